@@ -1,0 +1,38 @@
+// What every check receives. Checks are pure functions of this context: their only I/O is ctx.resolver.
+import type { Classification, Finding, MailSettings, Zone } from '../model.js';
+import type { Resolver } from '../resolver.js';
+
+export interface AuditOptions {
+  /** DNS blocklists to query for ptr.listed (empty / undefined = off). */
+  blocklists?: string[];
+  /** Extra DKIM selectors to probe besides the server's and the known mail services'. */
+  extraSelectors?: string[];
+}
+
+/** Decides, with evidence, whether a foreign name/IP/key/id is this server, a kept mail service, a previous host, or unknown. */
+export interface Classifier {
+  /** An SPF term as written (e.g. "include:websitewelcome.com", "ip4:192.0.2.1", "+a:old.host.example", "mx"). */
+  spfTerm(term: string): Promise<Classification>;
+  /** A host name seen in MX, include:, a:, report addresses. */
+  host(host: string): Promise<Classification>;
+  /** An IP address (v4/v6), possibly a CIDR. */
+  ip(ipOrCidr: string): Promise<Classification>;
+  /** A DKIM public key (base64) at a selector: is it the server's key? */
+  dkimKey(selector: string, publicKeyB64: string | null): Classification;
+  /** A MailChannels auth=/senderid= value. */
+  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification;
+  /** A DMARC report address (mailto: URI's address part). */
+  reportAddress(address: string): Promise<Classification>;
+}
+
+export interface CheckContext {
+  domain: string;
+  /** The panel's copy of the zone; null when the panel could not read it (then evidence says so). */
+  zone: Zone | null;
+  settings: MailSettings;
+  resolver: Resolver;
+  classifier: Classifier;
+  options: AuditOptions;
+}
+
+export type Check = (ctx: CheckContext) => Promise<Finding[]>;

@@ -1,0 +1,55 @@
+// The one domain-name validator. Every surface passes user-supplied domain names through here.
+import { domainToASCII } from 'node:url';
+
+export class InvalidDomainError extends Error {
+  constructor(public readonly input: string, reason: string) {
+    super(`invalid domain name ${JSON.stringify(input.slice(0, 80))}: ${reason}`);
+    this.name = 'InvalidDomainError';
+  }
+}
+
+const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
+
+/**
+ * Normalise a domain name: trim, lower-case, drop one trailing dot, convert IDN to A-labels (punycode).
+ * Returns the A-label form, or a reason it is not a valid host name.
+ */
+export function checkDomain(input: string): { ok: true; domain: string } | { ok: false; reason: string } {
+  if (typeof input !== 'string') return { ok: false, reason: 'not a string' };
+  let s = input.trim();
+  if (s.length === 0) return { ok: false, reason: 'empty' };
+  if (s.length > 1000) return { ok: false, reason: 'too long' };
+  if (s.endsWith('.')) s = s.slice(0, -1);
+  if (/[\s/\\@:?#%<>"'`;,()[\]{}|*+=!$&^~]/.test(s)) return { ok: false, reason: 'contains characters not allowed in a domain name' };
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(s)) return { ok: false, reason: 'contains control characters' };
+  const ascii = /^[\x20-\x7e]*$/.test(s) ? s.toLowerCase() : domainToASCII(s.toLowerCase());
+  if (!ascii) return { ok: false, reason: 'not a valid internationalised domain name' };
+  if (ascii.length > 253) return { ok: false, reason: 'longer than 253 characters' };
+  const labels = ascii.split('.');
+  if (labels.length < 2) return { ok: false, reason: 'needs at least two labels (e.g. example.com)' };
+  for (const l of labels) {
+    if (!LABEL.test(l)) return { ok: false, reason: `label ${JSON.stringify(l)} is not a valid DNS label` };
+  }
+  if (/^[0-9]+$/.test(labels[labels.length - 1])) return { ok: false, reason: 'looks like an IP address, not a domain' };
+  return { ok: true, domain: ascii };
+}
+
+export function normalizeDomain(input: string): string {
+  const r = checkDomain(input);
+  if (!r.ok) throw new InvalidDomainError(input, r.reason);
+  return r.domain;
+}
+
+/** Lower-case, strip trailing dot. For names that come from DNS data (not user input). */
+export function canonName(name: string): string {
+  const n = name.toLowerCase();
+  return n.endsWith('.') ? n.slice(0, -1) : n;
+}
+
+/** Is `name` equal to or below `zone`? */
+export function inZone(name: string, zone: string): boolean {
+  const n = canonName(name);
+  const z = canonName(zone);
+  return n === z || n.endsWith('.' + z);
+}

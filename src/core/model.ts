@@ -1,0 +1,141 @@
+// The core model: what a zone, a server's mail settings, a finding and a change look like.
+// Pure types and small pure helpers only — no I/O lives in src/core.
+
+export type Severity = 'fail' | 'warn' | 'info' | 'unknown' | 'pass';
+export type CheckName = 'spf' | 'dkim' | 'dmarc' | 'lockdown' | 'mx' | 'dns' | 'ptr';
+export const CHECKS: readonly CheckName[] = ['spf', 'dkim', 'dmarc', 'lockdown', 'mx', 'dns', 'ptr'];
+export type FixKind = 'spf' | 'dkim' | 'lockdown' | 'dmarc';
+export const FIX_KINDS: readonly FixKind[] = ['spf', 'dkim', 'lockdown', 'dmarc'];
+
+/** Worst first. `unknown` sits between warn and pass: DNS trouble is never a failure. */
+export const SEVERITY_ORDER: Record<Severity, number> = { fail: 0, warn: 1, unknown: 2, info: 3, pass: 4 };
+
+export type ClassKind = 'this-server' | 'keep' | 'stale' | 'unknown';
+export interface Classification {
+  class: ClassKind;
+  /** Why: the evidence that decided it, in words. */
+  reason: string;
+  /** Knowledge-base entry that matched, if any. */
+  provider?: string;
+  source?: string;
+}
+
+export interface Evidence {
+  /** Records as the panel stores them (the panel's copy of the zone). */
+  panel?: string[];
+  /** The live answer from DNS, or a description of the DNS error. */
+  live?: string[];
+  [key: string]: unknown;
+}
+
+export interface Finding {
+  rule: string;
+  check: CheckName;
+  severity: Severity;
+  message: string;
+  subject?: string;
+  classification?: Classification;
+  evidence: Evidence;
+  fix?: FixKind;
+}
+
+export type DomainStatus = 'fail' | 'warn' | 'pass' | 'unknown';
+
+export interface DomainAudit {
+  domain: string;
+  status: DomainStatus;
+  auditedAt: string;
+  findings: Finding[];
+}
+
+/** A record in a panel's zone. Names are absolute, lower case, without the trailing dot. */
+export interface ZoneRecord {
+  name: string;
+  ttl: number;
+  type: string;
+  /** Presentation value. For TXT: the character-strings joined with no separator. MX: "10 mx.example.com". */
+  value: string;
+  /** TXT only: the character-strings as stored. */
+  txt?: string[];
+  /** Opaque adapter handle (line index, record id) — never interpreted by core. */
+  ref?: string;
+}
+
+export interface Zone {
+  domain: string;
+  serial: number | null;
+  records: ZoneRecord[];
+  /** Concurrency token: the cPanel serial, or a hash of the records where a panel has none. */
+  version: string;
+}
+
+export interface RelaySettings {
+  provider: string; // e.g. "mailchannels"
+  host: string; // e.g. "relay.mailchannels.net"
+  authId?: string; // MailChannels account id
+}
+
+export interface DkimSettings {
+  selector: string;
+  /** Whether the server signs outgoing mail for the domain. */
+  signing: boolean;
+  /** PEM private key the server signs with (if readable). */
+  privateKeyPem?: string;
+  /** base64 SubjectPublicKeyInfo of the server's key (derived from the private key, or told by the panel). */
+  publicKey?: string;
+}
+
+export interface MailSettings {
+  domain: string;
+  hostname: string;
+  /** Outbound IPs (v4 and v6) the server sends this domain's mail from. */
+  ips: string[];
+  helo: string;
+  nameservers: string[];
+  dkim: DkimSettings;
+  routing: 'local' | 'remote';
+  relay: RelaySettings | null;
+}
+
+export type Role = 'customer' | 'reseller' | 'admin';
+export interface Identity {
+  user: string;
+  role: Role;
+}
+
+export interface DomainRef {
+  domain: string;
+  /** The account (customer) owning the domain. */
+  owner: string;
+  /** The reseller owning that account, if any. */
+  reseller?: string;
+}
+
+/** One change to a panel zone. `before`/`after` are the full records (null for add/remove). */
+export interface Change {
+  action: 'add' | 'edit' | 'remove';
+  name: string;
+  type: string;
+  ttl: number;
+  before: ZoneRecord | null;
+  after: ZoneRecord | null;
+}
+
+export function worstSeverity(findings: readonly Finding[]): Severity {
+  let worst: Severity = 'pass';
+  for (const f of findings) if (SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[worst]) worst = f.severity;
+  return worst;
+}
+
+/** fail > warn > unknown > pass. info counts as pass. */
+export function domainStatus(findings: readonly Finding[]): DomainStatus {
+  const w = worstSeverity(findings);
+  if (w === 'fail' || w === 'warn' || w === 'unknown') return w;
+  return 'pass';
+}
+
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort(
+    (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.check.localeCompare(b.check) || a.rule.localeCompare(b.rule),
+  );
+}

@@ -1,0 +1,60 @@
+// The Panel contract: what core asks of a hosting panel. Adapters live in src/adapters/panels/<kind>/.
+// Small on purpose (DNSControl's three-method provider shape): scope, read, write — plus capabilities declared up front.
+import type { Change, DomainRef, Identity, MailSettings, Zone } from './model.js';
+
+export interface PanelCapabilities {
+  /** The panel's zone carries a serial that the write API checks (cPanel). Else: re-read and compare. */
+  serialCheckedWrites: boolean;
+  /** The panel can create a DKIM key for a domain and turn signing on. */
+  generateDkim: boolean;
+}
+
+/** Errors an adapter raises; surfaces turn them into clear messages. */
+export class PanelError extends Error {
+  constructor(
+    public readonly code:
+      | 'stale' // the zone changed since it was read (cPanel "Stale" serial, or re-read mismatch)
+      | 'invalid-zone' // the panel rejected the zone (cPanel InvalidZoneFile)
+      | 'feature-missing' // e.g. cPanel account without the zoneedit feature
+      | 'auth' // 401/403
+      | 'not-found' // unknown domain/account
+      | 'unreachable'
+      | 'record-exists' // plesk exit code 2
+      | 'unsupported'
+      | 'other',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PanelError';
+  }
+}
+
+export interface ApplyResult {
+  /** The zone's concurrency token after the write. */
+  version: string;
+}
+
+export interface Panel {
+  readonly kind: string;
+  readonly capabilities: PanelCapabilities;
+  /** Every account the panel knows (for logins and scope). */
+  listAccounts(): Promise<{ user: string; role: Identity['role']; owner?: string }[]>;
+  /** The domains this identity may see and change (customer: own; reseller: its customers'; admin: all). */
+  listDomains(identity: Identity): Promise<DomainRef[]>;
+  /** The panel's copy of the zone. Throws PanelError('not-found') for a domain it does not host. */
+  readZone(domain: string): Promise<Zone>;
+  readMailSettings(domain: string): Promise<MailSettings>;
+  /**
+   * Apply changes to the zone if its version is still `expectedVersion`; throws PanelError('stale') otherwise.
+   * Only the given records move; every other record stays as it was.
+   */
+  applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult>;
+  /** Create a DKIM key (2048-bit) and turn signing on; returns the new settings. Only if capabilities.generateDkim. */
+  generateDkim?(domain: string): Promise<MailSettings>;
+}
+
+/** The one scope check every surface uses. */
+export async function canAccess(panel: Panel, identity: Identity, domain: string): Promise<DomainRef | null> {
+  const list = await panel.listDomains(identity);
+  return list.find((d) => d.domain === domain) ?? null;
+}

@@ -1,0 +1,70 @@
+// The Resolver contract core code uses for live DNS. Adapters implement it (src/adapters/dns).
+// Error mapping lives at the adapter boundary: NXDOMAIN/NODATA are answers; timeout/SERVFAIL/REFUSED are `unknown`.
+
+export interface MxData {
+  priority: number;
+  exchange: string;
+}
+
+export interface RecordData {
+  A: string;
+  AAAA: string;
+  /** One TXT record = its character-strings, as received (join with no separator). */
+  TXT: string[];
+  MX: MxData;
+  NS: string;
+  CNAME: string;
+  PTR: string;
+}
+export type RRType = keyof RecordData;
+
+export type AnswerStatus = 'ok' | 'nxdomain' | 'nodata' | 'unknown';
+
+export interface Answer<T extends RRType = RRType> {
+  name: string;
+  type: T;
+  status: AnswerStatus;
+  records: RecordData[T][];
+  /** For `unknown`: timeout | servfail | refused | error text. */
+  error?: string;
+}
+
+export interface Resolver {
+  resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>>;
+  /**
+   * Ask the authoritative servers of a zone directly (no cache), for verification after a write.
+   * `servers` are host names or IPs of the nameservers. Optional: resolvers without it report "not checked".
+   */
+  resolveAt?<T extends RRType>(servers: string[], name: string, type: T): Promise<Answer<T>>;
+}
+
+export function isVoid(a: Answer): boolean {
+  return a.status === 'nxdomain' || a.status === 'nodata' || (a.status === 'ok' && a.records.length === 0);
+}
+
+export function describeAnswer(a: Answer): string[] {
+  switch (a.status) {
+    case 'ok':
+      return a.records.map((r) => renderRdata(a.type, r as RecordData[RRType]));
+    case 'nxdomain':
+      return [`${a.name} ${a.type}: NXDOMAIN (no such name)`];
+    case 'nodata':
+      return [`${a.name} ${a.type}: no ${a.type} record (NODATA)`];
+    case 'unknown':
+      return [`${a.name} ${a.type}: DNS error (${a.error ?? 'unknown'}) — could not check`];
+  }
+}
+
+export function renderRdata(type: RRType, r: RecordData[RRType]): string {
+  if (type === 'TXT') return (r as string[]).map((s) => JSON.stringify(s)).join(' ');
+  if (type === 'MX') {
+    const m = r as MxData;
+    return `${m.priority} ${m.exchange}`;
+  }
+  return String(r);
+}
+
+/** Join a TXT record's character-strings (RFC 7208 §3.3: no separator). */
+export function joinTxt(r: string[]): string {
+  return r.join('');
+}
