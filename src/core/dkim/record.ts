@@ -1,0 +1,244 @@
+// DKIM key records (RFC 6376 §3.6.1, RFC 8301, RFC 8463): parse, grade, render, compare.
+// Pure: no I/O. node:crypto is used only for computation on key bytes (parsing DER, deriving a public key).
+//
+// Parsing rules (mail-auth.md §2):
+// - tag-list `tag=value; tag=value`, whitespace allowed around `=` and `;`, a trailing `;` is fine;
+// - unknown tags are ignored (kept in `tags`), a duplicate tag invalidates the record (RFC 6376 §3.2);
+// - `v`, if present, must be the first tag and equal `DKIM1`;
+// - `p` is required; an empty `p=` means the key was revoked; whitespace inside `p=` (folding) is stripped;
+// - `p=` for RSA may be SubjectPublicKeyInfo DER or bare RSAPublicKey (PKCS#1) DER; bits come from the modulus;
+// - `p=` for Ed25519 is the raw 32-byte key (RFC 8463), 256 bits.
+// Nothing here throws on bad input: problems are returned as `errors` (record unusable) or `warnings`.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+
+export type DkimKeyType = 'rsa' | 'ed25519' | (string & {});
+export type KeyGrade = 'fail' | 'warn' | 'ok';
+
+export interface DkimRecord {
+  /** Every tag in record order, names lower-cased, values trimmed (`p` with all whitespace removed). First occurrence wins. */
+  tags: Record<string, string>;
+  version?: string;
+  keyType: DkimKeyType;
+  /** Normalized base64 of `p=` (whitespace stripped); null when `p=` is missing or empty (revoked). */
+  publicKey: string | null;
+  /** `p=` present but empty. */
+  revoked: boolean;
+  /** `t=` contains `y`. */
+  testing: boolean;
+  /** `t=` contains `s`. */
+  strict: boolean;
+  /** `h=` hash algorithms, lower case, when the tag is present. */
+  hashes?: string[];
+  /** Key length in bits, null when unknown (missing, revoked, undecodable). */
+  bits: number | null;
+  /** Reasons the record is unusable / malformed. Empty = structurally valid. */
+  errors: string[];
+  /** Non-fatal remarks (testing mode, obsolete hashes, odd service type). */
+  warnings: string[];
+}
+
+const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410), followed by the 32 raw key bytes. */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** Remove all whitespace (folding) from a base64 string. */
+export function normalizeBase64(s: string): string {
+  return s.replace(/\s+/g, '');
+}
+
+/** Split a tag-list into [name, value] pairs; parts without `=` are reported. */
+function splitTagList(text: string): { pairs: [string, string][]; bad: string[] } {
+  const pairs: [string, string][] = [];
+  const bad: string[] = [];
+  for (const raw of text.split(';')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      bad.push(part);
+      continue;
+    }
+    const name = part.slice(0, eq).trim();
+    const value = part.slice(eq + 1).trim();
+    if (!TAG_NAME.test(name)) {
+      bad.push(part);
+      continue;
+    }
+    pairs.push([name.toLowerCase(), value]);
+  }
+  return { pairs, bad };
+}
+
+interface KeyInfo {
+  key: KeyObject;
+  /** The encoding `p=` used. */
+  encoding: 'spki' | 'pkcs1' | 'raw';
+}
+
+function tryKey(der: Buffer, type: 'spki' | 'pkcs1'): KeyObject | null {
+  try {
+    return createPublicKey({ key: der, format: 'der', type });
+  } catch {
+    return null;
+  }
+}
+
+/** Decode a base64 key into a KeyObject: SPKI DER, PKCS#1 RSAPublicKey DER, or raw 32-byte Ed25519. */
+function decodeKey(b64: string, keyType?: DkimKeyType): KeyInfo | null {
+  const norm = normalizeBase64(b64);
+  if (norm === '' || !BASE64.test(norm)) return null;
+  const der = Buffer.from(norm, 'base64');
+  if (keyType !== 'rsa' && der.length === 32) {
+    const k = tryKey(Buffer.concat([ED25519_SPKI_PREFIX, der]), 'spki');
+    if (k) return { key: k, encoding: 'raw' };
+  }
+  if (keyType === 'ed25519') {
+    const k = tryKey(der, 'spki');
+    return k ? { key: k, encoding: 'spki' } : null;
+  }
+  const spki = tryKey(der, 'spki');
+  if (spki) return { key: spki, encoding: 'spki' };
+  const pkcs1 = tryKey(der, 'pkcs1');
+  if (pkcs1) return { key: pkcs1, encoding: 'pkcs1' };
+  return null;
+}
+
+/** Parse a DKIM key TXT record. Pass the character-strings as an array to have them joined (no separator). */
+export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
+  const text = typeof txt === 'string' ? txt : txt.join('');
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const tags: Record<string, string> = {};
+  const { pairs, bad } = splitTagList(text);
+  for (const b of bad) errors.push(`malformed tag "${b}" (expected tag=value)`);
+
+  pairs.forEach(([name, value], i) => {
+    if (Object.prototype.hasOwnProperty.call(tags, name)) {
+      errors.push(`duplicate tag "${name}" (RFC 6376 §3.2: a duplicate tag invalidates the record)`);
+      return;
+    }
+    if (name === 'v' && i !== 0) errors.push('v= must be the first tag when present');
+    tags[name] = name === 'p' ? normalizeBase64(value) : value;
+  });
+
+  const rec: DkimRecord = {
+    tags,
+    keyType: 'rsa',
+    publicKey: null,
+    revoked: false,
+    testing: false,
+    strict: false,
+    bits: null,
+    errors,
+    warnings,
+  };
+
+  if (tags.v !== undefined) {
+    rec.version = tags.v;
+    if (tags.v !== 'DKIM1') errors.push(`unsupported version v=${tags.v} (expected DKIM1)`);
+  }
+
+  if (tags.k !== undefined) {
+    const k = tags.k.toLowerCase();
+    rec.keyType = k;
+    if (k !== 'rsa' && k !== 'ed25519') errors.push(`unknown key type k=${tags.k}`);
+  }
+
+  if (tags.h !== undefined) {
+    rec.hashes = tags.h
+      .split(':')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== '');
+    if (rec.hashes.length > 0 && rec.hashes.every((h) => h === 'sha1'))
+      warnings.push('h=sha1 only: rsa-sha1 is obsolete (RFC 8301); verifiers will reject signatures');
+    else if (!rec.hashes.includes('sha256')) warnings.push(`h=${tags.h} does not allow sha256`);
+  }
+
+  if (tags.s !== undefined) {
+    const services = tags.s.split(':').map((s) => s.trim().toLowerCase());
+    if (!services.includes('*') && !services.includes('email'))
+      errors.push(`service type s=${tags.s} does not include email or *`);
+  }
+
+  if (tags.t !== undefined) {
+    const flags = tags.t.split(':').map((f) => f.trim().toLowerCase());
+    rec.testing = flags.includes('y');
+    rec.strict = flags.includes('s');
+    if (rec.testing) warnings.push('t=y: testing mode, receivers treat signed mail like unsigned mail');
+  }
+
+  if (tags.p === undefined) {
+    errors.push('missing p= (public key is required)');
+  } else if (tags.p === '') {
+    rec.revoked = true;
+  } else if (!BASE64.test(tags.p)) {
+    rec.publicKey = tags.p;
+    errors.push('p= is not valid base64');
+  } else {
+    rec.publicKey = tags.p;
+    rec.bits = keyBits(tags.p, rec.keyType, errors);
+  }
+  return rec;
+}
+
+function keyBits(p: string, keyType: DkimKeyType, errors: string[]): number | null {
+  const der = Buffer.from(p, 'base64');
+  if (keyType === 'ed25519') {
+    if (der.length === 32) return 256;
+    if (der.length === ED25519_SPKI_PREFIX.length + 32 && der.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX))
+      errors.push('k=ed25519 key is published as SubjectPublicKeyInfo; RFC 8463 requires the raw 32-byte key');
+    else errors.push(`k=ed25519 key must be 32 raw bytes, got ${der.length}`);
+    return null;
+  }
+  if (keyType !== 'rsa') return null;
+  const info = decodeKey(p, 'rsa');
+  if (!info || info.key.asymmetricKeyType !== 'rsa') {
+    errors.push('p= is not an RSA public key (neither SubjectPublicKeyInfo nor RSAPublicKey DER)');
+    return null;
+  }
+  return info.key.asymmetricKeyDetails?.modulusLength ?? null;
+}
+
+/** RFC 8301 grading: RSA < 1024 fail, 1024..2047 warn, ≥ 2048 ok; Ed25519 ok. Unknown length fails. */
+export function gradeKey(bits: number | null, keyType: DkimKeyType = 'rsa'): KeyGrade {
+  if (keyType === 'ed25519') return bits === null ? 'fail' : 'ok';
+  if (keyType !== 'rsa' || bits === null) return 'fail';
+  if (bits < 1024) return 'fail';
+  if (bits < 2048) return 'warn';
+  return 'ok';
+}
+
+/** base64 SubjectPublicKeyInfo DER of the public half of a PEM private key (RSA or Ed25519). */
+export function publicKeyFromPrivatePem(pem: string): string {
+  return createPublicKey(pem).export({ type: 'spki', format: 'der' }).toString('base64');
+}
+
+/**
+ * A DKIM TXT value for a key. RSA keys are published as given (SPKI or PKCS#1, whitespace stripped);
+ * Ed25519 keys given as SPKI are reduced to the raw 32 bytes RFC 8463 requires.
+ */
+export function renderDkimRecord(publicKeyB64: string, keyType: DkimKeyType = 'rsa'): string {
+  let p = normalizeBase64(publicKeyB64);
+  if (keyType === 'ed25519') {
+    const der = Buffer.from(p, 'base64');
+    if (der.length === ED25519_SPKI_PREFIX.length + 32 && der.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX))
+      p = der.subarray(ED25519_SPKI_PREFIX.length).toString('base64');
+  }
+  return `v=DKIM1; k=${keyType}; p=${p}`;
+}
+
+/**
+ * Whether two published keys are the same key, compared as SubjectPublicKeyInfo DER — so SPKI and PKCS#1
+ * encodings of one RSA key (and raw vs SPKI Ed25519) compare equal. Undecodable keys compare by normalized text.
+ */
+export function sameKey(a: string | null | undefined, b: string | null | undefined): boolean {
+  if (!a || !b) return false;
+  const na = normalizeBase64(a);
+  const nb = normalizeBase64(b);
+  if (na === nb) return true;
+  const ka = decodeKey(na);
+  const kb = decodeKey(nb);
+  if (!ka || !kb) return false;
+  return ka.key.export({ type: 'spki', format: 'der' }).equals(kb.key.export({ type: 'spki', format: 'der' }));
+}

@@ -1,0 +1,305 @@
+// DMARC records (RFC 7489, with the DMARCbis / RFC 9989 changes): parse, validate, render, report authorisation.
+// Pure: no I/O, never throws on a bad record — problems come back as lists of reasons.
+//
+// Semantics chosen per tag (errors make the record fail; warnings are reported but the record still applies):
+//
+// | tag / case                         | we follow   | outcome                                                                 |
+// |------------------------------------|-------------|-------------------------------------------------------------------------|
+// | v (first, = DMARC1)                | both        | missing/not first/other value → error. Tag name and whitespace around    |
+// |                                    |             | `=`/`;` are tolerant (`V = DMARC1\t;`); the value DMARC1 is exact        |
+// | SPF record at _dmarc (`v=spf1 …`)  | both        | error                                                                   |
+// | syntax (part without `=`)          | both        | error                                                                   |
+// | duplicate tag                      | both        | error (RFC 7489 §6.3 grammar; checkdmarc InvalidDMARCTag)               |
+// | p missing, valid rua present       | both        | warning: DMARCbis ≡ p=none; RFC 7489 §6.6.3 also acts as p=none          |
+// | p missing, no valid rua            | RFC 7489    | error: RFC 7489 receivers apply no DMARC processing at all (DMARCbis     |
+// |                                    |             | would read p=none — either way the record does nothing)                  |
+// | p / sp / np value                  | both        | none|quarantine|reject (case-insensitive), else error                    |
+// | p not right after v                | DMARCbis    | warning (RFC 7489 required it; older readers may reject)                 |
+// | sp weaker than p                   | —           | warning (subdomains less protected)                                      |
+// | np                                 | DMARCbis    | accepted; bad value → error                                              |
+// | adkim / aspf                       | both        | r|s, else error                                                          |
+// | fo                                 | both        | colon list of 0 1 d s, else error; `0` with `1` or repeats → warning;    |
+// |                                    |             | fo without ruf → warning (no effect)                                     |
+// | pct / rf / ri                      | DMARCbis    | warning "removed in DMARCbis" — whatever the value (bad values are not  |
+// |                                    |             | errors); pct<100 additionally warns that only part of the mail is hit    |
+// | t                                  | DMARCbis    | y|n, else error; t=y → warning (test mode, policy not enforced)          |
+// | psd                                | DMARCbis    | y|n|u, else error                                                        |
+// | unknown tag                        | DMARCbis    | warning (ignored)                                                        |
+// | rua / ruf URI without scheme/bad   | both        | error (checkdmarc InvalidDMARCReportURI)                                 |
+// | rua / ruf `!size` suffix           | DMARCbis    | warning (suffix dropped in DMARCbis; kept in `size`)                     |
+// | rua / ruf non-mailto scheme        | both        | warning (receivers are only required to support mailto)                  |
+// | rua missing                        | —           | warning (no aggregate reports: you cannot see who sends as you)          |
+// | parked option, p or sp ≠ reject    | —           | warning                                                                  |
+import { getDomain } from 'tldts';
+
+export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
+
+export interface ReportUri {
+  /** The URI as written (trimmed), including any `!size` suffix. */
+  raw: string;
+  /** Lower-case scheme, e.g. `mailto`. */
+  scheme: string;
+  /** The URI without the `!size` suffix (for mailto: the mailbox `local@domain`). */
+  address: string;
+  /** Lower-case host of the destination (mailto: the part after `@`), '' when none can be read. */
+  domain: string;
+  /** `!size` limit in bytes (k/m/g/t = 2^10/2^20/2^30/2^40), when given. */
+  size?: number;
+}
+
+export interface DmarcRecord {
+  /** Every tag in record order (names lower case, values trimmed); the first occurrence of a duplicate wins. */
+  tags: Record<string, string>;
+  /**
+   * Effective domain policy: `p` when valid; `none` when `p` is missing or invalid but a valid `rua` exists
+   * (RFC 7489 §6.6.3 / DMARCbis); null when no DMARC processing would happen (no record, or no p and no rua).
+   */
+  policy: DmarcPolicy | null;
+  /** `sp` when valid, otherwise the effective policy. */
+  subdomainPolicy: DmarcPolicy | null;
+  /** `np` when valid, otherwise the subdomain policy (DMARCbis). */
+  nonExistentPolicy: DmarcPolicy | null;
+  /** `t=y` (DMARCbis test mode). */
+  testing: boolean;
+  rua: ReportUri[];
+  ruf: ReportUri[];
+  errors: string[];
+  warnings: string[];
+}
+
+export interface DmarcParseOptions {
+  /** The domain sends no mail: warn when p or sp is not reject. */
+  parked?: boolean;
+}
+
+const KNOWN_TAGS = new Set(['v', 'p', 'sp', 'adkim', 'aspf', 'fo', 'pct', 'rf', 'ri', 'rua', 'ruf', 'np', 't', 'psd']);
+const POLICIES: readonly string[] = ['none', 'quarantine', 'reject'];
+const STRENGTH: Record<DmarcPolicy, number> = { none: 0, quarantine: 1, reject: 2 };
+const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** Does this TXT value look like a DMARC record (`v=DMARC1` first, whitespace and tag-name case tolerant)? */
+export function isDmarcRecord(txt: string): boolean {
+  return /^\s*v\s*=\s*DMARC1\s*(;|$)/i.test(txt);
+}
+
+/** Parse one report URI (RFC 7489 §6.2: `URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ]`). */
+export function parseReportUri(raw: string): { uri: ReportUri | null; errors: string[]; warnings: string[] } {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const text = raw.trim();
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.+)$/s.exec(text);
+  if (!m) return { uri: null, errors: [`report URI "${text}" has no scheme (expected mailto:address)`], warnings };
+  const scheme = m[1].toLowerCase();
+  let rest = m[2];
+  let size: number | undefined;
+  const sz = /!(\d+)([kmgt]?)$/i.exec(rest);
+  if (sz) {
+    size = Number(sz[1]) * SIZE_UNITS[sz[2].toLowerCase()];
+    rest = rest.slice(0, sz.index);
+    warnings.push(`report URI "${text}": the !size suffix was dropped in DMARCbis (receivers may ignore it)`);
+  } else if (rest.includes('!')) {
+    errors.push(`report URI "${text}" has a malformed !size suffix`);
+  }
+  if (/\s/.test(rest)) errors.push(`report URI "${text}" contains whitespace`);
+  let domain = '';
+  let address: string;
+  if (scheme === 'mailto') {
+    address = rest;
+    const at = rest.lastIndexOf('@');
+    const local = at > 0 ? rest.slice(0, at) : '';
+    domain = at > 0 ? rest.slice(at + 1).replace(/\?.*$/s, '').toLowerCase() : '';
+    if (!local || !HOSTNAME.test(domain)) errors.push(`report URI "${text}" is not a valid mailto:local@domain address`);
+  } else {
+    address = `${scheme}:${rest}`;
+    warnings.push(`report URI "${text}": receivers are only required to support mailto`);
+    const host = /^\/\/([^/?#:]+)/.exec(rest);
+    if (host) domain = host[1].toLowerCase();
+  }
+  const uri: ReportUri = { raw: text, scheme, address, domain };
+  if (size !== undefined) uri.size = size;
+  return { uri: errors.length ? null : uri, errors, warnings };
+}
+
+function policyValue(v: string | undefined): DmarcPolicy | undefined {
+  if (v === undefined) return undefined;
+  const l = v.toLowerCase();
+  return POLICIES.includes(l) ? (l as DmarcPolicy) : undefined;
+}
+
+/** Parse a DMARC TXT record. Pass the character-strings as an array to have them joined (no separator). */
+export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcParseOptions = {}): DmarcRecord {
+  const text = (typeof txt === 'string' ? txt : txt.join('')).trim();
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const tags: Record<string, string> = {};
+  const rec: DmarcRecord = {
+    tags,
+    policy: null,
+    subdomainPolicy: null,
+    nonExistentPolicy: null,
+    testing: false,
+    rua: [],
+    ruf: [],
+    errors,
+    warnings,
+  };
+
+  if (/^v\s*=\s*spf1(\s|$)/i.test(text)) {
+    errors.push('an SPF record was found where the DMARC record should be');
+    return rec;
+  }
+
+  const order: string[] = [];
+  for (const raw of text.split(';')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? '' : part.slice(0, eq).trim();
+    if (eq < 0 || !TAG_NAME.test(name)) {
+      errors.push(`syntax error at "${part}" (expected tag=value)`);
+      continue;
+    }
+    const key = name.toLowerCase();
+    const value = part.slice(eq + 1).trim();
+    if (Object.prototype.hasOwnProperty.call(tags, key)) {
+      errors.push(`duplicate tag "${key}"`);
+      continue;
+    }
+    tags[key] = value;
+    order.push(key);
+  }
+
+  // v: present, first, DMARC1.
+  if (order[0] !== 'v') {
+    errors.push(tags.v === undefined ? 'missing v=DMARC1' : 'v=DMARC1 must be the first tag');
+  } else if (tags.v !== 'DMARC1') {
+    errors.push(`invalid version v=${tags.v} (expected DMARC1)`);
+  }
+
+  for (const key of order) {
+    if (!KNOWN_TAGS.has(key)) warnings.push(`unknown tag "${key}" is ignored`);
+  }
+
+  // Policy tags.
+  const check = (tag: 'p' | 'sp' | 'np'): DmarcPolicy | undefined => {
+    const v = tags[tag];
+    const p = policyValue(v);
+    if (v !== undefined && !p) errors.push(`invalid ${tag}=${v} (expected none, quarantine or reject)`);
+    return p;
+  };
+  const p = check('p');
+  const sp = check('sp');
+  const np = check('np');
+
+  // Alignment.
+  for (const tag of ['adkim', 'aspf'] as const) {
+    const v = tags[tag];
+    if (v !== undefined && !/^[rs]$/i.test(v)) errors.push(`invalid ${tag}=${v} (expected r or s)`);
+  }
+
+  // fo.
+  if (tags.fo !== undefined) {
+    const opts = tags.fo.split(':').map((o) => o.trim().toLowerCase());
+    const bad = opts.filter((o) => !['0', '1', 'd', 's'].includes(o));
+    if (bad.length) errors.push(`invalid fo=${tags.fo} (options are 0, 1, d, s separated by ':')`);
+    else {
+      if (opts.includes('0') && opts.includes('1')) warnings.push('fo: 0 and 1 together are redundant (1 already covers 0)');
+      if (new Set(opts).size !== opts.length) warnings.push(`fo=${tags.fo} repeats an option`);
+    }
+    if (tags.ruf === undefined) warnings.push('fo has no effect without ruf');
+  }
+
+  // Tags removed in DMARCbis: warn, never fail.
+  for (const tag of ['pct', 'rf', 'ri'] as const) {
+    const v = tags[tag];
+    if (v === undefined) continue;
+    warnings.push(`the ${tag} tag was removed in DMARCbis (RFC 9989); older receivers may still honour it`);
+    if (tag === 'pct') {
+      if (!/^\d{1,3}$/.test(v) || Number(v) > 100) warnings.push(`pct=${v} is not a number from 0 to 100`);
+      else if (Number(v) < 100) warnings.push(`pct=${v}: RFC 7489 receivers apply the policy to only ${Number(v)}% of failing mail`);
+    }
+    if (tag === 'ri' && !/^\d+$/.test(v)) warnings.push(`ri=${v} is not a number of seconds`);
+    if (tag === 'rf' && !/^afrf$/i.test(v.split(':')[0].trim())) warnings.push(`rf=${v} is not afrf`);
+  }
+
+  // t, psd (DMARCbis).
+  if (tags.t !== undefined) {
+    const t = tags.t.toLowerCase();
+    if (t !== 'y' && t !== 'n') errors.push(`invalid t=${tags.t} (expected y or n)`);
+    rec.testing = t === 'y';
+    if (rec.testing) warnings.push('t=y: test mode, the policy is not enforced (DMARCbis)');
+  }
+  if (tags.psd !== undefined && !/^[ynu]$/i.test(tags.psd)) errors.push(`invalid psd=${tags.psd} (expected y, n or u)`);
+
+  // Report URIs.
+  for (const tag of ['rua', 'ruf'] as const) {
+    const v = tags[tag];
+    if (v === undefined) continue;
+    const parts = v.split(',');
+    for (const part of parts) {
+      if (part.trim() === '') {
+        errors.push(`${tag}: empty report URI in "${v}"`);
+        continue;
+      }
+      const r = parseReportUri(part);
+      errors.push(...r.errors.map((e) => `${tag}: ${e}`));
+      warnings.push(...r.warnings.map((w) => `${tag}: ${w}`));
+      if (r.uri) rec[tag].push(r.uri);
+    }
+  }
+  if (tags.rua === undefined) warnings.push('no rua: you receive no aggregate reports about mail sent as this domain');
+
+  // Effective policies.
+  if (p) {
+    rec.policy = p;
+    if (order.indexOf('p') !== 1 && order[0] === 'v')
+      warnings.push('the p tag does not immediately follow the v tag (RFC 7489 requires it; DMARCbis allows it)');
+  } else if (rec.rua.length > 0) {
+    rec.policy = 'none';
+    if (tags.p === undefined) warnings.push('missing p tag: treated as p=none (DMARCbis; RFC 7489 §6.6.3 with a valid rua)');
+  } else if (tags.p === undefined) {
+    errors.push('missing p tag and no valid rua: RFC 7489 receivers apply no DMARC processing');
+  }
+  rec.subdomainPolicy = sp ?? rec.policy;
+  rec.nonExistentPolicy = np ?? rec.subdomainPolicy;
+  if (sp && rec.policy && STRENGTH[sp] < STRENGTH[rec.policy])
+    warnings.push(`sp=${sp} is weaker than p=${rec.policy}: subdomains are less protected`);
+
+  if (opts.parked) {
+    if (rec.policy !== 'reject') warnings.push('parked domain: p should be reject');
+    if (rec.subdomainPolicy !== 'reject') warnings.push('parked domain: subdomain policy (sp) should be reject');
+  }
+  return rec;
+}
+
+/** Render tags as a DMARC record, keeping their order but always putting v=DMARC1 first. */
+export function renderDmarc(tags: Readonly<Record<string, string>>): string {
+  const parts = ['v=DMARC1'];
+  for (const [k, v] of Object.entries(tags)) {
+    if (k.toLowerCase() === 'v') continue;
+    parts.push(`${k}=${v}`);
+  }
+  return parts.join('; ');
+}
+
+function bare(d: string): string {
+  return d.trim().toLowerCase().replace(/\.$/, '');
+}
+
+/** Organizational domain (PSL via tldts); the name itself when tldts has none (e.g. a bare public suffix). */
+export function organizationalDomain(domain: string): string {
+  const d = bare(domain);
+  return getDomain(d, { allowPrivateDomains: false }) ?? d;
+}
+
+/** RFC 7489 §7.1: a report destination in another organizational domain needs its authorisation record. */
+export function needsExternalAuthorization(policyDomain: string, reportDomain: string): boolean {
+  return organizationalDomain(policyDomain) !== organizationalDomain(reportDomain);
+}
+
+/** Name of the external report authorisation TXT: `<policyDomain>._report._dmarc.<reportDomain>`. */
+export function externalAuthName(policyDomain: string, reportDomain: string): string {
+  return `${bare(policyDomain)}._report._dmarc.${bare(reportDomain)}`;
+}
