@@ -1,0 +1,194 @@
+// cPanel user-level adapter (UAPI). One adapter, two transports (HTTPS with an API token, or the local `uapi` CLI).
+// Facts: shared/reference/cpanel.md §3–§8. The adapter acts as ONE cPanel account: it can see only that account.
+import { canonName } from '../../../core/domain.js';
+import type { Change, DomainRef, Identity, MailSettings, Zone } from '../../../core/model.js';
+import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
+import { hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
+import type { Params, UapiResult, UapiTransport } from './uapi.js';
+import { decodeZone, featureOrOther, massEditError, massEditParams, touchesDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
+
+export { UapiCli, UapiHttp, type UapiTransport } from './uapi.js';
+
+export interface CpanelOptions {
+  transport: UapiTransport;
+  /** The cPanel account the token (or the CLI) acts as. */
+  user: string;
+  /** The reseller (WHM owner) of this account, when known from configuration; UAPI does not tell it. */
+  owner?: string;
+  /** Server host name, when known (UAPI's EmailAuth results carry no host name). */
+  hostname?: string;
+  /**
+   * Filesystem root of the cPanel server when running on it (default: none). Used only for what UAPI does not
+   * expose to a user: the smarthost relay in /etc/exim.conf.localopts.
+   */
+  root?: string;
+}
+
+interface DomainsList {
+  main_domain?: string;
+  addon_domains?: string[];
+  parked_domains?: string[];
+  sub_domains?: string[];
+}
+
+function first<T = Record<string, unknown>>(data: unknown): T | null {
+  return (Array.isArray(data) ? (data[0] as T) : null) ?? null;
+}
+
+/** `v=DKIM1; k=rsa; p=<base64>;` → the base64 key. */
+export function dkimKeyOf(txt: string | undefined | null): string | undefined {
+  const m = /(?:^|;)\s*p=([A-Za-z0-9+/=\s]*)/.exec(txt ?? '');
+  const k = m?.[1].replace(/\s+/g, '');
+  return k ? k : undefined;
+}
+
+export class CpanelPanel implements Panel {
+  readonly kind = 'cpanel';
+  readonly capabilities: PanelCapabilities = { serialCheckedWrites: true, generateDkim: true };
+  private domainsCache: DomainsList | null = null;
+
+  constructor(private readonly opts: CpanelOptions) {}
+
+  private async call(module: string, func: string, params: Params = []): Promise<UapiResult> {
+    return this.opts.transport.call(module, func, params);
+  }
+
+  private async domains(): Promise<DomainsList> {
+    if (this.domainsCache) return this.domainsCache;
+    const r = await this.call('DomainInfo', 'list_domains');
+    if (!r.ok) throw new PanelError('other', `cPanel DomainInfo::list_domains failed: ${r.errors.join('; ')}`);
+    this.domainsCache = (r.data ?? {}) as DomainsList;
+    return this.domainsCache;
+  }
+
+  /** Zones the account owns: main, addon and parked domains (subdomains live in their parent's zone, §3). */
+  private async zones(): Promise<string[]> {
+    const d = await this.domains();
+    return [d.main_domain, ...(d.addon_domains ?? []), ...(d.parked_domains ?? [])].filter((x): x is string => !!x).map(canonName);
+  }
+
+  private async zoneOf(domain: string): Promise<string> {
+    const z = zoneFor(domain, await this.zones());
+    if (!z) throw new PanelError('not-found', `${canonName(domain)} is not a domain of the cPanel account ${this.opts.user}`);
+    return z;
+  }
+
+  async listAccounts(): Promise<{ user: string; role: Identity['role']; owner?: string }[]> {
+    return [{ user: this.opts.user, role: 'customer', ...(this.opts.owner ? { owner: this.opts.owner } : {}) }];
+  }
+
+  async listDomains(identity: Identity): Promise<DomainRef[]> {
+    const allowed =
+      identity.role === 'admin' ||
+      (identity.role === 'customer' && identity.user === this.opts.user) ||
+      (identity.role === 'reseller' && !!this.opts.owner && identity.user === this.opts.owner);
+    if (!allowed) return [];
+    const d = await this.domains();
+    const names = [d.main_domain, ...(d.addon_domains ?? []), ...(d.parked_domains ?? []), ...(d.sub_domains ?? [])].filter((x): x is string => !!x);
+    const seen = new Set<string>();
+    const out: DomainRef[] = [];
+    for (const n of names.map(canonName)) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      out.push({ domain: n, owner: this.opts.user, ...(this.opts.owner && this.opts.owner !== 'root' ? { reseller: this.opts.owner } : {}) });
+    }
+    return out;
+  }
+
+  async readZone(domain: string): Promise<Zone> {
+    const zone = await this.zoneOf(domain);
+    const r = await this.call('DNS', 'parse_zone', [['zone', zone]]);
+    if (!r.ok) {
+      const text = r.errors.join('; ');
+      if (/do not control/i.test(text)) throw new PanelError('not-found', `cPanel: ${text}`);
+      throw featureOrOther(text, `cPanel DNS::parse_zone for ${zone} failed: ${text}`);
+    }
+    const z = decodeZone(zone, (r.data ?? []) as ParseZoneItem[]);
+    if (z.serial === null) throw new PanelError('invalid-zone', `cPanel zone ${zone} has no SOA serial`);
+    return z;
+  }
+
+  async readMailSettings(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    const args: Params = [['domain', d]];
+    const spf = await this.call('EmailAuth', 'validate_current_spfs', args);
+    if (!spf.ok && /feature/i.test(spf.errors.join(' '))) {
+      throw new PanelError('feature-missing', `ask your host to enable Email Deliverability (the cPanel "emailauth" feature): ${spf.errors.join('; ')}`);
+    }
+    const dkim = await this.call('EmailAuth', 'validate_current_dkims', args);
+    const ptr = await this.call('EmailAuth', 'validate_current_ptrs', args);
+    const mx = await this.call('Email', 'list_mxs', args);
+    const auth = await this.call('DNS', 'has_local_authority', args);
+
+    const spfItem = spf.ok ? first<{ ip_address?: string }>(spf.data) : null;
+    const dkimItem = dkim.ok ? first<{ expected?: string; state?: string }>(dkim.data) : null;
+    const ptrItem = ptr.ok ? first<{ helo?: string; ip_address?: string }>(ptr.data) : null;
+    const mxItem = mx.ok ? first<{ detected?: string; alwaysaccept?: number | string }>(mx.data) : null;
+    const authItem = auth.ok ? first<{ nameservers?: string[] }>(auth.data) : null;
+
+    const ips = [...new Set([spfItem?.ip_address, ptrItem?.ip_address].filter((x): x is string => !!x))];
+    const publicKey = dkimKeyOf(dkimItem?.expected);
+    // `detected` auto|local|remote|secondary (§8.1): only "remote" means mail is not accepted here.
+    const routing: 'local' | 'remote' = mxItem?.detected === 'remote' ? 'remote' : 'local';
+    const files = this.opts.root && hasCpanelFiles(this.opts.root) ? readCpanelServerFiles(this.opts.root, d) : null;
+    const helo = ptrItem?.helo ?? this.opts.hostname ?? '';
+    return {
+      domain: d,
+      // INFERRED: UAPI gives the user no host name call in the reference; the HELO is the host name unless
+      // /etc/mailhelo overrides it, so it is the best available stand-in.
+      hostname: this.opts.hostname ?? files?.hostname ?? helo,
+      ips,
+      helo,
+      nameservers: (authItem?.nameservers ?? []).map(canonName),
+      dkim: {
+        selector: 'default', // hard-coded in cPanel (§7.4)
+        // INFERRED: cPanel signs once the validity cache is set, which this adapter refreshes after every DKIM change
+        // (§8.4); so a server key (non-empty `expected`) means "signing" for planning purposes.
+        signing: !!publicKey,
+        ...(publicKey ? { publicKey } : {}),
+      },
+      routing,
+      relay: files?.relay ?? null,
+    };
+  }
+
+  async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
+    const zone = await this.zoneOf(domain);
+    if (!/^\d+$/.test(expectedVersion)) throw new PanelError('stale', `version ${JSON.stringify(expectedVersion)} is not a cPanel serial; re-read the zone`);
+    const r = await this.call('DNS', 'mass_edit_zone', massEditParams(zone, expectedVersion, changes));
+    if (!r.ok) throw massEditError(zone, r.data, r.errors);
+    const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
+    if (ns === undefined || ns === null) throw new PanelError('other', `cPanel DNS::mass_edit_zone for ${zone} returned no new serial`);
+    if (touchesDkim(changes)) await this.refreshDkimValidity(canonName(domain));
+    return { version: String(ns) };
+  }
+
+  /** §8.4: Exim signs only when the validity cache is set; `validate_current_dkims` refreshes it. Best effort. */
+  private async refreshDkimValidity(domain: string): Promise<void> {
+    try {
+      await this.call('EmailAuth', 'validate_current_dkims', [['domain', domain]]);
+    } catch {
+      /* the record is written; signing starts at cPanel's next refresh */
+    }
+  }
+
+  async generateDkim(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    await this.zoneOf(d);
+    const steps: [string, string][] = [
+      ['EmailAuth', 'ensure_dkim_keys_exist'], // 2048-bit key if missing or weaker (§7.4)
+      ['EmailAuth', 'enable_dkim'], // publishes default._domainkey locally, HASDKIM=1
+    ];
+    for (const [m, f] of steps) {
+      const r = await this.call(m, f, [['domain', d]]);
+      const item = first<{ status?: number | string; msg?: string }>(r.data);
+      if (!r.ok || (item && Number(item.status) === 0)) {
+        const text = [...r.errors, item?.msg].filter(Boolean).join('; ');
+        if (/feature/i.test(text)) throw new PanelError('feature-missing', `ask your host to enable Email Deliverability (the cPanel "emailauth" feature): ${text}`);
+        throw new PanelError('other', `cPanel ${m}::${f} for ${d} failed: ${text}`);
+      }
+    }
+    await this.refreshDkimValidity(d);
+    return this.readMailSettings(d);
+  }
+}

@@ -1,0 +1,70 @@
+// UAPI transports: HTTPS (`/execute/<Module>/<function>`, `Authorization: cpanel USER:TOKEN`) and the local
+// `uapi --output=json` CLI. Both are normalised to one result shape at this boundary (shared/reference/cpanel.md §2).
+import { existsSync } from 'node:fs';
+import { PanelError } from '../../../core/panel.js';
+import { errorText, PanelHttpClient, runCommand } from '../http.js';
+
+export type Params = [string, string][];
+
+export interface UapiResult {
+  ok: boolean;
+  data: unknown;
+  errors: string[];
+  warnings: string[];
+}
+
+export interface UapiTransport {
+  readonly label: string;
+  call(module: string, func: string, params?: Params): Promise<UapiResult>;
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.map((x) => String(x)) : v == null ? [] : [String(v)];
+}
+
+/** The UAPI envelope {status, data, errors, warnings} (HTTP: top level; CLI: under `result`). */
+export function normaliseUapi(body: unknown, where: string): UapiResult {
+  const o = (body && typeof body === 'object' ? body : null) as Record<string, unknown> | null;
+  const env = (o && o.result && typeof o.result === 'object' ? o.result : o) as Record<string, unknown> | null;
+  if (!env || !('status' in env)) throw new PanelError('other', `${where}: unexpected answer (not a UAPI envelope)`);
+  return { ok: Number(env.status) === 1, data: env.data ?? null, errors: strings(env.errors), warnings: strings(env.warnings) };
+}
+
+export class UapiHttp implements UapiTransport {
+  readonly label = 'cPanel';
+  constructor(private readonly client: PanelHttpClient) {}
+
+  async call(module: string, func: string, params: Params = []): Promise<UapiResult> {
+    const form = new URLSearchParams();
+    for (const [k, v] of params) form.append(k, v);
+    // POST form bodies: values are URL-encoded by URLSearchParams (a raw "+" would become a space, §4.2).
+    const res = await this.client.request({ method: 'POST', path: `/execute/${encodeURIComponent(module)}/${encodeURIComponent(func)}`, form });
+    if (res.status === 404) throw new PanelError('not-found', `cPanel has no function ${module}::${func} here (HTTP 404${errorText(res.json, res.text)}); is the URL the cPanel port (2083)?`);
+    if (res.status >= 400 && res.json === undefined) throw new PanelError('other', `cPanel ${module}::${func}: HTTP ${res.status}${errorText(res.json, res.text)}`);
+    return normaliseUapi(res.json, `cPanel ${module}::${func}`);
+  }
+}
+
+/** Default CLI path; full path first (CloudLinux wrappers, §1), else `uapi` from PATH. */
+export function defaultUapiBin(): string {
+  return existsSync('/usr/local/cpanel/bin/uapi') ? '/usr/local/cpanel/bin/uapi' : 'uapi';
+}
+
+export class UapiCli implements UapiTransport {
+  readonly label = 'cPanel (uapi)';
+  /** `user`: run as that cPanel user (needed when the caller is root; omitted when already running as the user). */
+  constructor(private readonly bin = defaultUapiBin(), private readonly user?: string) {}
+
+  async call(module: string, func: string, params: Params = []): Promise<UapiResult> {
+    // INFERRED (cPanel's command-line guide, not in the reference): argument values are URI-encoded `key=value` items.
+    const args = ['--output=json', ...(this.user ? [`--user=${this.user}`] : []), module, func, ...params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`)];
+    const r = await runCommand(this.bin, args);
+    let body: unknown;
+    try {
+      body = JSON.parse(r.stdout);
+    } catch {
+      throw new PanelError('other', `uapi ${module} ${func} exited ${r.code} without JSON output: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    }
+    return normaliseUapi(body, `uapi ${module} ${func}`);
+  }
+}

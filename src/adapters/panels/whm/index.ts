@@ -1,0 +1,231 @@
+// WHM adapter (WHM API 1, root or reseller): over HTTPS (`Authorization: whm USER:TOKEN`, `/json-api/<func>?api.version=1`)
+// or the local `whmapi1 --output=json`. Mail settings come from the server's files when running on it (`root`), else
+// from WHM's EmailAuth validators. Facts: shared/reference/cpanel.md §2, §6, §7, §8.
+import { existsSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { canonName } from '../../../core/domain.js';
+import type { Change, DomainRef, Identity, MailSettings, Zone } from '../../../core/model.js';
+import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
+import { recordsAt } from '../../../core/zone.js';
+import { dkimKeyOf } from '../cpanel/index.js';
+import type { Params } from '../cpanel/uapi.js';
+import { decodeZone, massEditError, massEditParams, touchesDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
+import { errorText, PanelHttpClient, runCommand } from '../http.js';
+import { hasCpanelFiles, readCpanelServerFiles } from './serverfiles.js';
+
+export interface WhmResult {
+  ok: boolean;
+  data: unknown;
+  reason: string;
+}
+
+export interface WhmTransport {
+  call(func: string, params?: Params): Promise<WhmResult>;
+}
+
+/** WHM API 1 envelope: `metadata.result` 1|0, `metadata.reason`, payload under `data.<key>` (§2). */
+export function normaliseWhm(body: unknown, where: string): WhmResult {
+  const o = (body && typeof body === 'object' ? body : null) as { metadata?: { result?: unknown; reason?: unknown }; data?: unknown } | null;
+  if (!o || !o.metadata) throw new PanelError('other', `${where}: unexpected answer (not a WHM API 1 envelope)`);
+  return { ok: Number(o.metadata.result) === 1, data: o.data ?? null, reason: String(o.metadata.reason ?? '') };
+}
+
+export class WhmHttp implements WhmTransport {
+  constructor(private readonly client: PanelHttpClient) {}
+  async call(func: string, params: Params = []): Promise<WhmResult> {
+    const form = new URLSearchParams();
+    for (const [k, v] of params) form.append(k, v);
+    const res = await this.client.request({ method: 'POST', path: `/json-api/${encodeURIComponent(func)}`, query: { 'api.version': '1' }, form });
+    if (res.status === 404) throw new PanelError('not-found', `WHM has no function ${func} here (HTTP 404${errorText(res.json, res.text)}); is the URL the WHM port (2087)?`);
+    if (res.status >= 400 && res.json === undefined) throw new PanelError('other', `WHM ${func}: HTTP ${res.status}${errorText(res.json, res.text)}`);
+    return normaliseWhm(res.json, `WHM ${func}`);
+  }
+}
+
+export function defaultWhmapiBin(): string {
+  return existsSync('/usr/local/cpanel/bin/whmapi1') ? '/usr/local/cpanel/bin/whmapi1' : 'whmapi1';
+}
+
+export class WhmCli implements WhmTransport {
+  constructor(private readonly bin = defaultWhmapiBin()) {}
+  async call(func: string, params: Params = []): Promise<WhmResult> {
+    // INFERRED (as for uapi): values URI-encoded in `key=value` argv items.
+    const r = await runCommand(this.bin, ['--output=json', func, ...params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`)]);
+    let body: unknown;
+    try {
+      body = JSON.parse(r.stdout);
+    } catch {
+      throw new PanelError('other', `whmapi1 ${func} exited ${r.code} without JSON output: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+    }
+    return normaliseWhm(body, `whmapi1 ${func}`);
+  }
+}
+
+export interface WhmOptions {
+  transport: WhmTransport;
+  /** The WHM user the token / CLI acts as: `root` (admin) or a reseller. The CLI runs as root. */
+  user: string;
+  /** Filesystem root for server files (default `/`); tests point it at a temp dir; null = not on the server. */
+  root?: string | null;
+  hostname?: string;
+}
+
+interface Acct {
+  user: string;
+  domain: string;
+  owner?: string;
+  ip?: string;
+}
+interface DomainInfo {
+  domain: string;
+  user: string;
+  user_owner?: string;
+  domain_type?: string;
+  parent_domain?: string;
+}
+
+export class WhmPanel implements Panel {
+  readonly kind = 'whm';
+  readonly capabilities: PanelCapabilities = { serialCheckedWrites: true, generateDkim: true };
+  private readonly root: string | null;
+
+  constructor(private readonly opts: WhmOptions) {
+    this.root = opts.root === undefined ? '/' : opts.root;
+  }
+
+  private async must(func: string, params: Params = []): Promise<unknown> {
+    const r = await this.opts.transport.call(func, params);
+    if (!r.ok) throw new PanelError('other', `WHM ${func} failed: ${r.reason}`);
+    return r.data;
+  }
+
+  private async accounts(): Promise<Acct[]> {
+    const r = await this.opts.transport.call('listaccts', [['want', 'user,domain,owner,ip']]);
+    if (!r.ok) {
+      if (/no accounts/i.test(r.reason)) return []; // zero accounts is result=0 "No accounts found." (§6.2)
+      throw new PanelError('other', `WHM listaccts failed: ${r.reason}`);
+    }
+    return (((r.data ?? {}) as { acct?: Acct[] }).acct ?? []).map((a) => ({ ...a, owner: a.owner || 'root' }));
+  }
+
+  /** Every domain the WHM caller reaches (WHM filters to a reseller's own accounts server-side, §6.2). */
+  private async domainInfo(): Promise<DomainInfo[]> {
+    const data = (await this.must('get_domain_info')) as { domains?: DomainInfo[] } | null;
+    return (data?.domains ?? []).map((d) => ({ ...d, domain: canonName(d.domain), user_owner: d.user_owner || 'root' }));
+  }
+
+  async listAccounts(): Promise<{ user: string; role: Identity['role']; owner?: string }[]> {
+    const accts = await this.accounts();
+    const owners = new Set(accts.map((a) => a.owner).filter((o) => o && o !== 'root'));
+    const out: { user: string; role: Identity['role']; owner?: string }[] = [];
+    if (this.opts.user === 'root') out.push({ user: 'root', role: 'admin' });
+    else if (!accts.some((a) => a.user === this.opts.user)) out.push({ user: this.opts.user, role: 'reseller' });
+    for (const a of accts) {
+      // INFERRED: an account that owns other accounts (or is the reseller the token acts as) is a reseller.
+      const isReseller = owners.has(a.user) || (a.user === this.opts.user && this.opts.user !== 'root');
+      out.push({ user: a.user, role: isReseller ? 'reseller' : 'customer', ...(a.owner && a.owner !== a.user ? { owner: a.owner } : {}) });
+    }
+    return out;
+  }
+
+  async listDomains(identity: Identity): Promise<DomainRef[]> {
+    const all = await this.domainInfo();
+    const visible = all.filter((d) => {
+      if (identity.role === 'admin') return true;
+      if (identity.role === 'reseller') return d.user_owner === identity.user || d.user === identity.user;
+      return d.user === identity.user;
+    });
+    return visible.map((d) => ({ domain: d.domain, owner: d.user, ...(d.user_owner && d.user_owner !== 'root' && d.user_owner !== d.user ? { reseller: d.user_owner } : {}) }));
+  }
+
+  private async zoneOf(domain: string): Promise<{ zone: string; info: DomainInfo[] }> {
+    const info = await this.domainInfo();
+    const zones = info.filter((d) => d.domain_type !== 'sub').map((d) => d.domain);
+    const zone = zoneFor(domain, zones);
+    if (!zone) throw new PanelError('not-found', `${canonName(domain)} is not a domain this WHM user (${this.opts.user}) manages`);
+    return { zone, info };
+  }
+
+  async readZone(domain: string): Promise<Zone> {
+    const { zone } = await this.zoneOf(domain);
+    const r = await this.opts.transport.call('parse_dns_zone', [['zone', zone]]);
+    if (!r.ok) {
+      if (/not exist|no such|not found|do not control|access/i.test(r.reason)) throw new PanelError('not-found', `WHM parse_dns_zone ${zone}: ${r.reason}`);
+      throw new PanelError('other', `WHM parse_dns_zone ${zone} failed: ${r.reason}`);
+    }
+    const z = decodeZone(zone, (((r.data ?? {}) as { payload?: ParseZoneItem[] }).payload ?? []) as ParseZoneItem[]);
+    if (z.serial === null) throw new PanelError('invalid-zone', `WHM zone ${zone} has no SOA serial`);
+    return z;
+  }
+
+  async readMailSettings(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    const { zone, info } = await this.zoneOf(d);
+    const owner = info.find((x) => x.domain === d)?.user ?? info.find((x) => x.domain === zone)?.user;
+    const z = await this.readZone(d);
+    const nameservers = recordsAt(z.records, zone, 'NS').map((r) => canonName(r.value));
+    if (this.root && hasCpanelFiles(this.root)) {
+      const f = readCpanelServerFiles(this.root, d);
+      const acctIp = owner ? (await this.accounts()).find((a) => a.user === owner)?.ip : undefined;
+      const hostname = this.opts.hostname ?? f.hostname ?? (this.root === '/' ? osHostname() : '');
+      // Effective mail IP: /etc/mailips[domain] → ['*'] → the account's (NAT-public) IP → main IP (§8.2).
+      const ip = f.mailIp ?? acctIp ?? f.mainIp;
+      return {
+        domain: d,
+        hostname,
+        ips: ip ? [ip] : [],
+        helo: f.helo ?? hostname,
+        nameservers,
+        dkim: { selector: 'default', signing: !!f.publicKey, ...(f.privateKeyPem ? { privateKeyPem: f.privateKeyPem } : {}), ...(f.publicKey ? { publicKey: f.publicKey } : {}) },
+        routing: f.routing ?? 'local',
+        relay: f.relay,
+      };
+    }
+    // Remote WHM: the EmailAuth validators (WHM variants answer under data.payload, §7).
+    const payload = async (func: string): Promise<Record<string, unknown> | null> => {
+      const r = await this.opts.transport.call(func, [['domain', d]]);
+      if (!r.ok) return null;
+      const p = ((r.data ?? {}) as { payload?: Record<string, unknown>[] }).payload;
+      return p?.[0] ?? null;
+    };
+    const spf = await payload('validate_current_spfs');
+    const dkim = await payload('validate_current_dkims');
+    const ptr = await payload('validate_current_ptrs');
+    const publicKey = dkimKeyOf(dkim?.expected as string | undefined);
+    const ips = [...new Set([spf?.ip_address, ptr?.ip_address].filter((x): x is string => typeof x === 'string' && !!x))];
+    const helo = (ptr?.helo as string | undefined) ?? this.opts.hostname ?? '';
+    return {
+      domain: d,
+      hostname: this.opts.hostname ?? helo,
+      ips,
+      helo,
+      nameservers,
+      dkim: { selector: 'default', signing: !!publicKey, ...(publicKey ? { publicKey } : {}) },
+      routing: 'local', // INFERRED default: remote WHM callers get no MX-check state without per-user UAPI calls
+      relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server
+    };
+  }
+
+  async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
+    const { zone } = await this.zoneOf(domain);
+    if (!/^\d+$/.test(expectedVersion)) throw new PanelError('stale', `version ${JSON.stringify(expectedVersion)} is not a cPanel serial; re-read the zone`);
+    const r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, expectedVersion, changes));
+    if (!r.ok) throw massEditError(zone, r.data, [r.reason]);
+    const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
+    if (ns === undefined || ns === null) throw new PanelError('other', `WHM mass_edit_dns_zone for ${zone} returned no new serial`);
+    if (touchesDkim(changes)) await this.opts.transport.call('validate_current_dkims', [['domain', canonName(domain)]]).catch(() => undefined);
+    return { version: String(ns) };
+  }
+
+  async generateDkim(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    await this.zoneOf(d);
+    for (const func of ['ensure_dkim_keys_exist', 'enable_dkim']) {
+      const r = await this.opts.transport.call(func, [['domain', d]]);
+      const item = ((r.data ?? {}) as { payload?: { status?: unknown; msg?: string }[] }).payload?.[0];
+      if (!r.ok || (item && Number(item.status) === 0)) throw new PanelError('other', `WHM ${func} for ${d} failed: ${[r.reason, item?.msg].filter(Boolean).join('; ')}`);
+    }
+    await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
+    return this.readMailSettings(d);
+  }
+}
