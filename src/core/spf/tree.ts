@@ -1,0 +1,311 @@
+// Static SPF include-tree walker for audits (no client IP). Follows include/redirect, looks up a/mx/exists targets,
+// counts DNS-querying terms over the whole tree and KEEPS COUNTING PAST 10, so each top-level term shows its cost
+// (own lookup + nested) and users see what to drop. DNS trouble is `unknown`, never an error.
+import type { Resolver } from '../resolver.js';
+import { isQueryableName } from './evaluate.js';
+import { parseSpf, selectSpf, tokenizeMacroString, type SpfTerm } from './parse.js';
+
+export interface SpfTreeTerm {
+  /** The term as written. */
+  term: string;
+  kind: SpfTerm['kind'];
+  /** DNS-querying terms this term costs: its own lookup plus everything nested under it. */
+  lookups: number;
+  /** Void lookups (NXDOMAIN / no records) this term causes, nested ones included. */
+  voids: number;
+  /** The name the term points at (include/redirect/a/mx/exists/ptr), when static. */
+  target?: string;
+  /** The included / redirected-to record, walked. */
+  children?: SpfTreeNode;
+  /** Something definitely wrong with this term (target without SPF, loop, too many MX names, syntax…). */
+  error?: string;
+  /** DNS trouble (timeout, SERVFAIL…): could not check — not an error. */
+  unknown?: string;
+  /** The term has %{…} macros: depends on the message, cannot be resolved statically. */
+  dynamic?: boolean;
+  loop?: boolean;
+  /** Why receivers never evaluate this term (after `all`; redirect next to `all`). Such terms cost 0. */
+  ignored?: string;
+}
+
+export interface SpfTreeNode {
+  domain: string;
+  record: string | null;
+  terms: SpfTreeTerm[];
+  /** Sum of the terms' lookups (this record and below). */
+  lookups: number;
+  voids: number;
+  /** Syntax errors of this record. */
+  syntaxErrors: string[];
+  warnings: string[];
+}
+
+export interface SpfTree extends SpfTreeNode {
+  status: 'found' | 'none' | 'multiple' | 'unknown';
+  totalLookups: number;
+  totalVoids: number;
+  /** Any DNS trouble anywhere in the tree. */
+  unknown: boolean;
+  overLookupLimit: boolean;
+  overVoidLimit: boolean;
+  /** Every problem in the tree, with the path that leads to it. */
+  errors: string[];
+  /** Loops found, as "a → b → a". */
+  loops: string[];
+  /** Names of all terms that could not be resolved statically. */
+  dynamicTerms: string[];
+}
+
+export interface WalkOptions {
+  /** Stop descending after this many nested records (hostile trees). Default 20. */
+  maxDepth?: number;
+  /** Fetch at most this many records in one walk. Default 200. */
+  maxRecords?: number;
+  maxLookups?: number;
+  maxVoidLookups?: number;
+}
+
+interface WalkState {
+  records: number;
+  unknown: boolean;
+  errors: string[];
+  loops: string[];
+  dynamic: string[];
+  opts: Required<WalkOptions>;
+}
+
+/** Expand a macro-free domain-spec (only %% %_ %- escapes) to a name; null when it has real macros or is unusable. */
+function staticTarget(spec: string): string | null {
+  if (spec.includes('%{')) return null;
+  const t = tokenizeMacroString(spec);
+  if ('error' in t) return null;
+  let name = t.tokens.map((x) => (x.kind === 'macro' ? '' : x.text)).join('');
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  return name.toLowerCase();
+}
+
+async function fetchRecord(
+  resolver: Resolver,
+  domain: string,
+): Promise<{ status: 'found'; record: string } | { status: 'none'; why: string } | { status: 'multiple'; records: string[] } | { status: 'unknown'; why: string }> {
+  const ans = await resolver.resolve(domain, 'TXT');
+  if (ans.status === 'unknown') return { status: 'unknown', why: `${domain} TXT: DNS error (${ans.error ?? 'unknown'})` };
+  if (ans.status === 'nxdomain') return { status: 'none', why: `${domain} does not exist (NXDOMAIN)` };
+  const sel = selectSpf(ans.records);
+  if (sel.status === 'none') return { status: 'none', why: `${domain} has no SPF record` };
+  return sel;
+}
+
+function isVoidAnswer(status: string, count: number): boolean {
+  return status === 'nxdomain' || status === 'nodata' || (status === 'ok' && count === 0);
+}
+
+async function walkRecord(
+  resolver: Resolver,
+  domain: string,
+  record: string,
+  chain: string[],
+  path: string,
+  st: WalkState,
+): Promise<SpfTreeNode> {
+  const parsed = parseSpf(record);
+  const node: SpfTreeNode = {
+    domain,
+    record,
+    terms: [],
+    lookups: 0,
+    voids: 0,
+    syntaxErrors: parsed.errors.map((e) => e.reason),
+    warnings: parsed.warnings,
+  };
+  for (const e of node.syntaxErrors) st.errors.push(`${path}: ${e}`);
+  const hasAll = parsed.terms.some((t) => t.mechanism === 'all' && !t.error);
+  let seenAll = false;
+
+  for (const term of parsed.terms) {
+    const out: SpfTreeTerm = { term: term.raw, kind: term.kind, lookups: 0, voids: 0 };
+    node.terms.push(out);
+    if (term.error) {
+      out.error = term.error;
+      if (seenAll && term.kind !== 'modifier') out.ignored = 'after "all"';
+      continue;
+    }
+    if (term.kind === 'mechanism' && seenAll) {
+      out.ignored = 'after "all": never evaluated';
+      continue;
+    }
+    if (term.mechanism === 'all') seenAll = true;
+    if (term.kind === 'modifier' && term.modifier === 'redirect' && hasAll) {
+      out.ignored = 'redirect= is ignored when the record has "all"';
+      continue;
+    }
+    const m = term.kind === 'modifier' ? (term.modifier === 'redirect' ? 'redirect' : null) : term.mechanism!;
+    if (!m || m === 'all' || m === 'ip4' || m === 'ip6') continue;
+
+    out.lookups = 1;
+    const where = `${path} ${term.raw}`;
+    if (term.hasMacro) {
+      out.dynamic = true;
+      st.dynamic.push(term.raw);
+      continue;
+    }
+    const target = term.domainSpec !== undefined ? staticTarget(term.domainSpec) : domain;
+    if (target === null || !isQueryableName(target)) {
+      out.error = `"${term.domainSpec}" is not a usable DNS name`;
+      st.errors.push(`${where}: ${out.error}`);
+      continue;
+    }
+    out.target = target;
+
+    switch (m) {
+      case 'include':
+      case 'redirect': {
+        if (chain.includes(target)) {
+          out.loop = true;
+          out.error = `${m} loop: ${[...chain, target].join(' → ')}`;
+          st.loops.push([...chain, target].join(' → '));
+          st.errors.push(`${where}: ${out.error}`);
+          break;
+        }
+        if (chain.length >= st.opts.maxDepth || st.records >= st.opts.maxRecords) {
+          out.error = `not followed: the tree is deeper/larger than the walker's limit`;
+          st.errors.push(`${where}: ${out.error}`);
+          break;
+        }
+        st.records++;
+        const rec = await fetchRecord(resolver, target);
+        if (rec.status === 'unknown') {
+          out.unknown = rec.why;
+          st.unknown = true;
+          break;
+        }
+        if (rec.status === 'none') {
+          out.error = `${m} target ${rec.why} (receivers return permerror)`;
+          st.errors.push(`${where}: ${out.error}`);
+          break;
+        }
+        if (rec.status === 'multiple') {
+          out.error = `${m} target ${target} has ${rec.records.length} SPF records (permerror)`;
+          st.errors.push(`${where}: ${out.error}`);
+          break;
+        }
+        const child = await walkRecord(resolver, target, rec.record, [...chain, target], `${where} →`, st);
+        out.children = child;
+        out.lookups += child.lookups;
+        out.voids += child.voids;
+        break;
+      }
+      case 'a': {
+        const [a, aaaa] = await Promise.all([resolver.resolve(target, 'A'), resolver.resolve(target, 'AAAA')]);
+        if (a.status === 'unknown' || aaaa.status === 'unknown') {
+          out.unknown = `${target} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
+          st.unknown = true;
+          break;
+        }
+        if (isVoidAnswer(a.status, a.records.length) && isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids = 1;
+        break;
+      }
+      case 'mx': {
+        const mx = await resolver.resolve(target, 'MX');
+        if (mx.status === 'unknown') {
+          out.unknown = `${target} MX: DNS error (${mx.error ?? 'unknown'})`;
+          st.unknown = true;
+          break;
+        }
+        if (isVoidAnswer(mx.status, mx.records.length)) {
+          out.voids = 1;
+          break;
+        }
+        const hosts = mx.records.map((r) => r.exchange.replace(/\.$/, '').toLowerCase()).filter((h) => h !== '');
+        if (hosts.length > 10) {
+          out.error = `${target} has ${hosts.length} MX names; an mx term may look up at most 10 (permerror)`;
+          st.errors.push(`${where}: ${out.error}`);
+          break;
+        }
+        for (const h of hosts) {
+          if (!isQueryableName(h)) continue;
+          const [a, aaaa] = await Promise.all([resolver.resolve(h, 'A'), resolver.resolve(h, 'AAAA')]);
+          if (a.status === 'unknown' || aaaa.status === 'unknown') {
+            out.unknown = `${h} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
+            st.unknown = true;
+            continue;
+          }
+          if (isVoidAnswer(a.status, a.records.length) && isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids++;
+        }
+        break;
+      }
+      case 'exists': {
+        const a = await resolver.resolve(target, 'A');
+        if (a.status === 'unknown') {
+          out.unknown = `${target} A: DNS error (${a.error ?? 'unknown'})`;
+          st.unknown = true;
+          break;
+        }
+        if (isVoidAnswer(a.status, a.records.length)) out.voids = 1;
+        break;
+      }
+      case 'ptr':
+        // Needs the client IP: costs its lookup, nothing to resolve statically.
+        break;
+    }
+  }
+  node.lookups = node.terms.reduce((n, t) => n + t.lookups, 0);
+  node.voids = node.terms.reduce((n, t) => n + t.voids, 0);
+  return node;
+}
+
+function finish(base: Omit<SpfTree, 'totalLookups' | 'totalVoids' | 'overLookupLimit' | 'overVoidLimit' | 'unknown' | 'errors' | 'loops' | 'dynamicTerms'>, st: WalkState): SpfTree {
+  const tree: SpfTree = {
+    ...base,
+    totalLookups: base.lookups,
+    totalVoids: base.voids,
+    overLookupLimit: base.lookups > st.opts.maxLookups,
+    overVoidLimit: base.voids > st.opts.maxVoidLookups,
+    unknown: st.unknown,
+    errors: st.errors,
+    loops: st.loops,
+    dynamicTerms: st.dynamic,
+  };
+  if (tree.overLookupLimit) st.errors.push(`${tree.totalLookups} DNS-querying terms; receivers allow ${st.opts.maxLookups} (permerror)`);
+  if (tree.overVoidLimit) st.errors.push(`${tree.totalVoids} void lookups; receivers allow ${st.opts.maxVoidLookups} (permerror)`);
+  return tree;
+}
+
+function newState(opts: WalkOptions): WalkState {
+  return {
+    records: 0,
+    unknown: false,
+    errors: [],
+    loops: [],
+    dynamic: [],
+    opts: { maxDepth: opts.maxDepth ?? 20, maxRecords: opts.maxRecords ?? 200, maxLookups: opts.maxLookups ?? 10, maxVoidLookups: opts.maxVoidLookups ?? 2 },
+  };
+}
+
+/** Walk a record text as if published at `domain` (e.g. a proposed fix, or a panel's copy of the zone). */
+export async function walkSpfRecord(resolver: Resolver, domain: string, record: string, opts: WalkOptions = {}): Promise<SpfTree> {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  const st = newState(opts);
+  const node = await walkRecord(resolver, d, record, [d], d, st);
+  return finish({ ...node, status: 'found' }, st);
+}
+
+/** Fetch `domain`'s SPF record from DNS and walk it. */
+export async function walkSpf(resolver: Resolver, domain: string, opts: WalkOptions = {}): Promise<SpfTree> {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  const st = newState(opts);
+  const empty = { domain: d, record: null, terms: [], lookups: 0, voids: 0, syntaxErrors: [], warnings: [] };
+  const rec = await fetchRecord(resolver, d);
+  if (rec.status === 'unknown') {
+    st.unknown = true;
+    return finish({ ...empty, status: 'unknown' }, st);
+  }
+  if (rec.status === 'none') return finish({ ...empty, status: 'none' }, st);
+  if (rec.status === 'multiple') {
+    st.errors.push(`${d}: ${rec.records.length} SPF records (receivers return permerror)`);
+    return finish({ ...empty, status: 'multiple' }, st);
+  }
+  st.records++;
+  const node = await walkRecord(resolver, d, rec.record, [d], d, st);
+  return finish({ ...node, status: 'found' }, st);
+}
