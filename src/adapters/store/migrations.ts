@@ -1,0 +1,187 @@
+// Versioned schema migrations for the history store.
+//
+// MIGRATIONS[i] takes the database from `PRAGMA user_version = i` to `i + 1`. Each step runs in its own
+// BEGIN IMMEDIATE transaction together with the user_version bump, so a failing step leaves the database
+// exactly at the previous version. Never edit a step that has shipped: append a new one.
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  /** What the step does, for logs and test messages. */
+  description: string;
+  sql: string;
+}
+
+/** Marks a database as ours (PRAGMA application_id); 0x4d484c54 = "MHLT". */
+export const APPLICATION_ID = 0x4d484c54;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    description: 'initial schema: runs, results, findings, changes, locks, jobs, users, settings, reports',
+    sql: `
+      PRAGMA application_id = ${APPLICATION_ID};
+
+      CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('audit', 'bulk', 'report')),
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        status      TEXT NOT NULL DEFAULT 'running'
+                    CHECK (status IN ('running', 'complete', 'interrupted', 'cancelled')),
+        by_user     TEXT NOT NULL,
+        total       INTEGER,
+        done        INTEGER NOT NULL DEFAULT 0,
+        failed      INTEGER NOT NULL DEFAULT 0,
+        meta        TEXT CHECK (meta IS NULL OR json_valid(meta))
+      );
+      CREATE INDEX runs_kind ON runs (kind, id);
+
+      -- One row per domain audited in a run. Results are never cascaded away with their run:
+      -- prune() deletes a run only once it holds no results.
+      CREATE TABLE results (
+        id             INTEGER PRIMARY KEY,
+        run_id         INTEGER NOT NULL REFERENCES runs (id),
+        domain         TEXT NOT NULL,
+        owner          TEXT,
+        status         TEXT NOT NULL CHECK (status IN ('fail', 'warn', 'pass', 'unknown')),
+        audited_at     TEXT NOT NULL,
+        findings_count INTEGER NOT NULL
+      );
+      -- "Latest result per domain": ORDER BY audited_at DESC, id DESC LIMIT 1 is a single index seek.
+      CREATE INDEX results_domain_latest ON results (domain, audited_at, id);
+      CREATE INDEX results_run ON results (run_id);
+      CREATE INDEX results_audited_at ON results (audited_at);
+
+      CREATE TABLE findings (
+        id             INTEGER PRIMARY KEY,
+        result_id      INTEGER NOT NULL REFERENCES results (id) ON DELETE CASCADE,
+        rule           TEXT NOT NULL,
+        "check"        TEXT NOT NULL,
+        severity       TEXT NOT NULL CHECK (severity IN ('fail', 'warn', 'info', 'unknown', 'pass')),
+        subject        TEXT,
+        message        TEXT NOT NULL,
+        classification TEXT CHECK (classification IS NULL OR json_valid(classification)),
+        evidence       TEXT NOT NULL CHECK (json_valid(evidence)),
+        fix            TEXT
+      );
+      CREATE INDEX findings_result ON findings (result_id);
+
+      -- Fix plans. Never pruned: this is the audit trail behind history and undo.
+      CREATE TABLE changes (
+        id                  INTEGER PRIMARY KEY,
+        domain              TEXT NOT NULL,
+        "check"             TEXT NOT NULL,
+        plan_hash           TEXT NOT NULL,
+        zone_version_before TEXT,
+        zone_version_after  TEXT,
+        changes             TEXT NOT NULL CHECK (json_valid(changes)),
+        by_user             TEXT NOT NULL,
+        created_at          TEXT NOT NULL,
+        updated_at          TEXT NOT NULL,
+        status              TEXT NOT NULL DEFAULT 'intent'
+                            CHECK (status IN ('intent', 'applied', 'failed', 'restored', 'reverted')),
+        verified            TEXT CHECK (verified IS NULL OR verified IN ('yes', 'propagating', 'no')),
+        error               TEXT,
+        undo_of             INTEGER REFERENCES changes (id),
+        undone_by           INTEGER REFERENCES changes (id)
+      );
+      CREATE INDEX changes_domain ON changes (domain, id);
+      CREATE INDEX changes_pending ON changes (status) WHERE status = 'intent';
+
+      -- Advisory locks shared by every process on this file. expires_at is epoch milliseconds.
+      CREATE TABLE locks (
+        name        TEXT PRIMARY KEY,
+        owner       TEXT NOT NULL,
+        acquired_at INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL
+      );
+
+      CREATE TABLE jobs (
+        id               INTEGER PRIMARY KEY,
+        kind             TEXT NOT NULL,
+        by_user          TEXT NOT NULL,
+        scope            TEXT CHECK (scope IS NULL OR json_valid(scope)),
+        total            INTEGER NOT NULL DEFAULT 0,
+        done             INTEGER NOT NULL DEFAULT 0,
+        failed           INTEGER NOT NULL DEFAULT 0,
+        status           TEXT NOT NULL DEFAULT 'queued'
+                         CHECK (status IN ('queued', 'running', 'complete', 'failed', 'interrupted', 'cancelled')),
+        cancel_requested INTEGER NOT NULL DEFAULT 0,
+        run_id           INTEGER REFERENCES runs (id) ON DELETE SET NULL,
+        error            TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL
+      );
+      CREATE INDEX jobs_user ON jobs (by_user, id);
+
+      CREATE TABLE users (
+        user          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        updated_at    TEXT NOT NULL
+      );
+
+      CREATE TABLE settings (
+        key        TEXT PRIMARY KEY,
+        value      TEXT NOT NULL CHECK (json_valid(value)),
+        updated_at TEXT NOT NULL
+      );
+
+      CREATE TABLE reports (
+        run_id     INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+        json       TEXT NOT NULL CHECK (json_valid(json)),
+        html       TEXT NOT NULL,
+        text       TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+
+      CREATE TABLE deliveries (
+        id        INTEGER PRIMARY KEY,
+        run_id    INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        recipient TEXT NOT NULL,
+        ok        INTEGER NOT NULL,
+        error     TEXT,
+        at        TEXT NOT NULL
+      );
+      CREATE INDEX deliveries_run ON deliveries (run_id, id);
+    `,
+  },
+];
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Brings `db` up to `migrations.length`. Returns the versions applied (empty when already current).
+ * Safe against a second process migrating at the same time: the version is re-read inside each
+ * IMMEDIATE transaction, so a step another process already applied is skipped.
+ * Throws (a plain Error) when the file is newer than this code knows.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  const applied: number[] = [];
+  const current = schemaVersion(db);
+  if (current > migrations.length) {
+    throw new SchemaTooNewError(current, migrations.length);
+  }
+  for (let target = current + 1; target <= migrations.length; target++) {
+    const step = migrations[target - 1];
+    const run = db.transaction(() => {
+      const v = schemaVersion(db);
+      if (v >= target) return false;
+      db.exec(step.sql);
+      db.pragma(`user_version = ${target}`);
+      return true;
+    });
+    if (run.immediate()) applied.push(target);
+  }
+  return applied;
+}
+
+export class SchemaTooNewError extends Error {
+  constructor(
+    public readonly found: number,
+    public readonly known: number,
+  ) {
+    super(`database schema version ${found} is newer than this mailhealth knows (${known}); upgrade mailhealth`);
+    this.name = 'SchemaTooNewError';
+  }
+}

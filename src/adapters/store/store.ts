@@ -1,0 +1,1023 @@
+// The history store: audit runs and results, fix plans (changes) with undo links, cross-process locks,
+// background jobs, web logins, settings and nightly reports — one SQLite file (better-sqlite3, WAL).
+//
+// Every public method is synchronous except withLock, and every multi-statement write runs in one
+// BEGIN IMMEDIATE transaction, so a crash, a busy database or a thrown error never leaves half a write.
+// SQLite errors surface as StoreError with a code the surfaces can explain:
+//   corrupt   the file is not a (mailhealth) database
+//   locked    another process holds the database (busy_timeout ran out) or a named lock (withLock)
+//   io        the file or its directory cannot be created, read or written
+//   not-found a referenced run/change/job does not exist
+//   invalid   bad input (an unparseable timestamp, a non-JSON value, a constraint)
+//   too-new   the file was written by a newer mailhealth
+//
+// Text columns are UTF-8: a lone UTF-16 surrogate in a message or subject comes back as U+FFFD.
+// JSON columns (evidence, classification, changes, meta, scope, settings, report json) round-trip exactly.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Change, CheckName, DomainAudit, DomainStatus, Finding } from '../../core/model.js';
+import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, type Migration } from './migrations.js';
+
+export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
+
+export class StoreError extends Error {
+  constructor(
+    public readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+export type RunKind = 'audit' | 'bulk' | 'report';
+export type RunStatus = 'running' | 'complete' | 'interrupted' | 'cancelled';
+
+export interface Run {
+  id: number;
+  kind: RunKind;
+  startedAt: string;
+  finishedAt: string | null;
+  status: RunStatus;
+  byUser: string;
+  total: number | null;
+  done: number;
+  failed: number;
+  meta: unknown;
+}
+
+/** A stored per-domain audit result with its findings. Structurally a DomainAudit plus where it came from. */
+export interface AuditResult extends DomainAudit {
+  resultId: number;
+  runId: number;
+  owner: string | null;
+  findingsCount: number;
+}
+
+export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
+export type Verified = 'yes' | 'propagating' | 'no';
+
+export interface ChangeRecord {
+  id: number;
+  domain: string;
+  check: CheckName;
+  planHash: string;
+  zoneVersionBefore: string | null;
+  zoneVersionAfter: string | null;
+  changes: Change[];
+  byUser: string;
+  createdAt: string;
+  updatedAt: string;
+  status: ChangeStatus;
+  verified: Verified | null;
+  error: string | null;
+  /** This change undoes that one. */
+  undoOf: number | null;
+  /** That change undid this one. */
+  undoneBy: number | null;
+}
+
+export interface IntentInput {
+  domain: string;
+  check: CheckName;
+  planHash: string;
+  /** The zone's concurrency token the plan was made against. */
+  zoneVersion: string | null;
+  changes: Change[];
+  byUser: string;
+  /** Set when this plan undoes an earlier change. */
+  undoOf?: number | null;
+}
+
+export interface OutcomeInput {
+  status: Exclude<ChangeStatus, 'intent'>;
+  /** Omitted fields keep their stored value. */
+  zoneVersionAfter?: string | null;
+  verified?: Verified | null;
+  error?: string | null;
+}
+
+export type JobStatus = 'queued' | 'running' | 'complete' | 'failed' | 'interrupted' | 'cancelled';
+
+export interface Job {
+  id: number;
+  kind: string;
+  byUser: string;
+  scope: unknown;
+  total: number;
+  done: number;
+  failed: number;
+  status: JobStatus;
+  cancelRequested: boolean;
+  runId: number | null;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface JobUpdate {
+  done?: number;
+  failed?: number;
+  status?: JobStatus;
+  runId?: number | null;
+  error?: string | null;
+}
+
+export interface Delivery {
+  recipient: string;
+  ok: boolean;
+  error: string | null;
+  at: string;
+}
+
+export interface Report {
+  runId: number;
+  json: unknown;
+  html: string;
+  text: string;
+  createdAt: string;
+  deliveries: Delivery[];
+}
+
+export interface LockInfo {
+  name: string;
+  owner: string;
+  acquiredAt: number;
+  expiresAt: number;
+}
+
+export interface PruneResult {
+  runs: number;
+  results: number;
+  findings: number;
+  reports: number;
+  jobs: number;
+  locks: number;
+}
+
+export interface StoreOptions {
+  /** Clock in epoch milliseconds (tests pass a fake one). Default Date.now. */
+  now?: () => number;
+  /** How long a statement waits for another process's write lock before StoreError('locked'). Default 2000 ms. */
+  busyTimeoutMs?: number;
+  /** For tests only: the schema steps to apply. Default MIGRATIONS. */
+  migrations?: readonly Migration[];
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
+
+/** Opens (creating directory, file and schema as needed) the history database at `path`. */
+export function openStore(path: string, options: StoreOptions = {}): Store {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw new StoreError('io', `cannot create the directory for the mailhealth database ${path}: ${errText(e)}`, { cause: e });
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  } catch (e) {
+    throw toStoreError(e, path);
+  }
+  try {
+    // Read first: on a file that is not a database this fails before anything is written. One read
+    // transaction, so a first-install migration committed by another process is seen whole or not at all.
+    db.transaction(() => {
+      if (schemaVersion(db) === 0) {
+        const objects = db.prepare(`SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`).get() as { n: number };
+        if (objects.n > 0) {
+          throw new StoreError('corrupt', `${path} is an SQLite database but not a mailhealth one (it already holds other tables); refusing to modify it`);
+        }
+      } else if ((db.pragma('application_id', { simple: true }) as number) !== APPLICATION_ID) {
+        throw new StoreError('corrupt', `${path} is an SQLite database but not a mailhealth one (application_id mismatch); refusing to modify it`);
+      }
+    })();
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db, options.migrations ?? MIGRATIONS);
+  } catch (e) {
+    try {
+      db.close();
+    } catch {
+      /* already failing */
+    }
+    throw toStoreError(e, path);
+  }
+  return new Store(db, path, options.now ?? Date.now);
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Translates a better-sqlite3 / fs error into a StoreError with a message a hosting admin can act on. */
+export function toStoreError(e: unknown, path: string): unknown {
+  if (e instanceof StoreError) return e;
+  if (e instanceof SchemaTooNewError) return new StoreError('too-new', `${path}: ${e.message}`, { cause: e });
+  if (e instanceof Database.SqliteError) {
+    const code = e.code;
+    if (code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+      return new StoreError(
+        'corrupt',
+        `${path} is not a usable mailhealth database (${e.message}); move it aside (history will start fresh) or restore it from a backup`,
+        { cause: e },
+      );
+    }
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+      return new StoreError('locked', `the mailhealth database ${path} is locked by another process (${e.message}); try again shortly`, { cause: e });
+    }
+    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+      return new StoreError('not-found', `mailhealth database ${path}: a referenced record does not exist (${e.message})`, { cause: e });
+    }
+    if (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_RANGE') {
+      return new StoreError('invalid', `mailhealth database ${path}: rejected value (${e.message})`, { cause: e });
+    }
+    if (
+      code.startsWith('SQLITE_IOERR') ||
+      code.startsWith('SQLITE_CANTOPEN') ||
+      code.startsWith('SQLITE_READONLY') ||
+      code === 'SQLITE_FULL' ||
+      code === 'SQLITE_PERM' ||
+      code === 'SQLITE_AUTH'
+    ) {
+      return new StoreError('io', `cannot read or write the mailhealth database ${path} (${e.message})`, { cause: e });
+    }
+    return new StoreError('io', `mailhealth database ${path}: ${e.message}`, { cause: e });
+  }
+  if (e instanceof TypeError && /open|closed/i.test(e.message)) {
+    return new StoreError('io', `mailhealth database ${path}: ${e.message}`, { cause: e });
+  }
+  return e;
+}
+
+// ---- row shapes ----
+
+interface RunRow {
+  id: number;
+  kind: RunKind;
+  started_at: string;
+  finished_at: string | null;
+  status: RunStatus;
+  by_user: string;
+  total: number | null;
+  done: number;
+  failed: number;
+  meta: string | null;
+}
+
+interface ResultFindingRow {
+  result_id: number;
+  run_id: number;
+  domain: string;
+  owner: string | null;
+  status: DomainStatus;
+  audited_at: string;
+  findings_count: number;
+  finding_id: number | null;
+  rule: string | null;
+  check: string | null;
+  severity: string | null;
+  subject: string | null;
+  message: string | null;
+  classification: string | null;
+  evidence: string | null;
+  fix: string | null;
+}
+
+interface ChangeRow {
+  id: number;
+  domain: string;
+  check: CheckName;
+  plan_hash: string;
+  zone_version_before: string | null;
+  zone_version_after: string | null;
+  changes: string;
+  by_user: string;
+  created_at: string;
+  updated_at: string;
+  status: ChangeStatus;
+  verified: Verified | null;
+  error: string | null;
+  undo_of: number | null;
+  undone_by: number | null;
+}
+
+interface JobRow {
+  id: number;
+  kind: string;
+  by_user: string;
+  scope: string | null;
+  total: number;
+  done: number;
+  failed: number;
+  status: JobStatus;
+  cancel_requested: number;
+  run_id: number | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const RESULT_COLUMNS = `
+  r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count,
+  f.id AS finding_id, f.rule, f."check" AS "check", f.severity, f.subject, f.message, f.classification, f.evidence, f.fix`;
+
+/** Latest result id per domain: one seek into results_domain_latest per domain. */
+const LATEST_ID = `(SELECT r2.id FROM results r2 WHERE r2.domain = wanted.domain ORDER BY r2.audited_at DESC, r2.id DESC LIMIT 1)`;
+
+function parseJson(text: string | null): unknown {
+  return text === null ? null : JSON.parse(text);
+}
+
+function toJson(value: unknown, what: string): string | null {
+  if (value === undefined) return null;
+  const s = JSON.stringify(value);
+  if (s === undefined) throw new StoreError('invalid', `${what} is not JSON-serialisable`);
+  return s;
+}
+
+function runFromRow(r: RunRow): Run {
+  return {
+    id: r.id,
+    kind: r.kind,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    status: r.status,
+    byUser: r.by_user,
+    total: r.total,
+    done: r.done,
+    failed: r.failed,
+    meta: parseJson(r.meta),
+  };
+}
+
+function changeFromRow(r: ChangeRow): ChangeRecord {
+  return {
+    id: r.id,
+    domain: r.domain,
+    check: r.check,
+    planHash: r.plan_hash,
+    zoneVersionBefore: r.zone_version_before,
+    zoneVersionAfter: r.zone_version_after,
+    changes: JSON.parse(r.changes) as Change[],
+    byUser: r.by_user,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    status: r.status,
+    verified: r.verified,
+    error: r.error,
+    undoOf: r.undo_of,
+    undoneBy: r.undone_by,
+  };
+}
+
+function jobFromRow(r: JobRow): Job {
+  return {
+    id: r.id,
+    kind: r.kind,
+    byUser: r.by_user,
+    scope: parseJson(r.scope),
+    total: r.total,
+    done: r.done,
+    failed: r.failed,
+    status: r.status,
+    cancelRequested: r.cancel_requested !== 0,
+    runId: r.run_id,
+    error: r.error,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function findingFromRow(r: ResultFindingRow): Finding {
+  const f: Finding = {
+    rule: r.rule as string,
+    check: r.check as CheckName,
+    severity: r.severity as Finding['severity'],
+    message: r.message as string,
+    evidence: JSON.parse(r.evidence as string) as Finding['evidence'],
+  };
+  if (r.subject !== null) f.subject = r.subject;
+  if (r.classification !== null) f.classification = JSON.parse(r.classification) as Finding['classification'];
+  if (r.fix !== null) f.fix = r.fix as Finding['fix'];
+  return f;
+}
+
+/** Folds joined result/finding rows (findings in id order) into results, keeping first-seen result order. */
+function assembleResults(rows: readonly ResultFindingRow[]): AuditResult[] {
+  const byId = new Map<number, AuditResult>();
+  for (const row of rows) {
+    let res = byId.get(row.result_id);
+    if (!res) {
+      res = {
+        resultId: row.result_id,
+        runId: row.run_id,
+        domain: row.domain,
+        owner: row.owner,
+        status: row.status,
+        auditedAt: row.audited_at,
+        findingsCount: row.findings_count,
+        findings: [],
+      };
+      byId.set(row.result_id, res);
+    }
+    if (row.finding_id !== null) res.findings.push(findingFromRow(row));
+  }
+  return [...byId.values()];
+}
+
+function toDomainAudit(r: AuditResult): DomainAudit {
+  return { domain: r.domain, status: r.status, auditedAt: r.auditedAt, findings: r.findings };
+}
+
+interface PreparedAudit {
+  domain: string;
+  status: DomainStatus;
+  auditedAt: string;
+  findings: unknown[][];
+}
+
+/** Validates and serialises an audit before any transaction starts. */
+function prepareAudit(audit: DomainAudit): PreparedAudit {
+  return {
+    domain: audit.domain,
+    status: audit.status,
+    auditedAt: normaliseTime(audit.auditedAt, `auditedAt of ${audit.domain}`),
+    findings: audit.findings.map((f) => [
+      f.rule,
+      f.check,
+      f.severity,
+      f.subject ?? null,
+      f.message,
+      toJson(f.classification, 'finding classification'),
+      toJson(f.evidence ?? {}, 'finding evidence'),
+      f.fix ?? null,
+    ]),
+  };
+}
+
+function normaliseTime(value: string, what: string): string {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new StoreError('invalid', `${what} is not a timestamp: ${JSON.stringify(value)}`);
+  return new Date(t).toISOString();
+}
+
+function checkCount(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 0) throw new StoreError('invalid', `${what} must be a non-negative integer, got ${n}`);
+  return n;
+}
+
+function checkLimit(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new StoreError('invalid', `limit must be a positive integer, got ${n}`);
+  return n;
+}
+
+const DAY_MS = 86_400_000;
+
+export class Store {
+  private readonly statements = new Map<string, Database.Statement>();
+  private closed = false;
+
+  /** Use openStore(). */
+  constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+    private readonly now: () => number,
+  ) {}
+
+  // ---- plumbing ----
+
+  private st(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Runs fn, translating SQLite errors. */
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  /** Runs fn in one BEGIN IMMEDIATE transaction (all or nothing), translating SQLite errors. */
+  private write<T>(fn: () => T): T {
+    return this.guard(() => this.db.transaction(fn).immediate());
+  }
+
+  private iso(ms = this.now()): string {
+    return new Date(ms).toISOString();
+  }
+
+  /** The schema version of the open file. */
+  schemaVersion(): number {
+    return this.guard(() => schemaVersion(this.db));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.guard(() => this.db.close());
+  }
+
+  // ---- runs and audit history ----
+
+  startRun(kind: RunKind, byUser: string, total?: number | null, meta?: unknown): number {
+    if (total != null) checkCount(total, 'total');
+    const metaJson = toJson(meta, 'run meta');
+    return this.write(() => {
+      const info = this.st(`INSERT INTO runs (kind, started_at, status, by_user, total, meta) VALUES (?, ?, 'running', ?, ?, ?)`).run(
+        kind,
+        this.iso(),
+        byUser,
+        total ?? null,
+        metaJson,
+      );
+      return Number(info.lastInsertRowid);
+    });
+  }
+
+  /** Stores one domain's audit (result row and all findings) in one transaction. Returns the result id. */
+  recordAudit(runId: number, audit: DomainAudit, owner?: string | null): number {
+    const prepared = prepareAudit(audit);
+    return this.write(() => this.insertAudit(runId, prepared, owner ?? null));
+  }
+
+  /**
+   * Stores many audits in one transaction (all or none) — much faster than recordAudit in a loop for a
+   * nightly run. Returns the result ids in input order.
+   */
+  recordAudits(runId: number, items: readonly { audit: DomainAudit; owner?: string | null }[]): number[] {
+    const prepared = items.map((i) => ({ p: prepareAudit(i.audit), owner: i.owner ?? null }));
+    return this.write(() => prepared.map(({ p, owner }) => this.insertAudit(runId, p, owner)));
+  }
+
+  private insertAudit(runId: number, a: PreparedAudit, owner: string | null): number {
+    const info = this.st(
+      `INSERT INTO results (run_id, domain, owner, status, audited_at, findings_count) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(runId, a.domain, owner, a.status, a.auditedAt, a.findings.length);
+    const resultId = Number(info.lastInsertRowid);
+    const ins = this.st(
+      `INSERT INTO findings (result_id, rule, "check", severity, subject, message, classification, evidence, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const values of a.findings) ins.run(resultId, ...values);
+    return resultId;
+  }
+
+  /** Adds to the run's done/failed counters (increments, not absolute values). */
+  bumpRunProgress(runId: number, { done = 0, failed = 0 }: { done?: number; failed?: number }): void {
+    this.write(() => {
+      const info = this.st(`UPDATE runs SET done = done + ?, failed = failed + ? WHERE id = ?`).run(done, failed, runId);
+      if (info.changes === 0) throw new StoreError('not-found', `run ${runId} does not exist`);
+    });
+  }
+
+  finishRun(runId: number, status: Exclude<RunStatus, 'running'>): void {
+    this.write(() => {
+      const info = this.st(`UPDATE runs SET status = ?, finished_at = ? WHERE id = ?`).run(status, this.iso(), runId);
+      if (info.changes === 0) throw new StoreError('not-found', `run ${runId} does not exist`);
+    });
+  }
+
+  getRun(id: number): Run | null {
+    return this.guard(() => {
+      const row = this.st(`SELECT * FROM runs WHERE id = ?`).get(id) as RunRow | undefined;
+      return row ? runFromRow(row) : null;
+    });
+  }
+
+  /** Newest first. */
+  listRuns({ kind, limit = 50 }: { kind?: RunKind; limit?: number } = {}): Run[] {
+    checkLimit(limit);
+    return this.guard(() => {
+      const rows = (
+        kind
+          ? this.st(`SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT ?`).all(kind, limit)
+          : this.st(`SELECT * FROM runs ORDER BY id DESC LIMIT ?`).all(limit)
+      ) as RunRow[];
+      return rows.map(runFromRow);
+    });
+  }
+
+  /** The most recent audit of a domain (latest audited_at; ties go to the later write), or null. */
+  latestAudit(domain: string): DomainAudit | null {
+    const [r] = this.auditsForDomain(domain, 1);
+    return r ? toDomainAudit(r) : null;
+  }
+
+  /**
+   * The latest result of every domain (or of the given domains; unknown ones are absent), keyed by domain
+   * in domain order, findings included. One query: one index seek per domain, then the findings join.
+   */
+  latestAudits(domains?: readonly string[]): Map<string, AuditResult> {
+    return this.guard(() => {
+      const rows = (
+        domains
+          ? this.st(
+              `WITH wanted(domain) AS (SELECT DISTINCT value FROM json_each(?)),
+                    latest(id) AS (SELECT ${LATEST_ID} FROM wanted)
+               SELECT ${RESULT_COLUMNS}
+               FROM latest JOIN results r ON r.id = latest.id LEFT JOIN findings f ON f.result_id = r.id
+               ORDER BY r.domain, f.id`,
+            ).all(JSON.stringify(domains))
+          : this.st(
+              `WITH wanted(domain) AS (SELECT DISTINCT domain FROM results),
+                    latest(id) AS (SELECT ${LATEST_ID} FROM wanted)
+               SELECT ${RESULT_COLUMNS}
+               FROM latest JOIN results r ON r.id = latest.id LEFT JOIN findings f ON f.result_id = r.id
+               ORDER BY r.domain, f.id`,
+            ).all()
+      ) as ResultFindingRow[];
+      return new Map(assembleResults(rows).map((r) => [r.domain, r]));
+    });
+  }
+
+  /** A domain's audits, newest first. */
+  auditsForDomain(domain: string, limit = 20): AuditResult[] {
+    checkLimit(limit);
+    return this.guard(() => {
+      const rows = this.st(
+        `WITH picked AS (SELECT id FROM results WHERE domain = ? ORDER BY audited_at DESC, id DESC LIMIT ?)
+         SELECT ${RESULT_COLUMNS}
+         FROM picked JOIN results r ON r.id = picked.id LEFT JOIN findings f ON f.result_id = r.id
+         ORDER BY r.audited_at DESC, r.id DESC, f.id`,
+      ).all(domain, limit) as ResultFindingRow[];
+      return assembleResults(rows);
+    });
+  }
+
+  /** Every result of one run, by domain, with findings — for comparing two nightly runs. */
+  runResults(runId: number): AuditResult[] {
+    return this.guard(() => {
+      const rows = this.st(
+        `SELECT ${RESULT_COLUMNS}
+         FROM results r LEFT JOIN findings f ON f.result_id = r.id
+         WHERE r.run_id = ?
+         ORDER BY r.domain, r.id, f.id`,
+      ).all(runId) as ResultFindingRow[];
+      return assembleResults(rows);
+    });
+  }
+
+  // ---- changes (fix plans) ----
+
+  /** Records a plan before the panel write. Returns the change id. */
+  recordIntent(input: IntentInput): number {
+    const changesJson = toJson(input.changes, 'changes') as string;
+    return this.write(() => {
+      const at = this.iso();
+      const info = this.st(
+        `INSERT INTO changes (domain, "check", plan_hash, zone_version_before, changes, by_user, created_at, updated_at, status, undo_of)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?)`,
+      ).run(input.domain, input.check, input.planHash, input.zoneVersion, changesJson, input.byUser, at, at, input.undoOf ?? null);
+      return Number(info.lastInsertRowid);
+    });
+  }
+
+  /** Records what happened to a plan. Fields left out keep their stored values. */
+  recordOutcome(id: number, outcome: OutcomeInput): void {
+    this.write(() => {
+      const row = this.st(`SELECT * FROM changes WHERE id = ?`).get(id) as ChangeRow | undefined;
+      if (!row) throw new StoreError('not-found', `change ${id} does not exist`);
+      this.st(`UPDATE changes SET status = ?, zone_version_after = ?, verified = ?, error = ?, updated_at = ? WHERE id = ?`).run(
+        outcome.status,
+        outcome.zoneVersionAfter !== undefined ? outcome.zoneVersionAfter : row.zone_version_after,
+        outcome.verified !== undefined ? outcome.verified : row.verified,
+        outcome.error !== undefined ? outcome.error : row.error,
+        this.iso(),
+        id,
+      );
+    });
+  }
+
+  /** Plans recorded but never resolved (a crash between intent and outcome), oldest first. */
+  pendingIntents(): ChangeRecord[] {
+    return this.guard(() => (this.st(`SELECT * FROM changes WHERE status = 'intent' ORDER BY id`).all() as ChangeRow[]).map(changeFromRow));
+  }
+
+  getChange(id: number): ChangeRecord | null {
+    return this.guard(() => {
+      const row = this.st(`SELECT * FROM changes WHERE id = ?`).get(id) as ChangeRow | undefined;
+      return row ? changeFromRow(row) : null;
+    });
+  }
+
+  /** Newest first; all domains when `domain` is omitted. */
+  changesForDomain(domain?: string | null, limit = 50): ChangeRecord[] {
+    checkLimit(limit);
+    return this.guard(() => {
+      const rows = (
+        domain != null
+          ? this.st(`SELECT * FROM changes WHERE domain = ? ORDER BY id DESC LIMIT ?`).all(domain, limit)
+          : this.st(`SELECT * FROM changes ORDER BY id DESC LIMIT ?`).all(limit)
+      ) as ChangeRow[];
+      return rows.map(changeFromRow);
+    });
+  }
+
+  /**
+   * Links change `id` to the change that undid it. Leaves `status` alone (set 'reverted' through recordOutcome
+   * if that is wanted). A change can be undone once: a second, different undo throws StoreError('invalid').
+   */
+  markUndone(id: number, undoChangeId: number): void {
+    this.write(() => {
+      const row = this.st(`SELECT undone_by FROM changes WHERE id = ?`).get(id) as { undone_by: number | null } | undefined;
+      if (!row) throw new StoreError('not-found', `change ${id} does not exist`);
+      if (row.undone_by !== null && row.undone_by !== undoChangeId) {
+        throw new StoreError('invalid', `change ${id} was already undone by change ${row.undone_by}`);
+      }
+      this.st(`UPDATE changes SET undone_by = ?, updated_at = ? WHERE id = ?`).run(undoChangeId, this.iso(), id);
+    });
+  }
+
+  setVerified(id: number, verified: Verified | null): void {
+    this.write(() => {
+      const info = this.st(`UPDATE changes SET verified = ?, updated_at = ? WHERE id = ?`).run(verified, this.iso(), id);
+      if (info.changes === 0) throw new StoreError('not-found', `change ${id} does not exist`);
+    });
+  }
+
+  // ---- locks ----
+  // A lock is a row; taking one is a single atomic upsert that succeeds when the name is free or its holder's
+  // lease has expired (so a crashed holder cannot block forever). Locks are not re-entrant: the same owner
+  // asking again while it holds the lock gets false — use renewLock to extend a lease. Owners should be unique
+  // per holder (e.g. `${user}:${pid}:${random}`), not just a user name.
+
+  tryLock(name: string, owner: string, ttlMs: number): boolean {
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `lock ttl must be a positive number of ms, got ${ttlMs}`);
+    return this.write(() => {
+      const now = this.now();
+      const info = this.st(
+        `INSERT INTO locks (name, owner, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+         WHERE locks.expires_at <= excluded.acquired_at`,
+      ).run(name, owner, now, Math.ceil(now + ttlMs));
+      return info.changes === 1;
+    });
+  }
+
+  /** Extends a lease the owner still holds. False when it expired or someone else holds it. */
+  renewLock(name: string, owner: string, ttlMs: number): boolean {
+    return this.write(() => {
+      const now = this.now();
+      const info = this.st(`UPDATE locks SET expires_at = ? WHERE name = ? AND owner = ? AND expires_at > ?`).run(
+        Math.ceil(now + ttlMs),
+        name,
+        owner,
+        now,
+      );
+      return info.changes === 1;
+    });
+  }
+
+  /** Releases the lock if `owner` holds it. Returns whether it did. */
+  releaseLock(name: string, owner: string): boolean {
+    return this.write(() => this.st(`DELETE FROM locks WHERE name = ? AND owner = ?`).run(name, owner).changes === 1);
+  }
+
+  /** The current (unexpired) holder of a lock, or null. */
+  lockHolder(name: string): LockInfo | null {
+    return this.guard(() => {
+      const row = this.st(`SELECT name, owner, acquired_at, expires_at FROM locks WHERE name = ? AND expires_at > ?`).get(name, this.now()) as
+        | { name: string; owner: string; acquired_at: number; expires_at: number }
+        | undefined;
+      return row ? { name: row.name, owner: row.owner, acquiredAt: row.acquired_at, expiresAt: row.expires_at } : null;
+    });
+  }
+
+  /** Runs fn holding the lock; throws StoreError('locked') without running it when someone else holds it. */
+  async withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T> {
+    if (!this.tryLock(name, owner, ttlMs)) {
+      const holder = this.lockHolder(name);
+      const who = holder ? `${holder.owner} until ${this.iso(holder.expiresAt)}` : 'another process';
+      throw new StoreError('locked', `"${name}" is busy: held by ${who}`);
+    }
+    try {
+      return await fn();
+    } finally {
+      try {
+        this.releaseLock(name, owner);
+      } catch {
+        // The database was busy: the lease simply runs out at its expiry. Never turn a finished fn into a failure.
+      }
+    }
+  }
+
+  // ---- jobs ----
+
+  createJob({ kind, byUser, scope, total = 0 }: { kind: string; byUser: string; scope?: unknown; total?: number }): number {
+    checkCount(total, 'total');
+    const scopeJson = toJson(scope, 'job scope');
+    return this.write(() => {
+      const at = this.iso();
+      const info = this.st(`INSERT INTO jobs (kind, by_user, scope, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`).run(
+        kind,
+        byUser,
+        scopeJson,
+        total,
+        at,
+        at,
+      );
+      return Number(info.lastInsertRowid);
+    });
+  }
+
+  /** Sets (absolute values, not increments) the given fields. */
+  updateJob(id: number, update: JobUpdate): void {
+    if (update.done !== undefined) checkCount(update.done, 'done');
+    if (update.failed !== undefined) checkCount(update.failed, 'failed');
+    this.write(() => {
+      const row = this.st(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
+      if (!row) throw new StoreError('not-found', `job ${id} does not exist`);
+      this.st(`UPDATE jobs SET done = ?, failed = ?, status = ?, run_id = ?, error = ?, updated_at = ? WHERE id = ?`).run(
+        update.done ?? row.done,
+        update.failed ?? row.failed,
+        update.status ?? row.status,
+        update.runId !== undefined ? update.runId : row.run_id,
+        update.error !== undefined ? update.error : row.error,
+        this.iso(),
+        id,
+      );
+    });
+  }
+
+  getJob(id: number): Job | null {
+    return this.guard(() => {
+      const row = this.st(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
+      return row ? jobFromRow(row) : null;
+    });
+  }
+
+  /** A user's jobs newest first (every user's when byUser is omitted). */
+  listJobs(byUser?: string | null, limit = 50): Job[] {
+    checkLimit(limit);
+    return this.guard(() => {
+      const rows = (
+        byUser != null
+          ? this.st(`SELECT * FROM jobs WHERE by_user = ? ORDER BY id DESC LIMIT ?`).all(byUser, limit)
+          : this.st(`SELECT * FROM jobs ORDER BY id DESC LIMIT ?`).all(limit)
+      ) as JobRow[];
+      return rows.map(jobFromRow);
+    });
+  }
+
+  /** Asks a queued or running job to stop. False when the job is unknown or already finished. */
+  requestCancel(id: number): boolean {
+    return this.write(
+      () =>
+        this.st(`UPDATE jobs SET cancel_requested = 1, updated_at = ? WHERE id = ? AND status IN ('queued', 'running')`).run(this.iso(), id)
+          .changes === 1,
+    );
+  }
+
+  isCancelRequested(id: number): boolean {
+    return this.guard(() => {
+      const row = this.st(`SELECT cancel_requested FROM jobs WHERE id = ?`).get(id) as { cancel_requested: number } | undefined;
+      return row?.cancel_requested === 1;
+    });
+  }
+
+  // ---- users ----
+
+  setPasswordHash(user: string, hash: string): void {
+    this.write(() => {
+      this.st(
+        `INSERT INTO users (user, password_hash, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (user) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
+      ).run(user, hash, this.iso());
+    });
+  }
+
+  getPasswordHash(user: string): string | null {
+    return this.guard(() => {
+      const row = this.st(`SELECT password_hash FROM users WHERE user = ?`).get(user) as { password_hash: string } | undefined;
+      return row?.password_hash ?? null;
+    });
+  }
+
+  // ---- settings ----
+
+  getSetting<T = unknown>(key: string): T | undefined {
+    return this.guard(() => {
+      const row = this.st(`SELECT value FROM settings WHERE key = ?`).get(key) as { value: string } | undefined;
+      return row ? (JSON.parse(row.value) as T) : undefined;
+    });
+  }
+
+  /** Stores a JSON value; `undefined` deletes the key. */
+  setSetting(key: string, value: unknown): void {
+    if (value === undefined) {
+      this.write(() => void this.st(`DELETE FROM settings WHERE key = ?`).run(key));
+      return;
+    }
+    const json = toJson(value, `setting ${key}`) as string;
+    this.write(() => {
+      this.st(
+        `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ).run(key, json, this.iso());
+    });
+  }
+
+  allSettings(): Record<string, unknown> {
+    return this.guard(() => {
+      const out: Record<string, unknown> = {};
+      for (const row of this.st(`SELECT key, value FROM settings ORDER BY key`).all() as { key: string; value: string }[]) {
+        out[row.key] = JSON.parse(row.value);
+      }
+      return out;
+    });
+  }
+
+  // ---- reports ----
+
+  /** Stores (or replaces) the report document of a run. `json` is any JSON value. */
+  saveReport(runId: number, { json, html, text }: { json: unknown; html: string; text: string }): void {
+    const jsonText = toJson(json, 'report json') ?? 'null';
+    this.write(() => {
+      this.st(
+        `INSERT INTO reports (run_id, json, html, text, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET json = excluded.json, html = excluded.html, text = excluded.text, created_at = excluded.created_at`,
+      ).run(runId, jsonText, html, text, this.iso());
+    });
+  }
+
+  getReport(runId: number): Report | null {
+    return this.guard(() => {
+      const row = this.st(`SELECT * FROM reports WHERE run_id = ?`).get(runId) as
+        | { run_id: number; json: string; html: string; text: string; created_at: string }
+        | undefined;
+      if (!row) return null;
+      return { runId: row.run_id, json: JSON.parse(row.json), html: row.html, text: row.text, createdAt: row.created_at, deliveries: this.deliveries(runId) };
+    });
+  }
+
+  recordDelivery(runId: number, recipient: string, ok: boolean, error?: string | null): void {
+    this.write(() => {
+      this.st(`INSERT INTO deliveries (run_id, recipient, ok, error, at) VALUES (?, ?, ?, ?, ?)`).run(
+        runId,
+        recipient,
+        ok ? 1 : 0,
+        error ?? null,
+        this.iso(),
+      );
+    });
+  }
+
+  /** Delivery attempts for a run's report, oldest first. */
+  deliveries(runId: number): Delivery[] {
+    return this.guard(() =>
+      (this.st(`SELECT recipient, ok, error, at FROM deliveries WHERE run_id = ? ORDER BY id`).all(runId) as {
+        recipient: string;
+        ok: number;
+        error: string | null;
+        at: string;
+      }[]).map((d) => ({ recipient: d.recipient, ok: d.ok === 1, error: d.error, at: d.at })),
+    );
+  }
+
+  // ---- retention ----
+
+  /**
+   * Deletes audit results (with their findings) older than `olderThanDays`, except each domain's latest
+   * result, which is kept however old; then finished runs older than that which no longer hold any result
+   * (their reports and delivery logs go with them); finished jobs older than that; and expired locks.
+   * Change records are never deleted. Runs still 'running' are never deleted. One transaction.
+   */
+  prune({ olderThanDays, now = this.now() }: { olderThanDays: number; now?: number }): PruneResult {
+    if (!Number.isFinite(olderThanDays) || olderThanDays < 0) {
+      throw new StoreError('invalid', `olderThanDays must be a non-negative number, got ${olderThanDays}`);
+    }
+    const cutoff = this.iso(now - olderThanDays * DAY_MS);
+    return this.write(() => {
+      this.db.exec(`DROP TABLE IF EXISTS temp.prune_results`);
+      this.db.exec(`CREATE TEMP TABLE prune_results (id INTEGER PRIMARY KEY)`);
+      this.st(
+        `INSERT INTO temp.prune_results (id)
+         SELECT id FROM results
+         WHERE audited_at < ?
+           AND id NOT IN (SELECT ${LATEST_ID} FROM (SELECT DISTINCT domain FROM results) AS wanted)`,
+      ).run(cutoff);
+      const findings = (this.st(`SELECT count(*) AS n FROM findings WHERE result_id IN (SELECT id FROM temp.prune_results)`).get() as { n: number }).n;
+      const results = this.st(`DELETE FROM results WHERE id IN (SELECT id FROM temp.prune_results)`).run().changes;
+      this.db.exec(`DROP TABLE temp.prune_results`);
+
+      const doomedRuns = `FROM runs WHERE status != 'running' AND coalesce(finished_at, started_at) < ?
+                          AND NOT EXISTS (SELECT 1 FROM results WHERE results.run_id = runs.id)`;
+      const reports = (this.st(`SELECT count(*) AS n FROM reports WHERE run_id IN (SELECT id ${doomedRuns})`).get(cutoff) as { n: number }).n;
+      const runs = this.st(`DELETE ${doomedRuns}`).run(cutoff).changes;
+      const jobs = this.st(`DELETE FROM jobs WHERE status NOT IN ('queued', 'running') AND updated_at < ?`).run(cutoff).changes;
+      const locks = this.st(`DELETE FROM locks WHERE expires_at <= ?`).run(now).changes;
+      return { runs, results, findings, reports, jobs, locks };
+    });
+  }
+}
