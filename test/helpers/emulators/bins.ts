@@ -1,0 +1,38 @@
+// Writes fake `uapi` / `whmapi1` / `plesk` executables into a temp dir: tiny sh wrappers that run cli.ts under tsx
+// with the path of a JSON state file. Tests put the dir first on PATH (or pass the full path).
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
+// tsx's `--import` entry (package export "." → dist/loader.mjs), resolved from this repo's node_modules.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+export interface FakeBins {
+  dir: string;
+  stateFile: string;
+  path(name: 'uapi' | 'whmapi1' | 'plesk'): string;
+  read<T>(): T;
+  write(state: unknown): void;
+}
+
+export function installFakeBins(state: unknown): FakeBins {
+  const dir = mkdtempSync(join(tmpdir(), 'mh-fakebin-'));
+  const stateFile = join(dir, 'state.json');
+  writeFileSync(stateFile, JSON.stringify(state));
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  for (const name of ['uapi', 'whmapi1', 'plesk'] as const) {
+    const p = join(dir, name);
+    writeFileSync(p, `#!/bin/sh\nexec ${q(process.execPath)} --import ${q(TSX)} ${q(CLI)} ${name} ${q(stateFile)} "$@"\n`);
+    chmodSync(p, 0o755);
+  }
+  return {
+    dir,
+    stateFile,
+    path: (name) => join(dir, name),
+    read: <T>() => JSON.parse(readFileSync(stateFile, 'utf8')) as T,
+    write: (s) => writeFileSync(stateFile, JSON.stringify(s)),
+  };
+}

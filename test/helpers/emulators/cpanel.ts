@@ -1,0 +1,333 @@
+// A cPanel server emulator built from the documented shapes (shared/reference/cpanel.md §2–§8): zone files held as
+// line arrays (line_index = position; removed lines become blanks, adds are appended — §4.4), the UAPI functions the
+// adapter uses, and an HTTP front (`/execute/<Module>/<func>`, `Authorization: cpanel USER:TOKEN`) on 127.0.0.1.
+// The same state (JSON-serialisable) backs the WHM emulator and the fake `uapi`/`whmapi1` executables.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { makeFixture, type Fixture, type FixtureAccount } from './fixture.js';
+
+export type Line =
+  | { kind: 'record'; dname: string; ttl: number; type: string; data: string[] }
+  | { kind: 'comment' | 'control'; text: string }
+  | null;
+
+export interface CpZone {
+  serial: number;
+  lines: Line[];
+}
+
+export interface CpState {
+  accounts: (FixtureAccount & { features: string[] })[];
+  zones: Record<string, CpZone>;
+  /** API tokens: `cpanel:<user>` and `whm:<user>` → token. */
+  tokens: Record<string, string>;
+  /** The account the fake `uapi` runs as when no --user is given. */
+  cliUser: string;
+  hostname: string;
+  mailIp: string;
+  nameservers: string[];
+  dkim: { privateKeyPem: string; publicKey: string };
+  /** Domains with a server DKIM key (EmailAuth "expected"). */
+  dkimDomains: string[];
+  mxDetected: Record<string, string>;
+  /** Every API call, "Module::func domain" / "whm:func", for assertions. */
+  calls: string[];
+}
+
+export function makeCpState(f: Fixture = makeFixture()): CpState {
+  const zones: Record<string, CpZone> = {};
+  for (const [zone, recs] of Object.entries(f.zones)) {
+    const lines: Line[] = [
+      { kind: 'comment', text: '; cPanel first:11.120.0.16 (update_time):1700000000 Cpanel::ZoneFile::VERSION:1.3 hostname:server1.host.example latest:11.120.0.16' },
+      { kind: 'control', text: '$TTL 14400' },
+      { kind: 'record', dname: `${zone}.`, ttl: 86400, type: 'SOA', data: ['ns1.host.example.', `hostmaster.${zone}.`, '2024061100', '3600', '1800', '1209600', '86400'] },
+      null,
+    ];
+    for (const r of recs) lines.push({ kind: 'record', dname: r.name === zone ? `${zone}.` : r.name.slice(0, -zone.length - 1), ttl: r.ttl, type: r.type, data: [...r.data] });
+    zones[zone] = { serial: 2024061100, lines };
+  }
+  return {
+    accounts: f.accounts.map((a) => ({ ...a, features: ['zoneedit', 'emailauth'] })),
+    zones,
+    tokens: { 'cpanel:alice': 'tok-alice', 'cpanel:bob': 'tok-bob', 'cpanel:carol': 'tok-carol', 'whm:root': 'tok-root', 'whm:res1': 'tok-res1' },
+    cliUser: 'alice',
+    hostname: f.hostname,
+    mailIp: f.mailIp,
+    nameservers: f.nameservers,
+    dkim: f.dkim,
+    dkimDomains: Object.keys(f.zones),
+    mxDetected: {},
+    calls: [],
+  };
+}
+
+export type Params = [string, string][];
+export interface Envelope {
+  status: 0 | 1;
+  data: unknown;
+  errors: string[] | null;
+  messages: null;
+  metadata: Record<string, unknown>;
+  warnings: null;
+}
+
+const ok = (data: unknown): Envelope => ({ status: 1, data, errors: null, messages: null, metadata: {}, warnings: null });
+const fail = (errors: string[], data: unknown = null): Envelope => ({ status: 0, data, errors, messages: null, metadata: {}, warnings: null });
+
+/** `name`, `name-0`, `name-1`… (Cpanel::Args::get_multiple, §4.1). */
+export function getMultiple(params: Params, name: string): string[] {
+  const re = new RegExp(`^${name}(-[0-9]+)?$`);
+  return params.filter(([k]) => re.test(k)).map(([, v]) => v);
+}
+const get = (params: Params, name: string) => params.find(([k]) => k === name)?.[1];
+
+const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
+
+export function accountZones(a: FixtureAccount): string[] {
+  return [a.main, ...a.addon, ...a.parked];
+}
+export function accountDomains(a: FixtureAccount): string[] {
+  return [a.main, ...a.addon, ...a.parked, ...a.sub];
+}
+
+export function parseZoneItems(z: CpZone): unknown[] {
+  const items: unknown[] = [];
+  z.lines.forEach((l, i) => {
+    if (!l) return;
+    if (l.kind === 'record') {
+      const data = l.type === 'SOA' ? [...l.data.slice(0, 2), String(z.serial), ...l.data.slice(3)] : l.data;
+      items.push({ line_index: i, type: 'record', record_type: l.type, ttl: l.ttl, dname_b64: b64(l.dname), data_b64: data.map(b64) });
+    } else items.push({ line_index: i, type: l.kind, text_b64: b64(l.text) });
+  });
+  return items;
+}
+
+/** Records of a zone with absolute names (test assertions). */
+export function zoneView(state: CpState, zone: string): { line: number; name: string; ttl: number; type: string; data: string[] }[] {
+  const out: { line: number; name: string; ttl: number; type: string; data: string[] }[] = [];
+  state.zones[zone].lines.forEach((l, i) => {
+    if (l?.kind === 'record') out.push({ line: i, name: l.dname.endsWith('.') ? l.dname.slice(0, -1) : `${l.dname}.${zone}`, ttl: l.ttl, type: l.type, data: [...l.data] });
+  });
+  return out;
+}
+
+export type MassEditOutcome = { ok: true; newSerial: number } | { ok: false; errors: string[]; data: unknown };
+
+/** DNS::mass_edit_zone / mass_edit_dns_zone semantics (§4). `allowedTypes` null = no type gate (WHM edits). */
+export function massEdit(state: CpState, zone: string, params: Params, allowedAddTypes: string[] | null): MassEditOutcome {
+  const z = state.zones[zone];
+  const serial = get(params, 'serial');
+  if (!serial) return { ok: false, errors: ['You must specify the “serial”.'], data: null };
+  if (Number(serial) !== z.serial) {
+    return {
+      ok: false,
+      errors: [`The given serial number (${serial}) does not match the DNS zone’s serial number (${z.serial}). Refresh your view of the DNS zone, then resubmit.`],
+      data: { type: 'Stale', detail: null },
+    };
+  }
+  const adds = getMultiple(params, 'add');
+  const edits = getMultiple(params, 'edit');
+  const removes = getMultiple(params, 'remove');
+  if (!adds.length && !edits.length && !removes.length) return { ok: false, errors: ['You must provide at least one change to the DNS zone.'], data: null };
+  const lines = z.lines.map((l) => (l ? { ...l } : null)) as Line[];
+  type Rec = { dname: string; ttl: number; record_type: string; data: string[]; line_index?: number };
+  const parse = (s: string, kind: string): Rec | string => {
+    let o: Rec;
+    try {
+      o = JSON.parse(s) as Rec;
+    } catch {
+      return `Each “${kind}” must be an object.`;
+    }
+    if (!o || typeof o !== 'object' || !o.dname || !o.record_type || !/^\d+$/.test(String(o.ttl)) || !Array.isArray(o.data) || !o.data.length) return `Each “${kind}” must be an object.`;
+    for (const d of o.data) if (!/^[\x20-\x7e]*$/.test(d)) return 'This value must contain only printable ASCII characters.';
+    return o;
+  };
+  const gate = (type: string): string | null => {
+    if (!allowedAddTypes || allowedAddTypes.includes(type)) return null;
+    return `This interface cannot create “${type}” records. It can only create ${allowedAddTypes.map((t) => `“${t}”`).join(', ')} records.`;
+  };
+  const toLine = (o: Rec): Line => ({ kind: 'record', dname: o.dname, ttl: Number(o.ttl), type: o.record_type.toUpperCase(), data: o.data });
+  const seen = new Set<number>();
+  for (const s of edits) {
+    const o = parse(s, 'edit');
+    if (typeof o === 'string') return { ok: false, errors: [o], data: null };
+    const i = Number(o.line_index);
+    const cur = lines[i];
+    if (!Number.isInteger(i) || !cur || cur.kind !== 'record') return { ok: false, errors: [`Line ${i} is not a record.`], data: null };
+    if (cur.type === 'SOA') return { ok: false, errors: ['You cannot edit the SOA record’s serial number.'], data: null };
+    if (seen.has(i)) return { ok: false, errors: [`You cannot edit line ${i} twice.`], data: null };
+    if (allowedAddTypes && gate(o.record_type.toUpperCase())) return { ok: false, errors: [gate(o.record_type.toUpperCase())!], data: null };
+    seen.add(i);
+    lines[i] = toLine(o);
+  }
+  for (const s of removes) {
+    if (!/^\d+$/.test(s)) return { ok: false, errors: ['Each “remove” must be a nonnegative integer.'], data: null };
+    const i = Number(s);
+    const cur = lines[i];
+    if (!cur || cur.kind !== 'record') return { ok: false, errors: [`Line ${i} is not a record.`], data: null };
+    if (cur.type === 'SOA') return { ok: false, errors: ['You cannot remove the SOA record.'], data: null };
+    lines[i] = null;
+  }
+  for (const s of adds) {
+    const o = parse(s, 'add');
+    if (typeof o === 'string') return { ok: false, errors: [o], data: null };
+    const g = gate(o.record_type.toUpperCase());
+    if (g) return { ok: false, errors: [g], data: null };
+    lines.push(toLine(o));
+  }
+  // Validity (Cpanel::DnsUtils::CheckZone): every TXT string ≤255 bytes; at least one NS.
+  const byLine: [number, string][] = [];
+  lines.forEach((l, i) => {
+    if (l?.kind === 'record' && l.type === 'TXT') for (const d of l.data) if (Buffer.byteLength(d) > 255) byLine.push([i, 'TXT character-string longer than 255 bytes']);
+  });
+  if (!lines.some((l) => l?.kind === 'record' && l.type === 'NS')) byLine.push([2, `The zone “${zone}” must have at least one NS record.`]);
+  if (byLine.length) return { ok: false, errors: [`The DNS zone “${zone}” would be invalid: ${byLine.map((b) => b[1]).join('; ')}`], data: { type: 'InvalidZoneFile', detail: { by_line: byLine } } };
+  z.lines = lines;
+  z.serial += 1; // the real server uses max(YYYYMMDD00, old + 1); the emulator stays clock-free
+  return { ok: true, newSerial: z.serial };
+}
+
+/** Add or replace `default._domainkey` TXT (EmailAuth::enable_dkim, §7.4). */
+export function installDkim(state: CpState, domain: string): void {
+  const z = state.zones[domain];
+  if (!z) return;
+  const value = `v=DKIM1; k=rsa; p=${state.dkim.publicKey};`;
+  const data = [value.slice(0, 255), value.slice(255)].filter(Boolean);
+  const i = z.lines.findIndex((l) => l?.kind === 'record' && l.type === 'TXT' && l.dname === 'default._domainkey' && l.data.join('').startsWith('v=DKIM1'));
+  const line: Line = { kind: 'record', dname: 'default._domainkey', ttl: 14400, type: 'TXT', data };
+  if (i >= 0) z.lines[i] = line;
+  else z.lines.push(line);
+  z.serial += 1;
+}
+
+export function emailAuthItem(state: CpState, func: string, domain: string): unknown {
+  switch (func) {
+    case 'validate_current_spfs':
+      return { domain, ip_address: state.mailIp, ip_version: 4, state: 'INVALID', expected: `ip4:${state.mailIp}`, records: [], error: null };
+    case 'validate_current_dkims': {
+      const has = state.dkimDomains.includes(domain);
+      return {
+        domain: `default._domainkey.${domain}`,
+        state: has ? 'VALID' : 'NOPUB',
+        expected: has ? `v=DKIM1; k=rsa; p=${state.dkim.publicKey};` : '',
+        records: [],
+        error: null,
+        validity_cache_update: has ? 'set' : 'none',
+      };
+    }
+    case 'validate_current_ptrs':
+      return { domain, helo: state.hostname, ip_address: state.mailIp, ip_version: 4, arpa_domain: '10.113.0.203.in-addr.arpa', nameservers: [], state: 'VALID', error: null, ptr_records: [] };
+    default:
+      return null;
+  }
+}
+
+/** One UAPI call as `user` (§2 envelope, flat). */
+export function uapiCall(state: CpState, user: string, module: string, func: string, params: Params): Envelope | 'not-found' {
+  const acct = state.accounts.find((a) => a.user === user);
+  if (!acct) return fail([`The user “${user}” does not exist.`]);
+  const domain = get(params, 'domain');
+  state.calls.push(`${module}::${func}${domain ? ` ${domain}` : ''}`);
+  const domainArgs = getMultiple(params, 'domain');
+  const mine = (d: string | undefined) => !!d && accountDomains(acct).includes(d);
+  switch (`${module}::${func}`) {
+    case 'DomainInfo::list_domains':
+      return ok({ main_domain: acct.main, addon_domains: acct.addon, parked_domains: acct.parked, sub_domains: acct.sub });
+    case 'DNS::parse_zone': {
+      const zone = get(params, 'zone') ?? '';
+      if (!accountZones(acct).includes(zone) || !state.zones[zone]) return fail([`You do not control a DNS zone named “${zone}”.`]);
+      return { ...ok(parseZoneItems(state.zones[zone])), metadata: { transformed: 1 } };
+    }
+    case 'DNS::mass_edit_zone': {
+      const zone = get(params, 'zone') ?? '';
+      const f = acct.features;
+      if (!['simplezoneedit', 'zoneedit', 'changemx'].some((x) => f.includes(x))) return fail(['You do not have the feature “zoneedit”.']);
+      if (!accountZones(acct).includes(zone)) return fail([`You do not control a DNS zone named “${zone}”.`]);
+      const allowed = [...(f.includes('simplezoneedit') || f.includes('zoneedit') ? ['A', 'CNAME'] : []), ...(f.includes('zoneedit') ? ['AAAA', 'CAA', 'SRV', 'TXT'] : []), ...(f.includes('changemx') ? ['MX'] : [])];
+      const r = massEdit(state, zone, params, allowed);
+      return r.ok ? ok({ new_serial: String(r.newSerial) }) : fail(r.errors, r.data);
+    }
+    case 'DNS::has_local_authority':
+      return ok(domainArgs.map((d) => ({ domain: d, zone: d, local_authority: 1, nameservers: state.nameservers, error: null })));
+    case 'Email::list_mxs':
+      return ok(domainArgs.map((d) => ({ domain: d, alwaysaccept: 1, detected: state.mxDetected[d] ?? 'local', entries: [{ domain: d, mx: `mail.${d}`, priority: 10 }], entrycount: 1 })));
+    case 'EmailAuth::validate_current_spfs':
+    case 'EmailAuth::validate_current_dkims':
+    case 'EmailAuth::validate_current_ptrs':
+      if (!acct.features.includes('emailauth')) return fail(['You do not have the feature “emailauth”.']);
+      return ok(domainArgs.filter(mine).map((d) => emailAuthItem(state, func, d)));
+    case 'EmailAuth::ensure_dkim_keys_exist':
+      return ok(
+        domainArgs.filter(mine).map((d) => {
+          const had = state.dkimDomains.includes(d);
+          if (!had) state.dkimDomains.push(d);
+          return { domain: d, status: 1, msg: had ? 'key is acceptable' : 'created new key' };
+        }),
+      );
+    case 'EmailAuth::enable_dkim':
+      return ok(
+        domainArgs.filter(mine).map((d) => {
+          installDkim(state, d);
+          return { domain: d, status: 1, msg: '[OK]' };
+        }),
+      );
+    default:
+      return 'not-found';
+  }
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+export async function listen(handler: http.RequestListener): Promise<RunningServer> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+/** Form body + query string as ordered pairs. */
+export async function requestParams(req: http.IncomingMessage): Promise<Params> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const params: Params = [...url.searchParams];
+  if (req.method === 'POST') params.push(...new URLSearchParams(await readBody(req)));
+  return params;
+}
+
+/** Which `scheme USER:TOKEN` header is valid → the user, or null. */
+export function authUser(state: CpState, req: http.IncomingMessage, scheme: 'cpanel' | 'whm'): string | null {
+  const m = new RegExp(`^${scheme} ([^:]+):(.+)$`).exec(req.headers.authorization ?? '');
+  if (!m) return null;
+  return state.tokens[`${scheme}:${m[1]}`] === m[2] ? m[1] : null;
+}
+
+export function startCpanelServer(state: CpState): Promise<RunningServer> {
+  return listen(async (req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const m = /^\/execute\/([^/?]+)\/([^/?]+)/.exec(req.url ?? '');
+    if (!m) return send(404, { status: 0, errors: ['Not found'] });
+    const user = authUser(state, req, 'cpanel');
+    if (!user) {
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      return res.end('Access denied');
+    }
+    const params = await requestParams(req);
+    const out = uapiCall(state, user, decodeURIComponent(m[1]), decodeURIComponent(m[2]), params);
+    if (out === 'not-found') return send(404, { status: 0, errors: [`Could not find function “${m[2]}” in module “${m[1]}”`], data: null });
+    send(200, out);
+  });
+}

@@ -1,0 +1,229 @@
+// A Plesk Obsidian emulator built from the documented shapes (shared/reference/plesk.md): REST v2 (`X-API-Key`;
+// errors `{code, message}`), `/api/v2/cli/<utility>/call`, the few XML API packets the adapter sends, and the
+// `plesk bin dns` / `domain_pref` utilities (exit code 2 = record exists). State is JSON-serialisable so the fake
+// `plesk` executable can share it through a file.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listen, readBody, type RunningServer } from './cpanel.js';
+import { makeFixture, ownerOf, type Fixture } from './fixture.js';
+
+export interface PleskState {
+  apiKey: string;
+  clients: { id: number; login: string; type: 'admin' | 'reseller' | 'customer'; owner_login: string; name: string }[];
+  domains: { id: number; name: string; ascii_name: string; client_id: number; base_domain_id: number; hosting_type: string }[];
+  records: { id: number; domain_id: number; type: string; host: string; value: string; opt: string; ttl: number }[];
+  nextId: number;
+  hostname: string;
+  ips: { ipv4: string; ipv6: string; type: string }[];
+  outgoingMode: 'domain-ip' | 'domain-name' | 'explicit-ip';
+  explicitIpv4: string;
+  webspaceIp: Record<string, string>;
+  mailPrefs: Record<string, { sign: boolean; mailservice: boolean }>;
+  zoneStatus: Record<string, 'enabled' | 'disabled'>;
+  /** Allowed `/cli/<utility>/call` utilities. */
+  cliAllowed: string[];
+  /** Where `domain_pref -sign_outgoing_mail true` writes the DKIM key (etc/domainkeys/<d>/default), if set. */
+  root: string | null;
+  dkim: { privateKeyPem: string; publicKey: string };
+  calls: string[];
+}
+
+export function makePleskState(f: Fixture = makeFixture()): PleskState {
+  const clients: PleskState['clients'] = [
+    { id: 1, login: 'admin', type: 'admin', owner_login: 'admin', name: 'Administrator' },
+    { id: 2, login: 'res1', type: 'reseller', owner_login: 'admin', name: 'Reseller One' },
+    { id: 3, login: 'alice', type: 'customer', owner_login: 'res1', name: 'Alice' },
+    { id: 4, login: 'bob', type: 'customer', owner_login: 'res1', name: 'Bob' },
+    { id: 5, login: 'carol', type: 'customer', owner_login: 'admin', name: 'Carol' },
+  ];
+  const domains: PleskState['domains'] = [];
+  const records: PleskState['records'] = [];
+  let nextId = 100;
+  let domainId = 10;
+  for (const zone of Object.keys(f.zones)) {
+    const owner = ownerOf(f, zone)!;
+    const client = clients.find((c) => c.login === owner.user)!;
+    const id = domainId++;
+    domains.push({ id, name: zone, ascii_name: zone, client_id: client.id, base_domain_id: zone === owner.main ? id : domains.find((d) => d.name === owner.main)!.id, hosting_type: 'virtual' });
+    for (const r of f.zones[zone]) {
+      const host = `${r.name}.`;
+      if (r.type === 'MX') records.push({ id: nextId++, domain_id: id, type: 'MX', host, value: r.data[1], opt: r.data[0], ttl: r.ttl });
+      else records.push({ id: nextId++, domain_id: id, type: r.type, host, value: r.type === 'TXT' ? r.data.join('') : r.data[0], opt: '', ttl: r.ttl });
+    }
+  }
+  return {
+    apiKey: 'c5b239d1-8eb6-8cee-76b7-aa16be37fee8',
+    clients,
+    domains,
+    records,
+    nextId,
+    hostname: f.hostname,
+    ips: [{ ipv4: f.mailIp, ipv6: '', type: 'shared' }],
+    outgoingMode: 'domain-ip',
+    explicitIpv4: '198.51.100.7',
+    webspaceIp: Object.fromEntries(f.accounts.map((a) => [a.main, a.ip])),
+    mailPrefs: Object.fromEntries(Object.keys(f.zones).map((z) => [z, { sign: true, mailservice: true }])),
+    zoneStatus: {},
+    cliAllowed: ['dns', 'domain_pref', 'settings'],
+    root: null,
+    dkim: f.dkim,
+    calls: [],
+  };
+}
+
+/** Write the DKIM private keys Plesk keeps in /etc/domainkeys/<domain>/default (§4). */
+export function writePleskKeys(state: PleskState, root: string, domains = state.domains.map((d) => d.name)): void {
+  for (const d of domains) {
+    mkdirSync(join(root, 'etc/domainkeys', d), { recursive: true });
+    writeFileSync(join(root, 'etc/domainkeys', d, 'default'), state.dkim.privateKeyPem);
+  }
+}
+
+export function recordsOf(state: PleskState, domain: string) {
+  const d = state.domains.find((x) => x.name === domain);
+  return d ? state.records.filter((r) => r.domain_id === d.id) : [];
+}
+
+export interface CliOut {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `plesk bin <utility> …` (§2.1, §2.3). */
+export function pleskBin(state: PleskState, utility: string, args: string[]): CliOut {
+  state.calls.push(`bin:${utility} ${args.join(' ')}`);
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  if (utility === 'dns') {
+    const action = args[0];
+    const zone = args[1];
+    const dom = state.domains.find((d) => d.name === zone);
+    if (!dom) return { code: 1, stdout: '', stderr: `An error occurred during domain update: Domain "${zone}" does not exist\n` };
+    const txt = opt('-txt');
+    const prefix = opt('-domain');
+    if (txt === undefined || prefix === undefined) return { code: 1, stdout: '', stderr: 'Unsupported record options in this emulator\n' };
+    const host = prefix ? `${prefix}.${zone}.` : `${zone}.`;
+    const match = (r: PleskState['records'][number]) => r.domain_id === dom.id && r.type === 'TXT' && r.host === host && r.value === txt;
+    if (action === '--add') {
+      if (state.records.some(match)) return { code: 2, stdout: '', stderr: `Unable to add the DNS record: the record already exists\n` };
+      const ttl = Number(opt('-ttl') ?? 86400);
+      state.records.push({ id: state.nextId++, domain_id: dom.id, type: 'TXT', host, value: txt, opt: '', ttl });
+      return { code: 0, stdout: `SUCCESS: Creation of DNS record in Domain '${zone}' complete.\n`, stderr: '' };
+    }
+    if (action === '--del') {
+      const i = state.records.findIndex(match);
+      if (i < 0) return { code: 1, stdout: '', stderr: 'Unable to remove the DNS record: the record does not exist\n' };
+      state.records.splice(i, 1);
+      return { code: 0, stdout: `SUCCESS: Removal of DNS record in Domain '${zone}' complete.\n`, stderr: '' };
+    }
+    return { code: 1, stdout: '', stderr: `Unknown command ${action}\n` };
+  }
+  if (utility === 'domain_pref' && args[0] === '--update') {
+    const d = args[1];
+    if (!state.domains.some((x) => x.name === d)) return { code: 1, stdout: '', stderr: `Domain "${d}" does not exist\n` };
+    const sign = opt('-sign_outgoing_mail');
+    if (sign !== undefined) {
+      state.mailPrefs[d] = { ...(state.mailPrefs[d] ?? { mailservice: true }), sign: sign === 'true' };
+      if (sign === 'true') {
+        if (state.root) writePleskKeys(state, state.root, [d]);
+        const dom = state.domains.find((x) => x.name === d)!;
+        const host = `default._domainkey.${d}.`;
+        if (!state.records.some((r) => r.domain_id === dom.id && r.host === host)) {
+          state.records.push({ id: state.nextId++, domain_id: dom.id, type: 'TXT', host, value: `v=DKIM1; k=rsa; p=${state.dkim.publicKey}`, opt: '', ttl: 86400 });
+        }
+      }
+    }
+    return { code: 0, stdout: `SUCCESS: Update of domain preferences for '${d}' complete.\n`, stderr: '' };
+  }
+  return { code: 1, stdout: '', stderr: `Unknown utility or command: ${utility} ${args[0] ?? ''}\n` };
+}
+
+function xmlAnswer(state: PleskState, body: string): string {
+  const tag = (t: string) => new RegExp(`<${t}>([^<]*)</${t}>`).exec(body)?.[1];
+  const wrap = (s: string) => `<?xml version="1.0" encoding="UTF-8"?><packet version="1.6.9.1">${s}</packet>`;
+  if (body.includes('<server><get><prefs/>')) {
+    return wrap(
+      `<server><get><result><status>ok</status><prefs><outgoing_email_mode>${state.outgoingMode}</outgoing_email_mode>` +
+        `<outgoing_email_mode_explicit_ipv4>${state.explicitIpv4}</outgoing_email_mode_explicit_ipv4></prefs></result></get></server>`,
+    );
+  }
+  if (body.includes('<webspace><get>')) {
+    const name = tag('name') ?? '';
+    const ip = state.webspaceIp[name];
+    if (!ip) return wrap(`<webspace><get><result><status>error</status><errcode>1013</errcode><errtext>Webspace does not exist</errtext></result></get></webspace>`);
+    return wrap(`<webspace><get><result><status>ok</status><data><gen_info><name>${name}</name><dns_ip_address>${ip}</dns_ip_address></gen_info></data></result></get></webspace>`);
+  }
+  const siteId = Number(tag('site-id'));
+  const dom = state.domains.find((d) => d.id === siteId);
+  if (body.includes('<mail><get_prefs>')) {
+    if (!dom) return wrap(`<mail><get_prefs><result><status>error</status><errcode>1013</errcode><errtext>Site does not exist</errtext></result></get_prefs></mail>`);
+    const p = state.mailPrefs[dom.name] ?? { sign: false, mailservice: true };
+    return wrap(
+      `<mail><get_prefs><result><status>ok</status><site-id>${siteId}</site-id><prefs><nonexistent-user>bounce</nonexistent-user>` +
+        `<spam-protect-sign>${p.sign}</spam-protect-sign><mailservice>${p.mailservice}</mailservice></prefs></result></get_prefs></mail>`,
+    );
+  }
+  if (body.includes('<dns><get>')) {
+    if (!dom) return wrap(`<dns><get><result><status>error</status><errcode>1013</errcode><errtext>Site does not exist</errtext></result></get></dns>`);
+    return wrap(`<dns><get><result><status>ok</status><zone_type>master</zone_type><zone_status>${state.zoneStatus[dom.name] ?? 'enabled'}</zone_status></result></get></dns>`);
+  }
+  return wrap('<system><status>error</status><errcode>1014</errcode><errtext>Parser error: Request is invalid</errtext></system>');
+}
+
+export function startPleskServer(state: PleskState): Promise<RunningServer> {
+  return listen(async (req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const url = new URL(req.url ?? '/', 'http://x');
+    const key = (req.headers['x-api-key'] ?? req.headers['key']) as string | undefined;
+    if (key !== state.apiKey) return send(401, { code: 401, message: 'Authentication failed: wrong API key' });
+    const body = req.method === 'POST' || req.method === 'PUT' ? await readBody(req) : '';
+    state.calls.push(`${req.method} ${url.pathname}${url.search}`);
+    if (url.pathname === '/enterprise/control/agent.php' && req.method === 'POST') {
+      res.writeHead(200, { 'content-type': 'text/xml' });
+      return res.end(xmlAnswer(state, body));
+    }
+    const p = url.pathname;
+    let m: RegExpExecArray | null;
+    const domResp = (d: PleskState['domains'][number]) => ({ id: d.id, name: d.name, ascii_name: d.ascii_name, hosting_type: d.hosting_type, base_domain_id: d.base_domain_id, guid: `guid-${d.id}` });
+    if (req.method === 'GET' && p === '/api/v2/clients') return send(200, state.clients.map((c) => ({ ...c, status: 0 })));
+    if (req.method === 'GET' && (m = /^\/api\/v2\/clients\/(\d+)\/domains$/.exec(p))) {
+      const id = Number(m[1]);
+      if (!state.clients.some((c) => c.id === id)) return send(404, { code: 404, message: 'Client is not found' });
+      return send(200, state.domains.filter((d) => d.client_id === id).map(domResp));
+    }
+    if (req.method === 'GET' && p === '/api/v2/domains') {
+      const name = url.searchParams.get('name');
+      return send(200, state.domains.filter((d) => !name || d.name === name).map(domResp));
+    }
+    if (req.method === 'GET' && (m = /^\/api\/v2\/domains\/(\d+)$/.exec(p))) {
+      const d = state.domains.find((x) => x.id === Number(m![1]));
+      return d ? send(200, domResp(d)) : send(404, { code: 404, message: 'Domain is not found' });
+    }
+    if (p === '/api/v2/dns/records' && req.method === 'GET') {
+      const domain = url.searchParams.get('domain') ?? '';
+      const dom = state.domains.find((d) => d.name === domain);
+      if (!dom) return send(404, { code: 404, message: 'Domain or Domain Alias is not found' });
+      return send(200, recordsOf(state, domain).map(({ domain_id: _d, ...r }) => r));
+    }
+    if (req.method === 'GET' && p === '/api/v2/server') return send(200, { platform: 'Unix', hostname: state.hostname, guid: 'srv', panel_version: '18.0.60' });
+    if (req.method === 'GET' && p === '/api/v2/server/ips') return send(200, state.ips.map((i) => ({ ...i, netmask: '255.255.255.0', interface: 'eth0' })));
+    if (req.method === 'POST' && (m = /^\/api\/v2\/cli\/([^/]+)\/call$/.exec(p))) {
+      const utility = decodeURIComponent(m[1]);
+      if (!state.cliAllowed.includes(utility)) return send(404, { code: 404, message: `Command "${utility}" is not found` });
+      let params: string[] = [];
+      try {
+        params = (JSON.parse(body) as { params?: string[] }).params ?? [];
+      } catch {
+        return send(400, { code: 400, message: 'Invalid JSON' });
+      }
+      return send(200, pleskBin(state, utility, params));
+    }
+    send(404, { code: 404, message: `Route ${req.method} ${p} is not found` });
+  });
+}

@@ -1,0 +1,113 @@
+// WHM API 1 emulator over the same server state as the cPanel emulator (shared/reference/cpanel.md §2, §6, §7):
+// `/json-api/<func>?api.version=1` with `Authorization: whm USER:TOKEN`; resellers see only the accounts they own.
+// Also writes the server files the WHM adapter reads (`/etc/mailips`, DKIM keys, exim localopts) into a temp root.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { accountDomains, accountZones, authUser, emailAuthItem, getMultiple, installDkim, listen, massEdit, parseZoneItems, requestParams, type CpState, type Params, type RunningServer } from './cpanel.js';
+
+export interface WhmEnvelope {
+  metadata: { command: string; reason: string; result: 0 | 1; version: 1 };
+  data: unknown;
+}
+
+const ok = (command: string, data: unknown, reason = 'OK'): WhmEnvelope => ({ metadata: { command, reason, result: 1, version: 1 }, data });
+const fail = (command: string, reason: string, data: unknown = null): WhmEnvelope => ({ metadata: { command, reason, result: 0, version: 1 }, data });
+
+function visibleAccounts(state: CpState, whmUser: string) {
+  return whmUser === 'root' ? state.accounts : state.accounts.filter((a) => a.owner === whmUser);
+}
+
+export function whmCall(state: CpState, whmUser: string, func: string, params: Params): WhmEnvelope | 'not-found' {
+  const get = (n: string) => params.find(([k]) => k === n)?.[1];
+  const domains = getMultiple(params, 'domain');
+  state.calls.push(`whm:${func}${domains[0] ? ` ${domains[0]}` : ''}`);
+  const accts = visibleAccounts(state, whmUser);
+  const zoneAcct = (zone: string) => accts.find((a) => accountZones(a).includes(zone));
+  const domainAcct = (d: string) => accts.find((a) => accountDomains(a).includes(d));
+  switch (func) {
+    case 'listaccts':
+      if (!accts.length) return fail(func, 'No accounts found.');
+      return ok(func, { acct: accts.map((a) => ({ user: a.user, domain: a.main, owner: a.owner, ip: a.ip, suspended: 0, plan: 'default' })) });
+    case 'get_domain_info':
+      return ok(func, {
+        domains: accts.flatMap((a) => [
+          { domain: a.main, user: a.user, user_owner: a.owner, domain_type: 'main', parent_domain: a.main },
+          ...a.addon.map((d) => ({ domain: d, user: a.user, user_owner: a.owner, domain_type: 'addon', parent_domain: a.main })),
+          ...a.parked.map((d) => ({ domain: d, user: a.user, user_owner: a.owner, domain_type: 'parked', parent_domain: a.main })),
+          ...a.sub.map((d) => ({ domain: d, user: a.user, user_owner: a.owner, domain_type: 'sub', parent_domain: a.main })),
+        ]),
+      });
+    case 'parse_dns_zone': {
+      const zone = get('zone') ?? '';
+      if (!zoneAcct(zone) || !state.zones[zone]) return fail(func, `The domain “${zone}” does not exist.`);
+      return ok(func, { payload: parseZoneItems(state.zones[zone]) });
+    }
+    case 'mass_edit_dns_zone': {
+      const zone = get('zone') ?? '';
+      if (!zoneAcct(zone)) return fail(func, `The domain “${zone}” does not exist.`);
+      // WHM add types: a fixed list; edits are not type-limited (§6.1). The emulator does not gate edits.
+      const r = massEdit(state, zone, params, null);
+      return r.ok ? ok(func, { new_serial: r.newSerial }) : fail(func, r.errors.join(' '), r.data);
+    }
+    case 'validate_current_spfs':
+    case 'validate_current_dkims':
+    case 'validate_current_ptrs':
+      return ok(func, { payload: domains.filter(domainAcct).map((d) => emailAuthItem(state, func, d)) });
+    case 'ensure_dkim_keys_exist':
+      return ok(func, {
+        payload: domains.filter(domainAcct).map((d) => {
+          if (!state.dkimDomains.includes(d)) state.dkimDomains.push(d);
+          return { domain: d, status: 1, msg: 'key is acceptable' };
+        }),
+      });
+    case 'enable_dkim':
+      return ok(func, { payload: domains.filter(domainAcct).map((d) => (installDkim(state, d), { domain: d, status: 1, msg: '[OK]' })) });
+    default:
+      return 'not-found';
+  }
+}
+
+export function startWhmServer(state: CpState): Promise<RunningServer> {
+  return listen(async (req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    const m = /^\/json-api\/([^/?]+)/.exec(req.url ?? '');
+    if (!m) return send(404, { metadata: { result: 0, reason: 'Not found' } });
+    const user = authUser(state, req, 'whm');
+    if (!user) {
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      return res.end('Access denied');
+    }
+    const params = (await requestParams(req)).filter(([k]) => k !== 'api.version');
+    const out = whmCall(state, user, decodeURIComponent(m[1]), params);
+    if (out === 'not-found') return send(404, { metadata: { result: 0, reason: `Unknown app (“${m[1]}”) requested for this version (1) of the API.` } });
+    send(200, out);
+  });
+}
+
+/** Lay out the cPanel server files under `root` (§6.3, §8): mail IPs/HELO, DKIM keys, validity cache, localopts. */
+export function writeCpanelServerFiles(state: CpState, root: string, opts: { mailchannels?: boolean } = {}): void {
+  const w = (p: string, text: string) => {
+    mkdirSync(join(root, p, '..'), { recursive: true });
+    writeFileSync(join(root, p), text);
+  };
+  w('etc/mailips', `*: ${state.mailIp}\nbob.example: 203.0.113.11\n`);
+  w('etc/mailhelo', `*: ${state.hostname}\n`);
+  w('etc/hostname', `${state.hostname}\n`);
+  w('var/cpanel/mainip', '203.0.113.10');
+  const all = state.accounts.flatMap(accountDomains);
+  w('etc/localdomains', all.filter((d) => d !== 'carol.example').join('\n') + '\n');
+  w('etc/remotedomains', 'carol.example\n');
+  for (const d of state.dkimDomains) {
+    w(`var/cpanel/domain_keys/private/${d}`, state.dkim.privateKeyPem);
+    w(`var/cpanel/domain_keys/validity_cache/${d}`, '');
+  }
+  w(
+    'etc/exim.conf.localopts',
+    opts.mailchannels
+      ? 'smarthost_routelist=* smtp.mailchannels.net::587\nsmarthost_auth_required=1\nsmarthost_username=myhostingco\nspf_include_hosts=relay.mailchannels.net\n'
+      : 'smarthost_routelist=\nspf_include_hosts=\n',
+  );
+}
