@@ -232,6 +232,7 @@ export function parseTerm(raw: string, afterAll = false): SpfTerm {
     case 'mx': {
       const m = /^(.*?)(?:\/(\d+))?(?:\/\/(\d+))?$/s.exec(rest)!;
       const [, specPart, c4, c6] = m;
+      if (specPart !== '' && !specPart.startsWith(':')) return fail(`invalid ${name} term "${visible(raw)}"`);
       if (c4 !== undefined) {
         const n = parseCidr(c4, 32, 'ip4');
         if (typeof n === 'string') return fail(`${name}: ${n}`);
@@ -243,7 +244,6 @@ export function parseTerm(raw: string, afterAll = false): SpfTerm {
         term.cidr6 = n;
       }
       if (specPart === '') return term;
-      if (!specPart.startsWith(':')) return fail(`invalid ${name} term "${visible(raw)}"`);
       const spec = specPart.slice(1);
       term.domainSpec = spec;
       term.hasMacro = spec.includes('%{');
