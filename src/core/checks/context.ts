@@ -1,6 +1,7 @@
 // What every check receives. Checks are pure functions of this context: their only I/O is ctx.resolver.
 import type { Classification, Finding, MailSettings, Zone } from '../model.js';
 import type { Resolver } from '../resolver.js';
+import type { Knowledge } from '../../knowledge/index.js';
 
 export interface AuditOptions {
   /** DNS blocklists to query for ptr.listed (empty / undefined = off). */
@@ -32,6 +33,7 @@ export interface CheckContext {
   settings: MailSettings;
   resolver: Resolver;
   classifier: Classifier;
+  knowledge: Knowledge;
   options: AuditOptions;
 }
 

@@ -1,0 +1,208 @@
+// The files panel: a directory that plays the panel (also useful on plain BIND servers). Stable layout:
+//   panel.json               {"server": {...}, "accounts": [...]}  (see README "Files panel")
+//   zones/<domain>.db        the panel's copy of the zone, BIND master format
+//   dkim/<domain>.pem        the private key the server signs that domain with
+//   domains/<domain>.json    optional per-domain overrides {"mailRouting", "dkim", "ips"}
+// No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then write atomically.
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkDomain } from '../../../core/domain.js';
+import type { Change, DomainRef, Identity, MailSettings, Role, Zone, ZoneRecord } from '../../../core/model.js';
+import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
+import { recordKey } from '../../../core/zone.js';
+import { applyLineEdits, bumpSerialText, nextSerial, parseZoneFile, presentValue, renderRecordLine, type LineEdit } from './zonefile.js';
+
+export interface FilesPanelServer {
+  hostname: string;
+  ips: string[];
+  helo?: string;
+  nameservers: string[];
+  dkimSelector?: string;
+  relay?: { provider: string; host: string; authId?: string } | null;
+}
+export interface FilesPanelAccount {
+  user: string;
+  role: Role;
+  owner?: string;
+  domains?: string[];
+}
+export interface FilesPanelConfig {
+  server: FilesPanelServer;
+  accounts: FilesPanelAccount[];
+}
+interface DomainOverrides {
+  mailRouting?: 'local' | 'remote';
+  dkim?: boolean;
+  ips?: string[];
+}
+
+export class FilesPanel implements Panel {
+  readonly kind = 'files';
+  readonly capabilities: PanelCapabilities = { serialCheckedWrites: false, generateDkim: true };
+  /** Clock for serials; tests may replace it. */
+  now: () => Date = () => new Date();
+
+  constructor(public readonly root: string) {
+    if (!existsSync(join(root, 'panel.json'))) throw new PanelError('not-found', `files panel: no panel.json in ${root}`);
+  }
+
+  private config(): FilesPanelConfig {
+    let cfg: FilesPanelConfig;
+    try {
+      cfg = JSON.parse(readFileSync(join(this.root, 'panel.json'), 'utf8')) as FilesPanelConfig;
+    } catch (e) {
+      throw new PanelError('other', `files panel: panel.json is not valid JSON (${(e as Error).message})`);
+    }
+    if (!cfg.server || !Array.isArray(cfg.accounts)) throw new PanelError('other', 'files panel: panel.json needs "server" and "accounts"');
+    return cfg;
+  }
+
+  private path(dir: string, domain: string, ext: string): string {
+    const c = checkDomain(domain);
+    if (!c.ok) throw new PanelError('not-found', `invalid domain: ${c.reason}`);
+    return join(this.root, dir, `${c.domain}${ext}`);
+  }
+
+  async listAccounts() {
+    return this.config().accounts.map((a) => ({ user: a.user, role: a.role, ...(a.owner ? { owner: a.owner } : {}) }));
+  }
+
+  private allDomains(cfg: FilesPanelConfig): DomainRef[] {
+    const out: DomainRef[] = [];
+    const byUser = new Map(cfg.accounts.map((a) => [a.user, a]));
+    for (const a of cfg.accounts) {
+      for (const d of a.domains ?? []) {
+        const owner = a.owner ? byUser.get(a.owner) : undefined;
+        out.push({ domain: d.toLowerCase(), owner: a.user, ...(owner && owner.role === 'reseller' ? { reseller: owner.user } : {}) });
+      }
+    }
+    return out;
+  }
+
+  async listDomains(identity: Identity): Promise<DomainRef[]> {
+    const cfg = this.config();
+    const me = cfg.accounts.find((a) => a.user === identity.user && a.role === identity.role);
+    if (!me) return [];
+    const all = this.allDomains(cfg);
+    if (me.role === 'admin') return all;
+    if (me.role === 'reseller') return all.filter((d) => d.reseller === me.user || d.owner === me.user);
+    return all.filter((d) => d.owner === me.user);
+  }
+
+  private readText(domain: string): string {
+    const p = this.path('zones', domain, '.db');
+    if (!existsSync(p)) throw new PanelError('not-found', `no zone for ${domain} in the files panel`);
+    return readFileSync(p, 'utf8');
+  }
+
+  private toZone(domain: string, text: string): Zone {
+    const parsed = parseZoneFile(text, domain);
+    const records: ZoneRecord[] = parsed.records.map((r) => ({
+      name: r.name,
+      ttl: r.ttl,
+      type: r.type,
+      value: presentValue(r),
+      ...(r.txt ? { txt: r.txt } : {}),
+      ref: `${r.startLine}-${r.endLine}`,
+    }));
+    const soa = parsed.records.find((r) => r.type === 'SOA');
+    return { domain, serial: soa?.rdata[2] ? Number(soa.rdata[2]) : null, records, version: fileVersion(text) };
+  }
+
+  async readZone(domain: string): Promise<Zone> {
+    return this.toZone(domain.toLowerCase(), this.readText(domain));
+  }
+
+  async readMailSettings(domain: string): Promise<MailSettings> {
+    const cfg = this.config();
+    const s = cfg.server;
+    const ovPath = this.path('domains', domain, '.json');
+    const ov: DomainOverrides = existsSync(ovPath) ? (JSON.parse(readFileSync(ovPath, 'utf8')) as DomainOverrides) : {};
+    const pemPath = this.path('dkim', domain, '.pem');
+    let privateKeyPem: string | undefined;
+    let publicKey: string | undefined;
+    if (existsSync(pemPath)) {
+      privateKeyPem = readFileSync(pemPath, 'utf8');
+      try {
+        publicKey = createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
+      } catch {
+        publicKey = undefined;
+      }
+    }
+    return {
+      domain: domain.toLowerCase(),
+      hostname: s.hostname.toLowerCase(),
+      ips: ov.ips ?? s.ips,
+      helo: (s.helo ?? s.hostname).toLowerCase(),
+      nameservers: s.nameservers.map((n) => n.toLowerCase().replace(/\.$/, '')),
+      dkim: {
+        selector: s.dkimSelector ?? 'default',
+        signing: ov.dkim ?? Boolean(privateKeyPem),
+        ...(privateKeyPem ? { privateKeyPem } : {}),
+        ...(publicKey ? { publicKey } : {}),
+      },
+      routing: ov.mailRouting ?? 'local',
+      relay: s.relay ?? null,
+    };
+  }
+
+  async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
+    const text = this.readText(domain);
+    if (fileVersion(text) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed since it was read`);
+    const zone = this.toZone(domain, text);
+    const parsed = parseZoneFile(text, domain);
+    const edits: LineEdit[] = [];
+    for (const c of changes) {
+      if (c.action === 'add') {
+        if (!c.after) throw new PanelError('other', 'add without a record');
+        edits.push({ startLine: -1, endLine: -1, lines: [renderRecordLine(c.after)] });
+        continue;
+      }
+      const before = c.before;
+      if (!before?.ref) throw new PanelError('other', `${c.action} without the record it replaces`);
+      const cur = zone.records.find((r) => r.ref === before.ref);
+      if (!cur || recordKey(cur) !== recordKey(before)) throw new PanelError('stale', `the record ${before.name} ${before.type} changed since it was read`);
+      const [s, e] = before.ref.split('-').map(Number);
+      edits.push({ startLine: s, endLine: e, lines: c.action === 'edit' && c.after ? [renderRecordLine(c.after)] : [] });
+    }
+    let out = applyLineEdits(text, edits);
+    const soa = parsed.records.find((r) => r.type === 'SOA');
+    if (soa && soa.rdata[2]) {
+      // Line numbers before the SOA do not move when edits sit after it; re-parse to be exact.
+      const re = parseZoneFile(out, domain).records.find((r) => r.type === 'SOA');
+      if (re) {
+        const bumped = bumpSerialText(out, re, nextSerial(Number(re.rdata[2]), this.now()));
+        if (bumped) out = bumped;
+      }
+    }
+    const check = parseZoneFile(out, domain);
+    if (check.errors.length) throw new PanelError('invalid-zone', `the edited zone would not parse: ${check.errors[0]}`);
+    // Re-read just before the rename: refuse if someone wrote in between.
+    if (fileVersion(this.readText(domain)) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed during the write`);
+    const p = this.path('zones', domain, '.db');
+    const tmp = `${p}.mailhealth-${process.pid}.tmp`;
+    writeFileSync(tmp, out);
+    renameSync(tmp, p);
+    return { version: fileVersion(out) };
+  }
+
+  async generateDkim(domain: string): Promise<MailSettings> {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    mkdirSync(join(this.root, 'dkim'), { recursive: true });
+    const p = this.path('dkim', domain, '.pem');
+    writeFileSync(`${p}.tmp`, pem, { mode: 0o600 });
+    renameSync(`${p}.tmp`, p);
+    const ovPath = this.path('domains', domain, '.json');
+    const ov: DomainOverrides = existsSync(ovPath) ? (JSON.parse(readFileSync(ovPath, 'utf8')) as DomainOverrides) : {};
+    ov.dkim = true;
+    mkdirSync(join(this.root, 'domains'), { recursive: true });
+    writeFileSync(ovPath, JSON.stringify(ov, null, 2) + '\n');
+    return this.readMailSettings(domain);
+  }
+}
+
+export function fileVersion(text: string): string {
+  return 'sha256:' + createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,334 @@
+// BIND master-file parser and surgical editor for the files panel.
+// Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names.
+// Every record remembers the lines it came from, so an edit rewrites only those lines: the rest of the file stays
+// byte-identical.
+
+export interface ParsedRecord {
+  name: string; // absolute, lower case, no trailing dot
+  ttl: number;
+  class: string;
+  type: string; // upper case
+  /** Presentation rdata as tokens (quoted strings unescaped for TXT). */
+  rdata: string[];
+  /** For TXT/SPF: the character-strings. */
+  txt?: string[];
+  /** 0-based first and last line of the record in the source. */
+  startLine: number;
+  endLine: number;
+}
+
+export interface ParsedZone {
+  origin: string;
+  records: ParsedRecord[];
+  errors: string[];
+}
+
+interface Token {
+  text: string;
+  quoted: boolean;
+}
+
+interface Logical {
+  tokens: Token[];
+  blankOwner: boolean;
+  startLine: number;
+  endLine: number;
+}
+
+const CLASSES = new Set(['IN', 'CH', 'HS', 'CS']);
+
+function decodeEscapes(s: string): string {
+  // \DDD (decimal byte) and \X (literal X). Bytes above 127 are collected and decoded as UTF-8.
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === '\\' && i + 1 < s.length) {
+      const d = /^[0-9]{3}/.exec(s.slice(i + 1));
+      if (d) {
+        bytes.push(Number(d[0]) & 0xff);
+        i += 3;
+      } else {
+        for (const b of Buffer.from(s[i + 1], 'utf8')) bytes.push(b);
+        i += 1;
+      }
+    } else {
+      for (const b of Buffer.from(c, 'utf8')) bytes.push(b);
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function lex(text: string): Logical[] {
+  const out: Logical[] = [];
+  const lines = text.split('\n');
+  let cur: Logical | null = null;
+  let depth = 0;
+  let inQuote = false;
+  let tok = '';
+  let tokQuoted = false;
+  let haveTok = false;
+
+  const flushTok = () => {
+    if (haveTok && cur) cur.tokens.push({ text: tokQuoted ? decodeEscapes(tok) : tok, quoted: tokQuoted });
+    tok = '';
+    tokQuoted = false;
+    haveTok = false;
+  };
+
+  for (let ln = 0; ln < lines.length; ln++) {
+    const line = lines[ln].replace(/\r$/, '');
+    if (!cur) cur = { tokens: [], blankOwner: /^[ \t]/.test(line), startLine: ln, endLine: ln };
+    cur.endLine = ln;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (inQuote) {
+        if (c === '\\' && i + 1 < line.length) {
+          tok += c + line[i + 1];
+          i++;
+        } else if (c === '"') {
+          inQuote = false;
+          flushTok();
+        } else tok += c;
+        continue;
+      }
+      if (c === '\\' && i + 1 < line.length) {
+        // escaped char in an unquoted token (e.g. \; inside a DKIM TXT word)
+        tok += line[i + 1] === ';' || line[i + 1] === ' ' ? line[i + 1] : c + line[i + 1];
+        haveTok = true;
+        i++;
+        continue;
+      }
+      if (c === ';') break; // comment
+      if (c === '"') {
+        flushTok();
+        inQuote = true;
+        tokQuoted = true;
+        haveTok = true;
+        continue;
+      }
+      if (c === '(') {
+        flushTok();
+        depth++;
+        continue;
+      }
+      if (c === ')') {
+        flushTok();
+        depth = Math.max(0, depth - 1);
+        continue;
+      }
+      if (c === ' ' || c === '\t') {
+        flushTok();
+        continue;
+      }
+      tok += c;
+      haveTok = true;
+    }
+    if (inQuote) {
+      // A quoted string spanning lines keeps the newline.
+      tok += '\n';
+      continue;
+    }
+    flushTok();
+    if (depth === 0) {
+      if (cur.tokens.length) out.push(cur);
+      cur = null;
+    }
+  }
+  if (cur && cur.tokens.length) out.push(cur);
+  return out;
+}
+
+function absName(name: string, origin: string): string {
+  if (name === '@') return origin;
+  if (name.endsWith('.')) return name.slice(0, -1).toLowerCase();
+  return (origin ? `${name}.${origin}` : name).toLowerCase();
+}
+
+const TTL_RE = /^([0-9]+[smhdwSMHDW]?)+$/;
+export function parseTtl(s: string): number | null {
+  if (!TTL_RE.test(s)) return null;
+  if (/^[0-9]+$/.test(s)) return Number(s);
+  let total = 0;
+  const mult: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+  for (const m of s.matchAll(/([0-9]+)([smhdwSMHDW])/g)) total += Number(m[1]) * mult[m[2].toLowerCase()];
+  return total;
+}
+
+const KNOWN_TYPES = new Set([
+  'A', 'AAAA', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'SPF', 'PTR', 'SRV', 'CAA', 'DS', 'DNSKEY', 'TLSA', 'NAPTR', 'SSHFP',
+  'HINFO', 'RP', 'LOC', 'DNAME', 'HTTPS', 'SVCB', 'AFSDB', 'CERT', 'KEY', 'SIG', 'NSEC', 'RRSIG', 'URI', 'OPENPGPKEY',
+  'SMIMEA', 'ALIAS', 'APL', 'CDS', 'CDNSKEY', 'NULL', 'WKS', 'MB', 'MG', 'MR', 'MINFO', 'X25', 'ISDN', 'RT', 'NSAP', 'PX', 'GPOS', 'KX', 'IPSECKEY', 'DHCID', 'NSEC3', 'NSEC3PARAM', 'HIP', 'ZONEMD',
+]);
+
+function isType(s: string): boolean {
+  const u = s.toUpperCase();
+  return KNOWN_TYPES.has(u) || /^TYPE[0-9]+$/.test(u);
+}
+
+/** Parse a zone file. `origin` is the zone's domain (used until a $ORIGIN line changes it). */
+export function parseZoneFile(text: string, origin: string): ParsedZone {
+  let curOrigin = origin.toLowerCase().replace(/\.$/, '');
+  let defaultTtl = 3600;
+  let ttlSet = false;
+  let lastOwner = curOrigin;
+  let lastTtl: number | null = null;
+  const records: ParsedRecord[] = [];
+  const errors: string[] = [];
+
+  for (const l of lex(text)) {
+    const toks = l.tokens.map((t) => t.text);
+    const first = l.tokens[0];
+    if (!first.quoted && first.text.startsWith('$')) {
+      const dir = first.text.toUpperCase();
+      if (dir === '$ORIGIN' && toks[1]) curOrigin = absName(toks[1], curOrigin);
+      else if (dir === '$TTL' && toks[1]) {
+        const t = parseTtl(toks[1]);
+        if (t === null) errors.push(`line ${l.startLine + 1}: bad $TTL ${toks[1]}`);
+        else {
+          defaultTtl = t;
+          ttlSet = true;
+        }
+      } else if (dir !== '$INCLUDE' && dir !== '$GENERATE') errors.push(`line ${l.startLine + 1}: unknown directive ${first.text}`);
+      else errors.push(`line ${l.startLine + 1}: ${first.text} is not supported`);
+      continue;
+    }
+    let i = 0;
+    let owner = lastOwner;
+    if (!l.blankOwner) {
+      owner = absName(toks[0], curOrigin);
+      i = 1;
+    }
+    let ttl: number | null = null;
+    let cls = 'IN';
+    // [ttl] [class] or [class] [ttl], then type
+    for (let k = 0; k < 2 && i < toks.length; k++) {
+      const t = toks[i];
+      if (!l.tokens[i].quoted && ttl === null && parseTtl(t) !== null && !isType(t)) {
+        ttl = parseTtl(t);
+        i++;
+      } else if (!l.tokens[i].quoted && CLASSES.has(t.toUpperCase())) {
+        cls = t.toUpperCase();
+        i++;
+      }
+    }
+    const type = toks[i]?.toUpperCase();
+    if (!type || !isType(type)) {
+      errors.push(`line ${l.startLine + 1}: cannot find a record type in ${JSON.stringify(toks.slice(0, 4).join(' '))}`);
+      continue;
+    }
+    i++;
+    const rdataToks = l.tokens.slice(i);
+    const rec: ParsedRecord = {
+      name: owner,
+      ttl: ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl)),
+      class: cls,
+      type,
+      rdata: rdataToks.map((t) => t.text),
+      startLine: l.startLine,
+      endLine: l.endLine,
+    };
+    if (type === 'TXT' || type === 'SPF') rec.txt = rdataToks.map((t) => t.text);
+    // Relative names inside rdata of name-bearing types become absolute.
+    if (['NS', 'CNAME', 'PTR', 'DNAME'].includes(type) && rec.rdata[0]) rec.rdata = [absName(rec.rdata[0], curOrigin)];
+    if (type === 'MX' && rec.rdata[1]) rec.rdata = [rec.rdata[0], rec.rdata[1] === '.' ? '.' : absName(rec.rdata[1], curOrigin)];
+    if (type === 'SRV' && rec.rdata[3]) rec.rdata = [...rec.rdata.slice(0, 3), rec.rdata[3] === '.' ? '.' : absName(rec.rdata[3], curOrigin)];
+    if (type === 'SOA' && rec.rdata.length >= 2) rec.rdata = [absName(rec.rdata[0], curOrigin), absName(rec.rdata[1], curOrigin), ...rec.rdata.slice(2)];
+    if (type === 'SOA' && !ttlSet && ttl === null && rec.rdata[6]) {
+      // RFC 1035 default TTL: SOA minimum when no $TTL (BIND uses the SOA's own TTL; close enough for our purpose).
+    }
+    records.push(rec);
+    lastOwner = owner;
+    lastTtl = rec.ttl;
+  }
+  return { origin: origin.toLowerCase().replace(/\.$/, ''), records, errors };
+}
+
+/** Presentation value used by core (TXT: joined; names without trailing dot). */
+export function presentValue(r: ParsedRecord): string {
+  if (r.txt) return r.txt.join('');
+  return r.rdata.map((t) => (t.endsWith('.') && t.length > 1 ? t.slice(0, -1) : t)).join(' ');
+}
+
+export function quoteTxt(s: string): string {
+  let out = '"';
+  for (const b of Buffer.from(s, 'utf8')) {
+    if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += '\\\\';
+    else if (b < 0x20 || b > 0x7e) out += '\\' + String(b).padStart(3, '0');
+    else out += String.fromCharCode(b);
+  }
+  return out + '"';
+}
+
+/** Render one record as a single zone-file line with an absolute owner. */
+export function renderRecordLine(r: { name: string; ttl: number; type: string; value: string; txt?: string[] }): string {
+  const owner = r.name.endsWith('.') ? r.name : `${r.name}.`;
+  let rdata: string;
+  if (r.type === 'TXT' || r.type === 'SPF') rdata = (r.txt ?? [r.value]).map(quoteTxt).join(' ');
+  else if (r.type === 'CNAME' || r.type === 'NS' || r.type === 'PTR') rdata = r.value.endsWith('.') ? r.value : `${r.value}.`;
+  else if (r.type === 'MX') {
+    const [pref, host] = r.value.split(/\s+/);
+    rdata = `${pref} ${host === '.' || host.endsWith('.') ? host : host + '.'}`;
+  } else rdata = r.value;
+  return `${owner}\t${r.ttl}\tIN\t${r.type}\t${rdata}`;
+}
+
+export interface LineEdit {
+  /** Replace lines [startLine, endLine] (inclusive) with `lines` (empty = delete). startLine = -1: append. */
+  startLine: number;
+  endLine: number;
+  lines: string[];
+}
+
+/** Apply line edits to a file's text; untouched lines keep their exact bytes (including line endings). */
+export function applyLineEdits(text: string, edits: LineEdit[]): string {
+  const lines = text.split('\n');
+  const eol = text.includes('\r\n') ? '\r' : '';
+  const appends: string[] = [];
+  const sorted = [...edits].filter((e) => e.startLine >= 0).sort((a, b) => b.startLine - a.startLine);
+  for (const e of edits) if (e.startLine < 0) appends.push(...e.lines);
+  for (const e of sorted) lines.splice(e.startLine, e.endLine - e.startLine + 1, ...e.lines.map((l) => l + eol));
+  let out = lines.join('\n');
+  if (appends.length) {
+    if (!out.endsWith('\n') && out.length) out += '\n';
+    out += appends.map((l) => l + eol).join('\n') + '\n';
+  }
+  return out;
+}
+
+/** Replace the SOA serial token in place. Returns the new text, or null when the SOA serial cannot be found. */
+export function bumpSerialText(text: string, soa: ParsedRecord, newSerial: number): string | null {
+  const lines = text.split('\n');
+  const oldSerial = soa.rdata[2];
+  if (!oldSerial) return null;
+  // Find the serial token after mname and rname within the SOA's lines, skipping comments.
+  let seen = 0;
+  for (let ln = soa.startLine; ln <= soa.endLine; ln++) {
+    const line = lines[ln];
+    const code = line.split(';')[0];
+    const re = /[^\s()]+/g;
+    let m: RegExpExecArray | null;
+    let afterType = ln > soa.startLine;
+    while ((m = re.exec(code))) {
+      if (!afterType) {
+        if (m[0].toUpperCase() === 'SOA') afterType = true;
+        continue;
+      }
+      seen++;
+      if (seen === 3) {
+        if (m[0] !== oldSerial) return null;
+        lines[ln] = line.slice(0, m.index) + String(newSerial) + line.slice(m.index + m[0].length);
+        return lines.join('\n');
+      }
+    }
+  }
+  return null;
+}
+
+/** Next serial: YYYYMMDDnn for today, or old+1 when that is not larger. */
+export function nextSerial(old: number, today: Date): number {
+  const ymd = today.getUTCFullYear() * 10000 + (today.getUTCMonth() + 1) * 100 + today.getUTCDate();
+  const candidate = ymd * 100;
+  if (candidate > old) return candidate;
+  return old + 1;
+}

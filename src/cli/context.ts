@@ -1,0 +1,106 @@
+// Wiring shared by CLI commands (and `serve`): options → panel, resolver, store, identity.
+import { createResolver, parseServer, type WireResolver } from '../adapters/dns/resolver.js';
+import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
+import { openStore, type Store } from '../adapters/store/store.js';
+import { resolveDbPath } from '../adapters/store/path.js';
+import { normalizeDomain } from '../core/domain.js';
+import type { Identity } from '../core/model.js';
+import type { Panel } from '../core/panel.js';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface GlobalOptions {
+  panel?: string;
+  panelRoot?: string;
+  panelUrl?: string;
+  panelUser?: string;
+  panelCa?: string;
+  panelInsecure?: boolean;
+  config?: string;
+  resolver?: string;
+  /** Port for asking authoritative servers directly (verification); the demo sets it. */
+  authPort?: number;
+  concurrency?: string | number;
+  db?: string;
+  as?: string;
+  json?: boolean;
+}
+
+const KINDS: PanelKind[] = ['files', 'cpanel', 'whm', 'plesk'];
+
+export function panelFromOptions(o: GlobalOptions): Panel {
+  const fileCfg = o.config ? loadConfig(o.config) : {};
+  const kind = (o.panel ?? fileCfg.panel ?? 'files') as PanelKind;
+  if (!KINDS.includes(kind)) throw new UsageError(`--panel must be one of ${KINDS.join(', ')} (got ${JSON.stringify(o.panel)})`);
+  const cfg: PanelConfig = {
+    ...fileCfg,
+    panel: kind,
+    ...(o.panelRoot ? { panelRoot: o.panelRoot } : {}),
+    ...(o.panelUrl ? { panelUrl: o.panelUrl } : {}),
+    ...(o.panelUser ? { panelUser: o.panelUser } : {}),
+    ...(o.panelCa ? { ca: o.panelCa } : {}),
+    ...(o.panelInsecure ? { insecure: true } : {}),
+    configPath: o.config ?? DEFAULT_CONFIG_PATH,
+  };
+  if (kind === 'files' && !cfg.panelRoot) throw new UsageError('the files panel needs --panel-root DIR (the directory with panel.json)');
+  return createPanel(cfg);
+}
+
+export function resolverFromOptions(o: GlobalOptions): WireResolver {
+  let servers: string[] | undefined;
+  if (o.resolver) {
+    const { host, port } = parseServer(o.resolver);
+    if (!host || (port !== null && (port < 1 || port > 65535))) throw new UsageError(`--resolver takes HOST[:PORT] (got ${JSON.stringify(o.resolver)})`);
+    servers = [o.resolver];
+  }
+  return createResolver({ ...(servers ? { servers } : {}), concurrency: 64, ...(o.authPort ? { authoritativePort: o.authPort } : {}) });
+}
+
+export function concurrencyFromOptions(o: GlobalOptions): number {
+  if (o.concurrency === undefined) return 16;
+  const n = Number(o.concurrency);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--concurrency takes a whole number from 1 to 1024 (got ${JSON.stringify(o.concurrency)})`);
+  return n;
+}
+
+export function storeFromOptions(o: GlobalOptions): Store {
+  return openStore(resolveDbPath({ flag: o.db }));
+}
+
+/** The CLI's identity: --as USER (an account the panel knows), else the panel's first admin, else the only account. */
+export async function identityFromOptions(panel: Panel, o: GlobalOptions): Promise<Identity> {
+  const accounts = await panel.listAccounts();
+  if (o.as) {
+    const a = accounts.find((x) => x.user === o.as);
+    if (!a) throw new UsageError(`--as ${o.as}: the panel has no such account`);
+    return { user: a.user, role: a.role };
+  }
+  const admin = accounts.find((a) => a.role === 'admin');
+  if (admin) return { user: admin.user, role: 'admin' };
+  if (accounts.length === 1) return { user: accounts[0].user, role: accounts[0].role };
+  throw new UsageError('several accounts and no admin: say which one with --as USER');
+}
+
+/** Validate the domains given on the command line and check they are in the identity's scope. */
+export async function domainsInScope(panel: Panel, identity: Identity, args: string[], all: boolean): Promise<{ domain: string; owner: string }[]> {
+  const scope = await panel.listDomains(identity);
+  if (all) return scope.map((d) => ({ domain: d.domain, owner: d.owner }));
+  if (args.length === 0) throw new UsageError('name one or more domains, or use --all');
+  const byName = new Map(scope.map((d) => [d.domain, d]));
+  return args.map((raw) => {
+    let d: string;
+    try {
+      d = normalizeDomain(raw);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const ref = byName.get(d);
+    if (!ref) throw new UsageError(`${d} is not a domain ${identity.user} may see on this panel`);
+    return { domain: d, owner: ref.owner };
+  });
+}

@@ -1,0 +1,46 @@
+// Human-readable output for the CLI. Record text is attacker-controlled: control characters are escaped before
+// they reach a terminal.
+import type { DomainAudit, Finding, Severity } from '../core/model.js';
+
+const LABEL: Record<Severity, string> = { fail: 'FAIL', warn: 'WARN', unknown: '????', info: 'info', pass: ' ok ' };
+const COLOR: Record<Severity, string> = { fail: '31', warn: '33', unknown: '35', info: '2', pass: '32' };
+
+/** Escape control characters (ESC, CR, …) so hostile TXT text cannot drive the terminal. */
+export function safe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+export function paint(s: string, code: string, color: boolean): string {
+  return color ? `\x1b[${code}m${s}\x1b[0m` : s;
+}
+
+export function formatFinding(f: Finding, opts: { color: boolean; evidence: boolean }): string {
+  const lines = [`  ${paint(LABEL[f.severity], COLOR[f.severity], opts.color)}  ${f.rule.padEnd(30)} ${safe(f.message)}`];
+  if (f.classification && f.severity !== 'pass') lines.push(`        ${''.padEnd(30)} → ${f.classification.class}: ${safe(f.classification.reason)}`);
+  if (f.fix) lines.push(`        ${''.padEnd(30)} fix: mailhealth fix DOMAIN --check ${f.fix}`);
+  if (opts.evidence) {
+    for (const [k, v] of Object.entries(f.evidence)) {
+      const vals = Array.isArray(v) ? v : [v];
+      for (const x of vals) lines.push(`        ${k.padEnd(8)} ${safe(typeof x === 'string' ? x : JSON.stringify(x))}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function formatAudit(a: DomainAudit, opts: { color: boolean; evidence: boolean; verbose: boolean }): string {
+  const out = [`${paint(a.domain, '1', opts.color)}  ${paint(a.status.toUpperCase(), COLOR[a.status], opts.color)}`];
+  const shown = opts.verbose ? a.findings : a.findings.filter((f) => f.severity !== 'info' && f.severity !== 'pass');
+  for (const f of shown) out.push(formatFinding(f, opts));
+  if (!opts.verbose) {
+    const hidden = a.findings.length - shown.length;
+    if (hidden) out.push(`  (${hidden} passing/informational findings; --verbose shows them, --evidence shows the records)`);
+  }
+  return out.join('\n');
+}
+
+export function progressBar(done: number, total: number, failed: number): string {
+  const width = 30;
+  const n = total ? Math.round((done / total) * width) : width;
+  return `\r[${'#'.repeat(n)}${'.'.repeat(width - n)}] ${done}/${total} domains, ${failed} failing`;
+}

@@ -1,0 +1,81 @@
+// mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed, 2 usage or configuration error.
+import { Command, CommanderError } from 'commander';
+import { PanelError } from '../core/panel.js';
+import { StoreError } from '../adapters/store/store.js';
+import { UsageError, type GlobalOptions } from './context.js';
+import { auditCommand } from './commands/audit.js';
+import { demoCommand } from './commands/demo.js';
+import { registerFixCommands } from './commands/fix.js';
+
+export function buildProgram(): Command {
+  const program = new Command('mailhealth')
+    .description('Find and fix the mail DNS a previous host left behind.')
+    .option('--panel <kind>', 'panel adapter: files | cpanel | whm | plesk')
+    .option('--panel-root <dir>', 'files panel: the directory with panel.json, zones/, dkim/')
+    .option('--panel-url <url>', 'panel API base URL (HTTPS; http:// only for loopback)')
+    .option('--panel-user <user>', 'the panel account the API token belongs to')
+    .option('--panel-ca <file>', "PEM file of the panel's CA / self-signed certificate")
+    .option('--panel-insecure', "accept any certificate from the panel")
+    .option('--config <file>', 'config file (default /etc/mailhealth/config.json); the API token lives here or in MAILHEALTH_PANEL_TOKEN')
+    .option('--resolver <host[:port]>', 'DNS resolver to use (default: the system resolver)')
+    .option('--concurrency <n>', 'domains audited at once')
+    .option('--db <path>', 'history database (default: MAILHEALTH_DB, else a per-system/per-user path)')
+    .option('--as <user>', 'act as this panel account (default: the admin)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('audit')
+    .description('audit domains and print findings, worst first')
+    .argument('[domains...]', 'domains to audit')
+    .option('--all', 'every domain the identity may see')
+    .option('--json', 'machine-readable output')
+    .option('--evidence', 'show the raw records behind each finding')
+    .option('--verbose', 'also show passing and informational findings')
+    .option('--no-history', 'do not record the run in the database')
+    .action(async (domains: string[], _o, cmd: Command) => {
+      process.exitCode = await auditCommand(domains, cmd.optsWithGlobals());
+    });
+
+  program
+    .command('demo')
+    .description('run the embedded demo panel offline (what `npm start` runs)')
+    .option('--json', 'machine-readable output')
+    .option('--audit-only', 'print the audit and exit instead of serving the web UI')
+    .option('--port <n>', 'web UI port', '8080')
+    .action(async (_o, cmd: Command) => {
+      process.exitCode = await demoCommand(cmd.optsWithGlobals());
+    });
+
+  registerFixCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(e);
+  }
+}
+
+export function reportError(e: unknown): number {
+  if (e instanceof UsageError || e instanceof StoreError) {
+    process.stderr.write(`mailhealth: ${e.message}\n`);
+    return 2;
+  }
+  if (e instanceof PanelError) {
+    process.stderr.write(`mailhealth: panel error (${e.code}): ${e.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`mailhealth: ${(e as Error)?.message ?? String(e)}\n`);
+  return 2;
+}
+
+export type { GlobalOptions };
+

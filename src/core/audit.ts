@@ -1,0 +1,121 @@
+// The path of an audit: read the panel's zone and mail settings, classify, run every check, sort worst first.
+// Never throws for a domain: a check that breaks becomes an `unknown` finding with the reason.
+import { defaultKnowledge, type Knowledge } from '../knowledge/index.js';
+import type { AuditOptions, Check, CheckContext } from './checks/context.js';
+import { dkimCheck } from './checks/dkim.js';
+import { dmarcCheck } from './checks/dmarc.js';
+import { dnsCheck } from './checks/dns.js';
+import { lockdownCheck } from './checks/lockdown.js';
+import { mxCheck } from './checks/mx.js';
+import { ptrCheck } from './checks/ptr.js';
+import { spfCheck } from './checks/spf.js';
+import { makeClassifier } from './classify.js';
+import { domainStatus, sortFindings, type CheckName, type DomainAudit, type Finding, type MailSettings, type Zone } from './model.js';
+import type { Panel } from './panel.js';
+import type { Resolver } from './resolver.js';
+
+export const CHECK_FUNCTIONS: Record<CheckName, Check> = {
+  spf: spfCheck,
+  dkim: dkimCheck,
+  dmarc: dmarcCheck,
+  lockdown: lockdownCheck,
+  mx: mxCheck,
+  dns: dnsCheck,
+  ptr: ptrCheck,
+};
+
+export interface AuditDeps {
+  panel: Panel;
+  resolver: Resolver;
+  knowledge?: Knowledge;
+  options?: AuditOptions;
+  now?: () => Date;
+  checks?: CheckName[];
+}
+
+/** Build the context checks run in (also used by the planner, which needs the same view). */
+export async function buildContext(domain: string, deps: AuditDeps): Promise<{ ctx: CheckContext | null; problems: Finding[] }> {
+  const problems: Finding[] = [];
+  let zone: Zone | null = null;
+  try {
+    zone = await deps.panel.readZone(domain);
+  } catch (e) {
+    problems.push({
+      rule: 'dns.panel-zone-unreadable',
+      check: 'dns',
+      severity: 'unknown',
+      message: `The panel could not provide its copy of the zone: ${(e as Error).message}`,
+      evidence: { panel: [(e as Error).message] },
+    });
+  }
+  let settings: MailSettings;
+  try {
+    settings = await deps.panel.readMailSettings(domain);
+  } catch (e) {
+    problems.push({
+      rule: 'dns.panel-settings-unreadable',
+      check: 'dns',
+      severity: 'unknown',
+      message: `The panel could not provide the server's mail settings: ${(e as Error).message}`,
+      evidence: { panel: [(e as Error).message] },
+    });
+    return { ctx: null, problems };
+  }
+  const knowledge = deps.knowledge ?? defaultKnowledge;
+  const classifier = makeClassifier({ domain, zone, settings, resolver: deps.resolver, knowledge });
+  return { ctx: { domain, zone, settings, resolver: deps.resolver, classifier, knowledge, options: deps.options ?? {} }, problems };
+}
+
+export async function runChecks(ctx: CheckContext, checks: CheckName[]): Promise<Finding[]> {
+  const results = await Promise.all(
+    checks.map(async (name) => {
+      try {
+        return await CHECK_FUNCTIONS[name](ctx);
+      } catch (e) {
+        const f: Finding = {
+          rule: `${name}.internal-error`,
+          check: name,
+          severity: 'unknown',
+          message: `The ${name} check could not finish: ${(e as Error).message}`,
+          evidence: {},
+        };
+        return [f];
+      }
+    }),
+  );
+  return results.flat();
+}
+
+export async function auditDomain(domain: string, deps: AuditDeps): Promise<DomainAudit> {
+  const now = deps.now ?? (() => new Date());
+  const { ctx, problems } = await buildContext(domain, deps);
+  const findings = [...problems];
+  if (ctx) findings.push(...(await runChecks(ctx, deps.checks ?? (Object.keys(CHECK_FUNCTIONS) as CheckName[]))));
+  sortFindings(findings);
+  return { domain, status: domainStatus(findings), auditedAt: now().toISOString(), findings };
+}
+
+export interface BulkOptions {
+  concurrency?: number;
+  onResult?: (audit: DomainAudit, done: number, total: number) => void | Promise<void>;
+  /** Checked between domains: true → stop starting new ones. */
+  cancelled?: () => boolean;
+}
+
+/** Audit many domains with bounded concurrency; results in input order. */
+export async function auditMany(domains: string[], deps: AuditDeps, opts: BulkOptions = {}): Promise<DomainAudit[]> {
+  const results: DomainAudit[] = new Array(domains.length);
+  let next = 0;
+  let done = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 16, domains.length)) }, async () => {
+    while (next < domains.length) {
+      if (opts.cancelled?.()) return;
+      const i = next++;
+      results[i] = await auditDomain(domains[i], deps);
+      done++;
+      await opts.onResult?.(results[i], done, domains.length);
+    }
+  });
+  await Promise.all(workers);
+  return results.filter(Boolean);
+}

@@ -1,0 +1,446 @@
+// Read a bounce as a customer pastes it: a full DSN, an Exim or Postfix log line, or a bare SMTP reply
+// (multi-line `550-` continuations, quoted-printable, HTML). Pure; never throws; every regex is linear.
+import { isIP } from 'node:net';
+import { checkDomain } from '../domain.js';
+import { BOUNCE_TABLE, type BounceTable } from './codes.js';
+
+export const MAX_BOUNCE_BYTES = 256 * 1024;
+
+export type BounceFormat = 'dsn' | 'postfix' | 'exim' | 'smtp';
+
+export interface ParsedBounce {
+  /** Receiver id from the table's fingerprints ("gmail", "microsoft", "yahoo", "mailchannels", …, "generic"). */
+  receiver: string;
+  /** SMTP reply code, e.g. "550"; null when only an enhanced code was found (e.g. `dsn=5.7.26`). */
+  replyCode: string | null;
+  /** Enhanced status code, e.g. "5.7.26"; null when the receiver sent none (e.g. BT's bare 554). */
+  enhancedCode: string | null;
+  /** The receiver's reply as one line: "550 5.7.26 This message does not have …" (continuations joined). */
+  text: string;
+  /** The sender's domain (validated, lower-case A-labels), when the input names it. */
+  domain: string | null;
+  /** The sending IP (v4 or v6) when the input names it; never the receiver's own IP. */
+  ip: string | null;
+  /** The recipient address, when present and valid. */
+  recipient: string | null;
+  /** The receiving host (Remote-MTA, Postfix relay=, Exim H=), when present. */
+  remoteMta: string | null;
+  format: BounceFormat;
+}
+
+export type ParseResult = ParsedBounce | { error: string };
+
+export function isParseError(r: ParseResult): r is { error: string } {
+  return 'error' in r;
+}
+
+// ---------------------------------------------------------------- decoding
+
+function looksBinary(s: string): boolean {
+  if (s.includes('\u0000')) return true;
+  let bad = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 32 && c !== 9 && c !== 10 && c !== 13 && c !== 12) || c === 0x7f || c === 0xfffd) bad++;
+  }
+  return bad > 8 && bad / s.length > 0.02;
+}
+
+function decodeQuotedPrintable(s: string): string {
+  if (!(/=\r?\n/.test(s) || /=3D/i.test(s) || /quoted-printable/i.test(s))) return s;
+  return s.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-Fa-f]{2})+/g, (m) => {
+    const bytes = Buffer.from(m.replace(/=/g, ''), 'hex');
+    return bytes.toString('utf8');
+  });
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—' };
+
+function stripHtml(s: string): string {
+  if (!/<\/?(?:html|body|head|div|p|br|span|table|tr|td|pre|font|b|i|strong|a|tt|code|blockquote)\b[^<>]*>/i.test(s) && !/&(?:lt|gt|amp|nbsp|quot|#\d{1,7});/i.test(s)) return s;
+  // Drop <style>/<script>/<head> blocks with indexOf (a lazy regex here would be quadratic on unclosed tags).
+  let out = '';
+  let pos = 0;
+  const lower = s.toLowerCase();
+  const openRe = /<(style|script|head)\b/g;
+  for (;;) {
+    openRe.lastIndex = pos;
+    const open = openRe.exec(lower);
+    if (!open) {
+      out += s.slice(pos);
+      break;
+    }
+    out += s.slice(pos, open.index);
+    const close = lower.indexOf(`</${open[1]}`, open.index);
+    if (close < 0) break;
+    const gt = lower.indexOf('>', close);
+    pos = gt < 0 ? s.length : gt + 1;
+  }
+  return out
+    .replace(/<(?:br|\/p|\/div|\/tr|\/li|\/h\d|\/pre|\/blockquote|p|div|tr|li)\b[^<>]*>/gi, '\n')
+    .replace(/<\/?[a-zA-Z][a-zA-Z0-9]*(?:\s[^<>]*)?\/?>/g, '')
+    .replace(/<!--[^<>]*-->/g, '')
+    .replace(/&(#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});/g, (m, e: string) => {
+      if (e[0] === '#') {
+        const n = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+        return n > 0 && n <= 0x10ffff ? String.fromCodePoint(n) : m;
+      }
+      return ENTITIES[e.toLowerCase()] ?? m;
+    })
+    .replace(/\u00a0/g, ' ');
+}
+
+// ---------------------------------------------------------------- headers
+
+interface Fields {
+  get(name: string): string[];
+}
+
+const HEADER_RE = /^([A-Za-z][A-Za-z0-9-]{0,60}):(?:[ \t]+(.*)|)$/;
+
+/** RFC 5322-style fields with folding. Diagnostic-Code also takes unindented lines until the next field or a blank line. */
+function parseFields(lines: string[]): Fields {
+  const map = new Map<string, string[]>();
+  let current: { name: string; value: string } | null = null;
+  const flush = () => {
+    if (!current) return;
+    const list = map.get(current.name) ?? [];
+    list.push(current.value.trim());
+    map.set(current.name, list);
+    current = null;
+  };
+  for (const line of lines) {
+    const m = HEADER_RE.exec(line);
+    if (m) {
+      flush();
+      current = { name: m[1].toLowerCase(), value: m[2] ?? '' };
+    } else if (current && /^[ \t]/.test(line) && line.trim()) {
+      current.value += '\n' + line;
+    } else if (current && current.name === 'diagnostic-code' && line.trim()) {
+      current.value += '\n' + line;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return { get: (n) => map.get(n) ?? [] };
+}
+
+// ---------------------------------------------------------------- small validators
+
+function validDomain(s: string | undefined | null): string | null {
+  if (!s) return null;
+  const r = checkDomain(s.replace(/^[[<("']+|[\]>)"',;:.]+$/g, ''));
+  return r.ok ? r.domain : null;
+}
+
+function validAddress(s: string | undefined | null): string | null {
+  if (!s) return null;
+  const a = s.trim().replace(/^[<[("']+|[>\])"',;:.]+$/g, '').replace(/^smtp:/i, '');
+  const at = a.lastIndexOf('@');
+  if (at < 1 || at > 64) return null;
+  const local = a.slice(0, at);
+  if (!/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+$/.test(local)) return null;
+  const d = validDomain(a.slice(at + 1));
+  return d ? `${local}@${d}` : null;
+}
+
+function validIp(s: string | undefined | null): string | null {
+  if (!s) return null;
+  const v = s.replace(/^ipv6:/i, '');
+  const kind = isIP(v);
+  if (kind === 4) return v;
+  if (kind === 6) return v.toLowerCase();
+  return null;
+}
+
+const DAEMON = /^(?:mailer-daemon|postmaster|mail-daemon|mdaemon|double-bounce)$/i;
+
+/** Addresses in a header value: "Name <a@b>" or bare "a@b". */
+function addressesIn(value: string): string[] {
+  const out: string[] = [];
+  for (const m of value.matchAll(/<([^<>\s]{1,320})>|([^\s<>"'(),;:[\]]{1,64}@[^\s<>"'(),;:[\]]{1,255})/g)) {
+    const a = validAddress(m[1] ?? m[2]);
+    if (a) out.push(a);
+  }
+  return out;
+}
+
+function senderDomainFromAddresses(values: string[], last = false): string | null {
+  const list = last ? [...values].reverse() : values;
+  for (const v of list) {
+    for (const a of addressesIn(v)) {
+      const local = a.slice(0, a.lastIndexOf('@'));
+      if (DAEMON.test(local)) continue;
+      return a.slice(a.lastIndexOf('@') + 1);
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- the reply
+
+interface Reply {
+  replyCode: string | null;
+  enhancedCode: string | null;
+  text: string;
+}
+
+const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Locate the first SMTP reply in `region`, take it with its continuation lines, join them into one line. */
+function extractReply(region: string, wholeRegion: boolean): Reply | null {
+  // 1. reply code + enhanced code ("550-5.7.26", "550 5.7.1", "550\n5.7.1")
+  let m = /(?<![\w.\-/=:])([45]\d\d)[ \t\r\n-]{1,4}([45]\.\d{1,3}\.\d{1,3})(?![\w.])/.exec(region);
+  let reply: string | null = null;
+  let enhanced: string | null = null;
+  let start = -1;
+  if (m) {
+    reply = m[1];
+    enhanced = m[2];
+    start = m.index;
+  } else {
+    // 2. a bare reply code at a line start or after a "said:" / "Reason:" / "smtp;" style lead-in
+    m = /(?:^|\n)[ \t>]*([45]\d\d)(?:-|[ \t]+)(?=\S)|(?:said:|reason:|smtp;|error:|response:|reply:|\]:)[ \t]*([45]\d\d)(?:-|[ \t]+)(?=\S)/i.exec(region);
+    if (m) {
+      reply = m[1] ?? m[2];
+      start = m.index + m[0].indexOf(reply);
+    }
+  }
+  if (!reply || start < 0) return null;
+
+  let body = region.slice(start);
+  if (!wholeRegion) {
+    // Take the paragraph: stop at a blank line, a header-like line, or after the final ("550 ", no dash) line.
+    const lines = body.split('\n');
+    const kept: string[] = [];
+    const finalRe = enhanced ? new RegExp(`^[ \\t>]*${reply} ${esc(enhanced)}(?![\\w.])`) : new RegExp(`^[ \\t>]*${reply} `);
+    for (const [i, line] of lines.entries()) {
+      if (!line.trim()) break;
+      if (i > 0 && HEADER_RE.test(line)) break;
+      kept.push(line);
+      if (i > 0 && finalRe.test(line)) break;
+    }
+    body = kept.join('\n');
+  }
+  // Remove every repeated prefix of this reply, keep the words.
+  const prefix = enhanced
+    ? new RegExp(`(^|[\\s>])${reply}[ \\t\\r\\n-]{1,4}${esc(enhanced)}(?![\\w.])`, 'g')
+    : new RegExp(`(^|\\n)[ \\t>]*${reply}[ -]`, 'g');
+  let words = body.replace(prefix, '$1 ');
+  words = words
+    .replace(/\s*\(in reply to [^()\n]{0,200}\)\)?\s*$/i, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const text = [reply, enhanced, words].filter(Boolean).join(' ');
+  return { replyCode: reply, enhancedCode: enhanced, text };
+}
+
+// ---------------------------------------------------------------- receiver
+
+function hostMatches(host: string, suffix: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  const s = suffix.toLowerCase();
+  return h === s || h.endsWith('.' + s);
+}
+
+function identifyReceiver(table: BounceTable, text: string, hosts: string[], recipient: string | null): string {
+  const lower = text.toLowerCase();
+  const rdomain = recipient ? recipient.slice(recipient.lastIndexOf('@') + 1) : null;
+  let best = 'generic';
+  let bestScore = 0;
+  for (const r of table.receivers) {
+    if (r.id === 'generic') continue;
+    let score = 0;
+    if (r.phrases.some((p) => lower.includes(p))) score += 10; // the wording names who rejected it
+    if (hosts.some((h) => r.hosts.some((s) => hostMatches(h, s)))) score += 6; // the host we talked to
+    if (rdomain && r.recipientDomains.includes(rdomain)) score += 2; // a consumer mailbox domain
+    if (score > bestScore) {
+      best = r.id;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------- domain, ip
+
+/** Sender-domain patterns in reply wording, most specific first. Each captures one token. */
+const TEXT_DOMAIN_RES: RegExp[] = [
+  /not authorized to send from\s+([^\s<>"'()[\],;]{1,255})/i,
+  /unauthenticated email from\s+([^\s<>"'()[\],;]{1,255})/i,
+  /sending domain\s+\[?([^\s<>"'()[\],;]{1,255})/i,
+  /\bspf\s+\[([^\s<>"'()[\],;]{1,255})\]/i,
+  /\bdkim\s+\[([^\s<>"'()[\],;]{1,255})\]/i,
+  /\bdomain of\s+([^\s<>"'()[\],;]{1,255})/i,
+  /\bsender domain\s*(?:=|:)?\s*\[?([^\s<>"'()[\],;]{1,255})/i,
+  /\bspf domain\s*[=:]\s*([^\s<>"'()[\],;]{1,255})/i,
+  /<([^<>\s]{1,320})>:?\s+sender address rejected/i,
+];
+
+function domainFromText(text: string): string | null {
+  for (const re of TEXT_DOMAIN_RES) {
+    const m = re.exec(text);
+    if (!m) continue;
+    const tok = m[1];
+    const d = tok.includes('@') ? validDomain(tok.slice(tok.lastIndexOf('@') + 1)) : validDomain(tok);
+    if (d) return d;
+  }
+  return null;
+}
+
+const IP_KEYWORD = /(?:from|ip|client|host|address|sender|source)\W{0,6}$/i;
+
+function ipFromText(text: string, exclude: Set<string>): string | null {
+  // Bracketed: Gmail "[203.0.113.5]", "[2a04:2180:0:2::77]", "[IPv6:2001:db8::1]".
+  for (const m of text.matchAll(/\[((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\]/g)) {
+    const ip = validIp(m[1]);
+    if (ip && !exclude.has(ip)) return ip;
+  }
+  // Labelled: "ip: 203.0.113.5", "client_ip=…", "from 203.0.113.5".
+  for (const m of text.matchAll(/(?<![\w.:])((?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{0,4}){2,7})(?![\w.:])/g)) {
+    const ip = validIp(m[1]);
+    if (!ip || exclude.has(ip)) continue;
+    const before = text.slice(Math.max(0, m.index - 20), m.index);
+    if (IP_KEYWORD.test(before)) return ip;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------- main
+
+export function parseBounce(input: string, table: BounceTable = BOUNCE_TABLE): ParseResult {
+  try {
+    return parseInner(input, table);
+  } catch (e) {
+    return { error: `could not read the bounce: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+function parseInner(input: string, table: BounceTable): ParseResult {
+  if (typeof input !== 'string') return { error: 'the bounce must be text' };
+  if (input.length > MAX_BOUNCE_BYTES || Buffer.byteLength(input, 'utf8') > MAX_BOUNCE_BYTES) {
+    return { error: `the input is too large (over ${MAX_BOUNCE_BYTES / 1024} KiB): paste only the error part of the bounce` };
+  }
+  if (!input.trim()) return { error: 'the input is empty: paste the bounce message or the SMTP error (e.g. "550 5.7.26 …")' };
+  if (looksBinary(input)) return { error: 'the input looks like binary data, not a bounce message: paste the text of the bounce' };
+
+  let s = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  s = decodeQuotedPrintable(s);
+  s = stripHtml(s);
+  s = s.replace(/\r\n?/g, '\n');
+
+  const lines = s.split('\n');
+  const fields = parseFields(lines);
+
+  // Receiving host(s) and their IPs: never the sender's IP.
+  const hosts: string[] = [];
+  const remoteIps = new Set<string>();
+  for (const v of fields.get('remote-mta')) {
+    const h = v.replace(/^[a-z0-9-]+\s*;\s*/i, '').trim();
+    const ip = validIp(h.replace(/^\[|\]$/g, ''));
+    if (ip) remoteIps.add(ip);
+    else if (h) hosts.push(h.replace(/\s.*$/, ''));
+  }
+  for (const m of s.matchAll(/\brelay=([A-Za-z0-9.-]{1,253})\[([0-9A-Fa-f:.]{2,45})\]/g)) {
+    hosts.push(m[1]);
+    const ip = validIp(m[2]);
+    if (ip) remoteIps.add(ip);
+  }
+  for (const m of s.matchAll(/(?:\bH=|\bhost\s+)([A-Za-z0-9.-]{1,253})\s?\[([0-9A-Fa-f:.]{2,45})\]/g)) {
+    hosts.push(m[1]);
+    const ip = validIp(m[2]);
+    if (ip) remoteIps.add(ip);
+  }
+
+  // The reply: the Diagnostic-Code when there is one, else the first SMTP reply anywhere.
+  let reply: Reply | null = null;
+  let format: BounceFormat = 'smtp';
+  const diag = fields.get('diagnostic-code');
+  if (diag.length) {
+    format = 'dsn';
+    reply = extractReply(diag[0].replace(/^[a-z0-9-]+\s*;\s*/i, ''), true);
+  }
+  if (/\bpostfix\/|\bstatus=(?:bounced|deferred)|\bsaid: [45]\d\d/.test(s) && !diag.length) format = 'postfix';
+  else if (/\bSMTP error from remote mail server\b|\s\*\*\s|\bR=\S+ T=\S+/.test(s) && !diag.length) format = 'exim';
+  else if (!diag.length && (fields.get('final-recipient').length || fields.get('reporting-mta').length)) format = 'dsn';
+  if (!reply) {
+    const said = /\bsaid:\s*/.exec(s);
+    reply = extractReply(said ? s.slice(said.index + said[0].length) : s, false) ?? (said ? extractReply(s, false) : null);
+  }
+  // Enhanced code from Status: / dsn= when the reply had none.
+  const statusCode = (fields.get('status')[0] ?? /\bdsn=([245]\.\d{1,3}\.\d{1,3})\b/.exec(s)?.[1] ?? '').match(/^[45]\.\d{1,3}\.\d{1,3}$/)?.[0] ?? null;
+  if (!reply) {
+    if (!statusCode) return { error: 'no SMTP error code (like "550 5.7.26" or "554") found: paste the part of the bounce that has the server\'s reply' };
+    reply = { replyCode: null, enhancedCode: statusCode, text: statusCode };
+  } else if (!reply.enhancedCode && statusCode && statusCode[0] === reply.replyCode?.[0]) {
+    reply.enhancedCode = statusCode;
+  }
+
+  // Recipient.
+  let recipient: string | null = null;
+  for (const v of [...fields.get('final-recipient'), ...fields.get('original-recipient')]) {
+    recipient = validAddress(v.replace(/^[a-z0-9-]+\s*;\s*/i, ''));
+    if (recipient) break;
+  }
+  if (!recipient) {
+    const m =
+      /\bto=<([^<>\s]{1,320})>/.exec(s) ??
+      /^\s*<([^<>\s]{1,320})>:\s*host\b/m.exec(s) ??
+      /\s\*\*\s+(\S{1,320})/.exec(s) ??
+      /^[ \t]+([^\s<>@]{1,64}@[^\s<>]{1,255})\n[ \t]+host\s/m.exec(s) ??
+      /\[SMTP:([^\]\s]{1,320})\]/i.exec(s) ??
+      /\bRCPT TO:\s*<([^<>\s]{1,320})>/i.exec(s);
+    recipient = validAddress(m?.[1]);
+  }
+
+  // Sender domain: the reply's own words first, then From, then the envelope.
+  const domain =
+    domainFromText(reply.text) ??
+    senderDomainFromAddresses(fields.get('from'), true) ??
+    (() => {
+      const f = /\bF=<([^<>\s]{1,320})>/.exec(s) ?? /\bfrom=<([^<>\s]{1,320})>/.exec(s);
+      const a = validAddress(f?.[1]);
+      return a ? a.slice(a.lastIndexOf('@') + 1) : null;
+    })() ??
+    senderDomainFromAddresses([...fields.get('x-postfix-sender'), ...fields.get('original-sender')].map((v) => v.replace(/^[a-z0-9-]+\s*;\s*/i, ''))) ??
+    senderDomainFromAddresses(fields.get('return-path'), true) ??
+    senderDomainFromAddresses(fields.get('sender'), true) ??
+    senderDomainFromAddresses(fields.get('original-envelope-id')) ??
+    null;
+
+  // Sending IP: the reply's words, then client-ip= (Received-SPF), then a Received line written by the receiver.
+  let ip = ipFromText(reply.text, remoteIps);
+  if (!ip) {
+    const m = /\bclient[_-]ip\s*[=:]\s*\[?([0-9A-Fa-f:.]{2,45})\]?/i.exec(s);
+    const c = validIp(m?.[1]);
+    if (c && !remoteIps.has(c)) ip = c;
+  }
+  if (!ip) {
+    for (const rcv of fields.get('received')) {
+      const by = /\bby\s+([A-Za-z0-9.-]{1,253})/i.exec(rcv)?.[1];
+      if (!by || !table.receivers.some((r) => r.hosts.some((h) => hostMatches(by, h)))) continue;
+      const fromPart = rcv.slice(0, rcv.search(/\bby\s/i) < 0 ? rcv.length : rcv.search(/\bby\s/i));
+      const c = validIp(/\[((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\]/.exec(fromPart)?.[1]);
+      if (c && !remoteIps.has(c)) {
+        ip = c;
+        break;
+      }
+    }
+  }
+
+  // Fingerprint on the reply's words (plus the DSN's human part for context), hosts, recipient.
+  const receiver = identifyReceiver(table, reply.text, hosts, recipient);
+
+  return {
+    receiver,
+    replyCode: reply.replyCode,
+    enhancedCode: reply.enhancedCode,
+    text: reply.text,
+    domain,
+    ip,
+    recipient,
+    remoteMta: hosts[0]?.toLowerCase().replace(/\.$/, '') ?? null,
+    format,
+  };
+}

@@ -1,0 +1,125 @@
+// dkim: the key published at the server's selector versus the key the server signs with; keys of other selectors.
+// Selectors are probed from what is known, not guessed at random: the server's, those in the panel's zone, those of
+// mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
+import { gradeKey, parseDkimRecord } from '../dkim/record.js';
+import type { Finding } from '../model.js';
+import { joinTxt } from '../resolver.js';
+import type { CheckContext } from './context.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
+
+const DKIM_SUFFIX = '._domainkey.';
+
+async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
+  const sel = new Set<string>([ctx.settings.dkim.selector.toLowerCase()]);
+  const suffix = `${DKIM_SUFFIX}${ctx.domain}`;
+  for (const r of ctx.zone?.records ?? []) {
+    if ((r.type === 'TXT' || r.type === 'CNAME') && r.name.endsWith(suffix)) {
+      const s = r.name.slice(0, -suffix.length);
+      if (s && !s.includes('.')) sel.add(s);
+    }
+  }
+  const apex = await ctx.resolver.resolve(ctx.domain, 'TXT');
+  if (apex.status === 'ok') {
+    const spf = apex.records.map(joinTxt).find((t) => /^v=spf1(\s|$)/i.test(t));
+    for (const m of spf?.matchAll(/\binclude:([^\s]+)/gi) ?? []) {
+      const p = ctx.knowledge.matchHost(m[1]);
+      if (p && p.kind === 'mail-service') for (const s of (p.dkimSelectors ?? []).slice(0, 2)) sel.add(s);
+    }
+  }
+  for (const s of ctx.options.extraSelectors ?? []) sel.add(s.toLowerCase());
+  return [...sel];
+}
+
+export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const { dkim } = ctx.settings;
+  const serverSel = dkim.selector.toLowerCase();
+  for (const sel of await candidateSelectors(ctx)) {
+    const name = `${sel}${DKIM_SUFFIX}${ctx.domain}`;
+    const isServer = sel === serverSel;
+    const a = await ctx.resolver.resolve(name, 'TXT');
+    const cname = await ctx.resolver.resolve(name, 'CNAME');
+    const ev = evidence(ctx, name, 'TXT', a, cname.status === 'ok' ? { cname: cname.records } : {});
+    if (a.status === 'unknown') {
+      out.push(dnsErrorFinding('dkim', `the DKIM key at ${name}`, a, ev));
+      continue;
+    }
+    const records = liveTxt(a).filter((t) => /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i.test(t));
+    if (records.length === 0) {
+      if (!isServer) continue; // a probed selector that is not there is not a finding
+      const dangling = cname.status === 'ok' ? ` (${name} is a CNAME to ${cname.records[0]}, which has no key)` : '';
+      out.push(
+        makeFinding(
+          'dkim',
+          'dkim.missing',
+          'fail',
+          dkim.publicKey
+            ? `No DKIM key is published at ${name}${dangling}: mail this server signs for ${ctx.domain} fails DKIM.`
+            : `${ctx.domain} has no DKIM key at ${name}${dangling}, and this server has none to sign with: generate one.`,
+          ev,
+          { subject: sel, fix: 'dkim' },
+        ),
+      );
+      if (isServer && !dkim.signing && dkim.publicKey) {
+        out.push(makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server.`, ev, { subject: sel, fix: 'dkim' }));
+      }
+      continue;
+    }
+    if (records.length > 1) {
+      out.push(
+        makeFinding('dkim', 'dkim.multiple', 'fail', `${records.length} TXT records at ${name}: verifiers may pick the wrong one (a stale second key breaks real mail).`, ev, {
+          subject: sel,
+          ...(isServer ? { fix: 'dkim' as const } : {}),
+        }),
+      );
+    }
+    for (const txt of records) {
+      const rec = parseDkimRecord(txt);
+      const subj = { subject: sel };
+      const fix = isServer ? { fix: 'dkim' as const } : {};
+      if (rec.revoked) {
+        out.push(makeFinding('dkim', 'dkim.revoked', isServer && dkim.signing ? 'fail' : 'info', `The key at ${name} is revoked (empty p=).`, ev, { ...subj, ...fix }));
+        continue;
+      }
+      if (rec.errors.length) {
+        out.push(makeFinding('dkim', 'dkim.malformed', 'fail', `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.`, ev, { ...subj, ...fix }));
+        continue;
+      }
+      const c = ctx.classifier.dkimKey(sel, rec.publicKey);
+      if (isServer && c.class === 'stale') {
+        out.push(
+          makeFinding(
+            'dkim',
+            'dkim.key-mismatch',
+            'fail',
+            `The key published at ${name} is not the key this server signs with — most likely the previous host's. Every message this server signs fails DKIM (worse than no key).`,
+            ev,
+            { ...subj, classification: c, fix: 'dkim' },
+          ),
+        );
+      } else if (isServer && c.class === 'this-server') {
+        out.push(makeFinding('dkim', 'dkim.ok', 'pass', `${name} publishes the key this server signs with.`, ev, { ...subj, classification: c }));
+      } else {
+        out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.`, ev, { ...subj, classification: c }));
+      }
+      const grade = gradeKey(rec.bits, rec.keyType);
+      if (grade !== 'ok') {
+        out.push(
+          makeFinding(
+            'dkim',
+            'dkim.weak-key',
+            grade,
+            `The key at ${name} is ${rec.bits ?? 'of unknown'} bits: ${grade === 'fail' ? 'receivers ignore keys under 1024 bits' : 'use 2048 bits (RFC 8301)'}.`,
+            ev,
+            { ...subj, ...fix },
+          ),
+        );
+      }
+      if (rec.testing) out.push(makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned.`, ev, { ...subj, ...fix }));
+    }
+    if (isServer && !dkim.signing) {
+      out.push(makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server.`, ev, { subject: sel, fix: 'dkim' }));
+    }
+  }
+  return out;
+}

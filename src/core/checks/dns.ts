@@ -1,0 +1,87 @@
+// dns: is the panel's zone the live one (delegation), and does the live answer match the panel's copy?
+import { canonName } from '../domain.js';
+import type { Finding } from '../model.js';
+import { describeAnswer, joinTxt } from '../resolver.js';
+import { recordsAt } from '../zone.js';
+import type { CheckContext } from './context.js';
+import { dnsErrorFinding, makeFinding } from './util.js';
+
+/** Live NS versus the panel's nameservers. Shared with the planner (no apply when not authoritative). */
+export async function authority(ctx: CheckContext): Promise<{ state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown'; live: string[] }> {
+  const ns = await ctx.resolver.resolve(ctx.domain, 'NS');
+  if (ns.status === 'unknown') return { state: 'unknown', live: [] };
+  if (ns.status !== 'ok') return { state: 'undelegated', live: [] };
+  const live = ns.records.map(canonName);
+  const mine = new Set(ctx.settings.nameservers.map(canonName));
+  return { state: live.some((n) => mine.has(n)) ? 'authoritative' : 'not-authoritative', live };
+}
+
+export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const ns = await ctx.resolver.resolve(ctx.domain, 'NS');
+  const ev = { panel: ctx.settings.nameservers.map((n) => `panel nameserver ${n}`), live: describeAnswer(ns) };
+  if (ns.status === 'unknown') return [dnsErrorFinding('dns', 'the delegation', ns, ev)];
+  const auth = await authority(ctx);
+  if (auth.state === 'undelegated') {
+    out.push(makeFinding('dns', 'dns.not-authoritative', 'fail', `${ctx.domain} has no NS records in live DNS: the domain is not delegated (or has expired), so nothing in the panel's zone is seen.`, ev));
+    return out;
+  }
+  if (auth.state === 'not-authoritative') {
+    const classes = await Promise.all(auth.live.map((n) => ctx.classifier.host(n)));
+    const stale = classes.find((c) => c.class === 'stale');
+    const where = stale ? ` They point at the previous host (${stale.reason}).` : '';
+    out.push(
+      makeFinding(
+        'dns',
+        'dns.not-authoritative',
+        'warn',
+        `The live nameservers of ${ctx.domain} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.join(', ')}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.`,
+        ev,
+        stale ? { classification: stale } : {},
+      ),
+    );
+    return out;
+  }
+  out.push(makeFinding('dns', 'dns.authoritative', 'pass', `${ctx.domain} is served by this server's nameservers.`, ev));
+
+  // Drift: the mail records as the panel holds them versus the live answer.
+  if (!ctx.zone) return out;
+  const names: { name: string; type: 'TXT' | 'MX' }[] = [
+    { name: ctx.domain, type: 'TXT' },
+    { name: ctx.domain, type: 'MX' },
+    { name: `_dmarc.${ctx.domain}`, type: 'TXT' },
+    { name: `_mailchannels.${ctx.domain}`, type: 'TXT' },
+    { name: `${ctx.settings.dkim.selector}._domainkey.${ctx.domain}`, type: 'TXT' },
+  ];
+  for (const { name, type } of names) {
+    const a = await ctx.resolver.resolve(name, type);
+    if (a.status === 'unknown') continue;
+    const panel = recordsAt(ctx.zone.records, name, type).map((r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
+    const live =
+      a.status === 'ok'
+        ? type === 'TXT'
+          ? (a.records as string[][]).map(joinTxt)
+          : (a.records as { priority: number; exchange: string }[]).map((m) => `${m.priority} ${canonName(m.exchange)}`)
+        : [];
+    const p = [...panel].sort();
+    const l = [...live].sort();
+    if (p.length !== l.length || p.some((v, i) => v !== l[i])) {
+      out.push(
+        makeFinding(
+          'dns',
+          'dns.drift',
+          'warn',
+          `The live ${type} at ${name} differs from the panel's copy (a change not yet propagated, or the zone was edited outside the panel).`,
+          { panel: panel.length ? panel : ['(none)'], live: live.length ? live : ['(none)'] },
+          { subject: `${name} ${type}` },
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+function normMx(v: string): string {
+  const [p, h] = v.trim().split(/\s+/);
+  return `${p} ${canonName(h ?? '')}`;
+}

@@ -1,0 +1,100 @@
+// lockdown: MailChannels Domain Lockdown (_mailchannels TXT) against this server's relay account.
+import { parseLockdown } from '../lockdown/record.js';
+import type { Finding } from '../model.js';
+import type { CheckContext } from './context.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
+
+export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
+  const name = `_mailchannels.${ctx.domain}`;
+  const a = await ctx.resolver.resolve(name, 'TXT');
+  const ev = evidence(ctx, name, 'TXT', a);
+  if (a.status === 'unknown') return [dnsErrorFinding('lockdown', 'the _mailchannels record', a, ev)];
+  const records = liveTxt(a);
+  const relay = ctx.settings.relay;
+  const usesMc = relay?.provider === 'mailchannels';
+  const out: Finding[] = [];
+
+  if (records.length === 0) {
+    if (usesMc) {
+      out.push(
+        makeFinding(
+          'lockdown',
+          'lockdown.missing',
+          'warn',
+          `This server relays through MailChannels, but ${ctx.domain} has no Domain Lockdown record: any MailChannels customer could send as ${ctx.domain}.`,
+          ev,
+          { fix: 'lockdown' },
+        ),
+      );
+    } else out.push(makeFinding('lockdown', 'lockdown.none', 'pass', 'No _mailchannels record, and this server does not relay through MailChannels.', ev));
+    return out;
+  }
+  if (!usesMc) {
+    out.push(
+      makeFinding(
+        'lockdown',
+        'lockdown.inert',
+        'warn',
+        `A _mailchannels record is published, but this server does not relay through MailChannels: it is a previous host's leftover and does nothing for this server.`,
+        ev,
+        { fix: 'lockdown' },
+      ),
+    );
+    return out;
+  }
+  if (records.length > 1) {
+    out.push(makeFinding('lockdown', 'lockdown.multiple', 'fail', `${records.length} _mailchannels TXT records: keep exactly one.`, ev, { fix: 'lockdown' }));
+  }
+  let mine = false;
+  const staleIds: Finding[] = [];
+  for (const txt of records) {
+    const rec = parseLockdown(txt);
+    if (rec.class === 'invalid' || rec.class === 'suspect') {
+      out.push(makeFinding('lockdown', 'lockdown.syntax', 'fail', `The _mailchannels record is ${rec.class}: ${rec.problems.join('; ')}.`, ev, { subject: txt, fix: 'lockdown' }));
+    }
+    if (rec.cfid.length) {
+      const only = rec.auth.length + rec.senderid.length + rec.sidw.length === 0;
+      out.push(
+        makeFinding(
+          'lockdown',
+          'lockdown.deprecated-cfid',
+          only ? 'fail' : 'warn',
+          only
+            ? 'The record authorises only cfid= (Cloudflare Workers), unsupported since 2024-08-31: effectively nobody may send.'
+            : 'cfid= is unsupported since 2024-08-31; drop it.',
+          ev,
+          { subject: rec.cfid.map((c) => `cfid=${c}`).join(' '), fix: 'lockdown' },
+        ),
+      );
+    }
+    const ids: ['auth' | 'senderid' | 'sidw', string][] = [
+      ...rec.auth.map((v) => ['auth', v] as ['auth', string]),
+      ...rec.senderid.map((v) => ['senderid', v] as ['senderid', string]),
+      ...rec.sidw.map((v) => ['sidw', v] as ['sidw', string]),
+    ];
+    for (const [field, value] of ids) {
+      const c = ctx.classifier.lockdownId(field, value);
+      if (c.class === 'this-server') mine = true;
+      else if (c.class === 'stale') staleIds.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
+      else out.push(makeFinding('lockdown', 'lockdown.unknown-id', 'unknown', `${field}=${value}: ${c.reason}.`, ev, { subject: `${field}=${value}`, classification: c }));
+    }
+  }
+  for (const f of staleIds) {
+    f.severity = mine ? 'warn' : 'fail';
+    f.message = mine
+      ? `${f.subject} lets a previous host's MailChannels account send as ${ctx.domain}; this server's id is present too. Remove the old one.`
+      : `${f.subject} is not this host's MailChannels account: MailChannels rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".`;
+    out.push(f);
+  }
+  if (!mine && staleIds.length === 0 && relay?.authId && !out.some((f) => f.rule === 'lockdown.syntax')) {
+    out.push(
+      makeFinding('lockdown', 'lockdown.stale-auth', 'fail', `The record does not authorise this host's MailChannels account (${relay.authId}): MailChannels will reject this server's mail.`, ev, {
+        fix: 'lockdown',
+      }),
+    );
+  }
+  if (!out.some((f) => f.severity !== 'pass' && f.severity !== 'info')) {
+    out.push(makeFinding('lockdown', 'lockdown.ok', 'pass', `Domain Lockdown authorises this host's MailChannels account.`, ev));
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+// ptr: the outbound IPs' reverse DNS, forward-confirmed, against the HELO name; optional DNS blocklists.
+import { canonName } from '../domain.js';
+import { cidrContains, isPrivateIp, reverseName } from '../ip.js';
+import type { Finding } from '../model.js';
+import { describeAnswer } from '../resolver.js';
+import type { CheckContext } from './context.js';
+import { dnsErrorFinding, makeFinding } from './util.js';
+
+export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const { settings } = ctx;
+  if (settings.relay) {
+    out.push(
+      makeFinding('ptr', 'ptr.relay', 'info', `Mail leaves through ${settings.relay.provider} (${settings.relay.host}): receivers see the relay's IPs and PTR, not this server's.`, {
+        live: [],
+      }),
+    );
+    return out;
+  }
+  for (const ip of settings.ips) {
+    if (isPrivateIp(ip)) {
+      out.push(makeFinding('ptr', 'ptr.private-ip', 'info', `${ip} is a private address: its PTR is not what receivers see (check the NAT address).`, { live: [] }, { subject: ip }));
+      continue;
+    }
+    const ptr = await ctx.resolver.resolve(reverseName(ip), 'PTR');
+    const ev = { live: describeAnswer(ptr), helo: settings.helo };
+    if (ptr.status === 'unknown') {
+      out.push(dnsErrorFinding('ptr', `the PTR of ${ip}`, ptr, ev));
+      continue;
+    }
+    if (ptr.status !== 'ok') {
+      out.push(
+        makeFinding('ptr', 'ptr.missing', 'fail', `${ip} has no PTR record: Gmail rejects such mail (550 5.7.25). Ask the IP's owner (your data centre) to set it to ${settings.helo}.`, ev, {
+          subject: ip,
+        }),
+      );
+    } else {
+      let confirmed: string | null = null;
+      let unknown = false;
+      for (const name of ptr.records) {
+        const fwd = await ctx.resolver.resolve(name, ip.includes(':') ? 'AAAA' : 'A');
+        if (fwd.status === 'unknown') unknown = true;
+        if (fwd.status === 'ok' && fwd.records.some((x) => cidrContains(x, ip))) confirmed = name;
+      }
+      if (!confirmed) {
+        if (unknown) out.push(makeFinding('ptr', 'ptr.dns-error', 'unknown', `Could not forward-confirm the PTR of ${ip} (DNS error).`, ev, { subject: ip }));
+        else
+          out.push(
+            makeFinding('ptr', 'ptr.mismatch', 'fail', `The PTR of ${ip} (${ptr.records.join(', ')}) does not resolve back to ${ip} (no forward-confirmed reverse DNS).`, ev, { subject: ip }),
+          );
+      } else if (canonName(confirmed) !== canonName(settings.helo)) {
+        out.push(
+          makeFinding('ptr', 'ptr.mismatch', 'warn', `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed}: make them the same name.`, ev, { subject: ip }),
+        );
+      } else {
+        out.push(makeFinding('ptr', 'ptr.ok', 'pass', `${ip} ↔ ${confirmed} (forward-confirmed, matches HELO).`, ev, { subject: ip }));
+      }
+    }
+    for (const bl of ctx.options.blocklists ?? []) {
+      if (ip.includes(':')) continue;
+      const q = `${reverseName(ip).replace(/\.in-addr\.arpa$/, '')}.${bl}`;
+      const a = await ctx.resolver.resolve(q, 'A');
+      const bev = { live: describeAnswer(a) };
+      if (a.status === 'ok') out.push(makeFinding('ptr', 'ptr.listed', 'fail', `${ip} is listed on ${bl} (${a.records.join(', ')}).`, bev, { subject: `${ip} @ ${bl}` }));
+      else if (a.status === 'unknown') out.push(dnsErrorFinding('ptr', `blocklist ${bl} for ${ip}`, a, bev));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,132 @@
+// spf: one record, within limits, authorising this server (or its relay), with every foreign term classified.
+import type { Finding } from '../model.js';
+import { checkHost } from '../spf/evaluate.js';
+import { parseSpf, selectSpf } from '../spf/parse.js';
+import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
+import { recordsAt } from '../zone.js';
+import type { CheckContext } from './context.js';
+import { dnsErrorFinding, evidence, makeFinding } from './util.js';
+
+const MAX_LOOKUPS = 10;
+
+function treeTargets(node: SpfTreeNode | undefined, out: Set<string> = new Set()): Set<string> {
+  for (const t of node?.terms ?? []) {
+    if (t.target) out.add(t.target.toLowerCase());
+    if (t.children) treeTargets(t.children, out);
+  }
+  return out;
+}
+
+export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
+  const out: Finding[] = [];
+  const a = await ctx.resolver.resolve(ctx.domain, 'TXT');
+  const ev = evidence(ctx, ctx.domain, 'TXT', a);
+  if (a.status === 'unknown') return [dnsErrorFinding('spf', 'the SPF record', a, ev)];
+  const sel = selectSpf(a.status === 'ok' ? a.records : []);
+
+  // Panel-side size problems (live DNS cannot carry a >255-byte string, but the panel's copy can be wrong).
+  for (const r of ctx.zone ? recordsAt(ctx.zone.records, ctx.domain, 'TXT') : []) {
+    const chunks = r.txt ?? [r.value];
+    if (/^v=spf1(\s|$)/i.test(chunks.join('')) && chunks.some((c) => Buffer.byteLength(c) > 255)) {
+      out.push(makeFinding('spf', 'spf.string-too-long', 'fail', 'The panel stores the SPF record as one string over 255 bytes: it must be split into several strings.', ev, { fix: 'spf' }));
+    }
+  }
+
+  if (sel.status === 'none') {
+    out.push(makeFinding('spf', 'spf.missing', 'fail', `${ctx.domain} has no SPF record: Gmail, Microsoft and Yahoo reject or junk its unauthenticated mail.`, ev, { fix: 'spf' }));
+    return out;
+  }
+  if (sel.status === 'multiple') {
+    out.push(makeFinding('spf', 'spf.multiple', 'fail', `${sel.records.length} SPF records: receivers treat that as a permanent error (RFC 7208 §4.5) — SPF fails for every message.`, ev, { fix: 'spf' }));
+  }
+  const record = sel.status === 'found' ? sel.record : sel.records[0];
+  const parsed = parseSpf(record);
+  if (parsed.errors.length) {
+    out.push(makeFinding('spf', 'spf.syntax', 'fail', `The SPF record has errors: ${parsed.errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
+  }
+  if (Buffer.byteLength(record) > 512) {
+    out.push(makeFinding('spf', 'spf.record-too-long', 'warn', `The SPF record is ${Buffer.byteLength(record)} bytes: over 512 bytes it may not fit a UDP answer (RFC 7208 §3.4).`, ev, { fix: 'spf' }));
+  }
+
+  const tree = await walkSpfRecord(ctx.resolver, ctx.domain, record);
+  const costs = tree.terms.filter((t) => t.lookups > 0).map((t) => `${t.term}: ${t.lookups}`);
+  const treeEv = { ...ev, lookups: costs, totalLookups: tree.totalLookups, totalVoids: tree.totalVoids };
+  if (tree.totalLookups > MAX_LOOKUPS) {
+    const worst = [...tree.terms].sort((x, y) => y.lookups - x.lookups)[0];
+    out.push(
+      makeFinding(
+        'spf',
+        'spf.too-many-lookups',
+        'fail',
+        `The SPF record needs ${tree.totalLookups} DNS lookups (limit 10): receivers return permerror. The costliest term is ${worst.term} (${worst.lookups}). Costs: ${costs.join(', ')}.`,
+        treeEv,
+        { fix: 'spf' },
+      ),
+    );
+  }
+  if (tree.totalVoids > 2) {
+    const voids = tree.terms.filter((t) => t.voids > 0).map((t) => `${t.term}: ${t.voids}`);
+    out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `The SPF record causes ${tree.totalVoids} void lookups (limit 2): ${voids.join(', ')}.`, treeEv, { fix: 'spf' }));
+  }
+  for (const t of tree.terms) {
+    if (t.error && !t.ignored) out.push(makeFinding('spf', 'spf.syntax', 'fail', `${t.term}: ${t.error}.`, treeEv, { subject: t.term, fix: 'spf' }));
+  }
+
+  // The `all` qualifier.
+  const all = parsed.terms.find((t) => t.mechanism === 'all');
+  if (all && all.qualifier === '+') {
+    out.push(makeFinding('spf', 'spf.permissive-all', 'fail', `The record ends in ${all.raw}: it authorises every server on the internet to send as ${ctx.domain}.`, ev, { subject: all.raw, fix: 'spf' }));
+  } else if ((all && all.qualifier === '?') || (!all && !parsed.redirect)) {
+    out.push(makeFinding('spf', 'spf.weak-all', 'warn', all ? `The record ends in ?all (neutral): use ~all or -all.` : 'The record has no all term: unlisted senders get neutral. End it with ~all.', ev, { fix: 'spf' }));
+  }
+  if (parsed.terms.some((t) => t.mechanism === 'ptr')) {
+    out.push(makeFinding('spf', 'spf.ptr', 'warn', 'The record uses ptr, which is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers.', ev, { subject: 'ptr' }));
+  }
+
+  // Is this server (or its relay) authorised?
+  const relay = ctx.settings.relay;
+  if (relay) {
+    const targets = treeTargets(tree);
+    if (!targets.has(relay.host.toLowerCase())) {
+      out.push(
+        makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${relay.provider}, but the SPF record does not include ${relay.host}: receivers fail SPF for its mail.`, treeEv, {
+          fix: 'spf',
+        }),
+      );
+    }
+  } else {
+    for (const ip of ctx.settings.ips) {
+      const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, ctx.resolver);
+      const rev = { ...ev, checkHost: [`check_host(${ip}, ${ctx.domain}) = ${r.result}${r.reason ? ` (${r.reason})` : ''}`] };
+      if (r.result === 'pass') continue;
+      if (r.result === 'temperror') out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not evaluate SPF for ${ip}: ${r.reason ?? 'DNS error'}.`, rev, { subject: ip }));
+      else
+        out.push(
+          makeFinding('spf', 'spf.server-not-authorized', 'fail', `SPF does not authorise this server's outbound IP ${ip} (check_host = ${r.result}): receivers reject or junk its mail (550 5.7.26).`, rev, {
+            subject: ip,
+            fix: 'spf',
+          }),
+        );
+    }
+  }
+
+  // Classify every term except all/exp.
+  for (const t of parsed.terms) {
+    if (t.kind === 'invalid' || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
+    const c = await ctx.classifier.spfTerm(t.raw);
+    if (c.class === 'stale') {
+      out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It lets the old host send as ${ctx.domain} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));
+    } else if (c.class === 'unknown') {
+      out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${t.raw}: ${c.reason}. Kept unless you choose to remove it.`, ev, { subject: t.raw, classification: c }));
+    } else {
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw}: ${c.reason}.`, ev, { subject: t.raw, classification: c }));
+    }
+  }
+  if (tree.unknown && !out.some((f) => f.severity === 'unknown')) {
+    out.push(makeFinding('spf', 'spf.dns-error', 'unknown', 'Part of the SPF include tree could not be resolved (DNS error): lookup counts may be incomplete.', treeEv));
+  }
+  if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
+    out.push(makeFinding('spf', 'spf.ok', 'pass', `SPF authorises this server and stays within limits (${tree.totalLookups} lookups).`, treeEv));
+  }
+  return out;
+}

@@ -1,0 +1,40 @@
+// Small shared pieces for checks: evidence from the panel copy and the live answer, finding constructors.
+import type { CheckName, Evidence, Finding, FixKind, Severity, Classification } from '../model.js';
+import { describeAnswer, joinTxt, type Answer } from '../resolver.js';
+import { recordsAt, txtAt } from '../zone.js';
+import type { CheckContext } from './context.js';
+
+export function panelTxt(ctx: CheckContext, name: string): string[] {
+  return ctx.zone ? txtAt(ctx.zone.records, name) : [];
+}
+
+export function panelEvidence(ctx: CheckContext, name: string, type: string): string[] {
+  if (!ctx.zone) return ['(the panel could not provide its copy of the zone)'];
+  const rs = recordsAt(ctx.zone.records, name, type);
+  if (rs.length === 0) return [`${name} ${type}: none in the panel's zone`];
+  return rs.map((r) => `${r.name} ${r.ttl} ${r.type} ${r.type === 'TXT' ? (r.txt ?? [r.value]).map((s) => JSON.stringify(s)).join(' ') : r.value}`);
+}
+
+export function liveTxt(a: Answer<'TXT'>): string[] {
+  return a.status === 'ok' ? a.records.map(joinTxt) : [];
+}
+
+export function evidence(ctx: CheckContext, name: string, type: string, live: Answer | null, extra: Record<string, unknown> = {}): Evidence {
+  return { panel: panelEvidence(ctx, name, type), live: live ? describeAnswer(live) : [], ...extra };
+}
+
+export function makeFinding(
+  check: CheckName,
+  rule: string,
+  severity: Severity,
+  message: string,
+  ev: Evidence,
+  opts: { subject?: string; classification?: Classification; fix?: FixKind } = {},
+): Finding {
+  return { rule, check, severity, message, evidence: ev, ...opts };
+}
+
+/** The finding for a lookup that could not be answered: unknown, never fail, never a reason to change a zone. */
+export function dnsErrorFinding(check: CheckName, what: string, a: Answer, ev: Evidence): Finding {
+  return makeFinding(check, `${check}.dns-error`, 'unknown', `Could not check ${what}: DNS ${a.error ?? 'error'} for ${a.name} ${a.type}. Nothing is changed until DNS answers.`, ev);
+}

@@ -1,0 +1,240 @@
+// Classification of every foreign name, IP, key and id: this server / keep (a mail service) / stale (a previous
+// host) / unknown. Evidence, strongest first: this server's IPs, hostname, HELO and relay; the knowledge base;
+// traces of the previous host inside the zone itself (old NS/SOA names, an old mail. A record); the PTR name of a
+// foreign IP. A mail service is never stale. What cannot be decided is unknown.
+import { createPublicKey } from 'node:crypto';
+import { getDomain } from 'tldts';
+import type { Knowledge } from '../knowledge/index.js';
+import type { Classifier } from './checks/context.js';
+import { canonName, inZone } from './domain.js';
+import { cidrContains, isIpAddress, reverseName } from './ip.js';
+import type { Classification, MailSettings, Zone } from './model.js';
+import type { Resolver } from './resolver.js';
+import { recordsAt } from './zone.js';
+
+export function orgDomain(host: string): string {
+  const h = canonName(host);
+  return getDomain(h, { allowPrivateDomains: false }) ?? h;
+}
+
+const C = (cls: Classification['class'], reason: string, extra: Partial<Classification> = {}): Classification => ({ class: cls, reason, ...extra });
+
+/** Canonical DER (SPKI) of a base64 public key (SPKI or bare PKCS#1 RSA); null if it does not decode. */
+export function canonicalKey(b64: string): string | null {
+  const clean = b64.replace(/\s+/g, '');
+  if (!clean) return null;
+  const der = Buffer.from(clean, 'base64');
+  for (const type of ['spki', 'pkcs1'] as const) {
+    try {
+      return createPublicKey({ key: der, format: 'der', type }).export({ type: 'spki', format: 'der' }).toString('base64');
+    } catch {
+      /* try next */
+    }
+  }
+  return clean.length === 44 ? clean : null; // raw Ed25519
+}
+
+export interface ClassifierInput {
+  domain: string;
+  zone: Zone | null;
+  settings: MailSettings;
+  resolver: Resolver;
+  knowledge: Knowledge;
+}
+
+export function makeClassifier(input: ClassifierInput): Classifier {
+  const { domain, zone, settings, resolver, knowledge } = input;
+  const serverIps = settings.ips;
+  const serverOrgs = new Set([orgDomain(settings.hostname), orgDomain(settings.helo)]);
+  const domainOrg = orgDomain(domain);
+  const panelNsOrgs = new Set(settings.nameservers.map(orgDomain));
+  const memo = new Map<string, Promise<Classification>>();
+  const once = (key: string, fn: () => Promise<Classification>) => {
+    let p = memo.get(key);
+    if (!p) memo.set(key, (p = fn()));
+    return p;
+  };
+
+  // Traces of the previous host inside the panel's own copy of the zone.
+  const traceOrgs = new Map<string, string>(); // org → why
+  const traceIps = new Map<string, string>(); // ip → why
+  if (zone) {
+    for (const r of recordsAt(zone.records, domain, 'NS')) {
+      const o = orgDomain(r.value);
+      if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
+    }
+    for (const r of recordsAt(zone.records, domain, 'SOA')) {
+      const mname = r.value.split(/\s+/)[0] ?? '';
+      const o = orgDomain(mname);
+      if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
+    }
+    for (const r of [...recordsAt(zone.records, `mail.${domain}`, 'A'), ...recordsAt(zone.records, `mail.${domain}`, 'AAAA')]) {
+      if (!serverIps.some((ip) => cidrContains(ip, r.value))) traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
+    }
+  }
+
+  const relayHost = settings.relay?.host ? canonName(settings.relay.host) : null;
+
+  function fromKnowledge(host: string): Classification | null {
+    const p = knowledge.matchHost(host);
+    if (!p) return null;
+    if (p.kind === 'hosting') {
+      return C('stale', `${host} belongs to ${p.name}, a hosting provider that is not this server`, { provider: p.id, source: p.source });
+    }
+    return C('keep', `${host} is ${p.name}, a ${p.kind === 'report-processor' ? 'DMARC report service' : 'mail service'} the customer uses`, {
+      provider: p.id,
+      source: p.source,
+    });
+  }
+
+  async function classifyIp(ipOrCidr: string): Promise<Classification> {
+    return once(`ip ${ipOrCidr}`, async () => {
+      if (serverIps.some((sip) => cidrContains(ipOrCidr, sip))) return C('this-server', `${ipOrCidr} is this server's outbound IP`);
+      const base = ipOrCidr.split('/')[0];
+      if (traceIps.has(base)) return C('stale', traceIps.get(base)!);
+      if (!isIpAddress(base)) return C('unknown', `${ipOrCidr} is not an IP address`);
+      const ptr = await resolver.resolve(reverseName(base), 'PTR');
+      if (ptr.status === 'unknown') return C('unknown', `PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
+      for (const name of ptr.records) {
+        if (serverOrgs.has(orgDomain(name))) return C('unknown', `${base} (PTR ${name}) is in the current host's network but is not this server`);
+        const k = fromKnowledge(name);
+        if (k) return { ...k, reason: `${base} has PTR ${name}: ${k.reason}` };
+        const t = traceOrgs.get(orgDomain(name));
+        if (t) return C('stale', `${base} has PTR ${name}, at the same provider as before: ${t}`);
+      }
+      return C('unknown', ptr.records.length ? `${base} has PTR ${ptr.records.join(', ')}, which matches nothing known` : `${base} has no PTR name to identify it`);
+    });
+  }
+
+  async function classifyHost(rawHost: string): Promise<Classification> {
+    const host = canonName(rawHost);
+    return once(`host ${host}`, async () => {
+      if (host === canonName(settings.hostname) || host === canonName(settings.helo)) return C('this-server', `${host} is this server's host name`);
+      if (relayHost && (host === relayHost || orgDomain(host) === orgDomain(relayHost))) {
+        return C('this-server', `this server relays its mail through ${settings.relay!.provider} (${relayHost})`);
+      }
+      if (serverOrgs.has(orgDomain(host)) && !inZone(host, domain)) return C('this-server', `${host} is at this server's own provider (${orgDomain(host)})`);
+      const k = fromKnowledge(host);
+      if (k) return k;
+      const t = traceOrgs.get(orgDomain(host));
+      if (t) return C('stale', `${host} is at the same provider as the old DNS: ${t}`);
+      // Follow the name to its addresses.
+      const a = await resolver.resolve(host, 'A');
+      const aaaa = await resolver.resolve(host, 'AAAA');
+      if (a.status === 'unknown' && aaaa.status === 'unknown') return C('unknown', `${host} could not be resolved (${a.error ?? 'DNS error'})`);
+      const ips = [...a.records, ...aaaa.records];
+      if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
+      for (const ip of ips) {
+        const c = await classifyIp(ip);
+        if (c.class === 'stale' || c.class === 'keep') return { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` };
+      }
+      return C('unknown', ips.length ? `${host} resolves to ${ips.join(', ')}, which is not this server and matches nothing known` : `${host} has no address`);
+    });
+  }
+
+  async function mechanismTarget(kind: 'a' | 'mx', target: string): Promise<Classification> {
+    if (kind === 'a') {
+      const a = await resolver.resolve(target, 'A');
+      const aaaa = await resolver.resolve(target, 'AAAA');
+      if (a.status === 'unknown' || aaaa.status === 'unknown') return C('unknown', `could not resolve ${target} (${a.error ?? aaaa.error ?? 'DNS error'})`);
+      const ips = [...a.records, ...aaaa.records];
+      if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${target} resolves to this server`);
+      for (const ip of ips) {
+        const c = await classifyIp(ip);
+        if (c.class === 'stale') return { ...c, reason: `a:${target} → ${ip}: ${c.reason}` };
+      }
+      return C('unknown', ips.length ? `${target} resolves to ${ips.join(', ')}, not this server` : `${target} has no address`);
+    }
+    const mx = await resolver.resolve(target, 'MX');
+    if (mx.status === 'unknown') return C('unknown', `could not resolve MX of ${target} (${mx.error ?? 'DNS error'})`);
+    const hosts = mx.records.map((m) => m.exchange).filter((h) => h && h !== '.');
+    const classes = await Promise.all(hosts.map(classifyHost));
+    if (classes.some((c) => c.class === 'this-server')) return C('this-server', `an MX of ${target} is this server`);
+    const stale = classes.find((c) => c.class === 'stale');
+    if (stale) return { ...stale, reason: `mx of ${target}: ${stale.reason}` };
+    const keep = classes.find((c) => c.class === 'keep');
+    if (keep) return { ...keep, reason: `mx of ${target}: ${keep.reason}` };
+    return C('unknown', hosts.length ? `MX ${hosts.join(', ')} of ${target} match nothing known` : `${target} has no MX`);
+  }
+
+  return {
+    ip: classifyIp,
+    host: classifyHost,
+    async spfTerm(term: string): Promise<Classification> {
+      const t = term.replace(/^[+\-~?]/, '');
+      const m = /^([a-z0-9]+)(?:([:=])(.*))?$/i.exec(t);
+      if (!m) return C('unknown', `${term} is not a term mailhealth can read`);
+      const mech = m[1].toLowerCase();
+      const arg = m[3] ?? '';
+      if (arg.includes('%{')) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
+      switch (mech) {
+        case 'all':
+          return C('this-server', 'the policy for everyone else');
+        case 'ip4':
+        case 'ip6':
+          return classifyIp(arg);
+        case 'a':
+        case 'mx': {
+          const target = arg ? arg.split('/')[0] : domain;
+          if (!arg) {
+            const c = await mechanismTarget(mech, target);
+            return c;
+          }
+          return mech === 'a' ? classifyHost(target) : mechanismTarget('mx', target);
+        }
+        case 'include':
+        case 'redirect': {
+          const c = await classifyHost(arg);
+          return c;
+        }
+        case 'ptr':
+          return C('unknown', 'ptr is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers');
+        case 'exists':
+          return C('unknown', `${term} is evaluated per message`);
+        case 'exp':
+          return C('keep', 'explanation text only');
+        default:
+          return C('unknown', `${term} is not a term mailhealth recognises`);
+      }
+    },
+    dkimKey(selector: string, publicKeyB64: string | null): Classification {
+      const sel = selector.toLowerCase();
+      if (sel === settings.dkim.selector.toLowerCase()) {
+        if (!settings.dkim.publicKey) return C('unknown', `this server has no DKIM key for ${domain} to compare with`);
+        if (!publicKeyB64) return C('unknown', 'the record has no public key');
+        const a = canonicalKey(publicKeyB64);
+        const b = canonicalKey(settings.dkim.publicKey);
+        if (a && b && a === b) return C('this-server', `the key at ${sel}._domainkey is the key this server signs with`);
+        return C('stale', `the key at ${sel}._domainkey is not the key this server signs with — most likely the previous host's`);
+      }
+      const ps = knowledge.selectorProviders(sel);
+      if (ps.length) return C('keep', `${sel} is a selector of ${ps.map((p) => p.name).join(' / ')}`, { provider: ps[0].id, source: ps[0].source });
+      const p = knowledge.providers.find((x) => x.kind === 'hosting' && (x.dkimSelectors ?? []).includes(sel));
+      if (p) return C('stale', `${sel} is ${p.name}'s selector`, { provider: p.id, source: p.source });
+      return C('unknown', `selector ${sel} is not this server's and matches no known mail service`);
+    },
+    lockdownId(field, value): Classification {
+      const relay = settings.relay;
+      const mine = relay && relay.provider === 'mailchannels' ? relay.authId?.toLowerCase() : undefined;
+      const v = value.toLowerCase();
+      const id = field === 'auth' ? v : v.split('|')[0];
+      if (mine && id === mine) return C('this-server', `${value} is this host's MailChannels account id`);
+      if (!relay || relay.provider !== 'mailchannels') {
+        return C('stale', `this server does not relay through MailChannels; ${field}=${value} was set up by a previous host`);
+      }
+      if (!mine) return C('unknown', `this server relays through MailChannels but its account id is not configured, so ${field}=${value} cannot be checked`);
+      return C('stale', `${field}=${value} is not this host's MailChannels account (${relay.authId}) — left by a previous host`);
+    },
+    async reportAddress(address: string): Promise<Classification> {
+      const at = address.lastIndexOf('@');
+      const host = canonName(at >= 0 ? address.slice(at + 1) : address);
+      if (inZone(host, domain) || orgDomain(host) === domainOrg) return C('this-server', `${address} is on the domain itself`);
+      if (serverOrgs.has(orgDomain(host))) return C('this-server', `${address} is at this server's host`);
+      const k = fromKnowledge(host);
+      if (k) return k;
+      const t = traceOrgs.get(orgDomain(host));
+      if (t) return C('stale', `${host} is at the same provider as the old DNS: ${t}`);
+      return C('unknown', `${host} matches nothing known`);
+    },
+  };
+}

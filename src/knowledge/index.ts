@@ -1,0 +1,50 @@
+// Knowledge as data: provider fingerprints (providers.json) with a source per entry. Lookups only — no policy here.
+import providersData from './providers.json' with { type: 'json' };
+
+export type ProviderKind = 'hosting' | 'mail-service' | 'report-processor';
+export interface Provider {
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  spf: string[];
+  hosts: string[];
+  dkimSelectors?: string[];
+  confidence: 'high' | 'medium' | 'low';
+  source: string;
+  note?: string;
+}
+
+export interface Knowledge {
+  providers: Provider[];
+  /** Provider whose SPF include (or host suffix) matches a host name. SPF-include entries win over host suffixes. */
+  matchHost(host: string): Provider | null;
+  /** Mail services that publish keys at this selector. */
+  selectorProviders(selector: string): Provider[];
+}
+
+function suffixMatch(host: string, pattern: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  const p = pattern.toLowerCase();
+  return h === p || h.endsWith('.' + p);
+}
+
+export function makeKnowledge(providers: Provider[]): Knowledge {
+  return {
+    providers,
+    matchHost(host) {
+      let best: { p: Provider; len: number } | null = null;
+      for (const p of providers) {
+        for (const pat of [...p.spf, ...p.hosts]) {
+          if (suffixMatch(host, pat) && (!best || pat.length > best.len)) best = { p, len: pat.length };
+        }
+      }
+      return best?.p ?? null;
+    },
+    selectorProviders(selector) {
+      const s = selector.toLowerCase();
+      return providers.filter((p) => (p.dkimSelectors ?? []).some((x) => x === s || (x.endsWith('-') && s.startsWith(x))));
+    },
+  };
+}
+
+export const defaultKnowledge: Knowledge = makeKnowledge((providersData as { providers: Provider[] }).providers);
