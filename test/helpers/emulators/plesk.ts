@@ -2,7 +2,7 @@
 // errors `{code, message}`), `/api/v2/cli/<utility>/call`, the few XML API packets the adapter sends, and the
 // `plesk bin dns` / `domain_pref` utilities (exit code 2 = record exists). State is JSON-serialisable so the fake
 // `plesk` executable can share it through a file.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listen, readBody, type RunningServer } from './cpanel.js';
 import { makeFixture, ownerOf, type Fixture } from './fixture.js';
@@ -173,9 +173,12 @@ function xmlAnswer(state: PleskState, body: string): string {
   return wrap('<system><status>error</status><errcode>1014</errcode><errtext>Parser error: Request is invalid</errtext></system>');
 }
 
-export function startPleskServer(state: PleskState): Promise<RunningServer> {
+/** `stateFile`: share state with the fake `plesk` executable (reloaded before and saved after every request). */
+export function startPleskServer(state: PleskState, stateFile?: string): Promise<RunningServer> {
   return listen(async (req, res) => {
+    if (stateFile) Object.assign(state, JSON.parse(readFileSync(stateFile, 'utf8')) as PleskState);
     const send = (status: number, body: unknown) => {
+      if (stateFile) writeFileSync(stateFile, JSON.stringify(state));
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
