@@ -228,10 +228,10 @@ function extractReply(region: string, wholeRegion: boolean): Reply | null {
     ? new RegExp(`(^|[\\s>])${reply}[ \\t\\r\\n-]{1,4}${esc(enhanced)}(?![\\w.])`, 'g')
     : new RegExp(`(^|\\n)[ \\t>]*${reply}[ -]`, 'g');
   let words = body.replace(prefix, '$1 ');
-  words = words
-    .replace(/\s*\(in reply to [^()\n]{0,200}\)\)?\s*$/i, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  words = words.replace(/\s+/g, ' ').trim();
+  // Postfix appends "(in reply to end of DATA command))": cut it with indexOf (a `\s*…$` regex is quadratic).
+  const inReply = words.toLowerCase().lastIndexOf('(in reply to ');
+  if (inReply >= 0 && /^\(in reply to [^()]{0,200}\)\)?$/i.test(words.slice(inReply).trimEnd())) words = words.slice(0, inReply).trimEnd();
   const text = [reply, enhanced, words].filter(Boolean).join(' ');
   return { replyCode: reply, enhancedCode: enhanced, text };
 }
@@ -273,7 +273,7 @@ const TEXT_DOMAIN_RES: RegExp[] = [
   /\bspf\s+\[([^\s<>"'()[\],;]{1,255})\]/i,
   /\bdkim\s+\[([^\s<>"'()[\],;]{1,255})\]/i,
   /\bdomain of\s+([^\s<>"'()[\],;]{1,255})/i,
-  /\bsender domain\s*(?:=|:)?\s*\[?([^\s<>"'()[\],;]{1,255})/i,
+  /\bsender domain\s*(?:[=:]\s*)?\[?([^\s<>"'()[\],;]{1,255})/i,
   /\bspf domain\s*[=:]\s*([^\s<>"'()[\],;]{1,255})/i,
   /<([^<>\s]{1,320})>:?\s+sender address rejected/i,
 ];
