@@ -24,7 +24,7 @@ export interface GlobalOptions {
   config?: string;
   resolver?: string;
   /** Port for asking authoritative servers directly (verification); the demo sets it. */
-  authPort?: number;
+  authoritativePort?: number;
   concurrency?: string | number;
   db?: string;
   as?: string;
@@ -58,7 +58,7 @@ export function resolverFromOptions(o: GlobalOptions): WireResolver {
     if (!host || (port !== null && (port < 1 || port > 65535))) throw new UsageError(`--resolver takes HOST[:PORT] (got ${JSON.stringify(o.resolver)})`);
     servers = [o.resolver];
   }
-  return createResolver({ ...(servers ? { servers } : {}), concurrency: 64, ...(o.authPort ? { authoritativePort: o.authPort } : {}) });
+  return createResolver({ ...(servers ? { servers } : {}), concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) });
 }
 
 export function concurrencyFromOptions(o: GlobalOptions): number {

@@ -1,4 +1,184 @@
-// mailhealth fix / undo / history — filled in with the planner.
+// mailhealth fix DOMAIN --check spf|dkim|lockdown|dmarc [--remove-term TERM]... [--apply] [--json]
+// mailhealth undo CHANGE_ID [--json]
+// mailhealth history [DOMAIN] [--json]
 import type { Command } from 'commander';
+import { FIX_KINDS, type FixKind } from '../../core/model.js';
+import { makePlan, PlanError } from '../../core/plans/index.js';
+import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
+import type { Plan } from '../../core/plans/plan.js';
+import { domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { safe } from '../format.js';
 
-export function registerFixCommands(_program: Command): void {}
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export function renderPlan(plan: Plan): string {
+  const out: string[] = [];
+  const head = plan.mode === 'publish-elsewhere' ? 'Records to publish at the DNS host that serves the domain' : 'Plan';
+  out.push(`${head} — ${plan.domain}, ${plan.check} (${plan.planHash.slice(0, 19)}…)`);
+  for (const n of plan.notes) out.push(`  · ${safe(n)}`);
+  if (plan.changes.length === 0 && plan.actions.length === 0) out.push('  Nothing to change: the records are already right.');
+  for (const a of plan.actions) out.push(`  ! ${a.description}`);
+  for (const c of plan.changes) {
+    const show = (r: NonNullable<typeof c.before>) => `${r.name} ${r.ttl} ${r.type} ${(r.txt ?? [r.value]).map((s) => JSON.stringify(safe(s))).join(' ')}`;
+    out.push(`  ${c.action.toUpperCase()} ${c.name} ${c.type}`);
+    if (c.before) out.push(`    - ${show(c.before)}`);
+    if (c.after) out.push(`    + ${show(c.after)}`);
+  }
+  if (plan.blocked) out.push(`  BLOCKED: ${safe(plan.blocked)}`);
+  return out.join('\n');
+}
+
+function planJson(plan: Plan) {
+  return {
+    domain: plan.domain,
+    check: plan.check,
+    mode: plan.mode,
+    planHash: plan.planHash,
+    zoneVersion: plan.zoneVersion,
+    changes: plan.changes,
+    actions: plan.actions,
+    notes: plan.notes,
+    ...(plan.blocked ? { blocked: plan.blocked } : {}),
+  };
+}
+
+export function registerFixCommands(program: Command): void {
+  program
+    .command('fix')
+    .description('show (or with --apply, apply) the fix for one check of a domain')
+    .argument('<domain>')
+    .requiredOption('--check <check>', `one of ${FIX_KINDS.join(', ')}`)
+    .option('--remove-term <term>', 'also remove this SPF term (repeatable; for terms classified unknown)', collect, [])
+    .option('--apply', 'apply the plan (without it nothing changes)')
+    .option('--plan-hash <hash>', 'apply only if the plan still has this hash (what a preview printed)')
+    .option('--json', 'machine-readable output')
+    .action(async (domainArg: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { check: string; removeTerm: string[]; apply?: boolean; planHash?: string; json?: boolean };
+      if (!FIX_KINDS.includes(o.check as FixKind)) throw new UsageError(`--check must be one of ${FIX_KINDS.join(', ')}`);
+      const check = o.check as FixKind;
+      const panel = panelFromOptions(o);
+      const resolver = resolverFromOptions(o);
+      const identity = await identityFromOptions(panel, o);
+      const [{ domain }] = await domainsInScope(panel, identity, [domainArg], false);
+      const options = { removeTerms: o.removeTerm };
+      let plan: Plan;
+      try {
+        plan = await makePlan({ domain, check, options }, { panel, resolver });
+      } catch (e) {
+        if (e instanceof PlanError) {
+          process.stderr.write(`mailhealth: ${e.message}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        throw e;
+      }
+      if (!o.apply) {
+        process.stdout.write(o.json ? JSON.stringify(planJson(plan), null, 2) + '\n' : renderPlan(plan) + '\n');
+        process.exitCode = 0;
+        return;
+      }
+      const store = storeFromOptions(o);
+      try {
+        const deps = { panel, resolver, history: store, byUser: identity.user };
+        await reconcile(deps);
+        const outcome: ApplyOutcome = await applyPlan({ domain, check, planHash: o.planHash ?? plan.planHash, options }, deps);
+        if (o.json) {
+          const p = outcome.status === 'applied' ? outcome.plan : (outcome.status === 'refused' && outcome.newPlan) || plan;
+          process.stdout.write(
+            JSON.stringify(
+              {
+                ...planJson(p),
+                status: outcome.status,
+                ...(outcome.status === 'applied' ? { changeId: outcome.changeId, verified: outcome.verified } : { reason: outcome.reason }),
+              },
+              null,
+              2,
+            ) + '\n',
+          );
+        } else if (outcome.status === 'applied') {
+          process.stdout.write(renderPlan(outcome.plan) + `\n${outcome.message} (change ${outcome.changeId}; undo with: mailhealth undo ${outcome.changeId})\n`);
+        } else {
+          process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
+          if (outcome.status === 'refused' && outcome.newPlan) process.stdout.write(renderPlan(outcome.newPlan) + '\n');
+        }
+        process.exitCode = outcome.status === 'applied' ? 0 : 1;
+      } finally {
+        store.close();
+      }
+    });
+
+  program
+    .command('undo')
+    .description('revert an applied change from history')
+    .argument('<changeId>')
+    .option('--json', 'machine-readable output')
+    .action(async (idArg: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
+      const id = Number(idArg);
+      if (!Number.isInteger(id) || id < 1) throw new UsageError(`CHANGE_ID must be a positive whole number (got ${JSON.stringify(idArg)})`);
+      const panel = panelFromOptions(o);
+      const resolver = resolverFromOptions(o);
+      const identity = await identityFromOptions(panel, o);
+      const store = storeFromOptions(o);
+      try {
+        const ch = store.getChange(id);
+        const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
+        if (!ch || !scope.has(ch.domain)) throw new UsageError(`no change ${id} that ${identity.user} may see`);
+        const deps = { panel, resolver, history: store, byUser: identity.user };
+        await reconcile(deps);
+        const outcome = await undoChange(id, deps);
+        if (o.json) {
+          process.stdout.write(
+            JSON.stringify(outcome.status === 'applied' ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes } : { status: outcome.status, reason: outcome.reason }, null, 2) + '\n',
+          );
+        } else if (outcome.status === 'applied') process.stdout.write(renderPlan(outcome.plan) + `\n${outcome.message} (change ${outcome.changeId})\n`);
+        else process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
+        process.exitCode = outcome.status === 'applied' ? 0 : 1;
+      } finally {
+        store.close();
+      }
+    });
+
+  program
+    .command('history')
+    .description('audits and changes, newest first')
+    .argument('[domain]')
+    .option('--json', 'machine-readable output')
+    .option('--limit <n>', 'how many of each', '20')
+    .action(async (domainArg: string | undefined, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean; limit: string };
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive whole number');
+      const panel = panelFromOptions(o);
+      const identity = await identityFromOptions(panel, o);
+      const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
+      const domain = domainArg ? (await domainsInScope(panel, identity, [domainArg], false))[0].domain : undefined;
+      const store = storeFromOptions(o);
+      try {
+        const changes = store.changesForDomain(domain, limit * 5).filter((c) => scope.has(c.domain)).slice(0, limit);
+        const audits = domain
+          ? store.auditsForDomain(domain, limit).map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }))
+          : [...store.latestAudits([...scope]).values()]
+              .sort((a, b) => b.auditedAt.localeCompare(a.auditedAt))
+              .slice(0, limit)
+              .map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }));
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ audits, changes }, null, 2) + '\n');
+        } else {
+          process.stdout.write('Audits\n');
+          for (const a of audits) process.stdout.write(`  ${a.auditedAt}  ${a.domain.padEnd(30)} ${a.status.padEnd(7)} ${a.findings} problems\n`);
+          process.stdout.write('Changes\n');
+          for (const c of changes) {
+            process.stdout.write(
+              `  #${String(c.id).padEnd(4)} ${c.createdAt}  ${c.domain.padEnd(24)} ${c.check.padEnd(8)} ${c.status}${c.verified ? ` (${c.verified})` : ''} by ${c.byUser}${c.undoOf ? ` — undo of #${c.undoOf}` : ''}${c.undoneBy ? ` — undone by #${c.undoneBy}` : ''}\n`,
+            );
+          }
+        }
+        process.exitCode = 0;
+      } finally {
+        store.close();
+      }
+    });
+}

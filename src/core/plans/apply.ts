@@ -1,0 +1,258 @@
+// Applying without losing anything: per-domain lock, re-plan and hash check, write-ahead intent, the panel write with
+// its concurrency token, verification, undo from history, and reconciliation of interrupted writes.
+// I/O only through the injected Panel, Resolver and History (the store adapter implements History).
+import { randomBytes } from 'node:crypto';
+import type { AuditDeps } from '../audit.js';
+import { canonName } from '../domain.js';
+import type { Change, CheckName, FixKind, Zone, ZoneRecord } from '../model.js';
+import { PanelError } from '../panel.js';
+import { recordsAt } from '../zone.js';
+import { dkimRecordFor } from './dkim.js';
+import { makePlan, PlanError } from './index.js';
+import { hashPlan, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
+
+export type Verified = 'yes' | 'propagating' | 'no';
+
+export interface StoredChange {
+  id: number;
+  domain: string;
+  check: CheckName;
+  planHash: string;
+  zoneVersionBefore: string | null;
+  zoneVersionAfter: string | null;
+  changes: Change[];
+  byUser: string;
+  status: 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
+  verified: Verified | null;
+  undoOf: number | null;
+  undoneBy: number | null;
+}
+
+/** What apply needs from history (implemented by src/adapters/store). */
+export interface History {
+  recordIntent(input: { domain: string; check: CheckName; planHash: string; zoneVersion: string | null; changes: Change[]; byUser: string; undoOf?: number | null }): number;
+  recordOutcome(id: number, outcome: { status: 'applied' | 'failed' | 'restored' | 'reverted'; zoneVersionAfter?: string | null; verified?: Verified | null; error?: string | null }): void;
+  pendingIntents(): StoredChange[];
+  getChange(id: number): StoredChange | null;
+  markUndone(id: number, undoChangeId: number): void;
+  setVerified(id: number, verified: Verified): void;
+  withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T>;
+}
+
+export interface ApplyDeps extends AuditDeps {
+  history: History;
+  byUser: string;
+  /** Test hook: called between the intent and the panel write, and between the write and the outcome. */
+  crashPoint?: (where: 'after-intent' | 'after-write') => void;
+}
+
+export type ApplyOutcome =
+  | { status: 'applied'; changeId: number; verified: Verified; plan: Plan; message: string }
+  | { status: 'refused'; reason: string; newPlan?: Plan }
+  | { status: 'failed'; changeId?: number; reason: string };
+
+const LOCK_TTL_MS = 120_000;
+const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toString('hex')}`;
+
+function text(r: ZoneRecord): string {
+  return r.txt ? r.txt.join('') : r.value;
+}
+function sameRecord(a: ZoneRecord, b: ZoneRecord): boolean {
+  return canonName(a.name) === canonName(b.name) && a.type.toUpperCase() === b.type.toUpperCase() && text(a) === text(b);
+}
+function findRecord(zone: Zone, r: ZoneRecord): ZoneRecord | undefined {
+  return recordsAt(zone.records, r.name, r.type).find((x) => sameRecord(x, r));
+}
+
+/** Does the zone hold the state after the changes (every `after` present, every removed `before` gone)? */
+function holdsAfter(zone: Zone, changes: Change[]): boolean {
+  return changes.every((c) => {
+    if (c.after && !findRecord(zone, c.after)) return false;
+    if (c.action === 'remove' && c.before && findRecord(zone, c.before)) return false;
+    return true;
+  });
+}
+function holdsBefore(zone: Zone, changes: Change[]): boolean {
+  return changes.every((c) => {
+    if (c.before && !findRecord(zone, c.before)) return false;
+    if (c.action === 'add' && c.after && findRecord(zone, c.after)) return false;
+    return true;
+  });
+}
+
+/** Verify through the panel, then ask the authoritative servers directly. */
+export async function verify(domain: string, changes: Change[], deps: AuditDeps): Promise<Verified> {
+  const zone = await deps.panel.readZone(domain);
+  if (!holdsAfter(zone, changes)) return 'no';
+  const settings = await deps.panel.readMailSettings(domain);
+  if (!deps.resolver.resolveAt || settings.nameservers.length === 0) return 'propagating';
+  for (const c of changes) {
+    const a = await deps.resolver.resolveAt(settings.nameservers, c.name, 'TXT');
+    const live = a.status === 'ok' ? a.records.map((r) => r.join('')) : [];
+    if (a.status === 'unknown') return 'propagating';
+    if (c.after && !live.includes(text(c.after))) return 'propagating';
+    if (c.action === 'remove' && c.before && live.includes(text(c.before))) return 'propagating';
+  }
+  return 'yes';
+}
+
+/**
+ * Apply exactly the previewed plan: re-plan under the domain lock and refuse when the hash differs (the zone changed,
+ * or the plan would differ), then write-ahead the intent, write through the panel, verify.
+ */
+export async function applyPlan(input: { domain: string; check: FixKind; planHash: string; options?: PlanOptions }, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const owner = lockOwner(deps.byUser);
+  try {
+    return await deps.history.withLock(`domain:${input.domain}`, owner, LOCK_TTL_MS, async () => {
+      let plan: Plan;
+      try {
+        plan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps);
+      } catch (e) {
+        return { status: 'refused' as const, reason: (e as Error).message };
+      }
+      if (plan.planHash !== input.planHash) {
+        return { status: 'refused' as const, reason: 'The zone changed since the preview (or the plan would differ): here is the new plan.', newPlan: plan };
+      }
+      if (plan.mode !== 'apply') return { status: 'refused' as const, reason: "This server's DNS is not the live one: publish the records at the real DNS host instead.", newPlan: plan };
+      if (plan.blocked) return { status: 'refused' as const, reason: plan.blocked, newPlan: plan };
+      if (plan.changes.length === 0 && plan.actions.length === 0) return { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan };
+
+      let changes = plan.changes;
+      let zoneVersion = plan.zoneVersion;
+      if (plan.actions.some((a) => a.kind === 'generate-dkim')) {
+        if (!deps.panel.generateDkim) return { status: 'refused' as const, reason: `The ${deps.panel.kind} panel cannot generate DKIM keys: create one in the panel.` };
+        const settings = await deps.panel.generateDkim(input.domain);
+        if (!settings.dkim.publicKey) return { status: 'failed' as const, reason: 'The panel generated no readable DKIM key.' };
+        changes = changes.map((c) => (c.after && c.after.value.includes(PLACEHOLDER_KEY) ? { ...c, after: dkimRecordFor(c.after.name, c.after.ttl, settings.dkim.publicKey!) } : c));
+        zoneVersion = (await deps.panel.readZone(input.domain)).version;
+      }
+      const guard = ownershipProblem(input.check, input.domain, (await deps.panel.readMailSettings(input.domain)).dkim.selector, changes);
+      if (guard) return { status: 'refused' as const, reason: guard };
+
+      const changeId = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
+      deps.crashPoint?.('after-intent');
+      let after: string;
+      try {
+        after = (await deps.panel.applyChanges(input.domain, changes, zoneVersion)).version;
+      } catch (e) {
+        if (e instanceof PanelError && e.code === 'stale') {
+          deps.history.recordOutcome(changeId, { status: 'failed', error: `refused: ${e.message}` });
+          const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
+          return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.`, ...(newPlan ? { newPlan } : {}) };
+        }
+        deps.history.recordOutcome(changeId, { status: 'failed', error: (e as Error).message });
+        return { status: 'failed' as const, changeId, reason: (e as Error).message };
+      }
+      deps.crashPoint?.('after-write');
+      deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter: after });
+      const verified = await verify(input.domain, changes, deps).catch(() => 'propagating' as const);
+      deps.history.setVerified(changeId, verified);
+      const message = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
+      return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes }, message };
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
+    throw e;
+  }
+}
+
+/** The inverse of applied changes, checked against the zone as it is now. Null + reason when a later edit intervened. */
+export function inverseChanges(zone: Zone, changes: Change[]): { changes: Change[] } | { reason: string } {
+  const out: Change[] = [];
+  for (const c of changes) {
+    if (c.action === 'add' && c.after) {
+      const cur = findRecord(zone, c.after);
+      if (!cur) return { reason: `${c.name} ${c.type} was changed after this fix (the added record is gone): undo would overwrite a later edit.` };
+      out.push({ action: 'remove', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: null });
+    } else if (c.action === 'edit' && c.after && c.before) {
+      const cur = findRecord(zone, c.after);
+      if (!cur) return { reason: `${c.name} ${c.type} was edited after this fix: undo would overwrite a later edit.` };
+      out.push({ action: 'edit', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: { ...c.before, ref: undefined } });
+    } else if (c.action === 'remove' && c.before) {
+      if (findRecord(zone, c.before)) return { reason: `${c.name} ${c.type} was re-added after this fix: undo would duplicate it.` };
+      const { ref: _ref, ...rest } = c.before;
+      out.push({ action: 'add', name: c.before.name, type: c.before.type, ttl: c.before.ttl, before: null, after: rest });
+    }
+  }
+  return { changes: out };
+}
+
+export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const ch = deps.history.getChange(changeId);
+  if (!ch) return { status: 'refused', reason: `No change ${changeId} in the history.` };
+  if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
+  if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };
+  const owner = lockOwner(deps.byUser);
+  try {
+    return await deps.history.withLock(`domain:${ch.domain}`, owner, LOCK_TTL_MS, async () => {
+      const zone = await deps.panel.readZone(ch.domain);
+      const inv = inverseChanges(zone, ch.changes);
+      if ('reason' in inv) return { status: 'refused' as const, reason: inv.reason };
+      const base = { domain: ch.domain, check: ch.check as FixKind, mode: 'apply' as const, changes: inv.changes, actions: [], zoneVersion: zone.version, options: {} };
+      const plan: Plan = { ...base, planHash: hashPlan(base), notes: [`Undo of change ${changeId}.`] };
+      const id = deps.history.recordIntent({ domain: ch.domain, check: ch.check, planHash: plan.planHash, zoneVersion: zone.version, changes: inv.changes, byUser: deps.byUser, undoOf: changeId });
+      let after: string;
+      try {
+        after = (await deps.panel.applyChanges(ch.domain, inv.changes, zone.version)).version;
+      } catch (e) {
+        deps.history.recordOutcome(id, { status: 'failed', error: (e as Error).message });
+        if (e instanceof PanelError && e.code === 'stale') return { status: 'refused' as const, reason: 'The zone changed while undoing; nothing was changed. Try again.' };
+        return { status: 'failed' as const, changeId: id, reason: (e as Error).message };
+      }
+      deps.history.recordOutcome(id, { status: 'applied', zoneVersionAfter: after });
+      deps.history.markUndone(changeId, id);
+      deps.history.recordOutcome(changeId, { status: 'reverted' });
+      const verified = await verify(ch.domain, inv.changes, deps).catch(() => 'propagating' as const);
+      deps.history.setVerified(id, verified);
+      return { status: 'applied' as const, changeId: id, verified, plan, message: verified === 'yes' ? 'undone' : 'undone — propagating' };
+    });
+  } catch (e) {
+    if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };
+    throw e;
+  }
+}
+
+/**
+ * On start: every intent without an outcome is reconciled — the zone holds the new state → applied; it holds the old
+ * state → failed (never written); anything in between → restore the old records for what the plan owned.
+ */
+export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome: string }[]> {
+  const out: { id: number; outcome: string }[] = [];
+  for (const ch of deps.history.pendingIntents()) {
+    try {
+      const zone = await deps.panel.readZone(ch.domain);
+      if (holdsAfter(zone, ch.changes)) {
+        deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: 'reconciled at start: the write had happened' });
+        if (ch.undoOf) {
+          deps.history.markUndone(ch.undoOf, ch.id);
+          deps.history.recordOutcome(ch.undoOf, { status: 'reverted' });
+        }
+        out.push({ id: ch.id, outcome: 'applied' });
+      } else if (holdsBefore(zone, ch.changes)) {
+        deps.history.recordOutcome(ch.id, { status: 'failed', error: 'reconciled at start: the write never happened' });
+        out.push({ id: ch.id, outcome: 'not-written' });
+      } else {
+        // Partly written (panels that edit as delete+add): put the old records back.
+        const restore: Change[] = [];
+        for (const c of ch.changes) {
+          if (c.after) {
+            const cur = findRecord(zone, c.after);
+            if (cur) restore.push({ action: 'remove', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: null });
+          }
+          if (c.before && !findRecord(zone, c.before)) {
+            const { ref: _ref, ...rest } = c.before;
+            restore.push({ action: 'add', name: rest.name, type: rest.type, ttl: rest.ttl, before: null, after: rest });
+          }
+        }
+        const v = await deps.panel.applyChanges(ch.domain, restore, zone.version);
+        deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: 'reconciled at start: partly written, old records restored' });
+        out.push({ id: ch.id, outcome: 'restored' });
+      }
+    } catch (e) {
+      out.push({ id: ch.id, outcome: `error: ${(e as Error).message}` });
+    }
+  }
+  return out;
+}
+
+export { PlanError };

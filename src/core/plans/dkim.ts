@@ -1,0 +1,46 @@
+// DKIM fix: publish the public key of the key the server signs with (replacing a previous host's key), or — when
+// the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it.
+import type { CheckContext } from '../checks/context.js';
+import { canonicalKey } from '../classify.js';
+import { parseDkimRecord, renderDkimRecord } from '../dkim/record.js';
+import type { ZoneRecord } from '../model.js';
+import { splitTxt } from '../spf/parse.js';
+import { recordsAt } from '../zone.js';
+import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne } from './plan.js';
+import type { PartialPlan } from './spf.js';
+
+export function dkimRecordFor(name: string, ttl: number, publicKey: string): ZoneRecord {
+  const value = renderDkimRecord(publicKey);
+  return { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
+}
+
+export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
+  const notes: string[] = [];
+  const sel = ctx.settings.dkim.selector;
+  const name = `${sel}._domainkey.${ctx.domain}`;
+  const existing = [...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')];
+  const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
+  const key = ctx.settings.dkim.publicKey;
+  if (!key) {
+    notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
+    const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };
+    const changes = replaceWithOne(existing, desired);
+    for (const r of existing) notes.push(`Replaces ${r.type} at ${name} (${r.type === 'TXT' ? 'a key this server does not sign with' : `alias to ${r.value}`}).`);
+    return { changes, notes, actions: [{ kind: 'generate-dkim', description: `generate a 2048-bit DKIM key for ${ctx.domain} and turn signing on` }] };
+  }
+  const desired = dkimRecordFor(name, ttl, key);
+  const mine = canonicalKey(key);
+  // Keep an existing record that already publishes the server's key (whatever its formatting), if it is alone.
+  const matching = existing.filter((r) => r.type === 'TXT' && canonicalKey(parseDkimRecord(r.txt ?? [r.value]).publicKey ?? '') === mine);
+  if (matching.length === 1 && existing.length === 1 && (matching[0].txt ?? [matching[0].value]).every((c) => Buffer.byteLength(c) <= 255)) {
+    const changes: PartialPlan['changes'] = [];
+    if (!ctx.settings.dkim.signing) notes.push(`Signing is off on the server: turn DKIM signing on for ${ctx.domain} in the panel (the key is already published).`);
+    return { changes, notes, ...(ctx.settings.dkim.signing ? {} : { blocked: `DKIM signing is turned off for ${ctx.domain}: enable it in the panel's Email Deliverability / DKIM settings.` }) };
+  }
+  for (const r of existing) {
+    if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
+    else notes.push(`Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`);
+  }
+  if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
+  return { changes: replaceWithOne(existing, desired), notes };
+}

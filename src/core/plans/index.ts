@@ -1,0 +1,87 @@
+// makePlan: the one function behind preview and apply. When the panel's zone is not the live one, the same planner
+// runs over the live records and the plan is shown as the exact records to publish at the real DNS host.
+import { createHash } from 'node:crypto';
+import { buildContext, type AuditDeps } from '../audit.js';
+import type { CheckContext } from '../checks/context.js';
+import { authority } from '../checks/dns.js';
+import type { FixKind, Zone, ZoneRecord } from '../model.js';
+import { ownedNames, hashPlan, ownershipProblem, type Plan, type PlanOptions } from './plan.js';
+import { planDkim } from './dkim.js';
+import { planDmarc } from './dmarc.js';
+import { planLockdown } from './lockdown.js';
+import { planSpf, type PartialPlan } from './spf.js';
+
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+async function partial(check: FixKind, ctx: CheckContext, records: ZoneRecord[], options: PlanOptions): Promise<PartialPlan> {
+  switch (check) {
+    case 'spf':
+      return planSpf(ctx, records, options);
+    case 'dkim':
+      return planDkim(ctx, records);
+    case 'lockdown':
+      return planLockdown(ctx, records);
+    case 'dmarc':
+      return planDmarc(ctx, records);
+  }
+}
+
+/** The owned records as live DNS has them, as a pseudo-zone (for publish-elsewhere plans). */
+async function liveZone(ctx: CheckContext, check: FixKind): Promise<Zone> {
+  const records: ZoneRecord[] = [];
+  for (const { name, types } of ownedNames(check, ctx.domain, ctx.settings.dkim.selector)) {
+    for (const type of types) {
+      if (type !== 'TXT' && type !== 'CNAME') continue;
+      const a = await ctx.resolver.resolve(name, type);
+      if (a.status === 'unknown') throw new PlanError(`Could not read the live ${type} at ${name} (DNS ${a.error}): no plan until DNS answers.`);
+      if (a.status !== 'ok') continue;
+      if (type === 'TXT') {
+        for (const r of a.records as string[][]) records.push({ name, ttl: 3600, type, value: r.join(''), txt: r, ref: `live:${records.length}` });
+      } else if (type === 'CNAME' && check !== 'spf') {
+        // resolve() follows CNAMEs for TXT; a CNAME at the owned name is reported as such.
+        for (const target of a.records as string[]) records.push({ name, ttl: 3600, type: 'CNAME', value: target, ref: `live:${records.length}` });
+      }
+    }
+  }
+  const version = 'live:' + createHash('sha256').update(JSON.stringify(records.map((r) => [r.name, r.type, r.value]))).digest('hex');
+  return { domain: ctx.domain, serial: null, records, version };
+}
+
+export interface PlanInput {
+  domain: string;
+  check: FixKind;
+  options?: PlanOptions;
+}
+
+export async function makePlanWith(ctx: CheckContext, check: FixKind, options: PlanOptions = {}): Promise<Plan> {
+  if (!ctx.zone) throw new PlanError(`The panel could not provide the zone of ${ctx.domain}: no plan.`);
+  const auth = await authority(ctx);
+  if (auth.state === 'unknown') throw new PlanError(`Could not tell whether this server's DNS is the live one for ${ctx.domain} (DNS error): no plan until DNS answers.`);
+  const mode: Plan['mode'] = auth.state === 'authoritative' ? 'apply' : 'publish-elsewhere';
+  const zone = mode === 'apply' ? ctx.zone : await liveZone(ctx, check);
+  const p = await partial(check, ctx, zone.records, options);
+  const problem = ownershipProblem(check, ctx.domain, ctx.settings.dkim.selector, p.changes);
+  if (problem) throw new PlanError(`internal guard: ${problem}`);
+  const notes = [...p.notes];
+  if (mode === 'publish-elsewhere') {
+    notes.unshift(
+      auth.state === 'undelegated'
+        ? `${ctx.domain} is not delegated: nothing can be applied. Publish these records wherever its DNS will be hosted.`
+        : `The live DNS of ${ctx.domain} is served by ${auth.live.join(', ')}, not this server: publish these records there (or point the domain's nameservers at this server).`,
+    );
+  }
+  const base = { domain: ctx.domain, check, mode, changes: p.changes, actions: p.actions ?? [], zoneVersion: zone.version, options };
+  return { ...base, planHash: hashPlan(base), notes, ...(p.blocked ? { blocked: p.blocked } : {}) };
+}
+
+/** Read the panel and DNS afresh and compute the plan. */
+export async function makePlan(input: PlanInput, deps: AuditDeps): Promise<Plan> {
+  const { ctx, problems } = await buildContext(input.domain, deps);
+  if (!ctx) throw new PlanError(problems.map((p) => p.message).join('; ') || 'cannot read the panel');
+  return makePlanWith(ctx, input.check, input.options ?? {});
+}

@@ -1,0 +1,124 @@
+// A fix is a plan: a typed list of changes to the panel's zone with before/after, a hash of the plan and of the zone
+// state it was computed from. The preview *is* the plan; apply runs exactly it, hash-checked.
+import { createHash } from 'node:crypto';
+import { canonName } from '../domain.js';
+import type { Change, FixKind, ZoneRecord } from '../model.js';
+import { recordsAt } from '../zone.js';
+
+export interface PlanAction {
+  /** A panel operation besides record edits. */
+  kind: 'generate-dkim';
+  description: string;
+}
+
+export interface Plan {
+  domain: string;
+  check: FixKind;
+  /** apply: through the panel. publish-elsewhere: the panel's zone is not the live one — show the records to publish. */
+  mode: 'apply' | 'publish-elsewhere';
+  changes: Change[];
+  actions: PlanAction[];
+  /** The zone version the plan was computed from (panel's token; for publish-elsewhere: a hash of the live answers). */
+  zoneVersion: string;
+  planHash: string;
+  /** What the plan does, in words, one line per decision (dropped terms and why, added terms…). */
+  notes: string[];
+  /** Why it cannot be applied as is (e.g. over 10 SPF lookups: which term to drop). */
+  blocked?: string;
+  /** Terms the user chose to remove (SPF). Part of the hash. */
+  options: PlanOptions;
+}
+
+export interface PlanOptions {
+  /** SPF terms (as written) the user selected for removal, e.g. unknown terms. */
+  removeTerms?: string[];
+}
+
+export const PLACEHOLDER_KEY = '<public key of the key generated at apply>';
+
+/** The records each fix owns: nothing else may move. */
+export function ownedNames(check: FixKind, domain: string, selector: string): { name: string; types: string[] }[] {
+  switch (check) {
+    case 'spf':
+      return [{ name: domain, types: ['TXT'] }];
+    case 'dkim':
+      return [{ name: `${selector}._domainkey.${domain}`, types: ['TXT', 'CNAME'] }];
+    case 'lockdown':
+      return [{ name: `_mailchannels.${domain}`, types: ['TXT'] }];
+    case 'dmarc':
+      return [{ name: `_dmarc.${domain}`, types: ['TXT', 'CNAME'] }];
+  }
+}
+
+/** Refuse a change list that touches anything the fix does not own (and, for SPF, a non-SPF apex TXT). */
+export function ownershipProblem(check: FixKind, domain: string, selector: string, changes: Change[]): string | null {
+  const owned = ownedNames(check, domain, selector);
+  for (const c of changes) {
+    const ok = owned.some((o) => canonName(o.name) === canonName(c.name) && o.types.includes(c.type.toUpperCase()));
+    if (!ok) return `${check} fix may not change ${c.name} ${c.type}`;
+    if (check === 'spf') {
+      for (const r of [c.before, c.after]) {
+        const text = r ? (r.txt ? r.txt.join('') : r.value) : null;
+        if (text !== null && !/^v=spf1(\s|$)/i.test(text)) return `the SPF fix may not change the non-SPF TXT record ${JSON.stringify(text.slice(0, 60))}`;
+      }
+    }
+  }
+  return null;
+}
+
+function stripRef(r: ZoneRecord | null): unknown {
+  if (!r) return null;
+  return { name: canonName(r.name), ttl: r.ttl, type: r.type.toUpperCase(), value: r.value, txt: r.txt ?? null };
+}
+
+export function hashPlan(p: Pick<Plan, 'domain' | 'check' | 'mode' | 'changes' | 'actions' | 'zoneVersion' | 'options'>): string {
+  const canonical = JSON.stringify({
+    domain: p.domain,
+    check: p.check,
+    mode: p.mode,
+    zoneVersion: p.zoneVersion,
+    actions: p.actions.map((a) => a.kind),
+    options: { removeTerms: [...(p.options.removeTerms ?? [])].sort() },
+    changes: p.changes.map((c) => ({ action: c.action, name: canonName(c.name), type: c.type, ttl: c.ttl, before: stripRef(c.before), beforeRef: c.before?.ref ?? null, after: stripRef(c.after) })),
+  });
+  return 'sha256:' + createHash('sha256').update(canonical).digest('hex');
+}
+
+/** Default TTL for a new record: the TTL of other records at the name, else of the apex SOA/NS, else 3600. */
+export function defaultTtl(records: readonly ZoneRecord[], name: string, domain: string): number {
+  const here = recordsAt(records, name);
+  if (here.length) return here[0].ttl;
+  const apex = recordsAt(records, domain);
+  const soa = apex.find((r) => r.type === 'SOA');
+  if (soa) {
+    const min = Number(soa.value.split(/\s+/)[6]);
+    return soa.ttl || (Number.isFinite(min) && min > 0 ? min : 3600);
+  }
+  return apex[0]?.ttl ?? 3600;
+}
+
+/** Changes that turn the existing records at one name into exactly one desired TXT record. */
+export function replaceWithOne(existing: ZoneRecord[], desired: ZoneRecord | null): Change[] {
+  const changes: Change[] = [];
+  if (!desired) {
+    for (const r of existing) changes.push({ action: 'remove', name: r.name, type: r.type, ttl: r.ttl, before: r, after: null });
+    return changes;
+  }
+  const same = (r: ZoneRecord) =>
+    r.type === desired.type && (r.txt ? r.txt.join('') : r.value) === desired.value && (r.txt ?? [r.value]).every((c) => Buffer.byteLength(c) <= 255);
+  const keep = existing.find(same);
+  if (keep && existing.length === 1) return [];
+  if (keep) {
+    for (const r of existing) if (r !== keep) changes.push({ action: 'remove', name: r.name, type: r.type, ttl: r.ttl, before: r, after: null });
+    return changes;
+  }
+  const first = existing.find((r) => r.type === desired.type);
+  if (first) {
+    const after = { ...desired, ttl: first.ttl };
+    changes.push({ action: 'edit', name: first.name, type: first.type, ttl: first.ttl, before: first, after });
+  } else {
+    changes.push({ action: 'add', name: desired.name, type: desired.type, ttl: desired.ttl, before: null, after: desired });
+  }
+  for (const r of existing) if (r !== first) changes.push({ action: 'remove', name: r.name, type: r.type, ttl: r.ttl, before: r, after: null });
+  return changes;
+}

@@ -1,0 +1,167 @@
+// SPF fix: one record; stale terms dropped; this server's and mail services' terms kept; what this server needs
+// added; unknown terms kept unless the user selected them; `all` never weakened; within 10 lookups or say which
+// term to drop; strings split at 255 bytes.
+import type { CheckContext } from '../checks/context.js';
+import type { ZoneRecord } from '../model.js';
+import type { Answer, RecordData, Resolver, RRType } from '../resolver.js';
+import { checkHost } from '../spf/evaluate.js';
+import { isSpfRecord, parseSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
+import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
+import { recordsAt } from '../zone.js';
+import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
+import type { Change } from '../model.js';
+
+export interface PartialPlan {
+  changes: Change[];
+  notes: string[];
+  blocked?: string;
+  actions?: { kind: 'generate-dkim'; description: string }[];
+}
+
+/** A resolver that answers the domain's apex TXT with a candidate record (to evaluate a plan before it exists). */
+function overlay(base: Resolver, domain: string, candidate: string): Resolver {
+  return {
+    async resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
+      if (type === 'TXT' && name.toLowerCase().replace(/\.$/, '') === domain) {
+        return { name: domain, type, status: 'ok', records: [splitTxt(candidate)] as RecordData[T][] };
+      }
+      return base.resolve(name, type);
+    },
+  };
+}
+
+function renderTerms(terms: string[]): string {
+  return ['v=spf1', ...terms].join(' ');
+}
+
+export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<PartialPlan> {
+  const notes: string[] = [];
+  const remove = new Set((opts.removeTerms ?? []).map((t) => t.toLowerCase()));
+  const apexTxt = recordsAt(records, ctx.domain, 'TXT');
+  const spfRecords = apexTxt.filter((r) => isSpfRecord(r.txt ? r.txt.join('') : r.value));
+  if (spfRecords.length > 1) notes.push(`Merges ${spfRecords.length} SPF records into one (several records are a permanent error).`);
+
+  // Collect terms from every SPF record, in order, without duplicates.
+  const seen = new Set<string>();
+  const kept: SpfTerm[] = [];
+  let all: SpfTerm | null = null;
+  let redirect: SpfTerm | null = null;
+  for (const r of spfRecords) {
+    const parsed = parseSpf(r.txt ? r.txt.join('') : r.value);
+    for (const t of parsed.terms) {
+      const key = t.raw.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (t.kind === 'invalid') {
+        notes.push(`Drops ${t.raw}: ${t.error ?? 'not valid SPF'}.`);
+        continue;
+      }
+      if (t.mechanism === 'all') {
+        if (!all) all = t;
+        continue;
+      }
+      if (t.modifier === 'redirect') {
+        if (!redirect) redirect = t;
+        continue;
+      }
+      if (t.afterAll && t.kind === 'mechanism') {
+        notes.push(`Drops ${t.raw}: it stood after all, where receivers never evaluate it.`);
+        continue;
+      }
+      kept.push(t);
+    }
+  }
+
+  // Classify and filter.
+  const terms: string[] = [];
+  for (const t of kept) {
+    if (remove.has(t.raw.toLowerCase())) {
+      notes.push(`Removes ${t.raw} (you selected it).`);
+      continue;
+    }
+    if (t.kind === 'modifier' && t.modifier !== 'exp') {
+      terms.push(t.raw);
+      continue;
+    }
+    const c = await ctx.classifier.spfTerm(t.raw);
+    if (c.class === 'stale') {
+      notes.push(`Drops ${t.raw}: ${c.reason}.`);
+      continue;
+    }
+    terms.push(t.raw);
+  }
+  if (redirect) {
+    const c = await ctx.classifier.spfTerm(redirect.raw);
+    if (remove.has(redirect.raw.toLowerCase()) || c.class === 'stale') {
+      notes.push(`Drops ${redirect.raw}: ${remove.has(redirect.raw.toLowerCase()) ? 'you selected it' : c.reason}.`);
+      redirect = null;
+    }
+  }
+
+  // What this server needs.
+  const relay = ctx.settings.relay;
+  const needs: string[] = [];
+  if (relay) {
+    const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : []), '~all']);
+    const tree = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate);
+    const targets = new Set<string>();
+    const visit = (n: SpfTreeNode | undefined) => {
+      for (const t of n?.terms ?? []) {
+        if (t.target) targets.add(t.target.toLowerCase());
+        if (t.children) visit(t.children);
+      }
+    };
+    visit(tree);
+    if (!targets.has(relay.host.toLowerCase())) needs.push(`include:${relay.host}`);
+  } else {
+    for (const ip of ctx.settings.ips) {
+      const candidate = renderTerms([...terms, ...needs, ...(redirect ? [redirect.raw] : []), '-all']);
+      const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, overlay(ctx.resolver, ctx.domain, candidate));
+      if (r.result !== 'pass') needs.push(ip.includes(':') ? `ip6:${ip}` : `ip4:${ip}`);
+    }
+  }
+  for (const n of needs) notes.push(`Adds ${n} so receivers accept this server's mail${relay ? ` (it relays through ${relay.provider})` : ''}.`);
+
+  // The all term: never weakened.
+  let allTerm: string | null;
+  if (all) {
+    if (all.qualifier === '+') {
+      allTerm = '~all';
+      notes.push(`Replaces ${all.raw} (authorises everyone) with ~all.`);
+    } else if (all.qualifier === '?') {
+      allTerm = '~all';
+      notes.push('Replaces ?all (neutral) with ~all.');
+    } else allTerm = all.raw;
+  } else if (redirect) allTerm = null;
+  else {
+    allTerm = '~all';
+    notes.push('Ends the record with ~all (it had no all term).');
+  }
+
+  const finalTerms = [...terms, ...needs, ...(redirect ? [redirect.raw] : []), ...(allTerm ? [allTerm] : [])];
+  const text = renderTerms(finalTerms);
+  const chunks = splitTxt(text);
+  const desired: ZoneRecord = {
+    name: ctx.domain,
+    ttl: spfRecords[0]?.ttl ?? defaultTtl(records, ctx.domain, ctx.domain),
+    type: 'TXT',
+    value: text,
+    txt: chunks,
+  };
+  const changes = replaceWithOne(spfRecords, desired);
+
+  // Lookup budget.
+  let blocked: string | undefined;
+  if (changes.length) {
+    const tree = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, text), ctx.domain, text);
+    if (tree.totalLookups > 10) {
+      const costly = tree.terms
+        .filter((t) => t.lookups > 0 && !needs.includes(t.term))
+        .sort((a, b) => b.lookups - a.lookups)
+        .map((t) => `${t.term} (${t.lookups})`);
+      blocked = `The fixed record would need ${tree.totalLookups} DNS lookups (limit 10). Remove a term to make room — the costliest: ${costly.slice(0, 3).join(', ')}.`;
+    }
+  }
+  if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
+  return { changes, notes, ...(blocked ? { blocked } : {}) };
+}
