@@ -15,10 +15,10 @@ export function paint(s: string, code: string, color: boolean): string {
   return color ? `\x1b[${code}m${s}\x1b[0m` : s;
 }
 
-export function formatFinding(f: Finding, opts: { color: boolean; evidence: boolean }): string {
+export function formatFinding(f: Finding, opts: { color: boolean; evidence: boolean; domain?: string }): string {
   const lines = [`  ${paint(LABEL[f.severity], COLOR[f.severity], opts.color)}  ${f.rule.padEnd(30)} ${safe(f.message)}`];
   if (f.classification && f.severity !== 'pass') lines.push(`        ${''.padEnd(30)} → ${f.classification.class}: ${safe(f.classification.reason)}`);
-  if (f.fix) lines.push(`        ${''.padEnd(30)} fix: mailhealth fix DOMAIN --check ${f.fix}`);
+  if (f.fix) lines.push(`        ${''.padEnd(30)} fix: mailhealth fix ${opts.domain ?? 'DOMAIN'} --check ${f.fix}`);
   if (opts.evidence) {
     for (const [k, v] of Object.entries(f.evidence)) {
       const vals = Array.isArray(v) ? v : [v];
@@ -31,7 +31,7 @@ export function formatFinding(f: Finding, opts: { color: boolean; evidence: bool
 export function formatAudit(a: DomainAudit, opts: { color: boolean; evidence: boolean; verbose: boolean }): string {
   const out = [`${paint(a.domain, '1', opts.color)}  ${paint(a.status.toUpperCase(), COLOR[a.status], opts.color)}`];
   const shown = opts.verbose ? a.findings : a.findings.filter((f) => f.severity !== 'info' && f.severity !== 'pass');
-  for (const f of shown) out.push(formatFinding(f, opts));
+  for (const f of shown) out.push(formatFinding(f, { ...opts, domain: a.domain }));
   if (!opts.verbose) {
     const hidden = a.findings.length - shown.length;
     if (hidden) out.push(`  (${hidden} passing/informational findings; --verbose shows them, --evidence shows the records)`);

@@ -6,6 +6,7 @@ import { UsageError, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
+import { registerExplainCommand } from './commands/explain.js';
 
 export function buildProgram(): Command {
   const program = new Command('mailhealth')
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     });
 
   registerFixCommands(program);
+  registerExplainCommand(program);
   return program;
 }
 
