@@ -1,15 +1,17 @@
-// Live DNS over the wire (Node's c-ares resolver): system resolver by default, or chosen servers ("host[:port]").
-// One place maps DNS errors: NXDOMAIN/NODATA are answers; timeout/SERVFAIL/REFUSED/connection errors are `unknown`.
+// Live DNS over the wire with our own stub client (./wire.ts): the system's nameservers (/etc/resolv.conf) by default,
+// or chosen servers ("host[:port]"). One place maps DNS outcomes: NXDOMAIN/NODATA are answers; timeout/SERVFAIL/REFUSED/
+// other rcodes/transport errors are `unknown`.
 // A per-run cache (shared across domains) makes a common include such as _spf.google.com cost one query per run.
-import { Resolver as NodeResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { lookup } from 'node:dns/promises';
 import type { Answer, RecordData, Resolver, RRType } from '../../core/resolver.js';
+import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type ServerAddress } from './wire.js';
 
 export interface ResolverOptions {
   /** "host" or "host:port" (IPv6: "[::1]:53"). Empty/undefined: the system's resolvers. */
   servers?: string[];
   timeoutMs?: number;
-  /** Attempts per query (c-ares retries on timeout). */
+  /** Attempts per query (a timeout retries on the next server). */
   tries?: number;
   /** Queries in flight at once. */
   concurrency?: number;
@@ -27,68 +29,41 @@ export interface ResolverStats {
 export interface WireResolver extends Resolver {
   stats(): ResolverStats;
   clearCache(): void;
+  /** Close the client's sockets; pending queries settle as `unknown` ('resolver closed'). Idempotent. */
+  close(): void;
 }
 
-function mapError(err: unknown): { status: 'nxdomain' | 'nodata' | 'unknown'; error?: string } {
-  const code = (err as { code?: string }).code ?? '';
-  switch (code) {
-    case 'ENOTFOUND':
-      return { status: 'nxdomain' };
-    case 'ENODATA':
-      return { status: 'nodata' };
-    case 'ETIMEOUT':
-      return { status: 'unknown', error: 'timeout' };
-    case 'ESERVFAIL':
-      return { status: 'unknown', error: 'servfail' };
-    case 'EREFUSED':
-      return { status: 'unknown', error: 'refused' };
-    case 'ECONNREFUSED':
-      return { status: 'unknown', error: 'connection refused' };
-    default:
-      return { status: 'unknown', error: code || (err instanceof Error ? err.message : String(err)) };
-  }
-}
-
+/** FIFO limiter: acquire() is null when a slot is free now, else a promise that resolves with the slot handed over. */
 class Semaphore {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private waiting: (() => void)[] = [];
+  private head = 0;
   constructor(private readonly max: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
+  acquire(): Promise<void> | null {
+    if (this.active < this.max) {
+      this.active++;
+      return null;
     }
+    return new Promise<void>((r) => this.waiting.push(r));
+  }
+  release(): void {
+    if (this.head < this.waiting.length) {
+      const next = this.waiting[this.head++];
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.head = 0;
+      } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.head);
+        this.head = 0;
+      }
+      next(); // the slot passes to the next waiter; `active` is unchanged
+    } else this.active--;
   }
 }
 
 function norm(name: string): string {
   const n = name.toLowerCase();
   return n.endsWith('.') ? n.slice(0, -1) : n;
-}
-
-async function rawQuery<T extends RRType>(r: NodeResolver, name: string, type: T): Promise<RecordData[T][]> {
-  switch (type) {
-    case 'A':
-      return (await r.resolve4(name)) as RecordData[T][];
-    case 'AAAA':
-      return (await r.resolve6(name)) as RecordData[T][];
-    case 'TXT':
-      return (await r.resolveTxt(name)) as RecordData[T][];
-    case 'MX':
-      return (await r.resolveMx(name)).map((m) => ({ priority: m.priority, exchange: norm(m.exchange) })) as RecordData[T][];
-    case 'NS':
-      return (await r.resolveNs(name)).map(norm) as RecordData[T][];
-    case 'CNAME':
-      return (await r.resolveCname(name)).map(norm) as RecordData[T][];
-    case 'PTR':
-      return (await r.resolvePtr(name)).map(norm) as RecordData[T][];
-    default:
-      throw new Error(`unsupported type ${type}`);
-  }
 }
 
 export function parseServer(s: string): { host: string; port: number | null } {
@@ -99,65 +74,108 @@ export function parseServer(s: string): { host: string; port: number | null } {
   return { host: s, port: null };
 }
 
-function makeNodeResolver(servers: string[] | undefined, timeoutMs: number, tries: number): NodeResolver {
-  const r = new NodeResolver({ timeout: timeoutMs, tries });
-  if (servers && servers.length) r.setServers(servers);
-  return r;
+/** Server specs → addresses; host names (not IP literals) are looked up once through the system (getaddrinfo). */
+async function toAddresses(specs: string[], defaultPort: number): Promise<ServerAddress[]> {
+  const out: ServerAddress[] = [];
+  for (const spec of specs) {
+    const { host, port } = parseServerSpec(spec, defaultPort);
+    const fam = isIP(host.replace(/%.*$/, ''));
+    if (fam) {
+      out.push({ host, port, family: fam as 4 | 6 });
+      continue;
+    }
+    try {
+      for (const a of await lookup(host, { all: true })) out.push({ host: a.address, port, family: a.family === 6 ? 6 : 4 });
+    } catch {
+      // unresolvable server name: skipped
+    }
+  }
+  return out;
+}
+
+function mapResult<T extends RRType>(name: string, type: T, r: Awaited<ReturnType<DnsClient['query']>>): Answer<T> {
+  if (r.kind === 'error') return { name, type, status: 'unknown', records: [], error: r.error };
+  switch (r.rcode) {
+    case 0:
+      return { name, type, status: r.records.length ? 'ok' : 'nodata', records: r.records as RecordData[T][] };
+    case 3:
+      return { name, type, status: 'nxdomain', records: [] };
+    default:
+      return { name, type, status: 'unknown', records: [], error: rcodeName(r.rcode) };
+  }
 }
 
 export function createResolver(opts: ResolverOptions = {}): WireResolver {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const tries = opts.tries ?? 2;
-  const node = makeNodeResolver(opts.servers, timeoutMs, tries);
+  const client = new DnsClient({ timeoutMs, tries });
+  const specs = opts.servers && opts.servers.length ? opts.servers : systemNameservers();
+  // IP literals are ready at once; host names are looked up on first use.
+  const literal = specs.every((sp) => isIP(parseServerSpec(sp).host.replace(/%.*$/, '')) !== 0);
+  let servers: Promise<ServerAddress[]> | null = null;
+  let ready: ServerAddress[] | null = null;
+  if (literal) {
+    ready = specs.map((sp) => {
+      const { host, port } = parseServerSpec(sp, 53);
+      return { host, port, family: isIP(host.replace(/%.*$/, '')) as 4 | 6 };
+    });
+  }
+  function defaultServers(): ServerAddress[] | Promise<ServerAddress[]> {
+    if (ready) return ready;
+    servers ??= toAddresses(specs, 53).then((a) => (ready = a));
+    return servers;
+  }
   const sem = new Semaphore(opts.concurrency ?? 64);
   const useCache = opts.cache ?? true;
   const cache = new Map<string, Promise<Answer>>();
   const stats: ResolverStats = { queries: 0, cacheHits: 0, unknown: 0 };
 
-  async function ask<T extends RRType>(r: NodeResolver, name: string, type: T): Promise<Answer<T>> {
-    return sem.run(async () => {
+  async function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T): Promise<Answer<T>> {
+    const wait = sem.acquire();
+    if (wait) await wait;
+    try {
       stats.queries++;
-      try {
-        const records = await rawQuery(r, name, type);
-        return { name, type, status: records.length ? 'ok' : 'nodata', records };
-      } catch (err) {
-        const m = mapError(err);
-        if (m.status === 'unknown') stats.unknown++;
-        return { name, type, status: m.status, records: [], ...(m.error ? { error: m.error } : {}) };
-      }
-    });
+      const addrs = Array.isArray(to) ? to : await to;
+      const a = mapResult(name, type, await client.query(addrs, name, type));
+      if (a.status === 'unknown') stats.unknown++;
+      return a;
+    } finally {
+      sem.release();
+    }
   }
 
   const resolver: WireResolver = {
     resolve<T extends RRType>(rawName: string, type: T): Promise<Answer<T>> {
       const name = norm(rawName);
-      if (!useCache) return ask(node, name, type);
+      if (!useCache) return ask(defaultServers(), name, type);
       const key = `${type} ${name}`;
       const hit = cache.get(key);
       if (hit) {
         stats.cacheHits++;
         return hit as Promise<Answer<T>>;
       }
-      const p = ask(node, name, type);
+      const p = ask(defaultServers(), name, type);
       cache.set(key, p as Promise<Answer>);
       return p;
     },
     async resolveAt<T extends RRType>(servers: string[], rawName: string, type: T): Promise<Answer<T>> {
       const port = opts.authoritativePort ?? 53;
-      const addrs: string[] = [];
+      const addrs: ServerAddress[] = [];
       for (const s of servers) {
         const { host } = parseServer(s);
-        if (isIP(host)) addrs.push(isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`);
+        const fam = isIP(host);
+        if (fam) addrs.push({ host, port, family: fam as 4 | 6 });
         else {
           const a = await resolver.resolve(host, 'A');
-          for (const ip of a.records) addrs.push(`${ip}:${port}`);
+          for (const ip of a.records) addrs.push({ host: ip, port, family: 4 });
         }
       }
       if (addrs.length === 0) return { name: norm(rawName), type, status: 'unknown', records: [], error: 'no address for the authoritative servers' };
-      return ask(makeNodeResolver(addrs, timeoutMs, tries), norm(rawName), type);
+      return ask(addrs, norm(rawName), type);
     },
     stats: () => ({ ...stats }),
     clearCache: () => cache.clear(),
+    close: () => client.close(),
   };
   return resolver;
 }

@@ -173,6 +173,12 @@ export async function startDnsServer(opts: { data: ServedZoneMap; port?: number;
     udp.bind(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = udp.address().port;
+  // Default receive buffers hold ~250 datagrams; a client bursting more (the benchmark, concurrency tests) lost queries.
+  try {
+    udp.setRecvBufferSize(4 << 20);
+  } catch {
+    /* capped or refused by the OS: keep the default */
+  }
 
   const sockets = new Set<net.Socket>();
   tcp = net.createServer((sock) => {

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { execFile } from 'node:child_process';
+import dnsPacket from 'dns-packet';
 import { startDnsServer } from '../../../src/adapters/dns/server.js';
 import { createResolver } from '../../../src/adapters/dns/resolver.js';
 
@@ -47,4 +50,116 @@ test('loopback server + wire resolver: answers, NXDOMAIN, NODATA, CNAME, split T
   await r.resolve('example.com', 'TXT');
   assert.equal(r.stats().queries, before.queries, 'second ask is served from the run cache');
   assert.equal(r.stats().cacheHits, before.cacheHits + 1);
+});
+
+test('wire resolver: names c-ares refused (":", "%", "/", space), empty TXT records, 2 KB TXT over TCP', async (t) => {
+  const chunk = (c: string) => c.repeat(250);
+  const big = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'].map(chunk); // 2000 octets: over 1232 → TC → TCP
+  const server = await startDnsServer({
+    data: {
+      'a:b.example.com': { A: ['192.0.2.10'] },
+      '%{i}.x%20y.example.com': { TXT: [['pct']] },
+      'sp ace/slash.example.com': { TXT: [['odd']] },
+      'null.example.com': { TXT: [['v=spf1 ip4:', '192.0.2.5 -all'], []] },
+      'empty.example.com': { TXT: [[]] },
+      'big.example.com': { TXT: [big] },
+      '1.2.0.192.in-addr.arpa': { PTR: ['Host.Example.COM.'] },
+      'v6.example.com': { AAAA: ['2001:db8::1'], NS: ['NS1.Example.com'] },
+    },
+  });
+  t.after(() => server.close());
+  const r = createResolver({ servers: [server.address], timeoutMs: 2000, tries: 1 });
+  t.after(() => r.close());
+  assert.deepEqual(await r.resolve('a:b.example.com', 'A'), { name: 'a:b.example.com', type: 'A', status: 'ok', records: ['192.0.2.10'] });
+  assert.deepEqual((await r.resolve('%{i}.x%20y.example.com', 'TXT')).records, [['pct']]);
+  assert.deepEqual((await r.resolve('sp ace/slash.example.com', 'TXT')).records, [['odd']]);
+  assert.equal((await r.resolve('no:such.example.com', 'A')).status, 'nxdomain');
+  const nul = await r.resolve('null.example.com', 'TXT');
+  assert.equal(nul.status, 'ok');
+  assert.deepEqual(nul.records, [['v=spf1 ip4:', '192.0.2.5 -all'], []]);
+  assert.deepEqual(await r.resolve('empty.example.com', 'TXT'), { name: 'empty.example.com', type: 'TXT', status: 'ok', records: [[]] });
+  const b = await r.resolve('big.example.com', 'TXT');
+  assert.equal(b.status, 'ok');
+  assert.deepEqual(b.records, [big]);
+  assert.deepEqual((await r.resolve('1.2.0.192.in-addr.arpa', 'PTR')).records, ['host.example.com']);
+  assert.deepEqual((await r.resolve('v6.example.com', 'AAAA')).records, ['2001:db8::1']);
+  assert.deepEqual((await r.resolve('v6.example.com', 'NS')).records, ['ns1.example.com']);
+  const bad = await r.resolve('x'.repeat(64) + '.example.com', 'A');
+  assert.equal(bad.status, 'unknown');
+  assert.equal(bad.error, 'bad name');
+});
+
+/** A UDP server on 127.0.0.1 answering through `handle` (the datagrams it returns are sent in order). */
+async function scripted(handle: (q: dnsPacket.Packet) => Buffer[]): Promise<{ address: string; port: number; close(): Promise<void> }> {
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    for (const out of handle(dnsPacket.decode(msg))) sock.send(out, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const port = sock.address().port;
+  return { address: `127.0.0.1:${port}`, port, close: () => new Promise<void>((r) => sock.close(() => r())) };
+}
+
+test('wire resolver: REFUSED and other rcodes are unknown; a reply with another id is ignored', async (t) => {
+  const srv = await scripted((q) => {
+    const name = q.questions![0].name;
+    const res = (flags: number, id = q.id!, answers: dnsPacket.Answer[] = []) =>
+      dnsPacket.encode({ type: 'response', id, flags, questions: q.questions, answers });
+    if (name.startsWith('refused.')) return [res(5)];
+    if (name.startsWith('notimp.')) return [res(4)];
+    if (name.startsWith('yx.')) return [res(6)];
+    return [res(0, (q.id! + 1) & 0xffff, [{ name, type: 'A', data: '192.0.2.66' }]), res(0, q.id!, [{ name, type: 'A', data: '192.0.2.1' }])];
+  });
+  t.after(() => srv.close());
+  const r = createResolver({ servers: [srv.address], timeoutMs: 5000, tries: 1, cache: false });
+  t.after(() => r.close());
+  assert.deepEqual(await r.resolve('refused.example', 'TXT'), { name: 'refused.example', type: 'TXT', status: 'unknown', records: [], error: 'refused' });
+  assert.equal((await r.resolve('notimp.example', 'TXT')).error, 'notimp');
+  assert.equal((await r.resolve('yx.example', 'TXT')).error, 'yxdomain');
+  assert.deepEqual((await r.resolve('ok.example', 'A')).records, ['192.0.2.1']);
+  assert.equal(r.stats().unknown, 3);
+});
+
+test('wire resolver: resolveAt asks the given servers on authoritativePort', async (t) => {
+  const server = await startDnsServer({ data: { 'z.example.com': { TXT: [['fresh']] } } });
+  t.after(() => server.close());
+  const r = createResolver({ servers: ['127.0.0.1:9'], authoritativePort: server.port, timeoutMs: 2000, tries: 1 });
+  t.after(() => r.close());
+  assert.deepEqual((await r.resolveAt!(['127.0.0.1'], 'z.example.com', 'TXT')).records, [['fresh']]);
+});
+
+test('wire resolver: 5,000 concurrent asks (concurrency 64 and 200) all answered correctly', async (t) => {
+  const data: Record<string, { A: string[] }> = {};
+  for (let i = 0; i < 5000; i++) data[`h${i}.example.com`] = { A: [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`] };
+  const server = await startDnsServer({ data });
+  t.after(() => server.close());
+  for (const concurrency of [undefined, 200]) {
+    const r = createResolver({ servers: [server.address], timeoutMs: 10_000, tries: 3, ...(concurrency ? { concurrency } : {}) });
+    t.after(() => r.close());
+    const answers = await Promise.all(Array.from({ length: 5000 }, (_, i) => r.resolve(`H${i}.example.com`, 'A')));
+    answers.forEach((a, i) => {
+      assert.equal(a.status, 'ok', `h${i}: ${a.error ?? ''}`);
+      assert.equal(a.name, `h${i}.example.com`);
+      assert.deepEqual(a.records, [`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`]);
+    });
+    assert.equal(r.stats().queries, 5000);
+  }
+});
+
+test('wire resolver: an idle resolver that was never closed does not keep the process alive', async (t) => {
+  const server = await startDnsServer({ data: { 'x.example.com': { A: ['192.0.2.1'] } } });
+  t.after(() => server.close());
+  const mod = new URL('../../../src/adapters/dns/resolver.ts', import.meta.url).href;
+  const script = `import { createResolver } from ${JSON.stringify(mod)};
+const r = createResolver({ servers: [${JSON.stringify(server.address)}], timeoutMs: 5000, tries: 1 });
+const a = await r.resolve('x.example.com', 'A');
+console.log(JSON.stringify(a.records));`;
+  // The child must exit by itself; the 60 s kill is only a guard against a hung test run.
+  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
+  });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal(out.stdout.trim(), '["192.0.2.1"]');
 });

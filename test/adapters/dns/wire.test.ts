@@ -1,0 +1,186 @@
+// The stub client itself: name encoding, response parsing, and transport behaviour against scripted UDP/TCP servers on
+// 127.0.0.1 (id/question mismatches ignored, REFUSED, retry on the next server, TC → TCP, close()).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import dnsPacket from 'dns-packet';
+import { DnsClient, decodeText, encodeName, nameKey, parseResponse, parseServerSpec, QTYPE, systemNameservers, type ServerAddress } from '../../../src/adapters/dns/wire.js';
+
+test('encodeName: any label bytes, refuses only what cannot be encoded', () => {
+  assert.deepEqual([...encodeName('a:b.%c d/')!], [3, 0x61, 0x3a, 0x62, 5, 0x25, 0x63, 0x20, 0x64, 0x2f, 0]);
+  assert.deepEqual([...encodeName('example.com.')!], [...encodeName('example.com')!]);
+  assert.deepEqual([...encodeName('')!], [0]);
+  assert.equal(encodeName('a'.repeat(63) + '.com')!.length, 69);
+  assert.equal(encodeName('a'.repeat(64) + '.com'), null, 'label > 63 octets');
+  assert.equal(encodeName('é'.repeat(32) + '.com'), null, '64 UTF-8 octets');
+  assert.equal(encodeName('a..b'), null, 'empty label');
+  assert.equal(encodeName('.a'), null, 'empty first label');
+  const name253 = Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.') + '.b'; // 4*63 + 2 = 254 - 1
+  assert.equal(name253.length, 253);
+  assert.ok(encodeName(name253));
+  assert.equal(encodeName(name253 + 'b'), null, '254 characters');
+});
+
+test('decodeText: UTF-8 when valid, octets (latin1) otherwise', () => {
+  assert.equal(decodeText(Buffer.from('v=spf1 -all'), 0, 11), 'v=spf1 -all');
+  assert.equal(decodeText(Buffer.from('\xEF\xBB\xBFx', 'latin1'), 0, 4), '\uFEFFx');
+  assert.equal(decodeText(Buffer.from('\x80a:\x96', 'latin1'), 0, 4), '\x80a:\x96');
+});
+
+test('parseServerSpec and systemNameservers', () => {
+  assert.deepEqual(parseServerSpec('192.0.2.1'), { host: '192.0.2.1', port: 53 });
+  assert.deepEqual(parseServerSpec('127.0.0.1:5353'), { host: '127.0.0.1', port: 5353 });
+  assert.deepEqual(parseServerSpec('[::1]:5353'), { host: '::1', port: 5353 });
+  assert.deepEqual(parseServerSpec('::1'), { host: '::1', port: 53 });
+  const dir = mkdtempSync(join(tmpdir(), 'mh-resolv-'));
+  const f = join(dir, 'resolv.conf');
+  writeFileSync(f, '# comment\nsearch example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\nnameserver bogus\noptions ndots:1\n');
+  assert.deepEqual(systemNameservers(f), ['192.0.2.53:53', '[2001:db8::53]:53']);
+  writeFileSync(f, 'search example.com\n');
+  assert.deepEqual(systemNameservers(f), ['127.0.0.1:53']);
+  assert.deepEqual(systemNameservers(join(dir, 'missing')), ['127.0.0.1:53']);
+});
+
+function response(q: string, type: string, answers: dnsPacket.Answer[], rcode = 0, id = 1): Buffer {
+  return dnsPacket.encode({ type: 'response', id, flags: rcode, questions: [{ name: q, type: type as 'A' }], answers });
+}
+
+test('parseResponse: CNAME chains, case, MX/NS/PTR names, AAAA text, empty TXT, other classes', () => {
+  const key = (n: string) => nameKey(encodeName(n)!);
+  const chain = response('www.Example.com', 'A', [
+    { name: 'www.example.com', type: 'CNAME', data: 'B.example.net' },
+    { name: 'b.example.NET', type: 'CNAME', data: 'c.example.org' },
+    { name: 'www.example.com', type: 'A', data: '192.0.2.99' }, // not at the end of the chain
+    { name: 'C.EXAMPLE.ORG', type: 'A', data: '192.0.2.1' },
+  ]);
+  assert.deepEqual(parseResponse(chain, key('www.Example.com'), QTYPE.A).records, ['192.0.2.1']);
+  assert.deepEqual(parseResponse(chain, key('www.example.com'), QTYPE.CNAME).records, ['b.example.net']);
+  const mx = response('x.test', 'MX', [{ name: 'x.test', type: 'MX', data: { preference: 5, exchange: 'MX1.X.Test.' } }]);
+  assert.deepEqual(parseResponse(mx, key('x.test'), QTYPE.MX).records, [{ priority: 5, exchange: 'mx1.x.test' }]);
+  const v6 = response('x.test', 'AAAA', [
+    { name: 'x.test', type: 'AAAA', data: '2001:db8:0:0:0:0:0:1' },
+    { name: 'x.test', type: 'AAAA', data: '2001:db8:0:1:0:0:0:1' },
+    { name: 'x.test', type: 'AAAA', data: '::ffff:192.0.2.5' },
+    { name: 'x.test', type: 'AAAA', data: '1:2:3:4:5:6:7:8' },
+  ]);
+  assert.deepEqual(parseResponse(v6, key('x.test'), QTYPE.AAAA).records, ['2001:db8::1', '2001:db8:0:1::1', '::ffff:192.0.2.5', '1:2:3:4:5:6:7:8']);
+  const txt = response('x.test', 'TXT', [
+    { name: 'x.test', type: 'TXT', data: [] },
+    { name: 'x.test', type: 'TXT', data: [Buffer.from('a'), Buffer.from([0x80])] },
+    { name: 'x.test', type: 'TXT', class: 'CH', data: ['chaos'] },
+  ]);
+  assert.deepEqual(parseResponse(txt, key('x.test'), QTYPE.TXT).records, [[], ['a', '\x80']]);
+  const nx = response('x.test', 'A', [], 3);
+  assert.equal(parseResponse(nx, key('x.test'), QTYPE.A).rcode, 3);
+  assert.throws(() => parseResponse(txt.subarray(0, txt.length - 3), key('x.test'), QTYPE.TXT));
+  // compression loop
+  const loop = Buffer.from(response('x.test', 'A', [{ name: 'x.test', type: 'A', data: '192.0.2.1' }]));
+  const ansAt = 12 + encodeName('x.test')!.length + 4;
+  loop.writeUInt16BE(0xc000 | ansAt, ansAt);
+  assert.throws(() => parseResponse(loop, key('x.test'), QTYPE.A));
+});
+
+/** A scripted UDP server: `handle` returns the datagrams to send back (in order) for each query. */
+async function scripted(handle: (q: dnsPacket.Packet, raw: Buffer) => Buffer[]): Promise<{ addr: ServerAddress; close(): Promise<void>; seen: number }> {
+  const sock = dgram.createSocket('udp4');
+  const state = { seen: 0 };
+  sock.on('message', (msg, rinfo) => {
+    state.seen++;
+    for (const out of handle(dnsPacket.decode(msg), msg)) sock.send(out, rinfo.port, rinfo.address);
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  return {
+    addr: { host: '127.0.0.1', port: sock.address().port, family: 4 },
+    close: () => new Promise<void>((r) => sock.close(() => r())),
+    get seen() {
+      return state.seen;
+    },
+  };
+}
+
+function reply(q: dnsPacket.Packet, answers: dnsPacket.Answer[], opts: { id?: number; rcode?: number; qname?: string; tc?: boolean } = {}): Buffer {
+  const flags = (opts.rcode ?? 0) | (opts.tc ? dnsPacket.TRUNCATED_RESPONSE : 0);
+  const questions = opts.qname ? [{ ...q.questions![0], name: opts.qname }] : q.questions;
+  return dnsPacket.encode({ type: 'response', id: opts.id ?? q.id, flags, questions, answers });
+}
+
+test('transport: wrong id / wrong question / queries are ignored, the matching answer wins', async (t) => {
+  const srv = await scripted((q) => {
+    const name = q.questions![0].name;
+    const a = (data: string): dnsPacket.Answer => ({ name, type: 'A', data });
+    return [
+      reply(q, [a('192.0.2.66')], { id: (q.id! + 1) & 0xffff }),
+      reply(q, [a('192.0.2.67')], { qname: 'other.' + name }),
+      dnsPacket.encode({ type: 'query', id: q.id, questions: q.questions }),
+      Buffer.from([1, 2, 3]),
+      reply(q, [a('192.0.2.1')], { qname: name.toUpperCase() }),
+    ];
+  });
+  t.after(() => srv.close());
+  const c = new DnsClient({ timeoutMs: 5000, tries: 1 });
+  t.after(() => c.close());
+  const r = await c.query([srv.addr], 'x:y%z.example', 'A');
+  assert.deepEqual(r, { kind: 'response', rcode: 0, records: ['192.0.2.1'] });
+});
+
+test('transport: a server that never answers → next server on retry; all silent → timeout', async (t) => {
+  const silent = await scripted(() => []);
+  const good = await scripted((q) => [reply(q, [{ name: q.questions![0].name, type: 'A', data: '192.0.2.2' }])]);
+  t.after(() => Promise.all([silent.close(), good.close()]));
+  const c = new DnsClient({ timeoutMs: 100, tries: 2 });
+  t.after(() => c.close());
+  assert.deepEqual(await c.query([silent.addr, good.addr], 'a.example', 'A'), { kind: 'response', rcode: 0, records: ['192.0.2.2'] });
+  assert.deepEqual(await c.query([silent.addr], 'b.example', 'A'), { kind: 'error', error: 'timeout' });
+  assert.equal(c.inFlight, 0);
+});
+
+test('transport: REFUSED is returned as such (single server), and retried on another server when there is one', async (t) => {
+  const refusing = await scripted((q) => [reply(q, [], { rcode: 5 })]);
+  const good = await scripted((q) => [reply(q, [{ name: q.questions![0].name, type: 'TXT', data: ['ok'] }])]);
+  t.after(() => Promise.all([refusing.close(), good.close()]));
+  const c = new DnsClient({ timeoutMs: 2000, tries: 2 });
+  t.after(() => c.close());
+  assert.deepEqual(await c.query([refusing.addr], 'r.example', 'TXT'), { kind: 'response', rcode: 5, records: [] });
+  assert.deepEqual(await c.query([refusing.addr, good.addr], 'r.example', 'TXT'), { kind: 'response', rcode: 0, records: [['ok']] });
+});
+
+test('transport: TC → TCP (same server), answers matched by id over a 2-byte framed stream', async (t) => {
+  const big = Array.from({ length: 9 }, (_, i) => Buffer.alloc(250, 0x61 + i));
+  const udp = await scripted((q) => [reply(q, [], { tc: true })]);
+  // TCP on the same port: first a frame with a wrong id, then the answer split across writes.
+  const tcp = net.createServer((sock) => {
+    let buf = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      const q = dnsPacket.decode(buf.subarray(2));
+      const frame = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
+      const wrong = frame(reply(q, [], { id: (q.id! + 7) & 0xffff }));
+      const right = frame(reply(q, [{ name: q.questions![0].name, type: 'TXT', data: big }]));
+      sock.write(Buffer.concat([wrong, right.subarray(0, 100)]));
+      setImmediate(() => sock.write(right.subarray(100)));
+    });
+    sock.on('error', () => sock.destroy());
+  });
+  await new Promise<void>((r) => tcp.listen(udp.addr.port, '127.0.0.1', () => r()));
+  t.after(() => Promise.all([udp.close(), new Promise<void>((r) => tcp.close(() => r()))]));
+  const c = new DnsClient({ timeoutMs: 5000, tries: 1 });
+  t.after(() => c.close());
+  const r = await c.query([udp.addr], 'big.example', 'TXT');
+  assert.equal(r.kind, 'response');
+  assert.deepEqual(r.kind === 'response' && r.records, [big.map((b) => b.toString())]);
+});
+
+test('transport: close() settles pending queries and later ones', async (t) => {
+  const silent = await scripted(() => []);
+  t.after(() => silent.close());
+  const c = new DnsClient({ timeoutMs: 60_000, tries: 1 });
+  const p = c.query([silent.addr], 'a.example', 'A');
+  c.close();
+  assert.deepEqual(await p, { kind: 'error', error: 'resolver closed' });
+  assert.deepEqual(await c.query([silent.addr], 'a.example', 'A'), { kind: 'error', error: 'resolver closed' });
+});
