@@ -1,0 +1,275 @@
+// Applying without losing anything: hash check, concurrent edits, publish-elsewhere, write-ahead intent and
+// reconcile after a crash, undo, the per-domain lock, verification against the authoritative server.
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { applyPlan, reconcile, undoChange, verify } from '../../../src/core/plans/apply.js';
+import { applyAndCheck, lineDiff, recordKeys, serialOf, startPlay, TODAY_SERIAL, withoutSerialLine, type Play, type PlayOptions } from '../../helpers/fixplay.js';
+
+let play: Play | null = null;
+afterEach(async () => {
+  await play?.close();
+  play = null;
+});
+async function start(opts: PlayOptions = {}): Promise<Play> {
+  play = await startPlay(opts);
+  return play;
+}
+const crashAt = (where: 'after-intent' | 'after-write') => (w: string) => {
+  if (w === where) throw new Error(`injected crash ${w}`);
+};
+const isOwnedSpf = (domain: string) => (r: { name: string; type: string; txt?: string[] }) => r.name === domain && r.type === 'TXT' && /^v=spf1/i.test((r.txt ?? []).join(''));
+
+describe('apply: hash and concurrency checks', () => {
+  test('a wrong planHash is refused with the new plan; nothing is written or recorded', async () => {
+    const p = await start();
+    const before = p.zoneText('bakery.example');
+    const plan = await p.plan('bakery.example', 'spf');
+    const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: 'sha256:' + '0'.repeat(64) }, p.deps());
+    assert.equal(out.status, 'refused');
+    if (out.status !== 'refused') return;
+    assert.ok(out.newPlan);
+    assert.equal(out.newPlan.planHash, plan.planHash);
+    assert.deepEqual(out.newPlan.changes, plan.changes);
+    assert.equal(p.zoneText('bakery.example'), before);
+    assert.deepEqual(p.store.changesForDomain('bakery.example'), []);
+  });
+
+  test('the zone edited between preview and apply → refused, the edit stays, nothing recorded', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    const edited = p.zoneText('bakery.example').replace('www\tIN\tCNAME\tbakery.example.', 'www\t600\tIN\tCNAME\tbakery.example.');
+    p.writeZone('bakery.example', edited);
+    const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    if (out.status === 'refused') {
+      assert.ok(out.newPlan);
+      assert.notEqual(out.newPlan.planHash, plan.planHash);
+    }
+    assert.equal(p.zoneText('bakery.example'), edited);
+    assert.deepEqual(p.store.changesForDomain('bakery.example'), []);
+  });
+
+  test('the zone edited after the re-plan, just before the panel write → the panel refuses (stale), nothing written', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    let edited = '';
+    const out = await applyPlan(
+      { domain: 'bakery.example', check: 'spf', planHash: plan.planHash },
+      p.deps({
+        crashPoint: (w) => {
+          if (w !== 'after-intent') return;
+          edited = p.zoneText('bakery.example') + '; edited by hand\n';
+          p.writeZone('bakery.example', edited);
+        },
+      }),
+    );
+    assert.equal(out.status, 'refused');
+    assert.equal(p.zoneText('bakery.example'), edited);
+    const [ch] = p.store.changesForDomain('bakery.example');
+    assert.equal(ch.status, 'failed');
+    assert.deepEqual(p.store.pendingIntents(), []);
+  });
+
+  test('publish-elsewhere (lawyer.example is delegated to the old host): the plan lists the records; apply refused', async () => {
+    const p = await start();
+    const before = p.zoneText('lawyer.example');
+    for (const check of ['spf', 'dkim', 'lockdown', 'dmarc'] as const) {
+      const plan = await p.plan('lawyer.example', check);
+      assert.equal(plan.mode, 'publish-elsewhere', check);
+      assert.ok(plan.changes.length > 0, `${check}: records to publish`);
+      assert.match(plan.notes[0], /ns1\.hostgator\.com/);
+      const out = await applyPlan({ domain: 'lawyer.example', check, planHash: plan.planHash }, p.deps());
+      assert.equal(out.status, 'refused', check);
+      if (out.status === 'refused') assert.equal(out.newPlan?.mode, 'publish-elsewhere');
+    }
+    // The SPF plan starts from what the old host serves and says what to publish there.
+    const spf = await p.plan('lawyer.example', 'spf');
+    assert.equal(spf.changes[0].before?.value, 'v=spf1 +a +mx include:websitewelcome.com ~all');
+    assert.equal(spf.changes[0].after?.value, 'v=spf1 +a +mx include:relay.mailchannels.net ~all');
+    assert.equal(p.zoneText('lawyer.example'), before);
+    assert.deepEqual(p.store.changesForDomain('lawyer.example'), []);
+  });
+});
+
+describe('apply: write-ahead intent and reconcile', () => {
+  test("crash after the intent: nothing written; reconcile marks it failed ('not-written')", async () => {
+    const p = await start();
+    const before = p.zoneText('bakery.example');
+    const plan = await p.plan('bakery.example', 'spf');
+    await assert.rejects(applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-intent') })), /injected crash/);
+    assert.equal(p.zoneText('bakery.example'), before);
+    const [pending] = p.store.pendingIntents();
+    assert.equal(pending.status, 'intent');
+    assert.deepEqual(pending.changes.map((c) => c.after?.value), plan.changes.map((c) => c.after?.value));
+    assert.deepEqual(await reconcile(p.deps()), [{ id: pending.id, outcome: 'not-written' }]);
+    assert.equal(p.store.getChange(pending.id)!.status, 'failed');
+    assert.equal(p.zoneText('bakery.example'), before);
+    // The lock was released: a fresh apply goes through.
+    await applyAndCheck(p, 'bakery.example', 'spf');
+  });
+
+  test('crash after the write: the zone holds the change; reconcile marks it applied', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    await assert.rejects(applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-write') })), /injected crash/);
+    assert.match(p.zoneText('bakery.example'), /include:_spf\.google\.com include:relay\.mailchannels\.net ~all/);
+    const [pending] = p.store.pendingIntents();
+    assert.deepEqual(await reconcile(p.deps()), [{ id: pending.id, outcome: 'applied' }]);
+    const ch = p.store.getChange(pending.id)!;
+    assert.equal(ch.status, 'applied');
+    assert.equal(ch.zoneVersionAfter, (await p.panel.readZone('bakery.example')).version);
+    assert.deepEqual(p.store.pendingIntents(), []);
+    assert.deepEqual((await p.plan('bakery.example', 'spf')).changes, []);
+    // Reconcile again: nothing pending.
+    assert.deepEqual(await reconcile(p.deps()), []);
+  });
+
+  test('a partly written intent (one of two changes in the zone) → reconcile restores the old records', async () => {
+    const p = await start();
+    const original = p.zoneText('twospf.example');
+    const plan = await p.plan('twospf.example', 'spf');
+    assert.deepEqual(
+      plan.changes.map((c) => c.action),
+      ['edit', 'remove'],
+    );
+    const zone = await p.panel.readZone('twospf.example');
+    const id = p.store.recordIntent({ domain: 'twospf.example', check: 'spf', planHash: plan.planHash, zoneVersion: zone.version, changes: plan.changes, byUser: 'root' });
+    // Only the edit reached the zone (a panel that edits record by record, interrupted).
+    await p.panel.applyChanges('twospf.example', [plan.changes[0]], zone.version);
+    assert.notDeepEqual(recordKeys(p.zoneText('twospf.example'), 'twospf.example'), recordKeys(original, 'twospf.example'));
+    assert.deepEqual(await reconcile(p.deps()), [{ id, outcome: 'restored' }]);
+    assert.equal(p.store.getChange(id)!.status, 'restored');
+    const now = p.zoneText('twospf.example');
+    // The zone holds exactly the original records again (SOA aside), and lines not owned by SPF never moved.
+    const notSoa = (r: { type: string }) => r.type !== 'SOA';
+    assert.deepEqual(recordKeys(now, 'twospf.example', notSoa), recordKeys(original, 'twospf.example', notSoa));
+    const d = lineDiff(original, now);
+    for (const l of [...d.removed, ...d.added]) assert.match(l, /v=spf1/, `only SPF lines moved: ${l}`);
+    // And the fix can be applied afresh.
+    await applyAndCheck(p, 'twospf.example', 'spf');
+  });
+});
+
+describe('undo', () => {
+  test('undo of an added record restores the file exactly (except the serial line)', async () => {
+    const p = await start();
+    const { before, outcome } = await applyAndCheck(p, 'dentist.example', 'dmarc');
+    const undo = await undoChange(outcome.changeId, p.deps());
+    assert.equal(undo.status, 'applied', JSON.stringify(undo));
+    if (undo.status !== 'applied') return;
+    assert.equal(undo.verified, 'yes');
+    const now = p.zoneText('dentist.example');
+    assert.equal(withoutSerialLine(now), withoutSerialLine(before));
+    assert.equal(serialOf(now), TODAY_SERIAL + 1);
+    assert.equal(p.store.getChange(outcome.changeId)!.status, 'reverted');
+    assert.equal(p.store.getChange(outcome.changeId)!.undoneBy, undo.changeId);
+    assert.equal(p.store.getChange(undo.changeId)!.undoOf, outcome.changeId);
+  });
+
+  test('undo of an edit + remove restores the owned records exactly; nothing else moves', async () => {
+    const p = await start();
+    const { before, outcome } = await applyAndCheck(p, 'twospf.example', 'spf');
+    const undo = await undoChange(outcome.changeId, p.deps());
+    assert.equal(undo.status, 'applied', JSON.stringify(undo));
+    const now = p.zoneText('twospf.example');
+    const notSoa = (r: { type: string }) => r.type !== 'SOA';
+    assert.deepEqual(recordKeys(now, 'twospf.example', notSoa), recordKeys(before, 'twospf.example', notSoa));
+    assert.deepEqual(recordKeys(now, 'twospf.example', isOwnedSpf('twospf.example')), recordKeys(before, 'twospf.example', isOwnedSpf('twospf.example')));
+    const d = lineDiff(before, now);
+    for (const l of [...d.removed, ...d.added]) assert.match(l, /v=spf1/, `only SPF lines moved: ${l}`);
+  });
+
+  test(
+    'undo of an edit restores the file byte for byte (except the serial line)',
+    { todo: 'the files panel re-renders restored records in canonical form ("twospf.example.\\t300\\tIN\\tTXT …") and appends re-added ones at the end, so the text differs from the original lines' },
+    async () => {
+      const p = await start();
+      const { before, outcome } = await applyAndCheck(p, 'twospf.example', 'spf');
+      await undoChange(outcome.changeId, p.deps());
+      assert.equal(withoutSerialLine(p.zoneText('twospf.example')), withoutSerialLine(before));
+    },
+  );
+
+  test('undo after a later edit of the same record refuses, says why, and changes nothing', async () => {
+    const p = await start();
+    const { outcome } = await applyAndCheck(p, 'bakery.example', 'spf');
+    const edited = p.zoneText('bakery.example').replace('include:relay.mailchannels.net ~all', 'include:relay.mailchannels.net ip4:198.51.100.99 ~all');
+    p.writeZone('bakery.example', edited);
+    p.refresh();
+    const undo = await undoChange(outcome.changeId, p.deps());
+    assert.equal(undo.status, 'refused');
+    if (undo.status === 'refused') assert.match(undo.reason, /later edit/);
+    assert.equal(p.zoneText('bakery.example'), edited);
+    assert.equal(p.store.getChange(outcome.changeId)!.status, 'applied');
+    assert.equal(p.store.getChange(outcome.changeId)!.undoneBy, null);
+  });
+
+  test('undo twice is refused the second time', async () => {
+    const p = await start();
+    const { outcome } = await applyAndCheck(p, 'florist.example', 'lockdown');
+    assert.equal((await undoChange(outcome.changeId, p.deps())).status, 'applied');
+    const text = p.zoneText('florist.example');
+    const second = await undoChange(outcome.changeId, p.deps());
+    assert.equal(second.status, 'refused');
+    assert.equal(p.zoneText('florist.example'), text);
+    assert.equal((await undoChange(9999, p.deps())).status, 'refused');
+  });
+
+  test('a failed change cannot be undone', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    await assert.rejects(applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-intent') })));
+    await reconcile(p.deps());
+    const [ch] = p.store.changesForDomain('bakery.example');
+    assert.equal((await undoChange(ch.id, p.deps())).status, 'refused');
+  });
+});
+
+describe('per-domain lock', () => {
+  test('while another owner holds domain:<d>, apply and undo are refused and nothing is written', async () => {
+    const p = await start();
+    const { outcome } = await applyAndCheck(p, 'florist.example', 'dmarc');
+    const plan = await p.plan('florist.example', 'spf');
+    assert.ok(p.store.tryLock('domain:florist.example', 'web:4242:abc', 60_000));
+    const text = p.zoneText('florist.example');
+    const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    if (out.status === 'refused') assert.match(out.reason, /Another fix on florist\.example/);
+    const undo = await undoChange(outcome.changeId, p.deps());
+    assert.equal(undo.status, 'refused');
+    assert.equal(p.zoneText('florist.example'), text);
+    // Another domain is not blocked.
+    await applyAndCheck(p, 'bakery.example', 'spf');
+    assert.ok(p.store.releaseLock('domain:florist.example', 'web:4242:abc'));
+    await applyAndCheck(p, 'florist.example', 'spf');
+  });
+});
+
+describe('verification', () => {
+  test("the authoritative server already serves the change → 'yes'", async () => {
+    const p = await start();
+    const { outcome } = await applyAndCheck(p, 'florist.example', 'lockdown');
+    assert.equal(outcome.verified, 'yes');
+    assert.equal(outcome.message, 'applied');
+  });
+
+  test("the authoritative server still serves the old records → 'propagating', then 'yes' once it reloads", async () => {
+    const p = await start({ autoRefresh: false });
+    const plan = await p.plan('florist.example', 'lockdown');
+    const out = await applyPlan({ domain: 'florist.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'applied');
+    if (out.status !== 'applied') return;
+    assert.equal(out.verified, 'propagating');
+    assert.match(out.message, /propagating/);
+    assert.equal(p.store.getChange(out.changeId)!.verified, 'propagating');
+    p.refresh();
+    assert.equal(await verify('florist.example', out.plan.changes, p.deps()), 'yes');
+  });
+
+  test("a removal still served → 'propagating'", async () => {
+    const p = await start({ server: { relay: null }, autoRefresh: false });
+    const plan = await p.plan('florist.example', 'lockdown');
+    const out = await applyPlan({ domain: 'florist.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status === 'applied' && out.verified, 'propagating');
+  });
+});

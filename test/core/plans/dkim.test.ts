@@ -1,0 +1,114 @@
+// DKIM fix through the files panel and a loopback DNS server.
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, test } from 'node:test';
+import { canonicalKey } from '../../../src/core/classify.js';
+import { parseDkimRecord } from '../../../src/core/dkim/record.js';
+import { applyPlan } from '../../../src/core/plans/apply.js';
+import { PLACEHOLDER_KEY } from '../../../src/core/plans/plan.js';
+import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
+
+let play: Play | null = null;
+afterEach(async () => {
+  await play?.close();
+  play = null;
+});
+async function start(): Promise<Play> {
+  play = await startPlay();
+  return play;
+}
+
+function pemPublicKey(p: Play, domain: string): string {
+  return createPublicKey(readFileSync(join(p.dir, 'dkim', `${domain}.pem`), 'utf8')).export({ type: 'spki', format: 'der' }).toString('base64');
+}
+
+/** The live answer at the server's selector, joined. */
+async function liveKey(p: Play, domain: string): Promise<string[]> {
+  const a = await p.resolver().resolve(`default._domainkey.${domain}`, 'TXT');
+  return a.status === 'ok' ? a.records.map((r) => r.join('')) : [];
+}
+
+describe('DKIM fix', () => {
+  test("plumber.example: the previous host's key is replaced by the key the server signs with", async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'plumber.example', 'dkim');
+    assert.equal(plan.changes.length, 1);
+    assert.equal(plan.changes[0].action, 'edit');
+    const live = await liveKey(p, 'plumber.example');
+    assert.equal(live.length, 1);
+    assert.equal(canonicalKey(parseDkimRecord(live[0]).publicKey ?? ''), canonicalKey(pemPublicKey(p, 'plumber.example')));
+  });
+
+  test("a selector CNAME to the old host is replaced by a TXT with this server's key; other selectors untouched", async () => {
+    const p = await start();
+    const before = p.zoneText('dkimcname.example');
+    const { plan, after } = await applyAndCheck(p, 'dkimcname.example', 'dkim');
+    assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.type}`).sort(), ['add TXT', 'remove CNAME']);
+    assert.doesNotMatch(after, /CNAME\tdefault\._domainkey\.gator4123/);
+    const googleLine = before.split('\n').find((l) => l.startsWith('google._domainkey'))!;
+    assert.ok(after.split('\n').includes(googleLine));
+    const cname = await p.resolver().resolve('default._domainkey.dkimcname.example', 'CNAME');
+    assert.notEqual(cname.status, 'ok');
+    const live = await liveKey(p, 'dkimcname.example');
+    assert.equal(canonicalKey(parseDkimRecord(live[0]).publicKey ?? ''), canonicalKey(pemPublicKey(p, 'dkimcname.example')));
+  });
+
+  for (const [domain, action] of [
+    ['nokey.example', 'edit'],
+    ['newkey.example', 'add'],
+  ] as const) {
+    test(`${domain}: no server key → the plan asks the panel to generate one, then publishes it (2048-bit, signing on)`, async () => {
+      const p = await start();
+      assert.ok(!existsSync(join(p.dir, 'dkim', `${domain}.pem`)));
+      const plan = await p.plan(domain, 'dkim');
+      assert.deepEqual(
+        plan.actions.map((a) => a.kind),
+        ['generate-dkim'],
+      );
+      assert.equal(plan.changes.length, 1);
+      assert.equal(plan.changes[0].action, action);
+      assert.ok(plan.changes[0].after!.value.includes(PLACEHOLDER_KEY));
+
+      const { outcome } = await applyAndCheck(p, domain, 'dkim');
+      const pem = readFileSync(join(p.dir, 'dkim', `${domain}.pem`), 'utf8');
+      const key = createPublicKey(pem);
+      assert.equal(key.asymmetricKeyType, 'rsa');
+      assert.equal(key.asymmetricKeyDetails?.modulusLength, 2048);
+      assert.equal(JSON.parse(readFileSync(join(p.dir, 'domains', `${domain}.json`), 'utf8')).dkim, true);
+      const applied = outcome.plan.changes[0].after!;
+      assert.ok(!applied.value.includes(PLACEHOLDER_KEY));
+      for (const s of applied.txt!) assert.ok(Buffer.byteLength(s) <= 255);
+      // History holds the real key, not the placeholder.
+      assert.ok(!JSON.stringify(p.store.getChange(outcome.changeId)!.changes).includes(PLACEHOLDER_KEY));
+      const live = await liveKey(p, domain);
+      assert.equal(live.length, 1);
+      assert.equal(canonicalKey(parseDkimRecord(live[0]).publicKey ?? ''), canonicalKey(pemPublicKey(p, domain)));
+      const settings = await p.panel.readMailSettings(domain);
+      assert.equal(settings.dkim.signing, true);
+    });
+  }
+
+  for (const domain of ['bakery.example', 'clean.example']) {
+    test(`${domain}: the published key is the server's → empty plan`, async () => {
+      const p = await start();
+      const plan = await p.plan(domain, 'dkim');
+      assert.deepEqual(plan.changes, []);
+      assert.deepEqual(plan.actions, []);
+      assert.equal(plan.blocked, undefined);
+    });
+  }
+
+  test('key published but signing turned off → blocked with the reason, nothing to write', async () => {
+    const p = await start();
+    writeFileSync(join(p.dir, 'domains', 'clean.example.json'), JSON.stringify({ dkim: false }));
+    const before = p.zoneText('clean.example');
+    const plan = await p.plan('clean.example', 'dkim');
+    assert.deepEqual(plan.changes, []);
+    assert.match(plan.blocked ?? '', /signing is turned off/);
+    const out = await applyPlan({ domain: 'clean.example', check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    assert.equal(p.zoneText('clean.example'), before);
+  });
+});

@@ -1,0 +1,88 @@
+// DMARC fix through the files panel and a loopback DNS server.
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
+
+let play: Play | null = null;
+afterEach(async () => {
+  await play?.close();
+  play = null;
+});
+async function start(): Promise<Play> {
+  play = await startPlay();
+  return play;
+}
+
+async function dmarcTxt(p: Play, domain: string): Promise<string[]> {
+  const zone = await p.panel.readZone(domain);
+  return zone.records.filter((r) => r.name === `_dmarc.${domain}` && r.type === 'TXT').map((r) => (r.txt ?? [r.value]).join(''));
+}
+
+describe('DMARC fix', () => {
+  test('dentist.example: missing → p=none with reports to postmaster@ the domain', async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'dentist.example', 'dmarc');
+    assert.equal(plan.changes.length, 1);
+    assert.equal(plan.changes[0].action, 'add');
+    assert.deepEqual(await dmarcTxt(p, 'dentist.example'), ['v=DMARC1; p=none; rua=mailto:postmaster@dentist.example']);
+  });
+
+  test("florist.example: reports to the previous host are replaced; the policy is kept", async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'florist.example', 'dmarc');
+    assert.ok(plan.notes.some((n) => n.includes('dmarc-reports@dreamhost.com')));
+    assert.deepEqual(await dmarcTxt(p, 'florist.example'), ['v=DMARC1; p=quarantine; rua=mailto:postmaster@florist.example']);
+  });
+
+  test('an external destination that does not authorise the reports is dropped; an authorised one is kept', async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'dmarcext.example', 'dmarc');
+    assert.ok(plan.notes.some((n) => n.includes('agg@unauthorized-collector.example')));
+    assert.ok(plan.notes.some((n) => n.includes('forensic@unauthorized-collector.example')));
+    const [rec] = await dmarcTxt(p, 'dmarcext.example');
+    assert.match(rec, /^v=DMARC1; p=quarantine;/);
+    assert.match(rec, /rua=mailto:agg@reports-partner\.example(;|$)/);
+    assert.doesNotMatch(rec, /unauthorized-collector/);
+    assert.match(rec, /fo=1/);
+  });
+
+  test('two records with different policies → one record with the weaker policy (never tightened)', async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'dmarctwo.example', 'dmarc');
+    assert.deepEqual(
+      plan.changes.map((c) => c.action),
+      ['edit', 'remove'],
+    );
+    assert.deepEqual(await dmarcTxt(p, 'dmarctwo.example'), ['v=DMARC1; p=quarantine; rua=mailto:dmarc@dmarctwo.example']);
+  });
+
+  test('broken tags are dropped; the valid ones and the policy are kept', async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'dmarcsyntax.example', 'dmarc');
+    assert.ok(plan.notes.some((n) => n.includes('adkim=x')));
+    assert.ok(plan.notes.some((n) => n.includes('foo=bar')));
+    assert.deepEqual(await dmarcTxt(p, 'dmarcsyntax.example'), ['v=DMARC1; p=quarantine; rua=mailto:dmarc@dmarcsyntax.example']);
+  });
+
+  test('an SPF record published at _dmarc is removed and a DMARC record published', async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'dmarcwrong.example', 'dmarc');
+    assert.deepEqual(plan.changes.map((c) => c.action).sort(), ['add', 'remove']);
+    assert.deepEqual(await dmarcTxt(p, 'dmarcwrong.example'), ['v=DMARC1; p=none; rua=mailto:postmaster@dmarcwrong.example']);
+  });
+
+  test('a record with no p= gets p=none, not a stricter policy', async () => {
+    const p = await start();
+    p.writeZone('plumber.example', p.zoneText('plumber.example').replace('"v=DMARC1; p=none; rua=mailto:postmaster@plumber.example"', '"v=DMARC1; rua=mailto:postmaster@plumber.example; adkim=s"'));
+    p.refresh();
+    await applyAndCheck(p, 'plumber.example', 'dmarc');
+    assert.deepEqual(await dmarcTxt(p, 'plumber.example'), ['v=DMARC1; p=none; adkim=s; rua=mailto:postmaster@plumber.example']);
+  });
+
+  for (const domain of ['bakery.example', 'clean.example', 'plumber.example']) {
+    test(`${domain}: already right → empty plan`, async () => {
+      const p = await start();
+      assert.deepEqual((await p.plan(domain, 'dmarc')).changes, []);
+    });
+  }
+});

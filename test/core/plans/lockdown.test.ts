@@ -1,0 +1,90 @@
+// MailChannels Domain Lockdown fix through the files panel and a loopback DNS server.
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { applyPlan } from '../../../src/core/plans/apply.js';
+import { applyAndCheck, startPlay, type Play, type PlayOptions } from '../../helpers/fixplay.js';
+
+let play: Play | null = null;
+afterEach(async () => {
+  await play?.close();
+  play = null;
+});
+async function start(opts: PlayOptions = {}): Promise<Play> {
+  play = await startPlay(opts);
+  return play;
+}
+
+async function lockdownTxt(p: Play, domain: string): Promise<string[][]> {
+  const zone = await p.panel.readZone(domain);
+  return zone.records.filter((r) => r.name === `_mailchannels.${domain}` && r.type === 'TXT').map((r) => r.txt ?? [r.value]);
+}
+
+describe('Lockdown fix (this server relays through MailChannels as newhostmc)', () => {
+  test("florist.example: the previous host's auth= becomes this host's", async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'florist.example', 'lockdown');
+    assert.ok(plan.notes.some((n) => n.includes('auth=dreamhost')));
+    assert.deepEqual(await lockdownTxt(p, 'florist.example'), [['v=mc1 auth=newhostmc']]);
+  });
+
+  test("two records with cfid= and the old host's auth=/senderid= → one record with this host's ids", async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'lockmulti.example', 'lockdown');
+    assert.deepEqual(
+      plan.changes.map((c) => c.action),
+      ['edit', 'remove'],
+    );
+    for (const want of ['cfid=oldsite.workers.dev', 'auth=hostgatormc', 'senderid=hostgatormc|cpanel|u123']) {
+      assert.ok(
+        plan.notes.some((n) => n.includes(want)),
+        `a note says ${want} is dropped`,
+      );
+    }
+    assert.deepEqual(await lockdownTxt(p, 'lockmulti.example'), [['v=mc1 auth=newhostmc senderid=newhostmc|cpanel|lockmulti']]);
+  });
+
+  test('";" separators are rewritten in MailChannels syntax', async () => {
+    const p = await start();
+    await applyAndCheck(p, 'locksyntax.example', 'lockdown');
+    assert.deepEqual(await lockdownTxt(p, 'locksyntax.example'), [['v=mc1 auth=newhostmc']]);
+  });
+
+  test('no record → one is published', async () => {
+    const p = await start();
+    const { plan } = await applyAndCheck(p, 'newkey.example', 'lockdown');
+    assert.equal(plan.changes[0].action, 'add');
+    assert.deepEqual(await lockdownTxt(p, 'newkey.example'), [['v=mc1 auth=newhostmc']]);
+  });
+
+  test('clean.example: already right → empty plan', async () => {
+    const p = await start();
+    assert.deepEqual((await p.plan('clean.example', 'lockdown')).changes, []);
+  });
+
+  test('relaying through MailChannels without a configured account id → blocked, nothing written', async () => {
+    const p = await start({ server: { relay: { provider: 'mailchannels', host: 'relay.mailchannels.net' } } });
+    const before = p.zoneText('florist.example');
+    const plan = await p.plan('florist.example', 'lockdown');
+    assert.deepEqual(plan.changes, []);
+    assert.match(plan.blocked ?? '', /account id is not configured/);
+    const out = await applyPlan({ domain: 'florist.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    assert.equal(p.zoneText('florist.example'), before);
+  });
+});
+
+describe('Lockdown fix when the server does not relay through MailChannels (relay: null)', () => {
+  for (const domain of ['florist.example', 'lockmulti.example', 'bakery.example']) {
+    test(`${domain}: the inert _mailchannels record(s) are removed`, async () => {
+      const p = await start({ server: { relay: null } });
+      const { plan } = await applyAndCheck(p, domain, 'lockdown');
+      assert.ok(plan.changes.every((c) => c.action === 'remove'));
+      assert.deepEqual(await lockdownTxt(p, domain), []);
+    });
+  }
+
+  test('no record and no MailChannels → nothing to do', async () => {
+    const p = await start({ server: { relay: null } });
+    assert.deepEqual((await p.plan('newkey.example', 'lockdown')).changes, []);
+  });
+});
