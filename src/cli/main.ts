@@ -6,6 +6,7 @@ import { UsageError, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerExplainCommand } from './commands/explain.js';
 
 export function buildProgram(): Command {
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
     });
 
   registerFixCommands(program);
+  registerReportCommand(program);
   registerExplainCommand(program);
   return program;
 }

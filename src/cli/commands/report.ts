@@ -1,0 +1,155 @@
+// mailhealth report [--since last|DATE] [--email] [--out FILE] [--json] [--base-url URL] [--qps N]
+// Runs the nightly report by hand (or from system cron): audits every domain on the server as the admin, records the
+// run, compares with the previous complete run, saves the report and prints it. Same lock as the scheduled run.
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { deliverReport, deliverySettings, DeliveryConfigError, type DeliveryResult, type Mailer } from '../../cron/deliver.js';
+import { runReport, type ReportOutcome } from '../../cron/report.js';
+import type { RateLimiter } from '../../cron/ratelimit.js';
+import {
+  concurrencyFromOptions,
+  identityFromOptions,
+  panelFromOptions,
+  resolverFromOptions,
+  storeFromOptions,
+  UsageError,
+  type GlobalOptions,
+} from '../context.js';
+
+export interface ReportCommandOptions extends GlobalOptions {
+  since?: string;
+  email?: boolean;
+  out?: string;
+  baseUrl?: string;
+  qps?: string | number;
+}
+
+/** Test seams (the CLI itself passes none). */
+export interface ReportCommandDeps {
+  mailer?: Mailer;
+  limiter?: RateLimiter;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => Date;
+  stdout?: (s: string) => void;
+  stderr?: (s: string) => void;
+}
+
+export function parseSince(v: string | undefined): 'last' | Date {
+  if (v === undefined || v === 'last') return 'last';
+  // A bare date means "as of the end of that day" (server time).
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  const d = m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59, 999) : new Date(v);
+  if (Number.isNaN(d.getTime()) || (m && d.getDate() !== Number(m[3]))) {
+    throw new UsageError(`--since takes "last" or a date (YYYY-MM-DD or an ISO timestamp), got ${JSON.stringify(v)}`);
+  }
+  return d;
+}
+
+export function parseBaseUrl(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new UsageError(`--base-url takes an http(s) URL, got ${JSON.stringify(v)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--base-url takes an http(s) URL, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function parseQps(v: string | number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 100_000) throw new UsageError(`--qps takes a positive number of DNS queries per second, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** FILE ending .json → the JSON document; .txt/.text → the plain text; anything else → the HTML email. */
+export function outFormat(file: string): 'json' | 'text' | 'html' {
+  if (/\.json$/i.test(file)) return 'json';
+  if (/\.te?xt$/i.test(file)) return 'text';
+  return 'html';
+}
+
+export async function reportCommand(o: ReportCommandOptions, deps: ReportCommandDeps = {}): Promise<number> {
+  const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
+  const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  const since = parseSince(o.since);
+  const baseUrl = parseBaseUrl(o.baseUrl);
+  const qps = parseQps(o.qps);
+  const panel = panelFromOptions(o);
+  const concurrency = o.concurrency !== undefined ? concurrencyFromOptions(o) : undefined;
+  const identity = await identityFromOptions(panel, o);
+  if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
+  const store = storeFromOptions(o);
+  const resolver = resolverFromOptions(o);
+  try {
+    let settings;
+    if (o.email) {
+      try {
+        settings = deliverySettings(store);
+      } catch (e) {
+        if (e instanceof DeliveryConfigError) throw new UsageError(e.message);
+        throw e;
+      }
+      if (!settings.recipients.length && !Object.keys(settings.resellers).length) {
+        throw new UsageError('--email: no recipients configured (settings report.recipients and/or report.resellers)');
+      }
+    }
+    let deliveries: DeliveryResult[] = [];
+    const outcome: ReportOutcome = await runReport({
+      store,
+      panel,
+      resolver,
+      identity,
+      since,
+      ...(baseUrl !== undefined ? { baseUrl } : {}),
+      ...(concurrency !== undefined ? { concurrency } : {}),
+      ...(qps !== undefined ? { qps } : {}),
+      ...(deps.limiter ? { limiter: deps.limiter } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
+      log: o.json ? undefined : (m) => err(`mailhealth: ${m}\n`),
+      ...(settings
+        ? {
+            deliver: async (oc: ReportOutcome) => {
+              deliveries = await deliverReport(oc, {
+                store,
+                settings,
+                ...(deps.mailer ? { mailer: deps.mailer } : {}),
+                ...(deps.sleep ? { sleep: deps.sleep } : {}),
+                log: (m) => err(`mailhealth: ${m}\n`),
+              });
+              return deliveries;
+            },
+          }
+        : {}),
+    });
+    const json = JSON.stringify(outcome.doc, null, 2) + '\n';
+    if (o.out) {
+      const fmt = outFormat(o.out);
+      writeFileSync(o.out, fmt === 'json' ? json : fmt === 'text' ? outcome.rendered.text : outcome.rendered.html);
+    }
+    out(o.json ? json : outcome.rendered.text);
+    const failing = outcome.doc.newProblems.concat(outcome.doc.stillFailing).some((i) => i.severity === 'fail');
+    const undelivered = deliveries.some((d) => !d.ok);
+    return failing || undelivered ? 1 : 0;
+  } finally {
+    store.close();
+    resolver.close();
+  }
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report')
+    .description('run the nightly report now: audit every domain, compare with the previous complete run, save (and email) the report')
+    .option('--since <when>', '"last" (the previous complete run, default) or a date: compare with the last complete run up to then')
+    .option('--email', 'send the report (admin recipients: whole server; each reseller: their customers)')
+    .option('--out <file>', 'also write the report to FILE (.json: JSON document, .txt: text, else HTML)')
+    .option('--json', 'print the JSON document instead of the text report')
+    .option('--base-url <url>', "the panel UI's base URL, for links to each domain's page")
+    .option('--qps <n>', 'DNS queries per second (default: setting report.dnsQps, else 20)')
+    .action(async (_o, cmd: Command) => {
+      process.exitCode = await reportCommand(cmd.optsWithGlobals());
+    });
+}

@@ -1,0 +1,270 @@
+// Renders a ReportDoc: an HTML email (inline SVG chart, every problem linked to the domain's page in the panel UI),
+// a plain-text alternative, and the JSON document. Pure. All record text and names are escaped: they come from
+// DNS and from customers, so they are hostile until proven otherwise.
+import type { ReportDoc, ReportItem, StillFailing, TrendPoint, UnknownItem } from './diff.js';
+
+export interface RenderOptions {
+  /** The panel UI's base URL; each problem links to `<baseUrl>/domains/<domain>`. Only http(s) URLs are used. */
+  baseUrl?: string | null;
+  /** Shown in the subject and heading, e.g. the server's host name. */
+  serverName?: string;
+  /** For a reseller's part: whose report this is (heading only). */
+  audience?: string;
+  /** At most this many items per section in the HTML/text (the JSON is always whole). Default 200. */
+  maxItemsPerSection?: number;
+}
+
+export interface RenderedReport {
+  subject: string;
+  html: string;
+  text: string;
+  json: ReportDoc;
+  svg: string;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML element content and quoted attribute values; control characters become U+FFFD. */
+export function escapeHtml(s: string): string {
+  return cleanControls(s).replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/** Control characters (C0 except tab, DEL, C1, bidi overrides, line/paragraph separators) → U+FFFD, so a record cannot reshape the text. */
+export function cleanControls(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return String(s).replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '\uFFFD');
+}
+
+/** `<baseUrl>/domains/<domain>`, or null when there is no usable (http/https) base URL. */
+export function domainUrl(baseUrl: string | null | undefined, domain: string): string | null {
+  if (!baseUrl) return null;
+  let u: URL;
+  try {
+    u = new URL(baseUrl);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+  const base = u.href.replace(/\/+$/, '');
+  return `${base}/domains/${encodeURIComponent(domain)}`;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function reportSubject(doc: ReportDoc, opts: RenderOptions = {}): string {
+  const s = doc.summary;
+  const parts = [plural(s.newProblems, 'new problem'), `${s.resolved} resolved`, `${s.stillFailing} still failing`];
+  if (s.unknown) parts.push(`${s.unknown} unknown`);
+  const where = opts.serverName ? ` — ${cleanControls(opts.serverName)}` : '';
+  const who = opts.audience ? ` (${cleanControls(opts.audience)})` : '';
+  return `mailhealth nightly report${who}: ${parts.join(', ')}${where}`;
+}
+
+function dateLabel(iso: string): string {
+  return iso.slice(5, 10); // MM-DD
+}
+
+/** A small bar chart of failing domains per night, as a self-contained SVG string (no external anything). */
+export function renderChart(trend: readonly TrendPoint[], opts: { width?: number; height?: number } = {}): string {
+  const width = opts.width ?? 600;
+  const height = opts.height ?? 160;
+  const padL = 32;
+  const padR = 8;
+  const padT = 18;
+  const padB = 22;
+  const plotW = width - padL - padR;
+  const plotH = height - padT - padB;
+  const max = Math.max(1, ...trend.map((p) => p.failing));
+  const n = Math.max(1, trend.length);
+  const slot = plotW / n;
+  const barW = Math.max(2, Math.min(32, slot * 0.7));
+  const out: string[] = [];
+  const last = trend[trend.length - 1];
+  const title = last
+    ? `Failing domains per night: ${last.failing} tonight, over the last ${plural(trend.length, 'run')}`
+    : 'Failing domains per night: no runs yet';
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}" font-family="sans-serif" font-size="10">`,
+  );
+  out.push(`<title>${escapeHtml(title)}</title>`);
+  out.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
+  // Axis and a few gridlines.
+  const ticks = max <= 4 ? Array.from({ length: max + 1 }, (_, i) => i) : [0, Math.round(max / 2), max];
+  for (const t of ticks) {
+    const y = round(padT + plotH - (t / max) * plotH);
+    out.push(`<line x1="${padL}" y1="${y}" x2="${width - padR}" y2="${y}" stroke="#e5e5e5" stroke-width="1"/>`);
+    out.push(`<text x="${padL - 4}" y="${round(y + 3)}" text-anchor="end" fill="#555">${t}</text>`);
+  }
+  trend.forEach((p, i) => {
+    const h = round((p.failing / max) * plotH);
+    const x = round(padL + i * slot + (slot - barW) / 2);
+    const y = round(padT + plotH - h);
+    const fill = i === trend.length - 1 ? '#c0392b' : '#e08e84';
+    out.push(
+      `<rect class="bar" x="${x}" y="${y}" width="${round(barW)}" height="${h}" fill="${fill}"><title>${escapeHtml(`run ${p.runId}, ${p.startedAt.slice(0, 10)}: ${p.failing} failing of ${p.total}`)}</title></rect>`,
+    );
+  });
+  if (trend.length) {
+    out.push(`<text x="${padL}" y="${height - 6}" fill="#555">${escapeHtml(dateLabel(trend[0].startedAt))}</text>`);
+    out.push(`<text x="${width - padR}" y="${height - 6}" text-anchor="end" fill="#555">${escapeHtml(dateLabel(last.startedAt))}</text>`);
+  }
+  out.push(`<text x="${padL}" y="12" fill="#333">failing domains per night</text>`);
+  out.push('</svg>');
+  return out.join('');
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function who(i: ReportItem): string {
+  const owner = i.owner ?? '?';
+  return i.reseller ? `${owner} / ${i.reseller}` : owner;
+}
+
+function nightsText(s: StillFailing): string {
+  return `${s.nightsAtLeast ? 'at least ' : ''}${plural(s.nights, 'night')}`;
+}
+
+interface Section<T extends ReportItem> {
+  key: 'newProblems' | 'resolved' | 'stillFailing' | 'unknown';
+  title: string;
+  empty: string;
+  items: T[];
+  extra?: (i: T) => string;
+}
+
+function sections(doc: ReportDoc): Section<ReportItem>[] {
+  return [
+    { key: 'newProblems', title: 'New problems', empty: 'No new problems since the last complete run.', items: doc.newProblems },
+    { key: 'resolved', title: 'Resolved', empty: 'Nothing resolved since the last complete run.', items: doc.resolved, extra: (i) => ((i as { reason?: string }).reason === 'domain-removed' ? 'domain no longer on the server' : 'fixed') },
+    { key: 'stillFailing', title: 'Still failing', empty: 'Nothing still failing.', items: doc.stillFailing, extra: (i) => nightsText(i as StillFailing) },
+    {
+      key: 'unknown',
+      title: 'Unknown (DNS trouble — not counted as failures)',
+      empty: 'No DNS trouble.',
+      items: doc.unknown,
+      extra: (i) => {
+        const w = (i as UnknownItem).wasFailing;
+        return w.length ? `was failing: ${w.map((x) => x.rule + (x.subject ? ` ${x.subject}` : '')).join(', ')}` : '';
+      },
+    },
+  ];
+}
+
+function header(doc: ReportDoc): string {
+  const s = doc.summary;
+  const cmp = doc.previousRunId === null ? 'first complete run: nothing to compare with yet' : `compared with run ${doc.previousRunId} (${doc.previousStartedAt})`;
+  return `Run ${doc.runId} (${doc.startedAt}), ${cmp}. ${plural(s.domains, 'domain')}: ${s.failingDomains} failing, ${s.warningDomains} with warnings, ${s.unknownDomains} unknown.`;
+}
+
+export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
+  const max = opts.maxItemsPerSection ?? 200;
+  const lines: string[] = [];
+  lines.push(reportSubject(doc, opts));
+  lines.push('');
+  lines.push(cleanControls(header(doc)));
+  if (doc.skippedRuns.length) {
+    lines.push(`Skipped (did not complete): ${doc.skippedRuns.map((r) => `run ${r.runId} ${r.status}`).join(', ')}.`);
+  }
+  const t = doc.trend;
+  if (t.length > 1) lines.push(`Failing domains per night (oldest first): ${t.map((p) => p.failing).join(' ')}`);
+  for (const sec of sections(doc)) {
+    lines.push('');
+    lines.push(`${sec.title} (${sec.items.length})`);
+    lines.push('-'.repeat(sec.title.length + String(sec.items.length).length + 3));
+    if (!sec.items.length) lines.push(`  ${sec.empty}`);
+    for (const i of sec.items.slice(0, max)) {
+      const extra = sec.extra?.(i);
+      lines.push(
+        cleanControls(`  [${i.severity}] ${i.domain}  ${i.rule}${i.subject ? ` (${i.subject})` : ''}  — ${who(i)}${extra ? `; ${extra}` : ''}`),
+      );
+      if (i.message) lines.push(cleanControls(`      ${i.message}`));
+      const url = domainUrl(opts.baseUrl, i.domain);
+      if (url) lines.push(`      ${url}`);
+    }
+    if (sec.items.length > max) lines.push(`  … and ${sec.items.length - max} more (the JSON report has them all)`);
+  }
+  if (doc.byReseller.length) {
+    lines.push('');
+    lines.push('Per reseller and customer (new / resolved / still failing / unknown)');
+    for (const r of doc.byReseller) {
+      lines.push(cleanControls(`  ${r.reseller ?? '(server admin)'}: ${counts(r.counts)}`));
+      for (const c of doc.byCustomer.filter((g) => g.reseller === r.reseller)) {
+        lines.push(cleanControls(`    ${c.owner ?? '?'}: ${counts(c.counts)} — ${c.domains.length} domain(s)`));
+      }
+    }
+  }
+  lines.push('');
+  return lines.join('\n');
+}
+
+function counts(c: { newProblems: number; resolved: number; stillFailing: number; unknown: number }): string {
+  return `${c.newProblems} / ${c.resolved} / ${c.stillFailing} / ${c.unknown}`;
+}
+
+const SEV_COLOR: Record<string, string> = { fail: '#c0392b', warn: '#b9770e', unknown: '#7f8c8d', info: '#2471a3', pass: '#1e8449' };
+
+export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = renderChart(doc.trend)): string {
+  const max = opts.maxItemsPerSection ?? 200;
+  const h: string[] = [];
+  const subject = reportSubject(doc, opts);
+  h.push('<!DOCTYPE html><html><head><meta charset="utf-8">');
+  h.push(`<title>${escapeHtml(subject)}</title></head>`);
+  h.push('<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;max-width:760px">');
+  h.push(`<h1 style="font-size:18px">${escapeHtml(subject)}</h1>`);
+  h.push(`<p>${escapeHtml(header(doc))}</p>`);
+  if (doc.skippedRuns.length) {
+    h.push(`<p style="color:#7f8c8d">Skipped (did not complete): ${escapeHtml(doc.skippedRuns.map((r) => `run ${r.runId} ${r.status}`).join(', '))}.</p>`);
+  }
+  h.push(`<div class="chart">${svg}</div>`);
+  for (const sec of sections(doc)) {
+    h.push(`<h2 style="font-size:16px" id="${sec.key}">${escapeHtml(sec.title)} (${sec.items.length})</h2>`);
+    if (!sec.items.length) {
+      h.push(`<p style="color:#555">${escapeHtml(sec.empty)}</p>`);
+      continue;
+    }
+    h.push('<table cellpadding="4" cellspacing="0" style="border-collapse:collapse;width:100%">');
+    h.push('<tr style="text-align:left;background:#f4f4f4"><th>Severity</th><th>Domain</th><th>Problem</th><th>Customer</th><th></th></tr>');
+    for (const i of sec.items.slice(0, max)) {
+      const url = domainUrl(opts.baseUrl, i.domain);
+      const dom = url ? `<a href="${escapeHtml(url)}">${escapeHtml(i.domain)}</a>` : escapeHtml(i.domain);
+      const extra = sec.extra?.(i) ?? '';
+      h.push(
+        `<tr style="border-top:1px solid #ddd;vertical-align:top"><td style="color:${SEV_COLOR[i.severity] ?? '#222'};font-weight:bold">${escapeHtml(i.severity)}</td>` +
+          `<td>${dom}</td>` +
+          `<td><code>${escapeHtml(i.rule)}</code>${i.subject ? ` <code>${escapeHtml(i.subject)}</code>` : ''}${i.message ? `<br><span style="color:#555">${escapeHtml(i.message)}</span>` : ''}</td>` +
+          `<td>${escapeHtml(who(i))}</td><td>${escapeHtml(extra)}</td></tr>`,
+      );
+    }
+    h.push('</table>');
+    if (sec.items.length > max) h.push(`<p>… and ${sec.items.length - max} more (the JSON report has them all).</p>`);
+  }
+  if (doc.byReseller.length) {
+    h.push('<h2 style="font-size:16px">Per reseller and customer</h2>');
+    h.push('<table cellpadding="4" cellspacing="0" style="border-collapse:collapse">');
+    h.push('<tr style="text-align:left;background:#f4f4f4"><th>Reseller / customer</th><th>Domains</th><th>New</th><th>Resolved</th><th>Still failing</th><th>Unknown</th></tr>');
+    for (const r of doc.byReseller) {
+      h.push(
+        `<tr style="border-top:1px solid #ddd;font-weight:bold"><td>${escapeHtml(r.reseller ?? '(server admin)')}</td><td>${r.counts.domains}</td><td>${r.counts.newProblems}</td><td>${r.counts.resolved}</td><td>${r.counts.stillFailing}</td><td>${r.counts.unknown}</td></tr>`,
+      );
+      for (const c of doc.byCustomer.filter((g) => g.reseller === r.reseller)) {
+        h.push(
+          `<tr><td style="padding-left:20px">${escapeHtml(c.owner ?? '?')}</td><td>${c.counts.domains}</td><td>${c.counts.newProblems}</td><td>${c.counts.resolved}</td><td>${c.counts.stillFailing}</td><td>${c.counts.unknown}</td></tr>`,
+        );
+      }
+    }
+    h.push('</table>');
+  }
+  if (!domainUrl(opts.baseUrl, 'x.example')) h.push('<p style="color:#7f8c8d">Set the panel base URL to get links to each domain\'s page.</p>');
+  h.push('<p style="color:#7f8c8d;font-size:12px">mailhealth — DNS trouble is reported as unknown and never counted as a failure.</p>');
+  h.push('</body></html>');
+  return h.join('\n');
+}
+
+export function renderReport(doc: ReportDoc, opts: RenderOptions = {}): RenderedReport {
+  const svg = renderChart(doc.trend);
+  return { subject: reportSubject(doc, opts), html: renderHtml(doc, opts, svg), text: renderText(doc, opts), json: doc, svg };
+}

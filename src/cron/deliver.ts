@@ -1,0 +1,213 @@
+// Delivery of the nightly report by email (nodemailer): through the server's local MTA (sendmail transport, the
+// default) or a configured SMTP server. The admin's recipients get the whole server's report; each reseller with an
+// address gets the part about their customers. Each message is retried (bounded, with backoff through an injectable
+// sleep); every attempt is logged and recorded with store.recordDelivery. The report itself is already saved.
+import nodemailer from 'nodemailer';
+import type { Store } from '../adapters/store/store.js';
+import type { RenderedReport } from '../core/report/render.js';
+import { realSleep } from './ratelimit.js';
+import type { ReportOutcome } from './report.js';
+
+/** Settings keys (JSON values in the store's settings table). */
+export const DELIVERY_SETTINGS = {
+  /** string | string[]: the admin's recipients (whole server). */
+  recipients: 'report.recipients',
+  /** { reseller: "addr" | ["addr", …] } */
+  resellers: 'report.resellers',
+  from: 'report.from',
+  /** 'sendmail' (default) | 'smtp' */
+  transport: 'report.transport',
+  /** { host, port, secure, auth: { user, pass }, requireTLS, ignoreTLS, rejectUnauthorized } */
+  smtp: 'report.smtp',
+  sendmailPath: 'report.sendmailPath',
+  attempts: 'report.attempts',
+  backoffMs: 'report.backoffMs',
+} as const;
+
+export interface SmtpSettings {
+  host: string;
+  port?: number;
+  secure?: boolean;
+  auth?: { user: string; pass: string };
+  requireTLS?: boolean;
+  ignoreTLS?: boolean;
+  rejectUnauthorized?: boolean;
+}
+
+export interface DeliverySettings {
+  from: string;
+  recipients: string[];
+  resellers: Record<string, string[]>;
+  transport: 'sendmail' | 'smtp';
+  sendmailPath?: string;
+  smtp?: SmtpSettings;
+  /** Tries per message (≥ 1). Default 3. */
+  attempts: number;
+  /** First retry waits this long, then doubles. Default 30 s. */
+  backoffMs: number;
+}
+
+export class DeliveryConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliveryConfigError';
+  }
+}
+
+function addrList(v: unknown, what: string): string[] {
+  if (v === undefined || v === null || v === '') return [];
+  const list = Array.isArray(v) ? v : [v];
+  return list.map((x) => {
+    if (typeof x !== 'string' || !/^[^\s@<>",;]+@[^\s@<>",;]+$/.test(x.trim())) throw new DeliveryConfigError(`${what}: not an email address: ${JSON.stringify(x)}`);
+    return x.trim();
+  });
+}
+
+/** Reads delivery settings from the store; `overrides` win. Throws DeliveryConfigError on malformed values. */
+export function deliverySettings(store: Store, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+  const get = <T>(k: string) => store.getSetting<T>(k);
+  const resellersRaw = get<unknown>(DELIVERY_SETTINGS.resellers) ?? {};
+  if (typeof resellersRaw !== 'object' || Array.isArray(resellersRaw)) throw new DeliveryConfigError(`${DELIVERY_SETTINGS.resellers} must be an object {reseller: address}`);
+  const resellers: Record<string, string[]> = {};
+  for (const [r, a] of Object.entries(resellersRaw as Record<string, unknown>)) resellers[r] = addrList(a, `${DELIVERY_SETTINGS.resellers}.${r}`);
+  const transport = (get<string>(DELIVERY_SETTINGS.transport) ?? 'sendmail') as DeliverySettings['transport'];
+  if (transport !== 'sendmail' && transport !== 'smtp') throw new DeliveryConfigError(`${DELIVERY_SETTINGS.transport} must be "sendmail" or "smtp"`);
+  const smtp = get<SmtpSettings>(DELIVERY_SETTINGS.smtp);
+  const attempts = get<number>(DELIVERY_SETTINGS.attempts) ?? 3;
+  const backoffMs = get<number>(DELIVERY_SETTINGS.backoffMs) ?? 30_000;
+  const s: DeliverySettings = {
+    from: get<string>(DELIVERY_SETTINGS.from) ?? 'mailhealth <root@localhost>',
+    recipients: addrList(get(DELIVERY_SETTINGS.recipients), DELIVERY_SETTINGS.recipients),
+    resellers,
+    transport,
+    ...(get<string>(DELIVERY_SETTINGS.sendmailPath) ? { sendmailPath: get<string>(DELIVERY_SETTINGS.sendmailPath) } : {}),
+    ...(smtp ? { smtp } : {}),
+    attempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : 3,
+    backoffMs: Number.isFinite(backoffMs) && backoffMs >= 0 ? backoffMs : 30_000,
+    ...overrides,
+  };
+  if (s.transport === 'smtp' && !s.smtp?.host) throw new DeliveryConfigError(`${DELIVERY_SETTINGS.transport} is "smtp" but ${DELIVERY_SETTINGS.smtp}.host is not set`);
+  return s;
+}
+
+export interface Mailer {
+  sendMail(message: {
+    from: string;
+    to: string;
+    subject: string;
+    text: string;
+    html: string;
+    headers?: Record<string, string>;
+  }): Promise<unknown>;
+  close?(): void;
+}
+
+/** A nodemailer transport for the settings: local MTA via sendmail, or SMTP. */
+export function createMailer(s: DeliverySettings): Mailer {
+  if (s.transport === 'smtp') {
+    const smtp = s.smtp as SmtpSettings;
+    const pass = process.env.MAILHEALTH_SMTP_PASS ?? smtp.auth?.pass;
+    return nodemailer.createTransport({
+      host: smtp.host,
+      port: smtp.port ?? (smtp.secure ? 465 : 587),
+      secure: Boolean(smtp.secure),
+      ...(smtp.auth?.user ? { auth: { user: smtp.auth.user, pass: pass ?? '' } } : {}),
+      ...(smtp.requireTLS ? { requireTLS: true } : {}),
+      ...(smtp.ignoreTLS ? { ignoreTLS: true } : {}),
+      ...(smtp.rejectUnauthorized === false ? { tls: { rejectUnauthorized: false } } : {}),
+      connectionTimeout: 30_000,
+      greetingTimeout: 30_000,
+      socketTimeout: 60_000,
+    });
+  }
+  return nodemailer.createTransport({ sendmail: true, newline: 'unix', path: s.sendmailPath ?? '/usr/sbin/sendmail' });
+}
+
+export interface DeliveryResult {
+  recipient: string;
+  audience: 'admin' | 'reseller';
+  reseller?: string;
+  ok: boolean;
+  attempts: number;
+  error: string | null;
+}
+
+export interface DeliverOptions {
+  store: Store;
+  settings: DeliverySettings;
+  mailer?: Mailer;
+  sleep?: (ms: number) => Promise<void>;
+  log?: (message: string) => void;
+}
+
+interface Outgoing {
+  to: string;
+  audience: 'admin' | 'reseller';
+  reseller?: string;
+  rendered: RenderedReport;
+}
+
+/** The messages a report run sends: admin recipients → whole report; each reseller with an address and domains → their part. */
+export function plannedMessages(outcome: Pick<ReportOutcome, 'rendered' | 'resellers' | 'partFor'>, settings: DeliverySettings): Outgoing[] {
+  const out: Outgoing[] = [];
+  for (const to of settings.recipients) out.push({ to, audience: 'admin', rendered: outcome.rendered });
+  for (const reseller of outcome.resellers) {
+    const addrs = settings.resellers[reseller] ?? [];
+    if (!addrs.length) continue;
+    const part = outcome.partFor({ reseller }, reseller);
+    for (const to of addrs) out.push({ to, audience: 'reseller', reseller, rendered: part.rendered });
+  }
+  return out;
+}
+
+function errText(e: unknown): string {
+  const err = e as { message?: string; responseCode?: number };
+  return `${err?.responseCode ? `${err.responseCode} ` : ''}${err?.message ?? String(e)}`.replace(/\s+/g, ' ').trim();
+}
+
+/** Sends one message with bounded retries, recording every attempt. */
+async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { mailer: Mailer }): Promise<DeliveryResult> {
+  const { store, settings } = o;
+  const sleep = o.sleep ?? realSleep;
+  const log = o.log ?? (() => {});
+  let last = '';
+  for (let attempt = 1; attempt <= settings.attempts; attempt++) {
+    try {
+      await o.mailer.sendMail({
+        from: settings.from,
+        to: m.to,
+        subject: m.rendered.subject,
+        text: m.rendered.text,
+        html: m.rendered.html,
+        headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailhealth-Run': String(runId) },
+      });
+      store.recordDelivery(runId, m.to, true, attempt > 1 ? `delivered on attempt ${attempt}` : null);
+      log(`report run ${runId}: sent to ${m.to}${m.reseller ? ` (reseller ${m.reseller})` : ''}${attempt > 1 ? ` on attempt ${attempt}` : ''}`);
+      return { recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok: true, attempts: attempt, error: null };
+    } catch (e) {
+      last = errText(e);
+      const final = attempt === settings.attempts;
+      store.recordDelivery(runId, m.to, false, `attempt ${attempt}/${settings.attempts}: ${last}`);
+      log(`report run ${runId}: sending to ${m.to} failed (attempt ${attempt}/${settings.attempts}): ${last}${final ? '' : ' — retrying'}`);
+      if (!final) await sleep(settings.backoffMs * 2 ** (attempt - 1));
+    }
+  }
+  return { recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok: false, attempts: settings.attempts, error: last };
+}
+
+/** Sends the report of a run to the admin's recipients and to each reseller's address. Never throws for a failed send. */
+export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rendered' | 'resellers' | 'partFor'>, o: DeliverOptions): Promise<DeliveryResult[]> {
+  const messages = plannedMessages(outcome, o.settings);
+  if (!messages.length) {
+    o.log?.(`report run ${outcome.runId}: no recipients configured (${DELIVERY_SETTINGS.recipients}, ${DELIVERY_SETTINGS.resellers}); nothing sent`);
+    return [];
+  }
+  const mailer = o.mailer ?? createMailer(o.settings);
+  const results: DeliveryResult[] = [];
+  try {
+    for (const m of messages) results.push(await sendWithRetry(outcome.runId, m, { ...o, mailer }));
+  } finally {
+    if (!o.mailer) mailer.close?.();
+  }
+  return results;
+}

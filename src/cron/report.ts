@@ -1,0 +1,331 @@
+// The nightly report run: under the SQLite lock "report" (one run at a time, across processes), mark stale report
+// runs interrupted, audit every domain on the server at a polite DNS rate, record the results in batches, mark the
+// run complete, compare with the previous complete run, render and save the report, then (optionally) deliver it.
+// A run that stops halfway (error, abort, lost lock) is left `interrupted` and is never reported.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { auditMany } from '../core/audit.js';
+import type { DomainAudit, DomainRef, Identity } from '../core/model.js';
+import type { Panel } from '../core/panel.js';
+import type { Resolver } from '../core/resolver.js';
+import { buildReport, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
+import { renderReport, type RenderedReport } from '../core/report/render.js';
+import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
+import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
+
+export const REPORT_LOCK = 'report';
+export const DEFAULT_LOCK_TTL_MS = 15 * 60_000;
+export const DEFAULT_DNS_QPS = 20;
+export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_HISTORY_DEPTH = 30;
+const BATCH = 50;
+
+/** Settings keys the report reads (all optional). */
+export const REPORT_SETTINGS = {
+  baseUrl: 'report.baseUrl',
+  dnsQps: 'report.dnsQps',
+  concurrency: 'report.concurrency',
+  serverName: 'report.serverName',
+} as const;
+
+export interface ReportRunOptions {
+  store: Store;
+  panel: Panel;
+  /** A fresh resolver per run (its cache is per run). */
+  resolver: Resolver;
+  /** Whose view: must be the admin (the whole server). Default: the panel's first admin account. */
+  identity?: Identity;
+  /** Domains audited at once. Default: setting report.concurrency, else 8. */
+  concurrency?: number;
+  /** DNS queries per second. Default: setting report.dnsQps, else 20. Ignored when `limiter` is given. */
+  qps?: number;
+  limiter?: RateLimiter;
+  /** Compare with the last complete run ('last', default) or the last complete run started at or before a date. */
+  since?: 'last' | Date;
+  /** Panel UI base URL for links. Default: setting report.baseUrl. */
+  baseUrl?: string | null;
+  serverName?: string;
+  /** Timestamps of the audits (the store has its own clock). */
+  now?: () => Date;
+  lockOwner?: string;
+  lockTtlMs?: number;
+  /** Complete runs looked at for streaks and the chart. Default 30. */
+  historyDepth?: number;
+  /** Aborting stops the run; it is left interrupted. */
+  signal?: AbortSignal;
+  log?: (message: string) => void;
+  /** Called under the lock once the report is saved (delivery). Its failure does not undo the run or the report. */
+  deliver?: (outcome: ReportOutcome) => Promise<unknown>;
+}
+
+export interface ReportOutcome {
+  runId: number;
+  previousRunId: number | null;
+  doc: ReportDoc;
+  rendered: RenderedReport;
+  /** Report runs found `running` at the start (a crashed process) and marked interrupted. */
+  interruptedRuns: number[];
+  audited: number;
+  /** The report restricted to one reseller's (or customer's) domains, rendered — for delivery. */
+  partFor(scope: ReportScope, audience?: string): { doc: ReportDoc; rendered: RenderedReport };
+  /** Resellers with at least one domain tonight. */
+  resellers: string[];
+  delivery?: unknown;
+}
+
+/** The run was stopped halfway; it is recorded as interrupted. */
+export class ReportInterruptedError extends Error {
+  constructor(
+    message: string,
+    public readonly runId: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ReportInterruptedError';
+  }
+}
+
+export function defaultLockOwner(): string {
+  return `report:${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+}
+
+function numberSetting(store: Store, key: string): number | undefined {
+  const v = store.getSetting<unknown>(key);
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+async function adminIdentity(panel: Panel): Promise<Identity> {
+  const admin = (await panel.listAccounts()).find((a) => a.role === 'admin');
+  if (!admin) throw new Error('the panel has no admin account: the nightly report audits the whole server as the admin');
+  return { user: admin.user, role: 'admin' };
+}
+
+/** Marks report runs still `running` as interrupted. Only call while holding the report lock. */
+export function markStaleRuns(store: Store, except?: number): number[] {
+  const stale = store.listRuns({ kind: 'report', limit: 500 }).filter((r) => r.status === 'running' && r.id !== except);
+  for (const r of stale) store.finishRun(r.id, 'interrupted');
+  return stale.map((r) => r.id);
+}
+
+function toSnapshotDomain(domain: string, owner: string | null, reseller: string | null, a: Pick<DomainAudit, 'status' | 'findings'>): DomainSnapshot {
+  return {
+    domain,
+    owner,
+    reseller,
+    status: a.status,
+    // Only what the diff looks at: problems and unknowns (pass/info findings stay in the store).
+    findings: a.findings
+      .filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')
+      .map((f) => ({ rule: f.rule, check: f.check, severity: f.severity, subject: f.subject ?? null, message: f.message })),
+  };
+}
+
+function resellerMapFromMeta(meta: unknown): Record<string, string> {
+  if (meta && typeof meta === 'object' && 'resellers' in meta) {
+    const r = (meta as { resellers: unknown }).resellers;
+    if (r && typeof r === 'object') return r as Record<string, string>;
+  }
+  return {};
+}
+
+/** Earlier report runs as snapshots: complete ones (up to `depth`, plus the `since` one) with results, others status only. */
+export function loadHistory(
+  store: Store,
+  currentRunId: number,
+  opts: { depth?: number; since?: 'last' | Date; resellers?: Record<string, string> } = {},
+): { runs: RunSnapshot[]; truncated: boolean } {
+  const depth = opts.depth ?? DEFAULT_HISTORY_DEPTH;
+  const listed = store.listRuns({ kind: 'report', limit: Math.max(50, depth * 4) }).filter((r) => r.id !== currentRunId && r.id < currentRunId);
+  const complete = listed.filter((r) => r.status === 'complete');
+  const chosen = new Set(complete.slice(0, depth).map((r) => r.id));
+  let pool: Run[] = listed;
+  if (opts.since instanceof Date) {
+    const limit = opts.since.getTime();
+    const all = store.listRuns({ kind: 'report', limit: 10_000 }).filter((r) => r.id < currentRunId);
+    const base = all.find((r) => r.status === 'complete' && Date.parse(r.startedAt) <= limit);
+    if (base) {
+      chosen.add(base.id);
+      if (!pool.some((r) => r.id === base.id)) pool = [...pool, base];
+    }
+  }
+  const truncated = complete.length > depth || listed.length >= Math.max(50, depth * 4);
+  const runs: RunSnapshot[] = [];
+  for (const r of pool) {
+    if (r.status !== 'complete') {
+      runs.push({ runId: r.id, status: r.status, startedAt: r.startedAt });
+      continue;
+    }
+    if (!chosen.has(r.id)) continue;
+    const resellers = { ...(opts.resellers ?? {}), ...resellerMapFromMeta(r.meta) };
+    const results: AuditResult[] = store.runResults(r.id);
+    runs.push({
+      runId: r.id,
+      status: 'complete',
+      startedAt: r.startedAt,
+      domains: results.map((res) => toSnapshotDomain(res.domain, res.owner, res.owner ? (resellers[res.owner] ?? null) : null, res)),
+    });
+  }
+  return { runs, truncated };
+}
+
+export async function runReport(opts: ReportRunOptions): Promise<ReportOutcome> {
+  const { store, panel } = opts;
+  const log = opts.log ?? (() => {});
+  const owner = opts.lockOwner ?? defaultLockOwner();
+  const ttl = opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
+  if (!store.tryLock(REPORT_LOCK, owner, ttl)) {
+    const h = store.lockHolder(REPORT_LOCK);
+    throw new StoreError('locked', `another report run is in progress${h ? ` (held by ${h.owner} until ${new Date(h.expiresAt).toISOString()})` : ''}`);
+  }
+  let lostLock = false;
+  const renew = setInterval(() => {
+    try {
+      if (!store.renewLock(REPORT_LOCK, owner, ttl)) lostLock = true;
+    } catch {
+      /* busy database: try again next time; the lease is long */
+    }
+  }, Math.max(1000, Math.floor(ttl / 3)));
+  renew.unref();
+  try {
+    return await runLocked(opts, log, () => lostLock);
+  } finally {
+    clearInterval(renew);
+    try {
+      store.releaseLock(REPORT_LOCK, owner);
+    } catch {
+      /* the lease runs out by itself */
+    }
+  }
+}
+
+async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostLock: () => boolean): Promise<ReportOutcome> {
+  const { store, panel } = opts;
+  const interruptedRuns = markStaleRuns(store);
+  if (interruptedRuns.length) log(`marked report run(s) ${interruptedRuns.join(', ')} interrupted (left running by a stopped process)`);
+
+  const identity = opts.identity ?? (await adminIdentity(panel));
+  if (identity.role !== 'admin') throw new Error(`the nightly report audits the whole server: run it as the admin, not ${identity.role} ${identity.user}`);
+  const refs: DomainRef[] = await panel.listDomains(identity);
+  const resellers: Record<string, string> = {};
+  for (const d of refs) if (d.reseller) resellers[d.owner] = d.reseller;
+  const refByDomain = new Map(refs.map((d) => [d.domain, d]));
+
+  const concurrency = opts.concurrency ?? numberSetting(store, REPORT_SETTINGS.concurrency) ?? DEFAULT_CONCURRENCY;
+  const qps = opts.qps ?? numberSetting(store, REPORT_SETTINGS.dnsQps) ?? DEFAULT_DNS_QPS;
+  const limiter = opts.limiter ?? new TokenBucket({ ratePerSec: qps });
+  const resolver = rateLimitedResolver(opts.resolver, limiter);
+
+  const runId = store.startRun('report', identity.user, refs.length, { resellers, qps, concurrency });
+  log(`report run ${runId}: auditing ${refs.length} domain(s), ${concurrency} at a time, at most ${qps} DNS queries/s`);
+
+  let stopError: unknown = undefined;
+  const onAbort = () => {
+    stopError ??= new Error('the report run was aborted');
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+
+  const audits: DomainAudit[] = [];
+  let buffer: { audit: DomainAudit; owner: string | null }[] = [];
+  let bufferFailed = 0;
+  const flush = () => {
+    if (!buffer.length) return;
+    const items = buffer;
+    const failed = bufferFailed;
+    buffer = [];
+    bufferFailed = 0;
+    store.recordAudits(runId, items);
+    store.bumpRunProgress(runId, { done: items.length, failed });
+  };
+  const checkStop = () => {
+    if (stopError === undefined && resolver.fatal !== undefined) stopError = resolver.fatal;
+    if (stopError === undefined && lostLock()) stopError = new Error('lost the report lock (another process took it over)');
+    return stopError;
+  };
+
+  try {
+    await auditMany(
+      refs.map((d) => d.domain),
+      { panel, resolver, ...(opts.now ? { now: opts.now } : {}) },
+      {
+        concurrency,
+        cancelled: () => checkStop() !== undefined,
+        onResult: (a) => {
+          // An audit that ran into the stop is not trustworthy (its DNS answers may be errors we caused): drop it.
+          const stop = checkStop();
+          if (stop !== undefined) throw stop;
+          audits.push(a);
+          buffer.push({ audit: a, owner: refByDomain.get(a.domain)?.owner ?? null });
+          if (a.status === 'fail') bufferFailed++;
+          if (buffer.length >= BATCH) flush();
+        },
+      },
+    );
+    const stop = checkStop();
+    if (stop !== undefined) throw stop;
+    if (audits.length !== refs.length) throw new Error(`only ${audits.length} of ${refs.length} domains were audited`);
+    flush();
+    store.finishRun(runId, 'complete');
+  } catch (e) {
+    stopError ??= e;
+    try {
+      flush(); // keep what was audited before the stop (the run stays interrupted: never compared with)
+    } catch {
+      /* the database itself may be the problem */
+    }
+    try {
+      store.finishRun(runId, 'interrupted');
+    } catch {
+      /* next run marks it interrupted */
+    }
+    log(`report run ${runId} interrupted after ${audits.length} of ${refs.length} domain(s): ${(e as Error)?.message ?? String(e)}`);
+    throw new ReportInterruptedError(`report run ${runId} interrupted: ${(e as Error)?.message ?? String(e)}`, runId, { cause: e });
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+
+  const run = store.getRun(runId);
+  const current: RunSnapshot = {
+    runId,
+    status: 'complete',
+    startedAt: run?.startedAt ?? new Date().toISOString(),
+    domains: audits.map((a) => {
+      const ref = refByDomain.get(a.domain);
+      return toSnapshotDomain(a.domain, ref?.owner ?? null, ref?.reseller ?? null, a);
+    }),
+  };
+  const history = loadHistory(store, runId, { depth: opts.historyDepth, since: opts.since, resellers });
+  const baseUrl = opts.baseUrl !== undefined ? opts.baseUrl : (store.getSetting<string>(REPORT_SETTINGS.baseUrl) ?? null);
+  const serverName = opts.serverName ?? store.getSetting<string>(REPORT_SETTINGS.serverName) ?? hostname();
+  const input = { current, runs: history.runs, since: opts.since, historyTruncated: history.truncated };
+  const doc = buildReport(input);
+  const rendered = renderReport(doc, { baseUrl, serverName });
+  store.saveReport(runId, { json: doc, html: rendered.html, text: rendered.text });
+  log(
+    `report run ${runId} complete: ${doc.summary.newProblems} new, ${doc.summary.resolved} resolved, ${doc.summary.stillFailing} still failing, ${doc.summary.unknown} unknown` +
+      (doc.previousRunId !== null ? ` (compared with run ${doc.previousRunId})` : ' (first complete run)'),
+  );
+
+  const outcome: ReportOutcome = {
+    runId,
+    previousRunId: doc.previousRunId,
+    doc,
+    rendered,
+    interruptedRuns,
+    audited: audits.length,
+    resellers: [...new Set(refs.map((r) => r.reseller).filter((r): r is string => Boolean(r)))].sort(),
+    partFor(scope, audience) {
+      const d = buildReport({ ...input, scope });
+      return { doc: d, rendered: renderReport(d, { baseUrl, serverName, audience: audience ?? scope.reseller ?? scope.owner }) };
+    },
+  };
+  if (opts.deliver) {
+    try {
+      outcome.delivery = await opts.deliver(outcome);
+    } catch (e) {
+      log(`report run ${runId}: delivery failed: ${(e as Error)?.message ?? String(e)} (the report is saved)`);
+      outcome.delivery = { error: (e as Error)?.message ?? String(e) };
+    }
+  }
+  return outcome;
+}
