@@ -6,6 +6,7 @@ import { UsageError, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
+import { registerServeCommands } from './commands/serve.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerExplainCommand } from './commands/explain.js';
 
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     });
 
   registerFixCommands(program);
+  registerServeCommands(program);
   registerReportCommand(program);
   registerExplainCommand(program);
   return program;

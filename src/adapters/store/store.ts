@@ -56,6 +56,32 @@ export interface AuditResult extends DomainAudit {
   findingsCount: number;
 }
 
+/** The latest result of a domain without evidence: what list pages show. */
+export interface ResultSummary {
+  resultId: number;
+  runId: number;
+  domain: string;
+  owner: string | null;
+  status: DomainStatus;
+  auditedAt: string;
+  findingsCount: number;
+  /** Worst severity per check that has findings. */
+  checks: Partial<Record<CheckName, Finding['severity']>>;
+}
+
+/** One stored result without findings, with the run it belongs to. */
+export interface ResultRow {
+  resultId: number;
+  runId: number;
+  domain: string;
+  owner: string | null;
+  status: DomainStatus;
+  auditedAt: string;
+  findingsCount: number;
+  byUser: string;
+  runKind: RunKind;
+}
+
 export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
 export type Verified = 'yes' | 'propagating' | 'no';
 
@@ -668,6 +694,81 @@ export class Store {
     });
   }
 
+  /**
+   * Per-domain summary of the latest result (no evidence): status, time, owner, findings count and the worst
+   * severity per check. For list pages over many domains; domains never audited are absent.
+   */
+  latestSummaries(domains: readonly string[]): Map<string, ResultSummary> {
+    return this.guard(() => {
+      const rows = this.st(
+        `WITH wanted(domain) AS (SELECT DISTINCT value FROM json_each(?)),
+              latest(id) AS (SELECT ${LATEST_ID} FROM wanted)
+         SELECT r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count,
+                f."check" AS "check",
+                min(CASE f.severity WHEN 'fail' THEN 0 WHEN 'warn' THEN 1 WHEN 'unknown' THEN 2 WHEN 'info' THEN 3 ELSE 4 END) AS worst
+         FROM latest JOIN results r ON r.id = latest.id LEFT JOIN findings f ON f.result_id = r.id
+         GROUP BY r.id, f."check"
+         ORDER BY r.domain`,
+      ).all(JSON.stringify(domains)) as {
+        result_id: number;
+        run_id: number;
+        domain: string;
+        owner: string | null;
+        status: DomainStatus;
+        audited_at: string;
+        findings_count: number;
+        check: string | null;
+        worst: number | null;
+      }[];
+      const sev: Finding['severity'][] = ['fail', 'warn', 'unknown', 'info', 'pass'];
+      const out = new Map<string, ResultSummary>();
+      for (const row of rows) {
+        let s = out.get(row.domain);
+        if (!s) {
+          s = { resultId: row.result_id, runId: row.run_id, domain: row.domain, owner: row.owner, status: row.status, auditedAt: row.audited_at, findingsCount: row.findings_count, checks: {} };
+          out.set(row.domain, s);
+        }
+        if (row.check !== null && row.worst !== null) s.checks[row.check as CheckName] = sev[row.worst];
+      }
+      return out;
+    });
+  }
+
+  /** Recent results (no findings) of the given domains, newest first, with who ran the audit. */
+  recentResults(domains: readonly string[], limit = 50): ResultRow[] {
+    checkLimit(limit);
+    return this.guard(() =>
+      (
+        this.st(
+          `SELECT r.id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, runs.by_user, runs.kind
+           FROM results r JOIN runs ON runs.id = r.run_id
+           WHERE r.domain IN (SELECT value FROM json_each(?))
+           ORDER BY r.audited_at DESC, r.id DESC LIMIT ?`,
+        ).all(JSON.stringify(domains), limit) as {
+          id: number;
+          run_id: number;
+          domain: string;
+          owner: string | null;
+          status: DomainStatus;
+          audited_at: string;
+          findings_count: number;
+          by_user: string;
+          kind: RunKind;
+        }[]
+      ).map((r) => ({ resultId: r.id, runId: r.run_id, domain: r.domain, owner: r.owner, status: r.status, auditedAt: r.audited_at, findingsCount: r.findings_count, byUser: r.by_user, runKind: r.kind })),
+    );
+  }
+
+  /** Changes of the given domains, newest first. */
+  changesForDomains(domains: readonly string[], limit = 50): ChangeRecord[] {
+    checkLimit(limit);
+    return this.guard(() =>
+      (
+        this.st(`SELECT * FROM changes WHERE domain IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?`).all(JSON.stringify(domains), limit) as ChangeRow[]
+      ).map(changeFromRow),
+    );
+  }
+
   // ---- changes (fix plans) ----
 
   /** Records a plan before the panel write. Returns the change id. */
@@ -883,6 +984,22 @@ export class Store {
     return this.guard(() => {
       const row = this.st(`SELECT cancel_requested FROM jobs WHERE id = ?`).get(id) as { cancel_requested: number } | undefined;
       return row?.cancel_requested === 1;
+    });
+  }
+
+  /**
+   * At start: jobs left queued or running by a previous process are marked interrupted (and their runs too).
+   * Returns how many jobs it marked.
+   */
+  interruptUnfinishedJobs(): number {
+    return this.write(() => {
+      const at = this.iso();
+      this.st(
+        `UPDATE runs SET status = 'interrupted', finished_at = ?
+         WHERE status = 'running' AND id IN (SELECT run_id FROM jobs WHERE status IN ('queued', 'running') AND run_id IS NOT NULL)`,
+      ).run(at);
+      return this.st(`UPDATE jobs SET status = 'interrupted', error = coalesce(error, 'interrupted by a restart'), updated_at = ? WHERE status IN ('queued', 'running')`).run(at)
+        .changes;
     });
   }
 

@@ -1,29 +1,66 @@
 // mailhealth demo — the main job on the embedded demo panel, offline: a loopback DNS server plays the internet.
+// By default (what `npm start` runs) it audits the demo domains, then serves the web UI on 127.0.0.1 with demo logins
+// for a customer (alice), the reseller (rita) and the admin (root); --audit-only prints the audit and exits.
 import { join } from 'node:path';
 import { FilesPanel } from '../../adapters/panels/files/index.js';
 import { createResolver } from '../../adapters/dns/resolver.js';
 import { openStore } from '../../adapters/store/store.js';
 import { startDemo } from '../../demo/world.js';
+import { hashPassword, randomPassword } from '../../web/passwords.js';
+import { startServer } from '../../web/server.js';
 import type { GlobalOptions } from '../context.js';
 import { printAudits, runAudit } from './audit.js';
+import { parsePort } from './serve.js';
 
 export interface DemoOptions extends GlobalOptions {
   auditOnly?: boolean;
   port?: string;
 }
 
+/** The demo identities that get a password: a customer, the reseller, the admin. */
+export const DEMO_USERS = ['alice', 'rita', 'root'] as const;
+
 export async function demoCommand(o: DemoOptions): Promise<number> {
   const demo = await startDemo();
   const panel = new FilesPanel(demo.panelDir);
-  const resolver = createResolver({ servers: [demo.dns.address], authoritativePort: demo.dns.port, timeoutMs: 1000, tries: 2 });
+  const makeResolver = () => createResolver({ servers: [demo.dns.address], authoritativePort: demo.dns.port, timeoutMs: 1000, tries: 2 });
+  const resolver = makeResolver();
   const store = openStore(o.db ?? join(demo.panelDir, 'mailhealth.sqlite'));
   try {
     const domains = await panel.listDomains({ user: 'root', role: 'admin' });
     process.stderr.write(`mailhealth demo: files panel at ${demo.panelDir}, DNS on ${demo.dns.address} (loopback only)\n`);
     const { audits } = await runAudit(panel, resolver, store, domains, { concurrency: 8, byUser: 'root' });
-    printAudits(audits, o);
+    resolver.close();
+    if (o.auditOnly) {
+      printAudits(audits, o);
+      return 0;
+    }
+    const passwords: [string, string][] = [];
+    for (const user of DEMO_USERS) {
+      const pw = randomPassword();
+      store.setPasswordHash(user, await hashPassword(pw));
+      passwords.push([user, pw]);
+    }
+    const running = await startServer({ panel, store, makeResolver, identityFrom: 'session', host: '127.0.0.1', port: parsePort(o.port, 8080) });
+    const roles: Record<string, string> = { alice: 'customer', rita: 'reseller', root: 'admin' };
+    process.stdout.write(
+      [
+        `mailhealth demo: web UI on ${running.url}/`,
+        '  logins (demo only, new each start):',
+        ...passwords.map(([u, p]) => `    ${u.padEnd(6)} ${p}   (${roles[u]})`),
+        '  try: log in as alice, open bakery.example (left over from HostGator), fix SPF.',
+        '  Ctrl-C stops the demo.',
+        '',
+      ].join('\n'),
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => void running.close().then(resolve);
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
     return 0;
   } finally {
+    resolver.close();
     store.close();
     await demo.close();
   }

@@ -1,0 +1,36 @@
+// A Panel decorator that applies the admin's stored settings on top of what the panel reports.
+// Today: the MailChannels account id from the settings page overrides the relay's authId, so the audit (lockdown
+// check) and the lockdown fix see the account the hosting company actually uses. Everything else passes through.
+import type { MailSettings } from '../../core/model.js';
+import type { Panel } from '../../core/panel.js';
+
+/** Where settings come from (the store implements it). */
+export interface SettingsSource {
+  getSetting<T = unknown>(key: string): T | undefined;
+}
+
+export const SETTING_MAILCHANNELS_ACCOUNT = 'mailchannels.accountId';
+
+export function withSettings(panel: Panel, settings: SettingsSource): Panel {
+  const decorated: Panel = {
+    kind: panel.kind,
+    capabilities: panel.capabilities,
+    listAccounts: () => panel.listAccounts(),
+    listDomains: (identity) => panel.listDomains(identity),
+    readZone: (domain) => panel.readZone(domain),
+    readMailSettings: async (domain) => applySettings(await panel.readMailSettings(domain), settings),
+    applyChanges: (domain, changes, expectedVersion) => panel.applyChanges(domain, changes, expectedVersion),
+  };
+  if (panel.generateDkim) {
+    const gen = panel.generateDkim.bind(panel);
+    decorated.generateDkim = async (domain) => applySettings(await gen(domain), settings);
+  }
+  return decorated;
+}
+
+function applySettings(s: MailSettings, settings: SettingsSource): MailSettings {
+  const raw = settings.getSetting<string>(SETTING_MAILCHANNELS_ACCOUNT);
+  const authId = typeof raw === 'string' ? raw.trim() : '';
+  if (!authId || !s.relay || s.relay.provider.toLowerCase() !== 'mailchannels') return s;
+  return { ...s, relay: { ...s.relay, authId } };
+}

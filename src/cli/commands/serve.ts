@@ -1,0 +1,93 @@
+// mailhealth serve [--host 127.0.0.1] [--port N]   — the web UI and JSON API (standalone: login + admin token)
+// mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
+import type { Command } from 'commander';
+import { createResolver, parseServer } from '../../adapters/dns/resolver.js';
+import { loadConfig } from '../../adapters/panels/factory.js';
+import { SETTING_KEYS } from '../../web/settings.js';
+import { hashPassword } from '../../web/passwords.js';
+import { startServer } from '../../web/server.js';
+import { panelFromOptions, resolverFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import type { Store } from '../../adapters/store/store.js';
+import type { Resolver } from '../../core/resolver.js';
+
+export function parsePort(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port takes a number from 0 to 65535 (got ${JSON.stringify(v)})`);
+  return n;
+}
+
+/** A fresh resolver per request/job: the --resolver flag, unless the admin chose one on the settings page. */
+export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver {
+  return () => {
+    const chosen = store.getSetting<string>(SETTING_KEYS.dnsResolver);
+    if (typeof chosen === 'string' && chosen && parseServer(chosen).host) {
+      return createResolver({ servers: [chosen], concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) });
+    }
+    return resolverFromOptions(o);
+  };
+}
+
+export function adminTokenFrom(o: GlobalOptions): string | null {
+  if (process.env.MAILHEALTH_ADMIN_TOKEN) return process.env.MAILHEALTH_ADMIN_TOKEN;
+  const cfg = loadConfig(o.config) as { adminToken?: unknown };
+  return typeof cfg.adminToken === 'string' && cfg.adminToken ? cfg.adminToken : null;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the web UI and JSON API on loopback')
+    .option('--host <host>', 'listen address (loopback or a Unix socket path)', '127.0.0.1')
+    .option('--port <n>', 'port', '8080')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { host: string; port: string };
+      const panel = panelFromOptions(o);
+      const store = storeFromOptions(o);
+      const running = await startServer({
+        panel,
+        store,
+        makeResolver: resolverFactory(o, store),
+        identityFrom: 'session',
+        adminToken: adminTokenFrom(o),
+        host: o.host,
+        port: parsePort(o.port, 8080),
+      });
+      process.stderr.write(`mailhealth: serving on ${running.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void running.close().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      store.close();
+      process.exitCode = 0;
+    });
+
+  const user = program.command('user').description('standalone web logins');
+  user
+    .command('set-password')
+    .description('set the web login password of a panel account (read from stdin)')
+    .argument('<user>')
+    .action(async (name: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions;
+      const panel = panelFromOptions(o);
+      const accounts = await panel.listAccounts();
+      if (!accounts.some((a) => a.user === name)) throw new UsageError(`${name}: the panel has no such account`);
+      const password = (await readStdin()).replace(/\r?\n$/, '');
+      if (password.length < 8) throw new UsageError('the password must be at least 8 characters');
+      const store = storeFromOptions(o);
+      try {
+        store.setPasswordHash(name, await hashPassword(password));
+      } finally {
+        store.close();
+      }
+      process.stderr.write(`mailhealth: password set for ${name}\n`);
+      process.exitCode = 0;
+    });
+}

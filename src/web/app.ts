@@ -1,0 +1,237 @@
+// The panel UI and its JSON API: one Express app. Routes live in ./routes (one file per page); this file wires the
+// cross-cutting parts in order: security headers, static assets, body parsing, session, identity, CSRF, routes,
+// not-found and error handling.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Identity } from '../core/model.js';
+import { PanelError, type Panel } from '../core/panel.js';
+import type { Resolver } from '../core/resolver.js';
+import { PlanError } from '../core/plans/index.js';
+import { StoreError, type Store } from '../adapters/store/store.js';
+import { withSettings } from '../adapters/panels/with-settings.js';
+import { bearerToken, tokenMatches, type FrontDoor, type IdentitySource } from './identity.js';
+import { ctx, HttpError, NOT_FOUND_MESSAGE, type Locals } from './http.js';
+import { BulkRunner } from './jobs.js';
+import { RateLimiter, type BucketConfig } from './ratelimit.js';
+import { decodeSession, newSession, parseCookies, SESSION_COOKIE, sessionSecret, writeSession } from './session.js';
+import type { WebDeps } from './services.js';
+import { authRoutes } from './routes/auth.js';
+import { domainRoutes } from './routes/domains.js';
+import { fixRoutes } from './routes/fix.js';
+import { historyRoutes } from './routes/history.js';
+import { bulkRoutes } from './routes/bulk.js';
+import { settingsRoutes } from './routes/settings.js';
+import { apiRoutes } from './routes/api.js';
+
+export interface AppDeps {
+  panel: Panel;
+  store: Store;
+  /** A fresh resolver per request or job (its cache lives for one run). */
+  makeResolver: () => Resolver;
+  /** 'session': standalone login + admin token. 'front-door': the panel's front door supplies the identity. */
+  identityFrom: IdentitySource;
+  /** Required with identityFrom 'front-door'. */
+  frontDoor?: FrontDoor;
+  /** Admin token for `Authorization: Bearer` on /api (standalone only). */
+  adminToken?: string | null;
+  rateLimits?: { audit?: BucketConfig; bulk?: BucketConfig; login?: BucketConfig };
+  now?: () => Date;
+  auditConcurrency?: number;
+}
+
+export interface AppContext extends WebDeps {
+  identityFrom: IdentitySource;
+  adminToken: string | null;
+  limits: { audit: RateLimiter; bulk: RateLimiter; login: RateLimiter };
+  runner: BulkRunner;
+  secret: Buffer;
+}
+
+export type MailhealthApp = express.Express & { runner: BulkRunner; context: AppContext };
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** views/ at the project root, from src/web (tsx) or dist/src/web (compiled). */
+export const VIEWS_DIR = [join(HERE, '../../views'), join(HERE, '../../../views')].find((d) => existsSync(join(d, 'layout-top.ejs'))) ?? join(HERE, '../../views');
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'self'",
+  "base-uri 'none'",
+  "object-src 'none'",
+].join('; ');
+
+function securityHeaders(_req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Content-Security-Policy', CSP);
+  res.setHeader('X-Frame-Options', 'SAMEORIGIN');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+  res.setHeader('Permissions-Policy', 'camera=(), microphone=(), geolocation=()');
+  next();
+}
+
+export function createApp(deps: AppDeps): MailhealthApp {
+  if (deps.identityFrom === 'front-door' && !deps.frontDoor) throw new Error('createApp: identityFrom "front-door" needs a frontDoor function');
+  const now = deps.now ?? (() => new Date());
+  const nowMs = () => now().getTime();
+  const base: WebDeps = {
+    panel: withSettings(deps.panel, deps.store),
+    store: deps.store,
+    makeResolver: deps.makeResolver,
+    now,
+    auditConcurrency: deps.auditConcurrency ?? 8,
+  };
+  const c: AppContext = {
+    ...base,
+    identityFrom: deps.identityFrom,
+    adminToken: deps.adminToken ?? null,
+    limits: {
+      audit: new RateLimiter(deps.rateLimits?.audit ?? { capacity: 20, perMinute: 10 }, nowMs),
+      bulk: new RateLimiter(deps.rateLimits?.bulk ?? { capacity: 3, perMinute: 1 }, nowMs),
+      login: new RateLimiter(deps.rateLimits?.login ?? { capacity: 10, perMinute: 5 }, nowMs),
+    },
+    runner: new BulkRunner(base),
+    secret: sessionSecret(deps.store),
+  };
+
+  // Accounts change rarely; reading them on every request would hit the panel's API each time.
+  let accounts: { at: number; list: Promise<{ user: string; role: Identity['role'] }[]> } | null = null;
+  const knownAccount = async (id: Identity): Promise<boolean> => {
+    if (!accounts || nowMs() - accounts.at > 10_000) accounts = { at: nowMs(), list: c.panel.listAccounts() };
+    const list = await accounts.list.catch((e) => {
+      accounts = null;
+      throw e;
+    });
+    return list.some((a) => a.user === id.user && a.role === id.role);
+  };
+
+  const app = express() as MailhealthApp;
+  app.disable('x-powered-by');
+  app.set('views', VIEWS_DIR);
+  app.set('view engine', 'ejs');
+  app.set('query parser', 'simple');
+  app.use(securityHeaders);
+  app.use('/assets', express.static(join(VIEWS_DIR, 'assets'), { index: false, fallthrough: false, maxAge: '1h' }));
+  app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 5000 }));
+  app.use(express.json({ limit: '200kb' }));
+
+  // Session (always present: it carries the CSRF token) and identity.
+  app.use(async (req, res, next) => {
+    const l = res.locals as unknown as Locals;
+    const nowSec = Math.floor(nowMs() / 1000);
+    let session = decodeSession(c.secret, parseCookies(req.headers.cookie)[SESSION_COOKIE], nowSec);
+    if (!session) {
+      session = newSession(nowSec);
+      writeSession(req, res, c.secret, session);
+    }
+    l.session = session;
+    l.csrf = session.csrf;
+    l.api = req.path.startsWith('/api/');
+    l.identity = null;
+    l.authVia = null;
+    res.setHeader('Cache-Control', 'no-store');
+
+    const token = bearerToken(req);
+    if (c.identityFrom === 'session' && req.headers.authorization !== undefined) {
+      // A request that presents credentials gets them checked, never silently ignored.
+      if (l.api && token && tokenMatches(token, c.adminToken)) {
+        const admin = (await c.panel.listAccounts()).find((a) => a.role === 'admin');
+        l.identity = { user: admin?.user ?? 'admin', role: 'admin' };
+        l.authVia = 'token';
+        return next();
+      }
+      res.status(401).json({ error: 'invalid credentials' });
+      return;
+    }
+    let claimed: Identity | null = null;
+    if (c.identityFrom === 'front-door') claimed = (await deps.frontDoor!(req)) ?? null;
+    else if (session.user && session.role) claimed = { user: session.user, role: session.role };
+    if (claimed && (await knownAccount(claimed))) {
+      l.identity = claimed;
+      l.authVia = c.identityFrom === 'front-door' ? 'front-door' : 'session';
+    }
+    next();
+  });
+
+  // CSRF: every state-changing request carries the session's token (form field _csrf or header x-csrf-token).
+  // Bearer-token API calls carry no cookie a browser could replay, so they need none.
+  app.use((req, res, next) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+    const l = ctx(res);
+    if (l.authVia === 'token') return next();
+    const body = req.body as Record<string, unknown> | undefined;
+    const sent = (body && typeof body._csrf === 'string' ? body._csrf : undefined) ?? req.get('x-csrf-token');
+    if (typeof sent !== 'string' || sent.length !== l.csrf.length || !timingEqual(sent, l.csrf)) {
+      throw new HttpError(403, 'The form expired or did not come from this site (CSRF check failed). Reload the page and try again.');
+    }
+    next();
+  });
+
+  app.use((req, res, next) => {
+    res.locals.me = ctx(res).identity;
+    res.locals.path = req.path;
+    res.locals.title = 'Mail health';
+    res.locals.loginEnabled = c.identityFrom === 'session';
+    next();
+  });
+
+  app.use(authRoutes(c));
+  app.use(domainRoutes(c));
+  app.use(fixRoutes(c));
+  app.use(historyRoutes(c));
+  app.use(bulkRoutes(c));
+  app.use(settingsRoutes(c));
+  app.use('/api', apiRoutes(c));
+
+  app.use(() => {
+    throw new HttpError(404, NOT_FOUND_MESSAGE);
+  });
+
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let status = 500;
+    let message = 'Something went wrong on our side. The error was logged; try again, or ask your hosting provider.';
+    const e = err as { status?: number; type?: string; message?: string };
+    if (err instanceof HttpError) {
+      status = err.status;
+      message = err.message;
+    } else if (err instanceof PlanError) {
+      status = 409;
+      message = err.message;
+    } else if (err instanceof PanelError) {
+      status = err.code === 'not-found' ? 404 : 502;
+      message = err.code === 'not-found' ? NOT_FOUND_MESSAGE : `The panel reported a problem (${err.code}): ${err.message}`;
+    } else if (err instanceof StoreError && err.code === 'locked') {
+      status = 503;
+      message = 'The history database is busy; try again in a moment.';
+    } else if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      status = e.status;
+      message = e.type === 'entity.parse.failed' ? 'The request body is not valid.' : 'The request could not be handled.';
+    }
+    if (status >= 500) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
+    if (res.headersSent) return;
+    const l = res.locals as Partial<Locals>;
+    if (l.api || req.path.startsWith('/api/') || (req.get('accept') ?? '').startsWith('application/json')) {
+      res.status(status).json({ error: message });
+      return;
+    }
+    res.status(status).render('error', { status, message, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
+  });
+
+  app.runner = c.runner;
+  app.context = c;
+  return app;
+}
+
+function timingEqual(a: string, b: string): boolean {
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}

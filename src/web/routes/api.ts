@@ -1,0 +1,95 @@
+// The JSON API (mounted at /api): the pages' data and actions for automation, with the same scope rules
+// (requireDomain / requireChange / requireJob) and the same CSRF rule for cookie sessions.
+import { Router } from 'express';
+import type { AppContext } from '../app.js';
+import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
+import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str } from '../http.js';
+import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, previewFix, undo } from '../services.js';
+import { matching } from './bulk.js';
+import { parseCheck, parseTerms } from './fix.js';
+
+export function apiRoutes(c: AppContext): Router {
+  const r = Router();
+  r.use(requireLogin);
+
+  const rows = async (res: Parameters<typeof scopeOf>[1], query: Record<string, unknown>) =>
+    applyFilter(sortWorstFirst(rowsFor(c.store, await scopeOf(c, res))), parseFilter(query));
+
+  r.get('/me', (_req, res) => {
+    res.json({ ...identityOf(res), csrf: ctx(res).authVia === 'token' ? null : ctx(res).csrf });
+  });
+
+  r.get('/domains', async (req, res) => {
+    res.json(
+      (await rows(res, req.query as Record<string, unknown>)).map((d) => ({ domain: d.domain, status: d.status, owner: d.owner, checks: d.checks, auditedAt: d.auditedAt })),
+    );
+  });
+
+  r.get('/domains/:domain', requireDomain(c), async (_req, res) => {
+    const a = await latestOrAudit(c, identityOf(res), ctx(res).domainRef!);
+    res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
+  });
+
+  r.post('/domains/:domain/audit', requireDomain(c), async (_req, res) => {
+    const me = identityOf(res);
+    if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'too many audits; wait a minute');
+    const [a] = await auditAndRecord(c, me, [ctx(res).domainRef!]);
+    res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
+  });
+
+  r.get('/domains/:domain/fix', requireDomain(c), async (req, res) => {
+    const { plan, unknownTerms } = await previewFix(c, ctx(res).domainRef!.domain, parseCheck(req.query.check), parseTerms(req.query.remove));
+    res.json({ ...planJson(plan), unknownTerms });
+  });
+
+  r.post('/domains/:domain/fix', requireDomain(c), async (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const planHash = str(body.planHash);
+    if (!/^sha256:[0-9a-f]{64}$/.test(planHash)) throw new HttpError(400, 'planHash is required (from GET …/fix)');
+    const outcome = await applyFix(c, identityOf(res), ctx(res).domainRef!, { check: parseCheck(body.check), planHash, removeTerms: parseTerms(body.removeTerms) });
+    res.status(outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502).json(outcomeJson(outcome));
+  });
+
+  r.get('/changes', async (req, res) => {
+    const scope = (await scopeOf(c, res)).map((d) => d.domain);
+    res.json(c.store.changesForDomains(scope, 100));
+  });
+
+  r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
+    const outcome = await undo(c, identityOf(res), ctx(res).change!.id, ctx(res).domainRef!);
+    res.status(outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502).json({ ...outcomeJson(outcome), undoOf: ctx(res).change!.id });
+  });
+
+  r.post('/bulk', async (req, res) => {
+    const me = identityOf(res);
+    if (me.role === 'customer') throw new HttpError(403, 'bulk audits are for resellers and admins');
+    if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'too many bulk audits; wait a minute');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const names = list(body.domains);
+    const refs = names.length ? (await scopedDomains(c, res, names)).refs : await matching(c, await scopeOf(c, res), body);
+    if (refs.length === 0) throw new HttpError(400, 'no domains match');
+    const id = c.runner.start(me, refs, { filter: parseFilter(body), domains: names.length || undefined });
+    res.status(202).json({ jobId: id, total: refs.length });
+  });
+
+  r.get('/jobs/:id', requireJob(c), (req, res) => {
+    const since = Number(req.query.since);
+    res.json(c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.isInteger(since) && since > 0 ? since : 0));
+  });
+
+  r.post('/jobs/:id/cancel', requireJob(c), (_req, res) => {
+    const ok = c.runner.cancel(ctx(res).job!.id);
+    res.json({ cancelRequested: ok, job: c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.MAX_SAFE_INTEGER) });
+  });
+
+  r.get('/export.csv', async (req, res) => {
+    res.type('text/csv').attachment('mailhealth-domains.csv').send(toCsv(await rows(res, req.query as Record<string, unknown>)));
+  });
+
+  r.get('/export.json', async (req, res) => {
+    const out = await rows(res, req.query as Record<string, unknown>);
+    res.attachment('mailhealth-domains.json').json({ generatedAt: c.now().toISOString(), domains: out });
+  });
+
+  return r;
+}

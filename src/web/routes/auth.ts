@@ -1,0 +1,48 @@
+// GET/POST /login, POST /logout (standalone only), and / → the domains page.
+import { Router } from 'express';
+import type { AppContext } from '../app.js';
+import { ctx, HttpError, str } from '../http.js';
+import { verifyPassword } from '../passwords.js';
+import { newSession, writeSession } from '../session.js';
+
+function safeNext(v: unknown): string {
+  const s = str(v);
+  // Only local paths: "/x" but not "//host" or "/\host".
+  return /^\/(?![/\\])[^\s]*$/.test(s) && !s.startsWith('/login') ? s : '/domains';
+}
+
+export function authRoutes(c: AppContext): Router {
+  const r = Router();
+
+  r.get('/', (_req, res) => res.redirect(303, ctx(res).identity ? '/domains' : '/login'));
+
+  r.get('/login', (req, res) => {
+    if (c.identityFrom !== 'session') throw new HttpError(404, 'Not found.');
+    if (ctx(res).identity) return res.redirect(303, safeNext(req.query.next));
+    res.render('login', { title: 'Log in', next: safeNext(req.query.next), error: null, user: '' });
+  });
+
+  r.post('/login', async (req, res) => {
+    if (c.identityFrom !== 'session') throw new HttpError(404, 'Not found.');
+    const body = req.body as Record<string, unknown>;
+    const user = str(body.user).trim().slice(0, 100);
+    const password = str(body.password).slice(0, 1000);
+    const next = safeNext(body.next);
+    const fail = (status: number, error: string) => res.status(status).render('login', { title: 'Log in', next, error, user });
+    if (!c.limits.login.take(`login:${req.ip}:${user}`)) return fail(429, 'Too many attempts. Wait a minute and try again.');
+    const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
+    const ok = await verifyPassword(password, account ? c.store.getPasswordHash(account.user) : null);
+    if (!account || !ok) return fail(401, 'Wrong user name or password.');
+    // A new session (and CSRF token) at login: a token planted before login is worth nothing after it.
+    const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role });
+    writeSession(req, res, c.secret, session);
+    res.redirect(303, next);
+  });
+
+  r.post('/logout', (req, res) => {
+    writeSession(req, res, c.secret, newSession(Math.floor(c.now().getTime() / 1000)));
+    res.redirect(303, c.identityFrom === 'session' ? '/login' : '/domains');
+  });
+
+  return r;
+}

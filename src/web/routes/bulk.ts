@@ -1,0 +1,94 @@
+// /bulk (resellers and admins): every customer domain, filtered and paginated; bulk audit as a background job with
+// progress, cancel and results streaming in; bulk fix of one check across selected domains.
+import { Router } from 'express';
+import type { DomainRef } from '../../core/model.js';
+import type { AppContext } from '../app.js';
+import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
+import { HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str } from '../http.js';
+import { applyFix, previewFix, type Preview } from '../services.js';
+import { viewHelpers } from '../view-model.js';
+import { parseCheck } from './fix.js';
+
+export const BULK_PER_PAGE = 50;
+export const BULK_FIX_MAX = 200;
+
+/** The domains matching a filter, in the identity's scope. */
+export async function matching(c: AppContext, scope: DomainRef[], filterSource: Record<string, unknown>): Promise<DomainRef[]> {
+  const filter = parseFilter(filterSource);
+  if (!filter.status && !filter.check && !filter.customer && !filter.q) return scope;
+  const keep = new Set(applyFilter(rowsFor(c.store, scope), filter).map((r) => r.domain));
+  return scope.filter((d) => keep.has(d.domain));
+}
+
+export function bulkRoutes(c: AppContext): Router {
+  const r = Router();
+  r.use('/bulk', requireLogin, requireRole('reseller', 'admin'));
+
+  r.get('/bulk', async (req, res) => {
+    const me = identityOf(res);
+    const scope = await scopeOf(c, res);
+    const filter = parseFilter(req.query as Record<string, unknown>);
+    const page = listPage(c.store, scope, filter, pageNumber(req.query.page), BULK_PER_PAGE);
+    const job = c.store.listJobs(me.user, 1)[0] ?? null;
+    res.render('bulk', { title: 'All customer domains', page, filterQuery, job, now: c.now(), h: viewHelpers });
+  });
+
+  r.post('/bulk/audit', async (req, res) => {
+    const me = identityOf(res);
+    if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'Too many bulk audits in a short time. Wait a minute and try again.');
+    const body = req.body as Record<string, unknown>;
+    const refs = await matching(c, await scopeOf(c, res), body);
+    if (refs.length === 0) throw new HttpError(400, 'No domains match the filter.');
+    c.runner.start(me, refs, { filter: parseFilter(body) });
+    res.redirect(303, `/bulk${filterQuery(parseFilter(body))}`);
+  });
+
+  r.post('/bulk/jobs/:id/cancel', requireJob(c), (req, res) => {
+    c.runner.cancel(Number(req.params.id));
+    res.redirect(303, '/bulk');
+  });
+
+  r.post('/bulk/fix/preview', async (req, res) => {
+    const body = req.body as Record<string, unknown>;
+    const check = parseCheck(body.check);
+    const names = list(body.domains);
+    if (names.length === 0) throw new HttpError(400, 'Select at least one domain.');
+    if (names.length > BULK_FIX_MAX) throw new HttpError(400, `At most ${BULK_FIX_MAX} domains per bulk fix.`);
+    const { refs, notFound } = await scopedDomains(c, res, names);
+    const items: { domain: string; preview?: Preview; error?: string }[] = [];
+    for (const ref of refs) {
+      try {
+        items.push({ domain: ref.domain, preview: await previewFix(c, ref.domain, check, []) });
+      } catch (e) {
+        items.push({ domain: ref.domain, error: (e as Error).message });
+      }
+    }
+    res.render('bulk-fix-preview', { title: `Bulk fix: ${check}`, check, items, notFound, h: viewHelpers });
+  });
+
+  r.post('/bulk/fix/apply', async (req, res) => {
+    const me = identityOf(res);
+    const body = req.body as Record<string, unknown>;
+    const check = parseCheck(body.check);
+    const pairs = list(body.plan)
+      .map((p) => {
+        const i = p.lastIndexOf('|');
+        return { domain: p.slice(0, i), planHash: p.slice(i + 1) };
+      })
+      .filter((p) => p.domain && /^sha256:[0-9a-f]{64}$/.test(p.planHash))
+      .slice(0, BULK_FIX_MAX);
+    const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
+    const results = [];
+    for (const ref of refs) {
+      const planHash = pairs.find((p) => p.domain === ref.domain)!.planHash;
+      try {
+        results.push({ domain: ref.domain, outcome: await applyFix(c, me, ref, { check, planHash, removeTerms: [] }) });
+      } catch (e) {
+        results.push({ domain: ref.domain, outcome: { status: 'failed' as const, reason: (e as Error).message } });
+      }
+    }
+    res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, results, notFound, h: viewHelpers, str });
+  });
+
+  return r;
+}

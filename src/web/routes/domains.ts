@@ -1,0 +1,51 @@
+// /domains (the list, "Audit now") and /domains/<domain> (findings grouped by check, with evidence).
+import { Router } from 'express';
+import type { AppContext } from '../app.js';
+import { filterQuery, listPage, pageNumber, parseFilter } from '../domain-list.js';
+import { ctx, HttpError, identityOf, requireDomain, requireLogin, scopeOf } from '../http.js';
+import { auditAndRecord, latestOrAudit } from '../services.js';
+import { groupFindings, viewHelpers } from '../view-model.js';
+
+export const PER_PAGE = 50;
+/** Above this many domains "Audit all" runs as a background job (the bulk page shows it). */
+export const SYNC_AUDIT_MAX = 25;
+
+export function domainRoutes(c: AppContext): Router {
+  const r = Router();
+  r.use('/domains', requireLogin);
+
+  r.get('/domains', async (req, res) => {
+    const scope = await scopeOf(c, res);
+    const filter = parseFilter(req.query as Record<string, unknown>);
+    const page = listPage(c.store, scope, filter, pageNumber(req.query.page), PER_PAGE);
+    res.render('domains', { title: 'Domains', page, filterQuery, now: c.now(), h: viewHelpers });
+  });
+
+  r.post('/domains/audit', async (_req, res) => {
+    const me = identityOf(res);
+    if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+    const scope = await scopeOf(c, res);
+    if (scope.length > SYNC_AUDIT_MAX && me.role !== 'customer') {
+      c.runner.start(me, scope, { filter: {}, from: 'domains' });
+      return res.redirect(303, '/bulk');
+    }
+    await auditAndRecord(c, me, scope.slice(0, 500));
+    res.redirect(303, '/domains');
+  });
+
+  r.get('/domains/:domain', requireDomain(c), async (_req, res) => {
+    const ref = ctx(res).domainRef!;
+    const audit = await latestOrAudit(c, identityOf(res), ref);
+    res.render('domain', { title: ref.domain, ref, audit, groups: groupFindings(audit), now: c.now(), h: viewHelpers });
+  });
+
+  r.post('/domains/:domain/audit', requireDomain(c), async (_req, res) => {
+    const me = identityOf(res);
+    if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+    const ref = ctx(res).domainRef!;
+    await auditAndRecord(c, me, [ref]);
+    res.redirect(303, `/domains/${encodeURIComponent(ref.domain)}`);
+  });
+
+  return r;
+}

@@ -1,0 +1,45 @@
+// The fix flow: GET /domains/<d>/fix?check=spf previews the plan (before/after); POST /domains/<d>/fix with check,
+// planHash, _csrf (and removeTerms) applies exactly that plan; the result page says what happened.
+import { Router } from 'express';
+import { FIX_KINDS, type FixKind } from '../../core/model.js';
+import type { AppContext } from '../app.js';
+import { ctx, HttpError, identityOf, list, requireDomain, requireLogin, str } from '../http.js';
+import { applyFix, previewFix } from '../services.js';
+import { viewHelpers } from '../view-model.js';
+
+export function parseCheck(v: unknown): FixKind {
+  const s = str(v);
+  if (!(FIX_KINDS as readonly string[]).includes(s)) throw new HttpError(400, `check must be one of ${FIX_KINDS.join(', ')}.`);
+  return s as FixKind;
+}
+
+export function parseTerms(v: unknown): string[] {
+  return [...new Set(list(v).map((t) => t.trim()).filter((t) => t && t.length <= 500))].slice(0, 50);
+}
+
+export function fixRoutes(c: AppContext): Router {
+  const r = Router();
+  r.use('/domains', requireLogin);
+
+  r.get('/domains/:domain/fix', requireDomain(c), async (req, res) => {
+    const ref = ctx(res).domainRef!;
+    const check = parseCheck(req.query.check);
+    const removeTerms = parseTerms(req.query.remove);
+    const { plan, unknownTerms } = await previewFix(c, ref.domain, check, removeTerms);
+    res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, removeTerms, h: viewHelpers });
+  });
+
+  r.post('/domains/:domain/fix', requireDomain(c), async (req, res) => {
+    const ref = ctx(res).domainRef!;
+    const body = req.body as Record<string, unknown>;
+    const check = parseCheck(body.check);
+    const planHash = str(body.planHash);
+    if (!/^sha256:[0-9a-f]{64}$/.test(planHash)) throw new HttpError(400, 'planHash is missing: preview the fix first.');
+    const removeTerms = parseTerms(body.removeTerms);
+    const outcome = await applyFix(c, identityOf(res), ref, { check, planHash, removeTerms });
+    const status = outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502;
+    res.status(status).render('fix-result', { title: `Fix ${check} — ${ref.domain}`, ref, check, outcome, removeTerms, h: viewHelpers });
+  });
+
+  return r;
+}

@@ -1,0 +1,31 @@
+// /history: audits and changes of the identity's domains, who/when/what, with Undo for applied changes.
+import { Router } from 'express';
+import { checkDomain } from '../../core/domain.js';
+import type { AppContext } from '../app.js';
+import { ctx, identityOf, requireChange, requireLogin, scopeOf, str } from '../http.js';
+import { undo } from '../services.js';
+import { viewHelpers } from '../view-model.js';
+
+export function historyRoutes(c: AppContext): Router {
+  const r = Router();
+  r.use(['/history', '/changes'], requireLogin);
+
+  r.get('/history', async (req, res) => {
+    const scope = (await scopeOf(c, res)).map((d) => d.domain);
+    const wanted = checkDomain(str(req.query.domain));
+    // A domain filter outside the scope simply matches nothing.
+    const domains = wanted.ok ? scope.filter((d) => d === wanted.domain) : scope;
+    const audits = c.store.recentResults(domains, 50);
+    const changes = c.store.changesForDomains(domains, 100);
+    res.render('history', { title: 'History', audits, changes, domainFilter: wanted.ok ? wanted.domain : '', now: c.now(), h: viewHelpers });
+  });
+
+  r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
+    const ch = ctx(res).change!;
+    const outcome = await undo(c, identityOf(res), ch.id, ctx(res).domainRef!);
+    const status = outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502;
+    res.status(status).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, h: viewHelpers });
+  });
+
+  return r;
+}

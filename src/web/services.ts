@@ -1,0 +1,120 @@
+// The web app's calls into core and the store: audits (recorded), plans, apply and undo. No audit or fix logic here —
+// only the wiring (a fresh resolver per request or job, who acts, what gets recorded).
+import { auditDomain } from '../core/audit.js';
+import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js';
+import type { Panel } from '../core/panel.js';
+import { makePlan } from '../core/plans/index.js';
+import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
+import type { Plan } from '../core/plans/plan.js';
+import type { Resolver } from '../core/resolver.js';
+import type { Store } from '../adapters/store/store.js';
+import { auditOptionsFrom } from './settings.js';
+
+export interface WebDeps {
+  /** The panel with the admin's settings applied (withSettings). */
+  panel: Panel;
+  store: Store;
+  makeResolver: () => Resolver;
+  now: () => Date;
+  auditConcurrency: number;
+}
+
+/** Run fn with a fresh resolver (its cache lives for one request or job), closed afterwards. */
+export async function withResolver<T>(deps: WebDeps, fn: (r: Resolver) => Promise<T>): Promise<T> {
+  const r = deps.makeResolver();
+  try {
+    return await fn(r);
+  } finally {
+    (r as { close?: () => void }).close?.();
+  }
+}
+
+/** Audit the given domains now and record them as one run by the identity. */
+export async function auditAndRecord(deps: WebDeps, identity: Identity, refs: DomainRef[]): Promise<DomainAudit[]> {
+  const runId = deps.store.startRun('audit', identity.user, refs.length);
+  try {
+    const audits = await withResolver(deps, async (resolver) => {
+      const out: DomainAudit[] = [];
+      for (const ref of refs) {
+        const a = await auditDomain(ref.domain, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store), now: deps.now });
+        deps.store.recordAudit(runId, a, ref.owner);
+        out.push(a);
+      }
+      return out;
+    });
+    deps.store.bumpRunProgress(runId, { done: audits.length, failed: audits.filter((a) => a.status === 'fail').length });
+    deps.store.finishRun(runId, 'complete');
+    return audits;
+  } catch (e) {
+    deps.store.finishRun(runId, 'interrupted');
+    throw e;
+  }
+}
+
+/** The latest stored audit, or a fresh one (recorded) when the domain was never audited. */
+export async function latestOrAudit(deps: WebDeps, identity: Identity, ref: DomainRef): Promise<DomainAudit> {
+  return deps.store.latestAudit(ref.domain) ?? (await auditAndRecord(deps, identity, [ref]))[0];
+}
+
+export interface Preview {
+  plan: Plan;
+  /** SPF terms the audit could not place: the user may choose to remove them. */
+  unknownTerms: string[];
+}
+
+export async function previewFix(deps: WebDeps, domain: string, check: FixKind, removeTerms: string[]): Promise<Preview> {
+  return withResolver(deps, async (resolver) => {
+    const plan = await makePlan({ domain, check, options: { removeTerms } }, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store) });
+    let unknownTerms: string[] = [];
+    if (check === 'spf') {
+      const a = await auditDomain(domain, { panel: deps.panel, resolver, checks: ['spf'], now: deps.now });
+      unknownTerms = [...new Set(a.findings.filter((f) => f.rule === 'spf.unknown-term' && f.subject).map((f) => f.subject as string))];
+    }
+    return { plan, unknownTerms };
+  });
+}
+
+function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver): ApplyDeps {
+  return { panel: deps.panel, resolver, history: deps.store, byUser: identity.user, options: auditOptionsFrom(deps.store), now: deps.now };
+}
+
+/** Apply exactly the previewed plan (hash-checked by core); re-audit the domain when something changed. */
+export async function applyFix(
+  deps: WebDeps,
+  identity: Identity,
+  ref: DomainRef,
+  input: { check: FixKind; planHash: string; removeTerms: string[] },
+): Promise<ApplyOutcome> {
+  const outcome = await withResolver(deps, (resolver) =>
+    applyPlan({ domain: ref.domain, check: input.check, planHash: input.planHash, options: { removeTerms: input.removeTerms } }, applyDeps(deps, identity, resolver)),
+  );
+  if (outcome.status === 'applied') await auditAndRecord(deps, identity, [ref]).catch(() => undefined);
+  return outcome;
+}
+
+export async function undo(deps: WebDeps, identity: Identity, changeId: number, ref: DomainRef): Promise<ApplyOutcome> {
+  const outcome = await withResolver(deps, (resolver) => undoChange(changeId, applyDeps(deps, identity, resolver)));
+  if (outcome.status === 'applied') await auditAndRecord(deps, identity, [ref]).catch(() => undefined);
+  return outcome;
+}
+
+/** The plan as JSON (same shape as `mailhealth fix --json`). */
+export function planJson(plan: Plan) {
+  return {
+    domain: plan.domain,
+    check: plan.check,
+    mode: plan.mode,
+    planHash: plan.planHash,
+    zoneVersion: plan.zoneVersion,
+    changes: plan.changes,
+    actions: plan.actions,
+    notes: plan.notes,
+    ...(plan.blocked ? { blocked: plan.blocked } : {}),
+  };
+}
+
+export function outcomeJson(o: ApplyOutcome) {
+  if (o.status === 'applied') return { status: o.status, changeId: o.changeId, verified: o.verified, message: o.message, plan: planJson(o.plan) };
+  if (o.status === 'refused') return { status: o.status, reason: o.reason, ...(o.newPlan ? { newPlan: planJson(o.newPlan) } : {}) };
+  return { status: o.status, reason: o.reason, ...(o.changeId ? { changeId: o.changeId } : {}) };
+}

@@ -1,0 +1,85 @@
+// Sessions as a signed cookie (HMAC-SHA256 over the payload; the secret lives in the store's settings). The session
+// always exists — anonymous visitors get one too — because it carries the CSRF token the login form needs.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Role } from '../core/model.js';
+
+export const SESSION_COOKIE = 'mh_session';
+const SESSION_SECONDS = 12 * 3600;
+export const SECRET_SETTING = 'web.sessionSecret';
+
+export interface SessionData {
+  /** CSRF token (per session). */
+  csrf: string;
+  user?: string;
+  role?: Role;
+  /** Expiry, epoch seconds. */
+  exp: number;
+}
+
+export interface SecretSource {
+  getSetting<T = unknown>(key: string): T | undefined;
+  setSetting(key: string, value: unknown): void;
+}
+
+/** The session signing secret: created once, kept in the store's settings. */
+export function sessionSecret(store: SecretSource): Buffer {
+  let s = store.getSetting<string>(SECRET_SETTING);
+  if (typeof s !== 'string' || s.length < 32) {
+    s = randomBytes(32).toString('base64');
+    store.setSetting(SECRET_SETTING, s);
+  }
+  return Buffer.from(s, 'base64');
+}
+
+function sign(secret: Buffer, payload: string): string {
+  return createHmac('sha256', secret).update(payload).digest('base64url');
+}
+
+export function encodeSession(secret: Buffer, data: SessionData): string {
+  const payload = Buffer.from(JSON.stringify(data)).toString('base64url');
+  return `${payload}.${sign(secret, payload)}`;
+}
+
+export function decodeSession(secret: Buffer, value: string | undefined, nowSec: number): SessionData | null {
+  if (!value) return null;
+  const dot = value.indexOf('.');
+  if (dot < 1) return null;
+  const payload = value.slice(0, dot);
+  const mac = Buffer.from(value.slice(dot + 1));
+  const want = Buffer.from(sign(secret, payload));
+  if (mac.length !== want.length || !timingSafeEqual(mac, want)) return null;
+  try {
+    const d = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SessionData;
+    if (typeof d.csrf !== 'string' || typeof d.exp !== 'number' || d.exp <= nowSec) return null;
+    return d;
+  } catch {
+    return null;
+  }
+}
+
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (header ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 1) continue;
+    const k = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    try {
+      if (!(k in out)) out[k] = decodeURIComponent(v);
+    } catch {
+      /* a malformed cookie is ignored */
+    }
+  }
+  return out;
+}
+
+export function newSession(nowSec: number, who?: { user: string; role: Role }): SessionData {
+  return { csrf: randomBytes(24).toString('base64url'), ...(who ? { user: who.user, role: who.role } : {}), exp: nowSec + SESSION_SECONDS };
+}
+
+export function writeSession(req: Request, res: Response, secret: Buffer, data: SessionData): void {
+  const attrs = [`${SESSION_COOKIE}=${encodeSession(secret, data)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_SECONDS}`];
+  if (req.secure) attrs.push('Secure');
+  res.append('Set-Cookie', attrs.join('; '));
+}

@@ -1,0 +1,93 @@
+// Admin settings kept in the store, what the settings page edits and how the rest of the app reads them.
+import type { AuditOptions } from '../core/checks/context.js';
+import { SETTING_MAILCHANNELS_ACCOUNT } from '../adapters/panels/with-settings.js';
+
+export const SETTING_KEYS = {
+  mailchannelsAccountId: SETTING_MAILCHANNELS_ACCOUNT,
+  reportSchedule: 'report.schedule',
+  reportRecipients: 'report.recipients',
+  reportTimezone: 'report.timezone',
+  dnsResolver: 'dns.resolver',
+  blocklists: 'audit.blocklists',
+  retentionDays: 'retention.days',
+} as const;
+
+/** Queried for ptr.listed when blocklists are on. */
+export const DEFAULT_BLOCKLISTS = ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'];
+
+export interface SettingsStore {
+  getSetting<T = unknown>(key: string): T | undefined;
+  setSetting(key: string, value: unknown): void;
+}
+
+export interface SettingsForm {
+  mailchannelsAccountId: string;
+  reportSchedule: string;
+  reportRecipients: string;
+  reportTimezone: string;
+  dnsResolver: string;
+  blocklists: boolean;
+  retentionDays: string;
+}
+
+export function readSettings(store: SettingsStore): SettingsForm {
+  const str = (k: string, d = '') => {
+    const v = store.getSetting(k);
+    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : d;
+  };
+  const rec = store.getSetting<string[]>(SETTING_KEYS.reportRecipients);
+  return {
+    mailchannelsAccountId: str(SETTING_KEYS.mailchannelsAccountId),
+    reportSchedule: str(SETTING_KEYS.reportSchedule, '0 6 * * *'),
+    reportRecipients: Array.isArray(rec) ? rec.join(', ') : '',
+    reportTimezone: str(SETTING_KEYS.reportTimezone, 'UTC'),
+    dnsResolver: str(SETTING_KEYS.dnsResolver),
+    blocklists: store.getSetting<boolean>(SETTING_KEYS.blocklists) === true,
+    retentionDays: str(SETTING_KEYS.retentionDays, '90'),
+  };
+}
+
+/** Validate the posted form; returns the problems by field, or stores every value. */
+export function saveSettings(store: SettingsStore, body: Record<string, unknown>): { ok: true } | { ok: false; errors: Record<string, string>; form: SettingsForm } {
+  const s = (k: string) => (typeof body[k] === 'string' ? (body[k] as string).trim() : '');
+  const form: SettingsForm = {
+    mailchannelsAccountId: s('mailchannelsAccountId'),
+    reportSchedule: s('reportSchedule'),
+    reportRecipients: s('reportRecipients'),
+    reportTimezone: s('reportTimezone') || 'UTC',
+    dnsResolver: s('dnsResolver'),
+    blocklists: body.blocklists === 'on' || body.blocklists === 'true' || body.blocklists === true,
+    retentionDays: s('retentionDays'),
+  };
+  const errors: Record<string, string> = {};
+  if (form.mailchannelsAccountId && !/^[A-Za-z0-9._-]{1,64}$/.test(form.mailchannelsAccountId)) {
+    errors.mailchannelsAccountId = 'Letters, digits, dot, dash and underscore only (as in the MailChannels console).';
+  }
+  if (form.reportSchedule && !/^(\S+\s+){4}\S+$/.test(form.reportSchedule)) errors.reportSchedule = 'Five cron fields, e.g. "0 6 * * *" (06:00 every day).';
+  const recipients = form.reportRecipients ? form.reportRecipients.split(/[\s,;]+/).filter(Boolean) : [];
+  const bad = recipients.filter((r) => !/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(r));
+  if (bad.length) errors.reportRecipients = `Not an e-mail address: ${bad.join(', ')}`;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: form.reportTimezone });
+  } catch {
+    errors.reportTimezone = 'An IANA time zone such as Europe/Berlin or UTC.';
+  }
+  if (form.dnsResolver && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:\d{1,5})?$/.test(form.dnsResolver)) {
+    errors.dnsResolver = 'HOST or HOST:PORT (IPv6 as [::1]:53); empty means the system resolver.';
+  }
+  const days = Number(form.retentionDays);
+  if (!Number.isInteger(days) || days < 1 || days > 3650) errors.retentionDays = 'A whole number of days from 1 to 3650.';
+  if (Object.keys(errors).length) return { ok: false, errors, form };
+  store.setSetting(SETTING_KEYS.mailchannelsAccountId, form.mailchannelsAccountId || undefined);
+  store.setSetting(SETTING_KEYS.reportSchedule, form.reportSchedule || undefined);
+  store.setSetting(SETTING_KEYS.reportRecipients, recipients);
+  store.setSetting(SETTING_KEYS.reportTimezone, form.reportTimezone);
+  store.setSetting(SETTING_KEYS.dnsResolver, form.dnsResolver || undefined);
+  store.setSetting(SETTING_KEYS.blocklists, form.blocklists);
+  store.setSetting(SETTING_KEYS.retentionDays, days);
+  return { ok: true };
+}
+
+export function auditOptionsFrom(store: SettingsStore): AuditOptions {
+  return store.getSetting<boolean>(SETTING_KEYS.blocklists) === true ? { blocklists: DEFAULT_BLOCKLISTS } : {};
+}

@@ -1,0 +1,99 @@
+// Labels and small shaping helpers for the templates (no logic about mail, only about showing it).
+import { CHECKS, SEVERITY_ORDER, type CheckName, type DomainAudit, type Finding, type Severity } from '../core/model.js';
+
+export const CHECK_LABELS: Record<CheckName, string> = {
+  spf: 'SPF',
+  dkim: 'DKIM',
+  dmarc: 'DMARC',
+  lockdown: 'Lockdown',
+  mx: 'MX',
+  dns: 'DNS',
+  ptr: 'PTR',
+};
+
+export const CHECK_TITLES: Record<CheckName, string> = {
+  spf: 'SPF — which servers may send as the domain',
+  dkim: 'DKIM — the signature on outgoing mail',
+  dmarc: 'DMARC — the policy receivers apply',
+  lockdown: 'MailChannels Domain Lockdown',
+  mx: 'MX — where incoming mail goes',
+  dns: 'DNS — which servers answer for the domain',
+  ptr: 'PTR — the sending IP’s reverse name',
+};
+
+export const SEVERITY_LABELS: Record<Severity | 'none', string> = {
+  fail: 'Fail',
+  warn: 'Warning',
+  unknown: 'Unknown',
+  info: 'OK',
+  pass: 'OK',
+  none: 'Not audited',
+};
+
+export const CLASS_LABELS: Record<string, string> = {
+  'this-server': 'this server',
+  keep: 'keep (a mail service in use)',
+  stale: 'previous host (stale)',
+  unknown: 'unknown',
+};
+
+export interface FindingGroup {
+  check: CheckName;
+  label: string;
+  title: string;
+  worst: Severity;
+  problems: Finding[];
+  ok: Finding[];
+  fix: Finding['fix'] | null;
+}
+
+export function groupFindings(audit: DomainAudit): FindingGroup[] {
+  return CHECKS.map((check) => {
+    const fs = audit.findings.filter((f) => f.check === check);
+    const worst = fs.reduce<Severity>((w, f) => (SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[w] ? f.severity : w), 'pass');
+    const problems = fs.filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown');
+    return {
+      check,
+      label: CHECK_LABELS[check],
+      title: CHECK_TITLES[check],
+      worst,
+      problems,
+      ok: fs.filter((f) => !problems.includes(f)),
+      fix: problems.find((f) => f.fix)?.fix ?? null,
+    };
+  }).sort((a, b) => SEVERITY_ORDER[a.worst] - SEVERITY_ORDER[b.worst]);
+}
+
+/** Evidence entries besides panel/live, as label → lines. */
+export function otherEvidence(f: Finding): [string, string[]][] {
+  const out: [string, string[]][] = [];
+  for (const [k, v] of Object.entries(f.evidence ?? {})) {
+    if (k === 'panel' || k === 'live' || v === undefined || v === null) continue;
+    const vals = Array.isArray(v) ? v : [v];
+    out.push([k, vals.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))]);
+  }
+  return out;
+}
+
+export function evidenceLines(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  return (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+}
+
+/** Record text as it would be written in a zone: TXT as quoted strings. */
+export function recordText(r: { name: string; ttl: number; type: string; value: string; txt?: string[] } | null): string {
+  if (!r) return '';
+  const v = r.type.toUpperCase() === 'TXT' ? (r.txt ?? [r.value]).map((s) => JSON.stringify(s)).join(' ') : r.value;
+  return `${r.name}. ${r.ttl} IN ${r.type} ${v}`;
+}
+
+export function relTime(iso: string | null, now: Date): string {
+  if (!iso) return 'never';
+  const s = Math.round((now.getTime() - Date.parse(iso)) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} days ago`;
+}
+
+export const viewHelpers = { CHECKS, CHECK_LABELS, CHECK_TITLES, SEVERITY_LABELS, CLASS_LABELS, otherEvidence, evidenceLines, recordText, relTime };
