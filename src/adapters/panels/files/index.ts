@@ -11,7 +11,7 @@ import { checkDomain } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Role, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { recordKey } from '../../../core/zone.js';
-import { applyLineEdits, bumpSerialText, nextSerial, parseZoneFile, presentValue, renderRecordLine, type LineEdit } from './zonefile.js';
+import { applyLineEdits, bumpSerialText, nextSerial, parseZoneFile, presentValue, renderRecordLine, type LineEdit, type ParsedRecord } from './zonefile.js';
 
 export interface FilesPanelServer {
   hostname: string;
@@ -74,7 +74,8 @@ export class FilesPanel implements Panel {
     for (const a of cfg.accounts) {
       for (const d of a.domains ?? []) {
         const owner = a.owner ? byUser.get(a.owner) : undefined;
-        out.push({ domain: d.toLowerCase(), owner: a.user, ...(owner && owner.role === 'reseller' ? { reseller: owner.user } : {}) });
+        const c = checkDomain(d);
+        out.push({ domain: c.ok ? c.domain : d.toLowerCase(), owner: a.user, ...(owner && owner.role === 'reseller' ? { reseller: owner.user } : {}) });
       }
     }
     return out;
@@ -111,14 +112,14 @@ export class FilesPanel implements Panel {
   }
 
   async readZone(domain: string): Promise<Zone> {
-    return this.toZone(domain.toLowerCase(), this.readText(domain));
+    return this.toZone(canonical(domain), this.readText(domain));
   }
 
   async readMailSettings(domain: string): Promise<MailSettings> {
     const cfg = this.config();
     const s = cfg.server;
     const ovPath = this.path('domains', domain, '.json');
-    const ov: DomainOverrides = existsSync(ovPath) ? (JSON.parse(readFileSync(ovPath, 'utf8')) as DomainOverrides) : {};
+    const ov = readOverrides(ovPath);
     const pemPath = this.path('dkim', domain, '.pem');
     let privateKeyPem: string | undefined;
     let publicKey: string | undefined;
@@ -131,7 +132,7 @@ export class FilesPanel implements Panel {
       }
     }
     return {
-      domain: domain.toLowerCase(),
+      domain: canonical(domain),
       hostname: s.hostname.toLowerCase(),
       ips: ov.ips ?? s.ips,
       helo: (s.helo ?? s.hostname).toLowerCase(),
@@ -148,25 +149,58 @@ export class FilesPanel implements Panel {
   }
 
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
+    domain = canonical(domain);
     const text = this.readText(domain);
     if (fileVersion(text) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed since it was read`);
     const zone = this.toZone(domain, text);
     const parsed = parseZoneFile(text, domain);
     const edits: LineEdit[] = [];
+    const removed = new Set<number>(); // indexes into parsed.records
+    const replaced = new Set<number>();
+    let adds = 0;
     for (const c of changes) {
       if (c.action === 'add') {
         if (!c.after) throw new PanelError('other', 'add without a record');
         edits.push({ startLine: -1, endLine: -1, lines: [renderRecordLine(c.after)] });
+        adds++;
         continue;
       }
       const before = c.before;
       if (!before?.ref) throw new PanelError('other', `${c.action} without the record it replaces`);
-      const cur = zone.records.find((r) => r.ref === before.ref);
+      const idx = zone.records.findIndex((r) => r.ref === before.ref);
+      const cur = zone.records[idx];
       if (!cur || recordKey(cur) !== recordKey(before)) throw new PanelError('stale', `the record ${before.name} ${before.type} changed since it was read`);
+      if (removed.has(idx) || replaced.has(idx)) throw new PanelError('other', `two changes to the same record ${before.name} ${before.type}`);
+      if (c.action === 'edit' && !c.after) throw new PanelError('other', 'edit without the new record');
+      (c.action === 'edit' ? replaced : removed).add(idx);
       const [s, e] = before.ref.split('-').map(Number);
       edits.push({ startLine: s, endLine: e, lines: c.action === 'edit' && c.after ? [renderRecordLine(c.after)] : [] });
     }
+    // A record after a removed or replaced one may inherit its owner (blank owner) or its TTL (no $TTL): write that
+    // owner/TTL out on the record's first line so that every record not asked to change parses exactly as before.
     let out = applyLineEdits(text, edits);
+    const lines = text.split('\n');
+    for (let pass = 0; ; pass++) {
+      const after = parseZoneFile(out, domain).records;
+      if (after.length !== parsed.records.length - removed.size + adds) throw new PanelError('invalid-zone', 'the edited zone does not have the expected records');
+      const fixes: LineEdit[] = [];
+      let j = 0;
+      for (let i = 0; i < parsed.records.length; i++) {
+        if (removed.has(i)) continue;
+        const n = after[j++];
+        const o = parsed.records[i];
+        if (replaced.has(i) || sameRecord(o, n)) continue;
+        if (n.type !== o.type || n.rdata.join(' ') !== o.rdata.join(' ') || pass > 0) {
+          throw new PanelError('invalid-zone', `the edit would change the record at line ${o.startLine + 1} (${o.name} ${o.type})`);
+        }
+        const first = lines[o.startLine].replace(/\r$/, '');
+        const rest = /^[ \t]/.test(first) ? first.replace(/^[ \t]+/, '') : first.replace(/^\S+[ \t]+/, '');
+        fixes.push({ startLine: o.startLine, endLine: o.startLine, lines: [`${o.name}.\t${n.ttl !== o.ttl ? `${o.ttl}\t` : ''}${rest}`] });
+      }
+      if (fixes.length === 0) break;
+      edits.push(...fixes);
+      out = applyLineEdits(text, edits);
+    }
     const soa = parsed.records.find((r) => r.type === 'SOA');
     if (soa && soa.rdata[2]) {
       // Line numbers before the SOA do not move when edits sit after it; re-parse to be exact.
@@ -195,12 +229,31 @@ export class FilesPanel implements Panel {
     writeFileSync(`${p}.tmp`, pem, { mode: 0o600 });
     renameSync(`${p}.tmp`, p);
     const ovPath = this.path('domains', domain, '.json');
-    const ov: DomainOverrides = existsSync(ovPath) ? (JSON.parse(readFileSync(ovPath, 'utf8')) as DomainOverrides) : {};
+    const ov = readOverrides(ovPath);
     ov.dkim = true;
     mkdirSync(join(this.root, 'domains'), { recursive: true });
     writeFileSync(ovPath, JSON.stringify(ov, null, 2) + '\n');
     return this.readMailSettings(domain);
   }
+}
+
+function canonical(domain: string): string {
+  const c = checkDomain(domain);
+  if (!c.ok) throw new PanelError('not-found', `invalid domain: ${c.reason}`);
+  return c.domain;
+}
+
+function readOverrides(path: string): DomainOverrides {
+  if (!existsSync(path)) return {};
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as DomainOverrides;
+  } catch (e) {
+    throw new PanelError('other', `files panel: ${path} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function sameRecord(a: ParsedRecord, b: ParsedRecord): boolean {
+  return a.name === b.name && a.ttl === b.ttl && a.type === b.type && a.class === b.class && a.rdata.join('\u0000') === b.rdata.join('\u0000');
 }
 
 export function fileVersion(text: string): string {

@@ -20,7 +20,13 @@ export interface ParsedRecord {
 export interface ParsedZone {
   origin: string;
   records: ParsedRecord[];
+  /** Lines that could not be read (a write that would produce any is refused). */
   errors: string[];
+  /**
+   * Problems BIND would refuse to load the zone for, which this lenient parser accepts and reports instead:
+   * a CNAME next to other data at the same name, no NS record at the apex, owners outside the zone.
+   */
+  warnings: string[];
 }
 
 interface Token {
@@ -240,7 +246,25 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     lastOwner = owner;
     lastTtl = rec.ttl;
   }
-  return { origin: origin.toLowerCase().replace(/\.$/, ''), records, errors };
+  const zoneName = origin.toLowerCase().replace(/\.$/, '');
+  return { origin: zoneName, records, errors, warnings: zoneWarnings(records, zoneName) };
+}
+
+function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
+  const out: string[] = [];
+  const inZone = (n: string) => !zone || n === zone || n.endsWith('.' + zone);
+  const byName = new Map<string, Set<string>>();
+  for (const r of records) {
+    if (!inZone(r.name)) out.push(`line ${r.startLine + 1}: ${r.name} is outside the zone ${zone}`);
+    let set = byName.get(r.name);
+    if (!set) byName.set(r.name, (set = new Set()));
+    set.add(r.type);
+  }
+  for (const [name, types] of byName) {
+    if (types.has('CNAME') && [...types].some((t) => !['CNAME', 'RRSIG', 'NSEC', 'NSEC3'].includes(t))) out.push(`${name}: CNAME and other data`);
+  }
+  if (zone && !records.some((r) => r.name === zone && r.type === 'NS')) out.push(`${zone}: no NS records at the zone apex`);
+  return out;
 }
 
 /** Presentation value used by core (TXT: joined; names without trailing dot). */
@@ -260,17 +284,43 @@ export function quoteTxt(s: string): string {
   return out + '"';
 }
 
-/** Render one record as a single zone-file line with an absolute owner. */
+/** Split a string into character-strings of at most 255 bytes each, never inside a UTF-8 character. */
+export function splitTxt(s: string, max = 255): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let len = 0;
+  for (const ch of s) {
+    const n = Buffer.byteLength(ch);
+    if (len + n > max) {
+      out.push(cur);
+      cur = '';
+      len = 0;
+    }
+    cur += ch;
+    len += n;
+  }
+  out.push(cur);
+  return out;
+}
+
+const abs = (h: string) => (h === '.' || h.endsWith('.') ? h : `${h}.`);
+
+/**
+ * Render one record as a single zone-file line with an absolute owner and absolute names in the rdata (the line
+ * may land after any $ORIGIN). A TXT given without its strings is split into strings of at most 255 bytes.
+ */
 export function renderRecordLine(r: { name: string; ttl: number; type: string; value: string; txt?: string[] }): string {
-  const owner = r.name.endsWith('.') ? r.name : `${r.name}.`;
+  const owner = abs(r.name);
+  const type = r.type.toUpperCase();
+  const parts = r.value.trim().split(/\s+/);
   let rdata: string;
-  if (r.type === 'TXT' || r.type === 'SPF') rdata = (r.txt ?? [r.value]).map(quoteTxt).join(' ');
-  else if (r.type === 'CNAME' || r.type === 'NS' || r.type === 'PTR') rdata = r.value.endsWith('.') ? r.value : `${r.value}.`;
-  else if (r.type === 'MX') {
-    const [pref, host] = r.value.split(/\s+/);
-    rdata = `${pref} ${host === '.' || host.endsWith('.') ? host : host + '.'}`;
-  } else rdata = r.value;
-  return `${owner}\t${r.ttl}\tIN\t${r.type}\t${rdata}`;
+  if (type === 'TXT' || type === 'SPF') rdata = (r.txt ?? splitTxt(r.value)).map(quoteTxt).join(' ');
+  else if (type === 'CNAME' || type === 'NS' || type === 'PTR' || type === 'DNAME') rdata = abs(r.value.trim());
+  else if (type === 'MX' && parts.length === 2) rdata = `${parts[0]} ${abs(parts[1])}`;
+  else if (type === 'SRV' && parts.length === 4) rdata = `${parts.slice(0, 3).join(' ')} ${abs(parts[3])}`;
+  else if (type === 'SOA' && parts.length >= 2) rdata = [abs(parts[0]), abs(parts[1]), ...parts.slice(2)].join(' ');
+  else rdata = r.value;
+  return `${owner}\t${r.ttl}\tIN\t${type}\t${rdata}`;
 }
 
 export interface LineEdit {
@@ -325,10 +375,10 @@ export function bumpSerialText(text: string, soa: ParsedRecord, newSerial: numbe
   return null;
 }
 
-/** Next serial: YYYYMMDDnn for today, or old+1 when that is not larger. */
+/** Next serial: YYYYMMDD00 for today when that is larger than the old one, else old+1 (mod 2^32). */
 export function nextSerial(old: number, today: Date): number {
   const ymd = today.getUTCFullYear() * 10000 + (today.getUTCMonth() + 1) * 100 + today.getUTCDate();
   const candidate = ymd * 100;
   if (candidate > old) return candidate;
-  return old + 1;
+  return (old + 1) % 2 ** 32; // RFC 1982 serial arithmetic: 4294967295 + 1 wraps to 0, which counts as newer
 }

@@ -1,0 +1,188 @@
+// The files panel contract: scope per identity, zone and mail-settings reads, surgical atomic writes.
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, test } from 'node:test';
+import { FilesPanel, fileVersion } from '../../../../src/adapters/panels/files/index.js';
+import { canAccess, PanelError } from '../../../../src/core/panel.js';
+import type { Change, ZoneRecord } from '../../../../src/core/model.js';
+import { MAILCHANNELS, rsaKey, writePanel } from '../../../helpers/scenario.js';
+
+const ZONE = `; cPanel-style header: keep me
+$TTL 3600
+@\tIN\tSOA\tns1.newhost.example. hostmaster.newhost.example. (
+\t\t2024010101 ; serial
+\t\t3600 1800 1209600 300 )
+\tIN\tNS\tns1.newhost.example.
+\tIN\tNS\tns2.newhost.example.
+@\tIN\tA\t203.0.113.10
+mail\tIN\tA\t203.0.113.10
+@\t600\tIN\tMX\t10 mail
+@\tIN\tTXT\t"v=spf1 +a +mx include:websitewelcome.com ~all"
+default._domainkey\tIN\tTXT\t( "v=DKIM1; k=rsa; p=AAAA"
+\t\t"BBBB" )
+_dmarc\tIN\tTXT\t"v=DMARC1; p=none"   ; trailing comment
+www\tIN\tCNAME\t@
+`;
+
+let root: string;
+let panel: FilesPanel;
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'mailhealth-files-'));
+  writePanel(root, {
+    server: { relay: MAILCHANNELS },
+    accounts: [
+      { user: 'root', role: 'admin' },
+      { user: 'rita', role: 'reseller' },
+      { user: 'alice', role: 'customer', domains: ['bakery.test', 'Florist.test'] },
+      { user: 'bob', role: 'customer', owner: 'rita', domains: ['plumber.test'] },
+      { user: 'carol', role: 'customer', owner: 'rita', domains: ['lawyer.test', 'bücher.example'] },
+    ],
+    domains: { 'bakery.test': { zone: ZONE, overrides: { mailRouting: 'remote', ips: ['203.0.113.11', '2001:db8::11'] } }, 'plumber.test': { pem: null } },
+  });
+  panel = new FilesPanel(root);
+  panel.now = () => new Date(Date.UTC(2026, 10, 1));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+const names = (l: { domain: string }[]) => l.map((d) => d.domain).sort();
+
+test('listDomains per identity: customer own, reseller its customers’, admin all, unknown none', async () => {
+  assert.deepEqual(names(await panel.listDomains({ user: 'alice', role: 'customer' })), ['bakery.test', 'florist.test']);
+  assert.deepEqual(names(await panel.listDomains({ user: 'rita', role: 'reseller' })), ['lawyer.test', 'plumber.test', 'xn--bcher-kva.example']);
+  assert.deepEqual(names(await panel.listDomains({ user: 'root', role: 'admin' })), ['bakery.test', 'florist.test', 'lawyer.test', 'plumber.test', 'xn--bcher-kva.example']);
+  assert.deepEqual(await panel.listDomains({ user: 'mallory', role: 'admin' }), []);
+  assert.deepEqual(await panel.listDomains({ user: 'alice', role: 'admin' }), [], 'a role the account does not have gives nothing');
+  const bob = await panel.listDomains({ user: 'bob', role: 'customer' });
+  assert.deepEqual(bob, [{ domain: 'plumber.test', owner: 'bob', reseller: 'rita' }]);
+  assert.equal(await canAccess(panel, { user: 'bob', role: 'customer' }, 'bakery.test'), null);
+  assert.deepEqual((await panel.listAccounts()).find((a) => a.user === 'bob'), { user: 'bob', role: 'customer', owner: 'rita' });
+});
+
+test('readZone: absolute names, TXT chunks, serial, version', async () => {
+  const z = await panel.readZone('Bakery.TEST.');
+  assert.equal(z.domain, 'bakery.test');
+  assert.equal(z.serial, 2024010101);
+  assert.equal(z.version, fileVersion(ZONE));
+  const by = (n: string, t: string) => z.records.filter((r) => r.name === n && r.type === t);
+  assert.deepEqual(by('bakery.test', 'NS').map((r) => r.value), ['ns1.newhost.example', 'ns2.newhost.example']);
+  assert.deepEqual(by('bakery.test', 'MX')[0], { ...by('bakery.test', 'MX')[0], value: '10 mail.bakery.test', ttl: 600 });
+  const dk = by('default._domainkey.bakery.test', 'TXT')[0];
+  assert.deepEqual(dk.txt, ['v=DKIM1; k=rsa; p=AAAA', 'BBBB']);
+  assert.equal(dk.value, 'v=DKIM1; k=rsa; p=AAAABBBB');
+  assert.equal(by('www.bakery.test', 'CNAME')[0].value, 'bakery.test');
+  assert.equal(by('_dmarc.bakery.test', 'TXT')[0].value, 'v=DMARC1; p=none');
+  await assert.rejects(panel.readZone('nothere.test'), (e: unknown) => e instanceof PanelError && e.code === 'not-found');
+});
+
+test('readMailSettings: server settings, per-domain overrides, public key from the PEM', async () => {
+  const s = await panel.readMailSettings('bakery.test');
+  assert.equal(s.hostname, 'server1.newhost.example');
+  assert.equal(s.helo, 'server1.newhost.example');
+  assert.deepEqual(s.ips, ['203.0.113.11', '2001:db8::11']);
+  assert.equal(s.routing, 'remote');
+  assert.deepEqual(s.nameservers, ['ns1.newhost.example', 'ns2.newhost.example']);
+  assert.deepEqual(s.relay, MAILCHANNELS);
+  assert.equal(s.dkim.selector, 'default');
+  assert.equal(s.dkim.signing, true);
+  assert.equal(s.dkim.publicKey, rsaKey().publicB64);
+  assert.equal(s.dkim.publicKey, createPublicKey(readFileSync(join(root, 'dkim', 'bakery.test.pem'), 'utf8')).export({ type: 'spki', format: 'der' }).toString('base64'));
+  const p = await panel.readMailSettings('plumber.test');
+  assert.deepEqual(p.ips, ['203.0.113.10']);
+  assert.equal(p.routing, 'local');
+  assert.equal(p.dkim.signing, false, 'no key: not signing');
+  assert.equal(p.dkim.publicKey, undefined);
+  writeFileSync(join(root, 'domains', 'plumber.test.json'), '{ not json');
+  await assert.rejects(panel.readMailSettings('plumber.test'), (e: unknown) => e instanceof PanelError && /not valid JSON/.test(e.message));
+});
+
+function rec(z: { records: ZoneRecord[] }, name: string, type: string): ZoneRecord {
+  const r = z.records.find((x) => x.name === name && x.type === type);
+  assert.ok(r, `${name} ${type}`);
+  return r;
+}
+
+test('applyChanges edit: only that record’s lines and the serial change; atomic; new version', async () => {
+  const z = await panel.readZone('bakery.test');
+  const before = rec(z, 'bakery.test', 'TXT');
+  const after: ZoneRecord = { name: 'bakery.test', ttl: 3600, type: 'TXT', value: 'v=spf1 +a +mx ~all', txt: ['v=spf1 +a +mx ~all'] };
+  const res = await panel.applyChanges('bakery.test', [{ action: 'edit', name: before.name, type: 'TXT', ttl: 3600, before, after }], z.version);
+  const text = readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8');
+  assert.equal(res.version, fileVersion(text));
+  const expected = ZONE.replace('2024010101 ; serial', '2026110100 ; serial').replace('@\tIN\tTXT\t"v=spf1 +a +mx include:websitewelcome.com ~all"', 'bakery.test.\t3600\tIN\tTXT\t"v=spf1 +a +mx ~all"');
+  assert.equal(text, expected, 'every other byte identical');
+  assert.deepEqual(readdirSync(join(root, 'zones')).sort(), ['bakery.test.db', 'plumber.test.db'], 'no temp file left behind');
+  assert.equal((await panel.readZone('bakery.test')).serial, 2026110100);
+});
+
+test('applyChanges add and remove (multi-line record), serial bump', async () => {
+  const z = await panel.readZone('bakery.test');
+  const dk = rec(z, 'default._domainkey.bakery.test', 'TXT');
+  const changes: Change[] = [
+    { action: 'remove', name: dk.name, type: 'TXT', ttl: dk.ttl, before: dk, after: null },
+    { action: 'add', name: '_mailchannels.bakery.test', type: 'TXT', ttl: 300, before: null, after: { name: '_mailchannels.bakery.test', ttl: 300, type: 'TXT', value: 'v=mc1 auth=newhostmc' } },
+  ];
+  await panel.applyChanges('bakery.test', changes, z.version);
+  const text = readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8');
+  const expected =
+    ZONE.replace('2024010101 ; serial', '2026110100 ; serial').replace('default._domainkey\tIN\tTXT\t( "v=DKIM1; k=rsa; p=AAAA"\n\t\t"BBBB" )\n', '') +
+    '_mailchannels.bakery.test.\t300\tIN\tTXT\t"v=mc1 auth=newhostmc"\n';
+  assert.equal(text, expected);
+  const z2 = await panel.readZone('bakery.test');
+  assert.equal(z2.records.filter((r) => r.name === 'default._domainkey.bakery.test').length, 0);
+  assert.equal(rec(z2, '_mailchannels.bakery.test', 'TXT').value, 'v=mc1 auth=newhostmc');
+  // A second write the same day: old+1.
+  const mx = rec(z2, 'bakery.test', 'MX');
+  await panel.applyChanges('bakery.test', [{ action: 'edit', name: mx.name, type: 'MX', ttl: 600, before: mx, after: { ...mx, value: '5 mail.bakery.test', ref: undefined } }], z2.version);
+  const z3 = await panel.readZone('bakery.test');
+  assert.equal(z3.serial, 2026110101);
+  assert.equal(rec(z3, 'bakery.test', 'MX').value, '5 mail.bakery.test');
+});
+
+test('applyChanges refuses a stale version and a changed `before`, writing nothing', async () => {
+  const z = await panel.readZone('bakery.test');
+  const before = rec(z, 'bakery.test', 'TXT');
+  const edit = (b: ZoneRecord): Change => ({ action: 'edit', name: b.name, type: 'TXT', ttl: 3600, before: b, after: { ...b, value: 'v=spf1 -all', txt: ['v=spf1 -all'] } });
+  // Someone edits the file after our read.
+  const path = join(root, 'zones', 'bakery.test.db');
+  writeFileSync(path, ZONE + 'extra\tIN\tA\t192.0.2.1\n');
+  await assert.rejects(panel.applyChanges('bakery.test', [edit(before)], z.version), (e: unknown) => e instanceof PanelError && e.code === 'stale');
+  assert.equal(readFileSync(path, 'utf8'), ZONE + 'extra\tIN\tA\t192.0.2.1\n');
+  // Current version, but the caller's copy of the record is not what the file holds.
+  const z2 = await panel.readZone('bakery.test');
+  const wrong = { ...rec(z2, 'bakery.test', 'TXT'), value: 'v=spf1 something else', txt: ['v=spf1 something else'] };
+  await assert.rejects(panel.applyChanges('bakery.test', [edit(wrong)], z2.version), (e: unknown) => e instanceof PanelError && e.code === 'stale');
+  const moved = { ...rec(z2, 'bakery.test', 'TXT'), ref: rec(z2, 'bakery.test', 'MX').ref };
+  await assert.rejects(panel.applyChanges('bakery.test', [edit(moved)], z2.version), (e: unknown) => e instanceof PanelError && e.code === 'stale');
+  assert.equal(readFileSync(path, 'utf8'), ZONE + 'extra\tIN\tA\t192.0.2.1\n');
+});
+
+test('path traversal in a domain name is refused everywhere', async () => {
+  writeFileSync(join(root, 'secret.db'), '@ IN A 192.0.2.1\n');
+  for (const bad of ['../secret', '../../etc/passwd', 'zones/../secret', '..', 'a/b.test', 'a\\b.test', '%2e%2e/secret', 'bakery.test\0.db']) {
+    await assert.rejects(panel.readZone(bad), (e: unknown) => e instanceof PanelError && e.code === 'not-found', bad);
+    await assert.rejects(panel.readMailSettings(bad), (e: unknown) => e instanceof PanelError, bad);
+    await assert.rejects(panel.applyChanges(bad, [], 'x'), (e: unknown) => e instanceof PanelError, bad);
+  }
+});
+
+test('an IDN domain is read through its A-label file', async () => {
+  writeFileSync(join(root, 'zones', 'xn--bcher-kva.example.db'), '$TTL 300\n@ IN SOA ns1.x. h.x. 1 2 3 4 5\n@ IN NS ns1.newhost.example.\n');
+  const z = await panel.readZone('bücher.example');
+  assert.equal(z.domain, 'xn--bcher-kva.example');
+  assert.equal(z.records[0].name, 'xn--bcher-kva.example');
+  assert.equal((await panel.readMailSettings('bücher.example')).domain, 'xn--bcher-kva.example');
+});
+
+test('generateDkim writes a 2048-bit key and turns signing on', async () => {
+  const s = await panel.generateDkim('plumber.test');
+  assert.equal(s.dkim.signing, true);
+  assert.ok(s.dkim.publicKey && s.dkim.publicKey.length > 350);
+  assert.deepEqual(JSON.parse(readFileSync(join(root, 'domains', 'plumber.test.json'), 'utf8')), { dkim: true });
+});
+
+test('a missing panel.json is a not-found PanelError', () => {
+  assert.throws(() => new FilesPanel(join(root, 'nope')), (e: unknown) => e instanceof PanelError && e.code === 'not-found');
+});
