@@ -1,0 +1,265 @@
+// Security behaviour of the web app: CSRF, escaping of hostile record text, logins, the admin token, rate limits,
+// headers, identities a browser might try to forge, and errors without stack traces.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { FilesPanel } from '../../src/adapters/panels/files/index.js';
+import { openStore, type Store } from '../../src/adapters/store/store.js';
+import { createApp } from '../../src/web/app.js';
+import { signIdentity, signedHeaderFrontDoor } from '../../src/web/identity.js';
+import { MapResolver } from '../helpers/map-resolver.js';
+import { csrfFrom, demoWorld, login, NO_LIMITS, PASSWORD, setPasswords, type TestWorld } from './helpers.js';
+
+const HOSTILE = '<script>alert(1)</script>';
+
+describe('CSRF', () => {
+  let w: TestWorld;
+  before(async () => {
+    w = await demoWorld({ seedAudits: true });
+  });
+  after(async () => w.close());
+
+  test('login form without or with a wrong token → 403', async () => {
+    const agent = request.agent(w.app);
+    await agent.get('/login').expect(200);
+    assert.equal((await agent.post('/login').type('form').send({ user: 'alice', password: PASSWORD })).status, 403);
+    assert.equal((await agent.post('/login').type('form').send({ _csrf: 'wrong', user: 'alice', password: PASSWORD })).status, 403);
+    assert.equal((await agent.get('/api/domains')).status, 401, 'not logged in after a rejected login');
+  });
+
+  test('state-changing requests without/with a wrong token → 403 and nothing changes', async () => {
+    const { agent, csrf } = await login(w.app, 'alice');
+    const zoneBefore = readFileSync(join(w.demo!.panelDir, 'zones', 'bakery.example.db'), 'utf8');
+    const runsBefore = w.store.listRuns({ limit: 1000 }).length;
+    const plan = await agent.get('/api/domains/bakery.example/fix?check=spf').expect(200);
+    const planHash = (plan.body as { planHash: string }).planHash;
+    const attempts = [
+      () => agent.post('/domains/bakery.example/fix').type('form').send({ check: 'spf', planHash }),
+      () => agent.post('/domains/bakery.example/fix').type('form').send({ _csrf: csrf.slice(0, -1) + (csrf.endsWith('A') ? 'B' : 'A'), check: 'spf', planHash }),
+      () => agent.post('/api/domains/bakery.example/fix').send({ check: 'spf', planHash }),
+      () => agent.post('/api/domains/bakery.example/fix').set('x-csrf-token', 'nope').send({ check: 'spf', planHash }),
+      () => agent.post('/domains/bakery.example/audit').type('form').send({}),
+      () => agent.post('/api/domains/bakery.example/audit'),
+      () => agent.post('/domains/audit').type('form').send({ _csrf: '' }),
+      () => agent.post('/logout').type('form').send({}),
+    ];
+    for (const a of attempts) {
+      const r = await a();
+      assert.equal(r.status, 403, r.text.slice(0, 200));
+    }
+    assert.equal(readFileSync(join(w.demo!.panelDir, 'zones', 'bakery.example.db'), 'utf8'), zoneBefore);
+    assert.equal(w.store.listRuns({ limit: 1000 }).length, runsBefore);
+    assert.equal(w.store.changesForDomains(['bakery.example']).length, 0);
+    await agent.get('/domains').expect(200); // still logged in: the rejected logout did nothing
+  });
+
+  test('admin settings: wrong token → 403, setting unchanged', async () => {
+    const { agent, csrf } = await login(w.app, 'root');
+    assert.equal((await agent.post('/settings').type('form').send({ _csrf: 'x', mailchannelsAccountId: 'evil', retentionDays: '5' })).status, 403);
+    assert.equal(w.store.getSetting('mailchannels.accountId'), undefined);
+    assert.equal((await agent.post('/settings').type('form').send({ _csrf: csrf, mailchannelsAccountId: 'othermc', retentionDays: '30', reportTimezone: 'UTC' })).status, 303);
+    assert.equal(w.store.getSetting('mailchannels.accountId'), 'othermc');
+    // The MailChannels account id now overrides the relay authId the audit sees: plumber's auth=newhostmc is stale.
+    const a = await agent.post('/api/domains/plumber.example/audit').set('x-csrf-token', csrf).expect(200);
+    assert.ok((a.body as { findings: { rule: string }[] }).findings.some((f) => f.rule.startsWith('lockdown.') && /stale|mismatch/.test(f.rule)), JSON.stringify((a.body as { findings: { rule: string }[] }).findings.map((f) => f.rule)));
+  });
+
+  test('a session cookie from another secret is ignored', async () => {
+    const r = await request(w.app).get('/api/domains').set('Cookie', 'mh_session=eyJjc3JmIjoieCIsInVzZXIiOiJyb290Iiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5fQ.forged');
+    assert.equal(r.status, 401);
+  });
+});
+
+describe('logins, admin token, forged identities', () => {
+  let w: TestWorld;
+  before(async () => {
+    w = await demoWorld({ seedAudits: true });
+  });
+  after(async () => w.close());
+
+  test('login: wrong password and unknown user both 401 with the same message; logout ends the session', async () => {
+    const agent = request.agent(w.app);
+    const page = await agent.get('/login').expect(200);
+    const bad = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), user: 'alice', password: 'nope' });
+    const unknown = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), user: 'mallory', password: PASSWORD });
+    const carol = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), user: 'carol', password: PASSWORD });
+    assert.equal(bad.status, 401);
+    assert.equal(unknown.status, 401);
+    assert.equal(carol.status, 401, 'an account without a password cannot log in');
+    assert.match(bad.text, /Wrong user name or password/);
+    assert.match(unknown.text, /Wrong user name or password/);
+    const ok = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), user: 'alice', password: PASSWORD, next: '/history' });
+    assert.equal(ok.status, 303);
+    assert.equal(ok.headers.location, '/history');
+    const cookie = String(ok.headers['set-cookie']);
+    assert.match(cookie, /HttpOnly/);
+    assert.match(cookie, /SameSite=Lax/);
+    const me = await agent.get('/api/me').expect(200);
+    assert.equal((me.body as { user: string }).user, 'alice');
+    assert.notEqual((me.body as { csrf: string }).csrf, csrfFrom(page.text), 'a new CSRF token after login');
+    await agent.post('/logout').type('form').send({ _csrf: (me.body as { csrf: string }).csrf }).expect(303);
+    assert.equal((await agent.get('/api/domains')).status, 401);
+    assert.equal((await agent.get('/domains')).status, 303);
+  });
+
+  test('login redirects only to local paths', async () => {
+    const agent = request.agent(w.app);
+    const page = await agent.get('/login').expect(200);
+    const r = await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), user: 'alice', password: PASSWORD, next: '//evil.example/x' });
+    assert.equal(r.headers.location, '/domains');
+  });
+
+  test('admin token: Bearer works on /api (no CSRF needed), a wrong token is 401', async () => {
+    const good = await request(w.app).get('/api/domains').set('Authorization', 'Bearer test-admin-token').expect(200);
+    assert.equal((good.body as unknown[]).length, 6);
+    assert.equal((await request(w.app).get('/api/domains').set('Authorization', 'Bearer wrong')).status, 401);
+    assert.equal((await request(w.app).get('/domains').set('Authorization', 'Bearer test-admin-token')).status, 401, 'token is for the API only');
+    const audit = await request(w.app).post('/api/domains/clean.example/audit').set('Authorization', 'Bearer test-admin-token');
+    assert.equal(audit.status, 200);
+  });
+
+  test('no admin token configured: Bearer never matches', async () => {
+    const app = createApp({ panel: w.panel, store: w.store, makeResolver: w.makeResolver, identityFrom: 'session', rateLimits: NO_LIMITS });
+    assert.equal((await request(app).get('/api/domains').set('Authorization', 'Bearer ')).status, 401);
+    assert.equal((await request(app).get('/api/domains').set('Authorization', 'Bearer undefined')).status, 401);
+  });
+
+  test('session mode ignores identity headers a browser could set', async () => {
+    const signed = signIdentity('s3cret', { user: 'root', role: 'admin' });
+    for (const [h, v] of [
+      ['x-mailhealth-identity', signed],
+      ['x-remote-user', 'root'],
+      ['remote-user', 'root'],
+      ['x-forwarded-user', 'root'],
+    ]) {
+      assert.equal((await request(w.app).get('/api/domains').set(h, v)).status, 401, h);
+    }
+  });
+
+  test('front-door hook: a signed identity is honoured, a forged or unknown one is not', async () => {
+    const app = createApp({ panel: w.panel, store: w.store, makeResolver: w.makeResolver, identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor('s3cret'), rateLimits: NO_LIMITS });
+    const bob = await request(app).get('/api/domains').set('x-mailhealth-identity', signIdentity('s3cret', { user: 'bob', role: 'customer' })).expect(200);
+    assert.deepEqual((bob.body as { domain: string }[]).map((d) => d.domain).sort(), ['dentist.example', 'plumber.example']);
+    assert.equal((await request(app).get('/api/domains').set('x-mailhealth-identity', signIdentity('other', { user: 'root', role: 'admin' }))).status, 401);
+    assert.equal((await request(app).get('/api/domains').set('x-mailhealth-identity', signIdentity('s3cret', { user: 'bob', role: 'admin' }))).status, 401, 'role must match the panel');
+    assert.equal((await request(app).get('/api/domains').set('x-mailhealth-identity', signIdentity('s3cret', { user: 'root', role: 'admin' }, -10))).status, 401, 'expired');
+    assert.equal((await request(app).get('/login')).status, 404, 'no login form behind a front door');
+  });
+});
+
+describe('hostile record text, headers, errors', () => {
+  let dir: string;
+  let store: Store;
+  let app: ReturnType<typeof createApp>;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mailhealth-hostile-'));
+    mkdirSync(join(dir, 'zones'));
+    writeFileSync(
+      join(dir, 'panel.json'),
+      JSON.stringify({
+        server: { hostname: 'server1.newhost.example', ips: ['203.0.113.10'], nameservers: ['ns1.newhost.example'], relay: null },
+        accounts: [{ user: 'eve', role: 'customer', domains: ['hostile.example'] }],
+      }),
+    );
+    writeFileSync(
+      join(dir, 'zones', 'hostile.example.db'),
+      [
+        '$TTL 3600',
+        '@ IN SOA ns1.newhost.example. hostmaster.newhost.example. ( 1 3600 1800 1209600 300 )',
+        '@ IN NS ns1.newhost.example.',
+        `@ IN TXT "v=spf1 include:${HOSTILE} ~all"`,
+        `@ IN TXT "${HOSTILE}"`,
+        `_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:${HOSTILE}@x.example"`,
+        '',
+      ].join('\n'),
+    );
+    store = openStore(join(dir, 'db.sqlite'));
+    await setPasswords(store, ['eve']);
+    const resolver = new MapResolver({
+      'hostile.example': { NS: ['ns1.newhost.example'], TXT: [[`v=spf1 include:${HOSTILE} ~all`], [HOSTILE]] },
+      '_dmarc.hostile.example': { TXT: [[`v=DMARC1; p=none; rua=mailto:${HOSTILE}@x.example`]] },
+    });
+    app = createApp({ panel: new FilesPanel(dir), store, makeResolver: () => resolver, identityFrom: 'session', rateLimits: NO_LIMITS });
+  });
+  after(() => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a <script> in a TXT renders as text on the domain page, the fix preview and history', async () => {
+    const { agent } = await login(app, 'eve');
+    const page = await agent.get('/domains/hostile.example').expect(200);
+    assert.ok(!page.text.includes(HOSTILE), 'raw <script> in the domain page');
+    assert.ok(page.text.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), 'escaped text shown');
+    for (const check of ['spf', 'dmarc']) {
+      const fix = await agent.get(`/domains/hostile.example/fix?check=${check}`);
+      assert.ok(!fix.text.includes(HOSTILE), `raw <script> in the ${check} preview`);
+    }
+    const list = await agent.get('/domains').expect(200);
+    assert.ok(!list.text.includes(HOSTILE));
+    const api = await agent.get('/api/domains/hostile.example').expect(200);
+    assert.match(api.headers['content-type'] as string, /application\/json/);
+  });
+
+  test('security headers on pages and assets', async () => {
+    for (const p of ['/login', '/assets/app.css', '/assets/app.js']) {
+      const r = await request(app).get(p).expect(200);
+      const csp = r.headers['content-security-policy'] as string;
+      assert.match(csp, /script-src 'self'/);
+      assert.ok(!/unsafe-inline/.test(csp));
+      assert.match(csp, /frame-ancestors 'self'/);
+      assert.equal(r.headers['x-frame-options'], 'SAMEORIGIN');
+      assert.equal(r.headers['x-content-type-options'], 'nosniff');
+      assert.equal(r.headers['referrer-policy'], 'same-origin');
+      assert.equal(r.headers['x-powered-by'], undefined);
+    }
+  });
+
+  test('errors show no stack traces', async () => {
+    const { agent, csrf } = await login(app, 'eve');
+    const bad = await agent.post('/api/domains/hostile.example/fix').set('x-csrf-token', csrf).set('content-type', 'application/json').send('{"check":');
+    assert.equal(bad.status, 400);
+    assert.ok(!/at .*\.(ts|js):\d+/.test(bad.text));
+    const check = await agent.get('/domains/hostile.example/fix?check=nonsense');
+    assert.equal(check.status, 400);
+    assert.ok(!/node_modules|\.ts:\d+/.test(check.text));
+    const nf = await agent.get('/no/such/page');
+    assert.equal(nf.status, 404);
+    assert.ok(!/Error:|\.ts:\d+/.test(nf.text));
+  });
+});
+
+describe('rate limits', () => {
+  let w: TestWorld;
+  before(async () => {
+    w = await demoWorld({ app: { rateLimits: { audit: { capacity: 2, perMinute: 0 }, bulk: { capacity: 1, perMinute: 0 }, login: { capacity: 3, perMinute: 0 } } } });
+  });
+  after(async () => w.close());
+
+  test('audits: the third in a burst is 429, per identity', async () => {
+    const alice = await login(w.app, 'alice');
+    for (let i = 0; i < 2; i++) await alice.agent.post('/api/domains/bakery.example/audit').set('x-csrf-token', alice.csrf).expect(200);
+    assert.equal((await alice.agent.post('/api/domains/bakery.example/audit').set('x-csrf-token', alice.csrf)).status, 429);
+    assert.equal((await alice.agent.post('/domains/bakery.example/audit').type('form').send({ _csrf: alice.csrf })).status, 429);
+    const bob = await login(w.app, 'bob');
+    await bob.agent.post('/api/domains/plumber.example/audit').set('x-csrf-token', bob.csrf).expect(200);
+  });
+
+  test('bulk jobs: the second in a burst is 429', async () => {
+    const rita = await login(w.app, 'rita');
+    const first = await rita.agent.post('/api/bulk').set('x-csrf-token', rita.csrf).send({ domains: ['clean.example'] }).expect(202);
+    await w.app.runner.wait((first.body as { jobId: number }).jobId);
+    assert.equal((await rita.agent.post('/api/bulk').set('x-csrf-token', rita.csrf).send({})).status, 429);
+  });
+
+  test('login attempts are limited', async () => {
+    const agent = request.agent(w.app);
+    const page = await agent.get('/login');
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), user: 'root', password: 'guess' + i })).status);
+    assert.deepEqual(codes, [401, 401, 401, 429]);
+  });
+});
