@@ -97,6 +97,7 @@ export async function auditDomain(domain: string, deps: AuditDeps): Promise<Doma
 
 export interface BulkOptions {
   concurrency?: number;
+  onStart?: (domain: string) => void;
   onResult?: (audit: DomainAudit, done: number, total: number) => void | Promise<void>;
   /** Checked between domains: true → stop starting new ones. */
   cancelled?: () => boolean;
@@ -111,6 +112,7 @@ export async function auditMany(domains: string[], deps: AuditDeps, opts: BulkOp
     while (next < domains.length) {
       if (opts.cancelled?.()) return;
       const i = next++;
+      opts.onStart?.(domains[i]);
       results[i] = await auditDomain(domains[i], deps);
       done++;
       await opts.onResult?.(results[i], done, domains.length);

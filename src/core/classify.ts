@@ -8,6 +8,7 @@ import type { Knowledge } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
 import { canonName, inZone } from './domain.js';
 import { cidrContains, isIpAddress, reverseName } from './ip.js';
+import { rsaPublicKeyDer } from './dkim/der.js';
 import type { Classification, MailSettings, Zone } from './model.js';
 import type { Resolver } from './resolver.js';
 import { recordsAt } from './zone.js';
@@ -23,10 +24,14 @@ const C = (cls: Classification['class'], reason: string, extra: Partial<Classifi
 export function canonicalKey(b64: string): string | null {
   const clean = b64.replace(/\s+/g, '');
   if (!clean) return null;
+  const rsa = rsaPublicKeyDer(clean);
+  if (rsa) return 'rsa:' + rsa.toString('base64');
   const der = Buffer.from(clean, 'base64');
   for (const type of ['spki', 'pkcs1'] as const) {
     try {
-      return createPublicKey({ key: der, format: 'der', type }).export({ type: 'spki', format: 'der' }).toString('base64');
+      const k = createPublicKey({ key: der, format: 'der', type });
+      if (k.asymmetricKeyType === 'rsa') return 'rsa:' + k.export({ type: 'pkcs1', format: 'der' }).toString('base64');
+      return k.export({ type: 'spki', format: 'der' }).toString('base64');
     } catch {
       /* try next */
     }

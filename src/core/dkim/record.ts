@@ -9,6 +9,7 @@
 // - `p=` for RSA may be SubjectPublicKeyInfo DER or bare RSAPublicKey (PKCS#1) DER; bits come from the modulus;
 // - `p=` for Ed25519 is the raw 32-byte key (RFC 8463), 256 bits.
 // Nothing here throws on bad input: problems are returned as `errors` (record unusable) or `warnings`.
+import { rsaModulusBits } from './der.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
 export type DkimKeyType = 'rsa' | 'ed25519' | (string & {});
@@ -192,6 +193,8 @@ function keyBits(p: string, keyType: DkimKeyType, errors: string[]): number | nu
     return null;
   }
   if (keyType !== 'rsa') return null;
+  const fast = rsaModulusBits(p); // plain DER walk; OpenSSL only for what it cannot read
+  if (fast !== null && fast > 0) return fast;
   const info = decodeKey(p, 'rsa');
   if (!info || info.key.asymmetricKeyType !== 'rsa') {
     errors.push('p= is not an RSA public key (neither SubjectPublicKeyInfo nor RSAPublicKey DER)');

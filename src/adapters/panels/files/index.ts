@@ -5,9 +5,10 @@
 //   domains/<domain>.json    optional per-domain overrides {"mailRouting", "dkim", "ips"}
 // No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then write atomically.
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDomain } from '../../../core/domain.js';
+import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
 import type { Change, DomainRef, Identity, MailSettings, Role, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { recordKey } from '../../../core/zone.js';
@@ -47,14 +48,27 @@ export class FilesPanel implements Panel {
     if (!existsSync(join(root, 'panel.json'))) throw new PanelError('not-found', `files panel: no panel.json in ${root}`);
   }
 
+  private cached: { key: string; cfg: FilesPanelConfig } | null = null;
+
+  /** panel.json, re-read only when the file changes (size + mtime): bulk audits ask for it once per domain. */
   private config(): FilesPanelConfig {
+    const p = join(this.root, 'panel.json');
+    let key = '';
+    try {
+      const st = statSync(p);
+      key = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      key = '';
+    }
+    if (key && this.cached?.key === key) return this.cached.cfg;
     let cfg: FilesPanelConfig;
     try {
-      cfg = JSON.parse(readFileSync(join(this.root, 'panel.json'), 'utf8')) as FilesPanelConfig;
+      cfg = JSON.parse(readFileSync(p, 'utf8')) as FilesPanelConfig;
     } catch (e) {
       throw new PanelError('other', `files panel: panel.json is not valid JSON (${(e as Error).message})`);
     }
     if (!cfg.server || !Array.isArray(cfg.accounts)) throw new PanelError('other', 'files panel: panel.json needs "server" and "accounts"');
+    if (key) this.cached = { key, cfg };
     return cfg;
   }
 
@@ -125,10 +139,13 @@ export class FilesPanel implements Panel {
     let publicKey: string | undefined;
     if (existsSync(pemPath)) {
       privateKeyPem = readFileSync(pemPath, 'utf8');
-      try {
-        publicKey = createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
-      } catch {
-        publicKey = undefined;
+      publicKey = rsaSpkiFromPrivatePem(privateKeyPem) ?? undefined;
+      if (!publicKey) {
+        try {
+          publicKey = createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
+        } catch {
+          publicKey = undefined;
+        }
       }
     }
     return {

@@ -1,0 +1,71 @@
+// Start a real authoritative server (Debian's NSD) on loopback for the benchmark, with rate limiting off.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+export interface Authoritative {
+  port: number;
+  kind: string;
+  stop(): Promise<void>;
+}
+
+export const NSD_BIN = process.env.MAILHEALTH_NSD ?? '/usr/sbin/nsd';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export function nsdMissingMessage(): string {
+  return `NSD is not installed (${NSD_BIN} missing). Install it with: apt-get update && apt-get install -y nsd   (or set MAILHEALTH_NSD to its path)`;
+}
+
+export async function startNsd(dir: string, zones: [string, string][]): Promise<Authoritative> {
+  if (!existsSync(NSD_BIN)) throw new Error(nsdMissingMessage());
+  const port = await freePort();
+  const conf = join(dir, 'nsd.conf');
+  const lines = [
+    'server:',
+    `  port: ${port}`,
+    '  ip-address: 127.0.0.1',
+    '  do-ip6: no',
+    '  username: ""',
+    `  zonesdir: "${dir}"`,
+    `  pidfile: "${join(dir, 'nsd.pid')}"`,
+    `  xfrdfile: "${join(dir, 'xfrd.state')}"`,
+    `  zonelistfile: "${join(dir, 'zone.list')}"`,
+    '  database: ""',
+    '  verbosity: 0',
+    '  server-count: 1',
+    '  hide-version: yes',
+    '  # NSD rate-limits identical answers by default (RRL): off, or repeated includes are dropped and read as timeouts.',
+    '  rrl-ratelimit: 0',
+    '  rrl-whitelist-ratelimit: 0',
+    'remote-control:',
+    '  control-enable: no',
+  ];
+  for (const [origin, file] of zones) lines.push('zone:', `  name: "${origin}"`, `  zonefile: "${file}"`);
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const check = spawnSync('/usr/sbin/nsd-checkconf', [conf], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`nsd-checkconf rejected the config: ${check.stderr || check.stdout}`);
+  const child: ChildProcess = spawn(NSD_BIN, ['-d', '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += String(d)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return {
+    port,
+    kind: 'nsd',
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      if (stderr && process.env.MAILHEALTH_BENCH_DEBUG) process.stderr.write(stderr);
+    },
+  };
+}

@@ -1,0 +1,152 @@
+// npm run bench [-- --domains N] [--json] [--concurrency C]
+// Generates N synthetic domains, serves them from NSD on loopback (rate limiting off), runs the bulk audit through
+// the files panel with history written to SQLite, then fires the same DNS queries with a minimal client (the floor).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createResolver } from '../src/adapters/dns/resolver.js';
+import { FilesPanel } from '../src/adapters/panels/files/index.js';
+import { openStore } from '../src/adapters/store/store.js';
+import { auditMany } from '../src/core/audit.js';
+import type { DomainAudit } from '../src/core/model.js';
+import type { Answer, RecordData, Resolver, RRType } from '../src/core/resolver.js';
+import { startNsd } from './authoritative.js';
+import { fireQueries } from './floor.js';
+import { generate } from './generate.js';
+
+function arg(name: string, def?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = process.argv[i + 1];
+  return v && !v.startsWith('--') ? v : 'true';
+}
+
+function pct(sorted: number[], p: number): number {
+  if (!sorted.length) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function main(): Promise<number> {
+  const n = Number(arg('domains', '10000'));
+  const concurrency = Number(arg('concurrency', '256'));
+  const json = arg('json') === 'true';
+  if (!Number.isInteger(n) || n < 1) throw new Error('--domains takes a positive whole number');
+  const dir = mkdtempSync(join(tmpdir(), 'mailhealth-bench-'));
+  const log = (s: string) => !json && process.stderr.write(s + '\n');
+  try {
+    log(`generating ${n} domains in ${dir} …`);
+    const g = generate(dir, n);
+    const auth = await startNsd(dir, g.zones);
+    try {
+      // Wait until NSD answers (it loads the zones first).
+      const probe = createResolver({ servers: [`127.0.0.1:${auth.port}`], timeoutMs: 500, tries: 1, cache: false });
+      let ready = false;
+      for (let i = 0; i < 120 && !ready; i++) {
+        const a = await probe.resolve('benchhost.test', 'NS');
+        ready = a.status === 'ok';
+        if (!ready) await new Promise((r) => setTimeout(r, 250));
+      }
+      probe.close?.();
+      if (!ready) throw new Error('NSD did not answer on loopback');
+      log(`NSD on 127.0.0.1:${auth.port} serves ${g.zones.length} zones`);
+
+      const panel = new FilesPanel(g.panelDir);
+      const wire = createResolver({ servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency });
+      const asked = new Map<string, { name: string; type: string }>();
+      const resolver: Resolver = {
+        resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
+          const key = `${type} ${name.toLowerCase()}`;
+          if (!asked.has(key)) asked.set(key, { name: name.toLowerCase(), type });
+          return wire.resolve(name, type);
+        },
+      };
+      const store = openStore(join(dir, 'bench.sqlite'));
+      const runId = store.startRun('bulk', 'bench', n);
+      const started = new Map<string, bigint>();
+      const latencies: number[] = [];
+      let sqliteNs = 0n;
+      const batch: { audit: DomainAudit }[] = [];
+      const flush = () => {
+        const t = process.hrtime.bigint();
+        store.recordAudits(runId, batch.splice(0));
+        sqliteNs += process.hrtime.bigint() - t;
+      };
+      const t0 = process.hrtime.bigint();
+      const audits = await auditMany(
+        g.domains,
+        { panel, resolver },
+        {
+          concurrency,
+          onStart: (d) => started.set(d, process.hrtime.bigint()),
+          onResult: (a) => {
+            latencies.push(Number(process.hrtime.bigint() - started.get(a.domain)!) / 1e6);
+            batch.push({ audit: a });
+            if (batch.length >= 500) flush();
+          },
+        },
+      );
+      flush();
+      store.finishRun(runId, 'complete');
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const stats = wire.stats();
+      const unknown = audits.filter((a) => a.status === 'unknown').length;
+      store.close();
+      wire.close?.();
+
+      const floor = await fireQueries(auth.port, [...asked.values()], concurrency);
+      latencies.sort((a, b) => a - b);
+      const result = {
+        domains: n,
+        seconds: +seconds.toFixed(3),
+        domainsPerSecond: +(n / seconds).toFixed(1),
+        queries: stats.queries,
+        queriesPerDomain: +(stats.queries / n).toFixed(2),
+        cacheHitRate: +(stats.cacheHits / (stats.cacheHits + stats.queries)).toFixed(3),
+        unknownAnswers: stats.unknown,
+        domainsUnknown: unknown,
+        p50Ms: +pct(latencies, 50).toFixed(2),
+        p99Ms: +pct(latencies, 99).toFixed(2),
+        peakRssMb: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+        sqliteWriteSeconds: +(Number(sqliteNs) / 1e9).toFixed(3),
+        floorSeconds: +floor.seconds.toFixed(3),
+        floorQueries: floor.answered,
+        floorRetries: floor.retries,
+        floorRatio: +(seconds / floor.seconds).toFixed(2),
+        concurrency,
+        server: auth.kind,
+        statuses: Object.fromEntries(['fail', 'warn', 'unknown', 'pass'].map((s) => [s, audits.filter((a) => a.status === s).length])),
+      };
+      if (json) process.stdout.write(JSON.stringify(result) + '\n');
+      else {
+        const rows: [string, string][] = [
+          ['domains', String(result.domains)],
+          ['total seconds', String(result.seconds)],
+          ['domains/s', String(result.domainsPerSecond)],
+          ['DNS queries per domain', String(result.queriesPerDomain)],
+          ['cache hit rate', String(result.cacheHitRate)],
+          ['p50 / p99 per-domain latency (ms)', `${result.p50Ms} / ${result.p99Ms}`],
+          ['peak RSS (MB)', String(result.peakRssMb)],
+          ['SQLite write seconds', String(result.sqliteWriteSeconds)],
+          ['floor seconds (same queries, minimal client)', String(result.floorSeconds)],
+          ['audit time / floor time', String(result.floorRatio)],
+          ['DNS answers unknown (timeouts etc.)', String(result.unknownAnswers)],
+          ['statuses', JSON.stringify(result.statuses)],
+        ];
+        for (const [k, v] of rows) process.stdout.write(`${k.padEnd(46)} ${v}\n`);
+      }
+      return 0;
+    } finally {
+      await auth.stop();
+    }
+  } finally {
+    if (!process.env.MAILHEALTH_BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (c) => (process.exitCode = c),
+  (e) => {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exitCode = 2;
+  },
+);
