@@ -20,7 +20,7 @@ export async function fireQueries(port: number, queries: { name: string; type: s
   const start = process.hrtime.bigint();
   await new Promise<void>((resolve) => {
     const send = (i: number) => {
-      const id = nextId++ & 0xffff || nextId++;
+      const id = (nextId++ % 65535) + 1;
       const pkt = packets[i];
       pkt.writeUInt16BE(id, 0);
       const timer = setTimeout(() => {

@@ -1,4 +1,5 @@
 // Wiring shared by CLI commands (and `serve`): options → panel, resolver, store, identity.
+import { isIP } from 'node:net';
 import { createResolver, parseServer, type WireResolver } from '../adapters/dns/resolver.js';
 import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
 import { openStore, type Store } from '../adapters/store/store.js';
@@ -55,7 +56,9 @@ export function resolverFromOptions(o: GlobalOptions): WireResolver {
   let servers: string[] | undefined;
   if (o.resolver) {
     const { host, port } = parseServer(o.resolver);
-    if (!host || (port !== null && (port < 1 || port > 65535))) throw new UsageError(`--resolver takes HOST[:PORT] (got ${JSON.stringify(o.resolver)})`);
+    if (!host || isIP(host) === 0 || (port !== null && (port < 1 || port > 65535))) {
+      throw new UsageError(`--resolver takes an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53 (got ${JSON.stringify(o.resolver)})`);
+    }
     servers = [o.resolver];
   }
   return createResolver({ ...(servers ? { servers } : {}), concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) });

@@ -20,7 +20,7 @@ export function buildProgram(): Command {
     .option('--panel-ca <file>', "PEM file of the panel's CA / self-signed certificate")
     .option('--panel-insecure', "accept any certificate from the panel")
     .option('--config <file>', 'config file (default /etc/mailhealth/config.json); the API token lives here or in MAILHEALTH_PANEL_TOKEN')
-    .option('--resolver <host[:port]>', 'DNS resolver to use (default: the system resolver)')
+    .option('--resolver <ip[:port]>', 'DNS resolver to use, by IP address (default: the system resolver)')
     .option('--authoritative-port <n>', 'port for asking the zone\'s nameservers directly when verifying (default 53)', (v) => Number(v))
     .option('--concurrency <n>', 'domains audited at once')
     .option('--db <path>', 'history database (default: MAILHEALTH_DB, else a per-system/per-user path)')

@@ -45,7 +45,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     out.push(makeFinding('spf', 'spf.syntax', 'fail', `The SPF record has errors: ${parsed.errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
   }
   if (Buffer.byteLength(record) > 512) {
-    out.push(makeFinding('spf', 'spf.record-too-long', 'warn', `The SPF record is ${Buffer.byteLength(record)} bytes: over 512 bytes it may not fit a UDP answer (RFC 7208 §3.4).`, ev, { fix: 'spf' }));
+    out.push(makeFinding('spf', 'spf.record-too-long', 'warn', `The SPF record is ${Buffer.byteLength(record)} bytes: over 512 bytes it may not fit a UDP answer (RFC 7208 §3.4). Drop terms you no longer need.`, ev));
   }
 
   const tree = await walkSpfRecord(ctx.resolver, ctx.domain, record);

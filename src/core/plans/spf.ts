@@ -75,10 +75,6 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   // Classify and filter.
   const terms: string[] = [];
   for (const t of kept) {
-    if (remove.has(t.raw.toLowerCase())) {
-      notes.push(`Removes ${t.raw} (you selected it).`);
-      continue;
-    }
     if (t.kind === 'modifier' && t.modifier !== 'exp') {
       terms.push(t.raw);
       continue;
@@ -87,6 +83,14 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     if (c.class === 'stale') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
+    }
+    if (remove.has(t.raw.toLowerCase())) {
+      // Only terms nobody could identify are removable on request: this server's and mail services' stay.
+      if (c.class === 'unknown') {
+        notes.push(`Removes ${t.raw} (you selected it).`);
+        continue;
+      }
+      notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
     }
     terms.push(t.raw);
   }
@@ -102,7 +106,8 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   const relay = ctx.settings.relay;
   const needs: string[] = [];
   if (relay) {
-    const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : []), '~all']);
+    // With redirect= and no all, the redirect target decides (an all term would make receivers ignore it).
+    const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
     const tree = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate);
     const targets = new Set<string>();
     const visit = (n: SpfTreeNode | undefined) => {
@@ -115,7 +120,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     if (!targets.has(relay.host.toLowerCase())) needs.push(`include:${relay.host}`);
   } else {
     for (const ip of ctx.settings.ips) {
-      const candidate = renderTerms([...terms, ...needs, ...(redirect ? [redirect.raw] : []), '-all']);
+      const candidate = renderTerms([...terms, ...needs, ...(redirect ? [redirect.raw] : ['-all'])]);
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, overlay(ctx.resolver, ctx.domain, candidate));
       if (r.result !== 'pass') needs.push(ip.includes(':') ? `ip6:${ip}` : `ip4:${ip}`);
     }
