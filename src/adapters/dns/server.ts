@@ -78,7 +78,7 @@ function rrsFor(name: string, type: string, d: ServedData, ttl: number): Answer[
     case 'SPF':
       // Type 99 has TXT's rdata layout; dns-packet encodes it as opaque rdata.
       return (d.SPF ?? []).map((s) => {
-        const rdata = dnsPacket.txt.encode(s.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x, 'utf8')))).subarray(2);
+        const rdata = (dnsPacket as unknown as { txt: { encode(d: Buffer[]): Buffer } }).txt.encode(s.map((x) => (Buffer.isBuffer(x) ? x : Buffer.from(x, 'utf8')))).subarray(2);
         return { ...base, type: 'SPF', data: rdata } as unknown as Answer;
       });
     case 'MX':
