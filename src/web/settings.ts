@@ -1,4 +1,6 @@
 // Admin settings kept in the store, what the settings page edits and how the rest of the app reads them.
+import { isIP } from 'node:net';
+import { parseServer } from '../adapters/dns/resolver.js';
 import type { AuditOptions } from '../core/checks/context.js';
 import { SETTING_MAILCHANNELS_ACCOUNT } from '../adapters/panels/with-settings.js';
 
@@ -72,8 +74,11 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   } catch {
     errors.reportTimezone = 'An IANA time zone such as Europe/Berlin or UTC.';
   }
-  if (form.dnsResolver && !/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:\d{1,5})?$/.test(form.dnsResolver)) {
-    errors.dnsResolver = 'HOST or HOST:PORT (IPv6 as [::1]:53); empty means the system resolver.';
+  if (form.dnsResolver) {
+    const { host, port } = parseServer(form.dnsResolver);
+    if (!host || isIP(host) === 0 || (port !== null && (port < 1 || port > 65535))) {
+      errors.dnsResolver = 'An IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53; empty means the system resolver.';
+    }
   }
   const days = Number(form.retentionDays);
   if (!Number.isInteger(days) || days < 1 || days > 3650) errors.retentionDays = 'A whole number of days from 1 to 3650.';

@@ -263,3 +263,34 @@ describe('rate limits', () => {
     assert.deepEqual(codes, [401, 401, 401, 429]);
   });
 });
+
+describe('settings validation', () => {
+  let w: TestWorld;
+  before(async () => {
+    w = await demoWorld({});
+  });
+  after(async () => w.close());
+
+  test('bad values are refused with field messages and nothing is stored; good ones are stored', async () => {
+    const { agent, csrf } = await login(w.app, 'root');
+    const bad = await agent
+      .post('/settings')
+      .type('form')
+      .send({ _csrf: csrf, mailchannelsAccountId: 'x y', reportSchedule: 'daily', reportRecipients: 'ops@example.com, nope', reportTimezone: 'Mars/Base', dnsResolver: 'dns.example', retentionDays: '0' });
+    assert.equal(bad.status, 400);
+    for (const m of [/Five cron fields/, /Not an e-mail address: nope/, /IANA time zone/, /An IP address/, /1 to 3650/, /Letters, digits/]) assert.match(bad.text, m);
+    assert.equal(w.store.getSetting('retention.days'), undefined);
+    await agent
+      .post('/settings')
+      .type('form')
+      .send({ _csrf: csrf, mailchannelsAccountId: 'acme', reportSchedule: '0 5 * * *', reportRecipients: 'ops@example.com noc@example.com', reportTimezone: 'Europe/Berlin', dnsResolver: '127.0.0.1:5353', blocklists: 'on', retentionDays: '30' })
+      .expect(303);
+    assert.deepEqual(w.store.getSetting('report.recipients'), ['ops@example.com', 'noc@example.com']);
+    assert.equal(w.store.getSetting('audit.blocklists'), true);
+    assert.equal(w.store.getSetting('retention.days'), 30);
+    assert.equal(w.store.getSetting('dns.resolver'), '127.0.0.1:5353');
+    const page = await agent.get('/settings').expect(200);
+    assert.match(page.text, /value="acme"/);
+    assert.match(page.text, /id="s-bl" name="blocklists" checked/);
+  });
+});

@@ -1,5 +1,6 @@
 // mailhealth serve [--host 127.0.0.1] [--port N]   — the web UI and JSON API (standalone: login + admin token)
 // mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { createResolver, parseServer } from '../../adapters/dns/resolver.js';
 import { loadConfig } from '../../adapters/panels/factory.js';
@@ -21,7 +22,7 @@ export function parsePort(v: string | undefined, fallback: number): number {
 export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver {
   return () => {
     const chosen = store.getSetting<string>(SETTING_KEYS.dnsResolver);
-    if (typeof chosen === 'string' && chosen && parseServer(chosen).host) {
+    if (typeof chosen === 'string' && chosen && isIP(parseServer(chosen).host) !== 0) {
       return createResolver({ servers: [chosen], concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) });
     }
     return resolverFromOptions(o);
