@@ -10,6 +10,11 @@ import { startServer } from '../../web/server.js';
 import { panelFromOptions, resolverFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import type { Store } from '../../adapters/store/store.js';
 import type { Resolver } from '../../core/resolver.js';
+import type { Panel } from '../../core/panel.js';
+import { withSettings } from '../../adapters/panels/with-settings.js';
+import { DEFAULT_CRON, ScheduleError, startScheduler, type Scheduler } from '../../cron/scheduler.js';
+import { runReport } from '../../cron/report.js';
+import { deliverReport, deliverySettings } from '../../cron/deliver.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -27,6 +32,32 @@ export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver 
     }
     return resolverFromOptions(o);
   };
+}
+
+/** The nightly report inside `serve` (node-cron; the SQLite lock also keeps system-cron runs from overlapping). */
+export function startNightlyReport(o: GlobalOptions & { reportCron?: string; reportTz?: string }, panel: Panel, store: Store): Scheduler {
+  const cronExpr = o.reportCron ?? store.getSetting<string>(SETTING_KEYS.reportSchedule) ?? DEFAULT_CRON;
+  const timezone = o.reportTz ?? store.getSetting<string>(SETTING_KEYS.reportTimezone) ?? undefined;
+  const log = (m: string) => process.stderr.write(`mailhealth: ${m}\n`);
+  try {
+    return startScheduler({
+      cronExpr,
+      ...(timezone ? { timezone } : {}),
+      log,
+      run: async ({ signal }) => {
+        const resolver = resolverFactory(o, store)();
+        try {
+          const settings = deliverySettings(store);
+          await runReport({ store, panel: withSettings(panel, store), resolver, signal, log, deliver: (oc) => deliverReport(oc, { store, settings, log }) });
+        } finally {
+          (resolver as { close?: () => void }).close?.();
+        }
+      },
+    });
+  } catch (e) {
+    if (e instanceof ScheduleError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 export function adminTokenFrom(o: GlobalOptions): string | null {
@@ -47,10 +78,14 @@ export function registerServeCommands(program: Command): void {
     .description('serve the web UI and JSON API on loopback')
     .option('--host <host>', 'listen address (loopback or a Unix socket path)', '127.0.0.1')
     .option('--port <n>', 'port', '8080')
+    .option('--report-cron <expr>', 'when the nightly report runs (default: the settings page, else "0 3 * * *")')
+    .option('--report-tz <zone>', 'IANA time zone of the schedule (default: the settings page, else the server\'s)')
+    .option('--no-report', 'do not schedule the nightly report')
     .action(async (_o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & { host: string; port: string };
+      const o = cmd.optsWithGlobals() as GlobalOptions & { host: string; port: string; reportCron?: string; reportTz?: string; report?: boolean };
       const panel = panelFromOptions(o);
       const store = storeFromOptions(o);
+      const scheduler = o.report === false ? null : startNightlyReport(o, panel, store);
       const running = await startServer({
         panel,
         store,
@@ -61,8 +96,9 @@ export function registerServeCommands(program: Command): void {
         port: parsePort(o.port, 8080),
       });
       process.stderr.write(`mailhealth: serving on ${running.url}\n`);
+      if (scheduler) process.stderr.write(`mailhealth: nightly report "${scheduler.cronExpr}"${scheduler.timezone ? ` (${scheduler.timezone})` : ''}, next ${scheduler.nextRuns(1)[0]?.toISOString() ?? '—'}\n`);
       await new Promise<void>((resolve) => {
-        const stop = () => void running.close().then(resolve);
+        const stop = () => void Promise.all([running.close(), scheduler?.stop()]).then(() => resolve());
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
