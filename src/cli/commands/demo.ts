@@ -43,8 +43,12 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
     }
     const running = await startServer({ panel, store, makeResolver, identityFrom: 'session', host: '127.0.0.1', port: parsePort(o.port, 8080) });
     const roles: Record<string, string> = { alice: 'customer', rita: 'reseller', root: 'admin' };
+    const worst = (a: (typeof audits)[number]) => a.findings.find((f) => f.severity === a.status)?.rule ?? '';
     process.stdout.write(
       [
+        'mailhealth demo: audit of the demo server',
+        ...audits.map((a) => `  ${a.domain.padEnd(18)} ${a.status.toUpperCase().padEnd(7)} ${worst(a)}`),
+        '',
         `mailhealth demo: web UI on ${running.url}/`,
         '  logins (demo only, new each start):',
         ...passwords.map(([u, p]) => `    ${u.padEnd(6)} ${p}   (${roles[u]})`),
