@@ -21,6 +21,7 @@ import { authRoutes } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
 import { fixRoutes } from './routes/fix.js';
 import { historyRoutes } from './routes/history.js';
+import { explainRoutes } from './routes/explain.js';
 import { bulkRoutes } from './routes/bulk.js';
 import { settingsRoutes } from './routes/settings.js';
 import { apiRoutes } from './routes/api.js';
@@ -185,6 +186,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
 
   app.use(authRoutes(c));
   app.use(domainRoutes(c));
+  app.use(explainRoutes(c));
   app.use(fixRoutes(c));
   app.use(historyRoutes(c));
   app.use(bulkRoutes(c));
