@@ -181,4 +181,30 @@ export function registerFixCommands(program: Command): void {
         store.close();
       }
     });
+
+  program
+    .command('prune')
+    .description('delete history older than the retention period (never the last audit of a domain, never a change record)')
+    .option('--days <n>', 'keep this many days (default: the settings page\'s retention, else 90)')
+    .option('--json', 'machine-readable output')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { days?: string; json?: boolean };
+      const store = storeFromOptions(o);
+      try {
+        const days = o.days !== undefined ? Number(o.days) : retentionDays(store);
+        if (!Number.isFinite(days) || days < 1) throw new UsageError('--days takes a positive number');
+        const r = store.prune({ olderThanDays: days });
+        process.stdout.write(o.json ? JSON.stringify({ days, ...r }) + '\n' : `pruned history older than ${days} days: ${JSON.stringify(r)}\n`);
+        process.exitCode = 0;
+      } finally {
+        store.close();
+      }
+    });
 }
+
+/** Retention from the settings page ("retention.days"), default 90. */
+export function retentionDays(store: { getSetting<T>(key: string): T | undefined }): number {
+  const v = Number(store.getSetting<string | number>('retention.days') ?? 90);
+  return Number.isFinite(v) && v >= 1 ? v : 90;
+}
+

@@ -15,6 +15,7 @@ import { withSettings } from '../../adapters/panels/with-settings.js';
 import { DEFAULT_CRON, ScheduleError, startScheduler, type Scheduler } from '../../cron/scheduler.js';
 import { runReport } from '../../cron/report.js';
 import { deliverReport, deliverySettings } from '../../cron/deliver.js';
+import { retentionDays } from './fix.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -49,6 +50,8 @@ export function startNightlyReport(o: GlobalOptions & { reportCron?: string; rep
         try {
           const settings = deliverySettings(store);
           await runReport({ store, panel: withSettings(panel, store), resolver, signal, log, deliver: (oc) => deliverReport(oc, { store, settings, log }) });
+          const pruned = store.prune({ olderThanDays: retentionDays(store) });
+          log(`history pruned: ${JSON.stringify(pruned)}`);
         } finally {
           (resolver as { close?: () => void }).close?.();
         }
