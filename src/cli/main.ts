@@ -9,6 +9,7 @@ import { registerFixCommands } from './commands/fix.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerExplainCommand } from './commands/explain.js';
+import { registerCgiCommands } from './commands/cgi.js';
 
 export function buildProgram(): Command {
   const program = new Command('mailhealth')
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerServeCommands(program);
   registerReportCommand(program);
   registerExplainCommand(program);
+  registerCgiCommands(program);
   return program;
 }
 

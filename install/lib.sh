@@ -1,0 +1,161 @@
+# Shared helpers for the mailhealth installers (sourced, not run). POSIX sh + coreutils.
+#
+# Sandboxing: every path the installers touch is under $MAILHEALTH_ROOT (default empty = the real /), and every
+# panel tool can be replaced through the environment, so tests run the installers in a temp dir with fake tools:
+#   MAILHEALTH_ROOT, MAILHEALTH_NODE, SYSTEMCTL, INSTALL_PLUGIN, UNINSTALL_PLUGIN, REGISTER_APPCONFIG,
+#   UNREGISTER_APPCONFIG, PLESK_BIN
+# Paths written INTO files (unit, wrappers) are the real ones (without the prefix).
+
+R="${MAILHEALTH_ROOT:-}"
+APP_DIR=/usr/local/mailhealth
+ETC_DIR=/etc/mailhealth
+VAR_DIR=/var/lib/mailhealth
+UNIT=/etc/systemd/system/mailhealth.service
+WRAPPER=/usr/local/bin/mailhealth
+CRON=/etc/cron.d/mailhealth
+SYSTEMCTL="${SYSTEMCTL:-systemctl}"
+
+say() { printf 'mailhealth: %s\n' "$*"; }
+die() { printf 'mailhealth: error: %s\n' "$*" >&2; exit 1; }
+
+# The release layout: <release>/app (compiled app) or a source checkout with dist/ (after npm run build).
+find_app_source() {
+  if [ -f "$SRC/app/bin/mailhealth.js" ]; then APP_SRC="$SRC/app"
+  elif [ -f "$SRC/bin/mailhealth.js" ] && [ -d "$SRC/dist" ]; then APP_SRC="$SRC"
+  else die "no compiled app next to the installer (expected $SRC/app or $SRC/dist; run \`npm run package\` or \`npm run build\`)"
+  fi
+}
+
+require_root() {
+  if [ -z "$R" ] && [ "$(id -u)" != 0 ]; then die "run as root"; fi
+}
+
+# node_ok PATH: true when PATH runs Node >= 20.
+node_ok() {
+  v=$("$1" -p 'process.versions.node' 2>/dev/null) || return 1
+  major=${v%%.*}
+  case "$major" in ''|*[!0-9]*) return 1 ;; esac
+  [ "$major" -ge 20 ]
+}
+
+# find_node CANDIDATE... : sets NODE to the first candidate (real path; tested under the prefix) that is Node >= 20,
+# then the system's `node`. MAILHEALTH_NODE wins when set.
+find_node() {
+  if [ -n "${MAILHEALTH_NODE:-}" ]; then
+    node_ok "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE is not Node.js 20 or newer"
+    NODE=$MAILHEALTH_NODE; return 0
+  fi
+  for c in "$@"; do
+    if [ -x "$R$c" ] && node_ok "$R$c"; then NODE=$c; return 0; fi
+  done
+  sys=$(command -v node 2>/dev/null || true)
+  if [ -n "$sys" ] && node_ok "$sys"; then NODE=$sys; return 0; fi
+  found=""
+  for c in "$@"; do if [ -x "$R$c" ]; then found="$found $c ($("$R$c" -v 2>/dev/null || echo '?'))"; fi; done
+  if [ -n "$sys" ]; then found="$found $sys ($("$sys" -v 2>/dev/null || echo '?'))"; fi
+  die "Node.js 20 or newer is required. Looked for: $* and \`node\` on PATH.${found:+ Found too old:$found.} $NODE_HINT"
+}
+
+install_app() {
+  rm -rf "$R$APP_DIR.new"
+  mkdir -p "$R$APP_DIR.new"
+  for item in bin dist node_modules views package.json; do
+    if [ -e "$APP_SRC/$item" ]; then cp -R "$APP_SRC/$item" "$R$APP_DIR.new/"; fi
+  done
+  rm -rf "$R$APP_DIR.old"
+  if [ -d "$R$APP_DIR" ]; then mv "$R$APP_DIR" "$R$APP_DIR.old"; fi
+  mv "$R$APP_DIR.new" "$R$APP_DIR"
+  rm -rf "$R$APP_DIR.old"
+  # World-readable code (the cPanel page runs as each user), root-owned.
+  chmod -R u=rwX,go=rX "$R$APP_DIR"
+  mkdir -p "$R$(dirname "$WRAPPER")"
+  cat > "$R$WRAPPER" <<WRAP
+#!/bin/sh
+# mailhealth command (written by the installer): the Node.js it chose, the installed app.
+exec $NODE $APP_DIR/bin/mailhealth.js "\$@"
+WRAP
+  chmod 755 "$R$WRAPPER"
+  mkdir -p "$R$ETC_DIR"
+  chmod 700 "$R$ETC_DIR"
+  printf '%s\n' "$NODE" > "$R$ETC_DIR/node"
+  chmod 644 "$R$ETC_DIR/node"
+}
+
+# write_config JSON: /etc/mailhealth/config.json (0600), kept if it exists (the admin may have edited it).
+write_config() {
+  mkdir -p "$R$ETC_DIR"
+  chmod 700 "$R$ETC_DIR"
+  if [ ! -f "$R$ETC_DIR/config.json" ]; then
+    umask 077
+    printf '%s\n' "$1" > "$R$ETC_DIR/config.json"
+    umask 022
+    say "created $ETC_DIR/config.json"
+  fi
+  chmod 600 "$R$ETC_DIR/config.json"
+  mkdir -p "$R$VAR_DIR"
+  chmod 700 "$R$VAR_DIR"
+}
+
+# The front-door key: random, root-only, created once.
+write_key() {
+  if [ ! -s "$R$ETC_DIR/frontdoor.key" ]; then
+    umask 077
+    head -c 48 /dev/urandom | base64 | tr -d '\n=' > "$R$ETC_DIR/frontdoor.key"
+    printf '\n' >> "$R$ETC_DIR/frontdoor.key"
+    umask 022
+  fi
+  chmod 600 "$R$ETC_DIR/frontdoor.key"
+}
+
+# A value for the right-hand side of a sed s### command.
+sed_escape() { printf '%s' "$1" | sed 's/[#&\\]/\\&/g'; }
+
+# install_unit MODE ARGS
+install_unit() {
+  mkdir -p "$R$(dirname "$UNIT")"
+  sed -e "s#@NODE@#$(sed_escape "$NODE")#g" -e "s#@APP@#$(sed_escape "$APP_DIR")#g" -e "s#@ARGS@#$(sed_escape "$2")#g" -e "s#@MODE@#$(sed_escape "$1")#g" "$HERE/mailhealth.service" > "$R$UNIT.tmp"
+  mv "$R$UNIT.tmp" "$R$UNIT"
+  chmod 644 "$R$UNIT"
+  "$SYSTEMCTL" daemon-reload
+  "$SYSTEMCTL" enable mailhealth.service
+  "$SYSTEMCTL" restart mailhealth.service || say "the service did not start; see: journalctl -u mailhealth"
+}
+
+# The nightly report, from cron as root (same lock as any other run).
+install_cron() {
+  mkdir -p "$R$(dirname "$CRON")"
+  printf '%s\n' "# mailhealth nightly report (installed by the mailhealth installer)" \
+    "MAILHEALTH_DB=$VAR_DIR/mailhealth.sqlite" \
+    "17 3 * * * root $WRAPPER --config $ETC_DIR/config.json report --email >/dev/null 2>&1" > "$R$CRON"
+  chmod 644 "$R$CRON"
+}
+
+remove_common() {
+  if [ -f "$R$UNIT" ]; then
+    "$SYSTEMCTL" disable --now mailhealth.service || true
+    rm -f "$R$UNIT"
+    "$SYSTEMCTL" daemon-reload || true
+  fi
+  rm -f "$R$CRON" "$R$WRAPPER"
+  rm -rf "$R$APP_DIR" "$R$APP_DIR.new" "$R$APP_DIR.old"
+  if [ "$PURGE" = 1 ]; then
+    rm -rf "$R$VAR_DIR" "$R$ETC_DIR"
+    say "purged $VAR_DIR (history database) and $ETC_DIR"
+  else
+    rm -f "$R$ETC_DIR/node"
+    say "kept $VAR_DIR (history database) and $ETC_DIR; use --purge to remove them"
+  fi
+}
+
+parse_args() {
+  ACTION=install
+  PURGE=0
+  for a in "$@"; do
+    case "$a" in
+      --uninstall) ACTION=uninstall ;;
+      --purge) ACTION=uninstall; PURGE=1 ;;
+      -h|--help) usage; exit 0 ;;
+      *) usage >&2; exit 2 ;;
+    esac
+  done
+}

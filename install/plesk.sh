@@ -1,0 +1,74 @@
+#!/bin/sh
+# Install mailhealth on a Plesk Obsidian server: the app, the Plesk extension (plesk bin extension -i, needs Plesk
+# 18.0.55+), a REST API key for loopback (plesk bin secret_key) in /etc/mailhealth/config.json, the root-only
+# background service (systemd) and the nightly report (cron). Idempotent: run it again to upgrade.
+#   install/plesk.sh [--zip FILE]   install or upgrade (default zip: release/mailhealth-plesk-<version>.zip)
+#   install/plesk.sh --uninstall    remove everything but /var/lib/mailhealth (history) and /etc/mailhealth
+#   install/plesk.sh --purge        remove those too
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${MAILHEALTH_SRC:-$(dirname "$HERE")}
+. "$HERE/lib.sh"
+
+PLESK_BIN="${PLESK_BIN:-plesk}"
+NODE_HINT="On Plesk add the Node.js component (Tools & Settings » Updates » Add/Remove Components, or: plesk installer add --components nodejs), or point MAILHEALTH_NODE at a Node.js 20 binary."
+
+usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
+ZIP=""
+args=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --zip) [ $# -ge 2 ] || die "--zip needs a file"; ZIP=$2; shift 2 ;;
+    *) args="$args $1"; shift ;;
+  esac
+done
+# shellcheck disable=SC2086
+parse_args $args
+require_root
+command -v "$PLESK_BIN" >/dev/null 2>&1 || [ -x "$PLESK_BIN" ] || die "plesk not found ($PLESK_BIN) — is this a Plesk server?"
+
+if [ "$ACTION" = uninstall ]; then
+  if "$PLESK_BIN" bin extension --list 2>/dev/null | grep -q '^mailhealth\b'; then
+    "$PLESK_BIN" bin extension --uninstall mailhealth || say "extension --uninstall failed (continuing)"
+  fi
+  remove_common
+  say "uninstalled (the REST API key created for mailhealth stays listed in: plesk bin secret_key --list)"
+  exit 0
+fi
+
+find_node /opt/plesk/node/20/bin/node /opt/plesk/node/22/bin/node
+find_app_source
+if [ -z "$ZIP" ]; then
+  version=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$APP_SRC/package.json" | head -n 1)
+  for c in "$SRC/release/mailhealth-plesk-$version.zip" "$SRC/mailhealth-plesk-$version.zip"; do
+    if [ -f "$c" ]; then ZIP=$c; break; fi
+  done
+fi
+[ -n "$ZIP" ] && [ -f "$ZIP" ] || die "no extension zip found; run \`npm run package\` or pass --zip FILE"
+say "using Node.js at $NODE"
+
+install_app
+write_config '{"panel": "plesk"}'
+write_key
+
+# A REST API key bound to loopback, once; stored only in the root-only config (never on a command line later).
+if ! grep -q '"token"' "$R$ETC_DIR/config.json"; then
+  key=$("$PLESK_BIN" bin secret_key --create -ip-address 127.0.0.1 -description "mailhealth (loopback)" | tr -d '[:space:]')
+  [ -n "$key" ] || die "plesk bin secret_key --create returned no key"
+  umask 077
+  printf '{"panel": "plesk", "token": "%s"}\n' "$key" > "$R$ETC_DIR/config.json.new"
+  umask 022
+  mv "$R$ETC_DIR/config.json.new" "$R$ETC_DIR/config.json"
+  chmod 600 "$R$ETC_DIR/config.json"
+  say "created a Plesk REST API key for 127.0.0.1"
+fi
+
+if "$PLESK_BIN" bin extension --list 2>/dev/null | grep -q '^mailhealth\b'; then
+  "$PLESK_BIN" bin extension --upgrade "$ZIP"
+else
+  "$PLESK_BIN" bin extension -i "$ZIP"
+fi
+
+install_unit "Plesk front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
+install_cron
+say "installed. Mail Health appears in the navigation of administrators, resellers and customers."

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install mailhealth without a panel front door: the app, `mailhealth serve` (login form, admin token) on
+# 127.0.0.1:8080 as a systemd unit, and the nightly report (cron). Put your panel or a reverse proxy in front.
+# Edit /etc/mailhealth/config.json for the panel (files/cpanel/whm/plesk; see README), then set logins with
+#   mailhealth user set-password USER
+#   install/standalone.sh              install or upgrade
+#   install/standalone.sh --uninstall  remove everything but /var/lib/mailhealth (history) and /etc/mailhealth
+#   install/standalone.sh --purge      remove those too
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${MAILHEALTH_SRC:-$(dirname "$HERE")}
+. "$HERE/lib.sh"
+NODE_HINT="Install Node.js 20 or newer (https://nodejs.org or your distribution), or point MAILHEALTH_NODE at one."
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+parse_args "$@"
+require_root
+
+if [ "$ACTION" = uninstall ]; then
+  remove_common
+  say "uninstalled"
+  exit 0
+fi
+
+find_node /opt/cpanel/ea-nodejs20/bin/node /opt/plesk/node/20/bin/node
+find_app_source
+say "using Node.js at $NODE"
+install_app
+write_config '{"panel": "files", "panelRoot": "/etc/mailhealth/panel"}'
+install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080"
+install_cron
+say "installed: http://127.0.0.1:8080 (loopback only). Configure the panel in $ETC_DIR/config.json."

@@ -1,0 +1,1 @@
+mailhealth:Mail Health

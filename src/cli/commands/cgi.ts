@@ -1,0 +1,227 @@
+// mailhealth cgi --front-door cpanel|whm|plesk [--user U --role R] [--service SOCKET --key FILE] [--base-path P]
+//   One request through the web app as a CGI program (env + stdin in, `Status:` + headers + body out), with the
+//   identity the panel gave (see src/web/cgi.ts for who each front door trusts and why).
+// mailhealth service [--socket PATH | --host 127.0.0.1 --port N] --key FILE
+//   The background service the root-run front doors hand long work to: the web app with identities taken only from
+//   headers signed with the root-only front-door key (identity.ts signedHeaderFrontDoor). Listens on a root-only
+//   Unix socket (0600) or on loopback.
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Command } from 'commander';
+import { CpanelPanel } from '../../adapters/panels/cpanel/index.js';
+import { createPanel } from '../../adapters/panels/factory.js';
+import { openStore, type Store } from '../../adapters/store/store.js';
+import { resolveDbPath } from '../../adapters/store/path.js';
+import type { Identity } from '../../core/model.js';
+import type { Panel } from '../../core/panel.js';
+import { createApp } from '../../web/app.js';
+import {
+  allowedDomainsFrom,
+  cgiRequestFromEnv,
+  cpanelIdentity,
+  dispatchInProcess,
+  formatCgi,
+  FRONT_DOORS,
+  FrontDoorRefused,
+  LiveApiTransport,
+  pleskIdentity,
+  proxyToService,
+  rebase,
+  refusal,
+  restrictDomains,
+  whmIdentity,
+  type CgiRequest,
+  type CgiResponse,
+  type FrontDoorKind,
+} from '../../web/cgi.js';
+import { signedHeaderFrontDoor } from '../../web/identity.js';
+import { startServer } from '../../web/server.js';
+import { panelFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { parsePort, resolverFactory } from './serve.js';
+
+export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
+export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
+const MAX_BODY = 1024 * 1024;
+
+interface CgiOptions extends GlobalOptions {
+  frontDoor: string;
+  user?: string;
+  role?: string;
+  service?: string;
+  key?: string;
+  basePath?: string;
+  serverRoot?: string;
+}
+
+/** Read exactly CONTENT_LENGTH bytes of the body (CGI: the server may not close stdin). */
+async function readBody(env: NodeJS.ProcessEnv, input: NodeJS.ReadableStream): Promise<Buffer> {
+  const want = Number(env.CONTENT_LENGTH ?? 0);
+  if (!Number.isInteger(want) || want <= 0) return Buffer.alloc(0);
+  if (want > MAX_BODY) throw new FrontDoorRefused(413, 'request body too large');
+  const chunks: Buffer[] = [];
+  let got = 0;
+  for await (const c of input) {
+    const b = Buffer.isBuffer(c) ? c : Buffer.from(c as string);
+    chunks.push(b);
+    got += b.length;
+    if (got >= want) break;
+  }
+  return Buffer.concat(chunks).subarray(0, want);
+}
+
+/** A key file the front doors and the service trust: owned by root (when we are root), not readable by others. */
+export function readFrontDoorKey(path: string): Buffer {
+  const st = statSync(path);
+  if ((st.mode & 0o077) !== 0) throw new UsageError(`${path} is readable by group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+  if (typeof process.getuid === 'function' && process.getuid() === 0 && st.uid !== 0) throw new UsageError(`${path} must be owned by root`);
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
+  if (key.length < 32) throw new UsageError(`${path}: the front-door key must be at least 32 characters`);
+  return key;
+}
+
+export interface FrontDoorSetup {
+  identity: Identity;
+  panel: Panel;
+  /** Opens the history database (only when the request is handled in-process). */
+  openStore: () => Store;
+  close?: () => void;
+}
+
+/** Who is asking and through which panel, for one front door. Exported for tests (which inject the OS user). */
+export async function frontDoorSetup(
+  kind: FrontDoorKind,
+  o: CgiOptions,
+  env: NodeJS.ProcessEnv,
+  os: { user: string; uid: number; home: string } = currentOsUser(),
+): Promise<FrontDoorSetup> {
+  const isRoot = os.uid === 0;
+  switch (kind) {
+    case 'cpanel': {
+      const identity = cpanelIdentity(env, os);
+      let panel: Panel;
+      let close: (() => void) | undefined;
+      if (o.panel) panel = panelFromOptions(o);
+      else if (env.CPANEL_CONNECT_SOCKET || env.CPANEL_PHPCONNECT_SOCKET) {
+        const live = new LiveApiTransport((env.CPANEL_CONNECT_SOCKET || env.CPANEL_PHPCONNECT_SOCKET)!);
+        panel = new CpanelPanel({ transport: live, user: os.user, root: o.serverRoot ?? '/' });
+        close = () => live.close();
+      } else panel = createPanel({ panel: 'cpanel', panelUser: os.user, root: o.serverRoot ?? '/' });
+      // History in the user's home: backed up, restored and removed with the account; no root service involved.
+      const dbPath = resolveDbPath({ flag: o.db, env: null, isRoot: false, home: os.home });
+      return { identity, panel, close, openStore: () => openPrivateStore(dbPath) };
+    }
+    case 'whm': {
+      const panel = panelFromOptions({ ...o, panel: o.panel ?? 'whm' });
+      const resellersFile = join(o.serverRoot ?? '/', 'var/cpanel/resellers');
+      const resellers = existsSync(resellersFile) ? readFileSync(resellersFile, 'utf8') : null;
+      const identity = await whmIdentity(env, panel, { isRoot, resellers });
+      return { identity, panel, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
+    }
+    case 'plesk': {
+      const identity = pleskIdentity(o.user, o.role, { isRoot });
+      const base = panelFromOptions({ ...o, panel: o.panel ?? 'plesk' });
+      const panel = identity.role === 'admin' ? base : restrictDomains(base, allowedDomainsFrom(env.MAILHEALTH_ALLOWED_DOMAINS));
+      return { identity, panel, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
+    }
+  }
+}
+
+function currentOsUser(): { user: string; uid: number; home: string } {
+  const u = userInfo();
+  return { user: u.username, uid: u.uid, home: u.homedir };
+}
+
+function openPrivateStore(path: string): Store {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const store = openStore(path);
+  try {
+    chmodSync(path, 0o600); // the database holds the session secret
+  } catch {
+    /* not fatal */
+  }
+  return store;
+}
+
+/** One CGI request, end to end. Never throws: refusals and failures become CGI responses. */
+export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.ProcessEnv, input: NodeJS.ReadableStream, os?: { user: string; uid: number; home: string }): Promise<Buffer> {
+  let setup: FrontDoorSetup | null = null;
+  let store: Store | null = null;
+  try {
+    const req: CgiRequest = cgiRequestFromEnv(env, await readBody(env, input));
+    setup = await frontDoorSetup(kind, o, env, os);
+    const base = o.basePath ?? env.SCRIPT_NAME ?? '';
+    const secure = env.HTTPS === 'on' || env.HTTPS === '1';
+    let res: CgiResponse | null = null;
+    if (o.service && kind !== 'cpanel' && existsSync(o.service)) {
+      try {
+        res = await proxyToService(o.service, readFrontDoorKey(o.key ?? FRONTDOOR_KEY_PATH), setup.identity, req);
+      } catch (e) {
+        process.stderr.write(`mailhealth cgi: service at ${o.service} unavailable (${(e as Error).message}); handling the request here\n`);
+      }
+    }
+    if (!res) {
+      store = setup.openStore();
+      const identity = setup.identity;
+      const app = createApp({ panel: setup.panel, store, makeResolver: resolverFactory(o, store), identityFrom: 'front-door', frontDoor: () => identity });
+      res = await dispatchInProcess(app, req);
+    }
+    return formatCgi(rebase(res, base, secure));
+  } catch (e) {
+    if (e instanceof FrontDoorRefused) return formatCgi(refusal(e.status, e.message));
+    process.stderr.write(`mailhealth cgi: ${(e as Error)?.stack ?? String(e)}\n`);
+    return formatCgi(refusal(500, 'the page could not be served; the error was logged'));
+  } finally {
+    setup?.close?.();
+    store?.close();
+  }
+}
+
+export function registerCgiCommands(program: Command): void {
+  program
+    .command('cgi')
+    .description('serve one web request as a CGI program behind a panel front door (cpanel, whm, plesk)')
+    .requiredOption('--front-door <kind>', 'cpanel | whm | plesk')
+    .option('--user <login>', 'plesk: the Plesk login (from pm_Session, passed by the extension)')
+    .option('--role <role>', 'plesk: admin | reseller | customer')
+    .option('--service <socket>', 'whm/plesk: hand the request to `mailhealth service` on this root-only socket when it runs')
+    .option('--key <file>', `front-door key for --service (default ${FRONTDOOR_KEY_PATH})`)
+    .option('--base-path <path>', 'URL path the app is served under (default: SCRIPT_NAME)')
+    .option('--server-root <dir>', 'filesystem root of the panel server (tests)')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as CgiOptions;
+      if (!FRONT_DOORS.includes(o.frontDoor as FrontDoorKind)) throw new UsageError(`--front-door must be one of ${FRONT_DOORS.join(', ')}`);
+      const out = await runCgi(o.frontDoor as FrontDoorKind, o, process.env, process.stdin);
+      await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()));
+      process.exitCode = 0;
+    });
+
+  program
+    .command('service')
+    .description('background service for the panel front doors: identities only from headers signed with the front-door key')
+    .option('--socket <path>', 'Unix socket to listen on (made 0600)', SERVICE_SOCKET_PATH)
+    .option('--host <host>', 'listen on loopback instead of the socket')
+    .option('--port <n>', 'port with --host', '8081')
+    .option('--key <file>', 'front-door key file (0600)', FRONTDOOR_KEY_PATH)
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { socket: string; host?: string; port: string; key: string };
+      const key = readFrontDoorKey(o.key);
+      const panel = panelFromOptions(o);
+      const store = storeFromOptions(o);
+      const host = o.host ?? o.socket;
+      if (!o.host) {
+        mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
+        if (existsSync(o.socket) && lstatSync(o.socket).isSocket()) unlinkSync(o.socket);
+      }
+      const running = await startServer({ panel, store, makeResolver: resolverFactory(o, store), identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor(key), host, port: parsePort(o.port, 8081) });
+      if (!o.host) chmodSync(o.socket, 0o600);
+      process.stderr.write(`mailhealth: front-door service on ${running.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => void running.close().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      store.close();
+      process.exitCode = 0;
+    });
+}

@@ -1,0 +1,302 @@
+// The installers against a sandbox root (MAILHEALTH_ROOT) with fake panel tools that record their arguments:
+// install, re-install (idempotent, admin edits kept), uninstall (history kept), purge (history removed), and clear
+// errors when Node.js 20 is missing or too old. Never touches the real /.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const TOOLS = ['sh', 'sed', 'head', 'base64', 'tr', 'cp', 'mv', 'rm', 'mkdir', 'chmod', 'cat', 'dirname', 'id', 'grep', 'ls', 'env'];
+
+interface Sandbox {
+  base: string;
+  root: string;
+  src: string;
+  bin: string;
+  log: string;
+  run(script: string, args?: string[], env?: Record<string, string>): { code: number | null; out: string; err: string };
+  calls(): string[];
+  clear(): void;
+  close(): void;
+}
+
+function which(cmd: string): string {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.stdout.trim();
+}
+
+function sandbox(): Sandbox {
+  const base = mkdtempSync(join(tmpdir(), 'mailhealth-install-'));
+  const root = join(base, 'root');
+  const src = join(base, 'release');
+  const bin = join(base, 'fakebin');
+  const tools = join(base, 'tools');
+  const log = join(base, 'calls.log');
+  mkdirSync(root);
+  mkdirSync(bin);
+  mkdirSync(tools);
+  writeFileSync(log, '');
+  // Only these system tools are visible: no real node, systemctl, plesk or cPanel scripts can be reached.
+  for (const t of TOOLS) symlinkSync(which(t), join(tools, t));
+  // A release as `npm run package` lays it out: app/ + plugin-manifests/ (+ the Plesk zip).
+  mkdirSync(join(src, 'app/bin'), { recursive: true });
+  mkdirSync(join(src, 'app/dist/src/cli'), { recursive: true });
+  mkdirSync(join(src, 'app/views'), { recursive: true });
+  mkdirSync(join(src, 'app/node_modules/express'), { recursive: true });
+  writeFileSync(join(src, 'app/bin/mailhealth.js'), '// app entry\n');
+  writeFileSync(join(src, 'app/dist/src/cli/bin.js'), '// compiled\n');
+  writeFileSync(join(src, 'app/views/layout-top.ejs'), '<html>\n');
+  writeFileSync(join(src, 'app/node_modules/express/package.json'), '{}\n');
+  writeFileSync(join(src, 'app/package.json'), '{"name": "mailhealth", "version": "0.1.0"}\n');
+  cpSync(join(REPO, 'plugin-manifests'), join(src, 'plugin-manifests'), { recursive: true });
+  mkdirSync(join(src, 'release'));
+  writeFileSync(join(src, 'release/mailhealth-plesk-0.1.0.zip'), 'PK fake');
+  const fake = (name: string, body = '') => {
+    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> "$MH_LOG"\n${body}`);
+    chmodSync(join(bin, name), 0o755);
+  };
+  fake('node', 'case "$1" in -p) echo "${FAKE_NODE_VERSION:-20.11.1}" ;; -v) echo "v${FAKE_NODE_VERSION:-20.11.1}" ;; esac\n');
+  fake('systemctl');
+  fake('install_plugin');
+  fake('uninstall_plugin');
+  fake('register_appconfig');
+  fake('unregister_appconfig');
+  fake(
+    'plesk',
+    `state="$MH_BASE/plesk-extensions"
+case "$2 $3" in
+  "extension --list") [ -f "$state" ] && cat "$state"; exit 0 ;;
+  "extension -i"|"extension --upgrade") echo "mailhealth  Mail Health  0.1.0-1  enabled" > "$state" ;;
+  "extension --uninstall") rm -f "$state" ;;
+  "secret_key --create") echo "c5b239d1-8eb6-8cee-76b7-aa16be37fee8" ;;
+esac
+`,
+  );
+  return {
+    base,
+    root,
+    src,
+    bin,
+    log,
+    run(script, args = [], env = {}) {
+      const r = spawnSync(join(tools, 'sh'), [join(REPO, 'install', script), ...args], {
+        encoding: 'utf8',
+        env: {
+          PATH: `${bin}:${tools}`,
+          MAILHEALTH_ROOT: root,
+          MAILHEALTH_SRC: src,
+          MH_LOG: log,
+          MH_BASE: base,
+          SYSTEMCTL: join(bin, 'systemctl'),
+          INSTALL_PLUGIN: join(bin, 'install_plugin'),
+          UNINSTALL_PLUGIN: join(bin, 'uninstall_plugin'),
+          REGISTER_APPCONFIG: join(bin, 'register_appconfig'),
+          UNREGISTER_APPCONFIG: join(bin, 'unregister_appconfig'),
+          PLESK_BIN: join(bin, 'plesk'),
+          ...env,
+        },
+      });
+      return { code: r.status, out: r.stdout, err: r.stderr };
+    },
+    calls: () => readFileSync(log, 'utf8').split('\n').filter((l) => l && !l.startsWith('node ')),
+    clear: () => writeFileSync(log, ''),
+    close: () => rmSync(base, { recursive: true, force: true }),
+  };
+}
+
+const mode = (p: string) => statSync(p).mode & 0o777;
+
+describe('install/cpanel.sh', () => {
+  let s: Sandbox;
+  before(() => (s = sandbox()));
+  after(() => s.close());
+  const R = (p: string) => join(s.root, p);
+
+  test('install: app, pages, registration, config 0600, key 0600, unit, cron', () => {
+    const r = s.run('cpanel.sh');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.ok(existsSync(R('usr/local/mailhealth/bin/mailhealth.js')));
+    assert.ok(existsSync(R('usr/local/mailhealth/node_modules/express/package.json')));
+    assert.ok(existsSync(R('usr/local/mailhealth/views/layout-top.ejs')));
+    const page = R('usr/local/cpanel/base/frontend/jupiter/mailhealth/index.live.cgi');
+    assert.equal(mode(page), 0o755);
+    assert.match(readFileSync(page, 'utf8'), /cgi --front-door cpanel/);
+    assert.equal(mode(R('usr/local/cpanel/whostmgr/docroot/cgi/mailhealth/index.cgi')), 0o755);
+    assert.ok(existsSync(R('usr/local/cpanel/whostmgr/docroot/addon_plugins/mailhealth.png')));
+    assert.equal(readFileSync(R('usr/local/cpanel/whostmgr/addonfeatures/mailhealth'), 'utf8').trim(), 'mailhealth:Mail Health');
+    assert.equal(mode(R('etc/mailhealth/config.json')), 0o600);
+    assert.deepEqual(JSON.parse(readFileSync(R('etc/mailhealth/config.json'), 'utf8')), { panel: 'whm' });
+    assert.equal(mode(R('etc/mailhealth/frontdoor.key')), 0o600);
+    assert.ok(readFileSync(R('etc/mailhealth/frontdoor.key'), 'utf8').trim().length >= 32);
+    assert.equal(mode(R('etc/mailhealth')), 0o700);
+    assert.equal(mode(R('var/lib/mailhealth')), 0o700);
+    const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
+    assert.match(unit, new RegExp(`ExecStart=${join(s.bin, 'node')} /usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json service --socket /run/mailhealth/mailhealth.sock --key /etc/mailhealth/frontdoor.key`));
+    assert.match(unit, /RuntimeDirectoryMode=0700/);
+    assert.doesNotMatch(unit, /@[A-Z]+@/);
+    assert.match(readFileSync(R('usr/local/bin/mailhealth'), 'utf8'), /exec .*node \/usr\/local\/mailhealth\/bin\/mailhealth\.js "\$@"/);
+    assert.match(readFileSync(R('etc/cron.d/mailhealth'), 'utf8'), /root \/usr\/local\/bin\/mailhealth --config \/etc\/mailhealth\/config\.json report --email/);
+    assert.deepEqual(s.calls(), [
+      `install_plugin ${s.src}/plugin-manifests/cpanel --theme=jupiter`,
+      `register_appconfig ${s.src}/plugin-manifests/whm/mailhealth.conf`,
+      'systemctl daemon-reload',
+      'systemctl enable mailhealth.service',
+      'systemctl restart mailhealth.service',
+    ]);
+  });
+
+  test('re-install is idempotent: same calls, admin edits and the key kept, app replaced', () => {
+    writeFileSync(R('etc/mailhealth/config.json'), '{"panel": "whm", "edited": true}\n', { mode: 0o600 });
+    const key = readFileSync(R('etc/mailhealth/frontdoor.key'), 'utf8');
+    writeFileSync(R('usr/local/mailhealth/stale-file'), 'x');
+    writeFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'history');
+    s.clear();
+    const r = s.run('cpanel.sh');
+    assert.equal(r.code, 0, r.err);
+    assert.match(readFileSync(R('etc/mailhealth/config.json'), 'utf8'), /"edited": true/);
+    assert.equal(readFileSync(R('etc/mailhealth/frontdoor.key'), 'utf8'), key);
+    assert.ok(!existsSync(R('usr/local/mailhealth/stale-file')), 'the app directory is replaced, not merged');
+    assert.equal(readFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'utf8'), 'history');
+    assert.equal(s.calls().filter((c) => c.startsWith('install_plugin')).length, 1);
+    assert.equal(s.calls().filter((c) => c.startsWith('register_appconfig')).length, 1);
+  });
+
+  test('--uninstall removes pages, registration, unit and app but keeps the history database', () => {
+    s.clear();
+    const r = s.run('cpanel.sh', ['--uninstall']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(!existsSync(R('usr/local/cpanel/base/frontend/jupiter/mailhealth')));
+    assert.ok(!existsSync(R('usr/local/cpanel/whostmgr/docroot/cgi/mailhealth')));
+    assert.ok(!existsSync(R('usr/local/mailhealth')));
+    assert.ok(!existsSync(R('etc/systemd/system/mailhealth.service')));
+    assert.ok(!existsSync(R('etc/cron.d/mailhealth')));
+    assert.equal(readFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'utf8'), 'history');
+    assert.ok(existsSync(R('etc/mailhealth/config.json')));
+    assert.deepEqual(s.calls(), [
+      `uninstall_plugin ${s.src}/plugin-manifests/cpanel --theme=jupiter`,
+      'unregister_appconfig mailhealth',
+      'systemctl disable --now mailhealth.service',
+      'systemctl daemon-reload',
+    ]);
+    // uninstalling again is harmless
+    assert.equal(s.run('cpanel.sh', ['--uninstall']).code, 0);
+  });
+
+  test('--purge removes the history database and /etc/mailhealth', () => {
+    s.run('cpanel.sh');
+    writeFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'history');
+    const r = s.run('cpanel.sh', ['--uninstall', '--purge']);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(!existsSync(R('var/lib/mailhealth')));
+    assert.ok(!existsSync(R('etc/mailhealth')));
+  });
+
+  test('Node.js: ea-nodejs20 preferred; missing or too old is a clear error', () => {
+    const ea = R('opt/cpanel/ea-nodejs20/bin/node');
+    mkdirSync(join(ea, '..'), { recursive: true });
+    cpSync(join(s.bin, 'node'), ea);
+    chmodSync(ea, 0o755);
+    assert.equal(s.run('cpanel.sh').code, 0);
+    assert.match(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), /ExecStart=\/opt\/cpanel\/ea-nodejs20\/bin\/node /);
+    rmSync(R('opt'), { recursive: true });
+
+    const old = s.run('cpanel.sh', [], { FAKE_NODE_VERSION: '18.19.0' });
+    assert.notEqual(old.code, 0);
+    assert.match(old.err, /Node\.js 20 or newer is required/);
+    assert.match(old.err, /too old/);
+    assert.match(old.err, /ea-nodejs20/);
+    rmSync(join(s.bin, 'node'));
+    const none = s.run('cpanel.sh');
+    assert.notEqual(none.code, 0);
+    assert.match(none.err, /Node\.js 20 or newer is required/);
+  });
+
+  test('not a cPanel server: a clear error', () => {
+    const r = s.run('cpanel.sh', [], { INSTALL_PLUGIN: join(s.base, 'missing/install_plugin') });
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /install_plugin not found/);
+  });
+});
+
+describe('install/plesk.sh', () => {
+  let s: Sandbox;
+  before(() => (s = sandbox()));
+  after(() => s.close());
+  const R = (p: string) => join(s.root, p);
+
+  test('install: API key for loopback into config (0600), extension installed, unit, cron', () => {
+    const r = s.run('plesk.sh');
+    assert.equal(r.code, 0, r.err + r.out);
+    const cfg = JSON.parse(readFileSync(R('etc/mailhealth/config.json'), 'utf8')) as { panel: string; token: string };
+    assert.equal(cfg.panel, 'plesk');
+    assert.equal(cfg.token, 'c5b239d1-8eb6-8cee-76b7-aa16be37fee8');
+    assert.equal(mode(R('etc/mailhealth/config.json')), 0o600);
+    assert.equal(mode(R('etc/mailhealth/frontdoor.key')), 0o600);
+    assert.deepEqual(s.calls(), [
+      'plesk bin secret_key --create -ip-address 127.0.0.1 -description mailhealth (loopback)',
+      'plesk bin extension --list',
+      `plesk bin extension -i ${s.src}/release/mailhealth-plesk-0.1.0.zip`,
+      'systemctl daemon-reload',
+      'systemctl enable mailhealth.service',
+      'systemctl restart mailhealth.service',
+    ]);
+    assert.match(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), /service --socket \/run\/mailhealth\/mailhealth\.sock/);
+  });
+
+  test('re-install upgrades the extension and creates no second API key', () => {
+    s.clear();
+    assert.equal(s.run('plesk.sh').code, 0);
+    assert.ok(!s.calls().some((c) => c.includes('secret_key')));
+    assert.ok(s.calls().includes(`plesk bin extension --upgrade ${s.src}/release/mailhealth-plesk-0.1.0.zip`));
+  });
+
+  test('--uninstall keeps the history, --purge removes it', () => {
+    writeFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'history');
+    s.clear();
+    assert.equal(s.run('plesk.sh', ['--uninstall']).code, 0);
+    assert.ok(s.calls().includes('plesk bin extension --uninstall mailhealth'));
+    assert.equal(readFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'utf8'), 'history');
+    assert.ok(!existsSync(R('usr/local/mailhealth')));
+    assert.equal(s.run('plesk.sh', ['--purge']).code, 0);
+    assert.ok(!existsSync(R('var/lib/mailhealth')));
+  });
+
+  test('Plesk Node.js component preferred; a missing zip is a clear error', () => {
+    const pn = R('opt/plesk/node/20/bin/node');
+    mkdirSync(join(pn, '..'), { recursive: true });
+    cpSync(join(s.bin, 'node'), pn);
+    chmodSync(pn, 0o755);
+    assert.equal(s.run('plesk.sh').code, 0);
+    assert.equal(readFileSync(R('etc/mailhealth/node'), 'utf8').trim(), '/opt/plesk/node/20/bin/node');
+    const r = s.run('plesk.sh', ['--zip', join(s.base, 'nope.zip')]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /no extension zip/);
+  });
+});
+
+describe('install/standalone.sh', () => {
+  let s: Sandbox;
+  before(() => (s = sandbox()));
+  after(() => s.close());
+  const R = (p: string) => join(s.root, p);
+
+  test('install, re-install, uninstall, purge', () => {
+    assert.equal(s.run('standalone.sh').code, 0);
+    assert.match(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), /serve --host 127\.0\.0\.1 --port 8080/);
+    assert.equal(mode(R('etc/mailhealth/config.json')), 0o600);
+    assert.ok(!existsSync(R('etc/mailhealth/frontdoor.key')), 'no front doors, no key');
+    assert.equal(s.run('standalone.sh').code, 0);
+    writeFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'history');
+    assert.equal(s.run('standalone.sh', ['--uninstall']).code, 0);
+    assert.ok(existsSync(R('var/lib/mailhealth/mailhealth.sqlite')));
+    assert.ok(!existsSync(R('usr/local/mailhealth')));
+    assert.equal(s.run('standalone.sh', ['--uninstall', '--purge']).code, 0);
+    assert.ok(!existsSync(R('var/lib/mailhealth')));
+    const bad = s.run('standalone.sh', ['--bogus']);
+    assert.equal(bad.code, 2);
+  });
+});

@@ -1,0 +1,432 @@
+// The panel front doors end to end: the cPanel page as a CGI with the environment cpsrvd sets (fake `uapi`, and the
+// LiveAPI socket), the WHM page with REMOTE_USER of a reseller (fake `whmapi1`), the Plesk sbin helper with the
+// arguments the PHP shim passes (Plesk emulator on loopback), and the background service behind a signed header.
+// Each identity sees exactly its domains; forged identity headers from a browser are ignored.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import http from 'node:http';
+import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
+import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
+import { makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
+import type { RunningServer } from '../helpers/emulators/cpanel.js';
+import { runCgi } from '../../src/cli/commands/cgi.js';
+import { signIdentity, signedHeaderFrontDoor } from '../../src/web/identity.js';
+import { startServer, type RunningServer as AppServer } from '../../src/web/server.js';
+import { WhmCli, WhmPanel } from '../../src/adapters/panels/whm/index.js';
+import { openStore, type Store } from '../../src/adapters/store/store.js';
+import { createResolver } from '../../src/adapters/dns/resolver.js';
+import { cgiRequestFromEnv, rebase } from '../../src/web/cgi.js';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const HELPER = join(REPO, 'plugin-manifests/plesk/sbin/mailhealth');
+
+const ALICE = ['alice-shop.example', 'alice.example', 'blog.alice.example'];
+const RES1 = ['alice-shop.example', 'alice.example', 'blog.alice.example', 'bob.example', 'res1.example'];
+const ALL = [...RES1, 'carol.example'].sort();
+
+interface Parsed {
+  status: number;
+  headers: [string, string][];
+  header(name: string): string | undefined;
+  text: string;
+  json<T = unknown>(): T;
+}
+function parseCgi(out: Buffer | string): Parsed {
+  const s = out.toString();
+  const split = s.indexOf('\r\n\r\n');
+  assert.ok(split > 0, `not a CGI response: ${s.slice(0, 200)}`);
+  const lines = s.slice(0, split).split('\r\n');
+  const status = /^Status: (\d{3})/.exec(lines[0]);
+  assert.ok(status, `first line must be Status: (${lines[0]})`);
+  const headers = lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]);
+  const text = s.slice(split + 4);
+  return {
+    status: Number(status[1]),
+    headers,
+    header: (n) => headers.find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1],
+    text,
+    json: <T>() => JSON.parse(text) as T,
+  };
+}
+const domainsOf = (p: Parsed) => p.json<{ domain: string }[]>().map((d) => d.domain).sort();
+const noBody = () => Readable.from([]);
+const forged = { HTTP_X_MAILHEALTH_IDENTITY: signIdentity('not-the-key-not-the-key-not-the-key', { user: 'root', role: 'admin' }), HTTP_X_REMOTE_USER: 'root', HTTP_AUTHORIZATION: 'Bearer whatever' };
+
+let dir: string;
+let savedPath: string | undefined;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'mailhealth-cgi-test-'));
+  savedPath = process.env.PATH;
+});
+after(() => {
+  process.env.PATH = savedPath;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('cPanel page (.live.cgi as the cPanel user)', () => {
+  let bins: FakeBins;
+  before(() => {
+    bins = installFakeBins(makeCpState());
+    process.env.PATH = `${bins.dir}:${savedPath}`;
+  });
+  after(() => {
+    process.env.PATH = savedPath;
+    rmSync(bins.dir, { recursive: true, force: true });
+  });
+  const cpsrvdEnv = (extra: Record<string, string> = {}) => ({
+    REQUEST_METHOD: 'GET',
+    PATH_INFO: '/api/domains',
+    QUERY_STRING: '',
+    SCRIPT_NAME: '/cpsess0123456789/frontend/jupiter/mailhealth/index.live.cgi',
+    REMOTE_USER: 'alice',
+    HTTP_ACCEPT: 'application/json',
+    HTTP_COOKIE: 'cpsession=alice%3aabc; timezone=UTC',
+    HTTPS: 'on',
+    cp_security_token: '/cpsess0123456789',
+    ...extra,
+  });
+  const alice = () => ({ user: 'alice', uid: 1001, home: join(dir, 'home-alice') });
+
+  test('sees exactly its own domains through its own UAPI; history in its home', async () => {
+    const out = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv(), noBody(), alice()));
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(domainsOf(out), ALICE);
+    const me = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ PATH_INFO: '/api/me' }), noBody(), alice()));
+    assert.match(me.text, /"user":"alice"/);
+    assert.match(me.text, /"role":"customer"/);
+    // the session cookie is scoped to the page and Secure under HTTPS
+    const cookie = me.header('set-cookie') ?? '';
+    assert.match(cookie, /Path=\/cpsess0123456789\/frontend\/jupiter\/mailhealth\/index\.live\.cgi/);
+    assert.match(cookie, /Secure/);
+    const { existsSync, statSync } = await import('node:fs');
+    const db = join(dir, 'home-alice/.local/share/mailhealth/mailhealth.sqlite');
+    assert.ok(existsSync(db), 'history database in the user home');
+    assert.equal(statSync(db).mode & 0o077, 0, 'database not readable by others');
+  });
+
+  test('a forged identity header (signed with the wrong key), X-Remote-User or Authorization changes nothing', async () => {
+    const out = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv(forged), noBody(), alice()));
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(domainsOf(out), ALICE);
+  });
+
+  test('refused: REMOTE_USER is not the OS user, missing, or the page runs as root', async () => {
+    const other = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ REMOTE_USER: 'bob' }), noBody(), alice()));
+    assert.equal(other.status, 403);
+    assert.match(other.text, /REMOTE_USER/);
+    const env = cpsrvdEnv();
+    delete (env as Record<string, string | undefined>).REMOTE_USER;
+    assert.equal(parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, env, noBody(), alice())).status, 403);
+    assert.equal(parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ REMOTE_USER: 'root' }), noBody(), { user: 'root', uid: 0, home: dir })).status, 403);
+  });
+
+  test('HTML links, redirects and assets are re-based under the page URL', async () => {
+    const page = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ PATH_INFO: '/domains', HTTP_ACCEPT: 'text/html' }), noBody(), alice()));
+    assert.equal(page.status, 200, page.text.slice(0, 300));
+    assert.match(page.text, /href="\/cpsess0123456789\/frontend\/jupiter\/mailhealth\/index\.live\.cgi\/assets\/app\.css"/);
+    assert.doesNotMatch(page.text, /href="\/domains"/);
+    assert.equal(Number(page.header('content-length')), Buffer.byteLength(page.text));
+    const css = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ PATH_INFO: '/assets/app.css', HTTP_ACCEPT: 'text/css' }), noBody(), alice()));
+    assert.equal(css.status, 200);
+  });
+
+  test('POST with the session CSRF token reaches the app; without it, 403', async () => {
+    const first = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ PATH_INFO: '/domains', HTTP_ACCEPT: 'text/html' }), noBody(), alice()));
+    const cookie = (first.header('set-cookie') ?? '').split(';')[0];
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(first.text)?.[1] ?? /name="csrf-token" content="([^"]+)"/.exec(first.text)?.[1];
+    assert.ok(csrf, 'page carries a CSRF token');
+    const body = Buffer.from(new URLSearchParams({ _csrf: csrf! }).toString());
+    // A route that does not exist: past the CSRF check it is a 404; stopped by it, a 403.
+    const env = cpsrvdEnv({ REQUEST_METHOD: 'POST', PATH_INFO: '/api/no-such-thing', CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: String(body.length), HTTP_COOKIE: cookie });
+    const ok = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, env, Readable.from([body]), alice()));
+    assert.equal(ok.status, 404, ok.text);
+    const bad = Buffer.from('_csrf=nope');
+    const denied = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, { ...env, CONTENT_LENGTH: String(bad.length) }, Readable.from([bad]), alice()));
+    assert.equal(denied.status, 403);
+  });
+
+  test('through the LiveAPI socket cpsrvd provides (CPANEL_CONNECT_SOCKET framing)', async () => {
+    const state: CpState = makeCpState();
+    const sock = join(dir, 'liveapi.sock');
+    const seen: string[] = [];
+    const server: Server = createServer((c) => {
+      let buf = '';
+      c.setEncoding('utf8');
+      c.on('data', (d: string) => {
+        buf += d;
+        for (;;) {
+          const nl = buf.indexOf('\n');
+          if (nl < 0) return;
+          const len = Number(buf.slice(0, nl));
+          if (buf.length < nl + 1 + len) return;
+          const msg = buf.slice(nl + 1, nl + 1 + len);
+          buf = buf.slice(nl + 1 + len);
+          seen.push(msg.split('\n')[0]);
+          if (msg.startsWith('<cpaneljson')) c.write('<cpanelresult>{"data":{"result":1}}</cpanelresult>');
+          else if (msg.startsWith('<cpanelxml shutdown')) c.end();
+          else {
+            const req = JSON.parse(msg.replace(/^<cpanelaction>\n/, '').replace(/\n<\/cpanelaction>$/, '')) as { module: string; func: string; apiversion: string; args?: Record<string, string> };
+            assert.equal(req.apiversion, 'uapi');
+            const r = uapiCall(state, 'alice', req.module, req.func, Object.entries(req.args ?? {}));
+            c.write(`<cpanelresult>${JSON.stringify({ cpanelresult: { result: r === 'not-found' ? { status: 0, errors: ['no such function'] } : r } })}</cpanelresult>`);
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    try {
+      process.env.PATH = savedPath; // no fake uapi: LiveAPI only
+      const out = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ CPANEL_CONNECT_SOCKET: sock }), noBody(), alice()));
+      assert.equal(out.status, 200, out.text);
+      assert.deepEqual(domainsOf(out), ALICE);
+      assert.equal(seen[0], '<cpaneljson enable="1">');
+      for (let i = 0; i < 100 && !seen.includes('<cpanelxml shutdown="1" />'); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(seen.includes('<cpanelxml shutdown="1" />'), 'LiveAPI session closed');
+    } finally {
+      process.env.PATH = `${bins.dir}:${savedPath}`;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('the real command, run as an unprivileged OS user like cpsrvd does', async (t) => {
+    const nobody = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' });
+    if (process.getuid?.() !== 0 || nobody.status !== 0) return t.skip('needs root to start a process as "nobody"');
+    const uid = Number(nobody.stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    const state = makeCpState();
+    state.accounts.find((a) => a.user === 'alice')!.user = 'nobody';
+    const own = installFakeBins({ ...state, cliUser: 'nobody' });
+    const work = mkdtempSync(join(tmpdir(), 'mailhealth-cgi-nobody-'));
+    chmodSync(work, 0o777);
+    chmodSync(own.dir, 0o777);
+    chmodSync(own.stateFile, 0o666);
+    try {
+      const run = (env: Record<string, string>) =>
+        new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+          const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'cgi', '--front-door', 'cpanel', '--db', join(work, 'db/mailhealth.sqlite')], {
+            cwd: REPO,
+            uid,
+            gid,
+            env: { PATH: `${own.dir}:${savedPath}`, HOME: work, TMPDIR: work, REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', HTTP_ACCEPT: 'application/json', ...env },
+          });
+          let out = '';
+          let err = '';
+          p.stdout.on('data', (d) => (out += d));
+          p.stderr.on('data', (d) => (err += d));
+          p.stdin.end();
+          p.on('close', (code) => resolve({ code, out, err }));
+        });
+      const r = await run({ REMOTE_USER: 'nobody', ...forged });
+      if (r.code !== 0 && /EACCES|permission denied/i.test(r.err)) return t.skip(`the checkout is not readable by nobody: ${r.err.slice(0, 200)}`);
+      const parsed = parseCgi(r.out);
+      assert.equal(parsed.status, 200, r.err + parsed.text);
+      assert.deepEqual(domainsOf(parsed), ALICE.map((d) => d));
+      const wrong = parseCgi((await run({ REMOTE_USER: 'alice' })).out);
+      assert.equal(wrong.status, 403);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      rmSync(own.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('WHM page (AppConfig, root with REMOTE_USER)', () => {
+  let bins: FakeBins;
+  let root: string;
+  before(() => {
+    bins = installFakeBins(makeCpState());
+    process.env.PATH = `${bins.dir}:${savedPath}`;
+    root = join(dir, 'whm-root');
+    mkdirSync(join(root, 'var/cpanel'), { recursive: true });
+    writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,create-acct\n');
+  });
+  after(() => {
+    process.env.PATH = savedPath;
+    rmSync(bins.dir, { recursive: true, force: true });
+  });
+  const whmEnv = (user: string, extra: Record<string, string> = {}) => ({ REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: user, HTTP_ACCEPT: 'application/json', SCRIPT_NAME: '/cpsess99/cgi/mailhealth/index.cgi', ...extra });
+  const rootOs = { user: 'root', uid: 0, home: '/root' };
+  const opts = () => ({ frontDoor: 'whm', serverRoot: root, db: join(dir, 'whm.sqlite') });
+
+  test('a reseller sees exactly its accounts’ domains (WHM listaccts owners)', async () => {
+    const out = parseCgi(await runCgi('whm', opts(), whmEnv('res1'), noBody(), rootOs));
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(domainsOf(out), RES1);
+  });
+
+  test('root is the admin and sees every domain', async () => {
+    const out = parseCgi(await runCgi('whm', opts(), whmEnv('root'), noBody(), rootOs));
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(domainsOf(out), ALL);
+  });
+
+  test('forged headers do not lift a reseller to admin', async () => {
+    const out = parseCgi(await runCgi('whm', opts(), whmEnv('res1', forged), noBody(), rootOs));
+    assert.deepEqual(domainsOf(out), RES1);
+  });
+
+  test('refused: a customer login, a user missing from /var/cpanel/resellers, no REMOTE_USER, not started as root', async () => {
+    assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv('alice'), noBody(), rootOs)).status, 403);
+    writeFileSync(join(root, 'var/cpanel/resellers'), 'someoneelse:all\n');
+    assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv('res1'), noBody(), rootOs)).status, 403);
+    writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,create-acct\n');
+    assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv(''), noBody(), rootOs)).status, 403);
+    assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv('root'), noBody(), { user: 'res1', uid: 1000, home: '/home/res1' })).status, 403);
+  });
+});
+
+describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
+  let plesk: RunningServer;
+  let config: string;
+  const state = makePleskState();
+  before(async () => {
+    plesk = await startPleskServer(state);
+    config = join(dir, 'plesk-config.json');
+    writeFileSync(config, JSON.stringify({ panel: 'plesk', panelUrl: plesk.url, token: state.apiKey }), { mode: 0o600 });
+  });
+  after(() => plesk.close());
+
+  /** What callSbin does: run sbin/mailhealth with argv items, the CGI variables as env and the body on stdin. */
+  function callSbin(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      const p = spawn(HELPER, args, {
+        env: {
+          PATH: savedPath ?? '/usr/bin:/bin',
+          MAILHEALTH_HOME: REPO,
+          MAILHEALTH_NODE: process.execPath,
+          MAILHEALTH_CONFIG: config,
+          MAILHEALTH_DB: join(dir, 'plesk.sqlite'),
+          MAILHEALTH_SOCKET: join(dir, 'no-service.sock'),
+          REQUEST_METHOD: 'GET',
+          PATH_INFO: '/api/domains',
+          HTTP_ACCEPT: 'application/json',
+          SCRIPT_NAME: '/modules/mailhealth/index.php/index/app',
+          ...env,
+        },
+      });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (d) => (stdout += d));
+      p.stderr.on('data', (d) => (stderr += d));
+      p.stdin.on('error', () => undefined); // the helper may refuse before reading stdin
+      p.stdin.end(stdin);
+      p.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  test('customer: its own domains, narrowed to what pm_Session said it may access', async () => {
+    const r = await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS: 'alice.example,alice-shop.example', ...forged });
+    assert.equal(r.code, 0, r.stderr);
+    const out = parseCgi(r.stdout);
+    assert.equal(out.status, 200, out.text + r.stderr);
+    assert.deepEqual(domainsOf(out), ['alice-shop.example', 'alice.example']);
+    const narrowed = parseCgi((await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS: 'alice.example,carol.example' })).stdout);
+    assert.deepEqual(domainsOf(narrowed), ['alice.example'], 'the shim cannot widen the panel scope, only narrow it');
+  });
+
+  test('reseller and admin', async () => {
+    const res = parseCgi((await callSbin(['--user', 'res1', '--role', 'reseller'], {})).stdout);
+    assert.deepEqual(domainsOf(res), ['alice-shop.example', 'alice.example', 'bob.example', 'res1.example']);
+    const admin = parseCgi((await callSbin(['--user', 'admin', '--role', 'admin'], {})).stdout);
+    assert.deepEqual(domainsOf(admin), ['alice-shop.example', 'alice.example', 'bob.example', 'carol.example', 'res1.example']);
+  });
+
+  test('a role the panel does not give that login gets no identity; bad arguments are refused', async () => {
+    const lying = parseCgi((await callSbin(['--user', 'alice', '--role', 'admin'], {})).stdout);
+    assert.equal(lying.status, 401, 'alice is not an admin in Plesk');
+    for (const args of [['--user', 'alice'], ['--user', '-x', '--role', 'customer'], ['--user', 'a b', '--role', 'customer'], ['--user', 'alice', '--role', 'root'], ['--user', 'alice', '--role', 'customer', '--db', '/tmp/x']]) {
+      const r = await callSbin(args, {});
+      assert.equal(r.code, 64, `${args.join(' ')}: ${r.stderr}`);
+    }
+  });
+});
+
+describe('background service (root-only socket, signed identity)', () => {
+  let bins: FakeBins;
+  let svc: AppServer;
+  let store: Store;
+  let sock: string;
+  let keyFile: string;
+  const key = 'k'.repeat(16) + 'front-door-key-for-tests-0123456789';
+  before(async () => {
+    bins = installFakeBins(makeCpState());
+    process.env.PATH = `${bins.dir}:${savedPath}`;
+    sock = join(dir, 'svc.sock');
+    keyFile = join(dir, 'frontdoor.key');
+    writeFileSync(keyFile, key + '\n', { mode: 0o600 });
+    store = openStore(join(dir, 'svc.sqlite'));
+    const panel = new WhmPanel({ transport: new WhmCli(), user: 'root', root: null });
+    svc = await startServer({ panel, store, makeResolver: () => createResolver({ servers: ['127.0.0.1:9'], timeoutMs: 200, tries: 1 }), identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor(Buffer.from(key)), host: sock, port: 0 });
+  });
+  after(async () => {
+    await svc.close();
+    store.close();
+    process.env.PATH = savedPath;
+    rmSync(bins.dir, { recursive: true, force: true });
+  });
+  const direct = (headers: Record<string, string>) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const r = http.request({ socketPath: sock, path: '/api/domains', headers: { accept: 'application/json', ...headers } }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      r.on('error', reject);
+      r.end();
+    });
+
+  test('a header signed with another key, or an expired one, gives no identity', async () => {
+    assert.equal((await direct({ 'x-mailhealth-identity': signIdentity('another-key-another-key-another-key', { user: 'root', role: 'admin' }) })).status, 401);
+    assert.equal((await direct({ 'x-mailhealth-identity': signIdentity(key, { user: 'root', role: 'admin' }, -10) })).status, 401);
+    assert.equal((await direct({ 'x-remote-user': 'root' })).status, 401);
+    const good = await direct({ 'x-mailhealth-identity': signIdentity(key, { user: 'res1', role: 'reseller' }) });
+    assert.equal(good.status, 200);
+  });
+
+  test('the WHM page hands the request to the service with the signed identity of REMOTE_USER', async () => {
+    const out = parseCgi(
+      await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'unused.sqlite') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json', ...forged }, noBody(), { user: 'root', uid: 0, home: '/root' }),
+    );
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(domainsOf(out), RES1);
+    const { existsSync } = await import('node:fs');
+    assert.ok(!existsSync(join(dir, 'unused.sqlite')), 'handled by the service, not in-process');
+  });
+
+  test('a key file others can read is refused', async () => {
+    chmodSync(keyFile, 0o644);
+    try {
+      const out = parseCgi(await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'fallback.sqlite') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json' }, noBody(), { user: 'root', uid: 0, home: '/root' }));
+      // falls back to handling the request in-process (same scope), never to trusting the key
+      assert.deepEqual(domainsOf(out), RES1);
+    } finally {
+      chmodSync(keyFile, 0o600);
+    }
+  });
+});
+
+describe('CGI plumbing', () => {
+  test('HTTP_* become headers, identity-carrying ones are dropped, the body is cut at CONTENT_LENGTH', () => {
+    const r = cgiRequestFromEnv({ REQUEST_METHOD: 'post', PATH_INFO: '/domains/a b.example', QUERY_STRING: 'x=1', CONTENT_TYPE: 'text/plain', CONTENT_LENGTH: '3', HTTP_X_CSRF_TOKEN: 't', ...forged }, Buffer.from('abcdef'));
+    assert.equal(r.method, 'POST');
+    assert.equal(r.path, '/domains/a%20b.example');
+    assert.equal(r.body.toString(), 'abc');
+    assert.equal(r.headers['x-csrf-token'], 't');
+    assert.equal(r.headers['x-mailhealth-identity'], undefined);
+    assert.equal(r.headers['x-remote-user'], undefined);
+    assert.equal(r.headers.authorization, undefined);
+  });
+
+  test('rebase rewrites Location and leaves absolute URLs alone', () => {
+    const r = rebase({ status: 303, headers: [['Location', '/domains'], ['Set-Cookie', 'mh_session=x; Path=/; HttpOnly']], body: Buffer.from('<a href="//evil.example/">x</a><a href="https://a.example/">y</a>') }, '/base');
+    assert.equal(r.headers.find(([k]) => k === 'Location')?.[1], '/base/domains');
+    assert.match(r.headers.find(([k]) => k === 'Set-Cookie')![1], /Path=\/base;/);
+  });
+});
