@@ -5,7 +5,7 @@ import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js
 import type { Panel } from '../core/panel.js';
 import { makePlan } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
-import type { Plan } from '../core/plans/plan.js';
+import { planJson, type Plan } from '../core/plans/plan.js';
 import type { Resolver } from '../core/resolver.js';
 import type { Store } from '../adapters/store/store.js';
 import { auditOptionsFrom } from './settings.js';
@@ -98,20 +98,7 @@ export async function undo(deps: WebDeps, identity: Identity, changeId: number, 
   return outcome;
 }
 
-/** The plan as JSON (same shape as `mailhealth fix --json`). */
-export function planJson(plan: Plan) {
-  return {
-    domain: plan.domain,
-    check: plan.check,
-    mode: plan.mode,
-    planHash: plan.planHash,
-    zoneVersion: plan.zoneVersion,
-    changes: plan.changes,
-    actions: plan.actions,
-    notes: plan.notes,
-    ...(plan.blocked ? { blocked: plan.blocked } : {}),
-  };
-}
+export { planJson };
 
 export function outcomeJson(o: ApplyOutcome) {
   if (o.status === 'applied') return { status: o.status, changeId: o.changeId, verified: o.verified, message: o.message, plan: planJson(o.plan) };

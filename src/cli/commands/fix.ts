@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
-import type { Plan } from '../../core/plans/plan.js';
+import { planJson, type Plan } from '../../core/plans/plan.js';
 import { domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import { safe } from '../format.js';
 
@@ -28,20 +28,6 @@ export function renderPlan(plan: Plan): string {
   }
   if (plan.blocked) out.push(`  BLOCKED: ${safe(plan.blocked)}`);
   return out.join('\n');
-}
-
-function planJson(plan: Plan) {
-  return {
-    domain: plan.domain,
-    check: plan.check,
-    mode: plan.mode,
-    planHash: plan.planHash,
-    zoneVersion: plan.zoneVersion,
-    changes: plan.changes,
-    actions: plan.actions,
-    notes: plan.notes,
-    ...(plan.blocked ? { blocked: plan.blocked } : {}),
-  };
 }
 
 export function registerFixCommands(program: Command): void {

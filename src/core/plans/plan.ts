@@ -122,3 +122,18 @@ export function replaceWithOne(existing: ZoneRecord[], desired: ZoneRecord | nul
   for (const r of existing) if (r !== first) changes.push({ action: 'remove', name: r.name, type: r.type, ttl: r.ttl, before: r, after: null });
   return changes;
 }
+
+/** The plan as JSON: the public shape of `mailhealth fix --json` and of the web API. */
+export function planJson(plan: Plan) {
+  return {
+    domain: plan.domain,
+    check: plan.check,
+    mode: plan.mode,
+    planHash: plan.planHash,
+    zoneVersion: plan.zoneVersion,
+    changes: plan.changes,
+    actions: plan.actions,
+    notes: plan.notes,
+    ...(plan.blocked ? { blocked: plan.blocked } : {}),
+  };
+}
