@@ -101,11 +101,18 @@ export interface BulkOptions {
   onResult?: (audit: DomainAudit, done: number, total: number) => void | Promise<void>;
   /** Checked between domains: true → stop starting new ones. */
   cancelled?: () => boolean;
+  /**
+   * false → streaming: each audit goes to onResult and is not kept, and the promise resolves to []. Bulk callers that
+   * store results as they come (nightly report, web bulk jobs, benchmark) then hold a few hundred audits, not all of
+   * them. Default true (results in input order).
+   */
+  keepResults?: boolean;
 }
 
-/** Audit many domains with bounded concurrency; results in input order. */
+/** Audit many domains with bounded concurrency; results in input order (none with keepResults: false). */
 export async function auditMany(domains: string[], deps: AuditDeps, opts: BulkOptions = {}): Promise<DomainAudit[]> {
-  const results: DomainAudit[] = new Array(domains.length);
+  const keep = opts.keepResults !== false;
+  const results: DomainAudit[] = keep ? new Array(domains.length) : [];
   let next = 0;
   let done = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 16, domains.length)) }, async () => {
@@ -113,11 +120,12 @@ export async function auditMany(domains: string[], deps: AuditDeps, opts: BulkOp
       if (opts.cancelled?.()) return;
       const i = next++;
       opts.onStart?.(domains[i]);
-      results[i] = await auditDomain(domains[i], deps);
+      const audit = await auditDomain(domains[i], deps);
+      if (keep) results[i] = audit;
       done++;
-      await opts.onResult?.(results[i], done, domains.length);
+      await opts.onResult?.(audit, done, domains.length);
     }
   });
   await Promise.all(workers);
-  return results.filter(Boolean);
+  return keep ? results.filter(Boolean) : results;
 }
