@@ -13,15 +13,34 @@ import type { Classification, MailSettings, Zone } from './model.js';
 import type { Resolver } from './resolver.js';
 import { recordsAt } from './zone.js';
 
+// Small bounded memo for pure string → value functions that bulk audits call with the same arguments many times.
+function memo<V>(max: number, fn: (k: string) => V): (k: string) => V {
+  const m = new Map<string, V>();
+  return (k) => {
+    const hit = m.get(k);
+    if (hit !== undefined || m.has(k)) return hit as V;
+    if (m.size >= max) m.clear();
+    const v = fn(k);
+    m.set(k, v);
+    return v;
+  };
+}
+
+const orgOf = memo(8192, (h: string) => getDomain(h, { allowPrivateDomains: false }) ?? h);
+
 export function orgDomain(host: string): string {
-  const h = canonName(host);
-  return getDomain(h, { allowPrivateDomains: false }) ?? h;
+  return orgOf(canonName(host));
 }
 
 const C = (cls: Classification['class'], reason: string, extra: Partial<Classification> = {}): Classification => ({ class: cls, reason, ...extra });
 
 /** Canonical DER (SPKI) of a base64 public key (SPKI or bare PKCS#1 RSA); null if it does not decode. */
 export function canonicalKey(b64: string): string | null {
+  return canonicalKeyMemo(b64);
+}
+const canonicalKeyMemo = memo(1024, canonicalKeyUncached);
+
+function canonicalKeyUncached(b64: string): string | null {
   const clean = b64.replace(/\s+/g, '');
   if (!clean) return null;
   const rsa = rsaPublicKeyDer(clean);

@@ -29,22 +29,33 @@ function suffixMatch(host: string, pattern: string): boolean {
 }
 
 export function makeKnowledge(providers: Provider[]): Knowledge {
+  // Bulk audits ask about the same hosts over and over; the providers list is fixed once the knowledge is made.
+  const hostMemo = new Map<string, Provider | null>();
   return {
     providers,
     matchHost(host) {
-      let best: { p: Provider; len: number } | null = null;
-      for (const p of providers) {
-        for (const pat of [...p.spf, ...p.hosts]) {
-          if (suffixMatch(host, pat) && (!best || pat.length > best.len)) best = { p, len: pat.length };
-        }
-      }
-      return best?.p ?? null;
+      const hit = hostMemo.get(host);
+      if (hit !== undefined) return hit;
+      if (hostMemo.size >= 8192) hostMemo.clear();
+      const p = matchHostUncached(host);
+      hostMemo.set(host, p);
+      return p;
     },
     selectorProviders(selector) {
       const s = selector.toLowerCase();
       return providers.filter((p) => (p.dkimSelectors ?? []).some((x) => x === s || (x.endsWith('-') && s.startsWith(x))));
     },
   };
+
+  function matchHostUncached(host: string): Provider | null {
+    let best: { p: Provider; len: number } | null = null;
+    for (const p of providers) {
+      for (const pat of [...p.spf, ...p.hosts]) {
+        if (suffixMatch(host, pat) && (!best || pat.length > best.len)) best = { p, len: pat.length };
+      }
+    }
+    return best?.p ?? null;
+  }
 }
 
 export const defaultKnowledge: Knowledge = makeKnowledge((providersData as { providers: Provider[] }).providers);

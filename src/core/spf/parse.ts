@@ -281,8 +281,31 @@ export function parseTerm(raw: string, afterAll = false): SpfTerm {
   }
 }
 
+// Records repeat across domains (a bulk audit parses the same few includes and the same hosting defaults thousands
+// of times): parsed records are memoised by text and handed out as copies, so callers may still modify what they get.
+const PARSE_CACHE_MAX = 2048;
+const parseCache = new Map<string, ParsedSpf>();
+
+function copyParsed(p: ParsedSpf): ParsedSpf {
+  const terms = p.terms.map((t) => ({ ...t }));
+  const out: ParsedSpf = { version: p.version, terms, errors: p.errors.map((e) => ({ ...e })), warnings: [...p.warnings] };
+  if (p.redirect) out.redirect = terms[p.terms.indexOf(p.redirect)];
+  if (p.exp) out.exp = terms[p.terms.indexOf(p.exp)];
+  return out;
+}
+
 /** Parse an SPF record text. Never throws. */
 export function parseSpf(text: string): ParsedSpf {
+  let p = parseCache.get(text);
+  if (!p) {
+    if (parseCache.size >= PARSE_CACHE_MAX) parseCache.clear();
+    p = parseSpfUncached(text);
+    parseCache.set(text, p);
+  }
+  return copyParsed(p);
+}
+
+function parseSpfUncached(text: string): ParsedSpf {
   const out: ParsedSpf = { version: null, terms: [], errors: [], warnings: [] };
   if (!isSpfRecord(text)) {
     out.errors.push({ reason: 'not an SPF record: must start with "v=spf1" followed by a space or the end', afterAll: false });

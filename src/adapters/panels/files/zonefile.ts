@@ -44,6 +44,8 @@ interface Logical {
 const CLASSES = new Set(['IN', 'CH', 'HS', 'CS']);
 
 function decodeEscapes(s: string): string {
+  // No backslash: nothing to decode (the UTF-8 round trip below is the identity for text read as UTF-8).
+  if (!s.includes('\\')) return s;
   // \DDD (decimal byte) and \X (literal X). Bytes above 127 are collected and decoded as UTF-8.
   const bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
@@ -94,7 +96,17 @@ function lex(text: string): Logical[] {
         } else if (c === '"') {
           inQuote = false;
           flushTok();
-        } else tok += c;
+        } else {
+          // A run of plain characters in one slice (long DKIM strings are thousands of characters).
+          let j = i + 1;
+          while (j < line.length) {
+            const d = line.charCodeAt(j);
+            if (d === 0x5c || d === 0x22) break;
+            j++;
+          }
+          tok += j === i + 1 ? c : line.slice(i, j);
+          i = j - 1;
+        }
         continue;
       }
       if (c === '\\' && i + 1 < line.length) {
@@ -126,7 +138,15 @@ function lex(text: string): Logical[] {
         flushTok();
         continue;
       }
-      tok += c;
+      // A run of plain characters (not space, tab, quote, backslash, parenthesis or comment) in one slice.
+      let j = i + 1;
+      while (j < line.length) {
+        const d = line.charCodeAt(j);
+        if (d === 0x20 || d === 0x09 || d === 0x22 || d === 0x5c || d === 0x28 || d === 0x29 || d === 0x3b) break;
+        j++;
+      }
+      tok += j === i + 1 ? c : line.slice(i, j);
+      i = j - 1;
       haveTok = true;
     }
     if (inQuote) {
