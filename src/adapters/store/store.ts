@@ -468,6 +468,14 @@ interface PreparedAudit {
 
 /** Validates and serialises an audit before any transaction starts. */
 function prepareAudit(audit: DomainAudit): PreparedAudit {
+  // Findings of one check usually share one evidence object: serialise each object once.
+  const json = new Map<object, string | null>();
+  const once = (value: unknown, what: string): string | null => {
+    if (value === null || typeof value !== 'object') return toJson(value, what);
+    let s = json.get(value);
+    if (s === undefined) json.set(value, (s = toJson(value, what)));
+    return s;
+  };
   return {
     domain: audit.domain,
     status: audit.status,
@@ -478,8 +486,8 @@ function prepareAudit(audit: DomainAudit): PreparedAudit {
       f.severity,
       f.subject ?? null,
       f.message,
-      toJson(f.classification, 'finding classification'),
-      toJson(f.evidence ?? {}, 'finding evidence'),
+      once(f.classification, 'finding classification'),
+      once(f.evidence ?? {}, 'finding evidence'),
       f.fix ?? null,
     ]),
   };
