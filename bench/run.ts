@@ -1,7 +1,8 @@
-// npm run bench [-- --domains N] [--json] [--concurrency C]
+// npm run bench [-- --domains N] [--json] [--concurrency C] [--profile out.cpuprofile]
 // Generates N synthetic domains, serves them from NSD on loopback (rate limiting off), runs the bulk audit through
 // the files panel with history written to SQLite, then fires the same DNS queries with a minimal client (the floor).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createResolver } from '../src/adapters/dns/resolver.js';
@@ -71,6 +72,14 @@ async function main(): Promise<number> {
         store.recordAudits(runId, batch.splice(0));
         sqliteNs += process.hrtime.bigint() - t;
       };
+      // --profile FILE: a CPU profile of the audit phase only (not the generation, NSD start-up or floor).
+      const profileOut = arg('profile');
+      const session = profileOut ? new Session() : null;
+      if (session) {
+        session.connect();
+        await session.post('Profiler.enable');
+        await session.post('Profiler.start');
+      }
       const t0 = process.hrtime.bigint();
       // Streaming: audits go to SQLite in batches as they finish and are not kept (as the nightly report does).
       const statuses: Record<string, number> = { fail: 0, warn: 0, unknown: 0, pass: 0 };
@@ -95,6 +104,11 @@ async function main(): Promise<number> {
       flush();
       store.finishRun(runId, 'complete');
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (session && profileOut) {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(profileOut, JSON.stringify(profile));
+        session.disconnect();
+      }
       const stats = wire.stats();
       const unknown = statuses.unknown;
       store.close();
