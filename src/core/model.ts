@@ -57,8 +57,12 @@ export interface ZoneRecord {
   value: string;
   /** TXT only: the character-strings as stored. */
   txt?: string[];
-  /** Opaque adapter handle (line index, record id) — never interpreted by core. */
+  /** Opaque adapter handle (line index, record id) — never interpreted by core. On an added record (undo of a
+   *  removal) an adapter may read it as a hint of where the record used to be. */
   ref?: string;
+  /** Opaque: the record as the panel stored it (files panel: its zone-file lines), so an undo can put back the exact
+   *  text. Carried along by core, never interpreted. */
+  source?: string;
 }
 
 export interface Zone {

@@ -170,8 +170,8 @@ export function inverseChanges(zone: Zone, changes: Change[]): { changes: Change
       out.push({ action: 'edit', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: { ...c.before, ref: undefined } });
     } else if (c.action === 'remove' && c.before) {
       if (findRecord(zone, c.before)) return { reason: `${c.name} ${c.type} was re-added after this fix: undo would duplicate it.` };
-      const { ref: _ref, ...rest } = c.before;
-      out.push({ action: 'add', name: c.before.name, type: c.before.type, ttl: c.before.ttl, before: null, after: rest });
+      // The old ref rides along as a hint of where the record stood (the files panel puts it back there).
+      out.push({ action: 'add', name: c.before.name, type: c.before.type, ttl: c.before.ttl, before: null, after: { ...c.before } });
     }
   }
   return { changes: out };

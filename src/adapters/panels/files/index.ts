@@ -12,7 +12,7 @@ import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
 import type { Change, DomainRef, Identity, MailSettings, Role, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { recordKey } from '../../../core/zone.js';
-import { applyLineEdits, bumpSerialText, nextSerial, parseZoneFile, presentValue, renderRecordLine, type LineEdit, type ParsedRecord } from './zonefile.js';
+import { applyLineEdits, bumpSerialText, nextSerial, parseZoneFile, presentValue, renderRecordLine, type LineEdit, type ParsedRecord, type ParsedZone } from './zonefile.js';
 
 export interface FilesPanelServer {
   hostname: string;
@@ -113,6 +113,7 @@ export class FilesPanel implements Panel {
 
   private toZone(domain: string, text: string): Zone {
     const parsed = parseZoneFile(text, domain);
+    const lines = text.split('\n');
     const records: ZoneRecord[] = parsed.records.map((r) => ({
       name: r.name,
       ttl: r.ttl,
@@ -120,6 +121,7 @@ export class FilesPanel implements Panel {
       value: presentValue(r),
       ...(r.txt ? { txt: r.txt } : {}),
       ref: `${r.startLine}-${r.endLine}`,
+      source: lines.slice(r.startLine, r.endLine + 1).join('\n'),
     }));
     const soa = parsed.records.find((r) => r.type === 'SOA');
     return { domain, serial: soa?.rdata[2] ? Number(soa.rdata[2]) : null, records, version: fileVersion(text) };
@@ -171,6 +173,42 @@ export class FilesPanel implements Panel {
     if (fileVersion(text) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed since it was read`);
     const zone = this.toZone(domain, text);
     const parsed = parseZoneFile(text, domain);
+    let out: string;
+    try {
+      out = this.edited(domain, text, zone, parsed, changes, true);
+      const got = new Set(parseZoneFile(out, domain).records.map((r) => recordKey({ name: r.name, ttl: r.ttl, type: r.type, value: presentValue(r), ...(r.txt ? { txt: r.txt } : {}) })));
+      if (!changes.every((c) => !c.after || got.has(recordKey(c.after)))) throw new Error('source text does not give the record');
+      out = this.relocate(domain, out, changes);
+    } catch (e) {
+      if (e instanceof PanelError && e.code !== 'invalid-zone') throw e;
+      out = this.edited(domain, text, zone, parsed, changes, false);
+    }
+    const soa = parsed.records.find((r) => r.type === 'SOA');
+    if (soa && soa.rdata[2]) {
+      // Line numbers before the SOA do not move when edits sit after it; re-parse to be exact.
+      const re = parseZoneFile(out, domain).records.find((r) => r.type === 'SOA');
+      if (re) {
+        const bumped = bumpSerialText(out, re, nextSerial(Number(re.rdata[2]), this.now()));
+        if (bumped) out = bumped;
+      }
+    }
+    const check = parseZoneFile(out, domain);
+    if (check.errors.length) throw new PanelError('invalid-zone', `the edited zone would not parse: ${check.errors[0]}`);
+    // Re-read just before the rename: refuse if someone wrote in between.
+    if (fileVersion(this.readText(domain)) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed during the write`);
+    const p = this.path('zones', domain, '.db');
+    const tmp = `${p}.mailhealth-${process.pid}.tmp`;
+    writeFileSync(tmp, out);
+    renameSync(tmp, p);
+    return { version: fileVersion(out) };
+  }
+
+  /**
+   * The zone text with the changes applied, every record not asked to change parsing exactly as before. With
+   * `useSource`, a record that carries the text it once had (an undo) is written back with that text.
+   */
+  private edited(domain: string, text: string, zone: Zone, parsed: ParsedZone, changes: Change[], useSource: boolean): string {
+    const render = (r: ZoneRecord): string[] => (useSource && r.source ? r.source.split('\n') : [renderRecordLine(r)]);
     const edits: LineEdit[] = [];
     const removed = new Set<number>(); // indexes into parsed.records
     const replaced = new Set<number>();
@@ -178,7 +216,7 @@ export class FilesPanel implements Panel {
     for (const c of changes) {
       if (c.action === 'add') {
         if (!c.after) throw new PanelError('other', 'add without a record');
-        edits.push({ startLine: -1, endLine: -1, lines: [renderRecordLine(c.after)] });
+        edits.push({ startLine: -1, endLine: -1, lines: render(c.after) });
         adds++;
         continue;
       }
@@ -191,7 +229,7 @@ export class FilesPanel implements Panel {
       if (c.action === 'edit' && !c.after) throw new PanelError('other', 'edit without the new record');
       (c.action === 'edit' ? replaced : removed).add(idx);
       const [s, e] = before.ref.split('-').map(Number);
-      edits.push({ startLine: s, endLine: e, lines: c.action === 'edit' && c.after ? [renderRecordLine(c.after)] : [] });
+      edits.push({ startLine: s, endLine: e, lines: c.action === 'edit' && c.after ? render(c.after) : [] });
     }
     // A record after a removed or replaced one may inherit its owner (blank owner) or its TTL (no $TTL): write that
     // owner/TTL out on the record's first line so that every record not asked to change parses exactly as before.
@@ -218,24 +256,27 @@ export class FilesPanel implements Panel {
       edits.push(...fixes);
       out = applyLineEdits(text, edits);
     }
-    const soa = parsed.records.find((r) => r.type === 'SOA');
-    if (soa && soa.rdata[2]) {
-      // Line numbers before the SOA do not move when edits sit after it; re-parse to be exact.
-      const re = parseZoneFile(out, domain).records.find((r) => r.type === 'SOA');
-      if (re) {
-        const bumped = bumpSerialText(out, re, nextSerial(Number(re.rdata[2]), this.now()));
-        if (bumped) out = bumped;
-      }
+    return out;
+  }
+
+  /** Move records added at the end back to where they used to be (undo of a removal), when that parses the same. */
+  private relocate(domain: string, out: string, changes: Change[]): string {
+    for (const c of changes) {
+      if (c.action !== 'add' || !c.after?.source || !c.after.ref) continue;
+      const at = Number(c.after.ref.split('-')[0]);
+      const srcLines = c.after.source.split('\n');
+      const lines = out.split('\n');
+      const tail = lines.lastIndexOf(srcLines[srcLines.length - 1]);
+      if (!Number.isInteger(at) || tail < 0 || at >= tail - srcLines.length + 1) continue;
+      const startTail = tail - srcLines.length + 1;
+      if (lines.slice(startTail, tail + 1).join('\n') !== c.after.source) continue;
+      const moved = [...lines.slice(0, startTail), ...lines.slice(tail + 1)];
+      moved.splice(at, 0, ...srcLines);
+      const candidate = moved.join('\n');
+      const keys = (t: string) => parseZoneFile(t, domain).records.map((r) => `${r.name} ${r.ttl} ${r.type} ${presentValue(r)}`).sort().join('\n');
+      if (parseZoneFile(candidate, domain).errors.length === 0 && keys(candidate) === keys(out)) out = candidate;
     }
-    const check = parseZoneFile(out, domain);
-    if (check.errors.length) throw new PanelError('invalid-zone', `the edited zone would not parse: ${check.errors[0]}`);
-    // Re-read just before the rename: refuse if someone wrote in between.
-    if (fileVersion(this.readText(domain)) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed during the write`);
-    const p = this.path('zones', domain, '.db');
-    const tmp = `${p}.mailhealth-${process.pid}.tmp`;
-    writeFileSync(tmp, out);
-    renameSync(tmp, p);
-    return { version: fileVersion(out) };
+    return out;
   }
 
   async generateDkim(domain: string): Promise<MailSettings> {
