@@ -55,6 +55,7 @@ async function main(): Promise<number> {
       const wire = createResolver({ servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency });
       const asked = new Map<string, { name: string; type: string }>();
       const resolver: Resolver = {
+        reportsCnames: wire.reportsCnames,
         resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
           const key = `${type} ${name.toLowerCase()}`;
           if (!asked.has(key)) asked.set(key, { name: name.toLowerCase(), type });

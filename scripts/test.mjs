@@ -12,6 +12,7 @@ function find(dir) {
   }
   return out;
 }
-const files = process.argv.length > 2 ? process.argv.slice(2) : find('test');
+const args = process.argv.slice(2);
+const files = (args.length ? args : ['test']).flatMap((a) => (statSync(a).isDirectory() ? find(a) : [a]));
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -27,10 +27,14 @@ export interface Answer<T extends RRType = RRType> {
   records: RecordData[T][];
   /** For `unknown`: timeout | servfail | refused | error text. */
   error?: string;
+  /** The aliases followed to get here: CNAME targets from `name`, in order (absent when `name` is not an alias). */
+  cnames?: string[];
 }
 
 export interface Resolver {
   resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>>;
+  /** Answers carry `cnames` (the aliases followed), so checks need not ask for CNAME separately. */
+  readonly reportsCnames?: boolean;
   /**
    * Ask the authoritative servers of a zone directly (no cache), for verification after a write.
    * `servers` are host names or IPs of the nameservers. Optional: resolvers without it report "not checked".
@@ -67,4 +71,14 @@ export function renderRdata(type: RRType, r: RecordData[RRType]): string {
 /** Join a TXT record's character-strings (RFC 7208 §3.3: no separator). */
 export function joinTxt(r: string[]): string {
   return r.join('');
+}
+
+/**
+ * The CNAME targets behind `name`: from an answer already received when the resolver reports them, else by asking
+ * for the CNAME (one query saved per alias check with a wire resolver).
+ */
+export async function aliasesOf(resolver: Resolver, name: string, answered: Answer | null): Promise<string[]> {
+  if (resolver.reportsCnames && answered && answered.status !== 'unknown') return answered.cnames ?? [];
+  const c = await resolver.resolve(name, 'CNAME');
+  return c.status === 'ok' ? c.records : [];
 }

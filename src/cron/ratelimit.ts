@@ -71,6 +71,7 @@ export function rateLimitedResolver(inner: Resolver, limiter: RateLimiter): Limi
     limited++;
   }
   const r: LimitedResolver = {
+    reportsCnames: inner.reportsCnames,
     get limited() {
       return limited;
     },

@@ -95,11 +95,12 @@ async function toAddresses(specs: string[], defaultPort: number): Promise<Server
 
 function mapResult<T extends RRType>(name: string, type: T, r: Awaited<ReturnType<DnsClient['query']>>): Answer<T> {
   if (r.kind === 'error') return { name, type, status: 'unknown', records: [], error: r.error };
+  const cnames = r.chain && r.chain.length ? { cnames: r.chain.map(norm) } : {};
   switch (r.rcode) {
     case 0:
-      return { name, type, status: r.records.length ? 'ok' : 'nodata', records: r.records as RecordData[T][] };
+      return { name, type, status: r.records.length ? 'ok' : 'nodata', records: r.records as RecordData[T][], ...cnames };
     case 3:
-      return { name, type, status: 'nxdomain', records: [] };
+      return { name, type, status: 'nxdomain', records: [], ...cnames };
     default:
       return { name, type, status: 'unknown', records: [], error: rcodeName(r.rcode) };
   }
@@ -145,6 +146,7 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
   }
 
   const resolver: WireResolver = {
+    reportsCnames: true,
     resolve<T extends RRType>(rawName: string, type: T): Promise<Answer<T>> {
       const name = norm(rawName);
       if (!useCache) return ask(defaultServers(), name, type);

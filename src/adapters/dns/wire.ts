@@ -196,6 +196,8 @@ export interface ParsedResponse {
   truncated: boolean;
   /** Records of the asked type owned by the end of the CNAME chain (for CNAME: the targets owned by the qname). */
   records: ParsedRecord[];
+  /** The CNAME targets followed from the qname, in order (empty when the name is not an alias). */
+  chain: string[];
 }
 
 function formatAAAA(msg: Buffer, o: number): string {
@@ -248,7 +250,7 @@ export function parseResponse(msg: Buffer, qnameKey: string, qtype: number): Par
   const flags = msg.readUInt16BE(2);
   const qd = msg.readUInt16BE(4);
   const an = msg.readUInt16BE(6);
-  const res: ParsedResponse = { id, rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, records: [] };
+  const res: ParsedResponse = { id, rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, records: [], chain: [] };
   let o = 12;
   for (let i = 0; i < qd; i++) {
     o = readName(msg, o, false).next + 4;
@@ -309,6 +311,7 @@ export function parseResponse(msg: Buffer, qnameKey: string, qtype: number): Par
     for (let hops = 0; hops < 16; hops++) {
       const c = cnames.get(target);
       if (!c) break;
+      res.chain.push(c.text);
       target = c.key;
     }
   }
@@ -324,7 +327,7 @@ export function nameKey(wire: Buffer, offset = 0): string {
 // ------------------------------------------------------------------------------------------------ transport
 
 export type QueryResult =
-  | { kind: 'response'; rcode: number; records: ParsedRecord[] }
+  | { kind: 'response'; rcode: number; records: ParsedRecord[]; chain?: string[] }
   | { kind: 'error'; error: string };
 
 export interface DnsClientOptions {
@@ -587,7 +590,7 @@ export class DnsClient {
       this.failAttempt(p, rcodeName(rc));
       return;
     }
-    this.finish(p, { kind: 'response', rcode: rc, records: parsed.records });
+    this.finish(p, { kind: 'response', rcode: rc, records: parsed.records, ...(parsed.chain.length ? { chain: parsed.chain } : {}) });
   }
 
   private startTcp(p: Pending): void {

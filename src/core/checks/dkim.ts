@@ -3,7 +3,7 @@
 // mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
 import { gradeKey, parseDkimRecord } from '../dkim/record.js';
 import type { Finding } from '../model.js';
-import { joinTxt } from '../resolver.js';
+import { aliasesOf, joinTxt } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
 
@@ -38,8 +38,8 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     const name = `${sel}${DKIM_SUFFIX}${ctx.domain}`;
     const isServer = sel === serverSel;
     const a = await ctx.resolver.resolve(name, 'TXT');
-    const cname = await ctx.resolver.resolve(name, 'CNAME');
-    const ev = evidence(ctx, name, 'TXT', a, cname.status === 'ok' ? { cname: cname.records } : {});
+    const aliases = a.status === 'unknown' ? [] : await aliasesOf(ctx.resolver, name, a);
+    const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
     if (a.status === 'unknown') {
       out.push(dnsErrorFinding('dkim', `the DKIM key at ${name}`, a, ev));
       continue;
@@ -47,7 +47,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     const records = liveTxt(a).filter((t) => /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i.test(t));
     if (records.length === 0) {
       if (!isServer) continue; // a probed selector that is not there is not a finding
-      const dangling = cname.status === 'ok' ? ` (${name} is a CNAME to ${cname.records[0]}, which has no key)` : '';
+      const dangling = aliases.length ? ` (${name} is a CNAME to ${aliases[0]}, which has no key)` : '';
       out.push(
         makeFinding(
           'dkim',

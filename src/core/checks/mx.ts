@@ -1,5 +1,6 @@
 // mx: where the domain's mail goes, and whether that agrees with the panel's mail routing.
 import type { Finding } from '../model.js';
+import { aliasesOf } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding } from './util.js';
 
@@ -27,14 +28,14 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   const stale: string[] = [];
   for (const m of hosts) {
     const host = m.exchange;
-    const cname = await ctx.resolver.resolve(host, 'CNAME');
-    if (cname.status === 'ok') {
-      out.push(
-        makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${cname.records[0]}); an MX must name a host directly (RFC 2181 §10.3).`, { ...ev, cname: cname.records }, { subject: host }),
-      );
-    }
     const a = await ctx.resolver.resolve(host, 'A');
     const aaaa = await ctx.resolver.resolve(host, 'AAAA');
+    const aliases = await aliasesOf(ctx.resolver, host, a.status !== 'unknown' ? a : aaaa);
+    if (aliases.length) {
+      out.push(
+        makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${aliases[0]}); an MX must name a host directly (RFC 2181 §10.3).`, { ...ev, cname: aliases }, { subject: host }),
+      );
+    }
     if (a.status === 'unknown' && aaaa.status === 'unknown') {
       out.push(dnsErrorFinding('mx', `MX host ${host}`, a, ev));
       continue;
