@@ -10,7 +10,6 @@ import { FilesPanel } from '../src/adapters/panels/files/index.js';
 import { openStore } from '../src/adapters/store/store.js';
 import { auditMany } from '../src/core/audit.js';
 import type { DomainAudit } from '../src/core/model.js';
-import type { Answer, Resolver, RRType } from '../src/core/resolver.js';
 import { startNsd } from './authoritative.js';
 import { fireQueries } from './floor.js';
 import { generate } from './generate.js';
@@ -53,15 +52,8 @@ async function main(): Promise<number> {
 
       const panel = new FilesPanel(g.panelDir);
       const wire = createResolver({ servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency });
-      const asked = new Map<string, { name: string; type: string }>();
-      const resolver: Resolver = {
-        reportsCnames: wire.reportsCnames,
-        resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
-          const key = `${type} ${name.toLowerCase()}`;
-          if (!asked.has(key)) asked.set(key, { name: name.toLowerCase(), type });
-          return wire.resolve(name, type);
-        },
-      };
+      // The floor fires exactly the distinct questions the audit put on the wire (the resolver's run cache).
+      const resolver = wire;
       const store = openStore(join(dir, 'bench.sqlite'));
       const runId = store.startRun('bulk', 'bench', n);
       const started = new Map<string, bigint>();
@@ -115,7 +107,7 @@ async function main(): Promise<number> {
       store.close();
       wire.close?.();
 
-      const floor = await fireQueries(auth.port, [...asked.values()], concurrency);
+      const floor = await fireQueries(auth.port, wire.asked(), concurrency);
       latencies.sort((a, b) => a - b);
       const result = {
         domains: n,

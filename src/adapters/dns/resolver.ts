@@ -28,6 +28,8 @@ export interface ResolverStats {
 
 export interface WireResolver extends Resolver {
   stats(): ResolverStats;
+  /** The distinct questions this run asked the wire (the cache's keys), e.g. for the benchmark's floor. */
+  asked(): { name: string; type: RRType }[];
   clearCache(): void;
   /** Close the client's sockets; pending queries settle as `unknown` ('resolver closed'). Idempotent. */
   close(): void;
@@ -176,6 +178,11 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       return ask(addrs, norm(rawName), type);
     },
     stats: () => ({ ...stats }),
+    asked: () =>
+      [...cache.keys()].map((k) => {
+        const i = k.indexOf(' ');
+        return { type: k.slice(0, i) as RRType, name: k.slice(i + 1) };
+      }),
     clearCache: () => cache.clear(),
     close: () => client.close(),
   };

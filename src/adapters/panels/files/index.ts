@@ -106,9 +106,9 @@ export class FilesPanel implements Panel {
   }
 
   private readText(domain: string): string {
-    const p = this.path('zones', domain, '.db');
-    if (!existsSync(p)) throw new PanelError('not-found', `no zone for ${domain} in the files panel`);
-    return readFileSync(p, 'utf8');
+    const text = readIfExists(this.path('zones', domain, '.db'));
+    if (text === undefined) throw new PanelError('not-found', `no zone for ${domain} in the files panel`);
+    return text;
   }
 
   private toZone(domain: string, text: string): Zone {
@@ -139,8 +139,8 @@ export class FilesPanel implements Panel {
     const pemPath = this.path('dkim', domain, '.pem');
     let privateKeyPem: string | undefined;
     let publicKey: string | undefined;
-    if (existsSync(pemPath)) {
-      privateKeyPem = readFileSync(pemPath, 'utf8');
+    privateKeyPem = readIfExists(pemPath);
+    if (privateKeyPem !== undefined) {
       publicKey = rsaSpkiFromPrivatePem(privateKeyPem) ?? undefined;
       if (!publicKey) {
         try {
@@ -312,6 +312,16 @@ function readOverrides(path: string): DomainOverrides {
 
 function sameRecord(a: ParsedRecord, b: ParsedRecord): boolean {
   return a.name === b.name && a.ttl === b.ttl && a.type === b.type && a.class === b.class && a.rdata.join('\u0000') === b.rdata.join('\u0000');
+}
+
+/** A file's text, or undefined when it does not exist (one system call instead of exists + read). */
+function readIfExists(p: string): string | undefined {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 export function fileVersion(text: string): string {
