@@ -135,7 +135,7 @@ export function makeClassifier(input: ClassifierInput): Classifier {
     return once(`host ${host}`, async () => {
       if (host === canonName(settings.hostname) || host === canonName(settings.helo)) return C('this-server', `${host} is this server's host name`);
       if (relayHost && (host === relayHost || orgDomain(host) === orgDomain(relayHost))) {
-        return C('this-server', `this server relays its mail through ${settings.relay!.provider} (${relayHost})`);
+        return C('this-server', `this server relays its mail through ${knowledge.displayName(settings.relay!.provider)} (${relayHost})`);
       }
       if (serverOrgs.has(orgDomain(host)) && !inZone(host, domain)) return C('this-server', `${host} is at this server's own provider (${orgDomain(host)})`);
       const k = fromKnowledge(host);

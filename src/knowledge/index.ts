@@ -20,6 +20,8 @@ export interface Knowledge {
   matchHost(host: string): Provider | null;
   /** Mail services that publish keys at this selector. */
   selectorProviders(selector: string): Provider[];
+  /** Display name of a provider id (e.g. "mailchannels" → "MailChannels"); the id itself when unknown. */
+  displayName(id: string): string;
 }
 
 function suffixMatch(host: string, pattern: string): boolean {
@@ -44,6 +46,9 @@ export function makeKnowledge(providers: Provider[]): Knowledge {
     selectorProviders(selector) {
       const s = selector.toLowerCase();
       return providers.filter((p) => (p.dkimSelectors ?? []).some((x) => x === s || (x.endsWith('-') && s.startsWith(x))));
+    },
+    displayName(id) {
+      return providers.find((p) => p.id === id)?.name ?? id;
     },
   };
 

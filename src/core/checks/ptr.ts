@@ -11,7 +11,7 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
   const { settings } = ctx;
   if (settings.relay) {
     out.push(
-      makeFinding('ptr', 'ptr.relay', 'info', `Mail leaves through ${settings.relay.provider} (${settings.relay.host}): receivers see the relay's IPs and PTR, not this server's.`, {
+      makeFinding('ptr', 'ptr.relay', 'info', `Mail leaves through ${ctx.knowledge.displayName(settings.relay.provider)} (${settings.relay.host}): receivers see the relay's IPs and PTR, not this server's.`, {
         live: [],
       }),
     );

@@ -89,7 +89,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     const targets = treeTargets(tree);
     if (!targets.has(relay.host.toLowerCase())) {
       out.push(
-        makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${relay.provider}, but the SPF record does not include ${relay.host}: receivers fail SPF for its mail.`, treeEv, {
+        makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${ctx.knowledge.displayName(relay.provider)}, but the SPF record does not include ${relay.host}: receivers fail SPF for its mail.`, treeEv, {
           fix: 'spf',
         }),
       );

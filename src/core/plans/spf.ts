@@ -125,7 +125,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       if (r.result !== 'pass') needs.push(ip.includes(':') ? `ip6:${ip}` : `ip4:${ip}`);
     }
   }
-  for (const n of needs) notes.push(`Adds ${n} so receivers accept this server's mail${relay ? ` (it relays through ${relay.provider})` : ''}.`);
+  for (const n of needs) notes.push(`Adds ${n} so receivers accept this server's mail${relay ? ` (it relays through ${ctx.knowledge.displayName(relay.provider)})` : ''}.`);
 
   // The all term: never weakened.
   let allTerm: string | null;
