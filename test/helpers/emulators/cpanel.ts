@@ -2,8 +2,10 @@
 // line arrays (line_index = position; removed lines become blanks, adds are appended — §4.4), the UAPI functions the
 // adapter uses, and an HTTP front (`/execute/<Module>/<func>`, `Authorization: cpanel USER:TOKEN`) on 127.0.0.1.
 // The same state (JSON-serialisable) backs the WHM emulator and the fake `uapi`/`whmapi1` executables.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { makeFixture, type Fixture, type FixtureAccount } from './fixture.js';
 
 export type Line =
@@ -30,6 +32,11 @@ export interface CpState {
   /** Domains with a server DKIM key (EmailAuth "expected"). */
   dkimDomains: string[];
   mxDetected: Record<string, string>;
+  /**
+   * The server's filesystem root (as written by writeCpanelServerFiles), if any: key generation
+   * (ensure_dkim_keys_exist / enable_dkim) then writes the key and validity cache there, like the real server.
+   */
+  serverRoot?: string | null;
   /** Every API call, "Module::func domain" / "whm:func", for assertions. */
   calls: string[];
 }
@@ -187,6 +194,18 @@ export function massEdit(state: CpState, zone: string, params: Params, allowedAd
   return { ok: true, newSerial: z.serial };
 }
 
+/** The generated key in the server's files (§8.4: private key + validity cache), when the state has a root. */
+export function writeServerKey(state: CpState, domain: string): void {
+  if (!state.serverRoot) return;
+  for (const [p, text] of [
+    [`var/cpanel/domain_keys/private/${domain}`, state.dkim.privateKeyPem],
+    [`var/cpanel/domain_keys/validity_cache/${domain}`, ''],
+  ] as const) {
+    mkdirSync(join(state.serverRoot, p, '..'), { recursive: true });
+    writeFileSync(join(state.serverRoot, p), text);
+  }
+}
+
 /** Add or replace `default._domainkey` TXT (EmailAuth::enable_dkim, §7.4). */
 export function installDkim(state: CpState, domain: string): void {
   const z = state.zones[domain];
@@ -261,6 +280,7 @@ export function uapiCall(state: CpState, user: string, module: string, func: str
         domainArgs.filter(mine).map((d) => {
           const had = state.dkimDomains.includes(d);
           if (!had) state.dkimDomains.push(d);
+          writeServerKey(state, d);
           return { domain: d, status: 1, msg: had ? 'key is acceptable' : 'created new key' };
         }),
       );

@@ -3,7 +3,7 @@
 // Also writes the server files the WHM adapter reads (`/etc/mailips`, DKIM keys, exim localopts) into a temp root.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { accountDomains, accountZones, authUser, emailAuthItem, getMultiple, installDkim, listen, massEdit, parseZoneItems, requestParams, type CpState, type Params, type RunningServer } from './cpanel.js';
+import { accountDomains, accountZones, authUser, emailAuthItem, getMultiple, installDkim, listen, writeServerKey, massEdit, parseZoneItems, requestParams, type CpState, type Params, type RunningServer } from './cpanel.js';
 
 export interface WhmEnvelope {
   metadata: { command: string; reason: string; result: 0 | 1; version: 1 };
@@ -57,6 +57,7 @@ export function whmCall(state: CpState, whmUser: string, func: string, params: P
       return ok(func, {
         payload: domains.filter(domainAcct).map((d) => {
           if (!state.dkimDomains.includes(d)) state.dkimDomains.push(d);
+          writeServerKey(state, d);
           return { domain: d, status: 1, msg: 'key is acceptable' };
         }),
       });

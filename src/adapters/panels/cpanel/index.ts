@@ -5,7 +5,7 @@ import type { Change, DomainRef, Identity, MailSettings, Zone } from '../../../c
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
-import { decodeZone, featureOrOther, massEditError, massEditParams, touchesDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
+import { decodeZone, featureOrOther, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
 
 export { UapiCli, UapiHttp, type UapiTransport } from './uapi.js';
 
@@ -174,7 +174,8 @@ export class CpanelPanel implements Panel {
 
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
-    await this.zoneOf(d);
+    const zone = await this.zoneOf(d);
+    const before = await this.readZone(d);
     const steps: [string, string][] = [
       ['EmailAuth', 'ensure_dkim_keys_exist'], // 2048-bit key if missing or weaker (§7.4)
       ['EmailAuth', 'enable_dkim'], // publishes default._domainkey locally, HASDKIM=1
@@ -187,6 +188,13 @@ export class CpanelPanel implements Panel {
         if (/feature/i.test(text)) throw new PanelError('feature-missing', `ask your host to enable Email Deliverability (the cPanel "emailauth" feature): ${text}`);
         throw new PanelError('other', `cPanel ${m}::${f} for ${d} failed: ${text}`);
       }
+    }
+    // enable_dkim published default._domainkey itself: put the zone back, the fix's plan publishes the record.
+    const after = await this.readZone(d);
+    const undo = undoGeneratedDkim(before, after, d);
+    if (undo.length) {
+      const r = await this.call('DNS', 'mass_edit_zone', massEditParams(zone, after.version, undo));
+      if (!r.ok) throw new PanelError('other', `cPanel generated the DKIM key for ${d} but could not take back the record enable_dkim published: ${massEditError(zone, r.data, r.errors).message}`);
     }
     await this.refreshDkimValidity(d);
     return this.readMailSettings(d);

@@ -38,7 +38,7 @@ export function relativeDname(name: string, zone: string): string {
 }
 
 /** Field positions holding domain names, per type, for absolutising and presenting without the trailing dot. */
-const NAME_FIELDS: Record<string, number[]> = { CNAME: [0], NS: [0], PTR: [0], MX: [1], SRV: [3], DNAME: [0] };
+const NAME_FIELDS: Record<string, number[]> = { CNAME: [0], NS: [0], PTR: [0], MX: [1], SRV: [3], DNAME: [0], SOA: [0, 1] };
 
 function presentName(field: string, zone: string): string {
   if (field.endsWith('.')) return canonName(field);
@@ -56,7 +56,8 @@ export function decodeZone(zone: string, items: ParseZoneItem[]): Zone {
     if (type === 'SOA') {
       const s = Number(fields[2]);
       if (Number.isFinite(s)) serial = s;
-      continue; // the SOA is carried as Zone.serial, not as a record
+      // Also kept as a record, as the files panel keeps it: core reads the SOA (MNAME naming the previous host is a
+      // trace of it; its TTL is the default for new records). Never written: mass_edit refuses SOA edits (§4.2).
     }
     const name = absoluteName(b64(it.dname_b64 ?? ''), zone);
     const ttl = Number(it.ttl ?? 14400);
@@ -181,4 +182,45 @@ export function featureOrOther(text: string, fallback: string): PanelError {
     );
   }
   return new PanelError('other', fallback);
+}
+
+/** TXT at `_domainkey.<domain>` or below it: where a panel's own DKIM key generation may publish records. */
+function atDkimName(r: ZoneRecord, domain: string): boolean {
+  const n = canonName(r.name);
+  const d = canonName(domain);
+  return r.type.toUpperCase() === 'TXT' && (n === `_domainkey.${d}` || n.endsWith(`._domainkey.${d}`));
+}
+
+/**
+ * The changes that put back the DKIM TXT records of `domain` as they were before the panel generated a key: cPanel's
+ * `enable_dkim` (§7.4) and Plesk's signing switch (plesk.md §4) publish `default._domainkey` themselves, and the fix
+ * applied next would then add a second record (cPanel) or fail with "record exists" (Plesk). Undone, the plan is the
+ * only thing that moves records, so every panel ends with the plan's record (its value, its TTL). A record the panel
+ * replaced in place (same ref: cPanel line index) is edited back in place, so the plan's own edit of it still applies.
+ */
+export function undoGeneratedDkim(before: Zone, after: Zone, domain: string): Change[] {
+  const key = (r: ZoneRecord) => `${canonName(r.name)}\t${r.txt ? r.txt.join('') : r.value}`;
+  const strip = (r: ZoneRecord): ZoneRecord => {
+    const { ref: _ref, ...rest } = r;
+    return rest;
+  };
+  const added = after.records.filter((r) => atDkimName(r, domain));
+  const gone: ZoneRecord[] = [];
+  for (const r of before.records.filter((x) => atDkimName(x, domain))) {
+    const i = added.findIndex((x) => key(x) === key(r));
+    if (i >= 0) added.splice(i, 1);
+    else gone.push(r);
+  }
+  const changes: Change[] = [];
+  for (const r of added) {
+    const j = gone.findIndex((x) => x.ref !== undefined && x.ref === r.ref);
+    if (j >= 0) {
+      const [old] = gone.splice(j, 1);
+      changes.push({ action: 'edit', name: r.name, type: r.type, ttl: r.ttl, before: r, after: strip(old) });
+    } else {
+      changes.push({ action: 'remove', name: r.name, type: r.type, ttl: r.ttl, before: r, after: null });
+    }
+  }
+  for (const r of gone) changes.push({ action: 'add', name: r.name, type: r.type, ttl: r.ttl, before: null, after: strip(r) });
+  return changes;
 }

@@ -7,7 +7,7 @@ import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, RelaySettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { hashRecords, recordsAt } from '../../../core/zone.js';
-import { relativeDname, splitTxt } from '../cpanel/zonefile.js';
+import { relativeDname, splitTxt, undoGeneratedDkim } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
 import { publicKeyFromPem, readText } from '../whm/serverfiles.js';
 
@@ -314,10 +314,16 @@ export class PleskPanel implements Panel {
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
     await this.domainByName(d);
+    const before = await this.readZone(d);
     // Turning signing on makes Plesk create the key and the default._domainkey records (§2.3, §4).
     // The option name is from 3rd-party scripts (UNCONFIRMED officially).
     const r = await this.opts.cli.run('domain_pref', ['--update', d, '-sign_outgoing_mail', 'true']);
     if (r.code !== 0) throw new PanelError('other', `plesk bin domain_pref --update ${d} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+    // With Plesk DNS on, turning signing on publishes default._domainkey (and a `_domainkey` policy TXT) itself: put
+    // the zone back, the fix's plan publishes the record (else its add fails with exit 2 "record exists").
+    const after = await this.readZone(d);
+    const undo = undoGeneratedDkim(before, after, d);
+    if (undo.length) await this.applyChanges(d, undo, after.version);
     return this.readMailSettings(d);
   }
 }

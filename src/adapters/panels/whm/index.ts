@@ -9,7 +9,7 @@ import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from
 import { recordsAt } from '../../../core/zone.js';
 import { dkimKeyOf } from '../cpanel/index.js';
 import type { Params } from '../cpanel/uapi.js';
-import { decodeZone, massEditError, massEditParams, touchesDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
+import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, runCommand } from '../http.js';
 import { hasCpanelFiles, readCpanelServerFiles } from './serverfiles.js';
 
@@ -219,11 +219,19 @@ export class WhmPanel implements Panel {
 
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
-    await this.zoneOf(d);
+    const { zone } = await this.zoneOf(d);
+    const before = await this.readZone(d);
     for (const func of ['ensure_dkim_keys_exist', 'enable_dkim']) {
       const r = await this.opts.transport.call(func, [['domain', d]]);
       const item = ((r.data ?? {}) as { payload?: { status?: unknown; msg?: string }[] }).payload?.[0];
       if (!r.ok || (item && Number(item.status) === 0)) throw new PanelError('other', `WHM ${func} for ${d} failed: ${[r.reason, item?.msg].filter(Boolean).join('; ')}`);
+    }
+    // enable_dkim published default._domainkey itself: put the zone back, the fix's plan publishes the record.
+    const after = await this.readZone(d);
+    const undo = undoGeneratedDkim(before, after, d);
+    if (undo.length) {
+      const r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, after.version, undo));
+      if (!r.ok) throw new PanelError('other', `WHM generated the DKIM key for ${d} but could not take back the record enable_dkim published: ${massEditError(zone, r.data, [r.reason]).message}`);
     }
     await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
     return this.readMailSettings(d);

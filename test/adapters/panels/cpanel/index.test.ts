@@ -55,7 +55,11 @@ describe('cPanel adapter over HTTPS (UAPI emulator on loopback)', () => {
     assert.equal(z.serial, 2024061100);
     assert.equal(z.version, '2024061100');
     assert.ok(z.records.every((r) => !r.name.endsWith('.') && (r.name === 'alice.example' || r.name.endsWith('.alice.example'))));
-    assert.equal(find(z.records, 'alice.example', 'SOA').length, 0);
+    // The SOA is a record too (as in the files panel): MNAME/RNAME absolute without the dot, the current serial.
+    assert.deepEqual(
+      find(z.records, 'alice.example', 'SOA').map((r) => [r.ttl, r.value]),
+      [[86400, 'ns1.host.example hostmaster.alice.example 2024061100 3600 1800 1209600 86400']],
+    );
     const [spf] = find(z.records, 'alice.example', 'TXT');
     assert.equal(spf.value, SPF);
     assert.deepEqual(spf.txt, [SPF]);
@@ -194,7 +198,10 @@ describe('cPanel adapter over HTTPS (UAPI emulator on loopback)', () => {
   it('generates DKIM through EmailAuth and refreshes the validity cache', async () => {
     state.dkimDomains = state.dkimDomains.filter((d) => d !== 'alice-shop.example');
     state.calls.length = 0;
+    const dkimBefore = find((await alice.readZone('alice-shop.example')).records, 'default._domainkey.alice-shop.example', 'TXT').map((r) => [r.ref, r.ttl, r.txt]);
     const s = await alice.generateDkim('alice-shop.example');
+    // enable_dkim's own record is taken back: the fix's plan is what publishes the key.
+    assert.deepEqual(find((await alice.readZone('alice-shop.example')).records, 'default._domainkey.alice-shop.example', 'TXT').map((r) => [r.ref, r.ttl, r.txt]), dkimBefore);
     assert.equal(s.dkim.publicKey, state.dkim.publicKey);
     assert.ok(state.calls.indexOf('EmailAuth::ensure_dkim_keys_exist alice-shop.example') < state.calls.indexOf('EmailAuth::enable_dkim alice-shop.example'));
     assert.ok(state.calls.includes('EmailAuth::validate_current_dkims alice-shop.example'));

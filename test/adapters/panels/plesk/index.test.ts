@@ -151,7 +151,12 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
   });
 
   it('generates DKIM with domain_pref -sign_outgoing_mail true', async () => {
+    const at = 'default._domainkey.alice-shop.example.';
+    const dom = state.domains.find((d) => d.name === 'alice-shop.example')!;
+    state.records = state.records.filter((r) => !(r.domain_id === dom.id && r.host === at)); // no key record yet
     const s = await panel.generateDkim('alice-shop.example');
+    // The record Plesk published when signing was turned on is taken back: the fix's plan publishes it.
+    assert.deepEqual(state.records.filter((r) => r.domain_id === dom.id && r.host === at), []);
     assert.equal(s.dkim.signing, true);
     assert.equal(s.dkim.publicKey, state.dkim.publicKey);
     assert.ok(state.calls.includes('bin:domain_pref --update alice-shop.example -sign_outgoing_mail true'));
