@@ -94,7 +94,8 @@ export function defaultTtl(records: readonly ZoneRecord[], name: string, domain:
     const min = Number(soa.value.split(/\s+/)[6]);
     return soa.ttl || (Number.isFinite(min) && min > 0 ? min : 3600);
   }
-  return apex[0]?.ttl ?? 3600;
+  const ns = apex.find((r) => r.type === 'NS');
+  return ns?.ttl ?? apex[0]?.ttl ?? 3600;
 }
 
 /** Changes that turn the existing records at one name into exactly one desired TXT record. */
