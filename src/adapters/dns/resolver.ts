@@ -16,6 +16,8 @@ export interface ResolverOptions {
   /** Queries in flight at once. */
   concurrency?: number;
   cache?: boolean;
+  /** Most answers kept (least recently used go first); shared includes stay because every hit refreshes them. */
+  cacheSize?: number;
   /** Port used when asking a zone's authoritative servers directly (53; the demo/test servers use others). */
   authoritativePort?: number;
 }
@@ -28,7 +30,7 @@ export interface ResolverStats {
 
 export interface WireResolver extends Resolver {
   stats(): ResolverStats;
-  /** The distinct questions this run asked the wire (the cache's keys), e.g. for the benchmark's floor. */
+  /** The distinct questions this run asked the wire, e.g. for the benchmark's floor. */
   asked(): { name: string; type: RRType }[];
   clearCache(): void;
   /** Close the client's sockets; pending queries settle as `unknown` ('resolver closed'). Idempotent. */
@@ -131,6 +133,8 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
   const sem = new Semaphore(opts.concurrency ?? 64);
   const useCache = opts.cache ?? true;
   const cache = new Map<string, Promise<Answer>>();
+  const cacheSize = Math.max(100, opts.cacheSize ?? 20_000);
+  const askedKeys = new Set<string>();
   const stats: ResolverStats = { queries: 0, cacheHits: 0, unknown: 0 };
 
   async function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T): Promise<Answer<T>> {
@@ -156,10 +160,14 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       const hit = cache.get(key);
       if (hit) {
         stats.cacheHits++;
+        cache.delete(key); // most recently used goes last
+        cache.set(key, hit);
         return hit as Promise<Answer<T>>;
       }
       const p = ask(defaultServers(), name, type);
       cache.set(key, p as Promise<Answer>);
+      askedKeys.add(key);
+      if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
       return p;
     },
     async resolveAt<T extends RRType>(servers: string[], rawName: string, type: T): Promise<Answer<T>> {
@@ -179,11 +187,14 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
     },
     stats: () => ({ ...stats }),
     asked: () =>
-      [...cache.keys()].map((k) => {
+      [...askedKeys].map((k) => {
         const i = k.indexOf(' ');
         return { type: k.slice(0, i) as RRType, name: k.slice(i + 1) };
       }),
-    clearCache: () => cache.clear(),
+    clearCache: () => {
+      cache.clear();
+      askedKeys.clear();
+    },
     close: () => client.close(),
   };
   return resolver;
