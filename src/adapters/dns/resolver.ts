@@ -16,7 +16,7 @@ export interface ResolverOptions {
   /** Queries in flight at once. */
   concurrency?: number;
   cache?: boolean;
-  /** Most answers kept (least recently used go first); shared includes stay because every hit refreshes them. */
+  /** About how many answers are kept (two generations of half each); shared includes stay because hits refresh them. */
   cacheSize?: number;
   /** Port used when asking a zone's authoritative servers directly (53; the demo/test servers use others). */
   authoritativePort?: number;
@@ -132,7 +132,10 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
   }
   const sem = new Semaphore(opts.concurrency ?? 64);
   const useCache = opts.cache ?? true;
-  const cache = new Map<string, Promise<Answer>>();
+  // Two generations instead of a strict LRU (no reordering on every hit): answers live in `cache`; when it is full it
+  // becomes `older`, and a hit in `older` moves the answer back. Shared includes, asked all the time, stay.
+  let cache = new Map<string, Promise<Answer>>();
+  let older = new Map<string, Promise<Answer>>();
   const cacheSize = Math.max(100, opts.cacheSize ?? 20_000);
   const askedKeys = new Set<string>();
   const stats: ResolverStats = { queries: 0, cacheHits: 0, unknown: 0 };
@@ -157,17 +160,19 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       const name = norm(rawName);
       if (!useCache) return ask(defaultServers(), name, type);
       const key = `${type} ${name}`;
-      const hit = cache.get(key);
+      let hit = cache.get(key);
+      if (!hit && (hit = older.get(key))) cache.set(key, hit);
       if (hit) {
         stats.cacheHits++;
-        cache.delete(key); // most recently used goes last
-        cache.set(key, hit);
         return hit as Promise<Answer<T>>;
       }
       const p = ask(defaultServers(), name, type);
       cache.set(key, p as Promise<Answer>);
       askedKeys.add(key);
-      if (cache.size > cacheSize) cache.delete(cache.keys().next().value as string);
+      if (cache.size >= cacheSize / 2) {
+        older = cache;
+        cache = new Map();
+      }
       return p;
     },
     async resolveAt<T extends RRType>(servers: string[], rawName: string, type: T): Promise<Answer<T>> {
@@ -193,6 +198,7 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       }),
     clearCache: () => {
       cache.clear();
+      older.clear();
       askedKeys.clear();
     },
     close: () => client.close(),
