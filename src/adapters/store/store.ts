@@ -13,6 +13,7 @@
 //
 // Text columns are UTF-8: a lone UTF-16 surrogate in a message or subject comes back as U+FFFD.
 // JSON columns (evidence, classification, changes, meta, scope, settings, report json) round-trip exactly.
+import type { ChangeStatus, StoredChange, Verified } from '../../core/plans/apply.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -82,27 +83,13 @@ export interface ResultRow {
   runKind: RunKind;
 }
 
-export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
-export type Verified = 'yes' | 'propagating' | 'no';
+export type { ChangeStatus, Verified };
 
-export interface ChangeRecord {
-  id: number;
-  domain: string;
-  check: CheckName;
-  planHash: string;
-  zoneVersionBefore: string | null;
-  zoneVersionAfter: string | null;
-  changes: Change[];
-  byUser: string;
+/** A change in history: core's StoredChange plus when it was written and the error, if any. */
+export interface ChangeRecord extends StoredChange {
   createdAt: string;
   updatedAt: string;
-  status: ChangeStatus;
-  verified: Verified | null;
   error: string | null;
-  /** This change undoes that one. */
-  undoOf: number | null;
-  /** That change undid this one. */
-  undoneBy: number | null;
 }
 
 export interface IntentInput {

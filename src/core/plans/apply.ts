@@ -12,7 +12,9 @@ import { makePlan, PlanError } from './index.js';
 import { hashPlan, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 
 export type Verified = 'yes' | 'propagating' | 'no';
+export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
 
+/** A change as history keeps it (the store adds timestamps and the error text). */
 export interface StoredChange {
   id: number;
   domain: string;
@@ -22,9 +24,11 @@ export interface StoredChange {
   zoneVersionAfter: string | null;
   changes: Change[];
   byUser: string;
-  status: 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
+  status: ChangeStatus;
   verified: Verified | null;
+  /** This change undoes that one. */
   undoOf: number | null;
+  /** That change undid this one. */
   undoneBy: number | null;
 }
 
