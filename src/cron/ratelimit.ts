@@ -84,8 +84,13 @@ export function rateLimitedResolver(inner: Resolver, limiter: RateLimiter): Limi
       if (hit) return hit as Promise<Answer<T>>;
       const p = gate().then(() => inner.resolve(name, type));
       memo.set(key, p as Promise<Answer>);
-      // A failed gate must not poison the memo for a later run of the same resolver.
-      p.catch(() => memo.delete(key));
+      // A failed gate must not poison the memo for a later run of the same resolver, nor may DNS trouble stick.
+      p.then(
+        (a) => {
+          if (a.status === 'unknown' && memo.get(key) === p) memo.delete(key);
+        },
+        () => memo.delete(key),
+      );
       return p;
     },
   };

@@ -169,6 +169,13 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       const p = ask(defaultServers(), name, type);
       cache.set(key, p as Promise<Answer>);
       askedKeys.add(key);
+      // DNS trouble is not an answer: the next ask goes to the wire again (a lost packet must not stick for the run).
+      void p.then((a) => {
+        if (a.status === 'unknown') {
+          if (cache.get(key) === p) cache.delete(key);
+          if (older.get(key) === p) older.delete(key);
+        }
+      });
       if (cache.size >= cacheSize / 2) {
         older = cache;
         cache = new Map();

@@ -163,3 +163,19 @@ console.log(JSON.stringify(a.records));`;
   assert.equal(out.code, 0, out.stderr);
   assert.equal(out.stdout.trim(), '["192.0.2.1"]');
 });
+
+test('an unknown answer (timeout) is not cached: the next ask goes to the wire again', async (t) => {
+  const server = await startDnsServer({ data: { 'flaky.example': { TIMEOUT: true } } });
+  t.after(() => server.close());
+  const r = createResolver({ servers: [server.address], timeoutMs: 150, tries: 1 });
+  t.after(() => r.close());
+  assert.equal((await r.resolve('flaky.example', 'TXT')).status, 'unknown');
+  server.setData({ 'flaky.example': { TXT: [['v=spf1 -all']] } });
+  const again = await r.resolve('flaky.example', 'TXT');
+  assert.equal(again.status, 'ok');
+  assert.deepEqual(again.records, [['v=spf1 -all']]);
+  // A real answer is cached.
+  const q = r.stats().queries;
+  await r.resolve('flaky.example', 'TXT');
+  assert.equal(r.stats().queries, q);
+});
