@@ -331,6 +331,33 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
     assert.deepEqual(domainsOf(narrowed), ['alice.example'], 'the shim cannot widen the panel scope, only narrow it');
   });
 
+  test('a narrowed customer request is never handed to the service (the service would not know the narrowing)', async (t) => {
+    // A "service" that would answer with every domain: if the front door handed the request over, alice would see it.
+    const sock = join(dir, 'plesk-svc.sock');
+    const keyFile = join(dir, 'plesk-frontdoor.key');
+    writeFileSync(keyFile, 'p'.repeat(48) + '\n', { mode: 0o600 });
+    let contacted = 0;
+    const fake = http.createServer((_req, res) => {
+      contacted++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify([{ domain: 'carol.example' }]));
+    });
+    await new Promise<void>((r) => fake.listen(sock, () => r()));
+    t.after(() => new Promise<void>((r) => fake.close(() => r())));
+    const out = parseCgi(
+      await runCgi(
+        'plesk',
+        { frontDoor: 'plesk', user: 'alice', role: 'customer', service: sock, key: keyFile, config, db: join(dir, 'plesk-narrow.sqlite') },
+        { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', HTTP_ACCEPT: 'application/json', MAILHEALTH_ALLOWED_DOMAINS: 'alice.example' },
+        noBody(),
+        { user: 'root', uid: 0, home: '/root' },
+      ),
+    );
+    assert.equal(out.status, 200, out.text);
+    assert.deepEqual(domainsOf(out), ['alice.example']);
+    assert.equal(contacted, 0, 'handled in-process, where the narrowing applies');
+  });
+
   test('reseller and admin', async () => {
     const res = parseCgi((await callSbin(['--user', 'res1', '--role', 'reseller'], {})).stdout);
     assert.deepEqual(domainsOf(res), ['alice-shop.example', 'alice.example', 'bob.example', 'res1.example']);

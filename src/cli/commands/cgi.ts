@@ -86,6 +86,8 @@ export interface FrontDoorSetup {
   /** Opens the history database (only when the request is handled in-process). */
   openStore: () => Store;
   close?: () => void;
+  /** The front door narrowed the panel's scope (Plesk's accessible domains): never hand such a request to the service. */
+  restricted?: boolean;
 }
 
 /** Who is asking and through which panel, for one front door. Exported for tests (which inject the OS user). */
@@ -121,8 +123,9 @@ export async function frontDoorSetup(
     case 'plesk': {
       const identity = pleskIdentity(o.user, o.role, { isRoot });
       const base = panelFromOptions({ ...o, panel: o.panel ?? 'plesk' });
-      const panel = identity.role === 'admin' ? base : restrictDomains(base, allowedDomainsFrom(env.MAILHEALTH_ALLOWED_DOMAINS));
-      return { identity, panel, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
+      const restricted = identity.role !== 'admin';
+      const panel = restricted ? restrictDomains(base, allowedDomainsFrom(env.MAILHEALTH_ALLOWED_DOMAINS)) : base;
+      return { identity, panel, restricted, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
     }
   }
 }
@@ -153,7 +156,9 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
     const base = o.basePath ?? env.SCRIPT_NAME ?? '';
     const secure = env.HTTPS === 'on' || env.HTTPS === '1';
     let res: CgiResponse | null = null;
-    if (o.service && kind !== 'cpanel' && existsSync(o.service)) {
+    // The service knows only {user, role}: a request whose scope the shim narrowed (Plesk's domain list) stays here,
+    // where the narrowing applies — handing it over would widen the scope.
+    if (o.service && kind !== 'cpanel' && !setup.restricted && existsSync(o.service)) {
       try {
         res = await proxyToService(o.service, readFrontDoorKey(o.key ?? FRONTDOOR_KEY_PATH), setup.identity, req);
       } catch (e) {
