@@ -4,6 +4,10 @@ import { createResolver, parseServer, type WireResolver } from '../adapters/dns/
 import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
 import { openStore, type Store } from '../adapters/store/store.js';
 import { resolveDbPath } from '../adapters/store/path.js';
+import { existsSync } from 'node:fs';
+import { withSettings, type SettingsSource } from '../adapters/panels/with-settings.js';
+import type { AuditOptions } from '../core/checks/context.js';
+import { auditOptionsFrom } from '../web/settings.js';
 import { normalizeDomain } from '../core/domain.js';
 import type { Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
@@ -106,4 +110,25 @@ export async function domainsInScope(panel: Panel, identity: Identity, args: str
     if (!ref) throw new UsageError(`${d} is not a domain ${identity.user} may see on this panel`);
     return { domain: d, owner: ref.owner };
   });
+}
+
+/**
+ * The admin's stored settings (settings page / `serve`) as a read-only snapshot, so the CLI audits and fixes with the
+ * same MailChannels account id and audit options as the web UI. No database yet → no settings (none is created).
+ */
+export function storedSettings(o: GlobalOptions): SettingsSource {
+  const path = resolveDbPath({ flag: o.db });
+  if (!existsSync(path)) return { getSetting: () => undefined };
+  const store = openStore(path);
+  try {
+    const all = store.allSettings();
+    return { getSetting: <T>(key: string) => all[key] as T | undefined };
+  } finally {
+    store.close();
+  }
+}
+
+/** The panel as the admin configured it (withSettings) and the audit options from the same settings. */
+export function configuredPanel(panel: Panel, settings: SettingsSource): { panel: Panel; options: AuditOptions } {
+  return { panel: withSettings(panel, settings), options: auditOptionsFrom(settings) };
 }

@@ -2,6 +2,7 @@
 // runs interrupted, audit every domain on the server at a polite DNS rate, record the results in batches, mark the
 // run complete, compare with the previous complete run, render and save the report, then (optionally) deliver it.
 // A run that stops halfway (error, abort, lost lock) is left `interrupted` and is never reported.
+import type { AuditOptions } from '../core/checks/context.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { auditMany } from '../core/audit.js';
@@ -53,6 +54,8 @@ export interface ReportRunOptions {
   historyDepth?: number;
   /** Aborting stops the run; it is left interrupted. */
   signal?: AbortSignal;
+  /** Audit options from the admin's settings (e.g. blocklists for ptr.listed). */
+  auditOptions?: AuditOptions;
   log?: (message: string) => void;
   /** Called under the lock once the report is saved (delivery). Its failure does not undo the run or the report. */
   deliver?: (outcome: ReportOutcome) => Promise<unknown>;
@@ -246,7 +249,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   try {
     await auditMany(
       refs.map((d) => d.domain),
-      { panel, resolver, ...(opts.now ? { now: opts.now } : {}) },
+      { panel, resolver, ...(opts.auditOptions ? { options: opts.auditOptions } : {}), ...(opts.now ? { now: opts.now } : {}) },
       {
         concurrency,
         cancelled: () => checkStop() !== undefined,

@@ -93,6 +93,6 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   return { ok: true };
 }
 
-export function auditOptionsFrom(store: SettingsStore): AuditOptions {
+export function auditOptionsFrom(store: Pick<SettingsStore, 'getSetting'>): AuditOptions {
   return store.getSetting<boolean>(SETTING_KEYS.blocklists) === true ? { blocklists: DEFAULT_BLOCKLISTS } : {};
 }

@@ -4,6 +4,8 @@ import type { DomainAudit } from '../../core/model.js';
 import type { Store } from '../../adapters/store/store.js';
 import {
   concurrencyFromOptions,
+  configuredPanel,
+  storedSettings,
   domainsInScope,
   identityFromOptions,
   panelFromOptions,
@@ -14,6 +16,7 @@ import {
 import { formatAudit, progressBar } from '../format.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
+import type { AuditOptions } from '../../core/checks/context.js';
 
 export interface AuditCommandOptions extends GlobalOptions {
   all?: boolean;
@@ -33,7 +36,7 @@ export async function runAudit(
   resolver: Resolver,
   store: Store | null,
   domains: { domain: string; owner: string }[],
-  opts: { concurrency: number; byUser: string; progress?: boolean },
+  opts: { concurrency: number; byUser: string; progress?: boolean; options?: AuditOptions },
 ): Promise<AuditRun> {
   const runId = store ? store.startRun('audit', opts.byUser, domains.length) : null;
   const owners = new Map(domains.map((d) => [d.domain, d.owner]));
@@ -42,7 +45,7 @@ export async function runAudit(
   try {
     const audits = await auditMany(
       domains.map((d) => d.domain),
-      { panel, resolver },
+      { panel, resolver, ...(opts.options ? { options: opts.options } : {}) },
       {
         concurrency: opts.concurrency,
         onResult: (a, done, total) => {
@@ -82,9 +85,10 @@ export async function auditCommand(args: string[], o: AuditCommandOptions): Prom
   const concurrency = concurrencyFromOptions(o);
   const identity = await identityFromOptions(panel, o);
   const domains = await domainsInScope(panel, identity, args, Boolean(o.all));
+  const configured = configuredPanel(panel, storedSettings(o));
   const store = o.history === false ? null : storeFromOptions(o);
   try {
-    const { audits } = await runAudit(panel, resolver, store, domains, { concurrency, byUser: identity.user, progress: !o.json });
+    const { audits } = await runAudit(configured.panel, resolver, store, domains, { concurrency, byUser: identity.user, progress: !o.json, options: configured.options });
     printAudits(audits, o);
     return audits.some((a) => a.status === 'fail') ? 1 : 0;
   } finally {

@@ -5,7 +5,7 @@ import { auditDomain } from '../../core/audit.js';
 import { explainBounce } from '../../core/bounce/explain.js';
 import { isParseError, MAX_BOUNCE_BYTES, parseBounce } from '../../core/bounce/parse.js';
 import type { DomainAudit } from '../../core/model.js';
-import { identityFromOptions, panelFromOptions, resolverFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { configuredPanel, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, UsageError, type GlobalOptions } from '../context.js';
 import { formatFinding, safe } from '../format.js';
 
 async function readInput(file: string | undefined): Promise<string> {
@@ -45,7 +45,8 @@ export function registerExplainCommand(program: Command): void {
         const identity = await identityFromOptions(panel, o);
         const scope = await panel.listDomains(identity);
         if (scope.some((d) => d.domain === parsed.domain)) {
-          audit = await auditDomain(parsed.domain, { panel, resolver: resolverFromOptions(o) });
+          const configured = configuredPanel(panel, storedSettings(o));
+          audit = await auditDomain(parsed.domain, { panel: configured.panel, options: configured.options, resolver: resolverFromOptions(o) });
         } else notes.push(`${parsed.domain} is not a domain ${identity.user} may audit on this panel: only the code is explained.`);
       }
       const ex = explainBounce(parsed, audit);

@@ -6,7 +6,8 @@ import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
 import { planJson, type Plan } from '../../core/plans/plan.js';
-import { domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { withSettings } from '../../adapters/panels/with-settings.js';
 import { safe } from '../format.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -44,10 +45,11 @@ export function registerFixCommands(program: Command): void {
       const o = cmd.optsWithGlobals() as GlobalOptions & { check: string; removeTerm: string[]; apply?: boolean; planHash?: string; json?: boolean };
       if (!FIX_KINDS.includes(o.check as FixKind)) throw new UsageError(`--check must be one of ${FIX_KINDS.join(', ')}`);
       const check = o.check as FixKind;
-      const panel = panelFromOptions(o);
+      const rawPanel = panelFromOptions(o);
       const resolver = resolverFromOptions(o);
-      const identity = await identityFromOptions(panel, o);
-      const [{ domain }] = await domainsInScope(panel, identity, [domainArg], false);
+      const identity = await identityFromOptions(rawPanel, o);
+      const [{ domain }] = await domainsInScope(rawPanel, identity, [domainArg], false);
+      const { panel } = configuredPanel(rawPanel, storedSettings(o));
       const options = { removeTerms: o.removeTerm };
       let plan: Plan;
       try {
@@ -104,10 +106,11 @@ export function registerFixCommands(program: Command): void {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
       const id = Number(idArg);
       if (!Number.isInteger(id) || id < 1) throw new UsageError(`CHANGE_ID must be a positive whole number (got ${JSON.stringify(idArg)})`);
-      const panel = panelFromOptions(o);
+      const rawPanel = panelFromOptions(o);
       const resolver = resolverFromOptions(o);
-      const identity = await identityFromOptions(panel, o);
+      const identity = await identityFromOptions(rawPanel, o);
       const store = storeFromOptions(o);
+      const panel = withSettings(rawPanel, store);
       try {
         const ch = store.getChange(id);
         const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));

@@ -1,6 +1,8 @@
 // mailhealth report [--since last|DATE] [--email] [--out FILE] [--json] [--base-url URL] [--qps N]
 // Runs the nightly report by hand (or from system cron): audits every domain on the server as the admin, records the
 // run, compares with the previous complete run, saves the report and prints it. Same lock as the scheduled run.
+import { withSettings } from '../../adapters/panels/with-settings.js';
+import { auditOptionsFrom } from '../../web/settings.js';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { deliverReport, deliverySettings, DeliveryConfigError, type DeliveryResult, type Mailer } from '../../cron/deliver.js';
@@ -77,11 +79,13 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   const since = parseSince(o.since);
   const baseUrl = parseBaseUrl(o.baseUrl);
   const qps = parseQps(o.qps);
-  const panel = panelFromOptions(o);
+  const rawPanel = panelFromOptions(o);
   const concurrency = o.concurrency !== undefined ? concurrencyFromOptions(o) : undefined;
-  const identity = await identityFromOptions(panel, o);
+  const identity = await identityFromOptions(rawPanel, o);
   if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
   const store = storeFromOptions(o);
+  // The admin's settings (MailChannels account id, blocklists) apply here exactly as in the web UI and `serve`.
+  const panel = withSettings(rawPanel, store);
   const resolver = resolverFromOptions(o);
   try {
     let settings;
@@ -102,6 +106,7 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
       panel,
       resolver,
       identity,
+      auditOptions: auditOptionsFrom(store),
       since,
       ...(baseUrl !== undefined ? { baseUrl } : {}),
       ...(concurrency !== undefined ? { concurrency } : {}),

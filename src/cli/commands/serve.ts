@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { createResolver, parseServer } from '../../adapters/dns/resolver.js';
 import { loadConfig } from '../../adapters/panels/factory.js';
-import { SETTING_KEYS } from '../../web/settings.js';
+import { auditOptionsFrom, SETTING_KEYS } from '../../web/settings.js';
 import { hashPassword } from '../../web/passwords.js';
 import { startServer } from '../../web/server.js';
 import { panelFromOptions, resolverFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
@@ -49,7 +49,7 @@ export function startNightlyReport(o: GlobalOptions & { reportCron?: string; rep
         const resolver = resolverFactory(o, store)();
         try {
           const settings = deliverySettings(store);
-          await runReport({ store, panel: withSettings(panel, store), resolver, signal, log, deliver: (oc) => deliverReport(oc, { store, settings, log }) });
+          await runReport({ store, panel: withSettings(panel, store), resolver, signal, log, auditOptions: auditOptionsFrom(store), deliver: (oc) => deliverReport(oc, { store, settings, log }) });
           const pruned = store.prune({ olderThanDays: retentionDays(store) });
           log(`history pruned: ${JSON.stringify(pruned)}`);
         } finally {
