@@ -1,4 +1,5 @@
 // Admin settings kept in the store, what the settings page edits and how the rest of the app reads them.
+import { DEFAULT_CRON, validateCronExpr } from '../cron/scheduler.js';
 import { isIP } from 'node:net';
 import { parseServer } from '../adapters/dns/resolver.js';
 import type { AuditOptions } from '../core/checks/context.js';
@@ -40,9 +41,9 @@ export function readSettings(store: SettingsStore): SettingsForm {
   const rec = store.getSetting<string[]>(SETTING_KEYS.reportRecipients);
   return {
     mailchannelsAccountId: str(SETTING_KEYS.mailchannelsAccountId),
-    reportSchedule: str(SETTING_KEYS.reportSchedule, '0 6 * * *'),
+    reportSchedule: str(SETTING_KEYS.reportSchedule, DEFAULT_CRON),
     reportRecipients: Array.isArray(rec) ? rec.join(', ') : '',
-    reportTimezone: str(SETTING_KEYS.reportTimezone, 'UTC'),
+    reportTimezone: str(SETTING_KEYS.reportTimezone, ''),
     dnsResolver: str(SETTING_KEYS.dnsResolver),
     blocklists: store.getSetting<boolean>(SETTING_KEYS.blocklists) === true,
     retentionDays: str(SETTING_KEYS.retentionDays, '90'),
@@ -56,7 +57,7 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     mailchannelsAccountId: s('mailchannelsAccountId'),
     reportSchedule: s('reportSchedule'),
     reportRecipients: s('reportRecipients'),
-    reportTimezone: s('reportTimezone') || 'UTC',
+    reportTimezone: s('reportTimezone'),
     dnsResolver: s('dnsResolver'),
     blocklists: body.blocklists === 'on' || body.blocklists === 'true' || body.blocklists === true,
     retentionDays: s('retentionDays'),
@@ -65,14 +66,22 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   if (form.mailchannelsAccountId && !/^[A-Za-z0-9._-]{1,64}$/.test(form.mailchannelsAccountId)) {
     errors.mailchannelsAccountId = 'Letters, digits, dot, dash and underscore only (as in the MailChannels console).';
   }
-  if (form.reportSchedule && !/^(\S+\s+){4}\S+$/.test(form.reportSchedule)) errors.reportSchedule = 'Five cron fields, e.g. "0 6 * * *" (06:00 every day).';
+  if (form.reportSchedule) {
+    try {
+      validateCronExpr(form.reportSchedule);
+    } catch {
+      errors.reportSchedule = 'Five cron fields, e.g. "0 3 * * *" (03:00 every day).';
+    }
+  }
   const recipients = form.reportRecipients ? form.reportRecipients.split(/[\s,;]+/).filter(Boolean) : [];
   const bad = recipients.filter((r) => !/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(r));
   if (bad.length) errors.reportRecipients = `Not an e-mail address: ${bad.join(', ')}`;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: form.reportTimezone });
-  } catch {
-    errors.reportTimezone = 'An IANA time zone such as Europe/Berlin or UTC.';
+  if (form.reportTimezone) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: form.reportTimezone });
+    } catch {
+      errors.reportTimezone = 'An IANA time zone such as Europe/Berlin or UTC; empty means the server\'s.';
+    }
   }
   if (form.dnsResolver) {
     const { host, port } = parseServer(form.dnsResolver);
@@ -86,7 +95,7 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   store.setSetting(SETTING_KEYS.mailchannelsAccountId, form.mailchannelsAccountId || undefined);
   store.setSetting(SETTING_KEYS.reportSchedule, form.reportSchedule || undefined);
   store.setSetting(SETTING_KEYS.reportRecipients, recipients);
-  store.setSetting(SETTING_KEYS.reportTimezone, form.reportTimezone);
+  store.setSetting(SETTING_KEYS.reportTimezone, form.reportTimezone || undefined);
   store.setSetting(SETTING_KEYS.dnsResolver, form.dnsResolver || undefined);
   store.setSetting(SETTING_KEYS.blocklists, form.blocklists);
   store.setSetting(SETTING_KEYS.retentionDays, days);
