@@ -28,6 +28,8 @@ export interface CpState {
   hostname: string;
   mailIp: string;
   nameservers: string[];
+  /** Zones whose public DNS is elsewhere (has_local_authority answers 0 with those nameservers). */
+  remoteAuthority?: Record<string, string[]>;
   dkim: { privateKeyPem: string; publicKey: string };
   /** Domains with a server DKIM key (EmailAuth "expected"). */
   dkimDomains: string[];
@@ -267,7 +269,12 @@ export function uapiCall(state: CpState, user: string, module: string, func: str
       return r.ok ? ok({ new_serial: String(r.newSerial) }) : fail(r.errors, r.data);
     }
     case 'DNS::has_local_authority':
-      return ok(domainArgs.map((d) => ({ domain: d, zone: d, local_authority: 1, nameservers: state.nameservers, error: null })));
+      return ok(
+        domainArgs.map((d) => {
+          const elsewhere = state.remoteAuthority?.[d];
+          return { domain: d, zone: d, local_authority: elsewhere ? 0 : 1, nameservers: elsewhere ?? state.nameservers, error: null };
+        }),
+      );
     case 'Email::list_mxs':
       return ok(domainArgs.map((d) => ({ domain: d, alwaysaccept: 1, detected: state.mxDetected[d] ?? 'local', entries: [{ domain: d, mx: `mail.${d}`, priority: 10 }], entrycount: 1 })));
     case 'EmailAuth::validate_current_spfs':

@@ -124,7 +124,7 @@ export class CpanelPanel implements Panel {
     const dkimItem = dkim.ok ? first<{ expected?: string; state?: string }>(dkim.data) : null;
     const ptrItem = ptr.ok ? first<{ helo?: string; ip_address?: string }>(ptr.data) : null;
     const mxItem = mx.ok ? first<{ detected?: string; alwaysaccept?: number | string }>(mx.data) : null;
-    const authItem = auth.ok ? first<{ nameservers?: string[] }>(auth.data) : null;
+    const authItem = auth.ok ? first<{ nameservers?: string[]; local_authority?: number | string }>(auth.data) : null;
 
     const ips = [...new Set([spfItem?.ip_address, ptrItem?.ip_address].filter((x): x is string => !!x))];
     const publicKey = dkimKeyOf(dkimItem?.expected);
@@ -139,7 +139,9 @@ export class CpanelPanel implements Panel {
       hostname: this.opts.hostname ?? files?.hostname ?? helo,
       ips,
       helo,
-      nameservers: (authItem?.nameservers ?? []).map(canonName),
+      // has_local_authority lists the domain's *public* nameservers; they are this server's only when it is the
+      // authority. Otherwise the panel's own are unknown here — an empty list makes core say dns.not-authoritative.
+      nameservers: Number(authItem?.local_authority) === 1 ? (authItem?.nameservers ?? []).map(canonName) : [],
       dkim: {
         selector: 'default', // hard-coded in cPanel (§7.4)
         // INFERRED: cPanel signs once the validity cache is set, which this adapter refreshes after every DKIM change

@@ -1,7 +1,8 @@
 // WHM adapter (WHM API 1, root or reseller): over HTTPS (`Authorization: whm USER:TOKEN`, `/json-api/<func>?api.version=1`)
 // or the local `whmapi1 --output=json`. Mail settings come from the server's files when running on it (`root`), else
 // from WHM's EmailAuth validators. Facts: shared/reference/cpanel.md §2, §6, §7, §8.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone } from '../../../core/model.js';
@@ -163,7 +164,12 @@ export class WhmPanel implements Panel {
     const { zone, info } = await this.zoneOf(d);
     const owner = info.find((x) => x.domain === d)?.user ?? info.find((x) => x.domain === zone)?.user;
     const z = await this.readZone(d);
-    const nameservers = recordsAt(z.records, zone, 'NS').map((r) => canonName(r.value));
+    // The server's own nameservers: WHM's Basic WebHost Manager Setup (/etc/wwwacct.conf NS…NS4) when we run on the
+    // server; otherwise the zone's NS (INFERRED: what WHM wrote when it created the zone). Never only the zone's own NS
+    // when the server's are known: an imported zone may still list the previous host's.
+    const zoneNs = recordsAt(z.records, zone, 'NS').map((r) => canonName(r.value));
+    const serverNs = this.root ? readWwwacctNameservers(this.root) : [];
+    const nameservers = serverNs.length ? serverNs : zoneNs;
     if (this.root && hasCpanelFiles(this.root)) {
       const f = readCpanelServerFiles(this.root, d);
       const acctIp = owner ? (await this.accounts()).find((a) => a.user === owner)?.ip : undefined;
@@ -236,4 +242,20 @@ export class WhmPanel implements Panel {
     await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
     return this.readMailSettings(d);
   }
+}
+
+/** NS, NS2, NS3, NS4 from /etc/wwwacct.conf (cPanel's Basic WebHost Manager Setup); [] when unreadable. */
+export function readWwwacctNameservers(root: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(join(root, 'etc/wwwacct.conf'), 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^NS[234]?\s+(\S+)\s*$/.exec(line.trim());
+    if (m) out.push(canonName(m[1]));
+  }
+  return out;
 }

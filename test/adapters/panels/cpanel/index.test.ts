@@ -96,6 +96,16 @@ describe('cPanel adapter over HTTPS (UAPI emulator on loopback)', () => {
     assert.equal((await alice.readMailSettings('alice-shop.example')).routing, 'remote');
   });
 
+  it("does not take the public nameservers for the server's own when the server is not the authority", async () => {
+    state.remoteAuthority = { 'alice-shop.example': ['ns1.oldhost.example', 'ns2.oldhost.example'] };
+    try {
+      assert.deepEqual((await alice.readMailSettings('alice-shop.example')).nameservers, []);
+      assert.deepEqual((await alice.readMailSettings('alice.example')).nameservers, ['ns1.host.example', 'ns2.host.example']);
+    } finally {
+      delete state.remoteAuthority;
+    }
+  });
+
   it('applies add / edit / remove exactly; every other record unchanged; serial bumped', async () => {
     const z = await alice.readZone('alice.example');
     const beforeView = zoneView(state, 'alice.example');

@@ -164,3 +164,17 @@ describe('WHM adapter over the local whmapi1 CLI (fake executable)', () => {
     assert.deepEqual(s.ips, ['203.0.113.10']);
   });
 });
+
+describe('server nameservers from /etc/wwwacct.conf', () => {
+  it('reads NS…NS4, ignores empty entries, [] when the file is missing', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { readWwwacctNameservers } = await import('../../../../src/adapters/panels/whm/index.js');
+    const root = mkdtempSync(join(tmpdir(), 'mh-wwwacct-'));
+    assert.deepEqual(readWwwacctNameservers(root), []);
+    mkdirSync(join(root, 'etc'));
+    writeFileSync(join(root, 'etc/wwwacct.conf'), 'HOMEDIR /home\nNS ns1.newhost.example\nNS2 NS2.newhost.example.\nNS3 \nNS4\nNSTTL 86400\n');
+    assert.deepEqual(readWwwacctNameservers(root), ['ns1.newhost.example', 'ns2.newhost.example']);
+  });
+});
