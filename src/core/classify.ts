@@ -156,19 +156,8 @@ export function makeClassifier(input: ClassifierInput): Classifier {
     });
   }
 
-  async function mechanismTarget(kind: 'a' | 'mx', target: string): Promise<Classification> {
-    if (kind === 'a') {
-      const a = await resolver.resolve(target, 'A');
-      const aaaa = await resolver.resolve(target, 'AAAA');
-      if (a.status === 'unknown' || aaaa.status === 'unknown') return C('unknown', `could not resolve ${target} (${a.error ?? aaaa.error ?? 'DNS error'})`);
-      const ips = [...a.records, ...aaaa.records];
-      if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${target} resolves to this server`);
-      for (const ip of ips) {
-        const c = await classifyIp(ip);
-        if (c.class === 'stale') return { ...c, reason: `a:${target} → ${ip}: ${c.reason}` };
-      }
-      return C('unknown', ips.length ? `${target} resolves to ${ips.join(', ')}, not this server` : `${target} has no address`);
-    }
+  /** An `mx` term: the domain's exchangers, classified as hosts. */
+  async function mxTarget(target: string): Promise<Classification> {
     const mx = await resolver.resolve(target, 'MX');
     if (mx.status === 'unknown') return C('unknown', `could not resolve MX of ${target} (${mx.error ?? 'DNS error'})`);
     const hosts = mx.records.map((m) => m.exchange).filter((h) => h && h !== '.');
@@ -200,11 +189,8 @@ export function makeClassifier(input: ClassifierInput): Classifier {
         case 'a':
         case 'mx': {
           const target = arg ? arg.split('/')[0] : domain;
-          if (!arg) {
-            const c = await mechanismTarget(mech, target);
-            return c;
-          }
-          return mech === 'a' ? classifyHost(target) : mechanismTarget('mx', target);
+          // `a` and `a:<host>` classify the same host the same way; `mx` goes through the domain's exchangers.
+          return mech === 'a' ? classifyHost(target) : mxTarget(target);
         }
         case 'include':
         case 'redirect': {

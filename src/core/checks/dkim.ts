@@ -1,6 +1,7 @@
 // dkim: the key published at the server's selector versus the key the server signs with; keys of other selectors.
 // Selectors are probed from what is known, not guessed at random: the server's, those in the panel's zone, those of
 // mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
+import { isSpfRecord } from '../spf/parse.js';
 import { gradeKey, parseDkimRecord } from '../dkim/record.js';
 import type { Finding } from '../model.js';
 import { aliasesOf, joinTxt } from '../resolver.js';
@@ -20,7 +21,7 @@ async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
   }
   const apex = await ctx.resolver.resolve(ctx.domain, 'TXT');
   if (apex.status === 'ok') {
-    const spf = apex.records.map(joinTxt).find((t) => /^v=spf1(\s|$)/i.test(t));
+    const spf = apex.records.map(joinTxt).find(isSpfRecord);
     for (const m of spf?.matchAll(/\binclude:([^\s]+)/gi) ?? []) {
       const p = ctx.knowledge.matchHost(m[1]);
       if (p && p.kind === 'mail-service') for (const s of (p.dkimSelectors ?? []).slice(0, 2)) sel.add(s);

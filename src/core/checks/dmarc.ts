@@ -1,4 +1,5 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
+import { isSpfRecord } from '../spf/parse.js';
 import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
 import type { CheckContext } from './context.js';
@@ -20,7 +21,7 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
         return [makeFinding('dmarc', 'dmarc.inherited', 'pass', `${ctx.domain} has no DMARC record of its own; the policy of ${org} applies.`, ev)];
       }
     }
-    const spfThere = all.some((t) => /^v=spf1(\s|$)/i.test(t));
+    const spfThere = all.some(isSpfRecord);
     out.push(
       makeFinding(
         'dmarc',

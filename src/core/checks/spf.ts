@@ -1,7 +1,7 @@
 // spf: one record, within limits, authorising this server (or its relay), with every foreign term classified.
 import type { Finding } from '../model.js';
 import { checkHost } from '../spf/evaluate.js';
-import { parseSpf, selectSpf } from '../spf/parse.js';
+import { parseSpf, selectSpf, isSpfRecord } from '../spf/parse.js';
 import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
 import { recordsAt } from '../zone.js';
 import type { CheckContext } from './context.js';
@@ -27,7 +27,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   // Panel-side size problems (live DNS cannot carry a >255-byte string, but the panel's copy can be wrong).
   for (const r of ctx.zone ? recordsAt(ctx.zone.records, ctx.domain, 'TXT') : []) {
     const chunks = r.txt ?? [r.value];
-    if (/^v=spf1(\s|$)/i.test(chunks.join('')) && chunks.some((c) => Buffer.byteLength(c) > 255)) {
+    if (isSpfRecord(chunks.join('')) && chunks.some((c) => Buffer.byteLength(c) > 255)) {
       out.push(makeFinding('spf', 'spf.string-too-long', 'fail', 'The panel stores the SPF record as one string over 255 bytes: it must be split into several strings.', ev, { fix: 'spf' }));
     }
   }

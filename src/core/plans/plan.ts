@@ -1,5 +1,6 @@
 // A fix is a plan: a typed list of changes to the panel's zone with before/after, a hash of the plan and of the zone
 // state it was computed from. The preview *is* the plan; apply runs exactly it, hash-checked.
+import { isSpfRecord } from '../spf/parse.js';
 import { createHash } from 'node:crypto';
 import { canonName } from '../domain.js';
 import type { Change, FixKind, ZoneRecord } from '../model.js';
@@ -59,7 +60,7 @@ export function ownershipProblem(check: FixKind, domain: string, selector: strin
     if (check === 'spf') {
       for (const r of [c.before, c.after]) {
         const text = r ? (r.txt ? r.txt.join('') : r.value) : null;
-        if (text !== null && !/^v=spf1(\s|$)/i.test(text)) return `the SPF fix may not change the non-SPF TXT record ${JSON.stringify(text.slice(0, 60))}`;
+        if (text !== null && !isSpfRecord(text)) return `the SPF fix may not change the non-SPF TXT record ${JSON.stringify(text.slice(0, 60))}`;
       }
     }
   }
