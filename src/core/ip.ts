@@ -41,10 +41,3 @@ export function isPrivateIp(ip: string): boolean {
   }
 }
 
-export function ipFamily(ip: string): 4 | 6 | 0 {
-  try {
-    return ipaddr.parse(ip).kind() === 'ipv4' ? 4 : 6;
-  } catch {
-    return 0;
-  }
-}

@@ -42,10 +42,6 @@ export interface Resolver {
   resolveAt?<T extends RRType>(servers: string[], name: string, type: T): Promise<Answer<T>>;
 }
 
-export function isVoid(a: Answer): boolean {
-  return a.status === 'nxdomain' || a.status === 'nodata' || (a.status === 'ok' && a.records.length === 0);
-}
-
 export function describeAnswer(a: Answer): string[] {
   switch (a.status) {
     case 'ok':

@@ -1,12 +1,8 @@
 // Small shared pieces for checks: evidence from the panel copy and the live answer, finding constructors.
 import type { CheckName, Evidence, Finding, FixKind, Severity, Classification } from '../model.js';
 import { describeAnswer, joinTxt, type Answer } from '../resolver.js';
-import { recordsAt, txtAt } from '../zone.js';
+import { recordsAt } from '../zone.js';
 import type { CheckContext } from './context.js';
-
-export function panelTxt(ctx: CheckContext, name: string): string[] {
-  return ctx.zone ? txtAt(ctx.zone.records, name) : [];
-}
 
 export function panelEvidence(ctx: CheckContext, name: string, type: string): string[] {
   if (!ctx.zone) return ['(the panel could not provide its copy of the zone)'];
