@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { auditDomain } from '../../core/audit.js';
-import { explainBounce } from '../../core/bounce/explain.js';
+import { explainBounce, explanationJson } from '../../core/bounce/explain.js';
 import { isParseError, MAX_BOUNCE_BYTES, parseBounce } from '../../core/bounce/parse.js';
 import type { DomainAudit } from '../../core/model.js';
 import { configuredPanel, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, UsageError, type GlobalOptions } from '../context.js';
@@ -51,24 +51,7 @@ export function registerExplainCommand(program: Command): void {
       }
       const ex = explainBounce(parsed, audit);
       if (o.json) {
-        process.stdout.write(
-          JSON.stringify(
-            {
-              receiver: ex.receiver,
-              code: ex.code,
-              meaning: ex.meaning,
-              domain: ex.domain,
-              ip: ex.ip,
-              findings: ex.findings,
-              outsideDns: ex.outsideDns,
-              explained: ex.explained,
-              otherFindings: ex.otherFindings,
-              notes: [...ex.notes, ...notes],
-            },
-            null,
-            2,
-          ) + '\n',
-        );
+        process.stdout.write(JSON.stringify(explanationJson(ex, notes), null, 2) + '\n');
       } else {
         const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
         const out = [

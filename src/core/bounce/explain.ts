@@ -134,3 +134,19 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
     notes,
   };
 }
+
+/** The public JSON of an explanation: `mailhealth explain --json` and `POST /api/explain` share it. */
+export function explanationJson(ex: BounceExplanation, extraNotes: string[] = []) {
+  return {
+    receiver: ex.receiver,
+    code: ex.code,
+    meaning: ex.meaning,
+    domain: ex.domain,
+    ip: ex.ip,
+    findings: ex.findings,
+    outsideDns: ex.outsideDns,
+    explained: ex.explained,
+    otherFindings: ex.otherFindings,
+    notes: [...ex.notes, ...extraNotes],
+  };
+}

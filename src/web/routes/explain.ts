@@ -1,7 +1,7 @@
 // /explain: paste the bounce a customer got; see the receiver, what the code means, and the findings of the sender
 // domain that cause it (linking to the domain page and its fix). JSON: POST /api/explain {text}.
 import { Router, type Response } from 'express';
-import { explainBounce, type BounceExplanation } from '../../core/bounce/explain.js';
+import { explainBounce, explanationJson, type BounceExplanation } from '../../core/bounce/explain.js';
 import { isParseError, parseBounce } from '../../core/bounce/parse.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { AppContext } from '../app.js';
@@ -51,8 +51,7 @@ export function explainRoutes(c: AppContext): Router {
       res.status(400).json({ error: out.error });
       return;
     }
-    const ex = out.ex;
-    res.json({ receiver: ex.receiver, code: ex.code, meaning: ex.meaning, domain: ex.domain, ip: ex.ip, findings: ex.findings, outsideDns: ex.outsideDns, explained: ex.explained });
+    res.json(explanationJson(out.ex));
   });
   return r;
 }
