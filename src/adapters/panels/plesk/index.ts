@@ -2,6 +2,7 @@
 // through `/api/v2/cli/<utility>/call`) for TXT writes, the XML API (same key, header `KEY`) for what REST lacks
 // (outgoing mail IP mode, DKIM signing flag, zone status), and the server's files for the DKIM key and relay.
 // Facts: shared/reference/plesk.md (markers there; INFERRED below where we reasoned past it).
+import { checkDomain } from '../../../core/domain.js';
 import { existsSync } from 'node:fs';
 import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, RelaySettings, Zone, ZoneRecord } from '../../../core/model.js';
@@ -235,7 +236,8 @@ export class PleskPanel implements Panel {
     }
 
     // DKIM: key file (§4); signing flag from XML mail prefs `spam-protect-sign` (§3.3).
-    const pem = this.root ? readText(this.root, `etc/domainkeys/${d}/default`) : null;
+    const keyDomain = checkDomain(d); // part of a file path: only a valid host name
+    const pem = this.root && keyDomain.ok ? readText(this.root, `etc/domainkeys/${keyDomain.domain}/default`) : null;
     const publicKey = publicKeyFromPem(pem);
     let signing = !!pem;
     let routing: 'local' | 'remote' = 'local';

@@ -1,5 +1,7 @@
 // Mail settings read from a cPanel server's own files (root, or a test directory via `root`).
 // Paths and formats: shared/reference/cpanel.md §6.3, §8.1–§8.5 (CONFIRMED there unless marked INFERRED).
+import { checkDomain } from '../../../core/domain.js';
+import { PanelError } from '../../../core/panel.js';
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -103,7 +105,10 @@ export function hasCpanelFiles(root: string): boolean {
 }
 
 export function readCpanelServerFiles(root: string, domain: string): CpanelServerFiles {
-  const d = canonName(domain);
+  // The domain becomes part of file paths: only a valid host name may (no "..", no "/").
+  const checked = checkDomain(domain);
+  if (!checked.ok) throw new PanelError('not-found', `invalid domain: ${checked.reason}`);
+  const d = checked.domain;
   const mailips = parseColonMap(readText(root, 'etc/mailips'));
   const mailhelo = parseColonMap(readText(root, 'etc/mailhelo'));
   const pem = readText(root, `var/cpanel/domain_keys/private/${d}`);
