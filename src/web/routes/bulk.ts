@@ -1,5 +1,6 @@
 // /bulk (resellers and admins): every customer domain, filtered and paginated; bulk audit as a background job with
 // progress, cancel and results streaming in; bulk fix of one check across selected domains.
+import { checkDomain } from '../../core/domain.js';
 import { Router } from 'express';
 import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
@@ -73,14 +74,16 @@ export function bulkRoutes(c: AppContext): Router {
     const pairs = list(body.plan)
       .map((p) => {
         const i = p.lastIndexOf('|');
-        return { domain: p.slice(0, i), planHash: p.slice(i + 1) };
+        const d = checkDomain(p.slice(0, i)); // the one validator: the same spelling scopedDomains will use
+        return { domain: d.ok ? d.domain : '', planHash: p.slice(i + 1) };
       })
       .filter((p) => p.domain && /^sha256:[0-9a-f]{64}$/.test(p.planHash))
       .slice(0, BULK_FIX_MAX);
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
     const results = [];
     for (const ref of refs) {
-      const planHash = pairs.find((p) => p.domain === ref.domain)!.planHash;
+      const planHash = pairs.find((p) => p.domain === ref.domain)?.planHash;
+      if (!planHash) continue;
       try {
         results.push({ domain: ref.domain, outcome: await applyFix(c, me, ref, { check, planHash, removeTerms: [] }) });
       } catch (e) {
