@@ -1,9 +1,9 @@
 // The web app's calls into core and the store: audits (recorded), plans, apply and undo. No audit or fix logic here —
 // only the wiring (a fresh resolver per request or job, who acts, what gets recorded).
-import { auditDomain } from '../core/audit.js';
+import { auditDomain, buildContext, runChecks } from '../core/audit.js';
 import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
-import { makePlan } from '../core/plans/index.js';
+import { makePlanWith, PlanError } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
 import type { Resolver } from '../core/resolver.js';
@@ -64,11 +64,14 @@ export interface Preview {
 
 export async function previewFix(deps: WebDeps, domain: string, check: FixKind, removeTerms: string[]): Promise<Preview> {
   return withResolver(deps, async (resolver) => {
-    const plan = await makePlan({ domain, check, options: { removeTerms } }, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store) });
+    // One read of the panel for both the plan and the SPF terms the user may choose to remove.
+    const { ctx, problems } = await buildContext(domain, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store) });
+    if (!ctx) throw new PlanError(problems.map((p) => p.message).join('; ') || 'cannot read the panel');
+    const plan = await makePlanWith(ctx, check, { removeTerms });
     let unknownTerms: string[] = [];
     if (check === 'spf') {
-      const a = await auditDomain(domain, { panel: deps.panel, resolver, checks: ['spf'], now: deps.now });
-      unknownTerms = [...new Set(a.findings.filter((f) => f.rule === 'spf.unknown-term' && f.subject).map((f) => f.subject as string))];
+      const findings = await runChecks(ctx, ['spf']);
+      unknownTerms = [...new Set(findings.filter((f) => f.rule === 'spf.unknown-term' && f.subject).map((f) => f.subject as string))];
     }
     return { plan, unknownTerms };
   });
