@@ -110,10 +110,27 @@ export class WhmPanel implements Panel {
   }
 
   /** Every domain the WHM caller reaches (WHM filters to a reseller's own accounts server-side, §6.2). */
-  private async domainInfo(): Promise<DomainInfo[]> {
-    const data = (await this.must('get_domain_info')) as { domains?: DomainInfo[] } | null;
-    return (data?.domains ?? []).map((d) => ({ ...d, domain: canonName(d.domain), user_owner: d.user_owner || 'root' }));
+  private infoCache: { at: number; p: Promise<DomainInfo[]> } | null = null;
+
+  /**
+   * Every domain on the server, asked once per few seconds: a bulk audit or a nightly run otherwise fetches the whole
+   * list for each domain (N² rows). A failed call is not kept.
+   */
+  private domainInfo(): Promise<DomainInfo[]> {
+    const now = Date.now();
+    if (this.infoCache && now - this.infoCache.at < WhmPanel.INFO_TTL_MS) return this.infoCache.p;
+    const p = (async () => {
+      const data = (await this.must('get_domain_info')) as { domains?: DomainInfo[] } | null;
+      return (data?.domains ?? []).map((d) => ({ ...d, domain: canonName(d.domain), user_owner: d.user_owner || 'root' }));
+    })();
+    this.infoCache = { at: now, p };
+    p.catch(() => {
+      if (this.infoCache?.p === p) this.infoCache = null;
+    });
+    return p;
   }
+
+  static INFO_TTL_MS = 10_000;
 
   async listAccounts(): Promise<{ user: string; role: Identity['role']; owner?: string }[]> {
     const accts = await this.accounts();
@@ -163,13 +180,11 @@ export class WhmPanel implements Panel {
     const d = canonName(domain);
     const { zone, info } = await this.zoneOf(d);
     const owner = info.find((x) => x.domain === d)?.user ?? info.find((x) => x.domain === zone)?.user;
-    const z = await this.readZone(d);
     // The server's own nameservers: WHM's Basic WebHost Manager Setup (/etc/wwwacct.conf NS…NS4) when we run on the
     // server; otherwise the zone's NS (INFERRED: what WHM wrote when it created the zone). Never only the zone's own NS
     // when the server's are known: an imported zone may still list the previous host's.
-    const zoneNs = recordsAt(z.records, zone, 'NS').map((r) => canonName(r.value));
     const serverNs = this.root ? readWwwacctNameservers(this.root) : [];
-    const nameservers = serverNs.length ? serverNs : zoneNs;
+    const nameservers = serverNs.length ? serverNs : recordsAt((await this.readZone(d)).records, zone, 'NS').map((r) => canonName(r.value));
     if (this.root && hasCpanelFiles(this.root)) {
       const f = readCpanelServerFiles(this.root, d);
       const acctIp = owner ? (await this.accounts()).find((a) => a.user === owner)?.ip : undefined;
