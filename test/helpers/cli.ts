@@ -1,0 +1,34 @@
+// Shared by CLI tests: run `mailhealth` as a child process, and a fresh copy of the demo panel served on loopback DNS.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
+import { buildWorld } from '../../src/demo/world.js';
+import { REPO_ROOT } from './corpora.js';
+
+export function runCli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** A temp copy of the demo panel with its world served on loopback; removed when the test ends. */
+export async function demoPanelWithDns(t: TestContext, prefix: string): Promise<{ dir: string; panel: string; dns: DnsServer }> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const panel = join(dir, 'panel');
+  cpSync(join(REPO_ROOT, 'src/demo/panel'), panel, { recursive: true });
+  const dns = await startDnsServer({ data: buildWorld(panel) });
+  t.after(async () => {
+    await dns.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, panel, dns };
+}
