@@ -1,6 +1,6 @@
 // Start a real authoritative server (Debian's NSD) on loopback for the benchmark, with rate limiting off.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -8,6 +8,36 @@ export interface Authoritative {
   port: number;
   kind: string;
   stop(): Promise<void>;
+  /** CPU seconds (user + system) the server's processes have used so far; null where /proc cannot tell. */
+  cpuSeconds(): number | null;
+}
+
+/** CPU seconds of a process and its live descendants, from /proc (Linux). */
+export function processTreeCpuSeconds(pid: number): number | null {
+  const tick = 100; // USER_HZ on Linux
+  const seen = new Set<number>();
+  let total = 0;
+  const visit = (p: number): boolean => {
+    if (seen.has(p)) return true;
+    seen.add(p);
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      return false;
+    }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += (Number(f[11]) + Number(f[12])) / tick; // utime, stime (fields 14 and 15)
+    let kids: string[] = [];
+    try {
+      kids = readdirSync(`/proc/${p}/task`).flatMap((t) => readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean));
+    } catch {
+      /* no children list */
+    }
+    for (const k of kids) visit(Number(k));
+    return true;
+  };
+  return visit(pid) ? total : null;
 }
 
 export const NSD_BIN = process.env.MAILHEALTH_NSD ?? '/usr/sbin/nsd';
@@ -62,6 +92,7 @@ export async function startNsd(dir: string, zones: [string, string][]): Promise<
   return {
     port,
     kind: 'nsd',
+    cpuSeconds: () => (child.pid ? processTreeCpuSeconds(child.pid) : null),
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

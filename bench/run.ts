@@ -74,6 +74,8 @@ async function main(): Promise<number> {
         await session.post('Profiler.start');
       }
       const t0 = process.hrtime.bigint();
+      const cpu0 = process.cpuUsage();
+      const serverCpu0 = auth.cpuSeconds();
       // Streaming: audits go to SQLite in batches as they finish and are not kept (as the nightly report does).
       const statuses: Record<string, number> = { fail: 0, warn: 0, unknown: 0, pass: 0 };
       let audited = 0;
@@ -97,6 +99,8 @@ async function main(): Promise<number> {
       flush();
       store.finishRun(runId, 'complete');
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const cpu = process.cpuUsage(cpu0);
+      const serverCpu1 = auth.cpuSeconds();
       if (session && profileOut) {
         const { profile } = await session.post('Profiler.stop');
         writeFileSync(profileOut, JSON.stringify(profile));
@@ -107,7 +111,11 @@ async function main(): Promise<number> {
       store.close();
       wire.close?.();
 
+      const floorCpu0 = process.cpuUsage();
+      const floorServer0 = auth.cpuSeconds();
       const floor = await fireQueries(auth.port, wire.asked(), concurrency);
+      const floorCpu = process.cpuUsage(floorCpu0);
+      const floorServer1 = auth.cpuSeconds();
       latencies.sort((a, b) => a - b);
       const result = {
         domains: n,
@@ -123,10 +131,16 @@ async function main(): Promise<number> {
         p99Ms: +pct(latencies, 99).toFixed(2),
         peakRssMb: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
         sqliteWriteSeconds: +(Number(sqliteNs) / 1e9).toFixed(3),
+        // CPU used during the audit phase: this process (all threads) and the DNS server — on 2 cores their sum over 2
+        // is a lower bound on the audit's wall time.
+        auditCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
+        serverCpuSeconds: serverCpu0 !== null && serverCpu1 !== null ? +(serverCpu1 - serverCpu0).toFixed(2) : null,
         floorSeconds: +floor.seconds.toFixed(3),
         floorQueries: floor.answered,
         floorRetries: floor.retries,
         floorRatio: +(seconds / floor.seconds).toFixed(2),
+        floorClientCpuSeconds: +((floorCpu.user + floorCpu.system) / 1e6).toFixed(3),
+        floorServerCpuSeconds: floorServer0 !== null && floorServer1 !== null ? +(floorServer1 - floorServer0).toFixed(2) : null,
         concurrency,
         server: auth.kind,
         statuses,
@@ -142,6 +156,7 @@ async function main(): Promise<number> {
           ['p50 / p99 per-domain latency (ms)', `${result.p50Ms} / ${result.p99Ms}`],
           ['peak RSS (MB)', String(result.peakRssMb)],
           ['SQLite write seconds', String(result.sqliteWriteSeconds)],
+          ['CPU seconds during audit: mailhealth / DNS server', `${result.auditCpuSeconds} / ${result.serverCpuSeconds ?? 'n/a'}`],
           ['floor seconds (same queries, minimal client)', String(result.floorSeconds)],
           ['audit time / floor time', String(result.floorRatio)],
           ['DNS answers unknown (timeouts etc.)', String(result.unknownAnswers)],
