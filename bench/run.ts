@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createResolver } from '../src/adapters/dns/resolver.js';
 import { FilesPanel } from '../src/adapters/panels/files/index.js';
 import { openStore } from '../src/adapters/store/store.js';
+import { auditManyParallel, defaultThreads } from '../src/adapters/workers/audit-pool.js';
 import { auditMany } from '../src/core/audit.js';
 import type { DomainAudit } from '../src/core/model.js';
 import { startNsd } from './authoritative.js';
@@ -51,9 +52,10 @@ async function main(): Promise<number> {
       log(`NSD on 127.0.0.1:${auth.port} serves ${g.zones.length} zones`);
 
       const panel = new FilesPanel(g.panelDir);
-      const wire = createResolver({ servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency });
-      // The floor fires exactly the distinct questions the audit put on the wire (the resolver's run cache).
-      const resolver = wire;
+      const resolverOptions = { servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency };
+      // --threads N: audit on N worker threads (default: the cores available); 0: on this thread only.
+      const threads = Number(arg('threads', String(defaultThreads())));
+      if (!Number.isInteger(threads) || threads < 0) throw new Error('--threads takes a whole number (0: no worker threads)');
       const store = openStore(join(dir, 'bench.sqlite'));
       const runId = store.startRun('bulk', 'bench', n);
       const started = new Map<string, bigint>();
@@ -79,23 +81,30 @@ async function main(): Promise<number> {
       // Streaming: audits go to SQLite in batches as they finish and are not kept (as the nightly report does).
       const statuses: Record<string, number> = { fail: 0, warn: 0, unknown: 0, pass: 0 };
       let audited = 0;
-      await auditMany(
-        g.domains,
-        { panel, resolver },
-        {
-          concurrency,
-          keepResults: false,
-          onStart: (d) => started.set(d, process.hrtime.bigint()),
-          onResult: (a) => {
-            latencies.push(Number(process.hrtime.bigint() - started.get(a.domain)!) / 1e6);
-            started.delete(a.domain);
-            statuses[a.status] = (statuses[a.status] ?? 0) + 1;
-            audited++;
-            batch.push({ audit: a });
-            if (batch.length >= 500) flush();
-          },
+      const bulk = {
+        concurrency,
+        keepResults: false,
+        onStart: (d: string) => started.set(d, process.hrtime.bigint()),
+        onResult: (a: DomainAudit) => {
+          latencies.push(Number(process.hrtime.bigint() - started.get(a.domain)!) / 1e6);
+          started.delete(a.domain);
+          statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+          audited++;
+          batch.push({ audit: a });
+          if (batch.length >= 500) flush();
         },
-      );
+      };
+      // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
+      let dns: { stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
+      if (threads > 0) {
+        const run = await auditManyParallel(g.domains, { panel, resolver: resolverOptions }, { ...bulk, threads });
+        dns = { stats: run.stats, asked: run.asked };
+      } else {
+        const wire = createResolver(resolverOptions);
+        await auditMany(g.domains, { panel, resolver: wire }, bulk);
+        dns = { stats: wire.stats(), asked: wire.asked() };
+        wire.close();
+      }
       flush();
       store.finishRun(runId, 'complete');
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -106,14 +115,13 @@ async function main(): Promise<number> {
         writeFileSync(profileOut, JSON.stringify(profile));
         session.disconnect();
       }
-      const stats = wire.stats();
+      const stats = dns.stats;
       const unknown = statuses.unknown;
       store.close();
-      wire.close?.();
 
       const floorCpu0 = process.cpuUsage();
       const floorServer0 = auth.cpuSeconds();
-      const floor = await fireQueries(auth.port, wire.asked(), concurrency);
+      const floor = await fireQueries(auth.port, dns.asked, concurrency);
       const floorCpu = process.cpuUsage(floorCpu0);
       const floorServer1 = auth.cpuSeconds();
       latencies.sort((a, b) => a - b);
@@ -142,6 +150,7 @@ async function main(): Promise<number> {
         floorClientCpuSeconds: +((floorCpu.user + floorCpu.system) / 1e6).toFixed(3),
         floorServerCpuSeconds: floorServer0 !== null && floorServer1 !== null ? +(floorServer1 - floorServer0).toFixed(2) : null,
         concurrency,
+        threads,
         server: auth.kind,
         statuses,
       };

@@ -1,0 +1,218 @@
+// The bulk audit on every core: worker threads run the checks and the DNS, this thread reads the panel and takes the
+// results (so callers store them from one thread, in order of arrival, exactly as with core's auditMany).
+//
+// Why this split: the audit is CPU-bound once DNS answers come from a nearby server (checks, classification, DNS
+// packets), and a hosting server has several cores. Reading the panel stays here because the Panel object is whatever
+// the caller holds (a scoped view for a reseller, a decorator that applies admin settings, a cPanel session): the
+// workers never get more than the zone and mail settings of the domains they are given, and cannot write anything.
+// Each worker has its own wire resolver built from the same options (its own per-run cache; a shared include is asked
+// once per worker instead of once per run).
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { BulkOptions } from '../../core/audit.js';
+import type { AuditOptions } from '../../core/checks/context.js';
+import type { DomainAudit } from '../../core/model.js';
+import type { Panel } from '../../core/panel.js';
+import type { ResolverOptions, ResolverStats } from '../dns/resolver.js';
+import type { FromWorker, ToWorker, WorkerInit, WorkerJob } from './audit-worker.js';
+
+export interface PoolDeps {
+  panel: Panel;
+  /** Options for each worker's wire resolver; `concurrency` (queries in flight) is shared out among the workers. */
+  resolver: ResolverOptions;
+  options?: AuditOptions;
+  /** Timestamps of the audits (set here when the result arrives). Default: the worker's clock. */
+  now?: () => Date;
+}
+
+export interface PoolOptions extends BulkOptions {
+  /** Worker threads. Default: the cores this process may use (os.availableParallelism()), at most 8. */
+  threads?: number;
+}
+
+export interface PoolRun {
+  /** In input order; empty with keepResults: false. */
+  audits: DomainAudit[];
+  /** All workers' resolver statistics, summed. */
+  stats: ResolverStats;
+  /** The distinct questions the workers put on the wire (a question asked by two workers counts once). */
+  asked: { name: string; type: string }[];
+  threads: number;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+/** A worker running ./audit-worker (the .ts source under tsx, the compiled .js otherwise). */
+function spawn(init: WorkerInit): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.ts')) {
+    // Source checkout run through tsx: worker threads do not inherit its loader, so register it first.
+    const api = import.meta.resolve('tsx/esm/api');
+    const target = new URL('./audit-worker.ts', self).href;
+    return new Worker(`import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(target)}); })`, {
+      eval: true,
+      workerData: init,
+    });
+  }
+  return new Worker(new URL('./audit-worker.js', self), { workerData: init });
+}
+
+interface Slot {
+  worker: Worker;
+  pending: number;
+  outbox: WorkerJob[];
+  scheduled: boolean;
+  finished: Extract<FromWorker, { type: 'finished' }> | null;
+}
+
+function message(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
+
+/**
+ * Audit many domains on worker threads. Same contract as core's auditMany (bounded concurrency, onStart/onResult —
+ * awaited, a throw stops the run and rejects — cancelled, keepResults), plus the resolvers' statistics.
+ */
+export async function auditManyParallel(domains: string[], deps: PoolDeps, opts: PoolOptions = {}): Promise<PoolRun> {
+  const total = domains.length;
+  const keep = opts.keepResults !== false;
+  const results: DomainAudit[] = keep ? new Array(total) : [];
+  const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), Math.max(1, total)));
+  const concurrency = Math.max(1, opts.concurrency ?? 16);
+  const dnsPerWorker = Math.max(1, Math.ceil((deps.resolver.concurrency ?? 64) / threads));
+  const init: WorkerInit = { resolver: { ...deps.resolver, concurrency: dnsPerWorker }, ...(deps.options ? { options: deps.options } : {}) };
+
+  const slots: Slot[] = [];
+  let next = 0;
+  let inflight = 0;
+  let done = 0;
+  let failure: { error: unknown } | null = null;
+  let finishing = false;
+  let chain: Promise<void> = Promise.resolve();
+
+  if (total === 0) return { audits: [], stats: { queries: 0, cacheHits: 0, unknown: 0 }, asked: [], threads: 0 };
+  return new Promise<PoolRun>((resolve, reject) => {
+    const stopAll = () => {
+      for (const s of slots) void s.worker.terminate();
+    };
+    const fail = (e: unknown) => {
+      if (failure) return;
+      failure = { error: e };
+      stopAll();
+      reject(e instanceof Error ? e : new Error(message(e)));
+    };
+
+    const flushSlot = (s: Slot) => {
+      s.scheduled = false;
+      if (!s.outbox.length || failure) return;
+      const jobs = s.outbox;
+      s.outbox = [];
+      s.worker.postMessage({ type: 'jobs', jobs } satisfies ToWorker);
+    };
+    const dispatch = (job: WorkerJob) => {
+      if (failure) return;
+      let best = slots[0];
+      for (const s of slots) if (s.pending < best.pending) best = s;
+      best.pending++;
+      best.outbox.push(job);
+      if (!best.scheduled) {
+        best.scheduled = true;
+        setImmediate(() => flushSlot(best));
+      }
+    };
+    const read = async (i: number): Promise<WorkerJob> => {
+      const domain = domains[i];
+      const job: WorkerJob = { i, domain };
+      // The same two reads, in the same order, as core's buildContext.
+      try {
+        job.zone = await deps.panel.readZone(domain);
+      } catch (e) {
+        job.zoneError = message(e);
+      }
+      try {
+        job.settings = await deps.panel.readMailSettings(domain);
+      } catch (e) {
+        job.settingsError = message(e);
+      }
+      return job;
+    };
+
+    const maybeFinish = () => {
+      if (failure || finishing || inflight > 0) return;
+      if (next < total && !opts.cancelled?.()) return;
+      finishing = true;
+      void chain.then(() => {
+        if (failure) return;
+        for (const s of slots) s.worker.postMessage({ type: 'finish' } satisfies ToWorker);
+      });
+    };
+    const pump = () => {
+      while (!failure && inflight < concurrency && next < total) {
+        if (opts.cancelled?.()) break;
+        const i = next++;
+        inflight++;
+        opts.onStart?.(domains[i]);
+        read(i).then(dispatch, fail);
+      }
+      maybeFinish();
+    };
+
+    const onResults = (s: Slot, batch: { i: number; audit: DomainAudit }[]) => {
+      for (const { i, audit } of batch) {
+        s.pending--;
+        if (deps.now) audit.auditedAt = deps.now().toISOString();
+        if (keep) results[i] = audit;
+        chain = chain.then(async () => {
+          if (failure) return;
+          done++;
+          await opts.onResult?.(audit, done, total);
+          inflight--;
+          pump();
+        });
+      }
+      chain = chain.catch(fail);
+    };
+
+    const allFinished = () => {
+      const stats: ResolverStats = { queries: 0, cacheHits: 0, unknown: 0 };
+      const asked = new Map<string, { name: string; type: string }>();
+      for (const s of slots) {
+        const f = s.finished!;
+        stats.queries += f.stats.queries;
+        stats.cacheHits += f.stats.cacheHits;
+        stats.unknown += f.stats.unknown;
+        for (const q of f.asked) asked.set(`${q.type} ${q.name}`, q);
+      }
+      resolve({ audits: keep ? results.filter(Boolean) : [], stats, asked: [...asked.values()], threads });
+    };
+
+    for (let t = 0; t < threads; t++) {
+      let worker: Worker;
+      try {
+        worker = spawn(init);
+      } catch (e) {
+        fail(e);
+        return;
+      }
+      const s: Slot = { worker, pending: 0, outbox: [], scheduled: false, finished: null };
+      slots.push(s);
+      worker.on('message', (m: FromWorker) => {
+        if (failure) return;
+        if (m.type === 'results') onResults(s, m.results);
+        else if (m.type === 'failed') fail(new Error(m.error));
+        else if (m.type === 'finished') {
+          s.finished = m;
+          void worker.terminate();
+          if (slots.every((x) => x.finished)) allFinished();
+        }
+      });
+      worker.on('error', (e) => fail(new Error(`audit worker failed: ${message(e)}`)));
+      worker.on('exit', (code) => {
+        if (!s.finished && !failure) fail(new Error(`audit worker exited early (code ${code})`));
+      });
+    }
+    pump();
+  });
+}

@@ -1,0 +1,91 @@
+// One audit worker thread (see ./audit-pool.ts). The main thread reads the panel and sends each domain's zone and mail
+// settings; this thread asks DNS through its own wire resolver (its own per-run cache), runs every check and sends the
+// audit back. Messages are batched both ways: one postMessage per turn of the event loop, not one per domain.
+import { parentPort, workerData } from 'node:worker_threads';
+import { auditDomain } from '../../core/audit.js';
+import type { AuditOptions } from '../../core/checks/context.js';
+import type { DomainAudit, MailSettings, Zone } from '../../core/model.js';
+import type { Panel } from '../../core/panel.js';
+import { createResolver, type ResolverOptions } from '../dns/resolver.js';
+
+export interface WorkerInit {
+  resolver: ResolverOptions;
+  options?: AuditOptions;
+}
+
+/** A domain as the main thread read it from the panel: the value or the error message, for each of the two reads. */
+export interface WorkerJob {
+  i: number;
+  domain: string;
+  zone?: Zone;
+  zoneError?: string;
+  settings?: MailSettings;
+  settingsError?: string;
+}
+
+export type ToWorker = { type: 'jobs'; jobs: WorkerJob[] } | { type: 'finish' };
+export type FromWorker =
+  | { type: 'results'; results: { i: number; audit: DomainAudit }[] }
+  | { type: 'failed'; error: string }
+  | { type: 'finished'; stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
+
+/** The panel as seen by one audit: the two reads the main thread already made. Nothing else is reachable from here. */
+function readPanel(job: WorkerJob): Panel {
+  const refuse = async (): Promise<never> => {
+    throw new Error('not available in an audit worker');
+  };
+  return {
+    kind: 'worker',
+    capabilities: { serialCheckedWrites: false, generateDkim: false },
+    listAccounts: refuse,
+    listDomains: refuse,
+    applyChanges: refuse,
+    readZone: async () => {
+      if (job.zone) return job.zone;
+      throw new Error(job.zoneError ?? 'no zone');
+    },
+    readMailSettings: async () => {
+      if (job.settings) return job.settings;
+      throw new Error(job.settingsError ?? 'no mail settings');
+    },
+  };
+}
+
+if (parentPort) {
+  const port = parentPort;
+  const init = workerData as WorkerInit;
+  const resolver = createResolver(init.resolver);
+  let outbox: { i: number; audit: DomainAudit }[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (!outbox.length) return;
+    const results = outbox;
+    outbox = [];
+    port.postMessage({ type: 'results', results } satisfies FromWorker);
+  };
+  const run = async (job: WorkerJob) => {
+    let audit: DomainAudit;
+    try {
+      audit = await auditDomain(job.domain, { panel: readPanel(job), resolver, ...(init.options ? { options: init.options } : {}) });
+    } catch (e) {
+      // auditDomain turns every failure into findings; reaching this is a bug, and the run must say so, not skip it.
+      port.postMessage({ type: 'failed', error: `auditing ${job.domain}: ${(e as Error)?.message ?? String(e)}` } satisfies FromWorker);
+      return;
+    }
+    outbox.push({ i: job.i, audit });
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'jobs') for (const job of msg.jobs) void run(job);
+    else if (msg.type === 'finish') {
+      flush();
+      port.postMessage({ type: 'finished', stats: resolver.stats(), asked: resolver.asked() } satisfies FromWorker);
+      resolver.close();
+      port.close();
+    }
+  });
+}
