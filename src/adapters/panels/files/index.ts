@@ -4,6 +4,7 @@
 //   dkim/<domain>.pem        the private key the server signs that domain with
 //   domains/<domain>.json    optional per-domain overrides {"mailRouting", "dkim", "ips"}
 // No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then write atomically.
+import * as nodeCrypto from 'node:crypto';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,23 +45,27 @@ export class FilesPanel implements Panel {
   /** Clock for serials; tests may replace it. */
   now: () => Date = () => new Date();
 
+  private readonly panelJson: string;
+  /** root/zones/, root/dkim/, root/domains/ (with the separator), so a domain's file path is one concatenation. */
+  private readonly dirs: { zones: string; dkim: string; domains: string };
+
   constructor(public readonly root: string) {
-    if (!existsSync(join(root, 'panel.json'))) throw new PanelError('not-found', `files panel: no panel.json in ${root}`);
+    this.panelJson = join(root, 'panel.json');
+    this.dirs = { zones: join(root, 'zones', '/'), dkim: join(root, 'dkim', '/'), domains: join(root, 'domains', '/') };
+    if (!existsSync(this.panelJson)) throw new PanelError('not-found', `files panel: no panel.json in ${root}`);
   }
 
-  private cached: { key: string; cfg: FilesPanelConfig } | null = null;
+  private cached: { size: number; mtimeMs: number; ino: number; cfg: FilesPanelConfig; nameservers: string[] } | null = null;
 
-  /** panel.json, re-read only when the file changes (size + mtime): bulk audits ask for it once per domain. */
-  private config(): FilesPanelConfig {
-    const p = join(this.root, 'panel.json');
-    let key = '';
-    try {
-      const st = statSync(p);
-      key = `${st.size}:${st.mtimeMs}`;
-    } catch {
-      key = '';
-    }
-    if (key && this.cached?.key === key) return this.cached.cfg;
+  /**
+   * panel.json, re-read only when the file changes (size, mtime or inode): bulk audits ask for it once per domain.
+   * With it, the server's name servers as mail settings give them (lower case, no trailing dot).
+   */
+  private configEntry(): { cfg: FilesPanelConfig; nameservers: string[] } {
+    const p = this.panelJson;
+    const st = statSync(p, { throwIfNoEntry: false });
+    const c = this.cached;
+    if (st && c && c.size === st.size && c.mtimeMs === st.mtimeMs && c.ino === st.ino) return c;
     let cfg: FilesPanelConfig;
     try {
       cfg = JSON.parse(readFileSync(p, 'utf8')) as FilesPanelConfig;
@@ -68,14 +73,32 @@ export class FilesPanel implements Panel {
       throw new PanelError('other', `files panel: panel.json is not valid JSON (${(e as Error).message})`);
     }
     if (!cfg.server || !Array.isArray(cfg.accounts)) throw new PanelError('other', 'files panel: panel.json needs "server" and "accounts"');
-    if (key) this.cached = { key, cfg };
-    return cfg;
+    const entry = { cfg, nameservers: nameserversOf(cfg.server) };
+    if (st) this.cached = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ...entry };
+    return entry;
   }
 
-  private path(dir: string, domain: string, ext: string): string {
-    const c = checkDomain(domain);
+  private config(): FilesPanelConfig {
+    return this.configEntry().cfg;
+  }
+
+  /** checkDomain, remembered: the audit asks for the zone and the settings of each domain, each path once. */
+  private checked = new Map<string, ReturnType<typeof checkDomain>>();
+
+  /** The canonical (A-label, lower-case) form of a domain name; PanelError 'not-found' when it is not one. */
+  private canonical(domain: string): string {
+    let c = this.checked.get(domain);
+    if (!c) {
+      c = checkDomain(domain);
+      if (this.checked.size >= 4096) this.checked.clear();
+      this.checked.set(domain, c);
+    }
     if (!c.ok) throw new PanelError('not-found', `invalid domain: ${c.reason}`);
-    return join(this.root, dir, `${c.domain}${ext}`);
+    return c.domain;
+  }
+
+  private path(dir: 'zones' | 'dkim' | 'domains', domain: string, ext: string): string {
+    return this.dirs[dir] + this.canonical(domain) + ext;
   }
 
   async listAccounts() {
@@ -113,62 +136,73 @@ export class FilesPanel implements Panel {
 
   private toZone(domain: string, text: string): Zone {
     const parsed = parseZoneFile(text, domain);
-    const lines = text.split('\n');
-    const records: ZoneRecord[] = parsed.records.map((r) => ({
-      name: r.name,
-      ttl: r.ttl,
-      type: r.type,
-      value: presentValue(r),
-      ...(r.txt ? { txt: r.txt } : {}),
-      ref: `${r.startLine}-${r.endLine}`,
-      source: lines.slice(r.startLine, r.endLine + 1).join('\n'),
-    }));
-    const soa = parsed.records.find((r) => r.type === 'SOA');
-    return { domain, serial: soa?.rdata[2] ? Number(soa.rdata[2]) : null, records, version: fileVersion(text) };
+    // Where each line starts: a record's source is the text from its first line to the end of its last (no '\n').
+    const lineStart = [0];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStart.push(i + 1);
+    const lineEnd = (ln: number) => (ln + 1 < lineStart.length ? lineStart[ln + 1] - 1 : text.length);
+    const records: ZoneRecord[] = [];
+    let serial: number | null = null;
+    let soaSeen = false;
+    for (const r of parsed.records) {
+      const rec: ZoneRecord = { name: r.name, ttl: r.ttl, type: r.type, value: presentValue(r) };
+      if (r.txt) rec.txt = r.txt;
+      rec.ref = `${r.startLine}-${r.endLine}`;
+      rec.source = text.slice(lineStart[r.startLine], lineEnd(r.endLine));
+      records.push(rec);
+      if (!soaSeen && r.type === 'SOA') {
+        soaSeen = true;
+        serial = r.rdata[2] ? Number(r.rdata[2]) : null;
+      }
+    }
+    return { domain, serial, records, version: fileVersion(text) };
   }
 
   async readZone(domain: string): Promise<Zone> {
-    return this.toZone(canonical(domain), this.readText(domain));
+    return this.toZone(this.canonical(domain), this.readText(domain));
+  }
+
+  /** Public keys of the private keys seen (PEM text → base64 SPKI; undefined: none could be derived). */
+  private publicKeys = new Map<string, string | undefined>();
+
+  private publicKeyOf(privateKeyPem: string): string | undefined {
+    if (this.publicKeys.has(privateKeyPem)) return this.publicKeys.get(privateKeyPem);
+    let publicKey = rsaSpkiFromPrivatePem(privateKeyPem) ?? undefined;
+    if (!publicKey) {
+      try {
+        publicKey = createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
+      } catch {
+        publicKey = undefined;
+      }
+    }
+    // Bounded: a server with a key per domain keeps only the last few hundred.
+    if (this.publicKeys.size >= 256) this.publicKeys.clear();
+    this.publicKeys.set(privateKeyPem, publicKey);
+    return publicKey;
   }
 
   async readMailSettings(domain: string): Promise<MailSettings> {
-    const cfg = this.config();
+    const { cfg, nameservers } = this.configEntry();
     const s = cfg.server;
-    const ovPath = this.path('domains', domain, '.json');
-    const ov = readOverrides(ovPath);
-    const pemPath = this.path('dkim', domain, '.pem');
-    let privateKeyPem: string | undefined;
-    let publicKey: string | undefined;
-    privateKeyPem = readIfExists(pemPath);
-    if (privateKeyPem !== undefined) {
-      publicKey = rsaSpkiFromPrivatePem(privateKeyPem) ?? undefined;
-      if (!publicKey) {
-        try {
-          publicKey = createPublicKey(privateKeyPem).export({ type: 'spki', format: 'der' }).toString('base64');
-        } catch {
-          publicKey = undefined;
-        }
-      }
-    }
+    const ov = readOverrides(this.path('domains', domain, '.json'));
+    const privateKeyPem = readIfExists(this.path('dkim', domain, '.pem'));
+    const publicKey = privateKeyPem !== undefined ? this.publicKeyOf(privateKeyPem) : undefined;
+    const dkim: MailSettings['dkim'] = { selector: s.dkimSelector ?? 'default', signing: ov.dkim ?? Boolean(privateKeyPem) };
+    if (privateKeyPem) dkim.privateKeyPem = privateKeyPem;
+    if (publicKey) dkim.publicKey = publicKey;
     return {
-      domain: canonical(domain),
+      domain: this.canonical(domain),
       hostname: s.hostname.toLowerCase(),
       ips: ov.ips ?? s.ips,
       helo: (s.helo ?? s.hostname).toLowerCase(),
-      nameservers: s.nameservers.map((n) => n.toLowerCase().replace(/\.$/, '')),
-      dkim: {
-        selector: s.dkimSelector ?? 'default',
-        signing: ov.dkim ?? Boolean(privateKeyPem),
-        ...(privateKeyPem ? { privateKeyPem } : {}),
-        ...(publicKey ? { publicKey } : {}),
-      },
+      nameservers: nameservers.slice(),
+      dkim,
       routing: ov.mailRouting ?? 'local',
       relay: s.relay ?? null,
     };
   }
 
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
-    domain = canonical(domain);
+    domain = this.canonical(domain);
     const text = this.readText(domain);
     if (fileVersion(text) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed since it was read`);
     const zone = this.toZone(domain, text);
@@ -295,10 +329,8 @@ export class FilesPanel implements Panel {
   }
 }
 
-function canonical(domain: string): string {
-  const c = checkDomain(domain);
-  if (!c.ok) throw new PanelError('not-found', `invalid domain: ${c.reason}`);
-  return c.domain;
+function nameserversOf(s: FilesPanelServer): string[] {
+  return s.nameservers.map((n) => n.toLowerCase().replace(/\.$/, ''));
 }
 
 function readOverrides(path: string): DomainOverrides {
@@ -324,6 +356,9 @@ function readIfExists(p: string): string | undefined {
   }
 }
 
+// One-shot hashing (Node ≥ 20.12) where there is one: no Hash object per zone read.
+const oneShotHash = typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : null;
+
 export function fileVersion(text: string): string {
-  return 'sha256:' + createHash('sha256').update(text).digest('hex');
+  return 'sha256:' + (oneShotHash ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex'));
 }

@@ -29,13 +29,10 @@ export interface ParsedZone {
   warnings: string[];
 }
 
-interface Token {
-  text: string;
-  quoted: boolean;
-}
-
 interface Logical {
-  tokens: Token[];
+  /** Token texts (quoted strings unescaped) and, in step, whether each was quoted. */
+  texts: string[];
+  quoted: boolean[];
   blankOwner: boolean;
   startLine: number;
   endLine: number;
@@ -66,9 +63,13 @@ function decodeEscapes(s: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+/**
+ * Split the text into logical records (a record spans lines inside ( ) or a quoted string). Lines are the pieces
+ * between '\n' (a trailing '\r' dropped), walked in place in `text` without cutting it into line strings.
+ */
 function lex(text: string): Logical[] {
   const out: Logical[] = [];
-  const lines = text.split('\n');
+  const n = text.length;
   let cur: Logical | null = null;
   let depth = 0;
   let inQuote = false;
@@ -76,91 +77,102 @@ function lex(text: string): Logical[] {
   let tokQuoted = false;
   let haveTok = false;
 
-  const flushTok = () => {
-    if (haveTok && cur) cur.tokens.push({ text: tokQuoted ? decodeEscapes(tok) : tok, quoted: tokQuoted });
+  const flushTok = (l: Logical) => {
+    if (haveTok) {
+      l.texts.push(tokQuoted ? decodeEscapes(tok) : tok);
+      l.quoted.push(tokQuoted);
+    }
     tok = '';
     tokQuoted = false;
     haveTok = false;
   };
 
-  for (let ln = 0; ln < lines.length; ln++) {
-    const line = lines[ln].replace(/\r$/, '');
-    if (!cur) cur = { tokens: [], blankOwner: /^[ \t]/.test(line), startLine: ln, endLine: ln };
+  for (let ln = 0, pos = 0; ; ln++) {
+    const nl = text.indexOf('\n', pos);
+    let end = nl < 0 ? n : nl;
+    if (end > pos && text.charCodeAt(end - 1) === 0x0d) end--;
+    if (!cur) {
+      const c0 = pos < end ? text.charCodeAt(pos) : -1;
+      cur = { texts: [], quoted: [], blankOwner: c0 === 0x20 || c0 === 0x09, startLine: ln, endLine: ln };
+    }
     cur.endLine = ln;
-    for (let i = 0; i < line.length; i++) {
-      const c = line[i];
+    for (let i = pos; i < end; i++) {
+      const c = text.charCodeAt(i);
       if (inQuote) {
-        if (c === '\\' && i + 1 < line.length) {
-          tok += c + line[i + 1];
+        if (c === 0x5c && i + 1 < end) {
+          tok += text.slice(i, i + 2);
           i++;
-        } else if (c === '"') {
+        } else if (c === 0x22) {
           inQuote = false;
-          flushTok();
+          flushTok(cur);
         } else {
           // A run of plain characters in one slice (long DKIM strings are thousands of characters).
           let j = i + 1;
-          while (j < line.length) {
-            const d = line.charCodeAt(j);
+          while (j < end) {
+            const d = text.charCodeAt(j);
             if (d === 0x5c || d === 0x22) break;
             j++;
           }
-          tok += j === i + 1 ? c : line.slice(i, j);
+          tok += text.slice(i, j);
           i = j - 1;
         }
         continue;
       }
-      if (c === '\\' && i + 1 < line.length) {
+      if (c === 0x5c && i + 1 < end) {
         // escaped char in an unquoted token (e.g. \; inside a DKIM TXT word)
-        tok += line[i + 1] === ';' || line[i + 1] === ' ' ? line[i + 1] : c + line[i + 1];
+        const e = text.charCodeAt(i + 1);
+        tok += e === 0x3b || e === 0x20 ? text[i + 1] : text.slice(i, i + 2);
         haveTok = true;
         i++;
         continue;
       }
-      if (c === ';') break; // comment
-      if (c === '"') {
-        flushTok();
+      if (c === 0x3b) break; // comment
+      if (c === 0x22) {
+        flushTok(cur);
         inQuote = true;
         tokQuoted = true;
         haveTok = true;
         continue;
       }
-      if (c === '(') {
-        flushTok();
+      if (c === 0x28) {
+        flushTok(cur);
         depth++;
         continue;
       }
-      if (c === ')') {
-        flushTok();
+      if (c === 0x29) {
+        flushTok(cur);
         depth = Math.max(0, depth - 1);
         continue;
       }
-      if (c === ' ' || c === '\t') {
-        flushTok();
+      if (c === 0x20 || c === 0x09) {
+        flushTok(cur);
         continue;
       }
       // A run of plain characters (not space, tab, quote, backslash, parenthesis or comment) in one slice.
       let j = i + 1;
-      while (j < line.length) {
-        const d = line.charCodeAt(j);
+      while (j < end) {
+        const d = text.charCodeAt(j);
         if (d === 0x20 || d === 0x09 || d === 0x22 || d === 0x5c || d === 0x28 || d === 0x29 || d === 0x3b) break;
         j++;
       }
-      tok += j === i + 1 ? c : line.slice(i, j);
+      tok += text.slice(i, j);
       i = j - 1;
       haveTok = true;
     }
     if (inQuote) {
       // A quoted string spanning lines keeps the newline.
       tok += '\n';
-      continue;
+    } else {
+      flushTok(cur);
+      if (depth === 0) {
+        if (cur.texts.length) out.push(cur);
+        cur = null;
+      }
     }
-    flushTok();
-    if (depth === 0) {
-      if (cur.tokens.length) out.push(cur);
-      cur = null;
-    }
+    if (nl < 0) break;
+    pos = nl + 1;
   }
-  if (cur && cur.tokens.length) out.push(cur);
+  if (cur && cur.texts.length) out.push(cur);
   return out;
 }
 
@@ -172,6 +184,9 @@ function absName(name: string, origin: string): string {
 
 const TTL_RE = /^([0-9]+[smhdwSMHDW]?)+$/;
 export function parseTtl(s: string): number | null {
+  // Every TTL starts with a digit: most tokens asked about (IN, A, TXT, names) leave here without a regular expression.
+  const c0 = s.charCodeAt(0);
+  if (!(c0 >= 0x30 && c0 <= 0x39)) return null;
   if (!TTL_RE.test(s)) return null;
   if (/^[0-9]+$/.test(s)) return Number(s);
   let total = 0;
@@ -186,9 +201,13 @@ const KNOWN_TYPES = new Set([
   'SMIMEA', 'ALIAS', 'APL', 'CDS', 'CDNSKEY', 'NULL', 'WKS', 'MB', 'MG', 'MR', 'MINFO', 'X25', 'ISDN', 'RT', 'NSAP', 'PX', 'GPOS', 'KX', 'IPSECKEY', 'DHCID', 'NSEC3', 'NSEC3PARAM', 'HIP', 'ZONEMD',
 ]);
 
-function isType(s: string): boolean {
-  const u = s.toUpperCase();
+/** Is `u` (already upper case) a record type? */
+function isUpperType(u: string): boolean {
   return KNOWN_TYPES.has(u) || /^TYPE[0-9]+$/.test(u);
+}
+
+function isType(s: string): boolean {
+  return isUpperType(s.toUpperCase());
 }
 
 /** Parse a zone file. `origin` is the zone's domain (used until a $ORIGIN line changes it). */
@@ -202,10 +221,11 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
   const errors: string[] = [];
 
   for (const l of lex(text)) {
-    const toks = l.tokens.map((t) => t.text);
-    const first = l.tokens[0];
-    if (!first.quoted && first.text.startsWith('$')) {
-      const dir = first.text.toUpperCase();
+    const toks = l.texts;
+    const quoted = l.quoted;
+    const first = toks[0];
+    if (!quoted[0] && first.charCodeAt(0) === 0x24 /* $ */) {
+      const dir = first.toUpperCase();
       if (dir === '$ORIGIN' && toks[1]) curOrigin = absName(toks[1], curOrigin);
       else if (dir === '$TTL' && toks[1]) {
         const t = parseTtl(toks[1]);
@@ -214,14 +234,14 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
           defaultTtl = t;
           ttlSet = true;
         }
-      } else if (dir !== '$INCLUDE' && dir !== '$GENERATE') errors.push(`line ${l.startLine + 1}: unknown directive ${first.text}`);
-      else errors.push(`line ${l.startLine + 1}: ${first.text} is not supported`);
+      } else if (dir !== '$INCLUDE' && dir !== '$GENERATE') errors.push(`line ${l.startLine + 1}: unknown directive ${first}`);
+      else errors.push(`line ${l.startLine + 1}: ${first} is not supported`);
       continue;
     }
     let i = 0;
     let owner = lastOwner;
     if (!l.blankOwner) {
-      owner = absName(toks[0], curOrigin);
+      owner = absName(first, curOrigin);
       i = 1;
     }
     let ttl: number | null = null;
@@ -229,38 +249,57 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     // [ttl] [class] or [class] [ttl], then type
     for (let k = 0; k < 2 && i < toks.length; k++) {
       const t = toks[i];
-      if (!l.tokens[i].quoted && ttl === null && parseTtl(t) !== null && !isType(t)) {
-        ttl = parseTtl(t);
+      if (quoted[i]) continue;
+      let v: number | null;
+      if (ttl === null && (v = parseTtl(t)) !== null && !isType(t)) {
+        ttl = v;
         i++;
-      } else if (!l.tokens[i].quoted && CLASSES.has(t.toUpperCase())) {
-        cls = t.toUpperCase();
-        i++;
+      } else {
+        const u = t.toUpperCase();
+        if (CLASSES.has(u)) {
+          cls = u;
+          i++;
+        }
       }
     }
-    const type = toks[i]?.toUpperCase();
-    if (!type || !isType(type)) {
+    const type = i < toks.length ? toks[i].toUpperCase() : undefined;
+    if (!type || !isUpperType(type)) {
       errors.push(`line ${l.startLine + 1}: cannot find a record type in ${JSON.stringify(toks.slice(0, 4).join(' '))}`);
       continue;
     }
     i++;
-    const rdataToks = l.tokens.slice(i);
     const rec: ParsedRecord = {
       name: owner,
       ttl: ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl)),
       class: cls,
       type,
-      rdata: rdataToks.map((t) => t.text),
+      rdata: toks.slice(i),
       startLine: l.startLine,
       endLine: l.endLine,
     };
-    if (type === 'TXT' || type === 'SPF') rec.txt = rdataToks.map((t) => t.text);
-    // Relative names inside rdata of name-bearing types become absolute.
-    if (['NS', 'CNAME', 'PTR', 'DNAME'].includes(type) && rec.rdata[0]) rec.rdata = [absName(rec.rdata[0], curOrigin)];
-    if (type === 'MX' && rec.rdata[1]) rec.rdata = [rec.rdata[0], rec.rdata[1] === '.' ? '.' : absName(rec.rdata[1], curOrigin)];
-    if (type === 'SRV' && rec.rdata[3]) rec.rdata = [...rec.rdata.slice(0, 3), rec.rdata[3] === '.' ? '.' : absName(rec.rdata[3], curOrigin)];
-    if (type === 'SOA' && rec.rdata.length >= 2) rec.rdata = [absName(rec.rdata[0], curOrigin), absName(rec.rdata[1], curOrigin), ...rec.rdata.slice(2)];
-    if (type === 'SOA' && !ttlSet && ttl === null && rec.rdata[6]) {
-      // RFC 1035 default TTL: SOA minimum when no $TTL (BIND uses the SOA's own TTL; close enough for our purpose).
+    switch (type) {
+      case 'TXT':
+      case 'SPF':
+        rec.txt = toks.slice(i);
+        break;
+      // Relative names inside rdata of name-bearing types become absolute.
+      case 'NS':
+      case 'CNAME':
+      case 'PTR':
+      case 'DNAME':
+        if (rec.rdata[0]) rec.rdata = [absName(rec.rdata[0], curOrigin)];
+        break;
+      case 'MX':
+        if (rec.rdata[1]) rec.rdata = [rec.rdata[0], rec.rdata[1] === '.' ? '.' : absName(rec.rdata[1], curOrigin)];
+        break;
+      case 'SRV':
+        if (rec.rdata[3]) rec.rdata = [...rec.rdata.slice(0, 3), rec.rdata[3] === '.' ? '.' : absName(rec.rdata[3], curOrigin)];
+        break;
+      case 'SOA':
+        // (RFC 1035 would default the TTL to the SOA minimum when there is no $TTL; BIND uses the SOA's own TTL,
+        // as here: close enough for our purpose.)
+        if (rec.rdata.length >= 2) rec.rdata = [absName(rec.rdata[0], curOrigin), absName(rec.rdata[1], curOrigin), ...rec.rdata.slice(2)];
+        break;
     }
     records.push(rec);
     lastOwner = owner;
@@ -272,18 +311,28 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
 
 function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
   const out: string[] = [];
-  const inZone = (n: string) => !zone || n === zone || n.endsWith('.' + zone);
-  const byName = new Map<string, Set<string>>();
+  const dotZone = '.' + zone;
+  let cname = false;
+  let apexNs = false;
   for (const r of records) {
-    if (!inZone(r.name)) out.push(`line ${r.startLine + 1}: ${r.name} is outside the zone ${zone}`);
-    let set = byName.get(r.name);
-    if (!set) byName.set(r.name, (set = new Set()));
-    set.add(r.type);
+    const n = r.name;
+    if (zone && n !== zone && !n.endsWith(dotZone)) out.push(`line ${r.startLine + 1}: ${n} is outside the zone ${zone}`);
+    if (r.type === 'CNAME') cname = true;
+    else if (r.type === 'NS' && n === zone) apexNs = true;
   }
-  for (const [name, types] of byName) {
-    if (types.has('CNAME') && [...types].some((t) => !['CNAME', 'RRSIG', 'NSEC', 'NSEC3'].includes(t))) out.push(`${name}: CNAME and other data`);
+  if (cname) {
+    // Names in order of first appearance, each with the types it holds.
+    const byName = new Map<string, Set<string>>();
+    for (const r of records) {
+      let set = byName.get(r.name);
+      if (!set) byName.set(r.name, (set = new Set()));
+      set.add(r.type);
+    }
+    for (const [name, types] of byName) {
+      if (types.has('CNAME') && [...types].some((t) => !['CNAME', 'RRSIG', 'NSEC', 'NSEC3'].includes(t))) out.push(`${name}: CNAME and other data`);
+    }
   }
-  if (zone && !records.some((r) => r.name === zone && r.type === 'NS')) out.push(`${zone}: no NS records at the zone apex`);
+  if (zone && !apexNs) out.push(`${zone}: no NS records at the zone apex`);
   return out;
 }
 

@@ -1,6 +1,6 @@
 // The files panel contract: scope per identity, zone and mail-settings reads, surgical atomic writes.
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,4 +185,50 @@ test('generateDkim writes a 2048-bit key and turns signing on', async () => {
 
 test('a missing panel.json is a not-found PanelError', () => {
   assert.throws(() => new FilesPanel(join(root, 'nope')), (e: unknown) => e instanceof PanelError && e.code === 'not-found');
+});
+
+test('every read sees the files as they are now: panel.json, the key and the zone changed since the last read', async () => {
+  const before = await panel.readMailSettings('bakery.test');
+  const z = await panel.readZone('bakery.test');
+  // panel.json rewritten with the same size (mtime moves): the new hostname is seen.
+  const cfgPath = join(root, 'panel.json');
+  const cfg = readFileSync(cfgPath, 'utf8');
+  assert.ok(cfg.includes('server1.newhost.example'));
+  writeFileSync(cfgPath, cfg.replace('server1.newhost.example', 'server2.newhost.example'));
+  // Another key in the same file.
+  const other = generateKeyPairSync('rsa', { modulusLength: 1024 });
+  const pem = other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  writeFileSync(join(root, 'dkim', 'bakery.test.pem'), pem);
+  const after = await panel.readMailSettings('bakery.test');
+  assert.equal(after.hostname, 'server2.newhost.example');
+  assert.equal(after.dkim.privateKeyPem, pem);
+  assert.equal(after.dkim.publicKey, other.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'));
+  assert.notEqual(after.dkim.publicKey, before.dkim.publicKey);
+  // The first key again (back to an earlier file content): its own public key, not the last one.
+  writeFileSync(join(root, 'dkim', 'bakery.test.pem'), before.dkim.privateKeyPem!);
+  assert.equal((await panel.readMailSettings('bakery.test')).dkim.publicKey, before.dkim.publicKey);
+  rmSync(join(root, 'dkim', 'bakery.test.pem'));
+  const none = await panel.readMailSettings('bakery.test');
+  assert.equal(none.dkim.privateKeyPem, undefined);
+  assert.equal(none.dkim.publicKey, undefined);
+  // The zone: a record added by someone else is in the next read, with a new version.
+  writeFileSync(join(root, 'zones', 'bakery.test.db'), ZONE + 'extra\tIN\tA\t192.0.2.1\n');
+  const z2 = await panel.readZone('bakery.test');
+  assert.notEqual(z2.version, z.version);
+  assert.equal(z2.records.length, z.records.length + 1);
+  assert.deepEqual(rec(z2, 'extra.bakery.test', 'A'), { name: 'extra.bakery.test', ttl: 3600, type: 'A', value: '192.0.2.1', ref: '15-15', source: 'extra\tIN\tA\t192.0.2.1' });
+});
+
+test('readZone: a record’s source is its exact lines (CRLF kept inside, multi-line records whole)', async () => {
+  const crlf = ZONE.replace(/\n/g, '\r\n');
+  writeFileSync(join(root, 'zones', 'bakery.test.db'), crlf);
+  const z = await panel.readZone('bakery.test');
+  const dk = rec(z, 'default._domainkey.bakery.test', 'TXT');
+  assert.equal(dk.source, 'default._domainkey\tIN\tTXT\t( "v=DKIM1; k=rsa; p=AAAA"\r\n\t\t"BBBB" )\r');
+  assert.equal(rec(z, 'www.bakery.test', 'CNAME').source, 'www\tIN\tCNAME\t@\r');
+  const lines = crlf.split('\n');
+  for (const r of z.records) {
+    const [s, e] = r.ref!.split('-').map(Number);
+    assert.equal(r.source, lines.slice(s, e + 1).join('\n'));
+  }
 });
