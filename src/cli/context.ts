@@ -1,6 +1,6 @@
 // Wiring shared by CLI commands (and `serve`): options → panel, resolver, store, identity.
 import { isIP } from 'node:net';
-import { createResolver, parseServer, type WireResolver } from '../adapters/dns/resolver.js';
+import { createResolver, parseServer, type ResolverOptions, type WireResolver } from '../adapters/dns/resolver.js';
 import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
 import { openStore, type Store } from '../adapters/store/store.js';
 import { resolveDbPath } from '../adapters/store/path.js';
@@ -57,6 +57,11 @@ export function panelFromOptions(o: GlobalOptions): Panel {
 }
 
 export function resolverFromOptions(o: GlobalOptions): WireResolver {
+  return createResolver(resolverOptionsFrom(o));
+}
+
+/** The wire resolver's options from --resolver / --authoritative-port (also what bulk-audit worker threads build theirs from). */
+export function resolverOptionsFrom(o: GlobalOptions): ResolverOptions {
   let servers: string[] | undefined;
   if (o.resolver) {
     const { host, port } = parseServer(o.resolver);
@@ -65,7 +70,7 @@ export function resolverFromOptions(o: GlobalOptions): WireResolver {
     }
     servers = [o.resolver];
   }
-  return createResolver({ ...(servers ? { servers } : {}), concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) });
+  return { ...(servers ? { servers } : {}), concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) };
 }
 
 export function concurrencyFromOptions(o: GlobalOptions): number {

@@ -1,5 +1,7 @@
 // mailhealth audit [DOMAIN...] [--all] [--json]
 import { auditMany } from '../../core/audit.js';
+import type { ResolverOptions } from '../../adapters/dns/resolver.js';
+import { bulkAudit } from '../../adapters/workers/bulk.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Store } from '../../adapters/store/store.js';
 import {
@@ -10,7 +12,9 @@ import {
   identityFromOptions,
   panelFromOptions,
   resolverFromOptions,
+  resolverOptionsFrom,
   storeFromOptions,
+  UsageError,
   type GlobalOptions,
 } from '../context.js';
 import { formatAudit, progressBar } from '../format.js';
@@ -23,6 +27,13 @@ export interface AuditCommandOptions extends GlobalOptions {
   evidence?: boolean;
   verbose?: boolean;
   history?: boolean;
+  threads?: string;
+}
+
+function threadsFromOptions(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--threads takes a whole number from 0 to 64 (got ${JSON.stringify(v)})`);
+  return n;
 }
 
 export interface AuditRun {
@@ -30,39 +41,65 @@ export interface AuditRun {
   runId: number | null;
 }
 
-/** Audit the given domains and record the run (shared by `audit` and `demo`). */
+/** Stored in batches of this many audits (one transaction each), not one transaction per domain. */
+const STORE_BATCH = 200;
+
+/**
+ * Audit the given domains and record the run (shared by `audit` and `demo`). With `parallel`, a bulk of domains is
+ * audited on worker threads whose resolvers are built from those options (see src/adapters/workers).
+ */
 export async function runAudit(
   panel: Panel,
   resolver: Resolver,
   store: Store | null,
   domains: { domain: string; owner: string }[],
-  opts: { concurrency: number; byUser: string; progress?: boolean; options?: AuditOptions },
+  opts: { concurrency: number; byUser: string; progress?: boolean; options?: AuditOptions; parallel?: { resolver: ResolverOptions; threads?: number } },
 ): Promise<AuditRun> {
   const runId = store ? store.startRun('audit', opts.byUser, domains.length) : null;
   const owners = new Map(domains.map((d) => [d.domain, d.owner]));
   let failed = 0;
   const showProgress = opts.progress && domains.length > 1 && process.stderr.isTTY;
-  try {
-    const audits = await auditMany(
-      domains.map((d) => d.domain),
-      { panel, resolver, ...(opts.options ? { options: opts.options } : {}) },
-      {
-        concurrency: opts.concurrency,
-        onResult: (a, done, total) => {
-          if (a.status === 'fail') failed++;
-          if (store && runId !== null) store.recordAudit(runId, a, owners.get(a.domain));
-          if (showProgress) process.stderr.write(progressBar(done, total, failed));
-        },
-      },
-    );
-    if (showProgress) process.stderr.write('\n');
-    if (store && runId !== null) {
-      store.bumpRunProgress(runId, { done: audits.length, failed });
-      store.finishRun(runId, 'complete');
+  let batch: { audit: DomainAudit; owner: string | null }[] = [];
+  let batchFailed = 0;
+  const flush = () => {
+    if (!store || runId === null || !batch.length) return;
+    store.recordAudits(runId, batch);
+    store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
+    batch = [];
+    batchFailed = 0;
+  };
+  const onResult = (a: DomainAudit, done: number, total: number) => {
+    if (a.status === 'fail') {
+      failed++;
+      batchFailed++;
     }
+    batch.push({ audit: a, owner: owners.get(a.domain) ?? null });
+    if (batch.length >= STORE_BATCH) flush();
+    if (showProgress) process.stderr.write(progressBar(done, total, failed));
+  };
+  try {
+    const names = domains.map((d) => d.domain);
+    const audits = opts.parallel
+      ? (
+          await bulkAudit(
+            names,
+            { panel, resolver: opts.parallel.resolver, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
+            { concurrency: opts.concurrency, onResult, ...(opts.parallel.threads !== undefined ? { threads: opts.parallel.threads } : {}) },
+          )
+        ).audits
+      : await auditMany(names, { panel, resolver, ...(opts.options ? { options: opts.options } : {}) }, { concurrency: opts.concurrency, onResult });
+    if (showProgress) process.stderr.write('\n');
+    flush();
+    if (store && runId !== null) store.finishRun(runId, 'complete');
     return { audits, runId };
   } catch (e) {
-    if (store && runId !== null) store.finishRun(runId, 'interrupted');
+    if (store && runId !== null) {
+      try {
+        flush(); // what was audited before the failure stays on record (the run is marked interrupted)
+      } finally {
+        store.finishRun(runId, 'interrupted');
+      }
+    }
     throw e;
   }
 }
@@ -88,7 +125,13 @@ export async function auditCommand(args: string[], o: AuditCommandOptions): Prom
   const configured = configuredPanel(panel, storedSettings(o));
   const store = o.history === false ? null : storeFromOptions(o);
   try {
-    const { audits } = await runAudit(configured.panel, resolver, store, domains, { concurrency, byUser: identity.user, progress: !o.json, options: configured.options });
+    const { audits } = await runAudit(configured.panel, resolver, store, domains, {
+      concurrency,
+      byUser: identity.user,
+      progress: !o.json,
+      options: configured.options,
+      parallel: { resolver: resolverOptionsFrom(o), ...(o.threads !== undefined ? { threads: threadsFromOptions(o.threads) } : {}) },
+    });
     printAudits(audits, o);
     return audits.some((a) => a.status === 'fail') ? 1 : 0;
   } finally {
