@@ -23,6 +23,7 @@ import { fixRoutes } from './routes/fix.js';
 import { historyRoutes } from './routes/history.js';
 import { explainRoutes } from './routes/explain.js';
 import { bulkRoutes } from './routes/bulk.js';
+import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import { settingsRoutes } from './routes/settings.js';
 import { apiRoutes } from './routes/api.js';
 
@@ -40,6 +41,9 @@ export interface AppDeps {
   rateLimits?: { audit?: BucketConfig; bulk?: BucketConfig; login?: BucketConfig };
   now?: () => Date;
   auditConcurrency?: number;
+  /** See WebDeps.resolverOptions: lets bulk jobs run on worker threads. */
+  resolverOptions?: () => ResolverOptions;
+  auditThreads?: number;
 }
 
 export interface AppContext extends WebDeps {
@@ -89,6 +93,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
     makeResolver: deps.makeResolver,
     now,
     auditConcurrency: deps.auditConcurrency ?? 8,
+    ...(deps.resolverOptions ? { resolverOptions: deps.resolverOptions } : {}),
+    ...(deps.auditThreads !== undefined ? { auditThreads: deps.auditThreads } : {}),
   };
   const c: AppContext = {
     ...base,

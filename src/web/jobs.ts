@@ -2,7 +2,8 @@
 // so a page reload (or another tab) sees the same job; results go into the store as they arrive. A restart marks
 // unfinished jobs interrupted (store.interruptUnfinishedJobs at server start).
 import { auditMany } from '../core/audit.js';
-import type { CheckName, DomainRef, DomainStatus, Identity, Severity } from '../core/model.js';
+import type { CheckName, DomainAudit, DomainRef, DomainStatus, Identity, Severity } from '../core/model.js';
+import { bulkAudit } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
 import { auditOptionsFrom } from './settings.js';
 import { withResolver, type WebDeps } from './services.js';
@@ -16,10 +17,17 @@ export interface JobResult {
 
 const SEV_ORDER: Record<Severity, number> = { fail: 0, warn: 1, unknown: 2, info: 3, pass: 4 };
 
+/** Finished jobs whose streamed rows stay in memory (older ones: progress only; their results are in the store). */
+const KEEP_FINISHED = 10;
+/** Results go to the store in batches: this many, or after this long, whichever comes first. */
+const STORE_BATCH = 100;
+const STORE_BATCH_MS = 250;
+
 export class BulkRunner {
   private readonly running = new Map<number, Promise<void>>();
-  /** Results of jobs this process ran, in completion order (for streaming into the table). */
+  /** Results of recent jobs this process ran, in completion order (for streaming into the table). */
   private readonly results = new Map<number, JobResult[]>();
+  private readonly finished: number[] = [];
 
   constructor(private readonly deps: WebDeps) {}
 
@@ -30,7 +38,11 @@ export class BulkRunner {
     const runId = store.startRun('bulk', identity.user, refs.length, { jobId });
     store.updateJob(jobId, { status: 'running', runId });
     this.results.set(jobId, []);
-    const p = this.run(jobId, runId, refs).finally(() => this.running.delete(jobId));
+    const p = this.run(jobId, runId, refs).finally(() => {
+      this.running.delete(jobId);
+      this.finished.push(jobId);
+      while (this.finished.length > KEEP_FINISHED) this.results.delete(this.finished.shift()!);
+    });
     this.running.set(jobId, p);
     return jobId;
   }
@@ -41,30 +53,57 @@ export class BulkRunner {
     const list = this.results.get(jobId)!;
     let failed = 0;
     let cancelled = false;
+    let batch: { audit: DomainAudit; owner: string | null }[] = [];
+    let batchFailed = 0;
+    let lastFlush = Date.now();
+    let done = 0;
+    const flush = () => {
+      lastFlush = Date.now();
+      if (!batch.length) return;
+      store.recordAudits(runId, batch);
+      store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
+      store.updateJob(jobId, { done, failed });
+      batch = [];
+      batchFailed = 0;
+    };
+    const onResult = (a: DomainAudit, n: number) => {
+      done = n;
+      if (a.status === 'fail') {
+        failed++;
+        batchFailed++;
+      }
+      batch.push({ audit: a, owner: owners.get(a.domain) ?? null });
+      if (batch.length >= STORE_BATCH || Date.now() - lastFlush >= STORE_BATCH_MS) flush();
+      const checks: Partial<Record<CheckName, Severity>> = {};
+      for (const f of a.findings) if (!checks[f.check] || SEV_ORDER[f.severity] < SEV_ORDER[checks[f.check]!]) checks[f.check] = f.severity;
+      list.push({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, checks });
+    };
+    const domains = refs.map((r) => r.domain);
+    const options = auditOptionsFrom(store);
+    const bulk = {
+      concurrency: this.deps.auditConcurrency,
+      keepResults: false,
+      cancelled: () => (cancelled ||= store.isCancelRequested(jobId)),
+      onResult,
+    };
     try {
-      await withResolver(this.deps, (resolver) =>
-        auditMany(
-          refs.map((r) => r.domain),
-          { panel: this.deps.panel, resolver, options: auditOptionsFrom(store), now: this.deps.now },
-          {
-            concurrency: this.deps.auditConcurrency,
-            cancelled: () => (cancelled ||= store.isCancelRequested(jobId)),
-            onResult: (a, done) => {
-              if (a.status === 'fail') failed++;
-              store.recordAudit(runId, a, owners.get(a.domain));
-              store.bumpRunProgress(runId, { done: 1, failed: a.status === 'fail' ? 1 : 0 });
-              store.updateJob(jobId, { done, failed });
-              const checks: Partial<Record<CheckName, Severity>> = {};
-              for (const f of a.findings) if (!checks[f.check] || SEV_ORDER[f.severity] < SEV_ORDER[checks[f.check]!]) checks[f.check] = f.severity;
-              list.push({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, checks });
-            },
-          },
-        ),
-      );
+      const spec = this.deps.resolverOptions?.();
+      if (spec) {
+        const threads = this.deps.auditThreads;
+        await bulkAudit(domains, { panel: this.deps.panel, resolver: spec, options, now: this.deps.now }, { ...bulk, ...(threads !== undefined ? { threads } : {}) });
+      } else {
+        await withResolver(this.deps, (resolver) => auditMany(domains, { panel: this.deps.panel, resolver, options, now: this.deps.now }, bulk));
+      }
+      flush();
       const status = cancelled ? 'cancelled' : 'complete';
       store.updateJob(jobId, { status });
       store.finishRun(runId, status);
     } catch (e) {
+      try {
+        flush();
+      } catch {
+        /* the store itself may be the problem */
+      }
       store.updateJob(jobId, { status: 'failed', error: (e as Error).message });
       store.finishRun(runId, 'interrupted');
     }

@@ -7,6 +7,7 @@ import { makePlanWith, PlanError } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
 import type { Resolver } from '../core/resolver.js';
+import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import type { Store } from '../adapters/store/store.js';
 import { auditOptionsFrom } from './settings.js';
 
@@ -15,6 +16,13 @@ export interface WebDeps {
   panel: Panel;
   store: Store;
   makeResolver: () => Resolver;
+  /**
+   * The options makeResolver's wire resolver is built from, when it is one: then bulk jobs may audit on worker threads,
+   * each building its own resolver from them (src/adapters/workers). Absent: bulk jobs run in this thread.
+   */
+  resolverOptions?: () => ResolverOptions;
+  /** Worker threads for bulk jobs (default: the cores available; 0: none). */
+  auditThreads?: number;
   now: () => Date;
   auditConcurrency: number;
 }

@@ -38,7 +38,7 @@ import {
 import { signedHeaderFrontDoor } from '../../web/identity.js';
 import { startServer } from '../../web/server.js';
 import { panelFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
-import { parsePort, resolverFactory } from './serve.js';
+import { parsePort, resolverFactory, resolverOptionsFactory } from './serve.js';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
@@ -218,7 +218,7 @@ export function registerCgiCommands(program: Command): void {
         mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
         if (existsSync(o.socket) && lstatSync(o.socket).isSocket()) unlinkSync(o.socket);
       }
-      const running = await startServer({ panel, store, makeResolver: resolverFactory(o, store), identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor(key), host, port: parsePort(o.port, 8081) });
+      const running = await startServer({ panel, store, makeResolver: resolverFactory(o, store), resolverOptions: resolverOptionsFactory(o, store), identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor(key), host, port: parsePort(o.port, 8081) });
       if (!o.host) chmodSync(o.socket, 0o600);
       process.stderr.write(`mailhealth: front-door service on ${running.url}\n`);
       await new Promise<void>((resolve) => {

@@ -2,12 +2,12 @@
 // mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { createResolver, parseServer } from '../../adapters/dns/resolver.js';
+import { createResolver, parseServer, type ResolverOptions } from '../../adapters/dns/resolver.js';
 import { loadConfig } from '../../adapters/panels/factory.js';
 import { auditOptionsFrom, SETTING_KEYS } from '../../web/settings.js';
 import { hashPassword } from '../../web/passwords.js';
 import { startServer } from '../../web/server.js';
-import { panelFromOptions, resolverFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { panelFromOptions, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import type { Store } from '../../adapters/store/store.js';
 import type { Resolver } from '../../core/resolver.js';
 import type { Panel } from '../../core/panel.js';
@@ -24,15 +24,21 @@ export function parsePort(v: string | undefined, fallback: number): number {
   return n;
 }
 
-/** A fresh resolver per request/job: the --resolver flag, unless the admin chose one on the settings page. */
-export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver {
+/** The resolver's options, read at each use: the --resolver flag, unless the admin chose one on the settings page. */
+export function resolverOptionsFactory(o: GlobalOptions, store: Store): () => ResolverOptions {
   return () => {
     const chosen = store.getSetting<string>(SETTING_KEYS.dnsResolver);
     if (typeof chosen === 'string' && chosen && isIP(parseServer(chosen).host) !== 0) {
-      return createResolver({ servers: [chosen], concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) });
+      return { servers: [chosen], concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) };
     }
-    return resolverFromOptions(o);
+    return resolverOptionsFrom(o);
   };
+}
+
+/** A fresh resolver per request/job, from resolverOptionsFactory. */
+export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver {
+  const options = resolverOptionsFactory(o, store);
+  return () => createResolver(options());
 }
 
 /** The nightly report inside `serve` (node-cron; the SQLite lock also keeps system-cron runs from overlapping). */
@@ -93,6 +99,7 @@ export function registerServeCommands(program: Command): void {
         panel,
         store,
         makeResolver: resolverFactory(o, store),
+        resolverOptions: resolverOptionsFactory(o, store),
         identityFrom: 'session',
         adminToken: adminTokenFrom(o),
         host: o.host,
