@@ -1,4 +1,4 @@
-// npm run bench [-- --domains N] [--json] [--concurrency C] [--profile out.cpuprofile]
+// npm run bench [-- --domains N] [--json] [--concurrency C] [--threads T] [--profile out.cpuprofile (+ out.cpuprofile.worker<i>.cpuprofile)]
 // Generates N synthetic domains, serves them from NSD on loopback (rate limiting off), runs the bulk audit through
 // the files panel with history written to SQLite, then fires the same DNS queries with a minimal client (the floor).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,7 +67,8 @@ async function main(): Promise<number> {
         store.recordAudits(runId, batch.splice(0));
         sqliteNs += process.hrtime.bigint() - t;
       };
-      // --profile FILE: a CPU profile of the audit phase only (not the generation, NSD start-up or floor).
+      // --profile FILE: a CPU profile of the audit phase only (not the generation, NSD start-up or floor); each worker
+      // thread writes its own next to it (FILE.worker<i>.cpuprofile).
       const profileOut = arg('profile');
       const session = profileOut ? new Session() : null;
       if (session) {
@@ -97,7 +98,7 @@ async function main(): Promise<number> {
       // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
       let dns: { stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
       if (threads > 0) {
-        const run = await auditManyParallel(g.domains, { panel, resolver: resolverOptions }, { ...bulk, threads });
+        const run = await auditManyParallel(g.domains, { panel, resolver: resolverOptions }, { ...bulk, threads, ...(profileOut ? { profilePrefix: profileOut } : {}) });
         dns = { stats: run.stats, asked: run.asked };
       } else {
         const wire = createResolver(resolverOptions);

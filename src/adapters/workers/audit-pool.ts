@@ -28,6 +28,8 @@ export interface PoolDeps {
 export interface PoolOptions extends BulkOptions {
   /** Worker threads. Default: the cores this process may use (os.availableParallelism()), at most 8. */
   threads?: number;
+  /** Diagnostics: worker i writes its CPU profile to `${profilePrefix}.worker<i>.cpuprofile`. */
+  profilePrefix?: string;
 }
 
 export interface PoolRun {
@@ -191,7 +193,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
     for (let t = 0; t < threads; t++) {
       let worker: Worker;
       try {
-        worker = spawn(init);
+        worker = spawn(opts.profilePrefix ? { ...init, profile: `${opts.profilePrefix}.worker${t}.cpuprofile` } : init);
       } catch (e) {
         fail(e);
         return;

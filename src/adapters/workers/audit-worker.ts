@@ -1,6 +1,8 @@
 // One audit worker thread (see ./audit-pool.ts). The main thread reads the panel and sends each domain's zone and mail
 // settings; this thread asks DNS through its own wire resolver (its own per-run cache), runs every check and sends the
 // audit back. Messages are batched both ways: one postMessage per turn of the event loop, not one per domain.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { auditDomain } from '../../core/audit.js';
 import type { AuditOptions } from '../../core/checks/context.js';
@@ -11,6 +13,8 @@ import { createResolver, type ResolverOptions } from '../dns/resolver.js';
 export interface WorkerInit {
   resolver: ResolverOptions;
   options?: AuditOptions;
+  /** Write this thread's CPU profile (V8 .cpuprofile JSON) to this file when the run finishes (diagnostics). */
+  profile?: string;
 }
 
 /** A domain as the main thread read it from the panel: the value or the error message, for each of the two reads. */
@@ -55,6 +59,12 @@ if (parentPort) {
   const port = parentPort;
   const init = workerData as WorkerInit;
   const resolver = createResolver(init.resolver);
+  let session: Session | null = null;
+  if (init.profile) {
+    session = new Session();
+    session.connect();
+    void session.post('Profiler.enable').then(() => session!.post('Profiler.start'));
+  }
   let outbox: { i: number; audit: DomainAudit }[] = [];
   let scheduled = false;
   const flush = () => {
@@ -81,11 +91,18 @@ if (parentPort) {
   };
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'jobs') for (const job of msg.jobs) void run(job);
-    else if (msg.type === 'finish') {
-      flush();
-      port.postMessage({ type: 'finished', stats: resolver.stats(), asked: resolver.asked() } satisfies FromWorker);
-      resolver.close();
-      port.close();
-    }
+    else if (msg.type === 'finish') void finish();
   });
+  const finish = async () => {
+    flush();
+    if (session && init.profile) {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(init.profile, JSON.stringify(profile));
+      session.disconnect();
+    }
+    port.postMessage({ type: 'finished', stats: resolver.stats(), asked: resolver.asked() } satisfies FromWorker);
+    resolver.close();
+    port.close();
+  };
+  port.on('close', () => resolver.close());
 }
