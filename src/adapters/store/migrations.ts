@@ -144,6 +144,43 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_run ON deliveries (run_id, id);
     `,
   },
+  {
+    description: 'findings as one JSON document per result (results.findings) with a per-check worst-severity summary (results.checks); the findings table goes',
+    // Each old finding row becomes one object of the document, in id order, with the keys in the order the row
+    // reader built them (rule, check, severity, message, evidence, then subject, classification, fix when not
+    // NULL). evidence/classification were JSON.stringify output under json_valid: embedded as they are, so they
+    // parse back to the same values; text columns go through json_quote, whose bytes read back as the column did.
+    // checks: the worst severity per check (fail < warn < unknown < info < anything else = pass), keys in check
+    // order — what latestSummaries computed with GROUP BY. Results without findings keep the defaults.
+    sql: `
+      ALTER TABLE results ADD COLUMN checks TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE results ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+
+      UPDATE results SET
+        findings = (
+          SELECT '[' || group_concat(
+                   '{"rule":' || json_quote(f.rule) ||
+                   ',"check":' || json_quote(f."check") ||
+                   ',"severity":' || json_quote(f.severity) ||
+                   ',"message":' || json_quote(f.message) ||
+                   ',"evidence":' || f.evidence ||
+                   CASE WHEN f.subject IS NULL THEN '' ELSE ',"subject":' || json_quote(f.subject) END ||
+                   CASE WHEN f.classification IS NULL THEN '' ELSE ',"classification":' || f.classification END ||
+                   CASE WHEN f.fix IS NULL THEN '' ELSE ',"fix":' || json_quote(f.fix) END ||
+                   '}', ',' ORDER BY f.id) || ']'
+          FROM findings f WHERE f.result_id = results.id),
+        checks = (
+          SELECT '{' || group_concat(json_quote(c."check") || ':' ||
+                   CASE c.worst WHEN 0 THEN '"fail"' WHEN 1 THEN '"warn"' WHEN 2 THEN '"unknown"' WHEN 3 THEN '"info"' ELSE '"pass"' END,
+                   ',' ORDER BY c."check") || '}'
+          FROM (SELECT f."check" AS "check",
+                       min(CASE f.severity WHEN 'fail' THEN 0 WHEN 'warn' THEN 1 WHEN 'unknown' THEN 2 WHEN 'info' THEN 3 ELSE 4 END) AS worst
+                FROM findings f WHERE f.result_id = results.id GROUP BY f."check") AS c)
+      WHERE id IN (SELECT result_id FROM findings);
+
+      DROP TABLE findings;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -11,8 +11,29 @@
 //   invalid   bad input (an unparseable timestamp, a non-JSON value, a constraint)
 //   too-new   the file was written by a newer mailhealth
 //
-// Text columns are UTF-8: a lone UTF-16 surrogate in a message or subject comes back as U+FFFD.
+// Text columns are UTF-8: a lone UTF-16 surrogate in a message or subject comes back as U+FFFD (three of them:
+// better-sqlite3 writes it as three bytes that read back as one U+FFFD each).
 // JSON columns (evidence, classification, changes, meta, scope, settings, report json) round-trip exactly.
+//
+// Audit storage (schema v2, see migrations.ts). One `results` row per audited domain holds everything:
+//   findings  ONE JSON document: the array of findings in the order the audit produced them, each with the keys
+//             in the order readers return them (rule, check, severity, message, evidence, subject?,
+//             classification?, fix?); readers JSON.parse it, nothing in SQL looks inside it, and it carries no
+//             json_valid CHECK (prepareAudit produced it with JSON.stringify);
+//   checks    the worst severity per check (JSON object, keys in check order), so list pages (latestSummaries)
+//             never read findings;
+//   findings_count  what prune reports as the findings it removed.
+// Schema v1 stored each finding as a row (~13 per domain, json_valid CHECKs on two columns, an index entry):
+// ~100-130 µs of main-thread CPU per domain for the bench's audits (~6 KB of findings JSON each). One row, one
+// cached INSERT, no JSON validation in SQLite: ~20 µs per domain to insert on a new file, ~28 µs on a file created
+// with 4 KiB pages (measured with `npx tsx bench/store-write.ts`). New files get 16 KiB pages (NEW_FILE_PAGE_SIZE):
+// a ~6 KB row then fits in a page instead of spilling to an overflow page, which cuts WAL writes and checkpoint
+// work; existing files keep their page size (changing it needs a VACUUM out of WAL mode). The three results indexes
+// stay: dropping results_audited_at saved ~1 µs, within noise, and prune uses it.
+// The work is split so that serialising can run off the thread that owns the database: prepareAudit() is pure
+// (no database, no clock) and turns an audit into a PreparedAudit of strings, numbers and one Uint8Array (the
+// findings document as UTF-8, transferable), ready to post from a worker thread; Store.recordPreparedAudits()
+// only inserts. recordAudit/recordAudits do both on the calling thread.
 import type { ChangeStatus, StoredChange, Verified } from '../../core/plans/apply.js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -181,6 +202,9 @@ export interface StoreOptions {
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 
+/** Page size of a newly created database file (SQLite's default is 4096). */
+export const NEW_FILE_PAGE_SIZE = 16384;
+
 /** Opens (creating directory, file and schema as needed) the history database at `path`. */
 export function openStore(path: string, options: StoreOptions = {}): Store {
   try {
@@ -197,7 +221,7 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
   try {
     // Read first: on a file that is not a database this fails before anything is written. One read
     // transaction, so a first-install migration committed by another process is seen whole or not at all.
-    db.transaction(() => {
+    const fresh = db.transaction(() => {
       if (schemaVersion(db) === 0) {
         const objects = db.prepare(`SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'`).get() as { n: number };
         if (objects.n > 0) {
@@ -206,7 +230,10 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
       } else if ((db.pragma('application_id', { simple: true }) as number) !== APPLICATION_ID) {
         throw new StoreError('corrupt', `${path} is an SQLite database but not a mailhealth one (application_id mismatch); refusing to modify it`);
       }
+      return schemaVersion(db) === 0;
     })();
+    // A new file gets 16 KiB pages (see "Audit storage" above); an existing file keeps the size it was made with.
+    if (fresh) db.pragma(`page_size = ${NEW_FILE_PAGE_SIZE}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
@@ -281,7 +308,7 @@ interface RunRow {
   meta: string | null;
 }
 
-interface ResultFindingRow {
+interface ResultDocRow {
   result_id: number;
   run_id: number;
   domain: string;
@@ -289,15 +316,8 @@ interface ResultFindingRow {
   status: DomainStatus;
   audited_at: string;
   findings_count: number;
-  finding_id: number | null;
-  rule: string | null;
-  check: string | null;
-  severity: string | null;
-  subject: string | null;
-  message: string | null;
-  classification: string | null;
-  evidence: string | null;
-  fix: string | null;
+  /** The findings document (JSON array of findings). */
+  findings: string;
 }
 
 interface ChangeRow {
@@ -334,9 +354,7 @@ interface JobRow {
   updated_at: string;
 }
 
-const RESULT_COLUMNS = `
-  r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count,
-  f.id AS finding_id, f.rule, f."check" AS "check", f.severity, f.subject, f.message, f.classification, f.evidence, f.fix`;
+const RESULT_COLUMNS = `r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, r.findings`;
 
 /** Latest result id per domain: one seek into results_domain_latest per domain. */
 const LATEST_ID = `(SELECT r2.id FROM results r2 WHERE r2.domain = wanted.domain ORDER BY r2.audited_at DESC, r2.id DESC LIMIT 1)`;
@@ -405,79 +423,133 @@ function jobFromRow(r: JobRow): Job {
   };
 }
 
-function findingFromRow(r: ResultFindingRow): Finding {
-  const f: Finding = {
-    rule: r.rule as string,
-    check: r.check as CheckName,
-    severity: r.severity as Finding['severity'],
-    message: r.message as string,
-    evidence: JSON.parse(r.evidence as string) as Finding['evidence'],
+function resultFromRow(row: ResultDocRow): AuditResult {
+  return {
+    resultId: row.result_id,
+    runId: row.run_id,
+    domain: row.domain,
+    owner: row.owner,
+    status: row.status,
+    auditedAt: row.audited_at,
+    findingsCount: row.findings_count,
+    findings: JSON.parse(row.findings) as Finding[],
   };
-  if (r.subject !== null) f.subject = r.subject;
-  if (r.classification !== null) f.classification = JSON.parse(r.classification) as Finding['classification'];
-  if (r.fix !== null) f.fix = r.fix as Finding['fix'];
-  return f;
-}
-
-/** Folds joined result/finding rows (findings in id order) into results, keeping first-seen result order. */
-function assembleResults(rows: readonly ResultFindingRow[]): AuditResult[] {
-  const byId = new Map<number, AuditResult>();
-  for (const row of rows) {
-    let res = byId.get(row.result_id);
-    if (!res) {
-      res = {
-        resultId: row.result_id,
-        runId: row.run_id,
-        domain: row.domain,
-        owner: row.owner,
-        status: row.status,
-        auditedAt: row.audited_at,
-        findingsCount: row.findings_count,
-        findings: [],
-      };
-      byId.set(row.result_id, res);
-    }
-    if (row.finding_id !== null) res.findings.push(findingFromRow(row));
-  }
-  return [...byId.values()];
 }
 
 function toDomainAudit(r: AuditResult): DomainAudit {
   return { domain: r.domain, status: r.status, auditedAt: r.auditedAt, findings: r.findings };
 }
 
-interface PreparedAudit {
+/**
+ * An audit ready to insert: validated, serialised, nothing left but strings, numbers and a Uint8Array (structured-clone
+ * friendly, so a worker thread can make it and post it to the thread that owns the database). Make it with
+ * prepareAudit(); store it with Store.recordPreparedAudits().
+ */
+export interface PreparedAudit {
   domain: string;
+  owner: string | null;
   status: DomainStatus;
+  /** Normalised to ISO 8601 UTC with milliseconds. */
   auditedAt: string;
-  findings: unknown[][];
+  findingsCount: number;
+  /** JSON object: worst severity per check that has findings, keys in check order. */
+  checks: string;
+  /** JSON array of the findings, as readers return them, already encoded as UTF-8 (transferable). */
+  findings: Uint8Array;
 }
 
-/** Validates and serialises an audit before any transaction starts. */
-function prepareAudit(audit: DomainAudit): PreparedAudit {
-  // Findings of one check usually share one evidence object: serialise each object once.
-  const json = new Map<object, string | null>();
-  const once = (value: unknown, what: string): string | null => {
-    if (value === null || typeof value !== 'object') return toJson(value, what);
-    let s = json.get(value);
-    if (s === undefined) json.set(value, (s = toJson(value, what)));
-    return s;
-  };
+const utf8 = new TextEncoder();
+const DOMAIN_STATUSES: ReadonlySet<string> = new Set<DomainStatus>(['fail', 'warn', 'pass', 'unknown']);
+/** Severities from worst to best: the order of the per-check summary (anything unknown to it ranks as pass). */
+const SEVERITY_ORDER: readonly Finding['severity'][] = ['fail', 'warn', 'unknown', 'info', 'pass'];
+const SEVERITY_RANK: ReadonlyMap<string, number> = new Map(SEVERITY_ORDER.map((s, i) => [s, i]));
+
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const LONE_SURROGATES = /\p{Surrogate}/gu;
+
+/**
+ * A string field of a finding as the v1 TEXT column gave it back: better-sqlite3 writes a lone surrogate as its
+ * three (invalid UTF-8) bytes, which read back as three U+FFFD. Everything else is unchanged.
+ */
+function asText(value: string): string {
+  return LONE_SURROGATE.test(value) ? value.replace(LONE_SURROGATES, '\uFFFD\uFFFD\uFFFD') : value;
+}
+
+function checkText(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new StoreError('invalid', `${what} must be a string, got ${value === null ? 'null' : typeof value}`);
+  return value;
+}
+
+/** A value JSON.stringify would leave out of an object (where toJson would throw): refuse it like toJson does. */
+function checkJsonable(value: unknown, what: string): unknown {
+  const t = typeof value;
+  if (t === 'function' || t === 'symbol' || (t === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function')) {
+    toJson(value, what);
+  }
+  return value;
+}
+
+/** A finding with the keys in the order the v1 row reader built them (and readers still return them). */
+interface FindingOut {
+  rule: string;
+  check: string;
+  severity: string;
+  message: string;
+  evidence: unknown;
+  subject?: string;
+  classification?: unknown;
+  fix?: string;
+}
+
+/**
+ * Validates and serialises one audit for Store.recordPreparedAudits. Pure (no database, no clock): safe to run in
+ * a worker thread. Throws StoreError('invalid') on what the database would reject: an unparseable auditedAt, an
+ * unknown status or severity, a missing text field, a value that is not JSON-serialisable.
+ */
+export function prepareAudit(audit: DomainAudit, owner?: string | null): PreparedAudit {
+  if (!DOMAIN_STATUSES.has(audit.status)) throw new StoreError('invalid', `status of ${audit.domain} is not one of fail, warn, pass, unknown: ${JSON.stringify(audit.status)}`);
+  const auditedAt = normaliseTime(audit.auditedAt, `auditedAt of ${audit.domain}`);
+  let doc = serialiseFindings(audit, (t) => t);
+  // JSON.stringify writes a lone surrogate as a \udXXX escape and has no other reason to write "\ud": when there
+  // is none (the usual case), no text field needs asText and the first document is the one.
+  if (doc.findings.includes('\\ud')) doc = serialiseFindings(audit, asText);
   return {
     domain: audit.domain,
+    owner: owner ?? null,
     status: audit.status,
-    auditedAt: normaliseTime(audit.auditedAt, `auditedAt of ${audit.domain}`),
-    findings: audit.findings.map((f) => [
-      f.rule,
-      f.check,
-      f.severity,
-      f.subject ?? null,
-      f.message,
-      once(f.classification, 'finding classification'),
-      once(f.evidence ?? {}, 'finding evidence'),
-      f.fix ?? null,
-    ]),
+    auditedAt,
+    findingsCount: audit.findings.length,
+    checks: doc.checks,
+    findings: utf8.encode(doc.findings),
   };
+}
+
+function serialiseFindings(audit: DomainAudit, text: (s: string) => string): { findings: string; checks: string } {
+  const worst = new Map<string, number>();
+  const out = new Array<FindingOut>(audit.findings.length);
+  for (let i = 0; i < audit.findings.length; i++) {
+    const f = audit.findings[i];
+    const rank = SEVERITY_RANK.get(f.severity);
+    if (rank === undefined) throw new StoreError('invalid', `severity of a ${audit.domain} finding is not one of ${SEVERITY_ORDER.join(', ')}: ${JSON.stringify(f.severity)}`);
+    const check = text(checkText(f.check, 'finding check'));
+    const seen = worst.get(check);
+    if (seen === undefined || rank < seen) worst.set(check, rank);
+    // Absent when v1 stored NULL: subject and fix when null/undefined, classification when undefined.
+    const o: FindingOut = {
+      rule: text(checkText(f.rule, 'finding rule')),
+      check,
+      severity: f.severity,
+      message: text(checkText(f.message, 'finding message')),
+      evidence: checkJsonable(f.evidence ?? {}, 'finding evidence'),
+    };
+    if (f.subject != null) o.subject = text(checkText(f.subject, 'finding subject'));
+    if (f.classification !== undefined) o.classification = checkJsonable(f.classification, 'finding classification');
+    if (f.fix != null) o.fix = text(checkText(f.fix, 'finding fix'));
+    out[i] = o;
+  }
+  const checks: Record<string, string> = {};
+  for (const check of [...worst.keys()].sort()) checks[check] = SEVERITY_ORDER[worst.get(check)!];
+  return { findings: JSON.stringify(out), checks: JSON.stringify(checks) };
 }
 
 function normaliseTime(value: string, what: string): string {
@@ -567,10 +639,10 @@ export class Store {
     });
   }
 
-  /** Stores one domain's audit (result row and all findings) in one transaction. Returns the result id. */
+  /** Stores one domain's audit (result row with its findings) in one transaction. Returns the result id. */
   recordAudit(runId: number, audit: DomainAudit, owner?: string | null): number {
-    const prepared = prepareAudit(audit);
-    return this.write(() => this.insertAudit(runId, prepared, owner ?? null));
+    const prepared = prepareAudit(audit, owner);
+    return this.write(() => this.insertPrepared(runId, prepared));
   }
 
   /**
@@ -578,20 +650,27 @@ export class Store {
    * nightly run. Returns the result ids in input order.
    */
   recordAudits(runId: number, items: readonly { audit: DomainAudit; owner?: string | null }[]): number[] {
-    const prepared = items.map((i) => ({ p: prepareAudit(i.audit), owner: i.owner ?? null }));
-    return this.write(() => prepared.map(({ p, owner }) => this.insertAudit(runId, p, owner)));
+    return this.recordPreparedAudits(runId, items.map((i) => prepareAudit(i.audit, i.owner)));
   }
 
-  private insertAudit(runId: number, a: PreparedAudit, owner: string | null): number {
+  /**
+   * Stores audits made ready by prepareAudit (possibly in another thread) in one transaction (all or none).
+   * Only inserts: no serialisation here. Returns the result ids in input order.
+   */
+  recordPreparedAudits(runId: number, items: readonly PreparedAudit[]): number[] {
+    return this.write(() => {
+      const ids = new Array<number>(items.length);
+      for (let i = 0; i < items.length; i++) ids[i] = this.insertPrepared(runId, items[i]);
+      return ids;
+    });
+  }
+
+  private insertPrepared(runId: number, a: PreparedAudit): number {
     const info = this.st(
-      `INSERT INTO results (run_id, domain, owner, status, audited_at, findings_count) VALUES (?, ?, ?, ?, ?, ?)`,
-    ).run(runId, a.domain, owner, a.status, a.auditedAt, a.findings.length);
-    const resultId = Number(info.lastInsertRowid);
-    const ins = this.st(
-      `INSERT INTO findings (result_id, rule, "check", severity, subject, message, classification, evidence, fix) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const values of a.findings) ins.run(resultId, ...values);
-    return resultId;
+      // The document arrives as UTF-8 bytes: CAST stores them as the TEXT they are (no re-encoding here).
+      `INSERT INTO results (run_id, domain, owner, status, audited_at, findings_count, checks, findings) VALUES (?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT))`,
+    ).run(runId, a.domain, a.owner, a.status, a.auditedAt, a.findingsCount, a.checks, a.findings);
+    return Number(info.lastInsertRowid);
   }
 
   /** Adds to the run's done/failed counters (increments, not absolute values). */
@@ -637,7 +716,7 @@ export class Store {
 
   /**
    * The latest result of every domain (or of the given domains; unknown ones are absent), keyed by domain
-   * in domain order, findings included. One query: one index seek per domain, then the findings join.
+   * in domain order, findings included. One query: one index seek per domain.
    */
   latestAudits(domains?: readonly string[]): Map<string, AuditResult> {
     return this.guard(() => {
@@ -647,18 +726,18 @@ export class Store {
               `WITH wanted(domain) AS (SELECT DISTINCT value FROM json_each(?)),
                     latest(id) AS (SELECT ${LATEST_ID} FROM wanted)
                SELECT ${RESULT_COLUMNS}
-               FROM latest JOIN results r ON r.id = latest.id LEFT JOIN findings f ON f.result_id = r.id
-               ORDER BY r.domain, f.id`,
+               FROM latest JOIN results r ON r.id = latest.id
+               ORDER BY r.domain`,
             ).all(JSON.stringify(domains))
           : this.st(
               `WITH wanted(domain) AS (SELECT DISTINCT domain FROM results),
                     latest(id) AS (SELECT ${LATEST_ID} FROM wanted)
                SELECT ${RESULT_COLUMNS}
-               FROM latest JOIN results r ON r.id = latest.id LEFT JOIN findings f ON f.result_id = r.id
-               ORDER BY r.domain, f.id`,
+               FROM latest JOIN results r ON r.id = latest.id
+               ORDER BY r.domain`,
             ).all()
-      ) as ResultFindingRow[];
-      return new Map(assembleResults(rows).map((r) => [r.domain, r]));
+      ) as ResultDocRow[];
+      return new Map(rows.map((row) => [row.domain, resultFromRow(row)]));
     });
   }
 
@@ -669,10 +748,10 @@ export class Store {
       const rows = this.st(
         `WITH picked AS (SELECT id FROM results WHERE domain = ? ORDER BY audited_at DESC, id DESC LIMIT ?)
          SELECT ${RESULT_COLUMNS}
-         FROM picked JOIN results r ON r.id = picked.id LEFT JOIN findings f ON f.result_id = r.id
-         ORDER BY r.audited_at DESC, r.id DESC, f.id`,
-      ).all(domain, limit) as ResultFindingRow[];
-      return assembleResults(rows);
+         FROM picked JOIN results r ON r.id = picked.id
+         ORDER BY r.audited_at DESC, r.id DESC`,
+      ).all(domain, limit) as ResultDocRow[];
+      return rows.map(resultFromRow);
     });
   }
 
@@ -681,11 +760,11 @@ export class Store {
     return this.guard(() => {
       const rows = this.st(
         `SELECT ${RESULT_COLUMNS}
-         FROM results r LEFT JOIN findings f ON f.result_id = r.id
+         FROM results r
          WHERE r.run_id = ?
-         ORDER BY r.domain, r.id, f.id`,
-      ).all(runId) as ResultFindingRow[];
-      return assembleResults(rows);
+         ORDER BY r.domain, r.id`,
+      ).all(runId) as ResultDocRow[];
+      return rows.map(resultFromRow);
     });
   }
 
@@ -698,11 +777,8 @@ export class Store {
       const rows = this.st(
         `WITH wanted(domain) AS (SELECT DISTINCT value FROM json_each(?)),
               latest(id) AS (SELECT ${LATEST_ID} FROM wanted)
-         SELECT r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count,
-                f."check" AS "check",
-                min(CASE f.severity WHEN 'fail' THEN 0 WHEN 'warn' THEN 1 WHEN 'unknown' THEN 2 WHEN 'info' THEN 3 ELSE 4 END) AS worst
-         FROM latest JOIN results r ON r.id = latest.id LEFT JOIN findings f ON f.result_id = r.id
-         GROUP BY r.id, f."check"
+         SELECT r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, r.checks
+         FROM latest JOIN results r ON r.id = latest.id
          ORDER BY r.domain`,
       ).all(JSON.stringify(domains)) as {
         result_id: number;
@@ -712,18 +788,20 @@ export class Store {
         status: DomainStatus;
         audited_at: string;
         findings_count: number;
-        check: string | null;
-        worst: number | null;
+        checks: string;
       }[];
-      const sev: Finding['severity'][] = ['fail', 'warn', 'unknown', 'info', 'pass'];
       const out = new Map<string, ResultSummary>();
       for (const row of rows) {
-        let s = out.get(row.domain);
-        if (!s) {
-          s = { resultId: row.result_id, runId: row.run_id, domain: row.domain, owner: row.owner, status: row.status, auditedAt: row.audited_at, findingsCount: row.findings_count, checks: {} };
-          out.set(row.domain, s);
-        }
-        if (row.check !== null && row.worst !== null) s.checks[row.check as CheckName] = sev[row.worst];
+        out.set(row.domain, {
+          resultId: row.result_id,
+          runId: row.run_id,
+          domain: row.domain,
+          owner: row.owner,
+          status: row.status,
+          auditedAt: row.audited_at,
+          findingsCount: row.findings_count,
+          checks: JSON.parse(row.checks) as ResultSummary['checks'],
+        });
       }
       return out;
     });
@@ -1100,8 +1178,8 @@ export class Store {
   // ---- retention ----
 
   /**
-   * Deletes audit results (with their findings) older than `olderThanDays`, except each domain's latest
-   * result, which is kept however old; then finished runs older than that which no longer hold any result
+   * Deletes audit results (with their findings, counted by findings_count) older than `olderThanDays`, except
+   * each domain's latest result, which is kept however old; then finished runs older than that which no longer hold any result
    * (their reports and delivery logs go with them); finished jobs older than that; and expired locks.
    * Change records are never deleted. Runs still 'running' are never deleted. One transaction.
    */
@@ -1119,7 +1197,7 @@ export class Store {
          WHERE audited_at < ?
            AND id NOT IN (SELECT ${LATEST_ID} FROM (SELECT DISTINCT domain FROM results) AS wanted)`,
       ).run(cutoff);
-      const findings = (this.st(`SELECT count(*) AS n FROM findings WHERE result_id IN (SELECT id FROM temp.prune_results)`).get() as { n: number }).n;
+      const findings = (this.st(`SELECT coalesce(sum(findings_count), 0) AS n FROM results WHERE id IN (SELECT id FROM temp.prune_results)`).get() as { n: number }).n;
       const results = this.st(`DELETE FROM results WHERE id IN (SELECT id FROM temp.prune_results)`).run().changes;
       this.db.exec(`DROP TABLE temp.prune_results`);
 

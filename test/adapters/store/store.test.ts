@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Change, DomainAudit, Finding } from '../../../src/core/model.js';
 import { APPLICATION_ID, MIGRATIONS, migrate, type Migration } from '../../../src/adapters/store/migrations.js';
 import { resolveDbPath, SYSTEM_DB_PATH, USER_DB_RELATIVE, userDbPath } from '../../../src/adapters/store/path.js';
-import { openStore, Store, StoreError, type StoreOptions } from '../../../src/adapters/store/store.js';
+import { NEW_FILE_PAGE_SIZE, openStore, prepareAudit, Store, StoreError, type PreparedAudit, type StoreOptions } from '../../../src/adapters/store/store.js';
+import { NASTY, readAll, SCENARIO_END, T0 as SCENARIO_T0, fakeClock as scenarioClock, writeScenario } from './v1-scenario.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mailhealth-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -170,8 +172,8 @@ describe('opening and migrations', () => {
     assert.equal(s.latestAudit('a.example'), null);
     s.close();
     const check = new Database(path, { readonly: true });
+    // Findings live in the results row (schema v2): no result row, no findings.
     assert.equal((check.prepare('SELECT count(*) AS n FROM results').get() as { n: number }).n, 0);
-    assert.equal((check.prepare('SELECT count(*) AS n FROM findings').get() as { n: number }).n, 0);
     assert.equal((check.prepare('SELECT count(*) AS n FROM locks').get() as { n: number }).n, 0);
     check.close();
   });
@@ -659,6 +661,145 @@ describe('resolveDbPath', () => {
     } finally {
       if (saved === undefined) delete process.env.MAILHEALTH_DB;
       else process.env.MAILHEALTH_DB = saved;
+    }
+  });
+});
+
+describe('schema v2: one findings document per result', () => {
+  const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+  const v1Readback = readFileSync(join(fixtures, 'v1-readback.json'), 'utf8').trimEnd();
+
+  function tables(path: string): string[] {
+    const raw = new Database(path, { readonly: true });
+    try {
+      return (raw.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    } finally {
+      raw.close();
+    }
+  }
+
+  test('a v1 file written by the v1 store migrates and reads back exactly as the v1 store read it', () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    copyFileSync(join(fixtures, 'v1.db'), path);
+    const raw = new Database(path, { readonly: true });
+    assert.equal(raw.pragma('user_version', { simple: true }), 1);
+    assert.equal((raw.prepare('SELECT count(*) AS n FROM findings').get() as { n: number }).n > 100, true);
+    raw.close();
+
+    const s = open(path);
+    assert.equal(s.schemaVersion(), MIGRATIONS.length);
+    assert.equal(MIGRATIONS.length, 2);
+    assert.ok(!tables(path).includes('findings'));
+    const got = readAll(s);
+    s.close();
+    assert.deepEqual(JSON.parse(got), JSON.parse(v1Readback)); // a readable diff first
+    assert.equal(got, v1Readback); // then byte for byte, key order included
+  });
+
+  test('the same writes through the current store read back exactly as the v1 store read them', () => {
+    const clock = scenarioClock(SCENARIO_T0);
+    const s = open(freshPath(), { now: clock.now });
+    writeScenario(s, clock);
+    assert.equal(clock.t, SCENARIO_END);
+    const got = readAll(s);
+    s.close();
+    assert.deepEqual(JSON.parse(got), JSON.parse(v1Readback));
+    assert.equal(got, v1Readback);
+  });
+
+  test('a migration interrupted by an error leaves the v1 file as it was (all or nothing)', () => {
+    const path = freshPath();
+    mkdirSync(dirname(path), { recursive: true });
+    copyFileSync(join(fixtures, 'v1.db'), path);
+    const broken: Migration[] = [MIGRATIONS[0], { description: 'v2 then a failure', sql: `${MIGRATIONS[1].sql}\nINSERT INTO nowhere VALUES (1);` }];
+    assert.throws(() => open(path, { migrations: broken }), /no such table: nowhere/);
+    assert.ok(tables(path).includes('findings'));
+    const s = open(path); // the real v2 step still applies
+    assert.equal(readAll(s), v1Readback);
+    s.close();
+  });
+
+  test('prepareAudit is pure and its value survives structured cloning; recordPreparedAudits stores what recordAudits would', () => {
+    const findings: Finding[] = [
+      finding({ rule: 'a', check: 'spf', severity: 'warn', subject: 'include:x', classification: { class: 'stale', reason: 'r' }, fix: 'spf', evidence: { live: ['x'] } }),
+      finding({ rule: 'b', check: 'dkim', severity: 'pass' }),
+      finding({ rule: 'c', check: 'spf', severity: 'fail' }),
+    ];
+    const a: DomainAudit = { domain: 'p.example', status: 'fail', auditedAt: '2025-03-01T10:00:00Z', findings };
+    const before = JSON.stringify(a);
+    const p1 = prepareAudit(a, 'cust1');
+    assert.equal(JSON.stringify(a), before, 'the audit is not modified');
+    assert.deepEqual(prepareAudit(a, 'cust1'), p1, 'same input, same value');
+    const cloned = structuredClone(p1) as PreparedAudit; // as posted from a worker thread
+    assert.equal(cloned.auditedAt, '2025-03-01T10:00:00.000Z');
+    assert.equal(cloned.findingsCount, 3);
+    assert.deepEqual(JSON.parse(cloned.checks), { dkim: 'pass', spf: 'fail' });
+
+    const s = open();
+    const run = s.startRun('bulk', 'alice');
+    const [viaPrepared] = s.recordPreparedAudits(run, [cloned]);
+    const [viaAudits] = s.recordAudits(run, [{ audit: { ...a, domain: 'q.example' }, owner: 'cust1' }]);
+    const [r1, r2] = s.runResults(run);
+    assert.deepEqual([r1.resultId, r2.resultId], [viaPrepared, viaAudits]);
+    assert.deepEqual({ ...r1, resultId: 0, domain: '' }, { ...r2, resultId: 0, domain: '' });
+    assert.deepEqual(r1.findings, findings);
+    assert.deepEqual(s.latestSummaries(['p.example']).get('p.example')?.checks, { dkim: 'pass', spf: 'fail' });
+    assert.deepEqual(s.recordPreparedAudits(run, []), []);
+    assert.throws(() => s.recordPreparedAudits(9999, [p1]), isStoreError('not-found'));
+    s.close();
+  });
+
+  test('finding text with lone surrogates reads back as from a TEXT column; JSON values round-trip exactly', () => {
+    const s = open();
+    const run = s.startRun('audit', 'alice');
+    const evidence = { live: [NASTY, 'lone \ud800'] };
+    s.recordAudit(run, audit('t.example', '2025-03-01T00:00:00.000Z', [finding({ rule: NASTY, message: NASTY, subject: NASTY, evidence, classification: { class: 'keep', reason: NASTY } })]), NASTY);
+    const [r] = s.runResults(run);
+    const asText = r.owner!; // owner is a plain TEXT column
+    assert.notEqual(asText, NASTY);
+    assert.ok(asText.includes('\ufffd'));
+    const f = r.findings[0];
+    assert.deepEqual([f.rule, f.message, f.subject], [asText, asText, asText]);
+    assert.deepEqual(f.evidence, evidence);
+    assert.deepEqual(f.classification, { class: 'keep', reason: NASTY });
+    s.close();
+  });
+
+  test('prepareAudit refuses what the v1 schema refused, before any write', () => {
+    const bad = (over: Partial<Finding>) => audit('x.example', '2025-03-01T00:00:00.000Z', [finding(), finding(over)]);
+    assert.throws(() => prepareAudit(bad({ severity: 'bogus' as never })), isStoreError('invalid', /severity/));
+    assert.throws(() => prepareAudit(bad({ message: undefined as never })), isStoreError('invalid', /message/));
+    assert.throws(() => prepareAudit(bad({ rule: null as never })), isStoreError('invalid', /rule/));
+    assert.throws(() => prepareAudit(bad({ evidence: (() => 1) as never })), isStoreError('invalid', /evidence/));
+    assert.throws(() => prepareAudit(bad({ classification: Symbol('x') as never })), isStoreError('invalid', /classification/));
+    assert.throws(() => prepareAudit({ ...audit('x.example', '2025-03-01T00:00:00.000Z'), status: 'bogus' as never }), isStoreError('invalid', /status/));
+    assert.throws(() => prepareAudit(audit('x.example', 'not a time')), isStoreError('invalid', /auditedAt/));
+    const s = open();
+    const run = s.startRun('audit', 'alice');
+    assert.throws(() => s.recordAudits(run, [{ audit: audit('ok.example', '2025-03-01T00:00:00.000Z') }, { audit: bad({ severity: 'nope' as never }) }]), isStoreError('invalid'));
+    assert.deepEqual(s.runResults(run), []);
+    s.close();
+  });
+
+  test('a new file gets 16 KiB pages; a file made with 4 KiB pages keeps them and works the same', () => {
+    const fresh = freshPath();
+    open(fresh).close();
+    const small = freshPath();
+    mkdirSync(dirname(small), { recursive: true });
+    const pre = new Database(small);
+    pre.pragma('page_size = 4096');
+    pre.pragma('journal_mode = WAL');
+    pre.close();
+    for (const [path, size] of [[fresh, NEW_FILE_PAGE_SIZE], [small, 4096]] as const) {
+      const s = open(path);
+      const run = s.startRun('audit', 'alice');
+      s.recordAudit(run, audit('a.example', '2025-03-01T00:00:00.000Z'));
+      assert.equal(s.latestAudit('a.example')?.findings[0].rule, 'spf-missing');
+      s.close();
+      const raw = new Database(path, { readonly: true });
+      assert.equal(raw.pragma('page_size', { simple: true }), size);
+      raw.close();
     }
   });
 });
