@@ -13,6 +13,7 @@ import { makeClassifier } from './classify.js';
 import { domainStatus, sortFindings, type CheckName, type DomainAudit, type Finding, type MailSettings, type Zone } from './model.js';
 import type { Panel } from './panel.js';
 import type { Resolver } from './resolver.js';
+import { RecordIndex } from './zone.js';
 
 export const CHECK_FUNCTIONS: Record<CheckName, Check> = {
   spf: spfCheck,
@@ -63,7 +64,8 @@ export async function buildContext(domain: string, deps: AuditDeps): Promise<{ c
   }
   const knowledge = deps.knowledge ?? defaultKnowledge;
   const classifier = makeClassifier({ domain, zone, settings, resolver: deps.resolver, knowledge });
-  return { ctx: { domain, zone, settings, resolver: deps.resolver, classifier, knowledge, options: deps.options ?? {} }, problems };
+  const zoneIndex = zone ? new RecordIndex(zone.records) : null;
+  return { ctx: { domain, zone, zoneIndex, settings, resolver: deps.resolver, classifier, knowledge, options: deps.options ?? {} }, problems };
 }
 
 export async function runChecks(ctx: CheckContext, checks: CheckName[]): Promise<Finding[]> {

@@ -9,9 +9,8 @@ import type { Classifier } from './checks/context.js';
 import { canonName, inZone } from './domain.js';
 import { cidrContains, isIpAddress, reverseName } from './ip.js';
 import { rsaPublicKeyDer } from './dkim/der.js';
-import type { Classification, MailSettings, Zone } from './model.js';
+import type { Classification, MailSettings, Zone, ZoneRecord } from './model.js';
 import type { Resolver } from './resolver.js';
-import { recordsAt } from './zone.js';
 
 // Small bounded memo for pure string → value functions that bulk audits call with the same arguments many times.
 function memo<V>(max: number, fn: (k: string) => V): (k: string) => V {
@@ -32,7 +31,8 @@ export function orgDomain(host: string): string {
   return orgOf(canonName(host));
 }
 
-const C = (cls: Classification['class'], reason: string, extra: Partial<Classification> = {}): Classification => ({ class: cls, reason, ...extra });
+const C = (cls: Classification['class'], reason: string, extra?: Partial<Classification>): Classification =>
+  extra ? { class: cls, reason, ...extra } : { class: cls, reason };
 
 /** Canonical DER (SPKI) of a base64 public key (SPKI or bare PKCS#1 RSA); null if it does not decode. */
 export function canonicalKey(b64: string): string | null {
@@ -69,35 +69,58 @@ export interface ClassifierInput {
 export function makeClassifier(input: ClassifierInput): Classifier {
   const { domain, zone, settings, resolver, knowledge } = input;
   const serverIps = settings.ips;
+  const hostName = canonName(settings.hostname);
+  const heloName = canonName(settings.helo);
   const serverOrgs = new Set([orgDomain(settings.hostname), orgDomain(settings.helo)]);
   const domainOrg = orgDomain(domain);
   const panelNsOrgs = new Set(settings.nameservers.map(orgDomain));
-  const memo = new Map<string, Promise<Classification>>();
-  const once = (key: string, fn: () => Promise<Classification>) => {
+  const hostMemo = new Map<string, Promise<Classification>>();
+  const ipMemo = new Map<string, Promise<Classification>>();
+  const once = (memo: Map<string, Promise<Classification>>, key: string, fn: () => Promise<Classification>) => {
     let p = memo.get(key);
     if (!p) memo.set(key, (p = fn()));
     return p;
   };
 
-  // Traces of the previous host inside the panel's own copy of the zone.
+  // Traces of the previous host inside the panel's own copy of the zone (one pass over the records: the apex NS and
+  // SOA, and mail.<domain>'s A and AAAA, each kept in zone order).
   const traceOrgs = new Map<string, string>(); // org → why
   const traceIps = new Map<string, string>(); // ip → why
   if (zone) {
-    for (const r of recordsAt(zone.records, domain, 'NS')) {
+    const apex = canonName(domain);
+    const mailName = canonName(`mail.${domain}`);
+    const ns: ZoneRecord[] = [];
+    const soa: ZoneRecord[] = [];
+    const mailA: ZoneRecord[] = [];
+    const mailAAAA: ZoneRecord[] = [];
+    for (const r of zone.records) {
+      const n = canonName(r.name);
+      if (n === apex) {
+        const t = r.type.toUpperCase();
+        if (t === 'NS') ns.push(r);
+        else if (t === 'SOA') soa.push(r);
+      } else if (n === mailName) {
+        const t = r.type.toUpperCase();
+        if (t === 'A') mailA.push(r);
+        else if (t === 'AAAA') mailAAAA.push(r);
+      }
+    }
+    for (const r of ns) {
       const o = orgDomain(r.value);
       if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
     }
-    for (const r of recordsAt(zone.records, domain, 'SOA')) {
+    for (const r of soa) {
       const mname = r.value.split(/\s+/)[0] ?? '';
       const o = orgDomain(mname);
       if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
     }
-    for (const r of [...recordsAt(zone.records, `mail.${domain}`, 'A'), ...recordsAt(zone.records, `mail.${domain}`, 'AAAA')]) {
+    for (const r of mailA.concat(mailAAAA)) {
       if (!serverIps.some((ip) => cidrContains(ip, r.value))) traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
     }
   }
 
   const relayHost = settings.relay?.host ? canonName(settings.relay.host) : null;
+  const relayOrg = relayHost ? orgDomain(relayHost) : null;
 
   function fromKnowledge(host: string): Classification | null {
     const p = knowledge.matchHost(host);
@@ -112,7 +135,7 @@ export function makeClassifier(input: ClassifierInput): Classifier {
   }
 
   async function classifyIp(ipOrCidr: string): Promise<Classification> {
-    return once(`ip ${ipOrCidr}`, async () => {
+    return once(ipMemo, ipOrCidr, async () => {
       if (serverIps.some((sip) => cidrContains(ipOrCidr, sip))) return C('this-server', `${ipOrCidr} is this server's outbound IP`);
       const base = ipOrCidr.split('/')[0];
       if (traceIps.has(base)) return C('stale', traceIps.get(base)!);
@@ -132,9 +155,9 @@ export function makeClassifier(input: ClassifierInput): Classifier {
 
   async function classifyHost(rawHost: string): Promise<Classification> {
     const host = canonName(rawHost);
-    return once(`host ${host}`, async () => {
-      if (host === canonName(settings.hostname) || host === canonName(settings.helo)) return C('this-server', `${host} is this server's host name`);
-      if (relayHost && (host === relayHost || orgDomain(host) === orgDomain(relayHost))) {
+    return once(hostMemo, host, async () => {
+      if (host === hostName || host === heloName) return C('this-server', `${host} is this server's host name`);
+      if (relayHost && (host === relayHost || orgDomain(host) === relayOrg)) {
         return C('this-server', `this server relays its mail through ${knowledge.displayName(settings.relay!.provider)} (${relayHost})`);
       }
       if (serverOrgs.has(orgDomain(host)) && !inZone(host, domain)) return C('this-server', `${host} is at this server's own provider (${orgDomain(host)})`);

@@ -24,24 +24,28 @@ export interface Knowledge {
   displayName(id: string): string;
 }
 
-function suffixMatch(host: string, pattern: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, '');
-  const p = pattern.toLowerCase();
-  return h === p || h.endsWith('.' + p);
-}
-
 export function makeKnowledge(providers: Provider[]): Knowledge {
-  // Bulk audits ask about the same hosts over and over; the providers list is fixed once the knowledge is made.
-  const hostMemo = new Map<string, Provider | null>();
+  // Host patterns (SPF includes and host suffixes, lower case) → the provider that wins them: the first provider to
+  // list a pattern. A host matches a pattern when it is the pattern or ends in "." + pattern, and the longest pattern
+  // wins, so walking the host's suffixes from the longest down finds the winner in a few map lookups.
+  // The providers list is fixed once the knowledge is made.
+  const byPattern = new Map<string, Provider>();
+  for (const p of providers) {
+    for (const pat of p.spf) if (!byPattern.has(pat.toLowerCase())) byPattern.set(pat.toLowerCase(), p);
+    for (const pat of p.hosts) if (!byPattern.has(pat.toLowerCase())) byPattern.set(pat.toLowerCase(), p);
+  }
   return {
     providers,
     matchHost(host) {
-      const hit = hostMemo.get(host);
-      if (hit !== undefined) return hit;
-      if (hostMemo.size >= 8192) hostMemo.clear();
-      const p = matchHostUncached(host);
-      hostMemo.set(host, p);
-      return p;
+      let h = host.toLowerCase();
+      if (h.endsWith('.')) h = h.slice(0, -1);
+      const whole = byPattern.get(h);
+      if (whole) return whole;
+      for (let i = h.indexOf('.'); i >= 0; i = h.indexOf('.', i + 1)) {
+        const p = byPattern.get(h.slice(i + 1));
+        if (p) return p;
+      }
+      return null;
     },
     selectorProviders(selector) {
       const s = selector.toLowerCase();
@@ -51,16 +55,6 @@ export function makeKnowledge(providers: Provider[]): Knowledge {
       return providers.find((p) => p.id === id)?.name ?? id;
     },
   };
-
-  function matchHostUncached(host: string): Provider | null {
-    let best: { p: Provider; len: number } | null = null;
-    for (const p of providers) {
-      for (const pat of [...p.spf, ...p.hosts]) {
-        if (suffixMatch(host, pat) && (!best || pat.length > best.len)) best = { p, len: pat.length };
-      }
-    }
-    return best?.p ?? null;
-  }
 }
 
 export const defaultKnowledge: Knowledge = makeKnowledge((providersData as { providers: Provider[] }).providers);

@@ -2,6 +2,7 @@
 import type { Classification, Finding, MailSettings, Zone } from '../model.js';
 import type { Resolver } from '../resolver.js';
 import type { Knowledge } from '../../knowledge/index.js';
+import type { RecordIndex } from '../zone.js';
 
 export interface AuditOptions {
   /** DNS blocklists to query for ptr.listed (empty / undefined = off). */
@@ -30,6 +31,8 @@ export interface CheckContext {
   domain: string;
   /** The panel's copy of the zone; null when the panel could not read it (then evidence says so). */
   zone: Zone | null;
+  /** The zone's records by name (null with the zone): `zoneIndex.at(name, type)` = `recordsAt(zone.records, name, type)`. */
+  zoneIndex: RecordIndex | null;
   settings: MailSettings;
   resolver: Resolver;
   classifier: Classifier;

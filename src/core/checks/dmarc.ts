@@ -3,7 +3,7 @@ import { isSpfRecord } from '../spf/parse.js';
 import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
 import type { CheckContext } from './context.js';
-import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
 
 export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   const name = `_dmarc.${ctx.domain}`;
@@ -76,7 +76,7 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
                 'dmarc.unauthorized-destination',
                 'warn',
                 `${tag} reports to ${uri.address} are dropped: ${uri.domain} does not publish ${authName} (RFC 7489 §7.1).`,
-                { ...ev, authorization: [`${authName}: none`] },
+                moreEvidence(ev, { authorization: [`${authName}: none`] }),
                 { subject, classification: c, fix: 'dmarc' },
               ),
             );

@@ -1,14 +1,21 @@
 // dns: is the panel's zone the live one (delegation), and does the live answer match the panel's copy?
 import { canonName } from '../domain.js';
 import type { Finding } from '../model.js';
-import { describeAnswer, joinTxt } from '../resolver.js';
-import { recordsAt } from '../zone.js';
+import { describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
 
 /** Live NS versus the panel's nameservers. Shared with the planner (no apply when not authoritative). */
-export async function authority(ctx: CheckContext): Promise<{ state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown'; live: string[] }> {
-  const ns = await ctx.resolver.resolve(ctx.domain, 'NS');
+export async function authority(ctx: CheckContext): Promise<Authority> {
+  return authorityOf(ctx, await ctx.resolver.resolve(ctx.domain, 'NS'));
+}
+
+interface Authority {
+  state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown';
+  live: string[];
+}
+
+function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
   if (ns.status === 'unknown') return { state: 'unknown', live: [] };
   if (ns.status !== 'ok') return { state: 'undelegated', live: [] };
   const live = ns.records.map(canonName);
@@ -21,7 +28,7 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   const ns = await ctx.resolver.resolve(ctx.domain, 'NS');
   const ev = { panel: ctx.settings.nameservers.map((n) => `panel nameserver ${n}`), live: describeAnswer(ns) };
   if (ns.status === 'unknown') return [dnsErrorFinding('dns', 'the delegation', ns, ev)];
-  const auth = await authority(ctx);
+  const auth = authorityOf(ctx, ns);
   if (auth.state === 'undelegated') {
     out.push(makeFinding('dns', 'dns.not-authoritative', 'fail', `${ctx.domain} has no NS records in live DNS: the domain is not delegated (or has expired), so nothing in the panel's zone is seen.`, ev));
     return out;
@@ -45,7 +52,7 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   out.push(makeFinding('dns', 'dns.authoritative', 'pass', `${ctx.domain} is served by this server's nameservers.`, ev));
 
   // Drift: the mail records as the panel holds them versus the live answer.
-  if (!ctx.zone) return out;
+  if (!ctx.zoneIndex) return out;
   const names: { name: string; type: 'TXT' | 'MX' }[] = [
     { name: ctx.domain, type: 'TXT' },
     { name: ctx.domain, type: 'MX' },
@@ -56,16 +63,14 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   for (const { name, type } of names) {
     const a = await ctx.resolver.resolve(name, type);
     if (a.status === 'unknown') continue;
-    const panel = recordsAt(ctx.zone.records, name, type).map((r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
+    const panel = ctx.zoneIndex.at(name, type).map((r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
     const live =
       a.status === 'ok'
         ? type === 'TXT'
           ? (a.records as string[][]).map(joinTxt)
           : (a.records as { priority: number; exchange: string }[]).map((m) => `${m.priority} ${canonName(m.exchange)}`)
         : [];
-    const p = [...panel].sort();
-    const l = [...live].sort();
-    if (p.length !== l.length || p.some((v, i) => v !== l[i])) {
+    if (!sameValues(panel, live)) {
       out.push(
         makeFinding(
           'dns',
@@ -79,6 +84,15 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   }
   return out;
+}
+
+/** The same values, in any order. */
+function sameValues(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length <= 1) return a[0] === b[0];
+  const p = [...a].sort();
+  const l = [...b].sort();
+  return p.every((v, i) => v === l[i]);
 }
 
 function normMx(v: string): string {

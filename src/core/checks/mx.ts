@@ -2,7 +2,7 @@
 import type { Finding } from '../model.js';
 import { aliasesOf } from '../resolver.js';
 import type { CheckContext } from './context.js';
-import { dnsErrorFinding, evidence, makeFinding } from './util.js';
+import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 
 export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = [];
@@ -33,7 +33,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     const aliases = await aliasesOf(ctx.resolver, host, a.status !== 'unknown' ? a : aaaa);
     if (aliases.length) {
       out.push(
-        makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${aliases[0]}); an MX must name a host directly (RFC 2181 §10.3).`, { ...ev, cname: aliases }, { subject: host }),
+        makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${aliases[0]}); an MX must name a host directly (RFC 2181 §10.3).`, moreEvidence(ev, { cname: aliases }), { subject: host }),
       );
     }
     if (a.status === 'unknown' && aaaa.status === 'unknown') {

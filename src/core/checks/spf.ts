@@ -1,11 +1,10 @@
 // spf: one record, within limits, authorising this server (or its relay), with every foreign term classified.
 import type { Finding } from '../model.js';
 import { checkHost } from '../spf/evaluate.js';
-import { parseSpf, selectSpf, isSpfRecord } from '../spf/parse.js';
+import { parseSpfShared, selectSpf, isSpfRecord } from '../spf/parse.js';
 import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
-import { recordsAt } from '../zone.js';
 import type { CheckContext } from './context.js';
-import { dnsErrorFinding, evidence, makeFinding } from './util.js';
+import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 
 const MAX_LOOKUPS = 10;
 
@@ -25,7 +24,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   const sel = selectSpf(a.status === 'ok' ? a.records : []);
 
   // Panel-side size problems (live DNS cannot carry a >255-byte string, but the panel's copy can be wrong).
-  for (const r of ctx.zone ? recordsAt(ctx.zone.records, ctx.domain, 'TXT') : []) {
+  for (const r of ctx.zoneIndex ? ctx.zoneIndex.at(ctx.domain, 'TXT') : []) {
     const chunks = r.txt ?? [r.value];
     if (isSpfRecord(chunks.join('')) && chunks.some((c) => Buffer.byteLength(c) > 255)) {
       out.push(makeFinding('spf', 'spf.string-too-long', 'fail', 'The panel stores the SPF record as one string over 255 bytes: it must be split into several strings.', ev, { fix: 'spf' }));
@@ -40,7 +39,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     out.push(makeFinding('spf', 'spf.multiple', 'fail', `${sel.records.length} SPF records: receivers treat that as a permanent error (RFC 7208 §4.5) — SPF fails for every message.`, ev, { fix: 'spf' }));
   }
   const record = sel.status === 'found' ? sel.record : sel.records[0];
-  const parsed = parseSpf(record);
+  const parsed = parseSpfShared(record);
   if (parsed.errors.length) {
     out.push(makeFinding('spf', 'spf.syntax', 'fail', `The SPF record has errors: ${parsed.errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
   }
@@ -50,7 +49,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
 
   const tree = await walkSpfRecord(ctx.resolver, ctx.domain, record);
   const costs = tree.terms.filter((t) => t.lookups > 0).map((t) => `${t.term}: ${t.lookups}`);
-  const treeEv = { ...ev, lookups: costs, totalLookups: tree.totalLookups, totalVoids: tree.totalVoids };
+  const treeEv = moreEvidence(ev, { lookups: costs, totalLookups: tree.totalLookups, totalVoids: tree.totalVoids });
   if (tree.totalLookups > MAX_LOOKUPS) {
     const worst = [...tree.terms].sort((x, y) => y.lookups - x.lookups)[0];
     out.push(
@@ -97,7 +96,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   } else {
     for (const ip of ctx.settings.ips) {
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, ctx.resolver);
-      const rev = { ...ev, checkHost: [`check_host(${ip}, ${ctx.domain}) = ${r.result}${r.reason ? ` (${r.reason})` : ''}`] };
+      const rev = moreEvidence(ev, { checkHost: [`check_host(${ip}, ${ctx.domain}) = ${r.result}${r.reason ? ` (${r.reason})` : ''}`] });
       if (r.result === 'pass') continue;
       if (r.result === 'temperror') out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not evaluate SPF for ${ip}: ${r.reason ?? 'DNS error'}.`, rev, { subject: ip }));
       else

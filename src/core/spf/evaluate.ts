@@ -48,9 +48,18 @@ interface Inner {
 
 /** A syntactically usable DNS name: ≤253 octets, labels 1–63 octets. */
 export function isQueryableName(name: string): boolean {
-  const n = name.endsWith('.') ? name.slice(0, -1) : name;
-  if (n.length === 0 || n.length > 253) return false;
-  return n.split('.').every((l) => l.length > 0 && l.length <= 63);
+  const len = name.endsWith('.') ? name.length - 1 : name.length;
+  if (len === 0 || len > 253) return false;
+  // Every label 1..63 characters (no empty label: no leading dot, no two dots in a row, no trailing dot left).
+  let start = 0;
+  for (let i = 0; i <= len; i++) {
+    if (i === len || name.charCodeAt(i) === 0x2e) {
+      const l = i - start;
+      if (l === 0 || l > 63) return false;
+      start = i + 1;
+    }
+  }
+  return true;
 }
 
 const TOPLABEL = /^(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9])$/;

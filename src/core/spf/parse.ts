@@ -286,7 +286,7 @@ export function parseTerm(raw: string, afterAll = false): SpfTerm {
 const PARSE_CACHE_MAX = 2048;
 const parseCache = new Map<string, ParsedSpf>();
 
-function copyParsed(p: ParsedSpf): ParsedSpf {
+function copyParsed(p: ReadonlyParsedSpf): ParsedSpf {
   const terms = p.terms.map((t) => ({ ...t }));
   const out: ParsedSpf = { version: p.version, terms, errors: p.errors.map((e) => ({ ...e })), warnings: [...p.warnings] };
   if (p.redirect) out.redirect = terms[p.terms.indexOf(p.redirect)];
@@ -296,13 +296,28 @@ function copyParsed(p: ParsedSpf): ParsedSpf {
 
 /** Parse an SPF record text. Never throws. */
 export function parseSpf(text: string): ParsedSpf {
+  return copyParsed(parseSpfShared(text));
+}
+
+/** A parsed record that is shared between callers: read it, never modify it. */
+export interface ReadonlyParsedSpf {
+  readonly version: string | null;
+  readonly terms: readonly Readonly<SpfTerm>[];
+  readonly errors: readonly Readonly<SpfIssue>[];
+  readonly warnings: readonly string[];
+  readonly redirect?: Readonly<SpfTerm>;
+  readonly exp?: Readonly<SpfTerm>;
+}
+
+/** parseSpf without the copy, for callers that only read the result (the audit parses the same records all day). */
+export function parseSpfShared(text: string): ReadonlyParsedSpf {
   let p = parseCache.get(text);
   if (!p) {
     if (parseCache.size >= PARSE_CACHE_MAX) parseCache.clear();
     p = parseSpfUncached(text);
     parseCache.set(text, p);
   }
-  return copyParsed(p);
+  return p;
 }
 
 function parseSpfUncached(text: string): ParsedSpf {

@@ -3,7 +3,7 @@
 // (own lookup + nested) and users see what to drop. DNS trouble is `unknown`, never an error.
 import type { Resolver } from '../resolver.js';
 import { isQueryableName } from './evaluate.js';
-import { parseSpf, selectSpf, tokenizeMacroString, type SpfTerm } from './parse.js';
+import { parseSpfShared, selectSpf, tokenizeMacroString, type SpfTerm } from './parse.js';
 
 export interface SpfTreeTerm {
   /** The term as written. */
@@ -74,9 +74,13 @@ interface WalkState {
   opts: Required<WalkOptions>;
 }
 
+const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
+
 /** Expand a macro-free domain-spec (only %% %_ %- escapes) to a name; null when it has real macros or is unusable. */
 function staticTarget(spec: string): string | null {
   if (spec.includes('%{')) return null;
+  // No "%" and only visible ASCII: the spec is one literal, the name as written (the common case, without tokenising).
+  if (!spec.includes('%') && VISIBLE_ASCII.test(spec)) return (spec.endsWith('.') ? spec.slice(0, -1) : spec).toLowerCase();
   const t = tokenizeMacroString(spec);
   if ('error' in t) return null;
   let name = t.tokens.map((x) => (x.kind === 'macro' ? '' : x.text)).join('');
@@ -108,7 +112,7 @@ async function walkRecord(
   path: string,
   st: WalkState,
 ): Promise<SpfTreeNode> {
-  const parsed = parseSpf(record);
+  const parsed = parseSpfShared(record);
   const node: SpfTreeNode = {
     domain,
     record,
@@ -116,7 +120,7 @@ async function walkRecord(
     lookups: 0,
     voids: 0,
     syntaxErrors: parsed.errors.map((e) => e.reason),
-    warnings: parsed.warnings,
+    warnings: parsed.warnings.slice(),
   };
   for (const e of node.syntaxErrors) st.errors.push(`${path}: ${e}`);
   const hasAll = parsed.terms.some((t) => t.mechanism === 'all' && !t.error);
@@ -254,9 +258,16 @@ async function walkRecord(
   return node;
 }
 
-function finish(base: Omit<SpfTree, 'totalLookups' | 'totalVoids' | 'overLookupLimit' | 'overVoidLimit' | 'unknown' | 'errors' | 'loops' | 'dynamicTerms'>, st: WalkState): SpfTree {
+function finish(base: SpfTreeNode, status: SpfTree['status'], st: WalkState): SpfTree {
   const tree: SpfTree = {
-    ...base,
+    domain: base.domain,
+    record: base.record,
+    terms: base.terms,
+    lookups: base.lookups,
+    voids: base.voids,
+    syntaxErrors: base.syntaxErrors,
+    warnings: base.warnings,
+    status,
     totalLookups: base.lookups,
     totalVoids: base.voids,
     overLookupLimit: base.lookups > st.opts.maxLookups,
@@ -287,25 +298,25 @@ export async function walkSpfRecord(resolver: Resolver, domain: string, record: 
   const d = domain.toLowerCase().replace(/\.$/, '');
   const st = newState(opts);
   const node = await walkRecord(resolver, d, record, [d], d, st);
-  return finish({ ...node, status: 'found' }, st);
+  return finish(node, 'found', st);
 }
 
 /** Fetch `domain`'s SPF record from DNS and walk it. */
 export async function walkSpf(resolver: Resolver, domain: string, opts: WalkOptions = {}): Promise<SpfTree> {
   const d = domain.toLowerCase().replace(/\.$/, '');
   const st = newState(opts);
-  const empty = { domain: d, record: null, terms: [], lookups: 0, voids: 0, syntaxErrors: [], warnings: [] };
+  const empty: SpfTreeNode = { domain: d, record: null, terms: [], lookups: 0, voids: 0, syntaxErrors: [], warnings: [] };
   const rec = await fetchRecord(resolver, d);
   if (rec.status === 'unknown') {
     st.unknown = true;
-    return finish({ ...empty, status: 'unknown' }, st);
+    return finish(empty, 'unknown', st);
   }
-  if (rec.status === 'none') return finish({ ...empty, status: 'none' }, st);
+  if (rec.status === 'none') return finish(empty, 'none', st);
   if (rec.status === 'multiple') {
     st.errors.push(`${d}: ${rec.records.length} SPF records (receivers return permerror)`);
-    return finish({ ...empty, status: 'multiple' }, st);
+    return finish(empty, 'multiple', st);
   }
   st.records++;
   const node = await walkRecord(resolver, d, rec.record, [d], d, st);
-  return finish({ ...node, status: 'found' }, st);
+  return finish(node, 'found', st);
 }
