@@ -9,8 +9,8 @@ import { createResolver } from '../src/adapters/dns/resolver.js';
 import { FilesPanel } from '../src/adapters/panels/files/index.js';
 import { openStore } from '../src/adapters/store/store.js';
 import { auditManyParallel, defaultThreads } from '../src/adapters/workers/audit-pool.js';
-import { auditMany } from '../src/core/audit.js';
-import type { DomainAudit } from '../src/core/model.js';
+import { bulkAudit, type BulkItem } from '../src/adapters/workers/bulk.js';
+import type { PreparedAudit } from '../src/adapters/store/store.js';
 import { startNsd } from './authoritative.js';
 import { fireQueries } from './floor.js';
 import { generate } from './generate.js';
@@ -61,10 +61,10 @@ async function main(): Promise<number> {
       const started = new Map<string, bigint>();
       const latencies: number[] = [];
       let sqliteNs = 0n;
-      const batch: { audit: DomainAudit }[] = [];
+      const batch: PreparedAudit[] = [];
       const flush = () => {
         const t = process.hrtime.bigint();
-        store.recordAudits(runId, batch.splice(0));
+        store.recordPreparedAudits(runId, batch.splice(0));
         sqliteNs += process.hrtime.bigint() - t;
       };
       // --profile FILE: a CPU profile of the audit phase only (not the generation, NSD start-up or floor); each worker
@@ -86,12 +86,12 @@ async function main(): Promise<number> {
         concurrency,
         keepResults: false,
         onStart: (d: string) => started.set(d, process.hrtime.bigint()),
-        onResult: (a: DomainAudit) => {
+        onResult: (a: BulkItem) => {
           latencies.push(Number(process.hrtime.bigint() - started.get(a.domain)!) / 1e6);
           started.delete(a.domain);
           statuses[a.status] = (statuses[a.status] ?? 0) + 1;
           audited++;
-          batch.push({ audit: a });
+          batch.push(a.prepared);
           if (batch.length >= 500) flush();
         },
       };
@@ -101,8 +101,9 @@ async function main(): Promise<number> {
         const run = await auditManyParallel(g.domains, { panel, resolver: resolverOptions }, { ...bulk, threads, ...(profileOut ? { profilePrefix: profileOut } : {}) });
         dns = { stats: run.stats, asked: run.asked };
       } else {
+        // The in-process path of the product's bulk audit (what bulkAudit does below its thread threshold).
         const wire = createResolver(resolverOptions);
-        await auditMany(g.domains, { panel, resolver: wire }, bulk);
+        await bulkAudit(g.domains, { panel, resolver: resolverOptions, inProcess: wire }, { ...bulk, threads: 0 });
         dns = { stats: wire.stats(), asked: wire.asked() };
         wire.close();
       }

@@ -1,9 +1,9 @@
 // Bulk audits as background jobs: the job row in the store holds progress (done/total/failures) and the cancel flag,
 // so a page reload (or another tab) sees the same job; results go into the store as they arrive. A restart marks
 // unfinished jobs interrupted (store.interruptUnfinishedJobs at server start).
-import { auditMany } from '../core/audit.js';
-import type { CheckName, DomainAudit, DomainRef, DomainStatus, Identity, Severity } from '../core/model.js';
-import { bulkAudit } from '../adapters/workers/bulk.js';
+import type { CheckName, DomainRef, DomainStatus, Identity, Severity } from '../core/model.js';
+import type { PreparedAudit } from '../adapters/store/store.js';
+import { bulkAudit, type BulkItem } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
 import { auditOptionsFrom } from './settings.js';
 import { withResolver, type WebDeps } from './services.js';
@@ -15,7 +15,6 @@ export interface JobResult {
   checks: Partial<Record<CheckName, Severity>>;
 }
 
-const SEV_ORDER: Record<Severity, number> = { fail: 0, warn: 1, unknown: 2, info: 3, pass: 4 };
 
 /** Finished jobs whose streamed rows stay in memory (older ones: progress only; their results are in the store). */
 const KEEP_FINISHED = 10;
@@ -53,29 +52,30 @@ export class BulkRunner {
     const list = this.results.get(jobId)!;
     let failed = 0;
     let cancelled = false;
-    let batch: { audit: DomainAudit; owner: string | null }[] = [];
+    let batch: PreparedAudit[] = [];
     let batchFailed = 0;
     let lastFlush = Date.now();
     let done = 0;
     const flush = () => {
       lastFlush = Date.now();
       if (!batch.length) return;
-      store.recordAudits(runId, batch);
+      store.recordPreparedAudits(runId, batch);
       store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
       store.updateJob(jobId, { done, failed });
       batch = [];
       batchFailed = 0;
     };
-    const onResult = (a: DomainAudit, n: number) => {
+    const onResult = (a: BulkItem, n: number) => {
       done = n;
       if (a.status === 'fail') {
         failed++;
         batchFailed++;
       }
-      batch.push({ audit: a, owner: owners.get(a.domain) ?? null });
+      a.prepared.owner = owners.get(a.domain) ?? null;
+      batch.push(a.prepared);
       if (batch.length >= STORE_BATCH || Date.now() - lastFlush >= STORE_BATCH_MS) flush();
-      const checks: Partial<Record<CheckName, Severity>> = {};
-      for (const f of a.findings) if (!checks[f.check] || SEV_ORDER[f.severity] < SEV_ORDER[checks[f.check]!]) checks[f.check] = f.severity;
+      // The worst severity per check, as the store summarises it.
+      const checks = JSON.parse(a.prepared.checks) as Partial<Record<CheckName, Severity>>;
       list.push({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, checks });
     };
     const domains = refs.map((r) => r.domain);
@@ -92,7 +92,10 @@ export class BulkRunner {
         const threads = this.deps.auditThreads;
         await bulkAudit(domains, { panel: this.deps.panel, resolver: spec, options, now: this.deps.now }, { ...bulk, ...(threads !== undefined ? { threads } : {}) });
       } else {
-        await withResolver(this.deps, (resolver) => auditMany(domains, { panel: this.deps.panel, resolver, options, now: this.deps.now }, bulk));
+        // A resolver the app was given as an object (tests, custom wiring): this thread only.
+        await withResolver(this.deps, (resolver) =>
+          bulkAudit(domains, { panel: this.deps.panel, resolver: {}, inProcess: resolver, options, now: this.deps.now }, { ...bulk, threads: 0 }),
+        );
       }
       flush();
       const status = cancelled ? 'cancelled' : 'complete';

@@ -9,12 +9,13 @@
 // once per worker instead of once per run).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { BulkOptions } from '../../core/audit.js';
 import type { AuditOptions } from '../../core/checks/context.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import type { ResolverOptions, ResolverStats } from '../dns/resolver.js';
+import type { PreparedAudit } from '../store/store.js';
 import type { FromWorker, ToWorker, WorkerInit, WorkerJob } from './audit-worker.js';
+import { itemFromPrepared, type BulkItem } from './item.js';
 
 export interface PoolDeps {
   panel: Panel;
@@ -25,7 +26,14 @@ export interface PoolDeps {
   now?: () => Date;
 }
 
-export interface PoolOptions extends BulkOptions {
+/** core's BulkOptions, with each result as a BulkItem (prepared for the store; the full audit on demand). */
+export interface PoolOptions {
+  concurrency?: number;
+  onStart?: (domain: string) => void;
+  onResult?: (item: BulkItem, done: number, total: number) => void | Promise<void>;
+  cancelled?: () => boolean;
+  /** false → results are not kept (the promise gives no audits). Default true. */
+  keepResults?: boolean;
   /** Worker threads. Default: the cores this process may use (os.availableParallelism()), at most 8. */
   threads?: number;
   /** Diagnostics: worker i writes its CPU profile to `${profilePrefix}.worker<i>.cpuprofile`. */
@@ -37,7 +45,7 @@ export interface PoolRun {
   audits: DomainAudit[];
   /** All workers' resolver statistics, summed. */
   stats: ResolverStats;
-  /** The distinct questions the workers put on the wire (a question asked by two workers counts once). */
+  /** The questions the workers put on the wire: each worker's distinct questions (two workers may share some). */
   asked: { name: string; type: string }[];
   threads: number;
 }
@@ -80,7 +88,7 @@ function message(e: unknown): string {
 export async function auditManyParallel(domains: string[], deps: PoolDeps, opts: PoolOptions = {}): Promise<PoolRun> {
   const total = domains.length;
   const keep = opts.keepResults !== false;
-  const results: DomainAudit[] = keep ? new Array(total) : [];
+  const results: BulkItem[] = keep ? new Array(total) : [];
   const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), Math.max(1, total)));
   const concurrency = Math.max(1, opts.concurrency ?? 16);
   const dnsPerWorker = Math.max(1, Math.ceil((deps.resolver.concurrency ?? 64) / threads));
@@ -161,15 +169,16 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
       maybeFinish();
     };
 
-    const onResults = (s: Slot, batch: { i: number; audit: DomainAudit }[]) => {
-      for (const { i, audit } of batch) {
+    const onResults = (s: Slot, batch: { i: number; prepared: PreparedAudit }[]) => {
+      for (const { i, prepared } of batch) {
         s.pending--;
-        if (deps.now) audit.auditedAt = deps.now().toISOString();
-        if (keep) results[i] = audit;
+        if (deps.now) prepared.auditedAt = deps.now().toISOString();
+        const item = itemFromPrepared(prepared);
+        if (keep) results[i] = item;
         chain = chain.then(async () => {
           if (failure) return;
           done++;
-          await opts.onResult?.(audit, done, total);
+          await opts.onResult?.(item, done, total);
           inflight--;
           pump();
         });
@@ -179,15 +188,17 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
 
     const allFinished = () => {
       const stats: ResolverStats = { queries: 0, cacheHits: 0, unknown: 0 };
-      const asked = new Map<string, { name: string; type: string }>();
+      // Each worker's distinct questions, one after the other: the same queries the workers put on the wire (a question
+      // two workers both asked appears twice, as it went out twice).
+      const asked: { name: string; type: string }[] = [];
       for (const s of slots) {
         const f = s.finished!;
         stats.queries += f.stats.queries;
         stats.cacheHits += f.stats.cacheHits;
         stats.unknown += f.stats.unknown;
-        for (const q of f.asked) asked.set(`${q.type} ${q.name}`, q);
+        for (const q of f.asked) asked.push(q);
       }
-      resolve({ audits: keep ? results.filter(Boolean) : [], stats, asked: [...asked.values()], threads });
+      resolve({ audits: keep ? results.filter(Boolean).map((r) => r.audit()) : [], stats, asked, threads });
     };
 
     for (let t = 0; t < threads; t++) {

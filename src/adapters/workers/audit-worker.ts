@@ -1,6 +1,6 @@
 // One audit worker thread (see ./audit-pool.ts). The main thread reads the panel and sends each domain's zone and mail
 // settings; this thread asks DNS through its own wire resolver (its own per-run cache), runs every check and sends the
-// audit back. Messages are batched both ways: one postMessage per turn of the event loop, not one per domain.
+// audit back, already prepared for the store (serialised here, not on the main thread). Messages are batched both ways: one postMessage per turn of the event loop, not one per domain.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -9,6 +9,7 @@ import type { AuditOptions } from '../../core/checks/context.js';
 import type { DomainAudit, MailSettings, Zone } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import { createResolver, type ResolverOptions } from '../dns/resolver.js';
+import { prepareAudit, type PreparedAudit } from '../store/store.js';
 
 export interface WorkerInit {
   resolver: ResolverOptions;
@@ -29,7 +30,7 @@ export interface WorkerJob {
 
 export type ToWorker = { type: 'jobs'; jobs: WorkerJob[] } | { type: 'finish' };
 export type FromWorker =
-  | { type: 'results'; results: { i: number; audit: DomainAudit }[] }
+  | { type: 'results'; results: { i: number; prepared: PreparedAudit }[] }
   | { type: 'failed'; error: string }
   | { type: 'finished'; stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
 
@@ -65,25 +66,27 @@ if (parentPort) {
     session.connect();
     void session.post('Profiler.enable').then(() => session!.post('Profiler.start'));
   }
-  let outbox: { i: number; audit: DomainAudit }[] = [];
+  let outbox: { i: number; prepared: PreparedAudit }[] = [];
   let scheduled = false;
   const flush = () => {
     scheduled = false;
     if (!outbox.length) return;
     const results = outbox;
     outbox = [];
-    port.postMessage({ type: 'results', results } satisfies FromWorker);
+    // The findings documents move to the main thread without a copy.
+    port.postMessage({ type: 'results', results } satisfies FromWorker, results.map((r) => r.prepared.findings.buffer as ArrayBuffer));
   };
   const run = async (job: WorkerJob) => {
-    let audit: DomainAudit;
+    let prepared: PreparedAudit;
     try {
-      audit = await auditDomain(job.domain, { panel: readPanel(job), resolver, ...(init.options ? { options: init.options } : {}) });
+      const audit: DomainAudit = await auditDomain(job.domain, { panel: readPanel(job), resolver, ...(init.options ? { options: init.options } : {}) });
+      prepared = prepareAudit(audit);
     } catch (e) {
       // auditDomain turns every failure into findings; reaching this is a bug, and the run must say so, not skip it.
       port.postMessage({ type: 'failed', error: `auditing ${job.domain}: ${(e as Error)?.message ?? String(e)}` } satisfies FromWorker);
       return;
     }
-    outbox.push({ i: job.i, audit });
+    outbox.push({ i: job.i, prepared });
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);

@@ -1,7 +1,8 @@
 // mailhealth audit [DOMAIN...] [--all] [--json]
-import { auditMany } from '../../core/audit.js';
 import type { ResolverOptions } from '../../adapters/dns/resolver.js';
-import { bulkAudit } from '../../adapters/workers/bulk.js';
+import type { PreparedAudit } from '../../adapters/store/store.js';
+import { defaultThreads } from '../../adapters/workers/audit-pool.js';
+import { bulkAudit, type BulkItem } from '../../adapters/workers/bulk.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Store } from '../../adapters/store/store.js';
 import {
@@ -46,7 +47,8 @@ const STORE_BATCH = 200;
 
 /**
  * Audit the given domains and record the run (shared by `audit` and `demo`). With `parallel`, a bulk of domains is
- * audited on worker threads whose resolvers are built from those options (see src/adapters/workers).
+ * audited on worker threads whose resolvers are built from those options (see src/adapters/workers); else, and below
+ * the bulk threshold, in this thread with `resolver`.
  */
 export async function runAudit(
   panel: Panel,
@@ -59,35 +61,33 @@ export async function runAudit(
   const owners = new Map(domains.map((d) => [d.domain, d.owner]));
   let failed = 0;
   const showProgress = opts.progress && domains.length > 1 && process.stderr.isTTY;
-  let batch: { audit: DomainAudit; owner: string | null }[] = [];
+  let batch: PreparedAudit[] = [];
   let batchFailed = 0;
   const flush = () => {
     if (!store || runId === null || !batch.length) return;
-    store.recordAudits(runId, batch);
+    store.recordPreparedAudits(runId, batch);
     store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
     batch = [];
     batchFailed = 0;
   };
-  const onResult = (a: DomainAudit, done: number, total: number) => {
+  const onResult = (a: BulkItem, done: number, total: number) => {
     if (a.status === 'fail') {
       failed++;
       batchFailed++;
     }
-    batch.push({ audit: a, owner: owners.get(a.domain) ?? null });
-    if (batch.length >= STORE_BATCH) flush();
+    if (store) {
+      a.prepared.owner = owners.get(a.domain) ?? null;
+      batch.push(a.prepared);
+      if (batch.length >= STORE_BATCH) flush();
+    }
     if (showProgress) process.stderr.write(progressBar(done, total, failed));
   };
   try {
-    const names = domains.map((d) => d.domain);
-    const audits = opts.parallel
-      ? (
-          await bulkAudit(
-            names,
-            { panel, resolver: opts.parallel.resolver, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
-            { concurrency: opts.concurrency, onResult, ...(opts.parallel.threads !== undefined ? { threads: opts.parallel.threads } : {}) },
-          )
-        ).audits
-      : await auditMany(names, { panel, resolver, ...(opts.options ? { options: opts.options } : {}) }, { concurrency: opts.concurrency, onResult });
+    const { audits } = await bulkAudit(
+      domains.map((d) => d.domain),
+      { panel, resolver: opts.parallel?.resolver ?? {}, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
+      { concurrency: opts.concurrency, onResult, threads: opts.parallel ? (opts.parallel.threads ?? defaultThreads()) : 0 },
+    );
     if (showProgress) process.stderr.write('\n');
     flush();
     if (store && runId !== null) store.finishRun(runId, 'complete');

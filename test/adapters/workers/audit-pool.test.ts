@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { createResolver, type ResolverOptions } from '../../../src/adapters/dns/resolver.js';
 import { FilesPanel } from '../../../src/adapters/panels/files/index.js';
 import { auditManyParallel } from '../../../src/adapters/workers/audit-pool.js';
+import type { BulkItem } from '../../../src/adapters/workers/item.js';
+import { prepareAudit } from '../../../src/adapters/store/store.js';
 import { auditMany } from '../../../src/core/audit.js';
 import type { DomainAudit } from '../../../src/core/model.js';
 import type { Panel } from '../../../src/core/panel.js';
@@ -35,9 +37,22 @@ describe('auditManyParallel', () => {
     const inProcess = await auditMany(domains, { panel, resolver: wire }, { concurrency: 4 });
     wire.close();
     const seen: string[] = [];
-    const run = await auditManyParallel(domains, { panel, resolver: spec }, { concurrency: 4, threads: 2, onResult: (a) => void seen.push(a.domain) });
+    const prepared = new Map<string, ReturnType<typeof prepareAudit>>();
+    const run = await auditManyParallel(domains, { panel, resolver: spec }, {
+      concurrency: 4,
+      threads: 2,
+      onResult: (a) => {
+        seen.push(a.domain);
+        prepared.set(a.domain, a.prepared);
+      },
+    });
     assert.equal(run.threads, 2);
     assert.deepEqual(run.audits.map(strip), inProcess.map(strip));
+    // What goes to the store is what the store would make of the in-process audit.
+    for (const a of inProcess) {
+      const p = prepared.get(a.domain)!;
+      assert.deepEqual({ ...p, auditedAt: '', findings: Buffer.from(p.findings).toString() }, { ...prepareAudit(a), auditedAt: '', findings: Buffer.from(prepareAudit(a).findings).toString() });
+    }
     assert.deepEqual([...seen].sort(), domains);
     assert.ok(run.stats.queries > 0 && run.asked.length > 0);
     for (const q of run.asked) assert.match(q.type, /^[A-Z]+$/);
@@ -45,11 +60,11 @@ describe('auditManyParallel', () => {
 
   it('stamps audits with the caller clock and streams without keeping results', async () => {
     const at = new Date('2026-01-02T03:04:05.000Z');
-    const got: DomainAudit[] = [];
+    const got: BulkItem[] = [];
     const run = await auditManyParallel(domains, { panel, resolver: spec, now: () => at }, { threads: 2, keepResults: false, onResult: (a) => void got.push(a) });
     assert.deepEqual(run.audits, []);
     assert.equal(got.length, domains.length);
-    assert.ok(got.every((a) => a.auditedAt === at.toISOString()));
+    assert.ok(got.every((a) => a.auditedAt === at.toISOString() && a.audit().auditedAt === at.toISOString() && a.prepared.auditedAt === at.toISOString()));
   });
 
   it('awaits onResult one at a time and passes done/total', async () => {
