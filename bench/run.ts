@@ -1,4 +1,6 @@
 // npm run bench [-- --domains N] [--json] [--concurrency C] [--threads T] [--profile out.cpuprofile (+ out.cpuprofile.worker<i>.cpuprofile)]
+// (npm run bench builds first and runs the compiled code in dist/, as the packaged plugin does; `npx tsx bench/run.ts`
+// runs it from source.)
 // Generates N synthetic domains, serves them from NSD on loopback (rate limiting off), runs the bulk audit through
 // the files panel with history written to SQLite, then fires the same DNS queries with a minimal client (the floor).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
