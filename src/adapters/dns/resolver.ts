@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Answer, RecordData, Resolver, RRType } from '../../core/resolver.js';
-import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type ServerAddress } from './wire.js';
+import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
 
 export interface ResolverOptions {
   /** "host" or "host:port" (IPv6: "[::1]:53"). Empty/undefined: the system's resolvers. */
@@ -35,34 +35,6 @@ export interface WireResolver extends Resolver {
   clearCache(): void;
   /** Close the client's sockets; pending queries settle as `unknown` ('resolver closed'). Idempotent. */
   close(): void;
-}
-
-/** FIFO limiter: acquire() is null when a slot is free now, else a promise that resolves with the slot handed over. */
-class Semaphore {
-  private active = 0;
-  private waiting: (() => void)[] = [];
-  private head = 0;
-  constructor(private readonly max: number) {}
-  acquire(): Promise<void> | null {
-    if (this.active < this.max) {
-      this.active++;
-      return null;
-    }
-    return new Promise<void>((r) => this.waiting.push(r));
-  }
-  release(): void {
-    if (this.head < this.waiting.length) {
-      const next = this.waiting[this.head++];
-      if (this.head === this.waiting.length) {
-        this.waiting = [];
-        this.head = 0;
-      } else if (this.head > 1024 && this.head * 2 > this.waiting.length) {
-        this.waiting = this.waiting.slice(this.head);
-        this.head = 0;
-      }
-      next(); // the slot passes to the next waiter; `active` is unchanged
-    } else this.active--;
-  }
 }
 
 function norm(name: string): string {
@@ -97,17 +69,63 @@ async function toAddresses(specs: string[], defaultPort: number): Promise<Server
   return out;
 }
 
-function mapResult<T extends RRType>(name: string, type: T, r: Awaited<ReturnType<DnsClient['query']>>): Answer<T> {
+function mapResult<T extends RRType>(name: string, type: T, r: QueryResult): Answer<T> {
   if (r.kind === 'error') return { name, type, status: 'unknown', records: [], error: r.error };
-  const cnames = r.chain && r.chain.length ? { cnames: r.chain.map(norm) } : {};
+  let a: Answer<T>;
   switch (r.rcode) {
     case 0:
-      return { name, type, status: r.records.length ? 'ok' : 'nodata', records: r.records as RecordData[T][], ...cnames };
+      a = { name, type, status: r.records.length ? 'ok' : 'nodata', records: r.records as RecordData[T][] };
+      break;
     case 3:
-      return { name, type, status: 'nxdomain', records: [], ...cnames };
+      a = { name, type, status: 'nxdomain', records: [] };
+      break;
     default:
       return { name, type, status: 'unknown', records: [], error: rcodeName(r.rcode) };
   }
+  if (r.chain && r.chain.length) a.cnames = r.chain.map(norm);
+  return a;
+}
+
+/**
+ * One question on its way to the wire: waits for a slot (at most `concurrency` in flight, first come first served),
+ * asks the client, maps the result to an Answer and settles its promise. A plain object with the client's callback
+ * as a method: no async function, semaphore promise or closure per query.
+ */
+class AskJob<T extends RRType = RRType> implements QueryWaiter {
+  /** Set by the run cache: on an unknown answer the entry leaves the cache (see resolve()). */
+  cacheKey: string | null = null;
+  promise: Promise<Answer<T>> | null = null;
+  constructor(
+    readonly run: RunState,
+    readonly to: ServerAddress[] | Promise<ServerAddress[]>,
+    readonly name: string,
+    readonly type: T,
+    readonly resolve: (a: Answer<T>) => void,
+  ) {}
+  start(): void {
+    this.run.stats.queries++;
+    const to = this.to;
+    if (Array.isArray(to)) this.run.client.ask(to, this.name, this.type, this);
+    else void to.then((addrs) => this.run.client.ask(addrs, this.name, this.type, this));
+  }
+  settle(r: QueryResult): void {
+    const run = this.run;
+    run.release();
+    const a = mapResult(this.name, this.type, r);
+    if (a.status === 'unknown') {
+      run.stats.unknown++;
+      // DNS trouble is not an answer: the next ask goes to the wire again (a lost packet must not stick for the run).
+      if (this.cacheKey !== null && this.promise) run.evict(this.cacheKey, this.promise as Promise<Answer>);
+    }
+    this.resolve(a);
+  }
+}
+
+interface RunState {
+  client: DnsClient;
+  stats: ResolverStats;
+  release(): void;
+  evict(key: string, p: Promise<Answer>): void;
 }
 
 export function createResolver(opts: ResolverOptions = {}): WireResolver {
@@ -130,7 +148,11 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
     servers ??= toAddresses(specs, 53).then((a) => (ready = a));
     return servers;
   }
-  const sem = new Semaphore(opts.concurrency ?? 64);
+  const maxInFlight = Math.max(1, opts.concurrency ?? 64);
+  let inFlight = 0;
+  // Questions waiting for a slot, first come first served.
+  let waiting: AskJob[] = [];
+  let waitHead = 0;
   const useCache = opts.cache ?? true;
   // Two generations instead of a strict LRU (no reordering on every hit): answers live in `cache`; when it is full it
   // becomes `older`, and a hit in `older` moves the answer back. Shared includes, asked all the time, stay.
@@ -139,19 +161,58 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
   const cacheSize = Math.max(100, opts.cacheSize ?? 20_000);
   const askedKeys = new Set<string>();
   const stats: ResolverStats = { queries: 0, cacheHits: 0, unknown: 0 };
+  // A question that settles at once (bad name, closed) releases its slot inside start(): slots released meanwhile are
+  // owed and handed on by the loop below, not by a recursion as deep as the queue.
+  let releasing = false;
+  let owed = 0;
+  const run: RunState = {
+    client,
+    stats,
+    release() {
+      owed++;
+      if (releasing) return;
+      releasing = true;
+      while (owed > 0) {
+        owed--;
+        if (waitHead < waiting.length) {
+          const next = waiting[waitHead++];
+          if (waitHead === waiting.length) {
+            waiting = [];
+            waitHead = 0;
+          } else if (waitHead > 1024 && waitHead * 2 > waiting.length) {
+            waiting = waiting.slice(waitHead);
+            waitHead = 0;
+          }
+          next.start(); // the slot passes to the next question; inFlight is unchanged
+        } else inFlight--;
+      }
+      releasing = false;
+    },
+    evict(key, p) {
+      if (cache.get(key) === p) cache.delete(key);
+      if (older.get(key) === p) older.delete(key);
+    },
+  };
 
-  async function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T): Promise<Answer<T>> {
-    const wait = sem.acquire();
-    if (wait) await wait;
-    try {
-      stats.queries++;
-      const addrs = Array.isArray(to) ? to : await to;
-      const a = mapResult(name, type, await client.query(addrs, name, type));
-      if (a.status === 'unknown') stats.unknown++;
-      return a;
-    } finally {
-      sem.release();
-    }
+  /** A question for the wire: its job and promise (not started yet: see go()). */
+  function job<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T): AskJob<T> {
+    let j!: AskJob<T>;
+    const p = new Promise<Answer<T>>((resolve) => (j = new AskJob(run, to, name, type, resolve)));
+    j.promise = p;
+    return j;
+  }
+
+  function go(j: AskJob<RRType>): void {
+    if (inFlight < maxInFlight) {
+      inFlight++;
+      j.start();
+    } else waiting.push(j);
+  }
+
+  function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T): Promise<Answer<T>> {
+    const j = job(to, name, type);
+    go(j as unknown as AskJob<RRType>);
+    return j.promise!;
   }
 
   const resolver: WireResolver = {
@@ -166,20 +227,18 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
         stats.cacheHits++;
         return hit as Promise<Answer<T>>;
       }
-      const p = ask(defaultServers(), name, type);
+      const j = job(defaultServers(), name, type);
+      const p = j.promise!;
+      j.cacheKey = key; // an unknown answer leaves the cache again (AskJob.settle)
       cache.set(key, p as Promise<Answer>);
       askedKeys.add(key);
-      // DNS trouble is not an answer: the next ask goes to the wire again (a lost packet must not stick for the run).
-      void p.then((a) => {
-        if (a.status === 'unknown') {
-          if (cache.get(key) === p) cache.delete(key);
-          if (older.get(key) === p) older.delete(key);
-        }
-      });
       if (cache.size >= cacheSize / 2) {
         older = cache;
         cache = new Map();
       }
+      // Started only now that the answer's place is in the cache: a question that settles at once (bad name, closed
+      // resolver) still finds it there to leave.
+      go(j as unknown as AskJob<RRType>);
       return p;
     },
     async resolveAt<T extends RRType>(servers: string[], rawName: string, type: T): Promise<Answer<T>> {

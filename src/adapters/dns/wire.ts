@@ -4,13 +4,16 @@
 // string), and only names that cannot be encoded at all (empty label, label > 63 octets, name > 255 wire octets) are
 // refused.
 //
-// Transport: a small pool of shared UDP sockets (per address family), a random 16-bit id per query; a response counts
-// only when it comes from the server asked and carries our id and our question (ASCII case-insensitive), anything else
-// is ignored. EDNS0 OPT advertises 1232 bytes. A timeout retries (same id) on the next server, up to `tries` attempts.
-// TC=1 → the same query over TCP (2-byte length framing), one connection per truncated answer.
+// Transport: per server, a few UDP sockets connected to it (each bound to a random source port by the kernel, used in
+// turn; past 16 servers, a shared pool of unconnected ones), a random 16-bit id per query; a response counts only when
+// it comes from the server asked and carries our id and our question (ASCII case-insensitive), anything else is
+// ignored. EDNS0 OPT advertises 1232 bytes. A timeout retries (same id) on the next server, up to `tries` attempts.
+// TC=1 → the same query over TCP (2-byte length framing), one connection per truncated answer. An ICMP "unreachable"
+// is a lost datagram (a timeout), on connected and unconnected sockets alike.
 //
-// Process lifetime: sockets are always unref'd; only the timers of pending queries hold the event loop, so an idle
-// client never keeps a CLI process alive. `close()` closes the sockets and settles whatever is pending.
+// Process lifetime: sockets are always unref'd; only the one timeout timer, armed while queries are pending, holds the
+// event loop, so an idle client never keeps a CLI process alive. `close()` closes the sockets and settles whatever is
+// pending.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
@@ -245,6 +248,36 @@ function readTxt(msg: Buffer, s: number, e: number): string[] {
  * found in the answer section. Throws MalformedResponse on a message that cannot be read.
  */
 export function parseResponse(msg: Buffer, qnameKey: string, qtype: number): ParsedResponse {
+  return parseMessage(msg, qtype, { qnameKey }, false);
+}
+
+/** Offset just past the (possibly compressed) name at `offset`, checking only that it stays inside the message. */
+function skipName(msg: Buffer, offset: number): number {
+  let o = offset;
+  let len = 0;
+  for (;;) {
+    if (o >= msg.length) throw new MalformedResponse('name runs past the message');
+    const b = msg[o];
+    if (b === 0) return o + 1;
+    if ((b & 0xc0) === 0xc0) {
+      if (o + 1 >= msg.length) throw new MalformedResponse('truncated pointer');
+      // The name's own bytes end here; what the pointer leads to is read (and checked) wherever it is used.
+      return o + 2;
+    }
+    if ((b & 0xc0) !== 0) throw new MalformedResponse('bad label type');
+    o += b + 1;
+    if (o > msg.length) throw new MalformedResponse('label runs past the message');
+    len += b + 1;
+    if (len > 255) throw new MalformedResponse('name too long');
+  }
+}
+
+/**
+ * parseResponse, for the client: `asked` says the message's question was checked to be ours (sameQuestion), so an
+ * owner that points at the question's name (0xC00C, what servers write) is the qname without reading it, and the
+ * qname's key is only worked out when some owner is written otherwise.
+ */
+function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string }, asked: boolean): ParsedResponse {
   if (msg.length < 12) throw new MalformedResponse('short message');
   const id = msg.readUInt16BE(0);
   const flags = msg.readUInt16BE(2);
@@ -253,16 +286,26 @@ export function parseResponse(msg: Buffer, qnameKey: string, qtype: number): Par
   const res: ParsedResponse = { id, rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, records: [], chain: [] };
   let o = 12;
   for (let i = 0; i < qd; i++) {
-    o = readName(msg, o, false).next + 4;
+    // The question's names are read as before (a pointer in a question is followed and checked) unless it is ours.
+    o = (asked ? skipName(msg, o) : readName(msg, o, false).next) + 4;
     if (o > msg.length) throw new MalformedResponse('question runs past the message');
   }
   if (an === 0) return res;
-  // Owner key → CNAME target key; records of qtype as (owner key, data).
-  const cnames = new Map<string, { key: string; text: string }>();
-  const found: { owner: string; data: ParsedRecord }[] = [];
+  // Owner of each record of qtype: null = the qname (pointer to the question), else its key; its data in step.
+  // Owner key → CNAME target key.
+  let cnames: Map<string, { key: string; text: string }> | null = null;
+  const owners: (string | null)[] = [];
+  const data: ParsedRecord[] = [];
   for (let i = 0; i < an; i++) {
-    const owner = readName(msg, o, false);
-    o = owner.next;
+    let owner: string | null;
+    if (asked && o + 1 < msg.length && msg[o] === 0xc0 && msg[o + 1] === 12) {
+      owner = null;
+      o += 2;
+    } else {
+      const r = readName(msg, o, false);
+      owner = r.key;
+      o = r.next;
+    }
     if (o + 10 > msg.length) throw new MalformedResponse('record header runs past the message');
     const type = msg.readUInt16BE(o);
     const klass = msg.readUInt16BE(o + 2);
@@ -274,48 +317,61 @@ export function parseResponse(msg: Buffer, qnameKey: string, qtype: number): Par
     if (klass !== 1) continue;
     if (type === QTYPE.CNAME) {
       const t = readName(msg, s, true);
-      if (qtype === QTYPE.CNAME) found.push({ owner: owner.key, data: t.text });
-      else if (!cnames.has(owner.key)) cnames.set(owner.key, { key: t.key, text: t.text });
+      if (qtype === QTYPE.CNAME) {
+        owners.push(owner);
+        data.push(t.text);
+      } else {
+        const ok = owner ?? q.qnameKey;
+        cnames ??= new Map();
+        if (!cnames.has(ok)) cnames.set(ok, { key: t.key, text: t.text });
+      }
       continue;
     }
     if (type !== qtype) continue;
-    let data: ParsedRecord;
+    let d: ParsedRecord;
     switch (type) {
       case QTYPE.A:
         if (rdlen !== 4) throw new MalformedResponse('A rdata is not 4 octets');
-        data = `${msg[s]}.${msg[s + 1]}.${msg[s + 2]}.${msg[s + 3]}`;
+        d = `${msg[s]}.${msg[s + 1]}.${msg[s + 2]}.${msg[s + 3]}`;
         break;
       case QTYPE.AAAA:
         if (rdlen !== 16) throw new MalformedResponse('AAAA rdata is not 16 octets');
-        data = formatAAAA(msg, s);
+        d = formatAAAA(msg, s);
         break;
       case QTYPE.TXT:
       case QTYPE.SPF:
-        data = readTxt(msg, s, e);
+        d = readTxt(msg, s, e);
         break;
       case QTYPE.MX:
         if (rdlen < 3) throw new MalformedResponse('MX rdata too short');
-        data = { priority: msg.readUInt16BE(s), exchange: readName(msg, s + 2, true).text };
+        d = { priority: msg.readUInt16BE(s), exchange: readName(msg, s + 2, true).text };
         break;
       case QTYPE.NS:
       case QTYPE.PTR:
-        data = readName(msg, s, true).text;
+        d = readName(msg, s, true).text;
         break;
       default:
         continue;
     }
-    found.push({ owner: owner.key, data });
+    owners.push(owner);
+    data.push(d);
   }
-  let target = qnameKey;
-  if (qtype !== QTYPE.CNAME) {
+  // The end of the CNAME chain: the qname itself (target null) unless it is an alias.
+  let target: string | null = null;
+  if (cnames && qtype !== QTYPE.CNAME) {
+    let t = q.qnameKey;
     for (let hops = 0; hops < 16; hops++) {
-      const c = cnames.get(target);
+      const c = cnames.get(t);
       if (!c) break;
       res.chain.push(c.text);
-      target = c.key;
+      t = c.key;
     }
+    if (res.chain.length) target = t;
   }
-  for (const f of found) if (f.owner === target) res.records.push(f.data);
+  for (let i = 0; i < data.length; i++) {
+    const ow = owners[i];
+    if (target === null ? ow === null || ow === q.qnameKey : (ow ?? q.qnameKey) === target) res.records.push(data[i]);
+  }
   return res;
 }
 
@@ -330,6 +386,11 @@ export type QueryResult =
   | { kind: 'response'; rcode: number; records: ParsedRecord[]; chain?: string[] }
   | { kind: 'error'; error: string };
 
+/** Who is told the result of DnsClient.ask. */
+export interface QueryWaiter {
+  settle(r: QueryResult): void;
+}
+
 export interface DnsClientOptions {
   timeoutMs?: number;
   tries?: number;
@@ -338,6 +399,8 @@ export interface DnsClientOptions {
 }
 
 const RECV_BUFFER = 4 << 20;
+/** Servers that get sockets of their own (connected); queries to further servers share the unconnected pool. */
+const MAX_CONNECTED_SERVERS = 16;
 
 const ID_POOL = new Uint16Array(4096);
 let idPos = ID_POOL.length;
@@ -353,18 +416,28 @@ class Pending {
   id = 0;
   attempt = 0;
   serverIndex = 0;
-  timer: NodeJS.Timeout | null = null;
+  /** Its place in the client's timeout queue (-1: none). */
+  slot = -1;
   tcp: net.Socket | null = null;
   done = false;
+  private key: string | null = null;
+  /** The send callback of this query (one function per query, not per datagram). */
+  readonly onSent: (err: Error | null) => void;
   constructor(
+    readonly client: DnsClient,
     readonly query: Buffer,
     /** End of the question section in `query` (header + qname + qtype + qclass). */
     readonly qEnd: number,
-    readonly qnameKey: string,
     readonly qtype: number,
     readonly servers: ServerAddress[],
-    readonly resolve: (r: QueryResult) => void,
-  ) {}
+    readonly waiter: QueryWaiter,
+  ) {
+    this.onSent = (err) => client.afterSend(this, err);
+  }
+  /** The qname's comparison key, worked out only when an answer needs it. */
+  get qnameKey(): string {
+    return (this.key ??= nameKey(this.query, 12));
+  }
 }
 
 function sameQuestion(msg: Buffer, query: Buffer, qEnd: number): boolean {
@@ -398,8 +471,25 @@ function flushOutbox(client: DnsClient): void {
   client.flush();
 }
 
-function onTimer(p: Pending, client: DnsClient): void {
-  client.timedOut(p);
+function onSweep(client: DnsClient): void {
+  client.sweep();
+}
+
+/**
+ * A UDP socket connected to one server: the kernel keeps the route and drops datagrams from anyone else, and a send
+ * skips the address lookup an unconnected send makes. Datagrams wait in `queue` until the connect completes.
+ */
+interface Channel {
+  sock: dgram.Socket;
+  ready: boolean;
+  queue: Pending[];
+}
+
+/** The connected sockets of one server (up to poolSize, in turn); `broken`: connect failed, use the shared pool. */
+interface ServerChannels {
+  channels: Channel[];
+  rr: number;
+  broken: boolean;
 }
 
 export class DnsClient {
@@ -407,8 +497,12 @@ export class DnsClient {
   readonly tries: number;
   private readonly poolSize: number;
   private readonly pending = new Map<number, Pending>();
+  /** Unconnected sockets shared by servers past MAX_CONNECTED_SERVERS (and servers whose connect failed). */
   private readonly pools: { 4: dgram.Socket[]; 6: dgram.Socket[] } = { 4: [], 6: [] };
   private rr = 0;
+  /** Connected sockets per server ("host|port"); the ServerAddress objects seen map to them without a key string. */
+  private readonly byServer = new Map<string, ServerChannels>();
+  private byAddress = new WeakMap<ServerAddress, ServerChannels>();
   private closed = false;
   /** Datagrams sent (attempts), for stats/benchmarks. */
   sent = 0;
@@ -425,19 +519,24 @@ export class DnsClient {
 
   /** Ask `servers` (tried in turn on timeouts) for name/type. Never rejects. */
   query(servers: ServerAddress[], name: string, type: QTypeName | number): Promise<QueryResult> {
-    if (this.closed) return Promise.resolve({ kind: 'error', error: 'resolver closed' });
-    if (servers.length === 0) return Promise.resolve({ kind: 'error', error: 'no DNS servers' });
+    return new Promise<QueryResult>((resolve) => this.ask(servers, name, type, { settle: resolve }));
+  }
+
+  /**
+   * query() without a promise: `waiter.settle` is called once with the result (synchronously, within this call, for
+   * a query that cannot be sent: closed, no servers, bad name).
+   */
+  ask(servers: ServerAddress[], name: string, type: QTypeName | number, waiter: QueryWaiter): void {
+    if (this.closed) return waiter.settle({ kind: 'error', error: 'resolver closed' });
+    if (servers.length === 0) return waiter.settle({ kind: 'error', error: 'no DNS servers' });
     const qtype = typeof type === 'number' ? type : QTYPE[type];
     const q = buildQuery(name, qtype);
-    if (!q) return Promise.resolve({ kind: 'error', error: 'bad name' });
-    const { query, qEnd } = q;
-    return new Promise<QueryResult>((resolve) => {
-      const p = new Pending(query, qEnd, nameKey(query, 12), qtype, servers, resolve);
-      p.id = this.allocId();
-      query.writeUInt16BE(p.id, 0);
-      this.pending.set(p.id, p);
-      this.sendUdp(p);
-    });
+    if (!q) return waiter.settle({ kind: 'error', error: 'bad name' });
+    const p = new Pending(this, q.query, q.qEnd, qtype, servers, waiter);
+    p.id = this.allocId();
+    q.query.writeUInt16BE(p.id, 0);
+    this.pending.set(p.id, p);
+    this.sendUdp(p);
   }
 
   private allocId(): number {
@@ -447,6 +546,148 @@ export class DnsClient {
     }
     for (let id = 0; id < 65536; id++) if (!this.pending.has(id)) return id;
     throw new Error('no free DNS query id (65536 queries in flight)');
+  }
+
+  // ---------------------------------------------------------------------------------------------- timeouts
+  // Every attempt waits the same timeoutMs, so deadlines come in the order attempts start: one FIFO of (query,
+  // deadline) and one timer for its head replace a timer per query. An answered (or retried, or moved to TCP) query
+  // leaves its slot empty at once, and empty slots at the head are dropped, so the queue holds about what is in
+  // flight and nothing answered stays reachable from it. With nothing in flight there is no timer (an idle client
+  // never holds the event loop).
+
+  private tq: (Pending | null)[] = [];
+  private tqDeadline: number[] = [];
+  private tqHead = 0;
+  /** Position (since the client started) of tq[0]; a query's slot is `p.slot - tqBase`. */
+  private tqBase = 0;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+
+  private arm(p: Pending): void {
+    this.disarm(p);
+    p.slot = this.tqBase + this.tq.length;
+    this.tq.push(p);
+    this.tqDeadline.push(performance.now() + this.timeoutMs);
+    // No timer: nothing was waiting, so this deadline is the first. (A sweep sets its own when it ends.)
+    if (!this.sweepTimer && !this.sweeping) this.sweepTimer = setTimeout(onSweep, this.timeoutMs, this);
+  }
+
+  /** Empty the query's slot, if it has one, and drop empty slots at the head. */
+  private disarm(p: Pending): void {
+    if (p.slot < 0) return;
+    this.tq[p.slot - this.tqBase] = null;
+    p.slot = -1;
+    this.dropHead();
+  }
+
+  private dropHead(): void {
+    const tq = this.tq;
+    let h = this.tqHead;
+    while (h < tq.length && tq[h] === null) h++;
+    this.tqHead = h;
+    if (this.sweeping) return;
+    if (h === tq.length) {
+      // Nothing waits: no timer may hold the process, and the arrays start over.
+      this.tqBase += tq.length;
+      this.tq = [];
+      this.tqDeadline = [];
+      this.tqHead = 0;
+      if (this.sweepTimer) {
+        clearTimeout(this.sweepTimer);
+        this.sweepTimer = null;
+      }
+    } else if (h > 1024 && h * 2 > tq.length) {
+      this.tqBase += h;
+      this.tq = tq.slice(h);
+      this.tqDeadline = this.tqDeadline.slice(h);
+      this.tqHead = 0;
+    }
+  }
+
+  /** @internal The timeout timer: time out every attempt whose deadline has come, then wait for the next one. */
+  sweep(): void {
+    this.sweepTimer = null;
+    this.sweeping = true;
+    const now = performance.now();
+    // Timing out may retry (a new slot at the tail, due after `now`) or finish queries; the queue keeps its order.
+    while (this.tqHead < this.tq.length) {
+      const i = this.tqHead;
+      const p = this.tq[i];
+      if (p !== null) {
+        if (this.tqDeadline[i] > now) break;
+        this.tq[i] = null;
+        p.slot = -1;
+      }
+      this.tqHead = i + 1;
+      if (p !== null) this.timedOut(p);
+    }
+    this.sweeping = false;
+    this.dropHead();
+    if (this.sweepTimer) clearTimeout(this.sweepTimer);
+    this.sweepTimer = this.tqHead < this.tq.length ? setTimeout(onSweep, Math.max(1, Math.ceil(this.tqDeadline[this.tqHead] - now)), this) : null;
+  }
+
+  // ---------------------------------------------------------------------------------------------- sockets
+
+  private channelsOf(server: ServerAddress): ServerChannels | null {
+    let sc = this.byAddress.get(server);
+    if (!sc) {
+      const key = `${server.host}|${server.port}`;
+      sc = this.byServer.get(key);
+      if (!sc) {
+        if (this.byServer.size >= MAX_CONNECTED_SERVERS) return null;
+        sc = { channels: [], rr: 0, broken: false };
+        this.byServer.set(key, sc);
+      }
+      this.byAddress.set(server, sc);
+    }
+    return sc.broken ? null : sc;
+  }
+
+  private channel(sc: ServerChannels, server: ServerAddress): Channel {
+    if (sc.channels.length >= this.poolSize) return sc.channels[sc.rr++ % sc.channels.length];
+    const sock = dgram.createSocket(server.family === 4 ? 'udp4' : 'udp6');
+    const ch: Channel = { sock, ready: false, queue: [] };
+    sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      // An ICMP "port unreachable" comes back on a connected socket as ECONNREFUSED: as on an unconnected one, it is
+      // a datagram that got no answer (the query times out). Anything else: the socket leaves the pool.
+      if (err.code === 'ECONNREFUSED') return;
+      const i = sc.channels.indexOf(ch);
+      if (i >= 0) sc.channels.splice(i, 1);
+      try {
+        sock.close();
+      } catch {
+        /* already closed */
+      }
+    });
+    sock.connect(server.port, server.host, (err?: Error) => {
+      const queued = ch.queue;
+      ch.queue = [];
+      if (err) {
+        // No route, bad address, …: this server goes through the shared unconnected sockets, which report the error
+        // per datagram as before.
+        sc.broken = true;
+        sc.channels = [];
+        try {
+          sock.close();
+        } catch {
+          /* already closed */
+        }
+        for (const p of queued) this.sendOn(p);
+        return;
+      }
+      ch.ready = true;
+      try {
+        sock.setRecvBufferSize(RECV_BUFFER);
+      } catch {
+        /* not allowed: keep the default */
+      }
+      for (const p of queued) this.sendOn(p);
+    });
+    sock.unref();
+    sc.channels.push(ch);
+    return ch;
   }
 
   private socket(family: 4 | 6): dgram.Socket {
@@ -485,7 +726,7 @@ export class DnsClient {
   private flushScheduled = false;
 
   private sendUdp(p: Pending): void {
-    p.timer = setTimeout(onTimer, this.timeoutMs, p, this);
+    this.arm(p);
     // Queries started in one turn of the event loop leave together (setImmediate): back-to-back datagrams keep the
     // server busy, where one datagram at a time makes every send pay for waking it up (on a VM, an inter-processor
     // interrupt per packet: most of a bulk audit's send cost).
@@ -501,20 +742,40 @@ export class DnsClient {
     this.flushScheduled = false;
     const batch = this.outbox;
     this.outbox = [];
-    for (const p of batch) {
-      if (p.done || this.closed) continue;
-      const server = p.servers[p.serverIndex % p.servers.length];
-      const s = this.socket(server.family);
+    for (const p of batch) this.sendOn(p);
+  }
+
+  /** Send the current attempt of `p` to its server: on that server's connected socket, else on the shared pool. */
+  private sendOn(p: Pending): void {
+    if (p.done || this.closed) return;
+    const server = p.servers[p.serverIndex % p.servers.length];
+    const sc = this.channelsOf(server);
+    if (sc) {
+      const ch = this.channel(sc, server);
+      if (!ch.ready) {
+        ch.queue.push(p);
+        return;
+      }
       this.sent++;
-      s.send(p.query, server.port, server.host, (err) => {
-        if (err && !p.done) this.failAttempt(p, err.message);
-      });
+      ch.sock.send(p.query, p.onSent);
+      return;
     }
+    const s = this.socket(server.family);
+    this.sent++;
+    s.send(p.query, server.port, server.host, p.onSent);
+  }
+
+  /** @internal The send callback of `p`'s datagrams. */
+  afterSend(p: Pending, err: Error | null): void {
+    if (!err || p.done) return;
+    // See the channel's error handler: an ICMP error left on a connected socket is a lost datagram, not an error.
+    if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') return;
+    this.failAttempt(p, err.message);
   }
 
   /** @internal */
   timedOut(p: Pending): void {
-    p.timer = null;
+    this.disarm(p);
     if (p.done) return;
     if (p.tcp) {
       p.tcp.destroy();
@@ -526,10 +787,7 @@ export class DnsClient {
   }
 
   private failAttempt(p: Pending, error: string): void {
-    if (p.timer) {
-      clearTimeout(p.timer);
-      p.timer = null;
-    }
+    this.disarm(p);
     p.attempt++;
     if (p.attempt < this.tries && !this.closed) {
       p.serverIndex++;
@@ -542,12 +800,9 @@ export class DnsClient {
   private finish(p: Pending, r: QueryResult): void {
     if (p.done) return;
     p.done = true;
-    if (p.timer) {
-      clearTimeout(p.timer);
-      p.timer = null;
-    }
+    this.disarm(p);
     if (this.pending.get(p.id) === p) this.pending.delete(p.id);
-    p.resolve(r);
+    p.waiter.settle(r);
   }
 
   private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -571,7 +826,8 @@ export class DnsClient {
   private accept(p: Pending, msg: Buffer, udp: boolean): void {
     let parsed: ParsedResponse;
     try {
-      parsed = parseResponse(msg, p.qnameKey, p.qtype);
+      // The question was checked to be ours (sameQuestion) on both paths.
+      parsed = parseMessage(msg, p.qtype, p, true);
     } catch (err) {
       if (udp && (msg[2] & 0x02) !== 0) {
         this.startTcp(p);
@@ -590,11 +846,10 @@ export class DnsClient {
       this.failAttempt(p, rcodeName(rc));
       return;
     }
-    this.finish(p, { kind: 'response', rcode: rc, records: parsed.records, ...(parsed.chain.length ? { chain: parsed.chain } : {}) });
+    this.finish(p, parsed.chain.length ? { kind: 'response', rcode: rc, records: parsed.records, chain: parsed.chain } : { kind: 'response', rcode: rc, records: parsed.records });
   }
 
   private startTcp(p: Pending): void {
-    if (p.timer) clearTimeout(p.timer);
     const server = p.servers[p.serverIndex % p.servers.length];
     const framed = Buffer.allocUnsafe(2 + p.query.length);
     framed.writeUInt16BE(p.query.length, 0);
@@ -602,7 +857,7 @@ export class DnsClient {
     const sock = net.createConnection({ host: server.host, port: server.port });
     sock.unref();
     p.tcp = sock;
-    p.timer = setTimeout(onTimer, this.timeoutMs, p, this);
+    this.arm(p);
     let buf: Buffer = Buffer.alloc(0);
     sock.on('connect', () => sock.write(framed));
     sock.on('data', (chunk: Buffer) => {
@@ -644,15 +899,22 @@ export class DnsClient {
       }
       this.finish(p, { kind: 'error', error: 'resolver closed' });
     }
-    for (const fam of [4, 6] as const) {
-      for (const s of this.pools[fam]) {
-        try {
-          s.close();
-        } catch {
-          /* already closed */
-        }
+    if (this.sweepTimer) {
+      clearTimeout(this.sweepTimer);
+      this.sweepTimer = null;
+    }
+    const socks: dgram.Socket[] = [...this.pools[4], ...this.pools[6]];
+    for (const sc of this.byServer.values()) for (const ch of sc.channels) socks.push(ch.sock);
+    this.pools[4] = [];
+    this.pools[6] = [];
+    this.byServer.clear();
+    this.byAddress = new WeakMap();
+    for (const s of socks) {
+      try {
+        s.close();
+      } catch {
+        /* already closed */
       }
-      this.pools[fam] = [];
     }
   }
 }

@@ -179,3 +179,37 @@ test('an unknown answer (timeout) is not cached: the next ask goes to the wire a
   await r.resolve('flaky.example', 'TXT');
   assert.equal(r.stats().queries, q);
 });
+
+test('a question that fails at once (bad name) is unknown and not cached; thousands of them behind a small concurrency all settle', async (t) => {
+  const server = await startDnsServer({ data: { 'ok.example': { A: ['192.0.2.1'] } } });
+  t.after(() => server.close());
+  const r = createResolver({ servers: [server.address], timeoutMs: 2000, tries: 1, concurrency: 1 });
+  t.after(() => r.close());
+  const bad = 'x'.repeat(64) + '.example';
+  assert.deepEqual(await r.resolve(bad, 'TXT'), { name: bad, type: 'TXT', status: 'unknown', records: [], error: 'bad name' });
+  const q = r.stats().queries;
+  await r.resolve(bad, 'TXT');
+  assert.equal(r.stats().queries, q + 1, 'asked again: the unknown answer left the cache');
+  // One real question holds the only slot; 5,000 bad names queue behind it and settle one after the other.
+  const answers = await Promise.all([r.resolve('ok.example', 'A'), ...Array.from({ length: 5000 }, (_, i) => r.resolve(`${'y'.repeat(64)}${i}.example`, 'A'))]);
+  assert.deepEqual(answers[0].records, ['192.0.2.1']);
+  assert.ok(answers.slice(1).every((a) => a.status === 'unknown' && a.error === 'bad name'));
+  assert.equal(r.stats().unknown, 5002);
+  assert.equal(r.asked().length, 5002);
+});
+
+test('close(): questions in flight and those waiting for a slot settle as unknown (resolver closed)', async () => {
+  const server = await startDnsServer({ data: { 'slow.example': { TIMEOUT: true } } });
+  try {
+    const r = createResolver({ servers: [server.address], timeoutMs: 60_000, tries: 1, concurrency: 2, cache: false });
+    const ps = (['A', 'AAAA', 'TXT', 'MX', 'NS', 'A'] as const).map((type) => r.resolve('slow.example', type));
+    await new Promise((res) => setTimeout(res, 50));
+    r.close();
+    const as = await Promise.all(ps);
+    assert.ok(as.every((a) => a.status === 'unknown' && a.error === 'resolver closed'), JSON.stringify(as));
+    assert.equal(r.stats().queries, 6);
+    assert.equal(r.stats().unknown, 6);
+  } finally {
+    await server.close();
+  }
+});

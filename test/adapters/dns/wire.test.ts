@@ -184,3 +184,75 @@ test('transport: close() settles pending queries and later ones', async (t) => {
   assert.deepEqual(await p, { kind: 'error', error: 'resolver closed' });
   assert.deepEqual(await c.query([silent.addr], 'a.example', 'A'), { kind: 'error', error: 'resolver closed' });
 });
+
+test('transport: a closed port (ICMP unreachable) is a timeout, as a silent server is; retries go on to the next server', async (t) => {
+  // A port with nothing behind it: bind one, note it, close it.
+  const probe = dgram.createSocket('udp4');
+  await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+  const closedPort = probe.address().port;
+  await new Promise<void>((r) => probe.close(() => r()));
+  const closed: ServerAddress = { host: '127.0.0.1', port: closedPort, family: 4 };
+  const good = await scripted((q) => [reply(q, [{ name: q.questions![0].name, type: 'A', data: '192.0.2.3' }])]);
+  t.after(() => good.close());
+  const c = new DnsClient({ timeoutMs: 150, tries: 2 });
+  t.after(() => c.close());
+  assert.deepEqual(await c.query([closed], 'a.example', 'A'), { kind: 'error', error: 'timeout' });
+  assert.deepEqual(await c.query([closed], 'b.example', 'A'), { kind: 'error', error: 'timeout' });
+  assert.deepEqual(await c.query([closed, good.addr], 'c.example', 'A'), { kind: 'response', rcode: 0, records: ['192.0.2.3'] });
+  assert.equal(c.inFlight, 0);
+});
+
+test('transport: timeouts of many queries started at different times each come after timeoutMs, answered ones never', async (t) => {
+  // Answers only names starting with "ok": the others time out, each about timeoutMs after it was sent.
+  const srv = await scripted((q) => (q.questions![0].name.startsWith('ok') ? [reply(q, [{ name: q.questions![0].name, type: 'A', data: '192.0.2.4' }])] : []));
+  t.after(() => srv.close());
+  const c = new DnsClient({ timeoutMs: 120, tries: 1 });
+  t.after(() => c.close());
+  const started = Date.now();
+  const results: Promise<{ r: Awaited<ReturnType<DnsClient['query']>>; ms: number }>[] = [];
+  for (let i = 0; i < 6; i++) {
+    if (i) await new Promise((r) => setTimeout(r, 40));
+    const at = Date.now();
+    for (const name of [`ok${i}.example`, `silent${i}.example`]) results.push(c.query([srv.addr], name, 'A').then((r) => ({ r, ms: Date.now() - at })));
+  }
+  const all = await Promise.all(results);
+  all.forEach(({ r, ms }, k) => {
+    if (k % 2 === 0) assert.deepEqual(r, { kind: 'response', rcode: 0, records: ['192.0.2.4'] });
+    else {
+      assert.deepEqual(r, { kind: 'error', error: 'timeout' });
+      assert.ok(ms >= 115 && ms < 1000, `timed out after ${ms} ms`);
+    }
+  });
+  assert.ok(Date.now() - started < 3000);
+  assert.equal(c.inFlight, 0);
+});
+
+test('transport: more servers than get sockets of their own are all answered (shared sockets past the first 16)', async (t) => {
+  const servers = await Promise.all(Array.from({ length: 20 }, (_, i) => scripted((q) => [reply(q, [{ name: q.questions![0].name, type: 'A', data: `192.0.2.${i}` }])])));
+  t.after(() => Promise.all(servers.map((s) => s.close())));
+  const c = new DnsClient({ timeoutMs: 5000, tries: 1 });
+  t.after(() => c.close());
+  for (let round = 0; round < 2; round++) {
+    const rs = await Promise.all(servers.map((s, i) => c.query([s.addr], `n${i}.example`, 'A')));
+    rs.forEach((r, i) => assert.deepEqual(r, { kind: 'response', rcode: 0, records: [`192.0.2.${i}`] }));
+  }
+  assert.equal(c.inFlight, 0);
+});
+
+test('transport: an answer from another port than the one asked is ignored', async (t) => {
+  const srv = dgram.createSocket('udp4');
+  const other = dgram.createSocket('udp4');
+  await Promise.all([srv, other].map((s) => new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()))));
+  t.after(() => Promise.all([srv, other].map((s) => new Promise<void>((r) => s.close(() => r())))));
+  let seen = 0;
+  srv.on('message', (msg, rinfo) => {
+    seen++;
+    const q = dnsPacket.decode(msg);
+    other.send(reply(q, [{ name: q.questions![0].name, type: 'A', data: '192.0.2.66' }]), rinfo.port, rinfo.address);
+  });
+  const c = new DnsClient({ timeoutMs: 200, tries: 1 });
+  t.after(() => c.close());
+  const addr: ServerAddress = { host: '127.0.0.1', port: srv.address().port, family: 4 };
+  assert.deepEqual(await c.query([addr], 'x.example', 'A'), { kind: 'error', error: 'timeout' });
+  assert.equal(seen, 1);
+});

@@ -139,7 +139,6 @@ export class FilesPanel implements Panel {
     // Where each line starts: a record's source is the text from its first line to the end of its last (no '\n').
     const lineStart = [0];
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStart.push(i + 1);
-    const lineEnd = (ln: number) => (ln + 1 < lineStart.length ? lineStart[ln + 1] - 1 : text.length);
     const records: ZoneRecord[] = [];
     let serial: number | null = null;
     let soaSeen = false;
@@ -147,7 +146,7 @@ export class FilesPanel implements Panel {
       const rec: ZoneRecord = { name: r.name, ttl: r.ttl, type: r.type, value: presentValue(r) };
       if (r.txt) rec.txt = r.txt;
       rec.ref = `${r.startLine}-${r.endLine}`;
-      rec.source = text.slice(lineStart[r.startLine], lineEnd(r.endLine));
+      rec.source = text.slice(lineStart[r.startLine], r.endLine + 1 < lineStart.length ? lineStart[r.endLine + 1] - 1 : text.length);
       records.push(rec);
       if (!soaSeen && r.type === 'SOA') {
         soaSeen = true;

@@ -67,25 +67,29 @@ function decodeEscapes(s: string): string {
  * Split the text into logical records (a record spans lines inside ( ) or a quoted string). Lines are the pieces
  * between '\n' (a trailing '\r' dropped), walked in place in `text` without cutting it into line strings.
  */
+/** The token being read (a class, not a closure made per call). */
+class TokenState {
+  tok = '';
+  tokQuoted = false;
+  haveTok = false;
+  flush(l: Logical): void {
+    if (this.haveTok) {
+      l.texts.push(this.tokQuoted ? decodeEscapes(this.tok) : this.tok);
+      l.quoted.push(this.tokQuoted);
+    }
+    this.tok = '';
+    this.tokQuoted = false;
+    this.haveTok = false;
+  }
+}
+
 function lex(text: string): Logical[] {
   const out: Logical[] = [];
   const n = text.length;
   let cur: Logical | null = null;
   let depth = 0;
   let inQuote = false;
-  let tok = '';
-  let tokQuoted = false;
-  let haveTok = false;
-
-  const flushTok = (l: Logical) => {
-    if (haveTok) {
-      l.texts.push(tokQuoted ? decodeEscapes(tok) : tok);
-      l.quoted.push(tokQuoted);
-    }
-    tok = '';
-    tokQuoted = false;
-    haveTok = false;
-  };
+  const t = new TokenState();
 
   for (let ln = 0, pos = 0; ; ln++) {
     const nl = text.indexOf('\n', pos);
@@ -100,11 +104,11 @@ function lex(text: string): Logical[] {
       const c = text.charCodeAt(i);
       if (inQuote) {
         if (c === 0x5c && i + 1 < end) {
-          tok += text.slice(i, i + 2);
+          t.tok += text.slice(i, i + 2);
           i++;
         } else if (c === 0x22) {
           inQuote = false;
-          flushTok(cur);
+          t.flush(cur);
         } else {
           // A run of plain characters in one slice (long DKIM strings are thousands of characters).
           let j = i + 1;
@@ -113,7 +117,7 @@ function lex(text: string): Logical[] {
             if (d === 0x5c || d === 0x22) break;
             j++;
           }
-          tok += text.slice(i, j);
+          t.tok += text.slice(i, j);
           i = j - 1;
         }
         continue;
@@ -121,31 +125,31 @@ function lex(text: string): Logical[] {
       if (c === 0x5c && i + 1 < end) {
         // escaped char in an unquoted token (e.g. \; inside a DKIM TXT word)
         const e = text.charCodeAt(i + 1);
-        tok += e === 0x3b || e === 0x20 ? text[i + 1] : text.slice(i, i + 2);
-        haveTok = true;
+        t.tok += e === 0x3b || e === 0x20 ? text[i + 1] : text.slice(i, i + 2);
+        t.haveTok = true;
         i++;
         continue;
       }
       if (c === 0x3b) break; // comment
       if (c === 0x22) {
-        flushTok(cur);
+        t.flush(cur);
         inQuote = true;
-        tokQuoted = true;
-        haveTok = true;
+        t.tokQuoted = true;
+        t.haveTok = true;
         continue;
       }
       if (c === 0x28) {
-        flushTok(cur);
+        t.flush(cur);
         depth++;
         continue;
       }
       if (c === 0x29) {
-        flushTok(cur);
+        t.flush(cur);
         depth = Math.max(0, depth - 1);
         continue;
       }
       if (c === 0x20 || c === 0x09) {
-        flushTok(cur);
+        t.flush(cur);
         continue;
       }
       // A run of plain characters (not space, tab, quote, backslash, parenthesis or comment) in one slice.
@@ -155,15 +159,15 @@ function lex(text: string): Logical[] {
         if (d === 0x20 || d === 0x09 || d === 0x22 || d === 0x5c || d === 0x28 || d === 0x29 || d === 0x3b) break;
         j++;
       }
-      tok += text.slice(i, j);
+      t.tok += text.slice(i, j);
       i = j - 1;
-      haveTok = true;
+      t.haveTok = true;
     }
     if (inQuote) {
       // A quoted string spanning lines keeps the newline.
-      tok += '\n';
+      t.tok += '\n';
     } else {
-      flushTok(cur);
+      t.flush(cur);
       if (depth === 0) {
         if (cur.texts.length) out.push(cur);
         cur = null;
