@@ -93,7 +93,7 @@ function mapResult<T extends RRType>(name: string, type: T, r: QueryResult): Ans
  */
 class AskJob<T extends RRType = RRType> implements QueryWaiter {
   /** Set by the run cache: on an unknown answer the entry leaves the cache (see resolve()). */
-  cacheKey: string | null = null;
+  cached = false;
   promise: Promise<Answer<T>> | null = null;
   constructor(
     readonly run: RunState,
@@ -115,7 +115,7 @@ class AskJob<T extends RRType = RRType> implements QueryWaiter {
     if (a.status === 'unknown') {
       run.stats.unknown++;
       // DNS trouble is not an answer: the next ask goes to the wire again (a lost packet must not stick for the run).
-      if (this.cacheKey !== null && this.promise) run.evict(this.cacheKey, this.promise as Promise<Answer>);
+      if (this.cached && this.promise) run.evict(this.type, this.name, this.promise as Promise<Answer>);
     }
     this.resolve(a);
   }
@@ -125,7 +125,31 @@ interface RunState {
   client: DnsClient;
   stats: ResolverStats;
   release(): void;
-  evict(key: string, p: Promise<Answer>): void;
+  evict(type: RRType, name: string, p: Promise<Answer>): void;
+}
+
+/** One generation of the run cache: answers by type, then by name (no "type name" key string made per ask). */
+class Generation {
+  private readonly byType = new Map<string, Map<string, Promise<Answer>>>();
+  /** Answers held, over all types. */
+  size = 0;
+  get(type: string, name: string): Promise<Answer> | undefined {
+    return this.byType.get(type)?.get(name);
+  }
+  set(type: string, name: string, p: Promise<Answer>): void {
+    let m = this.byType.get(type);
+    if (!m) this.byType.set(type, (m = new Map()));
+    const before = m.size;
+    m.set(name, p);
+    this.size += m.size - before;
+  }
+  delete(type: string, name: string): void {
+    if (this.byType.get(type)?.delete(name)) this.size--;
+  }
+  clear(): void {
+    this.byType.clear();
+    this.size = 0;
+  }
 }
 
 export function createResolver(opts: ResolverOptions = {}): WireResolver {
@@ -156,10 +180,31 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
   const useCache = opts.cache ?? true;
   // Two generations instead of a strict LRU (no reordering on every hit): answers live in `cache`; when it is full it
   // becomes `older`, and a hit in `older` moves the answer back. Shared includes, asked all the time, stay.
-  let cache = new Map<string, Promise<Answer>>();
-  let older = new Map<string, Promise<Answer>>();
+  let cache = new Generation();
+  let older = new Generation();
   const cacheSize = Math.max(100, opts.cacheSize ?? 20_000);
-  const askedKeys = new Set<string>();
+  // The questions put on the wire, in order (an answer asked again after it left the cache appears twice here;
+  // asked() gives each question once, and the list is folded when it has grown well past its distinct questions).
+  const FOLD_AT = 1 << 18;
+  let askedTypes: RRType[] = [];
+  let askedNames: string[] = [];
+  let askedFoldAt = FOLD_AT;
+  function foldAsked(): void {
+    const seen = new Map<string, Set<string>>();
+    const types: RRType[] = [];
+    const names: string[] = [];
+    for (let i = 0; i < askedTypes.length; i++) {
+      let set = seen.get(askedTypes[i]);
+      if (!set) seen.set(askedTypes[i], (set = new Set()));
+      if (set.has(askedNames[i])) continue;
+      set.add(askedNames[i]);
+      types.push(askedTypes[i]);
+      names.push(askedNames[i]);
+    }
+    askedTypes = types;
+    askedNames = names;
+    askedFoldAt = Math.max(FOLD_AT, names.length * 2);
+  }
   const stats: ResolverStats = { queries: 0, cacheHits: 0, unknown: 0 };
   // A question that settles at once (bad name, closed) releases its slot inside start(): slots released meanwhile are
   // owed and handed on by the loop below, not by a recursion as deep as the queue.
@@ -188,9 +233,9 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       }
       releasing = false;
     },
-    evict(key, p) {
-      if (cache.get(key) === p) cache.delete(key);
-      if (older.get(key) === p) older.delete(key);
+    evict(type, name, p) {
+      if (cache.get(type, name) === p) cache.delete(type, name);
+      if (older.get(type, name) === p) older.delete(type, name);
     },
   };
 
@@ -220,21 +265,22 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
     resolve<T extends RRType>(rawName: string, type: T): Promise<Answer<T>> {
       const name = norm(rawName);
       if (!useCache) return ask(defaultServers(), name, type);
-      const key = `${type} ${name}`;
-      let hit = cache.get(key);
-      if (!hit && (hit = older.get(key))) cache.set(key, hit);
+      let hit = cache.get(type, name);
+      if (!hit && (hit = older.get(type, name))) cache.set(type, name, hit);
       if (hit) {
         stats.cacheHits++;
         return hit as Promise<Answer<T>>;
       }
       const j = job(defaultServers(), name, type);
       const p = j.promise!;
-      j.cacheKey = key; // an unknown answer leaves the cache again (AskJob.settle)
-      cache.set(key, p as Promise<Answer>);
-      askedKeys.add(key);
+      j.cached = true; // an unknown answer leaves the cache again (AskJob.settle)
+      cache.set(type, name, p as Promise<Answer>);
+      askedTypes.push(type);
+      askedNames.push(name);
+      if (askedNames.length >= askedFoldAt) foldAsked();
       if (cache.size >= cacheSize / 2) {
         older = cache;
-        cache = new Map();
+        cache = new Generation();
       }
       // Started only now that the answer's place is in the cache: a question that settles at once (bad name, closed
       // resolver) still finds it there to leave.
@@ -257,15 +303,16 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       return ask(addrs, norm(rawName), type);
     },
     stats: () => ({ ...stats }),
-    asked: () =>
-      [...askedKeys].map((k) => {
-        const i = k.indexOf(' ');
-        return { type: k.slice(0, i) as RRType, name: k.slice(i + 1) };
-      }),
+    asked: () => {
+      foldAsked();
+      return askedNames.map((name, i) => ({ type: askedTypes[i], name }));
+    },
     clearCache: () => {
       cache.clear();
       older.clear();
-      askedKeys.clear();
+      askedTypes = [];
+      askedNames = [];
+      askedFoldAt = FOLD_AT;
     },
     close: () => client.close(),
   };

@@ -101,9 +101,12 @@ export function encodeName(name: string): Buffer | null {
   return n < 0 ? null : Buffer.from(buf.subarray(0, n));
 }
 
+/** Where queries are written before they are copied out at their exact length. */
+const SCRATCH = Buffer.alloc(12 + 255 + 4 + 11);
+
 /** A query: header (RD), one question, one EDNS0 OPT (payload 1232); null when the name cannot be encoded. */
 export function buildQuery(name: string, qtype: number, id = 0): { query: Buffer; qEnd: number } | null {
-  const buf = Buffer.allocUnsafe(12 + 255 + 4 + 11);
+  const buf = SCRATCH;
   const nl = writeName(name, buf, 12);
   if (nl < 0) return null;
   buf.writeUInt16BE(id, 0);
@@ -121,7 +124,10 @@ export function buildQuery(name: string, qtype: number, id = 0): { query: Buffer
   buf.writeUInt16BE(EDNS_PAYLOAD, o + 3);
   buf.writeUInt32BE(0, o + 5); // ext-rcode, version, flags
   buf.writeUInt16BE(0, o + 9);
-  return { query: buf.subarray(0, o + 11), qEnd };
+  // A buffer of its own, of the query's length (a small slice of Node's pool, not a 282-octet one per query).
+  const query = Buffer.allocUnsafe(o + 11);
+  buf.copy(query, 0, 0, o + 11);
+  return { query, qEnd };
 }
 
 // ------------------------------------------------------------------------------------------------ decoding

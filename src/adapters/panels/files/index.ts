@@ -160,11 +160,18 @@ export class FilesPanel implements Panel {
     return this.toZone(this.canonical(domain), this.readText(domain));
   }
 
-  /** Public keys of the private keys seen (PEM text → base64 SPKI; undefined: none could be derived). */
-  private publicKeys = new Map<string, string | undefined>();
+  /**
+   * Public keys of the private keys seen: base64 SPKI (undefined: none could be derived) by key text. Looked up by a
+   * short fingerprint of the text (its length and 64 characters from the middle of the key material; hashing the whole
+   * text costs about as much as a read), then the whole text is compared.
+   */
+  private publicKeys = new Map<string, { pem: string; publicKey: string | undefined }>();
 
   private publicKeyOf(privateKeyPem: string): string | undefined {
-    if (this.publicKeys.has(privateKeyPem)) return this.publicKeys.get(privateKeyPem);
+    const mid = privateKeyPem.length >> 1;
+    const fp = `${privateKeyPem.length}:${privateKeyPem.slice(mid - 32, mid + 32)}`;
+    const known = this.publicKeys.get(fp);
+    if (known && known.pem === privateKeyPem) return known.publicKey;
     let publicKey = rsaSpkiFromPrivatePem(privateKeyPem) ?? undefined;
     if (!publicKey) {
       try {
@@ -175,7 +182,7 @@ export class FilesPanel implements Panel {
     }
     // Bounded: a server with a key per domain keeps only the last few hundred.
     if (this.publicKeys.size >= 256) this.publicKeys.clear();
-    this.publicKeys.set(privateKeyPem, publicKey);
+    this.publicKeys.set(fp, { pem: privateKeyPem, publicKey });
     return publicKey;
   }
 
