@@ -213,3 +213,35 @@ test('close(): questions in flight and those waiting for a slot settle as unknow
     await server.close();
   }
 });
+
+test('asked(): each question put on the wire once, in the order first asked; the cache keeps 2 generations of cacheSize/2', async (t) => {
+  const data: Record<string, { A?: string[]; TXT?: string[][]; TIMEOUT?: true }> = { 'gone.example': { TIMEOUT: true } };
+  for (let i = 0; i < 120; i++) data[`h${i}.example`] = { A: [`192.0.2.${i}`], TXT: [[`t${i}`]] };
+  const server = await startDnsServer({ data });
+  t.after(() => server.close());
+  const r = createResolver({ servers: [server.address], timeoutMs: 150, tries: 1, cacheSize: 100 });
+  t.after(() => r.close());
+  await r.resolve('H1.example.', 'A');
+  await r.resolve('h1.example', 'TXT');
+  await r.resolve('gone.example', 'A'); // unknown: not cached, asked again below
+  await r.resolve('h1.example', 'A'); // cache hit
+  await r.resolve('gone.example', 'A');
+  assert.deepEqual(r.asked(), [
+    { type: 'A', name: 'h1.example' },
+    { type: 'TXT', name: 'h1.example' },
+    { type: 'A', name: 'gone.example' },
+  ]);
+  assert.deepEqual(r.stats(), { queries: 4, cacheHits: 1, unknown: 2 });
+  // 120 more answers: h1's fall out of both generations (50 each) and are asked again; a recent one is still a hit.
+  for (let i = 0; i < 120; i++) await r.resolve(`h${i}.example`, i % 2 ? 'A' : 'TXT');
+  const q = r.stats().queries;
+  await r.resolve('h119.example', 'A');
+  assert.equal(r.stats().queries, q, 'recent answer: from the cache');
+  await r.resolve('h1.example', 'TXT');
+  assert.equal(r.stats().queries, q + 1, 'old answer: asked again');
+  const asked = r.asked();
+  assert.equal(asked.length, new Set(asked.map((a) => `${a.type} ${a.name}`)).size, 'no question twice');
+  assert.deepEqual(asked.slice(0, 3).map((a) => `${a.type} ${a.name}`), ['A h1.example', 'TXT h1.example', 'A gone.example']);
+  r.clearCache();
+  assert.deepEqual(r.asked(), []);
+});
