@@ -15,6 +15,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
+import { GCProfiler } from 'node:v8';
 import { join } from 'node:path';
 import { FilesPanel } from '../src/adapters/panels/files/index.js';
 import { parseZoneFile } from '../src/adapters/panels/files/zonefile.js';
@@ -214,7 +215,10 @@ async function main(): Promise<void> {
 
   // The questions of the cold pass, in order, to replay against a fresh fake resolver: what the fake DNS itself costs.
   const asked: [string, RRType][] = [];
-  async function pass(keep: boolean, record = false): Promise<{ cpu: number; wall: number; audits: DomainAudit[]; questions: number; hits: number }> {
+  async function pass(
+    keep: boolean,
+    record = false,
+  ): Promise<{ cpu: number; wall: number; gc: number; audits: DomainAudit[]; questions: number; hits: number }> {
     const fake = memoryResolver(dns);
     const resolver: Resolver = record
       ? {
@@ -225,12 +229,16 @@ async function main(): Promise<void> {
           },
         }
       : fake;
+    const gcp = new GCProfiler(); // garbage-collection time of the pass
+    gcp.start();
     const t0 = process.hrtime.bigint();
     const c0 = process.cpuUsage();
     const audits = await auditMany(w.domains, { panel, resolver, ...(checks ? { checks } : {}) }, { concurrency, keepResults: keep });
     const c = process.cpuUsage(c0);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    return { cpu: (c.user + c.system) / 1e6, wall, audits, questions: fake.questions(), hits: fake.hits() };
+    const gcStats = gcp.stop()?.statistics ?? [];
+    const gc = gcStats.reduce((t, g) => t + g.cost, 0) / 1e6;
+    return { cpu: (c.user + c.system) / 1e6, wall, gc, audits, questions: fake.questions(), hits: fake.hits() };
   }
 
   const cold = await pass(true, true);
@@ -253,10 +261,12 @@ async function main(): Promise<void> {
     } as { samplingInterval: number });
   }
   const cpus: number[] = [];
+  const gcs: number[] = [];
   for (let r = 0; r < reps; r++) {
     const p = await pass(false);
     cpus.push(p.cpu);
-    log(`rep ${r + 1}: ${p.cpu.toFixed(3)} CPU-s (${((p.cpu / n) * 1e6).toFixed(1)} µs/domain), wall ${p.wall.toFixed(3)} s`);
+    gcs.push(p.gc);
+    log(`rep ${r + 1}: ${p.cpu.toFixed(3)} CPU-s (${((p.cpu / n) * 1e6).toFixed(1)} µs/domain), of which GC ${p.gc.toFixed(3)} s, wall ${p.wall.toFixed(3)} s`);
   }
   if (session && profileOut) {
     const { profile } = await session.post('Profiler.stop');
@@ -287,6 +297,7 @@ async function main(): Promise<void> {
     concurrency,
     coldCpuSeconds: +cold.cpu.toFixed(3),
     cpuSeconds: cpus.map((c) => +c.toFixed(3)),
+    gcSeconds: gcs.map((c) => +c.toFixed(3)),
     medianCpuSeconds: +sorted[Math.floor(sorted.length / 2)].toFixed(3),
     minCpuSeconds: +sorted[0].toFixed(3),
     medianMicrosPerDomain: +((sorted[Math.floor(sorted.length / 2)] / n) * 1e6).toFixed(1),

@@ -67,26 +67,49 @@ export interface ClassifierInput {
 }
 
 export function makeClassifier(input: ClassifierInput): Classifier {
-  const { domain, zone, settings, resolver, knowledge } = input;
-  const serverIps = settings.ips;
-  const hostName = canonName(settings.hostname);
-  const heloName = canonName(settings.helo);
-  const serverOrgs = new Set([orgDomain(settings.hostname), orgDomain(settings.helo)]);
-  const domainOrg = orgDomain(domain);
-  const panelNsOrgs = new Set(settings.nameservers.map(orgDomain));
-  const hostMemo = new Map<string, Promise<Classification>>();
-  const ipMemo = new Map<string, Promise<Classification>>();
-  const once = (memo: Map<string, Promise<Classification>>, key: string, fn: () => Promise<Classification>) => {
-    let p = memo.get(key);
-    if (!p) memo.set(key, (p = fn()));
-    return p;
-  };
+  return new AuditClassifier(input);
+}
 
-  // Traces of the previous host inside the panel's own copy of the zone (one pass over the records: the apex NS and
-  // SOA, and mail.<domain>'s A and AAAA, each kept in zone order).
-  const traceOrgs = new Map<string, string>(); // org → why
-  const traceIps = new Map<string, string>(); // ip → why
-  if (zone) {
+/** One domain's classifier. A class, not closures: bulk audits make one per domain, and methods cost nothing to make. */
+class AuditClassifier implements Classifier {
+  private readonly domain: string;
+  private readonly settings: MailSettings;
+  private readonly resolver: Resolver;
+  private readonly knowledge: Knowledge;
+  private readonly serverIps: string[];
+  private readonly hostName: string;
+  private readonly heloName: string;
+  private readonly serverSelector: string;
+  private readonly serverOrgs: Set<string>;
+  private readonly domainOrg: string;
+  private readonly relayHost: string | null;
+  private readonly relayOrg: string | null;
+  /** Traces of the previous host inside the panel's own copy of the zone: org → why, ip → why. */
+  private readonly traceOrgs = new Map<string, string>();
+  private readonly traceIps = new Map<string, string>();
+  private readonly hostMemo = new Map<string, Promise<Classification>>();
+  private readonly ipMemo = new Map<string, Promise<Classification>>();
+
+  constructor({ domain, zone, settings, resolver, knowledge }: ClassifierInput) {
+    this.domain = domain;
+    this.settings = settings;
+    this.resolver = resolver;
+    this.knowledge = knowledge;
+    this.serverIps = settings.ips;
+    this.hostName = canonName(settings.hostname);
+    this.heloName = canonName(settings.helo);
+    this.serverSelector = settings.dkim.selector.toLowerCase();
+    this.serverOrgs = new Set([orgDomain(settings.hostname), orgDomain(settings.helo)]);
+    this.domainOrg = orgDomain(domain);
+    this.relayHost = settings.relay?.host ? canonName(settings.relay.host) : null;
+    this.relayOrg = this.relayHost ? orgDomain(this.relayHost) : null;
+    if (zone) this.findTraces(zone);
+  }
+
+  /** One pass over the records: the apex NS and SOA, and mail.<domain>'s A and AAAA, each kept in zone order. */
+  private findTraces(zone: Zone): void {
+    const { domain, serverIps, serverOrgs, domainOrg } = this;
+    const panelNsOrgs = new Set(this.settings.nameservers.map(orgDomain));
     const apex = canonName(domain);
     const mailName = canonName(`mail.${domain}`);
     const ns: ZoneRecord[] = [];
@@ -107,23 +130,20 @@ export function makeClassifier(input: ClassifierInput): Classifier {
     }
     for (const r of ns) {
       const o = orgDomain(r.value);
-      if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
+      if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
     }
     for (const r of soa) {
       const mname = r.value.split(/\s+/)[0] ?? '';
       const o = orgDomain(mname);
-      if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
+      if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
     }
     for (const r of mailA.concat(mailAAAA)) {
-      if (!serverIps.some((ip) => cidrContains(ip, r.value))) traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
+      if (!serverIps.some((ip) => cidrContains(ip, r.value))) this.traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
     }
   }
 
-  const relayHost = settings.relay?.host ? canonName(settings.relay.host) : null;
-  const relayOrg = relayHost ? orgDomain(relayHost) : null;
-
-  function fromKnowledge(host: string): Classification | null {
-    const p = knowledge.matchHost(host);
+  private fromKnowledge(host: string): Classification | null {
+    const p = this.knowledge.matchHost(host);
     if (!p) return null;
     if (p.kind === 'hosting') {
       return C('stale', `${host} belongs to ${p.name}, a hosting provider that is not this server`, { provider: p.id, source: p.source });
@@ -134,57 +154,68 @@ export function makeClassifier(input: ClassifierInput): Classifier {
     });
   }
 
-  async function classifyIp(ipOrCidr: string): Promise<Classification> {
-    return once(ipMemo, ipOrCidr, async () => {
-      if (serverIps.some((sip) => cidrContains(ipOrCidr, sip))) return C('this-server', `${ipOrCidr} is this server's outbound IP`);
-      const base = ipOrCidr.split('/')[0];
-      if (traceIps.has(base)) return C('stale', traceIps.get(base)!);
-      if (!isIpAddress(base)) return C('unknown', `${ipOrCidr} is not an IP address`);
-      const ptr = await resolver.resolve(reverseName(base), 'PTR');
-      if (ptr.status === 'unknown') return C('unknown', `PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
-      for (const name of ptr.records) {
-        if (serverOrgs.has(orgDomain(name))) return C('unknown', `${base} (PTR ${name}) is in the current host's network but is not this server`);
-        const k = fromKnowledge(name);
-        if (k) return { ...k, reason: `${base} has PTR ${name}: ${k.reason}` };
-        const t = traceOrgs.get(orgDomain(name));
-        if (t) return C('stale', `${base} has PTR ${name}, at the same provider as before: ${t}`);
-      }
-      return C('unknown', ptr.records.length ? `${base} has PTR ${ptr.records.join(', ')}, which matches nothing known` : `${base} has no PTR name to identify it`);
-    });
+  ip(ipOrCidr: string): Promise<Classification> {
+    let p = this.ipMemo.get(ipOrCidr);
+    if (!p) this.ipMemo.set(ipOrCidr, (p = this.classifyIp(ipOrCidr)));
+    return p;
   }
 
-  async function classifyHost(rawHost: string): Promise<Classification> {
+  private async classifyIp(ipOrCidr: string): Promise<Classification> {
+    const { serverOrgs, traceIps, traceOrgs } = this;
+    if (this.serverIps.some((sip) => cidrContains(ipOrCidr, sip))) return C('this-server', `${ipOrCidr} is this server's outbound IP`);
+    const base = ipOrCidr.split('/')[0];
+    if (traceIps.has(base)) return C('stale', traceIps.get(base)!);
+    if (!isIpAddress(base)) return C('unknown', `${ipOrCidr} is not an IP address`);
+    const ptr = await this.resolver.resolve(reverseName(base), 'PTR');
+    if (ptr.status === 'unknown') return C('unknown', `PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
+    for (const name of ptr.records) {
+      if (serverOrgs.has(orgDomain(name))) return C('unknown', `${base} (PTR ${name}) is in the current host's network but is not this server`);
+      const k = this.fromKnowledge(name);
+      if (k) return { ...k, reason: `${base} has PTR ${name}: ${k.reason}` };
+      const t = traceOrgs.get(orgDomain(name));
+      if (t) return C('stale', `${base} has PTR ${name}, at the same provider as before: ${t}`);
+    }
+    return C('unknown', ptr.records.length ? `${base} has PTR ${ptr.records.join(', ')}, which matches nothing known` : `${base} has no PTR name to identify it`);
+  }
+
+  host(rawHost: string): Promise<Classification> {
     const host = canonName(rawHost);
-    return once(hostMemo, host, async () => {
-      if (host === hostName || host === heloName) return C('this-server', `${host} is this server's host name`);
-      if (relayHost && (host === relayHost || orgDomain(host) === relayOrg)) {
-        return C('this-server', `this server relays its mail through ${knowledge.displayName(settings.relay!.provider)} (${relayHost})`);
-      }
-      if (serverOrgs.has(orgDomain(host)) && !inZone(host, domain)) return C('this-server', `${host} is at this server's own provider (${orgDomain(host)})`);
-      const k = fromKnowledge(host);
-      if (k) return k;
-      const t = traceOrgs.get(orgDomain(host));
-      if (t) return C('stale', `${host} is at the same provider as the old DNS: ${t}`);
-      // Follow the name to its addresses.
-      const a = await resolver.resolve(host, 'A');
-      const aaaa = await resolver.resolve(host, 'AAAA');
-      if (a.status === 'unknown' && aaaa.status === 'unknown') return C('unknown', `${host} could not be resolved (${a.error ?? 'DNS error'})`);
-      const ips = [...a.records, ...aaaa.records];
-      if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
-      for (const ip of ips) {
-        const c = await classifyIp(ip);
-        if (c.class === 'stale' || c.class === 'keep') return { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` };
-      }
-      return C('unknown', ips.length ? `${host} resolves to ${ips.join(', ')}, which is not this server and matches nothing known` : `${host} has no address`);
-    });
+    let p = this.hostMemo.get(host);
+    if (!p) this.hostMemo.set(host, (p = this.classifyHost(host)));
+    return p;
+  }
+
+  private async classifyHost(host: string): Promise<Classification> {
+    const { settings, relayHost, serverIps } = this;
+    if (host === this.hostName || host === this.heloName) return C('this-server', `${host} is this server's host name`);
+    const org = orgDomain(host);
+    if (relayHost && (host === relayHost || org === this.relayOrg)) {
+      return C('this-server', `this server relays its mail through ${this.knowledge.displayName(settings.relay!.provider)} (${relayHost})`);
+    }
+    if (this.serverOrgs.has(org) && !inZone(host, this.domain)) return C('this-server', `${host} is at this server's own provider (${org})`);
+    const k = this.fromKnowledge(host);
+    if (k) return k;
+    const t = this.traceOrgs.get(org);
+    if (t) return C('stale', `${host} is at the same provider as the old DNS: ${t}`);
+    // Follow the name to its addresses.
+    const a = await this.resolver.resolve(host, 'A');
+    const aaaa = await this.resolver.resolve(host, 'AAAA');
+    if (a.status === 'unknown' && aaaa.status === 'unknown') return C('unknown', `${host} could not be resolved (${a.error ?? 'DNS error'})`);
+    const ips = [...a.records, ...aaaa.records];
+    if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
+    for (const ip of ips) {
+      const c = await this.ip(ip);
+      if (c.class === 'stale' || c.class === 'keep') return { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` };
+    }
+    return C('unknown', ips.length ? `${host} resolves to ${ips.join(', ')}, which is not this server and matches nothing known` : `${host} has no address`);
   }
 
   /** An `mx` term: the domain's exchangers, classified as hosts. */
-  async function mxTarget(target: string): Promise<Classification> {
-    const mx = await resolver.resolve(target, 'MX');
+  private async mxTarget(target: string): Promise<Classification> {
+    const mx = await this.resolver.resolve(target, 'MX');
     if (mx.status === 'unknown') return C('unknown', `could not resolve MX of ${target} (${mx.error ?? 'DNS error'})`);
     const hosts = mx.records.map((m) => m.exchange).filter((h) => h && h !== '.');
-    const classes = await Promise.all(hosts.map(classifyHost));
+    const classes = await Promise.all(hosts.map((h) => this.host(h)));
     if (classes.some((c) => c.class === 'this-server')) return C('this-server', `an MX of ${target} is this server`);
     const stale = classes.find((c) => c.class === 'stale');
     if (stale) return { ...stale, reason: `mx of ${target}: ${stale.reason}` };
@@ -193,81 +224,82 @@ export function makeClassifier(input: ClassifierInput): Classifier {
     return C('unknown', hosts.length ? `MX ${hosts.join(', ')} of ${target} match nothing known` : `${target} has no MX`);
   }
 
-  return {
-    ip: classifyIp,
-    host: classifyHost,
-    async spfTerm(term: string): Promise<Classification> {
-      const t = term.replace(/^[+\-~?]/, '');
-      const m = /^([a-z0-9]+)(?:([:=])(.*))?$/i.exec(t);
-      if (!m) return C('unknown', `${term} is not a term mailhealth can read`);
-      const mech = m[1].toLowerCase();
-      const arg = m[3] ?? '';
-      if (arg.includes('%{')) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
-      switch (mech) {
-        case 'all':
-          return C('this-server', 'the policy for everyone else');
-        case 'ip4':
-        case 'ip6':
-          return classifyIp(arg);
-        case 'a':
-        case 'mx': {
-          const target = arg ? arg.split('/')[0] : domain;
-          // `a` and `a:<host>` classify the same host the same way; `mx` goes through the domain's exchangers.
-          return mech === 'a' ? classifyHost(target) : mxTarget(target);
-        }
-        case 'include':
-        case 'redirect': {
-          const c = await classifyHost(arg);
-          return c;
-        }
-        case 'ptr':
-          return C('unknown', 'ptr is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers');
-        case 'exists':
-          return C('unknown', `${term} is evaluated per message`);
-        case 'exp':
-          return C('keep', 'explanation text only');
-        default:
-          return C('unknown', `${term} is not a term mailhealth recognises`);
+  async spfTerm(term: string): Promise<Classification> {
+    const t = term.replace(/^[+\-~?]/, '');
+    const m = /^([a-z0-9]+)(?:([:=])(.*))?$/i.exec(t);
+    if (!m) return C('unknown', `${term} is not a term mailhealth can read`);
+    const mech = m[1].toLowerCase();
+    const arg = m[3] ?? '';
+    if (arg.includes('%{')) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
+    switch (mech) {
+      case 'all':
+        return C('this-server', 'the policy for everyone else');
+      case 'ip4':
+      case 'ip6':
+        return this.ip(arg);
+      case 'a':
+      case 'mx': {
+        const target = arg ? arg.split('/')[0] : this.domain;
+        // `a` and `a:<host>` classify the same host the same way; `mx` goes through the domain's exchangers.
+        return mech === 'a' ? this.host(target) : this.mxTarget(target);
       }
-    },
-    dkimKey(selector: string, publicKeyB64: string | null): Classification {
-      const sel = selector.toLowerCase();
-      if (sel === settings.dkim.selector.toLowerCase()) {
-        if (!settings.dkim.publicKey) return C('unknown', `this server has no DKIM key for ${domain} to compare with`);
-        if (!publicKeyB64) return C('unknown', 'the record has no public key');
-        const a = canonicalKey(publicKeyB64);
-        const b = canonicalKey(settings.dkim.publicKey);
-        if (a && b && a === b) return C('this-server', `the key at ${sel}._domainkey is the key this server signs with`);
-        return C('stale', `the key at ${sel}._domainkey is not the key this server signs with — most likely the previous host's`);
+      case 'include':
+      case 'redirect': {
+        const c = await this.host(arg);
+        return c;
       }
-      const ps = knowledge.selectorProviders(sel);
-      if (ps.length) return C('keep', `${sel} is a selector of ${ps.map((p) => p.name).join(' / ')}`, { provider: ps[0].id, source: ps[0].source });
-      const p = knowledge.providers.find((x) => x.kind === 'hosting' && (x.dkimSelectors ?? []).includes(sel));
-      if (p) return C('stale', `${sel} is ${p.name}'s selector`, { provider: p.id, source: p.source });
-      return C('unknown', `selector ${sel} is not this server's and matches no known mail service`);
-    },
-    lockdownId(field, value): Classification {
-      const relay = settings.relay;
-      const mine = relay && relay.provider === 'mailchannels' ? relay.authId?.toLowerCase() : undefined;
-      const v = value.toLowerCase();
-      const id = field === 'auth' ? v : v.split('|')[0];
-      if (mine && id === mine) return C('this-server', `${value} is this host's MailChannels account id`);
-      if (!relay || relay.provider !== 'mailchannels') {
-        return C('stale', `this server does not relay through MailChannels; ${field}=${value} was set up by a previous host`);
-      }
-      if (!mine) return C('unknown', `this server relays through MailChannels but its account id is not configured, so ${field}=${value} cannot be checked`);
-      return C('stale', `${field}=${value} is not this host's MailChannels account (${relay.authId}) — left by a previous host`);
-    },
-    async reportAddress(address: string): Promise<Classification> {
-      const at = address.lastIndexOf('@');
-      const host = canonName(at >= 0 ? address.slice(at + 1) : address);
-      if (inZone(host, domain) || orgDomain(host) === domainOrg) return C('this-server', `${address} is on the domain itself`);
-      if (serverOrgs.has(orgDomain(host))) return C('this-server', `${address} is at this server's host`);
-      const k = fromKnowledge(host);
-      if (k) return k;
-      const t = traceOrgs.get(orgDomain(host));
-      if (t) return C('stale', `${host} is at the same provider as the old DNS: ${t}`);
-      return C('unknown', `${host} matches nothing known`);
-    },
-  };
+      case 'ptr':
+        return C('unknown', 'ptr is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers');
+      case 'exists':
+        return C('unknown', `${term} is evaluated per message`);
+      case 'exp':
+        return C('keep', 'explanation text only');
+      default:
+        return C('unknown', `${term} is not a term mailhealth recognises`);
+    }
+  }
+
+  dkimKey(selector: string, publicKeyB64: string | null): Classification {
+    const { settings, domain, knowledge } = this;
+    const sel = selector.toLowerCase();
+    if (sel === this.serverSelector) {
+      if (!settings.dkim.publicKey) return C('unknown', `this server has no DKIM key for ${domain} to compare with`);
+      if (!publicKeyB64) return C('unknown', 'the record has no public key');
+      const a = canonicalKey(publicKeyB64);
+      const b = canonicalKey(settings.dkim.publicKey);
+      if (a && b && a === b) return C('this-server', `the key at ${sel}._domainkey is the key this server signs with`);
+      return C('stale', `the key at ${sel}._domainkey is not the key this server signs with — most likely the previous host's`);
+    }
+    const ps = knowledge.selectorProviders(sel);
+    if (ps.length) return C('keep', `${sel} is a selector of ${ps.map((p) => p.name).join(' / ')}`, { provider: ps[0].id, source: ps[0].source });
+    const p = knowledge.providers.find((x) => x.kind === 'hosting' && (x.dkimSelectors ?? []).includes(sel));
+    if (p) return C('stale', `${sel} is ${p.name}'s selector`, { provider: p.id, source: p.source });
+    return C('unknown', `selector ${sel} is not this server's and matches no known mail service`);
+  }
+
+  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification {
+    const relay = this.settings.relay;
+    const mine = relay && relay.provider === 'mailchannels' ? relay.authId?.toLowerCase() : undefined;
+    const v = value.toLowerCase();
+    const id = field === 'auth' ? v : v.split('|')[0];
+    if (mine && id === mine) return C('this-server', `${value} is this host's MailChannels account id`);
+    if (!relay || relay.provider !== 'mailchannels') {
+      return C('stale', `this server does not relay through MailChannels; ${field}=${value} was set up by a previous host`);
+    }
+    if (!mine) return C('unknown', `this server relays through MailChannels but its account id is not configured, so ${field}=${value} cannot be checked`);
+    return C('stale', `${field}=${value} is not this host's MailChannels account (${relay.authId}) — left by a previous host`);
+  }
+
+  async reportAddress(address: string): Promise<Classification> {
+    const at = address.lastIndexOf('@');
+    const host = canonName(at >= 0 ? address.slice(at + 1) : address);
+    const org = orgDomain(host);
+    if (inZone(host, this.domain) || org === this.domainOrg) return C('this-server', `${address} is on the domain itself`);
+    if (this.serverOrgs.has(org)) return C('this-server', `${address} is at this server's host`);
+    const k = this.fromKnowledge(host);
+    if (k) return k;
+    const t = this.traceOrgs.get(org);
+    if (t) return C('stale', `${host} is at the same provider as the old DNS: ${t}`);
+    return C('unknown', `${host} matches nothing known`);
+  }
 }
