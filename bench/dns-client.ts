@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       if (from) questions = JSON.parse(readFileSync(from, 'utf8')) as Question[];
       else {
         log(`auditing ${n} domains once to collect the questions a bulk audit asks …`);
-        const collect = createResolver({ servers: [server], timeoutMs: 2000, tries: 3, concurrency });
+        const collect = createResolver({ servers: [server], timeoutMs: 2000, tries: 3, concurrency, recordAsked: true });
         await auditMany(g.domains, { panel: new FilesPanel(g.panelDir), resolver: collect }, { concurrency, keepResults: false });
         questions = collect.asked();
         collect.close();

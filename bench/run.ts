@@ -54,7 +54,7 @@ async function main(): Promise<number> {
       log(`NSD on 127.0.0.1:${auth.port} serves ${g.zones.length} zones`);
 
       const panel = new FilesPanel(g.panelDir);
-      const resolverOptions = { servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency };
+      const resolverOptions = { servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency, recordAsked: true };
       // --threads N: audit on N worker threads (default: the cores available); 0: on this thread only.
       const threads = Number(arg('threads', String(defaultThreads())));
       if (!Number.isInteger(threads) || threads < 0) throw new Error('--threads takes a whole number (0: no worker threads)');

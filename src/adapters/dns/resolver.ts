@@ -8,6 +8,8 @@ import type { Answer, RecordData, Resolver, RRType } from '../../core/resolver.j
 import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
 
 export interface ResolverOptions {
+  /** Keep the list of questions put on the wire for asked() (the benchmark's floor). Off by default: it grows with the run. */
+  recordAsked?: boolean;
   /** "host" or "host:port" (IPv6: "[::1]:53"). Empty/undefined: the system's resolvers. */
   servers?: string[];
   timeoutMs?: number;
@@ -30,7 +32,7 @@ export interface ResolverStats {
 
 export interface WireResolver extends Resolver {
   stats(): ResolverStats;
-  /** The distinct questions this run asked the wire, e.g. for the benchmark's floor. */
+  /** The distinct questions this run asked the wire, e.g. for the benchmark's floor (only with `recordAsked`; else []). */
   asked(): { name: string; type: RRType }[];
   clearCache(): void;
   /** Close the client's sockets; pending queries settle as `unknown` ('resolver closed'). Idempotent. */
@@ -186,6 +188,7 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
   // The questions put on the wire, in order (an answer asked again after it left the cache appears twice here;
   // asked() gives each question once, and the list is folded when it has grown well past its distinct questions).
   const FOLD_AT = 1 << 18;
+  const recordAsked = opts.recordAsked ?? false;
   let askedTypes: RRType[] = [];
   let askedNames: string[] = [];
   let askedFoldAt = FOLD_AT;
@@ -275,9 +278,11 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
       const p = j.promise!;
       j.cached = true; // an unknown answer leaves the cache again (AskJob.settle)
       cache.set(type, name, p as Promise<Answer>);
-      askedTypes.push(type);
-      askedNames.push(name);
-      if (askedNames.length >= askedFoldAt) foldAsked();
+      if (recordAsked) {
+        askedTypes.push(type);
+        askedNames.push(name);
+        if (askedNames.length >= askedFoldAt) foldAsked();
+      }
       if (cache.size >= cacheSize / 2) {
         older = cache;
         cache = new Generation();

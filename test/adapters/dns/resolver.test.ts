@@ -183,7 +183,7 @@ test('an unknown answer (timeout) is not cached: the next ask goes to the wire a
 test('a question that fails at once (bad name) is unknown and not cached; thousands of them behind a small concurrency all settle', async (t) => {
   const server = await startDnsServer({ data: { 'ok.example': { A: ['192.0.2.1'] } } });
   t.after(() => server.close());
-  const r = createResolver({ servers: [server.address], timeoutMs: 2000, tries: 1, concurrency: 1 });
+  const r = createResolver({ servers: [server.address], timeoutMs: 2000, tries: 1, concurrency: 1, recordAsked: true });
   t.after(() => r.close());
   const bad = 'x'.repeat(64) + '.example';
   assert.deepEqual(await r.resolve(bad, 'TXT'), { name: bad, type: 'TXT', status: 'unknown', records: [], error: 'bad name' });
@@ -219,7 +219,7 @@ test('asked(): each question put on the wire once, in the order first asked; the
   for (let i = 0; i < 120; i++) data[`h${i}.example`] = { A: [`192.0.2.${i}`], TXT: [[`t${i}`]] };
   const server = await startDnsServer({ data });
   t.after(() => server.close());
-  const r = createResolver({ servers: [server.address], timeoutMs: 150, tries: 1, cacheSize: 100 });
+  const r = createResolver({ servers: [server.address], timeoutMs: 150, tries: 1, cacheSize: 100, recordAsked: true });
   t.after(() => r.close());
   await r.resolve('H1.example.', 'A');
   await r.resolve('h1.example', 'TXT');
@@ -243,5 +243,15 @@ test('asked(): each question put on the wire once, in the order first asked; the
   assert.equal(asked.length, new Set(asked.map((a) => `${a.type} ${a.name}`)).size, 'no question twice');
   assert.deepEqual(asked.slice(0, 3).map((a) => `${a.type} ${a.name}`), ['A h1.example', 'TXT h1.example', 'A gone.example']);
   r.clearCache();
+  assert.deepEqual(r.asked(), []);
+});
+
+test('asked() keeps nothing unless recordAsked is set (the list grows with the run)', async (t) => {
+  const server = await startDnsServer({ data: { 'h.example': { A: ['192.0.2.1'] } } });
+  t.after(() => server.close());
+  const r = createResolver({ servers: [server.address], timeoutMs: 500, tries: 1 });
+  t.after(() => r.close());
+  assert.deepEqual((await r.resolve('h.example', 'A')).records, ['192.0.2.1']);
+  assert.equal(r.stats().queries, 1);
   assert.deepEqual(r.asked(), []);
 });

@@ -24,7 +24,7 @@ before(async () => {
   demo = await startDemo();
   panel = new FilesPanel(demo.panelDir);
   domains = (await panel.listDomains({ user: 'root', role: 'admin' })).map((d) => d.domain).sort();
-  spec = { servers: [demo.dns.address], authoritativePort: demo.dns.port, timeoutMs: 1000, tries: 2, concurrency: 16 };
+  spec = { servers: [demo.dns.address], authoritativePort: demo.dns.port, timeoutMs: 1000, tries: 2, concurrency: 16, recordAsked: true };
 });
 after(async () => {
   await demo.close();
