@@ -100,7 +100,9 @@ async function main(): Promise<number> {
       // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
       let dns: { stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
       if (threads > 0) {
-        const run = await auditManyParallel(g.domains, { panel, resolver: resolverOptions }, { ...bulk, threads, ...(profileOut ? { profilePrefix: profileOut } : {}) });
+        // --local 0: only the workers audit (this thread reads the panel and writes SQLite).
+        const local = arg('local', '1') !== '0';
+        const run = await auditManyParallel(g.domains, { panel, resolver: resolverOptions }, { ...bulk, threads, local, ...(profileOut ? { profilePrefix: profileOut } : {}) });
         dns = { stats: run.stats, asked: run.asked };
       } else {
         // The in-process path of the product's bulk audit (what bulkAudit does below its thread threshold).

@@ -1,12 +1,13 @@
-// The bulk audit on every core: worker threads run the checks and the DNS, this thread reads the panel and takes the
-// results (so callers store them from one thread, in order of arrival, exactly as with core's auditMany).
+// The bulk audit on every core: worker threads run the checks and the DNS; this thread reads the panel, takes the
+// results (so callers store them from one thread, in order of arrival, exactly as with core's auditMany) and audits
+// too, as one more slot (by default one worker per further core).
 //
 // Why this split: the audit is CPU-bound once DNS answers come from a nearby server (checks, classification, DNS
 // packets), and a hosting server has several cores. Reading the panel stays here because the Panel object is whatever
 // the caller holds (a scoped view for a reseller, a decorator that applies admin settings, a cPanel session): the
 // workers never get more than the zone and mail settings of the domains they are given, and cannot write anything.
-// Each worker has its own wire resolver built from the same options (its own per-run cache; a shared include is asked
-// once per worker instead of once per run).
+// Each slot has its own wire resolver built from the same options (its own per-run cache; a shared include is asked
+// once per slot instead of once per run).
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AuditOptions } from '../../core/checks/context.js';
@@ -14,8 +15,10 @@ import type { DomainAudit } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import type { ResolverOptions, ResolverStats } from '../dns/resolver.js';
 import type { PreparedAudit } from '../store/store.js';
-import type { FromWorker, ToWorker, WorkerInit, WorkerJob } from './audit-worker.js';
-import { itemFromPrepared, type BulkItem } from './item.js';
+import { auditDomain } from '../../core/audit.js';
+import { createResolver, type WireResolver } from '../dns/resolver.js';
+import { itemFromAudit, itemFromPrepared, type BulkItem } from './item.js';
+import { readPanel, type FromWorker, type ToWorker, type WorkerInit, type WorkerJob } from './job.js';
 
 export interface PoolDeps {
   panel: Panel;
@@ -34,8 +37,13 @@ export interface PoolOptions {
   cancelled?: () => boolean;
   /** false → results are not kept (the promise gives no audits). Default true. */
   keepResults?: boolean;
-  /** Worker threads. Default: the cores this process may use (os.availableParallelism()), at most 8. */
+  /** Worker threads. Default: one fewer than the cores this process may use (os.availableParallelism()), at most 8. */
   threads?: number;
+  /**
+   * Audit on the calling thread too, as one more slot beside the workers (default true). It reads the panel and
+   * stores the results anyway and is otherwise idle; auditing here saves one worker's memory and start-up.
+   */
+  local?: boolean;
   /** Diagnostics: worker i writes its CPU profile to `${profilePrefix}.worker<i>.cpuprofile`. */
   profilePrefix?: string;
 }
@@ -50,8 +58,9 @@ export interface PoolRun {
   threads: number;
 }
 
+/** Worker threads by default: the cores this process may use, less the calling thread's (which audits too). */
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(8, availableParallelism()));
+  return Math.max(1, Math.min(8, availableParallelism() - 1));
 }
 
 /** A worker running ./audit-worker (the .ts source under tsx, the compiled .js otherwise). */
@@ -70,7 +79,8 @@ function spawn(init: WorkerInit): Worker {
 }
 
 interface Slot {
-  worker: Worker;
+  /** null: the calling thread's own slot. */
+  worker: Worker | null;
   pending: number;
   outbox: WorkerJob[];
   scheduled: boolean;
@@ -89,10 +99,13 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
   const total = domains.length;
   const keep = opts.keepResults !== false;
   const results: BulkItem[] = keep ? new Array(total) : [];
-  const threads = Math.max(1, Math.min(opts.threads ?? defaultThreads(), Math.max(1, total)));
+  const threads = Math.max(0, Math.min(opts.threads ?? defaultThreads(), total));
+  const local = opts.local !== false || threads === 0;
   const concurrency = Math.max(1, opts.concurrency ?? 16);
-  const dnsPerWorker = Math.max(1, Math.ceil((deps.resolver.concurrency ?? 64) / threads));
-  const init: WorkerInit = { resolver: { ...deps.resolver, concurrency: dnsPerWorker }, ...(deps.options ? { options: deps.options } : {}) };
+  const dnsPerSlot = Math.max(1, Math.ceil((deps.resolver.concurrency ?? 64) / (threads + (local ? 1 : 0))));
+  const resolverOptions = { ...deps.resolver, concurrency: dnsPerSlot };
+  const init: WorkerInit = { resolver: resolverOptions, ...(deps.options ? { options: deps.options } : {}) };
+  let localResolver: WireResolver | null = null;
 
   const slots: Slot[] = [];
   let next = 0;
@@ -105,7 +118,8 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
   if (total === 0) return { audits: [], stats: { queries: 0, cacheHits: 0, unknown: 0 }, asked: [], threads: 0 };
   return new Promise<PoolRun>((resolve, reject) => {
     const stopAll = () => {
-      for (const s of slots) void s.worker.terminate();
+      for (const s of slots) void s.worker?.terminate();
+      localResolver?.close();
     };
     const fail = (e: unknown) => {
       if (failure) return;
@@ -116,16 +130,30 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
 
     const flushSlot = (s: Slot) => {
       s.scheduled = false;
-      if (!s.outbox.length || failure) return;
+      if (!s.outbox.length || failure || !s.worker) return;
       const jobs = s.outbox;
       s.outbox = [];
       s.worker.postMessage({ type: 'jobs', jobs } satisfies ToWorker);
+    };
+    const runLocal = async (s: Slot, job: WorkerJob) => {
+      const audit = await auditDomain(job.domain, {
+        panel: readPanel(job),
+        resolver: localResolver!,
+        ...(deps.options ? { options: deps.options } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+      });
+      if (failure) return;
+      deliver(s, job.i, itemFromAudit(audit));
     };
     const dispatch = (job: WorkerJob) => {
       if (failure) return;
       let best = slots[0];
       for (const s of slots) if (s.pending < best.pending) best = s;
       best.pending++;
+      if (!best.worker) {
+        runLocal(best, job).catch(fail);
+        return;
+      }
       best.outbox.push(job);
       if (!best.scheduled) {
         best.scheduled = true;
@@ -155,7 +183,8 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
       finishing = true;
       void chain.then(() => {
         if (failure) return;
-        for (const s of slots) s.worker.postMessage({ type: 'finish' } satisfies ToWorker);
+        for (const s of slots) s.worker?.postMessage({ type: 'finish' } satisfies ToWorker);
+        if (slots.every((x) => !x.worker)) allFinished();
       });
     };
     const pump = () => {
@@ -169,21 +198,24 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
       maybeFinish();
     };
 
-    const onResults = (s: Slot, batch: { i: number; prepared: PreparedAudit }[]) => {
-      for (const { i, prepared } of batch) {
-        s.pending--;
-        if (deps.now) prepared.auditedAt = deps.now().toISOString();
-        const item = itemFromPrepared(prepared);
-        if (keep) results[i] = item;
-        chain = chain.then(async () => {
+    const deliver = (s: Slot, i: number, item: BulkItem) => {
+      s.pending--;
+      if (keep) results[i] = item;
+      chain = chain
+        .then(async () => {
           if (failure) return;
           done++;
           await opts.onResult?.(item, done, total);
           inflight--;
           pump();
-        });
+        })
+        .catch(fail);
+    };
+    const onResults = (s: Slot, batch: { i: number; prepared: PreparedAudit }[]) => {
+      for (const { i, prepared } of batch) {
+        if (deps.now) prepared.auditedAt = deps.now().toISOString();
+        deliver(s, i, itemFromPrepared(prepared));
       }
-      chain = chain.catch(fail);
     };
 
     const allFinished = () => {
@@ -191,8 +223,9 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
       // Each worker's distinct questions, one after the other: the same queries the workers put on the wire (a question
       // two workers both asked appears twice, as it went out twice).
       const asked: { name: string; type: string }[] = [];
-      for (const s of slots) {
-        const f = s.finished!;
+      const parts = slots.map((s) => s.finished ?? { stats: localResolver!.stats(), asked: localResolver!.asked() });
+      localResolver?.close();
+      for (const f of parts) {
         stats.queries += f.stats.queries;
         stats.cacheHits += f.stats.cacheHits;
         stats.unknown += f.stats.unknown;
@@ -201,6 +234,10 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
       resolve({ audits: keep ? results.filter(Boolean).map((r) => r.audit()) : [], stats, asked, threads });
     };
 
+    if (local) {
+      localResolver = createResolver(resolverOptions);
+      slots.push({ worker: null, pending: 0, outbox: [], scheduled: false, finished: null });
+    }
     for (let t = 0; t < threads; t++) {
       let worker: Worker;
       try {
@@ -218,7 +255,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
         else if (m.type === 'finished') {
           s.finished = m;
           void worker.terminate();
-          if (slots.every((x) => x.finished)) allFinished();
+          if (slots.every((x) => x.finished || !x.worker)) allFinished();
         }
       });
       worker.on('error', (e) => fail(new Error(`audit worker failed: ${message(e)}`)));

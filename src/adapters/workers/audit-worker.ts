@@ -1,60 +1,17 @@
 // One audit worker thread (see ./audit-pool.ts). The main thread reads the panel and sends each domain's zone and mail
 // settings; this thread asks DNS through its own wire resolver (its own per-run cache), runs every check and sends the
-// audit back, already prepared for the store (serialised here, not on the main thread). Messages are batched both ways: one postMessage per turn of the event loop, not one per domain.
+// audit back, already prepared for the store (serialised here, not on the main thread). Messages are batched both
+// ways: one postMessage per turn of the event loop, not one per domain.
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { auditDomain } from '../../core/audit.js';
-import type { AuditOptions } from '../../core/checks/context.js';
-import type { DomainAudit, MailSettings, Zone } from '../../core/model.js';
-import type { Panel } from '../../core/panel.js';
-import { createResolver, type ResolverOptions } from '../dns/resolver.js';
+import type { DomainAudit } from '../../core/model.js';
+import { createResolver } from '../dns/resolver.js';
 import { prepareAudit, type PreparedAudit } from '../store/store.js';
+import { readPanel, type FromWorker, type ToWorker, type WorkerInit, type WorkerJob } from './job.js';
 
-export interface WorkerInit {
-  resolver: ResolverOptions;
-  options?: AuditOptions;
-  /** Write this thread's CPU profile (V8 .cpuprofile JSON) to this file when the run finishes (diagnostics). */
-  profile?: string;
-}
-
-/** A domain as the main thread read it from the panel: the value or the error message, for each of the two reads. */
-export interface WorkerJob {
-  i: number;
-  domain: string;
-  zone?: Zone;
-  zoneError?: string;
-  settings?: MailSettings;
-  settingsError?: string;
-}
-
-export type ToWorker = { type: 'jobs'; jobs: WorkerJob[] } | { type: 'finish' };
-export type FromWorker =
-  | { type: 'results'; results: { i: number; prepared: PreparedAudit }[] }
-  | { type: 'failed'; error: string }
-  | { type: 'finished'; stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
-
-/** The panel as seen by one audit: the two reads the main thread already made. Nothing else is reachable from here. */
-function readPanel(job: WorkerJob): Panel {
-  const refuse = async (): Promise<never> => {
-    throw new Error('not available in an audit worker');
-  };
-  return {
-    kind: 'worker',
-    capabilities: { serialCheckedWrites: false, generateDkim: false },
-    listAccounts: refuse,
-    listDomains: refuse,
-    applyChanges: refuse,
-    readZone: async () => {
-      if (job.zone) return job.zone;
-      throw new Error(job.zoneError ?? 'no zone');
-    },
-    readMailSettings: async () => {
-      if (job.settings) return job.settings;
-      throw new Error(job.settingsError ?? 'no mail settings');
-    },
-  };
-}
+export type { FromWorker, ToWorker, WorkerInit, WorkerJob } from './job.js';
 
 if (parentPort) {
   const port = parentPort;

@@ -25,7 +25,7 @@ export interface BulkRun {
  */
 export async function bulkAudit(domains: string[], deps: PoolDeps & { inProcess?: Resolver }, opts: PoolOptions = {}): Promise<BulkRun> {
   const threads = opts.threads ?? defaultThreads();
-  if (threads > 1 && domains.length >= MIN_PARALLEL_DOMAINS) {
+  if (threads >= 1 && domains.length >= MIN_PARALLEL_DOMAINS) {
     const run = await auditManyParallel(domains, deps, { ...opts, threads });
     return { audits: run.audits, threads: run.threads };
   }

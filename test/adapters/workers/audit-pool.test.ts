@@ -36,25 +36,28 @@ describe('auditManyParallel', () => {
     const wire = createResolver(spec);
     const inProcess = await auditMany(domains, { panel, resolver: wire }, { concurrency: 4 });
     wire.close();
-    const seen: string[] = [];
-    const prepared = new Map<string, ReturnType<typeof prepareAudit>>();
-    const run = await auditManyParallel(domains, { panel, resolver: spec }, {
-      concurrency: 4,
-      threads: 2,
-      onResult: (a) => {
-        seen.push(a.domain);
-        prepared.set(a.domain, a.prepared);
-      },
-    });
-    assert.equal(run.threads, 2);
-    assert.deepEqual(run.audits.map(strip), inProcess.map(strip));
-    // What goes to the store is what the store would make of the in-process audit.
-    for (const a of inProcess) {
-      const p = prepared.get(a.domain)!;
-      assert.deepEqual({ ...p, auditedAt: '', findings: Buffer.from(p.findings).toString() }, { ...prepareAudit(a), auditedAt: '', findings: Buffer.from(prepareAudit(a).findings).toString() });
+    for (const config of [{ threads: 2, local: false }, { threads: 1 }, { threads: 0 }]) {
+      const seen: string[] = [];
+      const prepared = new Map<string, ReturnType<typeof prepareAudit>>();
+      const run = await auditManyParallel(domains, { panel, resolver: spec }, {
+        concurrency: 4,
+        ...config,
+        onResult: (a) => {
+          seen.push(a.domain);
+          prepared.set(a.domain, a.prepared);
+        },
+      });
+      assert.equal(run.threads, config.threads);
+      assert.deepEqual(run.audits.map(strip), inProcess.map(strip), JSON.stringify(config));
+      // What goes to the store is what the store would make of the in-process audit.
+      for (const a of inProcess) {
+        const p = prepared.get(a.domain)!;
+        assert.deepEqual({ ...p, auditedAt: '', findings: Buffer.from(p.findings).toString() }, { ...prepareAudit(a), auditedAt: '', findings: Buffer.from(prepareAudit(a).findings).toString() });
+      }
+      assert.deepEqual([...seen].sort(), domains);
+      assert.ok(run.stats.queries > 0 && run.asked.length > 0);
     }
-    assert.deepEqual([...seen].sort(), domains);
-    assert.ok(run.stats.queries > 0 && run.asked.length > 0);
+    const run = await auditManyParallel(domains, { panel, resolver: spec }, { threads: 1 });
     for (const q of run.asked) assert.match(q.type, /^[A-Z]+$/);
   });
 
