@@ -63,31 +63,40 @@ export async function buildContext(domain: string, deps: AuditDeps): Promise<{ c
     return { ctx: null, problems };
   }
   const knowledge = deps.knowledge ?? defaultKnowledge;
-  const classifier = makeClassifier({ domain, zone, settings, resolver: deps.resolver, knowledge });
   const zoneIndex = zone ? new RecordIndex(zone.records) : null;
+  const classifier = makeClassifier({ domain, zone, zoneIndex, settings, resolver: deps.resolver, knowledge });
   return { ctx: { domain, zone, zoneIndex, settings, resolver: deps.resolver, classifier, knowledge, options: deps.options ?? {} }, problems };
 }
 
+function internalError(name: CheckName, e: unknown): Finding[] {
+  return [
+    {
+      rule: `${name}.internal-error`,
+      check: name,
+      severity: 'unknown',
+      message: `The ${name} check could not finish: ${(e as Error).message}`,
+      evidence: {},
+    },
+  ];
+}
+
+/** One check, started now; a check that breaks (throws or rejects) gives its internal-error finding instead. */
+function startCheck(name: CheckName, ctx: CheckContext): Promise<Finding[]> {
+  let running: Promise<Finding[]>;
+  try {
+    running = CHECK_FUNCTIONS[name](ctx);
+  } catch (e) {
+    return Promise.resolve(internalError(name, e));
+  }
+  return running.then(undefined, (e: unknown) => internalError(name, e));
+}
+
 export async function runChecks(ctx: CheckContext, checks: CheckName[]): Promise<Finding[]> {
-  const results = await Promise.all(
-    checks.map(async (name) => {
-      try {
-        return await CHECK_FUNCTIONS[name](ctx);
-      } catch (e) {
-        const f: Finding = {
-          rule: `${name}.internal-error`,
-          check: name,
-          severity: 'unknown',
-          message: `The ${name} check could not finish: ${(e as Error).message}`,
-          evidence: {},
-        };
-        return [f];
-      }
-    }),
-  );
-  // A plain loop: Array.prototype.flat costs about a microsecond here, for every domain.
+  // Every check starts at once; their findings are collected in check order. (Awaited one by one rather than through
+  // Promise.all and an async wrapper per check: the same outcome for a fraction of the CPU and garbage, per domain.)
+  const running = checks.map((name) => startCheck(name, ctx));
   const out: Finding[] = [];
-  for (const r of results) for (const f of r) out.push(f);
+  for (const r of running) for (const f of await r) out.push(f);
   return out;
 }
 

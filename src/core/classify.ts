@@ -3,13 +3,13 @@
 // traces of the previous host inside the zone itself (old NS/SOA names, an old mail. A record); the PTR name of a
 // foreign IP. A mail service is never stale. What cannot be decided is unknown.
 import { createPublicKey } from 'node:crypto';
-import { getDomain } from 'tldts';
 import type { Knowledge } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
-import { canonName, inZone } from './domain.js';
+import { canonName, inZone, registrableDomain } from './domain.js';
 import { cidrContains, isIpAddress, reverseName } from './ip.js';
 import { rsaPublicKeyDer } from './dkim/der.js';
-import type { Classification, MailSettings, Zone, ZoneRecord } from './model.js';
+import type { Classification, MailSettings, Zone } from './model.js';
+import { RecordIndex } from './zone.js';
 import type { Resolver } from './resolver.js';
 
 // Small bounded memo for pure string → value functions that bulk audits call with the same arguments many times.
@@ -25,10 +25,8 @@ function memo<V>(max: number, fn: (k: string) => V): (k: string) => V {
   };
 }
 
-const orgOf = memo(8192, (h: string) => getDomain(h, { allowPrivateDomains: false }) ?? h);
-
 export function orgDomain(host: string): string {
-  return orgOf(canonName(host));
+  return registrableDomain(canonName(host));
 }
 
 const C = (cls: Classification['class'], reason: string, extra?: Partial<Classification>): Classification =>
@@ -61,6 +59,8 @@ function canonicalKeyUncached(b64: string): string | null {
 export interface ClassifierInput {
   domain: string;
   zone: Zone | null;
+  /** The zone's records by name, when the caller has built them already (an audit has). */
+  zoneIndex?: RecordIndex | null;
   settings: MailSettings;
   resolver: Resolver;
   knowledge: Knowledge;
@@ -90,7 +90,7 @@ class AuditClassifier implements Classifier {
   private readonly hostMemo = new Map<string, Promise<Classification>>();
   private readonly ipMemo = new Map<string, Promise<Classification>>();
 
-  constructor({ domain, zone, settings, resolver, knowledge }: ClassifierInput) {
+  constructor({ domain, zone, zoneIndex, settings, resolver, knowledge }: ClassifierInput) {
     this.domain = domain;
     this.settings = settings;
     this.resolver = resolver;
@@ -103,41 +103,25 @@ class AuditClassifier implements Classifier {
     this.domainOrg = orgDomain(domain);
     this.relayHost = settings.relay?.host ? canonName(settings.relay.host) : null;
     this.relayOrg = this.relayHost ? orgDomain(this.relayHost) : null;
-    if (zone) this.findTraces(zone);
+    if (zone) this.findTraces(zoneIndex ?? new RecordIndex(zone.records));
   }
 
-  /** One pass over the records: the apex NS and SOA, and mail.<domain>'s A and AAAA, each kept in zone order. */
-  private findTraces(zone: Zone): void {
+  /** The apex NS and SOA, and mail.<domain>'s A and AAAA. */
+  private findTraces(index: RecordIndex): void {
     const { domain, serverIps, serverOrgs, domainOrg } = this;
     const panelNsOrgs = new Set(this.settings.nameservers.map(orgDomain));
-    const apex = canonName(domain);
-    const mailName = canonName(`mail.${domain}`);
-    const ns: ZoneRecord[] = [];
-    const soa: ZoneRecord[] = [];
-    const mailA: ZoneRecord[] = [];
-    const mailAAAA: ZoneRecord[] = [];
-    for (const r of zone.records) {
-      const n = canonName(r.name);
-      if (n === apex) {
-        const t = r.type.toUpperCase();
-        if (t === 'NS') ns.push(r);
-        else if (t === 'SOA') soa.push(r);
-      } else if (n === mailName) {
-        const t = r.type.toUpperCase();
-        if (t === 'A') mailA.push(r);
-        else if (t === 'AAAA') mailAAAA.push(r);
-      }
-    }
-    for (const r of ns) {
+    for (const r of index.at(domain, 'NS')) {
       const o = orgDomain(r.value);
       if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
     }
-    for (const r of soa) {
-      const mname = r.value.split(/\s+/)[0] ?? '';
+    for (const r of index.at(domain, 'SOA')) {
+      const space = r.value.search(/\s/);
+      const mname = space < 0 ? r.value : r.value.slice(0, space); // the first field
       const o = orgDomain(mname);
       if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
     }
-    for (const r of mailA.concat(mailAAAA)) {
+    const mailName = `mail.${domain}`;
+    for (const r of index.at(mailName, 'A').concat(index.at(mailName, 'AAAA'))) {
       if (!serverIps.some((ip) => cidrContains(ip, r.value))) this.traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
     }
   }
@@ -201,7 +185,7 @@ class AuditClassifier implements Classifier {
     const a = await this.resolver.resolve(host, 'A');
     const aaaa = await this.resolver.resolve(host, 'AAAA');
     if (a.status === 'unknown' && aaaa.status === 'unknown') return C('unknown', `${host} could not be resolved (${a.error ?? 'DNS error'})`);
-    const ips = [...a.records, ...aaaa.records];
+    const ips: string[] = a.records.concat(aaaa.records);
     if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
     for (const ip of ips) {
       const c = await this.ip(ip);
@@ -215,7 +199,8 @@ class AuditClassifier implements Classifier {
     const mx = await this.resolver.resolve(target, 'MX');
     if (mx.status === 'unknown') return C('unknown', `could not resolve MX of ${target} (${mx.error ?? 'DNS error'})`);
     const hosts = mx.records.map((m) => m.exchange).filter((h) => h && h !== '.');
-    const classes = await Promise.all(hosts.map((h) => this.host(h)));
+    // Almost always one exchanger: no Promise.all (and its garbage) for that.
+    const classes = hosts.length === 1 ? [await this.host(hosts[0])] : await Promise.all(hosts.map((h) => this.host(h)));
     if (classes.some((c) => c.class === 'this-server')) return C('this-server', `an MX of ${target} is this server`);
     const stale = classes.find((c) => c.class === 'stale');
     if (stale) return { ...stale, reason: `mx of ${target}: ${stale.reason}` };

@@ -1,5 +1,6 @@
 // The one domain-name validator. Every surface passes user-supplied domain names through here.
 import { domainToASCII } from 'node:url';
+import { getDomain } from 'tldts';
 
 export class InvalidDomainError extends Error {
   constructor(public readonly input: string, reason: string) {
@@ -45,6 +46,24 @@ export function normalizeDomain(input: string): string {
 export function canonName(name: string): string {
   const n = name.toLowerCase();
   return n.endsWith('.') ? n.slice(0, -1) : n;
+}
+
+// The registrable domain of every name an audit meets is asked many times (classifier, DMARC report destinations):
+// remembered, bounded (cleared when full), keyed by the exact name given.
+const registrable = new Map<string, string>();
+
+/**
+ * The organizational domain of a name as given (callers normalise it): its registrable domain by the public suffix
+ * list (ICANN section), or the name itself when there is none (e.g. a bare public suffix).
+ */
+export function registrableDomain(name: string): string {
+  let r = registrable.get(name);
+  if (r === undefined) {
+    if (registrable.size >= 8192) registrable.clear();
+    r = getDomain(name, { allowPrivateDomains: false }) ?? name;
+    registrable.set(name, r);
+  }
+  return r;
 }
 
 /** Is `name` equal to or below `zone`? */

@@ -55,8 +55,24 @@ export function describeAnswer(a: Answer): string[] {
   }
 }
 
+/** Text needing escapes in JSON: quotes, backslashes, control characters, surrogates (lone ones are escaped). */
+const JSON_ESCAPES = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string, without its cost for text that needs no escaping (almost all of it). */
+export function quoteText(s: string): string {
+  return JSON_ESCAPES.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/** A TXT record's character-strings, each quoted, separated by spaces. */
+export function quoteTxt(r: readonly string[]): string {
+  if (r.length === 1) return quoteText(r[0]);
+  let out = '';
+  for (let i = 0; i < r.length; i++) out += (i ? ' ' : '') + quoteText(r[i]);
+  return out;
+}
+
 export function renderRdata(type: RRType, r: RecordData[RRType]): string {
-  if (type === 'TXT') return (r as string[]).map((s) => JSON.stringify(s)).join(' ');
+  if (type === 'TXT') return quoteTxt(r as string[]);
   if (type === 'MX') {
     const m = r as MxData;
     return `${m.priority} ${m.exchange}`;
@@ -73,8 +89,8 @@ export function joinTxt(r: string[]): string {
  * The CNAME targets behind `name`: from an answer already received when the resolver reports them, else by asking
  * for the CNAME (one query saved per alias check with a wire resolver).
  */
-export async function aliasesOf(resolver: Resolver, name: string, answered: Answer | null): Promise<string[]> {
+export function aliasesOf(resolver: Resolver, name: string, answered: Answer | null): string[] | Promise<string[]> {
+  // Straight from the answer when it says (no promise to make and wait for: this runs for every domain).
   if (resolver.reportsCnames && answered && answered.status !== 'unknown') return answered.cnames ?? [];
-  const c = await resolver.resolve(name, 'CNAME');
-  return c.status === 'ok' ? c.records : [];
+  return resolver.resolve(name, 'CNAME').then((c) => (c.status === 'ok' ? c.records : []));
 }

@@ -9,6 +9,8 @@ import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
 
 const DKIM_SUFFIX = '._domainkey.';
+/** include: terms of an SPF record (global: reset lastIndex before each use). */
+const INCLUDES = /\binclude:([^\s]+)/gi;
 
 async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
   const sel = new Set<string>([ctx.settings.dkim.selector.toLowerCase()]);
@@ -21,8 +23,16 @@ async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
   }
   const apex = await ctx.resolver.resolve(ctx.domain, 'TXT');
   if (apex.status === 'ok') {
-    const spf = apex.records.map(joinTxt).find(isSpfRecord);
-    for (const m of spf?.matchAll(/\binclude:([^\s]+)/gi) ?? []) {
+    let spf: string | undefined;
+    for (const r of apex.records) {
+      const txt = joinTxt(r);
+      if (isSpfRecord(txt)) {
+        spf = txt;
+        break;
+      }
+    }
+    INCLUDES.lastIndex = 0;
+    for (let m = spf ? INCLUDES.exec(spf) : null; m; m = INCLUDES.exec(spf!)) {
       const p = ctx.knowledge.matchHost(m[1]);
       if (p && p.kind === 'mail-service') for (const s of (p.dkimSelectors ?? []).slice(0, 2)) sel.add(s);
     }

@@ -1,13 +1,13 @@
 // Small shared pieces for checks: evidence from the panel copy and the live answer, finding constructors.
 import type { CheckName, Evidence, Finding, FixKind, Severity, Classification } from '../model.js';
-import { describeAnswer, joinTxt, type Answer } from '../resolver.js';
+import { describeAnswer, joinTxt, quoteText, quoteTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 
 export function panelEvidence(ctx: CheckContext, name: string, type: string): string[] {
   if (!ctx.zoneIndex) return ['(the panel could not provide its copy of the zone)'];
   const rs = ctx.zoneIndex.at(name, type);
   if (rs.length === 0) return [`${name} ${type}: none in the panel's zone`];
-  return rs.map((r) => `${r.name} ${r.ttl} ${r.type} ${r.type === 'TXT' ? (r.txt ?? [r.value]).map((s) => JSON.stringify(s)).join(' ') : r.value}`);
+  return rs.map((r) => `${r.name} ${r.ttl} ${r.type} ${r.type === 'TXT' ? (r.txt ? quoteTxt(r.txt) : quoteText(r.value)) : r.value}`);
 }
 
 export function liveTxt(a: Answer<'TXT'>): string[] {

@@ -184,8 +184,8 @@ export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
 }
 
 function keyBits(p: string, keyType: DkimKeyType, errors: string[]): number | null {
-  const der = Buffer.from(p, 'base64');
   if (keyType === 'ed25519') {
+    const der = Buffer.from(p, 'base64');
     if (der.length === 32) return 256;
     if (der.length === ED25519_SPKI_PREFIX.length + 32 && der.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX))
       errors.push('k=ed25519 key is published as SubjectPublicKeyInfo; RFC 8463 requires the raw 32-byte key');

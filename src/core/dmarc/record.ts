@@ -30,7 +30,7 @@
 // | rua / ruf non-mailto scheme        | both        | warning (receivers are only required to support mailto)                  |
 // | rua missing                        | —           | warning (no aggregate reports: you cannot see who sends as you)          |
 // | parked option, p or sp ≠ reject    | —           | warning                                                                  |
-import { getDomain } from 'tldts';
+import { registrableDomain } from '../domain.js';
 
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 
@@ -290,8 +290,7 @@ function bare(d: string): string {
 
 /** Organizational domain (PSL via tldts); the name itself when tldts has none (e.g. a bare public suffix). */
 export function organizationalDomain(domain: string): string {
-  const d = bare(domain);
-  return getDomain(d, { allowPrivateDomains: false }) ?? d;
+  return registrableDomain(bare(domain));
 }
 
 /** RFC 7489 §7.1: a report destination in another organizational domain needs its authorisation record. */

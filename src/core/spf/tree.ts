@@ -1,7 +1,7 @@
 // Static SPF include-tree walker for audits (no client IP). Follows include/redirect, looks up a/mx/exists targets,
 // counts DNS-querying terms over the whole tree and KEEPS COUNTING PAST 10, so each top-level term shows its cost
 // (own lookup + nested) and users see what to drop. DNS trouble is `unknown`, never an error.
-import type { Resolver } from '../resolver.js';
+import type { Answer, Resolver } from '../resolver.js';
 import { isQueryableName } from './evaluate.js';
 import { parseSpfShared, selectSpf, tokenizeMacroString, type SpfTerm } from './parse.js';
 
@@ -88,11 +88,11 @@ function staticTarget(spec: string): string | null {
   return name.toLowerCase();
 }
 
-async function fetchRecord(
-  resolver: Resolver,
+/** The SPF record in `domain`'s TXT answer. */
+function recordIn(
   domain: string,
-): Promise<{ status: 'found'; record: string } | { status: 'none'; why: string } | { status: 'multiple'; records: string[] } | { status: 'unknown'; why: string }> {
-  const ans = await resolver.resolve(domain, 'TXT');
+  ans: Answer<'TXT'>,
+): { status: 'found'; record: string } | { status: 'none'; why: string } | { status: 'multiple'; records: string[] } | { status: 'unknown'; why: string } {
   if (ans.status === 'unknown') return { status: 'unknown', why: `${domain} TXT: DNS error (${ans.error ?? 'unknown'})` };
   if (ans.status === 'nxdomain') return { status: 'none', why: `${domain} does not exist (NXDOMAIN)` };
   const sel = selectSpf(ans.records);
@@ -103,6 +103,8 @@ async function fetchRecord(
 function isVoidAnswer(status: string, count: number): boolean {
   return status === 'nxdomain' || status === 'nodata' || (status === 'ok' && count === 0);
 }
+
+const ignore = () => undefined;
 
 async function walkRecord(
   resolver: Resolver,
@@ -177,7 +179,7 @@ async function walkRecord(
           break;
         }
         st.records++;
-        const rec = await fetchRecord(resolver, target);
+        const rec = recordIn(target, await resolver.resolve(target, 'TXT'));
         if (rec.status === 'unknown') {
           out.unknown = rec.why;
           st.unknown = true;
@@ -200,7 +202,18 @@ async function walkRecord(
         break;
       }
       case 'a': {
-        const [a, aaaa] = await Promise.all([resolver.resolve(target, 'A'), resolver.resolve(target, 'AAAA')]);
+        // A and AAAA go out together and are awaited in turn: Promise.all of the two would leave a kilobyte of garbage
+        // per term, for every domain. If the A question rejects, the AAAA one's outcome is still handled.
+        const pa = resolver.resolve(target, 'A');
+        const paaaa = resolver.resolve(target, 'AAAA');
+        let a: Answer<'A'>;
+        try {
+          a = await pa;
+        } catch (e) {
+          paaaa.catch(ignore);
+          throw e;
+        }
+        const aaaa = await paaaa;
         if (a.status === 'unknown' || aaaa.status === 'unknown') {
           out.unknown = `${target} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
           st.unknown = true;
@@ -228,7 +241,16 @@ async function walkRecord(
         }
         for (const h of hosts) {
           if (!isQueryableName(h)) continue;
-          const [a, aaaa] = await Promise.all([resolver.resolve(h, 'A'), resolver.resolve(h, 'AAAA')]);
+          const pa = resolver.resolve(h, 'A'); // as for an a term
+          const paaaa = resolver.resolve(h, 'AAAA');
+          let a: Answer<'A'>;
+          try {
+            a = await pa;
+          } catch (e) {
+            paaaa.catch(ignore);
+            throw e;
+          }
+          const aaaa = await paaaa;
           if (a.status === 'unknown' || aaaa.status === 'unknown') {
             out.unknown = `${h} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
             st.unknown = true;
@@ -253,8 +275,10 @@ async function walkRecord(
         break;
     }
   }
-  node.lookups = node.terms.reduce((n, t) => n + t.lookups, 0);
-  node.voids = node.terms.reduce((n, t) => n + t.voids, 0);
+  for (const t of node.terms) {
+    node.lookups += t.lookups;
+    node.voids += t.voids;
+  }
   return node;
 }
 
@@ -306,7 +330,7 @@ export async function walkSpf(resolver: Resolver, domain: string, opts: WalkOpti
   const d = domain.toLowerCase().replace(/\.$/, '');
   const st = newState(opts);
   const empty: SpfTreeNode = { domain: d, record: null, terms: [], lookups: 0, voids: 0, syntaxErrors: [], warnings: [] };
-  const rec = await fetchRecord(resolver, d);
+  const rec = recordIn(d, await resolver.resolve(d, 'TXT'));
   if (rec.status === 'unknown') {
     st.unknown = true;
     return finish(empty, 'unknown', st);
