@@ -209,7 +209,14 @@ class AuditClassifier implements Classifier {
     return C('unknown', hosts.length ? `MX ${hosts.join(', ')} of ${target} match nothing known` : `${target} has no MX`);
   }
 
-  async spfTerm(term: string): Promise<Classification> {
+  // spfTerm and reportAddress return promises without being async functions: most answers are known at once, and
+  // these run for every term and report address of every domain.
+  spfTerm(term: string): Promise<Classification> {
+    const known = this.spfTermNow(term);
+    return known instanceof Promise ? known : Promise.resolve(known);
+  }
+
+  private spfTermNow(term: string): Classification | Promise<Classification> {
     const t = term.replace(/^[+\-~?]/, '');
     const m = /^([a-z0-9]+)(?:([:=])(.*))?$/i.exec(t);
     if (!m) return C('unknown', `${term} is not a term mailhealth can read`);
@@ -229,10 +236,8 @@ class AuditClassifier implements Classifier {
         return mech === 'a' ? this.host(target) : this.mxTarget(target);
       }
       case 'include':
-      case 'redirect': {
-        const c = await this.host(arg);
-        return c;
-      }
+      case 'redirect':
+        return this.host(arg);
       case 'ptr':
         return C('unknown', 'ptr is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers');
       case 'exists':
@@ -275,7 +280,11 @@ class AuditClassifier implements Classifier {
     return C('stale', `${field}=${value} is not this host's MailChannels account (${relay.authId}) — left by a previous host`);
   }
 
-  async reportAddress(address: string): Promise<Classification> {
+  reportAddress(address: string): Promise<Classification> {
+    return Promise.resolve(this.reportAddressNow(address));
+  }
+
+  private reportAddressNow(address: string): Classification {
     const at = address.lastIndexOf('@');
     const host = canonName(at >= 0 ? address.slice(at + 1) : address);
     const org = orgDomain(host);

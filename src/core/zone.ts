@@ -42,21 +42,26 @@ function upperType(type: string): string {
  * that no longer change.
  */
 export class RecordIndex {
+  /** Canonical name → its records in zone order. */
   private readonly byName = new Map<string, ZoneRecord[]>();
+  /** Every record's type is already upper case (the usual case): types compare as they are. */
+  private readonly typesUpper: boolean = true;
   constructor(records: readonly ZoneRecord[]) {
     for (const r of records) {
       const n = canonName(r.name);
       const list = this.byName.get(n);
       if (list) list.push(r);
       else this.byName.set(n, [r]);
+      if (this.typesUpper && upperType(r.type) !== r.type) this.typesUpper = false;
     }
   }
   at(name: string, type?: string): ZoneRecord[] {
     const list = this.byName.get(canonName(name));
     if (!list) return [];
-    const t = type ? upperType(type) : '';
+    if (!type) return list.slice();
+    const t = upperType(type);
     const out: ZoneRecord[] = [];
-    for (const r of list) if (!t || upperType(r.type) === t) out.push(r);
+    for (const r of list) if ((this.typesUpper ? r.type : upperType(r.type)) === t) out.push(r);
     return out;
   }
 }

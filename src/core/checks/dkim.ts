@@ -45,11 +45,14 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = [];
   const { dkim } = ctx.settings;
   const serverSel = dkim.selector.toLowerCase();
-  for (const sel of await candidateSelectors(ctx)) {
+  const selectors = await candidateSelectors(ctx);
+  for (let i = 0; i < selectors.length; i++) {
+    const sel = selectors[i];
     const name = `${sel}${DKIM_SUFFIX}${ctx.domain}`;
     const isServer = sel === serverSel;
     const a = await ctx.resolver.resolve(name, 'TXT');
-    const aliases = a.status === 'unknown' ? [] : await aliasesOf(ctx.resolver, name, a);
+    const known = a.status === 'unknown' ? [] : aliasesOf(ctx.resolver, name, a);
+    const aliases = Array.isArray(known) ? known : await known;
     const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
     if (a.status === 'unknown') {
       out.push(dnsErrorFinding('dkim', `the DKIM key at ${name}`, a, ev));

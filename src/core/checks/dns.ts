@@ -60,7 +60,8 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     { name: `_mailchannels.${ctx.domain}`, type: 'TXT' },
     { name: `${ctx.settings.dkim.selector}._domainkey.${ctx.domain}`, type: 'TXT' },
   ];
-  for (const { name, type } of names) {
+  for (let i = 0; i < names.length; i++) {
+    const { name, type } = names[i];
     const a = await ctx.resolver.resolve(name, type);
     if (a.status === 'unknown') continue;
     const records = ctx.zoneIndex.at(name, type);

@@ -26,11 +26,13 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
 
   let thisServer = 0;
   const stale: string[] = [];
-  for (const m of hosts) {
+  for (let i = 0; i < hosts.length; i++) {
+    const m = hosts[i];
     const host = m.exchange;
     const a = await ctx.resolver.resolve(host, 'A');
     const aaaa = await ctx.resolver.resolve(host, 'AAAA');
-    const aliases = await aliasesOf(ctx.resolver, host, a.status !== 'unknown' ? a : aaaa);
+    const known = aliasesOf(ctx.resolver, host, a.status !== 'unknown' ? a : aaaa);
+    const aliases = Array.isArray(known) ? known : await known;
     if (aliases.length) {
       out.push(
         makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${aliases[0]}); an MX must name a host directly (RFC 2181 §10.3).`, moreEvidence(ev, { cname: aliases }), { subject: host }),

@@ -110,7 +110,8 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
 
   // Classify every term except all/exp.
-  for (const t of parsed.terms) {
+  for (let i = 0; i < parsed.terms.length; i++) {
+    const t = parsed.terms[i];
     if (t.kind === 'invalid' || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
     const c = await ctx.classifier.spfTerm(t.raw);
     if (c.class === 'stale') {

@@ -128,7 +128,9 @@ async function walkRecord(
   const hasAll = parsed.terms.some((t) => t.mechanism === 'all' && !t.error);
   let seenAll = false;
 
-  for (const term of parsed.terms) {
+  // Indexed loops where the body awaits: a for-of iterator kept across an await allocates on every step.
+  for (let i = 0; i < parsed.terms.length; i++) {
+    const term = parsed.terms[i];
     const out: SpfTreeTerm = { term: term.raw, kind: term.kind, lookups: 0, voids: 0 };
     node.terms.push(out);
     if (term.error) {
@@ -239,7 +241,8 @@ async function walkRecord(
           st.errors.push(`${where}: ${out.error}`);
           break;
         }
-        for (const h of hosts) {
+        for (let j = 0; j < hosts.length; j++) {
+          const h = hosts[j];
           if (!isQueryableName(h)) continue;
           const pa = resolver.resolve(h, 'A'); // as for an a term
           const paaaa = resolver.resolve(h, 'AAAA');
