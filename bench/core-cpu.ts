@@ -1,5 +1,5 @@
 // npx tsx bench/core-cpu.ts [--domains N] [--reps R] [--concurrency C] [--dir DIR] [--golden FILE] [--profile FILE]
-//                            [--alloc-profile FILE] [--checks spf,dkim,…] [--json]
+//                            [--alloc-profile FILE] [--checks spf,dkim,…] [--unknown-every K] [--json]
 // CPU the pure audit (auditMany → auditDomain → checks, classifier, knowledge) spends per domain, with panel reads and
 // DNS taken out of the picture: the benchmark's domains (bench/generate.ts) are generated once into DIR (kept, so the
 // same keys give the same results run after run), each domain's Zone and MailSettings are read once through the files
@@ -11,7 +11,9 @@
 // the nightly report run), and a last kept pass whose results must equal the cold pass's (warm caches change nothing).
 // --golden FILE writes the audits as JSON lines sorted by domain, auditedAt removed: diff it before/after a change.
 // --profile FILE: a V8 CPU profile of the timed passes; --alloc-profile FILE: a sampling heap profile of what they
-// allocate, garbage included (open either in Chrome DevTools).
+// allocate, garbage included (open either in Chrome DevTools). --unknown-every K: about one question in K (chosen by a
+// hash of the question, so every run picks the same ones) answers `unknown` (timeout), to compare the DNS-trouble paths
+// of every check before/after a change as well.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -110,7 +112,14 @@ function loadDns(zones: [string, string][]): Map<string, ZoneData> {
 }
 
 /** A resolver over the map, with the wire resolver's per-run cache (same Promise for a repeated question). */
-function memoryResolver(dns: Map<string, ZoneData>): Resolver & { questions: () => number; hits: () => number } {
+/** FNV-1a of a question: picks the questions that time out under --unknown-every, the same ones in every run. */
+function questionHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function memoryResolver(dns: Map<string, ZoneData>, unknownEvery = 0): Resolver & { questions: () => number; hits: () => number } {
   const cache = new Map<string, Promise<Answer>>();
   let hits = 0;
   function zoneOf(name: string): ZoneData | null {
@@ -154,7 +163,8 @@ function memoryResolver(dns: Map<string, ZoneData>): Resolver & { questions: () 
         hits++;
         return hit as Promise<Answer<T>>;
       }
-      const a = answer(name, type);
+      const a: Answer<T> =
+        unknownEvery > 0 && questionHash(key) % unknownEvery === 0 ? { name, type, status: 'unknown', records: [], error: 'timeout' } : answer(name, type);
       const p = Promise.resolve(a);
       if (a.status !== 'unknown') cache.set(key, p as Promise<Answer>);
       return p;
@@ -211,6 +221,7 @@ async function main(): Promise<void> {
   const w = world(dir, n);
   const panel = await memoryPanel(w.panelDir, w.domains);
   const dns = loadDns(w.zones);
+  const unknownEvery = Number(arg('unknown-every', '0'));
   log(`${w.domains.length} domains from ${dir}, ${w.zones.length} zones in memory`);
 
   // The questions of the cold pass, in order, to replay against a fresh fake resolver: what the fake DNS itself costs.
@@ -219,7 +230,7 @@ async function main(): Promise<void> {
     keep: boolean,
     record = false,
   ): Promise<{ cpu: number; wall: number; gc: number; audits: DomainAudit[]; questions: number; hits: number }> {
-    const fake = memoryResolver(dns);
+    const fake = memoryResolver(dns, unknownEvery);
     const resolver: Resolver = record
       ? {
           reportsCnames: true,
@@ -282,7 +293,7 @@ async function main(): Promise<void> {
   // What the fake DNS costs by itself: the same questions in the same order, no audit around them (best of 3).
   let dnsCpu = Infinity;
   for (let r = 0; r < 3; r++) {
-    const fake = memoryResolver(dns);
+    const fake = memoryResolver(dns, unknownEvery);
     const c0 = process.cpuUsage();
     for (const [name, type] of asked) void fake.resolve(name, type);
     const c = process.cpuUsage(c0);

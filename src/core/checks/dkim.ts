@@ -53,14 +53,15 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     const a = await ctx.resolver.resolve(name, 'TXT');
     const known = a.status === 'unknown' ? [] : aliasesOf(ctx.resolver, name, a);
     const aliases = Array.isArray(known) ? known : await known;
+    const records = liveTxt(a).filter((t) => /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i.test(t));
+    // A probed selector that is not there is not a finding (and needs no evidence).
+    if (a.status !== 'unknown' && records.length === 0 && !isServer) continue;
     const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
     if (a.status === 'unknown') {
       out.push(dnsErrorFinding('dkim', `the DKIM key at ${name}`, a, ev));
       continue;
     }
-    const records = liveTxt(a).filter((t) => /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i.test(t));
     if (records.length === 0) {
-      if (!isServer) continue; // a probed selector that is not there is not a finding
       const dangling = aliases.length ? ` (${name} is a CNAME to ${aliases[0]}, which has no key)` : '';
       out.push(
         makeFinding(
