@@ -15,7 +15,7 @@ import { bearerToken, tokenMatches, type FrontDoor, type IdentitySource } from '
 import { ctx, HttpError, NOT_FOUND_MESSAGE, type Locals } from './http.js';
 import { BulkRunner } from './jobs.js';
 import { RateLimiter, type BucketConfig } from './ratelimit.js';
-import { decodeSession, newSession, parseCookies, SESSION_COOKIE, sessionSecret, writeSession } from './session.js';
+import { decodeSession, newSession, parseCookies, SESSION_COOKIE, sessionSecret, sessionStillValid, writeSession } from './session.js';
 import type { WebDeps } from './services.js';
 import { authRoutes } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
@@ -135,6 +135,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     const l = res.locals as unknown as Locals;
     const nowSec = Math.floor(nowMs() / 1000);
     let session = decodeSession(c.secret, parseCookies(req.headers.cookie)[SESSION_COOKIE], nowSec);
+    if (session && !sessionStillValid(c.store, session)) session = null;
     if (!session) {
       session = newSession(nowSec);
       writeSession(req, res, c.secret, session);

@@ -15,6 +15,18 @@ export interface SessionData {
   role?: Role;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** Issued at, epoch milliseconds (logout revokes a user's sessions issued before it). */
+  iat?: number;
+}
+
+/** Per-user setting: sessions of that user issued before this time (epoch ms) are void — set at logout. */
+export const REVOKED_BEFORE_SETTING = (user: string) => `web.sessionsRevokedBefore.${user}`;
+
+/** False when the user logged out after this session was issued (a copied cookie dies with the logout). */
+export function sessionStillValid(store: { getSetting<T = unknown>(key: string): T | undefined }, d: SessionData): boolean {
+  if (!d.user) return true;
+  const before = store.getSetting<number>(REVOKED_BEFORE_SETTING(d.user));
+  return typeof before !== 'number' || (typeof d.iat === 'number' && d.iat >= before);
 }
 
 export interface SecretSource {
@@ -74,8 +86,8 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return out;
 }
 
-export function newSession(nowSec: number, who?: { user: string; role: Role }): SessionData {
-  return { csrf: randomBytes(24).toString('base64url'), ...(who ? { user: who.user, role: who.role } : {}), exp: nowSec + SESSION_SECONDS };
+export function newSession(nowSec: number, who?: { user: string; role: Role }, nowMs = nowSec * 1000): SessionData {
+  return { csrf: randomBytes(24).toString('base64url'), ...(who ? { user: who.user, role: who.role, iat: nowMs } : {}), exp: nowSec + SESSION_SECONDS };
 }
 
 export function writeSession(req: Request, res: Response, secret: Buffer, data: SessionData): void {

@@ -105,6 +105,23 @@ describe('logins, admin token, forged identities', () => {
     assert.equal((await agent.get('/domains')).status, 303);
   });
 
+  test('logout voids a copied cookie and the user\'s other sessions, not other users\' sessions; logging in again works', async () => {
+    const first = await login(w.app, 'alice');
+    const second = await login(w.app, 'alice'); // another browser
+    const bob = await login(w.app, 'bob');
+    const copied = (await first.agent.get('/api/me').expect(200)).request.cookies;
+    assert.ok(copied.includes('mh_session='), 'the agent sends its session cookie');
+    await first.agent.post('/logout').type('form').send({ _csrf: first.csrf }).expect(303);
+    // Replaying the cookie as it was before the logout (an attacker's copy) is not logged in.
+    const replay = await request(w.app).get('/api/me').set('Cookie', copied);
+    assert.notEqual((replay.body as { user?: string }).user, 'alice');
+    assert.equal((await request(w.app).get('/api/domains').set('Cookie', copied)).status, 401);
+    assert.equal((await second.agent.get('/api/domains')).status, 401, 'the other browser is logged out too');
+    assert.equal((await bob.agent.get('/api/me').expect(200)).body.user, 'bob', 'another user stays logged in');
+    const again = await login(w.app, 'alice');
+    assert.equal((await again.agent.get('/api/me').expect(200)).body.user, 'alice');
+  });
+
   test('login redirects only to local paths', async () => {
     const agent = request.agent(w.app);
     const page = await agent.get('/login').expect(200);

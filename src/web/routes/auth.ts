@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, str } from '../http.js';
 import { verifyPassword } from '../passwords.js';
-import { newSession, writeSession } from '../session.js';
+import { newSession, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
 
 function safeNext(v: unknown): string {
   const s = str(v);
@@ -34,12 +34,19 @@ export function authRoutes(c: AppContext): Router {
     const ok = await verifyPassword(password, account ? c.store.getPasswordHash(account.user) : null);
     if (!account || !ok) return fail(401, 'Wrong user name or password.');
     // A new session (and CSRF token) at login: a token planted before login is worth nothing after it.
-    const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role });
+    // Issued at least 1 ms after any logout of this user, so a logout and a login in the same millisecond still work.
+    const revoked = c.store.getSetting<number>(REVOKED_BEFORE_SETTING(account.user));
+    const nowMs = Math.max(c.now().getTime(), typeof revoked === 'number' ? revoked : 0);
+    const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role }, nowMs);
     writeSession(req, res, c.secret, session);
     res.redirect(303, next);
   });
 
   r.post('/logout', (req, res) => {
+    // The cookie is signed, not stored: logging out voids every session of this user issued until now (other browsers,
+    // and a copy of this cookie), not only this browser's.
+    const me = (res.locals as { session?: SessionData }).session;
+    if (c.identityFrom === 'session' && me?.user) c.store.setSetting(REVOKED_BEFORE_SETTING(me.user), c.now().getTime() + 1);
     writeSession(req, res, c.secret, newSession(Math.floor(c.now().getTime() / 1000)));
     res.redirect(303, c.identityFrom === 'session' ? '/login' : '/domains');
   });
