@@ -86,6 +86,23 @@ export class PleskPanel implements Panel {
     this.root = opts.root === undefined ? '/' : opts.root;
   }
 
+  /** Server-wide answers (host name, outgoing-mail prefs, shared IPs) are asked once per this many ms, not per domain. */
+  static SERVER_TTL_MS = 10_000;
+  private serverWide = new Map<string, { at: number; p: Promise<unknown> }>();
+
+  /** One call per key per SERVER_TTL_MS, shared by concurrent callers; a failed call is not kept. */
+  private once<T>(key: string, fetch: () => Promise<T>): Promise<T> {
+    const now = Date.now();
+    const hit = this.serverWide.get(key);
+    if (hit && now - hit.at < PleskPanel.SERVER_TTL_MS) return hit.p as Promise<T>;
+    const p = fetch();
+    this.serverWide.set(key, { at: now, p });
+    p.catch(() => {
+      if (this.serverWide.get(key)?.p === p) this.serverWide.delete(key);
+    });
+    return p;
+  }
+
   private async rest<T>(path: string, query?: Record<string, string>): Promise<T> {
     const res = await this.opts.rest.request({ method: 'GET', path: `/api/v2${path}`, query });
     if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (${path})`);
@@ -208,7 +225,7 @@ export class PleskPanel implements Panel {
   async readMailSettings(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
     const dom = await this.domainByName(d);
-    const server = await this.rest<{ hostname?: string }>('/server');
+    const server = await this.once('server', () => this.rest<{ hostname?: string }>('/server'));
     const hostname = canonName(server?.hostname ?? '');
     const records = await this.records(d);
     const nameservers = recordsAt(records, d, 'NS').map((r) => canonName(r.value));
@@ -217,7 +234,7 @@ export class PleskPanel implements Panel {
     let ips: string[] = [];
     let helo = hostname;
     try {
-      const prefs = await this.xml('<server><get><prefs/></get></server>');
+      const prefs = await this.once('server-prefs', () => this.xml('<server><get><prefs/></get></server>'));
       const mode = xmlTag(prefs, 'outgoing_email_mode');
       if (mode === 'explicit-ip') {
         ips = [xmlTag(prefs, 'outgoing_email_mode_explicit_ipv4'), xmlTag(prefs, 'outgoing_email_mode_explicit_ipv6')].filter((x): x is string => !!x);
@@ -231,7 +248,7 @@ export class PleskPanel implements Panel {
       }
     } catch (e) {
       if (!(e instanceof PanelError) || e.code === 'auth') throw e;
-      const list = await this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips');
+      const list = await this.once('server-ips', () => this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips'));
       ips = (list ?? []).filter((i) => i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => !!x)).slice(0, 1);
     }
 

@@ -94,10 +94,24 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
     assert.deepEqual(a.nameservers, ['ns1.host.example', 'ns2.host.example']);
     state.mailPrefs['bob.example'].sign = false;
     assert.equal((await panel.readMailSettings('bob.example')).dkim.signing, false);
+    // Server-wide prefs are asked once per SERVER_TTL_MS: a changed mode shows on the next read after that.
+    const calls = () => state.calls.filter((c) => c.includes('/api/v2/server') && !c.includes('/server/')).length;
+    const before = calls();
+    await panel.readMailSettings('alice.example');
+    await panel.readMailSettings('bob.example');
+    assert.equal(calls(), before, 'the server host name is not asked again for each domain');
     state.outgoingMode = 'explicit-ip';
-    assert.deepEqual((await panel.readMailSettings('bob.example')).ips, ['198.51.100.7']);
-    state.outgoingMode = 'domain-ip';
-    assert.deepEqual((await panel.readMailSettings('bob.example')).ips, ['203.0.113.11']);
+    assert.deepEqual((await panel.readMailSettings('bob.example')).ips, ['203.0.113.11'], 'still the prefs read a moment ago');
+    const ttl = PleskPanel.SERVER_TTL_MS;
+    PleskPanel.SERVER_TTL_MS = 0;
+    try {
+      assert.deepEqual((await panel.readMailSettings('bob.example')).ips, ['198.51.100.7']);
+      assert.equal(calls(), before + 1);
+      state.outgoingMode = 'domain-ip';
+      assert.deepEqual((await panel.readMailSettings('bob.example')).ips, ['203.0.113.11']);
+    } finally {
+      PleskPanel.SERVER_TTL_MS = ttl;
+    }
     assert.equal(await panel.zoneStatus('bob.example'), 'enabled');
     state.zoneStatus['bob.example'] = 'disabled';
     assert.equal(await panel.zoneStatus('bob.example'), 'disabled');
