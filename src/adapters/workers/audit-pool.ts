@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AuditOptions } from '../../core/checks/context.js';
-import type { DomainAudit } from '../../core/model.js';
+import type { DomainAudit, MailSettings } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import type { ResolverOptions, ResolverStats } from '../dns/resolver.js';
 import type { PreparedAudit } from '../store/store.js';
@@ -85,6 +85,11 @@ interface Slot {
   outbox: WorkerJob[];
   scheduled: boolean;
   finished: Extract<FromWorker, { type: 'finished' }> | null;
+}
+
+function withoutPrivateKey(dkim: MailSettings['dkim']): MailSettings['dkim'] {
+  const { privateKeyPem: _private, ...rest } = dkim;
+  return rest;
 }
 
 function message(e: unknown): string {
@@ -170,7 +175,9 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
         job.zoneError = message(e);
       }
       try {
-        job.settings = await deps.panel.readMailSettings(domain);
+        const settings = await deps.panel.readMailSettings(domain);
+        // No check reads the private key (the DKIM check compares public keys): it never leaves this thread.
+        job.settings = settings.dkim.privateKeyPem === undefined ? settings : { ...settings, dkim: withoutPrivateKey(settings.dkim) };
       } catch (e) {
         job.settingsError = message(e);
       }
