@@ -102,7 +102,12 @@ async function main(): Promise<number> {
       if (threads > 0) {
         // --local 0: only the workers audit (this thread reads the panel and writes SQLite).
         const local = arg('local', '1') !== '0';
-        const run = await auditManyParallel(g.domains, { panel, resolver: resolverOptions }, { ...bulk, threads, local, ...(profileOut ? { profilePrefix: profileOut } : {}) });
+        const lw = arg('local-weight');
+        const run = await auditManyParallel(
+          g.domains,
+          { panel, resolver: resolverOptions },
+          { ...bulk, threads, local, ...(lw ? { localWeight: Number(lw) } : {}), ...(profileOut ? { profilePrefix: profileOut } : {}) },
+        );
         dns = { stats: run.stats, asked: run.asked };
       } else {
         // The in-process path of the product's bulk audit (what bulkAudit does below its thread threshold).

@@ -44,6 +44,8 @@ export interface PoolOptions {
    * stores the results anyway and is otherwise idle; auditing here saves one worker's memory and start-up.
    */
   local?: boolean;
+  /** Weight of the calling thread's domains against a worker's when dispatching (default LOCAL_WEIGHT). */
+  localWeight?: number;
   /** Diagnostics: worker i writes its CPU profile to `${profilePrefix}.worker<i>.cpuprofile`. */
   profilePrefix?: string;
 }
@@ -59,6 +61,9 @@ export interface PoolRun {
 }
 
 /** Worker threads by default: the cores this process may use, less the calling thread's (which audits too). */
+/** How much more a domain audited on the calling thread weighs than one on a worker (see dispatch). */
+export const LOCAL_WEIGHT = 3;
+
 export function defaultThreads(): number {
   return Math.max(1, Math.min(8, availableParallelism() - 1));
 }
@@ -106,6 +111,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
   const results: BulkItem[] = keep ? new Array(total) : [];
   const threads = Math.max(0, Math.min(opts.threads ?? defaultThreads(), total));
   const local = opts.local !== false || threads === 0;
+  const localWeight = opts.localWeight ?? LOCAL_WEIGHT;
   const concurrency = Math.max(1, opts.concurrency ?? 16);
   const dnsPerSlot = Math.max(1, Math.ceil((deps.resolver.concurrency ?? 64) / (threads + (local ? 1 : 0))));
   const resolverOptions = { ...deps.resolver, concurrency: dnsPerSlot };
@@ -152,8 +158,11 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
     };
     const dispatch = (job: WorkerJob) => {
       if (failure) return;
+      // The calling thread also reads the panel and stores every result: it takes a domain only while it has a third
+      // of a worker's load or less (else the workers wait for it).
+      const load = (s: Slot) => (s.worker ? s.pending : s.pending * localWeight);
       let best = slots[0];
-      for (const s of slots) if (s.pending < best.pending) best = s;
+      for (const s of slots) if (load(s) < load(best)) best = s;
       best.pending++;
       if (!best.worker) {
         runLocal(best, job).catch(fail);
