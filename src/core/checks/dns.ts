@@ -5,16 +5,17 @@ import { describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
 
-/** Live NS versus the panel's nameservers. Shared with the planner (no apply when not authoritative). */
-export async function authority(ctx: CheckContext): Promise<Authority> {
-  return authorityOf(ctx, await ctx.resolver.resolve(ctx.domain, 'NS'));
-}
-
 interface Authority {
   state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown';
   live: string[];
 }
 
+/** Live NS versus the panel's nameservers. Shared with the planner (no apply when not authoritative). */
+export async function authority(ctx: CheckContext): Promise<Authority> {
+  return authorityOf(ctx, await ctx.resolver.resolve(ctx.domain, 'NS'));
+}
+
+/** The same from an NS answer already received (the dns check has one). */
 function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
   if (ns.status === 'unknown') return { state: 'unknown', live: [] };
   if (ns.status !== 'ok') return { state: 'undelegated', live: [] };
