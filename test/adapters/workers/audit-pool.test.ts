@@ -148,6 +148,10 @@ describe('auditManyParallel', () => {
     assert.equal(calls, 1);
   });
 
+  it('a worker that runs out of its heap limit stops the run with a clear message', async () => {
+    await assert.rejects(auditManyParallel(domains, { panel, resolver: spec }, { threads: 1, local: false, workerHeapMb: 2 }), /ran out of memory \(heap limit 2 MB\).*--threads 0/);
+  });
+
   it('returns at once for no domains', async () => {
     const run = await auditManyParallel([], { panel, resolver: spec });
     assert.deepEqual(run.audits, []);
