@@ -106,6 +106,23 @@ function isVoidAnswer(status: string, count: number): boolean {
 
 const ignore = () => undefined;
 
+/**
+ * A and AAAA of a name: both questions go out together and are awaited in turn (Promise.all of the two would leave a
+ * kilobyte of garbage per term, for every domain). If the A question rejects, the AAAA one's outcome is still handled.
+ */
+async function addresses(resolver: Resolver, name: string): Promise<{ a: Answer<'A'>; aaaa: Answer<'AAAA'> }> {
+  const pa = resolver.resolve(name, 'A');
+  const paaaa = resolver.resolve(name, 'AAAA');
+  let a: Answer<'A'>;
+  try {
+    a = await pa;
+  } catch (e) {
+    paaaa.catch(ignore);
+    throw e;
+  }
+  return { a, aaaa: await paaaa };
+}
+
 async function walkRecord(
   resolver: Resolver,
   domain: string,
@@ -204,18 +221,7 @@ async function walkRecord(
         break;
       }
       case 'a': {
-        // A and AAAA go out together and are awaited in turn: Promise.all of the two would leave a kilobyte of garbage
-        // per term, for every domain. If the A question rejects, the AAAA one's outcome is still handled.
-        const pa = resolver.resolve(target, 'A');
-        const paaaa = resolver.resolve(target, 'AAAA');
-        let a: Answer<'A'>;
-        try {
-          a = await pa;
-        } catch (e) {
-          paaaa.catch(ignore);
-          throw e;
-        }
-        const aaaa = await paaaa;
+        const { a, aaaa } = await addresses(resolver, target);
         if (a.status === 'unknown' || aaaa.status === 'unknown') {
           out.unknown = `${target} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
           st.unknown = true;
@@ -244,16 +250,7 @@ async function walkRecord(
         for (let j = 0; j < hosts.length; j++) {
           const h = hosts[j];
           if (!isQueryableName(h)) continue;
-          const pa = resolver.resolve(h, 'A'); // as for an a term
-          const paaaa = resolver.resolve(h, 'AAAA');
-          let a: Answer<'A'>;
-          try {
-            a = await pa;
-          } catch (e) {
-            paaaa.catch(ignore);
-            throw e;
-          }
-          const aaaa = await paaaa;
+          const { a, aaaa } = await addresses(resolver, h); // as for an a term
           if (a.status === 'unknown' || aaaa.status === 'unknown') {
             out.unknown = `${h} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
             st.unknown = true;
