@@ -15,7 +15,6 @@ export interface JobResult {
   checks: Partial<Record<CheckName, Severity>>;
 }
 
-
 /** Finished jobs whose streamed rows stay in memory (older ones: progress only; their results are in the store). */
 const KEEP_FINISHED = 10;
 /** Results go to the store in batches: this many, or after this long, whichever comes first. */

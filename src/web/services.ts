@@ -21,7 +21,7 @@ export interface WebDeps {
    * each building its own resolver from them (src/adapters/workers). Absent: bulk jobs run in this thread.
    */
   resolverOptions?: () => ResolverOptions;
-  /** Worker threads for bulk jobs (default: the cores available; 0: none). */
+  /** Worker threads for bulk jobs, besides the server's own thread (default: one per core beyond the first; 0: none). */
   auditThreads?: number;
   now: () => Date;
   auditConcurrency: number;

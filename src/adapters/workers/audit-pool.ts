@@ -67,7 +67,7 @@ export interface PoolRun {
 export const LOCAL_WEIGHT = 3;
 
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(8, availableParallelism() - 1));
+  return Math.max(0, Math.min(8, availableParallelism() - 1));
 }
 
 /**
