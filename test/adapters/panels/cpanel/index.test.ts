@@ -8,6 +8,7 @@ import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
 import { installFakeBins } from '../../../helpers/emulators/bins.js';
 import { makeCpState, startCpanelServer, zoneView, type CpState, type RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { LOCKDOWN, SPF } from '../../../helpers/emulators/fixture.js';
+import { rejectsWith } from '../../../helpers/panel-errors.js';
 
 function httpPanel(url: string, user: string, token: string, extra: { owner?: string } = {}): CpanelPanel {
   const client = new PanelHttpClient({ baseUrl: url, label: 'cPanel', headers: { authorization: `cpanel ${user}:${token}` } });
@@ -15,18 +16,6 @@ function httpPanel(url: string, user: string, token: string, extra: { owner?: st
 }
 
 const find = (records: ZoneRecord[], name: string, type: string) => records.filter((r) => r.name === name && r.type === type);
-
-async function rejectsWith(p: Promise<unknown>, code: PanelError['code'], re?: RegExp): Promise<PanelError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof PanelError, `expected PanelError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return e;
-  }
-  assert.fail(`expected PanelError(${code})`);
-}
 
 describe('cPanel adapter over HTTPS (UAPI emulator on loopback)', () => {
   let state: CpState;

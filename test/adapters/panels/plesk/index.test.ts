@@ -12,20 +12,9 @@ import { installFakeBins } from '../../../helpers/emulators/bins.js';
 import type { RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { LOCKDOWN, SPF } from '../../../helpers/emulators/fixture.js';
 import { makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
+import { rejectsWith } from '../../../helpers/panel-errors.js';
 
 const find = (records: ZoneRecord[], name: string, type: string) => records.filter((r) => r.name === name && r.type === type);
-
-async function rejectsWith(p: Promise<unknown>, code: PanelError['code'], re?: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof PanelError, `expected PanelError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return;
-  }
-  assert.fail(`expected PanelError(${code})`);
-}
 
 function plesk(url: string, key: string, opts: { root?: string | null; cli?: 'rest' | string } = {}): PleskPanel {
   const rest = new PanelHttpClient({ baseUrl: url, label: 'Plesk', headers: { 'x-api-key': key } });

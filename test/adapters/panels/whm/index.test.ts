@@ -11,20 +11,9 @@ import { relayFromLocalopts } from '../../../../src/adapters/panels/whm/serverfi
 import { installFakeBins } from '../../../helpers/emulators/bins.js';
 import { makeCpState, zoneView, type CpState, type RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { startWhmServer, writeCpanelServerFiles } from '../../../helpers/emulators/whm.js';
+import { rejectsWith } from '../../../helpers/panel-errors.js';
 
 const find = (records: ZoneRecord[], name: string, type: string) => records.filter((r) => r.name === name && r.type === type);
-
-async function rejectsWith(p: Promise<unknown>, code: PanelError['code'], re?: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof PanelError, `expected PanelError, got ${String(e)}`);
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return;
-  }
-  assert.fail(`expected PanelError(${code})`);
-}
 
 function whm(url: string, user: string, token: string, root: string | null = null): WhmPanel {
   const client = new PanelHttpClient({ baseUrl: url, label: 'WHM', headers: { authorization: `whm ${user}:${token}` } });
