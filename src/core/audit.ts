@@ -34,6 +34,12 @@ export interface AuditDeps {
   checks?: CheckName[];
 }
 
+/** A panel read that failed: an `unknown` finding with the panel's error as evidence. */
+function panelProblem(rule: string, what: string, e: unknown): Finding {
+  const reason = (e as Error).message;
+  return { rule, check: 'dns', severity: 'unknown', message: `The panel could not provide ${what}: ${reason}`, evidence: { panel: [reason] } };
+}
+
 /** Build the context checks run in (also used by the planner, which needs the same view). */
 export async function buildContext(domain: string, deps: AuditDeps): Promise<{ ctx: CheckContext | null; problems: Finding[] }> {
   const problems: Finding[] = [];
@@ -41,25 +47,13 @@ export async function buildContext(domain: string, deps: AuditDeps): Promise<{ c
   try {
     zone = await deps.panel.readZone(domain);
   } catch (e) {
-    problems.push({
-      rule: 'dns.panel-zone-unreadable',
-      check: 'dns',
-      severity: 'unknown',
-      message: `The panel could not provide its copy of the zone: ${(e as Error).message}`,
-      evidence: { panel: [(e as Error).message] },
-    });
+    problems.push(panelProblem('dns.panel-zone-unreadable', 'its copy of the zone', e));
   }
   let settings: MailSettings;
   try {
     settings = await deps.panel.readMailSettings(domain);
   } catch (e) {
-    problems.push({
-      rule: 'dns.panel-settings-unreadable',
-      check: 'dns',
-      severity: 'unknown',
-      message: `The panel could not provide the server's mail settings: ${(e as Error).message}`,
-      evidence: { panel: [(e as Error).message] },
-    });
+    problems.push(panelProblem('dns.panel-settings-unreadable', "the server's mail settings", e));
     return { ctx: null, problems };
   }
   const knowledge = deps.knowledge ?? defaultKnowledge;
