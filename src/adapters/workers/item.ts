@@ -1,8 +1,8 @@
 // What a bulk audit hands its caller per domain: the audit made ready for the store (PreparedAudit — serialised once,
 // where the audit ran) and the full audit on demand. From a worker thread only the prepared form travels (its findings
 // document is transferred, not copied); the full audit is decoded from it only when a caller asks.
-import type { DomainAudit, DomainStatus, Finding } from '../../core/model.js';
-import { prepareAudit, type PreparedAudit } from '../store/store.js';
+import type { DomainAudit, DomainStatus } from '../../core/model.js';
+import { prepareAudit, readFindingsDocument, type PreparedAudit } from '../store/store.js';
 
 export interface BulkItem {
   domain: string;
@@ -35,7 +35,7 @@ export function itemFromPrepared(prepared: PreparedAudit): BulkItem {
         domain: prepared.domain,
         status: prepared.status,
         auditedAt: prepared.auditedAt,
-        findings: JSON.parse(utf8.decode(prepared.findings)) as Finding[],
+        findings: readFindingsDocument(utf8.decode(prepared.findings)),
       }),
   };
 }

@@ -750,6 +750,34 @@ describe('schema v2: one findings document per result', () => {
     s.close();
   });
 
+  test('evidence shared by findings is written once and read back in place; an array document (older files) reads as it is', () => {
+    const shared = { panel: ['x.example 3600 TXT "v=spf1 include:old.example ~all"'], live: ['"v=spf1 include:old.example ~all"'] };
+    const findings: Finding[] = [
+      finding({ rule: 'spf.term', severity: 'warn', subject: 'include:old.example', evidence: shared }),
+      finding({ rule: 'spf.term', severity: 'info', subject: '+a', evidence: shared }),
+      finding({ rule: 'dmarc.missing', check: 'dmarc', evidence: { panel: [], live: [] } }),
+      finding({ rule: 'spf.lookups', severity: 'info', evidence: shared }),
+    ];
+    const a = audit('x.example', '2025-03-01T00:00:00.000Z', findings);
+    const doc = JSON.parse(new TextDecoder().decode(prepareAudit(a).findings)) as { evidence: unknown[]; findings: { evidence: unknown }[] };
+    assert.deepEqual(doc.evidence, [shared, { panel: [], live: [] }], 'each evidence object once, in order of first use');
+    assert.deepEqual(doc.findings.map((f) => f.evidence), [0, 0, 1, 0]);
+
+    const path = freshPath();
+    const s = open(path);
+    const run = s.startRun('audit', 'alice');
+    s.recordAudit(run, a);
+    const [r] = s.runResults(run);
+    assert.equal(JSON.stringify(r.findings), JSON.stringify(findings), 'same findings, same key order');
+
+    // A row as the store wrote it before evidence was shared: the plain array of findings.
+    const raw = new Database(path);
+    raw.prepare(`UPDATE results SET findings = ? WHERE id = ?`).run(JSON.stringify(findings), r.resultId);
+    raw.close();
+    assert.equal(JSON.stringify(s.runResults(run)[0].findings), JSON.stringify(findings));
+    s.close();
+  });
+
   test('finding text with lone surrogates reads back as from a TEXT column; JSON values round-trip exactly', () => {
     const s = open();
     const run = s.startRun('audit', 'alice');
