@@ -1,6 +1,8 @@
 // Scheduling the nightly report inside `mailhealth serve` with node-cron (v4). The expression and time zone are
 // validated up front with clear errors; a tick that comes while the previous run is still going is skipped (the
-// SQLite lock in runReport covers other processes). nextRuns() is pure (an explicit `from`), for tests and the UI.
+// SQLite lock in runReport covers other processes). reschedule() swaps the node-cron task of a running scheduler (the
+// admin saved a new schedule) without touching a run in progress. nextRuns() is pure (an explicit `from`), for tests
+// and the UI.
 import cron from 'node-cron';
 import type { ScheduledTask, TaskOptions } from 'node-cron';
 
@@ -116,8 +118,15 @@ export interface SchedulerOptions {
 }
 
 export interface Scheduler {
+  /** The schedule in force (changes with reschedule). */
   readonly cronExpr: string;
   readonly timezone: string | undefined;
+  /**
+   * Run on a new schedule from now on: the old node-cron task is destroyed and a new one scheduled. A run in progress
+   * goes on (and a tick during it is still skipped). `timezone` undefined = server time. Throws ScheduleError on a bad
+   * expression or time zone and keeps the old schedule. Returns whether anything changed; false after stop().
+   */
+  reschedule(cronExpr: string, timezone?: string): boolean;
   /** What a cron tick does: run, or skip when a run is still going. Exposed for tests and "run now" buttons. */
   tick(): Promise<'ran' | 'skipped' | 'failed'>;
   isRunning(): boolean;
@@ -127,9 +136,10 @@ export interface Scheduler {
 }
 
 export function startScheduler(opts: SchedulerOptions): Scheduler {
-  const cronExpr = opts.cronExpr ?? DEFAULT_CRON;
+  let cronExpr = opts.cronExpr ?? DEFAULT_CRON;
+  let timezone = opts.timezone;
   validateCronExpr(cronExpr);
-  validateTimezone(opts.timezone);
+  validateTimezone(timezone);
   const log = opts.log ?? (() => {});
   const now = opts.now ?? (() => new Date());
   let current: Promise<unknown> | null = null;
@@ -158,21 +168,45 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   const schedule = opts.schedule ?? ((expr, fn, o) => cron.schedule(expr, fn, o));
-  const task = schedule(
-    cronExpr,
-    async () => {
-      await tick();
-    },
-    { name: 'mailhealth-report', noOverlap: true, ...(opts.timezone ? { timezone: opts.timezone } : {}) },
-  );
-  log(`nightly report scheduled: "${cronExpr}"${opts.timezone ? ` (${opts.timezone})` : ' (server time)'}`);
+  // Every task calls the same tick(), so the skip-while-running rule holds across a reschedule.
+  const scheduleTask = (expr: string, tz: string | undefined) =>
+    schedule(
+      expr,
+      async () => {
+        await tick();
+      },
+      { name: 'mailhealth-report', noOverlap: true, ...(tz ? { timezone: tz } : {}) },
+    );
+  const describe = () => `"${cronExpr}"${timezone ? ` (${timezone})` : ' (server time)'}`;
+  let task = scheduleTask(cronExpr, timezone);
+  log(`nightly report scheduled: ${describe()}`);
 
   return {
-    cronExpr,
-    timezone: opts.timezone,
+    get cronExpr() {
+      return cronExpr;
+    },
+    get timezone() {
+      return timezone;
+    },
+    reschedule(expr: string, tz?: string) {
+      if (stopped) return false;
+      validateCronExpr(expr);
+      validateTimezone(tz);
+      if (expr === cronExpr && tz === timezone) return false;
+      // The new task first: if node-cron refuses it, the old one is still in place.
+      const next = scheduleTask(expr, tz);
+      const old = task;
+      task = next;
+      cronExpr = expr;
+      timezone = tz;
+      // Destroying a node-cron task only stops its timer; a run it started is tick()'s, and goes on.
+      void Promise.resolve(old.destroy()).catch(() => {});
+      log(`nightly report rescheduled: ${describe()}`);
+      return true;
+    },
     tick,
     isRunning: () => current !== null,
-    nextRuns: (n = 1) => nextRuns(cronExpr, opts.timezone, now(), n),
+    nextRuns: (n = 1) => nextRuns(cronExpr, timezone, now(), n),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -25,6 +25,7 @@ import { explainRoutes } from './routes/explain.js';
 import { bulkRoutes } from './routes/bulk.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import { settingsRoutes } from './routes/settings.js';
+import type { ScheduleOverrides } from './settings.js';
 import { apiRoutes } from './routes/api.js';
 
 export interface AppDeps {
@@ -44,6 +45,10 @@ export interface AppDeps {
   /** See WebDeps.resolverOptions: lets bulk jobs run on worker threads. */
   resolverOptions?: () => ResolverOptions;
   auditThreads?: number;
+  /** Called after the settings page saved (serve: the nightly report moves to the new schedule at once). */
+  onSettingsSaved?: () => void;
+  /** See ScheduleOverrides: the settings page tells the admin which schedule fields the command line fixed. */
+  scheduleOverrides?: ScheduleOverrides;
 }
 
 export interface AppContext extends WebDeps {
@@ -52,6 +57,8 @@ export interface AppContext extends WebDeps {
   limits: { audit: RateLimiter; bulk: RateLimiter; login: RateLimiter };
   runner: BulkRunner;
   secret: Buffer;
+  onSettingsSaved: () => void;
+  scheduleOverrides: ScheduleOverrides;
 }
 
 export type MailhealthApp = express.Express & { runner: BulkRunner; context: AppContext };
@@ -107,6 +114,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
     },
     runner: new BulkRunner(base),
     secret: sessionSecret(deps.store),
+    onSettingsSaved: deps.onSettingsSaved ?? (() => {}),
+    scheduleOverrides: deps.scheduleOverrides ?? {},
   };
 
   // Accounts change rarely; reading them on every request would hit the panel's API each time.

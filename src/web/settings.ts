@@ -23,6 +23,15 @@ export interface SettingsStore {
   setSetting(key: string, value: unknown): void;
 }
 
+/**
+ * Nightly report schedule fields fixed on the `mailhealth serve` command line (--report-cron, --report-tz): they win
+ * over the settings page, which says so next to the field.
+ */
+export interface ScheduleOverrides {
+  cronExpr?: string;
+  timezone?: string;
+}
+
 export interface SettingsForm {
   mailchannelsAccountId: string;
   reportSchedule: string;

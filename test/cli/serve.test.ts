@@ -1,11 +1,20 @@
-// `mailhealth serve` schedules the nightly report (node-cron) and refuses a bad schedule with exit 2.
-import { test } from 'node:test';
+// `mailhealth serve` schedules the nightly report (node-cron) and refuses a bad schedule with exit 2; the running
+// schedule follows the settings page (right after a save, and a periodic check for other processes' writes) unless
+// the command line fixed it.
+import { mock, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { FilesPanel } from '../../src/adapters/panels/files/index.js';
+import { openStore } from '../../src/adapters/store/store.js';
+import { SCHEDULE_CHECK_MS, startNightlyReport } from '../../src/cli/commands/serve.js';
+import type { SchedulerOptions } from '../../src/cron/scheduler.js';
+import { createApp } from '../../src/web/app.js';
+import { SETTING_KEYS } from '../../src/web/settings.js';
+import { login, NO_LIMITS, setPasswords } from '../web/helpers.js';
 
 function serve(args: string[], untilLine: RegExp | null): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -31,4 +40,125 @@ test('serve schedules the nightly report and stops cleanly; a bad cron expressio
   assert.match(bad.stderr, /cron|schedule/i);
   const off = await serve([...base, '--no-report'], /serving on/);
   assert.doesNotMatch(off.stderr, /nightly report/);
+});
+
+/** node-cron's stand-in: records what was scheduled and how many tasks were destroyed. */
+function fakeSchedule() {
+  const exprs: string[] = [];
+  const timezones: (string | undefined)[] = [];
+  let destroyed = 0;
+  const schedule: NonNullable<SchedulerOptions['schedule']> = (expr, _fn, options) => {
+    exprs.push(expr);
+    timezones.push(options.timezone);
+    return { stop: () => {}, destroy: () => void destroyed++ };
+  };
+  return { schedule, exprs, timezones, destroyed: () => destroyed };
+}
+
+/** `serve`'s nightly report and web app over a temp store and demo panel, wired as the serve command wires them. */
+async function servedReport(t: TestContext, flags: { reportCron?: string; reportTz?: string } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'mh-serve-follow-'));
+  cpSync(join(REPO_ROOT, 'src/demo/panel'), join(dir, 'panel'), { recursive: true });
+  const db = join(dir, 'h.sqlite');
+  const store = openStore(db);
+  const panel = new FilesPanel(join(dir, 'panel'));
+  await setPasswords(store, ['root']);
+  const fake = fakeSchedule();
+  const logs: string[] = [];
+  const report = startNightlyReport(flags, panel, store, { schedule: fake.schedule, log: (m) => logs.push(m) });
+  const noDns = () => {
+    throw new Error('no DNS in this test');
+  };
+  const app = createApp({ panel, store, makeResolver: noDns, identityFrom: 'session', rateLimits: NO_LIMITS, ...report.web });
+  t.after(async () => {
+    await report.stop();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { app, store, db, report, fake, logs };
+}
+
+const form = (csrf: string, reportSchedule: string, reportTimezone: string) => ({ _csrf: csrf, reportSchedule, reportTimezone, retentionDays: '90' });
+
+test('saving a schedule on the settings page moves the running nightly report at once', async (t) => {
+  const { app, report, fake, logs } = await servedReport(t);
+  assert.equal(report.scheduler.cronExpr, '0 3 * * *');
+  const { agent, csrf } = await login(app, 'root');
+  await agent.post('/settings').type('form').send(form(csrf, '15 4 * * *', 'UTC')).expect(303);
+  assert.equal(report.scheduler.cronExpr, '15 4 * * *');
+  assert.equal(report.scheduler.timezone, 'UTC');
+  assert.deepEqual(fake.exprs, ['0 3 * * *', '15 4 * * *']);
+  assert.equal(fake.destroyed(), 1, 'the old node-cron task is gone');
+  assert.ok(logs.includes('nightly report rescheduled: "15 4 * * *" (UTC)'), logs.join('\n'));
+  // A form with errors saves nothing and moves nothing; an empty schedule is the default again, in server time.
+  await agent.post('/settings').type('form').send(form(csrf, '99 4 * * *', 'UTC')).expect(400);
+  assert.equal(fake.exprs.length, 2);
+  await agent.post('/settings').type('form').send(form(csrf, '', '')).expect(303);
+  assert.equal(report.scheduler.cronExpr, '0 3 * * *');
+  assert.equal(report.scheduler.timezone, undefined);
+  assert.ok(logs.includes('nightly report rescheduled: "0 3 * * *" (server time)'));
+  // Nothing on the page says the fields are fixed.
+  assert.doesNotMatch((await agent.get('/settings').expect(200)).text, /--report-(cron|tz)/);
+});
+
+test('with --report-cron / --report-tz the command line wins: saving does not move them, and the page says so', async (t) => {
+  const both = await servedReport(t, { reportCron: '30 2 * * *', reportTz: 'Europe/Amsterdam' });
+  const s = await login(both.app, 'root');
+  const page = (await s.agent.get('/settings').expect(200)).text;
+  assert.match(page, /started with <code>--report-cron "30 2 \* \* \*"<\/code>/);
+  assert.match(page, /started with <code>--report-tz "Europe\/Amsterdam"<\/code>/);
+  await s.agent.post('/settings').type('form').send(form(s.csrf, '15 4 * * *', 'UTC')).expect(303);
+  assert.equal(both.store.getSetting(SETTING_KEYS.reportSchedule), '15 4 * * *', 'the settings are saved all the same');
+  assert.equal(both.report.scheduler.cronExpr, '30 2 * * *');
+  assert.equal(both.report.scheduler.timezone, 'Europe/Amsterdam');
+  assert.equal(both.report.refresh(), false);
+  assert.deepEqual(both.fake.exprs, ['30 2 * * *']);
+  assert.ok(!both.logs.some((l) => /rescheduled/.test(l)));
+
+  // Each flag fixes its own field (what a restart would do): the time zone still follows the page.
+  const cronOnly = await servedReport(t, { reportCron: '30 2 * * *' });
+  const c = await login(cronOnly.app, 'root');
+  const page2 = (await c.agent.get('/settings').expect(200)).text;
+  assert.match(page2, /--report-cron "30 2/);
+  assert.doesNotMatch(page2, /--report-tz/);
+  await c.agent.post('/settings').type('form').send(form(c.csrf, '15 4 * * *', 'UTC')).expect(303);
+  assert.equal(cronOnly.report.scheduler.cronExpr, '30 2 * * *');
+  assert.equal(cronOnly.report.scheduler.timezone, 'UTC');
+});
+
+test('refresh picks up a schedule another process wrote; a bad stored one is logged once and the old one stays', async (t) => {
+  const { db, report, fake, logs } = await servedReport(t);
+  // Another process (the CGI front door, a script) writes the settings in the same database.
+  const other = openStore(db);
+  t.after(() => other.close());
+  other.setSetting(SETTING_KEYS.reportSchedule, '45 1 * * *');
+  other.setSetting(SETTING_KEYS.reportTimezone, 'UTC');
+  assert.equal(report.refresh(), true);
+  assert.equal(report.scheduler.cronExpr, '45 1 * * *');
+  assert.equal(report.scheduler.timezone, 'UTC');
+  assert.equal(report.refresh(), false, 'nothing new');
+  assert.equal(fake.exprs.length, 2);
+  // saveSettings validates, but a hand-edited database might not.
+  other.setSetting(SETTING_KEYS.reportSchedule, '0 25 * * *');
+  assert.equal(report.refresh(), false);
+  assert.equal(report.refresh(), false);
+  assert.equal(report.scheduler.cronExpr, '45 1 * * *');
+  assert.equal(fake.exprs.length, 2);
+  assert.equal(logs.filter((l) => /not used, "45 1 \* \* \*" stays: invalid cron expression "0 25 \* \* \*"/.test(l)).length, 1, logs.join('\n'));
+});
+
+test('the settings are checked every minute until the report stops', async (t) => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  t.after(() => mock.timers.reset());
+  const { store, report } = await servedReport(t);
+  store.setSetting(SETTING_KEYS.reportSchedule, '5 5 * * *');
+  mock.timers.tick(SCHEDULE_CHECK_MS - 1);
+  assert.equal(report.scheduler.cronExpr, '0 3 * * *');
+  mock.timers.tick(1);
+  assert.equal(report.scheduler.cronExpr, '5 5 * * *');
+  assert.equal(SCHEDULE_CHECK_MS, 60_000);
+  await report.stop();
+  store.setSetting(SETTING_KEYS.reportSchedule, '6 6 * * *');
+  mock.timers.tick(SCHEDULE_CHECK_MS);
+  assert.equal(report.scheduler.cronExpr, '5 5 * * *');
 });

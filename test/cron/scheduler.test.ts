@@ -127,6 +127,85 @@ describe('scheduler', () => {
   });
 });
 
+describe('reschedule', () => {
+  test('swaps the node-cron task: the old one destroyed, the new expression and time zone in force', () => {
+    const fake = fakeSchedule();
+    const logs: string[] = [];
+    const s = startScheduler({ cronExpr: '0 3 * * *', run: async () => {}, schedule: fake.schedule, log: (m) => logs.push(m), now: () => FROM });
+    assert.equal(s.reschedule('30 4 * * *', 'Europe/Amsterdam'), true);
+    assert.equal(fake.calls.length, 2);
+    assert.equal(fake.calls[1].expr, '30 4 * * *');
+    assert.deepEqual(fake.calls[1].options, { name: 'mailhealth-report', noOverlap: true, timezone: 'Europe/Amsterdam' });
+    assert.equal(fake.destroyed(), 1, 'the old task is destroyed');
+    assert.equal(s.cronExpr, '30 4 * * *');
+    assert.equal(s.timezone, 'Europe/Amsterdam');
+    assert.equal(s.nextRuns(1)[0].toISOString(), '2026-03-28T03:30:00.000Z');
+    assert.ok(logs.includes('nightly report rescheduled: "30 4 * * *" (Europe/Amsterdam)'));
+    // The same schedule again changes nothing; no time zone means server time.
+    assert.equal(s.reschedule('30 4 * * *', 'Europe/Amsterdam'), false);
+    assert.equal(fake.calls.length, 2);
+    assert.equal(s.reschedule('30 4 * * *'), true);
+    assert.equal(s.timezone, undefined);
+    assert.deepEqual(fake.calls[2].options, { name: 'mailhealth-report', noOverlap: true });
+    assert.ok(logs.includes('nightly report rescheduled: "30 4 * * *" (server time)'));
+    assert.equal(fake.destroyed(), 2);
+  });
+
+  test('a bad expression or time zone throws and keeps the old schedule', () => {
+    const fake = fakeSchedule();
+    const s = startScheduler({ cronExpr: '0 3 * * *', timezone: 'UTC', run: async () => {}, schedule: fake.schedule, now: () => FROM });
+    assert.throws(() => s.reschedule('0 25 * * *', 'UTC'), ScheduleError);
+    assert.throws(() => s.reschedule('0 4 * * *', 'Mars/Olympus'), ScheduleError);
+    assert.throws(() => s.reschedule('', 'UTC'), ScheduleError);
+    assert.equal(fake.calls.length, 1);
+    assert.equal(fake.destroyed(), 0);
+    assert.equal(s.cronExpr, '0 3 * * *');
+    assert.equal(s.timezone, 'UTC');
+  });
+
+  test('a run in progress goes on; a tick during it, from the new task, is still skipped', async () => {
+    const fake = fakeSchedule();
+    const gate = deferred();
+    let signal: AbortSignal | undefined;
+    let runs = 0;
+    const s = startScheduler({
+      run: (ctx) => {
+        runs++;
+        signal = ctx.signal;
+        return gate.promise;
+      },
+      schedule: fake.schedule,
+      now: () => FROM,
+    });
+    const first = fake.calls[0].fn(); // node-cron's tick of the old task
+    assert.equal(s.isRunning(), true);
+    assert.equal(s.reschedule('0 4 * * *'), true);
+    assert.equal(signal?.aborted, false);
+    assert.equal(s.isRunning(), true);
+    assert.equal(await s.tick(), 'skipped');
+    await fake.calls[1].fn(); // the new task's tick
+    assert.equal(runs, 1);
+    gate.resolve();
+    await first;
+    assert.equal(s.isRunning(), false);
+    assert.equal(signal?.aborted, false);
+    // After the run, the new task's tick runs.
+    const next = s.tick();
+    assert.equal(runs, 2);
+    await next;
+  });
+
+  test('after stop(), reschedule does nothing', async () => {
+    const fake = fakeSchedule();
+    const s = startScheduler({ run: async () => {}, schedule: fake.schedule, now: () => FROM });
+    await s.stop();
+    assert.equal(s.reschedule('0 4 * * *', 'UTC'), false);
+    assert.equal(fake.calls.length, 1);
+    assert.equal(s.cronExpr, '0 3 * * *');
+    assert.equal(fake.destroyed(), 1);
+  });
+});
+
 describe('DNS rate limit', () => {
   test('token bucket paces queries with a fake clock', async () => {
     let now = 0;

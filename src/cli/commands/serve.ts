@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { createResolver, parseServer, type ResolverOptions } from '../../adapters/dns/resolver.js';
 import { loadConfig } from '../../adapters/panels/factory.js';
-import { auditOptionsFrom, SETTING_KEYS } from '../../web/settings.js';
+import { auditOptionsFrom, SETTING_KEYS, type ScheduleOverrides } from '../../web/settings.js';
 import { hashPassword } from '../../web/passwords.js';
 import { startServer } from '../../web/server.js';
 import { panelFromOptions, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
@@ -12,7 +12,7 @@ import type { Store } from '../../adapters/store/store.js';
 import type { Resolver } from '../../core/resolver.js';
 import type { Panel } from '../../core/panel.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
-import { DEFAULT_CRON, ScheduleError, startScheduler, type Scheduler } from '../../cron/scheduler.js';
+import { DEFAULT_CRON, ScheduleError, startScheduler, type Scheduler, type SchedulerOptions } from '../../cron/scheduler.js';
 import { runReport } from '../../cron/report.js';
 import { deliverReport, deliverySettings } from '../../cron/deliver.js';
 import { retentionDays } from './fix.js';
@@ -41,32 +41,107 @@ export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver 
   return () => createResolver(options());
 }
 
-/** The nightly report inside `serve` (node-cron; the SQLite lock also keeps system-cron runs from overlapping). */
-export function startNightlyReport(o: GlobalOptions & { reportCron?: string; reportTz?: string }, panel: Panel, store: Store): Scheduler {
+type ReportFlags = GlobalOptions & { reportCron?: string; reportTz?: string };
+
+/** How often `serve` looks for a schedule saved by another process (a CGI front door, a script, a second serve). */
+export const SCHEDULE_CHECK_MS = 60_000;
+
+/**
+ * The schedule `serve` should run on, read now: --report-cron / --report-tz each win over their settings-page field,
+ * else the settings, else 03:00 server time. Read the same way at start and on every refresh, so a saved schedule
+ * gives what a restart would.
+ */
+export function wantedSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>): { cronExpr: string; timezone: string | undefined } {
   const cronExpr = o.reportCron ?? store.getSetting<string>(SETTING_KEYS.reportSchedule) ?? DEFAULT_CRON;
   const timezone = o.reportTz ?? store.getSetting<string>(SETTING_KEYS.reportTimezone) ?? undefined;
-  const log = (m: string) => process.stderr.write(`mailhealth: ${m}\n`);
+  return { cronExpr, timezone: timezone || undefined };
+}
+
+function overridesFrom(o: ReportFlags): ScheduleOverrides {
+  return { ...(o.reportCron !== undefined ? { cronExpr: o.reportCron } : {}), ...(o.reportTz !== undefined ? { timezone: o.reportTz } : {}) };
+}
+
+export interface NightlyReport {
+  scheduler: Scheduler;
+  /**
+   * Re-reads the schedule settings and reschedules when they changed; true when it did. Never throws (it runs from a
+   * timer and after a save): a stored schedule that will not do is logged once and the old schedule stays.
+   */
+  refresh(): boolean;
+  /** For the web app: the settings page refreshes the schedule right after a save and names the fixed fields. */
+  web: { onSettingsSaved: () => void; scheduleOverrides: ScheduleOverrides };
+  /** Stops the periodic check and the scheduler (aborting a run in progress). */
+  stop(): Promise<void>;
+}
+
+/** The nightly report inside `serve` (node-cron; the SQLite lock also keeps system-cron runs from overlapping). */
+export function startNightlyReport(
+  o: ReportFlags,
+  panel: Panel,
+  store: Store,
+  seams: { schedule?: SchedulerOptions['schedule']; log?: (m: string) => void } = {},
+): NightlyReport {
+  const log = seams.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
+  const want = wantedSchedule(o, store);
+  let scheduler: Scheduler;
   try {
-    return startScheduler({
-      cronExpr,
-      ...(timezone ? { timezone } : {}),
+    scheduler = startScheduler({
+      cronExpr: want.cronExpr,
+      ...(want.timezone ? { timezone: want.timezone } : {}),
       log,
-      run: async ({ signal }) => {
-        const resolver = resolverFactory(o, store)();
-        try {
-          const settings = deliverySettings(store);
-          await runReport({ store, panel: withSettings(panel, store), resolver, signal, log, auditOptions: auditOptionsFrom(store), deliver: (oc) => deliverReport(oc, { store, settings, log }) });
-          const pruned = store.prune({ olderThanDays: retentionDays(store) });
-          log(`history pruned: ${JSON.stringify(pruned)}`);
-        } finally {
-          (resolver as { close?: () => void }).close?.();
-        }
-      },
+      run: nightlyRun(o, panel, store, log),
+      ...(seams.schedule ? { schedule: seams.schedule } : {}),
     });
   } catch (e) {
     if (e instanceof ScheduleError) throw new UsageError(e.message);
     throw e;
   }
+  const refresh = followSettings(o, store, scheduler, log);
+  // With both flags given there is nothing in the settings to follow.
+  const timer = o.reportCron !== undefined && o.reportTz !== undefined ? null : setInterval(refresh, SCHEDULE_CHECK_MS);
+  timer?.unref();
+  return {
+    scheduler,
+    refresh,
+    web: { onSettingsSaved: refresh, scheduleOverrides: overridesFrom(o) },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await scheduler.stop();
+    },
+  };
+}
+
+/** refresh() of startNightlyReport. A bad stored value is logged when it first shows up, not every minute. */
+function followSettings(o: ReportFlags, store: Store, scheduler: Scheduler, log: (m: string) => void): () => boolean {
+  let lastProblem = '';
+  return () => {
+    try {
+      const want = wantedSchedule(o, store);
+      const changed = scheduler.reschedule(want.cronExpr, want.timezone);
+      lastProblem = '';
+      return changed;
+    } catch (e) {
+      const problem = (e as Error)?.message ?? String(e);
+      if (problem !== lastProblem) log(`the saved report schedule is not used, "${scheduler.cronExpr}" stays: ${problem}`);
+      lastProblem = problem;
+      return false;
+    }
+  };
+}
+
+/** One nightly run: audit, report, deliver, prune — with the settings as they are at that moment. */
+function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: string) => void): SchedulerOptions['run'] {
+  return async ({ signal }) => {
+    const resolver = resolverFactory(o, store)();
+    try {
+      const settings = deliverySettings(store);
+      await runReport({ store, panel: withSettings(panel, store), resolver, signal, log, auditOptions: auditOptionsFrom(store), deliver: (oc) => deliverReport(oc, { store, settings, log }) });
+      const pruned = store.prune({ olderThanDays: retentionDays(store) });
+      log(`history pruned: ${JSON.stringify(pruned)}`);
+    } finally {
+      (resolver as { close?: () => void }).close?.();
+    }
+  };
 }
 
 export function adminTokenFrom(o: GlobalOptions): string | null {
@@ -87,14 +162,14 @@ export function registerServeCommands(program: Command): void {
     .description('serve the web UI and JSON API on loopback')
     .option('--host <host>', 'listen address (loopback or a Unix socket path)', '127.0.0.1')
     .option('--port <n>', 'port', '8080')
-    .option('--report-cron <expr>', 'when the nightly report runs (default: the settings page, else "0 3 * * *")')
-    .option('--report-tz <zone>', 'IANA time zone of the schedule (default: the settings page, else the server\'s)')
+    .option('--report-cron <expr>', 'when the nightly report runs; the settings page then cannot change it (default: follow the settings page, else "0 3 * * *")')
+    .option('--report-tz <zone>', 'IANA time zone of the schedule; the settings page then cannot change it (default: follow the settings page, else the server\'s)')
     .option('--no-report', 'do not schedule the nightly report')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { host: string; port: string; reportCron?: string; reportTz?: string; report?: boolean };
       const panel = panelFromOptions(o);
       const store = storeFromOptions(o);
-      const scheduler = o.report === false ? null : startNightlyReport(o, panel, store);
+      const report = o.report === false ? null : startNightlyReport(o, panel, store);
       const running = await startServer({
         panel,
         store,
@@ -104,11 +179,13 @@ export function registerServeCommands(program: Command): void {
         adminToken: adminTokenFrom(o),
         host: o.host,
         port: parsePort(o.port, 8080),
+        ...report?.web,
       });
       process.stderr.write(`mailhealth: serving on ${running.url}\n`);
+      const scheduler = report?.scheduler;
       if (scheduler) process.stderr.write(`mailhealth: nightly report "${scheduler.cronExpr}"${scheduler.timezone ? ` (${scheduler.timezone})` : ''}, next ${scheduler.nextRuns(1)[0]?.toISOString() ?? '—'}\n`);
       await new Promise<void>((resolve) => {
-        const stop = () => void Promise.all([running.close(), scheduler?.stop()]).then(() => resolve());
+        const stop = () => void Promise.all([running.close(), report?.stop()]).then(() => resolve());
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
