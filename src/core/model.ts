@@ -138,8 +138,11 @@ export function domainStatus(findings: readonly Finding[]): DomainStatus {
   return 'pass';
 }
 
+/** The order findings are reported in: worst severity first, then by check, then by rule. */
+export function compareFindings(a: Finding, b: Finding): number {
+  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.check.localeCompare(b.check) || a.rule.localeCompare(b.rule);
+}
+
 export function sortFindings(findings: Finding[]): Finding[] {
-  return findings.sort(
-    (a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.check.localeCompare(b.check) || a.rule.localeCompare(b.rule),
-  );
+  return findings.sort(compareFindings);
 }

@@ -1,5 +1,5 @@
 // Labels and small shaping helpers for the templates (no logic about mail, only about showing it).
-import { CHECKS, SEVERITY_ORDER, type CheckName, type DomainAudit, type Finding, type Severity } from '../core/model.js';
+import { CHECKS, SEVERITY_ORDER, worstSeverity, type CheckName, type DomainAudit, type Finding, type Severity } from '../core/model.js';
 
 export const CHECK_LABELS: Record<CheckName, string> = {
   spf: 'SPF',
@@ -50,7 +50,7 @@ export interface FindingGroup {
 export function groupFindings(audit: DomainAudit): FindingGroup[] {
   return CHECKS.map((check) => {
     const fs = audit.findings.filter((f) => f.check === check);
-    const worst = fs.reduce<Severity>((w, f) => (SEVERITY_ORDER[f.severity] < SEVERITY_ORDER[w] ? f.severity : w), 'pass');
+    const worst = worstSeverity(fs);
     const problems = fs.filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown');
     return {
       check,

@@ -42,7 +42,7 @@ import type { ChangeStatus, StoredChange, Verified } from '../../core/plans/appl
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Change, CheckName, DomainAudit, DomainStatus, Finding } from '../../core/model.js';
+import { SEVERITY_ORDER, type Change, type CheckName, type DomainAudit, type DomainStatus, type Finding, type Severity } from '../../core/model.js';
 import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, type Migration } from './migrations.js';
 
 export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
@@ -480,9 +480,9 @@ export interface PreparedAudit {
 
 const utf8 = new TextEncoder();
 const DOMAIN_STATUSES: ReadonlySet<string> = new Set<DomainStatus>(['fail', 'warn', 'pass', 'unknown']);
-/** Severities from worst to best: the order of the per-check summary (anything unknown to it ranks as pass). */
-const SEVERITY_ORDER: readonly Finding['severity'][] = ['fail', 'warn', 'unknown', 'info', 'pass'];
-const SEVERITY_RANK: ReadonlyMap<string, number> = new Map(SEVERITY_ORDER.map((s, i) => [s, i]));
+/** The model's severity ranks (0 = worst) by name, and the severities worst first: the per-check summary. */
+const SEVERITY_RANK: ReadonlyMap<string, number> = new Map(Object.entries(SEVERITY_ORDER));
+const SEVERITIES_WORST_FIRST = [...SEVERITY_RANK.keys()].sort((a, b) => SEVERITY_RANK.get(a)! - SEVERITY_RANK.get(b)!) as Severity[];
 
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const LONE_SURROGATES = /\p{Surrogate}/gu;
@@ -553,7 +553,7 @@ function serialiseFindings(audit: DomainAudit, text: (s: string) => string): { f
   for (let i = 0; i < audit.findings.length; i++) {
     const f = audit.findings[i];
     const rank = SEVERITY_RANK.get(f.severity);
-    if (rank === undefined) throw new StoreError('invalid', `severity of a ${audit.domain} finding is not one of ${SEVERITY_ORDER.join(', ')}: ${JSON.stringify(f.severity)}`);
+    if (rank === undefined) throw new StoreError('invalid', `severity of a ${audit.domain} finding is not one of ${SEVERITIES_WORST_FIRST.join(', ')}: ${JSON.stringify(f.severity)}`);
     const check = text(checkText(f.check, 'finding check'));
     const seen = worst.get(check);
     if (seen === undefined || rank < seen) worst.set(check, rank);
@@ -578,7 +578,7 @@ function serialiseFindings(audit: DomainAudit, text: (s: string) => string): { f
     out[i] = o;
   }
   const checks: Record<string, string> = {};
-  for (const check of [...worst.keys()].sort()) checks[check] = SEVERITY_ORDER[worst.get(check)!];
+  for (const check of [...worst.keys()].sort()) checks[check] = SEVERITIES_WORST_FIRST[worst.get(check)!];
   return { findings: JSON.stringify({ evidence, findings: out }), checks: JSON.stringify(checks) };
 }
 

@@ -1,6 +1,6 @@
 // Explain a parsed bounce: what the receiver's code means, and which of the domain's audit findings cause it.
 // Pure: the audit is passed in (the caller runs it); no I/O here.
-import { SEVERITY_ORDER, type DomainAudit, type Finding } from '../model.js';
+import { compareFindings, SEVERITY_ORDER, type DomainAudit, type Finding } from '../model.js';
 import { BOUNCE_TABLE, receiverName, type BounceCode, type BounceTable, type Confidence } from './codes.js';
 import type { ParsedBounce } from './parse.js';
 
@@ -74,7 +74,7 @@ function rankFindings(findings: Finding[], rules: string[]): { matched: Finding[
     .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || ruleIndex(a) - ruleIndex(b) || a.rule.localeCompare(b.rule));
   const other = relevant
     .filter((f) => ruleIndex(f) === Infinity)
-    .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.check.localeCompare(b.check) || a.rule.localeCompare(b.rule));
+    .sort(compareFindings);
   return { matched, other };
 }
 
