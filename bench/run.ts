@@ -1,4 +1,4 @@
-// npm run bench [-- --domains N] [--json] [--concurrency C] [--threads T] [--profile out.cpuprofile (+ out.cpuprofile.worker<i>.cpuprofile)]
+// npm run bench [-- --domains N] [--json] [--concurrency C] [--threads T] [--passes K] [--profile out.cpuprofile (+ out.cpuprofile.worker<i>.cpuprofile)]
 // (npm run bench builds first and runs the compiled code in dist/, as the packaged plugin does; `npx tsx bench/run.ts`
 // runs it from source.)
 // Generates N synthetic domains, serves them from NSD on loopback (rate limiting off), runs the bulk audit through
@@ -63,77 +63,92 @@ async function main(): Promise<number> {
       // --threads N: audit on N worker threads (default: the cores available); 0: on this thread only.
       const threads = Number(arg('threads', String(defaultThreads())));
       if (!Number.isInteger(threads) || threads < 0) throw new Error('--threads takes a whole number (0: no worker threads)');
-      const store = openStore(join(dir, 'bench.sqlite'));
-      const runId = store.startRun('bulk', 'bench', n);
-      const started = new Map<string, bigint>();
-      const latencies: number[] = [];
-      let sqliteNs = 0n;
-      const batch: PreparedAudit[] = [];
-      const flush = () => {
-        const t = process.hrtime.bigint();
-        store.recordPreparedAudits(runId, batch.splice(0));
-        sqliteNs += process.hrtime.bigint() - t;
+      // One audit phase: the bulk audit of every domain into a fresh history file. --passes K runs it K times in this
+      // process (the reported numbers are the first pass's; later passes show the cost once this thread's JIT is warm —
+      // worker threads are new each pass).
+      const auditPhase = async (pass: number) => {
+        const store = openStore(join(dir, `bench-${pass}.sqlite`));
+        const runId = store.startRun('bulk', 'bench', n);
+        const started = new Map<string, bigint>();
+        const latencies: number[] = [];
+        let sqliteNs = 0n;
+        const batch: PreparedAudit[] = [];
+        const flush = () => {
+          const t = process.hrtime.bigint();
+          store.recordPreparedAudits(runId, batch.splice(0));
+          sqliteNs += process.hrtime.bigint() - t;
+        };
+        // --profile FILE: a CPU profile of the audit phase only (not the generation, NSD start-up or floor); each worker
+        // thread writes its own next to it (FILE.worker<i>.cpuprofile).
+        const profileOut = pass === 1 ? arg('profile') : undefined;
+        const session = profileOut ? new Session() : null;
+        if (session) {
+          session.connect();
+          await session.post('Profiler.enable');
+          await session.post('Profiler.start');
+        }
+        const t0 = process.hrtime.bigint();
+        const cpu0 = process.cpuUsage();
+        const serverCpu0 = auth.cpuSeconds();
+        // Streaming: audits go to SQLite in batches as they finish and are not kept (as the nightly report does).
+        const statuses: Record<string, number> = { fail: 0, warn: 0, unknown: 0, pass: 0 };
+        let audited = 0;
+        const bulk = {
+          concurrency,
+          keepResults: false,
+          onStart: (d: string) => started.set(d, process.hrtime.bigint()),
+          onResult: (a: BulkItem) => {
+            latencies.push(Number(process.hrtime.bigint() - started.get(a.domain)!) / 1e6);
+            started.delete(a.domain);
+            statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+            audited++;
+            batch.push(a.prepared);
+            if (batch.length >= 500) flush();
+          },
+        };
+        // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
+        let dns: { stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
+        if (threads > 0) {
+          // --local 0: only the workers audit (this thread reads the panel and writes SQLite).
+          const local = arg('local', '1') !== '0';
+          const lw = arg('local-weight');
+          const run = await auditManyParallel(
+            g.domains,
+            { panel, resolver: resolverOptions },
+            { ...bulk, threads, local, ...(lw ? { localWeight: Number(lw) } : {}), ...(profileOut ? { profilePrefix: profileOut } : {}) },
+          );
+          dns = { stats: run.stats, asked: run.asked };
+        } else {
+          // The in-process path of the product's bulk audit (what bulkAudit does below its thread threshold).
+          const wire = createResolver(resolverOptions);
+          await bulkAudit(g.domains, { panel, resolver: resolverOptions, inProcess: wire }, { ...bulk, threads: 0 });
+          dns = { stats: wire.stats(), asked: wire.asked() };
+          wire.close();
+        }
+        flush();
+        store.finishRun(runId, 'complete');
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        const cpu = process.cpuUsage(cpu0);
+        const serverCpu1 = auth.cpuSeconds();
+        if (session && profileOut) {
+          const { profile } = await session.post('Profiler.stop');
+          writeFileSync(profileOut, JSON.stringify(profile));
+          session.disconnect();
+        }
+        store.close();
+        return { seconds, cpu, serverCpu: serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null, dns, statuses, audited, latencies, sqliteNs };
       };
-      // --profile FILE: a CPU profile of the audit phase only (not the generation, NSD start-up or floor); each worker
-      // thread writes its own next to it (FILE.worker<i>.cpuprofile).
-      const profileOut = arg('profile');
-      const session = profileOut ? new Session() : null;
-      if (session) {
-        session.connect();
-        await session.post('Profiler.enable');
-        await session.post('Profiler.start');
+      const passes = Number(arg('passes', '1'));
+      if (!Number.isInteger(passes) || passes < 1) throw new Error('--passes takes a positive whole number');
+      const first = await auditPhase(1);
+      const later: { seconds: number; cpuSeconds: number; audited: number }[] = [];
+      for (let p = 2; p <= passes; p++) {
+        const r = await auditPhase(p);
+        later.push({ seconds: +r.seconds.toFixed(3), cpuSeconds: +((r.cpu.user + r.cpu.system) / 1e6).toFixed(3), audited: r.audited });
       }
-      const t0 = process.hrtime.bigint();
-      const cpu0 = process.cpuUsage();
-      const serverCpu0 = auth.cpuSeconds();
-      // Streaming: audits go to SQLite in batches as they finish and are not kept (as the nightly report does).
-      const statuses: Record<string, number> = { fail: 0, warn: 0, unknown: 0, pass: 0 };
-      let audited = 0;
-      const bulk = {
-        concurrency,
-        keepResults: false,
-        onStart: (d: string) => started.set(d, process.hrtime.bigint()),
-        onResult: (a: BulkItem) => {
-          latencies.push(Number(process.hrtime.bigint() - started.get(a.domain)!) / 1e6);
-          started.delete(a.domain);
-          statuses[a.status] = (statuses[a.status] ?? 0) + 1;
-          audited++;
-          batch.push(a.prepared);
-          if (batch.length >= 500) flush();
-        },
-      };
-      // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
-      let dns: { stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
-      if (threads > 0) {
-        // --local 0: only the workers audit (this thread reads the panel and writes SQLite).
-        const local = arg('local', '1') !== '0';
-        const lw = arg('local-weight');
-        const run = await auditManyParallel(
-          g.domains,
-          { panel, resolver: resolverOptions },
-          { ...bulk, threads, local, ...(lw ? { localWeight: Number(lw) } : {}), ...(profileOut ? { profilePrefix: profileOut } : {}) },
-        );
-        dns = { stats: run.stats, asked: run.asked };
-      } else {
-        // The in-process path of the product's bulk audit (what bulkAudit does below its thread threshold).
-        const wire = createResolver(resolverOptions);
-        await bulkAudit(g.domains, { panel, resolver: resolverOptions, inProcess: wire }, { ...bulk, threads: 0 });
-        dns = { stats: wire.stats(), asked: wire.asked() };
-        wire.close();
-      }
-      flush();
-      store.finishRun(runId, 'complete');
-      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      const cpu = process.cpuUsage(cpu0);
-      const serverCpu1 = auth.cpuSeconds();
-      if (session && profileOut) {
-        const { profile } = await session.post('Profiler.stop');
-        writeFileSync(profileOut, JSON.stringify(profile));
-        session.disconnect();
-      }
+      const { seconds, cpu, serverCpu, dns, statuses, audited, latencies, sqliteNs } = first;
       const stats = dns.stats;
       const unknown = statuses.unknown;
-      store.close();
 
       const floorCpu0 = process.cpuUsage();
       const floorServer0 = auth.cpuSeconds();
@@ -158,7 +173,7 @@ async function main(): Promise<number> {
         // CPU used during the audit phase: this process (all threads) and the DNS server — on 2 cores their sum over 2
         // is a lower bound on the audit's wall time.
         auditCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
-        serverCpuSeconds: serverCpu0 !== null && serverCpu1 !== null ? +(serverCpu1 - serverCpu0).toFixed(2) : null,
+        serverCpuSeconds: serverCpu !== null ? +serverCpu.toFixed(2) : null,
         floorSeconds: +floor.seconds.toFixed(3),
         floorQueries: floor.answered,
         floorRetries: floor.retries,
@@ -169,6 +184,7 @@ async function main(): Promise<number> {
         threads,
         server: auth.kind,
         statuses,
+        ...(later.length ? { laterPasses: later } : {}),
       };
       if (json) process.stdout.write(JSON.stringify(result) + '\n');
       else {
@@ -186,6 +202,7 @@ async function main(): Promise<number> {
           ['audit time / floor time', String(result.floorRatio)],
           ['DNS answers unknown (timeouts etc.)', String(result.unknownAnswers)],
           ['statuses', JSON.stringify(result.statuses)],
+          ...later.map((l, i): [string, string] => [`pass ${i + 2}: seconds / CPU seconds`, `${l.seconds} / ${l.cpuSeconds}`]),
         ];
         for (const [k, v] of rows) process.stdout.write(`${k.padEnd(46)} ${v}\n`);
       }
