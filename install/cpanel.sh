@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install mailhealth on a cPanel & WHM server: the app, the customer's Jupiter page (install_plugin + Feature Manager
-# feature "mailhealth"), the WHM page (register_appconfig), the root-only background service (systemd) and the nightly
-# report (cron). Idempotent: run it again to upgrade.
+# feature "mailhealth"), the WHM page (register_appconfig) and the root-only background service (systemd), which also
+# runs the nightly report (no cron entry). Idempotent: run it again to upgrade.
 #   install/cpanel.sh              install or upgrade
 #   install/cpanel.sh --uninstall  remove everything but /var/lib/mailhealth (history) and /etc/mailhealth
 #   install/cpanel.sh --purge      remove those too
@@ -72,5 +72,5 @@ cp "$MANIFESTS/whm/mailhealth.png" "$R$WHM_ICON"
 "$REGISTER_APPCONFIG" "$MANIFESTS/whm/mailhealth.conf"
 
 install_unit "cPanel & WHM front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
-install_cron
+remove_old_cron
 say "installed. Enable the \"mailhealth\" feature for your packages in WHM » Feature Manager; WHM » Plugins » Mail Health for resellers and root."

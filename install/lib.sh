@@ -12,7 +12,7 @@ ETC_DIR=/etc/mailhealth
 VAR_DIR=/var/lib/mailhealth
 UNIT=/etc/systemd/system/mailhealth.service
 WRAPPER=/usr/local/bin/mailhealth
-CRON=/etc/cron.d/mailhealth
+CRON=/etc/cron.d/mailhealth   # written by older installs only; removed on upgrade and uninstall
 SYSTEMCTL="${SYSTEMCTL:-systemctl}"
 
 say() { printf 'mailhealth: %s\n' "$*"; }
@@ -121,13 +121,14 @@ install_unit() {
   "$SYSTEMCTL" restart mailhealth.service || say "the service did not start; see: journalctl -u mailhealth"
 }
 
-# The nightly report, from cron as root (same lock as any other run).
-install_cron() {
-  mkdir -p "$R$(dirname "$CRON")"
-  printf '%s\n' "# mailhealth nightly report (installed by the mailhealth installer)" \
-    "MAILHEALTH_DB=$VAR_DIR/mailhealth.sqlite" \
-    "17 3 * * * root $WRAPPER --config $ETC_DIR/config.json report --email >/dev/null 2>&1" > "$R$CRON"
-  chmod 644 "$R$CRON"
+# The background service runs the nightly report itself, at the settings page's schedule. Older installs also ran it
+# from /etc/cron.d/mailhealth at a fixed 03:17: an upgrade removes that entry, so the report runs once a night, when
+# the admin chose.
+remove_old_cron() {
+  if [ -e "$R$CRON" ] || [ -L "$R$CRON" ]; then
+    rm -f "$R$CRON"
+    say "removed $CRON from an older install: the background service runs the nightly report now"
+  fi
 }
 
 remove_common() {

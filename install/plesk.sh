@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install mailhealth on a Plesk Obsidian server: the app, the Plesk extension (plesk bin extension -i, needs Plesk
-# 18.0.55+), a REST API key for loopback (plesk bin secret_key) in /etc/mailhealth/config.json, the root-only
-# background service (systemd) and the nightly report (cron). Idempotent: run it again to upgrade.
+# 18.0.55+), a REST API key for loopback (plesk bin secret_key) in /etc/mailhealth/config.json and the root-only
+# background service (systemd), which also runs the nightly report (no cron entry). Idempotent: run it again to upgrade.
 #   install/plesk.sh [--zip FILE]   install or upgrade (default zip: release/mailhealth-plesk-<version>.zip)
 #   install/plesk.sh --uninstall    remove everything but /var/lib/mailhealth (history) and /etc/mailhealth
 #   install/plesk.sh --purge        remove those too
@@ -70,5 +70,5 @@ else
 fi
 
 install_unit "Plesk front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
-install_cron
+remove_old_cron
 say "installed. Mail Health appears in the navigation of administrators, resellers and customers."

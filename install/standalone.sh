@@ -1,6 +1,6 @@
 #!/bin/sh
-# Install mailhealth without a panel front door: the app, `mailhealth serve` (login form, admin token) on
-# 127.0.0.1:8080 as a systemd unit, and the nightly report (cron). Put your panel or a reverse proxy in front.
+# Install mailhealth without a panel front door: the app and `mailhealth serve` (login form, admin token, and the
+# nightly report — no cron entry) on 127.0.0.1:8080 as a systemd unit. Put your panel or a reverse proxy in front.
 # Edit /etc/mailhealth/config.json for the panel (files/cpanel/whm/plesk; see README), then set logins with
 #   mailhealth user set-password USER
 #   install/standalone.sh              install or upgrade
@@ -28,5 +28,5 @@ say "using Node.js at $NODE"
 install_app
 write_config '{"panel": "files", "panelRoot": "/etc/mailhealth/panel"}'
 install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080"
-install_cron
+remove_old_cron
 say "installed: http://127.0.0.1:8080 (loopback only). Configure the panel in $ETC_DIR/config.json."

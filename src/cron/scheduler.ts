@@ -1,8 +1,8 @@
-// Scheduling the nightly report inside `mailhealth serve` with node-cron (v4). The expression and time zone are
-// validated up front with clear errors; a tick that comes while the previous run is still going is skipped (the
-// SQLite lock in runReport covers other processes). reschedule() swaps the node-cron task of a running scheduler (the
-// admin saved a new schedule) without touching a run in progress. nextRuns() is pure (an explicit `from`), for tests
-// and the UI.
+// Scheduling the nightly report inside the background service (`mailhealth serve` / `mailhealth service`) with
+// node-cron (v4). The expression and time zone are validated up front with clear errors; a tick that comes while the
+// previous run is still going is skipped (the SQLite lock in runReport covers other processes). reschedule() swaps
+// the node-cron task of a running scheduler (the admin saved a new schedule) without touching a run in progress.
+// nextRuns() is pure (an explicit `from`), for tests and the UI.
 import cron from 'node-cron';
 import type { ScheduledTask, TaskOptions } from 'node-cron';
 

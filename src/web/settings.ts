@@ -24,8 +24,8 @@ export interface SettingsStore {
 }
 
 /**
- * Nightly report schedule fields fixed on the `mailhealth serve` command line (--report-cron, --report-tz): they win
- * over the settings page, which says so next to the field.
+ * Nightly report schedule fields fixed on the `mailhealth serve` / `mailhealth service` command line (--report-cron,
+ * --report-tz): they win over the settings page, which says so next to the field.
  */
 export interface ScheduleOverrides {
   cronExpr?: string;

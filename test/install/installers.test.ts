@@ -1,6 +1,7 @@
 // The installers against a sandbox root (MAILHEALTH_ROOT) with fake panel tools that record their arguments:
 // install, re-install (idempotent, admin edits kept), uninstall (history kept), purge (history removed), and clear
-// errors when Node.js 20 is missing or too old. Never touches the real /.
+// errors when Node.js 20 is missing or too old. No cron entry: the background service schedules the nightly report
+// itself, and an upgrade removes the /etc/cron.d/mailhealth older installs wrote. Never touches the real /.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -110,13 +111,28 @@ esac
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
+const CRON = 'etc/cron.d/mailhealth';
+/** /etc/cron.d/mailhealth as older installers wrote it (a second, fixed-time report run beside the service's). */
+function oldCronEntry(root: string): void {
+  mkdirSync(join(root, 'etc/cron.d'), { recursive: true });
+  writeFileSync(
+    join(root, CRON),
+    '# mailhealth nightly report (installed by the mailhealth installer)\nMAILHEALTH_DB=/var/lib/mailhealth/mailhealth.sqlite\n17 3 * * * root /usr/local/bin/mailhealth --config /etc/mailhealth/config.json report --email >/dev/null 2>&1\n',
+    { mode: 0o644 },
+  );
+}
+const CRON_REMOVED = /^mailhealth: removed \/etc\/cron\.d\/mailhealth from an older install: the background service runs the nightly report now$/m;
+/** The unit's ExecStart line, whole: the service schedules the report by itself, with no extra arguments. */
+const execStart = (unit: string) => /^ExecStart=(.*)$/m.exec(unit)?.[1];
+const PANEL_SERVICE_ARGS = '/usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json service --socket /run/mailhealth/mailhealth.sock --key /etc/mailhealth/frontdoor.key';
+
 describe('install/cpanel.sh', () => {
   let s: Sandbox;
   before(() => (s = sandbox()));
   after(() => s.close());
   const R = (p: string) => join(s.root, p);
 
-  test('install: app, pages, registration, config 0600, key 0600, unit, cron', () => {
+  test('install: app, pages, registration, config 0600, key 0600, unit; no cron entry', () => {
     const r = s.run('cpanel.sh');
     assert.equal(r.code, 0, r.err + r.out);
     assert.ok(existsSync(R('usr/local/mailhealth/bin/mailhealth.js')));
@@ -135,11 +151,12 @@ describe('install/cpanel.sh', () => {
     assert.equal(mode(R('etc/mailhealth')), 0o700);
     assert.equal(mode(R('var/lib/mailhealth')), 0o700);
     const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
-    assert.match(unit, new RegExp(`ExecStart=${join(s.bin, 'node')} /usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json service --socket /run/mailhealth/mailhealth.sock --key /etc/mailhealth/frontdoor.key`));
+    assert.equal(execStart(unit), `${join(s.bin, 'node')} ${PANEL_SERVICE_ARGS}`);
     assert.match(unit, /RuntimeDirectoryMode=0700/);
     assert.doesNotMatch(unit, /@[A-Z]+@/);
     assert.match(readFileSync(R('usr/local/bin/mailhealth'), 'utf8'), /exec .*node \/usr\/local\/mailhealth\/bin\/mailhealth\.js "\$@"/);
-    assert.match(readFileSync(R('etc/cron.d/mailhealth'), 'utf8'), /root \/usr\/local\/bin\/mailhealth --config \/etc\/mailhealth\/config\.json report --email/);
+    assert.ok(!existsSync(R(CRON)), 'the service schedules the nightly report: no cron entry');
+    assert.doesNotMatch(r.out, /cron/);
     assert.deepEqual(s.calls(), [
       `install_plugin ${s.src}/plugin-manifests/cpanel --theme=jupiter`,
       `register_appconfig ${s.src}/plugin-manifests/whm/mailhealth.conf`,
@@ -165,7 +182,21 @@ describe('install/cpanel.sh', () => {
     assert.equal(s.calls().filter((c) => c.startsWith('register_appconfig')).length, 1);
   });
 
-  test('--uninstall removes pages, registration, unit and app but keeps the history database', () => {
+  test('upgrading an install that has the old cron entry removes it, says so once, and leaves the unit as it is', () => {
+    const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
+    oldCronEntry(s.root);
+    const r = s.run('cpanel.sh');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.ok(!existsSync(R(CRON)), 'one scheduler per install: the service');
+    assert.equal(r.out.split('\n').filter((l) => CRON_REMOVED.test(l)).length, 1, r.out);
+    assert.equal(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), unit);
+    assert.equal(execStart(unit), `${join(s.bin, 'node')} ${PANEL_SERVICE_ARGS}`);
+    // Nothing to remove the next time, nothing said.
+    assert.doesNotMatch(s.run('cpanel.sh').out, /cron/);
+  });
+
+  test('--uninstall removes pages, registration, unit, app and an old cron entry but keeps the history database', () => {
+    oldCronEntry(s.root);
     s.clear();
     const r = s.run('cpanel.sh', ['--uninstall']);
     assert.equal(r.code, 0, r.err);
@@ -228,7 +259,7 @@ describe('install/plesk.sh', () => {
   after(() => s.close());
   const R = (p: string) => join(s.root, p);
 
-  test('install: API key for loopback into config (0600), extension installed, unit, cron', () => {
+  test('install: API key for loopback into config (0600), extension installed, unit; no cron entry', () => {
     const r = s.run('plesk.sh');
     assert.equal(r.code, 0, r.err + r.out);
     const cfg = JSON.parse(readFileSync(R('etc/mailhealth/config.json'), 'utf8')) as { panel: string; token: string };
@@ -244,12 +275,17 @@ describe('install/plesk.sh', () => {
       'systemctl enable mailhealth.service',
       'systemctl restart mailhealth.service',
     ]);
-    assert.match(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), /service --socket \/run\/mailhealth\/mailhealth\.sock/);
+    assert.equal(execStart(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8')), `${join(s.bin, 'node')} ${PANEL_SERVICE_ARGS}`);
+    assert.ok(!existsSync(R(CRON)));
   });
 
-  test('re-install upgrades the extension and creates no second API key', () => {
+  test('re-install upgrades the extension and creates no second API key; an old cron entry is removed', () => {
+    oldCronEntry(s.root);
     s.clear();
-    assert.equal(s.run('plesk.sh').code, 0);
+    const r = s.run('plesk.sh');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.ok(!existsSync(R(CRON)));
+    assert.match(r.out, CRON_REMOVED);
     assert.ok(!s.calls().some((c) => c.includes('secret_key')));
     assert.ok(s.calls().includes(`plesk bin extension --upgrade ${s.src}/release/mailhealth-plesk-0.1.0.zip`));
   });
@@ -286,10 +322,18 @@ describe('install/standalone.sh', () => {
 
   test('install, re-install, uninstall, purge', () => {
     assert.equal(s.run('standalone.sh').code, 0);
-    assert.match(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), /serve --host 127\.0\.0\.1 --port 8080/);
+    const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
+    assert.equal(execStart(unit), `${join(s.bin, 'node')} /usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json serve --host 127.0.0.1 --port 8080`);
     assert.equal(mode(R('etc/mailhealth/config.json')), 0o600);
     assert.ok(!existsSync(R('etc/mailhealth/frontdoor.key')), 'no front doors, no key');
-    assert.equal(s.run('standalone.sh').code, 0);
+    assert.ok(!existsSync(R(CRON)), 'serve schedules the nightly report: no second run from cron');
+    // Upgrading an older install, which ran the report from cron too (twice a night): the cron entry goes.
+    oldCronEntry(s.root);
+    const up = s.run('standalone.sh');
+    assert.equal(up.code, 0, up.err + up.out);
+    assert.ok(!existsSync(R(CRON)));
+    assert.match(up.out, CRON_REMOVED);
+    assert.equal(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), unit);
     writeFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'history');
     assert.equal(s.run('standalone.sh', ['--uninstall']).code, 0);
     assert.ok(existsSync(R('var/lib/mailhealth/mailhealth.sqlite')));

@@ -2,9 +2,11 @@
 //   One request through the web app as a CGI program (env + stdin in, `Status:` + headers + body out), with the
 //   identity the panel gave (see src/web/cgi.ts for who each front door trusts and why).
 // mailhealth service [--socket PATH | --host 127.0.0.1 --port N] --key FILE
+//   [--report-cron EXPR] [--report-tz ZONE] [--no-report]
 //   The background service the root-run front doors hand long work to: the web app with identities taken only from
 //   headers signed with the root-only front-door key (identity.ts signedHeaderFrontDoor). Listens on a root-only
-//   Unix socket (0600) or on loopback.
+//   Unix socket (0600) or on loopback. Like `serve`, it schedules the nightly report (serve.ts startNightlyReport) at
+//   the settings page's schedule, and a save handed to it by a front door reschedules it at once.
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,9 +38,19 @@ import {
   type FrontDoorKind,
 } from '../../web/cgi.js';
 import { signedHeaderFrontDoor } from '../../web/identity.js';
-import { startServer } from '../../web/server.js';
+import { startServer, type RunningServer } from '../../web/server.js';
 import { panelFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
-import { parsePort, resolverFactory, resolverOptionsFactory } from './serve.js';
+import {
+  addReportOptions,
+  describeNightlyReport,
+  parsePort,
+  resolverFactory,
+  resolverOptionsFactory,
+  startNightlyReport,
+  type NightlyReport,
+  type NightlySeams,
+  type ReportFlags,
+} from './serve.js';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
@@ -182,6 +194,67 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
   }
 }
 
+export interface ServiceOptions extends ReportFlags {
+  socket: string;
+  host?: string;
+  port: string;
+  key: string;
+  /** false: --no-report */
+  report?: boolean;
+}
+
+export interface RunningService {
+  server: RunningServer;
+  report: NightlyReport | null;
+  /** Stops the scheduler and the server, then closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * `mailhealth service` up to listening: the web app behind the signed-header front door, and the nightly report with
+ * its settings-page hooks (as `serve` wires them). Exported for tests, which pass node-cron's stand-in in `seams`.
+ */
+export async function startService(o: ServiceOptions, seams: NightlySeams = {}): Promise<RunningService> {
+  const key = readFrontDoorKey(o.key);
+  const panel = panelFromOptions(o);
+  const store = storeFromOptions(o);
+  const host = o.host ?? o.socket;
+  let report: NightlyReport | null = null;
+  let server: RunningServer;
+  try {
+    if (!o.host) {
+      mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
+      if (existsSync(o.socket) && lstatSync(o.socket).isSocket()) unlinkSync(o.socket);
+    }
+    report = o.report === false ? null : startNightlyReport(o, panel, store, seams);
+    server = await startServer({
+      panel,
+      store,
+      makeResolver: resolverFactory(o, store),
+      resolverOptions: resolverOptionsFactory(o, store),
+      identityFrom: 'front-door',
+      frontDoor: signedHeaderFrontDoor(key),
+      host,
+      port: parsePort(o.port, 8081),
+      ...report?.web,
+    });
+  } catch (e) {
+    // Not listening: stop the report too, or its node-cron task would keep the process from exiting.
+    await report?.stop();
+    store.close();
+    throw e;
+  }
+  if (!o.host) chmodSync(o.socket, 0o600);
+  return {
+    server,
+    report,
+    async close() {
+      await Promise.all([server.close(), report?.stop()]);
+      store.close();
+    },
+  };
+}
+
 export function registerCgiCommands(program: Command): void {
   program
     .command('cgi')
@@ -201,32 +274,27 @@ export function registerCgiCommands(program: Command): void {
       process.exitCode = 0;
     });
 
-  program
-    .command('service')
-    .description('background service for the panel front doors: identities only from headers signed with the front-door key')
-    .option('--socket <path>', 'Unix socket to listen on (made 0600)', SERVICE_SOCKET_PATH)
-    .option('--host <host>', 'listen on loopback instead of the socket')
-    .option('--port <n>', 'port with --host', '8081')
-    .option('--key <file>', 'front-door key file (0600)', FRONTDOOR_KEY_PATH)
+  addReportOptions(
+    program
+      .command('service')
+      .description('background service for the panel front doors: identities only from headers signed with the front-door key')
+      .option('--socket <path>', 'Unix socket to listen on (made 0600)', SERVICE_SOCKET_PATH)
+      .option('--host <host>', 'listen on loopback instead of the socket')
+      .option('--port <n>', 'port with --host', '8081')
+      .option('--key <file>', 'front-door key file (0600)', FRONTDOOR_KEY_PATH),
+  )
     .action(async (_o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & { socket: string; host?: string; port: string; key: string };
-      const key = readFrontDoorKey(o.key);
-      const panel = panelFromOptions(o);
-      const store = storeFromOptions(o);
-      const host = o.host ?? o.socket;
-      if (!o.host) {
-        mkdirSync(dirname(o.socket), { recursive: true, mode: 0o700 });
-        if (existsSync(o.socket) && lstatSync(o.socket).isSocket()) unlinkSync(o.socket);
-      }
-      const running = await startServer({ panel, store, makeResolver: resolverFactory(o, store), resolverOptions: resolverOptionsFactory(o, store), identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor(key), host, port: parsePort(o.port, 8081) });
-      if (!o.host) chmodSync(o.socket, 0o600);
-      process.stderr.write(`mailhealth: front-door service on ${running.url}\n`);
-      await new Promise<void>((resolve) => {
-        const stop = () => void running.close().then(resolve);
+      const o = cmd.optsWithGlobals() as ServiceOptions;
+      const service = await startService(o);
+      // The handlers before the start-up lines: whoever waits for those lines can stop the service cleanly.
+      const stopped = new Promise<void>((resolve) => {
+        const stop = () => void service.close().then(resolve);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
-      store.close();
+      process.stderr.write(`mailhealth: front-door service on ${service.server.url}\n`);
+      if (service.report) process.stderr.write(`mailhealth: ${describeNightlyReport(service.report.scheduler)}\n`);
+      await stopped;
       process.exitCode = 0;
     });
 }

@@ -1,4 +1,6 @@
 // mailhealth serve [--host 127.0.0.1] [--port N]   — the web UI and JSON API (standalone: login + admin token)
+//   [--report-cron EXPR] [--report-tz ZONE] [--no-report] — and the nightly report (startNightlyReport, which
+//   `mailhealth service` on the panels uses too)
 // mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
@@ -41,15 +43,23 @@ export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver 
   return () => createResolver(options());
 }
 
-type ReportFlags = GlobalOptions & { reportCron?: string; reportTz?: string };
+export type ReportFlags = GlobalOptions & { reportCron?: string; reportTz?: string };
 
-/** How often `serve` looks for a schedule saved by another process (a CGI front door, a script, a second serve). */
+/** The nightly report options of `serve` and `service` (the background service of each install), same on both. */
+export function addReportOptions(cmd: Command): Command {
+  return cmd
+    .option('--report-cron <expr>', 'when the nightly report runs; the settings page then cannot change it (default: follow the settings page, else "0 3 * * *")')
+    .option('--report-tz <zone>', 'IANA time zone of the schedule; the settings page then cannot change it (default: follow the settings page, else the server\'s)')
+    .option('--no-report', 'do not schedule the nightly report');
+}
+
+/** How often the background service looks for a schedule saved by another process (a CGI front door, a script). */
 export const SCHEDULE_CHECK_MS = 60_000;
 
 /**
- * The schedule `serve` should run on, read now: --report-cron / --report-tz each win over their settings-page field,
- * else the settings, else 03:00 server time. Read the same way at start and on every refresh, so a saved schedule
- * gives what a restart would.
+ * The schedule the nightly report should run on, read now: --report-cron / --report-tz each win over their
+ * settings-page field, else the settings, else 03:00 server time. Read the same way at start and on every refresh, so
+ * a saved schedule gives what a restart would.
  */
 export function wantedSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>): { cronExpr: string; timezone: string | undefined } {
   const cronExpr = o.reportCron ?? store.getSetting<string>(SETTING_KEYS.reportSchedule) ?? DEFAULT_CRON;
@@ -74,12 +84,21 @@ export interface NightlyReport {
   stop(): Promise<void>;
 }
 
-/** The nightly report inside `serve` (node-cron; the SQLite lock also keeps system-cron runs from overlapping). */
+/** Test seams of startNightlyReport: node-cron's stand-in and the log. */
+export interface NightlySeams {
+  schedule?: SchedulerOptions['schedule'];
+  log?: (m: string) => void;
+}
+
+/**
+ * The nightly report inside the background service: `serve` (standalone) or `service` (cPanel, Plesk) — one
+ * scheduler per install (node-cron; the SQLite lock also keeps a `mailhealth report` run by hand from overlapping).
+ */
 export function startNightlyReport(
   o: ReportFlags,
   panel: Panel,
   store: Store,
-  seams: { schedule?: SchedulerOptions['schedule']; log?: (m: string) => void } = {},
+  seams: NightlySeams = {},
 ): NightlyReport {
   const log = seams.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
   const want = wantedSchedule(o, store);
@@ -109,6 +128,11 @@ export function startNightlyReport(
       await scheduler.stop();
     },
   };
+}
+
+/** The start-up line: `nightly report "0 3 * * *" (UTC), next 2026-…`. */
+export function describeNightlyReport(scheduler: Scheduler): string {
+  return `nightly report "${scheduler.cronExpr}"${scheduler.timezone ? ` (${scheduler.timezone})` : ''}, next ${scheduler.nextRuns(1)[0]?.toISOString() ?? '—'}`;
 }
 
 /** refresh() of startNightlyReport. A bad stored value is logged when it first shows up, not every minute. */
@@ -157,14 +181,13 @@ async function readStdin(): Promise<string> {
 }
 
 export function registerServeCommands(program: Command): void {
-  program
-    .command('serve')
-    .description('serve the web UI and JSON API on loopback')
-    .option('--host <host>', 'listen address (loopback or a Unix socket path)', '127.0.0.1')
-    .option('--port <n>', 'port', '8080')
-    .option('--report-cron <expr>', 'when the nightly report runs; the settings page then cannot change it (default: follow the settings page, else "0 3 * * *")')
-    .option('--report-tz <zone>', 'IANA time zone of the schedule; the settings page then cannot change it (default: follow the settings page, else the server\'s)')
-    .option('--no-report', 'do not schedule the nightly report')
+  addReportOptions(
+    program
+      .command('serve')
+      .description('serve the web UI and JSON API on loopback')
+      .option('--host <host>', 'listen address (loopback or a Unix socket path)', '127.0.0.1')
+      .option('--port <n>', 'port', '8080'),
+  )
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { host: string; port: string; reportCron?: string; reportTz?: string; report?: boolean };
       const panel = panelFromOptions(o);
@@ -180,15 +203,21 @@ export function registerServeCommands(program: Command): void {
         host: o.host,
         port: parsePort(o.port, 8080),
         ...report?.web,
+      }).catch(async (e: unknown) => {
+        // Not listening: stop the report too, or its node-cron task would keep the process from exiting.
+        await report?.stop();
+        store.close();
+        throw e;
       });
-      process.stderr.write(`mailhealth: serving on ${running.url}\n`);
-      const scheduler = report?.scheduler;
-      if (scheduler) process.stderr.write(`mailhealth: nightly report "${scheduler.cronExpr}"${scheduler.timezone ? ` (${scheduler.timezone})` : ''}, next ${scheduler.nextRuns(1)[0]?.toISOString() ?? '—'}\n`);
-      await new Promise<void>((resolve) => {
+      // The handlers before the start-up lines: whoever waits for those lines can stop serve cleanly.
+      const stopped = new Promise<void>((resolve) => {
         const stop = () => void Promise.all([running.close(), report?.stop()]).then(() => resolve());
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      process.stderr.write(`mailhealth: serving on ${running.url}\n`);
+      if (report) process.stderr.write(`mailhealth: ${describeNightlyReport(report.scheduler)}\n`);
+      await stopped;
       store.close();
       process.exitCode = 0;
     });
