@@ -11,10 +11,10 @@ import { REPO_ROOT } from '../helpers/corpora.js';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { openStore } from '../../src/adapters/store/store.js';
 import { SCHEDULE_CHECK_MS, startNightlyReport } from '../../src/cli/commands/serve.js';
-import type { SchedulerOptions } from '../../src/cron/scheduler.js';
 import { createApp } from '../../src/web/app.js';
 import { SETTING_KEYS } from '../../src/web/settings.js';
 import { login, NO_LIMITS, setPasswords } from '../web/helpers.js';
+import { fakeSchedule } from '../cron/fake-schedule.js';
 
 function serve(args: string[], untilLine: RegExp | null): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -41,19 +41,6 @@ test('serve schedules the nightly report and stops cleanly; a bad cron expressio
   const off = await serve([...base, '--no-report'], /serving on/);
   assert.doesNotMatch(off.stderr, /nightly report/);
 });
-
-/** node-cron's stand-in: records what was scheduled and how many tasks were destroyed. */
-function fakeSchedule() {
-  const exprs: string[] = [];
-  const timezones: (string | undefined)[] = [];
-  let destroyed = 0;
-  const schedule: NonNullable<SchedulerOptions['schedule']> = (expr, _fn, options) => {
-    exprs.push(expr);
-    timezones.push(options.timezone);
-    return { stop: () => {}, destroy: () => void destroyed++ };
-  };
-  return { schedule, exprs, timezones, destroyed: () => destroyed };
-}
 
 /** `serve`'s nightly report and web app over a temp store and demo panel, wired as the serve command wires them. */
 async function servedReport(t: TestContext, flags: { reportCron?: string; reportTz?: string } = {}) {

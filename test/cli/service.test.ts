@@ -11,9 +11,9 @@ import { Readable } from 'node:stream';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { runCgi, startService, type ServiceOptions } from '../../src/cli/commands/cgi.js';
 import { openStore } from '../../src/adapters/store/store.js';
-import type { SchedulerOptions } from '../../src/cron/scheduler.js';
 import { SETTING_KEYS } from '../../src/web/settings.js';
 import { csrfFrom } from '../web/helpers.js';
+import { fakeSchedule } from '../cron/fake-schedule.js';
 
 const KEY = 'front-door-key-for-the-service-tests-0123456789';
 
@@ -60,19 +60,6 @@ test('the service command schedules the nightly report and stops cleanly; --no-r
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /cron|schedule/i);
 });
-
-/** node-cron's stand-in: records what was scheduled and how many tasks were destroyed. */
-function fakeSchedule() {
-  const exprs: string[] = [];
-  const timezones: (string | undefined)[] = [];
-  let destroyed = 0;
-  const schedule: NonNullable<SchedulerOptions['schedule']> = (expr, _fn, options) => {
-    exprs.push(expr);
-    timezones.push(options.timezone);
-    return { stop: () => {}, destroy: () => void destroyed++ };
-  };
-  return { schedule, exprs, timezones, destroyed: () => destroyed };
-}
 
 /** `mailhealth service` as the command starts it, on a socket in a temp dir, with node-cron's stand-in. */
 async function startedService(t: TestContext, flags: Partial<ServiceOptions> = {}, settings: Record<string, string> = {}) {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nextRuns, ScheduleError, startScheduler, validateCronExpr, type SchedulerOptions } from '../../src/cron/scheduler.js';
+import { nextRuns, ScheduleError, startScheduler, validateCronExpr } from '../../src/cron/scheduler.js';
 import { rateLimitedResolver, TokenBucket } from '../../src/cron/ratelimit.js';
 import type { Answer, Resolver, RRType } from '../../src/core/resolver.js';
+import { fakeSchedule } from './fake-schedule.js';
 
 const FROM = new Date('2026-03-27T12:00:00.000Z');
 
@@ -34,20 +35,6 @@ describe('schedule parsing', () => {
     assert.throws(() => startScheduler({ cronExpr: '61 3 * * *', run: async () => {}, schedule: fakeSchedule().schedule }), ScheduleError);
   });
 });
-
-function fakeSchedule() {
-  const calls: { expr: string; options: unknown; fn: () => Promise<void> }[] = [];
-  let stopped = 0;
-  let destroyed = 0;
-  const schedule: NonNullable<SchedulerOptions['schedule']> = (expr, fn, options) => {
-    calls.push({ expr, fn, options });
-    return {
-      stop: () => void stopped++,
-      destroy: () => void destroyed++,
-    };
-  };
-  return { schedule, calls, stopped: () => stopped, destroyed: () => destroyed };
-}
 
 function deferred() {
   let resolve!: () => void;
