@@ -78,9 +78,9 @@ async function main(): Promise<number> {
           store.recordPreparedAudits(runId, batch.splice(0));
           sqliteNs += process.hrtime.bigint() - t;
         };
-        // --profile FILE: a CPU profile of the audit phase only (not the generation, NSD start-up or floor); each worker
-        // thread writes its own next to it (FILE.worker<i>.cpuprofile).
-        const profileOut = pass === 1 ? arg('profile') : undefined;
+        // --profile FILE: a CPU profile of the (last) audit phase only (not the generation, NSD start-up or floor); each
+        // worker thread writes its own next to it (FILE.worker<i>.cpuprofile).
+        const profileOut = pass === passes ? arg('profile') : undefined;
         const session = profileOut ? new Session() : null;
         if (session) {
           session.connect();
