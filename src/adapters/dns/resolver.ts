@@ -18,11 +18,22 @@ export interface ResolverOptions {
   /** Queries in flight at once. */
   concurrency?: number;
   cache?: boolean;
-  /** About how many answers are kept (two generations of half each); shared includes stay because hits refresh them. */
+  /**
+   * About how many answers are kept (two generations of half each; default DEFAULT_CACHE_SIZE); shared includes stay
+   * because hits refresh them.
+   */
   cacheSize?: number;
   /** Port used when asking a zone's authoritative servers directly (53; the demo/test servers use others). */
   authoritativePort?: number;
 }
+
+/**
+ * Answers a run cache keeps by default. A domain's own answers are needed only while it is audited (64 domains in
+ * flight ask ~10 each: well inside one generation of 2,500), and a shared include stays as long as some domain asks
+ * for it every ~250 domains. Measured on the 10,000-domain benchmark against 20,000: the same queries (10.28 per domain)
+ * and cache hit rate (0.597), the same time, and peak RSS 225–234 MB instead of 231–264 (8 alternating runs each).
+ */
+export const DEFAULT_CACHE_SIZE = 5_000;
 
 export interface ResolverStats {
   queries: number;
@@ -184,7 +195,7 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
   // becomes `older`, and a hit in `older` moves the answer back. Shared includes, asked all the time, stay.
   let cache = new Generation();
   let older = new Generation();
-  const cacheSize = Math.max(100, opts.cacheSize ?? 20_000);
+  const cacheSize = Math.max(100, opts.cacheSize ?? DEFAULT_CACHE_SIZE);
   // The questions put on the wire, in order (an answer asked again after it left the cache appears twice here;
   // asked() gives each question once, and the list is folded when it has grown well past its distinct questions).
   const FOLD_AT = 1 << 18;
