@@ -19,10 +19,10 @@
 //   findings  ONE JSON document {"evidence": [...], "findings": [...]}: the findings in the order the audit produced
 //             them, each with the keys in the order readers return them (rule, check, severity, message, evidence,
 //             subject?, classification?, fix?), where `evidence` is an index into the document's evidence list — the
-//             checks hand one evidence object (the raw records) to several findings, and it is written once
-//             (on the bench's audits: 5.9 → 5.0 KB of JSON and 8.2 → 5.8 KB of database per domain). readFindingsDocument() puts the
-//             evidence back; documents written before this are a plain array of findings and read as they are.
-//             Nothing in SQL looks inside it, and it carries no json_valid CHECK (prepareAudit made it with
+//             checks hand one evidence object (the raw records) to several findings, and it is written once (on the
+//             bench's audits: 5.9 → 5.0 KB of JSON and 8.2 → 5.8 KB of database per domain). readFindingsDocument()
+//             puts the evidence back; documents written before this are a plain array of findings and read as they
+//             are. Nothing in SQL looks inside it, and it carries no json_valid CHECK (prepareAudit made it with
 //             JSON.stringify);
 //   checks    the worst severity per check (JSON object, keys in check order), so list pages (latestSummaries)
 //             never read findings;
