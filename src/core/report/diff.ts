@@ -10,7 +10,7 @@
 //                 whose check is unknown tonight is neither resolved nor still failing: it is listed under the
 //                 unknown item (`wasFailing`) instead.
 // Runs whose check of a domain was unknown neither extend nor break a streak.
-import type { CheckName, DomainStatus, Severity } from '../model.js';
+import { SEVERITY_ORDER, type CheckName, type DomainStatus, type Severity } from '../model.js';
 
 export type SnapshotRunStatus = 'running' | 'complete' | 'interrupted' | 'cancelled';
 
@@ -237,8 +237,6 @@ function item(d: DomainSnapshot, f: SnapshotFinding): ReportItem {
   };
 }
 
-const SEV: Record<Severity, number> = { fail: 0, warn: 1, unknown: 2, info: 3, pass: 4 };
-
 function cmpNullable(a: string | null, b: string | null): number {
   if (a === b) return 0;
   if (a === null) return -1;
@@ -249,7 +247,7 @@ function cmpNullable(a: string | null, b: string | null): number {
 function sortItems<T extends ReportItem>(items: T[]): T[] {
   return items.sort(
     (a, b) =>
-      SEV[a.severity] - SEV[b.severity] ||
+      SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
       cmpNullable(a.reseller, b.reseller) ||
       cmpNullable(a.owner, b.owner) ||
       a.domain.localeCompare(b.domain) ||
