@@ -181,6 +181,13 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE findings;
     `,
   },
+  {
+    description: 'findings documents write each evidence object once ({"evidence": [...], "findings": [...]}, see store.ts "Audit storage")',
+    // No table changes: v2 documents (plain arrays) stay and still read. The version is what tells an older
+    // mailhealth — whose reader knows only arrays — that it cannot read this file (too-new), instead of failing on
+    // every page that shows findings.
+    sql: `SELECT 1;`,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

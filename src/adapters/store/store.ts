@@ -15,7 +15,8 @@
 // better-sqlite3 writes it as three bytes that read back as one U+FFFD each).
 // JSON columns (evidence, classification, changes, meta, scope, settings, report json) round-trip exactly.
 //
-// Audit storage (schema v2, see migrations.ts). One `results` row per audited domain holds everything:
+// Audit storage (schema v2, and v3 for the shared-evidence documents; see migrations.ts). One `results` row per audited
+// domain holds everything:
 //   findings  ONE JSON document {"evidence": [...], "findings": [...]}: the findings in the order the audit produced
 //             them, each with the keys in the order readers return them (rule, check, severity, message, evidence,
 //             subject?, classification?, fix?), where `evidence` is an index into the document's evidence list — the
