@@ -43,13 +43,14 @@ test('serve schedules the nightly report and stops cleanly; a bad cron expressio
 });
 
 /** `serve`'s nightly report and web app over a temp store and demo panel, wired as the serve command wires them. */
-async function servedReport(t: TestContext, flags: { reportCron?: string; reportTz?: string } = {}) {
+async function servedReport(t: TestContext, flags: { reportCron?: string; reportTz?: string } = {}, settings: Record<string, string> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mh-serve-follow-'));
   cpSync(join(REPO_ROOT, 'src/demo/panel'), join(dir, 'panel'), { recursive: true });
   const db = join(dir, 'h.sqlite');
   const store = openStore(db);
   const panel = new FilesPanel(join(dir, 'panel'));
   await setPasswords(store, ['root']);
+  for (const [k, v] of Object.entries(settings)) store.setSetting(k, v);
   const fake = fakeSchedule();
   const logs: string[] = [];
   const report = startNightlyReport(flags, panel, store, { schedule: fake.schedule, log: (m) => logs.push(m) });
@@ -64,6 +65,15 @@ async function servedReport(t: TestContext, flags: { reportCron?: string; report
   });
   return { app, store, db, report, fake, logs };
 }
+
+test('a stored schedule or time zone that will not do does not keep the service down: the default is used, and logged', async (t) => {
+  const { report, fake, logs } = await servedReport(t, {}, { [SETTING_KEYS.reportSchedule]: '99 3 * * *', [SETTING_KEYS.reportTimezone]: 'Mars/Olympus' });
+  assert.equal(report.scheduler.cronExpr, '0 3 * * *');
+  assert.equal(report.scheduler.timezone, undefined);
+  assert.deepEqual(fake.exprs, ['0 3 * * *']);
+  assert.ok(logs.some((l) => l.startsWith('the saved report schedule "99 3 * * *" is not used, "0 3 * * *" instead')), logs.join('\n'));
+  assert.ok(logs.some((l) => l.startsWith('the saved report time zone "Mars/Olympus" is not used, server time instead')), logs.join('\n'));
+});
 
 const form = (csrf: string, reportSchedule: string, reportTimezone: string) => ({ _csrf: csrf, reportSchedule, reportTimezone, retentionDays: '90' });
 

@@ -14,7 +14,7 @@ import type { Store } from '../../adapters/store/store.js';
 import type { Resolver } from '../../core/resolver.js';
 import type { Panel } from '../../core/panel.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
-import { DEFAULT_CRON, ScheduleError, startScheduler, type Scheduler, type SchedulerOptions } from '../../cron/scheduler.js';
+import { DEFAULT_CRON, ScheduleError, startScheduler, validateCronExpr, validateTimezone, type Scheduler, type SchedulerOptions } from '../../cron/scheduler.js';
 import { runReport } from '../../cron/report.js';
 import { deliverReport, deliverySettings } from '../../cron/deliver.js';
 import { retentionDays } from './fix.js';
@@ -67,6 +67,35 @@ export function wantedSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>)
   return { cronExpr, timezone: timezone || undefined };
 }
 
+/**
+ * wantedSchedule at start-up. A flag that will not do is the admin's typo: the command refuses to start (UsageError,
+ * from startScheduler). A stored value that will not do — edited by hand, or a time zone this runtime no longer
+ * knows — must not keep the background service down: it is logged and that field starts at its default; refresh()
+ * keeps logging it until it is fixed, as it does for a bad value saved later.
+ */
+function startingSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>, log: (m: string) => void): { cronExpr: string; timezone: string | undefined } {
+  const want = wantedSchedule(o, store);
+  const fallBack = (field: string, value: string, to: string, e: unknown) =>
+    log(`the saved report ${field} ${JSON.stringify(value)} is not used, ${to} instead: ${(e as Error)?.message ?? String(e)}`);
+  if (o.reportCron === undefined) {
+    try {
+      validateCronExpr(want.cronExpr);
+    } catch (e) {
+      fallBack('schedule', want.cronExpr, `"${DEFAULT_CRON}"`, e);
+      want.cronExpr = DEFAULT_CRON;
+    }
+  }
+  if (o.reportTz === undefined && want.timezone !== undefined) {
+    try {
+      validateTimezone(want.timezone);
+    } catch (e) {
+      fallBack('time zone', want.timezone, 'server time', e);
+      want.timezone = undefined;
+    }
+  }
+  return want;
+}
+
 function overridesFrom(o: ReportFlags): ScheduleOverrides {
   return { ...(o.reportCron !== undefined ? { cronExpr: o.reportCron } : {}), ...(o.reportTz !== undefined ? { timezone: o.reportTz } : {}) };
 }
@@ -101,7 +130,7 @@ export function startNightlyReport(
   seams: NightlySeams = {},
 ): NightlyReport {
   const log = seams.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
-  const want = wantedSchedule(o, store);
+  const want = startingSchedule(o, store, log);
   let scheduler: Scheduler;
   try {
     scheduler = startScheduler({
