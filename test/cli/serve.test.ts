@@ -156,6 +156,11 @@ test('the settings are checked every minute until the report stops', async (t) =
   assert.equal(SCHEDULE_CHECK_MS, 60_000);
   await report.stop();
   store.setSetting(SETTING_KEYS.reportSchedule, '6 6 * * *');
-  mock.timers.tick(SCHEDULE_CHECK_MS);
+  // After stop the timer is gone: the settings are not even read (a stopped scheduler would refuse the change anyway).
+  let reads = 0;
+  const getSetting = store.getSetting.bind(store);
+  store.getSetting = ((key: string) => (reads++, getSetting(key))) as typeof store.getSetting;
+  mock.timers.tick(SCHEDULE_CHECK_MS * 3);
+  assert.equal(reads, 0, 'no check after stop');
   assert.equal(report.scheduler.cronExpr, '5 5 * * *');
 });

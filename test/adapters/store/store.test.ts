@@ -769,6 +769,8 @@ describe('schema v2: one findings document per result', () => {
     s.recordAudit(run, a);
     const [r] = s.runResults(run);
     assert.equal(JSON.stringify(r.findings), JSON.stringify(findings), 'same findings, same key order');
+    assert.equal(r.findings[0].evidence, r.findings[1].evidence, 'findings that shared an evidence object share it again');
+    assert.notEqual(r.findings[0].evidence, r.findings[2].evidence);
 
     // A row as the store wrote it before evidence was shared: the plain array of findings.
     const raw = new Database(path);
