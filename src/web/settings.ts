@@ -20,7 +20,7 @@ export const DEFAULT_BLOCKLISTS = ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barr
 
 export interface SettingsStore {
   getSetting<T = unknown>(key: string): T | undefined;
-  setSetting(key: string, value: unknown): void;
+  setSettings(values: Record<string, unknown>): void;
 }
 
 /**
@@ -101,13 +101,16 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   const days = Number(form.retentionDays);
   if (!Number.isInteger(days) || days < 1 || days > 3650) errors.retentionDays = 'A whole number of days from 1 to 3650.';
   if (Object.keys(errors).length) return { ok: false, errors, form };
-  store.setSetting(SETTING_KEYS.mailchannelsAccountId, form.mailchannelsAccountId || undefined);
-  store.setSetting(SETTING_KEYS.reportSchedule, form.reportSchedule || undefined);
-  store.setSetting(SETTING_KEYS.reportRecipients, recipients);
-  store.setSetting(SETTING_KEYS.reportTimezone, form.reportTimezone || undefined);
-  store.setSetting(SETTING_KEYS.dnsResolver, form.dnsResolver || undefined);
-  store.setSetting(SETTING_KEYS.blocklists, form.blocklists);
-  store.setSetting(SETTING_KEYS.retentionDays, days);
+  // One transaction: the background service's minute check (another process) sees the whole save or none of it.
+  store.setSettings({
+    [SETTING_KEYS.mailchannelsAccountId]: form.mailchannelsAccountId || undefined,
+    [SETTING_KEYS.reportSchedule]: form.reportSchedule || undefined,
+    [SETTING_KEYS.reportRecipients]: recipients,
+    [SETTING_KEYS.reportTimezone]: form.reportTimezone || undefined,
+    [SETTING_KEYS.dnsResolver]: form.dnsResolver || undefined,
+    [SETTING_KEYS.blocklists]: form.blocklists,
+    [SETTING_KEYS.retentionDays]: days,
+  });
   return { ok: true };
 }
 

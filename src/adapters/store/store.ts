@@ -1136,16 +1136,26 @@ export class Store {
 
   /** Stores a JSON value; `undefined` deletes the key. */
   setSetting(key: string, value: unknown): void {
-    if (value === undefined) {
-      this.write(() => void this.st(`DELETE FROM settings WHERE key = ?`).run(key));
-      return;
-    }
-    const json = toJson(value, `setting ${key}`) as string;
+    this.setSettings({ [key]: value });
+  }
+
+  /**
+   * Stores several JSON values in one transaction (`undefined` deletes a key): another process reading them (the
+   * background service's minute check) sees all of them changed or none — never a new schedule with the old time zone.
+   */
+  setSettings(values: Record<string, unknown>): void {
+    const rows = Object.entries(values).map(([key, value]) => ({ key, json: value === undefined ? null : (toJson(value, `setting ${key}`) as string) }));
     this.write(() => {
-      this.st(
-        `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-      ).run(key, json, this.iso());
+      const at = this.iso();
+      for (const { key, json } of rows) {
+        if (json === null) this.st(`DELETE FROM settings WHERE key = ?`).run(key);
+        else {
+          this.st(
+            `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+          ).run(key, json, at);
+        }
+      }
     });
   }
 

@@ -544,6 +544,11 @@ describe('jobs, users, settings, reports', () => {
     s.setSetting('flag', undefined);
     assert.equal(s.getSetting('flag'), undefined);
     assert.throws(() => s.setSetting('fn', () => 1), isStoreError('invalid'));
+    // Several at once: all or nothing, `undefined` deletes.
+    s.setSettings({ 'report.schedule': '15 4 * * *', 'report.timezone': 'UTC', 'report.hour': undefined });
+    assert.deepEqual([s.getSetting('report.schedule'), s.getSetting('report.timezone'), s.getSetting('report.hour')], ['15 4 * * *', 'UTC', undefined]);
+    assert.throws(() => s.setSettings({ 'report.schedule': '0 5 * * *', fn: () => 1 }), isStoreError('invalid'));
+    assert.equal(s.getSetting('report.schedule'), '15 4 * * *', 'nothing of a refused save is written');
     s.close();
   });
 
