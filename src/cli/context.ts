@@ -7,10 +7,11 @@ import { resolveDbPath } from '../adapters/store/path.js';
 import { existsSync } from 'node:fs';
 import { withSettings, type SettingsSource } from '../adapters/panels/with-settings.js';
 import type { AuditOptions } from '../core/checks/context.js';
-import { auditOptionsFrom } from '../web/settings.js';
+import { auditOptionsFrom, SETTING_KEYS } from '../web/settings.js';
 import { normalizeDomain } from '../core/domain.js';
 import type { Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
+import type { Resolver } from '../core/resolver.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -136,4 +137,21 @@ export function storedSettings(o: GlobalOptions): SettingsSource {
 /** The panel as the admin configured it (withSettings) and the audit options from the same settings. */
 export function configuredPanel(panel: Panel, settings: SettingsSource): { panel: Panel; options: AuditOptions } {
   return { panel: withSettings(panel, settings), options: auditOptionsFrom(settings) };
+}
+
+/** The resolver's options, read at each use: the --resolver flag, unless the admin chose one on the settings page. */
+export function resolverOptionsFactory(o: GlobalOptions, store: Store): () => ResolverOptions {
+  return () => {
+    const chosen = store.getSetting<string>(SETTING_KEYS.dnsResolver);
+    if (typeof chosen === 'string' && chosen && isIP(parseServer(chosen).host) !== 0) {
+      return { servers: [chosen], concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) };
+    }
+    return resolverOptionsFrom(o);
+  };
+}
+
+/** A fresh resolver per request/job, from resolverOptionsFactory. */
+export function resolverFactory(o: GlobalOptions, store: Store): () => Resolver {
+  const options = resolverOptionsFactory(o, store);
+  return () => createResolver(options());
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { openStore } from '../../src/adapters/store/store.js';
-import { SCHEDULE_CHECK_MS, startNightlyReport } from '../../src/cli/commands/serve.js';
+import { SCHEDULE_CHECK_MS, startNightlyReport } from '../../src/cli/nightly.js';
 import { createApp } from '../../src/web/app.js';
 import { SETTING_KEYS } from '../../src/web/settings.js';
 import { login, NO_LIMITS, setPasswords } from '../web/helpers.js';

@@ -5,8 +5,8 @@
 //   [--report-cron EXPR] [--report-tz ZONE] [--no-report]
 //   The background service the root-run front doors hand long work to: the web app with identities taken only from
 //   headers signed with the root-only front-door key (identity.ts signedHeaderFrontDoor). Listens on a root-only
-//   Unix socket (0600) or on loopback. Like `serve`, it schedules the nightly report (serve.ts startNightlyReport) at
-//   the settings page's schedule, and a save handed to it by a front door reschedules it at once.
+//   Unix socket (0600) or on loopback. Like `serve`, it schedules the nightly report (../nightly.ts) at the settings
+//   page's schedule, and a save handed to it by a front door reschedules it at once.
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,18 +39,9 @@ import {
 } from '../../web/cgi.js';
 import { signedHeaderFrontDoor } from '../../web/identity.js';
 import { startServer, type RunningServer } from '../../web/server.js';
-import { panelFromOptions, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
-import {
-  addReportOptions,
-  describeNightlyReport,
-  parsePort,
-  resolverFactory,
-  resolverOptionsFactory,
-  startNightlyReport,
-  type NightlyReport,
-  type NightlySeams,
-  type ReportFlags,
-} from './serve.js';
+import { panelFromOptions, resolverFactory, resolverOptionsFactory, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type NightlySeams, type ReportFlags } from '../nightly.js';
+import { parsePort } from './serve.js';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
