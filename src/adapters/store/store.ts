@@ -316,7 +316,8 @@ interface RunRow {
   meta: string | null;
 }
 
-interface ResultDocRow {
+/** The columns of a result row that every reader returns, before its findings or its per-check summary. */
+interface ResultHeadRow {
   result_id: number;
   run_id: number;
   domain: string;
@@ -324,7 +325,10 @@ interface ResultDocRow {
   status: DomainStatus;
   audited_at: string;
   findings_count: number;
-  /** The findings document (JSON array of findings). */
+}
+
+interface ResultDocRow extends ResultHeadRow {
+  /** The findings document (see readFindingsDocument). */
   findings: string;
 }
 
@@ -431,7 +435,7 @@ function jobFromRow(r: JobRow): Job {
   };
 }
 
-function resultFromRow(row: ResultDocRow): AuditResult {
+function resultHead(row: ResultHeadRow): Omit<ResultSummary, 'checks'> {
   return {
     resultId: row.result_id,
     runId: row.run_id,
@@ -440,8 +444,11 @@ function resultFromRow(row: ResultDocRow): AuditResult {
     status: row.status,
     auditedAt: row.audited_at,
     findingsCount: row.findings_count,
-    findings: readFindingsDocument(row.findings),
   };
+}
+
+function resultFromRow(row: ResultDocRow): AuditResult {
+  return { ...resultHead(row), findings: readFindingsDocument(row.findings) };
 }
 
 /**
@@ -811,28 +818,10 @@ export class Store {
          SELECT r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, r.checks
          FROM latest JOIN results r ON r.id = latest.id
          ORDER BY r.domain`,
-      ).all(JSON.stringify(domains)) as {
-        result_id: number;
-        run_id: number;
-        domain: string;
-        owner: string | null;
-        status: DomainStatus;
-        audited_at: string;
-        findings_count: number;
-        checks: string;
-      }[];
+      ).all(JSON.stringify(domains)) as (ResultHeadRow & { checks: string })[];
       const out = new Map<string, ResultSummary>();
       for (const row of rows) {
-        out.set(row.domain, {
-          resultId: row.result_id,
-          runId: row.run_id,
-          domain: row.domain,
-          owner: row.owner,
-          status: row.status,
-          auditedAt: row.audited_at,
-          findingsCount: row.findings_count,
-          checks: JSON.parse(row.checks) as ResultSummary['checks'],
-        });
+        out.set(row.domain, { ...resultHead(row), checks: JSON.parse(row.checks) as ResultSummary['checks'] });
       }
       return out;
     });
