@@ -1,10 +1,10 @@
-// npm run bench [-- --domains N] [--json] [--concurrency C] [--threads T] [--passes K] [--profile out.cpuprofile (+ out.cpuprofile.worker<i>.cpuprofile)]
+// npm run bench [-- --domains N] [--json] [--concurrency C] [--threads T] [--passes K] [--thread-cpu] [--profile out.cpuprofile (+ out.cpuprofile.worker<i>.cpuprofile)]
 // (npm run bench builds first and runs the compiled code in dist/, as the packaged plugin does; `npx tsx bench/run.ts`
 // runs it from source.)
 // Generates N synthetic domains, serves them from NSD on loopback (rate limiting off), runs the bulk audit through
 // the files panel with history written to SQLite, then fires the same DNS queries with a minimal client (the floor).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,54 @@ function arg(name: string, def?: string): string | undefined {
   if (i < 0) return def;
   const v = process.argv[i + 1];
   return v && !v.startsWith('--') ? v : 'true';
+}
+
+/** CPU seconds used so far by each live thread of this process, by thread id (Linux /proc; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  for (const t of tasks) {
+    try {
+      const s = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(t, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* the thread ended */
+    }
+  }
+  return out;
+}
+
+/**
+ * --thread-cpu: samples every thread's CPU every 50 ms during the audit phase (a thread's last sample stands for it
+ * once it has ended) and gives the CPU used in the phase by: the main thread; the threads started during the phase
+ * (the audit workers); the other threads that were there before (V8's background compilers and GC helpers, libuv's
+ * pool). Node gives all its threads one name, so they are told apart by when they started.
+ */
+function threadCpuMeter(): { stop(): { main: number; workers: number; background: number } } {
+  const start = threadCpu();
+  const last = new Map(start);
+  const sample = () => {
+    for (const [t, v] of threadCpu()) last.set(t, v);
+  };
+  const timer = setInterval(sample, 50);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const out = { main: 0, workers: 0, background: 0 };
+      for (const [t, cpu] of last) {
+        const kind = t === String(process.pid) ? 'main' : start.has(t) ? 'background' : 'workers';
+        out[kind] += cpu - (start.get(t) ?? 0);
+      }
+      return { main: +out.main.toFixed(2), workers: +out.workers.toFixed(2), background: +out.background.toFixed(2) };
+    },
+  };
 }
 
 function pct(sorted: number[], p: number): number {
@@ -87,6 +135,7 @@ async function main(): Promise<number> {
           await session.post('Profiler.enable');
           await session.post('Profiler.start');
         }
+        const meter = arg('thread-cpu') === 'true' ? threadCpuMeter() : null;
         const t0 = process.hrtime.bigint();
         const cpu0 = process.cpuUsage();
         const serverCpu0 = auth.cpuSeconds();
@@ -130,6 +179,7 @@ async function main(): Promise<number> {
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
         const cpu = process.cpuUsage(cpu0);
         const serverCpu1 = auth.cpuSeconds();
+        const threadCpuSeconds = meter?.stop();
         if (session && profileOut) {
           const { profile } = await session.post('Profiler.stop');
           writeFileSync(profileOut, JSON.stringify(profile));
@@ -138,7 +188,7 @@ async function main(): Promise<number> {
         store.close();
         // The process's high-water mark so far: after the first pass, that pass's peak (later passes could only raise it).
         const peakRssMb = process.resourceUsage().maxRSS / 1024;
-        return { seconds, cpu, peakRssMb, serverCpu: serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null, dns, statuses, audited, latencies, sqliteNs };
+        return { seconds, cpu, threadCpuSeconds, peakRssMb, serverCpu: serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null, dns, statuses, audited, latencies, sqliteNs };
       };
       const passes = Number(arg('passes', '1'));
       if (!Number.isInteger(passes) || passes < 1) throw new Error('--passes takes a positive whole number');
@@ -148,7 +198,7 @@ async function main(): Promise<number> {
         const r = await auditPhase(p);
         later.push({ seconds: +r.seconds.toFixed(3), cpuSeconds: +((r.cpu.user + r.cpu.system) / 1e6).toFixed(3), audited: r.audited });
       }
-      const { seconds, cpu, peakRssMb, serverCpu, dns, statuses, audited, latencies, sqliteNs } = first;
+      const { seconds, cpu, threadCpuSeconds, peakRssMb, serverCpu, dns, statuses, audited, latencies, sqliteNs } = first;
       const stats = dns.stats;
       const unknown = statuses.unknown;
 
@@ -176,6 +226,7 @@ async function main(): Promise<number> {
         // is a lower bound on the audit's wall time.
         auditCpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(3),
         serverCpuSeconds: serverCpu !== null ? +serverCpu.toFixed(2) : null,
+        ...(threadCpuSeconds ? { threadCpuSeconds } : {}),
         floorSeconds: +floor.seconds.toFixed(3),
         floorQueries: floor.answered,
         floorRetries: floor.retries,
