@@ -11,6 +11,7 @@ import { rsaPublicKeyDer } from './dkim/der.js';
 import type { Classification, MailSettings, Zone } from './model.js';
 import { RecordIndex } from './zone.js';
 import type { Resolver } from './resolver.js';
+import { filterList, mapList } from './arrays.js';
 
 // Small bounded memo for pure string → value functions that bulk audits call with the same arguments many times.
 function memo<V>(max: number, fn: (k: string) => V): (k: string) => V {
@@ -198,7 +199,7 @@ class AuditClassifier implements Classifier {
   private async mxTarget(target: string): Promise<Classification> {
     const mx = await this.resolver.resolve(target, 'MX');
     if (mx.status === 'unknown') return C('unknown', `could not resolve MX of ${target} (${mx.error ?? 'DNS error'})`);
-    const hosts = mx.records.map((m) => m.exchange).filter((h) => h && h !== '.');
+    const hosts = filterList(mapList(mx.records, (m) => m.exchange), (h) => h && h !== '.');
     // Almost always one exchanger: no Promise.all (and its garbage) for that.
     const classes = hosts.length === 1 ? [await this.host(hosts[0])] : await Promise.all(hosts.map((h) => this.host(h)));
     if (classes.some((c) => c.class === 'this-server')) return C('this-server', `an MX of ${target} is this server`);

@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Answer, RecordData, Resolver, RRType } from '../../core/resolver.js';
 import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
+import { emptyList } from '../../core/arrays.js';
 
 export interface ResolverOptions {
   /** Keep the list of questions put on the wire for asked() (the benchmark's floor). Off by default: it grows with the run. */
@@ -83,17 +84,17 @@ async function toAddresses(specs: string[], defaultPort: number): Promise<Server
 }
 
 function mapResult<T extends RRType>(name: string, type: T, r: QueryResult): Answer<T> {
-  if (r.kind === 'error') return { name, type, status: 'unknown', records: [], error: r.error };
+  if (r.kind === 'error') return { name, type, status: 'unknown', records: emptyList(), error: r.error };
   let a: Answer<T>;
   switch (r.rcode) {
     case 0:
       a = { name, type, status: r.records.length ? 'ok' : 'nodata', records: r.records as RecordData[T][] };
       break;
     case 3:
-      a = { name, type, status: 'nxdomain', records: [] };
+      a = { name, type, status: 'nxdomain', records: emptyList() };
       break;
     default:
-      return { name, type, status: 'unknown', records: [], error: rcodeName(r.rcode) };
+      return { name, type, status: 'unknown', records: emptyList(), error: rcodeName(r.rcode) };
   }
   if (r.chain && r.chain.length) a.cnames = r.chain.map(norm);
   return a;

@@ -19,6 +19,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
+import { emptyList } from '../../core/arrays.js';
 
 export const QTYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SPF: 99 } as const;
 export type QTypeName = keyof typeof QTYPE;
@@ -289,7 +290,8 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
   const flags = msg.readUInt16BE(2);
   const qd = msg.readUInt16BE(4);
   const an = msg.readUInt16BE(6);
-  const res: ParsedResponse = { id, rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, records: [], chain: [] };
+  // emptyList: an answer with no records has the elements kind of one with records (see core/arrays.ts).
+  const res: ParsedResponse = { id, rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, records: emptyList(), chain: [] };
   let o = 12;
   for (let i = 0; i < qd; i++) {
     // The question's names are read as before (a pointer in a question is followed and checked) unless it is ours.

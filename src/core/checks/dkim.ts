@@ -7,6 +7,7 @@ import type { Finding } from '../model.js';
 import { aliasesOf, joinTxt } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
+import { filterList } from '../arrays.js';
 
 const DKIM_SUFFIX = '._domainkey.';
 /** include: terms of an SPF record (global: reset lastIndex before each use). */
@@ -53,7 +54,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     const a = await ctx.resolver.resolve(name, 'TXT');
     const known = a.status === 'unknown' ? [] : aliasesOf(ctx.resolver, name, a);
     const aliases = Array.isArray(known) ? known : await known;
-    const records = liveTxt(a).filter((t) => /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i.test(t));
+    const records = filterList(liveTxt(a), (t) => /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i.test(t));
     // A probed selector that is not there is not a finding (and needs no evidence).
     if (a.status !== 'unknown' && records.length === 0 && !isServer) continue;
     const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});

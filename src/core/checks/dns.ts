@@ -4,6 +4,7 @@ import type { Finding, ZoneRecord } from '../model.js';
 import { describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
+import { emptyList, mapList } from '../arrays.js';
 
 interface Authority {
   state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown';
@@ -17,9 +18,9 @@ export async function authority(ctx: CheckContext): Promise<Authority> {
 
 /** The same from an NS answer already received (the dns check has one). */
 function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
-  if (ns.status === 'unknown') return { state: 'unknown', live: [] };
-  if (ns.status !== 'ok') return { state: 'undelegated', live: [] };
-  const live = ns.records.map(canonName);
+  if (ns.status === 'unknown') return { state: 'unknown', live: emptyList() };
+  if (ns.status !== 'ok') return { state: 'undelegated', live: emptyList() };
+  const live = mapList(ns.records, canonName);
   const mine = new Set(ctx.settings.nameservers.map(canonName));
   return { state: live.some((n) => mine.has(n)) ? 'authoritative' : 'not-authoritative', live };
 }
@@ -67,13 +68,13 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     if (a.status === 'unknown') continue;
     const records = ctx.zoneIndex.at(name, type);
     if (type === 'TXT' && sameSingleTxt(records, a as Answer<'TXT'>)) continue;
-    const panel = records.map((r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
+    const panel = mapList(records, (r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
     const live =
       a.status === 'ok'
         ? type === 'TXT'
-          ? (a.records as string[][]).map(joinTxt)
-          : (a.records as { priority: number; exchange: string }[]).map((m) => `${m.priority} ${canonName(m.exchange)}`)
-        : [];
+          ? mapList(a.records as string[][], joinTxt)
+          : mapList(a.records as { priority: number; exchange: string }[], (m) => `${m.priority} ${canonName(m.exchange)}`)
+        : emptyList<string>();
     if (!sameValues(panel, live)) {
       out.push(
         makeFinding(

@@ -1,4 +1,5 @@
 // lockdown: MailChannels Domain Lockdown (_mailchannels TXT) against this server's relay account.
+import { emptyList } from '../arrays.js';
 import { parseLockdown } from '../lockdown/record.js';
 import type { Finding } from '../model.js';
 import type { CheckContext } from './context.js';
@@ -67,11 +68,10 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
         ),
       );
     }
-    const ids: ['auth' | 'senderid' | 'sidw', string][] = [
-      ...rec.auth.map((v) => ['auth', v] as ['auth', string]),
-      ...rec.senderid.map((v) => ['senderid', v] as ['senderid', string]),
-      ...rec.sidw.map((v) => ['sidw', v] as ['sidw', string]),
-    ];
+    const ids: ['auth' | 'senderid' | 'sidw', string][] = emptyList();
+    for (const v of rec.auth) ids.push(['auth', v]);
+    for (const v of rec.senderid) ids.push(['senderid', v]);
+    for (const v of rec.sidw) ids.push(['sidw', v]);
     for (const [field, value] of ids) {
       const c = ctx.classifier.lockdownId(field, value);
       if (c.class === 'this-server') mine = true;

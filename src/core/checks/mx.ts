@@ -3,13 +3,14 @@ import type { Finding } from '../model.js';
 import { aliasesOf } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
+import { emptyList } from '../arrays.js';
 
 export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = [];
   const mx = await ctx.resolver.resolve(ctx.domain, 'MX');
   const ev = evidence(ctx, ctx.domain, 'MX', mx, { routing: ctx.settings.routing });
   if (mx.status === 'unknown') return [dnsErrorFinding('mx', 'the MX records', mx, ev)];
-  const hosts = mx.status === 'ok' ? mx.records : [];
+  const hosts = mx.status === 'ok' ? mx.records : emptyList<(typeof mx.records)[number]>();
   if (hosts.length === 1 && (hosts[0].exchange === '' || hosts[0].exchange === '.')) {
     out.push(makeFinding('mx', 'mx.null', 'info', `${ctx.domain} publishes a null MX (RFC 7505): it accepts no mail.`, ev));
     if (ctx.settings.routing === 'local') {

@@ -2,6 +2,7 @@
 import type { CheckName, Evidence, Finding, FixKind, Severity, Classification } from '../model.js';
 import { describeAnswer, joinTxt, quoteText, quoteTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
+import { emptyList, mapList } from '../arrays.js';
 
 export function panelEvidence(ctx: CheckContext, name: string, type: string): string[] {
   if (!ctx.zoneIndex) return ['(the panel could not provide its copy of the zone)'];
@@ -11,7 +12,7 @@ export function panelEvidence(ctx: CheckContext, name: string, type: string): st
 }
 
 export function liveTxt(a: Answer<'TXT'>): string[] {
-  return a.status === 'ok' ? a.records.map(joinTxt) : [];
+  return a.status === 'ok' ? mapList(a.records, joinTxt) : emptyList();
 }
 
 export function evidence(ctx: CheckContext, name: string, type: string, live: Answer | null, extra: Record<string, unknown> = {}): Evidence {

@@ -16,6 +16,7 @@
 //                      field name/version (case sensitivity is undocumented)
 //   valid              `v=mc1` + ≥ 1 well-formed auth/senderid/sidw field
 // Whether an `auth=` id belongs to the current host (stale record) is a check-level decision, not made here.
+import { emptyList } from '../arrays.js';
 
 export type LockdownClass = 'valid' | 'valid-with-warning' | 'deprecated' | 'invalid' | 'suspect';
 
@@ -50,10 +51,11 @@ export function parseLockdown(txt: string | readonly string[]): LockdownRecord {
     class: 'valid',
     valid: true,
     version: null,
-    auth: [],
-    senderid: [],
-    sidw: [],
-    cfid: [],
+    // emptyList: the same elements kind as a filled list (see core/arrays.ts); the lockdown check maps over these.
+    auth: emptyList(),
+    senderid: emptyList(),
+    sidw: emptyList(),
+    cfid: emptyList(),
     unknownFields: [],
     problems: [],
   };

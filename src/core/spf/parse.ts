@@ -1,6 +1,7 @@
 // SPF record syntax (RFC 7208 §4.5, §4.6, §5, §6, §7): parse into terms, select the record from a TXT answer,
 // render terms back, split long records into ≤255-octet character-strings. Pure; never throws on input.
 import ipaddr from 'ipaddr.js';
+import { filterList, mapList } from '../arrays.js';
 
 export type Qualifier = '+' | '-' | '~' | '?';
 export type Mechanism = 'all' | 'include' | 'a' | 'mx' | 'ptr' | 'ip4' | 'ip6' | 'exists';
@@ -68,7 +69,7 @@ export type SpfSelection =
 
 /** Pick the SPF record out of a TXT answer (each record = its character-strings, joined with no separator). */
 export function selectSpf(txtRecords: readonly (readonly string[])[]): SpfSelection {
-  const spf = txtRecords.map((r) => r.join('')).filter(isSpfRecord);
+  const spf = filterList(mapList(txtRecords, (r) => r.join('')), isSpfRecord);
   if (spf.length === 0) return { status: 'none' };
   if (spf.length === 1) return { status: 'found', record: spf[0] };
   return { status: 'multiple', records: spf };

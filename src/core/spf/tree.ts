@@ -4,6 +4,7 @@
 import type { Answer, Resolver } from '../resolver.js';
 import { isQueryableName } from './evaluate.js';
 import { parseSpfShared, selectSpf, tokenizeMacroString, type SpfTerm } from './parse.js';
+import { filterList, mapList } from '../arrays.js';
 
 export interface SpfTreeTerm {
   /** The term as written. */
@@ -138,7 +139,7 @@ async function walkRecord(
     terms: [],
     lookups: 0,
     voids: 0,
-    syntaxErrors: parsed.errors.map((e) => e.reason),
+    syntaxErrors: mapList(parsed.errors, (e) => e.reason),
     warnings: parsed.warnings.slice(),
   };
   for (const e of node.syntaxErrors) st.errors.push(`${path}: ${e}`);
@@ -241,7 +242,7 @@ async function walkRecord(
           out.voids = 1;
           break;
         }
-        const hosts = mx.records.map((r) => r.exchange.replace(/\.$/, '').toLowerCase()).filter((h) => h !== '');
+        const hosts = filterList(mapList(mx.records, (r) => r.exchange.replace(/\.$/, '').toLowerCase()), (h) => h !== '');
         if (hosts.length > 10) {
           out.error = `${target} has ${hosts.length} MX names; an mx term may look up at most 10 (permerror)`;
           st.errors.push(`${where}: ${out.error}`);
