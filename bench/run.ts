@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { createResolver } from '../src/adapters/dns/resolver.js';
 import { FilesPanel } from '../src/adapters/panels/files/index.js';
 import { openStore } from '../src/adapters/store/store.js';
-import { auditManyParallel, defaultThreads } from '../src/adapters/workers/audit-pool.js';
 import { bulkAudit, type BulkItem } from '../src/adapters/workers/bulk.js';
 import type { PreparedAudit } from '../src/adapters/store/store.js';
 import { startNsd } from './authoritative.js';
@@ -108,9 +107,11 @@ async function main(): Promise<number> {
 
       const panel = new FilesPanel(g.panelDir);
       const resolverOptions = { servers: [`127.0.0.1:${auth.port}`], timeoutMs: 2000, tries: 3, concurrency, recordAsked: true };
-      // --threads N: audit on N worker threads (default: the cores available); 0: on this thread only.
-      const threads = Number(arg('threads', String(defaultThreads())));
-      if (!Number.isInteger(threads) || threads < 0) throw new Error('--threads takes a whole number (0: no worker threads)');
+      // --threads N: audit on N worker threads; 0: on this thread only. Left out: the product's choice (bulkAudit: the
+      // default number of workers from AUTO_PARALLEL_DOMAINS domains up, else this thread).
+      const threadsArg = arg('threads');
+      const threads = threadsArg === undefined ? undefined : Number(threadsArg);
+      if (threads !== undefined && (!Number.isInteger(threads) || threads < 0)) throw new Error('--threads takes a whole number (0: no worker threads)');
       // One audit phase: the bulk audit of every domain into a fresh history file. --passes K runs it K times in this
       // process (the reported numbers are the first pass's; later passes show the cost once this thread's JIT is warm —
       // worker threads are new each pass).
@@ -156,24 +157,24 @@ async function main(): Promise<number> {
           },
         };
         // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
-        let dns: { stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
-        if (threads > 0) {
-          // --local 0: only the workers audit (this thread reads the panel and writes SQLite).
-          const local = arg('local', '1') !== '0';
-          const lw = arg('local-weight');
-          const run = await auditManyParallel(
-            g.domains,
-            { panel, resolver: resolverOptions },
-            { ...bulk, threads, local, ...(lw ? { localWeight: Number(lw) } : {}), ...(profileOut ? { profilePrefix: profileOut } : {}) },
-          );
-          dns = { stats: run.stats, asked: run.asked };
-        } else {
-          // The in-process path of the product's bulk audit (what bulkAudit does below its thread threshold).
-          const wire = createResolver(resolverOptions);
-          await bulkAudit(g.domains, { panel, resolver: resolverOptions, inProcess: wire }, { ...bulk, threads: 0 });
-          dns = { stats: wire.stats(), asked: wire.asked() };
-          wire.close();
-        }
+        // The product's bulk audit (CLI --all, web bulk jobs, nightly report). --local 0: only the workers audit (this
+        // thread reads the panel and writes SQLite).
+        const wire = createResolver(resolverOptions);
+        const lw = arg('local-weight');
+        const run = await bulkAudit(
+          g.domains,
+          { panel, resolver: resolverOptions, inProcess: wire },
+          {
+            ...bulk,
+            ...(threads !== undefined ? { threads } : {}),
+            local: arg('local', '1') !== '0',
+            ...(lw ? { localWeight: Number(lw) } : {}),
+            ...(profileOut ? { profilePrefix: profileOut } : {}),
+          },
+        );
+        const dns = run.dns ?? { stats: wire.stats(), asked: wire.asked() };
+        wire.close();
+        threadsUsed = run.threads;
         flush();
         store.finishRun(runId, 'complete');
         const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -190,6 +191,7 @@ async function main(): Promise<number> {
         const peakRssMb = process.resourceUsage().maxRSS / 1024;
         return { seconds, cpu, threadCpuSeconds, peakRssMb, serverCpu: serverCpu0 !== null && serverCpu1 !== null ? serverCpu1 - serverCpu0 : null, dns, statuses, audited, latencies, sqliteNs };
       };
+      let threadsUsed = 0;
       const passes = Number(arg('passes', '1'));
       if (!Number.isInteger(passes) || passes < 1) throw new Error('--passes takes a positive whole number');
       const first = await auditPhase(1);
@@ -234,7 +236,7 @@ async function main(): Promise<number> {
         floorClientCpuSeconds: +((floorCpu.user + floorCpu.system) / 1e6).toFixed(3),
         floorServerCpuSeconds: floorServer0 !== null && floorServer1 !== null ? +(floorServer1 - floorServer0).toFixed(2) : null,
         concurrency,
-        threads,
+        threads: threadsUsed,
         server: auth.kind,
         statuses,
         ...(later.length ? { laterPasses: later } : {}),

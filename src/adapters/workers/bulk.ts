@@ -4,30 +4,45 @@
 import { auditMany } from '../../core/audit.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Resolver } from '../../core/resolver.js';
-import { createResolver } from '../dns/resolver.js';
+import { createResolver, type ResolverStats } from '../dns/resolver.js';
 import { auditManyParallel, defaultThreads, type PoolDeps, type PoolOptions } from './audit-pool.js';
 import { itemFromAudit } from './item.js';
 
 export type { BulkItem } from './item.js';
 
-/** Below this many domains the audit runs in this thread: starting workers costs more than it saves. */
+/** Below this many domains the audit runs in this thread even when threads are asked for. */
 export const MIN_PARALLEL_DOMAINS = 100;
+
+/**
+ * With the number of threads left to the default (`threads` not given), below this many domains the audit runs in
+ * this thread: each worker compiles the checks afresh (V8's JIT warm-up is paid per thread), which a short run does not
+ * earn back. Measured on the 2-core benchmark VM (one worker beside this thread; `npm run bench -- --domains N`, two
+ * runs each): at 2,000 domains one thread took 1.26–1.35 s against 1.41–1.50 s with the worker, and ~30 % less CPU; at
+ * 3,000 one thread was ~5 % slower (1.82–1.89 s against 1.73–1.79 s) with 20 % less CPU; at 5,000 the worker was
+ * ~5 % faster. An explicit thread count (CLI --threads, the web app's auditThreads) is used from
+ * MIN_PARALLEL_DOMAINS up.
+ */
+export const AUTO_PARALLEL_DOMAINS = 2_500;
 
 export interface BulkRun {
   audits: DomainAudit[];
   /** Worker threads used (0: this thread). */
   threads: number;
+  /** On worker threads: their resolvers' statistics and the questions they put on the wire (see PoolRun). */
+  dns?: { stats: ResolverStats; asked: { name: string; type: string }[] };
 }
 
 /**
- * `deps.resolver` configures the workers' resolvers; `inProcess` is the resolver to use when the audit stays in this
+ * `opts.threads`: worker threads (0: this thread); left out, the default (defaultThreads()) from AUTO_PARALLEL_DOMAINS
+ * domains up. `deps.resolver` configures the workers' resolvers; `inProcess` is the resolver to use when the audit stays in this
  * thread (default: a new one from `deps.resolver`, closed at the end).
  */
 export async function bulkAudit(domains: string[], deps: PoolDeps & { inProcess?: Resolver }, opts: PoolOptions = {}): Promise<BulkRun> {
   const threads = opts.threads ?? defaultThreads();
-  if (threads >= 1 && domains.length >= MIN_PARALLEL_DOMAINS) {
+  const minimum = opts.threads === undefined ? AUTO_PARALLEL_DOMAINS : MIN_PARALLEL_DOMAINS;
+  if (threads >= 1 && domains.length >= minimum) {
     const run = await auditManyParallel(domains, deps, { ...opts, threads });
-    return { audits: run.audits, threads: run.threads };
+    return { audits: run.audits, threads: run.threads, dns: { stats: run.stats, asked: run.asked } };
   }
   const own = deps.inProcess ? null : createResolver(deps.resolver);
   const resolver = deps.inProcess ?? own!;

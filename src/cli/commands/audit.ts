@@ -1,7 +1,6 @@
 // mailhealth audit [DOMAIN...] [--all] [--json]
 import type { ResolverOptions } from '../../adapters/dns/resolver.js';
 import type { PreparedAudit } from '../../adapters/store/store.js';
-import { defaultThreads } from '../../adapters/workers/audit-pool.js';
 import { bulkAudit, type BulkItem } from '../../adapters/workers/bulk.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Store } from '../../adapters/store/store.js';
@@ -86,7 +85,7 @@ export async function runAudit(
     const { audits } = await bulkAudit(
       domains.map((d) => d.domain),
       { panel, resolver: opts.parallel?.resolver ?? {}, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
-      { concurrency: opts.concurrency, onResult, threads: opts.parallel ? (opts.parallel.threads ?? defaultThreads()) : 0 },
+      { concurrency: opts.concurrency, onResult, ...(opts.parallel ? (opts.parallel.threads !== undefined ? { threads: opts.parallel.threads } : {}) : { threads: 0 }) },
     );
     if (showProgress) process.stderr.write('\n');
     flush();
