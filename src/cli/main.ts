@@ -38,7 +38,7 @@ export function buildProgram(): Command {
     .option('--evidence', 'show the raw records behind each finding')
     .option('--verbose', 'also show passing and informational findings')
     .option('--no-history', 'do not record the run in the database')
-    .option('--threads <n>', 'worker threads for a bulk audit, besides the main thread (default: one per core beyond the first; 0: none)')
+    .option('--threads <n>', 'worker threads for a bulk audit, besides the main thread (default: one per core beyond the first, from 2,500 domains; 0: none)')
     .action(async (domains: string[], _o, cmd: Command) => {
       process.exitCode = await auditCommand(domains, cmd.optsWithGlobals());
     });
