@@ -33,8 +33,8 @@ export interface BulkRun {
 }
 
 /**
- * `opts.threads`: worker threads (0: this thread); left out, the default (defaultThreads()) from AUTO_PARALLEL_DOMAINS
- * domains up. `deps.resolver` configures the workers' resolvers; `inProcess` is the resolver to use when the audit stays in this
+ * `opts.threads`: worker threads (0: this thread); left out, defaultThreads() from AUTO_PARALLEL_DOMAINS domains up.
+ * `deps.resolver` configures the workers' resolvers; `inProcess` is the resolver to use when the audit stays in this
  * thread (default: a new one from `deps.resolver`, closed at the end).
  */
 export async function bulkAudit(domains: string[], deps: PoolDeps & { inProcess?: Resolver }, opts: PoolOptions = {}): Promise<BulkRun> {

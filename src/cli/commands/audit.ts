@@ -82,10 +82,12 @@ export async function runAudit(
     if (showProgress) process.stderr.write(progressBar(done, total, failed));
   };
   try {
+    // Without resolver options for workers: this thread. Without --threads: bulkAudit's default.
+    const threads = opts.parallel ? opts.parallel.threads : 0;
     const { audits } = await bulkAudit(
       domains.map((d) => d.domain),
       { panel, resolver: opts.parallel?.resolver ?? {}, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
-      { concurrency: opts.concurrency, onResult, ...(opts.parallel ? (opts.parallel.threads !== undefined ? { threads: opts.parallel.threads } : {}) : { threads: 0 }) },
+      { concurrency: opts.concurrency, onResult, ...(threads !== undefined ? { threads } : {}) },
     );
     if (showProgress) process.stderr.write('\n');
     flush();
