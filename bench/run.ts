@@ -156,9 +156,8 @@ async function main(): Promise<number> {
             if (batch.length >= 500) flush();
           },
         };
-        // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
-        // The product's bulk audit (CLI --all, web bulk jobs, nightly report). --local 0: only the workers audit (this
-        // thread reads the panel and writes SQLite).
+        // The product's bulk audit (CLI audit --all, web bulk jobs). --local 0: only the workers audit (this thread
+        // reads the panel and writes SQLite).
         const wire = createResolver(resolverOptions);
         const lw = arg('local-weight');
         const run = await bulkAudit(
@@ -172,6 +171,7 @@ async function main(): Promise<number> {
             ...(profileOut ? { profilePrefix: profileOut } : {}),
           },
         );
+        // The floor fires exactly the distinct questions the audit put on the wire (the resolvers' run caches).
         const dns = run.dns ?? { stats: wire.stats(), asked: wire.asked() };
         wire.close();
         threadsUsed = run.threads;
