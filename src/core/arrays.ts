@@ -7,11 +7,13 @@
 // selector, no _mailchannels record) met after many full ones. These helpers make the empty case look like the full
 // one. They are for the audit's hot paths; elsewhere plain literals and .map() are fine.
 
-/** A new empty array with the elements kind of an array of strings or objects. */
+/** Empty, with the elements kind of an array that held an object (never handed out: only copied). */
+const EMPTY_OF_OBJECTS: unknown[] = [undefined];
+EMPTY_OF_OBJECTS.length = 0;
+
+/** A new empty array with the elements kind of an array of strings or objects (a copy keeps the kind). */
 export function emptyList<T>(): T[] {
-  const a = [undefined] as unknown as T[];
-  a.length = 0;
-  return a;
+  return EMPTY_OF_OBJECTS.slice() as T[];
 }
 
 /** xs.map(f), with emptyList()'s elements kind when xs is empty. */
