@@ -15,7 +15,7 @@ import type { DomainAudit, MailSettings } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import type { ResolverOptions, ResolverStats } from '../dns/resolver.js';
 import type { PreparedAudit } from '../store/store.js';
-import { auditDomain } from '../../core/audit.js';
+import { auditDomain, type BulkOptions } from '../../core/audit.js';
 import { createResolver, type WireResolver } from '../dns/resolver.js';
 import { itemFromAudit, itemFromPrepared, type BulkItem } from './item.js';
 import { readPanel, type FromWorker, type ToWorker, type WorkerInit, type WorkerJob } from './job.js';
@@ -30,13 +30,8 @@ export interface PoolDeps {
 }
 
 /** core's BulkOptions, with each result as a BulkItem (prepared for the store; the full audit on demand). */
-export interface PoolOptions {
-  concurrency?: number;
-  onStart?: (domain: string) => void;
+export interface PoolOptions extends Omit<BulkOptions, 'onResult'> {
   onResult?: (item: BulkItem, done: number, total: number) => void | Promise<void>;
-  cancelled?: () => boolean;
-  /** false → results are not kept (the promise gives no audits). Default true. */
-  keepResults?: boolean;
   /** Worker threads. Default: one fewer than the cores this process may use (os.availableParallelism()), at most 8. */
   threads?: number;
   /**
