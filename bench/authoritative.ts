@@ -86,7 +86,10 @@ function machineDeps(): InstallDeps {
 export function ensureNsd(deps: InstallDeps = machineDeps()): void {
   if (deps.exists(NSD_BIN)) return;
   if (!deps.mayInstall || !deps.isRoot || !deps.exists('/usr/bin/apt-get')) throw new Error(nsdMissingMessage());
-  deps.log(`NSD is not installed: installing it (apt-get install -y nsd; MAILHEALTH_BENCH_NO_INSTALL=1 skips this) …`);
+  deps.log(
+    'NSD is not installed: installing it (apt-get install -y nsd; MAILHEALTH_BENCH_NO_INSTALL=1 skips this). The benchmark runs its own NSD on a ' +
+      'free loopback port; on a machine with systemd the package also starts the system nsd service (systemctl disable --now nsd stops it) …',
+  );
   // The package lists may be stale or absent on a fresh machine: update once if the first try fails.
   if (deps.run('apt-get', ['install', '-y', 'nsd']) !== 0 || !deps.exists(NSD_BIN)) {
     deps.run('apt-get', ['update']);

@@ -57,7 +57,8 @@ function threadCpuMeter(): { stop(): { main: number; workers: number; background
   const sample = () => {
     for (const [t, v] of threadCpu()) last.set(t, v);
   };
-  const timer = setInterval(sample, 50);
+  // unref: a run that fails before stop() must still let the process exit.
+  const timer = setInterval(sample, 50).unref();
   return {
     stop() {
       clearInterval(timer);
@@ -257,6 +258,9 @@ async function main(): Promise<number> {
           ['audit time / floor time', String(result.floorRatio)],
           ['DNS answers unknown (timeouts etc.)', String(result.unknownAnswers)],
           ['statuses', JSON.stringify(result.statuses)],
+          ...(result.threadCpuSeconds
+            ? [['CPU s by thread: main / workers / background', `${result.threadCpuSeconds.main} / ${result.threadCpuSeconds.workers} / ${result.threadCpuSeconds.background}`] as [string, string]]
+            : []),
           ...later.map((l, i): [string, string] => [`pass ${i + 2}: seconds / CPU seconds`, `${l.seconds} / ${l.cpuSeconds}`]),
         ];
         for (const [k, v] of rows) process.stdout.write(`${k.padEnd(46)} ${v}\n`);
