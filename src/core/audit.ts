@@ -14,6 +14,7 @@ import { domainStatus, sortFindings, type CheckName, type DomainAudit, type Find
 import type { Panel } from './panel.js';
 import type { Resolver } from './resolver.js';
 import { RecordIndex } from './zone.js';
+import { emptyList, mapList } from './arrays.js';
 
 export const CHECK_FUNCTIONS: Record<CheckName, Check> = {
   spf: spfCheck,
@@ -88,8 +89,8 @@ function startCheck(name: CheckName, ctx: CheckContext): Promise<Finding[]> {
 export async function runChecks(ctx: CheckContext, checks: CheckName[]): Promise<Finding[]> {
   // Every check starts at once; their findings are collected in check order. (Awaited one by one rather than through
   // Promise.all and an async wrapper per check: the same outcome for a fraction of the CPU and garbage, per domain.)
-  const running = checks.map((name) => startCheck(name, ctx));
-  const out: Finding[] = [];
+  const running = mapList(checks, (name) => startCheck(name, ctx));
+  const out: Finding[] = emptyList();
   for (let i = 0; i < running.length; i++) for (const f of await running[i]) out.push(f);
   return out;
 }
@@ -108,7 +109,8 @@ function systemTimeIso(): string {
 
 export async function auditDomain(domain: string, deps: AuditDeps): Promise<DomainAudit> {
   const { ctx, problems } = await buildContext(domain, deps);
-  const findings = [...problems];
+  const findings: Finding[] = emptyList();
+  for (const p of problems) findings.push(p);
   if (ctx) for (const f of await runChecks(ctx, deps.checks ?? (Object.keys(CHECK_FUNCTIONS) as CheckName[]))) findings.push(f);
   sortFindings(findings);
   return { domain, status: domainStatus(findings), auditedAt: deps.now ? deps.now().toISOString() : systemTimeIso(), findings };

@@ -7,7 +7,7 @@ import type { Finding } from '../model.js';
 import { aliasesOf, joinTxt } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
-import { filterList } from '../arrays.js';
+import { emptyList, filterList } from '../arrays.js';
 
 const DKIM_SUFFIX = '._domainkey.';
 /** include: terms of an SPF record (global: reset lastIndex before each use). */
@@ -43,7 +43,7 @@ async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
 }
 
 export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
-  const out: Finding[] = [];
+  const out: Finding[] = emptyList();
   const { dkim } = ctx.settings;
   const serverSel = dkim.selector.toLowerCase();
   const selectors = await candidateSelectors(ctx);

@@ -4,7 +4,7 @@ import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizati
 import type { Finding } from '../model.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
-import { filterList } from '../arrays.js';
+import { emptyList, filterList } from '../arrays.js';
 
 export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   const name = `_dmarc.${ctx.domain}`;
@@ -13,7 +13,7 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   if (a.status === 'unknown') return [dnsErrorFinding('dmarc', 'the DMARC record', a, ev)];
   const all = liveTxt(a);
   const records = filterList(all, isDmarcRecord);
-  const out: Finding[] = [];
+  const out: Finding[] = emptyList();
   if (records.length === 0) {
     const org = organizationalDomain(ctx.domain);
     if (org !== ctx.domain) {

@@ -26,7 +26,7 @@ function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
 }
 
 export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
-  const out: Finding[] = [];
+  const out: Finding[] = emptyList();
   const ns = await ctx.resolver.resolve(ctx.domain, 'NS');
   const ev = { panel: ctx.settings.nameservers.map((n) => `panel nameserver ${n}`), live: describeAnswer(ns) };
   if (ns.status === 'unknown') return [dnsErrorFinding('dns', 'the delegation', ns, ev)];

@@ -13,7 +13,7 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const records = liveTxt(a);
   const relay = ctx.settings.relay;
   const usesMc = relay?.provider === 'mailchannels';
-  const out: Finding[] = [];
+  const out: Finding[] = emptyList();
 
   if (records.length === 0) {
     if (usesMc) {

@@ -6,7 +6,7 @@ import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js'
 import { emptyList } from '../arrays.js';
 
 export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
-  const out: Finding[] = [];
+  const out: Finding[] = emptyList();
   const mx = await ctx.resolver.resolve(ctx.domain, 'MX');
   const ev = evidence(ctx, ctx.domain, 'MX', mx, { routing: ctx.settings.routing });
   if (mx.status === 'unknown') return [dnsErrorFinding('mx', 'the MX records', mx, ev)];

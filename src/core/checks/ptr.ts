@@ -5,9 +5,10 @@ import type { Finding } from '../model.js';
 import { describeAnswer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
+import { emptyList } from '../arrays.js';
 
 export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
-  const out: Finding[] = [];
+  const out: Finding[] = emptyList();
   const { settings } = ctx;
   if (settings.relay) {
     out.push(

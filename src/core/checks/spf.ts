@@ -5,6 +5,7 @@ import { parseSpfShared, selectSpf, isSpfRecord } from '../spf/parse.js';
 import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
+import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
 
@@ -17,7 +18,7 @@ function treeTargets(node: SpfTreeNode | undefined, out: Set<string> = new Set()
 }
 
 export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
-  const out: Finding[] = [];
+  const out: Finding[] = emptyList();
   const a = await ctx.resolver.resolve(ctx.domain, 'TXT');
   const ev = evidence(ctx, ctx.domain, 'TXT', a);
   if (a.status === 'unknown') return [dnsErrorFinding('spf', 'the SPF record', a, ev)];

@@ -2,6 +2,7 @@
 // Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names.
 // Every record remembers the lines it came from, so an edit rewrites only those lines: the rest of the file stays
 // byte-identical.
+import { mapList } from '../../../core/arrays.js';
 
 export interface ParsedRecord {
   name: string; // absolute, lower case, no trailing dot
@@ -343,7 +344,7 @@ function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
 /** Presentation value used by core (TXT: joined; names without trailing dot). */
 export function presentValue(r: ParsedRecord): string {
   if (r.txt) return r.txt.join('');
-  return r.rdata.map((t) => (t.endsWith('.') && t.length > 1 ? t.slice(0, -1) : t)).join(' ');
+  return mapList(r.rdata, (t) => (t.endsWith('.') && t.length > 1 ? t.slice(0, -1) : t)).join(' ');
 }
 
 export function quoteTxt(s: string): string {
