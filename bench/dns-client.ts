@@ -1,4 +1,4 @@
-// npx tsx bench/dns-client.ts [--domains N] [--concurrency C] [--reps R] [--only resolver,client,floor] [--queries FILE] [--save FILE] [--profile FILE] [--json]
+// npx tsx bench/dns-client.ts [--domains N] [--concurrency C] [--reps R] [--only resolver,client,floor,floor-each] [--queries FILE] [--save FILE] [--profile FILE] [--json]
 // Micro-benchmark of our DNS client against the minimal floor client (bench/floor.ts), on the bench's own query set:
 // generates the N bench domains, serves them from NSD on loopback (bench/authoritative.ts), collects the distinct
 // questions a bulk audit of them puts on the wire (or loads them from --queries FILE, written earlier by --save FILE),
@@ -6,6 +6,7 @@
 //   resolver  createResolver({ cache: false }).resolve() (what the audit calls, cache off: every ask is a query)
 //   client    DnsClient.query() directly (the transport alone, no resolver layers)
 //   floor     fireQueries() of bench/floor.ts (one socket, pre-encoded packets, ids matched, nothing parsed)
+//   floor-each  the same, each freed slot refilled inside its answer's callback (the floor before 2026-11-26)
 // and reports CPU µs per query of this process (process.cpuUsage: user + system, GC included) and of NSD.
 // --profile FILE: a V8 CPU profile of the measured rounds only.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,14 +80,16 @@ async function main(): Promise<void> {
       if (save) writeFileSync(save, JSON.stringify(questions));
       log(`${questions.length} questions, ${reps} rounds, ${concurrency} in flight`);
 
-      const rows: Record<string, { cpuMicrosPerQuery: number[]; serverCpuMicrosPerQuery: (number | null)[]; failed: number[] }> = {};
+      const rows: Record<string, { seconds: number[]; cpuMicrosPerQuery: number[]; serverCpuMicrosPerQuery: (number | null)[]; failed: number[] }> = {};
       const only = new Set((arg('only') ?? 'resolver,client,floor').split(','));
       const measure = async (label: string, run: () => Promise<number>) => {
         if (!only.has(label)) return;
-        const row = (rows[label] ??= { cpuMicrosPerQuery: [], serverCpuMicrosPerQuery: [], failed: [] });
+        const row = (rows[label] ??= { seconds: [], cpuMicrosPerQuery: [], serverCpuMicrosPerQuery: [], failed: [] });
         const s0 = auth.cpuSeconds();
         const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
         const failed = await run();
+        row.seconds.push(+(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(3));
         const c = process.cpuUsage(c0);
         const s1 = auth.cpuSeconds();
         row.cpuMicrosPerQuery.push(+((c.user + c.system) / questions.length).toFixed(2));
@@ -118,6 +121,10 @@ async function main(): Promise<void> {
           const f = await fireQueries(auth.port, questions, concurrency);
           return questions.length - f.answered;
         });
+        await measure('floor-each', async () => {
+          const f = await fireQueries(auth.port, questions, concurrency, 'each');
+          return questions.length - f.answered;
+        });
       }
       if (session && profileOut) {
         const { profile } = await session.post('Profiler.stop');
@@ -136,7 +143,7 @@ async function main(): Promise<void> {
       else {
         for (const [k, v] of Object.entries(rows)) {
           process.stdout.write(
-            `${k.padEnd(9)} CPU µs/query median ${median(v.cpuMicrosPerQuery).toFixed(2).padStart(7)}  runs ${v.cpuMicrosPerQuery.join(' ')}  NSD µs/query ${v.serverCpuMicrosPerQuery.join(' ')}  unanswered ${v.failed.join(' ')}\n`,
+            `${k.padEnd(10)} seconds ${v.seconds.join(' ')}  CPU µs/query median ${median(v.cpuMicrosPerQuery).toFixed(2).padStart(7)}  runs ${v.cpuMicrosPerQuery.join(' ')}  NSD µs/query ${v.serverCpuMicrosPerQuery.join(' ')}  unanswered ${v.failed.join(' ')}\n`,
           );
         }
       }
