@@ -6,7 +6,8 @@
 //   resolver  createResolver({ cache: false }).resolve() (what the audit calls, cache off: every ask is a query)
 //   client    DnsClient.query() directly (the transport alone, no resolver layers)
 //   floor     fireQueries() of bench/floor.ts (one socket, pre-encoded packets, ids matched, nothing parsed)
-//   floor-each  the same, each freed slot refilled inside its answer's callback (the floor before 2026-11-26)
+//   floor-each  the same, each freed slot refilled inside its answer's callback (as the floor before 2026-11-26 did; it
+//             also sent on an unconnected socket and armed a timer per question)
 // and reports CPU µs per query of this process (process.cpuUsage: user + system, GC included) and of NSD.
 // --profile FILE: a V8 CPU profile of the measured rounds only.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
