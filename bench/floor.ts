@@ -41,7 +41,7 @@ export async function fireQueries(
   const total = packets.length;
   // Ids are 16 bits: never more in flight than there are free ids.
   const maxInFlight = Math.max(1, Math.min(concurrency, 60_000));
-  // id → index of the question it carries. Sends in order of time, for the retry sweep (every wait is RETRY_MS, so
+  // id → index of the question it carries. Sends in order of time, for the retry sweep (every wait is retryMs, so
   // the oldest send is at the head).
   const pending = new Map<number, number>();
   const sentIds: number[] = [];
