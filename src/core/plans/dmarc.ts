@@ -6,7 +6,7 @@ import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
 import { splitTxt } from '../spf/parse.js';
-import { defaultTtl, replaceWithOne } from './plan.js';
+import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 const KNOWN = ['v', 'p', 'sp', 'np', 'adkim', 'aspf', 'fo', 'pct', 'rf', 'ri', 'rua', 'ruf', 't', 'psd'];
@@ -21,6 +21,8 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const name = `_dmarc.${ctx.domain}`;
   const existing = recordsAt(records, name, 'TXT');
   const notes: string[] = [];
+  const alias = aliasBlock(records, name, 'DMARC policy');
+  if (alias) return { changes: [], notes, blocked: alias };
   const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   const dmarcs = existing.filter((r) => isDmarcRecord(r.txt ? r.txt.join('') : r.value));
   for (const r of existing) if (!dmarcs.includes(r)) notes.push(`Removes ${JSON.stringify((r.txt ? r.txt.join('') : r.value).slice(0, 60))} from ${name}: it is not a DMARC record.`);

@@ -4,7 +4,7 @@ import type { CheckContext } from '../checks/context.js';
 import { parseLockdown, renderLockdown } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
 import { recordsAt } from '../zone.js';
-import { defaultTtl, replaceWithOne } from './plan.js';
+import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
@@ -12,6 +12,8 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
   const existing = recordsAt(records, name, 'TXT');
   const relay = ctx.settings.relay;
   const notes: string[] = [];
+  const alias = aliasBlock(records, name, 'Domain Lockdown record');
+  if (alias) return { changes: [], notes, blocked: alias };
   if (!relay || relay.provider !== 'mailchannels') {
     if (existing.length) notes.push('Removes the _mailchannels record: this server does not relay through MailChannels, so it only lets a previous host send as the domain.');
     return { changes: replaceWithOne(existing, null), notes };

@@ -37,6 +37,17 @@ export interface PlanOptions {
 
 export const PLACEHOLDER_KEY = '<public key of the key generated at apply>';
 
+/**
+ * A TXT-record fix at a name that is an alias (CNAME): the record is published by whoever the alias points to (a
+ * DMARC or MailChannels service). Adding a TXT beside the alias makes an invalid zone (BIND refuses to load it) and
+ * replacing the alias drops that service, so the fix is blocked with this reason; null when `name` is no alias.
+ */
+export function aliasBlock(records: ZoneRecord[], name: string, what: string): string | null {
+  const aliases = recordsAt(records, name, 'CNAME');
+  if (!aliases.length) return null;
+  return `${name} is an alias (CNAME to ${aliases[0].value}): the ${what} is published where it points. mailhealth does not add a record beside an alias or replace it; change it at that service, or remove the alias in the panel first.`;
+}
+
 /** The records each fix owns: nothing else may move. */
 export function ownedNames(check: FixKind, domain: string, selector: string): { name: string; types: string[] }[] {
   switch (check) {

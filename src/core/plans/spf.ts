@@ -105,6 +105,9 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   // What this server needs.
   const relay = ctx.settings.relay;
   const needs: string[] = [];
+  // A lookup that failed (timeout, SERVFAIL) says nothing about what this server needs: the plan is shown but cannot
+  // be applied (a DNS failure is never a reason to change a zone).
+  let dnsTrouble: string | undefined;
   if (relay) {
     // With redirect= and no all, the redirect target decides (an all term would make receivers ignore it).
     const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
@@ -117,11 +120,16 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       }
     };
     visit(tree);
-    if (!targets.has(relay.host.toLowerCase())) needs.push(`include:${relay.host}`);
+    if (tree.unknown) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
+    else if (!targets.has(relay.host.toLowerCase())) needs.push(`include:${relay.host}`);
   } else {
     for (const ip of ctx.settings.ips) {
       const candidate = renderTerms([...terms, ...needs, ...(redirect ? [redirect.raw] : ['-all'])]);
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, overlay(ctx.resolver, ctx.domain, candidate));
+      if (r.result === 'temperror') {
+        dnsTrouble = `checking whether ${ip} may send got no answer from DNS (temperror)`;
+        break;
+      }
       if (r.result !== 'pass') needs.push(ip.includes(':') ? `ip6:${ip}` : `ip4:${ip}`);
     }
   }
@@ -168,5 +176,6 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     }
   }
   if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
+  if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
   return { changes, notes, ...(blocked ? { blocked } : {}) };
 }

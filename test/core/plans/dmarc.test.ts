@@ -1,6 +1,7 @@
 // DMARC fix through the files panel and a loopback DNS server.
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { applyPlan } from '../../../src/core/plans/apply.js';
 import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
 
 let play: Play | null = null;
@@ -77,6 +78,19 @@ describe('DMARC fix', () => {
     p.refresh();
     await applyAndCheck(p, 'plumber.example', 'dmarc');
     assert.deepEqual(await dmarcTxt(p, 'plumber.example'), ['v=DMARC1; p=none; adkim=s; rua=mailto:postmaster@plumber.example']);
+  });
+
+  test('_dmarc is an alias (CNAME to a DMARC service) → blocked: no TXT beside it, the alias kept, apply refuses', async () => {
+    const p = await start();
+    p.writeZone('dentist.example', p.zoneText('dentist.example') + '_dmarc\tIN\tCNAME\tdentist-example.dmarc.vendor.example.\n');
+    p.refresh();
+    const before = p.zoneText('dentist.example');
+    const plan = await p.plan('dentist.example', 'dmarc');
+    assert.deepEqual(plan.changes, []);
+    assert.match(plan.blocked ?? '', /_dmarc\.dentist\.example is an alias \(CNAME to dentist-example\.dmarc\.vendor\.example/);
+    const out = await applyPlan({ domain: 'dentist.example', check: 'dmarc', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    assert.equal(p.zoneText('dentist.example'), before);
   });
 
   for (const domain of ['bakery.example', 'clean.example', 'plumber.example']) {

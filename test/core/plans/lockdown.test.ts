@@ -20,6 +20,20 @@ async function lockdownTxt(p: Play, domain: string): Promise<string[][]> {
 }
 
 describe('Lockdown fix (this server relays through MailChannels as newhostmc)', () => {
+  test('_mailchannels is an alias (CNAME) → blocked: no TXT beside it, the alias kept, apply refuses', async () => {
+    const p = await start();
+    p.writeZone('florist.example', p.zoneText('florist.example').replace('_mailchannels\tIN\tTXT\t"v=mc1 auth=dreamhost"', '_mailchannels\tIN\tCNAME\tlockdown.agency.example.'));
+    p.refresh();
+    const before = p.zoneText('florist.example');
+    assert.match(before, /_mailchannels\tIN\tCNAME/);
+    const plan = await p.plan('florist.example', 'lockdown');
+    assert.deepEqual(plan.changes, []);
+    assert.match(plan.blocked ?? '', /_mailchannels\.florist\.example is an alias/);
+    const out = await applyPlan({ domain: 'florist.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    assert.equal(p.zoneText('florist.example'), before);
+  });
+
   test("florist.example: the previous host's auth= becomes this host's", async () => {
     const p = await start();
     const { plan } = await applyAndCheck(p, 'florist.example', 'lockdown');

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { applyPlan } from '../../../src/core/plans/apply.js';
+import { makePlan } from '../../../src/core/plans/index.js';
+import type { Answer, Resolver, RRType } from '../../../src/core/resolver.js';
 import { applyAndCheck, fixable, startPlay, type Play, type PlayOptions } from '../../helpers/fixplay.js';
 
 let play: Play | null = null;
@@ -169,5 +171,45 @@ describe('SPF fix on post-migration fixture zones', () => {
     const p = await start({ server: { relay: null } });
     await applyAndCheck(p, 'ipneed.example', 'spf');
     assert.deepEqual(await spfStrings(p, 'ipneed.example'), [['v=spf1 mx ip4:203.0.113.10 ~all']]);
+  });
+});
+
+describe('SPF fix when DNS fails while planning (a failed lookup never changes a zone)', () => {
+  /** The play's resolver, with the given questions answered `unknown` (SERVFAIL), as a live resolver reports it. */
+  function failing(p: Play, questions: string[]): Resolver {
+    const base = p.resolver();
+    return {
+      async resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
+        const key = `${name.toLowerCase().replace(/\.$/, '')} ${type}`;
+        if (questions.includes(key)) return { name, type, status: 'unknown', records: [], error: 'servfail' };
+        return base.resolve(name, type);
+      },
+    };
+  }
+
+  test('without a relay: the A and MX lookups of the domain fail → no ip4 added, the plan is blocked, apply refuses', async () => {
+    const p = await start({ server: { relay: null } });
+    const domain = 'clean.example';
+    // With DNS answering, the record already covers this server: nothing to do.
+    assert.deepEqual((await p.plan(domain, 'spf')).changes, []);
+    const resolver = failing(p, [`${domain} A`, `${domain} AAAA`, `${domain} MX`]);
+    const plan = await makePlan({ domain, check: 'spf' }, { panel: p.panel, resolver });
+    assert.match(plan.blocked ?? '', /DNS did not answer while planning/);
+    assert.ok(!plan.changes.some((c) => /ip4:203\.0\.113\.10/.test(c.after?.value ?? '')), 'a failed lookup must not add the server IP');
+    const before = p.zoneText(domain);
+    const out = await applyPlan({ domain, check: 'spf', planHash: plan.planHash }, p.deps({ resolver: failing(p, [`${domain} A`, `${domain} AAAA`, `${domain} MX`]) }));
+    assert.equal(out.status, 'refused');
+    assert.equal(p.zoneText(domain), before);
+    assert.deepEqual(p.store.changesForDomain(domain), []);
+  });
+
+  test('with a relay: an include of the record times out → the relay include is not judged missing; blocked', async () => {
+    const p = await start();
+    const domain = 'bakery.example';
+    const resolver = failing(p, ['_spf.google.com TXT']);
+    const plan = await makePlan({ domain, check: 'spf' }, { panel: p.panel, resolver });
+    assert.match(plan.blocked ?? '', /DNS did not answer while planning/);
+    const out = await applyPlan({ domain, check: 'spf', planHash: plan.planHash }, p.deps({ resolver: failing(p, ['_spf.google.com TXT']) }));
+    assert.equal(out.status, 'refused');
   });
 });
