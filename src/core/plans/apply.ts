@@ -7,6 +7,7 @@ import { canonName } from '../domain.js';
 import type { Change, CheckName, FixKind, Zone, ZoneRecord } from '../model.js';
 import { PanelError } from '../panel.js';
 import { recordsAt } from '../zone.js';
+import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
 import { hashPlan, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
@@ -217,46 +218,94 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
 }
 
 /**
- * On start: every intent without an outcome is reconciled — the zone holds the new state → applied; it holds the old
- * state → failed (never written); anything in between → restore the old records for what the plan owned.
+ * The records at the names and types `changes` touch that are not one of their before/after records (for SPF, only
+ * SPF records count: the apex's other TXT records are not the fix's). Any such record means someone else edited
+ * these names after the write began.
+ */
+function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
+  const ours = changes.flatMap((c) => [c.before, c.after]).filter((r): r is ZoneRecord => r !== null && r !== undefined);
+  const seen = new Set<string>();
+  const foreign: ZoneRecord[] = [];
+  for (const c of changes) {
+    const key = `${canonName(c.name)} ${c.type.toUpperCase()}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const spfOnly = ours.some((r) => canonName(r.name) === canonName(c.name) && r.type.toUpperCase() === 'TXT' && isSpfRecord(text(r)));
+    for (const r of recordsAt(zone.records, c.name, c.type)) {
+      if (spfOnly && !isSpfRecord(text(r))) continue;
+      if (!ours.some((o) => sameRecord(o, r))) foreign.push(r);
+    }
+  }
+  return foreign;
+}
+
+/**
+ * On start: every intent without an outcome is reconciled, under the same domain lock as apply and undo (a domain
+ * whose lock is held — a write in progress — is left for the next start) — the zone holds the new state → applied;
+ * it holds the old state → failed (never written); anything in between, made only of this write's old and new
+ * records → partly written (panels that edit as delete+add): the old records are put back; anything in between with
+ * a record that is neither → someone edited these names since: nothing is written, the intent is closed as failed
+ * with the records to review.
  */
 export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome: string }[]> {
   const out: { id: number; outcome: string }[] = [];
+  const owner = lockOwner(deps.byUser);
   for (const ch of deps.history.pendingIntents()) {
     try {
-      const zone = await deps.panel.readZone(ch.domain);
-      if (holdsAfter(zone, ch.changes)) {
-        deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: 'reconciled at start: the write had happened' });
-        if (ch.undoOf) {
-          deps.history.markUndone(ch.undoOf, ch.id);
-          deps.history.recordOutcome(ch.undoOf, { status: 'reverted' });
-        }
-        out.push({ id: ch.id, outcome: 'applied' });
-      } else if (holdsBefore(zone, ch.changes)) {
-        deps.history.recordOutcome(ch.id, { status: 'failed', error: 'reconciled at start: the write never happened' });
-        out.push({ id: ch.id, outcome: 'not-written' });
-      } else {
-        // Partly written (panels that edit as delete+add): put the old records back.
-        const restore: Change[] = [];
-        for (const c of ch.changes) {
-          if (c.after) {
-            const cur = findRecord(zone, c.after);
-            if (cur) restore.push({ action: 'remove', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: null });
-          }
-          if (c.before && !findRecord(zone, c.before)) {
-            const { ref: _ref, ...rest } = c.before;
-            restore.push({ action: 'add', name: rest.name, type: rest.type, ttl: rest.ttl, before: null, after: rest });
-          }
-        }
-        const v = await deps.panel.applyChanges(ch.domain, restore, zone.version);
-        deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: 'reconciled at start: partly written, old records restored' });
-        out.push({ id: ch.id, outcome: 'restored' });
-      }
+      await deps.history.withLock(`domain:${ch.domain}`, owner, LOCK_TTL_MS, async () => {
+        // Re-read under the lock: an apply that held it may have closed this intent meanwhile.
+        if (deps.history.getChange(ch.id)?.status !== 'intent') return;
+        await reconcileOne(ch, deps, out);
+      });
     } catch (e) {
-      out.push({ id: ch.id, outcome: `error: ${(e as Error).message}` });
+      if ((e as { code?: string }).code === 'locked') out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });
+      else out.push({ id: ch.id, outcome: `error: ${(e as Error).message}` });
     }
   }
   return out;
+}
+
+async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number; outcome: string }[]): Promise<void> {
+  const zone = await deps.panel.readZone(ch.domain);
+  if (holdsAfter(zone, ch.changes)) {
+    deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: 'reconciled at start: the write had happened' });
+    if (ch.undoOf) {
+      deps.history.markUndone(ch.undoOf, ch.id);
+      deps.history.recordOutcome(ch.undoOf, { status: 'reverted' });
+    }
+    out.push({ id: ch.id, outcome: 'applied' });
+    return;
+  }
+  if (holdsBefore(zone, ch.changes)) {
+    deps.history.recordOutcome(ch.id, { status: 'failed', error: 'reconciled at start: the write never happened' });
+    out.push({ id: ch.id, outcome: 'not-written' });
+    return;
+  }
+  const foreign = foreignRecords(zone, ch.changes);
+  if (foreign.length) {
+    const list = foreign.map((r) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`);
+    deps.history.recordOutcome(ch.id, {
+      status: 'failed',
+      error: `reconciled at start: the zone was edited since this write began (${list.join('; ')}); nothing was restored — review these records`,
+    });
+    out.push({ id: ch.id, outcome: 'conflict' });
+  } else {
+    // Partly written (panels that edit as delete+add): put the old records back.
+    const restore: Change[] = [];
+    for (const c of ch.changes) {
+      if (c.after) {
+        const cur = findRecord(zone, c.after);
+        if (cur) restore.push({ action: 'remove', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: null });
+      }
+      if (c.before && !findRecord(zone, c.before)) {
+        const { ref: _ref, ...rest } = c.before;
+        restore.push({ action: 'add', name: rest.name, type: rest.type, ttl: rest.ttl, before: null, after: rest });
+      }
+    }
+    const v = await deps.panel.applyChanges(ch.domain, restore, zone.version);
+    deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: 'reconciled at start: partly written, old records restored' });
+    out.push({ id: ch.id, outcome: 'restored' });
+  }
 }
 
 export { PlanError };

@@ -150,6 +150,37 @@ describe('apply: write-ahead intent and reconcile', () => {
   });
 });
 
+describe('reconcile never writes over an edit made after the crash', () => {
+  test('crash after the intent, then the customer edits SPF by hand → conflict: nothing restored, no second SPF record', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    await assert.rejects(applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-intent') })), /injected crash/);
+    // The customer's own edit in the panel: a new SPF record replaces the old one.
+    const old = plan.changes[0].before!.value;
+    p.writeZone('bakery.example', p.zoneText('bakery.example').replace(`"${old}"`, '"v=spf1 ip4:198.51.100.7 -all"'));
+    const edited = p.zoneText('bakery.example');
+    const [pending] = p.store.pendingIntents();
+    assert.deepEqual(await reconcile(p.deps()), [{ id: pending.id, outcome: 'conflict' }]);
+    assert.equal(p.zoneText('bakery.example'), edited, 'reconcile must not write');
+    const ch = p.store.getChange(pending.id)!;
+    assert.equal(ch.status, 'failed');
+    assert.deepEqual(p.store.pendingIntents(), []);
+    const spf = (await p.panel.readZone('bakery.example')).records.filter((r) => r.name === 'bakery.example' && r.type === 'TXT' && /^v=spf1/.test(r.value));
+    assert.deepEqual(spf.map((r) => r.value), ['v=spf1 ip4:198.51.100.7 -all']);
+  });
+
+  test('a domain whose lock is held (a write in progress) is left pending for the next start', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    await assert.rejects(applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-intent') })), /injected crash/);
+    const [pending] = p.store.pendingIntents();
+    const out = await p.store.withLock('domain:bakery.example', 'someone-else', 60_000, () => reconcile(p.deps()));
+    assert.deepEqual(out, [{ id: pending.id, outcome: 'skipped: a fix on this domain is running' }]);
+    assert.equal(p.store.getChange(pending.id)!.status, 'intent');
+    assert.deepEqual(await reconcile(p.deps()), [{ id: pending.id, outcome: 'not-written' }]);
+  });
+});
+
 describe('undo', () => {
   test('undo of an added record restores the file exactly (except the serial line)', async () => {
     const p = await start();
