@@ -1,7 +1,8 @@
 // Classification of every foreign name, IP, key and id: this server / keep (a mail service) / stale (a previous
 // host) / unknown. Evidence, strongest first: this server's IPs, hostname, HELO and relay; the knowledge base;
 // traces of the previous host inside the zone itself (old NS/SOA names, an old mail. A record); the PTR name of a
-// foreign IP. A mail service is never stale. What cannot be decided is unknown.
+// foreign IP. A mail service is never stale, and neither is mail.<domain> when the panel routes the domain's mail
+// elsewhere (it is then most likely the customer's current mail server). What cannot be decided is unknown.
 import { createPublicKey } from 'node:crypto';
 import type { Knowledge } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
@@ -88,6 +89,8 @@ class AuditClassifier implements Classifier {
   /** Traces of the previous host inside the panel's own copy of the zone: org → why, ip → why. */
   private readonly traceOrgs = new Map<string, string>();
   private readonly traceIps = new Map<string, string>();
+  /** With mail routed elsewhere (panel setting): mail.<domain>'s foreign addresses → their class (keep or unknown). */
+  private readonly remoteMailIps = new Map<string, Classification>();
   private readonly hostMemo = new Map<string, Promise<Classification>>();
   private readonly ipMemo = new Map<string, Promise<Classification>>();
 
@@ -122,8 +125,28 @@ class AuditClassifier implements Classifier {
       if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
     }
     const mailName = `mail.${domain}`;
-    for (const r of index.at(mailName, 'A').concat(index.at(mailName, 'AAAA'))) {
-      if (!serverIps.some((ip) => cidrContains(ip, r.value))) this.traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
+    const mailAddrs = index.at(mailName, 'A').concat(index.at(mailName, 'AAAA'));
+    if (!mailAddrs.length) return;
+    // A foreign mail.<domain> is the previous host's only while this server receives the domain's mail. When the
+    // panel routes it elsewhere, mail.<domain> is most likely where it goes now: never stale (the SPF fix would
+    // de-authorise the customer's live mail server). Kept when the zone's MX names it, unknown otherwise.
+    const remote = this.settings.routing !== 'local';
+    const mxNamesIt = remote && index.at(domain, 'MX').some((r) => canonName(r.value.trim().split(/\s+/).pop() ?? '') === mailName);
+    for (const r of mailAddrs) {
+      if (serverIps.some((ip) => cidrContains(ip, r.value))) continue;
+      if (!remote) {
+        this.traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
+      } else if (mxNamesIt) {
+        this.remoteMailIps.set(
+          r.value,
+          C('keep', `mail for ${domain} is routed elsewhere (panel setting) and its MX is ${mailName} (${r.value}): that is likely the customer's current mail server`),
+        );
+      } else {
+        this.remoteMailIps.set(
+          r.value,
+          C('unknown', `mail for ${domain} is routed elsewhere (panel setting), so ${mailName} (${r.value}) may be the customer's current mail server, not a previous host's`),
+        );
+      }
     }
   }
 
@@ -132,6 +155,12 @@ class AuditClassifier implements Classifier {
     if (!p) return null;
     if (p.kind === 'hosting') {
       return C('stale', `${host} belongs to ${p.name}, a hosting provider that is not this server`, { provider: p.id, source: p.source });
+    }
+    if (p.kind === 'shared-infrastructure') {
+      return C('unknown', `${host} is ${p.name}, shared infrastructure used by several hosts and services: it does not identify a previous host`, {
+        provider: p.id,
+        source: p.source,
+      });
     }
     return C('keep', `${host} is ${p.name}, a ${p.kind === 'report-processor' ? 'DMARC report service' : 'mail service'} the customer uses`, {
       provider: p.id,
@@ -150,6 +179,8 @@ class AuditClassifier implements Classifier {
     if (this.serverIps.some((sip) => cidrContains(ipOrCidr, sip))) return C('this-server', `${ipOrCidr} is this server's outbound IP`);
     const base = ipOrCidr.split('/')[0];
     if (traceIps.has(base)) return C('stale', traceIps.get(base)!);
+    const remoteMail = this.remoteMailIps.get(base);
+    if (remoteMail) return remoteMail;
     if (!isIpAddress(base)) return C('unknown', `${ipOrCidr} is not an IP address`);
     const ptr = await this.resolver.resolve(reverseName(base), 'PTR');
     if (ptr.status === 'unknown') return C('unknown', `PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
@@ -190,7 +221,7 @@ class AuditClassifier implements Classifier {
     if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
     for (const ip of ips) {
       const c = await this.ip(ip);
-      if (c.class === 'stale' || c.class === 'keep') return { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` };
+      if (c.class === 'stale' || c.class === 'keep' || this.remoteMailIps.has(ip)) return { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` };
     }
     return C('unknown', ips.length ? `${host} resolves to ${ips.join(', ')}, which is not this server and matches nothing known` : `${host} has no address`);
   }

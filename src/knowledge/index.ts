@@ -1,7 +1,12 @@
 // Knowledge as data: provider fingerprints (providers.json) with a source per entry. Lookups only — no policy here.
 import providersData from './providers.json' with { type: 'json' };
 
-export type ProviderKind = 'hosting' | 'mail-service' | 'report-processor';
+/**
+ * hosting: a previous host's leftovers are stale candidates. mail-service / report-processor: kept.
+ * shared-infrastructure: filtering or relay networks many hosts share; a match names the network, not a host, so it is
+ * never evidence of a previous host (classified unknown).
+ */
+export type ProviderKind = 'hosting' | 'mail-service' | 'report-processor' | 'shared-infrastructure';
 export interface Provider {
   id: string;
   name: string;

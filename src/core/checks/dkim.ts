@@ -106,7 +106,25 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         continue;
       }
       const c = ctx.classifier.dkimKey(sel, rec.publicKey);
-      if (isServer && c.class === 'stale') {
+      if (isServer && c.class === 'stale' && (!dkim.signing || ctx.settings.routing === 'remote')) {
+        // This server does not sign for the domain, or the domain's mail is handled elsewhere: the key is most likely
+        // the current external provider's, not a previous host's, and replacing it would break that provider's mail.
+        // Signing off → info (nothing this server sends fails); signing on but routing remote → warn (mail this
+        // server itself sends, e.g. web forms, fails DKIM, but the key is not ours to replace). Never a fix.
+        const signs = dkim.signing;
+        out.push(
+          makeFinding(
+            'dkim',
+            'dkim.key-mismatch',
+            signs ? 'warn' : 'info',
+            signs
+              ? `The key published at ${name} is not the key this server signs with. ${ctx.domain}'s mail is handled elsewhere, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM. Use another selector on this server rather than replacing the key.`
+              : `The key published at ${name} is not this server's, but this server does not sign for ${ctx.domain}: it is likely the key of the provider that sends its mail. Left as it is.`,
+            ev,
+            { subject: sel },
+          ),
+        );
+      } else if (isServer && c.class === 'stale') {
         out.push(
           makeFinding(
             'dkim',

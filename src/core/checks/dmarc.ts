@@ -2,6 +2,7 @@
 import { isSpfRecord } from '../spf/parse.js';
 import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
+import { describeAnswer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
 import { emptyList, filterList } from '../arrays.js';
@@ -18,6 +19,10 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
     const org = organizationalDomain(ctx.domain);
     if (org !== ctx.domain) {
       const oa = await ctx.resolver.resolve(`_dmarc.${org}`, 'TXT');
+      // The parent's policy may well apply: publishing p=none here would override it, so say nothing until DNS answers.
+      if (oa.status === 'unknown') {
+        return [dnsErrorFinding('dmarc', `the DMARC record of ${org} (which would apply to ${ctx.domain})`, oa, moreEvidence(ev, { organizational: describeAnswer(oa) }))];
+      }
       if (oa.status === 'ok' && liveTxt(oa).some(isDmarcRecord)) {
         return [makeFinding('dmarc', 'dmarc.inherited', 'pass', `${ctx.domain} has no DMARC record of its own; the policy of ${org} applies.`, ev)];
       }

@@ -7,6 +7,9 @@ import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
 import { emptyList } from '../arrays.js';
 
+/** DNSBL error answers (Spamhaus: 127.255.255.252 typo in the zone name, .254 public resolver, .255 excessive queries). */
+const BLOCKLIST_REFUSED = /^127\.255\.255\.25[2-5]$/;
+
 export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
   const { settings } = ctx;
@@ -62,7 +65,16 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
       const q = `${reverseName(ip).replace(/\.in-addr\.arpa$/, '')}.${bl}`;
       const a = await ctx.resolver.resolve(q, 'A');
       const bev = { live: describeAnswer(a) };
-      if (a.status === 'ok') out.push(makeFinding('ptr', 'ptr.listed', 'fail', `${ip} is listed on ${bl} (${a.records.join(', ')}).`, bev, { subject: `${ip} @ ${bl}` }));
+      const listed = a.status === 'ok' ? a.records.filter((r) => !BLOCKLIST_REFUSED.test(r)) : [];
+      if (a.status === 'ok' && a.records.length > 0 && listed.length === 0) {
+        // Only 127.255.255.252–255: the blocklist refused to answer (Spamhaus: public/open resolver, too many queries,
+        // typo in the zone name) — an error, not a listing.
+        out.push(
+          makeFinding('ptr', 'ptr.dns-error', 'unknown', `Could not check ${ip} on ${bl}: the blocklist refused the query (${a.records.join(', ')}; e.g. queries through a public resolver are refused).`, bev, {
+            subject: `${ip} @ ${bl}`,
+          }),
+        );
+      } else if (a.status === 'ok' && listed.length > 0) out.push(makeFinding('ptr', 'ptr.listed', 'fail', `${ip} is listed on ${bl} (${listed.join(', ')}).`, bev, { subject: `${ip} @ ${bl}` }));
       else if (a.status === 'unknown') out.push(dnsErrorFinding('ptr', `blocklist ${bl} for ${ip}`, a, bev));
     }
   }

@@ -70,6 +70,21 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
   for (const t of tree.terms) {
     if (t.error && !t.ignored) out.push(makeFinding('spf', 'spf.syntax', 'fail', `${t.term}: ${t.error}.`, treeEv, { subject: t.term, fix: 'spf' }));
+    // Problems deeper in the tree (an included record that includes a missing name, loops back, or has a syntax
+    // error): receivers return permerror there just as for the top-level term (RFC 7208 §5.2). DNS trouble is not
+    // among them (tree.unknown → unknown below).
+    if (t.nestedErrors && !t.ignored) {
+      out.push(
+        makeFinding(
+          'spf',
+          'spf.syntax',
+          'fail',
+          `${t.term} leads to a record receivers cannot evaluate: ${t.nestedErrors.join('; ')}. Receivers return permerror (SPF fails) for mail not matched by an earlier term: remove ${t.term} or have its owner fix their record.`,
+          moreEvidence(treeEv, { nestedErrors: t.nestedErrors }),
+          { subject: t.term, fix: 'spf' },
+        ),
+      );
+    }
   }
 
   // The `all` qualifier.
@@ -100,7 +115,20 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
       const rev = moreEvidence(ev, { checkHost: [`check_host(${ip}, ${ctx.domain}) = ${r.result}${r.reason ? ` (${r.reason})` : ''}`] });
       if (r.result === 'pass') continue;
       if (r.result === 'temperror') out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not evaluate SPF for ${ip}: ${r.reason ?? 'DNS error'}.`, rev, { subject: ip }));
-      else
+      else if (r.dnsTrouble) {
+        // RFC 7208 makes an unanswered ptr lookup "no match", so check_host says `${r.result}`; whether the term would
+        // have matched is unknown, so this is no proof the server is unauthorised (and no reason to change the zone).
+        out.push(
+          makeFinding(
+            'spf',
+            'spf.dns-error',
+            'unknown',
+            `Could not tell whether SPF authorises ${ip}: check_host = ${r.result}, but ${r.dnsTrouble.join('; ')} (treated as no match). Nothing is changed until DNS answers.`,
+            moreEvidence(rev, { dnsTrouble: r.dnsTrouble }),
+            { subject: ip },
+          ),
+        );
+      } else
         out.push(
           makeFinding('spf', 'spf.server-not-authorized', 'fail', `SPF does not authorise this server's outbound IP ${ip} (check_host = ${r.result}): receivers reject or junk its mail (550 5.7.26).`, rev, {
             subject: ip,

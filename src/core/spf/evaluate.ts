@@ -18,6 +18,12 @@ export interface SpfEvaluation {
   trace: string[];
   /** Why the result is permerror/temperror/none, in words. */
   reason?: string;
+  /**
+   * Lookups that got no answer (timeout, SERVFAIL) but that RFC 7208 treats as "no match" rather than temperror
+   * (ptr / %{p}: §5.5). The result is what a receiver computes; a checker cannot say whether the term would have
+   * matched, so a non-pass result with this set is not proof the sender is unauthorised. Absent when none.
+   */
+  dnsTrouble?: string[];
 }
 
 export interface CheckHostOptions {
@@ -107,6 +113,8 @@ class Evaluation {
   lookups = 0;
   voids = 0;
   readonly trace: string[] = [];
+  /** See SpfEvaluation.dnsTrouble. */
+  readonly dnsTrouble: string[] = [];
   private readonly ip: ipaddr.IPv4 | ipaddr.IPv6;
   private readonly v4: boolean;
   private readonly local: string;
@@ -232,6 +240,7 @@ class Evaluation {
     const ans = await this.query(rev, 'PTR');
     if (ans.status === 'unknown') {
       this.trace.push(`ptr: ${rev} PTR: DNS error (${ans.error ?? 'unknown'}), no match`);
+      this.dnsTrouble.push(`${rev} PTR: DNS error (${ans.error ?? 'unknown'})`);
       return [];
     }
     if (ans.status !== 'ok' || ans.records.length === 0) {
@@ -243,6 +252,7 @@ class Evaluation {
     for (const name of names) {
       if (!isQueryableName(name)) continue;
       const a = await this.query(name, this.v4 ? 'A' : 'AAAA');
+      if (a.status === 'unknown') this.dnsTrouble.push(`${name} ${this.v4 ? 'A' : 'AAAA'}: DNS error (${a.error ?? 'unknown'})`);
       if (a.status === 'ok' && a.records.some((r) => sameAddress(this.ip, r))) out.push(name);
     }
     return out;
@@ -446,6 +456,7 @@ export async function checkHost(
   try {
     const inner = await ev.checkHost(domain, 0);
     const out: SpfEvaluation = { result: inner.result, lookups: ev.lookups, voidLookups: ev.voids, trace: ev.trace };
+    if (ev.dnsTrouble.length) out.dnsTrouble = ev.dnsTrouble;
     if (inner.result === 'fail' && inner.exp) {
       const explanation = await ev.explain(inner.exp);
       if (explanation !== undefined) out.explanation = explanation;
@@ -454,7 +465,14 @@ export async function checkHost(
   } catch (err) {
     if (err instanceof Abort) {
       ev.trace.push(`${err.result}: ${err.reason}`);
-      return { result: err.result, lookups: ev.lookups, voidLookups: ev.voids, trace: ev.trace, reason: err.reason };
+      return {
+        result: err.result,
+        lookups: ev.lookups,
+        voidLookups: ev.voids,
+        trace: ev.trace,
+        reason: err.reason,
+        ...(ev.dnsTrouble.length ? { dnsTrouble: ev.dnsTrouble } : {}),
+      };
     }
     throw err;
   }

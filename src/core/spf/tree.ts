@@ -27,6 +27,11 @@ export interface SpfTreeTerm {
   loop?: boolean;
   /** Why receivers never evaluate this term (after `all`; redirect next to `all`). Such terms cost 0. */
   ignored?: string;
+  /**
+   * include/redirect: problems inside the record it leads to, at any depth, that make receivers return permerror
+   * (syntax, loop, target without SPF…), each with its path. DNS trouble is not among them (that is `unknown`).
+   */
+  nestedErrors?: string[];
 }
 
 export interface SpfTreeNode {
@@ -70,6 +75,8 @@ interface WalkState {
   records: number;
   unknown: boolean;
   errors: string[];
+  /** The subset of `errors` receivers turn into permerror (not the walker's own limits), for `nestedErrors`. */
+  permerrors: string[];
   loops: string[];
   dynamic: string[];
   opts: Required<WalkOptions>;
@@ -107,6 +114,12 @@ function isVoidAnswer(status: string, count: number): boolean {
 
 const ignore = () => undefined;
 
+/** A problem receivers turn into permerror: listed in `errors` and counted for the including term's `nestedErrors`. */
+function fault(st: WalkState, message: string): void {
+  st.errors.push(message);
+  st.permerrors.push(message);
+}
+
 /**
  * A and AAAA of a name: both questions go out together and are awaited in turn (Promise.all of the two would leave a
  * kilobyte of garbage per term, for every domain). If the A question rejects, the AAAA one's outcome is still handled.
@@ -142,7 +155,7 @@ async function walkRecord(
     syntaxErrors: mapList(parsed.errors, (e) => e.reason),
     warnings: parsed.warnings.slice(),
   };
-  for (const e of node.syntaxErrors) st.errors.push(`${path}: ${e}`);
+  for (const e of node.syntaxErrors) fault(st, `${path}: ${e}`);
   const hasAll = parsed.terms.some((t) => t.mechanism === 'all' && !t.error);
   let seenAll = false;
 
@@ -178,7 +191,9 @@ async function walkRecord(
     const target = term.domainSpec !== undefined ? staticTarget(term.domainSpec) : domain;
     if (target === null || !isQueryableName(target)) {
       out.error = `"${term.domainSpec}" is not a usable DNS name`;
-      st.errors.push(`${where}: ${out.error}`);
+      // An include/redirect target that is no name makes receivers return permerror; for a/mx/exists it just fails to match.
+      if (m === 'include' || m === 'redirect') fault(st, `${where}: ${out.error}`);
+      else st.errors.push(`${where}: ${out.error}`);
       continue;
     }
     out.target = target;
@@ -190,7 +205,7 @@ async function walkRecord(
           out.loop = true;
           out.error = `${m} loop: ${[...chain, target].join(' → ')}`;
           st.loops.push([...chain, target].join(' → '));
-          st.errors.push(`${where}: ${out.error}`);
+          fault(st, `${where}: ${out.error}`);
           break;
         }
         if (chain.length >= st.opts.maxDepth || st.records >= st.opts.maxRecords) {
@@ -207,16 +222,18 @@ async function walkRecord(
         }
         if (rec.status === 'none') {
           out.error = `${m} target ${rec.why} (receivers return permerror)`;
-          st.errors.push(`${where}: ${out.error}`);
+          fault(st, `${where}: ${out.error}`);
           break;
         }
         if (rec.status === 'multiple') {
           out.error = `${m} target ${target} has ${rec.records.length} SPF records (permerror)`;
-          st.errors.push(`${where}: ${out.error}`);
+          fault(st, `${where}: ${out.error}`);
           break;
         }
-        const child = await walkRecord(resolver, target, rec.record, [...chain, target], `${where} →`, st);
+        const before = st.permerrors.length;
+        const child = await walkRecord(resolver, target, rec.record, [...chain, target], `${where} → ${target}`, st);
         out.children = child;
+        if (st.permerrors.length > before) out.nestedErrors = st.permerrors.slice(before);
         out.lookups += child.lookups;
         out.voids += child.voids;
         break;
@@ -245,7 +262,7 @@ async function walkRecord(
         const hosts = filterList(mapList(mx.records, (r) => r.exchange.replace(/\.$/, '').toLowerCase()), (h) => h !== '');
         if (hosts.length > 10) {
           out.error = `${target} has ${hosts.length} MX names; an mx term may look up at most 10 (permerror)`;
-          st.errors.push(`${where}: ${out.error}`);
+          fault(st, `${where}: ${out.error}`);
           break;
         }
         for (let j = 0; j < hosts.length; j++) {
@@ -312,6 +329,7 @@ function newState(opts: WalkOptions): WalkState {
     records: 0,
     unknown: false,
     errors: [],
+    permerrors: [],
     loops: [],
     dynamic: [],
     opts: { maxDepth: opts.maxDepth ?? 20, maxRecords: opts.maxRecords ?? 200, maxLookups: opts.maxLookups ?? 10, maxVoidLookups: opts.maxVoidLookups ?? 2 },
