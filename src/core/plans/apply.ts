@@ -136,7 +136,7 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
 
       const changeId = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
       deps.crashPoint?.('after-intent');
-      let after: string;
+      let after: string | null = null;
       try {
         after = (await deps.panel.applyChanges(input.domain, changes, zoneVersion)).version;
       } catch (e) {
@@ -145,11 +145,26 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
           return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.`, ...(newPlan ? { newPlan } : {}) };
         }
-        deps.history.recordOutcome(changeId, { status: 'failed', error: (e as Error).message });
-        return { status: 'failed' as const, changeId, reason: (e as Error).message };
+        // The write failed, perhaps part-way (panels that write record by record): what is in the zone now decides
+        // the outcome, as after a crash — nothing written, fully written, partly written (old records put back) or
+        // edited meanwhile (left alone). If even that fails, the intent stays open for the next start.
+        const reason = (e as Error).message;
+        const found: { id: number; outcome: string }[] = [];
+        try {
+          const pending = deps.history.getChange(changeId);
+          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`);
+        } catch (re) {
+          return { status: 'failed' as const, changeId, reason: `${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start` };
+        }
+        const outcome = found[0]?.outcome;
+        if (outcome !== 'applied') {
+          const more = outcome === 'restored' ? ' — the records written before the failure were put back' : outcome === 'conflict' ? ' — the zone was also edited meanwhile; see history' : '';
+          return { status: 'failed' as const, changeId, reason: reason + more };
+        }
+        // The zone holds the whole change after all: carry on as applied (the outcome is recorded).
       }
       deps.crashPoint?.('after-write');
-      deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter: after });
+      if (deps.history.getChange(changeId)?.status === 'intent') deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter: after });
       const verified = await verify(input.domain, changes, deps).catch(() => 'propagating' as const);
       deps.history.setVerified(changeId, verified);
       const message = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
@@ -255,7 +270,7 @@ export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome:
       await deps.history.withLock(`domain:${ch.domain}`, owner, LOCK_TTL_MS, async () => {
         // Re-read under the lock: an apply that held it may have closed this intent meanwhile.
         if (deps.history.getChange(ch.id)?.status !== 'intent') return;
-        await reconcileOne(ch, deps, out);
+        await reconcileOne(ch, deps, out, 'at start');
       });
     } catch (e) {
       if ((e as { code?: string }).code === 'locked') out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });
@@ -265,10 +280,10 @@ export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome:
   return out;
 }
 
-async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number; outcome: string }[]): Promise<void> {
+async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number; outcome: string }[], when = 'at start'): Promise<void> {
   const zone = await deps.panel.readZone(ch.domain);
   if (holdsAfter(zone, ch.changes)) {
-    deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: 'reconciled at start: the write had happened' });
+    deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: `reconciled ${when}: the write had happened` });
     if (ch.undoOf) {
       deps.history.markUndone(ch.undoOf, ch.id);
       deps.history.recordOutcome(ch.undoOf, { status: 'reverted' });
@@ -277,7 +292,7 @@ async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number
     return;
   }
   if (holdsBefore(zone, ch.changes)) {
-    deps.history.recordOutcome(ch.id, { status: 'failed', error: 'reconciled at start: the write never happened' });
+    deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the write never happened` });
     out.push({ id: ch.id, outcome: 'not-written' });
     return;
   }
@@ -286,7 +301,7 @@ async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number
     const list = foreign.map((r) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`);
     deps.history.recordOutcome(ch.id, {
       status: 'failed',
-      error: `reconciled at start: the zone was edited since this write began (${list.join('; ')}); nothing was restored — review these records`,
+      error: `reconciled ${when}: the zone was edited since this write began (${list.join('; ')}); nothing was restored — review these records`,
     });
     out.push({ id: ch.id, outcome: 'conflict' });
   } else {
@@ -303,7 +318,7 @@ async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number
       }
     }
     const v = await deps.panel.applyChanges(ch.domain, restore, zone.version);
-    deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: 'reconciled at start: partly written, old records restored' });
+    deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: `reconciled ${when}: partly written, old records restored` });
     out.push({ id: ch.id, outcome: 'restored' });
   }
 }

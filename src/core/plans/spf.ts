@@ -126,8 +126,8 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     for (const ip of ctx.settings.ips) {
       const candidate = renderTerms([...terms, ...needs, ...(redirect ? [redirect.raw] : ['-all'])]);
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, overlay(ctx.resolver, ctx.domain, candidate));
-      if (r.result === 'temperror') {
-        dnsTrouble = `checking whether ${ip} may send got no answer from DNS (temperror)`;
+      if (r.result === 'temperror' || (r.result !== 'pass' && r.dnsTrouble?.length)) {
+        dnsTrouble = `checking whether ${ip} may send got no answer from DNS (${r.result === 'temperror' ? 'temperror' : r.dnsTrouble![0]})`;
         break;
       }
       if (r.result !== 'pass') needs.push(ip.includes(':') ? `ip6:${ip}` : `ip4:${ip}`);

@@ -150,6 +150,47 @@ describe('apply: write-ahead intent and reconcile', () => {
   });
 });
 
+describe('a write that fails part-way', () => {
+  test('the panel writes one of two changes, then fails → the written one is put back; history says restored, not applied', async () => {
+    const p = await start();
+    const original = p.zoneText('twospf.example');
+    const plan = await p.plan('twospf.example', 'spf');
+    assert.equal(plan.changes.length, 2);
+    const write = p.panel.applyChanges.bind(p.panel);
+    let calls = 0;
+    p.panel.applyChanges = async (domain, changes, version) => {
+      calls++;
+      if (calls > 1) return write(domain, changes, version); // the restore goes through
+      await write(domain, [changes[0]], version);
+      throw new Error('injected: the panel failed on the second record');
+    };
+    const out = await applyPlan({ domain: 'twospf.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'failed');
+    if (out.status !== 'failed') return;
+    assert.match(out.reason, /injected: the panel failed on the second record — the records written before the failure were put back/);
+    const ch = p.store.getChange(out.changeId!)!;
+    assert.equal(ch.status, 'restored');
+    assert.deepEqual(p.store.pendingIntents(), []);
+    const notSoa = (r: { type: string }) => r.type !== 'SOA';
+    assert.deepEqual(recordKeys(p.zoneText('twospf.example'), 'twospf.example', notSoa), recordKeys(original, 'twospf.example', notSoa));
+  });
+
+  test('the panel fails before writing anything → failed, nothing to put back', async () => {
+    const p = await start();
+    const before = p.zoneText('bakery.example');
+    const plan = await p.plan('bakery.example', 'spf');
+    p.panel.applyChanges = async () => {
+      throw new Error('injected: panel unavailable');
+    };
+    const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'failed');
+    if (out.status !== 'failed') return;
+    assert.equal(out.reason, 'injected: panel unavailable');
+    assert.equal(p.store.getChange(out.changeId!)!.status, 'failed');
+    assert.equal(p.zoneText('bakery.example'), before);
+  });
+});
+
 describe('reconcile never writes over an edit made after the crash', () => {
   test('crash after the intent, then the customer edits SPF by hand → conflict: nothing restored, no second SPF record', async () => {
     const p = await start();

@@ -203,6 +203,17 @@ describe('SPF fix when DNS fails while planning (a failed lookup never changes a
     assert.deepEqual(p.store.changesForDomain(domain), []);
   });
 
+  test('without a relay: `ptr` whose PTR lookup fails → blocked, not "add the server IP"', async () => {
+    const p = await start({ server: { relay: null } });
+    const domain = 'clean.example';
+    p.writeZone(domain, p.zoneText(domain).replace(/"v=spf1[^"]*"/, '"v=spf1 ptr -all"'));
+    p.refresh();
+    assert.doesNotMatch((await p.plan(domain, 'spf')).blocked ?? '', /DNS did not answer/);
+    const resolver = failing(p, ['10.113.0.203.in-addr.arpa PTR']);
+    const plan = await makePlan({ domain, check: 'spf' }, { panel: p.panel, resolver });
+    assert.match(plan.blocked ?? '', /DNS did not answer while planning/);
+  });
+
   test('with a relay: an include of the record times out → the relay include is not judged missing; blocked', async () => {
     const p = await start();
     const domain = 'bakery.example';

@@ -310,21 +310,34 @@ export class PleskPanel implements Panel {
     // No serial: re-read and compare the record hash (the version token) just before writing.
     const current = await this.readZone(d);
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${d} changed since it was read; re-read and plan again`);
-    for (const c of changes) {
-      if (c.action === 'add') {
-        await this.dns('--add', d, c.after!);
-      } else if (c.action === 'remove') {
-        await this.dns('--del', d, c.before!);
-      } else {
-        // No in-place edit: delete the old record, add the new one; put the old one back if the add fails.
-        await this.dns('--del', d, c.before!);
-        try {
-          await this.dns('--add', d, c.after!);
-        } catch (e) {
-          await this.dns('--add', d, c.before!).catch(() => undefined);
-          throw e;
+    // One `plesk bin dns` call per record (no in-place edit: an edit is delete + add). When a call fails, every
+    // step already taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in
+    // the error (the caller then finds the zone partly written and reconciles it).
+    const undo: { action: '--add' | '--del'; rec: ZoneRecord }[] = [];
+    const step = async (action: '--add' | '--del', rec: ZoneRecord) => {
+      await this.dns(action, d, rec);
+      undo.push({ action: action === '--add' ? '--del' : '--add', rec });
+    };
+    try {
+      for (const c of changes) {
+        if (c.action === 'add') await step('--add', c.after!);
+        else if (c.action === 'remove') await step('--del', c.before!);
+        else {
+          await step('--del', c.before!);
+          await step('--add', c.after!);
         }
       }
+    } catch (e) {
+      const failedUndo: string[] = [];
+      for (const u of undo.reverse()) {
+        try {
+          await this.dns(u.action, d, u.rec);
+        } catch (ue) {
+          failedUndo.push(`${u.action === '--add' ? 'restoring' : 'removing'} ${u.rec.name} TXT (${(ue as Error).message})`);
+        }
+      }
+      if (failedUndo.length) throw new PanelError('other', `${(e as Error).message}; rolling back failed: ${failedUndo.join('; ')}`);
+      throw e;
     }
     const after = await this.readZone(d);
     return { version: after.version };

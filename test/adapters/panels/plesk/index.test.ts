@@ -147,6 +147,26 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
     await rejectsWith(panel.applyChanges('carol.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, LOCKDOWN) }], z.version), 'record-exists', /already exists/);
   });
 
+  it('a dns call failing part-way: every step already taken is undone, newest first (the zone is as it was)', async () => {
+    const rest = new PanelHttpClient({ baseUrl: srv.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } });
+    const real = new PleskRestCli(rest);
+    const newSpf = 'v=spf1 mx include:relay.mailchannels.net -all';
+    // The add of the new SPF record fails (as a Plesk that rejects the value would); every other call goes through.
+    const cli = { run: (util: string, params: string[]) => (util === 'dns' && params[0] === '--add' && params.includes(newSpf) ? Promise.resolve({ code: 1, stdout: '', stderr: 'injected failure' }) : real.run(util, params)) };
+    const flaky = new PleskPanel({ rest, apiKey: state.apiKey, cli, root: fsRoot });
+    const key = (r: { host: string; type: string; value: string }) => `${r.host} ${r.type} ${r.value}`;
+    const beforeSet = recordsOf(state, 'carol.example').map(key).sort();
+    const z = await flaky.readZone('carol.example');
+    const spf = find(z.records, 'carol.example', 'TXT')[0];
+    const lock = find(z.records, '_mailchannels.carol.example', 'TXT')[0];
+    const changes: Change[] = [
+      { action: 'remove', name: lock.name, type: 'TXT', ttl: lock.ttl, before: lock, after: null },
+      { action: 'edit', name: 'carol.example', type: 'TXT', ttl: spf.ttl, before: spf, after: txt('carol.example', newSpf, spf.ttl) },
+    ];
+    await rejectsWith(flaky.applyChanges('carol.example', changes, z.version), 'other', /injected failure/);
+    assert.deepEqual(recordsOf(state, 'carol.example').map(key).sort(), beforeSet);
+  });
+
   it('non-TXT changes are refused as unsupported', async () => {
     const z = await panel.readZone('carol.example');
     const mx = find(z.records, 'carol.example', 'MX')[0];
