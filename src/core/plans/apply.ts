@@ -126,10 +126,11 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       let zoneVersion = plan.zoneVersion;
       if (plan.actions.some((a) => a.kind === 'generate-dkim')) {
         if (!deps.panel.generateDkim) return { status: 'refused' as const, reason: `The ${deps.panel.kind} panel cannot generate DKIM keys: create one in the panel.` };
-        const settings = await deps.panel.generateDkim(input.domain);
-        if (!settings.dkim.publicKey) return { status: 'failed' as const, reason: 'The panel generated no readable DKIM key.' };
-        changes = changes.map((c) => (c.after && c.after.value.includes(PLACEHOLDER_KEY) ? { ...c, after: dkimRecordFor(c.after.name, c.after.ttl, settings.dkim.publicKey!) } : c));
-        zoneVersion = (await deps.panel.readZone(input.domain)).version;
+        const generated = await generateKey(input.domain, plan.zoneVersion, changes, deps);
+        if ('refused' in generated) return { status: 'refused' as const, reason: generated.refused };
+        if ('failed' in generated) return { status: 'failed' as const, reason: generated.failed };
+        changes = generated.changes;
+        zoneVersion = generated.zoneVersion;
       }
       const guard = ownershipProblem(input.check, input.domain, (await deps.panel.readMailSettings(input.domain)).dkim.selector, changes);
       if (guard) return { status: 'refused' as const, reason: guard };
@@ -174,6 +175,54 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
     throw e;
   }
+}
+
+/**
+ * The panel generates the key (its own writes: a key file, and on cPanel/Plesk a DKIM record it publishes and the
+ * adapter takes back out, so the plan's record is the one that lands). The zone must be the previewed one before, and
+ * the same records after — anything else means someone edited it meanwhile (or the panel left something behind), and
+ * the plan's changes would no longer say what they do. The changes then point at the records as re-read (a panel's
+ * line indexes can move) and carry the new key in place of the placeholder.
+ */
+async function generateKey(
+  domain: string,
+  planVersion: string,
+  changes: Change[],
+  deps: ApplyDeps,
+): Promise<{ changes: Change[]; zoneVersion: string } | { refused: string } | { failed: string }> {
+  const before = await deps.panel.readZone(domain);
+  if (before.version !== planVersion) return { refused: 'The zone changed since the preview: preview the fix again.' };
+  let publicKey: string | undefined;
+  try {
+    publicKey = (await deps.panel.generateDkim!(domain)).dkim.publicKey;
+  } catch (e) {
+    const now = await deps.panel.readZone(domain).catch(() => null);
+    const untouched = now !== null && sameRecords(now, before);
+    return { failed: `The panel could not generate a DKIM key (${(e as Error).message})${untouched ? '; the zone was not changed' : '; the zone may have been changed by the panel: check the DKIM records'}.` };
+  }
+  if (!publicKey) return { failed: 'The panel generated no readable DKIM key.' };
+  const after = await deps.panel.readZone(domain);
+  if (!sameRecords(after, before)) return { refused: 'The zone changed while the key was generated (another edit, or a record the panel left): nothing else was changed; preview the fix again.' };
+  const out: Change[] = [];
+  for (const c of changes) {
+    let cur: ZoneRecord | undefined;
+    if (c.before) {
+      cur = findRecord(after, c.before);
+      if (!cur) return { refused: `${c.name} ${c.type} changed while the key was generated: preview the fix again.` };
+    }
+    const withKey = c.after && c.after.value.includes(PLACEHOLDER_KEY) ? dkimRecordFor(c.after.name, c.after.ttl, publicKey) : c.after;
+    out.push({ ...c, before: cur ?? c.before, after: withKey });
+  }
+  return { changes: out, zoneVersion: after.version };
+}
+
+/** The same records (SOA aside: a panel bumps the serial on every write), in any order. */
+function sameRecords(a: Zone, b: Zone): boolean {
+  const key = (r: ZoneRecord) => `${canonName(r.name)} ${r.type.toUpperCase()} ${r.ttl} ${text(r)}`;
+  const list = (z: Zone) => z.records.filter((r) => r.type.toUpperCase() !== 'SOA').map(key).sort();
+  const x = list(a);
+  const y = list(b);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
 /** The inverse of applied changes, checked against the zone as it is now. Null + reason when a later edit intervened. */

@@ -90,6 +90,41 @@ describe('DKIM fix', () => {
     });
   }
 
+  test('the zone is edited while the panel generates the key → refused; only that edit is in the zone', async () => {
+    const p = await start();
+    const domain = 'newkey.example';
+    const plan = await p.plan(domain, 'dkim');
+    const generate = p.panel.generateDkim.bind(p.panel);
+    p.panel.generateDkim = async (d) => {
+      const s = await generate(d);
+      p.writeZone(d, p.zoneText(d) + '@\tIN\tTXT\t"edited-meanwhile=1"\n');
+      return s;
+    };
+    const edited = () => p.zoneText(domain);
+    const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    if (out.status !== 'refused') return;
+    assert.match(out.reason, /zone changed while the key was generated/);
+    assert.match(edited(), /edited-meanwhile=1/);
+    assert.doesNotMatch(edited(), /^default\._domainkey/m);
+    assert.deepEqual(p.store.changesForDomain(domain), []);
+  });
+
+  test('the panel fails to generate the key → failed with the reason, the zone untouched, no history row', async () => {
+    const p = await start();
+    const domain = 'newkey.example';
+    const before = p.zoneText(domain);
+    const plan = await p.plan(domain, 'dkim');
+    p.panel.generateDkim = async () => {
+      throw new Error('injected: key generation failed');
+    };
+    const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'failed');
+    if (out.status !== 'failed') return;
+    assert.match(out.reason, /could not generate a DKIM key \(injected: key generation failed\); the zone was not changed/);
+    assert.equal(p.zoneText(domain), before);
+  });
+
   for (const domain of ['bakery.example', 'clean.example']) {
     test(`${domain}: the published key is the server's → empty plan`, async () => {
       const p = await start();
