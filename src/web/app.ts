@@ -49,7 +49,19 @@ export interface AppDeps {
   onSettingsSaved?: () => void;
   /** See ScheduleOverrides: the settings page tells the admin which schedule fields the command line fixed. */
   scheduleOverrides?: ScheduleOverrides;
+  /**
+   * false: start no background jobs — bulk audits are refused with `noBackgroundJobsMessage` and change nothing. For a
+   * front door that handles one request in-process: it closes the store once the response is sent, so a job would die
+   * half-way and leave its row "running" for ever.
+   */
+  backgroundJobs?: boolean;
+  /** Why bulk audits are unavailable (default NO_BACKGROUND_JOBS). */
+  noBackgroundJobsMessage?: string;
 }
+
+export const NO_BACKGROUND_JOBS =
+  'Bulk audits run in the background, and this page cannot keep anything running after it answers: they need the mailhealth background service. ' +
+  'Ask your server administrator to start it (as root: systemctl enable --now mailhealth). Meanwhile, audit domains one at a time from their pages.';
 
 export interface AppContext extends WebDeps {
   identityFrom: IdentitySource;
@@ -59,6 +71,8 @@ export interface AppContext extends WebDeps {
   secret: Buffer;
   onSettingsSaved: () => void;
   scheduleOverrides: ScheduleOverrides;
+  /** Null: background jobs may start. Otherwise why they may not (AppDeps.backgroundJobs false): the refusal message. */
+  noBackgroundJobs: string | null;
 }
 
 export type MailhealthApp = express.Express & { runner: BulkRunner; context: AppContext };
@@ -116,6 +130,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     secret: sessionSecret(deps.store),
     onSettingsSaved: deps.onSettingsSaved ?? (() => {}),
     scheduleOverrides: deps.scheduleOverrides ?? {},
+    noBackgroundJobs: deps.backgroundJobs === false ? (deps.noBackgroundJobsMessage ?? NO_BACKGROUND_JOBS) : null,
   };
 
   // Accounts change rarely; reading them on every request would hit the panel's API each time.
@@ -233,7 +248,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
       status = e.status;
       message = e.type === 'entity.parse.failed' ? 'The request body is not valid.' : 'The request could not be handled.';
     }
-    if (status >= 500) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
+    // A deliberate HttpError (503: no background jobs here) is an answer, not a fault: not logged.
+    if (status >= 500 && !(err instanceof HttpError)) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
     if (res.headersSent) return;
     const l = res.locals as Partial<Locals>;
     if (l.api || req.path.startsWith('/api/') || (req.get('accept') ?? '').startsWith('application/json')) {

@@ -36,11 +36,17 @@ export class BulkRunner {
     const runId = store.startRun('bulk', identity.user, refs.length, { jobId });
     store.updateJob(jobId, { status: 'running', runId });
     this.results.set(jobId, []);
-    const p = this.run(jobId, runId, refs).finally(() => {
-      this.running.delete(jobId);
-      this.finished.push(jobId);
-      while (this.finished.length > KEEP_FINISHED) this.results.delete(this.finished.shift()!);
-    });
+    // run() records its own failures; this catch is for a store that fails too (closed under it): never an unhandled
+    // rejection, which would end the process.
+    const p = this.run(jobId, runId, refs)
+      .catch((e: unknown) => {
+        process.stderr.write(`mailhealth web: bulk job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
+      })
+      .finally(() => {
+        this.running.delete(jobId);
+        this.finished.push(jobId);
+        while (this.finished.length > KEEP_FINISHED) this.results.delete(this.finished.shift()!);
+      });
     this.running.set(jobId, p);
     return jobId;
   }
@@ -55,6 +61,7 @@ export class BulkRunner {
     let batchFailed = 0;
     let lastFlush = Date.now();
     let done = 0;
+    let storeFailure: unknown = null;
     const flush = () => {
       lastFlush = Date.now();
       if (!batch.length) return;
@@ -82,7 +89,15 @@ export class BulkRunner {
     const bulk = {
       concurrency: this.deps.auditConcurrency,
       keepResults: false,
-      cancelled: () => (cancelled ||= store.isCancelRequested(jobId)),
+      // A store that fails here (closed under the job) stops the run: the audits could not be recorded anyway.
+      cancelled: () => {
+        try {
+          return (cancelled ||= store.isCancelRequested(jobId));
+        } catch (e) {
+          storeFailure ??= e;
+          return true;
+        }
+      },
       onResult,
     };
     try {
@@ -96,6 +111,7 @@ export class BulkRunner {
           bulkAudit(domains, { panel: this.deps.panel, resolver: {}, inProcess: resolver, options, now: this.deps.now }, { ...bulk, threads: 0 }),
         );
       }
+      if (storeFailure) throw storeFailure;
       flush();
       const status = cancelled ? 'cancelled' : 'complete';
       store.updateJob(jobId, { status });
@@ -106,8 +122,12 @@ export class BulkRunner {
       } catch {
         /* the store itself may be the problem */
       }
-      store.updateJob(jobId, { status: 'failed', error: (e as Error).message });
-      store.finishRun(runId, 'interrupted');
+      try {
+        store.updateJob(jobId, { status: 'failed', error: (e as Error).message });
+        store.finishRun(runId, 'interrupted');
+      } catch {
+        /* the store is gone: a restart marks the job interrupted (interruptUnfinishedJobs) */
+      }
     }
   }
 

@@ -6,8 +6,19 @@ export interface BucketConfig {
   perMinute: number;
 }
 
+/** Buckets held before pruning; pruning goes down to PRUNE_TO, so its cost is spread over many new keys. */
+export const MAX_KEYS = 10_000;
+const PRUNE_TO = Math.floor(MAX_KEYS * 0.9);
+/**
+ * Past this many, even limiting buckets go (those nearest to refilled first): memory stays bounded. Reaching it needs
+ * this many keys emptied at once — for logins, ten scrypt-checked attempts per key within one refill period.
+ */
+const HARD_MAX = MAX_KEYS * 10;
+
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
+  /** The size that triggers the next prune (raised when limiting buckets fill the map, so a prune is not run per key). */
+  private pruneAt = MAX_KEYS;
   constructor(
     private readonly config: BucketConfig,
     private readonly now: () => number = Date.now,
@@ -17,15 +28,37 @@ export class RateLimiter {
   take(key: string): boolean {
     const t = this.now();
     const b = this.buckets.get(key) ?? { tokens: this.config.capacity, at: t };
-    b.tokens = Math.min(this.config.capacity, b.tokens + ((t - b.at) / 60_000) * this.config.perMinute);
+    b.tokens = this.refilled(b, t);
     b.at = t;
-    if (this.buckets.size > 10_000) this.buckets.clear();
-    if (b.tokens < 1) {
-      this.buckets.set(key, b);
-      return false;
-    }
-    b.tokens -= 1;
+    const ok = b.tokens >= 1;
+    if (ok) b.tokens -= 1;
     this.buckets.set(key, b);
-    return true;
+    if (this.buckets.size > this.pruneAt) this.prune(t);
+    return ok;
+  }
+
+  /** Buckets held (tests). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  private refilled(b: { tokens: number; at: number }, t: number): number {
+    return Math.min(this.config.capacity, b.tokens + ((t - b.at) / 60_000) * this.config.perMinute);
+  }
+
+  /**
+   * Forget buckets, fullest first (a full one is the same as a new one). A bucket that is limiting (under one token)
+   * stays: dropping it would refill it, so flooding the map with made-up keys (user names at /login) would lift a
+   * lockout. Only past HARD_MAX do limiting buckets go too.
+   */
+  private prune(t: number): void {
+    const byFill = [...this.buckets].map(([k, b]) => ({ k, tokens: this.refilled(b, t) })).sort((a, b) => b.tokens - a.tokens);
+    let excess = this.buckets.size - PRUNE_TO;
+    for (const { k, tokens } of byFill) {
+      if (excess <= 0 || (tokens < 1 && this.buckets.size <= HARD_MAX)) break;
+      this.buckets.delete(k);
+      excess--;
+    }
+    this.pruneAt = Math.max(MAX_KEYS, this.buckets.size + (MAX_KEYS - PRUNE_TO));
   }
 }

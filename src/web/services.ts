@@ -59,9 +59,15 @@ export async function auditAndRecord(deps: WebDeps, identity: Identity, refs: Do
   }
 }
 
-/** The latest stored audit, or a fresh one (recorded) when the domain was never audited. */
-export async function latestOrAudit(deps: WebDeps, identity: Identity, ref: DomainRef): Promise<DomainAudit> {
-  return deps.store.latestAudit(ref.domain) ?? (await auditAndRecord(deps, identity, [ref]))[0];
+/**
+ * The latest stored audit, or a fresh one (recorded) when the domain was never audited. `beforeAudit` runs only before
+ * that fresh audit (the routes take an audit token there; it throws to refuse).
+ */
+export async function latestOrAudit(deps: WebDeps, identity: Identity, ref: DomainRef, beforeAudit: () => void = () => {}): Promise<DomainAudit> {
+  const latest = deps.store.latestAudit(ref.domain);
+  if (latest) return latest;
+  beforeAudit();
+  return (await auditAndRecord(deps, identity, [ref]))[0];
 }
 
 export interface Preview {

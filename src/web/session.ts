@@ -90,8 +90,22 @@ export function newSession(nowSec: number, who?: { user: string; role: Role }, n
   return { csrf: randomBytes(24).toString('base64url'), ...(who ? { user: who.user, role: who.role, iat: nowMs } : {}), exp: nowSec + SESSION_SECONDS };
 }
 
+/**
+ * Whether the browser reached us over TLS. `serve` listens on loopback or a Unix socket only (server.ts
+ * checkListenHost) with a TLS proxy in front, so the app sees plain HTTP from that proxy and req.secure is never true.
+ * The proxy's X-Forwarded-Proto tells; it is believed only from a loopback or Unix-socket peer — never from the network.
+ * (Not Express's 'trust proxy': that would also let X-Forwarded-For set req.ip, which keys the login rate limit.) A local
+ * client that sends it falsely only makes its own cookie Secure.
+ */
+export function cameOverTls(req: Request): boolean {
+  if (req.secure) return true;
+  const peer = req.socket?.remoteAddress;
+  const local = peer === undefined || peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+  return local && req.get('x-forwarded-proto')?.split(',')[0].trim().toLowerCase() === 'https';
+}
+
 export function writeSession(req: Request, res: Response, secret: Buffer, data: SessionData): void {
   const attrs = [`${SESSION_COOKIE}=${encodeSession(secret, data)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_SECONDS}`];
-  if (req.secure) attrs.push('Secure');
+  if (cameOverTls(req)) attrs.push('Secure');
   res.append('Set-Cookie', attrs.join('; '));
 }

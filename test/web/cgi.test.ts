@@ -272,6 +272,33 @@ describe('WHM page (AppConfig, root with REMOTE_USER)', () => {
     assert.deepEqual(domainsOf(out), RES1);
   });
 
+  test('handled here (no service): the bulk page offers no bulk audit, and one is refused without starting a job', async () => {
+    const page = parseCgi(await runCgi('whm', opts(), whmEnv('res1', { PATH_INFO: '/bulk', HTTP_ACCEPT: 'text/html' }), noBody(), rootOs));
+    assert.equal(page.status, 200, page.text.slice(0, 300));
+    assert.doesNotMatch(page.text, /action="[^"]*\/bulk\/audit"/);
+    assert.match(page.text, /need the mailhealth background service/);
+    const cookie = (page.header('set-cookie') ?? '').split(';')[0];
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+    const body = Buffer.from(`_csrf=${encodeURIComponent(csrf)}`);
+    const post = parseCgi(
+      await runCgi(
+        'whm',
+        opts(),
+        whmEnv('res1', { REQUEST_METHOD: 'POST', PATH_INFO: '/bulk/audit', HTTP_ACCEPT: 'text/html', HTTP_COOKIE: cookie, CONTENT_TYPE: 'application/x-www-form-urlencoded', CONTENT_LENGTH: String(body.length) }),
+        Readable.from([body]),
+        rootOs,
+      ),
+    );
+    assert.equal(post.status, 503, post.text.slice(0, 300));
+    assert.match(post.text, /need the mailhealth background service/);
+    const store = openStore(join(dir, 'whm.sqlite'));
+    try {
+      assert.deepEqual(store.listJobs('res1', 10), [], 'no job row');
+    } finally {
+      store.close();
+    }
+  });
+
   test('refused: a customer login, a user missing from /var/cpanel/resellers, no REMOTE_USER, not started as root', async () => {
     assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv('alice'), noBody(), rootOs)).status, 403);
     writeFileSync(join(root, 'var/cpanel/resellers'), 'someoneelse:all\n');

@@ -83,3 +83,20 @@ it('keeps the streamed rows of the last 10 finished jobs only', async () => {
     store.close();
   }
 });
+
+it('a store closed under a running job ends it quietly: no unhandled rejection, wait() resolves', async () => {
+  const store = openStore(join(dir, 'closed.sqlite'));
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const runner = new BulkRunner(deps(store));
+    const id = runner.start(admin, refs, {});
+    store.close(); // what a per-request front door did when its response was sent
+    await runner.wait(id);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(unhandled, []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

@@ -46,6 +46,10 @@ import { parsePort } from './serve.js';
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
 const MAX_BODY = 1024 * 1024;
+/** Why a narrowed (Plesk reseller) request cannot run bulk audits: it never goes to the service (see runCgi). */
+export const RESTRICTED_NO_BULK =
+  'Bulk audits run in the background service, which cannot apply the domain list Plesk gives this page, so they are not available here. ' +
+  'Audit domains one at a time from their pages, or ask your server administrator to run a bulk audit.';
 
 interface CgiOptions extends GlobalOptions {
   frontDoor: string;
@@ -171,7 +175,17 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
     if (!res) {
       store = setup.openStore();
       const identity = setup.identity;
-      const app = createApp({ panel: setup.panel, store, makeResolver: resolverFactory(o, store), identityFrom: 'front-door', frontDoor: () => identity });
+      // One request per process, and the store closes when it is answered: no background jobs here (a bulk audit would
+      // die half-way, its job row left "running"). The bulk page says what to do instead.
+      const app = createApp({
+        panel: setup.panel,
+        store,
+        makeResolver: resolverFactory(o, store),
+        identityFrom: 'front-door',
+        frontDoor: () => identity,
+        backgroundJobs: false,
+        ...(setup.restricted ? { noBackgroundJobsMessage: RESTRICTED_NO_BULK } : {}),
+      });
       res = await dispatchInProcess(app, req);
     }
     return formatCgi(rebase(res, base, secure));

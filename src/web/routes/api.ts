@@ -26,7 +26,10 @@ export function apiRoutes(c: AppContext): Router {
   });
 
   r.get('/domains/:domain', requireDomain(c), async (_req, res) => {
-    const a = await latestOrAudit(c, identityOf(res), ctx(res).domainRef!);
+    const me = identityOf(res);
+    const a = await latestOrAudit(c, me, ctx(res).domainRef!, () => {
+      if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'too many audits; wait a minute');
+    });
     res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
   });
 
@@ -38,7 +41,10 @@ export function apiRoutes(c: AppContext): Router {
   });
 
   r.get('/domains/:domain/fix', requireDomain(c), async (req, res) => {
-    const { plan, unknownTerms } = await previewFix(c, ctx(res).domainRef!.domain, parseCheck(req.query.check), parseTerms(req.query.remove));
+    const check = parseCheck(req.query.check);
+    const removeTerms = parseTerms(req.query.remove);
+    if (!c.limits.audit.take(identityOf(res).user)) throw new HttpError(429, 'too many audits; wait a minute');
+    const { plan, unknownTerms } = await previewFix(c, ctx(res).domainRef!.domain, check, removeTerms);
     res.json({ ...planJson(plan), unknownTerms });
   });
 
@@ -63,6 +69,7 @@ export function apiRoutes(c: AppContext): Router {
   r.post('/bulk', async (req, res) => {
     const me = identityOf(res);
     if (me.role === 'customer') throw new HttpError(403, 'bulk audits are for resellers and admins');
+    if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
     if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'too many bulk audits; wait a minute');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const names = list(body.domains);

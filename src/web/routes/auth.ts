@@ -31,6 +31,8 @@ export function authRoutes(c: AppContext): Router {
     const fail = (status: number, error: string) => res.status(status).render('login', { title: 'Log in', next, error, user });
     if (!c.limits.login.take(`login:${req.ip}:${user}`)) return fail(429, 'Too many attempts. Wait a minute and try again.');
     const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
+    // Always one scrypt check (against a stand-in hash when the user is unknown): the time taken does not tell which
+    // user names exist.
     const ok = await verifyPassword(password, account ? c.store.getPasswordHash(account.user) : null);
     if (!account || !ok) return fail(401, 'Wrong user name or password.');
     // A new session (and CSRF token) at login: a token planted before login is worth nothing after it.

@@ -31,11 +31,12 @@ export function bulkRoutes(c: AppContext): Router {
     const filter = parseFilter(req.query as Record<string, unknown>);
     const page = listPage(c.store, scope, filter, pageNumber(req.query.page), BULK_PER_PAGE);
     const job = c.store.listJobs(me.user, 1)[0] ?? null;
-    res.render('bulk', { title: 'All customer domains', page, filterQuery, job, now: c.now(), h: viewHelpers });
+    res.render('bulk', { title: 'All customer domains', page, filterQuery, job, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
   });
 
   r.post('/bulk/audit', async (req, res) => {
     const me = identityOf(res);
+    if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
     if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'Too many bulk audits in a short time. Wait a minute and try again.');
     const body = req.body as Record<string, unknown>;
     const refs = await matching(c, await scopeOf(c, res), body);
@@ -55,6 +56,8 @@ export function bulkRoutes(c: AppContext): Router {
     const names = list(body.domains);
     if (names.length === 0) throw new HttpError(400, 'Select at least one domain.');
     if (names.length > BULK_FIX_MAX) throw new HttpError(400, `At most ${BULK_FIX_MAX} domains per bulk fix.`);
+    // Up to BULK_FIX_MAX panel reads and DNS look-ups: one bulk token, like a bulk audit.
+    if (!c.limits.bulk.take(identityOf(res).user)) throw new HttpError(429, 'Too many bulk actions in a short time. Wait a minute and try again.');
     const { refs, notFound } = await scopedDomains(c, res, names);
     const items: { domain: string; preview?: Preview; error?: string }[] = [];
     for (const ref of refs) {

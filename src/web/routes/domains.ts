@@ -26,6 +26,9 @@ export function domainRoutes(c: AppContext): Router {
     if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
     const scope = await scopeOf(c, res);
     if (scope.length > SYNC_AUDIT_MAX && me.role !== 'customer') {
+      // A bulk job like /bulk/audit's: the same refusal without a background service, and the same bulk limit.
+      if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
+      if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'Too many bulk audits in a short time. Wait a minute and try again.');
       c.runner.start(me, scope, { filter: {}, from: 'domains' });
       return res.redirect(303, '/bulk');
     }
@@ -35,7 +38,10 @@ export function domainRoutes(c: AppContext): Router {
 
   r.get('/domains/:domain', requireDomain(c), async (_req, res) => {
     const ref = ctx(res).domainRef!;
-    const audit = await latestOrAudit(c, identityOf(res), ref);
+    const me = identityOf(res);
+    const audit = await latestOrAudit(c, me, ref, () => {
+      if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+    });
     res.render('domain', { title: ref.domain, ref, audit, groups: groupFindings(audit), now: c.now(), h: viewHelpers });
   });
 

@@ -25,6 +25,8 @@ export function fixRoutes(c: AppContext): Router {
     const ref = ctx(res).domainRef!;
     const check = parseCheck(req.query.check);
     const removeTerms = parseTerms(req.query.remove);
+    // A preview reads the panel and the DNS like an audit does: it takes an audit token.
+    if (!c.limits.audit.take(identityOf(res).user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
     const { plan, unknownTerms } = await previewFix(c, ref.domain, check, removeTerms);
     res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, removeTerms, h: viewHelpers });
   });
