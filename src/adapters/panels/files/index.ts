@@ -213,6 +213,9 @@ export class FilesPanel implements Panel {
     if (fileVersion(text) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed since it was read`);
     const zone = this.toZone(domain, text);
     const parsed = parseZoneFile(text, domain);
+    // A line the parser cannot read may hide records (an unclosed parenthesis swallows every line after it): an edit
+    // could then rewrite them away unseen. Writes wait until the file is repaired.
+    if (parsed.errors.length) throw new PanelError('invalid-zone', `the zone file of ${domain} has lines mailhealth cannot read (${parsed.errors[0]}); repair it in the panel first — nothing was changed`);
     let out: string;
     try {
       out = this.edited(domain, text, zone, parsed, changes, true);

@@ -84,7 +84,8 @@ class TokenState {
   }
 }
 
-function lex(text: string): Logical[] {
+/** `problems` receives a parenthesis or quote still open at the end of the file (what follows it was swallowed). */
+function lex(text: string, problems: string[]): Logical[] {
   const out: Logical[] = [];
   const n = text.length;
   let cur: Logical | null = null;
@@ -177,6 +178,9 @@ function lex(text: string): Logical[] {
     if (nl < 0) break;
     pos = nl + 1;
   }
+  if (inQuote || depth > 0) {
+    problems.push(`line ${(cur?.startLine ?? 0) + 1}: ${inQuote ? 'a quoted string' : 'a parenthesis'} opened here is never closed (every line after it would be read as part of this record)`);
+  }
   if (cur && cur.texts.length) out.push(cur);
   return out;
 }
@@ -225,7 +229,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
   const records: ParsedRecord[] = [];
   const errors: string[] = [];
 
-  for (const l of lex(text)) {
+  for (const l of lex(text, errors)) {
     const toks = l.texts;
     const quoted = l.quoted;
     const first = toks[0];
@@ -284,9 +288,13 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     };
     switch (type) {
       case 'TXT':
-      case 'SPF':
-        rec.txt = toks.slice(i);
+      case 'SPF': {
+        // Unquoted words are character-strings too: their escapes (\DDD, \X) mean what they mean in quotes.
+        const strings = toks.slice(i);
+        for (let k = 0; k < strings.length; k++) if (!quoted[i + k] && strings[k].includes('\\')) strings[k] = decodeEscapes(strings[k]);
+        rec.txt = strings;
         break;
+      }
       // Relative names inside rdata of name-bearing types become absolute.
       case 'NS':
       case 'CNAME':

@@ -232,3 +232,13 @@ test('readZone: a record’s source is its exact lines (CRLF kept inside, multi-
     assert.equal(r.source, lines.slice(s, e + 1).join('\n'));
   }
 });
+
+test('a parenthesis left open to the end of the file: reported, and no write happens (it would rewrite the swallowed records away)', async () => {
+  const broken = ZONE.replace('@\tIN\tTXT\t"v=spf1 +a +mx include:websitewelcome.com ~all"', '_dmarc\tIN\tTXT\t( "v=DMARC1; p=none"\n@\tIN\tTXT\t"v=spf1 +a +mx include:websitewelcome.com ~all"');
+  writeFileSync(join(root, 'zones', 'plumber.test.db'), broken);
+  const zone = await panel.readZone('plumber.test');
+  const dmarc = zone.records.find((r) => r.name === '_dmarc.plumber.test')!;
+  const change: Change = { action: 'edit', name: dmarc.name, type: 'TXT', ttl: dmarc.ttl, before: dmarc, after: { name: dmarc.name, ttl: 3600, type: 'TXT', value: 'v=DMARC1; p=none', txt: ['v=DMARC1; p=none'] } };
+  await assert.rejects(panel.applyChanges('plumber.test', [change], zone.version), (e: unknown) => e instanceof PanelError && e.code === 'invalid-zone' && /never closed/.test(e.message));
+  assert.equal(readFileSync(join(root, 'zones', 'plumber.test.db'), 'utf8'), broken);
+});

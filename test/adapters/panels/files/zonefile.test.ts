@@ -268,3 +268,16 @@ test('round trip where later records inherit owner (blank) and TTL (no $TTL) fro
   const { newText } = await roundTrip('inline', text, 'x.test', (rs) => rs.find((r) => r.type === 'TXT')!, 'remove');
   assert.match(newText, /^x\.test\.\t600\tIN MX 10 mail$/m, 'owner and TTL written out on the next record');
 });
+
+test('an unclosed quote or parenthesis at the end of the file is an error naming the line', () => {
+  const paren = parseZoneFile('$TTL 3600\n_dmarc IN TXT ( "v=DMARC1; p=none"\nwww IN A 192.0.2.1\n', 'x.test');
+  assert.match(paren.errors.join('\n'), /^line 2: a parenthesis opened here is never closed/m);
+  const quote = parseZoneFile('$TTL 3600\n_dmarc IN TXT "v=DMARC1; p=none\nwww IN A 192.0.2.1\n', 'x.test');
+  assert.match(quote.errors.join('\n'), /^line 2: a quoted string opened here is never closed/m);
+});
+
+test('escapes in unquoted TXT words are decoded as in quoted strings (\\DDD, \\X)', () => {
+  const z = parseZoneFile('$TTL 3600\n@ IN TXT v=spf1\\032a\\032-all\n@ IN TXT a\\"b plain\n', 'x.test');
+  assert.deepEqual(z.errors, []);
+  assert.deepEqual(z.records.map((r) => r.txt), [['v=spf1 a -all'], ['a"b', 'plain']]);
+});
