@@ -160,6 +160,16 @@ interface NameRead {
   next: number;
 }
 
+/**
+ * A name that is the rest of a record's data (CNAME, NS, PTR, MX exchange): it must end exactly where the rdata ends —
+ * else rdlength lies and the name was read from the next record's bytes (a malformed answer, not data).
+ */
+function nameIn(msg: Buffer, start: number, end: number): NameRead & { text: string } {
+  const r = readName(msg, start, true);
+  if (r.next !== end) throw new MalformedResponse('a name in the record data does not end where the data does');
+  return r;
+}
+
 /** Read a (possibly compressed) name. `text` also yields the display form (UTF-8 when valid, lower-cased). */
 function readName(msg: Buffer, offset: number, text: false): NameRead;
 function readName(msg: Buffer, offset: number, text: true): NameRead & { text: string };
@@ -324,7 +334,7 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     o = e;
     if (klass !== 1) continue;
     if (type === QTYPE.CNAME) {
-      const t = readName(msg, s, true);
+      const t = nameIn(msg, s, e);
       if (qtype === QTYPE.CNAME) {
         owners.push(owner);
         data.push(t.text);
@@ -352,11 +362,11 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
         break;
       case QTYPE.MX:
         if (rdlen < 3) throw new MalformedResponse('MX rdata too short');
-        d = { priority: msg.readUInt16BE(s), exchange: readName(msg, s + 2, true).text };
+        d = { priority: msg.readUInt16BE(s), exchange: nameIn(msg, s + 2, e).text };
         break;
       case QTYPE.NS:
       case QTYPE.PTR:
-        d = readName(msg, s, true).text;
+        d = nameIn(msg, s, e).text;
         break;
       default:
         continue;

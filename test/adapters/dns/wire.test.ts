@@ -256,3 +256,26 @@ test('transport: an answer from another port than the one asked is ignored', asy
   assert.deepEqual(await c.query([addr], 'x.example', 'A'), { kind: 'error', error: 'timeout' });
   assert.equal(seen, 1);
 });
+
+test('parseResponse: a name in record data must end where its rdlength says (else malformed, never data)', () => {
+  const key = (n: string) => nameKey(encodeName(n)!);
+  const q = encodeName('_dmarc.victim.test')!;
+  const header = Buffer.from([0, 1, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0]);
+  const question = Buffer.concat([q, Buffer.from([0, 16, 0, 1])]);
+  const rr = (owner: Buffer, type: number, rdata: Buffer, rdlen = rdata.length) => {
+    const h = Buffer.alloc(10);
+    h.writeUInt16BE(type, 0);
+    h.writeUInt16BE(1, 2);
+    h.writeUInt32BE(300, 4);
+    h.writeUInt16BE(rdlen, 8);
+    return Buffer.concat([owner, h, rdata]);
+  };
+  const txt = Buffer.concat([Buffer.from([16]), Buffer.from('v=DMARC1; p=none')]);
+  // A CNAME at the question name with rdlength 0: its "target" would be read from the next record's owner bytes.
+  const lying = Buffer.concat([header, question, rr(Buffer.from([0xc0, 12]), 5, Buffer.alloc(0)), rr(encodeName('evil.test')!, 16, txt)]);
+  assert.throws(() => parseResponse(lying, key('_dmarc.victim.test'), QTYPE.TXT), /does not end where the data does/);
+  // The same with an honest rdlength parses (the CNAME chain is followed to evil.test).
+  const target = encodeName('evil.test')!;
+  const honest = Buffer.concat([header, question, rr(Buffer.from([0xc0, 12]), 5, target), rr(target, 16, txt)]);
+  assert.deepEqual(parseResponse(honest, key('_dmarc.victim.test'), QTYPE.TXT).records, [['v=DMARC1; p=none']]);
+});
