@@ -414,7 +414,16 @@ export interface DnsClientOptions {
   tries?: number;
   /** UDP sockets per address family (source ports). */
   poolSize?: number;
+  /** Queries a socket sends before it is replaced by a new one on a fresh (kernel-random) port (see ROTATE_AFTER). */
+  rotateAfter?: number;
 }
+
+/**
+ * Source ports are part of what an off-path attacker must guess to forge an answer (RFC 5452 §9.2): a socket that
+ * served this many queries is retired and the next query opens a new one, so no port lives long enough to be learnt
+ * and reused. A retired socket still takes the late answers to its queries until they have all timed out.
+ */
+export const ROTATE_AFTER = 256;
 
 const RECV_BUFFER = 4 << 20;
 /** Servers that get sockets of their own (connected); queries to further servers share the unconnected pool. */
@@ -501,6 +510,8 @@ interface Channel {
   sock: dgram.Socket;
   ready: boolean;
   queue: Pending[];
+  /** Queries sent on it (rotation). */
+  uses: number;
 }
 
 /** The connected sockets of one server (up to poolSize, in turn); `broken`: connect failed, use the shared pool. */
@@ -514,6 +525,11 @@ export class DnsClient {
   readonly timeoutMs: number;
   readonly tries: number;
   private readonly poolSize: number;
+  private readonly rotateAfter: number;
+  /** Sockets taken out of use (rotation), open until their queries' answers can no longer come. */
+  private readonly retired = new Set<dgram.Socket>();
+  /** Queries sent on each shared unconnected socket (rotation). */
+  private readonly poolUses = new Map<dgram.Socket, number>();
   private readonly pending = new Map<number, Pending>();
   /** Unconnected sockets shared by servers past MAX_CONNECTED_SERVERS (and servers whose connect failed). */
   private readonly pools: { 4: dgram.Socket[]; 6: dgram.Socket[] } = { 4: [], 6: [] };
@@ -529,6 +545,7 @@ export class DnsClient {
     this.timeoutMs = opts.timeoutMs ?? 2000;
     this.tries = Math.max(1, opts.tries ?? 2);
     this.poolSize = Math.max(1, opts.poolSize ?? 4);
+    this.rotateAfter = Math.max(1, opts.rotateAfter ?? ROTATE_AFTER);
   }
 
   get inFlight(): number {
@@ -663,9 +680,15 @@ export class DnsClient {
   }
 
   private channel(sc: ServerChannels, server: ServerAddress): Channel {
-    if (sc.channels.length >= this.poolSize) return sc.channels[sc.rr++ % sc.channels.length];
+    if (sc.channels.length >= this.poolSize) {
+      const i = sc.rr++ % sc.channels.length;
+      const ch = sc.channels[i];
+      if (!ch.ready || ++ch.uses <= this.rotateAfter) return ch;
+      sc.channels.splice(i, 1);
+      this.retire(ch.sock);
+    }
     const sock = dgram.createSocket(server.family === 4 ? 'udp4' : 'udp6');
-    const ch: Channel = { sock, ready: false, queue: [] };
+    const ch: Channel = { sock, ready: false, queue: [], uses: 1 };
     sock.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       // An ICMP "port unreachable" comes back on a connected socket as ECONNREFUSED: as on an unconnected one, it is
@@ -708,35 +731,59 @@ export class DnsClient {
     return ch;
   }
 
+  /** Take a socket out of use: it stays open (late answers) until every query sent on it has timed out. */
+  private retire(sock: dgram.Socket): void {
+    this.retired.add(sock);
+    const t = setTimeout(() => {
+      this.retired.delete(sock);
+      try {
+        sock.close();
+      } catch {
+        /* already closed */
+      }
+    }, this.timeoutMs + 1000);
+    t.unref();
+  }
+
   private socket(family: 4 | 6): dgram.Socket {
     const pool = this.pools[family];
-    if (pool.length < this.poolSize) {
-      const s = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
-      s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-      s.on('error', () => {
-        // send errors surface through the send callback; a broken socket leaves the pool
-        const i = pool.indexOf(s);
-        if (i >= 0) pool.splice(i, 1);
-        try {
-          s.close();
-        } catch {
-          /* already closed */
-        }
-      });
-      // A roomy receive buffer: a burst of answers must not overflow the default ~250 datagrams (capped by rmem_max).
-      s.once('listening', () => {
-        try {
-          s.setRecvBufferSize(RECV_BUFFER);
-        } catch {
-          /* not allowed: keep the default */
-        }
-      });
-      s.bind(0);
-      s.unref();
-      pool.push(s);
-      return s;
+    if (pool.length >= this.poolSize) {
+      const i = this.rr++ % pool.length;
+      const s = pool[i];
+      const uses = (this.poolUses.get(s) ?? 0) + 1;
+      if (uses <= this.rotateAfter) {
+        this.poolUses.set(s, uses);
+        return s;
+      }
+      pool.splice(i, 1);
+      this.poolUses.delete(s);
+      this.retire(s);
     }
-    return pool[this.rr++ % pool.length];
+    const s = dgram.createSocket(family === 4 ? 'udp4' : 'udp6');
+    s.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    s.on('error', () => {
+      // send errors surface through the send callback; a broken socket leaves the pool
+      const i = pool.indexOf(s);
+      if (i >= 0) pool.splice(i, 1);
+      try {
+        s.close();
+      } catch {
+        /* already closed */
+      }
+    });
+    // A roomy receive buffer: a burst of answers must not overflow the default ~250 datagrams (capped by rmem_max).
+    s.once('listening', () => {
+      try {
+        s.setRecvBufferSize(RECV_BUFFER);
+      } catch {
+        /* not allowed: keep the default */
+      }
+    });
+    s.bind(0);
+    s.unref();
+    pool.push(s);
+    this.poolUses.set(s, 1);
+    return s;
   }
 
   /** Datagrams waiting for the end of this turn of the event loop (see sendUdp). */
@@ -921,7 +968,9 @@ export class DnsClient {
       clearTimeout(this.sweepTimer);
       this.sweepTimer = null;
     }
-    const socks: dgram.Socket[] = [...this.pools[4], ...this.pools[6]];
+    const socks: dgram.Socket[] = [...this.pools[4], ...this.pools[6], ...this.retired];
+    this.retired.clear();
+    this.poolUses.clear();
     for (const sc of this.byServer.values()) for (const ch of sc.channels) socks.push(ch.sock);
     this.pools[4] = [];
     this.pools[6] = [];

@@ -279,3 +279,29 @@ test('parseResponse: a name in record data must end where its rdlength says (els
   const honest = Buffer.concat([header, question, rr(Buffer.from([0xc0, 12]), 5, target), rr(target, 16, txt)]);
   assert.deepEqual(parseResponse(honest, key('_dmarc.victim.test'), QTYPE.TXT).records, [['v=DMARC1; p=none']]);
 });
+
+test('transport: source ports rotate — a socket is replaced after rotateAfter queries; late answers on a retired one still count', async (t) => {
+  const ports = new Set<number>();
+  const held: (() => void)[] = [];
+  const srv = dgram.createSocket('udp4');
+  await new Promise<void>((r) => srv.bind(0, '127.0.0.1', () => r()));
+  t.after(() => new Promise<void>((r) => srv.close(() => r())));
+  srv.on('message', (msg, rinfo) => {
+    ports.add(rinfo.port);
+    const q = dnsPacket.decode(msg);
+    const out = reply(q, [{ name: q.questions![0].name, type: 'A', data: '192.0.2.7' }]);
+    // The first query's answer is held back until every other query has been sent (its socket is retired by then).
+    if (q.questions![0].name === 'late.example') held.push(() => srv.send(out, rinfo.port, rinfo.address));
+    else srv.send(out, rinfo.port, rinfo.address);
+  });
+  const addr: ServerAddress = { host: '127.0.0.1', port: srv.address().port, family: 4 };
+  // One server: its connected sockets, two at a time, each replaced after 5 queries.
+  const c = new DnsClient({ timeoutMs: 5000, tries: 1, poolSize: 2, rotateAfter: 5 });
+  t.after(() => c.close());
+  const late = c.query([addr], 'late.example', 'A');
+  for (let i = 0; i < 40; i++) assert.deepEqual(await c.query([addr], `n${i}.example`, 'A'), { kind: 'response', rcode: 0, records: ['192.0.2.7'] });
+  for (const send of held) send();
+  assert.deepEqual(await late, { kind: 'response', rcode: 0, records: ['192.0.2.7'] });
+  // 41 queries, at most 5 per socket: at least 9 different source ports (2 at a time).
+  assert.ok(ports.size >= 9, `source ports seen: ${ports.size}`);
+});
