@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import type { Store } from '../adapters/store/store.js';
 import type { Panel } from '../core/panel.js';
-import { deliverReport, deliverySettings } from '../cron/deliver.js';
+import { deliverNightly, type Mailer } from '../cron/deliver.js';
 import { runReport } from '../cron/report.js';
 import { DEFAULT_CRON, ScheduleError, startScheduler, validateCronExpr, validateTimezone, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
 import { auditOptionsFrom, SETTING_KEYS, type ScheduleOverrides } from '../web/settings.js';
@@ -83,10 +83,11 @@ export interface NightlyReport {
   stop(): Promise<void>;
 }
 
-/** Test seams of startNightlyReport: node-cron's stand-in and the log. */
+/** Test seams of startNightlyReport: node-cron's stand-in, the log and the mailer. */
 export interface NightlySeams {
   schedule?: SchedulerOptions['schedule'];
   log?: (m: string) => void;
+  mailer?: Mailer;
 }
 
 /**
@@ -107,7 +108,7 @@ export function startNightlyReport(
       cronExpr: want.cronExpr,
       ...(want.timezone ? { timezone: want.timezone } : {}),
       log,
-      run: nightlyRun(o, panel, store, log),
+      run: nightlyRun(o, panel, store, log, seams.mailer),
       ...(seams.schedule ? { schedule: seams.schedule } : {}),
     });
   } catch (e) {
@@ -152,13 +153,24 @@ function followSettings(o: ReportFlags, store: Store, scheduler: Scheduler, log:
   };
 }
 
-/** One nightly run: audit, report, deliver, prune — with the settings as they are at that moment. */
-function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: string) => void): SchedulerOptions['run'] {
+/**
+ * One nightly run: audit, report, deliver, prune — with the settings as they are at that moment. The delivery
+ * settings are read only when the report is saved, and leniently: a bad saved value stops the mail it concerns
+ * (logged and recorded as a failed delivery), never the audit, the saved report or the prune.
+ */
+function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: string) => void, mailer?: Mailer): SchedulerOptions['run'] {
   return async ({ signal }) => {
     const resolver = resolverFactory(o, store)();
     try {
-      const settings = deliverySettings(store);
-      await runReport({ store, panel: withSettings(panel, store), resolver, signal, log, auditOptions: auditOptionsFrom(store), deliver: (oc) => deliverReport(oc, { store, settings, log }) });
+      await runReport({
+        store,
+        panel: withSettings(panel, store),
+        resolver,
+        signal,
+        log,
+        auditOptions: auditOptionsFrom(store),
+        deliver: (oc) => deliverNightly(oc, { store, log, ...(mailer ? { mailer } : {}) }),
+      });
       const pruned = store.prune({ olderThanDays: retentionDays(store) });
       log(`history pruned: ${JSON.stringify(pruned)}`);
     } finally {

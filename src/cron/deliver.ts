@@ -54,30 +54,52 @@ export class DeliveryConfigError extends Error {
   }
 }
 
-function addrList(v: unknown, what: string): string[] {
-  if (v === undefined || v === null || v === '') return [];
-  const list = Array.isArray(v) ? v : [v];
-  return list.map((x) => {
-    if (typeof x !== 'string' || !/^[^\s@<>",;]+@[^\s@<>",;]+$/.test(x.trim())) throw new DeliveryConfigError(`${what}: not an email address: ${JSON.stringify(x)}`);
-    return x.trim();
-  });
+/** A saved delivery setting that will not do. `address`: only that address is skipped; else `scope` says what is. */
+export interface DeliverySettingProblem {
+  setting: string;
+  message: string;
+  /** 'address': the one bad address is not sent to; 'resellers': no reseller gets mail; 'all': nothing is sent. */
+  scope: 'address' | 'resellers' | 'all';
+  /** The bad value as saved, for scope 'address'. */
+  address?: string;
+  /** Whose address it is (report.resellers), for scope 'address'. */
+  reseller?: string;
 }
 
-/** Reads delivery settings from the store; `overrides` win. Throws DeliveryConfigError on malformed values. */
-export function deliverySettings(store: Store, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+function addrList(v: unknown, what: string, bad: (p: DeliverySettingProblem) => void, reseller?: string): string[] {
+  if (v === undefined || v === null || v === '') return [];
+  const list = Array.isArray(v) ? v : [v];
+  const out: string[] = [];
+  for (const x of list) {
+    if (typeof x !== 'string' || !/^[^\s@<>",;]+@[^\s@<>",;]+$/.test(x.trim())) {
+      bad({ setting: what, message: `${what}: not an email address: ${JSON.stringify(x)}`, scope: 'address', address: typeof x === 'string' ? x : JSON.stringify(x), ...(reseller !== undefined ? { reseller } : {}) });
+    } else out.push(x.trim());
+  }
+  return out;
+}
+
+/**
+ * Reads the settings; every value that will not do goes to `bad` (which may throw) and is left out: a bad address is
+ * dropped from its list, a bad report.resellers leaves no reseller addresses. A bad transport is kept as read, so
+ * callers that do not throw must check the problems with scope 'all' before sending.
+ */
+function readDeliverySettings(store: Store, overrides: Partial<DeliverySettings>, bad: (p: DeliverySettingProblem) => void): DeliverySettings {
   const get = <T>(k: string) => store.getSetting<T>(k);
   const resellersRaw = get<unknown>(DELIVERY_SETTINGS.resellers) ?? {};
-  if (typeof resellersRaw !== 'object' || Array.isArray(resellersRaw)) throw new DeliveryConfigError(`${DELIVERY_SETTINGS.resellers} must be an object {reseller: address}`);
   const resellers: Record<string, string[]> = {};
-  for (const [r, a] of Object.entries(resellersRaw as Record<string, unknown>)) resellers[r] = addrList(a, `${DELIVERY_SETTINGS.resellers}.${r}`);
+  if (typeof resellersRaw !== 'object' || resellersRaw === null || Array.isArray(resellersRaw)) {
+    bad({ setting: DELIVERY_SETTINGS.resellers, message: `${DELIVERY_SETTINGS.resellers} must be an object {reseller: address}`, scope: 'resellers' });
+  } else {
+    for (const [r, a] of Object.entries(resellersRaw as Record<string, unknown>)) resellers[r] = addrList(a, `${DELIVERY_SETTINGS.resellers}.${r}`, bad, r);
+  }
   const transport = (get<string>(DELIVERY_SETTINGS.transport) ?? 'sendmail') as DeliverySettings['transport'];
-  if (transport !== 'sendmail' && transport !== 'smtp') throw new DeliveryConfigError(`${DELIVERY_SETTINGS.transport} must be "sendmail" or "smtp"`);
+  if (transport !== 'sendmail' && transport !== 'smtp') bad({ setting: DELIVERY_SETTINGS.transport, message: `${DELIVERY_SETTINGS.transport} must be "sendmail" or "smtp", not ${JSON.stringify(transport)}`, scope: 'all' });
   const smtp = get<SmtpSettings>(DELIVERY_SETTINGS.smtp);
   const attempts = get<number>(DELIVERY_SETTINGS.attempts) ?? 3;
   const backoffMs = get<number>(DELIVERY_SETTINGS.backoffMs) ?? 30_000;
   const s: DeliverySettings = {
     from: get<string>(DELIVERY_SETTINGS.from) ?? 'mailhealth <root@localhost>',
-    recipients: addrList(get(DELIVERY_SETTINGS.recipients), DELIVERY_SETTINGS.recipients),
+    recipients: addrList(get(DELIVERY_SETTINGS.recipients), DELIVERY_SETTINGS.recipients, bad),
     resellers,
     transport,
     ...(get<string>(DELIVERY_SETTINGS.sendmailPath) ? { sendmailPath: get<string>(DELIVERY_SETTINGS.sendmailPath) } : {}),
@@ -86,8 +108,25 @@ export function deliverySettings(store: Store, overrides: Partial<DeliverySettin
     backoffMs: Number.isFinite(backoffMs) && backoffMs >= 0 ? backoffMs : 30_000,
     ...overrides,
   };
-  if (s.transport === 'smtp' && !s.smtp?.host) throw new DeliveryConfigError(`${DELIVERY_SETTINGS.transport} is "smtp" but ${DELIVERY_SETTINGS.smtp}.host is not set`);
+  if (s.transport === 'smtp' && !s.smtp?.host) bad({ setting: DELIVERY_SETTINGS.smtp, message: `${DELIVERY_SETTINGS.transport} is "smtp" but ${DELIVERY_SETTINGS.smtp}.host is not set`, scope: 'all' });
   return s;
+}
+
+/** Reads delivery settings from the store; `overrides` win. Throws DeliveryConfigError on malformed values. */
+export function deliverySettings(store: Store, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+  return readDeliverySettings(store, overrides, (p) => {
+    throw new DeliveryConfigError(p.message);
+  });
+}
+
+/**
+ * The delivery settings for the background service's nightly run, which must not fail over one bad saved value (the
+ * audit, the saved report and the prune do not depend on mail): the values that will not do are left out and listed.
+ */
+export function lenientDeliverySettings(store: Store): { settings: DeliverySettings; problems: DeliverySettingProblem[] } {
+  const problems: DeliverySettingProblem[] = [];
+  const settings = readDeliverySettings(store, {}, (p) => void problems.push(p));
+  return { settings, problems };
 }
 
 export interface Mailer {
@@ -210,4 +249,48 @@ export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rend
     if (!o.mailer) mailer.close?.();
   }
   return results;
+}
+
+/**
+ * Delivery for the background service's nightly run. A saved setting that will not do must not cost the night its
+ * audit, saved report or prune, nor the mail the setting has nothing to do with: it only stops the messages it
+ * concerns (a bad address: that address; a bad transport: all of them). Each message stopped is logged, naming the
+ * setting, and recorded as a failed delivery of the run (store.recordDelivery), where a failed send is. Never throws
+ * for a bad setting.
+ */
+export async function deliverNightly(
+  outcome: Pick<ReportOutcome, 'runId' | 'rendered' | 'resellers' | 'partFor'>,
+  o: Omit<DeliverOptions, 'settings'>,
+): Promise<DeliveryResult[]> {
+  const { settings, problems } = lenientDeliverySettings(o.store);
+  const log = o.log ?? (() => {});
+  const results: DeliveryResult[] = [];
+  const notSent = (to: string, audience: DeliveryResult['audience'], reseller: string | undefined, why: string) => {
+    const error = `not sent: ${why}`;
+    o.store.recordDelivery(outcome.runId, to, false, error);
+    log(`report run ${outcome.runId}: not sent to ${to}${reseller ? ` (reseller ${reseller})` : ''}: ${why} (fix the setting; the report is saved)`);
+    results.push({ recipient: to, audience, ...(reseller ? { reseller } : {}), ok: false, attempts: 0, error });
+  };
+  // A reseller without domains tonight gets no message, so a bad address of theirs stops nothing: logged only.
+  const tonight = new Set(outcome.resellers);
+  for (const p of problems) {
+    if (p.scope === 'address') {
+      if (p.reseller === undefined || tonight.has(p.reseller)) notSent(p.address ?? p.setting, p.reseller === undefined ? 'admin' : 'reseller', p.reseller, p.message);
+      else log(`report run ${outcome.runId}: ${p.message} (reseller ${p.reseller} has no domains tonight; fix the setting)`);
+    } else if (p.scope === 'resellers') {
+      if (tonight.size) notSent(p.setting, 'reseller', undefined, `${p.message}; no reseller gets the report`);
+      else log(`report run ${outcome.runId}: ${p.message} (fix the setting)`);
+    }
+  }
+  const all = problems.find((p) => p.scope === 'all');
+  if (all) {
+    const addressed: { to: string; audience: DeliveryResult['audience']; reseller?: string }[] = settings.recipients.map((to) => ({ to, audience: 'admin' }));
+    for (const reseller of outcome.resellers) for (const to of settings.resellers[reseller] ?? []) addressed.push({ to, audience: 'reseller', reseller });
+    for (const m of addressed) notSent(m.to, m.audience, m.reseller, all.message);
+    if (!addressed.length) log(`report run ${outcome.runId}: ${all.message}; no mail could be sent (fix the setting)`);
+    return results;
+  }
+  // Every address configured was a bad one: already said; not "no recipients configured" on top.
+  if (problems.length && !settings.recipients.length && !Object.values(settings.resellers).some((a) => a.length)) return results;
+  return results.concat(await deliverReport(outcome, { ...o, settings }));
 }

@@ -2,7 +2,9 @@
 // node-cron (v4). The expression and time zone are validated up front with clear errors; a tick that comes while the
 // previous run is still going is skipped (the SQLite lock in runReport covers other processes). reschedule() swaps
 // the node-cron task of a running scheduler (the admin saved a new schedule) without touching a run in progress.
-// nextRuns() is pure (an explicit `from`), for tests and the UI.
+// Daylight saving: a local time that repeats runs once, and one that does not exist (node-cron skips it) runs right
+// after the gap, so a daily report runs once every local day. nextRuns() is pure (an explicit `from`), for tests and
+// the UI.
 import cron from 'node-cron';
 import type { ScheduledTask, TaskOptions } from 'node-cron';
 
@@ -36,66 +38,122 @@ export function validateTimezone(tz: string | undefined): void {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-function wallMinuteHour(d: Date, tz: string | undefined): { hour: number; minute: number } {
+/** The local (wall-clock) time of instant `t` in `tz`, written as the same digits in UTC: comparable, and node-cron's fields. */
+function wallMs(t: number, tz: string | undefined): number {
   const key = tz ?? '';
   let f = formatters.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { ...(tz ? { timeZone: tz } : {}), hour: 'numeric', minute: 'numeric', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      ...(tz ? { timeZone: tz } : {}),
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    });
     formatters.set(key, f);
   }
-  let hour = 0;
-  let minute = 0;
-  for (const p of f.formatToParts(d)) {
-    if (p.type === 'hour') hour = Number(p.value) % 24;
-    else if (p.type === 'minute') minute = Number(p.value);
-  }
-  return { hour, minute };
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(new Date(t))) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second, ((t % 1000) + 1000) % 1000);
 }
 
 const MINUTE = 60_000;
 const SEARCH_LIMIT_MS = 5 * 366 * 24 * 60 * MINUTE;
+/** Longer than any daylight-saving shift (1 h; 30 min on Lord Howe Island). */
+const SHIFT_WINDOW_MS = 3 * 60 * MINUTE;
 
 /**
- * The next `n` times (strictly after `from`) the expression fires in time zone `tz` (undefined = server time),
- * using node-cron's own matcher, so the answer is what node-cron will do. Pure: no timers, no wall clock.
+ * Whether the local time at `t` was already shown shortly before: the hour that repeats when daylight saving ends.
+ * A schedule in it runs the first time only (so does node-cron 4: its next run always has a later local time).
  */
-export function nextRuns(expr: string, tz: string | undefined, from: Date, n: number): Date[] {
+function isRepeatedLocalTime(t: number, tz: string | undefined): boolean {
+  const offset = wallMs(t, tz) - t;
+  const offsetBefore = wallMs(t - SHIFT_WINDOW_MS, tz) - (t - SHIFT_WINDOW_MS);
+  if (offsetBefore <= offset) return false;
+  const earlier = t - (offsetBefore - offset);
+  return wallMs(earlier, tz) === wallMs(t, tz);
+}
+
+/** One run of the schedule. `catchUp`: its local time fell in a daylight-saving gap; node-cron skips it, the scheduler runs it here. */
+export interface PlannedRun {
+  at: Date;
+  catchUp: boolean;
+}
+
+/**
+ * The next `n` runs (strictly after `from`) of the expression in time zone `tz` (undefined = server time), using
+ * node-cron's own matcher, so the answer is what the scheduler will do: once per local time even when daylight saving
+ * ends and an hour repeats, and a local time that does not exist (the hour skipped when it starts) run at the first
+ * moment after the gap — the one thing node-cron does not do itself. Pure: no timers, no wall clock.
+ */
+export function plannedRuns(expr: string, tz: string | undefined, from: Date, n: number): PlannedRun[] {
   validateCronExpr(expr);
   validateTimezone(tz);
   const fields = cron.parse(expr);
   const seconds = [...fields.second].sort((a, b) => a - b);
   const hours = new Set(fields.hour);
   const minutes = new Set(fields.minute);
-  // createTask only builds a matcher (nothing starts); destroyed at once.
+  // createTask only builds a matcher (nothing starts); destroyed at once. The UTC one reads a local time written in
+  // UTC digits (wallMs): it matches the local times a gap leaves out, which no instant has.
   const task = cron.createTask(expr, () => {}, { ...(tz ? { timezone: tz } : {}) });
-  const out: Date[] = [];
+  const localTask = cron.createTask(expr, () => {}, { timezone: 'UTC' });
+  const out: PlannedRun[] = [];
+  const start = from.getTime();
+  const push = (t: number, catchUp: boolean) => {
+    const last = out[out.length - 1];
+    if (t > start && out.length < n && (!last || last.at.getTime() < t)) out.push({ at: new Date(t), catchUp });
+  };
+  /** Whether a local time in [fromWall, toWall) matches (the gap's missing local times). */
+  const gapMatches = (fromWall: number, toWall: number) => {
+    for (let w = fromWall; w < toWall; w += MINUTE) {
+      const d = new Date(w);
+      if (!hours.has(d.getUTCHours()) || !minutes.has(d.getUTCMinutes())) continue;
+      if (seconds.some((s) => localTask.match(new Date(w + s * 1000)))) return true;
+    }
+    return false;
+  };
   try {
-    const start = from.getTime();
     let m = Math.floor(start / MINUTE) * MINUTE;
+    let offset = wallMs(m, tz) - m;
     const end = start + SEARCH_LIMIT_MS;
     while (out.length < n && m <= end) {
-      const { hour, minute } = wallMinuteHour(new Date(m), tz);
-      if (!hours.has(hour)) {
-        m += (60 - minute) * MINUTE;
-        continue;
-      }
-      if (!minutes.has(minute)) {
-        m += MINUTE;
-        continue;
-      }
-      for (const s of seconds) {
-        const t = m + s * 1000;
-        if (t > start && task.match(new Date(t))) {
-          out.push(new Date(t));
-          if (out.length >= n) break;
+      const local = new Date(wallMs(m, tz));
+      const hour = local.getUTCHours();
+      const minute = local.getUTCMinutes();
+      if (hours.has(hour) && minutes.has(minute) && !isRepeatedLocalTime(m, tz)) {
+        for (const s of seconds) {
+          const t = m + s * 1000;
+          if (task.match(new Date(t))) push(t, false);
         }
       }
-      m += MINUTE;
+      const next = m + (hours.has(hour) ? MINUTE : (60 - minute) * MINUTE);
+      const nextOffset = wallMs(next, tz) - next;
+      if (nextOffset > offset) {
+        // The clocks went forward between m and next: find the first minute after the jump (zones change on a minute).
+        let lo = m;
+        let hi = next;
+        while (hi - lo > MINUTE) {
+          const mid = lo + Math.floor((hi - lo) / MINUTE / 2) * MINUTE;
+          if (wallMs(mid, tz) - mid === offset) lo = mid;
+          else hi = mid;
+        }
+        if (gapMatches(hi + offset, hi + nextOffset)) push(hi, !task.match(new Date(hi)));
+      }
+      m = next;
+      offset = nextOffset;
     }
   } finally {
-    void Promise.resolve(task.destroy()).catch(() => {});
+    for (const t of [task, localTask]) void Promise.resolve(t.destroy()).catch(() => {});
   }
   return out;
+}
+
+/** The instants of plannedRuns. */
+export function nextRuns(expr: string, tz: string | undefined, from: Date, n: number): Date[] {
+  return plannedRuns(expr, tz, from, n).map((r) => r.at);
 }
 
 export interface SchedulerRunContext {
@@ -115,6 +173,8 @@ export interface SchedulerOptions {
   schedule?: (expr: string, fn: () => Promise<void>, options: TaskOptions) => Pick<ScheduledTask, 'stop' | 'destroy'>;
   /** Tests: the clock for `firedAt` and nextRuns. */
   now?: () => Date;
+  /** Tests: the timer of a run after a daylight-saving gap (node-cron's own timers are behind `schedule`). */
+  setTimer?: (fn: () => void, ms: number) => { clear(): void };
 }
 
 export interface Scheduler {
@@ -142,6 +202,13 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   validateTimezone(timezone);
   const log = opts.log ?? (() => {});
   const now = opts.now ?? (() => new Date());
+  const setTimer =
+    opts.setTimer ??
+    ((fn: () => void, ms: number) => {
+      const t = setTimeout(fn, ms);
+      t.unref(); // node-cron's own timer keeps the service alive
+      return { clear: () => clearTimeout(t) };
+    });
   let current: Promise<unknown> | null = null;
   let controller: AbortController | null = null;
   let stopped = false;
@@ -167,19 +234,70 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
-  const schedule = opts.schedule ?? ((expr, fn, o) => cron.schedule(expr, fn, o));
-  // Every task calls the same tick(), so the skip-while-running rule holds across a reschedule.
-  const scheduleTask = (expr: string, tz: string | undefined) =>
-    schedule(
-      expr,
-      async () => {
-        await tick();
+  // The last scheduled fire (node-cron's or a catch-up): its instant and local time, to its second.
+  let lastFire: { at: number; local: number } | null = null;
+  let catchUp: { clear(): void } | null = null;
+
+  /**
+   * A scheduled fire. The report runs once per local time: a fire whose local time is not later than the last fire's
+   * (the clocks went back when daylight saving ended, and the hour repeats) is ignored — node-cron 4 does not fire
+   * there, this keeps it so whatever node-cron does. A fire within the same second is another tick of the same slot
+   * (tick() skips it while the run goes on).
+   */
+  async function fire(): Promise<void> {
+    const at = now().getTime();
+    const local = Math.floor(wallMs(at, timezone) / 1000) * 1000;
+    if (lastFire && at - lastFire.at >= 1000 && local <= lastFire.local) {
+      log(
+        `nightly report: ${new Date(local).toISOString().slice(0, 19).replace('T', ' ')} ${timezone ?? 'server time'} came round again ` +
+          `(the clocks went back for daylight saving); the report already ran for it at ${new Date(lastFire.at).toISOString()}, this tick is ignored`,
+      );
+      return;
+    }
+    lastFire = { at, local };
+    try {
+      await tick();
+    } finally {
+      armCatchUp();
+    }
+  }
+
+  /**
+   * node-cron skips a local time that does not exist (the hour skipped when daylight saving starts), which would skip
+   * that night's report: when the next run is one of those, a timer runs it at the first moment after the gap.
+   * Re-armed after every fire and reschedule; a far run is re-checked daily (timers cannot wait longer than 24.8 days).
+   */
+  function armCatchUp(): void {
+    catchUp?.clear();
+    catchUp = null;
+    if (stopped) return;
+    let next: PlannedRun | undefined;
+    try {
+      next = plannedRuns(cronExpr, timezone, now(), 1)[0];
+    } catch {
+      return; // validated already; nothing to add
+    }
+    if (!next?.catchUp) return;
+    const due = next.at.getTime();
+    catchUp = setTimer(
+      () => {
+        catchUp = null;
+        if (now().getTime() < due - 1000) return armCatchUp();
+        log(`nightly report: its local time did not exist today (${timezone ?? 'server time'}: the clocks went forward for daylight saving); running now, right after the gap`);
+        void fire();
       },
-      { name: 'mailhealth-report', noOverlap: true, ...(tz ? { timezone: tz } : {}) },
+      Math.max(0, Math.min(due - now().getTime(), 24 * 60 * MINUTE)),
     );
+  }
+
+  const schedule = opts.schedule ?? ((expr, fn, o) => cron.schedule(expr, fn, o));
+  // Every task calls the same fire() and tick(), so the skip-while-running and once-per-local-time rules hold across a
+  // reschedule.
+  const scheduleTask = (expr: string, tz: string | undefined) => schedule(expr, fire, { name: 'mailhealth-report', noOverlap: true, ...(tz ? { timezone: tz } : {}) });
   const describe = () => `"${cronExpr}"${timezone ? ` (${timezone})` : ' (server time)'}`;
   let task = scheduleTask(cronExpr, timezone);
   log(`nightly report scheduled: ${describe()}`);
+  armCatchUp();
 
   return {
     get cronExpr() {
@@ -202,6 +320,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       // Destroying a node-cron task only stops its timer; a run it started is tick()'s, and goes on.
       void Promise.resolve(old.destroy()).catch(() => {});
       log(`nightly report rescheduled: ${describe()}`);
+      armCatchUp();
       return true;
     },
     tick,
@@ -210,6 +329,8 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     async stop() {
       if (stopped) return;
       stopped = true;
+      catchUp?.clear();
+      catchUp = null;
       await task.stop();
       controller?.abort();
       if (current) await current.catch(() => {});

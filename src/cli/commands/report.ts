@@ -3,7 +3,8 @@
 // run, compares with the previous complete run, saves the report and prints it. Same lock as the scheduled run.
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { auditOptionsFrom } from '../../web/settings.js';
-import { writeFileSync } from 'node:fs';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { deliverReport, deliverySettings, DeliveryConfigError, type DeliveryResult, type Mailer } from '../../cron/deliver.js';
 import { runReport, type ReportOutcome } from '../../cron/report.js';
@@ -36,15 +37,65 @@ export interface ReportCommandDeps {
   stderr?: (s: string) => void;
 }
 
+const SINCE_USAGE = '--since takes "last" or a date: YYYY-MM-DD (the end of that day, server time) or an ISO timestamp YYYY-MM-DDTHH:MM[:SS[.sss]][Z|±HH:MM]';
+
+/**
+ * Only the forms the usage documents, checked field by field: `new Date()` alone takes "2024-13-01" for 2025-01-01,
+ * "1" for 2001 and "12/31/2024 junk" for a date, and the report would silently compare with the wrong run.
+ */
 export function parseSince(v: string | undefined): 'last' | Date {
   if (v === undefined || v === 'last') return 'last';
+  const bad = () => new UsageError(`${SINCE_USAGE}, got ${JSON.stringify(v)}`);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.exec(v);
+  if (!m) throw bad();
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  // The calendar date must exist (no month 13, no February 30): round-trip it.
+  const cal = new Date(Date.UTC(year, month - 1, day));
+  if (cal.getUTCFullYear() !== year || cal.getUTCMonth() !== month - 1 || cal.getUTCDate() !== day) throw bad();
   // A bare date means "as of the end of that day" (server time).
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-  const d = m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 23, 59, 59, 999) : new Date(v);
-  if (Number.isNaN(d.getTime()) || (m && d.getDate() !== Number(m[3]))) {
-    throw new UsageError(`--since takes "last" or a date (YYYY-MM-DD or an ISO timestamp), got ${JSON.stringify(v)}`);
-  }
+  if (m[4] === undefined) return new Date(year, month - 1, day, 23, 59, 59, 999);
+  const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  if (hour > 23 || minute > 59 || second > 59) throw bad();
+  const zone = m[8];
+  if (zone && zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4, 6)) > 59)) throw bad();
+  // Without a zone, a timestamp is server time (as JavaScript reads an ISO date-time without one).
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) throw bad();
   return d;
+}
+
+/**
+ * `--out FILE` is checked before anything runs: finding out after the audit, the saved report and the email would
+ * break "exit 2: nothing written". The directory must exist and be writable, and FILE must not be a directory (nor a
+ * file we may not write).
+ */
+export function checkOutPath(file: string): void {
+  const path = resolve(file);
+  const dir = dirname(path);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new UsageError(`--out ${JSON.stringify(file)}: the directory ${dir} does not exist`);
+  }
+  if (!st.isDirectory()) throw new UsageError(`--out ${JSON.stringify(file)}: ${dir} is not a directory`);
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--out ${JSON.stringify(file)}: the directory ${dir} is not writable`);
+  }
+  let target;
+  try {
+    target = statSync(path);
+  } catch {
+    return; // a new file in a writable directory
+  }
+  if (target.isDirectory()) throw new UsageError(`--out ${JSON.stringify(file)} is a directory: give a file name`);
+  try {
+    accessSync(path, constants.W_OK);
+  } catch {
+    throw new UsageError(`--out ${JSON.stringify(file)}: the file is not writable`);
+  }
 }
 
 export function parseBaseUrl(v: string | undefined): string | undefined {
@@ -79,6 +130,7 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   const since = parseSince(o.since);
   const baseUrl = parseBaseUrl(o.baseUrl);
   const qps = parseQps(o.qps);
+  if (o.out !== undefined) checkOutPath(o.out);
   const rawPanel = panelFromOptions(o);
   const concurrency = o.concurrency !== undefined ? concurrencyFromOptions(o) : undefined;
   const identity = await identityFromOptions(rawPanel, o);
@@ -148,7 +200,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description('run the nightly report now: audit every domain, compare with the previous complete run, save (and email) the report')
-    .option('--since <when>', '"last" (the previous complete run, default) or a date: compare with the last complete run up to then')
+    .option('--since <when>', '"last" (the previous complete run, default) or a date (YYYY-MM-DD, or an ISO timestamp): compare with the last complete run up to then')
     .option('--email', 'send the report (admin recipients: whole server; each reseller: their customers)')
     .option('--out <file>', 'also write the report to FILE (.json: JSON document, .txt: text, else HTML)')
     .option('--json', 'print the JSON document instead of the text report')
