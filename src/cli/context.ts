@@ -20,6 +20,17 @@ export class UsageError extends Error {
   }
 }
 
+/** What a failure is, in the `--json` error object (README "CLI"). */
+export type CliErrorKind = 'usage' | 'panel' | 'store' | 'plan' | 'interrupted' | 'internal';
+
+/**
+ * A failure under --json: one object on stdout, `{"error": {"kind", "message", "code"?}}` (`code`: the panel's or the
+ * store's error code), so a script tells it from a command's result. The human line on stderr is written as well.
+ */
+export function printJsonError(kind: CliErrorKind, message: string, code?: string): void {
+  process.stdout.write(JSON.stringify({ error: { kind, message, ...(code ? { code } : {}) } }, null, 2) + '\n');
+}
+
 export interface GlobalOptions {
   panel?: string;
   panelRoot?: string;

@@ -1,8 +1,10 @@
-// mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed, 2 usage or configuration error.
+// mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed (also a held report lock, an interrupted run),
+// 2 usage or configuration error. Under --json a failure is also one JSON object on stdout (printJsonError).
 import { Command, CommanderError } from 'commander';
 import { PanelError } from '../core/panel.js';
 import { StoreError } from '../adapters/store/store.js';
-import { UsageError, type GlobalOptions } from './context.js';
+import { ReportInterruptedError } from '../cron/report.js';
+import { printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
@@ -61,30 +63,45 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Whether the command line asks for --json (before `--`): for errors commander raises before any action runs. */
+function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
+  let json = wantsJson(argv);
+  program.hook('preAction', (_program, action) => {
+    json = Boolean(action.opts().json);
+  });
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0 ? 0 : 2;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return 0;
+      // commander has written its message (and the help) on stderr.
+      if (json) printJsonError('usage', e.message.replace(/^error: /, ''));
+      return 2;
     }
-    return reportError(e);
+    return reportError(e, json);
   }
 }
 
-export function reportError(e: unknown): number {
-  if (e instanceof UsageError || e instanceof StoreError) {
-    process.stderr.write(`mailhealth: ${e.message}\n`);
-    return 2;
-  }
-  if (e instanceof PanelError) {
-    process.stderr.write(`mailhealth: panel error (${e.code}): ${e.message}\n`);
-    return 2;
-  }
-  process.stderr.write(`mailhealth: ${(e as Error)?.message ?? String(e)}\n`);
-  return 2;
+/** Prints a failure (stderr; with `json` also the error object on stdout) and returns its exit code. */
+export function reportError(e: unknown, json = false): number {
+  const fail = (kind: CliErrorKind, message: string, exit: number, code?: string, human = message): number => {
+    process.stderr.write(`mailhealth: ${human}\n`);
+    if (json) printJsonError(kind, message, code);
+    return exit;
+  };
+  if (e instanceof UsageError) return fail('usage', e.message, 2);
+  // A report run holding the lock is something that failed now, not a configuration error (nor is an interrupted run).
+  if (e instanceof StoreError) return fail('store', e.message, e.code === 'locked' ? 1 : 2, e.code);
+  if (e instanceof ReportInterruptedError) return fail('interrupted', e.message, 1);
+  if (e instanceof PanelError) return fail('panel', e.message, 2, e.code, `panel error (${e.code}): ${e.message}`);
+  return fail('internal', (e as Error)?.message ?? String(e), 2);
 }
 
 export type { GlobalOptions };

@@ -118,6 +118,7 @@ export function printAudits(audits: DomainAudit[], o: { json?: boolean; evidence
 }
 
 export async function auditCommand(args: string[], o: AuditCommandOptions): Promise<number> {
+  const threads = o.threads !== undefined ? threadsFromOptions(o.threads) : undefined;
   const panel = panelFromOptions(o);
   const resolver = resolverFromOptions(o);
   const concurrency = concurrencyFromOptions(o);
@@ -131,7 +132,7 @@ export async function auditCommand(args: string[], o: AuditCommandOptions): Prom
       byUser: identity.user,
       progress: !o.json,
       options: configured.options,
-      parallel: { resolver: resolverOptionsFrom(o), ...(o.threads !== undefined ? { threads: threadsFromOptions(o.threads) } : {}) },
+      parallel: { resolver: resolverOptionsFrom(o), ...(threads !== undefined ? { threads } : {}) },
     });
     printAudits(audits, o);
     return audits.some((a) => a.status === 'fail') ? 1 : 0;

@@ -39,9 +39,9 @@ import {
 } from '../../web/cgi.js';
 import { signedHeaderFrontDoor } from '../../web/identity.js';
 import { startServer, type RunningServer } from '../../web/server.js';
-import { panelFromOptions, resolverFactory, resolverOptionsFactory, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type NightlySeams, type ReportFlags } from '../nightly.js';
-import { parsePort } from './serve.js';
+import { checkHost, checkReportFlags, parsePort } from './serve.js';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
@@ -220,10 +220,15 @@ export interface RunningService {
  * its settings-page hooks (as `serve` wires them). Exported for tests, which pass node-cron's stand-in in `seams`.
  */
 export async function startService(o: ServiceOptions, seams: NightlySeams = {}): Promise<RunningService> {
+  // Every argument first: bad input exits 2 with nothing started (store, scheduler, server).
+  const port = parsePort(o.port, 8081);
+  const host = o.host ?? o.socket;
+  checkHost(host);
+  checkReportFlags(o);
+  resolverOptionsFrom(o);
   const key = readFrontDoorKey(o.key);
   const panel = panelFromOptions(o);
   const store = storeFromOptions(o);
-  const host = o.host ?? o.socket;
   let report: NightlyReport | null = null;
   let server: RunningServer;
   try {
@@ -240,7 +245,7 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
       identityFrom: 'front-door',
       frontDoor: signedHeaderFrontDoor(key),
       host,
-      port: parsePort(o.port, 8081),
+      port,
       ...report?.web,
     });
   } catch (e) {

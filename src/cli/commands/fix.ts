@@ -1,13 +1,15 @@
 // mailhealth fix DOMAIN --check spf|dkim|lockdown|dmarc [--remove-term TERM]... [--apply] [--json]
 // mailhealth undo CHANGE_ID [--json]
 // mailhealth history [DOMAIN] [--json]
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
 import { planJson, type Plan } from '../../core/plans/plan.js';
-import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, resolverFromOptions, storedSettings, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
+import { resolveDbPath } from '../../adapters/store/path.js';
 import { safe } from '../format.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -57,6 +59,7 @@ export function registerFixCommands(program: Command): void {
       } catch (e) {
         if (e instanceof PlanError) {
           process.stderr.write(`mailhealth: ${e.message}\n`);
+          if (o.json) printJsonError('plan', e.message);
           process.exitCode = 1;
           return;
         }
@@ -104,11 +107,13 @@ export function registerFixCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (idArg: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
-      const id = Number(idArg);
-      if (!Number.isInteger(id) || id < 1) throw new UsageError(`CHANGE_ID must be a positive whole number (got ${JSON.stringify(idArg)})`);
+      const id = /^[1-9][0-9]*$/.test(idArg) ? Number(idArg) : NaN;
+      if (!Number.isSafeInteger(id)) throw new UsageError(`CHANGE_ID must be a positive whole number (got ${JSON.stringify(idArg)})`);
       const rawPanel = panelFromOptions(o);
       const resolver = resolverFromOptions(o);
       const identity = await identityFromOptions(rawPanel, o);
+      // No database yet → no change to undo (and none is created).
+      if (!existsSync(resolveDbPath({ flag: o.db }))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
       const store = storeFromOptions(o);
       const panel = withSettings(rawPanel, store);
       try {
@@ -146,7 +151,7 @@ export function registerFixCommands(program: Command): void {
       const domain = domainArg ? (await domainsInScope(panel, identity, [domainArg], false))[0].domain : undefined;
       const store = storeFromOptions(o);
       try {
-        const changes = store.changesForDomain(domain, limit * 5).filter((c) => scope.has(c.domain)).slice(0, limit);
+        const changes = store.changesForDomains(domain ? [domain] : [...scope], limit);
         const audits = domain
           ? store.auditsForDomain(domain, limit).map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }))
           : [...store.latestAudits([...scope]).values()]
@@ -178,10 +183,11 @@ export function registerFixCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { days?: string; json?: boolean };
+      const given = o.days !== undefined ? Number(o.days) : undefined;
+      if (given !== undefined && (!Number.isFinite(given) || given < 1)) throw new UsageError(`--days takes a positive number (got ${JSON.stringify(o.days)})`);
       const store = storeFromOptions(o);
       try {
-        const days = o.days !== undefined ? Number(o.days) : retentionDays(store);
-        if (!Number.isFinite(days) || days < 1) throw new UsageError('--days takes a positive number');
+        const days = given ?? retentionDays(store);
         const r = store.prune({ olderThanDays: days });
         process.stdout.write(o.json ? JSON.stringify({ days, ...r }) + '\n' : `pruned history older than ${days} days: ${JSON.stringify(r)}\n`);
         process.exitCode = 0;

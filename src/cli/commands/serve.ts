@@ -5,15 +5,37 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../adapters/panels/factory.js';
 import { hashPassword } from '../../web/passwords.js';
-import { startServer } from '../../web/server.js';
-import { panelFromOptions, resolverFactory, resolverOptionsFactory, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
-import { addReportOptions, describeNightlyReport, startNightlyReport } from '../nightly.js';
+import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
+import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
+import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type ReportFlags } from '../nightly.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port takes a number from 0 to 65535 (got ${JSON.stringify(v)})`);
   return n;
+}
+
+/** --report-cron / --report-tz checked up front, so a typo stops the command before anything starts. */
+export function checkReportFlags(o: ReportFlags & { report?: boolean }): void {
+  if (o.report === false) return;
+  try {
+    if (o.reportCron !== undefined) validateCronExpr(o.reportCron);
+    validateTimezone(o.reportTz);
+  } catch (e) {
+    if (e instanceof ScheduleError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** --host checked up front (startServer checks it again). */
+export function checkHost(host: string): void {
+  try {
+    checkListenHost(host);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 export function adminTokenFrom(o: GlobalOptions): string | null {
@@ -38,25 +60,35 @@ export function registerServeCommands(program: Command): void {
   )
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { host: string; port: string; reportCron?: string; reportTz?: string; report?: boolean };
+      // Every argument and the config file first: bad input exits 2 with nothing started (store, scheduler, server).
+      const port = parsePort(o.port, 8080);
+      checkHost(o.host);
+      checkReportFlags(o);
+      resolverOptionsFrom(o);
+      const adminToken = adminTokenFrom(o);
       const panel = panelFromOptions(o);
       const store = storeFromOptions(o);
-      const report = o.report === false ? null : startNightlyReport(o, panel, store);
-      const running = await startServer({
-        panel,
-        store,
-        makeResolver: resolverFactory(o, store),
-        resolverOptions: resolverOptionsFactory(o, store),
-        identityFrom: 'session',
-        adminToken: adminTokenFrom(o),
-        host: o.host,
-        port: parsePort(o.port, 8080),
-        ...report?.web,
-      }).catch(async (e: unknown) => {
+      let report: NightlyReport | null = null;
+      let running: RunningServer;
+      try {
+        report = o.report === false ? null : startNightlyReport(o, panel, store);
+        running = await startServer({
+          panel,
+          store,
+          makeResolver: resolverFactory(o, store),
+          resolverOptions: resolverOptionsFactory(o, store),
+          identityFrom: 'session',
+          adminToken,
+          host: o.host,
+          port,
+          ...report?.web,
+        });
+      } catch (e) {
         // Not listening: stop the report too, or its node-cron task would keep the process from exiting.
         await report?.stop();
         store.close();
         throw e;
-      });
+      }
       // The handlers before the start-up lines: whoever waits for those lines can stop serve cleanly.
       const stopped = new Promise<void>((resolve) => {
         const stop = () => void Promise.all([running.close(), report?.stop()]).then(() => resolve());
