@@ -423,7 +423,7 @@ export interface DnsClientOptions {
  * served this many queries is retired and the next query opens a new one, so no port lives long enough to be learnt
  * and reused. A retired socket still takes the late answers to its queries until they have all timed out.
  */
-export const ROTATE_AFTER = 256;
+export const ROTATE_AFTER = 1024;
 
 const RECV_BUFFER = 4 << 20;
 /** Servers that get sockets of their own (connected); queries to further servers share the unconnected pool. */
