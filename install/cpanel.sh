@@ -44,8 +44,8 @@ fi
 [ -f "$MANIFESTS/cpanel/install.json" ] || die "missing $MANIFESTS/cpanel/install.json (run from the release or a checkout)"
 tool install_plugin "$INSTALL_PLUGIN"
 tool register_appconfig "$REGISTER_APPCONFIG"
-find_node /opt/cpanel/ea-nodejs20/bin/node /opt/cpanel/ea-nodejs22/bin/node
 find_app_source
+find_node /opt/cpanel/ea-nodejs20/bin/node /opt/cpanel/ea-nodejs22/bin/node
 say "using Node.js at $NODE"
 
 install_app

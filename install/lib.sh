@@ -38,18 +38,38 @@ node_ok() {
   [ "$major" -ge 20 ]
 }
 
-# find_node CANDIDATE... : sets NODE to the first candidate (real path; tested under the prefix) that is Node >= 20,
-# then the system's `node`. MAILHEALTH_NODE wins when set.
+# node_loads_app PATH: true when PATH can load the app's native database module (better-sqlite3 is compiled for one
+# Node.js ABI and a minimum glibc: a newer Node, or an older system, installs fine and then fails at the first page or
+# service start). Needs APP_SRC (find_app_source first). No module to check (a bare source tree): true.
+node_loads_app() {
+  mod="$APP_SRC/node_modules/better-sqlite3"
+  [ -d "$mod" ] || return 0
+  "$1" -e 'const D = require(process.argv[1]); new D(":memory:").close();' "$mod" >/dev/null 2>&1
+}
+
+# find_node CANDIDATE... : sets NODE to the first candidate (real path; tested under the prefix) that is Node >= 20
+# and loads the app's native module, then the system's `node`. MAILHEALTH_NODE wins when set.
 find_node() {
   if [ -n "${MAILHEALTH_NODE:-}" ]; then
     node_ok "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE is not Node.js 20 or newer"
+    node_loads_app "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE ($("$MAILHEALTH_NODE" -v 2>/dev/null || echo '?')) cannot load the app's database module (better-sqlite3, built for the Node.js major version this release was built with and a glibc at least as new): use that Node.js version"
     NODE=$MAILHEALTH_NODE; return 0
   fi
+  unloadable=""
   for c in "$@"; do
-    if [ -x "$R$c" ] && node_ok "$R$c"; then NODE=$c; return 0; fi
+    if [ -x "$R$c" ] && node_ok "$R$c"; then
+      if node_loads_app "$R$c"; then NODE=$c; return 0; fi
+      unloadable="$unloadable $c ($("$R$c" -v 2>/dev/null || echo '?'))"
+    fi
   done
   sys=$(command -v node 2>/dev/null || true)
-  if [ -n "$sys" ] && node_ok "$sys"; then NODE=$sys; return 0; fi
+  if [ -n "$sys" ] && node_ok "$sys"; then
+    if node_loads_app "$sys"; then NODE=$sys; return 0; fi
+    unloadable="$unloadable $sys ($("$sys" -v 2>/dev/null || echo '?'))"
+  fi
+  if [ -n "$unloadable" ]; then
+    die "no Node.js here can load the app's database module (better-sqlite3 is built for one Node.js major version and a minimum glibc); tried:$unloadable. $NODE_HINT"
+  fi
   found=""
   for c in "$@"; do if [ -x "$R$c" ]; then found="$found $c ($("$R$c" -v 2>/dev/null || echo '?'))"; fi; done
   if [ -n "$sys" ]; then found="$found $sys ($("$sys" -v 2>/dev/null || echo '?'))"; fi
@@ -110,13 +130,15 @@ write_key() {
 # A value for the right-hand side of a sed s### command.
 sed_escape() { printf '%s' "$1" | sed 's/[#&\\]/\\&/g'; }
 
-# install_unit MODE ARGS
+# install_unit MODE ARGS [no-start]: with no-start the unit is written but neither enabled nor started (the admin
+# configures first; a service that cannot start would be restarted every 5 s for ever).
 install_unit() {
   mkdir -p "$R$(dirname "$UNIT")"
   sed -e "s#@NODE@#$(sed_escape "$NODE")#g" -e "s#@APP@#$(sed_escape "$APP_DIR")#g" -e "s#@ARGS@#$(sed_escape "$2")#g" -e "s#@MODE@#$(sed_escape "$1")#g" "$HERE/mailhealth.service" > "$R$UNIT.tmp"
   mv "$R$UNIT.tmp" "$R$UNIT"
   chmod 644 "$R$UNIT"
   "$SYSTEMCTL" daemon-reload
+  if [ "${3:-}" = no-start ]; then return 0; fi
   "$SYSTEMCTL" enable mailhealth.service
   "$SYSTEMCTL" restart mailhealth.service || say "the service did not start; see: journalctl -u mailhealth"
 }

@@ -36,8 +36,8 @@ if [ "$ACTION" = uninstall ]; then
   exit 0
 fi
 
-find_node /opt/plesk/node/20/bin/node /opt/plesk/node/22/bin/node
 find_app_source
+find_node /opt/plesk/node/20/bin/node /opt/plesk/node/22/bin/node
 if [ -z "$ZIP" ]; then
   version=$(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$APP_SRC/package.json" | head -n 1)
   for c in "$SRC/release/mailhealth-plesk-$version.zip" "$SRC/mailhealth-plesk-$version.zip"; do

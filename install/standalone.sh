@@ -22,11 +22,18 @@ if [ "$ACTION" = uninstall ]; then
   exit 0
 fi
 
-find_node /opt/cpanel/ea-nodejs20/bin/node /opt/plesk/node/20/bin/node
 find_app_source
+find_node /opt/cpanel/ea-nodejs20/bin/node /opt/plesk/node/20/bin/node
 say "using Node.js at $NODE"
 install_app
 write_config '{"panel": "files", "panelRoot": "/etc/mailhealth/panel"}'
-install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080"
 remove_old_cron
-say "installed: http://127.0.0.1:8080 (loopback only). Configure the panel in $ETC_DIR/config.json."
+# The default config names a files panel at /etc/mailhealth/panel, which nothing creates: until the admin points the
+# config at a panel (or fills that directory), the service could not start — it would fail and be restarted every 5 s.
+if grep -q '"panelRoot": "/etc/mailhealth/panel"' "$R$ETC_DIR/config.json" && [ ! -f "$R$ETC_DIR/panel/panel.json" ]; then
+  install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080" no-start
+  say "installed, not started: configure the panel in $ETC_DIR/config.json (see README), then: systemctl enable --now mailhealth"
+else
+  install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080"
+  say "installed: http://127.0.0.1:8080 (loopback only). Configure the panel in $ETC_DIR/config.json."
+fi

@@ -48,6 +48,7 @@ function sandbox(): Sandbox {
   mkdirSync(join(src, 'app/dist/src/cli'), { recursive: true });
   mkdirSync(join(src, 'app/views'), { recursive: true });
   mkdirSync(join(src, 'app/node_modules/express'), { recursive: true });
+  mkdirSync(join(src, 'app/node_modules/better-sqlite3'), { recursive: true });
   writeFileSync(join(src, 'app/bin/mailhealth.js'), '// app entry\n');
   writeFileSync(join(src, 'app/dist/src/cli/bin.js'), '// compiled\n');
   writeFileSync(join(src, 'app/views/layout-top.ejs'), '<html>\n');
@@ -60,7 +61,8 @@ function sandbox(): Sandbox {
     writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> "$MH_LOG"\n${body}`);
     chmodSync(join(bin, name), 0o755);
   };
-  fake('node', 'case "$1" in -p) echo "${FAKE_NODE_VERSION:-20.11.1}" ;; -v) echo "v${FAKE_NODE_VERSION:-20.11.1}" ;; esac\n');
+  // -e: the installer's test-load of the app's native module (FAKE_NODE_LOADS=0: built for another Node ABI / glibc).
+  fake('node', 'case "$1" in -p) echo "${FAKE_NODE_VERSION:-20.11.1}" ;; -v) echo "v${FAKE_NODE_VERSION:-20.11.1}" ;; -e) [ "${FAKE_NODE_LOADS:-1}" = 1 ] || exit 1 ;; esac\n');
   fake('systemctl');
   fake('install_plugin');
   fake('uninstall_plugin');
@@ -342,5 +344,33 @@ describe('install/standalone.sh', () => {
     assert.ok(!existsSync(R('var/lib/mailhealth')));
     const bad = s.run('standalone.sh', ['--bogus']);
     assert.equal(bad.code, 2);
+  });
+
+  test('a fresh install with the default (not yet created) files panel writes the unit but does not start it', () => {
+    s.clear();
+    const r = s.run('standalone.sh');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.match(r.out, /installed, not started: configure the panel/);
+    assert.ok(existsSync(R('etc/systemd/system/mailhealth.service')));
+    assert.ok(!s.calls().some((c) => /^systemctl (enable|restart)/.test(c)), s.calls().join('\n'));
+    // Once the panel exists, a re-run enables and starts it.
+    mkdirSync(R('etc/mailhealth/panel'), { recursive: true });
+    writeFileSync(R('etc/mailhealth/panel/panel.json'), '{}\n');
+    s.clear();
+    const again = s.run('standalone.sh');
+    assert.equal(again.code, 0, again.err + again.out);
+    assert.ok(s.calls().includes('systemctl enable mailhealth.service'));
+    assert.ok(s.calls().includes('systemctl restart mailhealth.service'));
+    assert.equal(s.run('standalone.sh', ['--uninstall', '--purge']).code, 0);
+  });
+
+  test('a Node.js that cannot load the app\'s native database module is refused, with the reason; nothing installed', () => {
+    const r = s.run('standalone.sh', [], { FAKE_NODE_LOADS: '0' });
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no Node\.js here can load the app's database module \(better-sqlite3/);
+    assert.ok(!existsSync(R('usr/local/mailhealth')));
+    const forced = s.run('standalone.sh', [], { FAKE_NODE_LOADS: '0', MAILHEALTH_NODE: join(s.bin, 'node') });
+    assert.equal(forced.code, 1);
+    assert.match(forced.err, /cannot load the app's database module/);
   });
 });
