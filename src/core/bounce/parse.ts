@@ -5,6 +5,13 @@ import { checkDomain } from '../domain.js';
 import { BOUNCE_TABLE, type BounceTable } from './codes.js';
 
 export const MAX_BOUNCE_BYTES = 256 * 1024;
+/**
+ * Of an accepted input (≤ MAX_BOUNCE_BYTES; the web form's body limit is 200 KB, the CLI reads at most 2 × MAX_BOUNCE_BYTES
+ * and is refused above MAX_BOUNCE_BYTES), the parser reads only the first 64 KiB of decoded text, cut at a line end.
+ * Real bounces are a few KB; the reply, the DSN fields and the returned message's headers come first, so 64 KiB leaves
+ * room for a long Received: chain or an Exchange NDR's original headers. The rest (the returned body) is ignored.
+ */
+export const MAX_SCAN_CHARS = 64 * 1024;
 
 export type BounceFormat = 'dsn' | 'postfix' | 'exim' | 'smtp';
 
@@ -94,18 +101,23 @@ function stripHtml(s: string): string {
 
 interface Fields {
   get(name: string): string[];
+  /** Values of the fields after the paste's leading header block (the bounce's own headers, when pasted). */
+  afterHead(name: string): string[];
 }
 
 const HEADER_RE = /^([A-Za-z][A-Za-z0-9-]{0,60}):(?:[ \t]+(.*)|)$/;
 
 /** RFC 5322-style fields with folding. Diagnostic-Code also takes unindented lines until the next field or a blank line. */
 function parseFields(lines: string[]): Fields {
-  const map = new Map<string, string[]>();
-  let current: { name: string; value: string } | null = null;
+  const map = new Map<string, { value: string; head: boolean }[]>();
+  let current: { name: string; value: string; head: boolean } | null = null;
+  // The leading header block ends at the first line that is neither a field nor a continuation (leading blank lines skipped).
+  let inHead = true;
+  let seen = false;
   const flush = () => {
     if (!current) return;
     const list = map.get(current.name) ?? [];
-    list.push(current.value.trim());
+    list.push({ value: current.value.trim(), head: current.head });
     map.set(current.name, list);
     current = null;
   };
@@ -113,30 +125,44 @@ function parseFields(lines: string[]): Fields {
     const m = HEADER_RE.exec(line);
     if (m) {
       flush();
-      current = { name: m[1].toLowerCase(), value: m[2] ?? '' };
+      current = { name: m[1].toLowerCase(), value: m[2] ?? '', head: inHead };
+      seen = true;
     } else if (current && /^[ \t]/.test(line) && line.trim()) {
       current.value += '\n' + line;
     } else if (current && current.name === 'diagnostic-code' && line.trim()) {
       current.value += '\n' + line;
     } else {
       flush();
+      if (seen || line.trim()) inHead = false;
     }
   }
   flush();
-  return { get: (n) => map.get(n) ?? [] };
+  return {
+    get: (n) => (map.get(n) ?? []).map((f) => f.value),
+    afterHead: (n) => (map.get(n) ?? []).filter((f) => !f.head).map((f) => f.value),
+  };
 }
 
 // ---------------------------------------------------------------- small validators
 
+/** Drop leading `lead` and trailing `trail` characters with a loop (a `[…]+$` regex is quadratic on a long run that fails at the end). */
+function trimChars(s: string, lead: string, trail: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && lead.includes(s[a])) a++;
+  while (b > a && trail.includes(s[b - 1])) b--;
+  return s.slice(a, b);
+}
+
 function validDomain(s: string | undefined | null): string | null {
   if (!s) return null;
-  const r = checkDomain(s.replace(/^[[<("']+|[\]>)"',;:.]+$/g, ''));
+  const r = checkDomain(trimChars(s, '[<("\'', ']>)"\',;:.'));
   return r.ok ? r.domain : null;
 }
 
 function validAddress(s: string | undefined | null): string | null {
   if (!s) return null;
-  const a = s.trim().replace(/^[<[("']+|[>\])"',;:.]+$/g, '').replace(/^smtp:/i, '');
+  const a = trimChars(s.trim(), '<[("\'', '>])"\',;:.').replace(/^smtp:/i, '');
   const at = a.lastIndexOf('@');
   if (at < 1 || at > 64) return null;
   const local = a.slice(0, at);
@@ -190,8 +216,8 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Locate the first SMTP reply in `region`, take it with its continuation lines, join them into one line. */
 function extractReply(region: string, wholeRegion: boolean): Reply | null {
-  // 1. reply code + enhanced code ("550-5.7.26", "550 5.7.1", "550\n5.7.1")
-  let m = /(?<![\w.\-/=:])([45]\d\d)[ \t\r\n-]{1,4}([45]\.\d{1,3}\.\d{1,3})(?![\w.])/.exec(region);
+  // 1. reply code + enhanced code ("550-5.7.26", "550 5.7.1", "550\n5.7.1", Microsoft's "550; 5.7.515")
+  let m = /(?<![\w.\-/=:])([45]\d\d)(?:;[ \t]{0,2}|[ \t\r\n-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/.exec(region);
   let reply: string | null = null;
   let enhanced: string | null = null;
   let start = -1;
@@ -214,7 +240,7 @@ function extractReply(region: string, wholeRegion: boolean): Reply | null {
     // Take the paragraph: stop at a blank line, a header-like line, or after the final ("550 ", no dash) line.
     const lines = body.split('\n');
     const kept: string[] = [];
-    const finalRe = enhanced ? new RegExp(`^[ \\t>]*${reply} ${esc(enhanced)}(?![\\w.])`) : new RegExp(`^[ \\t>]*${reply} `);
+    const finalRe = enhanced ? new RegExp(`^[ \\t>]*${reply};? ${esc(enhanced)}(?![\\w.])`) : new RegExp(`^[ \\t>]*${reply} `);
     for (const [i, line] of lines.entries()) {
       if (!line.trim()) break;
       if (i > 0 && HEADER_RE.test(line)) break;
@@ -225,7 +251,7 @@ function extractReply(region: string, wholeRegion: boolean): Reply | null {
   }
   // Remove every repeated prefix of this reply, keep the words.
   const prefix = enhanced
-    ? new RegExp(`(^|[\\s>])${reply}[ \\t\\r\\n-]{1,4}${esc(enhanced)}(?![\\w.])`, 'g')
+    ? new RegExp(`(^|[\\s>])${reply}(?:;[ \\t]{0,2}|[ \\t\\r\\n-]{1,4})${esc(enhanced)}(?![\\w.])`, 'g')
     : new RegExp(`(^|\\n)[ \\t>]*${reply}[ -]`, 'g');
   let words = body.replace(prefix, '$1 ');
   words = words.replace(/\s+/g, ' ').trim();
@@ -309,15 +335,16 @@ function ipFromText(text: string, exclude: Set<string>): string | null {
 
 // ---------------------------------------------------------------- main
 
-export function parseBounce(input: string, table: BounceTable = BOUNCE_TABLE): ParseResult {
+/** `scanLimit`: how much decoded text to read (MAX_SCAN_CHARS; tests raise it to check the regexes on longer input). */
+export function parseBounce(input: string, table: BounceTable = BOUNCE_TABLE, scanLimit = MAX_SCAN_CHARS): ParseResult {
   try {
-    return parseInner(input, table);
+    return parseInner(input, table, scanLimit);
   } catch (e) {
     return { error: `could not read the bounce: ${e instanceof Error ? e.message : String(e)}` };
   }
 }
 
-function parseInner(input: string, table: BounceTable): ParseResult {
+function parseInner(input: string, table: BounceTable, scanLimit: number): ParseResult {
   if (typeof input !== 'string') return { error: 'the bounce must be text' };
   if (input.length > MAX_BOUNCE_BYTES || Buffer.byteLength(input, 'utf8') > MAX_BOUNCE_BYTES) {
     return { error: `the input is too large (over ${MAX_BOUNCE_BYTES / 1024} KiB): paste only the error part of the bounce` };
@@ -329,6 +356,10 @@ function parseInner(input: string, table: BounceTable): ParseResult {
   s = decodeQuotedPrintable(s);
   s = stripHtml(s);
   s = s.replace(/\r\n?/g, '\n');
+  if (s.length > scanLimit) {
+    const nl = s.lastIndexOf('\n', scanLimit);
+    s = s.slice(0, nl > 0 ? nl : scanLimit);
+  }
 
   const lines = s.split('\n');
   const fields = parseFields(lines);
@@ -340,7 +371,7 @@ function parseInner(input: string, table: BounceTable): ParseResult {
     const h = v.replace(/^[a-z0-9-]+\s*;\s*/i, '').trim();
     const ip = validIp(h.replace(/^\[|\]$/g, ''));
     if (ip) remoteIps.add(ip);
-    else if (h) hosts.push(h.replace(/\s.*$/, ''));
+    else if (h) hosts.push(/^\S+/.exec(h)?.[0] ?? h); // the first word (`\s.*$` is quadratic on long blank runs)
   }
   for (const m of s.matchAll(/\brelay=([A-Za-z0-9.-]{1,253})\[([0-9A-Fa-f:.]{2,45})\]/g)) {
     hosts.push(m[1]);
@@ -362,7 +393,7 @@ function parseInner(input: string, table: BounceTable): ParseResult {
     reply = extractReply(diag[0].replace(/^[a-z0-9-]+\s*;\s*/i, ''), true);
   }
   if (/\bpostfix\/|\bstatus=(?:bounced|deferred)|\bsaid: [45]\d\d/.test(s) && !diag.length) format = 'postfix';
-  else if (/\bSMTP error from remote mail server\b|\s\*\*\s|\bR=\S+ T=\S+/.test(s) && !diag.length) format = 'exim';
+  else if (/\bSMTP error from remote mail server\b|\s\*\*\s|\bR=[\w-]{1,64} T=[\w-]/.test(s) && !diag.length) format = 'exim';
   else if (!diag.length && (fields.get('final-recipient').length || fields.get('reporting-mta').length)) format = 'dsn';
   if (!reply) {
     const said = /\bsaid:\s*/.exec(s);
@@ -386,7 +417,7 @@ function parseInner(input: string, table: BounceTable): ParseResult {
   if (!recipient) {
     const m =
       /\bto=<([^<>\s]{1,320})>/.exec(s) ??
-      /^\s*<([^<>\s]{1,320})>:\s*host\b/m.exec(s) ??
+      /^[ \t]*<([^<>\s]{1,320})>:[ \t]*(?:\n[ \t]*)?host\b/m.exec(s) ??
       /\s\*\*\s+(\S{1,320})/.exec(s) ??
       /^[ \t]+([^\s<>@]{1,64}@[^\s<>]{1,255})\n[ \t]+host\s/m.exec(s) ??
       /\[SMTP:([^\]\s]{1,320})\]/i.exec(s) ??
@@ -394,10 +425,12 @@ function parseInner(input: string, table: BounceTable): ParseResult {
     recipient = validAddress(m?.[1]);
   }
 
-  // Sender domain: the reply's own words first, then From, then the envelope.
+  // Sender domain: the reply's own words first, then From, then the envelope. From: the first one after the bounce's own
+  // headers (the returned message's, not a quoted reply's further down its body); a daemon's From never counts.
   const domain =
     domainFromText(reply.text) ??
-    senderDomainFromAddresses(fields.get('from'), true) ??
+    senderDomainFromAddresses(fields.afterHead('from')) ??
+    senderDomainFromAddresses(fields.get('from')) ??
     (() => {
       const f = /\bF=<([^<>\s]{1,320})>/.exec(s) ?? /\bfrom=<([^<>\s]{1,320})>/.exec(s);
       const a = validAddress(f?.[1]);
