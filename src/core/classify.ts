@@ -34,7 +34,11 @@ export function orgDomain(host: string): string {
 const C = (cls: Classification['class'], reason: string, extra?: Partial<Classification>): Classification =>
   extra ? { class: cls, reason, ...extra } : { class: cls, reason };
 
-/** Canonical DER (SPKI) of a base64 public key (SPKI or bare PKCS#1 RSA); null if it does not decode. */
+/**
+ * One canonical form of a base64 public key, so that encodings of one key compare equal: RSA (SPKI or bare PKCS#1)
+ * → `rsa:<PKCS#1 DER>`; Ed25519 (SPKI or the raw 32 bytes RFC 8463 publishes) → `ed25519:<raw 32 bytes>`; other
+ * types → SPKI DER. Null if it does not decode.
+ */
 export function canonicalKey(b64: string): string | null {
   return canonicalKeyMemo(b64);
 }
@@ -50,12 +54,14 @@ function canonicalKeyUncached(b64: string): string | null {
     try {
       const k = createPublicKey({ key: der, format: 'der', type });
       if (k.asymmetricKeyType === 'rsa') return 'rsa:' + k.export({ type: 'pkcs1', format: 'der' }).toString('base64');
-      return k.export({ type: 'spki', format: 'der' }).toString('base64');
+      const spki = k.export({ type: 'spki', format: 'der' });
+      if (k.asymmetricKeyType === 'ed25519') return 'ed25519:' + spki.subarray(spki.length - 32).toString('base64');
+      return spki.toString('base64');
     } catch {
       /* try next */
     }
   }
-  return clean.length === 44 ? clean : null; // raw Ed25519
+  return der.length === 32 ? 'ed25519:' + der.toString('base64') : null; // raw Ed25519
 }
 
 export interface ClassifierInput {

@@ -9,7 +9,7 @@
 // - `p=` for RSA may be SubjectPublicKeyInfo DER or bare RSAPublicKey (PKCS#1) DER; bits come from the modulus;
 // - `p=` for Ed25519 is the raw 32-byte key (RFC 8463), 256 bits.
 // Nothing here throws on bad input: problems are returned as `errors` (record unusable) or `warnings`.
-import { rsaModulusBits } from './der.js';
+import { rsaModulusBits, rsaPublicKeyDer } from './der.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
 export type DkimKeyType = 'rsa' | 'ed25519' | (string & {});
@@ -215,6 +215,16 @@ export function gradeKey(bits: number | null, keyType: DkimKeyType = 'rsa'): Key
 /** base64 SubjectPublicKeyInfo DER of the public half of a PEM private key (RSA or Ed25519). */
 export function publicKeyFromPrivatePem(pem: string): string {
   return createPublicKey(pem).export({ type: 'spki', format: 'der' }).toString('base64');
+}
+
+/**
+ * The key type of a base64 public key (SPKI, bare PKCS#1 RSA, or raw 32-byte Ed25519), read from the key itself
+ * (the SPKI algorithm): 'rsa', 'ed25519', or another node:crypto type ('ec', 'rsa-pss', …) DKIM cannot publish.
+ * Null when the key does not decode.
+ */
+export function publicKeyType(publicKeyB64: string): DkimKeyType | null {
+  if (rsaPublicKeyDer(publicKeyB64)) return 'rsa'; // plain DER walk, no OpenSSL
+  return decodeKey(publicKeyB64)?.key.asymmetricKeyType ?? null;
 }
 
 /**

@@ -2,15 +2,16 @@
 // the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it.
 import type { CheckContext } from '../checks/context.js';
 import { canonicalKey } from '../classify.js';
-import { parseDkimRecord, renderDkimRecord } from '../dkim/record.js';
+import { parseDkimRecord, publicKeyType, renderDkimRecord } from '../dkim/record.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
+/** The record for the server's key, with k= from the key itself (Ed25519 as the raw 32 bytes, RFC 8463). */
 export function dkimRecordFor(name: string, ttl: number, publicKey: string): ZoneRecord {
-  const value = renderDkimRecord(publicKey);
+  const value = renderDkimRecord(publicKey, publicKeyType(publicKey) === 'ed25519' ? 'ed25519' : 'rsa');
   return { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
 }
 
@@ -28,18 +29,34 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     for (const r of existing) notes.push(`Replaces ${r.type} at ${name} (${r.type === 'TXT' ? 'a key this server does not sign with' : `alias to ${r.value}`}).`);
     return { changes, notes, actions: [{ kind: 'generate-dkim', description: `generate a 2048-bit DKIM key for ${ctx.domain} and turn signing on` }] };
   }
+  const type = publicKeyType(key);
+  if (type !== 'rsa' && type !== 'ed25519') {
+    return { changes: [], notes, blocked: `This server's DKIM key for ${ctx.domain} ${type ? `uses the key type ${type}, which DKIM cannot publish` : 'is unreadable'}: generate an RSA key in the panel's DKIM settings.` };
+  }
   const desired = dkimRecordFor(name, ttl, key);
   const mine = canonicalKey(key);
-  // Keep an existing record that already publishes the server's key (whatever its formatting), if it is alone.
-  const matching = existing.filter((r) => r.type === 'TXT' && canonicalKey(parseDkimRecord(r.txt ?? [r.value]).publicKey ?? '') === mine);
-  if (matching.length === 1 && existing.length === 1 && (matching[0].txt ?? [matching[0].value]).every((c) => Buffer.byteLength(c) <= 255)) {
+  // Keep an existing record that already publishes the server's key (whatever its formatting) with the right k=
+  // and nothing that makes receivers discard it, if it is alone.
+  const sameKey = (r: ZoneRecord) => r.type === 'TXT' && canonicalKey(parseDkimRecord(r.txt ?? [r.value]).publicKey ?? '') === mine;
+  const problem = (r: ZoneRecord): string | null => {
+    const rec = parseDkimRecord(r.txt ?? [r.value]);
+    if (rec.keyType !== type) return `it says k=${rec.keyType} but the key is ${type}`;
+    if (rec.errors.length) return rec.errors[0];
+    if ((r.txt ?? [r.value]).some((c) => Buffer.byteLength(c) > 255)) return 'a string longer than 255 bytes';
+    return null;
+  };
+  const matching = existing.filter((r) => sameKey(r) && !problem(r));
+  if (matching.length === 1 && existing.length === 1) {
     const changes: PartialPlan['changes'] = [];
     if (!ctx.settings.dkim.signing) notes.push(`Signing is off on the server: turn DKIM signing on for ${ctx.domain} in the panel (the key is already published).`);
     return { changes, notes, ...(ctx.settings.dkim.signing ? {} : { blocked: `DKIM signing is turned off for ${ctx.domain}: enable it in the panel's Email Deliverability / DKIM settings.` }) };
   }
   for (const r of existing) {
     if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
-    else notes.push(`Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`);
+    else if (sameKey(r)) {
+      const why = problem(r);
+      notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published in a form receivers cannot use (${why}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
+    } else notes.push(`Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`);
   }
   if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
   return { changes: replaceWithOne(existing, desired), notes };

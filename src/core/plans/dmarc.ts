@@ -1,7 +1,7 @@
 // DMARC fix: a missing record becomes p=none with reports to an address on the domain; stale or unauthorised report
 // destinations are replaced; syntax fixed; policy never tightened silently.
 import type { CheckContext } from '../checks/context.js';
-import { externalAuthName, isDmarcRecord, needsExternalAuthorization, parseDmarcRecord, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { externalAuthName, isDmarcRecord, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -11,6 +11,33 @@ import type { PartialPlan } from './spf.js';
 
 const KNOWN = ['v', 'p', 'sp', 'np', 'adkim', 'aspf', 'fo', 'pct', 'rf', 'ri', 'rua', 'ruf', 't', 'psd'];
 const STRENGTH: Record<DmarcPolicy, number> = { none: 0, quarantine: 1, reject: 2 };
+/** What a record that leaves the tag out means (RFC 7489 §6.3, DMARCbis t=): it agrees with one that writes it. */
+const DEFAULTS: Record<string, string> = { adkim: 'r', aspf: 'r', fo: '0', pct: '100', rf: 'afrf', ri: '86400', t: 'n' };
+const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+function asPolicy(v: string | undefined): DmarcPolicy | undefined {
+  const l = v?.toLowerCase();
+  return l === 'none' || l === 'quarantine' || l === 'reject' ? l : undefined;
+}
+
+function weakest(ps: (DmarcPolicy | undefined)[]): DmarcPolicy | undefined {
+  return ps.reduce<DmarcPolicy | undefined>((a, b) => (b && (!a || STRENGTH[b] < STRENGTH[a]) ? b : a), undefined);
+}
+
+/** Every tag of a record in order, names lower case, duplicates included (the parser keeps only the first). */
+function tagList(text: string): { pairs: [string, string][]; bad: string[] } {
+  const pairs: [string, string][] = [];
+  const bad: string[] = [];
+  for (const raw of text.split(';')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? '' : part.slice(0, eq).trim();
+    if (eq < 0 || !TAG_NAME.test(name)) bad.push(part);
+    else pairs.push([name.toLowerCase(), part.slice(eq + 1).trim()]);
+  }
+  return { pairs, bad };
+}
 
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
 export function defaultReportAddress(domain: string): string {
@@ -34,52 +61,121 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
     const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: [value] };
     return { changes: [...replaceWithOne(wrong, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes };
   }
-  const parsed = dmarcs.map((r) => parseDmarcRecord(r.txt ?? [r.value]));
-  // Never tighten: with several records, take the weakest policy among them.
-  let policy: DmarcPolicy = 'none';
-  const policies = parsed.map((p) => (p.tags.p && ['none', 'quarantine', 'reject'].includes(p.tags.p.toLowerCase()) ? (p.tags.p.toLowerCase() as DmarcPolicy) : 'none'));
-  policy = policies.reduce((a, b) => (STRENGTH[b] < STRENGTH[a] ? b : a), policies[0]);
+  const texts = dmarcs.map((r) => (r.txt ? r.txt.join('') : r.value));
+  const lists = texts.map(tagList);
+  const note = (n: string) => {
+    if (!notes.includes(n)) notes.push(n);
+  };
+  const label = (i: number) => (dmarcs.length > 1 ? `The record ${JSON.stringify(texts[i].slice(0, 60))}` : 'The record');
+  for (const l of lists) for (const b of l.bad) note(`Drops ${JSON.stringify(b)}: it is not a tag=value pair.`);
+
+  // Each record's own policy. A record whose p is missing, invalid or given more than once is one receivers apply no
+  // policy from today, so it counts as p=none and sp=np=none: the fixed record never enforces more than today.
+  const own = lists.map((l, i): DmarcPolicy | null => {
+    const ps = l.pairs.filter(([k]) => k === 'p').map(([, v]) => v);
+    if (ps.length === 1 && asPolicy(ps[0])) return asPolicy(ps[0])!;
+    if (ps.length === 0) note(dmarcs.length > 1 ? `${label(i)} has no p= policy, so receivers apply none from it today.` : 'Adds the missing p=none (the record had no policy).');
+    else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: receivers apply no DMARC policy today, so the fix uses p=none (monitoring only) rather than picking one.`);
+    else note(`${label(i)} has p=${ps[0]}, which is not a policy: receivers apply none today, so the fix uses p=none.`);
+    return null;
+  });
+  // Tags other than v, p, rua, ruf: unknown and invalid ones dropped; the valid values kept per record, in order.
+  const order: string[] = [];
+  const valid = lists.map((l) => {
+    const m = new Map<string, string[]>();
+    for (const [k, v] of l.pairs) {
+      if (k === 'v' || k === 'p' || k === 'rua' || k === 'ruf') continue;
+      if (!KNOWN.includes(k)) {
+        note(`Drops the unknown tag ${k}=${v}.`);
+        continue;
+      }
+      const errs = parseDmarcRecord(`v=DMARC1; p=none; ${k}=${v}`).errors;
+      if (errs.length) {
+        note(`Drops ${k}=${v}: ${errs.join('; ')}.`);
+        continue;
+      }
+      if (!order.includes(k)) order.push(k);
+      m.set(k, [...(m.get(k) ?? []), v]);
+    }
+    return m;
+  });
+  // Never tighten: the weakest policy among the records, for the domain (p), subdomains (sp, default p) and
+  // non-existent subdomains (np, default sp); a tag given twice in one record counts with its weakest value.
+  const eff = own.map((p, i) => {
+    if (!p) return { p: 'none' as DmarcPolicy, sp: 'none' as DmarcPolicy, np: 'none' as DmarcPolicy };
+    const sp = weakest((valid[i].get('sp') ?? []).map(asPolicy)) ?? p;
+    return { p, sp, np: weakest((valid[i].get('np') ?? []).map(asPolicy)) ?? sp };
+  });
+  const policy = weakest(eff.map((e) => e.p))!;
   if (dmarcs.length > 1) notes.push(`Merges ${dmarcs.length} DMARC records into one, keeping the weakest policy among them (p=${policy}) so nothing is tightened.`);
-  const base = parsed[0];
   const tags: Record<string, string> = { v: 'DMARC1', p: policy };
-  if (!base.tags.p || base.tags.p.toLowerCase() !== policy) notes.push(base.tags.p ? `Sets p=${policy}.` : 'Adds the missing p=none (the record had no policy).');
-  for (const [k, v] of Object.entries(base.tags)) {
-    if (k === 'v' || k === 'p' || k === 'rua' || k === 'ruf') continue;
-    if (!KNOWN.includes(k)) {
-      notes.push(`Drops the unknown tag ${k}=${v}.`);
+  for (const k of order) {
+    const written = valid.flatMap((m) => m.get(k) ?? []);
+    if (k === 'sp' || k === 'np') {
+      const out = weakest(eff.map((e) => e[k]))!;
+      valid.forEach((m, i) => {
+        if (own[i]) return;
+        for (const v of m.get(k) ?? []) if (asPolicy(v) !== 'none') note(`Drops ${k}=${v}: receivers ignore ${label(i).toLowerCase().replace(/^the record/, 'that record')} today, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`);
+      });
+      // Written when a record that applies says so, or when it differs from its default.
+      if (out === (k === 'sp' ? policy : weakest(eff.map((e) => e.sp))) && !valid.some((m, i) => own[i] && m.has(k))) continue;
+      tags[k] = out;
+      if (written.some((v) => asPolicy(v) !== out) && own.every(Boolean)) note(`Sets ${k}=${out}: the weakest ${k === 'sp' ? 'subdomain' : 'non-existent subdomain'} policy among ${written.map((v) => `${k}=${v}`).join(', ')} and the records without ${k} (which apply their ${k === 'sp' ? 'p' : 'sp'}), so nothing is tightened.`);
       continue;
     }
-    const errs = parseDmarcRecord(`v=DMARC1; p=none; ${k}=${v}`).errors;
-    if (errs.length) {
-      notes.push(`Drops ${k}=${v}: ${errs.join('; ')}.`);
-      continue;
-    }
-    tags[k] = v;
+    // Other tags: records that leave a tag out have its default. Kept when every record agrees; otherwise the value
+    // that enforces least (the lowest pct, t=y test mode), or the tag is dropped (its default: relaxed alignment,
+    // standard reporting options).
+    const all = valid.flatMap((m) => m.get(k) ?? (DEFAULTS[k] !== undefined ? [DEFAULTS[k]] : []));
+    const distinct = [...new Set(all.map((v) => v.toLowerCase()))];
+    if (distinct.length === 1) tags[k] = written[0];
+    else if (k === 'pct' && all.every((v) => /^\d{1,3}$/.test(v) && Number(v) <= 100)) {
+      tags.pct = String(Math.min(...all.map(Number)));
+      note(`Sets pct=${tags.pct}, the lowest among ${distinct.map((v) => `pct=${v}`).join(', ')}, so no more mail is affected than today.`);
+    } else if (k === 't' && distinct.includes('y')) {
+      tags.t = 'y';
+      note('Keeps t=y (test mode): one of the records has it, so the policy is not enforced today.');
+    } else note(`Drops ${k}: the values disagree (${distinct.map((v) => `${k}=${v}`).join(', ')}), so it is left at its default${DEFAULTS[k] ? ` (${k}=${DEFAULTS[k]})` : ''}.`);
   }
+  // Report destinations: every address of every record (a working one is never dropped), each checked once.
   for (const tag of ['rua', 'ruf'] as const) {
     const kept: string[] = [];
-    for (const uri of tag === 'rua' ? base.rua : base.ruf) {
-      if (uri.scheme !== 'mailto' || !uri.domain) {
-        kept.push(uri.raw);
-        continue;
-      }
-      const c = await ctx.classifier.reportAddress(uri.address);
-      if (c.class === 'stale') {
-        notes.push(`Drops ${tag} ${uri.address}: ${c.reason}.`);
-        continue;
-      }
-      if (needsExternalAuthorization(ctx.domain, uri.domain)) {
-        const a = await ctx.resolver.resolve(externalAuthName(ctx.domain, uri.domain), 'TXT');
-        if (a.status === 'unknown') {
-          return { changes: [], notes, blocked: `Could not check whether ${uri.domain} accepts reports for ${ctx.domain} (DNS ${a.error}); try again later.` };
+    const seen = new Set<string>();
+    for (const l of lists) {
+      for (const [k, v] of l.pairs) {
+        if (k !== tag) continue;
+        for (const part of v.split(',')) {
+          if (!part.trim()) continue;
+          const { uri, errors } = parseReportUri(part);
+          if (!uri) {
+            note(`Drops ${tag} ${part.trim()}: ${errors.join('; ')}.`);
+            continue;
+          }
+          if (seen.has(uri.address.toLowerCase())) continue;
+          seen.add(uri.address.toLowerCase());
+          if (uri.scheme !== 'mailto' || !uri.domain) {
+            kept.push(uri.raw);
+            continue;
+          }
+          const c = await ctx.classifier.reportAddress(uri.address);
+          if (c.class === 'stale') {
+            notes.push(`Drops ${tag} ${uri.address}: ${c.reason}.`);
+            continue;
+          }
+          if (needsExternalAuthorization(ctx.domain, uri.domain)) {
+            const a = await ctx.resolver.resolve(externalAuthName(ctx.domain, uri.domain), 'TXT');
+            if (a.status === 'unknown') {
+              return { changes: [], notes, blocked: `Could not check whether ${uri.domain} accepts reports for ${ctx.domain} (DNS ${a.error}); try again later.` };
+            }
+            const ok = a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t));
+            if (!ok) {
+              notes.push(`Drops ${tag} ${uri.address}: ${uri.domain} does not authorise reports for ${ctx.domain}, so they are dropped anyway.`);
+              continue;
+            }
+          }
+          kept.push(uri.raw);
         }
-        const ok = a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t));
-        if (!ok) {
-          notes.push(`Drops ${tag} ${uri.address}: ${uri.domain} does not authorise reports for ${ctx.domain}, so they are dropped anyway.`);
-          continue;
-        }
       }
-      kept.push(uri.raw);
     }
     if (kept.length) tags[tag] = kept.join(',');
     else if (tag === 'rua') {
