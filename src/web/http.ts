@@ -5,6 +5,7 @@ import type { DomainRef, Identity, Role } from '../core/model.js';
 import type { ChangeRecord, Job } from '../adapters/store/store.js';
 import type { SessionData } from './session.js';
 import type { WebDeps } from './services.js';
+import type { RateLimiter } from './ratelimit.js';
 
 export class HttpError extends Error {
   constructor(
@@ -128,4 +129,17 @@ export async function scopedDomains(deps: WebDeps, res: Response, names: string[
     } else notFound.push(raw.slice(0, 253));
   }
   return { refs, notFound };
+}
+
+const LIMITED: Record<'audit' | 'bulk', Record<'page' | 'api', string>> = {
+  audit: { page: 'Too many audits in a short time. Wait a minute and try again.', api: 'too many audits; wait a minute' },
+  bulk: { page: 'Too many bulk actions in a short time. Wait a minute and try again.', api: 'too many bulk actions; wait a minute' },
+};
+
+/**
+ * One token of a user's rate limit (audits and fix previews: `audit`; bulk audits, "Audit all" in the background and
+ * bulk previews: `bulk`), or a 429 in the wording of the page or the API.
+ */
+export function takeToken(c: { limits: Record<'audit' | 'bulk', RateLimiter> }, kind: 'audit' | 'bulk', user: string, surface: 'page' | 'api' = 'page'): void {
+  if (!c.limits[kind].take(user)) throw new HttpError(429, LIMITED[kind][surface]);
 }

@@ -54,7 +54,7 @@ describe('rate limits on previews, audit-on-view and "Audit all"', () => {
     await a.runner.wait(jobs[0].id);
     const second = await rita.agent.post('/domains/audit').type('form').send({ _csrf: rita.csrf });
     assert.equal(second.status, 429);
-    assert.match(second.text, /Too many bulk audits in a short time/);
+    assert.match(second.text, /Too many bulk actions in a short time/);
     assert.equal(store.listJobs('rita', 10).length, 1, 'no second job');
   });
 

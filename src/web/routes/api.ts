@@ -3,7 +3,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
-import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str } from '../http.js';
+import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, previewFix, undo } from '../services.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
@@ -28,14 +28,14 @@ export function apiRoutes(c: AppContext): Router {
   r.get('/domains/:domain', requireDomain(c), async (_req, res) => {
     const me = identityOf(res);
     const a = await latestOrAudit(c, me, ctx(res).domainRef!, () => {
-      if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'too many audits; wait a minute');
+      takeToken(c, 'audit', me.user, 'api');
     });
     res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
   });
 
   r.post('/domains/:domain/audit', requireDomain(c), async (_req, res) => {
     const me = identityOf(res);
-    if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'too many audits; wait a minute');
+    takeToken(c, 'audit', me.user, 'api');
     const [a] = await auditAndRecord(c, me, [ctx(res).domainRef!]);
     res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
   });
@@ -43,7 +43,7 @@ export function apiRoutes(c: AppContext): Router {
   r.get('/domains/:domain/fix', requireDomain(c), async (req, res) => {
     const check = parseCheck(req.query.check);
     const removeTerms = parseTerms(req.query.remove);
-    if (!c.limits.audit.take(identityOf(res).user)) throw new HttpError(429, 'too many audits; wait a minute');
+    takeToken(c, 'audit', identityOf(res).user, 'api');
     const { plan, unknownTerms } = await previewFix(c, ctx(res).domainRef!.domain, check, removeTerms);
     res.json({ ...planJson(plan), unknownTerms });
   });
@@ -70,7 +70,7 @@ export function apiRoutes(c: AppContext): Router {
     const me = identityOf(res);
     if (me.role === 'customer') throw new HttpError(403, 'bulk audits are for resellers and admins');
     if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
-    if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'too many bulk audits; wait a minute');
+    takeToken(c, 'bulk', me.user, 'api');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const names = list(body.domains);
     const refs = names.length ? (await scopedDomains(c, res, names)).refs : await matching(c, await scopeOf(c, res), body);

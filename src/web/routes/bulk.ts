@@ -5,7 +5,7 @@ import { Router } from 'express';
 import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
-import { HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str } from '../http.js';
+import { HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { applyFix, previewFix, type Preview } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
@@ -37,7 +37,7 @@ export function bulkRoutes(c: AppContext): Router {
   r.post('/bulk/audit', async (req, res) => {
     const me = identityOf(res);
     if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
-    if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'Too many bulk audits in a short time. Wait a minute and try again.');
+    takeToken(c, 'bulk', me.user);
     const body = req.body as Record<string, unknown>;
     const refs = await matching(c, await scopeOf(c, res), body);
     if (refs.length === 0) throw new HttpError(400, 'No domains match the filter.');
@@ -57,7 +57,7 @@ export function bulkRoutes(c: AppContext): Router {
     if (names.length === 0) throw new HttpError(400, 'Select at least one domain.');
     if (names.length > BULK_FIX_MAX) throw new HttpError(400, `At most ${BULK_FIX_MAX} domains per bulk fix.`);
     // Up to BULK_FIX_MAX panel reads and DNS look-ups: one bulk token, like a bulk audit.
-    if (!c.limits.bulk.take(identityOf(res).user)) throw new HttpError(429, 'Too many bulk actions in a short time. Wait a minute and try again.');
+    takeToken(c, 'bulk', identityOf(res).user);
     const { refs, notFound } = await scopedDomains(c, res, names);
     const items: { domain: string; preview?: Preview; error?: string }[] = [];
     for (const ref of refs) {

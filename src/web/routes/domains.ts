@@ -2,7 +2,7 @@
 import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { filterQuery, listPage, pageNumber, parseFilter } from '../domain-list.js';
-import { ctx, HttpError, identityOf, requireDomain, requireLogin, scopeOf } from '../http.js';
+import { ctx, HttpError, identityOf, requireDomain, requireLogin, scopeOf, takeToken } from '../http.js';
 import { auditAndRecord, latestOrAudit } from '../services.js';
 import { groupFindings, viewHelpers } from '../view-model.js';
 
@@ -23,12 +23,12 @@ export function domainRoutes(c: AppContext): Router {
 
   r.post('/domains/audit', async (_req, res) => {
     const me = identityOf(res);
-    if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+    takeToken(c, 'audit', me.user);
     const scope = await scopeOf(c, res);
     if (scope.length > SYNC_AUDIT_MAX && me.role !== 'customer') {
       // A bulk job like /bulk/audit's: the same refusal without a background service, and the same bulk limit.
       if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
-      if (!c.limits.bulk.take(me.user)) throw new HttpError(429, 'Too many bulk audits in a short time. Wait a minute and try again.');
+      takeToken(c, 'bulk', me.user);
       c.runner.start(me, scope, { filter: {}, from: 'domains' });
       return res.redirect(303, '/bulk');
     }
@@ -40,14 +40,14 @@ export function domainRoutes(c: AppContext): Router {
     const ref = ctx(res).domainRef!;
     const me = identityOf(res);
     const audit = await latestOrAudit(c, me, ref, () => {
-      if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+      takeToken(c, 'audit', me.user);
     });
     res.render('domain', { title: ref.domain, ref, audit, groups: groupFindings(audit), now: c.now(), h: viewHelpers });
   });
 
   r.post('/domains/:domain/audit', requireDomain(c), async (_req, res) => {
     const me = identityOf(res);
-    if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+    takeToken(c, 'audit', me.user);
     const ref = ctx(res).domainRef!;
     await auditAndRecord(c, me, [ref]);
     res.redirect(303, `/domains/${encodeURIComponent(ref.domain)}`);

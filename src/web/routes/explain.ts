@@ -5,7 +5,7 @@ import { explainBounce, explanationJson, type BounceExplanation } from '../../co
 import { isParseError, parseBounce } from '../../core/bounce/parse.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { AppContext } from '../app.js';
-import { HttpError, identityOf, requireLogin, scopeOf, str } from '../http.js';
+import { identityOf, requireLogin, scopeOf, str, takeToken } from '../http.js';
 import { auditAndRecord } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -19,7 +19,7 @@ async function explain(c: AppContext, res: Response, text: string): Promise<{ er
     if (ref) {
       inScope = true;
       const me = identityOf(res);
-      if (!c.limits.audit.take(me.user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+      takeToken(c, 'audit', me.user);
       audit = (await auditAndRecord(c, me, [ref]))[0];
     }
   }

@@ -3,7 +3,7 @@
 import { Router } from 'express';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, identityOf, list, requireDomain, requireLogin, str } from '../http.js';
+import { ctx, HttpError, identityOf, list, requireDomain, requireLogin, str, takeToken } from '../http.js';
 import { applyFix, previewFix } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -26,7 +26,7 @@ export function fixRoutes(c: AppContext): Router {
     const check = parseCheck(req.query.check);
     const removeTerms = parseTerms(req.query.remove);
     // A preview reads the panel and the DNS like an audit does: it takes an audit token.
-    if (!c.limits.audit.take(identityOf(res).user)) throw new HttpError(429, 'Too many audits in a short time. Wait a minute and try again.');
+    takeToken(c, 'audit', identityOf(res).user);
     const { plan, unknownTerms } = await previewFix(c, ref.domain, check, removeTerms);
     res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, removeTerms, h: viewHelpers });
   });
