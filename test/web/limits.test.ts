@@ -94,6 +94,48 @@ describe('rate limits on previews, audit-on-view and "Audit all"', () => {
   });
 });
 
+describe('bulk fix apply and the bulk API take what they are given, or say why not', () => {
+  const HASH = 'sha256:' + 'b'.repeat(64);
+  test('a bulk apply takes a bulk token (each pair costs a panel read and DNS before its hash is checked)', async () => {
+    const a = app({ rateLimits: limits(100, 1) });
+    const rex = await login(a, 'rex');
+    const send = () => rex.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rex.csrf, check: 'dmarc', plan: [`a1.example|${HASH}`, `b1.example|${HASH}`] });
+    const first = await send();
+    assert.equal(first.status, 200);
+    assert.match(first.text, /a1\.example/);
+    const second = await send();
+    assert.equal(second.status, 429);
+    assert.deepEqual(store.changesForDomains(['a1.example', 'b1.example'], 10), []);
+  });
+
+  test('no plan, a malformed pair or too many pairs: 400 with the reason, nothing applied, no token spent', async () => {
+    const a = app({ rateLimits: limits(100, 1) });
+    const rex = await login(a, 'rex');
+    const post = (plan: string[] | undefined) => rex.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rex.csrf, check: 'dmarc', ...(plan ? { plan } : {}) });
+    const none = await post(undefined);
+    assert.equal(none.status, 400);
+    assert.match(none.text, /No previewed plans were sent/);
+    const bad = await post([`a1.example|${HASH}`, 'not a domain!|sha256:xyz']);
+    assert.equal(bad.status, 400);
+    assert.match(bad.text, /Not a previewed plan/);
+    const many = await post(Array.from({ length: 201 }, (_, i) => `x${i}.example|${HASH}`));
+    assert.equal(many.status, 400);
+    assert.match(many.text, /At most 200 domains per bulk fix/);
+    // The bulk token is still there.
+    assert.equal((await post([`a1.example|${HASH}`])).status, 200);
+  });
+
+  test('POST /api/bulk with a name that is not the caller\'s (or not a domain) is refused, naming it; no job', async () => {
+    const a = app();
+    const rex = await login(a, 'rex');
+    const jobs = store.listJobs('rex', 100).length;
+    const r = await rex.agent.post('/api/bulk').set('x-csrf-token', rex.csrf).send({ domains: ['a1.example', 'shop1.example', 'not a domain'] });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.text, /not your domains \(or not domain names\): shop1\.example, not a domain/);
+    assert.equal(store.listJobs('rex', 100).length, jobs);
+  });
+});
+
 describe('an app without background jobs (a per-request front door)', () => {
   test('refuses bulk audits with the reason, creates no job, and the bulk page offers no start button', async () => {
     const a = app({ backgroundJobs: false });

@@ -40,13 +40,23 @@
   var status = box.getAttribute('data-status');
   if (status !== 'running' && status !== 'queued') return;
   var since = 0;
+  var gone = false;
+  var failures = 0;
   function set(idName, v) {
     var el = document.getElementById(idName);
     if (el) el.textContent = String(v);
   }
   function poll() {
     fetch('/api/jobs/' + encodeURIComponent(id) + '?since=' + since, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(function (r) { return r.ok ? r.json() : Promise.reject(new Error(String(r.status))); })
+      .then(function (r) {
+        if (r.ok) return r.json();
+        // Logged out (another tab), no longer allowed, or the job is gone: polling again cannot help.
+        if (r.status === 401 || r.status === 403 || r.status === 404) {
+          gone = true;
+          set('job-status', r.status === 401 ? 'logged out: reload the page' : 'no longer available');
+        }
+        return Promise.reject(new Error(String(r.status)));
+      })
       .then(function (j) {
         var p = document.getElementById('job-progress');
         if (p) { p.max = Math.max(j.total, 1); p.value = j.done; p.textContent = j.done + ' of ' + j.total; }
@@ -58,6 +68,7 @@
         if (st) st.className = 'state state-' + j.status;
         j.results.forEach(updateRow);
         since = j.next;
+        failures = 0;
         if (j.status === 'running' || j.status === 'queued') setTimeout(poll, 1000);
         else {
           var c = document.getElementById('job-cancel');
@@ -65,7 +76,12 @@
           box.setAttribute('data-status', j.status);
         }
       })
-      .catch(function () { setTimeout(poll, 5000); });
+      .catch(function () {
+        // Network trouble or a server error: try again, a while later each time, up to a minute apart.
+        if (gone) return;
+        failures++;
+        setTimeout(poll, Math.min(60000, 5000 * failures));
+      });
   }
   poll();
 })();

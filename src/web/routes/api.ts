@@ -1,6 +1,7 @@
 // The JSON API (mounted at /api): the pages' data and actions for automation, with the same scope rules
 // (requireDomain / requireChange / requireJob) and the same CSRF rule for cookie sessions.
 import { Router } from 'express';
+import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
@@ -73,7 +74,13 @@ export function apiRoutes(c: AppContext): Router {
     takeToken(c, 'bulk', me.user, 'api');
     const body = (req.body ?? {}) as Record<string, unknown>;
     const names = list(body.domains);
-    const refs = names.length ? (await scopedDomains(c, res, names)).refs : await matching(c, await scopeOf(c, res), body);
+    let refs: DomainRef[];
+    if (names.length) {
+      const found = await scopedDomains(c, res, names);
+      // Every name must be one of the caller's domains: a silently shorter job would look like a complete one.
+      if (found.notFound.length) throw new HttpError(400, `not your domains (or not domain names): ${found.notFound.slice(0, 20).join(', ')}`);
+      refs = found.refs;
+    } else refs = await matching(c, await scopeOf(c, res), body);
     if (refs.length === 0) throw new HttpError(400, 'no domains match');
     const id = c.runner.start(me, refs, { filter: parseFilter(body), domains: names.length || undefined });
     res.status(202).json({ jobId: id, total: refs.length });

@@ -74,14 +74,18 @@ export function bulkRoutes(c: AppContext): Router {
     const me = identityOf(res);
     const body = req.body as Record<string, unknown>;
     const check = parseCheck(body.check);
-    const pairs = list(body.plan)
-      .map((p) => {
-        const i = p.lastIndexOf('|');
-        const d = checkDomain(p.slice(0, i)); // the one validator: the same spelling scopedDomains will use
-        return { domain: d.ok ? d.domain : '', planHash: p.slice(i + 1) };
-      })
-      .filter((p) => p.domain && /^sha256:[0-9a-f]{64}$/.test(p.planHash))
-      .slice(0, BULK_FIX_MAX);
+    const raw = list(body.plan);
+    if (raw.length === 0) throw new HttpError(400, 'No previewed plans were sent: preview the bulk fix first.');
+    if (raw.length > BULK_FIX_MAX) throw new HttpError(400, `At most ${BULK_FIX_MAX} domains per bulk fix.`);
+    const pairs = raw.map((p) => {
+      const i = p.lastIndexOf('|');
+      const d = checkDomain(i > 0 ? p.slice(0, i) : ''); // the one validator: the same spelling scopedDomains will use
+      const planHash = i > 0 ? p.slice(i + 1) : '';
+      if (!d.ok || !/^sha256:[0-9a-f]{64}$/.test(planHash)) throw new HttpError(400, `Not a previewed plan: ${JSON.stringify(p.slice(0, 120))}. Preview the bulk fix again; nothing was changed.`);
+      return { domain: d.domain, planHash };
+    });
+    // Each pair costs a panel read and DNS look-ups before its hash is checked: one bulk token, like the preview.
+    takeToken(c, 'bulk', me.user);
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
     const results = [];
     for (const ref of refs) {
