@@ -3,35 +3,17 @@
 // SPF fix drops stale terms). Also: shared filtering infrastructure (mailspamprotection.com) is never stale.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeClassifier } from '../../src/core/classify.js';
 import { spfCheck } from '../../src/core/checks/spf.js';
 import { mxCheck } from '../../src/core/checks/mx.js';
 import type { CheckContext } from '../../src/core/checks/context.js';
-import type { MailSettings, Zone, ZoneRecord } from '../../src/core/model.js';
-import { RecordIndex } from '../../src/core/zone.js';
-import { defaultKnowledge } from '../../src/knowledge/index.js';
-import { MapResolver, type ZoneMap } from '../helpers/map-resolver.js';
+import type { MailSettings, ZoneRecord } from '../../src/core/model.js';
+import type { ZoneMap } from '../helpers/map-resolver.js';
+import { checkContext, SERVER_IP } from './checks/context.js';
 
 const D = 'cust.example';
-const SERVER_IP = '203.0.113.10';
 
 function ctxFor(domain: string, map: ZoneMap, records: ZoneRecord[] | null, s: Partial<MailSettings> = {}): CheckContext {
-  const settings: MailSettings = {
-    domain,
-    hostname: 'server1.newhost.example',
-    ips: [SERVER_IP],
-    helo: 'server1.newhost.example',
-    nameservers: ['ns1.newhost.example', 'ns2.newhost.example'],
-    dkim: { selector: 'default', signing: true },
-    routing: 'local',
-    relay: null,
-    ...s,
-  };
-  const resolver = new MapResolver(map);
-  const zone: Zone | null = records ? { domain, serial: 1, records, version: 'x' } : null;
-  const zoneIndex = zone ? new RecordIndex(zone.records) : null;
-  const classifier = makeClassifier({ domain, zone, zoneIndex, settings, resolver, knowledge: defaultKnowledge });
-  return { domain, zone, zoneIndex, settings, resolver, classifier, knowledge: defaultKnowledge, options: {} };
+  return checkContext(domain, map, s, records);
 }
 
 /** The customer's own mail server at mail.cust.example (not this server), MX pointing at it, SPF `mx`. */

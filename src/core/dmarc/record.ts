@@ -128,6 +128,24 @@ function policyValue(v: string | undefined): DmarcPolicy | undefined {
   return POLICIES.includes(l) ? (l as DmarcPolicy) : undefined;
 }
 
+
+/**
+ * The parts of a DMARC tag list, in order: a tag (`name` lower case; duplicates kept — the parser reports them) or,
+ * with `name` null, a part that is not tag=value.
+ */
+export function dmarcTagParts(text: string): { part: string; name: string | null; value: string }[] {
+  const out: { part: string; name: string | null; value: string }[] = [];
+  for (const raw of text.split(';')) {
+    const part = raw.trim();
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = eq < 0 ? '' : part.slice(0, eq).trim();
+    if (eq < 0 || !TAG_NAME.test(name)) out.push({ part, name: null, value: '' });
+    else out.push({ part, name: name.toLowerCase(), value: part.slice(eq + 1).trim() });
+  }
+  return out;
+}
+
 /** Parse a DMARC TXT record. Pass the character-strings as an array to have them joined (no separator). */
 export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcParseOptions = {}): DmarcRecord {
   const text = (typeof txt === 'string' ? txt : txt.join('')).trim();
@@ -152,17 +170,11 @@ export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcPar
   }
 
   const order: string[] = [];
-  for (const raw of text.split(';')) {
-    const part = raw.trim();
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const name = eq < 0 ? '' : part.slice(0, eq).trim();
-    if (eq < 0 || !TAG_NAME.test(name)) {
+  for (const { part, name: key, value } of dmarcTagParts(text)) {
+    if (key === null) {
       errors.push(`syntax error at "${part}" (expected tag=value)`);
       continue;
     }
-    const key = name.toLowerCase();
-    const value = part.slice(eq + 1).trim();
     if (Object.prototype.hasOwnProperty.call(tags, key)) {
       errors.push(`duplicate tag "${key}"`);
       continue;

@@ -1,7 +1,7 @@
 // DMARC fix: a missing record becomes p=none with reports to an address on the domain; stale or unauthorised report
 // destinations are replaced; syntax fixed; policy never tightened silently.
 import type { CheckContext } from '../checks/context.js';
-import { externalAuthName, isDmarcRecord, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcTagParts, externalAuthName, isDmarcRecord, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -13,7 +13,6 @@ const KNOWN = ['v', 'p', 'sp', 'np', 'adkim', 'aspf', 'fo', 'pct', 'rf', 'ri', '
 const STRENGTH: Record<DmarcPolicy, number> = { none: 0, quarantine: 1, reject: 2 };
 /** What a record that leaves the tag out means (RFC 7489 §6.3, DMARCbis t=): it agrees with one that writes it. */
 const DEFAULTS: Record<string, string> = { adkim: 'r', aspf: 'r', fo: '0', pct: '100', rf: 'afrf', ri: '86400', t: 'n' };
-const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
 function asPolicy(v: string | undefined): DmarcPolicy | undefined {
   const l = v?.toLowerCase();
@@ -28,13 +27,9 @@ function weakest(ps: (DmarcPolicy | undefined)[]): DmarcPolicy | undefined {
 function tagList(text: string): { pairs: [string, string][]; bad: string[] } {
   const pairs: [string, string][] = [];
   const bad: string[] = [];
-  for (const raw of text.split(';')) {
-    const part = raw.trim();
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    const name = eq < 0 ? '' : part.slice(0, eq).trim();
-    if (eq < 0 || !TAG_NAME.test(name)) bad.push(part);
-    else pairs.push([name.toLowerCase(), part.slice(eq + 1).trim()]);
+  for (const t of dmarcTagParts(text)) {
+    if (t.name === null) bad.push(t.part);
+    else pairs.push([t.name, t.value]);
   }
   return { pairs, bad };
 }
