@@ -4,7 +4,7 @@ import { createResolver, parseServer, type ResolverOptions, type WireResolver } 
 import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
 import { openStore, type Store } from '../adapters/store/store.js';
 import { resolveDbPath } from '../adapters/store/path.js';
-import { existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import { withSettings, type SettingsSource } from '../adapters/panels/with-settings.js';
 import type { AuditOptions } from '../core/checks/context.js';
 import { auditOptionsFrom, SETTING_KEYS } from '../web/settings.js';
@@ -50,8 +50,22 @@ export interface GlobalOptions {
 
 const KINDS: PanelKind[] = ['files', 'cpanel', 'whm', 'plesk'];
 
+/**
+ * The installed config (/etc/mailhealth/config.json) when --config is not given: read when it exists and this user
+ * may read it (root on an installed server: `mailhealth audit --all` uses the configured panel), else nothing — the
+ * file is root's (0600), and other users pass --config or the panel flags.
+ */
+export function defaultConfig(path = DEFAULT_CONFIG_PATH): Partial<PanelConfig> {
+  try {
+    accessSync(path, fsConstants.R_OK);
+  } catch {
+    return {};
+  }
+  return loadConfig(path);
+}
+
 export function panelFromOptions(o: GlobalOptions): Panel {
-  const fileCfg = o.config ? loadConfig(o.config) : {};
+  const fileCfg = o.config ? loadConfig(o.config) : defaultConfig();
   const kind = (o.panel ?? fileCfg.panel ?? 'files') as PanelKind;
   if (!KINDS.includes(kind)) throw new UsageError(`--panel must be one of ${KINDS.join(', ')} (got ${JSON.stringify(o.panel)})`);
   const cfg: PanelConfig = {
