@@ -162,10 +162,27 @@ export class PleskPanel implements Panel {
     return out;
   }
 
+  /**
+   * The other spelling Plesk may know an IDN domain by: its `name` (Unicode) when `domain` is the punycode `ascii_name`
+   * we list. Which spelling `?name=` and `?domain=` filter on is not documented (plesk.md), so a lookup that finds
+   * nothing by one is tried with the other. Null when there is no other spelling.
+   */
+  private async otherSpelling(domain: string): Promise<string | null> {
+    const d = canonName(domain);
+    const hit = (await this.inventory()).find((e) => canonName(e.domain.ascii_name ?? e.domain.name) === d);
+    const name = hit ? hit.domain.name.toLowerCase().replace(/\.$/, '') : null;
+    return name && name !== d ? name : null;
+  }
+
   private async domainByName(domain: string): Promise<DomainResp> {
     const d = canonName(domain);
-    const list = await this.rest<DomainResp[]>('/domains', { name: d });
-    const hit = (list ?? []).find((x) => canonName(x.ascii_name ?? x.name) === d);
+    const find = async (spelling: string) =>
+      ((await this.rest<DomainResp[]>('/domains', { name: spelling })) ?? []).find((x) => canonName(x.ascii_name ?? x.name) === d);
+    let hit = await find(d);
+    if (!hit) {
+      const other = await this.otherSpelling(d);
+      if (other) hit = await find(other);
+    }
     if (!hit) throw new PanelError('not-found', `Plesk does not host ${d}`);
     return hit;
   }
@@ -204,7 +221,14 @@ export class PleskPanel implements Panel {
   }
 
   private async records(domain: string): Promise<ZoneRecord[]> {
-    const raw = await this.rest<DnsRecord[]>('/dns/records', { domain: canonName(domain) });
+    let raw: DnsRecord[] | undefined;
+    try {
+      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: canonName(domain) });
+    } catch (e) {
+      const other = e instanceof PanelError && e.code === 'not-found' ? await this.otherSpelling(domain) : null;
+      if (!other) throw e;
+      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: other });
+    }
     return (raw ?? []).map((r) => this.toRecord(r)).filter((r): r is ZoneRecord => !!r);
   }
 

@@ -167,6 +167,25 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
     assert.deepEqual(recordsOf(state, 'carol.example').map(key).sort(), beforeSet);
   });
 
+  it('an IDN domain listed in punycode is read whichever spelling Plesk filters on (name or ascii_name)', async () => {
+    const dom = state.domains.find((d) => d.name === 'alice-shop.example')!;
+    const before = { name: dom.name, ascii: dom.ascii_name };
+    // The emulator filters ?name= and ?domain= on `name`: here the Unicode spelling, while the list gives punycode.
+    dom.name = 'bücher.example';
+    dom.ascii_name = 'xn--bcher-kva.example';
+    try {
+      const fresh = plesk(srv.url, state.apiKey, { root: fsRoot });
+      assert.ok((await fresh.listDomains({ user: 'alice', role: 'customer' })).some((r) => r.domain === 'xn--bcher-kva.example'));
+      const z = await fresh.readZone('xn--bcher-kva.example');
+      assert.ok(z.records.length > 0);
+      const settings = await fresh.readMailSettings('xn--bcher-kva.example');
+      assert.equal(settings.domain, 'xn--bcher-kva.example');
+    } finally {
+      dom.name = before.name;
+      dom.ascii_name = before.ascii;
+    }
+  });
+
   it('non-TXT changes are refused as unsupported', async () => {
     const z = await panel.readZone('carol.example');
     const mx = find(z.records, 'carol.example', 'MX')[0];
