@@ -77,6 +77,8 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   }
   if (form.reportSchedule) {
     try {
+      // Exactly five fields: node-cron also takes six (seconds first), and "* * * * * *" would send a report every second.
+      if (form.reportSchedule.trim().split(/\s+/).length !== 5) throw new Error('not five fields');
       validateCronExpr(form.reportSchedule);
     } catch {
       errors.reportSchedule = 'Five cron fields, e.g. "0 3 * * *" (03:00 every day).';

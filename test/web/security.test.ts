@@ -297,6 +297,10 @@ describe('settings validation', () => {
     assert.equal(bad.status, 400);
     for (const m of [/Five cron fields/, /Not an e-mail address: nope/, /IANA time zone/, /An IP address/, /1 to 3650/, /Letters, digits/]) assert.match(bad.text, m);
     assert.equal(w.store.getSetting('retention.days'), undefined);
+    // node-cron's six-field form (seconds first) is not what the page asks for: "* * * * * *" would run every second.
+    const six = await agent.post('/settings').type('form').send({ _csrf: csrf, reportSchedule: '* * * * * *' });
+    assert.equal(six.status, 400);
+    assert.match(six.text, /Five cron fields/);
     await agent
       .post('/settings')
       .type('form')

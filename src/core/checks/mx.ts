@@ -25,11 +25,19 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     return out;
   }
 
+  // RFC 7505 §3: a domain that publishes a null MX must publish no other MX — receivers may take either at face value.
+  if (hosts.some((h) => h.exchange === '' || h.exchange === '.')) {
+    out.push(
+      makeFinding('mx', 'mx.null', 'fail', `${ctx.domain} publishes a null MX ("accepts no mail", RFC 7505) beside other MX records: a sender may take either; remove the one that is wrong.`, ev),
+    );
+  }
   let thisServer = 0;
+  let unknownHosts = 0;
   const stale: string[] = [];
   for (let i = 0; i < hosts.length; i++) {
     const m = hosts[i];
     const host = m.exchange;
+    if (host === '' || host === '.') continue;
     const a = await ctx.resolver.resolve(host, 'A');
     const aaaa = await ctx.resolver.resolve(host, 'AAAA');
     const known = aliasesOf(ctx.resolver, host, a.status !== 'unknown' ? a : aaaa);
@@ -39,8 +47,10 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
         makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${aliases[0]}); an MX must name a host directly (RFC 2181 §10.3).`, moreEvidence(ev, { cname: aliases }), { subject: host }),
       );
     }
-    if (a.status === 'unknown' && aaaa.status === 'unknown') {
-      out.push(dnsErrorFinding('mx', `MX host ${host}`, a, ev));
+    // No address found and a lookup that got no answer: whether the host has one is unknown (not "no address").
+    if (a.status !== 'ok' && aaaa.status !== 'ok' && (a.status === 'unknown' || aaaa.status === 'unknown')) {
+      out.push(dnsErrorFinding('mx', `MX host ${host}`, a.status === 'unknown' ? a : aaaa, ev));
+      unknownHosts++;
       continue;
     }
     if (a.status !== 'ok' && aaaa.status !== 'ok' && a.status !== 'unknown' && aaaa.status !== 'unknown') {
@@ -68,7 +78,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       out.push(makeFinding('mx', 'mx.host', 'info', `MX ${m.priority} ${host}: ${c.reason}.`, ev, { subject: host, classification: c }));
     }
   }
-  if (ctx.settings.routing === 'local' && thisServer === 0 && stale.length === 0) {
+  if (ctx.settings.routing === 'local' && thisServer === 0 && stale.length === 0 && unknownHosts === 0) {
     out.push(
       makeFinding(
         'mx',
