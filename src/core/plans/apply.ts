@@ -6,7 +6,7 @@ import type { AuditDeps } from '../audit.js';
 import { canonName } from '../domain.js';
 import type { Change, CheckName, FixKind, Zone, ZoneRecord } from '../model.js';
 import { PanelError } from '../panel.js';
-import { recordsAt } from '../zone.js';
+import { recordKey, recordsAt } from '../zone.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
@@ -218,8 +218,7 @@ async function generateKey(
 
 /** The same records (SOA aside: a panel bumps the serial on every write), in any order. */
 function sameRecords(a: Zone, b: Zone): boolean {
-  const key = (r: ZoneRecord) => `${canonName(r.name)} ${r.type.toUpperCase()} ${r.ttl} ${text(r)}`;
-  const list = (z: Zone) => z.records.filter((r) => r.type.toUpperCase() !== 'SOA').map(key).sort();
+  const list = (z: Zone) => z.records.filter((r) => r.type.toUpperCase() !== 'SOA').map(recordKey).sort();
   const x = list(a);
   const y = list(b);
   return x.length === y.length && x.every((v, i) => v === y[i]);
