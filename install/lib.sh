@@ -47,25 +47,61 @@ node_loads_app() {
   "$1" -e 'const D = require(process.argv[1]); new D(":memory:").close();' "$mod" >/dev/null 2>&1
 }
 
-# find_node CANDIDATE... : sets NODE to the first candidate (real path; tested under the prefix) that is Node >= 20
-# and loads the app's native module, then the system's `node`. MAILHEALTH_NODE wins when set.
+# root_only PATH: true when PATH and every directory above it — both as written and with symbolic links resolved —
+# are owned by root and writable by no other user (group-writable only for group root; a world-writable directory only
+# with the sticky bit, as /tmp). The chosen Node.js runs as root (the service, the nightly report): one that another
+# user can replace (a Node.js under someone's home, as nvm installs it) would hand them root. Sets UNSAFE to the
+# reason. Skipped when the installer is not root (a sandboxed run: nothing it writes runs as root).
+root_only() {
+  UNSAFE=""
+  [ "$(id -u)" = 0 ] || return 0
+  for start in "$1" "$(readlink -f "$1" 2>/dev/null || echo "$1")"; do
+    p=$start
+    while :; do
+      info=$(stat -Lc '%u %g %a' "$p" 2>/dev/null) || { UNSAFE="$p cannot be read"; return 1; }
+      set -- $info
+      if [ "$1" != 0 ]; then UNSAFE="$p belongs to uid $1, not root"; return 1; fi
+      perm=$((0$3))
+      if [ $((perm & 2)) -ne 0 ] && { [ ! -d "$p" ] || [ $((perm & 512)) -eq 0 ]; }; then UNSAFE="$p is writable by every user"; return 1; fi
+      if [ $((perm & 16)) -ne 0 ] && [ "$2" != 0 ] && { [ ! -d "$p" ] || [ $((perm & 512)) -eq 0 ]; }; then UNSAFE="$p is writable by group $2"; return 1; fi
+      case "$p" in /|.|'') break ;; esac
+      p=$(dirname "$p")
+    done
+  done
+  return 0
+}
+
+# find_node CANDIDATE... : sets NODE to the first candidate (real path; tested under the prefix) that is Node >= 20,
+# loads the app's native module and only root can replace (root_only), then the system's `node`. MAILHEALTH_NODE wins
+# when set.
 find_node() {
   if [ -n "${MAILHEALTH_NODE:-}" ]; then
     node_ok "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE is not Node.js 20 or newer"
     node_loads_app "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE ($("$MAILHEALTH_NODE" -v 2>/dev/null || echo '?')) cannot load the app's database module (better-sqlite3, built for the Node.js major version this release was built with and a glibc at least as new): use that Node.js version"
+    root_only "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE would run as root but $UNSAFE: use a Node.js only root can change (e.g. installed by the system's packages)"
     NODE=$MAILHEALTH_NODE; return 0
   fi
   unloadable=""
+  unsafe=""
   for c in "$@"; do
     if [ -x "$R$c" ] && node_ok "$R$c"; then
-      if node_loads_app "$R$c"; then NODE=$c; return 0; fi
-      unloadable="$unloadable $c ($("$R$c" -v 2>/dev/null || echo '?'))"
+      if ! node_loads_app "$R$c"; then unloadable="$unloadable $c ($("$R$c" -v 2>/dev/null || echo '?'))"; continue; fi
+      if root_only "$R$c"; then NODE=$c; return 0; fi
+      unsafe="$unsafe $c ($UNSAFE)"
     fi
   done
   sys=$(command -v node 2>/dev/null || true)
   if [ -n "$sys" ] && node_ok "$sys"; then
-    if node_loads_app "$sys"; then NODE=$sys; return 0; fi
-    unloadable="$unloadable $sys ($("$sys" -v 2>/dev/null || echo '?'))"
+    if ! node_loads_app "$sys"; then
+      unloadable="$unloadable $sys ($("$sys" -v 2>/dev/null || echo '?'))"
+    elif root_only "$sys"; then
+      NODE=$sys; return 0
+    else
+      unsafe="$unsafe $sys ($UNSAFE)"
+    fi
+  fi
+  if [ -n "$unsafe" ]; then
+    die "the service and the nightly report run as root, and every usable Node.js here can be changed by a user other than root:$unsafe. Install Node.js from the system's or the panel's packages. $NODE_HINT"
   fi
   if [ -n "$unloadable" ]; then
     die "no Node.js here can load the app's database module (better-sqlite3 is built for one Node.js major version and a minimum glibc); tried:$unloadable. $NODE_HINT"

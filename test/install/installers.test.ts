@@ -5,13 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const TOOLS = ['sh', 'sed', 'head', 'base64', 'tr', 'cp', 'mv', 'rm', 'mkdir', 'chmod', 'cat', 'dirname', 'id', 'grep', 'ls', 'env'];
+const TOOLS = ['sh', 'sed', 'head', 'base64', 'tr', 'cp', 'mv', 'rm', 'mkdir', 'chmod', 'cat', 'dirname', 'id', 'grep', 'ls', 'env', 'readlink', 'stat'];
 
 interface Sandbox {
   base: string;
@@ -372,5 +372,59 @@ describe('install/standalone.sh', () => {
     const forced = s.run('standalone.sh', [], { FAKE_NODE_LOADS: '0', MAILHEALTH_NODE: join(s.bin, 'node') });
     assert.equal(forced.code, 1);
     assert.match(forced.err, /cannot load the app's database module/);
+  });
+
+  // The chosen Node.js runs as root (service, nightly report): one another user can replace would hand them root. The
+  // check runs only when the installer is root (as on a real server; .ci/run runs the tests as root).
+  const asRoot = process.getuid?.() === 0;
+  test('a Node.js that a user other than root can replace is not used; only such Node.js is a clear error', { skip: asRoot ? false : 'the installers check ownership only when run as root' }, () => {
+    const unitNode = () => /^ExecStart=(\S+) /m.exec(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'))?.[1];
+    const ea = R('opt/cpanel/ea-nodejs20/bin/node');
+    mkdirSync(join(ea, '..'), { recursive: true });
+    cpSync(join(s.bin, 'node'), ea);
+    chmodSync(ea, 0o755);
+    assert.equal(s.run('standalone.sh').code, 0);
+    assert.equal(unitNode(), '/opt/cpanel/ea-nodejs20/bin/node', 'root-owned: chosen');
+
+    // A directory above it belongs to another user (nvm under a home directory): skipped, the next Node.js is used.
+    chownSync(R('opt/cpanel'), 65534, 65534);
+    assert.equal(s.run('standalone.sh').code, 0);
+    assert.equal(unitNode(), join(s.bin, 'node'));
+    chownSync(R('opt/cpanel'), 0, 0);
+    // World-writable without the sticky bit: skipped; with it (as /tmp): fine.
+    chmodSync(R('opt/cpanel/ea-nodejs20/bin'), 0o777);
+    assert.equal(s.run('standalone.sh').code, 0);
+    assert.equal(unitNode(), join(s.bin, 'node'));
+    chmodSync(R('opt/cpanel/ea-nodejs20/bin'), 0o1777);
+    assert.equal(s.run('standalone.sh').code, 0);
+    assert.equal(unitNode(), '/opt/cpanel/ea-nodejs20/bin/node');
+    chmodSync(R('opt/cpanel/ea-nodejs20/bin'), 0o755);
+    // Group-writable for a group other than root: skipped.
+    chownSync(ea, 0, 65534);
+    chmodSync(ea, 0o775);
+    assert.equal(s.run('standalone.sh').code, 0);
+    assert.equal(unitNode(), join(s.bin, 'node'));
+    chownSync(ea, 0, 0);
+    chmodSync(ea, 0o755);
+
+    // A root-owned link to a Node.js in a user's directory: the target is what runs.
+    const home = join(s.base, 'home-bob');
+    mkdirSync(home);
+    cpSync(join(s.bin, 'node'), join(home, 'node'));
+    chmodSync(join(home, 'node'), 0o755);
+    chownSync(home, 65534, 65534);
+    rmSync(ea);
+    symlinkSync(join(home, 'node'), ea);
+    // The only Node.js left is that one: a clear error, nothing installed.
+    rmSync(join(s.bin, 'node'));
+    rmSync(R('usr/local/mailhealth'), { recursive: true, force: true });
+    const r = s.run('standalone.sh');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /every usable Node\.js here can be changed by a user other than root: \/opt\/cpanel\/ea-nodejs20\/bin\/node \(.*belongs to uid 65534, not root\)/);
+    assert.ok(!existsSync(R('usr/local/mailhealth')));
+    // Named explicitly: refused with the reason too.
+    const named = s.run('standalone.sh', [], { MAILHEALTH_NODE: join(home, 'node') });
+    assert.equal(named.code, 1);
+    assert.match(named.err, /would run as root but .*home-bob belongs to uid 65534, not root/);
   });
 });
