@@ -44,12 +44,18 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
     return out;
   }
   if (records.length > 1) {
-    out.push(makeFinding('lockdown', 'lockdown.multiple', 'fail', `${records.length} _mailchannels TXT records: keep exactly one.`, ev, { fix: 'lockdown' }));
+    // A warning, not a failure: MailChannels does not document what it does with several records (mail-auth.md §4,
+    // UNCONFIRMED). A stale id among them is a failure of its own (lockdown.stale-auth).
+    out.push(makeFinding('lockdown', 'lockdown.multiple', 'warn', `${records.length} _mailchannels TXT records: MailChannels does not document which one it reads — keep exactly one.`, ev, { fix: 'lockdown' }));
   }
   let mine = false;
-  const staleIds: Finding[] = [];
+  // Stale ids with whether their own record also authorises this server: with several records, which one MailChannels
+  // reads is not documented, so this server's id in another record does not make a stale one harmless.
+  const staleIds: { f: Finding; mineHere: boolean }[] = [];
   for (const txt of records) {
     const rec = parseLockdown(txt);
+    const stale: Finding[] = emptyList();
+    let mineHere = false;
     if (rec.class === 'invalid' || rec.class === 'suspect') {
       out.push(makeFinding('lockdown', 'lockdown.syntax', 'fail', `The _mailchannels record is ${rec.class}: ${rec.problems.join('; ')}.`, ev, { subject: txt, fix: 'lockdown' }));
     }
@@ -74,16 +80,19 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
     for (const v of rec.sidw) ids.push(['sidw', v]);
     for (const [field, value] of ids) {
       const c = ctx.classifier.lockdownId(field, value);
-      if (c.class === 'this-server') mine = true;
-      else if (c.class === 'stale') staleIds.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
+      if (c.class === 'this-server') mine = mineHere = true;
+      else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
       else out.push(makeFinding('lockdown', 'lockdown.unknown-id', 'unknown', `${field}=${value}: ${c.reason}.`, ev, { subject: `${field}=${value}`, classification: c }));
     }
+    for (const f of stale) staleIds.push({ f, mineHere });
   }
-  for (const f of staleIds) {
-    f.severity = mine ? 'warn' : 'fail';
-    f.message = mine
+  for (const { f, mineHere } of staleIds) {
+    f.severity = mineHere ? 'warn' : 'fail';
+    f.message = mineHere
       ? `${f.subject} lets a previous host's MailChannels account send as ${ctx.domain}; this server's id is present too. Remove the old one.`
-      : `${f.subject} is not this host's MailChannels account: MailChannels rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".`;
+      : mine
+        ? `${f.subject} is not this host's MailChannels account, and its record does not name this host's: if MailChannels reads that record of the ${records.length}, it rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".`
+        : `${f.subject} is not this host's MailChannels account: MailChannels rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".`;
     out.push(f);
   }
   if (!mine && staleIds.length === 0 && relay?.authId && !out.some((f) => f.rule === 'lockdown.syntax')) {
