@@ -53,7 +53,7 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   if (dmarcs.length === 0) {
     const value = `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}`;
     notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}.`);
-    const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: [value] };
+    const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
     return { changes: [...replaceWithOne(wrong, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes };
   }
   const texts = dmarcs.map((r) => (r.txt ? r.txt.join('') : r.value));

@@ -3,6 +3,7 @@
 import type { CheckContext } from '../checks/context.js';
 import { parseLockdown, renderLockdown } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
+import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
 import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
@@ -40,6 +41,6 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
   if (existing.length > 1) notes.push(`Merges ${existing.length} _mailchannels records into one.`);
   const value = renderLockdown({ auth: [relay.authId], senderid, sidw });
   if (!existing.length) notes.push(`Publishes Domain Lockdown for this host's MailChannels account (${relay.authId}).`);
-  const desired: ZoneRecord = { name, ttl: existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain), type: 'TXT', value, txt: [value] };
+  const desired: ZoneRecord = { name, ttl: existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain), type: 'TXT', value, txt: splitTxt(value) };
   return { changes: replaceWithOne(existing, desired), notes };
 }

@@ -34,6 +34,22 @@ describe('Lockdown fix (this server relays through MailChannels as newhostmc)', 
     assert.equal(p.zoneText('florist.example'), before);
   });
 
+  test('a merged record over 255 bytes is published as several character-strings of at most 255 bytes', async () => {
+    const p = await start();
+    const ids = Array.from({ length: 12 }, (_, i) => `senderid=newhostmc|x-authuser|billing-system-${String(i).padStart(2, '0')}`).join(' ');
+    p.writeZone('florist.example', p.zoneText('florist.example').replace('_mailchannels\tIN\tTXT\t"v=mc1 auth=dreamhost"', `_mailchannels\tIN\tTXT\t"v=mc1 auth=dreamhost" " ${ids}"`));
+    p.refresh();
+    const plan = await p.plan('florist.example', 'lockdown');
+    const after = plan.changes.find((c) => c.after)?.after;
+    assert.ok(after && Buffer.byteLength(after.value) > 255, JSON.stringify(plan));
+    assert.ok(after.txt!.length >= 2 && after.txt!.every((c) => Buffer.byteLength(c) <= 255));
+    assert.equal(after.txt!.join(''), after.value);
+    await applyAndCheck(p, 'florist.example', 'lockdown');
+    const [written] = await lockdownTxt(p, 'florist.example');
+    assert.equal(written.join(''), after.value);
+    assert.ok(written.every((c) => Buffer.byteLength(c) <= 255));
+  });
+
   test("florist.example: the previous host's auth= becomes this host's", async () => {
     const p = await start();
     const { plan } = await applyAndCheck(p, 'florist.example', 'lockdown');

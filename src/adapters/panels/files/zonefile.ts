@@ -389,14 +389,16 @@ const abs = (h: string) => (h === '.' || h.endsWith('.') ? h : `${h}.`);
 
 /**
  * Render one record as a single zone-file line with an absolute owner and absolute names in the rdata (the line
- * may land after any $ORIGIN). A TXT given without its strings is split into strings of at most 255 bytes.
+ * may land after any $ORIGIN). A TXT's strings (its value when given without them) are split into strings of at most
+ * 255 bytes.
  */
 export function renderRecordLine(r: { name: string; ttl: number; type: string; value: string; txt?: string[] }): string {
   const owner = abs(r.name);
   const type = r.type.toUpperCase();
   const parts = r.value.trim().split(/\s+/);
   let rdata: string;
-  if (type === 'TXT' || type === 'SPF') rdata = (r.txt ?? splitTxt(r.value)).map(quoteTxt).join(' ');
+  // A given string over 255 bytes (no zone loads it) is split further.
+  if (type === 'TXT' || type === 'SPF') rdata = (r.txt ?? [r.value]).flatMap((t) => (Buffer.byteLength(t) > 255 ? splitTxt(t) : [t])).map(quoteTxt).join(' ');
   else if (type === 'CNAME' || type === 'NS' || type === 'PTR' || type === 'DNAME') rdata = abs(r.value.trim());
   else if (type === 'MX' && parts.length === 2) rdata = `${parts[0]} ${abs(parts[1])}`;
   else if (type === 'SRV' && parts.length === 4) rdata = `${parts.slice(0, 3).join(' ')} ${abs(parts[3])}`;

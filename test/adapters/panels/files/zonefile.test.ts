@@ -184,6 +184,17 @@ test('renderRecordLine: absolute names everywhere, TXT over 255 bytes split, esc
   assert.deepEqual(splitTxt('é'.repeat(200)).map((c) => Buffer.byteLength(c)), [254, 146], 'never inside a UTF-8 character');
 });
 
+test('renderRecordLine: a given TXT string over 255 bytes is split further (no zone loads a longer one)', () => {
+  const value = 'v=mc1 ' + Array.from({ length: 30 }, (_, i) => `auth=provider${String(i).padStart(2, '0')}`).join(' ');
+  assert.ok(Buffer.byteLength(value) > 255);
+  const back = parseZoneFile(renderRecordLine({ name: '_mailchannels.x.test', ttl: 60, type: 'TXT', value, txt: [value] }) + '\n', 'x.test').records[0];
+  assert.equal(back.txt!.join(''), value);
+  assert.ok(back.txt!.length >= 2 && back.txt!.every((c) => Buffer.byteLength(c) <= 255), JSON.stringify(back.txt!.map((c) => c.length)));
+  // Strings within the limit are written as given (a DKIM key's own split is kept).
+  const kept = parseZoneFile(renderRecordLine({ name: 'x.test', ttl: 60, type: 'TXT', value: 'abcdef', txt: ['abc', 'def'] }) + '\n', 'x.test').records[0];
+  assert.deepEqual(kept.txt, ['abc', 'def']);
+});
+
 test('bumpSerialText / nextSerial: YYYYMMDDnn, old+1 when that is not larger', () => {
   const day = new Date(Date.UTC(2026, 10, 1));
   assert.equal(nextSerial(2020030700, day), 2026110100);
