@@ -5,7 +5,7 @@
 //      THIS machine: build the release on the target platform with Node 20 (linux-x64, glibc).
 //   3. the cPanel/WHM tarball: app/, install/, plugin-manifests/, README.md under mailhealth-cpanel-<version>/.
 //   4. the Plesk extension zip (for `plesk bin extension -i`): meta.xml, htdocs/, plib/ (+ plib/app = the app),
-//      sbin/mailhealth (mode 0755), _meta/. Written by scripts/zip.mjs (no `zip` tool needed).
+//      sbin/mailhealth-v1 (mode 0755), _meta/. Written by scripts/zip.mjs (no `zip` tool needed).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
@@ -80,7 +80,7 @@ log(`wrote ${relative(ROOT, tarball)} (${(statSync(tarball).size / 1048576).toFi
 const PL = join(ROOT, 'plugin-manifests/plesk');
 const entries = walk(PL).filter(([rel]) => !rel.endsWith('.gitkeep'));
 for (const [rel, abs, mode] of walk(APP)) entries.push([`plib/app/${rel}`, abs, mode]);
-for (const e of entries) if (e[0] === 'sbin/mailhealth') e[2] = 0o755;
+for (const e of entries) if (e[0] === 'sbin/mailhealth-v1') e[2] = 0o755;
 const zip = join(RELEASE, `mailhealth-plesk-${version}.zip`);
 writeZip(zip, entries);
 log(`wrote ${relative(ROOT, zip)} (${entries.length} files, ${(statSync(zip).size / 1048576).toFixed(1)} MiB)`);

@@ -151,7 +151,7 @@ describe('Plesk extension', () => {
     assert.match(c, /class IndexController extends pm_Controller_Action/);
     assert.match(c, /pm_Session::getClient\(\)/);
     assert.match(c, /hasAccessToDomain/);
-    assert.match(c, /pm_ApiCli::callSbin\('mailhealth', \['--user', \$client->getLogin\(\), '--role', \$role\]/);
+    assert.match(c, /pm_ApiCli::callSbin\('mailhealth-v1', \['--user', \$client->getLogin\(\), '--role', \$role\]/);
     assert.doesNotMatch(c, /\$_(GET|POST|REQUEST)\[['"](user|role)/, 'never from request parameters');
     const nav = read('plesk/plib/hooks/CustomButtons.php');
     for (const place of ['PLACE_ADMIN_NAVIGATION', 'PLACE_RESELLER_NAVIGATION', 'PLACE_HOSTING_PANEL_NAVIGATION']) assert.match(nav, new RegExp(place));
@@ -160,12 +160,23 @@ describe('Plesk extension', () => {
   });
 
   test('sbin helper: executable, LF only, validates its arguments', () => {
-    const helper = join(M, 'plesk/sbin/mailhealth');
+    const helper = join(M, 'plesk/sbin/mailhealth-v1');
     assert.ok(statSync(helper).mode & 0o111);
-    assert.doesNotMatch(read('plesk/sbin/mailhealth'), /\r/);
+    assert.doesNotMatch(read('plesk/sbin/mailhealth-v1'), /\r/);
     assert.equal(spawnSync('sh', ['-n', helper]).status, 0);
     assert.equal(spawnSync(helper, ['--user', 'alice', '--role', 'customer', '--extra']).status, 64);
     assert.equal(spawnSync(helper, ['--user', '$(id)', '--role', 'customer']).status, 64);
+  });
+
+  test('sbin helper name is versioned, and the controller calls that file (Plesk may keep an older sbin copy, §7.4)', () => {
+    const called = [...read('plesk/plib/controllers/IndexController.php').matchAll(/pm_ApiCli::callSbin\('([^']+)'/g)].map((m) => m[1]);
+    assert.ok(called.length > 0);
+    const shipped = readdirSync(join(M, 'plesk/sbin'));
+    for (const name of called) {
+      assert.match(name, /^mailhealth-v\d+$/, `callSbin('${name}') names an unversioned helper`);
+      assert.ok(shipped.includes(name), `sbin/${name} is not shipped`);
+    }
+    assert.deepEqual(shipped.filter((f) => !called.includes(f)), [], 'no sbin file the controller does not call (an old copy left in the package)');
   });
 });
 
@@ -183,7 +194,7 @@ describe('zip writer (scripts/zip.mjs)', () => {
       const py = spawnSync('python3', ['-c', 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join("%s %o" % (i.filename, i.external_attr >> 16) for i in z.infolist()))', out], { encoding: 'utf8' });
       if (py.status === null || /No such file|not found/.test(py.stderr)) return t.skip('python3 missing');
       assert.equal(py.status, 0, py.stderr);
-      assert.match(py.stdout, /^sbin\/mailhealth 100755$/m);
+      assert.match(py.stdout, /^sbin\/mailhealth-v1 100755$/m);
       assert.match(py.stdout, /^meta\.xml 100644$/m);
       assert.match(py.stdout, /^big\.txt 100644$/m);
     } finally {

@@ -25,7 +25,7 @@ import { createResolver } from '../../src/adapters/dns/resolver.js';
 import { cgiRequestFromEnv, rebase } from '../../src/web/cgi.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const HELPER = join(REPO, 'plugin-manifests/plesk/sbin/mailhealth');
+const HELPER = join(REPO, 'plugin-manifests/plesk/sbin/mailhealth-v1');
 
 const ALICE = ['alice-shop.example', 'alice.example', 'blog.alice.example'];
 const RES1 = ['alice-shop.example', 'alice.example', 'blog.alice.example', 'bob.example', 'res1.example'];
@@ -320,7 +320,7 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
   });
   after(() => plesk.close());
 
-  /** What callSbin does: run sbin/mailhealth with argv items, the CGI variables as env and the body on stdin. */
+  /** What callSbin does: run sbin/mailhealth-v1 with argv items, the CGI variables as env and the body on stdin. */
   function callSbin(args: string[], env: Record<string, string>, stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
       const p = spawn(HELPER, args, {

@@ -19,7 +19,9 @@ export interface PleskState {
   explicitIpv4: string;
   webspaceIp: Record<string, string>;
   mailPrefs: Record<string, { sign: boolean; mailservice: boolean }>;
+  /** XML `dns get` zone_status per domain (default enabled) and zone_type (default master) (§3.2, §5). */
   zoneStatus: Record<string, 'enabled' | 'disabled'>;
+  zoneType: Record<string, 'master' | 'slave'>;
   /** Allowed `/cli/<utility>/call` utilities. */
   cliAllowed: string[];
   /** Where `domain_pref -sign_outgoing_mail true` writes the DKIM key (etc/domainkeys/<d>/default), if set. */
@@ -64,6 +66,7 @@ export function makePleskState(f: Fixture = makeFixture()): PleskState {
     webspaceIp: Object.fromEntries(f.accounts.map((a) => [a.main, a.ip])),
     mailPrefs: Object.fromEntries(Object.keys(f.zones).map((z) => [z, { sign: true, mailservice: true }])),
     zoneStatus: {},
+    zoneType: {},
     cliAllowed: ['dns', 'domain_pref', 'settings'],
     root: null,
     dkim: f.dkim,
@@ -168,7 +171,10 @@ function xmlAnswer(state: PleskState, body: string): string {
   }
   if (body.includes('<dns><get>')) {
     if (!dom) return wrap(`<dns><get><result><status>error</status><errcode>1013</errcode><errtext>Site does not exist</errtext></result></get></dns>`);
-    return wrap(`<dns><get><result><status>ok</status><zone_type>master</zone_type><zone_status>${state.zoneStatus[dom.name] ?? 'enabled'}</zone_status></result></get></dns>`);
+    return wrap(
+      `<dns><get><result><status>ok</status><zone_type>${state.zoneType[dom.name] ?? 'master'}</zone_type>` +
+        `<zone_status>${state.zoneStatus[dom.name] ?? 'enabled'}</zone_status></result></get></dns>`,
+    );
   }
   return wrap('<system><status>error</status><errcode>1014</errcode><errtext>Parser error: Request is invalid</errtext></system>');
 }

@@ -2,7 +2,7 @@
 // Thin shim between Plesk and the Node app. It decides nothing about mail DNS; it only
 //   1. takes the identity from the Plesk login session (pm_Session::getClient(): login and role) and, for resellers
 //      and customers, the domains that client may access (pm_Domain + hasAccessToDomain);
-//   2. runs the extension's root helper sbin/mailhealth through pm_ApiCli::callSbin with `--user LOGIN --role ROLE`,
+//   2. runs the extension's root helper sbin/mailhealth-v1 through pm_ApiCli::callSbin with `--user LOGIN --role ROLE`,
 //      the request as CGI variables in $env and the body on $stdin (both need Plesk 18.0.55+);
 //   3. copies the helper's CGI answer (Status, headers, body) into the response.
 // The browser never supplies the identity: it comes from pm_Session on the server side, and only this extension's
@@ -39,7 +39,7 @@ class IndexController extends pm_Controller_Action
             $env['MAILHEALTH_ALLOWED_DOMAINS'] = implode(',', $this->accessibleDomains($client));
         }
 
-        $result = pm_ApiCli::callSbin('mailhealth', ['--user', $client->getLogin(), '--role', $role], pm_ApiCli::RESULT_FULL, $env, $body);
+        $result = pm_ApiCli::callSbin('mailhealth-v1', ['--user', $client->getLogin(), '--role', $role], pm_ApiCli::RESULT_FULL, $env, $body);
         $this->sendCgiAnswer(is_array($result) ? $result : ['code' => 1, 'stdout' => '', 'stderr' => 'no answer']);
     }
 

@@ -8,7 +8,9 @@ import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, RelaySettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { hashRecords, recordsAt } from '../../../core/zone.js';
-import { relativeDname, splitTxt, undoGeneratedDkim } from '../cpanel/zonefile.js';
+import { canonicalKey } from '../../../core/classify.js';
+import { parseDkimRecord } from '../../../core/dkim/record.js';
+import { relativeDname, undoGeneratedDkim } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
 import { publicKeyFromPem, readText } from '../whm/serverfiles.js';
 
@@ -76,6 +78,47 @@ function xmlTag(xml: string, tag: string): string | null {
 }
 
 const DEFAULT_TTL = 86400; // INFERRED: Plesk's zone default when a record carries no TTL
+
+/**
+ * A TXT value as ≤`max`-byte character-strings, cut by UTF-8 bytes and never inside a character (a value is text:
+ * Plesk stores and returns it as a JSON string). Joined back, the chunks are the value exactly.
+ */
+export function splitUtf8(value: string, max = 255): string[] {
+  const out: string[] = [];
+  let chunk = '';
+  let bytes = 0;
+  for (const ch of value) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > max && chunk) {
+      out.push(chunk);
+      chunk = '';
+      bytes = 0;
+    }
+    chunk += ch;
+    bytes += n;
+  }
+  out.push(chunk);
+  return out;
+}
+
+/**
+ * Postfix `relayhost` from main.cf text (postconf(5): a line starting with whitespace continues the logical line
+ * before it; a line whose first non-blank character is `#` is a comment; the last assignment wins). Empty = none.
+ */
+export function relayhostOf(mainCf: string): string | null {
+  const logical: string[] = [];
+  for (const line of mainCf.split(/\r?\n/)) {
+    if (/^\s*(#|$)/.test(line)) continue;
+    if (/^\s/.test(line) && logical.length) logical[logical.length - 1] += ` ${line.trim()}`;
+    else logical.push(line);
+  }
+  let value: string | null = null;
+  for (const l of logical) {
+    const m = /^relayhost[ \t]*=(.*)$/.exec(l);
+    if (m) value = m[1].trim();
+  }
+  return value ? value.split(/[\s,]+/)[0] : null;
+}
 
 export class PleskPanel implements Panel {
   readonly kind = 'plesk';
@@ -199,7 +242,7 @@ export class PleskPanel implements Panel {
       case 'TXT':
         // Stored unquoted as one string (§1.2). INFERRED: rendered as ≤255-byte character-strings.
         value = r.value;
-        rec.txt = splitTxt(r.value);
+        rec.txt = splitUtf8(r.value);
         break;
       case 'MX':
       case 'SRV':
@@ -240,8 +283,11 @@ export class PleskPanel implements Panel {
 
   /** XML `dns get` → zone_status / zone_type (§3.2, §5). `external` = slave zone (Plesk is not the master). */
   async zoneStatus(domain: string): Promise<PleskZoneStatus> {
-    const dom = await this.domainByName(domain);
-    const xml = await this.xml(`<dns><get><filter><site-id>${dom.id}</site-id></filter><soa/></get></dns>`);
+    return this.zoneStatusOf((await this.domainByName(domain)).id);
+  }
+
+  private async zoneStatusOf(siteId: number): Promise<PleskZoneStatus> {
+    const xml = await this.xml(`<dns><get><filter><site-id>${siteId}</site-id></filter><soa/></get></dns>`);
     if (xmlTag(xml, 'zone_type') === 'slave') return 'external';
     return xmlTag(xml, 'zone_status') === 'disabled' ? 'disabled' : 'enabled';
   }
@@ -252,7 +298,16 @@ export class PleskPanel implements Panel {
     const server = await this.once('server', () => this.rest<{ hostname?: string }>('/server'));
     const hostname = canonName(server?.hostname ?? '');
     const records = await this.records(d);
-    const nameservers = recordsAt(records, d, 'NS').map((r) => canonName(r.value));
+    // This server's nameservers for the domain: the zone's own NS records while Plesk serves the zone as its master.
+    // A disabled or slave zone is not served from here (writes to it have no public effect, §5, §6.1): none, so the
+    // audit reports the live DNS as not this server's and fixes are records to publish elsewhere. When the status
+    // cannot be read, the NS records stand (as before the status was asked).
+    let nameservers = recordsAt(records, d, 'NS').map((r) => canonName(r.value));
+    try {
+      if ((await this.zoneStatusOf(dom.id)) !== 'enabled') nameservers = [];
+    } catch (e) {
+      if (e instanceof PanelError && e.code === 'auth') throw e;
+    }
 
     // Outgoing mail IP mode from the XML server prefs (§2.3); fallback: the server's shared IPs.
     let ips: string[] = [];
@@ -276,21 +331,22 @@ export class PleskPanel implements Panel {
       ips = (list ?? []).filter((i) => i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => !!x)).slice(0, 1);
     }
 
-    // DKIM: key file (§4); signing flag from XML mail prefs `spam-protect-sign` (§3.3).
+    // DKIM: signing flag from XML mail prefs `spam-protect-sign` (§3.3); the key from the key file (§4), else — no
+    // file (not on the server, or the key kept elsewhere) while Plesk signs — from the record Plesk publishes for it.
     const keyDomain = checkDomain(d); // part of a file path: only a valid host name
     const pem = this.root && keyDomain.ok ? readText(this.root, `etc/domainkeys/${keyDomain.domain}/default`) : null;
-    const publicKey = publicKeyFromPem(pem);
     let signing = !!pem;
     let routing: 'local' | 'remote' = 'local';
     try {
       const mp = await this.xml(`<mail><get_prefs><filter><site-id>${dom.id}</site-id></filter></get_prefs></mail>`);
       const sign = xmlTag(mp, 'spam-protect-sign');
-      if (sign !== null) signing = sign === 'true' && !!pem;
+      if (sign !== null) signing = sign === 'true';
       // INFERRED: mail service off for the domain means its mail is handled elsewhere.
       if (xmlTag(mp, 'mailservice') === 'false') routing = 'remote';
     } catch (e) {
       if (e instanceof PanelError && e.code === 'auth') throw e;
     }
+    const publicKey = publicKeyFromPem(pem) ?? (signing ? zoneDkimKey(records, d) : undefined);
     return {
       domain: d,
       hostname,
@@ -306,16 +362,17 @@ export class PleskPanel implements Panel {
   /** INFERRED: Plesk's smarthost is Postfix `relayhost` in /etc/postfix/main.cf (§2.3 reads it with `postconf`). */
   private relay(): RelaySettings | null {
     const main = this.root ? readText(this.root, 'etc/postfix/main.cf') : null;
-    const m = /^\s*relayhost\s*=\s*(\S+)/m.exec(main ?? '');
-    if (!m) return null;
-    const host = canonName(m[1].replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, ''));
+    const relayhost = relayhostOf(main ?? '');
+    if (!relayhost) return null;
+    const host = canonName(relayhost.replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, ''));
     if (!host) return null;
     if (host === 'mailchannels.net' || host.endsWith('.mailchannels.net')) return { provider: 'mailchannels', host: 'relay.mailchannels.net' };
     return { provider: host, host };
   }
 
   private async dns(action: '--add' | '--del', zone: string, rec: ZoneRecord): Promise<void> {
-    const value = rec.txt && rec.txt.length ? rec.txt.join('') : rec.value;
+    // The value exactly as Plesk holds it: `--del` matches type + host + value (§2.1), and Plesk takes the whole value.
+    const value = rec.value;
     const prefix = relativeDname(rec.name, zone);
     // `-txt` is the value, `-domain` the prefix relative to the zone ("" = apex) (§2.1). `-ttl`: 3rd-party usage.
     const params = [action, zone, '-txt', value, '-domain', prefix.endsWith('.') ? '' : prefix, ...(action === '--add' ? ['-ttl', String(rec.ttl)] : [])];
@@ -380,6 +437,28 @@ export class PleskPanel implements Panel {
     const after = await this.readZone(d);
     const undo = undoGeneratedDkim(before, after, d);
     if (undo.length) await this.applyChanges(d, undo, after.version);
-    return this.readMailSettings(d);
+    const settings = await this.readMailSettings(d);
+    if (settings.dkim.privateKeyPem) return settings; // the key file: the key Plesk signs with
+    // No key file (not on the server): the key is the one in the record Plesk just published (and we took back) —
+    // never a record that was there before (it may be a previous host's), so nothing published means no known key.
+    const old = new Set(before.records.map((r) => `${r.name}\t${r.type}\t${r.value}`));
+    const generated = zoneDkimKey(after.records.filter((r) => !old.has(`${r.name}\t${r.type}\t${r.value}`)), d);
+    const { publicKey: _zoneKey, ...dkim } = settings.dkim;
+    return { ...settings, dkim: { ...dkim, ...(generated ? { publicKey: generated } : {}) } };
   }
+}
+
+/**
+ * The public key of the one usable key published at `default._domainkey.<domain>` (Plesk's selector, §4), or
+ * undefined when there is none, or several different ones (then which one Plesk signs with cannot be told).
+ */
+function zoneDkimKey(records: ZoneRecord[], domain: string): string | undefined {
+  const keys = new Map<string, string>();
+  for (const r of recordsAt(records, `default._domainkey.${domain}`, 'TXT')) {
+    const rec = parseDkimRecord(r.txt ?? [r.value]);
+    if (rec.errors.length || rec.revoked || !rec.publicKey) continue;
+    const canon = canonicalKey(rec.publicKey);
+    if (canon) keys.set(canon, rec.publicKey);
+  }
+  return keys.size === 1 ? [...keys.values()][0] : undefined;
 }

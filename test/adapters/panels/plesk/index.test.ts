@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,12 +7,19 @@ import type { Change, ZoneRecord } from '../../../../src/core/model.js';
 import { PanelError } from '../../../../src/core/panel.js';
 import { hashRecords } from '../../../../src/core/zone.js';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
-import { PleskLocalCli, PleskPanel, PleskRestCli } from '../../../../src/adapters/panels/plesk/index.js';
+import { PleskLocalCli, PleskPanel, PleskRestCli, splitUtf8 } from '../../../../src/adapters/panels/plesk/index.js';
+import { openStore } from '../../../../src/adapters/store/store.js';
+import { auditDomain } from '../../../../src/core/audit.js';
+import { canonName } from '../../../../src/core/domain.js';
+import { applyPlan } from '../../../../src/core/plans/apply.js';
+import { makePlan } from '../../../../src/core/plans/index.js';
 import { installFakeBins } from '../../../helpers/emulators/bins.js';
 import type { RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { LOCKDOWN, SPF } from '../../../helpers/emulators/fixture.js';
 import { makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
+import { MapResolver, type ZoneMap } from '../../../helpers/map-resolver.js';
 import { rejectsWith } from '../../../helpers/panel-errors.js';
+import { otherRsaKey } from '../../../helpers/scenario.js';
 
 const find = (records: ZoneRecord[], name: string, type: string) => records.filter((r) => r.name === name && r.type === type);
 
@@ -76,7 +83,10 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
     const s = await panel.readMailSettings('alice-shop.example');
     assert.equal(s.hostname, 'server1.host.example');
     assert.deepEqual(s.ips, ['203.0.113.10']); // domain-ip mode: the subscription (alice.example) IP
-    assert.equal(s.dkim.signing, false); // no key file for alice-shop.example
+    // No key file for alice-shop.example, but Plesk signs for it (spam-protect-sign): the key is the one in its record.
+    assert.equal(s.dkim.signing, true);
+    assert.equal(s.dkim.publicKey, state.dkim.publicKey);
+    assert.equal(s.dkim.privateKeyPem, undefined);
     const a = await panel.readMailSettings('alice.example');
     assert.equal(a.dkim.publicKey, state.dkim.publicKey);
     assert.equal(a.dkim.signing, true);
@@ -233,6 +243,245 @@ describe('Plesk adapter with the local `plesk bin` (fake executable)', () => {
         panel.applyChanges('bob.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, v) }], z2.version),
         'record-exists',
       );
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+/** A fresh emulator and a panel on it, per test (these tests change the emulated server's state). */
+async function rig(opts: { root?: string | null; tweak?: (s: PleskState) => void } = {}) {
+  const state = makePleskState();
+  opts.tweak?.(state);
+  const srv = await startPleskServer(state);
+  const panel = plesk(srv.url, state.apiKey, { root: opts.root ?? null });
+  return { state, srv, panel };
+}
+
+/** The fixture zone of `domain` as live DNS answers it (the panel's zone is the live one). */
+function liveOf(state: PleskState, domain: string, extra: ZoneMap = {}): MapResolver {
+  const zones: ZoneMap = {};
+  for (const r of recordsOf(state, domain)) {
+    const name = canonName(r.host);
+    const e = (zones[name] ??= {}) as Record<string, unknown[]>;
+    const v = r.type === 'TXT' ? [r.value] : r.type === 'MX' ? { priority: Number(r.opt), exchange: canonName(r.value) } : canonName(r.value);
+    (e[r.type] ??= []).push(v);
+  }
+  return new MapResolver({ ...zones, ...extra });
+}
+
+const FIXED = () => new Date(0);
+
+describe('Plesk adapter: main.cf relayhost', () => {
+  it('an empty `relayhost =` is no relay: the next line is never read as the relay host', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mh-plesk-relay-'));
+    const { state, srv, panel } = await rig({ root });
+    try {
+      writePleskKeys(state, root);
+      mkdirSync(join(root, 'etc/postfix'), { recursive: true });
+      const mainCf = (text: string) => writeFileSync(join(root, 'etc/postfix/main.cf'), text);
+      mainCf('myhostname = server1.host.example\nrelayhost =\nsmtp_tls_security_level = may\n');
+      assert.equal((await panel.readMailSettings('alice.example')).relay, null);
+      mainCf('relayhost =   \n\nmydestination = localhost\n');
+      assert.equal((await panel.readMailSettings('alice.example')).relay, null);
+      // A line that starts with white space continues the one before (postconf(5)); `#` lines are comments.
+      mainCf('relayhost =\n    [smtp.mailchannels.net]:587\n');
+      assert.deepEqual((await panel.readMailSettings('alice.example')).relay, { provider: 'mailchannels', host: 'relay.mailchannels.net' });
+      mainCf('#relayhost = [smtp.old.example]\nrelayhost = [smtp.relay.example]:587\n');
+      assert.deepEqual((await panel.readMailSettings('alice.example')).relay, { provider: 'smtp.relay.example', host: 'smtp.relay.example' });
+      // The SPF fix never authorises a made-up relay.
+      mainCf('myhostname = server1.host.example\nrelayhost =\nsmtp_tls_security_level = may\n');
+      const resolver = liveOf(state, 'alice.example', { 'server1.host.example': { A: ['203.0.113.10'] } });
+      const plan = await makePlan({ domain: 'alice.example', check: 'spf' }, { panel, resolver, now: FIXED });
+      assert.equal(plan.mode, 'apply');
+      assert.ok(plan.changes.every((c) => !/smtp_tls_security_level/.test(c.after?.value ?? '')), JSON.stringify(plan.changes));
+    } finally {
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Plesk adapter: a disabled or slave zone is not this server’s DNS (§5, §6.1)', () => {
+  // The zone as imported from the DNS host the domain really uses, which is what live DNS delegates to.
+  const external = (state: PleskState) => {
+    const dom = state.domains.find((d) => d.name === 'alice.example')!;
+    for (const r of state.records) {
+      if (r.domain_id === dom.id && r.type === 'NS') r.value = r.value.replace('ns1.host.example.', 'ada.ns.cloudflare.com.').replace('ns2.host.example.', 'bob.ns.cloudflare.com.');
+    }
+  };
+
+  it('reports no nameservers of this server for a disabled or slave zone; the NS records for an enabled one', async () => {
+    const { state, srv, panel } = await rig();
+    try {
+      assert.deepEqual((await panel.readMailSettings('alice.example')).nameservers, ['ns1.host.example', 'ns2.host.example']);
+      state.zoneStatus['alice.example'] = 'disabled';
+      assert.deepEqual((await panel.readMailSettings('alice.example')).nameservers, []);
+      state.zoneStatus['alice.example'] = 'enabled';
+      state.zoneType['alice.example'] = 'slave';
+      assert.equal(await panel.zoneStatus('alice.example'), 'external');
+      assert.deepEqual((await panel.readMailSettings('alice.example')).nameservers, []);
+      assert.deepEqual((await panel.readMailSettings('bob.example')).nameservers, ['ns1.host.example', 'ns2.host.example']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('audit: not authoritative; plans are records to publish elsewhere; apply refuses and the Plesk zone is not written', async () => {
+    const { state, srv, panel } = await rig({ tweak: external });
+    const tmp = mkdtempSync(join(tmpdir(), 'mh-plesk-zone-off-'));
+    const store = openStore(join(tmp, 'h.sqlite'), { now: () => 0 });
+    try {
+      state.zoneStatus['alice.example'] = 'disabled';
+      const resolver = liveOf(state, 'alice.example', { '_dmarc.alice.example': {} });
+      const audit = await auditDomain('alice.example', { panel, resolver, now: FIXED, checks: ['dns'] });
+      assert.deepEqual(audit.findings.map((f) => `${f.rule} ${f.severity}`), ['dns.not-authoritative warn']);
+      const plan = await makePlan({ domain: 'alice.example', check: 'dmarc' }, { panel, resolver, now: FIXED });
+      assert.equal(plan.mode, 'publish-elsewhere');
+      assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.name}`), ['add _dmarc.alice.example']);
+      const before = JSON.stringify(recordsOf(state, 'alice.example'));
+      const out = await applyPlan({ domain: 'alice.example', check: 'dmarc', planHash: plan.planHash }, { panel, resolver, history: store, byUser: 'root', now: FIXED });
+      assert.equal(out.status, 'refused');
+      assert.equal(JSON.stringify(recordsOf(state, 'alice.example')), before);
+      assert.deepEqual(state.calls.filter((c) => c.startsWith('bin:')), []);
+    } finally {
+      store.close();
+      await srv.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('a zone status Plesk cannot give (XML error) keeps the zone’s NS records, without failing the read', async () => {
+    const state = makePleskState();
+    const srv = await startPleskServer(state);
+    try {
+      const rest = new PanelHttpClient({ baseUrl: srv.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } });
+      const real = rest.request.bind(rest);
+      // The per-operation error shape of §3.1, for the `dns get` packet only.
+      rest.request = async (req) =>
+        req.body?.text.includes('<dns><get>')
+          ? { status: 200, json: undefined, text: '<packet><dns><get><result><status>error</status><errcode>1013</errcode><errtext>DNS zone does not exist</errtext></result></get></dns></packet>' }
+          : real(req);
+      const panel = new PleskPanel({ rest, apiKey: state.apiKey, cli: new PleskRestCli(rest), root: null });
+      await rejectsWith(panel.zoneStatus('alice.example'), 'other', /DNS zone does not exist/);
+      const s = await panel.readMailSettings('alice.example');
+      assert.deepEqual(s.nameservers, ['ns1.host.example', 'ns2.host.example']);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe('Plesk adapter: TXT values beyond Latin-1', () => {
+  it('edits a TXT value holding a character above U+00FF: `dns --del` gets the exact stored value', async () => {
+    const { state, srv, panel } = await rig();
+    try {
+      const dashed = 'v=spf1 +a +mx include:websitewelcome.com \u2013all'; // an en dash pasted for "-"
+      const spfRec = state.records.find((r) => r.type === 'TXT' && r.host === 'alice.example.' && r.value.startsWith('v=spf1'))!;
+      spfRec.value = dashed;
+      const z = await panel.readZone('alice.example');
+      const rec = find(z.records, 'alice.example', 'TXT')[0];
+      assert.equal(rec.value, dashed);
+      assert.equal(rec.txt!.join(''), dashed);
+      const fixed = 'v=spf1 +a +mx -all';
+      await panel.applyChanges('alice.example', [{ action: 'edit', name: 'alice.example', type: 'TXT', ttl: rec.ttl, before: rec, after: txt('alice.example', fixed, rec.ttl) }], z.version);
+      assert.deepEqual(recordsOf(state, 'alice.example').filter((r) => r.type === 'TXT' && r.host === 'alice.example.').map((r) => r.value), [fixed]);
+      assert.ok(state.calls.includes(`bin:dns --del alice.example -txt ${dashed} -domain `));
+      // And back (the undo of that edit): the value sent is the record's value, not its character-strings.
+      const z2 = await panel.readZone('alice.example');
+      const now = find(z2.records, 'alice.example', 'TXT')[0];
+      await panel.applyChanges('alice.example', [{ action: 'edit', name: 'alice.example', type: 'TXT', ttl: now.ttl, before: now, after: { ...rec, ref: undefined } }], z2.version);
+      assert.deepEqual(recordsOf(state, 'alice.example').filter((r) => r.type === 'TXT' && r.host === 'alice.example.').map((r) => r.value), [dashed]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('reads a long value as ≤255-byte UTF-8 strings, never cutting a character, that join back to the value', async () => {
+    const { state, srv, panel } = await rig();
+    try {
+      const long = `v=spf1 ${'€'.repeat(100)} ${'é'.repeat(100)} 😀😀 -all`;
+      const dom = state.domains.find((d) => d.name === 'alice.example')!;
+      state.records.push({ id: state.nextId++, domain_id: dom.id, type: 'TXT', host: 'long.alice.example.', value: long, opt: '', ttl: 300 });
+      const rec = find((await panel.readZone('alice.example')).records, 'long.alice.example', 'TXT')[0];
+      assert.equal(rec.value, long);
+      assert.equal(rec.txt!.join(''), long);
+      assert.ok(rec.txt!.length > 1);
+      for (const c of rec.txt!) {
+        assert.ok(Buffer.byteLength(c, 'utf8') <= 255, `${Buffer.byteLength(c, 'utf8')} bytes`);
+        assert.equal(Buffer.from(c, 'utf8').toString('utf8'), c, 'a character cut in two');
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('splitUtf8: byte-bounded chunks on character boundaries', () => {
+    assert.deepEqual(splitUtf8(''), ['']);
+    assert.deepEqual(splitUtf8('abc', 2), ['ab', 'c']);
+    assert.deepEqual(splitUtf8('a€b', 3), ['a', '€', 'b']); // € is 3 bytes: never split
+    assert.deepEqual(splitUtf8('😀😀', 5), ['😀', '😀']); // 4 bytes (a surrogate pair in JS)
+  });
+});
+
+describe('Plesk adapter without server files (REST + XML only): DKIM', () => {
+  it('signing comes from spam-protect-sign; the key from Plesk’s own default._domainkey record', async () => {
+    const { state, srv, panel } = await rig();
+    try {
+      const s = await panel.readMailSettings('alice.example');
+      assert.equal(s.dkim.signing, true);
+      assert.equal(s.dkim.publicKey, state.dkim.publicKey);
+      assert.equal(s.dkim.privateKeyPem, undefined);
+      // The audit does not call Plesk's correct record stale, nor signing off; the fix has nothing to do.
+      const resolver = liveOf(state, 'alice.example');
+      const audit = await auditDomain('alice.example', { panel, resolver, now: FIXED, checks: ['dkim'] });
+      assert.deepEqual(audit.findings.map((f) => `${f.rule} ${f.severity}`), ['dkim.ok pass']);
+      const plan = await makePlan({ domain: 'alice.example', check: 'dkim' }, { panel, resolver, now: FIXED });
+      assert.deepEqual(plan.changes, []);
+      assert.deepEqual(plan.actions, []);
+      // Signing off: no key is taken from the zone (the record may be anyone's), and signing shows off.
+      state.mailPrefs['bob.example'].sign = false;
+      const b = await panel.readMailSettings('bob.example');
+      assert.equal(b.dkim.signing, false);
+      assert.equal(b.dkim.publicKey, undefined);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('two different keys at default._domainkey: no key is guessed', async () => {
+    const { state, srv, panel } = await rig();
+    try {
+      const dom = state.domains.find((d) => d.name === 'alice.example')!;
+      state.records.push({ id: state.nextId++, domain_id: dom.id, type: 'TXT', host: 'default._domainkey.alice.example.', value: `v=DKIM1; k=rsa; p=${otherRsaKey().publicB64}`, opt: '', ttl: 300 });
+      const s = await panel.readMailSettings('alice.example');
+      assert.equal(s.dkim.signing, true);
+      assert.equal(s.dkim.publicKey, undefined);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('generateDkim: the key is the one Plesk just published, never a record that was there before', async () => {
+    const { state, srv, panel } = await rig();
+    try {
+      const shop = state.domains.find((d) => d.name === 'alice-shop.example')!;
+      const at = 'default._domainkey.alice-shop.example.';
+      state.records = state.records.filter((r) => !(r.domain_id === shop.id && r.host === at));
+      state.mailPrefs['alice-shop.example'].sign = false;
+      const before = JSON.stringify(recordsOf(state, 'alice-shop.example'));
+      const s = await panel.generateDkim('alice-shop.example');
+      assert.equal(s.dkim.signing, true);
+      assert.equal(s.dkim.publicKey, state.dkim.publicKey);
+      assert.equal(JSON.stringify(recordsOf(state, 'alice-shop.example')), before, 'the record Plesk published is taken back');
+      // A previous host's key at the selector, and Plesk publishes nothing beside it: no key known (not the old one).
+      const bob = state.domains.find((d) => d.name === 'bob.example')!;
+      const old = `v=DKIM1; k=rsa; p=${otherRsaKey().publicB64}`;
+      for (const r of state.records) if (r.domain_id === bob.id && r.host === 'default._domainkey.bob.example.') r.value = old;
+      state.mailPrefs['bob.example'].sign = false;
+      const b = await panel.generateDkim('bob.example');
+      assert.equal(b.dkim.signing, true);
+      assert.equal(b.dkim.publicKey, undefined);
     } finally {
       await srv.close();
     }
