@@ -71,9 +71,11 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           'fail',
           dkim.publicKey
             ? `No DKIM key is published at ${name}${dangling}: mail this server signs for ${ctx.domain} fails DKIM.`
-            : `${ctx.domain} has no DKIM key at ${name}${dangling}, and this server has none to sign with: generate one.`,
+            : dkim.signing
+              ? `No DKIM key is published at ${name}${dangling}, and this server signs ${ctx.domain}'s mail with a key mailhealth cannot read here: publish the DKIM record the panel shows.`
+              : `${ctx.domain} has no DKIM key at ${name}${dangling}, and this server has none to sign with: generate one.`,
           ev,
-          { subject: sel, fix: 'dkim' },
+          dkim.publicKey || !dkim.signing ? { subject: sel, fix: 'dkim' } : { subject: sel },
         ),
       );
       if (isServer && !dkim.signing && dkim.publicKey) {
@@ -93,6 +95,8 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         ),
       );
     }
+    // A key at the server's selector that is not the server's, left as it is (see below): no fix may replace it.
+    let foreignKept = false;
     for (const txt of records) {
       const rec = parseDkimRecord(txt);
       // Written out rather than spread together: V8 adds keys after a leading spread slowly.
@@ -112,6 +116,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         // Signing off → info (nothing this server sends fails); signing on but routing remote → warn (mail this
         // server itself sends, e.g. web forms, fails DKIM, but the key is not ours to replace). Never a fix.
         const signs = dkim.signing;
+        foreignKept = true;
         out.push(
           makeFinding(
             'dkim',
@@ -156,7 +161,11 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       if (rec.testing) out.push(makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned.`, ev, subjFix));
     }
     if (isServer && !dkim.signing) {
-      out.push(makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server.`, ev, { subject: sel, fix: 'dkim' }));
+      out.push(
+        foreignKept
+          ? makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server, and ${name} holds another sender's key: to sign here, use another selector rather than replacing it.`, ev, { subject: sel })
+          : makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server.`, ev, { subject: sel, fix: 'dkim' }),
+      );
     }
   }
   return out;

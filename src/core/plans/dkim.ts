@@ -22,6 +22,28 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   const existing = [...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')];
   const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   const key = ctx.settings.dkim.publicKey;
+  // A key at the selector that is not this server's, when this server does not sign for the domain (its key exists
+  // but signing is off) or the domain's mail is handled elsewhere: most likely the key of the service that sends the
+  // mail. Replacing it would break that mail (the audit leaves it as it is, dkim.key-mismatch info/warn).
+  const mineKey = key ? canonicalKey(key) : null;
+  const foreign = existing.filter((r) => {
+    if (r.type !== 'TXT') return false;
+    const k = parseDkimRecord(r.txt ?? [r.value]).publicKey;
+    return !!k && canonicalKey(k) !== mineKey;
+  });
+  const remote = ctx.settings.routing === 'remote';
+  if (foreign.length && (remote || (key && !ctx.settings.dkim.signing))) {
+    return {
+      changes: [],
+      notes,
+      blocked: `${name} publishes a key this server does not sign with, and ${remote ? `${ctx.domain}'s mail is handled elsewhere` : `this server does not sign for ${ctx.domain} (signing is off)`}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. To sign on this server too, use another selector.`,
+    };
+  }
+  if (!key && ctx.settings.dkim.signing) {
+    // The panel says it signs but gave no key mailhealth can read (e.g. Plesk's REST front without the key file):
+    // generating a new key would replace the one in use.
+    return { changes: [], notes, blocked: `This server signs ${ctx.domain}'s mail with a key mailhealth cannot read here: publish the DKIM record the panel shows in its mail settings for ${ctx.domain}.` };
+  }
   if (!key) {
     notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
     const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };

@@ -45,3 +45,27 @@ describe('dkim check: key mismatch', () => {
     assert.match(f.message, /handled elsewhere/);
   });
 });
+
+describe('dkim check: which findings offer the DKIM fix', () => {
+  test("signing off and another sender's key at the server's selector: signing-off names it and offers no fix", async () => {
+    const ctx = checkContext('d.example', { 'default._domainkey.d.example': { TXT: [[`v=DKIM1; k=rsa; p=${theirs}`]] } }, { dkim: { selector: 'default', signing: false, publicKey: mine } });
+    const f = (await dkimCheck(ctx)).find((x) => x.rule === 'dkim.signing-off');
+    assert.ok(f);
+    assert.equal(f.fix, undefined);
+    assert.match(f.message, /another sender's key/);
+  });
+
+  test('signing off and no key published: signing-off offers the fix', async () => {
+    const ctx = checkContext('d.example', { 'default._domainkey.d.example': { TXT: [[`v=DKIM1; k=rsa; p=${mine}`]] } }, { dkim: { selector: 'default', signing: false, publicKey: mine } });
+    const f = (await dkimCheck(ctx)).find((x) => x.rule === 'dkim.signing-off');
+    assert.equal(f?.fix, 'dkim');
+  });
+
+  test('the panel signs but gave no readable key, none published: dkim.missing says so and offers no key generation', async () => {
+    const ctx = checkContext('d.example', {}, { dkim: { selector: 'default', signing: true } });
+    const f = (await dkimCheck(ctx)).find((x) => x.rule === 'dkim.missing');
+    assert.ok(f);
+    assert.equal(f.fix, undefined);
+    assert.match(f.message, /key mailhealth cannot read here/);
+  });
+});

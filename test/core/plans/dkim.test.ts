@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { canonicalKey } from '../../../src/core/classify.js';
 import { parseDkimRecord } from '../../../src/core/dkim/record.js';
+import { auditDomain } from '../../../src/core/audit.js';
 import { applyPlan } from '../../../src/core/plans/apply.js';
 import { PLACEHOLDER_KEY } from '../../../src/core/plans/plan.js';
 import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
@@ -134,6 +135,40 @@ describe('DKIM fix', () => {
       assert.equal(plan.blocked, undefined);
     });
   }
+
+  // plumber.example publishes a key that is not this server's. When this server does not sign for the domain, or its
+  // mail is routed elsewhere, that key is most likely the sending service's: never replaced.
+  for (const [why, overrides] of [
+    ['signing is off', { dkim: false }],
+    ['mail is routed elsewhere', { mailRouting: 'remote' }],
+  ] as const) {
+    test(`a key that is not this server's, and ${why} → blocked, the key kept, apply refused, the audit offers no DKIM fix`, async () => {
+      const p = await start();
+      const domain = 'plumber.example';
+      writeFileSync(join(p.dir, 'domains', `${domain}.json`), JSON.stringify(overrides));
+      const before = p.zoneText(domain);
+      const plan = await p.plan(domain, 'dkim');
+      assert.deepEqual(plan.changes, []);
+      assert.match(plan.blocked ?? '', /publishes a key this server does not sign with.*most likely the key of the service that sends its mail/);
+      const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+      assert.equal(out.status, 'refused');
+      assert.equal(p.zoneText(domain), before);
+      const audit = await auditDomain(domain, p.deps());
+      const dkim = audit.findings.filter((f) => f.check === 'dkim');
+      assert.ok(dkim.length > 0);
+      assert.ok(dkim.every((f) => !f.fix), JSON.stringify(dkim.map((f) => [f.rule, f.fix])));
+    });
+  }
+
+  test('the panel says it signs but gives no key mailhealth can read → blocked: no new key replaces the one in use', async () => {
+    const p = await start();
+    writeFileSync(join(p.dir, 'domains', 'newkey.example.json'), JSON.stringify({ dkim: true }));
+    const plan = await p.plan('newkey.example', 'dkim');
+    assert.deepEqual(plan.changes, []);
+    assert.deepEqual(plan.actions, []);
+    assert.match(plan.blocked ?? '', /signs newkey\.example's mail with a key mailhealth cannot read here/);
+    assert.ok(!existsSync(join(p.dir, 'dkim', 'newkey.example.pem')));
+  });
 
   test('key published but signing turned off → blocked with the reason, nothing to write', async () => {
     const p = await start();
