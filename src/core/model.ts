@@ -71,6 +71,8 @@ export interface Zone {
   records: ZoneRecord[];
   /** Concurrency token: the cPanel serial, or a hash of the records where a panel has none. */
   version: string;
+  /** Set when the panel will refuse any write to this zone as it is (e.g. a zone file line it cannot read): why. */
+  writeBlocked?: string;
 }
 
 export interface RelaySettings {

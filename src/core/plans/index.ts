@@ -76,7 +76,9 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
     );
   }
   const base = { domain: ctx.domain, check, mode, changes: p.changes, actions: p.actions ?? [], zoneVersion: zone.version, options };
-  return { ...base, planHash: hashPlan(base), notes, ...(p.blocked ? { blocked: p.blocked } : {}) };
+  // A zone the panel will not write as it is: nothing is applied (and no DKIM key generated before a write that fails).
+  const blocked = p.blocked ?? (mode === 'apply' && p.changes.length + (p.actions?.length ?? 0) > 0 ? ctx.zone.writeBlocked : undefined);
+  return { ...base, planHash: hashPlan(base), notes, ...(blocked ? { blocked } : {}) };
 }
 
 /** Read the panel and DNS afresh and compute the plan. */

@@ -160,6 +160,23 @@ describe('DKIM fix', () => {
     });
   }
 
+  test('a zone file with a line the panel cannot read → blocked before any key is generated; apply refuses, nothing changes', async () => {
+    const p = await start();
+    const domain = 'newkey.example';
+    p.writeZone(domain, p.zoneText(domain) + 'broken\tIN\tTXT\t( "unclosed"\n');
+    const before = p.zoneText(domain);
+    const plan = await p.plan(domain, 'dkim');
+    assert.match(plan.blocked ?? '', /has lines mailhealth cannot read .*repair it in the panel first/);
+    const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    assert.ok(!existsSync(join(p.dir, 'dkim', `${domain}.pem`)), 'no key generated');
+    assert.ok(!existsSync(join(p.dir, 'domains', `${domain}.json`)) || JSON.parse(readFileSync(join(p.dir, 'domains', `${domain}.json`), 'utf8')).dkim !== true);
+    assert.equal(p.zoneText(domain), before);
+    // A plan with nothing to change is not blocked by it.
+    p.writeZone('clean.example', p.zoneText('clean.example') + 'broken\tIN\tTXT\t( "unclosed"\n');
+    assert.equal((await p.plan('clean.example', 'dkim')).blocked, undefined);
+  });
+
   test('the panel says it signs but gives no key mailhealth can read → blocked: no new key replaces the one in use', async () => {
     const p = await start();
     writeFileSync(join(p.dir, 'domains', 'newkey.example.json'), JSON.stringify({ dkim: true }));

@@ -6,7 +6,7 @@
 // No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then write atomically.
 import * as nodeCrypto from 'node:crypto';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDomain } from '../../../core/domain.js';
 import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
@@ -153,7 +153,10 @@ export class FilesPanel implements Panel {
         serial = r.rdata[2] ? Number(r.rdata[2]) : null;
       }
     }
-    return { domain, serial, records, version: fileVersion(text) };
+    const zone: Zone = { domain, serial, records, version: fileVersion(text) };
+    // applyChanges refuses such a file (a line it cannot read may hide records): say so before anything is planned.
+    if (parsed.errors.length) zone.writeBlocked = unreadableZone(domain, parsed.errors[0]);
+    return zone;
   }
 
   async readZone(domain: string): Promise<Zone> {
@@ -215,7 +218,7 @@ export class FilesPanel implements Panel {
     const parsed = parseZoneFile(text, domain);
     // A line the parser cannot read may hide records (an unclosed parenthesis swallows every line after it): an edit
     // could then rewrite them away unseen. Writes wait until the file is repaired.
-    if (parsed.errors.length) throw new PanelError('invalid-zone', `the zone file of ${domain} has lines mailhealth cannot read (${parsed.errors[0]}); repair it in the panel first — nothing was changed`);
+    if (parsed.errors.length) throw new PanelError('invalid-zone', `${unreadableZone(domain, parsed.errors[0])} — nothing was changed`);
     let out: string;
     try {
       out = this.edited(domain, text, zone, parsed, changes, true);
@@ -241,7 +244,16 @@ export class FilesPanel implements Panel {
     if (fileVersion(this.readText(domain)) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed during the write`);
     const p = this.path('zones', domain, '.db');
     const tmp = `${p}.mailhealth-${process.pid}.tmp`;
-    writeFileSync(tmp, out);
+    // The new file keeps the old one's mode, owner and group (a name server reading root:named 0640 zones must still
+    // read it); a chown that is not permitted (not root) leaves the writer's own.
+    const st = statSync(p);
+    writeFileSync(tmp, out, { mode: st.mode & 0o7777 });
+    chmodSync(tmp, st.mode & 0o7777);
+    try {
+      chownSync(tmp, st.uid, st.gid);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+    }
     renameSync(tmp, p);
     return { version: fileVersion(out) };
   }
@@ -336,6 +348,10 @@ export class FilesPanel implements Panel {
     writeFileSync(ovPath, JSON.stringify(ov, null, 2) + '\n');
     return this.readMailSettings(domain);
   }
+}
+
+function unreadableZone(domain: string, error: string): string {
+  return `the zone file of ${domain} has lines mailhealth cannot read (${error}); repair it in the panel first`;
 }
 
 function nameserversOf(s: FilesPanelServer): string[] {

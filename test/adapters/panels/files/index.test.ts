@@ -1,7 +1,7 @@
 // The files panel contract: scope per identity, zone and mail-settings reads, surgical atomic writes.
 import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -115,6 +115,26 @@ test('applyChanges edit: only that record’s lines and the serial change; atomi
   assert.equal(text, expected, 'every other byte identical');
   assert.deepEqual(readdirSync(join(root, 'zones')).sort(), ['bakery.test.db', 'plumber.test.db'], 'no temp file left behind');
   assert.equal((await panel.readZone('bakery.test')).serial, 2026110100);
+});
+
+test("applyChanges keeps the zone file's mode, and (as root) its owner and group", async () => {
+  const file = join(root, 'zones', 'bakery.test.db');
+  chmodSync(file, 0o640);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) chownSync(file, 0, 65534);
+  const z = await panel.readZone('bakery.test');
+  const before = rec(z, 'bakery.test', 'TXT');
+  const after: ZoneRecord = { name: 'bakery.test', ttl: 3600, type: 'TXT', value: 'v=spf1 +a +mx ~all', txt: ['v=spf1 +a +mx ~all'] };
+  const old = process.umask(0o077);
+  try {
+    await panel.applyChanges('bakery.test', [{ action: 'edit', name: before.name, type: 'TXT', ttl: 3600, before, after }], z.version);
+  } finally {
+    process.umask(old);
+  }
+  const st = statSync(file);
+  assert.equal(st.mode & 0o7777, 0o640);
+  if (asRoot) assert.equal(st.gid, 65534);
+  assert.match(readFileSync(file, 'utf8'), /"v=spf1 \+a \+mx ~all"/);
 });
 
 test('applyChanges add and remove (multi-line record), serial bump', async () => {
