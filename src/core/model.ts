@@ -125,6 +125,8 @@ export interface Change {
   ttl: number;
   before: ZoneRecord | null;
   after: ZoneRecord | null;
+  /** Set on the change that published a DKIM key the panel generated (and turned signing on for) during the fix. */
+  keyGenerated?: true;
 }
 
 export function worstSeverity(findings: readonly Finding[]): Severity {

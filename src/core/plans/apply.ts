@@ -3,6 +3,8 @@
 // I/O only through the injected Panel, Resolver and History (the store adapter implements History).
 import { randomBytes } from 'node:crypto';
 import type { AuditDeps } from '../audit.js';
+import { canonicalKey } from '../classify.js';
+import { parseDkimRecord } from '../dkim/record.js';
 import { canonName } from '../domain.js';
 import type { Change, CheckName, FixKind, Zone, ZoneRecord } from '../model.js';
 import { PanelError } from '../panel.js';
@@ -210,8 +212,8 @@ async function generateKey(
       cur = findRecord(after, c.before);
       if (!cur) return { refused: `${c.name} ${c.type} changed while the key was generated: preview the fix again.` };
     }
-    const withKey = c.after && c.after.value.includes(PLACEHOLDER_KEY) ? dkimRecordFor(c.after.name, c.after.ttl, publicKey) : c.after;
-    out.push({ ...c, before: cur ?? c.before, after: withKey });
+    if (c.after && c.after.value.includes(PLACEHOLDER_KEY)) out.push({ ...c, before: cur ?? c.before, after: dkimRecordFor(c.after.name, c.after.ttl, publicKey), keyGenerated: true });
+    else out.push({ ...c, before: cur ?? c.before });
   }
   return { changes: out, zoneVersion: after.version };
 }
@@ -256,6 +258,10 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       const zone = await deps.panel.readZone(ch.domain);
       const inv = inverseChanges(zone, ch.changes);
       if ('reason' in inv) return { status: 'refused' as const, reason: inv.reason };
+      if (ch.changes.some((c) => c.keyGenerated)) {
+        const why = await undoBreaksSigning(ch.domain, inv.changes, deps);
+        if (why) return { status: 'refused' as const, reason: why };
+      }
       const base = { domain: ch.domain, check: ch.check as FixKind, mode: 'apply' as const, changes: inv.changes, actions: [], zoneVersion: zone.version, options: {} };
       const plan: Plan = { ...base, planHash: hashPlan(base), notes: [`Undo of change ${changeId}.`] };
       const id = deps.history.recordIntent({ domain: ch.domain, check: ch.check, planHash: plan.planHash, zoneVersion: zone.version, changes: inv.changes, byUser: deps.byUser, undoOf: changeId });
@@ -278,6 +284,23 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };
     throw e;
   }
+}
+
+/**
+ * Why undoing a DKIM fix that had the panel generate a key (and turn signing on) would leave things worse than before
+ * it: the server keeps signing with the new key while the undo takes that key out of DNS, so every signed message
+ * fails DKIM. Null when signing is off again (or the server signs with another key). Undo then waits for that.
+ */
+async function undoBreaksSigning(domain: string, changes: Change[], deps: ApplyDeps): Promise<string | null> {
+  const settings = await deps.panel.readMailSettings(domain);
+  const key = settings.dkim.publicKey;
+  if (!settings.dkim.signing || !key) return null;
+  const mine = canonicalKey(key);
+  const isMine = (r: ZoneRecord | null | undefined) => !!r && r.type.toUpperCase() === 'TXT' && canonicalKey(parseDkimRecord(r.txt ?? [r.value]).publicKey ?? '') === mine;
+  const removesMine = changes.some((c) => isMine(c.before) && !isMine(c.after));
+  const addsMine = changes.some((c) => isMine(c.after));
+  if (!removesMine || addsMine) return null;
+  return `Undoing this would take the key this server signs ${domain}'s mail with out of DNS: every message it signs would fail DKIM. Turn DKIM signing off for ${domain} in the panel first, then undo (or keep the fix).`;
 }
 
 /**

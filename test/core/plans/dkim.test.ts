@@ -7,7 +7,7 @@ import { afterEach, describe, test } from 'node:test';
 import { canonicalKey } from '../../../src/core/classify.js';
 import { parseDkimRecord } from '../../../src/core/dkim/record.js';
 import { auditDomain } from '../../../src/core/audit.js';
-import { applyPlan } from '../../../src/core/plans/apply.js';
+import { applyPlan, undoChange } from '../../../src/core/plans/apply.js';
 import { PLACEHOLDER_KEY } from '../../../src/core/plans/plan.js';
 import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
 
@@ -90,6 +90,32 @@ describe('DKIM fix', () => {
       assert.equal(settings.dkim.signing, true);
     });
   }
+
+  test('undo of a fix that generated the key: refused while the server signs with it (undo would break every signature); allowed once signing is off', async () => {
+    const p = await start();
+    const domain = 'nokey.example';
+    const { outcome } = await applyAndCheck(p, domain, 'dkim');
+    assert.ok(p.store.getChange(outcome.changeId)!.changes.some((c) => c.keyGenerated));
+    const published = p.zoneText(domain);
+    const refused = await undoChange(outcome.changeId, p.deps());
+    assert.equal(refused.status, 'refused');
+    if (refused.status !== 'refused') return;
+    assert.match(refused.reason, /take the key this server signs nokey\.example's mail with out of DNS.*Turn DKIM signing off/);
+    assert.equal(p.zoneText(domain), published);
+    // Signing turned off in the panel: the undo restores the record as it was.
+    writeFileSync(join(p.dir, 'domains', `${domain}.json`), JSON.stringify({ dkim: false }));
+    const undone = await undoChange(outcome.changeId, p.deps());
+    assert.equal(undone.status, 'applied');
+    const keys = (await p.panel.readZone(domain)).records.filter((r) => r.name === `default._domainkey.${domain}` && r.type === 'TXT').map((r) => canonicalKey(parseDkimRecord(r.txt ?? [r.value]).publicKey ?? ''));
+    assert.ok(!keys.includes(canonicalKey(pemPublicKey(p, domain))), 'the generated key is out of the zone again');
+  });
+
+  test("undo of a fix that published the server's existing key is not held back (the state before it comes back)", async () => {
+    const p = await start();
+    const { outcome } = await applyAndCheck(p, 'plumber.example', 'dkim');
+    assert.ok(!p.store.getChange(outcome.changeId)!.changes.some((c) => c.keyGenerated));
+    assert.equal((await undoChange(outcome.changeId, p.deps())).status, 'applied');
+  });
 
   test('the zone is edited while the panel generates the key → refused; only that edit is in the zone', async () => {
     const p = await start();
