@@ -8,6 +8,9 @@ import { recordsAt } from '../zone.js';
 import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
+/** A value renderLockdown can write (one token: no whitespace, comma or semicolon). */
+const writable = (v: string) => v.trim() !== '' && !/[\s;,]/.test(v.trim());
+
 export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const name = `_mailchannels.${ctx.domain}`;
   const existing = recordsAt(records, name, 'TXT');
@@ -19,6 +22,9 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
     if (existing.length) notes.push('Removes the _mailchannels record: this server does not relay through MailChannels, so it only lets a previous host send as the domain.');
     return { changes: replaceWithOne(existing, null), notes };
   }
+  if (relay.authId && !writable(relay.authId)) {
+    return { changes: [], notes, blocked: `This server's MailChannels account id ${JSON.stringify(relay.authId)} cannot be written in a Domain Lockdown record (space, comma or semicolon): correct it in the admin settings.` };
+  }
   if (!relay.authId) {
     return { changes: [], notes, blocked: "This server relays through MailChannels, but its account id is not configured (set it in the admin settings): mailhealth cannot tell which auth= is this host's." };
   }
@@ -28,11 +34,13 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
     const rec = parseLockdown(r.txt ?? [r.value]);
     for (const v of rec.auth) if (v.toLowerCase() !== relay.authId.toLowerCase()) notes.push(`Drops auth=${v}: ${ctx.classifier.lockdownId('auth', v).reason}.`);
     for (const v of rec.senderid) {
-      if (ctx.classifier.lockdownId('senderid', v).class === 'this-server') senderid.push(v);
+      if (!writable(v)) notes.push(`Drops senderid=${v}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
+      else if (ctx.classifier.lockdownId('senderid', v).class === 'this-server') senderid.push(v);
       else notes.push(`Drops senderid=${v}: not this host's account.`);
     }
     for (const v of rec.sidw) {
-      if (ctx.classifier.lockdownId('sidw', v).class === 'this-server') sidw.push(v);
+      if (!writable(v)) notes.push(`Drops sidw=${v}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
+      else if (ctx.classifier.lockdownId('sidw', v).class === 'this-server') sidw.push(v);
       else notes.push(`Drops sidw=${v}: not this host's account.`);
     }
     for (const v of rec.cfid) notes.push(`Drops cfid=${v}: Cloudflare Workers ids are unsupported since 2024-08-31.`);

@@ -34,6 +34,16 @@ describe('Lockdown fix (this server relays through MailChannels as newhostmc)', 
     assert.equal(p.zoneText('florist.example'), before);
   });
 
+  test('a value with a comma (unwritable in the record syntax) is dropped with a note, not a crash', async () => {
+    const p = await start();
+    p.writeZone('florist.example', p.zoneText('florist.example').replace('_mailchannels\tIN\tTXT\t"v=mc1 auth=dreamhost"', '_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc senderid=newhostmc|x,y|z"'));
+    p.refresh();
+    const plan = await p.plan('florist.example', 'lockdown');
+    assert.ok(plan.notes.some((n) => /Drops senderid=newhostmc\|x,y\|z: a value with a space, comma or semicolon/.test(n)), plan.notes.join('\n'));
+    await applyAndCheck(p, 'florist.example', 'lockdown');
+    assert.deepEqual(await lockdownTxt(p, 'florist.example'), [['v=mc1 auth=newhostmc']]);
+  });
+
   test('a merged record over 255 bytes is published as several character-strings of at most 255 bytes', async () => {
     const p = await start();
     const ids = Array.from({ length: 12 }, (_, i) => `senderid=newhostmc|x-authuser|billing-system-${String(i).padStart(2, '0')}`).join(' ');
