@@ -34,6 +34,11 @@ function tagList(text: string): { pairs: [string, string][]; bad: string[] } {
   return { pairs, bad };
 }
 
+/** The same tags with the same values in the same order (names compared without case, values as written). */
+function samePairs(a: [string, string][], b: [string, string][]): boolean {
+  return a.length === b.length && a.every(([k, v], i) => k.toLowerCase() === b[i][0].toLowerCase() && v.trim() === b[i][1].trim());
+}
+
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
 export function defaultReportAddress(domain: string): string {
   return `mailto:postmaster@${domain}`;
@@ -181,6 +186,9 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const ordered: Record<string, string> = { v: tags.v, p: tags.p };
   for (const [k, v] of Object.entries(tags)) if (!(k in ordered)) ordered[k] = v;
   const value = renderDmarc(ordered);
+  // One record that already says exactly this (only its spacing differs): left as it is — a fix never rewrites a
+  // record receivers already read the same way.
+  if (dmarcs.length === 1 && wrong.length === 0 && lists[0].bad.length === 0 && samePairs(lists[0].pairs, tagList(value).pairs)) return { changes: [], notes: [] };
   const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
   return { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes };
 }

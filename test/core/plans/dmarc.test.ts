@@ -47,6 +47,17 @@ describe('DMARC fix', () => {
     assert.match(rec, /fo=1/);
   });
 
+  test('a valid record written without spaces is left as it is (nothing to change), not rewritten', async () => {
+    const p = await start();
+    const text = p.zoneText('clean.example').replace(/^_dmarc\t.*$/m, '_dmarc\tIN\tTXT\t"v=DMARC1;p=reject;rua=mailto:dmarc@clean.example"');
+    assert.match(text, /p=reject;rua=/);
+    p.writeZone('clean.example', text);
+    p.refresh();
+    const plan = await p.plan('clean.example', 'dmarc');
+    assert.deepEqual(plan.changes, []);
+    assert.equal(plan.blocked, undefined);
+  });
+
   test('two records with different policies → one record with the weaker policy (never tightened)', async () => {
     const p = await start();
     const { plan } = await applyAndCheck(p, 'dmarctwo.example', 'dmarc');
