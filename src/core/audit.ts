@@ -70,7 +70,7 @@ function internalError(name: CheckName, e: unknown): Finding[] {
       check: name,
       severity: 'unknown',
       message: `The ${name} check could not finish: ${(e as Error).message}`,
-      evidence: {},
+      evidence: { panel: [], live: [] },
     },
   ];
 }

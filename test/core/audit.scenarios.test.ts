@@ -258,6 +258,13 @@ describe('lockdown rules and relay-based SPF', () => {
     assert.match(f.message, /relay\.mailchannels\.net/);
     hasNot(await s.audit('ldok.test'), 'spf.server-not-authorized');
     has(a, 'ptr.relay', 'info');
+    // The JSON contract: every finding's evidence carries the panel's and the live records (arrays, maybe empty).
+    for (const d of ['norelayspf.test', 'ldok.test', 'ldmultiple.test']) {
+      for (const f of (await s.audit(d)).findings) {
+        const ev = f.evidence as { panel?: unknown; live?: unknown };
+        assert.ok(Array.isArray(ev.panel) && Array.isArray(ev.live), `${d} ${f.rule}: ${JSON.stringify(f.evidence)}`);
+      }
+    }
   });
 });
 

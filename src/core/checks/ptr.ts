@@ -16,6 +16,7 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
   if (settings.relay) {
     out.push(
       makeFinding('ptr', 'ptr.relay', 'info', `Mail leaves through ${ctx.knowledge.displayName(settings.relay.provider)} (${settings.relay.host}): receivers see the relay's IPs and PTR, not this server's.`, {
+        panel: [`relay ${settings.relay.host} (${settings.relay.provider})`],
         live: [],
       }),
     );
