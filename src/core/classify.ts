@@ -120,11 +120,14 @@ class AuditClassifier implements Classifier {
   private findTraces(index: RecordIndex): void {
     const { domain, serverIps, serverOrgs, domainOrg } = this;
     const panelNsOrgs = new Set(this.settings.nameservers.map(orgDomain));
-    for (const r of index.at(domain, 'NS')) {
+    // A zone this server does not serve (no nameservers of its own for it) may list the DNS host in use: its NS and
+    // SOA are no trace of a previous host then.
+    const served = this.settings.nameservers.length > 0;
+    for (const r of served ? index.at(domain, 'NS') : []) {
       const o = orgDomain(r.value);
       if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
     }
-    for (const r of index.at(domain, 'SOA')) {
+    for (const r of served ? index.at(domain, 'SOA') : []) {
       const space = r.value.search(/\s/);
       const mname = space < 0 ? r.value : r.value.slice(0, space); // the first field
       const o = orgDomain(mname);

@@ -44,7 +44,7 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
         'dns',
         'dns.not-authoritative',
         'warn',
-        `The live nameservers of ${ctx.domain} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.join(', ')}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.`,
+        `The live nameservers of ${ctx.domain} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.`,
         ev,
         stale ? { classification: stale } : {},
       ),
