@@ -20,6 +20,36 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A numeric option: a whole decimal number from `min` to `max` — digits only (no sign, exponent, hex, fraction or
+ * spaces: `Number()` alone takes "0x10" for 16, "1e3" for 1000 and "" for 0), and a range a run can use (a huge
+ * value is an overflow further down, not a request). A number (set programmatically) must be a whole one in range.
+ */
+export function wholeNumber(flag: string, v: string | number, min: number, max: number): number {
+  const n = typeof v === 'number' ? v : /^[0-9]{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max} (got ${JSON.stringify(typeof v === 'number' ? String(v) : v)})`);
+  }
+  return n;
+}
+
+/** The global numeric options checked before any command runs (main's preAction hook): UsageError when bad. */
+export function checkGlobalNumbers(o: GlobalOptions): void {
+  if (o.authoritativePort !== undefined) wholeNumber('--authoritative-port', o.authoritativePort, ...RANGES.authoritativePort);
+  if (o.concurrency !== undefined) wholeNumber('--concurrency', o.concurrency, ...RANGES.concurrency);
+}
+
+/** The ranges of the numeric options (README "CLI"). */
+export const RANGES = {
+  port: [0, 65535],
+  authoritativePort: [1, 65535],
+  concurrency: [1, 1024],
+  threads: [0, 64],
+  limit: [1, 10_000],
+  days: [1, 3650],
+  qps: [1, 100_000],
+} as const satisfies Record<string, readonly [number, number]>;
+
 /** What a failure is, in the `--json` error object (README "CLI"). */
 export type CliErrorKind = 'usage' | 'panel' | 'store' | 'plan' | 'interrupted' | 'internal';
 
@@ -40,8 +70,8 @@ export interface GlobalOptions {
   panelInsecure?: boolean;
   config?: string;
   resolver?: string;
-  /** Port for asking authoritative servers directly (verification); the demo sets it. */
-  authoritativePort?: number;
+  /** Port for asking authoritative servers directly (verification); the demo sets it. 1–65535. */
+  authoritativePort?: number | string;
   concurrency?: string | number;
   db?: string;
   as?: string;
@@ -96,14 +126,18 @@ export function resolverOptionsFrom(o: GlobalOptions): ResolverOptions {
     }
     servers = [o.resolver];
   }
-  return { ...(servers ? { servers } : {}), concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) };
+  return { ...(servers ? { servers } : {}), concurrency: 64, ...authoritativePortFrom(o) };
+}
+
+/** --authoritative-port checked (1–65535), as resolver options: a bad one is a usage error, never a socket's RangeError. */
+function authoritativePortFrom(o: GlobalOptions): { authoritativePort?: number } {
+  if (o.authoritativePort === undefined) return {};
+  return { authoritativePort: wholeNumber('--authoritative-port', o.authoritativePort, ...RANGES.authoritativePort) };
 }
 
 export function concurrencyFromOptions(o: GlobalOptions): number {
   if (o.concurrency === undefined) return 16;
-  const n = Number(o.concurrency);
-  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--concurrency takes a whole number from 1 to 1024 (got ${JSON.stringify(o.concurrency)})`);
-  return n;
+  return wholeNumber('--concurrency', o.concurrency, ...RANGES.concurrency);
 }
 
 export function storeFromOptions(o: GlobalOptions): Store {
@@ -130,7 +164,9 @@ export async function domainsInScope(panel: Panel, identity: Identity, args: str
   if (all) return scope.map((d) => ({ domain: d.domain, owner: d.owner }));
   if (args.length === 0) throw new UsageError('name one or more domains, or use --all');
   const byName = new Map(scope.map((d) => [d.domain, d]));
-  return args.map((raw) => {
+  // A domain named twice (`clean.example CLEAN.example.`) is one domain: audited and recorded once, where first named.
+  const out = new Map<string, { domain: string; owner: string }>();
+  for (const raw of args) {
     let d: string;
     try {
       d = normalizeDomain(raw);
@@ -139,8 +175,9 @@ export async function domainsInScope(panel: Panel, identity: Identity, args: str
     }
     const ref = byName.get(d);
     if (!ref) throw new UsageError(`${d} is not a domain ${identity.user} may see on this panel`);
-    return { domain: d, owner: ref.owner };
-  });
+    if (!out.has(d)) out.set(d, { domain: d, owner: ref.owner });
+  }
+  return [...out.values()];
 }
 
 /**
@@ -169,7 +206,7 @@ export function resolverOptionsFactory(o: GlobalOptions, store: Store): () => Re
   return () => {
     const chosen = store.getSetting<string>(SETTING_KEYS.dnsResolver);
     if (typeof chosen === 'string' && chosen && isIP(parseServer(chosen).host) !== 0) {
-      return { servers: [chosen], concurrency: 64, ...(o.authoritativePort ? { authoritativePort: o.authoritativePort } : {}) };
+      return { servers: [chosen], concurrency: 64, ...authoritativePortFrom(o) };
     }
     return resolverOptionsFrom(o);
   };

@@ -1,14 +1,18 @@
-// Human-readable output for the CLI. Record text is attacker-controlled: control characters are escaped before
-// they reach a terminal.
+// Human-readable output for the CLI. Record text is attacker-controlled: control characters — newlines and tabs
+// included — are escaped before they reach a terminal; only our own layout puts line breaks in the output.
 import type { DomainAudit, Finding, Severity } from '../core/model.js';
 
 const LABEL: Record<Severity, string> = { fail: 'FAIL', warn: 'WARN', unknown: '????', info: 'info', pass: ' ok ' };
 const COLOR: Record<Severity, string> = { fail: '31', warn: '33', unknown: '35', info: '2', pass: '32' };
 
-/** Escape control characters (ESC, CR, …) so hostile TXT text cannot drive the terminal. */
+/**
+ * Escape control characters (ESC, CR, LF, TAB, …) so hostile TXT text cannot drive the terminal nor start a line of
+ * its own that passes for ours (a forged "FAIL …" or "fix: …" line). Apply it to each piece of outside text, never to
+ * a whole block: the block's own line breaks are the layout.
+ */
 export function safe(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export function paint(s: string, code: string, color: boolean): string {
@@ -18,7 +22,7 @@ export function paint(s: string, code: string, color: boolean): string {
 export function formatFinding(f: Finding, opts: { color: boolean; evidence: boolean; domain?: string }): string {
   const lines = [`  ${paint(LABEL[f.severity], COLOR[f.severity], opts.color)}  ${f.rule.padEnd(30)} ${safe(f.message)}`];
   if (f.classification && f.severity !== 'pass') lines.push(`        ${''.padEnd(30)} → ${f.classification.class}: ${safe(f.classification.reason)}`);
-  if (f.fix) lines.push(`        ${''.padEnd(30)} fix: mailhealth fix ${opts.domain ?? 'DOMAIN'} --check ${f.fix}`);
+  if (f.fix) lines.push(`        ${''.padEnd(30)} fix: mailhealth fix ${opts.domain !== undefined ? safe(opts.domain) : 'DOMAIN'} --check ${f.fix}`);
   if (opts.evidence) {
     for (const [k, v] of Object.entries(f.evidence)) {
       const vals = Array.isArray(v) ? v : [v];
@@ -29,7 +33,7 @@ export function formatFinding(f: Finding, opts: { color: boolean; evidence: bool
 }
 
 export function formatAudit(a: DomainAudit, opts: { color: boolean; evidence: boolean; verbose: boolean }): string {
-  const out = [`${paint(a.domain, '1', opts.color)}  ${paint(a.status.toUpperCase(), COLOR[a.status], opts.color)}`];
+  const out = [`${paint(safe(a.domain), '1', opts.color)}  ${paint(a.status.toUpperCase(), COLOR[a.status], opts.color)}`];
   const shown = opts.verbose ? a.findings : a.findings.filter((f) => f.severity !== 'info' && f.severity !== 'pass');
   for (const f of shown) out.push(formatFinding(f, { ...opts, domain: a.domain }));
   if (!opts.verbose) {

@@ -1,10 +1,11 @@
-// mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed (also a held report lock, an interrupted run),
+// mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed (also a held report lock, an interrupted run — one
+// stopped by SIGINT/SIGTERM included, see interrupt.ts — and a blocked fix preview),
 // 2 usage or configuration error. Under --json a failure is also one JSON object on stdout (printJsonError).
 import { Command, CommanderError } from 'commander';
 import { PanelError } from '../core/panel.js';
 import { StoreError } from '../adapters/store/store.js';
 import { ReportInterruptedError } from '../cron/report.js';
-import { printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
+import { checkGlobalNumbers, printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
@@ -24,8 +25,8 @@ export function buildProgram(): Command {
     .option('--panel-insecure', "accept any certificate from the panel")
     .option('--config <file>', 'config file (default /etc/mailhealth/config.json); the API token lives here or in MAILHEALTH_PANEL_TOKEN')
     .option('--resolver <ip[:port]>', 'DNS resolver to use, by IP address (default: the system resolver)')
-    .option('--authoritative-port <n>', 'port for asking the zone\'s nameservers directly when verifying (default 53)', (v) => Number(v))
-    .option('--concurrency <n>', 'domains audited at once')
+    .option('--authoritative-port <n>', 'port for asking the zone\'s nameservers directly when verifying, 1-65535 (default 53)')
+    .option('--concurrency <n>', 'domains audited at once, 1-1024 (default: 16; report: setting report.concurrency, else 8)')
     .option('--db <path>', 'history database (default: MAILHEALTH_DB, else a per-system/per-user path)')
     .option('--as <user>', 'act as this panel account (default: the admin)')
     .showHelpAfterError()
@@ -40,7 +41,7 @@ export function buildProgram(): Command {
     .option('--evidence', 'show the raw records behind each finding')
     .option('--verbose', 'also show passing and informational findings')
     .option('--no-history', 'do not record the run in the database')
-    .option('--threads <n>', 'worker threads for a bulk audit, besides the main thread (default: one per core beyond the first, from 2,500 domains; 0: none)')
+    .option('--threads <n>', 'worker threads for a bulk audit, besides the main thread, 0-64 (default: one per core beyond the first, from 2,500 domains; 0: none)')
     .action(async (domains: string[], _o, cmd: Command) => {
       process.exitCode = await auditCommand(domains, cmd.optsWithGlobals());
     });
@@ -50,7 +51,7 @@ export function buildProgram(): Command {
     .description('run the embedded demo panel offline (what `npm start` runs)')
     .option('--json', 'machine-readable output')
     .option('--audit-only', 'print the audit and exit instead of serving the web UI')
-    .option('--port <n>', 'web UI port', '8080')
+    .option('--port <n>', 'web UI port, 0-65535 (0: any free port)', '8080')
     .action(async (_o, cmd: Command) => {
       process.exitCode = await demoCommand(cmd.optsWithGlobals());
     });
@@ -74,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
   let json = wantsJson(argv);
   program.hook('preAction', (_program, action) => {
     json = Boolean(action.opts().json);
+    // The global numeric options, whatever the command (one that does not use them still refuses a bad value).
+    checkGlobalNumbers(action.optsWithGlobals());
   });
   try {
     await program.parseAsync(argv, { from: 'user' });

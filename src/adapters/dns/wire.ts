@@ -480,6 +480,10 @@ function sameQuestion(msg: Buffer, query: Buffer, qEnd: number): boolean {
   return true;
 }
 
+function validPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
 function sameHost(a: string, b: string): boolean {
   if (a === b) return true;
   const fa = net.isIP(a);
@@ -564,6 +568,9 @@ export class DnsClient {
   ask(servers: ServerAddress[], name: string, type: QTypeName | number, waiter: QueryWaiter): void {
     if (this.closed) return waiter.settle({ kind: 'error', error: 'resolver closed' });
     if (servers.length === 0) return waiter.settle({ kind: 'error', error: 'no DNS servers' });
+    // A port the socket would refuse (a setting or a config value gone wrong) is this query's error: dgram throws
+    // ERR_SOCKET_BAD_PORT from connect/send, which run later from setImmediate, where nothing could catch it.
+    for (const s of servers) if (!validPort(s.port)) return waiter.settle({ kind: 'error', error: `bad DNS server port ${s.port}` });
     const qtype = typeof type === 'number' ? type : QTYPE[type];
     const q = buildQuery(name, qtype);
     if (!q) return waiter.settle({ kind: 'error', error: 'bad name' });

@@ -14,10 +14,12 @@ import {
   resolverFromOptions,
   resolverOptionsFrom,
   storeFromOptions,
-  UsageError,
+  RANGES,
+  wholeNumber,
   type GlobalOptions,
 } from '../context.js';
 import { formatAudit, progressBar } from '../format.js';
+import { interruptible } from '../interrupt.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
 import type { AuditOptions } from '../../core/checks/context.js';
@@ -31,9 +33,7 @@ export interface AuditCommandOptions extends GlobalOptions {
 }
 
 function threadsFromOptions(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 64) throw new UsageError(`--threads takes a whole number from 0 to 64 (got ${JSON.stringify(v)})`);
-  return n;
+  return wholeNumber('--threads', v, ...RANGES.threads);
 }
 
 export interface AuditRun {
@@ -54,7 +54,15 @@ export async function runAudit(
   resolver: Resolver,
   store: Store | null,
   domains: { domain: string; owner: string }[],
-  opts: { concurrency: number; byUser: string; progress?: boolean; options?: AuditOptions; parallel?: { resolver: ResolverOptions; threads?: number } },
+  opts: {
+    concurrency: number;
+    byUser: string;
+    progress?: boolean;
+    options?: AuditOptions;
+    parallel?: { resolver: ResolverOptions; threads?: number };
+    /** SIGINT/SIGTERM during the run: record it interrupted, close the store, exit 1 (the CLI's `audit`; see ../interrupt.ts). */
+    interrupt?: { json: boolean };
+  },
 ): Promise<AuditRun> {
   const runId = store ? store.startRun('audit', opts.byUser, domains.length) : null;
   const owners = new Map(domains.map((d) => [d.domain, d.owner]));
@@ -62,10 +70,12 @@ export async function runAudit(
   const showProgress = opts.progress && domains.length > 1 && process.stderr.isTTY;
   let batch: PreparedAudit[] = [];
   let batchFailed = 0;
+  let recorded = 0;
   const flush = () => {
     if (!store || runId === null || !batch.length) return;
     store.recordPreparedAudits(runId, batch);
     store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
+    recorded += batch.length;
     batch = [];
     batchFailed = 0;
   };
@@ -81,14 +91,27 @@ export async function runAudit(
     }
     if (showProgress) process.stderr.write(progressBar(done, total, failed));
   };
+  // Stopped by a signal: what was audited stays on record, the run is interrupted (as after an error, below).
+  const onInterrupt = (): string | undefined => {
+    if (!store || runId === null) return undefined;
+    try {
+      flush();
+    } finally {
+      store.finishRun(runId, 'interrupted');
+      store.close();
+    }
+    return `audit run ${runId} marked interrupted (${recorded} of ${domains.length} domain(s) recorded)`;
+  };
   try {
     // Without resolver options for workers: this thread. Without --threads: bulkAudit's default.
     const threads = opts.parallel ? opts.parallel.threads : 0;
-    const { audits } = await bulkAudit(
-      domains.map((d) => d.domain),
-      { panel, resolver: opts.parallel?.resolver ?? {}, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
-      { concurrency: opts.concurrency, onResult, ...(threads !== undefined ? { threads } : {}) },
-    );
+    const audit = () =>
+      bulkAudit(
+        domains.map((d) => d.domain),
+        { panel, resolver: opts.parallel?.resolver ?? {}, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
+        { concurrency: opts.concurrency, onResult, ...(threads !== undefined ? { threads } : {}) },
+      );
+    const { audits } = opts.interrupt ? await interruptible(opts.interrupt.json, onInterrupt, audit) : await audit();
     if (showProgress) process.stderr.write('\n');
     flush();
     if (store && runId !== null) store.finishRun(runId, 'complete');
@@ -131,6 +154,7 @@ export async function auditCommand(args: string[], o: AuditCommandOptions): Prom
       concurrency,
       byUser: identity.user,
       progress: !o.json,
+      interrupt: { json: Boolean(o.json) },
       options: configured.options,
       parallel: { resolver: resolverOptionsFrom(o), ...(threads !== undefined ? { threads } : {}) },
     });

@@ -21,6 +21,8 @@ export interface DemoOptions extends GlobalOptions {
 export const DEMO_USERS = ['alice', 'rita', 'root'] as const;
 
 export async function demoCommand(o: DemoOptions): Promise<number> {
+  // Checked before the demo starts anything (its DNS server, the temp copy of the panel).
+  const port = parsePort(o.port, 8080);
   const demo = await startDemo();
   const panel = new FilesPanel(demo.panelDir);
   const resolverOptions = () => ({ servers: [demo.dns.address], authoritativePort: demo.dns.port, timeoutMs: 1000, tries: 2 });
@@ -42,7 +44,7 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
       store.setPasswordHash(user, await hashPassword(pw));
       passwords.push([user, pw]);
     }
-    const running = await startServer({ panel, store, makeResolver, resolverOptions, identityFrom: 'session', host: '127.0.0.1', port: parsePort(o.port, 8080) });
+    const running = await startServer({ panel, store, makeResolver, resolverOptions, identityFrom: 'session', host: '127.0.0.1', port });
     const roles: Record<string, string> = { alice: 'customer', rita: 'reseller', root: 'admin' };
     const worst = (a: (typeof audits)[number]) => a.findings.find((f) => f.severity === a.status)?.rule ?? '';
     process.stdout.write(

@@ -55,10 +55,10 @@ export function registerExplainCommand(program: Command): void {
       } else {
         const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
         const out = [
-          `Receiver: ${ex.receiverName}`,
+          `Receiver: ${safe(ex.receiverName)}`,
           `Code:     ${ex.replyCode ?? ''} ${ex.enhancedCode ?? ''}`.trimEnd(),
           `Meaning:  ${safe(ex.meaning)}`,
-          `Domain:   ${ex.domain ?? '(not found in the bounce)'}${ex.ip ? `   sending IP: ${ex.ip}` : ''}`,
+          `Domain:   ${ex.domain !== null && ex.domain !== undefined ? safe(ex.domain) : '(not found in the bounce)'}${ex.ip ? `   sending IP: ${safe(ex.ip)}` : ''}`,
           '',
           ex.findings.length ? 'What in the DNS causes it:' : 'Nothing in the DNS audit explains this bounce.',
           ...ex.findings.map((f) => formatFinding(f, { color, evidence: false, domain: ex.domain ?? undefined })),

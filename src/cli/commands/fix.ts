@@ -7,7 +7,7 @@ import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
 import { planJson, type Plan } from '../../core/plans/plan.js';
-import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, resolverFromOptions, storedSettings, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { resolveDbPath } from '../../adapters/store/path.js';
 import { safe } from '../format.js';
@@ -19,13 +19,14 @@ function collect(v: string, prev: string[]): string[] {
 export function renderPlan(plan: Plan): string {
   const out: string[] = [];
   const head = plan.mode === 'publish-elsewhere' ? 'Records to publish at the DNS host that serves the domain' : 'Plan';
-  out.push(`${head} — ${plan.domain}, ${plan.check} (${plan.planHash.slice(0, 19)}…)`);
+  out.push(`${head} — ${safe(plan.domain)}, ${plan.check} (${plan.planHash.slice(0, 19)}…)`);
   for (const n of plan.notes) out.push(`  · ${safe(n)}`);
   if (plan.changes.length === 0 && plan.actions.length === 0) out.push('  Nothing to change: the records are already right.');
-  for (const a of plan.actions) out.push(`  ! ${a.description}`);
+  for (const a of plan.actions) out.push(`  ! ${safe(a.description)}`);
   for (const c of plan.changes) {
-    const show = (r: NonNullable<typeof c.before>) => `${r.name} ${r.ttl} ${r.type} ${(r.txt ?? [r.value]).map((s) => JSON.stringify(safe(s))).join(' ')}`;
-    out.push(`  ${c.action.toUpperCase()} ${c.name} ${c.type}`);
+    // JSON.stringify escapes C0 controls (\n, \t, \u001b); safe() the rest (DEL, C1) and the names.
+    const show = (r: NonNullable<typeof c.before>) => `${safe(r.name)} ${r.ttl} ${r.type} ${(r.txt ?? [r.value]).map((s) => safe(JSON.stringify(s))).join(' ')}`;
+    out.push(`  ${c.action.toUpperCase()} ${safe(c.name)} ${c.type}`);
     if (c.before) out.push(`    - ${show(c.before)}`);
     if (c.after) out.push(`    + ${show(c.after)}`);
   }
@@ -67,7 +68,9 @@ export function registerFixCommands(program: Command): void {
       }
       if (!o.apply) {
         process.stdout.write(o.json ? JSON.stringify(planJson(plan), null, 2) + '\n' : renderPlan(plan) + '\n');
-        process.exitCode = 0;
+        // A blocked plan (DNS did not answer while planning, an alias, a key DKIM cannot publish, …) is a fix that
+        // cannot be made now: exit 1, as --apply would be refused. The plan is still printed, "blocked" saying why.
+        process.exitCode = plan.blocked ? 1 : 0;
         return;
       }
       const store = storeFromOptions(o);
@@ -89,7 +92,7 @@ export function registerFixCommands(program: Command): void {
             ) + '\n',
           );
         } else if (outcome.status === 'applied') {
-          process.stdout.write(renderPlan(outcome.plan) + `\n${outcome.message} (change ${outcome.changeId}; undo with: mailhealth undo ${outcome.changeId})\n`);
+          process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId}; undo with: mailhealth undo ${outcome.changeId})\n`);
         } else {
           process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
           if (outcome.status === 'refused' && outcome.newPlan) process.stdout.write(renderPlan(outcome.newPlan) + '\n');
@@ -127,7 +130,7 @@ export function registerFixCommands(program: Command): void {
           process.stdout.write(
             JSON.stringify(outcome.status === 'applied' ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes } : { status: outcome.status, reason: outcome.reason }, null, 2) + '\n',
           );
-        } else if (outcome.status === 'applied') process.stdout.write(renderPlan(outcome.plan) + `\n${outcome.message} (change ${outcome.changeId})\n`);
+        } else if (outcome.status === 'applied') process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId})\n`);
         else process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
         process.exitCode = outcome.status === 'applied' ? 0 : 1;
       } finally {
@@ -140,11 +143,10 @@ export function registerFixCommands(program: Command): void {
     .description('audits and changes, newest first')
     .argument('[domain]')
     .option('--json', 'machine-readable output')
-    .option('--limit <n>', 'how many of each', '20')
+    .option('--limit <n>', 'how many of each, 1-10000', '20')
     .action(async (domainArg: string | undefined, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean; limit: string };
-      const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a positive whole number');
+      const limit = wholeNumber('--limit', o.limit, ...RANGES.limit);
       const panel = panelFromOptions(o);
       const identity = await identityFromOptions(panel, o);
       const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
@@ -179,12 +181,11 @@ export function registerFixCommands(program: Command): void {
   program
     .command('prune')
     .description('delete history older than the retention period (never the last audit of a domain, never a change record)')
-    .option('--days <n>', 'keep this many days (default: the settings page\'s retention, else 90)')
+    .option('--days <n>', 'keep this many days, 1-3650 (default: the settings page\'s retention, else 90)')
     .option('--json', 'machine-readable output')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { days?: string; json?: boolean };
-      const given = o.days !== undefined ? Number(o.days) : undefined;
-      if (given !== undefined && (!Number.isFinite(given) || given < 1)) throw new UsageError(`--days takes a positive number (got ${JSON.stringify(o.days)})`);
+      const given = o.days !== undefined ? wholeNumber('--days', o.days, ...RANGES.days) : undefined;
       const store = storeFromOptions(o);
       try {
         const days = given ?? retentionDays(store);
@@ -197,9 +198,9 @@ export function registerFixCommands(program: Command): void {
     });
 }
 
-/** Retention from the settings page ("retention.days"), default 90. */
+/** Retention from the settings page ("retention.days", a whole number of days from 1 to 3650), default 90. */
 export function retentionDays(store: { getSetting<T>(key: string): T | undefined }): number {
   const v = Number(store.getSetting<string | number>('retention.days') ?? 90);
-  return Number.isFinite(v) && v >= 1 ? v : 90;
+  return Number.isSafeInteger(v) && v >= RANGES.days[0] && v <= RANGES.days[1] ? v : 90;
 }
 

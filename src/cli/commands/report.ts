@@ -6,8 +6,9 @@ import { auditOptionsFrom } from '../../web/settings.js';
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { deliverReport, deliverySettings, DeliveryConfigError, type DeliveryResult, type Mailer } from '../../cron/deliver.js';
-import { runReport, type ReportOutcome } from '../../cron/report.js';
+import { deliverReport, deliverySettings, DeliveryConfigError, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
+import { defaultLockOwner, markStaleRuns, REPORT_LOCK, runReport, type ReportOutcome } from '../../cron/report.js';
+import { interruptible } from '../interrupt.js';
 import type { RateLimiter } from '../../cron/ratelimit.js';
 import {
   concurrencyFromOptions,
@@ -15,7 +16,9 @@ import {
   panelFromOptions,
   resolverFromOptions,
   storeFromOptions,
+  RANGES,
   UsageError,
+  wholeNumber,
   type GlobalOptions,
 } from '../context.js';
 
@@ -112,9 +115,7 @@ export function parseBaseUrl(v: string | undefined): string | undefined {
 
 function parseQps(v: string | number | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 100_000) throw new UsageError(`--qps takes a positive number of DNS queries per second, got ${JSON.stringify(v)}`);
-  return n;
+  return wholeNumber('--qps', v, ...RANGES.qps);
 }
 
 /** FILE ending .json → the JSON document; .txt/.text → the plain text; anything else → the HTML email. */
@@ -133,14 +134,30 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   if (o.out !== undefined) checkOutPath(o.out);
   const rawPanel = panelFromOptions(o);
   const concurrency = o.concurrency !== undefined ? concurrencyFromOptions(o) : undefined;
+  // Checked (--resolver, --authoritative-port) before the database is opened; no socket is open until it is used.
+  const resolver = resolverFromOptions(o);
   const identity = await identityFromOptions(rawPanel, o);
   if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
   const store = storeFromOptions(o);
   // The admin's settings (MailChannels account id, blocklists) apply here exactly as in the web UI and `serve`.
   const panel = withSettings(rawPanel, store);
-  const resolver = resolverFromOptions(o);
+  const lockOwner = defaultLockOwner();
+  // Ctrl-C / SIGTERM: the run this process started (the running report run while it holds the lock) is marked
+  // interrupted and the lock released now, not left "running" with the lock held for the rest of its lease.
+  const onInterrupt = (): string | undefined => {
+    let marked: number[] = [];
+    try {
+      if (store.lockHolder(REPORT_LOCK)?.owner === lockOwner) {
+        marked = markStaleRuns(store);
+        store.releaseLock(REPORT_LOCK, lockOwner);
+      }
+    } finally {
+      store.close();
+    }
+    return marked.length ? `report run ${marked.join(', ')} marked interrupted, the report lock released` : undefined;
+  };
   try {
-    let settings;
+    let settings: DeliverySettings | undefined;
     if (o.email) {
       try {
         settings = deliverySettings(store);
@@ -153,8 +170,9 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
       }
     }
     let deliveries: DeliveryResult[] = [];
-    const outcome: ReportOutcome = await runReport({
+    const outcome: ReportOutcome = await interruptible(Boolean(o.json), onInterrupt, () => runReport({
       store,
+      lockOwner,
       panel,
       resolver,
       identity,
@@ -180,7 +198,7 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
             },
           }
         : {}),
-    });
+    }));
     const json = JSON.stringify(outcome.doc, null, 2) + '\n';
     if (o.out) {
       const fmt = outFormat(o.out);
@@ -205,7 +223,7 @@ export function registerReportCommand(program: Command): void {
     .option('--out <file>', 'also write the report to FILE (.json: JSON document, .txt: text, else HTML)')
     .option('--json', 'print the JSON document instead of the text report')
     .option('--base-url <url>', "the panel UI's base URL, for links to each domain's page")
-    .option('--qps <n>', 'DNS queries per second (default: setting report.dnsQps, else 20)')
+    .option('--qps <n>', 'DNS queries per second, 1-100000 (default: setting report.dnsQps, else 20)')
     .action(async (_o, cmd: Command) => {
       process.exitCode = await reportCommand(cmd.optsWithGlobals());
     });

@@ -7,14 +7,12 @@ import { loadConfig } from '../../adapters/panels/factory.js';
 import { hashPassword } from '../../web/passwords.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
-import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
+import { panelFromOptions, RANGES, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type ReportFlags } from '../nightly.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--port takes a number from 0 to 65535 (got ${JSON.stringify(v)})`);
-  return n;
+  return wholeNumber('--port', v, ...RANGES.port);
 }
 
 /** --report-cron / --report-tz checked up front, so a typo stops the command before anything starts. */

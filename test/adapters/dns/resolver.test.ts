@@ -255,3 +255,19 @@ test('asked() keeps nothing unless recordAsked is set (the list grows with the r
   assert.equal(r.stats().queries, 1);
   assert.deepEqual(r.asked(), []);
 });
+
+test('a resolver with a port the socket refuses (settings edited by hand, authoritativePort 70000) answers unknown instead of throwing', async (t) => {
+  const server = await startDnsServer({ data: { 'example.com': { A: ['192.0.2.1'], NS: ['127.0.0.1'] } } });
+  t.after(() => server.close());
+  const bad = createResolver({ servers: ['127.0.0.1:70000'], timeoutMs: 200, tries: 1 });
+  t.after(() => bad.close());
+  const a = await bad.resolve('example.com', 'A');
+  assert.equal(a.status, 'unknown');
+  assert.match(a.error ?? '', /bad DNS server port/);
+  // Verification asks the zone's nameservers at authoritativePort.
+  const verify = createResolver({ servers: [server.address], authoritativePort: 70000, timeoutMs: 200, tries: 1 });
+  t.after(() => verify.close());
+  const at = await verify.resolveAt!(['127.0.0.1'], 'example.com', 'A');
+  assert.equal(at.status, 'unknown');
+  assert.match(at.error ?? '', /bad DNS server port/);
+});

@@ -305,3 +305,26 @@ test('transport: source ports rotate — a socket is replaced after rotateAfter 
   // 41 queries, at most 5 per socket: at least 9 different source ports (2 at a time).
   assert.ok(ports.size >= 9, `source ports seen: ${ports.size}`);
 });
+
+test('transport: a server port a socket refuses (0, 70000, not whole) is an error result, never an uncaught RangeError', async (t) => {
+  // Such a port can come from a stored setting ("dns.resolver" edited by hand) or any caller but the CLI's checked
+  // flags; dgram throws ERR_SOCKET_BAD_PORT from connect/send, which the client runs from setImmediate.
+  const uncaught: unknown[] = [];
+  const onUncaught = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', onUncaught);
+  t.after(() => void process.off('uncaughtException', onUncaught));
+  const good = await scripted((q) => [reply(q, [{ name: q.questions![0].name, type: 'A', data: '192.0.2.4' }])]);
+  t.after(() => good.close());
+  const c = new DnsClient({ timeoutMs: 300, tries: 2 });
+  t.after(() => c.close());
+  for (const port of [70000, 0, -1, 53.5, Number.NaN]) {
+    const r = await c.query([{ host: '127.0.0.1', port, family: 4 }], 'a.example', 'A');
+    assert.equal(r.kind, 'error', `port ${port}`);
+    assert.match(r.kind === 'error' ? r.error : '', /bad DNS server port/, `port ${port}`);
+  }
+  // The client still works for a good server afterwards, and nothing escaped.
+  assert.deepEqual(await c.query([good.addr], 'b.example', 'A'), { kind: 'response', rcode: 0, records: ['192.0.2.4'] });
+  await new Promise((r) => setImmediate(r)); // the client sends from setImmediate: let anything the bad queries scheduled run
+  assert.deepEqual(uncaught, []);
+  assert.equal(c.inFlight, 0);
+});

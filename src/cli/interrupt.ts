@@ -1,0 +1,38 @@
+// Ctrl-C (SIGINT) and SIGTERM during a run that writes history (`audit`, `report`): the run is marked interrupted,
+// the report lock released and the database closed before the process exits — never left "running" (nor the lock
+// held for its whole lease, refusing the next run). Exit 1, as for any interrupted run (README "Exit codes"); under
+// --json the error object has kind "interrupted".
+import { printJsonError } from './context.js';
+
+const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * Runs `fn`; a SIGINT/SIGTERM meanwhile runs `cleanup` at once (synchronously: it must only touch SQLite and the
+ * like — nothing left to wait for, the process exits right after), reports the interruption and exits 1. `cleanup`
+ * returns what to say about the run (e.g. "audit run 7 marked interrupted"). The handlers are removed when `fn`
+ * settles, so what follows (printing, `serve`) has the default behaviour back.
+ */
+export async function interruptible<T>(json: boolean, cleanup: () => string | undefined, fn: () => Promise<T>): Promise<T> {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return; // a second Ctrl-C while cleaning up: the first one is already on its way out
+    stopping = true;
+    let detail: string | undefined;
+    try {
+      detail = cleanup();
+    } catch (e) {
+      detail = `could not record the interruption: ${(e as Error)?.message ?? String(e)}`;
+    }
+    const message = `stopped by ${signal}${detail ? `: ${detail}` : ''}`;
+    // On a terminal, after the progress bar or the ^C the terminal echoed.
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}mailhealth: ${message}\n`);
+    if (json) printJsonError('interrupted', message);
+    process.exit(1);
+  };
+  for (const s of SIGNALS) process.on(s, onSignal);
+  try {
+    return await fn();
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal);
+  }
+}
