@@ -2,8 +2,9 @@
 // added; unknown terms kept unless the user selected them; `all` never weakened; within 10 lookups or say which
 // term to drop; strings split at 255 bytes.
 import type { CheckContext } from '../checks/context.js';
+import { canonName, registrableDomain } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
-import type { Answer, RecordData, Resolver, RRType } from '../resolver.js';
+import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
 import { checkHost } from '../spf/evaluate.js';
 import { isSpfRecord, parseSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
@@ -32,6 +33,43 @@ function overlay(base: Resolver, domain: string, candidate: string): Resolver {
 
 function renderTerms(terms: string[]): string {
   return ['v=spf1', ...terms].join(' ');
+}
+
+/**
+ * The names that may hold a relay's SPF record, in the order cPanel's autodiscovery tries them (cpanel.md §7.2): the
+ * relay host, then each dot-suffix down to its registrable domain (never the public suffix itself).
+ */
+export function relayIncludeCandidates(host: string): string[] {
+  const h = canonName(host);
+  const org = registrableDomain(h);
+  const out = [h];
+  if (org === h || !h.endsWith(`.${org}`)) return out;
+  for (let n = h; n !== org; ) {
+    n = n.slice(n.indexOf('.') + 1);
+    out.push(n);
+  }
+  return out;
+}
+
+export type RelayInclude = { host: string } | { none: string[] } | { unknown: string };
+
+/**
+ * The name to include for the relay: `include:X` of a name X without an SPF record is a permanent error at every
+ * receiver (RFC 7208 §5.2; mail-auth.md §1.2), so the relay host is checked first. A host a mail service documents as its
+ * SPF include (the knowledge base, each entry with its source — e.g. relay.mailchannels.net) is used as it is; any
+ * other relay host, or the first of its dot-suffixes, must publish exactly one `v=spf1` record.
+ */
+export async function relayInclude(ctx: Pick<CheckContext, 'resolver' | 'knowledge'>, relayHost: string): Promise<RelayInclude> {
+  const host = canonName(relayHost);
+  if (ctx.knowledge.providers.some((p) => p.spf.some((s) => canonName(s) === host))) return { host };
+  const tried: string[] = [];
+  for (const name of relayIncludeCandidates(host)) {
+    const a = await ctx.resolver.resolve(name, 'TXT');
+    if (a.status === 'unknown') return { unknown: `looking up the SPF record of ${name} (for the relay ${host}) got no answer (${a.error ?? 'timeout or server failure'})` };
+    tried.push(name);
+    if (a.status === 'ok' && a.records.filter((r) => isSpfRecord(joinTxt(r))).length === 1) return { host: name };
+  }
+  return { none: tried };
 }
 
 export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<PartialPlan> {
@@ -121,7 +159,19 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     };
     visit(tree);
     if (tree.unknown) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
-    else if (!targets.has(relay.host.toLowerCase())) needs.push(`include:${relay.host}`);
+    else if (!targets.has(relay.host.toLowerCase())) {
+      const inc = await relayInclude(ctx, relay.host);
+      if ('unknown' in inc) dnsTrouble = inc.unknown;
+      else if ('none' in inc) {
+        const others = inc.none.slice(1);
+        notes.push(
+          `Adds no include for the relay: ${inc.none[0]} publishes no SPF record${others.length ? ` (nor does ${others.join(', ')})` : ''}, and an include of a name without one makes every receiver's SPF check fail (permerror). Ask the relay which include to use, then set it as the relay's SPF include in the panel.`,
+        );
+      } else if (!targets.has(inc.host)) {
+        if (inc.host !== canonName(relay.host)) notes.push(`The relay host ${canonName(relay.host)} publishes no SPF record; ${inc.host} does, so the include names ${inc.host}.`);
+        needs.push(`include:${inc.host}`);
+      }
+    }
   } else {
     for (const ip of ctx.settings.ips) {
       const candidate = renderTerms([...terms, ...needs, ...(redirect ? [redirect.raw] : ['-all'])]);

@@ -472,8 +472,17 @@ function parity(spec: Spec): void {
     it('undo (last fix first) restores the owned records, and in the end the whole zone, on every panel', async () => {
       for (const kind of kinds) {
         const rig = s.rigs[kind];
+        // A DKIM fix that had the panel generate the key: the server now signs with it, so core refuses the undo (it
+        // would take that key out of DNS and break every signature) — the same on every panel; its record stays.
+        let keptDkim = false;
         for (const { check, changeId } of [...applied[kind]].reverse()) {
           const out = await undoChange(changeId, rig.deps());
+          if (check === 'dkim' && !spec.serverKey) {
+            assert.equal(out.status, 'refused', `${kind} undo dkim of a generated key: ${JSON.stringify(out)}`);
+            if (out.status === 'refused') assert.match(out.reason, /out of DNS/, kind);
+            keptDkim = true;
+            continue;
+          }
           assert.equal(out.status, 'applied', `${kind} undo ${check}: ${JSON.stringify(out)}`);
           if (out.status === 'applied') assert.equal(out.verified, 'yes', `${kind} undo ${check}`);
           // A generated key stays (undo moves records, not keys): compare the owned records as first read, unmasked.
@@ -481,7 +490,8 @@ function parity(spec: Spec): void {
           const want = ownedBy(check, initial[kind]).map((r) => ({ ...r, chunks: carriesChunks(kind) ? r.chunks : null }));
           assert.deepEqual(now, want, `${kind}: undo of ${check} restores its records`);
         }
-        assert.deepEqual(await records(rig), initial[kind], `${kind}: the zone after undoing every fix`);
+        const notDkim = (rs: Rec[]) => (keptDkim ? rs.filter((r) => !owns('dkim', r)) : rs);
+        assert.deepEqual(notDkim(await records(rig)), notDkim(initial[kind]), `${kind}: the zone after undoing every fix`);
       }
     });
   });

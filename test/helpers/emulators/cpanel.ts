@@ -26,13 +26,33 @@ export interface CpState {
   /** The account the fake `uapi` runs as when no --user is given. */
   cliUser: string;
   hostname: string;
+  /** The default outbound IP (`/etc/mailips` `*:` as first written). */
   mailIp: string;
+  /** The server's main IP (`/var/cpanel/mainip`); local (private) behind NAT. */
+  mainIp: string;
+  /**
+   * `/etc/mailips` (§8.2): domain → IP, `*` = default. An entry may be empty (`*:` alone) or missing: Exim then falls
+   * back to the main IP. The effective IP (what EmailAuth reports) is mailips[domain] → ['*'] → main IP, NAT-mapped.
+   */
+  mailips: Record<string, string>;
+  /** `/var/cpanel/cpnat` (Cpanel::NAT): local IP → public IP; empty without NAT. */
+  nat: Record<string, string>;
   nameservers: string[];
-  /** Zones whose public DNS is elsewhere (has_local_authority answers 0 with those nameservers). */
+  /** Zones (or domains) whose public DNS is elsewhere (has_local_authority answers 0 with those nameservers). */
   remoteAuthority?: Record<string, string[]>;
+  /** What public DNS holds at default._domainkey.<domain> for a domain whose authority is elsewhere (else MISSING). */
+  publicDkim?: Record<string, string>;
   dkim: { privateKeyPem: string; publicKey: string };
   /** Domains with a server DKIM key (EmailAuth "expected"). */
   dkimDomains: string[];
+  /**
+   * Domains with a DKIM validity cache entry (§8.4: Exim signs only for these). cPanel sets an entry when
+   * validate_current_dkims finds the published key VALID; a new key has none. Initially: the domains whose zone
+   * already publishes the server's key (what scripts/refresh-dkim-validity-cache leaves).
+   */
+  validityCache: string[];
+  /** Domains whose validity cache entry cannot be written (validate_current_dkims answers `error` for them). */
+  validityCacheFails?: string[];
   mxDetected: Record<string, string>;
   /**
    * The server's filesystem root (as written by writeCpanelServerFiles), if any: key generation
@@ -55,19 +75,62 @@ export function makeCpState(f: Fixture = makeFixture()): CpState {
     for (const r of recs) lines.push({ kind: 'record', dname: r.name === zone ? `${zone}.` : r.name.slice(0, -zone.length - 1), ttl: r.ttl, type: r.type, data: [...r.data] });
     zones[zone] = { serial: 2024061100, lines };
   }
-  return {
+  const state: CpState = {
     accounts: f.accounts.map((a) => ({ ...a, features: ['zoneedit', 'emailauth'] })),
     zones,
     tokens: { 'cpanel:alice': 'tok-alice', 'cpanel:bob': 'tok-bob', 'cpanel:carol': 'tok-carol', 'whm:root': 'tok-root', 'whm:res1': 'tok-res1' },
     cliUser: 'alice',
     hostname: f.hostname,
     mailIp: f.mailIp,
+    mainIp: f.mailIp,
+    // bob.example sends from its own IP; carol's account has a dedicated IP (listaccts `ip`) that mail does not use.
+    mailips: { '*': f.mailIp, 'bob.example': '203.0.113.11' },
+    nat: {},
     nameservers: f.nameservers,
     dkim: f.dkim,
     dkimDomains: Object.keys(f.zones),
+    validityCache: [],
     mxDetected: {},
     calls: [],
   };
+  state.validityCache = state.dkimDomains.filter((d) => dkimPublicState(state, d) === 'VALID');
+  return state;
+}
+
+/** The zone that holds `name` (the longest zone of the state it is in or under). */
+export function zoneOfName(state: CpState, name: string): string | undefined {
+  return Object.keys(state.zones)
+    .filter((z) => name === z || name.endsWith(`.${z}`))
+    .sort((a, b) => b.length - a.length)[0];
+}
+
+/** The domain's effective outbound mail IP as cPanel reports it (§8.2, §7.2): mailips[domain] → ['*'] → main IP, then NAT. */
+export function effectiveMailIpOf(state: CpState, domain: string): string {
+  const local = state.mailips[domain] || state.mailips['*'] || state.mainIp;
+  return state.nat[local] ?? local;
+}
+
+/** The key of a `v=DKIM1; …; p=<key>` record, whitespace removed. */
+const dkimP = (txt: string) => /(?:^|;)\s*p=([^;]*)/.exec(txt)?.[1].replace(/\s+/g, '') ?? '';
+
+/**
+ * validate_current_dkims' state for `domain` (§7.1, §7.4): the record at default._domainkey in public DNS — the
+ * local zone, or `publicDkim` when the domain's authority is elsewhere — against the server's key.
+ */
+export function dkimPublicState(state: CpState, domain: string): 'VALID' | 'MISMATCH' | 'MISSING' | 'MULTIPLE' | 'NOPUB' {
+  if (!state.dkimDomains.includes(domain)) return 'NOPUB';
+  const name = `default._domainkey.${domain}`;
+  const zone = zoneOfName(state, domain);
+  let values: string[];
+  if (zone && (state.remoteAuthority?.[domain] || state.remoteAuthority?.[zone])) {
+    values = state.publicDkim?.[domain] !== undefined ? [state.publicDkim[domain]] : [];
+  } else {
+    values = zone ? zoneView(state, zone).filter((r) => r.name === name && r.type === 'TXT').map((r) => r.data.join('')) : [];
+    values = values.filter((v) => /^v=DKIM1/i.test(v) || /(^|;)\s*p=/.test(v));
+  }
+  if (!values.length) return 'MISSING';
+  if (values.length > 1) return 'MULTIPLE';
+  return dkimP(values[0]) === state.dkim.publicKey ? 'VALID' : 'MISMATCH';
 }
 
 export type Params = [string, string][];
@@ -196,16 +259,27 @@ export function massEdit(state: CpState, zone: string, params: Params, allowedAd
   return { ok: true, newSerial: z.serial };
 }
 
-/** The generated key in the server's files (§8.4: private key + validity cache), when the state has a root. */
+/**
+ * The generated key in the server's files (§8.3), when the state has a root. No validity cache entry: cPanel sets
+ * that only once it has seen the key published (§8.4, validate_current_dkims).
+ */
 export function writeServerKey(state: CpState, domain: string): void {
   if (!state.serverRoot) return;
-  for (const [p, text] of [
-    [`var/cpanel/domain_keys/private/${domain}`, state.dkim.privateKeyPem],
-    [`var/cpanel/domain_keys/validity_cache/${domain}`, ''],
-  ] as const) {
+  const p = `var/cpanel/domain_keys/private/${domain}`;
+  mkdirSync(join(state.serverRoot, p, '..'), { recursive: true });
+  writeFileSync(join(state.serverRoot, p), state.dkim.privateKeyPem);
+}
+
+/** Cpanel::DKIM::ValidityCache::Write->set: the entry in the state, and its file under the server root if any. */
+function setValidityCache(state: CpState, domain: string): boolean {
+  if (state.validityCache.includes(domain)) return false;
+  state.validityCache.push(domain);
+  if (state.serverRoot) {
+    const p = `var/cpanel/domain_keys/validity_cache/${domain}`;
     mkdirSync(join(state.serverRoot, p, '..'), { recursive: true });
-    writeFileSync(join(state.serverRoot, p), text);
+    writeFileSync(join(state.serverRoot, p), '');
   }
+  return true;
 }
 
 /** Add or replace `default._domainkey` TXT (EmailAuth::enable_dkim, §7.4). */
@@ -221,23 +295,49 @@ export function installDkim(state: CpState, domain: string): void {
   z.serial += 1;
 }
 
+/**
+ * One has_local_authority item (§5; Cpanel::DnsUtils::Authority): `local_authority` 1 when public DNS serves the local
+ * zone (its SOA serial), with the domain's public nameservers either way. The emulated world's public delegation:
+ * `remoteAuthority`, else — for a zone whose own NS records name none of this server's nameservers (a copy left here
+ * after the domain moved) — those NS, else this server.
+ */
+export function authorityItem(state: CpState, domain: string): { domain: string; zone: string | null; local_authority: 0 | 1; nameservers: string[]; error: string | null } {
+  const zone = zoneOfName(state, domain) ?? domain;
+  let elsewhere = state.remoteAuthority?.[domain] ?? state.remoteAuthority?.[zone];
+  if (!elsewhere && state.zones[zone]) {
+    const ns = zoneView(state, zone)
+      .filter((r) => r.name === zone && r.type === 'NS')
+      .map((r) => r.data[0].replace(/\.$/, '').toLowerCase());
+    if (ns.length && !ns.some((n) => state.nameservers.includes(n))) elsewhere = ns;
+  }
+  return { domain, zone, local_authority: elsewhere ? 0 : 1, nameservers: elsewhere ?? state.nameservers, error: null };
+}
+
 export function emailAuthItem(state: CpState, func: string, domain: string): unknown {
   switch (func) {
-    case 'validate_current_spfs':
-      return { domain, ip_address: state.mailIp, ip_version: 4, state: 'INVALID', expected: `ip4:${state.mailIp}`, records: [], error: null };
+    case 'validate_current_spfs': {
+      const ip = effectiveMailIpOf(state, domain);
+      return { domain, ip_address: ip, ip_version: 4, state: 'INVALID', expected: `ip4:${ip}`, records: [], error: null };
+    }
     case 'validate_current_dkims': {
-      const has = state.dkimDomains.includes(domain);
+      // Cpanel::APICommon::EmailAuth: a VALID record whose cache entry is missing gets one (`set`); anything else
+      // leaves the cache as it is (`none`) — the validator never removes an entry.
+      const st = dkimPublicState(state, domain);
+      const cached = state.validityCache.includes(domain);
+      const update = st !== 'VALID' || cached ? 'none' : state.validityCacheFails?.includes(domain) ? 'error' : (setValidityCache(state, domain), 'set');
       return {
         domain: `default._domainkey.${domain}`,
-        state: has ? 'VALID' : 'NOPUB',
-        expected: has ? `v=DKIM1; k=rsa; p=${state.dkim.publicKey};` : '',
+        state: st,
+        expected: st === 'NOPUB' ? '' : `v=DKIM1; k=rsa; p=${state.dkim.publicKey};`,
         records: [],
         error: null,
-        validity_cache_update: has ? 'set' : 'none',
+        validity_cache_update: update,
       };
     }
-    case 'validate_current_ptrs':
-      return { domain, helo: state.hostname, ip_address: state.mailIp, ip_version: 4, arpa_domain: '10.113.0.203.in-addr.arpa', nameservers: [], state: 'VALID', error: null, ptr_records: [] };
+    case 'validate_current_ptrs': {
+      const ip = effectiveMailIpOf(state, domain);
+      return { domain, helo: state.hostname, ip_address: ip, ip_version: 4, arpa_domain: `${ip.split('.').reverse().join('.')}.in-addr.arpa`, nameservers: [], state: 'VALID', error: null, ptr_records: [] };
+    }
     default:
       return null;
   }
@@ -269,12 +369,7 @@ export function uapiCall(state: CpState, user: string, module: string, func: str
       return r.ok ? ok({ new_serial: String(r.newSerial) }) : fail(r.errors, r.data);
     }
     case 'DNS::has_local_authority':
-      return ok(
-        domainArgs.map((d) => {
-          const elsewhere = state.remoteAuthority?.[d];
-          return { domain: d, zone: d, local_authority: elsewhere ? 0 : 1, nameservers: elsewhere ?? state.nameservers, error: null };
-        }),
-      );
+      return ok(domainArgs.map((d) => authorityItem(state, d)));
     case 'Email::list_mxs':
       return ok(domainArgs.map((d) => ({ domain: d, alwaysaccept: 1, detected: state.mxDetected[d] ?? 'local', entries: [{ domain: d, mx: `mail.${d}`, priority: 10 }], entrycount: 1 })));
     case 'EmailAuth::validate_current_spfs':

@@ -3,7 +3,7 @@
 // Also writes the server files the WHM adapter reads (`/etc/mailips`, DKIM keys, exim localopts) into a temp root.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { accountDomains, accountZones, authUser, emailAuthItem, getMultiple, installDkim, listen, writeServerKey, massEdit, parseZoneItems, requestParams, type CpState, type Params, type RunningServer } from './cpanel.js';
+import { accountDomains, accountZones, authorityItem, authUser, emailAuthItem, getMultiple, installDkim, listen, writeServerKey, massEdit, parseZoneItems, requestParams, type CpState, type Params, type RunningServer } from './cpanel.js';
 
 export interface WhmEnvelope {
   metadata: { command: string; reason: string; result: 0 | 1; version: 1 };
@@ -53,6 +53,14 @@ export function whmCall(state: CpState, whmUser: string, func: string, params: P
     case 'validate_current_dkims':
     case 'validate_current_ptrs':
       return ok(func, { payload: domains.filter(domainAcct).map((d) => emailAuthItem(state, func, d)) });
+    case 'has_local_authority': {
+      // Whostmgr::API::1::DNS::has_local_authority: `domain`/`domain-N` (each must be the caller's, else the call
+      // dies), answer under data.records, items as UAPI's (§5).
+      if (!domains.length) return fail(func, 'Missing parameter: domain');
+      const foreign = domains.filter((d) => !domainAcct(d));
+      if (foreign.length) return fail(func, `The account “${whmUser}” does not control the domain “${foreign[0]}”.`);
+      return ok(func, { records: domains.map((d) => authorityItem(state, d)) });
+    }
     case 'ensure_dkim_keys_exist':
       return ok(func, {
         payload: domains.filter(domainAcct).map((d) => {
@@ -88,27 +96,33 @@ export function startWhmServer(state: CpState): Promise<RunningServer> {
   });
 }
 
-/** Lay out the cPanel server files under `root` (§6.3, §8): mail IPs/HELO, DKIM keys, validity cache, localopts. */
-export function writeCpanelServerFiles(state: CpState, root: string, opts: { mailchannels?: boolean } = {}): void {
+/**
+ * Lay out the cPanel server files under `root` (§6.3, §8) from the state: mail IPs/HELO, main IP, NAT map, DKIM keys,
+ * the validity cache entries the state has (§8.4: not every key has one), localopts. The state's `serverRoot` becomes
+ * `root` unless set, so the emulated API calls (key generation, validate_current_dkims) update these files too.
+ * `localopts` replaces the exim.conf.localopts text.
+ */
+export function writeCpanelServerFiles(state: CpState, root: string, opts: { mailchannels?: boolean; localopts?: string } = {}): void {
   const w = (p: string, text: string) => {
     mkdirSync(join(root, p, '..'), { recursive: true });
     writeFileSync(join(root, p), text);
   };
-  w('etc/mailips', `*: ${state.mailIp}\nbob.example: 203.0.113.11\n`);
+  state.serverRoot ??= root;
+  w('etc/mailips', Object.entries(state.mailips).map(([d, ip]) => `${d}: ${ip}\n`).join(''));
   w('etc/mailhelo', `*: ${state.hostname}\n`);
   w('etc/hostname', `${state.hostname}\n`);
-  w('var/cpanel/mainip', '203.0.113.10');
+  w('var/cpanel/mainip', state.mainIp);
+  if (Object.keys(state.nat).length) w('var/cpanel/cpnat', Object.entries(state.nat).map(([local, pub]) => `${local} ${pub}\n`).join(''));
   const all = state.accounts.flatMap(accountDomains);
   w('etc/localdomains', all.filter((d) => d !== 'carol.example').join('\n') + '\n');
   w('etc/remotedomains', 'carol.example\n');
-  for (const d of state.dkimDomains) {
-    w(`var/cpanel/domain_keys/private/${d}`, state.dkim.privateKeyPem);
-    w(`var/cpanel/domain_keys/validity_cache/${d}`, '');
-  }
+  for (const d of state.dkimDomains) w(`var/cpanel/domain_keys/private/${d}`, state.dkim.privateKeyPem);
+  for (const d of state.validityCache) w(`var/cpanel/domain_keys/validity_cache/${d}`, '');
   w(
     'etc/exim.conf.localopts',
-    opts.mailchannels
-      ? 'smarthost_routelist=* smtp.mailchannels.net::587\nsmarthost_auth_required=1\nsmarthost_username=myhostingco\nspf_include_hosts=relay.mailchannels.net\n'
-      : 'smarthost_routelist=\nspf_include_hosts=\n',
+    opts.localopts ??
+      (opts.mailchannels
+        ? 'smarthost_routelist=* smtp.mailchannels.net::587\nsmarthost_auth_required=1\nsmarthost_username=myhostingco\nspf_include_hosts=relay.mailchannels.net\n'
+        : 'smarthost_routelist=\nspf_include_hosts=\n'),
   );
 }

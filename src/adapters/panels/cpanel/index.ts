@@ -19,7 +19,7 @@ export interface CpanelOptions {
   hostname?: string;
   /**
    * Filesystem root of the cPanel server when running on it (default: none). Used only for what UAPI does not
-   * expose to a user: the smarthost relay in /etc/exim.conf.localopts.
+   * expose to a user: the smarthost relay in /etc/exim.conf.localopts and the DKIM validity cache entry (§8.4).
    */
   root?: string;
 }
@@ -40,6 +40,32 @@ export function dkimKeyOf(txt: string | undefined | null): string | undefined {
   const m = /(?:^|;)\s*p=([A-Za-z0-9+/=\s]*)/.exec(txt ?? '');
   const k = m?.[1].replace(/\s+/g, '');
   return k ? k : undefined;
+}
+
+/**
+ * `dkim.signing` on cPanel (§8.4, §7.1, §7.4). Exim signs only while `/var/cpanel/domain_keys/validity_cache/<domain>`
+ * exists, and cPanel sets that entry only once it has seen its own key published (validate_current_dkims, state VALID).
+ * So a missing entry has two meanings:
+ * - the server's key IS published (VALID) and the entry is still missing: cPanel does not sign although everything is
+ *   in place — `signing: false`, which the DKIM check reports (never "fine") and the fix must not answer by
+ *   rewriting the correct record;
+ * - the key is NOT published yet (another key — typically the previous host's —, none, several, malformed): cPanel
+ *   signs as soon as it is (the adapters refresh the entry after every DKIM write) — `signing: true`, as before. With
+ *   `false` here, core would take the previous host's key for a mail provider's and refuse the fix, asking for another
+ *   selector, which cPanel cannot use (`default` is hard-coded, §7.4).
+ * `cacheEntry` is the entry itself when it can be read (on the server); otherwise the validator's own report decides:
+ * `validity_cache_update` `set`, or `none`/`valid` for a VALID record, means the entry exists now; `invalid`/`error`:
+ * it could not be set. An item without `validity_cache_update` comes from a cPanel without the cache (INFERRED: it
+ * signs with any key it has). An `ERROR` state (cPanel's DNS lookup failed) leaves an earlier entry in place: signing.
+ */
+export function signingFromValidation(item: Record<string, unknown> | null | undefined, publicKey: string | undefined, cacheEntry?: boolean): boolean {
+  if (!publicKey || !item) return false;
+  const valid = String(item.state ?? '').toUpperCase() === 'VALID';
+  if (cacheEntry !== undefined) return cacheEntry || !valid;
+  const update = item.validity_cache_update;
+  if (update === undefined || update === null) return true;
+  if (!valid) return true;
+  return !['invalid', 'error', 'unset'].includes(String(update).toLowerCase());
 }
 
 export class CpanelPanel implements Panel {
@@ -121,7 +147,7 @@ export class CpanelPanel implements Panel {
     const auth = await this.call('DNS', 'has_local_authority', args);
 
     const spfItem = spf.ok ? first<{ ip_address?: string }>(spf.data) : null;
-    const dkimItem = dkim.ok ? first<{ expected?: string; state?: string }>(dkim.data) : null;
+    const dkimItem = dkim.ok ? first<{ expected?: string; state?: string; validity_cache_update?: string }>(dkim.data) : null;
     const ptrItem = ptr.ok ? first<{ helo?: string; ip_address?: string }>(ptr.data) : null;
     const mxItem = mx.ok ? first<{ detected?: string; alwaysaccept?: number | string }>(mx.data) : null;
     const authItem = auth.ok ? first<{ nameservers?: string[]; local_authority?: number | string }>(auth.data) : null;
@@ -144,9 +170,10 @@ export class CpanelPanel implements Panel {
       nameservers: Number(authItem?.local_authority) === 1 ? (authItem?.nameservers ?? []).map(canonName) : [],
       dkim: {
         selector: 'default', // hard-coded in cPanel (§7.4)
-        // INFERRED: cPanel signs once the validity cache is set, which this adapter refreshes after every DKIM change
-        // (§8.4); so a server key (non-empty `expected`) means "signing" for planning purposes.
-        signing: !!publicKey,
+        // §8.4: Exim signs only while the validity cache entry exists (see signingFromValidation). On the server the
+        // entry itself is read (Cpanel::DKIM::ValidityCache keeps it in a world-searchable directory, mode 0711, so
+        // any user may test it); the validator above has just set it if the published record matches.
+        signing: signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined),
         ...(publicKey ? { publicKey } : {}),
       },
       routing,
@@ -163,6 +190,23 @@ export class CpanelPanel implements Panel {
     if (ns === undefined || ns === null) throw new PanelError('other', `cPanel DNS::mass_edit_zone for ${zone} returned no new serial`);
     if (touchesDkim(changes)) await this.refreshDkimValidity(canonName(domain));
     return { version: String(ns) };
+  }
+
+  /**
+   * Have cPanel re-check the published DKIM key (`EmailAuth::validate_current_dkims`), which sets the validity cache
+   * Exim needs before it signs (§8.4) when the public record matches; returns the settings read afterwards
+   * (`dkim.signing` tells whether it worked). Changes no DNS record.
+   */
+  async refreshDkimSigning(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    await this.zoneOf(d);
+    const r = await this.call('EmailAuth', 'validate_current_dkims', [['domain', d]]);
+    if (!r.ok) {
+      const text = r.errors.join('; ');
+      if (/feature/i.test(text)) throw new PanelError('feature-missing', `ask your host to enable Email Deliverability (the cPanel "emailauth" feature): ${text}`);
+      throw new PanelError('other', `cPanel EmailAuth::validate_current_dkims for ${d} failed: ${text}`);
+    }
+    return this.readMailSettings(d);
   }
 
   /** §8.4: Exim signs only when the validity cache is set; `validate_current_dkims` refreshes it. Best effort. */

@@ -5,14 +5,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { canonName } from '../../../core/domain.js';
-import type { Change, DomainRef, Identity, MailSettings, Zone } from '../../../core/model.js';
+import { canonicalKey } from '../../../core/classify.js';
+import { parseDkimRecord } from '../../../core/dkim/record.js';
+import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
-import { recordsAt } from '../../../core/zone.js';
-import { dkimKeyOf } from '../cpanel/index.js';
+import { dkimKeyOf, signingFromValidation } from '../cpanel/index.js';
 import type { Params } from '../cpanel/uapi.js';
 import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, runCommand } from '../http.js';
-import { hasCpanelFiles, readCpanelServerFiles } from './serverfiles.js';
+import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from './serverfiles.js';
 
 export interface WhmResult {
   ok: boolean;
@@ -75,7 +76,6 @@ interface Acct {
   user: string;
   domain: string;
   owner?: string;
-  ip?: string;
 }
 interface DomainInfo {
   domain: string;
@@ -101,7 +101,7 @@ export class WhmPanel implements Panel {
   }
 
   private async accounts(): Promise<Acct[]> {
-    const r = await this.opts.transport.call('listaccts', [['want', 'user,domain,owner,ip']]);
+    const r = await this.opts.transport.call('listaccts', [['want', 'user,domain,owner']]);
     if (!r.ok) {
       if (/no accounts/i.test(r.reason)) return []; // zero accounts is result=0 "No accounts found." (§6.2)
       throw new PanelError('other', `WHM listaccts failed: ${r.reason}`);
@@ -176,42 +176,94 @@ export class WhmPanel implements Panel {
     return z;
   }
 
+  /** One domain's item of a WHM EmailAuth validator (WHM answers under `data.payload`, §7); null when it failed. */
+  private async emailAuthItem(func: string, domain: string): Promise<Record<string, unknown> | null> {
+    const r = await this.opts.transport.call(func, [['domain', domain]]);
+    if (!r.ok) return null;
+    const p = ((r.data ?? {}) as { payload?: Record<string, unknown>[] }).payload;
+    return p?.[0] ?? null;
+  }
+
+  /**
+   * This server's nameservers for the domain, from WHM's `has_local_authority` (cpanel.md §5, §10: "always check
+   * has_local_authority first"): it compares the local zone's SOA serial with public DNS and lists the domain's public
+   * nameservers. They are this server's only when it is the authority; otherwise (a local copy left after a migration
+   * while the NS point elsewhere, a DNS error, or the call refused) the list is empty and core treats the domain as
+   * served elsewhere: fixes become records to publish at the real DNS host, never writes to a zone nobody queries.
+   * The zone's own NS records are never taken for this server's: a copy lists whatever NS it was given.
+   */
+  private async authoritativeNameservers(domain: string): Promise<string[]> {
+    const r = await this.opts.transport.call('has_local_authority', [['domain', domain]]).catch(() => null);
+    if (!r?.ok) return [];
+    const item = authorityItems(r.data).find((x) => canonName(String(x.domain ?? '')) === domain) ?? authorityItems(r.data)[0];
+    if (!item || Number(item.local_authority) !== 1) return [];
+    return (Array.isArray(item.nameservers) ? item.nameservers : []).map((n) => canonName(String(n))).filter(Boolean);
+  }
+
+  /**
+   * Does the domain's zone publish exactly one record at default._domainkey, with this key (what
+   * validate_current_dkims calls VALID, §7.4)? A zone that cannot be read counts as publishing it: the validity cache
+   * alone then decides (no entry → not signing).
+   */
+  private async publishesKey(domain: string, publicKey: string): Promise<boolean> {
+    let records: ZoneRecord[];
+    try {
+      records = (await this.readZone(domain)).records;
+    } catch {
+      return true;
+    }
+    const name = `default._domainkey.${domain}`;
+    const txt = records.filter((r) => canonName(r.name) === name && r.type.toUpperCase() === 'TXT').map((r) => r.txt ?? [r.value]);
+    const dkim = txt.filter((t) => /^\s*v\s*=\s*DKIM1|(^|;)\s*p\s*=/i.test(t.join('')));
+    if (dkim.length !== 1) return false;
+    const k = parseDkimRecord(dkim[0]).publicKey;
+    return !!k && canonicalKey(k) === canonicalKey(publicKey);
+  }
+
   async readMailSettings(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
-    const { zone, info } = await this.zoneOf(d);
-    const owner = info.find((x) => x.domain === d)?.user ?? info.find((x) => x.domain === zone)?.user;
+    await this.zoneOf(d); // a domain this WHM user does not reach is not-found
     // The server's own nameservers: WHM's Basic WebHost Manager Setup (/etc/wwwacct.conf NS…NS4) when we run on the
-    // server; otherwise the zone's NS (INFERRED: what WHM wrote when it created the zone). Never only the zone's own NS
-    // when the server's are known: an imported zone may still list the previous host's.
+    // server; otherwise WHM's has_local_authority. Never the zone's own NS records: an imported zone, or a copy left
+    // here while the domain's NS point elsewhere, lists the nameservers it was given, not this server's.
     const serverNs = this.root ? readWwwacctNameservers(this.root) : [];
-    const nameservers = serverNs.length ? serverNs : recordsAt((await this.readZone(d)).records, zone, 'NS').map((r) => canonName(r.value));
+    const nameservers = serverNs.length ? serverNs : await this.authoritativeNameservers(d);
     if (this.root && hasCpanelFiles(this.root)) {
       const f = readCpanelServerFiles(this.root, d);
-      const acctIp = owner ? (await this.accounts()).find((a) => a.user === owner)?.ip : undefined;
       const hostname = this.opts.hostname ?? f.hostname ?? (this.root === '/' ? osHostname() : '');
-      // Effective mail IP: /etc/mailips[domain] → ['*'] → the account's (NAT-public) IP → main IP (§8.2).
-      const ip = f.mailIp ?? acctIp ?? f.mainIp;
+      // Effective mail IP (§8.2): /etc/mailips[domain] → ['*'] → main IP, then NAT-mapped (/var/cpanel/cpnat).
+      // An account's dedicated IP (/etc/domainips, listaccts `ip`) is not used for mail.
+      const eff = effectiveMailIp(f);
+      let ips = eff ? [eff.ip] : [];
+      if (eff && !eff.natMapped && !isPublicIp(eff.ip)) {
+        // A private address the NAT map does not know: cPanel's own answer is the public IP validate_current_spfs
+        // checks SPF for (§7.2, "NAT-mapped to the public IP"). Kept as read when WHM cannot say.
+        const pub = (await this.emailAuthItem('validate_current_spfs', d).catch(() => null))?.ip_address;
+        if (typeof pub === 'string' && pub && isPublicIp(pub)) ips = [pub];
+      }
       return {
         domain: d,
         hostname,
-        ips: ip ? [ip] : [],
+        ips,
         helo: f.helo ?? hostname,
         nameservers,
-        dkim: { selector: 'default', signing: !!f.publicKey, ...(f.privateKeyPem ? { privateKeyPem: f.privateKeyPem } : {}), ...(f.publicKey ? { publicKey: f.publicKey } : {}) },
+        dkim: {
+          selector: 'default',
+          // §8.4: Exim signs only when /var/cpanel/domain_keys/validity_cache/<domain> exists. A missing entry means
+          // "not signing" when the zone already publishes the server's key (cPanel should sign and does not); with
+          // another key or none published, cPanel signs as soon as its key is (see signingFromValidation).
+          signing: !!f.publicKey && (f.validityCache || !(await this.publishesKey(d, f.publicKey))),
+          ...(f.privateKeyPem ? { privateKeyPem: f.privateKeyPem } : {}),
+          ...(f.publicKey ? { publicKey: f.publicKey } : {}),
+        },
         routing: f.routing ?? 'local',
         relay: f.relay,
       };
     }
     // Remote WHM: the EmailAuth validators (WHM variants answer under data.payload, §7).
-    const payload = async (func: string): Promise<Record<string, unknown> | null> => {
-      const r = await this.opts.transport.call(func, [['domain', d]]);
-      if (!r.ok) return null;
-      const p = ((r.data ?? {}) as { payload?: Record<string, unknown>[] }).payload;
-      return p?.[0] ?? null;
-    };
-    const spf = await payload('validate_current_spfs');
-    const dkim = await payload('validate_current_dkims');
-    const ptr = await payload('validate_current_ptrs');
+    const spf = await this.emailAuthItem('validate_current_spfs', d);
+    const dkim = await this.emailAuthItem('validate_current_dkims', d);
+    const ptr = await this.emailAuthItem('validate_current_ptrs', d);
     const publicKey = dkimKeyOf(dkim?.expected as string | undefined);
     const ips = [...new Set([spf?.ip_address, ptr?.ip_address].filter((x): x is string => typeof x === 'string' && !!x))];
     const helo = (ptr?.helo as string | undefined) ?? this.opts.hostname ?? '';
@@ -221,10 +273,24 @@ export class WhmPanel implements Panel {
       ips,
       helo,
       nameservers,
-      dkim: { selector: 'default', signing: !!publicKey, ...(publicKey ? { publicKey } : {}) },
+      dkim: { selector: 'default', signing: signingFromValidation(dkim, publicKey), ...(publicKey ? { publicKey } : {}) },
       routing: 'local', // INFERRED default: remote WHM callers get no MX-check state without per-user UAPI calls
       relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server
     };
+  }
+
+  /**
+   * Have cPanel re-check the published DKIM key (`EmailAuth::validate_current_dkims`), which sets the validity cache
+   * Exim needs before it signs (§8.4) when the public record matches the server's key; returns the settings read
+   * afterwards (`dkim.signing` tells whether it worked). Changes no DNS record. For a domain whose correct key is
+   * published but which cPanel does not sign for yet.
+   */
+  async refreshDkimSigning(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    await this.zoneOf(d);
+    const r = await this.opts.transport.call('validate_current_dkims', [['domain', d]]);
+    if (!r.ok) throw new PanelError('other', `WHM validate_current_dkims for ${d} failed: ${r.reason}`);
+    return this.readMailSettings(d);
   }
 
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
@@ -257,6 +323,17 @@ export class WhmPanel implements Panel {
     await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
     return this.readMailSettings(d);
   }
+}
+
+/**
+ * The items of WHM's `has_local_authority`: `data.records` in WHM API 1 (cPanel source `Whostmgr/API/1/DNS.pm`; the
+ * reference lists the function for WHM without its shape), each `{domain, zone, local_authority, nameservers, error}`
+ * as in UAPI (§5). `payload` or a bare array are accepted too (envelopes differ between versions, §0).
+ */
+function authorityItems(data: unknown): Record<string, unknown>[] {
+  const d = data as { records?: unknown; payload?: unknown } | unknown[] | null;
+  const list = Array.isArray(d) ? d : Array.isArray(d?.records) ? d.records : Array.isArray(d?.payload) ? d.payload : [];
+  return list.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object');
 }
 
 /** NS, NS2, NS3, NS4 from /etc/wwwacct.conf (cPanel's Basic WebHost Manager Setup); [] when unreadable. */

@@ -1,10 +1,11 @@
 // Mail settings read from a cPanel server's own files (root, or a test directory via `root`).
 // Paths and formats: shared/reference/cpanel.md §6.3, §8.1–§8.5 (CONFIRMED there unless marked INFERRED).
-import { checkDomain } from '../../../core/domain.js';
+import { checkDomain, registrableDomain } from '../../../core/domain.js';
 import { PanelError } from '../../../core/panel.js';
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { canonName } from '../../../core/domain.js';
 import type { RelaySettings } from '../../../core/model.js';
 
@@ -24,9 +25,45 @@ export function parseColonMap(text: string | null): Map<string, string> {
     if (!t || t.startsWith('#')) continue;
     const i = t.indexOf(':');
     if (i <= 0) continue;
-    m.set(t.slice(0, i).trim().toLowerCase(), t.slice(i + 1).trim());
+    // `*:` (or `domain:`) with nothing after it is no entry: Exim's lookup then yields an empty interface/HELO and
+    // the next fallback applies (the main IP, the host name).
+    const v = t.slice(i + 1).trim();
+    if (v) m.set(t.slice(0, i).trim().toLowerCase(), v);
   }
   return m;
+}
+
+/**
+ * `/var/cpanel/cpnat`, cPanel's NAT map (`Cpanel::NAT`, which cpanel.md §8.2 names; the file and its format are from
+ * the cPanel source the reference cites, `Cpanel/NAT/Object.pm`): one `local_ip public_ip` pair per line, whitespace
+ * separated; a line with only a local IP maps nothing; when two local IPs claim the same public IP, the first wins.
+ * An absent or empty file = no NAT.
+ */
+export function parseCpnat(text: string | null): Map<string, string> {
+  const m = new Map<string, string>();
+  const publics = new Set<string>();
+  for (const line of (text ?? '').split('\n')) {
+    const [local, pub] = line.trim().split(/\s+/);
+    if (!local || !pub || !ipaddr.isValid(local) || !ipaddr.isValid(pub)) continue;
+    if (publics.has(pub)) continue;
+    m.set(local, pub);
+    publics.add(pub);
+  }
+  return m;
+}
+
+/** Documentation ranges (RFC 5737, RFC 3849): they stand for public addresses in examples and tests. */
+const DOCUMENTATION = ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/32'].map((c) => ipaddr.parseCIDR(c));
+
+/** Is `ip` a globally routable unicast address (not private, loopback, link-local, CGNAT…)? */
+export function isPublicIp(ip: string): boolean {
+  try {
+    const a = ipaddr.process(ip);
+    if (a.range() === 'unicast') return true;
+    return DOCUMENTATION.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits));
+  } catch {
+    return false;
+  }
 }
 
 /** `key=value` lines (`/etc/exim.conf.localopts`). */
@@ -64,16 +101,26 @@ export function routeListHost(routelist: string | undefined): string | null {
   return host ? canonName(host) : null;
 }
 
+/** `spf_include_hosts` from `/etc/exim.conf.localopts`: `;` `,` `:` (or blank) separated host names (§7.2). */
+export function spfIncludeHosts(opts: Map<string, string>): string[] {
+  return (opts.get('spf_include_hosts') ?? '').split(/[;,:\s]+/).map((h) => canonName(h)).filter(Boolean);
+}
+
 /**
  * Relay from `/etc/exim.conf.localopts`: a smarthost route list or `spf_include_hosts` naming mailchannels.net means
  * MailChannels. INFERRED: `authId` = `smarthost_username` (MailChannels SMTP logins are the account id in the setups
  * we know of); the SPF include host is the one from `spf_include_hosts` if it names MailChannels, else
  * `relay.mailchannels.net` (MailChannels' documented SPF include, mail-auth.md §4).
+ *
+ * Any other smarthost: its SPF include host is the admin's `spf_include_hosts` entry (§7.2: the include hosts cPanel
+ * itself expects) — the one in the smarthost's organisational domain, else the first listed. Without one, the smarthost
+ * host name itself; the SPF planner then looks for the name (or dot-suffix) that really publishes SPF, as cPanel's
+ * autodiscovery does, and never includes a name without an SPF record.
  */
 export function relayFromLocalopts(text: string | null): RelaySettings | null {
   const opts = parseKeyValue(text);
   const host = routeListHost(opts.get('smarthost_routelist'));
-  const includes = (opts.get('spf_include_hosts') ?? '').split(/[;,:\s]+/).map((h) => canonName(h)).filter(Boolean);
+  const includes = spfIncludeHosts(opts);
   const mcInclude = includes.find((h) => h === 'mailchannels.net' || h.endsWith('.mailchannels.net'));
   const isMc = (host && (host === 'mailchannels.net' || host.endsWith('.mailchannels.net'))) || !!mcInclude;
   if (isMc) {
@@ -82,11 +129,14 @@ export function relayFromLocalopts(text: string | null): RelaySettings | null {
     if (user) r.authId = user;
     return r;
   }
-  if (host) return { provider: host, host };
-  return null;
+  if (!host) return null;
+  const org = registrableDomain(host);
+  const include = includes.find((h) => registrableDomain(h) === org) ?? includes[0];
+  return { provider: host, host: include ?? host };
 }
 
 export interface CpanelServerFiles {
+  /** `/etc/mailips[domain]`, else `/etc/mailips['*']` (empty values are no entry); null when neither is set. */
   mailIp: string | null;
   helo: string | null;
   privateKeyPem: string | null;
@@ -97,6 +147,20 @@ export interface CpanelServerFiles {
   routing: 'local' | 'remote' | null;
   hostname: string | null;
   mainIp: string | null;
+  /** `/var/cpanel/cpnat`: local IP → public IP (empty without NAT). */
+  nat: Map<string, string>;
+}
+
+/**
+ * The domain's outbound mail IP as receivers see it (§8.2, §7.2): `/etc/mailips[domain]` → `/etc/mailips['*']` →
+ * the main IP, then NAT-mapped to the public IP. `/etc/domainips` (dedicated IPs) is not used for mail, so an
+ * account's own IP never enters. `natMapped` says whether the NAT map knew the address.
+ */
+export function effectiveMailIp(f: Pick<CpanelServerFiles, 'mailIp' | 'mainIp' | 'nat'>): { ip: string; natMapped: boolean } | null {
+  const local = f.mailIp ?? f.mainIp;
+  if (!local) return null;
+  const pub = f.nat.get(local);
+  return pub ? { ip: pub, natMapped: true } : { ip: local, natMapped: false };
 }
 
 /** Does `root` look like a cPanel server (tests: a temp dir holding etc/ and var/cpanel/)? */
@@ -128,5 +192,6 @@ export function readCpanelServerFiles(root: string, domain: string): CpanelServe
     routing: local.has(d) ? 'local' : remote.has(d) ? 'remote' : null,
     hostname,
     mainIp,
+    nat: parseCpnat(readText(root, 'var/cpanel/cpnat')),
   };
 }
