@@ -55,7 +55,17 @@ export interface ApplyDeps extends AuditDeps {
 
 export type ApplyOutcome =
   | { status: 'applied'; changeId: number; verified: Verified; plan: Plan; message: string }
-  | { status: 'refused'; reason: string; newPlan?: Plan }
+  | {
+      status: 'refused';
+      reason: string;
+      newPlan?: Plan;
+      /**
+       * Why (with a new plan): 'changed' — the zone or the DNS answers changed since the preview, the new plan differs;
+       * 'blocked' — the plan cannot be applied now (reason says why); 'elsewhere' — this server's DNS is not the live
+       * one; 'nothing' — nothing is left to change.
+       */
+      why?: 'changed' | 'blocked' | 'elsewhere' | 'nothing';
+    }
   | { status: 'failed'; changeId?: number; reason: string };
 
 const LOCK_TTL_MS = 120_000;
@@ -117,12 +127,13 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       } catch (e) {
         return { status: 'refused' as const, reason: (e as Error).message };
       }
+      // A plan that cannot be applied now says why, whether or not it also differs from the preview.
+      if (plan.blocked) return { status: 'refused' as const, reason: plan.blocked, newPlan: plan, why: 'blocked' as const };
       if (plan.planHash !== input.planHash) {
-        return { status: 'refused' as const, reason: 'The zone changed since the preview (or the plan would differ): here is the new plan.', newPlan: plan };
+        return { status: 'refused' as const, reason: 'The zone changed since the preview (or the plan would differ): here is the new plan.', newPlan: plan, why: 'changed' as const };
       }
-      if (plan.mode !== 'apply') return { status: 'refused' as const, reason: "This server's DNS is not the live one: publish the records at the real DNS host instead.", newPlan: plan };
-      if (plan.blocked) return { status: 'refused' as const, reason: plan.blocked, newPlan: plan };
-      if (plan.changes.length === 0 && plan.actions.length === 0) return { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan };
+      if (plan.mode !== 'apply') return { status: 'refused' as const, reason: "This server's DNS is not the live one: publish the records at the real DNS host instead.", newPlan: plan, why: 'elsewhere' as const };
+      if (plan.changes.length === 0 && plan.actions.length === 0) return { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan, why: 'nothing' as const };
 
       let changes = plan.changes;
       let zoneVersion = plan.zoneVersion;
@@ -146,7 +157,7 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
         if (e instanceof PanelError && e.code === 'stale') {
           deps.history.recordOutcome(changeId, { status: 'failed', error: `refused: ${e.message}` });
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
-          return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.`, ...(newPlan ? { newPlan } : {}) };
+          return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
         }
         // The write failed, perhaps part-way (panels that write record by record): what is in the zone now decides
         // the outcome, as after a crash — nothing written, fully written, partly written (old records put back) or

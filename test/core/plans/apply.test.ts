@@ -2,6 +2,8 @@
 // reconcile after a crash, undo, the per-domain lock, verification against the authoritative server.
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { applyPlan, reconcile, undoChange, verify } from '../../../src/core/plans/apply.js';
 import { applyAndCheck, lineDiff, recordKeys, serialOf, startPlay, TODAY_SERIAL, withoutSerialLine, type Play, type PlayOptions } from '../../helpers/fixplay.js';
 
@@ -28,10 +30,25 @@ describe('apply: hash and concurrency checks', () => {
     assert.equal(out.status, 'refused');
     if (out.status !== 'refused') return;
     assert.ok(out.newPlan);
+    assert.equal(out.why, 'changed');
     assert.equal(out.newPlan.planHash, plan.planHash);
     assert.deepEqual(out.newPlan.changes, plan.changes);
     assert.equal(p.zoneText('bakery.example'), before);
     assert.deepEqual(p.store.changesForDomain('bakery.example'), []);
+  });
+
+  test('a plan that became blocked since the preview → refused with the block as the reason (why: blocked), not "the zone changed"', async () => {
+    const p = await start();
+    const plan = await p.plan('newkey.example', 'dkim');
+    assert.equal(plan.blocked, undefined);
+    // Nothing in the zone changes; the panel now says it signs with a key it does not show: the DKIM plan is blocked.
+    writeFileSync(join(p.dir, 'domains', 'newkey.example.json'), JSON.stringify({ dkim: true }));
+    const out = await applyPlan({ domain: 'newkey.example', check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    if (out.status !== 'refused') return;
+    assert.equal(out.why, 'blocked');
+    assert.equal(out.reason, out.newPlan?.blocked);
+    assert.doesNotMatch(out.reason, /zone changed/);
   });
 
   test('the zone edited between preview and apply → refused, the edit stays, nothing recorded', async () => {
