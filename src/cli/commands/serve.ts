@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../adapters/panels/factory.js';
 import { hashPassword } from '../../web/passwords.js';
+import { REVOKED_BEFORE_SETTING } from '../../web/session.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
 import { panelFromOptions, RANGES, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
@@ -115,6 +116,8 @@ export function registerServeCommands(program: Command): void {
       const store = storeFromOptions(o);
       try {
         store.setPasswordHash(name, await hashPassword(password));
+        // A new password ends the sessions that user has (a stolen session must not outlive the reset), as logout does.
+        store.setSetting(REVOKED_BEFORE_SETTING(name), Date.now() + 1);
       } finally {
         store.close();
       }
