@@ -51,6 +51,14 @@ export function relayIncludeCandidates(host: string): string[] {
   return out;
 }
 
+/** Whether an include target publishes an SPF record: 'spf', 'none' (no SPF record), 'nxdomain', or 'unknown'. */
+async function includeTarget(ctx: CheckContext, name: string): Promise<'spf' | 'none' | 'nxdomain' | 'unknown'> {
+  const a = await ctx.resolver.resolve(canonName(name), 'TXT');
+  if (a.status === 'unknown') return 'unknown';
+  if (a.status === 'nxdomain') return 'nxdomain';
+  return a.status === 'ok' && a.records.map(joinTxt).some((t) => isSpfRecord(t)) ? 'spf' : 'none';
+}
+
 export type RelayInclude = { host: string } | { none: string[] } | { unknown: string };
 
 /**
@@ -86,11 +94,25 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   let redirect: SpfTerm | null = null;
   for (const r of spfRecords) {
     const parsed = parseSpf(r.txt ? r.txt.join('') : r.value);
-    for (const t of parsed.terms) {
+    const list = parsed.terms;
+    for (let i = 0; i < list.length; i++) {
+      let t = list[i];
+      // `include _spf.google.com` (the colon missing): two broken terms that mean one — joined, not dropped.
+      const next = list[i + 1];
+      if (t.error && t.kind === 'mechanism' && (t.mechanism === 'include' || t.mechanism === 'exists') && /^[a-z]+$/i.test(t.raw.replace(/^[-+~?]/, '')) && next?.kind === 'invalid' && /^[a-z0-9_][a-z0-9_.-]*\.[a-z0-9-]+\.?$/i.test(next.raw)) {
+        const joined = parseSpf(`v=spf1 ${t.raw}:${next.raw}`).terms[0];
+        if (joined && !joined.error && joined.kind === 'mechanism') {
+          notes.push(`Joins "${t.raw} ${next.raw}" into ${joined.raw} (the colon was missing, so receivers failed the whole record).`);
+          t = joined;
+          i++;
+        }
+      }
       const key = t.raw.toLowerCase();
       if (seen.has(key)) continue;
       seen.add(key);
-      if (t.kind === 'invalid') {
+      // An invalid term, or a known mechanism written wrong (ip4:192.0.2.300, include without a domain): any of them
+      // makes receivers fail the whole record (permerror), so it goes.
+      if (t.kind === 'invalid' || t.error) {
         notes.push(`Drops ${t.raw}: ${t.error ?? 'not valid SPF'}.`);
         continue;
       }
@@ -112,6 +134,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
 
   // Classify and filter.
   const terms: string[] = [];
+  let includeTrouble: string | undefined;
   for (const t of kept) {
     if (t.kind === 'modifier' && t.modifier !== 'exp') {
       terms.push(t.raw);
@@ -121,6 +144,16 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     if (c.class === 'stale') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
+    }
+    // An include of a name that publishes no SPF record is a permanent error for every receiver: it goes, whoever it
+    // names. No answer from DNS says nothing: the plan is blocked below.
+    if (t.mechanism === 'include' && t.domainSpec && !t.hasMacro && c.class !== 'this-server') {
+      const target = await includeTarget(ctx, t.domainSpec);
+      if (target === 'unknown') includeTrouble ??= `looking up the SPF record of ${t.domainSpec} got no answer`;
+      else if (target !== 'spf') {
+        notes.push(`Drops ${t.raw}: ${t.domainSpec} ${target === 'nxdomain' ? 'does not exist' : 'publishes no SPF record'}, so every receiver's SPF check of this record fails (permerror).`);
+        continue;
+      }
     }
     if (remove.has(t.raw.toLowerCase())) {
       // Only terms nobody could identify are removable on request: this server's and mail services' stay.
@@ -134,10 +167,12 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   }
   if (redirect) {
     const c = await ctx.classifier.spfTerm(redirect.raw);
-    if (remove.has(redirect.raw.toLowerCase()) || c.class === 'stale') {
-      notes.push(`Drops ${redirect.raw}: ${remove.has(redirect.raw.toLowerCase()) ? 'you selected it' : c.reason}.`);
+    const selected = remove.has(redirect.raw.toLowerCase());
+    // As for the other terms: only a redirect nobody could identify is removable on request.
+    if (c.class === 'stale' || (selected && c.class === 'unknown')) {
+      notes.push(`Drops ${redirect.raw}: ${c.class === 'stale' ? c.reason : 'you selected it'}.`);
       redirect = null;
-    }
+    } else if (selected) notes.push(`Keeps ${redirect.raw} although you selected it: ${c.reason}.`);
   }
 
   // What this server needs.
@@ -226,6 +261,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     }
   }
   if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
+  dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
   return { changes, notes, ...(blocked ? { blocked } : {}) };
 }

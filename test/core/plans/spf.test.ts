@@ -224,3 +224,43 @@ describe('SPF fix when DNS fails while planning (a failed lookup never changes a
     assert.equal(out.status, 'refused');
   });
 });
+
+describe('SPF fix: terms that make receivers fail the whole record', () => {
+  const withSpf = (p: Play, spf: string) => {
+    p.writeZone('clean.example', p.zoneText('clean.example').replace('"v=spf1 +a +mx include:relay.mailchannels.net ~all"', `"${spf}"`));
+    p.refresh();
+  };
+
+  for (const [bad, why] of [
+    ['ip4:192.0.2.300', /invalid ip4 address/],
+    ['ip4:203.0.113.0/33', /ip4/],
+    ['include:nope.google.com', /nope\.google\.com does not exist/],
+    ['include:aspmx.l.google.com', /aspmx\.l\.google\.com publishes no SPF record/],
+  ] as const) {
+    test(`${bad} is dropped (a permanent error for every receiver), the rest kept`, async () => {
+      const p = await start();
+      withSpf(p, `v=spf1 +a +mx ${bad} include:relay.mailchannels.net ~all`);
+      const plan = await p.plan('clean.example', 'spf');
+      assert.ok(plan.notes.some((n) => n.startsWith(`Drops ${bad}:`) && why.test(n)), plan.notes.join('\n'));
+      await applyAndCheck(p, 'clean.example', 'spf');
+      assert.deepEqual(await spfStrings(p, 'clean.example'), [['v=spf1 +a +mx include:relay.mailchannels.net ~all']]);
+    });
+  }
+
+  test('"include _spf.google.com" (colon missing) is joined into include:_spf.google.com, not dropped', async () => {
+    const p = await start();
+    withSpf(p, 'v=spf1 +a +mx include _spf.google.com include:relay.mailchannels.net ~all');
+    const plan = await p.plan('clean.example', 'spf');
+    assert.ok(plan.notes.some((n) => /Joins "include _spf\.google\.com" into include:_spf\.google\.com/.test(n)), plan.notes.join('\n'));
+    await applyAndCheck(p, 'clean.example', 'spf');
+    assert.deepEqual(await spfStrings(p, 'clean.example'), [['v=spf1 +a +mx include:_spf.google.com include:relay.mailchannels.net ~all']]);
+  });
+
+  test('a redirect to a known mail service is kept even when selected for removal', async () => {
+    const p = await start();
+    withSpf(p, 'v=spf1 +a +mx include:relay.mailchannels.net redirect=_spf.google.com');
+    const plan = await p.plan('clean.example', 'spf', { removeTerms: ['redirect=_spf.google.com'] });
+    assert.ok(plan.notes.some((n) => n.startsWith('Keeps redirect=_spf.google.com although you selected it')), plan.notes.join('\n'));
+    assert.ok(plan.changes.every((c) => !c.after || (c.after.txt ?? [c.after.value]).join('').includes('redirect=_spf.google.com')));
+  });
+});
