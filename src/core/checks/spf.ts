@@ -2,6 +2,7 @@
 import type { Finding } from '../model.js';
 import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord } from '../spf/parse.js';
+import { relayInclude } from '../spf/relay.js';
 import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
@@ -103,11 +104,23 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   if (relay) {
     const targets = treeTargets(tree);
     if (!targets.has(relay.host.toLowerCase())) {
-      out.push(
-        makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${ctx.knowledge.displayName(relay.provider)}, but the SPF record does not include ${relay.host}: receivers fail SPF for its mail.`, treeEv, {
-          fix: 'spf',
-        }),
-      );
+      // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
+      const inc = await relayInclude(ctx, relay.host);
+      const name = ctx.knowledge.displayName(relay.provider);
+      if ('unknown' in inc) out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not tell which SPF include the relay ${relay.host} needs: ${inc.unknown}.`, treeEv, { subject: relay.host }));
+      else if ('none' in inc) {
+        out.push(
+          makeFinding('spf', 'spf.relay-no-spf', 'warn', `This server relays through ${name} (${relay.host}), but neither ${inc.none.join(' nor ')} publishes an SPF record to include: ask the relay which include authorises its servers.`, treeEv, {
+            subject: relay.host,
+          }),
+        );
+      } else if (!targets.has(inc.host)) {
+        out.push(
+          makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`, treeEv, {
+            fix: 'spf',
+          }),
+        );
+      }
     }
   } else {
     for (const ip of ctx.settings.ips) {

@@ -243,7 +243,7 @@ describe('parseBounce: malformed and enormous input', () => {
 
 const PUBLIC_RULES = [
   'spf.missing', 'spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups', 'spf.permissive-all', 'spf.weak-all', 'spf.ptr',
-  'spf.string-too-long', 'spf.record-too-long', 'spf.server-not-authorized', 'spf.stale-term', 'spf.unknown-term', 'dkim.missing',
+  'spf.string-too-long', 'spf.record-too-long', 'spf.server-not-authorized', 'spf.relay-no-spf', 'spf.stale-term', 'spf.unknown-term', 'dkim.missing',
   'dkim.key-mismatch', 'dkim.weak-key', 'dkim.testing', 'dkim.revoked', 'dkim.malformed', 'dkim.signing-off', 'lockdown.missing',
   'lockdown.stale-auth', 'lockdown.syntax', 'lockdown.deprecated-cfid', 'lockdown.multiple', 'lockdown.inert', 'dmarc.missing',
   'dmarc.multiple', 'dmarc.syntax', 'dmarc.policy-none', 'dmarc.unauthorized-destination', 'dmarc.stale-destination', 'mx.stale',

@@ -95,3 +95,32 @@ describe('spf check: ptr lookups without an answer', () => {
     assert.equal(f.fix, 'spf');
   });
 });
+
+describe('spf check: a relay whose SPF lives at a parent name', () => {
+  const relay = { provider: 'relayco', host: 'smtp.relayco.example' };
+  const world = (spf: string, relaySpf: Record<string, { TXT: string[][] }>) => ({ 'd.example': { TXT: [[spf]] }, ...relaySpf });
+
+  test('the record includes the name that holds the relay SPF: authorised (no failure about the relay host itself)', async () => {
+    const ctx = checkContext('d.example', world('v=spf1 include:relayco.example ~all', { 'relayco.example': { TXT: [['v=spf1 ip4:198.51.100.0/24 ~all']] } }), { relay });
+    const fs = await spfCheck(ctx);
+    assert.ok(!fs.some((f) => f.rule === 'spf.server-not-authorized' || f.rule === 'spf.relay-no-spf'), rules(fs).join(', '));
+  });
+
+  test('the record lacks it: not authorised, naming the include the fix adds', async () => {
+    const ctx = checkContext('d.example', world('v=spf1 a ~all', { 'relayco.example': { TXT: [['v=spf1 ip4:198.51.100.0/24 ~all']] } }), { relay });
+    const f = (await spfCheck(ctx)).find((x) => x.rule === 'spf.server-not-authorized');
+    assert.ok(f);
+    assert.match(f.message, /does not include relayco\.example/);
+    assert.equal(f.fix, 'spf');
+  });
+
+  test('no name of the relay publishes SPF: a warning that says so, with no fix', async () => {
+    const ctx = checkContext('d.example', world('v=spf1 a ~all', {}), { relay });
+    const fs = await spfCheck(ctx);
+    const f = fs.find((x) => x.rule === 'spf.relay-no-spf');
+    assert.ok(f, rules(fs).join(', '));
+    assert.equal(f.severity, 'warn');
+    assert.equal(f.fix, undefined);
+    assert.ok(!fs.some((x) => x.rule === 'spf.server-not-authorized'));
+  });
+});
