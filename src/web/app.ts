@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ejs from 'ejs';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Identity } from '../core/model.js';
 import { PanelError, type Panel } from '../core/panel.js';
@@ -27,6 +28,7 @@ import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import { settingsRoutes } from './routes/settings.js';
 import type { ScheduleOverrides } from './settings.js';
 import { apiRoutes } from './routes/api.js';
+import { escapeHtml, escapeShown } from './view-model.js';
 
 export interface AppDeps {
   panel: Panel;
@@ -73,6 +75,8 @@ export interface AppContext extends WebDeps {
   scheduleOverrides: ScheduleOverrides;
   /** Null: background jobs may start. Otherwise why they may not (AppDeps.backgroundJobs false): the refusal message. */
   noBackgroundJobs: string | null;
+  /** Ids of changes being verified again right now (reverify.ts): a second view does not check them twice. */
+  reverifying: Set<number>;
 }
 
 export type MailhealthApp = express.Express & { runner: BulkRunner; context: AppContext };
@@ -131,6 +135,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     onSettingsSaved: deps.onSettingsSaved ?? (() => {}),
     scheduleOverrides: deps.scheduleOverrides ?? {},
     noBackgroundJobs: deps.backgroundJobs === false ? (deps.noBackgroundJobsMessage ?? NO_BACKGROUND_JOBS) : null,
+    reverifying: new Set(),
   };
 
   // Accounts change rarely; reading them on every request would hit the panel's API each time.
@@ -148,6 +153,14 @@ export function createApp(deps: AppDeps): MailhealthApp {
   app.disable('x-powered-by');
   app.set('views', VIEWS_DIR);
   app.set('view engine', 'ejs');
+  // Every `<%= %>` shows invisible formatting characters (bidi overrides, zero-width characters) as \uXXXX escapes:
+  // record text, evidence, notes and names cannot reorder or hide text on a page (view-model.ts escapeShown). Form
+  // values that go back to the server unchanged use `<%- formValue(v) %>` (HTML escaping only).
+  app.engine('ejs', (path, data, cb) => {
+    const cache = Boolean((data as { cache?: unknown }).cache);
+    ejs.renderFile(path, data as ejs.Data, { escape: escapeShown, views: [VIEWS_DIR], cache }, (err, html) => cb(err, html));
+  });
+  app.locals.formValue = escapeHtml;
   app.set('query parser', 'simple');
   app.use(securityHeaders);
   app.use('/assets', express.static(join(VIEWS_DIR, 'assets'), { index: false, fallthrough: false, maxAge: '1h' }));

@@ -63,15 +63,26 @@ export function parseFilter(q: Record<string, unknown>): ListFilter {
   return f;
 }
 
+/**
+ * The status a check's worst severity is shown as — its chip (view-model SEVERITY_LABELS): `info` is "OK" like `pass`,
+ * no finding is "Not audited" (`none`). The filter's statuses are these, so "Check: SPF, Status: OK" matches every
+ * SPF chip that says OK.
+ */
+export function shownCheckStatus(sev: Severity | undefined): (typeof STATUS_FILTERS)[number] {
+  if (sev === undefined) return 'none';
+  return sev === 'info' ? 'pass' : sev;
+}
+
+/** The one filter behind the lists, the exports, "Audit all N matching" (/bulk/audit) and POST /api/bulk. */
 export function applyFilter(rows: DomainRow[], f: ListFilter): DomainRow[] {
   return rows.filter((r) => {
     if (f.customer && r.owner !== f.customer) return false;
     if (f.q && !r.domain.includes(f.q)) return false;
     if (f.check) {
-      // "check" alone: domains with a problem in that check; with a status: that check's worst severity.
-      const sev = r.checks[f.check as CheckName];
-      if (f.status) return f.status === 'none' ? sev === undefined : sev === f.status;
-      return sev === 'fail' || sev === 'warn' || sev === 'unknown';
+      // "check" alone: domains with a problem in that check; with a status: that check's chip.
+      const shown = shownCheckStatus(r.checks[f.check as CheckName]);
+      if (f.status) return shown === f.status;
+      return shown === 'fail' || shown === 'warn' || shown === 'unknown';
     }
     if (f.status) return (r.status ?? 'none') === f.status;
     return true;

@@ -119,6 +119,6 @@ export { planJson };
 
 export function outcomeJson(o: ApplyOutcome) {
   if (o.status === 'applied') return { status: o.status, changeId: o.changeId, verified: o.verified, message: o.message, plan: planJson(o.plan) };
-  if (o.status === 'refused') return { status: o.status, reason: o.reason, ...(o.newPlan ? { newPlan: planJson(o.newPlan) } : {}) };
+  if (o.status === 'refused') return { status: o.status, reason: o.reason, ...(o.why ? { why: o.why } : {}), ...(o.newPlan ? { newPlan: planJson(o.newPlan) } : {}) };
   return { status: o.status, reason: o.reason, ...(o.changeId ? { changeId: o.changeId } : {}) };
 }

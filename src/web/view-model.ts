@@ -64,27 +64,60 @@ export function groupFindings(audit: DomainAudit): FindingGroup[] {
   }).sort((a, b) => SEVERITY_ORDER[a.worst] - SEVERITY_ORDER[b.worst]);
 }
 
+/**
+ * Characters that show nothing themselves but change how the text around them shows: bidirectional overrides,
+ * embeddings and isolates (U+202A–U+202E, U+2066–U+2069, marks U+200E/U+200F/U+061C), zero-width characters
+ * (U+200B–U+200D, U+2060–U+2064, U+FEFF), the soft hyphen, line/paragraph separators, control characters other than
+ * tab and newline, interlinear annotation marks and Unicode tag characters. A record holding one (U+202E in an SPF
+ * record reverses what follows it) must not look like a different record on a page.
+ */
+const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|[\u{E0000}-\u{E007F}]/gu;
+
+/** Text with every INVISIBLE character written out as an escape: U+202E → `\u202E` (beyond U+FFFF: `\u{E0001}`). */
+export function showInvisible(s: string): string {
+  return s.replace(INVISIBLE, (ch) => {
+    const cp = ch.codePointAt(0)!;
+    const hex = cp.toString(16).toUpperCase();
+    return cp > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
+  });
+}
+
+const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
+
+/** HTML-escape only (ejs's escaping): for form values that must come back exactly as they went out. */
+export function escapeHtml(v: unknown): string {
+  return v === undefined || v === null ? '' : String(v).replace(/[&<>'"]/g, (c) => HTML_ENTITIES[c]);
+}
+
+/**
+ * The templates' escaping for every `<%= %>`: HTML-escaped, and invisible formatting characters shown as escapes
+ * (showInvisible), so no value — record text, evidence, notes, messages, names — can reorder or hide text on a page.
+ * Form values that are sent back (SPF terms to remove, filters, settings, pasted text) use `<%- formValue(v) %>`.
+ */
+export function escapeShown(v: unknown): string {
+  return showInvisible(escapeHtml(v));
+}
+
 /** Evidence entries besides panel/live, as label → lines. */
 export function otherEvidence(f: Finding): [string, string[]][] {
   const out: [string, string[]][] = [];
   for (const [k, v] of Object.entries(f.evidence ?? {})) {
     if (k === 'panel' || k === 'live' || v === undefined || v === null) continue;
-    const vals = Array.isArray(v) ? v : [v];
-    out.push([k, vals.map((x) => (typeof x === 'string' ? x : JSON.stringify(x)))]);
+    out.push([showInvisible(k), evidenceLines(v)]);
   }
   return out;
 }
 
 export function evidenceLines(v: unknown): string[] {
   if (v === undefined || v === null) return [];
-  return (Array.isArray(v) ? v : [v]).map((x) => (typeof x === 'string' ? x : JSON.stringify(x)));
+  return (Array.isArray(v) ? v : [v]).map((x) => showInvisible(typeof x === 'string' ? x : JSON.stringify(x)));
 }
 
-/** Record text as it would be written in a zone: TXT as quoted strings. */
+/** Record text as it would be written in a zone: TXT as quoted strings; invisible characters as escapes. */
 export function recordText(r: { name: string; ttl: number; type: string; value: string; txt?: string[] } | null): string {
   if (!r) return '';
   const v = r.type.toUpperCase() === 'TXT' ? (r.txt ?? [r.value]).map((s) => JSON.stringify(s)).join(' ') : r.value;
-  return `${r.name}. ${r.ttl} IN ${r.type} ${v}`;
+  return showInvisible(`${r.name}. ${r.ttl} IN ${r.type} ${v}`);
 }
 
 export function relTime(iso: string | null, now: Date): string {
@@ -96,4 +129,4 @@ export function relTime(iso: string | null, now: Date): string {
   return `${Math.round(s / 86400)} days ago`;
 }
 
-export const viewHelpers = { CHECKS, CHECK_LABELS, CHECK_TITLES, SEVERITY_LABELS, CLASS_LABELS, otherEvidence, evidenceLines, recordText, relTime };
+export const viewHelpers = { CHECKS, CHECK_LABELS, CHECK_TITLES, SEVERITY_LABELS, CLASS_LABELS, otherEvidence, evidenceLines, recordText, relTime, showInvisible };

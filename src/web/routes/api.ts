@@ -6,6 +6,7 @@ import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, previewFix, undo } from '../services.js';
+import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
 
@@ -59,7 +60,16 @@ export function apiRoutes(c: AppContext): Router {
 
   r.get('/changes', async (req, res) => {
     const scope = (await scopeOf(c, res)).map((d) => d.domain);
-    res.json(c.store.changesForDomains(scope, 100));
+    res.json(await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(scope, 100)));
+  });
+
+  r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {
+    const ch = ctx(res).change!;
+    const why = cannotReverify(ch);
+    if (why) throw new HttpError(409, why);
+    takeToken(c, 'audit', identityOf(res).user, 'api');
+    await reverify(c, ch);
+    res.json(c.store.getChange(ch.id));
   });
 
   r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {

@@ -1,38 +1,80 @@
-// /domains (the list, "Audit now") and /domains/<domain> (findings grouped by check, with evidence).
+// /domains (the list, "Audit now", "Audit all" — a customer's background job shows here) and /domains/<domain>
+// (findings grouped by check, with evidence).
 import { Router } from 'express';
 import type { AppContext } from '../app.js';
-import { filterQuery, listPage, pageNumber, parseFilter } from '../domain-list.js';
-import { ctx, HttpError, identityOf, requireDomain, requireLogin, scopeOf, takeToken } from '../http.js';
+import type { DomainRef } from '../../core/model.js';
+import type { Job } from '../../adapters/store/store.js';
+import { filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
+import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken } from '../http.js';
 import { auditAndRecord, latestOrAudit } from '../services.js';
 import { groupFindings, viewHelpers } from '../view-model.js';
 
 export const PER_PAGE = 50;
-/** Above this many domains "Audit all" runs as a background job (the bulk page shows it). */
+/** Above this many domains "Audit all" runs as a background job (resellers and admins: the bulk page shows it). */
 export const SYNC_AUDIT_MAX = 25;
+/**
+ * Without background jobs (a panel page that ends with its request), a customer's "Audit all" audits at most this many
+ * domains per click — those audited longest ago (or never) first — and says so; the next click takes the next ones.
+ */
+export const INLINE_AUDIT_MAX = 500;
+/** A finished "Audit all" job stays on the customer's /domains page this long. */
+const SHOW_FINISHED_JOB_MS = 3_600_000;
+
+/** The scope, never-audited domains first, then those audited longest ago. */
+function longestAgoFirst(c: AppContext, scope: DomainRef[]): DomainRef[] {
+  const at = new Map(rowsFor(c.store, scope).map((r) => [r.domain, r.auditedAt]));
+  const key = (d: DomainRef) => at.get(d.domain) ?? '';
+  return [...scope].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.domain < b.domain ? -1 : a.domain > b.domain ? 1 : 0));
+}
 
 export function domainRoutes(c: AppContext): Router {
   const r = Router();
   r.use('/domains', requireLogin);
 
   r.get('/domains', async (req, res) => {
+    const me = identityOf(res);
     const scope = await scopeOf(c, res);
     const filter = parseFilter(req.query as Record<string, unknown>);
     const page = listPage(c.store, scope, filter, pageNumber(req.query.page), PER_PAGE);
-    res.render('domains', { title: 'Domains', page, filterQuery, now: c.now(), h: viewHelpers });
+    // A customer's "Audit all" job (customers have no bulk page): running, or finished within the hour.
+    let job: Job | null = null;
+    if (me.role === 'customer') {
+      const last = c.store.listJobs(me.user, 1)[0] ?? null;
+      if (last && (last.status === 'running' || last.status === 'queued' || c.now().getTime() - Date.parse(last.updatedAt) < SHOW_FINISHED_JOB_MS)) job = last;
+    }
+    // After an "Audit all" that could audit only part of the scope in the request (see POST /domains/audit).
+    const audited = Number(req.query.audited);
+    const of = Number(req.query.of);
+    const partial = Number.isInteger(audited) && Number.isInteger(of) && audited > 0 && audited < of ? { audited, of, max: INLINE_AUDIT_MAX } : null;
+    res.render('domains', { title: 'Domains', page, filterQuery, job, partial, now: c.now(), h: viewHelpers });
   });
 
   r.post('/domains/audit', async (_req, res) => {
     const me = identityOf(res);
     takeToken(c, 'audit', me.user);
     const scope = await scopeOf(c, res);
-    if (scope.length > SYNC_AUDIT_MAX && me.role !== 'customer') {
-      // A bulk job like /bulk/audit's: the same refusal without a background service, and the same bulk limit.
-      if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
+    if (scope.length <= SYNC_AUDIT_MAX) {
+      await auditAndRecord(c, me, scope);
+      return res.redirect(303, '/domains');
+    }
+    // Many domains: a bulk job like /bulk/audit's, with the same bulk limit — for customers too (their page shows it).
+    if (!c.noBackgroundJobs) {
       takeToken(c, 'bulk', me.user);
       c.runner.start(me, scope, { filter: {}, from: 'domains' });
-      return res.redirect(303, '/bulk');
+      return res.redirect(303, me.role === 'customer' ? '/domains' : '/bulk');
     }
-    await auditAndRecord(c, me, scope.slice(0, 500));
+    // No background jobs here. Resellers and admins get the refusal /bulk/audit gives. A customer's own page (a cPanel
+    // page never reaches the service) audits here instead, for a bulk token: up to INLINE_AUDIT_MAX, longest ago
+    // first, and says how many.
+    if (me.role !== 'customer') throw new HttpError(503, c.noBackgroundJobs);
+    takeToken(c, 'bulk', me.user);
+    const batch = longestAgoFirst(c, scope).slice(0, INLINE_AUDIT_MAX);
+    await auditAndRecord(c, me, batch);
+    res.redirect(303, batch.length < scope.length ? `/domains?audited=${batch.length}&of=${scope.length}` : '/domains');
+  });
+
+  r.post('/domains/jobs/:id/cancel', requireJob(c), (req, res) => {
+    c.runner.cancel(Number(req.params.id));
     res.redirect(303, '/domains');
   });
 

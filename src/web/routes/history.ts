@@ -1,8 +1,10 @@
-// /history: audits and changes of the identity's domains, who/when/what, with Undo for applied changes.
+// /history: audits and changes of the identity's domains, who/when/what, with Undo for applied changes and
+// "Verify again" for those not verified yet (changes still propagating are also checked again on view: reverify.ts).
 import { Router } from 'express';
 import { checkDomain } from '../../core/domain.js';
 import type { AppContext } from '../app.js';
-import { ctx, identityOf, requireChange, requireLogin, scopeOf, str } from '../http.js';
+import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, str, takeToken } from '../http.js';
+import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { undo } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -16,8 +18,18 @@ export function historyRoutes(c: AppContext): Router {
     // A domain filter outside the scope simply matches nothing.
     const domains = wanted.ok ? scope.filter((d) => d === wanted.domain) : scope;
     const audits = c.store.recentResults(domains, 50);
-    const changes = c.store.changesForDomains(domains, 100);
+    const changes = await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, 100));
     res.render('history', { title: 'History', audits, changes, domainFilter: wanted.ok ? wanted.domain : '', now: c.now(), h: viewHelpers });
+  });
+
+  // "Verify again": the change's records checked now (panel, then the domain's nameservers), for an audit token.
+  r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {
+    const ch = ctx(res).change!;
+    const why = cannotReverify(ch);
+    if (why) throw new HttpError(409, why);
+    takeToken(c, 'audit', identityOf(res).user);
+    await reverify(c, ch);
+    res.redirect(303, `/history?domain=${encodeURIComponent(ch.domain)}#change-${ch.id}`);
   });
 
   r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
