@@ -13,6 +13,7 @@ VAR_DIR=/var/lib/mailhealth
 UNIT=/etc/systemd/system/mailhealth.service
 WRAPPER=/usr/local/bin/mailhealth
 CRON=/etc/cron.d/mailhealth   # written by older installs only; removed on upgrade and uninstall
+SHARED_SETTINGS=/etc/mailhealth-settings.json   # the service's copy of the admin settings for the cPanel page (0644)
 SYSTEMCTL="${SYSTEMCTL:-systemctl}"
 
 say() { printf 'mailhealth: %s\n' "$*"; }
@@ -198,8 +199,8 @@ remove_common() {
   rm -f "$R$CRON" "$R$WRAPPER"
   rm -rf "$R$APP_DIR" "$R$APP_DIR.new" "$R$APP_DIR.old"
   if [ "$PURGE" = 1 ]; then
-    rm -rf "$R$VAR_DIR" "$R$ETC_DIR"
-    say "purged $VAR_DIR (history database) and $ETC_DIR"
+    rm -rf "$R$VAR_DIR" "$R$ETC_DIR" "$R$SHARED_SETTINGS"
+    say "purged $VAR_DIR (history database), $ETC_DIR and $SHARED_SETTINGS"
   else
     rm -f "$R$ETC_DIR/node"
     say "kept $VAR_DIR (history database) and $ETC_DIR; use --purge to remove them"

@@ -4,7 +4,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -116,6 +116,17 @@ test('the service schedules the nightly report at the settings page\'s schedule'
   assert.deepEqual(fake.timezones, ['UTC']);
   assert.equal(svc.report.scheduler.cronExpr, '45 1 * * *');
   assert.ok(logs.includes('nightly report scheduled: "45 1 * * *" (UTC)'), logs.join('\n'));
+});
+
+test('the service publishes the shared settings for the cPanel page at start and again when they are saved', async (t) => {
+  const shared = process.env.MAILHEALTH_SHARED_SETTINGS!;
+  assert.ok(shared && !shared.startsWith('/etc/'), 'scripts/test.mjs points the shared settings into a temp dir');
+  const s = await startedService(t, {}, { [SETTING_KEYS.mailchannelsAccountId]: 'firstmc' });
+  assert.equal(JSON.parse(readFileSync(shared, 'utf8'))[SETTING_KEYS.mailchannelsAccountId], 'firstmc');
+  const page = await throughWhm(s, { path: '/settings' });
+  const saved = await throughWhm(s, { method: 'POST', path: '/settings', cookie: page.cookie, form: { _csrf: csrfFrom(page.text), mailchannelsAccountId: 'secondmc', retentionDays: '90' } });
+  assert.equal(saved.status, 303, saved.text);
+  assert.equal(JSON.parse(readFileSync(shared, 'utf8'))[SETTING_KEYS.mailchannelsAccountId], 'secondmc');
 });
 
 test('saving a schedule on the settings page through the WHM front door reschedules the service\'s report at once', async (t) => {

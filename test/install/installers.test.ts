@@ -222,10 +222,12 @@ describe('install/cpanel.sh', () => {
   test('--purge removes the history database and /etc/mailhealth', () => {
     s.run('cpanel.sh');
     writeFileSync(R('var/lib/mailhealth/mailhealth.sqlite'), 'history');
+    writeFileSync(R('etc/mailhealth-settings.json'), '{}\n'); // as the service publishes it for the cPanel page
     const r = s.run('cpanel.sh', ['--uninstall', '--purge']);
     assert.equal(r.code, 0, r.err);
     assert.ok(!existsSync(R('var/lib/mailhealth')));
     assert.ok(!existsSync(R('etc/mailhealth')));
+    assert.ok(!existsSync(R('etc/mailhealth-settings.json')));
   });
 
   test('Node.js: ea-nodejs20 preferred; missing or too old is a clear error', () => {

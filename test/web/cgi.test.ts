@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel
 import { makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
 import type { RunningServer } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
+import { publishSharedSettings } from '../../src/cli/shared-settings.js';
+import { userDbPath } from '../../src/adapters/store/path.js';
 import { signIdentity, signedHeaderFrontDoor } from '../../src/web/identity.js';
 import { startServer, type RunningServer as AppServer } from '../../src/web/server.js';
 import { WhmCli, WhmPanel } from '../../src/adapters/panels/whm/index.js';
@@ -93,6 +95,36 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
     ...extra,
   });
   const alice = () => ({ user: 'alice', uid: 1001, home: join(dir, 'home-alice') });
+
+  test("the admin's settings, published by the service, apply on the customer's page (its own database cannot see root's)", async (t) => {
+    const shared = join(dir, 'shared-settings.json');
+    const prev = process.env.MAILHEALTH_SHARED_SETTINGS;
+    process.env.MAILHEALTH_SHARED_SETTINGS = shared;
+    t.after(() => (prev === undefined ? delete process.env.MAILHEALTH_SHARED_SETTINGS : (process.env.MAILHEALTH_SHARED_SETTINGS = prev)));
+    const root = openStore(join(dir, 'root-settings.sqlite'));
+    root.setSettings({ 'mailchannels.accountId': 'realmc', 'audit.blocklists': true });
+    publishSharedSettings(root);
+    root.close();
+    assert.equal(statSync(shared).mode & 0o777, 0o644);
+    assert.equal(parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ PATH_INFO: '/api/me' }), noBody(), alice())).status, 200);
+    const mine = openStore(userDbPath(alice().home));
+    try {
+      assert.equal(mine.getSetting('mailchannels.accountId'), 'realmc');
+      assert.equal(mine.getSetting('audit.blocklists'), true);
+    } finally {
+      mine.close();
+    }
+    // Cleared by the admin → cleared on the page too; a malformed value is ignored.
+    writeFileSync(shared, JSON.stringify({ 'mailchannels.accountId': 'bad id; x', 'audit.blocklists': false }));
+    assert.equal(parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ PATH_INFO: '/api/me' }), noBody(), alice())).status, 200);
+    const again = openStore(userDbPath(alice().home));
+    try {
+      assert.equal(again.getSetting('mailchannels.accountId'), undefined);
+      assert.equal(again.getSetting('audit.blocklists'), false);
+    } finally {
+      again.close();
+    }
+  });
 
   test('sees exactly its own domains through its own UAPI; history in its home', async () => {
     const out = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv(), noBody(), alice()));

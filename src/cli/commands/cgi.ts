@@ -42,6 +42,7 @@ import { startServer, type RunningServer } from '../../web/server.js';
 import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type NightlySeams, type ReportFlags } from '../nightly.js';
 import { checkHost, checkReportFlags, parsePort } from './serve.js';
+import { publishSharedSettings, readSharedSettings } from '../shared-settings.js';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
@@ -175,6 +176,11 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
     if (!res) {
       store = setup.openStore();
       const identity = setup.identity;
+      // The customer's page cannot read root's database: the admin's settings come from the file the service publishes.
+      if (kind === 'cpanel') {
+        const shared = readSharedSettings();
+        if (shared) store.setSettings(shared);
+      }
       // One request per process, and the store closes when it is answered: no background jobs here (a bulk audit would
       // die half-way, its job row left "running"). The bulk page says what to do instead.
       const app = createApp({
@@ -184,6 +190,8 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
         identityFrom: 'front-door',
         frontDoor: () => identity,
         backgroundJobs: false,
+        // An admin saving the settings through a root front door (the service down): published for the cPanel page too.
+        ...(kind !== 'cpanel' && identity.role === 'admin' ? { onSettingsSaved: () => publishSharedSettings(store!) } : {}),
         ...(setup.restricted ? { noBackgroundJobsMessage: RESTRICTED_NO_BULK } : {}),
       });
       res = await dispatchInProcess(app, req);
@@ -237,6 +245,8 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
       if (existsSync(o.socket) && lstatSync(o.socket).isSocket()) unlinkSync(o.socket);
     }
     report = o.report === false ? null : startNightlyReport(o, panel, store, seams);
+    // The cPanel page (run as each customer, with its own database) applies the admin's settings from this file.
+    publishSharedSettings(store);
     server = await startServer({
       panel,
       store,
@@ -247,6 +257,10 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
       host,
       port,
       ...report?.web,
+      onSettingsSaved: () => {
+        publishSharedSettings(store);
+        report?.web.onSettingsSaved();
+      },
     });
   } catch (e) {
     // Not listening: stop the report too, or its node-cron task would keep the process from exiting.
