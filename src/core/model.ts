@@ -89,6 +89,11 @@ export interface DkimSettings {
   privateKeyPem?: string;
   /** base64 SubjectPublicKeyInfo of the server's key (derived from the private key, or told by the panel). */
   publicKey?: string;
+  /**
+   * Signing is off only because the panel has not seen its own key published yet (cPanel's DKIM validity cache):
+   * the panel's refreshDkimSigning turns it on without changing any record.
+   */
+  signingNeedsRefresh?: boolean;
 }
 
 export interface MailSettings {

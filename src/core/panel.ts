@@ -51,6 +51,11 @@ export interface Panel {
   applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult>;
   /** Create a DKIM key (2048-bit) and turn signing on; returns the new settings. Only if capabilities.generateDkim. */
   generateDkim?(domain: string): Promise<MailSettings>;
+  /**
+   * Have the panel check the published DKIM key again and sign once it sees it (cPanel: validate_current_dkims sets the
+   * validity cache); changes no record. Returns the settings after the check.
+   */
+  refreshDkimSigning?(domain: string): Promise<MailSettings>;
 }
 
 /** The one scope check every surface uses. */

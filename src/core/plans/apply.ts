@@ -135,6 +135,8 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       if (plan.mode !== 'apply') return { status: 'refused' as const, reason: "This server's DNS is not the live one: publish the records at the real DNS host instead.", newPlan: plan, why: 'elsewhere' as const };
       if (plan.changes.length === 0 && plan.actions.length === 0) return { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan, why: 'nothing' as const };
 
+      if (plan.actions.some((a) => a.kind === 'refresh-dkim')) return await refreshSigning(input.domain, plan, deps);
+
       let changes = plan.changes;
       let zoneVersion = plan.zoneVersion;
       if (plan.actions.some((a) => a.kind === 'generate-dkim')) {
@@ -267,6 +269,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   try {
     return await deps.history.withLock(`domain:${ch.domain}`, owner, LOCK_TTL_MS, async () => {
       const zone = await deps.panel.readZone(ch.domain);
+      if (ch.changes.length === 0) return { status: 'refused' as const, reason: `Change ${changeId} changed no record (it had the panel check the DKIM key again): nothing to undo. Turn signing off in the panel if you want it off.` };
       const inv = inverseChanges(zone, ch.changes);
       if ('reason' in inv) return { status: 'refused' as const, reason: inv.reason };
       if (ch.changes.some((c) => c.keyGenerated)) {
@@ -295,6 +298,31 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };
     throw e;
   }
+}
+
+/**
+ * The DKIM fix when the record is right and the panel has only to see it (cPanel's validity cache): the panel checks
+ * again, no record changes. Recorded in the history like any fix (with no record changes); applied when the panel
+ * signs afterwards, failed (with the reason) when it still does not.
+ */
+async function refreshSigning(domain: string, plan: Plan, deps: ApplyDeps): Promise<ApplyOutcome> {
+  if (!deps.panel.refreshDkimSigning) return { status: 'refused', reason: `The ${deps.panel.kind} panel cannot be asked to check the DKIM key again: turn signing on in the panel's DKIM settings.` };
+  const changeId = deps.history.recordIntent({ domain, check: plan.check, planHash: plan.planHash, zoneVersion: plan.zoneVersion, changes: [], byUser: deps.byUser });
+  let signing = false;
+  try {
+    signing = (await deps.panel.refreshDkimSigning(domain)).dkim.signing;
+  } catch (e) {
+    deps.history.recordOutcome(changeId, { status: 'failed', error: (e as Error).message });
+    return { status: 'failed', changeId, reason: `The panel could not check the DKIM key again (${(e as Error).message}); nothing was changed.` };
+  }
+  if (!signing) {
+    const reason = "The panel checked the DKIM key again but still does not sign: its check reads public DNS, which may not show the key yet. Try again once DNS has caught up; nothing was changed.";
+    deps.history.recordOutcome(changeId, { status: 'failed', error: reason });
+    return { status: 'failed', changeId, reason };
+  }
+  deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter: plan.zoneVersion });
+  deps.history.setVerified(changeId, 'yes');
+  return { status: 'applied', changeId, verified: 'yes', plan, message: 'signing turned on (the panel now sees its key)' };
 }
 
 /**

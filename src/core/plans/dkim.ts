@@ -70,6 +70,11 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   const matching = existing.filter((r) => sameKey(r) && !problem(r));
   if (matching.length === 1 && existing.length === 1) {
     const changes: PartialPlan['changes'] = [];
+    if (!ctx.settings.dkim.signing && ctx.settings.dkim.signingNeedsRefresh) {
+      // The record is right; the panel only has to see it (cPanel signs once its validity check has found the key).
+      notes.push(`The key at ${name} is already the one this server signs with; the panel has not seen it published yet, so it does not sign. The fix asks the panel to check again (no record changes).`);
+      return { changes, notes, actions: [{ kind: 'refresh-dkim', description: `have the panel check the published DKIM key of ${ctx.domain} again and start signing` }] };
+    }
     if (!ctx.settings.dkim.signing) notes.push(`Signing is off on the server: turn DKIM signing on for ${ctx.domain} in the panel (the key is already published).`);
     return { changes, notes, ...(ctx.settings.dkim.signing ? {} : { blocked: `DKIM signing is turned off for ${ctx.domain}: enable it in the panel's Email Deliverability / DKIM settings.` }) };
   }

@@ -8,7 +8,7 @@ import { recordsAt } from '../zone.js';
 
 export interface PlanAction {
   /** A panel operation besides record edits. */
-  kind: 'generate-dkim';
+  kind: 'generate-dkim' | 'refresh-dkim';
   description: string;
 }
 

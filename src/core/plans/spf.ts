@@ -27,7 +27,7 @@ export interface PartialPlan {
   changes: Change[];
   notes: string[];
   blocked?: string;
-  actions?: { kind: 'generate-dkim'; description: string }[];
+  actions?: { kind: 'generate-dkim' | 'refresh-dkim'; description: string }[];
 }
 
 /** A resolver that answers the domain's apex TXT with a candidate record (to evaluate a plan before it exists). */

@@ -117,6 +117,45 @@ describe('DKIM fix', () => {
     assert.equal((await undoChange(outcome.changeId, p.deps())).status, 'applied');
   });
 
+  // cPanel signs only once its own check has seen the published key (the validity cache): the record is right, the
+  // fix is that check — no record changes. The files panel plays it here: signing off until refreshDkimSigning.
+  test('the key is published but the panel has not seen it (cPanel validity cache) → the fix asks the panel to check again; no record changes', async () => {
+    const p = await start();
+    const domain = 'clean.example';
+    const overrides = join(p.dir, 'domains', `${domain}.json`);
+    writeFileSync(overrides, JSON.stringify({ dkim: false }));
+    const read = p.panel.readMailSettings.bind(p.panel);
+    p.panel.readMailSettings = async (d) => {
+      const s = await read(d);
+      return s.dkim.signing ? s : { ...s, dkim: { ...s.dkim, signingNeedsRefresh: true } };
+    };
+    let panelSees = false;
+    (p.panel as { refreshDkimSigning?: (d: string) => Promise<unknown> }).refreshDkimSigning = async (d: string) => {
+      if (panelSees) writeFileSync(overrides, JSON.stringify({ dkim: true }));
+      return p.panel.readMailSettings(d);
+    };
+    const before = p.zoneText(domain);
+    const plan = await p.plan(domain, 'dkim');
+    assert.deepEqual(plan.changes, []);
+    assert.deepEqual(plan.actions.map((a) => a.kind), ['refresh-dkim']);
+    assert.equal(plan.blocked, undefined);
+    // The panel still does not see it: failed, said so, nothing changed.
+    const failed = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(failed.status, 'failed');
+    if (failed.status === 'failed') assert.match(failed.reason, /still does not sign/);
+    panelSees = true;
+    const done = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(done.status, 'applied');
+    if (done.status !== 'applied') return;
+    assert.equal(done.verified, 'yes');
+    assert.equal((await p.panel.readMailSettings(domain)).dkim.signing, true);
+    assert.equal(p.zoneText(domain), before, 'no record changed');
+    assert.deepEqual(p.store.getChange(done.changeId)!.changes, []);
+    const undo = await undoChange(done.changeId, p.deps());
+    assert.equal(undo.status, 'refused');
+    if (undo.status === 'refused') assert.match(undo.reason, /changed no record .*nothing to undo/);
+  });
+
   test('the zone is edited while the panel generates the key → refused; only that edit is in the zone', async () => {
     const p = await start();
     const domain = 'newkey.example';

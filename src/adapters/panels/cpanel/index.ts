@@ -158,6 +158,7 @@ export class CpanelPanel implements Panel {
     const routing: 'local' | 'remote' = mxItem?.detected === 'remote' ? 'remote' : 'local';
     const files = this.opts.root && hasCpanelFiles(this.opts.root) ? readCpanelServerFiles(this.opts.root, d) : null;
     const helo = ptrItem?.helo ?? this.opts.hostname ?? '';
+    const signing = signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined);
     return {
       domain: d,
       // INFERRED: UAPI gives the user no host name call in the reference; the HELO is the host name unless
@@ -173,7 +174,9 @@ export class CpanelPanel implements Panel {
         // §8.4: Exim signs only while the validity cache entry exists (see signingFromValidation). On the server the
         // entry itself is read (Cpanel::DKIM::ValidityCache keeps it in a world-searchable directory, mode 0711, so
         // any user may test it); the validator above has just set it if the published record matches.
-        signing: signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined),
+        signing,
+        // Not signing although the key is published: cPanel's own check (refreshDkimSigning) turns it on.
+        ...(publicKey && !signing ? { signingNeedsRefresh: true } : {}),
         ...(publicKey ? { publicKey } : {}),
       },
       routing,

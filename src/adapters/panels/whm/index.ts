@@ -241,6 +241,7 @@ export class WhmPanel implements Panel {
         const pub = (await this.emailAuthItem('validate_current_spfs', d).catch(() => null))?.ip_address;
         if (typeof pub === 'string' && pub && isPublicIp(pub)) ips = [pub];
       }
+      const signsNow = !!f.publicKey && (f.validityCache || !(await this.publishesKey(d, f.publicKey)));
       return {
         domain: d,
         hostname,
@@ -252,7 +253,9 @@ export class WhmPanel implements Panel {
           // §8.4: Exim signs only when /var/cpanel/domain_keys/validity_cache/<domain> exists. A missing entry means
           // "not signing" when the zone already publishes the server's key (cPanel should sign and does not); with
           // another key or none published, cPanel signs as soon as its key is (see signingFromValidation).
-          signing: !!f.publicKey && (f.validityCache || !(await this.publishesKey(d, f.publicKey))),
+          signing: signsNow,
+          // Not signing although the key is published: cPanel's own check (refreshDkimSigning) turns it on.
+          ...(f.publicKey && !signsNow ? { signingNeedsRefresh: true } : {}),
           ...(f.privateKeyPem ? { privateKeyPem: f.privateKeyPem } : {}),
           ...(f.publicKey ? { publicKey: f.publicKey } : {}),
         },
@@ -267,13 +270,14 @@ export class WhmPanel implements Panel {
     const publicKey = dkimKeyOf(dkim?.expected as string | undefined);
     const ips = [...new Set([spf?.ip_address, ptr?.ip_address].filter((x): x is string => typeof x === 'string' && !!x))];
     const helo = (ptr?.helo as string | undefined) ?? this.opts.hostname ?? '';
+    const remoteSigns = signingFromValidation(dkim, publicKey);
     return {
       domain: d,
       hostname: this.opts.hostname ?? helo,
       ips,
       helo,
       nameservers,
-      dkim: { selector: 'default', signing: signingFromValidation(dkim, publicKey), ...(publicKey ? { publicKey } : {}) },
+      dkim: { selector: 'default', signing: remoteSigns, ...(publicKey && !remoteSigns ? { signingNeedsRefresh: true } : {}), ...(publicKey ? { publicKey } : {}) },
       routing: 'local', // INFERRED default: remote WHM callers get no MX-check state without per-user UAPI calls
       relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server
     };

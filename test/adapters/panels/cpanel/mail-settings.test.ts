@@ -43,6 +43,21 @@ describe('cPanel (UAPI): DKIM signing needs the validity cache (§8.4)', () => {
     const s = await panel.readMailSettings('alice.example');
     assert.ok(s.dkim.publicKey);
     assert.equal(s.dkim.signing, false);
+    assert.equal(s.dkim.signingNeedsRefresh, true, 'the key is published: a check by cPanel turns signing on');
+  });
+
+  it('refreshDkimSigning: cPanel checks again and signs once it can mark the key valid; no record changes', async () => {
+    const { state, panel } = await setup('alice', (s) => {
+      s.validityCache = s.validityCache.filter((d) => d !== 'alice.example');
+      s.validityCacheFails = ['alice.example'];
+    });
+    const zoneBefore = (await panel.readZone('alice.example')).records.map((r) => `${r.name} ${r.type} ${r.value}`).sort();
+    assert.equal((await panel.refreshDkimSigning('alice.example')).dkim.signing, false, 'cPanel still cannot mark it valid');
+    state.validityCacheFails = [];
+    const after = await panel.refreshDkimSigning('alice.example');
+    assert.equal(after.dkim.signing, true);
+    assert.equal(after.dkim.signingNeedsRefresh, undefined);
+    assert.deepEqual((await panel.readZone('alice.example')).records.map((r) => `${r.name} ${r.type} ${r.value}`).sort(), zoneBefore);
   });
 
   it('on the server the cache entry itself decides (its directory is world-searchable)', async () => {
