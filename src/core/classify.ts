@@ -3,8 +3,12 @@
 // traces of the previous host inside the zone itself (old NS/SOA names, an old mail. A record); the PTR name of a
 // foreign IP. A mail service is never stale, and neither is mail.<domain> when the panel routes the domain's mail
 // elsewhere (it is then most likely the customer's current mail server). What cannot be decided is unknown.
+// A provider is judged against the current host, not only by its kind (mail-auth.md §8: "decide staleness by comparing
+// with the current host"): the provider this server's own host name / HELO belongs to is this server, and — when the
+// panel routes the domain's mail elsewhere — a provider the domain's MX points at is where its mail is delivered, so
+// its names (SPF includes, DKIM selectors, MX hosts) are a service the customer uses, hosting company or not.
 import { createPublicKey } from 'node:crypto';
-import type { Knowledge } from '../knowledge/index.js';
+import type { Knowledge, Provider } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
 import { canonName, inZone, registrableDomain } from './domain.js';
 import { cidrContains, isIpAddress, reverseName } from './ip.js';
@@ -33,6 +37,14 @@ export function orgDomain(host: string): string {
 
 const C = (cls: Classification['class'], reason: string, extra?: Partial<Classification>): Classification =>
   extra ? { class: cls, reason, ...extra } : { class: cls, reason };
+
+/** Where the domain's mail is delivered while the panel routes it elsewhere: the providers its MX hosts belong to. */
+interface MailDelivery {
+  /** Provider id → the domain's MX hosts at that provider. */
+  providers: Map<string, string[]>;
+  /** Set when the live MX lookup got no answer and the panel's zone names no MX: where the mail goes is not known. */
+  error?: string;
+}
 
 /**
  * One canonical form of a base64 public key, so that encodings of one key compare equal: RSA (SPKI or bare PKCS#1)
@@ -89,6 +101,11 @@ class AuditClassifier implements Classifier {
   private readonly heloName: string;
   private readonly serverSelector: string;
   private readonly serverOrgs: Set<string>;
+  /** Providers (knowledge) that this server's host name / HELO belong to: id → the server's name at it. */
+  private readonly serverProviders = new Map<string, string>();
+  /** With mail routed elsewhere: the MX hosts of the panel's copy of the zone. */
+  private readonly zoneMx: string[] = [];
+  private delivery: Promise<MailDelivery> | null = null;
   private readonly domainOrg: string;
   private readonly relayHost: string | null;
   private readonly relayOrg: string | null;
@@ -113,7 +130,81 @@ class AuditClassifier implements Classifier {
     this.domainOrg = orgDomain(domain);
     this.relayHost = settings.relay?.host ? canonName(settings.relay.host) : null;
     this.relayOrg = this.relayHost ? orgDomain(this.relayHost) : null;
-    if (zone) this.findTraces(zoneIndex ?? new RecordIndex(zone.records));
+    for (const name of [this.hostName, this.heloName]) {
+      const p = name ? knowledge.matchHost(name) : null;
+      if (p && !this.serverProviders.has(p.id)) this.serverProviders.set(p.id, name);
+    }
+    if (zone) {
+      const index = zoneIndex ?? new RecordIndex(zone.records);
+      if (settings.routing === 'remote') {
+        for (const r of index.at(domain, 'MX')) {
+          const h = canonName(r.value.trim().split(/\s+/).pop() ?? '');
+          if (h && h !== '.') this.zoneMx.push(h);
+        }
+      }
+      this.findTraces(index);
+    }
+  }
+
+  /** A foreign name at the provider this server's own host name / HELO belongs to (no trace of a previous host). */
+  private atServerProvider(host: string): boolean {
+    if (!this.serverProviders.size) return false;
+    const p = this.knowledge.matchHost(host);
+    return p !== null && this.serverProviders.has(p.id);
+  }
+
+  /**
+   * With mail routed elsewhere (panel setting), the providers the domain's MX hosts belong to — the live MX and the
+   * panel's copy of the zone together (either may be the one in use: keeping is the safe side). Null with local
+   * routing: the mail is delivered here, and an MX elsewhere is the mx check's concern (stale or mismatched).
+   */
+  private mailDelivery(): Promise<MailDelivery> | null {
+    if (this.settings.routing !== 'remote') return null;
+    return (this.delivery ??= this.findDelivery());
+  }
+
+  private async findDelivery(): Promise<MailDelivery> {
+    const providers = new Map<string, string[]>();
+    const live = await this.resolver.resolve(this.domain, 'MX');
+    const hosts = this.zoneMx.slice();
+    if (live.status === 'ok') for (const m of live.records) hosts.push(canonName(m.exchange));
+    for (const h of hosts) {
+      if (!h || h === '.') continue;
+      const p = this.knowledge.matchHost(h);
+      if (!p) continue;
+      const at = providers.get(p.id);
+      if (!at) providers.set(p.id, [h]);
+      else if (!at.includes(h)) at.push(h);
+    }
+    if (live.status === 'unknown' && !this.zoneMx.length) {
+      return { providers, error: `the MX lookup of ${this.domain} got no answer (${live.error ?? 'DNS error'})` };
+    }
+    return { providers };
+  }
+
+  /**
+   * A known provider's name, judged against the current host: where the domain's mail is delivered (routing remote,
+   * MX there) → keep; this server's own provider → this server; else by kind (hosting → stale, shared → unknown,
+   * mail or report service → keep). `what` names the thing classified ("secureserver.net", "selector s1-ionos").
+   */
+  private byProvider(p: Provider, what: string, delivery: MailDelivery | null): Classification {
+    const extra = { provider: p.id, source: p.source };
+    const mx = delivery?.providers.get(p.id);
+    if (mx) {
+      return C('keep', `${what} belongs to ${p.name}, where ${this.domain}'s mail is delivered (MX ${mx.join(', ')}; the panel routes its mail elsewhere): a service the customer uses`, extra);
+    }
+    const mine = this.serverProviders.get(p.id);
+    if (mine) return C('this-server', `${what} belongs to ${p.name}, the provider this server is at (${mine})`, extra);
+    if (p.kind === 'hosting') {
+      if (delivery?.error) {
+        return C('unknown', `${what} belongs to ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
+      }
+      return C('stale', `${what} belongs to ${p.name}, a hosting provider that is not this server`, extra);
+    }
+    if (p.kind === 'shared-infrastructure') {
+      return C('unknown', `${what} is ${p.name}, shared infrastructure used by several hosts and services: it does not identify a previous host`, extra);
+    }
+    return C('keep', `${what} is ${p.name}, a ${p.kind === 'report-processor' ? 'DMARC report service' : 'mail service'} the customer uses`, extra);
   }
 
   /** The apex NS and SOA, and mail.<domain>'s A and AAAA. */
@@ -125,13 +216,15 @@ class AuditClassifier implements Classifier {
     const served = this.settings.nameservers.length > 0;
     for (const r of served ? index.at(domain, 'NS') : []) {
       const o = orgDomain(r.value);
-      if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
+      if (!panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o) && !this.atServerProvider(r.value)) this.traceOrgs.set(o, `the zone still lists the old nameserver ${r.value}`);
     }
     for (const r of served ? index.at(domain, 'SOA') : []) {
       const space = r.value.search(/\s/);
       const mname = space < 0 ? r.value : r.value.slice(0, space); // the first field
       const o = orgDomain(mname);
-      if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o)) this.traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
+      if (mname && !panelNsOrgs.has(o) && o !== domainOrg && !serverOrgs.has(o) && !this.atServerProvider(mname)) {
+        this.traceOrgs.set(o, `the zone's SOA names ${mname}, not this server's nameservers`);
+      }
     }
     const mailName = `mail.${domain}`;
     const mailAddrs = index.at(mailName, 'A').concat(index.at(mailName, 'AAAA'));
@@ -159,22 +252,12 @@ class AuditClassifier implements Classifier {
     }
   }
 
-  private fromKnowledge(host: string): Classification | null {
+  /** A host name the knowledge knows, classified by its provider (null when no provider matches). */
+  private fromKnowledge(host: string): Classification | Promise<Classification> | null {
     const p = this.knowledge.matchHost(host);
     if (!p) return null;
-    if (p.kind === 'hosting') {
-      return C('stale', `${host} belongs to ${p.name}, a hosting provider that is not this server`, { provider: p.id, source: p.source });
-    }
-    if (p.kind === 'shared-infrastructure') {
-      return C('unknown', `${host} is ${p.name}, shared infrastructure used by several hosts and services: it does not identify a previous host`, {
-        provider: p.id,
-        source: p.source,
-      });
-    }
-    return C('keep', `${host} is ${p.name}, a ${p.kind === 'report-processor' ? 'DMARC report service' : 'mail service'} the customer uses`, {
-      provider: p.id,
-      source: p.source,
-    });
+    const delivery = this.mailDelivery();
+    return delivery ? delivery.then((d) => this.byProvider(p, host, d)) : this.byProvider(p, host, null);
   }
 
   ip(ipOrCidr: string): Promise<Classification> {
@@ -195,7 +278,14 @@ class AuditClassifier implements Classifier {
     if (ptr.status === 'unknown') return C('unknown', `PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
     for (const name of ptr.records) {
       if (serverOrgs.has(orgDomain(name))) return C('unknown', `${base} (PTR ${name}) is in the current host's network but is not this server`);
-      const k = this.fromKnowledge(name);
+      const k = await this.fromKnowledge(name);
+      if (k && k.class === 'this-server') {
+        // The PTR names this server's provider, but the address is not this server's: another machine of that network.
+        return C('unknown', `${base} (PTR ${name}) is in the network of this server's provider (${this.knowledge.displayName(k.provider ?? '')}) but is not this server`, {
+          provider: k.provider,
+          source: k.source,
+        });
+      }
       if (k) return { ...k, reason: `${base} has PTR ${name}: ${k.reason}` };
       const t = traceOrgs.get(orgDomain(name));
       if (t) return C('stale', `${base} has PTR ${name}, at the same provider as before: ${t}`);
@@ -290,22 +380,47 @@ class AuditClassifier implements Classifier {
     }
   }
 
-  dkimKey(selector: string, publicKeyB64: string | null): Classification {
-    const { settings, domain, knowledge } = this;
+  dkimKey(selector: string, publicKeyB64: string | null, aliases?: readonly string[]): Promise<Classification> {
+    const { settings, domain } = this;
     const sel = selector.toLowerCase();
     if (sel === this.serverSelector) {
-      if (!settings.dkim.publicKey) return C('unknown', `this server has no DKIM key for ${domain} to compare with`);
-      if (!publicKeyB64) return C('unknown', 'the record has no public key');
+      if (!settings.dkim.publicKey) return Promise.resolve(C('unknown', `this server has no DKIM key for ${domain} to compare with`));
+      if (!publicKeyB64) return Promise.resolve(C('unknown', 'the record has no public key'));
       const a = canonicalKey(publicKeyB64);
       const b = canonicalKey(settings.dkim.publicKey);
-      if (a && b && a === b) return C('this-server', `the key at ${sel}._domainkey is the key this server signs with`);
-      return C('stale', `the key at ${sel}._domainkey is not the key this server signs with — most likely the previous host's`);
+      if (a && b && a === b) return Promise.resolve(C('this-server', `the key at ${sel}._domainkey is the key this server signs with`));
+      return Promise.resolve(C('stale', `the key at ${sel}._domainkey is not the key this server signs with — most likely the previous host's`));
+    }
+    const delivery = this.mailDelivery();
+    return delivery ? delivery.then((d) => this.otherSelector(sel, aliases, d)) : Promise.resolve(this.otherSelector(sel, aliases, null));
+  }
+
+  /**
+   * A key at a selector that is not this server's. A selector published as a CNAME is classified by the provider of
+   * its target (mail-auth.md §2: follow the CNAME, report the target) — "s1" is SendGrid's name and IONOS's, the
+   * target tells which. Else by the providers that use the selector's name.
+   */
+  private otherSelector(sel: string, aliases: readonly string[] | undefined, delivery: MailDelivery | null): Classification {
+    const { knowledge } = this;
+    for (const target of aliases ?? []) {
+      const p = knowledge.matchHost(target);
+      if (p) return this.byProvider(p, `${sel}._domainkey (an alias of ${target})`, delivery);
     }
     const ps = knowledge.selectorProviders(sel);
-    if (ps.length) return C('keep', `${sel} is a selector of ${ps.map((p) => p.name).join(' / ')}`, { provider: ps[0].id, source: ps[0].source });
-    const p = knowledge.providers.find((x) => x.kind === 'hosting' && (x.dkimSelectors ?? []).includes(sel));
-    if (p) return C('stale', `${sel} is ${p.name}'s selector`, { provider: p.id, source: p.source });
-    return C('unknown', `selector ${sel} is not this server's and matches no known mail service`);
+    if (!ps.length) {
+      const to = aliases?.length ? ` (an alias of ${aliases[aliases.length - 1]}, which matches no known provider)` : '';
+      return C('unknown', `selector ${sel}${to} is not this server's and matches no known mail service`);
+    }
+    // Several providers may use one name: the provider the domain's mail is delivered to, then this server's own, then
+    // the mail services using it (kept); stale only when every provider using the name is a previous-host candidate.
+    const what = `selector ${sel}`;
+    const delivered = ps.find((p) => delivery?.providers.has(p.id));
+    if (delivered) return this.byProvider(delivered, what, delivery);
+    const mine = ps.find((p) => this.serverProviders.has(p.id));
+    if (mine) return this.byProvider(mine, what, delivery);
+    const services = ps.filter((p) => p.kind === 'mail-service' || p.kind === 'report-processor');
+    if (services.length) return C('keep', `${sel} is a selector of ${services.map((p) => p.name).join(' / ')}`, { provider: services[0].id, source: services[0].source });
+    return this.byProvider(ps.find((p) => p.kind === 'shared-infrastructure') ?? ps[0], what, delivery);
   }
 
   lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification {
@@ -325,7 +440,7 @@ class AuditClassifier implements Classifier {
     return Promise.resolve(this.reportAddressNow(address));
   }
 
-  private reportAddressNow(address: string): Classification {
+  private reportAddressNow(address: string): Classification | Promise<Classification> {
     const at = address.lastIndexOf('@');
     const host = canonName(at >= 0 ? address.slice(at + 1) : address);
     const org = orgDomain(host);

@@ -5,14 +5,24 @@ import providersData from './providers.json' with { type: 'json' };
  * hosting: a previous host's leftovers are stale candidates. mail-service / report-processor: kept.
  * shared-infrastructure: filtering or relay networks many hosts share; a match names the network, not a host, so it is
  * never evidence of a previous host (classified unknown).
+ * (Policy on top — the current server's own provider, a provider the domain's mail is delivered to — lives in
+ * src/core/classify.ts.)
  */
 export type ProviderKind = 'hosting' | 'mail-service' | 'report-processor' | 'shared-infrastructure';
 export interface Provider {
   id: string;
   name: string;
   kind: ProviderKind;
+  /**
+   * Host patterns of the provider's SPF includes. A pattern is a host-name suffix matched on label boundaries
+   * ("websitewelcome.com" matches "gator123.websitewelcome.com"), or — ending in "." — a leading pattern: the host's
+   * first labels, "*" standing for any run of characters within one label, followed by at least one more label
+   * ("dc-*._spfm." matches "dc-aa1b2c3d4e._spfm.customer.example").
+   */
   spf: string[];
+  /** Host patterns of the provider's other names (MX, NS, PTR, report hosts), in the same syntax as `spf`. */
   hosts: string[];
+  /** DKIM selectors: exact names, or — ending in "-" — a prefix ("hs1-" matches "hs1-4242424"). */
   dkimSelectors?: string[];
   confidence: 'high' | 'medium' | 'low';
   source: string;
@@ -21,29 +31,76 @@ export interface Provider {
 
 export interface Knowledge {
   providers: Provider[];
-  /** Provider whose SPF include (or host suffix) matches a host name. SPF-include entries win over host suffixes. */
+  /**
+   * Provider whose SPF include (or host pattern) matches a host name. Leading patterns are tried first, then the
+   * longest matching suffix; on one pattern, SPF-include entries win over host suffixes (the first provider to list it).
+   */
   matchHost(host: string): Provider | null;
-  /** Mail services that publish keys at this selector. */
+  /** Providers (of any kind) that publish keys at this selector. */
   selectorProviders(selector: string): Provider[];
   /** Display name of a provider id (e.g. "mailchannels" → "MailChannels"); the id itself when unknown. */
   displayName(id: string): string;
 }
 
+const KINDS: ReadonlySet<string> = new Set<ProviderKind>(['hosting', 'mail-service', 'report-processor', 'shared-infrastructure']);
+const SUFFIX = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*$/;
+const LEADING = /^(?:[a-z0-9_*-]+\.)+$/;
+const SELECTOR = /^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_-])?$/;
+
+/** What is wrong with a providers list (empty when nothing is): the data format above, checked before use. */
+export function validateProviders(providers: Provider[]): string[] {
+  const errors: string[] = [];
+  const ids = new Set<string>();
+  for (const p of providers) {
+    const at = `provider ${JSON.stringify(p.id)}`;
+    if (!p.id || ids.has(p.id)) errors.push(`${at}: missing or duplicate id`);
+    ids.add(p.id);
+    if (!p.name) errors.push(`${at}: no name`);
+    if (!KINDS.has(p.kind)) errors.push(`${at}: unknown kind ${JSON.stringify(p.kind)}`);
+    if (!p.source || !p.source.trim()) errors.push(`${at}: no source`);
+    if (!['high', 'medium', 'low'].includes(p.confidence)) errors.push(`${at}: confidence ${JSON.stringify(p.confidence)}`);
+    for (const pat of [...(p.spf ?? []), ...(p.hosts ?? [])]) {
+      const ok = pat.endsWith('.') ? LEADING.test(pat) && pat.includes('*') : SUFFIX.test(pat) && pat.includes('.');
+      if (!ok) errors.push(`${at}: bad host pattern ${JSON.stringify(pat)} (a lower-case suffix such as "example.com", or a leading pattern with "*" ending in ".")`);
+    }
+    for (const s of p.dkimSelectors ?? []) {
+      if (!SELECTOR.test(s)) errors.push(`${at}: bad DKIM selector ${JSON.stringify(s)} (lower case; a prefix ends in "-")`);
+    }
+  }
+  return errors;
+}
+
+function leadingRegExp(pat: string): RegExp {
+  const body = pat
+    .slice(0, -1)
+    .split('.')
+    .map((label) => label.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('[^.]*'))
+    .join('\\.');
+  return new RegExp(`^${body}\\.[^.]`);
+}
+
 export function makeKnowledge(providers: Provider[]): Knowledge {
+  const errors = validateProviders(providers);
+  if (errors.length) throw new Error(`invalid provider knowledge: ${errors.join('; ')}`);
   // Host patterns (SPF includes and host suffixes, lower case) → the provider that wins them: the first provider to
   // list a pattern. A host matches a pattern when it is the pattern or ends in "." + pattern, and the longest pattern
   // wins, so walking the host's suffixes from the longest down finds the winner in a few map lookups.
+  // Leading patterns (few) are tried before, one regular expression each.
   // The providers list is fixed once the knowledge is made.
   const byPattern = new Map<string, Provider>();
+  const leading: { re: RegExp; p: Provider }[] = [];
   for (const p of providers) {
-    for (const pat of p.spf) if (!byPattern.has(pat.toLowerCase())) byPattern.set(pat.toLowerCase(), p);
-    for (const pat of p.hosts) if (!byPattern.has(pat.toLowerCase())) byPattern.set(pat.toLowerCase(), p);
+    for (const pat of p.spf.concat(p.hosts)) {
+      if (pat.endsWith('.')) leading.push({ re: leadingRegExp(pat), p });
+      else if (!byPattern.has(pat)) byPattern.set(pat, p);
+    }
   }
   return {
     providers,
     matchHost(host) {
       let h = host.toLowerCase();
       if (h.endsWith('.')) h = h.slice(0, -1);
+      for (let i = 0; i < leading.length; i++) if (leading[i].re.test(h)) return leading[i].p;
       const whole = byPattern.get(h);
       if (whole) return whole;
       for (let i = h.indexOf('.'); i >= 0; i = h.indexOf('.', i + 1)) {
@@ -54,7 +111,7 @@ export function makeKnowledge(providers: Provider[]): Knowledge {
     },
     selectorProviders(selector) {
       const s = selector.toLowerCase();
-      return providers.filter((p) => (p.dkimSelectors ?? []).some((x) => x === s || (x.endsWith('-') && s.startsWith(x))));
+      return providers.filter((p) => (p.dkimSelectors ?? []).some((x) => (x.endsWith('-') ? s.length > x.length && s.startsWith(x) : x === s)));
     },
     displayName(id) {
       return providers.find((p) => p.id === id)?.name ?? id;

@@ -73,11 +73,11 @@ test('hosts: this server by name, by address; relay is this server when relaying
   assert.equal((await relayC.host('relay.mailchannels.net')).class, 'this-server');
 });
 
-test('dkim keys and lockdown ids', () => {
-  assert.equal(c.dkimKey('default', rsaKey().publicB64).class, 'this-server');
-  assert.equal(c.dkimKey('default', otherRsaKey().publicB64).class, 'stale');
-  assert.equal(c.dkimKey('google', otherRsaKey().publicB64).class, 'keep');
-  assert.equal(c.dkimKey('randomsel', otherRsaKey().publicB64).class, 'unknown');
+test('dkim keys and lockdown ids', async () => {
+  assert.equal((await c.dkimKey('default', rsaKey().publicB64)).class, 'this-server');
+  assert.equal((await c.dkimKey('default', otherRsaKey().publicB64)).class, 'stale');
+  assert.equal((await c.dkimKey('google', otherRsaKey().publicB64)).class, 'keep');
+  assert.equal((await c.dkimKey('randomsel', otherRsaKey().publicB64)).class, 'unknown');
   assert.equal(c.lockdownId('auth', 'oldhostmc').class, 'stale', 'no MailChannels relay: any id is a leftover');
   assert.equal(relayC.lockdownId('auth', 'newhostmc').class, 'this-server');
   assert.equal(relayC.lockdownId('auth', 'NewHostMC').class, 'this-server', 'ids compare case-insensitively');

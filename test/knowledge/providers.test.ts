@@ -1,7 +1,7 @@
 // The provider data itself: shape, sources, and the entries whose class matters most.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultKnowledge } from '../../src/knowledge/index.js';
+import { defaultKnowledge, makeKnowledge, validateProviders, type Provider } from '../../src/knowledge/index.js';
 
 const KINDS = new Set(['hosting', 'mail-service', 'report-processor', 'shared-infrastructure']);
 
@@ -32,4 +32,43 @@ test('HostGator (websitewelcome.com) stays a hosting provider', () => {
   const p = defaultKnowledge.matchHost('gator123.websitewelcome.com');
   assert.equal(p?.id, 'hostgator');
   assert.equal(p?.kind, 'hosting');
+});
+
+test('the data passes its own format check (host patterns, selector prefixes)', () => {
+  assert.deepEqual(validateProviders(defaultKnowledge.providers), []);
+});
+
+test('the format check rejects what the matcher would get wrong', () => {
+  const base: Provider = { id: 'x', name: 'X', kind: 'hosting', spf: [], hosts: [], confidence: 'low', source: 'test' };
+  for (const bad of [{ spf: ['Example.COM'] }, { hosts: ['*.example.com'] }, { hosts: ['dc-x._spfm.'] }, { hosts: ['com'] }, { dkimSelectors: ['HS1-'] }]) {
+    assert.notDeepEqual(validateProviders([{ ...base, ...bad }]), [], JSON.stringify(bad));
+    assert.throws(() => makeKnowledge([{ ...base, ...bad }]), /invalid provider knowledge/, JSON.stringify(bad));
+  }
+  assert.notDeepEqual(validateProviders([base, { ...base }]), [], 'duplicate id');
+});
+
+test("GoDaddy's DNS-managed SPF include dc-<random>._spfm.<domain> (mail-auth.md §8.1) is GoDaddy, a hosting provider", () => {
+  for (const h of ['dc-aa1b2c3d4e._spfm.customer.example', 'DC-0123._SPFM.shop.co.uk.']) assert.equal(defaultKnowledge.matchHost(h)?.id, 'godaddy', h);
+  for (const h of ['dc-aa1b2c3d4e.spfm.customer.example', 'x.dc-aa1b2c3d4e._spfm.customer.example', 'dc-aa1._spfm', 'dcaa1._spfm.customer.example']) {
+    assert.notEqual(defaultKnowledge.matchHost(h)?.id, 'godaddy', h);
+  }
+  assert.equal(defaultKnowledge.matchHost('smtp.secureserver.net')?.kind, 'hosting');
+});
+
+test('HubSpot selectors hs1-<portal>, hs2-<portal> (prefix entries), and the bare names', () => {
+  for (const s of ['hs1-4242424', 'HS2-4242424', 'hs1', 'hs2']) assert.deepEqual(defaultKnowledge.selectorProviders(s).map((p) => p.id), ['hubspot'], s);
+  for (const s of ['hs1-', 'hs3-4242424', 'xhs1-4242424']) assert.deepEqual(defaultKnowledge.selectorProviders(s), [], s);
+});
+
+test('hosting providers\' selectors are returned with their kind (the classifier judges them)', () => {
+  assert.deepEqual(defaultKnowledge.selectorProviders('dreamhost').map((p) => `${p.id} ${p.kind}`), ['dreamhost hosting']);
+  assert.deepEqual(defaultKnowledge.selectorProviders('s1-ionos').map((p) => `${p.id} ${p.kind}`), ['ionos hosting']);
+});
+
+test('Namecheap Private Email is listed with the hosting providers (mail-auth.md §8.1: stale candidates)', () => {
+  const p = defaultKnowledge.matchHost('spf.privateemail.com');
+  assert.equal(p?.id, 'namecheap-privateemail');
+  assert.equal(p?.kind, 'hosting');
+  assert.match(p!.source, /§8\.1/);
+  assert.equal(defaultKnowledge.matchHost('mx1.privateemail.com')?.id, 'namecheap-privateemail');
 });

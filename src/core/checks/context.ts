@@ -19,8 +19,11 @@ export interface Classifier {
   host(host: string): Promise<Classification>;
   /** An IP address (v4/v6), possibly a CIDR. */
   ip(ipOrCidr: string): Promise<Classification>;
-  /** A DKIM public key (base64) at a selector: is it the server's key? */
-  dkimKey(selector: string, publicKeyB64: string | null): Classification;
+  /**
+   * A DKIM public key (base64) at a selector: is it the server's key? `aliases`: the CNAME chain the selector's name
+   * follows (a delegated selector is classified by its target's provider).
+   */
+  dkimKey(selector: string, publicKeyB64: string | null, aliases?: readonly string[]): Promise<Classification>;
   /** A MailChannels auth=/senderid= value. */
   lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification;
   /** A DMARC report address (mailto: URI's address part). */

@@ -35,7 +35,8 @@ async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
     INCLUDES.lastIndex = 0;
     for (let m = spf ? INCLUDES.exec(spf) : null; m; m = INCLUDES.exec(spf!)) {
       const p = ctx.knowledge.matchHost(m[1]);
-      if (p && p.kind === 'mail-service') for (const s of (p.dkimSelectors ?? []).slice(0, 2)) sel.add(s);
+      // The first two exact names (a name ending in "-" is a prefix such as HubSpot's "hs1-<portal>": not probed).
+      if (p && p.kind === 'mail-service') for (const s of filterList(p.dkimSelectors ?? [], (x) => !x.endsWith('-')).slice(0, 2)) sel.add(s);
     }
   }
   for (const s of ctx.options.extraSelectors ?? []) sel.add(s.toLowerCase());
@@ -109,7 +110,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         out.push(makeFinding('dkim', 'dkim.malformed', 'fail', `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.`, ev, subjFix));
         continue;
       }
-      const c = ctx.classifier.dkimKey(sel, rec.publicKey);
+      const c = await ctx.classifier.dkimKey(sel, rec.publicKey, aliases);
       if (isServer && c.class === 'stale' && (!dkim.signing || ctx.settings.routing === 'remote')) {
         // This server does not sign for the domain, or the domain's mail is handled elsewhere: the key is most likely
         // the current external provider's, not a previous host's, and replacing it would break that provider's mail.
@@ -143,7 +144,8 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       } else if (isServer && c.class === 'this-server') {
         out.push(makeFinding('dkim', 'dkim.ok', 'pass', `${name} publishes the key this server signs with.`, ev, { subject: sel, classification: c }));
       } else {
-        out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.`, ev, { subject: sel, classification: c }));
+        const left = c.class === 'stale' ? ' Most likely a previous host left it: nothing signs with it here.' : '';
+        out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.${left}`, ev, { subject: sel, classification: c }));
       }
       const grade = gradeKey(rec.bits, rec.keyType);
       if (grade !== 'ok') {

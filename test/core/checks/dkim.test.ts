@@ -69,3 +69,52 @@ describe('dkim check: which findings offer the DKIM fix', () => {
     assert.match(f.message, /key mailhealth cannot read here/);
   });
 });
+
+describe('dkim check: other selectors are classified by the CNAME target, then by the name', () => {
+  const D = 'd.example';
+  /** Selectors published in the panel's zone (so the check probes them), each a CNAME to `target` or a TXT key. */
+  async function otherSelectors(sels: Record<string, string | null>, settings: Partial<MailSettings> = {}, extra: Record<string, unknown> = {}) {
+    const map: Record<string, unknown> = { [D]: { TXT: [['v=spf1 ip4:203.0.113.10 -all']] }, ...extra };
+    const records = [];
+    for (const [sel, target] of Object.entries(sels)) {
+      const name = `${sel}._domainkey.${D}`;
+      map[name] = target ? { CNAME: [target], TXT: [[`v=DKIM1; k=rsa; p=${theirs}`]] } : { TXT: [[`v=DKIM1; k=rsa; p=${theirs}`]] };
+      records.push(target ? { name, ttl: 300, type: 'CNAME', value: `${target}.` } : { name, ttl: 300, type: 'TXT', value: `v=DKIM1; k=rsa; p=${theirs}` });
+    }
+    const ctx = checkContext(D, map as never, { dkim: { selector: 'default', signing: true, publicKey: mine }, ...settings }, records);
+    return (await dkimCheck(ctx)).filter((f) => f.rule === 'dkim.other-selector');
+  }
+
+  test('s1 CNAME → s1.dkim.ionos.com: IONOS (a previous host: stale), not "a selector of SendGrid"', async () => {
+    const [f] = await otherSelectors({ s1: 's1.dkim.ionos.com' });
+    assert.ok(f);
+    assert.equal(f.classification?.class, 'stale');
+    assert.equal(f.classification?.provider, 'ionos');
+    assert.match(f.message, /s1\.dkim\.ionos\.com/);
+    assert.doesNotMatch(f.message, /SendGrid/);
+    assert.deepEqual(f.evidence.cname, ['s1.dkim.ionos.com']);
+    assert.match(f.message, /previous host/);
+  });
+
+  test('hosting providers\' selectors are stale; HubSpot hs1-/hs2-<portal> CNAMEs are kept', async () => {
+    const fs = await otherSelectors({
+      dreamhost: null,
+      's1-ionos': 's1-ionos.dkim.ionos.com',
+      'hs1-4242424': 'd-example.hs01a.dkim.hubspotemail.net',
+      'hs2-4242424': null,
+    });
+    const cls = Object.fromEntries(fs.map((f) => [f.subject, `${f.classification?.class} ${f.classification?.provider}`]));
+    assert.deepEqual(cls, { dreamhost: 'stale dreamhost', 's1-ionos': 'stale ionos', 'hs1-4242424': 'keep hubspot', 'hs2-4242424': 'keep hubspot' });
+  });
+
+  test('mail routed elsewhere and delivered to IONOS: its selectors are the service in use (kept)', async () => {
+    const fs = await otherSelectors({ 's1-ionos': 's1-ionos.dkim.ionos.com', s2: 's2.dkim.ionos.com' }, { routing: 'remote' }, {
+      [D]: { TXT: [['v=spf1 ip4:203.0.113.10 include:_spf-eu.ionos.com -all']], MX: [{ priority: 10, exchange: 'mx00.ionos.com' }] },
+    });
+    assert.equal(fs.length, 2);
+    for (const f of fs) {
+      assert.equal(f.classification?.class, 'keep', f.message);
+      assert.match(f.message, /mail is delivered/);
+    }
+  });
+});

@@ -32,3 +32,26 @@ describe('mx check: unanswered address lookups and a mixed null MX', () => {
     assert.ok(!fs.some((f) => f.rule === 'mx.unresolvable'), JSON.stringify(rules(fs)));
   });
 });
+
+describe('mx check follows the classification of the MX hosts (mail routed elsewhere)', () => {
+  const D = 'r.example';
+  const ns = (value: string) => ({ name: D, ttl: 300, type: 'NS', value });
+
+  test('routing remote, MX at a hosting provider (GoDaddy mailboxes): where mail is delivered, no mx.stale', async () => {
+    const map = { [D]: { MX: [{ priority: 0, exchange: 'smtp.secureserver.net' }] }, 'smtp.secureserver.net': { A: ['68.178.213.37'] } };
+    const fs = await mxCheck(checkContext(D, map, { routing: 'remote' }));
+    assert.deepEqual(rules(fs), ['info mx.host', 'pass mx.ok']);
+    assert.equal(fs[0].classification?.class, 'keep');
+  });
+
+  test('routing local, the same MX: mx.stale fail', async () => {
+    const map = { [D]: { MX: [{ priority: 0, exchange: 'smtp.secureserver.net' }] }, 'smtp.secureserver.net': { A: ['68.178.213.37'] } };
+    assert.deepEqual(rules(await mxCheck(checkContext(D, map))), ['fail mx.stale']);
+  });
+
+  test('routing remote, MX at the provider of the old nameservers (no known provider): mx.stale warn', async () => {
+    const map = { [D]: { MX: [{ priority: 10, exchange: 'mx.oldhost.test' }] }, 'mx.oldhost.test': { A: ['198.51.100.40'] } };
+    const fs = await mxCheck(checkContext(D, map, { routing: 'remote' }, [ns('ns1.newhost.example'), ns('ns1.oldhost.test')]));
+    assert.deepEqual(rules(fs), ['warn mx.stale']);
+  });
+});
