@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { auditDomain } from '../../core/audit.js';
-import { explainBounce, explanationJson } from '../../core/bounce/explain.js';
+import { dnsHeadline, explainBounce, explanationJson } from '../../core/bounce/explain.js';
 import { isParseError, MAX_BOUNCE_BYTES, parseBounce } from '../../core/bounce/parse.js';
 import type { DomainAudit } from '../../core/model.js';
 import { configuredPanel, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, UsageError, type GlobalOptions } from '../context.js';
@@ -60,7 +60,7 @@ export function registerExplainCommand(program: Command): void {
           `Meaning:  ${safe(ex.meaning)}`,
           `Domain:   ${ex.domain !== null && ex.domain !== undefined ? safe(ex.domain) : '(not found in the bounce)'}${ex.ip ? `   sending IP: ${safe(ex.ip)}` : ''}`,
           '',
-          ex.findings.length ? 'What in the DNS causes it:' : 'Nothing in the DNS audit explains this bounce.',
+          dnsHeadline(ex, audit ? 'audited' : parsed.domain ? 'out-of-scope' : 'no-domain'),
           ...ex.findings.map((f) => formatFinding(f, { color, evidence: false, domain: ex.domain ?? undefined })),
           ...(ex.outsideDns.length ? ['', 'Check outside DNS:', ...ex.outsideDns.map((s) => `  - ${safe(s)}`)] : []),
           ...[...ex.notes, ...notes].map((n) => `note: ${safe(n)}`),

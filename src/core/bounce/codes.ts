@@ -18,7 +18,12 @@ export interface BounceCode {
   meaning: string;
   /** Distinctive lower-case fragments of the receiver's wording. */
   phrases: string[];
-  /** Rule ids, or prefixes ending in '.', whose findings explain this rejection — most likely first. */
+  /**
+   * Rule patterns whose findings can produce this rejection, most likely first: an exact rule id ("spf.missing"),
+   * optionally limited to one severity ("dkim.weak-key:fail"). In the JSON an entry may also name a shared set
+   * ("@spf-fail", from `ruleSets`); the loaded table holds the expanded list. Empty: no DNS record the audit checks
+   * causes it.
+   */
   rules: string[];
   /** Keys of `outsideDns`: what to check outside the domain's DNS. */
   outside: string[];
@@ -43,12 +48,17 @@ export interface ReceiverFingerprint {
 
 export interface BounceTable {
   receivers: ReceiverFingerprint[];
+  /** Named lists of rule patterns shared by several codes (e.g. "spf-fail": what makes SPF fail). */
+  ruleSets?: Record<string, string[]>;
   outsideDns: Record<string, string>;
   defaultOutsideDns: string[];
   codes: BounceCode[];
 }
 
 const CODE_RE = /^[245]\.\d{1,3}\.\d{1,3}$/;
+/** An exact rule id, optionally limited to one severity. No prefixes: a prefix ("spf.") blames findings that cannot cause the rejection. */
+const RULE_PATTERN_RE = /^[a-z]+\.[a-z][a-z-]*(?::(?:fail|warn))?$/;
+const RULE_SET_REF_RE = /^@[a-z][a-z0-9-]*$/;
 const REPLY_RE = /^[245]\d\d$/;
 
 function isStrArray(v: unknown): v is string[] {
@@ -64,7 +74,14 @@ export function validateBounceTable(data: unknown): string[] {
   if (!Array.isArray(t.codes)) errs.push('codes: not an array');
   if (!t.outsideDns || typeof t.outsideDns !== 'object') errs.push('outsideDns: not an object');
   if (!isStrArray(t.defaultOutsideDns)) errs.push('defaultOutsideDns: not a string array');
+  if (t.ruleSets !== undefined && (!t.ruleSets || typeof t.ruleSets !== 'object' || Array.isArray(t.ruleSets))) errs.push('ruleSets: not an object');
   if (errs.length) return errs;
+  const ruleSets = (t.ruleSets ?? {}) as Record<string, unknown>;
+  for (const [name, list] of Object.entries(ruleSets)) {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) errs.push(`ruleSets.${name}: name must be lower case letters, digits and '-'`);
+    if (!isStrArray(list) || list.length === 0) errs.push(`ruleSets.${name}: not a non-empty string array`);
+    else for (const r of list) if (!RULE_PATTERN_RE.test(r)) errs.push(`ruleSets.${name}: "${r}" is not a rule id (optionally with :fail or :warn)`);
+  }
   const outside = t.outsideDns as Record<string, unknown>;
   const receiverIds = new Set<string>();
   for (const [i, r] of (t.receivers as unknown[]).entries()) {
@@ -91,7 +108,13 @@ export function validateBounceTable(data: unknown): string[] {
     for (const k of ['cause', 'meaning', 'source']) if (typeof x[k] !== 'string' || !(x[k] as string).trim()) errs.push(`${where}: ${k} missing`);
     for (const k of ['phrases', 'rules', 'outside']) if (!isStrArray(x[k])) errs.push(`${where}: ${k} not a string array`);
     if (isStrArray(x.phrases) && x.phrases.some((p) => p !== p.toLowerCase() || !p.trim())) errs.push(`${where}: phrases must be non-empty and lower case`);
-    if (isStrArray(x.rules) && x.rules.some((r) => !/^[a-z]+\.([a-z-]+)?$/.test(r))) errs.push(`${where}: rules must be rule ids or prefixes like "spf."`);
+    if (isStrArray(x.rules)) {
+      for (const r of x.rules) {
+        if (RULE_SET_REF_RE.test(r)) {
+          if (!isStrArray(ruleSets[r.slice(1)])) errs.push(`${where}: unknown rule set ${r}`);
+        } else if (!RULE_PATTERN_RE.test(r)) errs.push(`${where}: rules must be rule ids (optionally with :fail or :warn) or @rule-sets, not "${r}"`);
+      }
+    }
     if (isStrArray(x.outside)) for (const k of x.outside) if (typeof outside[k] !== 'string') errs.push(`${where}: unknown outside key ${k}`);
     if (!['high', 'medium', 'low'].includes(x.confidence as string)) errs.push(`${where}: confidence must be high, medium or low`);
     if (x.requirePhrase === true && isStrArray(x.phrases) && x.phrases.length === 0) errs.push(`${where}: requirePhrase without phrases`);
@@ -100,10 +123,14 @@ export function validateBounceTable(data: unknown): string[] {
   return errs;
 }
 
+/** Validate a table and expand its `@rule-set` references (the input is not modified). */
 export function loadBounceTable(data: unknown): BounceTable {
   const errs = validateBounceTable(data);
   if (errs.length) throw new Error(`invalid bounce code table: ${errs.join('; ')}`);
-  return data as BounceTable;
+  const t = data as BounceTable;
+  const sets = t.ruleSets ?? {};
+  const expand = (rules: string[]) => [...new Set(rules.flatMap((r) => (r.startsWith('@') ? sets[r.slice(1)] : [r])))];
+  return { ...t, codes: t.codes.map((c) => ({ ...c, rules: expand(c.rules) })) };
 }
 
 /** The shipped table. */

@@ -1,8 +1,12 @@
 // Explain a parsed bounce: what the receiver's code means, and which of the domain's audit findings cause it.
 // Pure: the audit is passed in (the caller runs it); no I/O here.
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { compareFindings, SEVERITY_ORDER, type DomainAudit, type Finding } from '../model.js';
 import { BOUNCE_TABLE, receiverName, type BounceCode, type BounceTable, type Confidence } from './codes.js';
 import type { ParsedBounce } from './parse.js';
+
+export type Verdict = 'explained' | 'not-explained' | 'not-dns' | 'unknown-code' | 'inconclusive' | 'not-audited';
 
 export interface BounceExplanation {
   /** Receiver id ("gmail", "microsoft", …, "generic") and its display name. */
@@ -21,14 +25,23 @@ export interface BounceExplanation {
   confidence: Confidence | null;
   domain: string | null;
   ip: string | null;
-  /** Audit findings that explain the bounce, ranked: worst severity first, then the entry's rule order. */
+  /**
+   * Audit findings that can cause the bounce, ranked: worst severity first, then the entry's rule order. Only fail/warn
+   * findings about this mail (DKIM: the selector this server signs with; PTR/SPF: the bounce's sending IP when named).
+   */
   findings: Finding[];
-  /** The audit's other problems (fail/warn/unknown) that do not explain this bounce, worst first. */
+  /** The audit's other problems (fail/warn/unknown) that do not explain this bounce (DNS errors included), worst first. */
   otherFindings: Finding[];
   /** What to check outside the domain's DNS (the entry's own list; plus content, volume, reputation when nothing explains it). */
   outsideDns: string[];
-  /** True when at least one fail/warn finding matches the rules that explain this code. */
+  /** True when at least one fail/warn finding of this mail matches the rules that explain this code. */
   explained: boolean;
+  /**
+   * What the audit says: explained (findings cause it), not-explained (the table names causes, none applies),
+   * not-dns (no DNS record causes this code), unknown-code (not in the table), inconclusive (only DNS errors where the
+   * causes would be), not-audited (no audit was passed in).
+   */
+  verdict: Verdict;
   /** Caveats (no audit, audit of another domain, temporary failure, …). */
   notes: string[];
 }
@@ -38,14 +51,22 @@ export function ruleMatches(rule: string, pattern: string): boolean {
   return pattern.endsWith('.') ? rule.startsWith(pattern) : rule === pattern || rule.startsWith(pattern + '.');
 }
 
-/** The best table entry for a parsed bounce, or null. Scores: phrase 8, code 4, same receiver 2, reply 1. */
-export function matchBounceCode(parsed: Pick<ParsedBounce, 'receiver' | 'replyCode' | 'enhancedCode' | 'text'>, table: BounceTable = BOUNCE_TABLE): BounceCode | null {
-  const text = parsed.text.toLowerCase().replace(/\s+/g, ' ');
+/**
+ * The best table entry for a parsed bounce, or null. Scores: phrase 8, code 4, same receiver 2, reply 1.
+ * Phrases are matched within one segment of the reply (`segments`: the receiver's own lines, wrapped lines joined), so
+ * "DKIM = did not pass" followed by "SPF [d] … = did not pass" never reads as "did not pass SPF".
+ */
+export function matchBounceCode(
+  parsed: Pick<ParsedBounce, 'receiver' | 'replyCode' | 'enhancedCode' | 'text'> & { segments?: string[] },
+  table: BounceTable = BOUNCE_TABLE,
+): BounceCode | null {
+  const segments = (parsed.segments?.length ? parsed.segments : [parsed.text]).map((t) => t.toLowerCase().replace(/\s+/g, ' '));
+  const hasPhrase = (e: BounceCode) => e.phrases.some((p) => segments.some((t) => t.includes(p)));
   let best: BounceCode | null = null;
   let bestScore = 0;
   for (const e of table.codes) {
-    if (e.receiver !== 'generic' && e.receiver !== parsed.receiver && !e.phrases.some((p) => text.includes(p))) continue;
-    const phrase = e.phrases.some((p) => text.includes(p));
+    const phrase = hasPhrase(e);
+    if (e.receiver !== 'generic' && e.receiver !== parsed.receiver && !phrase) continue;
     if (e.requirePhrase && !phrase) continue;
     const code =
       e.code !== null
@@ -63,19 +84,79 @@ export function matchBounceCode(parsed: Pick<ParsedBounce, 'receiver' | 'replyCo
   return best;
 }
 
-function rankFindings(findings: Finding[], rules: string[]): { matched: Finding[]; other: Finding[] } {
-  const relevant = findings.filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown');
+/** A rule pattern of the table: an exact rule id, optionally limited to one severity ("dkim.weak-key:fail"). */
+function patternMatches(f: Finding, pattern: string): boolean {
+  const colon = pattern.indexOf(':');
+  if (colon < 0) return ruleMatches(f.rule, pattern);
+  return ruleMatches(f.rule, pattern.slice(0, colon)) && f.severity === pattern.slice(colon + 1);
+}
+
+/** The same address however it is written ("2001:DB8::1" = "2001:db8:0::1"); null when `s` is not one. */
+function canonIp(s: string | undefined | null): string | null {
+  if (!s || !ipaddr.isValid(s)) return null;
+  try {
+    return ipaddr.process(s).toNormalizedString();
+  } catch {
+    return null;
+  }
+}
+
+/** The IP a finding is about, when its subject starts with one (ptr.*: "203.0.113.5", "203.0.113.5 @ zen.spamhaus.org"; spf.server-not-authorized). */
+function subjectIp(f: Finding): string | null {
+  if (!f.subject) return null;
+  const first = f.subject.trim().split(/\s/, 1)[0];
+  return isIP(first) ? canonIp(first) : null;
+}
+
+/** DKIM findings only the selector this server signs with gets (see src/core/checks/dkim.ts), and the fix offered only there. */
+const SERVER_SELECTOR_RULES = new Set(['dkim.ok', 'dkim.key-mismatch', 'dkim.missing', 'dkim.signing-off']);
+
+/** The selectors this server signs the domain's mail with, as the audit saw them. */
+function serverSelectors(findings: Finding[]): Set<string> {
+  const out = new Set<string>();
+  for (const f of findings) {
+    if (f.check === 'dkim' && f.subject && (SERVER_SELECTOR_RULES.has(f.rule) || f.fix === 'dkim')) out.add(f.subject.toLowerCase());
+  }
+  return out;
+}
+
+interface Ranked {
+  /** fail/warn findings that can produce this rejection for this mail. */
+  causes: Finding[];
+  /** unknown (DNS error) findings of the checks that would explain it: the audit could not tell. */
+  inconclusive: Finding[];
+  /** Everything else the audit found wrong (fail/warn/unknown), the inconclusive ones included. */
+  other: Finding[];
+}
+
+/**
+ * Which findings can cause this rejection: a rule the table names for the code, severity fail or warn (an info or
+ * pass finding is no problem), and about this mail — a DKIM finding only on the selector this server signs with (a key
+ * another sender publishes does not sign this mail), a PTR/SPF finding about an IP only when it is the bounce's sending
+ * IP (when the bounce names one).
+ */
+function rankFindings(findings: Finding[], rules: string[], ip: string | null): Ranked {
+  const selectors = serverSelectors(findings);
+  const bounceIp = canonIp(ip);
+  const checks = new Set(rules.map((r) => r.slice(0, r.indexOf('.'))));
+  const concernsThisMail = (f: Finding) => {
+    if (f.check === 'dkim' && f.subject && !selectors.has(f.subject.toLowerCase())) return false;
+    const fip = subjectIp(f);
+    return !(fip && bounceIp && fip !== bounceIp);
+  };
   const ruleIndex = (f: Finding) => {
-    const i = rules.findIndex((p) => ruleMatches(f.rule, p));
+    const i = rules.findIndex((p) => patternMatches(f, p));
     return i < 0 ? Infinity : i;
   };
-  const matched = relevant
-    .filter((f) => ruleIndex(f) !== Infinity)
+  const relevant = findings.filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown');
+  const causes = relevant
+    .filter((f) => f.severity !== 'unknown' && ruleIndex(f) !== Infinity && concernsThisMail(f))
     .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || ruleIndex(a) - ruleIndex(b) || a.rule.localeCompare(b.rule));
-  const other = relevant
-    .filter((f) => ruleIndex(f) === Infinity)
-    .sort(compareFindings);
-  return { matched, other };
+  const inconclusive = relevant.filter(
+    (f) => f.severity === 'unknown' && (f.rule === `${f.check}.dns-error` ? checks.has(f.check) : rules.some((p) => ruleMatches(f.rule, p.split(':')[0]))) && concernsThisMail(f),
+  );
+  const other = relevant.filter((f) => !causes.includes(f)).sort(compareFindings);
+  return { causes, inconclusive, other };
 }
 
 function fallbackMeaning(parsed: ParsedBounce): string {
@@ -88,26 +169,37 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
   const entry = matchBounceCode(parsed, codes);
   const rules = entry?.rules ?? [];
   const notes: string[] = [];
-  const { matched, other } = audit ? rankFindings(audit.findings, rules) : { matched: [], other: [] };
-  const explained = matched.some((f) => f.severity === 'fail' || f.severity === 'warn');
+  const { causes, inconclusive, other } = audit ? rankFindings(audit.findings, rules, parsed.ip) : { causes: [], inconclusive: [], other: [] };
+  const explained = causes.length > 0;
 
   const outsideKeys = [...(entry?.outside ?? [])];
   if (!explained) for (const k of codes.defaultOutsideDns) if (!outsideKeys.includes(k)) outsideKeys.push(k);
   const outsideDns = outsideKeys.map((k) => codes.outsideDns[k]).filter((t): t is string => typeof t === 'string');
 
   const domain = parsed.domain ?? audit?.domain ?? null;
+  let verdict: Verdict;
   if (!audit) {
+    verdict = 'not-audited';
     notes.push(parsed.domain ? `The domain ${parsed.domain} was not audited, so no DNS records were checked.` : 'The bounce does not name the sender\'s domain: choose the domain to audit it.');
   } else {
     if (parsed.domain && parsed.domain !== audit.domain && !parsed.domain.endsWith('.' + audit.domain)) {
       notes.push(`The bounce names ${parsed.domain}, but the audit is of ${audit.domain}.`);
     }
-    if (rules.length === 0) notes.push('This rejection is not caused by a DNS record the audit checks.');
-    else if (!explained) {
+    if (explained) verdict = 'explained';
+    else if (!entry) {
+      // An unknown code: the explainer cannot tell which records could cause it (nor that none could).
+      verdict = 'unknown-code';
+      notes.push('The explainer does not know this code, so it cannot tell which DNS records could cause it: compare the reply\'s words with the audit\'s problems.');
+    } else if (rules.length === 0) {
+      verdict = 'not-dns';
+      notes.push('This rejection is not caused by a DNS record the audit checks.');
+    } else if (inconclusive.length) {
+      verdict = 'inconclusive';
+      notes.push('The audit could not finish the checks that would explain this (DNS errors); try again later.');
+    } else {
+      verdict = 'not-explained';
       notes.push(
-        matched.length
-          ? 'The audit could not finish the checks that would explain this (DNS errors); try again later.'
-          : 'Nothing in the audit explains this rejection: the DNS records it checks look right.',
+        'Nothing in the audit explains this rejection: none of the domain\'s DNS findings can cause it. Look outside DNS: the sending IP\'s reputation, the message content, and the other points under what to check outside DNS.',
       );
     }
   }
@@ -127,12 +219,40 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
     confidence: entry?.confidence ?? null,
     domain,
     ip: parsed.ip,
-    findings: matched,
+    findings: causes,
     otherFindings: other,
     outsideDns,
     explained,
+    verdict,
     notes,
   };
+}
+
+/** Why no DNS was checked, as the caller knows it: the bounce names no domain, or one outside the user's scope. */
+export type AuditState = 'audited' | 'no-domain' | 'out-of-scope' | 'not-audited';
+
+/**
+ * The one line over the findings, for the CLI and the web page: what the DNS audit says about this bounce — or that
+ * no audit ran, and why (never "nothing in the DNS explains it" when no DNS was checked).
+ */
+export function dnsHeadline(ex: BounceExplanation, state: AuditState): string {
+  if (ex.verdict !== 'not-audited') {
+    switch (ex.verdict) {
+      case 'explained':
+        return 'What in the DNS causes it:';
+      case 'not-dns':
+        return 'This bounce is not caused by a DNS record.';
+      case 'unknown-code':
+        return 'The explainer does not know this code, so it cannot tell whether the domain\'s DNS causes it.';
+      case 'inconclusive':
+        return 'The DNS checks that would explain this bounce could not finish (DNS errors): try again later.';
+      default:
+        return 'Nothing in the domain\'s DNS explains this bounce.';
+    }
+  }
+  if (state === 'no-domain' || !ex.domain) return 'No DNS records were checked: the bounce does not name the sender\'s domain.';
+  if (state === 'out-of-scope') return `No DNS records were checked: ${ex.domain} is not a domain you may audit here, so only the code is explained.`;
+  return `No DNS records were checked: ${ex.domain} was not audited, so only the code is explained.`;
 }
 
 /** The public JSON of an explanation: `mailhealth explain --json` and `POST /api/explain` share it. */

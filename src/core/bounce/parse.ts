@@ -2,6 +2,7 @@
 // (multi-line `550-` continuations, quoted-printable, HTML). Pure; never throws; every regex is linear.
 import { isIP } from 'node:net';
 import { checkDomain } from '../domain.js';
+import { isPrivateIp } from '../ip.js';
 import { BOUNCE_TABLE, type BounceTable } from './codes.js';
 
 export const MAX_BOUNCE_BYTES = 256 * 1024;
@@ -24,6 +25,12 @@ export interface ParsedBounce {
   enhancedCode: string | null;
   /** The receiver's reply as one line: "550 5.7.26 This message does not have …" (continuations joined). */
   text: string;
+  /**
+   * The reply's words split where the receiver itself started a new line (a blank continuation, an indented list item,
+   * a result line such as "DKIM = did not pass"); lines only wrapped by a mail program are joined. Phrases are matched
+   * within one segment, so the end of one list item and the start of the next never read as one sentence.
+   */
+  segments: string[];
   /** The sender's domain (validated, lower-case A-labels), when the input names it. */
   domain: string | null;
   /** The sending IP (v4 or v6) when the input names it; never the receiver's own IP. */
@@ -103,21 +110,30 @@ interface Fields {
   get(name: string): string[];
   /** Values of the fields after the paste's leading header block (the bounce's own headers, when pasted). */
   afterHead(name: string): string[];
+  /** Received: fields of header blocks only — not lines in a message body (a returned message's text, a quoted mail). */
+  receivedHeaders(): string[];
 }
 
 const HEADER_RE = /^([A-Za-z][A-Za-z0-9-]{0,60}):(?:[ \t]+(.*)|)$/;
+/** Fields of a message's header (not a DSN's or a MIME part's): a blank line after a block of them starts its body. */
+const MESSAGE_FIELDS = new Set(['from', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'sender', 'reply-to', 'mime-version']);
+/** Where a new part begins after a body: a MIME boundary or a bounce's "------ This is a copy of the message" line, an NDR's "Original message headers:". */
+const PART_START = /^[ \t]*(?:-{2,}|(?:original )?message headers\b|en-t[êe]tes du message d'origine|urspr[üu]ngliche nachrichtenkopfzeilen)/i;
 
 /** RFC 5322-style fields with folding. Diagnostic-Code also takes unindented lines until the next field or a blank line. */
 function parseFields(lines: string[]): Fields {
-  const map = new Map<string, { value: string; head: boolean }[]>();
-  let current: { name: string; value: string; head: boolean } | null = null;
+  const map = new Map<string, { value: string; head: boolean; body: boolean }[]>();
+  let current: { name: string; value: string; head: boolean; body: boolean } | null = null;
   // The leading header block ends at the first line that is neither a field nor a continuation (leading blank lines skipped).
   let inHead = true;
   let seen = false;
+  // In a message body (after a block with message fields and a blank line), until the next part starts.
+  let inBody = false;
+  let blockIsMessage = false;
   const flush = () => {
     if (!current) return;
     const list = map.get(current.name) ?? [];
-    list.push({ value: current.value.trim(), head: current.head });
+    list.push({ value: current.value.trim(), head: current.head, body: current.body });
     map.set(current.name, list);
     current = null;
   };
@@ -125,7 +141,8 @@ function parseFields(lines: string[]): Fields {
     const m = HEADER_RE.exec(line);
     if (m) {
       flush();
-      current = { name: m[1].toLowerCase(), value: m[2] ?? '', head: inHead };
+      current = { name: m[1].toLowerCase(), value: m[2] ?? '', head: inHead, body: inBody };
+      if (MESSAGE_FIELDS.has(current.name)) blockIsMessage = true;
       seen = true;
     } else if (current && /^[ \t]/.test(line) && line.trim()) {
       current.value += '\n' + line;
@@ -134,12 +151,16 @@ function parseFields(lines: string[]): Fields {
     } else {
       flush();
       if (seen || line.trim()) inHead = false;
+      if (!line.trim() && blockIsMessage) inBody = true;
+      else if (PART_START.test(line)) inBody = false;
+      blockIsMessage = false;
     }
   }
   flush();
   return {
     get: (n) => (map.get(n) ?? []).map((f) => f.value),
     afterHead: (n) => (map.get(n) ?? []).filter((f) => !f.head).map((f) => f.value),
+    receivedHeaders: () => (map.get('received') ?? []).filter((f) => !f.body).map((f) => f.value),
   };
 }
 
@@ -210,6 +231,52 @@ interface Reply {
   replyCode: string | null;
   enhancedCode: string | null;
   text: string;
+  segments: string[];
+}
+
+/** Marks where a reply-code prefix was (a private-use character, removed from the input first). */
+const MARK = '\uE000';
+/** A result line of an "Authentication results:" list: "DKIM = did not pass", "SPF [d] with ip: [ip] = did not pass". */
+const RESULT_LINE = /^[ \t]*(?:dkim|spf|dmarc|arc)\b[^=\n]{0,300}=[ \t]*\S/i;
+
+/** Cut Postfix's "(in reply to end of DATA command))" with indexOf (a `\s*…$` regex is quadratic); also when wrapping lost the ")". */
+function cutInReply(words: string): string {
+  const inReply = words.toLowerCase().lastIndexOf('(in reply to ');
+  if (inReply >= 0 && /^\(in reply to [^()]{0,200}(?:\)\)?)?$/i.test(words.slice(inReply).trimEnd())) return words.slice(0, inReply).trimEnd();
+  return words;
+}
+
+/**
+ * Split a reply body (its reply-code prefixes replaced by MARK) into segments. A prefixed line starts a new segment when
+ * it is empty or indented by two or more spaces after the prefix (Gmail's "550-5.7.26  DKIM = did not pass"), and a
+ * result line stands alone; an unprefixed line (wrapped by Postfix, folded in a DSN) continues the current one.
+ */
+function splitSegments(marked: string): string[] {
+  const segments: string[] = [];
+  let cur = '';
+  const flush = () => {
+    const t = cur.replace(/\s+/g, ' ').trim();
+    if (t) segments.push(t);
+    cur = '';
+  };
+  for (const raw of marked.split('\n')) {
+    const at = raw.indexOf(MARK);
+    let content = raw;
+    let hard = false;
+    if (at >= 0 && /^[ \t>]*$/.test(raw.slice(0, at))) {
+      content = raw.slice(at + 1);
+      let lead = 0;
+      while (lead < content.length && (content[lead] === ' ' || content[lead] === '\t')) lead++;
+      hard = lead === content.length || lead >= 2;
+    }
+    content = content.split(MARK).join(' ');
+    const result = RESULT_LINE.test(content);
+    if (hard || result) flush();
+    cur += ' ' + content;
+    if (result) flush();
+  }
+  flush();
+  return segments;
 }
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -249,17 +316,19 @@ function extractReply(region: string, wholeRegion: boolean): Reply | null {
     }
     body = kept.join('\n');
   }
-  // Remove every repeated prefix of this reply, keep the words.
+  // Mark every repeated prefix of this reply (the words stay), then split where the receiver began a line of its own.
   const prefix = enhanced
     ? new RegExp(`(^|[\\s>])${reply}(?:;[ \\t]{0,2}|[ \\t\\r\\n-]{1,4})${esc(enhanced)}(?![\\w.])`, 'g')
-    : new RegExp(`(^|\\n)[ \\t>]*${reply}[ -]`, 'g');
-  let words = body.replace(prefix, '$1 ');
-  words = words.replace(/\s+/g, ' ').trim();
-  // Postfix appends "(in reply to end of DATA command))": cut it with indexOf (a `\s*…$` regex is quadratic).
-  const inReply = words.toLowerCase().lastIndexOf('(in reply to ');
-  if (inReply >= 0 && /^\(in reply to [^()]{0,200}\)\)?$/i.test(words.slice(inReply).trimEnd())) words = words.slice(0, inReply).trimEnd();
+    : new RegExp(`(^|\\n)[ \\t>]*${reply}(?:-|(?= ))`, 'g');
+  const segments = splitSegments(body.replace(prefix, `$1${MARK}`));
+  if (segments.length) {
+    const last = cutInReply(segments[segments.length - 1]);
+    if (last) segments[segments.length - 1] = last;
+    else segments.pop();
+  }
+  const words = segments.join(' ');
   const text = [reply, enhanced, words].filter(Boolean).join(' ');
-  return { replyCode: reply, enhancedCode: enhanced, text };
+  return { replyCode: reply, enhancedCode: enhanced, text, segments };
 }
 
 // ---------------------------------------------------------------- receiver
@@ -318,8 +387,9 @@ function domainFromText(text: string): string | null {
 const IP_KEYWORD = /(?:from|ip|client|host|address|sender|source)\W{0,6}$/i;
 
 function ipFromText(text: string, exclude: Set<string>): string | null {
-  // Bracketed: Gmail "[203.0.113.5]", "[2a04:2180:0:2::77]", "[IPv6:2001:db8::1]".
-  for (const m of text.matchAll(/\[((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\]/g)) {
+  // Bracketed: Gmail "[203.0.113.5]", "[2a04:2180:0:2::77]", "[IPv6:2001:db8::1]", and Gmail's legacy
+  // "[203.0.113.5      15]" (the IP, spaces, a number).
+  for (const m of text.matchAll(/\[((?:IPv6:)?[0-9A-Fa-f:.]{2,45})(?:[ \t]{1,40}\d{1,5})?\]/g)) {
     const ip = validIp(m[1]);
     if (ip && !exclude.has(ip)) return ip;
   }
@@ -329,6 +399,34 @@ function ipFromText(text: string, exclude: Set<string>): string | null {
     if (!ip || exclude.has(ip)) continue;
     const before = text.slice(Math.max(0, m.index - 20), m.index);
     if (IP_KEYWORD.test(before)) return ip;
+  }
+  return null;
+}
+
+/** A receiver host name: one of the table's receivers' host suffixes. */
+function isReceiverHost(table: BounceTable, host: string): boolean {
+  return table.receivers.some((r) => r.hosts.some((h) => hostMatches(host, h)));
+}
+
+/**
+ * The sending IP from the Received line the receiver wrote when it took the message from the sender: `by` one of the
+ * receivers' hosts, `from` a host that is not the receiver's own (Microsoft's internal hops). The IP is the one in the
+ * from-part only — in brackets ("from mail.host.example (mail.host.example. [198.51.100.8])") or, as Exchange Online
+ * writes it, in parentheses ("from server1.host.example (203.0.113.10) by …outlook.com (10.167.242.10)") — never the
+ * by-part's (the receiver's own address), never a private address, never the receiver's IPs.
+ */
+function ipFromReceived(received: string[], table: BounceTable, exclude: Set<string>): string | null {
+  for (const rcv of received) {
+    const byAt = rcv.search(/\bby\s/i);
+    if (byAt < 0) continue;
+    const by = /^by\s+([A-Za-z0-9.-]{1,253})/i.exec(rcv.slice(byAt))?.[1];
+    if (!by || !isReceiverHost(table, by)) continue;
+    const fromPart = rcv.slice(0, byAt);
+    const fromHost = /^\s*from\s+([A-Za-z0-9.-]{1,253})/i.exec(fromPart)?.[1];
+    if (fromHost && /[A-Za-z]/.test(fromHost) && isReceiverHost(table, fromHost)) continue;
+    const m = /\[((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\]/.exec(fromPart) ?? /\(((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\)/.exec(fromPart);
+    const c = validIp(m?.[1]);
+    if (c && !exclude.has(c) && !isPrivateIp(c)) return c;
   }
   return null;
 }
@@ -352,7 +450,9 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
   if (!input.trim()) return { error: 'the input is empty: paste the bounce message or the SMTP error (e.g. "550 5.7.26 …")' };
   if (looksBinary(input)) return { error: 'the input looks like binary data, not a bounce message: paste the text of the bounce' };
 
-  let s = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  let s = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(/\uE000/g, ' ');
+  // Exim's log writes a multi-line reply on one line with literal "\n" between the lines ("…Gmail\n421-4.7.26 requires…").
+  s = s.replace(/\\n(?=[ \t]*[245]\d\d[ -])/g, '\n');
   s = decodeQuotedPrintable(s);
   s = stripHtml(s);
   s = s.replace(/\r\n?/g, '\n');
@@ -403,7 +503,7 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
   const statusCode = (fields.get('status')[0] ?? /\bdsn=([245]\.\d{1,3}\.\d{1,3})\b/.exec(s)?.[1] ?? '').match(/^[45]\.\d{1,3}\.\d{1,3}$/)?.[0] ?? null;
   if (!reply) {
     if (!statusCode) return { error: 'no SMTP error code (like "550 5.7.26" or "554") found: paste the part of the bounce that has the server\'s reply' };
-    reply = { replyCode: null, enhancedCode: statusCode, text: statusCode };
+    reply = { replyCode: null, enhancedCode: statusCode, text: statusCode, segments: [] };
   } else if (!reply.enhancedCode && statusCode && statusCode[0] === reply.replyCode?.[0]) {
     reply.enhancedCode = statusCode;
   }
@@ -449,18 +549,7 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
     const c = validIp(m?.[1]);
     if (c && !remoteIps.has(c)) ip = c;
   }
-  if (!ip) {
-    for (const rcv of fields.get('received')) {
-      const by = /\bby\s+([A-Za-z0-9.-]{1,253})/i.exec(rcv)?.[1];
-      if (!by || !table.receivers.some((r) => r.hosts.some((h) => hostMatches(by, h)))) continue;
-      const fromPart = rcv.slice(0, rcv.search(/\bby\s/i) < 0 ? rcv.length : rcv.search(/\bby\s/i));
-      const c = validIp(/\[((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\]/.exec(fromPart)?.[1]);
-      if (c && !remoteIps.has(c)) {
-        ip = c;
-        break;
-      }
-    }
-  }
+  if (!ip) ip = ipFromReceived(fields.receivedHeaders(), table, remoteIps);
 
   // Fingerprint on the reply's words (plus the DSN's human part for context), hosts, recipient.
   const receiver = identifyReceiver(table, reply.text, hosts, recipient);
@@ -470,6 +559,7 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
     replyCode: reply.replyCode,
     enhancedCode: reply.enhancedCode,
     text: reply.text,
+    segments: reply.segments,
     domain,
     ip,
     recipient,

@@ -1,7 +1,7 @@
 // /explain: paste the bounce a customer got; see the receiver, what the code means, and the findings of the sender
 // domain that cause it (linking to the domain page and its fix). JSON: POST /api/explain {text}.
 import { Router, type Response } from 'express';
-import { explainBounce, explanationJson, type BounceExplanation } from '../../core/bounce/explain.js';
+import { dnsHeadline, explainBounce, explanationJson, type AuditState, type BounceExplanation } from '../../core/bounce/explain.js';
 import { isParseError, parseBounce } from '../../core/bounce/parse.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { AppContext } from '../app.js';
@@ -9,11 +9,21 @@ import { identityOf, requireLogin, scopeOf, str, takeToken } from '../http.js';
 import { auditAndRecord } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
-async function explain(c: AppContext, res: Response, text: string): Promise<{ error: string } | { ex: BounceExplanation; inScope: boolean }> {
+interface Explained {
+  ex: BounceExplanation;
+  inScope: boolean;
+  /** Whether the sender domain's DNS was audited, and if not why (no domain in the bounce, or one outside the scope). */
+  auditState: AuditState;
+  /** Notes of the route's own (the domain outside the user's scope), after the explanation's. */
+  notes: string[];
+}
+
+async function explain(c: AppContext, res: Response, text: string): Promise<{ error: string } | Explained> {
   const parsed = parseBounce(text);
   if (isParseError(parsed)) return { error: parsed.error };
   let audit: DomainAudit | null = null;
   let inScope = false;
+  const notes: string[] = [];
   if (parsed.domain) {
     const ref = (await scopeOf(c, res)).find((d) => d.domain === parsed.domain);
     if (ref) {
@@ -21,10 +31,12 @@ async function explain(c: AppContext, res: Response, text: string): Promise<{ er
       const me = identityOf(res);
       takeToken(c, 'audit', me.user);
       audit = (await auditAndRecord(c, me, [ref]))[0];
-    }
+    } else notes.push(`${parsed.domain} is not a domain you may audit here: only the code is explained.`);
   }
-  // A domain outside the identity's scope is never audited or named as known: only the code is explained.
-  return { ex: explainBounce(parsed, audit), inScope };
+  // A domain outside the identity's scope is never audited or named as known: only the code is explained (the same
+  // words whether the domain is another customer's or on no panel at all).
+  const auditState: AuditState = audit ? 'audited' : parsed.domain ? 'out-of-scope' : 'no-domain';
+  return { ex: explainBounce(parsed, audit), inScope, auditState, notes };
 }
 
 export function explainRoutes(c: AppContext): Router {
@@ -42,7 +54,16 @@ export function explainRoutes(c: AppContext): Router {
       res.status(400).render('explain', { title: 'Explain a bounce', text, result: null, error: out.error, h: viewHelpers });
       return;
     }
-    res.render('explain', { title: 'Explain a bounce', text, result: out.ex, inScope: out.inScope, error: null, h: viewHelpers });
+    res.render('explain', {
+      title: 'Explain a bounce',
+      text,
+      result: out.ex,
+      inScope: out.inScope,
+      headline: dnsHeadline(out.ex, out.auditState),
+      notes: [...out.ex.notes, ...out.notes],
+      error: null,
+      h: viewHelpers,
+    });
   });
 
   r.post('/api/explain', async (req, res) => {
@@ -51,7 +72,7 @@ export function explainRoutes(c: AppContext): Router {
       res.status(400).json({ error: out.error });
       return;
     }
-    res.json(explanationJson(out.ex));
+    res.json(explanationJson(out.ex, out.notes));
   });
   return r;
 }
