@@ -75,6 +75,28 @@ describe('mailhealth report', () => {
     await assert.rejects(run({ email: true }), /no recipients/);
   });
 
+  test("--email with one mistyped reseller address still audits, saves the report and mails the others (README: a bad setting skips only its mail)", async () => {
+    const db = join(w.dir, 'email-bad.sqlite');
+    const seed = openStore(db);
+    seed.setSettings({ 'report.recipients': ['admin@example.com'], 'report.resellers': { rita: ['rita at example.com'] } });
+    seed.close();
+    const sent: string[] = [];
+    let stderr = '';
+    const code = await reportCommand(
+      { ...base, db, email: true, json: true },
+      { limiter: countingLimiter(), mailer: { sendMail: async (m) => void sent.push(m.to) }, sleep: async () => {}, stdout: () => {}, stderr: (s) => void (stderr += s) },
+    );
+    assert.equal(code, 1, 'failing domains and one undelivered mail → exit 1, not a usage error');
+    assert.deepEqual(sent, ['admin@example.com']);
+    assert.match(stderr, /not sent to rita at example\.com/);
+    const store = openStore(db);
+    try {
+      assert.deepEqual(store.listRuns({ kind: 'report' }).map((r) => r.status), ['complete']);
+    } finally {
+      store.close();
+    }
+  });
+
   test('registered in the program with its options', () => {
     const cmd = buildProgram().commands.find((c) => c.name() === 'report');
     assert.ok(cmd);

@@ -6,7 +6,7 @@ import { auditOptionsFrom } from '../../web/settings.js';
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { deliverReport, deliverySettings, DeliveryConfigError, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
+import { deliverNightly, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
 import { defaultLockOwner, markStaleRuns, REPORT_LOCK, runReport, type ReportOutcome } from '../../cron/report.js';
 import { interruptible } from '../interrupt.js';
 import type { RateLimiter } from '../../cron/ratelimit.js';
@@ -157,15 +157,14 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
     return marked.length ? `report run ${marked.join(', ')} marked interrupted, the report lock released` : undefined;
   };
   try {
+    // --email reads the delivery settings as the nightly service does: one bad saved value (a mistyped reseller
+    // address) skips only the mail it concerns, logged and recorded as not sent — never the audit, the saved report or
+    // the other recipients' mail. Only no usable setting at all is a usage error (nothing to send).
     let settings: DeliverySettings | undefined;
     if (o.email) {
-      try {
-        settings = deliverySettings(store);
-      } catch (e) {
-        if (e instanceof DeliveryConfigError) throw new UsageError(e.message);
-        throw e;
-      }
-      if (!settings.recipients.length && !Object.keys(settings.resellers).length) {
+      const lenient = lenientDeliverySettings(store);
+      settings = lenient.settings;
+      if (!settings.recipients.length && !Object.keys(settings.resellers).length && !lenient.problems.length) {
         throw new UsageError('--email: no recipients configured (settings report.recipients and/or report.resellers)');
       }
     }
@@ -187,9 +186,8 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
       ...(settings
         ? {
             deliver: async (oc: ReportOutcome) => {
-              deliveries = await deliverReport(oc, {
+              deliveries = await deliverNightly(oc, {
                 store,
-                settings,
                 ...(deps.mailer ? { mailer: deps.mailer } : {}),
                 ...(deps.sleep ? { sleep: deps.sleep } : {}),
                 log: (m) => err(`mailhealth: ${m}\n`),
