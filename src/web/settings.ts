@@ -47,11 +47,13 @@ export function readSettings(store: SettingsStore): SettingsForm {
     const v = store.getSetting(k);
     return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : d;
   };
-  const rec = store.getSetting<string[]>(SETTING_KEYS.reportRecipients);
+  // Stored as a list by this page; a single string (how the delivery code also reads it, e.g. set with sqlite3) is
+  // shown too, so saving the page never drops the recipients it did not display.
+  const rec = store.getSetting<unknown>(SETTING_KEYS.reportRecipients);
   return {
     mailchannelsAccountId: str(SETTING_KEYS.mailchannelsAccountId),
     reportSchedule: str(SETTING_KEYS.reportSchedule, DEFAULT_CRON),
-    reportRecipients: Array.isArray(rec) ? rec.join(', ') : '',
+    reportRecipients: Array.isArray(rec) ? rec.filter((r) => typeof r === 'string').join(', ') : typeof rec === 'string' ? rec.split(/[\s,;]+/).filter(Boolean).join(', ') : '',
     reportTimezone: str(SETTING_KEYS.reportTimezone, ''),
     dnsResolver: str(SETTING_KEYS.dnsResolver),
     blocklists: store.getSetting<boolean>(SETTING_KEYS.blocklists) === true,
