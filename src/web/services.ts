@@ -86,6 +86,14 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
     if (check === 'spf') {
       const findings = await runChecks(ctx, ['spf']);
       unknownTerms = [...new Set(findings.filter((f) => f.rule === 'spf.unknown-term' && f.subject).map((f) => f.subject as string))];
+      // A term the plan drops on its own (e.g. an include of a name without SPF) is not offered as "kept unless you
+      // remove it"; one the user selected stays listed, so it can be unselected.
+      const written = plan.changes.map((c) => c.after).find((r) => r && /^v=spf1(\s|$)/i.test((r.txt ?? [r.value]).join('')));
+      if (written) {
+        const inRecord = new Set((written.txt ?? [written.value]).join('').toLowerCase().split(/\s+/));
+        const selected = new Set(removeTerms.map((t) => t.toLowerCase()));
+        unknownTerms = unknownTerms.filter((t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase()));
+      }
     }
     return { plan, unknownTerms };
   });

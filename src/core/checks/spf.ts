@@ -154,7 +154,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   // Classify every term except all/exp.
   for (let i = 0; i < parsed.terms.length; i++) {
     const t = parsed.terms[i];
-    if (t.kind === 'invalid' || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
+    if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
     const c = await ctx.classifier.spfTerm(t.raw);
     if (c.class === 'stale') {
       out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It lets the old host send as ${ctx.domain} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));
