@@ -69,9 +69,12 @@ export interface ReportOutcome {
   /** Report runs found `running` at the start (a crashed process) and marked interrupted. */
   interruptedRuns: number[];
   audited: number;
-  /** The report restricted to one reseller's (or customer's) domains, rendered — for delivery. */
+  /**
+   * The report restricted to one reseller's (or customer's) domains — those that are theirs tonight — rendered, for
+   * delivery. Comparisons with earlier runs stay per domain, whoever owned it then.
+   */
   partFor(scope: ReportScope, audience?: string): { doc: ReportDoc; rendered: RenderedReport };
-  /** Resellers with at least one domain tonight. */
+  /** Resellers with at least one domain tonight (their customers' or their own). */
   resellers: string[];
   delivery?: unknown;
 }
@@ -97,10 +100,21 @@ function numberSetting(store: Store, key: string): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
 }
 
-async function adminIdentity(panel: Panel): Promise<Identity> {
-  const admin = (await panel.listAccounts()).find((a) => a.role === 'admin');
+type Accounts = Awaited<ReturnType<Panel['listAccounts']>>;
+
+function adminIdentity(accounts: Accounts): Identity {
+  const admin = accounts.find((a) => a.role === 'admin');
   if (!admin) throw new Error('the panel has no admin account: the nightly report audits the whole server as the admin');
   return { user: admin.user, role: 'admin' };
+}
+
+/**
+ * A domain's reseller for the report: the panel's, else its owner when the owner is a reseller account (panels set
+ * no reseller on a reseller's own domains) — so those domains are in the reseller's part, not the server admin's.
+ */
+export function reportReseller(ref: DomainRef, resellerAccounts: ReadonlySet<string>): string | null {
+  if (ref.reseller) return ref.reseller;
+  return resellerAccounts.has(ref.owner) ? ref.owner : null;
 }
 
 /** Marks report runs still `running` as interrupted. Only call while holding the report lock. */
@@ -131,7 +145,17 @@ function resellerMapFromMeta(meta: unknown): Record<string, string> {
   return {};
 }
 
-/** Earlier report runs as snapshots: complete ones (up to `depth`, plus the `since` one) with results, others status only. */
+/** The results a complete run recorded (its domains): fewer left in the store means some were pruned. */
+function recordedCount(r: Run): number {
+  return Math.max(r.total ?? 0, r.done);
+}
+
+/**
+ * Earlier report runs as snapshots: complete ones (up to `depth`, plus the `since` one) with results, others status
+ * only. A complete run that lost results to prune is marked `partial` (the diff leaves it out of the trend and never
+ * compares with it). With `since` a date, the run compared with is the latest whole complete run started at or before
+ * it, or when there is none the oldest whole complete run (the report says so).
+ */
 export function loadHistory(
   store: Store,
   currentRunId: number,
@@ -144,8 +168,10 @@ export function loadHistory(
   let pool: Run[] = listed;
   if (opts.since instanceof Date) {
     const limit = opts.since.getTime();
-    const all = store.listRuns({ kind: 'report', limit: 10_000 }).filter((r) => r.id < currentRunId);
-    const base = all.find((r) => r.status === 'complete' && Date.parse(r.startedAt) <= limit);
+    const all = store.listRuns({ kind: 'report', limit: 10_000 }).filter((r) => r.id < currentRunId && r.status === 'complete');
+    const counts = store.runResultCounts(all.map((r) => r.id));
+    const whole = (r: Run) => (counts.get(r.id) ?? 0) >= recordedCount(r);
+    const base = all.find((r) => Date.parse(r.startedAt) <= limit && whole(r)) ?? [...all].reverse().find(whole);
     if (base) {
       chosen.add(base.id);
       if (!pool.some((r) => r.id === base.id)) pool = [...pool, base];
@@ -166,6 +192,7 @@ export function loadHistory(
       status: 'complete',
       startedAt: r.startedAt,
       domains: results.map((res) => toSnapshotDomain(res.domain, res.owner, res.owner ? (resellers[res.owner] ?? null) : null, res)),
+      ...(results.length < recordedCount(r) ? { partial: true } : {}),
     });
   }
   return { runs, truncated };
@@ -206,11 +233,27 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const interruptedRuns = markStaleRuns(store);
   if (interruptedRuns.length) log(`marked report run(s) ${interruptedRuns.join(', ')} interrupted (left running by a stopped process)`);
 
-  const identity = opts.identity ?? (await adminIdentity(panel));
+  let accounts: Accounts = [];
+  if (opts.identity) {
+    try {
+      accounts = await panel.listAccounts();
+    } catch (e) {
+      // Only the resellers' own domains depend on it: they go under the server admin for tonight.
+      log(`the panel's account list could not be read (${(e as Error)?.message ?? String(e)}): resellers' own domains are reported under the server admin tonight`);
+    }
+  } else accounts = await panel.listAccounts();
+  const identity = opts.identity ?? adminIdentity(accounts);
   if (identity.role !== 'admin') throw new Error(`the nightly report audits the whole server: run it as the admin, not ${identity.role} ${identity.user}`);
   const refs: DomainRef[] = await panel.listDomains(identity);
+  const resellerAccounts = new Set(accounts.filter((a) => a.role === 'reseller').map((a) => a.user));
+  // owner → reseller (also kept in the run's meta: older runs are read with the map of their night).
   const resellers: Record<string, string> = {};
-  for (const d of refs) if (d.reseller) resellers[d.owner] = d.reseller;
+  const resellerByDomain = new Map<string, string | null>();
+  for (const d of refs) {
+    const r = reportReseller(d, resellerAccounts);
+    resellerByDomain.set(d.domain, r);
+    if (r) resellers[d.owner] = r;
+  }
   const refByDomain = new Map(refs.map((d) => [d.domain, d]));
 
   const concurrency = opts.concurrency ?? numberSetting(store, REPORT_SETTINGS.concurrency) ?? DEFAULT_CONCURRENCY;
@@ -294,7 +337,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     startedAt: run?.startedAt ?? new Date().toISOString(),
     domains: audits.map((a) => {
       const ref = refByDomain.get(a.domain);
-      return toSnapshotDomain(a.domain, ref?.owner ?? null, ref?.reseller ?? null, a);
+      return toSnapshotDomain(a.domain, ref?.owner ?? null, resellerByDomain.get(a.domain) ?? null, a);
     }),
   };
   const history = loadHistory(store, runId, { depth: opts.historyDepth, since: opts.since, resellers });
@@ -306,7 +349,13 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   store.saveReport(runId, { json: doc, html: rendered.html, text: rendered.text });
   log(
     `report run ${runId} complete: ${doc.summary.newProblems} new, ${doc.summary.resolved} resolved, ${doc.summary.stillFailing} still failing, ${doc.summary.unknown} unknown` +
-      (doc.previousRunId !== null ? ` (compared with run ${doc.previousRunId})` : ' (first complete run)'),
+      (doc.previousRunId === null
+        ? doc.prunedRuns.length
+          ? ' (nothing to compare with: no earlier complete run is kept whole)'
+          : ' (first complete run)'
+        : doc.sinceBeforeOldest
+          ? ` (no complete run kept at or before ${doc.since}: compared with the oldest kept, run ${doc.previousRunId})`
+          : ` (compared with run ${doc.previousRunId})`),
   );
 
   const outcome: ReportOutcome = {
@@ -316,7 +365,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     rendered,
     interruptedRuns,
     audited: audits.length,
-    resellers: [...new Set(refs.map((r) => r.reseller).filter((r): r is string => Boolean(r)))].sort(),
+    resellers: [...new Set([...resellerByDomain.values()].filter((r): r is string => Boolean(r)))].sort(),
     partFor(scope, audience) {
       const d = buildReport({ ...input, scope });
       return { doc: d, rendered: renderReport(d, { baseUrl, serverName, audience: audience ?? scope.reseller ?? scope.owner }) };

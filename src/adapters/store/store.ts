@@ -807,6 +807,20 @@ export class Store {
   }
 
   /**
+   * How many results each run still holds (read-only; runs without any are absent) — prune keeps a domain's latest
+   * result however old, so an old run may hold only part of what it audited. Findings are not read.
+   */
+  runResultCounts(runIds: readonly number[]): Map<number, number> {
+    if (!runIds.length) return new Map();
+    return this.guard(() => {
+      const rows = this.st(
+        `SELECT run_id AS runId, count(*) AS n FROM results WHERE run_id IN (SELECT value FROM json_each(?)) GROUP BY run_id`,
+      ).all(JSON.stringify(runIds)) as { runId: number; n: number }[];
+      return new Map(rows.map((r) => [r.runId, r.n]));
+    });
+  }
+
+  /**
    * Per-domain summary of the latest result (no evidence): status, time, owner, findings count and the worst
    * severity per check. For list pages over many domains; domains never audited are absent.
    */

@@ -3,13 +3,31 @@
 //
 // A problem is a finding with severity fail or warn, keyed by (domain, rule, subject). Sections:
 //   newProblems   a problem now that the previous complete run did not have
-//   resolved      a problem the previous complete run had that is gone now (the check ran and found it fixed,
-//                 or the domain left the server)
+//   resolved      a problem gone now (the check ran and found it fixed, or the domain left the server) that was there
+//                 the last night its check gave an answer, at or before the previous complete run
 //   stillFailing  a problem in both; `nights` = consecutive complete runs (this one included) it has been present
 //   unknown       findings with severity unknown (DNS/panel trouble) — never counted as failures. A previous problem
 //                 whose check is unknown tonight is neither resolved nor still failing: it is listed under the
 //                 unknown item (`wasFailing`) instead.
-// Runs whose check of a domain was unknown neither extend nor break a streak.
+// Every comparison is per domain and walks back over runs whose check of the domain was unknown: the first night
+// that gave an answer decides (a problem fixed after a night of DNS trouble is resolved, not forgotten). Runs whose
+// check of a domain was unknown neither extend nor break a streak.
+//
+// Unknown for a night: the check of an `unknown` finding, and the checks a panel failure hides (MASKING_RULES):
+//   dns.panel-settings-unreadable  every check (no check ran)
+//   dns.panel-zone-unreadable      spf, dkim, dmarc, mx, dns — the checks that read the panel's copy of the zone:
+//                                  dkim probes the selectors found in it, spf checks its TXT strings, dns compares it
+//                                  with live DNS, and the classifier behind spf, dkim, dmarc, mx and dns takes the
+//                                  previous host's traces (old NS/SOA names, mail.<domain>, remote MX) from it.
+//                                  lockdown and ptr never read it: their answers stand.
+//
+// Scope (a reseller's or a customer's part) follows tonight's ownership: a domain on the server tonight belongs to
+// whoever owns it tonight, whatever older runs recorded; a domain gone from the server, to its owner as last recorded.
+// A domain that moved to someone else is not in the old owner's part at all (not "resolved", not "removed").
+//
+// A partly pruned run (RunSnapshot.partial: retention removed some of its results) is never the previous run nor a
+// point of the trend; a domain it lacks is not known for that night (walked past, never "removed" or "fixed"), and a
+// streak that reaches it is a lower bound.
 import { SEVERITY_ORDER, type CheckName, type DomainStatus, type Severity } from '../model.js';
 
 export type SnapshotRunStatus = 'running' | 'complete' | 'interrupted' | 'cancelled';
@@ -38,6 +56,11 @@ export interface RunSnapshot {
   startedAt: string;
   /** Needed for complete runs; ignored for others. */
   domains?: DomainSnapshot[];
+  /**
+   * Some of this complete run's results were pruned (retention keeps each domain's latest result however old): the
+   * domains listed are what is left. Never the previous run, never in the trend; a domain it lacks is not known then.
+   */
+  partial?: boolean;
 }
 
 export interface ReportItem {
@@ -122,6 +145,12 @@ export interface ReportDoc {
   previousStartedAt: string | null;
   /** Report runs between the previous complete run and this one that did not complete (skipped for the comparison). */
   skippedRuns: { runId: number; status: SnapshotRunStatus; startedAt: string }[];
+  /** The date asked for with `since` (ISO), null when comparing with the last complete run. */
+  since: string | null;
+  /** No complete run is kept at or before `since`: compared with the oldest complete run kept instead. */
+  sinceBeforeOldest: boolean;
+  /** Complete runs looked at whose results were partly pruned: left out of the trend, never compared with. */
+  prunedRuns: { runId: number; startedAt: string }[];
   scope: ReportScope | null;
   summary: {
     domains: number;
@@ -147,9 +176,16 @@ export interface BuildReportInput {
   current: RunSnapshot;
   /** Earlier report runs, any status, any order. Complete ones need `domains`. */
   runs: readonly RunSnapshot[];
-  /** 'last' (default): compare with the latest complete run before this one; a Date: with the latest complete run started at or before it. */
+  /**
+   * 'last' (default): compare with the latest complete run before this one; a Date: with the latest complete run
+   * started at or before it — or, when there is none, with the oldest complete run passed (`sinceBeforeOldest`).
+   */
   since?: 'last' | Date;
-  /** Restrict everything (sections, groups, trend) to one reseller's or one customer's domains. */
+  /**
+   * Restrict everything (sections, groups, trend) to one reseller's or one customer's domains: those that are theirs
+   * tonight (a domain no longer on the server: as last recorded). Comparisons stay per domain, whoever older runs
+   * recorded as its owner.
+   */
   scope?: ReportScope;
   /** Set when older complete runs exist than the ones passed (streaks reaching the end are lower bounds). */
   historyTruncated?: boolean;
@@ -173,8 +209,19 @@ export function problemKey(domain: string, rule: string, subject: string | null 
   return JSON.stringify([domain, rule, subject ?? null]);
 }
 
-/** A finding that means no check could run for the domain at all. */
-const ALL_CHECKS_UNKNOWN = new Set(['dns.panel-settings-unreadable']);
+/**
+ * Unknown findings that hide more than their own check for the night (see the header): the checks they make unknown.
+ * Narrowest correct: a check not listed for dns.panel-zone-unreadable never reads the panel's zone.
+ */
+export const MASKING_RULES: Readonly<Record<string, readonly CheckName[] | 'all'>> = {
+  'dns.panel-settings-unreadable': 'all',
+  'dns.panel-zone-unreadable': ['spf', 'dkim', 'dmarc', 'mx', 'dns'],
+};
+
+function masks(rule: string, check: CheckName): boolean {
+  const m = MASKING_RULES[rule];
+  return m === 'all' || (m !== undefined && m.includes(check));
+}
 
 interface IndexedDomain {
   snap: DomainSnapshot;
@@ -182,7 +229,10 @@ interface IndexedDomain {
   unknownChecks: Set<CheckName> | 'all';
 }
 
-type IndexedRun = Map<string, IndexedDomain>;
+interface IndexedRun {
+  domains: Map<string, IndexedDomain>;
+  partial: boolean;
+}
 
 function indexDomain(d: DomainSnapshot): IndexedDomain {
   const problems = new Map<string, SnapshotFinding>();
@@ -193,32 +243,46 @@ function indexDomain(d: DomainSnapshot): IndexedDomain {
       const had = problems.get(k);
       // Same key twice: keep the worse one.
       if (!had || (had.severity === 'warn' && f.severity === 'fail')) problems.set(k, f);
-    } else if (f.severity === 'unknown') {
-      if (ALL_CHECKS_UNKNOWN.has(f.rule)) unknownChecks = 'all';
-      else if (unknownChecks !== 'all') unknownChecks.add(f.check);
+    } else if (f.severity === 'unknown' && unknownChecks !== 'all') {
+      const m = MASKING_RULES[f.rule];
+      if (m === 'all') unknownChecks = 'all';
+      else {
+        unknownChecks.add(f.check);
+        if (m) for (const c of m) unknownChecks.add(c);
+      }
     }
   }
   return { snap: d, problems, unknownChecks };
 }
 
-function inScope(d: DomainSnapshot, scope: ReportScope | undefined): boolean {
+// Snapshots are read, never changed: a run is indexed once, however many parts (one per reseller) are built from it.
+const indexCache = new WeakMap<RunSnapshot, IndexedRun>();
+
+function indexRun(run: RunSnapshot): IndexedRun {
+  let idx = indexCache.get(run);
+  if (!idx) {
+    const domains = new Map<string, IndexedDomain>();
+    for (const d of run.domains ?? []) domains.set(d.domain, indexDomain(d));
+    idx = { domains, partial: run.partial === true };
+    indexCache.set(run, idx);
+  }
+  return idx;
+}
+
+/** Whether an owner/reseller pair is in the scope. */
+function inScope(d: { owner: string | null; reseller?: string | null }, scope: ReportScope | undefined): boolean {
   if (!scope) return true;
   if (scope.reseller !== undefined && (d.reseller ?? null) !== scope.reseller) return false;
   if (scope.owner !== undefined && d.owner !== scope.owner) return false;
   return true;
 }
 
-function indexRun(run: RunSnapshot, scope: ReportScope | undefined): IndexedRun {
-  const m: IndexedRun = new Map();
-  for (const d of run.domains ?? []) if (inScope(d, scope)) m.set(d.domain, indexDomain(d));
-  return m;
-}
-
-type KeyState = 'present' | 'absent' | 'unknown' | 'missing';
+/** pruned: the run is partly pruned and holds no result for the domain (not known that night). */
+type KeyState = 'present' | 'absent' | 'unknown' | 'missing' | 'pruned';
 
 function stateOf(run: IndexedRun, domain: string, key: string, check: CheckName): KeyState {
-  const d = run.get(domain);
-  if (!d) return 'missing';
+  const d = run.domains.get(domain);
+  if (!d) return run.partial ? 'pruned' : 'missing';
   if (d.problems.has(key)) return 'present';
   if (d.unknownChecks === 'all' || d.unknownChecks.has(check)) return 'unknown';
   return 'absent';
@@ -260,9 +324,11 @@ function byTimeDesc(a: RunSnapshot, b: RunSnapshot): number {
   return Date.parse(b.startedAt) - Date.parse(a.startedAt) || b.runId - a.runId;
 }
 
-function trendPoint(run: RunSnapshot, idx: IndexedRun): TrendPoint {
+/** Counts the run's domains in the scope (`owned` says whose a domain is: tonight's owner while it is on the server). */
+function trendPoint(run: RunSnapshot, idx: IndexedRun, owned: (snap: DomainSnapshot) => boolean): TrendPoint {
   const p: TrendPoint = { runId: run.runId, startedAt: run.startedAt, failing: 0, warning: 0, unknown: 0, total: 0 };
-  for (const { snap } of idx.values()) {
+  for (const { snap } of idx.domains.values()) {
+    if (!owned(snap)) continue;
     p.total++;
     if (snap.status === 'fail') p.failing++;
     else if (snap.status === 'warn') p.warning++;
@@ -275,9 +341,12 @@ function emptyCounts(): GroupCounts {
   return { domains: 0, failingDomains: 0, newProblems: 0, resolved: 0, stillFailing: 0, unknown: 0 };
 }
 
-/** Picks the run to compare with: the latest complete run before `current` (started at or before `since`, if a Date). */
+/**
+ * Picks the run to compare with: the latest complete run before `current` (started at or before `since`, if a Date).
+ * A partly pruned run is never picked.
+ */
 export function pickPrevious(current: RunSnapshot, runs: readonly RunSnapshot[], since: 'last' | Date = 'last'): RunSnapshot | null {
-  const earlier = runs.filter((r) => r.runId !== current.runId && r.status === 'complete' && isBefore(r, current)).sort(byTimeDesc);
+  const earlier = runs.filter((r) => r.runId !== current.runId && r.status === 'complete' && !r.partial && isBefore(r, current)).sort(byTimeDesc);
   if (since === 'last') return earlier[0] ?? null;
   const limit = since.getTime();
   if (Number.isNaN(limit)) throw new ReportInputError('since is not a valid date');
@@ -296,13 +365,26 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     throw new ReportInputError(`run ${current.runId} is ${current.status}, not complete: only a complete run is reported`);
   }
   const trendLength = input.trendLength ?? 30;
-  const previous = pickPrevious(current, input.runs, input.since ?? 'last');
+  const since = input.since ?? 'last';
   // History for streaks and the trend: complete runs before this one, newest first.
   const history = input.runs.filter((r) => r.runId !== current.runId && r.status === 'complete' && isBefore(r, current)).sort(byTimeDesc);
-  const historyIdx = history.map((r) => indexRun(r, scope));
-  const cur = indexRun(current, scope);
+  let previous = pickPrevious(current, input.runs, since);
+  // `since` before every complete run kept: compare with the oldest one (and say so), not with nothing — the chart
+  // shows those runs, so calling every problem "new" would contradict it.
+  let sinceBeforeOldest = false;
+  if (!previous && since instanceof Date) {
+    const whole = history.filter((r) => !r.partial);
+    if (whole.length) {
+      previous = whole[whole.length - 1];
+      sinceBeforeOldest = true;
+    }
+  }
+  const historyIdx = history.map((r) => indexRun(r));
+  const cur = indexRun(current);
   const prevPos = previous ? history.indexOf(previous) : -1;
-  const prev: IndexedRun = prevPos >= 0 ? historyIdx[prevPos] : new Map();
+
+  // Whose a domain is: tonight's owner while it is on the server, else as recorded in the snapshot given.
+  const owned = (snap: DomainSnapshot): boolean => inScope(cur.domains.get(snap.domain)?.snap ?? snap, scope);
 
   const skippedRuns = input.runs
     .filter(
@@ -315,75 +397,112 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     .sort((a, b) => -byTimeDesc(a, b))
     .map((r) => ({ runId: r.runId, status: r.status, startedAt: r.startedAt }));
 
+  /**
+   * The first state that is known, walking back from the previous run over runs whose check of the domain was
+   * unknown (or whose result for it was pruned). 'missing' when nothing is known.
+   */
+  const lastKnown = (domain: string, key: string, check: CheckName): { state: KeyState; pos: number; sawUnknown: boolean } => {
+    let sawUnknown = false;
+    if (prevPos >= 0) {
+      for (let i = prevPos; i < historyIdx.length; i++) {
+        const s = stateOf(historyIdx[i], domain, key, check);
+        if (s === 'unknown') {
+          sawUnknown = true;
+          continue;
+        }
+        if (s === 'pruned') continue;
+        return { state: s, pos: i, sawUnknown };
+      }
+    }
+    return { state: 'missing', pos: -1, sawUnknown };
+  };
+
   const newProblems: NewProblem[] = [];
   const stillFailing: StillFailing[] = [];
   const resolved: Resolved[] = [];
   const unknown: UnknownItem[] = [];
 
-  for (const d of cur.values()) {
+  for (const d of cur.domains.values()) {
+    if (!inScope(d.snap, scope)) continue;
     for (const [key, f] of d.problems) {
-      // Walk back from the previous run: unknown runs are skipped, the first known state decides.
-      let decided: KeyState = 'missing';
-      let previouslyUnknown = false;
-      if (prevPos >= 0) {
-        for (let i = prevPos; i < historyIdx.length; i++) {
-          const s = stateOf(historyIdx[i], d.snap.domain, key, f.check);
-          if (s === 'unknown') {
-            previouslyUnknown = true;
-            continue;
-          }
-          decided = s;
-          break;
-        }
-      }
-      if (decided !== 'present') {
+      const known = lastKnown(d.snap.domain, key, f.check);
+      if (known.state !== 'present') {
         const n: NewProblem = item(d.snap, f);
-        if (previouslyUnknown) n.previouslyUnknown = true;
+        if (known.sawUnknown) n.previouslyUnknown = true;
         newProblems.push(n);
         continue;
       }
       // Streak: consecutive complete runs (newest first from the one before tonight) where the problem was present.
       let nights = 1;
-      let since = current.startedAt;
+      let streakSince = current.startedAt;
+      let pruned = false;
       let reachedEnd = true;
       for (let i = 0; i < historyIdx.length; i++) {
         const s = stateOf(historyIdx[i], d.snap.domain, key, f.check);
         if (s === 'unknown') continue;
+        if (s === 'pruned') {
+          // Not known that night (its result was pruned): walked past like an unknown night.
+          pruned = true;
+          continue;
+        }
         if (s !== 'present') {
           reachedEnd = false;
           break;
         }
         nights++;
-        since = history[i].startedAt;
+        streakSince = history[i].startedAt;
       }
-      const s: StillFailing = { ...item(d.snap, f), nights, since };
-      if (reachedEnd && input.historyTruncated) s.nightsAtLeast = true;
-      const before = prev.get(d.snap.domain)?.problems.get(key);
+      const s: StillFailing = { ...item(d.snap, f), nights, since: streakSince };
+      // Reaching the oldest run looked at: a lower bound when older runs exist, or results were pruned on the way.
+      if (reachedEnd && (input.historyTruncated || pruned)) s.nightsAtLeast = true;
+      const before = historyIdx[known.pos].domains.get(d.snap.domain)?.problems.get(key);
       if (before && before.severity !== f.severity) s.previousSeverity = before.severity;
       stillFailing.push(s);
     }
   }
 
-  // Previous problems gone tonight.
-  const masked = new Map<string, { check: CheckName; all: boolean; list: UnknownItem['wasFailing'] }[]>();
-  for (const p of prev.values()) {
-    for (const [key, f] of p.problems) {
-      const s = stateOf(cur, p.snap.domain, key, f.check);
-      if (s === 'present') continue;
-      if (s === 'unknown') {
-        const list = masked.get(p.snap.domain) ?? [];
-        list.push({ check: f.check, all: false, list: [{ rule: f.rule, severity: f.severity, subject: f.subject ?? null }] });
-        masked.set(p.snap.domain, list);
-        continue;
+  // Previous problems gone tonight: every problem present the last night its check gave an answer (at or before the
+  // previous run — so a problem last seen before a night of DNS trouble is still compared), newest first.
+  const masked = new Map<string, { check: CheckName; list: UnknownItem['wasFailing'] }[]>();
+  const seenKeys = new Set<string>();
+  // Domains whose every check gave an answer in a run already walked: nothing older can be their last known state.
+  const settled = new Set<string>();
+  // The newest snapshot of each domain walked (whose it was, for a domain no longer on the server).
+  const lastSeen = new Map<string, DomainSnapshot>();
+  for (let i = Math.max(prevPos, 0); prevPos >= 0 && i < historyIdx.length; i++) {
+    for (const p of historyIdx[i].domains.values()) {
+      const domain = p.snap.domain;
+      if (settled.has(domain)) continue;
+      if (!lastSeen.has(domain)) lastSeen.set(domain, p.snap);
+      if (p.unknownChecks !== 'all' && p.unknownChecks.size === 0) settled.add(domain);
+      const here = cur.domains.get(domain)?.snap;
+      const whose = here ?? lastSeen.get(domain)!;
+      if (!inScope(whose, scope)) continue;
+      for (const [key, f] of p.problems) {
+        if (seenKeys.has(key)) continue;
+        seenKeys.add(key);
+        // Present here; it was the last known state unless a newer run (from the previous one on) knew better.
+        if (i > prevPos && lastKnown(domain, key, f.check).state !== 'present') continue;
+        const s = stateOf(cur, domain, key, f.check);
+        if (s === 'present') continue;
+        if (s === 'unknown') {
+          const list = masked.get(domain) ?? [];
+          list.push({ check: f.check, list: [{ rule: f.rule, severity: f.severity, subject: f.subject ?? null }] });
+          masked.set(domain, list);
+          continue;
+        }
+        // Owner/reseller as known tonight when the domain is still here (accounts move), else as last recorded.
+        const r: Resolved = {
+          ...item(here ? { ...p.snap, owner: here.owner, reseller: here.reseller } : { ...p.snap, owner: whose.owner, reseller: whose.reseller }, f),
+          reason: s === 'missing' ? 'domain-removed' : 'fixed',
+        };
+        resolved.push(r);
       }
-      // Owner/reseller as known tonight when the domain is still here (accounts move), else as recorded then.
-      const here = cur.get(p.snap.domain)?.snap;
-      const r: Resolved = { ...item(here ? { ...p.snap, owner: here.owner, reseller: here.reseller } : p.snap, f), reason: s === 'missing' ? 'domain-removed' : 'fixed' };
-      resolved.push(r);
     }
   }
 
-  for (const d of cur.values()) {
+  for (const d of cur.domains.values()) {
+    if (!inScope(d.snap, scope)) continue;
     const hidden = masked.get(d.snap.domain) ?? [];
     const items: UnknownItem[] = [];
     for (const f of d.snap.findings) {
@@ -391,8 +510,8 @@ export function buildReport(input: BuildReportInput): ReportDoc {
       items.push({ ...item(d.snap, f), wasFailing: [] });
     }
     for (const h of hidden) {
-      const target =
-        items.find((u) => ALL_CHECKS_UNKNOWN.has(u.rule)) ?? items.find((u) => u.check === h.check) ?? items[0];
+      // Under the unknown finding of the same check, else the panel failure that hides it.
+      const target = items.find((u) => u.check === h.check) ?? items.find((u) => masks(u.rule, h.check)) ?? items[0];
       target?.wasFailing.push(...h.list);
     }
     unknown.push(...items);
@@ -415,7 +534,8 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     }
     return g;
   };
-  for (const { snap } of cur.values()) {
+  for (const { snap } of cur.domains.values()) {
+    if (!inScope(snap, scope)) continue;
     const g = customer(snap.owner ?? null, snap.reseller ?? null);
     g.domains.push(snap.domain);
     g.counts.domains++;
@@ -441,9 +561,11 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   }
   const byReseller = [...resellers.values()].sort((a, b) => cmpNullable(a.reseller, b.reseller));
 
+  // The trend: whole complete runs only (a partly pruned run would show a full night as "1 failing of 1").
   const trend: TrendPoint[] = [];
-  for (let i = Math.min(history.length, Math.max(0, trendLength - 1)) - 1; i >= 0; i--) trend.push(trendPoint(history[i], historyIdx[i]));
-  const here = trendPoint(current, cur);
+  const charted = history.map((r, i) => ({ r, idx: historyIdx[i] })).filter(({ r }) => !r.partial);
+  for (let i = Math.min(charted.length, Math.max(0, trendLength - 1)) - 1; i >= 0; i--) trend.push(trendPoint(charted[i].r, charted[i].idx, owned));
+  const here = trendPoint(current, cur, owned);
   trend.push(here);
 
   return {
@@ -453,6 +575,9 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     previousRunId: previous?.runId ?? null,
     previousStartedAt: previous?.startedAt ?? null,
     skippedRuns,
+    since: since instanceof Date ? since.toISOString() : null,
+    sinceBeforeOldest,
+    prunedRuns: history.filter((r) => r.partial).map((r) => ({ runId: r.runId, startedAt: r.startedAt })),
     scope: scope && (scope.reseller !== undefined || scope.owner !== undefined) ? { ...scope } : null,
     summary: {
       domains: here.total,
@@ -474,9 +599,3 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   };
 }
 
-/** The resellers that have at least one domain in the run (for per-reseller reports). */
-export function resellersIn(run: RunSnapshot): string[] {
-  const s = new Set<string>();
-  for (const d of run.domains ?? []) if (d.reseller) s.add(d.reseller);
-  return [...s].sort();
-}

@@ -121,7 +121,13 @@ function round(n: number): number {
 
 function who(i: ReportItem): string {
   const owner = i.owner ?? '?';
+  if (i.reseller && i.owner === i.reseller) return `${owner} (reseller's own)`;
   return i.reseller ? `${owner} / ${i.reseller}` : owner;
+}
+
+/** A customer line under its reseller: the reseller's own domains say so. */
+function customerLabel(owner: string | null, reseller: string | null): string {
+  return owner !== null && owner === reseller ? `${owner} (own domains)` : (owner ?? '?');
 }
 
 function nightsText(s: StillFailing): string {
@@ -154,10 +160,25 @@ function sections(doc: ReportDoc): Section<ReportItem>[] {
   ];
 }
 
+function comparison(doc: ReportDoc): string {
+  if (doc.previousRunId === null) {
+    // (Older fields may be absent from a report saved by an earlier version.)
+    if (doc.prunedRuns?.length) return 'nothing to compare with: no earlier complete run is kept whole (older results were pruned)';
+    return 'first complete run: nothing to compare with yet';
+  }
+  const prev = `run ${doc.previousRunId} (${doc.previousStartedAt})`;
+  if (doc.sinceBeforeOldest) return `no complete run kept at or before ${doc.since}; compared with the oldest kept, ${prev}`;
+  return `compared with ${prev}`;
+}
+
 function header(doc: ReportDoc): string {
   const s = doc.summary;
-  const cmp = doc.previousRunId === null ? 'first complete run: nothing to compare with yet' : `compared with run ${doc.previousRunId} (${doc.previousStartedAt})`;
-  return `Run ${doc.runId} (${doc.startedAt}), ${cmp}. ${plural(s.domains, 'domain')}: ${s.failingDomains} failing, ${s.warningDomains} with warnings, ${s.unknownDomains} unknown.`;
+  return `Run ${doc.runId} (${doc.startedAt}), ${comparison(doc)}. ${plural(s.domains, 'domain')}: ${s.failingDomains} failing, ${s.warningDomains} with warnings, ${s.unknownDomains} unknown.`;
+}
+
+function prunedText(doc: ReportDoc): string | null {
+  const p = doc.prunedRuns ?? [];
+  return p.length ? `Not in the chart (results partly pruned): ${p.map((r) => `run ${r.runId}`).join(', ')}.` : null;
 }
 
 export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
@@ -171,6 +192,8 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
   }
   const t = doc.trend;
   if (t.length > 1) lines.push(`Failing domains per night (oldest first): ${t.map((p) => p.failing).join(' ')}`);
+  const pruned = prunedText(doc);
+  if (pruned) lines.push(pruned);
   for (const sec of sections(doc)) {
     lines.push('');
     lines.push(`${sec.title} (${sec.items.length})`);
@@ -193,7 +216,7 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
     for (const r of doc.byReseller) {
       lines.push(cleanControls(`  ${r.reseller ?? '(server admin)'}: ${counts(r.counts)}`));
       for (const c of doc.byCustomer.filter((g) => g.reseller === r.reseller)) {
-        lines.push(cleanControls(`    ${c.owner ?? '?'}: ${counts(c.counts)} — ${c.domains.length} domain(s)`));
+        lines.push(cleanControls(`    ${customerLabel(c.owner, c.reseller)}: ${counts(c.counts)} — ${c.domains.length} domain(s)`));
       }
     }
   }
@@ -220,6 +243,8 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
     h.push(`<p style="color:#7f8c8d">Skipped (did not complete): ${escapeHtml(doc.skippedRuns.map((r) => `run ${r.runId} ${r.status}`).join(', '))}.</p>`);
   }
   h.push(`<div class="chart">${svg}</div>`);
+  const pruned = prunedText(doc);
+  if (pruned) h.push(`<p style="color:#7f8c8d">${escapeHtml(pruned)}</p>`);
   for (const sec of sections(doc)) {
     h.push(`<h2 style="font-size:16px" id="${sec.key}">${escapeHtml(sec.title)} (${sec.items.length})</h2>`);
     if (!sec.items.length) {
@@ -252,7 +277,7 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
       );
       for (const c of doc.byCustomer.filter((g) => g.reseller === r.reseller)) {
         h.push(
-          `<tr><td style="padding-left:20px">${escapeHtml(c.owner ?? '?')}</td><td>${c.counts.domains}</td><td>${c.counts.newProblems}</td><td>${c.counts.resolved}</td><td>${c.counts.stillFailing}</td><td>${c.counts.unknown}</td></tr>`,
+          `<tr><td style="padding-left:20px">${escapeHtml(customerLabel(c.owner, c.reseller))}</td><td>${c.counts.domains}</td><td>${c.counts.newProblems}</td><td>${c.counts.resolved}</td><td>${c.counts.stillFailing}</td><td>${c.counts.unknown}</td></tr>`,
         );
       }
     }
