@@ -1,6 +1,7 @@
 // `mailhealth service` (the background service of the cPanel and Plesk installs) schedules the nightly report as
 // `serve` does: at the settings page's schedule, not at all with --no-report, and a schedule saved on the settings
 // page through a front door (the WHM page handing the request to the service) moves the running report at once.
+import '../helpers/shared-settings.js';
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

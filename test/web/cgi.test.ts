@@ -2,6 +2,7 @@
 // LiveAPI socket), the WHM page with REMOTE_USER of a reseller (fake `whmapi1`), the Plesk sbin helper with the
 // arguments the PHP shim passes (Plesk emulator on loopback), and the background service behind a signed header.
 // Each identity sees exactly its domains; forged identity headers from a browser are ignored.
+import '../helpers/shared-settings.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';

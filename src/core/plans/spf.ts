@@ -6,22 +6,25 @@ import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
 import { checkHost } from '../spf/evaluate.js';
-import { isSpfRecord, parseSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
+import { isSpfRecord, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
 import { relayInclude } from '../spf/relay.js';
 import type { Change } from '../model.js';
 
-/** Whether an include target publishes an SPF record: 'spf', 'none' (no SPF record), 'nxdomain', or 'unknown'. */
-async function includeTarget(ctx: CheckContext, name: string): Promise<'spf' | 'none' | 'nxdomain' | 'unknown'> {
+/**
+ * Whether an include target publishes one SPF record ('spf'), none, several ('multiple': a permanent error there too,
+ * as the tree walker reads it), does not exist, or did not answer.
+ */
+async function includeTarget(ctx: CheckContext, name: string): Promise<'spf' | 'none' | 'multiple' | 'nxdomain' | 'unknown'> {
   const a = await ctx.resolver.resolve(canonName(name), 'TXT');
   if (a.status === 'unknown') return 'unknown';
   if (a.status === 'nxdomain') return 'nxdomain';
-  return a.status === 'ok' && a.records.map(joinTxt).some((t) => isSpfRecord(t)) ? 'spf' : 'none';
+  if (a.status !== 'ok') return 'none';
+  const sel = selectSpf(a.records).status;
+  return sel === 'found' ? 'spf' : sel;
 }
-
-export { relayInclude, relayIncludeCandidates, type RelayInclude } from '../spf/relay.js';
 
 export interface PartialPlan {
   changes: Change[];
@@ -118,7 +121,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       const target = await includeTarget(ctx, t.domainSpec);
       if (target === 'unknown') includeTrouble ??= `looking up the SPF record of ${t.domainSpec} got no answer`;
       else if (target !== 'spf') {
-        notes.push(`Drops ${t.raw}: ${t.domainSpec} ${target === 'nxdomain' ? 'does not exist' : 'publishes no SPF record'}, so every receiver's SPF check of this record fails (permerror).`);
+        notes.push(`Drops ${t.raw}: ${t.domainSpec} ${target === 'nxdomain' ? 'does not exist' : target === 'multiple' ? 'publishes several SPF records' : 'publishes no SPF record'}, so every receiver's SPF check of this record fails (permerror).`);
         continue;
       }
     }

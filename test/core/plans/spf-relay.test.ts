@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { applyPlan } from '../../../src/core/plans/apply.js';
 import { makePlan } from '../../../src/core/plans/index.js';
-import { relayIncludeCandidates } from '../../../src/core/plans/spf.js';
+import { relayIncludeCandidates } from '../../../src/core/spf/relay.js';
 import type { Answer, Resolver, RRType } from '../../../src/core/resolver.js';
 import { checkHost } from '../../../src/core/spf/evaluate.js';
 import { startPlay, type Play } from '../../helpers/fixplay.js';
