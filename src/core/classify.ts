@@ -13,6 +13,7 @@ import type { Classifier } from './checks/context.js';
 import { canonName, inZone, registrableDomain } from './domain.js';
 import { cidrContains, isIpAddress, reverseName } from './ip.js';
 import { rsaPublicKeyDer } from './dkim/der.js';
+import { parseDkimRecord } from './dkim/record.js';
 import type { Classification, MailSettings, Zone } from './model.js';
 import { RecordIndex } from './zone.js';
 import type { Resolver } from './resolver.js';
@@ -53,6 +54,13 @@ interface MailDelivery {
  */
 export function canonicalKey(b64: string): string | null {
   return canonicalKeyMemo(b64);
+}
+
+/** The canonical key a zone record publishes (a TXT DKIM record with a readable p=), else null. */
+export function publishedKey(r: { type: string; value: string; txt?: string[] | null } | null | undefined): string | null {
+  if (!r || r.type.toUpperCase() !== 'TXT') return null;
+  const k = parseDkimRecord(r.txt ?? [r.value]).publicKey;
+  return k ? canonicalKey(k) : null;
 }
 const canonicalKeyMemo = memo(1024, canonicalKeyUncached);
 

@@ -3,8 +3,7 @@
 // I/O only through the injected Panel, Resolver and History (the store adapter implements History).
 import { randomBytes } from 'node:crypto';
 import type { AuditDeps } from '../audit.js';
-import { canonicalKey } from '../classify.js';
-import { parseDkimRecord } from '../dkim/record.js';
+import { canonicalKey, publishedKey } from '../classify.js';
 import { canonName } from '../domain.js';
 import type { Change, CheckName, FixKind, Zone, ZoneRecord } from '../model.js';
 import { PanelError } from '../panel.js';
@@ -335,7 +334,7 @@ async function undoBreaksSigning(domain: string, changes: Change[], deps: ApplyD
   const key = settings.dkim.publicKey;
   if (!settings.dkim.signing || !key) return null;
   const mine = canonicalKey(key);
-  const isMine = (r: ZoneRecord | null | undefined) => !!r && r.type.toUpperCase() === 'TXT' && canonicalKey(parseDkimRecord(r.txt ?? [r.value]).publicKey ?? '') === mine;
+  const isMine = (r: ZoneRecord | null | undefined) => mine !== null && publishedKey(r) === mine;
   const removesMine = changes.some((c) => isMine(c.before) && !isMine(c.after));
   const addsMine = changes.some((c) => isMine(c.after));
   if (!removesMine || addsMine) return null;

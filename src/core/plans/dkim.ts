@@ -1,7 +1,7 @@
 // DKIM fix: publish the public key of the key the server signs with (replacing a previous host's key), or — when
 // the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it.
 import type { CheckContext } from '../checks/context.js';
-import { canonicalKey } from '../classify.js';
+import { canonicalKey, publishedKey } from '../classify.js';
 import { parseDkimRecord, publicKeyType, renderDkimRecord } from '../dkim/record.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
@@ -27,9 +27,8 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   // mail. Replacing it would break that mail (the audit leaves it as it is, dkim.key-mismatch info/warn).
   const mineKey = key ? canonicalKey(key) : null;
   const foreign = existing.filter((r) => {
-    if (r.type !== 'TXT') return false;
-    const k = parseDkimRecord(r.txt ?? [r.value]).publicKey;
-    return !!k && canonicalKey(k) !== mineKey;
+    const k = publishedKey(r);
+    return k !== null && k !== mineKey;
   });
   const remote = ctx.settings.routing === 'remote';
   if (foreign.length && (remote || (key && !ctx.settings.dkim.signing))) {
@@ -59,7 +58,7 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   const mine = canonicalKey(key);
   // Keep an existing record that already publishes the server's key (whatever its formatting) with the right k=
   // and nothing that makes receivers discard it, if it is alone.
-  const sameKey = (r: ZoneRecord) => r.type === 'TXT' && canonicalKey(parseDkimRecord(r.txt ?? [r.value]).publicKey ?? '') === mine;
+  const sameKey = (r: ZoneRecord) => mine !== null && publishedKey(r) === mine;
   const problem = (r: ZoneRecord): string | null => {
     const rec = parseDkimRecord(r.txt ?? [r.value]);
     if (rec.keyType !== type) return `it says k=${rec.keyType} but the key is ${type}`;
