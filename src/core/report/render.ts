@@ -35,6 +35,18 @@ export function cleanControls(s: string): string {
   return String(s).replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '\uFFFD');
 }
 
+/** `<baseUrl>/domains` (the domain list), or null when there is no usable base URL. */
+function domainsListUrl(baseUrl: string | null | undefined): string | null {
+  const one = domainUrl(baseUrl, 'x.invalid');
+  return one ? one.slice(0, -'/x.invalid'.length) : null;
+}
+
+/** Where a recipient sees the items a long section leaves out: the panel's domain list (filter by status there). */
+function moreWhere(baseUrl: string | null | undefined): string {
+  const list = domainsListUrl(baseUrl);
+  return `the domain list in mailhealth's panel page shows every domain's findings (filter by status)${list ? `: ${list}` : ''}`;
+}
+
 /** `<baseUrl>/domains/<domain>`, or null when there is no usable (http/https) base URL. */
 export function domainUrl(baseUrl: string | null | undefined, domain: string): string | null {
   if (!baseUrl) return null;
@@ -208,7 +220,7 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
       const url = domainUrl(opts.baseUrl, i.domain);
       if (url) lines.push(`      ${url}`);
     }
-    if (sec.items.length > max) lines.push(`  … and ${sec.items.length - max} more (the JSON report has them all)`);
+    if (sec.items.length > max) lines.push(`  … and ${sec.items.length - max} more: ${moreWhere(opts.baseUrl)}`);
   }
   if (doc.byReseller.length) {
     lines.push('');
@@ -265,7 +277,10 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
       );
     }
     h.push('</table>');
-    if (sec.items.length > max) h.push(`<p>… and ${sec.items.length - max} more (the JSON report has them all).</p>`);
+    if (sec.items.length > max) {
+      const list = domainsListUrl(opts.baseUrl);
+      h.push(`<p>… and ${sec.items.length - max} more: ${list ? `<a href="${escapeHtml(list)}">the panel's domain list</a> shows every domain's findings` : escapeHtml(moreWhere(null))}.</p>`);
+    }
   }
   if (doc.byReseller.length) {
     h.push('<h2 style="font-size:16px">Per reseller and customer</h2>');

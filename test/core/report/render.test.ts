@@ -72,3 +72,27 @@ describe('render', () => {
     assert.match(r.text, /3 nights/);
   });
 });
+
+describe('render: a section longer than the mail shows', () => {
+  const many: RunSnapshot = {
+    runId: 1,
+    status: 'complete',
+    startedAt: new Date(Date.UTC(2026, 0, 1, 3)).toISOString(),
+    domains: Array.from({ length: 5 }, (_, i) => ({
+      domain: `d${i}.example`,
+      owner: 'alice',
+      reseller: null,
+      status: 'fail' as const,
+      findings: [{ rule: 'spf.missing', check: 'spf', severity: 'fail' as const, message: 'no SPF record' }],
+    })),
+  };
+  test('says where the rest can be seen (the panel\'s domain list, linked when the base URL is known) — not a "JSON report" nobody can open', () => {
+    const doc = buildReport({ current: many, runs: [] });
+    const linked = renderReport(doc, { baseUrl: 'https://panel.example:2087/mailhealth/', maxItemsPerSection: 2 });
+    assert.match(linked.text, /… and 3 more: the domain list in mailhealth's panel page shows every domain's findings \(filter by status\): https:\/\/panel\.example:2087\/mailhealth\/domains/);
+    assert.match(linked.html, /… and 3 more: <a href="https:\/\/panel\.example:2087\/mailhealth\/domains">the panel's domain list<\/a>/);
+    const plain = renderReport(doc, { maxItemsPerSection: 2 });
+    assert.match(plain.text, /… and 3 more: the domain list in mailhealth's panel page shows every domain's findings \(filter by status\)\n/);
+    assert.doesNotMatch(plain.text + linked.html, /JSON report/);
+  });
+});
