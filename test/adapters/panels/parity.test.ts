@@ -37,7 +37,7 @@ import { makeCpState, startCpanelServer, type RunningServer } from '../../helper
 import { makeFixture, type Fixture, type FixtureRecord } from '../../helpers/emulators/fixture.js';
 import { makePleskState, startPleskServer, writePleskKeys } from '../../helpers/emulators/plesk.js';
 import { startWhmServer, writeCpanelServerFiles } from '../../helpers/emulators/whm.js';
-import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
+import { MapResolver, zoneToMap, type ZoneMap } from '../../helpers/map-resolver.js';
 import { MAILCHANNELS, otherRsaKey, rsaKey, SERVER, WORLD, writePanel } from '../../helpers/scenario.js';
 
 const DOMAIN = 'alice.example'; // a customer of the emulators' fixture (reseller res1)
@@ -156,20 +156,6 @@ function worldMap(): ZoneMap {
   return out;
 }
 
-/** A panel zone → what an authoritative server for it answers. */
-function zoneToMap(zone: Zone): ZoneMap {
-  const map: ZoneMap = {};
-  for (const r of zone.records) {
-    const e = (map[canonName(r.name)] ??= {}) as Record<string, unknown[]>;
-    const t = r.type.toUpperCase();
-    if (t === 'TXT') (e.TXT ??= []).push(r.txt ?? [r.value]);
-    else if (t === 'MX') {
-      const [p, h] = r.value.split(/\s+/);
-      (e.MX ??= []).push({ priority: Number(p), exchange: canonName(h) });
-    } else if (['A', 'AAAA', 'NS', 'CNAME', 'PTR'].includes(t)) (e[t] ??= []).push(canonName(r.value));
-  }
-  return map;
-}
 
 /** Live DNS: the world plus the zone as the panel holds it; the authoritative servers answer the same. */
 class LiveResolver implements Resolver {

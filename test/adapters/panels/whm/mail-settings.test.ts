@@ -12,8 +12,6 @@ import { signingFromValidation } from '../../../../src/adapters/panels/cpanel/in
 import { WhmHttp, WhmPanel } from '../../../../src/adapters/panels/whm/index.js';
 import { effectiveMailIp, isPublicIp, parseColonMap, parseCpnat, relayFromLocalopts } from '../../../../src/adapters/panels/whm/serverfiles.js';
 import { auditDomain } from '../../../../src/core/audit.js';
-import { canonName } from '../../../../src/core/domain.js';
-import type { Zone } from '../../../../src/core/model.js';
 import { applyPlan } from '../../../../src/core/plans/apply.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
 import type { Answer, Resolver, RRType } from '../../../../src/core/resolver.js';
@@ -21,7 +19,7 @@ import { checkHost } from '../../../../src/core/spf/evaluate.js';
 import { openStore } from '../../../../src/adapters/store/store.js';
 import { makeCpState, type CpState, type RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { startWhmServer, writeCpanelServerFiles } from '../../../helpers/emulators/whm.js';
-import { MapResolver, type ZoneMap } from '../../../helpers/map-resolver.js';
+import { MapResolver, zoneToMap, type ZoneMap } from '../../../helpers/map-resolver.js';
 import { otherRsaKey } from '../../../helpers/scenario.js';
 
 const FIXED = new Date('2027-03-01T12:00:00.000Z');
@@ -57,20 +55,7 @@ async function rig(setup: (s: CpState) => void = () => {}, files: { localopts?: 
 
 /** What the domain's authoritative servers answer: the panel's zone as it is now (re-read on every question). */
 function liveFrom(panel: WhmPanel, zone: string, extra: ZoneMap = {}): Resolver {
-  const toMap = (z: Zone): ZoneMap => {
-    const map: ZoneMap = {};
-    for (const r of z.records) {
-      const e = (map[canonName(r.name)] ??= {}) as Record<string, unknown[]>;
-      const t = r.type.toUpperCase();
-      if (t === 'TXT') (e.TXT ??= []).push(r.txt ?? [r.value]);
-      else if (t === 'MX') {
-        const [p, h] = r.value.split(/\s+/);
-        (e.MX ??= []).push({ priority: Number(p), exchange: canonName(h) });
-      } else if (['A', 'AAAA', 'NS', 'CNAME'].includes(t)) (e[t] ??= []).push(canonName(r.value));
-    }
-    return map;
-  };
-  const ask = async <T extends RRType>(name: string, type: T): Promise<Answer<T>> => new MapResolver({ ...extra, ...toMap(await panel.readZone(zone)) }).resolve(name, type);
+  const ask = async <T extends RRType>(name: string, type: T): Promise<Answer<T>> => new MapResolver({ ...extra, ...zoneToMap(await panel.readZone(zone)) }).resolve(name, type);
   return { resolve: ask, resolveAt: (_servers, name, type) => ask(name, type) };
 }
 
