@@ -366,14 +366,17 @@ export function quoteTxt(s: string): string {
   return out + '"';
 }
 
-/** Split a string into character-strings of at most 255 bytes each, never inside a UTF-8 character. */
+/**
+ * Split a string into character-strings of at most `max` (255) bytes each, cut by UTF-8 bytes and never inside a
+ * character; joined back, they are the string exactly. (Also the Plesk adapter's reading of a TXT value.)
+ */
 export function splitTxt(s: string, max = 255): string[] {
   const out: string[] = [];
   let cur = '';
   let len = 0;
   for (const ch of s) {
     const n = Buffer.byteLength(ch);
-    if (len + n > max) {
+    if (len + n > max && cur) {
       out.push(cur);
       cur = '';
       len = 0;

@@ -11,6 +11,7 @@ import { hashRecords, recordsAt } from '../../../core/zone.js';
 import { canonicalKey } from '../../../core/classify.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import { relativeDname, undoGeneratedDkim } from '../cpanel/zonefile.js';
+import { splitTxt } from '../files/zonefile.js';
 import { errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
 import { publicKeyFromPem, readText } from '../whm/serverfiles.js';
 
@@ -78,28 +79,6 @@ function xmlTag(xml: string, tag: string): string | null {
 }
 
 const DEFAULT_TTL = 86400; // INFERRED: Plesk's zone default when a record carries no TTL
-
-/**
- * A TXT value as ≤`max`-byte character-strings, cut by UTF-8 bytes and never inside a character (a value is text:
- * Plesk stores and returns it as a JSON string). Joined back, the chunks are the value exactly.
- */
-export function splitUtf8(value: string, max = 255): string[] {
-  const out: string[] = [];
-  let chunk = '';
-  let bytes = 0;
-  for (const ch of value) {
-    const n = Buffer.byteLength(ch, 'utf8');
-    if (bytes + n > max && chunk) {
-      out.push(chunk);
-      chunk = '';
-      bytes = 0;
-    }
-    chunk += ch;
-    bytes += n;
-  }
-  out.push(chunk);
-  return out;
-}
 
 /**
  * Postfix `relayhost` from main.cf text (postconf(5): a line starting with whitespace continues the logical line
@@ -242,7 +221,7 @@ export class PleskPanel implements Panel {
       case 'TXT':
         // Stored unquoted as one string (§1.2). INFERRED: rendered as ≤255-byte character-strings.
         value = r.value;
-        rec.txt = splitUtf8(r.value);
+        rec.txt = splitTxt(r.value);
         break;
       case 'MX':
       case 'SRV':
