@@ -307,6 +307,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
 async function refreshSigning(domain: string, plan: Plan, deps: ApplyDeps): Promise<ApplyOutcome> {
   if (!deps.panel.refreshDkimSigning) return { status: 'refused', reason: `The ${deps.panel.kind} panel cannot be asked to check the DKIM key again: turn signing on in the panel's DKIM settings.` };
   const changeId = deps.history.recordIntent({ domain, check: plan.check, planHash: plan.planHash, zoneVersion: plan.zoneVersion, changes: [], byUser: deps.byUser });
+  deps.crashPoint?.('after-intent');
   let signing = false;
   try {
     signing = (await deps.panel.refreshDkimSigning(domain)).dkim.signing;
@@ -314,6 +315,7 @@ async function refreshSigning(domain: string, plan: Plan, deps: ApplyDeps): Prom
     deps.history.recordOutcome(changeId, { status: 'failed', error: (e as Error).message });
     return { status: 'failed', changeId, reason: `The panel could not check the DKIM key again (${(e as Error).message}); nothing was changed.` };
   }
+  deps.crashPoint?.('after-write');
   if (!signing) {
     const reason = "The panel checked the DKIM key again but still does not sign: its check reads public DNS, which may not show the key yet. Try again once DNS has caught up; nothing was changed.";
     deps.history.recordOutcome(changeId, { status: 'failed', error: reason });
@@ -390,6 +392,20 @@ export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome:
 }
 
 async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number; outcome: string }[], when = 'at start'): Promise<void> {
+  if (!ch.changes.length) {
+    // An intent with no record changes is the DKIM fix that only asks the panel to check its key again
+    // (refreshSigning): the zone cannot tell whether that happened; whether the panel signs now can.
+    const signing = (await deps.panel.readMailSettings(ch.domain)).dkim.signing;
+    if (signing) {
+      deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: ch.zoneVersionBefore, error: `reconciled ${when}: the panel signs now` });
+      deps.history.setVerified(ch.id, 'yes');
+      out.push({ id: ch.id, outcome: 'applied' });
+    } else {
+      deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the panel does not sign; no record was changed` });
+      out.push({ id: ch.id, outcome: 'not-written' });
+    }
+    return;
+  }
   const zone = await deps.panel.readZone(ch.domain);
   if (holdsAfter(zone, ch.changes)) {
     deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: `reconciled ${when}: the write had happened` });

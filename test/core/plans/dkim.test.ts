@@ -7,7 +7,7 @@ import { afterEach, describe, test } from 'node:test';
 import { canonicalKey } from '../../../src/core/classify.js';
 import { parseDkimRecord } from '../../../src/core/dkim/record.js';
 import { auditDomain } from '../../../src/core/audit.js';
-import { applyPlan, undoChange } from '../../../src/core/plans/apply.js';
+import { applyPlan, reconcile, undoChange } from '../../../src/core/plans/apply.js';
 import { PLACEHOLDER_KEY } from '../../../src/core/plans/plan.js';
 import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
 
@@ -154,6 +154,42 @@ describe('DKIM fix', () => {
     const undo = await undoChange(done.changeId, p.deps());
     assert.equal(undo.status, 'refused');
     if (undo.status === 'refused') assert.match(undo.reason, /changed no record .*nothing to undo/);
+  });
+
+  test('a crash during the "check the key again" fix is reconciled from whether the panel signs, not from the zone', async () => {
+    const p = await start();
+    const domain = 'clean.example';
+    const overrides = join(p.dir, 'domains', `${domain}.json`);
+    writeFileSync(overrides, JSON.stringify({ dkim: false }));
+    const read = p.panel.readMailSettings.bind(p.panel);
+    p.panel.readMailSettings = async (d) => {
+      const s = await read(d);
+      return s.dkim.signing ? s : { ...s, dkim: { ...s.dkim, signingNeedsRefresh: true } };
+    };
+    let panelSees = false;
+    (p.panel as { refreshDkimSigning?: (d: string) => Promise<unknown> }).refreshDkimSigning = async (d: string) => {
+      if (panelSees) writeFileSync(overrides, JSON.stringify({ dkim: true }));
+      return p.panel.readMailSettings(d);
+    };
+    const crashAt = (where: string) => (w: string) => {
+      if (w === where) throw new Error(`injected crash ${w}`);
+    };
+    const plan = await p.plan(domain, 'dkim');
+    assert.deepEqual(plan.actions.map((a) => a.kind), ['refresh-dkim']);
+    // Crash before the panel was asked: the panel does not sign → failed, not "applied".
+    await assert.rejects(applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-intent') })), /injected crash/);
+    const [first] = p.store.pendingIntents();
+    assert.deepEqual(await reconcile(p.deps()), [{ id: first.id, outcome: 'not-written' }]);
+    assert.equal(p.store.getChange(first.id)!.status, 'failed');
+    // Crash after the panel was asked and signs: applied and verified.
+    panelSees = true;
+    await assert.rejects(applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-write') })), /injected crash/);
+    const [second] = p.store.pendingIntents();
+    assert.deepEqual(await reconcile(p.deps()), [{ id: second.id, outcome: 'applied' }]);
+    const ch = p.store.getChange(second.id)!;
+    assert.equal(ch.status, 'applied');
+    assert.equal(ch.verified, 'yes');
+    assert.deepEqual(p.store.pendingIntents(), []);
   });
 
   test('the zone is edited while the panel generates the key → refused; only that edit is in the zone', async () => {
