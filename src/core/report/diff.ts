@@ -13,7 +13,9 @@
 // that gave an answer decides (a problem fixed after a night of DNS trouble is resolved, not forgotten). Runs whose
 // check of a domain was unknown neither extend nor break a streak.
 //
-// Unknown for a night: the check of an `unknown` finding, and the checks a panel failure hides (MASKING_RULES):
+// Unknown for a night: the check of an `unknown` finding, and the checks a panel failure hides (MASKING_RULES) — the
+// problems these hidden checks report that night are not counted (not new, not still failing; one failing before is
+// listed under the unknown item like any masked problem):
 //   dns.panel-settings-unreadable  every check (no check ran)
 //   dns.panel-zone-unreadable      spf, dkim, dmarc, mx, dns — the checks that read the panel's copy of the zone:
 //                                  dkim probes the selectors found in it, spf checks its TXT strings, dns compares it
@@ -237,20 +239,32 @@ interface IndexedRun {
 function indexDomain(d: DomainSnapshot): IndexedDomain {
   const problems = new Map<string, SnapshotFinding>();
   let unknownChecks: Set<CheckName> | 'all' = new Set();
+  // The checks a panel failure hides (MASKING_RULES): what they found that night is not counted either way. Without
+  // the panel's zone they see less (fewer selectors, no previous-host traces), so a problem they report then may
+  // be an artefact of the failure (new that night, "fixed" the next) — and one they no longer report is not fixed.
+  let hidden: Set<CheckName> | 'all' = new Set();
   for (const f of d.findings) {
-    if (isProblem(f.severity)) {
-      const k = problemKey(d.domain, f.rule, f.subject);
-      const had = problems.get(k);
-      // Same key twice: keep the worse one.
-      if (!had || (had.severity === 'warn' && f.severity === 'fail')) problems.set(k, f);
-    } else if (f.severity === 'unknown' && unknownChecks !== 'all') {
-      const m = MASKING_RULES[f.rule];
-      if (m === 'all') unknownChecks = 'all';
-      else {
-        unknownChecks.add(f.check);
-        if (m) for (const c of m) unknownChecks.add(c);
+    if (f.severity !== 'unknown' || unknownChecks === 'all') continue;
+    const m = MASKING_RULES[f.rule];
+    if (m === 'all') {
+      unknownChecks = 'all';
+      hidden = 'all';
+    } else {
+      unknownChecks.add(f.check);
+      if (m && hidden !== 'all') {
+        for (const c of m) {
+          unknownChecks.add(c);
+          hidden.add(c);
+        }
       }
     }
+  }
+  for (const f of d.findings) {
+    if (!isProblem(f.severity) || hidden === 'all' || hidden.has(f.check)) continue;
+    const k = problemKey(d.domain, f.rule, f.subject);
+    const had = problems.get(k);
+    // Same key twice: keep the worse one.
+    if (!had || (had.severity === 'warn' && f.severity === 'fail')) problems.set(k, f);
   }
   return { snap: d, problems, unknownChecks };
 }
