@@ -1,4 +1,5 @@
 // Wiring shared by CLI commands (and `serve`): options → panel, resolver, store, identity.
+import { jsonText } from '../core/text.js';
 import { isIP } from 'node:net';
 import { createResolver, parseServer, type ResolverOptions, type WireResolver } from '../adapters/dns/resolver.js';
 import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
@@ -58,7 +59,7 @@ export type CliErrorKind = 'usage' | 'panel' | 'store' | 'plan' | 'interrupted' 
  * store's error code), so a script tells it from a command's result. The human line on stderr is written as well.
  */
 export function printJsonError(kind: CliErrorKind, message: string, code?: string): void {
-  process.stdout.write(JSON.stringify({ error: { kind, message, ...(code ? { code } : {}) } }, null, 2) + '\n');
+  process.stdout.write(jsonText({ error: { kind, message, ...(code ? { code } : {}) } }, 2) + '\n');
 }
 
 export interface GlobalOptions {

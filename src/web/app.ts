@@ -1,6 +1,7 @@
 // The panel UI and its JSON API: one Express app. Routes live in ./routes (one file per page); this file wires the
 // cross-cutting parts in order: security headers, static assets, body parsing, session, identity, CSRF, routes,
 // not-found and error handling.
+import { jsonText } from '../core/text.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +164,15 @@ export function createApp(deps: AppDeps): MailhealthApp {
   app.locals.formValue = escapeHtml;
   app.set('query parser', 'simple');
   app.use(securityHeaders);
+  // JSON answers write invisible formatting characters inside strings as \uXXXX escapes (same value for any
+  // parser): record text in an export or an API answer cannot reorder or hide text where it is shown.
+  app.use((_req, res, next) => {
+    res.json = function json(this: express.Response, body: unknown) {
+      if (!this.get('Content-Type')) this.type('json');
+      return this.send(jsonText(body));
+    };
+    next();
+  });
   app.use('/assets', express.static(join(VIEWS_DIR, 'assets'), { index: false, fallthrough: false, maxAge: '1h' }));
   app.use(express.urlencoded({ extended: false, limit: '200kb', parameterLimit: 5000 }));
   app.use(express.json({ limit: '200kb' }));

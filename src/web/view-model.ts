@@ -1,4 +1,5 @@
 // Labels and small shaping helpers for the templates (no logic about mail, only about showing it).
+import { showInvisible } from '../core/text.js';
 import { CHECKS, SEVERITY_ORDER, worstSeverity, type CheckName, type DomainAudit, type Finding, type Severity } from '../core/model.js';
 
 export const CHECK_LABELS: Record<CheckName, string> = {
@@ -64,23 +65,7 @@ export function groupFindings(audit: DomainAudit): FindingGroup[] {
   }).sort((a, b) => SEVERITY_ORDER[a.worst] - SEVERITY_ORDER[b.worst]);
 }
 
-/**
- * Characters that show nothing themselves but change how the text around them shows: bidirectional overrides,
- * embeddings and isolates (U+202A–U+202E, U+2066–U+2069, marks U+200E/U+200F/U+061C), zero-width characters
- * (U+200B–U+200D, U+2060–U+2064, U+FEFF), the soft hyphen, line/paragraph separators, control characters other than
- * tab and newline, interlinear annotation marks and Unicode tag characters. A record holding one (U+202E in an SPF
- * record reverses what follows it) must not look like a different record on a page.
- */
-const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|[\u{E0000}-\u{E007F}]/gu;
-
-/** Text with every INVISIBLE character written out as an escape: U+202E → `\u202E` (beyond U+FFFF: `\u{E0001}`). */
-export function showInvisible(s: string): string {
-  return s.replace(INVISIBLE, (ch) => {
-    const cp = ch.codePointAt(0)!;
-    const hex = cp.toString(16).toUpperCase();
-    return cp > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
-  });
-}
+export { showInvisible };
 
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
 

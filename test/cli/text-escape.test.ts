@@ -48,6 +48,28 @@ describe('newlines and tabs in record text', () => {
   });
 });
 
+describe('bidi overrides and zero-width characters in record text', () => {
+  let s: Scenario;
+  let base: string[];
+  // U+202E (right-to-left override) and U+200B (zero width space) in the DMARC record, as UTF-8 \DDD escapes.
+  const utf8 = (cp: number) => [...Buffer.from(String.fromCodePoint(cp), 'utf8')].map((b) => `\\${String(b).padStart(3, '0')}`).join('');
+  before(async () => {
+    s = await scenario({ domains: { 'bidi.test': { zone: zoneText({ dmarc: `"v=DMARC1; p=none; rua=mailto:${utf8(0x202e)}moc.evil@x${utf8(0x200b)}.example"` }) } } });
+    base = ['--panel', 'files', '--panel-root', s.root, '--resolver', s.dns.address, '--authoritative-port', String(s.dns.port)];
+  });
+  after(() => s.cleanup());
+
+  test('audit --json writes them as \\uXXXX escapes (the same JSON value); the text output shows them escaped', async () => {
+    const j = await runCli([...base, 'audit', '--no-history', 'bidi.test', '--json', '--evidence']);
+    assert.ok(!/[\u202e\u200b]/.test(j.stdout), 'no raw character in the JSON');
+    assert.ok(j.stdout.includes('\\u202e') && j.stdout.includes('\\u200b'), j.stdout);
+    assert.ok(JSON.stringify(JSON.parse(j.stdout)).includes('\u202Emoc.evil@x\u200B.example'), 'parsed: the record as it is');
+    const r = await runCli([...base, 'audit', '--no-history', 'bidi.test', '--evidence', '--verbose']);
+    assert.ok(!/[\u202e\u200b]/.test(r.stdout), 'no raw character in the text output');
+    assert.ok(r.stdout.includes('\\u202Emoc.evil@x\\u200B.example'), r.stdout);
+  });
+});
+
 test('safe / formatFinding / renderPlan escape LF, TAB and other controls in outside text, keep their own layout', () => {
   assert.equal(safe('a\nb\tc\rd\x1be\x7ff\x85'), 'a\\x0ab\\x09c\\x0dd\\x1be\\x7ff\\x85');
   const text = formatFinding(

@@ -26,6 +26,15 @@ const rawAt = (html: string) => {
 /** A zone-file escape of a character: its UTF-8 bytes as \DDD. */
 const zoneEscape = (cp: number) => [...Buffer.from(String.fromCodePoint(cp), 'utf8')].map((b) => `\\${String(b).padStart(3, '0')}`).join('');
 
+/** A JSON answer: the characters as \uXXXX escapes inside strings (never raw), the same text once parsed. */
+async function jsonEscaped(who: Awaited<ReturnType<typeof login>>, path: string): Promise<void> {
+  const r = await who.agent.get(path).expect(200);
+  assert.match(String(r.headers['content-type']), /json/);
+  assert.equal(rawAt(r.text), '', path);
+  assert.ok(r.text.includes('\\u202e'), `${path}: U+202E written as an escape`);
+  assert.ok(JSON.stringify(JSON.parse(r.text)).includes('\u202E'), `${path}: the same text once parsed`);
+}
+
 describe('invisible formatting characters in record text are shown escaped', () => {
   let w: TestWorld;
   before(async () => {
@@ -58,6 +67,7 @@ describe('invisible formatting characters in record text are shown escaped', () 
       assert.equal(rawAt(domain.text), '');
       assert.match(domain.text, /\\u202Ella\+/, 'the evidence shows the escape');
       for (const cp of REQUIRED) assert.ok(domain.text.includes(`\\u${hex(cp)}`), `U+${hex(cp)} shown escaped`);
+      await jsonEscaped(alice, '/api/domains/florist.example');
 
       const preview = await alice.agent.get('/domains/florist.example/fix?check=spf').expect(200);
       assert.equal(rawAt(preview.text), '');
@@ -75,6 +85,8 @@ describe('invisible formatting characters in record text are shown escaped', () 
       const history = await alice.agent.get('/history').expect(200);
       assert.equal(rawAt(history.text), '');
       assert.match(history.text, /\\u202Ella\+/);
+
+      await jsonEscaped(alice, '/api/changes');
     } finally {
       writeFileSync(p, original);
     }

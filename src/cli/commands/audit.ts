@@ -1,4 +1,5 @@
 // mailhealth audit [DOMAIN...] [--all] [--json]
+import { jsonText } from '../../core/text.js';
 import type { ResolverOptions } from '../../adapters/dns/resolver.js';
 import type { PreparedAudit } from '../../adapters/store/store.js';
 import { bulkAudit, type BulkItem } from '../../adapters/workers/bulk.js';
@@ -133,7 +134,7 @@ const ORDER = { fail: 0, warn: 1, unknown: 2, pass: 3 } as const;
 export function printAudits(audits: DomainAudit[], o: { json?: boolean; evidence?: boolean; verbose?: boolean }): void {
   const sorted = [...audits].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.domain.localeCompare(b.domain));
   if (o.json) {
-    process.stdout.write(JSON.stringify({ generatedAt: new Date().toISOString(), domains: sorted }, null, 2) + '\n');
+    process.stdout.write(jsonText({ generatedAt: new Date().toISOString(), domains: sorted }, 2) + '\n');
     return;
   }
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;

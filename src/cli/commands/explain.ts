@@ -1,4 +1,5 @@
 // mailhealth explain [FILE|-] [--json] — paste the bounce a customer got; see the finding that causes it and its fix.
+import { jsonText } from '../../core/text.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { auditDomain } from '../../core/audit.js';
@@ -51,7 +52,7 @@ export function registerExplainCommand(program: Command): void {
       }
       const ex = explainBounce(parsed, audit);
       if (o.json) {
-        process.stdout.write(JSON.stringify(explanationJson(ex, notes), null, 2) + '\n');
+        process.stdout.write(jsonText(explanationJson(ex, notes), 2) + '\n');
       } else {
         const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
         const out = [

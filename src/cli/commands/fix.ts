@@ -1,6 +1,7 @@
 // mailhealth fix DOMAIN --check spf|dkim|lockdown|dmarc [--remove-term TERM]... [--apply] [--json]
 // mailhealth undo CHANGE_ID [--json]
 // mailhealth history [DOMAIN] [--json]
+import { jsonText } from '../../core/text.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
@@ -67,7 +68,7 @@ export function registerFixCommands(program: Command): void {
         throw e;
       }
       if (!o.apply) {
-        process.stdout.write(o.json ? JSON.stringify(planJson(plan), null, 2) + '\n' : renderPlan(plan) + '\n');
+        process.stdout.write(o.json ? jsonText(planJson(plan), 2) + '\n' : renderPlan(plan) + '\n');
         // A blocked plan (DNS did not answer while planning, an alias, a key DKIM cannot publish, …) is a fix that
         // cannot be made now: exit 1, as --apply would be refused. The plan is still printed, "blocked" saying why.
         process.exitCode = plan.blocked ? 1 : 0;
@@ -81,13 +82,12 @@ export function registerFixCommands(program: Command): void {
         if (o.json) {
           const p = outcome.status === 'applied' ? outcome.plan : (outcome.status === 'refused' && outcome.newPlan) || plan;
           process.stdout.write(
-            JSON.stringify(
+            jsonText(
               {
                 ...planJson(p),
                 status: outcome.status,
                 ...(outcome.status === 'applied' ? { changeId: outcome.changeId, verified: outcome.verified } : { reason: outcome.reason }),
               },
-              null,
               2,
             ) + '\n',
           );
@@ -128,7 +128,7 @@ export function registerFixCommands(program: Command): void {
         const outcome = await undoChange(id, deps);
         if (o.json) {
           process.stdout.write(
-            JSON.stringify(outcome.status === 'applied' ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes } : { status: outcome.status, reason: outcome.reason }, null, 2) + '\n',
+            jsonText(outcome.status === 'applied' ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes } : { status: outcome.status, reason: outcome.reason }, 2) + '\n',
           );
         } else if (outcome.status === 'applied') process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId})\n`);
         else process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
@@ -161,7 +161,7 @@ export function registerFixCommands(program: Command): void {
               .slice(0, limit)
               .map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }));
         if (o.json) {
-          process.stdout.write(JSON.stringify({ audits, changes }, null, 2) + '\n');
+          process.stdout.write(jsonText({ audits, changes }, 2) + '\n');
         } else {
           process.stdout.write('Audits\n');
           for (const a of audits) process.stdout.write(`  ${a.auditedAt}  ${a.domain.padEnd(30)} ${a.status.padEnd(7)} ${a.findings} problems\n`);
@@ -190,7 +190,7 @@ export function registerFixCommands(program: Command): void {
       try {
         const days = given ?? retentionDays(store);
         const r = store.prune({ olderThanDays: days });
-        process.stdout.write(o.json ? JSON.stringify({ days, ...r }) + '\n' : `pruned history older than ${days} days: ${JSON.stringify(r)}\n`);
+        process.stdout.write(o.json ? jsonText({ days, ...r }) + '\n' : `pruned history older than ${days} days: ${JSON.stringify(r)}\n`);
         process.exitCode = 0;
       } finally {
         store.close();

@@ -1,6 +1,7 @@
 // mailhealth report [--since last|DATE] [--email] [--out FILE] [--json] [--base-url URL] [--qps N]
 // Runs the nightly report by hand (or from system cron): audits every domain on the server as the admin, records the
 // run, compares with the previous complete run, saves the report and prints it. Same lock as the scheduled run.
+import { jsonText } from '../../core/text.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { auditOptionsFrom } from '../../web/settings.js';
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
@@ -197,7 +198,7 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
           }
         : {}),
     }));
-    const json = JSON.stringify(outcome.doc, null, 2) + '\n';
+    const json = jsonText(outcome.doc, 2) + '\n';
     if (o.out) {
       const fmt = outFormat(o.out);
       writeFileSync(o.out, fmt === 'json' ? json : fmt === 'text' ? outcome.rendered.text : outcome.rendered.html);

@@ -1,0 +1,36 @@
+// Invisible characters in text the product shows or hands on. Record text is attacker-controlled: a bidi override or a
+// zero-width character in it must not make one record look like another — on a page, in a terminal, in an export.
+
+/**
+ * Characters that show nothing themselves but change how the text around them shows: bidirectional overrides,
+ * embeddings and isolates (U+202A–U+202E, U+2066–U+2069, marks U+200E/U+200F/U+061C), zero-width characters
+ * (U+200B–U+200D, U+2060–U+2064, U+FEFF), the soft hyphen, line/paragraph separators, control characters other than
+ * tab and newline, interlinear annotation marks and Unicode tag characters. A record holding one (U+202E in an SPF
+ * record reverses what follows it) must not look like a different record on a page.
+ */
+const INVISIBLE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|[\u{E0000}-\u{E007F}]/gu;
+
+/** Text with every INVISIBLE character written out as an escape: U+202E → `\u202E` (beyond U+FFFF: `\u{E0001}`). */
+export function showInvisible(s: string): string {
+  return s.replace(INVISIBLE, (ch) => {
+    const cp = ch.codePointAt(0)!;
+    const hex = cp.toString(16).toUpperCase();
+    return cp > 0xffff ? `\\u{${hex}}` : `\\u${hex.padStart(4, '0')}`;
+  });
+}
+
+/**
+ * JSON text of `value` (as JSON.stringify) with every INVISIBLE character inside its strings written as a `\uXXXX`
+ * escape (a surrogate pair of escapes beyond U+FFFF): the same JSON value for any parser, and nothing in it can
+ * reorder or hide text where the JSON is shown (a terminal, an editor, a log). JSON's own syntax is ASCII, so these
+ * characters only ever occur inside strings.
+ */
+export function jsonText(value: unknown, space?: number): string {
+  const s = JSON.stringify(value, null, space);
+  if (s === undefined) return s as unknown as string;
+  return s.replace(INVISIBLE, (ch) => {
+    let out = '';
+    for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    return out;
+  });
+}
