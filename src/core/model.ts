@@ -94,6 +94,11 @@ export interface DkimSettings {
    * the panel's refreshDkimSigning turns it on without changing any record.
    */
   signingNeedsRefresh?: boolean;
+  /**
+   * The panel cannot create a key for this domain (e.g. a Plesk domain alias), though it may for others: why, in words
+   * for the user. The DKIM fix is then blocked at preview instead of failing at apply.
+   */
+  cannotGenerate?: string;
 }
 
 export interface MailSettings {

@@ -43,6 +43,9 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     // generating a new key would replace the one in use.
     return { changes: [], notes, blocked: `This server signs ${ctx.domain}'s mail with a key mailhealth cannot read here: publish the DKIM record the panel shows in its mail settings for ${ctx.domain}.` };
   }
+  if (!key && ctx.settings.dkim.cannotGenerate) {
+    return { changes: [], notes, blocked: `This server has no DKIM key for ${ctx.domain}, and the panel cannot generate one for it: ${ctx.settings.dkim.cannotGenerate}` };
+  }
   if (!key) {
     notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
     const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };

@@ -1,16 +1,25 @@
 // A Plesk Obsidian emulator built from the documented shapes (shared/reference/plesk.md): REST v2 (`X-API-Key`;
 // errors `{code, message}`), `/api/v2/cli/<utility>/call`, the few XML API packets the adapter sends, and the
 // `plesk bin dns` / `domain_pref` utilities (exit code 2 = record exists). State is JSON-serialisable so the fake
-// `plesk` executable can share it through a file.
+// `plesk` executable can share it through a file. Domain aliases (§1.3 `aliases[]`, 18.0.42+) are listed in every
+// DomainResponse and have their own zone, read and written by REST `?domain=<alias name>` (§1.2); `plesk bin dns`
+// knows domains only (§2.1 documents a domain's zone).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listen, readBody, type RunningServer } from './cpanel.js';
-import { makeFixture, ownerOf, type Fixture } from './fixture.js';
+import { makeFixture, ownerOf, zoneRecords, type Fixture, type FixtureRecord } from './fixture.js';
 
 export interface PleskState {
   apiKey: string;
   clients: { id: number; login: string; type: 'admin' | 'reseller' | 'customer'; owner_login: string; name: string }[];
   domains: { id: number; name: string; ascii_name: string; client_id: number; base_domain_id: number; hosting_type: string }[];
+  /**
+   * Domain aliases of `domain_id`: REST shows `{name, ascii_name, web, dns, mail, seo_redirect}` (no id, §1.3). `id` is
+   * the emulator's own key of the alias's zone (from ALIAS_ZONE_IDS up, never a domain's id): its records carry it as
+   * `domain_id`.
+   */
+  aliases: { id: number; domain_id: number; name: string; ascii_name: string; web: boolean; dns: boolean; mail: boolean; seo_redirect: boolean }[];
+  /** `domain_id`: the domain's id, or the alias's zone id (`aliases[].id`) for a record of an alias's zone. */
   records: { id: number; domain_id: number; type: string; host: string; value: string; opt: string; ttl: number }[];
   nextId: number;
   hostname: string;
@@ -40,25 +49,22 @@ export function makePleskState(f: Fixture = makeFixture()): PleskState {
   ];
   const domains: PleskState['domains'] = [];
   const records: PleskState['records'] = [];
-  let nextId = 100;
+  const ids = { next: 100 };
   let domainId = 10;
   for (const zone of Object.keys(f.zones)) {
     const owner = ownerOf(f, zone)!;
     const client = clients.find((c) => c.login === owner.user)!;
     const id = domainId++;
     domains.push({ id, name: zone, ascii_name: zone, client_id: client.id, base_domain_id: zone === owner.main ? id : domains.find((d) => d.name === owner.main)!.id, hosting_type: 'virtual' });
-    for (const r of f.zones[zone]) {
-      const host = `${r.name}.`;
-      if (r.type === 'MX') records.push({ id: nextId++, domain_id: id, type: 'MX', host, value: r.data[1], opt: r.data[0], ttl: r.ttl });
-      else records.push({ id: nextId++, domain_id: id, type: r.type, host, value: r.type === 'TXT' ? r.data.join('') : r.data[0], opt: '', ttl: r.ttl });
-    }
+    records.push(...pleskRecords(f.zones[zone], id, ids));
   }
   return {
     apiKey: 'c5b239d1-8eb6-8cee-76b7-aa16be37fee8',
     clients,
     domains,
+    aliases: [],
     records,
-    nextId,
+    nextId: ids.next,
     hostname: f.hostname,
     ips: [{ ipv4: f.mailIp, ipv6: '', type: 'shared' }],
     outgoingMode: 'domain-ip',
@@ -74,6 +80,55 @@ export function makePleskState(f: Fixture = makeFixture()): PleskState {
   };
 }
 
+/** Fixture records as Plesk's REST shows them (host with the trailing dot, MX priority in `opt`, TXT one string). */
+function pleskRecords(recs: FixtureRecord[], zoneId: number, ids: { next: number }): PleskState['records'] {
+  return recs.map((r) =>
+    r.type === 'MX'
+      ? { id: ids.next++, domain_id: zoneId, type: 'MX', host: `${r.name}.`, value: r.data[1], opt: r.data[0], ttl: r.ttl }
+      : { id: ids.next++, domain_id: zoneId, type: r.type, host: `${r.name}.`, value: r.type === 'TXT' ? r.data.join('') : r.data[0], opt: '', ttl: r.ttl },
+  );
+}
+
+/** Zone ids of aliases start here: far above any domain id, so a record's `domain_id` names one zone only. */
+export const ALIAS_ZONE_IDS = 100_000;
+
+/**
+ * Add a domain alias to `domain` (REST flags default as Plesk's "alias with everything": web, dns, mail on, no SEO
+ * redirect). Its zone holds the fixture's mail records under the alias name (NS, A, MX, the stale SPF, the old
+ * `_mailchannels`, the DKIM key); `zone: false` gives it none.
+ */
+export function addPleskAlias(
+  state: PleskState,
+  domain: string,
+  alias: { name: string; ascii_name?: string; web?: boolean; dns?: boolean; mail?: boolean; seo_redirect?: boolean },
+  opts: { zone?: boolean } = {},
+): PleskState['aliases'][number] {
+  const parent = state.domains.find((d) => d.name === domain);
+  if (!parent) throw new Error(`no domain ${domain} in the Plesk emulator`);
+  const a = {
+    id: ALIAS_ZONE_IDS + state.aliases.length,
+    domain_id: parent.id,
+    name: alias.name,
+    ascii_name: alias.ascii_name ?? alias.name,
+    web: alias.web ?? true,
+    dns: alias.dns ?? true,
+    mail: alias.mail ?? true,
+    seo_redirect: alias.seo_redirect ?? false,
+  };
+  state.aliases.push(a);
+  if (opts.zone !== false) {
+    const ids = { next: state.nextId };
+    state.records.push(...pleskRecords(zoneRecords(a.ascii_name, state.dkim.publicKey), a.id, ids));
+    state.nextId = ids.next;
+  }
+  return a;
+}
+
+/** The zone `?domain=<name>` names: a domain's (by `name`, as `?name=` filters), else an alias's (by `name`). */
+function zoneIdOf(state: PleskState, name: string): number | null {
+  return state.domains.find((d) => d.name === name)?.id ?? state.aliases.find((a) => a.name === name)?.id ?? null;
+}
+
 /** Write the DKIM private keys Plesk keeps in /etc/domainkeys/<domain>/default (§4). */
 export function writePleskKeys(state: PleskState, root: string, domains = state.domains.map((d) => d.name)): void {
   for (const d of domains) {
@@ -82,9 +137,10 @@ export function writePleskKeys(state: PleskState, root: string, domains = state.
   }
 }
 
+/** The records of a domain's zone, or of an alias's zone (by name). */
 export function recordsOf(state: PleskState, domain: string) {
-  const d = state.domains.find((x) => x.name === domain);
-  return d ? state.records.filter((r) => r.domain_id === d.id) : [];
+  const id = zoneIdOf(state, domain);
+  return id === null ? [] : state.records.filter((r) => r.domain_id === id);
 }
 
 export interface CliOut {
@@ -199,7 +255,15 @@ export function startPleskServer(state: PleskState, stateFile?: string): Promise
     }
     const p = url.pathname;
     let m: RegExpExecArray | null;
-    const domResp = (d: PleskState['domains'][number]) => ({ id: d.id, name: d.name, ascii_name: d.ascii_name, hosting_type: d.hosting_type, base_domain_id: d.base_domain_id, guid: `guid-${d.id}` });
+    const domResp = (d: PleskState['domains'][number]) => ({
+      id: d.id,
+      name: d.name,
+      ascii_name: d.ascii_name,
+      hosting_type: d.hosting_type,
+      base_domain_id: d.base_domain_id,
+      guid: `guid-${d.id}`,
+      aliases: state.aliases.filter((a) => a.domain_id === d.id).map(({ name, ascii_name, web, dns, mail, seo_redirect }) => ({ name, ascii_name, web, dns, mail, seo_redirect })),
+    });
     if (req.method === 'GET' && p === '/api/v2/clients') return send(200, state.clients.map((c) => ({ ...c, status: 0 })));
     if (req.method === 'GET' && (m = /^\/api\/v2\/clients\/(\d+)\/domains$/.exec(p))) {
       const id = Number(m[1]);
@@ -214,11 +278,44 @@ export function startPleskServer(state: PleskState, stateFile?: string): Promise
       const d = state.domains.find((x) => x.id === Number(m![1]));
       return d ? send(200, domResp(d)) : send(404, { code: 404, message: 'Domain is not found' });
     }
+    const dnsRecord = ({ domain_id: _d, ...r }: PleskState['records'][number]) => r;
+    // `?domain=` takes a domain or alias name (§1.2). What Plesk answers for an alias with DNS off is not documented:
+    // the emulator serves its zone regardless (the adapter must not rely on a 404 there).
     if (p === '/api/v2/dns/records' && req.method === 'GET') {
-      const domain = url.searchParams.get('domain') ?? '';
-      const dom = state.domains.find((d) => d.name === domain);
-      if (!dom) return send(404, { code: 404, message: 'Domain or Domain Alias is not found' });
-      return send(200, recordsOf(state, domain).map(({ domain_id: _d, ...r }) => r));
+      const zoneId = zoneIdOf(state, url.searchParams.get('domain') ?? '');
+      if (zoneId === null) return send(404, { code: 404, message: 'Domain or Domain Alias is not found' });
+      return send(200, state.records.filter((r) => r.domain_id === zoneId).map(dnsRecord));
+    }
+    if (p === '/api/v2/dns/records' && req.method === 'POST') {
+      const name = url.searchParams.get('domain') ?? '';
+      const zoneId = zoneIdOf(state, name);
+      if (zoneId === null) return send(404, { code: 404, message: 'Domain or Domain Alias is not found' });
+      let rec: { type?: unknown; host?: unknown; value?: unknown; opt?: unknown; ttl?: unknown };
+      try {
+        rec = JSON.parse(body) as typeof rec;
+      } catch {
+        return send(400, { code: 400, message: 'Invalid JSON' });
+      }
+      const types = ['A', 'CNAME', 'PTR', 'MX', 'NS', 'TXT', 'SOA', 'AXFR', 'SRV', 'AAAA', 'DS', 'CAA', 'TLSA', 'HTTPS'];
+      if (typeof rec.type !== 'string' || !types.includes(rec.type) || typeof rec.host !== 'string' || typeof rec.value !== 'string') {
+        return send(400, { code: 400, message: 'Invalid DNS record: type, host and value are required' });
+      }
+      // The zone's own name in the spelling records carry (the A-label); the host sent as an FQDN, with or without the
+      // trailing dot (§1.2: relative names are UNCONFIRMED — refused here).
+      const zoneName = (state.domains.find((d) => d.id === zoneId)?.ascii_name ?? state.aliases.find((a) => a.id === zoneId)!.ascii_name).toLowerCase();
+      const host = rec.host.toLowerCase().replace(/\.$/, '');
+      if (host !== zoneName && !host.endsWith(`.${zoneName}`)) return send(400, { code: 400, message: `Invalid DNS record: the host ${rec.host} is not inside ${zoneName}` });
+      const ttl = typeof rec.ttl === 'number' && rec.ttl > 0 ? rec.ttl : 86400;
+      const stored = { id: state.nextId++, domain_id: zoneId, type: rec.type, host: `${host}.`, value: rec.value, opt: typeof rec.opt === 'string' ? rec.opt : '', ttl };
+      state.records.push(stored);
+      return send(200, dnsRecord(stored));
+    }
+    if ((m = /^\/api\/v2\/dns\/records\/(\d+)$/.exec(p)) && (req.method === 'GET' || req.method === 'DELETE')) {
+      const i = state.records.findIndex((r) => r.id === Number(m![1]));
+      if (i < 0) return send(404, { code: 404, message: 'DNS record is not found' });
+      if (req.method === 'GET') return send(200, dnsRecord(state.records[i]));
+      state.records.splice(i, 1);
+      return send(200, { status: 'success' });
     }
     if (req.method === 'GET' && p === '/api/v2/server') return send(200, { platform: 'Unix', hostname: state.hostname, guid: 'srv', panel_version: '18.0.60' });
     if (req.method === 'GET' && p === '/api/v2/server/ips') return send(200, state.ips.map((i) => ({ ...i, netmask: '255.255.255.0', interface: 'eth0' })));

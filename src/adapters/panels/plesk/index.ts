@@ -1,6 +1,8 @@
 // Plesk Obsidian adapter: REST API v2 (`X-API-Key`) for reads, `plesk bin dns` (locally through execFile, or remotely
 // through `/api/v2/cli/<utility>/call`) for TXT writes, the XML API (same key, header `KEY`) for what REST lacks
 // (outgoing mail IP mode, DKIM signing flag, zone status), and the server's files for the DKIM key and relay.
+// Domain aliases (REST `aliases[]`) are listed, read and written like domains, with their domain's owner and mail
+// setup; their zone is written through REST `dns/records` (`plesk bin dns` is documented for a domain's zone only).
 // Facts: shared/reference/plesk.md (markers there; INFERRED below where we reasoned past it).
 import { checkDomain } from '../../../core/domain.js';
 import { existsSync } from 'node:fs';
@@ -55,11 +57,21 @@ interface Client {
   type: 'admin' | 'reseller' | 'customer' | string;
   owner_login?: string;
 }
+/** REST `DomainResponse.aliases[]` (18.0.42+, §1.3). No id: the XML API's `site-alias-id` cannot be had from REST. */
+interface AliasResp {
+  name: string;
+  ascii_name?: string;
+  web?: boolean;
+  dns?: boolean;
+  mail?: boolean;
+  seo_redirect?: boolean;
+}
 interface DomainResp {
   id: number;
   name: string;
   ascii_name?: string;
   base_domain_id?: number;
+  aliases?: AliasResp[];
 }
 interface DnsRecord {
   id: number;
@@ -71,6 +83,18 @@ interface DnsRecord {
 }
 
 export type PleskZoneStatus = 'enabled' | 'disabled' | 'external';
+
+/**
+ * What a name is in Plesk: a domain (`/api/v2/domains` entry, or a name Plesk does not list, read as before), or a
+ * domain alias with the domain it belongs to (its owner, mail setup and subscription are that domain's).
+ */
+type Target = { kind: 'domain'; name: string } | { kind: 'alias'; name: string; alias: AliasResp; parent: DomainResp };
+
+const domainName = (d: DomainResp): string => canonName(d.ascii_name ?? d.name);
+/** An alias's canonical name: the A-label (`ascii_name`), else `name`. Empty when Plesk gave neither. */
+const aliasName = (a: AliasResp): string => canonName(a.ascii_name || a.name || '');
+/** The key records are matched by when written through REST: name and whole TXT value (as `dns --del` matches, §2.1). */
+const txtKey = (r: ZoneRecord): string => `${canonName(r.name)}\t${r.txt ? r.txt.join('') : r.value}`;
 
 /** Text of the first `<tag>…</tag>` in a small XML answer (packets are tiny and fixed-shape; no full parser). */
 function xmlTag(xml: string, tag: string): string | null {
@@ -154,6 +178,15 @@ export class PleskPanel implements Panel {
     return (await this.clients()).map((c) => ({ user: c.login, role: roles[c.type] ?? 'customer', ...(c.owner_login && c.owner_login !== c.login ? { owner: c.owner_login } : {}) }));
   }
 
+  /**
+   * `GET /api/v2/domains`: every domain with its aliases. Asked once per SERVER_TTL_MS for telling a domain from an
+   * alias on reads (a bulk audit reads hundreds of zones); `fresh` asks again (listing, writes, a name not seen yet).
+   */
+  private domainList(fresh = false): Promise<DomainResp[]> {
+    if (fresh) this.serverWide.delete('domains');
+    return this.once('domains', async () => (await this.rest<DomainResp[]>('/domains')) ?? []);
+  }
+
   /** Every domain with its owner login and the owner's owner. REST has no owner filter: filter client-side (§8). */
   private async inventory(): Promise<{ domain: DomainResp; owner: string; ownerType: string; ownerOwner?: string }[]> {
     const clients = await this.clients();
@@ -162,44 +195,92 @@ export class PleskPanel implements Panel {
       const ds = await this.rest<DomainResp[]>(`/clients/${c.id}/domains`);
       for (const d of ds ?? []) byDomain.set(d.id, c);
     }
-    const all = (await this.rest<DomainResp[]>('/domains')) ?? [];
+    const all = await this.domainList(true);
     return all.map((d) => {
       const c = byDomain.get(d.id);
       return { domain: d, owner: c?.login ?? 'admin', ownerType: c?.type ?? 'admin', ownerOwner: c?.owner_login };
     });
   }
 
+  /**
+   * Domains and domain aliases. An alias (`aliases[]`, §1.3) is listed under its A-label with the owner (and reseller)
+   * of the domain it belongs to, so the same scope applies: plesk.md §4 — aliases used for sending need the same mail
+   * records under their own name. Every alias is listed, also one whose `mail` is false: it handles no mail here but
+   * its name may still send (or be spoofed), like a domain whose mail service is off, which is listed and audited with
+   * routing 'remote' (the SPF/DKIM advice then leaves another sender's records alone). Also one with `dns` false: its
+   * audit says the zone is not served here. INFERRED: an alias whose name is also a domain's, or another alias's,
+   * is not listed — `?domain=<name>` (§1.2) cannot tell which one it answers for, so listing it could hand one
+   * subscription's zone to another's owner; the domain of that name stays listed.
+   */
   async listDomains(identity: Identity): Promise<DomainRef[]> {
     const inv = await this.inventory();
+    const domains = new Set(inv.map((e) => domainName(e.domain)));
+    const aliasCount = new Map<string, number>();
+    for (const e of inv) for (const a of e.domain.aliases ?? []) aliasCount.set(aliasName(a), (aliasCount.get(aliasName(a)) ?? 0) + 1);
     const out: DomainRef[] = [];
     for (const e of inv) {
-      const name = canonName(e.domain.ascii_name ?? e.domain.name);
       const resellerOf = e.ownerType === 'customer' && e.ownerOwner && e.ownerOwner !== 'admin' ? e.ownerOwner : undefined;
       const ok =
         identity.role === 'admin' ||
         (identity.role === 'reseller' && (e.owner === identity.user || resellerOf === identity.user)) ||
         (identity.role === 'customer' && e.owner === identity.user && e.ownerType === 'customer');
-      if (ok) out.push({ domain: name, owner: e.owner, ...(resellerOf ? { reseller: resellerOf } : {}) });
+      if (!ok) continue;
+      const ref = { owner: e.owner, ...(resellerOf ? { reseller: resellerOf } : {}) };
+      out.push({ domain: domainName(e.domain), ...ref });
+      for (const a of e.domain.aliases ?? []) {
+        const name = aliasName(a);
+        if (name && !domains.has(name) && aliasCount.get(name) === 1) out.push({ domain: name, ...ref });
+      }
     }
     return out;
   }
 
   /**
+   * What `domain` is in Plesk, by the same rules as listDomains: a domain's name is the domain; else the one alias of
+   * that name (several: PanelError 'not-found', nothing is read or written through an ambiguous name); else a domain
+   * (unknown names are read as before and end in 'not-found'). `fresh`: from a list asked for now (writes).
+   */
+  private async target(domain: string, fresh = false): Promise<Target> {
+    const d = canonName(domain);
+    const look = (list: DomainResp[]): Target | null => {
+      const entry = nameIndex(list).get(d);
+      if (!entry) return null;
+      if (entry === 'domain') return { kind: 'domain', name: d };
+      const hits = entry;
+      if (hits.length > 1) {
+        throw new PanelError('not-found', `${d} is a domain alias of several Plesk domains (${hits.map((h) => domainName(h.parent)).join(', ')}): which one Plesk answers for cannot be told, so it is left alone`);
+      }
+      return hits.length ? { kind: 'alias', name: d, ...hits[0] } : null;
+    };
+    let t = look(await this.domainList(fresh));
+    if (!t && !fresh) t = look(await this.domainList(true)); // the list asked a moment ago may predate the name
+    return t ?? { kind: 'domain', name: d };
+  }
+
+  /**
    * The other spelling Plesk may know an IDN domain by: its `name` (Unicode) when `domain` is the punycode `ascii_name`
    * we list. Which spelling `?name=` and `?domain=` filter on is not documented (plesk.md), so a lookup that finds
-   * nothing by one is tried with the other. Null when there is no other spelling.
+   * nothing by one is tried with the other. Null when there is no other spelling. Domains only (an alias's is its own
+   * `name`, see spellingOf).
    */
   private async otherSpelling(domain: string): Promise<string | null> {
     const d = canonName(domain);
-    const hit = (await this.inventory()).find((e) => canonName(e.domain.ascii_name ?? e.domain.name) === d);
+    const hit = (await this.inventory()).find((e) => domainName(e.domain) === d);
     const name = hit ? hit.domain.name.toLowerCase().replace(/\.$/, '') : null;
     return name && name !== d ? name : null;
   }
 
+  /** The other spelling of a target: a domain's as above; an alias's `name` when it differs from its A-label. */
+  private async spellingOf(t: Target): Promise<string | null> {
+    if (t.kind === 'domain') return this.otherSpelling(t.name);
+    const name = (t.alias.name ?? '').toLowerCase().replace(/\.$/, '');
+    return name && name !== t.name ? name : null;
+  }
+
+  /** A domain (`/domains` entry) by name. Never an alias: `?name=` filters domains, and an alias has no domain id. */
   private async domainByName(domain: string): Promise<DomainResp> {
     const d = canonName(domain);
-    const find = async (spelling: string) =>
-      ((await this.rest<DomainResp[]>('/domains', { name: spelling })) ?? []).find((x) => canonName(x.ascii_name ?? x.name) === d);
+    const find = async (spelling: string) => ((await this.rest<DomainResp[]>('/domains', { name: spelling })) ?? []).find((x) => domainName(x) === d);
     let hit = await find(d);
     if (!hit) {
       const other = await this.otherSpelling(d);
@@ -242,26 +323,54 @@ export class PleskPanel implements Panel {
     return rec;
   }
 
-  private async records(domain: string): Promise<ZoneRecord[]> {
+  /**
+   * `GET /dns/records?domain=<domain or alias name>` (§1.2), in the other spelling when Plesk knows none by the first;
+   * `spelling` is the one Plesk answered for (the alias writes use it).
+   */
+  private async fetchRecords(t: Target): Promise<{ records: ZoneRecord[]; spelling: string }> {
     let raw: DnsRecord[] | undefined;
+    let spelling = t.name;
     try {
-      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: canonName(domain) });
+      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling });
     } catch (e) {
-      const other = e instanceof PanelError && e.code === 'not-found' ? await this.otherSpelling(domain) : null;
+      const other = e instanceof PanelError && e.code === 'not-found' ? await this.spellingOf(t) : null;
       if (!other) throw e;
-      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: other });
+      spelling = other;
+      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling });
     }
-    return (raw ?? []).map((r) => this.toRecord(r)).filter((r): r is ZoneRecord => !!r);
+    return { records: (raw ?? []).map((r) => this.toRecord(r)).filter((r): r is ZoneRecord => !!r), spelling };
   }
 
+  /**
+   * An alias with `dns` false has no Plesk zone (§5 "alias without DNS"): its records are kept at another DNS host.
+   * It reads as an empty zone that is never written (writeBlocked), with no nameservers of this server
+   * (aliasMailSettings): the audit checks its live DNS and the fixes are records to publish at that host.
+   */
+  private noZone(t: Target & { kind: 'alias' }): string {
+    return `Plesk serves no DNS zone for ${t.name}: it is a domain alias of ${domainName(t.parent)} with DNS off (REST aliases[].dns false), so its records are kept at another DNS host`;
+  }
+
+  private async readTarget(t: Target): Promise<{ zone: Zone; spelling: string }> {
+    if (t.kind === 'alias' && t.alias.dns === false) {
+      return { zone: { domain: t.name, serial: null, records: [], version: hashRecords([]), writeBlocked: this.noZone(t) }, spelling: t.name };
+    }
+    const { records, spelling } = await this.fetchRecords(t);
+    return { zone: { domain: t.name, serial: null, records, version: hashRecords(records) }, spelling };
+  }
+
+  /** A domain's zone, or an alias's own zone (`?domain=<alias>`, §1.2); an empty, write-blocked one for an alias without DNS. */
   async readZone(domain: string): Promise<Zone> {
-    const d = canonName(domain);
-    const records = await this.records(d);
-    return { domain: d, serial: null, records, version: hashRecords(records) };
+    return (await this.readTarget(await this.target(domain))).zone;
   }
 
   /** XML `dns get` → zone_status / zone_type (§3.2, §5). `external` = slave zone (Plesk is not the master). */
   async zoneStatus(domain: string): Promise<PleskZoneStatus> {
+    const t = await this.target(domain);
+    if (t.kind === 'alias') {
+      // §3.2 says `site-alias-id` for aliases, but REST lists no alias id (§1.3) and nothing in plesk.md maps an alias
+      // name to one.
+      throw new PanelError('unsupported', `no zone status for the domain alias ${t.name}: Plesk's REST API gives no alias id for the XML dns get (site-alias-id)`);
+    }
     return this.zoneStatusOf((await this.domainByName(domain)).id);
   }
 
@@ -271,24 +380,16 @@ export class PleskPanel implements Panel {
     return xmlTag(xml, 'zone_status') === 'disabled' ? 'disabled' : 'enabled';
   }
 
-  async readMailSettings(domain: string): Promise<MailSettings> {
-    const d = canonName(domain);
-    const dom = await this.domainByName(d);
+  private async hostname(): Promise<string> {
     const server = await this.once('server', () => this.rest<{ hostname?: string }>('/server'));
-    const hostname = canonName(server?.hostname ?? '');
-    const records = await this.records(d);
-    // This server's nameservers for the domain: the zone's own NS records while Plesk serves the zone as its master.
-    // A disabled or slave zone is not served from here (writes to it have no public effect, §5, §6.1): none, so the
-    // audit reports the live DNS as not this server's and fixes are records to publish elsewhere. When the status
-    // cannot be read, the NS records stand (as before the status was asked).
-    let nameservers = recordsAt(records, d, 'NS').map((r) => canonName(r.value));
-    try {
-      if ((await this.zoneStatusOf(dom.id)) !== 'enabled') nameservers = [];
-    } catch (e) {
-      if (e instanceof PanelError && e.code === 'auth') throw e;
-    }
+    return canonName(server?.hostname ?? '');
+  }
 
-    // Outgoing mail IP mode from the XML server prefs (§2.3); fallback: the server's shared IPs.
+  /**
+   * The IPs and HELO the mail of `dom` leaves from: outgoing mail IP mode from the XML server prefs (§2.3); fallback:
+   * the server's shared IPs. `self`: the name `dom` is listed under (its subscription's name when it is the main one).
+   */
+  private async outgoing(dom: DomainResp, self: string, hostname: string): Promise<{ ips: string[]; helo: string }> {
     let ips: string[] = [];
     let helo = hostname;
     try {
@@ -298,7 +399,7 @@ export class PleskPanel implements Panel {
         ips = [xmlTag(prefs, 'outgoing_email_mode_explicit_ipv4'), xmlTag(prefs, 'outgoing_email_mode_explicit_ipv6')].filter((x): x is string => !!x);
       } else {
         // domain-ip / domain-name: the subscription's IP (webspace gen_info dns_ip_address; base_domain_id = subscription).
-        const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? (await this.rest<DomainResp>(`/domains/${dom.base_domain_id}`)).name : d;
+        const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? (await this.rest<DomainResp>(`/domains/${dom.base_domain_id}`)).name : self;
         const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`);
         const ip = xmlTag(ws, 'dns_ip_address');
         if (ip) ips = [ip];
@@ -309,22 +410,57 @@ export class PleskPanel implements Panel {
       const list = await this.once('server-ips', () => this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips'));
       ips = (list ?? []).filter((i) => i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => !!x)).slice(0, 1);
     }
+    return { ips, helo };
+  }
 
-    // DKIM: signing flag from XML mail prefs `spam-protect-sign` (§3.3); the key from the key file (§4), else — no
-    // file (not on the server, or the key kept elsewhere) while Plesk signs — from the record Plesk publishes for it.
-    const keyDomain = checkDomain(d); // part of a file path: only a valid host name
-    const pem = this.root && keyDomain.ok ? readText(this.root, `etc/domainkeys/${keyDomain.domain}/default`) : null;
-    let signing = !!pem;
-    let routing: 'local' | 'remote' = 'local';
+  /** XML mail prefs of a site (§3.3): `spam-protect-sign` (DKIM signing) and `mailservice`; null when not given. */
+  private async mailPrefs(siteId: number): Promise<{ sign: boolean | null; mailservice: boolean | null }> {
     try {
-      const mp = await this.xml(`<mail><get_prefs><filter><site-id>${dom.id}</site-id></filter></get_prefs></mail>`);
+      const mp = await this.xml(`<mail><get_prefs><filter><site-id>${siteId}</site-id></filter></get_prefs></mail>`);
       const sign = xmlTag(mp, 'spam-protect-sign');
-      if (sign !== null) signing = sign === 'true';
-      // INFERRED: mail service off for the domain means its mail is handled elsewhere.
-      if (xmlTag(mp, 'mailservice') === 'false') routing = 'remote';
+      const service = xmlTag(mp, 'mailservice');
+      return { sign: sign === null ? null : sign === 'true', mailservice: service === null ? null : service !== 'false' };
+    } catch (e) {
+      if (e instanceof PanelError && e.code === 'auth') throw e;
+      return { sign: null, mailservice: null };
+    }
+  }
+
+  /** The DKIM private key Plesk keeps for a name (§4: /etc/domainkeys/<domain>/default), if on the server. */
+  private keyFile(name: string): string | null {
+    const keyDomain = checkDomain(name); // part of a file path: only a valid host name
+    return this.root && keyDomain.ok ? readText(this.root, `etc/domainkeys/${keyDomain.domain}/default`) : null;
+  }
+
+  async readMailSettings(domain: string): Promise<MailSettings> {
+    const t = await this.target(domain);
+    return t.kind === 'alias' ? this.aliasMailSettings(t) : this.domainMailSettings(t);
+  }
+
+  private async domainMailSettings(t: Target & { kind: 'domain' }): Promise<MailSettings> {
+    const d = t.name;
+    const dom = await this.domainByName(d);
+    const hostname = await this.hostname();
+    const { records } = await this.fetchRecords(t);
+    // This server's nameservers for the domain: the zone's own NS records while Plesk serves the zone as its master.
+    // A disabled or slave zone is not served from here (writes to it have no public effect, §5, §6.1): none, so the
+    // audit reports the live DNS as not this server's and fixes are records to publish elsewhere. When the status
+    // cannot be read, the NS records stand (as before the status was asked).
+    let nameservers = recordsAt(records, d, 'NS').map((r) => canonName(r.value));
+    try {
+      if ((await this.zoneStatusOf(dom.id)) !== 'enabled') nameservers = [];
     } catch (e) {
       if (e instanceof PanelError && e.code === 'auth') throw e;
     }
+    const { ips, helo } = await this.outgoing(dom, d, hostname);
+
+    // DKIM: signing flag from XML mail prefs `spam-protect-sign` (§3.3); the key from the key file (§4), else — no
+    // file (not on the server, or the key kept elsewhere) while Plesk signs — from the record Plesk publishes for it.
+    const pem = this.keyFile(d);
+    const prefs = await this.mailPrefs(dom.id);
+    const signing = prefs.sign ?? !!pem;
+    // INFERRED: mail service off for the domain means its mail is handled elsewhere.
+    const routing: MailSettings['routing'] = prefs.mailservice === false ? 'remote' : 'local';
     const publicKey = publicKeyFromPem(pem) ?? (signing ? zoneDkimKey(records, d) : undefined);
     return {
       domain: d,
@@ -333,6 +469,40 @@ export class PleskPanel implements Panel {
       helo,
       nameservers,
       dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}) },
+      routing,
+      relay: this.relay(),
+    };
+  }
+
+  /**
+   * A domain alias sends through the mail setup of its domain (INFERRED: plesk.md has no per-alias mail settings
+   * beyond the REST flags): the domain's outgoing IPs, HELO and relay; routing 'remote' when the alias does not handle
+   * mail (`mail` false) or the domain's mail service is off. DKIM: the alias's own key file when there is one (read
+   * as a domain's, §4), signing as the domain's `spam-protect-sign` (INFERRED: the per-domain switch covers its aliases,
+   * which need the same records under their name, §4); without a key file, the key of the alias zone's own
+   * `default._domainkey` record while signing (as for a domain). Nameservers: the alias zone's own NS records — no
+   * zone status is asked (XML `dns get` needs a `site-alias-id`, which REST does not give); none for an alias without
+   * DNS (no Plesk zone: the audit reports the live DNS as not this server's).
+   */
+  private async aliasMailSettings(t: Target & { kind: 'alias' }): Promise<MailSettings> {
+    const d = t.name;
+    const hostname = await this.hostname();
+    const served = t.alias.dns !== false;
+    const records = served ? (await this.fetchRecords(t)).records : [];
+    const nameservers = served ? recordsAt(records, d, 'NS').map((r) => canonName(r.value)) : [];
+    const { ips, helo } = await this.outgoing(t.parent, domainName(t.parent), hostname);
+    const pem = this.keyFile(d);
+    const prefs = await this.mailPrefs(t.parent.id);
+    const signing = prefs.sign ?? !!pem;
+    const routing: MailSettings['routing'] = t.alias.mail === false || prefs.mailservice === false ? 'remote' : 'local';
+    const publicKey = publicKeyFromPem(pem) ?? (signing ? zoneDkimKey(records, d) : undefined);
+    return {
+      domain: d,
+      hostname,
+      ips,
+      helo,
+      nameservers,
+      dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}), cannotGenerate: aliasNoKeyGen(d, t.parent) },
       routing,
       relay: this.relay(),
     };
@@ -367,8 +537,11 @@ export class PleskPanel implements Panel {
     for (const c of changes) {
       if (c.type.toUpperCase() !== 'TXT') throw new PanelError('unsupported', `the Plesk adapter changes TXT records only (got ${c.type} at ${c.name})`);
     }
+    // What the name is, asked now: a write never goes by a list read a moment ago.
+    const t = await this.target(d, true);
+    if (t.kind === 'alias') return this.applyAliasChanges(t, changes, expectedVersion);
     // No serial: re-read and compare the record hash (the version token) just before writing.
-    const current = await this.readZone(d);
+    const current = (await this.readTarget(t)).zone;
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${d} changed since it was read; re-read and plan again`);
     // One `plesk bin dns` call per record (no in-place edit: an edit is delete + add). When a call fails, every
     // step already taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in
@@ -399,12 +572,96 @@ export class PleskPanel implements Panel {
       if (failedUndo.length) throw new PanelError('other', `${(e as Error).message}; rolling back failed: ${failedUndo.join('; ')}`);
       throw e;
     }
-    const after = await this.readZone(d);
-    return { version: after.version };
+    const after = await this.readTarget(t);
+    return { version: after.zone.version };
+  }
+
+  /**
+   * `POST /api/v2/dns/records?domain=<alias>` (§1.2) with the FQDN without the trailing dot as `host` (what Posh-ACME
+   * sends; relative names are UNCONFIRMED) and the unquoted value; the answer's `host` is checked (§1.2: "send the
+   * FQDN, then verify"). Returns the new record's id.
+   */
+  private async restAdd(spelling: string, rec: ZoneRecord): Promise<{ id: number; misplaced?: string }> {
+    const res = await this.opts.rest.request({ method: 'POST', path: '/api/v2/dns/records', query: { domain: spelling }, json: { type: 'TXT', host: rec.name, value: rec.value, ttl: rec.ttl } });
+    if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (adding the TXT record at ${rec.name})`);
+    if (res.status >= 400) throw new PanelError('other', `Plesk could not add the TXT record at ${rec.name}: HTTP ${res.status}${errorText(res.json, res.text)}`);
+    const o = (res.json ?? {}) as Partial<DnsRecord>;
+    if (typeof o.id !== 'number') throw new PanelError('other', `Plesk added the TXT record at ${rec.name} without giving its id (HTTP ${res.status}): check the zone of ${spelling}`);
+    const host = typeof o.host === 'string' ? canonName(o.host) : rec.name;
+    return { id: o.id, ...(host !== rec.name ? { misplaced: host } : {}) };
+  }
+
+  /** `DELETE /api/v2/dns/records/{id}` (§1.2). A record already gone (404) means the zone moved: 'stale'. */
+  private async restDelete(id: string, rec: ZoneRecord): Promise<void> {
+    const res = await this.opts.rest.request({ method: 'DELETE', path: `/api/v2/dns/records/${encodeURIComponent(id)}` });
+    if (res.status === 404) throw new PanelError('stale', `Plesk: the TXT record at ${rec.name} (id ${id}) is gone${errorText(res.json, res.text)}: the zone changed while writing`);
+    if (res.status >= 400) throw new PanelError('other', `Plesk could not delete the TXT record at ${rec.name} (id ${id}): HTTP ${res.status}${errorText(res.json, res.text)}`);
+  }
+
+  /**
+   * Writes to an alias's zone go through REST (§1.2): `plesk bin dns --add <zone>` is documented for a domain only.
+   * Same contract as the domain path: re-read and compare the version first; one call per record (an edit is delete
+   * + add); a failed step undoes the steps already taken, newest first. A record is deleted by its id (ZoneRecord.ref)
+   * as the zone just re-read holds it — else by the id of a record there with the same name and value (the version
+   * hash leaves ids out). INFERRED: an add of a TXT record the zone already holds is refused as 'record-exists' before
+   * anything is sent, as `dns --add` answers it (exit 2, §2.1) — how REST answers a duplicate is not documented.
+   */
+  private async applyAliasChanges(t: Target & { kind: 'alias' }, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
+    for (const c of changes) relativeDname(c.name, t.name); // a name outside the alias's zone: PanelError, nothing sent
+    if (t.alias.dns === false) throw new PanelError('unsupported', this.noZone(t));
+    const { zone: current, spelling } = await this.readTarget(t);
+    if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${t.name} changed since it was read; re-read and plan again`);
+    const live = current.records.filter((r) => r.type.toUpperCase() === 'TXT');
+    const undo: ({ kind: 'remove'; id: string; rec: ZoneRecord } | { kind: 'restore'; rec: ZoneRecord })[] = [];
+    const add = async (rec: ZoneRecord) => {
+      if (live.some((x) => txtKey(x) === txtKey(rec))) throw new PanelError('record-exists', `Plesk: the TXT record at ${rec.name} already exists`);
+      const made = await this.restAdd(spelling, rec);
+      undo.push({ kind: 'remove', id: String(made.id), rec });
+      if (made.misplaced) throw new PanelError('other', `Plesk stored the TXT record for ${rec.name} at ${made.misplaced}`);
+      live.push({ ...rec, ref: String(made.id) });
+    };
+    const del = async (rec: ZoneRecord) => {
+      let i = rec.ref !== undefined ? live.findIndex((x) => x.ref === rec.ref && txtKey(x) === txtKey(rec)) : -1;
+      if (i < 0) i = live.findIndex((x) => txtKey(x) === txtKey(rec));
+      if (i < 0) throw new PanelError('other', `the TXT record at ${rec.name} to delete is not in the zone of ${t.name}`);
+      const [cur] = live.splice(i, 1);
+      await this.restDelete(cur.ref!, cur);
+      undo.push({ kind: 'restore', rec: cur });
+    };
+    try {
+      for (const c of changes) {
+        if (c.action === 'add') await add(c.after!);
+        else if (c.action === 'remove') await del(c.before!);
+        else {
+          await del(c.before!);
+          await add(c.after!);
+        }
+      }
+    } catch (e) {
+      const failedUndo: string[] = [];
+      for (const u of undo.reverse()) {
+        try {
+          if (u.kind === 'remove') await this.restDelete(u.id, u.rec);
+          else await this.restAdd(spelling, u.rec);
+        } catch (ue) {
+          failedUndo.push(`${u.kind === 'restore' ? 'restoring' : 'removing'} ${u.rec.name} TXT (${(ue as Error).message})`);
+        }
+      }
+      if (failedUndo.length) throw new PanelError('other', `${(e as Error).message}; rolling back failed: ${failedUndo.join('; ')}`);
+      throw e;
+    }
+    const after = await this.readTarget(t);
+    return { version: after.zone.version };
   }
 
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
+    const t = await this.target(d, true);
+    if (t.kind === 'alias') {
+      // plesk.md documents turning signing on for a domain (`domain_pref`, XML `spam-protect-sign`), nothing that
+      // creates an alias's key.
+      throw new PanelError('unsupported', aliasNoKeyGen(d, t.parent));
+    }
     await this.domainByName(d);
     const before = await this.readZone(d);
     // Turning signing on makes Plesk create the key and the default._domainkey records (§2.3, §4).
@@ -425,6 +682,32 @@ export class PleskPanel implements Panel {
     const { publicKey: _zoneKey, ...dkim } = settings.dkim;
     return { ...settings, dkim: { ...dkim, ...(generated ? { publicKey: generated } : {}) } };
   }
+}
+
+const nameIndexes = new WeakMap<DomainResp[], Map<string, 'domain' | { alias: AliasResp; parent: DomainResp }[]>>();
+
+/** A domain list by name, built once per list (a bulk audit looks up every name): 'domain', or the aliases of that name. */
+function nameIndex(list: DomainResp[]): Map<string, 'domain' | { alias: AliasResp; parent: DomainResp }[]> {
+  let idx = nameIndexes.get(list);
+  if (idx) return idx;
+  idx = new Map();
+  for (const x of list) idx.set(domainName(x), 'domain');
+  for (const parent of list) {
+    for (const alias of parent.aliases ?? []) {
+      const n = aliasName(alias);
+      const had = idx.get(n);
+      if (had === 'domain') continue;
+      if (had) had.push({ alias, parent });
+      else idx.set(n, [{ alias, parent }]);
+    }
+  }
+  nameIndexes.set(list, idx);
+  return idx;
+}
+
+/** Why no DKIM key can be generated for a domain alias (plesk.md documents key creation for a domain only). */
+function aliasNoKeyGen(alias: string, parent: DomainResp): string {
+  return `${alias} is a domain alias of ${domainName(parent)}, and Plesk documents no way to create a DKIM key for a domain alias: set up its DKIM key in Plesk, then run the DKIM fix again to publish it`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Change, ZoneRecord } from '../../../../src/core/model.js';
-import { PanelError } from '../../../../src/core/panel.js';
+import { canAccess, PanelError } from '../../../../src/core/panel.js';
 import { hashRecords } from '../../../../src/core/zone.js';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
 import { PleskLocalCli, PleskPanel, PleskRestCli } from '../../../../src/adapters/panels/plesk/index.js';
@@ -12,12 +12,12 @@ import { splitTxt as splitUtf8 } from '../../../../src/adapters/panels/files/zon
 import { openStore } from '../../../../src/adapters/store/store.js';
 import { auditDomain } from '../../../../src/core/audit.js';
 import { canonName } from '../../../../src/core/domain.js';
-import { applyPlan } from '../../../../src/core/plans/apply.js';
+import { applyPlan, undoChange } from '../../../../src/core/plans/apply.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
 import { installFakeBins } from '../../../helpers/emulators/bins.js';
 import type { RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { LOCKDOWN, SPF } from '../../../helpers/emulators/fixture.js';
-import { makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
+import { addPleskAlias, makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
 import { MapResolver, type ZoneMap } from '../../../helpers/map-resolver.js';
 import { rejectsWith } from '../../../helpers/panel-errors.js';
 import { otherRsaKey } from '../../../helpers/scenario.js';
@@ -485,6 +485,330 @@ describe('Plesk adapter without server files (REST + XML only): DKIM', () => {
       assert.equal(b.dkim.publicKey, undefined);
     } finally {
       await srv.close();
+    }
+  });
+});
+
+/** The reason an alias's mail settings give for no DKIM key generation (see PleskPanel aliasMailSettings). */
+const noKeyGen = (alias: string, parent: string) =>
+  `${alias} is a domain alias of ${parent}, and Plesk documents no way to create a DKIM key for a domain alias: set up its DKIM key in Plesk, then run the DKIM fix again to publish it`;
+
+describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.md §1.2, §1.3, §4, §5)', () => {
+  /**
+   * alice.example: alice-alias.example (everything on); alice-shop.example: bücher.example (IDN: Plesk filters on the
+   * Unicode `name`, we list the A-label); bob.example: bob-nomail.example (mail off); carol.example:
+   * carol-nodns.example (DNS off — the emulator still serves records for it, so nothing may depend on a 404);
+   * res1.example: res1-alias.example. And an alias of alice.example named carol.example, which is carol's domain.
+   */
+  const aliases = (state: PleskState) => {
+    addPleskAlias(state, 'alice.example', { name: 'alice-alias.example' });
+    addPleskAlias(state, 'alice-shop.example', { name: 'bücher.example', ascii_name: 'xn--bcher-kva.example' });
+    addPleskAlias(state, 'bob.example', { name: 'bob-nomail.example', mail: false });
+    addPleskAlias(state, 'carol.example', { name: 'carol-nodns.example', dns: false });
+    addPleskAlias(state, 'res1.example', { name: 'res1-alias.example' });
+    addPleskAlias(state, 'alice.example', { name: 'carol.example' }, { zone: false });
+  };
+  const names = (refs: { domain: string }[]) => refs.map((d) => d.domain).sort();
+
+  it('lists each alias under its A-label with the owner and reseller of its domain; a name that is also a domain stays that domain', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    try {
+      const admin = await panel.listDomains({ user: 'admin', role: 'admin' });
+      assert.deepEqual(names(admin), [
+        'alice-alias.example',
+        'alice-shop.example',
+        'alice.example',
+        'bob-nomail.example',
+        'bob.example',
+        'carol-nodns.example',
+        'carol.example',
+        'res1-alias.example',
+        'res1.example',
+        'xn--bcher-kva.example',
+      ]);
+      assert.deepEqual(admin.filter((d) => d.domain === 'carol.example'), [{ domain: 'carol.example', owner: 'carol' }], 'the alias named carol.example is not listed');
+      const res = await panel.listDomains({ user: 'res1', role: 'reseller' });
+      assert.deepEqual(names(res), ['alice-alias.example', 'alice-shop.example', 'alice.example', 'bob-nomail.example', 'bob.example', 'res1-alias.example', 'res1.example', 'xn--bcher-kva.example']);
+      assert.deepEqual(res.find((d) => d.domain === 'alice-alias.example'), { domain: 'alice-alias.example', owner: 'alice', reseller: 'res1' });
+      assert.deepEqual(res.find((d) => d.domain === 'res1-alias.example'), { domain: 'res1-alias.example', owner: 'res1' });
+      assert.deepEqual(names(await panel.listDomains({ user: 'alice', role: 'customer' })), ['alice-alias.example', 'alice-shop.example', 'alice.example', 'xn--bcher-kva.example']);
+      assert.deepEqual(names(await panel.listDomains({ user: 'bob', role: 'customer' })), ['bob-nomail.example', 'bob.example'], 'an alias without mail is listed');
+      assert.deepEqual(names(await panel.listDomains({ user: 'carol', role: 'customer' })), ['carol-nodns.example', 'carol.example'], 'an alias without DNS is listed');
+      assert.equal(await canAccess(panel, { user: 'alice', role: 'customer' }, 'carol.example'), null);
+      assert.equal(await canAccess(panel, { user: 'bob', role: 'customer' }, 'alice-alias.example'), null);
+      // carol.example read and set up as carol's domain, never as alice's alias.
+      const z = await panel.readZone('carol.example');
+      assert.deepEqual(z.records.map((r) => r.ref).sort(), recordsOf(state, 'carol.example').map((r) => String(r.id)).sort());
+      const s = await panel.readMailSettings('carol.example');
+      assert.deepEqual(s.ips, ['203.0.113.12']);
+      assert.equal(s.routing, 'local');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('reads an alias’s own zone over REST ?domain=<alias>, in whichever spelling Plesk knows it by', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    try {
+      const z = await panel.readZone('alice-alias.example');
+      assert.equal(z.domain, 'alice-alias.example');
+      assert.equal(z.serial, null);
+      assert.equal(z.version, hashRecords(z.records));
+      assert.ok(z.records.length > 0 && z.records.every((r) => r.name === 'alice-alias.example' || r.name.endsWith('.alice-alias.example')));
+      assert.equal(find(z.records, 'alice-alias.example', 'TXT')[0].value, SPF);
+      assert.equal(find(z.records, 'default._domainkey.alice-alias.example', 'TXT')[0].value, `v=DKIM1; k=rsa; p=${state.dkim.publicKey}`);
+      assert.deepEqual(z.records.map((r) => r.ref).sort(), recordsOf(state, 'alice-alias.example').map((r) => String(r.id)).sort());
+      assert.ok(state.calls.includes('GET /api/v2/dns/records?domain=alice-alias.example'));
+      // Listed as the A-label; the emulator's ?domain= knows the alias by its Unicode `name` only.
+      const idn = await panel.readZone('xn--bcher-kva.example');
+      assert.equal(idn.domain, 'xn--bcher-kva.example');
+      assert.equal(find(idn.records, '_mailchannels.xn--bcher-kva.example', 'TXT')[0].value, LOCKDOWN);
+      await rejectsWith(panel.readZone('no-such-alias.example'), 'not-found');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('mail settings of an alias: its domain’s IPs, HELO, relay, signing flag and mail service; its own key and nameservers', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'mh-plesk-alias-'));
+    const { state, srv, panel } = await rig({ root, tweak: aliases });
+    try {
+      writePleskKeys(state, root, ['alice-alias.example']);
+      mkdirSync(join(root, 'etc/postfix'), { recursive: true });
+      writeFileSync(join(root, 'etc/postfix/main.cf'), 'relayhost = [smtp.mailchannels.net]:587\n');
+      const a = await panel.readMailSettings('alice-alias.example');
+      assert.equal(a.domain, 'alice-alias.example');
+      assert.equal(a.hostname, 'server1.host.example');
+      assert.deepEqual(a.ips, ['203.0.113.10']); // domain-ip: the subscription of alice.example
+      assert.equal(a.helo, 'server1.host.example');
+      assert.deepEqual(a.nameservers, ['ns1.host.example', 'ns2.host.example']);
+      assert.equal(a.routing, 'local');
+      assert.deepEqual(a.relay, { provider: 'mailchannels', host: 'relay.mailchannels.net' });
+      assert.deepEqual(a.dkim, { selector: 'default', signing: true, privateKeyPem: state.dkim.privateKeyPem, publicKey: state.dkim.publicKey, cannotGenerate: noKeyGen('alice-alias.example', 'alice.example') });
+      // No key file for the IDN alias: signing as its domain (alice-shop.example), the key from the alias zone's record.
+      const idn = await panel.readMailSettings('xn--bcher-kva.example');
+      assert.deepEqual(idn.dkim, { selector: 'default', signing: true, publicKey: state.dkim.publicKey, cannotGenerate: noKeyGen(idn.domain, 'alice-shop.example') });
+      assert.deepEqual(idn.ips, ['203.0.113.10']);
+      // Signing off for the domain: off for its aliases; no key is taken from the alias zone then.
+      state.mailPrefs['alice-shop.example'].sign = false;
+      assert.deepEqual((await panel.readMailSettings('xn--bcher-kva.example')).dkim, { selector: 'default', signing: false, cannotGenerate: noKeyGen('xn--bcher-kva.example', 'alice-shop.example') });
+      // The alias handles no mail, or its domain's mail service is off: routing remote.
+      const b = await panel.readMailSettings('bob-nomail.example');
+      assert.equal(b.routing, 'remote');
+      assert.deepEqual(b.ips, ['203.0.113.11']);
+      state.mailPrefs['alice.example'].mailservice = false;
+      assert.equal((await panel.readMailSettings('alice-alias.example')).routing, 'remote');
+      // domain-name mode: the greeting of the alias's subscription (alice-shop.example is an addon of alice.example).
+      state.outgoingMode = 'domain-name';
+      const ttl = PleskPanel.SERVER_TTL_MS;
+      PleskPanel.SERVER_TTL_MS = 0;
+      try {
+        const n = await panel.readMailSettings('xn--bcher-kva.example');
+        assert.equal(n.helo, 'alice.example');
+        assert.deepEqual(n.ips, ['203.0.113.10']);
+      } finally {
+        PleskPanel.SERVER_TTL_MS = ttl;
+      }
+      // No zone status for an alias: XML dns get needs a site-alias-id, which REST does not give.
+      await rejectsWith(panel.zoneStatus('alice-alias.example'), 'unsupported', /site-alias-id/);
+      assert.ok(!state.calls.some((c) => c.startsWith('bin:')));
+    } finally {
+      await srv.close();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('an alias with DNS off has no Plesk zone: an empty zone never written, no nameservers; the audit says DNS is served elsewhere and the fix is records to publish there', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    try {
+      const z = await panel.readZone('carol-nodns.example');
+      assert.deepEqual(z.records, []);
+      assert.match(z.writeBlocked ?? '', /no DNS zone for carol-nodns\.example.*alias of carol\.example.*DNS off/);
+      const s = await panel.readMailSettings('carol-nodns.example');
+      assert.deepEqual(s.nameservers, []);
+      assert.deepEqual(s.ips, ['203.0.113.12']);
+      assert.ok(!state.calls.some((c) => c.includes('domain=carol-nodns.example')), 'its records are never asked for');
+      await rejectsWith(panel.applyChanges('carol-nodns.example', [{ action: 'add', name: '_dmarc.carol-nodns.example', type: 'TXT', ttl: 3600, before: null, after: txt('_dmarc.carol-nodns.example', 'v=DMARC1; p=none') }], z.version), 'unsupported');
+      const resolver = new MapResolver({ 'carol-nodns.example': { NS: ['ada.ns.cloudflare.com', 'bob.ns.cloudflare.com'], TXT: [[SPF]] } });
+      const audit = await auditDomain('carol-nodns.example', { panel, resolver, now: FIXED, checks: ['dns'] });
+      assert.deepEqual(audit.findings.map((f) => `${f.rule} ${f.severity}`).sort(), ['dns.not-authoritative warn']);
+      assert.match(audit.findings.find((f) => f.rule === 'dns.not-authoritative')!.message, /the panel does not serve this zone/);
+      const plan = await makePlan({ domain: 'carol-nodns.example', check: 'dmarc' }, { panel, resolver, now: FIXED });
+      assert.equal(plan.mode, 'publish-elsewhere');
+      assert.ok(plan.changes.some((c) => c.name === '_dmarc.carol-nodns.example' && c.after), 'a DMARC record to publish at the DNS host');
+      assert.ok(!state.calls.some((c) => c.startsWith('POST /api/v2/dns/records') || c.startsWith('DELETE ')));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('writes an alias’s records through REST POST / DELETE ?domain=<alias> (never plesk bin dns); other records and the domain’s zone unchanged', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    try {
+      const z = await panel.readZone('alice-alias.example');
+      const before = recordsOf(state, 'alice-alias.example').map((r) => ({ ...r }));
+      const parent = JSON.stringify(recordsOf(state, 'alice.example'));
+      const spf = find(z.records, 'alice-alias.example', 'TXT')[0];
+      const lock = find(z.records, '_mailchannels.alice-alias.example', 'TXT')[0];
+      const newSpf = 'v=spf1 +a +mx include:relay.mailchannels.net -all';
+      const changes: Change[] = [
+        { action: 'edit', name: spf.name, type: 'TXT', ttl: spf.ttl, before: spf, after: txt(spf.name, newSpf, spf.ttl) },
+        { action: 'remove', name: lock.name, type: 'TXT', ttl: lock.ttl, before: lock, after: null },
+        { action: 'add', name: '_dmarc.alice-alias.example', type: 'TXT', ttl: 3600, before: null, after: txt('_dmarc.alice-alias.example', 'v=DMARC1; p=none') },
+      ];
+      const r = await panel.applyChanges('alice-alias.example', changes, z.version);
+      const afterRecs = recordsOf(state, 'alice-alias.example');
+      for (const b of before.filter((x) => x.id !== Number(spf.ref) && x.id !== Number(lock.ref))) assert.deepEqual(afterRecs.find((x) => x.id === b.id), b);
+      assert.equal(afterRecs.length, before.length);
+      assert.ok(afterRecs.some((x) => x.host === 'alice-alias.example.' && x.type === 'TXT' && x.value === newSpf && x.ttl === spf.ttl));
+      assert.ok(!afterRecs.some((x) => x.value === SPF || x.value === LOCKDOWN));
+      assert.ok(afterRecs.some((x) => x.host === '_dmarc.alice-alias.example.' && x.value === 'v=DMARC1; p=none' && x.ttl === 3600));
+      assert.equal(r.version, (await panel.readZone('alice-alias.example')).version);
+      assert.equal(JSON.stringify(recordsOf(state, 'alice.example')), parent);
+      assert.deepEqual(
+        state.calls.filter((c) => /^(POST|DELETE) \/api\/v2\/dns\//.test(c)),
+        [`DELETE /api/v2/dns/records/${spf.ref}`, 'POST /api/v2/dns/records?domain=alice-alias.example', `DELETE /api/v2/dns/records/${lock.ref}`, 'POST /api/v2/dns/records?domain=alice-alias.example'],
+      );
+      assert.ok(!state.calls.some((c) => c.startsWith('bin:') || c.includes('/cli/')));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a fix through core on an alias: preview (apply mode), apply, undo — all through REST', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    const tmp = mkdtempSync(join(tmpdir(), 'mh-plesk-alias-fix-'));
+    const store = openStore(join(tmp, 'h.sqlite'), { now: () => 0 });
+    try {
+      const live = () => liveOf(state, 'alice-alias.example');
+      const plan = await makePlan({ domain: 'alice-alias.example', check: 'dmarc' }, { panel, resolver: live(), now: FIXED });
+      assert.equal(plan.mode, 'apply');
+      assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.name}`), ['add _dmarc.alice-alias.example']);
+      const out = await applyPlan({ domain: 'alice-alias.example', check: 'dmarc', planHash: plan.planHash }, { panel, resolver: live(), history: store, byUser: 'root', now: FIXED });
+      assert.equal(out.status, 'applied', JSON.stringify(out));
+      const dmarc = () => recordsOf(state, 'alice-alias.example').filter((r) => r.host === '_dmarc.alice-alias.example.');
+      assert.equal(dmarc().length, 1);
+      assert.deepEqual(recordsOf(state, 'alice.example').filter((r) => r.host.startsWith('_dmarc.')), []);
+      const undone = await undoChange((out as { changeId: number }).changeId, { panel, resolver: live(), history: store, byUser: 'root', now: FIXED });
+      assert.equal(undone.status, 'applied', JSON.stringify(undone));
+      assert.deepEqual(dmarc(), []);
+      assert.ok(!state.calls.some((c) => c.startsWith('bin:')));
+    } finally {
+      store.close();
+      await srv.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('a REST step failing part-way on an alias: the steps already taken are undone, newest first', async () => {
+    const state = makePleskState();
+    aliases(state);
+    const srv = await startPleskServer(state);
+    try {
+      const rest = new PanelHttpClient({ baseUrl: srv.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } });
+      const real = rest.request.bind(rest);
+      const newSpf = 'v=spf1 mx include:relay.mailchannels.net -all';
+      const writes: string[] = [];
+      // The POST of the new SPF value is refused (400, as for a value Plesk rejects); every other call goes through.
+      rest.request = async (req) => {
+        if (req.method === 'POST' || req.method === 'DELETE') writes.push(`${req.method} ${req.method === 'POST' ? (req.json as { value: string }).value : req.path}`);
+        if (req.method === 'POST' && (req.json as { value?: string } | undefined)?.value === newSpf) {
+          return { status: 400, json: { code: 400, message: 'injected failure' }, text: '{"code":400,"message":"injected failure"}' };
+        }
+        return real(req);
+      };
+      const flaky = new PleskPanel({ rest, apiKey: state.apiKey, cli: new PleskRestCli(rest), root: null });
+      const key = (r: { host: string; type: string; value: string; ttl: number }) => `${r.host} ${r.type} ${r.ttl} ${r.value}`;
+      const beforeSet = recordsOf(state, 'alice-alias.example').map(key).sort();
+      const z = await flaky.readZone('alice-alias.example');
+      const spf = find(z.records, 'alice-alias.example', 'TXT')[0];
+      const lock = find(z.records, '_mailchannels.alice-alias.example', 'TXT')[0];
+      const changes: Change[] = [
+        { action: 'remove', name: lock.name, type: 'TXT', ttl: lock.ttl, before: lock, after: null },
+        { action: 'edit', name: spf.name, type: 'TXT', ttl: spf.ttl, before: spf, after: txt(spf.name, newSpf, spf.ttl) },
+      ];
+      await rejectsWith(flaky.applyChanges('alice-alias.example', changes, z.version), 'other', /injected failure/);
+      assert.deepEqual(recordsOf(state, 'alice-alias.example').map(key).sort(), beforeSet);
+      assert.deepEqual(writes, [`DELETE /api/v2/dns/records/${lock.ref}`, `DELETE /api/v2/dns/records/${spf.ref}`, `POST ${newSpf}`, `POST ${SPF}`, `POST ${LOCKDOWN}`]);
+      // A step that cannot be undone is named (the caller then reconciles the zone).
+      writes.length = 0;
+      const z2 = await flaky.readZone('alice-alias.example');
+      const spf2 = find(z2.records, 'alice-alias.example', 'TXT')[0];
+      const realReq = rest.request;
+      rest.request = async (req) => (req.method === 'POST' && (req.json as { value?: string }).value === SPF ? { status: 500, json: undefined, text: 'boom' } : realReq(req));
+      await rejectsWith(flaky.applyChanges('alice-alias.example', [{ action: 'edit', name: spf2.name, type: 'TXT', ttl: spf2.ttl, before: spf2, after: txt(spf2.name, newSpf, spf2.ttl) }], z2.version), 'other', /injected failure; rolling back failed: restoring alice-alias\.example TXT/);
+      // Plesk answers the POST with the record at another host (a name read as relative, §1.2 UNCONFIRMED): the record
+      // is taken out again and the write fails.
+      rest.request = async (req) => {
+        const res = await real(req);
+        if (req.method !== 'POST') return res;
+        const o = res.json as { host: string };
+        return { ...res, json: { ...o, host: `${o.host}alice-alias.example.` } };
+      };
+      const z3 = await flaky.readZone('alice-alias.example');
+      const keep = recordsOf(state, 'alice-alias.example').map(key).sort();
+      const dmarc = txt('_dmarc.alice-alias.example', 'v=DMARC1; p=none');
+      await rejectsWith(flaky.applyChanges('alice-alias.example', [{ action: 'add', name: dmarc.name, type: 'TXT', ttl: 3600, before: null, after: dmarc }], z3.version), 'other', /stored the TXT record for _dmarc\.alice-alias\.example at _dmarc\.alice-alias\.example\.alice-alias\.example/);
+      assert.deepEqual(recordsOf(state, 'alice-alias.example').map(key).sort(), keep);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('an alias zone changed since it was read: refused as stale, nothing written; with the fresh version the write goes through', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    try {
+      const z = await panel.readZone('alice-alias.example');
+      const zoneId = state.aliases.find((a) => a.name === 'alice-alias.example')!.id;
+      state.records.push({ id: state.nextId++, domain_id: zoneId, type: 'TXT', host: 'alice-alias.example.', value: 'google-site-verification=x', opt: '', ttl: 300 });
+      const snapshot = JSON.stringify(recordsOf(state, 'alice-alias.example'));
+      const add: Change = { action: 'add', name: '_dmarc.alice-alias.example', type: 'TXT', ttl: 3600, before: null, after: txt('_dmarc.alice-alias.example', 'v=DMARC1; p=none') };
+      await rejectsWith(panel.applyChanges('alice-alias.example', [add], z.version), 'stale');
+      assert.equal(JSON.stringify(recordsOf(state, 'alice-alias.example')), snapshot);
+      assert.ok(!state.calls.some((c) => c.startsWith('POST /api/v2/dns/records')));
+      const z2 = await panel.readZone('alice-alias.example');
+      await panel.applyChanges('alice-alias.example', [add], z2.version);
+      assert.ok(recordsOf(state, 'alice-alias.example').some((r) => r.host === '_dmarc.alice-alias.example.' && r.value === 'v=DMARC1; p=none'));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('an add of a TXT record the alias zone already holds → record-exists, nothing sent', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    try {
+      const z = await panel.readZone('alice-alias.example');
+      const lock = find(z.records, '_mailchannels.alice-alias.example', 'TXT')[0];
+      await rejectsWith(panel.applyChanges('alice-alias.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, LOCKDOWN) }], z.version), 'record-exists', /already exists/);
+      assert.ok(!state.calls.some((c) => c.startsWith('POST /api/v2/dns/records')));
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('generateDkim on an alias → unsupported (no documented way to create an alias’s key); the DKIM fix is blocked at preview with that reason, zone unchanged', async () => {
+    const { state, srv, panel } = await rig({ tweak: aliases });
+    const tmp = mkdtempSync(join(tmpdir(), 'mh-plesk-alias-dkim-'));
+    const store = openStore(join(tmp, 'h.sqlite'), { now: () => 0 });
+    try {
+      await rejectsWith(panel.generateDkim('alice-alias.example'), 'unsupported', /domain alias of alice\.example.*no way to create a DKIM key/);
+      const zoneId = state.aliases.find((a) => a.name === 'alice-alias.example')!.id;
+      state.records = state.records.filter((r) => !(r.domain_id === zoneId && r.host === 'default._domainkey.alice-alias.example.'));
+      state.mailPrefs['alice.example'].sign = false;
+      const resolver = liveOf(state, 'alice-alias.example');
+      // No key for the alias, and the panel cannot make one for an alias: the plan is blocked at preview, with why.
+      const plan = await makePlan({ domain: 'alice-alias.example', check: 'dkim' }, { panel, resolver, now: FIXED });
+      assert.deepEqual(plan.actions, []);
+      assert.match(plan.blocked ?? '', /no DKIM key for alice-alias\.example.*no way to create a DKIM key for a domain alias/);
+      const before = JSON.stringify(recordsOf(state, 'alice-alias.example'));
+      const out = await applyPlan({ domain: 'alice-alias.example', check: 'dkim', planHash: plan.planHash }, { panel, resolver, history: store, byUser: 'root', now: FIXED });
+      assert.notEqual(out.status, 'applied');
+      assert.equal(JSON.stringify(recordsOf(state, 'alice-alias.example')), before);
+      assert.ok(!state.calls.some((c) => c.startsWith('bin:')), 'no domain_pref call for the alias or its domain');
+    } finally {
+      store.close();
+      await srv.close();
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });
