@@ -125,6 +125,8 @@ export interface DomainRef {
   owner: string;
   /** The reseller owning that account, if any. */
   reseller?: string;
+  /** A domain alias (Plesk): the domain it is an alias of, whose owner it has. */
+  aliasOf?: string;
 }
 
 /** One change to a panel zone. `before`/`after` are the full records (null for add/remove). */

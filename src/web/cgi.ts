@@ -248,11 +248,15 @@ export function allowedDomainsFrom(value: string | undefined): Set<string> | nul
   return out;
 }
 
-/** Defence in depth: the panel's own scope, narrowed to what the shim said the user may access. */
+/**
+ * Defence in depth: the panel's own scope, narrowed to what the shim said the user may access. A domain alias is in it
+ * when the domain it is an alias of is (Plesk's pm_Domain list, which the shim sends, holds no aliases).
+ */
 export function restrictDomains(panel: Panel, allowed: Set<string> | null): Panel {
   if (!allowed) return panel;
   const narrowed = Object.create(panel) as Panel;
-  narrowed.listDomains = async (identity: Identity): Promise<DomainRef[]> => (await panel.listDomains(identity)).filter((d) => allowed.has(d.domain));
+  narrowed.listDomains = async (identity: Identity): Promise<DomainRef[]> =>
+    (await panel.listDomains(identity)).filter((d) => allowed.has(d.domain) || (d.aliasOf !== undefined && allowed.has(d.aliasOf)));
   return narrowed;
 }
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
 import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
-import { makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
+import { addPleskAlias, makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
 import type { RunningServer } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
 import { publishSharedSettings } from '../../src/cli/shared-settings.js';
@@ -389,6 +389,19 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
     assert.deepEqual(domainsOf(out), ['alice-shop.example', 'alice.example']);
     const narrowed = parseCgi((await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS: 'alice.example,carol.example' })).stdout);
     assert.deepEqual(domainsOf(narrowed), ['alice.example'], 'the shim cannot widen the panel scope, only narrow it');
+  });
+
+  test("customer: a domain alias is in scope when its domain is (pm_Domain's list, which the shim sends, has no aliases)", async () => {
+    const alias = addPleskAlias(state, 'alice.example', { name: 'alice-alias.example' });
+    try {
+      const r = parseCgi((await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS: 'alice.example,alice-shop.example' })).stdout);
+      assert.deepEqual(domainsOf(r), ['alice-alias.example', 'alice-shop.example', 'alice.example']);
+      const narrowed = parseCgi((await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS: 'alice-shop.example' })).stdout);
+      assert.deepEqual(domainsOf(narrowed), ['alice-shop.example'], 'not when its domain is not');
+    } finally {
+      state.aliases.splice(state.aliases.indexOf(alias), 1);
+      state.records = state.records.filter((x) => x.domain_id !== alias.id);
+    }
   });
 
   test('a narrowed customer request is never handed to the service (the service would not know the narrowing)', async (t) => {

@@ -229,7 +229,7 @@ export class PleskPanel implements Panel {
       out.push({ domain: domainName(e.domain), ...ref });
       for (const a of e.domain.aliases ?? []) {
         const name = aliasName(a);
-        if (name && !domains.has(name) && aliasCount.get(name) === 1) out.push({ domain: name, ...ref });
+        if (name && !domains.has(name) && aliasCount.get(name) === 1) out.push({ domain: name, ...ref, aliasOf: domainName(e.domain) });
       }
     }
     return out;

@@ -529,8 +529,8 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
       assert.deepEqual(admin.filter((d) => d.domain === 'carol.example'), [{ domain: 'carol.example', owner: 'carol' }], 'the alias named carol.example is not listed');
       const res = await panel.listDomains({ user: 'res1', role: 'reseller' });
       assert.deepEqual(names(res), ['alice-alias.example', 'alice-shop.example', 'alice.example', 'bob-nomail.example', 'bob.example', 'res1-alias.example', 'res1.example', 'xn--bcher-kva.example']);
-      assert.deepEqual(res.find((d) => d.domain === 'alice-alias.example'), { domain: 'alice-alias.example', owner: 'alice', reseller: 'res1' });
-      assert.deepEqual(res.find((d) => d.domain === 'res1-alias.example'), { domain: 'res1-alias.example', owner: 'res1' });
+      assert.deepEqual(res.find((d) => d.domain === 'alice-alias.example'), { domain: 'alice-alias.example', owner: 'alice', reseller: 'res1', aliasOf: 'alice.example' });
+      assert.deepEqual(res.find((d) => d.domain === 'res1-alias.example'), { domain: 'res1-alias.example', owner: 'res1', aliasOf: 'res1.example' });
       assert.deepEqual(names(await panel.listDomains({ user: 'alice', role: 'customer' })), ['alice-alias.example', 'alice-shop.example', 'alice.example', 'xn--bcher-kva.example']);
       assert.deepEqual(names(await panel.listDomains({ user: 'bob', role: 'customer' })), ['bob-nomail.example', 'bob.example'], 'an alias without mail is listed');
       assert.deepEqual(names(await panel.listDomains({ user: 'carol', role: 'customer' })), ['carol-nodns.example', 'carol.example'], 'an alias without DNS is listed');
