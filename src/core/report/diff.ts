@@ -14,8 +14,9 @@
 // check of a domain was unknown neither extend nor break a streak.
 //
 // Unknown for a night: the check of an `unknown` finding, and the checks a panel failure hides (MASKING_RULES) — the
-// problems these hidden checks report that night are not counted (not new, not still failing; one failing before is
-// listed under the unknown item like any masked problem):
+// problems these hidden checks report that night are not counted (not new, not still failing, never resolved later):
+// one failing before is listed under the unknown item like any masked problem ("was failing"), the others under it as
+// "seen tonight" (so a domain whose zone is never readable still shows what its live DNS gets wrong):
 //   dns.panel-settings-unreadable  every check (no check ran)
 //   dns.panel-zone-unreadable      spf, dkim, dmarc, mx, dns — the checks that read the panel's copy of the zone:
 //                                  dkim probes the selectors found in it, spf checks its TXT strings, dns compares it
@@ -99,6 +100,12 @@ export interface Resolved extends ReportItem {
 export interface UnknownItem extends ReportItem {
   /** Problems of the previous complete run that tonight's DNS trouble hides (not counted as resolved). */
   wasFailing: { rule: string; severity: Severity; subject: string | null }[];
+  /**
+   * Problems the checks a panel failure hides (MASKING_RULES) report tonight that are not in wasFailing: shown, but
+   * not counted (not new, never resolved later) — without the panel's data they may be artefacts of the failure.
+   * Absent from reports saved before it existed.
+   */
+  seenTonight?: { rule: string; severity: Severity; subject: string | null }[];
 }
 
 export interface TrendPoint {
@@ -228,6 +235,8 @@ function masks(rule: string, check: CheckName): boolean {
 interface IndexedDomain {
   snap: DomainSnapshot;
   problems: Map<string, SnapshotFinding>;
+  /** Problems of the checks a panel failure hid that night: not counted either way (see indexDomain). */
+  hiddenProblems: Map<string, SnapshotFinding>;
   unknownChecks: Set<CheckName> | 'all';
 }
 
@@ -259,14 +268,16 @@ function indexDomain(d: DomainSnapshot): IndexedDomain {
       }
     }
   }
+  const hiddenProblems = new Map<string, SnapshotFinding>();
   for (const f of d.findings) {
-    if (!isProblem(f.severity) || hidden === 'all' || hidden.has(f.check)) continue;
+    if (!isProblem(f.severity)) continue;
+    const into = hidden === 'all' || hidden.has(f.check) ? hiddenProblems : problems;
     const k = problemKey(d.domain, f.rule, f.subject);
-    const had = problems.get(k);
+    const had = into.get(k);
     // Same key twice: keep the worse one.
-    if (!had || (had.severity === 'warn' && f.severity === 'fail')) problems.set(k, f);
+    if (!had || (had.severity === 'warn' && f.severity === 'fail')) into.set(k, f);
   }
-  return { snap: d, problems, unknownChecks };
+  return { snap: d, problems, hiddenProblems, unknownChecks };
 }
 
 // Snapshots are read, never changed: a run is indexed once, however many parts (one per reseller) are built from it.
@@ -527,6 +538,14 @@ export function buildReport(input: BuildReportInput): ReportDoc {
       // Under the unknown finding of the same check, else the panel failure that hides it.
       const target = items.find((u) => u.check === h.check) ?? items.find((u) => masks(u.rule, h.check)) ?? items[0];
       target?.wasFailing.push(...h.list);
+    }
+    // What the hidden checks report tonight (and was not failing before): under the panel failure that hides them.
+    for (const [, f] of d.hiddenProblems) {
+      const subject = f.subject ?? null;
+      if (items.some((u) => u.wasFailing.some((w) => w.rule === f.rule && w.subject === subject))) continue;
+      const target = items.find((u) => masks(u.rule, f.check)) ?? items[0];
+      if (!target) continue;
+      (target.seenTonight ??= []).push({ rule: f.rule, severity: f.severity, subject });
     }
     unknown.push(...items);
   }

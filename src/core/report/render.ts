@@ -165,8 +165,10 @@ function sections(doc: ReportDoc): Section<ReportItem>[] {
       empty: 'No DNS trouble.',
       items: doc.unknown,
       extra: (i) => {
+        const list = (xs: { rule: string; subject: string | null }[]) => xs.map((x) => x.rule + (x.subject ? ` ${x.subject}` : '')).join(', ');
         const w = (i as UnknownItem).wasFailing;
-        return w.length ? `was failing: ${w.map((x) => x.rule + (x.subject ? ` ${x.subject}` : '')).join(', ')}` : '';
+        const seen = (i as UnknownItem).seenTonight ?? [];
+        return [w.length ? `was failing: ${list(w)}` : '', seen.length ? `seen tonight, unconfirmed: ${list(seen)}` : ''].filter(Boolean).join('; ');
       },
     },
   ];

@@ -144,6 +144,18 @@ describe('buildReport: a customer moving between resellers', () => {
 });
 
 describe('buildReport: the panel could not read the zone', () => {
+  test('a zone never readable: what live DNS gets wrong is shown every night (seen tonight), never counted as new or resolved', () => {
+    const nights = [1, 2, 3, 4].map((n) => run(n, [dom('a.example', 'alice', null, [{ ...zoneUnreadable }, f('dmarc.missing', 'warn'), f('mx.stale', 'fail', 'mx.old')])]));
+    for (let i = 0; i < nights.length; i++) {
+      const r = buildReport({ current: nights[i], runs: nights.slice(0, i) });
+      assert.equal(r.newProblems.length + r.stillFailing.length + r.resolved.length, 0);
+      assert.deepEqual(r.unknown.map((u) => (u.seenTonight ?? []).map((w) => w.rule).sort()), [['dmarc.missing', 'mx.stale']], `night ${i + 1}`);
+      const mail = renderReport(r);
+      assert.match(mail.text, /seen tonight, unconfirmed: dmarc\.missing, mx\.stale mx\.old|seen tonight, unconfirmed: mx\.stale mx\.old, dmarc\.missing/);
+      assert.match(mail.html, /seen tonight, unconfirmed: /);
+    }
+  });
+
   const zoneUnreadable: SnapshotFinding = { rule: 'dns.panel-zone-unreadable', check: 'dns', severity: 'unknown', message: 'x' };
   const r1 = run(1, [dom('a.example', 'alice', null, [f('dkim.weak-key', 'warn', 'dreamhost'), f('spf.stale-term', 'warn', 'include:old.example'), stale])]);
 
@@ -181,6 +193,10 @@ describe('buildReport: the panel could not read the zone', () => {
     const n2 = buildReport({ current: r2, runs: [r1] });
     assert.deepEqual(n2.newProblems.map(key), []);
     assert.deepEqual(n2.resolved.map(key), []);
+    // Shown under the panel failure, not counted: the one failing before as "was failing", the other as seen tonight.
+    assert.deepEqual(n2.unknown.map((u) => [u.rule, u.wasFailing.map((w) => w.rule).sort(), (u.seenTonight ?? []).map((w) => `${w.rule} ${w.subject}`)]), [
+      ['dns.panel-zone-unreadable', ['dkim.weak-key', 'spf.stale-term'], ['spf.unknown-term include:old.example']],
+    ]);
     const n3 = buildReport({ current: run(3, r1.domains!), runs: [r1, r2] });
     assert.deepEqual(n3.newProblems.map(key), []);
     assert.deepEqual(n3.resolved.map(key), []);
