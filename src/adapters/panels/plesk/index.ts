@@ -479,8 +479,8 @@ export class PleskPanel implements Panel {
    * beyond the REST flags): the domain's outgoing IPs, HELO and relay; routing 'remote' when the alias does not handle
    * mail (`mail` false) or the domain's mail service is off. DKIM: the alias's own key file when there is one (read
    * as a domain's, §4), signing as the domain's `spam-protect-sign` (INFERRED: the per-domain switch covers its aliases,
-   * which need the same records under their name, §4); without a key file, the key of the alias zone's own
-   * `default._domainkey` record while signing (as for a domain). Nameservers: the alias zone's own NS records — no
+   * which need the same records under their name, §4); without a key file, no known key and not signing (a key in
+   * the alias zone may be a previous host's: Plesk documents no key creation for aliases). Nameservers: the alias zone's own NS records — no
    * zone status is asked (XML `dns get` needs a `site-alias-id`, which REST does not give); none for an alias without
    * DNS (no Plesk zone: the audit reports the live DNS as not this server's).
    */
@@ -493,9 +493,12 @@ export class PleskPanel implements Panel {
     const { ips, helo } = await this.outgoing(t.parent, domainName(t.parent), hostname);
     const pem = this.keyFile(d);
     const prefs = await this.mailPrefs(t.parent.id);
-    const signing = prefs.sign ?? !!pem;
+    // Only a key file says which key the alias's mail is signed with: Plesk documents creating keys for domains only,
+    // so a key published in the alias's zone may well be a previous host's (unlike a domain's, which Plesk publishes
+    // itself when signing is switched on). No file (or not on the server): no known key, not signing.
+    const signing = !!pem && (prefs.sign ?? true);
     const routing: MailSettings['routing'] = t.alias.mail === false || prefs.mailservice === false ? 'remote' : 'local';
-    const publicKey = publicKeyFromPem(pem) ?? (signing ? zoneDkimKey(records, d) : undefined);
+    const publicKey = publicKeyFromPem(pem) ?? undefined;
     return {
       domain: d,
       hostname,
@@ -537,8 +540,10 @@ export class PleskPanel implements Panel {
     for (const c of changes) {
       if (c.type.toUpperCase() !== 'TXT') throw new PanelError('unsupported', `the Plesk adapter changes TXT records only (got ${c.type} at ${c.name})`);
     }
-    // What the name is, asked now: a write never goes by a list read a moment ago.
-    const t = await this.target(d, true);
+    // What the name is: a domain from the list read at most SERVER_TTL_MS ago (`plesk bin dns` refuses a name that
+    // is no domain); an alias is confirmed from a list asked for now (its zone is written by id through REST).
+    let t = await this.target(d);
+    if (t.kind === 'alias') t = await this.target(d, true);
     if (t.kind === 'alias') return this.applyAliasChanges(t, changes, expectedVersion);
     // No serial: re-read and compare the record hash (the version token) just before writing.
     const current = (await this.readTarget(t)).zone;
@@ -581,12 +586,20 @@ export class PleskPanel implements Panel {
    * sends; relative names are UNCONFIRMED) and the unquoted value; the answer's `host` is checked (§1.2: "send the
    * FQDN, then verify"). Returns the new record's id.
    */
-  private async restAdd(spelling: string, rec: ZoneRecord): Promise<{ id: number; misplaced?: string }> {
+  private async restAdd(spelling: string, rec: ZoneRecord, known: ReadonlySet<string>): Promise<{ id: number; misplaced?: string }> {
     const res = await this.opts.rest.request({ method: 'POST', path: '/api/v2/dns/records', query: { domain: spelling }, json: { type: 'TXT', host: rec.name, value: rec.value, ttl: rec.ttl } });
     if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (adding the TXT record at ${rec.name})`);
     if (res.status >= 400) throw new PanelError('other', `Plesk could not add the TXT record at ${rec.name}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     const o = (res.json ?? {}) as Partial<DnsRecord>;
-    if (typeof o.id !== 'number') throw new PanelError('other', `Plesk added the TXT record at ${rec.name} without giving its id (HTTP ${res.status}): check the zone of ${spelling}`);
+    if (typeof o.id !== 'number') {
+      // Added, but no id in the answer: the new record is the one with this value that was not there before (so the
+      // step can still be undone). None, or several: say so — the caller undoes what it can and names the rest.
+      const now = ((await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }).catch(() => [] as DnsRecord[])) ?? []).filter(
+        (r) => !known.has(String(r.id)) && r.type.toUpperCase() === 'TXT' && r.value === rec.value,
+      );
+      if (now.length !== 1) throw new PanelError('other', `Plesk added the TXT record at ${rec.name} without giving its id (HTTP ${res.status}), and it cannot be told apart: check the zone of ${spelling}`);
+      return { id: now[0].id, ...(canonName(now[0].host) !== rec.name ? { misplaced: canonName(now[0].host) } : {}) };
+    }
     const host = typeof o.host === 'string' ? canonName(o.host) : rec.name;
     return { id: o.id, ...(host !== rec.name ? { misplaced: host } : {}) };
   }
@@ -612,10 +625,13 @@ export class PleskPanel implements Panel {
     const { zone: current, spelling } = await this.readTarget(t);
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${t.name} changed since it was read; re-read and plan again`);
     const live = current.records.filter((r) => r.type.toUpperCase() === 'TXT');
+    // Every record id seen in this zone during the write (to tell a new record from the others, see restAdd).
+    const known = new Set(current.records.map((r) => r.ref).filter((x): x is string => x !== undefined));
     const undo: ({ kind: 'remove'; id: string; rec: ZoneRecord } | { kind: 'restore'; rec: ZoneRecord })[] = [];
     const add = async (rec: ZoneRecord) => {
       if (live.some((x) => txtKey(x) === txtKey(rec))) throw new PanelError('record-exists', `Plesk: the TXT record at ${rec.name} already exists`);
-      const made = await this.restAdd(spelling, rec);
+      const made = await this.restAdd(spelling, rec, known);
+      known.add(String(made.id));
       undo.push({ kind: 'remove', id: String(made.id), rec });
       if (made.misplaced) throw new PanelError('other', `Plesk stored the TXT record for ${rec.name} at ${made.misplaced}`);
       live.push({ ...rec, ref: String(made.id) });
@@ -632,9 +648,14 @@ export class PleskPanel implements Panel {
       for (const c of changes) {
         if (c.action === 'add') await add(c.after!);
         else if (c.action === 'remove') await del(c.before!);
-        else {
+        else if (txtKey(c.before!) === txtKey(c.after!)) {
+          // Same name and value (a TTL change): the add would meet the old record, so it goes first.
           await del(c.before!);
           await add(c.after!);
+        } else {
+          // The new record first: should Plesk store it elsewhere, that is found before the old one is removed.
+          await add(c.after!);
+          await del(c.before!);
         }
       }
     } catch (e) {
@@ -642,7 +663,14 @@ export class PleskPanel implements Panel {
       for (const u of undo.reverse()) {
         try {
           if (u.kind === 'remove') await this.restDelete(u.id, u.rec);
-          else await this.restAdd(spelling, u.rec);
+          else {
+            const back = await this.restAdd(spelling, u.rec, known);
+            known.add(String(back.id));
+            if (back.misplaced) {
+              await this.restDelete(String(back.id), u.rec).catch(() => undefined);
+              throw new PanelError('other', `Plesk stored it at ${back.misplaced}`);
+            }
+          }
         } catch (ue) {
           failedUndo.push(`${u.kind === 'restore' ? 'restoring' : 'removing'} ${u.rec.name} TXT (${(ue as Error).message})`);
         }
@@ -656,7 +684,7 @@ export class PleskPanel implements Panel {
 
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
-    const t = await this.target(d, true);
+    const t = await this.target(d);
     if (t.kind === 'alias') {
       // plesk.md documents turning signing on for a domain (`domain_pref`, XML `spam-protect-sign`), nothing that
       // creates an alias's key.

@@ -585,9 +585,10 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
       assert.equal(a.routing, 'local');
       assert.deepEqual(a.relay, { provider: 'mailchannels', host: 'relay.mailchannels.net' });
       assert.deepEqual(a.dkim, { selector: 'default', signing: true, privateKeyPem: state.dkim.privateKeyPem, publicKey: state.dkim.publicKey, cannotGenerate: noKeyGen('alice-alias.example', 'alice.example') });
-      // No key file for the IDN alias: signing as its domain (alice-shop.example), the key from the alias zone's record.
+      // No key file for the IDN alias: no known key, not signing — the key its zone publishes may be a previous host's
+      // (Plesk documents no key creation for aliases), so it is never taken for the server's.
       const idn = await panel.readMailSettings('xn--bcher-kva.example');
-      assert.deepEqual(idn.dkim, { selector: 'default', signing: true, publicKey: state.dkim.publicKey, cannotGenerate: noKeyGen(idn.domain, 'alice-shop.example') });
+      assert.deepEqual(idn.dkim, { selector: 'default', signing: false, cannotGenerate: noKeyGen(idn.domain, 'alice-shop.example') });
       assert.deepEqual(idn.ips, ['203.0.113.10']);
       // Signing off for the domain: off for its aliases; no key is taken from the alias zone then.
       state.mailPrefs['alice-shop.example'].sign = false;
@@ -667,7 +668,7 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
       assert.equal(JSON.stringify(recordsOf(state, 'alice.example')), parent);
       assert.deepEqual(
         state.calls.filter((c) => /^(POST|DELETE) \/api\/v2\/dns\//.test(c)),
-        [`DELETE /api/v2/dns/records/${spf.ref}`, 'POST /api/v2/dns/records?domain=alice-alias.example', `DELETE /api/v2/dns/records/${lock.ref}`, 'POST /api/v2/dns/records?domain=alice-alias.example'],
+        ['POST /api/v2/dns/records?domain=alice-alias.example', `DELETE /api/v2/dns/records/${spf.ref}`, `DELETE /api/v2/dns/records/${lock.ref}`, 'POST /api/v2/dns/records?domain=alice-alias.example'],
       );
       assert.ok(!state.calls.some((c) => c.startsWith('bin:') || c.includes('/cli/')));
     } finally {
@@ -729,14 +730,17 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
       ];
       await rejectsWith(flaky.applyChanges('alice-alias.example', changes, z.version), 'other', /injected failure/);
       assert.deepEqual(recordsOf(state, 'alice-alias.example').map(key).sort(), beforeSet);
-      assert.deepEqual(writes, [`DELETE /api/v2/dns/records/${lock.ref}`, `DELETE /api/v2/dns/records/${spf.ref}`, `POST ${newSpf}`, `POST ${SPF}`, `POST ${LOCKDOWN}`]);
-      // A step that cannot be undone is named (the caller then reconciles the zone).
-      writes.length = 0;
+      // An edit adds the new record before it deletes the old one: the refused add leaves the old SPF untouched.
+      assert.deepEqual(writes, [`DELETE /api/v2/dns/records/${lock.ref}`, `POST ${newSpf}`, `POST ${LOCKDOWN}`]);
+      // A step that cannot be undone is named (the caller then reconciles the zone): the old record's delete fails,
+      // and so does taking the new one out again.
       const z2 = await flaky.readZone('alice-alias.example');
       const spf2 = find(z2.records, 'alice-alias.example', 'TXT')[0];
-      const realReq = rest.request;
-      rest.request = async (req) => (req.method === 'POST' && (req.json as { value?: string }).value === SPF ? { status: 500, json: undefined, text: 'boom' } : realReq(req));
-      await rejectsWith(flaky.applyChanges('alice-alias.example', [{ action: 'edit', name: spf2.name, type: 'TXT', ttl: spf2.ttl, before: spf2, after: txt(spf2.name, newSpf, spf2.ttl) }], z2.version), 'other', /injected failure; rolling back failed: restoring alice-alias\.example TXT/);
+      rest.request = async (req) => (req.method === 'DELETE' ? { status: 500, json: { code: 500, message: 'injected failure' }, text: 'boom' } : real(req));
+      await rejectsWith(flaky.applyChanges('alice-alias.example', [{ action: 'edit', name: spf2.name, type: 'TXT', ttl: spf2.ttl, before: spf2, after: txt(spf2.name, newSpf, spf2.ttl) }], z2.version), 'other', /injected failure; rolling back failed: removing alice-alias\.example TXT/);
+      // Put the zone back as it was for what follows (the new SPF stayed, beside the old one).
+      state.records = state.records.filter((r) => !(r.host === 'alice-alias.example.' && r.value === newSpf));
+      assert.deepEqual(recordsOf(state, 'alice-alias.example').map(key).sort(), beforeSet);
       // Plesk answers the POST with the record at another host (a name read as relative, §1.2 UNCONFIRMED): the record
       // is taken out again and the write fails.
       rest.request = async (req) => {
@@ -750,6 +754,67 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
       const dmarc = txt('_dmarc.alice-alias.example', 'v=DMARC1; p=none');
       await rejectsWith(flaky.applyChanges('alice-alias.example', [{ action: 'add', name: dmarc.name, type: 'TXT', ttl: 3600, before: null, after: dmarc }], z3.version), 'other', /stored the TXT record for _dmarc\.alice-alias\.example at _dmarc\.alice-alias\.example\.alice-alias\.example/);
       assert.deepEqual(recordsOf(state, 'alice-alias.example').map(key).sort(), keep);
+      // The same on an edit: the new SPF lands elsewhere → taken out again before the old SPF is touched; zone unchanged.
+      const z4 = await flaky.readZone('alice-alias.example');
+      const spf4 = find(z4.records, 'alice-alias.example', 'TXT')[0];
+      await rejectsWith(flaky.applyChanges('alice-alias.example', [{ action: 'edit', name: spf4.name, type: 'TXT', ttl: spf4.ttl, before: spf4, after: txt(spf4.name, newSpf, spf4.ttl) }], z4.version), 'other', /stored the TXT record for alice-alias\.example at alice-alias\.example\.alice-alias\.example/);
+      assert.deepEqual(recordsOf(state, 'alice-alias.example').map(key).sort(), keep);
+      // A restore in the rollback that lands elsewhere is taken out again and named as a failed undo.
+      const z5 = await flaky.readZone('alice-alias.example');
+      const lock5 = find(z5.records, '_mailchannels.alice-alias.example', 'TXT')[0];
+      rest.request = async (req) => {
+        if (req.method === 'POST' && (req.json as { value?: string }).value === newSpf) return { status: 400, json: { code: 400, message: 'injected failure' }, text: '' };
+        const res = await real(req);
+        if (req.method !== 'POST') return res;
+        const o = res.json as { host: string };
+        return { ...res, json: { ...o, host: `${o.host}alice-alias.example.` } };
+      };
+      await rejectsWith(
+        flaky.applyChanges('alice-alias.example', [{ action: 'remove', name: lock5.name, type: 'TXT', ttl: lock5.ttl, before: lock5, after: null }, { action: 'add', name: 'alice-alias.example', type: 'TXT', ttl: 3600, before: null, after: txt('alice-alias.example', newSpf) }], z5.version),
+        'other',
+        /injected failure; rolling back failed: restoring _mailchannels\.alice-alias\.example TXT \(Plesk stored it at/,
+      );
+      assert.ok(!recordsOf(state, 'alice-alias.example').some((r) => r.value === LOCKDOWN), 'the lockdown record is gone (named in the error), and no stray copy is left');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('a POST answered without an id: the record it made is found by value, so a failed write still takes it out', async () => {
+    const state = makePleskState();
+    aliases(state);
+    const srv = await startPleskServer(state);
+    try {
+      const rest = new PanelHttpClient({ baseUrl: srv.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } });
+      const real = rest.request.bind(rest);
+      const newSpf = 'v=spf1 mx include:relay.mailchannels.net -all';
+      rest.request = async (req) => {
+        if (req.method === 'DELETE') return { status: 500, json: { code: 500, message: 'injected failure' }, text: '' };
+        const res = await real(req);
+        return req.method === 'POST' ? { ...res, json: { status: 'ok' } } : res;
+      };
+      const panel = new PleskPanel({ rest, apiKey: state.apiKey, cli: new PleskRestCli(rest), root: null });
+      const key = (r: { host: string; type: string; value: string; ttl: number }) => `${r.host} ${r.type} ${r.ttl} ${r.value}`;
+      const before = recordsOf(state, 'alice-alias.example').map(key).sort();
+      const z = await panel.readZone('alice-alias.example');
+      const spf = find(z.records, 'alice-alias.example', 'TXT')[0];
+      // The add goes through (no id in the answer), the delete of the old SPF fails: the rollback must find the new
+      // record to take it out — here its DELETE fails too, so it is named; with DELETE working it is removed.
+      await rejectsWith(panel.applyChanges('alice-alias.example', [{ action: 'edit', name: spf.name, type: 'TXT', ttl: spf.ttl, before: spf, after: txt(spf.name, newSpf, spf.ttl) }], z.version), 'other', /rolling back failed: removing alice-alias\.example TXT/);
+      state.records = state.records.filter((r) => r.value !== newSpf);
+      rest.request = async (req) => {
+        const res = await real(req);
+        return req.method === 'POST' ? { ...res, json: { status: 'ok' } } : res;
+      };
+      const z2 = await panel.readZone('alice-alias.example');
+      const lock = find(z2.records, '_mailchannels.alice-alias.example', 'TXT')[0];
+      const spf2 = find(z2.records, 'alice-alias.example', 'TXT')[0];
+      const r = await panel.applyChanges('alice-alias.example', [{ action: 'edit', name: spf2.name, type: 'TXT', ttl: spf2.ttl, before: spf2, after: txt(spf2.name, newSpf, spf2.ttl) }], z2.version);
+      assert.equal(r.version, (await panel.readZone('alice-alias.example')).version);
+      assert.ok(recordsOf(state, 'alice-alias.example').some((x) => x.value === newSpf));
+      assert.ok(!recordsOf(state, 'alice-alias.example').some((x) => x.value === SPF));
+      assert.ok(lock);
+      assert.equal(before.length, recordsOf(state, 'alice-alias.example').length);
     } finally {
       await srv.close();
     }
