@@ -139,6 +139,13 @@ export interface Change {
   after: ZoneRecord | null;
   /** Set on the change that published a DKIM key the panel generated (and turned signing on for) during the fix. */
   keyGenerated?: true;
+  /**
+   * How many records the zone held, just before the write, identical to `before` / to `after` (see recordIdentity in
+   * core/plans/apply.ts): with identical records (two copies of one SPF record) presence alone cannot tell the state
+   * before a write from the state after it. Set by apply and undo; history written before it lacks them.
+   */
+  copiesBefore?: number;
+  copiesAfter?: number;
 }
 
 export function worstSeverity(findings: readonly Finding[]): Severity {

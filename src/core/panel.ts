@@ -7,6 +7,12 @@ export interface PanelCapabilities {
   serialCheckedWrites: boolean;
   /** The panel can create a DKIM key for a domain and turn signing on. */
   generateDkim: boolean;
+  /**
+   * A write goes record by record (Plesk), so a process stopped in the middle leaves the zone partly written. Absent or
+   * false: a zone is written in one step (a file renamed into place, one cPanel mass edit) — a zone holding neither
+   * the state before a write nor the one after was edited by someone else.
+   */
+  recordByRecordWrites?: boolean;
 }
 
 /** Errors an adapter raises; surfaces turn them into clear messages. */

@@ -80,8 +80,56 @@ function findRecord(zone: Zone, r: ZoneRecord): ZoneRecord | undefined {
   return recordsAt(zone.records, r.name, r.type).find((x) => sameRecord(x, r));
 }
 
+/**
+ * What makes two records "the same" for history: name, type and text — and, for a change whose before and after are
+ * the same text (re-splitting a string over 255 bytes, a TTL), also the strings and the TTL, or the change could not
+ * be told from no change at all.
+ */
+function identityOf(c: Change): (r: ZoneRecord) => string {
+  const loose = (r: ZoneRecord) => `${canonName(r.name)}\t${r.type.toUpperCase()}\t${text(r)}`;
+  if (!(c.before && c.after && loose(c.before) === loose(c.after))) return loose;
+  return (r) => `${loose(r)}\t${r.ttl}\t${JSON.stringify(r.txt ?? [r.value])}`;
+}
+function copiesIn(zone: Zone, r: ZoneRecord, key: (r: ZoneRecord) => string): number {
+  const k = key(r);
+  let n = 0;
+  for (const x of recordsAt(zone.records, r.name, r.type)) if (key(x) === k) n++;
+  return n;
+}
+
+/** The changes with how many identical records `zone` (the zone just before the write) holds of each side. */
+export function withCopies(zone: Zone, changes: Change[]): Change[] {
+  return changes.map((c) => {
+    const key = identityOf(c);
+    return { ...c, ...(c.before ? { copiesBefore: copiesIn(zone, c.before, key) } : {}), ...(c.after ? { copiesAfter: copiesIn(zone, c.after, key) } : {}) };
+  });
+}
+
+/**
+ * Per record identity, how many copies the zone holds before and after the changes — from the counts apply stored
+ * (null for history written without them).
+ */
+function expectedCopies(changes: Change[]): Map<string, { record: ZoneRecord; key: (r: ZoneRecord) => string; before: number; after: number }> | null {
+  const out = new Map<string, { record: ZoneRecord; key: (r: ZoneRecord) => string; before: number; after: number }>();
+  for (const c of changes) {
+    if ((c.before && c.copiesBefore === undefined) || (c.after && c.copiesAfter === undefined)) return null;
+    const key = identityOf(c);
+    const side = (r: ZoneRecord, copies: number, delta: number) => {
+      const k = key(r);
+      let e = out.get(k);
+      if (!e) out.set(k, (e = { record: r, key, before: copies, after: copies }));
+      e.after += delta;
+    };
+    if (c.before) side(c.before, c.copiesBefore!, -1);
+    if (c.after) side(c.after, c.copiesAfter!, +1);
+  }
+  return out;
+}
+
 /** Does the zone hold the state after the changes (every `after` present, every removed `before` gone)? */
 function holdsAfter(zone: Zone, changes: Change[]): boolean {
+  const expected = expectedCopies(changes);
+  if (expected) return [...expected.values()].every((e) => copiesIn(zone, e.record, e.key) === e.after);
   return changes.every((c) => {
     if (c.after && !findRecord(zone, c.after)) return false;
     if (c.action === 'remove' && c.before && findRecord(zone, c.before)) return false;
@@ -89,6 +137,8 @@ function holdsAfter(zone: Zone, changes: Change[]): boolean {
   });
 }
 function holdsBefore(zone: Zone, changes: Change[]): boolean {
+  const expected = expectedCopies(changes);
+  if (expected) return [...expected.values()].every((e) => copiesIn(zone, e.record, e.key) === e.before);
   return changes.every((c) => {
     if (c.before && !findRecord(zone, c.before)) return false;
     if (c.action === 'add' && c.after && findRecord(zone, c.after)) return false;
@@ -102,12 +152,18 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps)
   if (!holdsAfter(zone, changes)) return 'no';
   const settings = await deps.panel.readMailSettings(domain);
   if (!deps.resolver.resolveAt || settings.nameservers.length === 0) return 'propagating';
+  const expected = expectedCopies(changes);
   for (const c of changes) {
-    const a = await deps.resolver.resolveAt(settings.nameservers, c.name, 'TXT');
-    const live = a.status === 'ok' ? a.records.map((r) => r.join('')) : [];
+    // A CNAME is asked for as such (a TXT question follows it to its target).
+    const cname = c.type.toUpperCase() === 'CNAME';
+    const a = cname ? await deps.resolver.resolveAt(settings.nameservers, c.name, 'CNAME') : await deps.resolver.resolveAt(settings.nameservers, c.name, 'TXT');
     if (a.status === 'unknown') return 'propagating';
-    if (c.after && !live.includes(text(c.after))) return 'propagating';
-    if (c.action === 'remove' && c.before && live.includes(text(c.before))) return 'propagating';
+    const live = a.status !== 'ok' ? [] : cname ? (a.records as string[]).map(canonName) : (a.records as string[][]).map((r) => r.join(''));
+    const value = (r: ZoneRecord) => (cname ? canonName(r.value) : text(r));
+    if (c.after && !live.includes(value(c.after))) return 'propagating';
+    // Gone from the live answers — unless identical copies of it stay (removing one of two identical records).
+    const stays = c.before && expected ? (expected.get(identityOf(c)(c.before))?.after ?? 0) > 0 : false;
+    if (c.action === 'remove' && c.before && !stays && live.includes(value(c.before))) return 'propagating';
   }
   return 'yes';
 }
@@ -148,6 +204,14 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       }
       const guard = ownershipProblem(input.check, input.domain, (await deps.panel.readMailSettings(input.domain)).dkim.selector, changes);
       if (guard) return { status: 'refused' as const, reason: guard };
+      // The zone just before the write: the one planned from (else the write would be refused as stale anyway), and
+      // what it holds of each record the changes touch (identical copies counted: see withCopies).
+      const pre = await deps.panel.readZone(input.domain);
+      if (pre.version !== zoneVersion) {
+        const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
+        return { status: 'refused' as const, reason: 'The zone changed since the preview: here is the new plan.', ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
+      }
+      changes = withCopies(pre, changes);
 
       const changeId = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
       deps.crashPoint?.('after-intent');
@@ -167,7 +231,8 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
         const found: { id: number; outcome: string }[] = [];
         try {
           const pending = deps.history.getChange(changeId);
-          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`);
+          // The panel's own write failed: part of it may be in the zone whatever kind of panel it is.
+          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, true);
         } catch (re) {
           return { status: 'failed' as const, changeId, reason: `${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start` };
         }
@@ -183,7 +248,7 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       const verified = await verify(input.domain, changes, deps).catch(() => 'propagating' as const);
       deps.history.setVerified(changeId, verified);
       const message = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
-      return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes }, message };
+      return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message };
     });
   } catch (e) {
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
@@ -241,17 +306,31 @@ function sameRecords(a: Zone, b: Zone): boolean {
 /** The inverse of applied changes, checked against the zone as it is now. Null + reason when a later edit intervened. */
 export function inverseChanges(zone: Zone, changes: Change[]): { changes: Change[] } | { reason: string } {
   const out: Change[] = [];
+  // With the copies apply counted: the zone must hold exactly the state the fix left (identical records counted).
+  const expected = expectedCopies(changes);
+  if (expected) {
+    for (const e of expected.values()) {
+      const n = copiesIn(zone, e.record, e.key);
+      if (n !== e.after) return { reason: `${e.record.name} ${e.record.type} was ${n > e.after ? 're-added' : 'changed'} after this fix: undo would ${n > e.after ? 'duplicate it' : 'overwrite a later edit'}.` };
+    }
+  }
+  const find = (c: Change, r: ZoneRecord) => {
+    const key = identityOf(c);
+    return recordsAt(zone.records, r.name, r.type).find((x) => key(x) === key(r));
+  };
   for (const c of changes) {
     if (c.action === 'add' && c.after) {
-      const cur = findRecord(zone, c.after);
+      const cur = find(c, c.after);
       if (!cur) return { reason: `${c.name} ${c.type} was changed after this fix (the added record is gone): undo would overwrite a later edit.` };
+      if (cur.ttl !== c.after.ttl) return { reason: `${c.name} ${c.type} was edited after this fix (its TTL is now ${cur.ttl}): undo would overwrite a later edit.` };
       out.push({ action: 'remove', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: null });
     } else if (c.action === 'edit' && c.after && c.before) {
-      const cur = findRecord(zone, c.after);
+      const cur = find(c, c.after);
       if (!cur) return { reason: `${c.name} ${c.type} was edited after this fix: undo would overwrite a later edit.` };
+      if (cur.ttl !== c.after.ttl) return { reason: `${c.name} ${c.type} was edited after this fix (its TTL is now ${cur.ttl}): undo would overwrite a later edit.` };
       out.push({ action: 'edit', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: { ...c.before, ref: undefined } });
     } else if (c.action === 'remove' && c.before) {
-      if (findRecord(zone, c.before)) return { reason: `${c.name} ${c.type} was re-added after this fix: undo would duplicate it.` };
+      if (!expected && findRecord(zone, c.before)) return { reason: `${c.name} ${c.type} was re-added after this fix: undo would duplicate it.` };
       // The old ref rides along as a hint of where the record stood (the files panel puts it back there).
       out.push({ action: 'add', name: c.before.name, type: c.before.type, ttl: c.before.ttl, before: null, after: { ...c.before } });
     }
@@ -275,6 +354,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
         const why = await undoBreaksSigning(ch.domain, inv.changes, deps);
         if (why) return { status: 'refused' as const, reason: why };
       }
+      inv.changes = withCopies(zone, inv.changes);
       const base = { domain: ch.domain, check: ch.check as FixKind, mode: 'apply' as const, changes: inv.changes, actions: [], zoneVersion: zone.version, options: {} };
       const plan: Plan = { ...base, planHash: hashPlan(base), notes: [`Undo of change ${changeId}.`] };
       const id = deps.history.recordIntent({ domain: ch.domain, check: ch.check, planHash: plan.planHash, zoneVersion: zone.version, changes: inv.changes, byUser: deps.byUser, undoOf: changeId });
@@ -369,9 +449,9 @@ function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
  * On start: every intent without an outcome is reconciled, under the same domain lock as apply and undo (a domain
  * whose lock is held — a write in progress — is left for the next start) — the zone holds the new state → applied;
  * it holds the old state → failed (never written); anything in between, made only of this write's old and new
- * records → partly written (panels that edit as delete+add): the old records are put back; anything in between with
- * a record that is neither → someone edited these names since: nothing is written, the intent is closed as failed
- * with the records to review.
+ * records, on a panel that writes record by record (Plesk) → partly written: the old records are put back; anything
+ * else in between (a record that is neither, or any in-between state on a panel that writes a zone in one step) →
+ * someone edited these names since: nothing is written, the intent is closed as failed with the records to review.
  */
 export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome: string }[]> {
   const out: { id: number; outcome: string }[] = [];
@@ -391,7 +471,17 @@ export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome:
   return out;
 }
 
-async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number; outcome: string }[], when = 'at start'): Promise<void> {
+/**
+ * `partial`: the zone may hold part of this write (the panel's write failed just now, or the panel writes record by
+ * record); else a zone that holds neither state was edited by someone else, and is left alone.
+ */
+async function reconcileOne(
+  ch: StoredChange,
+  deps: ApplyDeps,
+  out: { id: number; outcome: string }[],
+  when = 'at start',
+  partial = deps.panel.capabilities.recordByRecordWrites === true,
+): Promise<void> {
   if (!ch.changes.length) {
     // An intent with no record changes is the DKIM fix that only asks the panel to check its key again
     // (refreshSigning): the zone cannot tell whether that happened; whether the panel signs now can.
@@ -422,6 +512,14 @@ async function reconcileOne(ch: StoredChange, deps: ApplyDeps, out: { id: number
     return;
   }
   const foreign = foreignRecords(zone, ch.changes);
+  if (!partial && !foreign.length) {
+    deps.history.recordOutcome(ch.id, {
+      status: 'failed',
+      error: `reconciled ${when}: the zone holds neither the records before this write nor those after it, and the ${deps.panel.kind} panel writes a zone in one step — it was edited since; nothing was restored — review the records at ${[...new Set(ch.changes.map((c) => `${c.name} ${c.type}`))].join(', ')}`,
+    });
+    out.push({ id: ch.id, outcome: 'conflict' });
+    return;
+  }
   if (foreign.length) {
     const list = foreign.map((r) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`);
     deps.history.recordOutcome(ch.id, {

@@ -152,6 +152,7 @@ describe('apply: write-ahead intent and reconcile', () => {
     const zone = await p.panel.readZone('twospf.example');
     const id = p.store.recordIntent({ domain: 'twospf.example', check: 'spf', planHash: plan.planHash, zoneVersion: zone.version, changes: plan.changes, byUser: 'root' });
     // Only the edit reached the zone (a panel that edits record by record, interrupted).
+    (p.panel as { capabilities: object }).capabilities = { ...p.panel.capabilities, recordByRecordWrites: true };
     await p.panel.applyChanges('twospf.example', [plan.changes[0]], zone.version);
     assert.notDeepEqual(recordKeys(p.zoneText('twospf.example'), 'twospf.example'), recordKeys(original, 'twospf.example'));
     assert.deepEqual(await reconcile(p.deps()), [{ id, outcome: 'restored' }]);
@@ -209,6 +210,21 @@ describe('a write that fails part-way', () => {
 });
 
 describe('reconcile never writes over an edit made after the crash', () => {
+  test('a panel that writes a zone in one step: "old record gone, new one absent" is a manual edit → conflict, nothing restored', async () => {
+    const p = await start();
+    const plan = await p.plan('twospf.example', 'spf');
+    await assert.rejects(applyPlan({ domain: 'twospf.example', check: 'spf', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-intent') })), /injected crash/);
+    // The owner deletes the record the fix was about to edit, by hand.
+    const old = plan.changes.find((c) => c.action === 'edit')!.before!;
+    const line = p.zoneText('twospf.example').split('\n').find((l) => l.includes(old.txt![0]))!;
+    p.writeZone('twospf.example', p.zoneText('twospf.example').replace(line + '\n', ''));
+    const edited = p.zoneText('twospf.example');
+    const [pending] = p.store.pendingIntents();
+    assert.deepEqual(await reconcile(p.deps()), [{ id: pending.id, outcome: 'conflict' }]);
+    assert.equal(p.zoneText('twospf.example'), edited, 'the deleted record is not written back');
+    assert.match(p.store.getChange(pending.id)!.error ?? '', /neither .* writes a zone in one step .*nothing was restored/);
+  });
+
   test('crash after the intent, then the customer edits SPF by hand → conflict: nothing restored, no second SPF record', async () => {
     const p = await start();
     const plan = await p.plan('bakery.example', 'spf');

@@ -125,7 +125,7 @@ export function relayhostOf(mainCf: string): string | null {
 
 export class PleskPanel implements Panel {
   readonly kind = 'plesk';
-  readonly capabilities: PanelCapabilities = { serialCheckedWrites: false, generateDkim: true };
+  readonly capabilities: PanelCapabilities = { serialCheckedWrites: false, generateDkim: true, recordByRecordWrites: true };
   private readonly root: string | null;
 
   constructor(private readonly opts: PleskOptions) {
