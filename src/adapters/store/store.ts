@@ -891,6 +891,18 @@ export class Store {
     });
   }
 
+  /**
+   * Replaces the changes (and the zone version they start from) of an open intent: a DKIM fix records its intent
+   * before the panel generates the key, and only then knows the record it will publish.
+   */
+  reviseIntent(id: number, revision: { changes: Change[]; zoneVersion: string | null }): void {
+    const changesJson = toJson(revision.changes, 'changes') as string;
+    this.write(() => {
+      const info = this.st(`UPDATE changes SET changes = ?, zone_version_before = ?, updated_at = ? WHERE id = ? AND status = 'intent'`).run(changesJson, revision.zoneVersion, this.iso(), id);
+      if (info.changes !== 1) throw new StoreError('not-found', `change ${id} is not an open intent`);
+    });
+  }
+
   /** Records what happened to a plan. Fields left out keep their stored values. */
   recordOutcome(id: number, outcome: OutcomeInput): void {
     this.write(() => {

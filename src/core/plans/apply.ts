@@ -37,6 +37,8 @@ export interface StoredChange {
 /** What apply needs from history (implemented by src/adapters/store). */
 export interface History {
   recordIntent(input: { domain: string; check: CheckName; planHash: string; zoneVersion: string | null; changes: Change[]; byUser: string; undoOf?: number | null }): number;
+  /** New changes (and zone version) for an open intent (the DKIM fix, once the panel has generated the key). */
+  reviseIntent(id: number, revision: { changes: Change[]; zoneVersion: string | null }): void;
   recordOutcome(id: number, outcome: { status: 'applied' | 'failed' | 'restored' | 'reverted'; zoneVersionAfter?: string | null; verified?: Verified | null; error?: string | null }): void;
   pendingIntents(): StoredChange[];
   getChange(id: number): StoredChange | null;
@@ -194,26 +196,50 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
 
       let changes = plan.changes;
       let zoneVersion = plan.zoneVersion;
+      // Generating a key is a write too (a key, signing turned on): its intent goes first, and stays in the history
+      // with what happened if the fix stops there.
+      let keyIntent: number | null = null;
+      const stopKeyFix = (error: string) => {
+        if (keyIntent !== null) deps.history.recordOutcome(keyIntent, { status: 'failed', error });
+      };
       if (plan.actions.some((a) => a.kind === 'generate-dkim')) {
         if (!deps.panel.generateDkim) return { status: 'refused' as const, reason: `The ${deps.panel.kind} panel cannot generate DKIM keys: create one in the panel.` };
+        keyIntent = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
         const generated = await generateKey(input.domain, plan.zoneVersion, changes, deps);
-        if ('refused' in generated) return { status: 'refused' as const, reason: generated.refused };
-        if ('failed' in generated) return { status: 'failed' as const, reason: generated.failed };
+        if ('refused' in generated) {
+          stopKeyFix(`refused: ${generated.refused}`);
+          return { status: 'refused' as const, reason: generated.refused };
+        }
+        if ('failed' in generated) {
+          stopKeyFix(generated.failed);
+          return { status: 'failed' as const, changeId: keyIntent, reason: generated.failed };
+        }
         changes = generated.changes;
         zoneVersion = generated.zoneVersion;
       }
+      const afterKey = keyIntent !== null ? ' The panel has generated a new DKIM key and turned signing on; its record is not published: run the DKIM fix again.' : '';
       const guard = ownershipProblem(input.check, input.domain, (await deps.panel.readMailSettings(input.domain)).dkim.selector, changes);
-      if (guard) return { status: 'refused' as const, reason: guard };
+      if (guard) {
+        stopKeyFix(`refused: ${guard}${afterKey}`);
+        return { status: 'refused' as const, reason: guard + afterKey };
+      }
       // The zone just before the write: the one planned from (else the write would be refused as stale anyway), and
       // what it holds of each record the changes touch (identical copies counted: see withCopies).
       const pre = await deps.panel.readZone(input.domain);
       if (pre.version !== zoneVersion) {
+        stopKeyFix(`refused: the zone changed before the record could be published.${afterKey}`);
         const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
-        return { status: 'refused' as const, reason: 'The zone changed since the preview: here is the new plan.', ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
+        return { status: 'refused' as const, reason: `The zone changed since the preview: here is the new plan.${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
       }
       changes = withCopies(pre, changes);
 
-      const changeId = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
+      let changeId: number;
+      if (keyIntent !== null) {
+        deps.history.reviseIntent(keyIntent, { changes, zoneVersion });
+        changeId = keyIntent;
+      } else {
+        changeId = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
+      }
       deps.crashPoint?.('after-intent');
       let after: string | null = null;
       try {
@@ -281,13 +307,14 @@ async function generateKey(
   }
   if (!publicKey) return { failed: 'The panel generated no readable DKIM key.' };
   const after = await deps.panel.readZone(domain);
-  if (!sameRecords(after, before)) return { refused: 'The zone changed while the key was generated (another edit, or a record the panel left): nothing else was changed; preview the fix again.' };
+  const made = `the panel has generated a new DKIM key for ${domain} and turned signing on, but its record is not published — preview and apply the DKIM fix again to publish it (until then mail this server signs for ${domain} fails DKIM), or turn signing off in the panel`;
+  if (!sameRecords(after, before)) return { refused: `The zone changed while the key was generated (another edit, or a record the panel left): nothing was written to it; ${made}.` };
   const out: Change[] = [];
   for (const c of changes) {
     let cur: ZoneRecord | undefined;
     if (c.before) {
       cur = findRecord(after, c.before);
-      if (!cur) return { refused: `${c.name} ${c.type} changed while the key was generated: preview the fix again.` };
+      if (!cur) return { refused: `${c.name} ${c.type} changed while the key was generated: ${made}.` };
     }
     if (c.after && c.after.value.includes(PLACEHOLDER_KEY)) out.push({ ...c, before: cur ?? c.before, after: dkimRecordFor(c.after.name, c.after.ttl, publicKey), keyGenerated: true });
     else out.push({ ...c, before: cur ?? c.before });
@@ -494,6 +521,14 @@ async function reconcileOne(
       deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the panel does not sign; no record was changed` });
       out.push({ id: ch.id, outcome: 'not-written' });
     }
+    return;
+  }
+  if (ch.changes.some((c) => c.after?.value.includes(PLACEHOLDER_KEY))) {
+    // Stopped while the panel generated the key: the record was never written (its key was not known yet).
+    const s = await deps.panel.readMailSettings(ch.domain).catch(() => null);
+    const state = s?.dkim.signing && s.dkim.publicKey ? 'the panel has a key and signs with it, but its record may not be published — run the DKIM fix again' : 'no record was written — run the DKIM fix again';
+    deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: interrupted while the panel generated the DKIM key: ${state}` });
+    out.push({ id: ch.id, outcome: 'not-written' });
     return;
   }
   const zone = await deps.panel.readZone(ch.domain);

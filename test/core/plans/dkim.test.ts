@@ -207,12 +207,47 @@ describe('DKIM fix', () => {
     assert.equal(out.status, 'refused');
     if (out.status !== 'refused') return;
     assert.match(out.reason, /zone changed while the key was generated/);
+    // It says what the panel did: a new key, signing on, its record not published (not "nothing else was changed").
+    assert.match(out.reason, /generated a new DKIM key for newkey\.example and turned signing on, but its record is not published/);
+    assert.doesNotMatch(out.reason, /nothing else was changed/);
     assert.match(edited(), /edited-meanwhile=1/);
     assert.doesNotMatch(edited(), /^default\._domainkey/m);
-    assert.deepEqual(p.store.changesForDomain(domain), []);
+    // The history has the fix, as written ahead of the key generation, closed with what happened.
+    const [row] = p.store.changesForDomain(domain);
+    assert.equal(row.status, 'failed');
+    assert.match(row.error ?? '', /refused: .*turned signing on, but its record is not published/);
+    assert.deepEqual(p.store.pendingIntents(), []);
   });
 
-  test('the panel fails to generate the key → failed with the reason, the zone untouched, no history row', async () => {
+  test('a crash while the panel generates the key: the intent written ahead is reconciled as not written, saying so', async () => {
+    const p = await start();
+    const domain = 'newkey.example';
+    const plan = await p.plan(domain, 'dkim');
+    const generate = p.panel.generateDkim.bind(p.panel);
+    const read = p.panel.readZone.bind(p.panel);
+    let crash = false;
+    p.panel.generateDkim = async (d) => {
+      const s = await generate(d);
+      crash = true;
+      return s;
+    };
+    p.panel.readZone = async (d) => {
+      if (crash) throw new Error('injected crash while generating');
+      return read(d);
+    };
+    await assert.rejects(applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps()), /injected crash/);
+    p.panel.readZone = read;
+    const [pending] = p.store.pendingIntents();
+    assert.ok(pending, 'the intent was written before the key was generated');
+    assert.deepEqual(await reconcile(p.deps()), [{ id: pending.id, outcome: 'not-written' }]);
+    assert.match(p.store.getChange(pending.id)!.error ?? '', /interrupted while the panel generated the DKIM key: the panel has a key and signs with it, but its record may not be published/);
+    // The fix can be run again and publishes the key.
+    const again = await p.plan(domain, 'dkim');
+    const out = await applyPlan({ domain, check: 'dkim', planHash: again.planHash }, p.deps());
+    assert.equal(out.status, 'applied', (out as { reason?: string }).reason);
+  });
+
+  test('the panel fails to generate the key → failed with the reason, the zone untouched, history says so', async () => {
     const p = await start();
     const domain = 'newkey.example';
     const before = p.zoneText(domain);
@@ -225,6 +260,7 @@ describe('DKIM fix', () => {
     if (out.status !== 'failed') return;
     assert.match(out.reason, /could not generate a DKIM key \(injected: key generation failed\); the zone was not changed/);
     assert.equal(p.zoneText(domain), before);
+    assert.equal(p.store.getChange(out.changeId!)!.status, 'failed');
   });
 
   for (const domain of ['bakery.example', 'clean.example']) {
