@@ -13,7 +13,7 @@ import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
 import type { Change, DomainRef, Identity, MailSettings, Role, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { recordKey } from '../../../core/zone.js';
-import { applyLineEdits, bumpSerialText, nextSerial, parseZoneFile, presentValue, renderRecordLine, type LineEdit, type ParsedRecord, type ParsedZone } from './zonefile.js';
+import { applyLineEdits, bumpSerialText, nextSerial, parseZoneFile, presentValue, renderRecordLine, withoutCr, type LineEdit, type ParsedRecord, type ParsedZone } from './zonefile.js';
 
 export interface FilesPanelServer {
   hostname: string;
@@ -136,7 +136,8 @@ export class FilesPanel implements Panel {
 
   private toZone(domain: string, text: string): Zone {
     const parsed = parseZoneFile(text, domain);
-    // Where each line starts: a record's source is the text from its first line to the end of its last (no '\n').
+    // Where each line starts: a record's source is the text from its first line to the end of its last (no '\n'). In a
+    // CRLF file its lines keep their '\r' (the exact text as read); a write takes them without it (sourceLines).
     const lineStart = [0];
     for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStart.push(i + 1);
     const records: ZoneRecord[] = [];
@@ -263,7 +264,9 @@ export class FilesPanel implements Panel {
    * `useSource`, a record that carries the text it once had (an undo) is written back with that text.
    */
   private edited(domain: string, text: string, zone: Zone, parsed: ParsedZone, changes: Change[], useSource: boolean): string {
-    const render = (r: ZoneRecord): string[] => (useSource && r.source ? r.source.split('\n') : [renderRecordLine(r)]);
+    // A source read from a CRLF file holds the '\r' of each line break: its lines are taken without it, and written
+    // with the file's line break (applyLineEdits), never with two.
+    const render = (r: ZoneRecord): string[] => (useSource && r.source ? sourceLines(r.source) : [renderRecordLine(r)]);
     const edits: LineEdit[] = [];
     const removed = new Set<number>(); // indexes into parsed.records
     const replaced = new Set<number>();
@@ -319,14 +322,18 @@ export class FilesPanel implements Panel {
     for (const c of changes) {
       if (c.action !== 'add' || !c.after?.source || !c.after.ref) continue;
       const at = Number(c.after.ref.split('-')[0]);
-      const srcLines = c.after.source.split('\n');
+      // Compared without the '\r' of CRLF breaks (a source read from a CRLF file has them; the lines were written
+      // with the file's own break): the lines move with the break they were written with.
+      const srcLines = sourceLines(c.after.source);
       const lines = out.split('\n');
-      const tail = lines.lastIndexOf(srcLines[srcLines.length - 1]);
+      const bare = lines.map(withoutCr);
+      const tail = bare.lastIndexOf(srcLines[srcLines.length - 1]);
       if (!Number.isInteger(at) || tail < 0 || at >= tail - srcLines.length + 1) continue;
       const startTail = tail - srcLines.length + 1;
-      if (lines.slice(startTail, tail + 1).join('\n') !== c.after.source) continue;
+      if (bare.slice(startTail, tail + 1).join('\n') !== srcLines.join('\n')) continue;
+      const block = lines.slice(startTail, tail + 1);
       const moved = [...lines.slice(0, startTail), ...lines.slice(tail + 1)];
-      moved.splice(at, 0, ...srcLines);
+      moved.splice(at, 0, ...block);
       const candidate = moved.join('\n');
       const keys = (t: string) => parseZoneFile(t, domain).records.map((r) => `${r.name} ${r.ttl} ${r.type} ${presentValue(r)}`).sort().join('\n');
       if (parseZoneFile(candidate, domain).errors.length === 0 && keys(candidate) === keys(out)) out = candidate;
@@ -365,6 +372,11 @@ function readOverrides(path: string): DomainOverrides {
   } catch (e) {
     throw new PanelError('other', `files panel: ${path} is not valid JSON (${(e as Error).message})`);
   }
+}
+
+/** A record's stored source as line texts: split at '\n', each without the '\r' of a CRLF line break. */
+function sourceLines(source: string): string[] {
+  return source.split('\n').map(withoutCr);
 }
 
 function sameRecord(a: ParsedRecord, b: ParsedRecord): boolean {

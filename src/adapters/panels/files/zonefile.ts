@@ -417,18 +417,68 @@ export interface LineEdit {
   lines: string[];
 }
 
-/** Apply line edits to a file's text; untouched lines keep their exact bytes (including line endings). */
+/**
+ * The line break a file mostly uses: CRLF or LF, by count; on a tie (a file mixing both equally) the break of its last
+ * line; LF for a file with no line break at all.
+ */
+export function lineBreakOf(text: string): '\r\n' | '\n' {
+  let crlf = 0;
+  let lf = 0;
+  let last: '\r\n' | '\n' = '\n';
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+    if (i > 0 && text.charCodeAt(i - 1) === 0x0d) {
+      crlf++;
+      last = '\r\n';
+    } else {
+      lf++;
+      last = '\n';
+    }
+  }
+  return crlf > lf ? '\r\n' : lf > crlf ? '\n' : last;
+}
+
+/** A line's text without the '\r' of a CRLF line break (text split at '\n' from a CRLF file, e.g. a record's source). */
+export function withoutCr(line: string): string {
+  return line.charCodeAt(line.length - 1) === 0x0d ? line.slice(0, -1) : line;
+}
+
+/**
+ * Apply line edits to a file's text; untouched lines keep their exact bytes (including line endings).
+ *
+ * The lines given are line texts: a trailing '\r' on one (a line read from a CRLF file, such as a record's stored
+ * source) is the old line break, not content, and is dropped so that no line is written with two. Every line written
+ * gets the file's own line break:
+ * - lines replacing others take the break of the line they replace (of the last one, for a range), so that in a file
+ *   mixing CRLF and LF the edited line keeps the break it had and every other line keeps its own;
+ * - lines replacing the file's last line when that line has no line break: the same (none after the last), the lines
+ *   before it the break the file mostly uses (`lineBreakOf`);
+ * - appended lines: the break the file mostly uses; a last line without a line break is first given that break.
+ * An LF-only file gets LF everywhere, as it always did.
+ */
 export function applyLineEdits(text: string, edits: LineEdit[]): string {
+  // Every piece but the last was followed by '\n'; a piece ending in '\r' had a CRLF break.
   const lines = text.split('\n');
-  const eol = text.includes('\r\n') ? '\r' : '';
+  const brk = lineBreakOf(text);
+  const cr = brk === '\r\n' ? '\r' : '';
   const appends: string[] = [];
   const sorted = [...edits].filter((e) => e.startLine >= 0).sort((a, b) => b.startLine - a.startLine);
   for (const e of edits) if (e.startLine < 0) appends.push(...e.lines);
-  for (const e of sorted) lines.splice(e.startLine, e.endLine - e.startLine + 1, ...e.lines.map((l) => l + eol));
+  const count = lines.length;
+  for (const e of sorted) {
+    // (Edits run from the bottom up: the lines above an edit are still the file's own.)
+    const isLast = e.endLine >= lines.length - 1;
+    const own = isLast ? cr : lines[e.endLine].endsWith('\r') ? '\r' : '';
+    const repl = e.lines.map((l, k) => withoutCr(l) + (isLast && k === e.lines.length - 1 ? '' : own));
+    lines.splice(e.startLine, e.endLine - e.startLine + 1, ...repl);
+  }
+  // The last line, without a line break, deleted: the line now last loses its break, all of it (its '\n' goes in the
+  // join, as in an LF file; here its '\r' too), and the file still ends without one.
+  if (!text.endsWith('\n') && lines.length && sorted.some((e) => e.endLine >= count - 1)) lines[lines.length - 1] = withoutCr(lines[lines.length - 1]);
   let out = lines.join('\n');
   if (appends.length) {
-    if (!out.endsWith('\n') && out.length) out += '\n';
-    out += appends.map((l) => l + eol).join('\n') + '\n';
+    // A last line without a line break ends with the file's break first (only the '\n' when its '\r' is there).
+    if (out.length && !out.endsWith('\n')) out += out.endsWith('\r') ? '\n' : brk;
+    out += appends.map((l) => withoutCr(l) + brk).join('');
   }
   return out;
 }

@@ -9,6 +9,8 @@ import { FilesPanel, fileVersion } from '../../../../src/adapters/panels/files/i
 import { canAccess, PanelError } from '../../../../src/core/panel.js';
 import type { Change, ZoneRecord } from '../../../../src/core/model.js';
 import { MAILCHANNELS, rsaKey, writePanel } from '../../../helpers/scenario.js';
+import { applyPlan, undoChange } from '../../../../src/core/plans/apply.js';
+import { startPlay } from '../../../helpers/fixplay.js';
 
 const ZONE = `; cPanel-style header: keep me
 $TTL 3600
@@ -261,4 +263,143 @@ test('a parenthesis left open to the end of the file: reported, and no write hap
   const change: Change = { action: 'edit', name: dmarc.name, type: 'TXT', ttl: dmarc.ttl, before: dmarc, after: { name: dmarc.name, ttl: 3600, type: 'TXT', value: 'v=DMARC1; p=none', txt: ['v=DMARC1; p=none'] } };
   await assert.rejects(panel.applyChanges('plumber.test', [change], zone.version), (e: unknown) => e instanceof PanelError && e.code === 'invalid-zone' && /never closed/.test(e.message));
   assert.equal(readFileSync(join(root, 'zones', 'plumber.test.db'), 'utf8'), broken);
+});
+
+// A CRLF zone whose last line has no line break: a parenthesised two-line SPF (each line with a comment), a record
+// with a blank owner after it, a single-line DMARC, a record followed by one that inherits its owner.
+const CRLF_ZONE = [
+  '; CRLF zone, its last line without a line break',
+  '$TTL 3600',
+  '@\tIN\tSOA\tns1.newhost.example. hostmaster.newhost.example. (',
+  '\t\t2024010101 ; serial',
+  '\t\t3600 1800 1209600 300 )',
+  '\tIN\tNS\tns1.newhost.example.',
+  '\tIN\tNS\tns2.newhost.example.',
+  '@\tIN\tA\t203.0.113.10',
+  '@\t300\tIN\tTXT\t( "v=spf1 +a +mx "   ; first half',
+  '\t\t"include:websitewelcome.com ~all" )  ; second half',
+  '\tIN\tMX\t10 mail',
+  'mail\tIN\tA\t203.0.113.10',
+  '_dmarc\tIN\tTXT\t"v=DMARC1; p=none; rua=mailto:dmarc@websitewelcome.com"',
+  'old\tIN\tA\t192.0.2.9',
+  '\tIN\tTXT\t"inherits the owner old"',
+  'www\tIN\tCNAME\t@',
+].join('\r\n');
+/** Every line break is CRLF: no '\n' without its '\r', no '\r' twice. */
+const allCrlf = (t: string) => !/(^|[^\r])\n/.test(t) && !t.includes('\r\r');
+const withSerial = (t: string, serial: number) => t.replace(/^(\t\t)[0-9]+( ; serial)/m, `$1${serial}$2`);
+
+test('CRLF zone: every line a write adds or rewrites ends with CRLF (edited record, owner written out, a record appended after a last line without a break)', async () => {
+  writeFileSync(join(root, 'zones', 'bakery.test.db'), CRLF_ZONE);
+  const z = await panel.readZone('bakery.test');
+  const spf = rec(z, 'bakery.test', 'TXT');
+  const old = rec(z, 'old.bakery.test', 'A');
+  const changes: Change[] = [
+    { action: 'edit', name: spf.name, type: 'TXT', ttl: 300, before: spf, after: { name: 'bakery.test', ttl: 300, type: 'TXT', value: 'v=spf1 +a +mx ~all', txt: ['v=spf1 +a +mx ~all'] } },
+    { action: 'remove', name: old.name, type: 'A', ttl: old.ttl, before: old, after: null },
+    { action: 'add', name: '_mailchannels.bakery.test', type: 'TXT', ttl: 300, before: null, after: { name: '_mailchannels.bakery.test', ttl: 300, type: 'TXT', value: 'v=mc1 auth=newhostmc' } },
+  ];
+  await panel.applyChanges('bakery.test', changes, z.version);
+  const text = readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8');
+  const expected =
+    CRLF_ZONE.replace('2024010101 ; serial', '2026110100 ; serial')
+      .replace('@\t300\tIN\tTXT\t( "v=spf1 +a +mx "   ; first half\r\n\t\t"include:websitewelcome.com ~all" )  ; second half', 'bakery.test.\t300\tIN\tTXT\t"v=spf1 +a +mx ~all"')
+      .replace('old\tIN\tA\t192.0.2.9\r\n\tIN\tTXT\t"inherits the owner old"', 'old.bakery.test.\tIN\tTXT\t"inherits the owner old"') +
+    '\r\n_mailchannels.bakery.test.\t300\tIN\tTXT\t"v=mc1 auth=newhostmc"\r\n';
+  assert.equal(text, expected);
+  assert.ok(allCrlf(text), JSON.stringify(text));
+});
+
+test('CRLF zone: undo of an SPF and a DMARC edit writes each record back in its original text — the file is byte-identical but for the serial', async () => {
+  writeFileSync(join(root, 'zones', 'bakery.test.db'), CRLF_ZONE);
+  const z = await panel.readZone('bakery.test');
+  const spf = rec(z, 'bakery.test', 'TXT');
+  const dmarc = rec(z, '_dmarc.bakery.test', 'TXT');
+  assert.equal(spf.ref, '8-9', 'the two-line SPF');
+  const newSpf: ZoneRecord = { name: 'bakery.test', ttl: 300, type: 'TXT', value: 'v=spf1 +a +mx include:relay.mailchannels.net ~all', txt: ['v=spf1 +a +mx include:relay.mailchannels.net ~all'] };
+  const newDmarc: ZoneRecord = { name: '_dmarc.bakery.test', ttl: 3600, type: 'TXT', value: 'v=DMARC1; p=none; rua=mailto:postmaster@bakery.test', txt: ['v=DMARC1; p=none; rua=mailto:postmaster@bakery.test'] };
+  const applied: Change[] = [
+    { action: 'edit', name: spf.name, type: 'TXT', ttl: 300, before: spf, after: newSpf },
+    { action: 'edit', name: dmarc.name, type: 'TXT', ttl: 3600, before: dmarc, after: newDmarc },
+  ];
+  await panel.applyChanges('bakery.test', applied, z.version);
+  const fixed = readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8');
+  assert.ok(allCrlf(fixed), JSON.stringify(fixed));
+  assert.ok(fixed.endsWith('www\tIN\tCNAME\t@'), 'the last line still has no line break');
+  // The undo as core makes it (inverseChanges): each record as it is now, back to the record as it was, source and all.
+  const z2 = await panel.readZone('bakery.test');
+  const undo: Change[] = applied.map((c) => {
+    const cur = rec(z2, c.name, 'TXT');
+    assert.equal(cur.value, c.after!.value);
+    return { action: 'edit', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: { ...c.before!, ref: undefined } };
+  });
+  await panel.applyChanges('bakery.test', undo, z2.version);
+  const text = readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8');
+  assert.equal(text, withSerial(CRLF_ZONE, 2026110101));
+});
+
+test('CRLF zone: undo of a removal puts the record back where it stood, in its original text with CRLF', async () => {
+  const original = CRLF_ZONE + '\r\n';
+  writeFileSync(join(root, 'zones', 'bakery.test.db'), original);
+  const z = await panel.readZone('bakery.test');
+  const dmarc = rec(z, '_dmarc.bakery.test', 'TXT');
+  await panel.applyChanges('bakery.test', [{ action: 'remove', name: dmarc.name, type: 'TXT', ttl: dmarc.ttl, before: dmarc, after: null }], z.version);
+  const removed = readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8');
+  assert.equal(removed, withSerial(original, 2026110100).replace('_dmarc\tIN\tTXT\t"v=DMARC1; p=none; rua=mailto:dmarc@websitewelcome.com"\r\n', ''));
+  // The undo as core makes it: the record as it was, its old ref a hint of where it stood.
+  const z2 = await panel.readZone('bakery.test');
+  await panel.applyChanges('bakery.test', [{ action: 'add', name: dmarc.name, type: 'TXT', ttl: dmarc.ttl, before: null, after: { ...dmarc } }], z2.version);
+  assert.equal(readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8'), withSerial(original, 2026110101));
+});
+
+test('CRLF zone, end to end (planner, apply, undo): the SPF and DMARC fixes keep CRLF, undoing both gives the file back byte for byte but the serial', async () => {
+  const play = await startPlay();
+  try {
+    // QA's weird.example: CRLF, no line break at the end, $ORIGIN switches, a two-line SPF in parentheses.
+    const original = [
+      '; weird.example — Zoné with odd formatting',
+      '$TTL 1h',
+      '$ORIGIN weird.example.',
+      '@\tIN\tSOA\tns1.newhost.example. hostmaster.newhost.example. (',
+      '\t\t2026110101 ; serial',
+      '\t\t3600 1800 1209600 300 )',
+      '\tIN\tNS\tns1.newhost.example.',
+      '\tIN\tNS\tns2.newhost.example.',
+      '@ 600 IN A 203.0.113.10',
+      '@\tIN\tMX\t10 mail',
+      'mail\tIN\tA\t203.0.113.10',
+      '@\t300\tIN\tTXT\t( "v=spf1 +a +mx "   ; first half',
+      '\t\t"include:netblocks.dreamhost.com ~all" )  ; second half',
+      '\t2d\tIN\tTXT\t"caf\\195\\169 owner-inherits; semi" "and a second string"',
+      '_dmarc\tIN\tTXT\t"v=DMARC1; p=quarantine; rua=mailto:dmarc-reports@dreamhost.com"',
+      '_mailchannels IN TXT "v=mc1 auth=dreamhost"',
+      '$ORIGIN sub.weird.example.',
+      'x\tIN\tA\t192.0.2.1 ; sub record',
+      'y\tIN\tTXT\t"last line, no newline"',
+    ].join('\r\n');
+    const domain = 'weird.example';
+    play.writeZone(domain, original);
+    play.refresh();
+    const ids: number[] = [];
+    for (const check of ['spf', 'dmarc'] as const) {
+      const plan = await play.plan(domain, check);
+      assert.equal(plan.mode, 'apply');
+      assert.equal(plan.blocked, undefined);
+      assert.ok(plan.changes.some((c) => c.action === 'edit' && c.before?.source), `${check}: an edit of a record read from the file`);
+      const out = await applyPlan({ domain, check, planHash: plan.planHash }, play.deps());
+      assert.equal(out.status, 'applied', JSON.stringify(out));
+      if (out.status === 'applied') ids.push(out.changeId);
+      const text = play.zoneText(domain);
+      assert.ok(allCrlf(text), `${check}: ${JSON.stringify(text)}`);
+      assert.ok(text.endsWith('y\tIN\tTXT\t"last line, no newline"'));
+    }
+    assert.notEqual(play.zoneText(domain), original);
+    for (const id of ids.reverse()) assert.equal((await undoChange(id, play.deps())).status, 'applied');
+    const text = play.zoneText(domain);
+    const serial = Number(/^\t\t([0-9]+) ; serial/m.exec(text)?.[1]);
+    assert.ok(serial > 2026110101);
+    assert.equal(text, withSerial(original, serial));
+  } finally {
+    await play.close();
+  }
 });

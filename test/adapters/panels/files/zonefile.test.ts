@@ -217,6 +217,45 @@ test('applyLineEdits keeps untouched bytes, CRLF included', () => {
   assert.equal(applyLineEdits(t, [{ startLine: 1, endLine: 1, lines: [] }, { startLine: -1, endLine: -1, lines: ['d'] }]), 'a\r\nc\r\nd\r\n');
 });
 
+test('applyLineEdits on CRLF: a line given with its \\r (a stored source) gets one CRLF, not \\r\\r\\n; the last line keeps having no break', () => {
+  const t = 'a\r\nb\r\nc';
+  // A two-line record's source as read from the file: each line still holds the \r of its break.
+  assert.equal(applyLineEdits(t, [{ startLine: 0, endLine: 1, lines: ['X\r', 'Y\r'] }]), 'X\r\nY\r\nc');
+  assert.equal(applyLineEdits(t, [{ startLine: 1, endLine: 1, lines: ['B\r'] }]), 'a\r\nB\r\nc');
+  // The last line has no line break: its replacement has none either (no stray \r at the end of the file), and the
+  // lines before it get the file's CRLF.
+  assert.equal(applyLineEdits(t, [{ startLine: 2, endLine: 2, lines: ['C1', 'C2'] }]), 'a\r\nb\r\nC1\r\nC2');
+  assert.equal(applyLineEdits(t, [{ startLine: 2, endLine: 2, lines: ['C\r'] }]), 'a\r\nb\r\nC');
+  // The last line deleted: the line now last has no break either (not half of one).
+  assert.equal(applyLineEdits(t, [{ startLine: 2, endLine: 2, lines: [] }]), 'a\r\nb');
+  assert.equal(applyLineEdits(t, [{ startLine: 1, endLine: 1, lines: ['B'] }, { startLine: 2, endLine: 2, lines: [] }]), 'a\r\nB');
+  assert.equal(applyLineEdits(t, [{ startLine: 2, endLine: 2, lines: [] }, { startLine: -1, endLine: -1, lines: ['d'] }]), 'a\r\nb\r\nd\r\n');
+});
+
+test('applyLineEdits appending after a last line without a line break: that line ends with the file\'s break first (CRLF or LF)', () => {
+  assert.equal(applyLineEdits('a\r\nb', [{ startLine: -1, endLine: -1, lines: ['c', 'd\r'] }]), 'a\r\nb\r\nc\r\nd\r\n');
+  assert.equal(applyLineEdits('a\r\nb\r\n', [{ startLine: -1, endLine: -1, lines: ['c'] }]), 'a\r\nb\r\nc\r\n');
+  // A last line whose CRLF lost its \n: only the \n is added.
+  assert.equal(applyLineEdits('a\r\nb\r', [{ startLine: -1, endLine: -1, lines: ['c'] }]), 'a\r\nb\r\nc\r\n');
+  // LF files: as before.
+  assert.equal(applyLineEdits('a\nb', [{ startLine: -1, endLine: -1, lines: ['c'] }]), 'a\nb\nc\n');
+  assert.equal(applyLineEdits('a\nb\n', [{ startLine: 1, endLine: 1, lines: ['B'] }, { startLine: -1, endLine: -1, lines: ['c'] }]), 'a\nB\nc\n');
+  assert.equal(applyLineEdits('', [{ startLine: -1, endLine: -1, lines: ['c'] }]), 'c\n');
+});
+
+test('applyLineEdits on a file mixing CRLF and LF: a replaced line keeps its own break, appended lines take the break most lines have', () => {
+  const mostlyLf = 'a\r\nb\nc\nd';
+  assert.equal(applyLineEdits(mostlyLf, [{ startLine: 1, endLine: 1, lines: ['B1', 'B2'] }]), 'a\r\nB1\nB2\nc\nd');
+  assert.equal(applyLineEdits(mostlyLf, [{ startLine: 0, endLine: 0, lines: ['A'] }]), 'A\r\nb\nc\nd');
+  assert.equal(applyLineEdits(mostlyLf, [{ startLine: 3, endLine: 3, lines: ['D1', 'D2'] }]), 'a\r\nb\nc\nD1\nD2');
+  assert.equal(applyLineEdits(mostlyLf, [{ startLine: -1, endLine: -1, lines: ['e'] }]), 'a\r\nb\nc\nd\ne\n');
+  const mostlyCrlf = 'a\nb\r\nc\r\n';
+  assert.equal(applyLineEdits(mostlyCrlf, [{ startLine: 0, endLine: 0, lines: ['A\r'] }, { startLine: -1, endLine: -1, lines: ['d'] }]), 'A\nb\r\nc\r\nd\r\n');
+  // As many of each: the break of the file's last line.
+  assert.equal(applyLineEdits('a\nb\r\n', [{ startLine: -1, endLine: -1, lines: ['c'] }]), 'a\nb\r\nc\r\n');
+  assert.equal(applyLineEdits('a\r\nb\n', [{ startLine: -1, endLine: -1, lines: ['c'] }]), 'a\r\nb\nc\n');
+});
+
 /** parse → change one mail record through the files panel → parse: every other record identical. */
 async function roundTrip(file: string, text: string, origin: string, pick: (rs: ParsedRecord[]) => ParsedRecord, change: 'edit' | 'remove') {
   const root = mkdtempSync(join(tmpdir(), 'mailhealth-zrt-'));
