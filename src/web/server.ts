@@ -1,10 +1,12 @@
 // Start the web service: reconcile interrupted fixes, mark interrupted bulk jobs, then listen on loopback (or a Unix
-// socket path, for front doors that talk to a root-only socket).
+// socket path, for front doors that talk to a root-only socket). While it runs, open intents are settled again (see
+// IntentSettler): an intent skipped at start because the crashed process's domain lock had not expired yet is settled
+// once it has, instead of staying `intent` for as long as the server runs.
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
-import { reconcile } from '../core/plans/apply.js';
+import { reconcile, type History } from '../core/plans/apply.js';
 import type { Store } from '../adapters/store/store.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import { createApp, type AppDeps, type MailhealthApp } from './app.js';
@@ -17,40 +19,228 @@ export function checkListenHost(host: string): void {
   }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Settling open intents (a fix interrupted between its intent row and its outcome: core/plans/apply.ts reconcile)
+
+/** A running server looks at open intents again at most this often, on requests (views) and on its timer. */
+export const SETTLE_MIN_INTERVAL_MS = 5_000;
+/** How often the running server's timer looks for open intents when no request comes (unref'd). */
+export const SETTLE_TIMER_MS = 15_000;
+
+export interface SettleDeps {
+  /** The panel as the surface holds it (the admin's settings are layered on here, as the app does). */
+  panel: Panel;
+  store: Store;
+  makeResolver: () => Resolver;
+  /** Who settles (the lock owner's name). */
+  byUser: string;
+  /**
+   * Only intents of these domains are settled (a front door acting for one identity); every open intent when absent
+   * (the background service, which acts for the server). Asked only when there are open intents.
+   */
+  inScope?: () => Promise<ReadonlySet<string>>;
+}
+
+export type SettleResult = { id: number; outcome: string }[];
+
+/** The store as History, with pendingIntents narrowed to the given domains (everything else passes through). */
+function scopedHistory(store: Store, scope: ReadonlySet<string>): History {
+  return new Proxy(store, {
+    get(target, prop) {
+      if (prop === 'pendingIntents') return () => target.pendingIntents().filter((c) => scope.has(c.domain));
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/**
+ * Settle the open intents (in scope) now: nothing at all but one small SQLite read when there are none. Intents whose
+ * domain lock is held (a fix running, or a crashed process's lease not expired yet) come back as skipped.
+ */
+export async function settleOpenIntents(d: SettleDeps, when = 'at start'): Promise<SettleResult> {
+  const pending = d.store.pendingIntents();
+  if (pending.length === 0) return [];
+  let history: History = d.store;
+  if (d.inScope) {
+    const scope = await d.inScope();
+    if (!pending.some((c) => scope.has(c.domain))) return [];
+    history = scopedHistory(d.store, scope);
+  }
+  const resolver = d.makeResolver();
+  try {
+    return await reconcile({ panel: withSettings(d.panel, d.store), resolver, history, byUser: d.byUser }, when);
+  } finally {
+    (resolver as { close?: () => void }).close?.();
+  }
+}
+
+export interface SettlerOptions {
+  /** Default SETTLE_MIN_INTERVAL_MS. */
+  minIntervalMs?: number;
+  /** Clock in epoch ms for the throttle (tests). Default Date.now. */
+  now?: () => number;
+  /** Where outcomes and errors are written (default stderr). */
+  log?: (line: string) => void;
+}
+
+/**
+ * Open intents settled again while a process runs: one reconcile at a time in this process (a caller that comes while
+ * one runs waits for it), at most once every `minIntervalMs` unless forced, and only when the history holds open
+ * intents. Never throws: a failure is logged and the caller goes on.
+ */
+export class IntentSettler {
+  private inFlight: Promise<void> | null = null;
+  private runs = 0;
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | null = null;
+  /** Errors already logged (intent id + message): a panel that keeps failing is not logged every few seconds. */
+  private readonly logged = new Set<string>();
+  private readonly minIntervalMs: number;
+  private readonly now: () => number;
+  private readonly log: (line: string) => void;
+  /** The outcomes of the last run (empty before the first). */
+  last: SettleResult = [];
+
+  constructor(
+    private readonly deps: SettleDeps,
+    opts: SettlerOptions = {},
+  ) {
+    this.minIntervalMs = opts.minIntervalMs ?? SETTLE_MIN_INTERVAL_MS;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  /**
+   * Settle now when there are open intents — unless the last run began less than minIntervalMs ago (`force`: even
+   * then). Resolves when this run, or the one already running, is done.
+   */
+  settle(opts: { force?: boolean } = {}): Promise<void> {
+    if (this.inFlight) return this.inFlight;
+    const now = this.now();
+    if (!opts.force && now - this.lastStart < this.minIntervalMs) return Promise.resolve();
+    let open: boolean;
+    try {
+      open = this.deps.store.pendingIntents().length > 0;
+    } catch (e) {
+      this.log(`mailhealth: could not look for interrupted fixes: ${(e as Error)?.message ?? String(e)}`);
+      return Promise.resolve();
+    }
+    if (!open) return Promise.resolve();
+    this.lastStart = now;
+    const run = settleOpenIntents(this.deps, this.runs++ === 0 ? 'at start' : 'while running').then(
+      (out) => this.report(out),
+      (e: unknown) => this.log(`mailhealth: settling interrupted fixes failed: ${(e as Error)?.message ?? String(e)}`),
+    );
+    this.inFlight = run.finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private report(out: SettleResult): void {
+    this.last = out;
+    for (const r of out) {
+      if (r.outcome.startsWith('skipped')) continue;
+      if (r.outcome.startsWith('error')) {
+        const key = `${r.id} ${r.outcome}`;
+        if (this.logged.has(key)) continue;
+        this.logged.add(key);
+      }
+      this.log(`mailhealth: interrupted change ${r.id} settled: ${r.outcome}`);
+    }
+  }
+
+  /** Look again every `everyMs` on a timer that never keeps the process alive. */
+  startTimer(everyMs = SETTLE_TIMER_MS): void {
+    this.stopTimer();
+    this.timer = setInterval(() => void this.settle(), everyMs);
+    this.timer.unref();
+  }
+
+  stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Resolves when no run is in flight (before the store is closed). */
+  idle(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  /** Whether the timer runs and would keep the process alive (tests: it never should). */
+  timerState(): 'off' | 'unref' | 'ref' {
+    if (!this.timer) return 'off';
+    return this.timer.hasRef() ? 'ref' : 'unref';
+  }
+}
+
+/**
+ * Requests that act on history (undo, apply a fix, bulk fix) settle open intents first even within the throttle, so
+ * the lock of a crashed fix that has just expired never refuses them; views and everything else settle throttled.
+ */
+const ACTING = /\/(?:changes\/[^/]+\/undo|domains\/[^/]+\/fix|bulk\/fix\/apply)\/?$/;
+
+// ---------------------------------------------------------------------------------------------------------------
+
 export interface RunningServer {
   app: MailhealthApp;
   server: Server;
   url: string;
+  /** Settles open intents while the server runs (call `settler.settle({ force: true })` to trigger it directly). */
+  settler: IntentSettler;
   close(): Promise<void>;
 }
 
-export async function startServer(deps: AppDeps & { host: string; port: number }): Promise<RunningServer> {
+export interface ServerSettleOptions extends SettlerOptions {
+  /** Default SETTLE_TIMER_MS; 0: no timer. */
+  timerMs?: number;
+}
+
+export async function startServer(deps: AppDeps & { host: string; port: number; settle?: ServerSettleOptions }): Promise<RunningServer> {
   checkListenHost(deps.host);
+  // The server acts for the whole server (its panel is the admin's): every open intent is its to settle, whoever's
+  // request happens to trigger it — as at start, where it always settled them all.
+  const settler = new IntentSettler({ panel: deps.panel, store: deps.store, makeResolver: deps.makeResolver, byUser: 'mailhealth' }, deps.settle);
   // Writes interrupted by a crash are settled before anyone can start new ones.
-  const resolver: Resolver = deps.makeResolver();
-  try {
-    await reconcile({ panel: withSettings(deps.panel, deps.store) as Panel, resolver, history: deps.store, byUser: 'mailhealth' });
-  } finally {
-    (resolver as { close?: () => void }).close?.();
-  }
+  await settler.settle({ force: true });
   deps.store.interruptUnfinishedJobs();
   const app = createApp(deps);
+  // Before the app answers anything (a page, the API, an undo), open intents are settled: throttled for views, at once
+  // for requests that act on history. Static assets never wait.
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path.startsWith('/assets/')) return void app(req, res);
+    const force = req.method === 'POST' && ACTING.test(path);
+    settler.settle({ force }).then(
+      () => app(req, res),
+      () => app(req, res),
+    );
+  };
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = deps.host.startsWith('/') ? app.listen(deps.host) : app.listen(deps.port, deps.host);
+    const s = http.createServer(handler);
     s.once('listening', () => resolve(s));
     s.once('error', reject);
+    if (deps.host.startsWith('/')) s.listen(deps.host);
+    else s.listen(deps.port, deps.host);
   });
+  if (deps.settle?.timerMs !== 0) settler.startTimer(deps.settle?.timerMs ?? SETTLE_TIMER_MS);
   const addr = server.address();
   const url = typeof addr === 'string' ? `unix:${addr}` : `http://${deps.host.includes(':') ? `[${deps.host}]` : deps.host}:${(addr as AddressInfo).port}`;
   return {
     app,
     server,
     url,
-    close: () =>
-      new Promise<void>((resolve) => {
+    settler,
+    close: async () => {
+      settler.stopTimer();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections?.();
-      }),
+      });
+      // The caller closes the store next: a run the timer started finishes first.
+      await settler.idle();
+    },
   };
 }
 

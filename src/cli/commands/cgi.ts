@@ -38,7 +38,8 @@ import {
   type FrontDoorKind,
 } from '../../web/cgi.js';
 import { signedHeaderFrontDoor } from '../../web/identity.js';
-import { startServer, type RunningServer } from '../../web/server.js';
+import { settleOpenIntents, startServer, type RunningServer, type SettleResult } from '../../web/server.js';
+import type { Resolver } from '../../core/resolver.js';
 import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type NightlySeams, type ReportFlags } from '../nightly.js';
 import { checkHost, checkReportFlags, parsePort } from './serve.js';
@@ -181,12 +182,16 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
         const shared = readSharedSettings();
         if (shared) store.setSettings(shared);
       }
+      const makeResolver = resolverFactory(o, store);
+      // A fix this page (or another) left half-done — its process killed between the intent and the outcome — is
+      // settled before the page shows or acts on the history.
+      await settleForRequest(setup, store, makeResolver);
       // One request per process, and the store closes when it is answered: no background jobs here (a bulk audit would
       // die half-way, its job row left "running"). The bulk page says what to do instead.
       const app = createApp({
         panel: setup.panel,
         store,
-        makeResolver: resolverFactory(o, store),
+        makeResolver,
         identityFrom: 'front-door',
         frontDoor: () => identity,
         backgroundJobs: false,
@@ -204,6 +209,42 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
   } finally {
     setup?.close?.();
     store?.close();
+  }
+}
+
+/**
+ * Settle the open intents of this request's identity before the app answers (core/plans/apply.ts reconcile; one small
+ * SQLite read when there are none — the usual case). A page handled here lives for one request, so it settles at the
+ * start of each: an intent skipped because its domain lock is still held (the killed process's lease, up to 2 minutes)
+ * is settled by the first request after that.
+ *
+ * Only intents of domains in the identity's scope (panel.listDomains, as every route asks), and only for an identity
+ * the panel knows with that role (the app checks it again before any route):
+ * - cPanel: the history is the customer's own database in their home, and the panel is the customer's own UAPI, which
+ *   can read and write only the customer's zones. Every intent in it was written by this customer's page or CLI; one
+ *   for a domain the account no longer has (removed, moved to another account) cannot be read through this UAPI
+ *   and is left open (shown as `intent`) rather than tried, and failed, on every request.
+ * - WHM / Plesk handled here (the service down, or a Plesk page the shim narrowed): the shared root database holds
+ *   every user's intents and the panel acts as root, but settling may write (a half-written change is put back), so a
+ *   reseller's or customer's page settles only its own domains; the admin's page, the service and the CLI the rest.
+ * Never throws: a failure is logged and the page is served as the history stands.
+ */
+export async function settleForRequest(setup: FrontDoorSetup, store: Store, makeResolver: () => Resolver): Promise<SettleResult> {
+  const { identity, panel } = setup;
+  try {
+    return await settleOpenIntents({
+      panel,
+      store,
+      makeResolver,
+      byUser: identity.user,
+      inScope: async () => {
+        const known = (await panel.listAccounts()).some((a) => a.user === identity.user && a.role === identity.role);
+        return new Set(known ? (await panel.listDomains(identity)).map((d) => d.domain) : []);
+      },
+    }, 'before this page');
+  } catch (e) {
+    process.stderr.write(`mailhealth cgi: settling interrupted fixes failed: ${(e as Error)?.message ?? String(e)}\n`);
+    return [];
   }
 }
 

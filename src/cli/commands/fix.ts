@@ -12,6 +12,7 @@ import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions,
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { resolveDbPath } from '../../adapters/store/path.js';
 import { safe } from '../format.js';
+import { unsettledUndoReason } from '../../web/routes/settling.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -77,7 +78,7 @@ export function registerFixCommands(program: Command): void {
       const store = storeFromOptions(o);
       try {
         const deps = { panel, resolver, history: store, byUser: identity.user };
-        await reconcile(deps);
+        await reconcile(deps, 'before this command');
         const outcome: ApplyOutcome = await applyPlan({ domain, check, planHash: o.planHash ?? plan.planHash, options }, deps);
         if (o.json) {
           const p = outcome.status === 'applied' ? outcome.plan : (outcome.status === 'refused' && outcome.newPlan) || plan;
@@ -124,8 +125,12 @@ export function registerFixCommands(program: Command): void {
         const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
         if (!ch || !scope.has(ch.domain)) throw new UsageError(`no change ${id} that ${identity.user} may see`);
         const deps = { panel, resolver, history: store, byUser: identity.user };
-        await reconcile(deps);
-        const outcome = await undoChange(id, deps);
+        const settled = await reconcile(deps, 'before this command');
+        // Still open after reconcile: its domain lock is held (a fix running, or a crashed one's lease) or its zone could
+        // not be read. Say that it is being settled, rather than core's "intent, not applied: nothing to undo".
+        const problem = settled.find((r) => r.id === id && r.outcome.startsWith('error: '))?.outcome.slice('error: '.length);
+        const unsettled = unsettledUndoReason(store, id, problem);
+        const outcome: ApplyOutcome = unsettled ? { status: 'refused', reason: unsettled } : await undoChange(id, deps);
         if (o.json) {
           process.stdout.write(
             jsonText(outcome.status === 'applied' ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes } : { status: outcome.status, reason: outcome.reason }, 2) + '\n',

@@ -69,7 +69,10 @@ export type ApplyOutcome =
     }
   | { status: 'failed'; changeId?: number; reason: string };
 
-const LOCK_TTL_MS = 120_000;
+/** How long a fix's per-domain lock lasts when its process dies without releasing it. */
+export const LOCK_TTL_MS = 120_000;
+/** The name of a domain's lock (apply, undo and reconcile take it). */
+export const domainLock = (domain: string) => `domain:${domain}`;
 const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toString('hex')}`;
 
 function text(r: ZoneRecord): string {
@@ -177,7 +180,7 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps)
 export async function applyPlan(input: { domain: string; check: FixKind; planHash: string; options?: PlanOptions }, deps: ApplyDeps): Promise<ApplyOutcome> {
   const owner = lockOwner(deps.byUser);
   try {
-    return await deps.history.withLock(`domain:${input.domain}`, owner, LOCK_TTL_MS, async () => {
+    return await deps.history.withLock(domainLock(input.domain), owner, LOCK_TTL_MS, async () => {
       let plan: Plan;
       try {
         plan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps);
@@ -368,11 +371,14 @@ export function inverseChanges(zone: Zone, changes: Change[]): { changes: Change
 export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
   const ch = deps.history.getChange(changeId);
   if (!ch) return { status: 'refused', reason: `No change ${changeId} in the history.` };
+  if (ch.status === 'intent') {
+    return { status: 'refused', reason: `Change ${changeId} is still being settled: its fix on ${ch.domain} was interrupted (or is still running), and whether it was written is checked again once its lock on the domain expires (at most 2 minutes). Nothing was changed; try again shortly.` };
+  }
   if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
   if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };
   const owner = lockOwner(deps.byUser);
   try {
-    return await deps.history.withLock(`domain:${ch.domain}`, owner, LOCK_TTL_MS, async () => {
+    return await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
       const zone = await deps.panel.readZone(ch.domain);
       if (ch.changes.length === 0) return { status: 'refused' as const, reason: `Change ${changeId} changed no record (it had the panel check the DKIM key again): nothing to undo. Turn signing off in the panel if you want it off.` };
       const inv = inverseChanges(zone, ch.changes);
@@ -480,15 +486,15 @@ function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
  * else in between (a record that is neither, or any in-between state on a panel that writes a zone in one step) →
  * someone edited these names since: nothing is written, the intent is closed as failed with the records to review.
  */
-export async function reconcile(deps: ApplyDeps): Promise<{ id: number; outcome: string }[]> {
+export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<{ id: number; outcome: string }[]> {
   const out: { id: number; outcome: string }[] = [];
   const owner = lockOwner(deps.byUser);
   for (const ch of deps.history.pendingIntents()) {
     try {
-      await deps.history.withLock(`domain:${ch.domain}`, owner, LOCK_TTL_MS, async () => {
+      await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
         // Re-read under the lock: an apply that held it may have closed this intent meanwhile.
         if (deps.history.getChange(ch.id)?.status !== 'intent') return;
-        await reconcileOne(ch, deps, out, 'at start');
+        await reconcileOne(ch, deps, out, when);
       });
     } catch (e) {
       if ((e as { code?: string }).code === 'locked') out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });

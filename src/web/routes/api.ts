@@ -9,6 +9,7 @@ import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, preview
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
+import { unsettledUndoReason } from './settling.js';
 
 export function apiRoutes(c: AppContext): Router {
   const r = Router();
@@ -73,6 +74,12 @@ export function apiRoutes(c: AppContext): Router {
   });
 
   r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
+    // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not applied".
+    const unsettled = unsettledUndoReason(c.store, ctx(res).change!.id);
+    if (unsettled) {
+      res.status(409).json({ status: 'refused', reason: unsettled, why: 'settling', undoOf: ctx(res).change!.id });
+      return;
+    }
     const outcome = await undo(c, identityOf(res), ctx(res).change!.id, ctx(res).domainRef!);
     res.status(outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502).json({ ...outcomeJson(outcome), undoOf: ctx(res).change!.id });
   });

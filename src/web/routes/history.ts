@@ -6,6 +6,7 @@ import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, str, takeToken } from '../http.js';
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { undo } from '../services.js';
+import { unsettledUndoReason } from './settling.js';
 import { viewHelpers } from '../view-model.js';
 
 export function historyRoutes(c: AppContext): Router {
@@ -34,6 +35,12 @@ export function historyRoutes(c: AppContext): Router {
 
   r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
     const ch = ctx(res).change!;
+    // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not applied".
+    const unsettled = unsettledUndoReason(c.store, ch.id);
+    if (unsettled) {
+      res.status(409).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome: { status: 'refused', reason: unsettled }, h: viewHelpers });
+      return;
+    }
     const outcome = await undo(c, identityOf(res), ch.id, ctx(res).domainRef!);
     const status = outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502;
     res.status(status).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, h: viewHelpers });
