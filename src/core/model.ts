@@ -111,6 +111,11 @@ export interface MailSettings {
   dkim: DkimSettings;
   routing: 'local' | 'remote';
   relay: RelaySettings | null;
+  /**
+   * Set when the panel cannot read the server's smarthost setting here (e.g. a remote cPanel/WHM API: the relay lives
+   * in a root-only file): why. `relay` null then means "not known", not "no relay".
+   */
+  relayUnknown?: string;
 }
 
 export type Role = 'customer' | 'reseller' | 'admin';

@@ -35,6 +35,13 @@ export function withSettings(panel: Panel, settings: SettingsSource): Panel {
 function applySettings(s: MailSettings, settings: SettingsSource): MailSettings {
   const raw = settings.getSetting<string>(SETTING_MAILCHANNELS_ACCOUNT);
   const authId = typeof raw === 'string' ? raw.trim() : '';
-  if (!authId || !s.relay || s.relay.provider.toLowerCase() !== 'mailchannels') return s;
+  if (!authId) return s;
+  if (!s.relay && s.relayUnknown) {
+    // The panel cannot read the smarthost here, but the admin has set this host's MailChannels account: that says
+    // the host relays through MailChannels (the setting exists only for that).
+    const { relayUnknown: _unknown, ...rest } = s;
+    return { ...rest, relay: { provider: 'mailchannels', host: 'relay.mailchannels.net', authId } };
+  }
+  if (!s.relay || s.relay.provider.toLowerCase() !== 'mailchannels') return s;
   return { ...s, relay: { ...s.relay, authId } };
 }

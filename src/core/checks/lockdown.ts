@@ -14,6 +14,20 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const relay = ctx.settings.relay;
   const usesMc = relay?.provider === 'mailchannels';
   const out: Finding[] = emptyList();
+  if (!relay && ctx.settings.relayUnknown) {
+    // Whether this server relays through MailChannels is not known here: the record can be neither this host's nor
+    // a leftover — unknown, never a reason to change the zone.
+    out.push(
+      makeFinding(
+        'lockdown',
+        'lockdown.relay-unknown',
+        'unknown',
+        `Cannot tell whether this server relays through MailChannels (${ctx.settings.relayUnknown}), so the _mailchannels record${records.length ? '' : "'s absence"} cannot be judged. If it does, set the MailChannels account id in the admin settings.`,
+        ev,
+      ),
+    );
+    return out;
+  }
 
   if (records.length === 0) {
     if (usesMc) {

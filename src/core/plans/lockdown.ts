@@ -18,6 +18,9 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
   const notes: string[] = [];
   const alias = aliasBlock(records, name, 'Domain Lockdown record');
   if (alias) return { changes: [], notes, blocked: alias };
+  if (!relay && ctx.settings.relayUnknown) {
+    return { changes: [], notes, blocked: `Cannot tell whether this server relays through MailChannels (${ctx.settings.relayUnknown}): if it does, set the MailChannels account id in the admin settings; the _mailchannels record is left as it is.` };
+  }
   if (!relay || relay.provider !== 'mailchannels') {
     if (existing.length) notes.push('Removes the _mailchannels record: this server does not relay through MailChannels, so it only lets a previous host send as the domain.');
     return { changes: replaceWithOne(existing, null), notes };
