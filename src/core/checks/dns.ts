@@ -13,7 +13,20 @@ interface Authority {
 
 /** Live NS versus the panel's nameservers. Shared with the planner (no apply when not authoritative). */
 export async function authority(ctx: CheckContext): Promise<Authority> {
-  return authorityOf(ctx, await ctx.resolver.resolve(ctx.domain, 'NS'));
+  return authorityOf(ctx, (await delegation(ctx)).ns);
+}
+
+/**
+ * The NS answer that decides who serves the domain's records: its own, or — for a name the panel keeps inside a
+ * parent's zone (a cPanel subdomain: the zone read is the parent's) and that is not delegated on its own — the
+ * zone apex's. `at` is the name asked.
+ */
+async function delegation(ctx: CheckContext): Promise<{ ns: Answer<'NS'>; at: string }> {
+  const own = await ctx.resolver.resolve(ctx.domain, 'NS');
+  const apex = ctx.zone ? canonName(ctx.zone.domain) : null;
+  if (!apex || apex === ctx.domain || !ctx.domain.endsWith(`.${apex}`)) return { ns: own, at: ctx.domain };
+  if (own.status === 'unknown' || (own.status === 'ok' && own.records.length > 0)) return { ns: own, at: ctx.domain };
+  return { ns: await ctx.resolver.resolve(apex, 'NS'), at: apex };
 }
 
 /** The same from an NS answer already received (the dns check has one). */
@@ -27,12 +40,13 @@ function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
 
 export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
-  const ns = await ctx.resolver.resolve(ctx.domain, 'NS');
-  const ev = { panel: ctx.settings.nameservers.map((n) => `panel nameserver ${n}`), live: describeAnswer(ns) };
+  const { ns, at } = await delegation(ctx);
+  const ev = { panel: ctx.settings.nameservers.map((n) => `panel nameserver ${n}`), live: describeAnswer(ns), ...(at !== ctx.domain ? { zone: [at] } : {}) };
   if (ns.status === 'unknown') return [dnsErrorFinding('dns', 'the delegation', ns, ev)];
   const auth = authorityOf(ctx, ns);
+  const of = at === ctx.domain ? ctx.domain : `${ctx.domain} (in the zone ${at})`;
   if (auth.state === 'undelegated') {
-    out.push(makeFinding('dns', 'dns.not-authoritative', 'fail', `${ctx.domain} has no NS records in live DNS: the domain is not delegated (or has expired), so nothing in the panel's zone is seen.`, ev));
+    out.push(makeFinding('dns', 'dns.not-authoritative', 'fail', `${at} has no NS records in live DNS: the domain is not delegated (or has expired), so nothing in the panel's zone is seen.`, ev));
     return out;
   }
   if (auth.state === 'not-authoritative') {
@@ -44,14 +58,14 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
         'dns',
         'dns.not-authoritative',
         'warn',
-        `The live nameservers of ${ctx.domain} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.`,
+        `The live nameservers of ${of} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.`,
         ev,
         stale ? { classification: stale } : {},
       ),
     );
     return out;
   }
-  out.push(makeFinding('dns', 'dns.authoritative', 'pass', `${ctx.domain} is served by this server's nameservers.`, ev));
+  out.push(makeFinding('dns', 'dns.authoritative', 'pass', `${of} is served by this server's nameservers.`, ev));
 
   // Drift: the mail records as the panel holds them versus the live answer.
   if (!ctx.zoneIndex) return out;

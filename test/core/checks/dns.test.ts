@@ -29,3 +29,23 @@ test('a zone served here whose copy still lists other nameservers: those count a
   assert.match(f.message, /previous host/);
   assert.equal(f.classification?.class, 'stale');
 });
+
+// A name the panel keeps inside its parent's zone (a cPanel subdomain: the zone read is the parent's).
+test('a subdomain in its parent zone: the parent zone apex delegation decides (not "not delegated"); a subdomain delegated on its own, its own', async () => {
+  const parent: ZoneRecord[] = [
+    { name: 'alice.example', ttl: 3600, type: 'NS', value: 'ns1.newhost.example' },
+    { name: 'blog.alice.example', ttl: 3600, type: 'A', value: '203.0.113.10' },
+  ];
+  const inParent = (map: Parameters<typeof checkContext>[1]) => {
+    const ctx = checkContext('blog.alice.example', map, {}, parent);
+    return { ...ctx, zone: { ...ctx.zone!, domain: 'alice.example' } };
+  };
+  const served = await dnsCheck(inParent({ 'alice.example': { NS: ['ns1.newhost.example', 'ns2.newhost.example'] }, 'blog.alice.example': { A: ['203.0.113.10'] } }));
+  const ok = served.find((f) => f.rule === 'dns.authoritative');
+  assert.ok(ok, served.map((f) => `${f.rule}: ${f.message}`).join('\n'));
+  assert.match(ok.message, /blog\.alice\.example \(in the zone alice\.example\) is served by this server/);
+  assert.ok(!served.some((f) => f.rule === 'dns.not-authoritative'));
+  // Delegated on its own to another DNS host: its own NS decide.
+  const delegated = await dnsCheck(inParent({ 'alice.example': { NS: ['ns1.newhost.example'] }, 'blog.alice.example': { NS: ['ada.ns.cloudflare.com'] } }));
+  assert.ok(delegated.some((f) => f.rule === 'dns.not-authoritative' && /blog\.alice\.example \(ada\.ns\.cloudflare\.com\)/.test(f.message)), delegated.map((f) => f.message).join('\n'));
+});
