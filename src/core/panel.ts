@@ -25,6 +25,7 @@ export class PanelError extends Error {
       | 'auth' // 401/403
       | 'not-found' // unknown domain/account
       | 'unreachable'
+      | 'no-answer' // the request went out but no answer came (timeout, connection dropped): whether it acted is not known
       | 'record-exists' // plesk exit code 2
       | 'unsupported'
       | 'other',

@@ -135,6 +135,10 @@ export class PanelHttpClient {
       r.end();
     }).catch((e: NodeJS.ErrnoException) => {
       const code = e.code ?? '';
+      if (body !== undefined && (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EPIPE')) {
+        // The request (a write, with a body) went out; the panel may have acted on it or not.
+        throw new PanelError('no-answer', `${this.label} at ${this.base.host} did not answer (${code}): ${e.message}`);
+      }
       if (NETWORK_CODES.has(code)) {
         throw new PanelError('unreachable', `${this.label} at ${this.base.host} is unreachable (${code}): ${e.message}`);
       }

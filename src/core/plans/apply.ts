@@ -45,6 +45,8 @@ export interface History {
   markUndone(id: number, undoChangeId: number): void;
   setVerified(id: number, verified: Verified): void;
   withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T>;
+  /** Takes a lock for ttlMs without releasing it (it runs out); false when someone else holds it. */
+  tryLock(name: string, owner: string, ttlMs: number): boolean;
 }
 
 export interface ApplyDeps extends AuditDeps {
@@ -179,8 +181,11 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps)
  */
 export async function applyPlan(input: { domain: string; check: FixKind; planHash: string; options?: PlanOptions }, deps: ApplyDeps): Promise<ApplyOutcome> {
   const owner = lockOwner(deps.byUser);
+  // Set when the panel took the write but gave no answer: the domain stays locked for LOCK_TTL_MS after this returns,
+  // so the open intent is reconciled only once the panel has had time to finish (or not) what it was sent.
+  let settleLater = false;
   try {
-    return await deps.history.withLock(domainLock(input.domain), owner, LOCK_TTL_MS, async () => {
+    const outcome = await deps.history.withLock(domainLock(input.domain), owner, LOCK_TTL_MS, async () => {
       let plan: Plan;
       try {
         plan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps);
@@ -248,6 +253,14 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       try {
         after = (await deps.panel.applyChanges(input.domain, changes, zoneVersion)).version;
       } catch (e) {
+        if (e instanceof PanelError && e.code === 'no-answer') {
+          settleLater = true;
+          return {
+            status: 'failed' as const,
+            changeId,
+            reason: `${e.message}: whether the change was written is not known yet. mailhealth checks the zone again in about ${Math.round(LOCK_TTL_MS / 60_000)} minutes (the history shows the change as pending until then); meanwhile no other fix runs on ${input.domain}.`,
+          };
+        }
         if (e instanceof PanelError && e.code === 'stale') {
           deps.history.recordOutcome(changeId, { status: 'failed', error: `refused: ${e.message}` });
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
@@ -279,6 +292,8 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       const message = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
       return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message };
     });
+    if (settleLater) deps.history.tryLock(domainLock(input.domain), lockOwner('settle-later'), LOCK_TTL_MS);
+    return outcome;
   } catch (e) {
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
     throw e;

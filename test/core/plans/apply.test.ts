@@ -4,8 +4,10 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyPlan, reconcile, undoChange, verify } from '../../../src/core/plans/apply.js';
-import { applyAndCheck, lineDiff, recordKeys, serialOf, startPlay, TODAY_SERIAL, withoutSerialLine, type Play, type PlayOptions } from '../../helpers/fixplay.js';
+import { openStore } from '../../../src/adapters/store/store.js';
+import { PanelError } from '../../../src/core/panel.js';
+import { applyPlan, LOCK_TTL_MS, reconcile, undoChange, verify } from '../../../src/core/plans/apply.js';
+import { applyAndCheck, lineDiff, recordKeys, serialOf, startPlay, TODAY, TODAY_SERIAL, withoutSerialLine, type Play, type PlayOptions } from '../../helpers/fixplay.js';
 
 let play: Play | null = null;
 afterEach(async () => {
@@ -375,5 +377,36 @@ describe('verification', () => {
     const plan = await p.plan('florist.example', 'lockdown');
     const out = await applyPlan({ domain: 'florist.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
     assert.equal(out.status === 'applied' && out.verified, 'propagating');
+  });
+});
+
+describe('a write the panel took but never answered (timeout)', () => {
+  test('the intent stays open, the domain waits LOCK_TTL_MS, then reconcile settles it from the zone', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    const write = p.panel.applyChanges.bind(p.panel);
+    // The panel writes the zone, but its answer never arrives (as a cPanel save that outlasts the HTTP timeout).
+    p.panel.applyChanges = async (domain, changes, version) => {
+      await write(domain, changes, version);
+      throw new PanelError('no-answer', 'cPanel at 127.0.0.1 did not answer (ETIMEDOUT): timed out');
+    };
+    const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'failed');
+    if (out.status !== 'failed') return;
+    assert.match(out.reason, /did not answer .*not known yet.*checks the zone again in about 2 minutes/);
+    const [pending] = p.store.pendingIntents();
+    assert.equal(pending.id, out.changeId);
+    // Not settled while the panel may still be at work: the domain's lock is held for LOCK_TTL_MS.
+    assert.deepEqual(await reconcile(p.deps()), [{ id: pending.id, outcome: 'skipped: a fix on this domain is running' }]);
+    assert.equal((await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps())).status, 'refused');
+    // Once the lock has run out (a clock LOCK_TTL_MS later): the zone holds the change → applied.
+    const later = openStore(p.dbPath, { now: () => TODAY.getTime() + LOCK_TTL_MS + 1 });
+    try {
+      p.panel.applyChanges = write;
+      assert.deepEqual(await reconcile({ ...p.deps(), history: later }), [{ id: pending.id, outcome: 'applied' }]);
+      assert.equal(later.getChange(pending.id)!.status, 'applied');
+    } finally {
+      later.close();
+    }
   });
 });
