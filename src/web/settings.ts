@@ -102,7 +102,9 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
       errors.dnsResolver = 'An IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53; empty means the system resolver.';
     }
   }
-  const days = Number(form.retentionDays);
+  // Decimal digits only, as `prune --days` takes them (Number() would also read 0x10, 1e3, 12.0).
+  const dayText = String(form.retentionDays ?? '').trim();
+  const days = /^[0-9]{1,4}$/.test(dayText) ? Number(dayText) : NaN;
   if (!Number.isInteger(days) || days < 1 || days > 3650) errors.retentionDays = 'A whole number of days from 1 to 3650.';
   if (Object.keys(errors).length) return { ok: false, errors, form };
   // One transaction: the background service's minute check (another process) sees the whole save or none of it.

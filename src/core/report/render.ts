@@ -1,6 +1,7 @@
 // Renders a ReportDoc: an HTML email (inline SVG chart, every problem linked to the domain's page in the panel UI),
 // a plain-text alternative, and the JSON document. Pure. All record text and names are escaped: they come from
 // DNS and from customers, so they are hostile until proven otherwise.
+import { showInvisible } from '../text.js';
 import type { ReportDoc, ReportItem, StillFailing, TrendPoint, UnknownItem } from './diff.js';
 
 export interface RenderOptions {
@@ -31,8 +32,10 @@ export function escapeHtml(s: string): string {
 
 /** Control characters (C0 except tab, DEL, C1, bidi overrides, line/paragraph separators) → U+FFFD, so a record cannot reshape the text. */
 export function cleanControls(s: string): string {
+  // Control characters (a line break would forge a line) become U+FFFD; the other invisible formatting characters
+  // (bidi marks, zero-width characters, tag characters) are shown as escapes, as on the web pages and in the CLI.
   // eslint-disable-next-line no-control-regex
-  return String(s).replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '\uFFFD');
+  return showInvisible(String(s).replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '\uFFFD'));
 }
 
 /** `<baseUrl>/domains` (the domain list), or null when there is no usable base URL. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { buildReport, type RunSnapshot } from '../../../src/core/report/diff.js';
-import { domainUrl, escapeHtml, renderChart, renderReport } from '../../../src/core/report/render.js';
+import { cleanControls, domainUrl, escapeHtml, renderChart, renderReport } from '../../../src/core/report/render.js';
 
 const HOSTILE = '<script>alert(1)</script>"\'&\u001b[31m\u202e';
 
@@ -95,4 +95,10 @@ describe('render: a section longer than the mail shows', () => {
     assert.match(plain.text, /… and 3 more: the domain list in mailhealth's panel page shows every domain's findings \(filter by status\)\n/);
     assert.doesNotMatch(plain.text + linked.html, /JSON report/);
   });
+});
+
+test('cleanControls: line breaks and controls → U+FFFD; zero-width, bidi marks, BOM and tag characters shown as escapes', () => {
+  assert.equal(cleanControls('a\nb\u0085c'), 'a\uFFFDb\uFFFDc');
+  assert.equal(cleanControls('auth=newhostmc\u200B\u200F\u2060\uFEFF\u061C\u{E0041}'), 'auth=newhostmc\\u200B\\u200F\\u2060\\uFEFF\\u061C\\u{E0041}');
+  assert.equal(escapeHtml('<b>\u200B</b>'), '&lt;b&gt;\\u200B&lt;/b&gt;');
 });
