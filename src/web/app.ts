@@ -17,7 +17,7 @@ import { bearerToken, tokenMatches, type FrontDoor, type IdentitySource } from '
 import { ctx, HttpError, NOT_FOUND_MESSAGE, type Locals } from './http.js';
 import { BulkRunner } from './jobs.js';
 import { RateLimiter, type BucketConfig } from './ratelimit.js';
-import { decodeSession, newSession, parseCookies, SESSION_COOKIE, sessionSecret, sessionStillValid, writeSession } from './session.js';
+import { accountKey, decodeSession, newSession, parseCookies, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, SESSION_COOKIE, sessionSecret, sessionStillValid, writeSession } from './session.js';
 import type { WebDeps } from './services.js';
 import { authRoutes } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
@@ -140,15 +140,17 @@ export function createApp(deps: AppDeps): MailhealthApp {
   };
 
   // Accounts change rarely; reading them on every request would hit the panel's API each time.
-  let accounts: { at: number; list: Promise<{ user: string; role: Identity['role'] }[]> } | null = null;
-  const knownAccount = async (id: Identity): Promise<boolean> => {
+  let accounts: { at: number; list: Promise<{ user: string; role: Identity['role']; owner?: string }[]> } | null = null;
+  const accountList = async () => {
     if (!accounts || nowMs() - accounts.at > 10_000) accounts = { at: nowMs(), list: c.panel.listAccounts() };
-    const list = await accounts.list.catch((e) => {
+    return accounts.list.catch((e) => {
       accounts = null;
       throw e;
     });
-    return list.some((a) => a.user === id.user && a.role === id.role);
   };
+  /** Whether the panel has the account of that name and role (acct given: and that role and owner, see accountKey). */
+  const knownAccount = async (id: Identity, acct?: string): Promise<boolean> =>
+    (await accountList()).some((a) => a.user === id.user && a.role === id.role && (acct === undefined || accountKey(a) === acct));
 
   const app = express() as MailhealthApp;
   app.disable('x-powered-by');
@@ -209,9 +211,20 @@ export function createApp(deps: AppDeps): MailhealthApp {
     let claimed: Identity | null = null;
     if (c.identityFrom === 'front-door') claimed = (await deps.frontDoor!(req)) ?? null;
     else if (session.user && session.role) claimed = { user: session.user, role: session.role };
-    if (claimed && (await knownAccount(claimed))) {
+    if (claimed && (await knownAccount(claimed, c.identityFrom === 'session' ? session.acct : undefined))) {
       l.identity = claimed;
       l.authVia = c.identityFrom === 'front-door' ? 'front-door' : 'session';
+    } else if (claimed && c.identityFrom === 'session') {
+      // The account this session (and its password) was for is gone: both end here, so a new account that gets the
+      // same name later starts with neither.
+      c.store.setSetting(REVOKED_BEFORE_SETTING(claimed.user), nowMs() + 1);
+      const same = (await accountList()).filter((a) => a.user === claimed.user);
+      const bound = c.store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(claimed.user));
+      if (same.length === 0 || (bound !== undefined && !same.some((a) => accountKey(a) === bound))) c.store.deletePasswordHash(claimed.user);
+      const fresh = newSession(Math.floor(nowMs() / 1000));
+      writeSession(req, res, c.secret, fresh);
+      l.session = fresh;
+      l.csrf = fresh.csrf;
     }
     next();
   });

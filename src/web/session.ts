@@ -17,6 +17,20 @@ export interface SessionData {
   exp: number;
   /** Issued at, epoch milliseconds (logout revokes a user's sessions issued before it). */
   iat?: number;
+  /** The account the login was for (accountKey: role and owner): a session ends when the account is not that one. */
+  acct?: string;
+}
+
+/**
+ * Per-user setting: the account (accountKey) a standalone password was set for. A password and its sessions belong to
+ * that account: once the panel has no such account, or a different one under the same name (removed and created again,
+ * moved to another reseller), they no longer log anyone in.
+ */
+export const PASSWORD_ACCOUNT_SETTING = (user: string) => `web.passwordAccount.${user}`;
+
+/** What identifies a panel account beyond its name, for passwords and sessions: its role and owner. */
+export function accountKey(a: { role: string; owner?: string | null }): string {
+  return JSON.stringify([a.role, a.owner ?? null]);
 }
 
 /** Per-user setting: sessions of that user issued before this time (epoch ms) are void — set at logout. */
@@ -86,8 +100,12 @@ export function parseCookies(header: string | undefined): Record<string, string>
   return out;
 }
 
-export function newSession(nowSec: number, who?: { user: string; role: Role }, nowMs = nowSec * 1000): SessionData {
-  return { csrf: randomBytes(24).toString('base64url'), ...(who ? { user: who.user, role: who.role, iat: nowMs } : {}), exp: nowSec + SESSION_SECONDS };
+export function newSession(nowSec: number, who?: { user: string; role: Role; acct?: string }, nowMs = nowSec * 1000): SessionData {
+  return {
+    csrf: randomBytes(24).toString('base64url'),
+    ...(who ? { user: who.user, role: who.role, iat: nowMs, ...(who.acct ? { acct: who.acct } : {}) } : {}),
+    exp: nowSec + SESSION_SECONDS,
+  };
 }
 
 /**

@@ -1133,6 +1133,13 @@ export class Store {
     });
   }
 
+  /** Removes a user's standalone password (the account is gone). */
+  deletePasswordHash(user: string): void {
+    this.write(() => {
+      this.st(`DELETE FROM users WHERE user = ?`).run(user);
+    });
+  }
+
   getPasswordHash(user: string): string | null {
     return this.guard(() => {
       const row = this.st(`SELECT password_hash FROM users WHERE user = ?`).get(user) as { password_hash: string } | undefined;

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../adapters/panels/factory.js';
 import { hashPassword } from '../../web/passwords.js';
-import { REVOKED_BEFORE_SETTING } from '../../web/session.js';
+import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING } from '../../web/session.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
 import { panelFromOptions, RANGES, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
@@ -110,12 +110,15 @@ export function registerServeCommands(program: Command): void {
       const o = cmd.optsWithGlobals() as GlobalOptions;
       const panel = panelFromOptions(o);
       const accounts = await panel.listAccounts();
-      if (!accounts.some((a) => a.user === name)) throw new UsageError(`${name}: the panel has no such account`);
+      const account = accounts.find((a) => a.user === name);
+      if (!account) throw new UsageError(`${name}: the panel has no such account`);
       const password = (await readStdin()).replace(/\r?\n$/, '');
       if (password.length < 8) throw new UsageError('the password must be at least 8 characters');
       const store = storeFromOptions(o);
       try {
         store.setPasswordHash(name, await hashPassword(password));
+        // The password belongs to this account (role and owner): another account that gets the name later has none.
+        store.setSetting(PASSWORD_ACCOUNT_SETTING(name), accountKey(account));
         // A new password ends the sessions that user has (a stolen session must not outlive the reset), as logout does.
         store.setSetting(REVOKED_BEFORE_SETTING(name), Date.now() + 1);
       } finally {

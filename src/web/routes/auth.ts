@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, str } from '../http.js';
 import { verifyPassword } from '../passwords.js';
-import { newSession, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
+import { accountKey, newSession, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
 
 function safeNext(v: unknown): string {
   const s = str(v);
@@ -31,15 +31,18 @@ export function authRoutes(c: AppContext): Router {
     const fail = (status: number, error: string) => res.status(status).render('login', { title: 'Log in', next, error, user });
     if (!c.limits.login.take(`login:${req.ip}:${user}`)) return fail(429, 'Too many attempts. Wait a minute and try again.');
     const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
+    // A password set for another account of this name (removed and created again, moved to another reseller) is none.
+    const bound = account ? c.store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(account.user)) : undefined;
+    const own = account && (bound === undefined || bound === accountKey(account));
     // Always one scrypt check (against a stand-in hash when the user is unknown): the time taken does not tell which
     // user names exist.
-    const ok = await verifyPassword(password, account ? c.store.getPasswordHash(account.user) : null);
+    const ok = await verifyPassword(password, account && own ? c.store.getPasswordHash(account.user) : null);
     if (!account || !ok) return fail(401, 'Wrong user name or password.');
     // A new session (and CSRF token) at login: a token planted before login is worth nothing after it.
     // Issued at least 1 ms after any logout of this user, so a logout and a login in the same millisecond still work.
     const revoked = c.store.getSetting<number>(REVOKED_BEFORE_SETTING(account.user));
     const nowMs = Math.max(c.now().getTime(), typeof revoked === 'number' ? revoked : 0);
-    const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role }, nowMs);
+    const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role, acct: accountKey(account) }, nowMs);
     writeSession(req, res, c.secret, session);
     res.redirect(303, next);
   });
