@@ -214,6 +214,15 @@ export function createApp(deps: AppDeps): MailhealthApp {
     if (claimed && (await knownAccount(claimed, c.identityFrom === 'session' ? session.acct : undefined))) {
       l.identity = claimed;
       l.authVia = c.identityFrom === 'front-door' ? 'front-door' : 'session';
+      if (c.identityFrom === 'front-door' && (session.user !== claimed.user || session.role !== claimed.role)) {
+        // The session (and its CSRF token) belongs to the identity the panel gave: a cookie made for another user of
+        // the same front door — one session secret and cookie path for all of them — is replaced, so its token is
+        // worth nothing here.
+        const fresh = newSession(Math.floor(nowMs() / 1000), claimed, nowMs());
+        writeSession(req, res, c.secret, fresh);
+        l.session = fresh;
+        l.csrf = fresh.csrf;
+      }
     } else if (claimed && c.identityFrom === 'session') {
       // The account this session (and its password) was for is gone: both end here, so a new account that gets the
       // same name later starts with neither.

@@ -125,5 +125,9 @@ export function cameOverTls(req: Request): boolean {
 export function writeSession(req: Request, res: Response, secret: Buffer, data: SessionData): void {
   const attrs = [`${SESSION_COOKIE}=${encodeSession(secret, data)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_SECONDS}`];
   if (cameOverTls(req)) attrs.push('Secure');
-  res.append('Set-Cookie', attrs.join('; '));
+  // One session cookie per answer: a session replaced during the request (bound to the identity, ended) replaces the
+  // cookie set earlier in it instead of adding a second one.
+  const prev = res.getHeader('Set-Cookie');
+  const others = (Array.isArray(prev) ? prev : prev === undefined ? [] : [String(prev)]).filter((c) => !c.startsWith(`${SESSION_COOKIE}=`));
+  res.setHeader('Set-Cookie', [...others, attrs.join('; ')]);
 }

@@ -165,6 +165,20 @@ describe('logins, admin token, forged identities', () => {
     assert.equal((await request(app).get('/api/domains').set('x-mailhealth-identity', signIdentity('s3cret', { user: 'root', role: 'admin' }, -10))).status, 401, 'expired');
     assert.equal((await request(app).get('/login')).status, 404, 'no login form behind a front door');
   });
+
+  test("front door: one user's session cookie and CSRF token are worth nothing in another user's request", async () => {
+    const app = createApp({ panel: w.panel, store: w.store, makeResolver: w.makeResolver, identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor('s3cret'), rateLimits: NO_LIMITS });
+    const as = (who: { user: string; role: 'customer' | 'admin' }) => signIdentity('s3cret', who);
+    // bob's own page: his cookie and token.
+    const page = await request(app).get('/api/me').set('x-mailhealth-identity', as({ user: 'bob', role: 'customer' })).expect(200);
+    const cookie = String(page.headers['set-cookie']).split(';')[0];
+    const csrf = (page.body as { csrf: string }).csrf;
+    assert.equal(String(page.headers['set-cookie']).split(`${cookie.split('=')[0]}=`).length - 1, 1, 'one session cookie per answer');
+    // With them, bob's own POST passes the CSRF check (a route that does not exist: 404 past it, 403 stopped by it)…
+    assert.equal((await request(app).post('/api/no-such-thing').set('x-mailhealth-identity', as({ user: 'bob', role: 'customer' })).set('Cookie', cookie).set('x-csrf-token', csrf)).status, 404);
+    // …but planted in the admin's browser, they do not pass for the admin.
+    assert.equal((await request(app).post('/api/no-such-thing').set('x-mailhealth-identity', as({ user: 'root', role: 'admin' })).set('Cookie', cookie).set('x-csrf-token', csrf)).status, 403);
+  });
 });
 
 describe('hostile record text, headers, errors', () => {
