@@ -1,6 +1,9 @@
 // A cPanel server emulator built from the documented shapes (shared/reference/cpanel.md §2–§8): zone files held as
-// line arrays (line_index = position; removed lines become blanks, adds are appended — §4.4), the UAPI functions the
-// adapter uses, and an HTTP front (`/execute/<Module>/<func>`, `Authorization: cpanel USER:TOKEN`) on 127.0.0.1.
+// line arrays (line_index = position; a save keeps every untouched record on its line, drops removed records with
+// their padding so later records move up, appends adds — §4.4 and Cpanel::ZoneFile::LineEdit::save), the UAPI
+// functions the adapter uses, and an HTTP front (`/execute/<Module>/<func>`, `Authorization: cpanel USER:TOKEN`) on
+// 127.0.0.1. Record text is held as the zone file's octets, one character per octet (a UTF-8 "é" is two characters
+// "Ã©"), as parse_zone returns them base64-encoded (§3).
 // The same state (JSON-serialisable) backs the WHM emulator and the fake `uapi`/`whmapi1` executables.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -40,6 +43,15 @@ export interface CpState {
   nameservers: string[];
   /** Zones (or domains) whose public DNS is elsewhere (has_local_authority answers 0 with those nameservers). */
   remoteAuthority?: Record<string, string[]>;
+  /**
+   * The SOA serial public DNS serves for a zone served here (cPanel's resolver sees it): absent = the zone's current
+   * serial (public DNS up to date). Set it to model a write not yet propagated — has_local_authority then answers 0.
+   */
+  publicSerial?: Record<string, number>;
+  /** Zones (or domains) whose SOA lookup by cPanel fails: has_local_authority answers 0 with this `error`. */
+  authorityErrors?: Record<string, string>;
+  /** Today as YYYYMMDD for the serial rule (§4.4: YYYYMMDD00 when larger, else old + 1); absent = today (UTC). */
+  serialDate?: string;
   /** What public DNS holds at default._domainkey.<domain> for a domain whose authority is elsewhere (else MISSING). */
   publicDkim?: Record<string, string>;
   dkim: { privateKeyPem: string; publicKey: string };
@@ -185,23 +197,31 @@ export function zoneView(state: CpState, zone: string): { line: number; name: st
 
 export type MassEditOutcome = { ok: true; newSerial: number } | { ok: false; errors: string[]; data: unknown };
 
-/** DNS::mass_edit_zone / mass_edit_dns_zone semantics (§4). `allowedTypes` null = no type gate (WHM edits). */
-export function massEdit(state: CpState, zone: string, params: Params, allowedAddTypes: string[] | null): MassEditOutcome {
+/** The serial a save gives (§4.4 step 3, Cpanel::ZoneFile::LineEdit `_bump_soa_serial`): YYYYMMDD00 if larger, else old + 1. */
+export function nextSerial(state: CpState, old: number): number {
+  const today = state.serialDate ?? new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  const fresh = Number(`${today}00`);
+  return fresh > old ? fresh : old + 1;
+}
+
+/** The record types WHM's mass_edit_dns_zone may add (§6.1; edits are not type-limited). */
+export const WHM_ADD_TYPES = ['A', 'AAAA', 'AFSDB', 'CAA', 'CNAME', 'DNAME', 'DS', 'HINFO', 'LOC', 'MX', 'NAPTR', 'NS', 'PTR', 'RP', 'SRV', 'TLSA', 'TXT'];
+
+/**
+ * DNS::mass_edit_zone / mass_edit_dns_zone semantics (§4, §6.1). `gates.add` / `gates.edit`: the record types an add /
+ * an edit may carry (null = any; a bare list applies to both). The checks come in cPanel's order (Cpanel/API/DNS.pm, Whostmgr/API/1/DNS.pm): the
+ * change list, each add and edit with its type gate, then the serial (Stale), then the lines, then the save.
+ */
+export function massEdit(state: CpState, zone: string, params: Params, gateOpt: { add: string[] | null; edit: string[] | null } | string[] | null): MassEditOutcome {
+  // A bare list (or null) gates adds and edits alike (UAPI's rule), as older callers pass it.
+  const gates = gateOpt === null || Array.isArray(gateOpt) ? { add: gateOpt, edit: gateOpt } : gateOpt;
   const z = state.zones[zone];
   const serial = get(params, 'serial');
   if (!serial) return { ok: false, errors: ['You must specify the “serial”.'], data: null };
-  if (Number(serial) !== z.serial) {
-    return {
-      ok: false,
-      errors: [`The given serial number (${serial}) does not match the DNS zone’s serial number (${z.serial}). Refresh your view of the DNS zone, then resubmit.`],
-      data: { type: 'Stale', detail: null },
-    };
-  }
   const adds = getMultiple(params, 'add');
   const edits = getMultiple(params, 'edit');
   const removes = getMultiple(params, 'remove');
   if (!adds.length && !edits.length && !removes.length) return { ok: false, errors: ['You must provide at least one change to the DNS zone.'], data: null };
-  const lines = z.lines.map((l) => (l ? { ...l } : null)) as Line[];
   type Rec = { dname: string; ttl: number; record_type: string; data: string[]; line_index?: number };
   const parse = (s: string, kind: string): Rec | string => {
     let o: Rec;
@@ -211,51 +231,79 @@ export function massEdit(state: CpState, zone: string, params: Params, allowedAd
       return `Each “${kind}” must be an object.`;
     }
     if (!o || typeof o !== 'object' || !o.dname || !o.record_type || !/^\d+$/.test(String(o.ttl)) || !Array.isArray(o.data) || !o.data.length) return `Each “${kind}” must be an object.`;
+    // §4.2: every element printable ASCII (cPanel quotes and escapes it itself).
     for (const d of o.data) if (!/^[\x20-\x7e]*$/.test(d)) return 'This value must contain only printable ASCII characters.';
     return o;
   };
-  const gate = (type: string): string | null => {
-    if (!allowedAddTypes || allowedAddTypes.includes(type)) return null;
-    return `This interface cannot create “${type}” records. It can only create ${allowedAddTypes.map((t) => `“${t}”`).join(', ')} records.`;
+  const gate = (allowed: string[] | null, type: string): string | null => {
+    if (!allowed || allowed.includes(type)) return null;
+    return `This interface cannot create “${type}” records. It can only create ${allowed.map((t) => `“${t}”`).join(', ')} records.`;
   };
-  const toLine = (o: Rec): Line => ({ kind: 'record', dname: o.dname, ttl: Number(o.ttl), type: o.record_type.toUpperCase(), data: o.data });
-  const seen = new Set<number>();
-  for (const s of edits) {
-    const o = parse(s, 'edit');
-    if (typeof o === 'string') return { ok: false, errors: [o], data: null };
-    const i = Number(o.line_index);
-    const cur = lines[i];
-    if (!Number.isInteger(i) || !cur || cur.kind !== 'record') return { ok: false, errors: [`Line ${i} is not a record.`], data: null };
-    if (cur.type === 'SOA') return { ok: false, errors: ['You cannot edit the SOA record’s serial number.'], data: null };
-    if (seen.has(i)) return { ok: false, errors: [`You cannot edit line ${i} twice.`], data: null };
-    if (allowedAddTypes && gate(o.record_type.toUpperCase())) return { ok: false, errors: [gate(o.record_type.toUpperCase())!], data: null };
-    seen.add(i);
-    lines[i] = toLine(o);
-  }
-  for (const s of removes) {
-    if (!/^\d+$/.test(s)) return { ok: false, errors: ['Each “remove” must be a nonnegative integer.'], data: null };
-    const i = Number(s);
-    const cur = lines[i];
-    if (!cur || cur.kind !== 'record') return { ok: false, errors: [`Line ${i} is not a record.`], data: null };
-    if (cur.type === 'SOA') return { ok: false, errors: ['You cannot remove the SOA record.'], data: null };
-    lines[i] = null;
-  }
+  for (const s of removes) if (!/^\d+$/.test(s)) return { ok: false, errors: ['Each “remove” must be a nonnegative integer.'], data: null };
+  const addRecs: Rec[] = [];
   for (const s of adds) {
     const o = parse(s, 'add');
     if (typeof o === 'string') return { ok: false, errors: [o], data: null };
-    const g = gate(o.record_type.toUpperCase());
+    const g = gate(gates.add, o.record_type.toUpperCase());
     if (g) return { ok: false, errors: [g], data: null };
-    lines.push(toLine(o));
+    addRecs.push(o);
   }
+  const editRecs: Rec[] = [];
+  for (const s of edits) {
+    const o = parse(s, 'edit');
+    if (typeof o === 'string') return { ok: false, errors: [o], data: null };
+    const g = gate(gates.edit, o.record_type.toUpperCase());
+    if (g) return { ok: false, errors: [g], data: null };
+    editRecs.push(o);
+  }
+  if (Number(serial) !== z.serial || String(serial) !== String(z.serial)) {
+    return {
+      ok: false,
+      errors: [`The given serial number (${serial}) does not match the DNS zone’s serial number (${z.serial}). Refresh your view of the DNS zone, then resubmit.`],
+      data: { type: 'Stale', detail: null },
+    };
+  }
+  const lines = z.lines.map((l) => (l ? { ...l } : null)) as Line[];
+  const toLine = (o: Rec): Line => ({ kind: 'record', dname: o.dname, ttl: Number(o.ttl), type: o.record_type.toUpperCase(), data: o.data });
+  const seen = new Set<number>();
+  for (const o of editRecs) {
+    const i = Number(o.line_index);
+    const cur = lines[i];
+    if (!Number.isInteger(i) || !cur || cur.kind !== 'record') return { ok: false, errors: [`No record exists at line ${i} in the “${zone}” DNS zone.`], data: null };
+    if (cur.type === 'SOA') return { ok: false, errors: ['You cannot edit the SOA record’s serial number.'], data: null };
+    if (seen.has(i)) return { ok: false, errors: [`You submitted multiple edits for line index ${i}. This interface forbids multiple edits per line.`], data: null };
+    seen.add(i);
+    lines[i] = toLine(o);
+  }
+  const removed = new Set<number>();
+  for (const s of removes) {
+    const i = Number(s);
+    const cur = lines[i];
+    if (!cur || cur.kind !== 'record') return { ok: false, errors: [`No record exists at line ${i} in the “${zone}” DNS zone.`], data: null };
+    if (cur.type === 'SOA') return { ok: false, errors: ['Every DNS zone must contain an SOA record.'], data: null };
+    if (seen.has(i) || removed.has(i)) return { ok: false, errors: [`You submitted multiple edits for line index ${i}. This interface forbids multiple edits per line.`], data: null };
+    removed.add(i);
+  }
+  // LineEdit::save: every item keeps its line, padded with the blank lines that followed it, except a removed item,
+  // which goes with its padding (later items move up); the last item gets no padding; adds are appended.
+  const saved: Line[] = [];
+  const items = lines.map((l, i) => (l ? i : -1)).filter((i) => i >= 0);
+  items.forEach((i, k) => {
+    if (removed.has(i)) return;
+    saved.push(lines[i]);
+    const next = items[k + 1];
+    if (next !== undefined) for (let j = i + 1; j < next; j++) saved.push(null);
+  });
+  for (const o of addRecs) saved.push(toLine(o));
   // Validity (Cpanel::DnsUtils::CheckZone): every TXT string ≤255 bytes; at least one NS.
   const byLine: [number, string][] = [];
-  lines.forEach((l, i) => {
-    if (l?.kind === 'record' && l.type === 'TXT') for (const d of l.data) if (Buffer.byteLength(d) > 255) byLine.push([i, 'TXT character-string longer than 255 bytes']);
+  saved.forEach((l, i) => {
+    if (l?.kind === 'record' && l.type === 'TXT') for (const d of l.data) if (Buffer.byteLength(d, 'latin1') > 255) byLine.push([i, 'TXT character-string longer than 255 bytes']);
   });
-  if (!lines.some((l) => l?.kind === 'record' && l.type === 'NS')) byLine.push([2, `The zone “${zone}” must have at least one NS record.`]);
+  if (!saved.some((l) => l?.kind === 'record' && l.type === 'NS')) byLine.push([2, `The zone “${zone}” must have at least one NS record.`]);
   if (byLine.length) return { ok: false, errors: [`The DNS zone “${zone}” would be invalid: ${byLine.map((b) => b[1]).join('; ')}`], data: { type: 'InvalidZoneFile', detail: { by_line: byLine } } };
-  z.lines = lines;
-  z.serial += 1; // the real server uses max(YYYYMMDD00, old + 1); the emulator stays clock-free
+  z.lines = saved;
+  z.serial = nextSerial(state, z.serial);
   return { ok: true, newSerial: z.serial };
 }
 
@@ -282,35 +330,58 @@ function setValidityCache(state: CpState, domain: string): boolean {
   return true;
 }
 
-/** Add or replace `default._domainkey` TXT (EmailAuth::enable_dkim, §7.4). */
+/**
+ * Add or replace `default._domainkey.<domain>` TXT (EmailAuth::enable_dkim, §7.4), in the zone that holds the domain
+ * (a subdomain's record goes into its parent's zone, §3).
+ */
 export function installDkim(state: CpState, domain: string): void {
-  const z = state.zones[domain];
-  if (!z) return;
+  const zone = zoneOfName(state, domain);
+  const z = zone ? state.zones[zone] : undefined;
+  if (!zone || !z) return;
+  const dname = domain === zone ? 'default._domainkey' : `default._domainkey.${domain.slice(0, -zone.length - 1)}`;
   const value = `v=DKIM1; k=rsa; p=${state.dkim.publicKey};`;
   const data = [value.slice(0, 255), value.slice(255)].filter(Boolean);
-  const i = z.lines.findIndex((l) => l?.kind === 'record' && l.type === 'TXT' && l.dname === 'default._domainkey' && l.data.join('').startsWith('v=DKIM1'));
-  const line: Line = { kind: 'record', dname: 'default._domainkey', ttl: 14400, type: 'TXT', data };
+  const i = z.lines.findIndex((l) => l?.kind === 'record' && l.type === 'TXT' && l.dname === dname && l.data.join('').startsWith('v=DKIM1'));
+  const line: Line = { kind: 'record', dname, ttl: 14400, type: 'TXT', data };
   if (i >= 0) z.lines[i] = line;
   else z.lines.push(line);
-  z.serial += 1;
+  z.serial = nextSerial(state, z.serial);
+}
+
+/** The zone's own apex NS records (names without the trailing dot, lower case). */
+export function zoneNs(state: CpState, zone: string): string[] {
+  return zoneView(state, zone)
+    .filter((r) => r.name === zone && r.type === 'NS')
+    .map((r) => r.data[0].replace(/\.$/, '').toLowerCase());
 }
 
 /**
- * One has_local_authority item (§5; Cpanel::DnsUtils::Authority): `local_authority` 1 when public DNS serves the local
- * zone (its SOA serial), with the domain's public nameservers either way. The emulated world's public delegation:
- * `remoteAuthority`, else — for a zone whose own NS records name none of this server's nameservers (a copy left here
- * after the domain moved) — those NS, else this server.
+ * One has_local_authority item (§5; cPanel's Cpanel/DnsUtils/Authority.pm): `local_authority` 1 only while the SOA
+ * serial public DNS serves equals the local zone's, with the zone's public nameservers; `error` (and 0, no
+ * nameservers) when cPanel's own SOA lookup fails. The emulated world's public DNS for a zone:
+ * - `authorityErrors[domain|zone]`: the lookup fails;
+ * - `remoteAuthority[domain|zone]`: served elsewhere by those nameservers (another host's zone, another serial);
+ * - a zone whose own NS records name none of this server's nameservers (a copy left here after the domain moved, an
+ *   imported zone whose delegation still points at the old host): served by those NS, with the old host's serial;
+ * - else served from here: the delegation points at the NS the zone lists, with serial `publicSerial[zone]` (absent:
+ *   the current one).
+ * cPanel looks the nameservers up per zone and answers them under the domain's name, so a subdomain gets none.
  */
 export function authorityItem(state: CpState, domain: string): { domain: string; zone: string | null; local_authority: 0 | 1; nameservers: string[]; error: string | null } {
   const zone = zoneOfName(state, domain) ?? domain;
-  let elsewhere = state.remoteAuthority?.[domain] ?? state.remoteAuthority?.[zone];
-  if (!elsewhere && state.zones[zone]) {
-    const ns = zoneView(state, zone)
-      .filter((r) => r.name === zone && r.type === 'NS')
-      .map((r) => r.data[0].replace(/\.$/, '').toLowerCase());
-    if (ns.length && !ns.some((n) => state.nameservers.includes(n))) elsewhere = ns;
+  const error = state.authorityErrors?.[domain] ?? state.authorityErrors?.[zone];
+  if (error) return { domain, zone: null, local_authority: 0, nameservers: [], error };
+  const own = state.zones[zone] ? zoneNs(state, zone) : [];
+  let publicNs = state.remoteAuthority?.[domain] ?? state.remoteAuthority?.[zone];
+  let local = false;
+  if (!publicNs) {
+    if (own.length && !own.some((n) => state.nameservers.includes(n))) publicNs = own;
+    else {
+      publicNs = own.length ? own : state.nameservers;
+      local = (state.publicSerial?.[zone] ?? state.zones[zone]?.serial) === state.zones[zone]?.serial;
+    }
   }
-  return { domain, zone, local_authority: elsewhere ? 0 : 1, nameservers: elsewhere ?? state.nameservers, error: null };
+  return { domain, zone, local_authority: local ? 1 : 0, nameservers: domain === zone ? publicNs : [], error: null };
 }
 
 export function emailAuthItem(state: CpState, func: string, domain: string): unknown {
@@ -365,7 +436,7 @@ export function uapiCall(state: CpState, user: string, module: string, func: str
       if (!['simplezoneedit', 'zoneedit', 'changemx'].some((x) => f.includes(x))) return fail(['You do not have the feature “zoneedit”.']);
       if (!accountZones(acct).includes(zone)) return fail([`You do not control a DNS zone named “${zone}”.`]);
       const allowed = [...(f.includes('simplezoneedit') || f.includes('zoneedit') ? ['A', 'CNAME'] : []), ...(f.includes('zoneedit') ? ['AAAA', 'CAA', 'SRV', 'TXT'] : []), ...(f.includes('changemx') ? ['MX'] : [])];
-      const r = massEdit(state, zone, params, allowed);
+      const r = massEdit(state, zone, params, { add: allowed, edit: allowed });
       return r.ok ? ok({ new_serial: String(r.newSerial) }) : fail(r.errors, r.data);
     }
     case 'DNS::has_local_authority':
@@ -378,6 +449,7 @@ export function uapiCall(state: CpState, user: string, module: string, func: str
       if (!acct.features.includes('emailauth')) return fail(['You do not have the feature “emailauth”.']);
       return ok(domainArgs.filter(mine).map((d) => emailAuthItem(state, func, d)));
     case 'EmailAuth::ensure_dkim_keys_exist':
+      if (!acct.features.includes('emailauth')) return fail(['You do not have the feature “emailauth”.']);
       return ok(
         domainArgs.filter(mine).map((d) => {
           const had = state.dkimDomains.includes(d);
@@ -387,6 +459,7 @@ export function uapiCall(state: CpState, user: string, module: string, func: str
         }),
       );
     case 'EmailAuth::enable_dkim':
+      if (!acct.features.includes('emailauth')) return fail(['You do not have the feature “emailauth”.']);
       return ok(
         domainArgs.filter(mine).map((d) => {
           installDkim(state, d);

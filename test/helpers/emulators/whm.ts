@@ -3,7 +3,7 @@
 // Also writes the server files the WHM adapter reads (`/etc/mailips`, DKIM keys, exim localopts) into a temp root.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { accountDomains, accountZones, authorityItem, authUser, emailAuthItem, getMultiple, installDkim, listen, writeServerKey, massEdit, parseZoneItems, requestParams, type CpState, type Params, type RunningServer } from './cpanel.js';
+import { accountDomains, accountZones, authorityItem, authUser, emailAuthItem, getMultiple, installDkim, listen, writeServerKey, massEdit, parseZoneItems, requestParams, uapiCall, WHM_ADD_TYPES, type CpState, type Params, type RunningServer } from './cpanel.js';
 
 export interface WhmEnvelope {
   metadata: { command: string; reason: string; result: 0 | 1; version: 1 };
@@ -45,8 +45,8 @@ export function whmCall(state: CpState, whmUser: string, func: string, params: P
     case 'mass_edit_dns_zone': {
       const zone = get('zone') ?? '';
       if (!zoneAcct(zone)) return fail(func, `The domain “${zone}” does not exist.`);
-      // WHM add types: a fixed list; edits are not type-limited (§6.1). The emulator does not gate edits.
-      const r = massEdit(state, zone, params, null);
+      // WHM add types: a fixed list; edits are not type-limited (§6.1).
+      const r = massEdit(state, zone, params, { add: WHM_ADD_TYPES, edit: null });
       return r.ok ? ok(func, { new_serial: r.newSerial }) : fail(func, r.errors.join(' '), r.data);
     }
     case 'validate_current_spfs':
@@ -60,6 +60,16 @@ export function whmCall(state: CpState, whmUser: string, func: string, params: P
       const foreign = domains.filter((d) => !domainAcct(d));
       if (foreign.length) return fail(func, `The account “${whmUser}” does not control the domain “${foreign[0]}”.`);
       return ok(func, { records: domains.map((d) => authorityItem(state, d)) });
+    }
+    case 'uapi_cpanel': {
+      // §1/§2: a UAPI call as a cPanel account the caller controls; `metadata.result` and `data.uapi` (the UAPI envelope).
+      const user = get('cpanel.user') ?? '';
+      const module = get('cpanel.module') ?? '';
+      const fn = get('cpanel.function') ?? '';
+      if (!accts.some((a) => a.user === user)) return fail(func, `You do not have access to the account “${user}”.`);
+      const out = uapiCall(state, user, module, fn, params.filter(([k]) => !k.startsWith('cpanel.')));
+      if (out === 'not-found') return fail(func, `Failed to load module “${module}”.`);
+      return ok(func, { uapi: out });
     }
     case 'ensure_dkim_keys_exist':
       return ok(func, {
@@ -100,9 +110,9 @@ export function startWhmServer(state: CpState): Promise<RunningServer> {
  * Lay out the cPanel server files under `root` (§6.3, §8) from the state: mail IPs/HELO, main IP, NAT map, DKIM keys,
  * the validity cache entries the state has (§8.4: not every key has one), localopts. The state's `serverRoot` becomes
  * `root` unless set, so the emulated API calls (key generation, validate_current_dkims) update these files too.
- * `localopts` replaces the exim.conf.localopts text.
+ * `localopts` replaces the exim.conf.localopts text; `wwwacct` writes /etc/wwwacct.conf with those nameservers.
  */
-export function writeCpanelServerFiles(state: CpState, root: string, opts: { mailchannels?: boolean; localopts?: string } = {}): void {
+export function writeCpanelServerFiles(state: CpState, root: string, opts: { mailchannels?: boolean; localopts?: string; wwwacct?: string[] } = {}): void {
   const w = (p: string, text: string) => {
     mkdirSync(join(root, p, '..'), { recursive: true });
     writeFileSync(join(root, p), text);
@@ -112,6 +122,8 @@ export function writeCpanelServerFiles(state: CpState, root: string, opts: { mai
   w('etc/mailhelo', `*: ${state.hostname}\n`);
   w('etc/hostname', `${state.hostname}\n`);
   w('var/cpanel/mainip', state.mainIp);
+  // /etc/wwwacct.conf (NS, NS2…): only when asked, so tests choose whether the adapter knows the server's nameservers.
+  if (opts.wwwacct) w('etc/wwwacct.conf', `HOMEDIR /home\n${opts.wwwacct.map((n, i) => `NS${i ? i + 1 : ''} ${n}\n`).join('')}`);
   if (Object.keys(state.nat).length) w('var/cpanel/cpnat', Object.entries(state.nat).map(([local, pub]) => `${local} ${pub}\n`).join(''));
   const all = state.accounts.flatMap(accountDomains);
   w('etc/localdomains', all.filter((d) => d !== 'carol.example').join('\n') + '\n');

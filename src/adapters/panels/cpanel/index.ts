@@ -1,9 +1,10 @@
 // cPanel user-level adapter (UAPI). One adapter, two transports (HTTPS with an API token, or the local `uapi` CLI).
 // Facts: shared/reference/cpanel.md §3–§8. The adapter acts as ONE cPanel account: it can see only that account.
 import { canonName } from '../../../core/domain.js';
-import type { Change, DomainRef, Identity, MailSettings, Zone } from '../../../core/model.js';
+import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
+import { authorityItemFor, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
 import { decodeZone, featureOrOther, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
 
@@ -66,6 +67,41 @@ export function signingFromValidation(item: Record<string, unknown> | null | und
   if (update === undefined || update === null) return true;
   if (!valid) return true;
   return !['invalid', 'error', 'unset'].includes(String(update).toLowerCase());
+}
+
+/**
+ * Mail routing from `Email::list_mxs` (§8.1): `detected` auto|local|remote|secondary; only "remote" means cPanel does not
+ * accept the domain's mail here (local/secondary accept it; auto: as before, cPanel decides and the MX then points
+ * here). No item — the call failed, gave no answer, or an unknown value — is read as "remote" (INFERRED, the safe
+ * reading): with "local", another provider's MX, SPF includes and DKIM keys would be taken for a previous host's and
+ * the fixes would remove them, breaking the customer's mail; with "remote" they are kept and nothing is removed.
+ */
+export function routingFromListMxs(data: unknown, domain: string): 'local' | 'remote' {
+  const items = (Array.isArray(data) ? data : []).filter((x): x is { domain?: unknown; detected?: unknown } => !!x && typeof x === 'object');
+  const d = canonName(domain);
+  const item = items.find((x) => canonName(String(x.domain ?? '')) === d) ?? (items.length === 1 ? items[0] : undefined);
+  const detected = String(item?.detected ?? '').toLowerCase();
+  return ['local', 'auto', 'secondary'].includes(detected) ? 'local' : 'remote';
+}
+
+/**
+ * What a panel's own DKIM key generation did to the zone, from the changes that would take it back
+ * (undoGeneratedDkim): for the message when they could not be applied.
+ */
+export function describeGeneratedDkim(undo: Change[]): string {
+  const text = (r: ZoneRecord | null) => {
+    const v = r ? (r.txt ? r.txt.join('') : r.value) : '';
+    return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
+  };
+  return undo
+    .map((c) =>
+      c.action === 'edit'
+        ? `replaced the ${c.type} record at ${c.name} (${text(c.after)}) with this server's key`
+        : c.action === 'remove'
+          ? `added a ${c.type} record at ${c.name} with this server's key`
+          : `removed the ${c.type} record at ${c.name} (${text(c.after)})`,
+    )
+    .join('; ');
 }
 
 export class CpanelPanel implements Panel {
@@ -144,18 +180,20 @@ export class CpanelPanel implements Panel {
     const dkim = await this.call('EmailAuth', 'validate_current_dkims', args);
     const ptr = await this.call('EmailAuth', 'validate_current_ptrs', args);
     const mx = await this.call('Email', 'list_mxs', args);
-    const auth = await this.call('DNS', 'has_local_authority', args);
+    // Authority is the zone's (§3: a subdomain lives in its parent's zone), so the zone is asked about: cPanel lists
+    // public nameservers for a zone name only (Cpanel/DnsUtils/Authority.pm looks them up per zone), none for a
+    // subdomain.
+    const zone = zoneFor(d, await this.zones().catch(() => [])) ?? d;
+    const auth = await this.call('DNS', 'has_local_authority', [['domain', zone]]);
 
     const spfItem = spf.ok ? first<{ ip_address?: string }>(spf.data) : null;
     const dkimItem = dkim.ok ? first<{ expected?: string; state?: string; validity_cache_update?: string }>(dkim.data) : null;
     const ptrItem = ptr.ok ? first<{ helo?: string; ip_address?: string }>(ptr.data) : null;
-    const mxItem = mx.ok ? first<{ detected?: string; alwaysaccept?: number | string }>(mx.data) : null;
-    const authItem = auth.ok ? first<{ nameservers?: string[]; local_authority?: number | string }>(auth.data) : null;
+    const authItem = auth.ok && Array.isArray(auth.data) ? authorityItemFor(auth.data as AuthorityItem[], zone) : null;
 
     const ips = [...new Set([spfItem?.ip_address, ptrItem?.ip_address].filter((x): x is string => !!x))];
     const publicKey = dkimKeyOf(dkimItem?.expected);
-    // `detected` auto|local|remote|secondary (§8.1): only "remote" means mail is not accepted here.
-    const routing: 'local' | 'remote' = mxItem?.detected === 'remote' ? 'remote' : 'local';
+    const routing = routingFromListMxs(mx.ok ? mx.data : null, d);
     const files = this.opts.root && hasCpanelFiles(this.opts.root) ? readCpanelServerFiles(this.opts.root, d) : null;
     const helo = ptrItem?.helo ?? this.opts.hostname ?? '';
     const signing = signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined);
@@ -166,9 +204,9 @@ export class CpanelPanel implements Panel {
       hostname: this.opts.hostname ?? files?.hostname ?? helo,
       ips,
       helo,
-      // has_local_authority lists the domain's *public* nameservers; they are this server's only when it is the
-      // authority. Otherwise the panel's own are unknown here — an empty list makes core say dns.not-authoritative.
-      nameservers: Number(authItem?.local_authority) === 1 ? (authItem?.nameservers ?? []).map(canonName) : [],
+      // has_local_authority's public nameservers when it says this server is the authority; otherwise the server's own
+      // (/etc/wwwacct.conf, on the server) for core to compare with the live NS, else none (see nameserversFromAuthority).
+      nameservers: nameserversFromAuthority(authItem, this.opts.root ? readWwwacctNameservers(this.opts.root) : []),
       dkim: {
         selector: 'default', // hard-coded in cPanel (§7.4)
         // §8.4: Exim signs only while the validity cache entry exists (see signingFromValidation). On the server the
@@ -181,6 +219,8 @@ export class CpanelPanel implements Panel {
       },
       routing,
       relay: files?.relay ?? null,
+      // Off the server the smarthost (/etc/exim.conf.localopts) cannot be read: not known, not "no relay".
+      ...(files ? {} : { relayUnknown: 'the smarthost setting is in /etc/exim.conf.localopts on the server, which the cPanel API does not show' }),
     };
   }
 
@@ -221,10 +261,34 @@ export class CpanelPanel implements Panel {
     }
   }
 
+  /**
+   * Would cPanel refuse to write a TXT record for this account (§4.3: TXT needs the `zoneedit` feature)? Asked before a
+   * key is generated: `enable_dkim` replaces the record at default._domainkey itself, and without zoneedit neither
+   * taking that back nor the fix's own write can be done — the zone would be left with the panel's record in place of
+   * the one the preview showed. A mass_edit_zone call that changes nothing: its serial is one below the zone's (serials
+   * only grow, §4.4, so it never matches: Stale, §4.5), carrying an edit that rewrites an existing TXT record as it is
+   * (an add in a zone without one). INFERRED from cPanel's source (Cpanel/API/DNS.pm): the feature and record-type
+   * gates answer before the serial is compared, so a refused feature shows as such; Stale (or any other answer) means
+   * the gates let TXT through, as far as this can tell.
+   */
+  private async txtWriteRefused(zone: string, z: Zone): Promise<PanelError | null> {
+    if (z.serial === null || z.serial <= 0) return null;
+    const txt = z.records.find((r) => r.type.toUpperCase() === 'TXT' && r.ref !== undefined && /^[\x20-\x7e]*$/.test(r.txt ? r.txt.join('') : r.value));
+    const probe: Change = txt
+      ? { action: 'edit', name: txt.name, type: 'TXT', ttl: txt.ttl, before: txt, after: { ...txt, ref: undefined } }
+      : { action: 'add', name: `_mailhealth-check.${zone}`, type: 'TXT', ttl: 300, before: null, after: { name: `_mailhealth-check.${zone}`, ttl: 300, type: 'TXT', value: 'x', txt: ['x'] } };
+    const r = await this.call('DNS', 'mass_edit_zone', massEditParams(zone, String(z.serial - 1), [probe]));
+    if (r.ok) return null;
+    const e = massEditError(zone, r.data, r.errors);
+    return e.code === 'feature-missing' ? e : null;
+  }
+
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
     const zone = await this.zoneOf(d);
     const before = await this.readZone(d);
+    const refused = await this.txtWriteRefused(zone, before);
+    if (refused) throw new PanelError('feature-missing', `no DKIM key was generated for ${d} and the zone was not changed: ${refused.message}`);
     const steps: [string, string][] = [
       ['EmailAuth', 'ensure_dkim_keys_exist'], // 2048-bit key if missing or weaker (§7.4)
       ['EmailAuth', 'enable_dkim'], // publishes default._domainkey locally, HASDKIM=1
@@ -243,9 +307,25 @@ export class CpanelPanel implements Panel {
     const undo = undoGeneratedDkim(before, after, d);
     if (undo.length) {
       const r = await this.call('DNS', 'mass_edit_zone', massEditParams(zone, after.version, undo));
-      if (!r.ok) throw new PanelError('other', `cPanel generated the DKIM key for ${d} but could not take back the record enable_dkim published: ${massEditError(zone, r.data, r.errors).message}`);
+      if (!r.ok) {
+        const e = massEditError(zone, r.data, r.errors);
+        await this.refreshDkimValidity(d);
+        throw new PanelError(e.code, generatedDkimLeft('cPanel', d, undo, e.message));
+      }
     }
     await this.refreshDkimValidity(d);
     return this.readMailSettings(d);
   }
+}
+
+/**
+ * The state a panel's key generation left when its own record could not be taken back (the error keeps the cause's
+ * code, e.g. feature-missing): the panel's key is published in place of what the preview showed.
+ */
+export function generatedDkimLeft(panel: string, domain: string, undo: Change[], cause: string): string {
+  return (
+    `${panel} generated a DKIM key for ${domain} and published it in the zone itself: it ${describeGeneratedDkim(undo)}. ` +
+    `mailhealth could not put the zone back as the preview showed it (${cause}). The zone now publishes this server's key at default._domainkey.${domain}; ` +
+    `${panel} signs with it once it sees it in public DNS. No other record was changed.`
+  );
 }

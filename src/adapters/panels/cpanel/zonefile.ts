@@ -1,9 +1,11 @@
 // cPanel zone items (UAPI DNS::parse_zone / WHM parse_dns_zone) ⇄ core ZoneRecord, and Change ⇄ mass_edit_zone
 // parameters. Shared by the cPanel (UAPI) and WHM adapters. Shapes: shared/reference/cpanel.md §3, §4 (CONFIRMED there
 // unless a comment says INFERRED).
+import { isUtf8 } from 'node:buffer';
 import { canonName, inZone } from '../../../core/domain.js';
 import type { Change, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError } from '../../../core/panel.js';
+import { isSpfRecord } from '../../../core/spf/parse.js';
 
 export interface ParseZoneItem {
   line_index: number;
@@ -15,10 +17,15 @@ export interface ParseZoneItem {
   text_b64?: string;
 }
 
+/**
+ * A base64 field of parse_zone as text. §3: the decoded bytes may be any octets, not necessarily UTF-8 (parse_zone
+ * undoes the zone file's `\DDD` escapes). UTF-8 when they are valid UTF-8 — what a TXT note typed in any editor
+ * holds —, else one character per octet (latin1), so no byte is lost; the wire resolver reads TXT the same way
+ * (src/adapters/dns/wire.ts), so the panel's copy and the live answer compare equal.
+ */
 function b64(s: string): string {
   const buf = Buffer.from(s, 'base64');
-  // Decoded bytes may be any octets; latin1 keeps every byte as one character (zone data is ASCII in practice).
-  return buf.toString('latin1');
+  return isUtf8(buf) ? buf.toString('utf8') : buf.toString('latin1');
 }
 
 /** Owner name as cPanel returns it → absolute, lower case, no trailing dot. Apex arrives as "zone." (§3). */
@@ -71,15 +78,74 @@ export function decodeZone(zone: string, items: ParseZoneItem[]): Zone {
     }
     records.push(rec);
   }
-  return { domain: canonName(zone), serial, records, version: serial === null ? '' : String(serial) };
+  const unwritable = unwritableMailText(records);
+  return { domain: canonName(zone), serial, records, version: serial === null ? '' : String(serial), ...(unwritable ? { writeBlocked: unwritable } : {}) };
 }
 
-/** Split a TXT value into ≤255-byte character-strings (RFC 1035; cPanel splits at 255 too, §4.2). */
+/** Printable ASCII only: what mass_edit_zone takes in a `data` element (§4.2). */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** A TXT record a mail fix may remove or rewrite: SPF at any name, `_dmarc`, `_mailchannels`, `*._domainkey`. */
+function fixMayTouch(r: ZoneRecord): boolean {
+  if (r.type.toUpperCase() !== 'TXT' && r.type.toUpperCase() !== 'SPF') return false;
+  const labels = canonName(r.name).split('.');
+  return labels[0] === '_dmarc' || labels[0] === '_mailchannels' || labels.includes('_domainkey') || isSpfRecord(r.txt ? r.txt.join('') : r.value);
+}
+
+/**
+ * Why no fix may write this zone, when a mail record a fix may remove or rewrite holds non-ASCII text; else null.
+ *
+ * cpanel.md §4.2 (the reference): every `data` element of mass_edit_zone / mass_edit_dns_zone must be printable ASCII;
+ * cPanel quotes the value and escapes `"`, `\` and control bytes itself. So such a record cannot be written back
+ * through the API, and sending `\DDD` escapes ourselves would not help: cPanel escapes the backslash, and the zone
+ * would hold the literal text `\195\169`. A fix that removed or rewrote the record could then never be undone (the
+ * undo must put the old text back), so the fix is blocked at preview (core: Zone.writeBlocked) and the user corrects the
+ * record first. Records no fix touches (another TXT, any other type) do not block anything: untouched records are
+ * rewritten by cPanel itself from its own copy when it saves the zone (§4.4).
+ * INFERRED, to confirm on a live server (not in the reference): cPanel's own source (Cpanel/ZoneFile/LineEdit/Backend.pm
+ * `_quote_cstring`) escapes every octet 0x7F–0xFF of a TXT value as `\DDD` *before* its ASCII check, and mass_edit_zone
+ * decodes the JSON into octets, so raw UTF-8 text would be accepted and stored as escapes. If a live test confirms
+ * it, this block can go and recordData can send the raw UTF-8 text (never pre-escaped).
+ */
+export function unwritableMailText(records: readonly ZoneRecord[]): string | null {
+  const found: string[] = [];
+  for (const r of records) {
+    if (!fixMayTouch(r)) continue;
+    const text = r.txt ? r.txt.join('') : r.value;
+    if (PRINTABLE_ASCII.test(text)) continue;
+    found.push(`${r.name} (${describeNonAscii(text)} in ${JSON.stringify(text.length > 60 ? `${text.slice(0, 60)}…` : text)})`);
+  }
+  if (!found.length) return null;
+  const which = found.length === 1 ? `the TXT record at ${found[0]} holds` : `the TXT records at ${found.slice(0, 3).join(', ')}${found.length > 3 ? ` and ${found.length - 3} more` : ''} hold`;
+  return `${which} text that is not printable ASCII, which cPanel's zone API cannot write back, so a fix that changed ${found.length === 1 ? 'it' : 'them'} could not be undone. Correct or remove ${found.length === 1 ? 'that record' : 'those records'} in cPanel » Zone Editor, then preview the fix again.`;
+}
+
+/** The first character outside printable ASCII, as U+XXXX (a pasted no-break space is the usual one). */
+function describeNonAscii(text: string): string {
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    if (cp < 0x20 || cp > 0x7e) return `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+  return 'a character';
+}
+
+/** Split a TXT value into ≤255-byte character-strings (RFC 1035; cPanel splits at 255 too, §4.2), never inside a UTF-8 character. */
 export function splitTxt(value: string): string[] {
   const out: string[] = [];
-  const buf = Buffer.from(value, 'latin1');
-  for (let i = 0; i < buf.length; i += 255) out.push(buf.subarray(i, i + 255).toString('latin1'));
-  return out.length ? out : [''];
+  let cur = '';
+  let bytes = 0;
+  for (const ch of value) {
+    const n = Buffer.byteLength(ch, 'utf8');
+    if (bytes + n > 255) {
+      out.push(cur);
+      cur = '';
+      bytes = 0;
+    }
+    cur += ch;
+    bytes += n;
+  }
+  if (cur || !out.length) out.push(cur);
+  return out;
 }
 
 /** Presentation value → cPanel `data` fields (one element per RDATA field; names get their trailing dot). */
@@ -88,10 +154,14 @@ export function recordData(r: ZoneRecord): string[] {
   if (type === 'TXT' || type === 'SPF') {
     const chunks = r.txt && r.txt.length ? r.txt : splitTxt(r.value);
     for (const c of chunks) {
-      if (Buffer.byteLength(c, 'latin1') > 255) throw new PanelError('other', `TXT chunk longer than 255 bytes for ${r.name}`);
-      if (!/^[\x20-\x7e]*$/.test(c)) {
-        throw new PanelError('other', `TXT value for ${r.name} must contain only printable ASCII characters (cPanel refuses others)`);
+      // Refused here, before anything is sent (see unwritableMailText): cPanel takes printable ASCII only (§4.2).
+      if (!PRINTABLE_ASCII.test(c)) {
+        throw new PanelError(
+          'unsupported',
+          `cannot write the TXT record at ${r.name}: its text is not printable ASCII (${describeNonAscii(c)}), which cPanel's zone API does not take (nothing was sent to cPanel); write it by hand in cPanel » Zone Editor`,
+        );
       }
+      if (Buffer.byteLength(c, 'utf8') > 255) throw new PanelError('other', `TXT chunk longer than 255 bytes for ${r.name}`);
     }
     return chunks;
   }

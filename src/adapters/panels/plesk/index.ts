@@ -471,6 +471,7 @@ export class PleskPanel implements Panel {
       dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}) },
       routing,
       relay: this.relay(),
+      ...this.relayUnknown(),
     };
   }
 
@@ -508,7 +509,13 @@ export class PleskPanel implements Panel {
       dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}), cannotGenerate: aliasNoKeyGen(d, t.parent) },
       routing,
       relay: this.relay(),
+      ...this.relayUnknown(),
     };
+  }
+
+  /** Not on the server (no root): the smarthost cannot be read — not known, not "no relay". */
+  private relayUnknown(): { relayUnknown?: string } {
+    return this.root ? {} : { relayUnknown: "the smarthost setting is Postfix's relayhost in /etc/postfix/main.cf on the server, which the Plesk API does not show" };
   }
 
   /** INFERRED: Plesk's smarthost is Postfix `relayhost` in /etc/postfix/main.cf (§2.3 reads it with `postconf`). */

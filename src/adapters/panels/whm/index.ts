@@ -1,19 +1,21 @@
 // WHM adapter (WHM API 1, root or reseller): over HTTPS (`Authorization: whm USER:TOKEN`, `/json-api/<func>?api.version=1`)
 // or the local `whmapi1 --output=json`. Mail settings come from the server's files when running on it (`root`), else
 // from WHM's EmailAuth validators. Facts: shared/reference/cpanel.md §2, §6, §7, §8.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import { canonName } from '../../../core/domain.js';
 import { canonicalKey } from '../../../core/classify.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
-import { dkimKeyOf, signingFromValidation } from '../cpanel/index.js';
+import { authorityItemFor, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from '../cpanel/authority.js';
+import { dkimKeyOf, generatedDkimLeft, routingFromListMxs, signingFromValidation } from '../cpanel/index.js';
 import type { Params } from '../cpanel/uapi.js';
 import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, runCommand } from '../http.js';
 import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from './serverfiles.js';
+
+export { readWwwacctNameservers } from '../cpanel/authority.js';
 
 export interface WhmResult {
   ok: boolean;
@@ -185,19 +187,37 @@ export class WhmPanel implements Panel {
   }
 
   /**
-   * This server's nameservers for the domain, from WHM's `has_local_authority` (cpanel.md §5, §10: "always check
-   * has_local_authority first"): it compares the local zone's SOA serial with public DNS and lists the domain's public
-   * nameservers. They are this server's only when it is the authority; otherwise (a local copy left after a migration
-   * while the NS point elsewhere, a DNS error, or the call refused) the list is empty and core treats the domain as
-   * served elsewhere: fixes become records to publish at the real DNS host, never writes to a zone nobody queries.
-   * The zone's own NS records are never taken for this server's: a copy lists whatever NS it was given.
+   * WHM's `has_local_authority` item for a zone (cpanel.md §5, §10: "always check has_local_authority first"); null
+   * when the call fails or is refused. The zone is asked about, not a subdomain: cPanel lists public nameservers per
+   * zone (see nameserversFromAuthority for how the answer is read).
    */
-  private async authoritativeNameservers(domain: string): Promise<string[]> {
-    const r = await this.opts.transport.call('has_local_authority', [['domain', domain]]).catch(() => null);
-    if (!r?.ok) return [];
-    const item = authorityItems(r.data).find((x) => canonName(String(x.domain ?? '')) === domain) ?? authorityItems(r.data)[0];
-    if (!item || Number(item.local_authority) !== 1) return [];
-    return (Array.isArray(item.nameservers) ? item.nameservers : []).map((n) => canonName(String(n))).filter(Boolean);
+  private async authorityItem(zone: string): Promise<AuthorityItem | null> {
+    const r = await this.opts.transport.call('has_local_authority', [['domain', zone]]).catch(() => null);
+    if (!r?.ok) return null;
+    return authorityItemFor(authorityItems(r.data), zone);
+  }
+
+  /**
+   * One UAPI call as a cPanel account through WHM's `uapi_cpanel` (cpanel.md §1: `cpanel.user`, `cpanel.module`,
+   * `cpanel.function`; envelope §2: `metadata.result` and `data.uapi.status`, payload `data.uapi.data`); null when
+   * either flag says it failed or the call could not be made.
+   */
+  private async uapiAs(user: string, module: string, func: string, params: Params): Promise<unknown | null> {
+    const r = await this.opts.transport.call('uapi_cpanel', [['cpanel.user', user], ['cpanel.module', module], ['cpanel.function', func], ...params]).catch(() => null);
+    const uapi = (r?.data as { uapi?: { status?: unknown; data?: unknown } } | null)?.uapi;
+    if (!r?.ok || !uapi || Number(uapi.status) !== 1) return null;
+    return uapi.data ?? null;
+  }
+
+  /**
+   * Mail routing off the server: `Email::list_mxs` (§8.1) as the cPanel account that owns the domain (get_domain_info
+   * `user`), through uapi_cpanel. When that gives no answer, routingFromListMxs reads it as "remote" — never "local":
+   * another provider's MX, includes and DKIM keys are then kept, nothing is removed (INFERRED, the safe reading).
+   */
+  private async remoteRouting(domain: string, info: DomainInfo[], zone: string): Promise<'local' | 'remote'> {
+    const owner = (info.find((x) => x.domain === domain) ?? info.find((x) => x.domain === zone))?.user;
+    const data = owner ? await this.uapiAs(owner, 'Email', 'list_mxs', [['domain', domain]]) : null;
+    return routingFromListMxs(data, domain);
   }
 
   /**
@@ -222,12 +242,13 @@ export class WhmPanel implements Panel {
 
   async readMailSettings(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
-    await this.zoneOf(d); // a domain this WHM user does not reach is not-found
-    // The server's own nameservers: WHM's Basic WebHost Manager Setup (/etc/wwwacct.conf NS…NS4) when we run on the
-    // server; otherwise WHM's has_local_authority. Never the zone's own NS records: an imported zone, or a copy left
-    // here while the domain's NS point elsewhere, lists the nameservers it was given, not this server's.
-    const serverNs = this.root ? readWwwacctNameservers(this.root) : [];
-    const nameservers = serverNs.length ? serverNs : await this.authoritativeNameservers(d);
+    const { zone, info } = await this.zoneOf(d); // a domain this WHM user does not reach is not-found
+    // Whose nameservers: WHM's has_local_authority first — when it says this server is the authority, its public
+    // nameservers are this server's, also a reseller's branded ones no server-wide list holds; otherwise the server's
+    // own from WHM's Basic WebHost Manager Setup (/etc/wwwacct.conf NS…NS4) when we run on the server, for core to
+    // compare with the live NS; else none. Never the zone's own NS records: an imported zone, or a copy left here while
+    // the domain's NS point elsewhere, lists the nameservers it was given, not this server's.
+    const nameservers = nameserversFromAuthority(await this.authorityItem(zone), this.root ? readWwwacctNameservers(this.root) : []);
     if (this.root && hasCpanelFiles(this.root)) {
       const f = readCpanelServerFiles(this.root, d);
       const hostname = this.opts.hostname ?? f.hostname ?? (this.root === '/' ? osHostname() : '');
@@ -278,8 +299,9 @@ export class WhmPanel implements Panel {
       helo,
       nameservers,
       dkim: { selector: 'default', signing: remoteSigns, ...(publicKey && !remoteSigns ? { signingNeedsRefresh: true } : {}), ...(publicKey ? { publicKey } : {}) },
-      routing: 'local', // INFERRED default: remote WHM callers get no MX-check state without per-user UAPI calls
-      relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server
+      routing: await this.remoteRouting(d, info, zone),
+      relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server: not known here
+      relayUnknown: 'the smarthost setting is in /etc/exim.conf.localopts on the server, which the WHM API does not show',
     };
   }
 
@@ -322,7 +344,11 @@ export class WhmPanel implements Panel {
     const undo = undoGeneratedDkim(before, after, d);
     if (undo.length) {
       const r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, after.version, undo));
-      if (!r.ok) throw new PanelError('other', `WHM generated the DKIM key for ${d} but could not take back the record enable_dkim published: ${massEditError(zone, r.data, [r.reason]).message}`);
+      if (!r.ok) {
+        const e = massEditError(zone, r.data, [r.reason]);
+        await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
+        throw new PanelError(e.code, generatedDkimLeft('WHM', d, undo, e.message));
+      }
     }
     await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
     return this.readMailSettings(d);
@@ -338,20 +364,4 @@ function authorityItems(data: unknown): Record<string, unknown>[] {
   const d = data as { records?: unknown; payload?: unknown } | unknown[] | null;
   const list = Array.isArray(d) ? d : Array.isArray(d?.records) ? d.records : Array.isArray(d?.payload) ? d.payload : [];
   return list.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object');
-}
-
-/** NS, NS2, NS3, NS4 from /etc/wwwacct.conf (cPanel's Basic WebHost Manager Setup); [] when unreadable. */
-export function readWwwacctNameservers(root: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(join(root, 'etc/wwwacct.conf'), 'utf8');
-  } catch {
-    return [];
-  }
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^NS[234]?\s+(\S+)\s*$/.exec(line.trim());
-    if (m) out.push(canonName(m[1]));
-  }
-  return out;
 }

@@ -96,6 +96,7 @@ describe('cPanel adapter over HTTPS (UAPI emulator on loopback)', () => {
   });
 
   it('applies add / edit / remove exactly; every other record unchanged; serial bumped', async () => {
+    state.serialDate = '20270301';
     const z = await alice.readZone('alice.example');
     const beforeView = zoneView(state, 'alice.example');
     const spf = find(z.records, 'alice.example', 'TXT')[0];
@@ -108,21 +109,28 @@ describe('cPanel adapter over HTTPS (UAPI emulator on loopback)', () => {
       { action: 'add', name: '_dmarc.alice.example', type: 'TXT', ttl: 3600, before: null, after: { name: '_dmarc.alice.example', ttl: 3600, type: 'TXT', value: dmarc, txt: [dmarc] } },
     ];
     const res = await alice.applyChanges('alice.example', changes, z.version);
-    assert.equal(res.version, '2024061101');
+    // §4.4: YYYYMMDD00 when larger than the old serial (2024061100).
+    assert.equal(res.version, '2027030100');
     const afterView = zoneView(state, 'alice.example');
-    // untouched lines keep their index and content
+    // Untouched records keep their content; those after the removed line move up by one (LineEdit::save drops a
+    // removed record's line), those before it keep their index.
+    const removedAt = Number(lock.ref);
     for (const r of beforeView) {
-      if (r.line === Number(spf.ref) || r.line === Number(lock.ref)) continue;
-      assert.deepEqual(afterView.find((x) => x.line === r.line), r.type === 'SOA' ? afterView.find((x) => x.line === r.line) : r);
+      if (r.line === Number(spf.ref) || r.line === removedAt || r.type === 'SOA') continue;
+      assert.deepEqual(afterView.find((x) => x.line === (r.line > removedAt ? r.line - 1 : r.line)), { ...r, line: r.line > removedAt ? r.line - 1 : r.line });
     }
     assert.deepEqual(afterView.find((x) => x.line === Number(spf.ref))?.data, [newSpf]);
-    assert.equal(afterView.find((x) => x.line === Number(lock.ref)), undefined);
+    assert.ok(!afterView.some((x) => x.name === '_mailchannels.alice.example'));
     const added = afterView.filter((x) => x.name === '_dmarc.alice.example');
     assert.deepEqual(added.map((x) => [x.type, x.ttl, x.data]), [['TXT', 3600, [dmarc]]]);
     assert.equal(afterView.length, beforeView.length); // one removed, one added
     const z2 = await alice.readZone('alice.example');
     assert.equal(z2.version, res.version);
     assert.equal(find(z2.records, '_dmarc.alice.example', 'TXT')[0].value, dmarc);
+    // The same day again: old + 1.
+    const d2 = find(z2.records, '_dmarc.alice.example', 'TXT')[0];
+    const res2 = await alice.applyChanges('alice.example', [{ action: 'remove', name: d2.name, type: 'TXT', ttl: d2.ttl, before: d2, after: null }], z2.version);
+    assert.equal(res2.version, '2027030101');
   });
 
   it('sends a long DKIM value as its ≤255-byte chunks, then refreshes DKIM validity', async () => {
@@ -217,7 +225,8 @@ describe('cPanel adapter over the local uapi CLI (fake executable)', () => {
     const spf = find(z.records, 'alice.example', 'TXT')[0];
     const value = 'v=spf1 +a +mx include:relay.mailchannels.net ~all';
     const r = await panel.applyChanges('alice.example', [{ action: 'edit', name: spf.name, type: 'TXT', ttl: 14400, before: spf, after: { ...spf, value, txt: [value] } }], z.version);
-    assert.equal(r.version, '2024061101');
+    assert.equal(r.version, String(bins.read<CpState>().zones['alice.example'].serial));
+    assert.ok(Number(r.version) > 2024061100);
     const st = bins.read<CpState>();
     assert.deepEqual(zoneView(st, 'alice.example').find((x) => x.line === Number(spf.ref))?.data, [value]);
     await rejectsWith(panel.applyChanges('alice.example', [{ action: 'remove', name: spf.name, type: 'TXT', ttl: 14400, before: spf, after: null }], z.version), 'stale');

@@ -17,7 +17,7 @@ afterEach(async () => {
   for (const f of cleanup.splice(0)) await f();
 });
 
-async function setup(user: string, change: (s: CpState) => void = () => {}, onServer = false): Promise<{ state: CpState; panel: CpanelPanel; root?: string }> {
+async function setup(user: string, change: (s: CpState) => void = () => {}, onServer = false): Promise<{ state: CpState; panel: CpanelPanel; root?: string; transport: UapiHttp }> {
   const state = makeCpState();
   change(state);
   const srv: RunningServer = await startCpanelServer(state);
@@ -31,7 +31,8 @@ async function setup(user: string, change: (s: CpState) => void = () => {}, onSe
     if (root) rmSync(root, { recursive: true, force: true });
   });
   const client = new PanelHttpClient({ baseUrl: srv.url, headers: { authorization: `cpanel ${user}:tok-${user}` } });
-  return { state, panel: new CpanelPanel({ transport: new UapiHttp(client), user, ...(root ? { root } : {}) }), root };
+  const transport = new UapiHttp(client);
+  return { state, panel: new CpanelPanel({ transport, user, ...(root ? { root } : {}) }), root, transport };
 }
 
 describe('cPanel (UAPI): DKIM signing needs the validity cache (§8.4)', () => {
@@ -120,5 +121,22 @@ describe('cPanel (UAPI): the outbound IP is the one cPanel reports', () => {
       s.nat = { '10.0.0.5': '203.0.113.10', '10.0.0.6': '203.0.113.11' };
     });
     assert.deepEqual((await bob.panel.readMailSettings('bob.example')).ips, ['203.0.113.11']);
+  });
+});
+
+describe('cPanel (UAPI): mail routing from Email::list_mxs (§8.1)', () => {
+  it('remote when cPanel says so; when the call gives no answer, remote too — never assumed local', async () => {
+    const { state, panel, transport: inner } = await setup('alice');
+    assert.equal((await panel.readMailSettings('alice.example')).routing, 'local');
+    state.mxDetected['alice.example'] = 'remote';
+    assert.equal((await panel.readMailSettings('alice.example')).routing, 'remote');
+    state.mxDetected['alice.example'] = 'local';
+    for (const answer of [{ ok: false, data: null, errors: ['You do not have the feature “changemx”.'], warnings: [] }, { ok: true, data: [], errors: [], warnings: [] }]) {
+      const failing = new CpanelPanel({
+        transport: { label: 'cPanel', call: (m, f, p) => (m === 'Email' && f === 'list_mxs' ? Promise.resolve(answer) : inner.call(m, f, p)) },
+        user: 'alice',
+      });
+      assert.equal((await failing.readMailSettings('alice.example')).routing, 'remote');
+    }
   });
 });

@@ -37,7 +37,7 @@ describe('audit parity across panel adapters', () => {
     writeCpanelServerFiles(cp, root);
     writePleskKeys(pl, root);
     const c = (url: string, headers: Record<string, string>) => new PanelHttpClient({ baseUrl: url, headers });
-    panels.cpanel = new CpanelPanel({ transport: new UapiHttp(c(cpSrv.url, { authorization: 'cpanel alice:tok-alice' })), user: 'alice', hostname: f.hostname });
+    panels.cpanel = new CpanelPanel({ transport: new UapiHttp(c(cpSrv.url, { authorization: 'cpanel alice:tok-alice' })), user: 'alice', hostname: f.hostname, root });
     panels.whm = new WhmPanel({ transport: new WhmHttp(c(whmSrv.url, { authorization: 'whm root:tok-root' })), user: 'root', root });
     const plRest = c(plSrv.url, { 'x-api-key': pl.apiKey });
     panels.plesk = new PleskPanel({ rest: plRest, apiKey: pl.apiKey, cli: new PleskRestCli(plRest), root });

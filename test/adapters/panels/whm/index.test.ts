@@ -108,6 +108,7 @@ describe('WHM adapter over HTTPS (WHM API 1 emulator on loopback)', () => {
     const v = 'v=mc1 auth=myhostingco';
     const changes: Change[] = [{ action: 'edit', name: lock.name, type: 'TXT', ttl: 14400, before: lock, after: { ...lock, value: v, txt: [v] } }];
     state.calls.length = 0;
+    state.serialDate = '20240611'; // §4.4: today's YYYYMMDD00 is not larger than 2024061100 → old + 1
     const r = await reseller.applyChanges('bob.example', changes, z.version);
     assert.equal(r.version, '2024061101');
     const afterView = zoneView(state, 'bob.example');
@@ -143,7 +144,8 @@ describe('WHM adapter over the local whmapi1 CLI (fake executable)', () => {
     const z = await panel.readZone('alice.example');
     const dk = find(z.records, 'default._domainkey.alice.example', 'TXT')[0];
     const r = await panel.applyChanges('alice.example', [{ action: 'remove', name: dk.name, type: 'TXT', ttl: dk.ttl, before: dk, after: null }], z.version);
-    assert.equal(r.version, '2024061101');
+    assert.equal(r.version, String(bins.read<CpState>().zones['alice.example'].serial));
+    assert.ok(Number(r.version) > 2024061100);
     const st = bins.read<CpState>();
     assert.equal(zoneView(st, 'alice.example').find((x) => x.name === dk.name), undefined);
     assert.ok(st.calls.includes('whm:validate_current_dkims alice.example'), 'DKIM change refreshes the validity cache');
