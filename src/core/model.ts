@@ -116,6 +116,11 @@ export interface MailSettings {
    * in a root-only file): why. `relay` null then means "not known", not "no relay".
    */
   relayUnknown?: string;
+  /**
+   * Set when the panel cannot tell whose nameservers serve the domain (its own check of public DNS failed, and the
+   * server's nameservers are not known here): why. `nameservers` empty then means "not known", not "not this server".
+   */
+  nameserversUnknown?: string;
 }
 
 export type Role = 'customer' | 'reseller' | 'admin';

@@ -9,6 +9,8 @@ import { emptyList, mapList } from '../arrays.js';
 interface Authority {
   state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown';
   live: string[];
+  /** For 'unknown': why (a DNS error, or the panel cannot tell whose nameservers serve the zone). */
+  why?: string;
 }
 
 /** Live NS versus the panel's nameservers. Shared with the planner (no apply when not authoritative). */
@@ -31,9 +33,10 @@ async function delegation(ctx: CheckContext): Promise<{ ns: Answer<'NS'>; at: st
 
 /** The same from an NS answer already received (the dns check has one). */
 function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
-  if (ns.status === 'unknown') return { state: 'unknown', live: emptyList() };
+  if (ns.status === 'unknown') return { state: 'unknown', live: emptyList(), why: `DNS error: ${ns.error ?? 'no answer'}` };
   if (ns.status !== 'ok') return { state: 'undelegated', live: emptyList() };
   const live = mapList(ns.records, canonName);
+  if (!ctx.settings.nameservers.length && ctx.settings.nameserversUnknown) return { state: 'unknown', live, why: ctx.settings.nameserversUnknown };
   const mine = new Set(ctx.settings.nameservers.map(canonName));
   return { state: live.some((n) => mine.has(n)) ? 'authoritative' : 'not-authoritative', live };
 }
@@ -45,6 +48,12 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   if (ns.status === 'unknown') return [dnsErrorFinding('dns', 'the delegation', ns, ev)];
   const auth = authorityOf(ctx, ns);
   const of = at === ctx.domain ? ctx.domain : `${ctx.domain} (in the zone ${at})`;
+  if (auth.state === 'unknown') {
+    // The panel cannot tell whose nameservers these are: unknown, never "not this server's" (which would turn the
+    // fixes into records to publish elsewhere).
+    out.push(makeFinding('dns', 'dns.authority-unknown', 'unknown', `Could not tell whether this server's DNS is the live one for ${of} (live nameservers ${auth.live.join(', ')}): ${auth.why}.`, ev));
+    return out;
+  }
   if (auth.state === 'undelegated') {
     out.push(makeFinding('dns', 'dns.not-authoritative', 'fail', `${at} has no NS records in live DNS: the domain is not delegated (or has expired), so nothing in the panel's zone is seen.`, ev));
     return out;

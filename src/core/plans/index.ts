@@ -61,7 +61,7 @@ export interface PlanInput {
 export async function makePlanWith(ctx: CheckContext, check: FixKind, options: PlanOptions = {}): Promise<Plan> {
   if (!ctx.zone) throw new PlanError(`The panel could not provide the zone of ${ctx.domain}: no plan.`);
   const auth = await authority(ctx);
-  if (auth.state === 'unknown') throw new PlanError(`Could not tell whether this server's DNS is the live one for ${ctx.domain} (DNS error): no plan until DNS answers.`);
+  if (auth.state === 'unknown') throw new PlanError(`Could not tell whether this server's DNS is the live one for ${ctx.domain} (${auth.why ?? 'DNS error'}): no plan until that is known.`);
   const mode: Plan['mode'] = auth.state === 'authoritative' ? 'apply' : 'publish-elsewhere';
   const zone = mode === 'apply' ? ctx.zone : await liveZone(ctx, check);
   const p = await partial(check, ctx, zone.records, options);

@@ -62,6 +62,16 @@ export function nameserversFromAuthority(item: AuthorityItem | null, serverNs: r
 }
 
 /**
+ * Why whose nameservers serve the zone cannot be told (MailSettings.nameserversUnknown): cPanel's own check of public
+ * DNS failed (`error`) and the server's own nameservers are not known here. Undefined otherwise.
+ */
+export function authorityUnknown(item: AuthorityItem | null, serverNs: readonly string[]): string | undefined {
+  const error = item?.error;
+  if (serverNs.length || error === undefined || error === null || String(error) === '') return undefined;
+  return `cPanel could not check whether public DNS serves this zone (${String(error)})`;
+}
+
+/**
  * NS, NS2, NS3, NS4 from /etc/wwwacct.conf (cPanel's Basic WebHost Manager Setup: the nameservers new zones get); []
  * when unreadable. INFERRED (cPanel's source, not cpanel.md): the file is readable by cPanel users —
  * Cpanel/Config/LoadWwwAcctConf.pm reads it as a non-root process, the secrets live in the root-only

@@ -4,7 +4,7 @@ import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
-import { authorityItemFor, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
+import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
 import { decodeZone, featureOrOther, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
 
@@ -196,6 +196,8 @@ export class CpanelPanel implements Panel {
     const routing = routingFromListMxs(mx.ok ? mx.data : null, d);
     const files = this.opts.root && hasCpanelFiles(this.opts.root) ? readCpanelServerFiles(this.opts.root, d) : null;
     const helo = ptrItem?.helo ?? this.opts.hostname ?? '';
+    const serverNs = this.opts.root ? readWwwacctNameservers(this.opts.root) : [];
+    const unknownNs = authorityUnknown(authItem, serverNs);
     const signing = signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined);
     return {
       domain: d,
@@ -206,7 +208,8 @@ export class CpanelPanel implements Panel {
       helo,
       // has_local_authority's public nameservers when it says this server is the authority; otherwise the server's own
       // (/etc/wwwacct.conf, on the server) for core to compare with the live NS, else none (see nameserversFromAuthority).
-      nameservers: nameserversFromAuthority(authItem, this.opts.root ? readWwwacctNameservers(this.opts.root) : []),
+      nameservers: nameserversFromAuthority(authItem, serverNs),
+      ...(unknownNs ? { nameserversUnknown: unknownNs } : {}),
       dkim: {
         selector: 'default', // hard-coded in cPanel (§7.4)
         // §8.4: Exim signs only while the validity cache entry exists (see signingFromValidation). On the server the

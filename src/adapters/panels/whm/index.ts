@@ -8,7 +8,7 @@ import { canonicalKey } from '../../../core/classify.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
-import { authorityItemFor, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from '../cpanel/authority.js';
+import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from '../cpanel/authority.js';
 import { dkimKeyOf, generatedDkimLeft, routingFromListMxs, signingFromValidation } from '../cpanel/index.js';
 import type { Params } from '../cpanel/uapi.js';
 import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
@@ -248,7 +248,10 @@ export class WhmPanel implements Panel {
     // own from WHM's Basic WebHost Manager Setup (/etc/wwwacct.conf NS…NS4) when we run on the server, for core to
     // compare with the live NS; else none. Never the zone's own NS records: an imported zone, or a copy left here while
     // the domain's NS point elsewhere, lists the nameservers it was given, not this server's.
-    const nameservers = nameserversFromAuthority(await this.authorityItem(zone), this.root ? readWwwacctNameservers(this.root) : []);
+    const authItem = await this.authorityItem(zone);
+    const serverNs = this.root ? readWwwacctNameservers(this.root) : [];
+    const nameservers = nameserversFromAuthority(authItem, serverNs);
+    const unknownNs = authorityUnknown(authItem, serverNs);
     if (this.root && hasCpanelFiles(this.root)) {
       const f = readCpanelServerFiles(this.root, d);
       const hostname = this.opts.hostname ?? f.hostname ?? (this.root === '/' ? osHostname() : '');
@@ -269,6 +272,7 @@ export class WhmPanel implements Panel {
         ips,
         helo: f.helo ?? hostname,
         nameservers,
+        ...(unknownNs ? { nameserversUnknown: unknownNs } : {}),
         dkim: {
           selector: 'default',
           // §8.4: Exim signs only when /var/cpanel/domain_keys/validity_cache/<domain> exists. A missing entry means
@@ -298,6 +302,7 @@ export class WhmPanel implements Panel {
       ips,
       helo,
       nameservers,
+      ...(unknownNs ? { nameserversUnknown: unknownNs } : {}),
       dkim: { selector: 'default', signing: remoteSigns, ...(publicKey && !remoteSigns ? { signingNeedsRefresh: true } : {}), ...(publicKey ? { publicKey } : {}) },
       routing: await this.remoteRouting(d, info, zone),
       relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server: not known here

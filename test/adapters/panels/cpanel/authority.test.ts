@@ -86,6 +86,19 @@ describe('has_local_authority read as cPanel computes it', () => {
     assert.deepEqual(unknown.findings.map((f) => f.severity), ['unknown']);
   });
 
+  it('off the server, cPanel’s own lookup failed: whose zone it is cannot be told — unknown, no plan (not "publish elsewhere")', async () => {
+    const { panel } = await setup((s) => (s.authorityErrors = { [Z]: 'The DNS query (alice.example/SOA) timed out.' }), 'remote');
+    const s = await panel.readMailSettings(Z);
+    assert.deepEqual(s.nameservers, []);
+    assert.match(s.nameserversUnknown ?? '', /could not check whether public DNS serves this zone \(The DNS query .* timed out\.\)/);
+    const audit = await auditDomain(Z, { panel, resolver: new MapResolver(world(OURS)), now: () => FIXED, checks: ['dns'] });
+    assert.deepEqual(audit.findings.map((f) => `${f.rule} ${f.severity}`), ['dns.authority-unknown unknown']);
+    await assert.rejects(makePlan({ domain: Z, check: 'dmarc' }, { panel, resolver: new MapResolver(world(OURS)), now: () => FIXED }), /Could not tell whether this server's DNS is the live one .*could not check whether public DNS serves this zone/);
+    // Without an error, a plain 0 off the server stays the safe reading: not authoritative, records to publish.
+    const plain = await setup(() => {}, 'remote');
+    assert.equal((await plain.panel.readMailSettings(Z)).nameserversUnknown, undefined);
+  });
+
   it('a subdomain is asked about through its zone: cPanel lists nameservers for zones only', async () => {
     const { state, panel } = await setup(() => {}, 'remote');
     state.calls.length = 0;
