@@ -137,12 +137,13 @@ function toSnapshotDomain(domain: string, owner: string | null, reseller: string
   };
 }
 
-function resellerMapFromMeta(meta: unknown): Record<string, string> {
+/** The owner → reseller map a run recorded in its meta; null when the run recorded none (runs from before it did). */
+function resellerMapFromMeta(meta: unknown): Record<string, string> | null {
   if (meta && typeof meta === 'object' && 'resellers' in meta) {
     const r = (meta as { resellers: unknown }).resellers;
     if (r && typeof r === 'object') return r as Record<string, string>;
   }
-  return {};
+  return null;
 }
 
 /** The results a complete run recorded (its domains): fewer left in the store means some were pruned. */
@@ -185,7 +186,9 @@ export function loadHistory(
       continue;
     }
     if (!chosen.has(r.id)) continue;
-    const resellers = { ...(opts.resellers ?? {}), ...resellerMapFromMeta(r.meta) };
+    // The owners' resellers as that night recorded them — an owner missing from its map had none then (the map lists
+    // only owners with a reseller), whoever their reseller is tonight. Tonight's map only for runs that recorded none.
+    const resellers = resellerMapFromMeta(r.meta) ?? opts.resellers ?? {};
     const results: AuditResult[] = store.runResults(r.id);
     runs.push({
       runId: r.id,

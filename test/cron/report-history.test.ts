@@ -155,6 +155,22 @@ describe('nightly report: a customer moves to another reseller', () => {
   });
 });
 
+describe('nightly report: a domain that left the server belongs to its owner as that night recorded', () => {
+  test("a direct customer's removed domain is not mailed to the reseller the customer moved to since", async () => {
+    const t = await world();
+    await night(t);
+    // florist.example leaves the server; alice (a direct customer of the admin) becomes rita's customer.
+    editAccounts(t, (a) => a.map((x) => (x.user === 'alice' ? { ...x, owner: 'rita', domains: ['bakery.example'] } : x)));
+    t.clock.advance(DAY);
+    const n2 = await night(t);
+    const removed = n2.doc.resolved.filter((i) => i.domain === 'florist.example');
+    assert.ok(removed.length > 0);
+    assert.deepEqual([...new Set(removed.map((i) => `${i.reason} ${i.owner} ${i.reseller}`))], ['domain-removed alice null']);
+    const rita = n2.partFor({ reseller: 'rita' }, 'rita');
+    assert.doesNotMatch(rita.rendered.text, /florist\.example/);
+  });
+});
+
 describe("nightly report: a reseller's own domains", () => {
   test('are in their part, filed under them (not the server admin), and a reseller with only their own domains gets mail', async () => {
     const t = await world();
