@@ -345,8 +345,12 @@ function sortItems<T extends ReportItem>(items: T[]): T[] {
   );
 }
 
+/**
+ * Newest first. Runs are ordered by id — the order the store made them in — not by their start time: a server clock
+ * set back (NTP correcting a fast clock) would otherwise put an earlier run after a later one.
+ */
 function byTimeDesc(a: RunSnapshot, b: RunSnapshot): number {
-  return Date.parse(b.startedAt) - Date.parse(a.startedAt) || b.runId - a.runId;
+  return b.runId - a.runId;
 }
 
 /** Counts the run's domains in the scope (`owned` says whose a domain is: tonight's owner while it is on the server). */
@@ -378,10 +382,9 @@ export function pickPrevious(current: RunSnapshot, runs: readonly RunSnapshot[],
   return earlier.find((r) => Date.parse(r.startedAt) <= limit) ?? null;
 }
 
+/** Made before `current` (by id: see byTimeDesc). */
 function isBefore(r: RunSnapshot, current: RunSnapshot): boolean {
-  const a = Date.parse(r.startedAt);
-  const b = Date.parse(current.startedAt);
-  return a < b || (a === b && r.runId < current.runId);
+  return r.runId < current.runId;
 }
 
 export function buildReport(input: BuildReportInput): ReportDoc {

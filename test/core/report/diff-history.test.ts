@@ -282,3 +282,17 @@ describe('buildReport: partly pruned runs', () => {
     assert.deepEqual(n.stillFailing.map((s) => [key(s), s.nights, s.nightsAtLeast]), [['b.example mx.stale mx.old', 2, true]]);
   });
 });
+
+describe('buildReport: the server clock was set back between two runs', () => {
+  test('runs are compared in the order they were made (by id), not by their start times', () => {
+    const r1 = run(1, [dom('a.example', 'alice', null, [stale])]);
+    // Run 1 was stamped 30 min in the future (a fast clock NTP corrected before run 2).
+    const early = { ...r1, startedAt: new Date(Date.parse(r1.startedAt) + 30 * 60_000 + 86_400_000).toISOString() };
+    const r2 = run(2, [dom('a.example', 'alice', null, [stale])]);
+    const n2 = buildReport({ current: r2, runs: [early] });
+    assert.equal(n2.previousRunId, 1);
+    assert.deepEqual(n2.newProblems.map(key), []);
+    assert.deepEqual(n2.stillFailing.map((s) => [key(s), s.nights]), [['a.example lockdown.stale-auth auth=dreamhost', 2]]);
+    assert.deepEqual(n2.trend.map((p) => p.runId), [1, 2]);
+  });
+});
