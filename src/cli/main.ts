@@ -1,6 +1,7 @@
 // mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed (also a held report lock, an interrupted run — one
 // stopped by SIGINT/SIGTERM included, see interrupt.ts — and a blocked fix preview),
 // 2 usage or configuration error. Under --json a failure is also one JSON object on stdout (printJsonError).
+import { interruptible } from './interrupt.js';
 import { Command, CommanderError } from 'commander';
 import { PanelError } from '../core/panel.js';
 import { StoreError } from '../adapters/store/store.js';
@@ -43,7 +44,9 @@ export function buildProgram(): Command {
     .option('--no-history', 'do not record the run in the database')
     .option('--threads <n>', 'worker threads for a bulk audit, besides the main thread, 0-64 (default: one per core beyond the first, from 2,500 domains; 0: none)')
     .action(async (domains: string[], _o, cmd: Command) => {
-      process.exitCode = await auditCommand(domains, cmd.optsWithGlobals());
+      // Interruptible from the start (the panel may be slow to answer before the run begins): exit 1, kind "interrupted".
+      const o = cmd.optsWithGlobals();
+      process.exitCode = await interruptible(Boolean(o.json), () => undefined, () => auditCommand(domains, o));
     });
 
   program

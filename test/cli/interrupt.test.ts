@@ -32,10 +32,10 @@ interface Child {
   running(): boolean;
 }
 
-function startCli(t: TestContext, args: string[]): Child {
+function startCli(t: TestContext, args: string[], env: Record<string, string> = {}): Child {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, MAILHEALTH_DB: '', NO_COLOR: '1' },
+    env: { ...process.env, MAILHEALTH_DB: '', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -152,4 +152,31 @@ test('audit: SIGINT marks the run interrupted and exits 1', { timeout: 180_000 }
   assert.equal(r.code, 1, r.stderr);
   assert.equal(interruptedError(r.stdout).kind, 'interrupted');
   assert.equal(runStatus(db, run.id).status, 'interrupted');
+});
+
+test('a signal before the run starts (the panel slow to answer): exit 1 with kind "interrupted", not a bare signal exit', { timeout: 120_000 }, async (t) => {
+  // A "panel" that takes every request and never answers.
+  const http = await import('node:http');
+  let asked: () => void = () => {};
+  const silent = http.createServer(() => asked());
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  t.after(() => {
+    silent.closeAllConnections();
+    silent.close();
+  });
+  const url = `http://127.0.0.1:${(silent.address() as import('node:net').AddressInfo).port}`;
+  for (const [args, signal] of [
+    [['audit', '--all', '--json'], 'SIGINT'],
+    [['report', '--json'], 'SIGTERM'],
+  ] as const) {
+    const { dir } = await demoPanelWithDns(t, 'mh-int-early-');
+    const reached = new Promise<void>((r) => (asked = r));
+    const child = startCli(t, ['--panel', 'whm', '--panel-url', url, '--panel-user', 'root', '--db', join(dir, 'h.sqlite'), ...args], { MAILHEALTH_PANEL_TOKEN: 'tok' });
+    await reached;
+    child.kill(signal);
+    const r = await child.exited;
+    assert.equal(r.signal, null, `${args[0]}: the CLI handled the signal itself`);
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(interruptedError(r.stdout).kind, 'interrupted');
+  }
 });

@@ -224,6 +224,8 @@ export function registerReportCommand(program: Command): void {
     .option('--base-url <url>', "the panel UI's base URL, for links to each domain's page")
     .option('--qps <n>', 'DNS queries per second, 1-100000 (default: setting report.dnsQps, else 20)')
     .action(async (_o, cmd: Command) => {
-      process.exitCode = await reportCommand(cmd.optsWithGlobals());
+      // Interruptible from the start (the panel may be slow to answer before the run begins): exit 1, kind "interrupted".
+      const o = cmd.optsWithGlobals();
+      process.exitCode = await interruptible(Boolean(o.json), () => undefined, () => reportCommand(o));
     });
 }
