@@ -72,7 +72,20 @@ export class FilesPanel implements Panel {
     } catch (e) {
       throw new PanelError('other', `files panel: panel.json is not valid JSON (${(e as Error).message})`);
     }
-    if (!cfg.server || !Array.isArray(cfg.accounts)) throw new PanelError('other', 'files panel: panel.json needs "server" and "accounts"');
+    if (!cfg || typeof cfg !== 'object' || !cfg.server || typeof cfg.server !== 'object' || !Array.isArray(cfg.accounts)) {
+      throw new PanelError('other', 'files panel: panel.json needs "server" and "accounts"');
+    }
+    const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string');
+    const srv = cfg.server as unknown as Record<string, unknown>;
+    const bad = [
+      typeof srv.hostname !== 'string' ? '"hostname" (a string)' : '',
+      !strings(srv.ips) ? '"ips" (a list of addresses)' : '',
+      !strings(srv.nameservers) ? '"nameservers" (a list of names)' : '',
+    ].filter(Boolean);
+    if (bad.length) throw new PanelError('other', `files panel: panel.json's "server" needs ${bad.join(', ')}`);
+    if (!cfg.accounts.every((a) => a && typeof a.user === 'string' && typeof a.role === 'string' && (a.domains === undefined || strings(a.domains)))) {
+      throw new PanelError('other', 'files panel: every entry of panel.json\'s "accounts" needs "user" and "role" (strings) and, if any, "domains" (a list of names)');
+    }
     const entry = { cfg, nameservers: nameserversOf(cfg.server) };
     if (st) this.cached = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ...entry };
     return entry;

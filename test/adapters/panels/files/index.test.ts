@@ -403,3 +403,25 @@ test('CRLF zone, end to end (planner, apply, undo): the SPF and DMARC fixes keep
     await play.close();
   }
 });
+
+test('panel.json missing a server field or with a malformed account: a clear PanelError naming it, not a crash', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mh-files-cfg-'));
+  try {
+    const write = (cfg: unknown) => writeFileSync(join(dir, 'panel.json'), JSON.stringify(cfg));
+    const server = { hostname: 'h.example', ips: ['203.0.113.10'], nameservers: ['ns1.h.example'] };
+    const cases: [unknown, RegExp][] = [
+      [{ server: { hostname: 'h.example', nameservers: [] }, accounts: [] }, /"server" needs "ips"/],
+      [{ server: { ips: [], nameservers: [] }, accounts: [] }, /"server" needs "hostname"/],
+      [{ server: { ...server, nameservers: 'ns1' }, accounts: [] }, /"server" needs "nameservers"/],
+      [{ server, accounts: [{ user: 'a', role: 'customer', domains: 'a.example' }] }, /"accounts" needs "user" and "role"/],
+      [[], /needs "server" and "accounts"/],
+    ];
+    for (const [cfg, msg] of cases) {
+      write(cfg);
+      const panel = new FilesPanel(dir);
+      await assert.rejects(panel.listDomains({ user: 'root', role: 'admin' }), (e: unknown) => e instanceof PanelError && msg.test(e.message));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
