@@ -169,7 +169,7 @@ function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: strin
         signal,
         log,
         auditOptions: auditOptionsFrom(store),
-        deliver: (oc) => deliverNightly(oc, { store, log, ...(mailer ? { mailer } : {}) }),
+        deliver: (oc) => deliverNightly(oc, { store, log, signal, ...(mailer ? { mailer } : {}) }),
       });
       const pruned = store.prune({ olderThanDays: retentionDays(store) });
       log(`history pruned: ${JSON.stringify(pruned)}`);

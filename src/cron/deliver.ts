@@ -2,6 +2,14 @@
 // default) or a configured SMTP server. The admin's recipients get the whole server's report; each reseller with an
 // address gets the part about their customers. Each message is retried (bounded, with backoff through an injectable
 // sleep); every attempt is logged and recorded with store.recordDelivery. The report itself is already saved.
+// Every attempt has a deadline (report.timeoutMs, default 60 s): a local MTA or an SMTP server that takes the message
+// and never answers costs the run one deadline, never the report lock. A timed-out attempt is a failed delivery, not
+// retried (the message may have been handed over already: a retry could send it twice, and a stuck MTA does not unstick
+// in seconds); a permanent SMTP refusal (5xx) is not retried either; 4xx replies and other errors are. The sendmail
+// child is ours (spawned here, in its own process group): a timed-out or aborted attempt kills it. An abort (the
+// service stopping) ends the waiting at once: the attempt is recorded as aborted and the messages not yet sent as not
+// sent.
+import { spawn } from 'node:child_process';
 import nodemailer from 'nodemailer';
 import type { Store } from '../adapters/store/store.js';
 import type { RenderedReport } from '../core/report/render.js';
@@ -22,7 +30,12 @@ export const DELIVERY_SETTINGS = {
   sendmailPath: 'report.sendmailPath',
   attempts: 'report.attempts',
   backoffMs: 'report.backoffMs',
+  /** Deadline of one delivery attempt, ms. */
+  timeoutMs: 'report.timeoutMs',
 } as const;
+
+/** Default deadline of one delivery attempt (a sendmail run, an SMTP conversation). */
+export const DEFAULT_DELIVERY_TIMEOUT_MS = 60_000;
 
 export interface SmtpSettings {
   host: string;
@@ -45,6 +58,8 @@ export interface DeliverySettings {
   attempts: number;
   /** First retry waits this long, then doubles. Default 30 s. */
   backoffMs: number;
+  /** Deadline of one attempt (ms); a timed-out attempt fails and is not retried. Default 60 s. */
+  timeoutMs: number;
 }
 
 export class DeliveryConfigError extends Error {
@@ -97,6 +112,7 @@ function readDeliverySettings(store: Store, overrides: Partial<DeliverySettings>
   const smtp = get<SmtpSettings>(DELIVERY_SETTINGS.smtp);
   const attempts = get<number>(DELIVERY_SETTINGS.attempts) ?? 3;
   const backoffMs = get<number>(DELIVERY_SETTINGS.backoffMs) ?? 30_000;
+  const timeoutMs = get<number>(DELIVERY_SETTINGS.timeoutMs) ?? DEFAULT_DELIVERY_TIMEOUT_MS;
   const s: DeliverySettings = {
     from: get<string>(DELIVERY_SETTINGS.from) ?? 'mailhealth <root@localhost>',
     recipients: addrList(get(DELIVERY_SETTINGS.recipients), DELIVERY_SETTINGS.recipients, bad),
@@ -106,6 +122,7 @@ function readDeliverySettings(store: Store, overrides: Partial<DeliverySettings>
     ...(smtp ? { smtp } : {}),
     attempts: Number.isInteger(attempts) && attempts >= 1 ? attempts : 3,
     backoffMs: Number.isFinite(backoffMs) && backoffMs >= 0 ? backoffMs : 30_000,
+    timeoutMs: Number.isFinite(timeoutMs) && timeoutMs > 0 ? timeoutMs : DEFAULT_DELIVERY_TIMEOUT_MS,
     ...overrides,
   };
   if (s.transport === 'smtp' && !s.smtp?.host) bad({ setting: DELIVERY_SETTINGS.smtp, message: `${DELIVERY_SETTINGS.transport} is "smtp" but ${DELIVERY_SETTINGS.smtp}.host is not set`, scope: 'all' });
@@ -129,16 +146,113 @@ export function lenientDeliverySettings(store: Store): { settings: DeliverySetti
   return { settings, problems };
 }
 
+export interface MailMessage {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  headers?: Record<string, string>;
+}
+
 export interface Mailer {
-  sendMail(message: {
-    from: string;
-    to: string;
-    subject: string;
-    text: string;
-    html: string;
-    headers?: Record<string, string>;
-  }): Promise<unknown>;
+  /**
+   * Sends one message. `ctx.signal` aborts when the attempt times out or delivery is aborted: a mailer should stop
+   * (createMailer's sendmail kills its child). The caller stops waiting then whether or not the mailer listens.
+   */
+  sendMail(message: MailMessage, ctx?: { signal: AbortSignal }): Promise<unknown>;
   close?(): void;
+}
+
+/** An attempt that got no answer before its deadline. */
+export class DeliveryTimeoutError extends Error {
+  constructor(readonly timeoutMs: number, transport: string) {
+    super(`timed out: no answer from ${transport === 'smtp' ? 'the SMTP server' : 'sendmail'} within ${fmtMs(timeoutMs)}${transport === 'smtp' ? '' : ' (sendmail was stopped)'}`);
+    this.name = 'DeliveryTimeoutError';
+  }
+}
+
+/** Delivery stopped from outside (the service stopping, the run aborted). */
+export class DeliveryAbortedError extends Error {
+  constructor() {
+    super('aborted: the report run was stopped');
+    this.name = 'DeliveryAbortedError';
+  }
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** Kills a child and whatever it started (its own process group): SIGTERM, then SIGKILL if it is still there in 5 s. */
+function killGroup(child: ReturnType<typeof spawn>): void {
+  const kill = (sig: NodeJS.Signals) => {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch {
+      try {
+        child.kill(sig);
+      } catch {
+        /* gone */
+      }
+    }
+  };
+  kill('SIGTERM');
+  const t = setTimeout(() => kill('SIGKILL'), 5000);
+  t.unref();
+  child.once('exit', () => clearTimeout(t));
+}
+
+/**
+ * Hands a composed message to the local MTA: `sendmail -i -f FROM RCPT…` (as nodemailer's sendmail transport does),
+ * spawned here so the child is ours to kill. Resolves when sendmail exits 0.
+ */
+function runSendmail(path: string, envelope: { from: string | false; to: string[] }, raw: Buffer, signal?: AbortSignal): Promise<{ response: string }> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const addrs = [...(envelope.from ? [envelope.from] : []), ...envelope.to];
+    // An address starting with "-" would be read as an option.
+    if (!envelope.to.length || addrs.some((a) => /^"?-/.test(a))) return reject(new Error('can not send mail: invalid envelope addresses'));
+    const args = ['-i', ...(envelope.from ? ['-f', envelope.from] : []), ...envelope.to];
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(path, args, { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    } catch (e) {
+      return reject(e);
+    }
+    let stderr = '';
+    let settled = false;
+    const finish = (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      signal?.removeEventListener('abort', onAbort);
+      // Not ours to wait for any more: a grandchild may hold the pipes open.
+      child.stdin?.destroy();
+      child.stderr?.destroy();
+      if (err) reject(err);
+      else resolve({ response: 'handed to sendmail' });
+    };
+    const onAbort = () => {
+      killGroup(child);
+      finish(signal?.reason ?? new DeliveryAbortedError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stderr?.on('data', (c: Buffer) => {
+      if (stderr.length < 1000) stderr += c.toString('utf8');
+    });
+    child.on('error', (e) => finish(e));
+    child.on('exit', (code, sig) => {
+      const why = stderr.trim() ? `: ${stderr.trim().slice(0, 300)}` : '';
+      if (code === 0) finish(null);
+      else if (code !== null) finish(new Error(`sendmail (${path}) exited with code ${code}${why}`));
+      else finish(new Error(`sendmail (${path}) was terminated by ${sig}${why}`));
+    });
+    child.stdin?.on('error', () => {
+      /* EPIPE: sendmail closed its input; its exit code says why */
+    });
+    child.stdin?.end(raw);
+  });
 }
 
 /** A nodemailer transport for the settings: local MTA via sendmail, or SMTP. */
@@ -146,7 +260,7 @@ export function createMailer(s: DeliverySettings): Mailer {
   if (s.transport === 'smtp') {
     const smtp = s.smtp as SmtpSettings;
     const pass = process.env.MAILHEALTH_SMTP_PASS ?? smtp.auth?.pass;
-    return nodemailer.createTransport({
+    const transport = nodemailer.createTransport({
       host: smtp.host,
       port: smtp.port ?? (smtp.secure ? 465 : 587),
       secure: Boolean(smtp.secure),
@@ -158,8 +272,21 @@ export function createMailer(s: DeliverySettings): Mailer {
       greetingTimeout: 30_000,
       socketTimeout: 60_000,
     });
+    // Not the transport itself: its sendMail reads a second argument as a callback. A timed-out SMTP attempt is left
+    // to the socket timeout above (the caller has stopped waiting for it).
+    return { sendMail: (message) => transport.sendMail(message), close: () => transport.close() };
   }
-  return nodemailer.createTransport({ sendmail: true, newline: 'unix', path: s.sendmailPath ?? '/usr/sbin/sendmail' });
+  // nodemailer composes the message; sendmail is spawned here, so a timed-out attempt can kill it (nodemailer's
+  // sendmail transport keeps its child to itself, and waits for it forever).
+  const path = s.sendmailPath ?? '/usr/sbin/sendmail';
+  const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async sendMail(message, ctx) {
+      const info = (await composer.sendMail(message)) as { envelope: { from: string | false; to: string[] }; message: Buffer };
+      return runSendmail(path, info.envelope, info.message, ctx?.signal);
+    },
+    close: () => composer.close(),
+  };
 }
 
 export interface DeliveryResult {
@@ -177,6 +304,10 @@ export interface DeliverOptions {
   mailer?: Mailer;
   sleep?: (ms: number) => Promise<void>;
   log?: (message: string) => void;
+  /** Aborts delivery: the attempt in progress ends at once (its sendmail killed), nothing more is sent. */
+  signal?: AbortSignal;
+  /** Deadline of one attempt (ms); wins over settings.timeoutMs. */
+  timeoutMs?: number;
 }
 
 interface Outgoing {
@@ -204,37 +335,88 @@ function errText(e: unknown): string {
   return `${err?.responseCode ? `${err.responseCode} ` : ''}${err?.message ?? String(e)}`.replace(/\s+/g, ' ').trim();
 }
 
-/** Sends one message with bounded retries, recording every attempt. */
-async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { mailer: Mailer }): Promise<DeliveryResult> {
+/** A permanent refusal: an SMTP 5xx reply (retrying cannot help). 4xx replies and other errors are worth a retry. */
+function isPermanent(e: unknown): boolean {
+  const code = (e as { responseCode?: unknown })?.responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600;
+}
+
+/** Rejects with the signal's reason once it aborts. */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/** Sends one message with bounded retries, recording every attempt. `aborted`: delivery was stopped during it. */
+async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { mailer: Mailer }): Promise<DeliveryResult & { aborted?: true }> {
   const { store, settings } = o;
   const sleep = o.sleep ?? realSleep;
   const log = o.log ?? (() => {});
+  const timeoutMs = o.timeoutMs ?? settings.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
+  const who = `${m.to}${m.reseller ? ` (reseller ${m.reseller})` : ''}`;
+  const result = (ok: boolean, attempts: number, error: string | null) => ({ recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok, attempts, error });
   let last = '';
   for (let attempt = 1; attempt <= settings.attempts; attempt++) {
+    const ctl = new AbortController();
+    const onAbort = () => ctl.abort(new DeliveryAbortedError());
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
+    const timer = setTimeout(() => ctl.abort(new DeliveryTimeoutError(timeoutMs, settings.transport)), timeoutMs);
     try {
-      await o.mailer.sendMail({
-        from: settings.from,
-        to: m.to,
-        subject: m.rendered.subject,
-        text: m.rendered.text,
-        html: m.rendered.html,
-        headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailhealth-Run': String(runId) },
-      });
+      // The race: waiting ends at the deadline or abort even if the mailer does not listen to the signal.
+      await Promise.race([
+        o.mailer.sendMail(
+          {
+            from: settings.from,
+            to: m.to,
+            subject: m.rendered.subject,
+            text: m.rendered.text,
+            html: m.rendered.html,
+            headers: { 'Auto-Submitted': 'auto-generated', 'X-Mailhealth-Run': String(runId) },
+          },
+          { signal: ctl.signal },
+        ),
+        whenAborted(ctl.signal),
+      ]);
       store.recordDelivery(runId, m.to, true, attempt > 1 ? `delivered on attempt ${attempt}` : null);
-      log(`report run ${runId}: sent to ${m.to}${m.reseller ? ` (reseller ${m.reseller})` : ''}${attempt > 1 ? ` on attempt ${attempt}` : ''}`);
-      return { recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok: true, attempts: attempt, error: null };
+      log(`report run ${runId}: sent to ${who}${attempt > 1 ? ` on attempt ${attempt}` : ''}`);
+      return result(true, attempt, null);
     } catch (e) {
       last = errText(e);
-      const final = attempt === settings.attempts;
+      const aborted = e instanceof DeliveryAbortedError;
+      const why = aborted ? '' : e instanceof DeliveryTimeoutError ? ' — not retried (it may have been handed over already)' : isPermanent(e) ? ' — not retried (permanent refusal)' : '';
+      const final = attempt === settings.attempts || aborted || why !== '';
       store.recordDelivery(runId, m.to, false, `attempt ${attempt}/${settings.attempts}: ${last}`);
-      log(`report run ${runId}: sending to ${m.to} failed (attempt ${attempt}/${settings.attempts}): ${last}${final ? '' : ' — retrying'}`);
-      if (!final) await sleep(settings.backoffMs * 2 ** (attempt - 1));
+      log(`report run ${runId}: sending to ${m.to} failed (attempt ${attempt}/${settings.attempts}): ${last}${why || (final ? '' : ' — retrying')}`);
+      if (aborted) return { ...result(false, attempt, last), aborted: true };
+      if (final) return result(false, attempt, last);
+      try {
+        const pause = new AbortController();
+        const stopPause = () => pause.abort(new DeliveryAbortedError());
+        o.signal?.addEventListener('abort', stopPause, { once: true });
+        try {
+          await Promise.race([sleep(settings.backoffMs * 2 ** (attempt - 1)), whenAborted(pause.signal)]);
+        } finally {
+          o.signal?.removeEventListener('abort', stopPause);
+        }
+      } catch {
+        log(`report run ${runId}: delivery aborted; ${m.to} not retried`);
+        return { ...result(false, attempt, last), aborted: true };
+      }
+    } finally {
+      clearTimeout(timer);
+      o.signal?.removeEventListener('abort', onAbort);
     }
   }
-  return { recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok: false, attempts: settings.attempts, error: last };
+  return result(false, settings.attempts, last);
 }
 
-/** Sends the report of a run to the admin's recipients and to each reseller's address. Never throws for a failed send. */
+/**
+ * Sends the report of a run to the admin's recipients and to each reseller's address. Never throws for a failed send.
+ * After an abort (o.signal) nothing more is sent: the messages left are recorded as not sent.
+ */
 export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rendered' | 'resellers' | 'partFor'>, o: DeliverOptions): Promise<DeliveryResult[]> {
   const messages = plannedMessages(outcome, o.settings);
   if (!messages.length) {
@@ -243,11 +425,23 @@ export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rend
   }
   const mailer = o.mailer ?? createMailer(o.settings);
   const results: DeliveryResult[] = [];
+  let aborted = Boolean(o.signal?.aborted);
   try {
-    for (const m of messages) results.push(await sendWithRetry(outcome.runId, m, { ...o, mailer }));
+    for (const m of messages) {
+      if (aborted) {
+        const error = 'not sent: delivery aborted (the report run was stopped)';
+        o.store.recordDelivery(outcome.runId, m.to, false, error);
+        results.push({ recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok: false, attempts: 0, error });
+        continue;
+      }
+      const { aborted: stop, ...r } = await sendWithRetry(outcome.runId, m, { ...o, mailer });
+      results.push(r);
+      if (stop || o.signal?.aborted) aborted = true;
+    }
   } finally {
     if (!o.mailer) mailer.close?.();
   }
+  if (aborted) o.log?.(`report run ${outcome.runId}: delivery aborted; ${results.filter((r) => r.attempts === 0).length} message(s) not sent (the report is saved)`);
   return results;
 }
 

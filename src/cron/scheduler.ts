@@ -3,8 +3,9 @@
 // previous run is still going is skipped (the SQLite lock in runReport covers other processes). reschedule() swaps
 // the node-cron task of a running scheduler (the admin saved a new schedule) without touching a run in progress.
 // Daylight saving: a local time that repeats runs once, and one that does not exist (node-cron skips it) runs right
-// after the gap, so a daily report runs once every local day. nextRuns() is pure (an explicit `from`), for tests and
-// the UI.
+// after the gap, so a daily report runs once every local day. A slot node-cron misses (its timer came more than its
+// 1 s tolerance late: a paused VM, a busy event loop) runs as soon as node-cron notices, once however many slots were
+// missed, and not while a run is going. nextRuns() is pure (an explicit `from`), for tests and the UI.
 import cron from 'node-cron';
 import type { ScheduledTask, TaskOptions } from 'node-cron';
 
@@ -169,11 +170,11 @@ export interface SchedulerOptions {
   timezone?: string;
   run: (ctx: SchedulerRunContext) => Promise<unknown>;
   log?: (message: string) => void;
-  /** Tests: a stand-in for node-cron's schedule. */
-  schedule?: (expr: string, fn: () => Promise<void>, options: TaskOptions) => Pick<ScheduledTask, 'stop' | 'destroy'>;
+  /** Tests: a stand-in for node-cron's schedule. `on` (node-cron's events) gets the 'execution:missed' listener. */
+  schedule?: (expr: string, fn: () => Promise<void>, options: TaskOptions) => Pick<ScheduledTask, 'stop' | 'destroy'> & Partial<Pick<ScheduledTask, 'on'>>;
   /** Tests: the clock for `firedAt` and nextRuns. */
   now?: () => Date;
-  /** Tests: the timer of a run after a daylight-saving gap (node-cron's own timers are behind `schedule`). */
+  /** Tests: the timer of a catch-up run (after a daylight-saving gap, or a missed slot); node-cron's own timers are behind `schedule`. */
   setTimer?: (fn: () => void, ms: number) => { clear(): void };
 }
 
@@ -237,6 +238,8 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   // The last scheduled fire (node-cron's or a catch-up): its instant and local time, to its second.
   let lastFire: { at: number; local: number } | null = null;
   let catchUp: { clear(): void } | null = null;
+  /** The slot of a missed-run catch-up armed on the catch-up timer. */
+  let pendingMissed: number | null = null;
 
   /**
    * A scheduled fire. The report runs once per local time: a fire whose local time is not later than the last fire's
@@ -263,11 +266,39 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   /**
+   * node-cron missed a slot (its timer fired more than its tolerance late: the process was paused or busy). The
+   * catch-up timer runs the report at once, the way it runs one after a daylight-saving gap: once for any number of
+   * missed slots (node-cron reports each; the first arms the timer, the others find it armed), and not when a fire
+   * for that slot or a later one came meanwhile, nor while a run is going (that run is the night's report).
+   */
+  function missed(slot: Date): void {
+    if (stopped) return;
+    const at = slot.getTime();
+    const when = `${new Date(at).toISOString()} (${timezone ?? 'server time'})`;
+    if (current) {
+      log(`nightly report: the run due at ${when} was missed (the process was paused or busy); a report is running, not starting another`);
+      return;
+    }
+    if (pendingMissed !== null) return;
+    pendingMissed = at;
+    catchUp?.clear();
+    catchUp = setTimer(() => {
+      catchUp = null;
+      pendingMissed = null;
+      if (stopped) return;
+      if (current || (lastFire && lastFire.at >= at)) return armCatchUp(); // ran meanwhile
+      log(`nightly report: the run due at ${when} was missed (the process was paused or busy); running it now`);
+      void fire();
+    }, 0);
+  }
+
+  /**
    * node-cron skips a local time that does not exist (the hour skipped when daylight saving starts), which would skip
    * that night's report: when the next run is one of those, a timer runs it at the first moment after the gap.
    * Re-armed after every fire and reschedule; a far run is re-checked daily (timers cannot wait longer than 24.8 days).
    */
   function armCatchUp(): void {
+    if (pendingMissed !== null) return; // a missed slot runs first; its fire re-arms
     catchUp?.clear();
     catchUp = null;
     if (stopped) return;
@@ -293,7 +324,11 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   const schedule = opts.schedule ?? ((expr, fn, o) => cron.schedule(expr, fn, o));
   // Every task calls the same fire() and tick(), so the skip-while-running and once-per-local-time rules hold across a
   // reschedule.
-  const scheduleTask = (expr: string, tz: string | undefined) => schedule(expr, fire, { name: 'mailhealth-report', noOverlap: true, ...(tz ? { timezone: tz } : {}) });
+  const scheduleTask = (expr: string, tz: string | undefined) => {
+    const t = schedule(expr, fire, { name: 'mailhealth-report', noOverlap: true, ...(tz ? { timezone: tz } : {}) });
+    t.on?.('execution:missed', (ctx) => missed(ctx.date));
+    return t;
+  };
   const describe = () => `"${cronExpr}"${timezone ? ` (${timezone})` : ' (server time)'}`;
   let task = scheduleTask(cronExpr, timezone);
   log(`nightly report scheduled: ${describe()}`);
@@ -331,6 +366,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       stopped = true;
       catchUp?.clear();
       catchUp = null;
+      pendingMissed = null;
       await task.stop();
       controller?.abort();
       if (current) await current.catch(() => {});

@@ -3,14 +3,22 @@
 import type { SchedulerOptions } from '../../src/cron/scheduler.js';
 
 export function fakeSchedule() {
-  const calls: { expr: string; options: Parameters<NonNullable<SchedulerOptions['schedule']>>[2]; fn: () => Promise<void> }[] = [];
+  const calls: {
+    expr: string;
+    options: Parameters<NonNullable<SchedulerOptions['schedule']>>[2];
+    fn: () => Promise<void>;
+    /** node-cron's events the scheduler listens to, by name. */
+    listeners: Map<string, ((ctx: { date: Date }) => unknown)[]>;
+  }[] = [];
   let stopped = 0;
   let destroyed = 0;
   const schedule: NonNullable<SchedulerOptions['schedule']> = (expr, fn, options) => {
-    calls.push({ expr, fn, options });
+    const listeners = new Map<string, ((ctx: { date: Date }) => unknown)[]>();
+    calls.push({ expr, fn, options, listeners });
     return {
       stop: () => void stopped++,
       destroy: () => void destroyed++,
+      on: (event, fn) => void listeners.set(event, [...(listeners.get(event) ?? []), fn as (ctx: { date: Date }) => unknown]),
     };
   };
   return {
@@ -23,6 +31,10 @@ export function fakeSchedule() {
     /** The time zone each was scheduled with (undefined: the server's). */
     get timezones(): (string | undefined)[] {
       return calls.map((c) => c.options.timezone);
+    },
+    /** node-cron's 'execution:missed' for `slot`, from the latest task (as its heartbeat emits it). */
+    miss(slot: Date): void {
+      for (const fn of calls[calls.length - 1]?.listeners.get('execution:missed') ?? []) void fn({ date: slot });
     },
     stopped: () => stopped,
     destroyed: () => destroyed,
