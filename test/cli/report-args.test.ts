@@ -30,6 +30,11 @@ describe('mailhealth report: --out and --since are checked before anything runs'
     assert.equal(existsSync(dbPath), false, 'no database written: nothing ran');
   });
 
+  test('--email with no database yet (so no recipients): a usage error, and no database is created', async () => {
+    await assert.rejects(run({ email: true }), (e: unknown) => e instanceof UsageError && /--email: no recipients configured/.test(e.message));
+    assert.equal(existsSync(dbPath), false, 'no database written: nothing ran');
+  });
+
   test('--out a new file in an existing writable directory is fine', () => {
     checkOutPath(join(w.dir, 'new-report.html'));
     checkOutPath('relative-name.json'); // the current directory

@@ -4,7 +4,8 @@
 import { jsonText } from '../../core/text.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { auditOptionsFrom } from '../../web/settings.js';
-import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { resolveDbPath } from '../../adapters/store/path.js';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { deliverNightly, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
@@ -139,6 +140,10 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   const resolver = resolverFromOptions(o);
   const identity = await identityFromOptions(rawPanel, o);
   if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
+  // No database yet: no recipients can be configured, and a usage error writes nothing (not even an empty database).
+  if (o.email && !existsSync(resolveDbPath({ flag: o.db }))) {
+    throw new UsageError(`--email: no recipients configured (settings report.recipients and/or report.resellers; there is no mailhealth database at ${resolveDbPath({ flag: o.db })} yet)`);
+  }
   const store = storeFromOptions(o);
   // The admin's settings (MailChannels account id, blocklists) apply here exactly as in the web UI and `serve`.
   const panel = withSettings(rawPanel, store);
