@@ -35,6 +35,11 @@ export interface HttpRequest {
   /** Raw body with its content type. */
   body?: { contentType: string; text: string };
   headers?: Record<string, string>;
+  /**
+   * The request changes something on the panel (a zone write): a timeout or a dropped connection after it went out is
+   * then 'no-answer' (whether it acted is not known), not 'unreachable'.
+   */
+  write?: boolean;
 }
 
 export interface HttpResponse {
@@ -135,8 +140,8 @@ export class PanelHttpClient {
       r.end();
     }).catch((e: NodeJS.ErrnoException) => {
       const code = e.code ?? '';
-      if (body !== undefined && (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EPIPE')) {
-        // The request (a write, with a body) went out; the panel may have acted on it or not.
+      if (req.write && (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EPIPE')) {
+        // A write went out; the panel may have acted on it or not.
         throw new PanelError('no-answer', `${this.label} at ${this.base.host} did not answer (${code}): ${e.message}`);
       }
       if (NETWORK_CODES.has(code)) {

@@ -392,8 +392,9 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
   if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };
   const owner = lockOwner(deps.byUser);
+  let settleLater = false; // as in applyPlan: the panel took the write but never answered
   try {
-    return await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
+    const outcome = await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
       const zone = await deps.panel.readZone(ch.domain);
       if (ch.changes.length === 0) return { status: 'refused' as const, reason: `Change ${changeId} changed no record (it had the panel check the DKIM key again): nothing to undo. Turn signing off in the panel if you want it off.` };
       const inv = inverseChanges(zone, ch.changes);
@@ -410,6 +411,14 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       try {
         after = (await deps.panel.applyChanges(ch.domain, inv.changes, zone.version)).version;
       } catch (e) {
+        if (e instanceof PanelError && e.code === 'no-answer') {
+          settleLater = true;
+          return {
+            status: 'failed' as const,
+            changeId: id,
+            reason: `${e.message}: whether the undo was written is not known yet. mailhealth checks the zone again in about ${Math.round(LOCK_TTL_MS / 60_000)} minutes (the history shows it as pending until then).`,
+          };
+        }
         deps.history.recordOutcome(id, { status: 'failed', error: (e as Error).message });
         if (e instanceof PanelError && e.code === 'stale') return { status: 'refused' as const, reason: 'The zone changed while undoing; nothing was changed. Try again.' };
         return { status: 'failed' as const, changeId: id, reason: (e as Error).message };
@@ -421,6 +430,8 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       deps.history.setVerified(id, verified);
       return { status: 'applied' as const, changeId: id, verified, plan, message: verified === 'yes' ? 'undone' : 'undone — propagating' };
     });
+    if (settleLater) deps.history.tryLock(domainLock(ch.domain), lockOwner('settle-later'), LOCK_TTL_MS);
+    return outcome;
   } catch (e) {
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };
     throw e;

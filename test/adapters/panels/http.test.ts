@@ -26,8 +26,10 @@ test('no answer to a write → no-answer; to a read, or nobody listening → unr
       return e.code;
     }
   };
-  assert.equal(await code(client.request({ method: 'POST', path: '/execute/DNS/mass_edit_zone', form: new URLSearchParams([['zone', 'a.example']]) })), 'no-answer');
+  assert.equal(await code(client.request({ method: 'POST', path: '/execute/DNS/mass_edit_zone', form: new URLSearchParams([['zone', 'a.example']]), write: true })), 'no-answer');
   assert.equal(await code(client.request({ method: 'GET', path: '/execute/DNS/parse_zone' })), 'unreachable');
+  // A read sent as a POST form (UAPI and WHM send every call so) is not a write.
+  assert.equal(await code(client.request({ method: 'POST', path: '/execute/DNS/parse_zone', form: new URLSearchParams([['zone', 'a.example']]) })), 'unreachable');
   // Nobody listening: refused before anything was sent.
   const closed = http.createServer();
   await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));

@@ -410,3 +410,30 @@ describe('a write the panel took but never answered (timeout)', () => {
     }
   });
 });
+
+describe('an undo the panel took but never answered', () => {
+  test('stays an open intent (not "failed"), then reconcile settles it from the zone: the change is reverted', async () => {
+    const p = await start();
+    const { outcome } = await applyAndCheck(p, 'bakery.example', 'spf');
+    const write = p.panel.applyChanges.bind(p.panel);
+    p.panel.applyChanges = async (domain, changes, version) => {
+      await write(domain, changes, version);
+      throw new PanelError('no-answer', 'cPanel at 127.0.0.1 did not answer (ETIMEDOUT): timed out');
+    };
+    const undo = await undoChange(outcome.changeId, p.deps());
+    assert.equal(undo.status, 'failed');
+    if (undo.status !== 'failed') return;
+    assert.match(undo.reason, /whether the undo was written is not known yet/);
+    const [pending] = p.store.pendingIntents();
+    assert.equal(pending.id, undo.changeId);
+    assert.equal(p.store.getChange(outcome.changeId)!.status, 'applied');
+    const later = openStore(p.dbPath, { now: () => TODAY.getTime() + LOCK_TTL_MS + 1 });
+    try {
+      p.panel.applyChanges = write;
+      assert.deepEqual(await reconcile({ ...p.deps(), history: later }), [{ id: pending.id, outcome: 'applied' }]);
+      assert.equal(later.getChange(outcome.changeId)!.status, 'reverted');
+    } finally {
+      later.close();
+    }
+  });
+});

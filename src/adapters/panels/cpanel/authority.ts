@@ -66,8 +66,10 @@ export function nameserversFromAuthority(item: AuthorityItem | null, serverNs: r
  * DNS failed (`error`) and the server's own nameservers are not known here. Undefined otherwise.
  */
 export function authorityUnknown(item: AuthorityItem | null, serverNs: readonly string[]): string | undefined {
-  const error = item?.error;
-  if (serverNs.length || error === undefined || error === null || String(error) === '') return undefined;
+  if (serverNs.length) return undefined;
+  if (!item) return 'cPanel gave no answer to has_local_authority (the call failed or was refused)';
+  const error = item.error;
+  if (error === undefined || error === null || String(error) === '') return undefined;
   return `cPanel could not check whether public DNS serves this zone (${String(error)})`;
 }
 

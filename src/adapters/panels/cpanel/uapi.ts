@@ -30,6 +30,9 @@ export function normaliseUapi(body: unknown, where: string): UapiResult {
   return { ok: Number(env.status) === 1, data: env.data ?? null, errors: strings(env.errors), warnings: strings(env.warnings) };
 }
 
+/** The UAPI calls mailhealth makes that change something (every call is a POST form, reads too). */
+const WRITES = new Set(['DNS::mass_edit_zone', 'EmailAuth::enable_dkim', 'EmailAuth::ensure_dkim_keys_exist', 'EmailAuth::install_dkim_private_keys']);
+
 export class UapiHttp implements UapiTransport {
   readonly label = 'cPanel';
   constructor(private readonly client: PanelHttpClient) {}
@@ -38,7 +41,7 @@ export class UapiHttp implements UapiTransport {
     const form = new URLSearchParams();
     for (const [k, v] of params) form.append(k, v);
     // POST form bodies: values are URL-encoded by URLSearchParams (a raw "+" would become a space, §4.2).
-    const res = await this.client.request({ method: 'POST', path: `/execute/${encodeURIComponent(module)}/${encodeURIComponent(func)}`, form });
+    const res = await this.client.request({ method: 'POST', path: `/execute/${encodeURIComponent(module)}/${encodeURIComponent(func)}`, form, write: WRITES.has(`${module}::${func}`) });
     if (res.status === 404) throw new PanelError('not-found', `cPanel has no function ${module}::${func} here (HTTP 404${errorText(res.json, res.text)}); is the URL the cPanel port (2083)?`);
     if (res.status >= 400 && res.json === undefined) throw new PanelError('other', `cPanel ${module}::${func}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     return normaliseUapi(res.json, `cPanel ${module}::${func}`);

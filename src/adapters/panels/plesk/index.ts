@@ -33,7 +33,7 @@ export class PleskLocalCli implements PleskCliTransport {
 export class PleskRestCli implements PleskCliTransport {
   constructor(private readonly client: PanelHttpClient) {}
   async run(utility: string, params: string[]): Promise<CommandResult> {
-    const res = await this.client.request({ method: 'POST', path: `/api/v2/cli/${encodeURIComponent(utility)}/call`, json: { params } });
+    const res = await this.client.request({ method: 'POST', path: `/api/v2/cli/${encodeURIComponent(utility)}/call`, json: { params }, write: true });
     if (res.status === 404) throw new PanelError('not-found', `Plesk does not allow the utility "${utility}" over REST${errorText(res.json, res.text)}`);
     if (res.status >= 400) throw new PanelError('other', `Plesk cli/${utility}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     const o = (res.json ?? {}) as { code?: number; stdout?: string; stderr?: string };
@@ -594,7 +594,7 @@ export class PleskPanel implements Panel {
    * FQDN, then verify"). Returns the new record's id.
    */
   private async restAdd(spelling: string, rec: ZoneRecord, known: ReadonlySet<string>): Promise<{ id: number; misplaced?: string }> {
-    const res = await this.opts.rest.request({ method: 'POST', path: '/api/v2/dns/records', query: { domain: spelling }, json: { type: 'TXT', host: rec.name, value: rec.value, ttl: rec.ttl } });
+    const res = await this.opts.rest.request({ method: 'POST', path: '/api/v2/dns/records', query: { domain: spelling }, json: { type: 'TXT', host: rec.name, value: rec.value, ttl: rec.ttl }, write: true });
     if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (adding the TXT record at ${rec.name})`);
     if (res.status >= 400) throw new PanelError('other', `Plesk could not add the TXT record at ${rec.name}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     const o = (res.json ?? {}) as Partial<DnsRecord>;
@@ -613,7 +613,7 @@ export class PleskPanel implements Panel {
 
   /** `DELETE /api/v2/dns/records/{id}` (§1.2). A record already gone (404) means the zone moved: 'stale'. */
   private async restDelete(id: string, rec: ZoneRecord): Promise<void> {
-    const res = await this.opts.rest.request({ method: 'DELETE', path: `/api/v2/dns/records/${encodeURIComponent(id)}` });
+    const res = await this.opts.rest.request({ method: 'DELETE', path: `/api/v2/dns/records/${encodeURIComponent(id)}`, write: true });
     if (res.status === 404) throw new PanelError('stale', `Plesk: the TXT record at ${rec.name} (id ${id}) is gone${errorText(res.json, res.text)}: the zone changed while writing`);
     if (res.status >= 400) throw new PanelError('other', `Plesk could not delete the TXT record at ${rec.name} (id ${id}): HTTP ${res.status}${errorText(res.json, res.text)}`);
   }

@@ -34,12 +34,15 @@ export function normaliseWhm(body: unknown, where: string): WhmResult {
   return { ok: Number(o.metadata.result) === 1, data: o.data ?? null, reason: String(o.metadata.reason ?? '') };
 }
 
+/** The WHM API 1 calls mailhealth makes that change something (every call is a POST form, reads too). */
+const WHM_WRITES = new Set(['mass_edit_dns_zone', 'enable_dkim', 'ensure_dkim_keys_exist', 'install_dkim_private_keys']);
+
 export class WhmHttp implements WhmTransport {
   constructor(private readonly client: PanelHttpClient) {}
   async call(func: string, params: Params = []): Promise<WhmResult> {
     const form = new URLSearchParams();
     for (const [k, v] of params) form.append(k, v);
-    const res = await this.client.request({ method: 'POST', path: `/json-api/${encodeURIComponent(func)}`, query: { 'api.version': '1' }, form });
+    const res = await this.client.request({ method: 'POST', path: `/json-api/${encodeURIComponent(func)}`, query: { 'api.version': '1' }, form, write: WHM_WRITES.has(func) });
     if (res.status === 404) throw new PanelError('not-found', `WHM has no function ${func} here (HTTP 404${errorText(res.json, res.text)}); is the URL the WHM port (2087)?`);
     if (res.status >= 400 && res.json === undefined) throw new PanelError('other', `WHM ${func}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     return normaliseWhm(res.json, `WHM ${func}`);
