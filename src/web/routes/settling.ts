@@ -1,8 +1,8 @@
 // The answer to an undo of a change still `intent`: its fix was interrupted (or is still running) and the change is
 // not settled yet. Every surface settles open intents before an undo (src/web/server.ts, src/cli/commands/cgi.ts, the
 // CLI's `undo`); one still open then is one whose domain lock is held — a fix running, or the lease of a process that
-// died, which expires within 2 minutes (core/plans/apply.ts LOCK_TTL_MS) — or one whose zone could not be read. Said
-// here, at the surfaces, instead of core's generic "Change N is intent, not applied: nothing to undo".
+// died, which expires within 2 minutes (core/plans/apply.ts LOCK_TTL_MS) — or one whose zone could not be read. Core's
+// undoChange says the first too; here the surfaces can also say why settling failed (the reconcile error they saw).
 import type { LockInfo } from '../../adapters/store/store.js';
 import { domainLock } from '../../core/plans/apply.js';
 
