@@ -132,7 +132,7 @@ function decide(data: Map<string, ServedData>, qname: string, qtype: string, ttl
 export async function startDnsServer(opts: { data: ServedZoneMap; port?: number; ttl?: number }): Promise<DnsServer> {
   let data = normalizeMap(opts.data);
   const ttl = opts.ttl ?? 300;
-  const udp = dgram.createSocket('udp4');
+  let udp = dgram.createSocket('udp4');
   let tcp: net.Server | null = null;
   const state = { queries: 0 };
 
@@ -164,21 +164,24 @@ export async function startDnsServer(opts: { data: ServedZoneMap; port?: number;
     return buf;
   }
 
-  udp.on('message', (msg, rinfo) => {
-    const out = respond(msg, 512);
-    if (out) udp.send(out, rinfo.port, rinfo.address);
-  });
-  await new Promise<void>((resolve, reject) => {
-    udp.once('error', reject);
-    udp.bind(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = udp.address().port;
-  // Default receive buffers hold ~250 datagrams; a client bursting more (the benchmark, concurrency tests) lost queries.
-  try {
-    udp.setRecvBufferSize(4 << 20);
-  } catch {
-    /* capped or refused by the OS: keep the default */
-  }
+  const bindUdp = async (socket: dgram.Socket): Promise<void> => {
+    socket.on('message', (msg, rinfo) => {
+      const out = respond(msg, 512);
+      if (out) socket.send(out, rinfo.port, rinfo.address);
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(opts.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    // Default receive buffers hold ~250 datagrams; a client bursting more (the benchmark, concurrency tests) lost queries.
+    try {
+      socket.setRecvBufferSize(4 << 20);
+    } catch {
+      /* capped or refused by the OS: keep the default */
+    }
+  };
+  await bindUdp(udp);
+  let port = udp.address().port;
 
   const sockets = new Set<net.Socket>();
   tcp = net.createServer((sock) => {
@@ -203,10 +206,25 @@ export async function startDnsServer(opts: { data: ServedZoneMap; port?: number;
     });
     sock.on('error', () => sock.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    tcp!.once('error', reject);
-    tcp!.listen(port, '127.0.0.1', () => resolve());
-  });
+  // TCP on the port the OS gave UDP: that port may be taken for TCP (another socket's): then another UDP port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp!.once('error', reject);
+        tcp!.listen(port, '127.0.0.1', () => resolve());
+      });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || opts.port !== undefined || attempt >= 20) {
+        udp.close();
+        throw e;
+      }
+      udp.close();
+      udp = dgram.createSocket('udp4');
+      await bindUdp(udp);
+      port = udp.address().port;
+    }
+  }
 
   return {
     host: '127.0.0.1',
