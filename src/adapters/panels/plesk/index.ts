@@ -558,10 +558,11 @@ export class PleskPanel implements Panel {
     // One `plesk bin dns` call per record (no in-place edit: an edit is delete + add). When a call fails, every
     // step already taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in
     // the error (the caller then finds the zone partly written and reconciles it).
-    const undo: { action: '--add' | '--del'; rec: ZoneRecord }[] = [];
+    const undo: UndoStep[] = [];
     const step = async (action: '--add' | '--del', rec: ZoneRecord) => {
       await this.dns(action, d, rec);
-      undo.push({ action: action === '--add' ? '--del' : '--add', rec });
+      const back = action === '--add' ? '--del' : '--add';
+      undo.push({ what: `${back === '--add' ? 'restoring' : 'removing'} ${rec.name} TXT`, run: () => this.dns(back, d, rec) });
     };
     try {
       for (const c of changes) {
@@ -573,16 +574,7 @@ export class PleskPanel implements Panel {
         }
       }
     } catch (e) {
-      const failedUndo: string[] = [];
-      for (const u of undo.reverse()) {
-        try {
-          await this.dns(u.action, d, u.rec);
-        } catch (ue) {
-          failedUndo.push(`${u.action === '--add' ? 'restoring' : 'removing'} ${u.rec.name} TXT (${(ue as Error).message})`);
-        }
-      }
-      if (failedUndo.length) throw new PanelError('other', `${(e as Error).message}; rolling back failed: ${failedUndo.join('; ')}`);
-      throw e;
+      return rollBack(e, undo);
     }
     const after = await this.readTarget(t);
     return { version: after.zone.version };
@@ -634,12 +626,12 @@ export class PleskPanel implements Panel {
     const live = current.records.filter((r) => r.type.toUpperCase() === 'TXT');
     // Every record id seen in this zone during the write (to tell a new record from the others, see restAdd).
     const known = new Set(current.records.map((r) => r.ref).filter((x): x is string => x !== undefined));
-    const undo: ({ kind: 'remove'; id: string; rec: ZoneRecord } | { kind: 'restore'; rec: ZoneRecord })[] = [];
+    const undo: UndoStep[] = [];
     const add = async (rec: ZoneRecord) => {
       if (live.some((x) => txtKey(x) === txtKey(rec))) throw new PanelError('record-exists', `Plesk: the TXT record at ${rec.name} already exists`);
       const made = await this.restAdd(spelling, rec, known);
       known.add(String(made.id));
-      undo.push({ kind: 'remove', id: String(made.id), rec });
+      undo.push({ what: `removing ${rec.name} TXT`, run: () => this.restDelete(String(made.id), rec) });
       if (made.misplaced) throw new PanelError('other', `Plesk stored the TXT record for ${rec.name} at ${made.misplaced}`);
       live.push({ ...rec, ref: String(made.id) });
     };
@@ -649,7 +641,17 @@ export class PleskPanel implements Panel {
       if (i < 0) throw new PanelError('other', `the TXT record at ${rec.name} to delete is not in the zone of ${t.name}`);
       const [cur] = live.splice(i, 1);
       await this.restDelete(cur.ref!, cur);
-      undo.push({ kind: 'restore', rec: cur });
+      undo.push({
+        what: `restoring ${cur.name} TXT`,
+        run: async () => {
+          const back = await this.restAdd(spelling, cur, known);
+          known.add(String(back.id));
+          if (back.misplaced) {
+            await this.restDelete(String(back.id), cur).catch(() => undefined);
+            throw new PanelError('other', `Plesk stored it at ${back.misplaced}`);
+          }
+        },
+      });
     };
     try {
       for (const c of changes) {
@@ -666,24 +668,7 @@ export class PleskPanel implements Panel {
         }
       }
     } catch (e) {
-      const failedUndo: string[] = [];
-      for (const u of undo.reverse()) {
-        try {
-          if (u.kind === 'remove') await this.restDelete(u.id, u.rec);
-          else {
-            const back = await this.restAdd(spelling, u.rec, known);
-            known.add(String(back.id));
-            if (back.misplaced) {
-              await this.restDelete(String(back.id), u.rec).catch(() => undefined);
-              throw new PanelError('other', `Plesk stored it at ${back.misplaced}`);
-            }
-          }
-        } catch (ue) {
-          failedUndo.push(`${u.kind === 'restore' ? 'restoring' : 'removing'} ${u.rec.name} TXT (${(ue as Error).message})`);
-        }
-      }
-      if (failedUndo.length) throw new PanelError('other', `${(e as Error).message}; rolling back failed: ${failedUndo.join('; ')}`);
-      throw e;
+      return rollBack(e, undo);
     }
     const after = await this.readTarget(t);
     return { version: after.zone.version };
@@ -738,6 +723,29 @@ function nameIndex(list: DomainResp[]): Map<string, 'domain' | { alias: AliasRes
   }
   nameIndexes.set(list, idx);
   return idx;
+}
+
+/** A write step taken, and how to take it back. */
+interface UndoStep {
+  what: string;
+  run: () => Promise<void>;
+}
+
+/**
+ * After a failed write: the steps already taken are undone, newest first, so the zone is as it was; `e` is thrown
+ * again, naming any step that could not be undone (the caller then finds the zone partly written and reconciles it).
+ */
+async function rollBack(e: unknown, undo: readonly UndoStep[]): Promise<never> {
+  const failed: string[] = [];
+  for (const u of [...undo].reverse()) {
+    try {
+      await u.run();
+    } catch (ue) {
+      failed.push(`${u.what} (${(ue as Error).message})`);
+    }
+  }
+  if (failed.length) throw new PanelError('other', `${(e as Error).message}; rolling back failed: ${failed.join('; ')}`);
+  throw e;
 }
 
 /** Why no DKIM key can be generated for a domain alias (plesk.md documents key creation for a domain only). */
