@@ -1,7 +1,6 @@
 // `mailhealth user set-password USER` ends that user's existing web sessions (as logout does): a stolen session must
 // not outlive a password reset. Other users' sessions stay.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,18 +8,9 @@ import { test } from 'node:test';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { openStore } from '../../src/adapters/store/store.js';
 import { createApp } from '../../src/web/app.js';
+import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { login, NO_LIMITS, setPasswords } from '../web/helpers.js';
-
-function setPassword(args: string[], stdin: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.on('exit', (code) => resolve({ code, stderr }));
-    child.stdin.end(stdin);
-  });
-}
 
 test("a password reset ends that user's sessions; other users stay logged in", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mh-setpw-'));
@@ -37,7 +27,7 @@ test("a password reset ends that user's sessions; other users stay logged in", a
   const alice = await login(app, 'alice');
   const bob = await login(app, 'bob');
 
-  const r = await setPassword(['--panel-root', join(dir, 'panel'), '--db', db, 'user', 'set-password', 'alice'], 'a brand new password\n');
+  const r = await runCli(['--panel-root', join(dir, 'panel'), '--db', db, 'user', 'set-password', 'alice'], 'a brand new password\n');
   assert.equal(r.code, 0, r.stderr);
   assert.notEqual((await alice.agent.get('/api/me')).status, 200, "alice's old session is over");
   assert.equal((await bob.agent.get('/api/me')).status, 200, "bob's session is not touched");

@@ -31,6 +31,26 @@ async function liveKey(p: Play, domain: string): Promise<string[]> {
   return a.status === 'ok' ? a.records.map((r) => r.join('')) : [];
 }
 
+/**
+ * clean.example as cPanel with a missing validity-cache entry: the right key is published, but the panel does not
+ * sign until refreshDkimSigning — which starts signing once `sees` is set (its check of public DNS finds the key).
+ */
+function unseenKey(p: Play, domain: string): { sees: boolean } {
+  const state = { sees: false };
+  const overrides = join(p.dir, 'domains', `${domain}.json`);
+  writeFileSync(overrides, JSON.stringify({ dkim: false }));
+  const read = p.panel.readMailSettings.bind(p.panel);
+  p.panel.readMailSettings = async (d) => {
+    const s = await read(d);
+    return s.dkim.signing ? s : { ...s, dkim: { ...s.dkim, signingNeedsRefresh: true } };
+  };
+  (p.panel as { refreshDkimSigning?: (d: string) => Promise<unknown> }).refreshDkimSigning = async (d: string) => {
+    if (state.sees) writeFileSync(overrides, JSON.stringify({ dkim: true }));
+    return p.panel.readMailSettings(d);
+  };
+  return state;
+}
+
 describe('DKIM fix', () => {
   test("plumber.example: the previous host's key is replaced by the key the server signs with", async () => {
     const p = await start();
@@ -122,18 +142,7 @@ describe('DKIM fix', () => {
   test('the key is published but the panel has not seen it (cPanel validity cache) → the fix asks the panel to check again; no record changes', async () => {
     const p = await start();
     const domain = 'clean.example';
-    const overrides = join(p.dir, 'domains', `${domain}.json`);
-    writeFileSync(overrides, JSON.stringify({ dkim: false }));
-    const read = p.panel.readMailSettings.bind(p.panel);
-    p.panel.readMailSettings = async (d) => {
-      const s = await read(d);
-      return s.dkim.signing ? s : { ...s, dkim: { ...s.dkim, signingNeedsRefresh: true } };
-    };
-    let panelSees = false;
-    (p.panel as { refreshDkimSigning?: (d: string) => Promise<unknown> }).refreshDkimSigning = async (d: string) => {
-      if (panelSees) writeFileSync(overrides, JSON.stringify({ dkim: true }));
-      return p.panel.readMailSettings(d);
-    };
+    const panel = unseenKey(p, domain);
     const before = p.zoneText(domain);
     const plan = await p.plan(domain, 'dkim');
     assert.deepEqual(plan.changes, []);
@@ -143,7 +152,7 @@ describe('DKIM fix', () => {
     const failed = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
     assert.equal(failed.status, 'failed');
     if (failed.status === 'failed') assert.match(failed.reason, /still does not sign/);
-    panelSees = true;
+    panel.sees = true;
     const done = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
     assert.equal(done.status, 'applied');
     if (done.status !== 'applied') return;
@@ -159,18 +168,7 @@ describe('DKIM fix', () => {
   test('a crash during the "check the key again" fix is reconciled from whether the panel signs, not from the zone', async () => {
     const p = await start();
     const domain = 'clean.example';
-    const overrides = join(p.dir, 'domains', `${domain}.json`);
-    writeFileSync(overrides, JSON.stringify({ dkim: false }));
-    const read = p.panel.readMailSettings.bind(p.panel);
-    p.panel.readMailSettings = async (d) => {
-      const s = await read(d);
-      return s.dkim.signing ? s : { ...s, dkim: { ...s.dkim, signingNeedsRefresh: true } };
-    };
-    let panelSees = false;
-    (p.panel as { refreshDkimSigning?: (d: string) => Promise<unknown> }).refreshDkimSigning = async (d: string) => {
-      if (panelSees) writeFileSync(overrides, JSON.stringify({ dkim: true }));
-      return p.panel.readMailSettings(d);
-    };
+    const panel = unseenKey(p, domain);
     const crashAt = (where: string) => (w: string) => {
       if (w === where) throw new Error(`injected crash ${w}`);
     };
@@ -182,7 +180,7 @@ describe('DKIM fix', () => {
     assert.deepEqual(await reconcile(p.deps()), [{ id: first.id, outcome: 'not-written' }]);
     assert.equal(p.store.getChange(first.id)!.status, 'failed');
     // Crash after the panel was asked and signs: applied and verified.
-    panelSees = true;
+    panel.sees = true;
     await assert.rejects(applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps({ crashPoint: crashAt('after-write') })), /injected crash/);
     const [second] = p.store.pendingIntents();
     assert.deepEqual(await reconcile(p.deps()), [{ id: second.id, outcome: 'applied' }]);
