@@ -999,6 +999,26 @@ export class Store {
     });
   }
 
+  /**
+   * Passes a lock `owner` still holds to `newOwner` for ttlMs from now, in one statement: nobody can take it in between
+   * (as they could between a release and a new tryLock). False when `owner` no longer holds it.
+   */
+  handOverLock(name: string, owner: string, newOwner: string, ttlMs: number): boolean {
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `lock ttl must be a positive number of ms, got ${ttlMs}`);
+    return this.write(() => {
+      const now = this.now();
+      const info = this.st(`UPDATE locks SET owner = ?, acquired_at = ?, expires_at = ? WHERE name = ? AND owner = ? AND expires_at > ?`).run(
+        newOwner,
+        now,
+        Math.ceil(now + ttlMs),
+        name,
+        owner,
+        now,
+      );
+      return info.changes === 1;
+    });
+  }
+
   /** Releases the lock if `owner` holds it. Returns whether it did. */
   releaseLock(name: string, owner: string): boolean {
     return this.write(() => this.st(`DELETE FROM locks WHERE name = ? AND owner = ?`).run(name, owner).changes === 1);

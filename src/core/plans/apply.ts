@@ -47,6 +47,8 @@ export interface History {
   withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T>;
   /** Takes a lock for ttlMs without releasing it (it runs out); false when someone else holds it. */
   tryLock(name: string, owner: string, ttlMs: number): boolean;
+  /** Passes a held lock to newOwner for ttlMs from now, atomically; false when `owner` no longer holds it. */
+  handOverLock(name: string, owner: string, newOwner: string, ttlMs: number): boolean;
 }
 
 export interface ApplyDeps extends AuditDeps {
@@ -76,6 +78,18 @@ export const LOCK_TTL_MS = 120_000;
 /** The name of a domain's lock (apply, undo and reconcile take it). */
 export const domainLock = (domain: string) => `domain:${domain}`;
 const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toString('hex')}`;
+
+/**
+ * The panel took a write but gave no answer: the domain stays locked for LOCK_TTL_MS from now, so the open intent is
+ * reconciled only once the panel has had time to finish (or not) what it was sent. The fix's own lock is handed over
+ * in one step (a release and a new lock would leave a moment in which another process could take the domain); if the
+ * fix's lease already ran out (a write that outlasted it), a new lock is taken if nobody else holds one.
+ */
+function keepLockedForSettling(domain: string, owner: string, history: History): void {
+  if (!history.handOverLock(domainLock(domain), owner, lockOwner('settle-later'), LOCK_TTL_MS)) {
+    history.tryLock(domainLock(domain), lockOwner('settle-later'), LOCK_TTL_MS);
+  }
+}
 
 function text(r: ZoneRecord): string {
   return r.txt ? r.txt.join('') : r.value;
@@ -181,9 +195,6 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps)
  */
 export async function applyPlan(input: { domain: string; check: FixKind; planHash: string; options?: PlanOptions }, deps: ApplyDeps): Promise<ApplyOutcome> {
   const owner = lockOwner(deps.byUser);
-  // Set when the panel took the write but gave no answer: the domain stays locked for LOCK_TTL_MS after this returns,
-  // so the open intent is reconciled only once the panel has had time to finish (or not) what it was sent.
-  let settleLater = false;
   try {
     const outcome = await deps.history.withLock(domainLock(input.domain), owner, LOCK_TTL_MS, async () => {
       let plan: Plan;
@@ -254,7 +265,7 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
         after = (await deps.panel.applyChanges(input.domain, changes, zoneVersion)).version;
       } catch (e) {
         if (e instanceof PanelError && e.code === 'no-answer') {
-          settleLater = true;
+          keepLockedForSettling(input.domain, owner, deps.history);
           return {
             status: 'failed' as const,
             changeId,
@@ -292,7 +303,6 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       const message = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
       return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message };
     });
-    if (settleLater) deps.history.tryLock(domainLock(input.domain), lockOwner('settle-later'), LOCK_TTL_MS);
     return outcome;
   } catch (e) {
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
@@ -392,7 +402,6 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
   if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };
   const owner = lockOwner(deps.byUser);
-  let settleLater = false; // as in applyPlan: the panel took the write but never answered
   try {
     const outcome = await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
       const zone = await deps.panel.readZone(ch.domain);
@@ -412,7 +421,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
         after = (await deps.panel.applyChanges(ch.domain, inv.changes, zone.version)).version;
       } catch (e) {
         if (e instanceof PanelError && e.code === 'no-answer') {
-          settleLater = true;
+          keepLockedForSettling(ch.domain, owner, deps.history);
           return {
             status: 'failed' as const,
             changeId: id,
@@ -430,7 +439,6 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       deps.history.setVerified(id, verified);
       return { status: 'applied' as const, changeId: id, verified, plan, message: verified === 'yes' ? 'undone' : 'undone — propagating' };
     });
-    if (settleLater) deps.history.tryLock(domainLock(ch.domain), lockOwner('settle-later'), LOCK_TTL_MS);
     return outcome;
   } catch (e) {
     if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };

@@ -460,6 +460,31 @@ describe('locks (fake clock)', () => {
     p2.close();
   });
 
+  test('handOverLock passes a held lock on with a new lease in one step; not an expired or foreign one', async () => {
+    const path = freshPath();
+    const clock = fakeClock();
+    const p1 = open(path, { now: clock.now });
+    const p2 = open(path, { now: clock.now });
+    assert.equal(p2.handOverLock('domain:a.example', 'p1', 'later', 60_000), false, 'nothing held');
+    // Inside withLock: the holder hands over, and withLock's own release then frees nothing.
+    await p1.withLock('domain:a.example', 'p1', 60_000, () => {
+      clock.advance(30_000);
+      assert.equal(p2.handOverLock('domain:a.example', 'p2', 'later', 60_000), false, 'only the holder hands over');
+      assert.equal(p1.handOverLock('domain:a.example', 'p1', 'later', 120_000), true);
+    });
+    assert.equal(p2.lockHolder('domain:a.example')?.owner, 'later');
+    assert.equal(p2.tryLock('domain:a.example', 'p2', 60_000), false);
+    clock.advance(119_999);
+    assert.equal(p2.tryLock('domain:a.example', 'p2', 60_000), false, 'the new lease runs from the hand-over');
+    clock.advance(1);
+    assert.equal(p2.tryLock('domain:a.example', 'p2', 60_000), true);
+    clock.advance(60_000);
+    assert.equal(p2.handOverLock('domain:a.example', 'p2', 'later', 60_000), false, 'an expired lease is not handed over');
+    assert.throws(() => p1.handOverLock('x', 'p1', 'y', 0), isStoreError('invalid'));
+    p1.close();
+    p2.close();
+  });
+
   test('withLock runs fn under the lock, releases it after success or failure, and throws locked when held', async () => {
     const path = freshPath();
     const clock = fakeClock();

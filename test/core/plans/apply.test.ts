@@ -411,6 +411,71 @@ describe('a write the panel took but never answered (timeout)', () => {
   });
 });
 
+describe('the lock kept after a write the panel never answered', () => {
+  // Another process trying the domain's lock at the moment the fix's own lock is released: with a release followed by
+  // a new lock, it could take the domain in between and reconcile the intent while the panel may still be writing.
+  function racingHistory(p: Play, took: boolean[]) {
+    const history = Object.create(p.store) as typeof p.store;
+    history.releaseLock = (name: string, owner: string) => {
+      const released = p.store.releaseLock(name, owner);
+      if (name === 'domain:bakery.example') took.push(p.store.tryLock(name, 'another-process', LOCK_TTL_MS));
+      return released;
+    };
+    return history;
+  }
+  const noAnswer = (p: Play) => {
+    const write = p.panel.applyChanges.bind(p.panel);
+    p.panel.applyChanges = async (domain, changes, version) => {
+      await write(domain, changes, version);
+      throw new PanelError('no-answer', 'cPanel at 127.0.0.1 did not answer (ETIMEDOUT): timed out');
+    };
+    return write;
+  };
+
+  test('apply: handed over in one step — nobody can take the domain between the fix and the settling lease', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    noAnswer(p);
+    const took: boolean[] = [];
+    const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, { ...p.deps(), history: racingHistory(p, took) });
+    assert.equal(out.status, 'failed');
+    assert.deepEqual(took, [false]);
+    assert.match(p.store.lockHolder('domain:bakery.example')!.owner, /^settle-later:/);
+  });
+
+  test('undo: the same', async () => {
+    const p = await start();
+    const { outcome } = await applyAndCheck(p, 'bakery.example', 'spf');
+    noAnswer(p);
+    const took: boolean[] = [];
+    const undo = await undoChange(outcome.changeId, { ...p.deps(), history: racingHistory(p, took) });
+    assert.equal(undo.status, 'failed');
+    assert.deepEqual(took, [false]);
+    assert.match(p.store.lockHolder('domain:bakery.example')!.owner, /^settle-later:/);
+  });
+
+  test('a fix whose lease ran out during the write still leaves the domain locked for settling', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    let clock = TODAY.getTime();
+    const history = openStore(p.dbPath, { now: () => clock });
+    try {
+      const write = noAnswer(p);
+      const slow = p.panel.applyChanges;
+      p.panel.applyChanges = async (domain, changes, version) => {
+        clock += LOCK_TTL_MS + 1; // the panel gives up only after the fix's lease has run out
+        return slow(domain, changes, version);
+      };
+      const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, { ...p.deps(), history });
+      assert.equal(out.status, 'failed');
+      assert.match(history.lockHolder('domain:bakery.example')!.owner, /^settle-later:/);
+      p.panel.applyChanges = write;
+    } finally {
+      history.close();
+    }
+  });
+});
+
 describe('an undo the panel took but never answered', () => {
   test('stays an open intent (not "failed"), then reconcile settles it from the zone: the change is reverted', async () => {
     const p = await start();
