@@ -12,7 +12,7 @@ import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions,
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { resolveDbPath } from '../../adapters/store/path.js';
 import { safe } from '../format.js';
-import { unsettledUndoReason } from '../../web/routes/settling.js';
+import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];

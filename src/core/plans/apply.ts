@@ -77,6 +77,14 @@ export type ApplyOutcome =
 export const LOCK_TTL_MS = 120_000;
 /** The name of a domain's lock (apply, undo and reconcile take it). */
 export const domainLock = (domain: string) => `domain:${domain}`;
+/** An undo of a change whose fix was interrupted or is still running, and whose domain is still locked. */
+export function stillRunningReason(id: number, domain: string): string {
+  return (
+    `Change ${id} is still being settled: a fix on ${domain} was interrupted (or is still running), and whether it ` +
+    `was written is checked again once its lock on the domain expires (at most 2 minutes). Nothing was changed; try again shortly.`
+  );
+}
+
 const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toString('hex')}`;
 
 /**
@@ -397,7 +405,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   const ch = deps.history.getChange(changeId);
   if (!ch) return { status: 'refused', reason: `No change ${changeId} in the history.` };
   if (ch.status === 'intent') {
-    return { status: 'refused', reason: `Change ${changeId} is still being settled: its fix on ${ch.domain} was interrupted (or is still running), and whether it was written is checked again once its lock on the domain expires (at most 2 minutes). Nothing was changed; try again shortly.` };
+    return { status: 'refused', reason: stillRunningReason(changeId, ch.domain) };
   }
   if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
   if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };

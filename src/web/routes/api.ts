@@ -9,7 +9,7 @@ import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, preview
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
-import { unsettledUndoReason } from './settling.js';
+import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 export function apiRoutes(c: AppContext): Router {
   const r = Router();

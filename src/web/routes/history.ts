@@ -6,7 +6,7 @@ import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, str, takeToken } from '../http.js';
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { undo } from '../services.js';
-import { unsettledUndoReason } from './settling.js';
+import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
 
 export function historyRoutes(c: AppContext): Router {
