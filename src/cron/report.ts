@@ -155,7 +155,9 @@ function recordedCount(r: Run): number {
  * Earlier report runs as snapshots: complete ones (up to `depth`, plus the `since` one) with results, others status
  * only. A complete run that lost results to prune is marked `partial` (the diff leaves it out of the trend and never
  * compares with it). With `since` a date, the run compared with is the latest whole complete run started at or before
- * it, or when there is none the oldest whole complete run (the report says so).
+ * it, or when there is none the oldest whole complete run (the report says so). When that run is older than the
+ * `depth` loaded, the complete runs in between are not loaded: it says how many (`runsNotLoadedAfter`), so no streak
+ * is counted across them. `truncated`: older complete runs exist than the ones loaded.
  */
 export function loadHistory(
   store: Store,
@@ -167,18 +169,26 @@ export function loadHistory(
   const complete = listed.filter((r) => r.status === 'complete');
   const chosen = new Set(complete.slice(0, depth).map((r) => r.id));
   let pool: Run[] = listed;
+  let truncated = complete.length > depth || listed.length >= Math.max(50, depth * 4);
+  // The `since` run, and how many complete runs between it and the newest `depth` were not loaded.
+  let sinceBase: { id: number; notLoadedAfter: number } | null = null;
   if (opts.since instanceof Date) {
     const limit = opts.since.getTime();
-    const all = store.listRuns({ kind: 'report', limit: 10_000 }).filter((r) => r.id < currentRunId && r.status === 'complete');
+    const everyRun = store.listRuns({ kind: 'report', limit: 10_000 });
+    const all = everyRun.filter((r) => r.id < currentRunId && r.status === 'complete');
     const counts = store.runResultCounts(all.map((r) => r.id));
     const whole = (r: Run) => (counts.get(r.id) ?? 0) >= recordedCount(r);
     const base = all.find((r) => Date.parse(r.startedAt) <= limit && whole(r)) ?? [...all].reverse().find(whole);
     if (base) {
+      const oldestLoaded = Math.min(currentRunId, ...chosen);
       chosen.add(base.id);
       if (!pool.some((r) => r.id === base.id)) pool = [...pool, base];
+      sinceBase = { id: base.id, notLoadedAfter: all.filter((r) => r.id > base.id && r.id < oldestLoaded).length };
     }
+    // Known exactly here (every complete run was listed, unless there are more than the list holds).
+    const oldest = Math.min(...chosen);
+    truncated = all.some((r) => r.id < oldest) || everyRun.length >= 10_000;
   }
-  const truncated = complete.length > depth || listed.length >= Math.max(50, depth * 4);
   const runs: RunSnapshot[] = [];
   for (const r of pool) {
     if (r.status !== 'complete') {
@@ -196,6 +206,7 @@ export function loadHistory(
       startedAt: r.startedAt,
       domains: results.map((res) => toSnapshotDomain(res.domain, res.owner, res.owner ? (resellers[res.owner] ?? null) : null, res)),
       ...(results.length < recordedCount(r) ? { partial: true } : {}),
+      ...(sinceBase?.id === r.id && sinceBase.notLoadedAfter > 0 ? { runsNotLoadedAfter: sinceBase.notLoadedAfter } : {}),
     });
   }
   return { runs, truncated };
@@ -358,7 +369,10 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
           : ' (first complete run)'
         : doc.sinceBeforeOldest
           ? ` (no complete run kept at or before ${doc.since}: compared with the oldest kept, run ${doc.previousRunId})`
-          : ` (compared with run ${doc.previousRunId})`),
+          : ` (compared with run ${doc.previousRunId})`) +
+      (doc.historyGap
+        ? `; ${doc.historyGap.runs} complete run(s) between run ${doc.historyGap.olderRunId} and run ${doc.historyGap.newerRunId} not loaded: streaks count from run ${doc.historyGap.newerRunId} on`
+        : ''),
   );
 
   const outcome: ReportOutcome = {

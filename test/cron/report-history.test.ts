@@ -288,3 +288,105 @@ describe('nightly report: history pruned under the trend', () => {
     assert.equal(t.store.getRun(runs[2].runId)?.total, 6);
   });
 });
+
+describe('nightly report: --since older than the runs loaded for streaks (QA: since-streak-gap)', () => {
+  test('a streak never counts the nights that were not loaded, and the report says which were not', async () => {
+    const t = await world();
+    const depth = { historyDepth: 2 };
+    const n1 = await night(t, depth);
+    assert.ok(n1.doc.newProblems.some((i) => key(i) === STALE));
+    // Night 2: fixed; night 3: back (an old zone file restored).
+    t.editZone('florist.example', (z) => z.replace('"v=mc1 auth=dreamhost"', '"v=mc1 auth=newhostmc"'));
+    t.clock.advance(DAY);
+    const n2 = await night(t, depth);
+    assert.ok(n2.doc.resolved.some((i) => key(i) === STALE));
+    t.editZone('florist.example', (z) => z.replace('"v=mc1 auth=newhostmc"', '"v=mc1 auth=dreamhost"'));
+    t.clock.advance(DAY);
+    const n3 = await night(t, depth);
+    t.clock.advance(DAY);
+    await night(t, depth);
+    t.clock.advance(DAY);
+    // Night 5, --since before every run: compared with run 1; streaks and the chart look at runs 4 and 3 (depth 2).
+    const since = new Date(NIGHT1 - DAY);
+    const n5 = await night(t, { ...depth, since });
+    assert.equal(n5.previousRunId, n1.runId);
+    assert.equal(n5.doc.sinceBeforeOldest, true);
+    // Present on nights 3, 4 and 5; night 2 (fixed) was not loaded: at least 3 nights — never 4 "since" night 1.
+    const s = n5.doc.stillFailing.find((i) => key(i) === STALE);
+    assert.deepEqual([s?.nights, s?.nightsAtLeast, s?.since], [3, true, n3.doc.startedAt]);
+    assert.ok(n5.doc.stillFailing.every((i) => i.nights <= 3 && i.nightsAtLeast === true), JSON.stringify(n5.doc.stillFailing.map((i) => [key(i), i.nights])));
+    assert.doesNotMatch(n5.rendered.text, /at least [4-9] nights/);
+    assert.deepEqual(n5.doc.historyGap, { runs: 1, olderRunId: n1.runId, olderStartedAt: n1.doc.startedAt, newerRunId: n3.runId, newerStartedAt: n3.doc.startedAt });
+    assert.ok(
+      n5.rendered.text.includes(`1 complete run between run ${n1.runId} (${n1.doc.startedAt}) and run ${n3.runId} (${n3.doc.startedAt}) was not loaded: streaks count from run ${n3.runId} on`),
+      n5.rendered.text.slice(0, 800),
+    );
+    assert.deepEqual(n5.doc.trend.map((p) => p.runId), [n3.runId, n3.runId + 1, n5.runId]);
+    // The same `since` with every run loaded: nothing left out, the streak is exact (fixed on night 2).
+    t.clock.advance(DAY);
+    const n6 = await night(t, { since });
+    assert.equal(n6.doc.historyGap, null);
+    const s6 = n6.doc.stillFailing.find((i) => key(i) === STALE);
+    assert.deepEqual([s6?.nights, s6?.nightsAtLeast], [4, undefined]);
+  });
+});
+
+describe('nightly report: a domain whose only problems the unreadable zone hides (QA: masked-failing)', () => {
+  test('is not counted as failing in the header or the chart (unknown that night)', async () => {
+    const t = await world();
+    const n1 = await night(t);
+    assert.equal(n1.doc.summary.failingDomains, 5);
+    assert.deepEqual(
+      n1.doc.newProblems.filter((i) => i.domain === 'plumber.example').map((i) => [i.rule, i.severity]),
+      [['dkim.key-mismatch', 'fail']],
+    );
+    // Night 2: the panel cannot read plumber.example's zone; its only problem (dkim) is one of the checks it hides.
+    t.clock.advance(DAY);
+    const broken = Object.create(t.panel) as typeof t.panel;
+    broken.readZone = (d: string) => (d === 'plumber.example' ? Promise.reject(new PanelError('other', 'EISDIR: illegal operation on a directory')) : t.panel.readZone(d));
+    const n2 = await night(t, { panel: broken });
+    const u = n2.doc.unknown.filter((i) => i.domain === 'plumber.example');
+    assert.deepEqual(u.map((i) => i.rule), ['dns.panel-zone-unreadable']);
+    assert.ok(!n2.doc.stillFailing.some((i) => i.domain === 'plumber.example'));
+    assert.deepEqual([n2.doc.summary.failingDomains, n2.doc.summary.unknownDomains], [4, 1]);
+    assert.deepEqual(n2.doc.trend.map((p) => [p.failing, p.unknown]), [
+      [5, 0],
+      [4, 1],
+    ]);
+    assert.match(n2.rendered.text, /6 domains: 4 failing, 0 with warnings, 1 unknown\./);
+    // bob's domains: plumber.example (unknown that night) and dentist.example (failing).
+    assert.equal(n2.doc.byCustomer.find((c) => c.owner === 'bob')?.counts.failingDomains, 1);
+    // The night after, the chart still shows that night as it was reported.
+    t.clock.advance(DAY);
+    const n3 = await night(t);
+    assert.deepEqual(n3.doc.trend.map((p) => [p.failing, p.unknown]), [
+      [5, 0],
+      [4, 1],
+      [5, 0],
+    ]);
+  });
+});
+
+describe('nightly report: a night of DNS trouble in the chart (QA: trend-unknown-zero)', () => {
+  test('the night shows as unknown, not as 0 failing, in the text, the chart and the JSON', async () => {
+    const t = await world();
+    await night(t);
+    // Night 2: every name answers SERVFAIL.
+    const data: ServedZoneMap = buildWorld(join(t.dir, 'panel'));
+    for (const n of Object.keys(data)) data[n] = { ...data[n], SERVFAIL: true };
+    t.dns.setData(data);
+    t.clock.advance(DAY);
+    const n2 = await night(t);
+    dnsClear(t);
+    t.clock.advance(DAY);
+    const n3 = await night(t);
+    const [p1, p2, p3] = n3.doc.trend;
+    assert.deepEqual([p1.failing, p3.failing], [5, 5]);
+    assert.ok(p2.unknown > 0 && p2.failing < 5, JSON.stringify(p2));
+    assert.deepEqual([p2.failing, p2.unknown], [n2.doc.summary.failingDomains, n2.doc.summary.unknownDomains]);
+    assert.match(n3.rendered.text, new RegExp(`^Failing domains per night \\(oldest first\\): 5 ${p2.failing}\\? 5$`, 'm'));
+    assert.match(n3.rendered.text, new RegExp(`^Unknown domains per night \\(DNS trouble: "\\?" above — failing not known for them\\): 0 ${p2.unknown} 0$`, 'm'));
+    assert.match(n3.rendered.svg, new RegExp(`run ${n2.runId}, 2026-01-02: ${p2.failing} failing, ${p2.unknown} unknown \\(DNS trouble\\) of 6`));
+    assert.equal([...n3.rendered.svg.matchAll(/<rect class="bar-unknown"/g)].length, 1);
+  });
+});

@@ -31,6 +31,14 @@
 // A partly pruned run (RunSnapshot.partial: retention removed some of its results) is never the previous run nor a
 // point of the trend; a domain it lacks is not known for that night (walked past, never "removed" or "fixed"), and a
 // streak that reaches it is a lower bound.
+//
+// Runs not loaded (RunSnapshot.runsNotLoadedAfter: `since` asked for a run older than the history loaded, and the
+// complete runs in between were left out): no walk crosses them. A streak stops there ("at least" the nights loaded,
+// never counting the nights not loaded), the trend stops there, and the report says so (`historyGap`).
+//
+// Counting domains (summary, groups, trend): a domain's status is its audit's, except that what the checks a panel
+// failure hides report does not count — its unmasked problems decide (fail, else warn), else it is unknown. A domain
+// whose only fails are hidden is not failing.
 import { SEVERITY_ORDER, type CheckName, type DomainStatus, type Severity } from '../model.js';
 
 export type SnapshotRunStatus = 'running' | 'complete' | 'interrupted' | 'cancelled';
@@ -64,6 +72,11 @@ export interface RunSnapshot {
    * domains listed are what is left. Never the previous run, never in the trend; a domain it lacks is not known then.
    */
   partial?: boolean;
+  /**
+   * How many complete runs made after this one (and before the next newer run passed, or `current`) were not loaded:
+   * a streak is never counted across them, and the trend stops before this run. Absent or 0: none.
+   */
+  runsNotLoadedAfter?: number;
 }
 
 export interface ReportItem {
@@ -111,9 +124,13 @@ export interface UnknownItem extends ReportItem {
 export interface TrendPoint {
   runId: number;
   startedAt: string;
-  /** Domains whose status was fail. */
+  /** Domains failing (problems hidden by a panel failure do not count: see the header). */
   failing: number;
   warning: number;
+  /**
+   * Domains unknown that night (DNS or panel trouble and no fail known): not failing, not fine either — the night's
+   * `failing` is a lower bound when this is not 0.
+   */
   unknown: number;
   total: number;
 }
@@ -160,6 +177,12 @@ export interface ReportDoc {
   sinceBeforeOldest: boolean;
   /** Complete runs looked at whose results were partly pruned: left out of the trend, never compared with. */
   prunedRuns: { runId: number; startedAt: string }[];
+  /**
+   * Complete runs not loaded (`since` older than the history loaded): `runs` of them between run `olderRunId` (the one
+   * compared with) and run `newerRunId`. Streaks count from `newerRunId` on, as lower bounds; the trend starts there
+   * too. null when none (absent from reports saved before it existed).
+   */
+  historyGap: { runs: number; olderRunId: number; olderStartedAt: string; newerRunId: number; newerStartedAt: string } | null;
   scope: ReportScope | null;
   summary: {
     domains: number;
@@ -234,6 +257,8 @@ function masks(rule: string, check: CheckName): boolean {
 
 interface IndexedDomain {
   snap: DomainSnapshot;
+  /** The status the counts use: the audit's, unless a panel failure hid checks (see indexDomain). */
+  status: DomainStatus;
   problems: Map<string, SnapshotFinding>;
   /** Problems of the checks a panel failure hid that night: not counted either way (see indexDomain). */
   hiddenProblems: Map<string, SnapshotFinding>;
@@ -277,7 +302,14 @@ function indexDomain(d: DomainSnapshot): IndexedDomain {
     // Same key twice: keep the worse one.
     if (!had || (had.severity === 'warn' && f.severity === 'fail')) into.set(k, f);
   }
-  return { snap: d, problems, hiddenProblems, unknownChecks };
+  // What the hidden checks report does not make the domain failing (nor warning): its other problems decide, else it
+  // is unknown (the panel failure is an unknown finding).
+  let status = d.status;
+  if (hidden === 'all' || hidden.size) {
+    const sev = [...problems.values()].map((f) => f.severity);
+    status = sev.includes('fail') ? 'fail' : sev.includes('warn') ? 'warn' : 'unknown';
+  }
+  return { snap: d, status, problems, hiddenProblems, unknownChecks };
 }
 
 // Snapshots are read, never changed: a run is indexed once, however many parts (one per reseller) are built from it.
@@ -356,12 +388,12 @@ function byTimeDesc(a: RunSnapshot, b: RunSnapshot): number {
 /** Counts the run's domains in the scope (`owned` says whose a domain is: tonight's owner while it is on the server). */
 function trendPoint(run: RunSnapshot, idx: IndexedRun, owned: (snap: DomainSnapshot) => boolean): TrendPoint {
   const p: TrendPoint = { runId: run.runId, startedAt: run.startedAt, failing: 0, warning: 0, unknown: 0, total: 0 };
-  for (const { snap } of idx.domains.values()) {
+  for (const { snap, status } of idx.domains.values()) {
     if (!owned(snap)) continue;
     p.total++;
-    if (snap.status === 'fail') p.failing++;
-    else if (snap.status === 'warn') p.warning++;
-    else if (snap.status === 'unknown') p.unknown++;
+    if (status === 'fail') p.failing++;
+    else if (status === 'warn') p.warning++;
+    else if (status === 'unknown') p.unknown++;
   }
   return p;
 }
@@ -410,6 +442,12 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   const historyIdx = history.map((r) => indexRun(r));
   const cur = indexRun(current);
   const prevPos = previous ? history.indexOf(previous) : -1;
+  // Complete runs were not loaded between history[i] and the next newer run (history[i - 1], or current): a walk
+  // reaching history[i] from a newer run stops (what those nights said is not known).
+  const cutBefore = (i: number): boolean => (history[i].runsNotLoadedAfter ?? 0) > 0;
+  // The unbroken history from tonight back: streaks and the trend stay within it.
+  let unbroken = history.findIndex((_, i) => cutBefore(i));
+  if (unbroken < 0) unbroken = history.length;
 
   // Whose a domain is: tonight's owner while it is on the server, else as recorded in the snapshot given.
   const owned = (snap: DomainSnapshot): boolean => inScope(cur.domains.get(snap.domain)?.snap ?? snap, scope);
@@ -433,6 +471,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     let sawUnknown = false;
     if (prevPos >= 0) {
       for (let i = prevPos; i < historyIdx.length; i++) {
+        if (i > prevPos && cutBefore(i)) break;
         const s = stateOf(historyIdx[i], domain, key, check);
         if (s === 'unknown') {
           sawUnknown = true;
@@ -460,12 +499,13 @@ export function buildReport(input: BuildReportInput): ReportDoc {
         newProblems.push(n);
         continue;
       }
-      // Streak: consecutive complete runs (newest first from the one before tonight) where the problem was present.
+      // Streak: consecutive complete runs (newest first from the one before tonight) where the problem was present —
+      // within the unbroken history: nights not loaded are never counted.
       let nights = 1;
       let streakSince = current.startedAt;
       let pruned = false;
       let reachedEnd = true;
-      for (let i = 0; i < historyIdx.length; i++) {
+      for (let i = 0; i < unbroken; i++) {
         const s = stateOf(historyIdx[i], d.snap.domain, key, f.check);
         if (s === 'unknown') continue;
         if (s === 'pruned') {
@@ -481,8 +521,9 @@ export function buildReport(input: BuildReportInput): ReportDoc {
         streakSince = history[i].startedAt;
       }
       const s: StillFailing = { ...item(d.snap, f), nights, since: streakSince };
-      // Reaching the oldest run looked at: a lower bound when older runs exist, or results were pruned on the way.
-      if (reachedEnd && (input.historyTruncated || pruned)) s.nightsAtLeast = true;
+      // Reaching the oldest run looked at: a lower bound when older runs exist (not loaded), or results were pruned on
+      // the way.
+      if (reachedEnd && (unbroken < history.length || input.historyTruncated || pruned)) s.nightsAtLeast = true;
       const before = historyIdx[known.pos].domains.get(d.snap.domain)?.problems.get(key);
       if (before && before.severity !== f.severity) s.previousSeverity = before.severity;
       stillFailing.push(s);
@@ -498,6 +539,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   // The newest snapshot of each domain walked (whose it was, for a domain no longer on the server).
   const lastSeen = new Map<string, DomainSnapshot>();
   for (let i = Math.max(prevPos, 0); prevPos >= 0 && i < historyIdx.length; i++) {
+    if (i > prevPos && cutBefore(i)) break;
     for (const p of historyIdx[i].domains.values()) {
       const domain = p.snap.domain;
       if (settled.has(domain)) continue;
@@ -570,12 +612,12 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     }
     return g;
   };
-  for (const { snap } of cur.domains.values()) {
+  for (const { snap, status } of cur.domains.values()) {
     if (!inScope(snap, scope)) continue;
     const g = customer(snap.owner ?? null, snap.reseller ?? null);
     g.domains.push(snap.domain);
     g.counts.domains++;
-    if (snap.status === 'fail') g.counts.failingDomains++;
+    if (status === 'fail') g.counts.failingDomains++;
   }
   for (const i of newProblems) customer(i.owner, i.reseller).counts.newProblems++;
   for (const i of resolved) customer(i.owner, i.reseller).counts.resolved++;
@@ -597,12 +639,23 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   }
   const byReseller = [...resellers.values()].sort((a, b) => cmpNullable(a.reseller, b.reseller));
 
-  // The trend: whole complete runs only (a partly pruned run would show a full night as "1 failing of 1").
+  // The trend: whole complete runs only (a partly pruned run would show a full night as "1 failing of 1"), nights in a
+  // row (the unbroken history).
   const trend: TrendPoint[] = [];
-  const charted = history.map((r, i) => ({ r, idx: historyIdx[i] })).filter(({ r }) => !r.partial);
+  const charted = history
+    .slice(0, unbroken)
+    .map((r, i) => ({ r, idx: historyIdx[i] }))
+    .filter(({ r }) => !r.partial);
   for (let i = Math.min(charted.length, Math.max(0, trendLength - 1)) - 1; i >= 0; i--) trend.push(trendPoint(charted[i].r, charted[i].idx, owned));
   const here = trendPoint(current, cur, owned);
   trend.push(here);
+
+  let historyGap: ReportDoc['historyGap'] = null;
+  if (unbroken < history.length) {
+    const older = history[unbroken];
+    const newer = unbroken > 0 ? history[unbroken - 1] : current;
+    historyGap = { runs: older.runsNotLoadedAfter ?? 0, olderRunId: older.runId, olderStartedAt: older.startedAt, newerRunId: newer.runId, newerStartedAt: newer.startedAt };
+  }
 
   return {
     version: 1,
@@ -614,6 +667,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     since: since instanceof Date ? since.toISOString() : null,
     sinceBeforeOldest,
     prunedRuns: history.filter((r) => r.partial).map((r) => ({ runId: r.runId, startedAt: r.startedAt })),
+    historyGap,
     scope: scope && (scope.reseller !== undefined || scope.owner !== undefined) ? { ...scope } : null,
     summary: {
       domains: here.total,

@@ -81,7 +81,10 @@ function dateLabel(iso: string): string {
   return iso.slice(5, 10); // MM-DD
 }
 
-/** A small bar chart of failing domains per night, as a self-contained SVG string (no external anything). */
+/**
+ * A small bar chart of failing domains per night, as a self-contained SVG string (no external anything). The domains
+ * unknown that night (DNS trouble) are stacked on top in grey: a night of DNS trouble is not a night of 0 failing.
+ */
 export function renderChart(trend: readonly TrendPoint[], opts: { width?: number; height?: number } = {}): string {
   const width = opts.width ?? 600;
   const height = opts.height ?? 160;
@@ -91,14 +94,17 @@ export function renderChart(trend: readonly TrendPoint[], opts: { width?: number
   const padB = 22;
   const plotW = width - padL - padR;
   const plotH = height - padT - padB;
-  const max = Math.max(1, ...trend.map((p) => p.failing));
+  // (`unknown` may be absent from a report saved by an earlier version.)
+  const unknownOf = (p: TrendPoint) => p.unknown ?? 0;
+  const anyUnknown = trend.some((p) => unknownOf(p) > 0);
+  const max = Math.max(1, ...trend.map((p) => p.failing + unknownOf(p)));
   const n = Math.max(1, trend.length);
   const slot = plotW / n;
   const barW = Math.max(2, Math.min(32, slot * 0.7));
   const out: string[] = [];
   const last = trend[trend.length - 1];
   const title = last
-    ? `Failing domains per night: ${last.failing} tonight, over the last ${plural(trend.length, 'run')}`
+    ? `Failing domains per night: ${last.failing} tonight${unknownOf(last) ? ` (${unknownOf(last)} unknown)` : ''}, over the last ${plural(trend.length, 'run')}${anyUnknown ? '; grey: domains unknown that night (DNS trouble)' : ''}`
     : 'Failing domains per night: no runs yet';
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}" font-family="sans-serif" font-size="10">`,
@@ -117,15 +123,23 @@ export function renderChart(trend: readonly TrendPoint[], opts: { width?: number
     const x = round(padL + i * slot + (slot - barW) / 2);
     const y = round(padT + plotH - h);
     const fill = i === trend.length - 1 ? '#c0392b' : '#e08e84';
-    out.push(
-      `<rect class="bar" x="${x}" y="${y}" width="${round(barW)}" height="${h}" fill="${fill}"><title>${escapeHtml(`run ${p.runId}, ${p.startedAt.slice(0, 10)}: ${p.failing} failing of ${p.total}`)}</title></rect>`,
-    );
+    const u = unknownOf(p);
+    const label = escapeHtml(`run ${p.runId}, ${p.startedAt.slice(0, 10)}: ${p.failing} failing${u ? `, ${u} unknown (DNS trouble)` : ''} of ${p.total}`);
+    out.push(`<rect class="bar" x="${x}" y="${y}" width="${round(barW)}" height="${h}" fill="${fill}"><title>${label}</title></rect>`);
+    if (u) {
+      // On top of the failing bar: these domains may be failing or not — the night is not comparable.
+      const uh = round((u / max) * plotH);
+      const uy = round(padT + plotH - h - uh);
+      const ufill = i === trend.length - 1 ? '#7f8c8d' : '#bdc3c7';
+      out.push(`<rect class="bar-unknown" x="${x}" y="${uy}" width="${round(barW)}" height="${uh}" fill="${ufill}"><title>${label}</title></rect>`);
+    }
   });
   if (trend.length) {
     out.push(`<text x="${padL}" y="${height - 6}" fill="#555">${escapeHtml(dateLabel(trend[0].startedAt))}</text>`);
     out.push(`<text x="${width - padR}" y="${height - 6}" text-anchor="end" fill="#555">${escapeHtml(dateLabel(last.startedAt))}</text>`);
   }
   out.push(`<text x="${padL}" y="12" fill="#333">failing domains per night</text>`);
+  if (anyUnknown) out.push(`<text x="${width - padR}" y="12" text-anchor="end" fill="#7f8c8d">grey: unknown (DNS trouble)</text>`);
   out.push('</svg>');
   return out.join('');
 }
@@ -193,6 +207,16 @@ function header(doc: ReportDoc): string {
   return `Run ${doc.runId} (${doc.startedAt}), ${comparison(doc)}. ${plural(s.domains, 'domain')}: ${s.failingDomains} failing, ${s.warningDomains} with warnings, ${s.unknownDomains} unknown.`;
 }
 
+/** `since` older than the history loaded: which runs were left out, and what that means for the streaks. */
+function gapText(doc: ReportDoc): string | null {
+  const g = doc.historyGap; // (absent from a report saved by an earlier version)
+  if (!g) return null;
+  return (
+    `${plural(g.runs, 'complete run')} between run ${g.olderRunId} (${g.olderStartedAt}) and run ${g.newerRunId} (${g.newerStartedAt}) ${g.runs === 1 ? 'was' : 'were'} not loaded: ` +
+    `streaks count from run ${g.newerRunId} on (as "at least" that many nights); run ${g.olderRunId} is compared with, not charted.`
+  );
+}
+
 function prunedText(doc: ReportDoc): string | null {
   const p = doc.prunedRuns ?? [];
   return p.length ? `Not in the chart (results partly pruned): ${p.map((r) => `run ${r.runId}`).join(', ')}.` : null;
@@ -208,7 +232,13 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
     lines.push(`Skipped (did not complete): ${doc.skippedRuns.map((r) => `run ${r.runId} ${r.status}`).join(', ')}.`);
   }
   const t = doc.trend;
-  if (t.length > 1) lines.push(`Failing domains per night (oldest first): ${t.map((p) => p.failing).join(' ')}`);
+  if (t.length > 1) {
+    // A night with domains unknown (DNS trouble) is marked: its failing count is a lower bound, not "all good".
+    lines.push(`Failing domains per night (oldest first): ${t.map((p) => `${p.failing}${p.unknown ? '?' : ''}`).join(' ')}`);
+    if (t.some((p) => p.unknown)) lines.push(`Unknown domains per night (DNS trouble: "?" above — failing not known for them): ${t.map((p) => p.unknown ?? 0).join(' ')}`);
+  }
+  const gap = gapText(doc);
+  if (gap) lines.push(gap);
   const pruned = prunedText(doc);
   if (pruned) lines.push(pruned);
   for (const sec of sections(doc)) {
@@ -259,6 +289,8 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
   if (doc.skippedRuns.length) {
     h.push(`<p style="color:#7f8c8d">Skipped (did not complete): ${escapeHtml(doc.skippedRuns.map((r) => `run ${r.runId} ${r.status}`).join(', '))}.</p>`);
   }
+  const gap = gapText(doc);
+  if (gap) h.push(`<p style="color:#7f8c8d">${escapeHtml(gap)}</p>`);
   h.push(`<div class="chart">${svg}</div>`);
   const pruned = prunedText(doc);
   if (pruned) h.push(`<p style="color:#7f8c8d">${escapeHtml(pruned)}</p>`);

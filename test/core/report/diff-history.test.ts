@@ -296,3 +296,110 @@ describe('buildReport: the server clock was set back between two runs', () => {
     assert.deepEqual(n2.trend.map((p) => p.runId), [1, 2]);
   });
 });
+
+describe('buildReport: --since older than the runs loaded (QA: since-streak-gap)', () => {
+  const p = f('mx.stale', 'fail', 'mx.old');
+  // Run 1 had the problem, run 2 (fixed that night) was not loaded: the loader passed runs 3 and 4 (its depth) and
+  // run 1 (the one `since` asks for), saying one complete run between run 1 and run 3 was not loaded.
+  const r1 = run(1, [dom('a.example', 'alice', null, [p])], { runsNotLoadedAfter: 1 });
+  const r3 = run(3, [dom('a.example', 'alice', null, [p])]);
+  const r4 = run(4, [dom('a.example', 'alice', null, [p])]);
+  const cur = run(5, [dom('a.example', 'alice', null, [p])]);
+
+  test('a streak stops at the runs not loaded: "at least" the nights loaded, never across the gap', () => {
+    for (const since of [new Date(Date.UTC(2020, 0, 1)), new Date(Date.UTC(2026, 0, 1, 12))]) {
+      const r = buildReport({ current: cur, runs: [r1, r3, r4], since, historyTruncated: true });
+      assert.equal(r.previousRunId, 1);
+      assert.deepEqual(r.stillFailing.map((s) => [key(s), s.nights, s.nightsAtLeast, s.since]), [['a.example mx.stale mx.old', 3, true, r3.startedAt]]);
+      assert.deepEqual(r.historyGap, { runs: 1, olderRunId: 1, olderStartedAt: r1.startedAt, newerRunId: 3, newerStartedAt: r3.startedAt });
+      // The chart is nights in a row: the run beyond the gap is not a point of it.
+      assert.deepEqual(r.trend.map((t) => t.runId), [3, 4, 5]);
+      const text = renderReport(r).text;
+      assert.match(text, /at least 3 nights/);
+      assert.doesNotMatch(text, /at least 4 nights/);
+      assert.match(text, /1 complete run between run 1 \(2026-01-01T03:00:00\.000Z\) and run 3 \(2026-01-03T03:00:00\.000Z\) was not loaded: streaks count from run 3 on/);
+    }
+  });
+
+  test('no gap: the streak reaches the oldest run, exact unless older runs exist; historyGap null', () => {
+    const r2 = run(2, [dom('a.example', 'alice', null, [])]);
+    const whole = buildReport({ current: cur, runs: [{ ...r1, runsNotLoadedAfter: 0 }, r2, r3, r4], since: new Date(Date.UTC(2020, 0, 1)) });
+    assert.equal(whole.historyGap, null);
+    assert.deepEqual(whole.stillFailing.map((s) => [s.nights, s.nightsAtLeast]), [[3, undefined]]);
+    const all = buildReport({ current: cur, runs: [{ ...r1, runsNotLoadedAfter: undefined }, r3, r4] });
+    assert.deepEqual(all.stillFailing.map((s) => [s.nights, s.nightsAtLeast, s.since]), [[4, undefined, r1.startedAt]]);
+    assert.doesNotMatch(renderReport(all).text, /not loaded/);
+  });
+});
+
+describe('buildReport: problems hidden by an unreadable zone do not make a domain failing (QA: masked-failing)', () => {
+  const zone: SnapshotFinding = { rule: 'dns.panel-zone-unreadable', check: 'dns', severity: 'unknown', message: 'x' };
+  const settings: SnapshotFinding = { rule: 'dns.panel-settings-unreadable', check: 'dns', severity: 'unknown', message: 'x' };
+  // dom() gives each domain the status its audit gives it: fail (a hidden fail is still a fail finding).
+  const doms = () => [
+    dom('a.example', 'alice', null, [zone, f('mx.stale', 'fail', 'mx.old')]), // only hidden fails: unknown
+    dom('b.example', 'bob', null, [zone, f('dkim.key-mismatch', 'fail', 'default'), f('lockdown.missing', 'warn')]), // warn
+    dom('c.example', 'carol', null, [zone, f('mx.stale', 'fail', 'mx.old'), stale]), // lockdown's fail stands: fail
+    dom('d.example', 'dave', null, [settings, stale]), // every check hidden: unknown
+  ];
+
+  test('header, groups and trend: the unmasked findings decide', () => {
+    const r = buildReport({ current: run(2, doms()), runs: [run(1, doms())] });
+    assert.deepEqual(r.stillFailing.map(key), ['c.example lockdown.stale-auth auth=dreamhost', 'b.example lockdown.missing']);
+    assert.deepEqual([r.summary.failingDomains, r.summary.warningDomains, r.summary.unknownDomains], [1, 1, 2]);
+    assert.deepEqual(r.trend.map((t) => [t.failing, t.warning, t.unknown, t.total]), [
+      [1, 1, 2, 4],
+      [1, 1, 2, 4],
+    ]);
+    assert.deepEqual(r.byCustomer.map((c) => [c.owner, c.counts.failingDomains]), [
+      ['alice', 0],
+      ['bob', 0],
+      ['carol', 1],
+      ['dave', 0],
+    ]);
+    assert.equal(r.byReseller[0].counts.failingDomains, 1);
+    const text = renderReport(r).text;
+    assert.match(text, /4 domains: 1 failing, 1 with warnings, 2 unknown\./);
+    assert.match(text, /Failing domains per night \(oldest first\): 1\? 1\?/);
+  });
+});
+
+describe('buildReport: a night of DNS trouble in the trend (QA: trend-unknown-zero)', () => {
+  const ok = () => [dom('a.example', 'alice', null, [f('mx.stale', 'fail', 'mx.old')]), dom('b.example', 'bob', null, [f('spf.missing', 'fail')]), dom('c.example', 'carol', null, [])];
+  // Night 2: DNS trouble — every check that asks DNS is unknown.
+  const trouble = [
+    dom('a.example', 'alice', null, [f('mx.dns-error', 'unknown')]),
+    dom('b.example', 'bob', null, [f('spf.dns-error', 'unknown')]),
+    dom('c.example', 'carol', null, [f('spf.dns-error', 'unknown')]),
+  ];
+
+  test('is shown as unknown, not as 0 failing: chart, text and JSON agree', () => {
+    const r = buildReport({ current: run(3, ok()), runs: [run(1, ok()), run(2, trouble)] });
+    assert.deepEqual(r.trend.map((t) => [t.failing, t.unknown, t.total]), [
+      [2, 0, 3],
+      [0, 3, 3],
+      [2, 0, 3],
+    ]);
+    const mail = renderReport(r);
+    assert.match(mail.text, /^Failing domains per night \(oldest first\): 2 0\? 2$/m);
+    assert.match(mail.text, /^Unknown domains per night \(DNS trouble: "\?" above — failing not known for them\): 0 3 0$/m);
+    // The chart: night 2's bar is all unknown (grey), as tall as the 3 domains it stands for, and says so.
+    const seg = (cls: string) => [...mail.svg.matchAll(new RegExp(`<rect class="${cls}" x="[\\d.]+" y="[\\d.]+" width="[\\d.]+" height="([\\d.]+)"`, 'g'))].map((m) => Number(m[1]));
+    const failing = seg('bar');
+    const unknown = seg('bar-unknown');
+    assert.equal(failing.length, 3);
+    assert.equal(failing[1], 0);
+    assert.equal(unknown.length, 1);
+    assert.equal(unknown[0], (failing[0] * 3) / 2);
+    assert.match(mail.svg, /run 2, 2026-01-02: 0 failing, 3 unknown \(DNS trouble\) of 3/);
+    assert.match(mail.svg, /unknown \(DNS trouble\)/);
+  });
+
+  test('no unknown nights: no unknown line, no marks', () => {
+    const r = buildReport({ current: run(2, ok()), runs: [run(1, ok())] });
+    const mail = renderReport(r);
+    assert.match(mail.text, /^Failing domains per night \(oldest first\): 2 2$/m);
+    assert.doesNotMatch(mail.text, /Unknown domains per night/);
+    assert.doesNotMatch(mail.svg, /bar-unknown/);
+  });
+});
