@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import http, { type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
-import { reconcile, type History } from '../core/plans/apply.js';
+import { reconcile, type History, type StoredChange } from '../core/plans/apply.js';
 import type { Store } from '../adapters/store/store.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import { createApp, type AppDeps, type MailhealthApp } from './app.js';
@@ -26,6 +26,13 @@ export function checkListenHost(host: string): void {
 export const SETTLE_MIN_INTERVAL_MS = 5_000;
 /** How often the running server's timer looks for open intents when no request comes (unref'd). */
 export const SETTLE_TIMER_MS = 15_000;
+/**
+ * An intent whose settling failed (its zone could not be read: the panel does not answer, the zone is gone) is tried
+ * again by views and the timer only after a delay of its own: this long after the first failure, doubling after each
+ * further one up to SETTLE_BACKOFF_MAX_MS. Forgotten once the intent settles.
+ */
+export const SETTLE_BACKOFF_MIN_MS = 10_000;
+export const SETTLE_BACKOFF_MAX_MS = 5 * 60_000;
 
 export interface SettleDeps {
   /** The panel as the surface holds it (the admin's settings are layered on here, as the app does). */
@@ -43,11 +50,11 @@ export interface SettleDeps {
 
 export type SettleResult = { id: number; outcome: string }[];
 
-/** The store as History, with pendingIntents narrowed to the given domains (everything else passes through). */
-function scopedHistory(store: Store, scope: ReadonlySet<string>): History {
+/** The store as History, with pendingIntents narrowed to the intents `keep` takes (everything else passes through). */
+function narrowedHistory(store: Store, keep: (c: StoredChange) => boolean): History {
   return new Proxy(store, {
     get(target, prop) {
-      if (prop === 'pendingIntents') return () => target.pendingIntents().filter((c) => scope.has(c.domain));
+      if (prop === 'pendingIntents') return () => target.pendingIntents().filter(keep);
       const v: unknown = Reflect.get(target, prop, target);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
@@ -56,16 +63,17 @@ function scopedHistory(store: Store, scope: ReadonlySet<string>): History {
 
 /**
  * Settle the open intents (in scope) now: nothing at all but one small SQLite read when there are none. Intents whose
- * domain lock is held (a fix running, or a crashed process's lease not expired yet) come back as skipped.
+ * domain lock is held (a fix running, or a crashed process's lease not expired yet) come back as skipped. Intents in
+ * `skip` (ids: backing off after a failure, see IntentSettler) are left for a later run.
  */
-export async function settleOpenIntents(d: SettleDeps, when = 'at start'): Promise<SettleResult> {
-  const pending = d.store.pendingIntents();
+export async function settleOpenIntents(d: SettleDeps, when = 'at start', skip: ReadonlySet<number> = new Set()): Promise<SettleResult> {
+  const pending = d.store.pendingIntents().filter((c) => !skip.has(c.id));
   if (pending.length === 0) return [];
-  let history: History = d.store;
+  let history: History = skip.size ? narrowedHistory(d.store, (c) => !skip.has(c.id)) : d.store;
   if (d.inScope) {
     const scope = await d.inScope();
     if (!pending.some((c) => scope.has(c.domain))) return [];
-    history = scopedHistory(d.store, scope);
+    history = narrowedHistory(d.store, (c) => !skip.has(c.id) && scope.has(c.domain));
   }
   const resolver = d.makeResolver();
   try {
@@ -78,6 +86,10 @@ export async function settleOpenIntents(d: SettleDeps, when = 'at start'): Promi
 export interface SettlerOptions {
   /** Default SETTLE_MIN_INTERVAL_MS. */
   minIntervalMs?: number;
+  /** First delay before an intent whose settling failed is tried again (doubling after each failure). Default SETTLE_BACKOFF_MIN_MS. */
+  backoffMinMs?: number;
+  /** The longest such delay. Default SETTLE_BACKOFF_MAX_MS. */
+  backoffMaxMs?: number;
   /** Clock in epoch ms for the throttle (tests). Default Date.now. */
   now?: () => number;
   /** Where outcomes and errors are written (default stderr). */
@@ -87,7 +99,9 @@ export interface SettlerOptions {
 /**
  * Open intents settled again while a process runs: one reconcile at a time in this process (a caller that comes while
  * one runs waits for it), at most once every `minIntervalMs` unless forced, and only when the history holds open
- * intents. Never throws: a failure is logged and the caller goes on.
+ * intents. An intent whose settling failed (an error, e.g. its zone could not be read) backs off: views and the timer
+ * leave it alone for `backoffMinMs`, doubling after each further failure up to `backoffMaxMs`, until it settles; a
+ * forced run (a request acting on history) still tries it. Never throws: a failure is logged and the caller goes on.
  */
 export class IntentSettler {
   private inFlight: Promise<void> | null = null;
@@ -97,6 +111,10 @@ export class IntentSettler {
   /** Errors already logged (intent id + message): a panel that keeps failing is not logged every few seconds. */
   private readonly logged = new Set<string>();
   private readonly minIntervalMs: number;
+  private readonly backoffMinMs: number;
+  private readonly backoffMaxMs: number;
+  /** Per open intent whose last settling failed: the delay it waits now, and when it may be tried again (epoch ms). */
+  private readonly backoff = new Map<number, { delayMs: number; nextAt: number }>();
   private readonly now: () => number;
   private readonly log: (line: string) => void;
   /** The outcomes of the last run (empty before the first). */
@@ -107,28 +125,34 @@ export class IntentSettler {
     opts: SettlerOptions = {},
   ) {
     this.minIntervalMs = opts.minIntervalMs ?? SETTLE_MIN_INTERVAL_MS;
+    this.backoffMinMs = opts.backoffMinMs ?? SETTLE_BACKOFF_MIN_MS;
+    this.backoffMaxMs = Math.max(this.backoffMinMs, opts.backoffMaxMs ?? SETTLE_BACKOFF_MAX_MS);
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
   /**
-   * Settle now when there are open intents — unless the last run began less than minIntervalMs ago (`force`: even
-   * then). Resolves when this run, or the one already running, is done.
+   * Settle now when there are open intents not backing off — unless the last run began less than minIntervalMs ago
+   * (`force`: even then, and backing-off intents too). Resolves when this run, or the one already running, is done.
    */
   settle(opts: { force?: boolean } = {}): Promise<void> {
     if (this.inFlight) return this.inFlight;
     const now = this.now();
     if (!opts.force && now - this.lastStart < this.minIntervalMs) return Promise.resolve();
-    let open: boolean;
+    let open: number[];
     try {
-      open = this.deps.store.pendingIntents().length > 0;
+      open = this.deps.store.pendingIntents().map((c) => c.id);
     } catch (e) {
       this.log(`mailhealth: could not look for interrupted fixes: ${(e as Error)?.message ?? String(e)}`);
       return Promise.resolve();
     }
-    if (!open) return Promise.resolve();
+    // Intents settled meanwhile (by another process, or an apply) need no back-off any more.
+    const stillOpen = new Set(open);
+    for (const id of this.backoff.keys()) if (!stillOpen.has(id)) this.backoff.delete(id);
+    const waiting = new Set(opts.force ? [] : open.filter((id) => (this.backoff.get(id)?.nextAt ?? Number.NEGATIVE_INFINITY) > now));
+    if (open.length === waiting.size) return Promise.resolve();
     this.lastStart = now;
-    const run = settleOpenIntents(this.deps, this.runs++ === 0 ? 'at start' : 'while running').then(
+    const run = settleOpenIntents(this.deps, this.runs++ === 0 ? 'at start' : 'while running', waiting).then(
       (out) => this.report(out),
       (e: unknown) => this.log(`mailhealth: settling interrupted fixes failed: ${(e as Error)?.message ?? String(e)}`),
     );
@@ -140,9 +164,16 @@ export class IntentSettler {
 
   private report(out: SettleResult): void {
     this.last = out;
+    const now = this.now();
     for (const r of out) {
+      // Skipped (its domain lock is held): not tried, so its back-off (if any) stays as it is.
       if (r.outcome.startsWith('skipped')) continue;
-      if (r.outcome.startsWith('error')) {
+      if (!r.outcome.startsWith('error')) this.backoff.delete(r.id); // settled: its back-off is over
+      else {
+        // Failed again: wait twice as long as last time (up to the cap) before views or the timer try it again.
+        const prev = this.backoff.get(r.id);
+        const delayMs = prev ? Math.min(prev.delayMs * 2, this.backoffMaxMs) : this.backoffMinMs;
+        this.backoff.set(r.id, { delayMs, nextAt: now + delayMs });
         const key = `${r.id} ${r.outcome}`;
         if (this.logged.has(key)) continue;
         this.logged.add(key);
@@ -166,6 +197,12 @@ export class IntentSettler {
   /** Resolves when no run is in flight (before the store is closed). */
   idle(): Promise<void> {
     return this.inFlight ?? Promise.resolve();
+  }
+
+  /** The back-off of an open intent whose settling failed (tests, diagnostics); null when it has none. */
+  backoffOf(id: number): { delayMs: number; nextAt: number } | null {
+    const b = this.backoff.get(id);
+    return b ? { ...b } : null;
   }
 
   /** Whether the timer runs and would keep the process alive (tests: it never should). */

@@ -36,9 +36,19 @@ export function accountKey(a: { role: string; owner?: string | null }): string {
 /** Per-user setting: sessions of that user issued before this time (epoch ms) are void — set at logout. */
 export const REVOKED_BEFORE_SETTING = (user: string) => `web.sessionsRevokedBefore.${user}`;
 
-/** False when the user logged out after this session was issued (a copied cookie dies with the logout). */
+/**
+ * False when the user logged out after this session was issued (a copied cookie dies with the logout), and when the
+ * session was for another account than the one the user's password now belongs to (`acct` ≠ PASSWORD_ACCOUNT_SETTING:
+ * an account of that name removed or moved, whose name a new account has since). Such a stale session simply ends
+ * here: it never reaches the app's "account gone" path, whose revocation goes by user name and would also end the
+ * sessions of the new account of that name.
+ */
 export function sessionStillValid(store: { getSetting<T = unknown>(key: string): T | undefined }, d: SessionData): boolean {
   if (!d.user) return true;
+  if (typeof d.acct === 'string') {
+    const bound = store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(d.user));
+    if (typeof bound === 'string' && bound !== d.acct) return false;
+  }
   const before = store.getSetting<number>(REVOKED_BEFORE_SETTING(d.user));
   return typeof before !== 'number' || (typeof d.iat === 'number' && d.iat >= before);
 }

@@ -10,6 +10,8 @@ import request from 'supertest';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { openStore } from '../../src/adapters/store/store.js';
 import { createApp } from '../../src/web/app.js';
+import { hashPassword } from '../../src/web/passwords.js';
+import { accountKey, encodeSession, newSession, PASSWORD_ACCOUNT_SETTING, SESSION_COOKIE, sessionSecret } from '../../src/web/session.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { csrfFrom, login, NO_LIMITS } from './helpers.js';
@@ -27,7 +29,8 @@ async function bobLoggedIn(t: TestContext) {
   assert.equal(r.code, 0, r.stderr);
   const store = openStore(db);
   t.after(() => store.close());
-  const clock = { t: Date.parse('2027-01-01T00:00:00Z') };
+  // The app's clock runs ahead of the CLI's (at least a day), so the CLI's revocations never reach the app's sessions.
+  const clock = { t: Math.max(Date.parse('2027-01-01T00:00:00Z'), Date.now() + 86_400_000) };
   const app = createApp({ panel: new FilesPanel(panelDir), store, makeResolver: () => { throw new Error('no DNS'); }, identityFrom: 'session', rateLimits: NO_LIMITS, now: () => new Date(clock.t) });
   const bob = await login(app, 'bob', PW);
   const cfgPath = join(panelDir, 'panel.json');
@@ -37,7 +40,7 @@ async function bobLoggedIn(t: TestContext) {
     writeFileSync(cfgPath, JSON.stringify({ ...cfg, accounts: edit(cfg.accounts) }));
     clock.t += 11_000;
   };
-  return { app, store, bob, accounts };
+  return { app, store, bob, accounts, panelDir, db, clock };
 }
 
 interface Account {
@@ -72,4 +75,43 @@ test('a session made before the account was recreated (same role and owner too) 
   accounts((a) => [...a, removed!]); // the same account again (same role, same owner)
   assert.equal((await bob.agent.get('/api/domains')).status, 401, 'the session ended when the account was seen gone');
   assert.equal(store.getPasswordHash('bob'), null, 'and so did the password: the admin sets a new one');
+});
+
+/** Panel edit: bob removed, a new customer "bob" of another owner (no owner: root's) with carol's lawyer.example. */
+const newBob = (a: Account[]) => [...a.filter((x) => x.user !== 'bob').map((x) => (x.user === 'carol' ? { ...x, domains: ['clean.example'] } : x)), { user: 'bob', role: 'customer', domains: ['lawyer.example'] }];
+const domainsOf = async (s: { agent: Awaited<ReturnType<typeof login>>['agent'] }) => (await s.agent.get('/api/domains').expect(200)).body.map((d: { domain: string }) => d.domain).sort();
+
+test("the old account's stale session ends without logging out the new account of the same name", async (t) => {
+  const { app, bob, accounts, panelDir, db } = await bobLoggedIn(t);
+  // The panel removes bob and creates a new "bob" before the old session comes back; the admin sets its password.
+  accounts(newBob);
+  const r = await runCli(['--panel-root', panelDir, '--db', db, 'user', 'set-password', 'bob'], 'the new bob password\n');
+  assert.equal(r.code, 0, r.stderr);
+  const fresh = await login(app, 'bob', 'the new bob password');
+  assert.deepEqual(await domainsOf(fresh), ['lawyer.example']);
+  // Now the old bob's browser comes back: its session is over…
+  assert.equal((await bob.agent.get('/api/domains')).status, 401, 'the removed account is logged out');
+  assert.equal((await bob.agent.get('/api/domains')).status, 401);
+  // …and the new bob's session is not ended by it (before: every session named "bob" was revoked, the new one too).
+  assert.deepEqual(await domainsOf(fresh), ['lawyer.example'], 'the new account stays logged in');
+  assert.equal((await fresh.agent.get('/api/me')).status, 200);
+});
+
+test('a stale session from before passwords were bound to accounts does not log out the new account either', async (t) => {
+  const { app, store, accounts, clock } = await bobLoggedIn(t);
+  // As `mailhealth demo` and versions before the binding store passwords: no account bound to them.
+  store.setSetting(PASSWORD_ACCOUNT_SETTING('bob'), undefined);
+  store.setPasswordHash('bob', await hashPassword('unbound password'));
+  assert.equal(store.getSetting(PASSWORD_ACCOUNT_SETTING('bob')), undefined);
+  // A session of the old bob (customer of rita) issued then.
+  const old = newSession(Math.floor(clock.t / 1000), { user: 'bob', role: 'customer', acct: accountKey({ role: 'customer', owner: 'rita' }) }, clock.t);
+  const oldCookie = `${SESSION_COOKIE}=${encodeURIComponent(encodeSession(sessionSecret(store), old))}`;
+  assert.equal((await request(app).get('/api/domains').set('Cookie', oldCookie)).status, 200);
+  // bob is removed and created again for another owner; the new bob gets a password the same way and logs in.
+  accounts(newBob);
+  store.setPasswordHash('bob', await hashPassword('new unbound password'));
+  const fresh = await login(app, 'bob', 'new unbound password');
+  assert.deepEqual(await domainsOf(fresh), ['lawyer.example']);
+  assert.equal((await request(app).get('/api/domains').set('Cookie', oldCookie)).status, 401, 'the old session is over');
+  assert.deepEqual(await domainsOf(fresh), ['lawyer.example'], 'the new account stays logged in');
 });

@@ -38,6 +38,10 @@ export function authRoutes(c: AppContext): Router {
     // user names exist.
     const ok = await verifyPassword(password, account && own ? c.store.getPasswordHash(account.user) : null);
     if (!account || !ok) return fail(401, 'Wrong user name or password.');
+    // A password stored without its account (`mailhealth demo`, versions before the binding) belongs from now on to the
+    // account that logs in with it, as `user set-password` binds it: a session of another account of this name (one
+    // removed before) then ends on its own (sessionStillValid) instead of ending this account's sessions with it.
+    if (bound === undefined) c.store.setSetting(PASSWORD_ACCOUNT_SETTING(account.user), accountKey(account));
     // A new session (and CSRF token) at login: a token planted before login is worth nothing after it.
     // Issued at least 1 ms after any logout of this user, so a logout and a login in the same millisecond still work.
     const revoked = c.store.getSetting<number>(REVOKED_BEFORE_SETTING(account.user));
