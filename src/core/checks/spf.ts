@@ -10,6 +10,15 @@ import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
 
+/** The DNS trouble (timeout, SERVFAIL…) met anywhere in the tree, each as the walker worded it. */
+function treeTrouble(node: SpfTreeNode | undefined, out: string[] = []): string[] {
+  for (const t of node?.terms ?? []) {
+    if (t.unknown) out.push(t.unknown);
+    if (t.children) treeTrouble(t.children, out);
+  }
+  return out;
+}
+
 function treeTargets(node: SpfTreeNode | undefined, out: Set<string> = new Set()): Set<string> {
   for (const t of node?.terms ?? []) {
     if (t.target) out.add(t.target.toLowerCase());
@@ -115,11 +124,27 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
           }),
         );
       } else if (!targets.has(inc.host)) {
-        out.push(
-          makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`, treeEv, {
-            fix: 'spf',
-          }),
-        );
+        const trouble = treeTrouble(tree);
+        if (trouble.length) {
+          // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
+          // SERVFAIL is no proof the relay is missing, and no reason to change the zone).
+          out.push(
+            makeFinding(
+              'spf',
+              'spf.dns-error',
+              'unknown',
+              `Could not tell whether SPF authorises the relay ${name} (${inc.host}): the record does not include it as far as DNS answered, but ${trouble.join('; ')}. Nothing is changed until DNS answers.`,
+              moreEvidence(treeEv, { dnsTrouble: trouble }),
+              { subject: relay.host },
+            ),
+          );
+        } else {
+          out.push(
+            makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`, treeEv, {
+              fix: 'spf',
+            }),
+          );
+        }
       }
     }
   } else {
@@ -155,11 +180,14 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   for (let i = 0; i < parsed.terms.length; i++) {
     const t = parsed.terms[i];
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
+    // A term that loops back to this record (include:/redirect= of the domain itself) is reported above as the
+    // permerror it causes (spf.syntax, with the fix): it is nobody's server to classify.
+    if (tree.terms[i]?.loop) continue;
     const c = await ctx.classifier.spfTerm(t.raw);
     if (c.class === 'stale') {
       out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It lets the old host send as ${ctx.domain} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));
     } else if (c.class === 'unknown') {
-      out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${t.raw}: ${c.reason}. Kept unless you choose to remove it.`, ev, { subject: t.raw, classification: c }));
+      out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${t.raw}: ${c.reason}. Kept unless you choose to remove it (the SPF fix drops it only if its name does not exist).`, ev, { subject: t.raw, classification: c }));
     } else {
       out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw}: ${c.reason}.`, ev, { subject: t.raw, classification: c }));
     }

@@ -1,6 +1,9 @@
 // SPF fix: one record; stale terms dropped; this server's and mail services' terms kept; what this server needs
-// added; unknown terms kept unless the user selected them; `all` never weakened; within 10 lookups or say which
-// term to drop; strings split at 255 bytes.
+// added; unknown terms kept unless the user selected them; `all` never weakened; terms receivers reject or ignore
+// dropped (a second exp=/redirect=, redirect= beside `all`, the domain including itself, a:/mx:/include: of a name
+// that does not exist); strings split at 255 bytes. The planned record is then checked as receivers will read it
+// (syntax, 10 lookups, 2 void lookups, every permerror in its tree, check_host for this server's IPs): a record that
+// would still fail is not offered — the plan is blocked with the reason.
 import type { CheckContext } from '../checks/context.js';
 import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
@@ -50,6 +53,63 @@ function renderTerms(terms: string[]): string {
 }
 
 
+type GateVerdict = { ok: true } | { blocked: string } | { dns: string };
+
+/** The DNS trouble (timeout, SERVFAIL…) met anywhere in a walked tree. */
+function treeTrouble(node: SpfTreeNode | undefined, out: string[] = []): string[] {
+  for (const t of node?.terms ?? []) {
+    if (t.unknown) out.push(t.unknown);
+    if (t.children) treeTrouble(t.children, out);
+  }
+  return out;
+}
+
+/**
+ * Would receivers accept `text` published at the domain? Syntax, the 10-lookup and 2-void-lookup limits and every
+ * other permerror cause anywhere in its tree (whoever's sender is checked), then check_host for each of this server's
+ * IPs (a relayed server is authorised by the relay include the planner adds, which the walk has checked).
+ */
+async function finalGate(ctx: CheckContext, text: string, needs: string[]): Promise<GateVerdict> {
+  const errors = parseSpf(text).errors;
+  if (errors.length) return { blocked: `The fixed record would still have errors receivers reject (permerror): ${errors.map((e) => e.reason).join('; ')}.` };
+  const resolver = overlay(ctx.resolver, ctx.domain, text);
+  const tree = await walkSpfRecord(resolver, ctx.domain, text);
+  const trouble = treeTrouble(tree);
+  if (tree.unknown) return { dns: `some of the fixed record's lookups got no answer (${trouble.length ? trouble.join('; ') : 'timeout or server failure'})` };
+  if (tree.totalLookups > 10) {
+    const costly = tree.terms
+      .filter((t) => t.lookups > 0 && !needs.includes(t.term))
+      .sort((a, b) => b.lookups - a.lookups)
+      .map((t) => `${t.term} (${t.lookups})`);
+    return { blocked: `The fixed record would need ${tree.totalLookups} DNS lookups (limit 10). Remove a term to make room — the costliest: ${costly.slice(0, 3).join(', ')}.` };
+  }
+  if (tree.totalVoids > 2) {
+    const voids = tree.terms.filter((t) => t.voids > 0).map((t) => `${t.term} (${t.voids})`);
+    return {
+      blocked: `The fixed record would still cause ${tree.totalVoids} void lookups (limit 2: receivers return permerror): ${voids.join(', ')}. Those names exist but have no addresses (or lead to some that do not): remove the terms or give the names addresses, then plan again.`,
+    };
+  }
+  // The planner's own additions are not re-judged: the relay include is one the knowledge base documents (used as
+  // listed, README "A relay's SPF include") or one found publishing exactly one SPF record. The walker words each
+  // problem "<domain> <term>: …" (or "<domain> <term> → …" below it), so those of an added term are told by prefix.
+  const added = needs.map((n) => `${tree.domain} ${n}`);
+  const permerrors = tree.permerrors.filter((e) => !added.some((a) => e.startsWith(`${a}:`) || e.startsWith(`${a} →`)));
+  if (permerrors.length) {
+    return {
+      blocked: `The fixed record would still make receivers return permerror: ${permerrors.join('; ')}. Remove the term that leads there (or have its owner fix their record), then plan again.`,
+    };
+  }
+  if (!ctx.settings.relay) {
+    for (const ip of ctx.settings.ips) {
+      const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
+      if (r.result === 'pass') continue;
+      if (r.result === 'temperror' || r.dnsTrouble?.length) return { dns: `checking the fixed record for ${ip} got no answer from DNS (${r.result === 'temperror' ? (r.reason ?? 'temperror') : r.dnsTrouble![0]})` };
+      return { blocked: `The fixed record would still not authorise this server's IP ${ip}: check_host = ${r.result}${r.reason ? ` (${r.reason})` : ''}.` };
+    }
+  }
+  return { ok: true };
+}
+
 export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<PartialPlan> {
   const notes: string[] = [];
   const remove = new Set((opts.removeTerms ?? []).map((t) => t.toLowerCase()));
@@ -62,6 +122,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   const kept: SpfTerm[] = [];
   let all: SpfTerm | null = null;
   let redirect: SpfTerm | null = null;
+  let exp: SpfTerm | null = null;
   for (const r of spfRecords) {
     const parsed = parseSpf(r.txt ? r.txt.join('') : r.value);
     const list = parsed.terms;
@@ -92,7 +153,16 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       }
       if (t.modifier === 'redirect') {
         if (!redirect) redirect = t;
+        else notes.push(`Drops ${t.raw}: a record may carry one redirect= (RFC 7208 §6: two are a permanent error); ${redirect.raw} is kept.`);
         continue;
+      }
+      // exp= at most once too (merging two records that each have one, or a record with two).
+      if (t.modifier === 'exp') {
+        if (exp) {
+          notes.push(`Drops ${t.raw}: a record may carry one exp= (RFC 7208 §6: two are a permanent error); ${exp.raw} is kept.`);
+          continue;
+        }
+        exp = t;
       }
       if (t.afterAll && t.kind === 'mechanism') {
         notes.push(`Drops ${t.raw}: it stood after all, where receivers never evaluate it.`);
@@ -100,6 +170,19 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       }
       kept.push(t);
     }
+  }
+
+  // redirect= beside an all term: receivers ignore the redirect (RFC 7208 §6.1) and apply the all term. The fix keeps
+  // what receivers apply today — the all term — and drops the redirect, which authorises nobody now: keeping the
+  // redirect and dropping `all` instead would hand the policy for every other sender to the target's own all term
+  // (which may be weaker) and authorise senders this record never authorised. Nothing that passes today stops
+  // passing; what this server needs is then added as for any record.
+  if (redirect && all) {
+    const target = redirect.domainSpec ?? redirect.value ?? '';
+    notes.push(
+      `Drops ${redirect.raw}: receivers ignore redirect= in a record that has an all term (RFC 7208 §6.1), so it authorises nobody today and the record keeps its all term. If the senders listed at ${target} should be allowed, add include:${target}.`,
+    );
+    redirect = null;
   }
 
   // Classify and filter.
@@ -110,10 +193,26 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       terms.push(t.raw);
       continue;
     }
+    // The record including itself: a loop, a permanent error at every receiver whatever the domain's A record says.
+    if (t.mechanism === 'include' && t.domainSpec && !t.hasMacro && canonName(t.domainSpec) === canonName(ctx.domain)) {
+      notes.push(`Drops ${t.raw}: ${ctx.domain} including its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
+      continue;
+    }
     const c = await ctx.classifier.spfTerm(t.raw);
     if (c.class === 'stale') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
+    }
+    // a:/mx: of a name that does not exist (NXDOMAIN) authorises nobody and costs a lookup and a void lookup (more
+    // than 2 make receivers return permerror): it goes, whoever it names. A name that exists without addresses stays
+    // (its owner may be about to add them); DNS trouble keeps the term (the final check below blocks the plan).
+    if ((t.mechanism === 'a' || t.mechanism === 'mx') && t.domainSpec && !t.hasMacro) {
+      const name = canonName(t.domainSpec);
+      const a = await ctx.resolver.resolve(name, t.mechanism === 'a' ? 'A' : 'MX');
+      if (a.status === 'nxdomain') {
+        notes.push(`Drops ${t.raw}: ${name} does not exist, so it authorises nobody and each receiver counts a void lookup for it (more than 2 are a permanent error).`);
+        continue;
+      }
     }
     // An include of a name that publishes no SPF record is a permanent error for every receiver: it goes, whoever it
     // names. No answer from DNS says nothing: the plan is blocked below.
@@ -134,6 +233,10 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
     }
     terms.push(t.raw);
+  }
+  if (redirect && redirect.domainSpec && !redirect.hasMacro && canonName(redirect.domainSpec) === canonName(ctx.domain)) {
+    notes.push(`Drops ${redirect.raw}: ${ctx.domain} redirecting to its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
+    redirect = null;
   }
   if (redirect) {
     const c = await ctx.classifier.spfTerm(redirect.raw);
@@ -218,17 +321,14 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   };
   const changes = replaceWithOne(spfRecords, desired);
 
-  // Lookup budget.
+  // The final gate: the planned record is walked and evaluated — check_host with this server's IPs, through the same
+  // resolver and evaluator the check uses — before it is offered. A write that receivers would still answer with
+  // permerror, or that still does not authorise this server, is blocked with the reason instead.
   let blocked: string | undefined;
   if (changes.length) {
-    const tree = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, text), ctx.domain, text);
-    if (tree.totalLookups > 10) {
-      const costly = tree.terms
-        .filter((t) => t.lookups > 0 && !needs.includes(t.term))
-        .sort((a, b) => b.lookups - a.lookups)
-        .map((t) => `${t.term} (${t.lookups})`);
-      blocked = `The fixed record would need ${tree.totalLookups} DNS lookups (limit 10). Remove a term to make room — the costliest: ${costly.slice(0, 3).join(', ')}.`;
-    }
+    const verdict = await finalGate(ctx, text, needs);
+    if ('dns' in verdict) dnsTrouble ??= verdict.dns;
+    else if ('blocked' in verdict) blocked = verdict.blocked;
   }
   if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
   dnsTrouble ??= includeTrouble;

@@ -56,6 +56,12 @@ export interface SpfTree extends SpfTreeNode {
   overVoidLimit: boolean;
   /** Every problem in the tree, with the path that leads to it. */
   errors: string[];
+  /**
+   * The subset of `errors` receivers turn into permerror (syntax, loops, include/redirect targets without one SPF
+   * record, too many MX names) — not the walker's own limits, not DNS trouble. The lookup and void limits are
+   * `overLookupLimit` / `overVoidLimit`.
+   */
+  permerrors: string[];
   /** Loops found, as "a → b → a". */
   loops: string[];
   /** Names of all terms that could not be resolved statically. */
@@ -316,6 +322,7 @@ function finish(base: SpfTreeNode, status: SpfTree['status'], st: WalkState): Sp
     overVoidLimit: base.voids > st.opts.maxVoidLookups,
     unknown: st.unknown,
     errors: st.errors,
+    permerrors: st.permerrors,
     loops: st.loops,
     dynamicTerms: st.dynamic,
   };

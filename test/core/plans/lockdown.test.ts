@@ -80,7 +80,7 @@ describe('Lockdown fix (this server relays through MailChannels as newhostmc)', 
         `a note says ${want} is dropped`,
       );
     }
-    assert.deepEqual(await lockdownTxt(p, 'lockmulti.example'), [['v=mc1 auth=newhostmc senderid=newhostmc|cpanel|lockmulti']]);
+    assert.deepEqual(await lockdownTxt(p, 'lockmulti.example'), [['v=mc1 senderid=newhostmc|cpanel|lockmulti']]);
   });
 
   test('";" separators are rewritten in MailChannels syntax', async () => {
