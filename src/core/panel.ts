@@ -13,6 +13,12 @@ export interface PanelCapabilities {
    * the state before a write nor the one after was edited by someone else.
    */
   recordByRecordWrites?: boolean;
+  /**
+   * The record types applyChanges writes (upper case). Absent: every type. Plesk: TXT and CNAME. A plan changing any
+   * other type is blocked up front (core/plans/plan.ts unwritableChanges), before a record is written or a DKIM key
+   * generated.
+   */
+  writableTypes?: readonly string[];
 }
 
 /** Errors an adapter raises; surfaces turn them into clear messages. */
@@ -33,6 +39,24 @@ export class PanelError extends Error {
   ) {
     super(message);
     this.name = 'PanelError';
+  }
+}
+
+/**
+ * A panel write that failed after taking some steps, from an adapter that writes record by record and undoes its
+ * own steps when one fails (Plesk). `leftWritten`: what of this write is still in the zone — the steps the adapter
+ * could not undo, each as a change of its own ('add': a record it added and could not take out; 'remove': a record
+ * it deleted and could not put back). Empty: every step taken was undone, the zone holds nothing of this write.
+ * `code` is the failure's own. Apply then puts back exactly these and nothing else: a record of the plan missing for
+ * another reason was removed by someone else, and stays removed.
+ */
+export class PartialWriteError extends PanelError {
+  constructor(
+    code: PanelError['code'],
+    message: string,
+    readonly leftWritten: readonly Change[],
+  ) {
+    super(code, message);
   }
 }
 

@@ -81,7 +81,7 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
     // One read of the panel for both the plan and the SPF terms the user may choose to remove.
     const { ctx, problems } = await buildContext(domain, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store) });
     if (!ctx) throw new PlanError(problems.map((p) => p.message).join('; ') || 'cannot read the panel');
-    const plan = await makePlanWith(ctx, check, { removeTerms });
+    const plan = await makePlanWith(ctx, check, { removeTerms }, deps.panel.capabilities);
     let unknownTerms: string[] = [];
     if (check === 'spf') {
       const findings = await runChecks(ctx, ['spf']);

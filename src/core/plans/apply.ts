@@ -6,7 +6,7 @@ import type { AuditDeps } from '../audit.js';
 import { canonicalKey, publishedKey } from '../classify.js';
 import { canonName } from '../domain.js';
 import type { Change, CheckName, FixKind, Zone, ZoneRecord } from '../model.js';
-import { PanelError } from '../panel.js';
+import { PanelError, PartialWriteError } from '../panel.js';
 import { recordKey, recordsAt } from '../zone.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor } from './dkim.js';
@@ -245,6 +245,8 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
         zoneVersion = generated.zoneVersion;
       }
       const afterKey = keyIntent !== null ? ' The panel has generated a new DKIM key and turned signing on; its record is not published: run the DKIM fix again.' : '';
+      /** A message ending in a sentence of its own about the generated key, when one was generated. */
+      const withKey = (m: string) => (afterKey ? `${m.replace(/\.?$/, '.')}${afterKey}` : m);
       const guard = ownershipProblem(input.check, input.domain, (await deps.panel.readMailSettings(input.domain)).dkim.selector, changes);
       if (guard) {
         stopKeyFix(`refused: ${guard}${afterKey}`);
@@ -277,30 +279,38 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
           return {
             status: 'failed' as const,
             changeId,
-            reason: `${e.message}: whether the change was written is not known yet. mailhealth checks the zone again in about ${Math.round(LOCK_TTL_MS / 60_000)} minutes (the history shows the change as pending until then); meanwhile no other fix runs on ${input.domain}.`,
+            reason: `${e.message}: whether the change was written is not known yet. mailhealth checks the zone again in about ${Math.round(LOCK_TTL_MS / 60_000)} minutes (the history shows the change as pending until then); meanwhile no other fix runs on ${input.domain}.${keyIntent !== null ? ' The panel has generated a new DKIM key for this fix and turned signing on.' : ''}`,
           };
         }
-        if (e instanceof PanelError && e.code === 'stale') {
-          deps.history.recordOutcome(changeId, { status: 'failed', error: `refused: ${e.message}` });
+        // An adapter that undoes its own steps says what of the write it could not undo (PartialWriteError).
+        const left = e instanceof PartialWriteError ? e.leftWritten : null;
+        if (e instanceof PanelError && e.code === 'stale' && !left?.length) {
+          deps.history.recordOutcome(changeId, { status: 'failed', error: withKey(`refused: ${e.message}`) });
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
-          return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
+          return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
+        }
+        const reason = (e as Error).message;
+        if (left) {
+          // Only what this write left in the zone is put back; a record missing for another reason stays missing.
+          const outcome = await settleLeftovers(changeId, input.domain, left, withKey(reason), deps);
+          const more = outcome === 'restored' ? ' — the records written before the failure were put back' : outcome === 'review' ? ' — some records this write changed could not be put back; see history' : '';
+          return { status: 'failed' as const, changeId, reason: withKey(reason + more) };
         }
         // The write failed, perhaps part-way (panels that write record by record): what is in the zone now decides
         // the outcome, as after a crash — nothing written, fully written, partly written (old records put back) or
         // edited meanwhile (left alone). If even that fails, the intent stays open for the next start.
-        const reason = (e as Error).message;
         const found: { id: number; outcome: string }[] = [];
         try {
           const pending = deps.history.getChange(changeId);
           // The panel's own write failed: part of it may be in the zone whatever kind of panel it is.
           if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, true);
         } catch (re) {
-          return { status: 'failed' as const, changeId, reason: `${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start` };
+          return { status: 'failed' as const, changeId, reason: withKey(`${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start`) };
         }
         const outcome = found[0]?.outcome;
         if (outcome !== 'applied') {
           const more = outcome === 'restored' ? ' — the records written before the failure were put back' : outcome === 'conflict' ? ' — the zone was also edited meanwhile; see history' : '';
-          return { status: 'failed' as const, changeId, reason: reason + more };
+          return { status: 'failed' as const, changeId, reason: withKey(reason + more) };
         }
         // The zone holds the whole change after all: carry on as applied (the outcome is recorded).
       }
@@ -521,6 +531,40 @@ function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
 }
 
 /**
+ * After a write the panel's adapter undid itself, except `left` (PartialWriteError): put back exactly those steps —
+ * a record it added is taken out, a record it deleted is added again (each only if the zone still shows that step) —
+ * and nothing else: a record of the plan missing for another reason was removed by someone else and stays removed.
+ * Closes the intent: 'not-written' (nothing left), 'restored', or 'review' (a step could not be put back: named).
+ */
+async function settleLeftovers(changeId: number, domain: string, left: readonly Change[], reason: string, deps: ApplyDeps): Promise<'not-written' | 'restored' | 'review'> {
+  if (!left.length) {
+    deps.history.recordOutcome(changeId, { status: 'failed', error: `${reason} — every step the panel had taken was undone: nothing of this write is in the zone` });
+    return 'not-written';
+  }
+  const name = (r: ZoneRecord) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`;
+  const steps = left.map((c) => (c.action === 'add' && c.after ? `added ${name(c.after)}` : c.before ? `removed ${name(c.before)}` : `${c.action} ${c.name} ${c.type}`));
+  try {
+    const zone = await deps.panel.readZone(domain);
+    const restore: Change[] = [];
+    for (const c of left) {
+      if (c.action === 'add' && c.after) {
+        const cur = findRecord(zone, c.after);
+        if (cur) restore.push({ action: 'remove', name: cur.name, type: cur.type, ttl: cur.ttl, before: cur, after: null });
+      } else if (c.action === 'remove' && c.before && !findRecord(zone, c.before)) {
+        const { ref: _ref, ...rest } = c.before;
+        restore.push({ action: 'add', name: rest.name, type: rest.type, ttl: rest.ttl, before: null, after: rest });
+      }
+    }
+    const v = restore.length ? (await deps.panel.applyChanges(domain, restore, zone.version)).version : zone.version;
+    deps.history.recordOutcome(changeId, { status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
+    return 'restored';
+  } catch (e) {
+    deps.history.recordOutcome(changeId, { status: 'failed', error: `${reason} — partly written, and putting it back failed (${(e as Error).message}): review ${steps.join('; ')}` });
+    return 'review';
+  }
+}
+
+/**
  * On start: every intent without an outcome is reconciled, under the same domain lock as apply and undo (a domain
  * whose lock is held — a write in progress — is left for the next start) — the zone holds the new state → applied;
  * it holds the old state → failed (never written); anything in between, made only of this write's old and new
@@ -579,6 +623,8 @@ async function reconcileOne(
     out.push({ id: ch.id, outcome: 'not-written' });
     return;
   }
+  // A fix that had the panel generate a key (and turn signing on) says so whenever its record did not land.
+  const keyNote = ch.changes.some((c) => c.keyGenerated) ? '; the panel had generated a new DKIM key for this fix and turned signing on, and its record may not be published: run the DKIM fix again' : '';
   const zone = await deps.panel.readZone(ch.domain);
   if (holdsAfter(zone, ch.changes)) {
     deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: `reconciled ${when}: the write had happened` });
@@ -590,7 +636,7 @@ async function reconcileOne(
     return;
   }
   if (holdsBefore(zone, ch.changes)) {
-    deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the write never happened` });
+    deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the write never happened${keyNote}` });
     out.push({ id: ch.id, outcome: 'not-written' });
     return;
   }
@@ -598,7 +644,7 @@ async function reconcileOne(
   if (!partial && !foreign.length) {
     deps.history.recordOutcome(ch.id, {
       status: 'failed',
-      error: `reconciled ${when}: the zone holds neither the records before this write nor those after it, and the ${deps.panel.kind} panel writes a zone in one step — it was edited since; nothing was restored — review the records at ${[...new Set(ch.changes.map((c) => `${c.name} ${c.type}`))].join(', ')}`,
+      error: `reconciled ${when}: the zone holds neither the records before this write nor those after it, and the ${deps.panel.kind} panel writes a zone in one step — it was edited since; nothing was restored — review the records at ${[...new Set(ch.changes.map((c) => `${c.name} ${c.type}`))].join(', ')}${keyNote}`,
     });
     out.push({ id: ch.id, outcome: 'conflict' });
     return;
@@ -607,7 +653,7 @@ async function reconcileOne(
     const list = foreign.map((r) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`);
     deps.history.recordOutcome(ch.id, {
       status: 'failed',
-      error: `reconciled ${when}: the zone was edited since this write began (${list.join('; ')}); nothing was restored — review these records`,
+      error: `reconciled ${when}: the zone was edited since this write began (${list.join('; ')}); nothing was restored — review these records${keyNote}`,
     });
     out.push({ id: ch.id, outcome: 'conflict' });
   } else {
@@ -624,7 +670,7 @@ async function reconcileOne(
       }
     }
     const v = await deps.panel.applyChanges(ch.domain, restore, zone.version);
-    deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: `reconciled ${when}: partly written, old records restored` });
+    deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: `reconciled ${when}: partly written, old records restored${keyNote}` });
     out.push({ id: ch.id, outcome: 'restored' });
   }
 }

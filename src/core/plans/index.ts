@@ -5,7 +5,8 @@ import { buildContext, type AuditDeps } from '../audit.js';
 import type { CheckContext } from '../checks/context.js';
 import { authority } from '../checks/dns.js';
 import type { FixKind, Zone, ZoneRecord } from '../model.js';
-import { ownedNames, hashPlan, ownershipProblem, type Plan, type PlanOptions } from './plan.js';
+import type { PanelCapabilities } from '../panel.js';
+import { ownedNames, hashPlan, ownershipProblem, unwritableChanges, type Plan, type PlanOptions } from './plan.js';
 import { planDkim } from './dkim.js';
 import { planDmarc } from './dmarc.js';
 import { planLockdown } from './lockdown.js';
@@ -58,7 +59,12 @@ export interface PlanInput {
   options?: PlanOptions;
 }
 
-export async function makePlanWith(ctx: CheckContext, check: FixKind, options: PlanOptions = {}): Promise<Plan> {
+/**
+ * `capabilities`: the panel's (makePlan passes them): a change of a record type the panel does not write blocks the
+ * plan (see unwritableChanges). Without them nothing is blocked for that reason here; apply, which plans with
+ * makePlan, still refuses such a plan before it writes anything or generates a key.
+ */
+export async function makePlanWith(ctx: CheckContext, check: FixKind, options: PlanOptions = {}, capabilities?: PanelCapabilities): Promise<Plan> {
   if (!ctx.zone) throw new PlanError(`The panel could not provide the zone of ${ctx.domain}: no plan.`);
   const auth = await authority(ctx);
   if (auth.state === 'unknown') throw new PlanError(`Could not tell whether this server's DNS is the live one for ${ctx.domain} (${auth.why ?? 'DNS error'}): no plan until that is known.`);
@@ -76,8 +82,10 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
     );
   }
   const base = { domain: ctx.domain, check, mode, changes: p.changes, actions: p.actions ?? [], zoneVersion: zone.version, options };
-  // A zone the panel will not write as it is: nothing is applied (and no DKIM key generated before a write that fails).
-  const blocked = p.blocked ?? (mode === 'apply' && p.changes.length + (p.actions?.length ?? 0) > 0 ? ctx.zone.writeBlocked : undefined);
+  // A zone the panel will not write as it is, or a record type it does not write: nothing is applied (and no DKIM key
+  // generated before a write that fails).
+  const writes = mode === 'apply' && p.changes.length + (p.actions?.length ?? 0) > 0;
+  const blocked = p.blocked ?? (writes ? (ctx.zone.writeBlocked ?? unwritableChanges(capabilities, p.changes) ?? undefined) : undefined);
   return { ...base, planHash: hashPlan(base), notes, ...(blocked ? { blocked } : {}) };
 }
 
@@ -85,5 +93,5 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
 export async function makePlan(input: PlanInput, deps: AuditDeps): Promise<Plan> {
   const { ctx, problems } = await buildContext(input.domain, deps);
   if (!ctx) throw new PlanError(problems.map((p) => p.message).join('; ') || 'cannot read the panel');
-  return makePlanWith(ctx, input.check, input.options ?? {});
+  return makePlanWith(ctx, input.check, input.options ?? {}, deps.panel.capabilities);
 }

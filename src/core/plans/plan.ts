@@ -4,6 +4,7 @@ import { isSpfRecord } from '../spf/parse.js';
 import { createHash } from 'node:crypto';
 import { canonName } from '../domain.js';
 import type { Change, FixKind, ZoneRecord } from '../model.js';
+import type { PanelCapabilities } from '../panel.js';
 import { recordsAt } from '../zone.js';
 
 export interface PlanAction {
@@ -46,6 +47,20 @@ export function aliasBlock(records: ZoneRecord[], name: string, what: string): s
   const aliases = recordsAt(records, name, 'CNAME');
   if (!aliases.length) return null;
   return `${name} is an alias (CNAME to ${aliases[0].value}): the ${what} is published where it points. mailhealth does not add a record beside an alias or replace it; change it at that service, or remove the alias in the panel first.`;
+}
+
+/**
+ * Why the panel cannot write these changes — a record type it does not write (capabilities.writableTypes) — or null. Known
+ * before anything is written: a plan holding such a change is blocked (makePlan; apply re-plans with it and refuses a
+ * blocked plan first), so apply never generates a DKIM key (or writes a record) for a write the panel would refuse.
+ */
+export function unwritableChanges(capabilities: PanelCapabilities | undefined, changes: readonly Change[]): string | null {
+  const types = capabilities?.writableTypes?.map((t) => t.toUpperCase());
+  if (!types) return null;
+  const bad = changes.filter((c) => [c.type, c.before?.type, c.after?.type].some((t) => t !== undefined && !types.includes(t.toUpperCase())));
+  if (!bad.length) return null;
+  const what = [...new Set(bad.map((c) => `${c.type.toUpperCase()} at ${c.name}`))].join(', ');
+  return `This panel writes only ${types.join(' and ')} records through its API, and the fix would change ${what}: change ${bad.length === 1 ? 'that record' : 'those records'} in the panel by hand, then preview the fix again.`;
 }
 
 /** The records each fix owns: nothing else may move. */

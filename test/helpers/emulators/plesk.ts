@@ -1,9 +1,9 @@
 // A Plesk Obsidian emulator built from the documented shapes (shared/reference/plesk.md): REST v2 (`X-API-Key`;
 // errors `{code, message}`), `/api/v2/cli/<utility>/call`, the few XML API packets the adapter sends, and the
-// `plesk bin dns` / `domain_pref` utilities (exit code 2 = record exists). State is JSON-serialisable so the fake
-// `plesk` executable can share it through a file. Domain aliases (§1.3 `aliases[]`, 18.0.42+) are listed in every
-// DomainResponse and have their own zone, read and written by REST `?domain=<alias name>` (§1.2); `plesk bin dns`
-// knows domains only (§2.1 documents a domain's zone).
+// `plesk bin dns` (TXT and CNAME records; exit code 2 = record exists) / `domain_pref` utilities. State is
+// JSON-serialisable so the fake `plesk` executable can share it through a file. Domain aliases (§1.3 `aliases[]`,
+// 18.0.42+) are listed in every DomainResponse and have their own zone, read and written by REST
+// `?domain=<alias name>` (§1.2); `plesk bin dns` knows domains only (§2.1 documents a domain's zone).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listen, readBody, type RunningServer } from './cpanel.js';
@@ -159,17 +159,25 @@ export function pleskBin(state: PleskState, utility: string, args: string[]): Cl
   if (utility === 'dns') {
     const action = args[0];
     const zone = args[1];
+    // The domain by the name Plesk knows it by (`name`, as `?name=` / `?domain=` filter here: the Unicode spelling of
+    // an IDN domain); records carry the A-label (`ascii_name`), as REST shows them.
     const dom = state.domains.find((d) => d.name === zone);
     if (!dom) return { code: 1, stdout: '', stderr: `An error occurred during domain update: Domain "${zone}" does not exist\n` };
-    const txt = opt('-txt');
-    const prefix = opt('-domain');
-    if (txt === undefined || prefix === undefined) return { code: 1, stdout: '', stderr: 'Unsupported record options in this emulator\n' };
-    const host = prefix ? `${prefix}.${zone}.` : `${zone}.`;
-    const match = (r: PleskState['records'][number]) => r.domain_id === dom.id && r.type === 'TXT' && r.host === host && r.value === txt;
+    // TXT: `-txt <value> -domain <prefix>`; CNAME: `-cname <prefix> -canonical <target>` (§2.1). The target is stored
+    // with the trailing dot REST shows, and matched whatever its case or dot.
+    const cname = opt('-cname');
+    const type = cname !== undefined ? 'CNAME' : 'TXT';
+    const value = cname !== undefined ? opt('-canonical') : opt('-txt');
+    const prefix = cname !== undefined ? cname : opt('-domain');
+    if (value === undefined || prefix === undefined) return { code: 1, stdout: '', stderr: 'Unsupported record options in this emulator\n' };
+    const host = prefix ? `${prefix}.${dom.ascii_name}.` : `${dom.ascii_name}.`;
+    const target = (v: string) => v.toLowerCase().replace(/\.$/, '');
+    const same = (v: string) => (type === 'CNAME' ? target(v) === target(value) : v === value);
+    const match = (r: PleskState['records'][number]) => r.domain_id === dom.id && r.type === type && r.host === host && same(r.value);
     if (action === '--add') {
       if (state.records.some(match)) return { code: 2, stdout: '', stderr: `Unable to add the DNS record: the record already exists\n` };
       const ttl = Number(opt('-ttl') ?? 86400);
-      state.records.push({ id: state.nextId++, domain_id: dom.id, type: 'TXT', host, value: txt, opt: '', ttl });
+      state.records.push({ id: state.nextId++, domain_id: dom.id, type, host, value: type === 'CNAME' ? `${target(value)}.` : value, opt: '', ttl });
       return { code: 0, stdout: `SUCCESS: Creation of DNS record in Domain '${zone}' complete.\n`, stderr: '' };
     }
     if (action === '--del') {
@@ -182,17 +190,21 @@ export function pleskBin(state: PleskState, utility: string, args: string[]): Cl
   }
   if (utility === 'domain_pref' && args[0] === '--update') {
     const d = args[1];
-    if (!state.domains.some((x) => x.name === d)) return { code: 1, stdout: '', stderr: `Domain "${d}" does not exist\n` };
+    const dom = state.domains.find((x) => x.name === d);
+    if (!dom) return { code: 1, stdout: '', stderr: `Domain "${d}" does not exist\n` };
     const sign = opt('-sign_outgoing_mail');
     if (sign !== undefined) {
       state.mailPrefs[d] = { ...(state.mailPrefs[d] ?? { mailservice: true }), sign: sign === 'true' };
       if (sign === 'true') {
-        if (state.root) writePleskKeys(state, state.root, [d]);
-        const dom = state.domains.find((x) => x.name === d)!;
-        const host = `default._domainkey.${d}.`;
-        if (!state.records.some((r) => r.domain_id === dom.id && r.host === host)) {
-          state.records.push({ id: state.nextId++, domain_id: dom.id, type: 'TXT', host, value: `v=DKIM1; k=rsa; p=${state.dkim.publicKey}`, opt: '', ttl: 86400 });
-        }
+        // The key file under the A-label (/etc/domainkeys/<domain>/default, §4), and with Plesk DNS on the two records
+        // §4 lists: `default._domainkey` with the key and the `_domainkey` "DKIM policy" TXT (its default value is
+        // UNCONFIRMED; `o=-` as commonly reported), each unless the name already holds a record.
+        if (state.root) writePleskKeys(state, state.root, [dom.ascii_name]);
+        const publish = (host: string, value: string) => {
+          if (!state.records.some((r) => r.domain_id === dom.id && r.host === host)) state.records.push({ id: state.nextId++, domain_id: dom.id, type: 'TXT', host, value, opt: '', ttl: 86400 });
+        };
+        publish(`default._domainkey.${dom.ascii_name}.`, `v=DKIM1; k=rsa; p=${state.dkim.publicKey}`);
+        publish(`_domainkey.${dom.ascii_name}.`, 'o=-');
       }
     }
     return { code: 0, stdout: `SUCCESS: Update of domain preferences for '${d}' complete.\n`, stderr: '' };

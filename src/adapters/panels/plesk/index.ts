@@ -1,6 +1,6 @@
 // Plesk Obsidian adapter: REST API v2 (`X-API-Key`) for reads, `plesk bin dns` (locally through execFile, or remotely
-// through `/api/v2/cli/<utility>/call`) for TXT writes, the XML API (same key, header `KEY`) for what REST lacks
-// (outgoing mail IP mode, DKIM signing flag, zone status), and the server's files for the DKIM key and relay.
+// through `/api/v2/cli/<utility>/call`) for TXT and CNAME writes, the XML API (same key, header `KEY`) for what REST
+// lacks (outgoing mail IP mode, DKIM signing flag, zone status), and the server's files for the DKIM key and relay.
 // Domain aliases (REST `aliases[]`) are listed, read and written like domains, with their domain's owner and mail
 // setup; their zone is written through REST `dns/records` (`plesk bin dns` is documented for a domain's zone only).
 // Facts: shared/reference/plesk.md (markers there; INFERRED below where we reasoned past it).
@@ -8,7 +8,8 @@ import { checkDomain } from '../../../core/domain.js';
 import { existsSync } from 'node:fs';
 import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, RelaySettings, Zone, ZoneRecord } from '../../../core/model.js';
-import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
+import { PanelError, PartialWriteError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
+import { unwritableChanges } from '../../../core/plans/plan.js';
 import { hashRecords, recordsAt } from '../../../core/zone.js';
 import { canonicalKey } from '../../../core/classify.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
@@ -93,8 +94,11 @@ type Target = { kind: 'domain'; name: string } | { kind: 'alias'; name: string; 
 const domainName = (d: DomainResp): string => canonName(d.ascii_name ?? d.name);
 /** An alias's canonical name: the A-label (`ascii_name`), else `name`. Empty when Plesk gave neither. */
 const aliasName = (a: AliasResp): string => canonName(a.ascii_name || a.name || '');
-/** The key records are matched by when written through REST: name and whole TXT value (as `dns --del` matches, §2.1). */
-const txtKey = (r: ZoneRecord): string => `${canonName(r.name)}\t${r.txt ? r.txt.join('') : r.value}`;
+/**
+ * The key records are matched by when written: type, name and whole value — the TXT text, a CNAME's target — as
+ * `dns --del` matches (type + host + value, §2.1).
+ */
+const recKey = (r: ZoneRecord): string => `${r.type.toUpperCase()}\t${canonName(r.name)}\t${r.type.toUpperCase() === 'CNAME' ? canonName(r.value) : r.txt ? r.txt.join('') : r.value}`;
 
 /** Text of the first `<tag>…</tag>` in a small XML answer (packets are tiny and fixed-shape; no full parser). */
 function xmlTag(xml: string, tag: string): string | null {
@@ -125,7 +129,12 @@ export function relayhostOf(mainCf: string): string | null {
 
 export class PleskPanel implements Panel {
   readonly kind = 'plesk';
-  readonly capabilities: PanelCapabilities = { serialCheckedWrites: false, generateDkim: true, recordByRecordWrites: true };
+  /**
+   * Writes TXT records (every mail record a fix writes) and CNAMEs (a DKIM selector still pointing at a previous host
+   * is replaced by the server's key; undo puts the alias back) — nothing else (writableTypes: core blocks a plan
+   * holding another type at preview, before any write or key generation).
+   */
+  readonly capabilities: PanelCapabilities = { serialCheckedWrites: false, generateDkim: true, recordByRecordWrites: true, writableTypes: ['TXT', 'CNAME'] };
   private readonly root: string | null;
 
   constructor(private readonly opts: PleskOptions) {
@@ -529,48 +538,69 @@ export class PleskPanel implements Panel {
     return { provider: host, host };
   }
 
-  private async dns(action: '--add' | '--del', zone: string, rec: ZoneRecord): Promise<void> {
-    // The value exactly as Plesk holds it: `--del` matches type + host + value (§2.1), and Plesk takes the whole value.
-    const value = rec.value;
-    const prefix = relativeDname(rec.name, zone);
-    // `-txt` is the value, `-domain` the prefix relative to the zone ("" = apex) (§2.1). `-ttl`: 3rd-party usage.
-    const params = [action, zone, '-txt', value, '-domain', prefix.endsWith('.') ? '' : prefix, ...(action === '--add' ? ['-ttl', String(rec.ttl)] : [])];
+  /**
+   * One `plesk bin dns` call for `rec`, a TXT or CNAME record of the domain `origin` (its A-label: the names records
+   * carry). `zone` is the spelling Plesk knows the domain by — the one its records were read by (fetchRecords): an
+   * IDN domain may be known by its Unicode `name` only.
+   */
+  private async dns(action: '--add' | '--del', zone: string, origin: string, rec: ZoneRecord): Promise<void> {
+    const prefix = relativeDname(rec.name, origin);
+    const sub = prefix.endsWith('.') ? '' : prefix;
+    const type = rec.type.toUpperCase();
+    // TXT: `-txt` is the value (exactly as Plesk holds it: `--del` matches type + host + value, and Plesk takes the
+    // whole value), `-domain` the prefix relative to the zone ("" = apex). CNAME: `-cname <prefix> -canonical
+    // <target>` (§2.1; the target sent without the trailing dot Plesk shows — INFERRED from 3rd-party usage).
+    // `-ttl`: 3rd-party usage.
+    const record = type === 'CNAME' ? ['-cname', sub, '-canonical', canonName(rec.value)] : ['-txt', rec.value, '-domain', sub];
+    const params = [action, zone, ...record, ...(action === '--add' ? ['-ttl', String(rec.ttl)] : [])];
     const r = await this.opts.cli.run('dns', params);
     if (r.code === 0) return;
     const text = (r.stderr || r.stdout).trim();
-    if (action === '--add' && r.code === 2) throw new PanelError('record-exists', `Plesk: the TXT record at ${rec.name} already exists (${text || 'exit code 2'})`);
+    if (action === '--add' && r.code === 2) throw new PanelError('record-exists', `Plesk: the ${type} record at ${rec.name} already exists (${text || 'exit code 2'})`);
     throw new PanelError('other', `plesk bin dns ${action} ${zone} failed (exit ${r.code}): ${text}`);
   }
 
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
     const d = canonName(domain);
-    for (const c of changes) {
-      if (c.type.toUpperCase() !== 'TXT') throw new PanelError('unsupported', `the Plesk adapter changes TXT records only (got ${c.type} at ${c.name})`);
-    }
+    const unwritable = unwritableChanges(this.capabilities, changes);
+    if (unwritable) throw new PanelError('unsupported', `Plesk (nothing was sent): ${unwritable}`);
     // What the name is: a domain from the list read at most SERVER_TTL_MS ago (`plesk bin dns` refuses a name that
     // is no domain); an alias is confirmed from a list asked for now (its zone is written by id through REST).
     let t = await this.target(d);
     if (t.kind === 'alias') t = await this.target(d, true);
     if (t.kind === 'alias') return this.applyAliasChanges(t, changes, expectedVersion);
-    // No serial: re-read and compare the record hash (the version token) just before writing.
-    const current = (await this.readTarget(t)).zone;
+    // No serial: re-read and compare the record hash (the version token) just before writing. The spelling the zone
+    // was read by is the one Plesk knows the domain by: every `plesk bin dns` call uses it.
+    const { zone: current, spelling } = await this.readTarget(t);
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${d} changed since it was read; re-read and plan again`);
     // One `plesk bin dns` call per record (no in-place edit: an edit is delete + add). When a call fails, every
     // step already taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in
-    // the error (the caller then finds the zone partly written and reconciles it).
+    // the error and given to the caller (PartialWriteError), which puts back exactly that.
     const undo: UndoStep[] = [];
-    const step = async (action: '--add' | '--del', rec: ZoneRecord) => {
-      await this.dns(action, d, rec);
-      const back = action === '--add' ? '--del' : '--add';
-      undo.push({ what: `${back === '--add' ? 'restoring' : 'removing'} ${rec.name} TXT`, run: () => this.dns(back, d, rec) });
+    const add = async (rec: ZoneRecord) => {
+      await this.dns('--add', spelling, d, rec);
+      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.dns('--del', spelling, d, rec) });
+    };
+    const del = async (rec: ZoneRecord) => {
+      try {
+        await this.dns('--del', spelling, d, rec);
+      } catch (e) {
+        // `--del` deletes the record of exactly that type, host and value (§2.1): when the zone no longer holds one,
+        // it deleted nothing — someone removed the record since the zone was read: the zone changed ('stale').
+        if (e instanceof PanelError && e.code === 'other' && (await this.isGone(t, rec))) {
+          throw new PanelError('stale', `Plesk: the ${rec.type} record at ${rec.name} to delete is no longer in the zone (${e.message}): the zone changed while writing`);
+        }
+        throw e;
+      }
+      undo.push({ what: `restoring ${rec.name} ${rec.type}`, left: removed(rec), run: () => this.dns('--add', spelling, d, rec) });
     };
     try {
-      for (const c of changes) {
-        if (c.action === 'add') await step('--add', c.after!);
-        else if (c.action === 'remove') await step('--del', c.before!);
+      for (const c of writeOrder(changes)) {
+        if (c.action === 'add') await add(c.after!);
+        else if (c.action === 'remove') await del(c.before!);
         else {
-          await step('--del', c.before!);
-          await step('--add', c.after!);
+          await del(c.before!);
+          await add(c.after!);
         }
       }
     } catch (e) {
@@ -580,23 +610,36 @@ export class PleskPanel implements Panel {
     return { version: after.zone.version };
   }
 
+  /** Whether the zone, read now, no longer holds `rec` (type, name, value). False when the zone cannot be read. */
+  private async isGone(t: Target, rec: ZoneRecord): Promise<boolean> {
+    try {
+      const { records } = await this.fetchRecords(t);
+      return !records.some((x) => recKey(x) === recKey(rec));
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * `POST /api/v2/dns/records?domain=<alias>` (§1.2) with the FQDN without the trailing dot as `host` (what Posh-ACME
-   * sends; relative names are UNCONFIRMED) and the unquoted value; the answer's `host` is checked (§1.2: "send the
-   * FQDN, then verify"). Returns the new record's id.
+   * sends; relative names are UNCONFIRMED) and the value — a TXT record's unquoted text, a CNAME's target (without
+   * the trailing dot Plesk shows: INFERRED, as for `host`); the answer's `host` is checked (§1.2: "send the FQDN,
+   * then verify"). Returns the new record's id.
    */
   private async restAdd(spelling: string, rec: ZoneRecord, known: ReadonlySet<string>): Promise<{ id: number; misplaced?: string }> {
-    const res = await this.opts.rest.request({ method: 'POST', path: '/api/v2/dns/records', query: { domain: spelling }, json: { type: 'TXT', host: rec.name, value: rec.value, ttl: rec.ttl }, write: true });
-    if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (adding the TXT record at ${rec.name})`);
-    if (res.status >= 400) throw new PanelError('other', `Plesk could not add the TXT record at ${rec.name}: HTTP ${res.status}${errorText(res.json, res.text)}`);
+    const type = rec.type.toUpperCase();
+    const value = type === 'CNAME' ? canonName(rec.value) : rec.value;
+    const res = await this.opts.rest.request({ method: 'POST', path: '/api/v2/dns/records', query: { domain: spelling }, json: { type, host: rec.name, value, ttl: rec.ttl }, write: true });
+    if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (adding the ${type} record at ${rec.name})`);
+    if (res.status >= 400) throw new PanelError('other', `Plesk could not add the ${type} record at ${rec.name}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     const o = (res.json ?? {}) as Partial<DnsRecord>;
     if (typeof o.id !== 'number') {
       // Added, but no id in the answer: the new record is the one with this value that was not there before (so the
       // step can still be undone). None, or several: say so — the caller undoes what it can and names the rest.
       const now = ((await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }).catch(() => [] as DnsRecord[])) ?? []).filter(
-        (r) => !known.has(String(r.id)) && r.type.toUpperCase() === 'TXT' && r.value === rec.value,
+        (r) => !known.has(String(r.id)) && r.type.toUpperCase() === type && (type === 'CNAME' ? canonName(r.value) === value : r.value === value),
       );
-      if (now.length !== 1) throw new PanelError('other', `Plesk added the TXT record at ${rec.name} without giving its id (HTTP ${res.status}), and it cannot be told apart: check the zone of ${spelling}`);
+      if (now.length !== 1) throw new PanelError('other', `Plesk added the ${type} record at ${rec.name} without giving its id (HTTP ${res.status}), and it cannot be told apart: check the zone of ${spelling}`);
       return { id: now[0].id, ...(canonName(now[0].host) !== rec.name ? { misplaced: canonName(now[0].host) } : {}) };
     }
     const host = typeof o.host === 'string' ? canonName(o.host) : rec.name;
@@ -606,43 +649,45 @@ export class PleskPanel implements Panel {
   /** `DELETE /api/v2/dns/records/{id}` (§1.2). A record already gone (404) means the zone moved: 'stale'. */
   private async restDelete(id: string, rec: ZoneRecord): Promise<void> {
     const res = await this.opts.rest.request({ method: 'DELETE', path: `/api/v2/dns/records/${encodeURIComponent(id)}`, write: true });
-    if (res.status === 404) throw new PanelError('stale', `Plesk: the TXT record at ${rec.name} (id ${id}) is gone${errorText(res.json, res.text)}: the zone changed while writing`);
-    if (res.status >= 400) throw new PanelError('other', `Plesk could not delete the TXT record at ${rec.name} (id ${id}): HTTP ${res.status}${errorText(res.json, res.text)}`);
+    if (res.status === 404) throw new PanelError('stale', `Plesk: the ${rec.type} record at ${rec.name} (id ${id}) is gone${errorText(res.json, res.text)}: the zone changed while writing`);
+    if (res.status >= 400) throw new PanelError('other', `Plesk could not delete the ${rec.type} record at ${rec.name} (id ${id}): HTTP ${res.status}${errorText(res.json, res.text)}`);
   }
 
   /**
    * Writes to an alias's zone go through REST (§1.2): `plesk bin dns --add <zone>` is documented for a domain only.
    * Same contract as the domain path: re-read and compare the version first; one call per record (an edit is delete
    * + add); a failed step undoes the steps already taken, newest first. A record is deleted by its id (ZoneRecord.ref)
-   * as the zone just re-read holds it — else by the id of a record there with the same name and value (the version
-   * hash leaves ids out). INFERRED: an add of a TXT record the zone already holds is refused as 'record-exists' before
-   * anything is sent, as `dns --add` answers it (exit 2, §2.1) — how REST answers a duplicate is not documented.
+   * as the zone just re-read holds it — else by the id of a record there with the same type, name and value (the
+   * version hash leaves ids out). INFERRED: an add of a record the zone already holds is refused as 'record-exists'
+   * before anything is sent, as `dns --add` answers it (exit 2, §2.1) — how REST answers a duplicate is not
+   * documented.
    */
   private async applyAliasChanges(t: Target & { kind: 'alias' }, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
     for (const c of changes) relativeDname(c.name, t.name); // a name outside the alias's zone: PanelError, nothing sent
     if (t.alias.dns === false) throw new PanelError('unsupported', this.noZone(t));
     const { zone: current, spelling } = await this.readTarget(t);
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${t.name} changed since it was read; re-read and plan again`);
-    const live = current.records.filter((r) => r.type.toUpperCase() === 'TXT');
+    const live = current.records.filter((r) => ['TXT', 'CNAME'].includes(r.type.toUpperCase()));
     // Every record id seen in this zone during the write (to tell a new record from the others, see restAdd).
     const known = new Set(current.records.map((r) => r.ref).filter((x): x is string => x !== undefined));
     const undo: UndoStep[] = [];
     const add = async (rec: ZoneRecord) => {
-      if (live.some((x) => txtKey(x) === txtKey(rec))) throw new PanelError('record-exists', `Plesk: the TXT record at ${rec.name} already exists`);
+      if (live.some((x) => recKey(x) === recKey(rec))) throw new PanelError('record-exists', `Plesk: the ${rec.type} record at ${rec.name} already exists`);
       const made = await this.restAdd(spelling, rec, known);
       known.add(String(made.id));
-      undo.push({ what: `removing ${rec.name} TXT`, run: () => this.restDelete(String(made.id), rec) });
-      if (made.misplaced) throw new PanelError('other', `Plesk stored the TXT record for ${rec.name} at ${made.misplaced}`);
+      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.restDelete(String(made.id), rec) });
+      if (made.misplaced) throw new PanelError('other', `Plesk stored the ${rec.type} record for ${rec.name} at ${made.misplaced}`);
       live.push({ ...rec, ref: String(made.id) });
     };
     const del = async (rec: ZoneRecord) => {
-      let i = rec.ref !== undefined ? live.findIndex((x) => x.ref === rec.ref && txtKey(x) === txtKey(rec)) : -1;
-      if (i < 0) i = live.findIndex((x) => txtKey(x) === txtKey(rec));
-      if (i < 0) throw new PanelError('other', `the TXT record at ${rec.name} to delete is not in the zone of ${t.name}`);
+      let i = rec.ref !== undefined ? live.findIndex((x) => x.ref === rec.ref && recKey(x) === recKey(rec)) : -1;
+      if (i < 0) i = live.findIndex((x) => recKey(x) === recKey(rec));
+      if (i < 0) throw new PanelError('other', `the ${rec.type} record at ${rec.name} to delete is not in the zone of ${t.name}`);
       const [cur] = live.splice(i, 1);
       await this.restDelete(cur.ref!, cur);
       undo.push({
-        what: `restoring ${cur.name} TXT`,
+        what: `restoring ${cur.name} ${cur.type}`,
+        left: removed(cur),
         run: async () => {
           const back = await this.restAdd(spelling, cur, known);
           known.add(String(back.id));
@@ -654,10 +699,10 @@ export class PleskPanel implements Panel {
       });
     };
     try {
-      for (const c of changes) {
+      for (const c of writeOrder(changes)) {
         if (c.action === 'add') await add(c.after!);
         else if (c.action === 'remove') await del(c.before!);
-        else if (txtKey(c.before!) === txtKey(c.after!)) {
+        else if (recKey(c.before!) === recKey(c.after!)) {
           // Same name and value (a TTL change): the add would meet the old record, so it goes first.
           await del(c.before!);
           await add(c.after!);
@@ -683,11 +728,12 @@ export class PleskPanel implements Panel {
       throw new PanelError('unsupported', aliasNoKeyGen(d, t.parent));
     }
     await this.domainByName(d);
-    const before = await this.readZone(d);
+    // The spelling Plesk knows the domain by (the one its zone was read by, as for `plesk bin dns`).
+    const { zone: before, spelling } = await this.readTarget(t);
     // Turning signing on makes Plesk create the key and the default._domainkey records (§2.3, §4).
     // The option name is from 3rd-party scripts (UNCONFIRMED officially).
-    const r = await this.opts.cli.run('domain_pref', ['--update', d, '-sign_outgoing_mail', 'true']);
-    if (r.code !== 0) throw new PanelError('other', `plesk bin domain_pref --update ${d} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+    const r = await this.opts.cli.run('domain_pref', ['--update', spelling, '-sign_outgoing_mail', 'true']);
+    if (r.code !== 0) throw new PanelError('other', `plesk bin domain_pref --update ${spelling} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
     // With Plesk DNS on, turning signing on publishes default._domainkey (and a `_domainkey` policy TXT) itself: put
     // the zone back, the fix's plan publishes the record (else its add fails with exit 2 "record exists").
     const after = await this.readZone(d);
@@ -725,27 +771,58 @@ function nameIndex(list: DomainResp[]): Map<string, 'domain' | { alias: AliasRes
   return idx;
 }
 
-/** A write step taken, and how to take it back. */
+/** A write step taken, how to take it back, and the step as a change (what stays written if it cannot be taken back). */
 interface UndoStep {
   what: string;
+  left: Change;
   run: () => Promise<void>;
 }
 
+/** A step that added `rec`, as a change. */
+function added(rec: ZoneRecord): Change {
+  return { action: 'add', name: rec.name, type: rec.type, ttl: rec.ttl, before: null, after: rec };
+}
+/** A step that deleted `rec`, as a change. */
+function removed(rec: ZoneRecord): Change {
+  return { action: 'remove', name: rec.name, type: rec.type, ttl: rec.ttl, before: rec, after: null };
+}
+
 /**
- * After a failed write: the steps already taken are undone, newest first, so the zone is as it was; `e` is thrown
- * again, naming any step that could not be undone (the caller then finds the zone partly written and reconciles it).
+ * The changes in the order they are written: a CNAME is removed before anything else and added after everything
+ * else, so no name holds a CNAME beside other records even for one step (such a zone is invalid — BIND refuses to
+ * load it — and Plesk renders the zone after every call). The undo of a failed write runs newest first, so it keeps
+ * that order too.
+ */
+function writeOrder(changes: readonly Change[]): Change[] {
+  const cname = (c: Change, action: Change['action']) => c.type.toUpperCase() === 'CNAME' && c.action === action;
+  return [...changes.filter((c) => cname(c, 'remove')), ...changes.filter((c) => !cname(c, 'remove') && !cname(c, 'add')), ...changes.filter((c) => cname(c, 'add'))];
+}
+
+/**
+ * After a failed write step. When its outcome is not known (no answer: Plesk may have done it), nothing more is
+ * written: the error goes to the caller as it is (core keeps the intent open and the domain locked, and settles it
+ * from the zone later). Else the steps already taken are undone, newest first, so the zone is as it was, and a
+ * PartialWriteError with the failure's own code goes to the caller, listing any step that could not be undone (the
+ * caller puts back exactly those). An undo step that gets no answer stops the undo there, as a no-answer.
  */
 async function rollBack(e: unknown, undo: readonly UndoStep[]): Promise<never> {
+  if (e instanceof PanelError && e.code === 'no-answer') throw e;
+  const message = (e as Error).message;
   const failed: string[] = [];
+  const left: Change[] = [];
   for (const u of [...undo].reverse()) {
     try {
       await u.run();
     } catch (ue) {
+      if (ue instanceof PanelError && ue.code === 'no-answer') {
+        throw new PanelError('no-answer', `${message}; rolling back, ${u.what} got no answer (${ue.message}), so nothing more was written`);
+      }
       failed.push(`${u.what} (${(ue as Error).message})`);
+      left.push(u.left);
     }
   }
-  if (failed.length) throw new PanelError('other', `${(e as Error).message}; rolling back failed: ${failed.join('; ')}`);
-  throw e;
+  if (failed.length) throw new PartialWriteError('other', `${message}; rolling back failed: ${failed.join('; ')}`, left.reverse());
+  throw new PartialWriteError(e instanceof PanelError ? e.code : 'other', message, []);
 }
 
 /** Why no DKIM key can be generated for a domain alias (plesk.md documents key creation for a domain only). */

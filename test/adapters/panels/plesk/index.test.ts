@@ -197,7 +197,7 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
     }
   });
 
-  it('non-TXT changes are refused as unsupported', async () => {
+  it('changes other than TXT and CNAME are refused as unsupported, before anything is sent', async () => {
     const z = await panel.readZone('carol.example');
     const mx = find(z.records, 'carol.example', 'MX')[0];
     await rejectsWith(panel.applyChanges('carol.example', [{ action: 'remove', name: mx.name, type: 'MX', ttl: mx.ttl, before: mx, after: null }], z.version), 'unsupported');
