@@ -20,7 +20,9 @@ function visibleAccounts(state: CpState, whmUser: string) {
 export function whmCall(state: CpState, whmUser: string, func: string, params: Params): WhmEnvelope | 'not-found' {
   const get = (n: string) => params.find(([k]) => k === n)?.[1];
   const domains = getMultiple(params, 'domain');
-  state.calls.push(`whm:${func}${domains[0] ? ` ${domains[0]}` : ''}`);
+  // has_local_authority takes several domains: logged with all of them ("whm:has_local_authority a.example b.example").
+  const logged = func === 'has_local_authority' ? domainArgs(params).join(' ') : domains[0];
+  state.calls.push(`whm:${func}${logged ? ` ${logged}` : ''}`);
   const accts = visibleAccounts(state, whmUser);
   const zoneAcct = (zone: string) => accts.find((a) => accountZones(a).includes(zone));
   const domainAcct = (d: string) => accts.find((a) => accountDomains(a).includes(d));
@@ -54,12 +56,18 @@ export function whmCall(state: CpState, whmUser: string, func: string, params: P
     case 'validate_current_ptrs':
       return ok(func, { payload: domains.filter(domainAcct).map((d) => emailAuthItem(state, func, d)) });
     case 'has_local_authority': {
-      // Whostmgr::API::1::DNS::has_local_authority: `domain`/`domain-N` (each must be the caller's, else the call
-      // dies), answer under data.records, items as UAPI's (§5).
-      if (!domains.length) return fail(func, 'Missing parameter: domain');
-      const foreign = domains.filter((d) => !domainAcct(d));
-      if (foreign.length) return fail(func, `The account “${whmUser}” does not control the domain “${foreign[0]}”.`);
-      return ok(func, { records: domains.map((d) => authorityItem(state, d)) });
+      // WHM API 1 docs (https://api.docs.cpanel.net/openapi/whm/operation/has_local_authority): "To check multiple
+      // domains, duplicate or increment the parameter name … use the domain parameter multiple times. Or the domain,
+      // domain-1, and domain-2 parameters." Whostmgr::API::1::DNS::has_local_authority reads them with
+      // Whostmgr::API::1::Utils::Domains::validate_domains_or_die (none, or an empty one, dies; so does the whole call
+      // when any is not the caller's, naming them all; the hostname needs root) and answers
+      // `data.records` = one item per domain asked, in that order, items as UAPI's (§5).
+      const asked = domainArgs(params);
+      if (!asked.length) return fail(func, 'Provide at least one “domain” argument.');
+      if (asked.some((d) => !d)) return fail(func, 'The “domain” arguments cannot be empty.');
+      const invalid = [...new Set(asked.filter((d) => (d === state.hostname ? whmUser !== 'root' : !domainAcct(d))))];
+      if (invalid.length) return fail(func, `The account “${whmUser}” does not control the ${listAndQuoted(invalid)} ${invalid.length === 1 ? 'domain' : 'domains'}.`);
+      return ok(func, { records: asked.map((d) => authorityItem(state, d)) });
     }
     case 'uapi_cpanel': {
       // §1/§2: a UAPI call as a cPanel account the caller controls; `metadata.result` and `data.uapi` (the UAPI envelope).
@@ -84,6 +92,25 @@ export function whmCall(state: CpState, whmUser: string, func: string, params: P
     default:
       return 'not-found';
   }
+}
+
+/**
+ * Every `domain` argument as cPanel's Cpanel::Form::Param collects them: the bare `domain` (each, when repeated) first,
+ * then `domain-N` in the order of N.
+ */
+function domainArgs(params: Params): string[] {
+  const suffix = (k: string) => (k === 'domain' ? -1 : Number(k.slice('domain-'.length)));
+  return params
+    .filter(([k]) => /^domain(-\d+)?$/.test(k))
+    .map(([k, v], i) => ({ n: suffix(k), i, v }))
+    .sort((a, b) => a.n - b.n || a.i - b.i)
+    .map((x) => x.v);
+}
+
+/** cPanel's `list_and_quoted`: “a”, “a” and “b”, “a”, “b”, and “c”. */
+function listAndQuoted(items: string[]): string {
+  const q = items.map((x) => `“${x}”`);
+  return q.length <= 2 ? q.join(' and ') : `${q.slice(0, -1).join(', ')}, and ${q[q.length - 1]}`;
 }
 
 export function startWhmServer(state: CpState): Promise<RunningServer> {

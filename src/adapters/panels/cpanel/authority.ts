@@ -93,3 +93,207 @@ export function readWwwacctNameservers(root: string): string[] {
   }
   return out;
 }
+
+/**
+ * What one has_local_authority call for one or more zones gave: its items, or the reason it was refused. A call that
+ * got no answer (transport error, timeout) throws instead.
+ */
+export type AuthorityAnswer = { ok: true; items: AuthorityItem[] } | { ok: false; reason: string };
+
+/**
+ * Does a refusal name `zone`? cPanel refuses a whole has_local_authority call when one of its domains is not the
+ * caller's, naming those domains: “The account “X” does not control the “a.example” and “b.example” domains.”
+ * (Whostmgr/API/1/Utils/Domains.pm). A name inside a longer name (a.example in shop.a.example) does not count.
+ */
+export function reasonNames(reason: string, zone: string): boolean {
+  const text = reason.toLowerCase();
+  const z = canonName(zone);
+  if (!z) return false;
+  for (let i = text.indexOf(z); i >= 0; i = text.indexOf(z, i + 1)) {
+    const before = i > 0 ? text[i - 1] : '';
+    const after = text.slice(i + z.length, i + z.length + 2);
+    if (/[a-z0-9.-]/.test(before)) continue;
+    if (/^[a-z0-9-]/.test(after) || /^\.[a-z0-9]/.test(after)) continue;
+    return true;
+  }
+  return false;
+}
+
+interface AuthorityListing {
+  domains: readonly string[];
+  index: Map<string, number>;
+  zoneOf: (domain: string) => string | null;
+}
+
+interface Prefetched {
+  at: number;
+  zone: string;
+  p: Promise<AuthorityItem | null>;
+}
+
+/**
+ * has_local_authority for a bulk run, in batches. cPanel's function takes several domains in one call (`domain`,
+ * `domain-1`, `domain-2`, … — WHM API 1 and UAPI docs, https://api.docs.cpanel.net/openapi/whm/operation/has_local_authority;
+ * Whostmgr/API/1/DNS.pm passes them all to Cpanel::DnsUtils::Authority::has_local_authority, which looks their SOAs up
+ * together) and answers one item per domain, in the order asked.
+ *
+ * - Outside a bulk run a read asks for its own zone alone: exactly the call a single-domain read made before.
+ * - A bulk run is a listing (`listed`, from listDomains) whose domains are read one after another: once a second
+ *   domain is read within `TTL_MS` of another, a read that has to ask also asks for the zones of the next listed
+ *   domains not read lately (after it in the listing, then before it; up to `BATCH` zones a call); those domains then
+ *   take that answer when their turn comes (within `TTL_MS`). Each domain takes a prefetched answer once: reading it
+ *   again asks again, as before. Reads of a zone already being asked wait for that call.
+ * - A call that fails (no answer, refused) gives null — "no answer", never "not authoritative" — to every domain that
+ *   waited on it; the domains only read ahead keep nothing, so each asks again when its turn comes. A refusal that
+ *   names some of the zones (not the caller's, e.g. removed meanwhile) is asked again once without them.
+ * - A write to a zone (`forget`) drops what is known about it: the next read asks again.
+ */
+export class AuthorityBatcher {
+  /** Zones asked in one call at most. */
+  static BATCH = 50;
+  /** How long a prefetched answer is used, and how close together two reads count as one bulk run. */
+  static TTL_MS = 60_000;
+  /** Listings kept (one per identity that listed its domains), the most recent last. */
+  private static readonly LISTINGS = 32;
+
+  private readonly listings = new Map<string, AuthorityListing>();
+  private readonly ahead = new Map<string, Prefetched>();
+  private readonly inflight = new Map<string, Promise<AuthorityItem | null>>();
+  /** When each domain was last read: a domain read within TTL_MS is not read ahead again. */
+  private readonly readAt = new Map<string, number>();
+  private last: { domain: string; at: number } | null = null;
+  private sweptAt = 0;
+
+  constructor(
+    private readonly ask: (zones: string[]) => Promise<AuthorityAnswer>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A listing of domains (in the order a bulk run reads them) and the zone each is in. */
+  listed(key: string, domains: readonly string[], zoneOf: (domain: string) => string | null): void {
+    const list = domains.map(canonName);
+    this.listings.delete(key);
+    this.listings.set(key, { domains: list, index: new Map(list.map((d, i) => [d, i] as [string, number]).reverse()), zoneOf });
+    while (this.listings.size > AuthorityBatcher.LISTINGS) this.listings.delete(this.listings.keys().next().value as string);
+  }
+
+  /** The has_local_authority item for `zone`, the zone `domain` is in; null when no answer came for it. */
+  itemFor(domain: string, zone: string): Promise<AuthorityItem | null> {
+    const d = canonName(domain);
+    const z = canonName(zone);
+    const t = this.now();
+    const bulk = !!this.last && this.last.domain !== d && t - this.last.at < AuthorityBatcher.TTL_MS;
+    this.last = { domain: d, at: t };
+    this.readAt.set(d, t);
+    this.sweep(t);
+    const pre = this.ahead.get(d);
+    if (pre) {
+      this.ahead.delete(d);
+      if (pre.zone === z && t - pre.at < AuthorityBatcher.TTL_MS) return pre.p;
+    }
+    const flying = this.inflight.get(z);
+    if (flying) return flying;
+    const zones = [z];
+    const readAhead: [string, string][] = bulk ? this.readAhead(d, zones, t) : [];
+    const answer = this.fetch(zones);
+    const byZone = new Map<string, Promise<AuthorityItem | null>>();
+    for (const x of zones) {
+      const p = answer.then((m) => m.get(x) ?? null);
+      byZone.set(x, p);
+      this.inflight.set(x, p);
+      void p.then(() => {
+        if (this.inflight.get(x) === p) this.inflight.delete(x);
+      });
+    }
+    for (const [w, wz] of readAhead) {
+      const p = byZone.get(wz) ?? this.inflight.get(wz);
+      if (!p) continue;
+      const entry: Prefetched = { at: t, zone: wz, p };
+      this.ahead.set(w, entry);
+      // Nothing is kept from a failed call: the domains read ahead ask again when their turn comes.
+      void p.then((item) => {
+        if (!item && this.ahead.get(w) === entry) this.ahead.delete(w);
+      });
+    }
+    return byZone.get(z)!;
+  }
+
+  /** Forget what is known about a zone (a write changed it, or may have): the next read asks again. */
+  forget(zone: string): void {
+    const z = canonName(zone);
+    this.inflight.delete(z);
+    for (const [d, e] of this.ahead) if (e.zone === z) this.ahead.delete(d);
+  }
+
+  /**
+   * The domains listed after `d` (in the most recent listing that has it; then those before it) that were not read
+   * lately and have no answer prefetched, and their zones: new zones are added to `zones` up to BATCH.
+   */
+  private readAhead(d: string, zones: string[], t: number): [string, string][] {
+    const listing = [...this.listings.values()].reverse().find((l) => l.index.has(d));
+    if (!listing) return [];
+    const out: [string, string][] = [];
+    const taken = new Set(zones);
+    const n = listing.domains.length;
+    const from = listing.index.get(d)!;
+    for (let k = 1; k < n; k++) {
+      const w = listing.domains[(from + k) % n];
+      if (w === d) continue;
+      const have = this.ahead.get(w);
+      if (have && t - have.at < AuthorityBatcher.TTL_MS) continue;
+      const read = this.readAt.get(w);
+      if (read !== undefined && t - read < AuthorityBatcher.TTL_MS) continue;
+      const found = listing.zoneOf(w);
+      if (!found) continue;
+      const wz = canonName(found);
+      if (!taken.has(wz) && !this.inflight.has(wz)) {
+        if (taken.size >= AuthorityBatcher.BATCH) break;
+        taken.add(wz);
+        zones.push(wz);
+      }
+      out.push([w, wz]);
+    }
+    return out;
+  }
+
+  /** One call for `zones` (again without the zones a refusal names); every zone maps to its item, or null. */
+  private async fetch(zones: readonly string[]): Promise<Map<string, AuthorityItem | null>> {
+    const out = new Map<string, AuthorityItem | null>();
+    let rest = [...zones];
+    for (let attempt = 0; attempt < 2 && rest.length; attempt++) {
+      let a: AuthorityAnswer;
+      try {
+        a = await this.ask(rest);
+      } catch {
+        break;
+      }
+      if (a.ok) {
+        const byName = new Map<string, AuthorityItem>();
+        for (const it of a.items) {
+          const n = canonName(String(it.domain ?? ''));
+          if (n && !byName.has(n)) byName.set(n, it);
+        }
+        rest.forEach((z, i) => {
+          // One zone: read as a single-domain call always was. Several: by name (cPanel answers in the order asked,
+          // each item naming its domain; an item without a name is taken by position when the counts agree).
+          const item = rest.length === 1 ? authorityItemFor(a.items, z) : (byName.get(z) ?? (a.items.length === rest.length && (a.items[i].domain ?? '') === '' ? a.items[i] : null));
+          out.set(z, item);
+        });
+        break;
+      }
+      const named = rest.length > 1 ? rest.filter((z) => reasonNames(a.reason, z)) : [];
+      if (!named.length || named.length === rest.length) break;
+      rest = rest.filter((z) => !named.includes(z));
+    }
+    for (const z of zones) if (!out.has(z)) out.set(z, null);
+    return out;
+  }
+
+  /** Drop prefetched answers and read times past their time (at most once per TTL). */
+  private sweep(t: number): void {
+    if (t - this.sweptAt < AuthorityBatcher.TTL_MS) return;
+    this.sweptAt = t;
+    for (const [d, e] of this.ahead) if (t - e.at >= AuthorityBatcher.TTL_MS) this.ahead.delete(d);
+    for (const [d, at] of this.readAt) if (t - at >= AuthorityBatcher.TTL_MS) this.readAt.delete(d);
+  }
+}

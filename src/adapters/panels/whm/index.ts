@@ -8,7 +8,7 @@ import { canonicalKey } from '../../../core/classify.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
-import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from '../cpanel/authority.js';
+import { AuthorityBatcher, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityAnswer } from '../cpanel/authority.js';
 import { dkimKeyOf, generatedDkimLeft, routingFromListMxs, signingFromValidation } from '../cpanel/index.js';
 import type { Params } from '../cpanel/uapi.js';
 import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
@@ -95,8 +95,15 @@ export class WhmPanel implements Panel {
   readonly capabilities: PanelCapabilities = { serialCheckedWrites: true, generateDkim: true };
   private readonly root: string | null;
 
+  /**
+   * has_local_authority, asked in batches during a bulk run (a listing read domain after domain) and for one zone
+   * otherwise; see AuthorityBatcher.
+   */
+  private readonly authority: AuthorityBatcher;
+
   constructor(private readonly opts: WhmOptions) {
     this.root = opts.root === undefined ? '/' : opts.root;
+    this.authority = new AuthorityBatcher((zones) => this.askAuthority(zones));
   }
 
   private async must(func: string, params: Params = []): Promise<unknown> {
@@ -158,6 +165,8 @@ export class WhmPanel implements Panel {
       if (identity.role === 'reseller') return d.user_owner === identity.user || d.user === identity.user;
       return d.user === identity.user;
     });
+    // A bulk run reads these domains one after another: has_local_authority is then asked for them in batches.
+    this.authority.listed(`${identity.role}:${identity.user}`, visible.map((d) => d.domain), zoneLookup(all.filter((d) => d.domain_type !== 'sub').map((d) => d.domain)));
     return visible.map((d) => ({ domain: d.domain, owner: d.user, ...(d.user_owner && d.user_owner !== 'root' && d.user_owner !== d.user ? { reseller: d.user_owner } : {}) }));
   }
 
@@ -190,14 +199,16 @@ export class WhmPanel implements Panel {
   }
 
   /**
-   * WHM's `has_local_authority` item for a zone (cpanel.md §5, §10: "always check has_local_authority first"); null
-   * when the call fails or is refused. The zone is asked about, not a subdomain: cPanel lists public nameservers per
-   * zone (see nameserversFromAuthority for how the answer is read).
+   * One WHM `has_local_authority` call for one or more zones (cpanel.md §5, §10: "always check has_local_authority
+   * first"). Several domains go as `domain`, `domain-1`, `domain-2`, … — WHM API 1 docs: "To check multiple domains,
+   * duplicate or increment the parameter name … the domain, domain-1, and domain-2 parameters"
+   * (https://api.docs.cpanel.net/openapi/whm/operation/has_local_authority); the incremented names also reach
+   * `whmapi1` as distinct arguments. Zones are asked about, not subdomains: cPanel lists public nameservers per zone
+   * (see nameserversFromAuthority for how the answer is read). Throws when no answer came.
    */
-  private async authorityItem(zone: string): Promise<AuthorityItem | null> {
-    const r = await this.opts.transport.call('has_local_authority', [['domain', zone]]).catch(() => null);
-    if (!r?.ok) return null;
-    return authorityItemFor(authorityItems(r.data), zone);
+  private async askAuthority(zones: string[]): Promise<AuthorityAnswer> {
+    const r = await this.opts.transport.call('has_local_authority', zones.map((z, i): [string, string] => [i ? `domain-${i}` : 'domain', z]));
+    return r.ok ? { ok: true, items: authorityItems(r.data) } : { ok: false, reason: r.reason };
   }
 
   /**
@@ -251,7 +262,7 @@ export class WhmPanel implements Panel {
     // own from WHM's Basic WebHost Manager Setup (/etc/wwwacct.conf NS…NS4) when we run on the server, for core to
     // compare with the live NS; else none. Never the zone's own NS records: an imported zone, or a copy left here while
     // the domain's NS point elsewhere, lists the nameservers it was given, not this server's.
-    const authItem = await this.authorityItem(zone);
+    const authItem = await this.authority.itemFor(d, zone);
     const serverNs = this.root ? readWwwacctNameservers(this.root) : [];
     const nameservers = nameserversFromAuthority(authItem, serverNs);
     const unknownNs = authorityUnknown(authItem, serverNs);
@@ -330,7 +341,12 @@ export class WhmPanel implements Panel {
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
     const { zone } = await this.zoneOf(domain);
     if (!/^\d+$/.test(expectedVersion)) throw new PanelError('stale', `version ${JSON.stringify(expectedVersion)} is not a cPanel serial; re-read the zone`);
-    const r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, expectedVersion, changes));
+    let r: WhmResult;
+    try {
+      r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, expectedVersion, changes));
+    } finally {
+      this.authority.forget(zone); // a new serial: public DNS serves the old one until it catches up (§5)
+    }
     if (!r.ok) throw massEditError(zone, r.data, [r.reason]);
     const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
     if (ns === undefined || ns === null) throw new PanelError('other', `WHM mass_edit_dns_zone for ${zone} returned no new serial`);
@@ -341,6 +357,14 @@ export class WhmPanel implements Panel {
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
     const { zone } = await this.zoneOf(d);
+    try {
+      return await this.generateDkimIn(d, zone);
+    } finally {
+      this.authority.forget(zone); // enable_dkim (and the undo below) wrote the zone
+    }
+  }
+
+  private async generateDkimIn(d: string, zone: string): Promise<MailSettings> {
     const before = await this.readZone(d);
     for (const func of ['ensure_dkim_keys_exist', 'enable_dkim']) {
       const r = await this.opts.transport.call(func, [['domain', d]]);
@@ -359,17 +383,30 @@ export class WhmPanel implements Panel {
       }
     }
     await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
+    this.authority.forget(zone);
     return this.readMailSettings(d);
   }
 }
 
 /**
- * The items of WHM's `has_local_authority`: `data.records` in WHM API 1 (cPanel source `Whostmgr/API/1/DNS.pm`; the
- * reference lists the function for WHM without its shape), each `{domain, zone, local_authority, nameservers, error}`
- * as in UAPI (§5). `payload` or a bare array are accepted too (envelopes differ between versions, §0).
+ * The items of WHM's `has_local_authority`: `data.records` in WHM API 1, one per domain asked, in that order (cPanel
+ * source `Whostmgr/API/1/DNS.pm`; https://api.docs.cpanel.net/openapi/whm/operation/has_local_authority), each
+ * `{domain, zone, local_authority, nameservers, error}` as in UAPI (§5). `payload` or a bare array are accepted too (envelopes differ between versions, §0).
  */
 function authorityItems(data: unknown): Record<string, unknown>[] {
   const d = data as { records?: unknown; payload?: unknown } | unknown[] | null;
   const list = Array.isArray(d) ? d : Array.isArray(d?.records) ? d.records : Array.isArray(d?.payload) ? d.payload : [];
   return list.filter((x): x is Record<string, unknown> => !!x && typeof x === 'object');
+}
+
+/**
+ * The zone a domain is in among `zones` (the longest one it is or is under, as zoneFor), by its suffixes: a listing of
+ * thousands of domains is mapped without comparing each with every zone.
+ */
+function zoneLookup(zones: readonly string[]): (domain: string) => string | null {
+  const set = new Set(zones.map(canonName));
+  return (domain) => {
+    for (let n = canonName(domain); n; n = n.includes('.') ? n.slice(n.indexOf('.') + 1) : '') if (set.has(n)) return n;
+    return null;
+  };
 }
