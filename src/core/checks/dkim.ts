@@ -2,7 +2,7 @@
 // Selectors are probed from what is known, not guessed at random: the server's, those in the panel's zone, those of
 // mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
 import { isSpfRecord } from '../spf/parse.js';
-import { gradeKey, parseDkimRecord } from '../dkim/record.js';
+import { gradeKey, hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type KeyGrade } from '../dkim/record.js';
 import type { Finding } from '../model.js';
 import { aliasesOf, joinTxt } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -41,6 +41,13 @@ async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
   }
   for (const s of ctx.options.extraSelectors ?? []) sel.add(s.toLowerCase());
   return [...sel];
+}
+
+/** The RFC 8301 grade of the key this server signs with (as the DKIM fix would publish it). */
+function serverKeyGrade(publicKey: string): KeyGrade {
+  const type = publicKeyType(publicKey) === 'ed25519' ? 'ed25519' : 'rsa';
+  const rec = parseDkimRecord(renderDkimRecord(publicKey, type));
+  return rec.errors.length ? 'fail' : gradeKey(rec.bits, rec.keyType);
 }
 
 export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -98,6 +105,9 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     }
     // A key at the server's selector that is not the server's, left as it is (see below): no fix may replace it.
     let foreignKept = false;
+    // The DKIM fix rewrites what is published at the server's selector (src/core/plans/dkim.ts) when this server has a
+    // key to publish, or has none and does not sign (the panel generates one) — except a key it leaves alone (below).
+    const planWrites = isServer && (!!dkim.publicKey || !dkim.signing);
     for (const txt of records) {
       const rec = parseDkimRecord(txt);
       // Written out rather than spread together: V8 adds keys after a leading spread slowly.
@@ -111,6 +121,11 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         continue;
       }
       const c = await ctx.classifier.dkimKey(sel, rec.publicKey, aliases);
+      // The parser's remarks other than t=y (dkim.testing says that one): h= that leaves out sha256.
+      const remarks = rec.warnings.length ? filterList(rec.warnings, (w) => !w.startsWith('t=y')) : rec.warnings;
+      const remark = remarks.length ? ` The record also says ${remarks.join('; ')}.` : '';
+      // This record stays as it is whatever the fix does: no finding about it may offer the fix.
+      let kept = false;
       if (isServer && c.class === 'stale' && (!dkim.signing || ctx.settings.routing === 'remote')) {
         // This server does not sign for the domain, or the domain's mail is handled elsewhere: the key is most likely
         // the current external provider's, not a previous host's, and replacing it would break that provider's mail.
@@ -118,14 +133,15 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         // server itself sends, e.g. web forms, fails DKIM, but the key is not ours to replace). Never a fix.
         const signs = dkim.signing;
         foreignKept = true;
+        kept = true;
         out.push(
           makeFinding(
             'dkim',
             'dkim.key-mismatch',
             signs ? 'warn' : 'info',
-            signs
+            (signs
               ? `The key published at ${name} is not the key this server signs with. ${ctx.domain}'s mail is handled elsewhere, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM. Use another selector on this server rather than replacing the key.`
-              : `The key published at ${name} is not this server's, but this server does not sign for ${ctx.domain}: it is likely the key of the provider that sends its mail. Left as it is.`,
+              : `The key published at ${name} is not this server's, but this server does not sign for ${ctx.domain}: it is likely the key of the provider that sends its mail. Left as it is.`) + remark,
             ev,
             { subject: sel },
           ),
@@ -141,26 +157,46 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             { subject: sel, classification: c, fix: 'dkim' },
           ),
         );
+      } else if (isServer && c.class === 'this-server' && hashRefusal(rec)) {
+        // The right key in a record verifiers ignore for this server's signatures (RFC 6376 §3.6.1 h=): as good as
+        // a key that does not match. The fix republishes the key without h=.
+        out.push(
+          makeFinding(
+            'dkim',
+            'dkim.key-mismatch',
+            dkim.signing ? 'fail' : 'warn',
+            `${name} publishes the key this server signs with, but ${hashRefusal(rec)}: ${dkim.signing ? 'every message this server signs fails DKIM' : 'once signing is on, every message this server signs fails DKIM'}. Publish the key without h=.`,
+            ev,
+            { subject: sel, classification: c, fix: 'dkim' },
+          ),
+        );
       } else if (isServer && c.class === 'this-server') {
         out.push(makeFinding('dkim', 'dkim.ok', 'pass', `${name} publishes the key this server signs with.`, ev, { subject: sel, classification: c }));
       } else {
         const left = c.class === 'stale' ? ' Most likely a previous host left it: nothing signs with it here.' : '';
-        out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.${left}`, ev, { subject: sel, classification: c }));
+        out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.${left}${remark}`, ev, { subject: sel, classification: c }));
       }
+      // What the fix does to this record: the server's own key is republished as it is (t=y and h= dropped), any other
+      // key is replaced by the server's, or by a 2048-bit key the panel generates when the server has none.
+      const rewritten = planWrites && !kept;
       const grade = gradeKey(rec.bits, rec.keyType);
       if (grade !== 'ok') {
+        // Only a replacement by a stronger key fixes a weak one. The fix never makes a new key while the server has
+        // one (the panel's key generation does not replace a key on every panel, and mail signed with the old key
+        // would fail meanwhile): for the server's own key, the message says how to get a new one.
+        const own = c.class === 'this-server';
+        const stronger = rewritten && !own && (dkim.publicKey ? serverKeyGrade(dkim.publicKey) === 'ok' : true);
+        const why = grade === 'fail' ? 'receivers ignore keys under 1024 bits' : 'use 2048 bits (RFC 8301)';
+        const how = own
+          ? ` It is the key this server signs with: have the panel make a new 2048-bit DKIM key for ${ctx.domain} (in its DKIM settings), then run the DKIM fix to publish it.`
+          : '';
+        out.push(makeFinding('dkim', 'dkim.weak-key', grade, `The key at ${name} is ${rec.bits ?? 'of unknown'} bits: ${why}.${how}`, ev, stronger ? subjFix : { subject: sel }));
+      }
+      if (rec.testing) {
         out.push(
-          makeFinding(
-            'dkim',
-            'dkim.weak-key',
-            grade,
-            `The key at ${name} is ${rec.bits ?? 'of unknown'} bits: ${grade === 'fail' ? 'receivers ignore keys under 1024 bits' : 'use 2048 bits (RFC 8301)'}.`,
-            ev,
-            subjFix,
-          ),
+          makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned.`, ev, rewritten ? subjFix : { subject: sel }),
         );
       }
-      if (rec.testing) out.push(makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned.`, ev, subjFix));
     }
     if (isServer && !dkim.signing) {
       out.push(

@@ -203,6 +203,18 @@ function keyBits(p: string, keyType: DkimKeyType, errors: string[]): number | nu
   return info.key.asymmetricKeyDetails?.modulusLength ?? null;
 }
 
+/**
+ * Why verifiers ignore this key for the signatures a server makes today (rsa-sha256, ed25519-sha256): an `h=` that
+ * does not list sha256 (RFC 6376 §3.6.1: a verifier ignores a key whose `h=` leaves out the signature's hash;
+ * RFC 8301: rsa-sha1 is not to be used). Null when `h=` is absent (all hashes) or lists sha256.
+ */
+export function hashRefusal(rec: DkimRecord): string | null {
+  if (!rec.hashes || rec.hashes.includes('sha256')) return null;
+  return rec.hashes.length > 0 && rec.hashes.every((h) => h === 'sha1')
+    ? 'its h=sha1 lets verifiers use it only for rsa-sha1 signatures, which are obsolete (RFC 8301), so they ignore it for the sha256 signatures this server makes'
+    : `its h=${rec.tags.h} does not list sha256, so verifiers ignore it for the sha256 signatures this server makes (RFC 6376 §3.6.1)`;
+}
+
 /** RFC 8301 grading: RSA < 1024 fail, 1024..2047 warn, ≥ 2048 ok; Ed25519 ok. Unknown length fails. */
 export function gradeKey(bits: number | null, keyType: DkimKeyType = 'rsa'): KeyGrade {
   if (keyType === 'ed25519') return bits === null ? 'fail' : 'ok';

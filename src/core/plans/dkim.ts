@@ -2,7 +2,9 @@
 // the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it.
 import type { CheckContext } from '../checks/context.js';
 import { canonicalKey, publishedKey } from '../classify.js';
-import { parseDkimRecord, publicKeyType, renderDkimRecord } from '../dkim/record.js';
+import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord } from '../dkim/record.js';
+import { canonName } from '../domain.js';
+import { joinTxt } from '../resolver.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
@@ -15,6 +17,26 @@ export function dkimRecordFor(name: string, ttl: number, publicKey: string): Zon
   return { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
 }
 
+/**
+ * Why the plan leaves a selector that is an alias of `target` alone (mail handled elsewhere, or this server does not
+ * sign): the target publishes a key this server does not sign with, or DNS did not say what it publishes. Null when
+ * the target holds no key, or this server's.
+ */
+async function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, mineKey: string | null, why: string): Promise<string | null> {
+  const a = await ctx.resolver.resolve(target, 'TXT');
+  if (a.status === 'unknown') {
+    return `${name} is an alias of ${target}, whose DKIM key could not be read (DNS ${a.error ?? 'error'}), and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it could break that mail. Preview the fix again when DNS answers.`;
+  }
+  if (a.status !== 'ok') return null;
+  for (const t of a.records) {
+    const k = publishedKey({ type: 'TXT', value: joinTxt(t), txt: t });
+    if (k !== null && k !== mineKey) {
+      return `${name} is an alias of ${target}, which publishes a key this server does not sign with, and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it would break that mail. To sign on this server too, use another selector.`;
+    }
+  }
+  return null;
+}
+
 export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const notes: string[] = [];
   const sel = ctx.settings.dkim.selector;
@@ -22,21 +44,32 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   const existing = [...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')];
   const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   const key = ctx.settings.dkim.publicKey;
-  // A key at the selector that is not this server's, when this server does not sign for the domain (its key exists
-  // but signing is off) or the domain's mail is handled elsewhere: most likely the key of the service that sends the
-  // mail. Replacing it would break that mail (the audit leaves it as it is, dkim.key-mismatch info/warn).
+  // A key at the selector that is not this server's — published there, or behind a CNAME — when this server does not
+  // sign for the domain (its key exists but signing is off) or the domain's mail is handled elsewhere: most likely the
+  // key of the service that sends the mail. Replacing it would break that mail (the audit leaves it as it is,
+  // dkim.key-mismatch info/warn).
   const mineKey = key ? canonicalKey(key) : null;
-  const foreign = existing.filter((r) => {
-    const k = publishedKey(r);
-    return k !== null && k !== mineKey;
-  });
   const remote = ctx.settings.routing === 'remote';
-  if (foreign.length && (remote || (key && !ctx.settings.dkim.signing))) {
-    return {
-      changes: [],
-      notes,
-      blocked: `${name} publishes a key this server does not sign with, and ${remote ? `${ctx.domain}'s mail is handled elsewhere` : `this server does not sign for ${ctx.domain} (signing is off)`}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. To sign on this server too, use another selector.`,
-    };
+  if (remote || (key && !ctx.settings.dkim.signing)) {
+    const why = remote ? `${ctx.domain}'s mail is handled elsewhere` : `this server does not sign for ${ctx.domain} (signing is off)`;
+    const foreign = existing.filter((r) => {
+      const k = publishedKey(r);
+      return k !== null && k !== mineKey;
+    });
+    if (foreign.length) {
+      return {
+        changes: [],
+        notes,
+        blocked: `${name} publishes a key this server does not sign with, and ${why}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. To sign on this server too, use another selector.`,
+      };
+    }
+    // A selector delegated by CNAME (how mail services have their customers publish keys): the same, judged by the
+    // key its target publishes. A CNAME with no key behind it is no key (dkim.missing), and is replaced.
+    for (const r of existing) {
+      if (r.type.toUpperCase() !== 'CNAME') continue;
+      const blocked = await aliasedKeyBlock(ctx, name, canonName(r.value), mineKey, why);
+      if (blocked) return { changes: [], notes, blocked };
+    }
   }
   if (!key && ctx.settings.dkim.signing) {
     // The panel says it signs but gave no key mailhealth can read (e.g. Plesk's REST front without the key file):
@@ -60,13 +93,16 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   const desired = dkimRecordFor(name, ttl, key);
   const mine = canonicalKey(key);
   // Keep an existing record that already publishes the server's key (whatever its formatting) with the right k=
-  // and nothing that makes receivers discard it, if it is alone.
+  // and nothing that makes receivers discard it or its signatures (h= without sha256, t=y testing), if it is alone.
   const sameKey = (r: ZoneRecord) => mine !== null && publishedKey(r) === mine;
   const problem = (r: ZoneRecord): string | null => {
     const rec = parseDkimRecord(r.txt ?? [r.value]);
     if (rec.keyType !== type) return `it says k=${rec.keyType} but the key is ${type}`;
     if (rec.errors.length) return rec.errors[0];
     if ((r.txt ?? [r.value]).some((c) => Buffer.byteLength(c) > 255)) return 'a string longer than 255 bytes';
+    const hashes = hashRefusal(rec);
+    if (hashes) return hashes.replace(/^its /, '');
+    if (rec.testing) return 't=y: receivers treat its signatures like unsigned mail';
     return null;
   };
   const matching = existing.filter((r) => sameKey(r) && !problem(r));
@@ -84,7 +120,7 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
     else if (sameKey(r)) {
       const why = problem(r);
-      notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published in a form receivers cannot use (${why}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
+      notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.startsWith('t=y') ? 'in testing mode' : 'in a form receivers cannot use'} (${why}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
     } else notes.push(`Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`);
   }
   if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
