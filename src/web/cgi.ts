@@ -4,11 +4,15 @@
 //   cpanel  the Jupiter page `mailhealth/index.live.cgi`. cpsrvd runs it as the logged-in cPanel user
 //           (shared/reference/cpanel.md §9.2), so the identity is the OS user this process runs as; REMOTE_USER must
 //           name the same user, else the request is refused. The panel is that user's own UAPI (LiveAPI socket when
-//           cpsrvd gives one, else the `uapi` CLI as the user): exactly the user's privileges, nothing more.
+//           cpsrvd gives one, else the `uapi` CLI as the user): exactly the user's privileges, nothing more. The
+//           account must have the Feature Manager feature `mailhealth` (UAPI Features::has_feature, asked through
+//           that same UAPI on every request; see requireCpanelFeature).
 //   whm     the AppConfig page `cgi/mailhealth/index.cgi`, started by cpsrvd as root after WHM authenticated the
-//           user; WHM puts the WHM login in REMOTE_USER (§9.3). root → admin; anyone else must be a reseller whose
-//           accounts WHM's `listaccts` shows as owned by them (and, on a real server, be listed in
-//           /var/cpanel/resellers). A browser cannot set REMOTE_USER: request headers reach a CGI only as HTTP_*.
+//           user; WHM puts the WHM login in REMOTE_USER (§9.3). root → admin; anyone else must be a reseller listed
+//           in /var/cpanel/resellers with the ACLs the page needs (`all`, or `list-accts` and `edit-dns`; WHM CGIs
+//           check ACLs themselves, §9.3) whose accounts WHM's `listaccts` shows as owned by them. An unreadable
+//           /var/cpanel/resellers lets only root in. A browser cannot set REMOTE_USER: request headers reach a CGI
+//           only as HTTP_*.
 //   plesk   the extension's sbin helper, run as root through pm_ApiCli::callSbin by the PHP shim, which took the
 //           user and role from pm_Session (plesk.md §7.3/§7.4) and passes `--user --role` (+ the domains it may
 //           access, in MAILHEALTH_ALLOWED_DOMAINS). Only root (and Plesk on behalf of the extension) can start it as
@@ -28,6 +32,7 @@ import type { DomainRef, Identity, Role } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import { canonName } from '../core/domain.js';
 import type { Params, UapiResult, UapiTransport } from '../adapters/panels/cpanel/uapi.js';
+import type { FeatureAccess } from '../adapters/panels/cpanel/index.js';
 import { signIdentity } from './identity.js';
 
 export type FrontDoorKind = 'cpanel' | 'whm' | 'plesk';
@@ -211,22 +216,97 @@ export function cpanelIdentity(env: NodeJS.ProcessEnv, os: { user: string; uid: 
 }
 
 /**
- * WHM page: REMOTE_USER as WHM sets it. root → admin. Anyone else must be a reseller: listed in /var/cpanel/resellers
- * (when that file is given) and a reseller in the panel's account list (derived from WHM listaccts owners).
+ * The WHM privileges (ACLs, /var/cpanel/resellers) a reseller needs for the WHM page, besides `all` (which holds every
+ * privilege). The page runs as root and calls WHM API 1 as root, so WHM's own ACL checks on those calls never see the
+ * reseller: the page must not let a reseller do what WHM would not let them do themselves (shared/reference/cpanel.md
+ * §9.3). What the page does for a reseller: list their accounts and those accounts' domains (`list-accts`, "List
+ * Accounts"), and write mail TXT records (SPF, DKIM, DMARC, `_mailchannels`) and DKIM keys into their customers' zones
+ * (`edit-dns`, "Edit DNS Zones"). It never creates, removes or parks zones (`create-dns`, `kill-dns`, `park-dns`) nor
+ * edits MX entries (`edit-mx`). ACL keys and titles: cPanel's Whostmgr/ACLS/Data.pm (11.120).
  */
-export async function whmIdentity(env: NodeJS.ProcessEnv, panel: Panel, opts: { isRoot: boolean; resellers?: string | null }): Promise<Identity> {
+export const WHM_RESELLER_ACLS: readonly { acl: string; title: string }[] = [
+  { acl: 'list-accts', title: 'List Accounts' },
+  { acl: 'edit-dns', title: 'Edit DNS Zones' },
+];
+
+/**
+ * A reseller's ACLs from /var/cpanel/resellers (`user:acl,acl,…` per line), or null when the user has no line. The
+ * format is INFERRED (the reference lists the file, §6.3); blanks and a CR (a file edited on Windows) are ignored.
+ */
+export function resellerAcls(resellers: string, user: string): string[] | null {
+  for (const raw of resellers.split('\n')) {
+    const line = raw.trim();
+    const colon = line.indexOf(':');
+    if (colon < 0 || line.slice(0, colon).trim() !== user) continue;
+    return line
+      .slice(colon + 1)
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
+  }
+  return null;
+}
+
+/**
+ * WHM page: REMOTE_USER as WHM sets it. root → admin. Anyone else must be a reseller: listed in /var/cpanel/resellers
+ * with `all` or every ACL in WHM_RESELLER_ACLS, and a reseller in the panel's account list (derived from WHM listaccts
+ * owners). `resellers` is that file's text, or null when it could not be read: then only root gets in (fail closed —
+ * without it no reseller's privileges can be checked; every cPanel & WHM server has the file).
+ */
+export async function whmIdentity(env: NodeJS.ProcessEnv, panel: Panel, opts: { isRoot: boolean; resellers: string | null }): Promise<Identity> {
   if (!opts.isRoot) throw new FrontDoorRefused(403, 'the WHM page must be started by WHM (as root; AppConfig user=root)');
   const remote = env.REMOTE_USER;
   if (!remote || !LOGIN.test(remote)) throw new FrontDoorRefused(403, 'no valid REMOTE_USER: this page must be started by WHM');
   if (remote === 'root') return { user: 'root', role: 'admin' };
-  if (typeof opts.resellers === 'string') {
-    // /var/cpanel/resellers: `user:acl,acl,…` per line (INFERRED format; the reference lists the file, §6.3).
-    const line = opts.resellers.split('\n').find((l) => l.split(':')[0] === remote);
-    if (!line) throw new FrontDoorRefused(403, `${remote} is not a WHM reseller`);
+  if (opts.resellers === null) {
+    throw new FrontDoorRefused(403, `${remote}: /var/cpanel/resellers could not be read, so WHM reseller privileges cannot be checked; only root may use this page until it can`);
+  }
+  const acls = resellerAcls(opts.resellers, remote);
+  if (!acls) throw new FrontDoorRefused(403, `${remote} is not a WHM reseller`);
+  if (!acls.includes('all')) {
+    const missing = WHM_RESELLER_ACLS.filter((r) => !acls.includes(r.acl));
+    if (missing.length) {
+      throw new FrontDoorRefused(
+        403,
+        `${remote} lacks the WHM ${missing.length === 1 ? 'privilege' : 'privileges'} ${missing.map((m) => `"${m.title}" (${m.acl})`).join(' and ')} that Mail Health needs ` +
+          `(it lists your accounts and edits their DNS zones); root can grant ${missing.length === 1 ? 'it' : 'them'} in WHM » Edit Reseller Nameservers and Privileges`,
+      );
+    }
   }
   const accounts = await panel.listAccounts();
   if (!accounts.some((a) => a.user === remote && a.role === 'reseller')) throw new FrontDoorRefused(403, `${remote} is not a reseller with accounts on this server`);
   return { user: remote, role: 'reseller' };
+}
+
+/** The cPanel Feature Manager feature that gates the cPanel page (plugin-manifests/cpanel/install.json `feature`). */
+export const CPANEL_FEATURE = 'mailhealth';
+
+/**
+ * cPanel page: the account must have the `mailhealth` feature, asked of the customer's own UAPI on every request
+ * (nothing cached: each CGI request is a new process, and an admin's change applies at once). cpsrvd hides the link
+ * of a disabled feature but still serves the page's URL, so the page checks itself.
+ * - enabled → the page is served;
+ * - disabled (the account's feature list turns it off) → 403;
+ * - not installed (no such feature on the server) → 403 as well: install/cpanel.sh always registers it (install_plugin
+ *   plus the addonfeatures file), so a server without it has a broken or half-removed install, on which the admin
+ *   cannot restrict the page in Feature Manager — refusing keeps the page closed until the installer is run again;
+ * - the call fails or answers something else → 503 (fail closed: nobody is let in unchecked).
+ */
+export async function requireCpanelFeature(panel: { featureAccess(name: string): Promise<FeatureAccess> }, user: string): Promise<void> {
+  let access: FeatureAccess;
+  try {
+    access = await panel.featureAccess(CPANEL_FEATURE);
+  } catch (e) {
+    throw new FrontDoorRefused(503, `could not check that ${user} has the cPanel feature "${CPANEL_FEATURE}" (${(e as Error)?.message ?? String(e)}); the page stays closed until cPanel answers`);
+  }
+  if (access === 'enabled') return;
+  if (access === 'disabled') {
+    throw new FrontDoorRefused(403, `Mail Health is not enabled for your account: the cPanel feature "${CPANEL_FEATURE}" is off in your package's feature list. Ask your hosting provider to enable it (WHM » Feature Manager).`);
+  }
+  throw new FrontDoorRefused(
+    403,
+    `Mail Health is not available: this server has no cPanel feature "${CPANEL_FEATURE}", so access to the page cannot be controlled. Ask your hosting provider to run the Mail Health installer again (install/cpanel.sh registers the feature).`,
+  );
 }
 
 const ROLES: Role[] = ['customer', 'reseller', 'admin'];

@@ -184,7 +184,8 @@ describe('WHM page handled in-process: each identity settles only its scope', ()
     process.env.PATH = `${bins.dir}:${savedPath}`;
     root = join(dir, 'whm-root');
     mkdirSync(join(root, 'var/cpanel'), { recursive: true });
-    writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,create-acct\n');
+    // The privileges the WHM page needs for a reseller (src/web/cgi.ts WHM_RESELLER_ACLS).
+    writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,edit-dns,create-acct\n');
   });
   after(() => {
     process.env.PATH = savedPath;

@@ -278,7 +278,8 @@ describe('WHM page (AppConfig, root with REMOTE_USER)', () => {
     process.env.PATH = `${bins.dir}:${savedPath}`;
     root = join(dir, 'whm-root');
     mkdirSync(join(root, 'var/cpanel'), { recursive: true });
-    writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,create-acct\n');
+    // The privileges the page needs (src/web/cgi.ts WHM_RESELLER_ACLS); test/web/cgi-frontdoor.test.ts covers the rest.
+    writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,edit-dns,create-acct\n');
   });
   after(() => {
     process.env.PATH = savedPath;
@@ -332,11 +333,15 @@ describe('WHM page (AppConfig, root with REMOTE_USER)', () => {
     }
   });
 
-  test('refused: a customer login, a user missing from /var/cpanel/resellers, no REMOTE_USER, not started as root', async () => {
+  test('refused: a customer login, a user missing from /var/cpanel/resellers or without its ACLs, no REMOTE_USER, not started as root', async () => {
     assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv('alice'), noBody(), rootOs)).status, 403);
     writeFileSync(join(root, 'var/cpanel/resellers'), 'someoneelse:all\n');
     assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv('res1'), noBody(), rootOs)).status, 403);
     writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,create-acct\n');
+    const acl = parseCgi(await runCgi('whm', opts(), whmEnv('res1'), noBody(), rootOs));
+    assert.equal(acl.status, 403, 'listed, but without the "Edit DNS Zones" privilege (edit-dns) the page would use for it');
+    assert.match(acl.text, /edit-dns/);
+    writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,edit-dns,create-acct\n');
     assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv(''), noBody(), rootOs)).status, 403);
     assert.equal(parseCgi(await runCgi('whm', opts(), whmEnv('root'), noBody(), { user: 'res1', uid: 1000, home: '/home/res1' })).status, 403);
   });
@@ -461,6 +466,9 @@ describe('background service (root-only socket, signed identity)', () => {
     sock = join(dir, 'svc.sock');
     keyFile = join(dir, 'frontdoor.key');
     writeFileSync(keyFile, key + '\n', { mode: 0o600 });
+    // The WHM page's /var/cpanel/resellers: without it only root would get in (src/web/cgi.ts whmIdentity).
+    mkdirSync(join(dir, 'svc-root/var/cpanel'), { recursive: true });
+    writeFileSync(join(dir, 'svc-root/var/cpanel/resellers'), 'res1:list-accts,edit-dns\n');
     store = openStore(join(dir, 'svc.sqlite'));
     const panel = new WhmPanel({ transport: new WhmCli(), user: 'root', root: null });
     svc = await startServer({ panel, store, makeResolver: () => createResolver({ servers: ['127.0.0.1:9'], timeoutMs: 200, tries: 1 }), identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor(Buffer.from(key)), host: sock, port: 0 });
@@ -492,7 +500,7 @@ describe('background service (root-only socket, signed identity)', () => {
 
   test('the WHM page hands the request to the service with the signed identity of REMOTE_USER', async () => {
     const out = parseCgi(
-      await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'unused.sqlite') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json', ...forged }, noBody(), { user: 'root', uid: 0, home: '/root' }),
+      await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'unused.sqlite'), serverRoot: join(dir, 'svc-root') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json', ...forged }, noBody(), { user: 'root', uid: 0, home: '/root' }),
     );
     assert.equal(out.status, 200, out.text);
     assert.deepEqual(domainsOf(out), RES1);
@@ -503,7 +511,7 @@ describe('background service (root-only socket, signed identity)', () => {
   test('a key file others can read is refused', async () => {
     chmodSync(keyFile, 0o644);
     try {
-      const out = parseCgi(await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'fallback.sqlite') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json' }, noBody(), { user: 'root', uid: 0, home: '/root' }));
+      const out = parseCgi(await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'fallback.sqlite'), serverRoot: join(dir, 'svc-root') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json' }, noBody(), { user: 'root', uid: 0, home: '/root' }));
       // falls back to handling the request in-process (same scope), never to trusting the key
       assert.deepEqual(domainsOf(out), RES1);
     } finally {

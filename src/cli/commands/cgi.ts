@@ -22,6 +22,7 @@ import {
   allowedDomainsFrom,
   cgiRequestFromEnv,
   cpanelIdentity,
+  CPANEL_FEATURE,
   dispatchInProcess,
   formatCgi,
   FRONT_DOORS,
@@ -31,6 +32,7 @@ import {
   proxyToService,
   rebase,
   refusal,
+  requireCpanelFeature,
   restrictDomains,
   whmIdentity,
   type CgiRequest,
@@ -118,14 +120,24 @@ export async function frontDoorSetup(
         panel = new CpanelPanel({ transport: live, user: os.user, root: o.serverRoot ?? '/' });
         close = () => live.close();
       } else panel = createPanel({ panel: 'cpanel', panelUser: os.user, root: o.serverRoot ?? '/' });
+      // The account must have the `mailhealth` feature (Feature Manager), asked through the same UAPI the page uses.
+      try {
+        if (!(panel instanceof CpanelPanel)) {
+          throw new FrontDoorRefused(403, `the cPanel page acts through the customer's cPanel UAPI, which tells whether the account has the "${CPANEL_FEATURE}" feature; --panel ${o.panel} cannot`);
+        }
+        await requireCpanelFeature(panel, identity.user);
+      } catch (e) {
+        close?.();
+        throw e;
+      }
       // History in the user's home: backed up, restored and removed with the account; no root service involved.
       const dbPath = resolveDbPath({ flag: o.db, env: null, isRoot: false, home: os.home });
       return { identity, panel, close, openStore: () => openPrivateStore(dbPath) };
     }
     case 'whm': {
       const panel = panelFromOptions({ ...o, panel: o.panel ?? 'whm' });
-      const resellersFile = join(o.serverRoot ?? '/', 'var/cpanel/resellers');
-      const resellers = existsSync(resellersFile) ? readFileSync(resellersFile, 'utf8') : null;
+      // The resellers' ACLs. Unreadable (missing included) → null: only root gets in (whmIdentity fails closed).
+      const resellers = readResellers(join(o.serverRoot ?? '/', 'var/cpanel/resellers'));
       const identity = await whmIdentity(env, panel, { isRoot, resellers });
       return { identity, panel, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
     }
@@ -136,6 +148,15 @@ export async function frontDoorSetup(
       const panel = restricted ? restrictDomains(base, allowedDomainsFrom(env.MAILHEALTH_ALLOWED_DOMAINS)) : base;
       return { identity, panel, restricted, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
     }
+  }
+}
+
+/** /var/cpanel/resellers (§6.3), or null when it cannot be read (absent, unreadable, not a file). */
+function readResellers(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
   }
 }
 

@@ -22,7 +22,13 @@ export interface CpZone {
 }
 
 export interface CpState {
+  /** Each account's enabled features (its package's feature list): what Features::has_feature answers 1 for. */
   accounts: (FixtureAccount & { features: string[] })[];
+  /**
+   * The features the server knows (Cpanel::Features::load_all_feature_names: cPanel's own plus the addonfeatures files
+   * plugins register, e.g. `mailhealth`). Features::has_feature answers null for any other name. Absent = DEFAULT_FEATURES.
+   */
+  installedFeatures?: string[];
   zones: Record<string, CpZone>;
   /** API tokens: `cpanel:<user>` and `whm:<user>` → token. */
   tokens: Record<string, string>;
@@ -75,6 +81,9 @@ export interface CpState {
   calls: string[];
 }
 
+/** The server's features when the state does not say: a few of cPanel's own and the one install/cpanel.sh registers. */
+export const DEFAULT_FEATURES = ['zoneedit', 'simplezoneedit', 'changemx', 'emailauth', 'nettools', 'mailhealth'];
+
 export function makeCpState(f: Fixture = makeFixture()): CpState {
   const zones: Record<string, CpZone> = {};
   for (const [zone, recs] of Object.entries(f.zones)) {
@@ -88,7 +97,9 @@ export function makeCpState(f: Fixture = makeFixture()): CpState {
     zones[zone] = { serial: 2024061100, lines };
   }
   const state: CpState = {
-    accounts: f.accounts.map((a) => ({ ...a, features: ['zoneedit', 'emailauth'] })),
+    // Installed with its feature enabled for every package (README: enable it in WHM » Feature Manager).
+    accounts: f.accounts.map((a) => ({ ...a, features: ['zoneedit', 'emailauth', 'mailhealth'] })),
+    installedFeatures: [...DEFAULT_FEATURES],
     zones,
     tokens: { 'cpanel:alice': 'tok-alice', 'cpanel:bob': 'tok-bob', 'cpanel:carol': 'tok-carol', 'whm:root': 'tok-root', 'whm:res1': 'tok-res1' },
     cliUser: 'alice',
@@ -150,7 +161,7 @@ export interface Envelope {
   status: 0 | 1;
   data: unknown;
   errors: string[] | null;
-  messages: null;
+  messages: string[] | null;
   metadata: Record<string, unknown>;
   warnings: null;
 }
@@ -441,6 +452,16 @@ export function uapiCall(state: CpState, user: string, module: string, func: str
     }
     case 'DNS::has_local_authority':
       return ok(domainArgs.map((d) => authorityItem(state, d)));
+    case 'Features::has_feature': {
+      // [src] Cpanel/API/Features.pm (11.120); https://api.docs.cpanel.net/specifications/cpanel.openapi/cpanel-features/features-has_feature:
+      // the call succeeds (status 1) with data 1 (the account has the feature), 0 (it exists but is not enabled, with
+      // a message) or null (no such feature on the server); no name → status 0.
+      const name = get(params, 'name');
+      if (!name) return fail(['You must specify a feature name.']);
+      if (!(state.installedFeatures ?? DEFAULT_FEATURES).includes(name)) return ok(null);
+      if (acct.features.includes(name)) return ok(1);
+      return { ...ok(0), messages: [`The feature “${name}” exists but is not enabled.`] };
+    }
     case 'Email::list_mxs':
       return ok(domainArgs.map((d) => ({ domain: d, alwaysaccept: 1, detected: state.mxDetected[d] ?? 'local', entries: [{ domain: d, mx: `mail.${d}`, priority: 10 }], entrycount: 1 })));
     case 'EmailAuth::validate_current_spfs':

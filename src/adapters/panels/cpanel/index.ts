@@ -104,6 +104,9 @@ export function describeGeneratedDkim(undo: Change[]): string {
     .join('; ');
 }
 
+/** UAPI Features::has_feature's answer: the account has the feature, the feature exists but is off for it, no such feature. */
+export type FeatureAccess = 'enabled' | 'disabled' | 'not-installed';
+
 export class CpanelPanel implements Panel {
   readonly kind = 'cpanel';
   readonly capabilities: PanelCapabilities = { serialCheckedWrites: true, generateDkim: true };
@@ -113,6 +116,21 @@ export class CpanelPanel implements Panel {
 
   private async call(module: string, func: string, params: Params = []): Promise<UapiResult> {
     return this.opts.transport.call(module, func, params);
+  }
+
+  /**
+   * Whether this account has a Feature Manager feature: UAPI `Features::has_feature name=<feature>`, through this
+   * adapter's transport (the account's own UAPI). [src] Cpanel/API/Features.pm (11.120): the call succeeds (status 1)
+   * with `data` 1 (the account has it), 0 (it exists but is not enabled for the account; a message says so) or null
+   * (no such feature on the server). A failed call or any other answer throws. Never cached.
+   */
+  async featureAccess(feature: string): Promise<FeatureAccess> {
+    const r = await this.call('Features', 'has_feature', [['name', feature]]);
+    if (!r.ok) throw new PanelError('other', `cPanel Features::has_feature failed${r.errors.length ? `: ${r.errors.join('; ')}` : ''}`);
+    if (r.data === null || r.data === undefined) return 'not-installed';
+    if (r.data === 1 || r.data === '1') return 'enabled';
+    if (r.data === 0 || r.data === '0') return 'disabled';
+    throw new PanelError('other', `cPanel Features::has_feature: unexpected answer ${JSON.stringify(r.data).slice(0, 100)}`);
   }
 
   private async domains(): Promise<DomainsList> {
