@@ -2,7 +2,8 @@
 // host) / unknown. Evidence, strongest first: this server's IPs, hostname, HELO and relay; the knowledge base;
 // traces of the previous host inside the zone itself (old NS/SOA names, an old mail. A record); the PTR name of a
 // foreign IP. A mail service is never stale, and neither is mail.<domain> when the panel routes the domain's mail
-// elsewhere (it is then most likely the customer's current mail server). What cannot be decided is unknown.
+// elsewhere (it is then most likely the customer's current mail server). What cannot be decided is unknown; an unknown
+// that is only a lookup without an answer (a PTR or address timeout) is marked so (isUnanswered), never "nothing known".
 // A provider is judged against the current host, not only by its kind (mail-auth.md §8: "decide staleness by comparing
 // with the current host"): the provider this server's own host name / HELO belongs to is this server, and — when the
 // panel routes the domain's mail elsewhere — a provider the domain's MX points at is where its mail is delivered, so
@@ -38,6 +39,22 @@ export function orgDomain(host: string): string {
 
 const C = (cls: Classification['class'], reason: string, extra?: Partial<Classification>): Classification =>
   extra ? { class: cls, reason, ...extra } : { class: cls, reason };
+
+/**
+ * Classifications that are `unknown` only because a lookup got no answer (timeout, SERVFAIL, REFUSED): no evidence
+ * either way, unlike "matches nothing known". Marked by identity, so the Classification type stays as it is.
+ */
+const UNANSWERED = new WeakSet<Classification>();
+function unanswered(reason: string): Classification {
+  const c = C('unknown', reason);
+  UNANSWERED.add(c);
+  return c;
+}
+
+/** Is this classification `unknown` only because DNS did not answer (so nothing may be concluded from it)? */
+export function isUnanswered(c: Classification): boolean {
+  return UNANSWERED.has(c);
+}
 
 /** Where the domain's mail is delivered while the panel routes it elsewhere: the providers its MX hosts belong to. */
 interface MailDelivery {
@@ -283,7 +300,7 @@ class AuditClassifier implements Classifier {
     if (remoteMail) return remoteMail;
     if (!isIpAddress(base)) return C('unknown', `${ipOrCidr} is not an IP address`);
     const ptr = await this.resolver.resolve(reverseName(base), 'PTR');
-    if (ptr.status === 'unknown') return C('unknown', `PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
+    if (ptr.status === 'unknown') return unanswered(`PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
     for (const name of ptr.records) {
       if (serverOrgs.has(orgDomain(name))) return C('unknown', `${base} (PTR ${name}) is in the current host's network but is not this server`);
       const k = await this.fromKnowledge(name);
@@ -323,12 +340,20 @@ class AuditClassifier implements Classifier {
     // Follow the name to its addresses.
     const a = await this.resolver.resolve(host, 'A');
     const aaaa = await this.resolver.resolve(host, 'AAAA');
-    if (a.status === 'unknown' && aaaa.status === 'unknown') return C('unknown', `${host} could not be resolved (${a.error ?? 'DNS error'})`);
+    if (a.status === 'unknown' && aaaa.status === 'unknown') return unanswered(`${host} could not be resolved (${a.error ?? 'DNS error'})`);
     const ips: string[] = a.records.concat(aaaa.records);
     if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
+    // An address whose PTR lookup got no answer may be the previous host's: the host is then not known, not "nothing
+    // known" (kept unless another address decides).
+    let noAnswer: Classification | null = null;
     for (const ip of ips) {
       const c = await this.ip(ip);
       if (c.class === 'stale' || c.class === 'keep' || this.remoteMailIps.has(ip)) return { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` };
+      if (!noAnswer && isUnanswered(c)) noAnswer = c;
+    }
+    if (noAnswer) return unanswered(`${host} resolves to ${ips.join(', ')}, which is not this server, and could not be identified: ${noAnswer.reason}`);
+    if (!ips.length && (a.status === 'unknown' || aaaa.status === 'unknown')) {
+      return unanswered(`${host} has no address on one family and the other lookup got no answer (${(a.status === 'unknown' ? a : aaaa).error ?? 'DNS error'})`);
     }
     return C('unknown', ips.length ? `${host} resolves to ${ips.join(', ')}, which is not this server and matches nothing known` : `${host} has no address`);
   }
@@ -336,7 +361,7 @@ class AuditClassifier implements Classifier {
   /** An `mx` term: the domain's exchangers, classified as hosts. */
   private async mxTarget(target: string): Promise<Classification> {
     const mx = await this.resolver.resolve(target, 'MX');
-    if (mx.status === 'unknown') return C('unknown', `could not resolve MX of ${target} (${mx.error ?? 'DNS error'})`);
+    if (mx.status === 'unknown') return unanswered(`could not resolve MX of ${target} (${mx.error ?? 'DNS error'})`);
     const hosts = filterList(mapList(mx.records, (m) => m.exchange), (h) => h && h !== '.');
     // Almost always one exchanger: no Promise.all (and its garbage) for that.
     const classes = hosts.length === 1 ? [await this.host(hosts[0])] : await Promise.all(hosts.map((h) => this.host(h)));
@@ -345,6 +370,8 @@ class AuditClassifier implements Classifier {
     if (stale) return { ...stale, reason: `mx of ${target}: ${stale.reason}` };
     const keep = classes.find((c) => c.class === 'keep');
     if (keep) return { ...keep, reason: `mx of ${target}: ${keep.reason}` };
+    const noAnswer = classes.find(isUnanswered);
+    if (noAnswer) return unanswered(`mx of ${target}: ${noAnswer.reason}`);
     return C('unknown', hosts.length ? `MX ${hosts.join(', ')} of ${target} match nothing known` : `${target} has no MX`);
   }
 

@@ -1,7 +1,7 @@
 // dns: is the panel's zone the live one (delegation), and does the live answer match the panel's copy?
-import { canonName } from '../domain.js';
-import type { Finding, ZoneRecord } from '../model.js';
-import { describeAnswer, joinTxt, type Answer } from '../resolver.js';
+import { canonName, inZone, registrableDomain } from '../domain.js';
+import type { Classification, Finding, ZoneRecord } from '../model.js';
+import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
 import { emptyList, mapList } from '../arrays.js';
@@ -9,6 +9,11 @@ import { emptyList, mapList } from '../arrays.js';
 interface Authority {
   state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown';
   live: string[];
+  /**
+   * With 'authoritative': live nameservers that are not this server's beside the ones that are (a delegation split
+   * between this server and another DNS host: resolvers ask either).
+   */
+  foreign?: string[];
   /** For 'unknown': why (a DNS error, or the panel cannot tell whose nameservers serve the zone). */
   why?: string;
 }
@@ -19,16 +24,22 @@ export async function authority(ctx: CheckContext): Promise<Authority> {
 }
 
 /**
- * The NS answer that decides who serves the domain's records: its own, or — for a name the panel keeps inside a
- * parent's zone (a cPanel subdomain: the zone read is the parent's) and that is not delegated on its own — the
- * zone apex's. `at` is the name asked.
+ * The NS answer that decides who serves the domain's records: its own, or — for a name that is not delegated on its
+ * own (a cPanel subdomain kept inside its parent's zone, or a subdomain with a zone of its own on the nameservers that
+ * serve its parent, which answer for it from that zone) — the enclosing zone's, found by walking up to the registrable
+ * domain as resolvers do. `at` is the name whose NS answered.
  */
 async function delegation(ctx: CheckContext): Promise<{ ns: Answer<'NS'>; at: string }> {
   const own = await ctx.resolver.resolve(ctx.domain, 'NS');
-  const apex = ctx.zone ? canonName(ctx.zone.domain) : null;
-  if (!apex || apex === ctx.domain || !ctx.domain.endsWith(`.${apex}`)) return { ns: own, at: ctx.domain };
   if (own.status === 'unknown' || (own.status === 'ok' && own.records.length > 0)) return { ns: own, at: ctx.domain };
-  return { ns: await ctx.resolver.resolve(apex, 'NS'), at: apex };
+  const org = registrableDomain(canonName(ctx.domain));
+  let name = canonName(ctx.domain);
+  while (name !== org && inZone(name, org)) {
+    name = name.slice(name.indexOf('.') + 1);
+    const ns = await ctx.resolver.resolve(name, 'NS');
+    if (ns.status === 'unknown' || (ns.status === 'ok' && ns.records.length > 0)) return { ns, at: name };
+  }
+  return { ns: own, at: ctx.domain };
 }
 
 /** The same from an NS answer already received (the dns check has one). */
@@ -38,7 +49,9 @@ function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
   const live = mapList(ns.records, canonName);
   if (!ctx.settings.nameservers.length && ctx.settings.nameserversUnknown) return { state: 'unknown', live, why: ctx.settings.nameserversUnknown };
   const mine = new Set(ctx.settings.nameservers.map(canonName));
-  return { state: live.some((n) => mine.has(n)) ? 'authoritative' : 'not-authoritative', live };
+  if (!live.some((n) => mine.has(n))) return { state: 'not-authoritative', live };
+  const foreign = live.filter((n) => !mine.has(n));
+  return foreign.length ? { state: 'authoritative', live, foreign } : { state: 'authoritative', live };
 }
 
 export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -74,10 +87,48 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     );
     return out;
   }
-  out.push(makeFinding('dns', 'dns.authoritative', 'pass', `${of} is served by this server's nameservers.`, ev));
+  if (auth.foreign?.length) {
+    // Resolvers pick any of the live nameservers: one that is not this server's answers part of the lookups with its
+    // own copy of the zone. A previous host's is a warning; another (a secondary of this zone, say) is named.
+    const staleNs: string[] = [];
+    let stale: Classification | null = null;
+    for (const n of auth.foreign) {
+      const c = await ctx.classifier.host(n);
+      if (c.class !== 'stale') continue;
+      staleNs.push(n);
+      stale ??= c;
+    }
+    if (stale) {
+      const mine = auth.live.filter((n) => !auth.foreign!.includes(n));
+      out.push(
+        makeFinding(
+          'dns',
+          'dns.not-authoritative',
+          'warn',
+          `Only some of the live nameservers of ${of} are this server's (${mine.join(', ')}): ${staleNs.join(', ')} ${staleNs.length > 1 ? 'are' : 'is'} the previous host's (${stale.reason}). Resolvers pick a nameserver at random, so part of the lookups get the old host's copy of the zone (its old MX, SPF, DKIM) and edits in the panel are seen only part of the time. At the registrar, remove ${staleNs.join(', ')} and keep this server's nameservers.`,
+          ev,
+          { classification: stale },
+        ),
+      );
+    } else {
+      const others = auth.foreign.join(', ');
+      out.push(
+        makeFinding(
+          'dns',
+          'dns.authoritative',
+          'pass',
+          `${of} is served by this server's nameservers; the live ones also include ${others}, not this server's — resolvers ask it too, so make sure it serves a copy of this server's zone (a secondary).`,
+          ev,
+        ),
+      );
+    }
+  } else {
+    out.push(makeFinding('dns', 'dns.authoritative', 'pass', `${of} is served by this server's nameservers.`, ev));
+  }
 
   // Drift: the mail records as the panel holds them versus the live answer.
   if (!ctx.zoneIndex) return out;
+  const view = new PanelView(ctx);
   const names: { name: string; type: 'TXT' | 'MX' }[] = [
     { name: ctx.domain, type: 'TXT' },
     { name: ctx.domain, type: 'MX' },
@@ -89,7 +140,27 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     const { name, type } = names[i];
     const a = await ctx.resolver.resolve(name, type);
     if (a.status === 'unknown') continue;
-    const records = ctx.zoneIndex.at(name, type);
+    // What the panel's zone answers for the name, as DNS reads it: a CNAME in the zone is followed, a wildcard covers
+    // a name that does not exist.
+    const { records, alias } = view.answer(name, type);
+    if (alias) {
+      // An alias out of the zone (`_dmarc CNAME dmarc.ionos.de`): the records are the target's, not the panel's —
+      // compare the alias.
+      const known = aliasesOf(ctx.resolver, name, a);
+      const liveAliases = mapList(Array.isArray(known) ? known : await known, canonName);
+      if (liveAliases.includes(alias)) continue;
+      out.push(
+        makeFinding(
+          'dns',
+          'dns.drift',
+          'warn',
+          `The live ${type} at ${name} differs from the panel's copy, which makes ${name} an alias of ${alias} (a change not yet propagated, or the zone was edited outside the panel).`,
+          { panel: [`${name} CNAME ${alias}`], live: liveAliases.length ? liveAliases.map((x) => `CNAME ${x}`).concat(describeAnswer(a)) : describeAnswer(a) },
+          { subject: `${name} ${type}` },
+        ),
+      );
+      continue;
+    }
     if (type === 'TXT' && sameSingleTxt(records, a as Answer<'TXT'>)) continue;
     const panel = mapList(records, (r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
     const live =
@@ -141,4 +212,61 @@ function sameValues(a: string[], b: string[]): boolean {
 function normMx(v: string): string {
   const [p, h] = v.trim().split(/\s+/);
   return `${p} ${canonName(h ?? '')}`;
+}
+
+/**
+ * The panel's copy of the zone read as an authoritative server answers from it (RFC 1034 §4.3.2, RFC 4592): the
+ * records at the name; else, through a CNAME at the name (followed while its target is inside the zone; an alias out
+ * of the zone is returned as such); else, for a name that does not exist (no records, nothing below it), the
+ * wildcard at its closest encloser.
+ */
+class PanelView {
+  private readonly apex: string;
+  private names: string[] | null = null;
+  private wildcards: boolean | null = null;
+  constructor(private readonly ctx: CheckContext) {
+    this.apex = canonName(ctx.zone?.domain ?? ctx.domain);
+  }
+
+  answer(name: string, type: string): { records: ZoneRecord[]; alias?: string } {
+    const index = this.ctx.zoneIndex!;
+    const direct = index.at(name, type); // almost always the answer: no scan of the zone
+    if (direct.length) return { records: direct };
+    let n = canonName(name);
+    for (let hop = 0; hop < 8; hop++) {
+      const here = this.at(n);
+      const of = here.filter((r) => r.type.toUpperCase() === type);
+      if (of.length) return { records: of };
+      const cname = here.find((r) => r.type.toUpperCase() === 'CNAME');
+      if (!cname) return { records: emptyList() };
+      const target = canonName(cname.value.trim());
+      if (!inZone(target, this.apex)) return { records: emptyList(), alias: target };
+      n = target;
+    }
+    return { records: emptyList() }; // an alias loop inside the zone: nothing
+  }
+
+  /** The records DNS answers from at a name of the zone: its own, or a wildcard's when the name does not exist. */
+  private at(n: string): ZoneRecord[] {
+    const index = this.ctx.zoneIndex!;
+    const own = index.at(n);
+    if (own.length || !inZone(n, this.apex) || !this.hasWildcards() || this.hasBelow(n)) return own;
+    // The closest encloser: the nearest ancestor that exists; its wildcard, if any, answers.
+    for (let p = n; p !== this.apex; ) {
+      p = p.slice(p.indexOf('.') + 1);
+      if (p === this.apex || index.at(p).length || this.hasBelow(p)) return index.at(`*.${p}`);
+    }
+    return own;
+  }
+
+  private hasWildcards(): boolean {
+    return (this.wildcards ??= (this.ctx.zone?.records ?? []).some((r) => r.name.startsWith('*')));
+  }
+
+  /** Does a name of the zone lie below n (n then exists, if only as an empty non-terminal)? */
+  private hasBelow(n: string): boolean {
+    const names = (this.names ??= mapList(this.ctx.zone?.records ?? [], (r) => canonName(r.name)));
+    const suffix = '.' + n;
+    return names.some((x) => x.endsWith(suffix));
+  }
 }

@@ -1,9 +1,80 @@
 // mx: where the domain's mail goes, and whether that agrees with the panel's mail routing.
-import type { Finding } from '../model.js';
+import { isUnanswered, orgDomain } from '../classify.js';
+import { canonName, inZone } from '../domain.js';
+import { cidrContains, isIpAddress } from '../ip.js';
+import type { Classification, Finding } from '../model.js';
 import { aliasesOf } from '../resolver.js';
 import type { CheckContext } from './context.js';
+import { authority } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 import { emptyList } from '../arrays.js';
+
+/** Who answers for the domain in live DNS, asked only when an MX host needs it (an MX that is not this server). */
+interface LiveDelegation {
+  auth: Awaited<ReturnType<typeof authority>>;
+  /** Live nameservers that are not this server's and are a previous host's. */
+  staleNs: string[];
+  /** The first of those nameservers' classification. */
+  stale: Classification | null;
+}
+
+async function liveDelegation(ctx: CheckContext): Promise<LiveDelegation> {
+  const auth = await authority(ctx);
+  const staleNs: string[] = [];
+  let stale: Classification | null = null;
+  if (auth.state === 'authoritative' || auth.state === 'not-authoritative') {
+    const mine = new Set(ctx.settings.nameservers.map(canonName));
+    for (const n of auth.live) {
+      if (mine.has(n)) continue;
+      const c = await ctx.classifier.host(n);
+      if (c.class !== 'stale') continue;
+      staleNs.push(n);
+      stale ??= c;
+    }
+  }
+  return { auth, staleNs, stale };
+}
+
+function isServerIp(ctx: CheckContext, ip: string): boolean {
+  return ctx.settings.ips.some((s) => cidrContains(s, ip));
+}
+
+/** The address an MX value spells instead of a name ("192.0.2.1", "[192.0.2.1]", "2001:db8::1"), else null. */
+function ipLiteral(exchange: string): string | null {
+  const v = canonName(exchange.trim()).replace(/^\[(.*)\]$/, '$1').replace(/^ipv6:/, '');
+  return isIpAddress(v) ? v : null;
+}
+
+/**
+ * A host that is this server only because its name is at this server's own organisation (not its host name, HELO or
+ * relay, not a name of the domain): whether it is this machine is for its addresses to say.
+ */
+function atServerOrgOnly(ctx: CheckContext, rawHost: string): boolean {
+  const host = canonName(rawHost);
+  const s = ctx.settings;
+  if (host === canonName(s.hostname) || host === canonName(s.helo) || inZone(host, ctx.domain)) return false;
+  const org = orgDomain(host);
+  if (s.relay?.host && (host === canonName(s.relay.host) || org === orgDomain(s.relay.host))) return false;
+  return org === orgDomain(s.hostname) || org === orgDomain(s.helo);
+}
+
+/** The addresses of a host that is not this machine: a previous host's (by PTR / zone traces), or not answered. */
+async function judgeAddresses(ctx: CheckContext, host: string, ips: readonly string[]): Promise<{ stale?: Classification; unanswered?: string }> {
+  let unanswered: string | undefined;
+  for (const ip of ips) {
+    const c = await ctx.classifier.ip(ip);
+    if (c.class === 'stale') return { stale: { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` } };
+    if (!unanswered && isUnanswered(c)) unanswered = `${host} resolves to ${ip}, and ${c.reason}`;
+  }
+  return unanswered ? { unanswered } : {};
+}
+
+/** The panel's own MX records, for messages. */
+function panelMx(ctx: CheckContext): string {
+  if (!ctx.zoneIndex) return 'the panel could not provide its zone';
+  const rs = ctx.zoneIndex.at(ctx.domain, 'MX');
+  return rs.length ? `MX ${rs.map((r) => r.value).join(', ')}` : 'no MX';
+}
 
 export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
@@ -32,12 +103,36 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     );
   }
   let thisServer = 0;
+  /** Hosts that answered, decidedly not this server and no previous host's: where the domain's mail goes instead. */
+  const elsewhere: string[] = [];
+  /** Hosts at this server's own organisation whose addresses are not this server's: another machine there. */
+  const otherMachines: string[] = [];
+  /** Hosts that could not be judged because DNS did not answer (addresses or their PTR). */
   let unknownHosts = 0;
   const stale: string[] = [];
+  let live: Promise<LiveDelegation> | null = null;
+  const delegation = () => (live ??= liveDelegation(ctx));
+  const local = ctx.settings.routing === 'local';
   for (let i = 0; i < hosts.length; i++) {
     const m = hosts[i];
     const host = m.exchange;
     if (host === '' || host === '.') continue;
+    // RFC 2181 §10.3 (mail-auth.md §5): an MX value is a name, never an address. Senders look the text up as a name.
+    const literal = ipLiteral(host);
+    if (literal) {
+      const mine = isServerIp(ctx, literal);
+      out.push(
+        makeFinding(
+          'mx',
+          'mx.unresolvable',
+          'fail',
+          `MX ${host} is an IP address${mine ? " (this server's)" : ''}, not a host name: an MX value must be a name with an ${literal.includes(':') ? 'AAAA' : 'A'} record (RFC 2181 §10.3), so senders look "${host}" up as a name and find no address — mail to ${ctx.domain} cannot be delivered there. Publish a name for the address (e.g. mail.${ctx.domain} ${literal.includes(':') ? 'AAAA' : 'A'} ${literal}) and name it in the MX.`,
+          ev,
+          { subject: host },
+        ),
+      );
+      continue;
+    }
     const a = await ctx.resolver.resolve(host, 'A');
     const aaaa = await ctx.resolver.resolve(host, 'AAAA');
     const known = aliasesOf(ctx.resolver, host, a.status !== 'unknown' ? a : aaaa);
@@ -53,14 +148,72 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       unknownHosts++;
       continue;
     }
-    if (a.status !== 'ok' && aaaa.status !== 'ok' && a.status !== 'unknown' && aaaa.status !== 'unknown') {
+    const noAddress = a.status !== 'ok' && aaaa.status !== 'ok';
+    if (noAddress) {
       out.push(makeFinding('mx', 'mx.unresolvable', 'fail', `MX ${host} has no address (no A/AAAA): mail to ${ctx.domain} cannot be delivered there.`, ev, { subject: host }));
     }
-    const c = await ctx.classifier.host(host);
+    const ips = noAddress ? emptyList<string>() : (a.status === 'ok' ? a.records : emptyList<string>()).concat(aaaa.status === 'ok' ? aaaa.records : emptyList<string>());
+    const mine = ips.filter((ip) => isServerIp(ctx, ip));
+    const others = mine.length ? ips.filter((ip) => !isServerIp(ctx, ip)) : ips;
+    let c = await ctx.classifier.host(host);
+    /** Why the host could not be judged (a lookup without an answer), if so. */
+    let unanswered = isUnanswered(c) ? c.reason : null;
+    let otherMachine = false;
+    let fromOldZone: LiveDelegation | null = null;
+    /** Addresses of a host that is this server which are a previous host's (round robin left over). */
+    const staleAddresses: { ip: string; c: Classification }[] = [];
+    if (c.class === 'this-server' && ips.length && !mine.length && atServerOrgOnly(ctx, host)) {
+      // This server's own organisation names other machines too (mail-auth.md §8: compare with the current host): a
+      // name there whose addresses are not this server's is another machine, as classifyIp judges such an address.
+      const judged = await judgeAddresses(ctx, host, others);
+      if (judged.unanswered) unanswered = judged.unanswered;
+      else if (judged.stale) c = judged.stale;
+      else {
+        c = { class: 'unknown', reason: `${host} is at this server's own provider (${orgDomain(host)}) but resolves to ${others.join(', ')}, not this server: another machine there` };
+        otherMachine = true;
+      }
+    } else if (c.class === 'this-server' && mine.length && others.length) {
+      for (const ip of others) {
+        const ci = await ctx.classifier.ip(ip);
+        if (ci.class === 'stale') staleAddresses.push({ ip, c: ci });
+      }
+    }
+    if (unanswered) {
+      out.push(
+        makeFinding('mx', 'mx.dns-error', 'unknown', `Could not tell whose MX ${host} is: ${unanswered}. Nothing is concluded until DNS answers.`, ev, { subject: host, classification: c }),
+      );
+      unknownHosts++;
+      continue;
+    }
+    // The live zone is still the previous host's (its nameservers answer for the domain): a name of the domain there
+    // resolves to what the old host's copy says — the old host's server, not a foreign mail service.
+    if (c.class === 'unknown' && local && !noAddress && !otherMachine && inZone(host, ctx.domain)) {
+      const d = await delegation();
+      if (d.auth.state === 'not-authoritative' && d.stale) {
+        fromOldZone = d;
+        c = {
+          class: 'stale',
+          reason: `${host} resolves to ${ips.join(', ')} in the zone the previous host still serves (live nameservers ${d.auth.live.join(', ')}: ${d.stale.reason})`,
+          ...(d.stale.provider ? { provider: d.stale.provider } : {}),
+          ...(d.stale.source ? { source: d.stale.source } : {}),
+        };
+      }
+    }
     if (c.class === 'this-server') thisServer++;
     if (c.class === 'stale') {
       stale.push(host);
-      if (ctx.settings.routing === 'local') {
+      if (fromOldZone) {
+        out.push(
+          makeFinding(
+            'mx',
+            'mx.stale',
+            'fail',
+            `MX ${host} (${ips.join(', ')}) comes from the zone the previous host still serves: the live nameservers of ${ctx.domain} are ${fromOldZone.auth.live.join(', ')}, not this server's. Mail to ${ctx.domain} goes to the old host's server while this server delivers it locally. Point the nameservers at this server (see dns.not-authoritative) — the panel's zone names ${panelMx(ctx)}; the panel's mail routing is right as it is.`,
+            moreEvidence(ev, { nameservers: fromOldZone.auth.live }),
+            { subject: host, classification: c },
+          ),
+        );
+      } else if (local) {
         out.push(
           makeFinding(
             'mx',
@@ -76,18 +229,44 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       }
     } else {
       out.push(makeFinding('mx', 'mx.host', 'info', `MX ${m.priority} ${host}: ${c.reason}.`, ev, { subject: host, classification: c }));
+      if (otherMachine) otherMachines.push(`${host} (${others.join(', ')})`);
+      else if (c.class !== 'this-server' && !noAddress) elsewhere.push(host);
+    }
+    for (const s of staleAddresses) {
+      out.push(
+        makeFinding(
+          'mx',
+          'mx.stale',
+          local ? 'fail' : 'warn',
+          `MX ${host} resolves to this server (${mine.join(', ')}) and also to ${s.ip}, a previous host's address (${s.c.reason}): senders pick among the addresses, so part of ${ctx.domain}'s mail goes to the old host. Remove ${s.ip} from ${host}'s ${s.ip.includes(':') ? 'AAAA' : 'A'} records.`,
+          ev,
+          { subject: host, classification: s.c },
+        ),
+      );
     }
   }
-  if (ctx.settings.routing === 'local' && thisServer === 0 && stale.length === 0 && unknownHosts === 0) {
-    out.push(
-      makeFinding(
-        'mx',
-        'mx.routing-mismatch',
-        'warn',
-        `The panel delivers ${ctx.domain}'s mail locally, but no MX points at this server: mail sent from this server to ${ctx.domain} stays here while everyone else's goes to ${hosts.map((h) => h.exchange).join(', ')}. Set the panel's mail routing to remote.`,
-        ev,
-      ),
-    );
+  if (local && thisServer === 0 && stale.length === 0 && unknownHosts === 0 && (elsewhere.length > 0 || otherMachines.length > 0)) {
+    const where = elsewhere.concat(otherMachines).join(', ');
+    const d = await delegation();
+    const lead = `The panel delivers ${ctx.domain}'s mail locally, but no MX points at this server (the live MX: ${where})`;
+    let message: string;
+    // (No NS records while the MX answered says nothing about who serves the MX: judged as served here.)
+    if (d.auth.state === 'not-authoritative' || d.auth.state === 'unknown' || d.staleNs.length) {
+      // The live MX need not be the panel's: the nameservers that answer decide. Changing the routing would break the
+      // mail as soon as the nameservers are fixed.
+      const why =
+        d.auth.state === 'unknown'
+            ? `whether this server's nameservers serve ${ctx.domain} is not known (${d.auth.why ?? 'DNS error'})`
+            : d.auth.state === 'authoritative'
+              ? `some of the live nameservers of ${ctx.domain} (${d.staleNs.join(', ')}) are the previous host's`
+              : `the live nameservers of ${ctx.domain} (${d.auth.live.join(', ')}) are not this server's`;
+      message = `${lead}, and ${why}: the live MX comes from that DNS, not from the panel's zone (${panelMx(ctx)}). If the mail is meant for this server, fix the nameservers (see dns.not-authoritative) or publish the panel's MX where the DNS is served — do not change the panel's mail routing for this; only if ${where} is where the mail is meant to go, set the routing to remote.`;
+    } else if (!elsewhere.length) {
+      message = `${lead}: ${where} is another machine of this server's provider. If it is the machine ${ctx.domain} moved from, point the MX at this server (mail there is not delivered here); if it is a filtering service of the provider that forwards to this server, nothing is wrong; only if the mail is meant to be delivered there, set the panel's mail routing to remote.`;
+    } else {
+      message = `${lead}: mail sent from this server to ${ctx.domain} stays here while everyone else's goes to ${where}. Set the panel's mail routing to remote.`;
+    }
+    out.push(makeFinding('mx', 'mx.routing-mismatch', 'warn', message, d.auth.live.length ? moreEvidence(ev, { nameservers: d.auth.live }) : ev));
   }
   if (ctx.settings.routing === 'remote' && thisServer > 0) {
     out.push(

@@ -1,14 +1,75 @@
 // ptr: the outbound IPs' reverse DNS, forward-confirmed, against the HELO name; optional DNS blocklists.
-import { canonName } from '../domain.js';
+import { canonName, registrableDomain } from '../domain.js';
 import { cidrContains, isPrivateIp, reverseName } from '../ip.js';
 import type { Finding } from '../model.js';
 import { describeAnswer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
 import { emptyList } from '../arrays.js';
+import genericPtrData from '../../knowledge/generic-ptr.json' with { type: 'json' };
 
 /** DNSBL error answers (Spamhaus: 127.255.255.252 typo in the zone name, .254 public resolver, .255 excessive queries). */
 const BLOCKLIST_REFUSED = /^127\.255\.255\.25[2-5]$/;
+
+// Generic PTR names (mail-auth.md §5: weak — warn), from src/knowledge/generic-ptr.json (its _note gives the format).
+interface GenericPtrData {
+  source: string;
+  labels: string[];
+  addressForms: string[];
+}
+
+/** What is wrong with the generic-PTR data (empty when nothing is). */
+export function validateGenericPtr(d: GenericPtrData): string[] {
+  const errors: string[] = [];
+  if (!d.source || !d.source.trim()) errors.push('no source');
+  if (!Array.isArray(d.labels) || !d.labels.length) errors.push('no labels');
+  for (const l of d.labels ?? []) if (!/^[a-z][a-z0-9-]*[a-z]$/.test(l)) errors.push(`bad label ${JSON.stringify(l)} (lower-case letters, digits, "-")`);
+  for (const f of d.addressForms ?? []) {
+    const rest = f.replace(/\{(?:[abcd]3?|sep|hex)\}/g, '');
+    if (rest || !f) errors.push(`bad address form ${JSON.stringify(f)} (placeholders {a} {b} {c} {d} {a3}…{d3} {sep} {hex} only)`);
+  }
+  return errors;
+}
+
+const GENERIC: GenericPtrData = genericPtrData;
+{
+  const errors = validateGenericPtr(GENERIC);
+  if (errors.length) throw new Error(`src/knowledge/generic-ptr.json: ${errors.join('; ')}`);
+}
+const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+/** A pool keyword as a whole token of the name (trailing digits allowed: "pool7"). */
+const GENERIC_LABEL = new RegExp(`(?:^|[._-])(${GENERIC.labels.map(escapeRe).join('|')})[0-9]*(?=[._-]|$)`);
+
+/** The address forms of one IPv4 address, as one pattern (null for IPv6: judged by labels only). */
+function addressPattern(ip: string): RegExp | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m) return null;
+  const o = m.slice(1, 5).map(Number);
+  const hex = o.map((x) => x.toString(16).padStart(2, '0')).join('');
+  const values: Record<string, string> = { sep: '[._-]', hex };
+  ['a', 'b', 'c', 'd'].forEach((k, i) => {
+    values[k] = `0*${o[i]}`;
+    values[`${k}3`] = String(o[i]).padStart(3, '0');
+  });
+  const forms = GENERIC.addressForms.map((f) => f.replace(/\{([a-z0-9]+)\}/g, (_, k: string) => values[k]));
+  return new RegExp(`(?:^|[^0-9a-z])(?:${forms.join('|')})(?![0-9a-z])`, 'i');
+}
+
+/**
+ * Why a PTR name of `ip` is generic (the network's default name for the address rather than a mail host's own), or
+ * null. Only the labels below the name's registrable domain are read.
+ */
+export function genericPtrReason(name: string, ip: string): string | null {
+  const n = canonName(name);
+  const org = registrableDomain(n);
+  const own = n === org ? '' : n.slice(0, n.length - org.length - 1);
+  if (!own) return null;
+  const addr = addressPattern(ip);
+  if (addr && addr.test(own)) return `it spells out the address ${ip}`;
+  const k = GENERIC_LABEL.exec(own);
+  if (k) return `"${k[1]}" names an address pool, not a mail host`;
+  return null;
+}
 
 export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
@@ -22,7 +83,23 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
     );
     return out;
   }
+  if (!settings.ips.length) {
+    out.push(
+      makeFinding(
+        'ptr',
+        'ptr.ip-unknown',
+        'unknown',
+        `The panel does not say which IP ${ctx.domain}'s mail leaves from (the outbound IP is not known), so its reverse DNS cannot be checked (a PTR that resolves back and matches HELO ${settings.helo}).${settings.relayUnknown ? ` Whether mail leaves through a smarthost is not known either (${settings.relayUnknown}).` : ''}`,
+        { panel: ['outbound IPs: not known'], live: [], helo: settings.helo },
+      ),
+    );
+    return out;
+  }
+  // relay null with relayUnknown: not known whether mail leaves through a smarthost (model.ts). If it does, receivers
+  // see the relay's IPs, not this server's: what this server's own reverse DNS lacks is then not known to matter.
+  const relayUnknown = settings.relayUnknown;
   for (const ip of settings.ips) {
+    const first = out.length;
     if (isPrivateIp(ip)) {
       out.push(makeFinding('ptr', 'ptr.private-ip', 'info', `${ip} is a private address: its PTR is not what receivers see (check the NAT address).`, { live: [] }, { subject: ip }));
       continue;
@@ -40,25 +117,53 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
         }),
       );
     } else {
-      let confirmed: string | null = null;
+      // Every PTR name that resolves back to the IP: HELO may be any of them.
+      const confirmed: string[] = [];
       let unknown = false;
       for (const name of ptr.records) {
         const fwd = await ctx.resolver.resolve(name, ip.includes(':') ? 'AAAA' : 'A');
         if (fwd.status === 'unknown') unknown = true;
-        if (fwd.status === 'ok' && fwd.records.some((x) => cidrContains(x, ip))) confirmed = name;
+        if (fwd.status === 'ok' && fwd.records.some((x) => cidrContains(x, ip))) confirmed.push(name);
       }
-      if (!confirmed) {
+      const helo = canonName(settings.helo);
+      const match = confirmed.find((n) => canonName(n) === helo);
+      if (!confirmed.length) {
         if (unknown) out.push(makeFinding('ptr', 'ptr.dns-error', 'unknown', `Could not forward-confirm the PTR of ${ip} (DNS error).`, ev, { subject: ip }));
         else
           out.push(
             makeFinding('ptr', 'ptr.mismatch', 'fail', `The PTR of ${ip} (${ptr.records.join(', ')}) does not resolve back to ${ip} (no forward-confirmed reverse DNS).`, ev, { subject: ip }),
           );
-      } else if (canonName(confirmed) !== canonName(settings.helo)) {
+      } else if (!match) {
+        const generic = confirmed.every((n) => genericPtrReason(n, ip) !== null);
         out.push(
-          makeFinding('ptr', 'ptr.mismatch', 'warn', `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed}: make them the same name.`, ev, { subject: ip }),
+          makeFinding(
+            'ptr',
+            'ptr.mismatch',
+            'warn',
+            generic
+              ? `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}, a generic name (${genericPtrReason(confirmed[0], ip)}): ask the IP's owner for a PTR name of your own and use that name as HELO.`
+              : `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}: make them the same name.`,
+            ev,
+            { subject: ip },
+          ),
         );
       } else {
-        out.push(makeFinding('ptr', 'ptr.ok', 'pass', `${ip} ↔ ${confirmed} (forward-confirmed, matches HELO).`, ev, { subject: ip }));
+        const generic = genericPtrReason(match, ip);
+        if (generic) {
+          out.push(
+            makeFinding(
+              'ptr',
+              'ptr.generic',
+              'warn',
+              `${ip} ↔ ${match} is forward-confirmed and matches HELO, but it is a generic name (${generic}): receivers' filters take such names for dynamic or residential addresses (mail-auth.md §5). Ask the IP's owner (your data centre) for a PTR name of your own — a host name under a domain you control that resolves to ${ip} — and use it as HELO.`,
+              ev,
+              { subject: ip },
+            ),
+          );
+        } else {
+          const others = confirmed.length > 1 ? `; ${ip} also reverses to ${confirmed.filter((n) => n !== match).join(', ')}` : '';
+          out.push(makeFinding('ptr', 'ptr.ok', 'pass', `${ip} ↔ ${match} (forward-confirmed, matches HELO${others}).`, ev, { subject: ip }));
+        }
       }
     }
     for (const bl of ctx.options.blocklists ?? []) {
@@ -77,6 +182,17 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
         );
       } else if (a.status === 'ok' && listed.length > 0) out.push(makeFinding('ptr', 'ptr.listed', 'fail', `${ip} is listed on ${bl} (${listed.join(', ')}).`, bev, { subject: `${ip} @ ${bl}` }));
       else if (a.status === 'unknown') out.push(dnsErrorFinding('ptr', `blocklist ${bl} for ${ip}`, a, bev));
+    }
+    if (relayUnknown) {
+      for (let k = first; k < out.length; k++) {
+        const f = out[k];
+        if (f.severity !== 'fail' && f.severity !== 'warn') continue;
+        out[k] = {
+          ...f,
+          severity: 'unknown',
+          message: `${f.message} Not judged: whether this server sends through a smarthost is not known (${relayUnknown}) — if it does, receivers see the relay's address and PTR, not ${ip}'s.`,
+        };
+      }
     }
   }
   return out;

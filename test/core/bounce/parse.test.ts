@@ -268,7 +268,7 @@ const PUBLIC_RULES = [
   'dmarc.policy-none', 'dmarc.unauthorized-destination', 'dmarc.stale-destination', 'dmarc.remarks', 'dmarc.destination', 'dmarc.inherited',
   'dmarc.ok', 'mx.stale', 'mx.routing-mismatch', 'mx.unresolvable', 'mx.cname', 'mx.missing', 'mx.null', 'mx.host', 'mx.ok',
   'dns.not-authoritative', 'dns.authority-unknown', 'dns.drift', 'dns.authoritative', 'dns.panel-zone-unreadable', 'dns.panel-settings-unreadable', 'ptr.missing',
-  'ptr.mismatch', 'ptr.listed', 'ptr.relay', 'ptr.private-ip', 'ptr.ok',
+  'ptr.mismatch', 'ptr.generic', 'ptr.listed', 'ptr.relay', 'ptr.private-ip', 'ptr.ip-unknown', 'ptr.ok',
 ];
 
 /** The rule ids README's "Rule ids (public contract)" section names, in order. */
