@@ -83,7 +83,10 @@ export function reverseName(ip: string): string {
 
 export function isPrivateIp(ip: string): boolean {
   try {
-    const r = ipaddr.parse(ip).range();
+    let a = ipaddr.parse(ip);
+    // An IPv4-mapped IPv6 address (::ffff:10.0.0.5) is the IPv4 address it carries.
+    if (a.kind() === 'ipv6' && (a as ipaddr.IPv6).isIPv4MappedAddress()) a = (a as ipaddr.IPv6).toIPv4Address();
+    const r = a.range();
     return ['private', 'loopback', 'linkLocal', 'uniqueLocal', 'carrierGradeNat', 'unspecified'].includes(r);
   } catch {
     return false;
