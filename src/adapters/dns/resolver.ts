@@ -1,11 +1,12 @@
 // Live DNS over the wire with our own stub client (./wire.ts): the system's nameservers (/etc/resolv.conf) by default,
 // or chosen servers ("host[:port]"). One place maps DNS outcomes: NXDOMAIN/NODATA are answers; timeout/SERVFAIL/REFUSED/
-// other rcodes/transport errors are `unknown`.
+// other rcodes/transport errors are `unknown`; so is, from resolveAt (a zone's own servers), an answer that has no
+// records and is not authoritative (AA=0: a lame server's referral or a cache, which say nothing of the zone).
 // A per-run cache (shared across domains) makes a common include such as _spf.google.com cost one query per run.
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Answer, RecordData, Resolver, RRType } from '../../core/resolver.js';
-import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
+import { DnsClient, lowerAscii, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
 import { emptyList } from '../../core/arrays.js';
 
 export interface ResolverOptions {
@@ -51,8 +52,9 @@ export interface WireResolver extends Resolver {
   close(): void;
 }
 
+/** A name as asked: ASCII lower-cased only (see lowerAscii: Unicode folding would ask another name), no final dot. */
 function norm(name: string): string {
-  const n = name.toLowerCase();
+  const n = lowerAscii(name);
   return n.endsWith('.') ? n.slice(0, -1) : n;
 }
 
@@ -83,8 +85,17 @@ async function toAddresses(specs: string[], defaultPort: number): Promise<Server
   return out;
 }
 
-function mapResult<T extends RRType>(name: string, type: T, r: QueryResult): Answer<T> {
+/**
+ * `authoritative`: the question went to a zone's own servers (resolveAt), so an absence (NODATA, NXDOMAIN) counts only
+ * when the server says it is authoritative (AA). Without AA it is a lame server's referral (NOERROR, no answer, NS in
+ * the authority section) or a cache's view: unknown — verify() must never read a removal as done from it. Recursive
+ * answers (resolve) come with AA=0 as a rule and are not checked.
+ */
+function mapResult<T extends RRType>(name: string, type: T, r: QueryResult, authoritative: boolean): Answer<T> {
   if (r.kind === 'error') return { name, type, status: 'unknown', records: emptyList(), error: r.error };
+  if (authoritative && !r.aa && r.records.length === 0 && (r.rcode === 0 || r.rcode === 3)) {
+    return { name, type, status: 'unknown', records: emptyList(), error: r.rcode === 0 ? 'not authoritative (referral)' : 'not authoritative' };
+  }
   let a: Answer<T>;
   switch (r.rcode) {
     case 0:
@@ -108,6 +119,8 @@ function mapResult<T extends RRType>(name: string, type: T, r: QueryResult): Ans
 class AskJob<T extends RRType = RRType> implements QueryWaiter {
   /** Set by the run cache: on an unknown answer the entry leaves the cache (see resolve()). */
   cached = false;
+  /** Asked of a zone's own servers (resolveAt): see mapResult. */
+  authoritative = false;
   promise: Promise<Answer<T>> | null = null;
   constructor(
     readonly run: RunState,
@@ -125,7 +138,7 @@ class AskJob<T extends RRType = RRType> implements QueryWaiter {
   settle(r: QueryResult): void {
     const run = this.run;
     run.release();
-    const a = mapResult(this.name, this.type, r);
+    const a = mapResult(this.name, this.type, r, this.authoritative);
     if (a.status === 'unknown') {
       run.stats.unknown++;
       // DNS trouble is not an answer: the next ask goes to the wire again (a lost packet must not stick for the run).
@@ -317,7 +330,10 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
         }
       }
       if (addrs.length === 0) return { name: norm(rawName), type, status: 'unknown', records: [], error: 'no address for the authoritative servers' };
-      return ask(addrs, norm(rawName), type);
+      const j = job(addrs, norm(rawName), type);
+      j.authoritative = true;
+      go(j as unknown as AskJob<RRType>);
+      return j.promise!;
     },
     stats: () => ({ ...stats }),
     asked: () => {

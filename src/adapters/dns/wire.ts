@@ -8,8 +8,10 @@
 // turn; past 16 servers, a shared pool of unconnected ones), a random 16-bit id per query; a response counts only when
 // it comes from the server asked and carries our id and our question (ASCII case-insensitive), anything else is
 // ignored. EDNS0 OPT advertises 1232 bytes. A timeout retries (same id) on the next server, up to `tries` attempts.
-// TC=1 → the same query over TCP (2-byte length framing), one connection per truncated answer. An ICMP "unreachable"
-// is a lost datagram (a timeout), on connected and unconnected sockets alike.
+// TC=1 → the same query over TCP (2-byte length framing), one connection per truncated answer; TC=1 again over TCP is
+// an error ('truncated'). An ICMP "unreachable" is a lost datagram (a timeout), on connected and unconnected sockets
+// alike. The rcode is the full one (the OPT record's extended bits included); a CNAME chain that loops or runs past
+// MAX_CNAME_HOPS is an error, never NODATA.
 //
 // Process lifetime: sockets are always unref'd; only the one timeout timer, armed while queries are pending, holds the
 // event loop, so an idle client never keeps a CLI process alive. `close()` closes the sockets and settles whatever is
@@ -27,10 +29,12 @@ export type QTypeName = keyof typeof QTYPE;
 export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
 const RCODE_NAMES = ['noerror', 'formerr', 'servfail', 'nxdomain', 'notimp', 'refused', 'yxdomain', 'yxrrset', 'nxrrset', 'notauth', 'notzone'];
+/** The extended rcodes (RFC 6891 and later) from 16 on, which need the OPT record's upper 8 bits. */
+const EXT_RCODE_NAMES = ['badvers', 'badkey', 'badtime', 'badmode', 'badname', 'badalg', 'badtrunc', 'badcookie'];
 
-/** Lower-case rcode name, e.g. "notimp", "yxdomain"; unassigned ones as "rcode 12". */
+/** Lower-case rcode name, e.g. "notimp", "yxdomain", "badvers"; unassigned ones as "rcode 12". */
 export function rcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? `rcode ${rcode}`;
+  return (rcode < 16 ? RCODE_NAMES[rcode] : EXT_RCODE_NAMES[rcode - 16]) ?? `rcode ${rcode}`;
 }
 
 export const EDNS_PAYLOAD = 1232;
@@ -135,8 +139,21 @@ export function buildQuery(name: string, qtype: number, id = 0): { query: Buffer
 
 export class MalformedResponse extends Error {}
 
-function lowerAscii(s: string): string {
-  return /[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, (m) => m.toLowerCase()) : s;
+const toLower = (m: string): string => m.toLowerCase();
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * `s` with ASCII A–Z folded to a–z and nothing else changed: DNS compares names ASCII-case-insensitively (RFC 4343),
+ * so a non-ASCII character is part of the name as it is (String.prototype.toLowerCase would turn "İ" into "i̇" — other
+ * bytes — and the Kelvin sign into ASCII "k": another name). toLowerCase does the work where it may (it costs no
+ * more than a scan): when it changes nothing (an all-lower name, the common case) there was no A–Z to fold either,
+ * and on a pure-ASCII string it folds exactly A–Z; only a name with non-ASCII characters goes through the A–Z-only
+ * replace.
+ */
+export function lowerAscii(s: string): string {
+  const l = s.toLowerCase();
+  if (l === s) return s;
+  return NON_ASCII.test(s) ? (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, toLower) : s) : l;
 }
 
 /** Bytes as text: UTF-8 when they are valid UTF-8, else one char per octet (latin1), so no byte is lost. */
@@ -170,7 +187,7 @@ function nameIn(msg: Buffer, start: number, end: number): NameRead & { text: str
   return r;
 }
 
-/** Read a (possibly compressed) name. `text` also yields the display form (UTF-8 when valid, lower-cased). */
+/** Read a (possibly compressed) name. `text` also yields the display form (UTF-8 when valid, ASCII lower-cased). */
 function readName(msg: Buffer, offset: number, text: false): NameRead;
 function readName(msg: Buffer, offset: number, text: true): NameRead & { text: string };
 function readName(msg: Buffer, offset: number, text: boolean): NameRead & { text?: string } {
@@ -205,15 +222,20 @@ function readName(msg: Buffer, offset: number, text: boolean): NameRead & { text
     o = e;
   }
   const key = keys.join('.');
-  return texts ? { key, next, text: texts.join('.').toLowerCase() } : { key, next };
+  return texts ? { key, next, text: lowerAscii(texts.join('.')) } : { key, next };
 }
 
 export type ParsedRecord = string | string[] | { priority: number; exchange: string };
 
 export interface ParsedResponse {
   id: number;
+  /** The full rcode: the header's 4 bits, and the upper 8 bits from the OPT record when there is one (RFC 6891). */
   rcode: number;
   truncated: boolean;
+  /** AA: the server says it is authoritative for the answer. */
+  aa: boolean;
+  /** Why the records cannot be taken (a CNAME loop, a chain too long), else null: such an answer is no answer. */
+  error: string | null;
   /** Records of the asked type owned by the end of the CNAME chain (for CNAME: the targets owned by the qname). */
   records: ParsedRecord[];
   /** The CNAME targets followed from the qname, in order (empty when the name is not an alias). */
@@ -248,14 +270,146 @@ function formatAAAA(msg: Buffer, o: number): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/**
+ * A TXT record's character-strings as text. Core code joins them (joinTxt: no separator), so what counts is that the
+ * joined text is the decoding of the record's joined bytes, and that different bytes never give the same text:
+ * - every string ASCII (SPF, DKIM, DMARC: the common case): one char per octet, as before;
+ * - every string valid UTF-8 on its own: each decoded (a valid string ends on a character boundary, so the pieces
+ *   join to the decoding of the joined bytes);
+ * - else (a character split across two strings, as a 255-octet split does, or bytes that are not UTF-8 at all):
+ *   readTxtJoined decodes the record's bytes together and cuts the text back at the string boundaries.
+ * An octet that is not part of a valid UTF-8 sequence becomes the lone surrogate U+DC00 + octet (U+DC80–U+DCFF, the
+ * "surrogateescape" of PEP 383), not the latin1 char it was before: a UTF-8 decoding never yields a surrogate, so such
+ * a char cannot be mistaken for text (bytes 63 61 66 e9 are "caf\udce9", never "café", which is 63 61 66 c3 a9), and
+ * text → bytes stays one-to-one. Why not "\xNN" escapes: a record of plain ASCII "\xe9" would then read the same as
+ * the byte e9, unless every backslash were escaped too, which would change the text of valid records (and their
+ * comparison with zone data). quoteText escapes lone surrogates in JSON ("\udce9"); UTF-8 output shows them as
+ * U+FFFD.
+ */
 function readTxt(msg: Buffer, s: number, e: number): string[] {
   const out: string[] = [];
   let o = s;
   while (o < e) {
     const l = msg[o];
-    if (o + 1 + l > e) throw new MalformedResponse('TXT string runs past its record');
-    out.push(decodeText(msg, o + 1, o + 1 + l));
+    const a = o + 1;
+    const b = a + l;
+    if (b > e) throw new MalformedResponse('TXT string runs past its record');
+    let ascii = true;
+    for (let i = a; i < b; i++) {
+      if (msg[i] > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) out.push(msg.toString('latin1', a, b));
+    else {
+      const sub = msg.subarray(a, b);
+      if (!isUtf8(sub)) return readTxtJoined(msg, s, e);
+      out.push(sub.toString('utf8'));
+    }
+    o = b;
+  }
+  return out;
+}
+
+/**
+ * Length of the valid UTF-8 sequence at `i` of `buf` (before `end`): 1–4, or 0 when the octet there does not start
+ * one (a continuation octet, C0/C1/F5–FF, a sequence cut short, overlong, a surrogate, past U+10FFFF) — the
+ * well-formed sequences of Unicode table 3-7, which is what a UTF-8 decoder (and isUtf8) accepts.
+ */
+function utf8Length(buf: Buffer, i: number, end: number): number {
+  const b = buf[i];
+  if (b < 0x80) return 1;
+  let n: number;
+  let lo = 0x80;
+  let hi = 0xbf;
+  if (b >= 0xc2 && b <= 0xdf) n = 2;
+  else if (b >= 0xe0 && b <= 0xef) {
+    n = 3;
+    if (b === 0xe0) lo = 0xa0;
+    else if (b === 0xed) hi = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    n = 4;
+    if (b === 0xf0) lo = 0x90;
+    else if (b === 0xf4) hi = 0x8f;
+  } else return 0;
+  if (i + n > end) return 0;
+  const c = buf[i + 1];
+  if (c < lo || c > hi) return 0;
+  for (let k = 2; k < n; k++) if ((buf[i + k] & 0xc0) !== 0x80) return 0;
+  return n;
+}
+
+/** The slow path of readTxt (see there): the record's strings joined, for decodeJoined. */
+function readTxtJoined(msg: Buffer, s: number, e: number): string[] {
+  const bytes = Buffer.allocUnsafe(e - s);
+  const ends: number[] = [];
+  let total = 0;
+  for (let o = s; o < e; ) {
+    const l = msg[o];
+    msg.copy(bytes, total, o + 1, o + 1 + l);
+    total += l;
+    ends.push(total);
     o += 1 + l;
+  }
+  return decodeJoined(bytes, total, ends);
+}
+
+/**
+ * The strings' octets (`bytes` up to `total`; string k ends at ends[k]) decoded as one text — valid UTF-8 as such,
+ * any other octet as U+DC00 + octet — and cut back into as many strings as there are: a character goes to the string
+ * its first octet is in (one split across a boundary stays whole in the first string).
+ */
+function decodeJoined(bytes: Buffer, total: number, ends: number[]): string[] {
+  const out: string[] = [];
+  let piece = '';
+  let run = 0; // start of the valid UTF-8 not yet added to `piece`
+  let k = 0; // the string being filled
+  for (let i = 0; i < total; ) {
+    // A character that starts at or past the end of string k belongs to a later string.
+    while (k < ends.length - 1 && i >= ends[k]) {
+      out.push(piece + bytes.toString('utf8', run, i));
+      piece = '';
+      run = i;
+      k++;
+    }
+    const n = utf8Length(bytes, i, total);
+    if (n > 0) i += n;
+    else {
+      piece += bytes.toString('utf8', run, i) + String.fromCharCode(0xdc00 + bytes[i]);
+      run = ++i;
+    }
+  }
+  out.push(piece + bytes.toString('utf8', run, total));
+  // Strings left with no character of their own (empty, or only the tail of one begun in the string before).
+  while (out.length < ends.length) out.push('');
+  return out;
+}
+
+/**
+ * A TXT record's character-strings, given as octets, as text exactly as the resolver reads them from the wire (see
+ * readTxt). For whatever else must compare equal with live answers: a panel's copy of a zone whose TXT data comes as
+ * octets (cPanel's parse_zone base64 fields) has to be decoded the same way, the whole record's strings at once.
+ */
+export function decodeTxtStrings(strings: readonly Buffer[]): string[] {
+  const out: string[] = [];
+  for (const b of strings) {
+    let ascii = true;
+    for (let i = 0; i < b.length; i++) {
+      if (b[i] > 0x7f) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) out.push(b.toString('latin1'));
+    else if (isUtf8(b)) out.push(b.toString('utf8'));
+    else {
+      const bytes = Buffer.concat(strings);
+      const ends: number[] = [];
+      let total = 0;
+      for (const x of strings) ends.push((total += x.length));
+      return decodeJoined(bytes, total, ends);
+    }
   }
   return out;
 }
@@ -266,6 +420,32 @@ function readTxt(msg: Buffer, s: number, e: number): string[] {
  */
 export function parseResponse(msg: Buffer, qnameKey: string, qtype: number): ParsedResponse {
   return parseMessage(msg, qtype, { qnameKey }, false);
+}
+
+/** CNAME hops followed from the qname; an answer whose chain goes on past them is no answer (ParsedResponse.error). */
+export const MAX_CNAME_HOPS = 16;
+
+/**
+ * The authority and additional sections, from `o` (just past the answer section): the OPT record's extended rcode
+ * (the upper 8 bits of the 12-bit rcode: RFC 6891 §6.1.3, the first octet of its TTL field) goes into res.rcode —
+ * BADVERS comes as header rcode 0 with OPT extended rcode 1, and must not read as NOERROR. Called only when the
+ * message has additional records. More than one OPT record: malformed.
+ */
+function readExtendedRcode(msg: Buffer, o: number, res: ParsedResponse): void {
+  const ns = msg.readUInt16BE(8);
+  const ar = msg.readUInt16BE(10);
+  let opt = false;
+  for (let i = 0, n = ns + ar; i < n; i++) {
+    o = skipName(msg, o);
+    if (o + 10 > msg.length) throw new MalformedResponse('record header runs past the message');
+    if (i >= ns && msg[o] === 0 && msg[o + 1] === 41) {
+      if (opt) throw new MalformedResponse('more than one OPT record');
+      opt = true;
+      res.rcode |= msg[o + 4] << 4;
+    }
+    o += 10 + msg.readUInt16BE(o + 8);
+    if (o > msg.length) throw new MalformedResponse('rdata runs past the message');
+  }
 }
 
 /** Offset just past the (possibly compressed) name at `offset`, checking only that it stays inside the message. */
@@ -300,15 +480,27 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
   const flags = msg.readUInt16BE(2);
   const qd = msg.readUInt16BE(4);
   const an = msg.readUInt16BE(6);
+  const ar = msg.readUInt16BE(10);
   // emptyList: an answer with no records has the elements kind of one with records (see core/arrays.ts).
-  const res: ParsedResponse = { id, rcode: flags & 0x0f, truncated: (flags & 0x0200) !== 0, records: emptyList(), chain: [] };
+  const res: ParsedResponse = {
+    id,
+    rcode: flags & 0x0f,
+    truncated: (flags & 0x0200) !== 0,
+    aa: (flags & 0x0400) !== 0,
+    error: null,
+    records: emptyList(),
+    chain: [],
+  };
   let o = 12;
   for (let i = 0; i < qd; i++) {
     // The question's names are read as before (a pointer in a question is followed and checked) unless it is ours.
     o = (asked ? skipName(msg, o) : readName(msg, o, false).next) + 4;
     if (o > msg.length) throw new MalformedResponse('question runs past the message');
   }
-  if (an === 0) return res;
+  if (an === 0) {
+    if (ar !== 0) readExtendedRcode(msg, o, res);
+    return res;
+  }
   // Owner of each record of qtype: null = the qname (pointer to the question), else its key; its data in step.
   // Owner key → CNAME target key.
   let cnames: Map<string, { key: string; text: string }> | null = null;
@@ -374,16 +566,27 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     owners.push(owner);
     data.push(d);
   }
+  if (ar !== 0) readExtendedRcode(msg, o, res);
   // The end of the CNAME chain: the qname itself (target null) unless it is an alias.
   let target: string | null = null;
   if (cnames && qtype !== QTYPE.CNAME) {
     let t = q.qnameKey;
-    for (let hops = 0; hops < 16; hops++) {
-      const c = cnames.get(t);
-      if (!c) break;
+    for (let c = cnames.get(t); c !== undefined; c = cnames.get(t)) {
+      // Each owner has one target (the first one listed), so a chain that took as many hops as there are aliases and
+      // goes on has come back to a name it passed: a loop, with no end to read records at.
+      if (res.chain.length === cnames.size) {
+        res.error = 'CNAME loop';
+        break;
+      }
+      // The chain goes on past what we follow: its end (and records there) is unknown, not absent.
+      if (res.chain.length === MAX_CNAME_HOPS) {
+        res.error = 'CNAME chain too long';
+        break;
+      }
       res.chain.push(c.text);
       t = c.key;
     }
+    if (res.error !== null) return res;
     if (res.chain.length) target = t;
   }
   for (let i = 0; i < data.length; i++) {
@@ -401,7 +604,8 @@ export function nameKey(wire: Buffer, offset = 0): string {
 // ------------------------------------------------------------------------------------------------ transport
 
 export type QueryResult =
-  | { kind: 'response'; rcode: number; records: ParsedRecord[]; chain?: string[] }
+  /** `aa`: the AA bit (an answer from a server asked as authoritative means little without it: resolveAt). */
+  | { kind: 'response'; rcode: number; aa: boolean; records: ParsedRecord[]; chain?: string[] }
   | { kind: 'error'; error: string };
 
 /** Who is told the result of DnsClient.ask. */
@@ -896,6 +1100,12 @@ export class DnsClient {
   }
 
   private accept(p: Pending, msg: Buffer, udp: boolean): void {
+    // TC=1 over TCP: the server could not fit the answer even there (or says the RRset is cut short). There is nothing
+    // further to try, and what came is not the whole answer: unknown, never the records that happened to fit.
+    if (!udp && (msg[2] & 0x02) !== 0) {
+      this.finish(p, { kind: 'error', error: 'truncated' });
+      return;
+    }
     let parsed: ParsedResponse;
     try {
       // The question was checked to be ours (sameQuestion) on both paths.
@@ -918,7 +1128,16 @@ export class DnsClient {
       this.failAttempt(p, rcodeName(rc));
       return;
     }
-    this.finish(p, parsed.chain.length ? { kind: 'response', rcode: rc, records: parsed.records, chain: parsed.chain } : { kind: 'response', rcode: rc, records: parsed.records });
+    if (parsed.error !== null) {
+      this.finish(p, { kind: 'error', error: parsed.error });
+      return;
+    }
+    this.finish(
+      p,
+      parsed.chain.length
+        ? { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records, chain: parsed.chain }
+        : { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records },
+    );
   }
 
   private startTcp(p: Pending): void {

@@ -6,6 +6,7 @@ import { canonName, inZone } from '../../../core/domain.js';
 import type { Change, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError } from '../../../core/panel.js';
 import { isSpfRecord } from '../../../core/spf/parse.js';
+import { decodeTxtStrings } from '../../dns/wire.js';
 
 export interface ParseZoneItem {
   line_index: number;
@@ -20,8 +21,9 @@ export interface ParseZoneItem {
 /**
  * A base64 field of parse_zone as text. §3: the decoded bytes may be any octets, not necessarily UTF-8 (parse_zone
  * undoes the zone file's `\DDD` escapes). UTF-8 when they are valid UTF-8 — what a TXT note typed in any editor
- * holds —, else one character per octet (latin1), so no byte is lost; the wire resolver reads TXT the same way
- * (src/adapters/dns/wire.ts), so the panel's copy and the live answer compare equal.
+ * holds —, else one character per octet (latin1), so no byte is lost. TXT strings are decoded by txtFields, exactly as
+ * the wire resolver decodes them (src/adapters/dns/wire.ts decodeTxtStrings), so the panel's copy and the live answer
+ * compare equal — also for a character split across two strings and for bytes that are not UTF-8.
  */
 function b64(s: string): string {
   const buf = Buffer.from(s, 'base64');
@@ -59,7 +61,7 @@ export function decodeZone(zone: string, items: ParseZoneItem[]): Zone {
   for (const it of items ?? []) {
     if (it.type !== 'record' || !it.record_type) continue;
     const type = it.record_type.toUpperCase();
-    const fields = (it.data_b64 ?? []).map(b64);
+    const fields = type === 'TXT' || type === 'SPF' ? decodeTxtStrings((it.data_b64 ?? []).map((f) => Buffer.from(f, 'base64'))) : (it.data_b64 ?? []).map(b64);
     if (type === 'SOA') {
       const s = Number(fields[2]);
       if (Number.isFinite(s)) serial = s;

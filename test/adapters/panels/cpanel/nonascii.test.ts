@@ -10,6 +10,7 @@ import { CpanelPanel } from '../../../../src/adapters/panels/cpanel/index.js';
 import { UapiHttp } from '../../../../src/adapters/panels/cpanel/uapi.js';
 import { decodeZone, massEditParams, splitTxt, type ParseZoneItem } from '../../../../src/adapters/panels/cpanel/zonefile.js';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
+import { decodeTxtStrings } from '../../../../src/adapters/dns/wire.js';
 import { WhmHttp, WhmPanel } from '../../../../src/adapters/panels/whm/index.js';
 import { auditDomain } from '../../../../src/core/audit.js';
 import { openStore } from '../../../../src/adapters/store/store.js';
@@ -50,7 +51,7 @@ const NOTE = 'Politique DMARC gérée par l’équipe';
 const SPF_NBSP = 'v=spf1 +a +mx include:websitewelcome.com\u00a0~all'; // a no-break space pasted from a web page
 
 describe('parse_zone text', () => {
-  it('UTF-8 octets read as the text typed; other octets one character each (no byte lost)', async () => {
+  it('UTF-8 octets read as the text typed; other octets one character each (no byte lost), as the wire resolver reads them', async () => {
     const items: ParseZoneItem[] = [
       { line_index: 0, type: 'record', record_type: 'SOA', ttl: 86400, dname_b64: b64(`${Z}.`), data_b64: ['ns1.', 'h.', '2024061100', '1', '1', '1', '1'].map(b64) },
       { line_index: 1, type: 'record', record_type: 'TXT', ttl: 14400, dname_b64: b64('note'), data_b64: [b64('café '), b64('noté')] },
@@ -59,7 +60,14 @@ describe('parse_zone text', () => {
     const z = decodeZone(Z, items);
     assert.deepEqual(z.records.find((r) => r.name === `note.${Z}`)?.txt, ['café ', 'noté']);
     assert.equal(z.records.find((r) => r.name === `note.${Z}`)?.value, 'café noté');
-    assert.equal(z.records.find((r) => r.name === `bin.${Z}`)?.value, 'a\u00e9b');
+    // A byte that is not part of a UTF-8 character: the lone surrogate U+DC00+byte, exactly as wire.ts decodes it live.
+    assert.equal(z.records.find((r) => r.name === `bin.${Z}`)?.value, 'a\udce9b');
+    assert.deepEqual(z.records.find((r) => r.name === `bin.${Z}`)?.txt, decodeTxtStrings([Buffer.from([0x61, 0xe9, 0x62])]));
+
+    // A character split across two strings (as a 255-octet split leaves it) reads whole, as live DNS gives it.
+    const e = Buffer.from('é');
+    const split = decodeZone(Z, [{ line_index: 3, type: 'record', record_type: 'TXT', ttl: 14400, dname_b64: b64('split'), data_b64: [Buffer.concat([Buffer.from('a'), e.subarray(0, 1)]).toString('base64'), Buffer.concat([e.subarray(1), Buffer.from('z')]).toString('base64')] }]);
+    assert.equal(split.records[0].value, 'aéz');
 
     const { panel } = await setup((s) => addTxt(s, '_dmarc', NOTE));
     assert.ok((await panel.readZone(Z)).records.some((r) => r.name === `_dmarc.${Z}` && r.value === NOTE));
