@@ -10,28 +10,14 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
+import { noBody, parseCgi, type ParsedCgi } from '../helpers/cgi.js';
 import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
 import { FrontDoorRefused, whmIdentity } from '../../src/web/cgi.js';
 import type { Panel } from '../../src/core/panel.js';
 
-interface Parsed {
-  status: number;
-  header(name: string): string | undefined;
-  text: string;
-}
-function parseCgi(out: Buffer | string): Parsed {
-  const s = out.toString();
-  const split = s.indexOf('\r\n\r\n');
-  assert.ok(split > 0, `not a CGI response: ${s.slice(0, 200)}`);
-  const lines = s.slice(0, split).split('\r\n');
-  const headers = lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as const);
-  return { status: Number(/^Status: (\d{3})/.exec(lines[0])![1]), header: (n) => headers.find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1], text: s.slice(split + 4) };
-}
-const noBody = () => Readable.from([]);
-const domainsOf = (p: Parsed) => (JSON.parse(p.text) as { domain: string }[]).map((d) => d.domain).sort();
+const domainsOf = (p: ParsedCgi) => (JSON.parse(p.text) as { domain: string }[]).map((d) => d.domain).sort();
 
 const ALICE = ['alice-shop.example', 'alice.example', 'blog.alice.example'];
 const RES1 = ['alice-shop.example', 'alice.example', 'blog.alice.example', 'bob.example', 'res1.example'];

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
+import { noBody, parseCgi } from '../helpers/cgi.js';
 import { makeCpState, type CpState } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
 import { CpanelPanel } from '../../src/adapters/panels/cpanel/index.js';
@@ -18,19 +19,6 @@ import { userDbPath } from '../../src/adapters/store/path.js';
 import { openStore } from '../../src/adapters/store/store.js';
 import type { Change } from '../../src/core/model.js';
 
-interface Parsed {
-  status: number;
-  header(name: string): string | undefined;
-  text: string;
-}
-function parseCgi(out: Buffer): Parsed {
-  const s = out.toString();
-  const split = s.indexOf('\r\n\r\n');
-  const lines = s.slice(0, split).split('\r\n');
-  const headers = lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as const);
-  return { status: Number(/^Status: (\d{3})/.exec(lines[0])![1]), header: (n) => headers.find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1], text: s.slice(split + 4) };
-}
-const noBody = () => Readable.from([]);
 const HASH = `sha256:${'0'.repeat(64)}`;
 /** An intent for a record that was never written (reconcile: not-written → failed). */
 const unwritten = (domain: string): Change[] => {

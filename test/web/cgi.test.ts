@@ -14,6 +14,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
+import { noBody, parseCgi, type ParsedCgi } from '../helpers/cgi.js';
 import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
 import { addPleskAlias, makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
 import type { RunningServer } from '../helpers/emulators/cpanel.js';
@@ -34,32 +35,7 @@ const ALICE = ['alice-shop.example', 'alice.example', 'blog.alice.example'];
 const RES1 = ['alice-shop.example', 'alice.example', 'blog.alice.example', 'bob.example', 'res1.example'];
 const ALL = [...RES1, 'carol.example'].sort();
 
-interface Parsed {
-  status: number;
-  headers: [string, string][];
-  header(name: string): string | undefined;
-  text: string;
-  json<T = unknown>(): T;
-}
-function parseCgi(out: Buffer | string): Parsed {
-  const s = out.toString();
-  const split = s.indexOf('\r\n\r\n');
-  assert.ok(split > 0, `not a CGI response: ${s.slice(0, 200)}`);
-  const lines = s.slice(0, split).split('\r\n');
-  const status = /^Status: (\d{3})/.exec(lines[0]);
-  assert.ok(status, `first line must be Status: (${lines[0]})`);
-  const headers = lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()] as [string, string]);
-  const text = s.slice(split + 4);
-  return {
-    status: Number(status[1]),
-    headers,
-    header: (n) => headers.find(([k]) => k.toLowerCase() === n.toLowerCase())?.[1],
-    text,
-    json: <T>() => JSON.parse(text) as T,
-  };
-}
-const domainsOf = (p: Parsed) => p.json<{ domain: string }[]>().map((d) => d.domain).sort();
-const noBody = () => Readable.from([]);
+const domainsOf = (p: ParsedCgi) => p.json<{ domain: string }[]>().map((d) => d.domain).sort();
 const forged = { HTTP_X_MAILHEALTH_IDENTITY: signIdentity('not-the-key-not-the-key-not-the-key', { user: 'root', role: 'admin' }), HTTP_X_REMOTE_USER: 'root', HTTP_AUTHORIZATION: 'Bearer whatever' };
 
 let dir: string;
