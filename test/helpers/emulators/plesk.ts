@@ -6,6 +6,8 @@
 // `?domain=<alias name>` (§1.2); `plesk bin dns` knows domains only (§2.1 documents a domain's zone).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { canonName } from '../../../src/core/domain.js';
+import { MapResolver, type ZoneMap } from '../map-resolver.js';
 import { listen, readBody, type RunningServer } from './cpanel.js';
 import { makeFixture, ownerOf, zoneRecords, type Fixture, type FixtureRecord } from './fixture.js';
 
@@ -344,4 +346,16 @@ export function startPleskServer(state: PleskState, stateFile?: string): Promise
     }
     send(404, { code: 404, message: `Route ${req.method} ${p} is not found` });
   });
+}
+
+/** The zone of `domain` as live DNS answers it (the panel's zone is the live one), plus `extra`. */
+export function liveOf(state: PleskState, domain: string, extra: ZoneMap = {}): MapResolver {
+  const zones: ZoneMap = {};
+  for (const r of recordsOf(state, domain)) {
+    const name = canonName(r.host);
+    const e = (zones[name] ??= {}) as Record<string, unknown[]>;
+    const v = r.type === 'TXT' ? [r.value] : r.type === 'MX' ? { priority: Number(r.opt), exchange: canonName(r.value) } : canonName(r.value);
+    (e[r.type] ??= []).push(v);
+  }
+  return new MapResolver({ ...zones, ...extra });
 }

@@ -16,8 +16,8 @@ import { applyPlan, LOCK_TTL_MS, reconcile, undoChange, type ApplyDeps } from '.
 import { makePlan } from '../../../../src/core/plans/index.js';
 import type { RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { SPF } from '../../../helpers/emulators/fixture.js';
-import { addPleskAlias, makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
-import { MapResolver, type ZoneMap } from '../../../helpers/map-resolver.js';
+import { addPleskAlias, liveOf, makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
+import { type ZoneMap } from '../../../helpers/map-resolver.js';
 import { rejectsWith } from '../../../helpers/panel-errors.js';
 
 const FIXED = () => new Date(0);
@@ -64,17 +64,6 @@ async function rig(tweak?: (s: PleskState) => void): Promise<Rig> {
   };
 }
 
-/** The zone of `domain` as live DNS answers it (the panel's zone is the live one), plus `extra`. */
-function liveOf(state: PleskState, domain: string, extra: ZoneMap = {}): MapResolver {
-  const zones: ZoneMap = {};
-  for (const r of recordsOf(state, domain)) {
-    const name = canonName(r.host);
-    const e = (zones[name] ??= {}) as Record<string, unknown[]>;
-    const v = r.type === 'TXT' ? [r.value] : r.type === 'MX' ? { priority: Number(r.opt), exchange: canonName(r.value) } : canonName(r.value);
-    (e[r.type] ??= []).push(v);
-  }
-  return new MapResolver({ ...zones, ...extra });
-}
 
 /** What the SPF fix of bob.example needs from the world (this server's A, the stale include's record). */
 const SPF_WORLD: ZoneMap = { 'server1.host.example': { A: ['203.0.113.10'] }, 'websitewelcome.com': { TXT: [['v=spf1 ip4:192.0.2.9 -all']] }, '_spf.oldhost.example': { TXT: [['v=spf1 ip4:192.0.2.1 -all']] } };

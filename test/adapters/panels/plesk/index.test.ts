@@ -11,14 +11,13 @@ import { PleskLocalCli, PleskPanel, PleskRestCli } from '../../../../src/adapter
 import { splitTxt as splitUtf8 } from '../../../../src/adapters/panels/files/zonefile.js';
 import { openStore } from '../../../../src/adapters/store/store.js';
 import { auditDomain } from '../../../../src/core/audit.js';
-import { canonName } from '../../../../src/core/domain.js';
 import { applyPlan, undoChange } from '../../../../src/core/plans/apply.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
 import { installFakeBins } from '../../../helpers/emulators/bins.js';
 import type { RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { LOCKDOWN, SPF } from '../../../helpers/emulators/fixture.js';
-import { addPleskAlias, makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
-import { MapResolver, type ZoneMap } from '../../../helpers/map-resolver.js';
+import { addPleskAlias, liveOf, makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
+import { MapResolver } from '../../../helpers/map-resolver.js';
 import { rejectsWith } from '../../../helpers/panel-errors.js';
 import { otherRsaKey } from '../../../helpers/scenario.js';
 
@@ -259,17 +258,6 @@ async function rig(opts: { root?: string | null; tweak?: (s: PleskState) => void
   return { state, srv, panel };
 }
 
-/** The fixture zone of `domain` as live DNS answers it (the panel's zone is the live one). */
-function liveOf(state: PleskState, domain: string, extra: ZoneMap = {}): MapResolver {
-  const zones: ZoneMap = {};
-  for (const r of recordsOf(state, domain)) {
-    const name = canonName(r.host);
-    const e = (zones[name] ??= {}) as Record<string, unknown[]>;
-    const v = r.type === 'TXT' ? [r.value] : r.type === 'MX' ? { priority: Number(r.opt), exchange: canonName(r.value) } : canonName(r.value);
-    (e[r.type] ??= []).push(v);
-  }
-  return new MapResolver({ ...zones, ...extra });
-}
 
 const FIXED = () => new Date(0);
 
