@@ -555,7 +555,12 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
         restore.push({ action: 'add', name: rest.name, type: rest.type, ttl: rest.ttl, before: null, after: rest });
       }
     }
-    const v = restore.length ? (await deps.panel.applyChanges(domain, restore, zone.version)).version : zone.version;
+    if (!restore.length) {
+      // The zone no longer shows any of those steps (taken back, or changed by someone else since): nothing to put back.
+      deps.history.recordOutcome(changeId, { status: 'failed', error: `${reason} — the zone no longer shows what this write had left (${steps.join('; ')}): nothing of this write is in it, nothing was written` });
+      return 'not-written';
+    }
+    const v = (await deps.panel.applyChanges(domain, restore, zone.version)).version;
     deps.history.recordOutcome(changeId, { status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
     return 'restored';
   } catch (e) {

@@ -5,7 +5,7 @@ import { afterEach, describe, test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../../src/adapters/store/store.js';
-import { PanelError } from '../../../src/core/panel.js';
+import { PanelError, PartialWriteError } from '../../../src/core/panel.js';
 import { applyPlan, LOCK_TTL_MS, reconcile, undoChange, verify } from '../../../src/core/plans/apply.js';
 import { applyAndCheck, lineDiff, recordKeys, serialOf, startPlay, TODAY, TODAY_SERIAL, withoutSerialLine, type Play, type PlayOptions } from '../../helpers/fixplay.js';
 
@@ -473,6 +473,27 @@ describe('the lock kept after a write the panel never answered', () => {
     } finally {
       history.close();
     }
+  });
+});
+
+describe('a write the panel undid itself except some steps (PartialWriteError)', () => {
+  test('steps the zone no longer shows: nothing is put back, history says failed (not "restored")', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    const before = p.zoneText('bakery.example');
+    // The adapter says it could not take out a record it had added — but the zone does not hold it (someone removed it).
+    p.panel.applyChanges = async (_domain, changes) => {
+      const added = changes.find((c) => c.after)!.after!;
+      throw new PartialWriteError('other', 'step 2 failed', [{ action: 'add', name: added.name, type: added.type, ttl: added.ttl, before: null, after: added }]);
+    };
+    const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'failed');
+    if (out.status !== 'failed') return;
+    assert.doesNotMatch(out.reason, /put back/);
+    const ch = p.store.getChange(out.changeId!)!;
+    assert.equal(ch.status, 'failed');
+    assert.match(ch.error ?? '', /no longer shows what this write had left/);
+    assert.equal(p.zoneText('bakery.example'), before);
   });
 });
 
