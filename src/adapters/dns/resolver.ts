@@ -282,8 +282,10 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
     } else waiting.push(j);
   }
 
-  function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T): Promise<Answer<T>> {
+  /** `authoritative`: the servers asked are the zone's own (resolveAt): an answer without the AA bit is not one. */
+  function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T, authoritative = false): Promise<Answer<T>> {
     const j = job(to, name, type);
+    if (authoritative) j.authoritative = true;
     go(j as unknown as AskJob<RRType>);
     return j.promise!;
   }
@@ -330,10 +332,7 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
         }
       }
       if (addrs.length === 0) return { name: norm(rawName), type, status: 'unknown', records: [], error: 'no address for the authoritative servers' };
-      const j = job(addrs, norm(rawName), type);
-      j.authoritative = true;
-      go(j as unknown as AskJob<RRType>);
-      return j.promise!;
+      return ask(addrs, norm(rawName), type, true);
     },
     stats: () => ({ ...stats }),
     asked: () => {

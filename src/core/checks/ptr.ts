@@ -40,8 +40,21 @@ const escapeRe = (t: string) => t.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
 /** A pool keyword as a whole token of the name (trailing digits allowed: "pool7"). */
 const GENERIC_LABEL = new RegExp(`(?:^|[._-])(${GENERIC.labels.map(escapeRe).join('|')})[0-9]*(?=[._-]|$)`);
 
-/** The address forms of one IPv4 address, as one pattern (null for IPv6: judged by labels only). */
+/**
+ * The address forms of one IPv4 address, as one pattern (null for IPv6: judged by labels only). Remembered per address:
+ * a bulk audit asks about the same few outbound addresses for every domain.
+ */
+const addressPatterns = new Map<string, RegExp | null>();
 function addressPattern(ip: string): RegExp | null {
+  let re = addressPatterns.get(ip);
+  if (re === undefined) {
+    re = buildAddressPattern(ip);
+    if (addressPatterns.size >= 256) addressPatterns.clear();
+    addressPatterns.set(ip, re);
+  }
+  return re;
+}
+function buildAddressPattern(ip: string): RegExp | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
   if (!m) return null;
   const o = m.slice(1, 5).map(Number);
@@ -134,14 +147,15 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
             makeFinding('ptr', 'ptr.mismatch', 'fail', `The PTR of ${ip} (${ptr.records.join(', ')}) does not resolve back to ${ip} (no forward-confirmed reverse DNS).`, ev, { subject: ip }),
           );
       } else if (!match) {
-        const generic = confirmed.every((n) => genericPtrReason(n, ip) !== null);
+        const reasons = confirmed.map((n) => genericPtrReason(n, ip));
+        const generic = reasons.every((r) => r !== null);
         out.push(
           makeFinding(
             'ptr',
             'ptr.mismatch',
             'warn',
             generic
-              ? `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}, a generic name (${genericPtrReason(confirmed[0], ip)}): ask the IP's owner for a PTR name of your own and use that name as HELO.`
+              ? `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}, a generic name (${reasons[0]}): ask the IP's owner for a PTR name of your own and use that name as HELO.`
               : `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}: make them the same name.`,
             ev,
             { subject: ip },
