@@ -42,9 +42,26 @@ export function normalizeDomain(input: string): string {
   return r.domain;
 }
 
-/** Lower-case, strip trailing dot. For names that come from DNS data (not user input). */
+const toLower = (m: string): string => m.toLowerCase();
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * `s` with ASCII A–Z folded to a–z and nothing else changed: DNS compares names ASCII-case-insensitively (RFC 4343),
+ * so a non-ASCII character is part of the name as it is (String.prototype.toLowerCase would turn "İ" into "i̇" — other
+ * bytes — and the Kelvin sign into ASCII "k": another name). toLowerCase does the work where it may (it costs no
+ * more than a scan): when it changes nothing (an all-lower name, the common case) there was no A–Z to fold either,
+ * and on a pure-ASCII string it folds exactly A–Z; only a name with non-ASCII characters goes through the A–Z-only
+ * replace.
+ */
+export function lowerAscii(s: string): string {
+  const l = s.toLowerCase();
+  if (l === s) return s;
+  return NON_ASCII.test(s) ? (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, toLower) : s) : l;
+}
+
+/** Lower-case (ASCII letters only: lowerAscii), strip trailing dot. For names that come from DNS data (not user input). */
 export function canonName(name: string): string {
-  const n = name.toLowerCase();
+  const n = lowerAscii(name);
   return n.endsWith('.') ? n.slice(0, -1) : n;
 }
 

@@ -6,8 +6,9 @@
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import type { Answer, RecordData, Resolver, RRType } from '../../core/resolver.js';
-import { DnsClient, lowerAscii, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
+import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
 import { emptyList } from '../../core/arrays.js';
+import { canonName } from '../../core/domain.js';
 
 export interface ResolverOptions {
   /** Keep the list of questions put on the wire for asked() (the benchmark's floor). Off by default: it grows with the run. */
@@ -52,11 +53,8 @@ export interface WireResolver extends Resolver {
   close(): void;
 }
 
-/** A name as asked: ASCII lower-cased only (see lowerAscii: Unicode folding would ask another name), no final dot. */
-function norm(name: string): string {
-  const n = lowerAscii(name);
-  return n.endsWith('.') ? n.slice(0, -1) : n;
-}
+/** A name as asked: ASCII lower-cased only (Unicode folding would ask another name), no final dot. */
+const norm = canonName;
 
 export function parseServer(s: string): { host: string; port: number | null } {
   const m6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);

@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { emptyList } from '../../core/arrays.js';
+import { lowerAscii } from '../../core/domain.js';
 
 export const QTYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SPF: 99 } as const;
 export type QTypeName = keyof typeof QTYPE;
@@ -138,23 +139,6 @@ export function buildQuery(name: string, qtype: number, id = 0): { query: Buffer
 // ------------------------------------------------------------------------------------------------ decoding
 
 export class MalformedResponse extends Error {}
-
-const toLower = (m: string): string => m.toLowerCase();
-const NON_ASCII = /[^\x00-\x7f]/;
-
-/**
- * `s` with ASCII A–Z folded to a–z and nothing else changed: DNS compares names ASCII-case-insensitively (RFC 4343),
- * so a non-ASCII character is part of the name as it is (String.prototype.toLowerCase would turn "İ" into "i̇" — other
- * bytes — and the Kelvin sign into ASCII "k": another name). toLowerCase does the work where it may (it costs no
- * more than a scan): when it changes nothing (an all-lower name, the common case) there was no A–Z to fold either,
- * and on a pure-ASCII string it folds exactly A–Z; only a name with non-ASCII characters goes through the A–Z-only
- * replace.
- */
-export function lowerAscii(s: string): string {
-  const l = s.toLowerCase();
-  if (l === s) return s;
-  return NON_ASCII.test(s) ? (/[A-Z]/.test(s) ? s.replace(/[A-Z]+/g, toLower) : s) : l;
-}
 
 /** Bytes as text: UTF-8 when they are valid UTF-8, else one char per octet (latin1), so no byte is lost. */
 export function decodeText(buf: Buffer, start: number, end: number): string {
