@@ -403,11 +403,8 @@ class AuditClassifier implements Classifier {
       }
       case 'include':
       case 'redirect':
-        // The domain's own record, included or redirected to: a loop (receivers return permerror, RFC 7208 §4.6.4,
-        // §5.2). Its A record (often this server) says nothing about an include, so it is never "this server".
-        if (canonName(arg) === canonName(this.domain)) {
-          return C('unknown', `${term} names ${canonName(this.domain)} itself: the record ${mech === 'include' ? 'includes' : 'redirects to'} itself, a loop that makes receivers return permerror`);
-        }
+        // The domain's own record, included or redirected to, never comes here: the check reports that loop as the
+        // permerror it is (or the term as ignored, after `all`), and the SPF fix drops it before classifying.
         return this.host(arg);
       case 'ptr':
         return C('unknown', 'ptr is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers');

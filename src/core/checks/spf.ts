@@ -10,15 +10,6 @@ import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
 
-/** The DNS trouble (timeout, SERVFAIL…) met anywhere in the tree, each as the walker worded it. */
-function treeTrouble(node: SpfTreeNode | undefined, out: string[] = []): string[] {
-  for (const t of node?.terms ?? []) {
-    if (t.unknown) out.push(t.unknown);
-    if (t.children) treeTrouble(t.children, out);
-  }
-  return out;
-}
-
 function treeTargets(node: SpfTreeNode | undefined, out: Set<string> = new Set()): Set<string> {
   for (const t of node?.terms ?? []) {
     if (t.target) out.add(t.target.toLowerCase());
@@ -124,7 +115,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
           }),
         );
       } else if (!targets.has(inc.host)) {
-        const trouble = treeTrouble(tree);
+        const trouble = tree.troubles;
         if (trouble.length) {
           // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
           // SERVFAIL is no proof the relay is missing, and no reason to change the zone).
@@ -182,12 +173,20 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
     // A term that loops back to this record (include:/redirect= of the domain itself) is reported above as the
     // permerror it causes (spf.syntax, with the fix): it is nobody's server to classify.
-    if (tree.terms[i]?.loop) continue;
+    const walked = tree.terms[i];
+    if (walked?.loop) continue;
+    // A term receivers never evaluate (after `all`, or redirect= beside `all`) authorises nobody and costs nothing,
+    // whoever's it is: told as such, never classified as if it applied (a "stale" host it cannot let send, a
+    // self-redirect it cannot loop through).
+    if (walked?.ignored) {
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is ignored by receivers (${walked.ignored}): it authorises nobody and costs no lookups.`, ev, { subject: t.raw }));
+      continue;
+    }
     const c = await ctx.classifier.spfTerm(t.raw);
     if (c.class === 'stale') {
       out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It lets the old host send as ${ctx.domain} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));
     } else if (c.class === 'unknown') {
-      out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${t.raw}: ${c.reason}. Kept unless you choose to remove it (the SPF fix drops it only if its name does not exist).`, ev, { subject: t.raw, classification: c }));
+      out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${t.raw}: ${c.reason}. Kept unless you choose to remove it; the SPF fix drops it only when it cannot work (its notes say why).`, ev, { subject: t.raw, classification: c }));
     } else {
       out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw}: ${c.reason}.`, ev, { subject: t.raw, classification: c }));
     }

@@ -52,17 +52,7 @@ function renderTerms(terms: string[]): string {
   return ['v=spf1', ...terms].join(' ');
 }
 
-
 type GateVerdict = { ok: true } | { blocked: string } | { dns: string };
-
-/** The DNS trouble (timeout, SERVFAIL…) met anywhere in a walked tree. */
-function treeTrouble(node: SpfTreeNode | undefined, out: string[] = []): string[] {
-  for (const t of node?.terms ?? []) {
-    if (t.unknown) out.push(t.unknown);
-    if (t.children) treeTrouble(t.children, out);
-  }
-  return out;
-}
 
 /**
  * Would receivers accept `text` published at the domain? Syntax, the 10-lookup and 2-void-lookup limits and every
@@ -74,7 +64,7 @@ async function finalGate(ctx: CheckContext, text: string, needs: string[]): Prom
   if (errors.length) return { blocked: `The fixed record would still have errors receivers reject (permerror): ${errors.map((e) => e.reason).join('; ')}.` };
   const resolver = overlay(ctx.resolver, ctx.domain, text);
   const tree = await walkSpfRecord(resolver, ctx.domain, text);
-  const trouble = treeTrouble(tree);
+  const trouble = tree.troubles;
   if (tree.unknown) return { dns: `some of the fixed record's lookups got no answer (${trouble.length ? trouble.join('; ') : 'timeout or server failure'})` };
   if (tree.totalLookups > 10) {
     const costly = tree.terms

@@ -52,6 +52,11 @@ export interface SpfTree extends SpfTreeNode {
   totalVoids: number;
   /** Any DNS trouble anywhere in the tree. */
   unknown: boolean;
+  /**
+   * That DNS trouble (timeout, SERVFAIL…), each lookup that got no answer as the walker worded it, in walk order
+   * (depth first): empty exactly when `unknown` is false. Shared and empty when nothing failed: read it, never push.
+   */
+  troubles: readonly string[];
   overLookupLimit: boolean;
   overVoidLimit: boolean;
   /** Every problem in the tree, with the path that leads to it. */
@@ -80,6 +85,8 @@ export interface WalkOptions {
 interface WalkState {
   records: number;
   unknown: boolean;
+  /** The DNS trouble met, allocated at the first one (nothing when every lookup answered). */
+  troubles: string[] | undefined;
   errors: string[];
   /** The subset of `errors` receivers turn into permerror (not the walker's own limits), for `nestedErrors`. */
   permerrors: string[];
@@ -119,6 +126,19 @@ function isVoidAnswer(status: string, count: number): boolean {
 }
 
 const ignore = () => undefined;
+
+/** `SpfTree.troubles` when every lookup answered: one shared empty list of strings' elements kind (never pushed to). */
+const NO_TROUBLES: readonly string[] = (() => {
+  const a = [''];
+  a.length = 0;
+  return a;
+})();
+
+/** DNS trouble (timeout, SERVFAIL…): the tree is `unknown`, and the message is kept for `troubles`. */
+function trouble(st: WalkState, message: string): void {
+  st.unknown = true;
+  (st.troubles ??= []).push(message);
+}
 
 /** A problem receivers turn into permerror: listed in `errors` and counted for the including term's `nestedErrors`. */
 function fault(st: WalkState, message: string): void {
@@ -223,7 +243,7 @@ async function walkRecord(
         const rec = recordIn(target, await resolver.resolve(target, 'TXT'));
         if (rec.status === 'unknown') {
           out.unknown = rec.why;
-          st.unknown = true;
+          trouble(st, out.unknown);
           break;
         }
         if (rec.status === 'none') {
@@ -248,7 +268,7 @@ async function walkRecord(
         const { a, aaaa } = await addresses(resolver, target);
         if (a.status === 'unknown' || aaaa.status === 'unknown') {
           out.unknown = `${target} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
-          st.unknown = true;
+          trouble(st, out.unknown);
           break;
         }
         if (isVoidAnswer(a.status, a.records.length) && isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids = 1;
@@ -258,7 +278,7 @@ async function walkRecord(
         const mx = await resolver.resolve(target, 'MX');
         if (mx.status === 'unknown') {
           out.unknown = `${target} MX: DNS error (${mx.error ?? 'unknown'})`;
-          st.unknown = true;
+          trouble(st, out.unknown);
           break;
         }
         if (isVoidAnswer(mx.status, mx.records.length)) {
@@ -276,8 +296,9 @@ async function walkRecord(
           if (!isQueryableName(h)) continue;
           const { a, aaaa } = await addresses(resolver, h); // as for an a term
           if (a.status === 'unknown' || aaaa.status === 'unknown') {
+            // Each exchanger that did not answer is listed in `troubles`; the term keeps the last one.
             out.unknown = `${h} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
-            st.unknown = true;
+            trouble(st, out.unknown);
             continue;
           }
           if (isVoidAnswer(a.status, a.records.length) && isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids++;
@@ -288,7 +309,7 @@ async function walkRecord(
         const a = await resolver.resolve(target, 'A');
         if (a.status === 'unknown') {
           out.unknown = `${target} A: DNS error (${a.error ?? 'unknown'})`;
-          st.unknown = true;
+          trouble(st, out.unknown);
           break;
         }
         if (isVoidAnswer(a.status, a.records.length)) out.voids = 1;
@@ -321,6 +342,7 @@ function finish(base: SpfTreeNode, status: SpfTree['status'], st: WalkState): Sp
     overLookupLimit: base.lookups > st.opts.maxLookups,
     overVoidLimit: base.voids > st.opts.maxVoidLookups,
     unknown: st.unknown,
+    troubles: st.troubles ?? NO_TROUBLES,
     errors: st.errors,
     permerrors: st.permerrors,
     loops: st.loops,
@@ -335,6 +357,7 @@ function newState(opts: WalkOptions): WalkState {
   return {
     records: 0,
     unknown: false,
+    troubles: undefined,
     errors: [],
     permerrors: [],
     loops: [],
@@ -358,7 +381,7 @@ export async function walkSpf(resolver: Resolver, domain: string, opts: WalkOpti
   const empty: SpfTreeNode = { domain: d, record: null, terms: [], lookups: 0, voids: 0, syntaxErrors: [], warnings: [] };
   const rec = recordIn(d, await resolver.resolve(d, 'TXT'));
   if (rec.status === 'unknown') {
-    st.unknown = true;
+    trouble(st, rec.why);
     return finish(empty, 'unknown', st);
   }
   if (rec.status === 'none') return finish(empty, 'none', st);

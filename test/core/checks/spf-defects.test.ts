@@ -83,3 +83,48 @@ describe('spf check: the domain including itself', () => {
     assert.ok(!fs.some((f) => f.subject === 'include:cust.example' && /Kept unless you choose/.test(f.message)), rules(fs));
   });
 });
+
+describe('spf check: terms receivers ignore', () => {
+  test('redirect=<the domain> beside -all is described as ignored, not as a loop, and SPF is ok', async () => {
+    const fs = await check(`v=spf1 ip4:${SERVER_IP} redirect=cust.example -all`, { [D]: { A: [SERVER_IP] } });
+    const about = fs.filter((f) => f.subject === 'redirect=cust.example');
+    assert.ok(!about.some((f) => /loop|permerror/.test(f.message)), rules(fs));
+    assert.ok(about.some((f) => f.rule === 'spf.term' && f.severity === 'info' && /ignored by receivers/.test(f.message)), rules(fs));
+    assert.ok(fs.some((f) => f.rule === 'spf.ok'), rules(fs));
+  });
+
+  test('include:<the domain> after -all is described as ignored, not as a loop', async () => {
+    const fs = await check(`v=spf1 ip4:${SERVER_IP} -all include:cust.example`, { [D]: { A: [SERVER_IP] } });
+    const about = fs.filter((f) => f.subject === 'include:cust.example');
+    assert.ok(!about.some((f) => /loop|permerror/.test(f.message)), rules(fs));
+    assert.ok(about.some((f) => /ignored by receivers/.test(f.message)), rules(fs));
+  });
+
+  test('a previous host’s include after -all is not said to let the old host send', async () => {
+    const fs = await check(`v=spf1 ip4:${SERVER_IP} -all include:websitewelcome.com`);
+    const about = fs.filter((f) => f.subject === 'include:websitewelcome.com');
+    assert.ok(about.length && !about.some((f) => /lets the old host send|costs lookups/.test(f.message)), rules(fs));
+  });
+
+  test('an unknown term: the message says the fix drops it only when it cannot work', async () => {
+    const fs = await check(`v=spf1 ip4:${SERVER_IP} ip4:198.51.100.77 -all`);
+    const u = fs.find((f) => f.rule === 'spf.unknown-term' && f.subject === 'ip4:198.51.100.77');
+    assert.ok(u, rules(fs));
+    assert.match(u.message, /Kept unless you choose to remove it/);
+    assert.doesNotMatch(u.message, /only if its name does not exist/);
+  });
+});
+
+describe('spf check: the DNS trouble the walker collected', () => {
+  test('relay: every lookup that got no answer is named in the unknown finding, deepest ones too', async () => {
+    const fs = await check(
+      'v=spf1 include:group.example a:mail.other.example ~all',
+      { 'group.example': { TXT: [['v=spf1 include:slow.example ~all']] }, 'slow.example': { TXT: 'TIMEOUT' }, 'mail.other.example': { A: 'SERVFAIL' } },
+      RELAY,
+    );
+    const u = fs.find((f) => f.rule === 'spf.dns-error' && f.subject === 'relay.mailchannels.net');
+    assert.ok(u && u.severity === 'unknown', rules(fs));
+    assert.match(u.message, /slow\.example TXT: DNS error.*; mail\.other\.example A\/AAAA: DNS error/);
+    assert.deepEqual((u.evidence as { dnsTrouble?: readonly string[] }).dnsTrouble?.length, 2);
+  });
+});
