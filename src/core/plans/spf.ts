@@ -130,6 +130,11 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       }
       const key = t.raw.toLowerCase();
       if (seen.has(key)) continue;
+      // A mechanism after all goes — but is not "seen": the same term in a later record, where it counts, is kept.
+      if (t.afterAll && t.kind === 'mechanism' && !t.error && t.mechanism !== 'all') {
+        notes.push(`Drops ${t.raw}: it stood after all, where receivers never evaluate it.`);
+        continue;
+      }
       seen.add(key);
       // An invalid term, or a known mechanism written wrong (ip4:192.0.2.300, include without a domain): any of them
       // makes receivers fail the whole record (permerror), so it goes.
@@ -153,10 +158,6 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
           continue;
         }
         exp = t;
-      }
-      if (t.afterAll && t.kind === 'mechanism') {
-        notes.push(`Drops ${t.raw}: it stood after all, where receivers never evaluate it.`);
-        continue;
       }
       kept.push(t);
     }

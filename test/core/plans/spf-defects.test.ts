@@ -168,3 +168,12 @@ describe('SPF fix: the planned record is checked before it is offered', () => {
     assert.match(p.blocked ?? '', /DNS did not answer while planning/, show(p, after));
   });
 });
+
+describe('SPF fix: merging records, a term after all in one of them', () => {
+  test('the same term where it counts in another record is kept (the dropped copy does not mark it as seen)', async () => {
+    const { p, after } = await plan([`v=spf1 ip4:${SERVER_IP} -all include:_spf.google.com`, 'v=spf1 include:_spf.google.com ~all']);
+    assert.ok(after, show(p, after));
+    assert.match(after!, /include:_spf\.google\.com/, show(p, after));
+    assert.ok(p.notes.some((n) => n.startsWith('Drops include:_spf.google.com: it stood after all')), show(p, after));
+  });
+});
