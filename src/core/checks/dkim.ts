@@ -2,12 +2,14 @@
 // Selectors are probed from what is known, not guessed at random: the server's, those in the panel's zone, those of
 // mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
 import { isSpfRecord } from '../spf/parse.js';
-import { gradeKey, hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type KeyGrade } from '../dkim/record.js';
+import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
+import { canonicalKey } from '../classify.js';
 import type { Finding } from '../model.js';
+import { leavesKeyAlone } from '../plans/dkim.js';
 import { aliasesOf, joinTxt } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
-import { emptyList, filterList } from '../arrays.js';
+import { emptyList, filterList, mapList } from '../arrays.js';
 
 const DKIM_SUFFIX = '._domainkey.';
 /** include: terms of an SPF record (global: reset lastIndex before each use). */
@@ -46,8 +48,7 @@ async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
 /** The RFC 8301 grade of the key this server signs with (as the DKIM fix would publish it). */
 function serverKeyGrade(publicKey: string): KeyGrade {
   const type = publicKeyType(publicKey) === 'ed25519' ? 'ed25519' : 'rsa';
-  const rec = parseDkimRecord(renderDkimRecord(publicKey, type));
-  return rec.errors.length ? 'fail' : gradeKey(rec.bits, rec.keyType);
+  return gradeKey(keyBits(publicKey, type), type);
 }
 
 export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -91,6 +92,15 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       }
       continue;
     }
+    const parsed: DkimRecord[] = mapList(records, (txt) => parseDkimRecord(txt));
+    // Whether the DKIM fix leaves each record at the server's selector alone (leavesKeyAlone, the plan's own rule, on
+    // the key the record publishes). While one is published the fix changes nothing at the selector (its plan is
+    // blocked), so no finding about the selector may offer it.
+    const keptAt = mapList(parsed, (rec) => isServer && leavesKeyAlone(ctx.settings, rec.publicKey ? canonicalKey(rec.publicKey) : null));
+    const foreignKept = keptAt.includes(true);
+    // The DKIM fix rewrites what is published at the server's selector (src/core/plans/dkim.ts) when this server has a
+    // key to publish, or has none and does not sign (the panel generates one) — unless it leaves a key there alone.
+    const planWrites = isServer && (!!dkim.publicKey || !dkim.signing) && !foreignKept;
     if (records.length > 1) {
       out.push(
         makeFinding(
@@ -99,19 +109,14 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           'fail',
           `${records.length} TXT records at ${name}: verifiers may pick the wrong one (a stale second key breaks real mail).`,
           ev,
-          isServer ? { subject: sel, fix: 'dkim' } : { subject: sel },
+          planWrites ? { subject: sel, fix: 'dkim' } : { subject: sel },
         ),
       );
     }
-    // A key at the server's selector that is not the server's, left as it is (see below): no fix may replace it.
-    let foreignKept = false;
-    // The DKIM fix rewrites what is published at the server's selector (src/core/plans/dkim.ts) when this server has a
-    // key to publish, or has none and does not sign (the panel generates one) — except a key it leaves alone (below).
-    const planWrites = isServer && (!!dkim.publicKey || !dkim.signing);
-    for (const txt of records) {
-      const rec = parseDkimRecord(txt);
+    for (let j = 0; j < parsed.length; j++) {
+      const rec = parsed[j];
       // Written out rather than spread together: V8 adds keys after a leading spread slowly.
-      const subjFix: { subject: string; fix?: 'dkim' } = isServer ? { subject: sel, fix: 'dkim' } : { subject: sel };
+      const subjFix: { subject: string; fix?: 'dkim' } = planWrites ? { subject: sel, fix: 'dkim' } : { subject: sel };
       if (rec.revoked) {
         out.push(makeFinding('dkim', 'dkim.revoked', isServer && dkim.signing ? 'fail' : 'info', `The key at ${name} is revoked (empty p=).`, ev, subjFix));
         continue;
@@ -122,18 +127,17 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       }
       const c = await ctx.classifier.dkimKey(sel, rec.publicKey, aliases);
       // The parser's remarks other than t=y (dkim.testing says that one): h= that leaves out sha256.
-      const remarks = rec.warnings.length ? filterList(rec.warnings, (w) => !w.startsWith('t=y')) : rec.warnings;
+      const remarks = rec.remarks.length ? mapList(filterList(rec.remarks, (r) => r.kind !== 'testing'), (r) => r.text) : rec.warnings;
       const remark = remarks.length ? ` The record also says ${remarks.join('; ')}.` : '';
-      // This record stays as it is whatever the fix does: no finding about it may offer the fix.
-      let kept = false;
-      if (isServer && c.class === 'stale' && (!dkim.signing || ctx.settings.routing === 'remote')) {
+      // This record stays as it is whatever the fix does (and the fix changes nothing at the selector: foreignKept).
+      const kept = keptAt[j];
+      const refusal = isServer && c.class === 'this-server' ? hashRefusal(rec) : null;
+      if (kept && c.class === 'stale') {
         // This server does not sign for the domain, or the domain's mail is handled elsewhere: the key is most likely
         // the current external provider's, not a previous host's, and replacing it would break that provider's mail.
         // Signing off → info (nothing this server sends fails); signing on but routing remote → warn (mail this
         // server itself sends, e.g. web forms, fails DKIM, but the key is not ours to replace). Never a fix.
         const signs = dkim.signing;
-        foreignKept = true;
-        kept = true;
         out.push(
           makeFinding(
             'dkim',
@@ -154,10 +158,10 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'fail',
             `The key published at ${name} is not the key this server signs with — most likely the previous host's. Every message this server signs fails DKIM (worse than no key).`,
             ev,
-            { subject: sel, classification: c, fix: 'dkim' },
+            planWrites ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
         );
-      } else if (isServer && c.class === 'this-server' && hashRefusal(rec)) {
+      } else if (refusal) {
         // The right key in a record verifiers ignore for this server's signatures (RFC 6376 §3.6.1 h=): as good as
         // a key that does not match. The fix republishes the key without h=.
         out.push(
@@ -165,9 +169,9 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim',
             'dkim.key-mismatch',
             dkim.signing ? 'fail' : 'warn',
-            `${name} publishes the key this server signs with, but ${hashRefusal(rec)}: ${dkim.signing ? 'every message this server signs fails DKIM' : 'once signing is on, every message this server signs fails DKIM'}. Publish the key without h=.`,
+            `${name} publishes the key this server signs with, but its ${refusal.text}: ${dkim.signing ? 'every message this server signs fails DKIM' : 'once signing is on, every message this server signs fails DKIM'}. Publish the key without h=.`,
             ev,
-            { subject: sel, classification: c, fix: 'dkim' },
+            planWrites ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
         );
       } else if (isServer && c.class === 'this-server') {
@@ -177,8 +181,9 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.${left}${remark}`, ev, { subject: sel, classification: c }));
       }
       // What the fix does to this record: the server's own key is republished as it is (t=y and h= dropped), any other
-      // key is replaced by the server's, or by a 2048-bit key the panel generates when the server has none.
-      const rewritten = planWrites && !kept;
+      // key is replaced by the server's, or by a 2048-bit key the panel generates when the server has none. Never while
+      // a key there is left alone (planWrites is false then).
+      const rewritten = planWrites;
       const grade = gradeKey(rec.bits, rec.keyType);
       if (grade !== 'ok') {
         // Only a replacement by a stronger key fixes a weak one. The fix never makes a new key while the server has

@@ -15,6 +15,20 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 export type DkimKeyType = 'rsa' | 'ed25519' | (string & {});
 export type KeyGrade = 'fail' | 'warn' | 'ok';
 
+/**
+ * Why a record with a usable key still does not serve a server's signatures, as a kind to decide on and a text to
+ * show: `k=` that is not the key's type, a malformed record, a character-string over 255 bytes, an `h=` that leaves
+ * out sha256 (hashRefusal), `t=y` testing mode.
+ */
+export interface DkimProblem {
+  kind: 'key-type' | 'malformed' | 'long-string' | 'hash' | 'testing';
+  text: string;
+}
+/** A non-fatal remark of the parser: `h=` that does not allow sha256, or `t=y`. */
+export interface DkimRemark extends DkimProblem {
+  kind: 'hash' | 'testing';
+}
+
 export interface DkimRecord {
   /** Every tag in record order, names lower-cased, values trimmed (`p` with all whitespace removed). First occurrence wins. */
   tags: Record<string, string>;
@@ -36,6 +50,8 @@ export interface DkimRecord {
   errors: string[];
   /** Non-fatal remarks (testing mode, obsolete hashes, odd service type). */
   warnings: string[];
+  /** The same remarks with their kind (`warnings` is their texts, in order). */
+  remarks: DkimRemark[];
 }
 
 const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -110,6 +126,11 @@ export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
   const text = typeof txt === 'string' ? txt : txt.join('');
   const errors: string[] = [];
   const warnings: string[] = [];
+  const remarks: DkimRemark[] = [];
+  const remark = (kind: DkimRemark['kind'], text: string) => {
+    warnings.push(text);
+    remarks.push({ kind, text });
+  };
   const tags: Record<string, string> = {};
   const { pairs, bad } = splitTagList(text);
   for (const b of bad) errors.push(`malformed tag "${b}" (expected tag=value)`);
@@ -133,6 +154,7 @@ export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
     bits: null,
     errors,
     warnings,
+    remarks,
   };
 
   if (tags.v !== undefined) {
@@ -152,8 +174,8 @@ export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
       .map((h) => h.trim().toLowerCase())
       .filter((h) => h !== '');
     if (rec.hashes.length > 0 && rec.hashes.every((h) => h === 'sha1'))
-      warnings.push('h=sha1 only: rsa-sha1 is obsolete (RFC 8301); verifiers will reject signatures');
-    else if (!rec.hashes.includes('sha256')) warnings.push(`h=${tags.h} does not allow sha256`);
+      remark('hash', 'h=sha1 only: rsa-sha1 is obsolete (RFC 8301); verifiers will reject signatures');
+    else if (!rec.hashes.includes('sha256')) remark('hash', `h=${tags.h} does not allow sha256`);
   }
 
   if (tags.s !== undefined) {
@@ -166,7 +188,7 @@ export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
     const flags = tags.t.split(':').map((f) => f.trim().toLowerCase());
     rec.testing = flags.includes('y');
     rec.strict = flags.includes('s');
-    if (rec.testing) warnings.push('t=y: testing mode, receivers treat signed mail like unsigned mail');
+    if (rec.testing) remark('testing', 't=y: testing mode, receivers treat signed mail like unsigned mail');
   }
 
   if (tags.p === undefined) {
@@ -178,12 +200,13 @@ export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
     errors.push('p= is not valid base64');
   } else {
     rec.publicKey = tags.p;
-    rec.bits = keyBits(tags.p, rec.keyType, errors);
+    rec.bits = recordKeyBits(tags.p, rec.keyType, errors);
   }
   return rec;
 }
 
-function keyBits(p: string, keyType: DkimKeyType, errors: string[]): number | null {
+/** The key length of a valid base64 `p=` under `k=keyType`, as the parser reads it; what it cannot read goes to `errors`. */
+function recordKeyBits(p: string, keyType: DkimKeyType, errors: string[]): number | null {
   if (keyType === 'ed25519') {
     const der = Buffer.from(p, 'base64');
     if (der.length === 32) return 256;
@@ -204,15 +227,34 @@ function keyBits(p: string, keyType: DkimKeyType, errors: string[]): number | nu
 }
 
 /**
+ * The length in bits of a base64 public key as a DKIM record for `keyType` would publish it (renderDkimRecord): an RSA
+ * key in SPKI or bare PKCS#1 DER, an Ed25519 key as SPKI or the raw 32 bytes. Null when it is no such key (gradeKey
+ * fails it). Reads the DER itself; OpenSSL only for an RSA key the DER walk cannot read.
+ */
+export function keyBits(publicKeyB64: string, keyType: DkimKeyType = 'rsa'): number | null {
+  const p = normalizeBase64(publicKeyB64);
+  if (p === '' || !BASE64.test(p)) return null;
+  if (keyType === 'ed25519') {
+    const der = Buffer.from(p, 'base64');
+    const spki = der.length === ED25519_SPKI_PREFIX.length + 32 && der.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX);
+    return der.length === 32 || spki ? 256 : null;
+  }
+  return recordKeyBits(p, keyType, []);
+}
+
+/**
  * Why verifiers ignore this key for the signatures a server makes today (rsa-sha256, ed25519-sha256): an `h=` that
  * does not list sha256 (RFC 6376 §3.6.1: a verifier ignores a key whose `h=` leaves out the signature's hash;
- * RFC 8301: rsa-sha1 is not to be used). Null when `h=` is absent (all hashes) or lists sha256.
+ * RFC 8301: rsa-sha1 is not to be used). Null when `h=` is absent (all hashes) or lists sha256. The text says what
+ * the h= does ("h=sha1 lets verifiers use it only …"), to follow "its" or stand in parentheses.
  */
-export function hashRefusal(rec: DkimRecord): string | null {
+export function hashRefusal(rec: DkimRecord): DkimProblem | null {
   if (!rec.hashes || rec.hashes.includes('sha256')) return null;
-  return rec.hashes.length > 0 && rec.hashes.every((h) => h === 'sha1')
-    ? 'its h=sha1 lets verifiers use it only for rsa-sha1 signatures, which are obsolete (RFC 8301), so they ignore it for the sha256 signatures this server makes'
-    : `its h=${rec.tags.h} does not list sha256, so verifiers ignore it for the sha256 signatures this server makes (RFC 6376 §3.6.1)`;
+  const text =
+    rec.hashes.length > 0 && rec.hashes.every((h) => h === 'sha1')
+      ? 'h=sha1 lets verifiers use it only for rsa-sha1 signatures, which are obsolete (RFC 8301), so they ignore it for the sha256 signatures this server makes'
+      : `h=${rec.tags.h} does not list sha256, so verifiers ignore it for the sha256 signatures this server makes (RFC 6376 §3.6.1)`;
+  return { kind: 'hash', text };
 }
 
 /** RFC 8301 grading: RSA < 1024 fail, 1024..2047 warn, ≥ 2048 ok; Ed25519 ok. Unknown length fails. */

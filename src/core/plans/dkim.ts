@@ -2,10 +2,10 @@
 // the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it.
 import type { CheckContext } from '../checks/context.js';
 import { canonicalKey, publishedKey } from '../classify.js';
-import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord } from '../dkim/record.js';
+import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type DkimProblem } from '../dkim/record.js';
 import { canonName } from '../domain.js';
 import { joinTxt } from '../resolver.js';
-import type { ZoneRecord } from '../model.js';
+import type { MailSettings, ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne } from './plan.js';
@@ -15,6 +15,25 @@ import type { PartialPlan } from './spf.js';
 export function dkimRecordFor(name: string, ttl: number, publicKey: string): ZoneRecord {
   const value = renderDkimRecord(publicKey, publicKeyType(publicKey) === 'ed25519' ? 'ed25519' : 'rsa');
   return { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
+}
+
+/** The domain's mail is handled elsewhere, or this server has a key but does not sign for it: see leavesKeyAlone. */
+function sparesForeignKeys(settings: Pick<MailSettings, 'routing' | 'dkim'>): boolean {
+  return settings.routing === 'remote' || (!!settings.dkim.publicKey && !settings.dkim.signing);
+}
+
+/**
+ * Whether the DKIM fix leaves alone a record at the server's selector that publishes `published` (its canonical key:
+ * publishedKey / canonicalKey in classify.ts; null when it publishes no readable key) — and so changes nothing at the
+ * selector while the record is there (blocked): a key that is not the one this server signs with (with no server key,
+ * any key), when the domain's mail is handled elsewhere or this server has a key but does not sign for the domain.
+ * Such a key is most likely the key of the service that sends the domain's mail, and replacing it would break that
+ * mail. The one rule: the audit (src/core/checks/dkim.ts) offers the fix on no finding about such a selector.
+ */
+export function leavesKeyAlone(settings: Pick<MailSettings, 'routing' | 'dkim'>, published: string | null): boolean {
+  if (published === null || !sparesForeignKeys(settings)) return false;
+  const key = settings.dkim.publicKey;
+  return published !== (key ? canonicalKey(key) : null);
 }
 
 /**
@@ -50,12 +69,9 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   // dkim.key-mismatch info/warn).
   const mineKey = key ? canonicalKey(key) : null;
   const remote = ctx.settings.routing === 'remote';
-  if (remote || (key && !ctx.settings.dkim.signing)) {
+  if (sparesForeignKeys(ctx.settings)) {
     const why = remote ? `${ctx.domain}'s mail is handled elsewhere` : `this server does not sign for ${ctx.domain} (signing is off)`;
-    const foreign = existing.filter((r) => {
-      const k = publishedKey(r);
-      return k !== null && k !== mineKey;
-    });
+    const foreign = existing.filter((r) => leavesKeyAlone(ctx.settings, publishedKey(r)));
     if (foreign.length) {
       return {
         changes: [],
@@ -95,14 +111,14 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   // Keep an existing record that already publishes the server's key (whatever its formatting) with the right k=
   // and nothing that makes receivers discard it or its signatures (h= without sha256, t=y testing), if it is alone.
   const sameKey = (r: ZoneRecord) => mine !== null && publishedKey(r) === mine;
-  const problem = (r: ZoneRecord): string | null => {
+  const problem = (r: ZoneRecord): DkimProblem | null => {
     const rec = parseDkimRecord(r.txt ?? [r.value]);
-    if (rec.keyType !== type) return `it says k=${rec.keyType} but the key is ${type}`;
-    if (rec.errors.length) return rec.errors[0];
-    if ((r.txt ?? [r.value]).some((c) => Buffer.byteLength(c) > 255)) return 'a string longer than 255 bytes';
+    if (rec.keyType !== type) return { kind: 'key-type', text: `it says k=${rec.keyType} but the key is ${type}` };
+    if (rec.errors.length) return { kind: 'malformed', text: rec.errors[0] };
+    if ((r.txt ?? [r.value]).some((c) => Buffer.byteLength(c) > 255)) return { kind: 'long-string', text: 'a string longer than 255 bytes' };
     const hashes = hashRefusal(rec);
-    if (hashes) return hashes.replace(/^its /, '');
-    if (rec.testing) return 't=y: receivers treat its signatures like unsigned mail';
+    if (hashes) return hashes;
+    if (rec.testing) return { kind: 'testing', text: 't=y: receivers treat its signatures like unsigned mail' };
     return null;
   };
   const matching = existing.filter((r) => sameKey(r) && !problem(r));
@@ -120,7 +136,7 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
     else if (sameKey(r)) {
       const why = problem(r);
-      notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.startsWith('t=y') ? 'in testing mode' : 'in a form receivers cannot use'} (${why}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
+      notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.kind === 'testing' ? 'in testing mode' : 'in a form receivers cannot use'} (${why.text}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
     } else notes.push(`Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`);
   }
   if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
