@@ -54,6 +54,19 @@ function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
   return foreign.length ? { state: 'authoritative', live, foreign } : { state: 'authoritative', live };
 }
 
+/** Which of these live nameservers are a previous host's, and the first one's classification (null: none). */
+export async function staleNameservers(ctx: CheckContext, names: readonly string[]): Promise<{ names: string[]; stale: Classification | null }> {
+  const out: string[] = [];
+  let stale: Classification | null = null;
+  for (const n of names) {
+    const c = await ctx.classifier.host(n);
+    if (c.class !== 'stale') continue;
+    out.push(n);
+    stale ??= c;
+  }
+  return { names: out, stale };
+}
+
 export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
   const { ns, at } = await delegation(ctx);
@@ -72,8 +85,7 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     return out;
   }
   if (auth.state === 'not-authoritative') {
-    const classes = await Promise.all(auth.live.map((n) => ctx.classifier.host(n)));
-    const stale = classes.find((c) => c.class === 'stale');
+    const { stale } = await staleNameservers(ctx, auth.live);
     const where = stale ? ` They point at the previous host (${stale.reason}).` : '';
     out.push(
       makeFinding(
@@ -90,14 +102,7 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   if (auth.foreign?.length) {
     // Resolvers pick any of the live nameservers: one that is not this server's answers part of the lookups with its
     // own copy of the zone. A previous host's is a warning; another (a secondary of this zone, say) is named.
-    const staleNs: string[] = [];
-    let stale: Classification | null = null;
-    for (const n of auth.foreign) {
-      const c = await ctx.classifier.host(n);
-      if (c.class !== 'stale') continue;
-      staleNs.push(n);
-      stale ??= c;
-    }
+    const { names: staleNs, stale } = await staleNameservers(ctx, auth.foreign);
     if (stale) {
       const mine = auth.live.filter((n) => !auth.foreign!.includes(n));
       out.push(

@@ -5,7 +5,7 @@ import { cidrContains, isIpAddress } from '../ip.js';
 import type { Classification, Finding } from '../model.js';
 import { aliasesOf } from '../resolver.js';
 import type { CheckContext } from './context.js';
-import { authority } from './dns.js';
+import { authority, staleNameservers } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 import { emptyList } from '../arrays.js';
 
@@ -20,19 +20,10 @@ interface LiveDelegation {
 
 async function liveDelegation(ctx: CheckContext): Promise<LiveDelegation> {
   const auth = await authority(ctx);
-  const staleNs: string[] = [];
-  let stale: Classification | null = null;
-  if (auth.state === 'authoritative' || auth.state === 'not-authoritative') {
-    const mine = new Set(ctx.settings.nameservers.map(canonName));
-    for (const n of auth.live) {
-      if (mine.has(n)) continue;
-      const c = await ctx.classifier.host(n);
-      if (c.class !== 'stale') continue;
-      staleNs.push(n);
-      stale ??= c;
-    }
-  }
-  return { auth, staleNs, stale };
+  if (auth.state !== 'authoritative' && auth.state !== 'not-authoritative') return { auth, staleNs: [], stale: null };
+  const mine = new Set(ctx.settings.nameservers.map(canonName));
+  const { names, stale } = await staleNameservers(ctx, auth.live.filter((n) => !mine.has(n)));
+  return { auth, staleNs: names, stale };
 }
 
 function isServerIp(ctx: CheckContext, ip: string): boolean {
