@@ -10,7 +10,7 @@ import type { DomainAudit, DomainRef, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
 import { buildReport, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
-import { renderReport, type RenderedReport } from '../core/report/render.js';
+import { gapText, renderReport, type RenderedReport } from '../core/report/render.js';
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
 
@@ -370,9 +370,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
         : doc.sinceBeforeOldest
           ? ` (no complete run kept at or before ${doc.since}: compared with the oldest kept, run ${doc.previousRunId})`
           : ` (compared with run ${doc.previousRunId})`) +
-      (doc.historyGap
-        ? `; ${doc.historyGap.runs} complete run(s) between run ${doc.historyGap.olderRunId} and run ${doc.historyGap.newerRunId} not loaded: streaks count from run ${doc.historyGap.newerRunId} on`
-        : ''),
+      (doc.historyGap ? `; ${gapText(doc)}` : ''),
   );
 
   const outcome: ReportOutcome = {

@@ -208,7 +208,7 @@ function header(doc: ReportDoc): string {
 }
 
 /** `since` older than the history loaded: which runs were left out, and what that means for the streaks. */
-function gapText(doc: ReportDoc): string | null {
+export function gapText(doc: ReportDoc): string | null {
   const g = doc.historyGap; // (absent from a report saved by an earlier version)
   if (!g) return null;
   return (
