@@ -166,8 +166,19 @@ export class WhmPanel implements Panel {
       return d.user === identity.user;
     });
     // A bulk run reads these domains one after another: has_local_authority is then asked for them in batches.
-    this.authority.listed(`${identity.role}:${identity.user}`, visible.map((d) => d.domain), zoneLookup(all.filter((d) => d.domain_type !== 'sub').map((d) => d.domain)));
+    this.authority.listed(`${identity.role}:${identity.user}`, visible.map((d) => d.domain), this.zoneLookupOf(all));
     return visible.map((d) => ({ domain: d.domain, owner: d.user, ...(d.user_owner && d.user_owner !== 'root' && d.user_owner !== d.user ? { reseller: d.user_owner } : {}) }));
+  }
+
+  /** zoneLookup over the listing's zones, built once per listing (domainInfo hands out the same list for a while). */
+  private zoneLookups = new WeakMap<DomainInfo[], ReturnType<typeof zoneLookup>>();
+  private zoneLookupOf(all: DomainInfo[]): ReturnType<typeof zoneLookup> {
+    let lookup = this.zoneLookups.get(all);
+    if (!lookup) {
+      lookup = zoneLookup(all.filter((d) => d.domain_type !== 'sub').map((d) => d.domain));
+      this.zoneLookups.set(all, lookup);
+    }
+    return lookup;
   }
 
   private async zoneOf(domain: string): Promise<{ zone: string; info: DomainInfo[] }> {
