@@ -175,26 +175,39 @@ function holdsBefore(zone: Zone, changes: Change[]): boolean {
   });
 }
 
-/** Verify through the panel, then ask the authoritative servers directly. */
+/**
+ * Verify through the panel, then ask the authoritative servers directly: each of the panel's name servers on its own
+ * ('yes' only when every one serves the change — a secondary that has not transferred the new zone yet still hands
+ * the old records to part of the world; one that does not answer leaves it 'propagating').
+ */
 export async function verify(domain: string, changes: Change[], deps: AuditDeps): Promise<Verified> {
   const zone = await deps.panel.readZone(domain);
   if (!holdsAfter(zone, changes)) return 'no';
   const settings = await deps.panel.readMailSettings(domain);
-  if (!deps.resolver.resolveAt || settings.nameservers.length === 0) return 'propagating';
+  const resolveAt = deps.resolver.resolveAt?.bind(deps.resolver);
+  if (!resolveAt || settings.nameservers.length === 0) return 'propagating';
+  for (const ns of [...new Set(settings.nameservers)]) {
+    if (!(await servesChanges(ns, changes, resolveAt))) return 'propagating';
+  }
+  return 'yes';
+}
+
+/** Does one authoritative server answer with the state after the changes? A question it does not answer: no. */
+async function servesChanges(ns: string, changes: Change[], resolveAt: NonNullable<AuditDeps['resolver']['resolveAt']>): Promise<boolean> {
   const expected = expectedCopies(changes);
   for (const c of changes) {
     // A CNAME is asked for as such (a TXT question follows it to its target).
     const cname = c.type.toUpperCase() === 'CNAME';
-    const a = cname ? await deps.resolver.resolveAt(settings.nameservers, c.name, 'CNAME') : await deps.resolver.resolveAt(settings.nameservers, c.name, 'TXT');
-    if (a.status === 'unknown') return 'propagating';
+    const a = cname ? await resolveAt([ns], c.name, 'CNAME') : await resolveAt([ns], c.name, 'TXT');
+    if (a.status === 'unknown') return false;
     const live = a.status !== 'ok' ? [] : cname ? (a.records as string[]).map(canonName) : (a.records as string[][]).map((r) => r.join(''));
     const value = (r: ZoneRecord) => (cname ? canonName(r.value) : text(r));
-    if (c.after && !live.includes(value(c.after))) return 'propagating';
+    if (c.after && !live.includes(value(c.after))) return false;
     // Gone from the live answers — unless identical copies of it stay (removing one of two identical records).
     const stays = c.before && expected ? (expected.get(identityOf(c)(c.before))?.after ?? 0) > 0 : false;
-    if (c.action === 'remove' && c.before && !stays && live.includes(value(c.before))) return 'propagating';
+    if (c.action === 'remove' && c.before && !stays && live.includes(value(c.before))) return false;
   }
-  return 'yes';
+  return true;
 }
 
 /**

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../../src/adapters/store/store.js';
 import { PanelError, PartialWriteError } from '../../../src/core/panel.js';
+import type { Answer, RRType } from '../../../src/core/resolver.js';
 import { applyPlan, LOCK_TTL_MS, reconcile, undoChange, verify } from '../../../src/core/plans/apply.js';
 import { applyAndCheck, lineDiff, recordKeys, serialOf, startPlay, TODAY, TODAY_SERIAL, withoutSerialLine, type Play, type PlayOptions } from '../../helpers/fixplay.js';
 
@@ -370,6 +371,38 @@ describe('verification', () => {
     assert.equal(p.store.getChange(out.changeId)!.verified, 'propagating');
     p.refresh();
     assert.equal(await verify('florist.example', out.plan.changes, p.deps()), 'yes');
+  });
+
+  test("each name server is asked on its own: one still serving the old records (a secondary not caught up) or not answering → 'propagating'", async () => {
+    const p = await start();
+    const nameservers = ['ns1.mover.example', 'ns2.mover.example'];
+    const plan = await p.plan('florist.example', 'lockdown');
+    const deps = p.deps();
+    const real = deps.resolver.resolveAt!.bind(deps.resolver);
+    // What the servers answer before the write: ns2 keeps answering that (it has not transferred the new zone).
+    const old = new Map<string, Answer<RRType>>();
+    for (const c of plan.changes) old.set(c.name, await real(['127.0.0.1'], c.name, c.type === 'CNAME' ? 'CNAME' : 'TXT'));
+    let ns2: 'old' | 'timeout' | 'caught-up' = 'old';
+    const asked: string[] = [];
+    deps.resolver.resolveAt = async <T extends RRType>(servers: string[], name: string, type: T): Promise<Answer<T>> => {
+      assert.equal(servers.length, 1, 'one server per question');
+      asked.push(servers[0]);
+      if (servers[0] === 'ns2.mover.example' && ns2 === 'old') return old.get(name) as Answer<T>;
+      if (servers[0] === 'ns2.mover.example' && ns2 === 'timeout') return { name, type, status: 'unknown', records: [], error: 'timeout' };
+      return real(['127.0.0.1'], name, type);
+    };
+    const out = await applyPlan({ domain: 'florist.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'applied');
+    if (out.status !== 'applied') return;
+    // The panel lists two name servers (the plan was made with its own one: only verification is asked about here).
+    const settings = deps.panel.readMailSettings.bind(deps.panel);
+    deps.panel = Object.assign(Object.create(deps.panel) as typeof deps.panel, { readMailSettings: async (d: string) => ({ ...(await settings(d)), nameservers }) });
+    assert.equal(await verify('florist.example', out.plan.changes, deps), 'propagating');
+    assert.ok(asked.includes('ns1.mover.example') && asked.includes('ns2.mover.example'), asked.join(', '));
+    ns2 = 'timeout';
+    assert.equal(await verify('florist.example', out.plan.changes, deps), 'propagating');
+    ns2 = 'caught-up';
+    assert.equal(await verify('florist.example', out.plan.changes, deps), 'yes');
   });
 
   test("a removal still served → 'propagating'", async () => {
