@@ -85,8 +85,14 @@ function writeName(name: string, out: Buffer, offset: number): number {
   }
   if (text.length > 253) return -1; // every char is ≥ 1 octet: 254 chars need ≥ 256 wire octets
   // UTF-8 never uses 0x2e inside a multi-byte sequence, so labels are split on the '.' byte.
-  const n = out.write(text, offset + 1, 'utf8');
-  if (n !== Buffer.byteLength(text, 'utf8') || n + 2 > 255) return -1;
+  let n = out.write(text, offset + 1, 'utf8');
+  // Not ASCII and holding octets of a name that was not UTF-8 in the answer it came from (decodeText): those are
+  // written back as they were.
+  if (n !== text.length && ESCAPED_OCTET.test(text)) {
+    const bytes = nameBytes(text);
+    if (bytes.length + 2 > 255) return -1;
+    n = bytes.copy(out, offset + 1);
+  } else if (n !== Buffer.byteLength(text, 'utf8') || n + 2 > 255) return -1;
   let lenAt = offset;
   for (let i = offset + 1, end = offset + 1 + n; i <= end; i++) {
     if (i === end || out[i] === 0x2e) {
@@ -140,7 +146,11 @@ export function buildQuery(name: string, qtype: number, id = 0): { query: Buffer
 
 export class MalformedResponse extends Error {}
 
-/** Bytes as text: UTF-8 when they are valid UTF-8, else one char per octet (latin1), so no byte is lost. */
+/**
+ * A label's bytes as text, as readTxt decodes a TXT string: valid UTF-8 as such, any other octet as U+DC00 + octet
+ * (never the latin1 char, which would read like the UTF-8 name of that char). writeName turns such text back into the
+ * same bytes, so a name read from an answer is asked again exactly as it was written.
+ */
 export function decodeText(buf: Buffer, start: number, end: number): string {
   let ascii = true;
   for (let i = start; i < end; i++) {
@@ -151,7 +161,27 @@ export function decodeText(buf: Buffer, start: number, end: number): string {
   }
   if (ascii) return buf.toString('latin1', start, end);
   const sub = buf.subarray(start, end);
-  return isUtf8(sub) ? sub.toString('utf8') : sub.toString('latin1');
+  return isUtf8(sub) ? sub.toString('utf8') : decodeJoined(sub, sub.length, [sub.length])[0];
+}
+
+/** An octet decodeText could not read as UTF-8 (U+DC80–U+DCFF). */
+const ESCAPED_OCTET = /[\udc80-\udcff]/;
+
+/** The wire bytes of a name's text: UTF-8, except that U+DC00 + octet (see decodeText) is that octet. */
+function nameBytes(text: string): Buffer {
+  const parts: Buffer[] = [];
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xdc80 || c > 0xdcff) continue;
+    // A lone low surrogate: a high one before it would make it half of a character (not an escaped octet).
+    const prev = i > 0 ? text.charCodeAt(i - 1) : 0;
+    if (prev >= 0xd800 && prev <= 0xdbff) continue;
+    parts.push(Buffer.from(text.slice(run, i), 'utf8'), Buffer.of(c - 0xdc00));
+    run = i + 1;
+  }
+  parts.push(Buffer.from(text.slice(run), 'utf8'));
+  return Buffer.concat(parts);
 }
 
 interface NameRead {

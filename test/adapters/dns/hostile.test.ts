@@ -330,6 +330,28 @@ test('wire resolver: a name is asked as written but for ASCII case (MAİL → ma
   assert.equal(srv.asked.at(-1)!.q.qname, 'www.example.com');
 });
 
+test('a name in record data that is not UTF-8: its octets read as U+DC00 + octet (never as the latin1 char, which is another name) and are asked back as the same octets', async (t) => {
+  // MX mail<e9>.example.test: not "mailé.example.test" (whose wire form is mail<c3 a9>…, another name).
+  const raw = Buffer.from('mail\xe9', 'latin1');
+  const srv = await serve((q) => {
+    if (q.qtype === QTYPE.MX) return response(q, { aa: true, an: [rr(QNAME, 15, Buffer.concat([u16(10), wname([raw, 'example', 'test'])]))] });
+    return response(q, { aa: true, an: [rr(QNAME, 1, Buffer.from([192, 0, 2, 25]))] });
+  });
+  t.after(() => srv.close());
+  const r = createResolver({ servers: [srv.spec], timeoutMs: 1000, tries: 1, cache: false });
+  t.after(() => r.close());
+  const mx = await r.resolve('example.test', 'MX');
+  assert.deepEqual(mx.records, [{ priority: 10, exchange: 'mail\udce9.example.test' }]);
+  assert.notEqual(mx.records[0].exchange, 'mailé.example.test');
+  await r.resolve(mx.records[0].exchange, 'A');
+  assert.equal(Buffer.from(srv.asked.at(-1)!.q.qname, 'latin1').toString('hex'), Buffer.concat([raw, Buffer.from('.example.test')]).toString('hex'));
+  // A valid UTF-8 name, and one with a character outside the BMP (a surrogate pair), still go out as UTF-8.
+  await r.resolve('mailé.example.test', 'A');
+  assert.equal(Buffer.from(srv.asked.at(-1)!.q.qname, 'latin1').toString('hex'), Buffer.from('mailé.example.test').toString('hex'));
+  await r.resolve('m\u{1F4E7}\udc80x.example.test', 'A');
+  assert.equal(Buffer.from(srv.asked.at(-1)!.q.qname, 'latin1').toString('hex'), Buffer.concat([Buffer.from('m\u{1F4E7}'), Buffer.of(0x80), Buffer.from('x.example.test')]).toString('hex'));
+});
+
 // ------------------------------------------------------------------------------------------------ 6. TXT text
 
 const parseTxt = (...strings: Buffer[]) => parseResponse(message('x.test', QTYPE.TXT, { an: [rr(QNAME, 16, txt(...strings))] }), key('x.test'), QTYPE.TXT).records[0] as string[];

@@ -25,10 +25,12 @@ test('encodeName: any label bytes, refuses only what cannot be encoded', () => {
   assert.equal(encodeName(name253 + 'b'), null, '254 characters');
 });
 
-test('decodeText: UTF-8 when valid, octets (latin1) otherwise', () => {
+test('decodeText: UTF-8 when valid, other octets as U+DC00 + octet (and encodeName writes them back)', () => {
   assert.equal(decodeText(Buffer.from('v=spf1 -all'), 0, 11), 'v=spf1 -all');
   assert.equal(decodeText(Buffer.from('\xEF\xBB\xBFx', 'latin1'), 0, 4), '\uFEFFx');
-  assert.equal(decodeText(Buffer.from('\x80a:\x96', 'latin1'), 0, 4), '\x80a:\x96');
+  assert.equal(decodeText(Buffer.from('\x80a:\x96', 'latin1'), 0, 4), '\udc80a:\udc96');
+  assert.equal(decodeText(Buffer.from('caf\xc3\xa9\xe9', 'latin1'), 0, 6), 'caf\u00e9\udce9');
+  assert.deepEqual(encodeName('caf\u00e9\udce9.test'), Buffer.from('\x06caf\xc3\xa9\xe9\x04test\x00', 'latin1'));
 });
 
 test('parseServerSpec and systemNameservers', () => {
