@@ -1,6 +1,13 @@
-// What the front-door tests share: a CGI response (as runCgi writes it) taken apart, and an empty request body.
+// What the front-door tests share: a CGI response (as runCgi writes it) taken apart, an empty request body, a scratch
+// directory, and fake cPanel binaries on PATH.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { after, before } from 'node:test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { installFakeBins, type FakeBins } from './emulators/bins.js';
+import { makeCpState } from './emulators/cpanel.js';
 
 export interface ParsedCgi {
   status: number;
@@ -31,3 +38,54 @@ export function parseCgi(out: Buffer | string): ParsedCgi {
 
 /** An empty request body. */
 export const noBody = () => Readable.from([]);
+
+/** A test file's scratch directory and PATH as it was before (tests put fake panel binaries first on it). */
+export interface Scratch {
+  readonly dir: string;
+  readonly path: string | undefined;
+}
+
+/** A scratch directory made before the file's (or describe's) tests and removed after them; PATH restored then too. */
+export function scratchDir(prefix: string): Scratch {
+  const s = { dir: '', path: undefined as string | undefined };
+  before(() => {
+    s.dir = mkdtempSync(join(tmpdir(), prefix));
+    s.path = process.env.PATH;
+  });
+  after(() => {
+    process.env.PATH = s.path;
+    rmSync(s.dir, { recursive: true, force: true });
+  });
+  return s;
+}
+
+/**
+ * Fake cPanel binaries (`uapi`, `whmapi1`: test/helpers/emulators/bins.ts) serving the emulator's default state, first
+ * on PATH for the tests of the enclosing describe; removed after them. The object stands for the binaries installed.
+ */
+export function fakeCpanelBins(scratch: Scratch): FakeBins {
+  let bins: FakeBins | null = null;
+  const installed = () => {
+    assert.ok(bins, 'the fake binaries are installed by a before() hook: use them inside tests and hooks');
+    return bins;
+  };
+  before(() => {
+    bins = installFakeBins(makeCpState());
+    process.env.PATH = `${bins.dir}:${scratch.path}`;
+  });
+  after(() => {
+    process.env.PATH = scratch.path;
+    if (bins) rmSync(bins.dir, { recursive: true, force: true });
+  });
+  return {
+    get dir() {
+      return installed().dir;
+    },
+    get stateFile() {
+      return installed().stateFile;
+    },
+    path: (name) => installed().path(name),
+    read: <T>() => installed().read<T>(),
+    write: (state) => installed().write(state),
+  };
+}

@@ -10,8 +10,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
-import { noBody, parseCgi, type ParsedCgi } from '../helpers/cgi.js';
+import { fakeCpanelBins, noBody, parseCgi, scratchDir, type ParsedCgi } from '../helpers/cgi.js';
 import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
 import { FrontDoorRefused, whmIdentity } from '../../src/web/cgi.js';
@@ -22,34 +21,17 @@ const domainsOf = (p: ParsedCgi) => (JSON.parse(p.text) as { domain: string }[])
 const ALICE = ['alice-shop.example', 'alice.example', 'blog.alice.example'];
 const RES1 = ['alice-shop.example', 'alice.example', 'blog.alice.example', 'bob.example', 'res1.example'];
 
-let dir: string;
-let savedPath: string | undefined;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailhealth-cgi-frontdoor-'));
-  savedPath = process.env.PATH;
-});
-after(() => {
-  process.env.PATH = savedPath;
-  rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDir('mailhealth-cgi-frontdoor-');
 
 describe('cPanel page: the account needs the "mailhealth" feature (Feature Manager)', () => {
-  let bins: FakeBins;
-  before(() => {
-    bins = installFakeBins(makeCpState());
-    process.env.PATH = `${bins.dir}:${savedPath}`;
-  });
-  after(() => {
-    process.env.PATH = savedPath;
-    rmSync(bins.dir, { recursive: true, force: true });
-  });
+  const bins = fakeCpanelBins(scratch);
   /** The emulated server's state, changed by `edit`, for the fake `uapi` the page runs. */
   const setState = (edit: (s: CpState) => void) => {
     const s = makeCpState();
     edit(s);
     bins.write(s);
   };
-  const alice = (home: string) => ({ user: 'alice', uid: 1001, home: join(dir, home) });
+  const alice = (home: string) => ({ user: 'alice', uid: 1001, home: join(scratch.dir, home) });
   const env = (extra: Record<string, string> = {}) => ({
     REQUEST_METHOD: 'GET',
     PATH_INFO: '/api/domains',
@@ -80,7 +62,7 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
     assert.match(out.text, /"mailhealth"/);
     assert.match(out.text, /Feature Manager/);
     assert.deepEqual(bins.read<CpState>().calls, ['Features::has_feature'], 'no other UAPI call (no domain list, no zone read)');
-    assert.ok(!existsSync(join(dir, 'home-disabled/.local/share/mailhealth')), 'no history database opened');
+    assert.ok(!existsSync(join(scratch.dir, 'home-disabled/.local/share/mailhealth')), 'no history database opened');
     // Every page of the app, not only the API.
     const html = await page('home-disabled', { PATH_INFO: '/domains', HTTP_ACCEPT: 'text/html' });
     assert.equal(html.status, 403);
@@ -108,14 +90,14 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
     const broken = mkdtempSync(join(tmpdir(), 'mh-broken-uapi-'));
     writeFileSync(join(broken, 'uapi'), '#!/bin/sh\necho "uapi: cannot connect to cpsrvd" >&2\nexit 1\n');
     chmodSync(join(broken, 'uapi'), 0o755);
-    process.env.PATH = `${broken}:${savedPath}`;
+    process.env.PATH = `${broken}:${scratch.path}`;
     try {
       const out = await page('home-broken');
       assert.equal(out.status, 503, out.text);
       assert.match(out.text, /could not check/);
       assert.match(out.text, /"mailhealth"/);
     } finally {
-      process.env.PATH = `${bins.dir}:${savedPath}`;
+      process.env.PATH = `${bins.dir}:${scratch.path}`;
       rmSync(broken, { recursive: true, force: true });
     }
   });
@@ -123,7 +105,7 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
   describe('through the LiveAPI socket cpsrvd provides', () => {
     /** A LiveAPI server over `state` (framing as in cgi.test.ts); `override` may answer a call itself. */
     async function liveApi(state: CpState, override?: (module: string, func: string) => unknown): Promise<{ sock: string; seen: string[]; close(): Promise<void> }> {
-      const sock = join(dir, `liveapi-${Math.random().toString(36).slice(2)}.sock`);
+      const sock = join(scratch.dir, `liveapi-${Math.random().toString(36).slice(2)}.sock`);
       const seen: string[] = [];
       const server: Server = createServer((c) => {
         let buf = '';
@@ -160,7 +142,7 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
     };
 
     test('enabled → the page; disabled → 403; the LiveAPI session is closed either way', async () => {
-      process.env.PATH = savedPath; // no fake uapi: LiveAPI only
+      process.env.PATH = scratch.path; // no fake uapi: LiveAPI only
       try {
         const on = await liveApi(makeCpState());
         try {
@@ -184,12 +166,12 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
           await off.close();
         }
       } finally {
-        process.env.PATH = `${bins.dir}:${savedPath}`;
+        process.env.PATH = `${bins.dir}:${scratch.path}`;
       }
     });
 
     test('an error answer (status 0) or an unexpected one: 503, fail closed', async () => {
-      process.env.PATH = savedPath;
+      process.env.PATH = scratch.path;
       try {
         for (const answer of [
           { status: 0, data: null, errors: ['Internal error'], messages: null, metadata: {}, warnings: null },
@@ -207,7 +189,7 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
           }
         }
       } finally {
-        process.env.PATH = `${bins.dir}:${savedPath}`;
+        process.env.PATH = `${bins.dir}:${scratch.path}`;
       }
     });
   });
@@ -250,21 +232,15 @@ describe('WHM page: a reseller needs the WHM privileges the page uses', () => {
   });
 
   describe('end to end (fake whmapi1, the file under --server-root)', () => {
-    let bins: FakeBins;
+    const bins = fakeCpanelBins(scratch);
     let root: string;
     before(() => {
-      bins = installFakeBins(makeCpState());
-      process.env.PATH = `${bins.dir}:${savedPath}`;
-      root = join(dir, 'whm-root');
+      root = join(scratch.dir, 'whm-root');
       mkdirSync(join(root, 'var/cpanel'), { recursive: true });
-    });
-    after(() => {
-      process.env.PATH = savedPath;
-      rmSync(bins.dir, { recursive: true, force: true });
     });
     const rootOs = { user: 'root', uid: 0, home: '/root' };
     const whm = async (user: string, serverRoot = root) =>
-      parseCgi(await runCgi('whm', { frontDoor: 'whm', serverRoot, db: join(dir, 'whm.sqlite') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: user, HTTP_ACCEPT: 'application/json' }, noBody(), rootOs));
+      parseCgi(await runCgi('whm', { frontDoor: 'whm', serverRoot, db: join(scratch.dir, 'whm.sqlite') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: user, HTTP_ACCEPT: 'application/json' }, noBody(), rootOs));
     const resellers = (text: string) => writeFileSync(join(root, 'var/cpanel/resellers'), text);
 
     test('with list-accts and edit-dns: its accounts’ domains; with list-accts alone: 403 naming edit-dns', async () => {
@@ -281,7 +257,7 @@ describe('WHM page: a reseller needs the WHM privileges the page uses', () => {
     });
 
     test('no /var/cpanel/resellers: the reseller is refused, root still gets in', async () => {
-      const bare = join(dir, 'whm-root-bare');
+      const bare = join(scratch.dir, 'whm-root-bare');
       mkdirSync(bare, { recursive: true });
       const no = await whm('res1', bare);
       assert.equal(no.status, 403, no.text);

@@ -5,13 +5,11 @@
 import '../helpers/shared-settings.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
-import { noBody, parseCgi } from '../helpers/cgi.js';
-import { makeCpState, type CpState } from '../helpers/emulators/cpanel.js';
+import { fakeCpanelBins, noBody, parseCgi, scratchDir } from '../helpers/cgi.js';
+import type { CpState } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
 import { CpanelPanel } from '../../src/adapters/panels/cpanel/index.js';
 import { UapiCli } from '../../src/adapters/panels/cpanel/uapi.js';
@@ -26,29 +24,14 @@ const unwritten = (domain: string): Change[] => {
   return [{ action: 'add', name: after.name, type: 'TXT', ttl: 300, before: null, after }];
 };
 
-let dir: string;
-let savedPath: string | undefined;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailhealth-cgi-settle-'));
-  savedPath = process.env.PATH;
-});
-after(() => {
-  process.env.PATH = savedPath;
-  rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDir('mailhealth-cgi-settle-');
 
 describe('cPanel page: settles interrupted fixes at the start of each request', () => {
-  let bins: FakeBins;
+  const bins = fakeCpanelBins(scratch);
   const alice = { user: 'alice', uid: 1001, home: '' };
   before(() => {
-    bins = installFakeBins(makeCpState());
-    process.env.PATH = `${bins.dir}:${savedPath}`;
-    alice.home = join(dir, 'home-alice');
+    alice.home = join(scratch.dir, 'home-alice');
     mkdirSync(alice.home, { recursive: true });
-  });
-  after(() => {
-    process.env.PATH = savedPath;
-    rmSync(bins.dir, { recursive: true, force: true });
   });
   const env = (extra: Record<string, string> = {}) => ({
     REQUEST_METHOD: 'GET',
@@ -165,21 +148,15 @@ describe('cPanel page: settles interrupted fixes at the start of each request', 
 });
 
 describe('WHM page handled in-process: each identity settles only its scope', () => {
-  let bins: FakeBins;
+  const bins = fakeCpanelBins(scratch);
   let root: string;
   before(() => {
-    bins = installFakeBins(makeCpState());
-    process.env.PATH = `${bins.dir}:${savedPath}`;
-    root = join(dir, 'whm-root');
+    root = join(scratch.dir, 'whm-root');
     mkdirSync(join(root, 'var/cpanel'), { recursive: true });
     // The privileges the WHM page needs for a reseller (src/web/cgi.ts WHM_RESELLER_ACLS).
     writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,edit-dns,create-acct\n');
   });
-  after(() => {
-    process.env.PATH = savedPath;
-    rmSync(bins.dir, { recursive: true, force: true });
-  });
-  const db = () => join(dir, 'whm.sqlite');
+  const db = () => join(scratch.dir, 'whm.sqlite');
   const whm = (user: string) =>
     runCgi('whm', { frontDoor: 'whm', serverRoot: root, db: db() }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/changes', REMOTE_USER: user, HTTP_ACCEPT: 'application/json', SCRIPT_NAME: '/cpsess99/cgi/mailhealth/index.cgi' }, noBody(), {
       user: 'root',

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
-import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
-import { noBody, parseCgi, type ParsedCgi } from '../helpers/cgi.js';
+import { installFakeBins } from '../helpers/emulators/bins.js';
+import { fakeCpanelBins, noBody, parseCgi, scratchDir, type ParsedCgi } from '../helpers/cgi.js';
 import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
 import { addPleskAlias, makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
 import type { RunningServer } from '../helpers/emulators/cpanel.js';
@@ -38,27 +38,10 @@ const ALL = [...RES1, 'carol.example'].sort();
 const domainsOf = (p: ParsedCgi) => p.json<{ domain: string }[]>().map((d) => d.domain).sort();
 const forged = { HTTP_X_MAILHEALTH_IDENTITY: signIdentity('not-the-key-not-the-key-not-the-key', { user: 'root', role: 'admin' }), HTTP_X_REMOTE_USER: 'root', HTTP_AUTHORIZATION: 'Bearer whatever' };
 
-let dir: string;
-let savedPath: string | undefined;
-before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'mailhealth-cgi-test-'));
-  savedPath = process.env.PATH;
-});
-after(() => {
-  process.env.PATH = savedPath;
-  rmSync(dir, { recursive: true, force: true });
-});
+const scratch = scratchDir('mailhealth-cgi-test-');
 
 describe('cPanel page (.live.cgi as the cPanel user)', () => {
-  let bins: FakeBins;
-  before(() => {
-    bins = installFakeBins(makeCpState());
-    process.env.PATH = `${bins.dir}:${savedPath}`;
-  });
-  after(() => {
-    process.env.PATH = savedPath;
-    rmSync(bins.dir, { recursive: true, force: true });
-  });
+  const bins = fakeCpanelBins(scratch);
   const cpsrvdEnv = (extra: Record<string, string> = {}) => ({
     REQUEST_METHOD: 'GET',
     PATH_INFO: '/api/domains',
@@ -71,14 +54,14 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
     cp_security_token: '/cpsess0123456789',
     ...extra,
   });
-  const alice = () => ({ user: 'alice', uid: 1001, home: join(dir, 'home-alice') });
+  const alice = () => ({ user: 'alice', uid: 1001, home: join(scratch.dir, 'home-alice') });
 
   test("the admin's settings, published by the service, apply on the customer's page (its own database cannot see root's)", async (t) => {
-    const shared = join(dir, 'shared-settings.json');
+    const shared = join(scratch.dir, 'shared-settings.json');
     const prev = process.env.MAILHEALTH_SHARED_SETTINGS;
     process.env.MAILHEALTH_SHARED_SETTINGS = shared;
     t.after(() => (prev === undefined ? delete process.env.MAILHEALTH_SHARED_SETTINGS : (process.env.MAILHEALTH_SHARED_SETTINGS = prev)));
-    const root = openStore(join(dir, 'root-settings.sqlite'));
+    const root = openStore(join(scratch.dir, 'root-settings.sqlite'));
     root.setSettings({ 'mailchannels.accountId': 'realmc', 'audit.blocklists': true });
     publishSharedSettings(root);
     root.close();
@@ -115,7 +98,7 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
     assert.match(cookie, /Path=\/cpsess0123456789\/frontend\/jupiter\/mailhealth\/index\.live\.cgi/);
     assert.match(cookie, /Secure/);
     const { existsSync, statSync } = await import('node:fs');
-    const db = join(dir, 'home-alice/.local/share/mailhealth/mailhealth.sqlite');
+    const db = join(scratch.dir, 'home-alice/.local/share/mailhealth/mailhealth.sqlite');
     assert.ok(existsSync(db), 'history database in the user home');
     assert.equal(statSync(db).mode & 0o077, 0, 'database not readable by others');
   });
@@ -133,7 +116,7 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
     const env = cpsrvdEnv();
     delete (env as Record<string, string | undefined>).REMOTE_USER;
     assert.equal(parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, env, noBody(), alice())).status, 403);
-    assert.equal(parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ REMOTE_USER: 'root' }), noBody(), { user: 'root', uid: 0, home: dir })).status, 403);
+    assert.equal(parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ REMOTE_USER: 'root' }), noBody(), { user: 'root', uid: 0, home: scratch.dir })).status, 403);
   });
 
   test('HTML links, redirects and assets are re-based under the page URL', async () => {
@@ -163,7 +146,7 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
 
   test('through the LiveAPI socket cpsrvd provides (CPANEL_CONNECT_SOCKET framing)', async () => {
     const state: CpState = makeCpState();
-    const sock = join(dir, 'liveapi.sock');
+    const sock = join(scratch.dir, 'liveapi.sock');
     const seen: string[] = [];
     const server: Server = createServer((c) => {
       let buf = '';
@@ -191,7 +174,7 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
     });
     await new Promise<void>((resolve) => server.listen(sock, resolve));
     try {
-      process.env.PATH = savedPath; // no fake uapi: LiveAPI only
+      process.env.PATH = scratch.path; // no fake uapi: LiveAPI only
       const out = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ CPANEL_CONNECT_SOCKET: sock }), noBody(), alice()));
       assert.equal(out.status, 200, out.text);
       assert.deepEqual(domainsOf(out), ALICE);
@@ -199,7 +182,7 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
       for (let i = 0; i < 100 && !seen.includes('<cpanelxml shutdown="1" />'); i++) await new Promise((r) => setTimeout(r, 10));
       assert.ok(seen.includes('<cpanelxml shutdown="1" />'), 'LiveAPI session closed');
     } finally {
-      process.env.PATH = `${bins.dir}:${savedPath}`;
+      process.env.PATH = `${bins.dir}:${scratch.path}`;
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
@@ -223,7 +206,7 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
             cwd: REPO,
             uid,
             gid,
-            env: { PATH: `${own.dir}:${savedPath}`, HOME: work, TMPDIR: work, REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', HTTP_ACCEPT: 'application/json', ...env },
+            env: { PATH: `${own.dir}:${scratch.path}`, HOME: work, TMPDIR: work, REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', HTTP_ACCEPT: 'application/json', ...env },
           });
           let out = '';
           let err = '';
@@ -247,23 +230,17 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
 });
 
 describe('WHM page (AppConfig, root with REMOTE_USER)', () => {
-  let bins: FakeBins;
+  const bins = fakeCpanelBins(scratch);
   let root: string;
   before(() => {
-    bins = installFakeBins(makeCpState());
-    process.env.PATH = `${bins.dir}:${savedPath}`;
-    root = join(dir, 'whm-root');
+    root = join(scratch.dir, 'whm-root');
     mkdirSync(join(root, 'var/cpanel'), { recursive: true });
     // The privileges the page needs (src/web/cgi.ts WHM_RESELLER_ACLS); test/web/cgi-frontdoor.test.ts covers the rest.
     writeFileSync(join(root, 'var/cpanel/resellers'), 'res1:list-accts,edit-dns,create-acct\n');
   });
-  after(() => {
-    process.env.PATH = savedPath;
-    rmSync(bins.dir, { recursive: true, force: true });
-  });
   const whmEnv = (user: string, extra: Record<string, string> = {}) => ({ REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: user, HTTP_ACCEPT: 'application/json', SCRIPT_NAME: '/cpsess99/cgi/mailhealth/index.cgi', ...extra });
   const rootOs = { user: 'root', uid: 0, home: '/root' };
-  const opts = () => ({ frontDoor: 'whm', serverRoot: root, db: join(dir, 'whm.sqlite') });
+  const opts = () => ({ frontDoor: 'whm', serverRoot: root, db: join(scratch.dir, 'whm.sqlite') });
 
   test('a reseller sees exactly its accounts’ domains (WHM listaccts owners)', async () => {
     const out = parseCgi(await runCgi('whm', opts(), whmEnv('res1'), noBody(), rootOs));
@@ -301,7 +278,7 @@ describe('WHM page (AppConfig, root with REMOTE_USER)', () => {
     );
     assert.equal(post.status, 503, post.text.slice(0, 300));
     assert.match(post.text, /need the mailhealth background service/);
-    const store = openStore(join(dir, 'whm.sqlite'));
+    const store = openStore(join(scratch.dir, 'whm.sqlite'));
     try {
       assert.deepEqual(store.listJobs('res1', 10), [], 'no job row');
     } finally {
@@ -329,7 +306,7 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
   const state = makePleskState();
   before(async () => {
     plesk = await startPleskServer(state);
-    config = join(dir, 'plesk-config.json');
+    config = join(scratch.dir, 'plesk-config.json');
     writeFileSync(config, JSON.stringify({ panel: 'plesk', panelUrl: plesk.url, token: state.apiKey }), { mode: 0o600 });
   });
   after(() => plesk.close());
@@ -339,12 +316,12 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
     return new Promise((resolve) => {
       const p = spawn(HELPER, args, {
         env: {
-          PATH: savedPath ?? '/usr/bin:/bin',
+          PATH: scratch.path ?? '/usr/bin:/bin',
           MAILHEALTH_HOME: REPO,
           MAILHEALTH_NODE: process.execPath,
           MAILHEALTH_CONFIG: config,
-          MAILHEALTH_DB: join(dir, 'plesk.sqlite'),
-          MAILHEALTH_SOCKET: join(dir, 'no-service.sock'),
+          MAILHEALTH_DB: join(scratch.dir, 'plesk.sqlite'),
+          MAILHEALTH_SOCKET: join(scratch.dir, 'no-service.sock'),
           REQUEST_METHOD: 'GET',
           PATH_INFO: '/api/domains',
           HTTP_ACCEPT: 'application/json',
@@ -387,8 +364,8 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
 
   test('a narrowed customer request is never handed to the service (the service would not know the narrowing)', async (t) => {
     // A "service" that would answer with every domain: if the front door handed the request over, alice would see it.
-    const sock = join(dir, 'plesk-svc.sock');
-    const keyFile = join(dir, 'plesk-frontdoor.key');
+    const sock = join(scratch.dir, 'plesk-svc.sock');
+    const keyFile = join(scratch.dir, 'plesk-frontdoor.key');
     writeFileSync(keyFile, 'p'.repeat(48) + '\n', { mode: 0o600 });
     let contacted = 0;
     const fake = http.createServer((_req, res) => {
@@ -401,7 +378,7 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
     const out = parseCgi(
       await runCgi(
         'plesk',
-        { frontDoor: 'plesk', user: 'alice', role: 'customer', service: sock, key: keyFile, config, db: join(dir, 'plesk-narrow.sqlite') },
+        { frontDoor: 'plesk', user: 'alice', role: 'customer', service: sock, key: keyFile, config, db: join(scratch.dir, 'plesk-narrow.sqlite') },
         { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', HTTP_ACCEPT: 'application/json', MAILHEALTH_ALLOWED_DOMAINS: 'alice.example' },
         noBody(),
         { user: 'root', uid: 0, home: '/root' },
@@ -430,30 +407,26 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
 });
 
 describe('background service (root-only socket, signed identity)', () => {
-  let bins: FakeBins;
+  const bins = fakeCpanelBins(scratch);
   let svc: AppServer;
   let store: Store;
   let sock: string;
   let keyFile: string;
   const key = 'k'.repeat(16) + 'front-door-key-for-tests-0123456789';
   before(async () => {
-    bins = installFakeBins(makeCpState());
-    process.env.PATH = `${bins.dir}:${savedPath}`;
-    sock = join(dir, 'svc.sock');
-    keyFile = join(dir, 'frontdoor.key');
+    sock = join(scratch.dir, 'svc.sock');
+    keyFile = join(scratch.dir, 'frontdoor.key');
     writeFileSync(keyFile, key + '\n', { mode: 0o600 });
     // The WHM page's /var/cpanel/resellers: without it only root would get in (src/web/cgi.ts whmIdentity).
-    mkdirSync(join(dir, 'svc-root/var/cpanel'), { recursive: true });
-    writeFileSync(join(dir, 'svc-root/var/cpanel/resellers'), 'res1:list-accts,edit-dns\n');
-    store = openStore(join(dir, 'svc.sqlite'));
+    mkdirSync(join(scratch.dir, 'svc-root/var/cpanel'), { recursive: true });
+    writeFileSync(join(scratch.dir, 'svc-root/var/cpanel/resellers'), 'res1:list-accts,edit-dns\n');
+    store = openStore(join(scratch.dir, 'svc.sqlite'));
     const panel = new WhmPanel({ transport: new WhmCli(), user: 'root', root: null });
     svc = await startServer({ panel, store, makeResolver: () => createResolver({ servers: ['127.0.0.1:9'], timeoutMs: 200, tries: 1 }), identityFrom: 'front-door', frontDoor: signedHeaderFrontDoor(Buffer.from(key)), host: sock, port: 0 });
   });
   after(async () => {
     await svc.close();
     store.close();
-    process.env.PATH = savedPath;
-    rmSync(bins.dir, { recursive: true, force: true });
   });
   const direct = (headers: Record<string, string>) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -476,18 +449,18 @@ describe('background service (root-only socket, signed identity)', () => {
 
   test('the WHM page hands the request to the service with the signed identity of REMOTE_USER', async () => {
     const out = parseCgi(
-      await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'unused.sqlite'), serverRoot: join(dir, 'svc-root') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json', ...forged }, noBody(), { user: 'root', uid: 0, home: '/root' }),
+      await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(scratch.dir, 'unused.sqlite'), serverRoot: join(scratch.dir, 'svc-root') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json', ...forged }, noBody(), { user: 'root', uid: 0, home: '/root' }),
     );
     assert.equal(out.status, 200, out.text);
     assert.deepEqual(domainsOf(out), RES1);
     const { existsSync } = await import('node:fs');
-    assert.ok(!existsSync(join(dir, 'unused.sqlite')), 'handled by the service, not in-process');
+    assert.ok(!existsSync(join(scratch.dir, 'unused.sqlite')), 'handled by the service, not in-process');
   });
 
   test('a key file others can read is refused', async () => {
     chmodSync(keyFile, 0o644);
     try {
-      const out = parseCgi(await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(dir, 'fallback.sqlite'), serverRoot: join(dir, 'svc-root') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json' }, noBody(), { user: 'root', uid: 0, home: '/root' }));
+      const out = parseCgi(await runCgi('whm', { frontDoor: 'whm', service: sock, key: keyFile, db: join(scratch.dir, 'fallback.sqlite'), serverRoot: join(scratch.dir, 'svc-root') }, { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', REMOTE_USER: 'res1', HTTP_ACCEPT: 'application/json' }, noBody(), { user: 'root', uid: 0, home: '/root' }));
       // falls back to handling the request in-process (same scope), never to trusting the key
       assert.deepEqual(domainsOf(out), RES1);
     } finally {
