@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { WHM_RESELLER_ACLS } from '../../src/web/cgi.js';
+
 const M = fileURLToPath(new URL('../../plugin-manifests/', import.meta.url));
 const read = (p: string) => readFileSync(join(M, p), 'utf8');
 const isPng = (p: string) => readFileSync(join(M, p)).subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]));
@@ -100,7 +102,10 @@ describe('WHM AppConfig', () => {
     assert.match(conf.url, /^\/cgi\/.+/);
     assert.notEqual(conf.url, '/cgi/');
     assert.equal(conf.user, 'root');
-    assert.ok(conf.acls, 'acls');
+    // AppConfig's acls means "at least one of these" (cPanel's AppConfig guide): one ACL, the page's edit-dns — the
+    // privilege a reseller is likelier to lack — so a reseller with list-accts alone is not offered a page that refuses.
+    assert.equal(conf.acls, 'edit-dns');
+    assert.ok(WHM_RESELLER_ACLS.some((r) => r.acl === conf.acls), 'the menu asks for one of the privileges the page checks');
     assert.equal(conf.displayname, 'Mail Health');
     assert.equal(`/cgi/${conf.entryurl}`, conf.url, 'entryurl is relative to /cgi/');
     assert.ok(isPng(`whm/${conf.icon}`));
