@@ -1,6 +1,6 @@
 // The embedded demo: a files panel shipped in the repository (src/demo/panel) plus the "outside world" zones the
 // audit needs (src/demo/world), all served by the loopback DNS server so the audit runs over the wire, offline.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,14 +72,16 @@ export interface Demo {
 
 /**
  * Start the demo: copy the shipped panel to a fresh working directory (fixes change it, the repository stays clean),
- * serve it with the world on loopback, and keep serving the panel's zones as they change.
+ * serve it with the world on loopback, and keep serving the panel's zones as they change. close() removes the copy.
  */
 export async function startDemo(opts: { panelDir?: string; fresh?: boolean } = {}): Promise<Demo> {
   let panelDir = opts.panelDir ?? DEMO_PANEL_DIR;
+  /** The working copy made here (removed by close), if any. */
+  let copy: string | null = null;
   if (opts.fresh !== false) {
-    const dir = mkdtempSync(join(tmpdir(), 'mailhealth-demo-'));
-    cpSync(panelDir, dir, { recursive: true });
-    panelDir = dir;
+    copy = mkdtempSync(join(tmpdir(), 'mailhealth-demo-'));
+    cpSync(panelDir, copy, { recursive: true });
+    panelDir = copy;
   }
   const dns = await startDnsServer({ data: buildWorld(panelDir) });
   let watcher: FSWatcher | null = null;
@@ -97,9 +99,11 @@ export async function startDemo(opts: { panelDir?: string; fresh?: boolean } = {
   return {
     panelDir,
     dns,
+    /** Stops the DNS server and removes the working copy (with the history database the demo keeps in it). */
     async close() {
       watcher?.close();
       await dns.close();
+      if (copy) rmSync(copy, { recursive: true, force: true });
     },
   };
 }
