@@ -5,7 +5,7 @@ import { createResolver, parseServer, type ResolverOptions, type WireResolver } 
 import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
 import { openStore, type Store } from '../adapters/store/store.js';
 import { resolveDbPath } from '../adapters/store/path.js';
-import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { withSettings, type SettingsSource } from '../adapters/panels/with-settings.js';
 import type { AuditOptions } from '../core/checks/context.js';
 import { auditOptionsFrom, SETTING_KEYS } from '../web/settings.js';
@@ -95,8 +95,36 @@ export function defaultConfig(path = DEFAULT_CONFIG_PATH): Partial<PanelConfig> 
   return loadConfig(path);
 }
 
+/**
+ * A config file named with --config must be there: a typo would otherwise be read as an empty config (loadConfig
+ * takes a missing file for none, which only the default path may be) and the command would run without the panel,
+ * token or admin token it names. UsageError (exit 2) naming the path; main checks this before any command starts.
+ */
+export function checkConfigPath(o: Pick<GlobalOptions, 'config'>): void {
+  if (o.config === undefined) return;
+  if (o.config === '') throw new UsageError('--config needs the path of a config file (got an empty one)');
+  let isFile: boolean;
+  try {
+    isFile = statSync(o.config).isFile();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return; // e.g. not readable by this user: loadConfig says so
+    throw new UsageError(
+      `--config ${JSON.stringify(o.config)}: no such file (a config file named on the command line must exist; only the default, ${DEFAULT_CONFIG_PATH}, may be absent)`,
+    );
+  }
+  if (!isFile) throw new UsageError(`--config ${JSON.stringify(o.config)}: not a file`);
+}
+
+/** The config: the file --config names (which must exist), else the installed one when there (defaultConfig). */
+export function configFromOptions(o: Pick<GlobalOptions, 'config'>): Partial<PanelConfig> {
+  if (o.config === undefined) return defaultConfig();
+  checkConfigPath(o);
+  return loadConfig(o.config);
+}
+
 export function panelFromOptions(o: GlobalOptions): Panel {
-  const fileCfg = o.config ? loadConfig(o.config) : defaultConfig();
+  const fileCfg = configFromOptions(o);
   const kind = (o.panel ?? fileCfg.panel ?? 'files') as PanelKind;
   if (!KINDS.includes(kind)) throw new UsageError(`--panel must be one of ${KINDS.join(', ')} (got ${JSON.stringify(o.panel)})`);
   const cfg: PanelConfig = {

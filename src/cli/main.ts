@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { PanelError } from '../core/panel.js';
 import { StoreError } from '../adapters/store/store.js';
 import { ReportInterruptedError } from '../cron/report.js';
-import { checkGlobalNumbers, printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
+import { checkConfigPath, checkGlobalNumbers, printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
@@ -78,8 +78,10 @@ export async function main(argv: string[]): Promise<number> {
   let json = wantsJson(argv);
   program.hook('preAction', (_program, action) => {
     json = Boolean(action.opts().json);
-    // The global numeric options, whatever the command (one that does not use them still refuses a bad value).
+    // The global numeric options, whatever the command (one that does not use them still refuses a bad value), and a
+    // --config file that is not there: usage errors before anything starts.
     checkGlobalNumbers(action.optsWithGlobals());
+    checkConfigPath(action.optsWithGlobals());
   });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -3,17 +3,20 @@
 // unfinished jobs interrupted (store.interruptUnfinishedJobs at server start).
 import type { CheckName, DomainRef, DomainStatus, Identity, Severity } from '../core/model.js';
 import type { PreparedAudit } from '../adapters/store/store.js';
-import { bulkAudit, type BulkItem } from '../adapters/workers/bulk.js';
+import { bulkAudit, GONE_TEXT, type BulkItem } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
 import { auditOptionsFrom } from './settings.js';
 import { withResolver, type WebDeps } from './services.js';
 
-export interface JobResult {
-  domain: string;
-  status: DomainStatus;
-  auditedAt: string;
-  checks: Partial<Record<CheckName, Severity>>;
-}
+export type JobResult =
+  | {
+      domain: string;
+      status: DomainStatus;
+      auditedAt: string;
+      checks: Partial<Record<CheckName, Severity>>;
+    }
+  /** A domain removed from the panel while the job ran: skipped, nothing recorded (adapters/workers/gone.ts). */
+  | { domain: string; status: 'gone'; reason: typeof GONE_TEXT };
 
 /** Finished jobs whose streamed rows stay in memory (older ones: progress only; their results are in the store). */
 const KEEP_FINISHED = 10;
@@ -38,7 +41,7 @@ export class BulkRunner {
     this.results.set(jobId, []);
     // run() records its own failures; this catch is for a store that fails too (closed under it): never an unhandled
     // rejection, which would end the process.
-    const p = this.run(jobId, runId, refs)
+    const p = this.run(jobId, runId, refs, identity)
       .catch((e: unknown) => {
         process.stderr.write(`mailhealth web: bulk job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
       })
@@ -51,11 +54,13 @@ export class BulkRunner {
     return jobId;
   }
 
-  private async run(jobId: number, runId: number, refs: DomainRef[]): Promise<void> {
+  private async run(jobId: number, runId: number, refs: DomainRef[], identity: Identity): Promise<void> {
     const { store } = this.deps;
     const owners = new Map(refs.map((r) => [r.domain, r.owner]));
     const list = this.results.get(jobId)!;
     let failed = 0;
+    let gone = 0;
+    let goneUnsaved = false;
     let cancelled = false;
     let batch: PreparedAudit[] = [];
     let batchFailed = 0;
@@ -64,12 +69,15 @@ export class BulkRunner {
     let storeFailure: unknown = null;
     const flush = () => {
       lastFlush = Date.now();
-      if (!batch.length) return;
-      store.recordPreparedAudits(runId, batch);
-      store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
-      store.updateJob(jobId, { done, failed });
+      if (!batch.length && !goneUnsaved) return;
+      if (batch.length) {
+        store.recordPreparedAudits(runId, batch);
+        store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
+      }
+      store.updateJob(jobId, { done, failed, gone });
       batch = [];
       batchFailed = 0;
+      goneUnsaved = false;
     };
     const onResult = (a: BulkItem, n: number) => {
       done = n;
@@ -84,6 +92,15 @@ export class BulkRunner {
       const checks = JSON.parse(a.prepared.checks) as Partial<Record<CheckName, Severity>>;
       list.push({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, checks });
     };
+    // Removed from the panel since the job started (and no longer in this identity's scope): no audit, no row.
+    const onGone = (domain: string, n: number) => {
+      done = n;
+      gone++;
+      goneUnsaved = true;
+      if (Date.now() - lastFlush >= STORE_BATCH_MS) flush();
+      list.push({ domain, status: 'gone', reason: GONE_TEXT });
+    };
+    const scope = () => this.deps.panel.listDomains(identity);
     const domains = refs.map((r) => r.domain);
     const options = auditOptionsFrom(store);
     const bulk = {
@@ -99,16 +116,17 @@ export class BulkRunner {
         }
       },
       onResult,
+      onGone,
     };
     try {
       const spec = this.deps.resolverOptions?.();
       if (spec) {
         const threads = this.deps.auditThreads;
-        await bulkAudit(domains, { panel: this.deps.panel, resolver: spec, options, now: this.deps.now }, { ...bulk, ...(threads !== undefined ? { threads } : {}) });
+        await bulkAudit(domains, { panel: this.deps.panel, resolver: spec, options, now: this.deps.now, scope }, { ...bulk, ...(threads !== undefined ? { threads } : {}) });
       } else {
         // A resolver the app was given as an object (tests, custom wiring): this thread only.
         await withResolver(this.deps, (resolver) =>
-          bulkAudit(domains, { panel: this.deps.panel, resolver: {}, inProcess: resolver, options, now: this.deps.now }, { ...bulk, threads: 0 }),
+          bulkAudit(domains, { panel: this.deps.panel, resolver: {}, inProcess: resolver, options, now: this.deps.now, scope }, { ...bulk, threads: 0 }),
         );
       }
       if (storeFailure) throw storeFailure;
@@ -157,6 +175,7 @@ export class BulkRunner {
       total: job.total,
       done: job.done,
       failed: job.failed,
+      gone: job.gone,
       cancelRequested: job.cancelRequested,
       createdAt: job.createdAt,
       updatedAt: job.updatedAt,

@@ -2,7 +2,7 @@
 // process, or its zone unreadable): it says the change is still being settled and to try again shortly — not
 // "Change N is intent, not applied: nothing to undo" — and writes nothing; once settled, the undo goes through.
 import assert from 'node:assert/strict';
-import { renameSync, readFileSync } from 'node:fs';
+import { renameSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
@@ -12,11 +12,18 @@ import { demoPanelWithDns, runCli } from '../helpers/cli.js';
 
 const HASH = `sha256:${'0'.repeat(64)}`;
 
+/** An empty config file: the test never reads the installed /etc/mailhealth/config.json (a --config path must exist). */
+function emptyConfig(dir: string): string {
+  const path = join(dir, 'empty-config.json');
+  writeFileSync(path, '{}\n');
+  return path;
+}
+
 test('undo of an interrupted fix whose lock is still held: "still being settled", nothing written; undone once the lock expired', async (t) => {
   const { dir, panel: panelDir, dns } = await demoPanelWithDns(t, 'mailhealth-undo-settling-');
   const db = join(dir, 'h.sqlite');
   const cli = (...args: string[]) =>
-    runCli(['--panel', 'files', '--panel-root', panelDir, '--resolver', dns.address, '--authoritative-port', String(dns.port), '--db', db, '--config', join(dir, 'none.json'), ...args]);
+    runCli(['--panel', 'files', '--panel-root', panelDir, '--resolver', dns.address, '--authoritative-port', String(dns.port), '--db', db, '--config', emptyConfig(dir), ...args]);
   const zoneText = () => readFileSync(join(panelDir, 'zones', 'florist.example.db'), 'utf8');
 
   // A fix killed after its write: intent, zone written, its domain lock leased for 2 minutes from now.
@@ -34,8 +41,9 @@ test('undo of an interrupted fix whose lock is still held: "still being settled"
 
   const json = await cli('undo', String(id), '--json');
   assert.equal(json.code, 1, json.stderr);
-  const j = JSON.parse(json.stdout) as { status: string; reason: string };
+  const j = JSON.parse(json.stdout) as { status: string; reason: string; undoOf: number };
   assert.equal(j.status, 'refused');
+  assert.equal(j.undoOf, id, 'a refused undo names the change it was for (README: undo --json has undoOf), as the web API does');
   assert.match(j.reason, new RegExp(`^Change ${id} is still being settled: a fix on florist\\.example was interrupted \\(or is still running\\)`));
   assert.match(j.reason, /once its lock on the domain expires \(at most 2 minutes\)\. Nothing was changed; try again shortly\.$/);
   const text = await cli('undo', String(id));
@@ -58,7 +66,7 @@ test('undo of an interrupted fix whose zone cannot be read: "still being settled
   const { dir, panel: panelDir, dns } = await demoPanelWithDns(t, 'mailhealth-undo-settling-');
   const db = join(dir, 'h.sqlite');
   const cli = (...args: string[]) =>
-    runCli(['--panel', 'files', '--panel-root', panelDir, '--resolver', dns.address, '--authoritative-port', String(dns.port), '--db', db, '--config', join(dir, 'none.json'), ...args]);
+    runCli(['--panel', 'files', '--panel-root', panelDir, '--resolver', dns.address, '--authoritative-port', String(dns.port), '--db', db, '--config', emptyConfig(dir), ...args]);
   const store = openStore(db);
   const rec = { name: '_mh-never.plumber.example', ttl: 300, type: 'TXT', value: 'never written', txt: ['never written'] };
   const id = store.recordIntent({ domain: 'plumber.example', check: 'dmarc', planHash: HASH, zoneVersion: null, changes: [{ action: 'add', name: rec.name, type: 'TXT', ttl: 300, before: null, after: rec }], byUser: 'root' });

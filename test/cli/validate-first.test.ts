@@ -82,3 +82,76 @@ for (const [name, args, msg] of refused) {
     assert.ok(!existsSync(s.db), 'no database file created');
   });
 }
+
+// A config file named with --config must exist: a typo was read as an empty config (loadConfig takes a missing file
+// for none), so `history` said "the files panel needs --panel-root DIR" and `serve` started without the admin token.
+// Only the default path (/etc/mailhealth/config.json) may be absent.
+test('--config naming a file that does not exist: exit 2 naming the path, before anything starts', { timeout: 90_000 }, async (t) => {
+  const s = sandbox(t);
+  const typo = join(s.dir, 'confg.json');
+  writeFileSync(join(s.dir, 'config.json'), JSON.stringify({ panel: 'files', panelRoot: join(s.dir, 'panel'), adminToken: 'secret-token-123' }));
+  const named = new RegExp(`--config "${typo.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}": no such file`);
+
+  const history = await cli(['--config', typo, '--db', s.db, 'history']);
+  assert.equal(history.code, 2, history.stderr);
+  assert.match(history.stderr, named);
+  assert.doesNotMatch(history.stderr, /panel-root/, 'not the misleading files-panel message');
+  assert.equal(history.stdout, '');
+
+  const json = await cli(['--config', typo, '--db', s.db, 'history', '--json']);
+  assert.equal(json.code, 2, json.stderr);
+  const err = JSON.parse(json.stdout) as { error: { kind: string; message: string } };
+  assert.equal(err.error.kind, 'usage');
+  assert.match(err.error.message, named);
+
+  // serve: refused before the store, the scheduler or the server start (it used to serve without the admin token).
+  const serve = await cli(['--config', typo, '--panel', 'files', '--panel-root', join(s.dir, 'panel'), '--db', s.db, 'serve', '--port', '0', '--no-report'], 30_000);
+  assert.equal(serve.code, 2, serve.stderr);
+  assert.match(serve.stderr, named);
+  assert.doesNotMatch(serve.stderr, /serving on/);
+
+  // Other commands refuse it the same way (audit, undo, report), and an empty path is refused too.
+  for (const args of [['audit', 'bakery.example'], ['undo', '1'], ['report', '--json']]) {
+    const r = await cli(['--config', typo, ...s.base, ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, named, args.join(' '));
+  }
+  const empty = await cli([...s.base, '--config', '', 'history']);
+  assert.equal(empty.code, 2, empty.stderr);
+  assert.match(empty.stderr, /--config needs the path of a config file/);
+  assert.ok(!existsSync(s.db), 'no database file created');
+
+  // The right path is read: the panel comes from the file (undo gets as far as looking for the change).
+  const ok = await cli(['--config', join(s.dir, 'config.json'), '--db', s.db, 'undo', '1']);
+  assert.equal(ok.code, 2, ok.stderr);
+  assert.match(ok.stderr, /no change 1 that root may see/);
+  assert.ok(!existsSync(s.db), 'no database file created');
+});
+
+// `history` with a --db path that does not exist created the directory and an empty database and answered an empty
+// history (exit 0). Now as `undo`: nothing is created, and the answer says there is no history database there.
+test('history with a --db path that does not exist: exit 2 "no history database at PATH", nothing created', { timeout: 90_000 }, async (t) => {
+  const s = sandbox(t);
+  const missingDir = join(s.dir, 'typo-dir');
+  const db = join(missingDir, 'mailhealth.sqlit');
+  const base = ['--panel-root', join(s.dir, 'panel'), '--db', db];
+
+  const text = await cli([...base, 'history']);
+  assert.equal(text.code, 2, text.stderr);
+  assert.match(text.stderr, new RegExp(`no history database at ${db.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  assert.equal(text.stdout, '');
+
+  const json = await cli([...base, 'history', 'bakery.example', '--json']);
+  assert.equal(json.code, 2, json.stderr);
+  const err = JSON.parse(json.stdout) as { error: { kind: string; message: string } };
+  assert.equal(err.error.kind, 'usage');
+  assert.match(err.error.message, /^no history database at /);
+  assert.ok(!existsSync(missingDir), 'neither the directory nor a database is created');
+
+  // An existing database still answers (empty history, exit 0).
+  const made = await cli([...s.base, 'prune', '--json']);
+  assert.equal(made.code, 0, made.stderr);
+  const ok = await cli([...s.base, 'history', '--json']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout), { audits: [], changes: [] });
+});

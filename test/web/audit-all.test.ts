@@ -61,8 +61,8 @@ describe('a customer\'s "Audit all" with many domains', () => {
     assert.equal(audited(ERIN), ERIN.length);
 
     const page = await erin.agent.get('/domains').expect(200);
-    assert.match(page.text, new RegExp(`id="job" data-job-id="${jobs[0].id}" data-status="complete"`));
-    assert.match(page.text, new RegExp(`id="job-done">${ERIN.length}<`));
+    assert.match(page.text, new RegExp(`id="job-${jobs[0].id}" data-job-id="${jobs[0].id}" data-status="complete"`));
+    assert.match(page.text, new RegExp(`id="job-${jobs[0].id}-done">${ERIN.length}<`));
     assert.match(page.text, /<script src="\/assets\/bulk.js" defer><\/script>/, 'progress is polled while it runs');
     assert.equal((await erin.agent.get(`/api/jobs/${jobs[0].id}`).expect(200)).body.total, ERIN.length);
 

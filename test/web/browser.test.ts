@@ -3,10 +3,11 @@
 // test-artifacts/ (1280px and 390px wide). Skipped with a message when /usr/bin/chromium is missing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Panel } from '../../src/core/panel.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { demoWorld, PASSWORD, type TestWorld } from './helpers.js';
 
@@ -103,11 +104,11 @@ describe('browser: customer fixes the HostGator leftover', { skip }, () => {
     await page.goto(`${server.url}/bulk`);
     await page.getByRole('button', { name: /Audit all/ }).click();
     await page.waitForURL(/\/bulk$/);
-    const id = await page.getAttribute('#job', 'data-job-id');
+    const id = await page.getAttribute('#jobs section.job[data-job-id]', 'data-job-id');
     assert.ok(id);
     // The page polls the job; the bar reaches the total (bounded wait on the page, not a sleep).
-    await page.waitForFunction(() => document.getElementById('job-status')?.textContent === 'complete', null, { timeout: 20_000 });
-    assert.equal(await page.textContent('#job-done'), await page.textContent('#job-total'));
+    await page.waitForFunction((jobId) => document.getElementById(`job-${jobId}-status`)?.textContent === 'complete', id, { timeout: 20_000 });
+    assert.equal(await page.textContent(`#job-${id}-done`), await page.textContent(`#job-${id}-total`));
     await shot(page, '08-bulk');
     await page.locator('input.sel').first().check();
     await page.selectOption('#bf-check', 'dmarc');
@@ -121,4 +122,102 @@ describe('browser: customer fixes the HostGator leftover', { skip }, () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+});
+
+describe('browser: several bulk jobs, one with a domain removed from the panel meanwhile', { skip }, () => {
+  let w: TestWorld;
+  let server: RunningServer;
+  let ctx: BrowserContext;
+  let profile: string;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => (release = r));
+  before(async () => {
+    w = await demoWorld({});
+    const inner = w.panel;
+    const panelDir = w.demo!.panelDir;
+    // The first bulk job's first read (plumber.example, with one domain at a time) waits for release(); then bob's
+    // plumber.example leaves the panel (panel.json entry and zone file) before it is read.
+    const panel: Panel = {
+      kind: inner.kind,
+      capabilities: inner.capabilities,
+      listAccounts: () => inner.listAccounts(),
+      listDomains: (identity) => inner.listDomains(identity),
+      readZone: async (domain) => {
+        if (domain === 'plumber.example') {
+          await gate;
+          const path = join(panelDir, 'panel.json');
+          const cfg = JSON.parse(readFileSync(path, 'utf8')) as { accounts: { domains?: string[] }[] };
+          for (const a of cfg.accounts) if (a.domains) a.domains = a.domains.filter((d) => d !== 'plumber.example');
+          writeFileSync(path, JSON.stringify(cfg));
+          rmSync(join(panelDir, 'zones', 'plumber.example.db'), { force: true });
+        }
+        return inner.readZone(domain);
+      },
+      readMailSettings: (domain) => inner.readMailSettings(domain),
+      applyChanges: (domain, changes, version) => inner.applyChanges(domain, changes, version),
+    };
+    server = await startServer({ panel, store: w.store, makeResolver: w.makeResolver, identityFrom: 'session', host: '127.0.0.1', port: 0, auditConcurrency: 1 });
+    profile = mkdtempSync(join(tmpdir(), 'mailhealth-chromium-'));
+    ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+    });
+  });
+  after(async () => {
+    release();
+    await ctx?.close();
+    await server?.close();
+    await w?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  test('/bulk polls every running job; the removed domain is marked "no longer on the server"', async () => {
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('User').fill('rita');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/\/domains$/);
+    await page.goto(`${server.url}/bulk`);
+    await page.getByRole('button', { name: /Audit all/ }).click();
+    await page.waitForURL(/\/bulk$/);
+    const a = await page.getAttribute('#jobs section.job[data-job-id]', 'data-job-id');
+    // A second job of the same user, for one domain: it finishes while the first one still waits.
+    const csrf = await page.getAttribute('meta[name="csrf-token"]', 'content');
+    const started = await page.evaluate(async (token) => {
+      const r = await fetch('/api/bulk', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': token ?? '' }, body: JSON.stringify({ domains: ['dentist.example'] }) });
+      return (await r.json()) as { jobId: number };
+    }, csrf);
+    const b = String(started.jobId);
+    await page.waitForFunction((id) => fetch(`/api/jobs/${id}`).then((r) => r.json()).then((j: { status: string }) => j.status === 'complete'), b, { timeout: 20_000 });
+    await page.reload();
+    assert.deepEqual(await page.locator('#jobs section.job[data-job-id]').evaluateAll((els) => els.map((e) => [e.getAttribute('data-job-id'), e.getAttribute('data-status')])), [
+      [a, 'running'],
+      [b, 'complete'],
+    ]);
+    assert.equal(await page.locator(`#job-${a}-cancel`).count(), 1);
+    assert.equal(await page.locator(`#job-${b}-cancel`).count(), 0);
+    await shot(page, '12-bulk-two-jobs');
+    release();
+    await page.waitForFunction((id) => document.getElementById(`job-${id}-status`)?.textContent === 'complete', a, { timeout: 20_000 });
+    assert.equal(await page.textContent(`#job-${a}-gone`), '1');
+    assert.equal(await page.textContent(`#job-${a}-done`), '4');
+    assert.equal(await page.locator(`#job-${a}-cancel`).count(), 0, 'Cancel goes once the job is done');
+    assert.ok(await page.locator(`#job-${a} .job-gone-text`).isVisible());
+    assert.match((await page.textContent('tr[data-domain="plumber.example"] td.st')) ?? '', /no longer on the server/);
+    await shot(page, '13-bulk-gone');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-1280.png`), fullPage: true });
+  }
 });

@@ -125,7 +125,7 @@ describe('bulk', () => {
     assert.equal((await agent.get(`/api/jobs/${job.id}?since=${body.next}`).expect(200)).body.results.length, 0);
     const page = await agent.get('/bulk').expect(200);
     assert.match(page.text, new RegExp(`data-job-id="${job.id}" data-status="complete"`));
-    assert.match(page.text, /id="job-done">4</);
+    assert.match(page.text, new RegExp(`id="job-${job.id}-done">4<`));
     const csv = await agent.get('/api/export.csv?status=fail').expect(200);
     assert.match(csv.text, /^domain,owner,status,audited_at,spf,dkim,dmarc,lockdown,mx,dns,ptr\r\n/);
     assert.ok(csv.text.trim().split('\r\n').slice(1).every((l) => l.includes('"fail"')));

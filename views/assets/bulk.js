@@ -1,5 +1,5 @@
-// The bulk page: select-all, and a running job's progress polled from /api/jobs/<id> with results streamed into
-// the table rows on this page.
+// The bulk page (and a customer's /domains): select-all, and each running job's progress polled from /api/jobs/<id>
+// with results streamed into the table rows on this page (a domain removed from the panel meanwhile is marked so).
 (function () {
   'use strict';
   var LABELS = { fail: 'Fail', warn: 'Warning', unknown: 'Unknown', info: 'OK', pass: 'OK', none: 'Not audited' };
@@ -34,54 +34,77 @@
     if (when) when.textContent = 'just now';
     row.classList.add('fresh');
   }
-  var box = document.getElementById('job');
-  if (!box || !box.getAttribute('data-job-id')) return;
-  var id = box.getAttribute('data-job-id');
-  var status = box.getAttribute('data-status');
-  if (status !== 'running' && status !== 'queued') return;
-  var since = 0;
-  var gone = false;
-  var failures = 0;
-  function set(idName, v) {
-    var el = document.getElementById(idName);
-    if (el) el.textContent = String(v);
+  function markGone(r) {
+    var row = document.querySelector('tr[data-domain="' + (window.CSS && CSS.escape ? CSS.escape(r.domain) : r.domain) + '"]');
+    if (!row) return;
+    var st = row.querySelector('td.st');
+    if (st) {
+      var s = document.createElement('span');
+      s.className = 'muted';
+      s.textContent = r.reason || 'no longer on the server';
+      st.replaceChildren(s);
+    }
+    row.classList.add('gone');
   }
-  function poll() {
-    fetch('/api/jobs/' + encodeURIComponent(id) + '?since=' + since, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(function (r) {
-        if (r.ok) return r.json();
-        // Logged out (another tab), no longer allowed, or the job is gone: polling again cannot help.
-        if (r.status === 401 || r.status === 403 || r.status === 404) {
-          gone = true;
-          set('job-status', r.status === 401 ? 'logged out: reload the page' : 'no longer available');
-        }
-        return Promise.reject(new Error(String(r.status)));
-      })
-      .then(function (j) {
-        var p = document.getElementById('job-progress');
-        if (p) { p.max = Math.max(j.total, 1); p.value = j.done; p.textContent = j.done + ' of ' + j.total; }
-        set('job-done', j.done);
-        set('job-total', j.total);
-        set('job-failed', j.failed);
-        set('job-status', j.status);
-        var st = document.getElementById('job-status');
-        if (st) st.className = 'state state-' + j.status;
-        j.results.forEach(updateRow);
-        since = j.next;
-        failures = 0;
-        if (j.status === 'running' || j.status === 'queued') setTimeout(poll, 1000);
-        else {
-          var c = document.getElementById('job-cancel');
-          if (c) c.remove();
+  // Every job on the page that is still running is polled on its own (a user may have several).
+  function watch(box) {
+    var id = box.getAttribute('data-job-id');
+    var status = box.getAttribute('data-status');
+    if (status !== 'running' && status !== 'queued') return;
+    var since = 0;
+    var gone = false;
+    var failures = 0;
+    function part(cls) {
+      return box.querySelector('.' + cls);
+    }
+    function set(cls, v) {
+      var el = part(cls);
+      if (el) el.textContent = String(v);
+    }
+    function poll() {
+      fetch('/api/jobs/' + encodeURIComponent(id) + '?since=' + since, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+        .then(function (r) {
+          if (r.ok) return r.json();
+          // Logged out (another tab), no longer allowed, or the job is gone: polling again cannot help.
+          if (r.status === 401 || r.status === 403 || r.status === 404) {
+            gone = true;
+            set('job-status', r.status === 401 ? 'logged out: reload the page' : 'no longer available');
+          }
+          return Promise.reject(new Error(String(r.status)));
+        })
+        .then(function (j) {
+          var p = part('job-progress');
+          if (p) { p.max = Math.max(j.total, 1); p.value = j.done; p.textContent = j.done + ' of ' + j.total; }
+          set('job-done', j.done);
+          set('job-total', j.total);
+          set('job-failed', j.failed);
+          set('job-gone', j.gone || 0);
+          var gt = part('job-gone-text');
+          if (gt) gt.hidden = !j.gone;
+          set('job-status', j.status);
+          var st = part('job-status');
+          if (st) st.className = 'state state-' + j.status + ' job-status';
+          j.results.forEach(function (r) {
+            if (r.status === 'gone') markGone(r);
+            else updateRow(r);
+          });
+          since = j.next;
+          failures = 0;
           box.setAttribute('data-status', j.status);
-        }
-      })
-      .catch(function () {
-        // Network trouble or a server error: try again, a while later each time, up to a minute apart.
-        if (gone) return;
-        failures++;
-        setTimeout(poll, Math.min(60000, 5000 * failures));
-      });
+          if (j.status === 'running' || j.status === 'queued') setTimeout(poll, 1000);
+          else {
+            var c = part('job-cancel');
+            if (c) c.remove();
+          }
+        })
+        .catch(function () {
+          // Network trouble or a server error: try again, a while later each time, up to a minute apart.
+          if (gone) return;
+          failures++;
+          setTimeout(poll, Math.min(60000, 5000 * failures));
+        });
+    }
+    poll();
   }
-  poll();
+  document.querySelectorAll('section.job[data-job-id]').forEach(watch);
 })();

@@ -188,6 +188,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // every page that shows findings.
     sql: `SELECT 1;`,
   },
+  {
+    description: 'jobs.gone: domains a bulk job skipped because the panel no longer has them (removed while it ran)',
+    // Additive: an older row reads as 0 (nothing skipped, which is what older code did not do).
+    sql: `ALTER TABLE jobs ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

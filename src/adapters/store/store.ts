@@ -146,8 +146,11 @@ export interface Job {
   byUser: string;
   scope: unknown;
   total: number;
+  /** Domains handled: audited, or skipped as gone. */
   done: number;
   failed: number;
+  /** Domains skipped because the panel no longer has them (removed while the job ran): not audited, not recorded. */
+  gone: number;
   status: JobStatus;
   cancelRequested: boolean;
   runId: number | null;
@@ -159,6 +162,7 @@ export interface Job {
 export interface JobUpdate {
   done?: number;
   failed?: number;
+  gone?: number;
   status?: JobStatus;
   runId?: number | null;
   error?: string | null;
@@ -358,6 +362,7 @@ interface JobRow {
   total: number;
   done: number;
   failed: number;
+  gone: number;
   status: JobStatus;
   cancel_requested: number;
   run_id: number | null;
@@ -426,6 +431,7 @@ function jobFromRow(r: JobRow): Job {
     total: r.total,
     done: r.done,
     failed: r.failed,
+    gone: r.gone,
     status: r.status,
     cancelRequested: r.cancel_requested !== 0,
     runId: r.run_id,
@@ -1075,12 +1081,14 @@ export class Store {
   updateJob(id: number, update: JobUpdate): void {
     if (update.done !== undefined) checkCount(update.done, 'done');
     if (update.failed !== undefined) checkCount(update.failed, 'failed');
+    if (update.gone !== undefined) checkCount(update.gone, 'gone');
     this.write(() => {
       const row = this.st(`SELECT * FROM jobs WHERE id = ?`).get(id) as JobRow | undefined;
       if (!row) throw new StoreError('not-found', `job ${id} does not exist`);
-      this.st(`UPDATE jobs SET done = ?, failed = ?, status = ?, run_id = ?, error = ?, updated_at = ? WHERE id = ?`).run(
+      this.st(`UPDATE jobs SET done = ?, failed = ?, gone = ?, status = ?, run_id = ?, error = ?, updated_at = ? WHERE id = ?`).run(
         update.done ?? row.done,
         update.failed ?? row.failed,
+        update.gone ?? row.gone,
         update.status ?? row.status,
         update.runId !== undefined ? update.runId : row.run_id,
         update.error !== undefined ? update.error : row.error,
@@ -1108,6 +1116,22 @@ export class Store {
       ) as JobRow[];
       return rows.map(jobFromRow);
     });
+  }
+
+  /**
+   * What a user's job list on a page shows: every job of theirs still queued or running (newest first, at most
+   * `limit`), then their latest finished one (null when none).
+   */
+  pageJobs(byUser: string, limit = 50): { active: Job[]; lastFinished: Job | null } {
+    checkLimit(limit);
+    // One read transaction: a job that finishes meanwhile is listed once, not twice or not at all.
+    return this.guard(() =>
+      this.db.transaction(() => {
+        const active = this.st(`SELECT * FROM jobs WHERE by_user = ? AND status IN ('queued', 'running') ORDER BY id DESC LIMIT ?`).all(byUser, limit) as JobRow[];
+        const last = this.st(`SELECT * FROM jobs WHERE by_user = ? AND status NOT IN ('queued', 'running') ORDER BY id DESC LIMIT 1`).get(byUser) as JobRow | undefined;
+        return { active: active.map(jobFromRow), lastFinished: last ? jobFromRow(last) : null };
+      })(),
+    );
   }
 
   /** Asks a queued or running job to stop. False when the job is unknown or already finished. */

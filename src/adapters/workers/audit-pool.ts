@@ -11,14 +11,15 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AuditOptions } from '../../core/checks/context.js';
-import type { DomainAudit, MailSettings } from '../../core/model.js';
+import type { DomainAudit } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import type { ResolverOptions, ResolverStats } from '../dns/resolver.js';
 import type { PreparedAudit } from '../store/store.js';
 import { auditDomain, type BulkOptions } from '../../core/audit.js';
 import { createResolver, type WireResolver } from '../dns/resolver.js';
 import { itemFromAudit, itemFromPrepared, type BulkItem } from './item.js';
-import { readPanel, type FromWorker, type ToWorker, type WorkerInit, type WorkerJob } from './job.js';
+import { readDomain, readPanel, type FromWorker, type ToWorker, type WorkerInit, type WorkerJob } from './job.js';
+import { ScopeWatch, type ScopeListing } from './gone.js';
 
 export interface PoolDeps {
   panel: Panel;
@@ -27,11 +28,21 @@ export interface PoolDeps {
   options?: AuditOptions;
   /** Timestamps of the audits (set here when the result arrives). Default: the worker's clock. */
   now?: () => Date;
+  /**
+   * The run identity's scope (`() => panel.listDomains(identity)`). Given, a domain whose panel read says not-found
+   * and that this listing no longer holds is skipped as gone (see ./gone.ts): not audited, handed to onGone.
+   */
+  scope?: ScopeListing;
 }
 
 /** core's BulkOptions, with each result as a BulkItem (prepared for the store; the full audit on demand). */
 export interface PoolOptions extends Omit<BulkOptions, 'onResult'> {
   onResult?: (item: BulkItem, done: number, total: number) => void | Promise<void>;
+  /**
+   * A domain skipped because the panel no longer has it (deps.scope): not audited, no result. `done` counts it (it is
+   * handled), like onResult's. Awaited in the same order as onResult; a throw stops the run.
+   */
+  onGone?: (domain: string, done: number, total: number) => void | Promise<void>;
   /** Worker threads. Default: one fewer than the cores this process may use (os.availableParallelism()), at most 8. */
   threads?: number;
   /**
@@ -99,11 +110,6 @@ interface Slot {
   finished: Extract<FromWorker, { type: 'finished' }> | null;
 }
 
-function withoutPrivateKey(dkim: MailSettings['dkim']): MailSettings['dkim'] {
-  const { privateKeyPem: _private, ...rest } = dkim;
-  return rest;
-}
-
 function message(e: unknown): string {
   return (e as Error)?.message ?? String(e);
 }
@@ -125,6 +131,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
   const resolverOptions = { ...deps.resolver, concurrency: dnsPerSlot };
   const init: WorkerInit = { resolver: resolverOptions, ...(deps.options ? { options: deps.options } : {}) };
   let localResolver: WireResolver | null = null;
+  const watch = deps.scope ? new ScopeWatch(deps.scope) : null;
 
   const slots: Slot[] = [];
   let next = 0;
@@ -182,23 +189,24 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
         setImmediate(() => flushSlot(best));
       }
     };
-    const read = async (i: number): Promise<WorkerJob> => {
-      const domain = domains[i];
-      const job: WorkerJob = { i, domain };
-      // The same two reads, in the same order, as core's buildContext.
-      try {
-        job.zone = await deps.panel.readZone(domain);
-      } catch (e) {
-        job.zoneError = message(e);
-      }
-      try {
-        const settings = await deps.panel.readMailSettings(domain);
-        // No check reads the private key (the DKIM check compares public keys): it never leaves this thread.
-        job.settings = settings.dkim.privateKeyPem === undefined ? settings : { ...settings, dkim: withoutPrivateKey(settings.dkim) };
-      } catch (e) {
-        job.settingsError = message(e);
-      }
+    // The same two reads, in the same order, as core's buildContext. No check reads the private key (the DKIM check
+    // compares public keys): it never leaves this thread. A domain gone from the panel (./gone.ts) is not audited.
+    const read = async (i: number): Promise<WorkerJob | null> => {
+      const since = watch?.mark() ?? 0;
+      const { job, notFound } = await readDomain(deps.panel, i, domains[i], true);
+      if (notFound && watch && !(await watch.stillListed(job.domain, since))) return null;
       return job;
+    };
+    const skip = (domain: string) => {
+      chain = chain
+        .then(async () => {
+          if (failure) return;
+          done++;
+          await opts.onGone?.(domain, done, total);
+          inflight--;
+          pump();
+        })
+        .catch(fail);
     };
 
     const maybeFinish = () => {
@@ -217,7 +225,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
         const i = next++;
         inflight++;
         opts.onStart?.(domains[i]);
-        read(i).then(dispatch, fail);
+        read(i).then((job) => (job ? dispatch(job) : skip(domains[i])), fail);
       }
       maybeFinish();
     };

@@ -1,14 +1,17 @@
 // One entry point for bulk audits (CLI --all, web bulk jobs): on worker threads when that pays — more than one core,
 // enough domains to cover the workers' start-up, DNS over our wire resolver — else in this thread, same contract:
 // each result is a BulkItem (prepared for the store, the full audit on demand).
-import { auditMany } from '../../core/audit.js';
+import { auditDomain } from '../../core/audit.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Resolver } from '../../core/resolver.js';
 import { createResolver, type ResolverStats } from '../dns/resolver.js';
 import { auditManyParallel, defaultThreads, type PoolDeps, type PoolOptions } from './audit-pool.js';
+import { ScopeWatch } from './gone.js';
 import { itemFromAudit } from './item.js';
+import { readDomain, readPanel } from './job.js';
 
 export type { BulkItem } from './item.js';
+export { GONE_TEXT, type ScopeListing } from './gone.js';
 
 /** Below this many domains the audit runs in this thread even when threads are asked for. */
 export const MIN_PARALLEL_DOMAINS = 100;
@@ -47,20 +50,46 @@ export async function bulkAudit(domains: string[], deps: PoolDeps & { inProcess?
   const own = deps.inProcess ? null : createResolver(deps.resolver);
   const resolver = deps.inProcess ?? own!;
   try {
-    const onResult = opts.onResult;
-    const audits = await auditMany(
-      domains,
-      { panel: deps.panel, resolver, ...(deps.options ? { options: deps.options } : {}), ...(deps.now ? { now: deps.now } : {}) },
-      {
-        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-        ...(opts.onStart ? { onStart: opts.onStart } : {}),
-        ...(opts.cancelled ? { cancelled: opts.cancelled } : {}),
-        ...(opts.keepResults !== undefined ? { keepResults: opts.keepResults } : {}),
-        ...(onResult ? { onResult: (a: DomainAudit, done: number, total: number) => onResult(itemFromAudit(a), done, total) } : {}),
-      },
-    );
-    return { audits, threads: 0 };
+    return { audits: await auditHere(domains, { ...deps, resolver }, opts), threads: 0 };
   } finally {
     own?.close();
   }
+}
+
+/**
+ * This thread's bulk audit: core's auditMany (bounded concurrency, onStart/onResult awaited in completion order,
+ * cancelled checked between domains, keepResults), except that each domain's panel reads come first — as on the
+ * worker path — so a domain gone from the panel (deps.scope, ./gone.ts) is skipped before any DNS is asked.
+ */
+async function auditHere(domains: string[], deps: Omit<PoolDeps, 'resolver'> & { resolver: Resolver }, opts: PoolOptions): Promise<DomainAudit[]> {
+  const keep = opts.keepResults !== false;
+  const results: DomainAudit[] = keep ? new Array(domains.length) : [];
+  const watch = deps.scope ? new ScopeWatch(deps.scope) : null;
+  let next = 0;
+  let done = 0;
+  const slots = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 16, domains.length)) }, async () => {
+    while (next < domains.length) {
+      if (opts.cancelled?.()) return;
+      const i = next++;
+      opts.onStart?.(domains[i]);
+      const since = watch?.mark() ?? 0;
+      const { job, notFound } = await readDomain(deps.panel, i, domains[i], false);
+      if (notFound && watch && !(await watch.stillListed(job.domain, since))) {
+        done++;
+        await opts.onGone?.(job.domain, done, domains.length);
+        continue;
+      }
+      const audit = await auditDomain(domains[i], {
+        panel: readPanel(job),
+        resolver: deps.resolver,
+        ...(deps.options ? { options: deps.options } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+      });
+      if (keep) results[i] = audit;
+      done++;
+      await opts.onResult?.(itemFromAudit(audit), done, domains.length);
+    }
+  });
+  await Promise.all(slots);
+  return keep ? results.filter(Boolean) : results;
 }

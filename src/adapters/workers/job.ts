@@ -4,6 +4,7 @@ import type { MailSettings, Zone } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import type { ResolverOptions } from '../dns/resolver.js';
 import type { PreparedAudit } from '../store/store.js';
+import { isNotFound } from './gone.js';
 
 export interface WorkerInit {
   resolver: ResolverOptions;
@@ -27,6 +28,39 @@ export type FromWorker =
   | { type: 'results'; results: { i: number; prepared: PreparedAudit }[] }
   | { type: 'failed'; error: string }
   | { type: 'finished'; stats: { queries: number; cacheHits: number; unknown: number }; asked: { name: string; type: string }[] };
+
+/**
+ * The two panel reads of one domain, in the order core's buildContext makes them. `notFound`: either read said the
+ * panel does not have the domain (PanelError 'not-found'; see ./gone.ts). `stripKey`: leave the DKIM private key out
+ * of the settings (no check reads it; a worker thread never gets it).
+ */
+export async function readDomain(panel: Panel, i: number, domain: string, stripKey: boolean): Promise<{ job: WorkerJob; notFound: boolean }> {
+  const job: WorkerJob = { i, domain };
+  let notFound = false;
+  try {
+    job.zone = await panel.readZone(domain);
+  } catch (e) {
+    job.zoneError = message(e);
+    notFound ||= isNotFound(e);
+  }
+  try {
+    const settings = await panel.readMailSettings(domain);
+    job.settings = !stripKey || settings.dkim.privateKeyPem === undefined ? settings : { ...settings, dkim: withoutPrivateKey(settings.dkim) };
+  } catch (e) {
+    job.settingsError = message(e);
+    notFound ||= isNotFound(e);
+  }
+  return { job, notFound };
+}
+
+function withoutPrivateKey(dkim: MailSettings['dkim']): MailSettings['dkim'] {
+  const { privateKeyPem: _private, ...rest } = dkim;
+  return rest;
+}
+
+function message(e: unknown): string {
+  return (e as Error)?.message ?? String(e);
+}
 
 /** The panel as seen by one audit: the two reads the main thread already made. Nothing else is reachable from here. */
 export function readPanel(job: WorkerJob): Panel {

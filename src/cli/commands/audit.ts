@@ -2,7 +2,7 @@
 import { jsonText } from '../../core/text.js';
 import type { ResolverOptions } from '../../adapters/dns/resolver.js';
 import type { PreparedAudit } from '../../adapters/store/store.js';
-import { bulkAudit, type BulkItem } from '../../adapters/workers/bulk.js';
+import { bulkAudit, GONE_TEXT, type BulkItem, type ScopeListing } from '../../adapters/workers/bulk.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Store } from '../../adapters/store/store.js';
 import {
@@ -19,7 +19,7 @@ import {
   wholeNumber,
   type GlobalOptions,
 } from '../context.js';
-import { formatAudit, progressBar } from '../format.js';
+import { formatAudit, paint, progressBar, safe } from '../format.js';
 import { interruptible } from '../interrupt.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
@@ -39,6 +39,8 @@ function threadsFromOptions(v: string): number {
 
 export interface AuditRun {
   audits: DomainAudit[];
+  /** Domains removed from the panel while the run went (opts.scope): not audited, not recorded. */
+  gone: string[];
   runId: number | null;
 }
 
@@ -63,11 +65,17 @@ export async function runAudit(
     parallel?: { resolver: ResolverOptions; threads?: number };
     /** SIGINT/SIGTERM during the run: record it interrupted, close the store, exit 1 (the CLI's `audit`; see ../interrupt.ts). */
     interrupt?: { json: boolean };
+    /**
+     * The identity's scope, asked again for a domain whose panel reads say not-found: one it no longer lists was
+     * removed from the panel after the domain list was taken, and is skipped (AuditRun.gone), not audited.
+     */
+    scope?: ScopeListing;
   },
 ): Promise<AuditRun> {
   const runId = store ? store.startRun('audit', opts.byUser, domains.length) : null;
   const owners = new Map(domains.map((d) => [d.domain, d.owner]));
   let failed = 0;
+  const gone: string[] = [];
   const showProgress = opts.progress && domains.length > 1 && process.stderr.isTTY;
   let batch: PreparedAudit[] = [];
   let batchFailed = 0;
@@ -92,6 +100,10 @@ export async function runAudit(
     }
     if (showProgress) process.stderr.write(progressBar(done, total, failed));
   };
+  const onGone = (domain: string, done: number, total: number) => {
+    gone.push(domain);
+    if (showProgress) process.stderr.write(progressBar(done, total, failed));
+  };
   // Stopped by a signal: what was audited stays on record, the run is interrupted (as after an error, below).
   const onInterrupt = (): string | undefined => {
     if (!store || runId === null) return undefined;
@@ -109,14 +121,14 @@ export async function runAudit(
     const audit = () =>
       bulkAudit(
         domains.map((d) => d.domain),
-        { panel, resolver: opts.parallel?.resolver ?? {}, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}) },
-        { concurrency: opts.concurrency, onResult, ...(threads !== undefined ? { threads } : {}) },
+        { panel, resolver: opts.parallel?.resolver ?? {}, inProcess: resolver, ...(opts.options ? { options: opts.options } : {}), ...(opts.scope ? { scope: opts.scope } : {}) },
+        { concurrency: opts.concurrency, onResult, onGone, ...(threads !== undefined ? { threads } : {}) },
       );
     const { audits } = opts.interrupt ? await interruptible(opts.interrupt.json, onInterrupt, audit) : await audit();
     if (showProgress) process.stderr.write('\n');
     flush();
     if (store && runId !== null) store.finishRun(runId, 'complete');
-    return { audits, runId };
+    return { audits, gone: gone.sort(), runId };
   } catch (e) {
     if (store && runId !== null) {
       try {
@@ -131,14 +143,22 @@ export async function runAudit(
 
 const ORDER = { fail: 0, warn: 1, unknown: 2, pass: 3 } as const;
 
-export function printAudits(audits: DomainAudit[], o: { json?: boolean; evidence?: boolean; verbose?: boolean }): void {
+/**
+ * `gone`: domains removed from the panel during the run (AuditRun.gone) — under --json the `gone` list (always there,
+ * empty when none), in text one line each after the audits.
+ */
+export function printAudits(audits: DomainAudit[], o: { json?: boolean; evidence?: boolean; verbose?: boolean }, gone: readonly string[] = []): void {
   const sorted = [...audits].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.domain.localeCompare(b.domain));
   if (o.json) {
-    process.stdout.write(jsonText({ generatedAt: new Date().toISOString(), domains: sorted }, 2) + '\n');
+    process.stdout.write(jsonText({ generatedAt: new Date().toISOString(), domains: sorted, gone }, 2) + '\n');
     return;
   }
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
-  process.stdout.write(sorted.map((a) => formatAudit(a, { color, evidence: Boolean(o.evidence), verbose: Boolean(o.verbose) })).join('\n\n') + '\n');
+  const blocks = sorted.map((a) => formatAudit(a, { color, evidence: Boolean(o.evidence), verbose: Boolean(o.verbose) }));
+  if (gone.length) {
+    blocks.push(gone.map((d) => `${paint(safe(d), '1', color)}  ${GONE_TEXT.toUpperCase()}: removed from the panel during the run; not audited, nothing recorded`).join('\n'));
+  }
+  process.stdout.write(blocks.join('\n\n') + '\n');
 }
 
 export async function auditCommand(args: string[], o: AuditCommandOptions): Promise<number> {
@@ -151,15 +171,16 @@ export async function auditCommand(args: string[], o: AuditCommandOptions): Prom
   const configured = configuredPanel(panel, storedSettings(o));
   const store = o.history === false ? null : storeFromOptions(o);
   try {
-    const { audits } = await runAudit(configured.panel, resolver, store, domains, {
+    const { audits, gone } = await runAudit(configured.panel, resolver, store, domains, {
       concurrency,
       byUser: identity.user,
+      scope: () => panel.listDomains(identity),
       progress: !o.json,
       interrupt: { json: Boolean(o.json) },
       options: configured.options,
       parallel: { resolver: resolverOptionsFrom(o), ...(threads !== undefined ? { threads } : {}) },
     });
-    printAudits(audits, o);
+    printAudits(audits, o, gone);
     return audits.some((a) => a.status === 'fail') ? 1 : 0;
   } finally {
     store?.close();

@@ -133,7 +133,12 @@ export function registerFixCommands(program: Command): void {
         const outcome: ApplyOutcome = unsettled ? { status: 'refused', reason: unsettled } : await undoChange(id, deps);
         if (o.json) {
           process.stdout.write(
-            jsonText(outcome.status === 'applied' ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes } : { status: outcome.status, reason: outcome.reason }, 2) + '\n',
+            jsonText(
+              outcome.status === 'applied'
+                ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes }
+                : { status: outcome.status, reason: outcome.reason, undoOf: id },
+              2,
+            ) + '\n',
           );
         } else if (outcome.status === 'applied') process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId})\n`);
         else process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
@@ -156,6 +161,10 @@ export function registerFixCommands(program: Command): void {
       const identity = await identityFromOptions(panel, o);
       const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
       const domain = domainArg ? (await domainsInScope(panel, identity, [domainArg], false))[0].domain : undefined;
+      // No database yet → no history to show, and none is created (as undo): a --db typo must not look like an empty
+      // history, nor leave a new database (and its directory) behind.
+      const dbPath = resolveDbPath({ flag: o.db });
+      if (!existsSync(dbPath)) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
       const store = storeFromOptions(o);
       try {
         const changes = store.changesForDomains(domain ? [domain] : [...scope], limit);

@@ -8,7 +8,7 @@ import { hashPassword } from '../../web/passwords.js';
 import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING } from '../../web/session.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
-import { panelFromOptions, RANGES, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
+import { configFromOptions, panelFromOptions, RANGES, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type ReportFlags } from '../nightly.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
@@ -39,7 +39,7 @@ export function checkHost(host: string): void {
 
 export function adminTokenFrom(o: GlobalOptions): string | null {
   if (process.env.MAILHEALTH_ADMIN_TOKEN) return process.env.MAILHEALTH_ADMIN_TOKEN;
-  const cfg = loadConfig(o.config) as { adminToken?: unknown };
+  const cfg = (o.config !== undefined ? configFromOptions(o) : loadConfig()) as { adminToken?: unknown };
   return typeof cfg.adminToken === 'string' && cfg.adminToken ? cfg.adminToken : null;
 }
 

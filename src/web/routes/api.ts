@@ -9,6 +9,7 @@ import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, preview
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
+import { historyDomains, historyFilter } from './history.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 export function apiRoutes(c: AppContext): Router {
@@ -60,8 +61,11 @@ export function apiRoutes(c: AppContext): Router {
   });
 
   r.get('/changes', async (req, res) => {
-    const scope = (await scopeOf(c, res)).map((d) => d.domain);
-    res.json(await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(scope, 100)));
+    // ?domain=: one domain's changes (as /history?domain=); not a domain name → 400 with the reason, nothing listed.
+    const filter = historyFilter(req.query.domain);
+    if (!filter.ok) throw new HttpError(400, filter.message);
+    const domains = await historyDomains(c, res, filter.domain);
+    res.json(await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, 100)));
   });
 
   r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {

@@ -12,6 +12,8 @@ import { parseCheck } from './fix.js';
 
 export const BULK_PER_PAGE = 50;
 export const BULK_FIX_MAX = 200;
+/** Running jobs shown on /bulk and a customer's /domains (the bulk rate limit keeps a user far below this). */
+export const MAX_JOBS_SHOWN = 50;
 
 /** The domains matching a filter, in the identity's scope. */
 export async function matching(c: AppContext, scope: DomainRef[], filterSource: Record<string, unknown>): Promise<DomainRef[]> {
@@ -30,8 +32,10 @@ export function bulkRoutes(c: AppContext): Router {
     const scope = await scopeOf(c, res);
     const filter = parseFilter(req.query as Record<string, unknown>);
     const page = listPage(c.store, scope, filter, pageNumber(req.query.page), BULK_PER_PAGE);
-    const job = c.store.listJobs(me.user, 1)[0] ?? null;
-    res.render('bulk', { title: 'All customer domains', page, filterQuery, job, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
+    // Every job of this user still running (each with its progress and Cancel), then the latest finished one.
+    const { active, lastFinished } = c.store.pageJobs(me.user, MAX_JOBS_SHOWN);
+    const jobs = lastFinished ? [...active, lastFinished] : active;
+    res.render('bulk', { title: 'All customer domains', page, filterQuery, jobs, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
   });
 
   r.post('/bulk/audit', async (req, res) => {

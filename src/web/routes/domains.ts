@@ -7,6 +7,7 @@ import type { Job } from '../../adapters/store/store.js';
 import { filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken } from '../http.js';
 import { auditAndRecord, latestOrAudit } from '../services.js';
+import { MAX_JOBS_SHOWN } from './bulk.js';
 import { groupFindings, viewHelpers } from '../view-model.js';
 
 export const PER_PAGE = 50;
@@ -36,17 +37,18 @@ export function domainRoutes(c: AppContext): Router {
     const scope = await scopeOf(c, res);
     const filter = parseFilter(req.query as Record<string, unknown>);
     const page = listPage(c.store, scope, filter, pageNumber(req.query.page), PER_PAGE);
-    // A customer's "Audit all" job (customers have no bulk page): running, or finished within the hour.
-    let job: Job | null = null;
+    // A customer's "Audit all" jobs (customers have no bulk page): every one still running, and the latest finished
+    // one within the hour.
+    let jobs: Job[] = [];
     if (me.role === 'customer') {
-      const last = c.store.listJobs(me.user, 1)[0] ?? null;
-      if (last && (last.status === 'running' || last.status === 'queued' || c.now().getTime() - Date.parse(last.updatedAt) < SHOW_FINISHED_JOB_MS)) job = last;
+      const { active, lastFinished } = c.store.pageJobs(me.user, MAX_JOBS_SHOWN);
+      jobs = lastFinished && c.now().getTime() - Date.parse(lastFinished.updatedAt) < SHOW_FINISHED_JOB_MS ? [...active, lastFinished] : active;
     }
     // After an "Audit all" that could audit only part of the scope in the request (see POST /domains/audit).
     const audited = Number(req.query.audited);
     const of = Number(req.query.of);
     const partial = Number.isInteger(audited) && Number.isInteger(of) && audited > 0 && audited < of ? { audited, of, max: INLINE_AUDIT_MAX } : null;
-    res.render('domains', { title: 'Domains', page, filterQuery, job, partial, now: c.now(), h: viewHelpers });
+    res.render('domains', { title: 'Domains', page, filterQuery, jobs, partial, now: c.now(), h: viewHelpers });
   });
 
   r.post('/domains/audit', async (_req, res) => {

@@ -1,6 +1,6 @@
 // /history: audits and changes of the identity's domains, who/when/what, with Undo for applied changes and
 // "Verify again" for those not verified yet (changes still propagating are also checked again on view: reverify.ts).
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import { checkDomain } from '../../core/domain.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, str, takeToken } from '../http.js';
@@ -9,18 +9,42 @@ import { undo } from '../services.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
 
+/**
+ * The history's `domain` filter (page and JSON API): absent or blank → every domain in scope; else a name through the
+ * one validator — anything that is not a domain name is refused with the validator's reason (never read as "no filter").
+ */
+export function historyFilter(raw: unknown): { ok: true; domain: string | null } | { ok: false; input: string; message: string } {
+  if (raw === undefined) return { ok: true, domain: null };
+  const input = typeof raw === 'string' ? raw : '';
+  if (typeof raw !== 'string') return { ok: false, input, message: 'Not a domain name: give the domain filter once, as a name such as example.com.' };
+  if (input.trim() === '') return { ok: true, domain: null };
+  const checked = checkDomain(input);
+  if (!checked.ok) return { ok: false, input, message: `Not a domain name (${checked.reason}): ${JSON.stringify(input.slice(0, 120))}. Filter by a domain name such as example.com.` };
+  return { ok: true, domain: checked.domain };
+}
+
+/** The domains a history view covers: the whole scope, or the one filtered (a name outside the scope matches nothing). */
+export async function historyDomains(c: AppContext, res: Response, domain: string | null): Promise<string[]> {
+  const scope = (await scopeOf(c, res)).map((d) => d.domain);
+  return domain === null ? scope : scope.filter((d) => d === domain);
+}
+
 export function historyRoutes(c: AppContext): Router {
   const r = Router();
   r.use(['/history', '/changes'], requireLogin);
 
   r.get('/history', async (req, res) => {
-    const scope = (await scopeOf(c, res)).map((d) => d.domain);
-    const wanted = checkDomain(str(req.query.domain));
-    // A domain filter outside the scope simply matches nothing.
-    const domains = wanted.ok ? scope.filter((d) => d === wanted.domain) : scope;
+    const filter = historyFilter(req.query.domain);
+    if (!filter.ok) {
+      // Not a domain name: say why and list nothing (listing every change under a filter box would look filtered).
+      // The box keeps what was typed, to correct it.
+      res.status(400).render('history', { title: 'History', audits: [], changes: [], domainFilter: filter.input, filterError: filter.message, now: c.now(), h: viewHelpers });
+      return;
+    }
+    const domains = await historyDomains(c, res, filter.domain);
     const audits = c.store.recentResults(domains, 50);
     const changes = await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, 100));
-    res.render('history', { title: 'History', audits, changes, domainFilter: wanted.ok ? wanted.domain : '', now: c.now(), h: viewHelpers });
+    res.render('history', { title: 'History', audits, changes, domainFilter: filter.domain ?? '', filterError: null, now: c.now(), h: viewHelpers });
   });
 
   // "Verify again": the change's records checked now (panel, then the domain's nameservers), for an audit token.

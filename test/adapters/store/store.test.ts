@@ -549,6 +549,31 @@ describe('jobs, users, settings, reports', () => {
     s.close();
   });
 
+  test('jobs: the count of domains skipped as gone; pageJobs lists every running job of a user and their latest finished one', () => {
+    const s = open();
+    const j1 = s.createJob({ kind: 'bulk-audit', byUser: 'rita', total: 10 });
+    s.updateJob(j1, { status: 'running' });
+    const done = s.createJob({ kind: 'bulk-audit', byUser: 'rita', total: 1 });
+    s.updateJob(done, { status: 'complete', done: 1 });
+    const j3 = s.createJob({ kind: 'bulk-audit', byUser: 'rita', total: 3 });
+    s.updateJob(j3, { status: 'running' });
+    const other = s.createJob({ kind: 'bulk-audit', byUser: 'rex', total: 2 });
+    s.updateJob(other, { status: 'running' });
+    assert.equal(s.getJob(j1)!.gone, 0);
+    s.updateJob(j1, { done: 4, failed: 1, gone: 2 });
+    assert.deepEqual([s.getJob(j1)!.done, s.getJob(j1)!.failed, s.getJob(j1)!.gone], [4, 1, 2]);
+    s.updateJob(j1, { done: 5 });
+    assert.equal(s.getJob(j1)!.gone, 2, 'an update that does not name it keeps it');
+    assert.throws(() => s.updateJob(j1, { gone: -1 }), isStoreError('invalid'));
+
+    // listJobs(user, 1) would give j3 alone: j1 still runs and must be on the page too.
+    const page = s.pageJobs('rita');
+    assert.deepEqual(page.active.map((j) => j.id), [j3, j1]);
+    assert.equal(page.lastFinished?.id, done);
+    assert.deepEqual(s.pageJobs('nobody'), { active: [], lastFinished: null });
+    s.close();
+  });
+
   test('users and settings', () => {
     const s = open();
     assert.equal(s.getPasswordHash('alice'), null);
@@ -719,7 +744,7 @@ describe('schema v2: one findings document per result', () => {
 
     const s = open(path);
     assert.equal(s.schemaVersion(), MIGRATIONS.length);
-    assert.equal(MIGRATIONS.length, 3);
+    assert.equal(MIGRATIONS.length, 4);
     assert.ok(!tables(path).includes('findings'));
     const got = readAll(s);
     s.close();
