@@ -90,10 +90,21 @@ export interface DkimSettings {
   /** base64 SubjectPublicKeyInfo of the server's key (derived from the private key, or told by the panel). */
   publicKey?: string;
   /**
-   * Signing is off only because the panel has not seen its own key published yet (cPanel's DKIM validity cache):
-   * the panel's refreshDkimSigning turns it on without changing any record.
+   * Signing is off, and the panel's startDkimSigning turns it on for this domain with the key it has (`publicKey`),
+   * changing no record — what the DKIM fix does once that key is published as it should be:
+   * - 'recheck': signing is off only because the panel has not seen its own key published yet (cPanel's DKIM validity
+   *   cache): the panel checks the published key again, and signs once its check finds it;
+   * - 'switch': the domain's signing setting is off and the panel turns it on (Plesk's `sign_outgoing_mail`, the
+   *   files panel's override).
+   * Absent while signing is off: the panel cannot turn it on here (see cannotStartSigning).
    */
-  signingNeedsRefresh?: boolean;
+  startSigning?: 'recheck' | 'switch';
+  /**
+   * Signing is off and the panel cannot turn it on for this domain (e.g. a Plesk domain alias, which signs as its
+   * domain does): where the user turns it on, in words for the user. The DKIM finding then says so instead of offering
+   * a fix.
+   */
+  cannotStartSigning?: string;
   /**
    * The panel cannot create a key for this domain (e.g. a Plesk domain alias), though it may for others: why, in words
    * for the user. The DKIM fix is then blocked at preview instead of failing at apply.

@@ -83,10 +83,14 @@ export interface Panel {
   /** Create a DKIM key (2048-bit) and turn signing on; returns the new settings. Only if capabilities.generateDkim. */
   generateDkim?(domain: string): Promise<MailSettings>;
   /**
-   * Have the panel check the published DKIM key again and sign once it sees it (cPanel: validate_current_dkims sets the
-   * validity cache); changes no record. Returns the settings after the check.
+   * Start signing the domain's mail with the DKIM key the panel already has, whose record is published — offered per
+   * domain by `dkim.startSigning` in the mail settings: cPanel/WHM check the published key again
+   * (validate_current_dkims sets the validity cache Exim signs by), Plesk turns the domain's signing on
+   * (`domain_pref -sign_outgoing_mail true`), the files panel its override. Changes no DNS record (a record the panel
+   * publishes by itself on the way is taken back out). Returns the settings after: `dkim.signing` says whether the
+   * panel signs now.
    */
-  refreshDkimSigning?(domain: string): Promise<MailSettings>;
+  startDkimSigning?(domain: string): Promise<MailSettings>;
 }
 
 /** The one scope check every surface uses. */

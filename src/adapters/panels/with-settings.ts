@@ -25,9 +25,9 @@ export function withSettings(panel: Panel, settings: SettingsSource): Panel {
     const gen = panel.generateDkim.bind(panel);
     decorated.generateDkim = async (domain) => applySettings(await gen(domain), settings);
   }
-  if (panel.refreshDkimSigning) {
-    const refresh = panel.refreshDkimSigning.bind(panel);
-    decorated.refreshDkimSigning = async (domain) => applySettings(await refresh(domain), settings);
+  if (panel.startDkimSigning) {
+    const start = panel.startDkimSigning.bind(panel);
+    decorated.startDkimSigning = async (domain) => applySettings(await start(domain), settings);
   }
   return decorated;
 }

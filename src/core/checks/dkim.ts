@@ -1,12 +1,12 @@
 // dkim: the key published at the server's selector versus the key the server signs with; keys of other selectors.
 // Selectors are probed from what is known, not guessed at random: the server's, those in the panel's zone, those of
 // mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
-import { isSpfRecord } from '../spf/parse.js';
+import { isSpfRecord, splitTxt } from '../spf/parse.js';
 import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
-import type { Finding } from '../model.js';
-import { leavesKeyAlone } from '../plans/dkim.js';
-import { aliasesOf, joinTxt } from '../resolver.js';
+import type { Finding, MailSettings } from '../model.js';
+import { dkimFixPath, leavesKeyAlone, whereToSign, type DkimFixPath, type SelectorRecord } from '../plans/dkim.js';
+import { aliasesOf, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
 import { emptyList, filterList, mapList } from '../arrays.js';
@@ -51,6 +51,67 @@ function serverKeyGrade(publicKey: string): KeyGrade {
   return gradeKey(keyBits(publicKey, type), type);
 }
 
+/** A TXT record that looks like a DKIM key record (the others at a selector are not judged). */
+const DKIM_LIKE = /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i;
+
+/**
+ * What is published at the server's selector as the DKIM fix judges it (src/core/plans/dkim.ts dkimFixPath), from the
+ * live answer: the DKIM-looking TXT records with their strings, after a CNAME when the name is an alias.
+ */
+function liveAtSelector(a: Answer<'TXT'>, aliases: readonly string[]): SelectorRecord[] {
+  const out: SelectorRecord[] = aliases.length ? [{ type: 'CNAME', value: aliases[0] }] : [];
+  if (a.status === 'ok') {
+    for (const r of a.records) {
+      const value = joinTxt(r);
+      // DNS carries strings of at most 255 bytes: what the panel would hold (a longer one is only a test's shorthand).
+      if (DKIM_LIKE.test(value)) out.push({ type: 'TXT', value, txt: r.some((c) => c.length > 255) ? splitTxt(value) : r });
+    }
+  }
+  return out;
+}
+
+/** Whether the fix changes the records at the server's selector (publishes the server's key, or one the panel generates). */
+const writesRecords = (path: DkimFixPath) => path.kind === 'publish' || path.kind === 'generate';
+
+/**
+ * dkim.signing-off while no record at the selector is left alone: offers the fix only where the fix turns signing on
+ * (the panel starts signing with the published key, or generates a key and signs with it); otherwise it says what
+ * turns signing on.
+ */
+function signingOff(ctx: CheckContext, name: string, sel: string, path: DkimFixPath, ev: Finding['evidence']): Finding {
+  const d = ctx.domain;
+  const off = `DKIM signing is turned off for ${d} on this server`;
+  switch (path.kind) {
+    case 'start-signing':
+      return makeFinding(
+        'dkim',
+        'dkim.signing-off',
+        'warn',
+        path.how === 'recheck'
+          ? `${off}: the panel has not seen its key at ${name} published yet. The DKIM fix has the panel check again and start signing (no record changes).`
+          : `${off}, though its key is published at ${name}. The DKIM fix has the panel turn signing on (no record changes).`,
+        ev,
+        { subject: sel, fix: 'dkim' },
+      );
+    case 'generate':
+      return makeFinding('dkim', 'dkim.signing-off', 'warn', `${off}, and it has no DKIM key for ${d}: the DKIM fix has the panel generate one and turn signing on.`, ev, { subject: sel, fix: 'dkim' });
+    case 'publish':
+      return makeFinding('dkim', 'dkim.signing-off', 'warn', `${off}. ${afterPublishing(ctx.settings, d, name)}`, ev, { subject: sel });
+    case 'blocked':
+      return makeFinding('dkim', 'dkim.signing-off', 'warn', /^DKIM signing is turned off/.test(path.why) ? path.why : `${off}. ${path.why}`, ev, { subject: sel });
+    case 'nothing':
+      // Signing is on then (no dkim.signing-off); said plainly should it ever be asked.
+      return makeFinding('dkim', 'dkim.signing-off', 'warn', `${off}.`, ev, { subject: sel });
+  }
+}
+
+/** What turns signing on once the fix has published the server's key at `name`. */
+function afterPublishing(settings: Pick<MailSettings, 'dkim'>, domain: string, name: string): string {
+  return settings.dkim.startSigning
+    ? `Once the DKIM fix has published its key at ${name}, run the fix again: it has the panel start signing.`
+    : `Once the DKIM fix has published its key at ${name}, ${whereToSign(settings, domain)}.`;
+}
+
 export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
   const { dkim } = ctx.settings;
@@ -63,7 +124,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     const a = await ctx.resolver.resolve(name, 'TXT');
     const known = a.status === 'unknown' ? [] : aliasesOf(ctx.resolver, name, a);
     const aliases = Array.isArray(known) ? known : await known;
-    const records = filterList(liveTxt(a), (t) => /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i.test(t));
+    const records = filterList(liveTxt(a), (t) => DKIM_LIKE.test(t));
     // A probed selector that is not there is not a finding (and needs no evidence).
     if (a.status !== 'unknown' && records.length === 0 && !isServer) continue;
     const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
@@ -71,25 +132,32 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       out.push(dnsErrorFinding('dkim', `the DKIM key at ${name}`, a, ev));
       continue;
     }
+    // What the DKIM fix does at the server's selector (the plan's own decision, src/core/plans/dkim.ts), unless a key
+    // there is left alone (foreignKept below): a finding offers the fix only where it does something. Decided when a
+    // finding asks (a domain whose key is right and signed with, the usual case, has none that does).
+    let decided: DkimFixPath | null | undefined;
+    const fixPath = (): DkimFixPath | null => (decided !== undefined ? decided : (decided = isServer ? dkimFixPath(ctx.settings, ctx.domain, liveAtSelector(a, aliases)) : null));
     if (records.length === 0) {
+      const path = fixPath();
       const dangling = aliases.length ? ` (${name} is a CNAME to ${aliases[0]}, which has no key)` : '';
+      const blocked = path?.kind === 'blocked' ? path.why : null;
       out.push(
         makeFinding(
           'dkim',
           'dkim.missing',
           'fail',
           dkim.publicKey
-            ? `No DKIM key is published at ${name}${dangling}: mail this server signs for ${ctx.domain} fails DKIM.`
+            ? `No DKIM key is published at ${name}${dangling}: mail this server signs for ${ctx.domain} fails DKIM.${blocked ? ` ${blocked}` : ''}`
             : dkim.signing
               ? `No DKIM key is published at ${name}${dangling}, and this server signs ${ctx.domain}'s mail with a key mailhealth cannot read here: publish the DKIM record the panel shows.`
-              : `${ctx.domain} has no DKIM key at ${name}${dangling}, and this server has none to sign with: generate one.`,
+              : dkim.cannotGenerate
+                ? `${ctx.domain} has no DKIM key at ${name}${dangling}, and this server has none to sign with; the panel cannot generate one for it: ${dkim.cannotGenerate.replace(/\.?\s*$/, '.')}`
+                : `${ctx.domain} has no DKIM key at ${name}${dangling}, and this server has none to sign with: generate one.`,
           ev,
-          dkim.publicKey || !dkim.signing ? { subject: sel, fix: 'dkim' } : { subject: sel },
+          path && writesRecords(path) ? { subject: sel, fix: 'dkim' } : { subject: sel },
         ),
       );
-      if (isServer && !dkim.signing && dkim.publicKey) {
-        out.push(makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server.`, ev, { subject: sel, fix: 'dkim' }));
-      }
+      if (isServer && !dkim.signing && dkim.publicKey) out.push(signingOff(ctx, name, sel, path!, ev));
       continue;
     }
     const parsed: DkimRecord[] = mapList(records, (txt) => parseDkimRecord(txt));
@@ -98,9 +166,12 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     // blocked), so no finding about the selector may offer it.
     const keptAt = mapList(parsed, (rec) => isServer && leavesKeyAlone(ctx.settings, rec.publicKey ? canonicalKey(rec.publicKey) : null));
     const foreignKept = keptAt.includes(true);
-    // The DKIM fix rewrites what is published at the server's selector (src/core/plans/dkim.ts) when this server has a
-    // key to publish, or has none and does not sign (the panel generates one) — unless it leaves a key there alone.
-    const planWrites = isServer && (!!dkim.publicKey || !dkim.signing) && !foreignKept;
+    // The DKIM fix rewrites what is published at the server's selector (src/core/plans/dkim.ts dkimFixPath: this
+    // server's key, or one the panel generates) — unless it leaves a key there alone.
+    const planWrites = (): boolean => {
+      const path = fixPath();
+      return !!path && writesRecords(path) && !foreignKept;
+    };
     if (records.length > 1) {
       out.push(
         makeFinding(
@@ -109,20 +180,20 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           'fail',
           `${records.length} TXT records at ${name}: verifiers may pick the wrong one (a stale second key breaks real mail).`,
           ev,
-          planWrites ? { subject: sel, fix: 'dkim' } : { subject: sel },
+          planWrites() ? { subject: sel, fix: 'dkim' } : { subject: sel },
         ),
       );
     }
     for (let j = 0; j < parsed.length; j++) {
       const rec = parsed[j];
       // Written out rather than spread together: V8 adds keys after a leading spread slowly.
-      const subjFix: { subject: string; fix?: 'dkim' } = planWrites ? { subject: sel, fix: 'dkim' } : { subject: sel };
+      const subjFix = (): { subject: string; fix?: 'dkim' } => (planWrites() ? { subject: sel, fix: 'dkim' } : { subject: sel });
       if (rec.revoked) {
-        out.push(makeFinding('dkim', 'dkim.revoked', isServer && dkim.signing ? 'fail' : 'info', `The key at ${name} is revoked (empty p=).`, ev, subjFix));
+        out.push(makeFinding('dkim', 'dkim.revoked', isServer && dkim.signing ? 'fail' : 'info', `The key at ${name} is revoked (empty p=).`, ev, subjFix()));
         continue;
       }
       if (rec.errors.length) {
-        out.push(makeFinding('dkim', 'dkim.malformed', 'fail', `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.`, ev, subjFix));
+        out.push(makeFinding('dkim', 'dkim.malformed', 'fail', `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.`, ev, subjFix()));
         continue;
       }
       const c = await ctx.classifier.dkimKey(sel, rec.publicKey, aliases);
@@ -158,7 +229,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'fail',
             `The key published at ${name} is not the key this server signs with — most likely the previous host's. Every message this server signs fails DKIM (worse than no key).`,
             ev,
-            planWrites ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
+            planWrites() ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
         );
       } else if (refusal) {
@@ -171,7 +242,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             dkim.signing ? 'fail' : 'warn',
             `${name} publishes the key this server signs with, but its ${refusal.text}: ${dkim.signing ? 'every message this server signs fails DKIM' : 'once signing is on, every message this server signs fails DKIM'}. Publish the key without h=.`,
             ev,
-            planWrites ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
+            planWrites() ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
         );
       } else if (isServer && c.class === 'this-server') {
@@ -185,21 +256,24 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       // a key there is left alone (planWrites is false then).
       const rewritten = planWrites;
       const grade = gradeKey(rec.bits, rec.keyType);
-      if (grade !== 'ok') {
+      // A previous host's key at another selector: nothing signs with it here (dkim.other-selector says so, as info);
+      // how weak it is or that it is in testing mode concerns no mail of this domain's, so no warning of its own.
+      const leftover = !isServer && c.class === 'stale';
+      if (grade !== 'ok' && !leftover) {
         // Only a replacement by a stronger key fixes a weak one. The fix never makes a new key while the server has
         // one (the panel's key generation does not replace a key on every panel, and mail signed with the old key
         // would fail meanwhile): for the server's own key, the message says how to get a new one.
         const own = c.class === 'this-server';
-        const stronger = rewritten && !own && (dkim.publicKey ? serverKeyGrade(dkim.publicKey) === 'ok' : true);
+        const stronger = !own && rewritten() && (dkim.publicKey ? serverKeyGrade(dkim.publicKey) === 'ok' : true);
         const why = grade === 'fail' ? 'receivers ignore keys under 1024 bits' : 'use 2048 bits (RFC 8301)';
         const how = own
           ? ` It is the key this server signs with: have the panel make a new 2048-bit DKIM key for ${ctx.domain} (in its DKIM settings), then run the DKIM fix to publish it.`
           : '';
-        out.push(makeFinding('dkim', 'dkim.weak-key', grade, `The key at ${name} is ${rec.bits ?? 'of unknown'} bits: ${why}.${how}`, ev, stronger ? subjFix : { subject: sel }));
+        out.push(makeFinding('dkim', 'dkim.weak-key', grade, `The key at ${name} is ${rec.bits ?? 'of unknown'} bits: ${why}.${how}`, ev, stronger ? subjFix() : { subject: sel }));
       }
-      if (rec.testing) {
+      if (rec.testing && !leftover) {
         out.push(
-          makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned.`, ev, rewritten ? subjFix : { subject: sel }),
+          makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned.`, ev, rewritten() ? subjFix() : { subject: sel }),
         );
       }
     }
@@ -207,7 +281,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       out.push(
         foreignKept
           ? makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server, and ${name} holds another sender's key: to sign here, use another selector rather than replacing it.`, ev, { subject: sel })
-          : makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server.`, ev, { subject: sel, fix: 'dkim' }),
+          : signingOff(ctx, name, sel, fixPath()!, ev),
       );
     }
   }

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import type { AuditDeps } from '../audit.js';
 import { canonicalKey, publishedKey } from '../classify.js';
 import { canonName } from '../domain.js';
-import type { Change, CheckName, FixKind, Zone, ZoneRecord } from '../model.js';
+import type { Change, CheckName, FixKind, MailSettings, Zone, ZoneRecord } from '../model.js';
 import { PanelError, PartialWriteError } from '../panel.js';
 import { recordKey, recordsAt } from '../zone.js';
 import { isSpfRecord } from '../spf/parse.js';
-import { dkimRecordFor } from './dkim.js';
+import { dkimRecordFor, signsUnpublishedKey } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
 import { hashPlan, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 
@@ -181,6 +181,7 @@ function holdsBefore(zone: Zone, changes: Change[]): boolean {
  * the old records to part of the world; one that does not answer leaves it 'propagating').
  */
 export async function verify(domain: string, changes: Change[], deps: AuditDeps): Promise<Verified> {
+  if (!changes.length) return verifySigning(domain, deps);
   const zone = await deps.panel.readZone(domain);
   if (!holdsAfter(zone, changes)) return 'no';
   const settings = await deps.panel.readMailSettings(domain);
@@ -190,6 +191,18 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps)
     if (!(await servesChanges(ns, changes, resolveAt))) return 'propagating';
   }
   return 'yes';
+}
+
+/**
+ * A change that wrote no record — the DKIM fix that had the panel start signing with the published key (startSigning)
+ * — is verified by reading the panel's settings back: 'yes' when it signs with the key published at its selector,
+ * 'no' when it does not sign, or signs with a key that is not the one published there.
+ */
+async function verifySigning(domain: string, deps: AuditDeps, settings?: MailSettings): Promise<Verified> {
+  const s = settings ?? (await deps.panel.readMailSettings(domain));
+  if (!s.dkim.signing) return 'no';
+  const zone = await deps.panel.readZone(domain);
+  return signsUnpublishedKey(s, domain, zone.records) ? 'no' : 'yes';
 }
 
 /** Does one authoritative server answer with the state after the changes? A question it does not answer: no. */
@@ -232,7 +245,7 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
       if (plan.mode !== 'apply') return { status: 'refused' as const, reason: "This server's DNS is not the live one: publish the records at the real DNS host instead.", newPlan: plan, why: 'elsewhere' as const };
       if (plan.changes.length === 0 && plan.actions.length === 0) return { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan, why: 'nothing' as const };
 
-      if (plan.actions.some((a) => a.kind === 'refresh-dkim')) return await refreshSigning(input.domain, plan, deps);
+      if (plan.actions.some((a) => a.kind === 'refresh-dkim')) return await startSigning(input.domain, plan, owner, deps);
 
       let changes = plan.changes;
       let zoneVersion = plan.zoneVersion;
@@ -436,7 +449,12 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   try {
     const outcome = await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
       const zone = await deps.panel.readZone(ch.domain);
-      if (ch.changes.length === 0) return { status: 'refused' as const, reason: `Change ${changeId} changed no record (it had the panel check the DKIM key again): nothing to undo. Turn signing off in the panel if you want it off.` };
+      if (ch.changes.length === 0) {
+        return {
+          status: 'refused' as const,
+          reason: `Change ${changeId} changed no record (it had the panel start signing ${ch.domain}'s mail with the DKIM key already published): nothing to undo here. To stop signing, turn DKIM signing off for ${ch.domain} in the panel's DKIM settings.`,
+        };
+      }
       const inv = inverseChanges(zone, ch.changes);
       if ('reason' in inv) return { status: 'refused' as const, reason: inv.reason };
       if (ch.changes.some((c) => c.keyGenerated)) {
@@ -478,30 +496,60 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
 }
 
 /**
- * The DKIM fix when the record is right and the panel has only to see it (cPanel's validity cache): the panel checks
- * again, no record changes. Recorded in the history like any fix (with no record changes); applied when the panel
- * signs afterwards, failed (with the reason) when it still does not.
+ * The DKIM fix when the server's key is published as it should be and the panel only has to sign with it (cPanel: its
+ * check of the published key, which sets the validity cache; Plesk and the files panel: the domain's signing switch).
+ * Recorded in the history like any fix, with no record changes: the intent first, then the panel's call, then the
+ * settings read back — applied when the panel signs with the key published at the selector, failed (with the reason)
+ * when it does not. A call the panel never answered leaves the intent open and the domain locked: reconcile settles it
+ * later from whether the panel signs (reconcileOne), as after a crash.
  */
-async function refreshSigning(domain: string, plan: Plan, deps: ApplyDeps): Promise<ApplyOutcome> {
-  if (!deps.panel.refreshDkimSigning) return { status: 'refused', reason: `The ${deps.panel.kind} panel cannot be asked to check the DKIM key again: turn signing on in the panel's DKIM settings.` };
+async function startSigning(domain: string, plan: Plan, owner: string, deps: ApplyDeps): Promise<ApplyOutcome> {
+  if (!deps.panel.startDkimSigning) {
+    return { status: 'refused', reason: `The ${deps.panel.kind} panel cannot be asked to start DKIM signing from here: turn DKIM signing on for ${domain} in the panel's DKIM settings.`, why: 'blocked' };
+  }
   const changeId = deps.history.recordIntent({ domain, check: plan.check, planHash: plan.planHash, zoneVersion: plan.zoneVersion, changes: [], byUser: deps.byUser });
   deps.crashPoint?.('after-intent');
-  let signing = false;
+  let after: MailSettings;
   try {
-    signing = (await deps.panel.refreshDkimSigning(domain)).dkim.signing;
+    after = await deps.panel.startDkimSigning(domain);
   } catch (e) {
-    deps.history.recordOutcome(changeId, { status: 'failed', error: (e as Error).message });
-    return { status: 'failed', changeId, reason: `The panel could not check the DKIM key again (${(e as Error).message}); nothing was changed.` };
-  }
-  deps.crashPoint?.('after-write');
-  if (!signing) {
-    const reason = "The panel checked the DKIM key again but still does not sign: its check reads public DNS, which may not show the key yet. Try again once DNS has caught up; nothing was changed.";
+    if (e instanceof PanelError && e.code === 'no-answer') {
+      keepLockedForSettling(domain, owner, deps.history);
+      return {
+        status: 'failed',
+        changeId,
+        reason: `${e.message}: whether the panel started signing is not known yet. mailhealth asks it again in about ${Math.round(LOCK_TTL_MS / 60_000)} minutes (the history shows the change as pending until then); no DNS record was changed.`,
+      };
+    }
+    // What the panel did before it failed: whether it signs now is what matters (no record was written by mailhealth).
+    const now = await deps.panel.readMailSettings(domain).catch(() => null);
+    const state = now === null ? 'whether it signs now could not be read' : now.dkim.signing ? 'it signs now' : 'it still does not sign';
+    const reason = `The panel could not start DKIM signing for ${domain} (${(e as Error).message}); ${state}. mailhealth changed no DNS record.`;
     deps.history.recordOutcome(changeId, { status: 'failed', error: reason });
     return { status: 'failed', changeId, reason };
   }
-  deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter: plan.zoneVersion });
-  deps.history.setVerified(changeId, 'yes');
-  return { status: 'applied', changeId, verified: 'yes', plan, message: 'signing turned on (the panel now sees its key)' };
+  deps.crashPoint?.('after-write');
+  const name = `${after.dkim.selector}._domainkey.${domain}`;
+  if (!after.dkim.signing) {
+    const reason =
+      after.dkim.startSigning === 'recheck'
+        ? 'The panel checked the DKIM key again but still does not sign: its check reads public DNS, which may not show the key yet. Try again once DNS has caught up; nothing was changed.'
+        : `The panel was asked to turn DKIM signing on for ${domain}, but its settings still show signing off; no DNS record was changed. Turn it on in the panel's DKIM settings.`;
+    deps.history.recordOutcome(changeId, { status: 'failed', error: reason });
+    return { status: 'failed', changeId, reason };
+  }
+  // Signing: with the key published at the selector? (A panel that made a new key on the way would sign with a key
+  // whose record is not published — every signed message failing DKIM.)
+  const verified = await verifySigning(domain, deps, after).catch((): Verified => 'propagating');
+  const zoneVersionAfter = (await deps.panel.readZone(domain).catch(() => null))?.version ?? plan.zoneVersion;
+  if (verified === 'no') {
+    const note = `The panel signs ${domain}'s mail now, but not with the key published at ${name} (it may have made a new key): until that key is published, mail it signs fails DKIM. Preview and apply the DKIM fix again to publish it.`;
+    deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter, verified, error: note });
+    return { status: 'applied', changeId, verified, plan, message: `signing turned on, but not with the published key: ${note}` };
+  }
+  // What was done, for the history (the change lists no record).
+  deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter, verified, error: `the panel signs ${domain}'s mail now, with the DKIM key published at ${name}; no DNS record was changed` });
+  return { status: 'applied', changeId, verified, plan, message: verified === 'yes' ? 'signing turned on (the panel signs with the published key)' : 'signing turned on' };
 }
 
 /**
@@ -620,12 +668,12 @@ async function reconcileOne(
   partial = deps.panel.capabilities.recordByRecordWrites === true,
 ): Promise<void> {
   if (!ch.changes.length) {
-    // An intent with no record changes is the DKIM fix that only asks the panel to check its key again
-    // (refreshSigning): the zone cannot tell whether that happened; whether the panel signs now can.
-    const signing = (await deps.panel.readMailSettings(ch.domain)).dkim.signing;
-    if (signing) {
+    // An intent with no record changes is the DKIM fix that only has the panel start signing with its published key
+    // (startSigning): the zone cannot tell whether that happened; whether the panel signs now can.
+    const settings = await deps.panel.readMailSettings(ch.domain);
+    if (settings.dkim.signing) {
       deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: ch.zoneVersionBefore, error: `reconciled ${when}: the panel signs now` });
-      deps.history.setVerified(ch.id, 'yes');
+      deps.history.setVerified(ch.id, await verifySigning(ch.domain, deps, settings).catch((): Verified => 'propagating'));
       out.push({ id: ch.id, outcome: 'applied' });
     } else {
       deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the panel does not sign; no record was changed` });

@@ -1,14 +1,15 @@
 // DKIM fix: publish the public key of the key the server signs with (replacing a previous host's key), or — when
-// the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it.
+// the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it; or, when that key
+// is already published as it should be and the server does not sign, have the panel start signing with it.
 import type { CheckContext } from '../checks/context.js';
 import { canonicalKey, publishedKey } from '../classify.js';
-import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type DkimProblem } from '../dkim/record.js';
+import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type DkimProblem, type DkimRecord } from '../dkim/record.js';
 import { canonName } from '../domain.js';
 import { joinTxt } from '../resolver.js';
 import type { MailSettings, ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
-import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne } from './plan.js';
+import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne, type PlanAction } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 /** The record for the server's key, with k= from the key itself (Ed25519 as the raw 32 bytes, RFC 8463). */
@@ -56,6 +57,116 @@ async function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, 
   return null;
 }
 
+/** The DKIM key type of a server key the fix can publish (RSA, Ed25519), else null. */
+function publishableType(key: string): 'rsa' | 'ed25519' | null {
+  const t = publicKeyType(key);
+  return t === 'rsa' ? 'rsa' : t === 'ed25519' ? 'ed25519' : null;
+}
+
+/** A record at the server's selector as the DKIM fix judges it: a TXT (with its strings when known) or a CNAME. */
+export type SelectorRecord = Pick<ZoneRecord, 'type' | 'value' | 'txt'>;
+
+/**
+ * Why a record that publishes the server's key (of type `type`) would not do as it is — receivers would discard it or
+ * the server's signatures — or null. The fix then republishes the key.
+ */
+export function keyRecordProblem(r: SelectorRecord, type: 'rsa' | 'ed25519', parsed?: DkimRecord): DkimProblem | null {
+  const strings = r.txt ?? [r.value];
+  const rec = parsed ?? parseDkimRecord(strings);
+  if (rec.keyType !== type) return { kind: 'key-type', text: `it says k=${rec.keyType} but the key is ${type}` };
+  if (rec.errors.length) return { kind: 'malformed', text: rec.errors[0] };
+  if (strings.some((c) => Buffer.byteLength(c) > 255)) return { kind: 'long-string', text: 'a string longer than 255 bytes' };
+  const hashes = hashRefusal(rec);
+  if (hashes) return hashes;
+  if (rec.testing) return { kind: 'testing', text: 't=y: receivers treat its signatures like unsigned mail' };
+  return null;
+}
+
+/**
+ * Whether what is published at the server's selector (`atSelector`: its TXT and CNAME records) is exactly one record,
+ * the server's key `key` in a form receivers use (keyRecordProblem): the DKIM fix then changes no record there.
+ */
+export function publishedRight(atSelector: readonly SelectorRecord[], key: string, type: 'rsa' | 'ed25519'): boolean {
+  if (atSelector.length !== 1 || atSelector[0].type.toUpperCase() !== 'TXT') return false;
+  const mine = canonicalKey(key);
+  const r = atSelector[0];
+  // Parsed once for both questions (publishedKey in classify.ts reads p= the same way).
+  const rec = parseDkimRecord(r.txt ?? [r.value]);
+  return mine !== null && rec.publicKey !== null && canonicalKey(rec.publicKey) === mine && keyRecordProblem(r, type, rec) === null;
+}
+
+/**
+ * What the DKIM fix does, once no record at the server's selector is left alone (leavesKeyAlone, and a CNAME whose
+ * target publishes such a key): the one decision behind both the plan (planDkim follows it) and the audit (a DKIM
+ * finding offers the fix only where it is 'generate', 'publish' or 'start-signing': src/core/checks/dkim.ts), so a
+ * finding never offers a fix whose plan is blocked or does nothing.
+ * - 'blocked': the fix can do nothing (why, with what to do instead);
+ * - 'generate': the panel generates a key and turns signing on, then the fix publishes it;
+ * - 'publish': the fix (re)publishes the server's key at the selector — signing stays as it is (the finding about
+ *   signing says what follows);
+ * - 'start-signing': the key is published as it should be and the server does not sign: the panel starts signing with
+ *   it (`how`: DkimSettings.startSigning), no record changes;
+ * - 'nothing': the key is published as it should be and the server signs with it.
+ * `atSelector`: what is published at the server's selector — the panel's zone for the plan, the live answer for the
+ * audit (the same while the panel's DNS is the live one).
+ */
+export type DkimFixPath =
+  | { kind: 'blocked'; why: string }
+  | { kind: 'generate' }
+  | { kind: 'publish'; key: string; type: 'rsa' | 'ed25519' }
+  | { kind: 'start-signing'; how: 'recheck' | 'switch' }
+  | { kind: 'nothing' };
+
+export function dkimFixPath(settings: Pick<MailSettings, 'dkim'>, domain: string, atSelector: readonly SelectorRecord[]): DkimFixPath {
+  const { publicKey: key, signing, cannotGenerate } = settings.dkim;
+  if (!key) {
+    // The panel says it signs but gave no key mailhealth can read (e.g. Plesk's REST front without the key file):
+    // generating a new key would replace the one in use.
+    if (signing) return { kind: 'blocked', why: `This server signs ${domain}'s mail with a key mailhealth cannot read here: publish the DKIM record the panel shows in its mail settings for ${domain}.` };
+    if (cannotGenerate) return { kind: 'blocked', why: `This server has no DKIM key for ${domain}, and the panel cannot generate one for it: ${sentence(cannotGenerate)}` };
+    return { kind: 'generate' };
+  }
+  const type = publishableType(key);
+  if (!type) {
+    const found = publicKeyType(key);
+    return { kind: 'blocked', why: `This server's DKIM key for ${domain} ${found ? `uses the key type ${found}, which DKIM cannot publish` : 'is unreadable'}: generate an RSA key in the panel's DKIM settings.` };
+  }
+  if (!publishedRight(atSelector, key, type)) return { kind: 'publish', key, type };
+  if (signing) return { kind: 'nothing' };
+  if (settings.dkim.startSigning) return { kind: 'start-signing', how: settings.dkim.startSigning };
+  return { kind: 'blocked', why: `DKIM signing is turned off for ${domain}, though its key is already published, and the panel cannot turn it on from here: ${whereToSign(settings, domain)}.` };
+}
+
+/**
+ * Whether the panel signs (per `settings`) with a key of its own that is not the one published as it should be at its
+ * selector in `records` (the panel's zone) — e.g. a panel that made a new key when signing was turned on. False when
+ * it does not sign, or gives no key mailhealth can compare.
+ */
+export function signsUnpublishedKey(settings: Pick<MailSettings, 'dkim'>, domain: string, records: readonly ZoneRecord[]): boolean {
+  const { signing, publicKey: key, selector } = settings.dkim;
+  if (!signing || !key) return false;
+  const type = publishableType(key);
+  if (!type) return false;
+  const name = `${selector}._domainkey.${domain}`;
+  return !publishedRight([...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')], key, type);
+}
+
+/** A panel's reason as the end of a sentence (with its final stop). */
+const sentence = (text: string) => text.replace(/\.?\s*$/, '.');
+
+/** Where the user turns DKIM signing on for the domain, as an instruction (no final stop). */
+export function whereToSign(settings: Pick<MailSettings, 'dkim'>, domain: string): string {
+  return settings.dkim.cannotStartSigning ?? `turn DKIM signing on for ${domain} in the panel's Email Deliverability / DKIM settings`;
+}
+
+/** The plan action that has the panel start signing with the published key (applied by startSigning in apply.ts). */
+export function startSigningAction(how: 'recheck' | 'switch', domain: string): PlanAction {
+  return {
+    kind: 'refresh-dkim',
+    description: how === 'recheck' ? `have the panel check the published DKIM key of ${domain} again and start signing` : `turn DKIM signing on for ${domain} in the panel (it signs with the key already published)`,
+  };
+}
+
 export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const notes: string[] = [];
   const sel = ctx.settings.dkim.selector;
@@ -87,58 +198,49 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
       if (blocked) return { changes: [], notes, blocked };
     }
   }
-  if (!key && ctx.settings.dkim.signing) {
-    // The panel says it signs but gave no key mailhealth can read (e.g. Plesk's REST front without the key file):
-    // generating a new key would replace the one in use.
-    return { changes: [], notes, blocked: `This server signs ${ctx.domain}'s mail with a key mailhealth cannot read here: publish the DKIM record the panel shows in its mail settings for ${ctx.domain}.` };
-  }
-  if (!key && ctx.settings.dkim.cannotGenerate) {
-    return { changes: [], notes, blocked: `This server has no DKIM key for ${ctx.domain}, and the panel cannot generate one for it: ${ctx.settings.dkim.cannotGenerate}` };
-  }
-  if (!key) {
-    notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
-    const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };
-    const changes = replaceWithOne(existing, desired);
-    for (const r of existing) notes.push(`Replaces ${r.type} at ${name} (${r.type === 'TXT' ? 'a key this server does not sign with' : `alias to ${r.value}`}).`);
-    return { changes, notes, actions: [{ kind: 'generate-dkim', description: `generate a 2048-bit DKIM key for ${ctx.domain} and turn signing on` }] };
-  }
-  const type = publicKeyType(key);
-  if (type !== 'rsa' && type !== 'ed25519') {
-    return { changes: [], notes, blocked: `This server's DKIM key for ${ctx.domain} ${type ? `uses the key type ${type}, which DKIM cannot publish` : 'is unreadable'}: generate an RSA key in the panel's DKIM settings.` };
-  }
-  const desired = dkimRecordFor(name, ttl, key);
-  const mine = canonicalKey(key);
-  // Keep an existing record that already publishes the server's key (whatever its formatting) with the right k=
-  // and nothing that makes receivers discard it or its signatures (h= without sha256, t=y testing), if it is alone.
-  const sameKey = (r: ZoneRecord) => mine !== null && publishedKey(r) === mine;
-  const problem = (r: ZoneRecord): DkimProblem | null => {
-    const rec = parseDkimRecord(r.txt ?? [r.value]);
-    if (rec.keyType !== type) return { kind: 'key-type', text: `it says k=${rec.keyType} but the key is ${type}` };
-    if (rec.errors.length) return { kind: 'malformed', text: rec.errors[0] };
-    if ((r.txt ?? [r.value]).some((c) => Buffer.byteLength(c) > 255)) return { kind: 'long-string', text: 'a string longer than 255 bytes' };
-    const hashes = hashRefusal(rec);
-    if (hashes) return hashes;
-    if (rec.testing) return { kind: 'testing', text: 't=y: receivers treat its signatures like unsigned mail' };
-    return null;
-  };
-  const matching = existing.filter((r) => sameKey(r) && !problem(r));
-  if (matching.length === 1 && existing.length === 1) {
-    const changes: PartialPlan['changes'] = [];
-    if (!ctx.settings.dkim.signing && ctx.settings.dkim.signingNeedsRefresh) {
-      // The record is right; the panel only has to see it (cPanel signs once its validity check has found the key).
-      notes.push(`The key at ${name} is already the one this server signs with; the panel has not seen it published yet, so it does not sign. The fix asks the panel to check again (no record changes).`);
-      return { changes, notes, actions: [{ kind: 'refresh-dkim', description: `have the panel check the published DKIM key of ${ctx.domain} again and start signing` }] };
+  const path = dkimFixPath(ctx.settings, ctx.domain, existing);
+  switch (path.kind) {
+    case 'blocked':
+      return { changes: [], notes, blocked: path.why };
+    case 'nothing':
+      return { changes: [], notes };
+    case 'start-signing':
+      // The record is right; the panel only has to sign with it.
+      notes.push(
+        path.how === 'recheck'
+          ? `The key at ${name} is already the one this server signs with; the panel has not seen it published yet, so it does not sign. The fix asks the panel to check again (no record changes).`
+          : `The key at ${name} is already the one this server signs with, but DKIM signing is turned off for ${ctx.domain} on the server. The fix has the panel turn signing on (no record changes).`,
+      );
+      return { changes: [], notes, actions: [startSigningAction(path.how, ctx.domain)] };
+    case 'generate': {
+      notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
+      const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };
+      const changes = replaceWithOne(existing, desired);
+      for (const r of existing) notes.push(`Replaces ${r.type} at ${name} (${r.type === 'TXT' ? 'a key this server does not sign with' : `alias to ${r.value}`}).`);
+      return { changes, notes, actions: [{ kind: 'generate-dkim', description: `generate a 2048-bit DKIM key for ${ctx.domain} and turn signing on` }] };
     }
-    if (!ctx.settings.dkim.signing) notes.push(`Signing is off on the server: turn DKIM signing on for ${ctx.domain} in the panel (the key is already published).`);
-    return { changes, notes, ...(ctx.settings.dkim.signing ? {} : { blocked: `DKIM signing is turned off for ${ctx.domain}: enable it in the panel's Email Deliverability / DKIM settings.` }) };
+    case 'publish':
+      break;
   }
+  const desired = dkimRecordFor(name, ttl, path.key);
+  // An existing record that already publishes the server's key (whatever its formatting) with the right k= and nothing
+  // that makes receivers discard it or its signatures (h= without sha256, t=y testing) is kept if it is alone (path
+  // 'nothing' / 'start-signing' above); otherwise the records become the one record of the server's key.
+  const sameKey = (r: ZoneRecord) => mineKey !== null && publishedKey(r) === mineKey;
   for (const r of existing) {
     if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
     else if (sameKey(r)) {
-      const why = problem(r);
+      const why = keyRecordProblem(r, path.type);
       notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.kind === 'testing' ? 'in testing mode' : 'in a form receivers cannot use'} (${why.text}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
     } else notes.push(`Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`);
   }
   if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
+  if (!ctx.settings.dkim.signing) {
+    notes.push(
+      ctx.settings.dkim.startSigning
+        ? `DKIM signing is turned off for ${ctx.domain} on the server: once this record is published, run the DKIM fix again — it has the panel start signing with the key.`
+        : `DKIM signing is turned off for ${ctx.domain} on the server: once this record is published, ${whereToSign(ctx.settings, ctx.domain)}.`,
+    );
+  }
   return { changes: replaceWithOne(existing, desired), notes };
 }

@@ -1,5 +1,6 @@
 // The DKIM check offers the DKIM fix only where the DKIM plan would do something: the two judge a key at the server's
-// selector that is not this server's by one rule (leavesKeyAlone in src/core/plans/dkim.ts).
+// selector that is not this server's by one rule (leavesKeyAlone in src/core/plans/dkim.ts), and decide what the fix
+// does by one function (dkimFixPath: publish, generate, start signing, nothing, or blocked).
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
@@ -26,7 +27,8 @@ async function run(values: string[], settings: Partial<MailSettings>) {
   const map: ZoneMap = values.length ? { [NAME]: { TXT: values.map(split) } } : {};
   const zone = values.map(txtRecord);
   const ctx = checkContext(D, map, settings, zone);
-  return { findings: await dkimCheck(ctx), plan: await planDkim(ctx, zone) };
+  const plan = await planDkim(ctx, zone);
+  return { findings: await dkimCheck(ctx), plan: { ...plan, actions: plan.actions ?? [] } };
 }
 
 describe('dkim check: the fix is offered only where the plan does something', () => {
@@ -71,24 +73,83 @@ describe('dkim check: the fix is offered only where the plan does something', ()
     ['a 1024-bit server key', mine1024],
     ['no server key', undefined],
   ];
-  test('every finding that offers the fix gets a plan that is not blocked and changes records (all worlds)', async () => {
-    let offered = 0;
+  const cannotGenerateWhy = 'a domain alias: set up its DKIM key in the panel, then run the DKIM fix again to publish it';
+  /** Every world of the property tests below, with what the check and the plan say in it. */
+  async function* worlds() {
     for (const [what, values] of published)
       for (const routing of ['local', 'remote'] as const)
         for (const signing of [true, false])
-          for (const [keyName, publicKey] of serverKeys) {
-            const world = `${what}; routing ${routing}; signing ${signing ? 'on' : 'off'}; ${keyName}`;
-            const { findings, plan } = await run(values, { routing, dkim: { selector: 'default', signing, ...(publicKey ? { publicKey } : {}) } });
-            // Known and intended: with the server's key already published and signing off, dkim.signing-off offers the
-            // fix, whose plan is blocked with how to turn signing on (test/core/checks/dkim.test.ts).
-            const fixes = findings.filter((f) => f.fix === 'dkim' && !(f.rule === 'dkim.signing-off' && /signing is turned off/.test(plan.blocked ?? '')));
-            if (!fixes.length) continue;
-            offered++;
-            const why = `${world}: ${rules(fixes).join(', ')} offer the fix, but the plan is ${plan.blocked ? `blocked (${plan.blocked})` : 'empty'}`;
-            assert.equal(plan.blocked, undefined, why);
-            assert.ok(plan.changes.length > 0, why);
-          }
-    assert.ok(offered > 20, `only ${offered} worlds offer the fix`);
+          for (const [keyName, publicKey] of serverKeys)
+            for (const cannotGenerate of [undefined, cannotGenerateWhy])
+              // How the panel turns signing on (its settings say so only while signing is off): not at all, by checking
+              // the published key again (cPanel), by its switch (Plesk, the files panel).
+              for (const startSigning of signing ? [undefined] : ([undefined, 'recheck', 'switch'] as const)) {
+                const world = `${what}; routing ${routing}; signing ${signing ? 'on' : 'off'}; ${keyName}; ${cannotGenerate ? 'cannot generate' : 'can generate'}; start signing: ${startSigning ?? 'no'}`;
+                const dkim: MailSettings['dkim'] = { selector: 'default', signing, ...(publicKey ? { publicKey } : {}), ...(cannotGenerate ? { cannotGenerate } : {}), ...(startSigning ? { startSigning } : {}) };
+                yield { world, what, routing, signing, publicKey, cannotGenerate, startSigning, ...(await run(values, { routing, dkim })) };
+              }
+  }
+
+  test('every finding that offers the fix gets a plan that is not blocked and does something (all worlds)', async () => {
+    let offered = 0;
+    let starts = 0;
+    for await (const { world, findings, plan } of worlds()) {
+      const fixes = findings.filter((f) => f.fix === 'dkim');
+      if (!fixes.length) continue;
+      offered++;
+      if (plan.actions.some((a) => a.kind === 'refresh-dkim')) starts++;
+      const why = `${world}: ${rules(fixes).join(', ')} offer the fix, but the plan is ${plan.blocked ? `blocked (${plan.blocked})` : 'empty'}`;
+      assert.equal(plan.blocked, undefined, why);
+      assert.ok(plan.changes.length + plan.actions.length > 0, why);
+    }
+    assert.ok(offered > 100, `only ${offered} worlds offer the fix`);
+    assert.ok(starts > 5, `only ${starts} worlds offer a fix that starts signing`);
+  });
+
+  test('a plan that is not blocked and does something is offered by some finding (all worlds)', async () => {
+    for await (const { world, findings, plan } of worlds()) {
+      if (plan.blocked || plan.changes.length + plan.actions.length === 0) continue;
+      assert.ok(findings.some((f) => f.fix === 'dkim'), `${world}: the plan ${plan.changes.length ? 'changes records' : `does ${plan.actions.map((a) => a.kind).join(', ')}`}, but no finding offers it (${rules(findings).join(', ')})`);
+    }
+  });
+
+  test('dkim.signing-off offers the fix only where the plan turns signing on; otherwise it says what turns it on (all worlds)', async () => {
+    for await (const { world, findings, plan, publicKey, startSigning } of worlds()) {
+      const off = findings.find((f) => f.rule === 'dkim.signing-off');
+      if (!off) continue;
+      const turnsOn = plan.actions.some((a) => a.kind === 'refresh-dkim' || a.kind === 'generate-dkim');
+      assert.equal(off.fix === 'dkim', turnsOn, `${world}: signing-off ${off.fix ? 'offers' : 'does not offer'} the fix; the plan ${turnsOn ? 'turns signing on' : 'does not'} (${plan.blocked ?? plan.actions.map((a) => a.kind).join(', ')})`);
+      if (plan.actions.some((a) => a.kind === 'refresh-dkim')) assert.ok(publicKey && startSigning, world);
+      if (!off.fix) {
+        assert.match(off.message, /turn DKIM signing on|run the fix again|use another selector|cannot generate one|set up its DKIM key/, `${world}: ${off.message}`);
+      }
+    }
+  });
+
+  test("the server's own key published as it should be, signing off: the fix starts signing where the panel can, else it is not offered and the finding says where", async () => {
+    for await (const { world, what, findings, plan, publicKey, startSigning } of worlds()) {
+      if (what !== "the server's key" || publicKey !== mine || !findings.some((f) => f.rule === 'dkim.signing-off')) continue;
+      const off = findings.find((f) => f.rule === 'dkim.signing-off')!;
+      if (startSigning) {
+        assert.deepEqual([off.fix, plan.blocked, plan.changes, plan.actions.map((a) => a.kind)], ['dkim', undefined, [], ['refresh-dkim']], world);
+      } else {
+        assert.deepEqual([off.fix, plan.actions], [undefined, []], world);
+        assert.match(plan.blocked ?? '', /signing is turned off for d\.example, though its key is already published/, world);
+        assert.match(off.message, /turn DKIM signing on for d\.example in the panel's Email Deliverability \/ DKIM settings/, world);
+      }
+    }
+  });
+
+  test('no key on the server, signing off, and the panel cannot generate one: no finding offers the fix, the plan is blocked with why (all published states)', async () => {
+    let seen = 0;
+    for await (const { world, findings, plan, publicKey, signing, cannotGenerate } of worlds()) {
+      if (publicKey || signing || !cannotGenerate) continue;
+      seen++;
+      assert.deepEqual(rules(findings.filter((f) => f.fix)), [], world);
+      assert.ok(plan.blocked, world);
+      if (!/publishes a key this server does not sign with/.test(plan.blocked)) assert.match(plan.blocked, /cannot generate one for it: a domain alias/, world);
+    }
+    assert.equal(seen, published.length * 2 * 3); // × routing × how the panel turns signing on
   });
 });
 

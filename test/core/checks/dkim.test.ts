@@ -55,10 +55,60 @@ describe('dkim check: which findings offer the DKIM fix', () => {
     assert.match(f.message, /another sender's key/);
   });
 
-  test('signing off and no key published: signing-off offers the fix', async () => {
-    const ctx = checkContext('d.example', { 'default._domainkey.d.example': { TXT: [[`v=DKIM1; k=rsa; p=${mine}`]] } }, { dkim: { selector: 'default', signing: false, publicKey: mine } });
-    const f = (await dkimCheck(ctx)).find((x) => x.rule === 'dkim.signing-off');
-    assert.equal(f?.fix, 'dkim');
+  /** The findings with the server's own key published as it should be at the server's selector. */
+  async function ownKeyPublished(dkim: MailSettings['dkim']) {
+    return dkimCheck(checkContext('d.example', { 'default._domainkey.d.example': { TXT: [[`v=DKIM1; k=rsa; p=${mine.slice(0, 200)}`, mine.slice(200)]] } }, { dkim }));
+  }
+
+  test('signing off, the own key published, and the panel can turn signing on: dkim.signing-off offers the fix and says what it does', async () => {
+    const sw = (await ownKeyPublished({ selector: 'default', signing: false, publicKey: mine, startSigning: 'switch' })).find((x) => x.rule === 'dkim.signing-off');
+    assert.equal(sw?.fix, 'dkim');
+    assert.match(sw!.message, /^DKIM signing is turned off for d\.example on this server, though its key is published at default\._domainkey\.d\.example\. The DKIM fix has the panel turn signing on \(no record changes\)\.$/);
+    const re = (await ownKeyPublished({ selector: 'default', signing: false, publicKey: mine, startSigning: 'recheck' })).find((x) => x.rule === 'dkim.signing-off');
+    assert.equal(re?.fix, 'dkim');
+    assert.match(re!.message, /the panel has not seen its key at default\._domainkey\.d\.example published yet\. The DKIM fix has the panel check again and start signing/);
+  });
+
+  test('signing off, the own key published, and the panel cannot turn signing on: no DKIM finding offers the fix; signing-off says where to turn it on', async () => {
+    const generic = await ownKeyPublished({ selector: 'default', signing: false, publicKey: mine });
+    assert.deepEqual(generic.filter((x) => x.fix).map((x) => x.rule), []);
+    assert.match(generic.find((x) => x.rule === 'dkim.signing-off')!.message, /^DKIM signing is turned off for d\.example, though its key is already published, and the panel cannot turn it on from here: turn DKIM signing on for d\.example in the panel's Email Deliverability \/ DKIM settings\.$/);
+    const told = await ownKeyPublished({ selector: 'default', signing: false, publicKey: mine, cannotStartSigning: 'turn it on in the Mail Settings of main.example in Plesk' });
+    assert.deepEqual(told.filter((x) => x.fix).map((x) => x.rule), []);
+    assert.match(told.find((x) => x.rule === 'dkim.signing-off')!.message, /cannot turn it on from here: turn it on in the Mail Settings of main\.example in Plesk\.$/);
+  });
+
+  test('signing off and the key not published yet: dkim.missing offers the fix (it publishes the key); signing-off offers none and says what comes after', async () => {
+    for (const [startSigning, after] of [
+      ['switch', /Once the DKIM fix has published its key at default\._domainkey\.d\.example, run the fix again: it has the panel start signing\.$/],
+      [undefined, /Once the DKIM fix has published its key at default\._domainkey\.d\.example, turn DKIM signing on for d\.example in the panel's Email Deliverability \/ DKIM settings\.$/],
+    ] as const) {
+      const fs = await dkimCheck(checkContext('d.example', {}, { dkim: { selector: 'default', signing: false, publicKey: mine, ...(startSigning ? { startSigning } : {}) } }));
+      assert.equal(fs.find((x) => x.rule === 'dkim.missing')?.fix, 'dkim');
+      const off = fs.find((x) => x.rule === 'dkim.signing-off')!;
+      assert.equal(off.fix, undefined);
+      assert.match(off.message, after);
+    }
+  });
+
+  test('no key on the server, signing off, and the panel cannot generate one: no DKIM finding offers the fix; the findings say why and what to do', async () => {
+    const cannotGenerate = 'alias.example is a domain alias of main.example, and Plesk documents no way to create a DKIM key for a domain alias: set up its DKIM key in Plesk, then run the DKIM fix again to publish it';
+    const dkim = { selector: 'default', signing: false, cannotGenerate };
+    const none = await dkimCheck(checkContext('d.example', {}, { dkim }));
+    assert.deepEqual(none.map((x) => `${x.rule}${x.fix ? ':fix' : ''}`), ['dkim.missing']);
+    assert.equal(none[0].message, `d.example has no DKIM key at default._domainkey.d.example, and this server has none to sign with; the panel cannot generate one for it: ${cannotGenerate}.`);
+    // Another key published (mail routed here): nothing offers the fix either; signing-off says why.
+    const other = await dkimCheck(checkContext('d.example', { 'default._domainkey.d.example': { TXT: [[`v=DKIM1; k=rsa; t=y; p=${theirs}`]] } }, { dkim }));
+    assert.ok(other.some((x) => x.rule === 'dkim.signing-off') && other.some((x) => x.rule === 'dkim.testing'), other.map((x) => x.rule).join(', '));
+    assert.deepEqual(other.filter((x) => x.fix).map((x) => x.rule), []);
+    assert.match(other.find((x) => x.rule === 'dkim.signing-off')!.message, /turned off for d\.example on this server\. This server has no DKIM key for d\.example, and the panel cannot generate one for it: .*set up its DKIM key in Plesk/);
+  });
+
+  test('no key on the server, signing off, and the panel can generate one: dkim.missing and dkim.signing-off offer the fix (a key is generated and signing turned on)', async () => {
+    const fs = await dkimCheck(checkContext('d.example', { 'default._domainkey.d.example': { TXT: [[`v=DKIM1; k=rsa; p=${theirs}`]] } }, { dkim: { selector: 'default', signing: false } }));
+    const off = fs.find((x) => x.rule === 'dkim.signing-off')!;
+    assert.equal(off.fix, 'dkim');
+    assert.match(off.message, /the DKIM fix has the panel generate one and turn signing on/);
   });
 
   test('the panel signs but gave no readable key, none published: dkim.missing says so and offers no key generation', async () => {

@@ -1,15 +1,19 @@
 // DKIM fix through the files panel and a loopback DNS server.
 import assert from 'node:assert/strict';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import { canonicalKey } from '../../../src/core/classify.js';
 import { parseDkimRecord } from '../../../src/core/dkim/record.js';
 import { auditDomain } from '../../../src/core/audit.js';
-import { applyPlan, reconcile, undoChange } from '../../../src/core/plans/apply.js';
+import { withSettings } from '../../../src/adapters/panels/with-settings.js';
+import { openStore } from '../../../src/adapters/store/store.js';
+import { PanelError } from '../../../src/core/panel.js';
+import { applyPlan, LOCK_TTL_MS, reconcile, undoChange } from '../../../src/core/plans/apply.js';
+import { makePlan } from '../../../src/core/plans/index.js';
 import { PLACEHOLDER_KEY } from '../../../src/core/plans/plan.js';
-import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
+import { applyAndCheck, startPlay, TODAY, type Play } from '../../helpers/fixplay.js';
 
 let play: Play | null = null;
 afterEach(async () => {
@@ -33,7 +37,8 @@ async function liveKey(p: Play, domain: string): Promise<string[]> {
 
 /**
  * clean.example as cPanel with a missing validity-cache entry: the right key is published, but the panel does not
- * sign until refreshDkimSigning — which starts signing once `sees` is set (its check of public DNS finds the key).
+ * sign until startDkimSigning (cPanel's re-check, startSigning 'recheck') — which starts signing once `sees` is set
+ * (its check of public DNS finds the key).
  */
 function unseenKey(p: Play, domain: string): { sees: boolean } {
   const state = { sees: false };
@@ -42,9 +47,9 @@ function unseenKey(p: Play, domain: string): { sees: boolean } {
   const read = p.panel.readMailSettings.bind(p.panel);
   p.panel.readMailSettings = async (d) => {
     const s = await read(d);
-    return s.dkim.signing ? s : { ...s, dkim: { ...s.dkim, signingNeedsRefresh: true } };
+    return s.dkim.signing ? s : { ...s, dkim: { ...s.dkim, startSigning: 'recheck' } };
   };
-  (p.panel as { refreshDkimSigning?: (d: string) => Promise<unknown> }).refreshDkimSigning = async (d: string) => {
+  p.panel.startDkimSigning = async (d: string) => {
     if (state.sees) writeFileSync(overrides, JSON.stringify({ dkim: true }));
     return p.panel.readMailSettings(d);
   };
@@ -138,7 +143,7 @@ describe('DKIM fix', () => {
   });
 
   // cPanel signs only once its own check has seen the published key (the validity cache): the record is right, the
-  // fix is that check — no record changes. The files panel plays it here: signing off until refreshDkimSigning.
+  // fix is that check — no record changes. The files panel plays it here: signing off until startDkimSigning.
   test('the key is published but the panel has not seen it (cPanel validity cache) → the fix asks the panel to check again; no record changes', async () => {
     const p = await start();
     const domain = 'clean.example';
@@ -322,15 +327,185 @@ describe('DKIM fix', () => {
     assert.ok(!existsSync(join(p.dir, 'dkim', 'newkey.example.pem')));
   });
 
-  test('key published but signing turned off → blocked with the reason, nothing to write', async () => {
+  test('a panel that cannot turn signing on: key published, signing off → blocked with where to turn it on; the audit offers no fix and says so', async () => {
     const p = await start();
     writeFileSync(join(p.dir, 'domains', 'clean.example.json'), JSON.stringify({ dkim: false }));
+    // The panel's settings say it cannot turn signing on here (as a Plesk domain alias's do), and it has no way to.
+    const read = p.panel.readMailSettings.bind(p.panel);
+    p.panel.readMailSettings = async (d) => {
+      const s = await read(d);
+      const { startSigning: _s, ...dkim } = s.dkim;
+      return { ...s, dkim: { ...dkim, cannotStartSigning: 'turn signing on in the Mail Settings of its main domain' } };
+    };
     const before = p.zoneText('clean.example');
     const plan = await p.plan('clean.example', 'dkim');
     assert.deepEqual(plan.changes, []);
-    assert.match(plan.blocked ?? '', /signing is turned off/);
+    assert.deepEqual(plan.actions, []);
+    assert.match(plan.blocked ?? '', /DKIM signing is turned off for clean\.example, though its key is already published.*turn signing on in the Mail Settings of its main domain/);
     const out = await applyPlan({ domain: 'clean.example', check: 'dkim', planHash: plan.planHash }, p.deps());
     assert.equal(out.status, 'refused');
     assert.equal(p.zoneText('clean.example'), before);
+    const dkim = (await auditDomain('clean.example', p.deps())).findings.filter((f) => f.check === 'dkim');
+    assert.ok(dkim.every((f) => !f.fix), JSON.stringify(dkim.map((f) => [f.rule, f.fix])));
+    assert.match(dkim.find((f) => f.rule === 'dkim.signing-off')!.message, /turn signing on in the Mail Settings of its main domain/);
+  });
+});
+
+describe('DKIM fix: the key is published but signing is off — the panel turns signing on', () => {
+  /** clean.example with signing off in the files panel (its override), other overrides kept. */
+  function signingOff(p: Play): string {
+    const path = join(p.dir, 'domains', 'clean.example.json');
+    writeFileSync(path, JSON.stringify({ mailRouting: 'local', dkim: false }));
+    return path;
+  }
+
+  test('the audit offers the fix on dkim.signing-off; the plan turns signing on (no record changes); apply, history, audit again, undo', async () => {
+    const p = await start();
+    const domain = 'clean.example';
+    const overrides = signingOff(p);
+    const before = p.zoneText(domain);
+    const off = (await p.findings(domain, 'dkim')).find((f) => f.rule === 'dkim.signing-off');
+    assert.equal(off?.fix, 'dkim');
+    assert.match(off!.message, /turned off for clean\.example on this server, though its key is published at default\._domainkey\.clean\.example\. The DKIM fix has the panel turn signing on/);
+    const plan = await p.plan(domain, 'dkim');
+    assert.equal(plan.blocked, undefined);
+    assert.deepEqual(plan.changes, []);
+    assert.deepEqual(plan.actions, [{ kind: 'refresh-dkim', description: 'turn DKIM signing on for clean.example in the panel (it signs with the key already published)' }]);
+    assert.ok(plan.notes.some((n) => /DKIM signing is turned off for clean\.example on the server\. The fix has the panel turn signing on \(no record changes\)/.test(n)), plan.notes.join(' | '));
+    const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'applied', JSON.stringify(out));
+    if (out.status !== 'applied') return;
+    assert.equal(out.verified, 'yes');
+    assert.match(out.message, /signing turned on/);
+    // The panel's own setting, read back: on, the other overrides kept; no record changed.
+    assert.deepEqual(JSON.parse(readFileSync(overrides, 'utf8')), { mailRouting: 'local', dkim: true });
+    assert.equal((await p.panel.readMailSettings(domain)).dkim.signing, true);
+    assert.equal(p.zoneText(domain), before);
+    // The history: one applied change, no record changes, verified, saying what was done.
+    const ch = p.store.getChange(out.changeId)!;
+    assert.equal(ch.status, 'applied');
+    assert.equal(ch.verified, 'yes');
+    assert.deepEqual(ch.changes, []);
+    assert.match(p.store.changesForDomain(domain)[0].error ?? '', /the panel signs clean\.example's mail now, with the DKIM key published at default\._domainkey\.clean\.example; no DNS record was changed/);
+    assert.deepEqual((await p.findings(domain, 'dkim')).map((f) => f.rule), ['dkim.ok']);
+    // Nothing left to do; the undo says what the change did and how to stop signing.
+    const again = await p.plan(domain, 'dkim');
+    assert.deepEqual([again.changes, again.actions, again.blocked], [[], [], undefined]);
+    const undo = await undoChange(out.changeId, p.deps());
+    assert.equal(undo.status, 'refused');
+    if (undo.status === 'refused') assert.match(undo.reason, /changed no record \(it had the panel start signing clean\.example's mail with the DKIM key already published\): nothing to undo here\. To stop signing, turn DKIM signing off/);
+  });
+
+  test('through the admin-settings decorator (withSettings) the same fix works', async () => {
+    const p = await start();
+    signingOff(p);
+    const panel = withSettings(p.panel, { getSetting: () => undefined });
+    assert.equal(typeof panel.startDkimSigning, 'function');
+    const deps = p.deps({ panel });
+    const plan = await makePlan({ domain: 'clean.example', check: 'dkim' }, deps);
+    assert.deepEqual(plan.actions.map((a) => a.kind), ['refresh-dkim']);
+    const out = await applyPlan({ domain: 'clean.example', check: 'dkim', planHash: plan.planHash }, p.deps({ panel }));
+    assert.equal(out.status, 'applied', JSON.stringify(out));
+    assert.equal((await p.panel.readMailSettings('clean.example')).dkim.signing, true);
+  });
+
+  test('a panel whose settings offer it but that cannot be asked (no startDkimSigning) → refused with where to turn it on, nothing recorded', async () => {
+    const p = await start();
+    signingOff(p);
+    const plan = await p.plan('clean.example', 'dkim');
+    (p.panel as { startDkimSigning?: unknown }).startDkimSigning = undefined;
+    const out = await applyPlan({ domain: 'clean.example', check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused');
+    if (out.status === 'refused') assert.match(out.reason, /cannot be asked to start DKIM signing from here: turn DKIM signing on for clean\.example in the panel's DKIM settings/);
+    assert.deepEqual(p.store.changesForDomain('clean.example'), []);
+  });
+
+  test('the panel fails → failed with its reason and whether it signs now; the history says so, nothing was written', async () => {
+    const p = await start();
+    signingOff(p);
+    const before = p.zoneText('clean.example');
+    const plan = await p.plan('clean.example', 'dkim');
+    p.panel.startDkimSigning = async () => {
+      throw new Error('injected: the panel refused');
+    };
+    const out = await applyPlan({ domain: 'clean.example', check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'failed');
+    if (out.status !== 'failed') return;
+    assert.match(out.reason, /could not start DKIM signing for clean\.example \(injected: the panel refused\); it still does not sign\. mailhealth changed no DNS record/);
+    assert.equal(p.store.getChange(out.changeId!)!.status, 'failed');
+    assert.equal(p.zoneText('clean.example'), before);
+  });
+
+  test('the panel turns signing on but with a new key (not the one published) → applied, verified "no", saying to publish it', async () => {
+    const p = await start();
+    signingOff(p);
+    const plan = await p.plan('clean.example', 'dkim');
+    const original = p.panel.startDkimSigning.bind(p.panel);
+    p.panel.startDkimSigning = async (d) => {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      writeFileSync(join(p.dir, 'dkim', `${d}.pem`), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+      return original(d);
+    };
+    const out = await applyPlan({ domain: 'clean.example', check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'applied', JSON.stringify(out));
+    if (out.status !== 'applied') return;
+    assert.equal(out.verified, 'no');
+    assert.match(out.message, /not with the key published at default\._domainkey\.clean\.example .*apply the DKIM fix again to publish it/);
+    assert.equal(p.store.getChange(out.changeId)!.verified, 'no');
+    // The next plan publishes the new key.
+    const next = await p.plan('clean.example', 'dkim');
+    assert.equal(next.changes.length, 1);
+    assert.equal(canonicalKey(parseDkimRecord(next.changes[0].after!.value).publicKey ?? ''), canonicalKey(pemPublicKey(p, 'clean.example')));
+  });
+
+  test('the panel never answers → the intent stays open and the domain locked; reconcile settles it from whether the panel signs', async () => {
+    const p = await start();
+    const domain = 'clean.example';
+    signingOff(p);
+    const plan = await p.plan(domain, 'dkim');
+    const original = p.panel.startDkimSigning.bind(p.panel);
+    p.panel.startDkimSigning = async (d) => {
+      await original(d); // it went through; the answer was lost
+      throw new PanelError('no-answer', 'the panel at 127.0.0.1 did not answer (ETIMEDOUT): injected');
+    };
+    const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'failed');
+    if (out.status !== 'failed') return;
+    assert.match(out.reason, /did not answer .*whether the panel started signing is not known yet/);
+    assert.equal(p.store.getChange(out.changeId!)!.status, 'intent');
+    assert.deepEqual(await reconcile(p.deps()), [{ id: out.changeId!, outcome: 'skipped: a fix on this domain is running' }]);
+    const later = openStore(p.dbPath, { now: () => TODAY.getTime() + LOCK_TTL_MS + 1 });
+    try {
+      assert.deepEqual(await reconcile(p.deps({ history: later })), [{ id: out.changeId!, outcome: 'applied' }]);
+      const ch = later.getChange(out.changeId!)!;
+      assert.equal(ch.status, 'applied');
+      assert.equal(ch.verified, 'yes');
+    } finally {
+      later.close();
+    }
+  });
+
+  test("the key must be published first (t=y): the plan republishes it and says signing comes next; dkim.signing-off offers no fix until then", async () => {
+    const p = await start();
+    const domain = 'clean.example';
+    signingOff(p);
+    const key = pemPublicKey(p, domain);
+    p.writeZone(domain, p.zoneText(domain).replace(/^default\._domainkey.*(\n\s+".*)*$/m, `default._domainkey\tIN\tTXT\t"v=DKIM1; k=rsa; t=y; p=${key.slice(0, 200)}" "${key.slice(200)}"`));
+    p.refresh();
+    const fs = await p.findings(domain, 'dkim');
+    assert.equal(fs.find((f) => f.rule === 'dkim.testing')?.fix, 'dkim', JSON.stringify(fs.map((f) => [f.rule, f.fix])));
+    const off = fs.find((f) => f.rule === 'dkim.signing-off')!;
+    assert.equal(off.fix, undefined);
+    assert.match(off.message, /Once the DKIM fix has published its key at default\._domainkey\.clean\.example, run the fix again: it has the panel start signing/);
+    const plan = await p.plan(domain, 'dkim');
+    assert.deepEqual(plan.actions, []);
+    assert.equal(plan.changes.length, 1);
+    assert.ok(plan.notes.some((n) => /once this record is published, run the DKIM fix again/.test(n)), plan.notes.join(' | '));
+    assert.equal((await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps())).status, 'applied');
+    // Then the second fix turns signing on.
+    const second = await p.plan(domain, 'dkim');
+    assert.deepEqual(second.actions.map((a) => a.kind), ['refresh-dkim']);
+    assert.equal((await applyPlan({ domain, check: 'dkim', planHash: second.planHash }, p.deps())).status, 'applied');
+    assert.deepEqual((await p.findings(domain, 'dkim')).map((f) => f.rule), ['dkim.ok']);
   });
 });

@@ -234,8 +234,8 @@ export class CpanelPanel implements Panel {
         // entry itself is read (Cpanel::DKIM::ValidityCache keeps it in a world-searchable directory, mode 0711, so
         // any user may test it); the validator above has just set it if the published record matches.
         signing,
-        // Not signing although the key is published: cPanel's own check (refreshDkimSigning) turns it on.
-        ...(publicKey && !signing ? { signingNeedsRefresh: true } : {}),
+        // Not signing although the key is published: cPanel's own check (startDkimSigning) turns it on.
+        ...(publicKey && !signing ? { startSigning: 'recheck' as const } : {}),
         ...(publicKey ? { publicKey } : {}),
       },
       routing,
@@ -257,11 +257,12 @@ export class CpanelPanel implements Panel {
   }
 
   /**
-   * Have cPanel re-check the published DKIM key (`EmailAuth::validate_current_dkims`), which sets the validity cache
-   * Exim needs before it signs (§8.4) when the public record matches; returns the settings read afterwards
-   * (`dkim.signing` tells whether it worked). Changes no DNS record.
+   * Start signing with the published key, cPanel's way (dkim.startSigning 'recheck'): have cPanel re-check the published
+   * DKIM key (`EmailAuth::validate_current_dkims`), which sets the validity cache Exim needs before it signs (§8.4)
+   * when the public record matches; returns the settings read afterwards (`dkim.signing` tells whether it worked).
+   * Changes no DNS record.
    */
-  async refreshDkimSigning(domain: string): Promise<MailSettings> {
+  async startDkimSigning(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
     await this.zoneOf(d);
     const r = await this.call('EmailAuth', 'validate_current_dkims', [['domain', d]]);

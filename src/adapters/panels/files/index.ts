@@ -212,6 +212,8 @@ export class FilesPanel implements Panel {
     const dkim: MailSettings['dkim'] = { selector: s.dkimSelector ?? 'default', signing: ov.dkim ?? Boolean(privateKeyPem) };
     if (privateKeyPem) dkim.privateKeyPem = privateKeyPem;
     if (publicKey) dkim.publicKey = publicKey;
+    // Signing off with a key: the override is this panel's signing switch (startDkimSigning turns it on).
+    if (publicKey && !dkim.signing) dkim.startSigning = 'switch';
     return {
       domain: this.canonical(domain),
       hostname: s.hostname.toLowerCase(),
@@ -361,12 +363,29 @@ export class FilesPanel implements Panel {
     const p = this.path('dkim', domain, '.pem');
     writeFileSync(`${p}.tmp`, pem, { mode: 0o600 });
     renameSync(`${p}.tmp`, p);
+    this.setSigning(domain, true);
+    return this.readMailSettings(domain);
+  }
+
+  /**
+   * Sign the domain's mail with the key it has (dkim/<domain>.pem): `"dkim": true` in domains/<domain>.json, the other
+   * overrides kept. Changes no record. PanelError('unsupported') when the domain has no key to sign with.
+   */
+  async startDkimSigning(domain: string): Promise<MailSettings> {
+    const d = this.canonical(domain);
+    if (!existsSync(this.path('dkim', d, '.pem'))) throw new PanelError('unsupported', `files panel: no DKIM key for ${d} (dkim/${d}.pem): nothing to sign with`);
+    this.setSigning(d, true);
+    return this.readMailSettings(d);
+  }
+
+  /** The domain's `dkim` override, written atomically (temp file + rename), every other override kept. */
+  private setSigning(domain: string, on: boolean): void {
     const ovPath = this.path('domains', domain, '.json');
     const ov = readOverrides(ovPath);
-    ov.dkim = true;
+    ov.dkim = on;
     mkdirSync(join(this.root, 'domains'), { recursive: true });
-    writeFileSync(ovPath, JSON.stringify(ov, null, 2) + '\n');
-    return this.readMailSettings(domain);
+    writeFileSync(`${ovPath}.tmp`, JSON.stringify(ov, null, 2) + '\n');
+    renameSync(`${ovPath}.tmp`, ovPath);
   }
 }
 

@@ -14,6 +14,7 @@ import { hashRecords, recordsAt } from '../../../core/zone.js';
 import { canonicalKey } from '../../../core/classify.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import { relativeDname, undoGeneratedDkim } from '../cpanel/zonefile.js';
+import { describeGeneratedDkim } from '../cpanel/index.js';
 import { splitTxt } from '../files/zonefile.js';
 import { errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
 import { publicKeyFromPem, readText } from '../whm/serverfiles.js';
@@ -477,7 +478,8 @@ export class PleskPanel implements Panel {
       ips,
       helo,
       nameservers,
-      dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}) },
+      // Signing off for a domain whose key Plesk has (its key file): the domain's switch turns it on (startDkimSigning).
+      dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}), ...(publicKey && !signing ? { startSigning: 'switch' as const } : {}) },
       routing,
       relay: this.relay(),
       ...this.relayUnknown(),
@@ -515,7 +517,16 @@ export class PleskPanel implements Panel {
       ips,
       helo,
       nameservers,
-      dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}), cannotGenerate: aliasNoKeyGen(d, t.parent) },
+      dkim: {
+        selector: 'default',
+        signing,
+        ...(pem ? { privateKeyPem: pem } : {}),
+        ...(publicKey ? { publicKey } : {}),
+        cannotGenerate: aliasNoKeyGen(d, t.parent),
+        // The alias signs as its domain does (INFERRED above): turning signing on is the domain's switch, which also
+        // changes the domain's own mail — not done from the alias.
+        ...(publicKey && !signing ? { cannotStartSigning: aliasSigning(d, t.parent) } : {}),
+      },
       routing,
       relay: this.relay(),
       ...this.relayUnknown(),
@@ -719,26 +730,52 @@ export class PleskPanel implements Panel {
     return { version: after.zone.version };
   }
 
-  async generateDkim(domain: string): Promise<MailSettings> {
-    const d = canonName(domain);
+  /**
+   * Turn the domain's DKIM signing on (`plesk bin domain_pref --update <domain> -sign_outgoing_mail true`, §2.3; the
+   * option name is from 3rd-party scripts, UNCONFIRMED officially) and put back the DKIM records Plesk publishes by
+   * itself when it does (§4: `default._domainkey` while the name holds none, a `_domainkey` policy TXT), so only the
+   * fix's plan moves records. Returns the zone before and as Plesk left it. A domain alias: PanelError('unsupported').
+   */
+  private async signOutgoingMail(d: string, why: (t: Target & { kind: 'alias' }) => string): Promise<{ before: Zone; after: Zone }> {
     const t = await this.target(d);
-    if (t.kind === 'alias') {
-      // plesk.md documents turning signing on for a domain (`domain_pref`, XML `spam-protect-sign`), nothing that
-      // creates an alias's key.
-      throw new PanelError('unsupported', aliasNoKeyGen(d, t.parent));
-    }
+    if (t.kind === 'alias') throw new PanelError('unsupported', why(t));
     await this.domainByName(d);
     // The spelling Plesk knows the domain by (the one its zone was read by, as for `plesk bin dns`).
     const { zone: before, spelling } = await this.readTarget(t);
-    // Turning signing on makes Plesk create the key and the default._domainkey records (§2.3, §4).
-    // The option name is from 3rd-party scripts (UNCONFIRMED officially).
     const r = await this.opts.cli.run('domain_pref', ['--update', spelling, '-sign_outgoing_mail', 'true']);
     if (r.code !== 0) throw new PanelError('other', `plesk bin domain_pref --update ${spelling} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
-    // With Plesk DNS on, turning signing on publishes default._domainkey (and a `_domainkey` policy TXT) itself: put
-    // the zone back, the fix's plan publishes the record (else its add fails with exit 2 "record exists").
     const after = await this.readZone(d);
     const undo = undoGeneratedDkim(before, after, d);
-    if (undo.length) await this.applyChanges(d, undo, after.version);
+    if (undo.length) {
+      try {
+        await this.applyChanges(d, undo, after.version);
+      } catch (e) {
+        const code = e instanceof PanelError ? e.code : 'other';
+        throw new PanelError(code, `Plesk turned DKIM signing on for ${d} and published DKIM records of its own, which could not be taken back out: it ${describeGeneratedDkim(undo)} (${(e as Error).message})`);
+      }
+    }
+    return { before, after };
+  }
+
+  /**
+   * Sign the domain's mail with the DKIM key Plesk has for it, whose record is published (dkim.startSigning 'switch'):
+   * the domain's signing switch turned on, no record changed (signOutgoingMail). The settings read afterwards say
+   * whether it signs, and with which key (the key file's). A domain alias signs as its domain does:
+   * PanelError('unsupported').
+   */
+  async startDkimSigning(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    await this.signOutgoingMail(d, (t) => aliasSigning(d, t.parent));
+    return this.readMailSettings(d);
+  }
+
+  async generateDkim(domain: string): Promise<MailSettings> {
+    const d = canonName(domain);
+    // plesk.md documents turning signing on for a domain (`domain_pref`, XML `spam-protect-sign`), nothing that
+    // creates an alias's key. Turning signing on makes Plesk create the key and the default._domainkey records (§2.3,
+    // §4); with Plesk DNS on it publishes them itself: they are put back, the fix's plan publishes the record (else
+    // its add fails with exit 2 "record exists").
+    const { before, after } = await this.signOutgoingMail(d, (t) => aliasNoKeyGen(d, t.parent));
     const settings = await this.readMailSettings(d);
     if (settings.dkim.privateKeyPem) return settings; // the key file: the key Plesk signs with
     // No key file (not on the server): the key is the one in the record Plesk just published (and we took back) —
@@ -823,6 +860,12 @@ async function rollBack(e: unknown, undo: readonly UndoStep[]): Promise<never> {
   }
   if (failed.length) throw new PartialWriteError('other', `${message}; rolling back failed: ${failed.join('; ')}`, left.reverse());
   throw new PartialWriteError(e instanceof PanelError ? e.code : 'other', message, []);
+}
+
+/** Why DKIM signing is not turned on from a domain alias (it signs as its domain does: the domain's switch). */
+function aliasSigning(alias: string, parent: DomainResp): string {
+  const p = domainName(parent);
+  return `${alias} is a domain alias of ${p} and signs its mail as ${p} does: turn on "Use DKIM spam protection system to sign outgoing email messages" in the Mail Settings of ${p} in Plesk (this also signs ${p}'s own mail)`;
 }
 
 /** Why no DKIM key can be generated for a domain alias (plesk.md documents key creation for a domain only). */

@@ -304,8 +304,8 @@ export class WhmPanel implements Panel {
           // "not signing" when the zone already publishes the server's key (cPanel should sign and does not); with
           // another key or none published, cPanel signs as soon as its key is (see signingFromValidation).
           signing: signsNow,
-          // Not signing although the key is published: cPanel's own check (refreshDkimSigning) turns it on.
-          ...(f.publicKey && !signsNow ? { signingNeedsRefresh: true } : {}),
+          // Not signing although the key is published: cPanel's own check (startDkimSigning) turns it on.
+          ...(f.publicKey && !signsNow ? { startSigning: 'recheck' as const } : {}),
           ...(f.privateKeyPem ? { privateKeyPem: f.privateKeyPem } : {}),
           ...(f.publicKey ? { publicKey: f.publicKey } : {}),
         },
@@ -328,7 +328,7 @@ export class WhmPanel implements Panel {
       helo,
       nameservers,
       ...(unknownNs ? { nameserversUnknown: unknownNs } : {}),
-      dkim: { selector: 'default', signing: remoteSigns, ...(publicKey && !remoteSigns ? { signingNeedsRefresh: true } : {}), ...(publicKey ? { publicKey } : {}) },
+      dkim: { selector: 'default', signing: remoteSigns, ...(publicKey && !remoteSigns ? { startSigning: 'recheck' as const } : {}), ...(publicKey ? { publicKey } : {}) },
       routing: await this.remoteRouting(d, info, zone),
       relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server: not known here
       relayUnknown: 'the smarthost setting is in /etc/exim.conf.localopts on the server, which the WHM API does not show',
@@ -336,12 +336,13 @@ export class WhmPanel implements Panel {
   }
 
   /**
-   * Have cPanel re-check the published DKIM key (`EmailAuth::validate_current_dkims`), which sets the validity cache
+   * Start signing with the published key, cPanel's way (dkim.startSigning 'recheck'): have cPanel re-check the
+   * published DKIM key (`EmailAuth::validate_current_dkims`), which sets the validity cache
    * Exim needs before it signs (§8.4) when the public record matches the server's key; returns the settings read
    * afterwards (`dkim.signing` tells whether it worked). Changes no DNS record. For a domain whose correct key is
    * published but which cPanel does not sign for yet.
    */
-  async refreshDkimSigning(domain: string): Promise<MailSettings> {
+  async startDkimSigning(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
     await this.zoneOf(d);
     const r = await this.opts.transport.call('validate_current_dkims', [['domain', d]]);

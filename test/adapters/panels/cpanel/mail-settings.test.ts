@@ -44,20 +44,20 @@ describe('cPanel (UAPI): DKIM signing needs the validity cache (§8.4)', () => {
     const s = await panel.readMailSettings('alice.example');
     assert.ok(s.dkim.publicKey);
     assert.equal(s.dkim.signing, false);
-    assert.equal(s.dkim.signingNeedsRefresh, true, 'the key is published: a check by cPanel turns signing on');
+    assert.equal(s.dkim.startSigning, 'recheck', 'the key is published: a check by cPanel turns signing on');
   });
 
-  it('refreshDkimSigning: cPanel checks again and signs once it can mark the key valid; no record changes', async () => {
+  it('startDkimSigning: cPanel checks again and signs once it can mark the key valid; no record changes', async () => {
     const { state, panel } = await setup('alice', (s) => {
       s.validityCache = s.validityCache.filter((d) => d !== 'alice.example');
       s.validityCacheFails = ['alice.example'];
     });
     const zoneBefore = (await panel.readZone('alice.example')).records.map((r) => `${r.name} ${r.type} ${r.value}`).sort();
-    assert.equal((await panel.refreshDkimSigning('alice.example')).dkim.signing, false, 'cPanel still cannot mark it valid');
+    assert.equal((await panel.startDkimSigning('alice.example')).dkim.signing, false, 'cPanel still cannot mark it valid');
     state.validityCacheFails = [];
-    const after = await panel.refreshDkimSigning('alice.example');
+    const after = await panel.startDkimSigning('alice.example');
     assert.equal(after.dkim.signing, true);
-    assert.equal(after.dkim.signingNeedsRefresh, undefined);
+    assert.equal(after.dkim.startSigning, undefined);
     assert.deepEqual((await panel.readZone('alice.example')).records.map((r) => `${r.name} ${r.type} ${r.value}`).sort(), zoneBefore);
   });
 
@@ -82,7 +82,7 @@ describe('cPanel (UAPI): DKIM signing needs the validity cache (§8.4)', () => {
     assert.ok(existsSync(join(root!, 'var/cpanel/domain_keys/validity_cache/alice.example')));
   });
 
-  it('refreshDkimSigning re-validates without touching DNS', async () => {
+  it('startDkimSigning re-validates without touching DNS', async () => {
     const { state, panel } = await setup('alice', (s) => {
       s.validityCache = s.validityCache.filter((d) => d !== 'alice.example');
       s.validityCacheFails = ['alice.example'];
@@ -90,7 +90,7 @@ describe('cPanel (UAPI): DKIM signing needs the validity cache (§8.4)', () => {
     assert.equal((await panel.readMailSettings('alice.example')).dkim.signing, false);
     state.validityCacheFails = [];
     const serial = state.zones['alice.example'].serial;
-    const after = await panel.refreshDkimSigning('alice.example');
+    const after = await panel.startDkimSigning('alice.example');
     assert.equal(after.dkim.signing, true);
     assert.equal(state.zones['alice.example'].serial, serial);
   });

@@ -205,6 +205,23 @@ test('generateDkim writes a 2048-bit key and turns signing on', async () => {
   assert.deepEqual(JSON.parse(readFileSync(join(root, 'domains', 'plumber.test.json'), 'utf8')), { dkim: true });
 });
 
+test('startDkimSigning: signing off with a key → startSigning "switch"; it turns the override on (others kept), changes no zone; no key → unsupported', async () => {
+  writeFileSync(join(root, 'domains', 'bakery.test.json'), JSON.stringify({ mailRouting: 'remote', dkim: false }));
+  const off = await panel.readMailSettings('bakery.test');
+  assert.equal(off.dkim.signing, false);
+  assert.equal(off.dkim.startSigning, 'switch');
+  const zone = readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8');
+  const on = await panel.startDkimSigning('bakery.test');
+  assert.equal(on.dkim.signing, true);
+  assert.equal(on.dkim.startSigning, undefined);
+  assert.deepEqual(JSON.parse(readFileSync(join(root, 'domains', 'bakery.test.json'), 'utf8')), { mailRouting: 'remote', dkim: true });
+  assert.equal(readFileSync(join(root, 'zones', 'bakery.test.db'), 'utf8'), zone);
+  assert.deepEqual(readdirSync(join(root, 'domains')).filter((f) => f.endsWith('.tmp')), []);
+  // plumber.test has no key: nothing to sign with (and its settings never offer it).
+  assert.equal((await panel.readMailSettings('plumber.test')).dkim.startSigning, undefined);
+  await assert.rejects(panel.startDkimSigning('plumber.test'), (e: unknown) => e instanceof PanelError && e.code === 'unsupported' && /no DKIM key for plumber\.test/.test(e.message));
+});
+
 test('a missing panel.json is a not-found PanelError', () => {
   assert.throws(() => new FilesPanel(join(root, 'nope')), (e: unknown) => e instanceof PanelError && e.code === 'not-found');
 });

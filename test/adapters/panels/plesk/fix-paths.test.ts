@@ -14,6 +14,7 @@ import { PleskPanel, PleskRestCli, type PleskCliTransport } from '../../../../sr
 import { openStore, type Store } from '../../../../src/adapters/store/store.js';
 import { applyPlan, LOCK_TTL_MS, reconcile, undoChange, type ApplyDeps } from '../../../../src/core/plans/apply.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
+import { auditDomain } from '../../../../src/core/audit.js';
 import type { RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { SPF } from '../../../helpers/emulators/fixture.js';
 import { addPleskAlias, liveOf, makePleskState, recordsOf, startPleskServer, writePleskKeys, type PleskState } from '../../../helpers/emulators/plesk.js';
@@ -483,6 +484,113 @@ describe('Plesk: an IDN domain Plesk knows by its Unicode name is written by tha
     } finally {
       await r.close();
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('Plesk: the key is published but DKIM signing is off — the fix turns it on (domain_pref -sign_outgoing_mail true)', () => {
+  /** bob.example with its key file on the server (root), its key published, and signing off for it in Plesk. */
+  async function signingOff(extra?: (s: PleskState) => void) {
+    const root = mkdtempSync(join(tmpdir(), 'mh-plesk-root-'));
+    const r = await rig((s) => {
+      s.mailPrefs['bob.example'].sign = false;
+      s.root = root;
+      extra?.(s);
+    });
+    writePleskKeys(r.state, root, ['bob.example']);
+    return { r, root, done: async () => (await r.close(), rmSync(root, { recursive: true, force: true })) };
+  }
+  const dkimFindings = async (r: Rig, panel: PleskPanel, domain = 'bob.example') =>
+    (await auditDomain(domain, { panel, resolver: liveOf(r.state, domain), now: FIXED, checks: ['dkim'] })).findings;
+
+  it('the audit offers the fix; the plan has one action and no record change; apply turns signing on, takes back the `_domainkey` record Plesk adds; audit again: ok', async () => {
+    const { r, root, done } = await signingOff();
+    try {
+      const panel = r.panel({ root });
+      assert.equal((await panel.readMailSettings('bob.example')).dkim.startSigning, 'switch');
+      const off = (await dkimFindings(r, panel)).find((f) => f.rule === 'dkim.signing-off');
+      assert.equal(off?.fix, 'dkim');
+      const before = JSON.stringify(recordsOf(r.state, 'bob.example'));
+      const deps = r.deps(panel);
+      const plan = await makePlan({ domain: 'bob.example', check: 'dkim' }, deps);
+      assert.equal(plan.blocked, undefined);
+      assert.deepEqual(plan.changes, []);
+      assert.deepEqual(plan.actions.map((a) => a.kind), ['refresh-dkim']);
+      const out = await applyPlan({ domain: 'bob.example', check: 'dkim', planHash: plan.planHash }, deps);
+      assert.equal(out.status, 'applied', JSON.stringify(out));
+      if (out.status !== 'applied') return;
+      assert.equal(out.verified, 'yes');
+      assert.ok(r.state.calls.includes('bin:domain_pref --update bob.example -sign_outgoing_mail true'));
+      assert.equal(r.state.mailPrefs['bob.example'].sign, true);
+      // Plesk published its `_domainkey` policy record when signing went on (§4): taken back, the zone as it was.
+      assert.ok(r.state.calls.includes('bin:dns --del bob.example -txt o=- -domain _domainkey'), JSON.stringify(dnsCalls(r.state)));
+      assert.equal(JSON.stringify(recordsOf(r.state, 'bob.example')), before);
+      assert.deepEqual(r.store.getChange(out.changeId)!.changes, []);
+      assert.deepEqual((await dkimFindings(r, panel)).map((f) => f.rule), ['dkim.ok']);
+    } finally {
+      await done();
+    }
+  });
+
+  it('domain_pref gets no answer: the intent stays open and the domain locked; once the lock runs out reconcile finds Plesk signing → applied', async () => {
+    const { r, root, done } = await signingOff();
+    try {
+      const lost = (inner: PleskCliTransport): PleskCliTransport => ({
+        async run(utility, params) {
+          if (utility === 'domain_pref') {
+            await inner.run(utility, params); // it went through; the answer was lost
+            throw new PanelError('no-answer', 'Plesk at 127.0.0.1 did not answer (ETIMEDOUT): injected');
+          }
+          return inner.run(utility, params);
+        },
+      });
+      const deps = r.deps(r.panel({ root, cli: lost }));
+      const plan = await makePlan({ domain: 'bob.example', check: 'dkim' }, deps);
+      const out = await applyPlan({ domain: 'bob.example', check: 'dkim', planHash: plan.planHash }, deps);
+      assert.equal(out.status, 'failed');
+      if (out.status !== 'failed') return;
+      assert.match(out.reason, /did not answer .*whether the panel started signing is not known yet/);
+      assert.equal(r.store.getChange(out.changeId!)!.status, 'intent');
+      assert.deepEqual(await reconcile(r.deps(r.panel({ root }))), [{ id: out.changeId!, outcome: 'skipped: a fix on this domain is running' }]);
+      r.clock.now += LOCK_TTL_MS + 1;
+      assert.deepEqual(await reconcile(r.deps(r.panel({ root }))), [{ id: out.changeId!, outcome: 'applied' }]);
+      assert.equal(r.store.getChange(out.changeId!)!.verified, 'yes');
+    } finally {
+      await done();
+    }
+  });
+
+  it('a domain alias signs as its domain does: the audit offers no fix and names where to turn it on; startDkimSigning refuses; the plan is blocked', async () => {
+    const { r, root, done } = await signingOff((s) => addPleskAlias(s, 'bob.example', { name: 'bob-alias.example' }));
+    try {
+      writePleskKeys(r.state, root, ['bob-alias.example']);
+      const panel = r.panel({ root });
+      const s = await panel.readMailSettings('bob-alias.example');
+      assert.equal(s.dkim.signing, false);
+      assert.equal(s.dkim.startSigning, undefined);
+      const findings = await dkimFindings(r, panel, 'bob-alias.example');
+      assert.deepEqual(findings.filter((f) => f.fix).map((f) => f.rule), []);
+      assert.match(findings.find((f) => f.rule === 'dkim.signing-off')!.message, /bob-alias\.example is a domain alias of bob\.example and signs its mail as bob\.example does: turn on "Use DKIM spam protection system to sign outgoing email messages" in the Mail Settings of bob\.example in Plesk/);
+      await rejectsWith(panel.startDkimSigning('bob-alias.example'), 'unsupported', /domain alias of bob\.example/);
+      const plan = await makePlan({ domain: 'bob-alias.example', check: 'dkim' }, r.deps(panel, {}, 'bob-alias.example'));
+      assert.deepEqual(plan.actions, []);
+      assert.match(plan.blocked ?? '', /Mail Settings of bob\.example/);
+      assert.ok(!r.state.calls.some((c) => c.startsWith('bin:domain_pref')));
+    } finally {
+      await done();
+    }
+  });
+
+  it('a domain alias with no key, signing off: Plesk cannot generate its key, so no DKIM finding offers the fix and dkim.signing-off says why', async () => {
+    const { r, root, done } = await signingOff((s) => addPleskAlias(s, 'bob.example', { name: 'bob-alias.example' }));
+    try {
+      const panel = r.panel({ root });
+      const findings = await dkimFindings(r, panel, 'bob-alias.example');
+      assert.ok(findings.length > 0);
+      assert.deepEqual(findings.filter((f) => f.fix).map((f) => f.rule), [], JSON.stringify(findings.map((f) => [f.rule, f.fix])));
+      assert.match(findings.find((f) => f.rule === 'dkim.signing-off')!.message, /cannot generate one for it: bob-alias\.example is a domain alias of bob\.example, and Plesk documents no way to create a DKIM key for a domain alias/);
+    } finally {
+      await done();
     }
   });
 });

@@ -148,7 +148,7 @@ describe('WHM: DKIM signing needs the validity cache (cpanel.md §8.4)', () => {
     assert.deepEqual(plan.changes, [], 'a correct record is not rewritten');
 
     // cPanel's own remedy: re-validate the published key, which sets the cache entry.
-    const after = await r.panel.refreshDkimSigning('alice.example');
+    const after = await r.panel.startDkimSigning('alice.example');
     assert.equal(after.dkim.signing, true);
     assert.ok(existsSync(join(r.root, 'var/cpanel/domain_keys/validity_cache/alice.example')));
     const again = await auditDomain('alice.example', { panel: r.panel, resolver, now: () => FIXED, checks: ['dkim'] });
