@@ -56,6 +56,30 @@ export function isUnanswered(c: Classification): boolean {
   return UNANSWERED.has(c);
 }
 
+/**
+ * `this-server` classifications of a name that is this server's only because it sits at this server's provider — the
+ * organisation of its host name / HELO (also when the relay shares it), or a provider of the knowledge base its host
+ * name / HELO belongs to (other than that provider's inbound mail front, knowledge inboundMx) — and not because it is
+ * this server's host name, HELO, relay host or another name of the relay service. Such a
+ * name may as well be another machine there: whether it is this server is for its addresses to say (the mx check
+ * asks). Marked by identity, with the words naming that provider ("this server's own provider (hostgator.com)"), so the
+ * Classification type stays as it is and no caller re-derives the rule.
+ */
+const SERVER_NETWORK = new WeakMap<Classification, string>();
+function atServerNetwork(c: Classification, network: string): Classification {
+  SERVER_NETWORK.set(c, network);
+  return c;
+}
+
+/**
+ * Where a `this-server` verdict comes only from the name's provider (see SERVER_NETWORK): the words naming it, e.g.
+ * "this server's own provider (newhost.example)". Null when the name is this server's own (host name, HELO, the relay
+ * service's names, the provider's inbound mail front) or its addresses are, and for any other classification.
+ */
+export function serverNetwork(c: Classification): string | null {
+  return SERVER_NETWORK.get(c) ?? null;
+}
+
 /** Where the domain's mail is delivered while the panel routes it elsewhere: the providers its MX hosts belong to. */
 interface MailDelivery {
   /** Provider id → the domain's MX hosts at that provider. */
@@ -212,14 +236,19 @@ class AuditClassifier implements Classifier {
    * MX there) → keep; this server's own provider → this server; else by kind (hosting → stale, shared → unknown,
    * mail or report service → keep). `what` names the thing classified ("secureserver.net", "selector s1-ionos").
    */
-  private byProvider(p: Provider, what: string, delivery: MailDelivery | null): Classification {
+  private byProvider(p: Provider, what: string, delivery: MailDelivery | null, host?: string): Classification {
     const extra = { provider: p.id, source: p.source };
     const mx = delivery?.providers.get(p.id);
     if (mx) {
       return C('keep', `${what} belongs to ${p.name}, where ${this.domain}'s mail is delivered (MX ${mx.join(', ')}; the panel routes its mail elsewhere): a service the customer uses`, extra);
     }
     const mine = this.serverProviders.get(p.id);
-    if (mine) return C('this-server', `${what} belongs to ${p.name}, the provider this server is at (${mine})`, extra);
+    if (mine) {
+      const c = C('this-server', `${what} belongs to ${p.name}, the provider this server is at (${mine})`, extra);
+      // The provider's inbound mail front (knowledge: inboundMx) takes mail for its servers, this one included; any
+      // other name of the provider may be another machine there (the mx check compares addresses).
+      return host && p.inboundMx?.some((s) => host === s || host.endsWith(`.${s}`)) ? c : atServerNetwork(c, `this server's own provider (${p.name})`);
+    }
     if (p.kind === 'hosting') {
       if (delivery?.error) {
         return C('unknown', `${what} belongs to ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
@@ -282,7 +311,7 @@ class AuditClassifier implements Classifier {
     const p = this.knowledge.matchHost(host);
     if (!p) return null;
     const delivery = this.mailDelivery();
-    return delivery ? delivery.then((d) => this.byProvider(p, host, d)) : this.byProvider(p, host, null);
+    return delivery ? delivery.then((d) => this.byProvider(p, host, d, host)) : this.byProvider(p, host, null, host);
   }
 
   ip(ipOrCidr: string): Promise<Classification> {
@@ -329,10 +358,16 @@ class AuditClassifier implements Classifier {
     const { settings, relayHost, serverIps } = this;
     if (host === this.hostName || host === this.heloName) return C('this-server', `${host} is this server's host name`);
     const org = orgDomain(host);
+    // The relay host is this server's by name, and so are the relay service's other names (its inbound mail, the
+    // service the host chose for its mail); a name at this server's own organisation, which the relay shares, only by
+    // where it is (another machine there, unless its addresses say otherwise).
     if (relayHost && (host === relayHost || org === this.relayOrg)) {
-      return C('this-server', `this server relays its mail through ${this.knowledge.displayName(settings.relay!.provider)} (${relayHost})`);
+      const c = C('this-server', `this server relays its mail through ${this.knowledge.displayName(settings.relay!.provider)} (${relayHost})`);
+      return host !== relayHost && this.serverOrgs.has(org) && !inZone(host, this.domain) ? atServerNetwork(c, `this server's own provider (${org})`) : c;
     }
-    if (this.serverOrgs.has(org) && !inZone(host, this.domain)) return C('this-server', `${host} is at this server's own provider (${org})`);
+    if (this.serverOrgs.has(org) && !inZone(host, this.domain)) {
+      return atServerNetwork(C('this-server', `${host} is at this server's own provider (${org})`), `this server's own provider (${org})`);
+    }
     const k = this.fromKnowledge(host);
     if (k) return k;
     const t = this.traceOrgs.get(org);

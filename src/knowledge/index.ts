@@ -24,6 +24,12 @@ export interface Provider {
   hosts: string[];
   /** DKIM selectors: exact names, or — ending in "-" — a prefix ("hs1-" matches "hs1-4242424"). */
   dkimSelectors?: string[];
+  /**
+   * Host-name suffixes (as in `hosts`) of the provider's own inbound mail: MX hosts that take its hosting customers'
+   * mail and pass it on to the server hosting the domain (a filtering front), rather than being one server among its
+   * others. An MX there is this server's when the provider is this server's, whatever its addresses.
+   */
+  inboundMx?: string[];
   confidence: 'high' | 'medium' | 'low';
   source: string;
   note?: string;
@@ -59,6 +65,10 @@ export function validateProviders(providers: Provider[]): string[] {
     if (!KINDS.has(p.kind)) errors.push(`${at}: unknown kind ${JSON.stringify(p.kind)}`);
     if (!p.source || !p.source.trim()) errors.push(`${at}: no source`);
     if (!['high', 'medium', 'low'].includes(p.confidence)) errors.push(`${at}: confidence ${JSON.stringify(p.confidence)}`);
+    for (const pat of p.inboundMx ?? []) {
+      if (!SUFFIX.test(pat) || !pat.includes('.')) errors.push(`${at}: bad inbound MX suffix ${JSON.stringify(pat)} (a lower-case suffix such as "example.com")`);
+      else if (!(p.hosts ?? []).some((h) => pat === h || pat.endsWith(`.${h}`))) errors.push(`${at}: inbound MX suffix ${JSON.stringify(pat)} is not under one of its hosts`);
+    }
     for (const pat of [...(p.spf ?? []), ...(p.hosts ?? [])]) {
       const ok = pat.endsWith('.') ? LEADING.test(pat) && pat.includes('*') : SUFFIX.test(pat) && pat.includes('.');
       if (!ok) errors.push(`${at}: bad host pattern ${JSON.stringify(pat)} (a lower-case suffix such as "example.com", or a leading pattern with "*" ending in ".")`);

@@ -1,5 +1,5 @@
 // mx: where the domain's mail goes, and whether that agrees with the panel's mail routing.
-import { isUnanswered, orgDomain } from '../classify.js';
+import { isUnanswered, serverNetwork } from '../classify.js';
 import { canonName, inZone } from '../domain.js';
 import { cidrContains, isIpAddress } from '../ip.js';
 import type { Classification, Finding } from '../model.js';
@@ -34,19 +34,6 @@ function isServerIp(ctx: CheckContext, ip: string): boolean {
 function ipLiteral(exchange: string): string | null {
   const v = canonName(exchange.trim()).replace(/^\[(.*)\]$/, '$1').replace(/^ipv6:/, '');
   return isIpAddress(v) ? v : null;
-}
-
-/**
- * A host that is this server only because its name is at this server's own organisation (not its host name, HELO or
- * relay, not a name of the domain): whether it is this machine is for its addresses to say.
- */
-function atServerOrgOnly(ctx: CheckContext, rawHost: string): boolean {
-  const host = canonName(rawHost);
-  const s = ctx.settings;
-  if (host === canonName(s.hostname) || host === canonName(s.helo) || inZone(host, ctx.domain)) return false;
-  const org = orgDomain(host);
-  if (s.relay?.host && (host === canonName(s.relay.host) || org === orgDomain(s.relay.host))) return false;
-  return org === orgDomain(s.hostname) || org === orgDomain(s.helo);
 }
 
 /** The addresses of a host that is not this machine: a previous host's (by PTR / zone traces), or not answered. */
@@ -96,7 +83,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   let thisServer = 0;
   /** Hosts that answered, decidedly not this server and no previous host's: where the domain's mail goes instead. */
   const elsewhere: string[] = [];
-  /** Hosts at this server's own organisation whose addresses are not this server's: another machine there. */
+  /** Hosts at this server's own provider (serverNetwork) whose addresses are not this server's: another machine there. */
   const otherMachines: string[] = [];
   /** Hosts that could not be judged because DNS did not answer (addresses or their PTR). */
   let unknownHosts = 0;
@@ -153,14 +140,17 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     let fromOldZone: LiveDelegation | null = null;
     /** Addresses of a host that is this server which are a previous host's (round robin left over). */
     const staleAddresses: { ip: string; c: Classification }[] = [];
-    if (c.class === 'this-server' && ips.length && !mine.length && atServerOrgOnly(ctx, host)) {
-      // This server's own organisation names other machines too (mail-auth.md §8: compare with the current host): a
-      // name there whose addresses are not this server's is another machine, as classifyIp judges such an address.
+    // The classifier says whether the host is this server by name (host name, HELO, relay host) or only by where its
+    // name is (this server's organisation or provider, its relay's organisation): see serverNetwork.
+    const network = c.class === 'this-server' ? serverNetwork(c) : null;
+    if (network !== null && ips.length && !mine.length) {
+      // This server's own provider names other machines too (mail-auth.md §8: compare with the current host): a name
+      // there whose addresses are not this server's is another machine, as classifyIp judges such an address.
       const judged = await judgeAddresses(ctx, host, others);
       if (judged.unanswered) unanswered = judged.unanswered;
       else if (judged.stale) c = judged.stale;
       else {
-        c = { class: 'unknown', reason: `${host} is at this server's own provider (${orgDomain(host)}) but resolves to ${others.join(', ')}, not this server: another machine there` };
+        c = { class: 'unknown', reason: `${host} is at ${network} but resolves to ${others.join(', ')}, not this server: another machine there` };
         otherMachine = true;
       }
     } else if (c.class === 'this-server' && mine.length && others.length) {
