@@ -197,17 +197,19 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
       if (notFound && watch && !(await watch.stillListed(job.domain, since))) return null;
       return job;
     };
-    const skip = (domain: string) => {
+    /** One domain handled (audited or skipped): its report, in order of arrival, then the next domain. */
+    const settle = (report: (done: number) => void | Promise<void>) => {
       chain = chain
         .then(async () => {
           if (failure) return;
           done++;
-          await opts.onGone?.(domain, done, total);
+          await report(done);
           inflight--;
           pump();
         })
         .catch(fail);
     };
+    const skip = (domain: string) => settle((n) => opts.onGone?.(domain, n, total));
 
     const maybeFinish = () => {
       if (failure || finishing || inflight > 0) return;
@@ -233,15 +235,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
     const deliver = (s: Slot, i: number, item: BulkItem) => {
       s.pending--;
       if (keep) results[i] = item;
-      chain = chain
-        .then(async () => {
-          if (failure) return;
-          done++;
-          await opts.onResult?.(item, done, total);
-          inflight--;
-          pump();
-        })
-        .catch(fail);
+      settle((n) => opts.onResult?.(item, n, total));
     };
     const onResults = (s: Slot, batch: { i: number; prepared: PreparedAudit }[]) => {
       for (const { i, prepared } of batch) {
