@@ -11,7 +11,7 @@ import type { AuditOptions } from '../core/checks/context.js';
 import { auditOptionsFrom, SETTING_KEYS } from '../web/settings.js';
 import { normalizeDomain } from '../core/domain.js';
 import type { Identity } from '../core/model.js';
-import type { Panel } from '../core/panel.js';
+import { PanelError, type Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
 
 export class UsageError extends Error {
@@ -92,7 +92,20 @@ export function defaultConfig(path = DEFAULT_CONFIG_PATH): Partial<PanelConfig> 
   } catch {
     return {};
   }
-  return loadConfig(path);
+  return readConfig(path);
+}
+
+/**
+ * loadConfig, with a config file that cannot be read or is not valid JSON reported as what it is: a configuration
+ * error (UsageError: exit 2, `kind: "usage"` under --json; README "CLI"), not a panel error.
+ */
+export function readConfig(path = DEFAULT_CONFIG_PATH): Partial<PanelConfig> {
+  try {
+    return loadConfig(path);
+  } catch (e) {
+    if (e instanceof PanelError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 /**
@@ -120,7 +133,7 @@ export function checkConfigPath(o: Pick<GlobalOptions, 'config'>): void {
 export function configFromOptions(o: Pick<GlobalOptions, 'config'>): Partial<PanelConfig> {
   if (o.config === undefined) return defaultConfig();
   checkConfigPath(o);
-  return loadConfig(o.config);
+  return readConfig(o.config);
 }
 
 export function panelFromOptions(o: GlobalOptions): Panel {

@@ -52,7 +52,7 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('run the embedded demo panel offline (what `npm start` runs)')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output (with --audit-only only)')
     .option('--audit-only', 'print the audit and exit instead of serving the web UI')
     .option('--port <n>', 'web UI port, 0-65535 (0: any free port)', '8080')
     .action(async (_o, cmd: Command) => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -82,4 +82,28 @@ test('a report lock held by another run: exit 1 (not a usage error), {"error": {
   assert.equal(e.kind, 'store');
   assert.equal(e.code, 'locked');
   assert.match(e.message, /another report run is in progress/);
+});
+
+test('a --config file that is not valid JSON: a configuration (usage) error, exit 2 — not a panel error', { timeout: 90_000 }, async (t) => {
+  const s = sandbox(t);
+  const bad = join(s.db, '..', 'bad-config.json');
+  writeFileSync(bad, '{ "panel": "files", ');
+  const notObject = join(s.db, '..', 'array-config.json');
+  writeFileSync(notObject, '[1, 2]');
+  for (const file of [bad, notObject]) {
+    const json = await cli([...s.base, '--config', file, 'audit', 'bakery.example', '--json']);
+    assert.equal(json.code, 2, json.stderr);
+    const e = errorOf(json.stdout);
+    assert.equal(e.kind, 'usage', json.stdout);
+    assert.equal(e.code, undefined);
+    assert.match(e.message, /config file .* is not valid JSON/);
+    assert.doesNotMatch(json.stderr, /panel error/);
+    assert.match(json.stderr, /^mailhealth: config file .* is not valid JSON/m);
+    const text = await cli([...s.base, '--config', file, 'fix', 'bakery.example', '--check', 'spf']);
+    assert.equal(text.code, 2, text.stderr);
+    assert.equal(text.stdout, '');
+    assert.doesNotMatch(text.stderr, /panel error/);
+    assert.match(text.stderr, /is not valid JSON/);
+  }
+  assert.ok(!existsSync(s.db), 'no database created');
 });

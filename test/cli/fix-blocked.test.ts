@@ -47,6 +47,15 @@ describe('fix preview of a blocked plan', () => {
     assert.match((JSON.parse(r.stdout) as { blocked?: string }).blocked ?? '', /alias/);
   });
 
+  test('a blocked plan shows the block only, never "Nothing to change" beside it (text)', async () => {
+    for (const [domain, check] of [['alias.test', 'dmarc'], ['slow.test', 'spf']] as const) {
+      const r = await runCli([...base, 'fix', domain, '--check', check]);
+      assert.equal(r.code, 1, r.stderr + r.stdout);
+      assert.match(r.stdout, /^ {2}BLOCKED: /m, domain);
+      assert.doesNotMatch(r.stdout, /Nothing to change/, domain);
+    }
+  });
+
   test('publish-elsewhere, not blocked: exit 0', async () => {
     const r = await runCli([...base, 'fix', 'elsewhere.test', '--check', 'spf', '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);

@@ -8,7 +8,7 @@ import { openStore } from '../../adapters/store/store.js';
 import { startDemo } from '../../demo/world.js';
 import { hashPassword, randomPassword } from '../../web/passwords.js';
 import { startServer } from '../../web/server.js';
-import type { GlobalOptions } from '../context.js';
+import { UsageError, type GlobalOptions } from '../context.js';
 import { printAudits, runAudit } from './audit.js';
 import { parsePort } from './serve.js';
 
@@ -23,6 +23,8 @@ export const DEMO_USERS = ['alice', 'rita', 'root'] as const;
 export async function demoCommand(o: DemoOptions): Promise<number> {
   // Checked before the demo starts anything (its DNS server, the temp copy of the panel).
   const port = parsePort(o.port, 8080);
+  // --json goes with --audit-only: the demo that serves the UI has no machine-readable output to give.
+  if (o.json && !o.auditOnly) throw new UsageError('demo: --json goes with --audit-only (mailhealth demo --audit-only --json); the demo that serves the web UI prints text');
   const demo = await startDemo();
   const panel = new FilesPanel(demo.panelDir);
   const resolverOptions = () => ({ servers: [demo.dns.address], authoritativePort: demo.dns.port, timeoutMs: 1000, tries: 2 });

@@ -23,7 +23,8 @@ export function renderPlan(plan: Plan): string {
   const head = plan.mode === 'publish-elsewhere' ? 'Records to publish at the DNS host that serves the domain' : 'Plan';
   out.push(`${head} — ${safe(plan.domain)}, ${plan.check} (${plan.planHash.slice(0, 19)}…)`);
   for (const n of plan.notes) out.push(`  · ${safe(n)}`);
-  if (plan.changes.length === 0 && plan.actions.length === 0) out.push('  Nothing to change: the records are already right.');
+  // A blocked plan shows the block only: "nothing to change" would say the records are right when they may not be.
+  if (plan.changes.length === 0 && plan.actions.length === 0 && !plan.blocked) out.push('  Nothing to change: the records are already right.');
   for (const a of plan.actions) out.push(`  ! ${safe(a.description)}`);
   for (const c of plan.changes) {
     // JSON.stringify escapes C0 controls (\n, \t, \u001b); safe() the rest (DEL, C1) and the names.

@@ -3,12 +3,11 @@
 //   `mailhealth service` on the panels uses too)
 // mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
 import type { Command } from 'commander';
-import { loadConfig } from '../../adapters/panels/factory.js';
 import { hashPassword } from '../../web/passwords.js';
 import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING } from '../../web/session.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
-import { configFromOptions, panelFromOptions, RANGES, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
+import { configFromOptions, panelFromOptions, RANGES, readConfig, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type ReportFlags } from '../nightly.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
@@ -39,7 +38,7 @@ export function checkHost(host: string): void {
 
 export function adminTokenFrom(o: GlobalOptions): string | null {
   if (process.env.MAILHEALTH_ADMIN_TOKEN) return process.env.MAILHEALTH_ADMIN_TOKEN;
-  const cfg = (o.config !== undefined ? configFromOptions(o) : loadConfig()) as { adminToken?: unknown };
+  const cfg = (o.config !== undefined ? configFromOptions(o) : readConfig()) as { adminToken?: unknown };
   return typeof cfg.adminToken === 'string' && cfg.adminToken ? cfg.adminToken : null;
 }
 

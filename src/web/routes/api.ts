@@ -8,7 +8,7 @@ import { ctx, HttpError, identityOf, list, requireChange, requireDomain, require
 import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, previewFix, undo } from '../services.js';
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
-import { parseCheck, parseTerms } from './fix.js';
+import { parseCheck, parseTerms, PLAN_HASH } from './fix.js';
 import { historyDomains, historyFilter } from './history.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
@@ -55,7 +55,8 @@ export function apiRoutes(c: AppContext): Router {
   r.post('/domains/:domain/fix', requireDomain(c), async (req, res) => {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const planHash = str(body.planHash);
-    if (!/^sha256:[0-9a-f]{64}$/.test(planHash)) throw new HttpError(400, 'planHash is required (from GET …/fix)');
+    if (!planHash) throw new HttpError(400, 'planHash is required (from GET …/fix)');
+    if (!PLAN_HASH.test(planHash)) throw new HttpError(400, 'planHash is not a valid plan hash (sha256: and 64 hex digits, from GET …/fix)');
     const outcome = await applyFix(c, identityOf(res), ctx(res).domainRef!, { check: parseCheck(body.check), planHash, removeTerms: parseTerms(body.removeTerms) });
     res.status(outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502).json(outcomeJson(outcome));
   });

@@ -13,6 +13,9 @@ export function parseCheck(v: unknown): FixKind {
   return s as FixKind;
 }
 
+/** A plan hash as a preview gives it. */
+export const PLAN_HASH = /^sha256:[0-9a-f]{64}$/;
+
 export function parseTerms(v: unknown): string[] {
   return [...new Set(list(v).map((t) => t.trim()).filter((t) => t && t.length <= 500))].slice(0, 50);
 }
@@ -36,7 +39,8 @@ export function fixRoutes(c: AppContext): Router {
     const body = req.body as Record<string, unknown>;
     const check = parseCheck(body.check);
     const planHash = str(body.planHash);
-    if (!/^sha256:[0-9a-f]{64}$/.test(planHash)) throw new HttpError(400, 'planHash is missing: preview the fix first.');
+    if (!planHash) throw new HttpError(400, 'planHash is missing: preview the fix first.');
+    if (!PLAN_HASH.test(planHash)) throw new HttpError(400, 'planHash is not a valid plan hash (sha256: and 64 hex digits, as the preview gives it): preview the fix again.');
     const removeTerms = parseTerms(body.removeTerms);
     const outcome = await applyFix(c, identityOf(res), ref, { check, planHash, removeTerms });
     const status = outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502;
