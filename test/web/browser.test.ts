@@ -12,6 +12,16 @@ import { startServer, type RunningServer } from '../../src/web/server.js';
 import { demoWorld, PASSWORD, type TestWorld } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Headless Chromium with its profile in `profile`, nothing but loopback traffic (no updates, sync or QUIC). */
+function launchChromium(profile: string): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+  });
+}
 const ARTIFACTS = join(process.cwd(), 'test-artifacts');
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium); CI installs it`;
 
@@ -25,12 +35,7 @@ describe('browser: customer fixes the HostGator leftover', { skip }, () => {
     w = await demoWorld({ seedAudits: true });
     server = await startServer({ panel: w.panel, store: w.store, makeResolver: w.makeResolver, identityFrom: 'session', host: '127.0.0.1', port: 0 });
     profile = mkdtempSync(join(tmpdir(), 'mailhealth-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-    });
+    ctx = await launchChromium(profile);
   });
   after(async () => {
     await ctx?.close();
@@ -158,12 +163,7 @@ describe('browser: several bulk jobs, one with a domain removed from the panel m
     };
     server = await startServer({ panel, store: w.store, makeResolver: w.makeResolver, identityFrom: 'session', host: '127.0.0.1', port: 0, auditConcurrency: 1 });
     profile = mkdtempSync(join(tmpdir(), 'mailhealth-chromium-'));
-    ctx = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-    });
+    ctx = await launchChromium(profile);
   });
   after(async () => {
     release();
