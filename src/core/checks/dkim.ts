@@ -56,7 +56,8 @@ const DKIM_LIKE = /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i;
 
 /**
  * What is published at the server's selector as the DKIM fix judges it (src/core/plans/dkim.ts dkimFixPath), from the
- * live answer: the DKIM-looking TXT records with their strings, after a CNAME when the name is an alias.
+ * live answer: every TXT record with its strings (as the planner takes every TXT at the name: a stray non-DKIM TXT
+ * beside the key means the fix publishes a single record), after a CNAME when the name is an alias.
  */
 function liveAtSelector(a: Answer<'TXT'>, aliases: readonly string[]): SelectorRecord[] {
   const out: SelectorRecord[] = aliases.length ? [{ type: 'CNAME', value: aliases[0] }] : [];
@@ -64,7 +65,7 @@ function liveAtSelector(a: Answer<'TXT'>, aliases: readonly string[]): SelectorR
     for (const r of a.records) {
       const value = joinTxt(r);
       // DNS carries strings of at most 255 bytes: what the panel would hold (a longer one is only a test's shorthand).
-      if (DKIM_LIKE.test(value)) out.push({ type: 'TXT', value, txt: r.some((c) => c.length > 255) ? splitTxt(value) : r });
+      out.push({ type: 'TXT', value, txt: r.some((c) => c.length > 255) ? splitTxt(value) : r });
     }
   }
   return out;

@@ -42,3 +42,20 @@ test('a 1024-bit key of a sender that may be the customer\'s (unknown selector; 
     assert.ok(rules(fs, sel).includes('dkim.weak-key:warn'), `${sel}: ${rules(fs, sel).join(', ')}`);
   }
 });
+
+test("the server's key and a stray non-DKIM TXT at its selector, signing off: the finding promises what the plan does (publish one record first), not 'turn signing on, no record changes'", async () => {
+  const { planDkim } = await import('../../../src/core/plans/dkim.js');
+  const name = `default._domainkey.${D}`;
+  const stray = 'google-site-verification=abc';
+  const map: ZoneMap = { [name]: { TXT: [split(own), [stray]] } };
+  const zone: ZoneRecord[] = [
+    { name, ttl: 3600, type: 'TXT', value: own, txt: split(own), ref: 'r:0' },
+    { name, ttl: 3600, type: 'TXT', value: stray, txt: [stray], ref: 'r:1' },
+  ];
+  const ctx = checkContext(D, map, { dkim: { selector: 'default', signing: false, publicKey: mine, startSigning: 'switch' } }, zone);
+  const plan = await planDkim(ctx, zone);
+  assert.ok(plan.changes.length > 0, 'the plan publishes a single record');
+  const f = (await dkimCheck(ctx)).find((x) => x.rule === 'dkim.signing-off');
+  assert.ok(f, 'signing-off is reported');
+  assert.doesNotMatch(f.message, /no record changes/, f.message);
+});
