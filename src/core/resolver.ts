@@ -38,9 +38,13 @@ export interface Resolver {
   /**
    * Ask the authoritative servers of a zone directly (no cache), for verification after a write.
    * `servers` are host names or IPs of the nameservers. Optional: resolvers without it report "not checked".
+   * When none of the servers has an address (A or AAAA), the answer is `unknown` with the error NO_SERVER_ADDRESS.
    */
   resolveAt?<T extends RRType>(servers: string[], name: string, type: T): Promise<Answer<T>>;
 }
+
+/** resolveAt's error when none of the servers it was given has an address to ask. */
+export const NO_SERVER_ADDRESS = 'no address for the authoritative servers';
 
 export function describeAnswer(a: Answer): string[] {
   switch (a.status) {

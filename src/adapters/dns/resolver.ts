@@ -5,7 +5,7 @@
 // A per-run cache (shared across domains) makes a common include such as _spf.google.com cost one query per run.
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
-import type { Answer, RecordData, Resolver, RRType } from '../../core/resolver.js';
+import { NO_SERVER_ADDRESS, type Answer, type RecordData, type Resolver, type RRType } from '../../core/resolver.js';
 import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
 import { emptyList } from '../../core/arrays.js';
 import { canonName } from '../../core/domain.js';
@@ -327,9 +327,11 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
         else {
           const a = await resolver.resolve(host, 'A');
           for (const ip of a.records) addrs.push({ host: ip, port, family: 4 });
+          // A nameserver reachable over IPv6 only.
+          if (a.records.length === 0) for (const ip of (await resolver.resolve(host, 'AAAA')).records) addrs.push({ host: ip, port, family: 6 });
         }
       }
-      if (addrs.length === 0) return { name: norm(rawName), type, status: 'unknown', records: [], error: 'no address for the authoritative servers' };
+      if (addrs.length === 0) return { name: norm(rawName), type, status: 'unknown', records: [], error: NO_SERVER_ADDRESS };
       return ask(addrs, norm(rawName), type, true);
     },
     stats: () => ({ ...stats }),

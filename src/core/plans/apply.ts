@@ -8,6 +8,7 @@ import { canonName } from '../domain.js';
 import type { Change, CheckName, FixKind, MailSettings, Zone, ZoneRecord } from '../model.js';
 import { PanelError, PartialWriteError } from '../panel.js';
 import { recordKey, recordsAt } from '../zone.js';
+import { NO_SERVER_ADDRESS } from '../resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor, signsUnpublishedKey } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
@@ -187,10 +188,16 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps)
   const settings = await deps.panel.readMailSettings(domain);
   const resolveAt = deps.resolver.resolveAt?.bind(deps.resolver);
   if (!resolveAt || settings.nameservers.length === 0) return 'propagating';
+  // A listed name server with no address at all (no A, no AAAA) serves nobody: it is left out, as resolvers leave it;
+  // at least one must have been asked.
+  let asked = 0;
   for (const ns of [...new Set(settings.nameservers)]) {
-    if (!(await servesChanges(ns, changes, resolveAt))) return 'propagating';
+    const served = await servesChanges(ns, changes, resolveAt);
+    if (served === 'no address') continue;
+    if (!served) return 'propagating';
+    asked++;
   }
-  return 'yes';
+  return asked > 0 ? 'yes' : 'propagating';
 }
 
 /**
@@ -206,13 +213,13 @@ async function verifySigning(domain: string, deps: AuditDeps, settings?: MailSet
 }
 
 /** Does one authoritative server answer with the state after the changes? A question it does not answer: no. */
-async function servesChanges(ns: string, changes: Change[], resolveAt: NonNullable<AuditDeps['resolver']['resolveAt']>): Promise<boolean> {
+async function servesChanges(ns: string, changes: Change[], resolveAt: NonNullable<AuditDeps['resolver']['resolveAt']>): Promise<boolean | 'no address'> {
   const expected = expectedCopies(changes);
   for (const c of changes) {
     // A CNAME is asked for as such (a TXT question follows it to its target).
     const cname = c.type.toUpperCase() === 'CNAME';
     const a = cname ? await resolveAt([ns], c.name, 'CNAME') : await resolveAt([ns], c.name, 'TXT');
-    if (a.status === 'unknown') return false;
+    if (a.status === 'unknown') return a.error === NO_SERVER_ADDRESS ? 'no address' : false;
     const live = a.status !== 'ok' ? [] : cname ? (a.records as string[]).map(canonName) : (a.records as string[][]).map((r) => r.join(''));
     const value = (r: ZoneRecord) => (cname ? canonName(r.value) : text(r));
     if (c.after && !live.includes(value(c.after))) return false;

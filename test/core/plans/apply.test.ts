@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../../src/adapters/store/store.js';
 import { PanelError, PartialWriteError } from '../../../src/core/panel.js';
-import type { Answer, RRType } from '../../../src/core/resolver.js';
+import { NO_SERVER_ADDRESS, type Answer, type RRType } from '../../../src/core/resolver.js';
 import { applyPlan, LOCK_TTL_MS, reconcile, undoChange, verify } from '../../../src/core/plans/apply.js';
 import { applyAndCheck, lineDiff, recordKeys, serialOf, startPlay, TODAY, TODAY_SERIAL, withoutSerialLine, type Play, type PlayOptions } from '../../helpers/fixplay.js';
 
@@ -403,6 +403,15 @@ describe('verification', () => {
     assert.equal(await verify('florist.example', out.plan.changes, deps), 'propagating');
     ns2 = 'caught-up';
     assert.equal(await verify('florist.example', out.plan.changes, deps), 'yes');
+    // A listed name server without any address (no A, no AAAA) serves nobody: left out, not "propagating" for ever;
+    // when none of them has one, nothing was asked: propagating.
+    const noAddress = <T extends RRType>(name: string, type: T): Answer<T> => ({ name, type, status: 'unknown', records: [], error: NO_SERVER_ADDRESS });
+    const withGhost = deps.resolver.resolveAt;
+    deps.resolver.resolveAt = async <T extends RRType>(servers: string[], name: string, type: T): Promise<Answer<T>> =>
+      servers[0] === 'ns2.mover.example' ? noAddress(name, type) : withGhost!(servers, name, type);
+    assert.equal(await verify('florist.example', out.plan.changes, deps), 'yes');
+    deps.resolver.resolveAt = async <T extends RRType>(_servers: string[], name: string, type: T): Promise<Answer<T>> => noAddress(name, type);
+    assert.equal(await verify('florist.example', out.plan.changes, deps), 'propagating');
   });
 
   test("a removal still served → 'propagating'", async () => {
