@@ -750,8 +750,11 @@ export class PleskPanel implements Panel {
       try {
         await this.applyChanges(d, undo, after.version);
       } catch (e) {
-        const code = e instanceof PanelError ? e.code : 'other';
-        throw new PanelError(code, `Plesk turned DKIM signing on for ${d} and published DKIM records of its own, which could not be taken back out: it ${describeGeneratedDkim(undo)} (${(e as Error).message})`);
+        // Signing is on either way; what is not known is whether Plesk's own records are still there. Not 'no-answer':
+        // that would leave the fix to be settled later by whether the panel signs, and the records would go unmentioned.
+        const code = e instanceof PanelError && e.code !== 'no-answer' ? e.code : 'other';
+        const lost = e instanceof PanelError && e.code === 'no-answer' ? ' — the removal got no answer: check the zone for them' : '';
+        throw new PanelError(code, `Plesk turned DKIM signing on for ${d} and published DKIM records of its own, which could not be taken back out: it ${describeGeneratedDkim(undo)} (${(e as Error).message})${lost}`);
       }
     }
     return { before, after };

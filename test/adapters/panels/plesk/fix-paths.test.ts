@@ -532,6 +532,21 @@ describe('Plesk: the key is published but DKIM signing is off — the fix turns 
     }
   });
 
+  it("signing went on but taking Plesk's own `_domainkey` record back out got no answer: failed, naming the record to check — not left to be settled by whether the panel signs", async () => {
+    const { r, root, done } = await signingOff();
+    try {
+      const deps = r.deps(r.panel({ root, cli: noAnswerOn((p) => p.includes('--del'), true) }));
+      const plan = await makePlan({ domain: 'bob.example', check: 'dkim' }, deps);
+      const out = await applyPlan({ domain: 'bob.example', check: 'dkim', planHash: plan.planHash }, deps);
+      assert.equal(out.status, 'failed', JSON.stringify(out));
+      if (out.status !== 'failed') return;
+      assert.match(out.reason, /could not be taken back out: it .*_domainkey.*no answer: check the zone for them/);
+      assert.notEqual(r.store.getChange(out.changeId!)!.status, 'intent', 'settled now, not left open for reconcile');
+    } finally {
+      await done();
+    }
+  });
+
   it('domain_pref gets no answer: the intent stays open and the domain locked; once the lock runs out reconcile finds Plesk signing → applied', async () => {
     const { r, root, done } = await signingOff();
     try {
