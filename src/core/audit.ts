@@ -130,8 +130,16 @@ export interface BulkOptions {
   keepResults?: boolean;
 }
 
+/** For a caller that reads each domain's panel data itself before the audit (src/adapters/workers/bulk.ts). */
+export interface PrepareHooks {
+  /** Before each domain: the deps to audit it with (e.g. a panel holding reads already made), or null to skip it. */
+  prepare?: (domain: string, i: number) => Promise<AuditDeps | null>;
+  /** A domain prepare skipped: counted as done (like onResult's), awaited likewise. */
+  onSkip?: (domain: string, done: number, total: number) => void | Promise<void>;
+}
+
 /** Audit many domains with bounded concurrency; results in input order (none with keepResults: false). */
-export async function auditMany(domains: string[], deps: AuditDeps, opts: BulkOptions = {}): Promise<DomainAudit[]> {
+export async function auditMany(domains: string[], deps: AuditDeps, opts: BulkOptions & PrepareHooks = {}): Promise<DomainAudit[]> {
   const keep = opts.keepResults !== false;
   const results: DomainAudit[] = keep ? new Array(domains.length) : [];
   let next = 0;
@@ -141,7 +149,13 @@ export async function auditMany(domains: string[], deps: AuditDeps, opts: BulkOp
       if (opts.cancelled?.()) return;
       const i = next++;
       opts.onStart?.(domains[i]);
-      const audit = await auditDomain(domains[i], deps);
+      const use = opts.prepare ? await opts.prepare(domains[i], i) : deps;
+      if (!use) {
+        done++;
+        await opts.onSkip?.(domains[i], done, domains.length);
+        continue;
+      }
+      const audit = await auditDomain(domains[i], use);
       if (keep) results[i] = audit;
       done++;
       await opts.onResult?.(audit, done, domains.length);

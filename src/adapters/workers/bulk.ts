@@ -1,7 +1,7 @@
 // One entry point for bulk audits (CLI --all, web bulk jobs): on worker threads when that pays — more than one core,
 // enough domains to cover the workers' start-up, DNS over our wire resolver — else in this thread, same contract:
 // each result is a BulkItem (prepared for the store, the full audit on demand).
-import { auditDomain } from '../../core/audit.js';
+import { auditMany } from '../../core/audit.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Resolver } from '../../core/resolver.js';
 import { createResolver, type ResolverStats } from '../dns/resolver.js';
@@ -57,39 +57,29 @@ export async function bulkAudit(domains: string[], deps: PoolDeps & { inProcess?
 }
 
 /**
- * This thread's bulk audit: core's auditMany (bounded concurrency, onStart/onResult awaited in completion order,
- * cancelled checked between domains, keepResults), except that each domain's panel reads come first — as on the
- * worker path — so a domain gone from the panel (deps.scope, ./gone.ts) is skipped before any DNS is asked.
+ * This thread's bulk audit: core's auditMany, with each domain's panel reads made first — as on the worker path — so a
+ * domain gone from the panel (deps.scope, ./gone.ts) is skipped before any DNS is asked.
  */
 async function auditHere(domains: string[], deps: Omit<PoolDeps, 'resolver'> & { resolver: Resolver }, opts: PoolOptions): Promise<DomainAudit[]> {
-  const keep = opts.keepResults !== false;
-  const results: DomainAudit[] = keep ? new Array(domains.length) : [];
   const watch = deps.scope ? new ScopeWatch(deps.scope) : null;
-  let next = 0;
-  let done = 0;
-  const slots = Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 16, domains.length)) }, async () => {
-    while (next < domains.length) {
-      if (opts.cancelled?.()) return;
-      const i = next++;
-      opts.onStart?.(domains[i]);
-      const since = watch?.mark() ?? 0;
-      const { job, notFound } = await readDomain(deps.panel, i, domains[i], false);
-      if (notFound && watch && !(await watch.stillListed(job.domain, since))) {
-        done++;
-        await opts.onGone?.(job.domain, done, domains.length);
-        continue;
-      }
-      const audit = await auditDomain(domains[i], {
-        panel: readPanel(job),
-        resolver: deps.resolver,
-        ...(deps.options ? { options: deps.options } : {}),
-        ...(deps.now ? { now: deps.now } : {}),
-      });
-      if (keep) results[i] = audit;
-      done++;
-      await opts.onResult?.(itemFromAudit(audit), done, domains.length);
-    }
-  });
-  await Promise.all(slots);
-  return keep ? results.filter(Boolean) : results;
+  const base = { resolver: deps.resolver, ...(deps.options ? { options: deps.options } : {}), ...(deps.now ? { now: deps.now } : {}) };
+  const onResult = opts.onResult;
+  return auditMany(
+    domains,
+    { panel: deps.panel, ...base },
+    {
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      ...(opts.onStart ? { onStart: opts.onStart } : {}),
+      ...(opts.cancelled ? { cancelled: opts.cancelled } : {}),
+      ...(opts.keepResults !== undefined ? { keepResults: opts.keepResults } : {}),
+      ...(onResult ? { onResult: (a: DomainAudit, done: number, total: number) => onResult(itemFromAudit(a), done, total) } : {}),
+      ...(opts.onGone ? { onSkip: opts.onGone } : {}),
+      prepare: async (domain, i) => {
+        const since = watch?.mark() ?? 0;
+        const { job, notFound } = await readDomain(deps.panel, i, domain, false);
+        if (notFound && watch && !(await watch.stillListed(job.domain, since))) return null;
+        return { panel: readPanel(job), ...base };
+      },
+    },
+  );
 }
