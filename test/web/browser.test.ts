@@ -13,6 +13,27 @@ import { demoWorld, PASSWORD, type TestWorld } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+/** A new page, with the errors its console and scripts report. */
+async function pageWithErrors(ctx: BrowserContext): Promise<{ page: Page; errors: string[] }> {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+/** Log in through the form (cookies cleared first); lands on /domains. */
+async function logInAs(ctx: BrowserContext, page: Page, url: string, user: string): Promise<void> {
+  await ctx.clearCookies();
+  await page.goto(`${url}/login`);
+  await page.getByLabel('User').fill(user);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/domains$/);
+}
+
 /** Headless Chromium with its profile in `profile`, nothing but loopback traffic (no updates, sync or QUIC). */
 function launchChromium(profile: string): Promise<BrowserContext> {
   return chromium.launchPersistentContext(profile, {
@@ -51,22 +72,10 @@ describe('browser: customer fixes the HostGator leftover', { skip }, () => {
     await page.setViewportSize({ width: 1280, height: 900 });
   }
 
-  async function logIn(page: Page, user: string): Promise<void> {
-    await ctx.clearCookies();
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel('User').fill(user);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/domains$/);
-  }
+  const logIn = (page: Page, user: string) => logInAs(ctx, page, server.url, user);
 
   test('log in, preview, apply, verified, undo', async () => {
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, errors } = await pageWithErrors(ctx);
     await page.goto(`${server.url}/login`);
     await shot(page, '01-login');
     await logIn(page, 'alice');
@@ -174,17 +183,8 @@ describe('browser: several bulk jobs, one with a domain removed from the panel m
   });
 
   test('/bulk polls every running job; the removed domain is marked "no longer on the server"', async () => {
-    const page = await ctx.newPage();
-    const errors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel('User').fill('rita');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/domains$/);
+    const { page, errors } = await pageWithErrors(ctx);
+    await logInAs(ctx, page, server.url, 'rita');
     await page.goto(`${server.url}/bulk`);
     await page.getByRole('button', { name: /Audit all/ }).click();
     await page.waitForURL(/\/bulk$/);
