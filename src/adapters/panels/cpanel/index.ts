@@ -122,7 +122,11 @@ export class CpanelPanel implements Panel {
    * Whether this account has a Feature Manager feature: UAPI `Features::has_feature name=<feature>`, through this
    * adapter's transport (the account's own UAPI). [src] Cpanel/API/Features.pm (11.120): the call succeeds (status 1)
    * with `data` 1 (the account has it), 0 (it exists but is not enabled for the account; a message says so) or null
-   * (no such feature on the server). A failed call or any other answer throws. Never cached.
+   * (no such feature on the server). A failed call or any other answer throws. Never cached. A plugin's feature is
+   * known to it: has_feature checks `load_all_feature_names`, which reads whostmgr/addonfeatures/, where install_plugin
+   * (and install/cpanel.sh) put `mailhealth:Mail Health`; it is on for every account until a feature list turns it
+   * off (Cpanel/Features/Cpanel.pm). cPanel's API reference puts the 1/0/null answer in `status`; the source has it in
+   * `data` (status is 0 only when the call fails), as read here.
    */
   async featureAccess(feature: string): Promise<FeatureAccess> {
     const r = await this.call('Features', 'has_feature', [['name', feature]]);

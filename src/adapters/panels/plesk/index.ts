@@ -560,7 +560,10 @@ export class PleskPanel implements Panel {
     const type = rec.type.toUpperCase();
     // TXT: `-txt` is the value (exactly as Plesk holds it: `--del` matches type + host + value, and Plesk takes the
     // whole value), `-domain` the prefix relative to the zone ("" = apex). CNAME: `-cname <prefix> -canonical
-    // <target>` (§2.1; the target sent without the trailing dot Plesk shows — INFERRED from 3rd-party usage).
+    // <target>` (§2.1). The target goes without the trailing dot Plesk shows, as a full name: Plesk's CLI docs give
+    // host values that way ("MX,mail3,mail.example.com" names mail.example.com, not a name under the zone), and
+    // Plesk's own extension plesk/ext-domain-connect writes targets without the dot and strips it from values it reads
+    // back (Plesk serves them with it, as plesk.md §3.2 says of the XML API). Whether a dot is accepted: unconfirmed.
     // `-ttl`: 3rd-party usage.
     const record = type === 'CNAME' ? ['-cname', sub, '-canonical', canonName(rec.value)] : ['-txt', rec.value, '-domain', sub];
     const params = [action, zone, ...record, ...(action === '--add' ? ['-ttl', String(rec.ttl)] : [])];
@@ -633,9 +636,9 @@ export class PleskPanel implements Panel {
 
   /**
    * `POST /api/v2/dns/records?domain=<alias>` (§1.2) with the FQDN without the trailing dot as `host` (what Posh-ACME
-   * sends; relative names are UNCONFIRMED) and the value — a TXT record's unquoted text, a CNAME's target (without
-   * the trailing dot Plesk shows: INFERRED, as for `host`); the answer's `host` is checked (§1.2: "send the FQDN,
-   * then verify"). Returns the new record's id.
+   * sends; relative names are UNCONFIRMED) and the value — a TXT record's unquoted text, a CNAME's target (a full name
+   * without the trailing dot Plesk shows, as the CLI path sends it; whether REST would take a relative target is
+   * UNCONFIRMED); the answer's `host` is checked (§1.2: "send the FQDN, then verify"). Returns the new record's id.
    */
   private async restAdd(spelling: string, rec: ZoneRecord, known: ReadonlySet<string>): Promise<{ id: number; misplaced?: string }> {
     const type = rec.type.toUpperCase();
