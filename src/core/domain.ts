@@ -36,6 +36,27 @@ export function checkDomain(input: string): { ok: true; domain: string } | { ok:
   return { ok: true, domain: ascii };
 }
 
+/** The name part of a mail address as the report's recipients take it: no leading "-" (a sendmail option). */
+const LOCAL_PART = /^(?![-.])(?!.*\.\.)(?!.*\.$)[^\s@<>"'`,;()[\]\\]{1,64}$/;
+const ONE_LABEL_HOST = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
+
+/**
+ * Why `input` is not a mail address the report can be sent to — null when it is one: a name part (no leading "-" or
+ * ".", no "..", nothing that ends an address in a list or a header) "@" a domain through checkDomain, or a host name
+ * of one label (root@localhost, delivered by the server itself). The settings page and the mailer ask this one
+ * function, so an address the page saves is one the mailer sends to.
+ */
+export function mailAddressProblem(input: string): string | null {
+  const at = input.lastIndexOf('@');
+  if (at <= 0 || at === input.length - 1) return 'not of the form name@domain';
+  const local = input.slice(0, at);
+  const domain = input.slice(at + 1);
+  if (!LOCAL_PART.test(local)) return local.startsWith('-') ? 'the name before "@" starts with "-"' : 'the name before "@" has characters or dots an address cannot have';
+  if (ONE_LABEL_HOST.test(domain)) return null;
+  const d = checkDomain(domain);
+  return d.ok ? null : `the domain after "@": ${d.reason}`;
+}
+
 export function normalizeDomain(input: string): string {
   const r = checkDomain(input);
   if (!r.ok) throw new InvalidDomainError(input, r.reason);

@@ -15,6 +15,7 @@ import type { Store } from '../adapters/store/store.js';
 import type { RenderedReport } from '../core/report/render.js';
 import { realSleep } from './ratelimit.js';
 import type { ReportOutcome } from './report.js';
+import { mailAddressProblem } from '../core/domain.js';
 
 /** Settings keys (JSON values in the store's settings table). */
 export const DELIVERY_SETTINGS = {
@@ -86,7 +87,7 @@ function addrList(v: unknown, what: string, bad: (p: DeliverySettingProblem) => 
   const list = Array.isArray(v) ? v : [v];
   const out: string[] = [];
   for (const x of list) {
-    if (typeof x !== 'string' || !/^[^\s@<>",;]+@[^\s@<>",;]+$/.test(x.trim())) {
+    if (typeof x !== 'string' || mailAddressProblem(x.trim()) !== null) {
       bad({ setting: what, message: `${what}: not an email address: ${JSON.stringify(x)}`, scope: 'address', address: typeof x === 'string' ? x : JSON.stringify(x), ...(reseller !== undefined ? { reseller } : {}) });
     } else out.push(x.trim());
   }

@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { parseServer } from '../adapters/dns/resolver.js';
 import type { AuditOptions } from '../core/checks/context.js';
 import { SETTING_MAILCHANNELS_ACCOUNT } from '../adapters/panels/with-settings.js';
+import { mailAddressProblem } from '../core/domain.js';
 
 export const SETTING_KEYS = {
   mailchannelsAccountId: SETTING_MAILCHANNELS_ACCOUNT,
@@ -74,6 +75,11 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     retentionDays: s('retentionDays'),
   };
   const errors: Record<string, string> = {};
+  // A field sent more than once (a hand-made request: the page sends each once) is refused, not read as empty — which
+  // would put the default back in its place.
+  for (const k of Object.keys(form) as (keyof SettingsForm)[]) {
+    if (Array.isArray(body[k])) errors[k] = 'Sent more than once: send one value.';
+  }
   if (form.mailchannelsAccountId && !/^[A-Za-z0-9._-]{1,64}$/.test(form.mailchannelsAccountId)) {
     errors.mailchannelsAccountId = 'Letters, digits, dot, dash and underscore only (as in the MailChannels console).';
   }
@@ -87,7 +93,10 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     }
   }
   const recipients = form.reportRecipients ? form.reportRecipients.split(/[\s,;]+/).filter(Boolean) : [];
-  const bad = recipients.filter((r) => !/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(r));
+  const bad = recipients.flatMap((r) => {
+    const why = mailAddressProblem(r);
+    return why ? [`${r} (${why})`] : [];
+  });
   if (bad.length) errors.reportRecipients = `Not an e-mail address: ${bad.join(', ')}`;
   if (form.reportTimezone) {
     try {
