@@ -291,7 +291,12 @@ export function createApp(deps: AppDeps): MailhealthApp {
       message = 'The history database is busy; try again in a moment.';
     } else if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       status = e.status;
-      message = e.type === 'entity.parse.failed' ? 'The request body is not valid.' : 'The request could not be handled.';
+      message =
+        e.type === 'entity.parse.failed'
+          ? 'The request body is not valid.'
+          : e.type === 'entity.too.large'
+            ? 'The request is too large (over 200 KB): for a bounce, paste only the part with the server\'s reply.'
+            : 'The request could not be handled.';
     }
     // A deliberate HttpError (503: no background jobs here) is an answer, not a fault: not logged.
     if (status >= 500 && !(err instanceof HttpError)) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);

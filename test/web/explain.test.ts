@@ -43,4 +43,13 @@ describe('/explain', () => {
     assert.match(bad.text, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
     await agent.post('/explain').type('form').send({ text: MAILCHANNELS('florist.example') }).expect(403);
   });
+
+  test('a bounce larger than the form takes: 413 saying so and what to paste (page and API), not a bare "could not be handled"', async () => {
+    const { agent, csrf } = await login(w.app, 'alice');
+    const huge = `${MAILCHANNELS('florist.example')}\n${'x'.repeat(300 * 1024)}`;
+    const page = await agent.post('/explain').type('form').send({ _csrf: csrf, text: huge }).expect(413);
+    assert.match(page.text, /too large .*paste only the part with the server(&#39;|')s reply/);
+    const api = await agent.post('/api/explain').set('x-csrf-token', csrf).send({ text: huge }).expect(413);
+    assert.match(api.body.error, /too large/);
+  });
 });

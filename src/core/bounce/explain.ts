@@ -204,6 +204,11 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
     }
   }
   if (!entry) notes.push('This code is not in the explainer\'s table; the meaning is general.');
+  if (parsed.otherCodes?.length) {
+    notes.push(
+      `The bounce holds other replies too (${parsed.otherCodes.join(', ')}): this explains ${parsed.enhancedCode ?? parsed.replyCode ?? 'the first'}${parsed.enhancedCode?.split('.')[1] === '7' ? ', the one about sender authentication or policy' : ''}. Paste another reply on its own to explain it.`,
+    );
+  }
   if ((parsed.enhancedCode ?? parsed.replyCode ?? '').startsWith('4')) notes.push('This is a temporary refusal: the server retries, but the receiver starts rejecting if the cause stays.');
 
   return {

@@ -40,6 +40,11 @@ export interface ParsedBounce {
   /** The receiving host (Remote-MTA, Postfix relay=, Exim H=), when present. */
   remoteMta: string | null;
   format: BounceFormat;
+  /**
+   * The enhanced codes of the bounce's other replies (several recipients refused for different reasons), when there
+   * are any: the one explained is the first about sender authentication or policy (x.7.x), else the first.
+   */
+  otherCodes?: string[];
 }
 
 export type ParseResult = ParsedBounce | { error: string };
@@ -282,6 +287,32 @@ function splitSegments(marked: string): string[] {
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Locate the first SMTP reply in `region`, take it with its continuation lines, join them into one line. */
+/** A recipient's address alone on a line (Exim's and Outlook's per-recipient blocks). */
+const RECIPIENT_LINE = /^[ \t>]*<?[^\s@<>"]{1,64}@[^\s@<>"]{1,255}>?:?[ \t]*$/;
+/** A reply line with an enhanced code (anywhere in the text, for the search of a bounce's several replies). */
+const REPLY_LINE = /(?<![\w.\-/=:])([45]\d\d)(?:;[ \t]{0,2}|[ \t-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/g;
+
+function otherReplyLine(line: string, reply: string, enhanced: string | null): boolean {
+  const m = /^[ \t>]*([45]\d\d)(?:;[ \t]{0,2}|[ \t-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/.exec(line);
+  return !!m && (m[1] !== reply || (enhanced !== null && m[2] !== enhanced));
+}
+
+/**
+ * The reply to explain in `region` and the codes of its other replies: the first reply about sender authentication or
+ * policy (enhanced code x.7.x) when there are several, else the first (a bounce for several recipients can hold a
+ * "no such mailbox" next to the DNS-caused refusal).
+ */
+function pickReply(region: string): { reply: Reply; others: string[] } | null {
+  const first = extractReply(region, false);
+  if (!first) return null;
+  const codes: { code: string; at: number }[] = [];
+  for (const m of region.matchAll(REPLY_LINE)) if (!codes.some((c) => c.code === m[2])) codes.push({ code: m[2], at: m.index });
+  if (codes.length < 2) return { reply: first, others: [] };
+  const policy = first.enhancedCode?.split('.')[1] === '7' ? null : codes.find((c) => c.code.split('.')[1] === '7');
+  const reply = (policy ? extractReply(region.slice(policy.at), false) : null) ?? first;
+  return { reply, others: codes.map((c) => c.code).filter((c) => c !== reply.enhancedCode) };
+}
+
 function extractReply(region: string, wholeRegion: boolean): Reply | null {
   // 1. reply code + enhanced code ("550-5.7.26", "550 5.7.1", "550\n5.7.1", Microsoft's "550; 5.7.515")
   let m = /(?<![\w.\-/=:])([45]\d\d)(?:;[ \t]{0,2}|[ \t\r\n-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/.exec(region);
@@ -311,6 +342,8 @@ function extractReply(region: string, wholeRegion: boolean): Reply | null {
     for (const [i, line] of lines.entries()) {
       if (!line.trim()) break;
       if (i > 0 && HEADER_RE.test(line)) break;
+      // Another recipient's block (its address alone on a line) or another reply (a different code) ends this one.
+      if (i > 0 && (RECIPIENT_LINE.test(line) || otherReplyLine(line, reply, enhanced))) break;
       kept.push(line);
       if (i > 0 && finalRe.test(line)) break;
     }
@@ -495,9 +528,21 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
   if (/\bpostfix\/|\bstatus=(?:bounced|deferred)|\bsaid: [45]\d\d/.test(s) && !diag.length) format = 'postfix';
   else if (/\bSMTP error from remote mail server\b|\s\*\*\s|\bR=[\w-]{1,64} T=[\w-]/.test(s) && !diag.length) format = 'exim';
   else if (!diag.length && (fields.get('final-recipient').length || fields.get('reporting-mta').length)) format = 'dsn';
+  let otherCodes: string[] = [];
+  if (diag.length > 1) {
+    // Several recipients' Diagnostic-Codes: the first about sender authentication or policy (x.7.x), else the first.
+    const all = diag.map((d) => extractReply(d.replace(/^[a-z0-9-]+\s*;\s*/i, ''), true));
+    const policy = all.find((r) => r?.enhancedCode?.split('.')[1] === '7');
+    if (policy) reply = policy;
+    otherCodes = [...new Set(all.map((r) => r?.enhancedCode).filter((c): c is string => !!c && c !== reply?.enhancedCode))];
+  }
   if (!reply) {
     const said = /\bsaid:\s*/.exec(s);
-    reply = extractReply(said ? s.slice(said.index + said[0].length) : s, false) ?? (said ? extractReply(s, false) : null);
+    const picked = pickReply(said ? s.slice(said.index + said[0].length) : s) ?? (said ? pickReply(s) : null);
+    if (picked) {
+      reply = picked.reply;
+      otherCodes = picked.others;
+    }
   }
   // Enhanced code from Status: / dsn= when the reply had none.
   const statusCode = (fields.get('status')[0] ?? /\bdsn=([245]\.\d{1,3}\.\d{1,3})\b/.exec(s)?.[1] ?? '').match(/^[45]\.\d{1,3}\.\d{1,3}$/)?.[0] ?? null;
@@ -565,5 +610,6 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
     recipient,
     remoteMta: hosts[0]?.toLowerCase().replace(/\.$/, '') ?? null,
     format,
+    ...(otherCodes.length ? { otherCodes } : {}),
   };
 }
