@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { installFakeBins, type FakeBins } from './emulators/bins.js';
-import { makeCpState } from './emulators/cpanel.js';
+import { createServer, type Server } from 'node:net';
+import { makeCpState, uapiCall, type CpState } from './emulators/cpanel.js';
 
 export interface ParsedCgi {
   status: number;
@@ -88,4 +89,56 @@ export function fakeCpanelBins(scratch: Scratch): FakeBins {
     read: <T>() => installed().read<T>(),
     write: (state) => installed().write(state),
   };
+}
+
+/**
+ * A LiveAPI socket as cpsrvd provides it to a `.live.cgi` page (CPANEL_CONNECT_SOCKET: length-prefixed messages;
+ * `<cpaneljson enable="1">`, UAPI actions as JSON in `<cpanelaction>`, `<cpanelxml shutdown="1" />`), answering
+ * from the cPanel emulator's state as `user`. `seen` records "enable", "Module::func [name]" per call and "shutdown";
+ * `override` may answer a call itself.
+ */
+export async function startLiveApi(
+  dir: string,
+  state: CpState,
+  user: string,
+  override?: (module: string, func: string) => unknown,
+): Promise<{ sock: string; seen: string[]; close(): Promise<void> }> {
+  const sock = join(dir, `liveapi-${Math.random().toString(36).slice(2)}.sock`);
+  const seen: string[] = [];
+  const server: Server = createServer((c) => {
+    let buf = '';
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => {
+      buf += d;
+      for (;;) {
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        const len = Number(buf.slice(0, nl));
+        if (buf.length < nl + 1 + len) return;
+        const msg = buf.slice(nl + 1, nl + 1 + len);
+        buf = buf.slice(nl + 1 + len);
+        const first = msg.split('\n')[0];
+        if (msg.startsWith('<cpaneljson')) {
+          seen.push(first === '<cpaneljson enable="1">' ? 'enable' : first);
+          c.write('<cpanelresult>{"data":{"result":1}}</cpanelresult>');
+        } else if (msg.startsWith('<cpanelxml shutdown')) {
+          seen.push(first === '<cpanelxml shutdown="1" />' ? 'shutdown' : first);
+          c.end();
+        } else {
+          const req = JSON.parse(msg.replace(/^<cpanelaction>\n/, '').replace(/\n<\/cpanelaction>$/, '')) as { module: string; func: string; apiversion: string; args?: Record<string, string> };
+          assert.equal(req.apiversion, 'uapi');
+          seen.push(`${req.module}::${req.func}${req.args?.name ? ` ${req.args.name}` : ''}`);
+          const r = override?.(req.module, req.func) ?? uapiCall(state, user, req.module, req.func, Object.entries(req.args ?? {}));
+          c.write(`<cpanelresult>${JSON.stringify({ cpanelresult: { result: r === 'not-found' ? { status: 0, errors: ['no such function'] } : r } })}</cpanelresult>`);
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(sock, resolve));
+  return { sock, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Waits (up to a second) until `seen` holds `what`. */
+export async function waitForSeen(seen: string[], what: string): Promise<void> {
+  for (let i = 0; i < 100 && !seen.includes(what); i++) await new Promise((r) => setTimeout(r, 10));
 }

@@ -7,11 +7,10 @@ import '../helpers/shared-settings.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fakeCpanelBins, noBody, parseCgi, scratchDir, type ParsedCgi } from '../helpers/cgi.js';
-import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
+import { fakeCpanelBins, noBody, parseCgi, scratchDir, startLiveApi, waitForSeen, type ParsedCgi } from '../helpers/cgi.js';
+import { makeCpState, type CpState } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
 import { FrontDoorRefused, whmIdentity } from '../../src/web/cgi.js';
 import type { Panel } from '../../src/core/panel.js';
@@ -103,43 +102,7 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
   });
 
   describe('through the LiveAPI socket cpsrvd provides', () => {
-    /** A LiveAPI server over `state` (framing as in cgi.test.ts); `override` may answer a call itself. */
-    async function liveApi(state: CpState, override?: (module: string, func: string) => unknown): Promise<{ sock: string; seen: string[]; close(): Promise<void> }> {
-      const sock = join(scratch.dir, `liveapi-${Math.random().toString(36).slice(2)}.sock`);
-      const seen: string[] = [];
-      const server: Server = createServer((c) => {
-        let buf = '';
-        c.setEncoding('utf8');
-        c.on('data', (d: string) => {
-          buf += d;
-          for (;;) {
-            const nl = buf.indexOf('\n');
-            if (nl < 0) return;
-            const len = Number(buf.slice(0, nl));
-            if (buf.length < nl + 1 + len) return;
-            const msg = buf.slice(nl + 1, nl + 1 + len);
-            buf = buf.slice(nl + 1 + len);
-            if (msg.startsWith('<cpaneljson')) {
-              seen.push('enable');
-              c.write('<cpanelresult>{"data":{"result":1}}</cpanelresult>');
-            } else if (msg.startsWith('<cpanelxml shutdown')) {
-              seen.push('shutdown');
-              c.end();
-            } else {
-              const req = JSON.parse(msg.replace(/^<cpanelaction>\n/, '').replace(/\n<\/cpanelaction>$/, '')) as { module: string; func: string; args?: Record<string, string> };
-              seen.push(`${req.module}::${req.func}${req.args?.name ? ` ${req.args.name}` : ''}`);
-              const r = override?.(req.module, req.func) ?? uapiCall(state, 'alice', req.module, req.func, Object.entries(req.args ?? {}));
-              c.write(`<cpanelresult>${JSON.stringify({ cpanelresult: { result: r === 'not-found' ? { status: 0, errors: ['no such function'] } : r } })}</cpanelresult>`);
-            }
-          }
-        });
-      });
-      await new Promise<void>((resolve) => server.listen(sock, resolve));
-      return { sock, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-    }
-    const waitFor = async (seen: string[], what: string) => {
-      for (let i = 0; i < 100 && !seen.includes(what); i++) await new Promise((r) => setTimeout(r, 10));
-    };
+    const liveApi = (state: CpState, override?: (module: string, func: string) => unknown) => startLiveApi(scratch.dir, state, 'alice', override);
 
     test('enabled → the page; disabled → 403; the LiveAPI session is closed either way', async () => {
       process.env.PATH = scratch.path; // no fake uapi: LiveAPI only
@@ -160,7 +123,7 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
           const out = await page('home-live', { CPANEL_CONNECT_SOCKET: off.sock });
           assert.equal(out.status, 403, out.text);
           assert.match(out.text, /not enabled for your account/);
-          await waitFor(off.seen, 'shutdown');
+          await waitForSeen(off.seen, 'shutdown');
           assert.deepEqual(off.seen, ['enable', 'Features::has_feature mailhealth', 'shutdown'], 'nothing else asked; the session closed');
         } finally {
           await off.close();
@@ -182,7 +145,7 @@ describe('cPanel page: the account needs the "mailhealth" feature (Feature Manag
             const out = await page('home-live-err', { CPANEL_CONNECT_SOCKET: live.sock });
             assert.equal(out.status, 503, out.text);
             assert.match(out.text, /could not check/);
-            await waitFor(live.seen, 'shutdown');
+            await waitForSeen(live.seen, 'shutdown');
             assert.ok(live.seen.includes('shutdown'), 'the LiveAPI session closed');
           } finally {
             await live.close();

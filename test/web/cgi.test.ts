@@ -7,15 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { installFakeBins } from '../helpers/emulators/bins.js';
-import { fakeCpanelBins, noBody, parseCgi, scratchDir, type ParsedCgi } from '../helpers/cgi.js';
-import { makeCpState, uapiCall, type CpState } from '../helpers/emulators/cpanel.js';
+import { fakeCpanelBins, noBody, parseCgi, scratchDir, startLiveApi, waitForSeen, type ParsedCgi } from '../helpers/cgi.js';
+import { makeCpState, type CpState } from '../helpers/emulators/cpanel.js';
 import { addPleskAlias, makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
 import type { RunningServer } from '../helpers/emulators/cpanel.js';
 import { runCgi } from '../../src/cli/commands/cgi.js';
@@ -146,44 +145,19 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
 
   test('through the LiveAPI socket cpsrvd provides (CPANEL_CONNECT_SOCKET framing)', async () => {
     const state: CpState = makeCpState();
-    const sock = join(scratch.dir, 'liveapi.sock');
-    const seen: string[] = [];
-    const server: Server = createServer((c) => {
-      let buf = '';
-      c.setEncoding('utf8');
-      c.on('data', (d: string) => {
-        buf += d;
-        for (;;) {
-          const nl = buf.indexOf('\n');
-          if (nl < 0) return;
-          const len = Number(buf.slice(0, nl));
-          if (buf.length < nl + 1 + len) return;
-          const msg = buf.slice(nl + 1, nl + 1 + len);
-          buf = buf.slice(nl + 1 + len);
-          seen.push(msg.split('\n')[0]);
-          if (msg.startsWith('<cpaneljson')) c.write('<cpanelresult>{"data":{"result":1}}</cpanelresult>');
-          else if (msg.startsWith('<cpanelxml shutdown')) c.end();
-          else {
-            const req = JSON.parse(msg.replace(/^<cpanelaction>\n/, '').replace(/\n<\/cpanelaction>$/, '')) as { module: string; func: string; apiversion: string; args?: Record<string, string> };
-            assert.equal(req.apiversion, 'uapi');
-            const r = uapiCall(state, 'alice', req.module, req.func, Object.entries(req.args ?? {}));
-            c.write(`<cpanelresult>${JSON.stringify({ cpanelresult: { result: r === 'not-found' ? { status: 0, errors: ['no such function'] } : r } })}</cpanelresult>`);
-          }
-        }
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    const live = await startLiveApi(scratch.dir, state, 'alice');
+    const { sock, seen } = live;
     try {
       process.env.PATH = scratch.path; // no fake uapi: LiveAPI only
       const out = parseCgi(await runCgi('cpanel', { frontDoor: 'cpanel' }, cpsrvdEnv({ CPANEL_CONNECT_SOCKET: sock }), noBody(), alice()));
       assert.equal(out.status, 200, out.text);
       assert.deepEqual(domainsOf(out), ALICE);
-      assert.equal(seen[0], '<cpaneljson enable="1">');
-      for (let i = 0; i < 100 && !seen.includes('<cpanelxml shutdown="1" />'); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(seen.includes('<cpanelxml shutdown="1" />'), 'LiveAPI session closed');
+      assert.equal(seen[0], 'enable');
+      await waitForSeen(seen, 'shutdown');
+      assert.ok(seen.includes('shutdown'), 'LiveAPI session closed');
     } finally {
       process.env.PATH = `${bins.dir}:${scratch.path}`;
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await live.close();
     }
   });
 

@@ -3,15 +3,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { openStore } from '../../src/adapters/store/store.js';
+import { test, type TestContext } from 'node:test';
+import { openStore, type Store } from '../../src/adapters/store/store.js';
 import { readSettings, saveSettings, SETTING_KEYS } from '../../src/web/settings.js';
 
-test('recipients stored as one string (as set with sqlite3, and as the mailer reads them) are shown, and kept by a save', (t) => {
+/** A new history database in a scratch directory, both gone after the test. */
+function freshStore(t: TestContext): Store {
   const dir = mkdtempSync(join(tmpdir(), 'mh-settings-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const store = openStore(join(dir, 'h.sqlite'));
   t.after(() => store.close());
+  return store;
+}
+
+test('recipients stored as one string (as set with sqlite3, and as the mailer reads them) are shown, and kept by a save', (t) => {
+  const store = freshStore(t);
   store.setSetting(SETTING_KEYS.reportRecipients, 'ops@example.com, boss@example.com');
   const form = readSettings(store);
   assert.equal(form.reportRecipients, 'ops@example.com, boss@example.com');
@@ -23,10 +29,7 @@ test('recipients stored as one string (as set with sqlite3, and as the mailer re
 });
 
 test('retention days: decimal digits only, as prune --days (0x10, 1e3, 12.0, 1.5 are errors and nothing is stored)', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-settings-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const store = openStore(join(dir, 'h.sqlite'));
-  t.after(() => store.close());
+  const store = freshStore(t);
   const form = readSettings(store);
   for (const bad of ['0x10', '0b11', '1e3', '12.0', '1.5', '-3', '0', '3651', '', ' ']) {
     const r = saveSettings(store, { ...form, blocklists: '', retentionDays: bad });
@@ -38,10 +41,7 @@ test('retention days: decimal digits only, as prune --days (0x10, 1e3, 12.0, 1.5
 });
 
 test('recipients: the page refuses what the mailer could never send to (leading "-", "..", no domain), through the one address check the mailer uses; nothing stored', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-settings-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const store = openStore(join(dir, 'h.sqlite'));
-  t.after(() => store.close());
+  const store = freshStore(t);
   const form = readSettings(store);
   for (const bad of ['-oQ/tmp/x@example.com', 'a@b..c', 'a..b@example.com', '.a@example.com', 'nope', 'a@', '@example.com', 'a@-x.example']) {
     const r = saveSettings(store, { ...form, blocklists: '', reportRecipients: `${bad}, ops@example.com` });
@@ -54,10 +54,7 @@ test('recipients: the page refuses what the mailer could never send to (leading 
 });
 
 test('a field sent twice (a hand-made request) is refused, not read as empty: the stored schedule and recipients stay', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-settings-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const store = openStore(join(dir, 'h.sqlite'));
-  t.after(() => store.close());
+  const store = freshStore(t);
   const form = readSettings(store);
   assert.deepEqual(saveSettings(store, { ...form, blocklists: '', reportSchedule: '30 2 * * *', reportRecipients: 'ops@example.com' }), { ok: true });
   const twice = saveSettings(store, { ...readSettings(store), blocklists: '', reportSchedule: ['30 2 * * *', '0 4 * * *'], reportRecipients: ['ops@example.com', 'x@example.com'] });
