@@ -289,8 +289,10 @@ const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Locate the first SMTP reply in `region`, take it with its continuation lines, join them into one line. */
 /** A recipient's address alone on a line (Exim's and Outlook's per-recipient blocks). */
 const RECIPIENT_LINE = /^[ \t>]*<?[^\s@<>"]{1,64}@[^\s@<>"]{1,255}>?:?[ \t]*$/;
-/** A reply line with an enhanced code (anywhere in the text, for the search of a bounce's several replies). */
-const REPLY_LINE = /(?<![\w.\-/=:])([45]\d\d)(?:;[ \t]{0,2}|[ \t-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/g;
+/** A reply line with an enhanced code, at the start of a line (a bounce's several replies; not a quoted "> 550 …"). */
+const REPLY_LINE = /^[ \t]*([45]\d\d)(?:;[ \t]{0,2}|[ \t-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/gm;
+/** Where the returned message begins: its replies are not this bounce's. */
+const RETURNED_MESSAGE = /^[ \t]*(?:-+ ?(?:This is a copy of the message|Below this line is a copy of the message|Original message ?-+)|Content-Type:[ \t]*(?:message\/rfc822|text\/rfc822-headers)|(?:original )?message headers\b)/im;
 
 function otherReplyLine(line: string, reply: string, enhanced: string | null): boolean {
   const m = /^[ \t>]*([45]\d\d)(?:;[ \t]{0,2}|[ \t-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/.exec(line);
@@ -306,7 +308,9 @@ function pickReply(region: string): { reply: Reply; others: string[] } | null {
   const first = extractReply(region, false);
   if (!first) return null;
   const codes: { code: string; at: number }[] = [];
-  for (const m of region.matchAll(REPLY_LINE)) if (!codes.some((c) => c.code === m[2])) codes.push({ code: m[2], at: m.index });
+  const returned = RETURNED_MESSAGE.exec(region);
+  const own = returned ? region.slice(0, returned.index) : region;
+  for (const m of own.matchAll(REPLY_LINE)) if (!codes.some((c) => c.code === m[2])) codes.push({ code: m[2], at: m.index });
   if (codes.length < 2) return { reply: first, others: [] };
   const policy = first.enhancedCode?.split('.')[1] === '7' ? null : codes.find((c) => c.code.split('.')[1] === '7');
   const reply = (policy ? extractReply(region.slice(policy.at), false) : null) ?? first;

@@ -73,3 +73,11 @@ test('one reply, wrapped over several lines: unchanged (no other codes, the whol
   assert.equal(p.otherCodes, undefined);
   assert.match(p.text, /unauthenticated.*SPF or DKIM/s);
 });
+
+test("a reply quoted in the returned message is not one of the bounce's: a 5.1.1 stays 5.1.1", () => {
+  const p = parsed(
+    `From: info@bakery.example\n\n  someone@gmail.com\n    host gmail-smtp-in.l.google.com [142.250.102.27]\n    ${GMAIL_NO_USER}\n\n------ This is a copy of the message, including all the headers. ------\n\nFrom: info@bakery.example\nSubject: Fwd: undeliverable\n\nTheir reply was\n${OUTLOOK_SPF}\n> 550 5.7.26 quoted\n`,
+  );
+  assert.equal(p.enhancedCode, '5.1.1');
+  assert.equal(p.otherCodes, undefined);
+});
