@@ -73,6 +73,50 @@ function decodeQuotedPrintable(s: string): string {
   });
 }
 
+/**
+ * The text parts of a MIME message sent in base64 (a bounce saved as its raw source: the human-readable part of a
+ * multipart report often is), decoded in place in their charset (UTF-8/ASCII, else Latin-1 for the ISO-8859/Windows
+ * ones). A part is decoded when its header block says `Content-Transfer-Encoding: base64` and its type is text/* or
+ * message/* (or none), its body is base64 lines only, and the result is text; anything else stays as it was. Linear.
+ */
+function decodeBase64Parts(s: string): string {
+  if (!/^content-transfer-encoding:[ \t]*base64[ \t]*$/im.test(s)) return s;
+  const lines = s.split('\n');
+  const out: string[] = [];
+  let head: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (line.trim() === '') {
+      // The end of a header block: the body follows when the block asked for base64.
+      const block = head.join('\n');
+      head = [];
+      out.push(line);
+      i++;
+      if (!/^content-transfer-encoding:[ \t]*base64[ \t]*$/im.test(block)) continue;
+      const type = /^content-type:[ \t]*([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)/im.exec(block)?.[1].toLowerCase();
+      if (type && !/^(?:text|message)\//.test(type)) continue;
+      let j = i;
+      while (j < lines.length && /^[A-Za-z0-9+/]+={0,2}[ \t]*$/.test(lines[j])) j++;
+      if (j === i) continue;
+      const bytes = Buffer.from(lines.slice(i, j).join(''), 'base64');
+      const charset = /\bcharset=["']?([a-z0-9_.:-]+)/i.exec(block)?.[1].toLowerCase() ?? 'utf-8';
+      const text = (/^(?:iso-?8859|windows-125|cp125|latin)/.test(charset) ? bytes.toString('latin1') : bytes.toString('utf8')).replace(/\r\n?/g, '\n');
+      if (looksBinary(text)) continue;
+      out.push(...text.split('\n'));
+      i = j;
+      continue;
+    }
+    // Header lines (and their folded continuations) since the last blank line or boundary.
+    if (line.startsWith('--')) head = [];
+    else if (/^[ \t]/.test(line) && head.length) head[head.length - 1] += ' ' + line.trim();
+    else head.push(line);
+    out.push(line);
+    i++;
+  }
+  return out.join('\n');
+}
+
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—' };
 
 function stripHtml(s: string): string {
@@ -490,6 +534,7 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
   let s = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(/\uE000/g, ' ');
   // Exim's log writes a multi-line reply on one line with literal "\n" between the lines ("…Gmail\n421-4.7.26 requires…").
   s = s.replace(/\\n(?=[ \t]*[245]\d\d[ -])/g, '\n');
+  s = decodeBase64Parts(s);
   s = decodeQuotedPrintable(s);
   s = stripHtml(s);
   s = s.replace(/\r\n?/g, '\n');
@@ -541,7 +586,9 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
     otherCodes = [...new Set(all.map((r) => r?.enhancedCode).filter((c): c is string => !!c && c !== reply?.enhancedCode))];
   }
   if (!reply) {
-    const said = /\bsaid:\s*/.exec(s);
+    // A "said:" of the bounce's own text: not one inside the returned message (a forwarded bounce).
+    const returned = RETURNED_MESSAGE.exec(s);
+    const said = /\bsaid:\s*/.exec(returned ? s.slice(0, returned.index) : s);
     const picked = pickReply(said ? s.slice(said.index + said[0].length) : s) ?? (said ? pickReply(s) : null);
     if (picked) {
       reply = picked.reply;

@@ -81,3 +81,16 @@ test("a reply quoted in the returned message is not one of the bounce's: a 5.1.1
   assert.equal(p.enhancedCode, '5.1.1');
   assert.equal(p.otherCodes, undefined);
 });
+
+// The search for the reply started at the first "said:" anywhere — also one inside the returned message (a forwarded
+// Postfix bounce), so a 5.1.1 bounce was explained as the forwarded SPF refusal. Only the bounce's own text counts.
+test('a "said:" inside the returned message does not move the reply search there', () => {
+  const p = parsed(
+    `From: info@bakery.example\n\n  someone@gmail.com\n    host gmail-smtp-in.l.google.com [142.250.102.27]\n    ${GMAIL_NO_USER}\n\n------ This is a copy of the message, including all the headers. ------\n\nFrom: info@bakery.example\nSubject: Fwd: undeliverable\n\nhost mx.example.net[192.0.2.1] said: ${OUTLOOK_SPF} (in reply to RCPT TO command)\n`,
+  );
+  assert.equal(p.enhancedCode, '5.1.1');
+  assert.match(p.text, /does not exist/);
+  // The bounce's own "said:" still leads the search (Postfix: the reply after it, not a code in the text before).
+  const q = parsed('Reporting-MTA note: 451 words earlier\n<a@x.example>: host mx.x.example[192.0.2.7] said: 550 5.7.1 Sender rejected (in reply to RCPT TO command)\n');
+  assert.equal(q.enhancedCode, '5.7.1');
+});
