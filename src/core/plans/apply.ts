@@ -12,7 +12,7 @@ import { NO_SERVER_ADDRESS } from '../resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor, signsUnpublishedKey } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
-import { hashPlan, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
+import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 
 export type Verified = 'yes' | 'propagating' | 'no';
 export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
@@ -205,9 +205,17 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps)
  * — is verified by reading the panel's settings back: 'yes' when it signs with the key published at its selector,
  * 'no' when it does not sign, or signs with a key that is not the one published there.
  */
-async function verifySigning(domain: string, deps: AuditDeps, settings?: MailSettings): Promise<Verified> {
+async function verifySigning(domain: string, deps: AuditDeps, settings?: MailSettings, zoneVersion?: string): Promise<Verified> {
   const s = settings ?? (await deps.panel.readMailSettings(domain));
   if (!s.dkim.signing) return 'no';
+  if (zoneVersion?.startsWith(LIVE_VERSION)) {
+    // Planned from live DNS (the domain's DNS is served elsewhere): the key receivers see is the one that counts.
+    const name = `${s.dkim.selector}._domainkey.${domain}`;
+    const a = await deps.resolver.resolve(name, 'TXT');
+    if (a.status === 'unknown') return 'propagating';
+    const live: ZoneRecord[] = a.status === 'ok' ? (a.records as string[][]).map((r, i) => ({ name, ttl: 0, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` })) : [];
+    return signsUnpublishedKey(s, domain, live) ? 'no' : 'yes';
+  }
   const zone = await deps.panel.readZone(domain);
   return signsUnpublishedKey(s, domain, zone.records) ? 'no' : 'yes';
 }
@@ -547,7 +555,7 @@ async function startSigning(domain: string, plan: Plan, owner: string, deps: App
   }
   // Signing: with the key published at the selector? (A panel that made a new key on the way would sign with a key
   // whose record is not published — every signed message failing DKIM.)
-  const verified = await verifySigning(domain, deps, after).catch((): Verified => 'propagating');
+  const verified = await verifySigning(domain, deps, after, plan.zoneVersion).catch((): Verified => 'propagating');
   const zoneVersionAfter = (await deps.panel.readZone(domain).catch(() => null))?.version ?? plan.zoneVersion;
   if (verified === 'no') {
     const note = `The panel signs ${domain}'s mail now, but not with the key published at ${name} (it may have made a new key): until that key is published, mail it signs fails DKIM. Preview and apply the DKIM fix again to publish it.`;
@@ -680,7 +688,7 @@ async function reconcileOne(
     const settings = await deps.panel.readMailSettings(ch.domain);
     if (settings.dkim.signing) {
       deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: ch.zoneVersionBefore, error: `reconciled ${when}: the panel signs now` });
-      deps.history.setVerified(ch.id, await verifySigning(ch.domain, deps, settings).catch((): Verified => 'propagating'));
+      deps.history.setVerified(ch.id, await verifySigning(ch.domain, deps, settings, ch.zoneVersionBefore ?? undefined).catch((): Verified => 'propagating'));
       out.push({ id: ch.id, outcome: 'applied' });
     } else {
       deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the panel does not sign; no record was changed` });

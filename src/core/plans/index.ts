@@ -6,7 +6,7 @@ import type { CheckContext } from '../checks/context.js';
 import { authority } from '../checks/dns.js';
 import type { FixKind, Zone, ZoneRecord } from '../model.js';
 import type { PanelCapabilities } from '../panel.js';
-import { ownedNames, hashPlan, ownershipProblem, unwritableChanges, type Plan, type PlanOptions } from './plan.js';
+import { ownedNames, hashPlan, LIVE_VERSION, ownershipProblem, unwritableChanges, type Plan, type PlanOptions } from './plan.js';
 import { planDkim } from './dkim.js';
 import { planDmarc } from './dmarc.js';
 import { planLockdown } from './lockdown.js';
@@ -49,7 +49,7 @@ async function liveZone(ctx: CheckContext, check: FixKind): Promise<Zone> {
       }
     }
   }
-  const version = 'live:' + createHash('sha256').update(JSON.stringify(records.map((r) => [r.name, r.type, r.value]))).digest('hex');
+  const version = LIVE_VERSION + createHash('sha256').update(JSON.stringify(records.map((r) => [r.name, r.type, r.value]))).digest('hex');
   return { domain: ctx.domain, serial: null, records, version };
 }
 
@@ -68,13 +68,19 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
   if (!ctx.zone) throw new PlanError(`The panel could not provide the zone of ${ctx.domain}: no plan.`);
   const auth = await authority(ctx);
   if (auth.state === 'unknown') throw new PlanError(`Could not tell whether this server's DNS is the live one for ${ctx.domain} (${auth.why ?? 'DNS error'}): no plan until that is known.`);
-  const mode: Plan['mode'] = auth.state === 'authoritative' ? 'apply' : 'publish-elsewhere';
-  const zone = mode === 'apply' ? ctx.zone : await liveZone(ctx, check);
+  const elsewhere = auth.state !== 'authoritative';
+  const zone = elsewhere ? await liveZone(ctx, check) : ctx.zone;
   const p = await partial(check, ctx, zone.records, options);
   const problem = ownershipProblem(check, ctx.domain, ctx.settings.dkim.selector, p.changes);
   if (problem) throw new PlanError(`internal guard: ${problem}`);
+  // Where DNS is served elsewhere, a plan of panel actions only (the DKIM fix that has the panel sign with the key
+  // already published at the live DNS host) publishes nothing there: it is applied through the panel.
+  const panelOnly = auth.state === 'not-authoritative' && !p.blocked && p.changes.length === 0 && (p.actions?.length ?? 0) > 0;
+  const mode: Plan['mode'] = elsewhere && !panelOnly ? 'publish-elsewhere' : 'apply';
   const notes = [...p.notes];
-  if (mode === 'publish-elsewhere') {
+  if (panelOnly) {
+    notes.unshift(`The live DNS of ${ctx.domain} is served by ${auth.live.join(', ')}, not this server; the key this server signs with is already published there, so the fix changes only the panel's setting.`);
+  } else if (mode === 'publish-elsewhere') {
     notes.unshift(
       auth.state === 'undelegated'
         ? `${ctx.domain} is not delegated: nothing can be applied. Publish these records wherever its DNS will be hosted.`

@@ -98,6 +98,9 @@ function stripRef(r: ZoneRecord | null): unknown {
   return { name: canonName(r.name), ttl: r.ttl, type: r.type.toUpperCase(), value: r.value, txt: r.txt ?? null };
 }
 
+/** The prefix of a plan's zoneVersion when it was computed from live DNS (the domain's DNS is served elsewhere). */
+export const LIVE_VERSION = 'live:';
+
 export function hashPlan(p: Pick<Plan, 'domain' | 'check' | 'mode' | 'changes' | 'actions' | 'zoneVersion' | 'options'>): string {
   const canonical = JSON.stringify({
     domain: p.domain,
