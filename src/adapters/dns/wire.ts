@@ -23,6 +23,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { emptyList } from '../../core/arrays.js';
 import { lowerAscii } from '../../core/domain.js';
+import { decodeJoined, ESCAPED_OCTET, octetsOf } from '../../core/octets.js';
 
 export const QTYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SPF: 99 } as const;
 export type QTypeName = keyof typeof QTYPE;
@@ -89,7 +90,7 @@ function writeName(name: string, out: Buffer, offset: number): number {
   // Not ASCII and holding octets of a name that was not UTF-8 in the answer it came from (decodeText): those are
   // written back as they were.
   if (n !== text.length && ESCAPED_OCTET.test(text)) {
-    const bytes = nameBytes(text);
+    const bytes = octetsOf(text);
     if (bytes.length + 2 > 255) return -1;
     n = bytes.copy(out, offset + 1);
   } else if (n !== Buffer.byteLength(text, 'utf8') || n + 2 > 255) return -1;
@@ -164,25 +165,6 @@ export function decodeText(buf: Buffer, start: number, end: number): string {
   return isUtf8(sub) ? sub.toString('utf8') : decodeJoined(sub, sub.length, [sub.length])[0];
 }
 
-/** An octet decodeText could not read as UTF-8 (U+DC80–U+DCFF). */
-const ESCAPED_OCTET = /[\udc80-\udcff]/;
-
-/** The wire bytes of a name's text: UTF-8, except that U+DC00 + octet (see decodeText) is that octet. */
-function nameBytes(text: string): Buffer {
-  const parts: Buffer[] = [];
-  let run = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xdc80 || c > 0xdcff) continue;
-    // A lone low surrogate: a high one before it would make it half of a character (not an escaped octet).
-    const prev = i > 0 ? text.charCodeAt(i - 1) : 0;
-    if (prev >= 0xd800 && prev <= 0xdbff) continue;
-    parts.push(Buffer.from(text.slice(run, i), 'utf8'), Buffer.of(c - 0xdc00));
-    run = i + 1;
-  }
-  parts.push(Buffer.from(text.slice(run), 'utf8'));
-  return Buffer.concat(parts);
-}
 
 interface NameRead {
   /** Byte-exact comparison key: latin1 labels, ASCII lower-cased, '.'-joined. */
@@ -326,34 +308,6 @@ function readTxt(msg: Buffer, s: number, e: number): string[] {
   return out;
 }
 
-/**
- * Length of the valid UTF-8 sequence at `i` of `buf` (before `end`): 1–4, or 0 when the octet there does not start
- * one (a continuation octet, C0/C1/F5–FF, a sequence cut short, overlong, a surrogate, past U+10FFFF) — the
- * well-formed sequences of Unicode table 3-7, which is what a UTF-8 decoder (and isUtf8) accepts.
- */
-function utf8Length(buf: Buffer, i: number, end: number): number {
-  const b = buf[i];
-  if (b < 0x80) return 1;
-  let n: number;
-  let lo = 0x80;
-  let hi = 0xbf;
-  if (b >= 0xc2 && b <= 0xdf) n = 2;
-  else if (b >= 0xe0 && b <= 0xef) {
-    n = 3;
-    if (b === 0xe0) lo = 0xa0;
-    else if (b === 0xed) hi = 0x9f;
-  } else if (b >= 0xf0 && b <= 0xf4) {
-    n = 4;
-    if (b === 0xf0) lo = 0x90;
-    else if (b === 0xf4) hi = 0x8f;
-  } else return 0;
-  if (i + n > end) return 0;
-  const c = buf[i + 1];
-  if (c < lo || c > hi) return 0;
-  for (let k = 2; k < n; k++) if ((buf[i + k] & 0xc0) !== 0x80) return 0;
-  return n;
-}
-
 /** The slow path of readTxt (see there): the record's strings joined, for decodeJoined. */
 function readTxtJoined(msg: Buffer, s: number, e: number): string[] {
   const bytes = Buffer.allocUnsafe(e - s);
@@ -367,37 +321,6 @@ function readTxtJoined(msg: Buffer, s: number, e: number): string[] {
     o += 1 + l;
   }
   return decodeJoined(bytes, total, ends);
-}
-
-/**
- * The strings' octets (`bytes` up to `total`; string k ends at ends[k]) decoded as one text — valid UTF-8 as such,
- * any other octet as U+DC00 + octet — and cut back into as many strings as there are: a character goes to the string
- * its first octet is in (one split across a boundary stays whole in the first string).
- */
-function decodeJoined(bytes: Buffer, total: number, ends: number[]): string[] {
-  const out: string[] = [];
-  let piece = '';
-  let run = 0; // start of the valid UTF-8 not yet added to `piece`
-  let k = 0; // the string being filled
-  for (let i = 0; i < total; ) {
-    // A character that starts at or past the end of string k belongs to a later string.
-    while (k < ends.length - 1 && i >= ends[k]) {
-      out.push(piece + bytes.toString('utf8', run, i));
-      piece = '';
-      run = i;
-      k++;
-    }
-    const n = utf8Length(bytes, i, total);
-    if (n > 0) i += n;
-    else {
-      piece += bytes.toString('utf8', run, i) + String.fromCharCode(0xdc00 + bytes[i]);
-      run = ++i;
-    }
-  }
-  out.push(piece + bytes.toString('utf8', run, total));
-  // Strings left with no character of their own (empty, or only the tail of one begun in the string before).
-  while (out.length < ends.length) out.push('');
-  return out;
 }
 
 /**

@@ -4,11 +4,13 @@
 //   dkim/<domain>.pem        the private key the server signs that domain with
 //   domains/<domain>.json    optional per-domain overrides {"mailRouting", "dkim", "ips"}
 // No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then write atomically.
+import { isUtf8 } from 'node:buffer';
 import * as nodeCrypto from 'node:crypto';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDomain } from '../../../core/domain.js';
+import { decodeOctets, ESCAPED_OCTET, octetsOf } from '../../../core/octets.js';
 import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
 import type { Change, DomainRef, Identity, MailSettings, Role, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
@@ -142,7 +144,7 @@ export class FilesPanel implements Panel {
   }
 
   private readText(domain: string): string {
-    const text = readIfExists(this.path('zones', domain, '.db'));
+    const text = readZoneText(this.path('zones', domain, '.db'));
     if (text === undefined) throw new PanelError('not-found', `no zone for ${domain} in the files panel`);
     return text;
   }
@@ -263,7 +265,7 @@ export class FilesPanel implements Panel {
     // The new file keeps the old one's mode, owner and group (a name server reading root:named 0640 zones must still
     // read it); a chown that is not permitted (not root) leaves the writer's own.
     const st = statSync(p);
-    writeFileSync(tmp, out, { mode: st.mode & 0o7777 });
+    writeFileSync(tmp, zoneOctets(out), { mode: st.mode & 0o7777 });
     chmodSync(tmp, st.mode & 0o7777);
     try {
       chownSync(tmp, st.uid, st.gid);
@@ -425,9 +427,32 @@ function readIfExists(p: string): string | undefined {
   }
 }
 
+/**
+ * A zone file's text, or undefined when it does not exist. Octets that are not UTF-8 (a comment saved in Latin-1) read
+ * as U+DC00 + octet (core/octets.ts), as the DNS client reads them off the wire: zoneOctets gives back the same bytes,
+ * so a write changes nothing outside the records it edits, and two different such bytes never read alike.
+ */
+function readZoneText(p: string): string | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  return isUtf8(buf) ? buf.toString('utf8') : decodeOctets(buf);
+}
+
+/** The octets of a zone text as readZoneText read them (the text itself when it holds no such octet). */
+function zoneOctets(text: string): string | Buffer {
+  return ESCAPED_OCTET.test(text) ? octetsOf(text) : text;
+}
+
 // One-shot hashing (Node ≥ 20.12) where there is one: no Hash object per zone read.
 const oneShotHash = typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : null;
 
+/** The version of a zone file: a hash of its octets (see readZoneText). */
 export function fileVersion(text: string): string {
-  return 'sha256:' + (oneShotHash ? oneShotHash('sha256', text, 'hex') : createHash('sha256').update(text).digest('hex'));
+  const data = zoneOctets(text);
+  return 'sha256:' + (oneShotHash ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex'));
 }
