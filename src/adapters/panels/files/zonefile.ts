@@ -2,7 +2,9 @@
 // Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names.
 // Every record remembers the lines it came from, so an edit rewrites only those lines: the rest of the file stays
 // byte-identical.
+import { isUtf8 } from 'node:buffer';
 import { mapList } from '../../../core/arrays.js';
+import { decodeOctets, octetsOf } from '../../../core/octets.js';
 
 export interface ParsedRecord {
   name: string; // absolute, lower case, no trailing dot
@@ -37,31 +39,47 @@ interface Logical {
   blankOwner: boolean;
   startLine: number;
   endLine: number;
+  /** A \DDD escape above 255 in one of its strings (not an octet: the line cannot be read). */
+  badEscape?: boolean;
+}
+
+function badEscapeError(l: Logical): string {
+  return `line ${l.startLine + 1}: an escape \\DDD above \\255 in a string (an escape stands for one octet, 0-255)`;
 }
 
 const CLASSES = new Set(['IN', 'CH', 'HS', 'CS']);
 
-function decodeEscapes(s: string): string {
-  // No backslash: nothing to decode (the UTF-8 round trip below is the identity for text read as UTF-8).
+function decodeEscapes(s: string): string | null {
+  // No backslash: nothing to decode (the octet round trip below is the identity for text as read).
   if (!s.includes('\\')) return s;
-  // \DDD (decimal byte) and \X (literal X). Bytes above 127 are collected and decoded as UTF-8.
+  // \DDD (one octet, 0-255: RFC 1035 §5.1) and \X (literal X). The octets are then read as the zone file is: UTF-8,
+  // any other octet as U+DC00 + octet (core/octets.ts), so "\233" alone is that octet, never U+FFFD.
   const bytes: number[] = [];
+  let run = 0;
+  const plain = (to: number) => {
+    if (to > run) for (const b of octetsOf(s.slice(run, to))) bytes.push(b);
+  };
   for (let i = 0; i < s.length; i++) {
-    const c = s[i];
-    if (c === '\\' && i + 1 < s.length) {
-      const d = /^[0-9]{3}/.exec(s.slice(i + 1));
-      if (d) {
-        bytes.push(Number(d[0]) & 0xff);
-        i += 3;
-      } else {
-        for (const b of Buffer.from(s[i + 1], 'utf8')) bytes.push(b);
-        i += 1;
-      }
+    if (s.charCodeAt(i) !== 0x5c || i + 1 >= s.length) continue;
+    plain(i);
+    const d = /^[0-9]{3}/.exec(s.slice(i + 1, i + 4));
+    if (d) {
+      const v = Number(d[0]);
+      if (v > 255) return null;
+      bytes.push(v);
+      i += 3;
     } else {
-      for (const b of Buffer.from(c, 'utf8')) bytes.push(b);
+      // The escaped character itself (a surrogate pair stays whole).
+      const cp = s.codePointAt(i + 1)!;
+      const len = cp > 0xffff ? 2 : 1;
+      for (const b of octetsOf(s.slice(i + 1, i + 1 + len))) bytes.push(b);
+      i += len;
     }
+    run = i + 1;
   }
-  return Buffer.from(bytes).toString('utf8');
+  plain(s.length);
+  const buf = Buffer.from(bytes);
+  return isUtf8(buf) ? buf.toString('utf8') : decodeOctets(buf);
 }
 
 /**
@@ -75,7 +93,9 @@ class TokenState {
   haveTok = false;
   flush(l: Logical): void {
     if (this.haveTok) {
-      l.texts.push(this.tokQuoted ? decodeEscapes(this.tok) : this.tok);
+      const text = this.tokQuoted ? decodeEscapes(this.tok) : this.tok;
+      if (text === null) l.badEscape = true;
+      l.texts.push(text ?? this.tok);
       l.quoted.push(this.tokQuoted);
     }
     this.tok = '';
@@ -277,6 +297,10 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       continue;
     }
     i++;
+    if (l.badEscape) {
+      errors.push(badEscapeError(l));
+      continue;
+    }
     const rec: ParsedRecord = {
       name: owner,
       ttl: ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl)),
@@ -291,7 +315,16 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       case 'SPF': {
         // Unquoted words are character-strings too: their escapes (\DDD, \X) mean what they mean in quotes.
         const strings = toks.slice(i);
-        for (let k = 0; k < strings.length; k++) if (!quoted[i + k] && strings[k].includes('\\')) strings[k] = decodeEscapes(strings[k]);
+        for (let k = 0; k < strings.length; k++) {
+          if (quoted[i + k] || !strings[k].includes('\\')) continue;
+          const d = decodeEscapes(strings[k]);
+          if (d === null) l.badEscape = true;
+          else strings[k] = d;
+        }
+        if (l.badEscape) {
+          errors.push(badEscapeError(l));
+          continue;
+        }
         rec.txt = strings;
         break;
       }
@@ -357,7 +390,7 @@ export function presentValue(r: ParsedRecord): string {
 
 export function quoteTxt(s: string): string {
   let out = '"';
-  for (const b of Buffer.from(s, 'utf8')) {
+  for (const b of octetsOf(s)) {
     if (b === 0x22) out += '\\"';
     else if (b === 0x5c) out += '\\\\';
     else if (b < 0x20 || b > 0x7e) out += '\\' + String(b).padStart(3, '0');

@@ -331,3 +331,18 @@ test('escapes in unquoted TXT words are decoded as in quoted strings (\\DDD, \\X
   assert.deepEqual(z.errors, []);
   assert.deepEqual(z.records.map((r) => r.txt), [['v=spf1 a -all'], ['a"b', 'plain']]);
 });
+
+// \DDD stands for one octet (RFC 1035 §5.1): \365 was read as octet 365 & 0xff (`m`), so "auth=newhost\365c" read as
+// "auth=newhostmc" and passed, in a zone the name server would refuse. Now such a line cannot be read (writes are
+// refused, as for any unreadable line). And an escaped octet that is not UTF-8 reads as U+DC00 + octet (as the DNS
+// client reads it off the wire), not as U+FFFD.
+test('\\DDD above 255 makes the line unreadable; a lone non-UTF-8 octet escape reads as U+DC00 + octet', () => {
+  const z = parseZoneFile('_mailchannels 300 IN TXT "v=mc1 auth=newhost\\365c"\nx 300 IN TXT v=mc1\\256\n@ 300 IN TXT "caf\\233" "ok"\n', 'x.test');
+  assert.equal(z.records.length, 1);
+  assert.match(z.errors[0], /^line 1: an escape \\DDD above \\255/);
+  assert.match(z.errors[1], /^line 2: an escape \\DDD above \\255/);
+  assert.deepEqual(z.records[0].txt, ['caf\udce9', 'ok']);
+  // Rendered back, the same octets.
+  const line = renderRecordLine({ name: 'x.test', ttl: 60, type: 'TXT', value: 'caf\udce9ok', txt: ['caf\udce9', 'ok'] });
+  assert.deepEqual(parseZoneFile(line + '\n', 'x.test').records[0].txt, ['caf\udce9', 'ok']);
+});
