@@ -4,7 +4,7 @@ import { defaultKnowledge, type Knowledge } from '../knowledge/index.js';
 import type { AuditOptions, Check, CheckContext } from './checks/context.js';
 import { dkimCheck } from './checks/dkim.js';
 import { dmarcCheck } from './checks/dmarc.js';
-import { dnsCheck } from './checks/dns.js';
+import { dnsCheck, ZONE_UNWRITABLE } from './checks/dns.js';
 import { lockdownCheck } from './checks/lockdown.js';
 import { mxCheck } from './checks/mx.js';
 import { ptrCheck } from './checks/ptr.js';
@@ -112,6 +112,8 @@ export async function auditDomain(domain: string, deps: AuditDeps): Promise<Doma
   const findings: Finding[] = emptyList();
   for (const p of problems) findings.push(p);
   if (ctx) for (const f of await runChecks(ctx, deps.checks ?? (Object.keys(CHECK_FUNCTIONS) as CheckName[]))) findings.push(f);
+  // A zone the panel will not write (dns.panel-zone-unwritable says why): no finding offers a fix that would be refused.
+  if (ctx?.zone?.writeBlocked && findings.some((f) => f.rule === ZONE_UNWRITABLE)) for (const f of findings) delete f.fix;
   sortFindings(findings);
   return { domain, status: domainStatus(findings), auditedAt: deps.now ? deps.now().toISOString() : systemTimeIso(), findings };
 }

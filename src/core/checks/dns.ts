@@ -67,6 +67,9 @@ export async function staleNameservers(ctx: CheckContext, names: readonly string
   return { names: out, stale };
 }
 
+/** The rule of an authoritative zone the panel will not write as it is (see dnsCheck). */
+export const ZONE_UNWRITABLE = 'dns.panel-zone-unwritable';
+
 export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
   const { ns, at } = await delegation(ctx);
@@ -129,6 +132,12 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   } else {
     out.push(makeFinding('dns', 'dns.authoritative', 'pass', `${of} is served by this server's nameservers.`, ev));
+  }
+  // The live zone is the panel's, but the panel's copy cannot be written as it is (a line that cannot be read, which may
+  // hide records; a mail record a write cannot reproduce): no fix can be applied until it is repaired (audit.ts takes
+  // the fixes off the other findings).
+  if (ctx.zone?.writeBlocked) {
+    out.push(makeFinding('dns', ZONE_UNWRITABLE, 'warn', `No fix can be applied to ${ctx.domain} through the panel until its zone is repaired: ${ctx.zone.writeBlocked}.`, { panel: [ctx.zone.writeBlocked] }));
   }
 
   // Drift: the mail records as the panel holds them versus the live answer.
