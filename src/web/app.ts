@@ -13,7 +13,7 @@ import type { Resolver } from '../core/resolver.js';
 import { PlanError } from '../core/plans/index.js';
 import { StoreError, type Store } from '../adapters/store/store.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
-import { bearerToken, tokenMatches, type FrontDoor, type IdentitySource } from './identity.js';
+import { bearerToken, presentsBearer, tokenMatches, type FrontDoor, type IdentitySource } from './identity.js';
 import { ctx, HttpError, NOT_FOUND_MESSAGE, type Locals } from './http.js';
 import { BulkRunner } from './jobs.js';
 import { RateLimiter, type BucketConfig } from './ratelimit.js';
@@ -196,9 +196,10 @@ export function createApp(deps: AppDeps): MailhealthApp {
     l.authVia = null;
     res.setHeader('Cache-Control', 'no-store');
 
-    const token = bearerToken(req);
-    if (c.identityFrom === 'session' && req.headers.authorization !== undefined) {
-      // A request that presents credentials gets them checked, never silently ignored.
+    if (c.identityFrom === 'session' && presentsBearer(req)) {
+      // A request that presents mailhealth's credential (a Bearer token) gets it checked, never silently ignored. Other
+      // Authorization schemes (Basic from a proxy's auth_basic in front of the app) are not ours: the session decides.
+      const token = bearerToken(req);
       if (l.api && token && tokenMatches(token, c.adminToken)) {
         const admin = (await c.panel.listAccounts()).find((a) => a.role === 'admin');
         l.identity = { user: admin?.user ?? 'admin', role: 'admin' };

@@ -66,6 +66,16 @@ export function tokenMatches(presented: string, configured: string | null | unde
   return timingSafeEqual(a, b);
 }
 
+/**
+ * Whether the request presents mailhealth's own credential: an `Authorization` header of the Bearer scheme, well formed
+ * or not (a malformed one is still checked, and refused). Any other scheme — `Basic` from an `auth_basic` proxy in
+ * front of the app, which forwards the header — is not mailhealth's and is ignored: the session decides.
+ */
+export function presentsBearer(req: Request): boolean {
+  const h = req.headers.authorization;
+  return typeof h === 'string' && /^\s*Bearer(?:\s|$)/i.test(h);
+}
+
 /** The bearer token of a request, if it carries one. */
 export function bearerToken(req: Request): string | null {
   const h = req.headers.authorization;

@@ -125,8 +125,14 @@ export async function undo(deps: WebDeps, identity: Identity, changeId: number, 
 
 export { planJson };
 
+/** The HTTP status of an apply or undo outcome (pages and API alike): a preview applied already is an answer, not a refusal. */
+export function outcomeHttpStatus(o: ApplyOutcome): number {
+  return o.status === 'applied' || o.status === 'already' ? 200 : o.status === 'refused' ? 409 : 502;
+}
+
 export function outcomeJson(o: ApplyOutcome) {
   if (o.status === 'applied') return { status: o.status, changeId: o.changeId, verified: o.verified, message: o.message, plan: planJson(o.plan) };
+  if (o.status === 'already') return { status: o.status, changeId: o.changeId, changeStatus: o.changeStatus, verified: o.verified, reason: o.reason, changes: o.changes };
   if (o.status === 'refused') return { status: o.status, reason: o.reason, ...(o.why ? { why: o.why } : {}), ...(o.newPlan ? { newPlan: planJson(o.newPlan) } : {}) };
   return { status: o.status, reason: o.reason, ...(o.changeId ? { changeId: o.changeId } : {}) };
 }

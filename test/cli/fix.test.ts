@@ -65,6 +65,16 @@ describe('mailhealth fix / undo / history', () => {
     // Fixed: the next preview is empty.
     const again = JSON.parse((await run('fix', 'bakery.example', '--check', 'spf', '--json')).out);
     assert.deepEqual(again.changes, []);
+    // The same command again (a retried script): not applied twice; it names the change, exit 0.
+    const zoneNow = play.zoneText('bakery.example');
+    const twice = await run('fix', 'bakery.example', '--check', 'spf', '--apply', '--plan-hash', preview.planHash, '--json');
+    assert.equal(twice.code, 0, twice.err + twice.out);
+    const t = JSON.parse(twice.out);
+    assert.equal(t.status, 'already');
+    assert.equal(t.changeId, j.changeId);
+    assert.equal(t.changeStatus, 'applied');
+    assert.match(t.reason, new RegExp(`already applied as change #${j.changeId}`));
+    assert.equal(play.zoneText('bakery.example'), zoneNow, 'nothing written');
   });
 
   test('--apply with a stale --plan-hash is refused (exit 1) and writes nothing', async () => {

@@ -39,10 +39,11 @@ describe('fix flow through HTTP (demo panel, loopback DNS)', () => {
     assert.ok(changeId > 0);
     assert.equal(w.store.getChange(changeId)!.byUser, 'alice');
 
-    // The same plan again is refused: the zone changed, here is the new plan.
+    // The same plan again (a double submit): not applied twice, and not called refused — it names the change made.
     const again = await agent.post('/domains/bakery.example/fix').type('form').send({ _csrf: csrf, check: 'spf', planHash });
-    assert.equal(again.status, 409);
-    assert.match(again.text, /Refused/);
+    assert.equal(again.status, 200);
+    assert.doesNotMatch(again.text, /Refused/);
+    assert.match(again.text, new RegExp(`already applied as change #${changeId}`));
 
     const undone = await agent.post(`/changes/${changeId}/undo`).type('form').send({ _csrf: csrf }).expect(200);
     assert.match(undone.text, /undone/);

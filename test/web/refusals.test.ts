@@ -3,7 +3,7 @@
 // one, and nothing left to change each say so — on the fix result page, in the bulk fix results and in the JSON API.
 // Demo panel, loopback DNS, real SQLite.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildWorld } from '../../src/demo/world.js';
@@ -100,8 +100,10 @@ describe('refusals say their real reason', () => {
     const preview = await bob.agent.get('/domains/dentist.example/fix?check=dmarc').expect(200);
     const planHash = planHashOf(preview.text)!;
     assert.ok(planHash, 'dentist.example has a DMARC plan to apply');
-    await bob.agent.post('/domains/dentist.example/fix').type('form').send({ _csrf: bob.csrf, check: 'dmarc', planHash }).expect(200);
-    // The same preview again: the zone is no longer the one it was made for.
+    // Someone edits the zone after the preview (sending the same preview again after applying it is a double submit:
+    // answered as "already applied", test/web/double-submit.test.ts).
+    const file = join(w.demo!.panelDir, 'zones', 'dentist.example.db');
+    writeFileSync(file, zone('dentist.example') + 'extra\tIN\tTXT\t"an edit made after the preview"\n');
     const page = await bob.agent.post('/domains/dentist.example/fix').type('form').send({ _csrf: bob.csrf, check: 'dmarc', planHash });
     assert.equal(page.status, 409);
     assert.match(page.text, /data-why="changed"/);

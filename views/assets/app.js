@@ -31,6 +31,46 @@
     var el = document.getElementById(b.getAttribute('data-copy'));
     if (el) copyText(el.textContent, b);
   });
+  // A form that applies or undoes a fix is sent once: a second click (or Enter) while the first is on its way does
+  // nothing, and its buttons are disabled. (The server answers a preview sent twice with the change it made anyway.)
+  function sendsOnce(form) {
+    if (!form || !form.getAttribute || (form.getAttribute('method') || '').toLowerCase() !== 'post') return false;
+    var action = form.getAttribute('action') || '';
+    return (form.classList && form.classList.contains('apply')) || /\/changes\/\d+\/undo$/.test(action) || /\/bulk\/fix\/apply$/.test(action);
+  }
+  function buttonsOf(form) {
+    return form.querySelectorAll('button[type="submit"], input[type="submit"]');
+  }
+  document.addEventListener('submit', function (ev) {
+    var form = ev.target;
+    if (ev.defaultPrevented || !sendsOnce(form)) return;
+    if (form.getAttribute('data-sent') === '1') {
+      ev.preventDefault();
+      return;
+    }
+    form.setAttribute('data-sent', '1');
+    var buttons = buttonsOf(form);
+    // After this submission has started (a button disabled during the event could drop it from the request).
+    setTimeout(function () {
+      for (var i = 0; i < buttons.length; i++) {
+        buttons[i].disabled = true;
+        buttons[i].setAttribute('aria-busy', 'true');
+      }
+    }, 0);
+  });
+  // Back on this page from the browser's cache (the Back button): its forms can be sent again.
+  window.addEventListener('pageshow', function (ev) {
+    if (!ev.persisted) return;
+    var sent = document.querySelectorAll('form[data-sent]');
+    for (var i = 0; i < sent.length; i++) {
+      sent[i].removeAttribute('data-sent');
+      var buttons = buttonsOf(sent[i]);
+      for (var j = 0; j < buttons.length; j++) {
+        buttons[j].disabled = false;
+        buttons[j].removeAttribute('aria-busy');
+      }
+    }
+  });
   // Ticking an unknown SPF term re-computes the preview (the button stays for keyboard and no-JS users).
   var terms = document.getElementById('terms');
   if (terms) {

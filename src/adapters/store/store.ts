@@ -937,6 +937,21 @@ export class Store {
     });
   }
 
+  /**
+   * The newest change of `domain`'s `check` fix recorded with exactly this plan hash that is applied and not undone, or
+   * still pending (an intent) — the preview was applied already (a form sent twice) — or null. Undos and changes that
+   * failed, were restored or reverted do not count.
+   */
+  changeWithPlanHash(domain: string, check: string, planHash: string): ChangeRecord | null {
+    return this.guard(() => {
+      const row = this.st(
+        `SELECT * FROM changes WHERE domain = ? AND "check" = ? AND plan_hash = ? AND undo_of IS NULL AND undone_by IS NULL
+           AND status IN ('applied', 'intent') ORDER BY id DESC LIMIT 1`,
+      ).get(domain, check, planHash) as ChangeRow | undefined;
+      return row ? changeFromRow(row) : null;
+    });
+  }
+
   /** Newest first; all domains when `domain` is omitted. */
   changesForDomain(domain?: string | null, limit = 50): ChangeRecord[] {
     checkLimit(limit);

@@ -88,7 +88,11 @@ export function registerFixCommands(program: Command): void {
               {
                 ...planJson(p),
                 status: outcome.status,
-                ...(outcome.status === 'applied' ? { changeId: outcome.changeId, verified: outcome.verified } : { reason: outcome.reason }),
+                ...(outcome.status === 'applied'
+                  ? { changeId: outcome.changeId, verified: outcome.verified }
+                  : outcome.status === 'already'
+                    ? { changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason }
+                    : { reason: outcome.reason }),
               },
               2,
             ) + '\n',
@@ -99,7 +103,8 @@ export function registerFixCommands(program: Command): void {
           process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
           if (outcome.status === 'refused' && outcome.newPlan) process.stdout.write(renderPlan(outcome.newPlan) + '\n');
         }
-        process.exitCode = outcome.status === 'applied' ? 0 : 1;
+        // The same plan applied before (a repeated command): its change is there — success; one still being written: not yet.
+        process.exitCode = outcome.status === 'applied' || (outcome.status === 'already' && outcome.changeStatus === 'applied') ? 0 : 1;
       } finally {
         store.close();
       }

@@ -43,6 +43,14 @@ export interface History {
   recordOutcome(id: number, outcome: { status: 'applied' | 'failed' | 'restored' | 'reverted'; zoneVersionAfter?: string | null; verified?: Verified | null; error?: string | null }): void;
   pendingIntents(): StoredChange[];
   getChange(id: number): StoredChange | null;
+  /**
+   * The newest change of this domain's fix recorded with exactly this plan hash that is applied and not undone, or
+   * still an intent (src/adapters/store: changeWithPlanHash). Optional: without it a refusal is never answered as
+   * "already applied".
+   */
+  changeWithPlanHash?(domain: string, check: string, planHash: string): StoredChange | null;
+  /** Who holds a lock now (optional: apply waits for a held domain lock only when it can tell it is not settling). */
+  lockHolder?(name: string): { owner: string } | null;
   markUndone(id: number, undoChangeId: number): void;
   setVerified(id: number, verified: Verified): void;
   withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T>;
@@ -57,6 +65,8 @@ export interface ApplyDeps extends AuditDeps {
   byUser: string;
   /** Test hook: called between the intent and the panel write, and between the write and the outcome. */
   crashPoint?: (where: 'after-intent' | 'after-write') => void;
+  /** How long applyPlan waits for another fix's lock on the domain (default LOCK_WAIT_MS; 0: not at all). */
+  lockWaitMs?: number;
 }
 
 export type ApplyOutcome =
@@ -72,10 +82,30 @@ export type ApplyOutcome =
        */
       why?: 'changed' | 'blocked' | 'elsewhere' | 'nothing';
     }
+  | {
+      /**
+       * The same preview (plan hash) was applied already — the form sent twice, a double click — as change `changeId`,
+       * applied and not undone (`changeStatus` 'applied', with its `verified`) or still being applied ('intent'). Nothing
+       * was written by this call. `reason` says so in words (for the CLI, whose text output prints it).
+       */
+      status: 'already';
+      changeId: number;
+      changeStatus: 'applied' | 'intent';
+      verified: Verified | null;
+      /** The changes that change wrote (or is writing). */
+      changes: Change[];
+      reason: string;
+    }
   | { status: 'failed'; changeId?: number; reason: string };
 
 /** How long a fix's per-domain lock lasts when its process dies without releasing it. */
 export const LOCK_TTL_MS = 120_000;
+/**
+ * How long an apply waits for the domain's lock held by another fix before it is refused: a form sent twice finds the
+ * first submission's fix holding it, and answers with that change once it is recorded (see applyPlan).
+ */
+export const LOCK_WAIT_MS = 5_000;
+const LOCK_POLL_MS = 100;
 /** The name of a domain's lock (apply, undo and reconcile take it). */
 export const domainLock = (domain: string) => `domain:${domain}`;
 /** An undo of a change whose fix was interrupted or is still running, and whose domain is still locked. */
@@ -95,10 +125,12 @@ const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toS
  * fix's lease already ran out (a write that outlasted it), a new lock is taken if nobody else holds one.
  */
 function keepLockedForSettling(domain: string, owner: string, history: History): void {
-  if (!history.handOverLock(domainLock(domain), owner, lockOwner('settle-later'), LOCK_TTL_MS)) {
-    history.tryLock(domainLock(domain), lockOwner('settle-later'), LOCK_TTL_MS);
+  if (!history.handOverLock(domainLock(domain), owner, lockOwner(SETTLING), LOCK_TTL_MS)) {
+    history.tryLock(domainLock(domain), lockOwner(SETTLING), LOCK_TTL_MS);
   }
 }
+/** The lock owner's name while a write the panel never answered waits to be settled. */
+const SETTLING = 'settle-later';
 
 function text(r: ZoneRecord): string {
   return r.txt ? r.txt.join('') : r.value;
@@ -238,14 +270,67 @@ async function servesChanges(ns: string, changes: Change[], resolveAt: NonNullab
   return true;
 }
 
+type ApplyInput = { domain: string; check: FixKind; planHash: string; options?: PlanOptions };
+
+/** The answer to a preview applied already (see applyPlan): that change, never a second write. */
+function alreadyOutcome(ch: StoredChange): ApplyOutcome & { status: 'already' } {
+  const pending = ch.status === 'intent';
+  const reason = pending
+    ? `This fix is being applied now as change #${ch.id}: the same preview was sent again, and it is not applied a second time. The history shows the outcome once it is recorded.`
+    : `This fix was already applied as change #${ch.id}${ch.verified ? ` (verified: ${ch.verified})` : ''}: the same preview was sent again, and it was not applied a second time.`;
+  return {
+    status: 'already',
+    changeId: ch.id,
+    changeStatus: pending ? 'intent' : 'applied',
+    verified: ch.verified,
+    changes: ch.changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c),
+    reason,
+  };
+}
+
 /**
  * Apply exactly the previewed plan: re-plan under the domain lock and refuse when the hash differs (the zone changed,
  * or the plan would differ), then write-ahead the intent, write through the panel, verify.
+ *
+ * The same preview sent twice (a double click, the form posted again) is applied once: a submission that would be
+ * refused — the domain locked by the first one's fix, or the re-plan's hash differing because the first one changed the
+ * zone — while the history holds a change of this domain and fix with this very plan hash, applied and not undone or
+ * still an intent, answers `already` with that change. While the lock is held by another fix it waits (up to
+ * `lockWaitMs`) for it, then looks again.
  */
-export async function applyPlan(input: { domain: string; check: FixKind; planHash: string; options?: PlanOptions }, deps: ApplyDeps): Promise<ApplyOutcome> {
+export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const waitUntil = Date.now() + Math.max(0, deps.lockWaitMs ?? LOCK_WAIT_MS);
+  for (;;) {
+    let outcome: ApplyOutcome;
+    let locked = false;
+    try {
+      outcome = await applyUnderLock(input, deps);
+    } catch (e) {
+      if (!(e instanceof LockNotTaken)) throw e;
+      locked = true;
+      outcome = { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
+    }
+    if (outcome.status !== 'refused') return outcome;
+    const same = deps.history.changeWithPlanHash?.(input.domain, input.check, input.planHash) ?? null;
+    // Waiting is for a fix that is running; a domain kept locked until a write the panel never answered is settled
+    // (up to LOCK_TTL_MS) is not waited for.
+    const wait = locked && Date.now() < waitUntil && deps.history.lockHolder?.(domainLock(input.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
+    // A change still being written is waited for while the wait lasts (its outcome is the better answer).
+    if (same && (same.status === 'applied' || !wait)) return alreadyOutcome(same);
+    if (!wait) return outcome;
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+  }
+}
+
+/** The domain's lock was held by someone else: nothing ran (a 'locked' error from inside the fix is not this). */
+class LockNotTaken extends Error {}
+
+async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
   const owner = lockOwner(deps.byUser);
+  let entered = false;
   try {
     const outcome = await deps.history.withLock(domainLock(input.domain), owner, LOCK_TTL_MS, async () => {
+      entered = true;
       let plan: Plan;
       try {
         plan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps);
@@ -364,7 +449,10 @@ export async function applyPlan(input: { domain: string; check: FixKind; planHas
     });
     return outcome;
   } catch (e) {
-    if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
+    if ((e as { code?: string }).code === 'locked') {
+      if (!entered) throw new LockNotTaken();
+      return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
+    }
     throw e;
   }
 }

@@ -5,7 +5,7 @@ import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
-import { auditAndRecord, applyFix, latestOrAudit, outcomeJson, planJson, previewFix, undo } from '../services.js';
+import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undo } from '../services.js';
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms, PLAN_HASH } from './fix.js';
@@ -58,7 +58,7 @@ export function apiRoutes(c: AppContext): Router {
     if (!planHash) throw new HttpError(400, 'planHash is required (from GET …/fix)');
     if (!PLAN_HASH.test(planHash)) throw new HttpError(400, 'planHash is not a valid plan hash (sha256: and 64 hex digits, from GET …/fix)');
     const outcome = await applyFix(c, identityOf(res), ctx(res).domainRef!, { check: parseCheck(body.check), planHash, removeTerms: parseTerms(body.removeTerms) });
-    res.status(outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502).json(outcomeJson(outcome));
+    res.status(outcomeHttpStatus(outcome)).json(outcomeJson(outcome));
   });
 
   r.get('/changes', async (req, res) => {
@@ -86,7 +86,7 @@ export function apiRoutes(c: AppContext): Router {
       return;
     }
     const outcome = await undo(c, identityOf(res), ctx(res).change!.id, ctx(res).domainRef!);
-    res.status(outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502).json({ ...outcomeJson(outcome), undoOf: ctx(res).change!.id });
+    res.status(outcomeHttpStatus(outcome)).json({ ...outcomeJson(outcome), undoOf: ctx(res).change!.id });
   });
 
   r.post('/bulk', async (req, res) => {

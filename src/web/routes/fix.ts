@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, list, requireDomain, requireLogin, str, takeToken } from '../http.js';
-import { applyFix, previewFix } from '../services.js';
+import { applyFix, outcomeHttpStatus, previewFix } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
 export function parseCheck(v: unknown): FixKind {
@@ -43,8 +43,7 @@ export function fixRoutes(c: AppContext): Router {
     if (!PLAN_HASH.test(planHash)) throw new HttpError(400, 'planHash is not a valid plan hash (sha256: and 64 hex digits, as the preview gives it): preview the fix again.');
     const removeTerms = parseTerms(body.removeTerms);
     const outcome = await applyFix(c, identityOf(res), ref, { check, planHash, removeTerms });
-    const status = outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502;
-    res.status(status).render('fix-result', { title: `Fix ${check} — ${ref.domain}`, ref, check, outcome, removeTerms, h: viewHelpers });
+    res.status(outcomeHttpStatus(outcome)).render('fix-result', { title: `Fix ${check} — ${ref.domain}`, ref, check, outcome, removeTerms, h: viewHelpers });
   });
 
   return r;

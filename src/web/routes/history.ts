@@ -5,7 +5,7 @@ import { checkDomain } from '../../core/domain.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, str, takeToken } from '../http.js';
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
-import { undo } from '../services.js';
+import { outcomeHttpStatus, undo } from '../services.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -66,8 +66,7 @@ export function historyRoutes(c: AppContext): Router {
       return;
     }
     const outcome = await undo(c, identityOf(res), ch.id, ctx(res).domainRef!);
-    const status = outcome.status === 'applied' ? 200 : outcome.status === 'refused' ? 409 : 502;
-    res.status(status).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, h: viewHelpers });
+    res.status(outcomeHttpStatus(outcome)).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, h: viewHelpers });
   });
 
   return r;
