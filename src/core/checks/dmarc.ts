@@ -1,11 +1,47 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
-import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord } from '../dmarc/record.js';
+import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, type DmarcPolicy } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
-import { describeAnswer } from '../resolver.js';
+import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
 import { emptyList, filterList } from '../arrays.js';
+
+/**
+ * What a domain without a DMARC record of its own gets from its organizational domain's record (RFC 7489 §6.6.3: the
+ * receiver falls back to `_dmarc.<organizational domain>` and applies its `sp=`, else its `p=`). One function for the
+ * check and the DMARC fix, so the fix never publishes a record (which would override the inherited policy) where the
+ * check says the organizational domain's policy applies.
+ * - `self`: the domain is its own organizational domain (nothing to inherit);
+ * - `unknown`: the organizational domain's lookup got no answer (timeout/SERVFAIL): nothing is decided;
+ * - `none`: no policy comes from there (no DMARC record; `why` when there is one that receivers apply no policy from:
+ *   several records, or one without a usable p= and rua=);
+ * - `applies`: `policy` applies to the domain, from the record's `tag` (sp, else p).
+ */
+export type OrganizationalPolicy =
+  | { state: 'self' }
+  | { state: 'unknown'; org: string; answer: Answer<'TXT'> }
+  | { state: 'none'; org: string; answer: Answer<'TXT'>; why?: string }
+  | { state: 'applies'; org: string; answer: Answer<'TXT'>; policy: DmarcPolicy; tag: 'sp' | 'p' | 'rua'; record: string };
+
+/** Where an inherited policy comes from, in words: "its sp=reject", "its p=quarantine", or a record without p= but with rua=. */
+export function inheritedFrom(o: Extract<OrganizationalPolicy, { state: 'applies' }>): string {
+  return o.tag === 'rua' ? `its record has no valid p= but a report address, which receivers read as p=none` : `its ${o.tag}=${o.policy}`;
+}
+
+export async function organizationalPolicy(ctx: Pick<CheckContext, 'domain' | 'resolver'>): Promise<OrganizationalPolicy> {
+  const org = organizationalDomain(ctx.domain);
+  if (org === ctx.domain) return { state: 'self' };
+  const answer = await ctx.resolver.resolve(`_dmarc.${org}`, 'TXT');
+  if (answer.status === 'unknown') return { state: 'unknown', org, answer };
+  const records = filterList(liveTxt(answer), isDmarcRecord);
+  if (records.length === 0) return { state: 'none', org, answer };
+  if (records.length > 1) return { state: 'none', org, answer, why: `${org} publishes ${records.length} DMARC records, so receivers apply none of them` };
+  const rec = parseDmarcRecord(records[0]);
+  if (!rec.subdomainPolicy) return { state: 'none', org, answer, why: `the DMARC record of ${org} applies no policy (${rec.errors.join('; ')})` };
+  const tag = rec.tags.sp !== undefined && rec.tags.sp.toLowerCase() === rec.subdomainPolicy ? 'sp' : rec.tags.p !== undefined && rec.tags.p.toLowerCase() === rec.subdomainPolicy ? 'p' : 'rua';
+  return { state: 'applies', org, answer, policy: rec.subdomainPolicy, tag, record: records[0] };
+}
 
 export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   const name = `_dmarc.${ctx.domain}`;
@@ -16,17 +52,25 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   const records = filterList(all, isDmarcRecord);
   const out: Finding[] = emptyList();
   if (records.length === 0) {
-    const org = organizationalDomain(ctx.domain);
-    if (org !== ctx.domain) {
-      const oa = await ctx.resolver.resolve(`_dmarc.${org}`, 'TXT');
-      // The parent's policy may well apply: publishing p=none here would override it, so say nothing until DNS answers.
-      if (oa.status === 'unknown') {
-        return [dnsErrorFinding('dmarc', `the DMARC record of ${org} (which would apply to ${ctx.domain})`, oa, moreEvidence(ev, { organizational: describeAnswer(oa) }))];
-      }
-      if (oa.status === 'ok' && liveTxt(oa).some(isDmarcRecord)) {
-        return [makeFinding('dmarc', 'dmarc.inherited', 'pass', `${ctx.domain} has no DMARC record of its own; the policy of ${org} applies.`, ev)];
-      }
+    const inherited = await organizationalPolicy(ctx);
+    // The parent's policy may well apply: publishing p=none here would override it, so say nothing until DNS answers.
+    if (inherited.state === 'unknown') {
+      const { org, answer: oa } = inherited;
+      return [dnsErrorFinding('dmarc', `the DMARC record of ${org} (which would apply to ${ctx.domain})`, oa, moreEvidence(ev, { organizational: describeAnswer(oa) }))];
     }
+    if (inherited.state === 'applies') {
+      const { org, policy, answer: oa } = inherited;
+      return [
+        makeFinding(
+          'dmarc',
+          'dmarc.inherited',
+          'pass',
+          `${ctx.domain} has no DMARC record of its own; the policy of ${org} applies: p=${policy} (${inheritedFrom(inherited)}). A record here would override it.`,
+          moreEvidence(ev, { organizational: describeAnswer(oa) }),
+        ),
+      ];
+    }
+    const why = inherited.state === 'none' && inherited.why ? ` (${inherited.why})` : '';
     const spfThere = all.some(isSpfRecord);
     out.push(
       makeFinding(
@@ -35,7 +79,7 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
         spfThere ? 'fail' : 'warn',
         spfThere
           ? `An SPF record sits at ${name} where the DMARC record should be.`
-          : `${ctx.domain} has no DMARC record: Gmail and Yahoo require one (p=none is enough) from bulk senders, and nobody sends you reports.`,
+          : `${ctx.domain} has no DMARC record${why}: Gmail and Yahoo require one (p=none is enough) from bulk senders, and nobody sends you reports.`,
         ev,
         { fix: 'dmarc' },
       ),

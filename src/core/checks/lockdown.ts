@@ -45,14 +45,17 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
     return out;
   }
   if (!usesMc) {
+    // Not this server's concern, but not a leftover to delete either: with no record MailChannels applies no
+    // restriction (mail-auth.md §4), so removing it would let every MailChannels account send as the domain. The fix
+    // leaves it (planLockdown), so the finding offers none. Still a warning: it is what decides whether mail another
+    // service sends as the domain through MailChannels is accepted (MailChannels' "sender is not authorized").
     out.push(
       makeFinding(
         'lockdown',
         'lockdown.inert',
         'warn',
-        `A _mailchannels record is published, but this server does not relay through MailChannels: it is a previous host's leftover and does nothing for this server.`,
+        `A _mailchannels record is published, but this server does not relay through MailChannels, so the record does not affect this server's mail; mailhealth leaves it as it is. It limits which MailChannels accounts may send as ${ctx.domain} — removing it would let any of them. If another service sends as ${ctx.domain} through MailChannels, its account must be named here, or MailChannels rejects that mail.`,
         ev,
-        { fix: 'lockdown' },
       ),
     );
     return out;

@@ -20,8 +20,10 @@
 // | adkim / aspf                       | both        | r|s, else error                                                          |
 // | fo                                 | both        | colon list of 0 1 d s, else error; `0` with `1` or repeats → warning;    |
 // |                                    |             | fo without ruf → warning (no effect)                                     |
-// | pct / rf / ri                      | DMARCbis    | warning "removed in DMARCbis" — whatever the value (bad values are not  |
-// |                                    |             | errors); pct<100 additionally warns that only part of the mail is hit    |
+// | pct / rf / ri                      | DMARCbis    | warning "removed in DMARCbis"; bad rf/ri values are warnings, not errors;|
+// |                                    |             | pct<100 additionally warns that only part of the mail is hit             |
+// | pct not a whole number 0–100       | RFC 7489    | error (§6.3: pct is 1*3DIGIT, 0–100; receivers discard a bad value for   |
+// |                                    |             | the default 100): the DMARC fix drops it, as any invalid tag             |
 // | t                                  | DMARCbis    | y|n, else error; t=y → warning (test mode, policy not enforced)          |
 // | psd                                | DMARCbis    | y|n|u, else error                                                        |
 // | unknown tag                        | DMARCbis    | warning (ignored)                                                        |
@@ -120,6 +122,11 @@ export function parseReportUri(raw: string): { uri: ReportUri | null; errors: st
   const uri: ReportUri = { raw: text, scheme, address, domain };
   if (size !== undefined) uri.size = size;
   return { uri: errors.length ? null : uri, errors, warnings };
+}
+
+/** RFC 7489 §6.3: `pct` is 1*3DIGIT with a value from 0 to 100. */
+export function validPct(v: string): boolean {
+  return /^\d{1,3}$/.test(v) && Number(v) <= 100;
 }
 
 function policyValue(v: string | undefined): DmarcPolicy | undefined {
@@ -229,7 +236,7 @@ export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcPar
     if (v === undefined) continue;
     warnings.push(`the ${tag} tag was removed in DMARCbis (RFC 9989); older receivers may still honour it`);
     if (tag === 'pct') {
-      if (!/^\d{1,3}$/.test(v) || Number(v) > 100) warnings.push(`pct=${v} is not a number from 0 to 100`);
+      if (!validPct(v)) errors.push(`invalid pct=${v} (expected a whole number from 0 to 100)`);
       else if (Number(v) < 100) warnings.push(`pct=${v}: RFC 7489 receivers apply the policy to only ${Number(v)}% of failing mail`);
     }
     if (tag === 'ri' && !/^\d+$/.test(v)) warnings.push(`ri=${v} is not a number of seconds`);

@@ -1,6 +1,8 @@
-// DMARC fix: a missing record becomes p=none with reports to an address on the domain; stale or unauthorised report
-// destinations are replaced; syntax fixed; policy never tightened silently.
+// DMARC fix: a missing record becomes p=none with reports to an address on the domain — unless the organizational
+// domain's policy covers the domain (then nothing is published: a record would override it); stale or unauthorised
+// report destinations are replaced; syntax fixed; policy never tightened silently.
 import type { CheckContext } from '../checks/context.js';
+import { inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
 import { dmarcTagParts, externalAuthName, isDmarcRecord, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
@@ -56,7 +58,21 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const wrong = existing.filter((r) => !dmarcs.includes(r));
 
   if (dmarcs.length === 0) {
+    // No record of its own: receivers apply the organizational domain's policy (its sp=, else p=; RFC 7489 §6.6.3).
+    // A record here would override it, so none is published where that policy applies (the check says
+    // dmarc.inherited) — a p=none record would weaken a reject to monitoring only.
+    const inherited = await organizationalPolicy(ctx);
+    if (inherited.state === 'unknown') {
+      return { changes: [], notes: [], blocked: `Could not read the DMARC record of ${inherited.org}, which may apply to ${ctx.domain} (DNS ${inherited.answer.error ?? 'error'} for _dmarc.${inherited.org}): no change until DNS answers.` };
+    }
+    if (inherited.state === 'applies') {
+      return {
+        changes: [],
+        notes: [`Publishes no DMARC record: ${ctx.domain} has none of its own and inherits p=${inherited.policy} from ${inherited.org} (${inheritedFrom(inherited)}). A record at ${name} would override that policy for ${ctx.domain} (RFC 7489 §6.6.3).`],
+      };
+    }
     const value = `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}`;
+    if (inherited.state === 'none' && inherited.why) notes.push(`No policy applies to ${ctx.domain} today: it has no DMARC record of its own, and ${inherited.why}.`);
     notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}.`);
     const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
     return { changes: [...replaceWithOne(wrong, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes };

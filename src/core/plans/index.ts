@@ -53,6 +53,20 @@ async function liveZone(ctx: CheckContext, check: FixKind): Promise<Zone> {
   return { domain: ctx.domain, serial: null, records, version };
 }
 
+/**
+ * Apply mode: the plan is computed from the panel's zone, but the records it rewrites are the ones receivers read. A
+ * live answer that is unknown (timeout, SERVFAIL, REFUSED, or anything else the resolver maps to unknown) at a name
+ * the fix owns means the check could not judge the record (its `<check>.dns-error`), so there is no plan until DNS
+ * answers. Only the TXT at the fix's own name is asked — one question per plan (a CNAME at the name is followed by the
+ * answer); NXDOMAIN and NODATA are answers.
+ */
+async function requireLiveAnswers(ctx: CheckContext, check: FixKind): Promise<void> {
+  for (const { name } of ownedNames(check, ctx.domain, ctx.settings.dkim.selector)) {
+    const a = await ctx.resolver.resolve(name, 'TXT');
+    if (a.status === 'unknown') throw new PlanError(`Could not read the live TXT at ${name} (DNS ${a.error ?? 'error'}): no plan until DNS answers.`);
+  }
+}
+
 export interface PlanInput {
   domain: string;
   check: FixKind;
@@ -69,6 +83,7 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
   const auth = await authority(ctx);
   if (auth.state === 'unknown') throw new PlanError(`Could not tell whether this server's DNS is the live one for ${ctx.domain} (${auth.why ?? 'DNS error'}): no plan until that is known.`);
   const elsewhere = auth.state !== 'authoritative';
+  if (!elsewhere) await requireLiveAnswers(ctx, check);
   const zone = elsewhere ? await liveZone(ctx, check) : ctx.zone;
   const p = await partial(check, ctx, zone.records, options);
   const problem = ownershipProblem(check, ctx.domain, ctx.settings.dkim.selector, p.changes);

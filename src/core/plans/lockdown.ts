@@ -1,6 +1,7 @@
 // Lockdown fix: drops stale auth=/senderid=/sidw= values and cfid=, fixes syntax, merges several records, and adds
 // `auth=<this host's MailChannels account id>` only where nothing left lets this host's senders through; a record the
-// check finds ok is left as it is. Or removes an inert record when the server does not relay through MailChannels.
+// check finds ok is left as it is. On a server that does not relay through MailChannels nothing changes: the record
+// does not affect this server's mail, and removing it would let every MailChannels account send as the domain.
 import type { CheckContext } from '../checks/context.js';
 import { parseLockdown, renderLockdown } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
@@ -12,19 +13,28 @@ import type { PartialPlan } from './spf.js';
 /** A value renderLockdown can write (one token: no whitespace, comma or semicolon). */
 const writable = (v: string) => v.trim() !== '' && !/[\s;,]/.test(v.trim());
 
+/** Why a `_mailchannels` record is kept on a server that does not send through MailChannels (the plan's note). */
+export function leftAsItIs(domain: string): string {
+  return `Leaves the _mailchannels record as it is: this server does not send through MailChannels, so the record does not affect this server's mail. Removing it would lift the restriction it sets — with no record, any MailChannels account may send as ${domain}.`;
+}
+
 export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const name = `_mailchannels.${ctx.domain}`;
   const existing = recordsAt(records, name, 'TXT');
   const relay = ctx.settings.relay;
   const notes: string[] = [];
+  if ((relay && relay.provider !== 'mailchannels') || (!relay && !ctx.settings.relayUnknown)) {
+    // This server does not send through MailChannels: the record does not affect its mail, and it is left as it is.
+    // Without a record MailChannels applies no restriction (mail-auth.md §4), so removing one would let every
+    // MailChannels account send as the domain; no record is published either (there is no account id to name).
+    const here = existing.length || recordsAt(records, name, 'CNAME').length;
+    if (here) notes.push(leftAsItIs(ctx.domain));
+    return { changes: [], notes };
+  }
   const alias = aliasBlock(records, name, 'Domain Lockdown record');
   if (alias) return { changes: [], notes, blocked: alias };
-  if (!relay && ctx.settings.relayUnknown) {
+  if (!relay) {
     return { changes: [], notes, blocked: `Cannot tell whether this server relays through MailChannels (${ctx.settings.relayUnknown}): if it does, set the MailChannels account id in the admin settings; the _mailchannels record is left as it is.` };
-  }
-  if (!relay || relay.provider !== 'mailchannels') {
-    if (existing.length) notes.push('Removes the _mailchannels record: this server does not relay through MailChannels, so it only lets a previous host send as the domain.');
-    return { changes: replaceWithOne(existing, null), notes };
   }
   if (relay.authId && !writable(relay.authId)) {
     return { changes: [], notes, blocked: `This server's MailChannels account id ${JSON.stringify(relay.authId)} cannot be written in a Domain Lockdown record (space, comma or semicolon): correct it in the admin settings.` };

@@ -94,7 +94,7 @@ const MIGRATED: Spec = {
     ];
   },
   serverKey: true,
-  fixes: ['spf', 'dkim', 'lockdown', 'dmarc'],
+  fixes: ['spf', 'dkim', 'dmarc'],
   expect: ['warn spf spf.stale-term [include:websitewelcome.com]', 'info spf spf.term [include:_spf.google.com]', 'fail dkim dkim.key-mismatch', 'warn lockdown lockdown.inert', 'warn dmarc dmarc.stale-destination', 'pass dns dns.authoritative'],
 };
 

@@ -415,9 +415,10 @@ describe('verification', () => {
   });
 
   test("a removal still served → 'propagating'", async () => {
-    const p = await start({ server: { relay: null }, autoRefresh: false });
-    const plan = await p.plan('florist.example', 'lockdown');
-    const out = await applyPlan({ domain: 'florist.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
+    const p = await start({ autoRefresh: false });
+    const plan = await p.plan('lockmulti.example', 'lockdown');
+    assert.ok(plan.changes.some((c) => c.action === 'remove'), JSON.stringify(plan.changes));
+    const out = await applyPlan({ domain: 'lockmulti.example', check: 'lockdown', planHash: plan.planHash }, p.deps());
     assert.equal(out.status === 'applied' && out.verified, 'propagating');
   });
 });

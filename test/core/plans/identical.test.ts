@@ -73,7 +73,7 @@ describe('identical records in history', () => {
     const long = `v=spf1 +a +mx ${Array.from({ length: 16 }, (_, i) => `ip4:198.18.${i + 1}.0/24`).join(' ')} include:relay.mailchannels.net ~all`;
     assert.ok(Buffer.byteLength(long) > 255);
     p.writeZone(d, p.zoneText(d).replace(SPF_LINE, `@\tIN\tTXT\t"${long}"\n`));
-    p.refresh();
+    // (Not served: a string over 255 octets cannot be put on the wire — the live answer stays the old one.)
     const plan = await p.plan(d, 'spf');
     assert.equal(plan.changes.length, 1);
     assert.equal(plan.changes[0].before!.txt!.join(''), plan.changes[0].after!.txt!.join(''), 'the same text, other strings');
