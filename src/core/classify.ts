@@ -19,6 +19,8 @@ import type { Classification, MailSettings, Zone } from './model.js';
 import { RecordIndex } from './zone.js';
 import type { Resolver } from './resolver.js';
 import { filterList, mapList } from './arrays.js';
+import { parseTerm, type SpfTerm } from './spf/parse.js';
+import { ipTermRange, permissiveRange, qualifierEffect } from './spf/terms.js';
 
 // Small bounded memo for pure string → value functions that bulk audits call with the same arguments many times.
 function memo<V>(max: number, fn: (k: string) => V): (k: string) => V {
@@ -32,6 +34,9 @@ function memo<V>(max: number, fn: (k: string) => V): (k: string) => V {
     return v;
   };
 }
+
+/** SPF terms as the parser reads them: the same few terms come back for every domain of a bulk audit (read, never modify). */
+const spfTermParsed = memo(2048, (raw: string): Readonly<SpfTerm> => parseTerm(raw));
 
 export function orgDomain(host: string): string {
   return registrableDomain(canonName(host));
@@ -322,7 +327,13 @@ class AuditClassifier implements Classifier {
 
   private async classifyIp(ipOrCidr: string): Promise<Classification> {
     const { serverOrgs, traceIps, traceOrgs } = this;
-    if (this.serverIps.some((sip) => cidrContains(ipOrCidr, sip))) return C('this-server', `${ipOrCidr} is this server's outbound IP`);
+    if (this.serverIps.some((sip) => cidrContains(ipOrCidr, sip))) {
+      const slash = ipOrCidr.indexOf('/');
+      const single = slash < 0 || ipOrCidr.slice(slash + 1) === (ipOrCidr.includes(':') ? '128' : '32');
+      if (single) return C('this-server', `${ipOrCidr} is this server's outbound IP`);
+      const inside = this.serverIps.filter((sip) => cidrContains(ipOrCidr, sip));
+      return C('this-server', `${ipOrCidr} contains this server's outbound IP${inside.length > 1 ? 's' : ''} ${inside.join(', ')}`);
+    }
     const base = ipOrCidr.split('/')[0];
     if (traceIps.has(base)) return C('stale', traceIps.get(base)!);
     const remoteMail = this.remoteMailIps.get(base);
@@ -418,35 +429,61 @@ class AuditClassifier implements Classifier {
   }
 
   private spfTermNow(term: string): Classification | Promise<Classification> {
-    const t = term.replace(/^[+\-~?]/, '');
-    const m = /^([a-z0-9]+)(?:([:=])(.*))?$/i.exec(t);
-    if (!m) return C('unknown', `${term} is not a term mailhealth can read`);
-    const mech = m[1].toLowerCase();
-    const arg = m[3] ?? '';
-    if (arg.includes('%{')) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
-    switch (mech) {
+    // Read by the SPF parser itself, so every valid term is readable here — `a/24`, `mx//64`, `a:host/24//64` (RFC 7208
+    // §5.6 dual CIDR lengths) included.
+    const t = spfTermParsed(term);
+    if (t.kind === 'invalid' || t.error) return C('unknown', `${term} is not a term mailhealth can read`);
+    if (t.hasMacro) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
+    const c = this.spfTermPositive(term, t);
+    // A term with "-", "~" or "?" that would be this server's (covers its IP, names its host or relay) does not
+    // authorise it: a match fails, softfails or neutralises this server's mail (RFC 7208 §4.6.2).
+    if (t.kind !== 'mechanism' || t.qualifier === '+' || t.mechanism === 'all') return c;
+    const judge = (x: Classification): Classification =>
+      x.class === 'this-server'
+        ? C('unknown', `its "${t.qualifier}" qualifier ${qualifierEffect(t.qualifier)} this server's mail instead of authorising it (${x.reason})`)
+        : x;
+    return c instanceof Promise ? c.then(judge) : judge(c);
+  }
+
+  /** What a term names, as if its qualifier were "+". */
+  private spfTermPositive(term: string, t: Readonly<SpfTerm>): Classification | Promise<Classification> {
+    if (t.kind === 'modifier') {
+      switch (t.modifier) {
+        case 'redirect':
+          // The domain's own record, redirected to, never comes here: the check reports that loop as the permerror
+          // it is (or the term as ignored, beside `all`), and the SPF fix drops it before classifying.
+          return this.host(t.domainSpec ?? '');
+        case 'exp':
+          return C('keep', 'explanation text only');
+        default:
+          return C('unknown', `${term} is not a term mailhealth recognises`);
+      }
+    }
+    switch (t.mechanism) {
       case 'all':
         return C('this-server', 'the policy for everyone else');
       case 'ip4':
-      case 'ip6':
-        return this.ip(arg);
+      case 'ip6': {
+        const range = ipTermRange(t) ?? '';
+        const wide = permissiveRange(t);
+        if (wide) return C('unknown', `it covers ${wide}: it names no particular sender, it lets nearly every server on the internet send`);
+        // As written (the bare address, or address/prefix): a bare address is the same key the mx check's use.
+        const cidr = t.mechanism === 'ip4' ? t.cidr4 : t.cidr6;
+        return this.ip(cidr === undefined ? t.ip! : range);
+      }
       case 'a':
       case 'mx': {
-        const target = arg ? arg.split('/')[0] : this.domain;
+        const target = t.domainSpec ?? this.domain;
         // `a` and `a:<host>` classify the same host the same way; `mx` goes through the domain's exchangers.
-        return mech === 'a' ? this.host(target) : this.mxTarget(target);
+        return t.mechanism === 'a' ? this.host(target) : this.mxTarget(target);
       }
       case 'include':
-      case 'redirect':
-        // The domain's own record, included or redirected to, never comes here: the check reports that loop as the
-        // permerror it is (or the term as ignored, after `all`), and the SPF fix drops it before classifying.
-        return this.host(arg);
+        // The domain's own record, included, never comes here (see redirect above).
+        return this.host(t.domainSpec ?? '');
       case 'ptr':
         return C('unknown', 'ptr is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers');
       case 'exists':
         return C('unknown', `${term} is evaluated per message`);
-      case 'exp':
-        return C('keep', 'explanation text only');
       default:
         return C('unknown', `${term} is not a term mailhealth recognises`);
     }

@@ -1,21 +1,24 @@
 // spf: one record, within limits, authorising this server (or its relay), with every foreign term classified.
-import type { Finding } from '../model.js';
+import type { Finding, ZoneRecord } from '../model.js';
+import { canonName } from '../domain.js';
 import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord } from '../spf/parse.js';
-import { relayInclude } from '../spf/relay.js';
-import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
+import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
+import { permissiveRange, qualifierResult } from '../spf/terms.js';
+import { walkSpfRecord } from '../spf/tree.js';
+import { spfFixPath } from '../plans/spf.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
 
-function treeTargets(node: SpfTreeNode | undefined, out: Set<string> = new Set()): Set<string> {
-  for (const t of node?.terms ?? []) {
-    if (t.target) out.add(t.target.toLowerCase());
-    if (t.children) treeTargets(t.children, out);
-  }
-  return out;
+/** Findings of a record receivers answer with permerror: whether the SPF fix clears them is the plan's to say. */
+const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups']);
+
+/** The message of a relay include with a "-", "~" or "?" qualifier (RFC 7208 §4.6.2, §5.2). */
+function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'denied' }>): string {
+  return `This server relays through ${name}, but the SPF record reaches it through ${v.term}: its "${v.qualifier}" qualifier gives the relay's mail ${qualifierResult(v.qualifier)} instead of pass — only an include without a qualifier (or with "+") authorises (RFC 7208 §4.6.2, §5.2). Receivers reject or junk this server's mail.`;
 }
 
 export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -88,8 +91,20 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   }
 
-  // The `all` qualifier.
+  // The `all` qualifier, and ip4/ip6 ranges as wide as +all (src/core/spf/terms.ts: wider than /8, resp. /16).
   const all = parsed.terms.find((t) => t.mechanism === 'all');
+  const wide = new Set<string>();
+  for (const t of parsed.terms) {
+    const words = t.afterAll ? null : permissiveRange(t);
+    if (!words || wide.has(t.raw)) continue;
+    wide.add(t.raw);
+    out.push(
+      makeFinding('spf', 'spf.permissive-all', 'fail', `${t.raw} covers ${words}: like +all, it authorises nearly every server on the internet to send as ${ctx.domain}.`, ev, {
+        subject: t.raw,
+        fix: 'spf',
+      }),
+    );
+  }
   if (all && all.qualifier === '+') {
     out.push(makeFinding('spf', 'spf.permissive-all', 'fail', `The record ends in ${all.raw}: it authorises every server on the internet to send as ${ctx.domain}.`, ev, { subject: all.raw, fix: 'spf' }));
   } else if ((all && all.qualifier === '?') || (!all && !parsed.redirect)) {
@@ -101,12 +116,16 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
 
   // Is this server (or its relay) authorised?
   const relay = ctx.settings.relay;
+  /** The relay include whose qualifier keeps the relay's mail from passing ("~include:relay.mailchannels.net"). */
+  let denyingTerm: string | undefined;
   if (relay) {
-    const targets = treeTargets(tree);
-    if (!targets.has(relay.host.toLowerCase())) {
+    // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it).
+    const direct = relayAuthorisation(tree, [relay.host]);
+    if (direct.state !== 'pass') {
       // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
       const inc = await relayInclude(ctx, relay.host);
       const name = ctx.knowledge.displayName(relay.provider);
+      const v = 'host' in inc && inc.host !== canonName(relay.host) ? relayAuthorisation(tree, [relay.host, inc.host]) : direct;
       if ('unknown' in inc) out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not tell which SPF include the relay ${relay.host} needs: ${inc.unknown}.`, treeEv, { subject: relay.host }));
       else if ('none' in inc) {
         out.push(
@@ -114,9 +133,12 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
             subject: relay.host,
           }),
         );
-      } else if (!targets.has(inc.host)) {
+      } else if (v.state !== 'pass') {
         const trouble = tree.troubles;
-        if (trouble.length) {
+        if (v.state === 'denied' && !trouble.length) {
+          denyingTerm = v.term;
+          out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v), treeEv, { fix: 'spf' }));
+        } else if (trouble.length) {
           // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
           // SERVFAIL is no proof the relay is missing, and no reason to change the zone).
           out.push(
@@ -157,13 +179,21 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
             { subject: ip },
           ),
         );
-      } else
+      } else {
+        // A term of the record itself that covers this server with "-", "~" or "?" (-ip4:<its network>) decided it:
+        // named, since it is why the server fails although the record mentions it.
+        const by = r.decidedBy && !/^[+\-~?]?all$/i.test(r.decidedBy) ? r.decidedBy : undefined;
         out.push(
-          makeFinding('spf', 'spf.server-not-authorized', 'fail', `SPF does not authorise this server's outbound IP ${ip} (check_host = ${r.result}): receivers reject or junk its mail (550 5.7.26).`, rev, {
-            subject: ip,
-            fix: 'spf',
-          }),
+          makeFinding(
+            'spf',
+            'spf.server-not-authorized',
+            'fail',
+            `SPF does not authorise this server's outbound IP ${ip} (check_host = ${r.result}${by ? `: ${by} matches it first` : ''}): receivers reject or junk its mail (550 5.7.26).`,
+            rev,
+            { subject: ip, fix: 'spf' },
+          ),
         );
+      }
     }
   }
 
@@ -171,6 +201,11 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   for (let i = 0; i < parsed.terms.length; i++) {
     const t = parsed.terms[i];
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
+    // A range as wide as +all is reported above as such (spf.permissive-all), never as "this server's".
+    if (wide.has(t.raw)) continue;
+    // The relay include whose qualifier keeps the relay from passing is the spf.server-not-authorized above (the fix
+    // makes it a plain include).
+    if (t.raw === denyingTerm) continue;
     // A term that loops back to this record (include:/redirect= of the domain itself) is reported above as the
     // permerror it causes (spf.syntax, with the fix): it is nobody's server to classify.
     const walked = tree.terms[i];
@@ -196,6 +231,28 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
   if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
     out.push(makeFinding('spf', 'spf.ok', 'pass', `SPF authorises this server and stays within limits (${tree.totalLookups} lookups).`, treeEv));
+  }
+
+  // A record receivers answer with permerror: the findings offer the SPF fix only where its plan clears it (the plan's
+  // own decision, src/core/plans/spf.ts spfFixPath, over the records DNS serves). A plan that stays blocked — a mail
+  // service's include that leads to a broken record, more lookups than the fix may drop — offers no fix, and the
+  // permerror findings say why; one blocked only by terms nobody could identify offers it, saying they must be
+  // selected for removal; DNS trouble decides nothing (the plan waits for DNS, the findings stay as they are).
+  if (a.status === 'ok' && out.some((f) => PERMERROR_RULES.has(f.rule) && f.fix)) {
+    const live: ZoneRecord[] = a.records.map((r, i) => ({ name: ctx.domain, ttl: 3600, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` }));
+    const path = await spfFixPath(ctx, live);
+    if (path.kind === 'select') {
+      const them = path.terms.length > 1 ? 'them' : 'it';
+      const note = ` The SPF fix drops ${path.terms.join(', ')} only once you select ${them} for removal (mailhealth could not place ${them}).`;
+      for (let i = 0; i < out.length; i++) if (PERMERROR_RULES.has(out[i].rule) && out[i].fix) out[i] = { ...out[i], message: out[i].message + note };
+    } else if (path.kind === 'blocked' || path.kind === 'nothing') {
+      for (let i = 0; i < out.length; i++) {
+        const f = out[i];
+        if (!f.fix) continue;
+        const { fix: _dropped, ...rest } = f;
+        out[i] = PERMERROR_RULES.has(f.rule) ? { ...rest, message: `${f.message} ${path.kind === 'blocked' ? `The SPF fix cannot clear this: ${path.why}` : 'The SPF fix finds nothing it can change here.'}` } : rest;
+      }
+    }
   }
   return out;
 }

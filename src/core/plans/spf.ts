@@ -1,20 +1,25 @@
 // SPF fix: one record; stale terms dropped; this server's and mail services' terms kept; what this server needs
 // added; unknown terms kept unless the user selected them; `all` never weakened; terms receivers reject or ignore
 // dropped (a second exp=/redirect=, redirect= beside `all`, the domain including itself, a:/mx:/include: of a name
-// that does not exist); strings split at 255 bytes. The planned record is then checked as receivers will read it
-// (syntax, 10 lookups, 2 void lookups, every permerror in its tree, check_host for this server's IPs): a record that
-// would still fail is not offered — the plan is blocked with the reason.
+// that does not exist, an ip4/ip6 range as wide as +all, a "-"/"~"/"?" ip4/ip6 term covering nothing but this
+// server); strings split at 255 bytes. What this server needs goes where it counts: a relay include written with a
+// "-"/"~"/"?" qualifier becomes a plain include in its place, and this server's IP goes before a term that would match
+// it first and fail it. The planned record — also when nothing changes — is then checked as receivers will read it
+// (syntax, 10 lookups, 2 void lookups, every permerror in its tree, check_host for this server's IPs, the relay
+// include reached with "+"): a record that would still fail is not offered, nor called right — the plan is blocked
+// with the reason. The SPF check asks the same planner (spfFixPath) whether its permerror findings offer the fix.
 import type { CheckContext } from '../checks/context.js';
 import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
 import { checkHost } from '../spf/evaluate.js';
 import { isSpfRecord, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
-import { walkSpfRecord, type SpfTreeNode } from '../spf/tree.js';
+import { walkSpfRecord } from '../spf/tree.js';
+import { coveredIps, coversOnly, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
-import { relayInclude } from '../spf/relay.js';
-import type { Change } from '../model.js';
+import { relayAuthorisation, relayInclude } from '../spf/relay.js';
+import type { Change, Classification } from '../model.js';
 
 /**
  * Whether an include target publishes one SPF record ('spf'), none, several ('multiple': a permanent error there too,
@@ -52,55 +57,145 @@ function renderTerms(terms: string[]): string {
   return ['v=spf1', ...terms].join(' ');
 }
 
-type GateVerdict = { ok: true } | { blocked: string } | { dns: string };
+/** `culprits`: the kept terms the block names (the user may select the unknown ones for removal). */
+type GateVerdict = { ok: true } | { blocked: string; culprits: string[] } | { dns: string };
+
+interface GateInput {
+  /** Terms the planner added itself (this server's IP, the relay include): not re-judged. */
+  added: string[];
+  /** The relay's include names, when the plan knows which one authorises it: the record must reach it with "+". */
+  relayHosts?: string[];
+  /** Kept terms nobody could identify (as written, lower-cased): the user may select them for removal. */
+  removable: ReadonlySet<string>;
+  /** Whether the plan changes the record (the wording: "the fixed record" or "the record"). */
+  changed: boolean;
+}
+
+/** "(… could not place …)" after a term the user may select for removal. */
+function selectable(terms: string[], removable: ReadonlySet<string>): string {
+  const sel = terms.filter((t) => removable.has(t.toLowerCase()));
+  if (!sel.length) return '';
+  return ` (mailhealth could not place ${sel.join(', ')}: select ${sel.length > 1 ? 'them' : 'it'} for removal and the fix drops ${sel.length > 1 ? 'them' : 'it'})`;
+}
 
 /**
  * Would receivers accept `text` published at the domain? Syntax, the 10-lookup and 2-void-lookup limits and every
  * other permerror cause anywhere in its tree (whoever's sender is checked), then check_host for each of this server's
- * IPs (a relayed server is authorised by the relay include the planner adds, which the walk has checked).
+ * IPs, or for a relayed server that the relay include is reached with "+" (the include the planner adds is one the
+ * knowledge base documents, or one found publishing exactly one SPF record, so its own record is not re-judged).
  */
-async function finalGate(ctx: CheckContext, text: string, needs: string[]): Promise<GateVerdict> {
+async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Promise<GateVerdict> {
+  const { added, removable } = gate;
+  // "The fixed record" when the plan changes it, "The record" when it leaves it as it is.
+  const rec = gate.changed ? 'The fixed record' : 'The record';
   const errors = parseSpf(text).errors;
-  if (errors.length) return { blocked: `The fixed record would still have errors receivers reject (permerror): ${errors.map((e) => e.reason).join('; ')}.` };
+  if (errors.length) return { blocked: `${rec} would still have errors receivers reject (permerror): ${errors.map((e) => e.reason).join('; ')}.`, culprits: [] };
   const resolver = overlay(ctx.resolver, ctx.domain, text);
   const tree = await walkSpfRecord(resolver, ctx.domain, text);
   const trouble = tree.troubles;
   if (tree.unknown) return { dns: `some of the fixed record's lookups got no answer (${trouble.length ? trouble.join('; ') : 'timeout or server failure'})` };
+  // The walker words each problem "<domain> <term>: …" (or "<domain> <term> → …" below it): told by term, and those
+  // of a term the planner added are not re-judged.
+  const ofTerm = (term: string) => (e: string) => e.startsWith(`${tree.domain} ${term}:`) || e.startsWith(`${tree.domain} ${term} →`);
+  const permerrors = tree.permerrors.filter((e) => !added.some((a) => ofTerm(a)(e)));
+  if (permerrors.length) {
+    const told = new Set<string>();
+    const causes: string[] = [];
+    const culprits: string[] = [];
+    for (const t of tree.terms) {
+      if (added.includes(t.term)) continue;
+      const own = permerrors.filter(ofTerm(t.term));
+      if (!own.length) continue;
+      for (const e of own) told.add(e);
+      culprits.push(t.term);
+      const detail = own.map((e) => e.slice(`${tree.domain} ${t.term}`.length).replace(/^(?::|\s*→)\s*/, '')).join('; ');
+      causes.push(
+        t.nestedErrors
+          ? `${t.term} leads to a record receivers cannot evaluate (${detail}): receivers get permerror; its owner must fix that record, or remove ${t.term}${selectable([t.term], removable)}`
+          : `${t.term}: ${detail}: receivers get permerror; remove or correct ${t.term}${selectable([t.term], removable)}`,
+      );
+    }
+    for (const e of permerrors) if (!told.has(e)) causes.push(e);
+    return { blocked: `${rec} would still make receivers return permerror (SPF fails for every message): ${causes.join('; ')}.`, culprits };
+  }
   if (tree.totalLookups > 10) {
     const costly = tree.terms
-      .filter((t) => t.lookups > 0 && !needs.includes(t.term))
-      .sort((a, b) => b.lookups - a.lookups)
-      .map((t) => `${t.term} (${t.lookups})`);
-    return { blocked: `The fixed record would need ${tree.totalLookups} DNS lookups (limit 10). Remove a term to make room — the costliest: ${costly.slice(0, 3).join(', ')}.` };
+      .filter((t) => t.lookups > 0 && !added.includes(t.term))
+      .sort((a, b) => b.lookups - a.lookups);
+    const shown = costly.slice(0, 3);
+    return {
+      blocked: `${rec} would need ${tree.totalLookups} DNS lookups (limit 10: receivers return permerror). Remove a term to make room — the costliest: ${shown.map((t) => `${t.term} (${t.lookups})`).join(', ')}${selectable(
+        costly.map((t) => t.term),
+        removable,
+      )}.`,
+      culprits: costly.map((t) => t.term),
+    };
   }
   if (tree.totalVoids > 2) {
-    const voids = tree.terms.filter((t) => t.voids > 0).map((t) => `${t.term} (${t.voids})`);
+    const voidTerms = tree.terms.filter((t) => t.voids > 0);
+    const voids = voidTerms.map((t) => `${t.term} (${t.voids})`);
     return {
-      blocked: `The fixed record would still cause ${tree.totalVoids} void lookups (limit 2: receivers return permerror): ${voids.join(', ')}. Those names exist but have no addresses (or lead to some that do not): remove the terms or give the names addresses, then plan again.`,
+      blocked: `${rec} would still cause ${tree.totalVoids} void lookups (limit 2: receivers return permerror): ${voids.join(', ')}. Those names exist but have no addresses (or lead to some that do not): remove the terms or give the names addresses, then plan again${selectable(
+        voidTerms.map((t) => t.term),
+        removable,
+      )}.`,
+      culprits: voidTerms.map((t) => t.term),
     };
   }
-  // The planner's own additions are not re-judged: the relay include is one the knowledge base documents (used as
-  // listed, README "A relay's SPF include") or one found publishing exactly one SPF record. The walker words each
-  // problem "<domain> <term>: …" (or "<domain> <term> → …" below it), so those of an added term are told by prefix.
-  const added = needs.map((n) => `${tree.domain} ${n}`);
-  const permerrors = tree.permerrors.filter((e) => !added.some((a) => e.startsWith(`${a}:`) || e.startsWith(`${a} →`)));
-  if (permerrors.length) {
-    return {
-      blocked: `The fixed record would still make receivers return permerror: ${permerrors.join('; ')}. Remove the term that leads there (or have its owner fix their record), then plan again.`,
-    };
-  }
-  if (!ctx.settings.relay) {
+  if (ctx.settings.relay) {
+    if (gate.relayHosts) {
+      const v = relayAuthorisation(tree, gate.relayHosts);
+      if (v.state !== 'pass') {
+        return {
+          blocked: `${rec} would still not authorise the relay ${canonName(ctx.settings.relay.host)}: ${v.state === 'denied' ? `${v.term} reaches it with "${v.qualifier}"` : 'no include reaches it'} (only an include without a qualifier authorises).`,
+          culprits: [],
+        };
+      }
+    }
+  } else {
     for (const ip of ctx.settings.ips) {
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
       if (r.result === 'pass') continue;
       if (r.result === 'temperror' || r.dnsTrouble?.length) return { dns: `checking the fixed record for ${ip} got no answer from DNS (${r.result === 'temperror' ? (r.reason ?? 'temperror') : r.dnsTrouble![0]})` };
-      return { blocked: `The fixed record would still not authorise this server's IP ${ip}: check_host = ${r.result}${r.reason ? ` (${r.reason})` : ''}.` };
+      return { blocked: `${rec} would still not authorise this server's IP ${ip}: check_host = ${r.result}${r.reason ? ` (${r.reason})` : ''}.`, culprits: [] };
     }
   }
   return { ok: true };
 }
 
+/**
+ * What the SPF fix does for a record, as the SPF check asks it (src/core/checks/spf.ts, over the records DNS serves),
+ * so a finding never offers a fix whose plan is blocked or changes nothing: `fixes` (a change the gate accepts);
+ * `select` (blocked as it stands only by terms nobody could identify, which the user may select for removal — with
+ * them selected the plan goes through); `nothing`; `blocked` (why — the plan's own reason); `dns` (DNS did not answer
+ * while planning: nothing is decided).
+ */
+export type SpfFixPath =
+  | { kind: 'fixes' }
+  | { kind: 'select'; terms: string[]; why: string }
+  | { kind: 'nothing' }
+  | { kind: 'blocked'; why: string }
+  | { kind: 'dns'; why: string };
+
+export async function spfFixPath(ctx: CheckContext, records: ZoneRecord[]): Promise<SpfFixPath> {
+  const { plan, dns, selectable } = await planSpfDetailed(ctx, records, {});
+  if (dns) return { kind: 'dns', why: plan.blocked ?? '' };
+  if (plan.blocked) {
+    if (selectable.length) {
+      const chosen = await planSpfDetailed(ctx, records, { removeTerms: selectable });
+      if (!chosen.plan.blocked && chosen.plan.changes.length) return { kind: 'select', terms: selectable, why: plan.blocked };
+    }
+    return { kind: 'blocked', why: plan.blocked };
+  }
+  return plan.changes.length ? { kind: 'fixes' } : { kind: 'nothing' };
+}
+
 export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<PartialPlan> {
+  return (await planSpfDetailed(ctx, records, opts)).plan;
+}
+
+/** The plan, whether DNS trouble blocked it, and the unknown terms its block names (the user may select them). */
+async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<{ plan: PartialPlan; dns: boolean; selectable: string[] }> {
   const notes: string[] = [];
   const remove = new Set((opts.removeTerms ?? []).map((t) => t.toLowerCase()));
   const apexTxt = recordsAt(records, ctx.domain, 'TXT');
@@ -178,10 +273,24 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
 
   // Classify and filter.
   const terms: string[] = [];
+  /** The class of each kept term (lower-cased as written): unknown ones the user may select for removal. */
+  const classes = new Map<string, Classification['class']>();
   let includeTrouble: string | undefined;
   for (const t of kept) {
     if (t.kind === 'modifier' && t.modifier !== 'exp') {
       terms.push(t.raw);
+      continue;
+    }
+    // An ip4/ip6 range as wide as +all (src/core/spf/terms.ts) names no sender: it goes, as +all is replaced.
+    const wide = permissiveRange(t);
+    if (wide) {
+      notes.push(`Drops ${t.raw}: it covers ${wide}, so like +all it lets nearly every server on the internet send as ${ctx.domain}.`);
+      continue;
+    }
+    // A "-"/"~"/"?" ip4/ip6 term covering nothing but this server's own addresses only keeps this server's mail from
+    // passing: it goes (one that covers more stays, and this server's IP is put before it below).
+    if (!ctx.settings.relay && t.qualifier !== '+' && coversOnly(t, ctx.settings.ips)) {
+      notes.push(`Drops ${t.raw}: it covers only this server's IP ${coveredIps(t, ctx.settings.ips).join(', ')} and ${qualifierEffect(t.qualifier)} its mail.`);
       continue;
     }
     // The record including itself: a loop, a permanent error at every receiver whatever the domain's A record says.
@@ -223,6 +332,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       }
       notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
     }
+    classes.set(t.raw.toLowerCase(), c.class);
     terms.push(t.raw);
   }
   if (redirect && redirect.domainSpec && !redirect.hasMacro && canonName(redirect.domainSpec) === canonName(ctx.domain)) {
@@ -237,11 +347,14 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
       notes.push(`Drops ${redirect.raw}: ${c.class === 'stale' ? c.reason : 'you selected it'}.`);
       redirect = null;
     } else if (selected) notes.push(`Keeps ${redirect.raw} although you selected it: ${c.reason}.`);
+    if (redirect) classes.set(redirect.raw.toLowerCase(), c.class);
   }
 
-  // What this server needs.
+  // What this server needs, where it counts: the first matching term decides (RFC 7208 §4.6.2).
   const relay = ctx.settings.relay;
-  const needs: string[] = [];
+  /** Terms the plan adds (or writes anew in place of one that kept this server from passing). */
+  const added: string[] = [];
+  let relayHosts: string[] | undefined;
   // A lookup that failed (timeout, SERVFAIL) says nothing about what this server needs: the plan is shown but cannot
   // be applied (a DNS failure is never a reason to change a zone).
   let dnsTrouble: string | undefined;
@@ -249,16 +362,10 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     // With redirect= and no all, the redirect target decides (an all term would make receivers ignore it).
     const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
     const tree = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate);
-    const targets = new Set<string>();
-    const visit = (n: SpfTreeNode | undefined) => {
-      for (const t of n?.terms ?? []) {
-        if (t.target) targets.add(t.target.toLowerCase());
-        if (t.children) visit(t.children);
-      }
-    };
-    visit(tree);
-    if (tree.unknown) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
-    else if (!targets.has(relay.host.toLowerCase())) {
+    // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the check judges it).
+    const direct = tree.unknown ? null : relayAuthorisation(tree, [relay.host]);
+    if (!direct) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
+    else if (direct.state !== 'pass') {
       const inc = await relayInclude(ctx, relay.host);
       if ('unknown' in inc) dnsTrouble = inc.unknown;
       else if ('none' in inc) {
@@ -266,23 +373,57 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
         notes.push(
           `Adds no include for the relay: ${inc.none[0]} publishes no SPF record${others.length ? ` (nor does ${others.join(', ')})` : ''}, and an include of a name without one makes every receiver's SPF check fail (permerror). Ask the relay which include to use, then set it as the relay's SPF include in the panel.`,
         );
-      } else if (!targets.has(inc.host)) {
-        if (inc.host !== canonName(relay.host)) notes.push(`The relay host ${canonName(relay.host)} publishes no SPF record; ${inc.host} does, so the include names ${inc.host}.`);
-        needs.push(`include:${inc.host}`);
+      } else {
+        relayHosts = [canonName(relay.host), inc.host];
+        const v = inc.host !== canonName(relay.host) ? relayAuthorisation(tree, relayHosts) : direct;
+        if (v.state !== 'pass') {
+          if (inc.host !== canonName(relay.host)) notes.push(`The relay host ${canonName(relay.host)} publishes no SPF record; ${inc.host} does, so the include names ${inc.host}.`);
+          const include = `include:${inc.host}`;
+          const at = v.state === 'denied' ? terms.indexOf(v.term) : -1;
+          const by = ctx.knowledge.displayName(relay.provider);
+          if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
+            // The relay's own include written with "-", "~" or "?": the same include, plain, in its place.
+            terms[at] = include;
+            notes.push(
+              `Replaces ${v.term} with ${include}: its "${v.qualifier}" qualifier gave the relay's mail ${qualifierResult(v.qualifier)} instead of pass; only an include without a qualifier authorises (RFC 7208 §4.6.2), so receivers accept this server's mail (it relays through ${by}).`,
+            );
+          } else if (v.state === 'denied' && at >= 0) {
+            // Another include reaches the relay with "-", "~" or "?" first: the plain include goes before it.
+            terms.splice(at, 0, include);
+            notes.push(`Adds ${include} before ${v.term}, which reaches the relay with "${v.qualifier}" and would decide first, so receivers accept this server's mail (it relays through ${by}).`);
+          } else {
+            terms.push(include);
+            notes.push(`Adds ${include} so receivers accept this server's mail (it relays through ${by}).`);
+          }
+          added.push(include);
+        }
       }
     }
   } else {
     for (const ip of ctx.settings.ips) {
-      const candidate = renderTerms([...terms, ...needs, ...(redirect ? [redirect.raw] : ['-all'])]);
+      const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['-all'])]);
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, overlay(ctx.resolver, ctx.domain, candidate));
       if (r.result === 'temperror' || (r.result !== 'pass' && r.dnsTrouble?.length)) {
         dnsTrouble = `checking whether ${ip} may send got no answer from DNS (${r.result === 'temperror' ? 'temperror' : r.dnsTrouble![0]})`;
         break;
       }
-      if (r.result !== 'pass') needs.push(ip.includes(':') ? `ip6:${ip}` : `ip4:${ip}`);
+      if (r.result === 'pass') continue;
+      const need = ip.includes(':') ? `ip6:${ip}` : `ip4:${ip}`;
+      // A term of the record that matches this server first and fails, softfails or neutralises it (-ip4:<its
+      // network>, ~a): this server's IP goes before it, so it decides first. (One covering only this server is gone.)
+      const at = r.decidedBy ? terms.indexOf(r.decidedBy) : -1;
+      if (at >= 0) {
+        terms.splice(at, 0, need);
+        notes.push(`Adds ${need} before ${r.decidedBy}, which matches this server first (check_host = ${r.result}); the first matching term decides, so receivers accept this server's mail.`);
+      } else {
+        terms.push(need);
+        notes.push(`Adds ${need} so receivers accept this server's mail.`);
+      }
+      added.push(need);
     }
   }
-  for (const n of needs) notes.push(`Adds ${n} so receivers accept this server's mail${relay ? ` (it relays through ${ctx.knowledge.displayName(relay.provider)})` : ''}.`);
+  // The same term twice (the relay's include made plain beside a plain copy): the first, which decides, stays.
+  for (let i = terms.length - 1; i > 0; i--) if (terms.findIndex((x) => x.toLowerCase() === terms[i].toLowerCase()) < i) terms.splice(i, 1);
 
   // The all term: never weakened.
   let allTerm: string | null;
@@ -300,7 +441,7 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
     notes.push('Ends the record with ~all (it had no all term).');
   }
 
-  const finalTerms = [...terms, ...needs, ...(redirect ? [redirect.raw] : []), ...(allTerm ? [allTerm] : [])];
+  const finalTerms = [...terms, ...(redirect ? [redirect.raw] : []), ...(allTerm ? [allTerm] : [])];
   const text = renderTerms(finalTerms);
   const chunks = splitTxt(text);
   const desired: ZoneRecord = {
@@ -314,15 +455,22 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
 
   // The final gate: the planned record is walked and evaluated — check_host with this server's IPs, through the same
   // resolver and evaluator the check uses — before it is offered. A write that receivers would still answer with
-  // permerror, or that still does not authorise this server, is blocked with the reason instead.
+  // permerror, or that still does not authorise this server, is blocked with the reason instead. A record left as it
+  // is goes through the same gate: "nothing to change" is never said of a record receivers reject (a mail service's
+  // include leading to a broken record, more lookups than the fix may drop). Left as it is, a record whose lookups do
+  // not all answer is not blocked for that (nothing would be written; the check reports the DNS trouble).
   let blocked: string | undefined;
-  if (changes.length) {
-    const verdict = await finalGate(ctx, text, needs);
-    if ('dns' in verdict) dnsTrouble ??= verdict.dns;
-    else if ('blocked' in verdict) blocked = verdict.blocked;
+  let selectable: string[] = [];
+  const removable = new Set([...classes].filter(([, c]) => c === 'unknown').map(([t]) => t));
+  const verdict = await finalGate(ctx, text, { added, removable, changed: changes.length > 0, ...(relayHosts ? { relayHosts } : {}) });
+  if ('dns' in verdict) {
+    if (changes.length) dnsTrouble ??= verdict.dns;
+  } else if ('blocked' in verdict) {
+    blocked = verdict.blocked;
+    selectable = verdict.culprits.filter((t) => removable.has(t.toLowerCase()));
   }
   if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
-  return { changes, notes, ...(blocked ? { blocked } : {}) };
+  return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable };
 }

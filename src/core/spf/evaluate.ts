@@ -24,6 +24,12 @@ export interface SpfEvaluation {
    * matched, so a non-pass result with this set is not proof the sender is unauthorised. Absent when none.
    */
   dnsTrouble?: string[];
+  /**
+   * The mechanism of the checked domain's own record that matched and decided the result, as written (e.g.
+   * "-ip4:203.0.113.0/28", "~all"). Absent when no mechanism of that record matched (its redirect= decided, or no match
+   * → neutral) or the evaluation stopped with an error.
+   */
+  decidedBy?: string;
 }
 
 export interface CheckHostOptions {
@@ -115,6 +121,8 @@ class Evaluation {
   readonly trace: string[] = [];
   /** See SpfEvaluation.dnsTrouble. */
   readonly dnsTrouble: string[] = [];
+  /** See SpfEvaluation.decidedBy. */
+  decidedBy: string | undefined;
   private readonly ip: ipaddr.IPv4 | ipaddr.IPv6;
   private readonly v4: boolean;
   private readonly local: string;
@@ -289,6 +297,7 @@ class Evaluation {
       if (matched) {
         const result = QUALIFIER_RESULT[term.qualifier];
         this.trace.push(`${d}: ${term.raw} matched → ${result}`);
+        if (depth === 0) this.decidedBy = term.raw;
         return { result, ...(result === 'fail' && parsed.exp ? { exp: { spec: parsed.exp.domainSpec!, domain: d } } : {}) };
       }
     }
@@ -457,6 +466,7 @@ export async function checkHost(
     const inner = await ev.checkHost(domain, 0);
     const out: SpfEvaluation = { result: inner.result, lookups: ev.lookups, voidLookups: ev.voids, trace: ev.trace };
     if (ev.dnsTrouble.length) out.dnsTrouble = ev.dnsTrouble;
+    if (ev.decidedBy !== undefined) out.decidedBy = ev.decidedBy;
     if (inner.result === 'fail' && inner.exp) {
       const explanation = await ev.explain(inner.exp);
       if (explanation !== undefined) out.explanation = explanation;

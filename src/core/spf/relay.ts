@@ -3,7 +3,8 @@
 import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
 import { joinTxt } from '../resolver.js';
-import { isSpfRecord } from './parse.js';
+import { isSpfRecord, type Qualifier } from './parse.js';
+import type { SpfTreeNode, SpfTreeTerm } from './tree.js';
 
 /**
  * The names that may hold a relay's SPF record, in the order cPanel's autodiscovery tries them (cpanel.md §7.2): the
@@ -40,4 +41,60 @@ export async function relayInclude(ctx: Pick<CheckContext, 'resolver' | 'knowled
     if (a.status === 'ok' && a.records.filter((r) => isSpfRecord(joinTxt(r))).length === 1) return { host: name };
   }
   return { none: tried };
+}
+
+/**
+ * How a walked SPF record treats mail the relay sends, as receivers evaluate it (RFC 7208 §4.6.2, §5.2): terms in
+ * order, the first match decides with its qualifier; an include matches only when the record it names gives `pass`
+ * (so a `~include:` of the relay inside an included record makes that record softfail — the include does not match,
+ * and evaluation goes on). An include of one of `hosts` (the relay's include names) is taken as passing the relay's
+ * servers; other mechanisms (ip4, a, mx…) cannot be judged without the relay's addresses and count as no match.
+ *
+ * - `pass`: a term reaching the relay with `+` (or no qualifier) decides first — the relay is authorised;
+ * - `denied`: the first top-level term that reaches the relay has `-`, `~` or `?` (`~include:relay.mailchannels.net`):
+ *   receivers fail, softfail or neutral the relay's mail there;
+ * - `absent`: no evaluated term reaches the relay with a pass.
+ */
+export type RelayAuthorisation =
+  | { state: 'pass'; term: string }
+  | { state: 'denied'; term: string; qualifier: '-' | '~' | '?' }
+  | { state: 'absent' };
+
+interface Reach {
+  term: string;
+  qualifier: Qualifier;
+}
+
+const MECH = /^([+\-~?]?)([a-z0-9]+)/i;
+
+function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): Reach | null {
+  if (depth > 32) return null;
+  let redirect: SpfTreeTerm | undefined;
+  for (const t of node.terms) {
+    if (t.ignored || t.loop) continue;
+    if (t.kind === 'modifier') {
+      if (/^redirect=/i.test(t.term)) redirect = t;
+      continue;
+    }
+    if (t.kind !== 'mechanism') continue;
+    const m = MECH.exec(t.term);
+    if (!m || m[2].toLowerCase() !== 'include' || !t.target) continue;
+    const q = (m[1] || '+') as Qualifier;
+    const passes = hosts.has(t.target.toLowerCase()) || (t.children ? reaches(t.children, hosts, depth + 1)?.qualifier === '+' : false);
+    if (passes) return { term: t.term, qualifier: q };
+  }
+  // redirect= applies only when no mechanism matched; the target's result is the record's.
+  if (redirect?.target) {
+    if (hosts.has(redirect.target.toLowerCase())) return { term: redirect.term, qualifier: '+' };
+    const inner = redirect.children ? reaches(redirect.children, hosts, depth + 1) : null;
+    if (inner) return { term: redirect.term, qualifier: inner.qualifier };
+  }
+  return null;
+}
+
+/** See RelayAuthorisation. `hosts`: the names whose SPF record authorises the relay (its host, its include name). */
+export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[]): RelayAuthorisation {
+  const r = reaches(tree, new Set(hosts.map((h) => canonName(h))), 0);
+  if (!r) return { state: 'absent' };
+  return r.qualifier === '+' ? { state: 'pass', term: r.term } : { state: 'denied', term: r.term, qualifier: r.qualifier };
 }

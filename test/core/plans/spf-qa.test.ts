@@ -1,0 +1,253 @@
+// SPF fix defects QA reproduced (scenarios spfloop, spfnestbad, spfmany2, spfvoid2, spfnegrelay, spfneutralrelay,
+// dall0, dnegcidr, daslash):
+//  1. a record receivers answer with permerror got "nothing to change" (the final gate ran only when something
+//     changed): now it is blocked with the reason, naming the term — and the SPF check asks the same planner
+//     (spfFixPath) whether its findings offer the fix;
+//  2. a relay include with "-", "~" or "?" counted as authorising the relay: the fix makes it a plain include, in place;
+//  3. ip4/ip6 judged only by "the range contains the server": a range as wide as +all goes, and this server's IP goes
+//     before a "-"/"~"/"?" term that matches it first (one covering only this server goes);
+//  4. `a/24`, `mx/24` (RFC 7208 §5.6 CIDR lengths) are terms like any other (kept; they authorise this server).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { MailSettings, ZoneRecord } from '../../../src/core/model.js';
+// Namespace imports: on the code before these fixes (no spfFixPath / relayAuthorisation) each test fails on its own.
+import * as plans from '../../../src/core/plans/spf.js';
+import { checkHost } from '../../../src/core/spf/evaluate.js';
+import * as relays from '../../../src/core/spf/relay.js';
+import { walkSpfRecord } from '../../../src/core/spf/tree.js';
+import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
+import { checkContext, SERVER_IP } from '../checks/context.js';
+
+const D = 'cust.example';
+const HELO = 'server1.newhost.example';
+const RELAY = { relay: { provider: 'mailchannels', host: 'relay.mailchannels.net', authId: 'newhostmc' } } as Partial<MailSettings>;
+
+function world(extra: ZoneMap = {}): ZoneMap {
+  return {
+    'server1.newhost.example': { A: [SERVER_IP] },
+    '10.113.0.203.in-addr.arpa': { PTR: ['server1.newhost.example'] },
+    '_spf.google.com': { TXT: [['v=spf1 include:_netblocks.google.com ~all']] },
+    '_netblocks.google.com': { TXT: [['v=spf1 ip4:172.217.0.0/19 ~all']] },
+    'spf.protection.outlook.com': { TXT: [['v=spf1 include:spfa.protection.outlook.com include:spfb.protection.outlook.com -all']] },
+    'spfa.protection.outlook.com': { TXT: [['v=spf1 ip4:40.92.0.0/15 -all']] },
+    'spfb.protection.outlook.com': { TXT: [['v=spf1 ip4:52.100.0.0/14 -all']] },
+    'mailgun.org': { TXT: [['v=spf1 include:_spf.mailgun.org ~all']] },
+    '_spf.mailgun.org': { TXT: [['v=spf1 include:_spf1.mailgun.org include:_spf2.mailgun.org ~all']] },
+    '_spf1.mailgun.org': { TXT: [['v=spf1 ip4:209.61.151.0/24 ~all']] },
+    '_spf2.mailgun.org': { TXT: [['v=spf1 ip4:166.78.68.0/22 ~all']] },
+    'sendgrid.net': { TXT: [['v=spf1 ip4:167.89.0.0/17 ~all']] },
+    'relay.mailchannels.net': { TXT: [['v=spf1 ip4:23.83.208.0/20 ~all']] },
+    'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 ~all']] },
+    'loop-a.vendor.example': { TXT: [['v=spf1 include:loop-b.vendor.example ~all']] },
+    'loop-b.vendor.example': { TXT: [['v=spf1 include:loop-a.vendor.example ~all']] },
+    'broken.vendor.example': { TXT: [['v=spf1 ip4:198.51.100.300 ~all']] },
+    'gone1.oldvendor.example': { TXT: [['exists but no A']] },
+    'noaddr2.oldvendor.example': { TXT: [['x']] },
+    'noaddr3.oldvendor.example': { TXT: [['x']] },
+    ...extra,
+  };
+}
+
+const txt = (value: string): ZoneRecord => ({ name: D, ttl: 3600, type: 'TXT', value, txt: [value], ref: `r:${value}` });
+
+function setup(spf: string[], extra: ZoneMap = {}, settings: Partial<MailSettings> = {}) {
+  const map = world(extra);
+  map[D] = { ...(map[D] ?? {}), TXT: spf.map((s) => [s]) };
+  const zone = [{ name: D, ttl: 3600, type: 'NS', value: 'ns1.newhost.example.', ref: 'ns' } as ZoneRecord, ...spf.map(txt)];
+  return { ctx: checkContext(D, map, settings, zone), zone, map };
+}
+
+async function plan(spf: string[], extra: ZoneMap = {}, settings: Partial<MailSettings> = {}, removeTerms: string[] = []) {
+  const { ctx, zone } = setup(spf, extra, settings);
+  const p = await plans.planSpf(ctx, zone, { removeTerms });
+  const after = p.changes.find((c) => c.after)?.after;
+  return { p, after: after ? (after.txt ?? [after.value]).join('') : null };
+}
+
+/** check_host(this server) with `record` published at the apex. */
+async function evaluate(record: string, extra: ZoneMap = {}) {
+  const map = world(extra);
+  map[D] = { ...(map[D] ?? {}), TXT: [[record]] };
+  return checkHost(SERVER_IP, D, `postmaster@${D}`, HELO, new MapResolver(map));
+}
+
+/** How the record treats the relay (only a "+" include authorises it). */
+async function relayState(record: string) {
+  const map = world();
+  map[D] = { TXT: [[record]] };
+  return relays.relayAuthorisation(await walkSpfRecord(new MapResolver(map), D, record), ['relay.mailchannels.net']).state;
+}
+
+const show = (p: { notes: string[]; blocked?: string; changes: unknown[] }, after: string | null) =>
+  `changes: ${p.changes.length}\nafter: ${after}\nblocked: ${p.blocked}\n${p.notes.join('\n')}`;
+
+describe('SPF fix (QA 1): a record receivers answer with permerror is never "already right"', () => {
+  test('spfnestbad: an include whose record has ip4:198.51.100.300 → blocked, naming the include and the invalid term', async () => {
+    const { p, after } = await plan(['v=spf1 include:broken.vendor.example include:relay.mailchannels.net ~all'], {}, RELAY);
+    assert.equal(p.changes.length, 0, show(p, after));
+    assert.ok(p.blocked, `blocked, not "nothing to change"\n${show(p, after)}`);
+    assert.match(p.blocked!, /include:broken\.vendor\.example leads to a record receivers cannot evaluate/);
+    assert.match(p.blocked!, /invalid ip4 address "198\.51\.100\.300"/);
+    assert.match(p.blocked!, /permerror/);
+    assert.match(p.blocked!, /its owner must fix that record, or remove include:broken\.vendor\.example/);
+    assert.match(p.blocked!, /select it for removal/, 'an unknown include may be selected for removal');
+  });
+
+  test('spfloop: an include loop below the top level → blocked, naming the include and the loop', async () => {
+    const { p, after } = await plan(['v=spf1 include:loop-a.vendor.example include:relay.mailchannels.net ~all'], {}, RELAY);
+    assert.equal(p.changes.length, 0, show(p, after));
+    assert.match(p.blocked ?? '', /include:loop-a\.vendor\.example leads to a record receivers cannot evaluate/, show(p, after));
+    assert.match(p.blocked!, /include loop: cust\.example → loop-a\.vendor\.example → loop-b\.vendor\.example → loop-a\.vendor\.example/);
+  });
+
+  test('spfmany2: 12 lookups, every term a mail service or this server → blocked with the costliest terms', async () => {
+    const { p, after } = await plan(['v=spf1 include:_spf.google.com include:spf.protection.outlook.com include:mailgun.org include:relay.mailchannels.net include:sendgrid.net ~all'], {}, RELAY);
+    assert.equal(p.changes.length, 0, show(p, after));
+    assert.match(p.blocked ?? '', /would need 1[1-9] DNS lookups \(limit 10/, show(p, after));
+    assert.match(p.blocked!, /include:mailgun\.org \(4\)/);
+    assert.doesNotMatch(p.blocked!, /select/, 'kept services are not offered for removal');
+  });
+
+  test('spfvoid2: 3 void lookups from names that exist without addresses → blocked, naming the terms', async () => {
+    const spf = 'v=spf1 a:gone1.oldvendor.example a:noaddr2.oldvendor.example a:noaddr3.oldvendor.example include:relay.mailchannels.net ~all';
+    const { p, after } = await plan([spf], {}, RELAY);
+    assert.equal(p.changes.length, 0, show(p, after));
+    assert.match(p.blocked ?? '', /3 void lookups \(limit 2/, show(p, after));
+    for (const t of ['a:gone1.oldvendor.example', 'a:noaddr2.oldvendor.example', 'a:noaddr3.oldvendor.example']) assert.ok(p.blocked!.includes(t), t);
+  });
+
+  test('selecting the unknown include for removal clears the block, and the record it writes is sound', async () => {
+    const { p, after } = await plan(['v=spf1 include:broken.vendor.example include:relay.mailchannels.net ~all'], {}, RELAY, ['include:broken.vendor.example']);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, 'v=spf1 include:relay.mailchannels.net ~all');
+  });
+
+  test('spfFixPath: what the check asks — select (unknown culprits), blocked (kept ones), fixes, nothing', async () => {
+    const ask = async (spf: string, settings: Partial<MailSettings> = RELAY) => {
+      const { ctx, zone } = setup([spf], {}, settings);
+      return plans.spfFixPath(ctx, zone);
+    };
+    const nestbad = await ask('v=spf1 include:broken.vendor.example include:relay.mailchannels.net ~all');
+    assert.equal(nestbad.kind, 'select');
+    assert.deepEqual(nestbad.kind === 'select' && nestbad.terms, ['include:broken.vendor.example']);
+    const many = await ask('v=spf1 include:_spf.google.com include:spf.protection.outlook.com include:mailgun.org include:relay.mailchannels.net include:sendgrid.net ~all');
+    assert.equal(many.kind, 'blocked');
+    assert.equal((await ask('v=spf1 include:websitewelcome.com include:relay.mailchannels.net ~all')).kind, 'fixes');
+    assert.equal((await ask('v=spf1 include:relay.mailchannels.net ~all')).kind, 'nothing');
+  });
+
+  test('a record the gate accepts, left as it is, is still "nothing to change" (not blocked)', async () => {
+    const { p, after } = await plan(['v=spf1 include:_spf.google.com include:relay.mailchannels.net ~all'], {}, RELAY);
+    assert.equal(p.changes.length, 0, show(p, after));
+    assert.equal(p.blocked, undefined, show(p, after));
+  });
+
+  test('a stale include causing the permerror is dropped, and the rest goes through', async () => {
+    const extra: ZoneMap = { 'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 include:gone.websitewelcome.com ~all']] } };
+    const { p, after } = await plan(['v=spf1 include:websitewelcome.com include:relay.mailchannels.net ~all'], extra, RELAY);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, 'v=spf1 include:relay.mailchannels.net ~all');
+  });
+});
+
+describe('SPF fix (QA 2): only a "+" include authorises the relay', () => {
+  test('spfnegrelay: ~include:relay.mailchannels.net -all → include:relay.mailchannels.net -all', async () => {
+    const { p, after } = await plan(['v=spf1 ~include:relay.mailchannels.net -all'], {}, RELAY);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, 'v=spf1 include:relay.mailchannels.net -all', show(p, after));
+    assert.ok(p.notes.some((n) => n.startsWith('Replaces ~include:relay.mailchannels.net with include:relay.mailchannels.net')), show(p, after));
+    assert.equal(await relayState(after!), 'pass');
+  });
+
+  test('spfneutralrelay: ?include in the middle is made plain where it stands', async () => {
+    const { p, after } = await plan(['v=spf1 include:_spf.google.com ?include:relay.mailchannels.net -all'], {}, RELAY);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, 'v=spf1 include:_spf.google.com include:relay.mailchannels.net -all');
+  });
+
+  test('-include before a plain copy: the first decides, so it is made plain and the copy goes', async () => {
+    assert.equal(await relayState('v=spf1 -include:relay.mailchannels.net include:relay.mailchannels.net ~all'), 'denied');
+    const { p, after } = await plan(['v=spf1 -include:relay.mailchannels.net include:relay.mailchannels.net ~all'], {}, RELAY);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, 'v=spf1 include:relay.mailchannels.net ~all');
+  });
+
+  test('~include of a record that includes the relay: the relay include goes before it', async () => {
+    const extra: ZoneMap = { 'spf.group.example': { TXT: [['v=spf1 include:relay.mailchannels.net -all']] } };
+    const { p, after } = await plan(['v=spf1 ~include:spf.group.example -all'], extra, RELAY);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, 'v=spf1 include:relay.mailchannels.net ~include:spf.group.example -all');
+  });
+
+  test('a record that reaches the relay with "~" only inside an include is not authorising (the include does not match)', async () => {
+    assert.equal(await relayState('v=spf1 include:_spf.google.com -all'), 'absent');
+    const extra: ZoneMap = { 'spf.group.example': { TXT: [['v=spf1 ~include:relay.mailchannels.net -all']] } };
+    const map = world(extra);
+    const tree = await walkSpfRecord(new MapResolver(map), D, 'v=spf1 include:spf.group.example -all');
+    assert.equal(relays.relayAuthorisation(tree, ['relay.mailchannels.net']).state, 'absent');
+    const { p, after } = await plan(['v=spf1 include:spf.group.example -all'], extra, RELAY);
+    assert.equal(after, 'v=spf1 include:spf.group.example include:relay.mailchannels.net -all', show(p, after));
+  });
+});
+
+describe('SPF fix (QA 3): ip4/ip6 ranges judged by what they do', () => {
+  test('dall0: ip4:0.0.0.0/0 (as wide as +all) is dropped and this server’s IP added; the result passes only it', async () => {
+    const { p, after } = await plan(['v=spf1 ip4:0.0.0.0/0 -all']);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, `v=spf1 ip4:${SERVER_IP} -all`);
+    assert.ok(p.notes.some((n) => n.startsWith('Drops ip4:0.0.0.0/0: it covers every IPv4 address')), show(p, after));
+    assert.equal((await evaluate(after!)).result, 'pass');
+  });
+
+  test('ip6:::/0 and ip4:0.0.0.0/7 go too; ip4:17.0.0.0/8 (one network’s /8) stays', async () => {
+    const { p, after } = await plan([`v=spf1 ip6:::/0 ip4:0.0.0.0/7 ip4:17.0.0.0/8 ip4:${SERVER_IP} -all`]);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, `v=spf1 ip4:17.0.0.0/8 ip4:${SERVER_IP} -all`);
+  });
+
+  test('dnegcidr: -ip4 covering this server → this server’s IP goes before it, and check_host passes', async () => {
+    const spf = 'v=spf1 -ip4:203.0.113.0/28 include:_spf.google.com ~all';
+    assert.equal((await evaluate(spf)).result, 'fail');
+    const { p, after } = await plan([spf]);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, `v=spf1 ip4:${SERVER_IP} -ip4:203.0.113.0/28 include:_spf.google.com ~all`);
+    assert.ok(p.notes.some((n) => n.startsWith(`Adds ip4:${SERVER_IP} before -ip4:203.0.113.0/28`)), show(p, after));
+    assert.equal((await evaluate(after!)).result, 'pass');
+  });
+
+  test('a "-"/"~" term covering only this server is dropped (not kept beside an authorising copy)', async () => {
+    for (const q of ['-', '~', '?']) {
+      const { p, after } = await plan([`v=spf1 ${q}ip4:${SERVER_IP} include:_spf.google.com ~all`]);
+      assert.equal(p.blocked, undefined, show(p, after));
+      assert.equal(after, `v=spf1 include:_spf.google.com ip4:${SERVER_IP} ~all`, show(p, after));
+      assert.ok(p.notes.some((n) => n.startsWith(`Drops ${q}ip4:${SERVER_IP}: it covers only this server's IP`)), show(p, after));
+    }
+  });
+
+  test('~a where the domain’s A record is this server: the IP goes before it', async () => {
+    const extra: ZoneMap = { [D]: { A: [SERVER_IP] } };
+    const { p, after } = await plan(['v=spf1 ~a -all'], extra);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, `v=spf1 ip4:${SERVER_IP} ~a -all`);
+    assert.equal((await evaluate(after!, extra)).result, 'pass');
+  });
+});
+
+describe('SPF fix (QA 4): a/24, mx/24 and dual CIDR lengths are ordinary terms', () => {
+  test('daslash: a/24 mx/24 are kept (they authorise this server); the stale include goes; no IP is added', async () => {
+    const extra: ZoneMap = { [D]: { A: [SERVER_IP], MX: [{ priority: 10, exchange: 'server1.newhost.example' }] } };
+    const { p, after } = await plan(['v=spf1 a/24 mx/24 include:websitewelcome.com -all'], extra);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, 'v=spf1 a/24 mx/24 -all');
+    assert.equal((await evaluate(after!, extra)).result, 'pass');
+  });
+
+  test('a:host/24, mx//64 and a/24//64 are not offered for removal as unreadable, and stay when selected', async () => {
+    const extra: ZoneMap = { [D]: { A: [SERVER_IP], MX: [{ priority: 10, exchange: 'server1.newhost.example' }] } };
+    const terms = ['a:server1.newhost.example/24', 'mx//64', 'a/24//64'];
+    const { p, after } = await plan([`v=spf1 ${terms.join(' ')} -all`], extra, {}, terms);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, null, `nothing to change\n${show(p, after)}`);
+    for (const t of terms) assert.ok(p.notes.some((n) => n.startsWith(`Keeps ${t} although you selected it`)), `${t}\n${show(p, after)}`);
+  });
+});
