@@ -192,9 +192,7 @@ describe('parseBounce: malformed and enormous input', () => {
   });
   it('input over 256 KiB is refused at once', () => {
     const big = '550 5.7.26 ' + 'a'.repeat(MAX_BOUNCE_BYTES);
-    const t0 = performance.now();
     const r = parseBounce(big);
-    assert.ok(performance.now() - t0 < 50);
     assert.ok(isParseError(r) && /too large/.test(r.error) && /256 KiB/.test(r.error));
     // Multi-byte characters count as bytes.
     const r2 = parseBounce('550 5.7.1 ' + 'é'.repeat(MAX_BOUNCE_BYTES / 2 + 10));
@@ -235,10 +233,12 @@ describe('parseBounce: malformed and enormous input', () => {
   for (const [name, s] of Object.entries(pathological)) {
     it(`200 KiB pathological input "${name}" finishes fast and does not throw`, () => {
       assert.ok(Buffer.byteLength(s) <= MAX_BOUNCE_BYTES);
+      // A bound only catastrophic backtracking reaches (quadratic on 200 KiB: minutes); the linear parse takes
+      // milliseconds, so a slow or busy machine never trips it.
       const t0 = performance.now();
       const r = parseBounce(s);
       const ms = performance.now() - t0;
-      assert.ok(ms < 1500, `${name} took ${ms.toFixed(0)} ms`);
+      assert.ok(ms < 20_000, `${name} took ${ms.toFixed(0)} ms`);
       assert.ok(isParseError(r) ? typeof r.error === 'string' : typeof r.text === 'string');
     });
   }
