@@ -297,13 +297,17 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       continue;
     }
     i++;
+    const recTtl = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
     if (l.badEscape) {
+      // Not read, but its owner and TTL still carry over to the lines after it that leave them out.
       errors.push(badEscapeError(l));
+      lastOwner = owner;
+      lastTtl = recTtl;
       continue;
     }
     const rec: ParsedRecord = {
       name: owner,
-      ttl: ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl)),
+      ttl: recTtl,
       class: cls,
       type,
       rdata: toks.slice(i),
@@ -323,6 +327,8 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
         }
         if (l.badEscape) {
           errors.push(badEscapeError(l));
+          lastOwner = owner;
+          lastTtl = recTtl;
           continue;
         }
         rec.txt = strings;

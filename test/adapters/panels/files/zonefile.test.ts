@@ -346,3 +346,13 @@ test('\\DDD above 255 makes the line unreadable; a lone non-UTF-8 octet escape r
   const line = renderRecordLine({ name: 'x.test', ttl: 60, type: 'TXT', value: 'caf\udce9ok', txt: ['caf\udce9', 'ok'] });
   assert.deepEqual(parseZoneFile(line + '\n', 'x.test').records[0].txt, ['caf\udce9', 'ok']);
 });
+
+// A line skipped for such an escape still gives its owner (and TTL) to the next lines that leave theirs out: the next
+// record read as the apex's would be a record that is not there (a phantom apex SPF record).
+test('a line skipped for a bad escape keeps its owner and TTL for the lines after it', () => {
+  const z = parseZoneFile('foo 600 IN TXT "bad\\999"\n    IN TXT "v=spf1 -all"\n', 'ex.com');
+  assert.equal(z.errors.length, 1);
+  assert.deepEqual(z.records.map((r) => [r.name, r.ttl, r.txt]), [['foo.ex.com', 600, ['v=spf1 -all']]]);
+  const u = parseZoneFile('foo 600 IN TXT bad\\999\n    IN TXT "v=spf1 -all"\n', 'ex.com');
+  assert.deepEqual(u.records.map((r) => [r.name, r.ttl]), [['foo.ex.com', 600]]);
+});
