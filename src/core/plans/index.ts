@@ -105,7 +105,8 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
   const base = { domain: ctx.domain, check, mode, changes: p.changes, actions: p.actions ?? [], zoneVersion: zone.version, options };
   // A zone the panel will not write as it is, or a record type it does not write: nothing is applied (and no DKIM key
   // generated before a write that fails).
-  const writes = mode === 'apply' && p.changes.length + (p.actions?.length ?? 0) > 0;
+  // (A panel-only plan where DNS is served elsewhere writes no zone: the panel's copy of it does not stand in the way.)
+  const writes = mode === 'apply' && !panelOnly && p.changes.length + (p.actions?.length ?? 0) > 0;
   const blocked = p.blocked ?? (writes ? (ctx.zone.writeBlocked ?? unwritableChanges(capabilities, p.changes) ?? undefined) : undefined);
   return { ...base, planHash: hashPlan(base), notes, ...(blocked ? { blocked } : {}) };
 }

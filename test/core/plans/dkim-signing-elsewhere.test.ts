@@ -66,3 +66,14 @@ test('elsewhere, a previous host\'s key live: still records to publish there, an
   assert.equal(out.status, 'refused');
   assert.equal((await p.panel.readMailSettings(domain)).dkim.signing, false);
 });
+
+test('elsewhere, the panel-only plan is not blocked by a panel zone it does not write (a line that cannot be read there)', async () => {
+  const p = await scene('server');
+  p.writeZone(domain, p.zoneText(domain) + 'odd\tIN\tTXT\t"bad\\999"\n');
+  const off = (await p.findings(domain, 'dkim')).find((f) => f.rule === 'dkim.signing-off');
+  assert.equal(off?.fix, 'dkim');
+  const plan = await p.plan(domain, 'dkim');
+  assert.equal(plan.blocked, undefined, plan.blocked);
+  const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+  assert.equal(out.status, 'applied', JSON.stringify(out));
+});
