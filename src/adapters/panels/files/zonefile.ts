@@ -297,7 +297,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       continue;
     }
     i++;
-    const recTtl = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
+    const recTtl: number = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
     if (l.badEscape) {
       // Not read, but its owner and TTL still carry over to the lines after it that leave them out.
       errors.push(badEscapeError(l));
