@@ -404,6 +404,31 @@ class AuditClassifier implements Classifier {
     return C('unknown', ips.length ? `${host} resolves to ${ips.join(', ')}, which is not this server and matches nothing known` : `${host} has no address`);
   }
 
+  /**
+   * An `a`/`mx` term with a prefix length (`a/24`, `mx//64`): it matches every address in the networks of its host's
+   * addresses (RFC 7208 §5.6), so it is this server's when one of those networks holds a server IP; else `otherwise`
+   * (how its host alone was classified).
+   */
+  private async widened(term: string, t: Readonly<SpfTerm>, target: string, otherwise: Classification): Promise<Classification> {
+    const hosts: string[] = [];
+    if (t.mechanism === 'mx') {
+      const mx = await this.resolver.resolve(target, 'MX');
+      if (mx.status === 'ok') for (const m of mx.records) if (m.exchange && m.exchange !== '.') hosts.push(m.exchange);
+    } else hosts.push(target);
+    for (const h of hosts) {
+      for (const [type, bits] of [['A', t.cidr4], ['AAAA', t.cidr6]] as const) {
+        if (bits === undefined) continue;
+        const a = await this.resolver.resolve(h, type);
+        if (a.status !== 'ok') continue;
+        for (const ip of a.records as string[]) {
+          const inside = this.serverIps.filter((sip) => cidrContains(`${ip}/${bits}`, sip));
+          if (inside.length) return C('this-server', `${term}: ${h} resolves to ${ip}, whose /${bits} network holds this server's outbound IP ${inside.join(', ')}`);
+        }
+      }
+    }
+    return otherwise;
+  }
+
   /** An `mx` term: the domain's exchangers, classified as hosts. */
   private async mxTarget(target: string): Promise<Classification> {
     const mx = await this.resolver.resolve(target, 'MX');
@@ -475,7 +500,8 @@ class AuditClassifier implements Classifier {
       case 'mx': {
         const target = t.domainSpec ?? this.domain;
         // `a` and `a:<host>` classify the same host the same way; `mx` goes through the domain's exchangers.
-        return t.mechanism === 'a' ? this.host(target) : this.mxTarget(target);
+        const c = t.mechanism === 'a' ? this.host(target) : this.mxTarget(target);
+        return t.cidr4 === undefined && t.cidr6 === undefined ? c : c.then((x) => (x.class === 'this-server' ? x : this.widened(term, t, target, x)));
       }
       case 'include':
         // The domain's own record, included, never comes here (see redirect above).

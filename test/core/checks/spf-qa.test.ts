@@ -204,4 +204,21 @@ describe('spf check (QA 4): CIDR lengths on a and mx (RFC 7208 §5.6)', () => {
     for (const t of terms) assert.equal(one(fs, 'spf.term', t).classification?.class, 'this-server', rules(fs));
     assert.ok(!fs.some((x) => /not a term mailhealth can read/.test(x.message)), rules(fs));
   });
+
+  // The prefix length counts: a/24 of a host at 203.0.113.99 covers this server's 203.0.113.10 (it was classed by the
+  // host's own address, "not this server", and offered for removal — the one term that authorised the server).
+  test('a/24 and mx/24 whose host is another address in this server\'s /24: this server\'s, not an unknown term', async () => {
+    const near: ZoneMap = { [D]: { A: ['203.0.113.99'], MX: [{ priority: 10, exchange: 'mx.near.example' }] }, 'mx.near.example': { A: ['203.0.113.98'] } };
+    const fs = await check('v=spf1 a/24 mx/24 -all', {}, near);
+    for (const t of ['a/24', 'mx/24']) {
+      const f = one(fs, 'spf.term', t);
+      assert.equal(f.classification?.class, 'this-server', rules(fs));
+      assert.match(f.classification!.reason, /\/24 network holds this server's outbound IP 203\.0\.113\.10/);
+    }
+    assert.ok(!fs.some((x) => x.rule === 'spf.unknown-term'), rules(fs));
+    one(fs, 'spf.ok');
+    // Without the prefix the same hosts are not this server's.
+    const bare = await check('v=spf1 a mx -all', {}, near);
+    assert.ok(bare.some((x) => x.rule === 'spf.unknown-term' && x.subject === 'a'), rules(bare));
+  });
 });
