@@ -1,6 +1,6 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
-import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, type DmarcPolicy } from '../dmarc/record.js';
+import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, policyValue, type DmarcPolicy } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -26,7 +26,7 @@ export type OrganizationalPolicy =
 
 /** Where an inherited policy comes from, in words: "its sp=reject", "its p=quarantine", or a record without p= but with rua=. */
 export function inheritedFrom(o: Extract<OrganizationalPolicy, { state: 'applies' }>): string {
-  return o.tag === 'rua' ? `its record has no valid p= but a report address, which receivers read as p=none` : `its ${o.tag}=${o.policy}`;
+  return o.tag === 'rua' ? `its record has no valid p= or sp= but a report address, which receivers read as p=none` : `its ${o.tag}=${o.policy}`;
 }
 
 export async function organizationalPolicy(ctx: Pick<CheckContext, 'domain' | 'resolver'>): Promise<OrganizationalPolicy> {
@@ -38,6 +38,12 @@ export async function organizationalPolicy(ctx: Pick<CheckContext, 'domain' | 'r
   if (records.length === 0) return { state: 'none', org, answer };
   if (records.length > 1) return { state: 'none', org, answer, why: `${org} publishes ${records.length} DMARC records, so receivers apply none of them` };
   const rec = parseDmarcRecord(records[0]);
+  if (rec.tags.sp !== undefined && !policyValue(rec.tags.sp)) {
+    // RFC 7489 §6.6.3: an sp= that is not valid counts as a p= that is not: p=none with a valid report address, else
+    // no DMARC processing at all — never the p= beside it.
+    if (rec.rua.length > 0) return { state: 'applies', org, answer, policy: 'none', tag: 'rua', record: records[0] };
+    return { state: 'none', org, answer, why: `the DMARC record of ${org} has an invalid sp=${rec.tags.sp}, so receivers apply no policy to its subdomains` };
+  }
   if (!rec.subdomainPolicy) return { state: 'none', org, answer, why: `the DMARC record of ${org} applies no policy (${rec.errors.join('; ')})` };
   const tag = rec.tags.sp !== undefined && rec.tags.sp.toLowerCase() === rec.subdomainPolicy ? 'sp' : rec.tags.p !== undefined && rec.tags.p.toLowerCase() === rec.subdomainPolicy ? 'p' : 'rua';
   return { state: 'applies', org, answer, policy: rec.subdomainPolicy, tag, record: records[0] };

@@ -129,7 +129,7 @@ export function validPct(v: string): boolean {
   return /^\d{1,3}$/.test(v) && Number(v) <= 100;
 }
 
-function policyValue(v: string | undefined): DmarcPolicy | undefined {
+export function policyValue(v: string | undefined): DmarcPolicy | undefined {
   if (v === undefined) return undefined;
   const l = v.toLowerCase();
   return POLICIES.includes(l) ? (l as DmarcPolicy) : undefined;

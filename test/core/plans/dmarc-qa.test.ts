@@ -38,6 +38,8 @@ describe('DMARC fix on a domain that inherits its organizational domain’s poli
       ['v=DMARC1; p=none; sp=quarantine', /inherits p=quarantine from shop\.example \(its sp=quarantine\)/],
       ['v=DMARC1; p=reject; sp=none; rua=mailto:d@shop.example', /inherits p=none from shop\.example \(its sp=none\)/],
       ['v=DMARC1; rua=mailto:d@shop.example', /inherits p=none from shop\.example/],
+      // An invalid sp= with a valid report address: p=none (RFC 7489 §6.6.3), not the p=reject beside it.
+      ['v=DMARC1; p=reject; sp=bogus; rua=mailto:d@shop.example', /inherits p=none from shop\.example/],
     ] as const) {
       const ctx = checkContext(SUB, { '_dmarc.shop.example': { TXT: [[org]] } }, {}, []);
       assert.deepEqual(await rules(ctx), ['pass dmarc.inherited'], org);
@@ -66,10 +68,14 @@ describe('DMARC fix on a domain that inherits its organizational domain’s poli
     const none: ZoneMap = {};
     const several: ZoneMap = { '_dmarc.shop.example': { TXT: [['v=DMARC1; p=reject'], ['v=DMARC1; p=none']] } };
     const broken: ZoneMap = { '_dmarc.shop.example': { TXT: [['v=DMARC1; p=bogus']] } };
+    // RFC 7489 §6.6.3: an sp= that is not valid means no DMARC processing (without a report address) — not the p= beside
+    // it (it was read as "inherits p=reject": the audit passed and the fix published nothing).
+    const badSp: ZoneMap = { '_dmarc.shop.example': { TXT: [['v=DMARC1; p=reject; sp=bogus']] } };
     for (const [map, why] of [
       [none, null],
       [several, /shop\.example publishes 2 DMARC records, so receivers apply none of them/],
       [broken, /the DMARC record of shop\.example applies no policy/],
+      [badSp, /the DMARC record of shop\.example has an invalid sp=bogus, so receivers apply no policy to its subdomains/],
     ] as const) {
       const ctx = checkContext(SUB, map, {}, []);
       assert.deepEqual(await rules(ctx), ['warn dmarc.missing fix:dmarc']);
