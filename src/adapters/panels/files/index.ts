@@ -3,12 +3,14 @@
 //   zones/<domain>.db        the panel's copy of the zone, BIND master format
 //   dkim/<domain>.pem        the private key the server signs that domain with
 //   domains/<domain>.json    optional per-domain overrides {"mailRouting", "dkim", "ips"}
-// No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then write atomically.
+// No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then replace the file
+// atomically (temp file + rename, next to the real file when the zone is a symlink), one mailhealth writer at a time
+// per zone file (a lock file next to it): see writeZoneFile.
 import { isUtf8 } from 'node:buffer';
 import * as nodeCrypto from 'node:crypto';
 import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { checkDomain } from '../../../core/domain.js';
 import { decodeOctets, ESCAPED_OCTET, octetsOf } from '../../../core/octets.js';
 import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
@@ -258,21 +260,8 @@ export class FilesPanel implements Panel {
     }
     const check = parseZoneFile(out, domain);
     if (check.errors.length) throw new PanelError('invalid-zone', `the edited zone would not parse: ${check.errors[0]}`);
-    // Re-read just before the rename: refuse if someone wrote in between.
-    if (fileVersion(this.readText(domain)) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed during the write`);
-    const p = this.path('zones', domain, '.db');
-    const tmp = `${p}.mailhealth-${process.pid}.tmp`;
-    // The new file keeps the old one's mode, owner and group (a name server reading root:named 0640 zones must still
-    // read it); a chown that is not permitted (not root) leaves the writer's own.
-    const st = statSync(p);
-    writeFileSync(tmp, zoneOctets(out), { mode: st.mode & 0o7777 });
-    chmodSync(tmp, st.mode & 0o7777);
-    try {
-      chownSync(tmp, st.uid, st.gid);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
-    }
-    renameSync(tmp, p);
+    // `text` is the file as read (its version is the expected one): the write goes ahead only while it still is.
+    writeZoneFile(this.path('zones', domain, '.db'), domain, zoneOctets(text), zoneOctets(out));
     return { version: fileVersion(out) };
   }
 
@@ -388,6 +377,204 @@ export class FilesPanel implements Panel {
     mkdirSync(join(this.root, 'domains'), { recursive: true });
     writeFileSync(`${ovPath}.tmp`, JSON.stringify(ov, null, 2) + '\n');
     renameSync(`${ovPath}.tmp`, ovPath);
+  }
+}
+
+/**
+ * Replace the zone file at `p` with `data`, unless it no longer holds `expected` (PanelError 'stale', nothing written).
+ *
+ * - The file replaced is the real one: when `p` is a symlink (to the file the name server reads), the temp file is
+ *   written next to its target and renamed onto it, so the link stays a link to the updated file.
+ * - One mailhealth writer at a time per real file, whatever its history database: a lock file `<real>.mailhealth.lock`
+ *   created exclusively, holding the writer's pid (see takeZoneLock), removed when the write ends. A lock held by a live
+ *   process refuses the write (PanelError 'stale', "another mailhealth process is writing…", nothing written).
+ * - Under the lock: temp files `<real>.mailhealth-<pid>.tmp` (and `<p>.mailhealth-<pid>.tmp` next to a link) of dead
+ *   processes are removed; the temp file gets the old file's mode, owner and group; then the file is read again and
+ *   compared octet for octet with `expected`, and only the rename follows. A hand edit (which honours no lock) that
+ *   lands between that last read and the rename is still overwritten: that window cannot be closed without a lock
+ *   the editor would honour.
+ * - Any error after the temp file is started removes it (best effort; the error reported is the original one).
+ */
+function writeZoneFile(p: string, domain: string, expected: string | Buffer, data: string | Buffer): void {
+  const changed = () => new PanelError('stale', `the zone of ${domain} changed during the write`);
+  let real: string;
+  try {
+    real = realpathSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw changed(); // removed (or a dangling link) since the read
+    throw e;
+  }
+  const lock = takeZoneLock(real, domain);
+  try {
+    removeDeadTemps(real);
+    if (p !== real) removeDeadTemps(p); // left next to the link by versions that wrote there
+    const tmp = tempPath(real, process.pid);
+    // The new file keeps the old one's mode, owner and group (a name server reading root:named 0640 zones must still
+    // read it); a chown that is not permitted (not root) leaves the writer's own.
+    const st = statSync(real);
+    const want = typeof expected === 'string' ? Buffer.from(expected, 'utf8') : expected;
+    try {
+      writeFileSync(tmp, data, { mode: st.mode & 0o7777 });
+      chmodSync(tmp, st.mode & 0o7777);
+      try {
+        chownSync(tmp, st.uid, st.gid);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+      }
+      if (lockHolder(lock) !== process.pid) throw zoneBusy(domain, lock, lockHolder(lock)); // taken from us meanwhile
+      // The last re-read and compare, as late as it can be: only the rename follows.
+      if (!sameOctets(real, want)) throw changed();
+      renameSync(tmp, real);
+    } catch (e) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // best effort (already gone, or cannot be removed): the original error is the one to report
+      }
+      throw e;
+    }
+  } finally {
+    releaseZoneLock(lock);
+  }
+}
+
+/** The temp file a process writes a zone file's new text to before renaming it onto the file. */
+function tempPath(file: string, pid: number): string {
+  return `${file}.mailhealth-${pid}.tmp`;
+}
+
+/** Whether the file at `p` holds exactly `want` (false when it is gone). */
+function sameOctets(p: string, want: Buffer): boolean {
+  try {
+    return readFileSync(p).equals(want);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/** Whether a process with this pid exists (one of another user's too: EPERM); only ESRCH says it does not. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/** The zone locks this process holds (its writes are synchronous; a second FilesPanel in it must still be refused). */
+const heldZoneLocks = new Set<string>();
+
+/**
+ * The pid a lock file holds: a number; null when it holds no pid (empty or garbled); undefined when the file is gone.
+ */
+function lockHolder(lock: string): number | null | undefined {
+  let text: string;
+  try {
+    text = readFileSync(lock, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  const m = /^([1-9][0-9]{0,9})\n?$/.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * Whether a lock held by `holder` is left over: a process that no longer exists, or this very process when it does not
+ * hold that lock (a release that failed, or a pid reused after a crash, as in a container where it is always the same).
+ * A lock that holds no pid is not: it is refused, and the message says to remove it if no mailhealth is writing.
+ */
+function isLeftOver(holder: number | null, lock: string): boolean {
+  if (holder === null) return false;
+  return holder === process.pid ? !heldZoneLocks.has(lock) : !isAlive(holder);
+}
+
+function zoneBusy(domain: string, lock: string, holder: number | null | undefined): PanelError {
+  const who = typeof holder === 'number' ? ` (pid ${holder})` : '';
+  return new PanelError(
+    'stale',
+    `another mailhealth process${who} is writing the zone of ${domain}; try again — nothing was written (if no mailhealth process is writing it, remove ${lock})`,
+  );
+}
+
+/**
+ * Take the lock file of a zone file (`<real>.mailhealth.lock`, returned): created exclusively ('wx'), holding this
+ * process's pid. A lock left over by a process that is gone (isLeftOver) is taken over: moved aside atomically (onto
+ * this process's temp name, so a crash right there leaves a temp file of a dead process, removed like any other), and
+ * deleted only if what was moved is still left over — another writer may have taken it over in between: then its lock
+ * is put back and the write refused. A lock held by a live process: PanelError 'stale' (zoneBusy), nothing written.
+ */
+function takeZoneLock(real: string, domain: string): string {
+  const lock = `${real}.mailhealth.lock`;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      heldZoneLocks.add(lock);
+      return lock;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = lockHolder(lock);
+    if (holder === undefined) continue; // released meanwhile
+    if (!isLeftOver(holder, lock)) throw zoneBusy(domain, lock, holder);
+    const aside = tempPath(real, process.pid);
+    try {
+      renameSync(lock, aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // another writer took it over first
+      throw e;
+    }
+    const moved = lockHolder(aside);
+    if (moved !== undefined && !isLeftOver(moved, lock)) {
+      // A live writer's lock, taken just before ours moved it: put it back (unless yet another lock exists now).
+      try {
+        linkSync(aside, lock);
+      } catch {
+        // another lock is there: that writer holds the zone; the one moved finds its lock gone and refuses its write
+      }
+      unlinkSync(aside);
+      throw zoneBusy(domain, lock, moved);
+    }
+    try {
+      unlinkSync(aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  throw zoneBusy(domain, lock, lockHolder(lock));
+}
+
+/** Release a lock taken by takeZoneLock: removed if it still holds this process's pid (best effort). */
+function releaseZoneLock(lock: string): void {
+  heldZoneLocks.delete(lock);
+  try {
+    if (lockHolder(lock) === process.pid) unlinkSync(lock);
+  } catch {
+    // left in place: the next write takes it over (this pid, not held)
+  }
+}
+
+/** Remove the temp files `<file>.mailhealth-<pid>.tmp` of processes that no longer exist (best effort). */
+function removeDeadTemps(file: string): void {
+  const dir = dirname(file);
+  const prefix = `${basename(file)}.mailhealth-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = name.slice(prefix.length, -'.tmp'.length);
+    if (!/^[1-9][0-9]{0,9}$/.test(pid) || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    try {
+      unlinkSync(join(dir, name));
+    } catch {
+      // best effort: another writer may have removed it first
+    }
   }
 }
 
