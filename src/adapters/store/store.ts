@@ -5,7 +5,8 @@
 // BEGIN IMMEDIATE transaction, so a crash, a busy database or a thrown error never leaves half a write.
 // SQLite errors surface as StoreError with a code the surfaces can explain:
 //   corrupt   the file is not a (mailhealth) database
-//   locked    another process holds the database (busy_timeout ran out) or a named lock (withLock)
+//   locked    another process holds the database (busy_timeout ran out: SQLITE_BUSY) or a named lock (withLock —
+//             then the error's `heldLock` names the lock; a busy database leaves it undefined)
 //   io        the file or its directory cannot be created, read or written
 //   not-found a referenced run/change/job does not exist
 //   invalid   bad input (an unparseable timestamp, a non-JSON value, a constraint)
@@ -49,13 +50,19 @@ import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, 
 export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
 
 export class StoreError extends Error {
+  /**
+   * Set (code 'locked') when a named lock is held by someone else (withLock): another fix, another report run. Undefined
+   * for a busy database (another process's write transaction outlasted busy_timeout), which is also code 'locked'.
+   */
+  readonly heldLock?: string;
   constructor(
     public readonly code: StoreErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; heldLock?: string },
   ) {
-    super(message, options);
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'StoreError';
+    if (options?.heldLock !== undefined) this.heldLock = options.heldLock;
   }
 }
 
@@ -914,14 +921,7 @@ export class Store {
     this.write(() => {
       const row = this.st(`SELECT * FROM changes WHERE id = ?`).get(id) as ChangeRow | undefined;
       if (!row) throw new StoreError('not-found', `change ${id} does not exist`);
-      this.st(`UPDATE changes SET status = ?, zone_version_after = ?, verified = ?, error = ?, updated_at = ? WHERE id = ?`).run(
-        outcome.status,
-        outcome.zoneVersionAfter !== undefined ? outcome.zoneVersionAfter : row.zone_version_after,
-        outcome.verified !== undefined ? outcome.verified : row.verified,
-        outcome.error !== undefined ? outcome.error : row.error,
-        this.iso(),
-        id,
-      );
+      this.updateOutcome(row, outcome);
     });
   }
 
@@ -968,6 +968,8 @@ export class Store {
   /**
    * Links change `id` to the change that undid it. Leaves `status` alone (set 'reverted' through recordOutcome
    * if that is wanted). A change can be undone once: a second, different undo throws StoreError('invalid').
+   * An undo's own bookkeeping uses recordUndone, which does the undo's outcome, this link and 'reverted' in one
+   * transaction.
    */
   markUndone(id: number, undoChangeId: number): void {
     this.write(() => {
@@ -978,6 +980,114 @@ export class Store {
       }
       this.st(`UPDATE changes SET undone_by = ?, updated_at = ? WHERE id = ?`).run(undoChangeId, this.iso(), id);
     });
+  }
+
+  /**
+   * Records the outcome of change `id` only if it is still an open intent — read and write in one transaction, so an
+   * outcome another process recorded meanwhile (reconcile settling a fix whose lease ran out) is never overwritten.
+   * False when it was no longer an intent (nothing written). Fields left out keep their stored values.
+   */
+  settleIntent(id: number, outcome: OutcomeInput): boolean {
+    return this.write(() => {
+      const row = this.st(`SELECT * FROM changes WHERE id = ?`).get(id) as ChangeRow | undefined;
+      if (!row) throw new StoreError('not-found', `change ${id} does not exist`);
+      if (row.status !== 'intent') return false;
+      this.updateOutcome(row, outcome);
+      return true;
+    });
+  }
+
+  /**
+   * An undo that was written: the undo (change `undoId`, still an open intent) applied, and the change it undoes linked
+   * to it (undone_by) and reverted — the three writes in one transaction, so a crash or a busy database never leaves
+   * the undo applied while the change it undid still reads applied and undoable. False (nothing written) when the undo
+   * was no longer an open intent. A change undone by another undo already: StoreError('invalid'), nothing written.
+   */
+  recordUndone(undoId: number, outcome: { zoneVersionAfter?: string | null; verified?: Verified | null; error?: string | null } = {}): boolean {
+    return this.write(() => {
+      const row = this.st(`SELECT * FROM changes WHERE id = ?`).get(undoId) as ChangeRow | undefined;
+      if (!row) throw new StoreError('not-found', `change ${undoId} does not exist`);
+      if (row.undo_of === null) throw new StoreError('invalid', `change ${undoId} is not an undo`);
+      if (row.status !== 'intent') return false;
+      this.updateOutcome(row, { status: 'applied', ...outcome });
+      this.markReverted(row.undo_of, undoId);
+      return true;
+    });
+  }
+
+  /**
+   * A write that reached the zone after its intent had been settled by someone else (its fix outlasted the lock's
+   * lease and reconcile closed it from the zone as it was then): the record is corrected, in one transaction and only
+   * while its status is still `expected` (false, nothing written, otherwise). `note` goes before the earlier error
+   * text, which is kept. `reopen`: the zone holds the write — status 'applied' (and for an undo, the change it undoes
+   * linked and reverted), so the history says what the zone holds and undo works; else the status stays.
+   */
+  recordLateWrite(id: number, late: { expected: ChangeStatus; reopen: boolean; zoneVersionAfter?: string | null; note: string }): boolean {
+    return this.write(() => {
+      const row = this.st(`SELECT * FROM changes WHERE id = ?`).get(id) as ChangeRow | undefined;
+      if (!row) throw new StoreError('not-found', `change ${id} does not exist`);
+      if (row.status !== late.expected) return false;
+      const error = row.error ? `${late.note} — earlier: ${row.error}` : late.note;
+      if (!late.reopen) {
+        this.updateOutcome(row, { status: row.status as OutcomeInput['status'], error });
+        return true;
+      }
+      this.updateOutcome(row, { status: 'applied', error, ...(late.zoneVersionAfter !== undefined ? { zoneVersionAfter: late.zoneVersionAfter } : {}) });
+      if (row.undo_of !== null) this.markReverted(row.undo_of, id);
+      return true;
+    });
+  }
+
+  /**
+   * Repairs what an undo interrupted between its own outcome and the marking of the change it undid left (written by
+   * versions that made those separate writes): an applied undo whose change is not linked to it, or linked but still
+   * 'applied', gets it linked and 'reverted'. One transaction; returns the pairs it repaired (usually none).
+   */
+  repairUndoLinks(): { undoId: number; changeId: number }[] {
+    return this.write(() => {
+      const rows = this.st(
+        `SELECT u.id AS undo_id, o.id AS change_id FROM changes u JOIN changes o ON o.id = u.undo_of
+         WHERE u.undo_of IS NOT NULL AND u.status = 'applied' AND o.status IN ('applied', 'reverted')
+           AND ((o.undone_by IS NULL) OR (o.undone_by = u.id AND o.status = 'applied'))
+         ORDER BY u.id`,
+      ).all() as { undo_id: number; change_id: number }[];
+      const out: { undoId: number; changeId: number }[] = [];
+      for (const r of rows) {
+        // Two applied undos of one change (never made by mailhealth): the first links it, the second is left alone.
+        const cur = this.st(`SELECT undone_by FROM changes WHERE id = ?`).get(r.change_id) as { undone_by: number | null };
+        if (cur.undone_by !== null && cur.undone_by !== r.undo_id) continue;
+        this.markReverted(r.change_id, r.undo_id, `undone by change ${r.undo_id} (its undo had been interrupted before this change was marked; repaired)`);
+        out.push({ undoId: r.undo_id, changeId: r.change_id });
+      }
+      return out;
+    });
+  }
+
+  /** UPDATE of a change's outcome columns from `row` (inside a write transaction). */
+  private updateOutcome(row: ChangeRow, outcome: OutcomeInput): void {
+    this.st(`UPDATE changes SET status = ?, zone_version_after = ?, verified = ?, error = ?, updated_at = ? WHERE id = ?`).run(
+      outcome.status,
+      outcome.zoneVersionAfter !== undefined ? outcome.zoneVersionAfter : row.zone_version_after,
+      outcome.verified !== undefined ? outcome.verified : row.verified,
+      outcome.error !== undefined ? outcome.error : row.error,
+      this.iso(),
+      row.id,
+    );
+  }
+
+  /** Links change `id` to its undo and marks it reverted (inside a write transaction); see markUndone. */
+  private markReverted(id: number, undoChangeId: number, error?: string): void {
+    const row = this.st(`SELECT undone_by, error FROM changes WHERE id = ?`).get(id) as { undone_by: number | null; error: string | null } | undefined;
+    if (!row) throw new StoreError('not-found', `change ${id} does not exist`);
+    if (row.undone_by !== null && row.undone_by !== undoChangeId) {
+      throw new StoreError('invalid', `change ${id} was already undone by change ${row.undone_by}`);
+    }
+    this.st(`UPDATE changes SET undone_by = ?, status = 'reverted', error = ?, updated_at = ? WHERE id = ?`).run(
+      undoChangeId,
+      error === undefined ? row.error : row.error ? `${error} — earlier: ${row.error}` : error,
+      this.iso(),
+      id,
+    );
   }
 
   setVerified(id: number, verified: Verified | null): void {
@@ -1006,16 +1116,16 @@ export class Store {
     });
   }
 
-  /** Extends a lease the owner still holds. False when it expired or someone else holds it. */
+  /**
+   * Extends the lease of a lock `owner` still holds, to ttlMs from now — one UPDATE … WHERE name AND owner. True also
+   * for a lease that ran out while nobody took the lock (the row is still the owner's: taking a lock rewrites its
+   * owner, releasing it deletes the row, so nobody held it in between). False when someone else took it since, it was
+   * released, or pruned — the holder lost it and must not act as if it still held it.
+   */
   renewLock(name: string, owner: string, ttlMs: number): boolean {
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `lock ttl must be a positive number of ms, got ${ttlMs}`);
     return this.write(() => {
-      const now = this.now();
-      const info = this.st(`UPDATE locks SET expires_at = ? WHERE name = ? AND owner = ? AND expires_at > ?`).run(
-        Math.ceil(now + ttlMs),
-        name,
-        owner,
-        now,
-      );
+      const info = this.st(`UPDATE locks SET expires_at = ? WHERE name = ? AND owner = ?`).run(Math.ceil(this.now() + ttlMs), name, owner);
       return info.changes === 1;
     });
   }
@@ -1060,7 +1170,7 @@ export class Store {
     if (!this.tryLock(name, owner, ttlMs)) {
       const holder = this.lockHolder(name);
       const who = holder ? `${holder.owner} until ${this.iso(holder.expiresAt)}` : 'another process';
-      throw new StoreError('locked', `"${name}" is busy: held by ${who}`);
+      throw new StoreError('locked', `"${name}" is busy: held by ${who}`, { heldLock: name });
     }
     try {
       return await fn();

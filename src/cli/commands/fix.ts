@@ -89,7 +89,7 @@ export function registerFixCommands(program: Command): void {
                 ...planJson(p),
                 status: outcome.status,
                 ...(outcome.status === 'applied'
-                  ? { changeId: outcome.changeId, verified: outcome.verified }
+                  ? { changeId: outcome.changeId, verified: outcome.verified, message: outcome.message }
                   : outcome.status === 'already'
                     ? { changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason }
                     : { reason: outcome.reason }),

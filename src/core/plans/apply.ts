@@ -52,10 +52,33 @@ export interface History {
   /** Who holds a lock now (optional: apply waits for a held domain lock only when it can tell it is not settling). */
   lockHolder?(name: string): { owner: string } | null;
   markUndone(id: number, undoChangeId: number): void;
+  /** Records the outcome only if the change is still an open intent (one transaction); false when it was settled meanwhile. */
+  settleIntent(id: number, outcome: { status: 'applied' | 'failed' | 'restored' | 'reverted'; zoneVersionAfter?: string | null; verified?: Verified | null; error?: string | null }): boolean;
+  /**
+   * An undo written: the undo (an open intent) applied, and the change it undoes marked undone and reverted — in one
+   * transaction. False (nothing written) when the undo was no longer an open intent.
+   */
+  recordUndone(undoId: number, outcome?: { zoneVersionAfter?: string | null; error?: string | null }): boolean;
+  /**
+   * A write that reached the zone after its intent had been settled by someone else: `note` recorded (before the earlier
+   * error text) and, with `reopen`, the change made applied again (an undo: its original reverted) — only while its
+   * status is still `expected`; false otherwise.
+   */
+  recordLateWrite(id: number, late: { expected: ChangeStatus; reopen: boolean; zoneVersionAfter?: string | null; note: string }): boolean;
+  /** Links and reverts the change of every applied undo an interrupted older undo left unmarked; the pairs repaired. */
+  repairUndoLinks(): { undoId: number; changeId: number }[];
+  /** A domain's changes, newest first (at most `limit`). */
+  changesForDomain(domain: string, limit?: number): StoredChange[];
   setVerified(id: number, verified: Verified): void;
+  /**
+   * Runs fn holding the lock. A lock someone else holds: throws an error with code 'locked' and `heldLock` (the lock's
+   * name); a busy database (another process's write transaction) is code 'locked' without `heldLock`.
+   */
   withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T>;
   /** Takes a lock for ttlMs without releasing it (it runs out); false when someone else holds it. */
   tryLock(name: string, owner: string, ttlMs: number): boolean;
+  /** Extends to ttlMs from now a lock `owner` still holds (nobody took it since); false when it was lost. */
+  renewLock(name: string, owner: string, ttlMs: number): boolean;
   /** Passes a held lock to newOwner for ttlMs from now, atomically; false when `owner` no longer holds it. */
   handOverLock(name: string, owner: string, newOwner: string, ttlMs: number): boolean;
 }
@@ -131,6 +154,132 @@ function keepLockedForSettling(domain: string, owner: string, history: History):
 }
 /** The lock owner's name while a write the panel never answered waits to be settled. */
 const SETTLING = 'settle-later';
+
+/** Another holder of a named lock (the store's withLock: code 'locked' with `heldLock`) — another fix on the domain. */
+function isHeldLock(e: unknown): boolean {
+  return (e as { code?: string } | null)?.code === 'locked' && typeof (e as { heldLock?: unknown }).heldLock === 'string';
+}
+/**
+ * The history database busy: another process's write transaction outlasted the store's busy timeout (code 'locked'
+ * without `heldLock`). Not another fix: a report run, a bulk audit, an admin's sqlite3 — nothing about the domain.
+ */
+function isDbBusy(e: unknown): boolean {
+  return (e as { code?: string } | null)?.code === 'locked' && !isHeldLock(e);
+}
+/** The words for a busy history database. */
+const DB_BUSY = 'the history database is busy (another mailhealth process is writing to it)';
+const minutes = (ms: number) => `${Math.round(ms / 60_000)} minutes`;
+/** "its 2-minute lock on D" (the lease, renewed before each write). */
+const itsLock = (domain: string) => `its ${Math.round(LOCK_TTL_MS / 60_000)}-minute lock on ${domain}`;
+/** How many times a record that must follow a write (its outcome) is tried while the database is busy. */
+const BUSY_ATTEMPTS = 4;
+
+/**
+ * A store write that must follow a panel write (its outcome): tried again a few times while the database is busy (each
+ * try already waits the store's busy timeout), so a short write by another process does not leave the change pending
+ * and the domain locked. Still busy: the busy error is thrown.
+ */
+async function throughBusy<T>(fn: () => T): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return fn();
+    } catch (e) {
+      if (!isDbBusy(e) || attempt >= BUSY_ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    }
+  }
+}
+
+/**
+ * Immediately before a panel write (a zone write, generating a DKIM key, having the panel start signing, putting records
+ * back): the domain's lock renewed for LOCK_TTL_MS from now, and the change's intent still open. A fix that stalled
+ * past its lease (a paused process, a hung disk) may have lost the domain meanwhile — reconcile settling its intent
+ * from the zone as it was then, another fix writing — and must not write: why, else null. (A busy database throws.)
+ */
+function leaseLost(deps: ApplyDeps, domain: string, owner: string, changeId: number | null): string | null {
+  // The intent first (the more telling reason: settled, and how), then the lease (renewed when still this fix's).
+  if (changeId !== null) {
+    const ch = deps.history.getChange(changeId);
+    if (ch?.status !== 'intent') return `change ${changeId} was settled meanwhile by another mailhealth process (${ch ? `as ${ch.status}` : 'it is gone from the history'}) while this fix outlasted ${itsLock(domain)}`;
+  }
+  if (!deps.history.renewLock(domainLock(domain), owner, LOCK_TTL_MS)) {
+    return `this fix outlasted ${itsLock(domain)} and another mailhealth process has taken the domain since`;
+  }
+  return null;
+}
+
+/** The names and types a change list touches, for "review the records at …". */
+function touched(changes: readonly Change[]): string {
+  return [...new Set(changes.map((c) => `${c.name} ${c.type}`))].join(', ');
+}
+
+/**
+ * A write that reached the zone although its intent had been settled by another process meanwhile: the fix outlasted
+ * its lease inside the panel's write (the one window the check just before the write leaves) and reconcile closed the
+ * intent from the zone as it was before the write landed. Never silent: what the zone holds now decides.
+ * - The change is 'applied' already (reconcile saw the write): null — the history is right.
+ * - The zone holds this change: the record is reopened as applied with a note (an undo: its change marked undone), so
+ *   the history says what the zone holds and the change can be undone. `ok` unless a change recorded on the domain since
+ *   no longer has its records in the zone (this late write may have overwritten it): then the reason names them.
+ * - It does not (edited since): the record keeps its status, with a note naming the records to review; not ok.
+ * A busy database throws (the caller says so).
+ */
+async function settleLateWrite(
+  changeId: number,
+  domain: string,
+  changes: Change[],
+  deps: ApplyDeps,
+): Promise<null | { ok: true; note: string } | { ok: false; reason: string }> {
+  const ch = deps.history.getChange(changeId);
+  if (!ch) return { ok: false, reason: `The zone of ${domain} was written, but change ${changeId} is gone from the history: review the records at ${touched(changes)}.` };
+  if (ch.status === 'applied' && ch.undoneBy === null) return null;
+  const zone = await deps.panel.readZone(domain).catch(() => null);
+  const was = `change ${changeId} had been settled as ${ch.status} by another mailhealth process before its write reached the zone (this fix outlasted ${itsLock(domain)} during the panel's write)`;
+  // Changes recorded on the domain since this one: once the lease had run out another fix could run, and a write that
+  // raced this one may have been overwritten by it.
+  const since = deps.history.changesForDomain(domain, 50).filter((c) => c.id > changeId && c.status === 'applied' && c.undoneBy === null && c.changes.length > 0);
+  const lost = since.filter((c) => zone === null || !holdsAfter(zone, c.changes));
+  const lostText = lost.length
+    ? `; change${lost.length > 1 ? 's' : ''} ${lost.map((c) => `#${c.id} (${c.check}: ${touched(c.changes)})`).join(', ')}, recorded on ${domain} since, no longer ${lost.length > 1 ? 'have' : 'has'} all ${lost.length > 1 ? 'their' : 'its'} records in the zone: this late write may have overwritten ${lost.length > 1 ? 'them' : 'it'} — review those records`
+    : '';
+  if (zone !== null && holdsAfter(zone, changes)) {
+    const note = `written late: ${was}; the zone holds this change, so it is recorded as applied${lostText}`;
+    if (!(await throughBusy(() => deps.history.recordLateWrite(changeId, { expected: ch.status, reopen: true, zoneVersionAfter: zone.version, note })))) {
+      return { ok: false, reason: `The zone of ${domain} was written late (${was}), and the history changed again meanwhile: review change ${changeId} and the records at ${touched(changes)}.` };
+    }
+    if (lost.length) return { ok: false, reason: `The zone of ${domain} was written late: ${was}. It holds this change, which is recorded as applied (change ${changeId}; it can be undone)${lostText}.` };
+    return { ok: true, note: `${was}; the zone holds it, and the history now records it as applied` };
+  }
+  const now = zone === null ? 'the zone could not be read to check it' : 'the zone does not hold this change now (edited since?)';
+  const note = `the zone was written late: ${was}; ${now} — review the records at ${touched(changes)}${lostText}`;
+  await throughBusy(() => deps.history.recordLateWrite(changeId, { expected: ch.status, reopen: false, note }));
+  return { ok: false, reason: `The zone of ${domain} was written late: ${was}; ${now}. Review the records at ${touched(changes)}${lostText}.` };
+}
+
+/** What to say when the outcome of a write could not be recorded because the history database stayed busy. */
+function busyAfterWrite(changeId: number, domain: string): string {
+  return (
+    `the zone was written, but its outcome could not be recorded yet: ${DB_BUSY}. The history shows change ${changeId} ` +
+    `as pending until mailhealth settles it from the zone: at the next fix or undo on ${domain}, or by the running ` +
+    `service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)})`
+  );
+}
+
+/** A late write (see settleLateWrite) whose record could not be corrected: the history database stayed busy. */
+function lateButBusy(changeId: number, domain: string, changes: Change[]): string {
+  return (
+    `The zone of ${domain} was written after change ${changeId} had been settled by another mailhealth process (this fix ` +
+    `outlasted ${itsLock(domain)}), and ${DB_BUSY}: the history could not be corrected and may ` +
+    `show change ${changeId} as not written although the zone holds it. Review change ${changeId} and the records at ${touched(changes)}.`
+  );
+}
+
+/** A fix that ended on a busy history database: its answer, given as is (never "another fix is running"). */
+class HistoryBusy extends Error {
+  constructor(readonly outcome: ApplyOutcome) {
+    super('history database busy');
+  }
+}
 
 function text(r: ZoneRecord): string {
   return r.txt ? r.txt.join('') : r.value;
@@ -306,6 +455,8 @@ export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<App
     try {
       outcome = await applyUnderLock(input, deps);
     } catch (e) {
+      // A busy history database is not another fix: its answer stands (and an intent of this very call is not "already").
+      if (e instanceof HistoryBusy) return e.outcome;
       if (!(e instanceof LockNotTaken)) throw e;
       locked = true;
       outcome = { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
@@ -328,6 +479,9 @@ class LockNotTaken extends Error {}
 async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
   const owner = lockOwner(deps.byUser);
   let entered = false;
+  // How far the fix got, for the answer when the history database turns out busy: the change recorded (if any), whether
+  // the zone may hold (part of) the write, whether the panel generated a key.
+  const progress: { changeId: number | null; written: 'no' | 'maybe' | 'yes'; key: boolean } = { changeId: null, written: 'no', key: false };
   try {
     const outcome = await deps.history.withLock(domainLock(input.domain), owner, LOCK_TTL_MS, async () => {
       entered = true;
@@ -345,7 +499,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       if (plan.mode !== 'apply') return { status: 'refused' as const, reason: "This server's DNS is not the live one: publish the records at the real DNS host instead.", newPlan: plan, why: 'elsewhere' as const };
       if (plan.changes.length === 0 && plan.actions.length === 0) return { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan, why: 'nothing' as const };
 
-      if (plan.actions.some((a) => a.kind === 'refresh-dkim')) return await startSigning(input.domain, plan, owner, deps);
+      if (plan.actions.some((a) => a.kind === 'refresh-dkim')) return await startSigning(input.domain, plan, owner, deps, progress);
 
       let changes = plan.changes;
       let zoneVersion = plan.zoneVersion;
@@ -353,12 +507,17 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       // with what happened if the fix stops there.
       let keyIntent: number | null = null;
       const stopKeyFix = (error: string) => {
-        if (keyIntent !== null) deps.history.recordOutcome(keyIntent, { status: 'failed', error });
+        if (keyIntent !== null) deps.history.settleIntent(keyIntent, { status: 'failed', error });
       };
       if (plan.actions.some((a) => a.kind === 'generate-dkim')) {
         if (!deps.panel.generateDkim) return { status: 'refused' as const, reason: `The ${deps.panel.kind} panel cannot generate DKIM keys: create one in the panel.` };
         keyIntent = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
-        const generated = await generateKey(input.domain, plan.zoneVersion, changes, deps);
+        progress.changeId = keyIntent;
+        const ki = keyIntent;
+        const generated = await generateKey(input.domain, plan.zoneVersion, changes, deps, {
+          beforeWrite: () => leaseLost(deps, input.domain, owner, ki),
+          generated: () => (progress.key = true),
+        });
         if ('refused' in generated) {
           stopKeyFix(`refused: ${generated.refused}`);
           return { status: 'refused' as const, reason: generated.refused };
@@ -394,9 +553,20 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         changeId = keyIntent;
       } else {
         changeId = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
+        progress.changeId = changeId;
       }
       deps.crashPoint?.('after-intent');
+      // Immediately before the write: still the domain's lock holder, the intent still open — else nothing is written.
+      const lost = leaseLost(deps, input.domain, owner, changeId);
+      if (lost) {
+        const reason = withKey(`Not written: ${lost}. Nothing was written to the zone; preview the fix again.`);
+        deps.history.settleIntent(changeId, { status: 'failed', error: `refused before the write: ${lost}; nothing was written` });
+        return { status: 'refused' as const, reason };
+      }
       let after: string | null = null;
+      /** Recorded already (the zone re-checked after a failed write turned out to hold the whole change). */
+      let recorded = false;
+      progress.written = 'maybe';
       try {
         after = (await deps.panel.applyChanges(input.domain, changes, zoneVersion)).version;
       } catch (e) {
@@ -411,14 +581,15 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         // An adapter that undoes its own steps says what of the write it could not undo (PartialWriteError).
         const left = e instanceof PartialWriteError ? e.leftWritten : null;
         if (e instanceof PanelError && e.code === 'stale' && !left?.length) {
-          deps.history.recordOutcome(changeId, { status: 'failed', error: withKey(`refused: ${e.message}`) });
+          progress.written = 'no';
+          deps.history.settleIntent(changeId, { status: 'failed', error: withKey(`refused: ${e.message}`) });
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
           return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
         }
         const reason = (e as Error).message;
         if (left) {
           // Only what this write left in the zone is put back; a record missing for another reason stays missing.
-          const outcome = await settleLeftovers(changeId, input.domain, left, withKey(reason), deps);
+          const outcome = await settleLeftovers(changeId, input.domain, left, withKey(reason), owner, deps);
           const more = outcome === 'restored' ? ' — the records written before the failure were put back' : outcome === 'review' ? ' — some records this write changed could not be put back; see history' : '';
           return { status: 'failed' as const, changeId, reason: withKey(reason + more) };
         }
@@ -429,8 +600,9 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         try {
           const pending = deps.history.getChange(changeId);
           // The panel's own write failed: part of it may be in the zone whatever kind of panel it is.
-          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, true);
+          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
         } catch (re) {
+          if (isDbBusy(re)) throw re;
           return { status: 'failed' as const, changeId, reason: withKey(`${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start`) };
         }
         const outcome = found[0]?.outcome;
@@ -439,22 +611,75 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
           return { status: 'failed' as const, changeId, reason: withKey(reason + more) };
         }
         // The zone holds the whole change after all: carry on as applied (the outcome is recorded).
+        recorded = true;
       }
+      progress.written = 'yes';
       deps.crashPoint?.('after-write');
-      if (deps.history.getChange(changeId)?.status === 'intent') deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter: after });
+      // The outcome, only onto the open intent (one transaction). Closed meanwhile — the fix outlasted its lease during
+      // the panel's write and another process settled it from the zone as it was before — the late write is recorded
+      // for what it is (settleLateWrite), never silently left as "failed".
+      let late: string | null = null;
+      let busy = false;
+      let open = true;
+      try {
+        if (!recorded) open = await throughBusy(() => deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after }));
+      } catch (e) {
+        if (!isDbBusy(e)) throw e;
+        busy = true;
+      }
+      if (!open) {
+        let settled: Awaited<ReturnType<typeof settleLateWrite>>;
+        try {
+          settled = await settleLateWrite(changeId, input.domain, changes, deps);
+        } catch (e) {
+          if (!isDbBusy(e)) throw e;
+          return { status: 'failed' as const, changeId, reason: withKey(lateButBusy(changeId, input.domain, changes)) };
+        }
+        if (settled && !settled.ok) return { status: 'failed' as const, changeId, reason: withKey(settled.reason) };
+        if (settled) late = settled.note;
+      }
       const verified = await verify(input.domain, changes, deps).catch(() => 'propagating' as const);
-      deps.history.setVerified(changeId, verified);
-      const message = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
+      if (!busy) {
+        try {
+          deps.history.setVerified(changeId, verified);
+        } catch (e) {
+          if (!isDbBusy(e)) throw e; // the outcome is recorded; only the verification is missing (shown as not checked)
+        }
+      }
+      const base = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
+      const message = busy ? `${base} — ${busyAfterWrite(changeId, input.domain)}` : late ? `${base} — late: ${late}` : base;
       return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message };
     });
     return outcome;
   } catch (e) {
-    if ((e as { code?: string }).code === 'locked') {
-      if (!entered) throw new LockNotTaken();
-      return { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
-    }
+    if (isHeldLock(e) && !entered) throw new LockNotTaken();
+    if (isDbBusy(e)) throw new HistoryBusy(busyOutcome(input.domain, progress));
+    // A 'locked' error from inside the fix that is not the history database: a lock of the panel's (never "another
+    // fix on the domain", which is only said when this fix could not take the domain's lock).
     throw e;
   }
+}
+
+/** The answer of a fix that stopped on a busy history database, from how far it got. */
+function busyOutcome(domain: string, progress: { changeId: number | null; written: 'no' | 'maybe' | 'yes'; key: boolean }): ApplyOutcome {
+  const id = progress.changeId;
+  const key = progress.key ? ' The panel has generated a new DKIM key for this fix and turned signing on; its record is not published: run the DKIM fix again.' : '';
+  if (progress.written === 'no') {
+    const pending = id !== null ? ` Change ${id} was recorded as about to be written; it stays pending until mailhealth checks the zone and closes it (nothing of it was written).` : '';
+    return { status: 'refused', reason: `The ${DB_BUSY.replace(/^the /, '')}: nothing was written to ${domain}'s zone.${pending}${key} Try again in a moment.` };
+  }
+  if (progress.written === 'maybe') {
+    return {
+      status: 'failed',
+      ...(id !== null ? { changeId: id } : {}),
+      reason: `The panel's write of change ${id} did not go through cleanly, and ${DB_BUSY}: what it left in ${domain}'s zone could not be checked and recorded. The history shows the change as pending until mailhealth checks the zone: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).${key}`,
+    };
+  }
+  return {
+    status: 'failed',
+    ...(id !== null ? { changeId: id } : {}),
+    reason: `The panel has carried out change ${id}, but its outcome could not be recorded yet: ${DB_BUSY}. The history shows it as pending until mailhealth settles it: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).${key}`,
+  };
 }
 
 /**
@@ -469,12 +694,17 @@ async function generateKey(
   planVersion: string,
   changes: Change[],
   deps: ApplyDeps,
+  hooks: { beforeWrite: () => string | null; generated: () => void },
 ): Promise<{ changes: Change[]; zoneVersion: string } | { refused: string } | { failed: string }> {
   const before = await deps.panel.readZone(domain);
   if (before.version !== planVersion) return { refused: 'The zone changed since the preview: preview the fix again.' };
   let publicKey: string | undefined;
+  // Generating a key is a write: the same check as before a zone write, immediately before it.
+  const lost = hooks.beforeWrite();
+  if (lost) return { refused: `Not written: ${lost}. No DKIM key was generated and nothing was written; preview the fix again.` };
   try {
     publicKey = (await deps.panel.generateDkim!(domain)).dkim.publicKey;
+    hooks.generated();
   } catch (e) {
     const now = await deps.panel.readZone(domain).catch(() => null);
     const untouched = now !== null && sameRecords(now, before);
@@ -541,14 +771,23 @@ export function inverseChanges(zone: Zone, changes: Change[]): { changes: Change
 }
 
 export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
+  // An undo interrupted by an older version between its outcome and the marking of this change: mark it first, so it
+  // is not undone twice (cheap: usually nothing to do; a busy database leaves it for next time).
+  try {
+    deps.history.repairUndoLinks();
+  } catch (e) {
+    if (!isDbBusy(e)) throw e;
+  }
   const ch = deps.history.getChange(changeId);
   if (!ch) return { status: 'refused', reason: `No change ${changeId} in the history.` };
   if (ch.status === 'intent') {
     return { status: 'refused', reason: stillRunningReason(changeId, ch.domain) };
   }
-  if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
   if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };
+  if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
   const owner = lockOwner(deps.byUser);
+  let undoId: number | null = null;
+  let written: 'no' | 'maybe' | 'yes' = 'no';
   try {
     const outcome = await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
       const zone = await deps.panel.readZone(ch.domain);
@@ -568,6 +807,14 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       const base = { domain: ch.domain, check: ch.check as FixKind, mode: 'apply' as const, changes: inv.changes, actions: [], zoneVersion: zone.version, options: {} };
       const plan: Plan = { ...base, planHash: hashPlan(base), notes: [`Undo of change ${changeId}.`] };
       const id = deps.history.recordIntent({ domain: ch.domain, check: ch.check, planHash: plan.planHash, zoneVersion: zone.version, changes: inv.changes, byUser: deps.byUser, undoOf: changeId });
+      undoId = id;
+      // Immediately before the write: still the domain's lock holder, the undo's intent still open.
+      const lost = leaseLost(deps, ch.domain, owner, id);
+      if (lost) {
+        deps.history.settleIntent(id, { status: 'failed', error: `refused before the write: ${lost}; nothing was written` });
+        return { status: 'refused' as const, reason: `Not undone: ${lost}. Nothing was written to the zone; try again.` };
+      }
+      written = 'maybe';
       let after: string;
       try {
         after = (await deps.panel.applyChanges(ch.domain, inv.changes, zone.version)).version;
@@ -580,20 +827,59 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
             reason: `${e.message}: whether the undo was written is not known yet. mailhealth checks the zone again in about ${Math.round(LOCK_TTL_MS / 60_000)} minutes (the history shows it as pending until then).`,
           };
         }
-        deps.history.recordOutcome(id, { status: 'failed', error: (e as Error).message });
+        deps.history.settleIntent(id, { status: 'failed', error: (e as Error).message });
         if (e instanceof PanelError && e.code === 'stale') return { status: 'refused' as const, reason: 'The zone changed while undoing; nothing was changed. Try again.' };
         return { status: 'failed' as const, changeId: id, reason: (e as Error).message };
       }
-      deps.history.recordOutcome(id, { status: 'applied', zoneVersionAfter: after });
-      deps.history.markUndone(changeId, id);
-      deps.history.recordOutcome(changeId, { status: 'reverted' });
+      written = 'yes';
+      // The undo applied and the change it undoes marked undone and reverted: one transaction (recordUndone).
+      let late: string | null = null;
+      let busy = false;
+      let open = true;
+      try {
+        open = await throughBusy(() => deps.history.recordUndone(id, { zoneVersionAfter: after }));
+      } catch (e) {
+        if (!isDbBusy(e)) throw e;
+        busy = true;
+      }
+      if (!open) {
+        let settled: Awaited<ReturnType<typeof settleLateWrite>>;
+        try {
+          settled = await settleLateWrite(id, ch.domain, inv.changes, deps);
+        } catch (e) {
+          if (!isDbBusy(e)) throw e;
+          return { status: 'failed' as const, changeId: id, reason: lateButBusy(id, ch.domain, inv.changes) };
+        }
+        if (settled && !settled.ok) return { status: 'failed' as const, changeId: id, reason: settled.reason };
+        if (settled) late = settled.note;
+      }
       const verified = await verify(ch.domain, inv.changes, deps).catch(() => 'propagating' as const);
-      deps.history.setVerified(id, verified);
-      return { status: 'applied' as const, changeId: id, verified, plan, message: verified === 'yes' ? 'undone' : 'undone — propagating' };
+      if (!busy) {
+        try {
+          deps.history.setVerified(id, verified);
+        } catch (e) {
+          if (!isDbBusy(e)) throw e;
+        }
+      }
+      const head = verified === 'yes' ? 'undone' : 'undone — propagating';
+      const message = busy ? `${head} — ${busyAfterWrite(id, ch.domain)}` : late ? `${head} — late: ${late}` : head;
+      return { status: 'applied' as const, changeId: id, verified, plan, message };
     });
     return outcome;
   } catch (e) {
-    if ((e as { code?: string }).code === 'locked') return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };
+    if (isHeldLock(e)) return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };
+    if (isDbBusy(e)) {
+      const domain = ch.domain;
+      if (written === 'no') {
+        const pending = undoId !== null ? ` The undo was recorded as change ${undoId}, about to be written; it stays pending until mailhealth checks the zone and closes it (nothing of it was written).` : '';
+        return { status: 'refused', reason: `The ${DB_BUSY.replace(/^the /, '')}: nothing was written to ${domain}'s zone.${pending} Try again in a moment.` };
+      }
+      return {
+        status: 'failed',
+        ...(undoId !== null ? { changeId: undoId } : {}),
+        reason: `${written === 'yes' ? `The undo (change ${undoId}) was written to ${domain}'s zone, but ${DB_BUSY}: its outcome could not be recorded.` : `The panel's write of the undo (change ${undoId}) did not go through cleanly, and ${DB_BUSY}: what it left in ${domain}'s zone could not be recorded.`} The history shows the undo as pending until mailhealth checks the zone: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).`,
+      };
+    }
     throw e;
   }
 }
@@ -606,12 +892,38 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
  * when it does not. A call the panel never answered leaves the intent open and the domain locked: reconcile settles it
  * later from whether the panel signs (reconcileOne), as after a crash.
  */
-async function startSigning(domain: string, plan: Plan, owner: string, deps: ApplyDeps): Promise<ApplyOutcome> {
+async function startSigning(
+  domain: string,
+  plan: Plan,
+  owner: string,
+  deps: ApplyDeps,
+  progress: { changeId: number | null; written: 'no' | 'maybe' | 'yes' },
+): Promise<ApplyOutcome> {
   if (!deps.panel.startDkimSigning) {
     return { status: 'refused', reason: `The ${deps.panel.kind} panel cannot be asked to start DKIM signing from here: turn DKIM signing on for ${domain} in the panel's DKIM settings.`, why: 'blocked' };
   }
   const changeId = deps.history.recordIntent({ domain, check: plan.check, planHash: plan.planHash, zoneVersion: plan.zoneVersion, changes: [], byUser: deps.byUser });
+  progress.changeId = changeId;
   deps.crashPoint?.('after-intent');
+  // Having the panel sign is a write: still the domain's lock holder, the intent still open — else nothing is asked.
+  const lost = leaseLost(deps, domain, owner, changeId);
+  if (lost) {
+    deps.history.settleIntent(changeId, { status: 'failed', error: `refused before asking the panel: ${lost}; nothing was changed` });
+    return { status: 'refused', reason: `Not done: ${lost}. The panel was not asked to sign and nothing was changed; preview the fix again.` };
+  }
+  progress.written = 'maybe';
+  /**
+   * The outcome onto the open intent. Settled meanwhile by another process (this fix outlasted its lease inside the
+   * panel's call): the record is corrected with what the panel did after all (recordLateWrite), and the note returned.
+   */
+  const close = async (outcome: { status: 'applied' | 'failed'; zoneVersionAfter?: string | null; verified?: Verified | null; error: string }): Promise<string | null> => {
+    if (await throughBusy(() => deps.history.settleIntent(changeId, outcome))) return null;
+    const cur = deps.history.getChange(changeId);
+    if (!cur || cur.status === outcome.status) return null;
+    const note = `late: change ${changeId} had been settled as ${cur.status} by another mailhealth process before the panel's answer (this fix outlasted ${itsLock(domain)}); what the panel did: ${outcome.error}`;
+    await throughBusy(() => deps.history.recordLateWrite(changeId, { expected: cur.status, reopen: outcome.status === 'applied', zoneVersionAfter: outcome.zoneVersionAfter, note }));
+    return note;
+  };
   let after: MailSettings;
   try {
     after = await deps.panel.startDkimSigning(domain);
@@ -628,9 +940,10 @@ async function startSigning(domain: string, plan: Plan, owner: string, deps: App
     const now = await deps.panel.readMailSettings(domain).catch(() => null);
     const state = now === null ? 'whether it signs now could not be read' : now.dkim.signing ? 'it signs now' : 'it still does not sign';
     const reason = `The panel could not start DKIM signing for ${domain} (${(e as Error).message}); ${state}. mailhealth changed no DNS record.`;
-    deps.history.recordOutcome(changeId, { status: 'failed', error: reason });
+    await close({ status: 'failed', error: reason });
     return { status: 'failed', changeId, reason };
   }
+  progress.written = 'yes';
   deps.crashPoint?.('after-write');
   const name = `${after.dkim.selector}._domainkey.${domain}`;
   if (!after.dkim.signing) {
@@ -638,21 +951,31 @@ async function startSigning(domain: string, plan: Plan, owner: string, deps: App
       after.dkim.startSigning === 'recheck'
         ? 'The panel checked the DKIM key again but still does not sign: its check reads public DNS, which may not show the key yet. Try again once DNS has caught up; nothing was changed.'
         : `The panel was asked to turn DKIM signing on for ${domain}, but its settings still show signing off; no DNS record was changed. Turn it on in the panel's DKIM settings.`;
-    deps.history.recordOutcome(changeId, { status: 'failed', error: reason });
+    await close({ status: 'failed', error: reason });
     return { status: 'failed', changeId, reason };
   }
   // Signing: with the key published at the selector? (A panel that made a new key on the way would sign with a key
   // whose record is not published — every signed message failing DKIM.)
   const verified = await verifySigning(domain, deps, after, plan.zoneVersion).catch((): Verified => 'propagating');
   const zoneVersionAfter = (await deps.panel.readZone(domain).catch(() => null))?.version ?? plan.zoneVersion;
+  /** The outcome recorded; a late note or a busy database said in the message. */
+  const recordApplied = async (error: string): Promise<string> => {
+    try {
+      const late = await close({ status: 'applied', zoneVersionAfter, verified, error });
+      return late ? ` — ${late}` : '';
+    } catch (e) {
+      if (!isDbBusy(e)) throw e;
+      return ` — the panel signs now, but ${DB_BUSY} and the outcome could not be recorded yet: the history shows change ${changeId} as pending until mailhealth settles it: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)})`;
+    }
+  };
   if (verified === 'no') {
     const note = `The panel signs ${domain}'s mail now, but not with the key published at ${name} (it may have made a new key): until that key is published, mail it signs fails DKIM. Preview and apply the DKIM fix again to publish it.`;
-    deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter, verified, error: note });
-    return { status: 'applied', changeId, verified, plan, message: `signing turned on, but not with the published key: ${note}` };
+    const more = await recordApplied(note);
+    return { status: 'applied', changeId, verified, plan, message: `signing turned on, but not with the published key: ${note}${more}` };
   }
   // What was done, for the history (the change lists no record).
-  deps.history.recordOutcome(changeId, { status: 'applied', zoneVersionAfter, verified, error: `the panel signs ${domain}'s mail now, with the DKIM key published at ${name}; no DNS record was changed` });
-  return { status: 'applied', changeId, verified, plan, message: verified === 'yes' ? 'signing turned on (the panel signs with the published key)' : 'signing turned on' };
+  const more = await recordApplied(`the panel signs ${domain}'s mail now, with the DKIM key published at ${name}; no DNS record was changed`);
+  return { status: 'applied', changeId, verified, plan, message: (verified === 'yes' ? 'signing turned on (the panel signs with the published key)' : 'signing turned on') + more };
 }
 
 /**
@@ -700,9 +1023,9 @@ function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
  * and nothing else: a record of the plan missing for another reason was removed by someone else and stays removed.
  * Closes the intent: 'not-written' (nothing left), 'restored', or 'review' (a step could not be put back: named).
  */
-async function settleLeftovers(changeId: number, domain: string, left: readonly Change[], reason: string, deps: ApplyDeps): Promise<'not-written' | 'restored' | 'review'> {
+async function settleLeftovers(changeId: number, domain: string, left: readonly Change[], reason: string, owner: string, deps: ApplyDeps): Promise<'not-written' | 'restored' | 'review'> {
   if (!left.length) {
-    deps.history.recordOutcome(changeId, { status: 'failed', error: `${reason} — every step the panel had taken was undone: nothing of this write is in the zone` });
+    deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — every step the panel had taken was undone: nothing of this write is in the zone` });
     return 'not-written';
   }
   const name = (r: ZoneRecord) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`;
@@ -721,14 +1044,19 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
     }
     if (!restore.length) {
       // The zone no longer shows any of those steps (taken back, or changed by someone else since): nothing to put back.
-      deps.history.recordOutcome(changeId, { status: 'failed', error: `${reason} — the zone no longer shows what this write had left (${steps.join('; ')}): nothing of this write is in it, nothing was written` });
+      deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — the zone no longer shows what this write had left (${steps.join('; ')}): nothing of this write is in it, nothing was written` });
       return 'not-written';
     }
+    // Putting records back is a write: the domain still this fix's, the intent still open — else it is left as it is
+    // (whoever holds the domain now settles the intent from the zone).
+    const lost = leaseLost(deps, domain, owner, changeId);
+    if (lost) throw new Error(`not put back: ${lost}`);
     const v = (await deps.panel.applyChanges(domain, restore, zone.version)).version;
-    deps.history.recordOutcome(changeId, { status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
+    deps.history.settleIntent(changeId, { status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
     return 'restored';
   } catch (e) {
-    deps.history.recordOutcome(changeId, { status: 'failed', error: `${reason} — partly written, and putting it back failed (${(e as Error).message}): review ${steps.join('; ')}` });
+    if (isDbBusy(e)) throw e;
+    deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — partly written, and putting it back failed (${(e as Error).message}): review ${steps.join('; ')}` });
     return 'review';
   }
 }
@@ -744,15 +1072,23 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
 export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<{ id: number; outcome: string }[]> {
   const out: { id: number; outcome: string }[] = [];
   const owner = lockOwner(deps.byUser);
+  // An undo an older version left half recorded (its outcome written, the change it undid not marked): marked now, in
+  // one transaction — cheap, usually nothing to do; a busy database leaves it for next time.
+  try {
+    deps.history.repairUndoLinks();
+  } catch (e) {
+    if (!isDbBusy(e)) throw e;
+  }
   for (const ch of deps.history.pendingIntents()) {
     try {
       await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
         // Re-read under the lock: an apply that held it may have closed this intent meanwhile.
         if (deps.history.getChange(ch.id)?.status !== 'intent') return;
-        await reconcileOne(ch, deps, out, when);
+        await reconcileOne(ch, deps, out, when, owner);
       });
     } catch (e) {
-      if ((e as { code?: string }).code === 'locked') out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });
+      // Only a domain lock held by someone else is "a fix running"; a busy history database is an error (tried again).
+      if (isHeldLock(e)) out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });
       else out.push({ id: ch.id, outcome: `error: ${(e as Error).message}` });
     }
   }
@@ -767,20 +1103,24 @@ async function reconcileOne(
   ch: StoredChange,
   deps: ApplyDeps,
   out: { id: number; outcome: string }[],
-  when = 'at start',
+  when: string,
+  owner: string,
   partial = deps.panel.capabilities.recordByRecordWrites === true,
 ): Promise<void> {
+  // Every outcome goes onto the intent only while it is still open (settleIntent): one recorded meanwhile by the fix
+  // itself (a write that outlasted its lease) is never overwritten.
+  const settle = (outcome: Parameters<History['settleIntent']>[1], result: string) => {
+    out.push({ id: ch.id, outcome: deps.history.settleIntent(ch.id, outcome) ? result : 'settled meanwhile' });
+  };
   if (!ch.changes.length) {
     // An intent with no record changes is the DKIM fix that only has the panel start signing with its published key
     // (startSigning): the zone cannot tell whether that happened; whether the panel signs now can.
     const settings = await deps.panel.readMailSettings(ch.domain);
     if (settings.dkim.signing) {
-      deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: ch.zoneVersionBefore, error: `reconciled ${when}: the panel signs now` });
-      deps.history.setVerified(ch.id, await verifySigning(ch.domain, deps, settings, ch.zoneVersionBefore ?? undefined).catch((): Verified => 'propagating'));
-      out.push({ id: ch.id, outcome: 'applied' });
+      const verified = await verifySigning(ch.domain, deps, settings, ch.zoneVersionBefore ?? undefined).catch((): Verified => 'propagating');
+      settle({ status: 'applied', zoneVersionAfter: ch.zoneVersionBefore, verified, error: `reconciled ${when}: the panel signs now` }, 'applied');
     } else {
-      deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the panel does not sign; no record was changed` });
-      out.push({ id: ch.id, outcome: 'not-written' });
+      settle({ status: 'failed', error: `reconciled ${when}: the panel does not sign; no record was changed` }, 'not-written');
     }
     return;
   }
@@ -788,43 +1128,37 @@ async function reconcileOne(
     // Stopped while the panel generated the key: the record was never written (its key was not known yet).
     const s = await deps.panel.readMailSettings(ch.domain).catch(() => null);
     const state = s?.dkim.signing && s.dkim.publicKey ? 'the panel has a key and signs with it, but its record may not be published — run the DKIM fix again' : 'no record was written — run the DKIM fix again';
-    deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: interrupted while the panel generated the DKIM key: ${state}` });
-    out.push({ id: ch.id, outcome: 'not-written' });
+    settle({ status: 'failed', error: `reconciled ${when}: interrupted while the panel generated the DKIM key: ${state}` }, 'not-written');
     return;
   }
   // A fix that had the panel generate a key (and turn signing on) says so whenever its record did not land.
   const keyNote = ch.changes.some((c) => c.keyGenerated) ? '; the panel had generated a new DKIM key for this fix and turned signing on, and its record may not be published: run the DKIM fix again' : '';
   const zone = await deps.panel.readZone(ch.domain);
   if (holdsAfter(zone, ch.changes)) {
-    deps.history.recordOutcome(ch.id, { status: 'applied', zoneVersionAfter: zone.version, error: `reconciled ${when}: the write had happened` });
-    if (ch.undoOf) {
-      deps.history.markUndone(ch.undoOf, ch.id);
-      deps.history.recordOutcome(ch.undoOf, { status: 'reverted' });
-    }
-    out.push({ id: ch.id, outcome: 'applied' });
+    const outcome = { zoneVersionAfter: zone.version, error: `reconciled ${when}: the write had happened` };
+    // An undo: applied, and the change it undid marked undone and reverted, in one transaction.
+    const open = ch.undoOf ? deps.history.recordUndone(ch.id, outcome) : deps.history.settleIntent(ch.id, { status: 'applied', ...outcome });
+    out.push({ id: ch.id, outcome: open ? 'applied' : 'settled meanwhile' });
     return;
   }
   if (holdsBefore(zone, ch.changes)) {
-    deps.history.recordOutcome(ch.id, { status: 'failed', error: `reconciled ${when}: the write never happened${keyNote}` });
-    out.push({ id: ch.id, outcome: 'not-written' });
+    settle({ status: 'failed', error: `reconciled ${when}: the write never happened${keyNote}` }, 'not-written');
     return;
   }
   const foreign = foreignRecords(zone, ch.changes);
   if (!partial && !foreign.length) {
-    deps.history.recordOutcome(ch.id, {
-      status: 'failed',
-      error: `reconciled ${when}: the zone holds neither the records before this write nor those after it, and the ${deps.panel.kind} panel writes a zone in one step — it was edited since; nothing was restored — review the records at ${[...new Set(ch.changes.map((c) => `${c.name} ${c.type}`))].join(', ')}${keyNote}`,
-    });
-    out.push({ id: ch.id, outcome: 'conflict' });
+    settle(
+      {
+        status: 'failed',
+        error: `reconciled ${when}: the zone holds neither the records before this write nor those after it, and the ${deps.panel.kind} panel writes a zone in one step — it was edited since; nothing was restored — review the records at ${touched(ch.changes)}${keyNote}`,
+      },
+      'conflict',
+    );
     return;
   }
   if (foreign.length) {
     const list = foreign.map((r) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`);
-    deps.history.recordOutcome(ch.id, {
-      status: 'failed',
-      error: `reconciled ${when}: the zone was edited since this write began (${list.join('; ')}); nothing was restored — review these records${keyNote}`,
-    });
-    out.push({ id: ch.id, outcome: 'conflict' });
+    settle({ status: 'failed', error: `reconciled ${when}: the zone was edited since this write began (${list.join('; ')}); nothing was restored — review these records${keyNote}` }, 'conflict');
   } else {
     // Partly written (panels that edit as delete+add): put the old records back.
     const restore: Change[] = [];
@@ -838,9 +1172,11 @@ async function reconcileOne(
         restore.push({ action: 'add', name: rest.name, type: rest.type, ttl: rest.ttl, before: null, after: rest });
       }
     }
+    // Putting the old records back is a write: the domain still held, the intent still open — else nothing is written.
+    const lost = leaseLost(deps, ch.domain, owner, ch.id);
+    if (lost) throw new Error(`the old records were not put back: ${lost}`);
     const v = await deps.panel.applyChanges(ch.domain, restore, zone.version);
-    deps.history.recordOutcome(ch.id, { status: 'restored', zoneVersionAfter: v.version, error: `reconciled ${when}: partly written, old records restored${keyNote}` });
-    out.push({ id: ch.id, outcome: 'restored' });
+    settle({ status: 'restored', zoneVersionAfter: v.version, error: `reconciled ${when}: partly written, old records restored${keyNote}` }, 'restored');
   }
 }
 
