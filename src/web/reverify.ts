@@ -26,7 +26,7 @@ export function cannotReverify(ch: ChangeRecord): string | null {
  */
 export async function reverify(deps: WebDeps, ch: ChangeRecord): Promise<Verified> {
   const verified = await withResolver(deps, (resolver) =>
-    verify(ch.domain, ch.changes, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store), now: deps.now }),
+    verify(ch.domain, ch.changes, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store), now: deps.now }, ch.zoneVersionBefore),
   ).catch((): Verified => 'propagating');
   deps.store.setVerified(ch.id, verified);
   return verified;

@@ -74,6 +74,8 @@ describe('mailhealth fix / undo / history', () => {
     assert.equal(t.changeId, j.changeId);
     assert.equal(t.changeStatus, 'applied');
     assert.match(t.reason, new RegExp(`already applied as change #${j.changeId}`));
+    assert.equal(t.planHash, preview.planHash, 'the preview\'s hash');
+    assert.deepEqual(t.changes, j.changes, 'the records that change wrote');
     assert.equal(play.zoneText('bakery.example'), zoneNow, 'nothing written');
   });
 

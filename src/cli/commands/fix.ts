@@ -83,10 +83,15 @@ export function registerFixCommands(program: Command): void {
         const outcome: ApplyOutcome = await applyPlan({ domain, check, planHash: o.planHash ?? plan.planHash, options }, deps);
         if (o.json) {
           const p = outcome.status === 'applied' ? outcome.plan : (outcome.status === 'refused' && outcome.newPlan) || plan;
+          // 'already': the change that applied this preview — its records and the preview's hash, not a plan made now.
+          const head =
+            outcome.status === 'already'
+              ? { domain, check, planHash: o.planHash ?? plan.planHash, changes: outcome.changes }
+              : planJson(p);
           process.stdout.write(
             jsonText(
               {
-                ...planJson(p),
+                ...head,
                 status: outcome.status,
                 ...(outcome.status === 'applied'
                   ? { changeId: outcome.changeId, verified: outcome.verified, message: outcome.message }

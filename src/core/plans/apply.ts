@@ -362,8 +362,10 @@ function holdsBefore(zone: Zone, changes: Change[]): boolean {
  * ('yes' only when every one serves the change — a secondary that has not transferred the new zone yet still hands
  * the old records to part of the world; one that does not answer leaves it 'propagating').
  */
-export async function verify(domain: string, changes: Change[], deps: AuditDeps): Promise<Verified> {
-  if (!changes.length) return verifySigning(domain, deps);
+export async function verify(domain: string, changes: Change[], deps: AuditDeps, zoneVersionBefore?: string | null): Promise<Verified> {
+  // A change with no record changes had the panel start signing: judged against the zone its plan was made from (live
+  // DNS when that was served elsewhere, see verifySigning).
+  if (!changes.length) return verifySigning(domain, deps, undefined, zoneVersionBefore ?? undefined);
   const zone = await deps.panel.readZone(domain);
   if (!holdsAfter(zone, changes)) return 'no';
   const settings = await deps.panel.readMailSettings(domain);
@@ -467,10 +469,20 @@ export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<App
     // (up to LOCK_TTL_MS) is not waited for.
     const wait = locked && Date.now() < waitUntil && deps.history.lockHolder?.(domainLock(input.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
     // A change still being written is waited for while the wait lasts (its outcome is the better answer).
+    // An applied change answers only while the zone is still as that change left it: an old preview sent again after
+    // the records were changed since is refused with the new plan, not "already applied".
+    if (same && same.status === 'applied' && !(await stillAsApplied(same, deps))) return outcome;
     if (same && (same.status === 'applied' || !wait)) return alreadyOutcome(same);
     if (!wait) return outcome;
     await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
   }
+}
+
+/** Is the zone still the one `ch` left (its version after the write)? A panel that cannot be read: not known, so no. */
+async function stillAsApplied(ch: StoredChange, deps: ApplyDeps): Promise<boolean> {
+  if (!ch.zoneVersionAfter) return false;
+  const zone = await deps.panel.readZone(ch.domain).catch(() => null);
+  return zone !== null && zone.version === ch.zoneVersionAfter;
 }
 
 /** The domain's lock was held by someone else: nothing ran (a 'locked' error from inside the fix is not this). */

@@ -8,7 +8,7 @@ import { createPublicKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import { applyPlan } from '../../../src/core/plans/apply.js';
+import { applyPlan, verify } from '../../../src/core/plans/apply.js';
 import { servedData, startPlay, type Play } from '../../helpers/fixplay.js';
 
 let play: Play | null = null;
@@ -56,6 +56,10 @@ test('elsewhere, the server key published live, signing off: the plan turns sign
   assert.equal((await p.panel.readMailSettings(domain)).dkim.signing, true);
   assert.equal(p.zoneText(domain), zoneBefore, 'no record written');
   assert.deepEqual((await p.findings(domain, 'dkim')).map((f) => f.rule).filter((r) => r.startsWith('dkim.signing') || r === 'dkim.ok'), ['dkim.ok']);
+  // "Verify again" (history's re-check, src/web/reverify.ts) judges it the same way: against live DNS, not the panel's
+  // copy of the zone nobody is served (found by review: it said "no").
+  const ch = p.store.getChange(out.changeId)!;
+  assert.equal(await verify(domain, ch.changes, p.deps(), ch.zoneVersionBefore), 'yes');
 });
 
 test('elsewhere, a previous host\'s key live: still records to publish there, and apply refuses (nothing changed)', async () => {

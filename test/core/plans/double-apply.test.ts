@@ -153,6 +153,22 @@ describe('the same preview applied twice', { timeout: 120_000 }, () => {
     assert.equal(again.why, 'changed');
   });
 
+  // Found by review: any applied change with the hash was named, however the zone had changed since — an old preview
+  // sent again after the record was broken again answered "already applied (verified: yes)".
+  test('the records changed since that change: the old preview is refused with the new plan, not "already applied"', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    const first = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(first.status, 'applied');
+    p.writeZone('bakery.example', p.zoneText('bakery.example').replace(/"v=spf1 [^"]*"/, '"v=spf1 +all"'));
+    p.refresh();
+    const again = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(again.status, 'refused', JSON.stringify(again));
+    if (again.status !== 'refused') return;
+    assert.equal(again.why, 'changed');
+    assert.ok(again.newPlan && again.newPlan.changes.length > 0, 'the new plan has a change to make');
+  });
+
   test('a change of another fix, or one that failed, is never named', async () => {
     const p = await start();
     const plan = await p.plan('bakery.example', 'spf');
