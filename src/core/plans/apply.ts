@@ -214,6 +214,45 @@ function touched(changes: readonly Change[]): string {
 }
 
 /**
+ * After a panel write (a fix's or an undo's): record the outcome onto the still-open intent (`record`, one transaction,
+ * retried through a busy history database), verify, and say what else the answer must tell. An intent closed meanwhile
+ * — the write outlasted its lease and another process settled it from the zone as it was before — gets the late write
+ * recorded for what it is (settleLateWrite), never silently left as "failed". `failed`: the answer's reason; else the
+ * verification and a note for the message (the outcome not recorded yet, or "late: …"), or null.
+ */
+async function afterWrite(changeId: number, domain: string, changes: Change[], record: () => boolean, deps: ApplyDeps): Promise<{ failed: string } | { verified: Verified; note: string | null }> {
+  let late: string | null = null;
+  let busy = false;
+  let open = true;
+  try {
+    open = await throughBusy(record);
+  } catch (e) {
+    if (!isDbBusy(e)) throw e;
+    busy = true;
+  }
+  if (!open) {
+    let settled: Awaited<ReturnType<typeof settleLateWrite>>;
+    try {
+      settled = await settleLateWrite(changeId, domain, changes, deps);
+    } catch (e) {
+      if (!isDbBusy(e)) throw e;
+      return { failed: lateButBusy(changeId, domain, changes) };
+    }
+    if (settled && !settled.ok) return { failed: settled.reason };
+    if (settled) late = settled.note;
+  }
+  const verified = await verify(domain, changes, deps).catch(() => 'propagating' as const);
+  if (!busy) {
+    try {
+      deps.history.setVerified(changeId, verified);
+    } catch (e) {
+      if (!isDbBusy(e)) throw e; // the outcome is recorded; only the verification is missing (shown as not checked)
+    }
+  }
+  return { verified, note: busy ? busyAfterWrite(changeId, domain) : late ? `late: ${late}` : null };
+}
+
+/**
  * A write that reached the zone although its intent had been settled by another process meanwhile: the fix outlasted
  * its lease inside the panel's write (the one window the check just before the write leaves) and reconcile closed the
  * intent from the zone as it was before the write landed. Never silent: what the zone holds now decides.
@@ -627,39 +666,11 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       }
       progress.written = 'yes';
       deps.crashPoint?.('after-write');
-      // The outcome, only onto the open intent (one transaction). Closed meanwhile — the fix outlasted its lease during
-      // the panel's write and another process settled it from the zone as it was before — the late write is recorded
-      // for what it is (settleLateWrite), never silently left as "failed".
-      let late: string | null = null;
-      let busy = false;
-      let open = true;
-      try {
-        if (!recorded) open = await throughBusy(() => deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after }));
-      } catch (e) {
-        if (!isDbBusy(e)) throw e;
-        busy = true;
-      }
-      if (!open) {
-        let settled: Awaited<ReturnType<typeof settleLateWrite>>;
-        try {
-          settled = await settleLateWrite(changeId, input.domain, changes, deps);
-        } catch (e) {
-          if (!isDbBusy(e)) throw e;
-          return { status: 'failed' as const, changeId, reason: withKey(lateButBusy(changeId, input.domain, changes)) };
-        }
-        if (settled && !settled.ok) return { status: 'failed' as const, changeId, reason: withKey(settled.reason) };
-        if (settled) late = settled.note;
-      }
-      const verified = await verify(input.domain, changes, deps).catch(() => 'propagating' as const);
-      if (!busy) {
-        try {
-          deps.history.setVerified(changeId, verified);
-        } catch (e) {
-          if (!isDbBusy(e)) throw e; // the outcome is recorded; only the verification is missing (shown as not checked)
-        }
-      }
+      const done = await afterWrite(changeId, input.domain, changes, () => recorded || deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after }), deps);
+      if ('failed' in done) return { status: 'failed' as const, changeId, reason: withKey(done.failed) };
+      const { verified } = done;
       const base = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
-      const message = busy ? `${base} — ${busyAfterWrite(changeId, input.domain)}` : late ? `${base} — late: ${late}` : base;
+      const message = done.note ? `${base} — ${done.note}` : base;
       return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message };
     });
     return outcome;
@@ -845,36 +856,11 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       }
       written = 'yes';
       // The undo applied and the change it undoes marked undone and reverted: one transaction (recordUndone).
-      let late: string | null = null;
-      let busy = false;
-      let open = true;
-      try {
-        open = await throughBusy(() => deps.history.recordUndone(id, { zoneVersionAfter: after }));
-      } catch (e) {
-        if (!isDbBusy(e)) throw e;
-        busy = true;
-      }
-      if (!open) {
-        let settled: Awaited<ReturnType<typeof settleLateWrite>>;
-        try {
-          settled = await settleLateWrite(id, ch.domain, inv.changes, deps);
-        } catch (e) {
-          if (!isDbBusy(e)) throw e;
-          return { status: 'failed' as const, changeId: id, reason: lateButBusy(id, ch.domain, inv.changes) };
-        }
-        if (settled && !settled.ok) return { status: 'failed' as const, changeId: id, reason: settled.reason };
-        if (settled) late = settled.note;
-      }
-      const verified = await verify(ch.domain, inv.changes, deps).catch(() => 'propagating' as const);
-      if (!busy) {
-        try {
-          deps.history.setVerified(id, verified);
-        } catch (e) {
-          if (!isDbBusy(e)) throw e;
-        }
-      }
+      const done = await afterWrite(id, ch.domain, inv.changes, () => deps.history.recordUndone(id, { zoneVersionAfter: after }), deps);
+      if ('failed' in done) return { status: 'failed' as const, changeId: id, reason: done.failed };
+      const { verified } = done;
       const head = verified === 'yes' ? 'undone' : 'undone — propagating';
-      const message = busy ? `${head} — ${busyAfterWrite(id, ch.domain)}` : late ? `${head} — late: ${late}` : head;
+      const message = done.note ? `${head} — ${done.note}` : head;
       return { status: 'applied' as const, changeId: id, verified, plan, message };
     });
     return outcome;
