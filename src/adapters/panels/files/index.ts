@@ -500,50 +500,75 @@ function zoneBusy(domain: string, lock: string, holder: number | null | undefine
 }
 
 /**
- * Take the lock file of a zone file (`<real>.mailhealth.lock`, returned): created exclusively ('wx'), holding this
- * process's pid. A lock left over by a process that is gone (isLeftOver) is taken over: moved aside atomically (onto
- * this process's temp name, so a crash right there leaves a temp file of a dead process, removed like any other), and
- * deleted only if what was moved is still left over — another writer may have taken it over in between: then its lock
- * is put back and the write refused. A lock held by a live process: PanelError 'stale' (zoneBusy), nothing written.
+ * Take the lock file of a zone file (`<real>.mailhealth.lock`, returned): created exclusively with this process's pid
+ * in it (written to a file of its own, then linked into place: a lock never exists without its pid). A lock left over by
+ * a process that is gone (isLeftOver) is taken over one process at a time, under a guard file (`<lock>.takeover`,
+ * created exclusively): under it the holder is judged again and only then is the lock removed. Nobody else can have
+ * replaced it in between: a lock is only ever removed by its holder (alive, so not left over) or under the guard. A
+ * lock held by a live process, or a takeover by another process under way: PanelError 'stale' (zoneBusy), nothing
+ * written.
  */
 function takeZoneLock(real: string, domain: string): string {
   const lock = `${real}.mailhealth.lock`;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (createExclusive(lock)) {
       heldZoneLocks.add(lock);
       return lock;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const holder = lockHolder(lock);
     if (holder === undefined) continue; // released meanwhile
     if (!isLeftOver(holder, lock)) throw zoneBusy(domain, lock, holder);
-    const aside = tempPath(real, process.pid);
+    const guard = `${lock}.takeover`;
+    if (!takeGuard(guard)) throw zoneBusy(domain, lock, holder); // another process is taking it over right now
     try {
-      renameSync(lock, aside);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // another writer took it over first
-      throw e;
-    }
-    const moved = lockHolder(aside);
-    if (moved !== undefined && !isLeftOver(moved, lock)) {
-      // A live writer's lock, taken just before ours moved it: put it back (unless yet another lock exists now).
+      const again = lockHolder(lock);
+      if (again === undefined) continue;
+      if (!isLeftOver(again, lock)) throw zoneBusy(domain, lock, again);
+      unlinkSync(lock);
+    } finally {
       try {
-        linkSync(aside, lock);
+        unlinkSync(guard);
       } catch {
-        // another lock is there: that writer holds the zone; the one moved finds its lock gone and refuses its write
+        // best effort: a guard left behind is stale after GUARD_STALE_MS
       }
-      unlinkSync(aside);
-      throw zoneBusy(domain, lock, moved);
-    }
-    try {
-      unlinkSync(aside);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
   throw zoneBusy(domain, lock, lockHolder(lock));
+}
+
+/** Create `path` holding this process's pid, only if it does not exist (false then): link of a file written first. */
+function createExclusive(path: string): boolean {
+  const mine = `${path}.${process.pid}.new`;
+  writeFileSync(mine, `${process.pid}\n`);
+  try {
+    linkSync(mine, path);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    try {
+      unlinkSync(mine);
+    } catch {
+      // best effort
+    }
+  }
+}
+
+/** A takeover guard is held for microseconds: one older than this was left by a process that stopped while holding it. */
+const GUARD_STALE_MS = 10_000;
+
+/** Take the takeover guard; false while another process holds it. A guard left over (older than GUARD_STALE_MS) is removed. */
+function takeGuard(guard: string): boolean {
+  if (createExclusive(guard)) return true;
+  const st = statSync(guard, { throwIfNoEntry: false });
+  if (st && Date.now() - st.mtimeMs < GUARD_STALE_MS) return false;
+  try {
+    unlinkSync(guard);
+  } catch {
+    // removed meanwhile
+  }
+  return createExclusive(guard);
 }
 
 /** Release a lock taken by takeZoneLock: removed if it still holds this process's pid (best effort). */

@@ -44,7 +44,7 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type FsName = 'writeFileSync' | 'chmodSync' | 'chownSync' | 'renameSync' | 'unlinkSync';
+type FsName = 'writeFileSync' | 'chmodSync' | 'chownSync' | 'renameSync' | 'unlinkSync' | 'linkSync';
 /** Replace a node:fs function for this test (the panel's named imports see it); `orig` is the real one. */
 function wrapFs<K extends FsName>(name: K, wrap: (orig: (typeof fs)[K]) => (typeof fs)[K]): void {
   const orig = fs[name];
@@ -186,19 +186,37 @@ test('a lock left by a dead process (or by this pid, not held) is taken over, an
   }
 });
 
-test('taking over a dead lock never removes the lock a live writer took meanwhile: it is put back and the write refused', async () => {
+test('taking over a dead lock: a lock another writer took meanwhile is judged again under the takeover guard — kept, the write refused', async () => {
   const lock = `${zone}.mailhealth.lock`;
   writeFileSync(lock, `${deadPid()}\n`);
-  wrapFs('renameSync', (orig) => ((from: fs.PathLike, to: fs.PathLike) => {
-    // Between our reading the dead pid and our moving the file aside, another writer (pid 1) took it over.
-    if (String(from) === lock) writeFileSync(lock, '1\n');
+  wrapFs('linkSync', (orig) => ((from: fs.PathLike, to: fs.PathLike) => {
+    // Between our reading the dead pid and our taking the guard, another writer (pid 1) took the lock over.
+    if (String(to).endsWith('.takeover')) writeFileSync(lock, '1\n');
     return orig(from, to);
   }) as never);
   const { changes, version } = await spf(panel, 'v=spf1 +a +mx ~all');
   await assert.rejects(panel.applyChanges('bakery.test', changes, version), isStale(busy));
   assert.equal(readFileSync(lock, 'utf8'), '1\n');
   assert.equal(readFileSync(zone, 'utf8'), ZONE);
-  assert.deepEqual(debris(zones), ['bakery.test.db.mailhealth.lock']);
+  assert.deepEqual(debris(zones), ['bakery.test.db.mailhealth.lock'], 'the guard is released');
+});
+
+// Found by review: the takeover moved the lock aside and put back one it then found alive; a third writer creating a
+// lock in between made it delete the live writer's lock — two writers in, one fix lost. Takeovers now take turns.
+test('a takeover under way in another process (its guard there): refused, the lock left to it; a guard left over is stale after 10 s', async () => {
+  const lock = `${zone}.mailhealth.lock`;
+  const guard = `${lock}.takeover`;
+  writeFileSync(lock, `${deadPid()}\n`);
+  writeFileSync(guard, '1\n');
+  const { changes, version } = await spf(panel, 'v=spf1 +a +mx ~all');
+  await assert.rejects(panel.applyChanges('bakery.test', changes, version), isStale(busy));
+  assert.equal(readFileSync(zone, 'utf8'), ZONE);
+  // The guard of a process that stopped while holding it (older than a takeover ever takes): removed, the lock taken.
+  const old = new Date(Date.now() - 60_000);
+  fs.utimesSync(guard, old, old);
+  await panel.applyChanges('bakery.test', changes, version);
+  assert.match(readFileSync(zone, 'utf8'), /"v=spf1 \+a \+mx ~all"/);
+  assert.deepEqual(debris(zones), [], 'lock and guard gone');
 });
 
 test('a lock taken from the writer during its write (its file replaced) refuses the rename', async () => {
