@@ -617,6 +617,8 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       let after: string | null = null;
       /** Recorded already (the zone re-checked after a failed write turned out to hold the whole change). */
       let recorded = false;
+      /** The intent was settled by another process while the write failed: not this fix's to record as applied. */
+      let lateSettled = false;
       progress.written = 'maybe';
       try {
         after = (await deps.panel.applyChanges(input.domain, changes, zoneVersion)).version;
@@ -657,16 +659,19 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
           return { status: 'failed' as const, changeId, reason: withKey(`${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start`) };
         }
         const outcome = found[0]?.outcome;
-        if (outcome !== 'applied') {
+        // Settled by another process while this write was failing (it outlasted its lease): what the zone holds decides,
+        // as for any late write (afterWrite: recorded as written late, or failed naming the records to review).
+        if (outcome === 'settled meanwhile') lateSettled = true;
+        else if (outcome !== 'applied') {
           const more = outcome === 'restored' ? ' — the records written before the failure were put back' : outcome === 'conflict' ? ' — the zone was also edited meanwhile; see history' : '';
           return { status: 'failed' as const, changeId, reason: withKey(reason + more) };
         }
         // The zone holds the whole change after all: carry on as applied (the outcome is recorded).
-        recorded = true;
+        else recorded = true;
       }
       progress.written = 'yes';
       deps.crashPoint?.('after-write');
-      const done = await afterWrite(changeId, input.domain, changes, () => recorded || deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after }), deps);
+      const done = await afterWrite(changeId, input.domain, changes, () => !lateSettled && (recorded || deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after })), deps);
       if ('failed' in done) return { status: 'failed' as const, changeId, reason: withKey(done.failed) };
       const { verified } = done;
       const base = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';

@@ -157,6 +157,34 @@ describe('a fix that outlasts its lock lease (LOCK_TTL_MS)', () => {
     assert.equal(p.store.getChange(out.changeId)!.status, 'reverted');
   });
 
+  // Found by review: when the late write's panel call then failed (an error after the panel wrote), the failed-write
+  // path found the intent settled meanwhile and answered "failed" — history "never happened", the zone written, undo refused.
+  test('stalled inside a panel write that then fails after writing: recorded as written late, undo works', async () => {
+    const p = await start();
+    const plan = await p.plan('florist.example', 'spf');
+    const before = p.zoneText('florist.example');
+    let clock = TODAY.getTime();
+    const history = storeAt(p, () => clock);
+    const serve = storeAt(p, () => clock);
+    const write = p.panel.applyChanges;
+    p.panel.applyChanges = async (domain, changes, version) => {
+      clock += LOCK_TTL_MS + 1;
+      await reconcile({ ...p.deps(), history: serve }, 'while running');
+      await write(domain, changes, version);
+      throw new Error('connection reset by peer (after the panel wrote)');
+    };
+    const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps({ history }));
+    p.panel.applyChanges = write;
+    assert.equal(out.status, 'applied', JSON.stringify(out));
+    if (out.status !== 'applied') return;
+    assert.notEqual(p.zoneText('florist.example'), before, 'the zone was written');
+    assert.match(out.message, /^applied — late: /);
+    assert.equal(p.store.getChange(out.changeId)!.status, 'applied');
+    const undo = await undoChange(out.changeId, p.deps());
+    assert.equal(undo.status, 'applied', JSON.stringify(undo));
+    assert.equal(spfLine(p.zoneText('florist.example')), spfLine(before));
+  });
+
   test('a late write the zone no longer shows (edited since): failed, naming the records to review', async () => {
     const p = await start();
     const plan = await p.plan('florist.example', 'spf');
