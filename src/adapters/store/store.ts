@@ -1009,8 +1009,12 @@ export class Store {
       if (!row) throw new StoreError('not-found', `change ${undoId} does not exist`);
       if (row.undo_of === null) throw new StoreError('invalid', `change ${undoId} is not an undo`);
       if (row.status !== 'intent') return false;
-      this.updateOutcome(row, { status: 'applied', ...outcome });
-      this.markReverted(row.undo_of, undoId);
+      // The change already undone by another undo (never through undoChange, which judges it under the domain lock):
+      // this undo is settled as written all the same, saying so — never left open by a link that cannot be made.
+      const other = this.undoneByOther(row.undo_of, undoId);
+      const conflict = other === null ? null : `change ${row.undo_of} had already been undone by change ${other}; this undo was written too — review the records`;
+      this.updateOutcome(row, { status: 'applied', ...outcome, ...(conflict ? { error: outcome.error ? `${conflict} — ${outcome.error}` : conflict } : {}) });
+      if (other === null) this.markReverted(row.undo_of, undoId);
       return true;
     });
   }
@@ -1033,7 +1037,7 @@ export class Store {
         return true;
       }
       this.updateOutcome(row, { status: 'applied', error, ...(late.zoneVersionAfter !== undefined ? { zoneVersionAfter: late.zoneVersionAfter } : {}) });
-      if (row.undo_of !== null) this.markReverted(row.undo_of, id);
+      if (row.undo_of !== null && this.undoneByOther(row.undo_of, id) === null) this.markReverted(row.undo_of, id);
       return true;
     });
   }
@@ -1073,6 +1077,12 @@ export class Store {
       this.iso(),
       row.id,
     );
+  }
+
+  /** The undo that change `id` is linked to, when it is another than `undoChangeId`; else null. */
+  private undoneByOther(id: number, undoChangeId: number): number | null {
+    const row = this.st(`SELECT undone_by FROM changes WHERE id = ?`).get(id) as { undone_by: number | null } | undefined;
+    return row && row.undone_by !== null && row.undone_by !== undoChangeId ? row.undone_by : null;
   }
 
   /** Links change `id` to its undo and marks it reverted (inside a write transaction); see markUndone. */

@@ -818,6 +818,10 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   let written: 'no' | 'maybe' | 'yes' = 'no';
   try {
     const outcome = await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
+      // Judged again under the lock: another undo of this change may have run between the check above and now.
+      const now = deps.history.getChange(changeId);
+      if (now?.undoneBy) return { status: 'refused' as const, reason: `Change ${changeId} was already undone by change ${now.undoneBy}.` };
+      if (now?.status !== 'applied') return { status: 'refused' as const, reason: `Change ${changeId} is ${now?.status ?? 'gone from the history'}, not applied: nothing to undo.` };
       const zone = await deps.panel.readZone(ch.domain);
       if (ch.changes.length === 0) {
         return {

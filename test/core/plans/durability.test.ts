@@ -320,6 +320,29 @@ describe('the history database busy (another process holds a write transaction)'
 });
 
 describe('an undo recorded in one step', () => {
+  // Found by review: undoChange judged the change before taking the domain lock only; a second undo that passed that
+  // check while the first ran undid it again. Now judged again under the lock.
+  test('two undos of one change: the second, judged again under the lock, is refused and writes nothing', async () => {
+    const p = await start();
+    const { changeId } = (await applyAndCheck(p, 'florist.example', 'spf')).outcome;
+    const stale = p.store.getChange(changeId)!; // what a second undo saw before the first took the lock
+    const first = await undoChange(changeId, p.deps());
+    assert.equal(first.status, 'applied', JSON.stringify(first));
+    const zone = p.zoneText('florist.example');
+    let once = true;
+    const history = new Proxy(p.store, {
+      get(t, k) {
+        if (k === 'getChange') return (id: number) => (once && id === changeId ? ((once = false), stale) : t.getChange(id));
+        const v = (t as unknown as Record<string | symbol, unknown>)[k];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const second = await undoChange(changeId, p.deps({ history }));
+    assert.equal(second.status, 'refused', JSON.stringify(second));
+    if (second.status === 'refused') assert.match(second.reason, /already undone by change/);
+    assert.equal(p.zoneText('florist.example'), zone, 'nothing written');
+  });
+
   // The store writes that follow the undo's panel write; the process "dies" (throws) at the n-th of them.
   const RECORDING = new Set(['recordOutcome', 'markUndone', 'recordUndone', 'settleIntent', 'setVerified']);
   function dyingAt(store: Store, n: number, armed: () => boolean): History {
