@@ -1176,7 +1176,8 @@ export class Store {
   }
 
   /** Runs fn holding the lock; throws StoreError('locked') without running it when someone else holds it. */
-  async withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T> {
+  /** `opts.keep`: asked once fn is done (or failed) — true leaves the lock in place until its lease runs out. */
+  async withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T, opts: { keep?: () => boolean } = {}): Promise<T> {
     if (!this.tryLock(name, owner, ttlMs)) {
       const holder = this.lockHolder(name);
       const who = holder ? `${holder.owner} until ${this.iso(holder.expiresAt)}` : 'another process';
@@ -1186,7 +1187,7 @@ export class Store {
       return await fn();
     } finally {
       try {
-        this.releaseLock(name, owner);
+        if (!opts.keep?.()) this.releaseLock(name, owner);
       } catch {
         // The database was busy: the lease simply runs out at its expiry. Never turn a finished fn into a failure.
       }

@@ -74,7 +74,8 @@ export interface History {
    * Runs fn holding the lock. A lock someone else holds: throws an error with code 'locked' and `heldLock` (the lock's
    * name); a busy database (another process's write transaction) is code 'locked' without `heldLock`.
    */
-  withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T): Promise<T>;
+  /** `keep`: asked when fn is done — true leaves the lock in place until its lease runs out. */
+  withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T, opts?: { keep?: () => boolean }): Promise<T>;
   /** Takes a lock for ttlMs without releasing it (it runs out); false when someone else holds it. */
   tryLock(name: string, owner: string, ttlMs: number): boolean;
   /** Extends to ttlMs from now a lock `owner` still holds (nobody took it since); false when it was lost. */
@@ -148,10 +149,20 @@ const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toS
  * fix's lease already ran out (a write that outlasted it), a new lock is taken if nobody else holds one.
  */
 function keepLockedForSettling(domain: string, owner: string, history: History): void {
-  if (!history.handOverLock(domainLock(domain), owner, lockOwner(SETTLING), LOCK_TTL_MS)) {
-    history.tryLock(domainLock(domain), lockOwner(SETTLING), LOCK_TTL_MS);
+  try {
+    if (!history.handOverLock(domainLock(domain), owner, lockOwner(SETTLING), LOCK_TTL_MS)) {
+      history.tryLock(domainLock(domain), lockOwner(SETTLING), LOCK_TTL_MS);
+    }
+  } catch (e) {
+    if (!isDbBusy(e)) throw e;
+    // The history database busy: the fix's own lock (renewed just before the write) stays until its lease runs out —
+    // never released at the end of the fix (keptLocks), or reconcile could settle the write while the panel works on it.
+    keptLocks.add(owner);
   }
 }
+/** Owners whose domain lock is to outlive their fix (see keepLockedForSettling); withLock's `keep` asks, once. */
+const keptLocks = new Set<string>();
+const keepIfKept = (owner: string) => ({ keep: () => keptLocks.delete(owner) });
 /** The lock owner's name while a write the panel never answered waits to be settled. */
 const SETTLING = 'settle-later';
 
@@ -677,7 +688,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       const base = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
       const message = done.note ? `${base} — ${done.note}` : base;
       return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message };
-    });
+    }, keepIfKept(owner));
     return outcome;
   } catch (e) {
     if (isHeldLock(e) && !entered) throw new LockNotTaken();
@@ -871,7 +882,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       const head = verified === 'yes' ? 'undone' : 'undone — propagating';
       const message = done.note ? `${head} — ${done.note}` : head;
       return { status: 'applied' as const, changeId: id, verified, plan, message };
-    });
+    }, keepIfKept(owner));
     return outcome;
   } catch (e) {
     if (isHeldLock(e)) return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };

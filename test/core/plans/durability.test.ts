@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { openStore, type Store } from '../../../src/adapters/store/store.js';
+import { openStore, StoreError, type Store } from '../../../src/adapters/store/store.js';
+import { PanelError } from '../../../src/core/panel.js';
 import { applyPlan, domainLock, LOCK_TTL_MS, reconcile, undoChange, type History } from '../../../src/core/plans/apply.js';
 import { applyAndCheck, startPlay, TODAY, type Play } from '../../helpers/fixplay.js';
 
@@ -307,6 +308,29 @@ describe('the history database busy (another process holds a write transaction)'
     const later = storeAt(p, () => TODAY.getTime() + LOCK_TTL_MS + 1);
     const [pending] = later.pendingIntents();
     assert.deepEqual(await reconcile({ ...p.deps(), history: later }), [{ id: pending.id, outcome: 'not-written' }]);
+  });
+
+  // Found by review: when handing the lock over for settling hit a busy database, the fix's own lock was released as
+  // the fix ended — reconcile elsewhere could then call the write "never happened" while the panel still worked on it.
+  test('a write the panel never answered, the hand-over of the lock hitting a busy database: the domain stays locked', async () => {
+    const p = await start();
+    const plan = await p.plan('florist.example', 'spf');
+    p.panel.applyChanges = async () => {
+      throw new PanelError('no-answer', 'the panel did not answer (ETIMEDOUT)');
+    };
+    const history = new Proxy(p.store, {
+      get(t, k) {
+        if (k === 'handOverLock') return () => {
+          throw new StoreError('locked', 'database is locked');
+        };
+        const v = (t as unknown as Record<string | symbol, unknown>)[k];
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps({ history }));
+    assert.equal(out.status, 'failed', JSON.stringify(out));
+    assert.ok(p.store.lockHolder(domainLock('florist.example')), 'the domain is still locked (its lease runs out)');
+    assert.deepEqual(await reconcile(p.deps()), [{ id: p.store.pendingIntents()[0].id, outcome: 'skipped: a fix on this domain is running' }]);
   });
 
   test('a domain lock held by another fix is still "another fix is running"', async () => {
