@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore, StoreError, type Store } from '../../../src/adapters/store/store.js';
-import { PanelError } from '../../../src/core/panel.js';
+import { PanelError, PartialWriteError } from '../../../src/core/panel.js';
 import { applyPlan, domainLock, LOCK_TTL_MS, reconcile, undoChange, type History } from '../../../src/core/plans/apply.js';
 import { applyAndCheck, startPlay, TODAY, type Play } from '../../helpers/fixplay.js';
 
@@ -184,6 +184,29 @@ describe('a fix that outlasts its lock lease (LOCK_TTL_MS)', () => {
     const undo = await undoChange(out.changeId, p.deps());
     assert.equal(undo.status, 'applied', JSON.stringify(undo));
     assert.equal(spfLine(p.zoneText('florist.example')), spfLine(before));
+  });
+
+  // Found by review: putting back what a half-failed write left, after the lease was lost, closed the intent as
+  // failed without the lock; the new holder of the domain is the one to settle it from the zone.
+  test('a write the panel half undid, the lease lost meanwhile: nothing put back, the intent left open for the new holder', async () => {
+    const p = await start();
+    const plan = await p.plan('bakery.example', 'spf');
+    let clock = TODAY.getTime();
+    const history = storeAt(p, () => clock);
+    const other = storeAt(p, () => clock);
+    const write = p.panel.applyChanges.bind(p.panel);
+    p.panel.applyChanges = async (domain, changes, version) => {
+      await write(domain, changes, version); // the panel wrote, then failed to take its steps back
+      clock += LOCK_TTL_MS + 1;
+      assert.ok(other.tryLock(domainLock('bakery.example'), 'another-fix', LOCK_TTL_MS));
+      const added = changes.find((c) => c.after)!.after!;
+      throw new PartialWriteError('other', 'step 2 failed', [{ action: 'add', name: added.name, type: added.type, ttl: added.ttl, before: null, after: added }]);
+    };
+    const out = await applyPlan({ domain: 'bakery.example', check: 'spf', planHash: plan.planHash }, p.deps({ history }));
+    p.panel.applyChanges = write;
+    assert.equal(out.status, 'failed', JSON.stringify(out));
+    if (out.status !== 'failed') return;
+    assert.equal(p.store.getChange(out.changeId!)!.status, 'intent', 'left for whoever holds the domain now');
   });
 
   test('a late write the zone no longer shows (edited since): failed, naming the records to review', async () => {
