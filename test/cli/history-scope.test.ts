@@ -34,3 +34,20 @@ test("history --limit N: a customer's changes are not hidden behind other custom
   assert.equal(bobs.length, 3);
   assert.ok(bobs.every((c) => c.domain === 'plumber.example'));
 });
+
+// Found by QA: the text output never showed a change's note ("written late: …", an undo's conflict, a failure's
+// reason) — only `--json` had it.
+test('history (text) prints each change\'s note under it, made safe for the terminal', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mh-history-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(join(REPO_ROOT, 'src/demo/panel'), join(dir, 'panel'), { recursive: true });
+  const db = join(dir, 'h.sqlite');
+  const store = openStore(db);
+  const id = store.recordIntent({ domain: 'bakery.example', check: 'spf', planHash: `sha256:${'0'.repeat(64)}`, zoneVersion: null, changes: [], byUser: 'root' });
+  store.recordOutcome(id, { status: 'applied', verified: 'yes', error: 'written late: the zone holds this change \u001b[31mred' });
+  store.close();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '--panel-root', join(dir, 'panel'), '--db', db, 'history'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAILHEALTH_DB: '' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`#${id} .*applied \\(yes\\) by root\\n {8}written late: the zone holds this change`));
+  assert.doesNotMatch(r.stdout, /\u001b/, 'no terminal escape sequence passes');
+});

@@ -78,12 +78,13 @@ describe('fix and history messages', () => {
     assert.doesNotMatch((apiBad.body as { error: string }).error, /required/);
   });
 
-  test('/history shows the note of a change with no record changes, whatever its status, escaped', async () => {
+  test('/history shows the note of every change that has one (no record changes, written late, an undo\'s conflict), escaped', async () => {
     const note = 'the panel signs plain.test\'s mail now, with the DKIM key published at default._domainkey.plain.test; no DNS record was changed <b>x</b>\u202E';
     const hash = `sha256:${'0'.repeat(64)}`;
     const applied = store.recordIntent({ domain: 'plain.test', check: 'dkim', planHash: hash, zoneVersion: null, changes: [], byUser: 'root' });
     store.recordOutcome(applied, { status: 'applied', verified: 'yes', error: note });
-    // A change with record changes that was applied: no note line (as before).
+    // A change with record changes that was applied, with a note (found by QA: "written late: …" and an undo's
+    // "already undone by …" were hidden — the page showed only "applied" and an Undo button).
     const withRecords = store.recordIntent({
       domain: 'plain.test',
       check: 'spf',
@@ -92,7 +93,7 @@ describe('fix and history messages', () => {
       changes: [{ action: 'add', name: 'plain.test', type: 'TXT', ttl: 3600, before: null, after: { name: 'plain.test', type: 'TXT', ttl: 3600, txt: ['v=spf1 -all'] } as never }],
       byUser: 'root',
     });
-    store.recordOutcome(withRecords, { status: 'applied', verified: 'yes', error: 'HIDDEN-NOTE' });
+    store.recordOutcome(withRecords, { status: 'applied', verified: 'yes', error: 'written late: the zone holds this change' });
     const { agent } = await login(app, 'root');
     const page = await agent.get('/history').expect(200);
     const row = (id: number) => new RegExp(`<tr id="change-${id}">([\\s\\S]*?)</tr>`).exec(page.text)?.[1] ?? '';
@@ -101,6 +102,6 @@ describe('fix and history messages', () => {
     assert.match(r, /the panel signs plain\.test&#39;s mail now, with the DKIM key published at default\._domainkey\.plain\.test; no DNS record was changed/);
     assert.match(r, /&lt;b&gt;x&lt;\/b&gt;\\u202E/, 'escaped like record text');
     assert.doesNotMatch(r, /<b>x<\/b>/);
-    assert.doesNotMatch(row(withRecords), /HIDDEN-NOTE/);
+    assert.match(row(withRecords), /written late: the zone holds this change/);
   });
 });

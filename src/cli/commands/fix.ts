@@ -195,6 +195,8 @@ export function registerFixCommands(program: Command): void {
             process.stdout.write(
               `  #${String(c.id).padEnd(4)} ${c.createdAt}  ${c.domain.padEnd(24)} ${c.check.padEnd(8)} ${c.status}${c.verified ? ` (${c.verified})` : ''} by ${c.byUser}${c.undoOf ? ` — undo of #${c.undoOf}` : ''}${c.undoneBy ? ` — undone by #${c.undoneBy}` : ''}\n`,
             );
+            // What happened, in words (a failure's reason, "written late: …", an undo's conflict note).
+            if (c.error) process.stdout.write(`        ${safe(c.error)}\n`);
           }
         }
         process.exitCode = 0;

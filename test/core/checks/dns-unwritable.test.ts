@@ -29,6 +29,9 @@ test('an unreadable line in an authoritative zone: a warning naming it, and no f
   const w = a.findings.find((f) => f.rule === 'dns.panel-zone-unwritable');
   assert.equal(w?.severity, 'warn');
   assert.match(w!.message, /No fix can be applied to florist\.example through the panel until its zone is repaired: the zone file of florist\.example has lines mailhealth cannot read \(line \d+: a quoted string opened here is never closed/);
+  assert.match(w!.message, /; repair it in the panel first\.$/, 'one sentence, one full stop');
+  // The plan's reason is a sentence too (found by QA: a bulk row read "…repair it in the panel first Nothing was changed").
+  assert.match((await p.plan(domain, 'lockdown')).blocked ?? '', /repair it in the panel first\.$/);
   assert.deepEqual(a.findings.filter((f) => f.fix).map((f) => f.rule), [], 'no finding offers a fix');
   // The problems themselves are still reported.
   assert.ok(a.findings.some((f) => f.rule === 'lockdown.stale-auth'));

@@ -238,7 +238,7 @@ export class FilesPanel implements Panel {
     const parsed = parseZoneFile(text, domain);
     // A line the parser cannot read may hide records (an unclosed parenthesis swallows every line after it): an edit
     // could then rewrite them away unseen. Writes wait until the file is repaired.
-    if (parsed.errors.length) throw new PanelError('invalid-zone', `${unreadableZone(domain, parsed.errors[0])} — nothing was changed`);
+    if (parsed.errors.length) throw new PanelError('invalid-zone', `${unreadableZone(domain, parsed.errors[0])} Nothing was changed.`);
     let out: string;
     try {
       out = this.edited(domain, text, zone, parsed, changes, true);
@@ -604,7 +604,7 @@ function removeDeadTemps(file: string): void {
 }
 
 function unreadableZone(domain: string, error: string): string {
-  return `the zone file of ${domain} has lines mailhealth cannot read (${error}); repair it in the panel first`;
+  return `the zone file of ${domain} has lines mailhealth cannot read (${error}); repair it in the panel first.`;
 }
 
 function nameserversOf(s: FilesPanelServer): string[] {
