@@ -26,6 +26,7 @@ export class PanelError extends Error {
   constructor(
     public readonly code:
       | 'stale' // the zone changed since it was read (cPanel "Stale" serial, or re-read mismatch)
+      | 'busy' // another writer holds the zone (the files panel's per-zone lock): nothing was written, try again
       | 'invalid-zone' // the panel rejected the zone (cPanel InvalidZoneFile)
       | 'feature-missing' // e.g. cPanel account without the zoneedit feature
       | 'auth' // 401/403

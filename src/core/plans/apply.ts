@@ -644,6 +644,11 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         }
         // An adapter that undoes its own steps says what of the write it could not undo (PartialWriteError).
         const left = e instanceof PartialWriteError ? e.leftWritten : null;
+        if (e instanceof PanelError && e.code === 'busy') {
+          progress.written = 'no';
+          deps.history.settleIntent(changeId, { status: 'failed', error: withKey(`refused: ${e.message}`) });
+          return { status: 'refused' as const, reason: `Not applied: ${e.message}.${afterKey}` };
+        }
         if (e instanceof PanelError && e.code === 'stale' && !left?.length) {
           progress.written = 'no';
           deps.history.settleIntent(changeId, { status: 'failed', error: withKey(`refused: ${e.message}`) });
@@ -872,6 +877,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
         }
         deps.history.settleIntent(id, { status: 'failed', error: (e as Error).message });
         if (e instanceof PanelError && e.code === 'stale') return { status: 'refused' as const, reason: 'The zone changed while undoing; nothing was changed. Try again.' };
+        if (e instanceof PanelError && e.code === 'busy') return { status: 'refused' as const, reason: `Not undone: ${e.message}.` };
         return { status: 'failed' as const, changeId: id, reason: (e as Error).message };
       }
       written = 'yes';

@@ -3,6 +3,8 @@
 // and an undo interrupted while it is recorded. Clocks are injected (openStore's `now`), "other processes" are second
 // Store instances and raw SQLite connections on the same file; nothing depends on how fast the machine is.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { openStore, StoreError, type Store } from '../../../src/adapters/store/store.js';
@@ -354,6 +356,22 @@ describe('the history database busy (another process holds a write transaction)'
     assert.equal(out.status, 'failed', JSON.stringify(out));
     assert.ok(p.store.lockHolder(domainLock('florist.example')), 'the domain is still locked (its lease runs out)');
     assert.deepEqual(await reconcile(p.deps()), [{ id: p.store.pendingIntents()[0].id, outcome: 'skipped: a fix on this domain is running' }]);
+  });
+
+  // The files panel's zone held by another mailhealth process (its own database, so another domain lock): the refusal
+  // says so — it read "The zone changed while applying (…): here is the new plan".
+  test('the zone file locked by another mailhealth process: "Not applied: another mailhealth process is writing …", nothing written', async () => {
+    const p = await start();
+    const plan = await p.plan('florist.example', 'spf');
+    const before = p.zoneText('florist.example');
+    writeFileSync(join(p.dir, 'zones', 'florist.example.db.mailhealth.lock'), '1\n'); // pid 1 always exists
+    const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused', JSON.stringify(out));
+    if (out.status !== 'refused') return;
+    assert.match(out.reason, /^Not applied: another mailhealth process \(pid 1\) is writing the zone of florist\.example; try again/);
+    assert.equal(out.why, undefined, 'not "changed"');
+    assert.equal(p.zoneText('florist.example'), before);
+    assert.equal(p.store.changesForDomain('florist.example')[0].status, 'failed');
   });
 
   test('a domain lock held by another fix is still "another fix is running"', async () => {

@@ -387,7 +387,7 @@ export class FilesPanel implements Panel {
  *   written next to its target and renamed onto it, so the link stays a link to the updated file.
  * - One mailhealth writer at a time per real file, whatever its history database: a lock file `<real>.mailhealth.lock`
  *   created exclusively, holding the writer's pid (see takeZoneLock), removed when the write ends. A lock held by a live
- *   process refuses the write (PanelError 'stale', "another mailhealth process is writing…", nothing written).
+ *   process refuses the write (PanelError 'busy', "another mailhealth process is writing…", nothing written).
  * - Under the lock: temp files `<real>.mailhealth-<pid>.tmp` (and `<p>.mailhealth-<pid>.tmp` next to a link) of dead
  *   processes are removed; the temp file gets the old file's mode, owner and group; then the file is read again and
  *   compared octet for octet with `expected`, and only the rename follows. A hand edit (which honours no lock) that
@@ -494,7 +494,7 @@ function isLeftOver(holder: number | null, lock: string): boolean {
 function zoneBusy(domain: string, lock: string, holder: number | null | undefined): PanelError {
   const who = typeof holder === 'number' ? ` (pid ${holder})` : '';
   return new PanelError(
-    'stale',
+    'busy',
     `another mailhealth process${who} is writing the zone of ${domain}; try again — nothing was written (if no mailhealth process is writing it, remove ${lock})`,
   );
 }
@@ -505,7 +505,7 @@ function zoneBusy(domain: string, lock: string, holder: number | null | undefine
  * a process that is gone (isLeftOver) is taken over one process at a time, under a guard file (`<lock>.takeover`,
  * created exclusively): under it the holder is judged again and only then is the lock removed. Nobody else can have
  * replaced it in between: a lock is only ever removed by its holder (alive, so not left over) or under the guard. A
- * lock held by a live process, or a takeover by another process under way: PanelError 'stale' (zoneBusy), nothing
+ * lock held by a live process, or a takeover by another process under way: PanelError 'busy' (zoneBusy), nothing
  * written.
  */
 function takeZoneLock(real: string, domain: string): string {
