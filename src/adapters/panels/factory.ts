@@ -58,11 +58,20 @@ function resolveToken(config: PanelConfig): string | undefined {
 }
 
 function needToken(config: PanelConfig, what: string): string {
-  const t = resolveToken(config);
+  let t: string | undefined;
+  // A config file this user cannot read (the installed one is root's, 0600) holds no token for this user: said as the
+  // missing token it is, with why the file did not give one — not as a panel failure.
+  let unreadable = '';
+  try {
+    t = resolveToken(config);
+  } catch (e) {
+    if (!(e instanceof PanelError)) throw e;
+    unreadable = ` — ${e.message}`;
+  }
   if (!t) {
     throw new PanelError(
       'auth',
-      `no API token for ${what}: set MAILHEALTH_PANEL_TOKEN or "token" in ${config.configPath ?? DEFAULT_CONFIG_PATH} (tokens are never taken from the command line)`,
+      `no API token for ${what}: set MAILHEALTH_PANEL_TOKEN or "token" in ${config.configPath ?? DEFAULT_CONFIG_PATH} (tokens are never taken from the command line)${unreadable}`,
     );
   }
   return t;

@@ -82,6 +82,15 @@ describe('factory: token sources', () => {
     assert.deepEqual((await p.listDomains({ user: 'bob', role: 'customer' })).map((d) => d.domain), ['bob.example']);
   });
 
+  // The installed config is root's (0600): another user's command that needs a token got "cannot read config file"
+  // as a panel failure. It is the missing token, said with why the file gave none (a directory stands in for a file
+  // this user cannot read: the tests run as root, which reads every file).
+  it('a config file that cannot be read gives no token: the "no API token" error, saying why', () => {
+    delete process.env.MAILHEALTH_PANEL_TOKEN;
+    const dir = mkdtempSync(join(tmpdir(), 'mh-cfg-'));
+    throwsCode(() => createPanel({ panel: 'cpanel', panelUrl: srv.url, panelUser: 'alice', configPath: dir }), 'auth', new RegExp(`^no API token for cPanel: .* — cannot read config file ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  });
+
   it('a wrong token is a named auth error', async () => {
     process.env.MAILHEALTH_PANEL_TOKEN = 'nope';
     const p = createPanel({ panel: 'cpanel', panelUrl: srv.url, panelUser: 'alice' });
