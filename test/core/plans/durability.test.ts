@@ -52,6 +52,18 @@ function holdWriteLock(p: Play): { release(): void } {
   closing.push(h);
   return h;
 }
+/** `store` with some of its methods replaced and the others bound to it: the history one test runs against. */
+function overriding(store: Store, methods: { [K in keyof Store]?: Store[K] }): History {
+  return new Proxy(store, {
+    get(target, prop) {
+      const own = (methods as Record<string | symbol, unknown>)[prop];
+      if (own) return own;
+      const v: unknown = Reflect.get(target, prop, target);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as History;
+}
+
 const spfLine = (text: string) => text.split('\n').find((l) => /v=spf1/.test(l)) ?? '';
 
 describe('a fix that outlasts its lock lease (LOCK_TTL_MS)', () => {
@@ -271,18 +283,12 @@ describe('the history database busy (another process holds a write transaction)'
     let holder: { release(): void } | null = null;
     let tries = 0;
     // The other process commits after the first try to record the outcome.
-    const history = new Proxy(store, {
-      get(target, prop) {
-        const v: unknown = Reflect.get(target, prop, target);
-        if (prop === 'settleIntent') {
-          return (...a: Parameters<Store['settleIntent']>) => {
-            if (++tries === 2) holder?.release();
-            return target.settleIntent(...a);
-          };
-        }
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    const history = overriding(store, {
+      settleIntent: (...a) => {
+        if (++tries === 2) holder?.release();
+        return store.settleIntent(...a);
       },
-    }) as History;
+    });
     const write = p.panel.applyChanges;
     p.panel.applyChanges = async (domain, changes, version) => {
       const r = await write(domain, changes, version);
@@ -343,13 +349,9 @@ describe('the history database busy (another process holds a write transaction)'
     p.panel.applyChanges = async () => {
       throw new PanelError('no-answer', 'the panel did not answer (ETIMEDOUT)');
     };
-    const history = new Proxy(p.store, {
-      get(t, k) {
-        if (k === 'handOverLock') return () => {
-          throw new StoreError('locked', 'database is locked');
-        };
-        const v = (t as unknown as Record<string | symbol, unknown>)[k];
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    const history = overriding(p.store, {
+      handOverLock: () => {
+        throw new StoreError('locked', 'database is locked');
       },
     });
     const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps({ history }));
@@ -395,13 +397,7 @@ describe('an undo recorded in one step', () => {
     assert.equal(first.status, 'applied', JSON.stringify(first));
     const zone = p.zoneText('florist.example');
     let once = true;
-    const history = new Proxy(p.store, {
-      get(t, k) {
-        if (k === 'getChange') return (id: number) => (once && id === changeId ? ((once = false), stale) : t.getChange(id));
-        const v = (t as unknown as Record<string | symbol, unknown>)[k];
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
-      },
-    });
+    const history = overriding(p.store, { getChange: (id) => (once && id === changeId ? ((once = false), stale) : p.store.getChange(id)) });
     const second = await undoChange(changeId, p.deps({ history }));
     assert.equal(second.status, 'refused', JSON.stringify(second));
     if (second.status === 'refused') assert.match(second.reason, /already undone by change/);
