@@ -155,3 +155,51 @@ test('history with a --db path that does not exist: exit 2 "no history database 
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(JSON.parse(ok.stdout), { audits: [], changes: [] });
 });
+
+// On a fresh install nothing has run yet, so the default history database does not exist: `history` answered that as
+// a usage error (exit 2). With no --db and no MAILHEALTH_DB it is an empty history (exit 0), and still nothing is
+// created. The child runs as a non-root user as far as the path goes (getuid() is 1000 there), so the default is
+// $HOME/.local/share/mailhealth/mailhealth.sqlite under a scratch HOME, not /var/lib/mailhealth.
+test('history at the default path on a fresh install: an empty history (exit 0), nothing created', { timeout: 90_000 }, async (t) => {
+  const s = sandbox(t);
+  const home = join(s.dir, 'home');
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'data:text/javascript,process.getuid=()=>1000', '--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, MAILHEALTH_DB: '', HOME: home },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: 60_000,
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += String(d)));
+      child.stderr.on('data', (d) => (stderr += String(d)));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+  const panel = ['--panel-root', join(s.dir, 'panel')];
+  const text = await run([...panel, 'history']);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^No history yet: nothing has been audited or changed on this server \(no history database at .*home\/\.local\/share\/mailhealth\/mailhealth\.sqlite\)\.\n$/);
+  const json = await run([...panel, 'history', 'bakery.example', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout), { audits: [], changes: [] });
+  // A domain out of scope is still refused before the database is looked for.
+  const bad = await run([...panel, 'history', 'not a domain']);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.ok(!existsSync(join(home, '.local')), 'no directory or database created');
+  // Named paths stay usage errors (a typo must not look like an empty history).
+  const env = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...panel, 'history'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, MAILHEALTH_DB: join(s.dir, 'typo.sqlite') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 60_000,
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(env.code, 2, env.stderr);
+  assert.match(env.stderr, /no history database at .*typo\.sqlite/);
+});

@@ -172,10 +172,17 @@ export function registerFixCommands(program: Command): void {
       const identity = await identityFromOptions(panel, o);
       const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
       const domain = domainArg ? (await domainsInScope(panel, identity, [domainArg], false))[0].domain : undefined;
-      // No database yet → no history to show, and none is created (as undo): a --db typo must not look like an empty
-      // history, nor leave a new database (and its directory) behind.
+      // No database yet → no history to show, and none is created. At a path the user named (--db, MAILHEALTH_DB) that
+      // is a usage error, as for undo: a typo must not look like an empty history. At the default path it is a fresh
+      // install where nothing has run yet: an empty history (exit 0), saying so.
       const dbPath = resolveDbPath({ flag: o.db });
-      if (!existsSync(dbPath)) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
+      if (!existsSync(dbPath)) {
+        if (o.db || process.env.MAILHEALTH_DB) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
+        if (o.json) process.stdout.write(jsonText({ audits: [], changes: [] }, 2) + '\n');
+        else process.stdout.write(`No history yet: nothing has been audited or changed on this server (no history database at ${safe(dbPath)}).\n`);
+        process.exitCode = 0;
+        return;
+      }
       const store = storeFromOptions(o);
       try {
         const changes = store.changesForDomains(domain ? [domain] : [...scope], limit);
