@@ -299,7 +299,8 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
       continue;
     }
     const c = await ctx.classifier.spfTerm(t.raw);
-    if (c.class === 'stale') {
+    // A previous host's term with "-" fails that host's mail — kept (dropping it would hand that mail to `all`).
+    if (c.class === 'stale' && t.qualifier !== '-') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
     }

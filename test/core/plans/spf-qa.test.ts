@@ -18,6 +18,7 @@ import { walkSpfRecord } from '../../../src/core/spf/tree.js';
 import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
 import { checkContext, SERVER_IP } from '../checks/context.js';
 import { SPF_QA_WORLD } from '../../helpers/spf-qa-world.js';
+import { spfCheck } from '../../../src/core/checks/spf.js';
 
 const D = 'cust.example';
 const HELO = 'server1.newhost.example';
@@ -228,5 +229,41 @@ describe('SPF fix (QA 4): a/24, mx/24 and dual CIDR lengths are ordinary terms',
     assert.equal(p.blocked, undefined, show(p, after));
     assert.equal(after, null, `nothing to change\n${show(p, after)}`);
     for (const t of terms) assert.ok(p.notes.some((n) => n.startsWith(`Keeps ${t} although you selected it`)), `${t}\n${show(p, after)}`);
+  });
+});
+
+// A previous host's term with "-" (`-include:websitewelcome.com`) fails that host's mail: it keeps the old host from
+// sending as the domain. It was reported as a stale leftover ("lets the old host send") and the fix dropped it,
+// handing the old host's mail to `all` — with `~all` a softfail instead of a fail, with `?all` neutral.
+describe('SPF fix: a previous host denied with "-" stays denied', () => {
+  test('-include of the previous host: no stale finding, the fix keeps it (and still adds this server)', async () => {
+    const record = 'v=spf1 -include:websitewelcome.com ~all';
+    const { ctx } = setup([record]);
+    const fs = await spfCheck(ctx);
+    assert.ok(!fs.some((f) => f.rule === 'spf.stale-term'), fs.map((f) => `${f.rule}: ${f.message}`).join('\n'));
+    const about = fs.find((f) => f.subject === '-include:websitewelcome.com');
+    assert.equal(about?.severity, 'info');
+    assert.match(about!.message, /fails a previous host's mail .*keeps the old host from sending as cust\.example/);
+    assert.equal(about!.fix, undefined);
+    const { p, after } = await plan([record]);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.ok(after !== null && after.includes('-include:websitewelcome.com'), show(p, after));
+    assert.ok(after!.includes(`ip4:${SERVER_IP}`), show(p, after));
+    assert.equal((await evaluate(after!)).result, 'pass');
+    // The old host's servers still fail (not softfail, as ~all would give them once the term is gone).
+    const old = await checkHost('192.185.1.1', D, `postmaster@${D}`, 'gator.websitewelcome.com', new MapResolver({ ...world(), [D]: { TXT: [[after!]] } }));
+    assert.equal(old.result, 'fail');
+  });
+
+  test('~include and a plain include of the previous host are still leftovers the fix drops', async () => {
+    for (const q of ['', '~', '?']) {
+      const record = `v=spf1 ${q}include:websitewelcome.com -all`;
+      const { ctx } = setup([record]);
+      const stale = (await spfCheck(ctx)).find((f) => f.rule === 'spf.stale-term');
+      assert.ok(stale, record);
+      assert.match(stale!.message, q === '' ? /lets the old host send as cust\.example and costs lookups/ : new RegExp(`gives the old host's mail ${q === '~' ? 'softfail' : 'neutral'} and costs lookups`));
+      const { p, after } = await plan([record]);
+      assert.ok(after !== null && !after.includes('websitewelcome'), show(p, after));
+    }
   });
 });
