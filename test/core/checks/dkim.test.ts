@@ -92,7 +92,7 @@ describe('dkim check: which findings offer the DKIM fix', () => {
   });
 
   test('no key on the server, signing off, and the panel cannot generate one: no DKIM finding offers the fix; the findings say why and what to do', async () => {
-    const cannotGenerate = 'alias.example is a domain alias of main.example, and Plesk documents no way to create a DKIM key for a domain alias: set up its DKIM key in Plesk, then run the DKIM fix again to publish it';
+    const cannotGenerate = 'alias.example is a domain alias of main.example and signs with main.example\'s DKIM key, which is not on this server: turn on "Use DKIM spam protection system to sign outgoing email messages" in the Mail Settings of main.example in Plesk (Plesk creates the key), then run the DKIM fix again to publish it under alias.example';
     const dkim = { selector: 'default', signing: false, cannotGenerate };
     const none = await dkimCheck(checkContext('d.example', {}, { dkim }));
     assert.deepEqual(none.map((x) => `${x.rule}${x.fix ? ':fix' : ''}`), ['dkim.missing']);
@@ -101,7 +101,7 @@ describe('dkim check: which findings offer the DKIM fix', () => {
     const other = await dkimCheck(checkContext('d.example', { 'default._domainkey.d.example': { TXT: [[`v=DKIM1; k=rsa; t=y; p=${theirs}`]] } }, { dkim }));
     assert.ok(other.some((x) => x.rule === 'dkim.signing-off') && other.some((x) => x.rule === 'dkim.testing'), other.map((x) => x.rule).join(', '));
     assert.deepEqual(other.filter((x) => x.fix).map((x) => x.rule), []);
-    assert.match(other.find((x) => x.rule === 'dkim.signing-off')!.message, /turned off for d\.example on this server\. This server has no DKIM key for d\.example, and the panel cannot generate one for it: .*set up its DKIM key in Plesk/);
+    assert.match(other.find((x) => x.rule === 'dkim.signing-off')!.message, /turned off for d\.example on this server\. This server has no DKIM key for d\.example, and the panel cannot generate one for it: .*then run the DKIM fix again to publish it under alias\.example\./);
   });
 
   test('no key on the server, signing off, and the panel can generate one: dkim.missing and dkim.signing-off offer the fix (a key is generated and signing turned on)', async () => {

@@ -490,9 +490,9 @@ export class PleskPanel implements Panel {
    * A domain alias sends through the mail setup of its domain (INFERRED: plesk.md has no per-alias mail settings
    * beyond the REST flags): the domain's outgoing IPs, HELO and relay; routing 'remote' when the alias does not handle
    * mail (`mail` false) or the domain's mail service is off. DKIM: the alias's own key file when there is one (read
-   * as a domain's, §4), signing as the domain's `spam-protect-sign` (INFERRED: the per-domain switch covers its aliases,
-   * which need the same records under their name, §4); without a key file, no known key and not signing (a key in
-   * the alias zone may be a previous host's: Plesk documents no key creation for aliases). Nameservers: the alias zone's own NS records — no
+   * as a domain's, §4), else its domain's key file (aliases need the domain's records under their name, §4), signing
+   * as the domain's `spam-protect-sign` (INFERRED: the per-domain switch covers its aliases); without either key file,
+   * no known key and not signing (a key in the alias zone may be a previous host's). Nameservers: the alias zone's own NS records — no
    * zone status is asked (XML `dns get` needs a `site-alias-id`, which REST does not give); none for an alias without
    * DNS (no Plesk zone: the audit reports the live DNS as not this server's).
    */
@@ -503,11 +503,14 @@ export class PleskPanel implements Panel {
     const records = served ? (await this.fetchRecords(t)).records : [];
     const nameservers = served ? recordsAt(records, d, 'NS').map((r) => canonName(r.value)) : [];
     const { ips, helo } = await this.outgoing(t.parent, domainName(t.parent), hostname);
-    const pem = this.keyFile(d);
+    // The key: the alias's own key file if there is one, else its domain's — Plesk's guide has domain aliases used for
+    // sending publish "the same records as the main domain, but with the alias name" (§4, official), so the alias's
+    // mail is signed with its domain's key and the DKIM fix publishes that key under the alias's name.
+    const pem = this.keyFile(d) ?? this.keyFile(domainName(t.parent));
     const prefs = await this.mailPrefs(t.parent.id);
-    // Only a key file says which key the alias's mail is signed with: Plesk documents creating keys for domains only,
-    // so a key published in the alias's zone may well be a previous host's (unlike a domain's, which Plesk publishes
-    // itself when signing is switched on). No file (or not on the server): no known key, not signing.
+    // Only a key file says which key the alias's mail is signed with: a key published in the alias's zone may well be
+    // a previous host's (Plesk publishes a domain's key itself when signing is switched on, never an alias's). No file
+    // (or not on the server): no known key, not signing.
     const signing = !!pem && (prefs.sign ?? true);
     const routing: MailSettings['routing'] = t.alias.mail === false || prefs.mailservice === false ? 'remote' : 'local';
     const publicKey = publicKeyFromPem(pem) ?? undefined;
@@ -874,9 +877,10 @@ function aliasSigning(alias: string, parent: DomainResp): string {
   return `${alias} is a domain alias of ${p} and signs its mail as ${p} does: turn on "Use DKIM spam protection system to sign outgoing email messages" in the Mail Settings of ${p} in Plesk (this also signs ${p}'s own mail)`;
 }
 
-/** Why no DKIM key can be generated for a domain alias (plesk.md documents key creation for a domain only). */
+/** Why no DKIM key can be generated for a domain alias: it signs with its domain's key (§4), which Plesk makes when the domain's signing goes on. */
 function aliasNoKeyGen(alias: string, parent: DomainResp): string {
-  return `${alias} is a domain alias of ${domainName(parent)}, and Plesk documents no way to create a DKIM key for a domain alias: set up its DKIM key in Plesk, then run the DKIM fix again to publish it`;
+  const p = domainName(parent);
+  return `${alias} is a domain alias of ${p} and signs with ${p}'s DKIM key, which is not on this server: turn on "Use DKIM spam protection system to sign outgoing email messages" in the Mail Settings of ${p} in Plesk (Plesk creates the key), then run the DKIM fix again to publish it under ${alias}`;
 }
 
 /**

@@ -596,14 +596,48 @@ describe('Plesk: the key is published but DKIM signing is off — the fix turns 
     }
   });
 
-  it('a domain alias with no key, signing off: Plesk cannot generate its key, so no DKIM finding offers the fix and dkim.signing-off says why', async () => {
+  // Plesk's guide: domain aliases used for sending need "the same records as the main domain, but with the alias
+  // name" (plesk.md §4, official) — the alias's mail is signed with its domain's key. The alias was judged by a key
+  // file of its own only: with none (Plesk makes keys for domains), "no key, not signing", and the fix could not
+  // publish the domain's key under the alias's name.
+  it('a domain alias without a key file of its own signs with its domain’s key: the audit expects that key, the fix publishes it under the alias’s name', async () => {
+    const { r, root, done } = await signingOff((s) => {
+      s.mailPrefs['bob.example'].sign = true;
+      addPleskAlias(s, 'bob.example', { name: 'bob-alias.example' });
+    });
+    try {
+      const zoneId = r.state.aliases.find((a) => a.name === 'bob-alias.example')!.id;
+      r.state.records = r.state.records.filter((x) => !(x.domain_id === zoneId && x.host.includes('_domainkey')));
+      const panel = r.panel({ root });
+      const s = await panel.readMailSettings('bob-alias.example');
+      assert.equal(s.dkim.signing, true);
+      assert.equal(s.dkim.publicKey, r.state.dkim.publicKey);
+      const findings = await dkimFindings(r, panel, 'bob-alias.example');
+      assert.equal(findings.find((f) => f.rule === 'dkim.missing')?.fix, 'dkim', JSON.stringify(findings.map((f) => [f.rule, f.fix])));
+      const deps = r.deps(panel, {}, 'bob-alias.example');
+      const plan = await makePlan({ domain: 'bob-alias.example', check: 'dkim' }, deps);
+      assert.equal(plan.blocked, undefined);
+      assert.deepEqual(plan.changes.map((c) => [c.action, c.name, c.after?.value]), [['add', 'default._domainkey.bob-alias.example', `v=DKIM1; k=rsa; p=${r.state.dkim.publicKey}`]]);
+      const out = await applyPlan({ domain: 'bob-alias.example', check: 'dkim', planHash: plan.planHash }, deps);
+      assert.equal(out.status, 'applied', JSON.stringify(out));
+      const published = recordsOf(r.state, 'bob-alias.example').filter((x) => x.host === 'default._domainkey.bob-alias.example.');
+      assert.equal(published.length, 1);
+      assert.deepEqual((await dkimFindings(r, panel, 'bob-alias.example')).map((f) => f.rule), ['dkim.ok']);
+      assert.ok(!r.state.calls.some((c) => c.startsWith('bin:domain_pref')), "the domain's switch is not touched");
+    } finally {
+      await done();
+    }
+  });
+
+  it('a domain alias with no key (neither its own nor its domain’s), signing off: Plesk cannot generate its key, so no DKIM finding offers the fix and dkim.signing-off says why', async () => {
     const { r, root, done } = await signingOff((s) => addPleskAlias(s, 'bob.example', { name: 'bob-alias.example' }));
     try {
+      rmSync(join(root, 'etc/domainkeys/bob.example'), { recursive: true, force: true });
       const panel = r.panel({ root });
       const findings = await dkimFindings(r, panel, 'bob-alias.example');
       assert.ok(findings.length > 0);
       assert.deepEqual(findings.filter((f) => f.fix).map((f) => f.rule), [], JSON.stringify(findings.map((f) => [f.rule, f.fix])));
-      assert.match(findings.find((f) => f.rule === 'dkim.signing-off')!.message, /cannot generate one for it: bob-alias\.example is a domain alias of bob\.example, and Plesk documents no way to create a DKIM key for a domain alias/);
+      assert.match(findings.find((f) => f.rule === 'dkim.signing-off')!.message, /cannot generate one for it: bob-alias\.example is a domain alias of bob\.example and signs with bob\.example's DKIM key, which is not on this server/);
     } finally {
       await done();
     }

@@ -479,7 +479,7 @@ describe('Plesk adapter without server files (REST + XML only): DKIM', () => {
 
 /** The reason an alias's mail settings give for no DKIM key generation (see PleskPanel aliasMailSettings). */
 const noKeyGen = (alias: string, parent: string) =>
-  `${alias} is a domain alias of ${parent}, and Plesk documents no way to create a DKIM key for a domain alias: set up its DKIM key in Plesk, then run the DKIM fix again to publish it`;
+  `${alias} is a domain alias of ${parent} and signs with ${parent}'s DKIM key, which is not on this server: turn on "Use DKIM spam protection system to sign outgoing email messages" in the Mail Settings of ${parent} in Plesk (Plesk creates the key), then run the DKIM fix again to publish it under ${alias}`;
 
 describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.md §1.2, §1.3, §4, §5)', () => {
   /**
@@ -839,12 +839,12 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
     }
   });
 
-  it('generateDkim on an alias → unsupported (no documented way to create an alias’s key); the DKIM fix is blocked at preview with that reason, zone unchanged', async () => {
+  it('generateDkim on an alias → unsupported (it signs with its domain’s key, made by the domain’s switch); the DKIM fix is blocked at preview with that reason, zone unchanged', async () => {
     const { state, srv, panel } = await rig({ tweak: aliases });
     const tmp = mkdtempSync(join(tmpdir(), 'mh-plesk-alias-dkim-'));
     const store = openStore(join(tmp, 'h.sqlite'), { now: () => 0 });
     try {
-      await rejectsWith(panel.generateDkim('alice-alias.example'), 'unsupported', /domain alias of alice\.example.*no way to create a DKIM key/);
+      await rejectsWith(panel.generateDkim('alice-alias.example'), 'unsupported', /domain alias of alice\.example and signs with alice\.example's DKIM key, which is not on this server/);
       const zoneId = state.aliases.find((a) => a.name === 'alice-alias.example')!.id;
       state.records = state.records.filter((r) => !(r.domain_id === zoneId && r.host === 'default._domainkey.alice-alias.example.'));
       state.mailPrefs['alice.example'].sign = false;
@@ -852,7 +852,7 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
       // No key for the alias, and the panel cannot make one for an alias: the plan is blocked at preview, with why.
       const plan = await makePlan({ domain: 'alice-alias.example', check: 'dkim' }, { panel, resolver, now: FIXED });
       assert.deepEqual(plan.actions, []);
-      assert.match(plan.blocked ?? '', /no DKIM key for alice-alias\.example.*no way to create a DKIM key for a domain alias/);
+      assert.match(plan.blocked ?? '', /no DKIM key for alice-alias\.example.*signs with alice\.example's DKIM key, which is not on this server/);
       const before = JSON.stringify(recordsOf(state, 'alice-alias.example'));
       const out = await applyPlan({ domain: 'alice-alias.example', check: 'dkim', planHash: plan.planHash }, { panel, resolver, history: store, byUser: 'root', now: FIXED });
       assert.notEqual(out.status, 'applied');
