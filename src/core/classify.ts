@@ -498,6 +498,8 @@ class AuditClassifier implements Classifier {
       }
       case 'a':
       case 'mx': {
+        const wide = permissiveRange(t);
+        if (wide) return C('unknown', `it covers ${wide}: it names no particular sender, it lets nearly every server on the internet send`);
         const target = t.domainSpec ?? this.domain;
         // `a` and `a:<host>` classify the same host the same way; `mx` goes through the domain's exchangers.
         const c = t.mechanism === 'a' ? this.host(target) : this.mxTarget(target);

@@ -32,19 +32,30 @@ export function ipTermRange(t: IpTerm): string | null {
 
 /**
  * When `t` is a "+" ip4/ip6 term wide enough to authorise a large part of the internet (see WIDE_IP4_PREFIX), the
- * words for how much it covers ("every IPv4 address", "a /6: 67,108,864 IPv4 addresses"); else null.
+ * words for how much it covers ("every IPv4 address", "a /6: 67,108,864 IPv4 addresses"); else null. An `a`/`mx`
+ * term with such a CIDR length (`a/0`, `mx//8`) widens each address it names as far (RFC 7208 §5.6): the same.
  */
 export function permissiveRange(t: IpTerm): string | null {
-  if (t.qualifier !== '+') return null;
+  if (t.qualifier !== '+' || t.error) return null;
+  if (t.mechanism === 'a' || t.mechanism === 'mx') {
+    const around = 'around each address it names';
+    if (t.cidr4 !== undefined && t.cidr4 < WIDE_IP4_PREFIX) return rangeWords(t.cidr4, true, around);
+    if (t.cidr6 !== undefined && t.cidr6 < WIDE_IP6_PREFIX) return rangeWords(t.cidr6, false, around);
+    return null;
+  }
   const p = prefixOf(t);
   if (p === null) return null;
   const v4 = t.mechanism === 'ip4';
   if (p >= (v4 ? WIDE_IP4_PREFIX : WIDE_IP6_PREFIX)) return null;
+  return rangeWords(p, v4);
+}
+
+function rangeWords(p: number, v4: boolean, around?: string): string {
   const family = v4 ? 'IPv4' : 'IPv6';
   if (p === 0) return `every ${family} address`;
   const bits = (v4 ? 32 : 128) - p;
   const size = v4 ? String(2 ** bits).replace(/\B(?=(\d{3})+$)/g, ',') : `2^${bits}`;
-  return `a /${p}: ${size} ${family} addresses, more than any one network holds`;
+  return `a /${p}${around ? ` ${around}` : ''}: ${size} ${family} addresses, more than any one network holds`;
 }
 
 /** The addresses of `ips` an ip4/ip6 term covers (its range contains them); empty for any other term. */

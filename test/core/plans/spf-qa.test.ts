@@ -267,3 +267,35 @@ describe('SPF fix: a previous host denied with "-" stays denied', () => {
     }
   });
 });
+
+// `a/0` widens the domain's address to every IPv4 address (RFC 7208 §5.6): like +all it lets the whole internet send.
+// It was read as "this server's" (its A record is this server) and passed; ip4:0.0.0.0/0 was already caught.
+describe('SPF: a/mx with a CIDR length as wide as +all', () => {
+  test('a/0, mx/4 and a//8 are spf.permissive-all (fail) and the fix drops them, authorising this server by its IP; a/8 and mx//16 are not', async () => {
+    const extra: ZoneMap = { [D]: { A: [SERVER_IP], MX: [{ priority: 10, exchange: 'server1.newhost.example' }] } };
+    for (const [term, words] of [
+      ['a/0', /^a\/0 covers every IPv4 address: like \+all/],
+      ['mx/4', /^mx\/4 covers a \/4 around each address it names: 268,435,456 IPv4 addresses/],
+      ['a//8', /^a\/\/8 covers a \/8 around each address it names: 2\^120 IPv6 addresses/],
+    ] as const) {
+      const record = `v=spf1 ${term} -all`;
+      const { ctx } = setup([record], extra);
+      const fs = await spfCheck(ctx);
+      const wide = fs.filter((f) => f.rule === 'spf.permissive-all');
+      assert.equal(wide.length, 1, `${term}: ${fs.map((f) => `${f.rule}: ${f.message}`).join('\n')}`);
+      assert.equal(wide[0].severity, 'fail');
+      assert.match(wide[0].message, words);
+      assert.equal(wide[0].fix, 'spf');
+      assert.ok(!fs.some((f) => f.subject === term && f.rule === 'spf.term'), `${term} is not "this server's"`);
+      const { p, after } = await plan([record], extra);
+      assert.equal(p.blocked, undefined, show(p, after));
+      assert.equal(after, `v=spf1 ip4:${SERVER_IP} -all`, show(p, after));
+      assert.ok(p.notes.some((n) => n.startsWith(`Drops ${term}: it covers `)), show(p, after));
+      assert.equal((await evaluate(after!, extra)).result, 'pass');
+    }
+    for (const term of ['a/8', 'mx//16']) {
+      const { ctx } = setup([`v=spf1 ${term} -all`], extra);
+      assert.ok(!(await spfCheck(ctx)).some((f) => f.rule === 'spf.permissive-all'), term);
+    }
+  });
+});
