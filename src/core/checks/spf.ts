@@ -4,7 +4,7 @@ import { canonName } from '../domain.js';
 import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord } from '../spf/parse.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
-import { permissiveRange, qualifierResult } from '../spf/terms.js';
+import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord } from '../spf/tree.js';
 import { spfFixPath } from '../plans/spf.js';
 import type { CheckContext } from './context.js';
@@ -100,6 +100,23 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     wide.add(t.raw);
     out.push(
       makeFinding('spf', 'spf.permissive-all', 'fail', `${t.raw} covers ${words}: like +all, it authorises nearly every server on the internet to send as ${ctx.domain}.`, ev, {
+        subject: t.raw,
+        fix: 'spf',
+      }),
+    );
+  }
+  // A "+" include (or the redirect) of a record that lets everyone pass (+all, or a range as wide) passes everyone
+  // here too: an include matches whenever its record passes.
+  for (let i = 0; i < parsed.terms.length; i++) {
+    const t = parsed.terms[i];
+    const walked = tree.terms[i];
+    if (wide.has(t.raw) || t.afterAll || t.error || !walked || walked.ignored || walked.loop) continue;
+    if (!((t.mechanism === 'include' && t.qualifier === '+') || (t.kind === 'modifier' && t.modifier === 'redirect'))) continue;
+    const where = openRecord(walked.children);
+    if (!where) continue;
+    wide.add(t.raw);
+    out.push(
+      makeFinding('spf', 'spf.permissive-all', 'fail', `${t.raw} leads to ${where}: like +all, it authorises nearly every server on the internet to send as ${ctx.domain}.`, ev, {
         subject: t.raw,
         fix: 'spf',
       }),

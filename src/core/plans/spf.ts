@@ -15,7 +15,7 @@ import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } fro
 import { checkHost } from '../spf/evaluate.js';
 import { isSpfRecord, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { walkSpfRecord } from '../spf/tree.js';
-import { coveredIps, coversOnly, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
+import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
 import { relayAuthorisation, relayInclude } from '../spf/relay.js';
@@ -287,6 +287,12 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
       notes.push(`Drops ${t.raw}: it covers ${wide}, so like +all it lets nearly every server on the internet send as ${ctx.domain}.`);
       continue;
     }
+    // A "+" include of a record that lets everyone pass (+all, or a range as wide): the same, through the include.
+    const open = t.mechanism === 'include' && t.qualifier === '+' && !(t.domainSpec && canonName(t.domainSpec) === canonName(ctx.domain)) ? await openTarget(ctx, t.raw) : null;
+    if (open) {
+      notes.push(`Drops ${t.raw}: it leads to ${open}, so like +all it lets nearly every server on the internet send as ${ctx.domain}. If that service sends your mail, ask it for a record without +all and include that.`);
+      continue;
+    }
     // A "-"/"~"/"?" ip4/ip6 term covering nothing but this server's own addresses only keeps this server's mail from
     // passing: it goes (one that covers more stays, and this server's IP is put before it below).
     if (!ctx.settings.relay && t.qualifier !== '+' && coversOnly(t, ctx.settings.ips)) {
@@ -339,6 +345,13 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
   if (redirect && redirect.domainSpec && !redirect.hasMacro && canonName(redirect.domainSpec) === canonName(ctx.domain)) {
     notes.push(`Drops ${redirect.raw}: ${ctx.domain} redirecting to its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
     redirect = null;
+  }
+  if (redirect) {
+    const open = await openTarget(ctx, redirect.raw);
+    if (open) {
+      notes.push(`Drops ${redirect.raw}: it leads to ${open}, so like +all it lets nearly every server on the internet send as ${ctx.domain}.`);
+      redirect = null;
+    }
   }
   if (redirect) {
     const c = await ctx.classifier.spfTerm(redirect.raw);
@@ -474,4 +487,10 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
   return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable };
+}
+
+/** Where the record an include/redirect term leads to lets everyone pass (src/core/spf/terms.ts openRecord); else null. */
+async function openTarget(ctx: CheckContext, term: string): Promise<string | null> {
+  const probe = await walkSpfRecord(ctx.resolver, ctx.domain, `v=spf1 ${term}`);
+  return openRecord(probe.terms[0]?.children);
 }

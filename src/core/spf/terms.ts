@@ -3,7 +3,8 @@
 // softfails or neutralises the addresses it covers (RFC 7208 §4.6.2: only a "+" match is a pass). Shared by the
 // classifier, the SPF check and the SPF fix, so all three read a term the same way. Pure.
 import { cidrContains } from '../ip.js';
-import type { Qualifier, SpfTerm } from './parse.js';
+import { parseSpfShared, type Qualifier, type SpfTerm } from './parse.js';
+import type { SpfTreeNode } from './tree.js';
 
 /**
  * An ip4 term with a prefix shorter than /8 (more than one /8: over 33 million addresses — no single network holds
@@ -83,4 +84,33 @@ export function qualifierEffect(q: Qualifier): string {
 /** The result a match with qualifier `q` gives (RFC 7208 §4.6.2). */
 export function qualifierResult(q: Qualifier): 'pass' | 'fail' | 'softfail' | 'neutral' {
   return q === '-' ? 'fail' : q === '~' ? 'softfail' : q === '?' ? 'neutral' : 'pass';
+}
+
+/**
+ * When the record a "+" include (or a redirect) leads to lets every sender pass — it ends in `+all`, or has a "+"
+ * term as wide (permissiveRange), there or in a record it includes with "+" or redirects to — where, in words
+ * ("+all in open.example's record"); else null. `node` is the walked target (SpfTreeTerm.children). Through such an
+ * include the including record passes every server on the internet too (an include matches when its record passes).
+ */
+export function openRecord(node: SpfTreeNode | undefined, depth = 0): string | null {
+  if (!node?.record || depth > 10) return null;
+  const parsed = parseSpfShared(node.record);
+  for (let i = 0; i < parsed.terms.length; i++) {
+    const t = parsed.terms[i];
+    if (t.afterAll || t.kind !== 'mechanism' || t.error) continue;
+    if (t.mechanism === 'all') return t.qualifier === '+' ? `${t.raw} in ${node.domain}'s record` : null;
+    const wide = permissiveRange(t);
+    if (wide) return `${t.raw} in ${node.domain}'s record (it covers ${wide})`;
+    if (t.mechanism === 'include' && t.qualifier === '+') {
+      const via = openRecord(node.terms[i]?.children, depth + 1);
+      if (via) return via;
+    }
+  }
+  const r = parsed.redirect;
+  if (r && !r.error) {
+    const at = parsed.terms.indexOf(r);
+    const walked = at >= 0 ? node.terms[at] : undefined;
+    if (walked && !walked.ignored) return openRecord(walked.children, depth + 1);
+  }
+  return null;
 }

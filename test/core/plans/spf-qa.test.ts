@@ -299,3 +299,46 @@ describe('SPF: a/mx with a CIDR length as wide as +all', () => {
     }
   });
 });
+
+// An include of a record that ends in +all (or has a range as wide) passes every sender: an include matches whenever
+// its record passes. Such a record was audited "SPF authorises this server" (pass) and the fix kept the include.
+describe('SPF: an include or redirect that leads to +all', () => {
+  const open = (record: string): ZoneMap => ({ 'open.example': { TXT: [[record]], A: ['198.51.100.1'] }, 'mid.example': { TXT: [['v=spf1 include:open.example -all']] } });
+  test('include of +all, of ip4:0.0.0.0/0, and through a nested include: spf.permissive-all (fail); the fix drops the include', async () => {
+    for (const [inner, term, words] of [
+      ['v=spf1 +all', 'include:open.example', /^include:open\.example leads to \+all in open\.example's record: like \+all/],
+      ['v=spf1 ip4:0.0.0.0/0 -all', 'include:open.example', /^include:open\.example leads to ip4:0\.0\.0\.0\/0 in open\.example's record \(it covers every IPv4 address\)/],
+      ['v=spf1 +all', 'include:mid.example', /^include:mid\.example leads to \+all in open\.example's record/],
+    ] as const) {
+      const record = `v=spf1 ip4:${SERVER_IP} ${term} -all`;
+      const { ctx } = setup([record], open(inner));
+      const fs = await spfCheck(ctx);
+      const f = fs.filter((x) => x.rule === 'spf.permissive-all');
+      assert.equal(f.length, 1, fs.map((x) => `${x.rule}: ${x.message}`).join('\n'));
+      assert.match(f[0].message, words);
+      assert.equal(f[0].severity, 'fail');
+      assert.equal(f[0].fix, 'spf');
+      assert.ok(!fs.some((x) => x.rule === 'spf.ok'));
+      const { p, after } = await plan([record], open(inner));
+      assert.equal(p.blocked, undefined, show(p, after));
+      assert.equal(after, `v=spf1 ip4:${SERVER_IP} -all`, show(p, after));
+      assert.ok(p.notes.some((n) => n.startsWith(`Drops ${term}: it leads to `)), show(p, after));
+    }
+  });
+
+  test('redirect to +all is the same; -include of +all and an include of a closed record are not', async () => {
+    const { ctx } = setup(['v=spf1 redirect=open.example'], open('v=spf1 +all'));
+    const fs = await spfCheck(ctx);
+    assert.match(fs.find((x) => x.rule === 'spf.permissive-all')?.message ?? '', /^redirect=open\.example leads to \+all in open\.example's record/);
+    const { p, after } = await plan(['v=spf1 redirect=open.example'], open('v=spf1 +all'));
+    assert.equal(after, `v=spf1 ip4:${SERVER_IP} ~all`, show(p, after));
+    for (const [record, inner] of [
+      [`v=spf1 ip4:${SERVER_IP} -include:open.example -all`, 'v=spf1 +all'],
+      [`v=spf1 ip4:${SERVER_IP} include:open.example -all`, 'v=spf1 ip4:198.51.100.0/24 -all'],
+      [`v=spf1 ip4:${SERVER_IP} include:open.example -all`, 'v=spf1 -all +all'],
+    ]) {
+      const { ctx: c2 } = setup([record], open(inner));
+      assert.ok(!(await spfCheck(c2)).some((x) => x.rule === 'spf.permissive-all'), `${record} / ${inner}`);
+    }
+  });
+});
