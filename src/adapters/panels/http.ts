@@ -49,10 +49,14 @@ export interface HttpResponse {
   json: unknown;
 }
 
-/** 127.0.0.0/8, ::1, localhost — the only hosts plain http:// is accepted for (tests, local emulators). */
+/**
+ * 127.0.0.0/8, ::1, localhost — the only hosts plain http:// is accepted for (tests, local emulators). Not other
+ * names under .localhost: RFC 6761 says they are loopback, but the system resolver may ask DNS for them (nsswitch
+ * "files dns"), and whatever DNS answers would get the panel token in clear.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (h === 'localhost') return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1';
   return false;

@@ -29,6 +29,8 @@ describe('panel URLs', () => {
     throwsCode(() => checkPanelUrl('ftp://127.0.0.1/'), 'other', /https/);
     throwsCode(() => checkPanelUrl('not a url'), 'other', /not a valid URL/);
     assert.equal(isLoopbackHost('128.0.0.1'), false);
+    // A name under .localhost is looked up like any other (nsswitch "files dns"): DNS could send the token anywhere.
+    throwsCode(() => checkPanelUrl('http://panel.example.localhost:2083'), 'other', /refusing plain http:\/\/ for panel\.example\.localhost/);
   });
 
   it('createPanel refuses a non-loopback http:// URL before sending the token', () => {
