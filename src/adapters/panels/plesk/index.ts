@@ -595,7 +595,14 @@ export class PleskPanel implements Panel {
     // the error and given to the caller (PartialWriteError), which puts back exactly that.
     const undo: UndoStep[] = [];
     const add = async (rec: ZoneRecord) => {
-      await this.dns('--add', spelling, d, rec);
+      try {
+        await this.dns('--add', spelling, d, rec);
+      } catch (e) {
+        // Exit code 2: the record already exists (§2.1, official: "already present") — added by someone else since
+        // the re-read. The zone holds it as planned; not this fix's to take back if a later step fails.
+        if (e instanceof PanelError && e.code === 'record-exists') return;
+        throw e;
+      }
       undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.dns('--del', spelling, d, rec) });
     };
     const del = async (rec: ZoneRecord) => {

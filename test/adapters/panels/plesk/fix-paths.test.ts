@@ -321,6 +321,33 @@ const deleteRecord = (state: PleskState, value: string) => () => {
   state.records = state.records.filter((x) => x.value !== value);
 };
 
+// `plesk bin dns --add` exits 2 when the record already exists (plesk.md §2.1, official: "treat as already present").
+// The same record added by someone else between the re-read and the add failed the whole fix and rolled it back.
+describe('Plesk: an add answered "already exists" (exit 2) is the record in place, as planned', () => {
+  it('the fix is applied, nothing is rolled back, and the zone holds the new record once', async () => {
+    const r = await rig();
+    try {
+      const cli = (inner: PleskCliTransport): PleskCliTransport => ({
+        async run(utility: string, params: string[]): Promise<CommandResult> {
+          if (utility === 'dns' && params[0] === '--add' && params[3] === NEW_SPF) {
+            await inner.run(utility, params); // someone else's identical add, just before ours
+            return { code: 2, stdout: '', stderr: 'Unable to add DNS record: record already exists' };
+          }
+          return inner.run(utility, params);
+        },
+      });
+      const deps = r.deps(r.panel({ cli }), SPF_WORLD);
+      const plan = await makePlan({ domain: 'bob.example', check: 'spf' }, deps);
+      const out = await applyPlan({ domain: 'bob.example', check: 'spf', planHash: plan.planHash }, deps);
+      assert.equal(out.status, 'applied', JSON.stringify(out));
+      assert.deepEqual(dnsCalls(r.state), [`bin:dns --del bob.example -txt ${SPF} -domain `, `bin:dns --add bob.example -txt ${NEW_SPF} -domain `]);
+      assert.deepEqual(spfValues(r.state), [NEW_SPF]);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('Plesk: a record someone else deletes while we write stays deleted (nothing re-added; refused, not "restored")', () => {
   it('adapter: a `dns --del` that finds no such record → stale (it deleted nothing); one failing with the record there → other', async () => {
     const r = await rig();

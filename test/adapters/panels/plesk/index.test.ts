@@ -151,10 +151,11 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
     assert.equal(JSON.stringify(recordsOf(state, 'bob.example')), snapshot);
   });
 
-  it('exit code 2 from dns --add → record-exists', async () => {
+  it('exit code 2 from dns --add ("already exists", plesk.md §2.1: already present) → the record is in place: applied, the zone unchanged', async () => {
     const z = await panel.readZone('carol.example');
     const lock = find(z.records, '_mailchannels.carol.example', 'TXT')[0];
-    await rejectsWith(panel.applyChanges('carol.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, LOCKDOWN) }], z.version), 'record-exists', /already exists/);
+    await panel.applyChanges('carol.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, LOCKDOWN) }], z.version);
+    assert.equal((await panel.readZone('carol.example')).version, z.version);
   });
 
   it('a dns call failing part-way: every step already taken is undone, newest first (the zone is as it was)', async () => {
@@ -222,7 +223,7 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
 });
 
 describe('Plesk adapter with the local `plesk bin` (fake executable)', () => {
-  it('writes through execFile(plesk, [bin, dns, …]), re-reads, refuses stale versions and maps exit code 2', async () => {
+  it('writes through execFile(plesk, [bin, dns, …]), re-reads, refuses stale versions, and takes exit code 2 as already present', async () => {
     const state = makePleskState();
     const bins = installFakeBins(state);
     const srv = await startPleskServer(state, bins.stateFile); // REST and the fake CLI share the JSON state file
@@ -238,11 +239,10 @@ describe('Plesk adapter with the local `plesk bin` (fake executable)', () => {
       assert.ok(st.calls.includes(`bin:dns --del bob.example -txt ${LOCKDOWN} -domain _mailchannels`));
       assert.equal(r.version, (await panel.readZone('bob.example')).version);
       await rejectsWith(panel.applyChanges('bob.example', [{ action: 'remove', name: lock.name, type: 'TXT', ttl: lock.ttl, before: lock, after: null }], z.version), 'stale');
+      // Exit code 2 (the record already exists): already present, so the write stands and the zone is unchanged.
       const z2 = await panel.readZone('bob.example');
-      await rejectsWith(
-        panel.applyChanges('bob.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, v) }], z2.version),
-        'record-exists',
-      );
+      await panel.applyChanges('bob.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, v) }], z2.version);
+      assert.equal((await panel.readZone('bob.example')).version, z2.version);
     } finally {
       await srv.close();
     }
