@@ -122,12 +122,19 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
     const costly = tree.terms
       .filter((t) => t.lookups > 0 && !added.includes(t.term))
       .sort((a, b) => b.lookups - a.lookups);
-    const shown = costly.slice(0, 3);
+    // Name what can go: terms nobody could identify (selectable for removal); this server's and mail services' terms
+    // stay whatever they cost, so they are never offered as the ones to remove.
+    const canGo = costly.filter((t) => removable.has(t.term.toLowerCase()));
+    const list = (ts: typeof costly) => ts.slice(0, 3).map((t) => `${t.term} (${t.lookups})`).join(', ');
     return {
-      blocked: `${rec} would need ${tree.totalLookups} DNS lookups (limit 10: receivers return permerror). Remove a term to make room — the costliest: ${shown.map((t) => `${t.term} (${t.lookups})`).join(', ')}${selectable(
-        costly.map((t) => t.term),
-        removable,
-      )}.`,
+      blocked: `${rec} would need ${tree.totalLookups} DNS lookups (limit 10: receivers return permerror). ${
+        canGo.length
+          ? `Remove a term to make room — the costliest of those mailhealth could not place: ${list(canGo)}${selectable(
+              canGo.map((t) => t.term),
+              removable,
+            )}.`
+          : `Every term that costs lookups is this server's or a mail service's the domain uses (the costliest: ${list(costly)}): remove from the record a service the domain no longer sends through, then plan again.`
+      }`,
       culprits: costly.map((t) => t.term),
     };
   }

@@ -342,3 +342,26 @@ describe('SPF: an include or redirect that leads to +all', () => {
     }
   });
 });
+
+// Over 10 lookups, the blocked plan said "Remove a term to make room — the costliest: include:_spf.google.com (2), a
+// (1), mx (1)", though the fix keeps those whatever is selected ("Keeps … although you selected it"): it now names
+// only terms the user can select, or says every costly term is this server's or a service's.
+describe('SPF fix: over 10 lookups, the terms named to remove are ones that can go', () => {
+  const extra = (n: number): ZoneMap => {
+    const m: ZoneMap = { [D]: { A: [SERVER_IP], MX: [{ priority: 10, exchange: 'server1.newhost.example' }] } };
+    for (let i = 1; i <= n; i++) m[`k${i}.vendor.example`] = { TXT: [[`v=spf1 ip4:198.51.100.${i} -all`]], A: ['198.51.100.200'] };
+    return m;
+  };
+  test('unknown includes are named (selectable); the Google include, a and mx are not', async () => {
+    const ks = Array.from({ length: 6 }, (_, i) => `include:k${i + 1}.vendor.example`);
+    const { p, after } = await plan([`v=spf1 a mx include:_spf.google.com ${ks.join(' ')} ~all`], extra(6), RELAY);
+    assert.match(p.blocked ?? '', /would need 1[1-9] DNS lookups .*the costliest of those mailhealth could not place: include:k\d\.vendor\.example \(1\)/, show(p, after));
+    assert.doesNotMatch(p.blocked!, /_spf\.google\.com|\ba \(1\)|\bmx \(1\)/, p.blocked);
+    assert.match(p.blocked!, /select them for removal and the fix drops them/);
+  });
+  test('only this server’s and services’ terms cost lookups: none is offered for removal', async () => {
+    const { p, after } = await plan(['v=spf1 a mx include:_spf.google.com include:spf.protection.outlook.com include:mailgun.org ~all'], extra(0), RELAY);
+    assert.match(p.blocked ?? '', /Every term that costs lookups is this server's or a mail service's the domain uses \(the costliest: .*\): remove from the record a service the domain no longer sends through/, show(p, after));
+    assert.doesNotMatch(p.blocked!, /make room|select/);
+  });
+});
