@@ -78,14 +78,19 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
     }
     const why = inherited.state === 'none' && inherited.why ? ` (${inherited.why})` : '';
     const spfThere = all.some(isSpfRecord);
+    // Meant as DMARC but not readable as one (`v=DMARC1 p=reject` without the ";", `p=reject; v=DMARC1`): receivers
+    // see no DMARC record — said as a broken record, not as none at all.
+    const meant = spfThere ? undefined : all.find((t) => /v\s*=\s*DMARC1/i.test(t));
     out.push(
       makeFinding(
         'dmarc',
-        spfThere ? 'dmarc.syntax' : 'dmarc.missing',
-        spfThere ? 'fail' : 'warn',
+        spfThere || meant !== undefined ? 'dmarc.syntax' : 'dmarc.missing',
+        spfThere || meant !== undefined ? 'fail' : 'warn',
         spfThere
           ? `An SPF record sits at ${name} where the DMARC record should be.`
-          : `${ctx.domain} has no DMARC record${why}: Gmail and Yahoo require one (p=none is enough) from bulk senders, and nobody sends you reports.`,
+          : meant !== undefined
+            ? `The TXT record at ${name} is meant as DMARC but receivers cannot read it (${JSON.stringify(meant)}): a DMARC record must start with "v=DMARC1;" and separate its tags with ";", so receivers see no DMARC policy for ${ctx.domain}.`
+            : `${ctx.domain} has no DMARC record${why}: Gmail and Yahoo require one (p=none is enough) from bulk senders, and nobody sends you reports.`,
         ev,
         { fix: 'dmarc' },
       ),
