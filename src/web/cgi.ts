@@ -15,8 +15,11 @@
 //           only as HTTP_*.
 //   plesk   the extension's sbin helper, run as root through pm_ApiCli::callSbin by the PHP shim, which took the
 //           user and role from pm_Session (plesk.md §7.3/§7.4) and passes `--user --role` (+ the domains it may
-//           access, in MAILHEALTH_ALLOWED_DOMAINS). Only root (and Plesk on behalf of the extension) can start it as
-//           root; started as anyone else it refuses.
+//           access: one per line in a 0600 file in the extension's var dir named by MAILHEALTH_ALLOWED_DOMAINS_FILE —
+//           one environment string is limited to 128 KiB, too little for a reseller with thousands of domains; the
+//           older comma-joined MAILHEALTH_ALLOWED_DOMAINS is still read when no file is named). A named file that
+//           cannot be read fails closed. Only root (and Plesk on behalf of the extension) can start it as root;
+//           started as anyone else it refuses.
 //
 // Long work: root-run front doors (WHM, Plesk) may hand the request to the background service (`mailhealth service`
 // on a root-only Unix socket) instead of handling it in this short-lived process, signing the identity with the
@@ -320,7 +323,10 @@ export function pleskIdentity(user: string | undefined, role: string | undefined
   return { user, role: r as Role };
 }
 
-/** Parse MAILHEALTH_ALLOWED_DOMAINS (comma/space/newline separated); null when unset. */
+/**
+ * Parse the shim's domain list — the content of the MAILHEALTH_ALLOWED_DOMAINS_FILE file (one name per line) or the
+ * value of MAILHEALTH_ALLOWED_DOMAINS (comma-joined); any of comma/space/newline separates. null when unset.
+ */
 export function allowedDomainsFrom(value: string | undefined): Set<string> | null {
   if (value === undefined) return null;
   const out = new Set<string>();

@@ -6,7 +6,7 @@ import '../helpers/shared-settings.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -278,7 +278,13 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
   let plesk: RunningServer;
   let config: string;
   const state = makePleskState();
+  // The helper runs `dist/` when MAILHEALTH_HOME has a build (a stale one would test old code): point it at the
+  // source through a checkout without dist/ (symlinks).
+  let appHome: string;
   before(async () => {
+    appHome = join(scratch.dir, 'plesk-app');
+    mkdirSync(appHome);
+    for (const e of ['src', 'node_modules', 'package.json', 'tsconfig.json']) symlinkSync(join(REPO, e), join(appHome, e));
     plesk = await startPleskServer(state);
     config = join(scratch.dir, 'plesk-config.json');
     writeFileSync(config, JSON.stringify({ panel: 'plesk', panelUrl: plesk.url, token: state.apiKey }), { mode: 0o600 });
@@ -291,7 +297,7 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
       const p = spawn(HELPER, args, {
         env: {
           PATH: scratch.path ?? '/usr/bin:/bin',
-          MAILHEALTH_HOME: REPO,
+          MAILHEALTH_HOME: appHome,
           MAILHEALTH_NODE: process.execPath,
           MAILHEALTH_CONFIG: config,
           MAILHEALTH_DB: join(scratch.dir, 'plesk.sqlite'),
@@ -321,6 +327,36 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
     assert.deepEqual(domainsOf(out), ['alice-shop.example', 'alice.example']);
     const narrowed = parseCgi((await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS: 'alice.example,carol.example' })).stdout);
     assert.deepEqual(domainsOf(narrowed), ['alice.example'], 'the shim cannot widen the panel scope, only narrow it');
+  });
+
+  test('customer: the list in a file (MAILHEALTH_ALLOWED_DOMAINS_FILE, one name per line) narrows as the variable does, however long', async () => {
+    // 7,000 names of ~30 characters (~210 KiB: more than one environment string may hold), alice.example among them.
+    const names = Array.from({ length: 6999 }, (_, i) => `customer-site-${String(i).padStart(5, '0')}.example.net`);
+    names.splice(3500, 0, 'alice.example');
+    const list = join(scratch.dir, 'plesk-scope-7000');
+    writeFileSync(list, names.join('\n') + '\n', { mode: 0o600 });
+    assert.ok(Buffer.byteLength(names.join(',')) > 128 * 1024);
+    const r = await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS_FILE: list, ...forged });
+    assert.equal(r.code, 0, r.stderr);
+    const out = parseCgi(r.stdout);
+    assert.equal(out.status, 200, out.text + r.stderr);
+    assert.deepEqual(domainsOf(out), ['alice.example'], 'only those of her domains the file lists');
+    // The file wins over the older variable (still read when no file is named).
+    const both = parseCgi((await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS_FILE: list, MAILHEALTH_ALLOWED_DOMAINS: 'alice.example,alice-shop.example' })).stdout);
+    assert.deepEqual(domainsOf(both), ['alice.example']);
+  });
+
+  test('customer: a list file that cannot be read fails closed (an error, never the unnarrowed scope)', async () => {
+    for (const bad of [join(scratch.dir, 'no-such-scope-file'), scratch.dir, '']) {
+      for (const extra of [{}, { MAILHEALTH_ALLOWED_DOMAINS: 'alice.example,alice-shop.example' }] as Record<string, string>[]) {
+        const r = await callSbin(['--user', 'alice', '--role', 'customer'], { MAILHEALTH_ALLOWED_DOMAINS_FILE: bad, ...extra });
+        assert.equal(r.code, 0, r.stderr);
+        const out = parseCgi(r.stdout);
+        assert.equal(out.status, 500, `${JSON.stringify(bad)}: ${out.text}`);
+        assert.match(out.text, /could not read the list of domains Plesk allows this user/);
+        assert.doesNotMatch(out.text, /alice|\.example/, 'no domains listed');
+      }
+    }
   });
 
   test("customer: a domain alias is in scope when its domain is (pm_Domain's list, which the shim sends, has no aliases)", async () => {

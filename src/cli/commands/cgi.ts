@@ -145,10 +145,31 @@ export async function frontDoorSetup(
       const identity = pleskIdentity(o.user, o.role, { isRoot });
       const base = panelFromOptions({ ...o, panel: o.panel ?? 'plesk' });
       const restricted = identity.role !== 'admin';
-      const panel = restricted ? restrictDomains(base, allowedDomainsFrom(env.MAILHEALTH_ALLOWED_DOMAINS)) : base;
+      const panel = restricted ? restrictDomains(base, pleskAllowedDomains(env)) : base;
       return { identity, panel, restricted, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
     }
   }
+}
+
+/**
+ * The domains the Plesk shim says this reseller or customer may access (it only ever narrows the panel's scope): the
+ * file MAILHEALTH_ALLOWED_DOMAINS_FILE names (one name per line; a temporary 0600 file the shim removes after the
+ * call — one environment string is limited to 128 KiB, too little for thousands of names), else the older
+ * comma-joined MAILHEALTH_ALLOWED_DOMAINS; null when neither is set. A named file that cannot be read (missing, not a
+ * regular file, unreadable) fails closed: the request is refused rather than served with the unnarrowed scope.
+ */
+export function pleskAllowedDomains(env: NodeJS.ProcessEnv): Set<string> | null {
+  const file = env.MAILHEALTH_ALLOWED_DOMAINS_FILE;
+  if (file === undefined) return allowedDomainsFrom(env.MAILHEALTH_ALLOWED_DOMAINS);
+  let text: string;
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    process.stderr.write(`mailhealth cgi: MAILHEALTH_ALLOWED_DOMAINS_FILE ${JSON.stringify(file)}: ${(e as Error)?.message ?? String(e)}\n`);
+    throw new FrontDoorRefused(500, 'could not read the list of domains Plesk allows this user; the page stays closed rather than show more than that');
+  }
+  return allowedDomainsFrom(text);
 }
 
 /** /var/cpanel/resellers (§6.3), or null when it cannot be read (absent, unreadable, not a file). */

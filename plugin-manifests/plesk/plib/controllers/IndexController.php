@@ -3,7 +3,10 @@
 //   1. takes the identity from the Plesk login session (pm_Session::getClient(): login and role) and, for resellers
 //      and customers, the domains that client may access (pm_Domain + hasAccessToDomain);
 //   2. runs the extension's root helper sbin/mailhealth-v1 through pm_ApiCli::callSbin with `--user LOGIN --role ROLE`,
-//      the request as CGI variables in $env and the body on $stdin (both need Plesk 18.0.55+);
+//      the request as CGI variables in $env and the body on $stdin (both need Plesk 18.0.55+). The domain list goes in
+//      a temporary file (one name per line, mode 0600, in the extension's var dir) named by
+//      MAILHEALTH_ALLOWED_DOMAINS_FILE, removed once the helper has answered: Linux limits one environment string to
+//      128 KiB, which a reseller's thousands of names would exceed (exec fails with E2BIG);
 //   3. copies the helper's CGI answer (Status, headers, body) into the response.
 // The browser never supplies the identity: it comes from pm_Session on the server side, and only this extension's
 // code can call its sbin helper (which runs as root and re-validates its arguments).
@@ -35,12 +38,50 @@ class IndexController extends pm_Controller_Action
 
         $body = (string) file_get_contents('php://input');
         $env = $this->cgiEnvironment(strlen($body));
-        if ($role !== 'admin') {
-            $env['MAILHEALTH_ALLOWED_DOMAINS'] = implode(',', $this->accessibleDomains($client));
+        $scopeFile = null;
+        try {
+            if ($role !== 'admin') {
+                $scopeFile = $this->writeScopeFile($this->accessibleDomains($client));
+                if ($scopeFile === null) {
+                    $this->sendFailure(500, 'could not write the list of domains this user may access to ' . pm_Context::getVarDir());
+                    return;
+                }
+                $env['MAILHEALTH_ALLOWED_DOMAINS_FILE'] = $scopeFile;
+            }
+            $result = pm_ApiCli::callSbin('mailhealth-v1', ['--user', $client->getLogin(), '--role', $role], pm_ApiCli::RESULT_FULL, $env, $body);
+        } finally {
+            if ($scopeFile !== null && file_exists($scopeFile)) {
+                @unlink($scopeFile);
+            }
         }
-
-        $result = pm_ApiCli::callSbin('mailhealth-v1', ['--user', $client->getLogin(), '--role', $role], pm_ApiCli::RESULT_FULL, $env, $body);
         $this->sendCgiAnswer(is_array($result) ? $result : ['code' => 1, 'stdout' => '', 'stderr' => 'no answer']);
+    }
+
+    /**
+     * The domain list for the helper: a new file (one name per line, mode 0600) in the extension's var dir, or null
+     * when it cannot be written in full. The caller removes it once the helper has answered.
+     */
+    private function writeScopeFile(array $names)
+    {
+        $path = tempnam(pm_Context::getVarDir(), 'scope-');
+        if ($path === false) {
+            return null;
+        }
+        $data = count($names) > 0 ? implode("\n", $names) . "\n" : '';
+        if (!chmod($path, 0600) || file_put_contents($path, $data) !== strlen($data)) {
+            @unlink($path);
+            return null;
+        }
+        return $path;
+    }
+
+    private function sendFailure($status, $why)
+    {
+        $response = $this->getResponse();
+        $response->setHttpResponseCode($status);
+        $response->setHeader('Content-Type', 'text/plain; charset=utf-8', true);
+        $response->setBody("Mail Health could not answer.\n");
+        error_log('mailhealth: ' . $why);
     }
 
     /** Names of the domains this reseller or customer may access, as Plesk itself decides. */
