@@ -211,6 +211,8 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
 
   // Collect terms from every SPF record, in order, without duplicates.
   const seen = new Set<string>();
+  /** Every term as written in the SPF records (lower-cased), to tell a selected term the record does not have. */
+  const written = new Set<string>();
   const kept: SpfTerm[] = [];
   let all: SpfTerm | null = null;
   let redirect: SpfTerm | null = null;
@@ -218,6 +220,7 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
   for (const r of spfRecords) {
     const parsed = parseSpf(r.txt ? r.txt.join('') : r.value);
     const list = parsed.terms;
+    for (const t of list) written.add(t.raw.toLowerCase());
     for (let i = 0; i < list.length; i++) {
       let t = list[i];
       // `include _spf.google.com` (the colon missing): two broken terms that mean one — joined, not dropped.
@@ -369,6 +372,11 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
       redirect = null;
     } else if (selected) notes.push(`Keeps ${redirect.raw} although you selected it: ${c.reason}.`);
     if (redirect) classes.set(redirect.raw.toLowerCase(), c.class);
+  }
+
+  // A selected term the record does not have (a typo, or a term already gone): said, so it is not taken as done.
+  for (const x of opts.removeTerms ?? []) {
+    if (!written.has(x.toLowerCase())) notes.push(`You selected ${x} for removal, but the SPF record has no such term: nothing was removed for it.`);
   }
 
   // What this server needs, where it counts: the first matching term decides (RFC 7208 §4.6.2).

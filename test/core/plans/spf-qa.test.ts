@@ -365,3 +365,14 @@ describe('SPF fix: over 10 lookups, the terms named to remove are ones that can 
     assert.doesNotMatch(p.blocked!, /make room|select/);
   });
 });
+
+// `--remove-term ip4:1.2.3.4` for a term the record does not have was silently ignored: a typo looked like done.
+describe('SPF fix: a selected term the record does not have', () => {
+  test('the plan says so; a term it has is removed as before', async () => {
+    const extra: ZoneMap = { 'k1.vendor.example': { TXT: [['v=spf1 ip4:198.51.100.1 -all']], A: ['198.51.100.200'] } };
+    const { p, after } = await plan([`v=spf1 ip4:${SERVER_IP} include:k1.vendor.example -all`], extra, {}, ['ip4:1.2.3.4', 'INCLUDE:k1.vendor.example']);
+    assert.ok(p.notes.includes('You selected ip4:1.2.3.4 for removal, but the SPF record has no such term: nothing was removed for it.'), show(p, after));
+    assert.ok(!p.notes.some((n) => n.includes('You selected INCLUDE:k1')), show(p, after));
+    assert.equal(after, `v=spf1 ip4:${SERVER_IP} -all`);
+  });
+});
