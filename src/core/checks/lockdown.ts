@@ -91,6 +91,20 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
         ),
       );
     }
+    // Fields MailChannels does not document (`auid=` beside a valid auth=), or names in another case: the record
+    // works, but what MailChannels does with them is not documented — a warning, and the fix writes the documented form.
+    if (rec.class === 'valid-with-warning') {
+      const other = rec.problems.filter((p) => !p.startsWith('cfid='));
+      if (other.length) {
+        const auid = rec.unknownFields.some((f) => /^auid=/i.test(f)) ? ' (auid= is a common misspelling of auth=)' : '';
+        out.push(
+          makeFinding('lockdown', 'lockdown.syntax', 'warn', `The _mailchannels record works, but ${other.join('; ')}${auid}: MailChannels documents only v=mc1, auth=, senderid= and sidw=, in lower case. The fix writes it in that form.`, ev, {
+            subject: txt,
+            fix: 'lockdown',
+          }),
+        );
+      }
+    }
     const ids: ['auth' | 'senderid' | 'sidw', string][] = emptyList();
     for (const v of rec.auth) ids.push(['auth', v]);
     for (const v of rec.senderid) ids.push(['senderid', v]);

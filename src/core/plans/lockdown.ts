@@ -84,6 +84,11 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
       notes.push(`Rewrites the record in MailChannels' syntax (${rec.problems.join('; ')}).`);
     }
     if (rec.unknownFields.length) notes.push(`Drops ${rec.unknownFields.join(' ')}: not a Domain Lockdown field (MailChannels ignores it).`);
+    // Unknown fields or names in another case (the check's lockdown.syntax warning): written in the documented form.
+    if (rec.class === 'valid-with-warning' && rec.problems.some((p) => !p.startsWith('cfid='))) {
+      problem = true;
+      if (rec.problems.some((p) => p.includes('case sensitivity'))) notes.push('Writes the field names in lower case, as MailChannels documents them.');
+    }
   }
   const authorises = auth.length + senderid.length + sidw.length > 0;
   if (existing.length && authorises && !problem) return { changes: [], notes: [] };

@@ -96,3 +96,35 @@ describe('Lockdown fix through the files panel with relay: null (florist.example
     assert.deepEqual(p.store.changesForDomain('florist.example'), []);
   });
 });
+
+// `v=mc1 auth=newhostmc auid=newhostmc`: the parser noted the unknown field but the check said lockdown.ok and the fix
+// "nothing to change". Now a warning, and the fix writes the documented form (unknown fields dropped, names lower case).
+describe('Lockdown: fields MailChannels does not document beside a valid auth=', () => {
+  const RELAY: Partial<MailSettings> = { relay: { provider: 'mailchannels', host: 'relay.mailchannels.net', authId: 'newhostmc' } };
+  for (const [value, words, after] of [
+    ['v=mc1 auth=newhostmc auid=newhostmc', /unknown field "auid=newhostmc" is ignored \(auid= is a common misspelling of auth=\)/, 'v=mc1 auth=newhostmc'],
+    ['v=mc1 auth=newhostmc foo=bar', /unknown field "foo=bar" is ignored: MailChannels documents only/, 'v=mc1 auth=newhostmc'],
+    ['v=mc1 AUTH=newhostmc', /"AUTH": case sensitivity is undocumented/, 'v=mc1 auth=newhostmc'],
+  ] as const) {
+    test(`${value}: lockdown.syntax (warn) with the fix, which writes ${after}`, async () => {
+      const rec: ZoneRecord = { ...REC, value, txt: [value] };
+      const ctx = checkContext(D, { [NAME]: { TXT: [[value]] } }, RELAY, [rec]);
+      const f = await lockdownCheck(ctx);
+      const syntax = f.filter((x) => x.rule === 'lockdown.syntax');
+      assert.equal(syntax.length, 1, f.map((x) => `${x.rule}: ${x.message}`).join('\n'));
+      assert.equal(syntax[0].severity, 'warn');
+      assert.equal(syntax[0].fix, 'lockdown');
+      assert.match(syntax[0].message, words);
+      assert.ok(!f.some((x) => x.rule === 'lockdown.ok'));
+      const plan = await planLockdown(ctx, [rec]);
+      assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.after?.value}`), [`edit ${after}`]);
+    });
+  }
+  test('a record in the documented form is still lockdown.ok with nothing to change', async () => {
+    const value = 'v=mc1 auth=newhostmc';
+    const rec: ZoneRecord = { ...REC, value, txt: [value] };
+    const ctx = checkContext(D, { [NAME]: { TXT: [[value]] } }, RELAY, [rec]);
+    assert.deepEqual((await lockdownCheck(ctx)).map((x) => x.rule), ['lockdown.ok']);
+    assert.deepEqual((await planLockdown(ctx, [rec])).changes, []);
+  });
+});
