@@ -5,6 +5,7 @@ import type { AuditOptions, Check, CheckContext } from './checks/context.js';
 import { dkimCheck } from './checks/dkim.js';
 import { dmarcCheck } from './checks/dmarc.js';
 import { dnsCheck, ZONE_UNWRITABLE } from './checks/dns.js';
+import { settleDriftFixes } from './plans/drift.js';
 import { lockdownCheck } from './checks/lockdown.js';
 import { mxCheck } from './checks/mx.js';
 import { ptrCheck } from './checks/ptr.js';
@@ -114,6 +115,8 @@ export async function auditDomain(domain: string, deps: AuditDeps): Promise<Doma
   if (ctx) for (const f of await runChecks(ctx, deps.checks ?? (Object.keys(CHECK_FUNCTIONS) as CheckName[]))) findings.push(f);
   // A zone the panel will not write (dns.panel-zone-unwritable says why): no finding offers a fix that would be refused.
   if (ctx?.zone?.writeBlocked && findings.some((f) => f.rule === ZONE_UNWRITABLE)) for (const f of findings) delete f.fix;
+  // Live DNS not yet what the panel's copy says, and the copy already right: no finding offers a fix with nothing to do.
+  else if (ctx?.zone && findings.some((f) => f.rule === 'dns.drift')) await settleDriftFixes(ctx, findings);
   sortFindings(findings);
   return { domain, status: domainStatus(findings), auditedAt: deps.now ? deps.now().toISOString() : systemTimeIso(), findings };
 }

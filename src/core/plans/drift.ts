@@ -1,0 +1,63 @@
+// Drift and fixes: the live DNS serves a mail record that differs from the panel's copy of the zone (dns.drift) while
+// the panel's copy is already what the fix would write — a change not yet propagated. The checks judge the live
+// records, so their findings offer the fix; but the fix plans from the panel's copy and finds nothing to change.
+// settleDriftFixes takes that fix off those findings and says why, so a finding never offers a fix that answers
+// "Nothing to change". Pure: DNS through ctx.resolver (answers the audit already asked), the planners of this folder.
+import type { CheckContext } from '../checks/context.js';
+import { authority } from '../checks/dns.js';
+import { canonName } from '../domain.js';
+import type { Finding, FixKind } from '../model.js';
+import { planDkim } from './dkim.js';
+import { planDmarc } from './dmarc.js';
+import { planLockdown } from './lockdown.js';
+import { ownedNames } from './plan.js';
+import { planSpf, type PartialPlan } from './spf.js';
+
+const DRIFT = 'dns.drift';
+const LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dmarc: 'DMARC', lockdown: 'lockdown' };
+
+function planOf(check: FixKind, ctx: CheckContext): Promise<PartialPlan> {
+  const records = ctx.zone!.records;
+  switch (check) {
+    case 'spf':
+      return planSpf(ctx, records, {});
+    case 'dkim':
+      return planDkim(ctx, records);
+    case 'lockdown':
+      return planLockdown(ctx, records);
+    case 'dmarc':
+      return planDmarc(ctx, records);
+  }
+}
+
+/** Takes the fix off findings whose fix would change nothing in the panel's (drifted, already right) copy. In place. */
+export async function settleDriftFixes(ctx: CheckContext, findings: Finding[]): Promise<void> {
+  if (!ctx.zone) return;
+  const drifted = new Set<string>();
+  for (const f of findings) if (f.rule === DRIFT && f.subject) drifted.add(canonName(f.subject.split(' ')[0]));
+  if (!drifted.size) return;
+  const offered = new Set<FixKind>();
+  for (const f of findings) if (f.fix && f.rule !== DRIFT) offered.add(f.fix);
+  let auth: Awaited<ReturnType<typeof authority>> | null = null;
+  for (const check of offered) {
+    const names = ownedNames(check, ctx.domain, ctx.settings.dkim.selector).map((n) => canonName(n.name));
+    if (!names.some((n) => drifted.has(n))) continue;
+    // Only where this panel's zone is the live one: elsewhere the fix plans from the live records (publish-elsewhere).
+    auth ??= await authority(ctx);
+    if (auth.state !== 'authoritative') return;
+    let p: PartialPlan;
+    try {
+      p = await planOf(check, ctx);
+    } catch {
+      continue; // the fix itself will say what stands in the way
+    }
+    if (p.blocked || p.changes.length || p.actions?.length) continue;
+    const why = ` The panel's copy of the zone is already right for this (dns.drift): the live DNS still serves an older record — a change not yet propagated. The ${LABEL[check]} fix has nothing to change; audit again once it has propagated.`;
+    for (let i = 0; i < findings.length; i++) {
+      const f = findings[i];
+      if (f.fix !== check) continue;
+      const { fix: _gone, ...rest } = f;
+      findings[i] = { ...rest, message: f.message + why };
+    }
+  }
+}
