@@ -93,7 +93,8 @@ export function qualifierResult(q: Qualifier): 'pass' | 'fail' | 'softfail' | 'n
  * include the including record passes every server on the internet too (an include matches when its record passes).
  */
 export function openRecord(node: SpfTreeNode | undefined, depth = 0): string | null {
-  if (!node?.record || depth > 10) return null;
+  // A record receivers answer with permerror (a syntax error) passes nobody: an include of it authorises no one.
+  if (!node?.record || depth > 10 || node.syntaxErrors.length) return null;
   const parsed = parseSpfShared(node.record);
   for (let i = 0; i < parsed.terms.length; i++) {
     const t = parsed.terms[i];
@@ -101,8 +102,11 @@ export function openRecord(node: SpfTreeNode | undefined, depth = 0): string | n
     if (t.mechanism === 'all') return t.qualifier === '+' ? `${t.raw} in ${node.domain}'s record` : null;
     const wide = permissiveRange(t);
     if (wide) return `${t.raw} in ${node.domain}'s record (it covers ${wide})`;
+    // An include evaluated before `all` whose record is broken is a permerror for the whole check: nobody passes.
+    const walked = node.terms[i];
+    if (t.mechanism === 'include' && (walked?.error || walked?.nestedErrors?.length)) return null;
     if (t.mechanism === 'include' && t.qualifier === '+') {
-      const via = openRecord(node.terms[i]?.children, depth + 1);
+      const via = openRecord(walked?.children, depth + 1);
       if (via) return via;
     }
   }

@@ -376,3 +376,16 @@ describe('SPF fix: a selected term the record does not have', () => {
     assert.equal(after, `v=spf1 ip4:${SERVER_IP} -all`);
   });
 });
+
+// Review: a record receivers answer with permerror passes nobody, so an include of it is no +all (it was both
+// spf.syntax and spf.permissive-all).
+describe('SPF: an include of a broken record that ends in +all is not permissive', () => {
+  test('a syntax error, or a broken include before +all: no spf.permissive-all', async () => {
+    for (const inner of ['v=spf1 foo:bar +all', 'v=spf1 include:nospf.vendor.example +all']) {
+      const extra: ZoneMap = { 'open.example': { TXT: [[inner]], A: ['198.51.100.1'] }, 'nospf.vendor.example': { A: ['198.51.100.2'] } };
+      const { ctx } = setup([`v=spf1 ip4:${SERVER_IP} include:open.example -all`], extra);
+      const fs = await spfCheck(ctx);
+      assert.ok(!fs.some((f) => f.rule === 'spf.permissive-all'), `${inner}: ${fs.map((f) => `${f.rule}: ${f.message}`).join('\n')}`);
+    }
+  });
+});
