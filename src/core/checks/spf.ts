@@ -238,7 +238,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     if (c.class === 'stale' && t.qualifier === '-') {
       // "-include:oldhost" fails the previous host's mail: it keeps the old host from sending as the domain, which is
       // what a moved domain wants. Not a leftover to drop (dropping it would let the `all` term decide that mail).
-      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} fails a previous host's mail (${c.reason}): it keeps the old host from sending as ${ctx.domain}, so the SPF fix keeps it.`, ev, { subject: t.raw, classification: c }));
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} fails a previous host's mail (${c.reason}): it keeps the old host from sending as ${ctx.domain}, so the SPF fix keeps it (unless the record cannot stay within receivers' limits with it).`, ev, { subject: t.raw, classification: c }));
     } else if (c.class === 'stale') {
       const effect = t.qualifier === '+' ? `lets the old host send as ${ctx.domain}` : `gives the old host's mail ${qualifierResult(t.qualifier)}`;
       out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It ${effect} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));

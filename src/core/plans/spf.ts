@@ -133,7 +133,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
               canGo.map((t) => t.term),
               removable,
             )}.`
-          : `Every term that costs lookups is this server's or a mail service's the domain uses (the costliest: ${list(costly)}): remove from the record a service the domain no longer sends through, then plan again.`
+          : `Every term that costs lookups is one the fix keeps — this server's, or a mail service's the domain uses (the costliest: ${list(costly)}): remove from the record a service the domain no longer sends through, then plan again.`
       }`,
       culprits: costly.map((t) => t.term),
     };
@@ -201,8 +201,25 @@ export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: Pl
   return (await planSpfDetailed(ctx, records, opts)).plan;
 }
 
-/** The plan, whether DNS trouble blocked it, and the unknown terms its block names (the user may select them). */
+/**
+ * The plan, whether DNS trouble blocked it, and the unknown terms its block names (the user may select them). A
+ * previous host's term with "-" is kept (it fails that host's mail) — unless the record cannot pass receivers' limits
+ * with it (more than 10 lookups, a permerror in the old host's record): then the plan that drops it, saying why.
+ */
 async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<{ plan: PartialPlan; dns: boolean; selectable: string[] }> {
+  const first = await planSpfOnce(ctx, records, opts, false);
+  if (!first.plan.blocked || first.dns || !first.keptDenying) return first;
+  const second = await planSpfOnce(ctx, records, opts, true);
+  return second.dns ? first : second;
+}
+
+async function planSpfOnce(
+  ctx: CheckContext,
+  records: ZoneRecord[],
+  opts: PlanOptions,
+  dropDenying: boolean,
+): Promise<{ plan: PartialPlan; dns: boolean; selectable: string[]; keptDenying: boolean }> {
+  let keptDenying = false;
   const notes: string[] = [];
   const remove = new Set((opts.removeTerms ?? []).map((t) => t.toLowerCase()));
   const apexTxt = recordsAt(records, ctx.domain, 'TXT');
@@ -315,8 +332,19 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
       continue;
     }
     const c = await ctx.classifier.spfTerm(t.raw);
-    // A previous host's term with "-" fails that host's mail — kept (dropping it would hand that mail to `all`).
-    if (c.class === 'stale' && t.qualifier !== '-') {
+    // A previous host's term with "-" fails that host's mail — kept (dropping it would hand that mail to `all`),
+    // unless selected for removal, or the record cannot pass receivers' limits with it (planSpfDetailed).
+    if (c.class === 'stale' && t.qualifier === '-') {
+      if (remove.has(t.raw.toLowerCase())) {
+        notes.push(`Removes ${t.raw} (you selected it): ${c.reason}.`);
+        continue;
+      }
+      if (dropDenying) {
+        notes.push(`Drops ${t.raw}: ${c.reason}. It only failed the previous host's mail, and with it the record cannot pass receivers' checks (lookup limit or a broken record at the old host).`);
+        continue;
+      }
+      keptDenying = true;
+    } else if (c.class === 'stale') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
     }
@@ -501,7 +529,7 @@ async function planSpfDetailed(ctx: CheckContext, records: ZoneRecord[], opts: P
   if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
-  return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable };
+  return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable, keptDenying };
 }
 
 /** Where the record an include/redirect term leads to lets everyone pass (src/core/spf/terms.ts openRecord); else null. */

@@ -361,7 +361,7 @@ describe('SPF fix: over 10 lookups, the terms named to remove are ones that can 
   });
   test('only this server’s and services’ terms cost lookups: none is offered for removal', async () => {
     const { p, after } = await plan(['v=spf1 a mx include:_spf.google.com include:spf.protection.outlook.com include:mailgun.org ~all'], extra(0), RELAY);
-    assert.match(p.blocked ?? '', /Every term that costs lookups is this server's or a mail service's the domain uses \(the costliest: .*\): remove from the record a service the domain no longer sends through/, show(p, after));
+    assert.match(p.blocked ?? '', /Every term that costs lookups is one the fix keeps — this server's, or a mail service's the domain uses \(the costliest: .*\): remove from the record a service the domain no longer sends through/, show(p, after));
     assert.doesNotMatch(p.blocked!, /make room|select/);
   });
 });
@@ -387,5 +387,34 @@ describe('SPF: an include of a broken record that ends in +all is not permissive
       const fs = await spfCheck(ctx);
       assert.ok(!fs.some((f) => f.rule === 'spf.permissive-all'), `${inner}: ${fs.map((f) => `${f.rule}: ${f.message}`).join('\n')}`);
     }
+  });
+});
+
+// Review of the '-' stale term kept by the fix: where the record cannot pass with it (over 10 lookups, the old host's
+// record broken), the plan was stuck — blocked, naming it as "this server's or a service's", and --remove-term kept
+// it. Now the plan drops it, saying why; selecting it removes it.
+describe('SPF fix: a previous host denied with "-" that the record cannot keep', () => {
+  test('over 10 lookups with -include:websitewelcome.com: the fix drops it and fits', async () => {
+    const extra: ZoneMap = { 'websitewelcome.com': { TXT: [['v=spf1 include:a.websitewelcome.com include:b.websitewelcome.com ~all']] }, 'a.websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.1.0/24 ~all']] }, 'b.websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.2.0/24 ~all']] } };
+    const record = `v=spf1 -include:websitewelcome.com include:_spf.google.com include:spf.protection.outlook.com include:mailgun.org ip4:${SERVER_IP} ~all`;
+    const { p, after } = await plan([record], extra);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.ok(after !== null && !after.includes('websitewelcome'), show(p, after));
+    assert.ok(p.notes.some((n) => n.startsWith('Drops -include:websitewelcome.com: ') && n.includes('It only failed the previous host')), show(p, after));
+  });
+  test('the old host’s record broken: dropped; and selecting it removes it', async () => {
+    const extra: ZoneMap = { 'websitewelcome.com': { TXT: [['v=spf1 include:gone.websitewelcome.com -all']] } };
+    const record = `v=spf1 ip4:${SERVER_IP} -include:websitewelcome.com ~all`;
+    const { p, after } = await plan([record], extra);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, `v=spf1 ip4:${SERVER_IP} ~all`);
+    const sel = await plan([`v=spf1 ip4:${SERVER_IP} -include:websitewelcome.com ~all`], {}, {}, ['-include:websitewelcome.com']);
+    assert.equal(sel.after, `v=spf1 ip4:${SERVER_IP} ~all`, show(sel.p, sel.after));
+    assert.ok(sel.p.notes.some((n) => n.startsWith('Removes -include:websitewelcome.com (you selected it)')));
+  });
+  test('where it fits, it is still kept', async () => {
+    const { p, after } = await plan([`v=spf1 ip4:${SERVER_IP} -include:websitewelcome.com ~all`]);
+    assert.equal(after, null, show(p, after));
+    assert.equal(p.blocked, undefined);
   });
 });
