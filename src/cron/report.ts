@@ -4,7 +4,6 @@
 // A run that stops halfway (error, abort, lost lock) is left `interrupted` and is never reported.
 import type { AuditOptions } from '../core/checks/context.js';
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import { auditMany } from '../core/audit.js';
 import type { DomainAudit, DomainRef, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
@@ -13,6 +12,7 @@ import { buildReport, type DomainSnapshot, type ReportDoc, type ReportScope, typ
 import { gapText, renderReport, type RenderedReport } from '../core/report/render.js';
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
+import { reportLockHolderGone, reportLockOwner } from './lock-owner.js';
 
 export const REPORT_LOCK = 'report';
 export const DEFAULT_LOCK_TTL_MS = 15 * 60_000;
@@ -91,8 +91,66 @@ export class ReportInterruptedError extends Error {
   }
 }
 
+/**
+ * `report:<host>:<pid>:<random>[:ns<pid namespace>:st<start ticks>]`: enough for a later run on this host to see that
+ * the holder is gone (killed with SIGKILL, the machine's OOM killer) and take the lock over at once.
+ */
 export function defaultLockOwner(): string {
-  return `report:${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  return reportLockOwner();
+}
+
+/**
+ * Takes the report lock: free, expired, or held by a process of this host that is gone (see reportLockHolderGone) —
+ * then taken over in one statement (handOverLock: only while that owner still holds it). The run then marks the dead
+ * holder's run interrupted, as after an expired lease. Anything else (a live holder, another host, unsure) refuses.
+ */
+export function takeReportLock(store: Store, owner: string, ttl: number, log: (m: string) => void = () => {}): void {
+  if (store.tryLock(REPORT_LOCK, owner, ttl)) return;
+  const h = store.lockHolder(REPORT_LOCK);
+  if (!h) {
+    if (store.tryLock(REPORT_LOCK, owner, ttl)) return; // its lease ran out just now
+  } else {
+    const gone = reportLockHolderGone(h.owner);
+    if (gone.dead && store.handOverLock(REPORT_LOCK, h.owner, owner, ttl)) {
+      log(`took over the report lock from ${h.owner}: ${gone.why}`);
+      return;
+    }
+  }
+  const now = store.lockHolder(REPORT_LOCK);
+  throw new StoreError('locked', `another report run is in progress${now ? ` (held by ${now.owner} until ${new Date(now.expiresAt).toISOString()})` : ''}`);
+}
+
+/**
+ * What is wrong with a base URL for the report's links, or null when it will do: an absolute http(s) URL without user
+ * name or password (it would go out in every email), without a query or a fragment (each link is the URL followed by
+ * `/domains/<domain>`), no spaces or control characters. The settings page and `--base-url` both check with this.
+ */
+export function baseUrlProblem(v: string): string | null {
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001f\u007f]/.test(v)) return 'no spaces or control characters';
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return 'not an absolute URL';
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'only http:// and https:// URLs';
+  if (u.username || u.password || /^[a-z]+:\/\/[^/?#]*@/i.test(v)) return 'no user name or password in it';
+  if (v.includes('#')) return 'no "#" part';
+  if (v.includes('?')) return 'no "?" part: each link adds /domains/<domain> to the URL';
+  return null;
+}
+
+/** The stored report.baseUrl when it will do (one set by hand may not): null means no links. */
+function storedBaseUrl(store: Store, log: (m: string) => void): string | null {
+  const v = store.getSetting<unknown>(REPORT_SETTINGS.baseUrl);
+  if (v === undefined || v === null || v === '') return null;
+  const why = typeof v === 'string' ? baseUrlProblem(v) : 'not a string';
+  if (why) {
+    log(`the saved ${REPORT_SETTINGS.baseUrl} ${JSON.stringify(v)} is not used (${why}): the report has no links`);
+    return null;
+  }
+  return v as string;
 }
 
 function numberSetting(store: Store, key: string): number | undefined {
@@ -217,10 +275,7 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportOutcome> 
   const log = opts.log ?? (() => {});
   const owner = opts.lockOwner ?? defaultLockOwner();
   const ttl = opts.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
-  if (!store.tryLock(REPORT_LOCK, owner, ttl)) {
-    const h = store.lockHolder(REPORT_LOCK);
-    throw new StoreError('locked', `another report run is in progress${h ? ` (held by ${h.owner} until ${new Date(h.expiresAt).toISOString()})` : ''}`);
-  }
+  takeReportLock(store, owner, ttl, log);
   let lostLock = false;
   const renew = setInterval(() => {
     try {
@@ -355,7 +410,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     }),
   };
   const history = loadHistory(store, runId, { depth: opts.historyDepth, since: opts.since, resellers });
-  const baseUrl = opts.baseUrl !== undefined ? opts.baseUrl : (store.getSetting<string>(REPORT_SETTINGS.baseUrl) ?? null);
+  const baseUrl = opts.baseUrl !== undefined ? opts.baseUrl : storedBaseUrl(store, log);
   const serverName = opts.serverName ?? store.getSetting<string>(REPORT_SETTINGS.serverName) ?? hostname();
   const input = { current, runs: history.runs, since: opts.since, historyTruncated: history.truncated };
   const doc = buildReport(input);

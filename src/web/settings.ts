@@ -1,5 +1,6 @@
 // Admin settings kept in the store, what the settings page edits and how the rest of the app reads them.
 import { DEFAULT_CRON, validateCronExpr } from '../cron/scheduler.js';
+import { baseUrlProblem, REPORT_SETTINGS } from '../cron/report.js';
 import { isIP } from 'node:net';
 import { parseServer } from '../adapters/dns/resolver.js';
 import type { AuditOptions } from '../core/checks/context.js';
@@ -11,6 +12,8 @@ export const SETTING_KEYS = {
   reportSchedule: 'report.schedule',
   reportRecipients: 'report.recipients',
   reportTimezone: 'report.timezone',
+  /** The address of this app's pages for the report's links (the key the report reads). */
+  reportBaseUrl: REPORT_SETTINGS.baseUrl,
   dnsResolver: 'dns.resolver',
   blocklists: 'audit.blocklists',
   retentionDays: 'retention.days',
@@ -38,6 +41,7 @@ export interface SettingsForm {
   reportSchedule: string;
   reportRecipients: string;
   reportTimezone: string;
+  reportBaseUrl: string;
   dnsResolver: string;
   blocklists: boolean;
   retentionDays: string;
@@ -56,6 +60,7 @@ export function readSettings(store: SettingsStore): SettingsForm {
     reportSchedule: str(SETTING_KEYS.reportSchedule, DEFAULT_CRON),
     reportRecipients: Array.isArray(rec) ? rec.filter((r) => typeof r === 'string').join(', ') : typeof rec === 'string' ? rec.split(/[\s,;]+/).filter(Boolean).join(', ') : '',
     reportTimezone: str(SETTING_KEYS.reportTimezone, ''),
+    reportBaseUrl: str(SETTING_KEYS.reportBaseUrl, ''),
     dnsResolver: str(SETTING_KEYS.dnsResolver),
     blocklists: store.getSetting<boolean>(SETTING_KEYS.blocklists) === true,
     retentionDays: str(SETTING_KEYS.retentionDays, '90'),
@@ -70,6 +75,7 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     reportSchedule: s('reportSchedule'),
     reportRecipients: s('reportRecipients'),
     reportTimezone: s('reportTimezone'),
+    reportBaseUrl: s('reportBaseUrl'),
     dnsResolver: s('dnsResolver'),
     blocklists: body.blocklists === 'on' || body.blocklists === 'true' || body.blocklists === true,
     retentionDays: s('retentionDays'),
@@ -105,6 +111,10 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
       errors.reportTimezone = 'An IANA time zone such as Europe/Berlin or UTC; empty means the server\'s.';
     }
   }
+  if (form.reportBaseUrl) {
+    const why = baseUrlProblem(form.reportBaseUrl);
+    if (why) errors.reportBaseUrl = `An http:// or https:// address (${why}), e.g. https://server.example.com:8443/modules/mailhealth/index.php/index/app; empty means no links.`;
+  }
   if (form.dnsResolver) {
     const { host, port } = parseServer(form.dnsResolver);
     if (!host || isIP(host) === 0 || (port !== null && (port < 1 || port > 65535))) {
@@ -122,6 +132,7 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     [SETTING_KEYS.reportSchedule]: form.reportSchedule || undefined,
     [SETTING_KEYS.reportRecipients]: recipients,
     [SETTING_KEYS.reportTimezone]: form.reportTimezone || undefined,
+    [SETTING_KEYS.reportBaseUrl]: form.reportBaseUrl || undefined,
     [SETTING_KEYS.dnsResolver]: form.dnsResolver || undefined,
     [SETTING_KEYS.blocklists]: form.blocklists,
     [SETTING_KEYS.retentionDays]: days,

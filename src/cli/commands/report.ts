@@ -9,7 +9,7 @@ import { resolveDbPath } from '../../adapters/store/path.js';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { deliverNightly, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
-import { defaultLockOwner, markStaleRuns, REPORT_LOCK, runReport, type ReportOutcome } from '../../cron/report.js';
+import { baseUrlProblem, defaultLockOwner, markStaleRuns, REPORT_LOCK, runReport, type ReportOutcome } from '../../cron/report.js';
 import { interruptible } from '../interrupt.js';
 import type { RateLimiter } from '../../cron/ratelimit.js';
 import {
@@ -103,15 +103,11 @@ export function checkOutPath(file: string): void {
   }
 }
 
+/** `--base-url`: checked as the settings page checks the saved one (baseUrlProblem). Not given: the saved one. */
 export function parseBaseUrl(v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw new UsageError(`--base-url takes an http(s) URL, got ${JSON.stringify(v)}`);
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--base-url takes an http(s) URL, got ${JSON.stringify(v)}`);
+  const why = baseUrlProblem(v);
+  if (why) throw new UsageError(`--base-url takes an http(s) URL (${why}), got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -226,7 +222,7 @@ export function registerReportCommand(program: Command): void {
     .option('--email', 'send the report (admin recipients: whole server; each reseller: their customers)')
     .option('--out <file>', 'also write the report to FILE (.json: JSON document, .txt: text, else HTML)')
     .option('--json', 'print the JSON document instead of the text report')
-    .option('--base-url <url>', "the panel UI's base URL, for links to each domain's page")
+    .option('--base-url <url>', "the address of mailhealth's pages as users open them, for links to each domain's page (default: the settings page's, else no links)")
     .option('--qps <n>', 'DNS queries per second, 1-100000 (default: setting report.dnsQps, else 20)')
     .action(async (_o, cmd: Command) => {
       // Interruptible from the start (the panel may be slow to answer before the run begins): exit 1, kind "interrupted".

@@ -1,5 +1,5 @@
-// /settings (admin only): MailChannels account id, nightly report schedule/recipients/time zone, DNS resolver,
-// blocklists, retention.
+// /settings (admin only): MailChannels account id, nightly report schedule/recipients/time zone/link address, DNS
+// resolver, blocklists, retention.
 import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { requireLogin, requireRole } from '../http.js';
