@@ -335,7 +335,7 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
     }
     h.push('</table>');
   }
-  if (!domainUrl(opts.baseUrl, 'x.example')) h.push('<p style="color:#7f8c8d">Set the panel base URL to get links to each domain\'s page.</p>');
+  if (!domainUrl(opts.baseUrl, 'x.example')) h.push('<p style="color:#7f8c8d">Set "Address of these pages, for links" on the settings page to get links to each domain\'s page.</p>');
   h.push('<p style="color:#7f8c8d;font-size:12px">mailhealth — DNS trouble is reported as unknown and never counted as a failure.</p>');
   h.push('</body></html>');
   return h.join('\n');
