@@ -46,6 +46,24 @@ export function defaultReportAddress(domain: string): string {
   return `mailto:postmaster@${domain}`;
 }
 
+/**
+ * A TXT meant as DMARC that receivers cannot read (`v=DMARC1 p=reject` without ";", `p=quarantine; v=DMARC1`): its
+ * tags in DMARC's form (v=DMARC1 first, ";" between tags), or null when it is not such a record.
+ */
+export function repairMeantDmarc(text: string): string | null {
+  if (isDmarcRecord(text) || !/v\s*=\s*DMARC1/i.test(text)) return null;
+  const parts = text
+    .split(';')
+    .flatMap((p) => p.split(/\s+(?=[A-Za-z][A-Za-z0-9_]*\s*=)/))
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const v = parts.findIndex((p) => /^v\s*=\s*DMARC1$/i.test(p));
+  if (v < 0) return null;
+  parts.splice(v, 1);
+  const out = ['v=DMARC1', ...parts].join('; ');
+  return isDmarcRecord(out) ? out : null;
+}
+
 export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const name = `_dmarc.${ctx.domain}`;
   const existing = recordsAt(records, name, 'TXT');
@@ -53,7 +71,14 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const alias = aliasBlock(records, name, 'DMARC policy');
   if (alias) return { changes: [], notes, blocked: alias };
   const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
-  const dmarcs = existing.filter((r) => isDmarcRecord(r.txt ? r.txt.join('') : r.value));
+  // Records meant as DMARC that receivers cannot read are repaired, keeping their tags (the check's dmarc.syntax).
+  const meant = new Map<ZoneRecord, string>();
+  for (const r of existing) {
+    const fixed = repairMeantDmarc(r.txt ? r.txt.join('') : r.value);
+    if (fixed) meant.set(r, fixed);
+  }
+  const dmarcs = existing.filter((r) => meant.has(r) || isDmarcRecord(r.txt ? r.txt.join('') : r.value));
+  for (const [r] of meant) notes.push(`Rewrites ${JSON.stringify((r.txt ? r.txt.join('') : r.value).slice(0, 60))} in DMARC's syntax (v=DMARC1 first, tags separated by ";"), keeping its tags: receivers cannot read it as written.`);
   for (const r of existing) if (!dmarcs.includes(r)) notes.push(`Removes ${JSON.stringify((r.txt ? r.txt.join('') : r.value).slice(0, 60))} from ${name}: it is not a DMARC record.`);
   const wrong = existing.filter((r) => !dmarcs.includes(r));
 
@@ -77,7 +102,7 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
     const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
     return { changes: [...replaceWithOne(wrong, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes };
   }
-  const texts = dmarcs.map((r) => (r.txt ? r.txt.join('') : r.value));
+  const texts = dmarcs.map((r) => meant.get(r) ?? (r.txt ? r.txt.join('') : r.value));
   const lists = texts.map(tagList);
   const note = (n: string) => {
     if (!notes.includes(n)) notes.push(n);
@@ -89,6 +114,12 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   // policy from today, so it counts as p=none and sp=np=none: the fixed record never enforces more than today.
   const own = lists.map((l, i): DmarcPolicy | null => {
     const ps = l.pairs.filter(([k]) => k === 'p').map(([, v]) => v);
+    // A record receivers cannot read applies no policy today: its written policy is not switched on silently.
+    if (meant.has(dmarcs[i])) {
+      const wrote = ps.length === 1 ? asPolicy(ps[0]) : undefined;
+      if (wrote && wrote !== 'none') note(`${label(i)} says p=${wrote}, but receivers cannot read it, so they apply no DMARC policy today: the fix publishes p=none (monitoring only) and keeps its other tags — set p=${wrote} yourself once SPF and DKIM pass for this server's mail.`);
+      return null;
+    }
     if (ps.length === 1 && asPolicy(ps[0])) return asPolicy(ps[0])!;
     if (ps.length === 0) note(dmarcs.length > 1 ? `${label(i)} has no p= policy, so receivers apply none from it today.` : 'Adds the missing p=none (the record had no policy).');
     else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: receivers apply no DMARC policy today, so the fix uses p=none (monitoring only) rather than picking one.`);
@@ -204,7 +235,7 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const value = renderDmarc(ordered);
   // One record that already says exactly this (only its spacing differs): left as it is — a fix never rewrites a
   // record receivers already read the same way.
-  if (dmarcs.length === 1 && wrong.length === 0 && lists[0].bad.length === 0 && samePairs(lists[0].pairs, tagList(value).pairs)) return { changes: [], notes: [] };
+  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && samePairs(lists[0].pairs, tagList(value).pairs)) return { changes: [], notes: [] };
   const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
   return { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes };
 }

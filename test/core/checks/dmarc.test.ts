@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dmarcCheck } from '../../../src/core/checks/dmarc.js';
 import { checkContext } from './context.js';
+import { planDmarc } from '../../../src/core/plans/dmarc.js';
 
 describe('dmarc check: inherited policy', () => {
   test('org-domain lookup times out: unknown, no dmarc.missing, no fix', async () => {
@@ -43,5 +44,28 @@ describe('dmarc check: a record meant as DMARC that receivers cannot read', () =
   test('an unrelated TXT at _dmarc is still "no DMARC record"', async () => {
     const ctx = checkContext('cust.example', { '_dmarc.cust.example': { TXT: [['google-site-verification=abc']] } });
     assert.deepEqual((await dmarcCheck(ctx)).map((f) => f.rule), ['dmarc.missing']);
+  });
+});
+
+// Review: the fix removed a record meant as DMARC ("it is not a DMARC record") and published a fresh p=none with
+// reports to postmaster@ — the admin's own rua and tags were lost, and check and plan described the record in opposite
+// terms. Now it is rewritten in DMARC's syntax with its tags; the written policy is named, not switched on silently.
+describe('dmarc fix: a record meant as DMARC is repaired, keeping its tags', () => {
+  const plan = async (txt: string) => {
+    const rec = { name: '_dmarc.cust.example', ttl: 3600, type: 'TXT', value: txt, txt: [txt], ref: 'd' };
+    const ctx = checkContext('cust.example', { '_dmarc.cust.example': { TXT: [[txt]] } }, {}, [rec]);
+    return planDmarc(ctx, [rec]);
+  };
+  test('p=quarantine; v=DMARC1; rua=mailto:d@cust.example → v=DMARC1; p=none; rua=mailto:d@cust.example, naming p=quarantine', async () => {
+    const p = await plan('p=quarantine; v=DMARC1; rua=mailto:d@cust.example');
+    assert.equal(p.blocked, undefined);
+    assert.deepEqual(p.changes.map((c) => `${c.action} ${c.after?.value}`), ['edit v=DMARC1; p=none; rua=mailto:d@cust.example']);
+    assert.ok(p.notes.some((n) => n.startsWith('Rewrites "p=quarantine; v=DMARC1; rua=mailto:d@cust.example" in DMARC\'s syntax')), p.notes.join('\n'));
+    assert.ok(p.notes.some((n) => n.includes('says p=quarantine, but receivers cannot read it') && n.includes('set p=quarantine yourself')), p.notes.join('\n'));
+    assert.ok(!p.notes.some((n) => n.includes('it is not a DMARC record')), p.notes.join('\n'));
+  });
+  test('v=DMARC1 p=none rua=mailto:d@cust.example pct=50 → the same tags with ";"', async () => {
+    const p = await plan('v=DMARC1 p=none rua=mailto:d@cust.example pct=50');
+    assert.deepEqual(p.changes.map((c) => c.after?.value), ['v=DMARC1; p=none; pct=50; rua=mailto:d@cust.example']);
   });
 });
