@@ -1,12 +1,13 @@
-// mailhealth explain [FILE|-] [--json] — paste the bounce a customer got; see the finding that causes it and its fix.
+// mailhealth explain [FILE|-] [--domain D] [--json] — paste the bounce a customer got; see the finding that causes it and its fix.
 import { jsonText } from '../../core/text.js';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { auditDomain } from '../../core/audit.js';
 import { dnsHeadline, explainBounce, explanationJson } from '../../core/bounce/explain.js';
 import { isParseError, MAX_BOUNCE_BYTES, parseBounce } from '../../core/bounce/parse.js';
-import type { DomainAudit } from '../../core/model.js';
-import { configuredPanel, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, UsageError, type GlobalOptions } from '../context.js';
+import type { DomainAudit, Identity } from '../../core/model.js';
+import type { Panel } from '../../core/panel.js';
+import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, UsageError, type GlobalOptions } from '../context.js';
 import { formatFinding, safe } from '../format.js';
 
 async function readInput(file: string | undefined): Promise<string> {
@@ -33,24 +34,42 @@ export function registerExplainCommand(program: Command): void {
     .command('explain')
     .description('explain a bounce (DSN, log line or SMTP reply): the receiver, the code, and the findings that cause it')
     .argument('[file]', 'file with the bounce text, or - for standard input (default)')
+    .option('--domain <domain>', 'the sender domain to audit (one you may see on this panel): when the bounce names none, or to audit another one than it names')
     .option('--json', 'machine-readable output')
     .action(async (file: string | undefined, _o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
+      const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean; domain?: string };
+      let panel: Panel | null = null;
+      let identity: Identity | null = null;
+      let chosen: string | null = null;
+      if (o.domain !== undefined) {
+        // Checked before the bounce is read: the one domain validator and the one scope check (as `audit DOMAIN`).
+        panel = panelFromOptions(o);
+        identity = await identityFromOptions(panel, o);
+        chosen = (await domainsInScope(panel, identity, [o.domain], false))[0].domain;
+      }
       const text = await readInput(file);
       const parsed = parseBounce(text);
       if (isParseError(parsed)) throw new UsageError(parsed.error);
       let audit: DomainAudit | null = null;
       const notes: string[] = [];
-      if (parsed.domain) {
-        const panel = panelFromOptions(o);
-        const identity = await identityFromOptions(panel, o);
-        const scope = await panel.listDomains(identity);
-        if (scope.some((d) => d.domain === parsed.domain)) {
-          const configured = configuredPanel(panel, storedSettings(o));
-          audit = await auditDomain(parsed.domain, { panel: configured.panel, options: configured.options, resolver: resolverFromOptions(o) });
-        } else notes.push(`${parsed.domain} is not a domain ${identity.user} may audit on this panel: only the code is explained.`);
+      let blocklistsChecked: boolean | undefined;
+      const target = chosen ?? parsed.domain;
+      if (target) {
+        const p = (panel ??= panelFromOptions(o));
+        const me = (identity ??= await identityFromOptions(p, o));
+        const inScope = chosen !== null || (await p.listDomains(me)).some((d) => d.domain === target);
+        if (inScope) {
+          const configured = configuredPanel(p, storedSettings(o));
+          blocklistsChecked = (configured.options.blocklists?.length ?? 0) > 0;
+          audit = await auditDomain(target, { panel: configured.panel, options: configured.options, resolver: resolverFromOptions(o) });
+        } else notes.push(`${target} is not a domain ${me.user} may audit on this panel: only the code is explained.`);
       }
-      const ex = explainBounce(parsed, audit);
+      const ex = explainBounce(parsed, audit, undefined, {
+        chosenDomain: chosen,
+        blocklistsChecked,
+        chooseDomainHint: 'run the command again with --domain DOMAIN (one of your domains)',
+        blocklistsHint: 'an admin turns it on in the web UI\'s Settings (the CLI uses them too), under DNS: "Check the sending IPs against blocklists"',
+      });
       if (o.json) {
         process.stdout.write(jsonText(explanationJson(ex, notes), 2) + '\n');
       } else {
@@ -61,7 +80,7 @@ export function registerExplainCommand(program: Command): void {
           `Meaning:  ${safe(ex.meaning)}`,
           `Domain:   ${ex.domain !== null && ex.domain !== undefined ? safe(ex.domain) : '(not found in the bounce)'}${ex.ip ? `   sending IP: ${safe(ex.ip)}` : ''}`,
           '',
-          dnsHeadline(ex, audit ? 'audited' : parsed.domain ? 'out-of-scope' : 'no-domain'),
+          dnsHeadline(ex, audit ? 'audited' : target ? 'out-of-scope' : 'no-domain'),
           ...ex.findings.map((f) => formatFinding(f, { color, evidence: false, domain: ex.domain ?? undefined })),
           ...(ex.outsideDns.length ? ['', 'Check outside DNS:', ...ex.outsideDns.map((s) => `  - ${safe(s)}`)] : []),
           ...[...ex.notes, ...notes].map((n) => `note: ${safe(n)}`),

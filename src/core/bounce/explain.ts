@@ -6,7 +6,31 @@ import { compareFindings, SEVERITY_ORDER, type DomainAudit, type Finding } from 
 import { BOUNCE_TABLE, receiverName, type BounceCode, type BounceTable, type Confidence } from './codes.js';
 import type { ParsedBounce } from './parse.js';
 
-export type Verdict = 'explained' | 'not-explained' | 'not-dns' | 'unknown-code' | 'inconclusive' | 'not-audited';
+export type Verdict = 'explained' | 'not-explained' | 'not-dns' | 'unknown-code' | 'inconclusive' | 'not-checked' | 'not-audited';
+
+/** The rule of the optional blocklist lookup (AuditOptions.blocklists): no finding of it exists when the check is off. */
+export const BLOCKLIST_RULE = 'ptr.listed';
+
+/** Where the blocklist check is turned on: views/settings.ejs, fieldset "DNS" (the CLI reads the same stored settings). */
+export const BLOCKLIST_SETTING = 'an admin turns it on in Settings, under DNS: "Check the sending IPs against blocklists"';
+
+/** What the caller knows beyond the bounce and the audit; each surface says how to choose a domain in its own words. */
+export interface ExplainOptions {
+  /**
+   * The domain the user chose to audit (the audit passed in is of it): it is the explanation's domain, whatever the
+   * bounce names. Null/undefined: the domain comes from the bounce.
+   */
+  chosenDomain?: string | null;
+  /**
+   * Whether the audit looked the sending IPs up on blocklists (`ptr.listed`). false: the check was off, so a blocklist
+   * cause was never looked for. undefined: not known (treated as looked).
+   */
+  blocklistsChecked?: boolean;
+  /** How to choose the domain on this surface, for the note when the bounce names none ("choose the domain below"). */
+  chooseDomainHint?: string;
+  /** Where the blocklist check is turned on, for the note when it was off (default BLOCKLIST_SETTING). */
+  blocklistsHint?: string;
+}
 
 export interface BounceExplanation {
   /** Receiver id ("gmail", "microsoft", …, "generic") and its display name. */
@@ -39,9 +63,12 @@ export interface BounceExplanation {
   /**
    * What the audit says: explained (findings cause it), not-explained (the table names causes, none applies),
    * not-dns (no DNS record causes this code), unknown-code (not in the table), inconclusive (only DNS errors where the
-   * causes would be), not-audited (no audit was passed in).
+   * causes would be), not-checked (nothing it checked applies, but a cause it names — a blocklist listing — was not
+   * looked for: the blocklist check is off), not-audited (no audit was passed in).
    */
   verdict: Verdict;
+  /** True when a blocklist listing can cause this code but the audit did not look (the blocklist check is off). */
+  blocklistsUnchecked: boolean;
   /** Caveats (no audit, audit of another domain, temporary failure, …). */
   notes: string[];
 }
@@ -165,27 +192,45 @@ function fallbackMeaning(parsed: ParsedBounce): string {
   return 'The receiver refused the message. This code is not in the explainer\'s table; its reply text says why.';
 }
 
-export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, codes: BounceTable = BOUNCE_TABLE): BounceExplanation {
+export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, codes: BounceTable = BOUNCE_TABLE, opts: ExplainOptions = {}): BounceExplanation {
   const entry = matchBounceCode(parsed, codes);
   const rules = entry?.rules ?? [];
   const notes: string[] = [];
   const { causes, inconclusive, other } = audit ? rankFindings(audit.findings, rules, parsed.ip) : { causes: [], inconclusive: [], other: [] };
   const explained = causes.length > 0;
+  // A blocklist listing can cause this code, and the audit never looked (the check is off and it has no ptr.listed finding).
+  const blocklistRules = rules.filter((p) => p.split(':')[0] === BLOCKLIST_RULE);
+  const blocklistsUnchecked =
+    !!audit && blocklistRules.length > 0 && opts.blocklistsChecked === false && !audit.findings.some((f) => f.rule === BLOCKLIST_RULE);
+  // The entry of one receiver's own wording names who refused it, whatever the fingerprints said ("generic").
+  const receiver = entry && entry.receiver !== 'generic' ? entry.receiver : parsed.receiver;
 
   const outsideKeys = [...(entry?.outside ?? [])];
   if (!explained) for (const k of codes.defaultOutsideDns) if (!outsideKeys.includes(k)) outsideKeys.push(k);
   const outsideDns = outsideKeys.map((k) => codes.outsideDns[k]).filter((t): t is string => typeof t === 'string');
 
-  const domain = parsed.domain ?? audit?.domain ?? null;
+  const chosen = opts.chosenDomain || null;
+  const domain = chosen ?? parsed.domain ?? audit?.domain ?? null;
   let verdict: Verdict;
   if (!audit) {
     verdict = 'not-audited';
-    notes.push(parsed.domain ? `The domain ${parsed.domain} was not audited, so no DNS records were checked.` : 'The bounce does not name the sender\'s domain: choose the domain to audit it.');
+    notes.push(
+      domain
+        ? `The domain ${domain} was not audited, so no DNS records were checked.`
+        : `The bounce does not name the sender's domain: ${opts.chooseDomainHint ?? 'name the domain to audit (--domain in the CLI, the domain field of the web page and of the API)'}.`,
+    );
   } else {
-    if (parsed.domain && parsed.domain !== audit.domain && !parsed.domain.endsWith('.' + audit.domain)) {
+    if (chosen && parsed.domain && parsed.domain !== chosen) {
+      notes.push(`The bounce names ${parsed.domain}, but you chose ${chosen}: the explanation uses ${chosen} and its audit.`);
+    } else if (!chosen && parsed.domain && parsed.domain !== audit.domain && !parsed.domain.endsWith('.' + audit.domain)) {
       notes.push(`The bounce names ${parsed.domain}, but the audit is of ${audit.domain}.`);
     }
-    if (explained) verdict = 'explained';
+    const offNote = () =>
+      `The blocklist check is off, so the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on a blocklist (${blocklistRules.length === rules.length ? 'the cause this rejection names' : 'one cause of this rejection'}): ${opts.blocklistsHint ?? BLOCKLIST_SETTING}, then explain the bounce again.`;
+    if (explained) {
+      verdict = 'explained';
+      if (blocklistsUnchecked) notes.push(offNote());
+    }
     else if (!entry) {
       // An unknown code: the explainer cannot tell which records could cause it (nor that none could).
       verdict = 'unknown-code';
@@ -196,6 +241,12 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
     } else if (inconclusive.length) {
       verdict = 'inconclusive';
       notes.push('The audit could not finish the checks that would explain this (DNS errors); try again later.');
+      if (blocklistsUnchecked) notes.push(offNote());
+    } else if (blocklistsUnchecked) {
+      // Never "nothing explains it" when the likeliest cause was not looked for.
+      verdict = 'not-checked';
+      notes.push(offNote());
+      if (blocklistRules.length < rules.length) notes.push('None of the DNS findings the audit did check can cause it.');
     } else {
       verdict = 'not-explained';
       notes.push(
@@ -212,8 +263,8 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
   if ((parsed.enhancedCode ?? parsed.replyCode ?? '').startsWith('4')) notes.push('This is a temporary refusal: the server retries, but the receiver starts rejecting if the cause stays.');
 
   return {
-    receiver: parsed.receiver,
-    receiverName: receiverName(codes, parsed.receiver),
+    receiver,
+    receiverName: receiverName(codes, receiver),
     code: parsed.enhancedCode ?? parsed.replyCode,
     replyCode: parsed.replyCode,
     enhancedCode: parsed.enhancedCode,
@@ -229,6 +280,7 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
     outsideDns,
     explained,
     verdict,
+    blocklistsUnchecked,
     notes,
   };
 }
@@ -251,6 +303,8 @@ export function dnsHeadline(ex: BounceExplanation, state: AuditState): string {
         return 'The explainer does not know this code, so it cannot tell whether the domain\'s DNS causes it.';
       case 'inconclusive':
         return 'The DNS checks that would explain this bounce could not finish (DNS errors): try again later.';
+      case 'not-checked':
+        return 'The audit did not check blocklists (the blocklist check is off), and nothing else it checked explains this bounce.';
       default:
         return 'Nothing in the domain\'s DNS explains this bounce.';
     }
@@ -271,6 +325,7 @@ export function explanationJson(ex: BounceExplanation, extraNotes: string[] = []
     findings: ex.findings,
     outsideDns: ex.outsideDns,
     explained: ex.explained,
+    verdict: ex.verdict,
     otherFindings: ex.otherFindings,
     notes: [...ex.notes, ...extraNotes],
   };
