@@ -508,12 +508,16 @@ export class PleskPanel implements Panel {
     // mail is signed with its domain's key and the DKIM fix publishes that key under the alias's name.
     const pem = this.keyFile(d) ?? this.keyFile(domainName(t.parent));
     const prefs = await this.mailPrefs(t.parent.id);
-    // Only a key file says which key the alias's mail is signed with: a key published in the alias's zone may well be
-    // a previous host's (Plesk publishes a domain's key itself when signing is switched on, never an alias's). No file
-    // (or not on the server): no known key, not signing.
-    const signing = !!pem && (prefs.sign ?? true);
+    // A key published in the alias's own zone may well be a previous host's (Plesk publishes a domain's key itself
+    // when signing is switched on, never an alias's): never taken as the server's. Without key files (not on the
+    // server), the key is the one Plesk publishes in the domain's zone while the domain signs — as for the domain.
+    let publicKey = publicKeyFromPem(pem) ?? undefined;
+    if (!pem && prefs.sign === true) {
+      const parent = await this.target(domainName(t.parent));
+      if (parent.kind === 'domain') publicKey = zoneDkimKey((await this.fetchRecords(parent)).records, parent.name);
+    }
+    const signing = publicKey !== undefined && (prefs.sign ?? true);
     const routing: MailSettings['routing'] = t.alias.mail === false || prefs.mailservice === false ? 'remote' : 'local';
-    const publicKey = publicKeyFromPem(pem) ?? undefined;
     return {
       domain: d,
       hostname,

@@ -573,10 +573,14 @@ describe('Plesk adapter: domain aliases (REST aliases[], ?domain=<alias>; plesk.
       assert.equal(a.routing, 'local');
       assert.deepEqual(a.relay, { provider: 'mailchannels', host: 'relay.mailchannels.net' });
       assert.deepEqual(a.dkim, { selector: 'default', signing: true, privateKeyPem: state.dkim.privateKeyPem, publicKey: state.dkim.publicKey, cannotGenerate: noKeyGen('alice-alias.example', 'alice.example') });
-      // No key file for the IDN alias: no known key, not signing — the key its zone publishes may be a previous host's
-      // (Plesk documents no key creation for aliases), so it is never taken for the server's.
+      // No key file for the IDN alias nor its domain: the key its own zone publishes may be a previous host's, so it is
+      // never taken for the server's; the key Plesk publishes in its domain's zone while the domain signs is (as for the
+      // domain itself, and the alias signs with its domain's key).
       const idn = await panel.readMailSettings('xn--bcher-kva.example');
-      assert.deepEqual(idn.dkim, { selector: 'default', signing: false, cannotGenerate: noKeyGen(idn.domain, 'alice-shop.example') });
+      const shop = await panel.readMailSettings('alice-shop.example');
+      assert.equal(shop.dkim.signing, true);
+      assert.deepEqual(idn.dkim, { selector: 'default', signing: true, publicKey: shop.dkim.publicKey, cannotGenerate: noKeyGen(idn.domain, 'alice-shop.example') });
+      assert.ok(idn.dkim.publicKey);
       assert.deepEqual(idn.ips, ['203.0.113.10']);
       // Signing off for the domain: off for its aliases; no key is taken from the alias zone then.
       state.mailPrefs['alice-shop.example'].sign = false;
