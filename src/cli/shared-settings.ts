@@ -4,7 +4,7 @@
 // the cPanel page applies them over the customer's database before it answers.
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { SETTING_KEYS } from '../web/settings.js';
+import { SETTING_KEYS, storedBlocklistZones } from '../web/settings.js';
 
 /**
  * Root-owned, 0644, in a directory every user can search (/etc); outside /etc/mailhealth (0700: it holds the API token).
@@ -13,7 +13,7 @@ import { SETTING_KEYS } from '../web/settings.js';
 export const SHARED_SETTINGS_PATH = '/etc/mailhealth-settings.json';
 
 /** What the cPanel page must see as the admin set it: the MailChannels account id, the blocklist choice, the resolver. */
-export const SHARED_KEYS = [SETTING_KEYS.mailchannelsAccountId, SETTING_KEYS.blocklists, SETTING_KEYS.dnsResolver] as const;
+export const SHARED_KEYS = [SETTING_KEYS.mailchannelsAccountId, SETTING_KEYS.blocklists, SETTING_KEYS.blocklistZones, SETTING_KEYS.dnsResolver] as const;
 
 export function sharedSettingsPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.MAILHEALTH_SHARED_SETTINGS || SHARED_SETTINGS_PATH;
@@ -108,6 +108,7 @@ export function readSharedSettings(path = sharedSettingsPath()): Record<string, 
   const id = out[SETTING_KEYS.mailchannelsAccountId];
   if (id !== undefined && !(typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id))) out[SETTING_KEYS.mailchannelsAccountId] = undefined;
   if (out[SETTING_KEYS.blocklists] !== undefined && typeof out[SETTING_KEYS.blocklists] !== 'boolean') out[SETTING_KEYS.blocklists] = undefined;
+  if (out[SETTING_KEYS.blocklistZones] !== undefined) out[SETTING_KEYS.blocklistZones] = storedBlocklistZones(out[SETTING_KEYS.blocklistZones]) ?? undefined;
   const r = out[SETTING_KEYS.dnsResolver];
   if (r !== undefined && !(typeof r === 'string' && r.length <= 64)) out[SETTING_KEYS.dnsResolver] = undefined;
   return out;

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { parseServer } from '../adapters/dns/resolver.js';
 import type { AuditOptions } from '../core/checks/context.js';
 import { SETTING_MAILCHANNELS_ACCOUNT } from '../adapters/panels/with-settings.js';
-import { mailAddressProblem } from '../core/domain.js';
+import { checkDomain, mailAddressProblem } from '../core/domain.js';
 
 export const SETTING_KEYS = {
   mailchannelsAccountId: SETTING_MAILCHANNELS_ACCOUNT,
@@ -16,11 +16,32 @@ export const SETTING_KEYS = {
   reportBaseUrl: REPORT_SETTINGS.baseUrl,
   dnsResolver: 'dns.resolver',
   blocklists: 'audit.blocklists',
+  /** The DNS blocklist zones queried when blocklists are on (a list of names; unset: DEFAULT_BLOCKLISTS). */
+  blocklistZones: 'audit.blocklistZones',
   retentionDays: 'retention.days',
 } as const;
 
-/** Queried for ptr.listed when blocklists are on. */
+/** Queried for ptr.listed when blocklists are on and the admin has not chosen others. */
 export const DEFAULT_BLOCKLISTS = ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'];
+export const MAX_BLOCKLISTS = 10;
+
+/** The zones of a stored list when it is one this page would store (1–10 valid names), else null. */
+export function storedBlocklistZones(v: unknown): string[] | null {
+  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_BLOCKLISTS) return null;
+  const out: string[] = [];
+  for (const z of v) {
+    if (typeof z !== 'string') return null;
+    const d = checkDomain(z);
+    if (!d.ok) return null;
+    out.push(d.domain);
+  }
+  return out;
+}
+
+/** The blocklist zones in force: the admin's list, else DEFAULT_BLOCKLISTS. */
+export function blocklistZones(store: Pick<SettingsStore, 'getSetting'>): string[] {
+  return storedBlocklistZones(store.getSetting<unknown>(SETTING_KEYS.blocklistZones)) ?? DEFAULT_BLOCKLISTS;
+}
 
 export interface SettingsStore {
   getSetting<T = unknown>(key: string): T | undefined;
@@ -44,6 +65,8 @@ export interface SettingsForm {
   reportBaseUrl: string;
   dnsResolver: string;
   blocklists: boolean;
+  /** Comma-separated zone names. */
+  blocklistZones: string;
   retentionDays: string;
 }
 
@@ -63,6 +86,7 @@ export function readSettings(store: SettingsStore): SettingsForm {
     reportBaseUrl: str(SETTING_KEYS.reportBaseUrl, ''),
     dnsResolver: str(SETTING_KEYS.dnsResolver),
     blocklists: store.getSetting<boolean>(SETTING_KEYS.blocklists) === true,
+    blocklistZones: blocklistZones(store).join(', '),
     retentionDays: str(SETTING_KEYS.retentionDays, '90'),
   };
 }
@@ -78,6 +102,7 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     reportBaseUrl: s('reportBaseUrl'),
     dnsResolver: s('dnsResolver'),
     blocklists: body.blocklists === 'on' || body.blocklists === 'true' || body.blocklists === true,
+    blocklistZones: s('blocklistZones'),
     retentionDays: s('retentionDays'),
   };
   const errors: Record<string, string> = {};
@@ -121,6 +146,18 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
       errors.dnsResolver = 'An IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53; empty means the system resolver.';
     }
   }
+  // Blocklist zones: names through the one domain validator, at most MAX_BLOCKLISTS; empty puts the defaults back.
+  const zoneList = form.blocklistZones ? form.blocklistZones.split(/[\s,;]+/).filter(Boolean) : [];
+  const zones: string[] = [];
+  const badZones: string[] = [];
+  for (const z of zoneList) {
+    const d = checkDomain(z);
+    if (d.ok) {
+      if (!zones.includes(d.domain)) zones.push(d.domain);
+    } else badZones.push(`${z} (${d.reason})`);
+  }
+  if (badZones.length) errors.blocklistZones = `Not a DNS zone name: ${badZones.join(', ')}`;
+  else if (zones.length > MAX_BLOCKLISTS) errors.blocklistZones = `At most ${MAX_BLOCKLISTS} blocklists (each costs a DNS query per sending IP and domain).`;
   // Decimal digits only, as `prune --days` takes them (Number() would also read 0x10, 1e3, 12.0).
   const dayText = String(form.retentionDays ?? '').trim();
   const days = /^[0-9]{1,4}$/.test(dayText) ? Number(dayText) : NaN;
@@ -135,11 +172,12 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     [SETTING_KEYS.reportBaseUrl]: form.reportBaseUrl || undefined,
     [SETTING_KEYS.dnsResolver]: form.dnsResolver || undefined,
     [SETTING_KEYS.blocklists]: form.blocklists,
+    [SETTING_KEYS.blocklistZones]: zones.length && zones.join(',') !== DEFAULT_BLOCKLISTS.join(',') ? zones : undefined,
     [SETTING_KEYS.retentionDays]: days,
   });
   return { ok: true };
 }
 
 export function auditOptionsFrom(store: Pick<SettingsStore, 'getSetting'>): AuditOptions {
-  return store.getSetting<boolean>(SETTING_KEYS.blocklists) === true ? { blocklists: DEFAULT_BLOCKLISTS } : {};
+  return store.getSetting<boolean>(SETTING_KEYS.blocklists) === true ? { blocklists: blocklistZones(store) } : {};
 }

@@ -13,7 +13,7 @@ export function settingsRoutes(c: AppContext): Router {
     form,
     errors,
     saved,
-    blocklists: DEFAULT_BLOCKLISTS,
+    defaultBlocklists: DEFAULT_BLOCKLISTS,
     scheduleOverrides: c.scheduleOverrides,
   });
 
