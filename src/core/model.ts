@@ -138,6 +138,11 @@ export type Role = 'customer' | 'reseller' | 'admin';
 export interface Identity {
   user: string;
   role: Role;
+  /**
+   * Domains a front door narrowed this identity's scope to (Plesk: the domains pm_Session says the client may access).
+   * It only ever narrows what the panel gives the identity (see src/web/cgi.ts narrowByIdentity); absent: no narrowing.
+   */
+  allowed?: readonly string[];
 }
 
 export interface DomainRef {

@@ -335,14 +335,20 @@ export function allowedDomainsFrom(value: string | undefined): Set<string> | nul
 }
 
 /**
- * Defence in depth: the panel's own scope, narrowed to what the shim said the user may access. A domain alias is in it
- * when the domain it is an alias of is (Plesk's pm_Domain list, which the shim sends, holds no aliases).
+ * Defence in depth: the panel's own scope, narrowed to what the shim said the user may access. An identity a front
+ * door narrowed (Identity.allowed — the Plesk shim's domain list; signed with the identity when the request goes to
+ * the background service) sees only those of its domains, in the front door's own process and in the service alike;
+ * an identity without `allowed` sees what the panel gives it. A domain alias is in it when the domain it is an alias
+ * of is (Plesk's pm_Domain list, which the shim sends, holds no aliases).
  */
-export function restrictDomains(panel: Panel, allowed: Set<string> | null): Panel {
-  if (!allowed) return panel;
+export function narrowByIdentity(panel: Panel): Panel {
   const narrowed = Object.create(panel) as Panel;
-  narrowed.listDomains = async (identity: Identity): Promise<DomainRef[]> =>
-    (await panel.listDomains(identity)).filter((d) => allowed.has(d.domain) || (d.aliasOf !== undefined && allowed.has(d.aliasOf)));
+  narrowed.listDomains = async (identity: Identity): Promise<DomainRef[]> => {
+    const all = await panel.listDomains(identity);
+    if (!identity.allowed) return all;
+    const allowed = new Set(identity.allowed);
+    return all.filter((d) => allowed.has(d.domain) || (d.aliasOf !== undefined && allowed.has(d.aliasOf)));
+  };
   return narrowed;
 }
 

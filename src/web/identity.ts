@@ -42,9 +42,11 @@ export function signedHeaderFrontDoor(secret: string | Buffer, now: () => number
     const want = Buffer.from(createHmac('sha256', key).update(payload).digest('base64url'));
     if (mac.length !== want.length || !timingSafeEqual(mac, want)) return null;
     try {
-      const d = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { user?: unknown; role?: unknown; exp?: unknown };
+      const d = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { user?: unknown; role?: unknown; exp?: unknown; allowed?: unknown };
       if (typeof d.user !== 'string' || !ROLES.includes(d.role as Role) || typeof d.exp !== 'number' || d.exp * 1000 < now()) return null;
-      return { user: d.user, role: d.role as Role };
+      // A narrowed scope (signed with the rest): a list of names, else no identity at all — never the wider scope.
+      if (d.allowed !== undefined && !(Array.isArray(d.allowed) && d.allowed.every((x) => typeof x === 'string'))) return null;
+      return { user: d.user, role: d.role as Role, ...(d.allowed !== undefined ? { allowed: d.allowed as string[] } : {}) };
     } catch {
       return null;
     }
@@ -54,7 +56,9 @@ export function signedHeaderFrontDoor(secret: string | Buffer, now: () => number
 /** What a shim does to produce the header signedHeaderFrontDoor accepts (exported for the front doors and tests). */
 export function signIdentity(secret: string | Buffer, identity: Identity, ttlSeconds = 300, now: () => number = Date.now): string {
   const key = typeof secret === 'string' ? Buffer.from(secret) : secret;
-  const payload = Buffer.from(JSON.stringify({ user: identity.user, role: identity.role, exp: Math.floor(now() / 1000) + ttlSeconds })).toString('base64url');
+  const payload = Buffer.from(
+    JSON.stringify({ user: identity.user, role: identity.role, exp: Math.floor(now() / 1000) + ttlSeconds, ...(identity.allowed ? { allowed: identity.allowed } : {}) }),
+  ).toString('base64url');
   return `${payload}.${createHmac('sha256', key).update(payload).digest('base64url')}`;
 }
 

@@ -234,7 +234,7 @@ export interface ServerSettleOptions extends SettlerOptions {
   timerMs?: number;
 }
 
-export async function startServer(deps: AppDeps & { host: string; port: number; settle?: ServerSettleOptions }): Promise<RunningServer> {
+export async function startServer(deps: AppDeps & { host: string; port: number; settle?: ServerSettleOptions; maxHeaderSize?: number }): Promise<RunningServer> {
   checkListenHost(deps.host);
   // The server acts for the whole server (its panel is the admin's): every open intent is its to settle, whoever's
   // request happens to trigger it — as at start, where it always settled them all.
@@ -255,7 +255,7 @@ export async function startServer(deps: AppDeps & { host: string; port: number; 
     );
   };
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = http.createServer(handler);
+    const s = http.createServer(deps.maxHeaderSize ? { maxHeaderSize: deps.maxHeaderSize } : {}, handler);
     s.once('listening', () => resolve(s));
     s.once('error', reject);
     if (deps.host.startsWith('/')) s.listen(deps.host);

@@ -6,7 +6,7 @@ import '../helpers/shared-settings.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,7 +17,10 @@ import { fakeCpanelBins, noBody, parseCgi, scratchDir, startLiveApi, waitForSeen
 import { makeCpState, type CpState } from '../helpers/emulators/cpanel.js';
 import { addPleskAlias, makePleskState, startPleskServer } from '../helpers/emulators/plesk.js';
 import type { RunningServer } from '../helpers/emulators/cpanel.js';
-import { runCgi } from '../../src/cli/commands/cgi.js';
+import { runCgi, SERVICE_MAX_HEADER_BYTES } from '../../src/cli/commands/cgi.js';
+import { PleskPanel, PleskRestCli } from '../../src/adapters/panels/plesk/index.js';
+import { PanelHttpClient } from '../../src/adapters/panels/http.js';
+import { createHmac } from 'node:crypto';
 import { publishSharedSettings } from '../../src/cli/shared-settings.js';
 import { userDbPath } from '../../src/adapters/store/path.js';
 import { signIdentity, signedHeaderFrontDoor } from '../../src/web/identity.js';
@@ -25,7 +28,7 @@ import { startServer, type RunningServer as AppServer } from '../../src/web/serv
 import { WhmCli, WhmPanel } from '../../src/adapters/panels/whm/index.js';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
 import { createResolver } from '../../src/adapters/dns/resolver.js';
-import { cgiRequestFromEnv, rebase } from '../../src/web/cgi.js';
+import { cgiRequestFromEnv, narrowByIdentity, rebase } from '../../src/web/cgi.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const HELPER = join(REPO, 'plugin-manifests/plesk/sbin/mailhealth-v1');
@@ -372,31 +375,70 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
     }
   });
 
-  test('a narrowed customer request is never handed to the service (the service would not know the narrowing)', async (t) => {
-    // A "service" that would answer with every domain: if the front door handed the request over, alice would see it.
+  // The narrowed scope (Plesk's domain list) kept such requests out of the background service, which knew only
+  // {user, role}: a Plesk reseller or customer got no bulk audits at all ("not available here"). The list now goes
+  // signed with the identity, and the service narrows the same way; a long list fits the service's header room.
+  test('a narrowed request goes to the service with its domain list signed; the service narrows the same way, also with 7,000 names', async (t) => {
     const sock = join(scratch.dir, 'plesk-svc.sock');
     const keyFile = join(scratch.dir, 'plesk-frontdoor.key');
-    writeFileSync(keyFile, 'p'.repeat(48) + '\n', { mode: 0o600 });
-    let contacted = 0;
-    const fake = http.createServer((_req, res) => {
-      contacted++;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify([{ domain: 'carol.example' }]));
+    const key = 'p'.repeat(48);
+    writeFileSync(keyFile, key + '\n', { mode: 0o600 });
+    const svcStore = openStore(join(scratch.dir, 'plesk-svc.sqlite'));
+    const base = new PleskPanel({ rest: new PanelHttpClient({ baseUrl: plesk.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } }), apiKey: state.apiKey, cli: new PleskRestCli(new PanelHttpClient({ baseUrl: plesk.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } })), root: null });
+    const svc = await startServer({
+      panel: narrowByIdentity(base),
+      store: svcStore,
+      makeResolver: () => createResolver({ servers: ['127.0.0.1:9'], timeoutMs: 200, tries: 1 }),
+      identityFrom: 'front-door',
+      frontDoor: signedHeaderFrontDoor(Buffer.from(key)),
+      host: sock,
+      port: 0,
+      maxHeaderSize: SERVICE_MAX_HEADER_BYTES,
     });
-    await new Promise<void>((r) => fake.listen(sock, () => r()));
-    t.after(() => new Promise<void>((r) => fake.close(() => r())));
-    const out = parseCgi(
-      await runCgi(
-        'plesk',
-        { frontDoor: 'plesk', user: 'alice', role: 'customer', service: sock, key: keyFile, config, db: join(scratch.dir, 'plesk-narrow.sqlite') },
-        { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', HTTP_ACCEPT: 'application/json', MAILHEALTH_ALLOWED_DOMAINS: 'alice.example' },
-        noBody(),
-        { user: 'root', uid: 0, home: '/root' },
-      ),
-    );
+    t.after(async () => {
+      await svc.close();
+      svcStore.close();
+    });
+    const unused = join(scratch.dir, 'plesk-narrow-unused.sqlite');
+    const ask = async (allowed: string) => {
+      const list = join(scratch.dir, 'plesk-scope.txt');
+      writeFileSync(list, allowed);
+      return parseCgi(
+        await runCgi(
+          'plesk',
+          { frontDoor: 'plesk', user: 'res1', role: 'reseller', service: sock, key: keyFile, config, db: unused },
+          { REQUEST_METHOD: 'GET', PATH_INFO: '/api/domains', HTTP_ACCEPT: 'application/json', MAILHEALTH_ALLOWED_DOMAINS_FILE: list },
+          noBody(),
+          { user: 'root', uid: 0, home: '/root' },
+        ),
+      );
+    };
+    const out = await ask('alice.example\nbob.example\ncarol.example\n');
     assert.equal(out.status, 200, out.text);
-    assert.deepEqual(domainsOf(out), ['alice.example']);
-    assert.equal(contacted, 0, 'handled in-process, where the narrowing applies');
+    assert.deepEqual(domainsOf(out), ['alice.example', 'bob.example'], 'narrowed (carol.example is not res1’s: the list cannot widen)');
+    assert.ok(!existsSync(unused), 'handled by the service, not in-process');
+    // 7,000 names (~200 KB signed): the service still answers, narrowed.
+    const many = Array.from({ length: 7000 }, (_, i) => `customer-domain-number-${i}.example`).concat(['alice-shop.example']).join('\n');
+    const big = await ask(many);
+    assert.equal(big.status, 200, big.text.slice(0, 300));
+    assert.deepEqual(domainsOf(big), ['alice-shop.example']);
+    assert.ok(!existsSync(unused));
+    // A bulk audit is available there (the in-process page refused it for a narrowed identity).
+    const page = parseCgi(
+      await runCgi('plesk', { frontDoor: 'plesk', user: 'res1', role: 'reseller', service: sock, key: keyFile, config, db: unused }, { REQUEST_METHOD: 'GET', PATH_INFO: '/bulk', HTTP_ACCEPT: 'text/html', MAILHEALTH_ALLOWED_DOMAINS: 'alice.example' }, noBody(), { user: 'root', uid: 0, home: '/root' }),
+    );
+    assert.equal(page.status, 200, page.text.slice(0, 300));
+    assert.match(page.text, /action="[^"]*\/bulk\/audit"/);
+    assert.doesNotMatch(page.text, /not available here|need the mailhealth background service/);
+  });
+
+  test('a forged or malformed domain list in a signed identity gives no identity (never the wider scope)', async () => {
+    const fd = signedHeaderFrontDoor(Buffer.from('k'.repeat(40)));
+    const req = (identity: string) => ({ headers: { 'x-mailhealth-identity': identity } }) as unknown as Parameters<typeof fd>[0];
+    assert.deepEqual(await fd(req(signIdentity('k'.repeat(40), { user: 'res1', role: 'reseller', allowed: ['alice.example'] }))), { user: 'res1', role: 'reseller', allowed: ['alice.example'] });
+    const payload = Buffer.from(JSON.stringify({ user: 'res1', role: 'reseller', exp: Math.floor(Date.now() / 1000) + 60, allowed: 'alice.example' })).toString('base64url');
+    const mac = createHmac('sha256', Buffer.from('k'.repeat(40))).update(payload).digest('base64url');
+    assert.equal(await fd(req(`${payload}.${mac}`)), null, 'allowed not a list: refused');
   });
 
   test('reseller and admin', async () => {

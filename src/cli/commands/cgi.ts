@@ -33,7 +33,7 @@ import {
   rebase,
   refusal,
   requireCpanelFeature,
-  restrictDomains,
+  narrowByIdentity,
   whmIdentity,
   type CgiRequest,
   type CgiResponse,
@@ -49,12 +49,9 @@ import { publishSharedSettings, readSharedSettings } from '../shared-settings.js
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
+/** Header room for a signed identity with a reseller's domain list (~100,000 names). */
+export const SERVICE_MAX_HEADER_BYTES = 8 * 1024 * 1024;
 const MAX_BODY = 1024 * 1024;
-/** Why a narrowed (Plesk reseller) request cannot run bulk audits: it never goes to the service (see runCgi). */
-export const RESTRICTED_NO_BULK =
-  'Bulk audits run in the background service, which cannot apply the domain list Plesk gives this page, so they are not available here. ' +
-  'Audit domains one at a time from their pages, or ask your server administrator to run a bulk audit.';
-
 interface CgiOptions extends GlobalOptions {
   frontDoor: string;
   user?: string;
@@ -97,8 +94,6 @@ export interface FrontDoorSetup {
   /** Opens the history database (only when the request is handled in-process). */
   openStore: () => Store;
   close?: () => void;
-  /** The front door narrowed the panel's scope (Plesk's accessible domains): never hand such a request to the service. */
-  restricted?: boolean;
 }
 
 /** Who is asking and through which panel, for one front door. Exported for tests (which inject the OS user). */
@@ -142,11 +137,13 @@ export async function frontDoorSetup(
       return { identity, panel, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
     }
     case 'plesk': {
-      const identity = pleskIdentity(o.user, o.role, { isRoot });
-      const base = panelFromOptions({ ...o, panel: o.panel ?? 'plesk' });
-      const restricted = identity.role !== 'admin';
-      const panel = restricted ? restrictDomains(base, pleskAllowedDomains(env)) : base;
-      return { identity, panel, restricted, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
+      // Resellers and customers: the scope narrowed to the domains the shim says Plesk lets them access, carried by the
+      // identity itself — so the background service, which gets it signed, narrows the same way (narrowByIdentity).
+      const plain = pleskIdentity(o.user, o.role, { isRoot });
+      const allowed = plain.role !== 'admin' ? pleskAllowedDomains(env) : null;
+      const identity: Identity = allowed ? { ...plain, allowed: [...allowed] } : plain;
+      const panel = narrowByIdentity(panelFromOptions({ ...o, panel: o.panel ?? 'plesk' }));
+      return { identity, panel, openStore: () => openPrivateStore(resolveDbPath({ flag: o.db, isRoot })) };
     }
   }
 }
@@ -207,9 +204,9 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
     const base = o.basePath ?? env.SCRIPT_NAME ?? '';
     const secure = env.HTTPS === 'on' || env.HTTPS === '1';
     let res: CgiResponse | null = null;
-    // The service knows only {user, role}: a request whose scope the shim narrowed (Plesk's domain list) stays here,
-    // where the narrowing applies — handing it over would widen the scope.
-    if (o.service && kind !== 'cpanel' && !setup.restricted && existsSync(o.service)) {
+    // The identity goes signed, with the scope the shim narrowed it to (Plesk's domain list) when there is one: the
+    // service narrows it the same way (narrowByIdentity).
+    if (o.service && kind !== 'cpanel' && existsSync(o.service)) {
       try {
         res = await proxyToService(o.service, readFrontDoorKey(o.key ?? FRONTDOOR_KEY_PATH), setup.identity, req);
       } catch (e) {
@@ -239,7 +236,6 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
         backgroundJobs: false,
         // An admin saving the settings through a root front door (the service down): published for the cPanel page too.
         ...(kind !== 'cpanel' && identity.role === 'admin' ? { onSettingsSaved: () => publishSharedSettings(store!) } : {}),
-        ...(setup.restricted ? { noBackgroundJobsMessage: RESTRICTED_NO_BULK } : {}),
       });
       res = await dispatchInProcess(app, req);
     }
@@ -331,8 +327,12 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
     // The cPanel page (run as each customer, with its own database) applies the admin's settings from this file.
     publishSharedSettings(store);
     server = await startServer({
-      panel,
+      // A front door's narrowed identity (Plesk's domain list, signed with it) sees only those domains.
+      panel: narrowByIdentity(panel),
       store,
+      // The signed identity of a Plesk reseller carries its domain list: thousands of names, more than Node's default
+      // 16 KiB of headers. Only front doors holding the key reach this socket.
+      maxHeaderSize: SERVICE_MAX_HEADER_BYTES,
       makeResolver: resolverFactory(o, store),
       resolverOptions: resolverOptionsFactory(o, store),
       identityFrom: 'front-door',
