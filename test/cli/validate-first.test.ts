@@ -9,12 +9,15 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { REPO_ROOT } from '../helpers/corpora.js';
 
-/** The CLI as a child process, killed (code null) if it has not exited after `ms`. */
-function cli(args: string[], ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * The CLI as a child process, killed (code null) if it has not exited after `ms`. `env` adds to (or overrides) the
+ * environment; `preload` modules are imported before the CLI (e.g. one that makes getuid() answer a non-root uid).
+ */
+function cli(args: string[], ms = 60_000, env: NodeJS.ProcessEnv = {}, preload: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+    const child = spawn(process.execPath, [...preload.flatMap((m) => ['--import', m]), '--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
       cwd: REPO_ROOT,
-      env: { ...process.env, MAILHEALTH_DB: '' },
+      env: { ...process.env, MAILHEALTH_DB: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: ms,
     });
@@ -163,20 +166,7 @@ test('history with a --db path that does not exist: exit 2 "no history database 
 test('history at the default path on a fresh install: an empty history (exit 0), nothing created', { timeout: 90_000 }, async (t) => {
   const s = sandbox(t);
   const home = join(s.dir, 'home');
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'data:text/javascript,process.getuid=()=>1000', '--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
-        cwd: REPO_ROOT,
-        env: { ...process.env, MAILHEALTH_DB: '', HOME: home },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        timeout: 60_000,
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d) => (stdout += String(d)));
-      child.stderr.on('data', (d) => (stderr += String(d)));
-      child.on('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+  const run = (args: string[]) => cli(args, 60_000, { HOME: home }, ['data:text/javascript,process.getuid=()=>1000']);
   const panel = ['--panel-root', join(s.dir, 'panel')];
   const text = await run([...panel, 'history']);
   assert.equal(text.code, 0, text.stderr);
@@ -189,17 +179,7 @@ test('history at the default path on a fresh install: an empty history (exit 0),
   assert.equal(bad.code, 2, bad.stderr);
   assert.ok(!existsSync(join(home, '.local')), 'no directory or database created');
   // Named paths stay usage errors (a typo must not look like an empty history).
-  const env = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...panel, 'history'], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, MAILHEALTH_DB: join(s.dir, 'typo.sqlite') },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      timeout: 60_000,
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += String(d)));
-    child.on('exit', (code) => resolve({ code, stderr }));
-  });
+  const env = await cli([...panel, 'history'], 60_000, { MAILHEALTH_DB: join(s.dir, 'typo.sqlite') });
   assert.equal(env.code, 2, env.stderr);
   assert.match(env.stderr, /no history database at .*typo\.sqlite/);
 });

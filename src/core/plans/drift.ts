@@ -7,28 +7,12 @@ import type { CheckContext } from '../checks/context.js';
 import { authority } from '../checks/dns.js';
 import { canonName } from '../domain.js';
 import type { Finding, FixKind } from '../model.js';
-import { planDkim } from './dkim.js';
-import { planDmarc } from './dmarc.js';
-import { planLockdown } from './lockdown.js';
+import { partialPlan } from './partial.js';
 import { ownedNames } from './plan.js';
-import { planSpf, type PartialPlan } from './spf.js';
+import type { PartialPlan } from './spf.js';
 
 const DRIFT = 'dns.drift';
 const LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dmarc: 'DMARC', lockdown: 'lockdown' };
-
-function planOf(check: FixKind, ctx: CheckContext): Promise<PartialPlan> {
-  const records = ctx.zone!.records;
-  switch (check) {
-    case 'spf':
-      return planSpf(ctx, records, {});
-    case 'dkim':
-      return planDkim(ctx, records);
-    case 'lockdown':
-      return planLockdown(ctx, records);
-    case 'dmarc':
-      return planDmarc(ctx, records);
-  }
-}
 
 /** Takes the fix off findings whose fix would change nothing in the panel's (drifted, already right) copy. In place. */
 export async function settleDriftFixes(ctx: CheckContext, findings: Finding[]): Promise<void> {
@@ -47,7 +31,7 @@ export async function settleDriftFixes(ctx: CheckContext, findings: Finding[]): 
     if (auth.state !== 'authoritative') return;
     let p: PartialPlan;
     try {
-      p = await planOf(check, ctx);
+      p = await partialPlan(check, ctx, ctx.zone.records);
     } catch {
       continue; // the fix itself will say what stands in the way
     }

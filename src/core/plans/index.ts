@@ -7,28 +7,12 @@ import { authority } from '../checks/dns.js';
 import type { FixKind, Zone, ZoneRecord } from '../model.js';
 import type { PanelCapabilities } from '../panel.js';
 import { ownedNames, hashPlan, LIVE_VERSION, ownershipProblem, unwritableChanges, type Plan, type PlanOptions } from './plan.js';
-import { planDkim } from './dkim.js';
-import { planDmarc } from './dmarc.js';
-import { planLockdown } from './lockdown.js';
-import { planSpf, type PartialPlan } from './spf.js';
+import { partialPlan } from './partial.js';
 
 export class PlanError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PlanError';
-  }
-}
-
-async function partial(check: FixKind, ctx: CheckContext, records: ZoneRecord[], options: PlanOptions): Promise<PartialPlan> {
-  switch (check) {
-    case 'spf':
-      return planSpf(ctx, records, options);
-    case 'dkim':
-      return planDkim(ctx, records);
-    case 'lockdown':
-      return planLockdown(ctx, records);
-    case 'dmarc':
-      return planDmarc(ctx, records);
   }
 }
 
@@ -85,7 +69,7 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
   const elsewhere = auth.state !== 'authoritative';
   if (!elsewhere) await requireLiveAnswers(ctx, check);
   const zone = elsewhere ? await liveZone(ctx, check) : ctx.zone;
-  const p = await partial(check, ctx, zone.records, options);
+  const p = await partialPlan(check, ctx, zone.records, options);
   const problem = ownershipProblem(check, ctx.domain, ctx.settings.dkim.selector, p.changes);
   if (problem) throw new PlanError(`internal guard: ${problem}`);
   // Where DNS is served elsewhere, a plan of panel actions only (the DKIM fix that has the panel sign with the key
