@@ -1,6 +1,6 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
-import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, policyValue, type DmarcPolicy } from '../dmarc/record.js';
+import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, policyValue, repairMeantDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -80,7 +80,7 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
     const spfThere = all.some(isSpfRecord);
     // Meant as DMARC but not readable as one (`v=DMARC1 p=reject` without the ";", `p=reject; v=DMARC1`): receivers
     // see no DMARC record — said as a broken record, not as none at all.
-    const meant = spfThere ? undefined : all.find((t) => /v\s*=\s*DMARC1/i.test(t));
+    const meant = spfThere ? undefined : all.find((t) => repairMeantDmarc(t) !== null);
     out.push(
       makeFinding(
         'dmarc',

@@ -86,6 +86,28 @@ export function isDmarcRecord(txt: string): boolean {
   return /^\s*v\s*=\s*DMARC1\s*(;|$)/i.test(txt);
 }
 
+/**
+ * A TXT meant as DMARC that receivers cannot read — `v=DMARC1 p=reject` (no ";"), `p=quarantine; v=DMARC1` (v= not
+ * first), `v=DMARC1, p=reject, rua=…` (commas), `"v=DMARC1; p=reject"` (quotes kept as text), `v=DMARC1p=reject;…`
+ * (two strings joined) — as a record receivers read (v=DMARC1 first, ";" between the tags as written), or null when it
+ * is not such a record (a readable one, or text that does not come out as a readable record).
+ */
+export function repairMeantDmarc(text: string): string | null {
+  if (isDmarcRecord(text) || !/v\s*=\s*DMARC1/i.test(text)) return null;
+  let t = text.trim();
+  if (t.length > 1 && t.startsWith('"') && t.endsWith('"')) t = t.slice(1, -1);
+  t = t.replace(/^(\s*v\s*=\s*DMARC1)(?=[A-Za-z][A-Za-z0-9_]*\s*=)/i, '$1;');
+  const parts = t
+    .split(/;|,(?=\s*[A-Za-z][A-Za-z0-9_]*\s*=)|\s+(?=[A-Za-z][A-Za-z0-9_]*\s*=)/)
+    .map((p) => p.trim())
+    .filter(Boolean);
+  const v = parts.findIndex((p) => /^v\s*=\s*DMARC1$/i.test(p));
+  if (v < 0 || parts.length < 2) return null;
+  parts.splice(v, 1);
+  const out = ['v=DMARC1', ...parts].join('; ');
+  return isDmarcRecord(out) && parts.some((p) => /^p\s*=/i.test(p)) ? out : null;
+}
+
 /** Parse one report URI (RFC 7489 §6.2: `URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ]`). */
 export function parseReportUri(raw: string): { uri: ReportUri | null; errors: string[]; warnings: string[] } {
   const errors: string[] = [];

@@ -3,7 +3,7 @@
 // report destinations are replaced; syntax fixed; policy never tightened silently.
 import type { CheckContext } from '../checks/context.js';
 import { inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
-import { dmarcTagParts, externalAuthName, isDmarcRecord, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcTagParts, externalAuthName, isDmarcRecord, repairMeantDmarc, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -46,24 +46,6 @@ export function defaultReportAddress(domain: string): string {
   return `mailto:postmaster@${domain}`;
 }
 
-/**
- * A TXT meant as DMARC that receivers cannot read (`v=DMARC1 p=reject` without ";", `p=quarantine; v=DMARC1`): its
- * tags in DMARC's form (v=DMARC1 first, ";" between tags), or null when it is not such a record.
- */
-export function repairMeantDmarc(text: string): string | null {
-  if (isDmarcRecord(text) || !/v\s*=\s*DMARC1/i.test(text)) return null;
-  const parts = text
-    .split(';')
-    .flatMap((p) => p.split(/\s+(?=[A-Za-z][A-Za-z0-9_]*\s*=)/))
-    .map((p) => p.trim())
-    .filter(Boolean);
-  const v = parts.findIndex((p) => /^v\s*=\s*DMARC1$/i.test(p));
-  if (v < 0) return null;
-  parts.splice(v, 1);
-  const out = ['v=DMARC1', ...parts].join('; ');
-  return isDmarcRecord(out) ? out : null;
-}
-
 export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const name = `_dmarc.${ctx.domain}`;
   const existing = recordsAt(records, name, 'TXT');
@@ -71,18 +53,13 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const alias = aliasBlock(records, name, 'DMARC policy');
   if (alias) return { changes: [], notes, blocked: alias };
   const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
-  // Records meant as DMARC that receivers cannot read are repaired, keeping their tags (the check's dmarc.syntax).
+  const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
+  const strict = existing.filter((r) => isDmarcRecord(textOf(r)));
+  // Records meant as DMARC that receivers cannot read (the check's dmarc.syntax): repaired, keeping their tags — only
+  // where the domain has no readable record and no policy is inherited. Beside a readable record one is just removed:
+  // receivers ignore it, and its policy must not enter the merge (it would weaken the one that applies).
   const meant = new Map<ZoneRecord, string>();
-  for (const r of existing) {
-    const fixed = repairMeantDmarc(r.txt ? r.txt.join('') : r.value);
-    if (fixed) meant.set(r, fixed);
-  }
-  const dmarcs = existing.filter((r) => meant.has(r) || isDmarcRecord(r.txt ? r.txt.join('') : r.value));
-  for (const [r] of meant) notes.push(`Rewrites ${JSON.stringify((r.txt ? r.txt.join('') : r.value).slice(0, 60))} in DMARC's syntax (v=DMARC1 first, tags separated by ";"), keeping its tags: receivers cannot read it as written.`);
-  for (const r of existing) if (!dmarcs.includes(r)) notes.push(`Removes ${JSON.stringify((r.txt ? r.txt.join('') : r.value).slice(0, 60))} from ${name}: it is not a DMARC record.`);
-  const wrong = existing.filter((r) => !dmarcs.includes(r));
-
-  if (dmarcs.length === 0) {
+  if (strict.length === 0) {
     // No record of its own: receivers apply the organizational domain's policy (its sp=, else p=; RFC 7489 §6.6.3).
     // A record here would override it, so none is published where that policy applies (the check says
     // dmarc.inherited) — a p=none record would weaken a reject to monitoring only.
@@ -96,12 +73,25 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
         notes: [`Publishes no DMARC record: ${ctx.domain} has none of its own and inherits p=${inherited.policy} from ${inherited.org} (${inheritedFrom(inherited)}). A record at ${name} would override that policy for ${ctx.domain} (RFC 7489 §6.6.3).`],
       };
     }
-    const value = `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}`;
-    if (inherited.state === 'none' && inherited.why) notes.push(`No policy applies to ${ctx.domain} today: it has no DMARC record of its own, and ${inherited.why}.`);
-    notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}.`);
-    const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
-    return { changes: [...replaceWithOne(wrong, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes };
+    for (const r of existing) {
+      const fixed = repairMeantDmarc(textOf(r));
+      if (fixed) meant.set(r, fixed);
+    }
+    if (meant.size === 0) {
+      const wrongAll = existing;
+      for (const r of wrongAll) notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
+      const value = `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}`;
+      if (inherited.state === 'none' && inherited.why) notes.push(`No policy applies to ${ctx.domain} today: it has no DMARC record of its own, and ${inherited.why}.`);
+      notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}.`);
+      const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
+      return { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes };
+    }
   }
+  const dmarcs = strict.length ? strict : existing.filter((r) => meant.has(r));
+  for (const [r] of meant) notes.push(`Rewrites ${JSON.stringify(textOf(r).slice(0, 60))} in DMARC's syntax (v=DMARC1 first, tags separated by ";"), keeping its tags: receivers cannot read it as written.`);
+  for (const r of existing) if (!dmarcs.includes(r)) notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
+  const wrong = existing.filter((r) => !dmarcs.includes(r));
+
   const texts = dmarcs.map((r) => meant.get(r) ?? (r.txt ? r.txt.join('') : r.value));
   const lists = texts.map(tagList);
   const note = (n: string) => {

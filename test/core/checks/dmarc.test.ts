@@ -69,3 +69,40 @@ describe('dmarc fix: a record meant as DMARC is repaired, keeping its tags', () 
     assert.deepEqual(p.changes.map((c) => c.after?.value), ['v=DMARC1; p=none; pct=50; rua=mailto:d@cust.example']);
   });
 });
+
+// QA of the repair: beside a readable record, an unreadable one must not enter the merge (it made the fix weaken
+// p=reject to p=none); a subdomain inheriting its parent's policy gets no record over it; commas, kept quotes and
+// joined strings are repaired too; text that merely mentions v=DMARC1 is no DMARC record.
+describe('dmarc fix: the repair of a record meant as DMARC, where it applies', () => {
+  const planAt = async (domain: string, txts: string[], world: Record<string, { TXT: string[][] }> = {}) => {
+    const recs = txts.map((t, i) => ({ name: `_dmarc.${domain}`, ttl: 3600, type: 'TXT', value: t, txt: [t], ref: `d${i}` }));
+    const ctx = checkContext(domain, { [`_dmarc.${domain}`]: { TXT: txts.map((t) => [t]) }, ...world }, {}, recs);
+    return { plan: await planDmarc(ctx, recs), findings: await dmarcCheck(ctx) };
+  };
+  test('a readable p=reject beside an unreadable one keeps p=reject; the unreadable one is removed', async () => {
+    const { plan } = await planAt('cust.example', ['v=DMARC1; p=reject; rua=mailto:dmarc@cust.example', 'v=DMARC1 p=quarantine']);
+    assert.ok(!plan.changes.some((c) => c.after && /p=none/.test(c.after.value)), JSON.stringify(plan.changes.map((c) => [c.action, c.after?.value])));
+    assert.ok(plan.changes.some((c) => c.action === 'remove' && c.before?.value === 'v=DMARC1 p=quarantine'));
+    assert.ok(!plan.notes.some((n) => n.startsWith('Merges')), plan.notes.join('\n'));
+  });
+  test('a subdomain with only an unreadable record inherits its parent’s policy: dmarc.inherited, and the fix publishes nothing', async () => {
+    const { plan, findings } = await planAt('shop.cust.example', ['v=DMARC1 p=reject'], { '_dmarc.cust.example': { TXT: [['v=DMARC1; p=reject; rua=mailto:d@cust.example']] } });
+    assert.deepEqual(findings.map((f) => f.rule), ['dmarc.inherited']);
+    assert.deepEqual(plan.changes, []);
+  });
+  for (const [txt, want] of [
+    ['v=DMARC1, p=reject, rua=mailto:dmarc@cust.example', 'v=DMARC1; p=none; rua=mailto:dmarc@cust.example'],
+    ['"v=DMARC1; p=reject; rua=mailto:dmarc@cust.example"', 'v=DMARC1; p=none; rua=mailto:dmarc@cust.example'],
+    ['v=DMARC1p=reject;rua=mailto:dmarc@cust.example', 'v=DMARC1; p=none; rua=mailto:dmarc@cust.example'],
+  ]) {
+    test(`${JSON.stringify(txt)} is repaired keeping its rua`, async () => {
+      const { plan, findings } = await planAt('cust.example', [txt]);
+      assert.deepEqual(findings.map((f) => f.rule), ['dmarc.syntax']);
+      assert.deepEqual(plan.changes.map((c) => c.after?.value), [want]);
+    });
+  }
+  test('text that only mentions v=DMARC1 is no DMARC record: dmarc.missing', async () => {
+    const { findings } = await planAt('cust.example', ['note: set v=DMARC1 later']);
+    assert.deepEqual(findings.map((f) => f.rule), ['dmarc.missing']);
+  });
+});
