@@ -2,7 +2,7 @@
 import type { Finding, ZoneRecord } from '../model.js';
 import { canonName } from '../domain.js';
 import { checkHost } from '../spf/evaluate.js';
-import { parseSpfShared, selectSpf, isSpfRecord } from '../spf/parse.js';
+import { parseSpfShared, selectSpf, isSpfRecord, type SpfTerm } from '../spf/parse.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord } from '../spf/tree.js';
@@ -237,8 +237,21 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     const c = await ctx.classifier.spfTerm(t.raw);
     if (c.class === 'stale' && t.qualifier === '-') {
       // "-include:oldhost" fails the previous host's mail: it keeps the old host from sending as the domain, which is
-      // what a moved domain wants. Not a leftover to drop (dropping it would let the `all` term decide that mail).
-      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} fails a previous host's mail (${c.reason}): it keeps the old host from sending as ${ctx.domain}, so the SPF fix keeps it (unless the record cannot stay within receivers' limits with it).`, ev, { subject: t.raw, classification: c }));
+      // what a moved domain wants. Not a leftover to drop (dropping it would let the `all` term decide that mail) —
+      // but in front of a term the fix keeps, it fails any server the two share (an old host's record often includes
+      // the same mail services): the fix moves it after them (src/core/plans/spf.ts).
+      const before = await keptTermAfter(ctx, parsed.terms, i);
+      if (before) {
+        out.push(
+          makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} fails a previous host's mail (${c.reason}), but it comes before ${before}: the first matching term decides, so a server both cover (an old host's record often includes the same mail services) fails. The SPF fix moves it after the other terms.`, ev, {
+            subject: t.raw,
+            classification: c,
+            fix: 'spf',
+          }),
+        );
+      } else {
+        out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} fails a previous host's mail (${c.reason}): it keeps the old host from sending as ${ctx.domain}, so the SPF fix keeps it (unless the record cannot stay within receivers' limits with it).`, ev, { subject: t.raw, classification: c }));
+      }
     } else if (c.class === 'stale') {
       const effect = t.qualifier === '+' ? `lets the old host send as ${ctx.domain}` : `gives the old host's mail ${qualifierResult(t.qualifier)}`;
       out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It ${effect} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));
@@ -277,4 +290,14 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   }
   return out;
+}
+
+/** The first "+" mechanism after terms[i] that the SPF fix keeps (not a previous host's), as written; else null. */
+async function keptTermAfter(ctx: CheckContext, terms: readonly SpfTerm[], i: number): Promise<string | null> {
+  for (let j = i + 1; j < terms.length; j++) {
+    const x = terms[j];
+    if (x.kind !== 'mechanism' || x.error || x.afterAll || x.mechanism === 'all' || x.qualifier !== '+') continue;
+    if ((await ctx.classifier.spfTerm(x.raw)).class !== 'stale') return x.raw;
+  }
+  return null;
 }

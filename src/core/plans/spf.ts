@@ -303,7 +303,12 @@ async function planSpfOnce(
   /** The class of each kept term (lower-cased as written): unknown ones the user may select for removal. */
   const classes = new Map<string, Classification['class']>();
   let includeTrouble: string | undefined;
+  /** A previous host's "-" terms the fix keeps: written after every other term (see below). */
+  const denying: string[] = [];
+  /** Whether a kept "+" term came after one of them in the record (then the fix moves them). */
+  let denyingBefore = false;
   for (const t of kept) {
+    let deny = false;
     if (t.kind === 'modifier' && t.modifier !== 'exp') {
       terms.push(t.raw);
       continue;
@@ -344,6 +349,7 @@ async function planSpfOnce(
         continue;
       }
       keptDenying = true;
+      deny = true;
     } else if (c.class === 'stale') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
@@ -378,7 +384,11 @@ async function planSpfOnce(
       notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
     }
     classes.set(t.raw.toLowerCase(), c.class);
-    terms.push(t.raw);
+    if (deny) denying.push(t.raw);
+    else {
+      if (denying.length && t.kind === 'mechanism' && t.qualifier === '+') denyingBefore = true;
+      terms.push(t.raw);
+    }
   }
   if (redirect && redirect.domainSpec && !redirect.hasMacro && canonName(redirect.domainSpec) === canonName(ctx.domain)) {
     notes.push(`Drops ${redirect.raw}: ${ctx.domain} redirecting to its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
@@ -481,6 +491,13 @@ async function planSpfOnce(
   }
   // The same term twice (the relay's include made plain beside a plain copy): the first, which decides, stays.
   for (let i = terms.length - 1; i > 0; i--) if (terms.findIndex((x) => x.toLowerCase() === terms[i].toLowerCase()) < i) terms.splice(i, 1);
+  // A previous host's "-" terms go after every other term: the first matching term decides, so one in front fails a
+  // server it shares with a term after it — an old host's record often includes the same mail services the domain
+  // keeps (and this server). At the end it fails only what no other term authorises.
+  if (denying.length) {
+    if (denyingBefore) notes.push(`Moves ${denying.join(', ')} after the other terms: with "-" in front, ${denying.length > 1 ? 'they fail' : 'it fails'} any server ${denying.length > 1 ? 'they share' : 'it shares'} with a term after ${denying.length > 1 ? 'them' : 'it'} (an old host's record often includes the same mail services); at the end ${denying.length > 1 ? 'they fail' : 'it fails'} only the old host's other servers.`);
+    terms.push(...denying);
+  }
 
   // The all term: never weakened.
   let allTerm: string | null;

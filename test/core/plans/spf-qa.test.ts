@@ -418,3 +418,35 @@ describe('SPF fix: a previous host denied with "-" that the record cannot keep',
     assert.equal(p.blocked, undefined);
   });
 });
+
+// QA: a kept "-include:oldhost" in front of a service the domain keeps failed that service's mail whenever the old
+// host's record included it too (`websitewelcome.com` → `include:_spf.google.com`), and nothing said so. The check now
+// warns, and the fix moves the "-" term after the others.
+describe('SPF fix: a previous host denied with "-" in front of a kept service', () => {
+  const extra: ZoneMap = { 'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 include:_spf.google.com ~all']] } };
+  test('the check warns (with the fix); the fix moves it to the end; Google passes, the old host still fails', async () => {
+    const record = 'v=spf1 -include:websitewelcome.com include:_spf.google.com ~all';
+    const { ctx } = setup([record], extra);
+    const f = (await spfCheck(ctx)).find((x) => x.subject === '-include:websitewelcome.com');
+    assert.equal(f?.rule, 'spf.stale-term');
+    assert.equal(f?.severity, 'warn');
+    assert.equal(f?.fix, 'spf');
+    assert.match(f!.message, /comes before include:_spf\.google\.com: the first matching term decides/);
+    const { p, after } = await plan([record], extra);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.equal(after, `v=spf1 include:_spf.google.com ip4:${SERVER_IP} -include:websitewelcome.com ~all`, show(p, after));
+    assert.ok(p.notes.some((n) => n.startsWith('Moves -include:websitewelcome.com after the other terms')), show(p, after));
+    const world = (r: string) => new MapResolver({ ...world0(), [D]: { TXT: [[r]] } });
+    const world0 = () => ({ ...SPF_QA_WORLD, ...extra });
+    assert.equal((await checkHost('172.217.1.1', D, `x@${D}`, 'mail-google.example', world(after!))).result, 'pass');
+    assert.equal((await checkHost('192.185.1.1', D, `x@${D}`, 'gator.websitewelcome.com', world(after!))).result, 'fail');
+    assert.equal((await evaluate(after!, extra)).result, 'pass');
+  });
+  test('already at the end: info, nothing to change', async () => {
+    const record = `v=spf1 include:_spf.google.com ip4:${SERVER_IP} -include:websitewelcome.com ~all`;
+    const { ctx } = setup([record], extra);
+    assert.equal((await spfCheck(ctx)).find((x) => x.subject === '-include:websitewelcome.com')?.rule, 'spf.term');
+    const { p, after } = await plan([record], extra);
+    assert.equal(after, null, show(p, after));
+  });
+});
