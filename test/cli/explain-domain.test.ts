@@ -3,6 +3,8 @@
 // bounce while the blocklist check is off (the default) says so instead of "nothing explains it".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { corpusMissing, corpusPath } from '../helpers/corpora.js';
 import { demoPanelWithDns, runCli } from '../helpers/cli.js';
 
@@ -62,6 +64,15 @@ test('explain: receiver of Microsoft\'s 5.7.509 wording; a blocklist bounce with
   assert.match(text.stdout, /^Receiver: Microsoft/m);
 
   const blocked = '554 5.7.1 Service unavailable; Client host [203.0.113.10] blocked using zen.spamhaus.org; from=<info@bakery.example>';
+  // The demo's server relays through MailChannels: the blocked address is the relay's, never "turn the check on".
+  const relayed = JSON.parse((await runCli(base, blocked)).stdout);
+  assert.ok(relayed.notes.some((n: string) => /sends its mail through a relay \(ptr\.relay\)/.test(n)), relayed.notes.join(' | '));
+  assert.ok(!relayed.notes.some((n: string) => /blocklist check is off/.test(n)), relayed.notes.join(' | '));
+  // Without the relay, the audit could have looked the server's own address up: the check is off, and that is said.
+  const cfgPath = join(panel, 'panel.json');
+  const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { server: Record<string, unknown> };
+  cfg.server = { ...cfg.server, relay: null };
+  writeFileSync(cfgPath, JSON.stringify(cfg));
   const r = await runCli(base, blocked);
   assert.equal(r.code, 0, r.stderr);
   const j = JSON.parse(r.stdout);

@@ -53,6 +53,7 @@ export function registerExplainCommand(program: Command): void {
       let audit: DomainAudit | null = null;
       const notes: string[] = [];
       let blocklistsChecked: boolean | undefined;
+      let blocklistZones: string[] | undefined;
       const target = chosen ?? parsed.domain;
       if (target) {
         const p = (panel ??= panelFromOptions(o));
@@ -61,12 +62,14 @@ export function registerExplainCommand(program: Command): void {
         if (inScope) {
           const configured = configuredPanel(p, storedSettings(o));
           blocklistsChecked = (configured.options.blocklists?.length ?? 0) > 0;
+          if (blocklistsChecked) blocklistZones = configured.options.blocklists;
           audit = await auditDomain(target, { panel: configured.panel, options: configured.options, resolver: resolverFromOptions(o) });
         } else notes.push(`${target} is not a domain ${me.user} may audit on this panel: only the code is explained.`);
       }
       const ex = explainBounce(parsed, audit, undefined, {
         chosenDomain: chosen,
         blocklistsChecked,
+        ...(blocklistZones ? { blocklistZones } : {}),
         chooseDomainHint: 'run the command again with --domain DOMAIN (one of your domains)',
         blocklistsHint: 'an admin turns it on in the web UI\'s Settings (the CLI uses them too), under DNS: "Check the sending IPs against blocklists"',
       });

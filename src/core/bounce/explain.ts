@@ -30,6 +30,22 @@ export interface ExplainOptions {
   chooseDomainHint?: string;
   /** Where the blocklist check is turned on, for the note when it was off (default BLOCKLIST_SETTING). */
   blocklistsHint?: string;
+  /** The blocklist zones the audit queried (the check on): a bounce naming another one was not looked up. */
+  blocklistZones?: readonly string[];
+}
+
+/**
+ * The blocklist zones a rejection names ("blocked using zen.spamhaus.org", "listed at bl.spamcop.net", "listed in
+ * b.barracudacentral.org"), lower case, in order.
+ */
+export function namedBlocklists(text: string): string[] {
+  const out: string[] = [];
+  const re = /\b(?:using|listed (?:at|on|in|by)|(?:block|black)listed (?:at|on|in|by))\s+(?:the\s+)?([a-z0-9][a-z0-9-]*(?:\.[a-z0-9][a-z0-9-]*)+)/gi;
+  for (const m of text.matchAll(re)) {
+    const z = m[1].toLowerCase().replace(/\.$/, '');
+    if (/\.[a-z]{2,}$/.test(z) && !out.includes(z)) out.push(z);
+  }
+  return out;
 }
 
 export interface BounceExplanation {
@@ -87,10 +103,31 @@ export function matchBounceCode(
   parsed: Pick<ParsedBounce, 'receiver' | 'replyCode' | 'enhancedCode' | 'text'> & { segments?: string[] },
   table: BounceTable = BOUNCE_TABLE,
 ): BounceCode | null {
+  return matchBounce(parsed, table).best;
+}
+
+/**
+ * The receiver the matched entry's own wording names, or null: only when no entry of another receiver matches as well
+ * (a phrase several receivers use — "sender is unauthenticated" is Gmail's and Yahoo's — names none of them).
+ */
+export function entryReceiver(
+  parsed: Pick<ParsedBounce, 'receiver' | 'replyCode' | 'enhancedCode' | 'text'> & { segments?: string[] },
+  table: BounceTable = BOUNCE_TABLE,
+): string | null {
+  const { best, tied } = matchBounce(parsed, table);
+  if (!best || best.receiver === 'generic') return null;
+  return tied.every((r) => r === best.receiver || r === 'generic') ? best.receiver : null;
+}
+
+function matchBounce(
+  parsed: Pick<ParsedBounce, 'receiver' | 'replyCode' | 'enhancedCode' | 'text'> & { segments?: string[] },
+  table: BounceTable,
+): { best: BounceCode | null; tied: string[] } {
   const segments = (parsed.segments?.length ? parsed.segments : [parsed.text]).map((t) => t.toLowerCase().replace(/\s+/g, ' '));
   const hasPhrase = (e: BounceCode) => e.phrases.some((p) => segments.some((t) => t.includes(p)));
   let best: BounceCode | null = null;
   let bestScore = 0;
+  let tied: string[] = [];
   for (const e of table.codes) {
     const phrase = hasPhrase(e);
     if (e.receiver !== 'generic' && e.receiver !== parsed.receiver && !phrase) continue;
@@ -106,9 +143,10 @@ export function matchBounceCode(
     if (score > bestScore) {
       best = e;
       bestScore = score;
-    }
+      tied = [e.receiver];
+    } else if (score === bestScore) tied.push(e.receiver);
   }
-  return best;
+  return { best, tied };
 }
 
 /** A rule pattern of the table: an exact rule id, optionally limited to one severity ("dkim.weak-key:fail"). */
@@ -200,10 +238,18 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
   const explained = causes.length > 0;
   // A blocklist listing can cause this code, and the audit never looked (the check is off and it has no ptr.listed finding).
   const blocklistRules = rules.filter((p) => p.split(':')[0] === BLOCKLIST_RULE);
-  const blocklistsUnchecked =
-    !!audit && blocklistRules.length > 0 && opts.blocklistsChecked === false && !audit.findings.some((f) => f.rule === BLOCKLIST_RULE);
+  // A server that sends through a relay (ptr.relay): the address a receiver blocks is the relay's — not looked up,
+  // and not this server's to clear.
+  const relayed = !!audit && audit.findings.some((f) => f.rule === 'ptr.relay');
+  // The check on, but the blocklist the bounce names is not one it queries.
+  const named = namedBlocklists(parsed.text);
+  const zones = opts.blocklistZones;
+  const zoneMissing =
+    opts.blocklistsChecked !== false && zones && zones.length && named.length && !named.some((z) => zones.some((q) => z === q || z.endsWith('.' + q) || q.endsWith('.' + z))) ? named[0] : null;
+  const listed = !!audit && audit.findings.some((f) => f.rule === BLOCKLIST_RULE);
+  const blocklistsUnchecked = !!audit && blocklistRules.length > 0 && !relayed && !listed && (opts.blocklistsChecked === false || zoneMissing !== null);
   // The entry of one receiver's own wording names who refused it, whatever the fingerprints said ("generic").
-  const receiver = entry && entry.receiver !== 'generic' ? entry.receiver : parsed.receiver;
+  const receiver = entryReceiver(parsed, codes) ?? parsed.receiver;
 
   const outsideKeys = [...(entry?.outside ?? [])];
   if (!explained) for (const k of codes.defaultOutsideDns) if (!outsideKeys.includes(k)) outsideKeys.push(k);
@@ -226,7 +272,14 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
       notes.push(`The bounce names ${parsed.domain}, but the audit is of ${audit.domain}.`);
     }
     const offNote = () =>
-      `The blocklist check is off, so the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on a blocklist (${blocklistRules.length === rules.length ? 'the cause this rejection names' : 'one cause of this rejection'}): ${opts.blocklistsHint ?? BLOCKLIST_SETTING}, then explain the bounce again.`;
+      zoneMissing
+        ? `The bounce names the blocklist ${zoneMissing}, which is not among those the audit queries (${zones!.join(', ')}): the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on it — an admin adds it in Settings, under DNS: "Blocklist zones", then explain the bounce again.`
+        : `The blocklist check is off, so the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on a blocklist (${blocklistRules.length === rules.length ? 'the cause this rejection names' : 'one cause of this rejection'}): ${opts.blocklistsHint ?? BLOCKLIST_SETTING}, then explain the bounce again.`;
+    if (relayed && blocklistRules.length > 0 && !listed) {
+      notes.push(
+        'This server sends its mail through a relay (ptr.relay): the address a receiver blocks is the relay\'s, which the audit does not look up on blocklists — a listing of it is for the relay\'s operator to clear; ask its support.',
+      );
+    }
     if (explained) {
       verdict = 'explained';
       if (blocklistsUnchecked) notes.push(offNote());

@@ -68,6 +68,7 @@ async function explain(c: AppContext, res: Response, text: string, chosen: Domai
   const ex = explainBounce(parsed, audit, undefined, {
     chosenDomain: chosen?.domain ?? null,
     blocklistsChecked: (options.blocklists?.length ?? 0) > 0,
+    ...(options.blocklists?.length ? { blocklistZones: options.blocklists } : {}),
     chooseDomainHint: CHOOSE_HINT[surface],
   });
   return { ex, inScope, auditState, notes };

@@ -82,3 +82,21 @@ describe('explainBounce: blocklist bounce, blocklist check on (as before)', () =
     assert.equal(e.blocklistsUnchecked, false);
   });
 });
+
+// QA: with the check on but the bounce naming a blocklist the audit does not query, and on a server that relays (the
+// blocked address is the relay's, never looked up), the verdict said "nothing explains it" / "turn the check on".
+describe('explainBounce: a blocklist the audit did not query', () => {
+  it('the check on, the bounce names zen.spamhaus.org, the audit queried bl.example.org: not-checked, naming the zone', () => {
+    const e = explainBounce(parsed(BLOCKED), UNRELATED, BOUNCE_TABLE, { blocklistsChecked: true, blocklistZones: ['bl.example.org'] });
+    assert.equal(e.verdict, 'not-checked');
+    assert.ok(e.notes.some((n) => /names the blocklist zen\.spamhaus\.org, which is not among those the audit queries \(bl\.example\.org\)/.test(n)), e.notes.join(' | '));
+    const queried = explainBounce(parsed(BLOCKED), UNRELATED, BOUNCE_TABLE, { blocklistsChecked: true, blocklistZones: ['zen.spamhaus.org'] });
+    assert.equal(queried.verdict, 'not-explained');
+  });
+  it('a server that relays (ptr.relay): the relay’s address — said, and never "turn the check on"', () => {
+    const e = explainBounce(parsed(BLOCKED), audit(finding('ptr.relay', 'info')), BOUNCE_TABLE, { blocklistsChecked: false });
+    assert.notEqual(e.verdict, 'not-checked');
+    assert.ok(e.notes.some((n) => /sends its mail through a relay \(ptr\.relay\)/.test(n)), e.notes.join(' | '));
+    assert.ok(!e.notes.some((n) => /blocklist check is off/.test(n)));
+  });
+});

@@ -51,3 +51,12 @@ describe('explainBounce: the receiver follows the matched entry', () => {
     }
   });
 });
+
+// QA: a phrase several receivers use named the first of them — "sender is unauthenticated" is Gmail's and Yahoo's
+// wording, and a bounce from another server was headed "Gmail (Google)". A tie names none of them.
+describe('explainBounce: a wording several receivers share names none of them', () => {
+  it('"sender is unauthenticated" from an unknown server: receiver generic', () => {
+    const e = explainBounce(parsed('Reporting-MTA: dns; mx1.corp-mail.example\n\n550 5.7.1 This mail has been blocked because the sender is unauthenticated.'), null);
+    assert.equal(e.receiver, 'generic');
+  });
+});
