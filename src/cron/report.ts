@@ -125,9 +125,13 @@ export function takeReportLock(store: Store, owner: string, ttl: number, log: (m
  * name or password (it would go out in every email), without a query or a fragment (each link is the URL followed by
  * `/domains/<domain>`), no spaces or control characters. The settings page and `--base-url` both check with this.
  */
+/** The longest address the report's links are built on. */
+export const MAX_BASE_URL = 2048;
+
 export function baseUrlProblem(v: string): string | null {
   // eslint-disable-next-line no-control-regex
   if (/[\s\u0000-\u001f\u007f]/.test(v)) return 'no spaces or control characters';
+  if (v.length > MAX_BASE_URL) return `at most ${MAX_BASE_URL} characters (it is in every link of every report)`;
   let u: URL;
   try {
     u = new URL(v);

@@ -423,6 +423,12 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
     assert.equal(big.status, 200, big.text.slice(0, 300));
     assert.deepEqual(domainsOf(big), ['alice-shop.example']);
     assert.ok(!existsSync(unused));
+    // A list beyond the service's header room (QA: 300,000 names gave a blank 431 page) is handled in-process.
+    const huge = Array.from({ length: 300_000 }, (_, i) => `customer-domain-number-${i}.example`).concat(['bob.example']).join('\n');
+    const local = await ask(huge);
+    assert.equal(local.status, 200, local.text.slice(0, 300));
+    assert.deepEqual(domainsOf(local), ['bob.example']);
+    assert.ok(existsSync(unused), 'handled in-process');
     // A bulk audit is available there (the in-process page refused it for a narrowed identity).
     const page = parseCgi(
       await runCgi('plesk', { frontDoor: 'plesk', user: 'res1', role: 'reseller', service: sock, key: keyFile, config, db: unused }, { REQUEST_METHOD: 'GET', PATH_INFO: '/bulk', HTTP_ACCEPT: 'text/html', MAILHEALTH_ALLOWED_DOMAINS: 'alice.example' }, noBody(), { user: 'root', uid: 0, home: '/root' }),

@@ -47,6 +47,8 @@ describe('settings page: the address the nightly report links to', () => {
       'javascript:alert(1)',
       '/modules/mailhealth/index.php/index/app',
       'server.example.com',
+      // QA: 150 KB went into every link of every report (2.7 MB reports).
+      `https://server.example.com/${'a'.repeat(2100)}`,
     ]) {
       const res = await save(bad);
       assert.equal(res.status, 400, bad);

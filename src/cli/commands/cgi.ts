@@ -206,7 +206,9 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
     let res: CgiResponse | null = null;
     // The identity goes signed, with the scope the shim narrowed it to (Plesk's domain list) when there is one: the
     // service narrows it the same way (narrowByIdentity).
-    if (o.service && kind !== 'cpanel' && existsSync(o.service)) {
+    // A domain list too long for the service's header room (beyond ~200,000 names) is handled here, where it applies.
+    const fits = !setup.identity.allowed || JSON.stringify(setup.identity.allowed).length * 1.4 < SERVICE_MAX_HEADER_BYTES - 65_536;
+    if (o.service && kind !== 'cpanel' && fits && existsSync(o.service)) {
       try {
         res = await proxyToService(o.service, readFrontDoorKey(o.key ?? FRONTDOOR_KEY_PATH), setup.identity, req);
       } catch (e) {

@@ -1,6 +1,6 @@
 // The JSON API (mounted at /api): the pages' data and actions for automation, with the same scope rules
 // (requireDomain / requireChange / requireJob) and the same CSRF rule for cookie sessions.
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
@@ -108,15 +108,25 @@ export function apiRoutes(c: AppContext): Router {
     res.status(202).json({ jobId: id, total: refs.length });
   });
 
-  r.get('/jobs/:id', requireJob(c), (req, res) => {
+  r.get('/jobs/:id', requireJob(c), async (req, res) => {
     const since = Number(req.query.since);
-    res.json(c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.isInteger(since) && since > 0 ? since : 0));
+    res.json(await inScope(res, c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.isInteger(since) && since > 0 ? since : 0)));
   });
 
-  r.post('/jobs/:id/cancel', requireJob(c), (_req, res) => {
+  r.post('/jobs/:id/cancel', requireJob(c), async (_req, res) => {
     const ok = c.runner.cancel(ctx(res).job!.id);
-    res.json({ cancelRequested: ok, job: c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.MAX_SAFE_INTEGER) });
+    res.json({ cancelRequested: ok, job: await inScope(res, c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.MAX_SAFE_INTEGER)) });
   });
+
+  /**
+   * A job's results as this request's identity may see them: an identity a front door narrowed (Plesk's domain list,
+   * which may have changed since the job started) sees the results of its domains only.
+   */
+  async function inScope<V extends { results: { domain: string }[] }>(res: Response, view: V): Promise<V> {
+    if (!identityOf(res).allowed) return view;
+    const scope = new Set((await scopeOf(c, res)).map((d) => d.domain));
+    return { ...view, results: view.results.filter((x) => scope.has(x.domain)) };
+  }
 
   r.get('/export.csv', async (req, res) => {
     res.type('text/csv').attachment('mailhealth-domains.csv').send(toCsv(await rows(res, req.query as Record<string, unknown>)));
