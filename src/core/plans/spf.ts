@@ -197,6 +197,11 @@ export async function spfFixPath(ctx: CheckContext, records: ZoneRecord[]): Prom
   return plan.changes.length ? { kind: 'fixes' } : { kind: 'nothing' };
 }
 
+/** A term as selected for removal and as written compare alike: any case, "+" written or not (RFC 7208 §4.6.2). */
+function termKey(raw: string): string {
+  return raw.toLowerCase().replace(/^\+/, '');
+}
+
 export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<PartialPlan> {
   return (await planSpfDetailed(ctx, records, opts)).plan;
 }
@@ -221,7 +226,7 @@ async function planSpfOnce(
 ): Promise<{ plan: PartialPlan; dns: boolean; selectable: string[]; keptDenying: boolean }> {
   let keptDenying = false;
   const notes: string[] = [];
-  const remove = new Set((opts.removeTerms ?? []).map((t) => t.toLowerCase()));
+  const remove = new Set((opts.removeTerms ?? []).map(termKey));
   const apexTxt = recordsAt(records, ctx.domain, 'TXT');
   const spfRecords = apexTxt.filter((r) => isSpfRecord(r.txt ? r.txt.join('') : r.value));
   if (spfRecords.length > 1) notes.push(`Merges ${spfRecords.length} SPF records into one (several records are a permanent error).`);
@@ -237,7 +242,7 @@ async function planSpfOnce(
   for (const r of spfRecords) {
     const parsed = parseSpf(r.txt ? r.txt.join('') : r.value);
     const list = parsed.terms;
-    for (const t of list) written.add(t.raw.toLowerCase());
+    for (const t of list) written.add(termKey(t.raw));
     for (let i = 0; i < list.length; i++) {
       let t = list[i];
       // `include _spf.google.com` (the colon missing): two broken terms that mean one — joined, not dropped.
@@ -340,7 +345,7 @@ async function planSpfOnce(
     // A previous host's term with "-" fails that host's mail — kept (dropping it would hand that mail to `all`),
     // unless selected for removal, or the record cannot pass receivers' limits with it (planSpfDetailed).
     if (c.class === 'stale' && t.qualifier === '-') {
-      if (remove.has(t.raw.toLowerCase())) {
+      if (remove.has(termKey(t.raw))) {
         notes.push(`Removes ${t.raw} (you selected it): ${c.reason}.`);
         continue;
       }
@@ -375,7 +380,7 @@ async function planSpfOnce(
         continue;
       }
     }
-    if (remove.has(t.raw.toLowerCase())) {
+    if (remove.has(termKey(t.raw))) {
       // Only terms nobody could identify are removable on request: this server's and mail services' stay.
       if (c.class === 'unknown') {
         notes.push(`Removes ${t.raw} (you selected it).`);
@@ -403,7 +408,7 @@ async function planSpfOnce(
   }
   if (redirect) {
     const c = await ctx.classifier.spfTerm(redirect.raw);
-    const selected = remove.has(redirect.raw.toLowerCase());
+    const selected = remove.has(termKey(redirect.raw));
     // As for the other terms: only a redirect nobody could identify is removable on request.
     if (c.class === 'stale' || (selected && c.class === 'unknown')) {
       notes.push(`Drops ${redirect.raw}: ${c.class === 'stale' ? c.reason : 'you selected it'}.`);
@@ -414,7 +419,7 @@ async function planSpfOnce(
 
   // A selected term the record does not have (a typo, or a term already gone): said, so it is not taken as done.
   for (const x of opts.removeTerms ?? []) {
-    if (!written.has(x.toLowerCase())) notes.push(`You selected ${x} for removal, but the SPF record has no such term: nothing was removed for it.`);
+    if (!written.has(termKey(x))) notes.push(`You selected ${x} for removal, but the SPF record has no such term: nothing was removed for it.`);
   }
 
   // What this server needs, where it counts: the first matching term decides (RFC 7208 §4.6.2).

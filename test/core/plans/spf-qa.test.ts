@@ -450,3 +450,14 @@ describe('SPF fix: a previous host denied with "-" in front of a kept service', 
     assert.equal(after, null, show(p, after));
   });
 });
+
+// QA: `--remove-term include:u2.example` against a record that writes `+include:u2.example` said "no such term" —
+// RFC 7208 reads the two alike.
+test('SPF fix: a selected term matches however its "+" is written', async () => {
+  const extra: ZoneMap = { 'u2.vendor.example': { TXT: [['v=spf1 ip4:198.51.100.9 -all']], A: ['198.51.100.200'] } };
+  const { p, after } = await plan([`v=spf1 ip4:${SERVER_IP} +include:u2.vendor.example -all`], extra, {}, ['include:u2.vendor.example']);
+  assert.equal(after, `v=spf1 ip4:${SERVER_IP} -all`, show(p, after));
+  assert.ok(!p.notes.some((n) => n.includes('no such term')), show(p, after));
+  const back = await plan([`v=spf1 ip4:${SERVER_IP} include:u2.vendor.example -all`], extra, {}, ['+include:u2.vendor.example']);
+  assert.equal(back.after, `v=spf1 ip4:${SERVER_IP} -all`, show(back.p, back.after));
+});

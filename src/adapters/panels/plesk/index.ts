@@ -516,7 +516,9 @@ export class PleskPanel implements Panel {
       const parent = await this.target(domainName(t.parent));
       if (parent.kind === 'domain') publicKey = zoneDkimKey((await this.fetchRecords(parent)).records, parent.name);
     }
-    const signing = publicKey !== undefined && (prefs.sign ?? true);
+    // Signing as the domain's switch says (the key may be one mailhealth cannot read here, as for the domain); with
+    // the switch not reported, only a key file of the alias or its domain says it signs.
+    const signing = prefs.sign ?? (pem !== null && publicKey !== undefined);
     const routing: MailSettings['routing'] = t.alias.mail === false || prefs.mailservice === false ? 'remote' : 'local';
     return {
       domain: d,

@@ -656,6 +656,28 @@ describe('Plesk: the key is published but DKIM signing is off — the fix turns 
     }
   });
 
+  // QA: the domain signs (switch on) with a key mailhealth cannot read here (no key files, no record in its zone): the
+  // domain said so (dkim.missing), the alias said "signing is turned off — turn it on", though it is on.
+  it('a domain alias whose domain signs with a key not readable here: signing, and no "turn it on"', async () => {
+    const { r, root, done } = await signingOff((s) => {
+      s.mailPrefs['bob.example'].sign = true;
+      addPleskAlias(s, 'bob.example', { name: 'bob-alias.example' });
+    });
+    try {
+      rmSync(join(root, 'etc/domainkeys/bob.example'), { recursive: true, force: true });
+      const zoneId = r.state.domains.find((d) => d.name === 'bob.example')!.id;
+      r.state.records = r.state.records.filter((x) => !(x.domain_id === zoneId && x.host.includes('_domainkey')));
+      const panel = r.panel({ root });
+      const s = await panel.readMailSettings('bob-alias.example');
+      assert.equal(s.dkim.signing, true);
+      assert.equal(s.dkim.publicKey, undefined);
+      const findings = await dkimFindings(r, panel, 'bob-alias.example');
+      assert.ok(!findings.some((f) => f.rule === 'dkim.signing-off'), JSON.stringify(findings.map((f) => [f.rule, f.message])));
+    } finally {
+      await done();
+    }
+  });
+
   it('a domain alias with no key (neither its own nor its domain’s), signing off: Plesk cannot generate its key, so no DKIM finding offers the fix and dkim.signing-off says why', async () => {
     const { r, root, done } = await signingOff((s) => addPleskAlias(s, 'bob.example', { name: 'bob-alias.example' }));
     try {
