@@ -240,10 +240,11 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
       // what a moved domain wants. Not a leftover to drop (dropping it would let the `all` term decide that mail) —
       // but in front of a term the fix keeps, it fails any server the two share (an old host's record often includes
       // the same mail services): the fix moves it after them (src/core/plans/spf.ts).
-      const before = await keptTermAfter(ctx, parsed.terms, i);
+      const before = await keptTermAfter(ctx, parsed.terms, i, (j) => wide.has(parsed.terms[j].raw) || !!tree.terms[j]?.error || !!tree.terms[j]?.loop || !!tree.terms[j]?.ignored);
       if (before) {
+        const redirect = before.startsWith('redirect=');
         out.push(
-          makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} fails a previous host's mail (${c.reason}), but it comes before ${before}: the first matching term decides, so a server both cover (an old host's record often includes the same mail services) fails. The SPF fix moves it after the other terms.`, ev, {
+          makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} fails a previous host's mail (${c.reason}), but it comes before ${before}: ${redirect ? 'redirect= decides for every server no term matches' : 'the first matching term decides'}, so a server both cover (an old host's record often includes the same mail services) fails. ${redirect ? 'redirect= always comes last, so the SPF fix drops it.' : 'The SPF fix moves it after the other terms.'}`, ev, {
             subject: t.raw,
             classification: c,
             fix: 'spf',
@@ -292,11 +293,16 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   return out;
 }
 
-/** The first "+" mechanism after terms[i] that the SPF fix keeps (not a previous host's), as written; else null. */
-async function keptTermAfter(ctx: CheckContext, terms: readonly SpfTerm[], i: number): Promise<string | null> {
+/**
+ * The first "+" mechanism after terms[i], or the redirect=, that the SPF fix keeps (not a previous host's, not one it
+ * drops for another reason: `dropped(j)`), as written; else null. The planner's rule (src/core/plans/spf.ts).
+ */
+async function keptTermAfter(ctx: CheckContext, terms: readonly SpfTerm[], i: number, dropped: (j: number) => boolean): Promise<string | null> {
   for (let j = i + 1; j < terms.length; j++) {
     const x = terms[j];
-    if (x.kind !== 'mechanism' || x.error || x.afterAll || x.mechanism === 'all' || x.qualifier !== '+') continue;
+    if (x.error || dropped(j)) continue;
+    const redirect = x.kind === 'modifier' && x.modifier === 'redirect';
+    if (!redirect && (x.kind !== 'mechanism' || x.afterAll || x.mechanism === 'all' || x.qualifier !== '+')) continue;
     if ((await ctx.classifier.spfTerm(x.raw)).class !== 'stale') return x.raw;
   }
   return null;

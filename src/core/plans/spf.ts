@@ -309,7 +309,7 @@ async function planSpfOnce(
   const classes = new Map<string, Classification['class']>();
   let includeTrouble: string | undefined;
   /** A previous host's "-" terms the fix keeps: written after every other term (see below). */
-  const denying: string[] = [];
+  const denying: { raw: string; reason: string }[] = [];
   /** Whether a kept "+" term came after one of them in the record (then the fix moves them). */
   let denyingBefore = false;
   for (const t of kept) {
@@ -389,11 +389,9 @@ async function planSpfOnce(
       notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
     }
     classes.set(t.raw.toLowerCase(), c.class);
-    if (deny) denying.push(t.raw);
-    else {
-      if (denying.length && t.kind === 'mechanism' && t.qualifier === '+') denyingBefore = true;
-      terms.push(t.raw);
-    }
+    if (deny) denying.push({ raw: t.raw, reason: c.reason });
+    else if (denying.length && t.kind === 'mechanism' && t.qualifier === '+') denyingBefore = true;
+    terms.push(t.raw);
   }
   if (redirect && redirect.domainSpec && !redirect.hasMacro && canonName(redirect.domainSpec) === canonName(ctx.domain)) {
     notes.push(`Drops ${redirect.raw}: ${ctx.domain} redirecting to its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
@@ -496,12 +494,23 @@ async function planSpfOnce(
   }
   // The same term twice (the relay's include made plain beside a plain copy): the first, which decides, stays.
   for (let i = terms.length - 1; i > 0; i--) if (terms.findIndex((x) => x.toLowerCase() === terms[i].toLowerCase()) < i) terms.splice(i, 1);
-  // A previous host's "-" terms go after every other term: the first matching term decides, so one in front fails a
-  // server it shares with a term after it — an old host's record often includes the same mail services the domain
-  // keeps (and this server). At the end it fails only what no other term authorises.
-  if (denying.length) {
-    if (denyingBefore) notes.push(`Moves ${denying.join(', ')} after the other terms: with "-" in front, ${denying.length > 1 ? 'they fail' : 'it fails'} any server ${denying.length > 1 ? 'they share' : 'it shares'} with a term after ${denying.length > 1 ? 'them' : 'it'} (an old host's record often includes the same mail services); at the end ${denying.length > 1 ? 'they fail' : 'it fails'} only the old host's other servers.`);
-    terms.push(...denying);
+  // A previous host's "-" terms the fix keeps, in front of a term it keeps: the first matching term decides, so one in
+  // front fails any server it shares with a term after it — an old host's record often includes the same mail services
+  // the domain keeps. They go after every other mechanism — this server's and the relay's terms added above included
+  // (moving a "-" term later only lets more through, so what those need still passes) — where they fail only the old
+  // host's other servers. In front of a redirect= (which always decides last) they cannot be moved behind it: they go.
+  if (denying.length && (denyingBefore || redirect)) {
+    for (const d of denying) {
+      const k = terms.indexOf(d.raw);
+      if (k >= 0) terms.splice(k, 1);
+    }
+    if (redirect) {
+      for (const d of denying) notes.push(`Drops ${d.raw}: ${d.reason}. It stands before ${redirect.raw}, which decides for every server no term matches: a server the old host's record shares with ${redirect.domainSpec ?? 'that record'} would fail, and redirect= always comes last.`);
+    } else {
+      const many = denying.length > 1;
+      notes.push(`Moves ${denying.map((d) => d.raw).join(', ')} after the other terms: with "-" in front, ${many ? 'they fail' : 'it fails'} any server ${many ? 'they share' : 'it shares'} with a term after ${many ? 'them' : 'it'} (an old host's record often includes the same mail services); at the end ${many ? 'they fail' : 'it fails'} only the old host's other servers.`);
+      terms.push(...denying.map((d) => d.raw));
+    }
   }
 
   // The all term: never weakened.

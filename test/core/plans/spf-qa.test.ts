@@ -461,3 +461,44 @@ test('SPF fix: a selected term matches however its "+" is written', async () => 
   const back = await plan([`v=spf1 ip4:${SERVER_IP} include:u2.vendor.example -all`], extra, {}, ['+include:u2.vendor.example']);
   assert.equal(back.after, `v=spf1 ip4:${SERVER_IP} -all`, show(back.p, back.after));
 });
+
+// Review of the move: the relay and this server's checks ran on a record without the "-" terms (a redirect= then
+// left the relay failing, the plan empty); a "-" term in front of redirect= went unflagged; terms that are not "+"
+// mechanisms (a "~include", exp=) made the plan reorder a record no finding offered to fix.
+describe('SPF fix: a previous host denied with "-", with redirect=, the relay, and other terms after it', () => {
+  const oldIncludesRelay: ZoneMap = {
+    'websitewelcome.com': { TXT: [['v=spf1 include:relay.mailchannels.net ~all']] },
+    '_spf.newhost.example': { TXT: [['v=spf1 include:relay.mailchannels.net ~all']] },
+  };
+  test('relay: -include of an old host that includes the relay, before redirect= → warned, dropped, the relay passes', async () => {
+    const record = 'v=spf1 -include:websitewelcome.com redirect=_spf.newhost.example';
+    const { ctx } = setup([record], oldIncludesRelay, RELAY);
+    const fs = await spfCheck(ctx);
+    // The "-" include is what reaches the relay first: reported as the relay not authorised, with the fix.
+    assert.equal(fs.find((f) => f.rule === 'spf.server-not-authorized')?.fix, 'spf', fs.map((f) => `${f.rule}: ${f.message}`).join('\n'));
+    const { p, after } = await plan([record], oldIncludesRelay, RELAY);
+    assert.equal(p.blocked, undefined, show(p, after));
+    assert.ok(after !== null && !after.includes('websitewelcome'), show(p, after));
+    assert.ok(p.notes.some((n) => n.startsWith('Drops -include:websitewelcome.com: ') && n.includes('redirect= always comes last')), show(p, after));
+    assert.equal(await relayState(after!), 'pass');
+  });
+  test('-include in front of redirect= to a service the old host also includes → warned, and the fix drops it', async () => {
+    const extra: ZoneMap = { 'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 include:_spf.google.com ~all']] } };
+    const record = `v=spf1 ip4:${SERVER_IP} -include:websitewelcome.com redirect=_spf.google.com`;
+    const { ctx } = setup([record], extra);
+    const f = (await spfCheck(ctx)).find((x) => x.subject === '-include:websitewelcome.com');
+    assert.equal(f?.rule, 'spf.stale-term');
+    assert.match(f!.message, /comes before redirect=_spf\.google\.com/);
+    const { p, after } = await plan([record], extra);
+    assert.equal(after, `v=spf1 ip4:${SERVER_IP} redirect=_spf.google.com`, show(p, after));
+  });
+  test('only "~"/"?" terms or exp= after it: no finding offers the fix, and the plan changes nothing', async () => {
+    const extra: ZoneMap = { 'foo.vendor.example': { TXT: [['v=spf1 ip4:198.51.100.7 -all']], A: ['198.51.100.200'] } };
+    for (const record of [`v=spf1 ip4:${SERVER_IP} -include:websitewelcome.com ~include:foo.vendor.example -all`, `v=spf1 ip4:${SERVER_IP} -include:websitewelcome.com exp=exp.cust.example -all`]) {
+      const { ctx } = setup([record], extra);
+      assert.equal((await spfCheck(ctx)).find((x) => x.subject === '-include:websitewelcome.com')?.rule, 'spf.term', record);
+      const { p, after } = await plan([record], extra);
+      assert.equal(after, null, `${record}\n${show(p, after)}`);
+    }
+  });
+});
