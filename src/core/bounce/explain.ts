@@ -246,8 +246,12 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
   const zones = opts.blocklistZones;
   const zoneMissing =
     opts.blocklistsChecked !== false && zones && zones.length && named.length && !named.some((z) => zones.some((q) => z === q || z.endsWith('.' + q) || q.endsWith('.' + z))) ? named[0] : null;
-  const listed = !!audit && audit.findings.some((f) => f.rule === BLOCKLIST_RULE);
-  const blocklistsUnchecked = !!audit && blocklistRules.length > 0 && !relayed && !listed && (opts.blocklistsChecked === false || zoneMissing !== null);
+  // A listing of the address the bounce names (ptr.listed's subject is "<ip> @ <zone>"); any, when it names none.
+  const bounceIp = canonIp(parsed.ip);
+  const listed = !!audit && audit.findings.some((f) => f.rule === BLOCKLIST_RULE && (!bounceIp || canonIp(f.subject?.split(' @ ')[0]) === bounceIp));
+  // IPv6 addresses are not looked up on blocklists (src/core/checks/ptr.ts): with the check on, still not looked up.
+  const v6NotLooked = opts.blocklistsChecked !== false && !!bounceIp && bounceIp.includes(':');
+  const blocklistsUnchecked = !!audit && blocklistRules.length > 0 && !relayed && !listed && (opts.blocklistsChecked === false || zoneMissing !== null || v6NotLooked);
   // The entry of one receiver's own wording names who refused it, whatever the fingerprints said ("generic").
   const receiver = entryReceiver(parsed, codes) ?? parsed.receiver;
 
@@ -272,7 +276,9 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
       notes.push(`The bounce names ${parsed.domain}, but the audit is of ${audit.domain}.`);
     }
     const offNote = () =>
-      zoneMissing
+      v6NotLooked && opts.blocklistsChecked !== false
+        ? `The sending IP ${parsed.ip} is an IPv6 address, and the audit looks up only IPv4 addresses on blocklists: whether it is listed was not checked — look it up on the blocklist's own site.`
+        : zoneMissing
         ? `The bounce names the blocklist ${zoneMissing}, which is not among those the audit queries (${zones!.join(', ')}): the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on it — an admin adds it in Settings, under DNS: "Blocklist zones", then explain the bounce again.`
         : `The blocklist check is off, so the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on a blocklist (${blocklistRules.length === rules.length ? 'the cause this rejection names' : 'one cause of this rejection'}): ${opts.blocklistsHint ?? BLOCKLIST_SETTING}, then explain the bounce again.`;
     if (relayed && blocklistRules.length > 0 && !listed) {

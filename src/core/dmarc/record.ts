@@ -105,7 +105,8 @@ export function repairMeantDmarc(text: string): string | null {
   if (v < 0 || parts.length < 2) return null;
   parts.splice(v, 1);
   const out = ['v=DMARC1', ...parts].join('; ');
-  return isDmarcRecord(out) && parts.some((p) => /^p\s*=/i.test(p)) ? out : null;
+  // Every part a tag=value pair, one of them p=: anything else is prose that mentions DMARC, not a record.
+  return isDmarcRecord(out) && parts.some((p) => /^p\s*=/i.test(p)) && parts.every((p) => /^[A-Za-z][A-Za-z0-9_]*\s*=\S/.test(p)) ? out : null;
 }
 
 /** Parse one report URI (RFC 7489 §6.2: `URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ]`). */

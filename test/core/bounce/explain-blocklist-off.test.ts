@@ -100,3 +100,19 @@ describe('explainBounce: a blocklist the audit did not query', () => {
     assert.ok(!e.notes.some((n) => /blocklist check is off/.test(n)));
   });
 });
+
+// Review: an IPv6 sending address is never looked up (the check queries IPv4 only), and a listing of another of the
+// server's addresses does not explain a bounce of this one.
+describe('explainBounce: blocklists, per address', () => {
+  it('an IPv6 address with the check on: not looked up, said so (not "nothing explains it")', () => {
+    const e = explainBounce(parsed('554 5.7.1 Service unavailable; Client host [2001:db8::10] blocked using zen.spamhaus.org'), UNRELATED, BOUNCE_TABLE, { blocklistsChecked: true, blocklistZones: ['zen.spamhaus.org'] });
+    assert.equal(e.verdict, 'not-checked');
+    assert.ok(e.notes.some((n) => /2001:db8::10 is an IPv6 address, and the audit looks up only IPv4 addresses/.test(n)), e.notes.join(' | '));
+  });
+  it('a listing of another of the server’s addresses does not hide that this one was not looked up on the named zone', () => {
+    const other = audit(finding('ptr.listed', 'fail', '203.0.113.10 @ zen.spamhaus.org'));
+    const e = explainBounce(parsed('554 5.7.1 Service unavailable; Client host [203.0.113.11] blocked using b.barracudacentral.org'), other, BOUNCE_TABLE, { blocklistsChecked: true, blocklistZones: ['zen.spamhaus.org'] });
+    assert.equal(e.verdict, 'not-checked');
+    assert.ok(e.notes.some((n) => /names the blocklist b\.barracudacentral\.org/.test(n)), e.notes.join(' | '));
+  });
+});

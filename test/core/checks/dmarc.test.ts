@@ -102,7 +102,9 @@ describe('dmarc fix: the repair of a record meant as DMARC, where it applies', (
     });
   }
   test('text that only mentions v=DMARC1 is no DMARC record: dmarc.missing', async () => {
-    const { findings } = await planAt('cust.example', ['note: set v=DMARC1 later']);
-    assert.deepEqual(findings.map((f) => f.rule), ['dmarc.missing']);
+    for (const txt of ['note: set v=DMARC1 later', 'please publish v=DMARC1 p=none here']) {
+      const { findings } = await planAt('cust.example', [txt]);
+      assert.deepEqual(findings.map((f) => f.rule), ['dmarc.missing'], txt);
+    }
   });
 });
