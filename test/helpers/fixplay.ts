@@ -2,6 +2,7 @@
 // zones from test/fixtures/plans, a loopback DNS server serving the panel + world, a fresh SQLite history and a
 // fixed clock. Everything on 127.0.0.1; nothing depends on the wall clock.
 import assert from 'node:assert/strict';
+import { afterEach } from 'node:test';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -295,4 +296,14 @@ export async function applyAndCheck(
     `the ${check} check passes after the fix`,
   );
   return { plan, outcome, before, after };
+}
+
+/** A `start()` for a test file: each test's play is started on demand and closed after the test (node:test afterEach). */
+export function playPerTest(): () => Promise<Play> {
+  let play: Play | null = null;
+  afterEach(async () => {
+    await play?.close();
+    play = null;
+  });
+  return async () => (play = await startPlay());
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { canonicalKey } from '../../../src/core/classify.js';
 import { parseDkimRecord } from '../../../src/core/dkim/record.js';
 import { auditDomain } from '../../../src/core/audit.js';
@@ -13,17 +13,9 @@ import { PanelError } from '../../../src/core/panel.js';
 import { applyPlan, LOCK_TTL_MS, reconcile, undoChange } from '../../../src/core/plans/apply.js';
 import { makePlan } from '../../../src/core/plans/index.js';
 import { PLACEHOLDER_KEY } from '../../../src/core/plans/plan.js';
-import { applyAndCheck, startPlay, TODAY, type Play } from '../../helpers/fixplay.js';
+import { applyAndCheck, playPerTest, TODAY, type Play } from '../../helpers/fixplay.js';
 
-let play: Play | null = null;
-afterEach(async () => {
-  await play?.close();
-  play = null;
-});
-async function start(): Promise<Play> {
-  play = await startPlay();
-  return play;
-}
+const start = playPerTest();
 
 function pemPublicKey(p: Play, domain: string): string {
   return createPublicKey(readFileSync(join(p.dir, 'dkim', `${domain}.pem`), 'utf8')).export({ type: 'spki', format: 'der' }).toString('base64');

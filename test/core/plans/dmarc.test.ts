@@ -1,18 +1,10 @@
 // DMARC fix through the files panel and a loopback DNS server.
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { applyPlan } from '../../../src/core/plans/apply.js';
-import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
+import { applyAndCheck, playPerTest, type Play } from '../../helpers/fixplay.js';
 
-let play: Play | null = null;
-afterEach(async () => {
-  await play?.close();
-  play = null;
-});
-async function start(): Promise<Play> {
-  play = await startPlay();
-  return play;
-}
+const start = playPerTest();
 
 async function dmarcTxt(p: Play, domain: string): Promise<string[]> {
   const zone = await p.panel.readZone(domain);

@@ -3,20 +3,12 @@
 // still being applied — and never writes again; a refusal with no change of that exact plan hash stays a refusal.
 // Demo files panel + fixture zones, loopback DNS, real SQLite.
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PanelError } from '../../../src/core/panel.js';
 import { applyPlan, domainLock, LOCK_TTL_MS, undoChange } from '../../../src/core/plans/apply.js';
-import { startPlay, type Play } from '../../helpers/fixplay.js';
+import { playPerTest } from '../../helpers/fixplay.js';
 
-let play: Play | null = null;
-afterEach(async () => {
-  await play?.close();
-  play = null;
-});
-async function start(): Promise<Play> {
-  play = await startPlay();
-  return play;
-}
+const start = playPerTest();
 
 /** A wait for the lock longer than any test: a test that expects no wait would time out (below) rather than pass. */
 const WAIT_LONG = 600_000;

@@ -2,19 +2,11 @@
 // before and after are the same text (a string re-split), a later TTL edit, and a CNAME put back by an undo. Presence
 // alone cannot tell the state before such a write from the state after it: apply counts the copies.
 import assert from 'node:assert/strict';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { applyPlan, reconcile, undoChange } from '../../../src/core/plans/apply.js';
-import { startPlay, type Play } from '../../helpers/fixplay.js';
+import { playPerTest, type Play } from '../../helpers/fixplay.js';
 
-let play: Play | null = null;
-afterEach(async () => {
-  await play?.close();
-  play = null;
-});
-async function start(): Promise<Play> {
-  play = await startPlay();
-  return play;
-}
+const start = playPerTest();
 const crashAt = (where: 'after-intent' | 'after-write') => (w: string) => {
   if (w === where) throw new Error(`injected crash ${w}`);
 };

@@ -3,20 +3,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { PanelError } from '../../../src/core/panel.js';
 import { applyPlan } from '../../../src/core/plans/apply.js';
-import { startPlay, type Play } from '../../helpers/fixplay.js';
+import { playPerTest, type Play } from '../../helpers/fixplay.js';
 
-let play: Play | null = null;
-afterEach(async () => {
-  await play?.close();
-  play = null;
-});
-async function start(): Promise<Play> {
-  play = await startPlay();
-  return play;
-}
+const start = playPerTest();
 
 /** The panel declares that it writes TXT records only (capabilities.writableTypes, as the Plesk adapter declares its own). */
 function txtOnly(p: Play): void {
