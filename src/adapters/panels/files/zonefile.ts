@@ -83,7 +83,7 @@ function decodeEscapes(s: string): string | null {
 }
 
 /**
- * Split the text into logical records (a record spans lines inside ( ) or a quoted string). Lines are the pieces
+ * Split the text into logical records (a record spans lines inside ( ); a quoted string ends at its line's end). Lines are the pieces
  * between '\n' (a trailing '\r' dropped), walked in place in `text` without cutting it into line strings.
  */
 /** The token being read (a class, not a closure made per call). */
@@ -104,7 +104,7 @@ class TokenState {
   }
 }
 
-/** `problems` receives a parenthesis or quote still open at the end of the file (what follows it was swallowed). */
+/** `problems` receives a quote still open at a line's end and a parenthesis still open at the end of the file. */
 function lex(text: string, problems: string[]): Logical[] {
   const out: Logical[] = [];
   const n = text.length;
@@ -186,20 +186,22 @@ function lex(text: string, problems: string[]): Logical[] {
       t.haveTok = true;
     }
     if (inQuote) {
-      // A quoted string spanning lines keeps the newline.
-      t.tok += '\n';
-    } else {
-      t.flush(cur);
-      if (depth === 0) {
-        if (cur.texts.length) out.push(cur);
-        cur = null;
-      }
+      // A quoted string does not continue over a line break (BIND and Knot refuse it: "unbalanced quotes"). Read as one
+      // string, a stray quote would swallow the lines up to the next quote into this record, and a fix rewriting it would
+      // delete them: the string ends here and the zone is not written until it is repaired.
+      problems.push(`line ${ln + 1}: a quoted string is not closed on its line (a string cannot continue over a line break; the lines after it would be misread)`);
+      inQuote = false;
+    }
+    t.flush(cur);
+    if (depth === 0) {
+      if (cur.texts.length) out.push(cur);
+      cur = null;
     }
     if (nl < 0) break;
     pos = nl + 1;
   }
-  if (inQuote || depth > 0) {
-    problems.push(`line ${(cur?.startLine ?? 0) + 1}: ${inQuote ? 'a quoted string' : 'a parenthesis'} opened here is never closed (every line after it would be read as part of this record)`);
+  if (depth > 0) {
+    problems.push(`line ${(cur?.startLine ?? 0) + 1}: a parenthesis opened here is never closed (every line after it would be read as part of this record)`);
   }
   if (cur && cur.texts.length) out.push(cur);
   return out;

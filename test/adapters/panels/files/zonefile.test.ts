@@ -323,7 +323,27 @@ test('an unclosed quote or parenthesis at the end of the file is an error naming
   const paren = parseZoneFile('$TTL 3600\n_dmarc IN TXT ( "v=DMARC1; p=none"\nwww IN A 192.0.2.1\n', 'x.test');
   assert.match(paren.errors.join('\n'), /^line 2: a parenthesis opened here is never closed/m);
   const quote = parseZoneFile('$TTL 3600\n_dmarc IN TXT "v=DMARC1; p=none\nwww IN A 192.0.2.1\n', 'x.test');
-  assert.match(quote.errors.join('\n'), /^line 2: a quoted string opened here is never closed/m);
+  assert.match(quote.errors.join('\n'), /^line 2: a quoted string is not closed on its line/m);
+  assert.deepEqual(quote.records.map((r) => `${r.name} ${r.type}`), ['_dmarc.x.test TXT', 'www.x.test A'], 'the next line is its own record');
+});
+
+test('a stray quote does not swallow the lines up to the next quote: the string ends at its line, the zone is flagged', () => {
+  // QA: `"…" "x` read on until the next '"' lines later, taking the site verification and the DKIM key into the SPF
+  // record — and the SPF fix, rewriting that record's lines, deleted them.
+  const text = [
+    '$TTL 3600',
+    '@ IN TXT "v=spf1 include:_spf.google.com ~all" "x',
+    '@ IN TXT "google-site-verification=abc"',
+    'default._domainkey IN TXT "v=DKIM1; k=rsa; p=MIIB"',
+    'www IN A 192.0.2.1',
+    '',
+  ].join('\n');
+  const z = parseZoneFile(text, 'x.test');
+  assert.match(z.errors.join('\n'), /^line 2: a quoted string is not closed on its line/m);
+  assert.deepEqual(
+    z.records.map((r) => `${r.name} ${r.type} ${r.rdata.join('|')}`),
+    ['x.test TXT v=spf1 include:_spf.google.com ~all|x', 'x.test TXT google-site-verification=abc', 'default._domainkey.x.test TXT v=DKIM1; k=rsa; p=MIIB', 'www.x.test A 192.0.2.1'],
+  );
 });
 
 test('escapes in unquoted TXT words are decoded as in quoted strings (\\DDD, \\X)', () => {
