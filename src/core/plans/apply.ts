@@ -759,11 +759,17 @@ async function generateKey(
   const made = `the panel has generated a new DKIM key for ${domain} and turned signing on, but its record is not published — preview and apply the DKIM fix again to publish it (until then mail this server signs for ${domain} fails DKIM), or turn signing off in the panel`;
   if (!sameRecords(after, before)) return { refused: `The zone changed while the key was generated (another edit, or a record the panel left): nothing was written to it; ${made}.` };
   const out: Change[] = [];
+  // Each change's record in the re-read zone: the one at the same ref while it is still the same record, else the first
+  // same record not already taken — two identical records (an old key published twice) map to two records, not one.
+  const taken = new Set<ZoneRecord>();
   for (const c of changes) {
     let cur: ZoneRecord | undefined;
     if (c.before) {
-      cur = findRecord(after, c.before);
+      const b = c.before;
+      const same = recordsAt(after.records, b.name, b.type).filter((x) => sameRecord(x, b) && !taken.has(x));
+      cur = (b.ref !== undefined ? same.find((x) => x.ref === b.ref) : undefined) ?? same[0];
       if (!cur) return { refused: `${c.name} ${c.type} changed while the key was generated: ${made}.` };
+      taken.add(cur);
     }
     if (c.after && c.after.value.includes(PLACEHOLDER_KEY)) out.push({ ...c, before: cur ?? c.before, after: dkimRecordFor(c.after.name, c.after.ttl, publicKey), keyGenerated: true });
     else out.push({ ...c, before: cur ?? c.before });

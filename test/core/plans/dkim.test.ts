@@ -108,6 +108,22 @@ describe('DKIM fix', () => {
     });
   }
 
+  test('no server key and the old key published twice (identical records) → one record with the generated key', async () => {
+    // QA: after the key was generated, both changes (edit one copy, remove the other) were mapped onto the first copy
+    // and the write failed — with a new key generated and signing on, its record unpublished.
+    const p = await start();
+    const domain = 'nokey.example';
+    const line = p.zoneText(domain).split('\n').find((l) => l.startsWith('default._domainkey'))!;
+    p.writeZone(domain, p.zoneText(domain) + line + '\n');
+    const plan = await p.plan(domain, 'dkim');
+    assert.deepEqual(plan.changes.map((c) => c.action).sort(), ['edit', 'remove']);
+    const { outcome } = await applyAndCheck(p, domain, 'dkim');
+    assert.equal(outcome.status, 'applied');
+    const live = await liveKey(p, domain);
+    assert.equal(live.length, 1);
+    assert.equal(canonicalKey(parseDkimRecord(live[0]).publicKey ?? ''), canonicalKey(pemPublicKey(p, domain)));
+  });
+
   test('undo of a fix that generated the key: refused while the server signs with it (undo would break every signature); allowed once signing is off', async () => {
     const p = await start();
     const domain = 'nokey.example';
