@@ -1,6 +1,7 @@
 // Sessions as a signed cookie (HMAC-SHA256 over the payload; the secret lives in the store's settings). The session
 // always exists — anonymous visitors get one too — because it carries the CSRF token the login form needs.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Request, Response } from 'express';
 import type { Role } from '../core/model.js';
 
@@ -122,14 +123,35 @@ export function newSession(nowSec: number, who?: { user: string; role: Role; acc
  * Whether the browser reached us over TLS. `serve` listens on loopback or a Unix socket only (server.ts
  * checkListenHost) with a TLS proxy in front, so the app sees plain HTTP from that proxy and req.secure is never true.
  * The proxy's X-Forwarded-Proto tells; it is believed only from a loopback or Unix-socket peer — never from the network.
- * (Not Express's 'trust proxy': that would also let X-Forwarded-For set req.ip, which keys the login rate limit.) A local
- * client that sends it falsely only makes its own cookie Secure.
+ * (Not Express's 'trust proxy', which would believe X-Forwarded-For from any peer: clientAddress below reads it from the
+ * proxy only.) A local client that sends it falsely only makes its own cookie Secure.
  */
 export function cameOverTls(req: Request): boolean {
   if (req.secure) return true;
+  return fromLocalProxy(req) && req.get('x-forwarded-proto')?.split(',')[0].trim().toLowerCase() === 'https';
+}
+
+/** The peer is loopback or the Unix socket (no remote address): where `serve`'s reverse proxy connects from. */
+function fromLocalProxy(req: Request): boolean {
   const peer = req.socket?.remoteAddress;
-  const local = peer === undefined || peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
-  return local && req.get('x-forwarded-proto')?.split(',')[0].trim().toLowerCase() === 'https';
+  return peer === undefined || peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+}
+
+/**
+ * The browser's address as far as it can be known, for per-address limits. Behind `serve`'s reverse proxy every
+ * request comes from the proxy (loopback or the Unix socket), so the peer address would make a per-address limit one
+ * limit for the whole internet (a stranger's wrong passwords would lock the real user out). From such a peer the last
+ * X-Forwarded-For entry is taken — the address the proxy itself appended (nginx `$proxy_add_x_forwarded_for`, Apache
+ * mod_proxy); entries before it are whatever the browser sent and are not believed. From any other peer, and when the
+ * header is absent or its last entry is not an IP address, the peer address.
+ */
+export function clientAddress(req: Request): string {
+  const peer = req.socket?.remoteAddress ?? 'local';
+  if (!fromLocalProxy(req)) return peer;
+  const xff = req.get('x-forwarded-for');
+  if (!xff) return peer;
+  const last = xff.slice(xff.lastIndexOf(',') + 1).trim();
+  return isIP(last) ? last : peer;
 }
 
 export function writeSession(req: Request, res: Response, secret: Buffer, data: SessionData): void {

@@ -293,6 +293,22 @@ describe('rate limits', () => {
     for (let i = 0; i < 4; i++) codes.push((await agent.post('/login').type('form').send({ _csrf: csrfFrom(page.text), user: 'root', password: 'guess' + i })).status);
     assert.deepEqual(codes, [401, 401, 401, 429]);
   });
+
+  test("behind the loopback proxy the limit is per browser address: a stranger's guesses do not lock the real user out", async () => {
+    // QA: keyed on the peer address, which behind `serve`'s proxy is always the proxy's, the limit was one per user
+    // name for the whole internet: wrong passwords from anywhere kept root's right one at 429.
+    const post = (agent: ReturnType<typeof request.agent>, page: string, xff: string, password: string) =>
+      agent.post('/login').set('X-Forwarded-For', xff).type('form').send({ _csrf: csrfFrom(page), user: 'root', password });
+    const stranger = request.agent(w.app);
+    const sPage = (await stranger.get('/login')).text;
+    const codes = [];
+    // What the browser sends first is not believed: the proxy's own (last) entry keys the limit.
+    for (let i = 0; i < 4; i++) codes.push((await post(stranger, sPage, `192.0.2.${i}, 198.51.100.7`, 'guess' + i)).status);
+    assert.deepEqual(codes, [401, 401, 401, 429]);
+    const owner = request.agent(w.app);
+    const oPage = (await owner.get('/login')).text;
+    assert.equal((await post(owner, oPage, '203.0.113.5', PASSWORD)).status, 303);
+  });
 });
 
 describe('settings validation', () => {

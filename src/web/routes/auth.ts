@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, str } from '../http.js';
 import { verifyPassword } from '../passwords.js';
-import { accountKey, newSession, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
+import { accountKey, clientAddress, newSession, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
 
 function safeNext(v: unknown): string {
   const s = str(v);
@@ -29,7 +29,7 @@ export function authRoutes(c: AppContext): Router {
     const password = str(body.password).slice(0, 1000);
     const next = safeNext(body.next);
     const fail = (status: number, error: string) => res.status(status).render('login', { title: 'Log in', next, error, user });
-    if (!c.limits.login.take(`login:${req.ip}:${user}`)) return fail(429, 'Too many attempts. Wait a minute and try again.');
+    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`)) return fail(429, 'Too many attempts. Wait a minute and try again.');
     const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
     // A password set for another account of this name (removed and created again, moved to another reseller) is none.
     const bound = account ? c.store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(account.user)) : undefined;
