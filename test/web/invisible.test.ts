@@ -47,6 +47,9 @@ describe('invisible formatting characters in record text are shown escaped', () 
     assert.equal(showInvisible('x\u2060\u00AD\u061Cy'), 'x\\u2060\\u00AD\\u061Cy');
     assert.equal(showInvisible('tag\u{E0041}'), 'tag\\u{E0041}');
     assert.equal(showInvisible('tab\tnew\nline é 中文'), 'tab\tnew\nline é 中文');
+    // A carriage return is a control character like the others (an HTML parser turns it into a line break where text is
+    // shown pre-formatted): shown escaped, as the comment on INVISIBLE always said.
+    assert.equal(showInvisible('a\r\nb\rc'), 'a\\u000D\nb\\u000Dc');
     assert.equal(escapeShown('<b title="x">\u202Eevil</b>'), '&lt;b title=&#34;x&#34;&gt;\\u202Eevil&lt;/b&gt;');
     assert.equal(recordText({ name: 'x.example', ttl: 300, type: 'TXT', value: '', txt: ['v=spf1 \u202Ella+ -all'] }), 'x.example. 300 IN TXT "v=spf1 \\u202Ella+ -all"');
     assert.deepEqual(evidenceLines(['a\u200Bb', { v: 'c\u2066d' }]), ['a\\u200Bb', '{"v":"c\\u2066d"}']);
