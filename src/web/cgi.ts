@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import type { Express } from 'express';
 import type { DomainRef, Identity, Role } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
-import { canonName } from '../core/domain.js';
+import { checkDomain } from '../core/domain.js';
 import type { Params, UapiResult, UapiTransport } from '../adapters/panels/cpanel/uapi.js';
 import type { FeatureAccess } from '../adapters/panels/cpanel/index.js';
 import { signIdentity } from './identity.js';
@@ -330,7 +330,13 @@ export function pleskIdentity(user: string | undefined, role: string | undefined
 export function allowedDomainsFrom(value: string | undefined): Set<string> | null {
   if (value === undefined) return null;
   const out = new Set<string>();
-  for (const d of value.split(/[\s,]+/)) if (d) out.add(canonName(d));
+  // Through the one validator, as every other domain name: a name Plesk gives in Unicode (an IDN) is the A-label the
+  // panel's domain list uses; a name that is not a domain name allows nothing.
+  for (const d of value.split(/[\s,]+/)) {
+    if (!d) continue;
+    const c = checkDomain(d);
+    if (c.ok) out.add(c.domain);
+  }
   return out;
 }
 
