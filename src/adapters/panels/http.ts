@@ -37,9 +37,19 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /**
    * The request changes something on the panel (a zone write): a timeout or a dropped connection after it went out is
-   * then 'no-answer' (whether it acted is not known), not 'unreachable'.
+   * then 'no-answer' (whether it acted is not known), not 'unreachable'; so is an answer that is not the panel's own
+   * (see panelAnswer).
    */
   write?: boolean;
+  /**
+   * For a write: whether a body is the panel's own answer (its JSON envelope, success or error). A write answered with
+   * HTTP 502, 503 or 504 (a gateway or proxy in front of the panel — Plesk's nginx before PHP, a reverse proxy before
+   * cPanel — gave up waiting; the panel may still finish the write), or with another 5xx whose body is not the panel's
+   * answer, is PanelError('no-answer'). When this is given, a 2xx whose body is not the panel's answer is too. A 4xx
+   * (and a 5xx carrying the panel's own answer) is returned as it is: a definite refusal, for the caller to judge.
+   * Default: any JSON object is the panel's answer, and a 2xx is not checked.
+   */
+  panelAnswer?: (json: unknown) => boolean;
 }
 
 export interface HttpResponse {
@@ -82,6 +92,11 @@ export function checkPanelUrl(raw: string): URL {
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE']);
+/** Failures that happen before a request can have gone out (nobody to send it to). */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Statuses a gateway or proxy gives when the server behind it did not answer in time or at all (RFC 9110 §15.6.3-5). */
+const GATEWAY_STATUSES = new Set([502, 503, 504]);
+const isJsonObject = (json: unknown): boolean => !!json && typeof json === 'object';
 
 export class PanelHttpClient {
   private readonly base: URL;
@@ -144,14 +159,16 @@ export class PanelHttpClient {
       r.end();
     }).catch((e: NodeJS.ErrnoException) => {
       const code = e.code ?? '';
-      if (req.write && (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EPIPE')) {
-        // A write went out; the panel may have acted on it or not.
-        throw new PanelError('no-answer', `${this.label} at ${this.base.host} did not answer (${code}): ${e.message}`);
+      const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+      if (req.write && !NOT_SENT_CODES.has(code) && !tls) {
+        // A write that may have gone out (a timeout, a dropped connection, an answer that is no HTTP): the panel may
+        // have acted on it or not.
+        throw new PanelError('no-answer', `${this.label} at ${this.base.host} did not answer (${code || 'no code'}): ${e.message}`);
       }
       if (NETWORK_CODES.has(code)) {
         throw new PanelError('unreachable', `${this.label} at ${this.base.host} is unreachable (${code}): ${e.message}`);
       }
-      if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+      if (tls) {
         throw new PanelError(
           'unreachable',
           `${this.label} at ${this.base.host}: TLS certificate not trusted (${code}); pass --panel-ca FILE with the panel's certificate, or --panel-insecure`,
@@ -164,6 +181,18 @@ export class PanelHttpClient {
       json = res.text.length ? JSON.parse(res.text) : undefined;
     } catch {
       json = undefined;
+    }
+    if (req.write) {
+      const ours = req.panelAnswer ?? isJsonObject;
+      const gateway = GATEWAY_STATUSES.has(res.status);
+      if (gateway || (res.status >= 500 && !ours(json)) || (req.panelAnswer && res.status >= 200 && res.status < 300 && !ours(json))) {
+        // Not the panel's answer to the write: a gateway that gave up waiting (the panel may still finish it), or a
+        // body that is not the panel's. Whether it was written is not known — never "it failed".
+        throw new PanelError(
+          'no-answer',
+          `${this.label} at ${this.base.host} did not answer the write itself (HTTP ${res.status}${gateway ? ' from a gateway or proxy in front of it' : ', not the panel\'s answer'}${errorText(json, res.text)})`,
+        );
+      }
     }
     if (res.status === 401 || res.status === 403) {
       throw new PanelError(
@@ -196,20 +225,31 @@ export interface CommandResult {
 
 /**
  * Run a panel CLI without a shell (execFile: every argument is one argv item, nothing is interpreted).
- * A missing executable is PanelError('unreachable'); a non-zero exit code is returned, not thrown.
+ * A missing executable is PanelError('unreachable'); a non-zero exit code is returned, not thrown. `write`: the run
+ * changes something on the panel — a child stopped before it exited by itself (killed at the timeout, by a signal, or
+ * for writing more than maxBuffer) is then PanelError('no-answer'): it may have made the change, or part of it (the
+ * panel's own helpers may even go on after it), so whether it did is not known. Otherwise that is PanelError('other').
  */
-export function runCommand(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {}): Promise<CommandResult> {
+export function runCommand(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; write?: boolean } = {}): Promise<CommandResult> {
+  const timeoutMs = opts.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,
       args,
-      { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { env: opts.env ?? process.env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (err, stdout, stderr) => {
         if (err && (err as NodeJS.ErrnoException).code === 'ENOENT') {
           reject(new PanelError('unreachable', `${file} not found: is this a panel server (or is the panel's bin directory on PATH)?`));
           return;
         }
         if (err && typeof (err as { code?: unknown }).code !== 'number') {
+          const x = err as { killed?: boolean; signal?: NodeJS.Signals | null; code?: unknown };
+          const stopped = !!x.killed || !!x.signal || x.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER';
+          if (opts.write && stopped) {
+            const how = x.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? 'stopped for writing too much output' : x.killed ? `killed (${x.signal ?? 'signal'}) after the ${timeoutMs / 1000} s timeout` : `killed by ${x.signal}`;
+            reject(new PanelError('no-answer', `${file} did not answer: ${how} before it exited`));
+            return;
+          }
           reject(new PanelError('other', `${file} failed: ${err.message}`));
           return;
         }

@@ -36,3 +36,15 @@ export function installFakeBins(state: unknown): FakeBins {
     write: (s) => writeFileSync(stateFile, JSON.stringify(s)),
   };
 }
+
+/**
+ * A wrapper of the fake `name` (at `<dir>/<name>-killed`) that runs it, then, when one of its arguments is `arg`, is
+ * killed by SIGTERM before it exits: a panel CLI stopped after it made the change (at its timeout, or by a signal).
+ */
+export function killedAfter(bins: FakeBins, name: 'uapi' | 'whmapi1' | 'plesk', arg: string): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const p = join(bins.dir, `${name}-killed`);
+  writeFileSync(p, `#!/bin/sh\n${q(bins.path(name))} "$@"\nrc=$?\nfor a in "$@"; do if [ "$a" = ${q(arg)} ]; then kill -TERM $$; fi; done\nexit $rc\n`);
+  chmodSync(p, 0o755);
+  return p;
+}

@@ -22,11 +22,20 @@ function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.map((x) => String(x)) : v == null ? [] : [String(v)];
 }
 
-/** The UAPI envelope {status, data, errors, warnings} (HTTP: top level; CLI: under `result`). */
-export function normaliseUapi(body: unknown, where: string): UapiResult {
+/** The UAPI envelope of a body (HTTP: top level; CLI: under `result`), or null when it is none. */
+function envelopeOf(body: unknown): Record<string, unknown> | null {
   const o = (body && typeof body === 'object' ? body : null) as Record<string, unknown> | null;
   const env = (o && o.result && typeof o.result === 'object' ? o.result : o) as Record<string, unknown> | null;
-  if (!env || !('status' in env)) throw new PanelError('other', `${where}: unexpected answer (not a UAPI envelope)`);
+  return env && 'status' in env ? env : null;
+}
+
+/** Whether a body is cPanel's own answer: a UAPI envelope (success or error). */
+export const isUapiEnvelope = (body: unknown): boolean => envelopeOf(body) !== null;
+
+/** The UAPI envelope {status, data, errors, warnings} (HTTP: top level; CLI: under `result`). */
+export function normaliseUapi(body: unknown, where: string): UapiResult {
+  const env = envelopeOf(body);
+  if (!env) throw new PanelError('other', `${where}: unexpected answer (not a UAPI envelope)`);
   return { ok: Number(env.status) === 1, data: env.data ?? null, errors: strings(env.errors), warnings: strings(env.warnings) };
 }
 
@@ -41,7 +50,10 @@ export class UapiHttp implements UapiTransport {
     const form = new URLSearchParams();
     for (const [k, v] of params) form.append(k, v);
     // POST form bodies: values are URL-encoded by URLSearchParams (a raw "+" would become a space, §4.2).
-    const res = await this.client.request({ method: 'POST', path: `/execute/${encodeURIComponent(module)}/${encodeURIComponent(func)}`, form, write: WRITES.has(`${module}::${func}`) });
+    // A write answered by a gateway (502/503/504) or with a body that is not a UAPI envelope: PanelError('no-answer')
+    // from the client (cPanel may have made the change). A 4xx, or cPanel's own error envelope, is a refusal.
+    const write = WRITES.has(`${module}::${func}`);
+    const res = await this.client.request({ method: 'POST', path: `/execute/${encodeURIComponent(module)}/${encodeURIComponent(func)}`, form, write, ...(write ? { panelAnswer: isUapiEnvelope } : {}) });
     if (res.status === 404) throw new PanelError('not-found', `cPanel has no function ${module}::${func} here (HTTP 404${errorText(res.json, res.text)}); is the URL the cPanel port (2083)?`);
     if (res.status >= 400 && res.json === undefined) throw new PanelError('other', `cPanel ${module}::${func}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     return normaliseUapi(res.json, `cPanel ${module}::${func}`);
@@ -61,13 +73,19 @@ export class UapiCli implements UapiTransport {
   async call(module: string, func: string, params: Params = []): Promise<UapiResult> {
     // INFERRED (cPanel's command-line guide, not in the reference): argument values are URI-encoded `key=value` items.
     const args = ['--output=json', ...(this.user ? [`--user=${this.user}`] : []), module, func, ...params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`)];
-    const r = await runCommand(this.bin, args);
+    // A write: `uapi` killed before it exited (timeout, signal) is PanelError('no-answer') from runCommand; one that
+    // exits without its JSON answer (it died part-way) leaves the outcome unknown as well.
+    const write = WRITES.has(`${module}::${func}`);
+    const r = await runCommand(this.bin, args, { write });
     let body: unknown;
     try {
       body = JSON.parse(r.stdout);
     } catch {
-      throw new PanelError('other', `uapi ${module} ${func} exited ${r.code} without JSON output: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+      body = undefined;
     }
+    const output = (r.stderr || r.stdout).trim().slice(0, 300);
+    if (write && !isUapiEnvelope(body)) throw new PanelError('no-answer', `uapi ${module} ${func} did not answer: it exited ${r.code} without its JSON answer: ${output}`);
+    if (body === undefined) throw new PanelError('other', `uapi ${module} ${func} exited ${r.code} without JSON output: ${output}`);
     return normaliseUapi(body, `uapi ${module} ${func}`);
   }
 }

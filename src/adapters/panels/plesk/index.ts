@@ -24,18 +24,32 @@ export interface PleskCliTransport {
   run(utility: string, params: string[]): Promise<CommandResult>;
 }
 
+/**
+ * Every utility mailhealth runs changes something (`dns --add`/`--del`, `domain_pref --update`): a run stopped before it
+ * exited (killed at the timeout or by a signal) is PanelError('no-answer') — Plesk may have made the change.
+ */
 export class PleskLocalCli implements PleskCliTransport {
   constructor(private readonly bin = existsSync('/usr/sbin/plesk') ? '/usr/sbin/plesk' : 'plesk') {}
   run(utility: string, params: string[]): Promise<CommandResult> {
-    return runCommand(this.bin, ['bin', utility, ...params]);
+    return runCommand(this.bin, ['bin', utility, ...params], { write: true });
   }
 }
 
-/** `POST /api/v2/cli/<utility>/call {params}` → `{code, stdout, stderr}` (plesk.md §1.4). */
+/**
+ * Plesk's own answer to `/cli/<utility>/call`: `{code, stdout, stderr}`, or its ErrorResponse `{code, message}`
+ * (§1.4, §1.5) — both carry a numeric `code`.
+ */
+const isCliAnswer = (json: unknown): boolean => !!json && typeof json === 'object' && typeof (json as { code?: unknown }).code === 'number';
+
+/**
+ * `POST /api/v2/cli/<utility>/call {params}` → `{code, stdout, stderr}` (plesk.md §1.4). Every call is a write (see
+ * PleskLocalCli): an answer from a gateway in front of Plesk (502/503/504 — its nginx gave up on PHP, which may go on
+ * and make the change) or one without the utility's exit code is PanelError('no-answer') from the client.
+ */
 export class PleskRestCli implements PleskCliTransport {
   constructor(private readonly client: PanelHttpClient) {}
   async run(utility: string, params: string[]): Promise<CommandResult> {
-    const res = await this.client.request({ method: 'POST', path: `/api/v2/cli/${encodeURIComponent(utility)}/call`, json: { params }, write: true });
+    const res = await this.client.request({ method: 'POST', path: `/api/v2/cli/${encodeURIComponent(utility)}/call`, json: { params }, write: true, panelAnswer: isCliAnswer });
     if (res.status === 404) throw new PanelError('not-found', `Plesk does not allow the utility "${utility}" over REST${errorText(res.json, res.text)}`);
     if (res.status >= 400) throw new PanelError('other', `Plesk cli/${utility}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     const o = (res.json ?? {}) as { code?: number; stdout?: string; stderr?: string };
@@ -596,9 +610,10 @@ export class PleskPanel implements Panel {
     // was read by is the one Plesk knows the domain by: every `plesk bin dns` call uses it.
     const { zone: current, spelling } = await this.readTarget(t);
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${d} changed since it was read; re-read and plan again`);
-    // One `plesk bin dns` call per record (no in-place edit: an edit is delete + add). When a call fails, every
+    // One `plesk bin dns` call per record (no in-place edit: an edit is delete + add). When a call is refused, every
     // step already taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in
-    // the error and given to the caller (PartialWriteError), which puts back exactly that.
+    // the error and given to the caller (PartialWriteError), which puts back exactly that. A call whose answer is lost
+    // (no-answer) stops the write there, undoing nothing (rollBack).
     const undo: UndoStep[] = [];
     const add = async (rec: ZoneRecord) => {
       try {
@@ -858,14 +873,30 @@ function writeOrder(changes: readonly Change[]): Change[] {
 }
 
 /**
- * After a failed write step. When its outcome is not known (no answer: Plesk may have done it), nothing more is
- * written: the error goes to the caller as it is (core keeps the intent open and the domain locked, and settles it
- * from the zone later). Else the steps already taken are undone, newest first, so the zone is as it was, and a
- * PartialWriteError with the failure's own code goes to the caller, listing any step that could not be undone (the
- * caller puts back exactly those). An undo step that gets no answer stops the undo there, as a no-answer.
+ * Whether a failed step's error says Plesk did not make it (a refusal: an exit code, a 4xx, Plesk's own error answer).
+ * 'no-answer' does not: the step went out and Plesk may have made it, or may still be making it — a gateway that
+ * answered 502/503/504 (its nginx gave up on PHP, which goes on), a `plesk` child killed at its timeout, a dropped
+ * connection (http.ts, runCommand).
+ */
+function definiteRefusal(e: unknown): boolean {
+  return !(e instanceof PanelError && e.code === 'no-answer');
+}
+
+/**
+ * After a failed write step. When the step's outcome is not known (not a definite refusal, see definiteRefusal),
+ * nothing more is written — no further step and no undo — and the no-answer goes to the caller as it is: core keeps the
+ * intent open and the domain locked for the lock's time, then settles it from the zone like an interrupted write
+ * (reconcile: the whole write found → applied; none of it → failed; part of it → the old records put back, as after
+ * a crash). Chosen over judging the step from a re-read here: Plesk may still be making the change after the gateway
+ * gave up (or after its `plesk` child was killed), so a zone read now could show the step not made and the undo of
+ * the other steps would then leave old and new records side by side once it lands (an SPF edit: `--del old` undone by
+ * re-adding old, while `--add new` lands → two SPF records). Else (a refusal) the steps already taken are undone,
+ * newest first, so the zone is as it was, and a PartialWriteError with the failure's own code goes to the caller,
+ * listing any step that could not be undone (the caller puts back exactly those). An undo step that gets no answer
+ * stops the undo there, as a no-answer.
  */
 async function rollBack(e: unknown, undo: readonly UndoStep[]): Promise<never> {
-  if (e instanceof PanelError && e.code === 'no-answer') throw e;
+  if (!definiteRefusal(e)) throw e;
   const message = (e as Error).message;
   const failed: string[] = [];
   const left: Change[] = [];
@@ -873,8 +904,8 @@ async function rollBack(e: unknown, undo: readonly UndoStep[]): Promise<never> {
     try {
       await u.run();
     } catch (ue) {
-      if (ue instanceof PanelError && ue.code === 'no-answer') {
-        throw new PanelError('no-answer', `${message}; rolling back, ${u.what} got no answer (${ue.message}), so nothing more was written`);
+      if (!definiteRefusal(ue)) {
+        throw new PanelError('no-answer', `${message}; rolling back, ${u.what} got no answer (${(ue as Error).message}), so nothing more was written`);
       }
       failed.push(`${u.what} (${(ue as Error).message})`);
       left.push(u.left);

@@ -27,6 +27,9 @@ export interface WhmTransport {
   call(func: string, params?: Params): Promise<WhmResult>;
 }
 
+/** Whether a body is WHM's own answer: a WHM API 1 envelope (`metadata`, success or error). */
+export const isWhmEnvelope = (body: unknown): boolean => !!body && typeof body === 'object' && !!(body as { metadata?: unknown }).metadata && typeof (body as { metadata?: unknown }).metadata === 'object';
+
 /** WHM API 1 envelope: `metadata.result` 1|0, `metadata.reason`, payload under `data.<key>` (§2). */
 export function normaliseWhm(body: unknown, where: string): WhmResult {
   const o = (body && typeof body === 'object' ? body : null) as { metadata?: { result?: unknown; reason?: unknown }; data?: unknown } | null;
@@ -42,7 +45,10 @@ export class WhmHttp implements WhmTransport {
   async call(func: string, params: Params = []): Promise<WhmResult> {
     const form = new URLSearchParams();
     for (const [k, v] of params) form.append(k, v);
-    const res = await this.client.request({ method: 'POST', path: `/json-api/${encodeURIComponent(func)}`, query: { 'api.version': '1' }, form, write: WHM_WRITES.has(func) });
+    // A write answered by a gateway (502/503/504) or with a body that is not a WHM envelope: PanelError('no-answer')
+    // from the client (WHM may have made the change). A 4xx, or WHM's own error envelope, is a refusal.
+    const write = WHM_WRITES.has(func);
+    const res = await this.client.request({ method: 'POST', path: `/json-api/${encodeURIComponent(func)}`, query: { 'api.version': '1' }, form, write, ...(write ? { panelAnswer: isWhmEnvelope } : {}) });
     if (res.status === 404) throw new PanelError('not-found', `WHM has no function ${func} here (HTTP 404${errorText(res.json, res.text)}); is the URL the WHM port (2087)?`);
     if (res.status >= 400 && res.json === undefined) throw new PanelError('other', `WHM ${func}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     return normaliseWhm(res.json, `WHM ${func}`);
@@ -57,13 +63,19 @@ export class WhmCli implements WhmTransport {
   constructor(private readonly bin = defaultWhmapiBin()) {}
   async call(func: string, params: Params = []): Promise<WhmResult> {
     // INFERRED (as for uapi): values URI-encoded in `key=value` argv items.
-    const r = await runCommand(this.bin, ['--output=json', func, ...params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`)]);
+    // A write: `whmapi1` killed before it exited (timeout, signal) is PanelError('no-answer') from runCommand; one that
+    // exits without its JSON answer (it died part-way) leaves the outcome unknown as well.
+    const write = WHM_WRITES.has(func);
+    const r = await runCommand(this.bin, ['--output=json', func, ...params.map(([k, v]) => `${k}=${encodeURIComponent(v)}`)], { write });
     let body: unknown;
     try {
       body = JSON.parse(r.stdout);
     } catch {
-      throw new PanelError('other', `whmapi1 ${func} exited ${r.code} without JSON output: ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+      body = undefined;
     }
+    const output = (r.stderr || r.stdout).trim().slice(0, 300);
+    if (write && !isWhmEnvelope(body)) throw new PanelError('no-answer', `whmapi1 ${func} did not answer: it exited ${r.code} without its JSON answer: ${output}`);
+    if (body === undefined) throw new PanelError('other', `whmapi1 ${func} exited ${r.code} without JSON output: ${output}`);
     return normaliseWhm(body, `whmapi1 ${func}`);
   }
 }
