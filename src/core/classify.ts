@@ -7,7 +7,11 @@
 // A provider is judged against the current host, not only by its kind (mail-auth.md §8: "decide staleness by comparing
 // with the current host"): the provider this server's own host name / HELO belongs to is this server, and — when the
 // panel routes the domain's mail elsewhere — a provider the domain's MX points at is where its mail is delivered, so
-// its names (SPF includes, DKIM selectors, MX hosts) are a service the customer uses, hosting company or not.
+// its names (SPF includes, DKIM selectors, MX hosts) are a service the customer uses, hosting company or not; the MX
+// hosts' providers are found by name, else (a name of the customer's own, such as mail.<domain>) by the PTR name of
+// their addresses. An address the zone's mail.<domain> still names (a trace) is the previous host's only when it is
+// neither an address of this server's host name / HELO (the panel lists only the domain's outbound IPs: a dedicated
+// IP that sends from the shared one, or the reverse) nor in this server's own network by its PTR name.
 import { createPublicKey } from 'node:crypto';
 import type { Knowledge, Provider } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
@@ -85,11 +89,34 @@ export function serverNetwork(c: Classification): string | null {
   return SERVER_NETWORK.get(c) ?? null;
 }
 
+/**
+ * `unknown` classifications of an address that is not this server's outbound IP but whose PTR name is in this server's
+ * own network (its organisation, or the knowledge provider its host name / HELO belongs to): another machine there, or
+ * another address of this server. Marked by identity with the words naming that network, so that a host resolving to
+ * such an address is classified as a name at this server's provider (atServerNetwork): the mx check then compares
+ * addresses, and the SPF fix keeps it — never a previous host's.
+ */
+const IN_SERVER_NETWORK = new WeakMap<Classification, string>();
+function inServerNetwork(c: Classification, network: string): Classification {
+  IN_SERVER_NETWORK.set(c, network);
+  return c;
+}
+
+/** MX hosts (the first few without a provider by name) whose addresses' PTR names findDelivery reads, and addresses per host. */
+const DELIVERY_PTR_HOSTS = 4;
+const DELIVERY_PTR_ADDRESSES = 2;
+
 /** Where the domain's mail is delivered while the panel routes it elsewhere: the providers its MX hosts belong to. */
 interface MailDelivery {
-  /** Provider id → the domain's MX hosts at that provider. */
+  /**
+   * Provider id → the domain's MX hosts at that provider: the host name when the name is the provider's, else
+   * "host → address (PTR name)" when the address's PTR name is.
+   */
   providers: Map<string, string[]>;
-  /** Set when the live MX lookup got no answer and the panel's zone names no MX: where the mail goes is not known. */
+  /**
+   * Set when where the mail goes is not known: the live MX lookup got no answer and the panel's zone names no MX, or an
+   * MX host's address (or its PTR name) could not be looked up.
+   */
   error?: string;
 }
 
@@ -170,6 +197,8 @@ class AuditClassifier implements Classifier {
   private readonly remoteMailIps = new Map<string, Classification>();
   private readonly hostMemo = new Map<string, Promise<Classification>>();
   private readonly ipMemo = new Map<string, Promise<Classification>>();
+  /** This server's host name / HELO addresses by family (asked only to judge a trace address), address → name. */
+  private readonly serverNameAddrs = new Map<'A' | 'AAAA', Promise<Map<string, string>>>();
 
   constructor({ domain, zone, zoneIndex, settings, resolver, knowledge }: ClassifierInput) {
     this.domain = domain;
@@ -219,21 +248,67 @@ class AuditClassifier implements Classifier {
 
   private async findDelivery(): Promise<MailDelivery> {
     const providers = new Map<string, string[]>();
+    const add = (id: string, evidence: string) => {
+      const at = providers.get(id);
+      if (!at) providers.set(id, [evidence]);
+      else if (!at.includes(evidence)) at.push(evidence);
+    };
     const live = await this.resolver.resolve(this.domain, 'MX');
     const hosts = this.zoneMx.slice();
     if (live.status === 'ok') for (const m of live.records) hosts.push(canonName(m.exchange));
+    /** MX hosts no provider's name matches (the customer's own names, such as mail.<domain>): judged by their addresses. */
+    const unnamed: string[] = [];
     for (const h of hosts) {
       if (!h || h === '.') continue;
       const p = this.knowledge.matchHost(h);
-      if (!p) continue;
-      const at = providers.get(p.id);
-      if (!at) providers.set(p.id, [h]);
-      else if (!at.includes(h)) at.push(h);
+      if (p) add(p.id, h);
+      else if (!unnamed.includes(h)) unnamed.push(h);
     }
     if (live.status === 'unknown' && !this.zoneMx.length) {
       return { providers, error: `the MX lookup of ${this.domain} got no answer (${live.error ?? 'DNS error'})` };
     }
-    return { providers };
+    // A name of the customer's own (mail.<domain> kept at the old host) says nothing by itself: the PTR name of its
+    // address tells the provider the mail is delivered to (gator4001.hostgator.com → HostGator). A few hosts and
+    // addresses only; the addresses are the mx check's own questions (the run's resolver cache answers them).
+    let error: string | undefined;
+    for (const h of unnamed.slice(0, DELIVERY_PTR_HOSTS)) {
+      const why = await this.deliveryByAddress(h, add);
+      if (why && !error) error = why;
+    }
+    return error ? { providers, error } : { providers };
+  }
+
+  /**
+   * The providers an MX host's addresses belong to by their PTR names, added as "host → ip (PTR name)". The panel's
+   * own addresses of mail.<domain> count beside the live ones. Returns why it could not be told (no provider found
+   * and a lookup without an answer), else null.
+   */
+  private async deliveryByAddress(host: string, add: (id: string, evidence: string) => void): Promise<string | null> {
+    const ips: string[] = host === `mail.${this.domain}` ? [...this.remoteMailIps.keys()] : [];
+    let error: string | null = null;
+    for (const type of ['A', 'AAAA'] as const) {
+      if (ips.length >= DELIVERY_PTR_ADDRESSES) break;
+      const a = await this.resolver.resolve(host, type);
+      if (a.status === 'unknown') error ??= `the ${type} lookup of MX ${host} got no answer (${a.error ?? 'DNS error'})`;
+      for (const ip of a.records as string[]) if (!ips.includes(ip)) ips.push(ip);
+    }
+    let found = false;
+    for (const ip of ips.slice(0, DELIVERY_PTR_ADDRESSES)) {
+      // Mail delivered to this server is delivered to no provider.
+      if (!isIpAddress(ip) || this.serverIps.some((s) => cidrContains(s, ip))) continue;
+      const ptr = await this.resolver.resolve(reverseName(ip), 'PTR');
+      if (ptr.status === 'unknown') {
+        error ??= `the PTR lookup of ${ip} (MX ${host}) got no answer (${ptr.error ?? 'DNS error'})`;
+        continue;
+      }
+      for (const name of ptr.records) {
+        const p = this.knowledge.matchHost(name);
+        if (!p) continue;
+        add(p.id, `${host} → ${ip} (PTR ${canonName(name)})`);
+        found = true;
+      }
+    }
+    return found ? null : error;
   }
 
   /**
@@ -335,27 +410,90 @@ class AuditClassifier implements Classifier {
       return C('this-server', `${ipOrCidr} contains this server's outbound IP${inside.length > 1 ? 's' : ''} ${inside.join(', ')}`);
     }
     const base = ipOrCidr.split('/')[0];
-    if (traceIps.has(base)) return C('stale', traceIps.get(base)!);
+    const trace = traceIps.get(base);
+    if (trace !== undefined) return this.traceIp(base, trace);
     const remoteMail = this.remoteMailIps.get(base);
     if (remoteMail) return remoteMail;
     if (!isIpAddress(base)) return C('unknown', `${ipOrCidr} is not an IP address`);
     const ptr = await this.resolver.resolve(reverseName(base), 'PTR');
     if (ptr.status === 'unknown') return unanswered(`PTR lookup for ${base} failed (${ptr.error ?? 'DNS error'})`);
     for (const name of ptr.records) {
-      if (serverOrgs.has(orgDomain(name))) return C('unknown', `${base} (PTR ${name}) is in the current host's network but is not this server`);
+      const org = orgDomain(name);
+      if (serverOrgs.has(org)) {
+        return inServerNetwork(C('unknown', `${base} (PTR ${name}) is in the current host's network but is not this server`), `this server's own provider (${org}: ${base} has PTR ${canonName(name)})`);
+      }
       const k = await this.fromKnowledge(name);
       if (k && k.class === 'this-server') {
         // The PTR names this server's provider, but the address is not this server's: another machine of that network.
-        return C('unknown', `${base} (PTR ${name}) is in the network of this server's provider (${this.knowledge.displayName(k.provider ?? '')}) but is not this server`, {
-          provider: k.provider,
-          source: k.source,
-        });
+        const provider = this.knowledge.displayName(k.provider ?? '');
+        return inServerNetwork(
+          C('unknown', `${base} (PTR ${name}) is in the network of this server's provider (${provider}) but is not this server`, {
+            provider: k.provider,
+            source: k.source,
+          }),
+          `this server's own provider (${provider}: ${base} has PTR ${canonName(name)})`,
+        );
       }
       if (k) return { ...k, reason: `${base} has PTR ${name}: ${k.reason}` };
       const t = traceOrgs.get(orgDomain(name));
       if (t) return C('stale', `${base} has PTR ${name}, at the same provider as before: ${t}`);
     }
     return C('unknown', ptr.records.length ? `${base} has PTR ${ptr.records.join(', ')}, which matches nothing known` : `${base} has no PTR name to identify it`);
+  }
+
+  /**
+   * An address the zone's mail.<domain> names that is not among the domain's outbound IPs (`trace`: why that points at
+   * the previous host). The panel lists only the IPs the domain sends from, so the address may still be this server's
+   * own — its main IP, or a dedicated IP the domain does not send from: an address of this server's host name / HELO
+   * is this server, and one whose PTR name is in this server's own network is not a previous host's (another address
+   * of this server or another machine there: unknown). The PTR is what classifyIp asks of any foreign address; the host
+   * name's addresses are asked only here (once per classifier, and the run's resolver cache answers them again).
+   */
+  private async traceIp(ip: string, trace: string): Promise<Classification> {
+    if (!isIpAddress(ip)) return C('stale', trace);
+    const own = await this.serverNameAt(ip);
+    if (own) {
+      return C('this-server', `${ip} is an address of this server's host name ${own} (the panel lists ${this.serverIps.join(', ') || 'no address'} as ${this.domain}'s outbound IP${this.serverIps.length === 1 ? '' : 's'})`);
+    }
+    const ptr = await this.resolver.resolve(reverseName(ip), 'PTR');
+    if (ptr.status === 'unknown') {
+      return unanswered(`${trace}; whether ${ip} is in this server's own network could not be checked: its PTR lookup failed (${ptr.error ?? 'DNS error'})`);
+    }
+    for (const name of ptr.records) {
+      const org = orgDomain(name);
+      const p = this.serverOrgs.has(org) ? null : this.knowledge.matchHost(name);
+      const network = this.serverOrgs.has(org) ? org : p && this.serverProviders.has(p.id) ? this.knowledge.displayName(p.id) : null;
+      if (network === null) continue;
+      return inServerNetwork(
+        C(
+          'unknown',
+          `the zone's mail.${this.domain} points at ${ip}, which is not ${this.domain}'s outbound IP, but ${ip} (PTR ${name}) is in this server's own network (${network}): another address of this server or another machine there, not a previous host's`,
+          p ? { provider: p.id, source: p.source } : undefined,
+        ),
+        `this server's own provider (${network}: ${ip} has PTR ${canonName(name)})`,
+      );
+    }
+    return C('stale', trace);
+  }
+
+  /** The name of this server (host name or HELO) that has `ip` among its addresses, else null (none, or no answer). */
+  private async serverNameAt(ip: string): Promise<string | null> {
+    const type = ip.includes(':') ? 'AAAA' : 'A';
+    let p = this.serverNameAddrs.get(type);
+    if (!p) this.serverNameAddrs.set(type, (p = this.lookupServerNames(type)));
+    for (const [addr, name] of await p) if (cidrContains(addr, ip)) return name;
+    return null;
+  }
+
+  private async lookupServerNames(type: 'A' | 'AAAA'): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const names = this.heloName && this.heloName !== this.hostName ? [this.hostName, this.heloName] : [this.hostName];
+    for (const name of names) {
+      if (!name) continue;
+      const a = await this.resolver.resolve(name, type);
+      if (a.status === 'ok') for (const addr of a.records as string[]) if (!out.has(addr)) out.set(addr, name);
+    }
+    return out;
   }
 
   host(rawHost: string): Promise<Classification> {
@@ -389,15 +527,34 @@ class AuditClassifier implements Classifier {
     if (a.status === 'unknown' && aaaa.status === 'unknown') return unanswered(`${host} could not be resolved (${a.error ?? 'DNS error'})`);
     const ips: string[] = a.records.concat(aaaa.records);
     if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
+    // An address the zone's mail.<domain> names may be this server's although the domain does not send from it (its
+    // host name's address): this server, whatever the other addresses are, as above.
+    if (this.traceIps.size) {
+      for (const ip of ips) {
+        if (!this.traceIps.has(ip)) continue;
+        const c = await this.ip(ip);
+        if (c.class === 'this-server') return C('this-server', `${host} resolves to ${ip}: ${c.reason}`);
+      }
+    }
     // An address whose PTR lookup got no answer may be the previous host's: the host is then not known, not "nothing
     // known" (kept unless another address decides).
     let noAnswer: Classification | null = null;
+    let network: { ip: string; c: Classification; words: string } | null = null;
     for (const ip of ips) {
       const c = await this.ip(ip);
       if (c.class === 'stale' || c.class === 'keep' || this.remoteMailIps.has(ip)) return { ...c, reason: `${host} resolves to ${ip}: ${c.reason}` };
       if (!noAnswer && isUnanswered(c)) noAnswer = c;
+      const words: string | undefined = network ? undefined : IN_SERVER_NETWORK.get(c);
+      if (words) network = { ip, c, words };
     }
     if (noAnswer) return unanswered(`${host} resolves to ${ips.join(', ')}, which is not this server, and could not be identified: ${noAnswer.reason}`);
+    // An address in this server's own network (by its PTR name): the host is a name at this server's provider, like
+    // one whose name is there — whether it is this server is for its addresses to say (the mx check asks).
+    if (network) {
+      const { ip, c, words } = network;
+      const extra = c.provider ? { provider: c.provider, ...(c.source ? { source: c.source } : {}) } : undefined;
+      return atServerNetwork(C('this-server', `${host} resolves to ${ip}, at ${words}: not this server's outbound IP, so another address of this server or another machine there`, extra), words);
+    }
     if (!ips.length && (a.status === 'unknown' || aaaa.status === 'unknown')) {
       return unanswered(`${host} has no address on one family and the other lookup got no answer (${(a.status === 'unknown' ? a : aaaa).error ?? 'DNS error'})`);
     }
@@ -436,7 +593,11 @@ class AuditClassifier implements Classifier {
     const hosts = filterList(mapList(mx.records, (m) => m.exchange), (h) => h && h !== '.');
     // Almost always one exchanger: no Promise.all (and its garbage) for that.
     const classes = hosts.length === 1 ? [await this.host(hosts[0])] : await Promise.all(hosts.map((h) => this.host(h)));
-    if (classes.some((c) => c.class === 'this-server')) return C('this-server', `an MX of ${target} is this server`);
+    // An exchanger that is this server by name or address says so; one only at this server's provider (another
+    // machine there, or another address of this server) says which, and keeps that mark.
+    if (classes.some((c) => c.class === 'this-server' && serverNetwork(c) === null)) return C('this-server', `an MX of ${target} is this server`);
+    const near = classes.find((c) => c.class === 'this-server');
+    if (near) return atServerNetwork({ ...near, reason: `mx of ${target}: ${near.reason}` }, serverNetwork(near)!);
     const stale = classes.find((c) => c.class === 'stale');
     if (stale) return { ...stale, reason: `mx of ${target}: ${stale.reason}` };
     const keep = classes.find((c) => c.class === 'keep');

@@ -23,7 +23,9 @@ import { rejectsWith } from '../../../helpers/panel-errors.js';
 
 const FIXED = () => new Date(0);
 const OLD_CNAME = 'default._domainkey.oldhost.example.';
-const NEW_SPF = 'v=spf1 ip4:203.0.113.11 ~all'; // what the SPF fix writes for bob.example (its IP, the stale include dropped)
+// What the SPF fix writes for bob.example: the stale include dropped, its outbound IP added; +a and +mx stay — bob.example
+// and mail.bob.example point at the server's main IP (its host name's address), this server's though bob sends from .11.
+const NEW_SPF = 'v=spf1 +a +mx ip4:203.0.113.11 ~all';
 const OTHER_SPF = 'v=spf1 +a +mx include:_spf.oldhost.example -all';
 
 interface Rig {
