@@ -5,7 +5,7 @@ import { isSpfRecord, splitTxt } from '../spf/parse.js';
 import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
 import type { Finding, MailSettings } from '../model.js';
-import { dkimFixPath, leavesKeyAlone, whereToSign, type DkimFixPath, type SelectorRecord } from '../plans/dkim.js';
+import { deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, whereToSign, type DeliveryVerdict, type DkimFixPath, type SelectorRecord } from '../plans/dkim.js';
 import { aliasesOf, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
@@ -165,7 +165,15 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     // Whether the DKIM fix leaves each record at the server's selector alone (leavesKeyAlone, the plan's own rule, on
     // the key the record publishes). While one is published the fix changes nothing at the selector (its plan is
     // blocked), so no finding about the selector may offer it.
-    const keptAt = mapList(parsed, (rec) => isServer && leavesKeyAlone(ctx.settings, rec.publicKey ? canonicalKey(rec.publicKey) : null));
+    // With mail routed elsewhere, a key that is not this server's is left alone unless the provider the mail is
+    // delivered to is known and the key is not theirs (deliveryVerdict): asked only then, as the plan asks it.
+    const keys = mapList(parsed, (rec) => (rec.publicKey ? canonicalKey(rec.publicKey) : null));
+    const mine = dkim.publicKey ? canonicalKey(dkim.publicKey) : null;
+    const delivery: DeliveryVerdict | null =
+      isServer && ctx.settings.routing === 'remote' && !(dkim.publicKey && !dkim.signing) && keys.some((k) => k !== null && k !== mine)
+        ? await deliveryVerdict(ctx, sel, aliases.length > 0)
+        : null;
+    const keptAt = mapList(keys, (k) => isServer && leavesKeyAlone(ctx.settings, k, delivery));
     const foreignKept = keptAt.includes(true);
     // The DKIM fix rewrites what is published at the server's selector (src/core/plans/dkim.ts dkimFixPath: this
     // server's key, or one the panel generates) — unless it leaves a key there alone.
@@ -216,7 +224,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim.key-mismatch',
             signs ? 'warn' : 'info',
             (signs
-              ? `The key published at ${name} is not the key this server signs with. ${ctx.domain}'s mail is handled elsewhere, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM. Use another selector on this server rather than replacing the key.`
+              ? `The key published at ${name} is not the key this server signs with. ${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM. ${keptKeyAdvice(sel)}`
               : `The key published at ${name} is not this server's, but this server does not sign for ${ctx.domain}: it is likely the key of the provider that sends its mail. Left as it is.`) + remark,
             ev,
             { subject: sel },
@@ -228,7 +236,9 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim',
             'dkim.key-mismatch',
             'fail',
-            `The key published at ${name} is not the key this server signs with — most likely the previous host's. Every message this server signs fails DKIM (worse than no key).`,
+            `The key published at ${name} is not the key this server signs with — most likely the previous host's${
+              delivery?.known ? ` (${ctx.domain}'s mail is delivered to ${delivery.provider}, which signs with selector ${delivery.selectors.join(', ')}, not ${sel})` : ''
+            }. Every message this server signs fails DKIM (worse than no key).`,
             ev,
             planWrites() ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
@@ -281,7 +291,14 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     if (isServer && !dkim.signing) {
       out.push(
         foreignKept
-          ? makeFinding('dkim', 'dkim.signing-off', 'warn', `DKIM signing is turned off for ${ctx.domain} on this server, and ${name} holds another sender's key: to sign here, use another selector rather than replacing it.`, ev, { subject: sel })
+          ? makeFinding(
+              'dkim',
+              'dkim.signing-off',
+              'warn',
+              `DKIM signing is turned off for ${ctx.domain} on this server, and ${name} holds another sender's key, which the DKIM fix leaves alone. If that sender signs with selector ${sel}, this server cannot sign at ${sel} too (only with another selector, where the panel lets you choose one); if the key is a leftover, replace it with this server's key by hand, then turn DKIM signing on.`,
+              ev,
+              { subject: sel },
+            )
           : signingOff(ctx, name, sel, fixPath()!, ev),
       );
     }

@@ -54,6 +54,13 @@ function panelMx(ctx: CheckContext): string {
   return rs.length ? `MX ${rs.map((r) => r.value).join(', ')}` : 'no MX';
 }
 
+/** Why an MX host that is neither this server nor a previous host's is no mail service the customer is known to use. */
+function unplacedWhy(ctx: CheckContext, c: Classification): { why: string; shared: boolean } {
+  const p = c.provider ? ctx.knowledge.providers.find((x) => x.id === c.provider) : undefined;
+  if (p?.kind === 'shared-infrastructure') return { why: `${p.name}, filtering infrastructure shared by many hosts`, shared: true };
+  return { why: c.reason, shared: false };
+}
+
 export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
   const mx = await ctx.resolver.resolve(ctx.domain, 'MX');
@@ -83,6 +90,11 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   let thisServer = 0;
   /** Hosts that answered, decidedly not this server and no previous host's: where the domain's mail goes instead. */
   const elsewhere: string[] = [];
+  /**
+   * Those of them that are not a known mail service the customer uses (class keep): shared filtering infrastructure
+   * (often the front of the host the domain left), or hosts nothing identifies — with why, for the message.
+   */
+  const unplaced: { host: string; why: string; shared: boolean }[] = [];
   /** Hosts at this server's own provider (serverNetwork) whose addresses are not this server's: another machine there. */
   const otherMachines: string[] = [];
   /** Hosts that could not be judged because DNS did not answer (addresses or their PTR). */
@@ -211,7 +223,10 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     } else {
       out.push(makeFinding('mx', 'mx.host', 'info', `MX ${m.priority} ${host}: ${c.reason}.`, ev, { subject: host, classification: c }));
       if (otherMachine) otherMachines.push(`${host} (${others.join(', ')})`);
-      else if (c.class !== 'this-server' && !noAddress) elsewhere.push(host);
+      else if (c.class !== 'this-server' && !noAddress) {
+        elsewhere.push(host);
+        if (c.class !== 'keep') unplaced.push({ host, ...unplacedWhy(ctx, c) });
+      }
     }
     for (const s of staleAddresses) {
       out.push(
@@ -244,6 +259,20 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       message = `${lead}, and ${why}: the live MX comes from that DNS, not from the panel's zone (${panelMx(ctx)}). If the mail is meant for this server, fix the nameservers (see dns.not-authoritative) or publish the panel's MX where the DNS is served — do not change the panel's mail routing for this; only if ${where} is where the mail is meant to go, set the routing to remote.`;
     } else if (!elsewhere.length) {
       message = `${lead}: ${where} is another machine of this server's provider. If it is the machine ${ctx.domain} moved from, point the MX at this server (mail there is not delivered here); if it is a filtering service of the provider that forwards to this server, nothing is wrong; only if the mail is meant to be delivered there, set the panel's mail routing to remote.`;
+    } else if (unplaced.length) {
+      // Shared infrastructure (a filtering front such as SpamExperts, which the previous host may have put in front of
+      // its own server) or a host nothing identifies: whether the mail is meant to go there is not known, so both ways
+      // out are given — setting the routing to remote alone would keep the customer's mail at the host they left.
+      // Why, once per reason (an MX pair at one filtering network shares it).
+      const why = new Map<string, string[]>();
+      for (const u of unplaced) why.set(u.why, [...(why.get(u.why) ?? []), u.host]);
+      const reasons = why.size === 1 ? [...why.keys()] : [...why].map(([w, hs]) => (unplaced.find((u) => u.why === w)?.shared ? `${hs.join(' and ')}: ${w}` : w));
+      const one = unplaced.length === 1;
+      const every = unplaced.length === elsewhere.length && !otherMachines.length;
+      const subject = every ? (one ? 'that MX is' : 'those MX hosts are') : one ? `${unplaced[0].host} is` : `${unplaced.map((u) => u.host).join(', ')} are`;
+      const what = `${subject} not a mail service mailhealth knows ${ctx.domain} uses (${reasons.join('; ')})`;
+      const shared = unplaced.some((u) => u.shared);
+      message = `${lead}: mail sent from this server to ${ctx.domain} stays here while everyone else's goes to ${where}, and ${what}. If ${ctx.domain}'s mailboxes are on this server, point the MX at this server${shared ? ' (if the previous host set up that filtering, it passes the mail on to the old server, not here)' : ''}; only if the mail is really handled at ${where}, set the panel's mail routing to remote.`;
     } else {
       message = `${lead}: mail sent from this server to ${ctx.domain} stays here while everyone else's goes to ${where}. Set the panel's mail routing to remote.`;
     }

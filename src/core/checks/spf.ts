@@ -135,6 +135,11 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   const relay = ctx.settings.relay;
   /** The relay include whose qualifier keeps the relay's mail from passing ("~include:relay.mailchannels.net"). */
   let denyingTerm: string | undefined;
+  /**
+   * What the SPF fix adds to the record costs at most this (the relay's include and what it includes; this server's
+   * IP costs nothing): with it the fix may take the record past receivers' limits, so its plan may be blocked.
+   */
+  let added = { lookups: 0, voids: 0, unknown: false };
   if (relay) {
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it).
     const direct = relayAuthorisation(tree, [relay.host]);
@@ -152,6 +157,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
         );
       } else if (v.state !== 'pass') {
         const trouble = tree.troubles;
+        if (!trouble.length) added = await includeCost(ctx, inc.host);
         if (v.state === 'denied' && !trouble.length) {
           denyingTerm = v.term;
           out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v), treeEv, { fix: 'spf' }));
@@ -269,28 +275,55 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     out.push(makeFinding('spf', 'spf.ok', 'pass', `SPF authorises this server and stays within limits (${tree.totalLookups} lookups).`, treeEv));
   }
 
-  // A record receivers answer with permerror: the findings offer the SPF fix only where its plan clears it (the plan's
-  // own decision, src/core/plans/spf.ts spfFixPath, over the records DNS serves). A plan that stays blocked — a mail
-  // service's include that leads to a broken record, more lookups than the fix may drop — offers no fix, and the
-  // permerror findings say why; one blocked only by terms nobody could identify offers it, saying they must be
-  // selected for removal; DNS trouble decides nothing (the plan waits for DNS, the findings stay as they are).
-  if (a.status === 'ok' && out.some((f) => PERMERROR_RULES.has(f.rule) && f.fix)) {
+  // Where the SPF fix's plan may be blocked, the findings offer the fix only where its plan goes through (the plan's
+  // own decision, src/core/plans/spf.ts spfFixPath, over the records DNS serves): a record receivers answer with
+  // permerror, or one that what the fix adds (the relay's include) would take past receivers' limits — 10 lookups, 2
+  // void lookups. Other records are not planned here: the plan cannot be blocked by a limit the record stays within
+  // with the fix's additions (the fix adds no other lookup), and planning costs DNS and time for every domain of a
+  // bulk audit. A plan that stays blocked — a mail service's include that leads to a broken record, more lookups than
+  // the fix may drop — offers no fix, and the findings it concerns say why and what to do (the plan's reason: the
+  // terms the user may select for removal, or that the record needs a hand edit); one blocked only by terms nobody
+  // could identify offers it, saying they must be selected for removal; DNS trouble decides nothing (the plan waits
+  // for DNS, the findings stay as they are).
+  const permerror = out.some((f) => PERMERROR_RULES.has(f.rule) && f.fix);
+  const pastLimits = added.unknown || tree.totalLookups + added.lookups > MAX_LOOKUPS || tree.totalVoids + added.voids > 2;
+  if (a.status === 'ok' && (permerror || (pastLimits && out.some((f) => f.fix)))) {
     const live: ZoneRecord[] = a.records.map((r, i) => ({ name: ctx.domain, ttl: 3600, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` }));
     const path = await spfFixPath(ctx, live);
+    // The findings the plan's verdict concerns: the permerror findings, else the failures that offer the fix (what
+    // the fix would add for them is what takes the record past the limits), else any that offers it.
+    const failing = out.some((f) => f.fix && f.severity === 'fail');
+    const concerned = (f: Finding) => !!f.fix && (permerror ? PERMERROR_RULES.has(f.rule) : !failing || f.severity === 'fail');
+    const lead = out.find(concerned)?.rule;
     if (path.kind === 'select') {
       const them = path.terms.length > 1 ? 'them' : 'it';
-      const note = ` The SPF fix drops ${path.terms.join(', ')} only once you select ${them} for removal (mailhealth could not place ${them}).`;
-      for (let i = 0; i < out.length; i++) if (PERMERROR_RULES.has(out[i].rule) && out[i].fix) out[i] = { ...out[i], message: out[i].message + note };
+      const note = ` The SPF fix drops ${path.terms.join(', ')} only once you select ${them} for removal (mailhealth could not place ${them}).${permerror ? '' : ` As the record stands: ${path.why}`}`;
+      for (let i = 0; i < out.length; i++) if (concerned(out[i])) out[i] = { ...out[i], message: out[i].message + note };
     } else if (path.kind === 'blocked' || path.kind === 'nothing') {
+      const why = path.kind === 'blocked' ? (permerror ? `The SPF fix cannot clear this: ${path.why}` : `The SPF fix cannot be applied to this record as it stands. ${path.why}`) : 'The SPF fix finds nothing it can change here.';
       for (let i = 0; i < out.length; i++) {
         const f = out[i];
         if (!f.fix) continue;
         const { fix: _dropped, ...rest } = f;
-        out[i] = PERMERROR_RULES.has(f.rule) ? { ...rest, message: `${f.message} ${path.kind === 'blocked' ? `The SPF fix cannot clear this: ${path.why}` : 'The SPF fix finds nothing it can change here.'}` } : rest;
+        // The others say where the reason is (without it, a finding that offered the fix elsewhere silently does not).
+        out[i] = concerned(f)
+          ? { ...rest, message: `${f.message} ${why}` }
+          : permerror
+            ? rest
+            : { ...rest, message: `${f.message} The SPF fix cannot be applied to this record as it stands (see ${lead}).` };
       }
     }
   }
   return out;
+}
+
+/**
+ * What the include of `host` costs the record that includes it: lookups and void lookups as receivers count them (the
+ * include itself and its record's tree); `unknown` when part of it did not answer.
+ */
+async function includeCost(ctx: CheckContext, host: string): Promise<{ lookups: number; voids: number; unknown: boolean }> {
+  const t = await walkSpfRecord(ctx.resolver, ctx.domain, `v=spf1 include:${host}`);
+  return { lookups: t.totalLookups, voids: t.totalVoids, unknown: t.unknown };
 }
 
 /**

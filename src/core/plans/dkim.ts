@@ -7,6 +7,7 @@ import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type Dki
 import { canonName } from '../domain.js';
 import { joinTxt } from '../resolver.js';
 import type { MailSettings, ZoneRecord } from '../model.js';
+import type { Provider } from '../../knowledge/index.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne, type PlanAction } from './plan.js';
@@ -24,17 +25,97 @@ function sparesForeignKeys(settings: Pick<MailSettings, 'routing' | 'dkim'>): bo
 }
 
 /**
+ * With the domain's mail routed elsewhere (panel setting): whether the provider it is delivered to is known well
+ * enough to say that a key at this server's selector is not that provider's. `known`: every MX host (live and in the
+ * panel's zone) belongs to a provider whose DKIM selectors the knowledge gives, the selector is none of them and no
+ * alias (CNAME), and `theirs` holds the keys those providers' selectors publish for the domain (a key copied to this
+ * selector is theirs all the same). Otherwise `why` mailhealth cannot tell, for the messages.
+ */
+export type DeliveryVerdict = { known: true; provider: string; selectors: string[]; theirs: ReadonlySet<string> } | { known: false; why: string };
+
+/** Whether `selector` is one of `p`'s (exact names, or prefixes ending in "-": knowledge dkimSelectors). */
+const usesSelector = (p: Provider, selector: string) => (p.dkimSelectors ?? []).some((s) => (s.endsWith('-') ? selector.startsWith(s) : selector === s));
+
+/**
+ * The delivery verdict for `selector` (see DeliveryVerdict); null while the panel delivers the domain's mail itself.
+ * Asked only with mail routed elsewhere and a key at the server's selector that is not this server's: the MX lookup
+ * (cached per run) and the providers' own selectors (which the DKIM check probes already when the SPF includes them).
+ */
+export async function deliveryVerdict(ctx: CheckContext, selector: string, aliased: boolean): Promise<DeliveryVerdict | null> {
+  if (ctx.settings.routing !== 'remote') return null;
+  const sel = selector.toLowerCase();
+  if (aliased) return { known: false, why: `${sel}._domainkey.${ctx.domain} is an alias (CNAME) of another name, as mail services have their customers publish keys` };
+  const live = await ctx.resolver.resolve(ctx.domain, 'MX');
+  if (live.status === 'unknown') return { known: false, why: `where its mail is delivered could not be read (MX lookup: ${live.error ?? 'DNS error'})` };
+  const hosts = new Set<string>();
+  if (live.status === 'ok') for (const m of live.records) hosts.add(canonName(m.exchange));
+  for (const r of ctx.zoneIndex?.at(ctx.domain, 'MX') ?? []) hosts.add(canonName(r.value.trim().split(/\s+/).pop() ?? ''));
+  hosts.delete('');
+  hosts.delete('.');
+  if (!hosts.size) return { known: false, why: 'it publishes no MX saying where its mail is delivered' };
+  const providers: Provider[] = [];
+  for (const h of hosts) {
+    const p = ctx.knowledge.matchHost(h);
+    if (!p || !p.dkimSelectors?.length) return { known: false, why: `its MX ${h} is not a provider whose DKIM selectors mailhealth knows` };
+    if (!providers.includes(p)) providers.push(p);
+  }
+  const names = providers.map((p) => p.name).join(' / ');
+  const using = providers.find((p) => usesSelector(p, sel));
+  if (using) return { known: false, why: `${using.name}, where its mail is delivered, signs with selector ${sel} too` };
+  const theirs = new Set<string>();
+  const selectors: string[] = [];
+  for (const p of providers) {
+    for (const s of p.dkimSelectors ?? []) {
+      selectors.push(s.endsWith('-') ? `${s}…` : s);
+      if (s.endsWith('-')) continue;
+      const a = await ctx.resolver.resolve(`${s}._domainkey.${ctx.domain}`, 'TXT');
+      if (a.status === 'unknown') return { known: false, why: `the key at ${s}._domainkey.${ctx.domain} (${p.name}'s selector) could not be read (DNS ${a.error ?? 'error'})` };
+      if (a.status !== 'ok') continue;
+      for (const t of a.records) {
+        const k = publishedKey({ type: 'TXT', value: joinTxt(t), txt: t });
+        if (k) theirs.add(k);
+      }
+    }
+  }
+  // The provider signs with its own selectors only if it publishes a key there for the domain: with none, it may sign
+  // with a custom selector (Google Workspace lets the admin choose the prefix) — this one, for all mailhealth can tell.
+  if (!theirs.size) {
+    return { known: false, why: `${names}, where its mail is delivered, publishes no key at its own selectors (${selectors.join(', ')}) for ${ctx.domain}, so it may sign with selector ${sel}` };
+  }
+  return { known: true, provider: names, selectors, theirs };
+}
+
+/**
  * Whether the DKIM fix leaves alone a record at the server's selector that publishes `published` (its canonical key:
  * publishedKey / canonicalKey in classify.ts; null when it publishes no readable key) — and so changes nothing at the
  * selector while the record is there (blocked): a key that is not the one this server signs with (with no server key,
- * any key), when the domain's mail is handled elsewhere or this server has a key but does not sign for the domain.
- * Such a key is most likely the key of the service that sends the domain's mail, and replacing it would break that
- * mail. The one rule: the audit (src/core/checks/dkim.ts) offers the fix on no finding about such a selector.
+ * any key), when this server has a key but does not sign for the domain, or when the domain's mail is handled
+ * elsewhere — unless the provider it is delivered to is known and the key is not theirs (`delivery`, deliveryVerdict:
+ * the selector is none of that provider's, no alias, and the key is not one its selectors publish): then it is a
+ * previous host's leftover, replaced as with local routing (this server's own mail — web forms — fails DKIM with it).
+ * Otherwise such a key is most likely the key of the service that sends the domain's mail, and replacing it would
+ * break that mail. The one rule: the audit (src/core/checks/dkim.ts) offers the fix on no finding about such a
+ * selector.
  */
-export function leavesKeyAlone(settings: Pick<MailSettings, 'routing' | 'dkim'>, published: string | null): boolean {
+export function leavesKeyAlone(settings: Pick<MailSettings, 'routing' | 'dkim'>, published: string | null, delivery?: DeliveryVerdict | null): boolean {
   if (published === null || !sparesForeignKeys(settings)) return false;
   const key = settings.dkim.publicKey;
-  return published !== (key ? canonicalKey(key) : null);
+  if (published === (key ? canonicalKey(key) : null)) return false;
+  if (key && !settings.dkim.signing) return true;
+  return !(delivery?.known && !delivery.theirs.has(published));
+}
+
+/** Why a key the fix leaves alone with mail routed elsewhere may be the delivery provider's (for messages). */
+export function deliveryWhy(d: DeliveryVerdict): string {
+  return d.known ? `the same key is published at a selector of ${d.provider}, where its mail is delivered` : d.why;
+}
+
+/**
+ * What to do about a key at the server's selector that the fix leaves alone, in words that fit every panel — cPanel's
+ * selector is fixed ("default"), so "use another selector" is no advice there.
+ */
+export function keptKeyAdvice(selector: string): string {
+  return `If that provider signs with selector ${selector}, leave the key: this server cannot sign at ${selector} too — send the mail this server makes through that provider, or have the server sign with another selector where the panel lets you choose one. If it does not, the key is a leftover: replace it with this server's key by hand (the DKIM fix leaves it alone, as mailhealth cannot tell).`;
 }
 
 /**
@@ -51,7 +132,7 @@ async function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, 
   for (const t of a.records) {
     const k = publishedKey({ type: 'TXT', value: joinTxt(t), txt: t });
     if (k !== null && k !== mineKey) {
-      return `${name} is an alias of ${target}, which publishes a key this server does not sign with, and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it would break that mail. To sign on this server too, use another selector.`;
+      return `${name} is an alias of ${target}, which publishes a key this server does not sign with, and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it would break that mail. ${keptKeyAdvice(name.split('.')[0])}`;
     }
   }
   return null;
@@ -181,14 +262,24 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   const mineKey = key ? canonicalKey(key) : null;
   const remote = ctx.settings.routing === 'remote';
   if (sparesForeignKeys(ctx.settings)) {
-    const why = remote ? `${ctx.domain}'s mail is handled elsewhere` : `this server does not sign for ${ctx.domain} (signing is off)`;
-    const foreign = existing.filter((r) => leavesKeyAlone(ctx.settings, publishedKey(r)));
+    const signsHere = !(key && !ctx.settings.dkim.signing);
+    // With mail routed elsewhere to a provider the knowledge knows, a key that is not theirs at a selector they do not
+    // use is a previous host's leftover (leavesKeyAlone): replaced as with local routing.
+    const foreignKey = existing.some((r) => publishedKey(r) !== null && publishedKey(r) !== mineKey);
+    const delivery = remote && signsHere && foreignKey ? await deliveryVerdict(ctx, sel, existing.some((r) => r.type.toUpperCase() === 'CNAME')) : null;
+    const why = remote ? `${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}` : `this server does not sign for ${ctx.domain} (signing is off)`;
+    const foreign = existing.filter((r) => leavesKeyAlone(ctx.settings, publishedKey(r), delivery));
     if (foreign.length) {
       return {
         changes: [],
         notes,
-        blocked: `${name} publishes a key this server does not sign with, and ${why}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. To sign on this server too, use another selector.`,
+        blocked: `${name} publishes a key this server does not sign with, and ${why}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. ${
+          signsHere ? keptKeyAdvice(sel) : `If that sender signs with selector ${sel}, this server cannot sign at ${sel} too; if the key is a leftover, replace it with this server's key by hand, then turn DKIM signing on.`
+        }`,
       };
+    }
+    if (delivery?.known) {
+      notes.push(`${ctx.domain}'s mail is delivered to ${delivery.provider}, which signs with selector ${delivery.selectors.join(', ')}, not ${sel}, and the key at ${name} is none of theirs: it is a previous host's leftover.`);
     }
     // A selector delegated by CNAME (how mail services have their customers publish keys): the same, judged by the
     // key its target publishes. A CNAME with no key behind it is no key (dkim.missing), and is replaced.

@@ -1,5 +1,5 @@
-// SPF fix: one record; stale terms dropped; this server's and mail services' terms kept; what this server needs
-// added; unknown terms kept unless the user selected them; `all` never weakened; terms receivers reject or ignore
+// SPF fix: one record; stale terms dropped; this server's terms kept; mail services' and unknown terms kept unless
+// the user selected them; what this server needs added; `all` never weakened; terms receivers reject or ignore
 // dropped (a second exp=/redirect=, redirect= beside `all`, the domain including itself, a:/mx:/include: of a name
 // that does not exist, an ip4/ip6 range as wide as +all, a "-"/"~"/"?" ip4/ip6 term covering nothing but this
 // server); strings split at 255 bytes. What this server needs goes where it counts: a relay include written with a
@@ -7,7 +7,9 @@
 // it first and fail it. The planned record — also when nothing changes — is then checked as receivers will read it
 // (syntax, 10 lookups, 2 void lookups, every permerror in its tree, check_host for this server's IPs, the relay
 // include reached with "+"): a record that would still fail is not offered, nor called right — the plan is blocked
-// with the reason. The SPF check asks the same planner (spfFixPath) whether its permerror findings offer the fix.
+// with the reason; several records end in the strictest of their `all` terms. The SPF check asks the same planner
+// (spfFixPath) whether its findings offer the fix where the plan may be blocked (a permerror, or a record the fix's
+// additions would take past receivers' limits).
 import type { CheckContext } from '../checks/context.js';
 import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
@@ -67,6 +69,11 @@ interface GateInput {
   relayHosts?: string[];
   /** Kept terms nobody could identify (as written, lower-cased): the user may select them for removal. */
   removable: ReadonlySet<string>;
+  /**
+   * Kept terms of mail services (as written, lower-cased): the fix never drops one on its own, but drops it when the
+   * user selects it (the domain no longer sends through that service).
+   */
+  services: ReadonlySet<string>;
   /** Whether the plan changes the record (the wording: "the fixed record" or "the record"). */
   changed: boolean;
 }
@@ -85,7 +92,7 @@ function selectable(terms: string[], removable: ReadonlySet<string>): string {
  * knowledge base documents, or one found publishing exactly one SPF record, so its own record is not re-judged).
  */
 async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Promise<GateVerdict> {
-  const { added, removable } = gate;
+  const { added, removable, services } = gate;
   // "The fixed record" when the plan changes it, "The record" when it leaves it as it is.
   const rec = gate.changed ? 'The fixed record' : 'The record';
   const errors = parseSpf(text).errors;
@@ -125,15 +132,25 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
     // Name what can go: terms nobody could identify (selectable for removal); this server's and mail services' terms
     // stay whatever they cost, so they are never offered as the ones to remove.
     const canGo = costly.filter((t) => removable.has(t.term.toLowerCase()));
-    const list = (ts: typeof costly) => ts.slice(0, 3).map((t) => `${t.term} (${t.lookups})`).join(', ');
+    // Mail services' terms go only when the user selects them (the customer knows which services the domain still
+    // sends through): named as such, with how, so a blocked plan never leaves a hand edit as the only, unsaid, way out.
+    const ofServices = costly.filter((t) => services.has(t.term.toLowerCase()));
+    const list = (ts: typeof costly, n = 3) => ts.slice(0, n).map((t) => `${t.term} (${t.lookups})`).join(', ');
+    const selectService = `select its term for removal and the fix drops it (mailhealth fix ${ctx.domain} --check spf --remove-term TERM): ${list(ofServices, 8)}`;
+    const own = costly.filter((t) => !services.has(t.term.toLowerCase())).map((t) => t.term);
     return {
       blocked: `${rec} would need ${tree.totalLookups} DNS lookups (limit 10: receivers return permerror). ${
         canGo.length
           ? `Remove a term to make room — the costliest of those mailhealth could not place: ${list(canGo)}${selectable(
               canGo.map((t) => t.term),
               removable,
-            )}.`
-          : `Every term that costs lookups is one the fix keeps — this server's, or a mail service's the domain uses (the costliest: ${list(costly)}): remove from the record a service the domain no longer sends through, then plan again.`
+            )}.${
+              // Named too when dropping every one of those would not be enough.
+              ofServices.length && canGo.reduce((n, t) => n + t.lookups, 0) < tree.totalLookups - 10 ? ` That is not enough: a mail service the domain no longer sends through must go too — ${selectService}.` : ''
+            }`
+          : ofServices.length
+            ? `Every term that costs lookups is ${own.length ? `this server's (${own.join(', ')}), which the fix keeps, or ` : ''}a mail service's the domain may use, which the fix drops only when you select it. If ${ctx.domain} no longer sends through one of these services, ${selectService}. If it still sends through all of them, the record cannot authorise them and this server within 10 lookups: it needs a hand edit (e.g. have one service send from a subdomain with its own SPF record).`
+            : `Every term that costs lookups is this server's (the costliest: ${list(costly)}), and the fix keeps those: the record needs a hand edit to stay within 10 lookups.`
       }`,
       culprits: costly.map((t) => t.term),
     };
@@ -197,6 +214,14 @@ export async function spfFixPath(ctx: CheckContext, records: ZoneRecord[]): Prom
   return plan.changes.length ? { kind: 'fixes' } : { kind: 'nothing' };
 }
 
+/** The note for a mail service's term the user selected for removal (the fix drops it). */
+function droppedService(ctx: CheckContext, raw: string, c: Classification): string {
+  const who = c.provider ? ctx.knowledge.displayName(c.provider) : null;
+  return who
+    ? `Removes ${raw} (you selected it): it authorises ${who}, so mail ${ctx.domain} still sends through ${who} fails SPF from now on.`
+    : `Removes ${raw} (you selected it): ${c.reason}. Mail ${ctx.domain} still sends through it fails SPF from now on.`;
+}
+
 /** A term as selected for removal and as written compare alike: any case, "+" written or not (RFC 7208 §4.6.2). */
 function termKey(raw: string): string {
   return raw.toLowerCase().replace(/^\+/, '');
@@ -239,10 +264,14 @@ async function planSpfOnce(
   let all: SpfTerm | null = null;
   let redirect: SpfTerm | null = null;
   let exp: SpfTerm | null = null;
+  /** Each SPF record's all term, in record order: its first valid one (receivers evaluate nothing after it). */
+  const alls: SpfTerm[] = [];
   for (const r of spfRecords) {
     const parsed = parseSpf(r.txt ? r.txt.join('') : r.value);
     const list = parsed.terms;
     for (const t of list) written.add(termKey(t.raw));
+    const own = list.find((t) => t.kind === 'mechanism' && t.mechanism === 'all' && !t.error);
+    if (own) alls.push(own);
     for (let i = 0; i < list.length; i++) {
       let t = list[i];
       // `include _spf.google.com` (the colon missing): two broken terms that mean one — joined, not dropped.
@@ -269,10 +298,8 @@ async function planSpfOnce(
         notes.push(`Drops ${t.raw}: ${t.error ?? 'not valid SPF'}.`);
         continue;
       }
-      if (t.mechanism === 'all') {
-        if (!all) all = t;
-        continue;
-      }
+      // The record's all term is taken above (alls); the merged record's is chosen below.
+      if (t.mechanism === 'all') continue;
       if (t.modifier === 'redirect') {
         if (!redirect) redirect = t;
         else notes.push(`Drops ${t.raw}: a record may carry one redirect= (RFC 7208 §6: two are a permanent error); ${redirect.raw} is kept.`);
@@ -288,6 +315,26 @@ async function planSpfOnce(
       }
       kept.push(t);
     }
+  }
+
+  // The all term of the merged record: the strictest of the records' (-all, then ~all, then ?all; +all last — it is
+  // replaced below as permissive), whatever order the records come in. Not "the first record's": DNS returns the
+  // records in no fixed order, so that would be a coin toss, and it silently weakened a -all written in the second
+  // record. Not the record that "survives" either: a merge keeps every record's terms, so there is none. The strictest
+  // never weakens what any of the records said about unlisted senders (as the fix never weakens `all`), and every
+  // sender a record authorised is in the merged record, so none of them is hurt by it. (The DMARC merge takes the
+  // weakest policy instead: a DMARC policy applies to all of the domain's mail, whoever sent it, whereas here the
+  // stricter `all` concerns only servers neither record lists — and with two records they get permerror today.) When
+  // the records disagree, the notes say which was taken and which dropped (as the DMARC merge explains its choices).
+  const strictness = (t: SpfTerm) => ({ '-': 3, '~': 2, '?': 1, '+': 0 })[t.qualifier] ?? 0;
+  for (const t of alls) if (!all || strictness(t) > strictness(all)) all = t;
+  if (all && spfRecords.length > 1 && new Set(alls.map((t) => t.qualifier)).size > 1) {
+    const chosen = all;
+    const dropped = [...new Set(alls.filter((t) => t.qualifier !== chosen.qualifier).map((t) => t.raw))];
+    const endings = alls.map((t) => t.raw).join(', ');
+    notes.push(
+      `The SPF records end differently (${endings}): the merged record takes ${chosen.raw}, the strictest — merging never weakens what one of them said about servers it does not list — and drops ${dropped.map((d) => (/^\+?all$/i.test(d) ? `${d} (it authorises everyone)` : d)).join(', ')}.`,
+    );
   }
 
   // redirect= beside an all term: receivers ignore the redirect (RFC 7208 §6.1) and apply the all term. The fix keeps
@@ -381,9 +428,15 @@ async function planSpfOnce(
       }
     }
     if (remove.has(termKey(t.raw))) {
-      // Only terms nobody could identify are removable on request: this server's and mail services' stay.
+      // A term selected for removal goes — one nobody could identify, and a mail service's (the customer knows that
+      // the domain stopped sending through it; mailhealth only knows the service exists, and the fix never drops one on
+      // its own). This server's terms stay: its own mail needs them.
       if (c.class === 'unknown') {
         notes.push(`Removes ${t.raw} (you selected it).`);
+        continue;
+      }
+      if (c.class === 'keep') {
+        notes.push(droppedService(ctx, t.raw, c));
         continue;
       }
       notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
@@ -407,9 +460,12 @@ async function planSpfOnce(
   if (redirect) {
     const c = await ctx.classifier.spfTerm(redirect.raw);
     const selected = remove.has(termKey(redirect.raw));
-    // As for the other terms: only a redirect nobody could identify is removable on request.
+    // As for the other terms: a redirect nobody could identify, or a mail service's, is removable on request.
     if (c.class === 'stale' || (selected && c.class === 'unknown')) {
       notes.push(`Drops ${redirect.raw}: ${c.class === 'stale' ? c.reason : 'you selected it'}.`);
+      redirect = null;
+    } else if (selected && c.class === 'keep') {
+      notes.push(droppedService(ctx, redirect.raw, c));
       redirect = null;
     } else if (selected) notes.push(`Keeps ${redirect.raw} although you selected it: ${c.reason}.`);
     if (redirect) classes.set(redirect.raw.toLowerCase(), c.class);
@@ -550,7 +606,8 @@ async function planSpfOnce(
   let blocked: string | undefined;
   let selectable: string[] = [];
   const removable = new Set([...classes].filter(([, c]) => c === 'unknown').map(([t]) => t));
-  const verdict = await finalGate(ctx, text, { added, removable, changed: changes.length > 0, ...(relayHosts ? { relayHosts } : {}) });
+  const services = new Set([...classes].filter(([, c]) => c === 'keep').map(([t]) => t));
+  const verdict = await finalGate(ctx, text, { added, removable, services, changed: changes.length > 0, ...(relayHosts ? { relayHosts } : {}) });
   if ('dns' in verdict) {
     if (changes.length) dnsTrouble ??= verdict.dns;
   } else if ('blocked' in verdict) {

@@ -161,10 +161,12 @@ describe('SPF fix on post-migration fixture zones', () => {
     assert.match(p.zoneText('mailsvc.example'), /^google\._domainkey\tIN\tTXT\t"v=DKIM1; k=rsa; p=MIGf/m);
   });
 
-  test('a mail-service include is kept even when removeTerms names it (only unknown terms are removable)', async () => {
+  test('a mail-service include goes when removeTerms names it (the customer knows the domain no longer uses it), with a note', async () => {
     const p = await start();
     const plan = await p.plan('mailsvc.example', 'spf', { removeTerms: ['include:sendgrid.net'] });
-    assert.match(plan.changes[0].after!.value, /include:sendgrid\.net/);
+    assert.doesNotMatch(plan.changes[0].after!.value, /include:sendgrid\.net/);
+    assert.match(plan.changes[0].after!.value, /include:_spf\.google\.com/);
+    assert.ok(plan.notes.some((n) => /^Removes include:sendgrid\.net \(you selected it\): it authorises SendGrid/.test(n)), plan.notes.join('\n'));
   });
 
   test('without a relay, the server IP is added when nothing in the record covers it', async () => {
@@ -256,11 +258,18 @@ describe('SPF fix: terms that make receivers fail the whole record', () => {
     assert.deepEqual(await spfStrings(p, 'clean.example'), [['v=spf1 +a +mx include:_spf.google.com include:relay.mailchannels.net ~all']]);
   });
 
-  test('a redirect to a known mail service is kept even when selected for removal', async () => {
+  test('a redirect to a known mail service goes when selected for removal (as a service’s include does)', async () => {
     const p = await start();
     withSpf(p, 'v=spf1 +a +mx include:relay.mailchannels.net redirect=_spf.google.com');
     const plan = await p.plan('clean.example', 'spf', { removeTerms: ['redirect=_spf.google.com'] });
-    assert.ok(plan.notes.some((n) => n.startsWith('Keeps redirect=_spf.google.com although you selected it')), plan.notes.join('\n'));
-    assert.ok(plan.changes.every((c) => !c.after || (c.after.txt ?? [c.after.value]).join('').includes('redirect=_spf.google.com')));
+    assert.ok(plan.notes.some((n) => n.startsWith('Removes redirect=_spf.google.com (you selected it)')), plan.notes.join('\n'));
+    assert.ok(plan.changes.some((c) => c.after && !(c.after.txt ?? [c.after.value]).join('').includes('redirect=')), JSON.stringify(plan.changes));
+  });
+
+  test('this server’s terms stay when selected for removal', async () => {
+    const p = await start();
+    withSpf(p, 'v=spf1 +a +mx include:relay.mailchannels.net redirect=_spf.google.com');
+    const plan = await p.plan('clean.example', 'spf', { removeTerms: ['include:relay.mailchannels.net'] });
+    assert.ok(plan.notes.some((n) => n.startsWith('Keeps include:relay.mailchannels.net although you selected it')), plan.notes.join('\n'));
   });
 });
