@@ -74,6 +74,11 @@ export interface Preview {
   plan: Plan;
   /** SPF terms the audit could not place: the user may choose to remove them. */
   unknownTerms: string[];
+  /**
+   * Mail services' SPF terms (includes and redirect= the audit keeps as a service the customer uses): kept unless the
+   * user selects them — for a domain that no longer sends through that service (the plan says its mail fails SPF then).
+   */
+  serviceTerms: string[];
 }
 
 export async function previewFix(deps: WebDeps, domain: string, check: FixKind, removeTerms: string[]): Promise<Preview> {
@@ -83,19 +88,29 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
     if (!ctx) throw new PlanError(problems.map((p) => p.message).join('; ') || 'cannot read the panel');
     const plan = await makePlanWith(ctx, check, { removeTerms }, deps.panel.capabilities);
     let unknownTerms: string[] = [];
+    let serviceTerms: string[] = [];
     if (check === 'spf') {
       const findings = await runChecks(ctx, ['spf']);
       unknownTerms = [...new Set(findings.filter((f) => f.rule === 'spf.unknown-term' && f.subject).map((f) => f.subject as string))];
+      serviceTerms = [
+        ...new Set(
+          findings
+            .filter((f) => f.rule === 'spf.term' && f.classification?.class === 'keep' && typeof f.subject === 'string' && /^[+?~-]?(include:|redirect=)/i.test(f.subject))
+            .map((f) => f.subject as string),
+        ),
+      ];
       // A term the plan drops on its own (e.g. an include of a name without SPF) is not offered as "kept unless you
       // remove it"; one the user selected stays listed, so it can be unselected.
       const written = plan.changes.map((c) => c.after).find((r) => r && /^v=spf1(\s|$)/i.test((r.txt ?? [r.value]).join('')));
       if (written) {
         const inRecord = new Set((written.txt ?? [written.value]).join('').toLowerCase().split(/\s+/));
         const selected = new Set(removeTerms.map((t) => t.toLowerCase()));
-        unknownTerms = unknownTerms.filter((t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase()));
+        const offered = (t: string) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
+        unknownTerms = unknownTerms.filter(offered);
+        serviceTerms = serviceTerms.filter(offered);
       }
     }
-    return { plan, unknownTerms };
+    return { plan, unknownTerms, serviceTerms };
   });
 }
 

@@ -48,8 +48,8 @@ export function apiRoutes(c: AppContext): Router {
     const check = parseCheck(req.query.check);
     const removeTerms = parseTerms(req.query.remove);
     takeToken(c, 'audit', identityOf(res).user, 'api');
-    const { plan, unknownTerms } = await previewFix(c, ctx(res).domainRef!.domain, check, removeTerms);
-    res.json({ ...planJson(plan), unknownTerms });
+    const { plan, unknownTerms, serviceTerms } = await previewFix(c, ctx(res).domainRef!.domain, check, removeTerms);
+    res.json({ ...planJson(plan), unknownTerms, serviceTerms });
   });
 
   r.post('/domains/:domain/fix', requireDomain(c), async (req, res) => {

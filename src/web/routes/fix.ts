@@ -30,8 +30,8 @@ export function fixRoutes(c: AppContext): Router {
     const removeTerms = parseTerms(req.query.remove);
     // A preview reads the panel and the DNS like an audit does: it takes an audit token.
     takeToken(c, 'audit', identityOf(res).user);
-    const { plan, unknownTerms } = await previewFix(c, ref.domain, check, removeTerms);
-    res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, removeTerms, h: viewHelpers });
+    const { plan, unknownTerms, serviceTerms } = await previewFix(c, ref.domain, check, removeTerms);
+    res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, serviceTerms, removeTerms, h: viewHelpers });
   });
 
   r.post('/domains/:domain/fix', requireDomain(c), async (req, res) => {
