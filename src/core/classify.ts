@@ -19,6 +19,7 @@ import { canonName, inZone, registrableDomain } from './domain.js';
 import { cidrContains, isIpAddress, reverseName } from './ip.js';
 import { rsaPublicKeyDer } from './dkim/der.js';
 import { parseDkimRecord } from './dkim/record.js';
+import { genericPtrReason } from './checks/ptr.js';
 import type { Classification, MailSettings, Zone } from './model.js';
 import { RecordIndex } from './zone.js';
 import type { Resolver } from './resolver.js';
@@ -54,8 +55,8 @@ const C = (cls: Classification['class'], reason: string, extra?: Partial<Classif
  * either way, unlike "matches nothing known". Marked by identity, so the Classification type stays as it is.
  */
 const UNANSWERED = new WeakSet<Classification>();
-function unanswered(reason: string): Classification {
-  const c = C('unknown', reason);
+function unanswered(reason: string, extra?: Partial<Classification>): Classification {
+  const c = C('unknown', reason, extra);
   UNANSWERED.add(c);
   return c;
 }
@@ -331,7 +332,8 @@ class AuditClassifier implements Classifier {
     }
     if (p.kind === 'hosting') {
       if (delivery?.error) {
-        return C('unknown', `${what} belongs to ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
+        // Not known because DNS did not answer: marked so (unanswered), nothing is concluded from it.
+        return unanswered(`${what} belongs to ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
       }
       return C('stale', `${what} belongs to ${p.name}, a hosting provider that is not this server`, extra);
     }
@@ -460,6 +462,9 @@ class AuditClassifier implements Classifier {
       return unanswered(`${trace}; whether ${ip} is in this server's own network could not be checked: its PTR lookup failed (${ptr.error ?? 'DNS error'})`);
     }
     for (const name of ptr.records) {
+      // A generic name (static-198-51-100-5.clients.provider.example) is the network's default for any customer's
+      // address: the company that rents out the address, not whose machine it is — no evidence of this server.
+      if (genericPtrReason(name, ip)) continue;
       const org = orgDomain(name);
       const p = this.serverOrgs.has(org) ? null : this.knowledge.matchHost(name);
       const network = this.serverOrgs.has(org) ? org : p && this.serverProviders.has(p.id) ? this.knowledge.displayName(p.id) : null;
@@ -548,12 +553,14 @@ class AuditClassifier implements Classifier {
       if (words) network = { ip, c, words };
     }
     if (noAnswer) return unanswered(`${host} resolves to ${ips.join(', ')}, which is not this server, and could not be identified: ${noAnswer.reason}`);
-    // An address in this server's own network (by its PTR name): the host is a name at this server's provider, like
-    // one whose name is there — whether it is this server is for its addresses to say (the mx check asks).
+    // An address in this server's own network by its PTR name alone: another address of this server, or another machine
+    // of the same company (the server a customer moved from, within one provider) — a PTR cannot tell which, so the host
+    // is unknown: never a previous host's on that evidence, never this server's either (the customer may still select
+    // an SPF term naming it for removal).
     if (network) {
       const { ip, c, words } = network;
       const extra = c.provider ? { provider: c.provider, ...(c.source ? { source: c.source } : {}) } : undefined;
-      return atServerNetwork(C('this-server', `${host} resolves to ${ip}, at ${words}: not this server's outbound IP, so another address of this server or another machine there`, extra), words);
+      return C('unknown', `${host} resolves to ${ip}, at ${words}: not this server's outbound IP, so another address of this server or another machine there`, extra);
     }
     if (!ips.length && (a.status === 'unknown' || aaaa.status === 'unknown')) {
       return unanswered(`${host} has no address on one family and the other lookup got no answer (${(a.status === 'unknown' ? a : aaaa).error ?? 'DNS error'})`);

@@ -12,6 +12,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { makePlan } from '../../src/core/plans/index.js';
+import { isUnanswered } from '../../src/core/classify.js';
+import { planSpf } from '../../src/core/plans/spf.js';
 import type { Plan } from '../../src/core/plans/plan.js';
 import type { DomainAudit, Finding, ZoneRecord } from '../../src/core/model.js';
 import type { ZoneMap } from '../helpers/map-resolver.js';
@@ -225,6 +227,14 @@ describe('defect 2: the delivery provider by PTR name (unit, MapResolver)', () =
     const c = await ctx.classifier.spfTerm('include:websitewelcome.com');
     assert.equal(c.class, 'unknown', c.reason);
     assert.match(c.reason, /PTR/);
+    // Review: marked as "DNS did not answer" (nothing concluded), and the SPF fix says it kept the term for that.
+    assert.ok(isUnanswered(c));
+    const spf = 'v=spf1 include:websitewelcome.com ~all';
+    const withSpf = map(mx, { 'mx.shop.example': { A: ['192.185.1.11'] }, '11.1.185.192.in-addr.arpa': { PTR: 'TIMEOUT' }, 'websitewelcome.com': { TXT: [['v=spf1 ip4:192.0.2.9 -all']] } });
+    withSpf[D].TXT = [[spf]];
+    const zone = [...records(mx), { name: D, ttl: 300, type: 'TXT', value: spf, txt: [spf], ref: 'spf' }];
+    const plan = await planSpf(checkContext(D, withSpf, { routing: 'remote' }, zone), zone, {});
+    assert.match(plan.notes.join('\n'), /Keeps include:websitewelcome\.com: .*Preview the fix again when DNS answers/, plan.notes.join('\n'));
   });
 
   test('routing remote, an MX address with a PTR of no known provider: a hosting include stays a previous host\'s', async () => {
@@ -242,5 +252,45 @@ describe('defect 2: the delivery provider by PTR name (unit, MapResolver)', () =
     const log = (ctx.resolver as unknown as { log: string[] }).log;
     assert.equal(log.filter((l) => l.endsWith(' PTR')).length, 8, log.join('\n'));
     assert.equal(log.filter((l) => / (A|AAAA)$/.test(l)).length, 4, log.join('\n'));
+  });
+});
+
+describe('review: a PTR in this server network is weak evidence — unknown, and a generic one none at all', () => {
+  const D = 'moved.example';
+  test("both hosts rent from one provider (generic PTR under the server's own org): the old mail.<domain> stays stale", async () => {
+    // static.….clients.your-server.de is the name Hetzner gives any customer's address: it says who rents the address
+    // out, not whose machine it is.
+    const host = 'static.10.113.0.203.clients.your-server.de';
+    const spf = 'v=spf1 mx ip4:203.0.113.10 ~all';
+    const map: ZoneMap = {
+      [D]: { MX: [{ priority: 10, exchange: `mail.${D}` }], TXT: [[spf]], A: ['203.0.113.10'] },
+      [`mail.${D}`]: { A: ['198.51.100.5'] },
+      '5.100.51.198.in-addr.arpa': { PTR: ['static.5.100.51.198.clients.your-server.de'] },
+      [host]: { A: ['203.0.113.10'] },
+    };
+    const zone: ZoneRecord[] = [
+      { name: D, ttl: 3600, type: 'MX', value: `10 mail.${D}.` },
+      { name: `mail.${D}`, ttl: 3600, type: 'A', value: '198.51.100.5' },
+      { name: D, ttl: 3600, type: 'TXT', value: spf, txt: [spf], ref: 'spf' },
+    ];
+    const ctx = () => checkContext(D, map, { hostname: host, helo: host }, zone);
+    assert.equal((await ctx().classifier.spfTerm('mx')).class, 'stale');
+    const fs = await mxCheck(ctx());
+    assert.ok(fs.some((f) => f.rule === 'mx.stale'), show(fs));
+  });
+
+  test('a host at a named address of the server network is unknown, not this server: the customer can still select it for removal', async () => {
+    const map: ZoneMap = {
+      [D]: { A: ['203.0.113.10'] },
+      'mail.elsewhere.example': { A: ['203.0.113.77'] },
+      '77.113.0.203.in-addr.arpa': { PTR: ['box2.newhost.example'] },
+      'server1.newhost.example': { A: [SERVER_IP] },
+    };
+    const ctx = checkContext(D, map, {}, [{ name: D, ttl: 300, type: 'A', value: '203.0.113.10' }]);
+    // A name of its own whose address has a PTR at this server's company: this server's other address, or that company's
+    // other machine (the server the customer moved from) — a PTR cannot tell.
+    const c = await ctx.classifier.spfTerm('a:mail.elsewhere.example');
+    assert.equal(c.class, 'unknown', c.reason);
+    assert.match(c.reason, /another address of this server or another machine there/);
   });
 });

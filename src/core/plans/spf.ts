@@ -11,6 +11,7 @@
 // (spfFixPath) whether its findings offer the fix where the plan may be blocked (a permerror, or a record the fix's
 // additions would take past receivers' limits).
 import type { CheckContext } from '../checks/context.js';
+import { isUnanswered } from '../classify.js';
 import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
@@ -405,6 +406,10 @@ async function planSpfOnce(
     } else if (c.class === 'stale') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
+    } else if (isUnanswered(c) && !remove.has(termKey(t.raw))) {
+      // DNS did not answer a question that decides whose the term is: kept, never dropped on that — and said so, so
+      // the customer knows to preview again once DNS answers.
+      notes.push(`Keeps ${t.raw}: ${c.reason}. Preview the fix again when DNS answers: it may turn out to be a previous host's.`);
     }
     // a:/mx: of a name that does not exist (NXDOMAIN) authorises nobody and costs a lookup and a void lookup (more
     // than 2 make receivers return permerror): it goes, whoever it names. A name that exists without addresses stays
