@@ -62,6 +62,10 @@ export async function deliveryVerdict(ctx: CheckContext, selector: string, alias
   const names = providers.map((p) => p.name).join(' / ');
   const using = providers.find((p) => usesSelector(p, sel));
   if (using) return { known: false, why: `${using.name}, where its mail is delivered, signs with selector ${sel} too` };
+  // A selector another sending service uses (Brevo's "mail", SendGrid's "s1", Mailchimp's "k1"): the key may be that
+  // service's, which sends the domain's mail without receiving it — delivery alone does not make it a leftover.
+  const sender = ctx.knowledge.selectorProviders(sel).find((p) => p.kind !== 'hosting');
+  if (sender) return { known: false, why: `${sel} is a selector ${sender.name} signs with, and the key may be that service's` };
   const theirs = new Set<string>();
   const selectors: string[] = [];
   for (const p of providers) {

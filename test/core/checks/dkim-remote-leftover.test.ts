@@ -108,6 +108,9 @@ describe('DKIM, mail routed elsewhere: the warning stays (no fix) where mailheal
   test('the MX lookup gets no answer', () => stays({ mx: 'TIMEOUT' }, /could not be read/));
   test('the server’s selector is one the provider uses (Microsoft 365, selector1)', () =>
     stays({ mx: 'sub-gw-example.mail.protection.outlook.com', selector: 'selector1' }, /Microsoft 365, where its mail is delivered, signs with selector selector1 too/));
+  // Review: the server's selector (configurable on the files panel) is one another sending service uses — Brevo signs
+  // with "mail": the key may be Brevo's (it sends the domain's newsletters without receiving its mail).
+  test('the server’s selector is one a sending service uses (Brevo, mail)', () => stays({ selector: 'mail' }, /mail is a selector Brevo \/ Sendinblue signs with/));
   // No key at Google's own selector: Google Workspace may sign with a custom selector prefix — this one, for all
   // mailhealth can tell — and replacing the key would fail every message Google sends for the domain.
   test('Google publishes no key at google._domainkey (it may sign with a custom selector)', () => stays({ googleKey: null }, /publishes no key at its own selectors \(google\).*so it may sign with selector default/));
