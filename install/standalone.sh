@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install mailhealth without a panel front door: the app and `mailhealth serve` (login form, admin token, and the
-# nightly report — no cron entry) on 127.0.0.1:8080 as a systemd unit. Put your panel or a reverse proxy in front.
+# nightly report — no cron entry) on 127.0.0.1:8080 as a systemd unit. Put your panel or a reverse proxy in front,
+# terminating TLS and appending the browser's address, e.g. nginx:
+#   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;  proxy_set_header X-Forwarded-Proto $scheme;
+# (the login limit is per browser address; without the header every browser shares the proxy's).
 # Edit /etc/mailhealth/config.json for the panel (files/cpanel/whm/plesk; see README), then set logins with
 #   mailhealth user set-password USER
 #   install/standalone.sh              install or upgrade

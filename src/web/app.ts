@@ -42,7 +42,11 @@ export interface AppDeps {
   frontDoor?: FrontDoor;
   /** Admin token for `Authorization: Bearer` on /api (standalone only). */
   adminToken?: string | null;
-  rateLimits?: { audit?: BucketConfig; bulk?: BucketConfig; login?: BucketConfig };
+  /**
+   * login: per browser address and user name; loginUser: per user name over all addresses (default: 5 × login's burst,
+   * 4 × its rate), which bounds guessing by whoever can choose the address the limit sees (routes/auth.ts).
+   */
+  rateLimits?: { audit?: BucketConfig; bulk?: BucketConfig; login?: BucketConfig; loginUser?: BucketConfig };
   now?: () => Date;
   auditConcurrency?: number;
   /** See WebDeps.resolverOptions: lets bulk jobs run on worker threads. */
@@ -69,7 +73,7 @@ export const NO_BACKGROUND_JOBS =
 export interface AppContext extends WebDeps {
   identityFrom: IdentitySource;
   adminToken: string | null;
-  limits: { audit: RateLimiter; bulk: RateLimiter; login: RateLimiter };
+  limits: { audit: RateLimiter; bulk: RateLimiter; login: RateLimiter; loginUser: RateLimiter };
   runner: BulkRunner;
   secret: Buffer;
   onSettingsSaved: () => void;
@@ -78,6 +82,11 @@ export interface AppContext extends WebDeps {
   noBackgroundJobs: string | null;
   /** Ids of changes being verified again right now (reverify.ts): a second view does not check them twice. */
   reverifying: Set<number>;
+  /**
+   * Bulk fix plans this process previewed, per user: "domain|check|planHash" → when (ms). Applying only such plans
+   * costs no bulk token (the preview paid for the work); anything else sent to apply does (routes/bulk.ts).
+   */
+  bulkPreviewed: Map<string, Map<string, number>>;
 }
 
 export type MailhealthApp = express.Express & { runner: BulkRunner; context: AppContext };
@@ -122,6 +131,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     ...(deps.resolverOptions ? { resolverOptions: deps.resolverOptions } : {}),
     ...(deps.auditThreads !== undefined ? { auditThreads: deps.auditThreads } : {}),
   };
+  const loginLimit = deps.rateLimits?.login ?? { capacity: 10, perMinute: 5 };
   const c: AppContext = {
     ...base,
     identityFrom: deps.identityFrom,
@@ -129,7 +139,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
     limits: {
       audit: new RateLimiter(deps.rateLimits?.audit ?? { capacity: 20, perMinute: 10 }, nowMs),
       bulk: new RateLimiter(deps.rateLimits?.bulk ?? { capacity: 3, perMinute: 1 }, nowMs),
-      login: new RateLimiter(deps.rateLimits?.login ?? { capacity: 10, perMinute: 5 }, nowMs),
+      login: new RateLimiter(loginLimit, nowMs),
+      loginUser: new RateLimiter(deps.rateLimits?.loginUser ?? { capacity: loginLimit.capacity * 5, perMinute: loginLimit.perMinute * 4 }, nowMs),
     },
     runner: new BulkRunner(base),
     secret: sessionSecret(deps.store),
@@ -137,6 +148,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     scheduleOverrides: deps.scheduleOverrides ?? {},
     noBackgroundJobs: deps.backgroundJobs === false ? (deps.noBackgroundJobsMessage ?? NO_BACKGROUND_JOBS) : null,
     reverifying: new Set(),
+    bulkPreviewed: new Map(),
   };
 
   // Accounts change rarely; reading them on every request would hit the panel's API each time.

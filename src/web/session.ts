@@ -2,6 +2,7 @@
 // always exists — anonymous visitors get one too — because it carries the CSRF token the login form needs.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { Request, Response } from 'express';
 import type { Role } from '../core/model.js';
 
@@ -138,20 +139,35 @@ function fromLocalProxy(req: Request): boolean {
 }
 
 /**
- * The browser's address as far as it can be known, for per-address limits. Behind `serve`'s reverse proxy every
- * request comes from the proxy (loopback or the Unix socket), so the peer address would make a per-address limit one
- * limit for the whole internet (a stranger's wrong passwords would lock the real user out). From such a peer the last
- * X-Forwarded-For entry is taken — the address the proxy itself appended (nginx `$proxy_add_x_forwarded_for`, Apache
- * mod_proxy); entries before it are whatever the browser sent and are not believed. From any other peer, and when the
+ * The browser's address as far as it can be known, for per-address limits: an IPv6 address as its /64 (one host's
+ * usual share: every address in it is the same sender), an IPv4-mapped one as the IPv4 address. Behind `serve`'s
+ * reverse proxy every request comes from the proxy (loopback or the Unix socket), so the peer address would make a
+ * per-address limit one limit for the whole internet (a stranger's wrong passwords would lock the real user out). From
+ * such a peer the last X-Forwarded-For entry is taken — the address the proxy itself appended (nginx
+ * `$proxy_add_x_forwarded_for`, Apache mod_proxy); entries before it are whatever the browser sent and are not
+ * believed. A client that reaches `serve` directly on loopback (a local user) can write that header itself, so the
+ * login limit also keeps a per-user-name bucket over all addresses (routes/auth.ts). From any other peer, and when the
  * header is absent or its last entry is not an IP address, the peer address.
  */
 export function clientAddress(req: Request): string {
   const peer = req.socket?.remoteAddress ?? 'local';
-  if (!fromLocalProxy(req)) return peer;
+  if (!fromLocalProxy(req)) return addressKey(peer);
   const xff = req.get('x-forwarded-for');
-  if (!xff) return peer;
+  if (!xff) return addressKey(peer);
   const last = xff.slice(xff.lastIndexOf(',') + 1).trim();
-  return isIP(last) ? last : peer;
+  return isIP(last) ? addressKey(last) : addressKey(peer);
+}
+
+/** An address as a limit key: IPv4 as it is (also when IPv4-mapped), IPv6 as its /64. */
+function addressKey(addr: string): string {
+  if (isIP(addr) !== 6) return addr;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(addr);
+  if (mapped) return mapped[1];
+  try {
+    return `${ipaddr.parse(addr).toNormalizedString().split(':').slice(0, 4).join(':')}::/64`;
+  } catch {
+    return addr;
+  }
 }
 
 export function writeSession(req: Request, res: Response, secret: Buffer, data: SessionData): void {

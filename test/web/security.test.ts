@@ -309,6 +309,21 @@ describe('rate limits', () => {
     const oPage = (await owner.get('/login')).text;
     assert.equal((await post(owner, oPage, '203.0.113.5', PASSWORD)).status, 303);
   });
+
+  test('whoever can choose the address (a local client writing X-Forwarded-For, an IPv6 /64) still gets a bounded number of guesses', async () => {
+    // Review: keyed only by the address the request claims, every made-up address was a fresh bucket — unlimited
+    // guessing. IPv6 addresses count per /64; and a per-user-name bucket over all addresses (5 × the per-address burst
+    // here: 15) bounds the rest.
+    const a = request.agent(w.app);
+    const page = (await a.get('/login')).text;
+    const post = (xff: string, password: string) => a.post('/login').set('X-Forwarded-For', xff).type('form').send({ _csrf: csrfFrom(page), user: 'nobody-else-uses', password });
+    const v6: number[] = [];
+    for (let i = 1; i <= 4; i++) v6.push((await post(`2001:db8:0:7::${i.toString(16)}`, 'g' + i)).status);
+    assert.deepEqual(v6, [401, 401, 401, 429], 'one /64 is one address');
+    const codes: number[] = [];
+    for (let i = 0; i < 16; i++) codes.push((await post(`10.0.0.${i + 1}`, 'guess' + i)).status);
+    assert.deepEqual(codes, [...Array(12).fill(401), 429, 429, 429, 429], 'per user name: 15 attempts in all (3 above + 12)');
+  });
 });
 
 describe('settings validation', () => {

@@ -29,7 +29,12 @@ export function authRoutes(c: AppContext): Router {
     const password = str(body.password).slice(0, 1000);
     const next = safeNext(body.next);
     const fail = (status: number, error: string) => res.status(status).render('login', { title: 'Log in', next, error, user });
-    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`)) return fail(429, 'Too many attempts. Wait a minute and try again.');
+    // Per browser address and user name (a stranger's guesses do not lock the real user out), and per user name over
+    // all addresses — whoever can choose the address the first sees (a local user writing X-Forwarded-For to serve on
+    // loopback, an IPv6 host with many /64s) still gets no more guesses than that.
+    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`) || !c.limits.loginUser.take(`login-user:${user}`)) {
+      return fail(429, 'Too many attempts. Wait a minute and try again.');
+    }
     const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
     // A password set for another account of this name (removed and created again, moved to another reseller) is none.
     const bound = account ? c.store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(account.user)) : undefined;
