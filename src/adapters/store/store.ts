@@ -880,11 +880,17 @@ export class Store {
   }
 
   /** Changes of the given domains, newest first. */
-  changesForDomains(domains: readonly string[], limit = 50): ChangeRecord[] {
+  /** The newest `limit` changes of these domains, newest first; with `beforeId`, only those older than that change. */
+  changesForDomains(domains: readonly string[], limit = 50, beforeId?: number): ChangeRecord[] {
     checkLimit(limit);
+    if (beforeId !== undefined && !(Number.isSafeInteger(beforeId) && beforeId > 0)) throw new StoreError('invalid', `beforeId must be a positive integer, got ${beforeId}`);
     return this.guard(() =>
       (
-        this.st(`SELECT * FROM changes WHERE domain IN (SELECT value FROM json_each(?)) ORDER BY id DESC LIMIT ?`).all(JSON.stringify(domains), limit) as ChangeRow[]
+        this.st(`SELECT * FROM changes WHERE domain IN (SELECT value FROM json_each(?)) AND id < ? ORDER BY id DESC LIMIT ?`).all(
+          JSON.stringify(domains),
+          beforeId ?? Number.MAX_SAFE_INTEGER,
+          limit,
+        ) as ChangeRow[]
       ).map(changeFromRow),
     );
   }

@@ -9,7 +9,7 @@ import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms, PLAN_HASH } from './fix.js';
-import { historyDomains, historyFilter } from './history.js';
+import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter } from './history.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 export function apiRoutes(c: AppContext): Router {
@@ -65,8 +65,15 @@ export function apiRoutes(c: AppContext): Router {
     // ?domain=: one domain's changes (as /history?domain=); not a domain name → 400 with the reason, nothing listed.
     const filter = historyFilter(req.query.domain);
     if (!filter.ok) throw new HttpError(400, filter.message);
+    // ?before=ID: the changes older than change ID (paging: pass the last id of the previous answer); ?limit=N (1–500,
+    // default 100). The answer stays a list, newest first.
+    const before = beforeParam(req.query.before);
+    if (before === null) throw new HttpError(400, 'before= takes a change number: the changes older than it are listed.');
+    const limitRaw = req.query.limit;
+    const limit = limitRaw === undefined ? HISTORY_PAGE : typeof limitRaw === 'string' && /^[1-9][0-9]{0,2}$/.test(limitRaw) && Number(limitRaw) <= 500 ? Number(limitRaw) : null;
+    if (limit === null) throw new HttpError(400, 'limit= takes a whole number from 1 to 500.');
     const domains = await historyDomains(c, res, filter.domain);
-    res.json(await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, 100)));
+    res.json(await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, limit, before)));
   });
 
   r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {
@@ -119,13 +126,14 @@ export function apiRoutes(c: AppContext): Router {
   });
 
   /**
-   * A job's results as this request's identity may see them: an identity a front door narrowed (Plesk's domain list,
-   * which may have changed since the job started) sees the results of its domains only.
+   * A job's results as this request's identity may see them now: the results of the domains in its scope today only —
+   * a customer moved to another reseller since the job started, or a front door's narrowed list (Plesk's) that changed,
+   * takes those domains' results out of the old job's view, as it does everywhere else.
    */
-  async function inScope<V extends { results: { domain: string }[] }>(res: Response, view: V): Promise<V> {
-    if (!identityOf(res).allowed) return view;
+  async function inScope<V extends { results: { domain: string; status: string }[] }>(res: Response, view: V): Promise<V> {
     const scope = new Set((await scopeOf(c, res)).map((d) => d.domain));
-    return { ...view, results: view.results.filter((x) => scope.has(x.domain)) };
+    // A domain removed from the panel meanwhile is in nobody's scope: its row says only that (no audit data).
+    return { ...view, results: view.results.filter((x) => x.status === 'gone' || scope.has(x.domain)) };
   }
 
   r.get('/export.csv', async (req, res) => {

@@ -66,7 +66,9 @@ export function bulkRoutes(c: AppContext): Router {
     const items: { domain: string; preview?: Preview; error?: string }[] = [];
     for (const ref of refs) {
       try {
-        items.push({ domain: ref.domain, preview: await previewFix(c, ref.domain, check, []) });
+        const preview = await previewFix(c, ref.domain, check, []);
+        items.push({ domain: ref.domain, preview });
+        rememberPreview(c, identityOf(res).user, `${ref.domain}|${check}|${preview.plan.planHash}`);
       } catch (e) {
         items.push({ domain: ref.domain, error: (e as Error).message });
       }
@@ -88,8 +90,9 @@ export function bulkRoutes(c: AppContext): Router {
       if (!d.ok || !/^sha256:[0-9a-f]{64}$/.test(planHash)) throw new HttpError(400, `Not a previewed plan: ${JSON.stringify(p.slice(0, 120))}. Preview the bulk fix again; nothing was changed.`);
       return { domain: d.domain, planHash };
     });
-    // Each pair costs a panel read and DNS look-ups before its hash is checked: one bulk token, like the preview.
-    takeToken(c, 'bulk', me.user);
+    // Each pair costs a panel read and DNS look-ups before its hash is checked: one bulk token, like the preview —
+    // unless every plan is one this user previewed here within the last half hour (preview and apply are one action).
+    if (!pairs.every((p) => previewedLately(c, me.user, `${p.domain}|${check}|${p.planHash}`))) takeToken(c, 'bulk', me.user);
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
     const results = [];
     for (const ref of refs) {
@@ -105,4 +108,21 @@ export function bulkRoutes(c: AppContext): Router {
   });
 
   return r;
+}
+
+/** How long a bulk preview makes its plans' apply free of a bulk token. */
+const PREVIEW_CREDIT_MS = 30 * 60_000;
+
+function rememberPreview(c: AppContext, user: string, key: string): void {
+  let mine = c.bulkPreviewed.get(user);
+  if (!mine) c.bulkPreviewed.set(user, (mine = new Map()));
+  const now = c.now().getTime();
+  mine.set(key, now);
+  // Bounded: the plans of the last few bulk previews (older ones pay the token again).
+  if (mine.size > 4 * BULK_FIX_MAX) for (const [k, at] of mine) if (mine.size > 2 * BULK_FIX_MAX || now - at > PREVIEW_CREDIT_MS) mine.delete(k);
+}
+
+function previewedLately(c: AppContext, user: string, key: string): boolean {
+  const at = c.bulkPreviewed.get(user)?.get(key);
+  return at !== undefined && c.now().getTime() - at <= PREVIEW_CREDIT_MS;
 }

@@ -29,6 +29,18 @@ export async function historyDomains(c: AppContext, res: Response, domain: strin
   return domain === null ? scope : scope.filter((d) => d === domain);
 }
 
+/** Changes per history page (and the API's default); a bulk fix writes up to BULK_FIX_MAX (200), so older ones page. */
+export const HISTORY_PAGE = 100;
+
+/**
+ * The `before` parameter of the history page and API (a change id: list the changes older than it): absent → the
+ * newest; else a whole number ≥ 1, or null (refused with a reason).
+ */
+export function beforeParam(raw: unknown): number | undefined | null {
+  if (raw === undefined || raw === '') return undefined;
+  return typeof raw === 'string' && /^[1-9][0-9]{0,15}$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : null;
+}
+
 export function historyRoutes(c: AppContext): Router {
   const r = Router();
   r.use(['/history', '/changes'], requireLogin);
@@ -41,10 +53,15 @@ export function historyRoutes(c: AppContext): Router {
       res.status(400).render('history', { title: 'History', audits: [], changes: [], domainFilter: filter.input, filterError: filter.message, now: c.now(), h: viewHelpers });
       return;
     }
+    const before = beforeParam(req.query.before);
+    if (before === null) throw new HttpError(400, 'before= takes a change number (older changes than that one are listed).');
     const domains = await historyDomains(c, res, filter.domain);
     const audits = c.store.recentResults(domains, 50);
-    const changes = await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, 100));
-    res.render('history', { title: 'History', audits, changes, domainFilter: filter.domain ?? '', filterError: null, now: c.now(), h: viewHelpers });
+    // One more than a page: whether there are older changes to link to.
+    const page = c.store.changesForDomains(domains, HISTORY_PAGE + 1, before);
+    const olderBefore = page.length > HISTORY_PAGE ? page[HISTORY_PAGE - 1].id : null;
+    const changes = await reverifyStale(c, identityOf(res).user, page.slice(0, HISTORY_PAGE));
+    res.render('history', { title: 'History', audits, changes, domainFilter: filter.domain ?? '', filterError: null, now: c.now(), h: viewHelpers, before: before ?? null, olderBefore });
   });
 
   // "Verify again": the change's records checked now (panel, then the domain's nameservers), for an audit token.

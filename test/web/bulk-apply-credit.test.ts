@@ -1,0 +1,29 @@
+// A bulk fix is one action: the preview pays the bulk token, and applying the plans that preview showed (the same
+// user, the same check and plan hashes, within half an hour) pays none — QA found "Audit all", preview, apply, preview
+// again refused (429) within a minute. Plans not previewed still pay (each costs a panel read and DNS before its hash
+// is checked). Demo panel, loopback DNS, real SQLite.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { demoWorld, login, type TestWorld } from './helpers.js';
+
+let w: TestWorld;
+before(async () => {
+  w = await demoWorld({ app: { rateLimits: { audit: { capacity: 100, perMinute: 0 }, bulk: { capacity: 1, perMinute: 0 }, login: { capacity: 100, perMinute: 0 } } } });
+});
+after(async () => w.close());
+
+test('applying the plans this user just previewed costs no second token; other plans do', async () => {
+  const admin = await login(w.app, 'root');
+  const preview = await admin.agent.post('/bulk/fix/preview').type('form').send({ _csrf: admin.csrf, check: 'spf', domains: ['bakery.example', 'florist.example'] });
+  assert.equal(preview.status, 200);
+  const plans = [...preview.text.matchAll(/name="plan" value="([^"]+)"/g)].map((m) => m[1].replace(/&#124;/g, '|'));
+  assert.equal(plans.length, 2, 'two applicable plans');
+  const applied = await admin.agent.post('/bulk/fix/apply').type('form').send({ _csrf: admin.csrf, check: 'spf', plan: plans });
+  assert.equal(applied.status, 200, applied.text);
+  assert.equal(w.store.changesForDomains(['bakery.example', 'florist.example'], 10).length, 2);
+  // The same plans for another check, or a plan never previewed: a new action, and the bucket is empty.
+  const otherCheck = await admin.agent.post('/bulk/fix/apply').type('form').send({ _csrf: admin.csrf, check: 'dmarc', plan: plans });
+  assert.equal(otherCheck.status, 429);
+  const forged = await admin.agent.post('/bulk/fix/apply').type('form').send({ _csrf: admin.csrf, check: 'spf', plan: [`dentist.example|sha256:${'c'.repeat(64)}`] });
+  assert.equal(forged.status, 429);
+});
