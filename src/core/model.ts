@@ -1,5 +1,6 @@
 // The core model: what a zone, a server's mail settings, a finding and a change look like.
 // Pure types and small pure helpers only — no I/O lives in src/core.
+import { compareText } from './text.js';
 
 export type Severity = 'fail' | 'warn' | 'info' | 'unknown' | 'pass';
 export type CheckName = 'spf' | 'dkim' | 'dmarc' | 'lockdown' | 'mx' | 'dns' | 'ptr';
@@ -189,7 +190,7 @@ export function domainStatus(findings: readonly Finding[]): DomainStatus {
 
 /** The order findings are reported in: worst severity first, then by check, then by rule. */
 export function compareFindings(a: Finding, b: Finding): number {
-  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || a.check.localeCompare(b.check) || a.rule.localeCompare(b.rule);
+  return SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || compareText(a.check, b.check) || compareText(a.rule, b.rule);
 }
 
 export function sortFindings(findings: Finding[]): Finding[] {

@@ -34,3 +34,11 @@ export function jsonText(value: unknown, space?: number): string {
     return out;
   });
 }
+
+/**
+ * Order of two strings by UTF-16 code units — the same on every machine. (`localeCompare` follows the process's locale:
+ * under da_DK "aab.example" sorts after "zz.example", so two servers would print the same JSON in different orders.)
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,5 +1,5 @@
 // mailhealth audit [DOMAIN...] [--all] [--json]
-import { jsonText } from '../../core/text.js';
+import { compareText, jsonText } from '../../core/text.js';
 import type { ResolverOptions } from '../../adapters/dns/resolver.js';
 import type { PreparedAudit } from '../../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, type BulkItem, type ScopeListing } from '../../adapters/workers/bulk.js';
@@ -148,7 +148,7 @@ const ORDER = { fail: 0, warn: 1, unknown: 2, pass: 3 } as const;
  * empty when none), in text one line each after the audits.
  */
 export function printAudits(audits: DomainAudit[], o: { json?: boolean; evidence?: boolean; verbose?: boolean }, gone: readonly string[] = []): void {
-  const sorted = [...audits].sort((a, b) => ORDER[a.status] - ORDER[b.status] || a.domain.localeCompare(b.domain));
+  const sorted = [...audits].sort((a, b) => ORDER[a.status] - ORDER[b.status] || compareText(a.domain, b.domain));
   if (o.json) {
     process.stdout.write(jsonText({ generatedAt: new Date().toISOString(), domains: sorted, gone }, 2) + '\n');
     return;

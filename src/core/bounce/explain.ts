@@ -1,5 +1,6 @@
 // Explain a parsed bounce: what the receiver's code means, and which of the domain's audit findings cause it.
 // Pure: the audit is passed in (the caller runs it); no I/O here.
+import { compareText } from '../text.js';
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { compareFindings, SEVERITY_ORDER, type DomainAudit, type Finding } from '../model.js';
@@ -216,7 +217,7 @@ function rankFindings(findings: Finding[], rules: string[], ip: string | null): 
   const relevant = findings.filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown');
   const causes = relevant
     .filter((f) => f.severity !== 'unknown' && ruleIndex(f) !== Infinity && concernsThisMail(f))
-    .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || ruleIndex(a) - ruleIndex(b) || a.rule.localeCompare(b.rule));
+    .sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || ruleIndex(a) - ruleIndex(b) || compareText(a.rule, b.rule));
   const inconclusive = relevant.filter(
     (f) => f.severity === 'unknown' && (f.rule === `${f.check}.dns-error` ? checks.has(f.check) : rules.some((p) => ruleMatches(f.rule, p.split(':')[0]))) && concernsThisMail(f),
   );

@@ -39,6 +39,7 @@
 // Counting domains (summary, groups, trend): a domain's status is its audit's, except that what the checks a panel
 // failure hides report does not count — its unmasked problems decide (fail, else warn), else it is unknown. A domain
 // whose only fails are hidden is not failing.
+import { compareText } from '../text.js';
 import { SEVERITY_ORDER, type CheckName, type DomainStatus, type Severity } from '../model.js';
 
 export type SnapshotRunStatus = 'running' | 'complete' | 'interrupted' | 'cancelled';
@@ -362,7 +363,7 @@ function cmpNullable(a: string | null, b: string | null): number {
   if (a === b) return 0;
   if (a === null) return -1;
   if (b === null) return 1;
-  return a.localeCompare(b);
+  return compareText(a, b);
 }
 
 function sortItems<T extends ReportItem>(items: T[]): T[] {
@@ -371,8 +372,8 @@ function sortItems<T extends ReportItem>(items: T[]): T[] {
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||
       cmpNullable(a.reseller, b.reseller) ||
       cmpNullable(a.owner, b.owner) ||
-      a.domain.localeCompare(b.domain) ||
-      a.rule.localeCompare(b.rule) ||
+      compareText(a.domain, b.domain) ||
+      compareText(a.rule, b.rule) ||
       cmpNullable(a.subject, b.subject),
   );
 }
