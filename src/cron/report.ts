@@ -27,6 +27,8 @@ export const REPORT_SETTINGS = {
   dnsQps: 'report.dnsQps',
   concurrency: 'report.concurrency',
   serverName: 'report.serverName',
+  /** The schedule's time zone (settings page); the report dates its nights in it. */
+  timezone: 'report.timezone',
 } as const;
 
 export interface ReportRunOptions {
@@ -46,6 +48,8 @@ export interface ReportRunOptions {
   /** Panel UI base URL for links. Default: setting report.baseUrl. */
   baseUrl?: string | null;
   serverName?: string;
+  /** Time zone the nights are dated in (the schedule's). Default: setting report.timezone, else UTC. */
+  timeZone?: string;
   /** Timestamps of the audits (the store has its own clock). */
   now?: () => Date;
   lockOwner?: string;
@@ -418,7 +422,8 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const serverName = opts.serverName ?? store.getSetting<string>(REPORT_SETTINGS.serverName) ?? hostname();
   const input = { current, runs: history.runs, since: opts.since, historyTruncated: history.truncated };
   const doc = buildReport(input);
-  const rendered = renderReport(doc, { baseUrl, serverName });
+  const timeZone = opts.timeZone ?? store.getSetting<string>(REPORT_SETTINGS.timezone) ?? undefined;
+  const rendered = renderReport(doc, { baseUrl, serverName, ...(timeZone ? { timeZone } : {}) });
   store.saveReport(runId, { json: doc, html: rendered.html, text: rendered.text });
   log(
     `report run ${runId} complete: ${doc.summary.newProblems} new, ${doc.summary.resolved} resolved, ${doc.summary.stillFailing} still failing, ${doc.summary.unknown} unknown` +
@@ -442,7 +447,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     resellers: [...new Set([...resellerByDomain.values()].filter((r): r is string => Boolean(r)))].sort(),
     partFor(scope, audience) {
       const d = buildReport({ ...input, scope });
-      return { doc: d, rendered: renderReport(d, { baseUrl, serverName, audience: audience ?? scope.reseller ?? scope.owner }) };
+      return { doc: d, rendered: renderReport(d, { baseUrl, serverName, audience: audience ?? scope.reseller ?? scope.owner, ...(timeZone ? { timeZone } : {}) }) };
     },
   };
   if (opts.deliver) {

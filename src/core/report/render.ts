@@ -13,6 +13,11 @@ export interface RenderOptions {
   audience?: string;
   /** At most this many items per section in the HTML/text (the JSON is always whole). Default 200. */
   maxItemsPerSection?: number;
+  /**
+   * IANA time zone the nights are dated in (the report schedule's): a run at 00:30 in Europe/Berlin is 23:30 UTC the
+   * day before, and is labelled with its local date. Default UTC. An unknown zone falls back to UTC.
+   */
+  timeZone?: string;
 }
 
 export interface RenderedReport {
@@ -77,15 +82,27 @@ export function reportSubject(doc: ReportDoc, opts: RenderOptions = {}): string 
   return `mailhealth nightly report${who}: ${parts.join(', ')}${where}`;
 }
 
-function dateLabel(iso: string): string {
-  return iso.slice(5, 10); // MM-DD
+/** The date of an instant in `timeZone` (default UTC) as YYYY-MM-DD; the ISO text's own date when it does not parse. */
+function localDate(iso: string, timeZone?: string): string {
+  const t = Date.parse(iso);
+  if (!timeZone || Number.isNaN(t)) return iso.slice(0, 10);
+  try {
+    // en-CA writes dates as YYYY-MM-DD.
+    return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(t);
+  } catch {
+    return iso.slice(0, 10);
+  }
+}
+
+function dateLabel(iso: string, timeZone?: string): string {
+  return localDate(iso, timeZone).slice(5, 10); // MM-DD
 }
 
 /**
  * A small bar chart of failing domains per night, as a self-contained SVG string (no external anything). The domains
  * unknown that night (DNS trouble) are stacked on top in grey: a night of DNS trouble is not a night of 0 failing.
  */
-export function renderChart(trend: readonly TrendPoint[], opts: { width?: number; height?: number } = {}): string {
+export function renderChart(trend: readonly TrendPoint[], opts: { width?: number; height?: number; timeZone?: string } = {}): string {
   const width = opts.width ?? 600;
   const height = opts.height ?? 160;
   const padL = 32;
@@ -124,7 +141,7 @@ export function renderChart(trend: readonly TrendPoint[], opts: { width?: number
     const y = round(padT + plotH - h);
     const fill = i === trend.length - 1 ? '#c0392b' : '#e08e84';
     const u = unknownOf(p);
-    const label = escapeHtml(`run ${p.runId}, ${p.startedAt.slice(0, 10)}: ${p.failing} failing${u ? `, ${u} unknown (DNS trouble)` : ''} of ${p.total}`);
+    const label = escapeHtml(`run ${p.runId}, ${localDate(p.startedAt, opts.timeZone)}: ${p.failing} failing${u ? `, ${u} unknown (DNS trouble)` : ''} of ${p.total}`);
     out.push(`<rect class="bar" x="${x}" y="${y}" width="${round(barW)}" height="${h}" fill="${fill}"><title>${label}</title></rect>`);
     if (u) {
       // On top of the failing bar: these domains may be failing or not — the night is not comparable.
@@ -135,8 +152,8 @@ export function renderChart(trend: readonly TrendPoint[], opts: { width?: number
     }
   });
   if (trend.length) {
-    out.push(`<text x="${padL}" y="${height - 6}" fill="#555">${escapeHtml(dateLabel(trend[0].startedAt))}</text>`);
-    out.push(`<text x="${width - padR}" y="${height - 6}" text-anchor="end" fill="#555">${escapeHtml(dateLabel(last.startedAt))}</text>`);
+    out.push(`<text x="${padL}" y="${height - 6}" fill="#555">${escapeHtml(dateLabel(trend[0].startedAt, opts.timeZone))}</text>`);
+    out.push(`<text x="${width - padR}" y="${height - 6}" text-anchor="end" fill="#555">${escapeHtml(dateLabel(last.startedAt, opts.timeZone))}</text>`);
   }
   out.push(`<text x="${padL}" y="12" fill="#333">failing domains per night</text>`);
   if (anyUnknown) out.push(`<text x="${width - padR}" y="12" text-anchor="end" fill="#7f8c8d">grey: unknown (DNS trouble)</text>`);
@@ -277,7 +294,7 @@ function counts(c: { newProblems: number; resolved: number; stillFailing: number
 
 const SEV_COLOR: Record<string, string> = { fail: '#c0392b', warn: '#b9770e', unknown: '#7f8c8d', info: '#2471a3', pass: '#1e8449' };
 
-export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = renderChart(doc.trend)): string {
+export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = renderChart(doc.trend, opts.timeZone ? { timeZone: opts.timeZone } : {})): string {
   const max = opts.maxItemsPerSection ?? 200;
   const h: string[] = [];
   const subject = reportSubject(doc, opts);
@@ -342,6 +359,6 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
 }
 
 export function renderReport(doc: ReportDoc, opts: RenderOptions = {}): RenderedReport {
-  const svg = renderChart(doc.trend);
+  const svg = renderChart(doc.trend, opts.timeZone ? { timeZone: opts.timeZone } : {});
   return { subject: reportSubject(doc, opts), html: renderHtml(doc, opts, svg), text: renderText(doc, opts), json: doc, svg };
 }
