@@ -427,6 +427,10 @@ export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rend
   const mailer = o.mailer ?? createMailer(o.settings);
   const results: DeliveryResult[] = [];
   let aborted = Boolean(o.signal?.aborted);
+  // A message that failed every one of its attempts (the server down, not a refusal of that address): the messages
+  // after it get one attempt each, until one goes through — dozens of reseller addresses would otherwise wait out the
+  // whole backoff each (minutes apiece) while the run holds the report lock.
+  let down = false;
   try {
     for (const m of messages) {
       if (aborted) {
@@ -435,9 +439,15 @@ export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rend
         results.push({ recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok: false, attempts: 0, error });
         continue;
       }
-      const { aborted: stop, ...r } = await sendWithRetry(outcome.runId, m, { ...o, mailer });
+      const settings = down ? { ...o.settings, attempts: 1 } : o.settings;
+      const { aborted: stop, ...r } = await sendWithRetry(outcome.runId, m, { ...o, settings, mailer });
       results.push(r);
       if (stop || o.signal?.aborted) aborted = true;
+      if (r.ok) down = false;
+      else if (!down && o.settings.attempts > 1 && r.attempts === o.settings.attempts) {
+        down = true;
+        o.log?.(`report run ${outcome.runId}: no attempt to send to ${m.to} went through; the other messages are tried once each until one does`);
+      }
     }
   } finally {
     if (!o.mailer) mailer.close?.();

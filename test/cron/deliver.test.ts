@@ -160,6 +160,22 @@ describe('delivery to a real SMTP server on loopback', () => {
     assert.equal(w.store.deliveries(outcome.runId).filter((x) => !x.ok && x.recipient === 'admin@newhost.example').length, 3);
   });
 
+  test('a server down for every message: the first waits out its retries, the others are tried once each (QA: minutes per address)', async () => {
+    const dead = await startSmtp(new Set());
+    const port = dead.port;
+    await dead.close();
+    const settings = { ...deliverySettings(w.store), smtp: { host: '127.0.0.1', port, ignoreTLS: true }, attempts: 3, backoffMs: 10 };
+    const slept: number[] = [];
+    const logs: string[] = [];
+    const res = await deliverReport(
+      { ...outcome, resellers: [] },
+      { store: w.store, settings: { ...settings, recipients: ['a@newhost.example', 'b@newhost.example', 'c@newhost.example'] }, sleep: async (ms) => void slept.push(ms), log: (m) => logs.push(m) },
+    );
+    assert.deepEqual(res.map((r) => [r.recipient, r.ok, r.attempts]), [['a@newhost.example', false, 3], ['b@newhost.example', false, 1], ['c@newhost.example', false, 1]]);
+    assert.deepEqual(slept, [10, 20], 'backoff only for the first');
+    assert.ok(logs.some((l) => /the other messages are tried once each/.test(l)));
+  });
+
   test('settings: sendmail by default, malformed addresses are refused', () => {
     const s = deliverySettings(w.store, { transport: 'sendmail', recipients: ['a@b.example'] });
     assert.equal(s.transport, 'sendmail');
