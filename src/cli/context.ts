@@ -129,6 +129,29 @@ export function checkConfigPath(o: Pick<GlobalOptions, 'config'>): void {
   if (!isFile) throw new UsageError(`--config ${JSON.stringify(o.config)}: not a file`);
 }
 
+/**
+ * `--db ""` (e.g. `--db "$UNSET"`) is a usage error, as an empty --config is: resolveDbPath takes an empty path for
+ * none and would fall back to MAILHEALTH_DB or the default database — `history` would show the system's history,
+ * `audit` and `fix --apply` would write to it. main checks this before any command starts.
+ */
+export function checkDbPath(o: Pick<GlobalOptions, 'db'>): void {
+  if (o.db === '') throw new UsageError('--db needs the path of a history database (got an empty one)');
+}
+
+/** The history database path: --db (never empty: checkDbPath), else MAILHEALTH_DB when set and non-empty, else the default. */
+export function dbPathFromOptions(o: Pick<GlobalOptions, 'db'>): string {
+  checkDbPath(o);
+  return resolveDbPath({ flag: o.db });
+}
+
+/**
+ * Whether the history database path was named (--db, or a non-empty MAILHEALTH_DB — an empty one is unset, as
+ * resolveDbPath reads it) rather than the default: a database missing there is a typo, not a fresh install.
+ */
+export function dbPathNamed(o: Pick<GlobalOptions, 'db'>): boolean {
+  return o.db !== undefined || Boolean(process.env.MAILHEALTH_DB);
+}
+
 /** The config: the file --config names (which must exist), else the installed one when there (defaultConfig). */
 export function configFromOptions(o: Pick<GlobalOptions, 'config'>): Partial<PanelConfig> {
   if (o.config === undefined) return defaultConfig();
@@ -183,12 +206,20 @@ export function concurrencyFromOptions(o: GlobalOptions): number {
 }
 
 export function storeFromOptions(o: GlobalOptions): Store {
-  return openStore(resolveDbPath({ flag: o.db }));
+  return openStore(dbPathFromOptions(o));
 }
 
-/** The CLI's identity: --as USER (an account the panel knows), else the panel's first admin, else the only account. */
+/**
+ * The CLI's identity: --as USER (an account the panel knows), else the panel's first admin, else the only account.
+ * A panel that lists no account at all is a panel (configuration or credentials) problem, not a missing --as:
+ * PanelError('other') — kind "panel", exit 2.
+ */
 export async function identityFromOptions(panel: Panel, o: GlobalOptions): Promise<Identity> {
   const accounts = await panel.listAccounts();
+  if (accounts.length === 0) {
+    const check = panel.kind === 'files' ? "the accounts in the panel's panel.json (--panel-root)" : "the panel's configuration and credentials (its URL, the panel user and the API token)";
+    throw new PanelError('other', `the ${panel.kind} panel lists no accounts (not even an admin): check ${check}`);
+  }
   if (o.as) {
     const a = accounts.find((x) => x.user === o.as);
     if (!a) throw new UsageError(`--as ${o.as}: the panel has no such account`);
@@ -200,8 +231,12 @@ export async function identityFromOptions(panel: Panel, o: GlobalOptions): Promi
   throw new UsageError('several accounts and no admin: say which one with --as USER');
 }
 
+/** `audit --all` with domain names: both would be a guess at which one was meant (the names were silently dropped). */
+export const ALL_WITH_DOMAINS = '--all audits every domain in scope; name domains or give --all, not both';
+
 /** Validate the domains given on the command line and check they are in the identity's scope. */
 export async function domainsInScope(panel: Panel, identity: Identity, args: string[], all: boolean): Promise<{ domain: string; owner: string }[]> {
+  if (all && args.length) throw new UsageError(ALL_WITH_DOMAINS);
   const scope = await panel.listDomains(identity);
   if (all) return scope.map((d) => ({ domain: d.domain, owner: d.owner }));
   if (args.length === 0) throw new UsageError('name one or more domains, or use --all');
@@ -227,7 +262,7 @@ export async function domainsInScope(panel: Panel, identity: Identity, args: str
  * same MailChannels account id and audit options as the web UI. No database yet → no settings (none is created).
  */
 export function storedSettings(o: GlobalOptions): SettingsSource {
-  const path = resolveDbPath({ flag: o.db });
+  const path = dbPathFromOptions(o);
   if (!existsSync(path)) return { getSetting: () => undefined };
   const store = openStore(path);
   try {

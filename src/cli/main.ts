@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { PanelError } from '../core/panel.js';
 import { StoreError } from '../adapters/store/store.js';
 import { ReportInterruptedError } from '../cron/report.js';
-import { checkConfigPath, checkGlobalNumbers, printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
+import { ALL_WITH_DOMAINS, checkConfigPath, checkDbPath, checkGlobalNumbers, printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
@@ -46,6 +46,8 @@ export function buildProgram(): Command {
     .action(async (domains: string[], _o, cmd: Command) => {
       // Interruptible from the start (the panel may be slow to answer before the run begins): exit 1, kind "interrupted".
       const o = cmd.optsWithGlobals();
+      // Domains named with --all were dropped without a word (invalid ones included): refused before anything starts.
+      if (o.all && domains.length) throw new UsageError(ALL_WITH_DOMAINS);
       process.exitCode = await interruptible(Boolean(o.json), () => undefined, () => auditCommand(domains, o));
     });
 
@@ -78,10 +80,11 @@ export async function main(argv: string[]): Promise<number> {
   let json = wantsJson(argv);
   program.hook('preAction', (_program, action) => {
     json = Boolean(action.opts().json);
-    // The global numeric options, whatever the command (one that does not use them still refuses a bad value), and a
-    // --config file that is not there: usage errors before anything starts.
+    // The global numeric options, whatever the command (one that does not use them still refuses a bad value), a
+    // --config file that is not there and an empty --db: usage errors before anything starts.
     checkGlobalNumbers(action.optsWithGlobals());
     checkConfigPath(action.optsWithGlobals());
+    checkDbPath(action.optsWithGlobals());
   });
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -1,6 +1,6 @@
 // mailhealth explain [FILE|-] [--domain D] [--json] — paste the bounce a customer got; see the finding that causes it and its fix.
 import { jsonText } from '../../core/text.js';
-import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { auditDomain } from '../../core/audit.js';
 import { dnsHeadline, explainBounce, explanationJson } from '../../core/bounce/explain.js';
@@ -10,13 +10,38 @@ import type { Panel } from '../../core/panel.js';
 import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, UsageError, type GlobalOptions } from '../context.js';
 import { formatFinding, safe } from '../format.js';
 
+/**
+ * At most `limit` bytes of a file, read in a loop on its descriptor: never the whole of a large file, and a stream
+ * with no end (a FIFO that keeps writing, /dev/zero) stops there instead of growing without bound.
+ */
+async function readAtMost(file: string, limit: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(limit);
+    let size = 0;
+    while (size < limit) {
+      const { bytesRead } = await fh.read(buf, size, limit - size, null);
+      if (bytesRead === 0) break;
+      size += bytesRead;
+    }
+    return buf.subarray(0, size);
+  } finally {
+    await fh.close();
+  }
+}
+
 async function readInput(file: string | undefined): Promise<string> {
   if (file && file !== '-') {
+    let bytes: Buffer;
     try {
-      return readFileSync(file, 'utf8');
+      // One byte past the limit is enough to tell a bounce that is too large (parseBounce says so).
+      bytes = await readAtMost(file, MAX_BOUNCE_BYTES + 1);
     } catch (e) {
       throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
     }
+    // Decoding never makes the text shorter in UTF-8 than the bytes (an invalid or cut sequence becomes U+FFFD, 3
+    // bytes): MAX_BOUNCE_BYTES + 1 bytes read stay "too large" for parseBounce.
+    return bytes.toString('utf8');
   }
   const chunks: Buffer[] = [];
   let size = 0;

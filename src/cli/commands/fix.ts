@@ -1,16 +1,15 @@
 // mailhealth fix DOMAIN --check spf|dkim|lockdown|dmarc [--remove-term TERM]... [--apply] [--json]
 // mailhealth undo CHANGE_ID [--json]
 // mailhealth history [DOMAIN] [--json]
-import { jsonText } from '../../core/text.js';
+import { compareText, jsonText } from '../../core/text.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
 import { planJson, type Plan } from '../../core/plans/plan.js';
-import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
+import { configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
-import { resolveDbPath } from '../../adapters/store/path.js';
 import { safe } from '../format.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
@@ -128,7 +127,7 @@ export function registerFixCommands(program: Command): void {
       const resolver = resolverFromOptions(o);
       const identity = await identityFromOptions(rawPanel, o);
       // No database yet → no change to undo (and none is created).
-      if (!existsSync(resolveDbPath({ flag: o.db }))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
+      if (!existsSync(dbPathFromOptions(o))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
       const store = storeFromOptions(o);
       const panel = withSettings(rawPanel, store);
       try {
@@ -175,9 +174,9 @@ export function registerFixCommands(program: Command): void {
       // No database yet → no history to show, and none is created. At a path the user named (--db, MAILHEALTH_DB) that
       // is a usage error, as for undo: a typo must not look like an empty history. At the default path it is a fresh
       // install where nothing has run yet: an empty history (exit 0), saying so.
-      const dbPath = resolveDbPath({ flag: o.db });
+      const dbPath = dbPathFromOptions(o);
       if (!existsSync(dbPath)) {
-        if (o.db || process.env.MAILHEALTH_DB) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
+        if (dbPathNamed(o)) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
         if (o.json) process.stdout.write(jsonText({ audits: [], changes: [] }, 2) + '\n');
         else process.stdout.write(`No history yet: nothing has been audited or changed on this server (no history database at ${safe(dbPath)}).\n`);
         process.exitCode = 0;
@@ -189,7 +188,7 @@ export function registerFixCommands(program: Command): void {
         const audits = domain
           ? store.auditsForDomain(domain, limit).map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }))
           : [...store.latestAudits([...scope]).values()]
-              .sort((a, b) => b.auditedAt.localeCompare(a.auditedAt))
+              .sort((a, b) => compareText(b.auditedAt, a.auditedAt))
               .slice(0, limit)
               .map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }));
         if (o.json) {
@@ -220,6 +219,22 @@ export function registerFixCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { days?: string; json?: boolean };
       const given = o.days !== undefined ? wholeNumber('--days', o.days, ...RANGES.days) : undefined;
+      // The config file is checked as by every other command (prune uses no panel, but a bad --config must not pass).
+      configFromOptions(o);
+      // No database → nothing to prune, and none is created: at a path the user named (--db, MAILHEALTH_DB) a usage
+      // error (a typo must not look like an empty history, as for history and undo); at the default path a fresh
+      // install where nothing has been recorded yet (exit 0, the same answer with nothing pruned).
+      const dbPath = dbPathFromOptions(o);
+      if (!existsSync(dbPath)) {
+        if (dbPathNamed(o)) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
+        const days = given ?? 90;
+        const none = { runs: 0, results: 0, findings: 0, reports: 0, jobs: 0, locks: 0 };
+        process.stdout.write(
+          o.json ? jsonText({ days, ...none }) + '\n' : `Nothing to prune: nothing has been recorded on this server yet (no history database at ${safe(dbPath)}).\n`,
+        );
+        process.exitCode = 0;
+        return;
+      }
       const store = storeFromOptions(o);
       try {
         const days = given ?? retentionDays(store);

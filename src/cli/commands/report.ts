@@ -5,7 +5,6 @@ import { jsonText } from '../../core/text.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { auditOptionsFrom } from '../../web/settings.js';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { resolveDbPath } from '../../adapters/store/path.js';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { deliverNightly, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
@@ -14,6 +13,7 @@ import { interruptible } from '../interrupt.js';
 import type { RateLimiter } from '../../cron/ratelimit.js';
 import {
   concurrencyFromOptions,
+  dbPathFromOptions,
   identityFromOptions,
   panelFromOptions,
   resolverFromOptions,
@@ -137,8 +137,8 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   const identity = await identityFromOptions(rawPanel, o);
   if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
   // No database yet: no recipients can be configured, and a usage error writes nothing (not even an empty database).
-  if (o.email && !existsSync(resolveDbPath({ flag: o.db }))) {
-    throw new UsageError(`--email: no recipients configured (settings report.recipients and/or report.resellers; there is no mailhealth database at ${resolveDbPath({ flag: o.db })} yet)`);
+  if (o.email && !existsSync(dbPathFromOptions(o))) {
+    throw new UsageError(`--email: no recipients configured (settings report.recipients and/or report.resellers; there is no mailhealth database at ${dbPathFromOptions(o)} yet)`);
   }
   const store = storeFromOptions(o);
   // The admin's settings (MailChannels account id, blocklists) apply here exactly as in the web UI and `serve`.

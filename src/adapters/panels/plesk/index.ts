@@ -173,10 +173,25 @@ export class PleskPanel implements Panel {
     return p;
   }
 
-  private async rest<T>(path: string, query?: Record<string, string>): Promise<T> {
+  /**
+   * A REST read (GET) answered with JSON of the shape Plesk documents for it: a list of objects (`list`) or one object.
+   * Anything else — a body that is not JSON (an error or login page from PHP or a proxy, a cut answer) or JSON of
+   * another shape — is PanelError('other', '… unexpected answer …'), as WHM and cPanel answers that are not their
+   * envelope: never read as an empty list (no accounts, no domains, an empty zone). Reads only: a write's answer is
+   * judged where it is sent (the HTTP client's `no-answer` for a body that is not the panel's).
+   */
+  private async rest<T>(path: string, query: Record<string, string> | undefined, shape: 'list' | 'object'): Promise<T> {
     const res = await this.opts.rest.request({ method: 'GET', path: `/api/v2${path}`, query });
     if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (${path})`);
     if (res.status >= 400) throw new PanelError('other', `Plesk ${path}: HTTP ${res.status}${errorText(res.json, res.text)}`);
+    const isObject = (x: unknown): boolean => !!x && typeof x === 'object' && !Array.isArray(x);
+    const ok = shape === 'list' ? Array.isArray(res.json) && res.json.every(isObject) : isObject(res.json);
+    if (!ok) {
+      const what = res.json === undefined ? 'not JSON' : `JSON that is not ${shape === 'list' ? 'a list of objects' : 'an object'}`;
+      // A short look at the body, control characters shown as "?" (it ends up on a terminal).
+      const seen = errorText(undefined, res.text).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 102);
+      throw new PanelError('other', `Plesk GET ${path}: unexpected answer (HTTP ${res.status}, ${what})${seen}`);
+    }
     return res.json as T;
   }
 
@@ -194,7 +209,7 @@ export class PleskPanel implements Panel {
   }
 
   private async clients(): Promise<Client[]> {
-    return (await this.rest<Client[]>('/clients')) ?? [];
+    return this.rest<Client[]>('/clients', undefined, 'list');
   }
 
   async listAccounts(): Promise<{ user: string; role: Identity['role']; owner?: string }[]> {
@@ -208,7 +223,7 @@ export class PleskPanel implements Panel {
    */
   private domainList(fresh = false): Promise<DomainResp[]> {
     if (fresh) this.serverWide.delete('domains');
-    return this.once('domains', async () => (await this.rest<DomainResp[]>('/domains')) ?? []);
+    return this.once('domains', () => this.rest<DomainResp[]>('/domains', undefined, 'list'));
   }
 
   /** Every domain with its owner login and the owner's owner. REST has no owner filter: filter client-side (§8). */
@@ -216,8 +231,8 @@ export class PleskPanel implements Panel {
     const clients = await this.clients();
     const byDomain = new Map<number, Client>();
     for (const c of clients) {
-      const ds = await this.rest<DomainResp[]>(`/clients/${c.id}/domains`);
-      for (const d of ds ?? []) byDomain.set(d.id, c);
+      const ds = await this.rest<DomainResp[]>(`/clients/${c.id}/domains`, undefined, 'list');
+      for (const d of ds) byDomain.set(d.id, c);
     }
     const all = await this.domainList(true);
     return all.map((d) => {
@@ -304,7 +319,7 @@ export class PleskPanel implements Panel {
   /** A domain (`/domains` entry) by name. Never an alias: `?name=` filters domains, and an alias has no domain id. */
   private async domainByName(domain: string): Promise<DomainResp> {
     const d = canonName(domain);
-    const find = async (spelling: string) => ((await this.rest<DomainResp[]>('/domains', { name: spelling })) ?? []).find((x) => domainName(x) === d);
+    const find = async (spelling: string) => (await this.rest<DomainResp[]>('/domains', { name: spelling }, 'list')).find((x) => domainName(x) === d);
     let hit = await find(d);
     if (!hit) {
       const other = await this.otherSpelling(d);
@@ -355,12 +370,12 @@ export class PleskPanel implements Panel {
     let raw: DnsRecord[] | undefined;
     let spelling = t.name;
     try {
-      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling });
+      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list');
     } catch (e) {
       const other = e instanceof PanelError && e.code === 'not-found' ? await this.spellingOf(t) : null;
       if (!other) throw e;
       spelling = other;
-      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling });
+      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list');
     }
     return { records: (raw ?? []).map((r) => this.toRecord(r)).filter((r): r is ZoneRecord => !!r), spelling };
   }
@@ -405,7 +420,7 @@ export class PleskPanel implements Panel {
   }
 
   private async hostname(): Promise<string> {
-    const server = await this.once('server', () => this.rest<{ hostname?: string }>('/server'));
+    const server = await this.once('server', () => this.rest<{ hostname?: string }>('/server', undefined, 'object'));
     return canonName(server?.hostname ?? '');
   }
 
@@ -423,7 +438,7 @@ export class PleskPanel implements Panel {
         ips = [xmlTag(prefs, 'outgoing_email_mode_explicit_ipv4'), xmlTag(prefs, 'outgoing_email_mode_explicit_ipv6')].filter((x): x is string => !!x);
       } else {
         // domain-ip / domain-name: the subscription's IP (webspace gen_info dns_ip_address; base_domain_id = subscription).
-        const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? (await this.rest<DomainResp>(`/domains/${dom.base_domain_id}`)).name : self;
+        const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? (await this.rest<DomainResp>(`/domains/${dom.base_domain_id}`, undefined, 'object')).name : self;
         const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`);
         const ip = xmlTag(ws, 'dns_ip_address');
         if (ip) ips = [ip];
@@ -431,7 +446,7 @@ export class PleskPanel implements Panel {
       }
     } catch (e) {
       if (!(e instanceof PanelError) || e.code === 'auth') throw e;
-      const list = await this.once('server-ips', () => this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips'));
+      const list = await this.once('server-ips', () => this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips', undefined, 'list'));
       ips = (list ?? []).filter((i) => i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => !!x)).slice(0, 1);
     }
     return { ips, helo };
@@ -681,7 +696,7 @@ export class PleskPanel implements Panel {
     if (typeof o.id !== 'number') {
       // Added, but no id in the answer: the new record is the one with this value that was not there before (so the
       // step can still be undone). None, or several: say so — the caller undoes what it can and names the rest.
-      const now = ((await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }).catch(() => [] as DnsRecord[])) ?? []).filter(
+      const now = ((await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list').catch(() => [] as DnsRecord[])) ?? []).filter(
         (r) => !known.has(String(r.id)) && r.type.toUpperCase() === type && (type === 'CNAME' ? canonName(r.value) === value : r.value === value),
       );
       if (now.length !== 1) throw new PanelError('other', `Plesk added the ${type} record at ${rec.name} without giving its id (HTTP ${res.status}), and it cannot be told apart: check the zone of ${spelling}`);
