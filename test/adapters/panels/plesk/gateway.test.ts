@@ -5,66 +5,33 @@
 // A 4xx, or Plesk's own error answer, stays a refusal (the steps taken are undone). The same for a local `plesk`
 // killed before it exited. Loopback emulator + gateway; plesk.md §1.4, §1.5, §2.1; README "never lose a record".
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ZoneRecord } from '../../../../src/core/model.js';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
 import { PleskLocalCli, PleskPanel, PleskRestCli } from '../../../../src/adapters/panels/plesk/index.js';
-import { openStore, type Store } from '../../../../src/adapters/store/store.js';
-import { applyPlan, LOCK_TTL_MS, reconcile, undoChange, type ApplyDeps } from '../../../../src/core/plans/apply.js';
+import { applyPlan, LOCK_TTL_MS, reconcile, type ApplyDeps } from '../../../../src/core/plans/apply.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
 import { installFakeBins, killedAfter } from '../../../helpers/emulators/bins.js';
-import type { RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { SPF } from '../../../helpers/emulators/fixture.js';
-import { startGateway, type Gateway, type GatewayRequest, type GatewayRule } from '../../../helpers/emulators/gateway.js';
+import type { GatewayRequest, GatewayRule } from '../../../helpers/emulators/gateway.js';
 import { addPleskAlias, liveOf, makePleskState, recordsOf, startPleskServer, type PleskState } from '../../../helpers/emulators/plesk.js';
-import type { ZoneMap } from '../../../helpers/map-resolver.js';
+import { gatewayRig, settledAppliedThenUndone, SPF_WORLD, type GatewayRig } from '../../../helpers/gateway-suite.js';
 import { rejectsWith } from '../../../helpers/panel-errors.js';
 
-const SPF_WORLD: ZoneMap = { 'server1.host.example': { A: ['203.0.113.10'] }, 'websitewelcome.com': { TXT: [['v=spf1 ip4:192.0.2.9 -all']] } };
-
-interface Rig {
-  state: PleskState;
-  gw: Gateway;
-  store: Store;
-  clock: { now: number };
-  /** The panel through the gateway. */
-  panel: PleskPanel;
-  /** The panel straight to the emulator (settling later, when the gateway is fine again). */
-  direct: PleskPanel;
+interface Rig extends GatewayRig<PleskState, PleskPanel> {
   deps(panel: PleskPanel, domain?: string): ApplyDeps;
-  close(): Promise<void>;
 }
 
 async function rig(rules: GatewayRule[], tweak?: (s: PleskState) => void): Promise<Rig> {
   const state = makePleskState();
   tweak?.(state);
-  const srv: RunningServer = await startPleskServer(state);
-  const gw = await startGateway(srv.url, rules);
-  const tmp = mkdtempSync(join(tmpdir(), 'mh-plesk-gateway-'));
-  const clock = { now: 0 };
-  const store = openStore(join(tmp, 'h.sqlite'), { now: () => clock.now });
   const make = (url: string) => {
     const rest = new PanelHttpClient({ baseUrl: url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } });
     return new PleskPanel({ rest, apiKey: state.apiKey, cli: new PleskRestCli(rest), root: null });
   };
-  return {
-    state,
-    gw,
-    store,
-    clock,
-    panel: make(gw.url),
-    direct: make(srv.url),
-    deps: (panel, domain = 'bob.example') => ({ panel, resolver: liveOf(state, domain, SPF_WORLD), history: store, byUser: 'root', now: () => new Date(0) }),
-    close: async () => {
-      store.close();
-      await gw.close();
-      await srv.close();
-      rmSync(tmp, { recursive: true, force: true });
-    },
-  };
+  const base = await gatewayRig({ state, start: startPleskServer, rules, tmpName: 'plesk', panel: make });
+  return { ...base, deps: (panel, domain = 'bob.example') => ({ panel, resolver: liveOf(state, domain, SPF_WORLD), history: base.store, byUser: 'root', now: () => new Date(0) }) };
 }
 
 /** A `dns` call over REST whose first parameter is `action` (and, if given, whose value is `value`). */
@@ -101,13 +68,7 @@ describe('Plesk: a dns call answered by the gateway (502/503/504) is no-answer �
       assert.deepEqual(dnsCalls(r.state), [`bin:dns --del bob.example -txt ${SPF} -domain `, `bin:dns --add bob.example -txt ${written} -domain `]);
       assert.deepEqual(spfValues(r.state), [written]);
       assert.equal(r.store.getChange(out.changeId!)!.status, 'intent');
-      assert.deepEqual(await reconcile(r.deps(r.direct)), [{ id: out.changeId!, outcome: 'skipped: a fix on this domain is running' }]);
-      r.clock.now += LOCK_TTL_MS + 1;
-      assert.deepEqual(await reconcile(r.deps(r.direct)), [{ id: out.changeId!, outcome: 'applied' }]);
-      assert.equal(r.store.getChange(out.changeId!)!.status, 'applied');
-      const undone = await undoChange(out.changeId!, r.deps(r.panel));
-      assert.equal(undone.status, 'applied', JSON.stringify(undone));
-      assert.deepEqual(spfValues(r.state), [SPF]);
+      await settledAppliedThenUndone(r, out.changeId!, () => spfValues(r.state));
     } finally {
       await r.close();
     }
