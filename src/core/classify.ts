@@ -462,17 +462,18 @@ class AuditClassifier implements Classifier {
       return unanswered(`${trace}; whether ${ip} is in this server's own network could not be checked: its PTR lookup failed (${ptr.error ?? 'DNS error'})`);
     }
     for (const name of ptr.records) {
-      // A generic name (static-198-51-100-5.clients.provider.example) is the network's default for any customer's
-      // address: the company that rents out the address, not whose machine it is — no evidence of this server.
-      if (genericPtrReason(name, ip)) continue;
       const org = orgDomain(name);
       const p = this.serverOrgs.has(org) ? null : this.knowledge.matchHost(name);
       const network = this.serverOrgs.has(org) ? org : p && this.serverProviders.has(p.id) ? this.knowledge.displayName(p.id) : null;
       if (network === null) continue;
+      // A generic name (static-198-51-100-5.clients.provider.example) is the network's default for any address it hands
+      // out — this server's other (dedicated) address as much as another customer's machine there: unknown either way,
+      // as a named one is (a PTR cannot tell this server's other address from another machine of its company).
+      const what = genericPtrReason(name, ip) ? `an address of ${network}'s pool (generic PTR ${name}): another address of this server or another customer's machine there` : `in this server's own network (${network}, PTR ${name}): another address of this server or another machine there`;
       return inServerNetwork(
         C(
           'unknown',
-          `the zone's mail.${this.domain} points at ${ip}, which is not ${this.domain}'s outbound IP, but ${ip} (PTR ${name}) is in this server's own network (${network}): another address of this server or another machine there, not a previous host's`,
+          `the zone's mail.${this.domain} points at ${ip}, which is not ${this.domain}'s outbound IP, but ${ip} is ${what} — not known to be a previous host's`,
           p ? { provider: p.id, source: p.source } : undefined,
         ),
         `this server's own provider (${network}: ${ip} has PTR ${canonName(name)})`,

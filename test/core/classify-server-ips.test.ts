@@ -255,11 +255,12 @@ describe('defect 2: the delivery provider by PTR name (unit, MapResolver)', () =
   });
 });
 
-describe('review: a PTR in this server network is weak evidence — unknown, and a generic one none at all', () => {
+describe('review: a PTR in this server network, named or generic, is weak evidence — unknown, never stale or this server', () => {
   const D = 'moved.example';
-  test("both hosts rent from one provider (generic PTR under the server's own org): the old mail.<domain> stays stale", async () => {
-    // static.….clients.your-server.de is the name Hetzner gives any customer's address: it says who rents the address
-    // out, not whose machine it is.
+  test("a generic PTR under the server's own org (one provider's address pool): unknown, not stale — and not this server either", async () => {
+    // static.….clients.your-server.de is the name Hetzner gives any address it hands out: this server's other address
+    // (a dedicated IP the domain does not send from) or another customer's machine (the server the customer left):
+    // a PTR cannot tell, so nothing is concluded — no mx.stale fail, and `mx` stays selectable for removal.
     const host = 'static.10.113.0.203.clients.your-server.de';
     const spf = 'v=spf1 mx ip4:203.0.113.10 ~all';
     const map: ZoneMap = {
@@ -274,9 +275,13 @@ describe('review: a PTR in this server network is weak evidence — unknown, and
       { name: D, ttl: 3600, type: 'TXT', value: spf, txt: [spf], ref: 'spf' },
     ];
     const ctx = () => checkContext(D, map, { hostname: host, helo: host }, zone);
-    assert.equal((await ctx().classifier.spfTerm('mx')).class, 'stale');
+    const c = await ctx().classifier.spfTerm('mx');
+    assert.equal(c.class, 'unknown', c.reason);
+    const ip = await ctx().classifier.ip('198.51.100.5');
+    assert.equal(ip.class, 'unknown', ip.reason);
+    assert.match(ip.reason, /pool \(generic PTR static\.5\.100\.51\.198\.clients\.your-server\.de\)/);
     const fs = await mxCheck(ctx());
-    assert.ok(fs.some((f) => f.rule === 'mx.stale'), show(fs));
+    assert.ok(!fs.some((f) => f.rule === 'mx.stale'), show(fs));
   });
 
   test('a host at a named address of the server network is unknown, not this server: the customer can still select it for removal', async () => {

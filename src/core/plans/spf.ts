@@ -406,10 +406,6 @@ async function planSpfOnce(
     } else if (c.class === 'stale') {
       notes.push(`Drops ${t.raw}: ${c.reason}.`);
       continue;
-    } else if (isUnanswered(c) && !remove.has(termKey(t.raw))) {
-      // DNS did not answer a question that decides whose the term is: kept, never dropped on that — and said so, so
-      // the customer knows to preview again once DNS answers.
-      notes.push(`Keeps ${t.raw}: ${c.reason}. Preview the fix again when DNS answers: it may turn out to be a previous host's.`);
     }
     // a:/mx: of a name that does not exist (NXDOMAIN) authorises nobody and costs a lookup and a void lookup (more
     // than 2 make receivers return permerror): it goes, whoever it names. A name that exists without addresses stays
@@ -446,6 +442,9 @@ async function planSpfOnce(
       }
       notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
     }
+    // Kept. When DNS did not answer a question that decides whose the term is, say so: it is never dropped on that,
+    // and the customer knows to preview again once DNS answers.
+    if (isUnanswered(c)) notes.push(`Keeps ${t.raw}: ${c.reason}. Preview the fix again when DNS answers: it may turn out to be a previous host's.`);
     classes.set(t.raw.toLowerCase(), c.class);
     if (deny) denying.push({ raw: t.raw, reason: c.reason });
     else if (denying.length && t.kind === 'mechanism' && t.qualifier === '+') denyingBefore = true;
