@@ -37,6 +37,12 @@ export class RateLimiter {
     return ok;
   }
 
+  /** Whether `key` has a token now, without taking it. */
+  has(key: string): boolean {
+    const b = this.buckets.get(key);
+    return !b || this.refilled(b, this.now()) >= 1;
+  }
+
   /** Buckets held (tests). */
   get size(): number {
     return this.buckets.size;

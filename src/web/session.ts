@@ -96,6 +96,46 @@ export function decodeSession(secret: Buffer, value: string | undefined, nowSec:
   }
 }
 
+/**
+ * "This browser has logged in as these users before": a signed cookie set at every successful login (the users of the
+ * last few logins, a year). The login limit's per-user-name bucket — which a stranger can empty by guessing from many
+ * addresses — does not stop a browser that carries it for that user (routes/auth.ts): the real user keeps logging in
+ * during such an attack from a browser she used before. Worth nothing to anyone else: it is signed, and it only lifts
+ * the per-user bucket (the per-address one, and the password, still apply).
+ */
+export const DEVICE_COOKIE = 'mh_device';
+const DEVICE_SECONDS = 365 * 86_400;
+const DEVICE_USERS = 8;
+
+export function knownDeviceUsers(secret: Buffer, req: Request, nowSec: number): string[] {
+  const v = parseCookies(req.headers.cookie)[DEVICE_COOKIE];
+  if (!v) return [];
+  const dot = v.lastIndexOf('.');
+  if (dot < 1) return [];
+  const payload = v.slice(0, dot);
+  const mac = Buffer.from(v.slice(dot + 1));
+  const want = Buffer.from(sign(secret, `device:${payload}`));
+  if (mac.length !== want.length || !timingSafeEqual(mac, want)) return [];
+  try {
+    const d = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { u?: unknown; exp?: unknown };
+    if (typeof d.exp !== 'number' || d.exp <= nowSec || !Array.isArray(d.u)) return [];
+    return d.u.filter((x): x is string => typeof x === 'string');
+  } catch {
+    return [];
+  }
+}
+
+/** Adds `user` to this browser's known-device cookie (newest first, at most DEVICE_USERS). */
+export function rememberDevice(req: Request, res: Response, secret: Buffer, user: string, nowSec: number): void {
+  const users = [user, ...knownDeviceUsers(secret, req, nowSec).filter((u) => u !== user)].slice(0, DEVICE_USERS);
+  const payload = Buffer.from(JSON.stringify({ u: users, exp: nowSec + DEVICE_SECONDS })).toString('base64url');
+  const attrs = [`${DEVICE_COOKIE}=${payload}.${sign(secret, `device:${payload}`)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${DEVICE_SECONDS}`];
+  if (cameOverTls(req)) attrs.push('Secure');
+  const prev = res.getHeader('Set-Cookie');
+  const others = (Array.isArray(prev) ? prev : prev === undefined ? [] : [String(prev)]).filter((c) => !c.startsWith(`${DEVICE_COOKIE}=`));
+  res.setHeader('Set-Cookie', [...others, attrs.join('; ')]);
+}
+
 export function parseCookies(header: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (header ?? '').split(';')) {

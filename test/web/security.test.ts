@@ -324,6 +324,31 @@ describe('rate limits', () => {
     for (let i = 0; i < 16; i++) codes.push((await post(`10.0.0.${i + 1}`, 'guess' + i)).status);
     assert.deepEqual(codes, [...Array(12).fill(401), 429, 429, 429, 429], 'per user name: 15 attempts in all (3 above + 12)');
   });
+
+  test("a stranger emptying a user's bucket does not lock her out of a browser she logged in from before", async () => {
+    // Review: the per-user-name bucket alone let anyone keep a user at 429 (50 guesses from any mix of addresses). It
+    // counts wrong passwords only, and a browser with the signed device cookie of an earlier login as that user is not
+    // held by it.
+    const mine = request.agent(w.app);
+    const myPage = (await mine.get('/login')).text;
+    const login = (agent: ReturnType<typeof request.agent>, page: string, xff: string, password: string) =>
+      agent.post('/login').set('X-Forwarded-For', xff).type('form').send({ _csrf: csrfFrom(page), user: 'bob', password });
+    const first = await login(mine, myPage, '203.0.113.50', PASSWORD);
+    assert.equal(first.status, 303);
+    const device = ([] as string[]).concat(first.headers['set-cookie'] ?? []).find((c) => c.startsWith('mh_device='))!.split(';')[0];
+    const stranger = request.agent(w.app);
+    const sPage = (await stranger.get('/login')).text;
+    const codes: number[] = [];
+    for (let i = 0; i < 18; i++) codes.push((await login(stranger, sPage, `198.51.100.${i + 1}`, 'guess' + i)).status);
+    assert.deepEqual(codes, [...Array(15).fill(401), 429, 429, 429]);
+    // Her browser later (a new session; the device cookie kept).
+    const later = request.agent(w.app);
+    const again = (await later.get('/login').set('Cookie', device)).text;
+    assert.equal((await login(later, again, '203.0.113.51', PASSWORD).set('Cookie', device)).status, 303, 'her browser still logs in');
+    const fresh = request.agent(w.app);
+    const fPage = (await fresh.get('/login')).text;
+    assert.equal((await login(fresh, fPage, '203.0.113.52', PASSWORD)).status, 429, 'a browser never used as bob waits');
+  });
 });
 
 describe('settings validation', () => {

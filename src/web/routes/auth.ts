@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, str } from '../http.js';
 import { verifyPassword } from '../passwords.js';
-import { accountKey, clientAddress, newSession, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
+import { accountKey, clientAddress, knownDeviceUsers, newSession, rememberDevice, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
 
 function safeNext(v: unknown): string {
   const s = str(v);
@@ -29,10 +29,15 @@ export function authRoutes(c: AppContext): Router {
     const password = str(body.password).slice(0, 1000);
     const next = safeNext(body.next);
     const fail = (status: number, error: string) => res.status(status).render('login', { title: 'Log in', next, error, user });
-    // Per browser address and user name (a stranger's guesses do not lock the real user out), and per user name over
-    // all addresses — whoever can choose the address the first sees (a local user writing X-Forwarded-For to serve on
-    // loopback, an IPv6 host with many /64s) still gets no more guesses than that.
-    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`) || !c.limits.loginUser.take(`login-user:${user}`)) {
+    // Per browser address and user name (a stranger's guesses do not lock the real user out), and wrong passwords per
+    // user name over all addresses — whoever can choose the address the first sees (a local user writing
+    // X-Forwarded-For to serve on loopback, an IPv6 host with many /64s) gets no more guesses than that. A browser that
+    // logged in as this user before (its signed device cookie) is not held by the second: a stranger emptying it does
+    // not lock the real user out of the browser she uses.
+    const nowSec = Math.floor(c.now().getTime() / 1000);
+    const userKey = `login-user:${user}`;
+    const knownDevice = knownDeviceUsers(c.secret, req, nowSec).includes(user);
+    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`) || (!knownDevice && !c.limits.loginUser.has(userKey))) {
       return fail(429, 'Too many attempts. Wait a minute and try again.');
     }
     const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
@@ -42,7 +47,10 @@ export function authRoutes(c: AppContext): Router {
     // Always one scrypt check (against a stand-in hash when the user is unknown): the time taken does not tell which
     // user names exist.
     const ok = await verifyPassword(password, account && own ? c.store.getPasswordHash(account.user) : null);
-    if (!account || !ok) return fail(401, 'Wrong user name or password.');
+    if (!account || !ok) {
+      c.limits.loginUser.take(userKey);
+      return fail(401, 'Wrong user name or password.');
+    }
     // A password stored without its account (`mailhealth demo`, versions before the binding) belongs from now on to the
     // account that logs in with it, as `user set-password` binds it: a session of another account of this name (one
     // removed before) then ends on its own (sessionStillValid) instead of ending this account's sessions with it.
@@ -53,6 +61,7 @@ export function authRoutes(c: AppContext): Router {
     const nowMs = Math.max(c.now().getTime(), typeof revoked === 'number' ? revoked : 0);
     const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role, acct: accountKey(account) }, nowMs);
     writeSession(req, res, c.secret, session);
+    rememberDevice(req, res, c.secret, account.user, nowSec);
     res.redirect(303, next);
   });
 
