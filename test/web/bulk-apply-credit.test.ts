@@ -21,6 +21,9 @@ test('applying the plans this user just previewed costs no second token; other p
   const applied = await admin.agent.post('/bulk/fix/apply').type('form').send({ _csrf: admin.csrf, check: 'spf', plan: plans });
   assert.equal(applied.status, 200, applied.text);
   assert.equal(w.store.changesForDomains(['bakery.example', 'florist.example'], 10).length, 2);
+  // Review: the credit is used once — the same apply sent again pays (and the bucket is empty).
+  const resent = await admin.agent.post('/bulk/fix/apply').type('form').send({ _csrf: admin.csrf, check: 'spf', plan: plans });
+  assert.equal(resent.status, 429);
   // The same plans for another check, or a plan never previewed: a new action, and the bucket is empty.
   const otherCheck = await admin.agent.post('/bulk/fix/apply').type('form').send({ _csrf: admin.csrf, check: 'dmarc', plan: plans });
   assert.equal(otherCheck.status, 429);

@@ -92,7 +92,11 @@ export function bulkRoutes(c: AppContext): Router {
     });
     // Each pair costs a panel read and DNS look-ups before its hash is checked: one bulk token, like the preview —
     // unless every plan is one this user previewed here within the last half hour (preview and apply are one action).
-    if (!pairs.every((p) => previewedLately(c, me.user, `${p.domain}|${check}|${p.planHash}`))) takeToken(c, 'bulk', me.user);
+    // A preview's credit is used once: applying the same plans again (a resubmitted form) pays like any new action.
+    const keys = pairs.map((p) => `${p.domain}|${check}|${p.planHash}`);
+    const credited = keys.every((k) => previewedLately(c, me.user, k));
+    for (const k of keys) c.bulkPreviewed.get(me.user)?.delete(k);
+    if (!credited) takeToken(c, 'bulk', me.user);
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
     const results = [];
     for (const ref of refs) {
@@ -117,8 +121,9 @@ function rememberPreview(c: AppContext, user: string, key: string): void {
   let mine = c.bulkPreviewed.get(user);
   if (!mine) c.bulkPreviewed.set(user, (mine = new Map()));
   const now = c.now().getTime();
+  mine.delete(key); // re-previewed: to the end, so the oldest entries go first below
   mine.set(key, now);
-  // Bounded: the plans of the last few bulk previews (older ones pay the token again).
+  // Bounded: the plans of the last few bulk previews, oldest dropped first (they pay the token again).
   if (mine.size > 4 * BULK_FIX_MAX) for (const [k, at] of mine) if (mine.size > 2 * BULK_FIX_MAX || now - at > PREVIEW_CREDIT_MS) mine.delete(k);
 }
 
