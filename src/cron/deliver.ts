@@ -351,7 +351,7 @@ function whenAborted(signal: AbortSignal): Promise<never> {
 }
 
 /** Sends one message with bounded retries, recording every attempt. `aborted`: delivery was stopped during it. */
-async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { mailer: Mailer }): Promise<DeliveryResult & { aborted?: true }> {
+async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { mailer: Mailer }): Promise<DeliveryResult & { aborted?: true; noReply?: boolean }> {
   const { store, settings } = o;
   const sleep = o.sleep ?? realSleep;
   const log = o.log ?? (() => {});
@@ -359,6 +359,9 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
   const who = `${m.to}${m.reseller ? ` (reseller ${m.reseller})` : ''}`;
   const result = (ok: boolean, attempts: number, error: string | null) => ({ recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok, attempts, error });
   let last = '';
+  // Whether the last failure came without any SMTP reply (the server not reached, the connection lost): the only
+  // failure that says the mail server is down rather than something about this message or address.
+  let noReply = false;
   for (let attempt = 1; attempt <= settings.attempts; attempt++) {
     const ctl = new AbortController();
     const onAbort = () => ctl.abort(new DeliveryAbortedError());
@@ -386,13 +389,14 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
       return result(true, attempt, null);
     } catch (e) {
       last = errText(e);
+      noReply = typeof (e as { responseCode?: unknown })?.responseCode !== 'number' && !(e instanceof DeliveryTimeoutError);
       const aborted = e instanceof DeliveryAbortedError;
       const why = aborted ? '' : e instanceof DeliveryTimeoutError ? ' — not retried (it may have been handed over already)' : isPermanent(e) ? ' — not retried (permanent refusal)' : '';
       const final = attempt === settings.attempts || aborted || why !== '';
       store.recordDelivery(runId, m.to, false, `attempt ${attempt}/${settings.attempts}: ${last}`);
       log(`report run ${runId}: sending to ${m.to} failed (attempt ${attempt}/${settings.attempts}): ${last}${why || (final ? '' : ' — retrying')}`);
       if (aborted) return { ...result(false, attempt, last), aborted: true };
-      if (final) return result(false, attempt, last);
+      if (final) return { ...result(false, attempt, last), noReply };
       try {
         const pause = new AbortController();
         const stopPause = () => pause.abort(new DeliveryAbortedError());
@@ -411,7 +415,7 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
       o.signal?.removeEventListener('abort', onAbort);
     }
   }
-  return result(false, settings.attempts, last);
+  return { ...result(false, settings.attempts, last), noReply };
 }
 
 /**
@@ -427,7 +431,7 @@ export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rend
   const mailer = o.mailer ?? createMailer(o.settings);
   const results: DeliveryResult[] = [];
   let aborted = Boolean(o.signal?.aborted);
-  // A message that failed every one of its attempts (the server down, not a refusal of that address): the messages
+  // A message whose every attempt went unanswered (the server down, not a refusal of that address): the messages
   // after it get one attempt each, until one goes through — dozens of reseller addresses would otherwise wait out the
   // whole backoff each (minutes apiece) while the run holds the report lock.
   let down = false;
@@ -440,10 +444,12 @@ export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rend
         continue;
       }
       const settings = down ? { ...o.settings, attempts: 1 } : o.settings;
-      const { aborted: stop, ...r } = await sendWithRetry(outcome.runId, m, { ...o, settings, mailer });
+      const { aborted: stop, noReply, ...r } = await sendWithRetry(outcome.runId, m, { ...o, settings, mailer });
       results.push(r);
       if (stop || o.signal?.aborted) aborted = true;
-      if (r.ok) down = false;
+      // Down only when every attempt went unanswered (no SMTP reply at all); any reply — a success, a refusal of this
+      // address, a greylisting 4xx — shows the server is there, and the next messages get their retries again.
+      if (r.ok || !noReply) down = false;
       else if (!down && o.settings.attempts > 1 && r.attempts === o.settings.attempts) {
         down = true;
         o.log?.(`report run ${outcome.runId}: no attempt to send to ${m.to} went through; the other messages are tried once each until one does`);
