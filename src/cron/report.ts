@@ -422,7 +422,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const serverName = opts.serverName ?? store.getSetting<string>(REPORT_SETTINGS.serverName) ?? hostname();
   const input = { current, runs: history.runs, since: opts.since, historyTruncated: history.truncated };
   const doc = buildReport(input);
-  const timeZone = opts.timeZone ?? store.getSetting<string>(REPORT_SETTINGS.timezone) ?? undefined;
+  const timeZone = reportTimeZone(opts.timeZone, store.getSetting<unknown>(REPORT_SETTINGS.timezone));
   const rendered = renderReport(doc, { baseUrl, serverName, ...(timeZone ? { timeZone } : {}) });
   store.saveReport(runId, { json: doc, html: rendered.html, text: rendered.text });
   log(
@@ -460,3 +460,21 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   }
   return outcome;
 }
+
+/**
+ * The zone the report dates its nights in: the one given (the schedule's: --report-tz), else the settings page's, else
+ * — as the scheduler does when none is set or the saved one is not a time zone — the server's own.
+ */
+export function reportTimeZone(given: string | undefined, saved: unknown): string | undefined {
+  for (const tz of [given, saved]) {
+    if (typeof tz !== 'string' || !tz) continue;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return tz;
+    } catch {
+      /* not a time zone: the next one */
+    }
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
+}
+

@@ -19,3 +19,4 @@ test('chart labels: local dates in the schedule time zone, UTC without one, UTC 
   assert.match(utc, /run 2, 2026-11-26:/);
   assert.equal(renderChart(trend, { timeZone: 'Mars/Base' }), utc);
 });
+
