@@ -419,8 +419,10 @@ async function planSpfOnce(
       }
     }
     // An include of a name that publishes no SPF record is a permanent error for every receiver: it goes, whoever it
-    // names. No answer from DNS says nothing: the plan is blocked below.
-    if (t.mechanism === 'include' && t.domainSpec && !t.hasMacro && c.class !== 'this-server') {
+    // names. No answer from DNS says nothing: the plan is blocked below — unless the user selected the term for removal
+    // (it goes below whatever its target answers; QA: a ticked include whose lookup failed still blocked the plan).
+    const selected = remove.has(termKey(t.raw)) && (c.class === 'unknown' || c.class === 'keep');
+    if (t.mechanism === 'include' && t.domainSpec && !t.hasMacro && c.class !== 'this-server' && !selected) {
       const target = await includeTarget(ctx, t.domainSpec);
       if (target === 'unknown') includeTrouble ??= `looking up the SPF record of ${t.domainSpec} got no answer`;
       else if (target !== 'spf') {
