@@ -51,6 +51,9 @@ describe('fix flow through HTTP (demo panel, loopback DNS)', () => {
     assert.match(zone(), /"v=spf1 \+a \+mx include:websitewelcome.com include:_spf.google.com ~all"/, 'the old record is back');
     assert.doesNotMatch(zone(), /relay\.mailchannels\.net/);
     const after = await agent.get('/history').expect(200);
+    // Old and new records are labelled, not told apart by colour alone (browser QA).
+    assert.match(after.text, /Before:<\/span><code class="rec del">/);
+    assert.match(after.text, /After:<\/span><code class="rec add">/);
     assert.doesNotMatch(after.text, new RegExp(`action="/changes/${changeId}/undo"`), 'no Undo on an undone change');
     assert.equal((await agent.post(`/api/changes/${changeId}/undo`).set('x-csrf-token', csrf)).status, 409);
   });
@@ -111,6 +114,30 @@ describe('fix flow through HTTP (demo panel, loopback DNS)', () => {
       const ticked = await agent.get('/domains/florist.example/fix?check=spf&remove=ip4:198.51.100.7').expect(200);
       assert.match(ticked.text, /value="ip4:198.51.100.7" checked/);
       assert.match(ticked.text, /name="removeTerms" value="ip4:198.51.100.7"/);
+    } finally {
+      writeFileSync(p, text);
+    }
+  });
+
+  test("lockdown: an id mailhealth cannot place (the customer's own MailChannels account) is listed, kept unless ticked; DreamHost's is not", async () => {
+    const p = join(w.demo!.panelDir, 'zones', 'florist.example.db');
+    const text = readFileSync(p, 'utf8');
+    writeFileSync(p, text.replace('"v=mc1 auth=dreamhost"', '"v=mc1 auth=dreamhost auth=acme-emailapi"'));
+    try {
+      const { agent } = await login(w.app, 'alice');
+      const r = await agent.get('/domains/florist.example/fix?check=lockdown').expect(200);
+      assert.match(r.text, /MailChannels ids mailhealth could not place/);
+      assert.match(r.text, /name="remove" value="auth=acme-emailapi"/, 'the unknown id is listed');
+      assert.doesNotMatch(r.text, /name="remove" value="auth=acme-emailapi" checked/);
+      assert.doesNotMatch(r.text, /name="remove" value="auth=dreamhost"/, "the previous host's id is dropped, not offered");
+      assert.match(r.text, /class="rec add">.*IN TXT &#34;v=mc1 auth=newhostmc auth=acme-emailapi&#34;/, 'kept in the after record');
+      const api = await agent.get('/api/domains/florist.example/fix?check=lockdown').expect(200);
+      assert.deepEqual(api.body.unknownTerms, ['auth=acme-emailapi']);
+      const ticked = await agent.get('/domains/florist.example/fix?check=lockdown&remove=auth=acme-emailapi').expect(200);
+      assert.match(ticked.text, /value="auth=acme-emailapi" checked/);
+      assert.match(ticked.text, /name="removeTerms" value="auth=acme-emailapi"/);
+      assert.match(ticked.text, /Removes auth=acme-emailapi \(you selected it\)/);
+      assert.match(ticked.text, /class="rec add">.*IN TXT &#34;v=mc1 auth=newhostmc&#34;/, 'gone from the after record');
     } finally {
       writeFileSync(p, text);
     }

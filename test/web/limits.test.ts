@@ -114,7 +114,7 @@ describe('bulk fix apply and the bulk API take what they are given, or say why n
     const post = (plan: string[] | undefined) => rex.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rex.csrf, check: 'dmarc', ...(plan ? { plan } : {}) });
     const none = await post(undefined);
     assert.equal(none.status, 400);
-    assert.match(none.text, /No previewed plans were sent/);
+    assert.match(none.text, /No domain was ticked/);
     const bad = await post([`a1.example|${HASH}`, 'not a domain!|sha256:xyz']);
     assert.equal(bad.status, 400);
     assert.match(bad.text, /Not a previewed plan/);

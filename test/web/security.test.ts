@@ -366,6 +366,12 @@ describe('settings validation', () => {
       .send({ _csrf: csrf, mailchannelsAccountId: 'x y', reportSchedule: 'daily', reportRecipients: 'ops@example.com, nope', reportTimezone: 'Mars/Base', dnsResolver: 'dns.example', retentionDays: '0' });
     assert.equal(bad.status, 400);
     for (const m of [/Five cron fields/, /Not an e-mail address: nope/, /IANA time zone/, /An IP address/, /1 to 3650/, /Letters, digits/]) assert.match(bad.text, m);
+    // Each bad field is marked and tied to its message, and the summary links to it (browser QA: only two were).
+    for (const id of ['s-mc', 's-sched', 's-rcpt', 's-tz', 's-res', 's-ret']) {
+      assert.match(bad.text, new RegExp(`<input id="${id}"[^>]*aria-describedby="[^"]*${id}-err"[^>]*aria-invalid="true"`), id);
+      assert.match(bad.text, new RegExp(`<p class="err" id="${id}-err">`), id);
+      assert.match(bad.text, new RegExp(`<a href="#${id}">`), id);
+    }
     assert.equal(w.store.getSetting('retention.days'), undefined);
     // node-cron's six-field form (seconds first) is not what the page asks for: "* * * * * *" would run every second.
     const six = await agent.post('/settings').type('form').send({ _csrf: csrf, reportSchedule: '* * * * * *' });

@@ -71,11 +71,6 @@
       }
     }
   });
-  // Ticking an unknown SPF term re-computes the preview (the button stays for keyboard and no-JS users).
-  var terms = document.getElementById('terms');
-  if (terms) {
-    terms.addEventListener('change', function (ev) {
-      if (ev.target && ev.target.name === 'remove') terms.submit();
-    });
-  }
+  // (Ticking a term to remove does not send the form by itself: the page would reload under the keyboard user's
+  // focus after each box, and several boxes could not be ticked before one preview. "Update preview" sends it.)
 })();

@@ -81,7 +81,7 @@ export function bulkRoutes(c: AppContext): Router {
     const body = req.body as Record<string, unknown>;
     const check = parseCheck(body.check);
     const raw = list(body.plan);
-    if (raw.length === 0) throw new HttpError(400, 'No previewed plans were sent: preview the bulk fix first.');
+    if (raw.length === 0) throw new HttpError(400, 'No domain was ticked: tick the domains to apply the fix to on the preview (back on /bulk), or preview the bulk fix again.');
     if (raw.length > BULK_FIX_MAX) throw new HttpError(400, `At most ${BULK_FIX_MAX} domains per bulk fix.`);
     const pairs = raw.map((p) => {
       const i = p.lastIndexOf('|');
