@@ -1,6 +1,6 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
-import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, policyValue, repairMeantDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -9,7 +9,8 @@ import { emptyList, filterList } from '../arrays.js';
 
 /**
  * What a domain without a DMARC record of its own gets from its organizational domain's record (RFC 7489 §6.6.3: the
- * receiver falls back to `_dmarc.<organizational domain>` and applies its `sp=`, else its `p=`). One function for the
+ * receiver falls back to `_dmarc.<organizational domain>` and applies its `sp=`, else its `p=`; a record without a
+ * valid `p=` but with a valid `rua=` is read as `v=DMARC1; p=none`, its `sp=` not applied). One function for the
  * check and the DMARC fix, so the fix never publishes a record (which would override the inherited policy) where the
  * check says the organizational domain's policy applies.
  * - `self`: the domain is its own organizational domain (nothing to inherit);
@@ -24,9 +25,17 @@ export type OrganizationalPolicy =
   | { state: 'none'; org: string; answer: Answer<'TXT'>; why?: string }
   | { state: 'applies'; org: string; answer: Answer<'TXT'>; policy: DmarcPolicy; tag: 'sp' | 'p' | 'rua'; record: string };
 
-/** Where an inherited policy comes from, in words: "its sp=reject", "its p=quarantine", or a record without p= but with rua=. */
+/**
+ * Where an inherited policy comes from, in words: "its sp=reject", "its p=quarantine", or a record without a valid p=
+ * (or with an invalid sp=) but with a report address, which receivers apply as p=none (RFC 7489 §6.6.3).
+ */
 export function inheritedFrom(o: Extract<OrganizationalPolicy, { state: 'applies' }>): string {
-  return o.tag === 'rua' ? `its record has no valid p= or sp= but a report address, which receivers read as p=none` : `its ${o.tag}=${o.policy}`;
+  if (o.tag !== 'rua') return `its ${o.tag}=${o.policy}`;
+  // Rare (a parent without a usable p=): the record is read again only to name what is not applied.
+  const { tags } = parseDmarcRecord(o.record);
+  if (policyValue(tags.p) && tags.sp !== undefined) return `its sp=${tags.sp} is not valid, and a record with an invalid sp= but a report address is applied as p=none`;
+  const sp = tags.sp !== undefined ? `, so its sp=${tags.sp} is not applied either` : '';
+  return `its record has no valid p=${sp}; with a report address receivers apply it as p=none`;
 }
 
 export async function organizationalPolicy(ctx: Pick<CheckContext, 'domain' | 'resolver'>): Promise<OrganizationalPolicy> {
@@ -47,6 +56,25 @@ export async function organizationalPolicy(ctx: Pick<CheckContext, 'domain' | 'r
   if (!rec.subdomainPolicy) return { state: 'none', org, answer, why: `the DMARC record of ${org} applies no policy (${rec.errors.join('; ')})` };
   const tag = rec.tags.sp !== undefined && rec.tags.sp.toLowerCase() === rec.subdomainPolicy ? 'sp' : rec.tags.p !== undefined && rec.tags.p.toLowerCase() === rec.subdomainPolicy ? 'p' : 'rua';
   return { state: 'applies', org, answer, policy: rec.subdomainPolicy, tag, record: records[0] };
+}
+
+/**
+ * The report addresses of a record with errors that the DMARC fix repairs (`rua=reports@example.net` without
+ * `mailto:`, URIs separated by spaces), in words for the dmarc.syntax finding — '' when there are none. The fix then
+ * checks each repaired address like any other (stale, RFC 7489 §7.1 authorisation).
+ */
+function reportRepairs(tags: Readonly<Record<string, string>>): string {
+  const said: string[] = [];
+  for (const tag of ['rua', 'ruf'] as const) {
+    const v = tags[tag];
+    if (v === undefined) continue;
+    for (const item of v.split(',')) {
+      if (!item.trim() || parseReportUri(item).uri) continue;
+      const r = repairReportUri(item);
+      if (r) said.push(`${tag} ${JSON.stringify(item.trim())} as ${r.uris.join(',')}`);
+    }
+  }
+  return said.length ? ` The DMARC fix repairs ${said.join(' and ')} (then checks each address like any report address).` : '';
 }
 
 export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -100,10 +128,25 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   if (records.length > 1) {
     out.push(makeFinding('dmarc', 'dmarc.multiple', 'fail', `${records.length} DMARC records at ${name}: receivers then apply no DMARC policy at all.`, ev, { fix: 'dmarc' }));
   }
+  // Beside a readable record, a TXT meant as DMARC that receivers cannot read (`v=dmarc1; p=none`, `v=DMARC1 p=none`)
+  // is discarded by receivers (RFC 7489 §6.6.3): no second record, no policy of its own. The fix removes it.
+  for (const txt of all) {
+    if (records.includes(txt) || repairMeantDmarc(txt) === null) continue;
+    out.push(
+      makeFinding(
+        'dmarc',
+        'dmarc.syntax',
+        'warn',
+        `The TXT record ${JSON.stringify(txt)} at ${name} is meant as DMARC but receivers cannot read it (a DMARC record must start with "v=DMARC1;", DMARC1 in capitals, and separate its tags with ";"): they discard it and apply the DMARC record beside it — one that read it anyway would see two records and apply none. The fix removes it; its policy is not merged in.`,
+        ev,
+        { subject: txt, fix: 'dmarc' },
+      ),
+    );
+  }
   for (const txt of records) {
     const rec = parseDmarcRecord(txt);
     if (rec.errors.length) {
-      out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.`, ev, { subject: txt, fix: 'dmarc' }));
+      out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.${reportRepairs(rec.tags)}`, ev, { subject: txt, fix: 'dmarc' }));
     }
     if (rec.warnings.length) {
       out.push(makeFinding('dmarc', 'dmarc.remarks', 'info', `Remarks on the DMARC record: ${rec.warnings.join('; ')}.`, ev, { subject: txt }));

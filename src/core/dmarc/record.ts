@@ -7,10 +7,15 @@
 // |------------------------------------|-------------|-------------------------------------------------------------------------|
 // | v (first, = DMARC1)                | both        | missing/not first/other value → error. Tag name and whitespace around    |
 // |                                    |             | `=`/`;` are tolerant (`V = DMARC1\t;`); the value DMARC1 is exact        |
+// |                                    |             | (case-sensitive: see isDmarcRecord) — `v=dmarc1` is no DMARC record:     |
+// |                                    |             | not counted, not merged, never a policy (RFC 7489 §6.6.3 discards it)    |
 // | SPF record at _dmarc (`v=spf1 …`)  | both        | error                                                                   |
 // | syntax (part without `=`)          | both        | error                                                                   |
 // | duplicate tag                      | both        | error (RFC 7489 §6.3 grammar; checkdmarc InvalidDMARCTag)               |
 // | p missing, valid rua present       | both        | warning: DMARCbis ≡ p=none; RFC 7489 §6.6.3 also acts as p=none          |
+// | p missing/invalid, valid rua, sp=  | RFC 7489    | the record applies p=none to the domain AND its subdomains (and np): the |
+// | or np= given                       |             | receiver "acts as if a record containing a valid v tag and p=none was    |
+// |                                    |             | retrieved" (§6.6.3) — sp/np are not applied without a valid p; warning   |
 // | p missing, no valid rua            | RFC 7489    | error: RFC 7489 receivers apply no DMARC processing at all (DMARCbis     |
 // |                                    |             | would read p=none — either way the record does nothing)                  |
 // | p / sp / np value                  | both        | none|quarantine|reject (case-insensitive), else error                    |
@@ -81,9 +86,19 @@ const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
-/** Does this TXT value look like a DMARC record (`v=DMARC1` first, whitespace and tag-name case tolerant)? */
+/**
+ * Is this TXT value a DMARC record receivers read (`v=DMARC1` first; whitespace and the case of the tag name `v`
+ * tolerated)? The one test for the check's count, the fix's merge and the organizational domain's policy.
+ *
+ * The value `DMARC1` is case-sensitive. mail-auth.md §3.1 says only that a record must begin with `v=DMARC1` and that
+ * others are discarded (RFC 7489 §6.6.3), nothing about case; RFC 7489 §6.4's ABNF spells the value as
+ * `%x44 %x4d %x41 %x52 %x43 %x31` (exact octets, while the quoted tag name "v" is case-insensitive), and the parser's
+ * own syntax finding calls `v=dmarc1` an invalid version. So `v=dmarc1; p=none` is one of the records receivers
+ * discard: it is not a second DMARC record (no dmarc.multiple) and its policy never enters a merge — it is one of the
+ * unreadable records `repairMeantDmarc` rewrites when it is the only one.
+ */
 export function isDmarcRecord(txt: string): boolean {
-  return /^\s*v\s*=\s*DMARC1\s*(;|$)/i.test(txt);
+  return /^\s*[vV]\s*=\s*DMARC1\s*(;|$)/.test(txt);
 }
 
 /**
@@ -145,6 +160,41 @@ export function parseReportUri(raw: string): { uri: ReportUri | null; errors: st
   const uri: ReportUri = { raw: text, scheme, address, domain };
   if (size !== undefined) uri.size = size;
   return { uri: errors.length ? null : uri, errors, warnings };
+}
+
+/** A scheme at the start of a URI (RFC 3986 §3.1). */
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** How `repairReportUri` read an item: the URIs it stands for, and what was repaired. */
+export interface ReportUriRepair {
+  /** The URIs, each readable by parseReportUri, in the order written. */
+  uris: string[];
+  /** Several URIs separated by whitespace instead of commas. */
+  split: boolean;
+  /** `local@domain` written without a scheme, given `mailto:`. */
+  mailto: boolean;
+}
+
+/**
+ * One item of a rua=/ruf= list (the text between commas) that is not a URI receivers can read, as the report
+ * addresses it was meant to be: `local@domain` without a scheme gets `mailto:`; URIs separated by whitespace instead of
+ * commas are split apart (each piece repaired the same way). Null when the item already reads as a URI, or when any
+ * piece of it cannot be read as a report address (such an item is dropped, not guessed at).
+ */
+export function repairReportUri(item: string): ReportUriRepair | null {
+  const text = item.trim();
+  if (text === '' || parseReportUri(text).uri) return null;
+  const pieces = text.split(/\s+/);
+  const uris: string[] = [];
+  let mailto = false;
+  for (const piece of pieces) {
+    if (parseReportUri(piece).uri) uris.push(piece);
+    else if (!SCHEME.test(piece) && piece.includes('@') && parseReportUri(`mailto:${piece}`).uri) {
+      uris.push(`mailto:${piece}`);
+      mailto = true;
+    } else return null;
+  }
+  return { uris, split: uris.length > 1, mailto };
 }
 
 /** RFC 7489 §6.3: `pct` is 1*3DIGIT with a value from 0 to 100. */
@@ -304,9 +354,25 @@ export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcPar
   } else if (tags.p === undefined) {
     errors.push('missing p tag and no valid rua: RFC 7489 receivers apply no DMARC processing');
   }
-  rec.subdomainPolicy = sp ?? rec.policy;
-  rec.nonExistentPolicy = np ?? rec.subdomainPolicy;
-  if (sp && rec.policy && STRENGTH[sp] < STRENGTH[rec.policy])
+  if (p) {
+    rec.subdomainPolicy = sp ?? rec.policy;
+    rec.nonExistentPolicy = np ?? rec.subdomainPolicy;
+  } else {
+    // RFC 7489 §6.6.3: without a valid p the receiver acts as if the record were `v=DMARC1; p=none` (with a valid rua),
+    // else applies no DMARC processing — to the domain and to its subdomains alike: sp= and np= are not applied.
+    rec.subdomainPolicy = rec.policy;
+    rec.nonExistentPolicy = rec.policy;
+    if (rec.policy) {
+      for (const [tag, v] of [
+        ['sp', sp],
+        ['np', np],
+      ] as const) {
+        if (v && v !== rec.policy)
+          warnings.push(`${tag}=${v} is not applied: without a valid p receivers read the record as p=none, for subdomains too (RFC 7489 §6.6.3)`);
+      }
+    }
+  }
+  if (sp && p && STRENGTH[sp] < STRENGTH[p])
     warnings.push(`sp=${sp} is weaker than p=${rec.policy}: subdomains are less protected`);
 
   if (opts.parked) {

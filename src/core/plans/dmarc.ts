@@ -3,7 +3,7 @@
 // report destinations are replaced; syntax fixed; policy never tightened silently.
 import type { CheckContext } from '../checks/context.js';
 import { inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
-import { dmarcTagParts, externalAuthName, isDmarcRecord, repairMeantDmarc, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcTagParts, externalAuthName, isDmarcRecord, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -54,6 +54,8 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   if (alias) return { changes: [], notes, blocked: alias };
   const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
+  // The records receivers read — isDmarcRecord, as the check counts them: `v=dmarc1; p=none` is not one (the version
+  // value is case-sensitive), so it is never merged.
   const strict = existing.filter((r) => isDmarcRecord(textOf(r)));
   // Records meant as DMARC that receivers cannot read (the check's dmarc.syntax): repaired, keeping their tags — only
   // where the domain has no readable record and no policy is inherited. Beside a readable record one is just removed:
@@ -89,7 +91,12 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   }
   const dmarcs = strict.length ? strict : existing.filter((r) => meant.has(r));
   for (const [r] of meant) notes.push(`Rewrites ${JSON.stringify(textOf(r).slice(0, 60))} in DMARC's syntax (v=DMARC1 first, tags separated by ";"), keeping its tags: receivers cannot read it as written.`);
-  for (const r of existing) if (!dmarcs.includes(r)) notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
+  for (const r of existing) {
+    if (dmarcs.includes(r)) continue;
+    if (repairMeantDmarc(textOf(r)) !== null)
+      notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is meant as DMARC but receivers cannot read it (a DMARC record starts with "v=DMARC1;"), so they apply the DMARC record beside it; its policy is not merged in.`);
+    else notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
+  }
   const wrong = existing.filter((r) => !dmarcs.includes(r));
 
   const texts = dmarcs.map((r) => meant.get(r) ?? (r.txt ? r.txt.join('') : r.value));
@@ -98,6 +105,14 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
     if (!notes.includes(n)) notes.push(n);
   };
   const label = (i: number) => (dmarcs.length > 1 ? `The record ${JSON.stringify(texts[i].slice(0, 60))}` : 'The record');
+  // A readable record without a valid p= (missing, or one value that is not a policy) but with a valid rua=: receivers
+  // act as if it were `v=DMARC1; p=none` (RFC 7489 §6.6.3) — for subdomains too, its sp=/np= not applied. Without a
+  // valid rua (or with p given twice, which makes it invalid) they apply no DMARC policy from it at all.
+  const asNone = lists.map((l, i) => {
+    const ps = l.pairs.filter(([k]) => k === 'p');
+    return !meant.has(dmarcs[i]) && ps.length <= 1 && !asPolicy(ps[0]?.[1]) && parseDmarcRecord(texts[i]).rua.length > 0;
+  });
+  const today = (i: number) => (asNone[i] ? 'receivers apply it as p=none today (it has a report address, RFC 7489 §6.6.3)' : 'receivers apply none today');
   for (const l of lists) for (const b of l.bad) note(`Drops ${JSON.stringify(b)}: it is not a tag=value pair.`);
 
   // Each record's own policy. A record whose p is missing, invalid or given more than once is one receivers apply no
@@ -111,9 +126,16 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
       return null;
     }
     if (ps.length === 1 && asPolicy(ps[0])) return asPolicy(ps[0])!;
-    if (ps.length === 0) note(dmarcs.length > 1 ? `${label(i)} has no p= policy, so receivers apply none from it today.` : 'Adds the missing p=none (the record had no policy).');
+    if (ps.length === 0)
+      note(
+        dmarcs.length > 1
+          ? `${label(i)} has no p= policy, so ${asNone[i] ? 'receivers apply it as p=none today (it has a report address, RFC 7489 §6.6.3)' : 'receivers apply none from it today'}.`
+          : asNone[i]
+            ? 'Adds the missing p=none (the record had no policy; receivers already apply it as p=none, since it has a report address).'
+            : 'Adds the missing p=none (the record had no policy).',
+      );
     else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: receivers apply no DMARC policy today, so the fix uses p=none (monitoring only) rather than picking one.`);
-    else note(`${label(i)} has p=${ps[0]}, which is not a policy: receivers apply none today, so the fix uses p=none.`);
+    else note(`${label(i)} has p=${ps[0]}, which is not a policy: ${today(i)}, so the fix uses p=none.`);
     return null;
   });
   // Tags other than v, p, rua, ruf: unknown and invalid ones dropped; the valid values kept per record, in order.
@@ -152,7 +174,14 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
       const out = weakest(eff.map((e) => e[k]))!;
       valid.forEach((m, i) => {
         if (own[i]) return;
-        for (const v of m.get(k) ?? []) if (asPolicy(v) !== 'none') note(`Drops ${k}=${v}: receivers ignore ${label(i).toLowerCase().replace(/^the record/, 'that record')} today, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`);
+        const that = dmarcs.length > 1 ? `the record ${JSON.stringify(texts[i].slice(0, 60))}` : 'that record';
+        for (const v of m.get(k) ?? [])
+          if (asPolicy(v) !== 'none')
+            note(
+              asNone[i]
+                ? `Drops ${k}=${v}: receivers apply ${that} as p=none today (it has no valid p= but a report address, RFC 7489 §6.6.3), to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'} too, so keeping it would newly apply ${v.toLowerCase()} to them.`
+                : `Drops ${k}=${v}: receivers ignore ${that} today, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`,
+            );
       });
       // Written when a record that applies says so, or when it differs from its default.
       if (out === (k === 'sp' ? policy : weakest(eff.map((e) => e.sp))) && !valid.some((m, i) => own[i] && m.has(k))) continue;
@@ -181,7 +210,16 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
     for (const l of lists) {
       for (const [k, v] of l.pairs) {
         if (k !== tag) continue;
-        for (const part of v.split(',')) {
+        // An item receivers cannot read but that is plainly meant as report addresses (`local@domain` without mailto:,
+        // URIs separated by spaces) is repaired, and each address then checked like any other below.
+        const items = v.split(',').flatMap((item) => {
+          const r = repairReportUri(item);
+          if (!r) return [item];
+          const why = [r.mailto ? 'a report address needs the mailto: scheme' : '', r.split ? 'report addresses are separated by commas' : ''].filter(Boolean).join('; ');
+          note(`Repairs ${tag} ${item.trim()} as ${r.uris.join(',')}: ${why}.`);
+          return r.uris;
+        });
+        for (const part of items) {
           if (!part.trim()) continue;
           const { uri, errors } = parseReportUri(part);
           if (!uri) {

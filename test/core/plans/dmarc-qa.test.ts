@@ -110,8 +110,10 @@ describe('DMARC pct out of range (RFC 7489 §6.3: a whole number 0–100)', () =
     const rec = txt(`_dmarc.${D}`, `v=DMARC1; p=reject; rua=dmarc@${D}; adkim=x; pct=200`);
     const ctx = checkContext(D, {}, {}, [rec]);
     const plan = await planDmarc(ctx, [rec]);
-    assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.after?.value}`), [`edit v=DMARC1; p=reject; rua=mailto:postmaster@${D}`]);
+    // rua=dmarc@… (no mailto:) is repaired, not replaced by postmaster@ (it is on the domain itself: no authorisation needed).
+    assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.after?.value}`), [`edit v=DMARC1; p=reject; rua=mailto:dmarc@${D}`]);
     assert.ok(plan.notes.some((n) => /^Drops pct=200: invalid pct=200/.test(n)), plan.notes.join('\n'));
+    assert.ok(plan.notes.includes(`Repairs rua dmarc@${D} as mailto:dmarc@${D}: a report address needs the mailto: scheme.`), plan.notes.join('\n'));
   });
 
   test('a record whose only problem is pct=200: the check reports dmarc.syntax with the fix, and the fix drops pct', async () => {
