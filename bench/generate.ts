@@ -62,7 +62,7 @@ export function generate(dir: string, n: number): Generated {
     const k = i % keys.length;
     writeFileSync(join(panelDir, 'dkim', `${domain}.pem`), pem[k]);
     const r = rand();
-    // The mix: clean 40 %, HostGator leftover 15 %, mail services 20 %, stale lockdown 10 %, broken DMARC 10 %, old DKIM 5 %.
+    // The mix: clean 40 %, HostGator leftover 15 %, mail services 20 %, lockdown naming another MailChannels account 10 %, broken DMARC 10 %, old DKIM 5 %.
     let spf = 'v=spf1 +a +mx include:relay.mailchannels.net ~all';
     let lockdown = 'v=mc1 auth=benchmc';
     let dmarc = `v=DMARC1; p=none; rua=mailto:dmarc@${domain}`;

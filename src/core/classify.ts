@@ -729,6 +729,23 @@ class AuditClassifier implements Classifier {
     return this.byProvider(ps.find((p) => p.kind === 'shared-infrastructure') ?? ps[0], what, delivery);
   }
 
+  /**
+   * A Domain Lockdown id (`auth=`, or the provider part of `senderid=`/`sidw=`, before the first "|"). Any field that
+   * matches lets a message through (mail-auth.md §4), so an id that is not this host's account is not wrong by itself:
+   * the customer may send through a MailChannels account of their own (the Email API) beside the host. It is stale
+   * only with evidence that it is a previous host's:
+   *  - it names a hosting provider of the knowledge base (Knowledge.providersNamed: its id, the first label of its host
+   *    names, its name as one word — `dreamhost` ↔ DreamHost), and every provider the name denotes is one (a name a
+   *    mail service shares proves nothing), unless that provider is this server's own (another account of the current
+   *    host, not a leftover) or the one the panel's copy of the zone routes the domain's mail to (routing remote: its
+   *    mail there may go out through that account);
+   *  - it names the organisation of the old nameservers / SOA the zone still lists (traceOrgs: the first label of
+   *    that registrable domain, or all of it), the same evidence that makes an SPF include there stale. Sound because
+   *    those names are only recorded when they are neither this server's nor the domain's own: the id then names the
+   *    host the domain came from, which a customer's own account would hardly be called after.
+   * Anything else is unknown: the fix keeps it unless the user selects it for removal. Only exact names count —
+   * "hostgatormc" is not "hostgator": a customer's account may be called anything.
+   */
   lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification {
     const relay = this.settings.relay;
     const mine = relay && relay.provider === 'mailchannels' ? relay.authId?.toLowerCase() : undefined;
@@ -739,7 +756,25 @@ class AuditClassifier implements Classifier {
       return C('stale', `this server does not relay through MailChannels; ${field}=${value} was set up by a previous host`);
     }
     if (!mine) return C('unknown', `this server relays through MailChannels but its account id is not configured, so ${field}=${value} cannot be checked`);
-    return C('stale', `${field}=${value} is not this host's MailChannels account (${relay.authId}) — left by a previous host`);
+    const what = field === 'auth' ? `${field}=${value}` : `${field}=${value} (provider ${value.split('|')[0]})`;
+    const named = this.knowledge.providersNamed(id);
+    if (named.length && named.every((p) => p.kind === 'hosting')) {
+      const own = named.find((p) => this.serverProviders.has(p.id));
+      if (own) {
+        return C('unknown', `${what} names ${own.name}, the provider this server is at (${this.serverProviders.get(own.id)}), but not this host's MailChannels account (${relay.authId}): another account of this host, or the customer's own`, { provider: own.id, source: own.source });
+      }
+      const routed = named.find((p) => this.zoneMx.some((h) => this.knowledge.matchHost(h)?.id === p.id));
+      if (routed) {
+        const mx = this.zoneMx.filter((h) => this.knowledge.matchHost(h)?.id === routed.id);
+        return C('unknown', `${what} names ${routed.name}, where ${this.domain}'s mail is routed (MX ${mx.join(', ')}; the panel routes its mail elsewhere): mail sent there may go out through that account`, { provider: routed.id, source: routed.source });
+      }
+      const p = named[0];
+      return C('stale', `${what} names ${p.name}, a hosting provider that is not this server: left by a previous host (this host's MailChannels account is ${relay.authId})`, { provider: p.id, source: p.source });
+    }
+    for (const [org, why] of this.traceOrgs) {
+      if (id === org || id === org.split('.')[0]) return C('stale', `${what} names ${org}, the previous host: ${why} (this host's MailChannels account is ${relay.authId})`);
+    }
+    return C('unknown', `${what} is not this host's MailChannels account (${relay.authId}), and nothing identifies it: the customer's own MailChannels account, or a previous host's`);
   }
 
   reportAddress(address: string): Promise<Classification> {

@@ -1,4 +1,5 @@
 // Knowledge as data: provider fingerprints (providers.json) with a source per entry. Lookups only — no policy here.
+import { getDomain } from 'tldts';
 import providersData from './providers.json' with { type: 'json' };
 
 /**
@@ -46,6 +47,14 @@ export interface Knowledge {
   selectorProviders(selector: string): Provider[];
   /** Display name of a provider id (e.g. "mailchannels" → "MailChannels"); the id itself when unknown. */
   displayName(id: string): string;
+  /**
+   * Providers (of any kind) a bare name denotes — such as a MailChannels account id, or the provider part of a sender
+   * id: compared case-insensitively with each provider's `id`, the first label of the registrable domain of each of its
+   * `hosts` (dreamhost.com → "dreamhost"; leading patterns are not names), and its display name written as one word
+   * ("DreamHost" → "dreamhost"; each name of "Bluehost / JustHost (Unified Layer)", without the parenthesis). Exact
+   * matches only: "dreamhostmc" names nobody.
+   */
+  providersNamed(name: string): Provider[];
 }
 
 const KINDS: ReadonlySet<string> = new Set<ProviderKind>(['hosting', 'mail-service', 'report-processor', 'shared-infrastructure']);
@@ -98,6 +107,23 @@ export function makeKnowledge(providers: Provider[]): Knowledge {
   // Leading patterns (few) are tried before, one regular expression each.
   // The providers list is fixed once the knowledge is made.
   const byPattern = new Map<string, Provider>();
+  // Bare names → the providers they name (in list order, each once).
+  const byName = new Map<string, Provider[]>();
+  const name = (n: string, p: Provider) => {
+    if (!n) return;
+    const at = byName.get(n);
+    if (!at) byName.set(n, [p]);
+    else if (!at.includes(p)) at.push(p);
+  };
+  for (const p of providers) {
+    name(p.id.toLowerCase(), p);
+    for (const h of p.hosts) {
+      if (h.endsWith('.')) continue;
+      const org = getDomain(h, { allowPrivateDomains: false }) ?? h;
+      name(org.split('.')[0], p);
+    }
+    for (const part of p.name.replace(/\([^)]*\)/g, '').split('/')) name(part.toLowerCase().replace(/[^a-z0-9]/g, ''), p);
+  }
   const leading: { re: RegExp; p: Provider }[] = [];
   for (const p of providers) {
     for (const pat of p.spf.concat(p.hosts)) {
@@ -125,6 +151,9 @@ export function makeKnowledge(providers: Provider[]): Knowledge {
     },
     displayName(id) {
       return providers.find((p) => p.id === id)?.name ?? id;
+    },
+    providersNamed(n) {
+      return byName.get(n.trim().toLowerCase())?.slice() ?? [];
     },
   };
 }

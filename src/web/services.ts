@@ -72,7 +72,11 @@ export async function latestOrAudit(deps: WebDeps, identity: Identity, ref: Doma
 
 export interface Preview {
   plan: Plan;
-  /** SPF terms the audit could not place: the user may choose to remove them. */
+  /**
+   * What the audit could not place, which the user may choose to remove: SPF terms (spf fix), or Domain Lockdown
+   * fields as written — `auth=acme-emailapi`, `senderid=…`, `sidw=…` — that are neither this host's MailChannels
+   * account nor a previous host's (lockdown fix).
+   */
   unknownTerms: string[];
   /**
    * Mail services' SPF terms (includes and redirect= the audit keeps as a service the customer uses): kept unless the
@@ -108,6 +112,19 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
         const offered = (t: string) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
         unknownTerms = unknownTerms.filter(offered);
         serviceTerms = serviceTerms.filter(offered);
+      }
+    }
+    if (check === 'lockdown' && !plan.blocked) {
+      // Ids the lockdown fix keeps unless selected (the customer's own MailChannels account, or a previous host's). A
+      // plan that is blocked (no account id configured, an alias) removes nothing, so nothing is offered then. One the
+      // plan drops on its own (a value it cannot write back) is not offered; one the user selected stays listed.
+      const findings = await runChecks(ctx, ['lockdown']);
+      unknownTerms = [...new Set(findings.filter((f) => f.rule === 'lockdown.unknown-id' && typeof f.subject === 'string').map((f) => f.subject as string))];
+      const written = plan.changes.map((c) => c.after).find((r) => r && /^v=mc1(\s|$)/i.test((r.txt ?? [r.value]).join('')));
+      if (written) {
+        const inRecord = new Set((written.txt ?? [written.value]).join('').toLowerCase().split(/\s+/));
+        const selected = new Set(removeTerms.map((t) => t.toLowerCase()));
+        unknownTerms = unknownTerms.filter((t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase()));
       }
     }
     return { plan, unknownTerms, serviceTerms };

@@ -26,5 +26,16 @@ test('audit and fix use the MailChannels account id stored on the settings page'
   const plan = await runCli([...base, 'fix', 'bakery.example', '--check', 'lockdown', '--json']);
   assert.equal(plan.code, 0, plan.stderr);
   const after = JSON.parse(plan.stdout).changes.map((c: { after: { value: string } | null }) => c.after?.value);
-  assert.deepEqual(after, ['v=mc1 auth=dreamhost'], 'the fix writes the configured account id');
+  // bakery.example's auth=newhostmc is no longer this host's account, and nothing says it is a previous host's (it
+  // could be the customer's own MailChannels account): kept unless selected for removal.
+  assert.deepEqual(after, ['v=mc1 auth=dreamhost auth=newhostmc'], 'the fix writes the configured account id');
+  const removed = await runCli([...base, 'fix', 'bakery.example', '--check', 'lockdown', '--remove-term', 'auth=newhostmc', '--json']);
+  assert.equal(removed.code, 0, removed.stderr);
+  const json = JSON.parse(removed.stdout) as { changes: { after: { value: string } | null }[]; notes: string[] };
+  assert.deepEqual(
+    json.changes.map((c) => c.after?.value),
+    ['v=mc1 auth=dreamhost'],
+    '--remove-term selects a lockdown id for removal',
+  );
+  assert.ok(json.notes.some((n) => n.startsWith('Removes auth=newhostmc (you selected it)')), json.notes.join('\n'));
 });

@@ -222,11 +222,11 @@ describe('lockdown rules and relay-based SPF', () => {
       domains: {
         'ldok.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc"'] }) },
         'ldmissing.test': { zone: zoneText({ spf }) },
-        'ldstale.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1 auth=oldhostmc"'] }) },
+        'ldstale.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1 auth=dreamhost"'] }) },
         'ldsyntax.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1; auth=newhostmc"'] }) },
         'ldcfid.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1 cfid=foo.workers.dev"'] }) },
         'ldmultiple.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc"', '_mailchannels\tIN\tTXT\t"v=mc1 auth=oldhostmc"'] }) },
-        'ldtwice.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc"', '_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc auth=oldhostmc"'] }) },
+        'ldtwice.test': { zone: zoneText({ spf, extra: ['_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc"', '_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc auth=dreamhost"'] }) },
         'norelayspf.test': { zone: zoneText({ extra: ['_mailchannels\tIN\tTXT\t"v=mc1 auth=newhostmc"'] }) },
       },
     });
@@ -236,7 +236,7 @@ describe('lockdown rules and relay-based SPF', () => {
   test('lockdown.ok', async () => void has(await s.audit('ldok.test'), 'lockdown.ok', 'pass'));
   test('lockdown.missing', async () => void has(await s.audit('ldmissing.test'), 'lockdown.missing', 'warn'));
   test('lockdown.stale-auth (550 5.7.1 explained)', async () => {
-    const f = has(await s.audit('ldstale.test'), 'lockdown.stale-auth', 'fail', 'auth=oldhostmc');
+    const f = has(await s.audit('ldstale.test'), 'lockdown.stale-auth', 'fail', 'auth=dreamhost');
     assert.match(f.message, /550 5\.7\.1 This sender is not authorized to send from ldstale\.test/);
     assert.equal(f.classification?.class, 'stale');
   });

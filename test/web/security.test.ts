@@ -62,7 +62,7 @@ describe('CSRF', () => {
     assert.equal(w.store.getSetting('mailchannels.accountId'), undefined);
     assert.equal((await agent.post('/settings').type('form').send({ _csrf: csrf, mailchannelsAccountId: 'othermc', retentionDays: '30', reportTimezone: 'UTC' })).status, 303);
     assert.equal(w.store.getSetting('mailchannels.accountId'), 'othermc');
-    // The MailChannels account id now overrides the relay authId the audit sees: plumber's auth=newhostmc is stale.
+    // The MailChannels account id now overrides the relay authId the audit sees: plumber's auth=newhostmc is no longer this host's account, so its record fails.
     const a = await agent.post('/api/domains/plumber.example/audit').set('x-csrf-token', csrf).expect(200);
     assert.ok((a.body as { findings: { rule: string }[] }).findings.some((f) => f.rule.startsWith('lockdown.') && /stale|mismatch/.test(f.rule)), JSON.stringify((a.body as { findings: { rule: string }[] }).findings.map((f) => f.rule)));
   });

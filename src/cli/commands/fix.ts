@@ -42,7 +42,7 @@ export function registerFixCommands(program: Command): void {
     .description('show (or with --apply, apply) the fix for one check of a domain')
     .argument('<domain>')
     .requiredOption('--check <check>', `one of ${FIX_KINDS.join(', ')}`)
-    .option('--remove-term <term>', 'also remove this SPF term (repeatable): a term classified unknown, or the include/redirect of a mail service the domain no longer sends through', collect, [])
+    .option('--remove-term <term>', 'also remove this term (repeatable): an SPF term classified unknown, or the include/redirect of a mail service the domain no longer sends through; with --check lockdown a field such as auth=ID that mailhealth could not place', collect, [])
     .option('--apply', 'apply the plan (without it nothing changes)')
     .option('--plan-hash <hash>', 'apply only if the plan still has this hash (what a preview printed)')
     .option('--json', 'machine-readable output')

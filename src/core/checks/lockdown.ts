@@ -69,9 +69,17 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   // Stale ids with whether their own record also authorises this server: with several records, which one MailChannels
   // reads is not documented, so this server's id in another record does not make a stale one harmless.
   const staleIds: { f: Finding; mineHere: boolean }[] = [];
+  // Ids mailhealth cannot place (classify.ts lockdownId: not this host's account, nothing says whose — the customer's
+  // own MailChannels account, or a previous host's). Not a failure by themselves: any field that matches lets a
+  // message through, so they do not stop this server's mail; a record that names only such ids still does
+  // (lockdown.stale-auth below), and its fix adds this host's auth= and keeps them.
+  const unknownIds: string[] = [];
+  // Records that name ids but none of this host's, and no stale one (that one fails on its own), with those ids.
+  const notMine: { txt: string; ids: string[] }[] = [];
   for (const txt of records) {
     const rec = parseLockdown(txt);
     const stale: Finding[] = emptyList();
+    const unknownHere: string[] = [];
     let mineHere = false;
     if (rec.class === 'invalid' || rec.class === 'suspect') {
       out.push(makeFinding('lockdown', 'lockdown.syntax', 'fail', `The _mailchannels record is ${rec.class}: ${rec.problems.join('; ')}.`, ev, { subject: txt, fix: 'lockdown' }));
@@ -113,9 +121,18 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
       const c = ctx.classifier.lockdownId(field, value);
       if (c.class === 'this-server') mine = mineHere = true;
       else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
-      else out.push(makeFinding('lockdown', 'lockdown.unknown-id', 'unknown', `${field}=${value}: ${c.reason}.`, ev, { subject: `${field}=${value}`, classification: c }));
+      else {
+        const keep = relay?.authId ? ' The lockdown fix keeps it unless you select it for removal — do that only if no sender of yours uses that MailChannels account.' : '';
+        // Known what this host's account is, an id nothing identifies is a judgement (info: the customer's own account,
+        // or a previous host's), not DNS trouble — `unknown` would file the domain under "unknown (DNS trouble)" in the
+        // report. Without this host's account id nothing can be judged: unknown, as before.
+        out.push(makeFinding('lockdown', 'lockdown.unknown-id', relay?.authId ? 'info' : 'unknown', `${field}=${value}: ${c.reason}.${keep}`, ev, { subject: `${field}=${value}`, classification: c }));
+        unknownHere.push(`${field}=${value}`);
+        if (!unknownIds.includes(`${field}=${value}`)) unknownIds.push(`${field}=${value}`);
+      }
     }
     for (const f of stale) staleIds.push({ f, mineHere });
+    if (!mineHere && !stale.length && unknownHere.length && rec.class !== 'invalid' && rec.class !== 'suspect') notMine.push({ txt, ids: unknownHere });
   }
   for (const { f, mineHere } of staleIds) {
     f.severity = mineHere ? 'warn' : 'fail';
@@ -126,9 +143,31 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
         : `${f.subject} is not this host's MailChannels account: MailChannels rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".`;
     out.push(f);
   }
+  /** The fix's treatment of ids it cannot place, for the messages below. */
+  const keeps = (ids: string[], fix: string) => {
+    const it = ids.length > 1 ? 'them' : 'it';
+    return `${ids.join(', ')}, which mailhealth cannot place (the customer's own MailChannels account, or a previous host's): the fix ${fix} and keeps ${it} unless you select ${it} for removal`;
+  };
+  if (mine && relay?.authId) {
+    // Several records, one naming this host's account and another only ids nobody could place: if MailChannels reads
+    // that one, this server's mail is rejected — a failure, as a stale id there is.
+    for (const { txt, ids } of notMine) {
+      out.push(
+        makeFinding(
+          'lockdown',
+          'lockdown.stale-auth',
+          'fail',
+          `The _mailchannels record "${txt}" does not authorise this host's MailChannels account (${relay.authId}): if MailChannels reads that record of the ${records.length}, it rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}". It names only ${keeps(ids, "merges the records into one with this host's ids")}.`,
+          ev,
+          { subject: txt, fix: 'lockdown' },
+        ),
+      );
+    }
+  }
   if (!mine && staleIds.length === 0 && relay?.authId && !out.some((f) => f.rule === 'lockdown.syntax')) {
+    const also = unknownIds.length ? ` It names only ${keeps(unknownIds, `adds auth=${relay.authId}`)}.` : '';
     out.push(
-      makeFinding('lockdown', 'lockdown.stale-auth', 'fail', `The record does not authorise this host's MailChannels account (${relay.authId}): MailChannels will reject this server's mail.`, ev, {
+      makeFinding('lockdown', 'lockdown.stale-auth', 'fail', `The record does not authorise this host's MailChannels account (${relay.authId}): MailChannels will reject this server's mail.${also}`, ev, {
         fix: 'lockdown',
       }),
     );

@@ -1,13 +1,16 @@
-// Lockdown fix: drops stale auth=/senderid=/sidw= values and cfid=, fixes syntax, merges several records, and adds
-// `auth=<this host's MailChannels account id>` only where nothing left lets this host's senders through; a record the
-// check finds ok is left as it is. On a server that does not relay through MailChannels nothing changes: the record
-// does not affect this server's mail, and removing it would let every MailChannels account send as the domain.
+// Lockdown fix: drops stale auth=/senderid=/sidw= values (a previous host's, classify.ts lockdownId) and cfid=, keeps
+// ids nobody could place (the customer's own MailChannels account, or a previous host's) unless the user selects them
+// for removal (PlanOptions.removeTerms, as the field is written: `auth=acme-emailapi`), fixes syntax, merges several
+// records, and adds `auth=<this host's MailChannels account id>` only where nothing left lets this host's senders
+// through; a record the check finds ok is left as it is unless the user selected one of its fields. On a server that
+// does not relay through MailChannels nothing changes: the record does not affect this server's mail, and removing it
+// would let every MailChannels account send as the domain.
 import type { CheckContext } from '../checks/context.js';
 import { parseLockdown, renderLockdown } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
-import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
+import { aliasBlock, defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 /** A value renderLockdown can write (one token: no whitespace, comma or semicolon). */
@@ -18,7 +21,10 @@ export function leftAsItIs(domain: string): string {
   return `Leaves the _mailchannels record as it is: this server does not send through MailChannels, so the record does not affect this server's mail. Removing it would lift the restriction it sets — with no record, any MailChannels account may send as ${domain}.`;
 }
 
-export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
+/** A lockdown field as selected for removal and as written compare alike: the field name and value in any case. */
+const fieldKey = (f: string) => f.trim().toLowerCase();
+
+export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions = {}): Promise<PartialPlan> {
   const name = `_mailchannels.${ctx.domain}`;
   const existing = recordsAt(records, name, 'TXT');
   const relay = ctx.settings.relay;
@@ -29,6 +35,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
     // MailChannels account send as the domain; no record is published either (there is no account id to name).
     const here = existing.length || recordsAt(records, name, 'CNAME').length;
     if (here) notes.push(leftAsItIs(ctx.domain));
+    for (const x of opts.removeTerms ?? []) notes.push(`Keeps ${x} although you selected it: this server does not send through MailChannels, so mailhealth leaves the _mailchannels record as it is.`);
     return { changes: [], notes };
   }
   const alias = aliasBlock(records, name, 'Domain Lockdown record');
@@ -49,33 +56,56 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
   const auth: string[] = [];
   const senderid: string[] = [];
   const sidw: string[] = [];
-  // Anything the check reports (several records, syntax, cfid=, an id that is not this host's): without it the check
-  // found the record ok, and the plan leaves it exactly as it is.
+  // Ids nobody could place (neither this host's nor a previous host's), kept unless selected for removal: they do not
+  // let this host's senders through, so they never count as authorising this host.
+  const other: { auth: string[]; senderid: string[]; sidw: string[] } = { auth: [], senderid: [], sidw: [] };
+  const remove = new Set((opts.removeTerms ?? []).map(fieldKey));
+  /** Every field as written in the records (lower-cased), to tell a selected field the record does not have. */
+  const written = new Set<string>();
+  // Anything the check reports (several records, syntax, cfid=, a previous host's id) or a field the user selected:
+  // without it the check found nothing the fix changes, and the plan leaves the record exactly as it is.
   let problem = existing.length > 1;
+  const keptNotes: string[] = [];
   for (const r of existing) {
     const rec = parseLockdown(r.txt ?? [r.value]);
-    for (const v of rec.auth) {
-      if (v.toLowerCase() === relay.authId.toLowerCase()) auth.push(relay.authId);
-      else {
-        problem = true;
-        notes.push(`Drops auth=${v}: ${ctx.classifier.lockdownId('auth', v).reason}.`);
+    for (const key of ['auth', 'senderid', 'sidw'] as const) {
+      for (const v of rec[key]) {
+        const field = `${key}=${v}`;
+        written.add(fieldKey(field));
+        const selected = remove.has(fieldKey(field));
+        if (key !== 'auth' && !writable(v)) {
+          notes.push(`Drops ${field}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
+          problem = true;
+          continue;
+        }
+        const c = ctx.classifier.lockdownId(key, v);
+        if (c.class === 'this-server') {
+          if (selected) notes.push(`Keeps ${field} although you selected it: it is this host's MailChannels account (${relay.authId}) — without it MailChannels rejects this server's mail.`);
+          // auth= is written as the configured id (its case); a sender id as it is.
+          if (key === 'auth') auth.push(relay.authId);
+          else (key === 'senderid' ? senderid : sidw).push(v);
+          continue;
+        }
+        if (c.class === 'stale') {
+          problem = true;
+          notes.push(`Drops ${field}: ${c.reason}.`);
+          continue;
+        }
+        if (!writable(v)) {
+          // auth=a,b (one value per field): cannot be written back as it is.
+          problem = true;
+          notes.push(`Drops ${field}: a value with a space, comma or semicolon cannot match a sender (write one ${key}= field per value if it was meant).`);
+          continue;
+        }
+        if (selected) {
+          problem = true;
+          notes.push(`Removes ${field} (you selected it): ${c.reason}. Mail sent as ${ctx.domain} through that MailChannels account is rejected from now on.`);
+          continue;
+        }
+        other[key].push(v);
+        const kept = `Keeps ${field}: ${c.reason}. Select it for removal if no sender of yours uses that MailChannels account.`;
+        if (!keptNotes.includes(kept)) keptNotes.push(kept);
       }
-    }
-    for (const v of rec.senderid) {
-      if (!writable(v)) notes.push(`Drops senderid=${v}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
-      else if (ctx.classifier.lockdownId('senderid', v).class === 'this-server') {
-        senderid.push(v);
-        continue;
-      } else notes.push(`Drops senderid=${v}: not this host's account.`);
-      problem = true;
-    }
-    for (const v of rec.sidw) {
-      if (!writable(v)) notes.push(`Drops sidw=${v}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
-      else if (ctx.classifier.lockdownId('sidw', v).class === 'this-server') {
-        sidw.push(v);
-        continue;
-      } else notes.push(`Drops sidw=${v}: not this host's account.`);
-      problem = true;
     }
     for (const v of rec.cfid) notes.push(`Drops cfid=${v}: Cloudflare Workers ids are unsupported since 2024-08-31.`);
     if (rec.cfid.length) problem = true;
@@ -90,11 +120,16 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
       if (rec.problems.some((p) => p.includes('case sensitivity'))) notes.push('Writes the field names in lower case, as MailChannels documents them.');
     }
   }
+  // A selected field the record does not have (a typo, or a field already gone): said, so it is not taken as done.
+  const missing = (opts.removeTerms ?? []).filter((x) => !written.has(fieldKey(x)));
+  const missingNotes = missing.map((x) => `You selected ${x} for removal, but the _mailchannels record has no such field: nothing was removed for it.`);
   const authorises = auth.length + senderid.length + sidw.length > 0;
-  if (existing.length && authorises && !problem) return { changes: [], notes: [] };
+  // Nothing to change (only ids the fix keeps, nothing selected but this host's own id): the record stays, and the
+  // notes say what could be selected.
+  if (existing.length && authorises && !problem) return { changes: [], notes: [...notes, ...keptNotes, ...missingNotes] };
   if (existing.length > 1) notes.push(`Merges ${existing.length} _mailchannels records into one.`);
   if (!authorises) {
-    auth.push(relay.authId);
+    auth.unshift(relay.authId);
     notes.push(
       existing.length
         ? `Adds auth=${relay.authId} (this host's MailChannels account): without it the record would let none of this host's senders through. auth= authorises every sender of that account on this host.`
@@ -104,7 +139,8 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[]): Pr
     const named = [...senderid.map((v) => `senderid=${v}`), ...sidw.map((v) => `sidw=${v}`)].join(' ');
     notes.push(`Adds no auth=${relay.authId}: the record names which of this host's senders it allows (${named}), and auth= would widen it to every sender of this host's MailChannels account. Add auth=${relay.authId} yourself if every sender should be allowed.`);
   }
-  const value = renderLockdown({ auth, senderid, sidw });
+  notes.push(...keptNotes, ...missingNotes);
+  const value = renderLockdown({ auth: [...auth, ...other.auth], senderid: [...senderid, ...other.senderid], sidw: [...sidw, ...other.sidw] });
   const desired: ZoneRecord = { name, ttl: existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain), type: 'TXT', value, txt: splitTxt(value) };
   return { changes: replaceWithOne(existing, desired), notes };
 }

@@ -15,7 +15,7 @@ export function partialPlan(check: FixKind, ctx: CheckContext, records: ZoneReco
     case 'dkim':
       return planDkim(ctx, records);
     case 'lockdown':
-      return planLockdown(ctx, records);
+      return planLockdown(ctx, records, options);
     case 'dmarc':
       return planDmarc(ctx, records);
   }

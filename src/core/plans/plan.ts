@@ -32,7 +32,7 @@ export interface Plan {
 }
 
 export interface PlanOptions {
-  /** SPF terms (as written) the user selected for removal, e.g. unknown terms. */
+  /** Terms (as written) the user selected for removal: SPF terms (unknown ones, a mail service's), or for the lockdown fix Domain Lockdown fields (`auth=ID`) mailhealth could not place. */
   removeTerms?: string[];
 }
 

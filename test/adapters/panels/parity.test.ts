@@ -510,7 +510,9 @@ describe('panel parity with a MailChannels relay (lockdown)', () => {
       assert.equal(plans[kind].blocked, undefined, kind);
       assert.deepEqual(plans[kind].changes.map((c) => change(c, undefined, true)), plans.files.changes.map((c) => change(c, undefined, true)), kind);
     }
-    assert.deepEqual(plans.files.changes.map((c) => [c.action, c.after?.value]), [['edit', `v=mc1 auth=${MAILCHANNELS.authId}`]]);
+    // auth=oldhostco names nothing mailhealth knows (it may be the customer's own MailChannels account): kept beside
+    // this host's, unless selected for removal.
+    assert.deepEqual(plans.files.changes.map((c) => [c.action, c.after?.value]), [['edit', `v=mc1 auth=${MAILCHANNELS.authId} auth=oldhostco`]]);
     assert.match(plans.plesk.blocked ?? '', /account id is not configured/);
     assert.deepEqual(plans.plesk.changes, []);
 

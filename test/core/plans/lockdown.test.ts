@@ -74,7 +74,7 @@ describe('Lockdown fix (this server relays through MailChannels as newhostmc)', 
       plan.changes.map((c) => c.action),
       ['edit', 'remove'],
     );
-    for (const want of ['cfid=oldsite.workers.dev', 'auth=hostgatormc', 'senderid=hostgatormc|cpanel|u123']) {
+    for (const want of ['cfid=oldsite.workers.dev', 'auth=hostgator', 'senderid=hostgator|cpanel|u123']) {
       assert.ok(
         plan.notes.some((n) => n.includes(want)),
         `a note says ${want} is dropped`,
