@@ -37,10 +37,13 @@ export class RateLimiter {
     return ok;
   }
 
-  /** Whether `key` has a token now, without taking it. */
-  has(key: string): boolean {
+  /** Gives back a token taken for `key` (an attempt that turned out not to count), up to the capacity. */
+  give(key: string): void {
     const b = this.buckets.get(key);
-    return !b || this.refilled(b, this.now()) >= 1;
+    if (!b) return;
+    const t = this.now();
+    b.tokens = Math.min(this.config.capacity, this.refilled(b, t) + 1);
+    b.at = t;
   }
 
   /** Buckets held (tests). */

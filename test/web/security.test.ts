@@ -325,6 +325,22 @@ describe('rate limits', () => {
     assert.deepEqual(codes, [...Array(12).fill(401), 429, 429, 429, 429], 'per user name: 15 attempts in all (3 above + 12)');
   });
 
+  test('parallel guesses from many addresses: no more passwords checked than the per-user-name limit', async () => {
+    // Review: the per-user bucket was only looked at before the (slow) password check and taken after it, so 60
+    // guesses sent at once were all checked.
+    const agents = await Promise.all(
+      Array.from({ length: 30 }, async () => {
+        const a = request.agent(w.app);
+        return { a, page: (await a.get('/login')).text };
+      }),
+    );
+    const codes = await Promise.all(
+      agents.map(({ a, page }, i) => a.post('/login').set('X-Forwarded-For', `192.0.2.${i + 1}`).type('form').send({ _csrf: csrfFrom(page), user: 'nobody-in-parallel', password: 'g' + i }).then((r) => r.status)),
+    );
+    assert.equal(codes.filter((c) => c === 401).length, 15, codes.join(','));
+    assert.equal(codes.filter((c) => c === 429).length, 15);
+  });
+
   test("a stranger emptying a user's bucket does not lock her out of a browser she logged in from before", async () => {
     // Review: the per-user-name bucket alone let anyone keep a user at 429 (50 guesses from any mix of addresses). It
     // counts wrong passwords only, and a browser with the signed device cookie of an earlier login as that user is not

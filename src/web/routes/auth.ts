@@ -37,7 +37,10 @@ export function authRoutes(c: AppContext): Router {
     const nowSec = Math.floor(c.now().getTime() / 1000);
     const userKey = `login-user:${user}`;
     const knownDevice = knownDeviceUsers(c.secret, req, nowSec).includes(user);
-    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`) || (!knownDevice && !c.limits.loginUser.has(userKey))) {
+    // The per-user token is taken before the (slow) password check, so parallel attempts cannot all slip past it, and
+    // given back when the password was right: only wrong passwords use it up.
+    const userToken = !knownDevice;
+    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`) || (userToken && !c.limits.loginUser.take(userKey))) {
       return fail(429, 'Too many attempts. Wait a minute and try again.');
     }
     const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
@@ -48,9 +51,11 @@ export function authRoutes(c: AppContext): Router {
     // user names exist.
     const ok = await verifyPassword(password, account && own ? c.store.getPasswordHash(account.user) : null);
     if (!account || !ok) {
-      c.limits.loginUser.take(userKey);
+      // A known browser skipped the per-user bucket; its wrong passwords count there all the same.
+      if (!userToken) c.limits.loginUser.take(userKey);
       return fail(401, 'Wrong user name or password.');
     }
+    if (userToken) c.limits.loginUser.give(userKey);
     // A password stored without its account (`mailhealth demo`, versions before the binding) belongs from now on to the
     // account that logs in with it, as `user set-password` binds it: a session of another account of this name (one
     // removed before) then ends on its own (sessionStillValid) instead of ending this account's sessions with it.
