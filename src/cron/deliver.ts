@@ -359,9 +359,9 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
   const who = `${m.to}${m.reseller ? ` (reseller ${m.reseller})` : ''}`;
   const result = (ok: boolean, attempts: number, error: string | null) => ({ recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok, attempts, error });
   let last = '';
-  // Whether the last failure came without any SMTP reply (the server not reached, the connection lost): the only
+  // Whether every failure came without any SMTP reply (the server not reached, the connection lost): the only
   // failure that says the mail server is down rather than something about this message or address.
-  let noReply = false;
+  let noReply = true;
   for (let attempt = 1; attempt <= settings.attempts; attempt++) {
     const ctl = new AbortController();
     const onAbort = () => ctl.abort(new DeliveryAbortedError());
@@ -389,7 +389,8 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
       return result(true, attempt, null);
     } catch (e) {
       last = errText(e);
-      noReply = typeof (e as { responseCode?: unknown })?.responseCode !== 'number' && !(e instanceof DeliveryTimeoutError);
+      // Every attempt so far unanswered (one reply, at any attempt, shows the server is there).
+      noReply &&= typeof (e as { responseCode?: unknown })?.responseCode !== 'number' && !(e instanceof DeliveryTimeoutError);
       const aborted = e instanceof DeliveryAbortedError;
       const why = aborted ? '' : e instanceof DeliveryTimeoutError ? ' — not retried (it may have been handed over already)' : isPermanent(e) ? ' — not retried (permanent refusal)' : '';
       const final = attempt === settings.attempts || aborted || why !== '';

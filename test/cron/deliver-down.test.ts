@@ -58,3 +58,8 @@ test('two refused connections, then a 550 for a@ (the server came back): b@ keep
   const res = await deliver(['a@x.example', 'b@x.example'], (to, n) => (to === 'a@x.example' ? (n < 3 ? unreachable() : refused(550, 'no such user')) : n === 1 ? refused(421, 'try later') : null));
   assert.deepEqual(res, ['a@x.example failed 3', 'b@x.example ok 2']);
 });
+
+test("a reply at any attempt shows the server is there: 421, 421, then a refused connection for a@ — b@ keeps its retries", async () => {
+  const res = await deliver(['a@x.example', 'b@x.example'], (to, n) => (to === 'a@x.example' ? (n < 3 ? refused(421, 'busy') : unreachable()) : n === 1 ? refused(451, 'greylisted') : null));
+  assert.deepEqual(res, ['a@x.example failed 3', 'b@x.example ok 2']);
+});
