@@ -1,5 +1,4 @@
 // Knowledge as data: provider fingerprints (providers.json) with a source per entry. Lookups only — no policy here.
-import { getDomain } from 'tldts';
 import providersData from './providers.json' with { type: 'json' };
 
 /**
@@ -49,10 +48,9 @@ export interface Knowledge {
   displayName(id: string): string;
   /**
    * Providers (of any kind) a bare name denotes — such as a MailChannels account id, or the provider part of a sender
-   * id: compared case-insensitively with each provider's `id`, the first label of the registrable domain of each of its
-   * `hosts` (dreamhost.com → "dreamhost"; leading patterns are not names), and its display name written as one word
-   * ("DreamHost" → "dreamhost"; each name of "Bluehost / JustHost (Unified Layer)", without the parenthesis). Exact
-   * matches only: "dreamhostmc" names nobody.
+   * id: compared case-insensitively with each provider's `id` and its display name written as one word ("DreamHost" →
+   * "dreamhost"; each name of "Bluehost / JustHost (Unified Layer)", without the parenthesis) — not its host names'
+   * labels, which include generic words. Exact matches only: "dreamhostmc" names nobody.
    */
   providersNamed(name: string): Provider[];
 }
@@ -115,13 +113,10 @@ export function makeKnowledge(providers: Provider[]): Knowledge {
     if (!at) byName.set(n, [p]);
     else if (!at.includes(p)) at.push(p);
   };
+  // Only the provider's id and its name as one word: the first labels of its host names include generic words
+  // (jellyfish, privateemail, your-server, web-hosting) that a customer's own account may well be called (review).
   for (const p of providers) {
     name(p.id.toLowerCase(), p);
-    for (const h of p.hosts) {
-      if (h.endsWith('.')) continue;
-      const org = getDomain(h, { allowPrivateDomains: false }) ?? h;
-      name(org.split('.')[0], p);
-    }
     for (const part of p.name.replace(/\([^)]*\)/g, '').split('/')) name(part.toLowerCase().replace(/[^a-z0-9]/g, ''), p);
   }
   const leading: { re: RegExp; p: Provider }[] = [];

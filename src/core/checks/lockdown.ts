@@ -1,6 +1,6 @@
 // lockdown: MailChannels Domain Lockdown (_mailchannels TXT) against this server's relay account.
 import { emptyList } from '../arrays.js';
-import { parseLockdown } from '../lockdown/record.js';
+import { parseLockdown, senderIdProblem } from '../lockdown/record.js';
 import type { Finding } from '../model.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
@@ -115,8 +115,9 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
     }
     const ids: ['auth' | 'senderid' | 'sidw', string][] = emptyList();
     for (const v of rec.auth) ids.push(['auth', v]);
-    for (const v of rec.senderid) ids.push(['senderid', v]);
-    for (const v of rec.sidw) ids.push(['sidw', v]);
+    // A sender id that cannot match anything is the syntax finding's (the fix drops it), not an id to place.
+    for (const v of rec.senderid) if (!senderIdProblem('senderid', v)) ids.push(['senderid', v]);
+    for (const v of rec.sidw) if (!senderIdProblem('sidw', v)) ids.push(['sidw', v]);
     for (const [field, value] of ids) {
       const c = ctx.classifier.lockdownId(field, value);
       if (c.class === 'this-server') mine = mineHere = true;

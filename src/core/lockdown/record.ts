@@ -39,6 +39,16 @@ export interface LockdownRecord {
 const RANK: Record<LockdownClass, number> = { invalid: 0, suspect: 1, deprecated: 2, 'valid-with-warning': 3, valid: 4 };
 const SENDER_ID = /^[^|\s]+\|[^|\s]+\|[^|\s]+$/;
 
+/**
+ * Why a senderid=/sidw= value cannot match a sender (null when it can): not shaped provider|type|identity, or a
+ * senderid with a "*" (wildcards belong in sidw=). The same rules make the record `suspect` in parseLockdown.
+ */
+export function senderIdProblem(key: 'senderid' | 'sidw', value: string): string | null {
+  if (!SENDER_ID.test(value)) return 'it is not shaped provider|type|identity and cannot match a sender id';
+  if (key === 'senderid' && value.includes('*')) return 'a senderid= cannot hold "*" (wildcards belong in sidw=)';
+  return null;
+}
+
 /** Does this TXT value look like a lockdown record (starts with `v=mc1`, any case / separator)? */
 export function isLockdownRecord(txt: string): boolean {
   return /^\s*v=mc1(\s|;|$)/i.test(txt);

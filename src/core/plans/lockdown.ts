@@ -6,7 +6,7 @@
 // does not relay through MailChannels nothing changes: the record does not affect this server's mail, and removing it
 // would let every MailChannels account send as the domain.
 import type { CheckContext } from '../checks/context.js';
-import { parseLockdown, renderLockdown } from '../lockdown/record.js';
+import { parseLockdown, renderLockdown, senderIdProblem } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
@@ -75,6 +75,14 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
         const selected = remove.has(fieldKey(field));
         if (key !== 'auth' && !writable(v)) {
           notes.push(`Drops ${field}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
+          problem = true;
+          continue;
+        }
+        // A sender id that cannot match (review: kept as "unknown", it left the record suspect, or the fix did nothing
+        // while the check failed it).
+        const shape = key === 'auth' ? null : senderIdProblem(key, v);
+        if (shape) {
+          notes.push(`Drops ${field}: ${shape}.`);
           problem = true;
           continue;
         }

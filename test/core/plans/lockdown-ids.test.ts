@@ -7,6 +7,8 @@ import { describe, test } from 'node:test';
 import type { MailSettings, ZoneRecord } from '../../../src/core/model.js';
 import { makePlanWith } from '../../../src/core/plans/index.js';
 import { planLockdown } from '../../../src/core/plans/lockdown.js';
+import { lockdownCheck } from '../../../src/core/checks/lockdown.js';
+import { parseLockdown } from '../../../src/core/lockdown/record.js';
 import type { PlanOptions } from '../../../src/core/plans/plan.js';
 import type { ZoneMap } from '../../helpers/map-resolver.js';
 import { checkContext } from '../checks/context.js';
@@ -96,4 +98,23 @@ describe('lockdown fix: ids nobody could place are kept unless selected', () => 
     assert.equal(removed.changes.find((c) => c.after)?.after?.value, 'v=mc1 auth=newhostmc', removed.notes.join('\n'));
     assert.notEqual(removed.planHash, kept.planHash);
   });
+});
+
+describe('review: a sender id that cannot match is dropped, not kept as an unplaced id', () => {
+  for (const [record, dropped] of [
+    ['v=mc1 auth=newhostmc senderid=acme', 'senderid=acme'],
+    ['v=mc1 senderid=acme', 'senderid=acme'],
+    ['v=mc1 auth=newhostmc senderid=acme|x|a*b', 'senderid=acme|x|a*b'],
+    ['v=mc1 auth=newhostmc sidw=acme', 'sidw=acme'],
+  ] as const) {
+    test(`${record}: the fix writes a valid record without ${dropped}; the check does not list it as an id to place`, async () => {
+      const p = await plan([record]);
+      assert.ok(p.after, show(p));
+      assert.ok(!p.after.includes(dropped), show(p));
+      assert.equal(parseLockdown([p.after]).class, 'valid', p.after);
+      assert.ok(p.notes.some((n) => n.startsWith(`Drops ${dropped}:`)), show(p));
+      const findings = await lockdownCheck(setup([record]).ctx);
+      assert.ok(!findings.some((f) => f.rule === 'lockdown.unknown-id' && f.subject === dropped));
+    });
+  }
 });
