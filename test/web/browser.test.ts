@@ -108,6 +108,32 @@ describe('browser: customer fixes the HostGator leftover', { skip }, () => {
     await page.close();
   });
 
+  test('ticking a term does not reload; Apply waits for the updated preview; /explain loads without CSP errors', async () => {
+    // Browser QA: ticking reloaded the page under the keyboard user's focus; once it stopped doing that, Apply would
+    // have applied the plan previewed with the old ticks. And explain's inline style broke the CSP.
+    const { page, errors } = await pageWithErrors(ctx);
+    await logIn(page, 'alice');
+    await page.goto(`${server.url}/domains/bakery.example/fix?check=spf`);
+    await page.locator('details.service-terms').evaluate((d) => ((d as HTMLDetailsElement).open = true));
+    const box = page.getByLabel('Remove include:_spf.google.com');
+    await box.focus();
+    await page.keyboard.press('Space');
+    assert.equal(await box.isChecked(), true);
+    assert.match(page.url(), /check=spf$/, 'no reload on ticking');
+    assert.equal(await box.evaluate((el) => el === document.activeElement), true, 'focus stays on the box');
+    assert.equal(await page.locator('#apply').isDisabled(), true, 'Apply waits for the updated preview');
+    assert.match((await page.textContent('form.apply')) ?? '', /update the preview before applying/);
+    await page.getByRole('button', { name: 'Update preview' }).click();
+    await page.waitForURL(/remove=include/);
+    assert.equal(await page.locator('#apply').isDisabled(), false);
+    assert.doesNotMatch((await page.textContent('table.diff')) ?? '', /added:[^\n]*_spf\.google\.com/);
+    await page.goto(`${server.url}/explain`);
+    const width = await page.locator('#bounce-text').evaluate((el) => el.getBoundingClientRect().width);
+    assert.ok(width > 400, `the bounce box is wide (${width}px)`);
+    assert.deepEqual(errors, [], 'no console errors (CSP violations show up here)');
+    await page.close();
+  });
+
   test('reseller bulk page and admin settings render (screenshots)', async () => {
     const page = await ctx.newPage();
     const errors: string[] = [];

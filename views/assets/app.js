@@ -73,4 +73,19 @@
   });
   // (Ticking a term to remove does not send the form by itself: the page would reload under the keyboard user's
   // focus after each box, and several boxes could not be ticked before one preview. "Update preview" sends it.)
+  // Once a box changes, the Apply button below would still apply the plan previewed with the old ticks: it is
+  // disabled until the preview is updated, saying why.
+  var terms = document.getElementById('terms');
+  var apply = document.getElementById('apply');
+  if (terms && apply) {
+    terms.addEventListener('change', function (ev) {
+      if (!ev.target || ev.target.name !== 'remove' || apply.disabled) return;
+      apply.disabled = true;
+      var why = document.createElement('span');
+      why.className = 'small';
+      why.setAttribute('role', 'status');
+      why.textContent = ' The ticks changed: update the preview before applying.';
+      apply.parentNode.insertBefore(why, apply.nextSibling);
+    });
+  }
 })();
