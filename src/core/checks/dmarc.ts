@@ -1,6 +1,6 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
-import { externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy } from '../dmarc/record.js';
 import type { Finding } from '../model.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -43,8 +43,14 @@ export async function organizationalPolicy(ctx: Pick<CheckContext, 'domain' | 'r
   if (org === ctx.domain) return { state: 'self' };
   const answer = await ctx.resolver.resolve(`_dmarc.${org}`, 'TXT');
   if (answer.status === 'unknown') return { state: 'unknown', org, answer };
-  const records = filterList(liveTxt(answer), isDmarcRecord);
-  if (records.length === 0) return { state: 'none', org, answer };
+  let records = filterList(liveTxt(answer), isDmarcRecord);
+  if (records.length === 0) {
+    // Only a record whose version is in lower case (`v=dmarc1`): the parent's own fix repairs it keeping its policy,
+    // so a subdomain is judged by that policy rather than given a record of its own.
+    const lenient = liveTxt(answer).map(dmarcVersionCaseOnly).filter((t): t is string => t !== null);
+    if (lenient.length !== 1) return { state: 'none', org, answer };
+    records = lenient;
+  }
   if (records.length > 1) return { state: 'none', org, answer, why: `${org} publishes ${records.length} DMARC records, so receivers apply none of them` };
   const rec = parseDmarcRecord(records[0]);
   if (rec.tags.sp !== undefined && !policyValue(rec.tags.sp)) {

@@ -102,6 +102,19 @@ export function isDmarcRecord(txt: string): boolean {
 }
 
 /**
+ * A record that is readable but for the case of its version (`v=dmarc1; p=reject`), with the version written
+ * `DMARC1`; null for any other text. RFC 7489's receivers discard it, but lenient ones (parsers comparing the value
+ * case-insensitively) apply its policy: the fix writes it with `DMARC1` keeping its policy, and a subdomain under it
+ * is not given a record of its own (review: its p=reject became p=none, and subdomains got p=none records).
+ */
+export function dmarcVersionCaseOnly(txt: string): string | null {
+  const m = /^(\s*[vV]\s*=\s*)(dmarc1)(\s*(;|$))/i.exec(txt);
+  if (!m || m[2] === 'DMARC1') return null;
+  const fixed = m[1] + 'DMARC1' + txt.slice(m[1].length + m[2].length);
+  return isDmarcRecord(fixed) ? fixed : null;
+}
+
+/**
  * A TXT meant as DMARC that receivers cannot read — `v=DMARC1 p=reject` (no ";"), `p=quarantine; v=DMARC1` (v= not
  * first), `v=DMARC1, p=reject, rua=…` (commas), `"v=DMARC1; p=reject"` (quotes kept as text), `v=DMARC1p=reject;…`
  * (two strings joined) — as a record receivers read (v=DMARC1 first, ";" between the tags as written), or null when it

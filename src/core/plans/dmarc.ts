@@ -3,7 +3,7 @@
 // report destinations are replaced; syntax fixed; policy never tightened silently.
 import type { CheckContext } from '../checks/context.js';
 import { inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
-import { dmarcTagParts, externalAuthName, isDmarcRecord, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -120,6 +120,11 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const own = lists.map((l, i): DmarcPolicy | null => {
     const ps = l.pairs.filter(([k]) => k === 'p').map(([, v]) => v);
     // A record receivers cannot read applies no policy today: its written policy is not switched on silently.
+    if (meant.has(dmarcs[i]) && dmarcVersionCaseOnly(textOf(dmarcs[i])) !== null && ps.length === 1 && asPolicy(ps[0])) {
+      // Readable but for the version's case: lenient receivers apply its policy today, and it is what was meant.
+      note(`${label(i)} writes its version as ${JSON.stringify(textOf(dmarcs[i]).trim().split(';')[0])}, which receivers following RFC 7489 discard: the fix writes v=DMARC1 and keeps its p=${asPolicy(ps[0])}.`);
+      return asPolicy(ps[0])!;
+    }
     if (meant.has(dmarcs[i])) {
       const wrote = ps.length === 1 ? asPolicy(ps[0]) : undefined;
       if (wrote && wrote !== 'none') note(`${label(i)} says p=${wrote}, but receivers cannot read it, so they apply no DMARC policy today: the fix publishes p=none (monitoring only) and keeps its other tags — set p=${wrote} yourself once SPF and DKIM pass for this server's mail.`);

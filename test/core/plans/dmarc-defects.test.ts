@@ -115,11 +115,20 @@ describe('defect 2: a v=dmarc1 record is one receivers discard — not a second 
     assert.ok(notes.some((n) => n.startsWith('Removes "v=dmarc1; p=none"') && n.includes('its policy is not merged in')), notes.join('\n'));
   });
 
-  test('alone, it is repaired like any record meant as DMARC: its p=reject is named, not switched on silently', async () => {
+  test('alone, its version is written DMARC1 and its policy kept (lenient receivers apply it today; review: it became p=none)', async () => {
     const { findings, left, notes } = await run(D, ['v=dmarc1; p=reject; rua=mailto:a@alice.example']);
     assert.deepEqual(findings.map((f) => `${f.severity} ${f.rule}`), ['fail dmarc.syntax']);
-    assert.deepEqual(left, ['v=DMARC1; p=none; rua=mailto:a@alice.example']);
-    assert.ok(notes.some((n) => n.includes('says p=reject, but receivers cannot read it')), notes.join('\n'));
+    assert.deepEqual(left, ['v=DMARC1; p=reject; rua=mailto:a@alice.example']);
+    assert.ok(notes.some((n) => n.includes('the fix writes v=DMARC1 and keeps its p=reject')), notes.join('\n'));
+    // Anything else wrong besides the case: repaired as any record meant as DMARC, its policy named, not switched on.
+    const other = await run(D, ['v=dmarc1 p=reject']);
+    assert.ok(other.notes.some((n) => n.includes('says p=reject, but receivers cannot read it')), other.notes.join('\n'));
+  });
+
+  test('a subdomain under a parent whose only record is v=dmarc1; p=reject inherits that policy and gets no record of its own', async () => {
+    const { findings, plan } = await run(SUB, [], { [`_dmarc.${D}`]: { TXT: [['v=dmarc1; p=reject']] } });
+    assert.deepEqual(findings.map((f) => f.rule), ['dmarc.inherited']);
+    assert.deepEqual(plan.changes, []);
   });
 
   test('at the organizational domain: one readable record and a v=dmarc1 one → the subdomain inherits p=reject', async () => {
