@@ -79,21 +79,38 @@ export function encodeSession(secret: Buffer, data: SessionData): string {
   return `${payload}.${sign(secret, payload)}`;
 }
 
-export function decodeSession(secret: Buffer, value: string | undefined, nowSec: number): SessionData | null {
+/**
+ * The JSON a signed cookie value `payload.mac` carries (payload: base64url JSON; mac: HMAC of `macPrefix + payload`),
+ * or null when it is missing, not signed with `secret`, or not JSON. (base64url has no ".": the split is unambiguous.)
+ */
+function verifySigned(secret: Buffer, value: string | undefined, macPrefix: string): unknown {
   if (!value) return null;
   const dot = value.indexOf('.');
   if (dot < 1) return null;
   const payload = value.slice(0, dot);
   const mac = Buffer.from(value.slice(dot + 1));
-  const want = Buffer.from(sign(secret, payload));
+  const want = Buffer.from(sign(secret, macPrefix + payload));
   if (mac.length !== want.length || !timingSafeEqual(mac, want)) return null;
   try {
-    const d = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SessionData;
-    if (typeof d.csrf !== 'string' || typeof d.exp !== 'number' || d.exp <= nowSec) return null;
-    return d;
+    return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
   } catch {
     return null;
   }
+}
+
+/** Sets cookie `name` (path /, HttpOnly, SameSite=Lax, Secure over TLS), replacing one set earlier in this answer. */
+function setCookie(req: Request, res: Response, name: string, value: string, maxAgeSec: number): void {
+  const attrs = [`${name}=${value}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${maxAgeSec}`];
+  if (cameOverTls(req)) attrs.push('Secure');
+  const prev = res.getHeader('Set-Cookie');
+  const others = (Array.isArray(prev) ? prev : prev === undefined ? [] : [String(prev)]).filter((c) => !c.startsWith(`${name}=`));
+  res.setHeader('Set-Cookie', [...others, attrs.join('; ')]);
+}
+
+export function decodeSession(secret: Buffer, value: string | undefined, nowSec: number): SessionData | null {
+  const d = verifySigned(secret, value, '') as SessionData | null;
+  if (!d || typeof d !== 'object' || typeof d.csrf !== 'string' || typeof d.exp !== 'number' || d.exp <= nowSec) return null;
+  return d;
 }
 
 /**
@@ -108,32 +125,16 @@ const DEVICE_SECONDS = 365 * 86_400;
 const DEVICE_USERS = 8;
 
 export function knownDeviceUsers(secret: Buffer, req: Request, nowSec: number): string[] {
-  const v = parseCookies(req.headers.cookie)[DEVICE_COOKIE];
-  if (!v) return [];
-  const dot = v.lastIndexOf('.');
-  if (dot < 1) return [];
-  const payload = v.slice(0, dot);
-  const mac = Buffer.from(v.slice(dot + 1));
-  const want = Buffer.from(sign(secret, `device:${payload}`));
-  if (mac.length !== want.length || !timingSafeEqual(mac, want)) return [];
-  try {
-    const d = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { u?: unknown; exp?: unknown };
-    if (typeof d.exp !== 'number' || d.exp <= nowSec || !Array.isArray(d.u)) return [];
-    return d.u.filter((x): x is string => typeof x === 'string');
-  } catch {
-    return [];
-  }
+  const d = verifySigned(secret, parseCookies(req.headers.cookie)[DEVICE_COOKIE], 'device:') as { u?: unknown; exp?: unknown } | null;
+  if (!d || typeof d !== 'object' || typeof d.exp !== 'number' || d.exp <= nowSec || !Array.isArray(d.u)) return [];
+  return d.u.filter((x): x is string => typeof x === 'string');
 }
 
 /** Adds `user` to this browser's known-device cookie (newest first, at most DEVICE_USERS). */
 export function rememberDevice(req: Request, res: Response, secret: Buffer, user: string, nowSec: number): void {
   const users = [user, ...knownDeviceUsers(secret, req, nowSec).filter((u) => u !== user)].slice(0, DEVICE_USERS);
   const payload = Buffer.from(JSON.stringify({ u: users, exp: nowSec + DEVICE_SECONDS })).toString('base64url');
-  const attrs = [`${DEVICE_COOKIE}=${payload}.${sign(secret, `device:${payload}`)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${DEVICE_SECONDS}`];
-  if (cameOverTls(req)) attrs.push('Secure');
-  const prev = res.getHeader('Set-Cookie');
-  const others = (Array.isArray(prev) ? prev : prev === undefined ? [] : [String(prev)]).filter((c) => !c.startsWith(`${DEVICE_COOKIE}=`));
-  res.setHeader('Set-Cookie', [...others, attrs.join('; ')]);
+  setCookie(req, res, DEVICE_COOKIE, `${payload}.${sign(secret, `device:${payload}`)}`, DEVICE_SECONDS);
 }
 
 export function parseCookies(header: string | undefined): Record<string, string> {
@@ -211,11 +212,7 @@ function addressKey(addr: string): string {
 }
 
 export function writeSession(req: Request, res: Response, secret: Buffer, data: SessionData): void {
-  const attrs = [`${SESSION_COOKIE}=${encodeSession(secret, data)}`, 'Path=/', 'HttpOnly', 'SameSite=Lax', `Max-Age=${SESSION_SECONDS}`];
-  if (cameOverTls(req)) attrs.push('Secure');
   // One session cookie per answer: a session replaced during the request (bound to the identity, ended) replaces the
   // cookie set earlier in it instead of adding a second one.
-  const prev = res.getHeader('Set-Cookie');
-  const others = (Array.isArray(prev) ? prev : prev === undefined ? [] : [String(prev)]).filter((c) => !c.startsWith(`${SESSION_COOKIE}=`));
-  res.setHeader('Set-Cookie', [...others, attrs.join('; ')]);
+  setCookie(req, res, SESSION_COOKIE, encodeSession(secret, data), SESSION_SECONDS);
 }
