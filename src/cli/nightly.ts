@@ -170,7 +170,7 @@ function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: strin
         log,
         auditOptions: auditOptionsFrom(store),
         // The nights are dated in the schedule's own time zone (--report-tz, else the settings page's, else the server's).
-        ...(wantedSchedule(o, store).timezone ? { timeZone: wantedSchedule(o, store).timezone } : {}),
+        timeZone: wantedSchedule(o, store).timezone,
         deliver: (oc) => deliverNightly(oc, { store, log, signal, ...(mailer ? { mailer } : {}) }),
       });
       const pruned = store.prune({ olderThanDays: retentionDays(store) });

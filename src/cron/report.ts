@@ -13,6 +13,7 @@ import { gapText, renderReport, type RenderedReport } from '../core/report/rende
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
 import { reportLockHolderGone, reportLockOwner } from './lock-owner.js';
+import { isTimezone } from './scheduler.js';
 
 export const REPORT_LOCK = 'report';
 export const DEFAULT_LOCK_TTL_MS = 15 * 60_000;
@@ -466,15 +467,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
  * — as the scheduler does when none is set or the saved one is not a time zone — the server's own.
  */
 export function reportTimeZone(given: string | undefined, saved: unknown): string | undefined {
-  for (const tz of [given, saved]) {
-    if (typeof tz !== 'string' || !tz) continue;
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      return tz;
-    } catch {
-      /* not a time zone: the next one */
-    }
-  }
+  for (const tz of [given, saved]) if (typeof tz === 'string' && tz && isTimezone(tz)) return tz;
   return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
 }
 

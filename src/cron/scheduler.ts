@@ -28,14 +28,19 @@ export function validateCronExpr(expr: string): void {
   }
 }
 
-/** Throws ScheduleError for a time zone the runtime does not know. Undefined = server time. */
-export function validateTimezone(tz: string | undefined): void {
-  if (tz === undefined) return;
+/** Whether the runtime knows `tz` as a time zone. */
+export function isTimezone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
   } catch {
-    throw new ScheduleError(`unknown time zone "${tz}" (use an IANA name such as "Europe/Amsterdam" or "UTC")`);
+    return false;
   }
+}
+
+/** Throws ScheduleError for a time zone the runtime does not know. Undefined = server time. */
+export function validateTimezone(tz: string | undefined): void {
+  if (tz !== undefined && !isTimezone(tz)) throw new ScheduleError(`unknown time zone "${tz}" (use an IANA name such as "Europe/Amsterdam" or "UTC")`);
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

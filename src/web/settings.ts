@@ -11,7 +11,7 @@ export const SETTING_KEYS = {
   mailchannelsAccountId: SETTING_MAILCHANNELS_ACCOUNT,
   reportSchedule: 'report.schedule',
   reportRecipients: 'report.recipients',
-  reportTimezone: 'report.timezone',
+  reportTimezone: REPORT_SETTINGS.timezone,
   /** The address of this app's pages for the report's links (the key the report reads). */
   reportBaseUrl: REPORT_SETTINGS.baseUrl,
   dnsResolver: 'dns.resolver',
