@@ -447,7 +447,7 @@ export class PleskPanel implements Panel {
     } catch (e) {
       if (!(e instanceof PanelError) || e.code === 'auth') throw e;
       const list = await this.once('server-ips', () => this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips', undefined, 'list'));
-      ips = (list ?? []).filter((i) => i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => !!x)).slice(0, 1);
+      ips = list.filter((i) => i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => !!x)).slice(0, 1);
     }
     return { ips, helo };
   }
@@ -696,7 +696,7 @@ export class PleskPanel implements Panel {
     if (typeof o.id !== 'number') {
       // Added, but no id in the answer: the new record is the one with this value that was not there before (so the
       // step can still be undone). None, or several: say so — the caller undoes what it can and names the rest.
-      const now = ((await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list').catch(() => [] as DnsRecord[])) ?? []).filter(
+      const now = (await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list').catch(() => [] as DnsRecord[])).filter(
         (r) => !known.has(String(r.id)) && r.type.toUpperCase() === type && (type === 'CNAME' ? canonName(r.value) === value : r.value === value),
       );
       if (now.length !== 1) throw new PanelError('other', `Plesk added the ${type} record at ${rec.name} without giving its id (HTTP ${res.status}), and it cannot be told apart: check the zone of ${spelling}`);
