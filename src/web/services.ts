@@ -6,6 +6,8 @@ import type { Panel } from '../core/panel.js';
 import { makePlanWith, PlanError } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
+import { isSpfRecord } from '../core/spf/parse.js';
+import { isLockdownRecord } from '../core/lockdown/record.js';
 import type { Resolver } from '../core/resolver.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import type { Store } from '../adapters/store/store.js';
@@ -105,14 +107,9 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
       ];
       // A term the plan drops on its own (e.g. an include of a name without SPF) is not offered as "kept unless you
       // remove it"; one the user selected stays listed, so it can be unselected.
-      const written = plan.changes.map((c) => c.after).find((r) => r && /^v=spf1(\s|$)/i.test((r.txt ?? [r.value]).join('')));
-      if (written) {
-        const inRecord = new Set((written.txt ?? [written.value]).join('').toLowerCase().split(/\s+/));
-        const selected = new Set(removeTerms.map((t) => t.toLowerCase()));
-        const offered = (t: string) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
-        unknownTerms = unknownTerms.filter(offered);
-        serviceTerms = serviceTerms.filter(offered);
-      }
+      const offered = offeredIn(plan, isSpfRecord, removeTerms);
+      unknownTerms = unknownTerms.filter(offered);
+      serviceTerms = serviceTerms.filter(offered);
     }
     if (check === 'lockdown' && !plan.blocked) {
       // Ids the lockdown fix keeps unless selected (the customer's own MailChannels account, or a previous host's). A
@@ -120,15 +117,22 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
       // plan drops on its own (a value it cannot write back) is not offered; one the user selected stays listed.
       const findings = await runChecks(ctx, ['lockdown']);
       unknownTerms = [...new Set(findings.filter((f) => f.rule === 'lockdown.unknown-id' && typeof f.subject === 'string').map((f) => f.subject as string))];
-      const written = plan.changes.map((c) => c.after).find((r) => r && /^v=mc1(\s|$)/i.test((r.txt ?? [r.value]).join('')));
-      if (written) {
-        const inRecord = new Set((written.txt ?? [written.value]).join('').toLowerCase().split(/\s+/));
-        const selected = new Set(removeTerms.map((t) => t.toLowerCase()));
-        unknownTerms = unknownTerms.filter((t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase()));
-      }
+      unknownTerms = unknownTerms.filter(offeredIn(plan, isLockdownRecord, removeTerms));
     }
     return { plan, unknownTerms, serviceTerms };
   });
+}
+
+/**
+ * Which terms a preview still offers: those in the record the plan writes (a term the plan drops on its own is not
+ * "kept unless you remove it"), and those the user selected (so they can be unselected). With no record written, all.
+ */
+function offeredIn(plan: Plan, isRecord: (text: string) => boolean, removeTerms: readonly string[]): (term: string) => boolean {
+  const written = plan.changes.map((c) => c.after).find((r) => r && isRecord((r.txt ?? [r.value]).join('')));
+  if (!written) return () => true;
+  const inRecord = new Set((written.txt ?? [written.value]).join('').toLowerCase().split(/\s+/));
+  const selected = new Set(removeTerms.map((t) => t.toLowerCase()));
+  return (t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
 }
 
 function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver): ApplyDeps {
