@@ -21,7 +21,7 @@ import { rsaPublicKeyDer } from './dkim/der.js';
 import { parseDkimRecord } from './dkim/record.js';
 import { genericPtrReason } from './checks/ptr.js';
 import type { Classification, MailSettings, Zone } from './model.js';
-import { RecordIndex } from './zone.js';
+import { mxExchange, RecordIndex } from './zone.js';
 import type { Resolver } from './resolver.js';
 import { filterList, mapList } from './arrays.js';
 import { parseTerm, type SpfTerm } from './spf/parse.js';
@@ -222,7 +222,7 @@ class AuditClassifier implements Classifier {
       const index = zoneIndex ?? new RecordIndex(zone.records);
       if (settings.routing === 'remote') {
         for (const r of index.at(domain, 'MX')) {
-          const h = canonName(r.value.trim().split(/\s+/).pop() ?? '');
+          const h = mxExchange(r);
           if (h && h !== '.') this.zoneMx.push(h);
         }
       }
@@ -369,7 +369,7 @@ class AuditClassifier implements Classifier {
     // panel routes it elsewhere, mail.<domain> is most likely where it goes now: never stale (the SPF fix would
     // de-authorise the customer's live mail server). Kept when the zone's MX names it, unknown otherwise.
     const remote = this.settings.routing !== 'local';
-    const mxNamesIt = remote && index.at(domain, 'MX').some((r) => canonName(r.value.trim().split(/\s+/).pop() ?? '') === mailName);
+    const mxNamesIt = remote && index.at(domain, 'MX').some((r) => mxExchange(r) === mailName);
     for (const r of mailAddrs) {
       if (serverIps.some((ip) => cidrContains(ip, r.value))) continue;
       if (!remote) {

@@ -70,3 +70,8 @@ export class RecordIndex {
 export function txtAt(records: readonly ZoneRecord[], name: string): string[] {
   return recordsAt(records, name, 'TXT').map((r) => (r.txt ? r.txt.join('') : r.value));
 }
+
+/** The exchange host of a zone MX record's value ("10 mail.example.com." → "mail.example.com"), canonical. */
+export function mxExchange(r: ZoneRecord): string {
+  return canonName(r.value.trim().split(/\s+/).pop() ?? '');
+}

@@ -9,7 +9,7 @@ import { joinTxt } from '../resolver.js';
 import type { MailSettings, ZoneRecord } from '../model.js';
 import type { Provider } from '../../knowledge/index.js';
 import { splitTxt } from '../spf/parse.js';
-import { recordsAt } from '../zone.js';
+import { mxExchange, recordsAt } from '../zone.js';
 import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne, type PlanAction } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
@@ -49,7 +49,7 @@ export async function deliveryVerdict(ctx: CheckContext, selector: string, alias
   if (live.status === 'unknown') return { known: false, why: `where its mail is delivered could not be read (MX lookup: ${live.error ?? 'DNS error'})` };
   const hosts = new Set<string>();
   if (live.status === 'ok') for (const m of live.records) hosts.add(canonName(m.exchange));
-  for (const r of ctx.zoneIndex?.at(ctx.domain, 'MX') ?? []) hosts.add(canonName(r.value.trim().split(/\s+/).pop() ?? ''));
+  for (const r of ctx.zoneIndex?.at(ctx.domain, 'MX') ?? []) hosts.add(mxExchange(r));
   hosts.delete('');
   hosts.delete('.');
   if (!hosts.size) return { known: false, why: 'it publishes no MX saying where its mail is delivered' };
