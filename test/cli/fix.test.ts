@@ -79,6 +79,23 @@ describe('mailhealth fix / undo / history', () => {
     assert.equal(play.zoneText('bakery.example'), zoneNow, 'nothing written');
   });
 
+  test('--apply with nothing to change exits 0 (as the preview does), says so, and writes nothing', async () => {
+    const before = play.zoneText('clean.example');
+    const preview = await run('fix', 'clean.example', '--check', 'spf', '--json');
+    assert.equal(preview.code, 0, preview.err);
+    assert.equal(JSON.parse(preview.out).changes.length, 0);
+    const r = await run('fix', 'clean.example', '--check', 'spf', '--apply', '--json');
+    assert.equal(r.code, 0, r.err + r.out);
+    const j = JSON.parse(r.out);
+    assert.equal(j.status, 'refused');
+    assert.equal(j.why, 'nothing');
+    assert.match(j.reason, /Nothing to change/);
+    const text = await run('fix', 'clean.example', '--check', 'spf', '--apply');
+    assert.equal(text.code, 0, text.err);
+    assert.match(text.out, /^Nothing to change: the records are already right\.$/m);
+    assert.equal(play.zoneText('clean.example'), before);
+  });
+
   test('--apply with a stale --plan-hash is refused (exit 1) and writes nothing', async () => {
     const before = play.zoneText('florist.example');
     const r = await run('fix', 'florist.example', '--check', 'dmarc', '--apply', '--plan-hash', 'sha256:' + '1'.repeat(64), '--json');

@@ -96,19 +96,24 @@ export function registerFixCommands(program: Command): void {
                   ? { changeId: outcome.changeId, verified: outcome.verified, message: outcome.message }
                   : outcome.status === 'already'
                     ? { changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason }
-                    : { reason: outcome.reason }),
+                    : { reason: outcome.reason, ...(outcome.status === 'refused' && outcome.why ? { why: outcome.why } : {}) }),
               },
               2,
             ) + '\n',
           );
         } else if (outcome.status === 'applied') {
           process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId}; undo with: mailhealth undo ${outcome.changeId})\n`);
+        } else if (outcome.status === 'refused' && outcome.why === 'nothing') {
+          process.stdout.write(`${safe(outcome.reason)}\n`);
         } else {
           process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
           if (outcome.status === 'refused' && outcome.newPlan) process.stdout.write(renderPlan(outcome.newPlan) + '\n');
         }
         // The same plan applied before (a repeated command): its change is there — success; one still being written: not yet.
-        process.exitCode = outcome.status === 'applied' || (outcome.status === 'already' && outcome.changeStatus === 'applied') ? 0 : 1;
+        // Nothing to change (the preview was empty too): the records are as the fix would leave them — success, as the
+        // preview's exit 0 said; a script applying fixes to every domain does not see a healthy one as a failure.
+        const done = outcome.status === 'applied' || (outcome.status === 'already' && outcome.changeStatus === 'applied') || (outcome.status === 'refused' && outcome.why === 'nothing');
+        process.exitCode = done ? 0 : 1;
       } finally {
         store.close();
       }
