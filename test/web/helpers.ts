@@ -47,7 +47,7 @@ export interface TestWorld {
 }
 
 /** The demo world (loopback DNS) with an app over it. */
-export async function demoWorld(opts: { seedAudits?: boolean; app?: Partial<AppDeps> } = {}): Promise<TestWorld> {
+export async function demoWorld(opts: { seedAudits?: boolean; app?: Partial<AppDeps>; wrapPanel?: (p: FilesPanel) => AppDeps['panel'] } = {}): Promise<TestWorld> {
   const demo = await startDemo();
   const dir = mkdtempSync(join(tmpdir(), 'mailhealth-web-'));
   const store = openStore(join(dir, 'db.sqlite'));
@@ -63,7 +63,7 @@ export async function demoWorld(opts: { seedAudits?: boolean; app?: Partial<AppD
     store.recordAudits(run, audits.map((a) => ({ audit: a, owner: refs.find((d) => d.domain === a.domain)!.owner })));
     store.finishRun(run, 'complete');
   }
-  const app = createApp({ panel, store, makeResolver, identityFrom: 'session', adminToken: 'test-admin-token', rateLimits: NO_LIMITS, ...opts.app });
+  const app = createApp({ panel: opts.wrapPanel ? opts.wrapPanel(panel) : panel, store, makeResolver, identityFrom: 'session', adminToken: 'test-admin-token', rateLimits: NO_LIMITS, ...opts.app });
   return {
     app,
     store,

@@ -7,11 +7,14 @@ import type { AppContext } from '../app.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { applyFix, previewFix, type Preview } from '../services.js';
+import { mapInPool } from '../pool.js';
 import { viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
 
 export const BULK_PER_PAGE = 50;
 export const BULK_FIX_MAX = 200;
+/** Domains a bulk fix previews or applies at once (each one's panel reads, DNS look-ups and writes stay in order). */
+export const BULK_FIX_CONCURRENCY = 4;
 /** Running jobs shown on /bulk and a customer's /domains (the bulk rate limit keeps a user far below this). */
 export const MAX_JOBS_SHOWN = 50;
 
@@ -63,16 +66,15 @@ export function bulkRoutes(c: AppContext): Router {
     // Up to BULK_FIX_MAX panel reads and DNS look-ups: one bulk token, like a bulk audit.
     takeToken(c, 'bulk', identityOf(res).user);
     const { refs, notFound } = await scopedDomains(c, res, names);
-    const items: { domain: string; preview?: Preview; error?: string }[] = [];
-    for (const ref of refs) {
+    const items = await mapInPool(refs, BULK_FIX_CONCURRENCY, async (ref): Promise<{ domain: string; preview?: Preview; error?: string }> => {
       try {
         const preview = await previewFix(c, ref.domain, check, []);
-        items.push({ domain: ref.domain, preview });
         rememberPreview(c, identityOf(res).user, `${ref.domain}|${check}|${preview.plan.planHash}`);
+        return { domain: ref.domain, preview };
       } catch (e) {
-        items.push({ domain: ref.domain, error: (e as Error).message });
+        return { domain: ref.domain, error: (e as Error).message };
       }
-    }
+    });
     res.render('bulk-fix-preview', { title: `Bulk fix: ${check}`, check, items, notFound, h: viewHelpers });
   });
 
@@ -98,16 +100,16 @@ export function bulkRoutes(c: AppContext): Router {
     for (const k of keys) c.bulkPreviewed.get(me.user)?.delete(k);
     if (!credited) takeToken(c, 'bulk', me.user);
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
-    const results = [];
-    for (const ref of refs) {
-      const planHash = pairs.find((p) => p.domain === ref.domain)?.planHash;
-      if (!planHash) continue;
+    const hashes = new Map<string, string>();
+    for (const p of pairs) if (!hashes.has(p.domain)) hashes.set(p.domain, p.planHash); // a name sent twice: the first
+    const todo = refs.filter((ref) => hashes.has(ref.domain));
+    const results = await mapInPool(todo, BULK_FIX_CONCURRENCY, async (ref) => {
       try {
-        results.push({ domain: ref.domain, outcome: await applyFix(c, me, ref, { check, planHash, removeTerms: [] }) });
+        return { domain: ref.domain, outcome: await applyFix(c, me, ref, { check, planHash: hashes.get(ref.domain)!, removeTerms: [] }) };
       } catch (e) {
-        results.push({ domain: ref.domain, outcome: { status: 'failed' as const, reason: (e as Error).message } });
+        return { domain: ref.domain, outcome: { status: 'failed' as const, reason: (e as Error).message } };
       }
-    }
+    });
     res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, results, notFound, h: viewHelpers, str });
   });
 

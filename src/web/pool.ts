@@ -1,0 +1,17 @@
+// A few at a time: bulk fix previews and applies run this many domains at once, so a reseller's 200-domain fix is not
+// 200 panel round trips end to end inside one request (each domain's own steps stay in order; its lock, hash check and
+// history are per domain, so domains do not wait on each other).
+
+/** `fn` over `items` with at most `limit` running at once; the results in the items' order. `fn` must not throw. */
+export async function mapInPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return out;
+}
