@@ -881,10 +881,49 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
             reason: `${e.message}: whether the undo was written is not known yet. mailhealth checks the zone again in about ${Math.round(LOCK_TTL_MS / 60_000)} minutes (the history shows it as pending until then).`,
           };
         }
-        deps.history.settleIntent(id, { status: 'failed', error: (e as Error).message });
-        if (e instanceof PanelError && e.code === 'stale') return { status: 'refused' as const, reason: 'The zone changed while undoing; nothing was changed. Try again.' };
-        if (e instanceof PanelError && e.code === 'busy') return { status: 'refused' as const, reason: `Not undone: ${e.message}.` };
-        return { status: 'failed' as const, changeId: id, reason: (e as Error).message };
+        // As for a fix (applyPlan): an adapter that undid its own steps says what it could not undo
+        // (PartialWriteError); any other failure may have left part of the undo in the zone (record-by-record panels).
+        // QA: a Plesk undo whose rollback failed was closed as failed with the old SPF record deleted and the new one
+        // not added — the domain without SPF, and the change no longer undoable.
+        const left = e instanceof PartialWriteError ? e.leftWritten : null;
+        if (e instanceof PanelError && e.code === 'busy') {
+          written = 'no';
+          deps.history.settleIntent(id, { status: 'failed', error: `refused: ${e.message}` });
+          return { status: 'refused' as const, reason: `Not undone: ${e.message}.` };
+        }
+        if (e instanceof PanelError && e.code === 'stale' && !left?.length) {
+          written = 'no';
+          deps.history.settleIntent(id, { status: 'failed', error: `refused: ${e.message}` });
+          return { status: 'refused' as const, reason: 'The zone changed while undoing; nothing was changed. Try again.' };
+        }
+        const reason = (e as Error).message;
+        if (left) {
+          const settled = await settleLeftovers(id, ch.domain, left, reason, owner, deps);
+          const more = settled === 'restored' ? ' — the records written before the failure were put back' : settled === 'review' ? ' — some records this undo changed could not be put back; see history' : '';
+          return { status: 'failed' as const, changeId: id, reason: reason + more };
+        }
+        const found: { id: number; outcome: string }[] = [];
+        try {
+          const pending = deps.history.getChange(id);
+          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
+        } catch (re) {
+          if (isDbBusy(re)) throw re;
+          return { status: 'failed' as const, changeId: id, reason: `${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start` };
+        }
+        const settled = found[0]?.outcome;
+        if (settled !== 'applied') {
+          const more = settled === 'restored' ? ' — the records written before the failure were put back' : settled === 'conflict' ? ' — the zone was also edited meanwhile; see history' : '';
+          return { status: 'failed' as const, changeId: id, reason: reason + more };
+        }
+        // The zone holds the whole undo after all (recorded by reconcileOne, the change it undoes marked reverted).
+        written = 'yes';
+        const verified = await verify(ch.domain, inv.changes, deps).catch(() => 'propagating' as const);
+        try {
+          deps.history.setVerified(id, verified);
+        } catch (ve) {
+          if (!isDbBusy(ve)) throw ve; // the outcome is recorded; only the verification is missing
+        }
+        return { status: 'applied' as const, changeId: id, verified, plan, message: verified === 'yes' ? 'undone' : 'undone — propagating' };
       }
       written = 'yes';
       // The undo applied and the change it undoes marked undone and reverted: one transaction (recordUndone).

@@ -449,6 +449,39 @@ describe('Plesk: a record someone else deletes while we write stays deleted (not
   });
 });
 
+describe('Plesk: an undo whose write fails part-way is settled like a fix (QA: the domain was left without SPF)', () => {
+  it('two refused adds during the undo: the record the undo removed is put back, the change stays undoable, and undo then works', async () => {
+    const r = await rig();
+    try {
+      let refuse = 0;
+      const panel = r.panel({ cli: (inner) => ({ run: async (u, p) => (u === 'dns' && p[0] === '--add' && refuse > 0 && refuse-- ? { code: 1, stdout: '', stderr: 'Unable to update DNS zone: temporary failure' } : inner.run(u, p)) }) });
+      const deps = r.deps(panel, SPF_WORLD);
+      const plan = await makePlan({ domain: 'bob.example', check: 'spf' }, deps);
+      const applied = await applyPlan({ domain: 'bob.example', check: 'spf', planHash: plan.planHash }, deps);
+      assert.equal(applied.status, 'applied', JSON.stringify(applied));
+      if (applied.status !== 'applied') return;
+      assert.deepEqual(spfValues(r.state), [NEW_SPF]);
+      // The undo deletes NEW_SPF, its add of SPF is refused, and so is the adapter's own re-add of NEW_SPF.
+      refuse = 2;
+      const failed = await undoChange(applied.changeId, deps);
+      assert.equal(failed.status, 'failed', JSON.stringify(failed));
+      if (failed.status !== 'failed') return;
+      assert.deepEqual(spfValues(r.state), [NEW_SPF], 'the fix’s record is back: the domain keeps an SPF record');
+      assert.match(failed.reason, /put back/);
+      assert.equal(r.store.getChange(failed.changeId!)!.status, 'restored');
+      const orig = r.store.getChange(applied.changeId)!;
+      assert.equal(orig.status, 'applied');
+      assert.equal(orig.undoneBy, null);
+      // Plesk works again: the change is still undoable, and the undo lands.
+      const undone = await undoChange(applied.changeId, deps);
+      assert.equal(undone.status, 'applied', JSON.stringify(undone));
+      assert.deepEqual(spfValues(r.state), [SPF]);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('Plesk: an IDN domain Plesk knows by its Unicode name is written by that name', () => {
   const idn = (s: PleskState) => {
     const dom = s.domains.find((d) => d.name === 'alice-shop.example')!;
