@@ -91,6 +91,8 @@ export interface ApplyDeps extends AuditDeps {
   crashPoint?: (where: 'after-intent' | 'after-write') => void;
   /** How long applyPlan waits for another fix's lock on the domain (default LOCK_WAIT_MS; 0: not at all). */
   lockWaitMs?: number;
+  /** Test hook: how often the domain's lease is renewed while a panel write is in flight (default LOCK_TTL_MS / 4). */
+  leaseBeatMs?: number;
 }
 
 export type ApplyOutcome =
@@ -198,6 +200,29 @@ async function throughBusy<T>(fn: () => T): Promise<T> {
       if (!isDbBusy(e) || attempt >= BUSY_ATTEMPTS) throw e;
       await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
     }
+  }
+}
+
+/**
+ * A panel write under the domain's lock, its lease renewed every quarter of LOCK_TTL_MS while the call is in flight. A
+ * panel that writes record by record (Plesk: one `plesk bin dns` call a step, each allowed 120 s) can take longer than
+ * one lease, and another process that took the domain meanwhile would settle the intent from a zone still being
+ * written — QA: it put the old SPF record back between the fix's delete and add, leaving two. A process that dies stops
+ * renewing, so after a crash the lease still runs out as before; every panel call is bounded by its own timeout.
+ */
+async function keepingLease<T>(deps: ApplyDeps, domain: string, owner: string, write: () => Promise<T>): Promise<T> {
+  const beat = setInterval(() => {
+    try {
+      deps.history.renewLock(domainLock(domain), owner, LOCK_TTL_MS);
+    } catch {
+      /* a busy history database: the next beat tries again */
+    }
+  }, deps.leaseBeatMs ?? LOCK_TTL_MS / 4);
+  beat.unref?.();
+  try {
+    return await write();
+  } finally {
+    clearInterval(beat);
   }
 }
 
@@ -578,6 +603,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         const ki = keyIntent;
         const generated = await generateKey(input.domain, plan.zoneVersion, changes, deps, {
           beforeWrite: () => leaseLost(deps, input.domain, owner, ki),
+          keepingLease: (write) => keepingLease(deps, input.domain, owner, write),
           generated: () => (progress.key = true),
         });
         if ('refused' in generated) {
@@ -632,7 +658,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       let lateSettled = false;
       progress.written = 'maybe';
       try {
-        after = (await deps.panel.applyChanges(input.domain, changes, zoneVersion)).version;
+        after = (await keepingLease(deps, input.domain, owner, () => deps.panel.applyChanges(input.domain, changes, zoneVersion))).version;
       } catch (e) {
         if (e instanceof PanelError && e.code === 'no-answer') {
           keepLockedForSettling(input.domain, owner, deps.history);
@@ -738,7 +764,7 @@ async function generateKey(
   planVersion: string,
   changes: Change[],
   deps: ApplyDeps,
-  hooks: { beforeWrite: () => string | null; generated: () => void },
+  hooks: { beforeWrite: () => string | null; keepingLease: <T>(write: () => Promise<T>) => Promise<T>; generated: () => void },
 ): Promise<{ changes: Change[]; zoneVersion: string } | { refused: string } | { failed: string }> {
   const before = await deps.panel.readZone(domain);
   if (before.version !== planVersion) return { refused: 'The zone changed since the preview: preview the fix again.' };
@@ -747,7 +773,7 @@ async function generateKey(
   const lost = hooks.beforeWrite();
   if (lost) return { refused: `Not written: ${lost}. No DKIM key was generated and nothing was written; preview the fix again.` };
   try {
-    publicKey = (await deps.panel.generateDkim!(domain)).dkim.publicKey;
+    publicKey = (await hooks.keepingLease(() => deps.panel.generateDkim!(domain))).dkim.publicKey;
     hooks.generated();
   } catch (e) {
     const now = await deps.panel.readZone(domain).catch(() => null);
@@ -871,7 +897,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       written = 'maybe';
       let after: string;
       try {
-        after = (await deps.panel.applyChanges(ch.domain, inv.changes, zone.version)).version;
+        after = (await keepingLease(deps, ch.domain, owner, () => deps.panel.applyChanges(ch.domain, inv.changes, zone.version))).version;
       } catch (e) {
         if (e instanceof PanelError && e.code === 'no-answer') {
           keepLockedForSettling(ch.domain, owner, deps.history);
@@ -995,7 +1021,7 @@ async function startSigning(
   };
   let after: MailSettings;
   try {
-    after = await deps.panel.startDkimSigning(domain);
+    after = await keepingLease(deps, domain, owner, () => deps.panel.startDkimSigning!(domain));
   } catch (e) {
     if (e instanceof PanelError && e.code === 'no-answer') {
       keepLockedForSettling(domain, owner, deps.history);
@@ -1120,7 +1146,7 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
     // (whoever holds the domain now settles the intent from the zone).
     const lost = leaseLost(deps, domain, owner, changeId);
     if (lost) return 'review';
-    const v = (await deps.panel.applyChanges(domain, restore, zone.version)).version;
+    const v = (await keepingLease(deps, domain, owner, () => deps.panel.applyChanges(domain, restore, zone.version))).version;
     deps.history.settleIntent(changeId, { status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
     return 'restored';
   } catch (e) {
@@ -1244,7 +1270,7 @@ async function reconcileOne(
     // Putting the old records back is a write: the domain still held, the intent still open — else nothing is written.
     const lost = leaseLost(deps, ch.domain, owner, ch.id);
     if (lost) throw new Error(`the old records were not put back: ${lost}`);
-    const v = await deps.panel.applyChanges(ch.domain, restore, zone.version);
+    const v = await keepingLease(deps, ch.domain, owner, () => deps.panel.applyChanges(ch.domain, restore, zone.version));
     settle({ status: 'restored', zoneVersionAfter: v.version, error: `reconciled ${when}: partly written, old records restored${keyNote}` }, 'restored');
   }
 }

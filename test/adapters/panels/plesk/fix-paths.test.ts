@@ -482,6 +482,43 @@ describe('Plesk: an undo whose write fails part-way is settled like a fix (QA: t
   });
 });
 
+describe('Plesk: a record-by-record write that outlasts one lease keeps its domain (QA: two SPF records)', () => {
+  it('each plesk bin step takes 70 s: the lease is renewed while the write runs, and a settler meanwhile leaves the domain alone', async () => {
+    const r = await rig();
+    try {
+      let slow = false;
+      let step = 0;
+      let settler: { id: number; outcome: string }[] | null = null;
+      const panel = r.panel({
+        cli: (inner) => ({
+          run: async (u, p) => {
+            if (slow && u === 'dns') {
+              step++;
+              r.clock.now += 70_000; // this step takes 70 s of the history's clock…
+              await new Promise((res) => setTimeout(res, 40)); // …during which the lease beats (every 5 ms here)
+              if (step === 2) {
+                // The service's settler runs while the fix's second step is in flight.
+                settler = await reconcile({ panel: r.panel(), resolver: liveOf(r.state, 'bob.example', SPF_WORLD), history: r.store, byUser: 'service', now: FIXED }, 'while the service runs');
+              }
+            }
+            return inner.run(u, p);
+          },
+        }),
+      });
+      const deps = { ...r.deps(panel, SPF_WORLD), leaseBeatMs: 5 };
+      const plan = await makePlan({ domain: 'bob.example', check: 'spf' }, deps);
+      slow = true;
+      const out = await applyPlan({ domain: 'bob.example', check: 'spf', planHash: plan.planHash }, deps);
+      assert.equal(step, 2, 'a delete and an add');
+      assert.deepEqual(settler, [{ id: 1, outcome: 'skipped: a fix on this domain is running' }]);
+      assert.equal(out.status, 'applied', JSON.stringify(out));
+      assert.deepEqual(spfValues(r.state), [NEW_SPF], 'one SPF record, the fix’s');
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('Plesk: an IDN domain Plesk knows by its Unicode name is written by that name', () => {
   const idn = (s: PleskState) => {
     const dom = s.domains.find((d) => d.name === 'alice-shop.example')!;
