@@ -1220,8 +1220,31 @@ async function reconcileOne(
     return;
   }
   if (ch.changes.some((c) => c.after?.value.includes(PLACEHOLDER_KEY))) {
-    // Stopped while the panel generated the key: the record was never written (its key was not known yet).
+    // Stopped while the panel generated the key: mailhealth never wrote the record (its key was not known yet). A panel
+    // that publishes its new key itself (cPanel's enable_dkim, before the adapter puts the zone back) may have left it
+    // in place of the old record: then the change is what the fix meant — recorded as applied with the real key, the
+    // old record kept in the history (QA: it was "failed, may not be published", the old record only in a failed intent).
     const s = await deps.panel.readMailSettings(ch.domain).catch(() => null);
+    const key = s?.dkim.signing ? s.dkim.publicKey : undefined;
+    const zone = key ? await deps.panel.readZone(ch.domain).catch(() => null) : null;
+    if (key && zone) {
+      // The panel's own record of the key (its TTL and string splitting may differ from the one mailhealth would write).
+      const bare = key.replace(/\s+/g, '');
+      const publishedAt = (name: string) => recordsAt(zone.records, name, 'TXT').find((r) => text(r).replace(/\s+/g, '').includes(`p=${bare}`));
+      const real = ch.changes.map((c): Change => {
+        if (!c.after?.value.includes(PLACEHOLDER_KEY)) return c;
+        const found = publishedAt(c.after.name);
+        const after = found ? (({ ref: _ref, ...r }) => r)(found) : dkimRecordFor(c.after.name, c.after.ttl, key);
+        return { ...c, after, keyGenerated: true };
+      });
+      const replaced = real.every((c) => c.action !== 'edit' || !c.before || !findRecord(zone, c.before));
+      if (replaced && holdsAfter(zone, real)) {
+        deps.history.reviseIntent(ch.id, { changes: real, zoneVersion: ch.zoneVersionBefore });
+        const verified = await verify(ch.domain, real, deps).catch((): Verified => 'propagating');
+        settle({ status: 'applied', zoneVersionAfter: zone.version, verified, error: `reconciled ${when}: interrupted while the panel generated the DKIM key; the panel published the new key itself in place of the old record, and signs with it` }, 'applied');
+        return;
+      }
+    }
     const state = s?.dkim.signing && s.dkim.publicKey ? 'the panel has a key and signs with it, but its record may not be published — run the DKIM fix again' : 'no record was written — run the DKIM fix again';
     settle({ status: 'failed', error: `reconciled ${when}: interrupted while the panel generated the DKIM key: ${state}` }, 'not-written');
     return;

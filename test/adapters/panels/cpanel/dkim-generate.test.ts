@@ -11,7 +11,7 @@ import { CpanelPanel } from '../../../../src/adapters/panels/cpanel/index.js';
 import { UapiHttp, type UapiTransport } from '../../../../src/adapters/panels/cpanel/uapi.js';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
 import { openStore } from '../../../../src/adapters/store/store.js';
-import { applyPlan } from '../../../../src/core/plans/apply.js';
+import { applyPlan, LOCK_TTL_MS, reconcile, undoChange } from '../../../../src/core/plans/apply.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
 import { makeCpState, startCpanelServer, zoneView, type CpState } from '../../../helpers/emulators/cpanel.js';
 import { MapResolver, zoneToMap } from '../../../helpers/map-resolver.js';
@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 /** alice.example publishes the previous host's key; this server has none for it yet. */
-async function setup(features: string[], wrap: (t: UapiTransport) => UapiTransport = (t) => t): Promise<{ state: CpState; panel: CpanelPanel }> {
+async function setup(features: string[], wrap: (t: UapiTransport) => UapiTransport = (t) => t): Promise<{ state: CpState; panel: CpanelPanel; url: string }> {
   const state = makeCpState();
   state.dkimDomains = state.dkimDomains.filter((d) => d !== Z);
   state.validityCache = state.validityCache.filter((d) => d !== Z);
@@ -37,7 +37,7 @@ async function setup(features: string[], wrap: (t: UapiTransport) => UapiTranspo
   const srv = await startCpanelServer(state);
   cleanup.push(() => srv.close());
   const transport = wrap(new UapiHttp(new PanelHttpClient({ baseUrl: srv.url, headers: { authorization: 'cpanel alice:tok-alice' } })));
-  return { state, panel: new CpanelPanel({ transport, user: 'alice', owner: 'res1' }) };
+  return { state, panel: new CpanelPanel({ transport, user: 'alice', owner: 'res1' }), url: srv.url };
 }
 
 const dkimText = (st: CpState) => zoneView(st, Z).filter((r) => r.name === `default._domainkey.${Z}`).map((r) => r.data.join(''));
@@ -88,5 +88,47 @@ describe('cPanel DKIM key generation without zoneedit', () => {
     assert.match(e.message, /The zone now publishes this server's key at default\._domainkey\.alice\.example/);
     assert.match(e.message, /zoneedit/);
     assert.deepEqual(dkimText(state), [`v=DKIM1; k=rsa; p=${state.dkim.publicKey};`]);
+  });
+});
+
+describe('cPanel: a fix stopped right after enable_dkim published the key in place of the old record', () => {
+  it('reconcile records it as applied with the real key (the old record kept in the history), not "failed, may not be published"', async () => {
+    // The process "dies" right after enable_dkim: every later call of that fix never returns.
+    let frozen = false;
+    const { state, panel: dying, url } = await setup(['zoneedit', 'emailauth'], (t) => ({
+      label: t.label,
+      call: async (m, f, p) => {
+        if (frozen) return new Promise<never>(() => {});
+        const r = await t.call(m, f, p);
+        if (m === 'EmailAuth' && f === 'enable_dkim') frozen = true;
+        return r;
+      },
+    }));
+    const dir = mkdtempSync(join(tmpdir(), 'mh-cp-dkim-crash-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    let clock = FIXED.getTime();
+    const history = openStore(join(dir, 'h.sqlite'), { now: () => clock });
+    cleanup.push(() => history.close());
+    const resolverOf = (p: CpanelPanel) => ({ resolve: async <T extends Parameters<MapResolver['resolve']>[1]>(name: string, type: T) => new MapResolver(zoneToMap(await p.readZone(Z))).resolve(name, type) });
+    const plan = await makePlan({ domain: Z, check: 'dkim' }, { panel: dying, resolver: resolverOf(dying), now: () => FIXED });
+    assert.deepEqual(plan.actions.map((a) => a.kind), ['generate-dkim']);
+    void applyPlan({ domain: Z, check: 'dkim', planHash: plan.planHash }, { panel: dying, resolver: resolverOf(dying), history, byUser: 'alice', now: () => FIXED });
+    while (!frozen) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(!dkimText(state).includes(OLD), 'cPanel replaced the old record with its key');
+    // A new process, after the lease ran out.
+    clock += LOCK_TTL_MS + 1_000;
+    const fresh = new CpanelPanel({ transport: new UapiHttp(new PanelHttpClient({ baseUrl: url, headers: { authorization: 'cpanel alice:tok-alice' } })), user: 'alice', owner: 'res1' });
+    const deps = { panel: fresh, resolver: resolverOf(fresh), history, byUser: 'alice', now: () => FIXED };
+    assert.deepEqual(await reconcile(deps, 'at start'), [{ id: 1, outcome: 'applied' }]);
+    const ch = history.getChange(1)!;
+    assert.equal(ch.status, 'applied');
+    assert.match(ch.error ?? '', /published the new key itself in place of the old record/);
+    assert.equal(ch.changes[0].before?.txt?.join('') ?? ch.changes[0].before?.value, OLD, 'the old record in the history');
+    assert.equal(dkimText(state).length, 1);
+    assert.equal(ch.changes[0].after?.txt?.join('') ?? ch.changes[0].after?.value, dkimText(state)[0], 'the key cPanel published');
+    // Undo is refused as for any generated key this server signs with (turn signing off first), not "failed".
+    const undo = await undoChange(1, deps);
+    assert.equal(undo.status, 'refused');
+    if (undo.status === 'refused') assert.match(undo.reason, /Turn DKIM signing off/);
   });
 });
