@@ -259,11 +259,15 @@ function touched(changes: readonly Change[]): string {
 async function afterWrite(changeId: number, domain: string, changes: Change[], record: () => boolean, deps: ApplyDeps): Promise<{ failed: string } | { verified: Verified; note: string | null }> {
   let late: string | null = null;
   let busy = false;
+  /** The history could not record the outcome for another reason (disk full, I/O error): said as it is. */
+  let cause: string | null = null;
   let open = true;
   try {
     open = await throughBusy(record);
   } catch (e) {
-    if (!isDbBusy(e)) throw e;
+    // The zone was written either way: the answer says so and names the change (QA: a full disk after the write gave
+    // a bare "cannot write the database" and hid that the zone had changed).
+    if (!isDbBusy(e)) cause = (e as Error)?.message ?? String(e);
     busy = true;
   }
   if (!open) {
@@ -285,7 +289,7 @@ async function afterWrite(changeId: number, domain: string, changes: Change[], r
       if (!isDbBusy(e)) throw e; // the outcome is recorded; only the verification is missing (shown as not checked)
     }
   }
-  return { verified, note: busy ? busyAfterWrite(changeId, domain) : late ? `late: ${late}` : null };
+  return { verified, note: busy ? busyAfterWrite(changeId, domain, cause) : late ? `late: ${late}` : null };
 }
 
 /**
@@ -332,9 +336,9 @@ async function settleLateWrite(
 }
 
 /** What to say when the outcome of a write could not be recorded because the history database stayed busy. */
-function busyAfterWrite(changeId: number, domain: string): string {
+function busyAfterWrite(changeId: number, domain: string, cause: string | null = null): string {
   return (
-    `the zone was written, but its outcome could not be recorded yet: ${DB_BUSY}. The history shows change ${changeId} ` +
+    `the zone was written, but its outcome could not be recorded yet: ${cause ? `the history database failed (${cause})` : DB_BUSY}. The history shows change ${changeId} ` +
     `as pending until mailhealth settles it from the zone: at the next fix or undo on ${domain}, or by the running ` +
     `service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)})`
   );

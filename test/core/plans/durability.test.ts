@@ -276,6 +276,26 @@ describe('the history database busy (another process holds a write transaction)'
     assert.deepEqual(await reconcile({ ...p.deps(), history: later }), [{ id: out.changeId, outcome: 'applied' }]);
   });
 
+  test('another database failure just after the zone was written (disk full): the answer still says the zone was written, names the change and the cause', async () => {
+    const p = await start();
+    const plan = await p.plan('florist.example', 'spf');
+    const before = p.zoneText('florist.example');
+    const store = storeAt(p, () => TODAY.getTime(), 5);
+    const full = Object.assign(new Error('cannot read or write the mailhealth database (SQLITE_FULL: database or disk is full)'), { code: 'io' });
+    const history = overriding(store, {
+      settleIntent: () => {
+        throw full;
+      },
+    });
+    const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps({ history, lockWaitMs: 0 }));
+    assert.equal(out.status, 'applied', JSON.stringify(out));
+    if (out.status !== 'applied') return;
+    assert.match(out.message, /the zone was written, but its outcome could not be recorded yet: the history database failed \(cannot read or write the mailhealth database \(SQLITE_FULL/);
+    assert.match(out.message, new RegExp(`The history shows change ${out.changeId} as pending`));
+    assert.notEqual(p.zoneText('florist.example'), before);
+    assert.equal(p.store.getChange(out.changeId)!.status, 'intent');
+  });
+
   test('a short busy spell after the write: the outcome is recorded once the other transaction ends (tried again)', async () => {
     const p = await start();
     const plan = await p.plan('florist.example', 'spf');
