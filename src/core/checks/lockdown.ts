@@ -1,6 +1,6 @@
 // lockdown: MailChannels Domain Lockdown (_mailchannels TXT) against this server's relay account.
 import { emptyList } from '../arrays.js';
-import { parseLockdown, senderIdProblem } from '../lockdown/record.js';
+import { isLockdownMeant, parseLockdown, senderIdProblem } from '../lockdown/record.js';
 import type { Finding } from '../model.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
@@ -10,7 +10,8 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const a = await ctx.resolver.resolve(name, 'TXT');
   const ev = evidence(ctx, name, 'TXT', a);
   if (a.status === 'unknown') return [dnsErrorFinding('lockdown', 'the _mailchannels record', a, ev)];
-  const records = liveTxt(a);
+  // Only records meant as lockdown are judged: another TXT at the name (a verification token) is not MailChannels'.
+  const records = liveTxt(a).filter(isLockdownMeant);
   const relay = ctx.settings.relay;
   const usesMc = relay?.provider === 'mailchannels';
   const out: Finding[] = emptyList();

@@ -54,6 +54,15 @@ export function isLockdownRecord(txt: string): boolean {
   return /^\s*v=mc1(\s|;|$)/i.test(txt);
 }
 
+/**
+ * Is this TXT value meant as a lockdown record — `v=mc…`, or any of its fields (`auth=`, `senderid=`, `sidw=`, `cfid=`,
+ * the `auid=` seen in the wild)? Anything else at `_mailchannels` (a site-verification token) is not a mail record:
+ * the check does not judge it and the fix leaves it alone (QA: such a token failed the check and was deleted).
+ */
+export function isLockdownMeant(txt: string): boolean {
+  return isLockdownRecord(txt) || /(^|[\s;,])(v\s*=\s*mc|auth\s*=|senderid\s*=|sidw\s*=|cfid\s*=|auid\s*=)/i.test(txt);
+}
+
 /** Parse and classify a `_mailchannels` TXT value. Pass the character-strings as an array to have them joined. */
 export function parseLockdown(txt: string | readonly string[]): LockdownRecord {
   const text = (typeof txt === 'string' ? txt : txt.join('')).trim();

@@ -48,12 +48,20 @@ export function defaultReportAddress(domain: string): string {
 
 export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const name = `_dmarc.${ctx.domain}`;
-  const existing = recordsAt(records, name, 'TXT');
+  const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
+  const atName = recordsAt(records, name, 'TXT');
   const notes: string[] = [];
   const alias = aliasBlock(records, name, 'DMARC policy');
   if (alias) return { changes: [], notes, blocked: alias };
-  const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
-  const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
+  const ttl = atName[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
+  // The records this fix owns: DMARC records, records meant as DMARC (a version tag of any case, or a record
+  // repairMeantDmarc can read), and an SPF record published here by mistake (the check's dmarc.syntax). Any other TXT
+  // at the name (a site-verification token, say) is not a mail record: receivers ignore it (RFC 7489 §6.6.3 discards
+  // records not starting with the version tag), and the fix leaves it alone (QA: a verification token at _dmarc was
+  // deleted with every DMARC fix).
+  const ownsText = (t: string) => isDmarcRecord(t) || /^\s*"?\s*v\s*=\s*(dmarc|spf1(\s|$))/i.test(t) || repairMeantDmarc(t) !== null;
+  const existing = atName.filter((r) => ownsText(textOf(r)));
+  for (const r of atName) if (!existing.includes(r)) notes.push(`Leaves ${JSON.stringify(textOf(r).slice(0, 60))} at ${name} as it is: it is not a DMARC record, and receivers ignore it.`);
   // The records receivers read — isDmarcRecord, as the check counts them: `v=dmarc1; p=none` is not one (the version
   // value is case-sensitive), so it is never merged.
   const strict = existing.filter((r) => isDmarcRecord(textOf(r)));

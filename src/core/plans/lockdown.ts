@@ -6,7 +6,7 @@
 // does not relay through MailChannels nothing changes: the record does not affect this server's mail, and removing it
 // would let every MailChannels account send as the domain.
 import type { CheckContext } from '../checks/context.js';
-import { parseLockdown, renderLockdown, senderIdProblem } from '../lockdown/record.js';
+import { isLockdownMeant, parseLockdown, renderLockdown, senderIdProblem } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
@@ -26,9 +26,13 @@ const fieldKey = (f: string) => f.trim().toLowerCase();
 
 export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions = {}): Promise<PartialPlan> {
   const name = `_mailchannels.${ctx.domain}`;
-  const existing = recordsAt(records, name, 'TXT');
+  const atName = recordsAt(records, name, 'TXT');
+  const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
+  // The records this fix owns: those meant as lockdown. Another TXT at the name is left as it is (isLockdownMeant).
+  const existing = atName.filter((r) => isLockdownMeant(textOf(r)));
   const relay = ctx.settings.relay;
   const notes: string[] = [];
+  for (const r of atName) if (!existing.includes(r)) notes.push(`Leaves ${JSON.stringify(textOf(r).slice(0, 60))} at ${name} as it is: it is not a Domain Lockdown record.`);
   if ((relay && relay.provider !== 'mailchannels') || (!relay && !ctx.settings.relayUnknown)) {
     // This server does not send through MailChannels: the record does not affect its mail, and it is left as it is.
     // Without a record MailChannels applies no restriction (mail-auth.md §4), so removing one would let every

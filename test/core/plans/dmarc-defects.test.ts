@@ -181,3 +181,21 @@ describe('defect 3: no p= but sp= — one rule for the check and the fix (RFC 74
     assert.ok(parent.notes.some((n) => n.startsWith('Drops sp=reject: receivers ignore that record today')), parent.notes.join('\n'));
   });
 });
+
+describe('a TXT at _dmarc that is not a mail record is not the fix’s (QA: a verification token was deleted)', () => {
+  test('beside a record with a stale report address: the DMARC record is rewritten, the token stays', async () => {
+    const { left, notes, findings } = await run(D, ['v=DMARC1; p=reject; rua=mailto:dmarc@websitewelcome.com', 'google-site-verification=yyy']);
+    assert.ok(findings.some((f) => f.rule === 'dmarc.stale-destination'), findings.map((f) => f.rule).join(','));
+    assert.ok(left.includes('google-site-verification=yyy'), left.join(' | '));
+    assert.equal(left.filter((v) => v.startsWith('v=DMARC1')).length, 1, left.join(' | '));
+    assert.ok(notes.some((n) => /^Leaves "google-site-verification=yyy" at _dmarc\.alice\.example as it is/.test(n)), notes.join('\n'));
+  });
+  test('with no DMARC record: one is added, the token stays', async () => {
+    const { left } = await run(D, ['google-site-verification=yyy']);
+    assert.deepEqual(left.sort(), ['google-site-verification=yyy', `v=DMARC1; p=none; rua=mailto:postmaster@${D}`].sort());
+  });
+  test('an SPF record published at _dmarc by mistake is still the fix’s to remove', async () => {
+    const { left } = await run(D, ['v=spf1 -all']);
+    assert.ok(!left.includes('v=spf1 -all'), left.join(' | '));
+  });
+});

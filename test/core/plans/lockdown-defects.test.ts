@@ -84,3 +84,22 @@ describe('lockdown fix: auth= of this host is added where nothing else lets its 
     assert.ok(r.plan.notes.some((n) => /auth=newhostmc/.test(n)), show(r));
   });
 });
+
+describe('lockdown: a TXT at _mailchannels that is not a lockdown record (QA: a verification token)', () => {
+  test('beside this host’s record: not judged (lockdown.ok, no "multiple"), no change', async () => {
+    const r = await run([['v=mc1 auth=newhostmc'], ['google-site-verification=zzz']]);
+    assert.deepEqual(r.findings.map((f) => f.rule), ['lockdown.ok'], show(r));
+    assert.deepEqual(r.plan.changes, [], show(r));
+  });
+  test('beside a stale record: the fix rewrites the lockdown record only, the token stays', async () => {
+    const r = await run([['v=mc1 auth=dreamhost'], ['google-site-verification=zzz']]);
+    assert.ok(!r.findings.some((f) => f.rule === 'lockdown.multiple' || f.rule === 'lockdown.syntax'), show(r));
+    assert.ok(r.plan.changes.every((c) => !/google-site-verification/.test(c.before?.value ?? '')), JSON.stringify(r.plan.changes));
+    assert.equal(r.after, 'v=mc1 auth=newhostmc', show(r));
+    assert.ok(r.plan.notes.some((n) => /^Leaves "google-site-verification=zzz" at _mailchannels\.cust\.example as it is/.test(n)), show(r));
+  });
+  test('a record meant as lockdown but without v=mc1 is still judged (invalid)', async () => {
+    const r = await run([['auth=newhostmc']]);
+    assert.ok(r.findings.some((f) => f.rule === 'lockdown.syntax' && f.severity === 'fail'), show(r));
+  });
+});
