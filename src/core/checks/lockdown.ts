@@ -119,7 +119,11 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
     // A sender id that cannot match anything is the syntax finding's (the fix drops it), not an id to place.
     for (const v of rec.senderid) if (!senderIdProblem('senderid', v)) ids.push(['senderid', v]);
     for (const v of rec.sidw) if (!senderIdProblem('sidw', v)) ids.push(['sidw', v]);
+    const judged = new Set<string>();
     for (const [field, value] of ids) {
+      // An id the record names twice is one id (one finding, as the fix writes it once).
+      if (judged.has(`${field}=${value}`.toLowerCase())) continue;
+      judged.add(`${field}=${value}`.toLowerCase());
       const c = ctx.classifier.lockdownId(field, value);
       if (c.class === 'this-server') mine = mineHere = true;
       else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));

@@ -70,11 +70,24 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   // without it the check found nothing the fix changes, and the plan leaves the record exactly as it is.
   let problem = existing.length > 1;
   const keptNotes: string[] = [];
+  /** Fields met so far (lower-cased): a field written twice (in one record or across merged ones) is written once. */
+  const seen = new Set<string>();
+  /** Fields kept in the record the fix writes (lower-cased), to say which repeated ones are written once. */
+  const keptFields = new Set<string>();
+  /** Notes that hold only when the record is rewritten (how a kept field is written). */
+  const rewriteNotes: string[] = [];
   for (const r of existing) {
     const rec = parseLockdown(r.txt ?? [r.value]);
     for (const key of ['auth', 'senderid', 'sidw'] as const) {
       for (const v of rec[key]) {
         const field = `${key}=${v}`;
+        if (seen.has(fieldKey(field))) {
+          // Said for a field the fix keeps; one it drops is said once by its own note.
+          const n = `Writes ${field} once (the record${existing.length > 1 ? 's name' : ' names'} it more than once).`;
+          if (keptFields.has(fieldKey(field)) && !rewriteNotes.includes(n)) rewriteNotes.push(n);
+          continue; // harmless: not a reason to rewrite a record the check found ok
+        }
+        seen.add(fieldKey(field));
         written.add(fieldKey(field));
         const selected = remove.has(fieldKey(field));
         if (key !== 'auth' && !writable(v)) {
@@ -94,6 +107,8 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
         if (c.class === 'this-server') {
           if (selected) notes.push(`Keeps ${field} although you selected it: it is this host's MailChannels account (${relay.authId}) — without it MailChannels rejects this server's mail.`);
           // auth= is written as the configured id (its case); a sender id as it is.
+          if (key === 'auth' && v !== relay.authId) rewriteNotes.push(`Writes ${field} as auth=${relay.authId}, this host's MailChannels account id as configured.`);
+          keptFields.add(fieldKey(field));
           if (key === 'auth') auth.push(relay.authId);
           else (key === 'senderid' ? senderid : sidw).push(v);
           continue;
@@ -115,6 +130,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
           continue;
         }
         other[key].push(v);
+        keptFields.add(fieldKey(field));
         const kept = `Keeps ${field}: ${c.reason}. Select it for removal if no sender of yours uses that MailChannels account.`;
         if (!keptNotes.includes(kept)) keptNotes.push(kept);
       }
@@ -139,6 +155,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   // Nothing to change (only ids the fix keeps, nothing selected but this host's own id): the record stays, and the
   // notes say what could be selected.
   if (existing.length && authorises && !problem) return { changes: [], notes: [...notes, ...keptNotes, ...missingNotes] };
+  notes.push(...rewriteNotes);
   if (existing.length > 1) notes.push(`Merges ${existing.length} _mailchannels records into one.`);
   if (!authorises) {
     auth.unshift(relay.authId);

@@ -103,3 +103,27 @@ describe('lockdown: a TXT at _mailchannels that is not a lockdown record (QA: a 
     assert.ok(r.findings.some((f) => f.rule === 'lockdown.syntax' && f.severity === 'fail'), show(r));
   });
 });
+
+describe('lockdown: every change the fix makes is said once (QA: silent case change, a note printed twice)', () => {
+  test('a field named twice: one finding, one note; a kept repeated field is said to be written once', async () => {
+    const r = await run([['v=mc1 auth=dreamhost auth=dreamhost auth=customerown auth=customerown']]);
+    assert.deepEqual(r.findings.filter((f) => f.subject === 'auth=dreamhost').length, 1, show(r));
+    assert.deepEqual(r.findings.filter((f) => f.subject === 'auth=customerown').length, 1, show(r));
+    assert.equal(r.plan.notes.filter((n) => n.startsWith('Drops auth=dreamhost')).length, 1, show(r));
+    assert.ok(r.plan.notes.includes('Writes auth=customerown once (the record names it more than once).'), show(r));
+    assert.equal(r.after, 'v=mc1 auth=newhostmc auth=customerown', show(r));
+  });
+  test('this host’s id in another case, in a record the fix rewrites: the note says it is written as configured', async () => {
+    const r = await run([['v=mc1 auth=NEWHOSTMC auth=dreamhost']]);
+    assert.equal(r.after, 'v=mc1 auth=newhostmc', show(r));
+    assert.ok(r.plan.notes.includes("Writes auth=NEWHOSTMC as auth=newhostmc, this host's MailChannels account id as configured."), show(r));
+  });
+  test('…and in a record the check finds ok: no change and no note about writing it', async () => {
+    for (const t of ['v=mc1 auth=NEWHOSTMC', 'v=mc1 auth=newhostmc auth=newhostmc']) {
+      const r = await run([[t]]);
+      assert.deepEqual(r.findings.map((f) => f.rule), ['lockdown.ok'], show(r));
+      assert.deepEqual(r.plan.changes, [], show(r));
+      assert.ok(!r.plan.notes.some((n) => n.startsWith('Writes')), show(r));
+    }
+  });
+});
