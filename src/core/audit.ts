@@ -115,6 +115,10 @@ export async function auditDomain(domain: string, deps: AuditDeps): Promise<Doma
   if (ctx) for (const f of await runChecks(ctx, deps.checks ?? (Object.keys(CHECK_FUNCTIONS) as CheckName[]))) findings.push(f);
   // A zone the panel will not write (dns.panel-zone-unwritable says why): no finding offers a fix that would be refused.
   if (ctx?.zone?.writeBlocked && findings.some((f) => f.rule === ZONE_UNWRITABLE)) for (const f of findings) delete f.fix;
+  // Whether this server's DNS is the live one could not be told (dns.authority-unknown, or the NS lookup itself got no
+  // answer: dns.dns-error): every fix would be refused until DNS answers (makePlanWith), so none is offered (QA: the
+  // audit printed `mailhealth fix …` commands that then answered "no plan").
+  else if (findings.some((f) => f.rule === 'dns.authority-unknown' || f.rule === 'dns.dns-error')) for (const f of findings) delete f.fix;
   // Live DNS not yet what the panel's copy says, and the copy already right: no finding offers a fix with nothing to do.
   else if (ctx?.zone && findings.some((f) => f.rule === 'dns.drift')) await settleDriftFixes(ctx, findings);
   sortFindings(findings);

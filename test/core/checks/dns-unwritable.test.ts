@@ -45,3 +45,21 @@ test('a domain whose DNS is served elsewhere: no such warning (its fixes are rec
   assert.ok(!a.findings.some((f) => f.rule === 'dns.panel-zone-unwritable'));
   assert.ok(a.findings.some((f) => f.fix), 'fixes still offered (as records to publish elsewhere)');
 });
+
+test('whether this server’s DNS is the live one cannot be told (NS lookup SERVFAIL): no finding offers a fix, and the fix says why', async () => {
+  const p = (play = await startPlay());
+  const domain = 'florist.example';
+  const real = p.resolver();
+  const resolver = {
+    ...real,
+    resolve: (async (name: string, type: string) =>
+      name === domain && type === 'NS' ? { name, type, status: 'unknown', records: [], error: 'servfail' } : real.resolve(name, type as never)) as typeof real.resolve,
+  };
+  const a = await auditDomain(domain, { panel: new FilesPanel(p.dir), resolver, now: () => TODAY });
+  assert.ok(a.findings.some((f) => f.rule === 'dns.dns-error'), a.findings.map((f) => f.rule).join(', '));
+  assert.ok(a.findings.some((f) => f.rule === 'lockdown.stale-auth'), 'the problems are still reported');
+  assert.deepEqual(a.findings.filter((f) => f.fix).map((f) => f.rule), [], 'no finding offers a fix');
+  // The same answer to the fix itself: no plan until DNS answers.
+  const { makePlan, PlanError } = await import('../../../src/core/plans/index.js');
+  await assert.rejects(makePlan({ domain, check: 'lockdown' }, { panel: new FilesPanel(p.dir), resolver, now: () => TODAY }), (e: unknown) => e instanceof PlanError && /Could not tell whether this server's DNS is the live one/.test((e as Error).message));
+});
