@@ -15,3 +15,23 @@ export async function mapInPool<T, R>(items: readonly T[], limit: number, fn: (i
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
   return out;
 }
+
+/**
+ * As mapInPool, but items with the same `group` run one after another (in their order), never at once: domains that
+ * may share one zone — a subdomain kept in its parent's zone on cPanel or Plesk — would otherwise write it at the same
+ * time, and the second write would be refused as "the zone changed". Results in the items' order.
+ */
+export async function mapInGroups<T, R>(items: readonly T[], limit: number, group: (item: T) => string, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const key = group(item);
+    const g = groups.get(key);
+    if (g) g.push(i);
+    else groups.set(key, [i]);
+  });
+  const out = new Array<R>(items.length);
+  await mapInPool([...groups.values()], limit, async (indexes) => {
+    for (const i of indexes) out[i] = await fn(items[i]);
+  });
+  return out;
+}

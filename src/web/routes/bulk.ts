@@ -1,13 +1,13 @@
 // /bulk (resellers and admins): every customer domain, filtered and paginated; bulk audit as a background job with
 // progress, cancel and results streaming in; bulk fix of one check across selected domains.
-import { checkDomain } from '../../core/domain.js';
+import { checkDomain, registrableDomain } from '../../core/domain.js';
 import { Router } from 'express';
 import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { applyFix, previewFix, type Preview } from '../services.js';
-import { mapInPool } from '../pool.js';
+import { mapInGroups } from '../pool.js';
 import { viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
 
@@ -15,6 +15,8 @@ export const BULK_PER_PAGE = 50;
 export const BULK_FIX_MAX = 200;
 /** Domains a bulk fix previews or applies at once (each one's panel reads, DNS look-ups and writes stay in order). */
 export const BULK_FIX_CONCURRENCY = 4;
+/** Domains that may share a zone (one registrable domain and its subdomains) are fixed one after another. */
+const zoneGroup = (ref: DomainRef): string => registrableDomain(ref.domain);
 /** Running jobs shown on /bulk and a customer's /domains (the bulk rate limit keeps a user far below this). */
 export const MAX_JOBS_SHOWN = 50;
 
@@ -66,7 +68,7 @@ export function bulkRoutes(c: AppContext): Router {
     // Up to BULK_FIX_MAX panel reads and DNS look-ups: one bulk token, like a bulk audit.
     takeToken(c, 'bulk', identityOf(res).user);
     const { refs, notFound } = await scopedDomains(c, res, names);
-    const items = await mapInPool(refs, BULK_FIX_CONCURRENCY, async (ref): Promise<{ domain: string; preview?: Preview; error?: string }> => {
+    const items = await mapInGroups(refs, BULK_FIX_CONCURRENCY, zoneGroup, async (ref): Promise<{ domain: string; preview?: Preview; error?: string }> => {
       try {
         const preview = await previewFix(c, ref.domain, check, []);
         rememberPreview(c, identityOf(res).user, `${ref.domain}|${check}|${preview.plan.planHash}`);
@@ -103,7 +105,7 @@ export function bulkRoutes(c: AppContext): Router {
     const hashes = new Map<string, string>();
     for (const p of pairs) if (!hashes.has(p.domain)) hashes.set(p.domain, p.planHash); // a name sent twice: the first
     const todo = refs.filter((ref) => hashes.has(ref.domain));
-    const results = await mapInPool(todo, BULK_FIX_CONCURRENCY, async (ref) => {
+    const results = await mapInGroups(todo, BULK_FIX_CONCURRENCY, zoneGroup, async (ref) => {
       try {
         return { domain: ref.domain, outcome: await applyFix(c, me, ref, { check, planHash: hashes.get(ref.domain)!, removeTerms: [] }) };
       } catch (e) {
