@@ -205,6 +205,10 @@ export function repairReportUri(item: string): ReportUriRepair | null {
     else if (!SCHEME.test(piece) && piece.includes('@') && parseReportUri(`mailto:${piece}`).uri) {
       uris.push(`mailto:${piece}`);
       mailto = true;
+    } else if (pieces.length > 1 && SCHEME.test(piece)) {
+      // One URI of several separated by spaces that is not valid itself (`mailto:junk`): separated from the others
+      // and judged (dropped) on its own, not taking the valid ones down with it.
+      uris.push(piece);
     } else return null;
   }
   return { uris, split: uris.length > 1, mailto };

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { dmarcCheck } from '../../../src/core/checks/dmarc.js';
 import * as record from '../../../src/core/dmarc/record.js';
-import { isDmarcRecord, parseDmarcRecord, repairMeantDmarc } from '../../../src/core/dmarc/record.js';
+import { isDmarcRecord, parseDmarcRecord, repairMeantDmarc, repairReportUri } from '../../../src/core/dmarc/record.js';
 import type { ZoneRecord } from '../../../src/core/model.js';
 import { planDmarc } from '../../../src/core/plans/dmarc.js';
 import type { ZoneMap } from '../../helpers/map-resolver.js';
@@ -197,5 +197,17 @@ describe('a TXT at _dmarc that is not a mail record is not the fix’s (QA: a ve
   test('an SPF record published at _dmarc by mistake is still the fix’s to remove', async () => {
     const { left } = await run(D, ['v=spf1 -all']);
     assert.ok(!left.includes('v=spf1 -all'), left.join(' | '));
+  });
+});
+
+describe('report URIs separated by spaces, one of them invalid', () => {
+  test('rua=mailto:a@… mailto:junk → the valid address is kept, only the invalid one dropped (was: both replaced by postmaster@)', async () => {
+    const { left, notes } = await run(D, [`v=DMARC1; p=reject; rua=mailto:a@${D} mailto:junk`]);
+    assert.deepEqual(left, [`v=DMARC1; p=reject; rua=mailto:a@${D}`]);
+    assert.ok(notes.some((n) => n.startsWith('Drops rua mailto:junk:')), notes.join('\n'));
+    assert.ok(!notes.some((n) => n.includes('postmaster@')), notes.join('\n'));
+  });
+  test('one invalid URI alone is not "repaired" into itself', () => {
+    assert.equal(repairReportUri('mailto:junk'), null);
   });
 });
