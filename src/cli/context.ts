@@ -34,10 +34,27 @@ export function wholeNumber(flag: string, v: string | number, min: number, max: 
   return n;
 }
 
-/** The global numeric options checked before any command runs (main's preAction hook): UsageError when bad. */
+/**
+ * The global numeric options — and --resolver, an address like them — checked before any command runs (main's
+ * preAction hook): UsageError when bad, whatever the command (one that does not use them still refuses a bad value).
+ */
 export function checkGlobalNumbers(o: GlobalOptions): void {
   if (o.authoritativePort !== undefined) wholeNumber('--authoritative-port', o.authoritativePort, ...RANGES.authoritativePort);
   if (o.concurrency !== undefined) wholeNumber('--concurrency', o.concurrency, ...RANGES.concurrency);
+  checkResolver(o);
+}
+
+/**
+ * --resolver: an IP address with an optional port. An empty one (`--resolver "$UNSET"`) is a usage error, as an empty
+ * --db or --config is: taken for none, the command would silently ask the system resolver instead.
+ */
+export function checkResolver(o: Pick<GlobalOptions, 'resolver'>): void {
+  if (o.resolver === undefined) return;
+  if (o.resolver === '') throw new UsageError('--resolver needs an address: an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53 (got an empty one)');
+  const { host, port } = parseServer(o.resolver);
+  if (!host || isIP(host) === 0 || (port !== null && (port < 1 || port > 65535))) {
+    throw new UsageError(`--resolver takes an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53 (got ${JSON.stringify(o.resolver)})`);
+  }
 }
 
 /** The ranges of the numeric options (README "CLI"). */
@@ -183,15 +200,8 @@ export function resolverFromOptions(o: GlobalOptions): WireResolver {
 
 /** The wire resolver's options from --resolver / --authoritative-port (also what bulk-audit worker threads build theirs from). */
 export function resolverOptionsFrom(o: GlobalOptions): ResolverOptions {
-  let servers: string[] | undefined;
-  if (o.resolver) {
-    const { host, port } = parseServer(o.resolver);
-    if (!host || isIP(host) === 0 || (port !== null && (port < 1 || port > 65535))) {
-      throw new UsageError(`--resolver takes an IP address with an optional port, e.g. 127.0.0.1:5353 or [::1]:53 (got ${JSON.stringify(o.resolver)})`);
-    }
-    servers = [o.resolver];
-  }
-  return { ...(servers ? { servers } : {}), concurrency: 64, ...authoritativePortFrom(o) };
+  checkResolver(o);
+  return { ...(o.resolver !== undefined ? { servers: [o.resolver] } : {}), concurrency: 64, ...authoritativePortFrom(o) };
 }
 
 /** --authoritative-port checked (1–65535), as resolver options: a bad one is a usage error, never a socket's RangeError. */
@@ -287,6 +297,15 @@ export function resolverOptionsFactory(o: GlobalOptions, store: Store): () => Re
     }
     return resolverOptionsFrom(o);
   };
+}
+
+/**
+ * The resolver of `report` — the nightly run by hand or from cron: --resolver when given on its command line, else
+ * the one saved on the settings page, as the nightly run of `serve` and `service` uses it (resolverOptionsFactory),
+ * else the system's. Ignoring the saved one, a cron'd report asked a resolver the admin had chosen not to use.
+ */
+export function reportResolver(o: GlobalOptions, store: Store): WireResolver {
+  return createResolver(o.resolver !== undefined ? resolverOptionsFrom(o) : resolverOptionsFactory(o, store)());
 }
 
 /** A fresh resolver per request/job, from resolverOptionsFactory. */

@@ -40,7 +40,7 @@ export function formatAudit(a: DomainAudit, opts: { color: boolean; evidence: bo
   for (const f of shown) out.push(formatFinding(f, { ...opts, domain: a.domain }));
   if (!opts.verbose) {
     const hidden = a.findings.length - shown.length;
-    if (hidden) out.push(`  (${hidden} passing/informational findings; --verbose shows them, --evidence shows the records)`);
+    if (hidden) out.push(`  (${hidden} passing/informational ${hidden === 1 ? 'finding' : 'findings'}; --verbose shows them, --evidence shows the records)`);
   }
   return out.join('\n');
 }

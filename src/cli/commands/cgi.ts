@@ -389,7 +389,7 @@ export function registerCgiCommands(program: Command): void {
       .description('background service for the panel front doors: identities only from headers signed with the front-door key')
       .option('--socket <path>', 'Unix socket to listen on (made 0600)', SERVICE_SOCKET_PATH)
       .option('--host <host>', 'listen on loopback instead of the socket')
-      .option('--port <n>', 'port with --host', '8081')
+      .option('--port <n>', 'port with --host, 0-65535 (0: any free port)', '8081')
       .option('--key <file>', 'front-door key file (0600)', FRONTDOOR_KEY_PATH),
   )
     .action(async (_o, cmd: Command) => {

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
-import { planJson, type Plan } from '../../core/plans/plan.js';
+import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
 import { configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { safe } from '../format.js';
@@ -17,10 +17,14 @@ function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
 }
 
+/** The checks whose fix takes --remove-term: SPF terms, lockdown fields. The others have no term to select. */
+const TERM_CHECKS: readonly FixKind[] = ['spf', 'lockdown'];
+
 export function renderPlan(plan: Plan): string {
   const out: string[] = [];
   const head = plan.mode === 'publish-elsewhere' ? 'Records to publish at the DNS host that serves the domain' : 'Plan';
-  out.push(`${head} — ${safe(plan.domain)}, ${plan.check} (${plan.planHash.slice(0, 19)}…)`);
+  // The whole hash: `--apply --plan-hash` takes what the preview printed, and a cut one could only be refused.
+  out.push(`${head} — ${safe(plan.domain)}, ${plan.check} (${plan.planHash})`);
   for (const n of plan.notes) out.push(`  · ${safe(n)}`);
   // A blocked plan shows the block only: "nothing to change" would say the records are right when they may not be.
   if (plan.changes.length === 0 && plan.actions.length === 0 && !plan.blocked) out.push('  Nothing to change: the records are already right.');
@@ -50,6 +54,14 @@ export function registerFixCommands(program: Command): void {
       const o = cmd.optsWithGlobals() as GlobalOptions & { check: string; removeTerm: string[]; apply?: boolean; planHash?: string; json?: boolean };
       if (!FIX_KINDS.includes(o.check as FixKind)) throw new UsageError(`--check must be one of ${FIX_KINDS.join(', ')}`);
       const check = o.check as FixKind;
+      // Checked before anything is read or written: a term the fix would not use, or a hash no preview printed (a cut
+      // one, a typo), is a mistake to name now rather than a plan made without the term or refused as "zone changed".
+      if (o.removeTerm.length && !TERM_CHECKS.includes(check)) {
+        throw new UsageError(`--remove-term is for --check spf (SPF terms) or lockdown (fields such as auth=ID): the ${check} fix has no terms to remove (got ${o.removeTerm.map((t) => JSON.stringify(t)).join(', ')})`);
+      }
+      if (o.planHash !== undefined && !PLAN_HASH.test(o.planHash)) {
+        throw new UsageError(`--plan-hash takes the whole hash a preview printed: sha256: and 64 hex digits (got ${JSON.stringify(o.planHash)})`);
+      }
       const rawPanel = panelFromOptions(o);
       const resolver = resolverFromOptions(o);
       const identity = await identityFromOptions(rawPanel, o);
@@ -200,7 +212,7 @@ export function registerFixCommands(program: Command): void {
           process.stdout.write(jsonText({ audits, changes }, 2) + '\n');
         } else {
           process.stdout.write('Audits\n');
-          for (const a of audits) process.stdout.write(`  ${a.auditedAt}  ${a.domain.padEnd(30)} ${a.status.padEnd(7)} ${a.findings} problems\n`);
+          for (const a of audits) process.stdout.write(`  ${a.auditedAt}  ${a.domain.padEnd(30)} ${a.status.padEnd(7)} ${a.findings} ${a.findings === 1 ? 'problem' : 'problems'}\n`);
           process.stdout.write('Changes\n');
           for (const c of changes) {
             process.stdout.write(

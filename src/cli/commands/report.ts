@@ -16,7 +16,8 @@ import {
   dbPathFromOptions,
   identityFromOptions,
   panelFromOptions,
-  resolverFromOptions,
+  reportResolver,
+  resolverOptionsFrom,
   storeFromOptions,
   RANGES,
   UsageError,
@@ -132,8 +133,8 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   if (o.out !== undefined) checkOutPath(o.out);
   const rawPanel = panelFromOptions(o);
   const concurrency = o.concurrency !== undefined ? concurrencyFromOptions(o) : undefined;
-  // Checked (--resolver, --authoritative-port) before the database is opened; no socket is open until it is used.
-  const resolver = resolverFromOptions(o);
+  // Checked (--resolver, --authoritative-port) before the database is opened; the resolver is made once it is open.
+  resolverOptionsFrom(o);
   const identity = await identityFromOptions(rawPanel, o);
   if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
   // No database yet: no recipients can be configured, and a usage error writes nothing (not even an empty database).
@@ -141,6 +142,9 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
     throw new UsageError(`--email: no recipients configured (settings report.recipients and/or report.resellers; there is no mailhealth database at ${dbPathFromOptions(o)} yet)`);
   }
   const store = storeFromOptions(o);
+  // The nightly run's resolver: the settings page's (dns.resolver), unless --resolver names one on this command line.
+  // No socket is open until it is used.
+  const resolver = reportResolver(o, store);
   // The admin's settings (MailChannels account id, blocklists) apply here exactly as in the web UI and `serve`.
   const panel = withSettings(rawPanel, store);
   const lockOwner = defaultLockOwner();

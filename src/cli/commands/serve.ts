@@ -54,7 +54,7 @@ export function registerServeCommands(program: Command): void {
       .command('serve')
       .description('serve the web UI and JSON API on loopback')
       .option('--host <host>', 'listen address (loopback or a Unix socket path)', '127.0.0.1')
-      .option('--port <n>', 'port', '8080'),
+      .option('--port <n>', 'web UI port, 0-65535 (0: any free port)', '8080'),
   )
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { host: string; port: string; reportCron?: string; reportTz?: string; report?: boolean };

@@ -98,6 +98,9 @@ function stripRef(r: ZoneRecord | null): unknown {
   return { name: canonName(r.name), ttl: r.ttl, type: r.type.toUpperCase(), value: r.value, txt: r.txt ?? null };
 }
 
+/** A plan hash as previews give it (hashPlan's output): what apply, the API, the web form and the CLI accept. */
+export const PLAN_HASH = /^sha256:[0-9a-f]{64}$/;
+
 /** The prefix of a plan's zoneVersion when it was computed from live DNS (the domain's DNS is served elsewhere). */
 export const LIVE_VERSION = 'live:';
 

@@ -8,9 +8,31 @@ import { ctx, HttpError, identityOf, list, requireChange, requireDomain, require
 import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undo } from '../services.js';
 import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
 import { matching } from './bulk.js';
-import { parseCheck, parseTerms, PLAN_HASH } from './fix.js';
+import { parseCheck, parseTerms } from './fix.js';
+import { PLAN_HASH } from '../../core/plans/plan.js';
 import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter } from './history.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
+
+/**
+ * The terms selected for removal in a POST …/fix body: `remove`, as GET …/fix takes them (README), or `removeTerms`, as
+ * the web form posts them — read with one name only, the preview's hash looked like a changed zone (409 "changed").
+ * Each a list of strings (a string alone: one term, as a form field given once); anything else, or both names with
+ * different terms, is a 400: a guess would apply a plan the caller did not preview.
+ */
+function bodyTerms(body: Record<string, unknown>): string[] {
+  const read = (name: string): string[] | undefined => {
+    const v = body[name];
+    if (v === undefined) return undefined;
+    if (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))) return parseTerms(v);
+    throw new HttpError(400, `${name} takes a list of terms (strings), as GET …/fix?remove= takes them.`);
+  };
+  const remove = read('remove');
+  const removeTerms = read('removeTerms');
+  if (remove && removeTerms && [...remove].sort().join('\n') !== [...removeTerms].sort().join('\n')) {
+    throw new HttpError(400, 'remove and removeTerms name different terms: send the terms once, in remove.');
+  }
+  return remove ?? removeTerms ?? [];
+}
 
 export function apiRoutes(c: AppContext): Router {
   const r = Router();
@@ -57,7 +79,7 @@ export function apiRoutes(c: AppContext): Router {
     const planHash = str(body.planHash);
     if (!planHash) throw new HttpError(400, 'planHash is required (from GET …/fix)');
     if (!PLAN_HASH.test(planHash)) throw new HttpError(400, 'planHash is not a valid plan hash (sha256: and 64 hex digits, from GET …/fix)');
-    const outcome = await applyFix(c, identityOf(res), ctx(res).domainRef!, { check: parseCheck(body.check), planHash, removeTerms: parseTerms(body.removeTerms) });
+    const outcome = await applyFix(c, identityOf(res), ctx(res).domainRef!, { check: parseCheck(body.check), planHash, removeTerms: bodyTerms(body) });
     res.status(outcomeHttpStatus(outcome)).json(outcomeJson(outcome));
   });
 

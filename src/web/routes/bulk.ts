@@ -3,6 +3,7 @@
 import { checkDomain, registrableDomain } from '../../core/domain.js';
 import { Router } from 'express';
 import type { DomainRef } from '../../core/model.js';
+import { PLAN_HASH } from '../../core/plans/plan.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
@@ -91,7 +92,7 @@ export function bulkRoutes(c: AppContext): Router {
       const i = p.lastIndexOf('|');
       const d = checkDomain(i > 0 ? p.slice(0, i) : ''); // the one validator: the same spelling scopedDomains will use
       const planHash = i > 0 ? p.slice(i + 1) : '';
-      if (!d.ok || !/^sha256:[0-9a-f]{64}$/.test(planHash)) throw new HttpError(400, `Not a previewed plan: ${JSON.stringify(p.slice(0, 120))}. Preview the bulk fix again; nothing was changed.`);
+      if (!d.ok || !PLAN_HASH.test(planHash)) throw new HttpError(400, `Not a previewed plan: ${JSON.stringify(p.slice(0, 120))}. Preview the bulk fix again; nothing was changed.`);
       return { domain: d.domain, planHash };
     });
     // Each pair costs a panel read and DNS look-ups before its hash is checked: one bulk token, like the preview —

@@ -2,6 +2,7 @@
 // planHash, _csrf (and removeTerms) applies exactly that plan; the result page says what happened.
 import { Router } from 'express';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
+import { PLAN_HASH } from '../../core/plans/plan.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, list, requireDomain, requireLogin, str, takeToken } from '../http.js';
 import { applyFix, outcomeHttpStatus, previewFix } from '../services.js';
@@ -14,7 +15,6 @@ export function parseCheck(v: unknown): FixKind {
 }
 
 /** A plan hash as a preview gives it. */
-export const PLAN_HASH = /^sha256:[0-9a-f]{64}$/;
 
 export function parseTerms(v: unknown): string[] {
   return [...new Set(list(v).map((t) => t.trim()).filter((t) => t && t.length <= 500))].slice(0, 50);
