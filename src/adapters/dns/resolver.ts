@@ -1,12 +1,14 @@
 // Live DNS over the wire with our own stub client (./wire.ts): the system's nameservers (/etc/resolv.conf) by default,
 // or chosen servers ("host[:port]"). One place maps DNS outcomes: NXDOMAIN/NODATA are answers; timeout/SERVFAIL/REFUSED/
 // other rcodes/transport errors are `unknown`; so is, from resolveAt (a zone's own servers), an answer that has no
-// records and is not authoritative (AA=0: a lame server's referral or a cache, which say nothing of the zone).
+// records and is not authoritative (AA=0: a lame server's referral or a cache, which say nothing of the zone), and,
+// from resolve, an empty answer of a server that does not recurse (a referral: see mapResult). A name longer than DNS
+// allows cannot exist: NXDOMAIN, without asking.
 // A per-run cache (shared across domains) makes a common include such as _spf.google.com cost one query per run.
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { NO_SERVER_ADDRESS, type Answer, type RecordData, type Resolver, type RRType } from '../../core/resolver.js';
-import { DnsClient, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
+import { DnsClient, NAME_TOO_LONG, parseServerSpec, rcodeName, systemNameservers, type QueryResult, type QueryWaiter, type ServerAddress } from './wire.js';
 import { emptyList } from '../../core/arrays.js';
 import { canonName } from '../../core/domain.js';
 
@@ -87,12 +89,26 @@ async function toAddresses(specs: string[], defaultPort: number): Promise<Server
  * `authoritative`: the question went to a zone's own servers (resolveAt), so an absence (NODATA, NXDOMAIN) counts only
  * when the server says it is authoritative (AA). Without AA it is a lame server's referral (NOERROR, no answer, NS in
  * the authority section) or a cache's view: unknown — verify() must never read a removal as done from it. Recursive
- * answers (resolve) come with AA=0 as a rule and are not checked.
+ * answers (resolve) come with AA=0 as a rule and are not checked for it; but a question to the resolver wants the
+ * answer found by recursion, so an empty NOERROR from a server that does not recurse (RA=0) and gives no SOA (no
+ * negative answer) is unknown: a referral to the domain's nameservers (the resolver setting names an authoritative-only
+ * server, such as this box's own) or an alias whose target it did not look up say nothing of the records — where
+ * NODATA would fail every check of a domain that is merely delegated elsewhere. A real NODATA has an SOA, or AA=1
+ * (for the name itself, not an alias's target), or RA=1.
  */
 function mapResult<T extends RRType>(name: string, type: T, r: QueryResult, authoritative: boolean): Answer<T> {
-  if (r.kind === 'error') return { name, type, status: 'unknown', records: emptyList(), error: r.error };
+  if (r.kind === 'error') {
+    // No name longer than 255 octets exists (a 250-character domain's _dmarc name): answered as such, not "could not
+    // check" forever.
+    if (r.error === NAME_TOO_LONG) return { name, type, status: 'nxdomain', records: emptyList() };
+    return { name, type, status: 'unknown', records: emptyList(), error: r.error };
+  }
   if (authoritative && !r.aa && r.records.length === 0 && (r.rcode === 0 || r.rcode === 3)) {
     return { name, type, status: 'unknown', records: emptyList(), error: r.rcode === 0 ? 'not authoritative (referral)' : 'not authoritative' };
+  }
+  if (!authoritative && r.noRecursion && (!r.aa || r.chain?.length)) {
+    const what = r.chain?.length ? 'alias not followed' : r.noRecursion === 'referral' ? 'referral' : 'no answer';
+    return { name, type, status: 'unknown', records: emptyList(), error: `${what} (the DNS resolver is not recursive: set a recursive resolver)` };
   }
   let a: Answer<T>;
   switch (r.rcode) {
@@ -320,6 +336,8 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
     async resolveAt<T extends RRType>(servers: string[], rawName: string, type: T): Promise<Answer<T>> {
       const port = opts.authoritativePort ?? 53;
       const addrs: ServerAddress[] = [];
+      // A server whose address could not be looked up (SERVFAIL, timeout): not one without an address.
+      let lookupError: string | null = null;
       for (const s of servers) {
         const { host } = parseServer(s);
         const fam = isIP(host);
@@ -328,10 +346,17 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
           const a = await resolver.resolve(host, 'A');
           for (const ip of a.records) addrs.push({ host: ip, port, family: 4 });
           // A nameserver reachable over IPv6 only.
-          if (a.records.length === 0) for (const ip of (await resolver.resolve(host, 'AAAA')).records) addrs.push({ host: ip, port, family: 6 });
+          if (a.records.length === 0) {
+            const aaaa = await resolver.resolve(host, 'AAAA');
+            for (const ip of aaaa.records) addrs.push({ host: ip, port, family: 6 });
+            const failed = a.status === 'unknown' ? a : aaaa.status === 'unknown' ? aaaa : null;
+            if (failed && aaaa.records.length === 0) lookupError ??= `could not look up the address of ${host} (${failed.error ?? 'unknown'})`;
+          }
         }
       }
-      if (addrs.length === 0) return { name: norm(rawName), type, status: 'unknown', records: [], error: NO_SERVER_ADDRESS };
+      // NO_SERVER_ADDRESS only when DNS said there is none (NXDOMAIN/NODATA for A and AAAA): verify() leaves such a
+      // server out, where one whose address is unknown may be serving the old records.
+      if (addrs.length === 0) return { name: norm(rawName), type, status: 'unknown', records: [], error: lookupError ?? NO_SERVER_ADDRESS };
       return ask(addrs, norm(rawName), type, true);
     },
     stats: () => ({ ...stats }),

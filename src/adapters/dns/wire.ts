@@ -2,7 +2,7 @@
 // Why not c-ares: it refuses legal names holding ':' '/' '%' or spaces (EBADNAME) and rejects a whole TXT answer when
 // one record has zero character-strings (EBADRESP). Here a name is sent as the bytes it holds (UTF-8 of the JS
 // string), and only names that cannot be encoded at all (empty label, label > 63 octets, name > 255 wire octets) are
-// refused.
+// refused; a name past 255 wire octets cannot exist at all, and is refused as such (NAME_TOO_LONG).
 //
 // Transport: per server, a few UDP sockets connected to it (each bound to a random source port by the kernel, used in
 // turn; past 16 servers, a shared pool of unconnected ones), a random 16-bit id per query; a response counts only when
@@ -76,7 +76,7 @@ export function systemNameservers(path = '/etc/resolv.conf'): string[] {
 
 /**
  * Write the wire form of `name` (labels as UTF-8 bytes) at `offset` of `out` (which has room for 255 octets), returning
- * its length, or -1 when it cannot be encoded. "" and "." are the root.
+ * its length, or -1 when it cannot be encoded, -2 when it is longer than 255 wire octets. "" and "." are the root.
  */
 function writeName(name: string, out: Buffer, offset: number): number {
   const text = name.endsWith('.') ? name.slice(0, -1) : name;
@@ -84,16 +84,16 @@ function writeName(name: string, out: Buffer, offset: number): number {
     out[offset] = 0;
     return 1;
   }
-  if (text.length > 253) return -1; // every char is ≥ 1 octet: 254 chars need ≥ 256 wire octets
+  if (text.length > 253) return -2; // every char is ≥ 1 octet: 254 chars need ≥ 256 wire octets
   // UTF-8 never uses 0x2e inside a multi-byte sequence, so labels are split on the '.' byte.
   let n = out.write(text, offset + 1, 'utf8');
   // Not ASCII and holding octets of a name that was not UTF-8 in the answer it came from (decodeText): those are
   // written back as they were.
   if (n !== text.length && ESCAPED_OCTET.test(text)) {
     const bytes = octetsOf(text);
-    if (bytes.length + 2 > 255) return -1;
+    if (bytes.length + 2 > 255) return -2;
     n = bytes.copy(out, offset + 1);
-  } else if (n !== Buffer.byteLength(text, 'utf8') || n + 2 > 255) return -1;
+  } else if (n !== Buffer.byteLength(text, 'utf8') || n + 2 > 255) return -2; // (a write cut short by `out`'s end too)
   let lenAt = offset;
   for (let i = offset + 1, end = offset + 1 + n; i <= end; i++) {
     if (i === end || out[i] === 0x2e) {
@@ -112,6 +112,18 @@ export function encodeName(name: string): Buffer | null {
   const buf = Buffer.allocUnsafe(256);
   const n = writeName(name, buf, 0);
   return n < 0 ? null : Buffer.from(buf.subarray(0, n));
+}
+
+/**
+ * The error of a question whose name is longer than 255 wire octets (RFC 1035 §2.3.4): no such name can exist, so
+ * the resolver answers it as NXDOMAIN without asking (resolver.ts), where a name that cannot be encoded for another
+ * reason (an empty label, a label past 63 octets) stays 'bad name'.
+ */
+export const NAME_TOO_LONG = 'name too long';
+
+/** Is `name` longer than DNS allows (255 wire octets)? For a name buildQuery refused, to say why. */
+export function nameTooLong(name: string): boolean {
+  return writeName(name, Buffer.allocUnsafe(512), 0) === -2;
 }
 
 /** Where queries are written before they are copied out at their exact length. */
@@ -230,6 +242,13 @@ export interface ParsedResponse {
   truncated: boolean;
   /** AA: the server says it is authoritative for the answer. */
   aa: boolean;
+  /** RA: the server offers recursion. */
+  ra: boolean;
+  /**
+   * What the authority section holds: an SOA record ('soa': with no records, a negative answer from the zone), else
+   * NS records ('ns': with no records, a referral), else null.
+   */
+  authority: 'soa' | 'ns' | null;
   /** Why the records cannot be taken (a CNAME loop, a chain too long), else null: such an answer is no answer. */
   error: string | null;
   /** Records of the asked type owned by the end of the CNAME chain (for CNAME: the targets owned by the qname). */
@@ -365,17 +384,24 @@ export const MAX_CNAME_HOPS = 16;
 /**
  * The authority and additional sections, from `o` (just past the answer section): the OPT record's extended rcode
  * (the upper 8 bits of the 12-bit rcode: RFC 6891 §6.1.3, the first octet of its TTL field) goes into res.rcode —
- * BADVERS comes as header rcode 0 with OPT extended rcode 1, and must not read as NOERROR. Called only when the
- * message has additional records. More than one OPT record: malformed.
+ * BADVERS comes as header rcode 0 with OPT extended rcode 1, and must not read as NOERROR — and whether the authority
+ * section holds an SOA or NS records (res.authority: what an empty answer is). Called only when the message has
+ * authority or additional records. More than one OPT record: malformed.
  */
-function readExtendedRcode(msg: Buffer, o: number, res: ParsedResponse): void {
+function readTail(msg: Buffer, o: number, res: ParsedResponse): void {
   const ns = msg.readUInt16BE(8);
   const ar = msg.readUInt16BE(10);
   let opt = false;
   for (let i = 0, n = ns + ar; i < n; i++) {
     o = skipName(msg, o);
     if (o + 10 > msg.length) throw new MalformedResponse('record header runs past the message');
-    if (i >= ns && msg[o] === 0 && msg[o + 1] === 41) {
+    if (i < ns) {
+      // IN SOA, IN NS (a type and class of 6/2 and 1: their high octets are 0).
+      if (msg[o] === 0 && msg[o + 2] === 0 && msg[o + 3] === 1) {
+        if (msg[o + 1] === 6) res.authority = 'soa';
+        else if (msg[o + 1] === 2 && res.authority === null) res.authority = 'ns';
+      }
+    } else if (msg[o] === 0 && msg[o + 1] === 41) {
       if (opt) throw new MalformedResponse('more than one OPT record');
       opt = true;
       res.rcode |= msg[o + 4] << 4;
@@ -417,13 +443,16 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
   const flags = msg.readUInt16BE(2);
   const qd = msg.readUInt16BE(4);
   const an = msg.readUInt16BE(6);
-  const ar = msg.readUInt16BE(10);
+  // Authority and additional records (readTail).
+  const tail = msg.readUInt16BE(8) + msg.readUInt16BE(10);
   // emptyList: an answer with no records has the elements kind of one with records (see core/arrays.ts).
   const res: ParsedResponse = {
     id,
     rcode: flags & 0x0f,
     truncated: (flags & 0x0200) !== 0,
     aa: (flags & 0x0400) !== 0,
+    ra: (flags & 0x0080) !== 0,
+    authority: null,
     error: null,
     records: emptyList(),
     chain: [],
@@ -435,7 +464,7 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     if (o > msg.length) throw new MalformedResponse('question runs past the message');
   }
   if (an === 0) {
-    if (ar !== 0) readExtendedRcode(msg, o, res);
+    if (tail !== 0) readTail(msg, o, res);
     return res;
   }
   // Owner of each record of qtype: null = the qname (pointer to the question), else its key; its data in step.
@@ -503,7 +532,7 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     owners.push(owner);
     data.push(d);
   }
-  if (ar !== 0) readExtendedRcode(msg, o, res);
+  if (tail !== 0) readTail(msg, o, res);
   // The end of the CNAME chain: the qname itself (target null) unless it is an alias.
   let target: string | null = null;
   if (cnames && qtype !== QTYPE.CNAME) {
@@ -530,7 +559,51 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     const ow = owners[i];
     if (target === null ? ow === null || ow === q.qnameKey : (ow ?? q.qnameKey) === target) res.records.push(data[i]);
   }
+  if (res.records.length > 1) res.records = withoutDuplicates(res.records);
   return res;
+}
+
+/**
+ * An RRset holds each record once (RFC 2181 §5: identical records in an answer are to be treated as one): a server
+ * that repeats one (the same SPF TXT twice) must not read as two records — two SPF records, a drift from the panel's
+ * one. The data is compared as read (text decoding is one-to-one, names in it are lower-cased in ASCII as DNS
+ * compares them); the first copy stays, in order. Answers are small: compared pairwise, with no key made per record,
+ * up to 16 records; a larger one by keys.
+ */
+function withoutDuplicates(records: ParsedRecord[]): ParsedRecord[] {
+  const n = records.length;
+  let out: ParsedRecord[] | null = null;
+  if (n <= 16) {
+    for (let i = 1; i < n; i++) {
+      let dup = false;
+      for (let j = 0; j < i && !dup; j++) dup = sameRecord(records[i], records[j]);
+      if (dup) out ??= records.slice(0, i);
+      else out?.push(records[i]);
+    }
+    return out ?? records;
+  }
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    // Unambiguous keys: a TXT record's strings with their lengths; an MX's priority, then its exchange.
+    const k = typeof r === 'string' ? r : Array.isArray(r) ? r.map((x) => `${x.length}:${x}`).join('') : `${r.priority} ${r.exchange}`;
+    if (!seen.has(k)) {
+      seen.add(k);
+      out?.push(r);
+    } else out ??= records.slice(0, i);
+  }
+  return out ?? records;
+}
+
+/** The same record data (records of one answer are of one type). */
+function sameRecord(a: ParsedRecord, b: ParsedRecord): boolean {
+  if (typeof a === 'string' || typeof b === 'string') return a === b;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  return a.priority === b.priority && a.exchange === b.exchange;
 }
 
 /** The comparison key of an encoded name (at `offset`). */
@@ -541,8 +614,13 @@ export function nameKey(wire: Buffer, offset = 0): string {
 // ------------------------------------------------------------------------------------------------ transport
 
 export type QueryResult =
-  /** `aa`: the AA bit (an answer from a server asked as authoritative means little without it: resolveAt). */
-  | { kind: 'response'; rcode: number; aa: boolean; records: ParsedRecord[]; chain?: string[] }
+  /**
+   * `aa`: the AA bit (an answer from a server asked as authoritative means little without it: resolveAt).
+   * `noRecursion`, only on a NOERROR answer without records of the asked type from a server that offers no recursion
+   * (RA=0) and gives no SOA (no negative answer): a referral ('referral': NS records in the authority section) or
+   * nothing at all ('empty') — what a non-recursive server says of a name it does not serve (see resolver.ts).
+   */
+  | { kind: 'response'; rcode: number; aa: boolean; records: ParsedRecord[]; chain?: string[]; noRecursion?: 'referral' | 'empty' }
   | { kind: 'error'; error: string };
 
 /** Who is told the result of DnsClient.ask. */
@@ -714,7 +792,7 @@ export class DnsClient {
     for (const s of servers) if (!validPort(s.port)) return waiter.settle({ kind: 'error', error: `bad DNS server port ${s.port}` });
     const qtype = typeof type === 'number' ? type : QTYPE[type];
     const q = buildQuery(name, qtype);
-    if (!q) return waiter.settle({ kind: 'error', error: 'bad name' });
+    if (!q) return waiter.settle({ kind: 'error', error: nameTooLong(name) ? NAME_TOO_LONG : 'bad name' });
     const p = new Pending(this, q.query, q.qEnd, qtype, servers, waiter);
     p.id = this.allocId();
     q.query.writeUInt16BE(p.id, 0);
@@ -1069,12 +1147,11 @@ export class DnsClient {
       this.finish(p, { kind: 'error', error: parsed.error });
       return;
     }
-    this.finish(
-      p,
-      parsed.chain.length
-        ? { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records, chain: parsed.chain }
-        : { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records },
-    );
+    const r: QueryResult = parsed.chain.length
+      ? { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records, chain: parsed.chain }
+      : { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records };
+    if (rc === 0 && parsed.records.length === 0 && !parsed.ra && parsed.authority !== 'soa') r.noRecursion = parsed.authority === 'ns' ? 'referral' : 'empty';
+    this.finish(p, r);
   }
 
   private startTcp(p: Pending): void {
