@@ -2,7 +2,8 @@
 import type { Finding, ZoneRecord } from '../model.js';
 import { canonName } from '../domain.js';
 import { checkHost } from '../spf/evaluate.js';
-import { parseSpfShared, selectSpf, isSpfRecord, type SpfTerm } from '../spf/parse.js';
+import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type SpfTerm } from '../spf/parse.js';
+import { runTogetherTerms, runTogetherWhy, separateTerms } from '../spf/joins.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord } from '../spf/tree.js';
@@ -45,8 +46,27 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
   const record = sel.status === 'found' ? sel.record : sel.records[0];
   const parsed = parseSpfShared(record);
-  if (parsed.errors.length) {
-    out.push(makeFinding('spf', 'spf.syntax', 'fail', `The SPF record has errors: ${parsed.errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
+  // Terms run together (strings joined with no space, a pasted no-break space between two terms: RFC 7208 §3.3): one
+  // finding each, naming the cause and the repair the SPF fix makes (src/core/spf/joins.ts, shared with the fix) —
+  // in place of the errors of the one broken term receivers read.
+  const chunks = (a.status === 'ok' && a.records.find((r) => r.join('') === record)) || [record];
+  const together = await runTogetherTerms(ctx.resolver, chunks);
+  const runTogether = new Set(together.found.map((f) => f.raw));
+  for (const f of together.found) {
+    out.push(
+      makeFinding('spf', 'spf.syntax', 'fail', `The SPF record runs ${f.parts.join(' ')} together: ${runTogetherWhy(f)}. The SPF fix separates them again.`, ev, {
+        subject: f.raw,
+        fix: 'spf',
+      }),
+    );
+  }
+  /** The record as the fix reads it: run-together terms separated (its all term is the one the fix keeps). */
+  const separatedText = separateTerms(record, together.found);
+  const separated = together.found.length ? parseSpfShared(separatedText) : parsed;
+  // The run-together terms' own errors are the findings above (so is "non-ASCII characters" when they hold them all).
+  const errors = parsed.errors.filter((e) => (e.term ? !runTogether.has(e.term) : !together.found.length || !/non-ASCII/.test(e.reason) || /[^\x00-\x7f]/.test(separatedText)));
+  if (errors.length) {
+    out.push(makeFinding('spf', 'spf.syntax', 'fail', `The SPF record has errors: ${errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
   }
   if (Buffer.byteLength(record) > 512) {
     out.push(makeFinding('spf', 'spf.record-too-long', 'warn', `The SPF record is ${Buffer.byteLength(record)} bytes: over 512 bytes it may not fit a UDP answer (RFC 7208 §3.4). Drop terms you no longer need.`, ev));
@@ -73,6 +93,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `The SPF record causes ${tree.totalVoids} void lookups (limit 2): ${voids.join(', ')}.`, treeEv, { fix: 'spf' }));
   }
   for (const t of tree.terms) {
+    if (runTogether.has(t.term)) continue;
     if (t.error && !t.ignored) out.push(makeFinding('spf', 'spf.syntax', 'fail', `${t.term}: ${t.error}.`, treeEv, { subject: t.term, fix: 'spf' }));
     // Problems deeper in the tree (an included record that includes a missing name, loops back, or has a syntax
     // error): receivers return permerror there just as for the top-level term (RFC 7208 §5.2). DNS trouble is not
@@ -92,7 +113,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
 
   // The `all` qualifier, and ip4/ip6 ranges as wide as +all (src/core/spf/terms.ts: wider than /8, resp. /16).
-  const all = parsed.terms.find((t) => t.mechanism === 'all');
+  const all = separated.terms.find((t) => t.mechanism === 'all');
   const wide = new Set<string>();
   for (const t of parsed.terms) {
     const words = t.afterAll ? null : permissiveRange(t);
@@ -124,7 +145,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
   if (all && all.qualifier === '+') {
     out.push(makeFinding('spf', 'spf.permissive-all', 'fail', `The record ends in ${all.raw}: it authorises every server on the internet to send as ${ctx.domain}.`, ev, { subject: all.raw, fix: 'spf' }));
-  } else if ((all && all.qualifier === '?') || (!all && !parsed.redirect)) {
+  } else if ((all && all.qualifier === '?') || (!all && !separated.redirect)) {
     out.push(makeFinding('spf', 'spf.weak-all', 'warn', all ? `The record ends in ?all (neutral): use ~all or -all.` : 'The record has no all term: unlisted senders get neutral. End it with ~all.', ev, { fix: 'spf' }));
   }
   if (parsed.terms.some((t) => t.mechanism === 'ptr')) {
@@ -161,6 +182,17 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
         if (v.state === 'denied' && !trouble.length) {
           denyingTerm = v.term;
           out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v), treeEv, { fix: 'spf' }));
+        } else if (v.state === 'shadowed' && !trouble.length) {
+          out.push(
+            makeFinding(
+              'spf',
+              'spf.server-not-authorized',
+              'fail',
+              `This server relays through ${name}, but ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
+              treeEv,
+              { subject: v.term, fix: 'spf' },
+            ),
+          );
         } else if (trouble.length) {
           // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
           // SERVFAIL is no proof the relay is missing, and no reason to change the zone).
@@ -220,10 +252,26 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   }
 
-  // Classify every term except all/exp.
+  // Classify every term except all/exp (each once: a repeat is said as such — the SPF fix drops it, with a note).
+  const listed = new Map<string, number>();
+  for (const t of parsed.terms) listed.set(t.raw.toLowerCase(), (listed.get(t.raw.toLowerCase()) ?? 0) + 1);
+  const classified = new Set<string>();
+  /** A term the record lists more than once → what to say of it (with the term's finding, else on its own). */
+  const repeats = new Map<string, string>();
+  const classifiedFrom = out.length;
   for (let i = 0; i < parsed.terms.length; i++) {
     const t = parsed.terms[i];
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
+    // A run-together token is the finding above (the fix separates it), not a term to classify.
+    if (runTogether.has(t.raw)) continue;
+    const key = t.raw.toLowerCase();
+    if (classified.has(key)) continue;
+    classified.add(key);
+    const times = listed.get(key) ?? 1;
+    if (times > 1) {
+      const cost = t.mechanism && LOOKUP_MECHANISMS.includes(t.mechanism) ? ', and each repeat costs receivers another DNS lookup' : '';
+      repeats.set(t.raw, `${t.raw} is listed ${times === 2 ? 'twice' : `${times} times`}: only the first can match${cost}. The SPF fix keeps one.`);
+    }
     // A range as wide as +all is reported above as such (spf.permissive-all), never as "this server's".
     if (wide.has(t.raw)) continue;
     // The relay include whose qualifier keeps the relay from passing is the spf.server-not-authorized above (the fix
@@ -267,6 +315,11 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     } else {
       out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw}: ${c.reason}.`, ev, { subject: t.raw, classification: c }));
     }
+  }
+  for (const [term, said] of repeats) {
+    const at = out.findIndex((f, i) => i >= classifiedFrom && f.subject === term);
+    if (at >= 0) out[at] = { ...out[at], message: `${out[at].message} ${said}` };
+    else out.push(makeFinding('spf', 'spf.term', 'info', said, ev, { subject: term }));
   }
   if (tree.unknown && !out.some((f) => f.severity === 'unknown')) {
     out.push(makeFinding('spf', 'spf.dns-error', 'unknown', 'Part of the SPF include tree could not be resolved (DNS error): lookup counts may be incomplete.', treeEv));

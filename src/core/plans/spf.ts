@@ -2,9 +2,13 @@
 // the user selected them; what this server needs added; `all` never weakened; terms receivers reject or ignore
 // dropped (a second exp=/redirect=, redirect= beside `all`, the domain including itself, a:/mx:/include: of a name
 // that does not exist, an ip4/ip6 range as wide as +all, a "-"/"~"/"?" ip4/ip6 term covering nothing but this
-// server); strings split at 255 bytes. What this server needs goes where it counts: a relay include written with a
-// "-"/"~"/"?" qualifier becomes a plain include in its place, and this server's IP goes before a term that would match
-// it first and fail it. The planned record — also when nothing changes — is then checked as receivers will read it
+// server); strings split at 255 bytes. Terms run together (strings joined with no space, a pasted no-break space:
+// src/core/spf/joins.ts) are separated; in a merge, a redirect= whose own record had no all term becomes an include of
+// its target (the merged all term would make receivers ignore it); a dropped redirect='s policy for unlisted servers
+// (its target's all term) is kept; every change, a dropped repeat included, has its note. What this server needs goes
+// where it counts: a relay include written with a "-"/"~"/"?" qualifier becomes a plain include in its place, the
+// relay include goes before a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses, and this server's IP goes
+// before a term that would match it first and fail it. The planned record — also when nothing changes — is then checked as receivers will read it
 // (syntax, 10 lookups, 2 void lookups, every permerror in its tree, check_host for this server's IPs, the relay
 // include reached with "+"): a record that would still fail is not offered, nor called right — the plan is blocked
 // with the reason; several records end in the strictest of their `all` terms. The SPF check asks the same planner
@@ -16,7 +20,8 @@ import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
 import { checkHost } from '../spf/evaluate.js';
-import { isSpfRecord, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
+import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
+import { runTogetherTerms, runTogetherWhy, separateTerms, visibleTerm } from '../spf/joins.js';
 import { walkSpfRecord } from '../spf/tree.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
@@ -172,7 +177,13 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
       const v = relayAuthorisation(tree, gate.relayHosts);
       if (v.state !== 'pass') {
         return {
-          blocked: `${rec} would still not authorise the relay ${canonName(ctx.settings.relay.host)}: ${v.state === 'denied' ? `${v.term} reaches it with "${v.qualifier}"` : 'no include reaches it'} (only an include without a qualifier authorises).`,
+          blocked: `${rec} would still not authorise the relay ${canonName(ctx.settings.relay.host)}: ${
+            v.state === 'denied'
+              ? `${v.term} reaches it with "${v.qualifier}" (only an include without a qualifier authorises)`
+              : v.state === 'shadowed'
+                ? `${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')} (the first matching term decides)`
+                : 'no include reaches it (only an include without a qualifier authorises)'
+          }.`,
           culprits: [],
         };
       }
@@ -257,18 +268,31 @@ async function planSpfOnce(
   const spfRecords = apexTxt.filter((r) => isSpfRecord(r.txt ? r.txt.join('') : r.value));
   if (spfRecords.length > 1) notes.push(`Merges ${spfRecords.length} SPF records into one (several records are a permanent error).`);
 
-  // Collect terms from every SPF record, in order, without duplicates.
-  const seen = new Set<string>();
+  let includeTrouble: string | undefined;
+  // Collect terms from every SPF record, in order, without duplicates (each repeat said: every change has its note).
+  /** Each term kept so far (lower-cased as written) → the index of the record it came from. */
+  const seen = new Map<string, number>();
   /** Every term as written in the SPF records (lower-cased), to tell a selected term the record does not have. */
   const written = new Set<string>();
   const kept: SpfTerm[] = [];
   let all: SpfTerm | null = null;
   let redirect: SpfTerm | null = null;
   let exp: SpfTerm | null = null;
+  /**
+   * Whether the record the kept redirect= came from has an all term of its own (receivers ignore the redirect there),
+   * or not (receivers apply it: in a merge with a record that has one, the redirect becomes an include — see below).
+   */
+  let redirectBesideAll = false;
   /** Each SPF record's all term, in record order: its first valid one (receivers evaluate nothing after it). */
   const alls: SpfTerm[] = [];
-  for (const r of spfRecords) {
-    const parsed = parseSpf(r.txt ? r.txt.join('') : r.value);
+  for (const [ri, r] of spfRecords.entries()) {
+    const chunks = r.txt ?? [r.value];
+    // Terms run together (strings joined with no space, a pasted no-break space between two terms, RFC 7208 §3.3):
+    // separated, as the missing colon below is repaired — never dropped as the one broken term receivers read.
+    const together = await runTogetherTerms(ctx.resolver, chunks);
+    if (together.unknown) includeTrouble ??= together.unknown;
+    for (const f of together.found) notes.push(`Separates ${visibleTerm(f.raw)} into ${f.parts.join(' ')}: ${runTogetherWhy(f)}.`);
+    const parsed = parseSpf(separateTerms(chunks.join(''), together.found));
     const list = parsed.terms;
     for (const t of list) written.add(termKey(t.raw));
     const own = list.find((t) => t.kind === 'mechanism' && t.mechanism === 'all' && !t.error);
@@ -286,13 +310,25 @@ async function planSpfOnce(
         }
       }
       const key = t.raw.toLowerCase();
-      if (seen.has(key)) continue;
+      const first = seen.get(key);
+      if (first !== undefined) {
+        if (t.modifier === 'redirect' || t.modifier === 'exp') {
+          notes.push(`Drops the repeated ${t.raw}: a record may carry one ${t.modifier}= (RFC 7208 §6: two are a permanent error).`);
+        } else if (first !== ri) {
+          // The merged record's all term is chosen below (and said there when the records disagree).
+          if (t.mechanism !== 'all') notes.push(`Keeps one ${t.raw}: more than one of the SPF records lists it.`);
+        } else {
+          const cost = t.mechanism && LOOKUP_MECHANISMS.includes(t.mechanism) ? ' (each repeat costs receivers another DNS lookup, counted toward the limit of 10)' : '';
+          notes.push(`Drops the repeated ${t.raw}: the record lists it more than once, and only the first can match${cost}.`);
+        }
+        continue;
+      }
       // A mechanism after all goes — but is not "seen": the same term in a later record, where it counts, is kept.
       if (t.afterAll && t.kind === 'mechanism' && !t.error && t.mechanism !== 'all') {
         notes.push(`Drops ${t.raw}: it stood after all, where receivers never evaluate it.`);
         continue;
       }
-      seen.add(key);
+      seen.set(key, ri);
       // An invalid term, or a known mechanism written wrong (ip4:192.0.2.300, include without a domain): any of them
       // makes receivers fail the whole record (permerror), so it goes.
       if (t.kind === 'invalid' || t.error) {
@@ -300,10 +336,15 @@ async function planSpfOnce(
         continue;
       }
       // The record's all term is taken above (alls); the merged record's is chosen below.
-      if (t.mechanism === 'all') continue;
+      if (t.mechanism === 'all') {
+        if (own && t !== own) notes.push(`Drops ${t.raw}: it stood after ${own.raw}, where receivers never evaluate it.`);
+        continue;
+      }
       if (t.modifier === 'redirect') {
-        if (!redirect) redirect = t;
-        else notes.push(`Drops ${t.raw}: a record may carry one redirect= (RFC 7208 §6: two are a permanent error); ${redirect.raw} is kept.`);
+        if (!redirect) {
+          redirect = t;
+          redirectBesideAll = own !== undefined;
+        } else notes.push(`Drops ${t.raw}: a record may carry one redirect= (RFC 7208 §6: two are a permanent error); ${redirect.raw} is kept.`);
         continue;
       }
       // exp= at most once too (merging two records that each have one, or a record with two).
@@ -343,7 +384,10 @@ async function planSpfOnce(
   // redirect and dropping `all` instead would hand the policy for every other sender to the target's own all term
   // (which may be weaker) and authorise senders this record never authorised. Nothing that passes today stops
   // passing; what this server needs is then added as for any record.
-  if (redirect && all) {
+  // A merge is different: the record that held the redirect had no all term, so receivers applied it (for every server
+  // its terms did not match); the all term comes from another record. Handled after the classification below (a
+  // kept redirect becomes an include of its target).
+  if (redirect && all && redirectBesideAll) {
     const target = redirect.domainSpec ?? redirect.value ?? '';
     notes.push(
       `Drops ${redirect.raw}: receivers ignore redirect= in a record that has an all term (RFC 7208 §6.1), so it authorises nobody today and the record keeps its all term. If the senders listed at ${target} should be allowed, add include:${target}.`,
@@ -355,7 +399,6 @@ async function planSpfOnce(
   const terms: string[] = [];
   /** The class of each kept term (lower-cased as written): unknown ones the user may select for removal. */
   const classes = new Map<string, Classification['class']>();
-  let includeTrouble: string | undefined;
   /** A previous host's "-" terms the fix keeps: written after every other term (see below). */
   const denying: { raw: string; reason: string }[] = [];
   /** Whether a kept "+" term came after one of them in the record (then the fix moves them). */
@@ -463,18 +506,46 @@ async function planSpfOnce(
       redirect = null;
     }
   }
+  /**
+   * A redirect= the fix drops (a previous host's, or one you selected) from a record without an all term: its target's
+   * all term was the policy for every server no term matched, and the record's new all term keeps it (below).
+   */
+  let droppedRedirect: SpfTerm | null = null;
+  /** In a merge whose all term comes from another record, the include the kept redirect= becomes (see below). */
+  const asInclude = redirect && all ? `include:${redirect.domainSpec ?? redirect.value ?? ''}` : null;
+  if (asInclude) written.add(termKey(asInclude));
   if (redirect) {
     const c = await ctx.classifier.spfTerm(redirect.raw);
-    const selected = remove.has(termKey(redirect.raw));
+    const selected = remove.has(termKey(redirect.raw)) || (asInclude !== null && remove.has(termKey(asInclude)));
     // As for the other terms: a redirect nobody could identify, or a mail service's, is removable on request.
     if (c.class === 'stale' || (selected && c.class === 'unknown')) {
       notes.push(`Drops ${redirect.raw}: ${c.class === 'stale' ? c.reason : 'you selected it'}.`);
+      droppedRedirect = redirect;
       redirect = null;
     } else if (selected && c.class === 'keep') {
       notes.push(droppedService(ctx, redirect.raw, c));
+      droppedRedirect = redirect;
       redirect = null;
     } else if (selected) notes.push(`Keeps ${redirect.raw} although you selected it: ${c.reason}.`);
-    if (redirect) classes.set(redirect.raw.toLowerCase(), c.class);
+    if (redirect) classes.set((asInclude ?? redirect.raw).toLowerCase(), c.class);
+  }
+  // A merge: the record that held redirect= had no all term, so receivers applied it (for every server its terms did
+  // not match) — but the merged record ends in another record's all term, beside which receivers would ignore it (RFC
+  // 7208 §6.1). The senders its target lists stay authorised through an include of the target instead (an include
+  // matches where the target's record passes; the merged all term decides the rest), for the same one DNS lookup; the
+  // final gate below checks the limits and blocks the plan, saying why, when the record cannot stay within them.
+  if (redirect && all && asInclude) {
+    const target = redirect.domainSpec ?? redirect.value ?? '';
+    if (terms.some((x) => termKey(x) === termKey(asInclude))) {
+      notes.push(`Drops ${redirect.raw}: the merged record ends in ${all.raw}, beside which receivers ignore redirect= (RFC 7208 §6.1), and it already has ${asInclude}, which keeps the senders ${target} lists authorised.`);
+    } else {
+      terms.push(asInclude);
+      if (denying.length) denyingBefore = true;
+      notes.push(
+        `Replaces ${redirect.raw} with ${asInclude}: the merged record ends in ${all.raw}, beside which receivers ignore redirect= (RFC 7208 §6.1), so the senders ${target} lists stay authorised through an include instead (the same one DNS lookup).`,
+      );
+    }
+    redirect = null;
   }
 
   // A selected term the record does not have (a typo, or a term already gone): said, so it is not taken as done.
@@ -511,9 +582,19 @@ async function planSpfOnce(
         if (v.state !== 'pass') {
           if (inc.host !== canonName(relay.host)) notes.push(`The relay host ${canonName(relay.host)} publishes no SPF record; ${inc.host} does, so the include names ${inc.host}.`);
           const include = `include:${inc.host}`;
-          const at = v.state === 'denied' ? terms.indexOf(v.term) : -1;
+          const at = v.state === 'denied' || v.state === 'shadowed' ? terms.indexOf(v.term) : -1;
           const by = ctx.knowledge.displayName(relay.provider);
-          if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
+          if (v.state === 'shadowed' && at >= 0) {
+            // A "-"/"~"/"?" ip4/ip6 term before the relay's include covers some of the relay's addresses: the include
+            // goes before it (moved, when the record has it), so it decides first for the relay; the term still
+            // decides for the other addresses it covers.
+            const had = terms.findIndex((x) => termKey(x) === termKey(include));
+            if (had > at) terms.splice(had, 1);
+            terms.splice(at, 0, include);
+            notes.push(
+              `${had > at ? 'Moves' : 'Adds'} ${include} before ${v.term}, which covers the relay's addresses ${v.ranges.join(', ')} and, coming first, ${qualifierEffect(v.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
+            );
+          } else if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
             // The relay's own include written with "-", "~" or "?": the same include, plain, in its place.
             terms[at] = include;
             notes.push(
@@ -555,7 +636,12 @@ async function planSpfOnce(
     }
   }
   // The same term twice (the relay's include made plain beside a plain copy): the first, which decides, stays.
-  for (let i = terms.length - 1; i > 0; i--) if (terms.findIndex((x) => x.toLowerCase() === terms[i].toLowerCase()) < i) terms.splice(i, 1);
+  for (let i = terms.length - 1; i > 0; i--) {
+    if (terms.findIndex((x) => x.toLowerCase() === terms[i].toLowerCase()) < i) {
+      notes.push(`Drops the later ${terms[i]}: the record now has it earlier, where it decides first.`);
+      terms.splice(i, 1);
+    }
+  }
   // A previous host's "-" terms the fix keeps, in front of a term it keeps: the first matching term decides, so one in
   // front fails any server it shares with a term after it — an old host's record often includes the same mail services
   // the domain keeps. They go after every other mechanism — this server's and the relay's terms added above included
@@ -586,7 +672,26 @@ async function planSpfOnce(
       notes.push('Replaces ?all (neutral) with ~all.');
     } else allTerm = all.raw;
   } else if (redirect) allTerm = null;
-  else {
+  else if (droppedRedirect) {
+    // The dropped redirect's target decided for every server no term matched, with its own all term: that policy stays
+    // (a -all there was fail for them, and ~all now would weaken it silently) — never weaker than ~all.
+    const target = droppedRedirect.domainSpec ?? droppedRedirect.value ?? '';
+    const found = await redirectAll(ctx, target);
+    if ('unknown' in found) {
+      includeTrouble ??= found.unknown;
+      allTerm = '~all';
+    } else if (found.all === '-all' || found.all === '~all') {
+      allTerm = found.all;
+      notes.push(`Ends the record with ${found.all}, as ${found.at}'s record does: ${droppedRedirect.raw} applied its ${found.all} to every server no term matched, so the policy for them stays ${qualifierResult(found.all === '-all' ? '-' : '~')}.`);
+    } else {
+      allTerm = '~all';
+      notes.push(
+        found.all
+          ? `Ends the record with ~all: ${droppedRedirect.raw} applied ${found.at}'s ${found.all} to every server no term matched, and ~all is the weakest ending the fix writes.`
+          : `Ends the record with ~all (it had no all term, and ${found.at}, which ${droppedRedirect.raw} handed every other server to, publishes no SPF record with one).`,
+      );
+    }
+  } else {
     allTerm = '~all';
     notes.push('Ends the record with ~all (it had no all term).');
   }
@@ -624,6 +729,28 @@ async function planSpfOnce(
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
   return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable, keptDenying };
+}
+
+/**
+ * The all term that decides, at the name a redirect= names, for servers no term matched: the first valid one of its SPF
+ * record, following its own redirect= (as receivers do); `all` null when there is none; `at` the record that has it
+ * (or the last name followed); `unknown` when DNS did not answer.
+ */
+async function redirectAll(ctx: CheckContext, target: string): Promise<{ all: string | null; at: string } | { unknown: string }> {
+  let name = canonName(target);
+  for (let depth = 0; depth < 10; depth++) {
+    const a = await ctx.resolver.resolve(name, 'TXT');
+    if (a.status === 'unknown') return { unknown: `looking up the SPF record of ${name} (to keep the all term the dropped redirect= led to) got no answer` };
+    const sel = a.status === 'ok' ? selectSpf(a.records) : null;
+    if (sel?.status !== 'found') return { all: null, at: name };
+    const parsed = parseSpf(sel.record);
+    const all = parsed.terms.find((t) => t.mechanism === 'all' && !t.error && !t.afterAll);
+    if (all) return { all: `${all.qualifier}all`, at: name };
+    const next = parsed.redirect;
+    if (!next?.domainSpec || next.error || next.hasMacro) return { all: null, at: name };
+    name = canonName(next.domainSpec);
+  }
+  return { all: null, at: name };
 }
 
 /** Where the record an include/redirect term leads to lets everyone pass (src/core/spf/terms.ts openRecord); else null. */

@@ -2,8 +2,10 @@
 // authorises a relayed server.
 import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
+import { cidrContains } from '../ip.js';
 import { joinTxt } from '../resolver.js';
-import { isSpfRecord, type Qualifier } from './parse.js';
+import { isSpfRecord, parseTerm, type Qualifier } from './parse.js';
+import { ipTermRange } from './terms.js';
 import type { SpfTreeNode, SpfTreeTerm } from './tree.js';
 
 /**
@@ -48,21 +50,63 @@ export async function relayInclude(ctx: Pick<CheckContext, 'resolver' | 'knowled
  * order, the first match decides with its qualifier; an include matches only when the record it names gives `pass`
  * (so a `~include:` of the relay inside an included record makes that record softfail — the include does not match,
  * and evaluation goes on). An include of one of `hosts` (the relay's include names) is taken as passing the relay's
- * servers; other mechanisms (ip4, a, mx…) cannot be judged without the relay's addresses and count as no match.
+ * servers — unless a "-", "~" or "?" ip4/ip6 term before it, in the same record, covers part of the ranges the relay's
+ * record publishes (its "+" ip4/ip6 terms, as walked): those of the relay's servers match that term first and do not
+ * pass. a, mx, exists and ptr terms cannot be judged without the relay's servers' names and addresses (the walk has
+ * none) and count as no match.
  *
  * - `pass`: a term reaching the relay with `+` (or no qualifier) decides first — the relay is authorised;
  * - `denied`: the first top-level term that reaches the relay has `-`, `~` or `?` (`~include:relay.mailchannels.net`):
  *   receivers fail, softfail or neutral the relay's mail there;
+ * - `shadowed`: `term` (`-ip4:23.83.208.0/20`) comes before `include`, the term that reaches the relay, and covers
+ *   `ranges` of the relay's: receivers fail, softfail or neutral the relay's mail from those addresses;
  * - `absent`: no evaluated term reaches the relay with a pass.
  */
 export type RelayAuthorisation =
   | { state: 'pass'; term: string }
   | { state: 'denied'; term: string; qualifier: '-' | '~' | '?' }
+  | { state: 'shadowed'; term: string; qualifier: '-' | '~' | '?'; include: string; ranges: string[] }
   | { state: 'absent' };
 
 interface Reach {
   term: string;
   qualifier: Qualifier;
+  /** When a "-"/"~"/"?" ip4/ip6 term before `include` decides for some of the relay's addresses (`term` is that one). */
+  shadow?: { include: string; ranges: string[] };
+}
+
+/** "+" ip4/ip6 ranges a walked record publishes, through its "+" includes and redirect (the relay's addresses). */
+function publishedRanges(node: SpfTreeNode | undefined, depth = 0): string[] {
+  if (!node || depth > 10) return [];
+  const out: string[] = [];
+  for (const t of node.terms) {
+    if (t.ignored || t.loop || t.error) continue;
+    const p = parseTerm(t.term);
+    if (p.error || p.qualifier !== '+') continue;
+    const range = ipTermRange(p);
+    if (range) out.push(range);
+    else if ((p.mechanism === 'include' || p.modifier === 'redirect') && t.children) out.push(...publishedRanges(t.children, depth + 1));
+  }
+  return out;
+}
+
+/** The walked record of one of `hosts` at or below an include's target (the relay's own record), if walked. */
+function relayNode(t: SpfTreeTerm, hosts: ReadonlySet<string>, depth = 0): SpfTreeNode | undefined {
+  if (!t.children || depth > 10) return undefined;
+  if (t.target && hosts.has(t.target.toLowerCase())) return t.children;
+  for (const c of t.children.terms) {
+    const n = relayNode(c, hosts, depth + 1);
+    if (n) return n;
+  }
+  return undefined;
+}
+
+/** Do two ranges ("address/prefix") of the same family share addresses? The shorter prefix holds the other whole. */
+function overlaps(a: string, b: string): boolean {
+  const [ipA, pA] = a.split('/');
+  const [ipB, pB] = b.split('/');
+  if (ipA.includes(':') !== ipB.includes(':')) return false;
+  return Number(pA) <= Number(pB) ? cidrContains(a, ipB) : cidrContains(b, ipA);
 }
 
 const MECH = /^([+\-~?]?)([a-z0-9]+)/i;
@@ -70,6 +114,8 @@ const MECH = /^([+\-~?]?)([a-z0-9]+)/i;
 function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): Reach | null {
   if (depth > 32) return null;
   let redirect: SpfTreeTerm | undefined;
+  /** "-", "~" and "?" ip4/ip6 terms met so far in this record: they decide first for the addresses they cover. */
+  const denying: { term: string; qualifier: Qualifier; range: string }[] = [];
   for (const t of node.terms) {
     if (t.ignored || t.loop) continue;
     if (t.kind === 'modifier') {
@@ -78,16 +124,34 @@ function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): 
     }
     if (t.kind !== 'mechanism') continue;
     const m = MECH.exec(t.term);
-    if (!m || m[2].toLowerCase() !== 'include' || !t.target) continue;
+    const mech = m?.[2].toLowerCase();
+    if (m && (mech === 'ip4' || mech === 'ip6') && m[1] && m[1] !== '+' && !t.error) {
+      const range = ipTermRange(parseTerm(t.term));
+      if (range) denying.push({ term: t.term, qualifier: m[1] as Qualifier, range });
+      continue;
+    }
+    if (!m || mech !== 'include' || !t.target) continue;
     const q = (m[1] || '+') as Qualifier;
     const passes = hosts.has(t.target.toLowerCase()) || (t.children ? reaches(t.children, hosts, depth + 1)?.qualifier === '+' : false);
-    if (passes) return { term: t.term, qualifier: q };
+    if (!passes) continue;
+    return (q === '+' && shadowed(t, denying, hosts)) || { term: t.term, qualifier: q };
   }
   // redirect= applies only when no mechanism matched; the target's result is the record's.
   if (redirect?.target) {
-    if (hosts.has(redirect.target.toLowerCase())) return { term: redirect.term, qualifier: '+' };
+    if (hosts.has(redirect.target.toLowerCase())) return shadowed(redirect, denying, hosts) ?? { term: redirect.term, qualifier: '+' };
     const inner = redirect.children ? reaches(redirect.children, hosts, depth + 1) : null;
-    if (inner) return { term: redirect.term, qualifier: inner.qualifier };
+    if (inner) return (inner.qualifier === '+' && shadowed(redirect, denying, hosts)) || { term: redirect.term, qualifier: inner.qualifier };
+  }
+  return null;
+}
+
+/** The first of `denying` (terms before `t`, which reaches the relay with "+") that covers some of the relay's ranges. */
+function shadowed(t: SpfTreeTerm, denying: readonly { term: string; qualifier: Qualifier; range: string }[], hosts: ReadonlySet<string>): Reach | null {
+  if (!denying.length) return null;
+  const ranges = publishedRanges(relayNode(t, hosts));
+  for (const d of denying) {
+    const covered = ranges.filter((r) => overlaps(d.range, r));
+    if (covered.length) return { term: d.term, qualifier: d.qualifier, shadow: { include: t.term, ranges: covered } };
   }
   return null;
 }
@@ -96,5 +160,6 @@ function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): 
 export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[]): RelayAuthorisation {
   const r = reaches(tree, new Set(hosts.map((h) => canonName(h))), 0);
   if (!r) return { state: 'absent' };
-  return r.qualifier === '+' ? { state: 'pass', term: r.term } : { state: 'denied', term: r.term, qualifier: r.qualifier };
+  if (r.qualifier === '+') return { state: 'pass', term: r.term };
+  return r.shadow ? { state: 'shadowed', term: r.term, qualifier: r.qualifier, ...r.shadow } : { state: 'denied', term: r.term, qualifier: r.qualifier };
 }
