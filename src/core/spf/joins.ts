@@ -48,21 +48,25 @@ interface Candidate {
 
 /** Tokens of the record (`chunks`: its character-strings) that look like several terms run together. Pure. */
 export function runTogetherCandidates(chunks: readonly string[]): Candidate[] {
-  const text = chunks.join('');
+  const text = chunks.length === 1 ? chunks[0] : chunks.join('');
+  // The common case, checked first (every audit runs this): one string and no other space — nothing run together.
+  if (chunks.length < 2 && !OTHER_SPACE.test(text)) return [];
   if (!isSpfRecord(text)) return [];
   // Where one string ends and the next begins (offsets into the joined text).
-  const joins = new Set<number>();
+  const joins: number[] = [];
   let at = 0;
-  for (const c of chunks.slice(0, -1)) joins.add((at += c.length));
+  for (let i = 0; i < chunks.length - 1; i++) joins.push((at += chunks[i].length));
   const out: Candidate[] = [];
   let start = 6;
   for (const tok of text.slice(6).split(' ')) {
     const from = start;
     start += tok.length + 1;
-    if (!tok || out.some((c) => c.raw === tok)) continue;
+    if (!tok) continue;
     const space = OTHER_SPACE.exec(tok)?.[0];
     // Cut at each join inside the token, then at each run of non-ASCII spaces (dropped).
-    const cuts = [...joins].filter((j) => j > from && j < from + tok.length).map((j) => j - from);
+    const cuts = joins.filter((j) => j > from && j < from + tok.length).map((j) => j - from);
+    if (space === undefined && cuts.length === 0) continue;
+    if (out.some((c) => c.raw === tok)) continue;
     const pieces: string[] = [];
     let prev = 0;
     for (const c of [...cuts, tok.length]) {
