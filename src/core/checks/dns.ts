@@ -90,12 +90,20 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   if (auth.state === 'not-authoritative') {
     const { stale } = await staleNameservers(ctx, auth.live);
     const where = stale ? ` They point at the previous host (${stale.reason}).` : '';
+    // The panel's own copy of the zone may list those nameservers too (a zone file copied from the old host): then
+    // it is also to be corrected there, or resolvers that trust the zone's own NS records keep asking them (QA).
+    const mine = new Set(ctx.settings.nameservers.map(canonName));
+    const zoneNs = at === ctx.domain && ctx.zone ? ctx.zone.records.filter((r) => r.type.toUpperCase() === 'NS' && canonName(r.name) === canonName(ctx.domain)).map((r) => canonName(r.value)) : [];
+    const oldInZone = mine.size ? zoneNs.filter((n) => !mine.has(n) && auth.live.includes(n)) : [];
+    const zoneNote = oldInZone.length
+      ? ` The panel's own zone lists ${oldInZone.join(', ')} as its nameservers too (NS records at ${ctx.domain}): change them there to this server's (${ctx.settings.nameservers.join(', ')}) as well.`
+      : '';
     out.push(
       makeFinding(
         'dns',
         'dns.not-authoritative',
         'warn',
-        `The live nameservers of ${of} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.`,
+        `The live nameservers of ${of} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.${zoneNote}`,
         ev,
         stale ? { classification: stale } : {},
       ),

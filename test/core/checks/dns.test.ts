@@ -28,6 +28,16 @@ test('a zone served here whose copy still lists other nameservers: those count a
   assert.ok(f);
   assert.match(f.message, /previous host/);
   assert.equal(f.classification?.class, 'stale');
+  // The panel's own copy lists them as its NS records (a zone copied from the old host): said, to be corrected there too.
+  assert.match(f.message, /The panel's own zone lists bob\.ns\.cloudflare\.com, amy\.ns\.cloudflare\.com as its nameservers too \(NS records at d\.example\): change them there to this server's \(ns1\.newhost\.example/, f.message);
+});
+
+test('the panel zone lists this server’s nameservers: no such sentence', async () => {
+  const own: ZoneRecord[] = [zone[0], { name: 'd.example', ttl: 3600, type: 'NS', value: 'ns1.newhost.example' }];
+  const findings = await dnsCheck(checkContext('d.example', live, {}, own));
+  const f = findings.find((x) => x.rule === 'dns.not-authoritative');
+  assert.ok(f);
+  assert.doesNotMatch(f.message, /The panel's own zone lists/);
 });
 
 // A name the panel keeps inside its parent's zone (a cPanel subdomain: the zone read is the parent's).
