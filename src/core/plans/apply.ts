@@ -13,6 +13,7 @@ import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor, signsUnpublishedKey } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
 import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
+import { fixOwnsTxt } from './owned.js';
 
 export type Verified = 'yes' | 'propagating' | 'no';
 export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
@@ -1110,6 +1111,8 @@ function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
     const spfOnly = ours.some((r) => canonName(r.name) === canonName(c.name) && r.type.toUpperCase() === 'TXT' && isSpfRecord(text(r)));
     for (const r of recordsAt(zone.records, c.name, c.type)) {
       if (spfOnly && !isSpfRecord(text(r))) continue;
+      // A TXT the fix does not own (a verification token at _dmarc) is no edit of these records (see owned.ts).
+      if (r.type.toUpperCase() === 'TXT' && !fixOwnsTxt(r.name, text(r))) continue;
       if (!ours.some((o) => sameRecord(o, r))) foreign.push(r);
     }
   }

@@ -8,6 +8,7 @@ import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
 import { splitTxt } from '../spf/parse.js';
+import { ownedByDmarcFix } from './owned.js';
 import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
@@ -54,13 +55,10 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   const alias = aliasBlock(records, name, 'DMARC policy');
   if (alias) return { changes: [], notes, blocked: alias };
   const ttl = atName[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
-  // The records this fix owns: DMARC records, records meant as DMARC (a version tag of any case, or a record
-  // repairMeantDmarc can read), and an SPF record published here by mistake (the check's dmarc.syntax). Any other TXT
-  // at the name (a site-verification token, say) is not a mail record: receivers ignore it (RFC 7489 §6.6.3 discards
-  // records not starting with the version tag), and the fix leaves it alone (QA: a verification token at _dmarc was
-  // deleted with every DMARC fix).
-  const ownsText = (t: string) => isDmarcRecord(t) || /^\s*"?\s*v\s*=\s*(dmarc|spf1(\s|$))/i.test(t) || repairMeantDmarc(t) !== null;
-  const existing = atName.filter((r) => ownsText(textOf(r)));
+  // The records this fix owns (ownedByDmarcFix). Any other TXT at the name (a site-verification token, say) is not a
+  // mail record: receivers ignore it (RFC 7489 §6.6.3 discards records not starting with the version tag), and the fix
+  // leaves it alone (QA: a verification token at _dmarc was deleted with every DMARC fix).
+  const existing = atName.filter((r) => ownedByDmarcFix(textOf(r)));
   for (const r of atName) if (!existing.includes(r)) notes.push(`Leaves ${JSON.stringify(textOf(r).slice(0, 60))} at ${name} as it is: it is not a DMARC record, and receivers ignore it.`);
   // The records receivers read — isDmarcRecord, as the check counts them: `v=dmarc1; p=none` is not one (the version
   // value is case-sensitive), so it is never merged.

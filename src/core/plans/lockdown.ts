@@ -6,10 +6,11 @@
 // does not relay through MailChannels nothing changes: the record does not affect this server's mail, and removing it
 // would let every MailChannels account send as the domain.
 import type { CheckContext } from '../checks/context.js';
-import { isLockdownMeant, parseLockdown, renderLockdown, senderIdProblem } from '../lockdown/record.js';
+import { parseLockdown, renderLockdown, senderIdProblem } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
+import { fixOwnsTxt } from './owned.js';
 import { aliasBlock, defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
@@ -29,7 +30,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   const atName = recordsAt(records, name, 'TXT');
   const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
   // The records this fix owns: those meant as lockdown. Another TXT at the name is left as it is (isLockdownMeant).
-  const existing = atName.filter((r) => isLockdownMeant(textOf(r)));
+  const existing = atName.filter((r) => fixOwnsTxt(name, textOf(r)));
   const relay = ctx.settings.relay;
   const notes: string[] = [];
   for (const r of atName) if (!existing.includes(r)) notes.push(`Leaves ${JSON.stringify(textOf(r).slice(0, 60))} at ${name} as it is: it is not a Domain Lockdown record.`);
@@ -70,9 +71,9 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   // without it the check found nothing the fix changes, and the plan leaves the record exactly as it is.
   let problem = existing.length > 1;
   const keptNotes: string[] = [];
-  /** Fields met so far (lower-cased): a field written twice (in one record or across merged ones) is written once. */
+  /** Fields met so far (as written): a field written twice (in one record or across merged ones) is written once. */
   const seen = new Set<string>();
-  /** Fields kept in the record the fix writes (lower-cased), to say which repeated ones are written once. */
+  /** Fields kept in the record the fix writes (as written), to say which repeated ones are written once. */
   const keptFields = new Set<string>();
   /** Notes that hold only when the record is rewritten (how a kept field is written). */
   const rewriteNotes: string[] = [];
@@ -81,13 +82,14 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
     for (const key of ['auth', 'senderid', 'sidw'] as const) {
       for (const v of rec[key]) {
         const field = `${key}=${v}`;
-        if (seen.has(fieldKey(field))) {
+        // Exact repeats only: `senderid=acme|user|Bob` and `…|bob` may be two senders (case sensitivity is undocumented).
+        if (seen.has(field)) {
           // Said for a field the fix keeps; one it drops is said once by its own note.
           const n = `Writes ${field} once (the record${existing.length > 1 ? 's name' : ' names'} it more than once).`;
-          if (keptFields.has(fieldKey(field)) && !rewriteNotes.includes(n)) rewriteNotes.push(n);
+          if (keptFields.has(field) && !rewriteNotes.includes(n)) rewriteNotes.push(n);
           continue; // harmless: not a reason to rewrite a record the check found ok
         }
-        seen.add(fieldKey(field));
+        seen.add(field);
         written.add(fieldKey(field));
         const selected = remove.has(fieldKey(field));
         if (key !== 'auth' && !writable(v)) {
@@ -108,7 +110,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
           if (selected) notes.push(`Keeps ${field} although you selected it: it is this host's MailChannels account (${relay.authId}) — without it MailChannels rejects this server's mail.`);
           // auth= is written as the configured id (its case); a sender id as it is.
           if (key === 'auth' && v !== relay.authId) rewriteNotes.push(`Writes ${field} as auth=${relay.authId}, this host's MailChannels account id as configured.`);
-          keptFields.add(fieldKey(field));
+          keptFields.add(field);
           if (key === 'auth') auth.push(relay.authId);
           else (key === 'senderid' ? senderid : sidw).push(v);
           continue;
@@ -130,7 +132,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
           continue;
         }
         other[key].push(v);
-        keptFields.add(fieldKey(field));
+        keptFields.add(field);
         const kept = `Keeps ${field}: ${c.reason}. Select it for removal if no sender of yours uses that MailChannels account.`;
         if (!keptNotes.includes(kept)) keptNotes.push(kept);
       }

@@ -488,3 +488,39 @@ describe('an undo recorded in one step', () => {
     if (again.status === 'refused') assert.match(again.reason, /already undone by change/);
   });
 });
+
+describe('a write stopped part-way beside a TXT the fix does not own (review: a verification token at _dmarc)', () => {
+  for (const [check, name, owned] of [
+    ['dmarc', '_dmarc', /^v=DMARC1/],
+    ['lockdown', '_mailchannels', /^v=mc1/],
+  ] as const) {
+    test(`${check}: the deleted record is put back (restored), not "edited meanwhile" — the token is not an edit`, async () => {
+      const p = await start();
+      const domain = 'florist.example';
+      p.writeZone(domain, p.zoneText(domain) + `${name}\tIN\tTXT\t"google-site-verification=abc123"\n`);
+      p.refresh();
+      const before = p.zoneText(domain).split('\n').filter((l) => l.startsWith(name)).sort();
+      const plan = await p.plan(domain, check);
+      assert.ok(plan.changes.length > 0 && !plan.changes.some((c) => /google-site-verification/.test(c.before?.value ?? '')), JSON.stringify(plan.changes));
+      // A record-by-record panel: the removals land, then the add fails (no PartialWriteError: nothing was rolled back).
+      const write = p.panel.applyChanges.bind(p.panel);
+      let once = true;
+      p.panel.applyChanges = async (d, changes, version) => {
+        if (!once) return write(d, changes, version);
+        once = false;
+        await write(d, changes.filter((c) => c.action !== 'add').map((c) => (c.action === 'edit' ? { ...c, action: 'remove' as const, after: null } : c)), version);
+        throw new Error('plesk bin dns --add failed: exit 1');
+      };
+      Object.defineProperty(p.panel.capabilities, 'recordByRecordWrites', { value: true, configurable: true });
+      const out = await applyPlan({ domain, check, planHash: plan.planHash }, p.deps());
+      assert.equal(out.status, 'failed', JSON.stringify(out));
+      if (out.status !== 'failed') return;
+      assert.match(out.reason, /put back/);
+      assert.doesNotMatch(out.reason, /edited meanwhile/);
+      assert.equal(p.store.getChange(out.changeId!)!.status, 'restored');
+      const now = p.zoneText(domain).split('\n').filter((l) => l.startsWith(name)).sort();
+      assert.ok(now.some((l) => owned.test(l.split('"')[1] ?? '')), `the ${check} record is back: ${now.join(' | ')}`);
+      assert.equal(now.length, before.length, `${now.join(' | ')} vs ${before.join(' | ')}`);
+    });
+  }
+});

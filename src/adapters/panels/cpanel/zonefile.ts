@@ -6,6 +6,7 @@ import { canonName, inZone } from '../../../core/domain.js';
 import type { Change, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError } from '../../../core/panel.js';
 import { isSpfRecord } from '../../../core/spf/parse.js';
+import { fixOwnsTxt } from '../../../core/plans/owned.js';
 import { decodeTxtStrings } from '../../dns/wire.js';
 
 export interface ParseZoneItem {
@@ -91,7 +92,9 @@ const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 function fixMayTouch(r: ZoneRecord): boolean {
   if (r.type.toUpperCase() !== 'TXT' && r.type.toUpperCase() !== 'SPF') return false;
   const labels = canonName(r.name).split('.');
-  return labels[0] === '_dmarc' || labels[0] === '_mailchannels' || labels.includes('_domainkey') || isSpfRecord(r.txt ? r.txt.join('') : r.value);
+  const text = r.txt ? r.txt.join('') : r.value;
+  // At _dmarc and _mailchannels only the records those fixes own (a verification token there is left alone).
+  return ((labels[0] === '_dmarc' || labels[0] === '_mailchannels') && fixOwnsTxt(r.name, text)) || labels.includes('_domainkey') || isSpfRecord(text);
 }
 
 /**

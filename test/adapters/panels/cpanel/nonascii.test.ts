@@ -47,6 +47,7 @@ async function setup(change: (s: CpState) => void): Promise<{ state: CpState; pa
 }
 
 const addTxt = (s: CpState, dname: string, value: string) => s.zones[Z].lines.push({ kind: 'record', dname, ttl: 14400, type: 'TXT', data: [octets(value)] });
+const OWNED = 'v=DMARC1; p=reject; rua=mailto:équipe@alice.example';
 const NOTE = 'Politique DMARC gérée par l’équipe';
 const SPF_NBSP = 'v=spf1 +a +mx include:websitewelcome.com\u00a0~all'; // a no-break space pasted from a web page
 
@@ -76,12 +77,13 @@ describe('parse_zone text', () => {
 
 describe('non-ASCII mail records and fixes', () => {
   it('a mail record with non-ASCII text blocks fixes at preview, naming it; nothing is written', async () => {
+    // A record the DMARC fix owns (meant as DMARC) with non-ASCII text; a note beside it is not the fix's (below).
     const { state, panel, whm } = await setup((s) => {
       addTxt(s, '_dmarc', 'v=DMARC1; p=none; rua=mailto:postmaster@alice.example');
-      addTxt(s, '_dmarc', NOTE);
+      addTxt(s, '_dmarc', OWNED);
     });
     const z = await panel.readZone(Z);
-    assert.match(z.writeBlocked ?? '', /_dmarc\.alice\.example \(U\+00E9 in "Politique DMARC gérée par l’équipe"\).*not printable ASCII.*could not be undone/);
+    assert.match(z.writeBlocked ?? '', /_dmarc\.alice\.example \(U\+00E9 in "v=DMARC1; p=reject; rua=mailto:équipe@alice\.example"\).*not printable ASCII.*could not be undone/);
     assert.equal((await whm.readZone(Z)).writeBlocked, z.writeBlocked, 'WHM reads the same');
     const resolver = { resolve: async <T extends Parameters<MapResolver['resolve']>[1]>(name: string, type: T) => new MapResolver(zoneToMap(await panel.readZone(Z))).resolve(name, type) };
     const dir = mkdtempSync(join(tmpdir(), 'mh-cpanel-utf8-'));
@@ -92,7 +94,7 @@ describe('non-ASCII mail records and fixes', () => {
     });
     const deps = { panel, resolver, history: store, byUser: 'alice', now: () => FIXED };
     const plan = await makePlan({ domain: Z, check: 'dmarc' }, deps);
-    assert.ok(plan.changes.some((c) => c.action === 'remove' && c.before?.value === NOTE), 'the fix would remove the note');
+    assert.ok(plan.changes.some((c) => c.action === 'remove' && c.before?.value === OWNED), 'the fix would remove the record');
     assert.equal(plan.blocked, z.writeBlocked);
     const before = JSON.stringify(state.zones[Z]);
     const out = await applyPlan({ domain: Z, check: 'dmarc', planHash: plan.planHash }, deps);
@@ -114,6 +116,20 @@ describe('non-ASCII mail records and fixes', () => {
     const z = await panel.readZone(Z);
     assert.equal(z.writeBlocked, undefined);
     assert.equal(z.records.find((r) => r.name === `note.${Z}`)?.value, NOTE);
+  });
+
+  it('a non-ASCII note at _dmarc that is not a DMARC record blocks nothing: the DMARC fix leaves it', async () => {
+    const { panel } = await setup((s) => {
+      addTxt(s, '_dmarc', 'v=DMARC1; p=none; rua=mailto:dmarc@websitewelcome.com');
+      addTxt(s, '_dmarc', NOTE);
+    });
+    const z = await panel.readZone(Z);
+    assert.equal(z.writeBlocked, undefined);
+    const resolver = new MapResolver(zoneToMap(z));
+    const plan = await makePlan({ domain: Z, check: 'dmarc' }, { panel, resolver, now: () => FIXED });
+    assert.equal(plan.blocked, undefined);
+    assert.ok(plan.changes.length > 0, 'the stale report address is fixed');
+    assert.ok(!plan.changes.some((c) => c.before?.value === NOTE), 'the note is not touched');
   });
 
   it('a write of non-ASCII TXT (an undo putting such a record back) is refused before anything is sent', async () => {
