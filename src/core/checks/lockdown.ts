@@ -121,9 +121,9 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
     for (const v of rec.sidw) if (!senderIdProblem('sidw', v)) ids.push(['sidw', v]);
     const judged = new Set<string>();
     for (const [field, value] of ids) {
-      // An id the record names twice is one id (one finding, as the fix writes it once).
-      if (judged.has(`${field}=${value}`.toLowerCase())) continue;
-      judged.add(`${field}=${value}`.toLowerCase());
+      // An id the record names twice is one id (one finding, as the fix writes it once) — exact repeats only.
+      if (judged.has(`${field}=${value}`)) continue;
+      judged.add(`${field}=${value}`);
       const c = ctx.classifier.lockdownId(field, value);
       if (c.class === 'this-server') mine = mineHere = true;
       else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));

@@ -113,6 +113,11 @@ describe('lockdown: every change the fix makes is said once (QA: silent case cha
     assert.ok(r.plan.notes.includes('Writes auth=customerown once (the record names it more than once).'), show(r));
     assert.equal(r.after, 'v=mc1 auth=newhostmc auth=customerown', show(r));
   });
+  test('sender ids that differ in case are two senders: both kept (review)', async () => {
+    const r = await run([['v=mc1 auth=dreamhost senderid=acme|x-authuser|Bob senderid=acme|x-authuser|bob']]);
+    assert.ok(r.after?.includes('senderid=acme|x-authuser|Bob') && r.after.includes('senderid=acme|x-authuser|bob'), show(r));
+    assert.ok(!r.plan.notes.some((n) => n.includes('once')), show(r));
+  });
   test('this host’s id in another case, in a record the fix rewrites: the note says it is written as configured', async () => {
     const r = await run([['v=mc1 auth=NEWHOSTMC auth=dreamhost']]);
     assert.equal(r.after, 'v=mc1 auth=newhostmc', show(r));
