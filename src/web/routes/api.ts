@@ -22,7 +22,8 @@ import { unsettledUndoReason } from '../../core/plans/settling.js';
 function bodyTerms(body: Record<string, unknown>): string[] {
   const read = (name: string): string[] | undefined => {
     const v = body[name];
-    if (v === undefined) return undefined;
+    // null: not given (a JSON client sending an optional field as null), as before.
+    if (v === undefined || v === null) return undefined;
     if (typeof v === 'string' || (Array.isArray(v) && v.every((x) => typeof x === 'string'))) return parseTerms(v);
     throw new HttpError(400, `${name} takes a list of terms (strings), as GET …/fix?remove= takes them.`);
   };
