@@ -696,16 +696,9 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         // The write failed, perhaps part-way (panels that write record by record): what is in the zone now decides
         // the outcome, as after a crash — nothing written, fully written, partly written (old records put back) or
         // edited meanwhile (left alone). If even that fails, the intent stays open for the next start.
-        const found: { id: number; outcome: string }[] = [];
-        try {
-          const pending = deps.history.getChange(changeId);
-          // The panel's own write failed: part of it may be in the zone whatever kind of panel it is.
-          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
-        } catch (re) {
-          if (isDbBusy(re)) throw re;
-          return { status: 'failed' as const, changeId, reason: withKey(`${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start`) };
-        }
-        const outcome = found[0]?.outcome;
+        const fromZone = await settleFromZone(changeId, reason, owner, deps);
+        if ('recheck' in fromZone) return { status: 'failed' as const, changeId, reason: withKey(fromZone.recheck) };
+        const outcome = fromZone.outcome;
         // Settled by another process while this write was failing (it outlasted its lease): what the zone holds decides,
         // as for any late write (afterWrite: recorded as written late, or failed naming the records to review).
         if (outcome === 'settled meanwhile') lateSettled = true;
@@ -933,15 +926,9 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
           const more = settled === 'restored' ? ' — the records written before the failure were put back' : settled === 'review' ? ' — some records this undo changed could not be put back; see history' : '';
           return { status: 'failed' as const, changeId: id, reason: reason + more };
         }
-        const found: { id: number; outcome: string }[] = [];
-        try {
-          const pending = deps.history.getChange(id);
-          if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
-        } catch (re) {
-          if (isDbBusy(re)) throw re;
-          return { status: 'failed' as const, changeId: id, reason: `${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start` };
-        }
-        const settled = found[0]?.outcome;
+        const fromZone = await settleFromZone(id, reason, owner, deps);
+        if ('recheck' in fromZone) return { status: 'failed' as const, changeId: id, reason: fromZone.recheck };
+        const settled = fromZone.outcome;
         if (settled !== 'applied') {
           const more = settled === 'restored' ? ' — the records written before the failure were put back' : settled === 'conflict' ? ' — the zone was also edited meanwhile; see history' : '';
           return { status: 'failed' as const, changeId: id, reason: reason + more };
@@ -1117,6 +1104,24 @@ function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
     }
   }
   return foreign;
+}
+
+/**
+ * After a panel write that failed without saying what it left (no PartialWriteError) — part of it may be in the zone
+ * whatever kind of panel it is: what the zone holds now decides, as after a crash (reconcileOne, partial): the outcome
+ * it recorded ('applied', 'restored', 'conflict', 'not-written', 'settled meanwhile'), or `recheck`, the answer's reason
+ * when the zone could not be re-checked (the intent stays open for the next start).
+ */
+async function settleFromZone(changeId: number, reason: string, owner: string, deps: ApplyDeps): Promise<{ outcome: string | undefined } | { recheck: string }> {
+  const found: { id: number; outcome: string }[] = [];
+  try {
+    const pending = deps.history.getChange(changeId);
+    if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
+  } catch (re) {
+    if (isDbBusy(re)) throw re;
+    return { recheck: `${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start` };
+  }
+  return { outcome: found[0]?.outcome };
 }
 
 /**

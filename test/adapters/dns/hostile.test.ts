@@ -8,6 +8,7 @@ import net from 'node:net';
 import { DnsClient, decodeTxtStrings, encodeName, nameKey, parseResponse, QTYPE, type ServerAddress } from '../../../src/adapters/dns/wire.js';
 import { createResolver } from '../../../src/adapters/dns/resolver.js';
 import { joinTxt } from '../../../src/core/resolver.js';
+import { parseQuery, type Query } from '../../helpers/dns-query.js';
 
 // ------------------------------------------------------------------------------------------------ packet crafting
 
@@ -38,24 +39,7 @@ function txt(...strings: Buffer[]): Buffer {
   return Buffer.concat(strings.map((b) => Buffer.concat([Buffer.from([b.length]), b])));
 }
 
-interface Query {
-  id: number;
-  /** The question section (qname, qtype, qclass) as sent. */
-  question: Buffer;
-  qtype: number;
-  /** The qname's labels, as bytes (latin1 text). */
-  qname: string;
-}
 
-function parseQuery(raw: Buffer): Query {
-  let o = 12;
-  const labels: string[] = [];
-  while (raw[o] !== 0) {
-    labels.push(raw.toString('latin1', o + 1, o + 1 + raw[o]));
-    o += raw[o] + 1;
-  }
-  return { id: raw.readUInt16BE(0), question: raw.subarray(12, o + 5), qtype: raw.readUInt16BE(o + 1), qname: labels.join('.') };
-}
 
 /** A response to `q`: QR, RD, RA, and `aa`/`tc`/`rcode` as given, the question echoed. */
 function response(q: Query, o: { rcode?: number; aa?: boolean; tc?: boolean; an?: Buffer[]; ns?: Buffer[]; ar?: Buffer[] } = {}): Buffer {

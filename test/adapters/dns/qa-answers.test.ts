@@ -15,6 +15,7 @@ import type { AuditDeps } from '../../../src/core/audit.js';
 import type { Change, Finding, MailSettings, ZoneRecord } from '../../../src/core/model.js';
 import type { Panel } from '../../../src/core/panel.js';
 import { checkContext } from '../../core/checks/context.js';
+import { parseQuery as readQuery, type Query } from '../../helpers/dns-query.js';
 
 // ------------------------------------------------------------------------------------------------ packet crafting
 
@@ -29,22 +30,7 @@ const soa = (zone: string) => rr(wname(zone), QTYPE.SOA, Buffer.concat([wname(`n
 const nsRr = (zone: string, host: string) => rr(wname(zone), QTYPE.NS, wname(host));
 const opt = Buffer.concat([Buffer.from([0]), u16(41), u16(1232), u32(0), u16(0)]);
 
-interface Query {
-  id: number;
-  question: Buffer;
-  qtype: number;
-  qname: string;
-}
 
-function parseQuery(raw: Buffer): Query {
-  let o = 12;
-  const labels: string[] = [];
-  while (raw[o] !== 0) {
-    labels.push(raw.toString('latin1', o + 1, o + 1 + raw[o]));
-    o += raw[o] + 1;
-  }
-  return { id: raw.readUInt16BE(0), question: raw.subarray(12, o + 5), qtype: raw.readUInt16BE(o + 1), qname: labels.join('.').toLowerCase() };
-}
 
 interface Reply {
   rcode?: number;
@@ -278,3 +264,9 @@ test('a name longer than 255 wire octets cannot exist: NXDOMAIN without asking (
   // The domain itself is asked (and its DNS trouble is unknown, as ever).
   assert.equal((await r.resolve(domain, 'TXT')).status, 'unknown');
 });
+
+/** The query with its qname lower-cased (these servers answer names in any case). */
+function parseQuery(raw: Buffer): Query {
+  const q = readQuery(raw);
+  return { ...q, qname: q.qname.toLowerCase() };
+}
