@@ -3,7 +3,7 @@ import type { Finding, ZoneRecord } from '../model.js';
 import { canonName } from '../domain.js';
 import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type SpfTerm } from '../spf/parse.js';
-import { runTogetherTerms, runTogetherWhy, separateTerms } from '../spf/joins.js';
+import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm } from '../spf/joins.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord } from '../spf/tree.js';
@@ -27,7 +27,25 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   const a = await ctx.resolver.resolve(ctx.domain, 'TXT');
   const ev = evidence(ctx, ctx.domain, 'TXT', a);
   if (a.status === 'unknown') return [dnsErrorFinding('spf', 'the SPF record', a, ev)];
-  const sel = selectSpf(a.status === 'ok' ? a.records : []);
+  // A TXT record meant as the SPF record whose version tag receivers do not recognise (`v=spf1` and a no-break space,
+  // `"v=spf1" "mx -all"`: src/core/spf/joins.ts, shared with the fix) is the record meant, when there is no other: named
+  // as such (the fix rewrites it in place, terms and all), and judged as the fix will write it.
+  const txt = a.status === 'ok' ? a.records : [];
+  let records: readonly (readonly string[])[] = txt;
+  let sel = selectSpf(txt);
+  const near = sel.status === 'none' ? txt.map((r) => ({ r, v: versionRunTogether(r) })).filter((x) => x.v !== null) : [];
+  if (near.length) {
+    records = near.map((x) => x.v!.chunks);
+    sel = selectSpf(records);
+    for (const { r, v } of near) {
+      out.push(
+        makeFinding('spf', 'spf.syntax', 'fail', `The TXT record "${visibleTerm(r.join(''))}" is meant as the SPF record, but ${v!.why}. The SPF fix rewrites it in place, keeping its terms.`, ev, {
+          subject: r.join(''),
+          fix: 'spf',
+        }),
+      );
+    }
+  }
 
   // Panel-side size problems (live DNS cannot carry a >255-byte string, but the panel's copy can be wrong).
   for (const r of ctx.zoneIndex ? ctx.zoneIndex.at(ctx.domain, 'TXT') : []) {
@@ -49,12 +67,12 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   // Terms run together (strings joined with no space, a pasted no-break space between two terms: RFC 7208 §3.3): one
   // finding each, naming the cause and the repair the SPF fix makes (src/core/spf/joins.ts, shared with the fix) —
   // in place of the errors of the one broken term receivers read.
-  const chunks = (a.status === 'ok' && a.records.find((r) => r.join('') === record)) || [record];
+  const chunks = records.find((r) => r.join('') === record) || [record];
   const together = await runTogetherTerms(ctx.resolver, chunks);
   const runTogether = new Set(together.found.map((f) => f.raw));
   for (const f of together.found) {
     out.push(
-      makeFinding('spf', 'spf.syntax', 'fail', `The SPF record runs ${f.parts.join(' ')} together: ${runTogetherWhy(f)}. The SPF fix separates them again.`, ev, {
+      makeFinding('spf', 'spf.syntax', 'fail', runTogetherMessage(f), ev, {
         subject: f.raw,
         fix: 'spf',
       }),
@@ -188,9 +206,11 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
               'spf',
               'spf.server-not-authorized',
               'fail',
-              `This server relays through ${name}, but ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
+              v.via
+                ? `This server relays through ${name}, but the SPF record reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.`
+                : `This server relays through ${name}, but ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
               treeEv,
-              { subject: v.term, fix: 'spf' },
+              { subject: v.via ?? v.term, fix: 'spf' },
             ),
           );
         } else if (trouble.length) {

@@ -21,7 +21,7 @@ import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
 import { checkHost } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
-import { runTogetherTerms, runTogetherWhy, separateTerms, visibleTerm } from '../spf/joins.js';
+import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { walkSpfRecord } from '../spf/tree.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
@@ -181,7 +181,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
             v.state === 'denied'
               ? `${v.term} reaches it with "${v.qualifier}" (only an include without a qualifier authorises)`
               : v.state === 'shadowed'
-                ? `${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')} (the first matching term decides)`
+                ? `${v.via ? `in the record ${v.via} leads to, ` : ''}${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')} (the first matching term decides)`
                 : 'no include reaches it (only an include without a qualifier authorises)'
           }.`,
           culprits: [],
@@ -265,7 +265,18 @@ async function planSpfOnce(
   const notes: string[] = [];
   const remove = new Set((opts.removeTerms ?? []).map(termKey));
   const apexTxt = recordsAt(records, ctx.domain, 'TXT');
-  const spfRecords = apexTxt.filter((r) => isSpfRecord(r.txt ? r.txt.join('') : r.value));
+  let spfRecords = apexTxt.filter((r) => isSpfRecord(r.txt ? r.txt.join('') : r.value));
+  // With no SPF record, a TXT record meant as one whose version tag receivers miss (`v=spf1` and a no-break space,
+  // `"v=spf1" "mx -all"`: src/core/spf/joins.ts, as the check reads it) is the record: rewritten in place with its
+  // terms, not left beside a new one (whoever corrects it later would make two SPF records).
+  const version = new Map<ZoneRecord, VersionRunTogether>();
+  if (!spfRecords.length) {
+    for (const r of apexTxt) {
+      const v = versionRunTogether(r.txt ?? [r.value]);
+      if (v) version.set(r, v);
+    }
+    spfRecords = [...version.keys()];
+  }
   if (spfRecords.length > 1) notes.push(`Merges ${spfRecords.length} SPF records into one (several records are a permanent error).`);
 
   let includeTrouble: string | undefined;
@@ -279,19 +290,22 @@ async function planSpfOnce(
   let redirect: SpfTerm | null = null;
   let exp: SpfTerm | null = null;
   /**
-   * Whether the record the kept redirect= came from has an all term of its own (receivers ignore the redirect there),
-   * or not (receivers apply it: in a merge with a record that has one, the redirect becomes an include — see below).
+   * Every redirect= of the records, in record order, each decided on its own merits below (whatever order DNS gives
+   * the records in), with whether its record has an all term of its own (receivers ignore the redirect there) or not
+   * (receivers apply it: beside the merged all term, or another applied redirect, it becomes an include — see below).
    */
-  let redirectBesideAll = false;
+  const redirects: { t: SpfTerm; besideAll: boolean }[] = [];
   /** Each SPF record's all term, in record order: its first valid one (receivers evaluate nothing after it). */
   const alls: SpfTerm[] = [];
   for (const [ri, r] of spfRecords.entries()) {
-    const chunks = r.txt ?? [r.value];
+    const v = version.get(r);
+    if (v) notes.push(`Rewrites the TXT record "${visibleTerm((r.txt ?? [r.value]).join(''))}" as the SPF record, keeping its terms: ${v.why}.`);
+    const chunks = v ? v.chunks : (r.txt ?? [r.value]);
     // Terms run together (strings joined with no space, a pasted no-break space between two terms, RFC 7208 §3.3):
     // separated, as the missing colon below is repaired — never dropped as the one broken term receivers read.
     const together = await runTogetherTerms(ctx.resolver, chunks);
     if (together.unknown) includeTrouble ??= together.unknown;
-    for (const f of together.found) notes.push(`Separates ${visibleTerm(f.raw)} into ${f.parts.join(' ')}: ${runTogetherWhy(f)}.`);
+    for (const f of together.found) notes.push(runTogetherNote(f));
     const parsed = parseSpf(separateTerms(chunks.join(''), together.found));
     const list = parsed.terms;
     for (const t of list) written.add(termKey(t.raw));
@@ -313,6 +327,9 @@ async function planSpfOnce(
       const first = seen.get(key);
       if (first !== undefined) {
         if (t.modifier === 'redirect' || t.modifier === 'exp') {
+          // The same redirect= in a record without an all term is one receivers apply.
+          const r = t.modifier === 'redirect' && !own ? redirects.find((x) => x.t.raw.toLowerCase() === key) : undefined;
+          if (r) r.besideAll = false;
           notes.push(`Drops the repeated ${t.raw}: a record may carry one ${t.modifier}= (RFC 7208 §6: two are a permanent error).`);
         } else if (first !== ri) {
           // The merged record's all term is chosen below (and said there when the records disagree).
@@ -341,10 +358,7 @@ async function planSpfOnce(
         continue;
       }
       if (t.modifier === 'redirect') {
-        if (!redirect) {
-          redirect = t;
-          redirectBesideAll = own !== undefined;
-        } else notes.push(`Drops ${t.raw}: a record may carry one redirect= (RFC 7208 §6: two are a permanent error); ${redirect.raw} is kept.`);
+        redirects.push({ t, besideAll: own !== undefined });
         continue;
       }
       // exp= at most once too (merging two records that each have one, or a record with two).
@@ -387,13 +401,14 @@ async function planSpfOnce(
   // A merge is different: the record that held the redirect had no all term, so receivers applied it (for every server
   // its terms did not match); the all term comes from another record. Handled after the classification below (a
   // kept redirect becomes an include of its target).
-  if (redirect && all && redirectBesideAll) {
-    const target = redirect.domainSpec ?? redirect.value ?? '';
+  for (const r of redirects.filter((x) => x.besideAll)) {
+    const target = r.t.domainSpec ?? r.t.value ?? '';
     notes.push(
-      `Drops ${redirect.raw}: receivers ignore redirect= in a record that has an all term (RFC 7208 §6.1), so it authorises nobody today and the record keeps its all term. If the senders listed at ${target} should be allowed, add include:${target}.`,
+      `Drops ${r.t.raw}: receivers ignore redirect= in a record that has an all term (RFC 7208 §6.1), so it authorises nobody today and the record keeps its all term. If the senders listed at ${target} should be allowed, add include:${target}.`,
     );
-    redirect = null;
   }
+  /** The redirect= terms receivers apply (each in a record without an all term), decided below. */
+  let applied = redirects.filter((x) => !x.besideAll).map((x) => x.t);
 
   // Classify and filter.
   const terms: string[] = [];
@@ -495,57 +510,75 @@ async function planSpfOnce(
     else if (denying.length && t.kind === 'mechanism' && t.qualifier === '+') denyingBefore = true;
     terms.push(t.raw);
   }
-  if (redirect && redirect.domainSpec && !redirect.hasMacro && canonName(redirect.domainSpec) === canonName(ctx.domain)) {
-    notes.push(`Drops ${redirect.raw}: ${ctx.domain} redirecting to its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
-    redirect = null;
-  }
-  if (redirect) {
-    const open = await openTarget(ctx, redirect.raw);
-    if (open) {
-      notes.push(`Drops ${redirect.raw}: it leads to ${open}, so like +all it lets nearly every server on the internet send as ${ctx.domain}.`);
-      redirect = null;
-    }
-  }
   /**
    * A redirect= the fix drops (a previous host's, or one you selected) from a record without an all term: its target's
    * all term was the policy for every server no term matched, and the record's new all term keeps it (below).
    */
   let droppedRedirect: SpfTerm | null = null;
-  /** In a merge whose all term comes from another record, the include the kept redirect= becomes (see below). */
-  const asInclude = redirect && all ? `include:${redirect.domainSpec ?? redirect.value ?? ''}` : null;
-  if (asInclude) written.add(termKey(asInclude));
-  if (redirect) {
-    const c = await ctx.classifier.spfTerm(redirect.raw);
-    const selected = remove.has(termKey(redirect.raw)) || (asInclude !== null && remove.has(termKey(asInclude)));
+  // Each applied redirect= on its own merits: a loop, a record open to everyone, a previous host's or one you selected
+  // goes; the others stay.
+  /** Whether the kept ones become includes (decided before the merits, so a selected include form is recognised). */
+  const mayInclude = all !== null || applied.length > 1;
+  const redirectClass = new Map<SpfTerm, Classification['class']>();
+  for (const r of [...applied]) {
+    const drop = () => (applied = applied.filter((x) => x !== r));
+    if (r.domainSpec && !r.hasMacro && canonName(r.domainSpec) === canonName(ctx.domain)) {
+      notes.push(`Drops ${r.raw}: ${ctx.domain} redirecting to its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
+      drop();
+      continue;
+    }
+    const open = await openTarget(ctx, r.raw);
+    if (open) {
+      notes.push(`Drops ${r.raw}: it leads to ${open}, so like +all it lets nearly every server on the internet send as ${ctx.domain}.`);
+      drop();
+      continue;
+    }
+    const asInclude = `include:${r.domainSpec ?? r.value ?? ''}`;
+    if (mayInclude) written.add(termKey(asInclude));
+    const c = await ctx.classifier.spfTerm(r.raw);
+    const selected = remove.has(termKey(r.raw)) || (mayInclude && remove.has(termKey(asInclude)));
     // As for the other terms: a redirect nobody could identify, or a mail service's, is removable on request.
     if (c.class === 'stale' || (selected && c.class === 'unknown')) {
-      notes.push(`Drops ${redirect.raw}: ${c.class === 'stale' ? c.reason : 'you selected it'}.`);
-      droppedRedirect = redirect;
-      redirect = null;
-    } else if (selected && c.class === 'keep') {
-      notes.push(droppedService(ctx, redirect.raw, c));
-      droppedRedirect = redirect;
-      redirect = null;
-    } else if (selected) notes.push(`Keeps ${redirect.raw} although you selected it: ${c.reason}.`);
-    if (redirect) classes.set((asInclude ?? redirect.raw).toLowerCase(), c.class);
-  }
-  // A merge: the record that held redirect= had no all term, so receivers applied it (for every server its terms did
-  // not match) — but the merged record ends in another record's all term, beside which receivers would ignore it (RFC
-  // 7208 §6.1). The senders its target lists stay authorised through an include of the target instead (an include
-  // matches where the target's record passes; the merged all term decides the rest), for the same one DNS lookup; the
-  // final gate below checks the limits and blocks the plan, saying why, when the record cannot stay within them.
-  if (redirect && all && asInclude) {
-    const target = redirect.domainSpec ?? redirect.value ?? '';
-    if (terms.some((x) => termKey(x) === termKey(asInclude))) {
-      notes.push(`Drops ${redirect.raw}: the merged record ends in ${all.raw}, beside which receivers ignore redirect= (RFC 7208 §6.1), and it already has ${asInclude}, which keeps the senders ${target} lists authorised.`);
-    } else {
-      terms.push(asInclude);
-      if (denying.length) denyingBefore = true;
-      notes.push(
-        `Replaces ${redirect.raw} with ${asInclude}: the merged record ends in ${all.raw}, beside which receivers ignore redirect= (RFC 7208 §6.1), so the senders ${target} lists stay authorised through an include instead (the same one DNS lookup).`,
-      );
+      notes.push(`Drops ${r.raw}: ${c.class === 'stale' ? c.reason : 'you selected it'}.`);
+      droppedRedirect ??= r;
+      drop();
+      continue;
     }
-    redirect = null;
+    if (selected && c.class === 'keep') {
+      notes.push(droppedService(ctx, r.raw, c));
+      droppedRedirect ??= r;
+      drop();
+      continue;
+    }
+    if (selected) notes.push(`Keeps ${r.raw} although you selected it: ${c.reason}.`);
+    redirectClass.set(r, c.class);
+  }
+  const single = applied.length === 1 && !all;
+  for (const r of applied) classes.set((single ? r.raw : `include:${r.domainSpec ?? r.value ?? ''}`).toLowerCase(), redirectClass.get(r)!);
+  if (single) redirect = applied[0];
+  else if (applied.length) {
+    // The records that held these redirect= terms had no all term, so receivers applied each (for every server its
+    // record's terms did not match) — but the merged record ends in another record's all term, beside which receivers
+    // would ignore a redirect (RFC 7208 §6.1), or would carry more than one (a permanent error, RFC 7208 §6). The
+    // senders each target lists stay authorised through an include of it instead (an include matches where the
+    // target's record passes; the all term decides the rest), for the same one DNS lookup; the final gate below checks
+    // the limits and blocks the plan, saying why, when the record cannot stay within them.
+    const why = all
+      ? `the ${spfRecords.length > 1 ? 'merged ' : ''}record ends in ${all.raw}, beside which receivers ignore redirect= (RFC 7208 §6.1)`
+      : `the ${spfRecords.length > 1 ? 'merged ' : ''}record would carry ${applied.length} redirect= terms, and more than one is a permanent error (RFC 7208 §6)`;
+    for (const r of applied) {
+      const target = r.domainSpec ?? r.value ?? '';
+      const asInclude = `include:${target}`;
+      if (terms.some((x) => termKey(x) === termKey(asInclude))) {
+        notes.push(`Drops ${r.raw}: ${why}, and it already has ${asInclude}, which keeps the senders ${target} lists authorised.`);
+      } else {
+        terms.push(asInclude);
+        if (denying.length) denyingBefore = true;
+        notes.push(`Replaces ${r.raw} with ${asInclude}: ${why}, so the senders ${target} lists stay authorised through an include instead (the same one DNS lookup).`);
+      }
+    }
+    // The redirects decided for every server no term matched: their targets' all terms are no longer the policy.
+    droppedRedirect = null;
   }
 
   // A selected term the record does not have (a typo, or a term already gone): said, so it is not taken as done.
@@ -582,24 +615,37 @@ async function planSpfOnce(
         if (v.state !== 'pass') {
           if (inc.host !== canonName(relay.host)) notes.push(`The relay host ${canonName(relay.host)} publishes no SPF record; ${inc.host} does, so the include names ${inc.host}.`);
           const include = `include:${inc.host}`;
-          const at = v.state === 'denied' || v.state === 'shadowed' ? terms.indexOf(v.term) : -1;
+          // A shadow in a record an include or the redirect= leads to (`via`) is not the record's to move: the relay's
+          // include is added (before the redirect=, which decides last), where it reaches the relay first.
+          const at = v.state === 'denied' || (v.state === 'shadowed' && !v.via) ? terms.indexOf(v.term) : -1;
           const by = ctx.knowledge.displayName(relay.provider);
-          if (v.state === 'shadowed' && at >= 0) {
-            // A "-"/"~"/"?" ip4/ip6 term before the relay's include covers some of the relay's addresses: the include
-            // goes before it (moved, when the record has it), so it decides first for the relay; the term still
-            // decides for the other addresses it covers.
-            const had = terms.findIndex((x) => termKey(x) === termKey(include));
-            if (had > at) terms.splice(had, 1);
-            terms.splice(at, 0, include);
+          /** The relay's include as written in the record (any case, a trailing dot: the same name), else -1. */
+          const written = () => terms.findIndex((x) => x.toLowerCase() === include || (/^\+?include:/i.test(x) && canonName(x.replace(/^\+?include:/i, '')) === inc.host));
+          // A "-"/"~"/"?" ip4/ip6 term before the relay's include covers some of the relay's addresses: the include
+          // goes before it (moved, when the record has it), so it decides first for the relay; the term still decides
+          // for the other addresses it covers.
+          const moveBefore = (w: Extract<typeof v, { state: 'shadowed' }>, k: number) => {
+            const had = written();
+            if (had > k) terms.splice(had, 1);
+            terms.splice(k, 0, include);
             notes.push(
-              `${had > at ? 'Moves' : 'Adds'} ${include} before ${v.term}, which covers the relay's addresses ${v.ranges.join(', ')} and, coming first, ${qualifierEffect(v.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
+              `${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which covers the relay's addresses ${w.ranges.join(', ')} and, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
             );
-          } else if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
+          };
+          if (v.state === 'shadowed' && at >= 0) moveBefore(v, at);
+          else if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
             // The relay's own include written with "-", "~" or "?": the same include, plain, in its place.
             terms[at] = include;
             notes.push(
               `Replaces ${v.term} with ${include}: its "${v.qualifier}" qualifier gave the relay's mail ${qualifierResult(v.qualifier)} instead of pass; only an include without a qualifier authorises (RFC 7208 §4.6.2), so receivers accept this server's mail (it relays through ${by}).`,
             );
+            // Plain where it stands, it may still come after a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses
+            // (`-ip4:23.83.208.0/22 ~include:relay.mailchannels.net`): then it goes before that term too.
+            const again = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
+            const walked = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, again), ctx.domain, again);
+            const w = walked.unknown ? null : relayAuthorisation(walked, relayHosts);
+            if (!w) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
+            else if (w.state === 'shadowed' && !w.via && terms.indexOf(w.term) >= 0) moveBefore(w, terms.indexOf(w.term));
           } else if (v.state === 'denied' && at >= 0) {
             // Another include reaches the relay with "-", "~" or "?" first: the plain include goes before it.
             terms.splice(at, 0, include);
@@ -686,9 +732,9 @@ async function planSpfOnce(
     } else {
       allTerm = '~all';
       notes.push(
-        found.all
-          ? `Ends the record with ~all: ${droppedRedirect.raw} applied ${found.at}'s ${found.all} to every server no term matched, and ~all is the weakest ending the fix writes.`
-          : `Ends the record with ~all (it had no all term, and ${found.at}, which ${droppedRedirect.raw} handed every other server to, publishes no SPF record with one).`,
+        'why' in found
+          ? `Ends the record with ~all: it had no all term, and ${droppedRedirect.raw} handed every other server to ${canonName(target)}, where none decides — ${found.why}.`
+          : `Ends the record with ~all: ${droppedRedirect.raw} applied ${found.at}'s ${found.all} to every server no term matched, and ~all is the weakest ending the fix writes.`,
       );
     }
   } else {
@@ -733,24 +779,31 @@ async function planSpfOnce(
 
 /**
  * The all term that decides, at the name a redirect= names, for servers no term matched: the first valid one of its SPF
- * record, following its own redirect= (as receivers do); `all` null when there is none; `at` the record that has it
- * (or the last name followed); `unknown` when DNS did not answer.
+ * record, following its own redirect= (as receivers do); `all` null when there is none, with `why` (the name does not
+ * exist, publishes no SPF record or several, the redirect= chain loops…); `at` the record that has it (or the last name
+ * followed); `unknown` when DNS did not answer.
  */
-async function redirectAll(ctx: CheckContext, target: string): Promise<{ all: string | null; at: string } | { unknown: string }> {
+async function redirectAll(ctx: CheckContext, target: string): Promise<{ all: string; at: string } | { all: null; at: string; why: string } | { unknown: string }> {
   let name = canonName(target);
+  const seen = new Set<string>();
   for (let depth = 0; depth < 10; depth++) {
+    if (seen.has(name)) return { all: null, at: name, why: `the redirect= chain from ${canonName(target)} loops back to ${name} (a permanent error at every receiver)` };
+    seen.add(name);
     const a = await ctx.resolver.resolve(name, 'TXT');
     if (a.status === 'unknown') return { unknown: `looking up the SPF record of ${name} (to keep the all term the dropped redirect= led to) got no answer` };
+    if (a.status === 'nxdomain') return { all: null, at: name, why: `${name} does not exist` };
     const sel = a.status === 'ok' ? selectSpf(a.records) : null;
-    if (sel?.status !== 'found') return { all: null, at: name };
+    if (sel?.status === 'multiple') return { all: null, at: name, why: `${name} publishes ${sel.records.length} SPF records (a permanent error at every receiver)` };
+    if (sel?.status !== 'found') return { all: null, at: name, why: `${name} publishes no SPF record` };
     const parsed = parseSpf(sel.record);
     const all = parsed.terms.find((t) => t.mechanism === 'all' && !t.error && !t.afterAll);
     if (all) return { all: `${all.qualifier}all`, at: name };
     const next = parsed.redirect;
-    if (!next?.domainSpec || next.error || next.hasMacro) return { all: null, at: name };
+    if (!next) return { all: null, at: name, why: `${name}'s SPF record has no all term` };
+    if (!next.domainSpec || next.error || next.hasMacro) return { all: null, at: name, why: `${name}'s SPF record has no all term, and its ${next.raw} cannot be followed` };
     name = canonName(next.domainSpec);
   }
-  return { all: null, at: name };
+  return { all: null, at: name, why: `the redirect= chain from ${canonName(target)} is longer than 10 records` };
 }
 
 /** Where the record an include/redirect term leads to lets everyone pass (src/core/spf/terms.ts openRecord); else null. */

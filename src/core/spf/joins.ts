@@ -3,8 +3,8 @@
 // `include:_spf.google.com-all`), or a pasted no-break space (U+00A0) or other non-ASCII space between two terms
 // (receivers separate terms at ASCII spaces only, §4.6.1). Shared by the SPF check and the SPF fix, so both name the
 // same terms and the same repair. Only a token that is clearly several terms is taken apart: every piece a valid
-// mechanism (after a non-ASCII space also a modifier: no valid term holds one), and the token as receivers read it not
-// working — a syntax error, an include of a name without one SPF record, a name that does not exist — while, at a
+// term (a mechanism, or a modifier: `include:_spf.google.com` + `exp=explain.example`), and the token as receivers read it
+// not working — a syntax error, an include of a name without one SPF record, a name that does not exist — while, at a
 // join, each piece works on its own. `a:mail.example.c` + `a` is a name split mid-way: `a:mail.example.ca` works, and
 // stays as it is.
 import { canonName } from '../domain.js';
@@ -30,7 +30,8 @@ const OTHER_SPACES = new RegExp(`${OTHER_SPACE.source}+`, 'g');
 
 function spaceName(ch: string): string {
   const code = `U+${ch.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-  const name = ch === '\u00a0' || ch === '\u202f' ? 'no-break space' : ch === '\t' ? 'tab' : ch === '\u200b' ? 'zero-width space' : /[\n\r\v\f]/.test(ch) ? 'line break' : 'non-ASCII space';
+  const name =
+    ch === '\u00a0' || ch === '\u202f' ? 'no-break space' : ch === '\t' ? 'tab' : ch === '\u200b' ? 'zero-width space' : ch === '\ufeff' ? 'byte-order mark' : /[\n\r\v\f]/.test(ch) ? 'line break' : 'non-ASCII space';
   return `a ${name} (${code})`;
 }
 
@@ -77,7 +78,7 @@ export function runTogetherCandidates(chunks: readonly string[]): Candidate[] {
     if (!parts.length || (parts.length < 2 && !space)) continue;
     const ok = parts.every((p) => {
       const t = parseTerm(p);
-      return !t.error && (t.kind === 'mechanism' || (space !== undefined && t.kind === 'modifier'));
+      return !t.error && (t.kind === 'mechanism' || t.kind === 'modifier');
     });
     if (!ok) continue;
     out.push({ raw: tok, parts, cause: space ? 'space' : 'join', ...(space ? { space: spaceName(space) } : {}) });
@@ -150,7 +151,85 @@ export function separateTerms(text: string, found: readonly RunTogether[]): stri
 /** Why receivers read `f.parts` as one term, in words (for the check's finding and the fix's note). */
 export function runTogetherWhy(f: RunTogether): string {
   const one = visibleTerm(f.raw);
-  return f.cause === 'join'
-    ? `the record is published as several strings with no space where one ends and the next begins, and receivers join the strings as they are (RFC 7208 §3.3), so they read ${f.parts.join(' ')} as one term, ${one}: ${f.broken}`
-    : `${f.space} stands where a space belongs, and receivers separate terms only at ASCII spaces, so they read ${f.parts.join(' ')} as one term, "${one}": ${f.broken}`;
+  if (f.cause === 'join') {
+    return `the record is published as several strings with no space where one ends and the next begins, and receivers join the strings as they are (RFC 7208 §3.3), so they read ${f.parts.join(' ')} as one term, ${one}: ${f.broken}`;
+  }
+  // One term with a stray character beside it (a trailing no-break space): nothing runs together, a character goes.
+  if (f.parts.length === 1) return `receivers separate terms only at ASCII spaces, so they read "${one}", with ${f.space} in it, as the term: ${f.broken}`;
+  return `${f.space} stands where a space belongs, and receivers separate terms only at ASCII spaces, so they read ${f.parts.join(' ')} as one term, "${one}": ${f.broken}`;
+}
+
+/** The SPF fix's note for a run-together token (or a term with a stray non-ASCII space). */
+export function runTogetherNote(f: RunTogether): string {
+  return f.parts.length === 1
+    ? `Removes ${f.space} from ${visibleTerm(f.raw)}, leaving ${f.parts[0]}: ${runTogetherWhy(f)}.`
+    : `Separates ${visibleTerm(f.raw)} into ${f.parts.join(' ')}: ${runTogetherWhy(f)}.`;
+}
+
+/** The SPF check's message for a run-together token (or a term with a stray non-ASCII space). */
+export function runTogetherMessage(f: RunTogether): string {
+  return f.parts.length === 1
+    ? `The SPF record has ${f.space} in ${f.parts[0]}: ${runTogetherWhy(f)}. The SPF fix removes the stray character.`
+    : `The SPF record runs ${f.parts.join(' ')} together: ${runTogetherWhy(f)}. The SPF fix separates them again.`;
+}
+
+/** A TXT record meant as the SPF record whose version tag receivers do not recognise (see versionRunTogether). */
+export interface VersionRunTogether {
+  /** The record's strings with the version tag repaired (`v=spf1` and an ASCII space), the terms as they were. */
+  chunks: string[];
+  /** The start of the record as receivers read it (`v=spf1\xa0include:_spf.google.com`, `v=spf1mx`). */
+  raw: string;
+  /** Why receivers find no SPF record in it, in words. */
+  why: string;
+}
+
+/**
+ * A TXT record meant as the SPF record that receivers do not take for one — they need "v=spf1" followed by an ASCII
+ * space or the end (RFC 7208 §4.5): a non-ASCII space right after `v=spf1` (`v=spf1\u00a0include:…`) or before it (a
+ * byte-order mark), or `v=spf1` published as a string of its own with no space before the next (`"v=spf1" "mx -all"`,
+ * read `v=spf1mx -all`; only when what follows is a valid term). Receivers see no SPF record at all (result none): the
+ * record is repaired in place, its terms kept — a new record beside it would leave a near-SPF record that whoever
+ * corrects it turns into a second SPF record. Null when the TXT record is an SPF record already, or not clearly one.
+ * Pure.
+ */
+export function versionRunTogether(chunks: readonly string[]): VersionRunTogether | null {
+  const text = chunks.join('');
+  if (isSpfRecord(text)) return null;
+  const m = new RegExp(`^(${OTHER_SPACE.source}*)(v=spf1)(${OTHER_SPACE.source}*)`, 'i').exec(text);
+  if (!m) return null;
+  const [prefix, before, tag, after] = m;
+  const rest = text.slice(prefix.length);
+  const joins: number[] = [];
+  let at = 0;
+  for (let i = 0; i < chunks.length - 1; i++) joins.push((at += chunks[i].length));
+  const joined = joins.includes(prefix.length) && rest !== '' && !rest.startsWith(' ');
+  const first = rest.split(' ')[0];
+  if (joined && !after) {
+    // `v=spf1` + `mx`: taken apart only when what follows is a valid term (`v=spf10` is no SPF record meant).
+    const t = parseTerm(first);
+    if (t.error || (t.kind !== 'mechanism' && t.kind !== 'modifier')) return null;
+  } else if (!before && !after) return null;
+  else if (!after && rest !== '' && !rest.startsWith(' ')) return null;
+  const sep = rest === '' || rest.startsWith(' ') ? '' : ' ';
+  const fixed = tag + sep + rest;
+  // The other joins, moved with the text (for the run-together terms after the tag).
+  const shift = prefix.length - tag.length - sep.length;
+  const cuts = joins.filter((j) => j > prefix.length).map((j) => j - shift);
+  const out: string[] = [];
+  let prev = 0;
+  for (const c of [...cuts, fixed.length]) {
+    out.push(fixed.slice(prev, c));
+    prev = c;
+  }
+  const raw = visibleTerm(prefix + first);
+  const cause = joined && !after
+    ? `the record is published as several strings, the first of them "${tag}" with no space after it, and receivers join the strings as they are (RFC 7208 §3.3), so they read ${raw}`
+    : after
+      ? `${spaceName(after[0])} stands right after ${tag} where a space belongs, so receivers read "${raw}"`
+      : `${spaceName(before[0])} stands before ${tag}, so receivers read "${raw}"`;
+  return {
+    chunks: out,
+    raw,
+    why: `${cause}, and they take a TXT record for the SPF record only when it begins with "v=spf1" and an ASCII space (RFC 7208 §4.5): they find no SPF record at all (SPF result none)`,
+  };
 }

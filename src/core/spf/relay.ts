@@ -1,5 +1,6 @@
 // The SPF include name for a relay (smarthost): shared by the SPF check and the SPF fix, so both agree on what
 // authorises a relayed server.
+import ipaddr from 'ipaddr.js';
 import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
 import { cidrContains } from '../ip.js';
@@ -59,20 +60,30 @@ export async function relayInclude(ctx: Pick<CheckContext, 'resolver' | 'knowled
  * - `denied`: the first top-level term that reaches the relay has `-`, `~` or `?` (`~include:relay.mailchannels.net`):
  *   receivers fail, softfail or neutral the relay's mail there;
  * - `shadowed`: `term` (`-ip4:23.83.208.0/20`) comes before `include`, the term that reaches the relay, and covers
- *   `ranges` of the relay's: receivers fail, softfail or neutral the relay's mail from those addresses;
+ *   `ranges` of the relay's: receivers fail, softfail or neutral the relay's mail from those addresses; `via`: the
+ *   top-level include or redirect= leading to the record where that happens (then `term` is not in the record itself,
+ *   and no later term reaches the relay with a pass);
  * - `absent`: no evaluated term reaches the relay with a pass.
  */
 export type RelayAuthorisation =
   | { state: 'pass'; term: string }
   | { state: 'denied'; term: string; qualifier: '-' | '~' | '?' }
-  | { state: 'shadowed'; term: string; qualifier: '-' | '~' | '?'; include: string; ranges: string[] }
+  | { state: 'shadowed'; term: string; qualifier: '-' | '~' | '?'; include: string; ranges: string[]; via?: string }
   | { state: 'absent' };
+
+interface Denying {
+  term: string;
+  qualifier: Qualifier;
+  range: string;
+  /** The "+" ip4/ip6 ranges before it in the same record. */
+  passed: string[];
+}
 
 interface Reach {
   term: string;
   qualifier: Qualifier;
   /** When a "-"/"~"/"?" ip4/ip6 term before `include` decides for some of the relay's addresses (`term` is that one). */
-  shadow?: { include: string; ranges: string[] };
+  shadow?: { include: string; ranges: string[]; via?: string };
 }
 
 /** "+" ip4/ip6 ranges a walked record publishes, through its "+" includes and redirect (the relay's addresses). */
@@ -109,13 +120,53 @@ function overlaps(a: string, b: string): boolean {
   return Number(pA) <= Number(pB) ? cidrContains(a, ipB) : cidrContains(b, ipA);
 }
 
+/** The narrower of two overlapping ranges: the addresses they share. */
+function shared(a: string, b: string): string {
+  return Number(a.split('/')[1]) >= Number(b.split('/')[1]) ? a : b;
+}
+
+/** The two halves of a range ("23.83.208.0/20" → its two /21s), or null for a single address (or an odd spelling). */
+function halves(range: string): [string, string] | null {
+  try {
+    const [addr, n] = ipaddr.parseCIDR(range);
+    const bytes = addr.toByteArray();
+    if (n >= bytes.length * 8) return null;
+    for (let i = 0; i < bytes.length * 8; i++) if (i >= n) bytes[i >> 3] &= ~(0x80 >> (i & 7));
+    const high = [...bytes];
+    high[n >> 3] |= 0x80 >> (n & 7);
+    return [`${ipaddr.fromByteArray(bytes).toString()}/${n + 1}`, `${ipaddr.fromByteArray(high).toString()}/${n + 1}`];
+  } catch {
+    return null;
+  }
+}
+
+/** Does the union of `ranges` hold every address of `range`? (Split in halves only where a smaller range lies inside.) */
+function coveredBy(range: string, ranges: readonly string[], depth = 0): boolean {
+  const [ip, p] = range.split('/');
+  const same = ranges.filter((r) => r.includes(':') === ip.includes(':'));
+  if (same.some((r) => Number(r.split('/')[1]) <= Number(p) && cidrContains(r, ip))) return true;
+  if (depth > 128 || !same.some((r) => overlaps(r, range))) return false;
+  const h = halves(range);
+  return !!h && coveredBy(h[0], same, depth + 1) && coveredBy(h[1], same, depth + 1);
+}
+
 const MECH = /^([+\-~?]?)([a-z0-9]+)/i;
 
 function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): Reach | null {
   if (depth > 32) return null;
   let redirect: SpfTreeTerm | undefined;
-  /** "-", "~" and "?" ip4/ip6 terms met so far in this record: they decide first for the addresses they cover. */
-  const denying: { term: string; qualifier: Qualifier; range: string }[] = [];
+  /**
+   * "-", "~" and "?" ip4/ip6 terms met so far in this record: they decide first for the addresses they cover — except
+   * those a "+" ip4/ip6 term before them (`passed`) already matched, which pass there.
+   */
+  const denying: Denying[] = [];
+  /** "+" ip4/ip6 ranges met so far in this record. */
+  const passing: string[] = [];
+  /**
+   * The first "+" include whose record shadows some of the relay's addresses: for those it does not match, and
+   * evaluation goes on — the relay passes only if a later term reaches it (else this is the verdict).
+   */
+  let pending: Reach | null = null;
   for (const t of node.terms) {
     if (t.ignored || t.loop) continue;
     if (t.kind === 'modifier') {
@@ -125,32 +176,43 @@ function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): 
     if (t.kind !== 'mechanism') continue;
     const m = MECH.exec(t.term);
     const mech = m?.[2].toLowerCase();
-    if (m && (mech === 'ip4' || mech === 'ip6') && m[1] && m[1] !== '+' && !t.error) {
+    if (m && (mech === 'ip4' || mech === 'ip6') && !t.error) {
       const range = ipTermRange(parseTerm(t.term));
-      if (range) denying.push({ term: t.term, qualifier: m[1] as Qualifier, range });
+      if (range && m[1] && m[1] !== '+') denying.push({ term: t.term, qualifier: m[1] as Qualifier, range, passed: [...passing] });
+      else if (range) passing.push(range);
       continue;
     }
     if (!m || mech !== 'include' || !t.target) continue;
     const q = (m[1] || '+') as Qualifier;
-    const passes = hosts.has(t.target.toLowerCase()) || (t.children ? reaches(t.children, hosts, depth + 1)?.qualifier === '+' : false);
+    const direct = hosts.has(t.target.toLowerCase());
+    const inner = !direct && t.children ? reaches(t.children, hosts, depth + 1) : null;
+    if (inner?.shadow && q === '+') {
+      pending ??= { ...inner, shadow: { ...inner.shadow, via: t.term } };
+      continue;
+    }
+    const passes = direct || inner?.qualifier === '+';
     if (!passes) continue;
     return (q === '+' && shadowed(t, denying, hosts)) || { term: t.term, qualifier: q };
   }
+  if (pending) return pending;
   // redirect= applies only when no mechanism matched; the target's result is the record's.
   if (redirect?.target) {
     if (hosts.has(redirect.target.toLowerCase())) return shadowed(redirect, denying, hosts) ?? { term: redirect.term, qualifier: '+' };
     const inner = redirect.children ? reaches(redirect.children, hosts, depth + 1) : null;
+    // A shadow in the target's record is the record's (named through the redirect, not as its qualifier).
+    if (inner?.shadow) return { ...inner, shadow: { ...inner.shadow, via: redirect.term } };
     if (inner) return (inner.qualifier === '+' && shadowed(redirect, denying, hosts)) || { term: redirect.term, qualifier: inner.qualifier };
   }
   return null;
 }
 
 /** The first of `denying` (terms before `t`, which reaches the relay with "+") that covers some of the relay's ranges. */
-function shadowed(t: SpfTreeTerm, denying: readonly { term: string; qualifier: Qualifier; range: string }[], hosts: ReadonlySet<string>): Reach | null {
+function shadowed(t: SpfTreeTerm, denying: readonly Denying[], hosts: ReadonlySet<string>): Reach | null {
   if (!denying.length) return null;
   const ranges = publishedRanges(relayNode(t, hosts));
   for (const d of denying) {
-    const covered = ranges.filter((r) => overlaps(d.range, r));
+    // Addresses an earlier "+" ip4/ip6 term matched pass there: `ip4:23.83.208.0/20 -ip4:23.83.208.0/20` shadows nothing.
+    const covered = ranges.filter((r) => overlaps(d.range, r) && !coveredBy(shared(d.range, r), d.passed));
     if (covered.length) return { term: d.term, qualifier: d.qualifier, shadow: { include: t.term, ranges: covered } };
   }
   return null;

@@ -106,3 +106,69 @@ describe('SPF fix: dropping a previous host\'s redirect= keeps the all term its 
     assert.match(p.blocked ?? '', /DNS did not answer/, show);
   });
 });
+
+// QA pass 2: merging records that each carry redirect= kept the first and dropped the second ("… is kept"), then
+// dropped the first too (beside all, or a previous host's) — Google lost, the note false, the result hanging on the
+// order DNS gives the records in. Every redirect is now decided on its own merits after the merge.
+describe('SPF fix: several redirect= terms, each decided on its own merits, whatever the record order', () => {
+  const WH: ZoneMap = { 'spf.web-hosting.com': { TXT: [['v=spf1 ip4:198.54.112.0/20 -all']] } };
+  const both = <T>(a: T, b: T): [T, T][] => [
+    [a, b],
+    [b, a],
+  ];
+
+  for (const [r1, r2] of both('v=spf1 a redirect=spf.protection.outlook.com -all', 'v=spf1 mx redirect=_spf.google.com')) {
+    test(`redirect beside all + a service's redirect (${r1.includes('outlook') ? 'beside-all first' : 'service first'}): Google becomes an include`, async () => {
+      const { p, after, show } = await plan([r1, r2]);
+      assert.equal(p.blocked, undefined, show);
+      assert.match(after ?? '', /^v=spf1 (a mx|mx a) include:_spf\.google\.com -all$/, show);
+      assert.ok(p.notes.some((n) => /^Replaces redirect=_spf\.google\.com with include:_spf\.google\.com: the merged record ends in -all/.test(n)), show);
+      assert.ok(p.notes.some((n) => /^Drops redirect=spf\.protection\.outlook\.com: receivers ignore redirect= in a record that has an all term/.test(n)), show);
+      assert.ok(!p.notes.some((n) => /is kept\.$/.test(n)), show);
+    });
+  }
+
+  for (const [r1, r2] of both('v=spf1 a redirect=spf.web-hosting.com', 'v=spf1 mx redirect=_spf.google.com')) {
+    test(`a previous host's redirect + a service's, no all (${r1.includes('web-hosting') ? 'stale first' : 'service first'}): the service's stays the redirect`, async () => {
+      const { p, after, show } = await plan([r1, r2], WH);
+      assert.equal(p.blocked, undefined, show);
+      assert.match(after ?? '', /^v=spf1 (a mx|mx a) redirect=_spf\.google\.com$/, show);
+      assert.ok(p.notes.some((n) => /^Drops redirect=spf\.web-hosting\.com: .*Namecheap/.test(n)), show);
+      assert.ok(!p.notes.some((n) => /redirect=_spf\.google\.com/.test(n) && n.startsWith('Drops')), show);
+    });
+  }
+
+  test('stale redirect + service redirect + a record with -all: stale dropped, Google an include', async () => {
+    const { p, after, show } = await plan(['v=spf1 a redirect=spf.web-hosting.com', 'v=spf1 mx redirect=_spf.google.com', 'v=spf1 ip4:198.51.100.1 -all'], WH);
+    assert.equal(p.blocked, undefined, show);
+    assert.equal(after, 'v=spf1 a mx ip4:198.51.100.1 include:_spf.google.com -all', show);
+  });
+
+  test('one record with two redirects, the first a previous host\'s: the second stays', async () => {
+    const { after, show } = await plan(['v=spf1 mx redirect=spf.web-hosting.com redirect=_spf.google.com'], WH);
+    assert.equal(after, 'v=spf1 mx redirect=_spf.google.com', show);
+  });
+
+  test('two services\' redirects, no all: both become includes (two redirect= are a permanent error)', async () => {
+    const { p, after, show } = await plan(['v=spf1 mx redirect=_spf.google.com', 'v=spf1 a redirect=spf.protection.outlook.com']);
+    assert.equal(after, 'v=spf1 mx a include:_spf.google.com include:spf.protection.outlook.com ~all', show);
+    assert.ok(p.notes.some((n) => /^Replaces redirect=_spf\.google\.com with include:_spf\.google\.com: the merged record would carry 2 redirect= terms/.test(n)), show);
+  });
+});
+
+describe('SPF fix: a dropped redirect= whose target has no all term that decides — the note says why', () => {
+  test('the target publishes two SPF records: said so (not "publishes no SPF record")', async () => {
+    const { p, show } = await plan(['v=spf1 mx redirect=spf.web-hosting.com'], { 'spf.web-hosting.com': { TXT: [['v=spf1 -all'], ['v=spf1 ~all']] } });
+    assert.ok(p.notes.some((n) => /^Ends the record with ~all: .*spf\.web-hosting\.com publishes 2 SPF records/.test(n)), show);
+    assert.ok(!p.notes.some((n) => /publishes no SPF record/.test(n)), show);
+  });
+
+  test('the redirect chain loops: said so', async () => {
+    const { p, show } = await plan(['v=spf1 mx redirect=spf.web-hosting.com'], {
+      'spf.web-hosting.com': { TXT: [['v=spf1 ip4:198.54.112.0/20 redirect=_a.web-hosting.com']] },
+      '_a.web-hosting.com': { TXT: [['v=spf1 redirect=spf.web-hosting.com']] },
+    });
+    assert.ok(p.notes.some((n) => /^Ends the record with ~all: .*loops back to spf\.web-hosting\.com/.test(n)), show);
+    assert.ok(!p.notes.some((n) => /publishes no SPF record/.test(n)), show);
+  });
+});

@@ -121,3 +121,90 @@ describe('SPF fix: a join is separated only where each piece works on its own', 
     assert.ok(!p.notes.some((n) => n.startsWith('Separates')), show);
   });
 });
+
+// QA pass 2: (1) `v=spf1` with a no-break space or byte-order mark beside it, or `"v=spf1" "mx …"` joined with no space,
+// was reported as spf.missing and the fix ADDED a second record beside it, losing its terms. It is the SPF record
+// meant: the check names the version tag, the fix rewrites that TXT record in place, terms and all. (2) A modifier at
+// a join (`include:_spf.google.com` + `exp=…`) was not separated, and Google was dropped. (3) One term with a stray
+// no-break space after it was "separated into" itself: the wording now says a stray character is removed.
+describe('SPF: a version tag receivers do not recognise (the record meant, rewritten in place)', () => {
+  const cases: [string, string[], string][] = [
+    ['a no-break space right after v=spf1', ['v=spf1\u00a0include:_spf.google.com -all'], /a no-break space \(U\+00A0\) stands right after v=spf1/.source],
+    ['a byte-order mark before v=spf1', ['\ufeffv=spf1 include:_spf.google.com -all'], /a byte-order mark \(U\+FEFF\) stands before v=spf1/.source],
+    ['"v=spf1" as a string of its own, joined with no space', ['v=spf1', 'include:_spf.google.com -all'], /the first of them "v=spf1" with no space after it.*RFC 7208 §3\.3/.source],
+  ];
+  for (const [name, strings, why] of cases) {
+    test(`${name}: the fix edits that record, keeping include:_spf.google.com and -all (no second record)`, async () => {
+      const { p, after, show } = await plan(strings);
+      assert.equal(p.blocked, undefined, show);
+      assert.deepEqual(
+        p.changes.map((c) => c.action),
+        ['edit'],
+        show,
+      );
+      assert.equal(p.changes[0].before?.value, strings.join(''), show);
+      assert.equal(after, 'v=spf1 include:_spf.google.com ip4:203.0.113.10 -all', show);
+      assert.ok(p.notes.some((n) => n.startsWith('Rewrites the TXT record') && new RegExp(why).test(n) && /RFC 7208 §4\.5/.test(n)), show);
+    });
+    test(`${name}: the check says spf.syntax naming the version tag, with the fix — not spf.missing`, async () => {
+      const { ctx } = setup(strings);
+      const fs = await spfCheck(ctx);
+      const show = fs.map((f) => `${f.severity} ${f.rule} ${f.subject ?? ''} | ${f.message}`).join('\n');
+      assert.ok(!fs.some((f) => f.rule === 'spf.missing'), show);
+      const f = fs.find((x) => x.rule === 'spf.syntax');
+      assert.ok(f, show);
+      assert.equal(f.fix, 'spf', show);
+      assert.match(f.message, new RegExp(`is meant as the SPF record, but .*${why}.*The SPF fix rewrites it in place, keeping its terms\\.`));
+    });
+  }
+
+  test('with a relay: the record rewritten, Google kept, the relay added', async () => {
+    const { p, after, show } = await plan(['v=spf1\u00a0include:_spf.google.com -all'], {}, RELAY);
+    assert.equal(p.blocked, undefined, show);
+    assert.equal(after, 'v=spf1 include:_spf.google.com include:relay.mailchannels.net -all', show);
+  });
+
+  test('"v=spf10 …" or other text is not taken for an SPF record', async () => {
+    const { p, show } = await plan(['v=spf1', '0 include:_spf.google.com -all']);
+    assert.equal(p.changes[0]?.action, 'add', show);
+  });
+});
+
+describe('SPF fix: a modifier at a string join is separated too', () => {
+  test('include:_spf.google.com + exp=…: Google and exp= kept', async () => {
+    const { p, after, show } = await plan(['v=spf1 mx include:_spf.google.com', 'exp=explain.split.example -all']);
+    assert.equal(p.blocked, undefined, show);
+    assert.equal(after, 'v=spf1 mx include:_spf.google.com exp=explain.split.example -all', show);
+    assert.ok(p.notes.some((n) => n.startsWith('Separates include:_spf.google.comexp=explain.split.example into include:_spf.google.com exp=explain.split.example')), show);
+  });
+
+  test('ip4 + redirect=: both kept', async () => {
+    const { p, after, show } = await plan(['v=spf1 mx ip4:203.0.113.10', 'redirect=_spf.google.com']);
+    assert.equal(p.blocked, undefined, show);
+    assert.equal(after, 'v=spf1 mx ip4:203.0.113.10 redirect=_spf.google.com', show);
+  });
+});
+
+describe('SPF: one term with a stray no-break space', () => {
+  test('fix note and check message say a stray character is removed (not "separates -all\\xa0 into -all")', async () => {
+    const strings = ['v=spf1 include:_spf.google.com -all\u00a0'];
+    const { p, show } = await plan(strings);
+    assert.ok(p.notes.some((n) => n.startsWith('Removes a no-break space (U+00A0) from -all\\xa0, leaving -all: ')), show);
+    assert.ok(!p.notes.some((n) => n.startsWith('Separates')), show);
+    const fs = await spfCheck(setup(strings).ctx);
+    const f = fs.find((x) => x.rule === 'spf.syntax');
+    assert.match(f?.message ?? '', /^The SPF record has a no-break space \(U\+00A0\) in -all: .*The SPF fix removes the stray character\.$/);
+    assert.ok(!/runs -all together/.test(f?.message ?? ''));
+  });
+});
+
+test('apply’s ownership guard lets the SPF fix rewrite a record meant as SPF (version tag run together), never write one', async () => {
+  const { ownershipProblem } = await import('../../../src/core/plans/plan.js');
+  const D = 'guard.example';
+  const near = { name: D, ttl: 3600, type: 'TXT', value: 'v=spf1\u00a0include:_spf.google.com -all' };
+  const spf = { name: D, ttl: 3600, type: 'TXT', value: 'v=spf1 include:_spf.google.com include:relay.mailchannels.net -all' };
+  const token = { name: D, ttl: 3600, type: 'TXT', value: 'google-site-verification=abc' };
+  assert.equal(ownershipProblem('spf', D, 'default', [{ action: 'edit', name: D, type: 'TXT', ttl: 3600, before: near, after: spf }]), null);
+  assert.match(ownershipProblem('spf', D, 'default', [{ action: 'edit', name: D, type: 'TXT', ttl: 3600, before: spf, after: near }]) ?? '', /non-SPF TXT/);
+  assert.match(ownershipProblem('spf', D, 'default', [{ action: 'edit', name: D, type: 'TXT', ttl: 3600, before: token, after: spf }]) ?? '', /non-SPF TXT/);
+});

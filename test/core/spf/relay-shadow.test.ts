@@ -95,3 +95,87 @@ describe('SPF check and fix agree on a relay range failed first', () => {
     assert.match(p.notes[0], /^Adds include:relay\.mailchannels\.net before -ip4:23\.83\.208\.1/);
   });
 });
+
+// QA pass 2: (4) `-ip4:… ~include:relay…`: the fix made the include plain where it stood, then blocked (the -ip4
+// shadows it) — it now moves it before that term too. (5) A "-" range an earlier "+" ip term already passed shadowed
+// nothing, yet was reported. (6) A shadow inside an included or redirect= record was told as "does not include the
+// relay" or as the redirect's "qualifier"; a relay include written with a trailing dot got a second copy.
+async function fix(record: string) {
+  const { ctx, zone } = setup(record);
+  const p = await planSpf(ctx, zone, {});
+  const after = p.changes.find((c) => c.after)?.after?.value ?? null;
+  return { p, after, show: `after: ${after}\nblocked: ${p.blocked}\n${p.notes.join('\n')}` };
+}
+
+async function check(record: string) {
+  const fs = await spfCheck(setup(record).ctx);
+  return { fs, show: fs.map((f) => `${f.severity} ${f.rule} ${f.subject ?? ''} | ${f.message}`).join('\n') };
+}
+
+const NESTED: ZoneMap = { '_spf.myhost.example': { TXT: [['v=spf1 -ip4:23.83.208.0/22 include:relay.mailchannels.net ~all']] } };
+
+function setupWith(record: string, extra: ZoneMap) {
+  const map: ZoneMap = { ...WORLD, ...extra, [D]: { TXT: [[record]] } };
+  const zone: ZoneRecord[] = [{ name: D, ttl: 3600, type: 'TXT', value: record, txt: [record], ref: 'spf' }];
+  return { ctx: checkContext(D, map, RELAY, zone), zone, map };
+}
+
+describe('relay shadow (QA pass 2)', () => {
+  test('~include of the relay behind a -ip4 covering it: made plain AND moved before the term; not blocked', async () => {
+    const { p, after, show } = await fix('v=spf1 -ip4:23.83.208.0/22 ~include:relay.mailchannels.net -all');
+    assert.equal(p.blocked, undefined, show);
+    assert.equal(after, 'v=spf1 include:relay.mailchannels.net -ip4:23.83.208.0/22 -all', show);
+    assert.ok(p.notes.some((n) => n.startsWith('Replaces ~include:relay.mailchannels.net with include:relay.mailchannels.net')), show);
+    assert.ok(p.notes.some((n) => n.startsWith('Moves include:relay.mailchannels.net before -ip4:23.83.208.0/22')), show);
+  });
+
+  test('a "-" range inside an earlier "+" range shadows nothing: pass, spf.ok, no change', async () => {
+    const record = 'v=spf1 ip4:23.83.208.0/20 -ip4:23.83.208.0/20 include:relay.mailchannels.net -all';
+    assert.equal((await state(record)).state, 'pass');
+    const { fs, show } = await check(record);
+    assert.ok(fs.some((f) => f.rule === 'spf.ok'), show);
+    assert.equal((await fix(record)).p.changes.length, 0);
+  });
+
+  test('earlier "+" ranges that together hold the shadowed part (two /21s): pass; one /21 only: still shadowed', async () => {
+    assert.equal((await state('v=spf1 ip4:23.83.208.0/21 ip4:23.83.216.0/21 -ip4:23.83.208.0/20 include:relay.mailchannels.net -all')).state, 'pass');
+    const v = await state('v=spf1 ip4:23.83.208.0/21 -ip4:23.83.208.0/20 include:relay.mailchannels.net -all');
+    assert.equal(v.state, 'shadowed');
+  });
+
+  test('shadow inside an included record: named through the include, not "does not include the relay"', async () => {
+    const { ctx } = setupWith('v=spf1 include:_spf.myhost.example -all', NESTED);
+    const fs = await spfCheck(ctx);
+    const f = fs.find((x) => x.rule === 'spf.server-not-authorized');
+    assert.ok(f);
+    assert.equal(f.subject, 'include:_spf.myhost.example');
+    assert.match(f.message, /reaches it only through include:_spf\.myhost\.example, and in the record that leads to, -ip4:23\.83\.208\.0\/22 comes before include:relay\.mailchannels\.net/);
+    assert.doesNotMatch(f.message, /does not include/);
+  });
+
+  test('shadow inside a redirect target: named through the redirect, not as a redirect "qualifier"; the fix adds the include', async () => {
+    const { ctx, zone } = setupWith('v=spf1 mx redirect=_spf.myhost.example', NESTED);
+    const fs = await spfCheck(ctx);
+    const f = fs.find((x) => x.rule === 'spf.server-not-authorized');
+    assert.ok(f);
+    assert.doesNotMatch(f.message, /qualifier/);
+    assert.match(f.message, /reaches it only through redirect=_spf\.myhost\.example, and in the record that leads to, -ip4:23\.83\.208\.0\/22/);
+    const p = await planSpf(ctx, zone, {});
+    assert.equal(p.blocked, undefined, p.notes.join('\n'));
+    assert.equal(p.changes.find((c) => c.after)?.after?.value, 'v=spf1 mx include:relay.mailchannels.net redirect=_spf.myhost.example');
+  });
+
+  test('a later include of the relay passes the addresses an earlier include\'s record shadowed: pass', async () => {
+    const map: ZoneMap = { ...WORLD, ...NESTED };
+    const record = 'v=spf1 include:_spf.myhost.example include:relay.mailchannels.net -all';
+    const v = relayAuthorisation(await walkSpfRecord(new MapResolver({ ...map, [D]: { TXT: [[record]] } }), D, record), ['relay.mailchannels.net']);
+    assert.equal(v.state, 'pass');
+  });
+
+  test('the relay include written with a trailing dot is the same include: moved, not added beside', async () => {
+    const { p, after, show } = await fix('v=spf1 -ip4:23.83.208.0/24 include:relay.mailchannels.net. -all');
+    assert.equal(p.blocked, undefined, show);
+    assert.equal(after, 'v=spf1 include:relay.mailchannels.net -ip4:23.83.208.0/24 -all', show);
+    assert.ok(p.notes.some((n) => n.startsWith('Moves include:relay.mailchannels.net before')), show);
+  });
+});

@@ -7,6 +7,7 @@ import type { Change, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError } from '../../../core/panel.js';
 import { isSpfRecord } from '../../../core/spf/parse.js';
 import { fixOwnsTxt } from '../../../core/plans/owned.js';
+import { versionRunTogether } from '../../../core/spf/joins.js';
 import { decodeTxtStrings } from '../../dns/wire.js';
 
 export interface ParseZoneItem {
@@ -94,7 +95,7 @@ function fixMayTouch(r: ZoneRecord): boolean {
   const labels = canonName(r.name).split('.');
   const text = r.txt ? r.txt.join('') : r.value;
   // At _dmarc and _mailchannels only the records those fixes own (a verification token there is left alone).
-  return ((labels[0] === '_dmarc' || labels[0] === '_mailchannels') && fixOwnsTxt(r.name, text)) || labels.includes('_domainkey') || isSpfRecord(text);
+  return ((labels[0] === '_dmarc' || labels[0] === '_mailchannels') && fixOwnsTxt(r.name, text)) || labels.includes('_domainkey') || isSpfRecord(text) || versionRunTogether(r.txt ?? [r.value]) !== null;
 }
 
 /**
