@@ -9,9 +9,10 @@
 // panel routes the domain's mail elsewhere — a provider the domain's MX points at is where its mail is delivered, so
 // its names (SPF includes, DKIM selectors, MX hosts) are a service the customer uses, hosting company or not; the MX
 // hosts' providers are found by name, else (a name of the customer's own, such as mail.<domain>) by the PTR name of
-// their addresses. An address the zone's mail.<domain> still names (a trace) is the previous host's only when it is
-// neither an address of this server's host name / HELO (the panel lists only the domain's outbound IPs: a dedicated
-// IP that sends from the shared one, or the reverse) nor in this server's own network by its PTR name.
+// their addresses. A host that resolves to an address of this server's host name / HELO is this server, whatever it is
+// called (the panel lists only the domain's outbound IPs: a dedicated IP while the MX names the shared one, or the
+// reverse). An address the zone's mail.<domain> still names (a trace) is the previous host's only when it is
+// neither such an address nor in this server's own network by its PTR name.
 import { createPublicKey } from 'node:crypto';
 import type { Knowledge, Provider } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
@@ -449,14 +450,13 @@ class AuditClassifier implements Classifier {
    * own — its main IP, or a dedicated IP the domain does not send from: an address of this server's host name / HELO
    * is this server, and one whose PTR name is in this server's own network is not a previous host's (another address
    * of this server or another machine there: unknown). The PTR is what classifyIp asks of any foreign address; the host
-   * name's addresses are asked only here (once per classifier, and the run's resolver cache answers them again).
+   * name's addresses are asked here and for any host's foreign addresses (classifyHost), once per classifier (and the
+   * run's resolver cache answers them again).
    */
   private async traceIp(ip: string, trace: string): Promise<Classification> {
     if (!isIpAddress(ip)) return C('stale', trace);
     const own = await this.serverNameAt(ip);
-    if (own) {
-      return C('this-server', `${ip} is an address of this server's host name ${own} (the panel lists ${this.serverIps.join(', ') || 'no address'} as ${this.domain}'s outbound IP${this.serverIps.length === 1 ? '' : 's'})`);
-    }
+    if (own) return C('this-server', this.ownAddressReason(ip, own));
     const ptr = await this.resolver.resolve(reverseName(ip), 'PTR');
     if (ptr.status === 'unknown') {
       return unanswered(`${trace}; whether ${ip} is in this server's own network could not be checked: its PTR lookup failed (${ptr.error ?? 'DNS error'})`);
@@ -480,6 +480,11 @@ class AuditClassifier implements Classifier {
       );
     }
     return C('stale', trace);
+  }
+
+  /** Why `ip`, an address of this server's name `own` that the panel does not list for the domain, is this server. */
+  private ownAddressReason(ip: string, own: string): string {
+    return `${ip} is an address of this server's host name ${own} (the panel lists ${this.serverIps.join(', ') || 'no address'} as ${this.domain}'s outbound IP${this.serverIps.length === 1 ? '' : 's'})`;
   }
 
   /** The name of this server (host name or HELO) that has `ip` among its addresses, else null (none, or no answer). */
@@ -533,14 +538,13 @@ class AuditClassifier implements Classifier {
     if (a.status === 'unknown' && aaaa.status === 'unknown') return unanswered(`${host} could not be resolved (${a.error ?? 'DNS error'})`);
     const ips: string[] = a.records.concat(aaaa.records);
     if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);
-    // An address the zone's mail.<domain> names may be this server's although the domain does not send from it (its
-    // host name's address): this server, whatever the other addresses are, as above.
-    if (this.traceIps.size) {
-      for (const ip of ips) {
-        if (!this.traceIps.has(ip)) continue;
-        const c = await this.ip(ip);
-        if (c.class === 'this-server') return C('this-server', `${host} resolves to ${ip}: ${c.reason}`);
-      }
+    // An address of this server's host name / HELO is this server although the domain does not send from it (the panel
+    // lists only the domain's outbound IPs: a dedicated IP while the MX or mail.<domain> names the main one, or the
+    // reverse): this server, whatever the other addresses are, as above — whatever the host is called.
+    for (const ip of ips) {
+      if (!isIpAddress(ip)) continue;
+      const own = await this.serverNameAt(ip);
+      if (own) return C('this-server', `${host} resolves to ${ip}: ${this.ownAddressReason(ip, own)}`);
     }
     // An address whose PTR lookup got no answer may be the previous host's: the host is then not known, not "nothing
     // known" (kept unless another address decides).
@@ -696,6 +700,16 @@ class AuditClassifier implements Classifier {
       const b = canonicalKey(settings.dkim.publicKey);
       if (a && b && a === b) return Promise.resolve(C('this-server', `the key at ${sel}._domainkey is the key this server signs with`));
       return Promise.resolve(C('stale', `the key at ${sel}._domainkey is not the key this server signs with — most likely the previous host's`));
+    }
+    // This server's own key published at another selector (another provider's name, as it may be) is this server's,
+    // whoever else uses the name.
+    if (publicKeyB64 && settings.dkim.publicKey) {
+      const a = canonicalKey(publicKeyB64);
+      if (a && a === canonicalKey(settings.dkim.publicKey)) {
+        return Promise.resolve(
+          C('this-server', `the key at ${sel}._domainkey is the key this server signs with, but this server signs with selector ${this.serverSelector}: receivers look for it at ${this.serverSelector}._domainkey`),
+        );
+      }
     }
     const delivery = this.mailDelivery();
     return delivery ? delivery.then((d) => this.otherSelector(sel, aliases, d)) : Promise.resolve(this.otherSelector(sel, aliases, null));

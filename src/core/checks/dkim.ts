@@ -5,15 +5,13 @@ import { isSpfRecord, splitTxt } from '../spf/parse.js';
 import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
 import type { Finding, MailSettings } from '../model.js';
-import { deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, whereToSign, type DeliveryVerdict, type DkimFixPath, type SelectorRecord } from '../plans/dkim.js';
+import { deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, senderAtSelector, senderKeyText, spfProviders, whereToSign, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
 import { aliasesOf, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
 import { emptyList, filterList, mapList } from '../arrays.js';
 
 const DKIM_SUFFIX = '._domainkey.';
-/** include: terms of an SPF record (global: reset lastIndex before each use). */
-const INCLUDES = /\binclude:([^\s]+)/gi;
 
 async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
   const sel = new Set<string>([ctx.settings.dkim.selector.toLowerCase()]);
@@ -34,11 +32,9 @@ async function candidateSelectors(ctx: CheckContext): Promise<string[]> {
         break;
       }
     }
-    INCLUDES.lastIndex = 0;
-    for (let m = spf ? INCLUDES.exec(spf) : null; m; m = INCLUDES.exec(spf!)) {
-      const p = ctx.knowledge.matchHost(m[1]);
+    for (const { provider: p } of spf ? spfProviders(ctx.knowledge, spf) : []) {
       // The first two exact names (a name ending in "-" is a prefix such as HubSpot's "hs1-<portal>": not probed).
-      if (p && p.kind === 'mail-service') for (const s of filterList(p.dkimSelectors ?? [], (x) => !x.endsWith('-')).slice(0, 2)) sel.add(s);
+      if (p.kind === 'mail-service') for (const s of filterList(p.dkimSelectors ?? [], (x) => !x.endsWith('-')).slice(0, 2)) sel.add(s);
     }
   }
   for (const s of ctx.options.extraSelectors ?? []) sel.add(s.toLowerCase());
@@ -69,6 +65,18 @@ function liveAtSelector(a: Answer<'TXT'>, aliases: readonly string[]): SelectorR
     }
   }
   return out;
+}
+
+/**
+ * Whether DKIM records are copies of one key, each usable as it is (no error, not revoked, no h= that refuses sha256,
+ * no t=y): whichever a verifier reads, a signature verifies the same.
+ */
+function sameUsableKey(parsed: readonly DkimRecord[]): boolean {
+  const first = parsed[0]?.publicKey ? canonicalKey(parsed[0].publicKey) : null;
+  if (first === null) return false;
+  return parsed.every(
+    (r) => !r.errors.length && !r.revoked && !r.testing && !hashRefusal(r) && r.keyType === parsed[0].keyType && r.publicKey !== null && canonicalKey(r.publicKey) === first,
+  );
 }
 
 /** Whether the fix changes the records at the server's selector (publishes the server's key, or one the panel generates). */
@@ -105,6 +113,9 @@ function signingOff(ctx: CheckContext, name: string, sel: string, path: DkimFixP
       return makeFinding('dkim', 'dkim.signing-off', 'warn', `${off}.`, ev, { subject: sel });
   }
 }
+
+/** A reason as a sentence of its own (capital first letter, final stop). */
+const sentenceOf = (reason: string) => `${reason.charAt(0).toUpperCase()}${reason.slice(1).replace(/\.?\s*$/, '.')}`;
 
 /** What turns signing on once the fix has published the server's key at `name`. */
 function afterPublishing(settings: Pick<MailSettings, 'dkim'>, domain: string, name: string): string {
@@ -169,11 +180,13 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     // delivered to is known and the key is not theirs (deliveryVerdict): asked only then, as the plan asks it.
     const keys = mapList(parsed, (rec) => (rec.publicKey ? canonicalKey(rec.publicKey) : null));
     const mine = dkim.publicKey ? canonicalKey(dkim.publicKey) : null;
+    const foreignKey = isServer && keys.some((k) => k !== null && k !== mine);
+    // Whatever the routing, a key that is not this server's at a sending service's selector (a CNAME into it, or its
+    // selector while the SPF includes it) is that service's (senderAtSelector), and left alone: asked as the plan asks.
+    const sender: SelectorSender | null = foreignKey ? await senderAtSelector(ctx, sel, aliases) : null;
     const delivery: DeliveryVerdict | null =
-      isServer && ctx.settings.routing === 'remote' && !(dkim.publicKey && !dkim.signing) && keys.some((k) => k !== null && k !== mine)
-        ? await deliveryVerdict(ctx, sel, aliases.length > 0)
-        : null;
-    const keptAt = mapList(keys, (k) => isServer && leavesKeyAlone(ctx.settings, k, delivery));
+      !sender && foreignKey && ctx.settings.routing === 'remote' && !(dkim.publicKey && !dkim.signing) ? await deliveryVerdict(ctx, sel, aliases.length > 0) : null;
+    const keptAt = mapList(keys, (k) => isServer && leavesKeyAlone(ctx.settings, k, delivery, sender));
     const foreignKept = keptAt.includes(true);
     // The DKIM fix rewrites what is published at the server's selector (src/core/plans/dkim.ts dkimFixPath: this
     // server's key, or one the panel generates) — unless it leaves a key there alone.
@@ -181,13 +194,24 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       const path = fixPath();
       return !!path && writesRecords(path) && !foreignKept;
     };
-    if (records.length > 1) {
+    // Verifiers read one TXT record at a selector (mailauth and dkimpy the first), whatever it holds: at the server's
+    // selector a record that is not a DKIM key (a verification token) beside the key fails its signatures as a stale
+    // key does. Copies of one key, each as usable, verify either way (a warning: one record is enough).
+    const all = isServer ? liveTxt(a) : records;
+    if (all.length > 1) {
+      const strays = all.length - records.length;
+      const copies = strays === 0 && sameUsableKey(parsed);
+      const stray = all.find((t) => !DKIM_LIKE.test(t)) ?? '';
       out.push(
         makeFinding(
           'dkim',
           'dkim.multiple',
-          'fail',
-          `${records.length} TXT records at ${name}: verifiers may pick the wrong one (a stale second key breaks real mail).`,
+          copies ? 'warn' : 'fail',
+          copies
+            ? `${all.length} TXT records at ${name} publish the same key: verifiers use one of them, so signatures verify either way, but one record is enough${planWrites() ? ' (the DKIM fix keeps one)' : ''}.`
+            : `${all.length} TXT records at ${name}${
+                strays ? ` (${strays === 1 ? 'one' : strays} of them not a DKIM key: ${JSON.stringify(stray.length > 40 ? `${stray.slice(0, 37)}...` : stray)})` : ', with different keys or settings'
+              }: verifiers read only one of them (most take the first), so signed mail fails DKIM whenever it is the wrong one.`,
           ev,
           planWrites() ? { subject: sel, fix: 'dkim' } : { subject: sel },
         ),
@@ -201,18 +225,47 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         out.push(makeFinding('dkim', 'dkim.revoked', isServer && dkim.signing ? 'fail' : 'info', `The key at ${name} is revoked (empty p=).`, ev, subjFix()));
         continue;
       }
+      const c = await ctx.classifier.dkimKey(sel, rec.publicKey, aliases);
       if (rec.errors.length) {
-        out.push(makeFinding('dkim', 'dkim.malformed', 'fail', `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.`, ev, subjFix()));
+        // A previous host's record at another selector: nothing signs with it here, malformed or not (info, as a valid
+        // one there is).
+        const left = !isServer && c.class === 'stale';
+        out.push(
+          makeFinding(
+            'dkim',
+            'dkim.malformed',
+            left ? 'info' : 'fail',
+            `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.${left ? ` ${sentenceOf(c.reason)} Most likely a previous host left it: nothing signs with it here.` : ''}`,
+            ev,
+            left ? { subject: sel, classification: c } : subjFix(),
+          ),
+        );
         continue;
       }
-      const c = await ctx.classifier.dkimKey(sel, rec.publicKey, aliases);
       // The parser's remarks other than t=y (dkim.testing says that one): h= that leaves out sha256.
       const remarks = rec.remarks.length ? mapList(filterList(rec.remarks, (r) => r.kind !== 'testing'), (r) => r.text) : rec.warnings;
       const remark = remarks.length ? ` The record also says ${remarks.join('; ')}.` : '';
       // This record stays as it is whatever the fix does (and the fix changes nothing at the selector: foreignKept).
       const kept = keptAt[j];
       const refusal = isServer && c.class === 'this-server' ? hashRefusal(rec) : null;
-      if (kept && c.class === 'stale') {
+      if (kept && sender) {
+        // The server's selector is a sending service's: its key, not a previous host's, whatever the routing. This
+        // server's signatures fail while it is there (fail while the domain's mail is sent from here, warn while it is
+        // handled elsewhere, info while this server does not sign); never a fix.
+        const signs = dkim.signing;
+        out.push(
+          makeFinding(
+            'dkim',
+            'dkim.key-mismatch',
+            signs ? (ctx.settings.routing === 'remote' ? 'warn' : 'fail') : 'info',
+            `The key published at ${name} is ${dkim.publicKey ? 'not the key this server signs with' : `another sender's (this server has no DKIM key for ${ctx.domain} yet)`}. ${senderKeyText(sender, sel, ctx.domain, signs)}${remark}`,
+            ev,
+            sender.provider
+              ? { subject: sel, classification: { class: 'keep', reason: sender.why, provider: sender.provider.id, ...(sender.provider.source ? { source: sender.provider.source } : {}) } }
+              : { subject: sel },
+          ),
+        );
+      } else if (kept && c.class === 'stale') {
         // This server does not sign for the domain, or the domain's mail is handled elsewhere: the key is most likely
         // the current external provider's, not a previous host's, and replacing it would break that provider's mail.
         // Signing off → info (nothing this server sends fails); signing on but routing remote → warn (mail this

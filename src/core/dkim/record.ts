@@ -2,7 +2,8 @@
 // Pure: no I/O. node:crypto is used only for computation on key bytes (parsing DER, deriving a public key).
 //
 // Parsing rules (mail-auth.md §2):
-// - tag-list `tag=value; tag=value`, whitespace allowed around `=` and `;`, a trailing `;` is fine;
+// - tag-list `tag=value; tag=value`, whitespace allowed around `=` and `;`, a trailing `;` is fine; tag names are
+//   case-sensitive (RFC 6376 §3.2: `P=` is an unknown tag, ignored like any other, not `p=`);
 // - unknown tags are ignored (kept in `tags`), a duplicate tag invalidates the record (RFC 6376 §3.2);
 // - `v`, if present, must be the first tag and equal `DKIM1`;
 // - `p` is required; an empty `p=` means the key was revoked; whitespace inside `p=` (folding) is stripped;
@@ -30,7 +31,7 @@ export interface DkimRemark extends DkimProblem {
 }
 
 export interface DkimRecord {
-  /** Every tag in record order, names lower-cased, values trimmed (`p` with all whitespace removed). First occurrence wins. */
+  /** Every tag in record order, names as written (case-sensitive), values trimmed (`p` with all whitespace removed). First occurrence wins. */
   tags: Record<string, string>;
   version?: string;
   keyType: DkimKeyType;
@@ -82,7 +83,8 @@ function splitTagList(text: string): { pairs: [string, string][]; bad: string[] 
       bad.push(part);
       continue;
     }
-    pairs.push([name.toLowerCase(), value]);
+    // Tag names are case-sensitive (RFC 6376 §3.2): "P=" is an unknown tag, not p= — verifiers find no key in it.
+    pairs.push([name, value]);
   }
   return { pairs, bad };
 }
@@ -192,7 +194,7 @@ export function parseDkimRecord(txt: string | readonly string[]): DkimRecord {
   }
 
   if (tags.p === undefined) {
-    errors.push('missing p= (public key is required)');
+    errors.push(tags.P !== undefined ? 'missing p= (public key is required; tag names are case-sensitive, so P= is not p=)' : 'missing p= (public key is required)');
   } else if (tags.p === '') {
     rec.revoked = true;
   } else if (!BASE64.test(tags.p)) {

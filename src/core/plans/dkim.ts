@@ -7,8 +7,8 @@ import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type Dki
 import { canonName } from '../domain.js';
 import { joinTxt } from '../resolver.js';
 import type { MailSettings, ZoneRecord } from '../model.js';
-import type { Provider } from '../../knowledge/index.js';
-import { splitTxt } from '../spf/parse.js';
+import type { Knowledge, Provider } from '../../knowledge/index.js';
+import { isSpfRecord, splitTxt } from '../spf/parse.js';
 import { mxExchange, recordsAt } from '../zone.js';
 import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne, type PlanAction } from './plan.js';
 import type { PartialPlan } from './spf.js';
@@ -89,6 +89,89 @@ export async function deliveryVerdict(ctx: CheckContext, selector: string, alias
   return { known: true, provider: names, selectors, theirs };
 }
 
+/** include: terms of an SPF record (global: reset lastIndex before each use). */
+const INCLUDES = /\binclude:([^\s]+)/gi;
+
+/**
+ * The known providers an SPF record includes directly, in order: how the DKIM check finds the selectors of the mail
+ * services a domain uses ("google" for _spf.google.com), and how the DKIM fix tells such a service's key at the
+ * server's selector (senderAtSelector).
+ */
+export function spfProviders(knowledge: Knowledge, spf: string): { provider: Provider; include: string }[] {
+  const out: { provider: Provider; include: string }[] = [];
+  INCLUDES.lastIndex = 0;
+  for (let m = INCLUDES.exec(spf); m; m = INCLUDES.exec(spf)) {
+    const p = knowledge.matchHost(m[1]);
+    if (p && !out.some((x) => x.provider === p)) out.push({ provider: p, include: m[1] });
+  }
+  return out;
+}
+
+/**
+ * A sending service of the domain's whose DKIM selector is the server's own (senderAtSelector): a key there that is not
+ * this server's is that service's, whatever the mail routing. `provider` null: whether there is one could not be told
+ * (the domain's SPF could not be read); `why` says what shows it, for messages.
+ */
+export interface SelectorSender {
+  provider: Provider | null;
+  why: string;
+  /** The SPF include that names the service, when that is the evidence. */
+  include?: string;
+}
+
+/**
+ * Whether the server's selector is a sending service's (SelectorSender): it is an alias (CNAME) of a name of a known
+ * mail service (`targets`: SendGrid's s1.domainkey.u1.wl.sendgrid.net), or a selector the knowledge lists for a mail
+ * service the domain's SPF includes (Brevo's "mail" with include:spf.brevo.com) — the SPF of the panel's zone and the
+ * live one together. Nothing makes it a previous host's then: the service signs the domain's mail with that key, and
+ * this server's signatures at the selector fail while it is published (the two selectors collide). A hosting
+ * provider's name is no such evidence (a previous host's leftover, or this server's own). Null when nothing says so.
+ */
+export async function senderAtSelector(ctx: CheckContext, selector: string, targets: readonly string[]): Promise<SelectorSender | null> {
+  const sel = selector.toLowerCase();
+  for (const t of targets) {
+    const p = ctx.knowledge.matchHost(t);
+    if (p && p.kind !== 'hosting') return { provider: p, why: `${sel}._domainkey.${ctx.domain} is an alias (CNAME) of ${canonName(t)}, a name of ${p.name}` };
+  }
+  const spfs: string[] = [];
+  for (const r of ctx.zoneIndex?.at(ctx.domain, 'TXT') ?? []) {
+    const v = r.txt ? r.txt.join('') : r.value;
+    if (isSpfRecord(v)) spfs.push(v);
+  }
+  const live = await ctx.resolver.resolve(ctx.domain, 'TXT');
+  if (live.status === 'ok') {
+    for (const r of live.records) {
+      const v = joinTxt(r);
+      if (isSpfRecord(v)) spfs.push(v);
+    }
+  }
+  for (const spf of spfs) {
+    const hit = spfProviders(ctx.knowledge, spf).find((x) => x.provider.kind !== 'hosting' && usesSelector(x.provider, sel));
+    if (hit) return { provider: hit.provider, include: hit.include, why: `${sel} is a selector ${hit.provider.name} signs with, and ${ctx.domain}'s SPF includes ${hit.include}` };
+  }
+  if (live.status === 'unknown' && !spfs.length) {
+    return { provider: null, why: `whether ${sel} is the selector of a service that sends ${ctx.domain}'s mail is not known: its SPF could not be read (DNS ${live.error ?? 'error'})` };
+  }
+  return null;
+}
+
+/**
+ * What a sending service's key at the server's selector (SelectorSender) means and what to do, as sentences that fit
+ * every panel: the fix leaves it alone, this server's signatures fail while it is there.
+ */
+export function senderKeyText(sender: SelectorSender, selector: string, domain: string, signing: boolean): string {
+  const sel = selector.toLowerCase();
+  if (!sender.provider) {
+    return `The DKIM fix leaves it alone, as ${sender.why}; preview the fix again when DNS answers.`;
+  }
+  const p = sender.provider.name;
+  const fails = signing ? `While it is published there, every message this server signs with selector ${sel} fails DKIM` : `While it is published there, this server cannot sign with selector ${sel} (its signatures would fail DKIM)`;
+  const gone = sender.include
+    ? `remove include:${sender.include} from its SPF record (the SPF fix does, with --remove-term), then run the DKIM fix`
+    : `replace the alias with this server's key by hand`;
+  return `It is most likely ${p}'s (${sender.why}): the DKIM fix leaves it alone, as replacing it would fail the mail ${p} sends for ${domain}. ${fails} — the two senders' selectors collide. Have this server sign with another selector where the panel lets you choose one, or move ${p} to a selector of its own (in its DKIM settings) and then run the DKIM fix. If ${p} no longer sends for ${domain}, the key is a leftover: ${gone}.`;
+}
+
 /**
  * Whether the DKIM fix leaves alone a record at the server's selector that publishes `published` (its canonical key:
  * publishedKey / canonicalKey in classify.ts; null when it publishes no readable key) — and so changes nothing at the
@@ -98,13 +181,16 @@ export async function deliveryVerdict(ctx: CheckContext, selector: string, alias
  * the selector is none of that provider's, no alias, and the key is not one its selectors publish): then it is a
  * previous host's leftover, replaced as with local routing (this server's own mail — web forms — fails DKIM with it).
  * Otherwise such a key is most likely the key of the service that sends the domain's mail, and replacing it would
- * break that mail. The one rule: the audit (src/core/checks/dkim.ts) offers the fix on no finding about such a
- * selector.
+ * break that mail. Whatever the routing and signing, a key that is not this server's is also left alone when the
+ * selector is a sending service's (`sender`, senderAtSelector: a CNAME into a mail service, or that service's selector
+ * while the domain's SPF includes it). The one rule: the audit (src/core/checks/dkim.ts) offers the fix on no finding
+ * about such a selector.
  */
-export function leavesKeyAlone(settings: Pick<MailSettings, 'routing' | 'dkim'>, published: string | null, delivery?: DeliveryVerdict | null): boolean {
-  if (published === null || !sparesForeignKeys(settings)) return false;
+export function leavesKeyAlone(settings: Pick<MailSettings, 'routing' | 'dkim'>, published: string | null, delivery?: DeliveryVerdict | null, sender?: SelectorSender | null): boolean {
+  if (published === null || (!sender && !sparesForeignKeys(settings))) return false;
   const key = settings.dkim.publicKey;
   if (published === (key ? canonicalKey(key) : null)) return false;
+  if (sender) return true;
   if (key && !settings.dkim.signing) return true;
   return !(delivery?.known && !delivery.theirs.has(published));
 }
@@ -127,7 +213,7 @@ export function keptKeyAdvice(selector: string): string {
  * sign): the target publishes a key this server does not sign with, or DNS did not say what it publishes. Null when
  * the target holds no key, or this server's.
  */
-async function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, mineKey: string | null, why: string): Promise<string | null> {
+async function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, mineKey: string | null, why: string, sender: SelectorSender | null): Promise<string | null> {
   const a = await ctx.resolver.resolve(target, 'TXT');
   if (a.status === 'unknown') {
     return `${name} is an alias of ${target}, whose DKIM key could not be read (DNS ${a.error ?? 'error'}), and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it could break that mail. Preview the fix again when DNS answers.`;
@@ -136,7 +222,10 @@ async function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, 
   for (const t of a.records) {
     const k = publishedKey({ type: 'TXT', value: joinTxt(t), txt: t });
     if (k !== null && k !== mineKey) {
-      return `${name} is an alias of ${target}, which publishes a key this server does not sign with, and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it would break that mail. ${keptKeyAdvice(name.split('.')[0])}`;
+      const sel = name.split('.')[0];
+      return sender
+        ? `${name} is an alias of ${target}, which publishes a key this server does not sign with. ${senderKeyText(sender, sel, ctx.domain, ctx.settings.dkim.signing)}`
+        : `${name} is an alias of ${target}, which publishes a key this server does not sign with, and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it would break that mail. ${keptKeyAdvice(sel)}`;
     }
   }
   return null;
@@ -252,6 +341,21 @@ export function startSigningAction(how: 'recheck' | 'switch', domain: string): P
   };
 }
 
+/**
+ * The note for a TXT record at the server's selector that the fix replaces and that does not publish the server's key:
+ * said as what it is — not a DKIM record at all (a verification token), a revoked or malformed record, another key.
+ */
+function replacedNote(r: ZoneRecord, name: string): string {
+  const rec = parseDkimRecord(r.txt ?? [r.value]);
+  if (!Object.keys(rec.tags).some((t) => /^[vkp]$/i.test(t))) {
+    const text = r.txt ? r.txt.join('') : r.value;
+    return `Removes the TXT record ${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)} at ${name}, which is not a DKIM key: verifiers read one record there, and a signature checked against this one fails.`;
+  }
+  if (rec.revoked) return `Replaces the revoked key record at ${name} (empty p=) with the key this server signs with.`;
+  if (rec.publicKey === null || publishedKey(r) === null) return `Replaces the malformed DKIM record at ${name} with the key this server signs with: ${rec.errors[0] ?? 'it publishes no readable key'}.`;
+  return `Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`;
+}
+
 export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const notes: string[] = [];
   const sel = ctx.settings.dkim.selector;
@@ -265,21 +369,31 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   // dkim.key-mismatch info/warn).
   const mineKey = key ? canonicalKey(key) : null;
   const remote = ctx.settings.routing === 'remote';
-  if (sparesForeignKeys(ctx.settings)) {
+  const foreignKey = existing.some((r) => publishedKey(r) !== null && publishedKey(r) !== mineKey);
+  const cnames = existing.filter((r) => r.type.toUpperCase() === 'CNAME').map((r) => canonName(r.value));
+  // The selector of a sending service the domain uses (a CNAME into it, or its selector while the SPF includes it): a
+  // key there that is not this server's is that service's, whatever the routing (leavesKeyAlone).
+  const sender = foreignKey || cnames.length ? await senderAtSelector(ctx, sel, cnames) : null;
+  if (sender || sparesForeignKeys(ctx.settings)) {
     const signsHere = !(key && !ctx.settings.dkim.signing);
     // With mail routed elsewhere to a provider the knowledge knows, a key that is not theirs at a selector they do not
     // use is a previous host's leftover (leavesKeyAlone): replaced as with local routing.
-    const foreignKey = existing.some((r) => publishedKey(r) !== null && publishedKey(r) !== mineKey);
-    const delivery = remote && signsHere && foreignKey ? await deliveryVerdict(ctx, sel, existing.some((r) => r.type.toUpperCase() === 'CNAME')) : null;
-    const why = remote ? `${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}` : `this server does not sign for ${ctx.domain} (signing is off)`;
-    const foreign = existing.filter((r) => leavesKeyAlone(ctx.settings, publishedKey(r), delivery));
+    const delivery = !sender && remote && signsHere && foreignKey ? await deliveryVerdict(ctx, sel, cnames.length > 0) : null;
+    const why = sender
+      ? sender.why
+      : remote
+        ? `${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}`
+        : `this server does not sign for ${ctx.domain} (signing is off)`;
+    const foreign = existing.filter((r) => leavesKeyAlone(ctx.settings, publishedKey(r), delivery, sender));
     if (foreign.length) {
       return {
         changes: [],
         notes,
-        blocked: `${name} publishes a key this server does not sign with, and ${why}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. ${
-          signsHere ? keptKeyAdvice(sel) : `If that sender signs with selector ${sel}, this server cannot sign at ${sel} too; if the key is a leftover, replace it with this server's key by hand, then turn DKIM signing on.`
-        }`,
+        blocked: sender
+          ? `${name} publishes a key this server does not sign with. ${senderKeyText(sender, sel, ctx.domain, ctx.settings.dkim.signing)}`
+          : `${name} publishes a key this server does not sign with, and ${why}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. ${
+              signsHere ? keptKeyAdvice(sel) : `If that sender signs with selector ${sel}, this server cannot sign at ${sel} too; if the key is a leftover, replace it with this server's key by hand, then turn DKIM signing on.`
+            }`,
       };
     }
     if (delivery?.known) {
@@ -289,7 +403,7 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     // key its target publishes. A CNAME with no key behind it is no key (dkim.missing), and is replaced.
     for (const r of existing) {
       if (r.type.toUpperCase() !== 'CNAME') continue;
-      const blocked = await aliasedKeyBlock(ctx, name, canonName(r.value), mineKey, why);
+      const blocked = await aliasedKeyBlock(ctx, name, canonName(r.value), mineKey, why, sender);
       if (blocked) return { changes: [], notes, blocked };
     }
   }
@@ -327,7 +441,7 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     else if (sameKey(r)) {
       const why = keyRecordProblem(r, path.type);
       notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.kind === 'testing' ? 'in testing mode' : 'in a form receivers cannot use'} (${why.text}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
-    } else notes.push(`Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`);
+    } else notes.push(replacedNote(r, name));
   }
   if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
   if (!ctx.settings.dkim.signing) {

@@ -7,6 +7,8 @@ import type { CheckContext } from '../../../src/core/checks/context.js';
 import { parseDkimRecord } from '../../../src/core/dkim/record.js';
 import type { ZoneRecord } from '../../../src/core/model.js';
 import { planDkim } from '../../../src/core/plans/dkim.js';
+import { defaultKnowledge } from '../../../src/knowledge/index.js';
+import { MapResolver } from '../../helpers/map-resolver.js';
 
 const D = 'example.com';
 const NAME = `default._domainkey.${D}`;
@@ -18,7 +20,8 @@ const edOther = generateKeyPairSync('ed25519').publicKey;
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey;
 
 function ctx(publicKey: string): CheckContext {
-  return { domain: D, settings: { dkim: { selector: 'default', signing: true, publicKey } } } as unknown as CheckContext;
+  // A resolver and the knowledge: the plan asks whether a key that is not the server's is a sending service's.
+  return { domain: D, settings: { dkim: { selector: 'default', signing: true, publicKey } }, resolver: new MapResolver({}), knowledge: defaultKnowledge } as unknown as CheckContext;
 }
 function txt(value: string): ZoneRecord {
   const chunks = value.match(/.{1,255}/g)!;
