@@ -200,7 +200,10 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     const all = isServer ? liveTxt(a) : records;
     if (all.length > 1) {
       const strays = all.length - records.length;
-      const copies = strays === 0 && sameUsableKey(parsed);
+      // Benign only when the copies are this server's key (or one the fix leaves alone): copies of a previous host's key
+      // fail this server's signatures either way, and the fix replaces them all (review).
+      const sameKey = strays === 0 && sameUsableKey(parsed);
+      const copies = sameKey && (!isServer || keys[0] === mine || foreignKept);
       const stray = all.find((t) => !DKIM_LIKE.test(t)) ?? '';
       out.push(
         makeFinding(
@@ -210,8 +213,8 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           copies
             ? `${all.length} TXT records at ${name} publish the same key: verifiers use one of them, so signatures verify either way, but one record is enough${planWrites() ? ' (the DKIM fix keeps one)' : ''}.`
             : `${all.length} TXT records at ${name}${
-                strays ? ` (${strays === 1 ? 'one' : strays} of them not a DKIM key: ${JSON.stringify(stray.length > 40 ? `${stray.slice(0, 37)}...` : stray)})` : ', with different keys or settings'
-              }: verifiers read only one of them (most take the first), so signed mail fails DKIM whenever it is the wrong one.`,
+                strays ? ` (${strays === 1 ? 'one' : strays} of them not a DKIM key: ${JSON.stringify(stray.length > 40 ? `${stray.slice(0, 37)}...` : stray)})` : sameKey ? ', copies of one key that is not the one this server signs with' : ', with different keys or settings'
+              }: ${sameKey ? 'one record is enough, and it must hold this server\'s key' : 'verifiers read only one of them (most take the first), so signed mail fails DKIM whenever it is the wrong one'}.`,
           ev,
           planWrites() ? { subject: sel, fix: 'dkim' } : { subject: sel },
         ),

@@ -60,7 +60,11 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     return out;
   }
   if (sel.status === 'multiple') {
-    out.push(makeFinding('spf', 'spf.multiple', 'fail', `${sel.records.length} SPF records: receivers treat that as a permanent error (RFC 7208 §4.5) — SPF fails for every message.`, ev, { fix: 'spf' }));
+    // Several records meant as SPF, none readable: receivers see no SPF record today (none, not permerror; review).
+    const said = near.length
+      ? `${sel.records.length} TXT records are meant as the SPF record, and receivers read none of them (SPF result none); the SPF fix merges them into one.`
+      : `${sel.records.length} SPF records: receivers treat that as a permanent error (RFC 7208 §4.5) — SPF fails for every message.`;
+    out.push(makeFinding('spf', 'spf.multiple', 'fail', said, ev, { fix: 'spf' }));
   }
   const record = sel.status === 'found' ? sel.record : sel.records[0];
   const parsed = parseSpfShared(record);

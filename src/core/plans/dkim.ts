@@ -89,8 +89,11 @@ export async function deliveryVerdict(ctx: CheckContext, selector: string, alias
   return { known: true, provider: names, selectors, theirs };
 }
 
-/** include: terms of an SPF record (global: reset lastIndex before each use). */
-const INCLUDES = /\binclude:([^\s]+)/gi;
+/**
+ * include: terms of an SPF record that authorise (`include:` or `+include:`: a `-`/`~`/`?include:` denies or doubts the
+ * service, not uses it). Global: reset lastIndex before each use.
+ */
+const INCLUDES = /(?:^|\s)\+?include:(\S+)/gi;
 
 /**
  * The known providers an SPF record includes directly, in order: how the DKIM check finds the selectors of the mail

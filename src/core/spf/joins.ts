@@ -192,10 +192,18 @@ export interface VersionRunTogether {
  * corrects it turns into a second SPF record. Null when the TXT record is an SPF record already, or not clearly one.
  * Pure.
  */
+const VERSION_RUN_TOGETHER = new RegExp(`^(${OTHER_SPACE.source}*)(v=spf1)(${OTHER_SPACE.source}*)`, 'i');
+
+/** A term that can follow `v=spf1` in a record meant as SPF: a mechanism, or redirect=/exp= (not any name=value text). */
+function spfTermAfterTag(token: string): boolean {
+  const t = parseTerm(token);
+  return !t.error && (t.kind === 'mechanism' || (t.kind === 'modifier' && /^(redirect|exp)=/i.test(token)));
+}
+
 export function versionRunTogether(chunks: readonly string[]): VersionRunTogether | null {
   const text = chunks.join('');
   if (isSpfRecord(text)) return null;
-  const m = new RegExp(`^(${OTHER_SPACE.source}*)(v=spf1)(${OTHER_SPACE.source}*)`, 'i').exec(text);
+  const m = VERSION_RUN_TOGETHER.exec(text);
   if (!m) return null;
   const [prefix, before, tag, after] = m;
   const rest = text.slice(prefix.length);
@@ -203,13 +211,18 @@ export function versionRunTogether(chunks: readonly string[]): VersionRunTogethe
   let at = 0;
   for (let i = 0; i < chunks.length - 1; i++) joins.push((at += chunks[i].length));
   const joined = joins.includes(prefix.length) && rest !== '' && !rest.startsWith(' ');
-  const first = rest.split(' ')[0];
+  // The first term after the tag, as it would stand once separated: up to a space or the next string's start
+  // (`"v=spf1" "mx" "-all"`: `mx`; review).
+  const nextJoin = joins.find((j) => j > prefix.length);
+  const upToSpace = rest.split(' ')[0];
+  const first = nextJoin !== undefined && nextJoin - prefix.length < upToSpace.length ? rest.slice(0, nextJoin - prefix.length) : upToSpace;
   if (joined && !after) {
     // `v=spf1` + `mx`: taken apart only when what follows is a valid term (`v=spf10` is no SPF record meant).
-    const t = parseTerm(first);
-    if (t.error || (t.kind !== 'mechanism' && t.kind !== 'modifier')) return null;
+    if (!spfTermAfterTag(first)) return null;
   } else if (!before && !after) return null;
   else if (!after && rest !== '' && !rest.startsWith(' ')) return null;
+  // After a stray space too, only a term SPF knows follows (`v=spf1\u00a0google-site-verification=…` is not SPF).
+  else if (first !== '' && !spfTermAfterTag(first)) return null;
   const sep = rest === '' || rest.startsWith(' ') ? '' : ' ';
   const fixed = tag + sep + rest;
   // The other joins, moved with the text (for the run-together terms after the tag).

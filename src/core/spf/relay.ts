@@ -194,16 +194,21 @@ function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): 
     if (!passes) continue;
     return (q === '+' && shadowed(t, denying, hosts)) || { term: t.term, qualifier: q };
   }
-  if (pending) return pending;
   // redirect= applies only when no mechanism matched; the target's result is the record's.
+  let viaRedirect: Reach | null = null;
   if (redirect?.target) {
-    if (hosts.has(redirect.target.toLowerCase())) return shadowed(redirect, denying, hosts) ?? { term: redirect.term, qualifier: '+' };
-    const inner = redirect.children ? reaches(redirect.children, hosts, depth + 1) : null;
-    // A shadow in the target's record is the record's (named through the redirect, not as its qualifier).
-    if (inner?.shadow) return { ...inner, shadow: { ...inner.shadow, via: redirect.term } };
-    if (inner) return (inner.qualifier === '+' && shadowed(redirect, denying, hosts)) || { term: redirect.term, qualifier: inner.qualifier };
+    if (hosts.has(redirect.target.toLowerCase())) viaRedirect = shadowed(redirect, denying, hosts) ?? { term: redirect.term, qualifier: '+' };
+    else {
+      const inner = redirect.children ? reaches(redirect.children, hosts, depth + 1) : null;
+      // A shadow in the target's record is the record's (named through the redirect, not as its qualifier).
+      if (inner?.shadow) viaRedirect = { ...inner, shadow: { ...inner.shadow, via: redirect.term } };
+      else if (inner) viaRedirect = (inner.qualifier === '+' && shadowed(redirect, denying, hosts)) || { term: redirect.term, qualifier: inner.qualifier };
+    }
   }
-  return null;
+  // An include that shadowed some of the relay's addresses did not match for them, and evaluation went on: a redirect=
+  // that passes the relay decides for them (review: it was reported failing), else that shadow is the verdict.
+  if (pending) return viaRedirect && viaRedirect.qualifier === '+' && !viaRedirect.shadow ? viaRedirect : pending;
+  return viaRedirect;
 }
 
 /** The first of `denying` (terms before `t`, which reaches the relay with "+") that covers some of the relay's ranges. */

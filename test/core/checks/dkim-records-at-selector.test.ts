@@ -157,3 +157,22 @@ describe('DKIM records at other selectors', () => {
     assert.equal(f.classification?.class, 'this-server');
   });
 });
+
+describe('review: copies of a key that is not this server’s', () => {
+  test('a previous host’s key twice: dkim.multiple fail (not "verify either way"), the fix replaces them', async () => {
+    const theirs = `v=DKIM1; k=rsa; p=${other}`;
+    const { findings, plan } = await run([[theirs], [theirs.slice(0, 200), theirs.slice(200)]]);
+    const m = findings.find((f) => f.rule === 'dkim.multiple');
+    assert.equal(m?.severity, 'fail', show(findings));
+    assert.doesNotMatch(m.message, /verify either way/);
+    assert.match(m.message, /copies of one key that is not the one this server signs with/);
+    assert.ok(plan.changes.some((c) => c.after?.value.includes(mine)), JSON.stringify(plan.changes));
+  });
+  test('spfProviders: a ~include: or -include: of a service is not the domain using it', async () => {
+    const { spfProviders } = await import('../../../src/core/plans/dkim.js');
+    const { defaultKnowledge } = await import('../../../src/knowledge/index.js');
+    const k = defaultKnowledge;
+    assert.deepEqual(spfProviders(k, 'v=spf1 ~include:spf.brevo.com -include:sendgrid.net -all').map((x) => x.include), []);
+    assert.deepEqual(spfProviders(k, 'v=spf1 +include:spf.brevo.com include:sendgrid.net -all').map((x) => x.include), ['spf.brevo.com', 'sendgrid.net']);
+  });
+});

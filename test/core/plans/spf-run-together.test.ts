@@ -208,3 +208,28 @@ test('apply’s ownership guard lets the SPF fix rewrite a record meant as SPF (
   assert.match(ownershipProblem('spf', D, 'default', [{ action: 'edit', name: D, type: 'TXT', ttl: 3600, before: spf, after: near }]) ?? '', /non-SPF TXT/);
   assert.match(ownershipProblem('spf', D, 'default', [{ action: 'edit', name: D, type: 'TXT', ttl: 3600, before: token, after: spf }]) ?? '', /non-SPF TXT/);
 });
+
+describe('review: records meant as SPF', () => {
+  test('"v=spf1" "mx" "-all" (three strings) is the record meant: rewritten in place, terms kept', async () => {
+    const { p, after, show } = await plan(['v=spf1', 'mx', '-all']);
+    assert.equal(p.blocked, undefined, show);
+    assert.equal(after, 'v=spf1 mx -all', show);
+    assert.ok(p.changes.every((c) => c.action !== 'add'), `rewritten in place, nothing added beside it\n${show}`);
+  });
+  test('a no-break space followed by text that is no SPF term (a verification token) is not taken for SPF', async () => {
+    const { versionRunTogether } = await import('../../../src/core/spf/joins.js');
+    assert.equal(versionRunTogether(['v=spf1\u00a0google-site-verification=abc']), null);
+    assert.notEqual(versionRunTogether(['v=spf1\u00a0redirect=_spf.google.com']), null);
+  });
+  test('two records meant as SPF: spf.multiple says receivers read none (result none), not permerror', async () => {
+    const strings = ['v=spf1\u00a0mx -all'];
+    const second = ['v=spf1\u00a0a -all'];
+    const map: ZoneMap = { ...SPF_QA_WORLD, [D]: { MX: [{ priority: 10, exchange: 'server1.newhost.example' }], TXT: [strings, second] } };
+    const zone: ZoneRecord[] = [strings, second].map((s, i) => ({ name: D, ttl: 3600, type: 'TXT', value: s.join(''), txt: s, ref: `r${i}` }));
+    const findings = await spfCheck(checkContext(D, map, {}, zone));
+    const m = findings.find((f) => f.rule === 'spf.multiple');
+    assert.ok(m, findings.map((f) => f.rule).join(', '));
+    assert.match(m.message, /meant as the SPF record, and receivers read none of them \(SPF result none\)/);
+    assert.doesNotMatch(m.message, /permanent error/);
+  });
+});

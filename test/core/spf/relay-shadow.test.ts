@@ -179,3 +179,18 @@ describe('relay shadow (QA pass 2)', () => {
     assert.ok(p.notes.some((n) => n.startsWith('Moves include:relay.mailchannels.net before')), show);
   });
 });
+
+describe('review: a shadow inside an include, then a redirect= that passes the relay', () => {
+  test('the redirect decides for the shadowed addresses: spf.ok, no fix', async () => {
+    const extra: ZoneMap = {
+      'inner.example': { TXT: [['v=spf1 -ip4:23.83.208.0/22 include:relay.mailchannels.net -all']] },
+      'relayish.example': { TXT: [['v=spf1 include:relay.mailchannels.net -all']] },
+    };
+    const record = 'v=spf1 include:inner.example redirect=relayish.example';
+    const map: ZoneMap = { ...WORLD, ...extra, [D]: { TXT: [[record]] } };
+    assert.equal((relayAuthorisation(await walkSpfRecord(new MapResolver(map), D, record), ['relay.mailchannels.net'])).state, 'pass');
+    const zone: ZoneRecord[] = [{ name: D, ttl: 3600, type: 'TXT', value: record, txt: [record], ref: 'spf' }];
+    const findings = await spfCheck(checkContext(D, map, RELAY, zone));
+    assert.ok(!findings.some((f) => f.rule === 'spf.server-not-authorized'), findings.map((f) => `${f.rule}: ${f.message}`).join('\n'));
+  });
+});

@@ -7,7 +7,6 @@ import type { Change, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError } from '../../../core/panel.js';
 import { isSpfRecord } from '../../../core/spf/parse.js';
 import { fixOwnsTxt } from '../../../core/plans/owned.js';
-import { versionRunTogether } from '../../../core/spf/joins.js';
 import { decodeTxtStrings } from '../../dns/wire.js';
 
 export interface ParseZoneItem {
@@ -95,7 +94,10 @@ function fixMayTouch(r: ZoneRecord): boolean {
   const labels = canonName(r.name).split('.');
   const text = r.txt ? r.txt.join('') : r.value;
   // At _dmarc and _mailchannels only the records those fixes own (a verification token there is left alone).
-  return ((labels[0] === '_dmarc' || labels[0] === '_mailchannels') && fixOwnsTxt(r.name, text)) || labels.includes('_domainkey') || isSpfRecord(text) || versionRunTogether(r.txt ?? [r.value]) !== null;
+  // A TXT meant as SPF whose version tag receivers miss (a no-break space after v=spf1) is not counted: it holds the
+  // very character that makes it unreadable, and blocking the whole zone for it would hide every fix (review); the
+  // SPF fix may rewrite it, and only an undo of that (putting the broken text back) is refused (applyChanges).
+  return ((labels[0] === '_dmarc' || labels[0] === '_mailchannels') && fixOwnsTxt(r.name, text)) || labels.includes('_domainkey') || isSpfRecord(text);
 }
 
 /**

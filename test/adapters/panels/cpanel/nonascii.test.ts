@@ -111,6 +111,19 @@ describe('non-ASCII mail records and fixes', () => {
     assert.ok(audit.findings.some((f) => f.rule === 'spf.syntax' && /\\xa0/.test(f.message)), audit.findings.map((f) => f.message).join('\n'));
   });
 
+  it('a TXT meant as SPF with a no-break space after v=spf1 does not block the zone (review): the SPF fix rewrites it', async () => {
+    const near = 'v=spf1\u00a0+a +mx ~all';
+    const { panel } = await setup((s) => {
+      const l = s.zones[Z].lines.find((x) => x?.kind === 'record' && x.type === 'TXT' && x.dname === `${Z}.`);
+      if (l?.kind === 'record') l.data = [octets(near)];
+    });
+    const z = await panel.readZone(Z);
+    assert.equal(z.writeBlocked, undefined);
+    const plan = await makePlan({ domain: Z, check: 'spf' }, { panel, resolver: new MapResolver(zoneToMap(z)), now: () => FIXED });
+    assert.equal(plan.blocked, undefined);
+    assert.ok(plan.changes.some((c) => c.action === 'edit' && c.before?.value === near), JSON.stringify(plan.changes));
+  });
+
   it('non-ASCII text no fix touches (another TXT) blocks nothing', async () => {
     const { panel } = await setup((s) => addTxt(s, 'note', NOTE));
     const z = await panel.readZone(Z);
