@@ -191,8 +191,9 @@ export interface ReportUriRepair {
 /**
  * One item of a rua=/ruf= list (the text between commas) that is not a URI receivers can read, as the report
  * addresses it was meant to be: `local@domain` without a scheme gets `mailto:`; URIs separated by whitespace instead of
- * commas are split apart (each piece repaired the same way). Null when the item already reads as a URI, or when any
- * piece of it cannot be read as a report address (such an item is dropped, not guessed at).
+ * commas are split apart (each piece repaired the same way; a piece that is no address is kept apart, to be dropped
+ * on its own). Null when the item already reads as a URI, or when no piece of it reads as a report address (such an
+ * item is dropped, not guessed at).
  */
 export function repairReportUri(item: string): ReportUriRepair | null {
   const text = item.trim();
@@ -205,12 +206,14 @@ export function repairReportUri(item: string): ReportUriRepair | null {
     else if (!SCHEME.test(piece) && piece.includes('@') && parseReportUri(`mailto:${piece}`).uri) {
       uris.push(`mailto:${piece}`);
       mailto = true;
-    } else if (pieces.length > 1 && SCHEME.test(piece)) {
-      // One URI of several separated by spaces that is not valid itself (`mailto:junk`): separated from the others
-      // and judged (dropped) on its own, not taking the valid ones down with it.
+    } else if (pieces.length > 1) {
+      // One piece of several separated by spaces that is not a report address itself (`mailto:junk`, `junk`):
+      // separated from the others and judged (dropped) on its own, not taking the valid ones down with it (QA).
       uris.push(piece);
     } else return null;
   }
+  // Nothing in it reads as a report address: dropped whole, not guessed at.
+  if (!uris.some((u) => parseReportUri(u).uri)) return null;
   return { uris, split: uris.length > 1, mailto };
 }
 
