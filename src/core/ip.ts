@@ -77,6 +77,46 @@ export function cidrContains(cidr: string, ip: string): boolean {
   }
 }
 
+// Range arithmetic ("address/prefix" strings of one family): what an SPF term before the relay's include shadows.
+
+/** Do two ranges ("address/prefix") of the same family share addresses? The shorter prefix holds the other whole. */
+export function cidrOverlap(a: string, b: string): boolean {
+  const [ipA, pA] = a.split('/');
+  const [ipB, pB] = b.split('/');
+  if (ipA.includes(':') !== ipB.includes(':')) return false;
+  return Number(pA) <= Number(pB) ? cidrContains(a, ipB) : cidrContains(b, ipA);
+}
+
+/** The narrower of two overlapping ranges: the addresses they share. */
+export function cidrShared(a: string, b: string): string {
+  return Number(a.split('/')[1]) >= Number(b.split('/')[1]) ? a : b;
+}
+
+/** The two halves of a range ("23.83.208.0/20" → its two /21s), or null for a single address (or an odd spelling). */
+function cidrHalves(range: string): [string, string] | null {
+  try {
+    const [addr, n] = ipaddr.parseCIDR(range);
+    const bytes = addr.toByteArray();
+    if (n >= bytes.length * 8) return null;
+    for (let i = 0; i < bytes.length * 8; i++) if (i >= n) bytes[i >> 3] &= ~(0x80 >> (i & 7));
+    const high = [...bytes];
+    high[n >> 3] |= 0x80 >> (n & 7);
+    return [`${ipaddr.fromByteArray(bytes).toString()}/${n + 1}`, `${ipaddr.fromByteArray(high).toString()}/${n + 1}`];
+  } catch {
+    return null;
+  }
+}
+
+/** Does the union of `ranges` hold every address of `range`? (Split in halves only where a smaller range lies inside.) */
+export function cidrsCover(ranges: readonly string[], range: string, depth = 0): boolean {
+  const [ip, p] = range.split('/');
+  const same = ranges.filter((r) => r.includes(':') === ip.includes(':'));
+  if (same.some((r) => Number(r.split('/')[1]) <= Number(p) && cidrContains(r, ip))) return true;
+  if (depth > 128 || !same.some((r) => cidrOverlap(r, range))) return false;
+  const h = cidrHalves(range);
+  return !!h && cidrsCover(same, h[0], depth + 1) && cidrsCover(same, h[1], depth + 1);
+}
+
 /** in-addr.arpa / ip6.arpa name for an address. */
 export function reverseName(ip: string): string {
   const a = ipaddr.parse(ip);

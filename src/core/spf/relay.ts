@@ -1,9 +1,8 @@
 // The SPF include name for a relay (smarthost): shared by the SPF check and the SPF fix, so both agree on what
 // authorises a relayed server.
-import ipaddr from 'ipaddr.js';
 import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
-import { cidrContains } from '../ip.js';
+import { cidrOverlap, cidrShared, cidrsCover } from '../ip.js';
 import { joinTxt } from '../resolver.js';
 import { isSpfRecord, parseTerm, type Qualifier } from './parse.js';
 import { ipTermRange } from './terms.js';
@@ -112,44 +111,6 @@ function relayNode(t: SpfTreeTerm, hosts: ReadonlySet<string>, depth = 0): SpfTr
   return undefined;
 }
 
-/** Do two ranges ("address/prefix") of the same family share addresses? The shorter prefix holds the other whole. */
-function overlaps(a: string, b: string): boolean {
-  const [ipA, pA] = a.split('/');
-  const [ipB, pB] = b.split('/');
-  if (ipA.includes(':') !== ipB.includes(':')) return false;
-  return Number(pA) <= Number(pB) ? cidrContains(a, ipB) : cidrContains(b, ipA);
-}
-
-/** The narrower of two overlapping ranges: the addresses they share. */
-function shared(a: string, b: string): string {
-  return Number(a.split('/')[1]) >= Number(b.split('/')[1]) ? a : b;
-}
-
-/** The two halves of a range ("23.83.208.0/20" → its two /21s), or null for a single address (or an odd spelling). */
-function halves(range: string): [string, string] | null {
-  try {
-    const [addr, n] = ipaddr.parseCIDR(range);
-    const bytes = addr.toByteArray();
-    if (n >= bytes.length * 8) return null;
-    for (let i = 0; i < bytes.length * 8; i++) if (i >= n) bytes[i >> 3] &= ~(0x80 >> (i & 7));
-    const high = [...bytes];
-    high[n >> 3] |= 0x80 >> (n & 7);
-    return [`${ipaddr.fromByteArray(bytes).toString()}/${n + 1}`, `${ipaddr.fromByteArray(high).toString()}/${n + 1}`];
-  } catch {
-    return null;
-  }
-}
-
-/** Does the union of `ranges` hold every address of `range`? (Split in halves only where a smaller range lies inside.) */
-function coveredBy(range: string, ranges: readonly string[], depth = 0): boolean {
-  const [ip, p] = range.split('/');
-  const same = ranges.filter((r) => r.includes(':') === ip.includes(':'));
-  if (same.some((r) => Number(r.split('/')[1]) <= Number(p) && cidrContains(r, ip))) return true;
-  if (depth > 128 || !same.some((r) => overlaps(r, range))) return false;
-  const h = halves(range);
-  return !!h && coveredBy(h[0], same, depth + 1) && coveredBy(h[1], same, depth + 1);
-}
-
 const MECH = /^([+\-~?]?)([a-z0-9]+)/i;
 
 function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): Reach | null {
@@ -217,7 +178,7 @@ function shadowed(t: SpfTreeTerm, denying: readonly Denying[], hosts: ReadonlySe
   const ranges = publishedRanges(relayNode(t, hosts));
   for (const d of denying) {
     // Addresses an earlier "+" ip4/ip6 term matched pass there: `ip4:23.83.208.0/20 -ip4:23.83.208.0/20` shadows nothing.
-    const covered = ranges.filter((r) => overlaps(d.range, r) && !coveredBy(shared(d.range, r), d.passed));
+    const covered = ranges.filter((r) => cidrOverlap(d.range, r) && !cidrsCover(d.passed, cidrShared(d.range, r)));
     if (covered.length) return { term: d.term, qualifier: d.qualifier, shadow: { include: t.term, ranges: covered } };
   }
   return null;
