@@ -119,21 +119,58 @@ export function decodeSession(secret: Buffer, value: string | undefined, nowSec:
  * addresses — does not stop a browser that carries it for that user (routes/auth.ts): the real user keeps logging in
  * during such an attack from a browser she used before. Worth nothing to anyone else: it is signed, and it only lifts
  * the per-user bucket (the per-address one, and the password, still apply).
+ *
+ * Each user in it is bound, as sessions are, to the login it was earned with (deviceTag): a new password, a logout or
+ * other revocation, or the account removed and another one given the name, and the entry counts for nothing — a copy
+ * of the cookie, or a browser the previous owner of the name used, no longer lifts the limit for whoever has the name
+ * now. An entry is [user, tag]; a cookie of the earlier form (bare user names) counts for nothing.
  */
 export const DEVICE_COOKIE = 'mh_device';
 const DEVICE_SECONDS = 365 * 86_400;
+/** Users one browser is remembered for (a browser shared by a family or an office); the least recent goes first. */
 const DEVICE_USERS = 8;
 
-export function knownDeviceUsers(secret: Buffer, req: Request, nowSec: number): string[] {
-  const d = verifySigned(secret, parseCookies(req.headers.cookie)[DEVICE_COOKIE], 'device:') as { u?: unknown; exp?: unknown } | null;
-  if (!d || typeof d !== 'object' || typeof d.exp !== 'number' || d.exp <= nowSec || !Array.isArray(d.u)) return [];
-  return d.u.filter((x): x is string => typeof x === 'string');
+/** What a device entry is checked against: the store's settings and password hashes. */
+export interface DeviceStateSource {
+  getSetting<T = unknown>(key: string): T | undefined;
+  getPasswordHash(user: string): string | null;
 }
 
-/** Adds `user` to this browser's known-device cookie (newest first, at most DEVICE_USERS). */
-export function rememberDevice(req: Request, res: Response, secret: Buffer, user: string, nowSec: number): void {
-  const users = [user, ...knownDeviceUsers(secret, req, nowSec).filter((u) => u !== user)].slice(0, DEVICE_USERS);
-  const payload = Buffer.from(JSON.stringify({ u: users, exp: nowSec + DEVICE_SECONDS })).toString('base64url');
+/**
+ * The tag of `user`'s current login: a keyed hash over the account the password belongs to, the "revoked before" time
+ * and the password hash — what sessionStillValid and the login check go by. Any of them changing (`user set-password`,
+ * logout, the account seen gone, the name's account replaced) changes the tag. Keyed with the session secret, so the
+ * cookie, which the browser can read, tells nothing about the password hash; 96 bits keep the cookie small.
+ */
+export function deviceTag(secret: Buffer, store: DeviceStateSource, user: string): string {
+  const state = JSON.stringify([user, store.getSetting(PASSWORD_ACCOUNT_SETTING(user)) ?? null, store.getSetting(REVOKED_BEFORE_SETTING(user)) ?? null, store.getPasswordHash(user)]);
+  return createHmac('sha256', secret).update(`device-user:${state}`).digest('base64url').slice(0, 16);
+}
+
+/** The [user, tag] entries of this browser's device cookie, newest first (none when unsigned, expired or old-form). */
+function deviceEntries(secret: Buffer, req: Request, nowSec: number): [string, string][] {
+  const d = verifySigned(secret, parseCookies(req.headers.cookie)[DEVICE_COOKIE], 'device:') as { u?: unknown; exp?: unknown } | null;
+  if (!d || typeof d !== 'object' || typeof d.exp !== 'number' || d.exp <= nowSec || !Array.isArray(d.u)) return [];
+  return d.u.filter((e): e is [string, string] => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string');
+}
+
+/** Whether this browser logged in as `user` since that user's password, account and revocations were last changed. */
+export function isKnownDevice(secret: Buffer, store: DeviceStateSource, req: Request, user: string, nowSec: number): boolean {
+  const entry = deviceEntries(secret, req, nowSec).find(([u]) => u === user);
+  if (!entry) return false;
+  const want = Buffer.from(deviceTag(secret, store, user));
+  const got = Buffer.from(entry[1]);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/**
+ * Adds `user` (with the tag of the login it has now) to this browser's device cookie: newest first, at most
+ * DEVICE_USERS. Entries no longer valid are dropped first, so they do not push a user of a shared browser out.
+ */
+export function rememberDevice(req: Request, res: Response, secret: Buffer, store: DeviceStateSource, user: string, nowSec: number): void {
+  const kept = deviceEntries(secret, req, nowSec).filter(([u, tag]) => u !== user && tag === deviceTag(secret, store, u));
+  const entries = [[user, deviceTag(secret, store, user)], ...kept].slice(0, DEVICE_USERS);
+  const payload = Buffer.from(JSON.stringify({ u: entries, exp: nowSec + DEVICE_SECONDS })).toString('base64url');
   setCookie(req, res, DEVICE_COOKIE, `${payload}.${sign(secret, `device:${payload}`)}`, DEVICE_SECONDS);
 }
 

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, str } from '../http.js';
 import { verifyPassword } from '../passwords.js';
-import { accountKey, clientAddress, knownDeviceUsers, newSession, rememberDevice, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
+import { accountKey, clientAddress, isKnownDevice, newSession, rememberDevice, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
 
 function safeNext(v: unknown): string {
   const s = str(v);
@@ -33,10 +33,11 @@ export function authRoutes(c: AppContext): Router {
     // user name over all addresses — whoever can choose the address the first sees (a local user writing
     // X-Forwarded-For to serve on loopback, an IPv6 host with many /64s) gets no more guesses than that. A browser that
     // logged in as this user before (its signed device cookie) is not held by the second: a stranger emptying it does
-    // not lock the real user out of the browser she uses.
+    // not lock the real user out of the browser she uses. Only a login since the user's password, account and
+    // revocations last changed counts: the browser of a stolen session, or of the name's previous owner, is held.
     const nowSec = Math.floor(c.now().getTime() / 1000);
     const userKey = `login-user:${user}`;
-    const knownDevice = knownDeviceUsers(c.secret, req, nowSec).includes(user);
+    const knownDevice = user !== '' && isKnownDevice(c.secret, c.store, req, user, nowSec);
     // The per-user token is taken before the (slow) password check, so parallel attempts cannot all slip past it, and
     // given back when the password was right: only wrong passwords use it up.
     const userToken = !knownDevice;
@@ -66,7 +67,7 @@ export function authRoutes(c: AppContext): Router {
     const nowMs = Math.max(c.now().getTime(), typeof revoked === 'number' ? revoked : 0);
     const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role, acct: accountKey(account) }, nowMs);
     writeSession(req, res, c.secret, session);
-    rememberDevice(req, res, c.secret, account.user, nowSec);
+    rememberDevice(req, res, c.secret, c.store, account.user, nowSec);
     res.redirect(303, next);
   });
 
@@ -74,8 +75,16 @@ export function authRoutes(c: AppContext): Router {
     // The cookie is signed, not stored: logging out voids every session of this user issued until now (other browsers,
     // and a copy of this cookie), not only this browser's.
     const me = (res.locals as { session?: SessionData }).session;
-    if (c.identityFrom === 'session' && me?.user) c.store.setSetting(REVOKED_BEFORE_SETTING(me.user), c.now().getTime() + 1);
-    writeSession(req, res, c.secret, newSession(Math.floor(c.now().getTime() / 1000)));
+    const nowSec = Math.floor(c.now().getTime() / 1000);
+    if (c.identityFrom === 'session' && me?.user) {
+      // That also ends the device cookies of this user (a copy of this browser's among them). This browser stays known
+      // if it was — else logging out would cost her the browser she uses when a stranger empties her per-user login
+      // limit; a stolen session cookie without the device cookie does not earn one here.
+      const known = ctx(res).identity?.user === me.user && isKnownDevice(c.secret, c.store, req, me.user, nowSec);
+      c.store.setSetting(REVOKED_BEFORE_SETTING(me.user), c.now().getTime() + 1);
+      if (known) rememberDevice(req, res, c.secret, c.store, me.user, nowSec);
+    }
+    writeSession(req, res, c.secret, newSession(nowSec));
     res.redirect(303, c.identityFrom === 'session' ? '/login' : '/domains');
   });
 
