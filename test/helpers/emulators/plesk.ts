@@ -3,7 +3,9 @@
 // `plesk bin dns` (TXT and CNAME records; exit code 2 = record exists) / `domain_pref` utilities. State is
 // JSON-serialisable so the fake `plesk` executable can share it through a file. Domain aliases (§1.3 `aliases[]`,
 // 18.0.42+) are listed in every DomainResponse and have their own zone, read and written by REST
-// `?domain=<alias name>` (§1.2); `plesk bin dns` knows domains only (§2.1 documents a domain's zone).
+// `?domain=<alias name>` (§1.2) and by `plesk bin dns <alias name>` (Plesk's CLI reference for Linux, "dns: DNS Zones on
+// Domains": `dns <command> [<domain_name>|<domain_alias>]`, records added to or deleted from "a domain's or domain
+// alias' DNS zone").
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonName } from '../../../src/core/domain.js';
@@ -161,9 +163,12 @@ export function pleskBin(state: PleskState, utility: string, args: string[]): Cl
   if (utility === 'dns') {
     const action = args[0];
     const zone = args[1];
-    // The domain by the name Plesk knows it by (`name`, as `?name=` / `?domain=` filter here: the Unicode spelling of
-    // an IDN domain); records carry the A-label (`ascii_name`), as REST shows them.
-    const dom = state.domains.find((d) => d.name === zone);
+    // The domain or domain alias by the name Plesk knows it by (`name`, as `?name=` / `?domain=` filter here: the
+    // Unicode spelling of an IDN domain); records carry the A-label (`ascii_name`), as REST shows them. Plesk's CLI
+    // reference documents `dns --add|--del <domain_name>|<domain_alias>`.
+    const domain = state.domains.find((d) => d.name === zone);
+    const alias = domain ? undefined : state.aliases.find((a) => a.name === zone);
+    const dom = domain ?? (alias ? { id: alias.id, ascii_name: alias.ascii_name } : undefined);
     if (!dom) return { code: 1, stdout: '', stderr: `An error occurred during domain update: Domain "${zone}" does not exist\n` };
     // TXT: `-txt <value> -domain <prefix>`; CNAME: `-cname <prefix> -canonical <target>` (§2.1). The target is stored
     // with the trailing dot REST shows, and matched whatever its case or dot.

@@ -2,8 +2,9 @@
 // through `/api/v2/cli/<utility>/call`) for TXT and CNAME writes, the XML API (same key, header `KEY`) for what REST
 // lacks (outgoing mail IP mode, DKIM signing flag, zone status), and the server's files for the DKIM key and relay.
 // Domain aliases (REST `aliases[]`) are listed, read and written like domains, with their domain's owner and mail
-// setup; their zone is written through REST `dns/records` (`plesk bin dns` is documented for a domain's zone only).
-// Facts: shared/reference/plesk.md (markers there; INFERRED below where we reasoned past it).
+// setup; their zone is written through REST `dns/records` by record id (see applyAliasChanges).
+// Facts: shared/reference/plesk.md (markers there; INFERRED below where we reasoned past it). Checked against public
+// sources (Plesk's OpenAPI spec, docs.plesk.com, plesk/* repositories): see the notes at each fact.
 import { checkDomain } from '../../../core/domain.js';
 import { existsSync } from 'node:fs';
 import { canonName } from '../../../core/domain.js';
@@ -121,7 +122,10 @@ function xmlTag(xml: string, tag: string): string | null {
   return m ? m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&') : null;
 }
 
-const DEFAULT_TTL = 86400; // INFERRED: Plesk's zone default when a record carries no TTL
+// A record with no TTL of its own (REST `ttl` absent or null; pm_Dns_Record::getTtl() is `int|null`, plesk/pm-api-stubs)
+// is served with the zone's TTL, whose default is one day (XML API "SOA Parameters": "Plesk sets the default value of
+// one day"). INFERRED: a zone whose SOA TTL was changed serves such records with that value, which is not read here.
+const DEFAULT_TTL = 86400;
 
 /**
  * Postfix `relayhost` from main.cf text (postconf(5): a line starting with whitespace continues the logical line
@@ -339,7 +343,10 @@ export class PleskPanel implements Panel {
     const rec: ZoneRecord = { name, ttl, type, value: '', ref: String(r.id) };
     switch (type) {
       case 'TXT':
-        // Stored unquoted as one string (§1.2). INFERRED: rendered as ≤255-byte character-strings.
+        // Stored and returned unquoted as one string (§1.2; Posh-ACME compares REST `value` with the raw text, and
+        // Plesk's own plesk/ext-route53 adds the quotes itself when it exports a zone). How Plesk's BIND renders a value
+        // over 255 bytes: UNCONFIRMED (ext-route53 cuts it into 255-byte strings for Route 53); read as ≤255-byte
+        // character-strings.
         value = r.value;
         rec.txt = splitTxt(r.value);
         break;
@@ -442,7 +449,9 @@ export class PleskPanel implements Panel {
         const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`);
         const ip = xmlTag(ws, 'dns_ip_address');
         if (ip) ips = [ip];
-        if (mode === 'domain-name') helo = canonName(base); // INFERRED: the greeting carries the domain name
+        // XML API "Server Preferences and Global Mail Settings": `domain-name` = "mail is sent from domains' IP addresses
+        // with an SMTP greeting". INFERRED: the greeting is the subscription's name (not each domain's own).
+        if (mode === 'domain-name') helo = canonName(base);
       }
     } catch (e) {
       if (!(e instanceof PanelError) || e.code === 'auth') throw e;
@@ -498,7 +507,9 @@ export class PleskPanel implements Panel {
     const pem = this.keyFile(d);
     const prefs = await this.mailPrefs(dom.id);
     const signing = prefs.sign ?? !!pem;
-    // INFERRED: mail service off for the domain means its mail is handled elsewhere.
+    // Mail service off: Plesk's guide — "Switching off the mail service on a domain is necessary if an external mail
+    // service (such as GMail) is used" (Mail Settings of Domains). Its MX points elsewhere; on Linux the server may
+    // still send for it ("Disabled for incoming mail"), so the IPs above stay.
     const routing: MailSettings['routing'] = prefs.mailservice === false ? 'remote' : 'local';
     const publicKey = publicKeyFromPem(pem) ?? (signing ? zoneDkimKey(records, d) : undefined);
     return {
@@ -520,7 +531,9 @@ export class PleskPanel implements Panel {
    * beyond the REST flags): the domain's outgoing IPs, HELO and relay; routing 'remote' when the alias does not handle
    * mail (`mail` false) or the domain's mail service is off. DKIM: the alias's own key file when there is one (read
    * as a domain's, §4), else its domain's key file (aliases need the domain's records under their name, §4), signing
-   * as the domain's `spam-protect-sign` (INFERRED: the per-domain switch covers its aliases); without either key file,
+   * as the domain's `spam-protect-sign` (INFERRED: the per-domain switch covers its aliases — Plesk's guide has aliases
+   * that send publish the domain's DKIM records under their name, so their mail is signed with the domain's key, but
+   * says nothing of a switch of their own; REST `aliases[]` has none); without either key file,
    * no known key and not signing (a key in the alias zone may be a previous host's). Nameservers: the alias zone's own NS records — no
    * zone status is asked (XML `dns get` needs a `site-alias-id`, which REST does not give); none for an alias without
    * DNS (no Plesk zone: the audit reports the live DNS as not this server's).
@@ -576,7 +589,11 @@ export class PleskPanel implements Panel {
     return this.root ? {} : { relayUnknown: "the smarthost setting is Postfix's relayhost in /etc/postfix/main.cf on the server, which the Plesk API does not show" };
   }
 
-  /** INFERRED: Plesk's smarthost is Postfix `relayhost` in /etc/postfix/main.cf (§2.3 reads it with `postconf`). */
+  /**
+   * INFERRED: Plesk's server-wide smarthost (18.0.64+) is Postfix `relayhost` in /etc/postfix/main.cf (§2.3 reads it with
+   * `postconf`; Plesk's smarthost guide does not say which settings it writes). A per-domain smarthost (18.0.76+) is
+   * not read.
+   */
   private relay(): RelaySettings | null {
     const main = this.root ? readText(this.root, 'etc/postfix/main.cf') : null;
     const relayhost = relayhostOf(main ?? '');
@@ -714,11 +731,13 @@ export class PleskPanel implements Panel {
   }
 
   /**
-   * Writes to an alias's zone go through REST (§1.2): `plesk bin dns --add <zone>` is documented for a domain only.
-   * Same contract as the domain path: re-read and compare the version first; one call per record (an edit is delete
-   * + add); a failed step undoes the steps already taken, newest first. A record is deleted by its id (ZoneRecord.ref)
-   * as the zone just re-read holds it — else by the id of a record there with the same type, name and value (the
-   * version hash leaves ids out). INFERRED: an add of a record the zone already holds is refused as 'record-exists'
+   * Writes to an alias's zone go through REST (§1.2), by record id: the answer to each add gives the new record's id
+   * and host, so a record Plesk stores under another name is caught and taken out before anything is removed.
+   * (`plesk bin dns` also takes an alias — Plesk's CLI reference: `dns <command> [<domain_name>|<domain_alias>]` —
+   * which would be the domain path's value-matched writes instead.) Same contract as the domain path: re-read and
+   * compare the version first; one call per record (an edit is delete + add); a failed step undoes the steps already
+   * taken, newest first. A record is deleted by its id (ZoneRecord.ref) as the zone just re-read holds it — else by the
+   * id of a record there with the same type, name and value (the version hash leaves ids out). INFERRED: an add of a record the zone already holds is refused as 'record-exists'
    * before anything is sent, as `dns --add` answers it (exit 2, §2.1) — how REST answers a duplicate is not
    * documented.
    */
@@ -781,9 +800,9 @@ export class PleskPanel implements Panel {
 
   /**
    * Turn the domain's DKIM signing on (`plesk bin domain_pref --update <domain> -sign_outgoing_mail true`, §2.3; the
-   * option name is from 3rd-party scripts, UNCONFIRMED officially) and put back the DKIM records Plesk publishes by
-   * itself when it does (§4: `default._domainkey` while the name holds none, a `_domainkey` policy TXT), so only the
-   * fix's plan moves records. Returns the zone before and as Plesk left it. A domain alias: PanelError('unsupported').
+   * option name is from several independent 3rd-party scripts, Linux and Windows — no official page found) and put
+   * back the DKIM records Plesk publishes by itself when it does (§4: `default._domainkey` while the name holds none, a
+   * `_domainkey` policy TXT), so only the fix's plan moves records. Returns the zone before and as Plesk left it. A domain alias: PanelError('unsupported').
    */
   private async signOutgoingMail(d: string, why: (t: Target & { kind: 'alias' }) => string): Promise<{ before: Zone; after: Zone }> {
     const t = await this.target(d);
