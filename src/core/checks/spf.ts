@@ -3,10 +3,11 @@ import type { Finding, ZoneRecord } from '../model.js';
 import { canonName } from '../domain.js';
 import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type SpfTerm } from '../spf/parse.js';
-import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm } from '../spf/joins.js';
+import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
+import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
-import { walkSpfRecord } from '../spf/tree.js';
+import { walkSpfRecord, type SpfTreeTerm } from '../spf/tree.js';
 import { spfFixPath } from '../plans/spf.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
@@ -116,7 +117,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
   for (const t of tree.terms) {
     if (runTogether.has(t.term)) continue;
-    if (t.error && !t.ignored) out.push(makeFinding('spf', 'spf.syntax', 'fail', `${t.term}: ${t.error}.`, treeEv, { subject: t.term, fix: 'spf' }));
+    if (t.error && !t.ignored) out.push(makeFinding('spf', 'spf.syntax', 'fail', `${visibleTerm(t.term)}: ${t.error}.`, treeEv, { subject: t.term, fix: 'spf' }));
     // Problems deeper in the tree (an included record that includes a missing name, loops back, or has a syntax
     // error): receivers return permerror there just as for the top-level term (RFC 7208 §5.2). DNS trouble is not
     // among them (tree.unknown → unknown below).
@@ -137,7 +138,10 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   // The `all` qualifier, and ip4/ip6 ranges as wide as +all (src/core/spf/terms.ts: wider than /8, resp. /16).
   const all = separated.terms.find((t) => t.mechanism === 'all');
   const wide = new Set<string>();
-  for (const t of parsed.terms) {
+  // The terms as the fix reads them: a run-together token's terms (a stray character removed) are judged as the terms
+  // they are — the fix keeps or drops each on its merits — with no walked entry of their own.
+  const items = asFixed(parsed.terms, tree.terms, separated.terms, together.found);
+  for (const { t } of items) {
     const words = t.afterAll ? null : permissiveRange(t);
     if (!words || wide.has(t.raw)) continue;
     wide.add(t.raw);
@@ -276,17 +280,21 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   }
 
-  // Classify every term except all/exp (each once: a repeat is said as such — the SPF fix drops it, with a note).
+  // Classify every term except all (each once: a repeat is said as such — the SPF fix drops it, with a note); exp=
+  // after the others (below).
   const listed = new Map<string, number>();
-  for (const t of parsed.terms) listed.set(t.raw.toLowerCase(), (listed.get(t.raw.toLowerCase()) ?? 0) + 1);
+  for (const { t } of items) listed.set(t.raw.toLowerCase(), (listed.get(t.raw.toLowerCase()) ?? 0) + 1);
   const classified = new Set<string>();
   /** A term the record lists more than once → what to say of it (with the term's finding, else on its own). */
   const repeats = new Map<string, string>();
+  /** The terms found to be a previous host's: evidence for the exp= beside them. */
+  const staleTerms: StaleTerm[] = [];
   const classifiedFrom = out.length;
-  for (let i = 0; i < parsed.terms.length; i++) {
-    const t = parsed.terms[i];
+  const terms = items.map((x) => x.t);
+  for (let i = 0; i < items.length; i++) {
+    const { t, walked } = items[i];
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
-    // A run-together token is the finding above (the fix separates it), not a term to classify.
+    // A run-together token is the finding above (the fix separates it): its terms are classified, not it.
     if (runTogether.has(t.raw)) continue;
     const key = t.raw.toLowerCase();
     if (classified.has(key)) continue;
@@ -303,22 +311,23 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     if (t.raw === denyingTerm) continue;
     // A term that loops back to this record (include:/redirect= of the domain itself) is reported above as the
     // permerror it causes (spf.syntax, with the fix): it is nobody's server to classify.
-    const walked = tree.terms[i];
     if (walked?.loop) continue;
     // A term receivers never evaluate (after `all`, or redirect= beside `all`) authorises nobody and costs nothing,
     // whoever's it is: told as such, never classified as if it applied (a "stale" host it cannot let send, a
     // self-redirect it cannot loop through).
-    if (walked?.ignored) {
-      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is ignored by receivers (${walked.ignored}): it authorises nobody and costs no lookups.`, ev, { subject: t.raw }));
+    const ignored = walked ? walked.ignored : t.afterAll && t.kind === 'mechanism' ? 'after "all"' : undefined;
+    if (ignored) {
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is ignored by receivers (${ignored}): it authorises nobody and costs no lookups.`, ev, { subject: t.raw }));
       continue;
     }
     const c = await ctx.classifier.spfTerm(t.raw);
+    if (c.class === 'stale') staleTerms.push({ raw: t.raw, c, ...(t.domainSpec ? { domainSpec: t.domainSpec } : {}) });
     if (c.class === 'stale' && t.qualifier === '-') {
       // "-include:oldhost" fails the previous host's mail: it keeps the old host from sending as the domain, which is
       // what a moved domain wants. Not a leftover to drop (dropping it would let the `all` term decide that mail) —
       // but in front of a term the fix keeps, it fails any server the two share (an old host's record often includes
       // the same mail services): the fix moves it after them (src/core/plans/spf.ts).
-      const before = await keptTermAfter(ctx, parsed.terms, i, (j) => wide.has(parsed.terms[j].raw) || !!tree.terms[j]?.error || !!tree.terms[j]?.loop || !!tree.terms[j]?.ignored);
+      const before = await keptTermAfter(ctx, terms, i, (j) => wide.has(terms[j].raw) || !!items[j].walked?.error || !!items[j].walked?.loop || !!items[j].walked?.ignored);
       if (before) {
         const redirect = before.startsWith('redirect=');
         out.push(
@@ -338,6 +347,32 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
       out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${t.raw}: ${c.reason}. Kept unless you choose to remove it; the SPF fix drops it only when it cannot work (its notes say why).`, ev, { subject: t.raw, classification: c }));
     } else {
       out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw}: ${c.reason}.`, ev, { subject: t.raw, classification: c }));
+    }
+  }
+  // exp= (once: a second is a syntax error above): its name judged as any foreign name's, with the record's previous
+  // hosts as evidence (src/core/spf/exp.ts, as the fix judges it). It authorises nobody, so it never fails the check;
+  // at a previous host's name it is a leftover that puts the old host's text into every rejection of the domain's
+  // failing mail (warn, as a DMARC report address left at the old host: nothing bounces for it, but the old host
+  // keeps a say in the domain's mail), and the fix drops it.
+  const exp = items.find((x) => x.t.modifier === 'exp' && !x.t.error)?.t;
+  const judged = exp ? await judgeExp(ctx, exp, staleTerms) : null;
+  if (exp && judged) {
+    const { c, name } = judged;
+    const effect = name ? expEffect(name) : 'receivers that reject a message for failing SPF show the text it names in the rejection (RFC 7208 §6.2)';
+    // With redirect= deciding (no all term), receivers take the explanation from the redirect's target instead.
+    const unused = separated.redirect && !all ? ` Today the record's ${separated.redirect.raw} decides, and receivers use the exp= of the record it leads to instead (RFC 7208 §6.2).` : '';
+    if (c.class === 'stale') {
+      out.push(
+        makeFinding('spf', 'spf.stale-term', 'warn', `${exp.raw} is a previous host's: ${c.reason}. ${cap(effect)}, so the old host writes what the senders of ${ctx.domain}'s rejected mail are told.${unused} It does not change who may send; the SPF fix drops it.`, ev, {
+          subject: exp.raw,
+          classification: c,
+          fix: 'spf',
+        }),
+      );
+    } else if (c.class === 'unknown') {
+      out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${exp.raw}: ${effect}, and ${c.reason}.${unused} The SPF fix keeps it unless you choose to remove it.`, ev, { subject: exp.raw, classification: c }));
+    } else {
+      out.push(makeFinding('spf', 'spf.term', 'info', `${exp.raw}: ${c.reason}.`, ev, { subject: exp.raw, classification: c }));
     }
   }
   for (const [term, said] of repeats) {
@@ -392,6 +427,39 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   }
   return out;
+}
+
+function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * The record's terms as the SPF fix reads them (`separated`: the record with each run-together token written as its
+ * terms), each with its entry in the walked tree of the record as published (`walked`, index-aligned with `parsed`);
+ * a run-together token's terms have none. When the two do not line up, the terms as published.
+ */
+function asFixed(
+  parsed: readonly SpfTerm[],
+  walked: readonly SpfTreeTerm[],
+  separated: readonly SpfTerm[],
+  found: readonly RunTogether[],
+): { t: SpfTerm; walked?: SpfTreeTerm }[] {
+  const plain = parsed.map((t, i) => ({ t, ...(walked[i] ? { walked: walked[i] } : {}) }));
+  if (!found.length) return plain;
+  const parts = new Map(found.map((f) => [f.raw, f.parts.length]));
+  const out: { t: SpfTerm; walked?: SpfTreeTerm }[] = [];
+  let k = 0;
+  for (let i = 0; i < parsed.length; i++) {
+    const n = parts.get(parsed[i].raw);
+    if (n === undefined) {
+      if (separated[k]?.raw !== parsed[i].raw) return plain;
+      out.push({ t: separated[k], ...(walked[i] ? { walked: walked[i] } : {}) });
+      k++;
+      continue;
+    }
+    for (let j = 0; j < n; j++) if (separated[k]) out.push({ t: separated[k++] });
+  }
+  return k === separated.length ? out : plain;
 }
 
 /**

@@ -3,7 +3,8 @@
 // dropped (a second exp=/redirect=, redirect= beside `all`, the domain including itself, a:/mx:/include: of a name
 // that does not exist, an ip4/ip6 range as wide as +all, a "-"/"~"/"?" ip4/ip6 term covering nothing but this
 // server); strings split at 255 bytes. Terms run together (strings joined with no space, a pasted no-break space:
-// src/core/spf/joins.ts) are separated; in a merge, a redirect= whose own record had no all term becomes an include of
+// src/core/spf/joins.ts) are separated, and a stray invisible character inside a term (a zero-width space pasted into
+// a name) is removed, the term kept; an exp= at a previous host's name goes (src/core/spf/exp.ts); in a merge, a redirect= whose own record had no all term becomes an include of
 // its target (the merged all term would make receivers ignore it); a dropped redirect='s policy for unlisted servers
 // (its target's all term) is kept; every change, a dropped repeat included, has its note. What this server needs goes
 // where it counts: a relay include written with a "-"/"~"/"?" qualifier becomes a plain include in its place, the
@@ -23,6 +24,7 @@ import { checkHost } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { walkSpfRecord } from '../spf/tree.js';
+import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
@@ -288,7 +290,8 @@ async function planSpfOnce(
   const kept: SpfTerm[] = [];
   let all: SpfTerm | null = null;
   let redirect: SpfTerm | null = null;
-  let exp: SpfTerm | null = null;
+  /** Every exp= of the records, in order: one is kept — the first that is not a previous host's (decided below). */
+  const exps: SpfTerm[] = [];
   /**
    * Every redirect= of the records, in record order, each decided on its own merits below (whatever order DNS gives
    * the records in), with whether its record has an all term of its own (receivers ignore the redirect there) or not
@@ -349,7 +352,7 @@ async function planSpfOnce(
       // An invalid term, or a known mechanism written wrong (ip4:192.0.2.300, include without a domain): any of them
       // makes receivers fail the whole record (permerror), so it goes.
       if (t.kind === 'invalid' || t.error) {
-        notes.push(`Drops ${t.raw}: ${t.error ?? 'not valid SPF'}.`);
+        notes.push(`Drops ${visibleTerm(t.raw)}: ${t.error ?? 'not valid SPF'}.`);
         continue;
       }
       // The record's all term is taken above (alls); the merged record's is chosen below.
@@ -361,14 +364,9 @@ async function planSpfOnce(
         redirects.push({ t, besideAll: own !== undefined });
         continue;
       }
-      // exp= at most once too (merging two records that each have one, or a record with two).
-      if (t.modifier === 'exp') {
-        if (exp) {
-          notes.push(`Drops ${t.raw}: a record may carry one exp= (RFC 7208 §6: two are a permanent error); ${exp.raw} is kept.`);
-          continue;
-        }
-        exp = t;
-      }
+      // exp= at most once too (merging two records that each have one, or a record with two): decided below, once the
+      // other terms say whether one of them is a previous host's.
+      if (t.modifier === 'exp') exps.push(t);
       kept.push(t);
     }
   }
@@ -418,9 +416,12 @@ async function planSpfOnce(
   const denying: { raw: string; reason: string }[] = [];
   /** Whether a kept "+" term came after one of them in the record (then the fix moves them). */
   let denyingBefore = false;
+  /** The terms found to be a previous host's (dropped or kept with "-"): evidence for an exp= beside them. */
+  const staleTerms: StaleTerm[] = [];
   for (const t of kept) {
     let deny = false;
-    if (t.kind === 'modifier' && t.modifier !== 'exp') {
+    // Modifiers stay where they are written; exp= is decided below.
+    if (t.kind === 'modifier') {
       terms.push(t.raw);
       continue;
     }
@@ -448,6 +449,7 @@ async function planSpfOnce(
       continue;
     }
     const c = await ctx.classifier.spfTerm(t.raw);
+    if (c.class === 'stale') staleTerms.push({ raw: t.raw, c, ...(t.domainSpec ? { domainSpec: t.domainSpec } : {}) });
     // A previous host's term with "-" fails that host's mail — kept (dropping it would hand that mail to `all`),
     // unless selected for removal, or the record cannot pass receivers' limits with it (planSpfDetailed).
     if (c.class === 'stale' && t.qualifier === '-') {
@@ -536,6 +538,7 @@ async function planSpfOnce(
     const asInclude = `include:${r.domainSpec ?? r.value ?? ''}`;
     if (mayInclude) written.add(termKey(asInclude));
     const c = await ctx.classifier.spfTerm(r.raw);
+    if (c.class === 'stale') staleTerms.push({ raw: r.raw, c, ...(r.domainSpec ? { domainSpec: r.domainSpec } : {}) });
     const selected = remove.has(termKey(r.raw)) || (mayInclude && remove.has(termKey(asInclude)));
     // As for the other terms: a redirect nobody could identify, or a mail service's, is removable on request.
     if (c.class === 'stale' || (selected && c.class === 'unknown')) {
@@ -579,6 +582,36 @@ async function planSpfOnce(
     }
     // The redirects decided for every server no term matched: their targets' all terms are no longer the policy.
     droppedRedirect = null;
+  }
+
+  // exp= (src/core/spf/exp.ts, as the check judges it): one at a previous host's name goes — it authorises nobody, and
+  // keeps the old host writing the text receivers put in every rejection of the domain's failing mail; one you
+  // selected goes; the first of the others stays (a record may carry one), at the customer's own domain or a known
+  // service's silently, one nobody could identify with a note. DNS trouble keeps it (nothing is decided on it).
+  let keptExp: SpfTerm | null = null;
+  for (const e of exps) {
+    const at = () => terms.indexOf(e.raw);
+    const drop = (note: string) => {
+      if (at() >= 0) terms.splice(at(), 1);
+      notes.push(note);
+    };
+    if (remove.has(termKey(e.raw))) {
+      drop(`Removes ${e.raw} (you selected it): receivers that reject a message for failing SPF show their own text instead.`);
+      continue;
+    }
+    const judged = await judgeExp(ctx, e, staleTerms);
+    if (judged?.c.class === 'stale') {
+      const effect = judged.name ? expEffect(judged.name) : 'receivers that reject a message for failing SPF show the text it names in the rejection (RFC 7208 §6.2)';
+      drop(`Drops ${e.raw}: ${judged.c.reason}. ${effect.charAt(0).toUpperCase()}${effect.slice(1)}, and that text is the old host's to write; without exp= receivers show their own. It authorised nobody, so no mail is affected.`);
+      continue;
+    }
+    if (keptExp) {
+      drop(`Drops ${e.raw}: a record may carry one exp= (RFC 7208 §6: two are a permanent error); ${keptExp.raw} is kept.`);
+      continue;
+    }
+    keptExp = e;
+    if (judged && isUnanswered(judged.c)) notes.push(`Keeps ${e.raw}: ${judged.c.reason}. Preview the fix again when DNS answers: it may turn out to be a previous host's.`);
+    else if (judged?.c.class === 'unknown') notes.push(`Keeps ${e.raw}: ${judged.c.reason}. It only sets the text receivers show when they reject mail failing SPF; select it for removal if it is not yours.`);
   }
 
   // A selected term the record does not have (a typo, or a term already gone): said, so it is not taken as done.

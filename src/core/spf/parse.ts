@@ -105,7 +105,7 @@ export function tokenizeMacroString(
     const ch = s[i];
     const code = ch.charCodeAt(0);
     if (ch !== '%') {
-      if (code > 0x7e) return { error: `non-ASCII character in "${s}"` };
+      if (code > 0x7e) return { error: `non-ASCII character in "${visible(s)}"` };
       if (code < 0x21 && !(opts.allowSpace && ch === ' ')) return { error: `invalid character 0x${code.toString(16).padStart(2, '0')} in "${visible(s)}"` };
       lit += ch;
       continue;
@@ -160,8 +160,15 @@ export function checkDomainSpec(spec: string, letters = DOMAIN_MACRO_LETTERS): s
   return null;
 }
 
-function visible(s: string): string {
-  return s.replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+/**
+ * The text with control and non-ASCII characters escaped (record text is hostile): \xNN up to U+00FF, \uXXXX above —
+ * a zero-width space reads `\u200B`, never `\x200b` (which reads as a space and "0b").
+ */
+export function visible(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------- terms
