@@ -1,11 +1,11 @@
 // dkim: the key published at the server's selector versus the key the server signs with; keys of other selectors.
 // Selectors are probed from what is known, not guessed at random: the server's, those in the panel's zone, those of
 // mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
-import { isSpfRecord, splitTxt } from '../spf/parse.js';
+import { isSpfRecord } from '../spf/parse.js';
 import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
 import type { Finding, MailSettings } from '../model.js';
-import { deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, senderAtSelector, senderKeyText, spfProviders, whereToSign, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
+import { deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, selectorView, senderAtSelector, senderKeyText, spfProviders, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
 import { aliasesOf, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
@@ -51,20 +51,16 @@ function serverKeyGrade(publicKey: string): KeyGrade {
 const DKIM_LIKE = /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i;
 
 /**
- * What is published at the server's selector as the DKIM fix judges it (src/core/plans/dkim.ts dkimFixPath), from the
- * live answer: every TXT record with its strings (as the planner takes every TXT at the name: a stray non-DKIM TXT
- * beside the key means the fix publishes a single record), after a CNAME when the name is an alias.
+ * What is published at the server's selector as the DKIM fix judges it (src/core/plans/dkim.ts selectorView, then
+ * dkimFixPath), from the live answer: every TXT record with its strings (as the planner takes every TXT at the name: a
+ * stray non-DKIM TXT beside the key means the fix publishes a single record); when the name is an alias, the alias
+ * with those records as what it serves — right when it serves exactly the server's key, as the plan judges the alias
+ * in the panel's zone by what its target serves.
  */
 function liveAtSelector(a: Answer<'TXT'>, aliases: readonly string[]): SelectorRecord[] {
-  const out: SelectorRecord[] = aliases.length ? [{ type: 'CNAME', value: aliases[0] }] : [];
-  if (a.status === 'ok') {
-    for (const r of a.records) {
-      const value = joinTxt(r);
-      // DNS carries strings of at most 255 bytes: what the panel would hold (a longer one is only a test's shorthand).
-      out.push({ type: 'TXT', value, txt: r.some((c) => c.length > 255) ? splitTxt(value) : r });
-    }
-  }
-  return out;
+  const answer = a.status === 'ok' ? mapList(a.records, wireStrings) : [];
+  const txt: SelectorRecord[] = mapList(answer, (t) => ({ type: 'TXT', value: joinTxt(t), txt: t }));
+  return aliases.length ? selectorView([...txt, { type: 'CNAME', value: aliases[0] }], answer) : txt;
 }
 
 /**

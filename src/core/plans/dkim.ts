@@ -213,17 +213,15 @@ export function keptKeyAdvice(selector: string): string {
 
 /**
  * Why the plan leaves a selector that is an alias of `target` alone (mail handled elsewhere, or this server does not
- * sign): the target publishes a key this server does not sign with, or DNS did not say what it publishes. Null when
- * the target holds no key, or this server's.
+ * sign): the target publishes a key this server does not sign with, or DNS did not say what it publishes (`served`,
+ * aliasServed). Null when the target holds no key, or this server's.
  */
-async function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, mineKey: string | null, why: string, sender: SelectorSender | null): Promise<string | null> {
-  const a = await ctx.resolver.resolve(target, 'TXT');
-  if (a.status === 'unknown') {
-    return `${name} is an alias of ${target}, whose DKIM key could not be read (DNS ${a.error ?? 'error'}), and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it could break that mail. Preview the fix again when DNS answers.`;
+function aliasedKeyBlock(ctx: CheckContext, name: string, target: string, served: Served, mineKey: string | null, why: string, sender: SelectorSender | null): string | null {
+  if ('error' in served) {
+    return `${name} is an alias of ${target}, whose DKIM key could not be read (DNS ${served.error}), and ${why}: the alias most likely belongs to the service that sends its mail, and replacing it could break that mail. Preview the fix again when DNS answers.`;
   }
-  if (a.status !== 'ok') return null;
-  for (const t of a.records) {
-    const k = publishedKey({ type: 'TXT', value: joinTxt(t), txt: t });
+  for (const t of served) {
+    const k = publishedKey({ type: 'TXT', value: t.join(''), txt: [...t] });
     if (k !== null && k !== mineKey) {
       const sel = name.split('.')[0];
       return sender
@@ -240,8 +238,49 @@ function publishableType(key: string): 'rsa' | 'ed25519' | null {
   return t === 'rsa' ? 'rsa' : t === 'ed25519' ? 'ed25519' : null;
 }
 
-/** A record at the server's selector as the DKIM fix judges it: a TXT (with its strings when known) or a CNAME. */
-export type SelectorRecord = Pick<ZoneRecord, 'type' | 'value' | 'txt'>;
+/**
+ * What an alias (CNAME) at the server's selector serves: the TXT records its target answers with, through the rest of
+ * the chain — what receivers read at the selector (none: a dangling alias) — or the DNS error when it did not answer.
+ */
+export type Served = readonly (readonly string[])[] | { error: string };
+
+/**
+ * A record at the server's selector as the DKIM fix judges it: a TXT (with its strings when known) or a CNAME, with
+ * what it serves when that was read (selectorView).
+ */
+export type SelectorRecord = Pick<ZoneRecord, 'type' | 'value' | 'txt'> & { served?: Served };
+
+/** A TXT record's strings as DNS carries them, at most 255 bytes each: what a panel holds (a longer one is only a test's shorthand). */
+export function wireStrings(r: readonly string[]): string[] {
+  return r.some((c) => c.length > 255) ? splitTxt(r.join('')) : [...r];
+}
+
+/** What the alias `target` serves (Served): its TXT answer, asked of the resolver (which follows the rest of the chain). */
+export async function aliasServed(ctx: Pick<CheckContext, 'resolver'>, target: string): Promise<Served> {
+  const a = await ctx.resolver.resolve(target, 'TXT');
+  if (a.status === 'unknown') return { error: a.error ?? 'error' };
+  return a.status === 'ok' ? a.records.map(wireStrings) : [];
+}
+
+/**
+ * What is published at the server's selector, as dkimFixPath judges it — one view for the plan and the audit:
+ * `records` are its TXT and CNAME records (the panel's zone for the plan; for the audit, and for a plan made from the
+ * live records, the live answer: TXT records, and the alias they were read through), `served` what the selector's one
+ * alias serves (aliasServed; for the audit, the answer itself). The alias carries `served`: receivers read the key
+ * there, so an alias of a name that publishes this server's key is as right as the key published at the selector.
+ * TXT records at the name that are exactly what the alias serves are that answer, not records beside the alias (a
+ * resolver reports it at the alias's name); any other TXT beside an alias (an invalid zone: BIND refuses to load it)
+ * stays in the view, and the fix replaces both with the one record. Several aliases (as invalid): as they are.
+ */
+export function selectorView(records: readonly SelectorRecord[], served?: Served): SelectorRecord[] {
+  const aliases = records.filter((r) => r.type.toUpperCase() === 'CNAME');
+  if (aliases.length !== 1 || !served) return [...records];
+  const beside = records.filter((r) => r.type.toUpperCase() !== 'CNAME');
+  const alias: SelectorRecord = { type: aliases[0].type, value: aliases[0].value, served };
+  const texts = (xs: readonly (readonly string[])[]) => xs.map((t) => t.join('')).sort();
+  const answer = !('error' in served) && beside.length === served.length && texts(beside.map((r) => r.txt ?? [r.value])).join('\n') === texts(served).join('\n');
+  return answer || !beside.length ? [alias] : [...beside, alias];
+}
 
 /**
  * Why a record that publishes the server's key (of type `type`) would not do as it is — receivers would discard it or
@@ -260,16 +299,30 @@ export function keyRecordProblem(r: SelectorRecord, type: 'rsa' | 'ed25519', par
 }
 
 /**
- * Whether what is published at the server's selector (`atSelector`: its TXT and CNAME records) is exactly one record,
- * the server's key `key` in a form receivers use (keyRecordProblem): the DKIM fix then changes no record there.
+ * Whether what is published at the server's selector (`atSelector`, selectorView) is exactly one record, the server's
+ * key `key` in a form receivers use (keyRecordProblem) — a TXT there, or an alias (CNAME) that serves exactly that one
+ * record: the DKIM fix then changes no record there.
  */
 export function publishedRight(atSelector: readonly SelectorRecord[], key: string, type: 'rsa' | 'ed25519'): boolean {
-  if (atSelector.length !== 1 || atSelector[0].type.toUpperCase() !== 'TXT') return false;
-  const mine = canonicalKey(key);
+  if (atSelector.length !== 1) return false;
   const r = atSelector[0];
+  switch (r.type.toUpperCase()) {
+    case 'TXT':
+      return servesKey(r.txt ?? [r.value], key, type);
+    case 'CNAME':
+      // An alias whose target could not be read, or was not asked, is not known to be right.
+      return !!r.served && !('error' in r.served) && r.served.length === 1 && servesKey(r.served[0], key, type);
+    default:
+      return false;
+  }
+}
+
+/** Whether one TXT record (its strings) publishes the server's key `key` in a form receivers use (keyRecordProblem). */
+function servesKey(strings: readonly string[], key: string, type: 'rsa' | 'ed25519'): boolean {
+  const mine = canonicalKey(key);
   // Parsed once for both questions (publishedKey in classify.ts reads p= the same way).
-  const rec = parseDkimRecord(r.txt ?? [r.value]);
-  return mine !== null && rec.publicKey !== null && canonicalKey(rec.publicKey) === mine && keyRecordProblem(r, type, rec) === null;
+  const rec = parseDkimRecord(strings);
+  return mine !== null && rec.publicKey !== null && canonicalKey(rec.publicKey) === mine && keyRecordProblem({ type: 'TXT', value: strings.join(''), txt: [...strings] }, type, rec) === null;
 }
 
 /**
@@ -284,8 +337,10 @@ export function publishedRight(atSelector: readonly SelectorRecord[], key: strin
  * - 'start-signing': the key is published as it should be and the server does not sign: the panel starts signing with
  *   it (`how`: DkimSettings.startSigning), no record changes;
  * - 'nothing': the key is published as it should be and the server signs with it.
- * `atSelector`: what is published at the server's selector — the panel's zone for the plan, the live answer for the
- * audit (the same while the panel's DNS is the live one).
+ * `atSelector`: what is published at the server's selector (selectorView) — the panel's zone for the plan, the live
+ * answer for the audit (the same while the panel's DNS is the live one). An alias there whose target DNS did not
+ * answer for is 'blocked' whatever else holds (a DNS error is never a reason to change a zone; the audit says
+ * dkim.dns-error then).
  */
 export type DkimFixPath =
   | { kind: 'blocked'; why: string }
@@ -296,6 +351,11 @@ export type DkimFixPath =
 
 export function dkimFixPath(settings: Pick<MailSettings, 'dkim'>, domain: string, atSelector: readonly SelectorRecord[]): DkimFixPath {
   const { publicKey: key, signing, cannotGenerate } = settings.dkim;
+  for (const r of atSelector) {
+    if (r.served && 'error' in r.served) {
+      return { kind: 'blocked', why: `${settings.dkim.selector}._domainkey.${domain} is an alias (CNAME) of ${canonName(r.value)}, whose DKIM key could not be read (DNS ${r.served.error}): preview the fix again when DNS answers.` };
+    }
+  }
   if (!key) {
     // The panel says it signs but gave no key mailhealth can read (e.g. Plesk's REST front without the key file):
     // generating a new key would replace the one in use.
@@ -317,7 +377,7 @@ export function dkimFixPath(settings: Pick<MailSettings, 'dkim'>, domain: string
 /**
  * Whether the panel signs (per `settings`) with a key of its own that is not the one published as it should be at its
  * selector in `records` (the panel's zone) — e.g. a panel that made a new key when signing was turned on. False when
- * it does not sign, or gives no key mailhealth can compare.
+ * it does not sign, gives no key mailhealth can compare, or the selector is an alias (the key is not in `records`).
  */
 export function signsUnpublishedKey(settings: Pick<MailSettings, 'dkim'>, domain: string, records: readonly ZoneRecord[]): boolean {
   const { signing, publicKey: key, selector } = settings.dkim;
@@ -325,7 +385,11 @@ export function signsUnpublishedKey(settings: Pick<MailSettings, 'dkim'>, domain
   const type = publishableType(key);
   if (!type) return false;
   const name = `${selector}._domainkey.${domain}`;
-  return !publishedRight([...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')], key, type);
+  const at = [...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')];
+  // An alias alone at the selector: the key is published where it points, which `records` do not hold (the plan read it
+  // there through DNS, publishedRight): nothing here says the panel signs with another key.
+  if (at.length === 1 && at[0].type.toUpperCase() === 'CNAME') return false;
+  return !publishedRight(at, key, type);
 }
 
 /** A panel's reason as the end of a sentence (with its final stop). */
@@ -374,6 +438,13 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   const remote = ctx.settings.routing === 'remote';
   const foreignKey = existing.some((r) => publishedKey(r) !== null && publishedKey(r) !== mineKey);
   const cnames = existing.filter((r) => r.type.toUpperCase() === 'CNAME').map((r) => canonName(r.value));
+  // What each alias at the selector serves, asked once (aliasServed).
+  const asked = new Map<string, Promise<Served>>();
+  const served = (target: string): Promise<Served> => {
+    let p = asked.get(target);
+    if (!p) asked.set(target, (p = aliasServed(ctx, target)));
+    return p;
+  };
   // The selector of a sending service the domain uses (a CNAME into it, or its selector while the SPF includes it): a
   // key there that is not this server's is that service's, whatever the routing (leavesKeyAlone).
   const sender = foreignKey || cnames.length ? await senderAtSelector(ctx, sel, cnames) : null;
@@ -404,26 +475,32 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     }
     // A selector delegated by CNAME (how mail services have their customers publish keys): the same, judged by the
     // key its target publishes. A CNAME with no key behind it is no key (dkim.missing), and is replaced.
-    for (const r of existing) {
-      if (r.type.toUpperCase() !== 'CNAME') continue;
-      const blocked = await aliasedKeyBlock(ctx, name, canonName(r.value), mineKey, why, sender);
+    for (const target of cnames) {
+      const blocked = aliasedKeyBlock(ctx, name, target, await served(target), mineKey, why, sender);
       if (blocked) return { changes: [], notes, blocked };
     }
   }
-  const path = dkimFixPath(ctx.settings, ctx.domain, existing);
+  // Judged as the audit judges the live answer (selectorView): an alias by what it serves.
+  const view = selectorView(existing, cnames.length === 1 ? await served(cnames[0]) : undefined);
+  const path = dkimFixPath(ctx.settings, ctx.domain, view);
+  // The selector an alias that serves the server's key as it should be ('nothing', 'start-signing'): it stays.
+  const alias = view.length === 1 && view[0].type.toUpperCase() === 'CNAME' ? canonName(view[0].value) : null;
   switch (path.kind) {
     case 'blocked':
       return { changes: [], notes, blocked: path.why };
     case 'nothing':
+      if (alias) notes.push(`${name} is an alias (CNAME) of ${alias}, which already publishes the key this server signs with: the alias stays as it is.`);
       return { changes: [], notes };
-    case 'start-signing':
+    case 'start-signing': {
       // The record is right; the panel only has to sign with it.
+      const at = alias ? `${name} (through its alias to ${alias})` : name;
       notes.push(
         path.how === 'recheck'
-          ? `The key at ${name} is already the one this server signs with; the panel has not seen it published yet, so it does not sign. The fix asks the panel to check again (no record changes).`
-          : `The key at ${name} is already the one this server signs with, but DKIM signing is turned off for ${ctx.domain} on the server. The fix has the panel turn signing on (no record changes).`,
+          ? `The key at ${at} is already the one this server signs with; the panel has not seen it published yet, so it does not sign. The fix asks the panel to check again (no record changes).`
+          : `The key at ${at} is already the one this server signs with, but DKIM signing is turned off for ${ctx.domain} on the server. The fix has the panel turn signing on (no record changes).`,
       );
       return { changes: [], notes, actions: [startSigningAction(path.how, ctx.domain)] };
+    }
     case 'generate': {
       notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
       const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };
