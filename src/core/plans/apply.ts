@@ -10,7 +10,7 @@ import { PanelError, PartialWriteError } from '../panel.js';
 import { recordKey, recordsAt } from '../zone.js';
 import { NO_SERVER_ADDRESS } from '../resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
-import { dkimRecordFor, signsUnpublishedKey } from './dkim.js';
+import { dkimRecordFor, selectorIsAlias, signsUnpublishedKey } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
 import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 import { fixOwnsTxt } from './owned.js';
@@ -471,16 +471,25 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps,
 async function verifySigning(domain: string, deps: AuditDeps, settings?: MailSettings, zoneVersion?: string): Promise<Verified> {
   const s = settings ?? (await deps.panel.readMailSettings(domain));
   if (!s.dkim.signing) return 'no';
-  if (zoneVersion?.startsWith(LIVE_VERSION)) {
-    // Planned from live DNS (the domain's DNS is served elsewhere): the key receivers see is the one that counts.
-    const name = `${s.dkim.selector}._domainkey.${domain}`;
-    const a = await deps.resolver.resolve(name, 'TXT');
-    if (a.status === 'unknown') return 'propagating';
-    const live: ZoneRecord[] = a.status === 'ok' ? (a.records as string[][]).map((r, i) => ({ name, ttl: 0, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` })) : [];
-    return signsUnpublishedKey(s, domain, live) ? 'no' : 'yes';
-  }
+  // Planned from live DNS (the domain's DNS is served elsewhere): the key receivers see is the one that counts.
+  if (zoneVersion?.startsWith(LIVE_VERSION)) return verifyLiveKey(domain, deps, s);
   const zone = await deps.panel.readZone(domain);
+  // The selector an alias (CNAME) alone in the panel's zone: the key is where it points — read as receivers read it,
+  // through the alias (a panel that made a new key while turning signing on signs with one the alias does not serve).
+  if (selectorIsAlias(s, domain, zone.records)) return verifyLiveKey(domain, deps, s);
   return signsUnpublishedKey(s, domain, zone.records) ? 'no' : 'yes';
+}
+
+/**
+ * verifySigning against the selector's live TXT answer (the resolver follows an alias there): 'propagating' when DNS
+ * does not answer — never a 'yes' or a 'no' it did not see.
+ */
+async function verifyLiveKey(domain: string, deps: AuditDeps, s: MailSettings): Promise<Verified> {
+  const name = `${s.dkim.selector}._domainkey.${domain}`;
+  const a = await deps.resolver.resolve(name, 'TXT');
+  if (a.status === 'unknown') return 'propagating';
+  const live: ZoneRecord[] = a.status === 'ok' ? (a.records as string[][]).map((r, i) => ({ name, ttl: 0, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` })) : [];
+  return signsUnpublishedKey(s, domain, live) ? 'no' : 'yes';
 }
 
 /** Does one authoritative server answer with the state after the changes? A question it does not answer: no. */

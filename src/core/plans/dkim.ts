@@ -374,22 +374,37 @@ export function dkimFixPath(settings: Pick<MailSettings, 'dkim'>, domain: string
   return { kind: 'blocked', why: `DKIM signing is turned off for ${domain}, though its key is already published, and the panel cannot turn it on from here: ${whereToSign(settings, domain)}.` };
 }
 
+/** The TXT and CNAME records at the server's selector in `records`. */
+function atServerSelector(settings: Pick<MailSettings, 'dkim'>, domain: string, records: readonly ZoneRecord[]): ZoneRecord[] {
+  const name = `${settings.dkim.selector}._domainkey.${domain}`;
+  return [...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')];
+}
+
+/**
+ * Whether the server's selector in `records` (the panel's zone) is an alias (CNAME) alone: the key is published where
+ * it points, which `records` do not hold — it is read through DNS (the plan's aliasServed; the verification after the
+ * panel starts signing asks the selector's TXT, as receivers do, see signsUnpublishedKey).
+ */
+export function selectorIsAlias(settings: Pick<MailSettings, 'dkim'>, domain: string, records: readonly ZoneRecord[]): boolean {
+  const at = atServerSelector(settings, domain, records);
+  return at.length === 1 && at[0].type.toUpperCase() === 'CNAME';
+}
+
 /**
  * Whether the panel signs (per `settings`) with a key of its own that is not the one published as it should be at its
- * selector in `records` (the panel's zone) — e.g. a panel that made a new key when signing was turned on. False when
- * it does not sign, gives no key mailhealth can compare, or the selector is an alias (the key is not in `records`).
+ * selector in `records` — e.g. a panel that made a new key when signing was turned on. `records`: the panel's zone, or
+ * the selector's live TXT answer (read through its alias when it is one: selectorIsAlias). False when it does not
+ * sign, gives no key mailhealth can compare, or the selector is an alias alone in `records` (the key is not there).
  */
 export function signsUnpublishedKey(settings: Pick<MailSettings, 'dkim'>, domain: string, records: readonly ZoneRecord[]): boolean {
-  const { signing, publicKey: key, selector } = settings.dkim;
+  const { signing, publicKey: key } = settings.dkim;
   if (!signing || !key) return false;
   const type = publishableType(key);
   if (!type) return false;
-  const name = `${selector}._domainkey.${domain}`;
-  const at = [...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')];
-  // An alias alone at the selector: the key is published where it points, which `records` do not hold (the plan read it
-  // there through DNS, publishedRight): nothing here says the panel signs with another key.
-  if (at.length === 1 && at[0].type.toUpperCase() === 'CNAME') return false;
-  return !publishedRight(at, key, type);
+  // An alias alone at the selector: nothing here says the panel signs with another key (the caller reads the key
+  // through the alias to know).
+  if (selectorIsAlias(settings, domain, records)) return false;
+  return !publishedRight(atServerSelector(settings, domain, records), key, type);
 }
 
 /** A panel's reason as the end of a sentence (with its final stop). */

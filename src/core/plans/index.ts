@@ -16,7 +16,12 @@ export class PlanError extends Error {
   }
 }
 
-/** The owned records as live DNS has them, as a pseudo-zone (for publish-elsewhere plans). */
+/**
+ * The owned records as live DNS has them, as a pseudo-zone (for publish-elsewhere plans). Where the fix owns the alias
+ * at a name (the DKIM selector, _dmarc) and the TXT answer came through one, the name holds the alias alone: the TXT
+ * records are its target's (the planner reads them there, e.g. planDkim's aliasServed), and a preview must not show
+ * them as records at the name to edit.
+ */
 async function liveZone(ctx: CheckContext, check: FixKind): Promise<Zone> {
   const records: ZoneRecord[] = [];
   for (const { name, types } of ownedNames(check, ctx.domain, ctx.settings.dkim.selector)) {
@@ -25,6 +30,8 @@ async function liveZone(ctx: CheckContext, check: FixKind): Promise<Zone> {
       const a = await ctx.resolver.resolve(name, type);
       if (a.status === 'unknown') throw new PlanError(`Could not read the live ${type} at ${name} (DNS ${a.error}): no plan until DNS answers.`);
       if (a.status !== 'ok') continue;
+      // The target's records, read through the alias: the CNAME question (next) records the alias itself.
+      if (type === 'TXT' && a.cnames?.length && types.includes('CNAME')) continue;
       if (type === 'TXT') {
         for (const r of a.records as string[][]) records.push({ name, ttl: 3600, type, value: r.join(''), txt: r, ref: `live:${records.length}` });
       } else if (type === 'CNAME' && check !== 'spf') {
