@@ -1,12 +1,35 @@
-// Bulk audits as background jobs: the job row in the store holds progress (done/total/failures) and the cancel flag,
-// so a page reload (or another tab) sees the same job; results go into the store as they arrive. A restart marks
-// unfinished jobs interrupted (store.interruptUnfinishedJobs at server start).
-import type { CheckName, DomainRef, DomainStatus, Identity, Severity } from '../core/model.js';
+// Bulk audits and bulk fix applies as background jobs: the job row in the store holds progress (done/total/failures)
+// and the cancel flag, so a page reload (or another tab) sees the same job; results go into the store as they arrive
+// (an audit's in runs/results, a fix's outcome per domain in the job's items). A restart marks unfinished jobs
+// interrupted (store.interruptUnfinishedJobs at server start).
+import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } from '../core/model.js';
 import type { PreparedAudit } from '../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, type BulkItem } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
 import { auditOptionsFrom } from './settings.js';
-import { withResolver, type WebDeps } from './services.js';
+import { applyBulkFix, bulkOutcomeDetail, bulkOutcomeNotApplied, withResolver, type BulkFixItem, type BulkOutcomeDetail, type WebDeps } from './services.js';
+
+/** The job kinds: a bulk audit (also a customer's "Audit all"), a bulk fix apply. */
+export const BULK_AUDIT_JOB = 'bulk-audit';
+export const BULK_FIX_JOB = 'bulk-fix';
+
+/** What a bulk fix job keeps in its row: the fix, the domains in the order they were ticked, the names not found. */
+export interface FixJobScope {
+  check: FixKind;
+  domains: string[];
+  notFound: string[];
+}
+
+/**
+ * A bulk fix of at most this many domains is answered with its results once done, as one request (the job keeps them
+ * all the same); a larger one answers at once with its job's page, which follows the domains as they are fixed — a
+ * panel's proxy (cpsrvd, Plesk's web server) may give up on a request of several minutes while the writes go on.
+ * 10 domains are 3 rounds of 4 at a time.
+ */
+export const BULK_FIX_INLINE = 10;
+
+/** One domain's line in a bulk fix job's results (the API's `results`): its outcome, as the results page shows it. */
+export type FixJobResult = { domain: string } & BulkOutcomeDetail;
 
 export type JobResult =
   | {
@@ -30,12 +53,15 @@ export class BulkRunner {
   private readonly results = new Map<number, JobResult[]>();
   private readonly finished: number[] = [];
 
+  /** See BULK_FIX_INLINE (tests set it to 0: every bulk fix answers with its job's page). */
+  fixInlineMax = BULK_FIX_INLINE;
+
   constructor(private readonly deps: WebDeps) {}
 
   /** Start a bulk audit of the given domains; returns the job id at once. */
   start(identity: Identity, refs: DomainRef[], meta: unknown): number {
     const { store } = this.deps;
-    const jobId = store.createJob({ kind: 'bulk-audit', byUser: identity.user, scope: meta, total: refs.length });
+    const jobId = store.createJob({ kind: BULK_AUDIT_JOB, byUser: identity.user, scope: meta, total: refs.length });
     const runId = store.startRun('bulk', identity.user, refs.length, { jobId });
     store.updateJob(jobId, { status: 'running', runId });
     this.results.set(jobId, []);
@@ -149,6 +175,72 @@ export class BulkRunner {
     }
   }
 
+  /**
+   * Start applying a bulk fix (services.applyBulkFix: the previewed plans, hash-checked by core, 4 domains at a time);
+   * returns the job id at once. Each domain's outcome goes into the job's items as it comes, with the progress, in one
+   * transaction. Cancel skips the domains not started yet (one being fixed finishes: a write is never cut short).
+   */
+  startFix(identity: Identity, check: FixKind, items: BulkFixItem[], notFound: string[]): number {
+    const { store } = this.deps;
+    const scope: FixJobScope = { check, domains: items.map((i) => i.ref.domain), notFound };
+    const jobId = store.createJob({ kind: BULK_FIX_JOB, byUser: identity.user, scope, total: items.length });
+    store.updateJob(jobId, { status: 'running' });
+    const p = this.runFix(jobId, identity, check, items)
+      .catch((e: unknown) => {
+        process.stderr.write(`mailhealth web: bulk fix job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
+      })
+      .finally(() => this.running.delete(jobId));
+    this.running.set(jobId, p);
+    return jobId;
+  }
+
+  private async runFix(jobId: number, identity: Identity, check: FixKind, items: BulkFixItem[]): Promise<void> {
+    const { store } = this.deps;
+    let done = 0;
+    let failed = 0;
+    let cancelled = false;
+    let storeFailure: unknown = null;
+    try {
+      await applyBulkFix(this.deps, identity, check, items, {
+        // A store that fails (closed under the job, or busy past its timeout) stops the job: the fixes themselves write
+        // their intents there, and outcomes that cannot be kept would be lost to the page.
+        cancelled: () => {
+          if (storeFailure) return true;
+          try {
+            return (cancelled ||= store.isCancelRequested(jobId));
+          } catch (e) {
+            storeFailure ??= e;
+            return true;
+          }
+        },
+        onResult: (r) => {
+          const detail = bulkOutcomeDetail(r.outcome);
+          done++;
+          if (bulkOutcomeNotApplied(detail)) failed++;
+          try {
+            store.recordJobItem(jobId, { domain: r.domain, status: detail.status, detail }, { done, failed });
+          } catch (e) {
+            storeFailure ??= e;
+          }
+        },
+      });
+      if (storeFailure) throw storeFailure;
+      store.updateJob(jobId, { status: cancelled ? 'cancelled' : 'complete' });
+    } catch (e) {
+      try {
+        store.updateJob(jobId, { status: 'failed', error: (e as Error).message });
+      } catch {
+        /* the store is gone: a restart marks the job interrupted (interruptUnfinishedJobs) */
+      }
+    }
+  }
+
+  /** A bulk fix job's results from entry `since` on (from the store: they outlive this process). */
+  fixResultsSince(jobId: number, since: number): { results: FixJobResult[]; next: number } {
+    const { items, next } = this.deps.store.jobItems(jobId, since, 500);
+    return { results: items.map((it) => ({ ...(it.detail as BulkOutcomeDetail), domain: it.domain })), next };
+  }
+
   /** Resolves when the job (started by this process) has finished. */
   async wait(jobId: number): Promise<void> {
     await this.running.get(jobId);
@@ -167,7 +259,8 @@ export class BulkRunner {
 
   /** Job view for the page and the JSON API. */
   view(job: Job, since = 0) {
-    const { results, next } = this.resultsSince(job.id, since);
+    // A bulk fix job's results are its outcomes per domain (FixJobResult), in the order they came.
+    const { results, next } = job.kind === BULK_FIX_JOB ? this.fixResultsSince(job.id, since) : this.resultsSince(job.id, since);
     return {
       id: job.id,
       kind: job.kind,

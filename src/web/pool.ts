@@ -1,6 +1,10 @@
 // A few at a time: bulk fix previews and applies run this many domains at once, so a reseller's 200-domain fix is not
-// 200 panel round trips end to end inside one request (each domain's own steps stay in order; its lock, hash check and
-// history are per domain, so domains do not wait on each other).
+// 200 panel round trips end to end (inside the preview's request, or the apply's background job; each domain's own
+// steps stay in order; its lock, hash check and history are per domain, so domains do not wait on each other).
+import { registrableDomain } from '../core/domain.js';
+
+/** Domains that may share a zone (one registrable domain and its subdomains): mapInGroups runs them one after another. */
+export const zoneGroup = (domain: string): string => registrableDomain(domain);
 
 /** `fn` over `items` with at most `limit` running at once; the results in the items' order. `fn` must not throw. */
 export async function mapInPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

@@ -1,7 +1,8 @@
 // The web app's calls into core and the store: audits (recorded), plans, apply and undo. No audit or fix logic here —
 // only the wiring (a fresh resolver per request or job, who acts, what gets recorded).
 import { auditDomain, buildContext, runChecks } from '../core/audit.js';
-import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js';
+import { canonName } from '../core/domain.js';
+import type { Change, DomainAudit, DomainRef, FixKind, Identity, ZoneRecord } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import { makePlanWith, PlanError } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
@@ -11,6 +12,7 @@ import { isLockdownRecord } from '../core/lockdown/record.js';
 import type { Resolver } from '../core/resolver.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import type { Store } from '../adapters/store/store.js';
+import { mapInGroups, zoneGroup } from './pool.js';
 import { auditOptionsFrom } from './settings.js';
 
 export interface WebDeps {
@@ -151,6 +153,253 @@ export async function applyFix(
   );
   if (outcome.status === 'applied') await auditAndRecord(deps, identity, [ref]).catch(() => undefined);
   return outcome;
+}
+
+/** One domain of a bulk fix: the plan hash ticked on the preview, and that preview's plan while this process has it. */
+export interface BulkFixItem {
+  ref: DomainRef;
+  planHash: string;
+  /** The plan the bulk preview showed (routes/bulk.ts remembers them); without it a moved zone is refused as always. */
+  previewed?: Plan;
+}
+
+export interface BulkFixResult {
+  domain: string;
+  outcome: ApplyOutcome | SkippedOutcome;
+}
+
+/** A domain a cancelled bulk fix never reached: nothing was read or written for it. */
+export interface SkippedOutcome {
+  status: 'skipped';
+  reason: string;
+}
+export const CANCELLED_BEFORE = 'Not applied: the bulk fix was cancelled before it reached this domain. Nothing was changed on it; preview it again to fix it.';
+
+/**
+ * A bulk fix outcome as the results page shows it and a bulk fix job keeps it (store job_items): what happened, the
+ * change that holds it (undo is there, in History), and the reason of a refusal — not the plan, which History keeps.
+ */
+export interface BulkOutcomeDetail {
+  status: ApplyOutcome['status'] | SkippedOutcome['status'];
+  message?: string;
+  reason?: string;
+  why?: string;
+  changeId?: number;
+  changeStatus?: 'applied' | 'intent';
+  verified?: string | null;
+}
+
+export function bulkOutcomeDetail(o: ApplyOutcome | SkippedOutcome): BulkOutcomeDetail {
+  switch (o.status) {
+    case 'applied':
+      return { status: o.status, message: o.message, changeId: o.changeId, verified: o.verified };
+    case 'already':
+      return { status: o.status, reason: o.reason, changeId: o.changeId, changeStatus: o.changeStatus, verified: o.verified };
+    case 'refused':
+      return { status: o.status, reason: o.reason, ...(o.why ? { why: o.why } : {}) };
+    case 'failed':
+      return { status: o.status, reason: o.reason, ...(o.changeId ? { changeId: o.changeId } : {}) };
+    case 'skipped':
+      return { status: o.status, reason: o.reason };
+  }
+}
+
+/**
+ * A bulk fix outcome that leaves the domain not fixed (a bulk fix job's `failed`): a refusal, a failure, a domain a
+ * cancel skipped — not "nothing to change" and not "already applied".
+ */
+export function bulkOutcomeNotApplied(o: { status: string; why?: string }): boolean {
+  return o.status === 'failed' || o.status === 'skipped' || (o.status === 'refused' && o.why !== 'nothing');
+}
+
+/** Domains a bulk fix applies at once (each one's panel reads, DNS look-ups and writes stay in order). */
+export const BULK_FIX_CONCURRENCY = 4;
+
+/**
+ * Apply a bulk fix: each domain's previewed plan, exactly as applyFix does, a few domains at once, and the domains that
+ * may share a zone (a registrable domain and its subdomains) one after another. `onResult` sees each domain's outcome
+ * as it comes; the results come back in the items' order.
+ *
+ * cPanel keeps a subdomain's records in its parent's zone, so the parent's write moves the zone version the
+ * subdomain's plan hash was made from, and core refuses the subdomain ("the zone changed"). Such a refusal is taken
+ * back only when this very bulk fix moved the zone (ownMoveOnly: its own writes, as recorded, lead from the previewed
+ * version to the current one with nothing else in between) and the subdomain's fresh plan makes exactly the previewed
+ * changes; the fresh plan is then applied through core again — hash-checked under the domain's lock like any apply, so
+ * an edit that lands after this check is refused as before. Any other move of the zone: refused as before.
+ */
+export async function applyBulkFix(
+  deps: WebDeps,
+  identity: Identity,
+  check: FixKind,
+  items: readonly BulkFixItem[],
+  opts: {
+    /** Each domain's outcome as it comes (also a skipped one). */
+    onResult?: (r: BulkFixResult, index: number) => void;
+    /** Asked before each domain: true skips it and every domain after it (a cancelled job); one being fixed finishes. */
+    cancelled?: () => boolean;
+  } = {},
+): Promise<BulkFixResult[]> {
+  /** This bulk's applied writes per group (a group's domains run one after another, so each list is its own). */
+  const writes = new Map<string, ZoneWrite[]>();
+  const groupOf = (item: BulkFixItem) => zoneGroup(item.ref.domain);
+  for (const item of items) writes.set(groupOf(item), []);
+  /** The zone (its apex, as the panel names it) each domain lives in, read at most once per bulk. */
+  const zones = new Map<string, Promise<string | null>>();
+  const zoneOf = (domain: string) => {
+    let z = zones.get(domain);
+    if (!z) zones.set(domain, (z = deps.panel.readZone(domain).then((zone) => canonName(zone.domain), () => null)));
+    return z;
+  };
+  const indexed = items.map((item, index) => ({ item, index }));
+  return mapInGroups(indexed, BULK_FIX_CONCURRENCY, ({ item }) => groupOf(item), async ({ item, index }) => {
+    const own = writes.get(groupOf(item))!;
+    const group = { own, domains: items.filter((x) => groupOf(x) === groupOf(item)).map((x) => x.ref.domain), zoneOf };
+    let outcome: ApplyOutcome | SkippedOutcome;
+    try {
+      outcome = opts.cancelled?.() ? { status: 'skipped', reason: CANCELLED_BEFORE } : await applyOne(deps, identity, check, item, group);
+    } catch (e) {
+      outcome = { status: 'failed', reason: (e as Error).message };
+    }
+    if (outcome.status === 'applied') {
+      const ch = deps.store.getChange(outcome.changeId);
+      own.push({ domain: item.ref.domain, before: ch?.zoneVersionBefore ?? null, after: ch?.zoneVersionAfter ?? null });
+    }
+    const result = { domain: item.ref.domain, outcome };
+    opts.onResult?.(result, index);
+    return result;
+  });
+}
+
+/** A recorded write: the zone version its intent was written against and the one the panel answered after it. */
+interface ZoneWrite {
+  domain: string;
+  before: string | null;
+  after: string | null;
+}
+
+/** What one domain of a bulk fix knows of its group: this bulk's writes so far, the group's domains, their zones. */
+interface GroupState {
+  own: readonly ZoneWrite[];
+  domains: readonly string[];
+  zoneOf: (domain: string) => Promise<string | null>;
+}
+
+/**
+ * Previewed hash → the hash of the fresh plan applied in its place over the bulk's own write (per database, the last
+ * REBASED_KEPT): the same bulk form sent again finds that change and answers "already applied", as for any other domain.
+ */
+const rebased = new WeakMap<Store, Map<string, string>>();
+const REBASED_KEPT = 1000;
+
+async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item: BulkFixItem, group: GroupState): Promise<ApplyOutcome> {
+  const { ref, planHash, previewed } = item;
+  const apply = (hash: string) => applyFix(deps, identity, ref, { check, planHash: hash, removeTerms: previewed?.options.removeTerms ?? [] });
+  const outcome = await apply(planHash);
+  if (outcome.status !== 'refused' || outcome.why !== 'changed' || !outcome.newPlan) return outcome;
+  const fresh = outcome.newPlan;
+  const key = `${ref.domain}|${check}|${planHash}`;
+  const sent = await sentAgain(deps, check, [planHash, rebased.get(deps.store)?.get(key)], fresh, group);
+  if (sent) return sent;
+  if (!previewed || !group.own.length || !(await ownMoveOnly(deps, previewed, fresh, group))) return outcome;
+  const retried = await apply(fresh.planHash);
+  if (retried.status === 'applied') {
+    let m = rebased.get(deps.store);
+    if (!m) rebased.set(deps.store, (m = new Map()));
+    m.set(key, fresh.planHash);
+    if (m.size > REBASED_KEPT) m.delete(m.keys().next().value!);
+  }
+  return retried;
+}
+
+/**
+ * The zone `apex` taken from version `from` to `to` by these writes alone: each link a write made over the version the
+ * one before left (followed by version, not by order: two domains of one zone keep separate locks). Any other edit
+ * leaves a version no write starts from, and breaks the chain.
+ */
+async function chainLeads(writes: readonly ZoneWrite[], apex: string, from: string, to: string, zoneOf: (domain: string) => Promise<string | null>): Promise<boolean> {
+  const here: ZoneWrite[] = [];
+  for (const w of writes) if (w.before !== null && w.after !== null && (await zoneOf(w.domain)) === apex) here.push(w);
+  const used = new Set<ZoneWrite>();
+  let at = from;
+  while (at !== to) {
+    const next = here.find((w) => !used.has(w) && w.before === at);
+    if (!next) return false;
+    used.add(next);
+    at = next.after!;
+  }
+  return true;
+}
+
+/** The domain's zone as it is now, if its version is still `version`: its apex, as the panel names it; else null. */
+async function zoneStillAt(deps: WebDeps, domain: string, version: string): Promise<string | null> {
+  const zone = await deps.panel.readZone(domain).catch(() => null);
+  return zone && zone.version === version ? canonName(zone.domain) : null;
+}
+
+/**
+ * Did the zone move, between the preview and now, only by this bulk's own writes — and is the fresh plan the one the
+ * user previewed? True when `fresh` makes exactly `previewed`'s changes (sameChanges), the domain's zone is still at
+ * `fresh`'s version, and this bulk's writes to that same zone (named by the panel, so two zones whose cPanel serials
+ * happen to match are never confused) lead from the previewed version to it.
+ */
+async function ownMoveOnly(deps: WebDeps, previewed: Plan, fresh: Plan, group: GroupState): Promise<boolean> {
+  if (fresh.blocked || fresh.mode !== 'apply' || previewed.zoneVersion === fresh.zoneVersion || !sameChanges(previewed, fresh)) return false;
+  const apex = await zoneStillAt(deps, fresh.domain, fresh.zoneVersion);
+  return apex !== null && chainLeads(group.own, apex, previewed.zoneVersion, fresh.zoneVersion, group.zoneOf);
+}
+
+/**
+ * The same bulk form sent again (a double click) over a zone two of its domains share: the first submission applied
+ * this preview (under its own hash, or a fresh plan's in its place) as change N, nothing is left to change, and every
+ * write to that zone since N is a recorded change of another domain of this bulk's group (a sibling's records, never
+ * this domain's) — so the answer is "already applied as change N", as it is for a domain with a zone of its own. Core
+ * answers so only while the zone is exactly as N left it, which a sibling's later write in the same zone undoes. Any
+ * other write since (this domain's own, or anyone else's): null, core's refusal stands.
+ */
+async function sentAgain(deps: WebDeps, check: FixKind, hashes: (string | undefined)[], fresh: Plan, group: GroupState): Promise<ApplyOutcome | null> {
+  if (fresh.blocked || fresh.changes.length || fresh.actions.length) return null;
+  for (const hash of hashes) {
+    const ch = hash ? deps.store.changeWithPlanHash(fresh.domain, check, hash) : null;
+    if (!ch || ch.status !== 'applied' || !ch.zoneVersionAfter) continue;
+    const apex = await zoneStillAt(deps, fresh.domain, fresh.zoneVersion);
+    if (apex === null) return null;
+    const siblings = group.domains.filter((d) => d !== fresh.domain);
+    const since = siblings.length ? deps.store.changesForDomains(siblings, 500).filter((c) => c.id > ch.id) : [];
+    const writes = since.map((c) => ({ domain: c.domain, before: c.zoneVersionBefore, after: c.zoneVersionAfter }));
+    if (!(await chainLeads(writes, apex, ch.zoneVersionAfter, fresh.zoneVersion, group.zoneOf))) return null;
+    const verified = ch.verified ? ` (verified: ${ch.verified})` : '';
+    return {
+      status: 'already',
+      changeId: ch.id,
+      changeStatus: 'applied',
+      verified: ch.verified,
+      changes: ch.changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c),
+      reason: `This fix was already applied as change #${ch.id}${verified}: the same preview was sent again, and it was not applied a second time.`,
+    };
+  }
+  return null;
+}
+
+/** The record as the plan hash sees it, without the panel's handle (a line index moves when a line above is added). */
+function recordBody(r: ZoneRecord | null) {
+  return r ? { name: canonName(r.name), ttl: r.ttl, type: r.type.toUpperCase(), value: r.value, txt: r.txt ?? null } : null;
+}
+function changeBody(c: Change) {
+  return { action: c.action, name: canonName(c.name), type: c.type.toUpperCase(), ttl: c.ttl, before: recordBody(c.before), after: recordBody(c.after) };
+}
+
+/** Two plans of one domain's fix that make the same changes: before/after of each record, actions and options. */
+export function sameChanges(a: Plan, b: Plan): boolean {
+  const body = (p: Plan) =>
+    JSON.stringify({
+      domain: canonName(p.domain),
+      check: p.check,
+      mode: p.mode,
+      actions: p.actions.map((x) => x.kind),
+      options: [...(p.options.removeTerms ?? [])].sort(),
+      changes: p.changes.map(changeBody),
+    });
+  return body(a) === body(b);
 }
 
 export async function undo(deps: WebDeps, identity: Identity, changeId: number, ref: DomainRef): Promise<ApplyOutcome> {

@@ -193,6 +193,22 @@ export const MIGRATIONS: readonly Migration[] = [
     // Additive: an older row reads as 0 (nothing skipped, which is what older code did not do).
     sql: `ALTER TABLE jobs ADD COLUMN gone INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    description: 'job_items: what a background job did per domain, in the order it happened (a bulk fix apply: each outcome)',
+    // Additive: jobs of older versions have no items (bulk audits keep their results in runs/results). An item goes
+    // with its job (prune deletes finished jobs; the changes a fix wrote stay in changes, never pruned).
+    sql: `
+      CREATE TABLE job_items (
+        job_id  INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        seq     INTEGER NOT NULL,
+        domain  TEXT NOT NULL,
+        status  TEXT NOT NULL,
+        detail  TEXT NOT NULL CHECK (json_valid(detail)),
+        at      TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

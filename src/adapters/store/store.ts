@@ -175,6 +175,17 @@ export interface JobUpdate {
   error?: string | null;
 }
 
+/** One domain's entry in a job's log (a bulk fix apply: its outcome), in the order the job recorded them. */
+export interface JobItem {
+  seq: number;
+  domain: string;
+  /** What happened, in one word (a fix outcome: applied, already, refused, failed, skipped). */
+  status: string;
+  /** The rest of it, as the job gave it (JSON). */
+  detail: unknown;
+  at: string;
+}
+
 export interface Delivery {
   recipient: string;
   ok: boolean;
@@ -1264,16 +1275,53 @@ export class Store {
    * What a user's job list on a page shows: every job of theirs still queued or running (newest first, at most
    * `limit`), then their latest finished one (null when none).
    */
-  pageJobs(byUser: string, limit = 50): { active: Job[]; lastFinished: Job | null } {
+  pageJobs(byUser: string, limit = 50, kind?: string): { active: Job[]; lastFinished: Job | null } {
     checkLimit(limit);
+    // Of one kind when asked (a page that shows bulk audits and bulk fixes apart), else of every kind.
+    const kindIs = kind === undefined ? `? IS NULL` : `kind = ?`;
     // One read transaction: a job that finishes meanwhile is listed once, not twice or not at all.
     return this.guard(() =>
       this.db.transaction(() => {
-        const active = this.st(`SELECT * FROM jobs WHERE by_user = ? AND status IN ('queued', 'running') ORDER BY id DESC LIMIT ?`).all(byUser, limit) as JobRow[];
-        const last = this.st(`SELECT * FROM jobs WHERE by_user = ? AND status NOT IN ('queued', 'running') ORDER BY id DESC LIMIT 1`).get(byUser) as JobRow | undefined;
+        const active = this.st(`SELECT * FROM jobs WHERE by_user = ? AND ${kindIs} AND status IN ('queued', 'running') ORDER BY id DESC LIMIT ?`).all(byUser, kind ?? null, limit) as JobRow[];
+        const last = this.st(`SELECT * FROM jobs WHERE by_user = ? AND ${kindIs} AND status NOT IN ('queued', 'running') ORDER BY id DESC LIMIT 1`).get(byUser, kind ?? null) as JobRow | undefined;
         return { active: active.map(jobFromRow), lastFinished: last ? jobFromRow(last) : null };
       })(),
     );
+  }
+
+  /**
+   * Appends one domain's entry to a job's log and sets the job's progress, in one transaction: a reload never shows
+   * progress without its entries, or entries beyond the progress. Returns the entry's number (0, 1, …).
+   */
+  recordJobItem(jobId: number, item: { domain: string; status: string; detail: unknown }, progress: { done: number; failed: number }): number {
+    checkCount(progress.done, 'done');
+    checkCount(progress.failed, 'failed');
+    const detail = toJson(item.detail ?? null, 'job item') as string;
+    return this.write(() => {
+      const at = this.iso();
+      const { n } = this.st(`SELECT coalesce(max(seq) + 1, 0) AS n FROM job_items WHERE job_id = ?`).get(jobId) as { n: number };
+      this.st(`INSERT INTO job_items (job_id, seq, domain, status, detail, at) VALUES (?, ?, ?, ?, ?, ?)`).run(jobId, n, item.domain, item.status, detail, at);
+      const changed = this.st(`UPDATE jobs SET done = ?, failed = ?, updated_at = ? WHERE id = ?`).run(progress.done, progress.failed, at, jobId).changes;
+      if (changed !== 1) throw new StoreError('not-found', `job ${jobId} does not exist`);
+      return n;
+    });
+  }
+
+  /** A job's log from entry `since` on (at most `limit`), and where the next read starts. */
+  jobItems(jobId: number, since = 0, limit = 500): { items: JobItem[]; next: number } {
+    checkLimit(limit);
+    const from = Number.isSafeInteger(since) && since > 0 ? since : 0;
+    return this.guard(() => {
+      const rows = this.st(`SELECT seq, domain, status, detail, at FROM job_items WHERE job_id = ? AND seq >= ? ORDER BY seq LIMIT ?`).all(jobId, from, limit) as {
+        seq: number;
+        domain: string;
+        status: string;
+        detail: string;
+        at: string;
+      }[];
+      const items = rows.map((r) => ({ seq: r.seq, domain: r.domain, status: r.status, detail: parseJson(r.detail), at: r.at }));
+      return { items, next: items.length ? items[items.length - 1].seq + 1 : from };
+    });
   }
 
   /** Asks a queued or running job to stop. False when the job is unknown or already finished. */

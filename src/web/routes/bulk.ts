@@ -1,25 +1,27 @@
 // /bulk (resellers and admins): every customer domain, filtered and paginated; bulk audit as a background job with
-// progress, cancel and results streaming in; bulk fix of one check across selected domains.
-import { checkDomain, registrableDomain } from '../../core/domain.js';
+// progress, cancel and results streaming in; bulk fix of one check across selected domains — previewed in the request,
+// applied as a background job (its page follows the domains as they are fixed; the outcomes are kept in SQLite).
+import { checkDomain } from '../../core/domain.js';
 import { Router } from 'express';
 import type { DomainRef } from '../../core/model.js';
-import { PLAN_HASH } from '../../core/plans/plan.js';
+import { PLAN_HASH, type Plan } from '../../core/plans/plan.js';
+import type { Job } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
+import { BULK_AUDIT_JOB, BULK_FIX_JOB, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
-import { HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
-import { applyFix, previewFix, type Preview } from '../services.js';
-import { mapInGroups } from '../pool.js';
+import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
+import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
+import { mapInGroups, zoneGroup } from '../pool.js';
 import { viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
 
 export const BULK_PER_PAGE = 50;
 export const BULK_FIX_MAX = 200;
-/** Domains a bulk fix previews or applies at once (each one's panel reads, DNS look-ups and writes stay in order). */
-export const BULK_FIX_CONCURRENCY = 4;
-/** Domains that may share a zone (one registrable domain and its subdomains) are fixed one after another. */
-const zoneGroup = (ref: DomainRef): string => registrableDomain(ref.domain);
+export { BULK_FIX_CONCURRENCY };
 /** Running jobs shown on /bulk and a customer's /domains (the bulk rate limit keeps a user far below this). */
 export const MAX_JOBS_SHOWN = 50;
+/** How often a running bulk fix's page reloads itself (the Refresh header: no script needed, through every front door). */
+const FIX_JOB_REFRESH_S = 5;
 
 /** The domains matching a filter, in the identity's scope. */
 export async function matching(c: AppContext, scope: DomainRef[], filterSource: Record<string, unknown>): Promise<DomainRef[]> {
@@ -38,10 +40,13 @@ export function bulkRoutes(c: AppContext): Router {
     const scope = await scopeOf(c, res);
     const filter = parseFilter(req.query as Record<string, unknown>);
     const page = listPage(c.store, scope, filter, pageNumber(req.query.page), BULK_PER_PAGE);
-    // Every job of this user still running (each with its progress and Cancel), then the latest finished one.
-    const { active, lastFinished } = c.store.pageJobs(me.user, MAX_JOBS_SHOWN);
-    const jobs = lastFinished ? [...active, lastFinished] : active;
-    res.render('bulk', { title: 'All customer domains', page, filterQuery, jobs, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
+    // Every bulk audit of this user still running (each with its progress and Cancel), then the latest finished one;
+    // the same for bulk fixes, as links to their pages (bulk.js streams audit results into this table, not fixes).
+    const audits = c.store.pageJobs(me.user, MAX_JOBS_SHOWN, BULK_AUDIT_JOB);
+    const jobs = audits.lastFinished ? [...audits.active, audits.lastFinished] : audits.active;
+    const fixes = c.store.pageJobs(me.user, MAX_JOBS_SHOWN, BULK_FIX_JOB);
+    const fixJobs = (fixes.lastFinished ? [...fixes.active, fixes.lastFinished] : fixes.active).map(fixJobSummary);
+    res.render('bulk', { title: 'All customer domains', page, filterQuery, jobs, fixJobs, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
   });
 
   r.post('/bulk/audit', async (req, res) => {
@@ -69,10 +74,11 @@ export function bulkRoutes(c: AppContext): Router {
     // Up to BULK_FIX_MAX panel reads and DNS look-ups: one bulk token, like a bulk audit.
     takeToken(c, 'bulk', identityOf(res).user);
     const { refs, notFound } = await scopedDomains(c, res, names);
-    const items = await mapInGroups(refs, BULK_FIX_CONCURRENCY, zoneGroup, async (ref): Promise<{ domain: string; preview?: Preview; error?: string }> => {
+    // Domains that may share a zone (one registrable domain and its subdomains) are previewed one after another.
+    const items = await mapInGroups(refs, BULK_FIX_CONCURRENCY, (ref) => zoneGroup(ref.domain), async (ref): Promise<{ domain: string; preview?: Preview; error?: string }> => {
       try {
         const preview = await previewFix(c, ref.domain, check, []);
-        rememberPreview(c, identityOf(res).user, `${ref.domain}|${check}|${preview.plan.planHash}`);
+        rememberPreview(c, identityOf(res).user, `${ref.domain}|${check}|${preview.plan.planHash}`, preview.plan);
         return { domain: ref.domain, preview };
       } catch (e) {
         return { domain: ref.domain, error: (e as Error).message };
@@ -100,29 +106,108 @@ export function bulkRoutes(c: AppContext): Router {
     // A preview's credit is used once: applying the same plans again (a resubmitted form) pays like any new action.
     const keys = pairs.map((p) => `${p.domain}|${check}|${p.planHash}`);
     const credited = keys.every((k) => previewedLately(c, me.user, k));
+    // The previewed plans themselves, for a subdomain whose zone this bulk's own write moves (services.applyBulkFix).
+    const previewed = new Map(keys.map((k) => [k, takePreviewedPlan(c, me.user, k)]));
     for (const k of keys) c.bulkPreviewed.get(me.user)?.delete(k);
     if (!credited) takeToken(c, 'bulk', me.user);
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
     const hashes = new Map<string, string>();
     for (const p of pairs) if (!hashes.has(p.domain)) hashes.set(p.domain, p.planHash); // a name sent twice: the first
-    const todo = refs.filter((ref) => hashes.has(ref.domain));
-    const results = await mapInGroups(todo, BULK_FIX_CONCURRENCY, zoneGroup, async (ref) => {
-      try {
-        return { domain: ref.domain, outcome: await applyFix(c, me, ref, { check, planHash: hashes.get(ref.domain)!, removeTerms: [] }) };
-      } catch (e) {
-        return { domain: ref.domain, outcome: { status: 'failed' as const, reason: (e as Error).message } };
-      }
-    });
-    res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, results, notFound, h: viewHelpers, str });
+    const todo: BulkFixItem[] = refs
+      .filter((ref) => hashes.has(ref.domain))
+      .map((ref) => {
+        const planHash = hashes.get(ref.domain)!;
+        const plan = previewed.get(`${ref.domain}|${check}|${planHash}`);
+        return { ref, planHash, ...(plan ? { previewed: plan } : {}) };
+      });
+    if (c.noBackgroundJobs || todo.length === 0) {
+      // A page that ends with its request (a panel front door without the background service): applied here, as one
+      // request, the results shown when all are done.
+      const results = await applyBulkFix(c, me, check, todo);
+      const rows = results.map((r) => ({ domain: r.domain, outcome: bulkOutcomeDetail(r.outcome) }));
+      res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, rows, notFound, job: null, follow: false, h: viewHelpers, str });
+      return;
+    }
+    // In the background, so that a panel's proxy giving up on a long request stops nothing: a few domains are answered
+    // with their results when done, as before; more with the job's page at once (BULK_FIX_INLINE).
+    const jobId = c.runner.startFix(me, check, todo, notFound);
+    if (todo.length > c.runner.fixInlineMax) {
+      res.redirect(303, `/bulk/fix/jobs/${jobId}`);
+      return;
+    }
+    await c.runner.wait(jobId);
+    await renderFixJob(res, c.store.getJob(jobId)!, false);
   });
 
+  /** A bulk fix job's page: its progress and each domain's outcome so far; it reloads itself while the job runs. */
+  r.get('/bulk/fix/jobs/:id', requireJob(c), async (req, res) => {
+    const job = fixJobOf(res);
+    await renderFixJob(res, job, req.query.follow !== '0');
+  });
+
+  r.post('/bulk/fix/jobs/:id/cancel', requireJob(c), (_req, res) => {
+    const job = fixJobOf(res);
+    c.runner.cancel(job.id);
+    res.redirect(303, `/bulk/fix/jobs/${job.id}`);
+  });
+
+  /** The job requireJob found, if it is a bulk fix (another kind of job has no such page: 404, as an unknown one). */
+  function fixJobOf(res: Parameters<typeof ctx>[0]): Job {
+    const job = ctx(res).job!;
+    if (job.kind !== BULK_FIX_JOB) throw new HttpError(404, 'No such bulk fix.');
+    return job;
+  }
+
+  /**
+   * The results page of a bulk fix job: a row per domain in the order ticked, with its outcome once recorded — only the
+   * domains in this identity's scope now (a customer moved to another reseller since leaves the old one's view, as in
+   * the job's JSON), then the names that were not found.
+   */
+  async function renderFixJob(res: Parameters<typeof ctx>[0], job: Job, follow: boolean): Promise<void> {
+    const scope = job.scope as FixJobScope;
+    const inScope = new Set((await scopeOf(c, res)).map((d) => d.domain));
+    const outcomes = new Map<string, BulkOutcomeDetail>();
+    for (let since = 0; ; ) {
+      const { results, next } = c.runner.fixResultsSince(job.id, since);
+      for (const { domain, ...o } of results) outcomes.set(domain, o);
+      if (next === since) break;
+      since = next;
+    }
+    const rows = scope.domains.filter((d) => inScope.has(d)).map((domain) => ({ domain, ...(outcomes.has(domain) ? { outcome: outcomes.get(domain) } : {}) }));
+    const running = job.status === 'running' || job.status === 'queued';
+    if (running && follow) res.setHeader('Refresh', String(FIX_JOB_REFRESH_S));
+    res.render('bulk-fix-result', {
+      title: `Bulk fix: ${scope.check}`,
+      check: scope.check,
+      rows,
+      notFound: scope.notFound,
+      job,
+      follow,
+      refreshSeconds: FIX_JOB_REFRESH_S,
+      h: viewHelpers,
+      str,
+    });
+  }
+
   return r;
+}
+
+/** A bulk fix job as /bulk lists it. */
+function fixJobSummary(job: Job) {
+  return { id: job.id, status: job.status, check: (job.scope as FixJobScope).check, total: job.total, done: job.done, failed: job.failed, createdAt: job.createdAt };
 }
 
 /** How long a bulk preview makes its plans' apply free of a bulk token. */
 const PREVIEW_CREDIT_MS = 30 * 60_000;
 
-function rememberPreview(c: AppContext, user: string, key: string): void {
+/**
+ * The plans themselves, beside c.bulkPreviewed's times (same keys, same bound): what a bulk apply compares a subdomain's
+ * fresh plan with when this bulk's own write moved its zone (services.applyBulkFix). Kept in this process only: after a
+ * restart such a subdomain is refused as "the zone changed", as before.
+ */
+const previewedPlans = new WeakMap<AppContext, Map<string, Map<string, Plan>>>();
+
+function rememberPreview(c: AppContext, user: string, key: string, plan: Plan): void {
   let mine = c.bulkPreviewed.get(user);
   if (!mine) c.bulkPreviewed.set(user, (mine = new Map()));
   const now = c.now().getTime();
@@ -130,6 +215,21 @@ function rememberPreview(c: AppContext, user: string, key: string): void {
   mine.set(key, now);
   // Bounded: the plans of the last few bulk previews, oldest dropped first (they pay the token again).
   if (mine.size > 4 * BULK_FIX_MAX) for (const [k, at] of mine) if (mine.size > 2 * BULK_FIX_MAX || now - at > PREVIEW_CREDIT_MS) mine.delete(k);
+  let users = previewedPlans.get(c);
+  if (!users) previewedPlans.set(c, (users = new Map()));
+  let plans = users.get(user);
+  if (!plans) users.set(user, (plans = new Map()));
+  plans.set(key, plan);
+  // The same bound: a plan is kept only while its preview is remembered.
+  if (plans.size > mine.size) for (const k of plans.keys()) if (!mine.has(k)) plans.delete(k);
+}
+
+/** The plan a bulk preview of this user showed under `key` (within the preview credit's time), used once. */
+function takePreviewedPlan(c: AppContext, user: string, key: string): Plan | undefined {
+  const plans = previewedPlans.get(c)?.get(user);
+  const plan = plans?.get(key);
+  plans?.delete(key);
+  return plan && previewedLately(c, user, key) ? plan : undefined;
 }
 
 function previewedLately(c: AppContext, user: string, key: string): boolean {
