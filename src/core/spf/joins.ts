@@ -9,6 +9,8 @@
 // stays as it is. A term with stray characters in it — invisible ones (a zero-width space, a soft hyphen…) or a
 // no-break space pasted into a name, `include:_spf.goo\u200Bgle.com` — is the term without them (see STRAY): receivers
 // fail the record as it is (non-ASCII, RFC 7208 §3.1), and dropping the term would drop the service the customer meant.
+// That holds when a string ends inside such a term too (a panel stores a TXT record over 255 bytes as 255-byte strings,
+// cut wherever byte 255 falls): receivers join the strings first, so the term is the joined one without the characters.
 import { canonName } from '../domain.js';
 import type { Resolver } from '../resolver.js';
 import { isSpfRecord, parseTerm, selectSpf, visible } from './parse.js';
@@ -106,6 +108,8 @@ interface Candidate {
   raw: string;
   /** The ways of reading it in which every piece is a valid term, the one to prefer first (see runTogetherTerms). */
   readings: Reading[];
+  /** The reading taken when none works in DNS (one of `readings`). */
+  fallback: Reading;
   /** Whether it holds any character other than at a join (a space, a stray character). */
   odd: boolean;
 }
@@ -117,31 +121,43 @@ function isValidTerm(p: string): boolean {
 
 /**
  * The readings of a token (`cuts`: offsets of string joins inside it), each a list of valid terms, in the order they are
- * preferred: as the customer sees it (invisible characters gone, cut at spaces and joins); every non-ASCII space and
- * zero-width space a separator (how such tokens were always read: `include:_spf.google.com\u200b-all`); every stray
- * character gone (a no-break space inside a name). Readings with the same terms are one.
+ * preferred: as the customer sees it (invisible characters gone, cut at spaces); every non-ASCII space and zero-width
+ * space a separator (how such tokens were always read: `include:_spf.google.com\u200b-all`); every stray character gone
+ * (a no-break space inside a name). Readings with the same terms are one. With joins inside the token, each of these
+ * first with the strings joined as receivers join them (nothing between, RFC 7208 §3.3: a panel cut a long record at
+ * byte 255, `include:_spf.go` + `o\u200Bgle.com`), then cut at the joins too (the customer wrote two terms as two
+ * strings with no space between): a join is cut only where the joined reading does not work, as for a token with no
+ * stray character (`a:mail.example.c` + `a` stays `a:mail.example.ca` when that works). `fallback`, the reading taken
+ * when none works in DNS: the first cut at the joins, as before joined readings were offered; else the first.
  */
-function readingsOf(tok: string, cuts: number[]): Reading[] {
+function readingsOf(tok: string, cuts: number[]): { readings: Reading[]; fallback: Reading | undefined } {
+  const names = (re: RegExp, text: string) => [...new Set(text.match(re) ?? [])].map(spaceName);
+  const make = (pieces: string[], drop: RegExp | null): Reading | null => {
+    const kept = drop ? pieces.map((p) => p.replace(drop, '')) : pieces;
+    const parts = kept.flatMap((p) => p.split(OTHER_SPACES)).filter((p) => p !== '');
+    if (!parts.length || !parts.every(isValidTerm)) return null;
+    const removed = drop ? names(drop, tok) : [];
+    const space = OTHER_SPACE.exec(kept.join(''))?.[0];
+    return { parts, removed, joined: pieces.length > 1, ...(space ? { space: spaceName(space) } : {}) };
+  };
+  const each = (pieces: string[]) => [make(pieces, INVISIBLE), make(pieces, null), make(pieces, STRAY)];
   const pieces: string[] = [];
   let prev = 0;
   for (const c of [...cuts, tok.length]) {
     pieces.push(tok.slice(prev, c));
     prev = c;
   }
-  const names = (re: RegExp, text: string) => [...new Set(text.match(re) ?? [])].map(spaceName);
-  const make = (drop: RegExp | null): Reading | null => {
-    const kept = drop ? pieces.map((p) => p.replace(drop, '')) : pieces;
-    const parts = kept.flatMap((p) => p.split(OTHER_SPACES)).filter((p) => p !== '');
-    if (!parts.length || !parts.every(isValidTerm)) return null;
-    const removed = drop ? names(drop, tok) : [];
-    const space = OTHER_SPACE.exec(kept.join(''))?.[0];
-    return { parts, removed, joined: cuts.length > 0, ...(space ? { space: spaceName(space) } : {}) };
-  };
-  const out: Reading[] = [];
-  for (const r of [make(INVISIBLE), make(null), make(STRAY)]) {
-    if (r && !out.some((o) => o.parts.join(' ') === r.parts.join(' '))) out.push(r);
-  }
-  return out;
+  const key = (r: Reading) => r.parts.join(' ');
+  const unique = (rs: (Reading | null)[]) => rs.filter((r, i): r is Reading => r !== null && rs.findIndex((o) => o !== null && key(o) === key(r)) === i);
+  const cut = unique(each(pieces));
+  // The whole token, joined: only when it holds a join (else it is the reading above) and a character to remove or
+  // separate at (else it is the token as receivers read it, which does not work, or it would not be looked at).
+  const whole = cuts.length && ODD.test(tok) ? unique(each([tok])) : [];
+  // A joined reading with the same terms as one cut at the joins is that one, said as before (a zero-width space right
+  // at the join: "runs … together … several strings", not "stands where a space belongs").
+  const joinedFirst = whole.map((w) => cut.find((r) => key(r) === key(w)) ?? w);
+  const readings = [...joinedFirst, ...cut.filter((r) => !joinedFirst.includes(r))];
+  return { readings, fallback: cut[0] ?? readings[0] };
 }
 
 /** Tokens of the record (`chunks`: its character-strings) that look like several terms run together. Pure. */
@@ -165,8 +181,10 @@ export function runTogetherCandidates(chunks: readonly string[]): Candidate[] {
     const cuts = joins.filter((j) => j > from && j < from + tok.length).map((j) => j - from);
     if (!odd && cuts.length === 0) continue;
     if (out.some((c) => c.raw === tok)) continue;
-    const readings = readingsOf(tok, cuts).filter((r) => r.parts.length > 1 || odd);
-    if (readings.length) out.push({ raw: tok, readings, odd });
+    const all = readingsOf(tok, cuts);
+    const readings = all.readings.filter((r) => r.parts.length > 1 || odd);
+    const fallback = all.fallback && readings.includes(all.fallback) ? all.fallback : readings[0];
+    if (readings.length) out.push({ raw: tok, readings, fallback, odd });
   }
   return out;
 }
@@ -241,7 +259,9 @@ function found(raw: string, r: Reading, broken: string): RunTogether {
  * pasted into a name), the term without them; `unknown` when DNS did not answer for one of them (that one is left as
  * it is). Where a token can be read more than one way (`a:mail.example.c` and a no-break space before `a`: two terms,
  * or `a:mail.example.ca`), the reading whose every term works is taken, the customer's view first (invisible
- * characters gone, a visible space a separator); when none works, that first reading.
+ * characters gone, a visible space a separator), the strings joined as receivers join them before a cut at a join
+ * (see readingsOf); when none works, the customer's view cut at the joins (the reading taken before the joined ones
+ * were offered), or with no such reading the first.
  */
 export async function runTogetherTerms(resolver: Resolver, chunks: readonly string[]): Promise<{ found: RunTogether[]; unknown?: string }> {
   const out: RunTogether[] = [];
@@ -276,7 +296,7 @@ export async function runTogetherTerms(resolver: Resolver, chunks: readonly stri
       out.push(found(c.raw, r, broken));
       continue next;
     }
-    out.push(found(c.raw, c.readings[0], broken));
+    out.push(found(c.raw, c.fallback, broken));
   }
   return unknown ? { found: out, unknown } : { found: out };
 }
