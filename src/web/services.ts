@@ -261,11 +261,21 @@ export async function applyBulkFix(
       outcome = { status: 'failed', reason: (e as Error).message };
     }
     if (outcome.status === 'applied') {
-      const ch = deps.store.getChange(outcome.changeId);
-      own.push({ domain: item.ref.domain, before: ch?.zoneVersionBefore ?? null, after: ch?.zoneVersionAfter ?? null });
+      try {
+        const ch = deps.store.getChange(outcome.changeId);
+        // A link of the chain only where the version after is the panel's own answer to a record write: not a
+        // start-signing (no write; the version after is a later zone read) nor a write settled from the zone.
+        if (ch && ch.changes.length && !ch.error) own.push({ domain: item.ref.domain, before: ch.zoneVersionBefore, after: ch.zoneVersionAfter });
+      } catch {
+        /* no link: a later domain of this zone is refused "the zone changed", as without this bulk's chain */
+      }
     }
     const result = { domain: item.ref.domain, outcome };
-    opts.onResult?.(result, index);
+    try {
+      opts.onResult?.(result, index);
+    } catch {
+      /* the caller's bookkeeping (a job's store) failing must not abandon the other lanes mid-write (pool.ts: fn must not throw) */
+    }
     return result;
   });
 }
