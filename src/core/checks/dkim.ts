@@ -4,11 +4,13 @@
 import { isSpfRecord } from '../spf/parse.js';
 import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
-import type { Finding, MailSettings } from '../model.js';
-import { deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, selectorView, senderAtSelector, senderKeyText, spfProviders, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
-import { aliasesOf, joinTxt, type Answer } from '../resolver.js';
+import type { Finding, MailSettings, ZoneRecord } from '../model.js';
+import { decideDkim, deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, selectorView, senderAtSelector, senderKeyText, spfProviders, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
+import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
+import { canonName } from '../domain.js';
 import type { CheckContext } from './context.js';
-import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
+import { authority } from './dns.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding, panelEvidence } from './util.js';
 import { emptyList, filterList, mapList } from '../arrays.js';
 
 const DKIM_SUFFIX = '._domainkey.';
@@ -60,7 +62,42 @@ const DKIM_LIKE = /(^|;)\s*(v\s*=\s*DKIM1|k\s*=|p\s*=)/i;
 function liveAtSelector(a: Answer<'TXT'>, aliases: readonly string[]): SelectorRecord[] {
   const answer = a.status === 'ok' ? mapList(a.records, wireStrings) : [];
   const txt: SelectorRecord[] = mapList(answer, (t) => ({ type: 'TXT', value: joinTxt(t), txt: t }));
-  return aliases.length ? selectorView([...txt, { type: 'CNAME', value: aliases[0] }], answer) : txt;
+  return aliases.length ? selectorView([...txt, { type: 'CNAME', value: aliases[0] }], answer, true) : txt;
+}
+
+/**
+ * The panel's zone holds, at the server's selector, an alias (CNAME) with other records beside it — an invalid zone
+ * (RFC 1034 §3.6.2): BIND refuses to load it, other servers answer at the name with one or the other, and a live answer
+ * never shows both — and it is the live zone (the DKIM fix plans over the panel's zone then, src/core/plans/index.ts):
+ * what the fix does there is its own decision over that zone (decideDkim), not what the live answer alone would say
+ * (an alias that serves the server's key, beside a copy of that key, looks right from outside). Null otherwise: in the
+ * usual case known from the zone's index alone; served elsewhere, the plan is made from the live records, as the audit
+ * judges them.
+ */
+async function aliasBeside(ctx: CheckContext, name: string): Promise<{ records: ZoneRecord[]; path: DkimFixPath } | null> {
+  if (!ctx.zone || !ctx.zoneIndex) return null;
+  const aliases = ctx.zoneIndex.at(name, 'CNAME');
+  if (!aliases.length) return null;
+  const records = [...ctx.zoneIndex.at(name, 'TXT'), ...aliases];
+  if (records.length < 2) return null;
+  if ((await authority(ctx)).state !== 'authoritative') return null;
+  return { records, path: (await decideDkim(ctx, ctx.zone.records)).path };
+}
+
+/** dkim.multiple for an alias with records beside it in the panel's zone (aliasBeside): the fix offered where it writes. */
+function aliasBesideFinding(ctx: CheckContext, name: string, sel: string, records: readonly ZoneRecord[], path: DkimFixPath, a: Answer<'TXT'>): Finding {
+  const targets = mapList(filterList(records, (r) => r.type.toUpperCase() === 'CNAME'), (r) => canonName(r.value));
+  const txts = records.length - targets.length;
+  const held = `${targets.length === 1 ? `an alias (CNAME) of ${targets[0]}` : `${targets.length} aliases (CNAME) of ${targets.join(', ')}`}${txts ? ` and, beside ${targets.length === 1 ? 'it' : 'them'}, ${txts === 1 ? 'a TXT record' : `${txts} TXT records`}` : ''}`;
+  const what = `The panel's zone holds ${held} at ${name}: a name that is an alias can hold no other record, so BIND refuses to load such a zone, and other DNS servers answer at ${name} with one or the other.`;
+  const todo =
+    path.kind === 'publish'
+      ? 'The DKIM fix leaves one record there: the key this server signs with.'
+      : path.kind === 'generate'
+        ? 'The DKIM fix has the panel generate a 2048-bit key and turn signing on, and leaves one record there: that key.'
+        : `Remove the records that should not be there in the panel's DNS editor: the DKIM fix changes nothing at ${name}.${path.kind === 'blocked' ? ` ${path.why}` : ''}`;
+  const ev = { panel: [...panelEvidence(ctx, name, 'CNAME'), ...panelEvidence(ctx, name, 'TXT')], live: describeAnswer(a) };
+  return makeFinding('dkim', 'dkim.multiple', 'warn', `${what} ${todo}`, ev, writesRecords(path) ? { subject: sel, fix: 'dkim' } : { subject: sel });
 }
 
 /**
@@ -144,6 +181,12 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     // there is left alone (foreignKept below): a finding offers the fix only where it does something. Decided when a
     // finding asks (a domain whose key is right and signed with, the usual case, has none that does).
     let decided: DkimFixPath | null | undefined;
+    // The panel's zone holds an alias with records beside it (aliasBeside): the fix's decision over that zone.
+    const beside = isServer ? await aliasBeside(ctx, name) : null;
+    if (beside) {
+      decided = beside.path;
+      out.push(aliasBesideFinding(ctx, name, sel, beside.records, beside.path, a));
+    }
     const fixPath = (): DkimFixPath | null => (decided !== undefined ? decided : (decided = isServer ? dkimFixPath(ctx.settings, ctx.domain, liveAtSelector(a, aliases)) : null));
     if (records.length === 0) {
       const path = fixPath();

@@ -268,19 +268,29 @@ export async function aliasServed(ctx: Pick<CheckContext, 'resolver'>, target: s
  * live records, the live answer: TXT records, and the alias they were read through), `served` what the selector's one
  * alias serves (aliasServed; for the audit, the answer itself). The alias carries `served`: receivers read the key
  * there, so an alias of a name that publishes this server's key is as right as the key published at the selector.
- * TXT records at the name that are exactly what the alias serves are that answer, not records beside the alias (a
- * resolver reports it at the alias's name); any other TXT beside an alias (an invalid zone: BIND refuses to load it)
- * stays in the view, and the fix replaces both with the one record. Several aliases (as invalid): as they are.
+ * `live`: the TXT records are a live answer (the audit's; a plan's over liveZone, isLiveRecord). There, TXT records
+ * exactly what the alias serves are that answer, read through the alias (a resolver reports it at the alias's name),
+ * not records beside it. In a zone (the panel's) every TXT beside an alias is a record of its own, even one equal to
+ * what the target serves — an invalid zone (BIND refuses to load it; what other servers answer at the name is theirs
+ * to choose): it stays in the view, and the fix replaces both with the one record. Several aliases (as invalid): as
+ * they are.
  */
-export function selectorView(records: readonly SelectorRecord[], served?: Served): SelectorRecord[] {
+export function selectorView(records: readonly SelectorRecord[], served: Served | undefined, live: boolean): SelectorRecord[] {
   const aliases = records.filter((r) => r.type.toUpperCase() === 'CNAME');
   if (aliases.length !== 1 || !served) return [...records];
   const beside = records.filter((r) => r.type.toUpperCase() !== 'CNAME');
   const alias: SelectorRecord = { type: aliases[0].type, value: aliases[0].value, served };
   const texts = (xs: readonly (readonly string[])[]) => xs.map((t) => t.join('')).sort();
-  const answer = !('error' in served) && beside.length === served.length && texts(beside.map((r) => r.txt ?? [r.value])).join('\n') === texts(served).join('\n');
+  const answer =
+    live && !('error' in served) && beside.length === served.length && texts(beside.map((r) => r.txt ?? [r.value])).join('\n') === texts(served).join('\n');
   return answer || !beside.length ? [alias] : [...beside, alias];
 }
+
+/**
+ * Whether a record was read from live DNS, not from a zone: liveZone (plans/index.ts) and verifyLiveKey (apply.ts) name
+ * such records `live:N`.
+ */
+export const isLiveRecord = (r: Pick<ZoneRecord, 'ref'>): boolean => r.ref?.startsWith('live:') === true;
 
 /**
  * Why a record that publishes the server's key (of type `type`) would not do as it is — receivers would discard it or
@@ -438,13 +448,27 @@ function replacedNote(r: ZoneRecord, name: string): string {
   return `Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`;
 }
 
-export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
+/**
+ * What the DKIM fix decides over `records` (the records a plan is made from: the panel's zone, or liveZone's live
+ * records): its path (dkimFixPath, or 'blocked' where a key at the selector is left alone — leavesKeyAlone, an alias
+ * whose target publishes such a key) with the notes said on the way, the records at the server's selector, and the alias
+ * that stays when it serves the server's key as it should (path 'nothing' / 'start-signing'). planDkim builds its plan
+ * from it; the audit asks it where the panel's zone holds what no live answer shows (an alias with records beside it).
+ */
+export interface DkimDecision {
+  path: DkimFixPath;
+  notes: string[];
+  existing: ZoneRecord[];
+  alias: string | null;
+}
+
+export async function decideDkim(ctx: CheckContext, records: readonly ZoneRecord[]): Promise<DkimDecision> {
   const notes: string[] = [];
   const sel = ctx.settings.dkim.selector;
   const name = `${sel}._domainkey.${ctx.domain}`;
   const existing = [...recordsAt(records, name, 'TXT'), ...recordsAt(records, name, 'CNAME')];
-  const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   const key = ctx.settings.dkim.publicKey;
+  const blocked = (why: string): DkimDecision => ({ path: { kind: 'blocked', why }, notes, existing, alias: null });
   // A key at the selector that is not this server's — published there, or behind a CNAME — when this server does not
   // sign for the domain (its key exists but signing is off) or the domain's mail is handled elsewhere: most likely the
   // key of the service that sends the mail. Replacing it would break that mail (the audit leaves it as it is,
@@ -475,15 +499,13 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
         : `this server does not sign for ${ctx.domain} (signing is off)`;
     const foreign = existing.filter((r) => leavesKeyAlone(ctx.settings, publishedKey(r), delivery, sender));
     if (foreign.length) {
-      return {
-        changes: [],
-        notes,
-        blocked: sender
+      return blocked(
+        sender
           ? `${name} publishes a key this server does not sign with. ${senderKeyText(sender, sel, ctx.domain, ctx.settings.dkim.signing)}`
           : `${name} publishes a key this server does not sign with, and ${why}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. ${
               signsHere ? keptKeyAdvice(sel) : `If that sender signs with selector ${sel}, this server cannot sign at ${sel} too; if the key is a leftover, replace it with this server's key by hand, then turn DKIM signing on.`
             }`,
-      };
+      );
     }
     if (delivery?.known) {
       notes.push(`${ctx.domain}'s mail is delivered to ${delivery.provider}, which signs with selector ${delivery.selectors.join(', ')}, not ${sel}, and the key at ${name} is none of theirs: it is a previous host's leftover.`);
@@ -491,15 +513,24 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     // A selector delegated by CNAME (how mail services have their customers publish keys): the same, judged by the
     // key its target publishes. A CNAME with no key behind it is no key (dkim.missing), and is replaced.
     for (const target of cnames) {
-      const blocked = aliasedKeyBlock(ctx, name, target, await served(target), mineKey, why, sender);
-      if (blocked) return { changes: [], notes, blocked };
+      const why2 = aliasedKeyBlock(ctx, name, target, await served(target), mineKey, why, sender);
+      if (why2) return blocked(why2);
     }
   }
-  // Judged as the audit judges the live answer (selectorView): an alias by what it serves.
-  const view = selectorView(existing, cnames.length === 1 ? await served(cnames[0]) : undefined);
-  const path = dkimFixPath(ctx.settings, ctx.domain, view);
+  // Judged as the audit judges the live answer (selectorView): an alias by what it serves — and, in the panel's zone, a
+  // TXT beside it as a record of its own, whatever it holds (only a live answer carries the target's TXT at the name).
+  const view = selectorView(existing, cnames.length === 1 ? await served(cnames[0]) : undefined, existing.length > 0 && existing.every(isLiveRecord));
   // The selector an alias that serves the server's key as it should be ('nothing', 'start-signing'): it stays.
   const alias = view.length === 1 && view[0].type.toUpperCase() === 'CNAME' ? canonName(view[0].value) : null;
+  return { path: dkimFixPath(ctx.settings, ctx.domain, view), notes, existing, alias };
+}
+
+export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
+  const { path, notes, existing, alias } = await decideDkim(ctx, records);
+  const name = `${ctx.settings.dkim.selector}._domainkey.${ctx.domain}`;
+  const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
+  const key = ctx.settings.dkim.publicKey;
+  const mineKey = key ? canonicalKey(key) : null;
   switch (path.kind) {
     case 'blocked':
       return { changes: [], notes, blocked: path.why };
@@ -531,6 +562,9 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   // that makes receivers discard it or its signatures (h= without sha256, t=y testing) is kept if it is alone (path
   // 'nothing' / 'start-signing' above); otherwise the records become the one record of the server's key.
   const sameKey = (r: ZoneRecord) => mineKey !== null && publishedKey(r) === mineKey;
+  if (existing.length > 1 && existing.some((r) => r.type.toUpperCase() === 'CNAME')) {
+    notes.push(`${name} is an alias (CNAME) with other records beside it, which a name that is an alias cannot hold (BIND refuses to load such a zone; other DNS servers answer with one or the other): the fix leaves one record there, the key this server signs with.`);
+  }
   for (const r of existing) {
     if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
     else if (sameKey(r)) {
