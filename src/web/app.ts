@@ -17,7 +17,21 @@ import { bearerToken, presentsBearer, tokenMatches, type FrontDoor, type Identit
 import { ctx, HttpError, NOT_FOUND_MESSAGE, type Locals } from './http.js';
 import { BulkRunner } from './jobs.js';
 import { RateLimiter, type BucketConfig } from './ratelimit.js';
-import { accountKey, decodeSession, newSession, parseCookies, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, SESSION_COOKIE, sessionSecret, sessionStillValid, writeSession } from './session.js';
+import {
+  accountKey,
+  decodeSession,
+  forgetPassword,
+  listProvesAbsence,
+  newSession,
+  parseCookies,
+  passwordAccountGone,
+  passwordState,
+  REVOKED_BEFORE_SETTING,
+  SESSION_COOKIE,
+  sessionSecret,
+  sessionStillValid,
+  writeSession,
+} from './session.js';
 import type { WebDeps } from './services.js';
 import { authRoutes } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
@@ -238,11 +252,15 @@ export function createApp(deps: AppDeps): MailhealthApp {
       }
     } else if (claimed && c.identityFrom === 'session') {
       // The account this session (and its password) was for is gone: both end here, so a new account that gets the
-      // same name later starts with neither.
-      c.store.setSetting(REVOKED_BEFORE_SETTING(claimed.user), nowMs() + 1);
-      const same = (await accountList()).filter((a) => a.user === claimed.user);
-      const bound = c.store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(claimed.user));
-      if (same.length === 0 || (bound !== undefined && !same.some((a) => accountKey(a) === bound))) c.store.deletePasswordHash(claimed.user);
+      // same name later starts with neither. A panel listing nobody proves nothing (listProvesAbsence): this browser is
+      // logged out, but nothing is revoked or forgotten — the password, and the user's other sessions, work again once
+      // the panel lists the account.
+      const list = await accountList();
+      if (listProvesAbsence(list)) {
+        const was = passwordState(c.store, claimed.user);
+        if (passwordAccountGone(list, claimed.user, was.bound)) forgetPassword(c.store, claimed.user, nowMs());
+        else c.store.setSetting(REVOKED_BEFORE_SETTING(claimed.user), nowMs() + 1);
+      }
       const fresh = newSession(Math.floor(nowMs() / 1000));
       writeSession(req, res, c.secret, fresh);
       l.session = fresh;

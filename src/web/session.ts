@@ -30,13 +30,151 @@ export interface SessionData {
  */
 export const PASSWORD_ACCOUNT_SETTING = (user: string) => `web.passwordAccount.${user}`;
 
-/** What identifies a panel account beyond its name, for passwords and sessions: its role and owner. */
+/**
+ * What identifies a panel account beyond its name, for passwords and sessions: its role and owner. Stored in every
+ * binding: should it ever cover more, bindings of the old form must still match (or be migrated) — else the login
+ * checks, and `serve`'s sweep (sweepGoneAccounts), would take every stored password for a gone account's and drop it.
+ */
 export function accountKey(a: { role: string; owner?: string | null }): string {
   return JSON.stringify([a.role, a.owner ?? null]);
 }
 
 /** Per-user setting: sessions of that user issued before this time (epoch ms) are void — set at logout. */
 export const REVOKED_BEFORE_SETTING = (user: string) => `web.sessionsRevokedBefore.${user}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Passwords of accounts the panel no longer has (README "Web UI": a new account of that name starts with neither)
+
+/** A panel account as listAccounts gives it. */
+export interface ListedAccount {
+  user: string;
+  role: string;
+  owner?: string | null;
+}
+
+const ROLES = new Set(['admin', 'reseller', 'customer']);
+
+/**
+ * Whether an account list may be taken as the panel's word that an account is gone: a list of at least one account,
+ * each with a user name and a known role. Anything else is "unknown" (as a DNS timeout is never a `fail`): a panel
+ * answer of another shape, and an empty list — every install that has logins has accounts, so a panel listing nobody
+ * (a files panel's panel.json emptied while being rewritten, an API answering nothing) is far likelier a fault than
+ * every account removed at once, and nobody can log in meanwhile anyway (a login needs a listed account).
+ */
+export function listProvesAbsence(accounts: unknown): accounts is ListedAccount[] {
+  return (
+    Array.isArray(accounts) &&
+    accounts.length > 0 &&
+    accounts.every((a) => !!a && typeof a === 'object' && typeof (a as ListedAccount).user === 'string' && (a as ListedAccount).user !== '' && ROLES.has((a as ListedAccount).role))
+  );
+}
+
+/**
+ * Whether `user`'s password (bound to the account `bound`, see PASSWORD_ACCOUNT_SETTING, or unbound) belongs to no
+ * account in the list: bound, none of that name has its role and owner (removed, or moved to another reseller);
+ * unbound, none has that name. Only meaningful for a list that listProvesAbsence.
+ */
+export function passwordAccountGone(accounts: readonly ListedAccount[], user: string, bound: string | undefined): boolean {
+  const same = accounts.filter((a) => a.user === user);
+  return same.length === 0 || (bound !== undefined && !same.some((a) => accountKey(a) === bound));
+}
+
+/** The store as the password bookkeeping uses it. */
+export interface PasswordStateStore {
+  getSetting<T = unknown>(key: string): T | undefined;
+  setSettings(values: Record<string, unknown>): void;
+  getPasswordHash(user: string): string | null;
+  deletePasswordHash(user: string): void;
+}
+
+/** What of `user`'s login is stored: the password hash and the account it is bound to. */
+export interface PasswordState {
+  hash: string | null;
+  bound: string | undefined;
+}
+
+export function passwordState(store: PasswordStateStore, user: string): PasswordState {
+  const bound = store.getSetting<unknown>(PASSWORD_ACCOUNT_SETTING(user));
+  return { hash: store.getPasswordHash(user), bound: typeof bound === 'string' ? bound : undefined };
+}
+
+export function samePasswordState(a: PasswordState, b: PasswordState): boolean {
+  return a.hash === b.hash && a.bound === b.bound;
+}
+
+/**
+ * Forgets `user`'s login because its account is gone: its sessions and device-cookie entries end (revoked before
+ * now), the password hash and its account binding are deleted — a new account given the name starts with neither.
+ * In that order: should a later step fail, the sessions are over already, and the binding still there makes the next
+ * sweep (sweepGoneAccounts) or attempt finish the job.
+ */
+export function forgetPassword(store: PasswordStateStore, user: string, nowMs: number): void {
+  // Never earlier than a revocation already stored (a logout by a clock ahead of this one): that would revive sessions.
+  const revoked = store.getSetting<unknown>(REVOKED_BEFORE_SETTING(user));
+  store.setSettings({ [REVOKED_BEFORE_SETTING(user)]: Math.max(nowMs + 1, typeof revoked === 'number' ? revoked : 0) });
+  store.deletePasswordHash(user);
+  store.setSettings({ [PASSWORD_ACCOUNT_SETTING(user)]: undefined });
+}
+
+export type SweepOutcome =
+  /** forgotten: users whose account is gone (their login was forgotten); bound: unbound passwords now bound. */
+  | { forgotten: string[]; bound: string[] }
+  /** The panel's answer proved nothing (an error, an empty or malformed list): nothing was changed. */
+  | { skipped: string };
+
+/**
+ * Compares the stored logins with the panel's account list, so "a new account of a removed account's name starts with
+ * neither its password nor its sessions" does not wait for someone to try them (`serve` runs this periodically):
+ * - a user whose password is bound to an account the list no longer has is forgotten (forgetPassword);
+ * - an unbound password (`mailhealth demo`, versions before the binding) of a listed account is bound to it, as its
+ *   first login would: from then on its removal is seen here too.
+ * `lookForUnbound` false skips the second (one password read per listed account), and the panel read when nothing is
+ * bound: unbound passwords are written only before `serve` starts (`demo`, older versions) — every login and
+ * `user set-password` binds — so after one sweep that looked there is none left to find.
+ * A read that fails, or a list that proves nothing (listProvesAbsence), changes nothing. A user whose password or
+ * binding changed while the panel was read (`user set-password` for an account just created again) is left for the
+ * next sweep: the list may predate the new account.
+ */
+export async function sweepGoneAccounts(
+  store: PasswordStateStore & { allSettings(): Record<string, unknown> },
+  listAccounts: () => Promise<unknown>,
+  nowMs: () => number,
+  opts: { lookForUnbound?: boolean } = {},
+): Promise<SweepOutcome> {
+  const lookForUnbound = opts.lookForUnbound ?? true;
+  const prefix = PASSWORD_ACCOUNT_SETTING('');
+  const before = new Map<string, PasswordState>();
+  for (const key of Object.keys(store.allSettings())) {
+    if (key.startsWith(prefix) && key.length > prefix.length) before.set(key.slice(prefix.length), passwordState(store, key.slice(prefix.length)));
+  }
+  // Nothing bound and no unbound password to look for (a sweep that did already): no need to ask the panel at all.
+  if (before.size === 0 && !lookForUnbound) return { forgotten: [], bound: [] };
+  let accounts: unknown;
+  try {
+    accounts = await listAccounts();
+  } catch (e) {
+    return { skipped: `the panel's account list could not be read (${(e as Error)?.message ?? String(e)})` };
+  }
+  if (!listProvesAbsence(accounts)) {
+    return { skipped: Array.isArray(accounts) && accounts.length === 0 ? 'the panel listed no accounts' : 'the panel\'s account list was not of the expected shape' };
+  }
+  const forgotten: string[] = [];
+  for (const [user, was] of before) {
+    const now = passwordState(store, user);
+    if (!samePasswordState(was, now) || !passwordAccountGone(accounts, user, now.bound)) continue;
+    forgetPassword(store, user, nowMs());
+    forgotten.push(user);
+  }
+  const bound: string[] = [];
+  for (const a of lookForUnbound ? accounts : []) {
+    if (before.has(a.user) || bound.includes(a.user)) continue;
+    const s = passwordState(store, a.user);
+    if (s.hash === null || s.bound !== undefined) continue;
+    store.setSettings({ [PASSWORD_ACCOUNT_SETTING(a.user)]: accountKey(a) });
+    bound.push(a.user);
+  }
+  return { forgotten, bound };
+}
 
 /**
  * False when the user logged out after this session was issued (a copied cookie dies with the logout), and when the

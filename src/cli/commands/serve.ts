@@ -3,8 +3,10 @@
 //   `mailhealth service` on the panels uses too)
 // mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
 import type { Command } from 'commander';
+import type { Store } from '../../adapters/store/store.js';
+import type { Panel } from '../../core/panel.js';
 import { hashPassword } from '../../web/passwords.js';
-import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING } from '../../web/session.js';
+import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, sweepGoneAccounts, type SweepOutcome } from '../../web/session.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
 import { configFromOptions, panelFromOptions, RANGES, readConfig, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
@@ -48,6 +50,70 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** How often `serve` compares the stored web logins with the panel's account list (startAccountSweep). */
+export const ACCOUNT_SWEEP_MS = 60_000;
+
+export interface AccountSweep {
+  /** Compares now (or waits for the comparison already running). Never throws: null when it failed. */
+  sweep(): Promise<SweepOutcome | null>;
+  /** Stops the timer and waits for a comparison in progress (before the store is closed). */
+  stop(): Promise<void>;
+}
+
+/**
+ * The web logins of accounts the panel no longer has, dropped while `serve` runs (session.ts sweepGoneAccounts): at
+ * start, then every `everyMs` on a timer that never keeps the process alive. Without it a removed account's password
+ * and sessions were dropped only when someone used them — a new account given the name before that (same role and
+ * owner) logged in with the old password. Here and not in the nightly report: only `serve` takes passwords (the
+ * panels' front doors and `mailhealth service` never do), the report may be off (--no-report) and runs once a day. A
+ * panel that cannot be read, or lists nobody, changes nothing (logged once, until it answers again).
+ */
+export function startAccountSweep(panel: Pick<Panel, 'listAccounts'>, store: Store, opts: { everyMs?: number; log?: (m: string) => void; now?: () => number } = {}): AccountSweep {
+  const log = opts.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
+  const now = opts.now ?? Date.now;
+  let inFlight: Promise<SweepOutcome | null> | null = null;
+  let lastProblem = '';
+  // Until one sweep went through, unbound passwords (written before serve started) are looked for too; then only the
+  // bound ones are checked, and an install without web passwords does not ask its panel every minute.
+  let lookedForUnbound = false;
+  const problem = (p: string) => {
+    if (p !== lastProblem) log(`web logins not compared with the panel's accounts, nothing changed: ${p}`);
+    lastProblem = p;
+  };
+  const sweep = (): Promise<SweepOutcome | null> => {
+    inFlight ??= sweepGoneAccounts(store, () => panel.listAccounts(), now, { lookForUnbound: !lookedForUnbound })
+      .then(
+        (out) => {
+          if ('skipped' in out) problem(out.skipped);
+          else {
+            lookedForUnbound = true;
+            lastProblem = '';
+            for (const u of out.forgotten) log(`the panel no longer has the account ${JSON.stringify(u)}: its web password and sessions were dropped (set a password again if it comes back)`);
+          }
+          return out;
+        },
+        (e: unknown) => {
+          problem((e as Error)?.message ?? String(e));
+          return null;
+        },
+      )
+      .finally(() => {
+        inFlight = null;
+      });
+    return inFlight;
+  };
+  void sweep();
+  const timer = setInterval(() => void sweep(), opts.everyMs ?? ACCOUNT_SWEEP_MS);
+  timer.unref();
+  return {
+    sweep,
+    async stop() {
+      clearInterval(timer);
+      await inFlight;
+    },
+  };
+}
+
 export function registerServeCommands(program: Command): void {
   addReportOptions(
     program
@@ -67,9 +133,11 @@ export function registerServeCommands(program: Command): void {
       const panel = panelFromOptions(o);
       const store = storeFromOptions(o);
       let report: NightlyReport | null = null;
+      let sweep: AccountSweep | null = null;
       let running: RunningServer;
       try {
         report = o.report === false ? null : startNightlyReport(o, panel, store);
+        sweep = startAccountSweep(panel, store);
         running = await startServer({
           panel,
           store,
@@ -83,13 +151,13 @@ export function registerServeCommands(program: Command): void {
         });
       } catch (e) {
         // Not listening: stop the report too, or its node-cron task would keep the process from exiting.
-        await report?.stop();
+        await Promise.all([report?.stop(), sweep?.stop()]);
         store.close();
         throw e;
       }
       // The handlers before the start-up lines: whoever waits for those lines can stop serve cleanly.
       const stopped = new Promise<void>((resolve) => {
-        const stop = () => void Promise.all([running.close(), report?.stop()]).then(() => resolve());
+        const stop = () => void Promise.all([running.close(), report?.stop(), sweep?.stop()]).then(() => resolve());
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });

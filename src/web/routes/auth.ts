@@ -1,14 +1,54 @@
 // GET/POST /login, POST /logout (standalone only), and / → the domains page.
-import { Router } from 'express';
+import { Router, type Response } from 'express';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, str } from '../http.js';
 import { verifyPassword } from '../passwords.js';
-import { accountKey, clientAddress, isKnownDevice, newSession, rememberDevice, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, writeSession, type SessionData } from '../session.js';
+import {
+  accountKey,
+  clientAddress,
+  forgetPassword,
+  isKnownDevice,
+  listProvesAbsence,
+  newSession,
+  passwordAccountGone,
+  passwordState,
+  rememberDevice,
+  samePasswordState,
+  PASSWORD_ACCOUNT_SETTING,
+  REVOKED_BEFORE_SETTING,
+  writeSession,
+  type PasswordState,
+  type SessionData,
+} from '../session.js';
 
 function safeNext(v: unknown): string {
   const s = str(v);
   // Only local paths: "/x" but not "//host" or "/\host".
   return /^\/(?![/\\])[^\s]*$/.test(s) && !s.startsWith('/login') ? s : '/domains';
+}
+
+/**
+ * Forgets the login of `user`, whose account the panel no longer has, once the answer to this attempt is sent: its
+ * timing then cannot tell whether the name had a password to forget (an unknown name costs the same scrypt check, and
+ * gets the same answer). Only when something is stored, and only if it is still what was read before the panel was
+ * asked — a password set meanwhile (`user set-password` for an account just created again) is not the gone one's.
+ */
+function forgetAfterAnswer(c: AppContext, res: Response, user: string, was: PasswordState): void {
+  if (was.hash === null && was.bound === undefined) return;
+  let done = false;
+  const forget = () => {
+    if (done) return;
+    done = true;
+    try {
+      if (samePasswordState(passwordState(c.store, user), was)) forgetPassword(c.store, user, c.now().getTime());
+    } catch (e) {
+      // The answer is gone already; the next attempt, a returning session or serve's sweep tries again.
+      process.stderr.write(`mailhealth web: could not forget the password of ${JSON.stringify(user)}, whose account is gone: ${(e as Error)?.message ?? String(e)}\n`);
+    }
+  };
+  // 'finish': the answer was handed to the connection; 'close': the browser went away before that.
+  res.once('finish', forget);
+  res.once('close', forget);
 }
 
 export function authRoutes(c: AppContext): Router {
@@ -44,16 +84,22 @@ export function authRoutes(c: AppContext): Router {
     if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`) || (userToken && !c.limits.loginUser.take(userKey))) {
       return fail(429, 'Too many attempts. Wait a minute and try again.');
     }
-    const account = user ? (await c.panel.listAccounts()).find((a) => a.user === user) : undefined;
+    // What is stored for this name, read before the panel is: the same reads for every name, known or not.
+    const stored = user ? passwordState(c.store, user) : { hash: null, bound: undefined };
+    const accounts = user ? await c.panel.listAccounts() : [];
+    const account = accounts.find((a) => a.user === user);
     // A password set for another account of this name (removed and created again, moved to another reseller) is none.
-    const bound = account ? c.store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(account.user)) : undefined;
+    const bound = stored.bound;
     const own = account && (bound === undefined || bound === accountKey(account));
     // Always one scrypt check (against a stand-in hash when the user is unknown): the time taken does not tell which
     // user names exist.
-    const ok = await verifyPassword(password, account && own ? c.store.getPasswordHash(account.user) : null);
+    const ok = await verifyPassword(password, account && own ? stored.hash : null);
     if (!account || !ok) {
       // A known browser skipped the per-user bucket; its wrong passwords count there all the same.
       if (!userToken) c.limits.loginUser.take(userKey);
+      // The panel says the account this name's password (and sessions) belonged to is gone: forget them now, not only
+      // when one of its sessions comes back — a new account given the name later must start with neither.
+      if (user && listProvesAbsence(accounts) && passwordAccountGone(accounts, user, bound)) forgetAfterAnswer(c, res, user, stored);
       return fail(401, 'Wrong user name or password.');
     }
     if (userToken) c.limits.loginUser.give(userKey);
