@@ -122,33 +122,57 @@ export type SweepOutcome =
   /** The panel's answer proved nothing (an error, an empty or malformed list): nothing was changed. */
   | { skipped: string };
 
+/** The store as the sweep uses it: the password bookkeeping, and where to find every user with a password. */
+export interface SweepStore extends PasswordStateStore {
+  allSettings(): Record<string, unknown>;
+  /** Every user with a stored password hash, bound or not (Store.passwordUsers). */
+  passwordUsers(): string[];
+}
+
+/**
+ * The users the sweep compares with the panel's list: every user with a password (bound or not — an unbound one, of
+ * `mailhealth demo` or a version before the binding, is as good a login as any), and every user with a binding
+ * (PASSWORD_ACCOUNT_SETTING) whose password is already gone (a forget cut short: the binding is deleted last).
+ */
+export function sweptUsers(store: SweepStore): string[] {
+  const prefix = PASSWORD_ACCOUNT_SETTING('');
+  const users = new Set(store.passwordUsers());
+  for (const key of Object.keys(store.allSettings())) {
+    if (key.startsWith(prefix) && key.length > prefix.length) users.add(key.slice(prefix.length));
+  }
+  return [...users].sort();
+}
+
 /**
  * Compares the stored logins with the panel's account list, so "a new account of a removed account's name starts with
- * neither its password nor its sessions" does not wait for someone to try them (`serve` runs this periodically):
- * - a user whose password is bound to an account the list no longer has is forgotten (forgetPassword);
- * - an unbound password (`mailhealth demo`, versions before the binding) of a listed account is bound to it, as its
- *   first login would: from then on its removal is seen here too.
- * `lookForUnbound` false skips the second (one password read per listed account), and the panel read when nothing is
- * bound: unbound passwords are written only before `serve` starts (`demo`, older versions) — every login and
- * `user set-password` binds — so after one sweep that looked there is none left to find.
+ * neither its password nor its sessions" does not wait for someone to try them (`serve` runs this periodically). For
+ * every user with a password or a binding (sweptUsers):
+ * - one whose password belongs to no listed account (passwordAccountGone: bound, to an account the list no longer has;
+ *   unbound, no account of that name is listed) is forgotten (forgetPassword);
+ * - an unbound password of a listed account is bound to it, as its first login would: from then on a new account of
+ *   that name, after this one is removed, is not taken for it.
+ * With no password and no binding stored the panel is not asked at all (an install without web logins).
  * A read that fails, or a list that proves nothing (listProvesAbsence), changes nothing. A user whose password or
- * binding changed while the panel was read (`user set-password` for an account just created again) is left for the
- * next sweep: the list may predate the new account.
+ * binding changed while the panel was read (`user set-password` for an account just created again), or who has a
+ * password only since the read began, is left for the next sweep: the list may predate the new account.
+ *
+ * `opts.lookForUnbound` is no longer needed and changes nothing: it spared a password read per listed account when
+ * the store could not tell which users have a password — it can now (Store.passwordUsers), so every sweep looks.
  */
 export async function sweepGoneAccounts(
-  store: PasswordStateStore & { allSettings(): Record<string, unknown> },
+  store: SweepStore,
   listAccounts: () => Promise<unknown>,
   nowMs: () => number,
-  opts: { lookForUnbound?: boolean } = {},
+  _opts: { lookForUnbound?: boolean } = {},
 ): Promise<SweepOutcome> {
-  const lookForUnbound = opts.lookForUnbound ?? true;
-  const prefix = PASSWORD_ACCOUNT_SETTING('');
   const before = new Map<string, PasswordState>();
-  for (const key of Object.keys(store.allSettings())) {
-    if (key.startsWith(prefix) && key.length > prefix.length) before.set(key.slice(prefix.length), passwordState(store, key.slice(prefix.length)));
+  for (const user of sweptUsers(store)) {
+    const s = passwordState(store, user);
+    // Gone between the two reads (a login that saw the account gone forgot it): nothing left to forget.
+    if (s.hash !== null || s.bound !== undefined) before.set(user, s);
   }
-  // Nothing bound and no unbound password to look for (a sweep that did already): no need to ask the panel at all.
-  if (before.size === 0 && !lookForUnbound) return { forgotten: [], bound: [] };
+  // No login stored: nothing to compare, no need to ask the panel.
+  if (before.size === 0) return { forgotten: [], bound: [] };
   let accounts: unknown;
   try {
     accounts = await listAccounts();
@@ -159,19 +183,21 @@ export async function sweepGoneAccounts(
     return { skipped: Array.isArray(accounts) && accounts.length === 0 ? 'the panel listed no accounts' : 'the panel\'s account list was not of the expected shape' };
   }
   const forgotten: string[] = [];
+  const bound: string[] = [];
   for (const [user, was] of before) {
     const now = passwordState(store, user);
-    if (!samePasswordState(was, now) || !passwordAccountGone(accounts, user, now.bound)) continue;
-    forgetPassword(store, user, nowMs());
-    forgotten.push(user);
-  }
-  const bound: string[] = [];
-  for (const a of lookForUnbound ? accounts : []) {
-    if (before.has(a.user) || bound.includes(a.user)) continue;
-    const s = passwordState(store, a.user);
-    if (s.hash === null || s.bound !== undefined) continue;
-    store.setSettings({ [PASSWORD_ACCOUNT_SETTING(a.user)]: accountKey(a) });
-    bound.push(a.user);
+    if (!samePasswordState(was, now)) continue;
+    if (passwordAccountGone(accounts, user, now.bound)) {
+      forgetPassword(store, user, nowMs());
+      forgotten.push(user);
+      continue;
+    }
+    // The account a login with it would bind it to (routes/auth.ts: the first listed of that name).
+    const account = accounts.find((a) => a.user === user);
+    if (account && now.hash !== null && now.bound === undefined) {
+      store.setSettings({ [PASSWORD_ACCOUNT_SETTING(user)]: accountKey(account) });
+      bound.push(user);
+    }
   }
   return { forgotten, bound };
 }

@@ -49,7 +49,7 @@ test('the sweep runs at start and every minute; a failing panel is logged once a
   answer = async () => [{ user: 'root', role: 'admin' }];
   mock.timers.tick(ACCOUNT_SWEEP_MS);
   assert.deepEqual(await sweep.sweep(), { forgotten: ['bob'], bound: [] });
-  // Nothing bound any more, and unbound passwords were looked for once: the panel is not asked every minute for nothing.
+  // No login stored any more: the panel is not asked every minute for nothing.
   const asked = reads;
   mock.timers.tick(ACCOUNT_SWEEP_MS);
   assert.deepEqual(await sweep.sweep(), { forgotten: [], bound: [] });

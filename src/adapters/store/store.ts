@@ -1381,6 +1381,14 @@ export class Store {
     });
   }
 
+  /**
+   * Every user with a standalone password, in name order — bound to an account or not (`mailhealth demo` and versions
+   * before the binding store none): what `serve`'s sweep compares with the panel's account list (sweepGoneAccounts).
+   */
+  passwordUsers(): string[] {
+    return this.guard(() => (this.st(`SELECT user FROM users ORDER BY user`).all() as { user: string }[]).map((r) => r.user));
+  }
+
   // ---- settings ----
 
   getSetting<T = unknown>(key: string): T | undefined {

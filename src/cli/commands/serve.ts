@@ -73,20 +73,16 @@ export function startAccountSweep(panel: Pick<Panel, 'listAccounts'>, store: Sto
   const now = opts.now ?? Date.now;
   let inFlight: Promise<SweepOutcome | null> | null = null;
   let lastProblem = '';
-  // Until one sweep went through, unbound passwords (written before serve started) are looked for too; then only the
-  // bound ones are checked, and an install without web passwords does not ask its panel every minute.
-  let lookedForUnbound = false;
   const problem = (p: string) => {
     if (p !== lastProblem) log(`web logins not compared with the panel's accounts, nothing changed: ${p}`);
     lastProblem = p;
   };
   const sweep = (): Promise<SweepOutcome | null> => {
-    inFlight ??= sweepGoneAccounts(store, () => panel.listAccounts(), now, { lookForUnbound: !lookedForUnbound })
+    inFlight ??= sweepGoneAccounts(store, () => panel.listAccounts(), now)
       .then(
         (out) => {
           if ('skipped' in out) problem(out.skipped);
           else {
-            lookedForUnbound = true;
             lastProblem = '';
             for (const u of out.forgotten) log(`the panel no longer has the account ${JSON.stringify(u)}: its web password and sessions were dropped (set a password again if it comes back)`);
           }
