@@ -5,57 +5,17 @@
 // same rules: only a panel answer that proves absence drops anything, and a password changed while the panel was read
 // is left for the next sweep.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import request from 'supertest';
-import { FilesPanel } from '../../src/adapters/panels/files/index.js';
-import { openStore } from '../../src/adapters/store/store.js';
-import { createApp } from '../../src/web/app.js';
 import { hashPassword } from '../../src/web/passwords.js';
 import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, sweepGoneAccounts } from '../../src/web/session.js';
-import { REPO_ROOT } from '../helpers/corpora.js';
-import { csrfFrom, NO_LIMITS, PASSWORD } from './helpers.js';
-
-const cookieOf = (res: request.Response, name: string) => ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${name}=`))?.split(';')[0];
-
-interface Account {
-  user: string;
-  role: string;
-  owner?: string;
-  domains?: string[];
-}
+import { accountWorld } from './account-world.js';
+import { PASSWORD } from './helpers.js';
 
 /** The demo panel (a copy: root, rita, alice, bob, carol) and a store, on a fake clock. */
 async function world(t: TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-sweep-unbound-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const panelDir = join(dir, 'panel');
-  cpSync(join(REPO_ROOT, 'src/demo/panel'), panelDir, { recursive: true });
-  const store = openStore(join(dir, 'h.sqlite'));
-  t.after(() => store.close());
-  const clock = { t: Date.parse('2026-11-27T12:00:00Z') };
-  const panel = new FilesPanel(panelDir);
-  const app = createApp({ panel, store, makeResolver: () => { throw new Error('no DNS'); }, identityFrom: 'session', rateLimits: NO_LIMITS, now: () => new Date(clock.t) });
-  const cfgPath = join(panelDir, 'panel.json');
-  const edit = (f: (a: Account[]) => Account[]) => {
-    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { accounts: Account[] };
-    writeFileSync(cfgPath, JSON.stringify({ ...cfg, accounts: f(cfg.accounts) }));
-    clock.t += 11_000; // past the app's 10 s account cache
-  };
+  const { panel, store, clock, edit, attempt } = await accountWorld(t);
   const hash = await hashPassword(PASSWORD);
   const sweep = (list: () => Promise<unknown> = () => panel.listAccounts(), opts?: { lookForUnbound?: boolean }) => sweepGoneAccounts(store, list, () => clock.t, opts);
-  let addr = 0;
-  const attempt = async (user: string, password: string) => {
-    const page = await request(app).get('/login');
-    return request(app)
-      .post('/login')
-      .set('X-Forwarded-For', `192.0.2.${++addr}`)
-      .set('Cookie', cookieOf(page, 'mh_session')!)
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), user, password });
-  };
   const loginState = (user: string) => [store.getPasswordHash(user), store.getSetting(PASSWORD_ACCOUNT_SETTING(user)) ?? null, store.getSetting(REVOKED_BEFORE_SETTING(user)) ?? null];
   return { panel, store, clock, edit, hash, sweep, attempt, loginState };
 }

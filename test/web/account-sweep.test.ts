@@ -3,45 +3,17 @@
 // owner) starts with neither password nor sessions. A panel read that fails, an empty list and a malformed one change
 // nothing.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
-import request from 'supertest';
-import { FilesPanel } from '../../src/adapters/panels/files/index.js';
-import { openStore } from '../../src/adapters/store/store.js';
-import { createApp } from '../../src/web/app.js';
 import { hashPassword } from '../../src/web/passwords.js';
 import { accountKey, DEVICE_COOKIE, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, sweepGoneAccounts } from '../../src/web/session.js';
-import { REPO_ROOT } from '../helpers/corpora.js';
-import { csrfFrom, login, NO_LIMITS, PASSWORD } from './helpers.js';
+import { accountWorld, cookieOf, type Account } from './account-world.js';
+import { login, NO_LIMITS, PASSWORD } from './helpers.js';
 
 const LIMITS = { ...NO_LIMITS, loginUser: { capacity: 2, perMinute: 0 } };
-const cookieOf = (res: request.Response, name: string) => ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${name}=`))?.split(';')[0];
-
-interface Account {
-  user: string;
-  role: string;
-  owner?: string;
-  domains?: string[];
-}
 
 async function world(t: TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-sweep-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const panelDir = join(dir, 'panel');
-  cpSync(join(REPO_ROOT, 'src/demo/panel'), panelDir, { recursive: true });
-  const store = openStore(join(dir, 'h.sqlite'));
-  t.after(() => store.close());
-  const clock = { t: Date.parse('2026-11-27T12:00:00Z') };
-  const panel = new FilesPanel(panelDir);
-  const app = createApp({ panel, store, makeResolver: () => { throw new Error('no DNS'); }, identityFrom: 'session', rateLimits: LIMITS, now: () => new Date(clock.t) });
-  const cfgPath = join(panelDir, 'panel.json');
-  const edit = (f: (a: Account[]) => Account[]) => {
-    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { accounts: Account[] };
-    writeFileSync(cfgPath, JSON.stringify({ ...cfg, accounts: f(cfg.accounts) }));
-    clock.t += 11_000; // past the app's 10 s account cache
-  };
+  const { app, store, clock, edit, cfgPath, panel, attempt } = await accountWorld(t, { limits: LIMITS });
   const hash = await hashPassword(PASSWORD);
   /** A password as `user set-password` stores it: bound to the account. */
   const setPassword = (user: string, account: { role: string; owner?: string }) => {
@@ -49,16 +21,6 @@ async function world(t: TestContext) {
     store.setSetting(PASSWORD_ACCOUNT_SETTING(user), accountKey(account));
   };
   const sweep = (list: () => Promise<unknown> = () => panel.listAccounts()) => sweepGoneAccounts(store, list, () => clock.t);
-  let addr = 0;
-  const attempt = async (user: string, password: string, device?: string) => {
-    const page = await request(app).get('/login').set('Cookie', device ?? '');
-    return request(app)
-      .post('/login')
-      .set('X-Forwarded-For', `203.0.113.${++addr}`)
-      .set('Cookie', [cookieOf(page, 'mh_session'), device].filter(Boolean).join('; '))
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), user, password });
-  };
   return { app, store, clock, edit, cfgPath, setPassword, sweep, attempt, hash };
 }
 

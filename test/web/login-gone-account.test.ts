@@ -3,58 +3,20 @@
 // Reviewer's case: bob removed, nobody visits, the panel later creates a new customer "bob" of the same reseller; the
 // old password (and the old browser's mh_device cookie) logged into the new bob's account.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
 import request from 'supertest';
-import { FilesPanel } from '../../src/adapters/panels/files/index.js';
-import { openStore } from '../../src/adapters/store/store.js';
-import { createApp } from '../../src/web/app.js';
 import { hashPassword } from '../../src/web/passwords.js';
 import { accountKey, DEVICE_COOKIE, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING } from '../../src/web/session.js';
-import { REPO_ROOT } from '../helpers/corpora.js';
-import { csrfFrom, NO_LIMITS, PASSWORD } from './helpers.js';
+import { accountWorld, cookieOf, type Account } from './account-world.js';
+import { NO_LIMITS, PASSWORD } from './helpers.js';
 
 const LIMITS = { ...NO_LIMITS, login: { capacity: 3, perMinute: 0 }, loginUser: { capacity: 4, perMinute: 0 } };
-const cookieOf = (res: request.Response, name: string) => ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${name}=`))?.split(';')[0];
-
-interface Account {
-  user: string;
-  role: string;
-  owner?: string;
-  domains?: string[];
-}
-
 /** The demo panel (a copy) on a fake clock; bob's password set as `user set-password` sets it (bound to his account). */
 async function world(t: TestContext) {
-  const dir = mkdtempSync(join(tmpdir(), 'mh-gone-login-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const panelDir = join(dir, 'panel');
-  cpSync(join(REPO_ROOT, 'src/demo/panel'), panelDir, { recursive: true });
-  const store = openStore(join(dir, 'h.sqlite'));
-  t.after(() => store.close());
-  const clock = { t: Date.parse('2026-11-27T12:00:00Z') };
-  const app = createApp({ panel: new FilesPanel(panelDir), store, makeResolver: () => { throw new Error('no DNS'); }, identityFrom: 'session', rateLimits: LIMITS, now: () => new Date(clock.t) });
-  const cfgPath = join(panelDir, 'panel.json');
-  const edit = (f: (a: Account[]) => Account[]) => {
-    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as { accounts: Account[] };
-    writeFileSync(cfgPath, JSON.stringify({ ...cfg, accounts: f(cfg.accounts) }));
-  };
+  const { app, store, clock, edit, attempt, cfgPath } = await accountWorld(t, { limits: LIMITS, advanceOnEdit: false });
   store.setPasswordHash('bob', await hashPassword(PASSWORD));
   store.setSetting(PASSWORD_ACCOUNT_SETTING('bob'), accountKey({ role: 'customer', owner: 'rita' }));
-  let addr = 0;
-  /** One login attempt from a fresh address (so only the per-user-name bucket is shared). */
-  const attempt = async (user: string, password: string, device?: string) => {
-    const page = await request(app).get('/login').set('Cookie', device ?? '');
-    const session = cookieOf(page, 'mh_session')!;
-    return request(app)
-      .post('/login')
-      .set('X-Forwarded-For', `198.51.100.${++addr}`)
-      .set('Cookie', [session, device].filter(Boolean).join('; '))
-      .type('form')
-      .send({ _csrf: csrfFrom(page.text), user, password });
-  };
   return { app, store, clock, edit, attempt, cfgPath };
 }
 
