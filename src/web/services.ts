@@ -241,8 +241,13 @@ export async function applyBulkFix(
 ): Promise<BulkFixResult[]> {
   /** This bulk's applied writes per group (a group's domains run one after another, so each list is its own). */
   const writes = new Map<string, ZoneWrite[]>();
+  /** The domains this bulk applied, per group (any change, also one that links no write: a DKIM key step). */
+  const appliedIn = new Map<string, string[]>();
   const groupOf = (item: BulkFixItem) => zoneGroup(item.ref.domain);
-  for (const item of items) writes.set(groupOf(item), []);
+  for (const item of items) {
+    writes.set(groupOf(item), []);
+    appliedIn.set(groupOf(item), []);
+  }
   /** The zone (its apex, as the panel names it) each domain lives in, read at most once per bulk. */
   const zones = new Map<string, Promise<string | null>>();
   const zoneOf = (domain: string) => {
@@ -253,7 +258,8 @@ export async function applyBulkFix(
   const indexed = items.map((item, index) => ({ item, index }));
   return mapInGroups(indexed, BULK_FIX_CONCURRENCY, ({ item }) => groupOf(item), async ({ item, index }) => {
     const own = writes.get(groupOf(item))!;
-    const group = { own, domains: items.filter((x) => groupOf(x) === groupOf(item)).map((x) => x.ref.domain), zoneOf };
+    const applied = appliedIn.get(groupOf(item))!;
+    const group = { own, applied, domains: items.filter((x) => groupOf(x) === groupOf(item)).map((x) => x.ref.domain), zoneOf };
     let outcome: ApplyOutcome | SkippedOutcome;
     try {
       outcome = opts.cancelled?.() ? { status: 'skipped', reason: CANCELLED_BEFORE } : await applyOne(deps, identity, check, item, group);
@@ -261,6 +267,7 @@ export async function applyBulkFix(
       outcome = { status: 'failed', reason: (e as Error).message };
     }
     if (outcome.status === 'applied') {
+      applied.push(item.ref.domain);
       try {
         const ch = deps.store.getChange(outcome.changeId);
         // A link of the chain only where the version after is the panel's own answer to a record write: not a
@@ -290,6 +297,8 @@ interface ZoneWrite {
 /** What one domain of a bulk fix knows of its group: this bulk's writes so far, the group's domains, their zones. */
 interface GroupState {
   own: readonly ZoneWrite[];
+  /** Domains of the group this bulk applied so far. */
+  applied: readonly string[];
   domains: readonly string[];
   zoneOf: (domain: string) => Promise<string | null>;
 }
@@ -310,7 +319,7 @@ async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item:
   const key = `${ref.domain}|${check}|${planHash}`;
   const sent = await sentAgain(deps, check, [planHash, rebased.get(deps.store)?.get(key)], fresh, group);
   if (sent) return sent;
-  if (!previewed || !group.own.length || !(await ownMoveOnly(deps, previewed, fresh, group))) return outcome;
+  if (!previewed || !group.own.length || !(await ownMoveOnly(deps, previewed, fresh, group))) return keyStepNote(check, outcome, ref.domain, group);
   const retried = await apply(fresh.planHash);
   if (retried.status === 'applied') {
     let m = rebased.get(deps.store);
@@ -319,6 +328,24 @@ async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item:
     if (m.size > REBASED_KEPT) m.delete(m.keys().next().value!);
   }
   return retried;
+}
+
+/**
+ * A DKIM refusal "the zone changed" of a domain sharing its zone with one this bulk fixed: say why. The panel's key
+ * step (cPanel writes a new key into the zone itself) moved the zone outside any write this bulk recorded, so the chain
+ * of its own writes cannot vouch for the move (QA: ten cPanel subdomains took ten rounds, each told only "the zone
+ * changed", as if someone else had edited it).
+ */
+async function keyStepNote(check: FixKind, outcome: ApplyOutcome, domain: string, group: GroupState): Promise<ApplyOutcome> {
+  if (check !== 'dkim' || outcome.status !== 'refused' || outcome.why !== 'changed') return outcome;
+  const apex = await group.zoneOf(domain);
+  if (apex === null) return outcome;
+  for (const d of group.applied) {
+    if (d === domain || (await group.zoneOf(d)) !== apex) continue;
+    const note = ` This bulk fix's DKIM fix of ${d}, which shares the zone ${apex} with ${domain}, changed it: the panel writes a new key into the zone itself, and mailhealth applies another domain's plan over that only after a fresh preview. Preview ${domain} again: DKIM fixes that make a key in one shared zone go one per round.`;
+    return { ...outcome, reason: `${outcome.reason}${note}` };
+  }
+  return outcome;
 }
 
 /**

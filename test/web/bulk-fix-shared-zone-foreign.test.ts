@@ -42,7 +42,7 @@ test('a foreign edit during the parent\'s start-signing is taken for the bulk\'s
     }
     return origPush(...items);
   };
-  const res = await res1.agent.post('/bulk/fix/apply').type('form').send({ _csrf: res1.csrf, check: 'dkim', plan: plans });
+  const res = await res1.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: res1.csrf, check: 'dkim', plan: plans });
   state.calls.push = origPush;
   assert.equal(res.status, 200, res.text);
   assert.ok(edited, 'the foreign edit happened');
@@ -84,7 +84,7 @@ test('a parent write that fails after reaching the zone, settled from a later zo
     z.lines.push({ kind: 'record', dname: 'shop', ttl: 14400, type: 'A', data: ['198.51.100.66'] });
     z.serial += 1;
   };
-  const res = await res1.agent.post('/bulk/fix/apply').type('form').send({ _csrf: res1.csrf, check: 'spf', plan: plans });
+  const res = await res1.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: res1.csrf, check: 'spf', plan: plans });
   assert.equal(res.status, 200, res.text);
   const outcome = (d: string) => new RegExp(`data-domain="${d.replace(/\./g, '\\.')}" data-outcome="([a-z]+)"`).exec(res.text)?.[1];
   const changes = store.changesForDomains([PARENT, SUB], 10);

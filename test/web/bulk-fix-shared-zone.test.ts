@@ -38,7 +38,7 @@ describe('bulk fix: a subdomain in its parent domain\'s cPanel zone', () => {
     assert.equal(page.status, 200, page.text);
     return planValues(page.text);
   }
-  const applyForm = (check: string, plan: string[]) => res1.agent.post('/bulk/fix/apply').type('form').send({ _csrf: res1.csrf, check, plan });
+  const applyForm = (check: string, plan: string[]) => res1.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: res1.csrf, check, plan });
   const outcomeOf = (html: string, domain: string) => new RegExp(`data-domain="${domain.replace(/\./g, '\\.')}" data-outcome="([a-z]+)"`).exec(html)?.[1];
 
   test('both are applied in one bulk fix: the zone moved only by the parent\'s write in this same apply', { timeout: 60_000 }, async () => {

@@ -83,10 +83,10 @@ describe('the same fix form sent twice', () => {
     const rita = await login(w.app, 'rita');
     const planHash = ((await rita.agent.get('/api/domains/plumber.example/fix?check=dkim').expect(200)).body as { planHash: string; changes: unknown[] }).planHash;
     const form = { _csrf: rita.csrf, check: 'dkim', plan: [`plumber.example|${planHash}`] };
-    const first = await rita.agent.post('/bulk/fix/apply').type('form').send(form).expect(200);
+    const first = await rita.agent.post('/bulk/fix/apply').type('form').redirects(1).send(form).expect(200);
     assert.match(first.text, /data-domain="plumber.example" data-outcome="applied"/);
     const [ch] = changesOf('plumber.example', 'dkim');
-    const second = await rita.agent.post('/bulk/fix/apply').type('form').send(form).expect(200);
+    const second = await rita.agent.post('/bulk/fix/apply').type('form').redirects(1).send(form).expect(200);
     assert.match(second.text, /data-domain="plumber.example" data-outcome="already"/);
     assert.match(second.text, new RegExp(`already applied</span> The same preview was sent again: it was applied as change #${ch.id}, not a second time\\.`));
     assert.equal(changesOf('plumber.example', 'dkim').length, 1);

@@ -195,7 +195,7 @@ describe('bulk', () => {
     assert.doesNotMatch(prev.text, /value="bakery.example\|/);
     assert.match(prev.text, /bakery.example<\/th><td>Not found/);
     const plans = [...prev.text.matchAll(/name="plan" value="([^"]+)"/g)].map((m) => m[1]);
-    const res = await agent.post('/bulk/fix/apply').type('form').send({ _csrf: csrf, check: 'dmarc', plan: plans }).expect(200);
+    const res = await agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: csrf, check: 'dmarc', plan: plans }).expect(200);
     assert.match(res.text, /dentist.example<\/a><\/th>\s*<td><span class="state state-complete">applied/);
     assert.match(readFileSync(join(w.demo!.panelDir, 'zones', 'dentist.example.db'), 'utf8'), /_dmarc/);
   });

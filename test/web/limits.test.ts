@@ -99,7 +99,7 @@ describe('bulk fix apply and the bulk API take what they are given, or say why n
   test('a bulk apply takes a bulk token (each pair costs a panel read and DNS before its hash is checked)', async () => {
     const a = app({ rateLimits: limits(100, 1) });
     const rex = await login(a, 'rex');
-    const send = () => rex.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rex.csrf, check: 'dmarc', plan: [`a1.example|${HASH}`, `b1.example|${HASH}`] });
+    const send = () => rex.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: rex.csrf, check: 'dmarc', plan: [`a1.example|${HASH}`, `b1.example|${HASH}`] });
     const first = await send();
     assert.equal(first.status, 200);
     assert.match(first.text, /a1\.example/);
@@ -111,7 +111,7 @@ describe('bulk fix apply and the bulk API take what they are given, or say why n
   test('no plan, a malformed pair or too many pairs: 400 with the reason, nothing applied, no token spent', async () => {
     const a = app({ rateLimits: limits(100, 1) });
     const rex = await login(a, 'rex');
-    const post = (plan: string[] | undefined) => rex.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rex.csrf, check: 'dmarc', ...(plan ? { plan } : {}) });
+    const post = (plan: string[] | undefined) => rex.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: rex.csrf, check: 'dmarc', ...(plan ? { plan } : {}) });
     const none = await post(undefined);
     assert.equal(none.status, 400);
     assert.match(none.text, /No domain was ticked/);

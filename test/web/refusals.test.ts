@@ -43,7 +43,7 @@ describe('refusals say their real reason', () => {
       assert.match(page.text, /<h2 id="refused-heading">This fix cannot be applied now<\/h2>/);
       assert.doesNotMatch(page.text, /id="apply"/, 'no apply button for a blocked plan');
 
-      const bulk = await root.agent.post('/bulk/fix/apply').type('form').send({ _csrf: root.csrf, check: 'spf', plan: [pair] }).expect(200);
+      const bulk = await root.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: root.csrf, check: 'spf', plan: [pair] }).expect(200);
       assert.match(bulk.text, /data-domain="bakery.example" data-outcome="refused" data-why="blocked"/);
       assert.match(bulk.text, /<span class="state state-failed">blocked<\/span> The fixed record would need \d+ DNS lookups/);
       assert.doesNotMatch(bulk.text, /changed since the preview/);
@@ -70,7 +70,7 @@ describe('refusals say their real reason', () => {
     assert.match(page.text, /Records to publish at the DNS host/);
     assert.doesNotMatch(page.text, /id="apply"/);
 
-    const bulk = await rita.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rita.csrf, check: 'dmarc', plan: [`lawyer.example|${planHash}`] }).expect(200);
+    const bulk = await rita.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: rita.csrf, check: 'dmarc', plan: [`lawyer.example|${planHash}`] }).expect(200);
     assert.match(bulk.text, /data-domain="lawyer.example" data-outcome="refused" data-why="elsewhere"/);
     assert.match(bulk.text, /publish elsewhere<\/span> This server&#39;s DNS is not the live one/);
     assert.doesNotMatch(bulk.text, /changed since the preview/);
@@ -87,7 +87,7 @@ describe('refusals say their real reason', () => {
     assert.doesNotMatch(page.text, /Refused/);
     assert.match(page.text, /id="outcome" data-why="nothing"><strong>Nothing to change: the records are already right\.<\/strong>/);
 
-    const bulk = await rita.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rita.csrf, check: 'spf', plan: [`clean.example|${planHash}`] }).expect(200);
+    const bulk = await rita.agent.post('/bulk/fix/apply').type('form').redirects(1).send({ _csrf: rita.csrf, check: 'spf', plan: [`clean.example|${planHash}`] }).expect(200);
     assert.match(bulk.text, /data-domain="clean.example" data-outcome="refused" data-why="nothing"/);
     assert.match(bulk.text, /nothing to change<\/span> Nothing to change: the records are already right\./);
     assert.doesNotMatch(bulk.text, /changed since the preview/);

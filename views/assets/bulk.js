@@ -1,14 +1,29 @@
-// The bulk page (and a customer's /domains): select-all, and each running job's progress polled from /api/jobs/<id>
+// The bulk page (and a customer's /domains): select-all (two boxes: the table header's, and one for narrow screens), and each running job's progress polled from /api/jobs/<id>
 // with results streamed into the table rows on this page (a domain removed from the panel meanwhile is marked so).
 (function () {
   'use strict';
   var LABELS = { fail: 'Fail', warn: 'Warning', unknown: 'Unknown', info: 'OK', pass: 'OK', none: 'Not audited' };
-  var all = document.getElementById('select-all');
-  if (all) {
-    all.addEventListener('change', function () {
-      document.querySelectorAll('input.sel').forEach(function (c) { c.checked = all.checked; });
+  // Two select-all boxes (the table header's, and the one shown instead on a narrow screen, where the header is
+  // hidden): either ticks every domain on the page, and they agree with each other and with the domains' own boxes.
+  var alls = document.querySelectorAll('input.select-all');
+  function syncAll() {
+    var sels = document.querySelectorAll('input.sel');
+    var on = 0;
+    sels.forEach(function (c) { if (c.checked) on++; });
+    alls.forEach(function (a) {
+      a.checked = sels.length > 0 && on === sels.length;
+      a.indeterminate = on > 0 && on < sels.length;
     });
   }
+  alls.forEach(function (all) {
+    all.addEventListener('change', function () {
+      document.querySelectorAll('input.sel').forEach(function (c) { c.checked = all.checked; });
+      syncAll();
+    });
+  });
+  document.addEventListener('change', function (ev) {
+    if (ev.target && ev.target.classList && ev.target.classList.contains('sel')) syncAll();
+  });
   function chip(sev) {
     var s = document.createElement('span');
     s.className = 'chip chip-' + sev;

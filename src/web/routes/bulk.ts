@@ -101,10 +101,54 @@ export function bulkRoutes(c: AppContext): Router {
       if (!d.ok || !PLAN_HASH.test(planHash)) throw new HttpError(400, `Not a previewed plan: ${JSON.stringify(p.slice(0, 120))}. Preview the bulk fix again; nothing was changed.`);
       return { domain: d.domain, planHash };
     });
+    const keys = pairs.map((p) => `${p.domain}|${check}|${p.planHash}`);
+    // The same plans sent again by the same user while their apply runs (two tabs, a double submit without script):
+    // that apply's job answers — a second job would only lose every domain's lock to the first ("another fix … is
+    // running") and cost a token. Registered before the first await, so two requests at once cannot both start.
+    const applies = appliesOf(c);
+    const same = `${me.user}\n${check}\n${[...new Set(keys)].sort().join('\n')}`;
+    const earlier = applies.get(same);
+    if (earlier) {
+      const id = await earlier;
+      if (id !== undefined) {
+        res.redirect(303, `/bulk/fix/jobs/${id}`);
+        return;
+      }
+    }
+    let started: (id: number | undefined) => void = () => {};
+    const mine = new Promise<number | undefined>((resolve) => (started = resolve));
+    applies.set(same, mine);
+    let jobId: number | undefined;
+    try {
+      jobId = await startApply(res, me, check, pairs, keys);
+    } finally {
+      started(jobId);
+      const forget = () => {
+        if (applies.get(same) === mine) applies.delete(same);
+      };
+      // Kept while the job runs; an apply that started none (refused, or applied within the request) lets go at once.
+      if (jobId === undefined) forget();
+      else void c.runner.wait(jobId).finally(forget);
+    }
+    if (jobId === undefined) return; // answered already
+    // Answered with the job's page: at once for many domains, once done for a few (BULK_FIX_INLINE) — a redirect either
+    // way (POST-redirect-GET), so that reloading the results shows them again instead of sending the apply again.
+    const job = c.store.getJob(jobId)!;
+    if (job.total <= c.runner.fixInlineMax) await c.runner.wait(jobId);
+    res.redirect(303, `/bulk/fix/jobs/${jobId}`);
+  });
+
+  /** The apply past its form checks: the job started (its id), or undefined once applied within this request and answered. */
+  async function startApply(
+    res: Parameters<typeof ctx>[0],
+    me: ReturnType<typeof identityOf>,
+    check: ReturnType<typeof parseCheck>,
+    pairs: { domain: string; planHash: string }[],
+    keys: string[],
+  ): Promise<number | undefined> {
     // Each pair costs a panel read and DNS look-ups before its hash is checked: one bulk token, like the preview —
     // unless every plan is one this user previewed here within the last half hour (preview and apply are one action).
     // A preview's credit is used once: applying the same plans again (a resubmitted form) pays like any new action.
-    const keys = pairs.map((p) => `${p.domain}|${check}|${p.planHash}`);
     const credited = keys.every((k) => previewedLately(c, me.user, k));
     // The previewed plans themselves, for a subdomain whose zone this bulk's own write moves (services.applyBulkFix).
     const previewed = new Map(keys.map((k) => [k, takePreviewedPlan(c, me.user, k)]));
@@ -126,18 +170,11 @@ export function bulkRoutes(c: AppContext): Router {
       const results = await applyBulkFix(c, me, check, todo);
       const rows = results.map((r) => ({ domain: r.domain, outcome: bulkOutcomeDetail(r.outcome) }));
       res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, rows, notFound, job: null, follow: false, h: viewHelpers, str });
-      return;
+      return undefined;
     }
-    // In the background, so that a panel's proxy giving up on a long request stops nothing: a few domains are answered
-    // with their results when done, as before; more with the job's page at once (BULK_FIX_INLINE).
-    const jobId = c.runner.startFix(me, check, todo, notFound);
-    if (todo.length > c.runner.fixInlineMax) {
-      res.redirect(303, `/bulk/fix/jobs/${jobId}`);
-      return;
-    }
-    await c.runner.wait(jobId);
-    await renderFixJob(res, c.store.getJob(jobId)!, false);
-  });
+    // In the background, so that a panel's proxy giving up on a long request stops nothing.
+    return c.runner.startFix(me, check, todo, notFound);
+  }
 
   /** A bulk fix job's page: its progress and each domain's outcome so far; it reloads itself while the job runs. */
   r.get('/bulk/fix/jobs/:id', requireJob(c), async (req, res) => {
@@ -145,10 +182,11 @@ export function bulkRoutes(c: AppContext): Router {
     await renderFixJob(res, job, req.query.follow !== '0');
   });
 
-  r.post('/bulk/fix/jobs/:id/cancel', requireJob(c), (_req, res) => {
+  r.post('/bulk/fix/jobs/:id/cancel', requireJob(c), (req, res) => {
     const job = fixJobOf(res);
     c.runner.cancel(job.id);
-    res.redirect(303, `/bulk/fix/jobs/${job.id}`);
+    // Back to the job's page as the user left it: "Stop updating" (follow=0, sent by the form) stays chosen.
+    res.redirect(303, `/bulk/fix/jobs/${job.id}${(req.body as Record<string, unknown>).follow === '0' ? '?follow=0' : ''}`);
   });
 
   /** The job requireJob found, if it is a bulk fix (another kind of job has no such page: 404, as an unknown one). */
@@ -174,8 +212,6 @@ export function bulkRoutes(c: AppContext): Router {
       since = next;
     }
     const rows = scope.domains.filter((d) => inScope.has(d)).map((domain) => ({ domain, ...(outcomes.has(domain) ? { outcome: outcomes.get(domain) } : {}) }));
-    const running = job.status === 'running' || job.status === 'queued';
-    if (running && follow) res.setHeader('Refresh', String(FIX_JOB_REFRESH_S));
     res.render('bulk-fix-result', {
       title: `Bulk fix: ${scope.check}`,
       check: scope.check,
@@ -195,6 +231,18 @@ export function bulkRoutes(c: AppContext): Router {
 /** A bulk fix job as /bulk lists it. */
 function fixJobSummary(job: Job) {
   return { id: job.id, status: job.status, check: (job.scope as FixJobScope).check, total: job.total, done: job.done, failed: job.failed, createdAt: job.createdAt };
+}
+
+/**
+ * The bulk applies running now, per process: "user, check, the plans" → the job they started (undefined: none was).
+ * Only this process runs its jobs (a restart interrupts them), so memory is the right place.
+ */
+const runningApplies = new WeakMap<AppContext, Map<string, Promise<number | undefined>>>();
+
+function appliesOf(c: AppContext): Map<string, Promise<number | undefined>> {
+  let m = runningApplies.get(c);
+  if (!m) runningApplies.set(c, (m = new Map()));
+  return m;
 }
 
 /** How long a bulk preview makes its plans' apply free of a bulk token. */
