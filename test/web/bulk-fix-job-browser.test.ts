@@ -1,5 +1,5 @@
 // Headless Chromium: a reseller's bulk fix applied as a background job — /bulk, tick, preview, apply; the browser lands
-// on the job's page at once (the writes held at the panel), which reloads itself (the in-place update (a script; a noscript refresh without one), no script) until
+// on the job's page at once (the writes held at the panel), which updates itself (a script in place; a noscript reload without one) until
 // every domain's outcome is there. Screenshots in test-artifacts/. Skipped with a message when /usr/bin/chromium is
 // missing. WHM API 1 emulator on loopback (reseller res1's five domains), real SQLite.
 import assert from 'node:assert/strict';
