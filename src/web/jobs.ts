@@ -1,7 +1,8 @@
 // Bulk audits and bulk fix applies as background jobs: the job row in the store holds progress (done/total/failures)
 // and the cancel flag, so a page reload (or another tab) sees the same job; results go into the store as they arrive
 // (an audit's in runs/results, a fix's outcome per domain in the job's items). A restart marks unfinished jobs
-// interrupted (store.interruptUnfinishedJobs at server start).
+// interrupted (store.interruptUnfinishedJobs at server start); a clean stop (`stop()`, serve's SIGTERM) cancels them
+// first and lets the domains being fixed finish, so only a crash or a stop past its grace period leaves one so.
 import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } from '../core/model.js';
 import type { PreparedAudit } from '../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, type BulkItem } from '../adapters/workers/bulk.js';
@@ -55,6 +56,8 @@ export class BulkRunner {
 
   /** See BULK_FIX_INLINE (tests set it to 0: every bulk fix answers with its job's page). */
   fixInlineMax = BULK_FIX_INLINE;
+  /** Set by stop(): every job of this process is cancelled, one started from now on too. */
+  private stopping = false;
 
   constructor(private readonly deps: WebDeps) {}
 
@@ -77,6 +80,7 @@ export class BulkRunner {
         while (this.finished.length > KEEP_FINISHED) this.results.delete(this.finished.shift()!);
       });
     this.running.set(jobId, p);
+    this.cancelIfStopping(jobId);
     return jobId;
   }
 
@@ -135,7 +139,7 @@ export class BulkRunner {
       // A store that fails here (closed under the job) stops the run: the audits could not be recorded anyway.
       cancelled: () => {
         try {
-          return (cancelled ||= store.isCancelRequested(jobId));
+          return (cancelled ||= this.stopping || store.isCancelRequested(jobId));
         } catch (e) {
           storeFailure ??= e;
           return true;
@@ -191,6 +195,7 @@ export class BulkRunner {
       })
       .finally(() => this.running.delete(jobId));
     this.running.set(jobId, p);
+    this.cancelIfStopping(jobId);
     return jobId;
   }
 
@@ -207,7 +212,7 @@ export class BulkRunner {
         cancelled: () => {
           if (storeFailure) return true;
           try {
-            return (cancelled ||= store.isCancelRequested(jobId));
+            return (cancelled ||= this.stopping || store.isCancelRequested(jobId));
           } catch (e) {
             storeFailure ??= e;
             return true;
@@ -239,6 +244,34 @@ export class BulkRunner {
   fixResultsSince(jobId: number, since: number): { results: FixJobResult[]; next: number } {
     const { items, next } = this.deps.store.jobItems(jobId, since, 500);
     return { results: items.map((it) => ({ ...(it.detail as BulkOutcomeDetail), domain: it.domain })), next };
+  }
+
+  /**
+   * The process is stopping (serve's SIGTERM, as `systemctl restart` sends): every running job is cancelled as Cancel
+   * does — a domain not started yet is skipped and recorded "not applied", one being fixed finishes its panel write and
+   * records its outcome, so its lock is released as usual (never before: the lock covers a write in flight) — and a
+   * job started from now on is cancelled at once. Resolves when every job of this process has finished; the caller
+   * bounds the wait (a panel that never answers) and closes the store only after it.
+   */
+  stop(): Promise<void> {
+    this.stopping = true;
+    for (const jobId of this.running.keys()) this.cancelIfStopping(jobId);
+    return Promise.all([...this.running.values()]).then(() => undefined);
+  }
+
+  /** How many jobs this process is running (serve's stop says what it waits for). */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** The cancel flag in the job's row, so its page says "cancelled" as for Cancel (the runner stops either way). */
+  private cancelIfStopping(jobId: number): void {
+    if (!this.stopping) return;
+    try {
+      this.deps.store.requestCancel(jobId);
+    } catch {
+      /* the store failing: the job stops on this.stopping alone */
+    }
   }
 
   /** Resolves when the job (started by this process) has finished. */

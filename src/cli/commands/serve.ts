@@ -3,6 +3,7 @@
 //   `mailhealth service` on the panels uses too)
 // mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
 import type { Command } from 'commander';
+import type { ServerResponse } from 'node:http';
 import type { Store } from '../../adapters/store/store.js';
 import type { Panel } from '../../core/panel.js';
 import { hashPassword } from '../../web/passwords.js';
@@ -110,6 +111,76 @@ export function startAccountSweep(panel: Pick<Panel, 'listAccounts'>, store: Sto
   };
 }
 
+/**
+ * How long a stop (SIGTERM, SIGINT) waits for the bulk jobs and requests in flight: under systemd's default
+ * TimeoutStopSec (90 s, install/mailhealth.service keeps it), after which systemd would kill the process anyway.
+ */
+export const STOP_GRACE_MS = 30_000;
+
+/** The responses a server is answering (trackResponses), so a stop can close keep-alive connections once answered. */
+export interface InFlight {
+  readonly responses: ReadonlySet<ServerResponse>;
+  /** From now on: every request is answered with "Connection: close", and `fn` runs whenever a response ends. */
+  closing(fn: () => void): void;
+}
+
+/** Keeps count of the responses a server is answering (serve calls it right after the server starts). */
+export function trackResponses(server: RunningServer['server']): InFlight {
+  const responses = new Set<ServerResponse>();
+  let ended: (() => void) | null = null;
+  server.on('request', (_req, res: ServerResponse) => {
+    responses.add(res);
+    // A request arriving on a kept-alive connection while stopping is answered, and its connection closed after.
+    if (ended) res.shouldKeepAlive = false;
+    res.once('close', () => {
+      responses.delete(res);
+      if (ended) setImmediate(ended);
+    });
+  });
+  return {
+    responses,
+    closing(fn) {
+      ended = fn;
+      for (const res of responses) if (!res.headersSent) res.shouldKeepAlive = false;
+    },
+  };
+}
+
+/**
+ * Stops serving gracefully: no new connections; running bulk jobs cancelled (runner.stop: domains not started are
+ * skipped, the ones being fixed finish their panel write and record their outcome, releasing their locks); requests
+ * in flight answered (a single fix too), their connections then closed. Resolves 'drained' when all of that is done,
+ * or 'timed out' after `graceMs` (a panel that does not answer): the caller then closes the store anyway and exits,
+ * and the locks of fixes still running run out with their lease, as after a crash — never released under a write in
+ * flight. The caller closes the server (running.close), the report and the store next.
+ */
+export async function stopGracefully(
+  running: Pick<RunningServer, 'server' | 'app'>,
+  inFlight: InFlight,
+  opts: { graceMs?: number; log?: (m: string) => void } = {},
+): Promise<'drained' | 'timed out'> {
+  const { server, app } = running;
+  const graceMs = opts.graceMs ?? STOP_GRACE_MS;
+  const log = opts.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A keep-alive connection would hold server.close() until its idle timeout: each one is closed once idle.
+  const closeIdle = () => server.closeIdleConnections?.();
+  inFlight.closing(closeIdle);
+  closeIdle();
+  const jobs = app.runner.active;
+  const waitFor = [jobs ? (jobs === 1 ? 'the running bulk job is cancelled, its domains being fixed finish first' : `${jobs} running bulk jobs are cancelled, their domains being fixed finish first`) : '', inFlight.responses.size ? 'requests in flight are answered' : ''].filter(Boolean);
+  log(`stopping${waitFor.length ? `: ${waitFor.join('; ')} (at most ${Math.round(graceMs / 1000)} s)` : ''}`);
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'timed out'>((resolve) => {
+    timer = setTimeout(() => resolve('timed out'), graceMs);
+  });
+  try {
+    return await Promise.race([Promise.all([app.runner.stop(), closed]).then(() => 'drained' as const), grace]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function registerServeCommands(program: Command): void {
   addReportOptions(
     program
@@ -151,17 +222,39 @@ export function registerServeCommands(program: Command): void {
         store.close();
         throw e;
       }
-      // The handlers before the start-up lines: whoever waits for those lines can stop serve cleanly.
-      const stopped = new Promise<void>((resolve) => {
-        const stop = () => void Promise.all([running.close(), report?.stop(), sweep?.stop()]).then(() => resolve());
+      const inFlight = trackResponses(running.server);
+      // The handlers before the start-up lines: whoever waits for those lines can stop serve cleanly. A stop is
+      // graceful (stopGracefully: bulk jobs cancelled, the domains being fixed finish and release their locks) within
+      // STOP_GRACE_MS; a second signal exits at once (the locks of fixes still running then run out with their lease).
+      const stopped = new Promise<'drained' | 'timed out'>((resolve) => {
+        let stopping = false;
+        const stop = () => {
+          if (stopping) return;
+          stopping = true;
+          const now = (sig: NodeJS.Signals) => {
+            process.stderr.write(`mailhealth: ${sig} again: stopped without waiting; a domain still being fixed stays locked for at most 2 minutes\n`);
+            process.exit(1);
+          };
+          process.once('SIGINT', now);
+          process.once('SIGTERM', now);
+          void stopGracefully(running, inFlight).then(async (how) => {
+            await Promise.all([running.close(), report?.stop(), sweep?.stop()]);
+            resolve(how);
+          });
+        };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
       process.stderr.write(`mailhealth: serving on ${running.url}\n`);
       if (report) process.stderr.write(`mailhealth: ${describeNightlyReport(report.scheduler)}\n`);
-      await stopped;
+      const how = await stopped;
       store.close();
       process.exitCode = 0;
+      if (how === 'timed out') {
+        // A fix still waiting on the panel would keep the process alive: its lock runs out with its lease (rule 4).
+        process.stderr.write(`mailhealth: stopped after ${STOP_GRACE_MS / 1000} s without the panel's answer for every domain being fixed: those stay locked for at most 2 minutes, and their fix is checked again at the next start\n`);
+        process.exit(0);
+      }
     });
 
   const user = program.command('user').description('standalone web logins');
