@@ -2,11 +2,12 @@
 // only the wiring (a fresh resolver per request or job, who acts, what gets recorded).
 import { auditDomain, buildContext, runChecks } from '../core/audit.js';
 import { canonName } from '../core/domain.js';
-import type { Change, DomainAudit, DomainRef, FixKind, Identity, ZoneRecord } from '../core/model.js';
+import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import { makePlanWith, PlanError } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
+import { chainLeads, sameChanges, type ZoneWrite } from '../core/plans/rebase.js';
 import { isSpfRecord } from '../core/spf/parse.js';
 import { isLockdownRecord } from '../core/lockdown/record.js';
 import type { Resolver } from '../core/resolver.js';
@@ -287,13 +288,6 @@ export async function applyBulkFix(
   });
 }
 
-/** A recorded write: the zone version its intent was written against and the one the panel answered after it. */
-interface ZoneWrite {
-  domain: string;
-  before: string | null;
-  after: string | null;
-}
-
 /** What one domain of a bulk fix knows of its group: this bulk's writes so far, the group's domains, their zones. */
 interface GroupState {
   own: readonly ZoneWrite[];
@@ -348,25 +342,6 @@ async function keyStepNote(check: FixKind, outcome: ApplyOutcome, domain: string
   return outcome;
 }
 
-/**
- * The zone `apex` taken from version `from` to `to` by these writes alone: each link a write made over the version the
- * one before left (followed by version, not by order: two domains of one zone keep separate locks). Any other edit
- * leaves a version no write starts from, and breaks the chain.
- */
-async function chainLeads(writes: readonly ZoneWrite[], apex: string, from: string, to: string, zoneOf: (domain: string) => Promise<string | null>): Promise<boolean> {
-  const here: ZoneWrite[] = [];
-  for (const w of writes) if (w.before !== null && w.after !== null && (await zoneOf(w.domain)) === apex) here.push(w);
-  const used = new Set<ZoneWrite>();
-  let at = from;
-  while (at !== to) {
-    const next = here.find((w) => !used.has(w) && w.before === at);
-    if (!next) return false;
-    used.add(next);
-    at = next.after!;
-  }
-  return true;
-}
-
 /** The domain's zone as it is now, if its version is still `version`: its apex, as the panel names it; else null. */
 async function zoneStillAt(deps: WebDeps, domain: string, version: string): Promise<string | null> {
   const zone = await deps.panel.readZone(domain).catch(() => null);
@@ -415,28 +390,6 @@ async function sentAgain(deps: WebDeps, check: FixKind, hashes: (string | undefi
     };
   }
   return null;
-}
-
-/** The record as the plan hash sees it, without the panel's handle (a line index moves when a line above is added). */
-function recordBody(r: ZoneRecord | null) {
-  return r ? { name: canonName(r.name), ttl: r.ttl, type: r.type.toUpperCase(), value: r.value, txt: r.txt ?? null } : null;
-}
-function changeBody(c: Change) {
-  return { action: c.action, name: canonName(c.name), type: c.type.toUpperCase(), ttl: c.ttl, before: recordBody(c.before), after: recordBody(c.after) };
-}
-
-/** Two plans of one domain's fix that make the same changes: before/after of each record, actions and options. */
-export function sameChanges(a: Plan, b: Plan): boolean {
-  const body = (p: Plan) =>
-    JSON.stringify({
-      domain: canonName(p.domain),
-      check: p.check,
-      mode: p.mode,
-      actions: p.actions.map((x) => x.kind),
-      options: [...(p.options.removeTerms ?? [])].sort(),
-      changes: p.changes.map(changeBody),
-    });
-  return body(a) === body(b);
 }
 
 export async function undo(deps: WebDeps, identity: Identity, changeId: number, ref: DomainRef): Promise<ApplyOutcome> {
