@@ -161,3 +161,20 @@ test('service --no-report schedules nothing, and a saved schedule schedules noth
   assert.deepEqual(s.fake.exprs, []);
   assert.deepEqual(s.logs, []);
 });
+
+test('stopping the service is graceful as serve\'s stop is: its running bulk jobs are cancelled and waited for before the store closes', async (t) => {
+  const { svc, logs } = await startedService(t);
+  // QA: a restart of serve left the domains a bulk fix job was fixing locked for the lock's 2 minutes; the service
+  // runs the panels' bulk jobs too, and stopped at once.
+  const runner = svc.server.app.runner;
+  let stopped = 0;
+  const stop = runner.stop.bind(runner);
+  runner.stop = () => {
+    stopped++;
+    return stop();
+  };
+  assert.equal(await svc.close(), 'drained');
+  assert.equal(stopped, 1, 'the job runner was stopped (its jobs cancelled, the domains being fixed waited for)');
+  assert.ok(logs.some((l) => /^stopping/.test(l)), logs.join('\n'));
+  assert.equal(await svc.close(), 'drained', 'a second close is the same stop');
+});

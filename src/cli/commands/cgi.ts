@@ -44,7 +44,7 @@ import { settleOpenIntents, startServer, type RunningServer, type SettleResult }
 import type { Resolver } from '../../core/resolver.js';
 import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type NightlySeams, type ReportFlags } from '../nightly.js';
-import { checkHost, checkReportFlags, parsePort } from './serve.js';
+import { checkHost, checkReportFlags, parsePort, STOP_GRACE_MS, stopGracefully, trackResponses } from './serve.js';
 import { publishSharedSettings, readSharedSettings } from '../shared-settings.js';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
@@ -300,8 +300,12 @@ export interface ServiceOptions extends ReportFlags {
 export interface RunningService {
   server: RunningServer;
   report: NightlyReport | null;
-  /** Stops the scheduler and the server, then closes the store. */
-  close(): Promise<void>;
+  /**
+   * Stops gracefully as `serve` does (stopGracefully: no new requests, running bulk jobs cancelled, the domains being
+   * fixed finish and release their locks, within STOP_GRACE_MS), then the scheduler and the server, then closes the
+   * store. 'timed out': a fix still waits on the panel (its lock runs out with its lease).
+   */
+  close(): Promise<'drained' | 'timed out'>;
 }
 
 /**
@@ -354,12 +358,19 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
     throw e;
   }
   if (!o.host) chmodSync(o.socket, 0o600);
+  const inFlight = trackResponses(server.server);
+  let closing: Promise<'drained' | 'timed out'> | null = null;
   return {
     server,
     report,
-    async close() {
-      await Promise.all([server.close(), report?.stop()]);
-      store.close();
+    close() {
+      closing ??= (async () => {
+        const how = await stopGracefully(server, inFlight, seams.log ? { log: seams.log } : {});
+        await Promise.all([server.close(), report?.stop()]);
+        store.close();
+        return how;
+      })();
+      return closing;
     },
   };
 }
@@ -396,14 +407,28 @@ export function registerCgiCommands(program: Command): void {
       const o = cmd.optsWithGlobals() as ServiceOptions;
       const service = await startService(o);
       // The handlers before the start-up lines: whoever waits for those lines can stop the service cleanly.
-      const stopped = new Promise<void>((resolve) => {
-        const stop = () => void service.close().then(resolve);
+      // A stop is graceful as serve's is; a second signal exits at once (the locks of fixes still running then run out
+      // with their lease).
+      const stopped = new Promise<'drained' | 'timed out'>((resolve) => {
+        const stop = () => {
+          const now = (sig: NodeJS.Signals) => {
+            process.stderr.write(`mailhealth: ${sig} again: stopped without waiting; a domain still being fixed stays locked for at most 2 minutes\n`);
+            process.exit(1);
+          };
+          process.once('SIGINT', now);
+          process.once('SIGTERM', now);
+          void service.close().then(resolve);
+        };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
       process.stderr.write(`mailhealth: front-door service on ${service.server.url}\n`);
       if (service.report) process.stderr.write(`mailhealth: ${describeNightlyReport(service.report.scheduler)}\n`);
-      await stopped;
+      const how = await stopped;
       process.exitCode = 0;
+      if (how === 'timed out') {
+        process.stderr.write(`mailhealth: stopped after ${STOP_GRACE_MS / 1000} s without the panel's answer for every domain being fixed: those stay locked for at most 2 minutes, and their fix is checked again at the next start\n`);
+        process.exit(0);
+      }
     });
 }
