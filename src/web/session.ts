@@ -155,15 +155,11 @@ export function sweptUsers(store: SweepStore): string[] {
  * A read that fails, or a list that proves nothing (listProvesAbsence), changes nothing. A user whose password or
  * binding changed while the panel was read (`user set-password` for an account just created again), or who has a
  * password only since the read began, is left for the next sweep: the list may predate the new account.
- *
- * `opts.lookForUnbound` is no longer needed and changes nothing: it spared a password read per listed account when
- * the store could not tell which users have a password — it can now (Store.passwordUsers), so every sweep looks.
  */
 export async function sweepGoneAccounts(
   store: SweepStore,
   listAccounts: () => Promise<unknown>,
   nowMs: () => number,
-  _opts: { lookForUnbound?: boolean } = {},
 ): Promise<SweepOutcome> {
   const before = new Map<string, PasswordState>();
   for (const user of sweptUsers(store)) {

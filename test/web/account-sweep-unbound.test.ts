@@ -15,7 +15,7 @@ import { PASSWORD } from './helpers.js';
 async function world(t: TestContext) {
   const { panel, store, clock, edit, attempt } = await accountWorld(t);
   const hash = await hashPassword(PASSWORD);
-  const sweep = (list: () => Promise<unknown> = () => panel.listAccounts(), opts?: { lookForUnbound?: boolean }) => sweepGoneAccounts(store, list, () => clock.t, opts);
+  const sweep = (list: () => Promise<unknown> = () => panel.listAccounts()) => sweepGoneAccounts(store, list, () => clock.t);
   const loginState = (user: string) => [store.getPasswordHash(user), store.getSetting(PASSWORD_ACCOUNT_SETTING(user)) ?? null, store.getSetting(REVOKED_BEFORE_SETTING(user)) ?? null];
   return { panel, store, clock, edit, hash, sweep, attempt, loginState };
 }
@@ -37,15 +37,15 @@ test('an unbound password of a user the panel does not list is swept: a new acco
   assert.equal((await attempt('alice', PASSWORD)).status, 303);
 });
 
-test("serve's later sweeps (lookForUnbound false) take unbound passwords too: one written after the first sweep is swept", async (t) => {
+test("serve's later sweeps take unbound passwords too: one written after the first sweep is swept", async (t) => {
   const { store, hash, sweep } = await world(t);
   store.setPasswordHash('bob', hash);
   store.setSetting(PASSWORD_ACCOUNT_SETTING('bob'), accountKey({ role: 'customer', owner: 'rita' }));
-  assert.deepEqual(await sweep(undefined, { lookForUnbound: true }), { forgotten: [], bound: [] });
+  assert.deepEqual(await sweep(), { forgotten: [], bound: [] });
   // Then `mailhealth demo` (or an older version) writes unbound passwords into the same database.
   store.setPasswordHash('dave', hash);
   store.setPasswordHash('carol', hash);
-  assert.deepEqual(await sweep(undefined, { lookForUnbound: false }), { forgotten: ['dave'], bound: ['carol'] });
+  assert.deepEqual(await sweep(), { forgotten: ['dave'], bound: ['carol'] });
   assert.equal(store.getPasswordHash('dave'), null);
   assert.equal(store.getSetting(PASSWORD_ACCOUNT_SETTING('carol')), accountKey({ role: 'customer', owner: 'rita' }));
 });
@@ -84,6 +84,6 @@ test('no password and no binding stored: the panel is not asked', async (t) => {
   let asked = 0;
   const list = async () => (asked++, [{ user: 'root', role: 'admin' }]);
   assert.deepEqual(await sweep(list), { forgotten: [], bound: [] });
-  assert.deepEqual(await sweep(list, { lookForUnbound: false }), { forgotten: [], bound: [] });
+  assert.deepEqual(await sweep(list), { forgotten: [], bound: [] });
   assert.equal(asked, 0);
 });

@@ -85,14 +85,14 @@ test('an unbound password (the demo, versions before the binding) is bound to it
   assert.equal(store.getPasswordHash('bob'), null);
 });
 
-test('lookForUnbound false changes nothing: every sweep takes unbound passwords, and with no login stored the panel is not asked', async (t) => {
+test('every sweep takes unbound passwords, and with no login stored the panel is not asked', async (t) => {
   const { store, hash } = await world(t);
   let asked = 0;
   const list = async () => (asked++, [{ user: 'bob', role: 'customer', owner: 'rita' }]);
-  assert.deepEqual(await sweepGoneAccounts(store, list, () => 0, { lookForUnbound: false }), { forgotten: [], bound: [] });
+  assert.deepEqual(await sweepGoneAccounts(store, list, () => 0), { forgotten: [], bound: [] });
   assert.equal(asked, 0);
   store.setPasswordHash('bob', hash);
-  assert.deepEqual(await sweepGoneAccounts(store, list, () => 0, { lookForUnbound: false }), { forgotten: [], bound: ['bob'] });
+  assert.deepEqual(await sweepGoneAccounts(store, list, () => 0), { forgotten: [], bound: ['bob'] });
   assert.equal(asked, 1);
 });
 
