@@ -7,30 +7,17 @@
 // and the fix replaces both with the one record of the key. The audit agrees: where the panel's zone is the live one it
 // judges the selector by the fix's own decision over that zone (dkim.multiple, with the fix where the plan writes).
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { dkimCheck } from '../../../src/core/checks/dkim.js';
 import { canonicalKey } from '../../../src/core/classify.js';
 import { parseDkimRecord } from '../../../src/core/dkim/record.js';
-import type { Change, Finding, MailSettings, ZoneRecord } from '../../../src/core/model.js';
+import type { Change, MailSettings, ZoneRecord } from '../../../src/core/model.js';
 import { planDkim, selectorView, signsUnpublishedKey } from '../../../src/core/plans/dkim.js';
 import { makePlanWith } from '../../../src/core/plans/index.js';
 import type { ZoneMap } from '../../helpers/map-resolver.js';
 import { checkContext } from '../checks/context.js';
+import { cname, D, dkim, mine, NAME, rec, rules, split, TARGET, theirs, txt } from './dkim-alias-world.js';
 
-const D = 'd.example';
-const NAME = `default._domainkey.${D}`;
-// Where the hosting server publishes its own keys (a name outside the customer's zone).
-const TARGET = 'd-example._domainkey.server1.newhost.example';
-const key = (bits = 2048) => generateKeyPairSync('rsa', { modulusLength: bits }).publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
-const mine = key();
-const theirs = key();
-const split = (s: string) => (s.length > 250 ? [s.slice(0, 200), s.slice(200)] : [s]);
-const rec = (p: string, extra = '') => `v=DKIM1; k=rsa; ${extra}p=${p}`;
-const cname: ZoneRecord = { name: NAME, ttl: 3600, type: 'CNAME', value: `${TARGET}.`, ref: 'r:cname' };
-const txt = (value: string, i = 0): ZoneRecord => ({ name: NAME, ttl: 3600, type: 'TXT', value, txt: split(value), ref: `r:txt${i}` });
-const rules = (fs: Finding[]) => fs.map((f) => `${f.rule}:${f.severity}${f.fix ? ':fix' : ''}`);
-const dkim = (d: Partial<MailSettings['dkim']> = {}): Pick<MailSettings, 'dkim'> => ({ dkim: { selector: 'default', signing: true, publicKey: mine, ...d } });
 const shape = (changes: readonly Change[]) => changes.map((c) => `${c.action} ${c.type}`).sort();
 // The panel's nameservers (checkContext's) serve the domain: the panel's zone is the live one.
 const OURS = { NS: ['ns1.newhost.example', 'ns2.newhost.example'] };
