@@ -116,8 +116,9 @@ interface MailDelivery {
    */
   providers: Map<string, string[]>;
   /**
-   * Set when where the mail goes is not known: the live MX lookup got no answer and the panel's zone names no MX, or an
-   * MX host's address (or its PTR name) could not be looked up.
+   * Set when where the mail goes is not fully known: the live MX lookup got no answer (the panel's copy of the zone may
+   * be stale: the domain's DNS may be served elsewhere — the providers its MX names still count), or an MX host's
+   * address (or its PTR name) could not be looked up.
    */
   error?: string;
 }
@@ -266,13 +267,13 @@ class AuditClassifier implements Classifier {
       if (p) add(p.id, h);
       else if (!unnamed.includes(h)) unnamed.push(h);
     }
-    if (live.status === 'unknown' && !this.zoneMx.length) {
-      return { providers, error: `the MX lookup of ${this.domain} got no answer (${live.error ?? 'DNS error'})` };
-    }
+    // Without the live answer, the panel's copy alone does not say where the mail goes now (it is stale where the
+    // domain's DNS is served elsewhere): a provider it does not name is not known to be a previous host's (byProvider:
+    // unanswered, never stale). The providers it names are still where mail may go (kept).
+    let error = live.status === 'unknown' ? `the MX lookup of ${this.domain} got no answer (${live.error ?? 'DNS error'})` : undefined;
     // A name of the customer's own (mail.<domain> kept at the old host) says nothing by itself: the PTR name of its
     // address tells the provider the mail is delivered to (gator4001.hostgator.com → HostGator). A few hosts and
     // addresses only; the addresses are the mx check's own questions (the run's resolver cache answers them).
-    let error: string | undefined;
     for (const h of unnamed.slice(0, DELIVERY_PTR_HOSTS)) {
       const why = await this.deliveryByAddress(h, add);
       if (why && !error) error = why;
@@ -643,19 +644,18 @@ class AuditClassifier implements Classifier {
     return c instanceof Promise ? c.then(judge) : judge(c);
   }
 
-  /** What a term names, as if its qualifier were "+". */
+  /**
+   * What a term names, as if its qualifier were "+". Of the modifiers only redirect= names a sender: exp= names the
+   * text receivers show when they reject, and whose that name is (the customer's, a previous host's) is judged by
+   * spf/exp.ts (judgeExp, with the record's other terms as evidence), which the SPF check and fix ask instead — neither
+   * hands an exp= or an unknown modifier here. One given anyway is unknown, never kept.
+   */
   private spfTermPositive(term: string, t: Readonly<SpfTerm>): Classification | Promise<Classification> {
     if (t.kind === 'modifier') {
-      switch (t.modifier) {
-        case 'redirect':
-          // The domain's own record, redirected to, never comes here: the check reports that loop as the permerror
-          // it is (or the term as ignored, beside `all`), and the SPF fix drops it before classifying.
-          return this.host(t.domainSpec ?? '');
-        case 'exp':
-          return C('keep', 'explanation text only');
-        default:
-          return C('unknown', `${term} is not a term mailhealth recognises`);
-      }
+      // The domain's own record, redirected to, never comes here: the check reports that loop as the permerror it is
+      // (or the term as ignored, beside `all`), and the SPF fix drops it before classifying.
+      if (t.modifier === 'redirect') return this.host(t.domainSpec ?? '');
+      return C('unknown', `${term} is a modifier that names no sender: there is nothing to classify`);
     }
     switch (t.mechanism) {
       case 'all':
@@ -751,8 +751,11 @@ class AuditClassifier implements Classifier {
    *  - it names a hosting provider of the knowledge base (Knowledge.providersNamed: its id, the first label of its host
    *    names, its name as one word — `dreamhost` ↔ DreamHost), and every provider the name denotes is one (a name a
    *    mail service shares proves nothing), unless that provider is this server's own (another account of the current
-   *    host, not a leftover) or the one the panel's copy of the zone routes the domain's mail to (routing remote: its
-   *    mail there may go out through that account);
+   *    host, not a leftover) or — the panel routing the domain's mail elsewhere — the one its mail is delivered to
+   *    (mail sent there may go out through that account). Where it is delivered is MailDelivery's answer, as for every
+   *    other remote-routing decision here (byProvider): the live MX and the panel's copy together, then the PTR names
+   *    of unnamed MX hosts' addresses — not the panel's copy alone, which is stale where the domain's DNS is served
+   *    elsewhere, asked only when it decides. When DNS does not answer, the id is unknown (unanswered), never stale;
    *  - it names the organisation of the old nameservers / SOA the zone still lists (traceOrgs: the first label of
    *    that registrable domain, or all of it), the same evidence that makes an SPF include there stale. Sound because
    *    those names are only recorded when they are neither this server's nor the domain's own: the id then names the
@@ -760,7 +763,7 @@ class AuditClassifier implements Classifier {
    * Anything else is unknown: the fix keeps it unless the user selects it for removal. Only exact names count —
    * "hostgatormc" is not "hostgator": a customer's account may be called anything.
    */
-  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification {
+  async lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Promise<Classification> {
     const relay = this.settings.relay;
     const mine = relay && relay.provider === 'mailchannels' ? relay.authId?.toLowerCase() : undefined;
     const v = value.toLowerCase();
@@ -777,13 +780,21 @@ class AuditClassifier implements Classifier {
       if (own) {
         return C('unknown', `${what} names ${own.name}, the provider this server is at (${this.serverProviders.get(own.id)}), but not this host's MailChannels account (${relay.authId}): another account of this host, or the customer's own`, { provider: own.id, source: own.source });
       }
-      const routed = named.find((p) => this.zoneMx.some((h) => this.knowledge.matchHost(h)?.id === p.id));
-      if (routed) {
-        const mx = this.zoneMx.filter((h) => this.knowledge.matchHost(h)?.id === routed.id);
-        return C('unknown', `${what} names ${routed.name}, where ${this.domain}'s mail is routed (MX ${mx.join(', ')}; the panel routes its mail elsewhere): mail sent there may go out through that account`, { provider: routed.id, source: routed.source });
+      // Where the mail is delivered decides only with the panel routing it elsewhere (asked only then: it takes DNS).
+      const delivery = await this.mailDelivery();
+      const p = named.find((x) => delivery?.providers.has(x.id)) ?? named[0];
+      const extra = { provider: p.id, source: p.source };
+      if (delivery) {
+        const mx = delivery.providers.get(p.id);
+        if (mx) {
+          return C('unknown', `${what} names ${p.name}, where ${this.domain}'s mail is delivered (MX ${mx.join(', ')}; the panel routes its mail elsewhere): mail sent there may go out through that account`, extra);
+        }
+        if (delivery.error) {
+          // Not known because DNS did not answer: marked so (unanswered), nothing is concluded from it.
+          return unanswered(`${what} names ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
+        }
       }
-      const p = named[0];
-      return C('stale', `${what} names ${p.name}, a hosting provider that is not this server: left by a previous host (this host's MailChannels account is ${relay.authId})`, { provider: p.id, source: p.source });
+      return C('stale', `${what} names ${p.name}, a hosting provider that is not this server: left by a previous host (this host's MailChannels account is ${relay.authId})`, extra);
     }
     for (const [org, why] of this.traceOrgs) {
       if (id === org || id === org.split('.')[0]) return C('stale', `${what} names ${org}, the previous host: ${why} (this host's MailChannels account is ${relay.authId})`);

@@ -78,14 +78,14 @@ test('dkim keys and lockdown ids', async () => {
   assert.equal((await c.dkimKey('default', otherRsaKey().publicB64)).class, 'stale');
   assert.equal((await c.dkimKey('google', otherRsaKey().publicB64)).class, 'keep');
   assert.equal((await c.dkimKey('randomsel', otherRsaKey().publicB64)).class, 'unknown');
-  assert.equal(c.lockdownId('auth', 'oldhostmc').class, 'stale', 'no MailChannels relay: any id is a leftover');
-  assert.equal(relayC.lockdownId('auth', 'newhostmc').class, 'this-server');
-  assert.equal(relayC.lockdownId('auth', 'NewHostMC').class, 'this-server', 'ids compare case-insensitively');
+  assert.equal((await c.lockdownId('auth', 'oldhostmc')).class, 'stale', 'no MailChannels relay: any id is a leftover');
+  assert.equal((await relayC.lockdownId('auth', 'newhostmc')).class, 'this-server');
+  assert.equal((await relayC.lockdownId('auth', 'NewHostMC')).class, 'this-server', 'ids compare case-insensitively');
   // Another id is stale only with evidence it is a previous host's (a hosting provider, the old NS/SOA organisation);
   // otherwise it may be the customer's own MailChannels account: unknown.
-  assert.equal(relayC.lockdownId('auth', 'oldhostmc').class, 'unknown');
-  assert.equal(relayC.lockdownId('auth', 'dreamhost').class, 'stale');
-  assert.equal(relayC.lockdownId('auth', 'oldprovider').class, 'stale', 'the old nameserver ns1.oldprovider.test');
+  assert.equal((await relayC.lockdownId('auth', 'oldhostmc')).class, 'unknown');
+  assert.equal((await relayC.lockdownId('auth', 'dreamhost')).class, 'stale');
+  assert.equal((await relayC.lockdownId('auth', 'oldprovider')).class, 'stale', 'the old nameserver ns1.oldprovider.test');
 });
 
 test('report addresses', async () => {

@@ -24,8 +24,11 @@ export interface Classifier {
    * follows (a delegated selector is classified by its target's provider).
    */
   dkimKey(selector: string, publicKeyB64: string | null, aliases?: readonly string[]): Promise<Classification>;
-  /** A MailChannels auth=/senderid= value. */
-  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification;
+  /**
+   * A MailChannels auth=/senderid=/sidw= value. Asynchronous: with the panel routing the domain's mail elsewhere,
+   * where that mail is delivered (the live MX) decides.
+   */
+  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Promise<Classification>;
   /** A DMARC report address (mailto: URI's address part). */
   reportAddress(address: string): Promise<Classification>;
 }

@@ -1,15 +1,30 @@
 // lockdown: MailChannels Domain Lockdown (_mailchannels TXT) against this server's relay account.
 import { emptyList } from '../arrays.js';
 import { isLockdownMeant, parseLockdown, senderIdProblem } from '../lockdown/record.js';
-import type { Finding } from '../model.js';
+import type { Evidence, Finding } from '../model.js';
+import { aliasesOf, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
 
 export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const name = `_mailchannels.${ctx.domain}`;
   const a = await ctx.resolver.resolve(name, 'TXT');
-  const ev = evidence(ctx, name, 'TXT', a);
-  if (a.status === 'unknown') return [dnsErrorFinding('lockdown', 'the _mailchannels record', a, ev)];
+  if (a.status === 'unknown') return [dnsErrorFinding('lockdown', 'the _mailchannels record', a, evidence(ctx, name, 'TXT', a))];
+  // A CNAME at the name (a MailChannels service or an agency publishing the record) is followed, as MailChannels does:
+  // the record judged is its target's. The alias is shown beside it, and the findings the fix would address say where
+  // the record is changed (the fix does not write beside an alias: planLockdown, README "Aliases").
+  const known = aliasesOf(ctx.resolver, name, a);
+  const aliases = Array.isArray(known) ? known : await known;
+  const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
+  const out = await judgeLockdown(ctx, name, a, ev);
+  if (aliases.length) {
+    const where = ` ${name} is an alias of ${aliases.join(' → ')}: the record is published there, so change it at that service (or replace the alias with a record of your own).`;
+    for (const f of out) if (f.fix === 'lockdown') f.message += where;
+  }
+  return out;
+}
+
+async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, ev: Evidence): Promise<Finding[]> {
   // Only records meant as lockdown are judged: another TXT at the name (a verification token) is not MailChannels'.
   const records = liveTxt(a).filter(isLockdownMeant);
   const relay = ctx.settings.relay;
@@ -124,7 +139,7 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
       // An id the record names twice is one id (one finding, as the fix writes it once) — exact repeats only.
       if (judged.has(`${field}=${value}`)) continue;
       judged.add(`${field}=${value}`);
-      const c = ctx.classifier.lockdownId(field, value);
+      const c = await ctx.classifier.lockdownId(field, value);
       if (c.class === 'this-server') mine = mineHere = true;
       else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
       else {

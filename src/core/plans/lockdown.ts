@@ -1,6 +1,6 @@
-// Lockdown fix: drops stale auth=/senderid=/sidw= values (a previous host's, classify.ts lockdownId) and cfid=, keeps
-// ids nobody could place (the customer's own MailChannels account, or a previous host's) unless the user selects them
-// for removal (PlanOptions.removeTerms, as the field is written: `auth=acme-emailapi`), fixes syntax, merges several
+// Lockdown fix: drops stale auth=/senderid=/sidw= values (a previous host's, classify.ts lockdownId) and cfid=,
+// keeps ids nobody could place (the customer's own MailChannels account, or a previous host's) unless the user selects
+// them for removal (PlanOptions.removeTerms, as the field is written: `auth=acme-emailapi`), fixes syntax, merges several
 // records, and adds `auth=<this host's MailChannels account id>` only where nothing left lets this host's senders
 // through; a record the check finds ok is left as it is unless the user selected one of its fields. On a server that
 // does not relay through MailChannels nothing changes: the record does not affect this server's mail, and removing it
@@ -105,7 +105,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
           problem = true;
           continue;
         }
-        const c = ctx.classifier.lockdownId(key, v);
+        const c = await ctx.classifier.lockdownId(key, v);
         if (c.class === 'this-server') {
           if (selected) notes.push(`Keeps ${field} although you selected it: it is this host's MailChannels account (${relay.authId}) — without it MailChannels rejects this server's mail.`);
           // auth= is written as the configured id (its case); a sender id as it is.

@@ -72,7 +72,7 @@ export function ownedNames(check: FixKind, domain: string, selector: string): { 
     case 'dkim':
       return [{ name: `${selector}._domainkey.${domain}`, types: ['TXT', 'CNAME'] }];
     case 'lockdown':
-      return [{ name: `_mailchannels.${domain}`, types: ['TXT'] }];
+      return [{ name: `_mailchannels.${domain}`, types: ['TXT', 'CNAME'] }];
     case 'dmarc':
       return [{ name: `_dmarc.${domain}`, types: ['TXT', 'CNAME'] }];
   }
