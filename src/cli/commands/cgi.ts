@@ -44,7 +44,7 @@ import { settleOpenIntents, startServer, type RunningServer, type SettleResult }
 import type { Resolver } from '../../core/resolver.js';
 import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type NightlySeams, type ReportFlags } from '../nightly.js';
-import { checkHost, checkReportFlags, parsePort, STOP_GRACE_MS, stopGracefully, trackResponses } from './serve.js';
+import { checkHost, checkReportFlags, onStopSignals, parsePort, stopGraceMs, stopGracefully, timedOutLine, trackResponses } from './serve.js';
 import { publishSharedSettings, readSharedSettings } from '../shared-settings.js';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
@@ -300,12 +300,19 @@ export interface ServiceOptions extends ReportFlags {
 export interface RunningService {
   server: RunningServer;
   report: NightlyReport | null;
+  /** How long close() waits for the domains being fixed (stopGraceMs: STOP_GRACE_MS unless MAILHEALTH_STOP_GRACE_MS). */
+  graceMs: number;
   /**
    * Stops gracefully as `serve` does (stopGracefully: no new requests, running bulk jobs cancelled, the domains being
-   * fixed finish and release their locks, within STOP_GRACE_MS), then the scheduler and the server, then closes the
+   * fixed finish and release their locks, within `graceMs`), then the scheduler and the server, then closes the
    * store. 'timed out': a fix still waits on the panel (its lock runs out with its lease).
    */
   close(): Promise<'drained' | 'timed out'>;
+  /**
+   * Closes the history database at once, whatever still runs (a second signal: the process exits right after, so a
+   * fix still waiting on the panel records nothing more and its lock runs out with its lease).
+   */
+  closeNow(): void;
 }
 
 /**
@@ -319,6 +326,7 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
   checkHost(host);
   checkReportFlags(o);
   resolverOptionsFrom(o);
+  const graceMs = stopGraceMs();
   const key = readFrontDoorKey(o.key);
   const panel = panelFromOptions(o);
   const store = storeFromOptions(o);
@@ -363,9 +371,11 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
   return {
     server,
     report,
+    graceMs,
+    closeNow: () => store.close(),
     close() {
       closing ??= (async () => {
-        const how = await stopGracefully(server, inFlight, seams.log ? { log: seams.log } : {});
+        const how = await stopGracefully(server, inFlight, { graceMs, ...(seams.log ? { log: seams.log } : {}) });
         await Promise.all([server.close(), report?.stop()]);
         store.close();
         return how;
@@ -406,28 +416,14 @@ export function registerCgiCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as ServiceOptions;
       const service = await startService(o);
-      // The handlers before the start-up lines: whoever waits for those lines can stop the service cleanly.
-      // A stop is graceful as serve's is; a second signal exits at once (the locks of fixes still running then run out
-      // with their lease).
-      const stopped = new Promise<'drained' | 'timed out'>((resolve) => {
-        const stop = () => {
-          const now = (sig: NodeJS.Signals) => {
-            process.stderr.write(`mailhealth: ${sig} again: stopped without waiting; a domain still being fixed stays locked for at most 2 minutes\n`);
-            process.exit(1);
-          };
-          process.once('SIGINT', now);
-          process.once('SIGTERM', now);
-          void service.close().then(resolve);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      // A stop is graceful as serve's is; a second signal exits at once (onStopSignals).
+      const stopped = onStopSignals(() => service.close(), () => service.closeNow());
       process.stderr.write(`mailhealth: front-door service on ${service.server.url}\n`);
       if (service.report) process.stderr.write(`mailhealth: ${describeNightlyReport(service.report.scheduler)}\n`);
       const how = await stopped;
       process.exitCode = 0;
       if (how === 'timed out') {
-        process.stderr.write(`mailhealth: stopped after ${STOP_GRACE_MS / 1000} s without the panel's answer for every domain being fixed: those stay locked for at most 2 minutes, and their fix is checked again at the next start\n`);
+        process.stderr.write(`mailhealth: ${timedOutLine(service.graceMs)}\n`);
         process.exit(0);
       }
     });

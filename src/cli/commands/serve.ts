@@ -117,6 +117,63 @@ export function startAccountSweep(panel: Pick<Panel, 'listAccounts'>, store: Sto
  */
 export const STOP_GRACE_MS = 30_000;
 
+/** The environment variable that sets the grace period of a stop in milliseconds (tests; a longer TimeoutStopSec). */
+export const STOP_GRACE_ENV = 'MAILHEALTH_STOP_GRACE_MS';
+
+/**
+ * The grace period of a stop: MAILHEALTH_STOP_GRACE_MS (0–600000 ms) when set and not empty, else STOP_GRACE_MS.
+ * Checked with the arguments, before anything starts: a bad value is a usage error, never a silent 30 s.
+ */
+export function stopGraceMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env[STOP_GRACE_ENV];
+  if (v === undefined || v === '') return STOP_GRACE_MS;
+  return wholeNumber(STOP_GRACE_ENV, v, 0, 600_000);
+}
+
+/** A grace period as the stop's lines say it: whole seconds as "30 s", anything else in milliseconds. */
+export function graceText(ms: number): string {
+  return ms > 0 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** The last line of a stop that ran out of its grace period (serve and service alike). */
+export function timedOutLine(graceMs: number): string {
+  return `stopped after ${graceText(graceMs)} without the panel's answer for every domain being fixed: those stay locked for at most 2 minutes, and their fix is checked again at the next start`;
+}
+
+/**
+ * The stop signals of a long-running command (serve, service): the first SIGTERM or SIGINT runs `stop` (graceful,
+ * stopGracefully) and the promise resolves with its outcome. A second one while it runs exits at once with 1 — a
+ * stop cut short, as an interrupted run is — after `closeNow` closes the history database: everything recorded is then
+ * in the database file itself (not only in its -wal file beside it, which a copy of the file alone would miss). The
+ * locks of fixes still waiting on the panel are left to run out with their lease (rule 4: never released under a
+ * write in flight). Registered before the start-up lines, so whoever waits for those lines can stop the command.
+ */
+export function onStopSignals(stop: () => Promise<'drained' | 'timed out'>, closeNow: () => void): Promise<'drained' | 'timed out'> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const now = (sig: NodeJS.Signals) => {
+      process.stderr.write(`mailhealth: ${sig} again: stopped without waiting; a domain still being fixed stays locked for at most 2 minutes\n`);
+      try {
+        closeNow();
+      } catch (e) {
+        process.stderr.write(`mailhealth: the history database could not be closed: ${(e as Error)?.message ?? String(e)}\n`);
+      }
+      process.exit(1);
+    };
+    const first = () => {
+      if (stopping) return;
+      stopping = true;
+      process.off('SIGINT', first);
+      process.off('SIGTERM', first);
+      process.on('SIGINT', now);
+      process.on('SIGTERM', now);
+      void stop().then(resolve);
+    };
+    process.on('SIGINT', first);
+    process.on('SIGTERM', first);
+  });
+}
+
 /** The responses a server is answering (trackResponses), so a stop can close keep-alive connections once answered. */
 export interface InFlight {
   readonly responses: ReadonlySet<ServerResponse>;
@@ -169,7 +226,7 @@ export async function stopGracefully(
   closeIdle();
   const jobs = app.runner.active;
   const waitFor = [jobs ? (jobs === 1 ? 'the running bulk job is cancelled, its domains being fixed finish first' : `${jobs} running bulk jobs are cancelled, their domains being fixed finish first`) : '', inFlight.responses.size ? 'requests in flight are answered' : ''].filter(Boolean);
-  log(`stopping${waitFor.length ? `: ${waitFor.join('; ')} (at most ${Math.round(graceMs / 1000)} s)` : ''}`);
+  log(`stopping${waitFor.length ? `: ${waitFor.join('; ')} (at most ${graceText(graceMs)})` : ''}`);
   let timer: NodeJS.Timeout | undefined;
   const grace = new Promise<'timed out'>((resolve) => {
     timer = setTimeout(() => resolve('timed out'), graceMs);
@@ -196,6 +253,7 @@ export function registerServeCommands(program: Command): void {
       checkHost(o.host);
       checkReportFlags(o);
       resolverOptionsFrom(o);
+      const graceMs = stopGraceMs();
       const adminToken = adminTokenFrom(o);
       const panel = panelFromOptions(o);
       const store = storeFromOptions(o);
@@ -223,28 +281,16 @@ export function registerServeCommands(program: Command): void {
         throw e;
       }
       const inFlight = trackResponses(running.server);
-      // The handlers before the start-up lines: whoever waits for those lines can stop serve cleanly. A stop is
-      // graceful (stopGracefully: bulk jobs cancelled, the domains being fixed finish and release their locks) within
-      // STOP_GRACE_MS; a second signal exits at once (the locks of fixes still running then run out with their lease).
-      const stopped = new Promise<'drained' | 'timed out'>((resolve) => {
-        let stopping = false;
-        const stop = () => {
-          if (stopping) return;
-          stopping = true;
-          const now = (sig: NodeJS.Signals) => {
-            process.stderr.write(`mailhealth: ${sig} again: stopped without waiting; a domain still being fixed stays locked for at most 2 minutes\n`);
-            process.exit(1);
-          };
-          process.once('SIGINT', now);
-          process.once('SIGTERM', now);
-          void stopGracefully(running, inFlight).then(async (how) => {
-            await Promise.all([running.close(), report?.stop(), sweep?.stop()]);
-            resolve(how);
-          });
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      // A stop is graceful (stopGracefully: bulk jobs cancelled, the domains being fixed finish and release their
+      // locks) within the grace period; a second signal exits at once (onStopSignals).
+      const stopped = onStopSignals(
+        async () => {
+          const how = await stopGracefully(running, inFlight, { graceMs });
+          await Promise.all([running.close(), report?.stop(), sweep?.stop()]);
+          return how;
+        },
+        () => store.close(),
+      );
       process.stderr.write(`mailhealth: serving on ${running.url}\n`);
       if (report) process.stderr.write(`mailhealth: ${describeNightlyReport(report.scheduler)}\n`);
       const how = await stopped;
@@ -252,7 +298,7 @@ export function registerServeCommands(program: Command): void {
       process.exitCode = 0;
       if (how === 'timed out') {
         // A fix still waiting on the panel would keep the process alive: its lock runs out with its lease (rule 4).
-        process.stderr.write(`mailhealth: stopped after ${STOP_GRACE_MS / 1000} s without the panel's answer for every domain being fixed: those stay locked for at most 2 minutes, and their fix is checked again at the next start\n`);
+        process.stderr.write(`mailhealth: ${timedOutLine(graceMs)}\n`);
         process.exit(0);
       }
     });
