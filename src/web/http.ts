@@ -6,6 +6,7 @@ import type { ChangeRecord, Job } from '../adapters/store/store.js';
 import type { SessionData } from './session.js';
 import type { WebDeps } from './services.js';
 import type { RateLimiter } from './ratelimit.js';
+import { jobVisibleTo } from './jobs.js';
 
 export class HttpError extends Error {
   constructor(
@@ -94,13 +95,13 @@ export function requireChange(deps: WebDeps) {
   };
 }
 
-/** Scope for a job id: the job must be the identity's own (admins see every job). */
+/** Scope for a job id: the job must be the identity's own account's (jobs.ts jobVisibleTo; admins see every job). */
 export function requireJob(deps: WebDeps) {
   return (req: Request, res: Response, next: NextFunction) => {
     const id = Number(req.params.id);
     const job = Number.isInteger(id) && id > 0 ? deps.store.getJob(id) : null;
     const me = identityOf(res);
-    if (!job || (job.byUser !== me.user && me.role !== 'admin')) throw new HttpError(404, NOT_FOUND_MESSAGE);
+    if (!job || !jobVisibleTo(deps.store, job, me)) throw new HttpError(404, NOT_FOUND_MESSAGE);
     ctx(res).job = job;
     next();
   };

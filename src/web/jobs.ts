@@ -3,12 +3,17 @@
 // (an audit's in runs/results, a fix's outcome per domain in the job's items). A restart marks unfinished jobs
 // interrupted (store.interruptUnfinishedJobs at server start); a clean stop (`stop()`, serve's SIGTERM) cancels them
 // first and lets the domains being fixed finish, so only a crash or a stop past its grace period leaves one so.
+//
+// A job belongs to the panel ACCOUNT that started it, not only to a user name: a name can pass to a new account once the
+// old one is removed (web/session.ts, PASSWORD_ACCOUNT_SETTING), and that account must not see, follow or cancel the
+// old one's jobs (jobAccount, jobVisibleTo, pageJobsOf).
 import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } from '../core/model.js';
-import type { PreparedAudit } from '../adapters/store/store.js';
+import type { PreparedAudit, Store } from '../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, type BulkItem } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
+import { PASSWORD_ACCOUNT_SETTING } from './session.js';
 import { auditOptionsFrom } from './settings.js';
-import { applyBulkFix, bulkOutcomeDetail, bulkOutcomeNotApplied, withResolver, type BulkFixItem, type BulkOutcomeDetail, type WebDeps } from './services.js';
+import { applyBulkFix, bulkOutcomeDetail, bulkOutcomeNotApplied, withResolver, type BulkFixItem, type BulkFixResult, type BulkOutcomeDetail, type WebDeps } from './services.js';
 
 /** The job kinds: a bulk audit (also a customer's "Audit all"), a bulk fix apply. */
 export const BULK_AUDIT_JOB = 'bulk-audit';
@@ -42,6 +47,31 @@ export type JobResult =
   /** A domain removed from the panel while the job ran: skipped, nothing recorded (adapters/workers/gone.ts). */
   | { domain: string; status: 'gone'; reason: typeof GONE_TEXT };
 
+/**
+ * The account a job of `user` belongs to: the panel account (session.ts accountKey) the user's web login is bound to
+ * now — a session lives only while it is that account's (sessionStillValid) —, or null when the name has no binding
+ * (identities from a panel's front door or the admin token, which the panel vouches for on every request).
+ */
+export function jobAccount(store: Pick<Store, 'getSetting'>, user: string): string | null {
+  const bound = store.getSetting<unknown>(PASSWORD_ACCOUNT_SETTING(user));
+  return typeof bound === 'string' ? bound : null;
+}
+
+/**
+ * Whether `me` may see, follow or cancel `job`: the job's own account — its user name and the account that name's login
+ * belongs to now (jobAccount) — or an admin, who may open every job. Anything else answers as a job that does not exist
+ * (404, never 403: a job's id tells nothing about whose it was).
+ */
+export function jobVisibleTo(store: Pick<Store, 'getSetting'>, job: Pick<Job, 'byUser' | 'byAccount'>, me: Identity): boolean {
+  if (me.role === 'admin') return true;
+  return job.byUser === me.user && job.byAccount === jobAccount(store, me.user);
+}
+
+/** The job list a page shows `me` (Store.pageJobs): the jobs of `me`'s account only, never an earlier account's of that name. */
+export function pageJobsOf(store: Pick<Store, 'getSetting' | 'pageJobs'>, me: Identity, limit: number, kind?: string): { active: Job[]; lastFinished: Job | null } {
+  return store.pageJobs(me.user, limit, kind, jobAccount(store, me.user));
+}
+
 /** Finished jobs whose streamed rows stay in memory (older ones: progress only; their results are in the store). */
 const KEEP_FINISHED = 10;
 /** Results go to the store in batches: this many, or after this long, whichever comes first. */
@@ -64,7 +94,7 @@ export class BulkRunner {
   /** Start a bulk audit of the given domains; returns the job id at once. */
   start(identity: Identity, refs: DomainRef[], meta: unknown): number {
     const { store } = this.deps;
-    const jobId = store.createJob({ kind: BULK_AUDIT_JOB, byUser: identity.user, scope: meta, total: refs.length });
+    const jobId = store.createJob({ kind: BULK_AUDIT_JOB, byUser: identity.user, byAccount: jobAccount(store, identity.user), scope: meta, total: refs.length });
     const runId = store.startRun('bulk', identity.user, refs.length, { jobId });
     store.updateJob(jobId, { status: 'running', runId });
     this.results.set(jobId, []);
@@ -183,11 +213,12 @@ export class BulkRunner {
    * Start applying a bulk fix (services.applyBulkFix: the previewed plans, hash-checked by core, 4 domains at a time);
    * returns the job id at once. Each domain's outcome goes into the job's items as it comes, with the progress, in one
    * transaction. Cancel skips the domains not started yet (one being fixed finishes: a write is never cut short).
+   * `requestKey`: the form it comes from (routes/bulk.ts), so that form sent again is answered with this job.
    */
-  startFix(identity: Identity, check: FixKind, items: BulkFixItem[], notFound: string[]): number {
+  startFix(identity: Identity, check: FixKind, items: BulkFixItem[], notFound: string[], requestKey: string | null = null): number {
     const { store } = this.deps;
     const scope: FixJobScope = { check, domains: items.map((i) => i.ref.domain), notFound };
-    const jobId = store.createJob({ kind: BULK_FIX_JOB, byUser: identity.user, scope, total: items.length });
+    const jobId = store.createJob({ kind: BULK_FIX_JOB, byUser: identity.user, byAccount: jobAccount(store, identity.user), requestKey, scope, total: items.length });
     store.updateJob(jobId, { status: 'running' });
     const p = this.runFix(jobId, identity, check, items)
       .catch((e: unknown) => {
@@ -238,6 +269,29 @@ export class BulkRunner {
         /* the store is gone: a restart marks the job interrupted (interruptUnfinishedJobs) */
       }
     }
+  }
+
+  /**
+   * A bulk fix applied within its request (where no background job can run), recorded once done as a finished job with
+   * each domain's outcome — what startFix's job would hold — so the request answers with a redirect to the job's page:
+   * reloading the results shows them again instead of sending the apply again. Returns the job id.
+   */
+  recordFix(identity: Identity, check: FixKind, items: BulkFixItem[], notFound: string[], results: readonly BulkFixResult[], requestKey: string | null = null): number {
+    const { store } = this.deps;
+    const scope: FixJobScope = { check, domains: items.map((i) => i.ref.domain), notFound };
+    const rows = results.map((r) => ({ domain: r.domain, detail: bulkOutcomeDetail(r.outcome) }));
+    return store.createFinishedJob({
+      kind: BULK_FIX_JOB,
+      byUser: identity.user,
+      byAccount: jobAccount(store, identity.user),
+      requestKey,
+      scope,
+      total: items.length,
+      status: 'complete',
+      done: rows.length,
+      failed: rows.filter((r) => bulkOutcomeNotApplied(r.detail)).length,
+      items: rows.map((r) => ({ domain: r.domain, status: r.detail.status, detail: r.detail })),
+    });
   }
 
   /** A bulk fix job's results from entry `since` on (from the store: they outlive this process). */

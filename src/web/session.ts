@@ -85,6 +85,8 @@ export interface PasswordStateStore {
   setSettings(values: Record<string, unknown>): void;
   getPasswordHash(user: string): string | null;
   deletePasswordHash(user: string): void;
+  /** Store.disownJobs: the jobs of an account seen gone become nobody's (web/jobs.ts). */
+  disownJobs(user: string): number;
 }
 
 /** What of `user`'s login is stored: the password hash and the account it is bound to. */
@@ -112,6 +114,8 @@ export function forgetPassword(store: PasswordStateStore, user: string, nowMs: n
   // Never earlier than a revocation already stored (a logout by a clock ahead of this one): that would revive sessions.
   const revoked = store.getSetting<unknown>(REVOKED_BEFORE_SETTING(user));
   store.setSettings({ [REVOKED_BEFORE_SETTING(user)]: Math.max(nowMs + 1, typeof revoked === 'number' ? revoked : 0) });
+  // Its jobs too (even for an account created again with the same role and owner, which nothing else tells apart).
+  store.disownJobs(user);
   store.deletePasswordHash(user);
   store.setSettings({ [PASSWORD_ACCOUNT_SETTING(user)]: undefined });
 }

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test, type TestContext } from 'node:test';
+import { GONE_ACCOUNT } from '../../src/adapters/store/store.js';
+import { jobAccount } from '../../src/web/jobs.js';
 import { hashPassword } from '../../src/web/passwords.js';
 import { accountKey, DEVICE_COOKIE, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, sweepGoneAccounts } from '../../src/web/session.js';
 import { accountWorld, cookieOf, type Account } from './account-world.js';
@@ -29,6 +31,8 @@ test('bob removed and nobody tries him: the sweep drops his login, so the new bo
   setPassword('bob', { role: 'customer', owner: 'rita' });
   setPassword('alice', { role: 'customer' });
   const bob = await login(app, 'bob');
+  // A job of his (web/jobs.ts: it belongs to his account), to see it disowned with his login.
+  const job = store.createJob({ kind: 'bulk-audit', byUser: 'bob', byAccount: jobAccount(store, 'bob'), total: 0 });
   const first = await attempt('bob', PASSWORD);
   const device = cookieOf(first, DEVICE_COOKIE)!;
   let removed: Account | undefined;
@@ -40,6 +44,7 @@ test('bob removed and nobody tries him: the sweep drops his login, so the new bo
   assert.equal(store.getPasswordHash('bob'), null);
   assert.equal(store.getSetting(PASSWORD_ACCOUNT_SETTING('bob')), undefined);
   assert.equal(store.getSetting(REVOKED_BEFORE_SETTING('bob')), clock.t + 1);
+  assert.equal(store.getJob(job)!.byAccount, GONE_ACCOUNT, "his jobs are nobody's: the new bob (same role and owner) does not see them");
   assert.notEqual(store.getPasswordHash('alice'), null, 'listed accounts keep theirs');
   assert.deepEqual(await sweep(), { forgotten: [], bound: [] }, 'nothing more to do the next time');
   edit((a) => [...a, removed!]); // the new bob: same name, role and owner

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import { makeFixture, zoneRecords } from '../helpers/emulators/fixture.js';
+import { jobAccount } from '../../src/web/jobs.js';
 import { login, setPasswords } from './helpers.js';
 import { planValues, whmWorld, type WhmWorld } from './shared-zone-world.js';
 
@@ -44,7 +45,7 @@ test('another reseller, a customer: no view, no cancel; admin may; hostile text 
 
   // Hostile text in a job's row (reason, message, error, not-found names): escaped.
   const evil = '<script>alert(1)</script>"\'';
-  const j = store.createJob({ kind: 'bulk-fix', byUser: 'res1', scope: { check: 'spf', domains: ['bob.example', 'alice.example'], notFound: [evil] }, total: 2 });
+  const j = store.createJob({ kind: 'bulk-fix', byUser: 'res1', byAccount: jobAccount(store, 'res1'), scope: { check: 'spf', domains: ['bob.example', 'alice.example'], notFound: [evil] }, total: 2 });
   store.recordJobItem(j, { domain: 'bob.example', status: 'refused', detail: { status: 'refused', why: `x" onmouseover="${evil}`, reason: evil } }, { done: 1, failed: 1 });
   store.recordJobItem(j, { domain: 'alice.example', status: 'applied', detail: { status: 'applied', message: evil, changeId: `${evil}` } }, { done: 2, failed: 1 });
   store.updateJob(j, { status: 'failed', error: evil });

@@ -164,13 +164,17 @@ describe('bulk fix apply as a background job', () => {
     assert.equal(w.store.jobItems(job.id).items.length, 5);
     await w.close();
 
-    // A front door that ends with its request (no background service): applied here, no job.
+    // A front door that ends with its request (no background service): applied here, within the request, and kept as a
+    // finished job whose page the answer redirects to (see bulk-fix-inline-prg.test.ts).
     w = await whmWorld({ app: { backgroundJobs: false } });
     const plans2 = await previewAll(w.res1);
     const inline = await w.res1.agent.post('/bulk/fix/apply').type('form').send({ _csrf: w.res1.csrf, check: 'spf', plan: plans2 });
-    assert.equal(inline.status, 200);
-    assert.deepEqual(outcomes(inline.text), Object.fromEntries(DOMAINS.map((d) => [d, 'applied'])));
-    assert.deepEqual(w.store.listJobs('res1'), []);
+    assert.equal(inline.status, 303, inline.text);
+    const [kept] = w.store.listJobs('res1');
+    assert.equal(inline.headers.location, `/bulk/fix/jobs/${kept.id}`);
+    assert.equal(kept.status, 'complete');
+    const inlineShown = await w.res1.agent.get(inline.headers.location).expect(200);
+    assert.deepEqual(outcomes(inlineShown.text), Object.fromEntries(DOMAINS.map((d) => [d, 'applied'])));
   });
 
   test('an audit job, or an unknown id, has no bulk fix page', { timeout: 60_000 }, async () => {

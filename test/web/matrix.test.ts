@@ -1,5 +1,6 @@
 // Every route × {alice (customer), bob (another customer), rita (reseller), root (admin)}: what each may reach, and
 // that an out-of-scope domain/change/job answers exactly like a nonexistent one.
+import { jobAccount } from '../../src/web/jobs.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ALL_DEMO, DEMO_SCOPE, demoWorld, login, USERS, type Session, type TestWorld, type User } from './helpers.js';
@@ -19,7 +20,7 @@ describe('route × identity matrix', () => {
     // A change on alice's domain and a job of rita's, to probe their ids from elsewhere.
     changeOnBakery = w.store.recordIntent({ domain: 'bakery.example', check: 'dmarc', planHash: FAKE_HASH, zoneVersion: 'x', changes: [], byUser: 'alice' });
     w.store.recordOutcome(changeOnBakery, { status: 'applied' });
-    ritaJob = w.store.createJob({ kind: 'bulk-audit', byUser: 'rita', total: 0 });
+    ritaJob = w.store.createJob({ kind: 'bulk-audit', byUser: 'rita', byAccount: jobAccount(w.store, 'rita'), total: 0 });
     w.store.updateJob(ritaJob, { status: 'complete' });
   });
   after(async () => w.close());

@@ -209,6 +209,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    description: "jobs.by_account: the panel account a job belongs to (a user name may later be another account's); jobs.request_key: the form an apply came from",
+    // Additive. by_account: the account (web/session.ts accountKey) the user's web login was bound to when the job
+    // started, so a job is shown only to that account — never to a new account given a removed one's name; NULL for a
+    // job started without a binding (a panel's front door, the admin token). Jobs older than this step get NULL too:
+    // which account started them cannot be known now (the binding stored today may already be a new account's), so a
+    // web login — always bound — no longer lists or opens them (they are finished: the restart that brought this step
+    // marks unfinished ones interrupted; their changes stay in History, their audits in the runs), while the front
+    // doors, which have no binding, see them as before. request_key: the key the bulk fix preview form carried, so the
+    // same form sent again (a reload, a second click) is answered with its first job instead of a second apply.
+    sql: `
+      ALTER TABLE jobs ADD COLUMN by_account TEXT;
+      ALTER TABLE jobs ADD COLUMN request_key TEXT;
+      CREATE INDEX jobs_request_key ON jobs (by_user, request_key) WHERE request_key IS NOT NULL;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -147,10 +147,24 @@ export interface OutcomeInput {
 
 export type JobStatus = 'queued' | 'running' | 'complete' | 'failed' | 'interrupted' | 'cancelled';
 
+/**
+ * Job.byAccount of a job whose account was seen gone (disownJobs): equal to no account (an account is an accountKey,
+ * a JSON array), so nobody — not a new account given the name — lists or opens it.
+ */
+export const GONE_ACCOUNT = 'gone';
+
 export interface Job {
   id: number;
   kind: string;
   byUser: string;
+  /**
+   * The panel account the job belongs to (web/jobs.ts jobAccount: the accountKey the user's web login was bound to when
+   * it started); null when started without a binding (a panel's front door, the admin token) or before schema v6;
+   * GONE_ACCOUNT once that account was seen gone.
+   */
+  byAccount: string | null;
+  /** The key of the form it was started from (a bulk fix preview's), so that form sent again finds it; else null. */
+  requestKey: string | null;
   scope: unknown;
   total: number;
   /** Domains handled: audited, or skipped as gone. */
@@ -164,6 +178,16 @@ export interface Job {
   error: string | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A job to create: see Job (byAccount and requestKey default to null). */
+export interface NewJob {
+  kind: string;
+  byUser: string;
+  byAccount?: string | null;
+  requestKey?: string | null;
+  scope?: unknown;
+  total?: number;
 }
 
 export interface JobUpdate {
@@ -376,6 +400,8 @@ interface JobRow {
   id: number;
   kind: string;
   by_user: string;
+  by_account: string | null;
+  request_key: string | null;
   scope: string | null;
   total: number;
   done: number;
@@ -445,6 +471,8 @@ function jobFromRow(r: JobRow): Job {
     id: r.id,
     kind: r.kind,
     byUser: r.by_user,
+    byAccount: r.by_account,
+    requestKey: r.request_key,
     scope: parseJson(r.scope),
     total: r.total,
     done: r.done,
@@ -1213,21 +1241,82 @@ export class Store {
 
   // ---- jobs ----
 
-  createJob({ kind, byUser, scope, total = 0 }: { kind: string; byUser: string; scope?: unknown; total?: number }): number {
-    checkCount(total, 'total');
-    const scopeJson = toJson(scope, 'job scope');
+  /** A new job (queued). `byAccount`, `requestKey`: see Job; both null when not given. */
+  createJob(job: NewJob): number {
+    return this.write(() => this.insertJob(job, this.iso()));
+  }
+
+  /**
+   * A job that ran to its end within one request (a bulk fix applied where no background job can run), recorded once
+   * done — job, progress and every item in one transaction — so its results page can be shown by a redirect. Recorded
+   * only then: a row that said "running" would stay so if the process were killed (a page's process has no restart
+   * that marks it interrupted). Returns its id.
+   */
+  createFinishedJob(
+    job: NewJob & {
+      status: Exclude<JobStatus, 'queued' | 'running'>;
+      done: number;
+      failed: number;
+      items: readonly { domain: string; status: string; detail: unknown }[];
+    },
+  ): number {
+    checkCount(job.done, 'done');
+    checkCount(job.failed, 'failed');
+    const details = job.items.map((it) => toJson(it.detail ?? null, 'job item') as string);
     return this.write(() => {
       const at = this.iso();
-      const info = this.st(`INSERT INTO jobs (kind, by_user, scope, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)`).run(
-        kind,
-        byUser,
-        scopeJson,
-        total,
-        at,
-        at,
-      );
-      return Number(info.lastInsertRowid);
+      const id = this.insertJob(job, at);
+      job.items.forEach((it, seq) => {
+        this.st(`INSERT INTO job_items (job_id, seq, domain, status, detail, at) VALUES (?, ?, ?, ?, ?, ?)`).run(id, seq, it.domain, it.status, details[seq], at);
+      });
+      this.st(`UPDATE jobs SET done = ?, failed = ?, status = ? WHERE id = ?`).run(job.done, job.failed, job.status, id);
+      return id;
     });
+  }
+
+  private insertJob({ kind, byUser, byAccount = null, requestKey = null, scope, total = 0 }: NewJob, at: string): number {
+    checkCount(total, 'total');
+    const scopeJson = toJson(scope, 'job scope');
+    const info = this.st(`INSERT INTO jobs (kind, by_user, by_account, request_key, scope, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      kind,
+      byUser,
+      byAccount,
+      requestKey,
+      scopeJson,
+      total,
+      at,
+      at,
+    );
+    return Number(info.lastInsertRowid);
+  }
+
+  /** The first job of this user and account (null: none; see Job.byAccount) of that kind started with `requestKey`. */
+  findJobByRequestKey(byUser: string, byAccount: string | null, kind: string, requestKey: string): Job | null {
+    return this.guard(() => {
+      const row = this.st(`SELECT * FROM jobs WHERE by_user = ? AND request_key = ? AND by_account IS ? AND kind = ? ORDER BY id LIMIT 1`).get(
+        byUser,
+        requestKey,
+        byAccount,
+        kind,
+      ) as JobRow | undefined;
+      return row ? jobFromRow(row) : null;
+    });
+  }
+
+  /**
+   * The panel account behind `user`'s jobs is gone (its web login is being forgotten): every job of that name becomes
+   * nobody's (byAccount GONE_ACCOUNT), and one still queued or running is asked to stop. A new account given the name
+   * — even one with the same role and owner, which nothing else tells apart — starts without them. Returns how many.
+   */
+  disownJobs(user: string): number {
+    return this.write(
+      () =>
+        this.st(
+          `UPDATE jobs SET by_account = ?, updated_at = ?,
+             cancel_requested = CASE WHEN status IN ('queued', 'running') THEN 1 ELSE cancel_requested END
+           WHERE by_user = ? AND by_account IS NOT ?`,
+        ).run(GONE_ACCOUNT, this.iso(), user, GONE_ACCOUNT).changes,
+    );
   }
 
   /** Sets (absolute values, not increments) the given fields. */
@@ -1273,17 +1362,30 @@ export class Store {
 
   /**
    * What a user's job list on a page shows: every job of theirs still queued or running (newest first, at most
-   * `limit`), then their latest finished one (null when none).
+   * `limit`), then their latest finished one (null when none). With `byAccount` given (null included), only the jobs of
+   * that account (Job.byAccount); without it, the user name's jobs of every account.
    */
-  pageJobs(byUser: string, limit = 50, kind?: string): { active: Job[]; lastFinished: Job | null } {
+  pageJobs(byUser: string, limit = 50, kind?: string, byAccount?: string | null): { active: Job[]; lastFinished: Job | null } {
     checkLimit(limit);
     // Of one kind when asked (a page that shows bulk audits and bulk fixes apart), else of every kind.
     const kindIs = kind === undefined ? `? IS NULL` : `kind = ?`;
+    // `? = 0`: no account asked for, every account's; else `by_account IS ?` (NULL matches NULL).
+    const accountIs = `(? = 0 OR by_account IS ?)`;
+    const account = [byAccount === undefined ? 0 : 1, byAccount ?? null];
     // One read transaction: a job that finishes meanwhile is listed once, not twice or not at all.
     return this.guard(() =>
       this.db.transaction(() => {
-        const active = this.st(`SELECT * FROM jobs WHERE by_user = ? AND ${kindIs} AND status IN ('queued', 'running') ORDER BY id DESC LIMIT ?`).all(byUser, kind ?? null, limit) as JobRow[];
-        const last = this.st(`SELECT * FROM jobs WHERE by_user = ? AND ${kindIs} AND status NOT IN ('queued', 'running') ORDER BY id DESC LIMIT 1`).get(byUser, kind ?? null) as JobRow | undefined;
+        const active = this.st(`SELECT * FROM jobs WHERE by_user = ? AND ${kindIs} AND ${accountIs} AND status IN ('queued', 'running') ORDER BY id DESC LIMIT ?`).all(
+          byUser,
+          kind ?? null,
+          ...account,
+          limit,
+        ) as JobRow[];
+        const last = this.st(`SELECT * FROM jobs WHERE by_user = ? AND ${kindIs} AND ${accountIs} AND status NOT IN ('queued', 'running') ORDER BY id DESC LIMIT 1`).get(
+          byUser,
+          kind ?? null,
+          ...account,
+        ) as JobRow | undefined;
         return { active: active.map(jobFromRow), lastFinished: last ? jobFromRow(last) : null };
       })(),
     );

@@ -1,15 +1,19 @@
 // /bulk (resellers and admins): every customer domain, filtered and paginated; bulk audit as a background job with
 // progress, cancel and results streaming in; bulk fix of one check across selected domains — previewed in the request,
-// applied as a background job (its page follows the domains as they are fixed; the outcomes are kept in SQLite).
+// applied as a background job (its page follows the domains as they are fixed; the outcomes are kept in SQLite). Where
+// no background job can run, the apply runs within the request and is kept the same way: every apply answers with a
+// redirect to its job's page. A job is its account's alone (jobs.ts jobVisibleTo): another account — one given the
+// name of a removed account included — gets the 404 of a job that does not exist.
+import { createHash, randomBytes } from 'node:crypto';
 import { checkDomain } from '../../core/domain.js';
-import { Router } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { DomainRef } from '../../core/model.js';
 import { PLAN_HASH, type Plan } from '../../core/plans/plan.js';
 import type { Job } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { BULK_AUDIT_JOB, BULK_FIX_JOB, type FixJobScope } from '../jobs.js';
+import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, jobVisibleTo, pageJobsOf, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
-import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
+import { ctx, HttpError, identityOf, list, NOT_FOUND_MESSAGE, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
 import { mapInGroups, zoneGroup } from '../pool.js';
 import { viewHelpers } from '../view-model.js';
@@ -42,9 +46,10 @@ export function bulkRoutes(c: AppContext): Router {
     const page = listPage(c.store, scope, filter, pageNumber(req.query.page), BULK_PER_PAGE);
     // Every bulk audit of this user still running (each with its progress and Cancel), then the latest finished one;
     // the same for bulk fixes, as links to their pages (bulk.js streams audit results into this table, not fixes).
-    const audits = c.store.pageJobs(me.user, MAX_JOBS_SHOWN, BULK_AUDIT_JOB);
+    // Only this account's: a removed account's jobs stay with it, even when a new account now has its name.
+    const audits = pageJobsOf(c.store, me, MAX_JOBS_SHOWN, BULK_AUDIT_JOB);
     const jobs = audits.lastFinished ? [...audits.active, audits.lastFinished] : audits.active;
-    const fixes = c.store.pageJobs(me.user, MAX_JOBS_SHOWN, BULK_FIX_JOB);
+    const fixes = pageJobsOf(c.store, me, MAX_JOBS_SHOWN, BULK_FIX_JOB);
     const fixJobs = (fixes.lastFinished ? [...fixes.active, fixes.lastFinished] : fixes.active).map(fixJobSummary);
     res.render('bulk', { title: 'All customer domains', page, filterQuery, jobs, fixJobs, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
   });
@@ -60,7 +65,7 @@ export function bulkRoutes(c: AppContext): Router {
     res.redirect(303, `/bulk${filterQuery(parseFilter(body))}`);
   });
 
-  r.post('/bulk/jobs/:id/cancel', requireJob(c), (req, res) => {
+  r.post('/bulk/jobs/:id/cancel', requireOwnJob(c), (req, res) => {
     c.runner.cancel(Number(req.params.id));
     res.redirect(303, '/bulk');
   });
@@ -74,6 +79,8 @@ export function bulkRoutes(c: AppContext): Router {
     // Up to BULK_FIX_MAX panel reads and DNS look-ups: one bulk token, like a bulk audit.
     takeToken(c, 'bulk', identityOf(res).user);
     const { refs, notFound } = await scopedDomains(c, res, names);
+    // This form's key: the apply it sends, sent again (a reload of its answer, a second click), finds its first job.
+    const applyKey = randomBytes(16).toString('base64url');
     // Domains that may share a zone (one registrable domain and its subdomains) are previewed one after another.
     const items = await mapInGroups(refs, BULK_FIX_CONCURRENCY, (ref) => zoneGroup(ref.domain), async (ref): Promise<{ domain: string; preview?: Preview; error?: string }> => {
       try {
@@ -84,7 +91,7 @@ export function bulkRoutes(c: AppContext): Router {
         return { domain: ref.domain, error: (e as Error).message };
       }
     });
-    res.render('bulk-fix-preview', { title: `Bulk fix: ${check}`, check, items, notFound, h: viewHelpers });
+    res.render('bulk-fix-preview', { title: `Bulk fix: ${check}`, check, items, notFound, applyKey, h: viewHelpers });
   });
 
   r.post('/bulk/fix/apply', async (req, res) => {
@@ -102,11 +109,21 @@ export function bulkRoutes(c: AppContext): Router {
       return { domain: d.domain, planHash };
     });
     const keys = pairs.map((p) => `${p.domain}|${check}|${p.planHash}`);
-    // The same plans sent again by the same user while their apply runs (two tabs, a double submit without script):
+    const account = jobAccount(c.store, me.user);
+    const plans = `${check}\n${[...new Set(keys)].sort().join('\n')}`;
+    // The very form sent again — the same preview's key and the same ticked plans — after its apply started (a reload
+    // of the answer, a second click, even in another process): its job answers, and nothing is applied or paid again.
+    const requestKey = applyRequestKey(body.applyKey, plans);
+    const sent = requestKey ? c.store.findJobByRequestKey(me.user, account, BULK_FIX_JOB, requestKey) : null;
+    if (sent) {
+      res.redirect(303, `/bulk/fix/jobs/${sent.id}?resent=1`);
+      return;
+    }
+    // The same plans sent again by the same account while their apply runs (two tabs, a double submit without script):
     // that apply's job answers — a second job would only lose every domain's lock to the first ("another fix … is
     // running") and cost a token. Registered before the first await, so two requests at once cannot both start.
     const applies = appliesOf(c);
-    const same = `${me.user}\n${check}\n${[...new Set(keys)].sort().join('\n')}`;
+    const same = `${me.user}\n${account ?? ''}\n${plans}`;
     const earlier = applies.get(same);
     if (earlier) {
       const id = await earlier;
@@ -120,13 +137,13 @@ export function bulkRoutes(c: AppContext): Router {
     applies.set(same, mine);
     let jobId: number | undefined;
     try {
-      jobId = await startApply(res, me, check, pairs, keys);
+      jobId = await startApply(res, me, check, pairs, keys, requestKey);
     } finally {
       started(jobId);
       const forget = () => {
         if (applies.get(same) === mine) applies.delete(same);
       };
-      // Kept while the job runs; an apply that started none (refused, or applied within the request) lets go at once.
+      // Kept while the job runs; an apply that started none (refused) or ran within the request lets go at once.
       if (jobId === undefined) forget();
       else void c.runner.wait(jobId).finally(forget);
     }
@@ -138,13 +155,17 @@ export function bulkRoutes(c: AppContext): Router {
     res.redirect(303, `/bulk/fix/jobs/${jobId}`);
   });
 
-  /** The apply past its form checks: the job started (its id), or undefined once applied within this request and answered. */
+  /**
+   * The apply past its form checks: the job started (its id) — or, where no background job runs, applied within this
+   * request and recorded as a finished job (its id) — or undefined once answered here (the outcome could not be kept).
+   */
   async function startApply(
     res: Parameters<typeof ctx>[0],
     me: ReturnType<typeof identityOf>,
     check: ReturnType<typeof parseCheck>,
     pairs: { domain: string; planHash: string }[],
     keys: string[],
+    requestKey: string | null,
   ): Promise<number | undefined> {
     // Each pair costs a panel read and DNS look-ups before its hash is checked: one bulk token, like the preview —
     // unless every plan is one this user previewed here within the last half hour (preview and apply are one action).
@@ -166,30 +187,38 @@ export function bulkRoutes(c: AppContext): Router {
       });
     if (c.noBackgroundJobs || todo.length === 0) {
       // A page that ends with its request (a panel front door without the background service): applied here, as one
-      // request, the results shown when all are done.
+      // request. The outcome is kept as a finished job and the answer is a redirect to its page (POST-redirect-GET, as
+      // a background job's): a reload shows the results again instead of sending the apply again.
       const results = await applyBulkFix(c, me, check, todo);
-      const rows = results.map((r) => ({ domain: r.domain, outcome: bulkOutcomeDetail(r.outcome) }));
-      res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, rows, notFound, job: null, follow: false, h: viewHelpers, str });
-      return undefined;
+      try {
+        return c.runner.recordFix(me, check, todo, notFound, results, requestKey);
+      } catch (e) {
+        // Written, but the outcome could not be kept (the database busy or failing): shown here all the same — the
+        // changes themselves are in the history.
+        process.stderr.write(`mailhealth web: a bulk fix's results could not be kept: ${(e as Error)?.message ?? String(e)}\n`);
+        const rows = results.map((r) => ({ domain: r.domain, outcome: bulkOutcomeDetail(r.outcome) }));
+        res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, rows, notFound, job: null, follow: false, h: viewHelpers, str });
+        return undefined;
+      }
     }
     // In the background, so that a panel's proxy giving up on a long request stops nothing.
-    return c.runner.startFix(me, check, todo, notFound);
+    return c.runner.startFix(me, check, todo, notFound, requestKey);
   }
 
   /** A bulk fix job's page: its progress and each domain's outcome so far; it reloads itself while the job runs. */
-  r.get('/bulk/fix/jobs/:id', requireJob(c), async (req, res) => {
+  r.get('/bulk/fix/jobs/:id', requireOwnJob(c), async (req, res) => {
     const job = fixJobOf(res);
-    await renderFixJob(res, job, req.query.follow !== '0');
+    await renderFixJob(res, job, req.query.follow !== '0', req.query.resent === '1');
   });
 
-  r.post('/bulk/fix/jobs/:id/cancel', requireJob(c), (req, res) => {
+  r.post('/bulk/fix/jobs/:id/cancel', requireOwnJob(c), (req, res) => {
     const job = fixJobOf(res);
     c.runner.cancel(job.id);
     // Back to the job's page as the user left it: "Stop updating" (follow=0, sent by the form) stays chosen.
     res.redirect(303, `/bulk/fix/jobs/${job.id}${(req.body as Record<string, unknown>).follow === '0' ? '?follow=0' : ''}`);
   });
 
-  /** The job requireJob found, if it is a bulk fix (another kind of job has no such page: 404, as an unknown one). */
+  /** The job requireOwnJob found, if it is a bulk fix (another kind of job has no such page: 404, as an unknown one). */
   function fixJobOf(res: Parameters<typeof ctx>[0]): Job {
     const job = ctx(res).job!;
     if (job.kind !== BULK_FIX_JOB) throw new HttpError(404, 'No such bulk fix.');
@@ -201,7 +230,7 @@ export function bulkRoutes(c: AppContext): Router {
    * domains in this identity's scope now (a customer moved to another reseller since leaves the old one's view, as in
    * the job's JSON), then the names that were not found.
    */
-  async function renderFixJob(res: Parameters<typeof ctx>[0], job: Job, follow: boolean): Promise<void> {
+  async function renderFixJob(res: Parameters<typeof ctx>[0], job: Job, follow: boolean, resent: boolean): Promise<void> {
     const scope = job.scope as FixJobScope;
     const inScope = new Set((await scopeOf(c, res)).map((d) => d.domain));
     const outcomes = new Map<string, BulkOutcomeDetail>();
@@ -219,6 +248,7 @@ export function bulkRoutes(c: AppContext): Router {
       notFound: scope.notFound,
       job,
       follow,
+      resent,
       refreshSeconds: FIX_JOB_REFRESH_S,
       h: viewHelpers,
       str,
@@ -228,13 +258,44 @@ export function bulkRoutes(c: AppContext): Router {
   return r;
 }
 
+/**
+ * Scope for a job id on these pages: a job `me` may see (jobs.ts jobVisibleTo: its own account's, or any for an admin);
+ * anything else — an unknown id, another user's job, a removed account's under a name now another account's — is the
+ * same 404, so an id tells nothing about whose job it was.
+ */
+function requireOwnJob(c: AppContext) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const id = Number(req.params.id);
+    const job = Number.isSafeInteger(id) && id > 0 ? c.store.getJob(id) : null;
+    if (!job || !jobVisibleTo(c.store, job, identityOf(res))) throw new HttpError(404, NOT_FOUND_MESSAGE);
+    ctx(res).job = job;
+    next();
+  };
+}
+
+/** The key the preview form carried (`applyKey`, 16 random bytes in base64url); anything else there is not our form. */
+const APPLY_KEY = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * What identifies one sending of a preview form: its key and the plans ticked on it (the same form sent with other
+ * boxes ticked is another apply). Null when the form carried no key (an older page, a hand-made request: applied as
+ * before — the plans' hashes still keep a change from being written twice).
+ */
+function applyRequestKey(raw: unknown, plans: string): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (typeof raw !== 'string' || !APPLY_KEY.test(raw)) {
+    throw new HttpError(400, 'This apply did not come from a bulk fix preview of this site (its form key is not valid). Preview the bulk fix again; nothing was changed.');
+  }
+  return createHash('sha256').update(`${raw}\n${plans}`).digest('base64url');
+}
+
 /** A bulk fix job as /bulk lists it. */
 function fixJobSummary(job: Job) {
   return { id: job.id, status: job.status, check: (job.scope as FixJobScope).check, total: job.total, done: job.done, failed: job.failed, createdAt: job.createdAt };
 }
 
 /**
- * The bulk applies running now, per process: "user, check, the plans" → the job they started (undefined: none was).
+ * The bulk applies running now, per process: "user, account, check, the plans" → the job they started (undefined: none was).
  * Only this process runs its jobs (a restart interrupts them), so memory is the right place.
  */
 const runningApplies = new WeakMap<AppContext, Map<string, Promise<number | undefined>>>();

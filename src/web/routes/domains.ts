@@ -6,6 +6,7 @@ import type { DomainRef } from '../../core/model.js';
 import type { Job } from '../../adapters/store/store.js';
 import { filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken } from '../http.js';
+import { pageJobsOf } from '../jobs.js';
 import { auditAndRecord, latestOrAudit } from '../services.js';
 import { MAX_JOBS_SHOWN } from './bulk.js';
 import { groupFindings, viewHelpers } from '../view-model.js';
@@ -41,7 +42,7 @@ export function domainRoutes(c: AppContext): Router {
     // one within the hour.
     let jobs: Job[] = [];
     if (me.role === 'customer') {
-      const { active, lastFinished } = c.store.pageJobs(me.user, MAX_JOBS_SHOWN);
+      const { active, lastFinished } = pageJobsOf(c.store, me, MAX_JOBS_SHOWN);
       jobs = lastFinished && c.now().getTime() - Date.parse(lastFinished.updatedAt) < SHOW_FINISHED_JOB_MS ? [...active, lastFinished] : active;
     }
     // After an "Audit all" that could audit only part of the scope in the request (see POST /domains/audit).
