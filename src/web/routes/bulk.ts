@@ -6,14 +6,14 @@
 // name of a removed account included — gets the 404 of a job that does not exist.
 import { createHash, randomBytes } from 'node:crypto';
 import { checkDomain } from '../../core/domain.js';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router } from 'express';
 import type { DomainRef } from '../../core/model.js';
 import { PLAN_HASH, type Plan } from '../../core/plans/plan.js';
 import type { Job } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, jobVisibleTo, pageJobsOf, type FixJobScope } from '../jobs.js';
+import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
-import { ctx, HttpError, identityOf, list, NOT_FOUND_MESSAGE, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
+import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
 import { mapInGroups, zoneGroup } from '../pool.js';
 import { viewHelpers } from '../view-model.js';
@@ -65,7 +65,7 @@ export function bulkRoutes(c: AppContext): Router {
     res.redirect(303, `/bulk${filterQuery(parseFilter(body))}`);
   });
 
-  r.post('/bulk/jobs/:id/cancel', requireOwnJob(c), (req, res) => {
+  r.post('/bulk/jobs/:id/cancel', requireJob(c), (req, res) => {
     c.runner.cancel(Number(req.params.id));
     res.redirect(303, '/bulk');
   });
@@ -206,19 +206,19 @@ export function bulkRoutes(c: AppContext): Router {
   }
 
   /** A bulk fix job's page: its progress and each domain's outcome so far; it reloads itself while the job runs. */
-  r.get('/bulk/fix/jobs/:id', requireOwnJob(c), async (req, res) => {
+  r.get('/bulk/fix/jobs/:id', requireJob(c), async (req, res) => {
     const job = fixJobOf(res);
     await renderFixJob(res, job, req.query.follow !== '0', req.query.resent === '1');
   });
 
-  r.post('/bulk/fix/jobs/:id/cancel', requireOwnJob(c), (req, res) => {
+  r.post('/bulk/fix/jobs/:id/cancel', requireJob(c), (req, res) => {
     const job = fixJobOf(res);
     c.runner.cancel(job.id);
     // Back to the job's page as the user left it: "Stop updating" (follow=0, sent by the form) stays chosen.
     res.redirect(303, `/bulk/fix/jobs/${job.id}${(req.body as Record<string, unknown>).follow === '0' ? '?follow=0' : ''}`);
   });
 
-  /** The job requireOwnJob found, if it is a bulk fix (another kind of job has no such page: 404, as an unknown one). */
+  /** The job requireJob found, if it is a bulk fix (another kind of job has no such page: 404, as an unknown one). */
   function fixJobOf(res: Parameters<typeof ctx>[0]): Job {
     const job = ctx(res).job!;
     if (job.kind !== BULK_FIX_JOB) throw new HttpError(404, 'No such bulk fix.');
@@ -256,21 +256,6 @@ export function bulkRoutes(c: AppContext): Router {
   }
 
   return r;
-}
-
-/**
- * Scope for a job id on these pages: a job `me` may see (jobs.ts jobVisibleTo: its own account's, or any for an admin);
- * anything else — an unknown id, another user's job, a removed account's under a name now another account's — is the
- * same 404, so an id tells nothing about whose job it was.
- */
-function requireOwnJob(c: AppContext) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const id = Number(req.params.id);
-    const job = Number.isSafeInteger(id) && id > 0 ? c.store.getJob(id) : null;
-    if (!job || !jobVisibleTo(c.store, job, identityOf(res))) throw new HttpError(404, NOT_FOUND_MESSAGE);
-    ctx(res).job = job;
-    next();
-  };
 }
 
 /** The key the preview form carried (`applyKey`, 16 random bytes in base64url); anything else there is not our form. */
