@@ -2,53 +2,44 @@
 // records. "Verify again" (POST /changes/<id>/verify, POST /api/changes/<id>/verify) asks now; viewing the history
 // (/history, GET /api/changes) asks again for a few changes still propagating whose last check is over a minute old.
 // Each check reads the panel and asks the nameservers, like a fix preview: it takes an audit token of the viewer.
-import { verify, type Verified } from '../core/plans/apply.js';
+// The check itself is core's (src/core/plans/reverify.ts), shared with the CLI's `verify` and `history`.
+import { cannotReverify, reverifyChange, reverifyDue, REVERIFY_AFTER_MS, REVERIFY_PER_VIEW, withReplacements, type ReverifyOutcome } from '../core/plans/reverify.js';
 import type { ChangeRecord } from '../adapters/store/store.js';
 import type { AppContext } from './app.js';
 import { withResolver, type WebDeps } from './services.js';
 import { auditOptionsFrom } from './settings.js';
 
-/** A change still propagating is checked again on view when its last check is at least this old. */
-export const REVERIFY_AFTER_MS = 60_000;
-/** At most this many changes are checked again per view (the page waits for them). */
-export const REVERIFY_PER_VIEW = 3;
+export { cannotReverify, REVERIFY_AFTER_MS, REVERIFY_PER_VIEW };
 
-/** Why a change cannot be verified again (null: it can) — only applied changes not undone since. */
-export function cannotReverify(ch: ChangeRecord): string | null {
-  if (ch.status !== 'applied') return `Change ${ch.id} is ${ch.status}, not applied: there is nothing to verify.`;
-  if (ch.undoneBy) return `Change ${ch.id} was undone by change ${ch.undoneBy}: there is nothing to verify.`;
-  return null;
-}
+/** A change as the history lists it: `replacedBy` when a later change replaced its records (core/plans/reverify.ts). */
+export type ListedChange = ChangeRecord & { replacedBy?: number };
 
 /**
  * Check the change's records again (the panel's zone, then the domain's nameservers) and store the result. A check that
- * could not run (the panel or the DNS did not answer) stays `propagating`.
+ * could not run (the panel or the DNS did not answer) stays `propagating`; a change whose records a later change
+ * replaced is not checked (nothing stored; the history says "replaced by change M").
  */
-export async function reverify(deps: WebDeps, ch: ChangeRecord): Promise<Verified> {
-  const verified = await withResolver(deps, (resolver) =>
-    verify(ch.domain, ch.changes, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store), now: deps.now }, ch.zoneVersionBefore),
-  ).catch((): Verified => 'propagating');
-  deps.store.setVerified(ch.id, verified);
-  return verified;
+export async function reverify(deps: WebDeps, ch: ChangeRecord): Promise<ReverifyOutcome> {
+  return withResolver(deps, (resolver) => reverifyChange(ch, { panel: deps.panel, resolver, options: auditOptionsFrom(deps.store), now: deps.now, history: deps.store }));
 }
 
 /**
- * The changes as listed, after checking again those still propagating whose last check (`updatedAt`) is over
- * REVERIFY_AFTER_MS old — at most REVERIFY_PER_VIEW, newest first, each for an audit token of `user`. When the user's
- * tokens run out the rest wait for a later view (the page is never refused for it). Changes already being checked by
- * another request are skipped.
+ * The changes as listed — each replaced one with `replacedBy` —, after checking again those still propagating whose
+ * last check (`updatedAt`) is over REVERIFY_AFTER_MS old — at most REVERIFY_PER_VIEW, newest first, each for an audit
+ * token of `user`. When the user's tokens run out the rest wait for a later view (the page is never refused for it).
+ * Changes already being checked by another request are skipped, and so are replaced ones (their records are gone by
+ * design: checking them would only turn them "no", and take the view's slots every time).
  */
-export async function reverifyStale(c: AppContext, user: string, changes: ChangeRecord[]): Promise<ChangeRecord[]> {
+export async function reverifyStale(c: AppContext, user: string, changes: ChangeRecord[]): Promise<ListedChange[]> {
   const now = c.now().getTime();
-  const due = changes
-    .filter((ch) => ch.verified === 'propagating' && !cannotReverify(ch) && !c.reverifying.has(ch.id) && now - Date.parse(ch.updatedAt) >= REVERIFY_AFTER_MS)
-    .slice(0, REVERIFY_PER_VIEW);
+  const listed = withReplacements(changes, c.store);
+  const due = listed.filter((ch) => reverifyDue(ch, now) && !c.reverifying.has(ch.id)).slice(0, REVERIFY_PER_VIEW);
   const picked: ChangeRecord[] = [];
   for (const ch of due) {
     if (!c.limits.audit.take(user)) break;
     picked.push(ch);
   }
-  if (picked.length === 0) return changes;
+  if (picked.length === 0) return listed;
   for (const ch of picked) c.reverifying.add(ch.id);
   const fresh = new Map<number, ChangeRecord>();
   try {
@@ -67,5 +58,5 @@ export async function reverifyStale(c: AppContext, user: string, changes: Change
   } finally {
     for (const ch of picked) c.reverifying.delete(ch.id);
   }
-  return changes.map((ch) => fresh.get(ch.id) ?? ch);
+  return listed.map((ch) => fresh.get(ch.id) ?? ch);
 }

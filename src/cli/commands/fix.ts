@@ -1,14 +1,20 @@
 // mailhealth fix DOMAIN --check spf|dkim|lockdown|dmarc [--remove-term TERM]... [--apply] [--json]
 // mailhealth undo CHANGE_ID [--json]
-// mailhealth history [DOMAIN] [--json]
+// mailhealth verify CHANGE_ID [--json]
+// mailhealth history [DOMAIN] [--limit N] [--no-recheck] [--json]
+// mailhealth prune [--days N] [--json]
 import { compareText, jsonText } from '../../core/text.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { FIX_KINDS, type FixKind } from '../../core/model.js';
+import { FIX_KINDS, type Change, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
-import { applyPlan, reconcile, undoChange, type ApplyOutcome } from '../../core/plans/apply.js';
+import { applyPlan, reconcile, undoChange, type ApplyOutcome, type Verified } from '../../core/plans/apply.js';
+import { reverifyChange, reverifyDue, REVERIFY_PER_VIEW, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
+import type { ChangeRecord, Store } from '../../adapters/store/store.js';
+import type { Panel } from '../../core/panel.js';
+import type { Resolver } from '../../core/resolver.js';
 import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
-import { configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
+import { checkResolver, configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { safe } from '../format.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
@@ -114,7 +120,7 @@ export function registerFixCommands(program: Command): void {
             ) + '\n',
           );
         } else if (outcome.status === 'applied') {
-          process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId}; undo with: mailhealth undo ${outcome.changeId})\n`);
+          process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (${appliedNext(domain, outcome.changeId, outcome.verified, outcome.plan.changes)})\n`);
         } else if (outcome.status === 'refused' && outcome.why === 'nothing') {
           process.stdout.write(`${safe(outcome.reason)}\n`);
         } else {
@@ -138,8 +144,7 @@ export function registerFixCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (idArg: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
-      const id = /^[1-9][0-9]*$/.test(idArg) ? Number(idArg) : NaN;
-      if (!Number.isSafeInteger(id)) throw new UsageError(`CHANGE_ID must be a positive whole number (got ${JSON.stringify(idArg)})`);
+      const id = changeIdArg(idArg);
       const rawPanel = panelFromOptions(o);
       const resolver = resolverFromOptions(o);
       const identity = await identityFromOptions(rawPanel, o);
@@ -167,8 +172,10 @@ export function registerFixCommands(program: Command): void {
               2,
             ) + '\n',
           );
-        } else if (outcome.status === 'applied') process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId})\n`);
-        else process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
+        } else if (outcome.status === 'applied') {
+          const again = outcome.verified === 'yes' ? '' : `; check again with: mailhealth verify ${outcome.changeId}`;
+          process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId}${again})\n`);
+        } else process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
         process.exitCode = outcome.status === 'applied' ? 0 : 1;
       } finally {
         store.close();
@@ -176,14 +183,60 @@ export function registerFixCommands(program: Command): void {
     });
 
   program
+    .command('verify')
+    .description("check an applied change again: the panel's zone, then each of the domain's nameservers (as the web's \"Verify again\")")
+    .argument('<changeId>')
+    .option('--json', 'machine-readable output')
+    .action(async (idArg: string, _o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
+      const id = changeIdArg(idArg);
+      const rawPanel = panelFromOptions(o);
+      const resolver = resolverFromOptions(o);
+      const identity = await identityFromOptions(rawPanel, o);
+      // As undo: no database yet → no such change (and none is created); a change outside the identity's scope answers
+      // exactly like one that does not exist.
+      if (!existsSync(dbPathFromOptions(o))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
+      const store = storeFromOptions(o);
+      const panel = withSettings(rawPanel, store);
+      try {
+        const ch = store.getChange(id);
+        const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
+        if (!ch || !scope.has(ch.domain)) throw new UsageError(`no change ${id} that ${identity.user} may see`);
+        // The web's check (core/plans/reverify.ts): the answer is stored with the change, as "Verify again" stores it.
+        const outcome = await reverifyChange(ch, { panel, resolver, history: store });
+        if (outcome.status === 'checked') {
+          const meaning = verifiedMeaning(outcome.verified, ch.changes);
+          if (o.json) {
+            process.stdout.write(jsonText({ status: 'checked', changeId: id, domain: ch.domain, check: ch.check, verified: outcome.verified, message: meaning }, 2) + '\n');
+          } else {
+            const head = outcome.verified === 'yes' ? 'verified' : outcome.verified === 'propagating' ? 'propagating' : 'not verified';
+            const later = outcome.verified === 'propagating' ? ` Check again later: mailhealth verify ${id}` : '';
+            process.stdout.write(`Change ${id} (${ch.check}, ${safe(ch.domain)}): ${head} — ${safe(meaning)}.${later}\n`);
+          }
+          // The panel does not show the change's records: something to look at (exit 1); propagating is not a failure.
+          process.exitCode = outcome.verified === 'no' ? 1 : 0;
+        } else {
+          if (o.json) process.stdout.write(jsonText({ status: 'refused', changeId: id, reason: outcome.reason, ...(outcome.replacedBy !== undefined ? { replacedBy: outcome.replacedBy } : {}) }, 2) + '\n');
+          else process.stdout.write(`refused: ${safe(outcome.reason)}\n`);
+          process.exitCode = 1;
+        }
+      } finally {
+        store.close();
+      }
+    });
+
+  program
     .command('history')
-    .description('audits and changes, newest first')
+    .description('audits and changes, newest first (a few changes still propagating are checked again first, as on the web history)')
     .argument('[domain]')
     .option('--json', 'machine-readable output')
     .option('--limit <n>', 'how many of each, 1-10000', '20')
+    .option('--no-recheck', 'do not check again the changes still propagating (read the history only)')
     .action(async (domainArg: string | undefined, _o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean; limit: string };
+      const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean; limit: string; recheck: boolean };
       const limit = wholeNumber('--limit', o.limit, ...RANGES.limit);
+      // The re-check asks DNS: a bad --resolver is a usage error now, whether or not a change turns out to be due.
+      if (o.recheck !== false) checkResolver(o);
       const panel = panelFromOptions(o);
       const identity = await identityFromOptions(panel, o);
       const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
@@ -201,7 +254,10 @@ export function registerFixCommands(program: Command): void {
       }
       const store = storeFromOptions(o);
       try {
-        const changes = store.changesForDomains(domain ? [domain] : [...scope], limit);
+        const listed = withReplacements(store.changesForDomains(domain ? [domain] : [...scope], limit), store);
+        // As the web history: a few changes still propagating whose last check is over a minute old are checked again
+        // (a CLI-only install would otherwise show them propagating forever).
+        const changes = o.recheck === false ? listed : await recheckStale(listed, { panel: withSettings(panel, store), makeResolver: () => resolverFromOptions(o), store });
         const audits = domain
           ? store.auditsForDomain(domain, limit).map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }))
           : [...store.latestAudits([...scope]).values()]
@@ -216,7 +272,7 @@ export function registerFixCommands(program: Command): void {
           process.stdout.write('Changes\n');
           for (const c of changes) {
             process.stdout.write(
-              `  #${String(c.id).padEnd(4)} ${c.createdAt}  ${c.domain.padEnd(24)} ${c.check.padEnd(8)} ${c.status}${c.verified ? ` (${c.verified})` : ''} by ${c.byUser}${c.undoOf ? ` — undo of #${c.undoOf}` : ''}${c.undoneBy ? ` — undone by #${c.undoneBy}` : ''}\n`,
+              `  #${String(c.id).padEnd(4)} ${c.createdAt}  ${c.domain.padEnd(24)} ${c.check.padEnd(8)} ${c.status}${c.verified ? ` (${c.verified})` : ''} by ${c.byUser}${c.undoOf ? ` — undo of #${c.undoOf}` : ''}${c.undoneBy ? ` — undone by #${c.undoneBy}` : ''}${c.replacedBy ? ` — replaced by #${c.replacedBy}` : ''}\n`,
             );
             // What happened, in words (a failure's reason, "written late: …", an undo's conflict note).
             if (c.error) process.stdout.write(`        ${safe(c.error)}\n`);
@@ -270,3 +326,53 @@ export function retentionDays(store: { getSetting<T>(key: string): T | undefined
   return Number.isSafeInteger(v) && v >= RANGES.days[0] && v <= RANGES.days[1] ? v : 90;
 }
 
+
+/** CHANGE_ID of `undo` and `verify`: a positive whole number, else a usage error. */
+function changeIdArg(arg: string): number {
+  const id = /^[1-9][0-9]*$/.test(arg) ? Number(arg) : NaN;
+  if (!Number.isSafeInteger(id)) throw new UsageError(`CHANGE_ID must be a positive whole number (got ${JSON.stringify(arg)})`);
+  return id;
+}
+
+/**
+ * What follows an applied fix's message: its change id and how to undo it — or why `mailhealth undo` alone will not:
+ * a fix that changed no record (the panel started signing with the published key) has nothing to undo, and one that
+ * published a key the panel generated is refused while the server signs with that key (the undo would take it out of
+ * DNS). Not verified yet: how to check again.
+ */
+export function appliedNext(domain: string, id: number, verified: Verified, changes: readonly Change[]): string {
+  const again = verified === 'yes' ? '' : `; check again with: mailhealth verify ${id}`;
+  if (changes.length === 0) return `change ${id}${again}; it changed no DNS record, so there is nothing to undo — to stop signing, turn DKIM signing off for ${domain} in the panel`;
+  if (changes.some((c) => c.keyGenerated)) {
+    return `change ${id}${again}; the panel generated this DKIM key and signs ${domain}'s mail with it — to undo, turn DKIM signing off for ${domain} in the panel first, then: mailhealth undo ${id}`;
+  }
+  return `change ${id}; undo with: mailhealth undo ${id}${again}`;
+}
+
+/**
+ * The history's re-check, as the web's (src/web/reverify.ts, one check: core/plans/reverify.ts): the listed changes
+ * still propagating whose last check is over a minute old, at most REVERIFY_PER_VIEW, checked now and their answers
+ * stored. A change that cannot be checked now (the history database busy) is listed as it was read.
+ */
+async function recheckStale(
+  listed: (ChangeRecord & { replacedBy?: number })[],
+  deps: { panel: Panel; makeResolver: () => Resolver; store: Store },
+): Promise<(ChangeRecord & { replacedBy?: number })[]> {
+  const now = Date.now();
+  const due = listed.filter((ch) => reverifyDue(ch, now)).slice(0, REVERIFY_PER_VIEW);
+  if (!due.length) return listed;
+  const resolver = deps.makeResolver();
+  const fresh = new Map<number, ChangeRecord>();
+  await Promise.all(
+    due.map(async (ch) => {
+      try {
+        await reverifyChange(ch, { panel: deps.panel, resolver, history: deps.store });
+        const again = deps.store.getChange(ch.id);
+        if (again) fresh.set(ch.id, again);
+      } catch (e) {
+        process.stderr.write(`mailhealth: change ${ch.id} could not be checked again now (${(e as Error)?.message ?? String(e)}); it is listed as recorded\n`);
+      }
+    }),
+  );
+  return listed.map((ch) => fresh.get(ch.id) ?? ch);
+}

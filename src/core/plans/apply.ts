@@ -14,6 +14,7 @@ import { dkimRecordFor, selectorIsAlias, signsUnpublishedKey } from './dkim.js';
 import { makePlan, PlanError } from './index.js';
 import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 import { fixOwnsTxt } from './owned.js';
+import { replacedIn } from './replaced.js';
 
 export type Verified = 'yes' | 'propagating' | 'no';
 export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
@@ -853,6 +854,17 @@ export function inverseChanges(zone: Zone, changes: Change[]): { changes: Change
   return { changes: out };
 }
 
+/**
+ * The message of an undo that was written, by its verification — as a fix's: 'no' (the panel does not show the records
+ * the undo put back: the zone was edited again right after the write, or the panel did not keep them) never claims the
+ * records are back, and names where to look.
+ */
+export function undoneMessage(verified: Verified, changes: readonly Change[]): string {
+  if (verified === 'yes') return 'undone';
+  if (verified === 'propagating') return 'undone — propagating';
+  return `undone, but the panel does not show the restored records — check the zone's records at ${touched(changes)}`;
+}
+
 export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
   // An undo interrupted by an older version between its outcome and the marking of this change: mark it first, so it
   // is not undone twice (cheap: usually nothing to do; a busy database leaves it for next time).
@@ -885,7 +897,12 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
         };
       }
       const inv = inverseChanges(zone, ch.changes);
-      if ('reason' in inv) return { status: 'refused' as const, reason: inv.reason };
+      if ('reason' in inv) {
+        // A later fix of the same records (recorded, still standing) is the "later edit": name it — undoing it first
+        // puts this change's records back, and then this one can be undone.
+        const by = replacedIn(ch, deps.history);
+        return { status: 'refused' as const, reason: by === null ? inv.reason : `${inv.reason} Change ${by}, a later fix, replaced these records: undo change ${by} first, then this one.` };
+      }
       if (ch.changes.some((c) => c.keyGenerated)) {
         const why = await undoBreaksSigning(ch.domain, inv.changes, deps);
         if (why) return { status: 'refused' as const, reason: why };
@@ -950,14 +967,14 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
         } catch (ve) {
           if (!isDbBusy(ve)) throw ve; // the outcome is recorded; only the verification is missing
         }
-        return { status: 'applied' as const, changeId: id, verified, plan, message: verified === 'yes' ? 'undone' : 'undone — propagating' };
+        return { status: 'applied' as const, changeId: id, verified, plan, message: undoneMessage(verified, inv.changes) };
       }
       written = 'yes';
       // The undo applied and the change it undoes marked undone and reverted: one transaction (recordUndone).
       const done = await afterWrite(id, ch.domain, inv.changes, () => deps.history.recordUndone(id, { zoneVersionAfter: after }), deps);
       if ('failed' in done) return { status: 'failed' as const, changeId: id, reason: done.failed };
       const { verified } = done;
-      const head = verified === 'yes' ? 'undone' : 'undone — propagating';
+      const head = undoneMessage(verified, inv.changes);
       const message = done.note ? `${head} — ${done.note}` : head;
       return { status: 'applied' as const, changeId: id, verified, plan, message };
     }, keepIfKept(owner));

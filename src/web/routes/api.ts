@@ -104,7 +104,11 @@ export function apiRoutes(c: AppContext): Router {
     const why = cannotReverify(ch);
     if (why) throw new HttpError(409, why);
     takeToken(c, 'audit', identityOf(res).user, 'api');
-    await reverify(c, ch);
+    const out = await reverify(c, ch);
+    if (out.status === 'refused') {
+      res.status(409).json({ status: 'refused', reason: out.reason, ...(out.replacedBy !== undefined ? { replacedBy: out.replacedBy } : {}) });
+      return;
+    }
     res.json(c.store.getChange(ch.id));
   });
 
