@@ -167,16 +167,18 @@ export function createApp(deps: AppDeps): MailhealthApp {
 
   // Accounts change rarely; reading them on every request would hit the panel's API each time.
   let accounts: { at: number; list: Promise<{ user: string; role: Identity['role']; owner?: string }[]> } | null = null;
-  const accountList = async () => {
-    if (!accounts || nowMs() - accounts.at > 10_000) accounts = { at: nowMs(), list: c.panel.listAccounts() };
+  // `fresh`: read now, not from the cache — an account missing from a cached list may have been created since (a new
+  // account's first request after its login must not find it "gone"): nothing is concluded from a cached miss.
+  const accountList = async (fresh = false) => {
+    if (fresh || !accounts || nowMs() - accounts.at > 10_000) accounts = { at: nowMs(), list: c.panel.listAccounts() };
     return accounts.list.catch((e) => {
       accounts = null;
       throw e;
     });
   };
   /** Whether the panel has the account of that name and role (acct given: and that role and owner, see accountKey). */
-  const knownAccount = async (id: Identity, acct?: string): Promise<boolean> =>
-    (await accountList()).some((a) => a.user === id.user && a.role === id.role && (acct === undefined || accountKey(a) === acct));
+  const knownAccount = async (id: Identity, acct?: string, fresh = false): Promise<boolean> =>
+    (await accountList(fresh)).some((a) => a.user === id.user && a.role === id.role && (acct === undefined || accountKey(a) === acct));
 
   const app = express() as MailhealthApp;
   app.disable('x-powered-by');
@@ -238,7 +240,9 @@ export function createApp(deps: AppDeps): MailhealthApp {
     let claimed: Identity | null = null;
     if (c.identityFrom === 'front-door') claimed = (await deps.frontDoor!(req)) ?? null;
     else if (session.user && session.role) claimed = { user: session.user, role: session.role };
-    if (claimed && (await knownAccount(claimed, c.identityFrom === 'session' ? session.acct : undefined))) {
+    const acct = c.identityFrom === 'session' ? session.acct : undefined;
+    // A miss in the cached list is read again before anything is concluded from it (see accountList).
+    if (claimed && ((await knownAccount(claimed, acct)) || (await knownAccount(claimed, acct, true)))) {
       l.identity = claimed;
       l.authVia = c.identityFrom === 'front-door' ? 'front-door' : 'session';
       if (c.identityFrom === 'front-door' && (session.user !== claimed.user || session.role !== claimed.role)) {

@@ -58,15 +58,24 @@ export function reverifyDue(ch: StoredChange & { updatedAt: string; replacedBy?:
 export type ReverifyOutcome = { status: 'checked'; verified: Verified } | { status: 'refused'; reason: string; replacedBy?: number };
 
 /**
+ * Why a change is not verified again (null: it is): not applied, undone, or its records replaced by a later change.
+ * Asked before anything is spent on the check (the web's audit token): a refusal costs nothing.
+ */
+export function verifyRefusal(ch: StoredChange, history: Pick<History, 'changesForDomain'>): Extract<ReverifyOutcome, { status: 'refused' }> | null {
+  const why = cannotReverify(ch);
+  if (why) return { status: 'refused', reason: why };
+  const by = replacedIn(ch, history);
+  return by !== null ? { status: 'refused', reason: replacedReason(ch.id, by), replacedBy: by } : null;
+}
+
+/**
  * Check an applied change's records again (the panel's zone, then the domain's nameservers) and store the answer. A
  * check that could not run (the panel or the DNS did not answer) is `propagating`, never `no`. Refused, nothing stored:
  * a change that is not applied, was undone, or whose records a later change replaced.
  */
 export async function reverifyChange(ch: StoredChange, deps: AuditDeps & { history: Pick<History, 'setVerified' | 'changesForDomain'> }): Promise<ReverifyOutcome> {
-  const why = cannotReverify(ch);
-  if (why) return { status: 'refused', reason: why };
-  const by = replacedIn(ch, deps.history);
-  if (by !== null) return { status: 'refused', reason: replacedReason(ch.id, by), replacedBy: by };
+  const refused = verifyRefusal(ch, deps.history);
+  if (refused) return refused;
   const verified = await verify(ch.domain, ch.changes, deps, ch.zoneVersionBefore).catch((): Verified => 'propagating');
   deps.history.setVerified(ch.id, verified);
   return { status: 'checked', verified };

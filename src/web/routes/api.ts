@@ -6,7 +6,7 @@ import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undo } from '../services.js';
-import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
+import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
 import { PLAN_HASH } from '../../core/plans/plan.js';
@@ -101,14 +101,15 @@ export function apiRoutes(c: AppContext): Router {
 
   r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {
     const ch = ctx(res).change!;
-    const why = cannotReverify(ch);
-    if (why) throw new HttpError(409, why);
+    // Every refusal in one shape (`error` as every API error has it, `status`/`reason`/`replacedBy` as the CLI's
+    // `verify --json`), answered before a token is taken: a refusal costs nothing.
+    const refuse = (r: { reason: string; replacedBy?: number }) =>
+      res.status(409).json({ error: r.reason, status: 'refused', reason: r.reason, ...(r.replacedBy !== undefined ? { replacedBy: r.replacedBy } : {}) });
+    const refused = verifyRefusal(ch, c.store);
+    if (refused) return void refuse(refused);
     takeToken(c, 'audit', identityOf(res).user, 'api');
     const out = await reverify(c, ch);
-    if (out.status === 'refused') {
-      res.status(409).json({ status: 'refused', reason: out.reason, ...(out.replacedBy !== undefined ? { replacedBy: out.replacedBy } : {}) });
-      return;
-    }
+    if (out.status === 'refused') return void refuse(out);
     res.json(c.store.getChange(ch.id));
   });
 

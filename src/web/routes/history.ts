@@ -4,7 +4,7 @@ import { Router, type Response } from 'express';
 import { checkDomain } from '../../core/domain.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, str, takeToken } from '../http.js';
-import { cannotReverify, reverify, reverifyStale } from '../reverify.js';
+import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { outcomeHttpStatus, undo } from '../services.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
@@ -67,10 +67,11 @@ export function historyRoutes(c: AppContext): Router {
   // "Verify again": the change's records checked now (panel, then the domain's nameservers), for an audit token.
   r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {
     const ch = ctx(res).change!;
-    const why = cannotReverify(ch);
-    if (why) throw new HttpError(409, why);
+    // Refused before a token is taken: a refusal (not applied, undone, replaced by a later fix) costs nothing.
+    const refused = verifyRefusal(ch, c.store);
+    if (refused) throw new HttpError(409, refused.reason);
     takeToken(c, 'audit', identityOf(res).user);
-    // Replaced by a later fix meanwhile (a page from before it): not checked, said why.
+    // Replaced meanwhile (between the two reads): not checked, said why.
     const out = await reverify(c, ch);
     if (out.status === 'refused') throw new HttpError(409, out.reason);
     res.redirect(303, `/history?domain=${encodeURIComponent(ch.domain)}#change-${ch.id}`);
