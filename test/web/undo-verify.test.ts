@@ -128,6 +128,7 @@ test('D4: a change replaced by a later fix of the same record is listed "replace
   const row = new RegExp(`<tr id="change-${first}">[\\s\\S]*?</tr>`).exec(page.text)![0];
   assert.match(row, new RegExp(`data-replaced-by="${second}">replaced by <a href="/history\\?domain=bakery\\.example&amp;before=${second + 1}#change-${second}">#${second}</a>`));
   assert.doesNotMatch(row, /Verify again|action="\/changes\/\d+\/undo"/, 'neither verify nor undo offered');
+  assert.doesNotMatch(row, /data-verified/, 'no "(verified: propagating)" left standing beside "replaced by"');
   const listed = (await later.agent.get('/api/changes?domain=bakery.example').expect(200)).body as { id: number; replacedBy?: number }[];
   assert.equal(listed.find((c) => c.id === first)!.replacedBy, second);
   assert.equal(listed.find((c) => c.id === second)!.replacedBy, undefined);

@@ -16,7 +16,7 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const known = aliasesOf(ctx.resolver, name, a);
   const aliases = Array.isArray(known) ? known : await known;
   const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
-  const out = await judgeLockdown(ctx, name, a, ev);
+  const out = await judgeLockdown(ctx, name, a, ev, aliases.length > 0);
   if (aliases.length) {
     const where = ` ${name} is an alias of ${aliases.join(' → ')}: the record is published there, so change it at that service (or replace the alias with a record of your own).`;
     for (const f of out) if (f.fix === 'lockdown') f.message += where;
@@ -24,7 +24,8 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   return out;
 }
 
-async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, ev: Evidence): Promise<Finding[]> {
+/** `aliased`: the name is an alias (the record is its target's, changed at that service: the fix does not write it). */
+async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, ev: Evidence, aliased: boolean): Promise<Finding[]> {
   // Only records meant as lockdown are judged: another TXT at the name (a verification token) is not MailChannels'.
   const records = liveTxt(a).filter(isLockdownMeant);
   const relay = ctx.settings.relay;
@@ -143,7 +144,11 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
       if (c.class === 'this-server') mine = mineHere = true;
       else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
       else {
-        const keep = relay?.authId ? ' The lockdown fix keeps it unless you select it for removal — do that only if no sender of yours uses that MailChannels account.' : '';
+        const keep = !relay?.authId
+          ? ''
+          : aliased
+            ? ` ${name} is an alias: the record is published at its target, so mailhealth does not change it — remove the id there only if no sender of yours uses that MailChannels account.`
+            : ' The lockdown fix keeps it unless you select it for removal — do that only if no sender of yours uses that MailChannels account.';
         // Known what this host's account is, an id nothing identifies is a judgement (info: the customer's own account,
         // or a previous host's), not DNS trouble — `unknown` would file the domain under "unknown (DNS trouble)" in the
         // report. Without this host's account id nothing can be judged: unknown, as before.

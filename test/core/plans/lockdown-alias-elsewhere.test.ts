@@ -39,6 +39,16 @@ describe('lockdown fix where DNS is served elsewhere and _mailchannels is an ali
     assert.match(stale.message, /_mailchannels\.lawyer\.example is an alias of lawyer-example\.lockdown\.agency\.example/);
   });
 
+  test("an id nobody can place, under the alias: the finding does not offer the fix's tick box (the fix is blocked)", async () => {
+    const p = await start();
+    aliased(p, 'v=mc1 auth=newhostmc auth=acme-emailapi');
+    const fs = await p.findings(D, 'lockdown');
+    const unknown = fs.find((f) => f.rule === 'lockdown.unknown-id');
+    assert.ok(unknown, fs.map((f) => `${f.rule}: ${f.message}`).join('\n'));
+    assert.doesNotMatch(unknown.message, /keeps it unless you select it for removal/);
+    assert.match(unknown.message, /is an alias: the record is published at its target/);
+  });
+
   test('the alias serves no record: blocked by the alias, no TXT added beside it', async () => {
     const p = await start();
     aliased(p, null);

@@ -49,6 +49,21 @@ test('replacedBy: a later change that put back a record this one removed', () =>
   assert.equal(replacedBy(a, [b]), b.id);
 });
 
+test('replacedBy: a record a still later fix wrote back as this change left it is its own again; of several taken, the newest taker is named', () => {
+  // Review: change 1 writes R1, change 2 edits R1 → R2, change 3 (a new fix, not an undo) writes R1 again. The zone
+  // holds change 1's record, yet it stayed "replaced by #2" (its undo and Verify again hidden).
+  const a = change([edit('v=spf1 old', 'v=spf1 new')]);
+  const b = change([edit('v=spf1 new', 'v=spf1 newer')]);
+  const c = change([edit('v=spf1 newer', 'v=spf1 new')]);
+  assert.equal(replacedBy(a, [a, b, c]), null);
+  assert.equal(replacedBy(b, [a, b, c]), c.id);
+  // Two records taken by two later changes: the newer one is to be undone first.
+  const two = change([edit('v=spf1 p', 'v=spf1 q'), { ...edit('x', 'y'), name: '_dmarc.a.example', before: txt('x', '_dmarc.a.example'), after: txt('y', '_dmarc.a.example') }]);
+  const takesQ = change([edit('v=spf1 q', 'v=spf1 r')]);
+  const takesY = change([{ ...edit('y', 'z'), name: '_dmarc.a.example', before: txt('y', '_dmarc.a.example'), after: txt('z', '_dmarc.a.example') }]);
+  assert.equal(replacedBy(two, [takesY, takesQ]), takesY.id);
+});
+
 test('withReplacements: each replaced change carries replacedBy; one read per domain concerned', () => {
   const a = change([edit('v=spf1 old', 'v=spf1 new')]);
   const b = change([edit('v=spf1 new', 'v=spf1 newer')]);
