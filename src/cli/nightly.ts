@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import type { Store } from '../adapters/store/store.js';
 import type { Panel } from '../core/panel.js';
-import { deliverNightly, type Mailer } from '../cron/deliver.js';
+import { deliverNightly, deliverNotice, type Mailer } from '../cron/deliver.js';
 import { runReport } from '../cron/report.js';
 import { DEFAULT_CRON, ScheduleError, startScheduler, validateCronExpr, validateTimezone, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
 import { auditOptionsFrom, SETTING_KEYS, type ScheduleOverrides } from '../web/settings.js';
@@ -156,7 +156,9 @@ function followSettings(o: ReportFlags, store: Store, scheduler: Scheduler, log:
 /**
  * One nightly run: audit, report, deliver, prune — with the settings as they are at that moment. The delivery
  * settings are read only when the report is saved, and leniently: a bad saved value stops the mail it concerns
- * (logged and recorded as a failed delivery), never the audit, the saved report or the prune.
+ * (logged and recorded as a failed delivery), never the audit, the saved report or the prune. A panel that cannot be
+ * read (its account or domain list) leaves nothing to audit: the night is recorded as a failed run and the admin's
+ * recipients get a short notice saying so (runReport's onPanelFailure) — never a report, never a silent night.
  */
 function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: string) => void, mailer?: Mailer): SchedulerOptions['run'] {
   return async ({ signal }) => {
@@ -172,6 +174,7 @@ function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: strin
         // The nights are dated in the schedule's own time zone (--report-tz, else the settings page's, else the server's).
         timeZone: wantedSchedule(o, store).timezone,
         deliver: (oc) => deliverNightly(oc, { store, log, signal, ...(mailer ? { mailer } : {}) }),
+        onPanelFailure: (f) => deliverNotice(f, { store, log, signal, ...(mailer ? { mailer } : {}) }),
       });
       const pruned = store.prune({ olderThanDays: retentionDays(store) });
       log(`history pruned: ${JSON.stringify(pruned)}`);

@@ -14,12 +14,14 @@ import nodemailer from 'nodemailer';
 import type { Store } from '../adapters/store/store.js';
 import type { RenderedReport } from '../core/report/render.js';
 import { realSleep } from './ratelimit.js';
-import type { ReportOutcome } from './report.js';
+import type { PanelFailure } from './report.js';
+import type { ReportScope } from '../core/report/diff.js';
 import { mailAddressProblem } from '../core/domain.js';
+import { splitAddresses } from './recipients.js';
 
 /** Settings keys (JSON values in the store's settings table). */
 export const DELIVERY_SETTINGS = {
-  /** string | string[]: the admin's recipients (whole server). */
+  /** string | string[]: the admin's recipients (whole server); a string may hold several (splitAddresses). */
   recipients: 'report.recipients',
   /** { reseller: "addr" | ["addr", …] } */
   resellers: 'report.resellers',
@@ -82,14 +84,13 @@ export interface DeliverySettingProblem {
   reseller?: string;
 }
 
+/** A stored addresses value read as the settings page reads it (splitAddresses: "a@x, b@y" is two addresses). */
 function addrList(v: unknown, what: string, bad: (p: DeliverySettingProblem) => void, reseller?: string): string[] {
-  if (v === undefined || v === null || v === '') return [];
-  const list = Array.isArray(v) ? v : [v];
   const out: string[] = [];
-  for (const x of list) {
-    if (typeof x !== 'string' || mailAddressProblem(x.trim()) !== null) {
+  for (const x of splitAddresses(v)) {
+    if (typeof x !== 'string' || mailAddressProblem(x) !== null) {
       bad({ setting: what, message: `${what}: not an email address: ${JSON.stringify(x)}`, scope: 'address', address: typeof x === 'string' ? x : JSON.stringify(x), ...(reseller !== undefined ? { reseller } : {}) });
-    } else out.push(x.trim());
+    } else out.push(x);
   }
   return out;
 }
@@ -315,11 +316,22 @@ interface Outgoing {
   to: string;
   audience: 'admin' | 'reseller';
   reseller?: string;
-  rendered: RenderedReport;
+  rendered: MailBody;
+}
+
+/** What a message carries: a rendered report, or a notice (PanelFailure.notice). */
+export type MailBody = Pick<RenderedReport, 'subject' | 'text' | 'html'>;
+
+/** What is delivered: a report run's outcome (a ReportOutcome, ./report.ts), or a notice with no reseller parts. */
+export interface Deliverable {
+  runId: number;
+  rendered: MailBody;
+  resellers: readonly string[];
+  partFor(scope: ReportScope, audience?: string): { rendered: MailBody };
 }
 
 /** The messages a report run sends: admin recipients → whole report; each reseller with an address and domains → their part. */
-export function plannedMessages(outcome: Pick<ReportOutcome, 'rendered' | 'resellers' | 'partFor'>, settings: DeliverySettings): Outgoing[] {
+export function plannedMessages(outcome: Pick<Deliverable, 'rendered' | 'resellers' | 'partFor'>, settings: DeliverySettings): Outgoing[] {
   const out: Outgoing[] = [];
   for (const to of settings.recipients) out.push({ to, audience: 'admin', rendered: outcome.rendered });
   for (const reseller of outcome.resellers) {
@@ -423,7 +435,7 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
  * Sends the report of a run to the admin's recipients and to each reseller's address. Never throws for a failed send.
  * After an abort (o.signal) nothing more is sent: the messages left are recorded as not sent.
  */
-export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rendered' | 'resellers' | 'partFor'>, o: DeliverOptions): Promise<DeliveryResult[]> {
+export async function deliverReport(outcome: Deliverable, o: DeliverOptions): Promise<DeliveryResult[]> {
   const messages = plannedMessages(outcome, o.settings);
   if (!messages.length) {
     o.log?.(`report run ${outcome.runId}: no recipients configured (${DELIVERY_SETTINGS.recipients}, ${DELIVERY_SETTINGS.resellers}); nothing sent`);
@@ -471,7 +483,7 @@ export async function deliverReport(outcome: Pick<ReportOutcome, 'runId' | 'rend
  * for a bad setting.
  */
 export async function deliverNightly(
-  outcome: Pick<ReportOutcome, 'runId' | 'rendered' | 'resellers' | 'partFor'>,
+  outcome: Deliverable,
   o: Omit<DeliverOptions, 'settings'>,
 ): Promise<DeliveryResult[]> {
   const { settings, problems } = lenientDeliverySettings(o.store);
@@ -505,4 +517,27 @@ export async function deliverNightly(
   // Every address configured was a bad one: already said; not "no recipients configured" on top.
   if (problems.length && !settings.recipients.length && !Object.values(settings.resellers).some((a) => a.length)) return results;
   return results.concat(await deliverReport(outcome, { ...o, settings }));
+}
+
+/**
+ * The notice of a night the panel could not be read (recordPanelFailure), to the admin's recipients only
+ * (report.recipients: the admin is the one who can bring the panel back; resellers get no report that night, and no
+ * notice either), by the nightly delivery's rules: a bad setting skips the mail it concerns, every attempt is recorded
+ * on the failed run, retries, deadlines, abort. Nothing is sent when the failed run could not be recorded (runId null:
+ * nowhere to record the attempts; logged).
+ */
+export async function deliverNotice(failure: PanelFailure, o: Omit<DeliverOptions, 'settings'>): Promise<DeliveryResult[]> {
+  if (failure.runId === null) {
+    o.log?.('the notice that the panel could not be read was not sent: the failed run could not be recorded');
+    return [];
+  }
+  return deliverNightly(
+    {
+      runId: failure.runId,
+      rendered: failure.notice,
+      resellers: [],
+      partFor: () => ({ rendered: failure.notice }),
+    },
+    o,
+  );
 }

@@ -9,7 +9,7 @@ import type { DomainAudit, DomainRef, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
 import { buildReport, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
-import { gapText, renderReport, type RenderedReport } from '../core/report/render.js';
+import { cleanControls, escapeHtml, gapText, renderReport, type RenderedReport } from '../core/report/render.js';
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
 import { reportLockHolderGone, reportLockOwner } from './lock-owner.js';
@@ -64,6 +64,22 @@ export interface ReportRunOptions {
   log?: (message: string) => void;
   /** Called under the lock once the report is saved (delivery). Its failure does not undo the run or the report. */
   deliver?: (outcome: ReportOutcome) => Promise<unknown>;
+  /**
+   * Called under the lock when the panel could not be read before the audit (no audit ran; the failed run is recorded,
+   * see recordPanelFailure): the admin's notice (deliverNotice). Its failure is logged; the run throws the panel's
+   * error either way.
+   */
+  onPanelFailure?: (failure: PanelFailure) => Promise<unknown>;
+}
+
+/** A night the panel could not be read: nothing was audited. */
+export interface PanelFailure {
+  /** The report run recorded for it (status interrupted, meta.failed 'panel'), or null when the database refused it. */
+  runId: number | null;
+  /** The panel's error, as it said it. */
+  reason: string;
+  /** The short notice for the admin's recipients (never a report: nothing was compared, nothing is resolved). */
+  notice: Pick<RenderedReport, 'subject' | 'text' | 'html'>;
 }
 
 export interface ReportOutcome {
@@ -162,17 +178,109 @@ function storedBaseUrl(store: Store, log: (m: string) => void): string | null {
   return v as string;
 }
 
-function numberSetting(store: Store, key: string): number | undefined {
+/**
+ * The ranges of report.dnsQps and report.concurrency: those of `report --qps` and `--concurrency` (the CLI's RANGES),
+ * so a saved value means what the same number on the command line means.
+ */
+export const REPORT_NUMBER_RANGES = {
+  [REPORT_SETTINGS.dnsQps]: [1, 100_000],
+  [REPORT_SETTINGS.concurrency]: [1, 1024],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/**
+ * A saved report.dnsQps / report.concurrency: a whole number in its range (REPORT_NUMBER_RANGES), given as a JSON number
+ * or as decimal digits in a string (as the command line takes it, and as a value typed into sqlite3 often is). Unset:
+ * `fallback`. Anything else (0, -1, 2.5, 1e9, "fast", a number past the range) is not used: `fallback`, with a line in
+ * the log naming the setting — never silently (a qps of 0 would stall the run, 1e9 would flood the resolver).
+ */
+export function savedReportNumber(store: Pick<Store, 'getSetting'>, key: keyof typeof REPORT_NUMBER_RANGES, fallback: number, log: (m: string) => void): number {
   const v = store.getSetting<unknown>(key);
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
+  if (v === undefined || v === null) return fallback;
+  const [min, max] = REPORT_NUMBER_RANGES[key];
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^[0-9]{1,15}$/.test(v.trim()) ? Number(v.trim()) : NaN;
+  if (Number.isSafeInteger(n) && n >= min && n <= max) return n;
+  log(`the saved ${key} ${JSON.stringify(v)} is not used (a whole number from ${min} to ${max}): ${fallback} instead`);
+  return fallback;
 }
 
 type Accounts = Awaited<ReturnType<Panel['listAccounts']>>;
 
 function adminIdentity(accounts: Accounts): Identity {
+  if (!accounts.length) throw new Error('the panel lists no accounts (not even an admin): check its configuration and credentials');
   const admin = accounts.find((a) => a.role === 'admin');
-  if (!admin) throw new Error('the panel has no admin account: the nightly report audits the whole server as the admin');
+  if (!admin) throw new Error('the panel lists no admin account: the nightly report audits the whole server as the admin');
   return { user: admin.user, role: 'admin' };
+}
+
+/** Marks a failed run's reason in its meta (the runs table has no status "failed": it is interrupted, never complete). */
+export const PANEL_FAILURE_META = 'panel';
+
+/**
+ * The notice for a night the panel could not be read: what happened, that nothing was audited, compared or changed,
+ * and what to do. Plain text and HTML; the panel's message is shown with its control characters neutralised (it may
+ * carry a fragment of whatever answered in the panel's place).
+ */
+export function panelFailureNotice(reason: string, runId: number | null, serverName: string): PanelFailure['notice'] {
+  const server = cleanControls(serverName);
+  const why = cleanControls(reason);
+  const run = runId !== null ? ` (report run ${runId}, recorded as not complete)` : '';
+  const lines = [
+    `mailhealth could not read the panel: ${why}; no audit ran tonight.`,
+    '',
+    `Nothing was audited, compared or changed on ${server}${run}: no domain is reported fine, resolved or failing from tonight, ` +
+      'and the next complete run is compared with the last complete one before it.',
+    '',
+    'Check that the panel answers (its service, its API token or credentials, panel.json for the files panel). The next ' +
+      'scheduled run tries again; to run the report now once the panel answers: mailhealth report --email',
+  ];
+  return {
+    subject: `mailhealth nightly report — ${server}: not run, the panel could not be read`,
+    text: lines.join('\n') + '\n',
+    html: lines
+      .filter((l) => l)
+      .map((l) => `<p>${escapeHtml(l)}</p>`)
+      .join('\n'),
+  };
+}
+
+/**
+ * The panel could not be read before the audit (its account or domain list): nothing was audited. Recorded as a report
+ * run that did not complete — status interrupted (the runs table has no other failure status) with meta
+ * `{failed: "panel", reason}` — so the history shows the night, the next report lists it under "Skipped (did not
+ * complete)", and no report ever compares with it: no domain reads as fine or resolved from a failed panel read. Then
+ * `notify` (the admin's notice) is awaited; its failure is only logged. Never throws: a database that cannot record
+ * it gives runId null (logged). Needs no report lock (it only adds a finished run); runLocked calls it holding it.
+ */
+export async function recordPanelFailure(
+  store: Store,
+  error: unknown,
+  opts: { byUser: string; serverName?: string; log?: (m: string) => void; notify?: (f: PanelFailure) => Promise<unknown> },
+): Promise<PanelFailure> {
+  const log = opts.log ?? (() => {});
+  const reason = (error as Error)?.message ?? String(error);
+  let runId: number | null = null;
+  try {
+    runId = store.startRun('report', opts.byUser, null, { failed: PANEL_FAILURE_META, reason });
+    store.finishRun(runId, 'interrupted');
+  } catch (e) {
+    log(`the failed report run could not be recorded: ${(e as Error)?.message ?? String(e)}`);
+  }
+  let serverName = opts.serverName;
+  try {
+    serverName ??= store.getSetting<string>(REPORT_SETTINGS.serverName);
+  } catch {
+    /* the host name below */
+  }
+  const failure: PanelFailure = { runId, reason, notice: panelFailureNotice(reason, runId, typeof serverName === 'string' && serverName ? serverName : hostname()) };
+  log(`${runId !== null ? `report run ${runId}` : 'nightly report'}: mailhealth could not read the panel: ${reason}; no audit ran (nothing compared, no domain marked resolved)`);
+  if (opts.notify) {
+    try {
+      await opts.notify(failure);
+    } catch (e) {
+      log(`${runId !== null ? `report run ${runId}` : 'nightly report'}: the notice could not be sent: ${(e as Error)?.message ?? String(e)}`);
+    }
+  }
+  return failure;
 }
 
 /**
@@ -311,18 +419,34 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const interruptedRuns = markStaleRuns(store);
   if (interruptedRuns.length) log(`marked report run(s) ${interruptedRuns.join(', ')} interrupted (left running by a stopped process)`);
 
+  if (opts.identity && opts.identity.role !== 'admin') {
+    throw new Error(`the nightly report audits the whole server: run it as the admin, not ${opts.identity.role} ${opts.identity.user}`);
+  }
   let accounts: Accounts = [];
-  if (opts.identity) {
-    try {
-      accounts = await panel.listAccounts();
-    } catch (e) {
-      // Only the resellers' own domains depend on it: they go under the server admin for tonight.
-      log(`the panel's account list could not be read (${(e as Error)?.message ?? String(e)}): resellers' own domains are reported under the server admin tonight`);
-    }
-  } else accounts = await panel.listAccounts();
-  const identity = opts.identity ?? adminIdentity(accounts);
-  if (identity.role !== 'admin') throw new Error(`the nightly report audits the whole server: run it as the admin, not ${identity.role} ${identity.user}`);
-  const refs: DomainRef[] = await panel.listDomains(identity);
+  let identity: Identity;
+  let refs: DomainRef[];
+  try {
+    if (opts.identity) {
+      try {
+        accounts = await panel.listAccounts();
+      } catch (e) {
+        // Only the resellers' own domains depend on it: they go under the server admin for tonight.
+        log(`the panel's account list could not be read (${(e as Error)?.message ?? String(e)}): resellers' own domains are reported under the server admin tonight`);
+      }
+    } else accounts = await panel.listAccounts();
+    identity = opts.identity ?? adminIdentity(accounts);
+    refs = await panel.listDomains(identity);
+  } catch (e) {
+    // Without the panel's lists there is nothing to audit: the night is recorded as failed and the admin told, then
+    // the panel's own error goes on (the CLI's exit 2, the service's log).
+    await recordPanelFailure(store, e, {
+      byUser: opts.identity?.user ?? accounts.find((a) => a.role === 'admin')?.user ?? 'admin',
+      ...(opts.serverName !== undefined ? { serverName: opts.serverName } : {}),
+      log,
+      ...(opts.onPanelFailure ? { notify: opts.onPanelFailure } : {}),
+    });
+    throw e;
+  }
   const resellerAccounts = new Set(accounts.filter((a) => a.role === 'reseller').map((a) => a.user));
   // owner → reseller (also kept in the run's meta: older runs are read with the map of their night).
   const resellers: Record<string, string> = {};
@@ -334,8 +458,8 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   }
   const refByDomain = new Map(refs.map((d) => [d.domain, d]));
 
-  const concurrency = opts.concurrency ?? numberSetting(store, REPORT_SETTINGS.concurrency) ?? DEFAULT_CONCURRENCY;
-  const qps = opts.qps ?? numberSetting(store, REPORT_SETTINGS.dnsQps) ?? DEFAULT_DNS_QPS;
+  const concurrency = opts.concurrency ?? savedReportNumber(store, REPORT_SETTINGS.concurrency, DEFAULT_CONCURRENCY, log);
+  const qps = opts.qps ?? savedReportNumber(store, REPORT_SETTINGS.dnsQps, DEFAULT_DNS_QPS, log);
   const limiter = opts.limiter ?? new TokenBucket({ ratePerSec: qps });
   const resolver = rateLimitedResolver(opts.resolver, limiter);
 

@@ -18,9 +18,24 @@ export class ScheduleError extends Error {
   }
 }
 
-/** Throws ScheduleError naming the bad field(s). Accepts node-cron's 5-field (minute-first) or 6-field (seconds-first) syntax. */
+/** What a report schedule must be: the settings page's error, and the reason `--report-cron` and a stored one give. */
+export const FIVE_CRON_FIELDS = 'Five cron fields, e.g. "0 3 * * *" (03:00 every day)';
+
+/**
+ * The one check of a report schedule (the settings page, `--report-cron`, a schedule stored by hand): exactly five
+ * fields, "minute hour day-of-month month day-of-week", then node-cron's own check. node-cron also takes six fields
+ * (seconds first), where a stray extra field changes the meaning: "0 3 * * * *" runs every hour at minute 3 and
+ * "* * * * * *" every second — a report and its mail each time. Throws ScheduleError naming the bad field(s).
+ */
 export function validateCronExpr(expr: string): void {
-  if (typeof expr !== 'string' || !expr.trim()) throw new ScheduleError('the report schedule is empty: give a cron expression such as "0 3 * * *" (03:00 every day)');
+  if (typeof expr !== 'string' || !expr.trim()) throw new ScheduleError(`the report schedule is empty: ${FIVE_CRON_FIELDS}`);
+  const fields = expr.trim().split(/\s+/).length;
+  if (fields !== 5) {
+    throw new ScheduleError(
+      `invalid cron expression "${expr}": ${fields} field${fields === 1 ? '' : 's'}, not five. ${FIVE_CRON_FIELDS}: minute hour day-of-month month day-of-week` +
+        (fields === 6 ? ' (a seconds field is not taken: "0 3 * * * *" would run every hour, "* * * * * *" every second)' : ''),
+    );
+  }
   const v = cron.validateDetailed(expr);
   if (!v.valid) {
     const why = v.errors.map((e) => `${e.field}${e.value !== undefined ? ` "${e.value}"` : ''}: ${e.message}`).join('; ');

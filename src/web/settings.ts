@@ -1,6 +1,7 @@
 // Admin settings kept in the store, what the settings page edits and how the rest of the app reads them.
-import { DEFAULT_CRON, validateCronExpr } from '../cron/scheduler.js';
+import { DEFAULT_CRON, FIVE_CRON_FIELDS, validateCronExpr } from '../cron/scheduler.js';
 import { baseUrlProblem, REPORT_SETTINGS } from '../cron/report.js';
+import { splitAddresses } from '../cron/recipients.js';
 import { isIP } from 'node:net';
 import { parseServer } from '../adapters/dns/resolver.js';
 import type { AuditOptions } from '../core/checks/context.js';
@@ -75,13 +76,13 @@ export function readSettings(store: SettingsStore): SettingsForm {
     const v = store.getSetting(k);
     return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : d;
   };
-  // Stored as a list by this page; a single string (how the delivery code also reads it, e.g. set with sqlite3) is
-  // shown too, so saving the page never drops the recipients it did not display.
-  const rec = store.getSetting<unknown>(SETTING_KEYS.reportRecipients);
+  // Stored as a list by this page; a single string (e.g. set with sqlite3) is shown too, so saving the page never
+  // drops the recipients it did not display — read as the mailer reads it (splitAddresses: "a@x, b@y" is two).
+  const rec = splitAddresses(store.getSetting<unknown>(SETTING_KEYS.reportRecipients));
   return {
     mailchannelsAccountId: str(SETTING_KEYS.mailchannelsAccountId),
     reportSchedule: str(SETTING_KEYS.reportSchedule, DEFAULT_CRON),
-    reportRecipients: Array.isArray(rec) ? rec.filter((r) => typeof r === 'string').join(', ') : typeof rec === 'string' ? rec.split(/[\s,;]+/).filter(Boolean).join(', ') : '',
+    reportRecipients: rec.filter((r) => typeof r === 'string').join(', '),
     reportTimezone: str(SETTING_KEYS.reportTimezone, ''),
     reportBaseUrl: str(SETTING_KEYS.reportBaseUrl, ''),
     dnsResolver: str(SETTING_KEYS.dnsResolver),
@@ -116,14 +117,13 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   }
   if (form.reportSchedule) {
     try {
-      // Exactly five fields: node-cron also takes six (seconds first), and "* * * * * *" would send a report every second.
-      if (form.reportSchedule.trim().split(/\s+/).length !== 5) throw new Error('not five fields');
+      // The check `--report-cron` and the background service make too (five fields: no seconds).
       validateCronExpr(form.reportSchedule);
     } catch {
-      errors.reportSchedule = 'Five cron fields, e.g. "0 3 * * *" (03:00 every day).';
+      errors.reportSchedule = `${FIVE_CRON_FIELDS}.`;
     }
   }
-  const recipients = form.reportRecipients ? form.reportRecipients.split(/[\s,;]+/).filter(Boolean) : [];
+  const recipients = splitAddresses(form.reportRecipients) as string[];
   const bad = recipients.flatMap((r) => {
     const why = mailAddressProblem(r);
     return why ? [`${r} (${why})`] : [];

@@ -21,9 +21,9 @@ describe('schedule parsing', () => {
     assert.deepEqual(nextRuns('30 2 * * 1', 'Asia/Kolkata', FROM, 1).map((d) => d.toISOString()), ['2026-03-29T21:00:00.000Z']);
   });
 
-  test('strictly after `from`, seconds field, monthly', () => {
+  test('strictly after `from`, every 30 minutes, monthly', () => {
     assert.deepEqual(nextRuns('0 3 * * *', 'UTC', new Date('2026-03-28T03:00:00.000Z'), 1)[0].toISOString(), '2026-03-29T03:00:00.000Z');
-    assert.deepEqual(nextRuns('15 */30 * * * *', 'UTC', FROM, 2).map((d) => d.toISOString()), ['2026-03-27T12:00:15.000Z', '2026-03-27T12:30:15.000Z']);
+    assert.deepEqual(nextRuns('*/30 * * * *', 'UTC', FROM, 2).map((d) => d.toISOString()), ['2026-03-27T12:30:00.000Z', '2026-03-27T13:00:00.000Z']);
     assert.deepEqual(nextRuns('0 4 1 * *', 'UTC', FROM, 2).map((d) => d.toISOString()), ['2026-04-01T04:00:00.000Z', '2026-05-01T04:00:00.000Z']);
   });
 
@@ -31,6 +31,12 @@ describe('schedule parsing', () => {
     assert.throws(() => validateCronExpr('0 25 * * *'), (e: unknown) => e instanceof ScheduleError && /0 25 \* \* \*/.test(e.message) && /hour/i.test(e.message));
     assert.throws(() => validateCronExpr('every night'), ScheduleError);
     assert.throws(() => validateCronExpr(''), /empty/);
+    // Five fields only, as the settings page: node-cron's seconds-first six fields would shift every field.
+    for (const six of ['0 3 * * * *', '* * * * * *', '15 */30 * * * *']) {
+      assert.throws(() => validateCronExpr(six), (e: unknown) => e instanceof ScheduleError && /6 fields, not five\. Five cron fields, e\.g\. "0 3 \* \* \*"/.test(e.message));
+      assert.throws(() => nextRuns(six, 'UTC', FROM, 1), ScheduleError);
+      assert.throws(() => startScheduler({ cronExpr: six, run: async () => {}, schedule: fakeSchedule().schedule }), ScheduleError);
+    }
     assert.throws(() => nextRuns('0 3 * * *', 'Mars/Olympus', FROM, 1), /unknown time zone "Mars\/Olympus"/);
     assert.throws(() => startScheduler({ cronExpr: '61 3 * * *', run: async () => {}, schedule: fakeSchedule().schedule }), ScheduleError);
   });

@@ -145,12 +145,17 @@ const ORDER = { fail: 0, warn: 1, unknown: 2, pass: 3 } as const;
 
 /**
  * `gone`: domains removed from the panel during the run (AuditRun.gone) — under --json the `gone` list (always there,
- * empty when none), in text one line each after the audits.
+ * empty when none), in text one line each after the audits. `who`: the account audited for; with nothing to print,
+ * the text says it had no domains in scope (an empty output would look like a failure that said nothing).
  */
-export function printAudits(audits: DomainAudit[], o: { json?: boolean; evidence?: boolean; verbose?: boolean }, gone: readonly string[] = []): void {
+export function printAudits(audits: DomainAudit[], o: { json?: boolean; evidence?: boolean; verbose?: boolean; who?: string }, gone: readonly string[] = []): void {
   const sorted = [...audits].sort((a, b) => ORDER[a.status] - ORDER[b.status] || compareText(a.domain, b.domain));
   if (o.json) {
     process.stdout.write(jsonText({ generatedAt: new Date().toISOString(), domains: sorted, gone }, 2) + '\n');
+    return;
+  }
+  if (!sorted.length && !gone.length) {
+    process.stdout.write(`No domains in scope${o.who !== undefined ? ` for ${safe(o.who)}` : ''}: nothing was audited.\n`);
     return;
   }
   const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
@@ -180,7 +185,7 @@ export async function auditCommand(args: string[], o: AuditCommandOptions): Prom
       options: configured.options,
       parallel: { resolver: resolverOptionsFrom(o), ...(threads !== undefined ? { threads } : {}) },
     });
-    printAudits(audits, o, gone);
+    printAudits(audits, { ...o, who: identity.user }, gone);
     return audits.some((a) => a.status === 'fail') ? 1 : 0;
   } finally {
     store?.close();

@@ -7,10 +7,12 @@ import { auditOptionsFrom } from '../../web/settings.js';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { deliverNightly, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
-import { baseUrlProblem, defaultLockOwner, markStaleRuns, REPORT_LOCK, runReport, type ReportOutcome } from '../../cron/report.js';
+import { deliverNightly, deliverNotice, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
+import { baseUrlProblem, defaultLockOwner, markStaleRuns, recordPanelFailure, REPORT_LOCK, runReport, type PanelFailure, type ReportOutcome } from '../../cron/report.js';
 import { interruptible } from '../interrupt.js';
 import type { RateLimiter } from '../../cron/ratelimit.js';
+import { openStore } from '../../adapters/store/store.js';
+import type { Identity } from '../../core/model.js';
 import {
   concurrencyFromOptions,
   dbPathFromOptions,
@@ -135,7 +137,16 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   const concurrency = o.concurrency !== undefined ? concurrencyFromOptions(o) : undefined;
   // Checked (--resolver, --authoritative-port) before the database is opened; the resolver is made once it is open.
   resolverOptionsFrom(o);
-  const identity = await identityFromOptions(rawPanel, o);
+  let identity: Identity;
+  try {
+    identity = await identityFromOptions(rawPanel, o);
+  } catch (e) {
+    // The panel could not be read (not a usage error such as an --as typo): recorded, as the service records it, when
+    // there is a history to record it in; with --email the admin's recipients get the service's notice. The panel's
+    // error is then what this command exits with (2), as before.
+    if (!(e instanceof UsageError)) await panelUnreadable(o, e, deps, err);
+    throw e;
+  }
   if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
   // No database yet: no recipients can be configured, and a usage error writes nothing (not even an empty database).
   if (o.email && !existsSync(dbPathFromOptions(o))) {
@@ -202,6 +213,7 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
             },
           }
         : {}),
+      ...(settings ? { onPanelFailure: (f: PanelFailure) => notify(store, f, deps, err) } : {}),
     }));
     const json = jsonText(outcome.doc, 2) + '\n';
     if (o.out) {
@@ -215,6 +227,41 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   } finally {
     store.close();
     resolver.close();
+  }
+}
+
+/** --email's notice of a panel that could not be read: the nightly service's (deliverNotice), to the admin's recipients. */
+function notify(store: ReturnType<typeof storeFromOptions>, f: PanelFailure, deps: ReportCommandDeps, err: (s: string) => void): Promise<unknown> {
+  return deliverNotice(f, {
+    store,
+    ...(deps.mailer ? { mailer: deps.mailer } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    log: (m) => err(`mailhealth: ${m}\n`),
+  });
+}
+
+/**
+ * The panel's account list could not be read, before the history database was opened: the night is recorded as a
+ * failed report run (recordPanelFailure), and with --email the admin's recipients get the notice — only in a database
+ * that exists (a first run creates none just for this; --email needs one anyway). Never throws: the panel's error is
+ * what the command reports.
+ */
+async function panelUnreadable(o: ReportCommandOptions, e: unknown, deps: ReportCommandDeps, err: (s: string) => void): Promise<void> {
+  const path = dbPathFromOptions(o);
+  if (!existsSync(path)) return;
+  let store: ReturnType<typeof openStore> | undefined;
+  try {
+    store = openStore(path);
+    const s = store;
+    await recordPanelFailure(s, e, {
+      byUser: o.as ?? 'admin',
+      ...(o.json ? {} : { log: (m: string) => err(`mailhealth: ${m}\n`) }),
+      ...(o.email ? { notify: (f: PanelFailure) => notify(s, f, deps, err) } : {}),
+    });
+  } catch (x) {
+    err(`mailhealth: the failed report run could not be recorded: ${(x as Error)?.message ?? String(x)}\n`);
+  } finally {
+    store?.close();
   }
 }
 

@@ -18,16 +18,23 @@ export function parsePort(v: string | undefined, fallback: number): number {
   return wholeNumber('--port', v, ...RANGES.port);
 }
 
-/** --report-cron / --report-tz checked up front, so a typo stops the command before anything starts. */
+/**
+ * --report-cron / --report-tz checked up front, so a typo stops the command before anything starts. The schedule goes
+ * through the settings page's check (validateCronExpr: five fields, no seconds): the command line takes nothing the
+ * page would refuse.
+ */
 export function checkReportFlags(o: ReportFlags & { report?: boolean }): void {
   if (o.report === false) return;
-  try {
-    if (o.reportCron !== undefined) validateCronExpr(o.reportCron);
-    validateTimezone(o.reportTz);
-  } catch (e) {
-    if (e instanceof ScheduleError) throw new UsageError(e.message);
-    throw e;
-  }
+  const check = (flag: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof ScheduleError) throw new UsageError(`${flag}: ${e.message}`);
+      throw e;
+    }
+  };
+  if (o.reportCron !== undefined) check('--report-cron', () => validateCronExpr(o.reportCron as string));
+  check('--report-tz', () => validateTimezone(o.reportTz));
 }
 
 /** --host checked up front (startServer checks it again). */
