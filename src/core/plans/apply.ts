@@ -827,7 +827,11 @@ export function inverseChanges(zone: Zone, changes: Change[]): { changes: Change
   if (expected) {
     for (const e of expected.values()) {
       const n = copiesIn(zone, e.record, e.key);
-      if (n !== e.after) return { reason: `${e.record.name} ${e.record.type} was ${n > e.after ? 're-added' : 'changed'} after this fix: undo would ${n > e.after ? 'duplicate it' : 'overwrite a later edit'}.` };
+      if (n > e.after) {
+        // A record this fix removed or replaced (an edit's old text) stands in the zone again: a later fix or edit put it back.
+        return { reason: `${e.record.name} ${e.record.type}: a record this fix removed or replaced is back in the zone since (a later fix or edit): undo would duplicate it.` };
+      }
+      if (n !== e.after) return { reason: `${e.record.name} ${e.record.type} was changed after this fix: undo would overwrite a later edit.` };
     }
   }
   const find = (c: Change, r: ZoneRecord) => {
