@@ -341,7 +341,9 @@ export function createApp(deps: AppDeps): MailhealthApp {
       res.status(status).json({ error: message });
       return;
     }
-    res.status(status).render('error', { status, message, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
+    // `back`: the links a route gave its HttpError (e.g. a refused Verify again), shown before "Back to your domains".
+    const back = err instanceof HttpError ? err.back : [];
+    res.status(status).render('error', { status, message, back, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
   });
 
   app.runner = c.runner;

@@ -8,10 +8,21 @@ import type { WebDeps } from './services.js';
 import type { RateLimiter } from './ratelimit.js';
 import { jobVisibleTo } from './jobs.js';
 
+/** A link an error page offers besides "Back to your domains" (views/error.ejs renders an HttpError's `back`). */
+export interface ErrorLink {
+  href: string;
+  text: string;
+}
+
 export class HttpError extends Error {
+  /**
+   * `back`: links the error page shows first, where the route knows where the user came from (a refused Verify again:
+   * the domain's history at that change). Same-site paths only (error.ejs renders nothing else).
+   */
   constructor(
     public readonly status: number,
     message: string,
+    public readonly back: readonly ErrorLink[] = [],
   ) {
     super(message);
     this.name = 'HttpError';

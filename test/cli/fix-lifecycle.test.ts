@@ -210,3 +210,20 @@ test('D4: a change whose records a later fix replaced is listed "replaced by #M"
   assert.equal(undo.code, 1);
   assert.match(JSON.parse(undo.stdout).reason, new RegExp(`Change ${second}, a later fix, replaced these records: undo change ${second} first, then this one\\.`));
 });
+
+test('undo sent again by the same user (a retried command) answers "already" with that undo, exit 0; nothing written twice', { timeout: 120_000 }, async (t) => {
+  const c = await setup(t);
+  const { changeId } = await c.apply('florist.example', 'dmarc');
+  const first = await c.run(['undo', String(changeId), '--json']);
+  assert.equal(first.code, 0, first.stderr + first.stdout);
+  const undoId = (JSON.parse(first.stdout) as { changeId: number }).changeId;
+  const again = await c.run(['undo', String(changeId), '--json']);
+  assert.equal(again.code, 0, again.stderr + again.stdout);
+  const j = JSON.parse(again.stdout) as { status: string; changeId: number; undoOf: number; reason: string };
+  assert.deepEqual([j.status, j.changeId, j.undoOf], ['already', undoId, changeId]);
+  assert.match(j.reason, new RegExp(`already undone as change #${undoId}`));
+  assert.equal(stored(c, undoId + 1), null, 'no further change recorded');
+  const text = await c.run(['undo', String(changeId)]);
+  assert.equal(text.code, 0);
+  assert.match(text.stdout, /^already: Change \d+ was already undone as change #\d+/);
+});

@@ -71,6 +71,16 @@
       }
     }
   });
+  // A note meant to be seen once (the bulk fix page's "sent again", reached as …?resent=1): the parameter that asked for
+  // it is dropped from the address without a reload, so that reloading the page (F5) shows the results without it.
+  var once = document.querySelectorAll('[data-drop-query]');
+  if (once.length && window.history && history.replaceState && window.URL) {
+    try {
+      var url = new URL(window.location.href);
+      for (var k = 0; k < once.length; k++) url.searchParams.delete(once[k].getAttribute('data-drop-query'));
+      history.replaceState(history.state, '', url.pathname + (url.searchParams.toString() ? '?' + url.searchParams.toString() : '') + url.hash);
+    } catch (e) { /* the address stays as it is: the note shows again on a reload, nothing worse */ }
+  }
   // (Ticking a term to remove does not send the form by itself: the page would reload under the keyboard user's
   // focus after each box, and several boxes could not be ticked before one preview. "Update preview" sends it.)
   // Once a box changes, the Apply button below would still apply the plan previewed with the old ticks: it is

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { FIX_KINDS, type Change, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome, type Verified } from '../../core/plans/apply.js';
+import { undoneAlready } from '../../core/plans/undo-again.js';
 import { reverifyChange, reverifyDue, REVERIFY_PER_VIEW, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
 import type { ChangeRecord, Store } from '../../adapters/store/store.js';
 import type { Panel } from '../../core/panel.js';
@@ -162,13 +163,18 @@ export function registerFixCommands(program: Command): void {
         // not be read. Say that it is being settled, rather than core's "intent, not applied: nothing to undo".
         const problem = settled.find((r) => r.id === id && r.outcome.startsWith('error: '))?.outcome.slice('error: '.length);
         const unsettled = unsettledUndoReason(store, id, problem);
-        const outcome: ApplyOutcome = unsettled ? { status: 'refused', reason: unsettled } : await undoChange(id, deps);
+        // A retried undo (this user's, already made): answered with that undo, as a retried `fix --apply` is — exit 0.
+        const outcome: ApplyOutcome = unsettled
+          ? { status: 'refused', reason: unsettled }
+          : (undoneAlready(store, id, identity.user) ?? (await undoChange(id, deps)));
         if (o.json) {
           process.stdout.write(
             jsonText(
               outcome.status === 'applied'
                 ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes }
-                : { status: outcome.status, reason: outcome.reason, undoOf: id },
+                : outcome.status === 'already'
+                  ? { status: 'already', changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason, changes: outcome.changes, undoOf: id }
+                  : { status: outcome.status, reason: outcome.reason, undoOf: id },
               2,
             ) + '\n',
           );
@@ -176,7 +182,7 @@ export function registerFixCommands(program: Command): void {
           const again = outcome.verified === 'yes' ? '' : `; check again with: mailhealth verify ${outcome.changeId}`;
           process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (change ${outcome.changeId}${again})\n`);
         } else process.stdout.write(`${outcome.status}: ${safe(outcome.reason)}\n`);
-        process.exitCode = outcome.status === 'applied' ? 0 : 1;
+        process.exitCode = outcome.status === 'applied' || outcome.status === 'already' ? 0 : 1;
       } finally {
         store.close();
       }

@@ -5,12 +5,12 @@ import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
-import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undo } from '../services.js';
+import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix } from '../services.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
 import { PLAN_HASH } from '../../core/plans/plan.js';
-import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter } from './history.js';
+import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter, undoOnce } from './history.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 /**
@@ -120,7 +120,8 @@ export function apiRoutes(c: AppContext): Router {
       res.status(409).json({ status: 'refused', reason: unsettled, why: 'settling', undoOf: ctx(res).change!.id });
       return;
     }
-    const outcome = await undo(c, identityOf(res), ctx(res).change!.id, ctx(res).domainRef!);
+    // A retried undo (the same user's, already made or being made) answers "already" with that undo, as a retried fix.
+    const outcome = await undoOnce(c, identityOf(res), ctx(res).change!, ctx(res).domainRef!);
     res.status(outcomeHttpStatus(outcome)).json({ ...outcomeJson(outcome), undoOf: ctx(res).change!.id });
   });
 

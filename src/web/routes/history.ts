@@ -2,10 +2,15 @@
 // "Verify again" for those not verified yet (changes still propagating are also checked again on view: reverify.ts).
 import { Router, type Response } from 'express';
 import { checkDomain } from '../../core/domain.js';
+import type { DomainRef, Identity } from '../../core/model.js';
+import type { ApplyOutcome } from '../../core/plans/apply.js';
+import { replacedIn } from '../../core/plans/replaced.js';
+import type { ChangeRecord, Store } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, str, takeToken } from '../http.js';
+import { undoneAlready } from '../../core/plans/undo-again.js';
+import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
-import { outcomeHttpStatus, undo } from '../services.js';
+import { outcomeHttpStatus, undo, type WebDeps } from '../services.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -41,6 +46,37 @@ export function beforeParam(raw: unknown): number | undefined | null {
   return typeof raw === 'string' && /^[1-9][0-9]{0,15}$/.test(raw) && Number.isSafeInteger(Number(raw)) ? Number(raw) : null;
 }
 
+/**
+ * Where change `id` of `domain` is listed: the domain's history, paged so that the change is on the page (the history
+ * lists the newest HISTORY_PAGE changes; `before=id+1` starts at this one), and scrolled to its row.
+ */
+export function changeHref(domain: string, id: number): string {
+  return `/history?domain=${encodeURIComponent(domain)}&before=${id + 1}#change-${id}`;
+}
+
+/** The links of a refused "Verify again": the history of the change's domain at that change, and the change that replaced it. */
+export function verifyRefusalLinks(ch: Pick<ChangeRecord, 'id' | 'domain'>, replacedBy?: number): ErrorLink[] {
+  const links: ErrorLink[] = [{ href: changeHref(ch.domain, ch.id), text: `Back to the history of ${ch.domain} (change #${ch.id})` }];
+  if (replacedBy !== undefined) links.push({ href: changeHref(ch.domain, replacedBy), text: `Change #${replacedBy}, which replaced it` });
+  return links;
+}
+
+/**
+ * Undo change `ch` for `identity` — or, when this user's own undo of it was made already (or is being made), that undo
+ * ("already", status 200, nothing written again). The page (POST /changes/N/undo) and the API (POST
+ * /api/changes/N/undo) answer a retried undo alike: recognisably "already", as a fix sent again.
+ */
+export async function undoOnce(deps: WebDeps, identity: Identity, ch: Pick<ChangeRecord, 'id'>, ref: DomainRef): Promise<ApplyOutcome> {
+  // Asked first: a resent undo then costs no panel read. Asked again after a refusal: a submission that raced this one
+  // (the same form sent twice without script: "another fix is running") may have made the undo meanwhile, or be making
+  // it — an open undo intent counts only then, so that one left open by a crash never stands in for a new undo.
+  const before = undoneAlready(deps.store, ch.id, identity.user);
+  if (before) return before;
+  const outcome = await undo(deps, identity, ch.id, ref);
+  if (outcome.status !== 'refused') return outcome;
+  return undoneAlready(deps.store, ch.id, identity.user, true) ?? outcome;
+}
+
 export function historyRoutes(c: AppContext): Router {
   const r = Router();
   r.use(['/history', '/changes'], requireLogin);
@@ -54,7 +90,7 @@ export function historyRoutes(c: AppContext): Router {
       return;
     }
     const before = beforeParam(req.query.before);
-    if (before === null) throw new HttpError(400, 'before= takes a change number (older changes than that one are listed).');
+    if (before === null) throw new HttpError(400, 'before= takes a change number (older changes than that one are listed).', [{ href: '/history', text: 'The newest changes' }]);
     const domains = await historyDomains(c, res, filter.domain);
     const audits = c.store.recentResults(domains, 50);
     // One more than a page: whether there are older changes to link to.
@@ -68,12 +104,14 @@ export function historyRoutes(c: AppContext): Router {
   r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {
     const ch = ctx(res).change!;
     // Refused before a token is taken: a refusal (not applied, undone, replaced by a later fix) costs nothing.
+    // The error page links back to the domain's history at this change (and to the change that replaced it): a page
+    // left open is the usual way here, and "Back to your domains" alone lost the user's place (QA).
     const refused = verifyRefusal(ch, c.store);
-    if (refused) throw new HttpError(409, refused.reason);
+    if (refused) throw new HttpError(409, refused.reason, verifyRefusalLinks(ch, refused.replacedBy));
     takeToken(c, 'audit', identityOf(res).user);
     // Replaced meanwhile (between the two reads): not checked, said why.
     const out = await reverify(c, ch);
-    if (out.status === 'refused') throw new HttpError(409, out.reason);
+    if (out.status === 'refused') throw new HttpError(409, out.reason, verifyRefusalLinks(ch, out.replacedBy));
     res.redirect(303, `/history?domain=${encodeURIComponent(ch.domain)}#change-${ch.id}`);
   });
 
@@ -85,8 +123,14 @@ export function historyRoutes(c: AppContext): Router {
       res.status(409).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome: { status: 'refused', reason: unsettled }, h: viewHelpers });
       return;
     }
-    const outcome = await undo(c, identityOf(res), ch.id, ctx(res).domainRef!);
-    res.status(outcomeHttpStatus(outcome)).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, h: viewHelpers });
+    // The undo answered in place (its result is this POST's page): F5 sends it again, and is answered with the undo made
+    // the first time ("already undone as change #M"), as a fix's result page is — never "Refused" for an undo that worked.
+    const outcome = await undoOnce(c, identityOf(res), ch, ctx(res).domainRef!);
+    // The undo that was made: whether a later fix replaced its records since (then it is not verified again, and the
+    // page says so instead of offering "Verify again").
+    const madeBy = outcome.status === 'already' && outcome.changeStatus === 'applied' ? c.store.getChange(outcome.changeId) : null;
+    const replacedBy = madeBy ? replacedIn(madeBy, c.store) : null;
+    res.status(outcomeHttpStatus(outcome)).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, replacedBy, changeHref, h: viewHelpers });
   });
 
   return r;
