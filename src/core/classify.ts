@@ -744,6 +744,27 @@ class AuditClassifier implements Classifier {
   }
 
   /**
+   * lockdownId for an id naming only hosting providers, none this server's: stale — unless `delivery` (mail routed
+   * elsewhere: where it is delivered) says the mail goes to that provider (kept: unknown) or could not be told
+   * (unanswered, never stale).
+   */
+  private hostedLockdownId(what: string, named: readonly Provider[], delivery: MailDelivery | null, account: string | undefined): Classification {
+    const p = named.find((x) => delivery?.providers.has(x.id)) ?? named[0];
+    const extra = { provider: p.id, source: p.source };
+    if (delivery) {
+      const mx = delivery.providers.get(p.id);
+      if (mx) {
+        return C('unknown', `${what} names ${p.name}, where ${this.domain}'s mail is delivered (MX ${mx.join(', ')}; the panel routes its mail elsewhere): mail sent there may go out through that account`, extra);
+      }
+      if (delivery.error) {
+        // Not known because DNS did not answer: marked so (unanswered), nothing is concluded from it.
+        return unanswered(`${what} names ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
+      }
+    }
+    return C('stale', `${what} names ${p.name}, a hosting provider that is not this server: left by a previous host (this host's MailChannels account is ${account})`, extra);
+  }
+
+  /**
    * A Domain Lockdown id (`auth=`, or the provider part of `senderid=`/`sidw=`, before the first "|"). Any field that
    * matches lets a message through (mail-auth.md §4), so an id that is not this host's account is not wrong by itself:
    * the customer may send through a MailChannels account of their own (the Email API) beside the host. It is stale
@@ -763,7 +784,7 @@ class AuditClassifier implements Classifier {
    * Anything else is unknown: the fix keeps it unless the user selects it for removal. Only exact names count —
    * "hostgatormc" is not "hostgator": a customer's account may be called anything.
    */
-  async lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Promise<Classification> {
+  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification | Promise<Classification> {
     const relay = this.settings.relay;
     const mine = relay && relay.provider === 'mailchannels' ? relay.authId?.toLowerCase() : undefined;
     const v = value.toLowerCase();
@@ -780,21 +801,10 @@ class AuditClassifier implements Classifier {
       if (own) {
         return C('unknown', `${what} names ${own.name}, the provider this server is at (${this.serverProviders.get(own.id)}), but not this host's MailChannels account (${relay.authId}): another account of this host, or the customer's own`, { provider: own.id, source: own.source });
       }
-      // Where the mail is delivered decides only with the panel routing it elsewhere (asked only then: it takes DNS).
-      const delivery = await this.mailDelivery();
-      const p = named.find((x) => delivery?.providers.has(x.id)) ?? named[0];
-      const extra = { provider: p.id, source: p.source };
-      if (delivery) {
-        const mx = delivery.providers.get(p.id);
-        if (mx) {
-          return C('unknown', `${what} names ${p.name}, where ${this.domain}'s mail is delivered (MX ${mx.join(', ')}; the panel routes its mail elsewhere): mail sent there may go out through that account`, extra);
-        }
-        if (delivery.error) {
-          // Not known because DNS did not answer: marked so (unanswered), nothing is concluded from it.
-          return unanswered(`${what} names ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
-        }
-      }
-      return C('stale', `${what} names ${p.name}, a hosting provider that is not this server: left by a previous host (this host's MailChannels account is ${relay.authId})`, extra);
+      // Where the mail is delivered decides only with the panel routing it elsewhere (asked only then: it takes DNS;
+      // every other answer here is synchronous — no promise per id).
+      const delivery = this.mailDelivery();
+      return delivery ? delivery.then((d) => this.hostedLockdownId(what, named, d, relay.authId)) : this.hostedLockdownId(what, named, null, relay.authId);
     }
     for (const [org, why] of this.traceOrgs) {
       if (id === org || id === org.split('.')[0]) return C('stale', `${what} names ${org}, the previous host: ${why} (this host's MailChannels account is ${relay.authId})`);

@@ -25,10 +25,10 @@ export interface Classifier {
    */
   dkimKey(selector: string, publicKeyB64: string | null, aliases?: readonly string[]): Promise<Classification>;
   /**
-   * A MailChannels auth=/senderid=/sidw= value. Asynchronous: with the panel routing the domain's mail elsewhere,
-   * where that mail is delivered (the live MX) decides.
+   * A MailChannels auth=/senderid=/sidw= value. A promise only where DNS decides: with the panel routing the domain's
+   * mail elsewhere, where that mail is delivered (the live MX); else the answer itself (no promise per id).
    */
-  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Promise<Classification>;
+  lockdownId(field: 'auth' | 'senderid' | 'sidw', value: string): Classification | Promise<Classification>;
   /** A DMARC report address (mailto: URI's address part). */
   reportAddress(address: string): Promise<Classification>;
 }

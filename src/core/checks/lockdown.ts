@@ -140,7 +140,8 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
       // An id the record names twice is one id (one finding, as the fix writes it once) — exact repeats only.
       if (judged.has(`${field}=${value}`)) continue;
       judged.add(`${field}=${value}`);
-      const c = await ctx.classifier.lockdownId(field, value);
+      const asked = ctx.classifier.lockdownId(field, value);
+      const c = asked instanceof Promise ? await asked : asked;
       if (c.class === 'this-server') mine = mineHere = true;
       else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
       else {
