@@ -113,9 +113,10 @@ describe('mailhealth fix / undo / history', () => {
     assert.equal(j.undoOf, changeId);
     assert.ok(j.changeId > changeId);
     assert.match(play.zoneText('bakery.example'), /include:websitewelcome\.com/);
+    // Sent again: answered with the undo that was made ("already", exit 0), nothing written twice.
     const twice = await run('undo', String(changeId), '--json');
-    assert.equal(twice.code, 1);
-    assert.equal(JSON.parse(twice.out).status, 'refused');
+    assert.equal(twice.code, 0);
+    assert.deepEqual([JSON.parse(twice.out).status, JSON.parse(twice.out).changeId], ['already', j.changeId]);
   });
 
   test('history DOMAIN --json lists the changes newest first', async () => {
