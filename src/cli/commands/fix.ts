@@ -145,18 +145,8 @@ export function registerFixCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (idArg: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
-      const id = changeIdArg(idArg);
-      const rawPanel = panelFromOptions(o);
-      const resolver = resolverFromOptions(o);
-      const identity = await identityFromOptions(rawPanel, o);
-      // No database yet → no change to undo (and none is created).
-      if (!existsSync(dbPathFromOptions(o))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
-      const store = storeFromOptions(o);
-      const panel = withSettings(rawPanel, store);
+      const { id, identity, ch, store, panel, resolver } = await changeInScope(o, idArg);
       try {
-        const ch = store.getChange(id);
-        const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
-        if (!ch || !scope.has(ch.domain)) throw new UsageError(`no change ${id} that ${identity.user} may see`);
         const deps = { panel, resolver, history: store, byUser: identity.user };
         const settled = await reconcile(deps, 'before this command');
         // Still open after reconcile: its domain lock is held (a fix running, or a crashed one's lease) or its zone could
@@ -195,19 +185,8 @@ export function registerFixCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (idArg: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
-      const id = changeIdArg(idArg);
-      const rawPanel = panelFromOptions(o);
-      const resolver = resolverFromOptions(o);
-      const identity = await identityFromOptions(rawPanel, o);
-      // As undo: no database yet → no such change (and none is created); a change outside the identity's scope answers
-      // exactly like one that does not exist.
-      if (!existsSync(dbPathFromOptions(o))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
-      const store = storeFromOptions(o);
-      const panel = withSettings(rawPanel, store);
+      const { id, identity, ch, store, panel, resolver } = await changeInScope(o, idArg);
       try {
-        const ch = store.getChange(id);
-        const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
-        if (!ch || !scope.has(ch.domain)) throw new UsageError(`no change ${id} that ${identity.user} may see`);
         // The web's check (core/plans/reverify.ts): the answer is stored with the change, as "Verify again" stores it.
         const outcome = await reverifyChange(ch, { panel, resolver, history: store });
         if (outcome.status === 'checked') {
@@ -381,4 +360,28 @@ async function recheckStale(
     }),
   );
   return listed.map((ch) => fresh.get(ch.id) ?? ch);
+}
+
+/**
+ * What `undo` and `verify` start with: the change `idArg` names, for the identity the options give — a missing one and
+ * one outside that identity's scope answer alike (usage error, exit 2), and without a database yet no change exists
+ * (none is created). The caller closes the store.
+ */
+async function changeInScope(o: GlobalOptions, idArg: string) {
+  const id = changeIdArg(idArg);
+  const rawPanel = panelFromOptions(o);
+  const resolver = resolverFromOptions(o);
+  const identity = await identityFromOptions(rawPanel, o);
+  if (!existsSync(dbPathFromOptions(o))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
+  const store = storeFromOptions(o);
+  try {
+    const panel = withSettings(rawPanel, store);
+    const ch = store.getChange(id);
+    const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
+    if (!ch || !scope.has(ch.domain)) throw new UsageError(`no change ${id} that ${identity.user} may see`);
+    return { id, identity, ch, store, panel, resolver };
+  } catch (e) {
+    store.close();
+    throw e;
+  }
 }
