@@ -4,60 +4,28 @@
 // The demo panel (a fresh copy) served by a loopback DNS server that does NOT follow the panel's writes: it serves
 // what the test publishes (a slow secondary), so a fix is "propagating" until the test publishes the new zone.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { createResolver } from '../../src/adapters/dns/resolver.js';
-import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
-import { FilesPanel } from '../../src/adapters/panels/files/index.js';
-import { openStore, type Store } from '../../src/adapters/store/store.js';
-import { buildWorld, DEMO_PANEL_DIR } from '../../src/demo/world.js';
-import { createApp, type AppDeps } from '../../src/web/app.js';
-import { login, NO_LIMITS, setPasswords, USERS, type Session } from './helpers.js';
+import type { AppDeps } from '../../src/web/app.js';
+import { changeWorld, postFix, previewFix, type ChangeWorld } from './change-world.js';
+import { login, NO_LIMITS, type Session } from './helpers.js';
 
-let dir: string;
-let panelDir: string;
-let dns: DnsServer;
-let store: Store;
-let panel: FilesPanel;
-/** The nameservers now answer with the panel's zones as they are. */
-const publish = () => dns.setData(buildWorld(panelDir));
-const app = (extra: Partial<AppDeps> = {}) =>
-  createApp({
-    panel,
-    store,
-    makeResolver: () => createResolver({ servers: [dns.address], authoritativePort: dns.port, timeoutMs: 1000, tries: 2 }),
-    identityFrom: 'session',
-    rateLimits: NO_LIMITS,
-    ...extra,
-  });
+let w: ChangeWorld;
+before(async () => {
+  w = await changeWorld();
+});
+after(() => w.close());
+const app = (extra: Partial<AppDeps> = {}) => w.app(extra);
 /** An app whose clock is two minutes ahead: every stored change looks over a minute old. */
 const later = (extra: Partial<AppDeps> = {}) => app({ now: () => new Date(Date.now() + 120_000), ...extra });
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailhealth-reverify-'));
-  panelDir = join(dir, 'panel');
-  cpSync(DEMO_PANEL_DIR, panelDir, { recursive: true });
-  dns = await startDnsServer({ data: buildWorld(panelDir) });
-  store = openStore(join(dir, 'db.sqlite'));
-  panel = new FilesPanel(panelDir);
-  await setPasswords(store, USERS);
-});
-after(async () => {
-  store.close();
-  await dns.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
 /** Apply a fix through the API while the nameservers still serve the old zone: a propagating change. */
 async function applyPropagating(s: Session, domain: string, check: string): Promise<number> {
-  publish();
-  const plan = (await s.agent.get(`/api/domains/${domain}/fix?check=${check}`).expect(200)).body as { planHash: string; changes: unknown[] };
+  w.publish();
+  const plan = await previewFix(s, domain, check);
   assert.ok(plan.changes.length > 0, `${domain} ${check} has something to change`);
-  const out = (await s.agent.post(`/api/domains/${domain}/fix`).set('x-csrf-token', s.csrf).send({ check, planHash: plan.planHash }).expect(200)).body as { verified: string; changeId: number };
+  const out = await postFix(s, domain, check, plan.planHash);
   assert.equal(out.verified, 'propagating');
-  assert.equal(store.getChange(out.changeId)!.verified, 'propagating');
+  assert.equal(w.store.getChange(out.changeId)!.verified, 'propagating');
   return out.changeId;
 }
 
@@ -65,7 +33,7 @@ describe('"Verify again"', () => {
   test('on the fix result and the history; checks now and stores the answer; CSRF and scope', async () => {
     const a = app();
     const alice = await login(a, 'alice');
-    publish();
+    w.publish();
     const preview = await alice.agent.get('/domains/bakery.example/fix?check=spf').expect(200);
     const planHash = /name="planHash" value="([^"]+)"/.exec(preview.text)![1];
     const result = await alice.agent.post('/domains/bakery.example/fix').type('form').send({ _csrf: alice.csrf, check: 'spf', planHash }).expect(200);
@@ -80,7 +48,7 @@ describe('"Verify again"', () => {
     assert.equal((await alice.agent.post(`/changes/${id}/verify`).type('form').send({})).status, 403);
     // Still not served: still propagating.
     await alice.agent.post(`/changes/${id}/verify`).type('form').send({ _csrf: alice.csrf }).expect(303);
-    assert.equal(store.getChange(id)!.verified, 'propagating');
+    assert.equal(w.store.getChange(id)!.verified, 'propagating');
 
     // Another customer's change: the same 404 as no change at all, on the page and the API.
     const bob = await login(a, 'bob');
@@ -88,10 +56,10 @@ describe('"Verify again"', () => {
     assert.equal((await bob.agent.post(`/api/changes/${id}/verify`).set('x-csrf-token', bob.csrf)).status, 404);
     assert.equal((await bob.agent.post('/changes/999999/verify').type('form').send({ _csrf: bob.csrf })).status, 404);
 
-    publish();
+    w.publish();
     const done = await alice.agent.post(`/changes/${id}/verify`).type('form').send({ _csrf: alice.csrf }).expect(303);
     assert.equal(done.headers.location, `/history?domain=bakery.example#change-${id}`);
-    assert.equal(store.getChange(id)!.verified, 'yes');
+    assert.equal(w.store.getChange(id)!.verified, 'yes');
     const after = await alice.agent.get('/history').expect(200);
     assert.match(after.text, new RegExp(`id="change-${id}"[\\s\\S]*?\\(verified: yes\\)`));
     assert.doesNotMatch(after.text, new RegExp(`action="/changes/${id}/verify"`), 'nothing left to verify');
@@ -105,11 +73,11 @@ describe('"Verify again"', () => {
     const id = await applyPropagating(alice, 'florist.example', 'lockdown');
     const still = await alice.agent.post(`/api/changes/${id}/verify`).set('x-csrf-token', alice.csrf).expect(200);
     assert.equal((still.body as { verified: string }).verified, 'propagating');
-    publish();
+    w.publish();
     const now = await alice.agent.post(`/api/changes/${id}/verify`).set('x-csrf-token', alice.csrf).expect(200);
     assert.equal((now.body as { id: number; verified: string }).id, id);
     assert.equal((now.body as { verified: string }).verified, 'yes');
-    assert.equal(store.getChange(id)!.verified, 'yes');
+    assert.equal(w.store.getChange(id)!.verified, 'yes');
     assert.equal((await alice.agent.post(`/api/changes/${id}/verify`)).status, 403, 'a cookie session needs the CSRF token');
   });
 
@@ -123,9 +91,9 @@ describe('"Verify again"', () => {
     const page = await alice.agent.post(`/changes/${id}/verify`).type('form').send({ _csrf: alice.csrf });
     assert.equal(page.status, 409);
     // The undo itself is an applied change: it can be verified (once the nameservers serve it).
-    publish();
+    w.publish();
     await alice.agent.post(`/api/changes/${undo.changeId}/verify`).set('x-csrf-token', alice.csrf).expect(200);
-    assert.equal(store.getChange(undo.changeId)!.verified, 'yes');
+    assert.equal(w.store.getChange(undo.changeId)!.verified, 'yes');
 
     const limited = app({ rateLimits: { ...NO_LIMITS, audit: { capacity: 0, perMinute: 0 } } });
     const id2 = await applyPropagating(await login(app(), 'bob'), 'dentist.example', 'spf');
@@ -141,24 +109,24 @@ describe('checked again on view', () => {
   test('GET /api/changes and /history check changes still propagating once their last check is over a minute old', async () => {
     const bob = await login(app(), 'bob');
     const id = await applyPropagating(bob, 'dentist.example', 'dmarc');
-    publish();
+    w.publish();
     // Just applied: the list shows it as stored, no new check yet.
     const fresh = ((await bob.agent.get('/api/changes').expect(200)).body as { id: number; verified: string }[]).find((c) => c.id === id)!;
     assert.equal(fresh.verified, 'propagating');
-    assert.equal(store.getChange(id)!.verified, 'propagating');
+    assert.equal(w.store.getChange(id)!.verified, 'propagating');
 
     // A minute on: viewing the list checks it again.
     const bobLater = await login(later(), 'bob');
     const listed = ((await bobLater.agent.get('/api/changes').expect(200)).body as { id: number; verified: string }[]).find((c) => c.id === id)!;
     assert.equal(listed.verified, 'yes');
-    assert.equal(store.getChange(id)!.verified, 'yes');
+    assert.equal(w.store.getChange(id)!.verified, 'yes');
 
     // The history page does the same.
     const id2 = await applyPropagating(bob, 'plumber.example', 'dkim');
-    publish();
+    w.publish();
     const page = await bobLater.agent.get('/history').expect(200);
     assert.match(page.text, new RegExp(`id="change-${id2}"[\\s\\S]*?\\(verified: yes\\)`));
-    assert.equal(store.getChange(id2)!.verified, 'yes');
+    assert.equal(w.store.getChange(id2)!.verified, 'yes');
   });
 
   test('not while the nameservers still serve the old records, not beyond the user\'s audit tokens, not outside the scope', async () => {
@@ -167,24 +135,24 @@ describe('checked again on view', () => {
     // Still old: checked, still propagating (and the check is stamped, so the next view waits another minute).
     const aliceLater = await login(later(), 'alice');
     await aliceLater.agent.get('/history').expect(200);
-    assert.equal(store.getChange(id)!.verified, 'propagating');
+    assert.equal(w.store.getChange(id)!.verified, 'propagating');
 
-    publish();
+    w.publish();
     // No audit tokens left: the page is served, the change waits.
     const broke = await login(later({ rateLimits: { ...NO_LIMITS, audit: { capacity: 0, perMinute: 0 } } }), 'alice');
     const page = await broke.agent.get('/history').expect(200);
     assert.match(page.text, new RegExp(`id="change-${id}"[\\s\\S]*?\\(verified: propagating\\)`));
-    assert.equal(store.getChange(id)!.verified, 'propagating');
+    assert.equal(w.store.getChange(id)!.verified, 'propagating');
 
     // Someone who cannot see the change does not check it.
     const bobLater = await login(later({ now: () => new Date(Date.now() + 600_000) }), 'bob');
     await bobLater.agent.get('/history').expect(200);
     await bobLater.agent.get('/api/changes').expect(200);
-    assert.equal(store.getChange(id)!.verified, 'propagating');
+    assert.equal(w.store.getChange(id)!.verified, 'propagating');
 
     // Its owner, a minute on, with tokens: checked.
     const aliceLater2 = await login(later({ now: () => new Date(Date.now() + 600_000) }), 'alice');
     await aliceLater2.agent.get('/history').expect(200);
-    assert.equal(store.getChange(id)!.verified, 'yes');
+    assert.equal(w.store.getChange(id)!.verified, 'yes');
   });
 });

@@ -7,75 +7,40 @@
 //   domains"; it now links the domain's history at that change and the change that replaced it.
 // The demo panel (a fresh copy) served by a loopback DNS server; SQLite in a temp directory.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createResolver } from '../../src/adapters/dns/resolver.js';
-import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
-import { FilesPanel } from '../../src/adapters/panels/files/index.js';
-import { openStore, type Store } from '../../src/adapters/store/store.js';
-import { buildWorld, DEMO_PANEL_DIR } from '../../src/demo/world.js';
 import type { Panel } from '../../src/core/panel.js';
-import { createApp, type AppDeps } from '../../src/web/app.js';
 import { undoOnce } from '../../src/web/routes/history.js';
 import { outcomeJson } from '../../src/web/services.js';
-import { login, NO_LIMITS, setPasswords, USERS, type Session } from './helpers.js';
+import { applyFix as fix, changeWorld, outcomeOf, type ChangeWorld } from './change-world.js';
+import { login } from './helpers.js';
 
-let dir: string;
-let panelDir: string;
-let dns: DnsServer;
-let store: Store;
-let panel: FilesPanel;
-const publish = () => dns.setData(buildWorld(panelDir));
-const app = (extra: Partial<AppDeps> = {}) =>
-  createApp({
-    panel,
-    store,
-    makeResolver: () => createResolver({ servers: [dns.address], authoritativePort: dns.port, timeoutMs: 1000, tries: 2 }),
-    identityFrom: 'session',
-    rateLimits: NO_LIMITS,
-    ...extra,
-  });
-
+let w: ChangeWorld;
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailhealth-undo-resend-'));
-  panelDir = join(dir, 'panel');
-  cpSync(DEMO_PANEL_DIR, panelDir, { recursive: true });
-  dns = await startDnsServer({ data: buildWorld(panelDir) });
-  store = openStore(join(dir, 'db.sqlite'));
-  panel = new FilesPanel(panelDir);
-  await setPasswords(store, USERS);
+  w = await changeWorld();
 });
-after(async () => {
-  store.close();
-  await dns.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => w.close());
 
-async function applyFix(s: Session, domain: string, check: string, remove: string[] = []): Promise<number> {
-  publish();
-  const q = remove.map((t) => `&remove=${encodeURIComponent(t)}`).join('');
-  const plan = (await s.agent.get(`/api/domains/${domain}/fix?check=${check}${q}`).expect(200)).body as { planHash: string };
-  const out = (await s.agent.post(`/api/domains/${domain}/fix`).set('x-csrf-token', s.csrf).send({ check, planHash: plan.planHash, remove }).expect(200)).body as { status: string; changeId: number };
-  assert.equal(out.status, 'applied');
-  return out.changeId;
-}
+/** A fix applied through the API, the nameservers publishing the panel's zones first. */
+const applyFix = (...args: Parameters<typeof fix>) => {
+  w.publish();
+  return fix(...args);
+};
 
-const zone = (domain: string) => readFileSync(join(panelDir, 'zones', `${domain}.db`), 'utf8');
-const outcomeOf = (html: string) => /<p class="alert[^"]*"[^>]*id="outcome"[\s\S]*?<\/p>/.exec(html)?.[0] ?? '';
+const zone = (domain: string) => readFileSync(join(w.panelDir, 'zones', `${domain}.db`), 'utf8');
 const words = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
 
 test('D1: the undo sent again by its user (F5 on its result page) is answered with that undo, not "Refused"', async () => {
-  const web = app();
+  const web = w.app();
   const alice = await login(web, 'alice');
   const id = await applyFix(alice, 'florist.example', 'dmarc');
   const first = await alice.agent.post(`/changes/${id}/undo`).type('form').send({ _csrf: alice.csrf }).expect(200);
   assert.match(outcomeOf(first.text), /undone/);
-  const undoId = store.getChange(id)!.undoneBy!;
+  const undoId = w.store.getChange(id)!.undoneBy!;
   assert.ok(undoId > id);
   const zoneAfter = zone('florist.example');
-  const count = store.changesForDomain('florist.example').length;
+  const count = w.store.changesForDomain('florist.example').length;
 
   // F5: the browser sends the same POST again.
   const again = await alice.agent.post(`/changes/${id}/undo`).type('form').send({ _csrf: alice.csrf });
@@ -89,21 +54,21 @@ test('D1: the undo sent again by its user (F5 on its result page) is answered wi
   assert.match(again.text, /<code class="rec add">.*rua=mailto:dmarc-reports@dreamhost\.com/);
   assert.match(again.text, new RegExp(`href="/history\\?domain=florist\\.example&amp;before=${undoId + 1}#change-${undoId}"`));
   // Verify again is offered as on the first answer, unless that undo is verified already.
-  const verified = store.getChange(undoId)!.verified;
+  const verified = w.store.getChange(undoId)!.verified;
   if (verified === 'yes') assert.doesNotMatch(again.text, /id="verify"/);
   else assert.match(again.text, new RegExp(`action="/changes/${undoId}/verify"`));
   // Nothing written or recorded a second time.
   assert.equal(zone('florist.example'), zoneAfter);
-  assert.equal(store.changesForDomain('florist.example').length, count);
+  assert.equal(w.store.changesForDomain('florist.example').length, count);
 });
 
 test('D1: another user\'s undo sent again, or an undo undone since, is still refused', async () => {
-  const web = app();
+  const web = w.app();
   const alice = await login(web, 'alice');
   const root = await login(web, 'root');
   const id = await applyFix(alice, 'florist.example', 'dmarc');
   await alice.agent.post(`/changes/${id}/undo`).type('form').send({ _csrf: alice.csrf }).expect(200);
-  const undoId = store.getChange(id)!.undoneBy!;
+  const undoId = w.store.getChange(id)!.undoneBy!;
   // root did not make that undo: told who did, as before.
   const theirs = await root.agent.post(`/changes/${id}/undo`).type('form').send({ _csrf: root.csrf });
   assert.equal(theirs.status, 409);
@@ -111,7 +76,7 @@ test('D1: another user\'s undo sent again, or an undo undone since, is still ref
   // The undo itself undone (the fix's records back): alice's undo of the fix again is refused — the zone is not as her
   // undo left it, so it is not "already undone".
   await alice.agent.post(`/changes/${undoId}/undo`).type('form').send({ _csrf: alice.csrf }).expect(200);
-  assert.ok(store.getChange(undoId)!.undoneBy);
+  assert.ok(w.store.getChange(undoId)!.undoneBy);
   const stale = await alice.agent.post(`/changes/${id}/undo`).type('form').send({ _csrf: alice.csrf });
   assert.equal(stale.status, 409);
   assert.match(outcomeOf(stale.text), /Refused/);
@@ -124,7 +89,7 @@ test('D1: the same undo sent twice at once (no script): the second answers with 
   let arrived: () => void = () => {};
   let hold = false;
   const atWrite = new Promise<void>((r) => (arrived = r));
-  const gated = new Proxy(panel as Panel, {
+  const gated = new Proxy(w.panel as Panel, {
     get: (t, prop) => {
       const v = (t as unknown as Record<string | symbol, unknown>)[prop];
       if (prop !== 'applyChanges' || !hold) return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
@@ -135,7 +100,7 @@ test('D1: the same undo sent twice at once (no script): the second answers with 
       };
     },
   });
-  const web = app({ panel: gated });
+  const web = w.app({ panel: gated });
   const alice = await login(web, 'alice');
   const id = await applyFix(alice, 'bakery.example', 'spf');
   hold = true;
@@ -147,18 +112,18 @@ test('D1: the same undo sent twice at once (no script): the second answers with 
   const first = await firstReq;
   assert.equal(first.status, 200, first.text);
   assert.equal(second.status, 200, second.text);
-  const undoId = store.getChange(id)!.undoneBy!;
+  const undoId = w.store.getChange(id)!.undoneBy!;
   assert.match(second.text, new RegExp(`data-already="intent" data-change="${undoId}"`));
   assert.match(words(outcomeOf(second.text)), new RegExp(`Change ${id} is being undone now as change #${undoId}\\.`));
   assert.doesNotMatch(second.text, /id="verify"/, 'nothing to verify while it is written');
-  assert.equal(store.changesForDomain('bakery.example').filter((c) => c.undoOf === id).length, 1, 'one undo');
+  assert.equal(w.store.changesForDomain('bakery.example').filter((c) => c.undoOf === id).length, 1, 'one undo');
 });
 
 test('D1 (API helper): undoOnce answers a retried undo "already", with the undo\'s change and records', async () => {
-  const web = app();
+  const web = w.app();
   const alice = await login(web, 'alice');
   const id = await applyFix(alice, 'florist.example', 'lockdown');
-  const ref = (await panel.listDomains({ user: 'alice', role: 'customer' })).find((d) => d.domain === 'florist.example')!;
+  const ref = (await w.panel.listDomains({ user: 'alice', role: 'customer' })).find((d) => d.domain === 'florist.example')!;
   const me = { user: 'alice', role: 'customer' as const };
   const done = await undoOnce(web.context, me, { id }, ref);
   assert.equal(done.status, 'applied');
@@ -176,7 +141,7 @@ test('D1 (API helper): undoOnce answers a retried undo "already", with the undo\
 });
 
 test('D2: a refused "Verify again" (replaced meanwhile) links the domain\'s history at that change and the change that replaced it', async () => {
-  const web = app();
+  const web = w.app();
   const alice = await login(web, 'alice');
   const first = await applyFix(alice, 'bakery.example', 'spf');
   const later = await applyFix(alice, 'bakery.example', 'spf', ['include:_spf.google.com']);

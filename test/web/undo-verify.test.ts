@@ -6,43 +6,19 @@
 //   listed "replaced by #M", not checked again, with neither "Verify again" nor "Undo" (its undo would overwrite M).
 // The demo panel (a fresh copy) served by a loopback DNS server that serves what the test publishes.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { createResolver } from '../../src/adapters/dns/resolver.js';
-import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
-import { FilesPanel } from '../../src/adapters/panels/files/index.js';
-import { openStore, type Store } from '../../src/adapters/store/store.js';
-import { buildWorld, DEMO_PANEL_DIR } from '../../src/demo/world.js';
-import { createApp, type AppDeps } from '../../src/web/app.js';
-import { login, NO_LIMITS, setPasswords, USERS, type Session } from './helpers.js';
+import { applyFix, changeWorld, outcomeOf, type ChangeWorld } from './change-world.js';
+import { login } from './helpers.js';
 
-let dir: string;
-let panelDir: string;
-let dns: DnsServer;
-let store: Store;
-let panel: FilesPanel;
+let w: ChangeWorld;
 /** An edit someone makes right after each zone write (null: none). */
 let editAfterWrite: { domain: string; from: string; to: string } | null = null;
-const publish = () => dns.setData(buildWorld(panelDir));
-const app = (extra: Partial<AppDeps> = {}) =>
-  createApp({
-    panel,
-    store,
-    makeResolver: () => createResolver({ servers: [dns.address], authoritativePort: dns.port, timeoutMs: 1000, tries: 2 }),
-    identityFrom: 'session',
-    rateLimits: NO_LIMITS,
-    ...extra,
-  });
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mailhealth-undo-verify-'));
-  panelDir = join(dir, 'panel');
-  cpSync(DEMO_PANEL_DIR, panelDir, { recursive: true });
-  dns = await startDnsServer({ data: buildWorld(panelDir) });
-  store = openStore(join(dir, 'db.sqlite'));
-  panel = new FilesPanel(panelDir);
+  w = await changeWorld();
+  const { panel, panelDir } = w;
   const write = panel.applyChanges.bind(panel);
   panel.applyChanges = async (...args) => {
     const r = await write(...args);
@@ -52,30 +28,14 @@ before(async () => {
     }
     return r;
   };
-  await setPasswords(store, USERS);
 });
-after(async () => {
-  store.close();
-  await dns.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function applyFix(s: Session, domain: string, check: string, remove: string[] = []): Promise<number> {
-  const q = remove.map((t) => `&remove=${encodeURIComponent(t)}`).join('');
-  const plan = (await s.agent.get(`/api/domains/${domain}/fix?check=${check}${q}`).expect(200)).body as { planHash: string };
-  const out = (await s.agent.post(`/api/domains/${domain}/fix`).set('x-csrf-token', s.csrf).send({ check, planHash: plan.planHash, remove }).expect(200)).body as { status: string; changeId: number };
-  assert.equal(out.status, 'applied');
-  return out.changeId;
-}
-
-/** The undo page's outcome paragraph. */
-const outcomeOf = (html: string) => /<p class="alert[^"]*"[^>]*id="outcome"[\s\S]*?<\/p>/.exec(html)?.[0] ?? '';
+after(() => w.close());
 
 test('D1: an undo verified "no" is a warning that the panel does not show the restored records, never "the records are back"', async () => {
-  const alice = await login(app(), 'alice');
-  publish();
+  const alice = await login(w.app(), 'alice');
+  w.publish();
   const id = await applyFix(alice, 'florist.example', 'lockdown');
-  publish();
+  w.publish();
   editAfterWrite = { domain: 'florist.example', from: 'auth=dreamhost', to: 'auth=someoneelse' };
   try {
     const page = await alice.agent.post(`/changes/${id}/undo`).type('form').send({ _csrf: alice.csrf }).expect(200);
@@ -91,22 +51,22 @@ test('D1: an undo verified "no" is a warning that the panel does not show the re
 });
 
 test('D1: an undo verified "yes" still says the records are back', async () => {
-  const alice = await login(app(), 'alice');
-  publish();
+  const alice = await login(w.app(), 'alice');
+  w.publish();
   const id = await applyFix(alice, 'florist.example', 'dmarc');
-  publish();
+  w.publish();
   // The nameservers follow the undo's write at once.
-  const write = panel.applyChanges;
-  panel.applyChanges = async (...args) => {
+  const write = w.panel.applyChanges;
+  w.panel.applyChanges = async (...args) => {
     const r = await write(...args);
-    publish();
+    w.publish();
     return r;
   };
   let page;
   try {
     page = await alice.agent.post(`/changes/${id}/undo`).type('form').send({ _csrf: alice.csrf }).expect(200);
   } finally {
-    panel.applyChanges = write;
+    w.panel.applyChanges = write;
   }
   const outcome = outcomeOf(page.text);
   assert.match(outcome, /class="alert alert-pass"/);
@@ -114,17 +74,17 @@ test('D1: an undo verified "yes" still says the records are back', async () => {
 });
 
 test('D4: a change replaced by a later fix of the same record is listed "replaced by #M" and not checked again on view', async () => {
-  const alice = await login(app(), 'alice');
-  publish();
+  const alice = await login(w.app(), 'alice');
+  w.publish();
   const first = await applyFix(alice, 'bakery.example', 'spf');
   const second = await applyFix(alice, 'bakery.example', 'spf', ['include:_spf.google.com']);
-  assert.equal(store.getChange(first)!.verified, 'propagating');
-  publish();
+  assert.equal(w.store.getChange(first)!.verified, 'propagating');
+  w.publish();
   // Two minutes on: a view checks the changes still propagating — the replaced one is left as it is.
-  const later = await login(app({ now: () => new Date(Date.now() + 120_000) }), 'alice');
+  const later = await login(w.app({ now: () => new Date(Date.now() + 120_000) }), 'alice');
   const page = await later.agent.get('/history?domain=bakery.example').expect(200);
-  assert.equal(store.getChange(first)!.verified, 'propagating', 'not turned "no" by a check of records replaced on purpose');
-  assert.equal(store.getChange(second)!.verified, 'yes', 'the change that replaced it is checked');
+  assert.equal(w.store.getChange(first)!.verified, 'propagating', 'not turned "no" by a check of records replaced on purpose');
+  assert.equal(w.store.getChange(second)!.verified, 'yes', 'the change that replaced it is checked');
   const row = new RegExp(`<tr id="change-${first}">[\\s\\S]*?</tr>`).exec(page.text)![0];
   assert.match(row, new RegExp(`data-replaced-by="${second}">replaced by <a href="/history\\?domain=bakery\\.example&amp;before=${second + 1}#change-${second}">#${second}</a>`));
   assert.doesNotMatch(row, /Verify again|action="\/changes\/\d+\/undo"/, 'neither verify nor undo offered');
@@ -139,5 +99,5 @@ test('D4: a change replaced by a later fix of the same record is listed "replace
   const api = await alice.agent.post(`/api/changes/${first}/verify`).set('x-csrf-token', alice.csrf);
   assert.equal(api.status, 409);
   assert.deepEqual({ status: api.body.status, replacedBy: api.body.replacedBy }, { status: 'refused', replacedBy: second });
-  assert.equal(store.getChange(first)!.verified, 'propagating');
+  assert.equal(w.store.getChange(first)!.verified, 'propagating');
 });
