@@ -6,6 +6,7 @@ import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js
 import type { Panel } from '../core/panel.js';
 import { makePlanWith, PlanError } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
+import { undoneAlready } from '../core/plans/undo-again.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
 import { chainLeads, sameChanges, type ZoneWrite } from '../core/plans/rebase.js';
 import { isSpfRecord } from '../core/spf/parse.js';
@@ -396,6 +397,22 @@ export async function undo(deps: WebDeps, identity: Identity, changeId: number, 
   const outcome = await withResolver(deps, (resolver) => undoChange(changeId, applyDeps(deps, identity, resolver)));
   if (outcome.status === 'applied') await auditAndRecord(deps, identity, [ref]).catch(() => undefined);
   return outcome;
+}
+
+/**
+ * Undo change `ch` for `identity` — or, when this user's own undo of it was made already (or is being made), that undo
+ * ("already", status 200, nothing written again). The page (POST /changes/N/undo) and the API (POST
+ * /api/changes/N/undo) answer a retried undo alike: recognisably "already", as a fix sent again.
+ */
+export async function undoOnce(deps: WebDeps, identity: Identity, ch: { id: number }, ref: DomainRef): Promise<ApplyOutcome> {
+  // Asked first: a resent undo then costs no panel read. Asked again after a refusal: a submission that raced this one
+  // (the same form sent twice without script: "another fix is running") may have made the undo meanwhile, or be making
+  // it — an open undo intent counts only then, so that one left open by a crash never stands in for a new undo.
+  const before = undoneAlready(deps.store, ch.id, identity.user);
+  if (before) return before;
+  const outcome = await undo(deps, identity, ch.id, ref);
+  if (outcome.status !== 'refused') return outcome;
+  return undoneAlready(deps.store, ch.id, identity.user, true) ?? outcome;
 }
 
 export { planJson };

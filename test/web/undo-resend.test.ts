@@ -11,8 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Panel } from '../../src/core/panel.js';
-import { undoOnce } from '../../src/web/routes/history.js';
-import { outcomeJson } from '../../src/web/services.js';
+import { outcomeJson, undoOnce } from '../../src/web/services.js';
 import { applyFix as fix, changeWorld, outcomeOf, type ChangeWorld } from './change-world.js';
 import { login } from './helpers.js';
 

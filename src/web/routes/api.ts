@@ -5,12 +5,12 @@ import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
-import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix } from '../services.js';
+import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undoOnce } from '../services.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
 import { PLAN_HASH } from '../../core/plans/plan.js';
-import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter, undoOnce } from './history.js';
+import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter } from './history.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 /**

@@ -5,12 +5,11 @@ import { checkDomain } from '../../core/domain.js';
 import type { DomainRef, Identity } from '../../core/model.js';
 import type { ApplyOutcome } from '../../core/plans/apply.js';
 import { replacedIn } from '../../core/plans/replaced.js';
-import type { ChangeRecord, Store } from '../../adapters/store/store.js';
+import type { ChangeRecord } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { undoneAlready } from '../../core/plans/undo-again.js';
 import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
-import { outcomeHttpStatus, undo, type WebDeps } from '../services.js';
+import { outcomeHttpStatus, undoOnce } from '../services.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -59,22 +58,6 @@ export function verifyRefusalLinks(ch: Pick<ChangeRecord, 'id' | 'domain'>, repl
   const links: ErrorLink[] = [{ href: changeHref(ch.domain, ch.id), text: `Back to the history of ${ch.domain} (change #${ch.id})` }];
   if (replacedBy !== undefined) links.push({ href: changeHref(ch.domain, replacedBy), text: `Change #${replacedBy}, which replaced it` });
   return links;
-}
-
-/**
- * Undo change `ch` for `identity` — or, when this user's own undo of it was made already (or is being made), that undo
- * ("already", status 200, nothing written again). The page (POST /changes/N/undo) and the API (POST
- * /api/changes/N/undo) answer a retried undo alike: recognisably "already", as a fix sent again.
- */
-export async function undoOnce(deps: WebDeps, identity: Identity, ch: Pick<ChangeRecord, 'id'>, ref: DomainRef): Promise<ApplyOutcome> {
-  // Asked first: a resent undo then costs no panel read. Asked again after a refusal: a submission that raced this one
-  // (the same form sent twice without script: "another fix is running") may have made the undo meanwhile, or be making
-  // it — an open undo intent counts only then, so that one left open by a crash never stands in for a new undo.
-  const before = undoneAlready(deps.store, ch.id, identity.user);
-  if (before) return before;
-  const outcome = await undo(deps, identity, ch.id, ref);
-  if (outcome.status !== 'refused') return outcome;
-  return undoneAlready(deps.store, ch.id, identity.user, true) ?? outcome;
 }
 
 export function historyRoutes(c: AppContext): Router {
