@@ -8,7 +8,7 @@ import { auditMany } from '../core/audit.js';
 import type { DomainAudit, DomainRef, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
-import { buildReport, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
+import { buildReport, PANEL_FAILED, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
 import { cleanControls, escapeHtml, gapText, renderReport, type RenderedReport } from '../core/report/render.js';
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
@@ -212,8 +212,6 @@ function adminIdentity(accounts: Accounts): Identity {
   return { user: admin.user, role: 'admin' };
 }
 
-/** Marks a failed run's reason in its meta (the runs table has no status "failed": it is interrupted, never complete). */
-export const PANEL_FAILURE_META = 'panel';
 
 /**
  * The notice for a night the panel could not be read: what happened, that nothing was audited, compared or changed,
@@ -260,7 +258,7 @@ export async function recordPanelFailure(
   const reason = (error as Error)?.message ?? String(error);
   let runId: number | null = null;
   try {
-    runId = store.startRun('report', opts.byUser, null, { failed: PANEL_FAILURE_META, reason });
+    runId = store.startRun('report', opts.byUser, null, { failed: PANEL_FAILED, reason });
     store.finishRun(runId, 'interrupted');
   } catch (e) {
     log(`the failed report run could not be recorded: ${(e as Error)?.message ?? String(e)}`);
@@ -367,7 +365,7 @@ export function loadHistory(
   const runs: RunSnapshot[] = [];
   for (const r of pool) {
     if (r.status !== 'complete') {
-      runs.push({ runId: r.id, status: r.status, startedAt: r.startedAt });
+      runs.push({ runId: r.id, status: r.status, startedAt: r.startedAt, meta: r.meta });
       continue;
     }
     if (!chosen.has(r.id)) continue;

@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { PanelError, type Panel } from '../../src/core/panel.js';
 import { startNightlyReport } from '../../src/cli/nightly.js';
 import type { MailMessage } from '../../src/cron/deliver.js';
-import { PANEL_FAILURE_META, runReport, type PanelFailure } from '../../src/cron/report.js';
+import { PANEL_FAILED } from '../../src/core/report/diff.js';
+import { runReport, type PanelFailure } from '../../src/cron/report.js';
 import { countingLimiter, DAY, startWorld, type TestWorld } from './world.js';
 import { fakeSchedule } from './fake-schedule.js';
 
@@ -55,7 +56,7 @@ describe('nightly report: a panel that cannot be read', () => {
     assert.notEqual(failed.id, first.runId);
     assert.deepEqual(
       { status: failed.status, byUser: failed.byUser, total: failed.total, done: failed.done, meta: failed.meta },
-      { status: 'interrupted', byUser: 'root', total: null, done: 0, meta: { failed: PANEL_FAILURE_META, reason: 'connect ECONNREFUSED 127.0.0.1:2087' } },
+      { status: 'interrupted', byUser: 'root', total: null, done: 0, meta: { failed: PANEL_FAILED, reason: 'connect ECONNREFUSED 127.0.0.1:2087' } },
     );
     assert.ok(failed.finishedAt, 'finished, not left running');
     assert.equal(w.store.runResults(failed.id).length, 0, 'nothing audited');
@@ -75,7 +76,9 @@ describe('nightly report: a panel that cannot be read', () => {
     const third = await runReport({ store: w.store, panel: w.panel, resolver: w.resolver(), limiter: countingLimiter() });
     assert.equal(third.previousRunId, first.runId);
     assert.deepEqual(third.doc.skippedRuns.map((r) => [r.runId, r.status]), [[failed.id, 'interrupted']]);
-    assert.match(third.rendered.text, new RegExp(`Skipped \\(did not complete\\): run ${failed.id} interrupted`));
+    assert.deepEqual(third.doc.skippedRuns[0], { runId: failed.id, status: 'interrupted', startedAt: failed.startedAt, failed: 'panel', reason: 'connect ECONNREFUSED 127.0.0.1:2087' });
+    assert.match(third.rendered.text, new RegExp(`Skipped \\(did not complete\\): run ${failed.id}: the panel could not be read — connect ECONNREFUSED 127\\.0\\.0\\.1:2087\\.`));
+    assert.ok(third.rendered.html.includes(`run ${failed.id}: the panel could not be read — connect ECONNREFUSED 127.0.0.1:2087.`));
     assert.deepEqual(third.doc.resolved.map(key), ['florist.example lockdown.stale-auth']);
     assert.equal(third.doc.newProblems.length, 0);
     for (const s of third.doc.stillFailing) assert.equal(s.nights, 2, key(s));
@@ -99,7 +102,7 @@ describe('nightly report: a panel that cannot be read', () => {
     const [failed] = w.store.listRuns({ kind: 'report', limit: 1 });
     assert.equal(failed.status, 'interrupted');
     assert.equal(failed.byUser, 'admin', 'the admin account could not be read either');
-    assert.deepEqual(failed.meta, { failed: PANEL_FAILURE_META, reason: 'WHM answered 401: the API token was refused' });
+    assert.deepEqual(failed.meta, { failed: PANEL_FAILED, reason: 'WHM answered 401: the API token was refused' });
     assert.ok(logs.some((l) => l === `report run ${failed.id}: the notice could not be sent: sendmail exploded`), logs.join('\n'));
   });
 

@@ -78,6 +78,46 @@ export interface RunSnapshot {
    * a streak is never counted across them, and the trend stops before this run. Absent or 0: none.
    */
   runsNotLoadedAfter?: number;
+  /**
+   * The run's meta as the store recorded it (read only for runs that did not complete): a night the panel could not
+   * be read carries `{failed: "panel", reason}` (src/cron/report.ts recordPanelFailure), and the report says why it
+   * was skipped. Absent: the skipped run is listed by its status alone.
+   */
+  meta?: unknown;
+}
+
+/** The meta value (`failed`) of a report run recorded because the panel could not be read (no audit ran). */
+export const PANEL_FAILED = 'panel';
+
+/** A report run that did not complete, as the report lists it. */
+export interface SkippedRun {
+  runId: number;
+  status: SnapshotRunStatus;
+  startedAt: string;
+  /** Set when the run was recorded because the panel could not be read (no audit ran that night). */
+  failed?: typeof PANEL_FAILED;
+  /** With `failed`: the panel's error as recorded (raw: escape it where it is shown). */
+  reason?: string;
+}
+
+/**
+ * Why a run did not complete when it says so in its meta: the panel could not be read, with the panel's error (null
+ * when the meta records none that is text). Undefined for any other run (a stopped process, Ctrl-C, a lost lock).
+ */
+export function panelFailureOf(meta: unknown): { reason: string | null } | undefined {
+  if (!meta || typeof meta !== 'object' || (meta as { failed?: unknown }).failed !== PANEL_FAILED) return undefined;
+  const reason = (meta as { reason?: unknown }).reason;
+  return { reason: typeof reason === 'string' && reason.trim() ? reason : null };
+}
+
+function skippedRun(r: RunSnapshot): SkippedRun {
+  const s: SkippedRun = { runId: r.runId, status: r.status, startedAt: r.startedAt };
+  const failure = panelFailureOf(r.meta);
+  if (failure) {
+    s.failed = PANEL_FAILED;
+    if (failure.reason !== null) s.reason = failure.reason;
+  }
+  return s;
 }
 
 export interface ReportItem {
@@ -170,8 +210,11 @@ export interface ReportDoc {
   startedAt: string;
   previousRunId: number | null;
   previousStartedAt: string | null;
-  /** Report runs between the previous complete run and this one that did not complete (skipped for the comparison). */
-  skippedRuns: { runId: number; status: SnapshotRunStatus; startedAt: string }[];
+  /**
+   * Report runs between the previous complete run and this one that did not complete (skipped for the comparison); a
+   * night the panel could not be read says so (`failed: "panel"`, `reason`).
+   */
+  skippedRuns: SkippedRun[];
   /** The date asked for with `since` (ISO), null when comparing with the last complete run. */
   since: string | null;
   /** No complete run is kept at or before `since`: compared with the oldest complete run kept instead. */
@@ -462,7 +505,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
         (!previous || isBefore(previous, r)),
     )
     .sort((a, b) => -byTimeDesc(a, b))
-    .map((r) => ({ runId: r.runId, status: r.status, startedAt: r.startedAt }));
+    .map(skippedRun);
 
   /**
    * The first state that is known, walking back from the previous run over runs whose check of the domain was

@@ -2,7 +2,7 @@
 // a plain-text alternative, and the JSON document. Pure. All record text and names are escaped: they come from
 // DNS and from customers, so they are hostile until proven otherwise.
 import { showInvisible } from '../text.js';
-import type { ReportDoc, ReportItem, StillFailing, TrendPoint, UnknownItem } from './diff.js';
+import type { ReportDoc, ReportItem, SkippedRun, StillFailing, TrendPoint, UnknownItem } from './diff.js';
 
 export interface RenderOptions {
   /** The panel UI's base URL; each problem links to `<baseUrl>/domains/<domain>`. Only http(s) URLs are used. */
@@ -234,6 +234,32 @@ export function gapText(doc: ReportDoc): string | null {
   );
 }
 
+/** The longest panel error a report line shows (a panel that answered with a web page can say a lot). */
+const MAX_REASON = 300;
+
+/** A recorded error for one line: at most MAX_REASON characters (raw: clean or escape the line it goes into). */
+export function shortReason(reason: string): string {
+  const t = reason.trim();
+  return t.length > MAX_REASON ? `${t.slice(0, MAX_REASON)}…` : t;
+}
+
+/**
+ * One skipped run: "run N interrupted", or for a night the panel could not be read, why ("run N: the panel could not be
+ * read — <its error>"), so the admin sees which nights were lost to the panel and what it said. Raw text: the caller
+ * cleans or escapes it (the reason is whatever answered in the panel's place).
+ */
+export function skippedRunText(r: SkippedRun): string {
+  if (r.failed === 'panel') return `run ${r.runId}: the panel could not be read${r.reason ? ` — ${shortReason(r.reason)}` : ''}`;
+  return `run ${r.runId} ${r.status}`;
+}
+
+/** "Skipped (did not complete): …", or null when no run was skipped. A panel's error may hold commas: then runs are separated by ";". */
+export function skippedText(doc: ReportDoc): string | null {
+  const runs = doc.skippedRuns;
+  if (!runs.length) return null;
+  return `Skipped (did not complete): ${runs.map(skippedRunText).join(runs.some((r) => r.failed) ? '; ' : ', ')}.`;
+}
+
 function prunedText(doc: ReportDoc): string | null {
   const p = doc.prunedRuns ?? [];
   return p.length ? `Not in the chart (results partly pruned): ${p.map((r) => `run ${r.runId}`).join(', ')}.` : null;
@@ -245,9 +271,8 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
   lines.push(reportSubject(doc, opts));
   lines.push('');
   lines.push(cleanControls(header(doc)));
-  if (doc.skippedRuns.length) {
-    lines.push(`Skipped (did not complete): ${doc.skippedRuns.map((r) => `run ${r.runId} ${r.status}`).join(', ')}.`);
-  }
+  const skipped = skippedText(doc);
+  if (skipped) lines.push(cleanControls(skipped));
   const t = doc.trend;
   if (t.length > 1) {
     // A night with domains unknown (DNS trouble) is marked: its failing count is a lower bound, not "all good".
@@ -303,9 +328,8 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
   h.push('<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;max-width:760px">');
   h.push(`<h1 style="font-size:18px">${escapeHtml(subject)}</h1>`);
   h.push(`<p>${escapeHtml(header(doc))}</p>`);
-  if (doc.skippedRuns.length) {
-    h.push(`<p style="color:#7f8c8d">Skipped (did not complete): ${escapeHtml(doc.skippedRuns.map((r) => `run ${r.runId} ${r.status}`).join(', '))}.</p>`);
-  }
+  const skipped = skippedText(doc);
+  if (skipped) h.push(`<p style="color:#7f8c8d">${escapeHtml(skipped)}</p>`);
   const gap = gapText(doc);
   if (gap) h.push(`<p style="color:#7f8c8d">${escapeHtml(gap)}</p>`);
   h.push(`<div class="chart">${svg}</div>`);

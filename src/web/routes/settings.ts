@@ -1,9 +1,54 @@
 // /settings (admin only): MailChannels account id, nightly report schedule/recipients/time zone/link address, DNS
-// resolver, blocklists, retention.
+// resolver, blocklists, retention — and how the last nightly report run went.
 import { Router } from 'express';
+import type { Run, Store } from '../../adapters/store/store.js';
+import { panelFailureOf } from '../../core/report/diff.js';
+import { shortReason } from '../../core/report/render.js';
 import type { AppContext } from '../app.js';
 import { requireLogin, requireRole } from '../http.js';
 import { readSettings, saveSettings, DEFAULT_BLOCKLISTS, type SettingsForm } from '../settings.js';
+import { viewHelpers } from '../view-model.js';
+
+/**
+ * The settings page's "Last nightly report" line: when the latest report run started (null: none yet, or the history
+ * could not be read) and how it went. Raw text: the view escapes it (a panel's error is whatever answered in its place).
+ */
+export interface LastReport {
+  startedAt: string | null;
+  outcome: string;
+}
+
+function domains(n: number): string {
+  return `${n} ${n === 1 ? 'domain' : 'domains'}`;
+}
+
+/** How a report run went, in the words of the settings page. */
+export function lastReportOutcome(run: Run): string {
+  const failure = panelFailureOf(run.meta);
+  if (failure) return `not complete: the panel could not be read${failure.reason ? ` (${shortReason(failure.reason)})` : ''}`;
+  const of = run.total !== null ? ` of ${run.total}` : '';
+  switch (run.status) {
+    case 'complete':
+      // (A run's `total` is its domain list; `done` can only be larger in a store written by hand.)
+      return `complete — ${domains(Math.max(run.total ?? 0, run.done))}`;
+    case 'running':
+      return `running — ${run.done}${of} domains audited so far`;
+    default:
+      // Stopped (Ctrl-C, a lost lock, a process that died): never reported; the next complete run is compared instead.
+      return `not complete: ${run.status} after ${run.done}${of} domains`;
+  }
+}
+
+/** The latest report run from the store (a busy or broken database does not take the settings page down). */
+export function lastReport(store: Pick<Store, 'listRuns'>): LastReport {
+  let run: Run | undefined;
+  try {
+    [run] = store.listRuns({ kind: 'report', limit: 1 });
+  } catch (e) {
+    return { startedAt: null, outcome: `not known: the history database could not be read (${(e as Error)?.message ?? String(e)})` };
+  }
+  return run ? { startedAt: run.startedAt, outcome: lastReportOutcome(run) } : { startedAt: null, outcome: 'none yet' };
+}
 
 export function settingsRoutes(c: AppContext): Router {
   const r = Router();
@@ -15,6 +60,9 @@ export function settingsRoutes(c: AppContext): Router {
     saved,
     defaultBlocklists: DEFAULT_BLOCKLISTS,
     scheduleOverrides: c.scheduleOverrides,
+    lastReport: lastReport(c.store),
+    now: c.now(),
+    h: viewHelpers,
   });
 
   r.get('/settings', (req, res) => {
