@@ -14,18 +14,28 @@ export interface ErrorLink {
   text: string;
 }
 
+/**
+ * A path on this site: "/" then no second "/" or "\\" (browsers read "/\\host" as "//host", another site), and no
+ * whitespace or control character anywhere (browsers drop tabs and newlines from a URL: "/<TAB>/host" is "//host").
+ */
+export function isSameSitePath(href: string): boolean {
+  return /^\/(?![/\\])[^\s\\\u0000-\u001f\u007f]*$/.test(href);
+}
+
 export class HttpError extends Error {
   /**
    * `back`: links the error page shows first, where the route knows where the user came from (a refused Verify again:
-   * the domain's history at that change). Same-site paths only (error.ejs renders nothing else).
+   * the domain's history at that change). Same-site paths only (isSameSitePath): any other is dropped here.
    */
+  public readonly back: readonly ErrorLink[];
   constructor(
     public readonly status: number,
     message: string,
-    public readonly back: readonly ErrorLink[] = [],
+    back: readonly ErrorLink[] = [],
   ) {
     super(message);
     this.name = 'HttpError';
+    this.back = back.filter((l) => isSameSitePath(l.href));
   }
 }
 
