@@ -3,13 +3,13 @@
 // (/history, GET /api/changes) asks again for a few changes still propagating whose last check is over a minute old.
 // Each check reads the panel and asks the nameservers, like a fix preview: it takes an audit token of the viewer.
 // The check itself is core's (src/core/plans/reverify.ts), shared with the CLI's `verify` and `history`.
-import { cannotReverify, reverifyChange, reverifyDue, verifyRefusal, REVERIFY_AFTER_MS, REVERIFY_PER_VIEW, withReplacements, type ReverifyOutcome } from '../core/plans/reverify.js';
+import { reverifyChange, reverifyDue, verifyRefusal, REVERIFY_PER_VIEW, withReplacements, type ReverifyOutcome } from '../core/plans/reverify.js';
 import type { ChangeRecord } from '../adapters/store/store.js';
 import type { AppContext } from './app.js';
 import { withResolver, type WebDeps } from './services.js';
 import { auditOptionsFrom } from './settings.js';
 
-export { cannotReverify, REVERIFY_AFTER_MS, REVERIFY_PER_VIEW, verifyRefusal };
+export { verifyRefusal };
 
 /** A change as the history lists it: `replacedBy` when a later change replaced its records (core/plans/reverify.ts). */
 export type ListedChange = ChangeRecord & { replacedBy?: number };
