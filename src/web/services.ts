@@ -243,12 +243,9 @@ export async function applyBulkFix(
 ): Promise<BulkFixResult[]> {
   /** This bulk's applied writes per group (a group's domains run one after another, so each list is its own). */
   const writes = new Map<string, ZoneWrite[]>();
-  /** The domains this bulk applied, per group (any change, also one that links no write: a DKIM key step). */
-  const appliedIn = new Map<string, string[]>();
   const groupOf = (item: BulkFixItem) => zoneGroup(item.ref.domain);
   for (const item of items) {
     writes.set(groupOf(item), []);
-    appliedIn.set(groupOf(item), []);
   }
   /** The zone (its apex, as the panel names it) each domain lives in, read at most once per bulk. */
   const zones = new Map<string, Promise<string | null>>();
@@ -260,8 +257,7 @@ export async function applyBulkFix(
   const indexed = items.map((item, index) => ({ item, index }));
   return mapInGroups(indexed, BULK_FIX_CONCURRENCY, ({ item }) => groupOf(item), async ({ item, index }) => {
     const own = writes.get(groupOf(item))!;
-    const applied = appliedIn.get(groupOf(item))!;
-    const group = { own, applied, domains: items.filter((x) => groupOf(x) === groupOf(item)).map((x) => x.ref.domain), zoneOf };
+    const group = { own, domains: items.filter((x) => groupOf(x) === groupOf(item)).map((x) => x.ref.domain), zoneOf };
     let outcome: ApplyOutcome | SkippedOutcome;
     try {
       outcome = opts.cancelled?.() ? { status: 'skipped', reason: CANCELLED_BEFORE } : await applyOne(deps, identity, check, item, group);
@@ -269,7 +265,10 @@ export async function applyBulkFix(
       outcome = { status: 'failed', reason: (e as Error).message };
     }
     if (outcome.status === 'applied') {
-      applied.push(item.ref.domain);
+      // The panel's DKIM key step (cPanel publishes the key itself) moved the zone before the write, with the same
+      // records on both sides (core checked): a link of this bulk's own too, so the next domain of the zone goes on
+      // in this round (QA: ten cPanel subdomains took ten rounds).
+      if (outcome.keyStep) own.push({ domain: item.ref.domain, ...outcome.keyStep });
       try {
         const ch = deps.store.getChange(outcome.changeId);
         // A link of the chain only where the version after is the panel's own answer to a record write: not a
@@ -292,8 +291,6 @@ export async function applyBulkFix(
 /** What one domain of a bulk fix knows of its group: this bulk's writes so far, the group's domains, their zones. */
 interface GroupState {
   own: readonly ZoneWrite[];
-  /** Domains of the group this bulk applied so far. */
-  applied: readonly string[];
   domains: readonly string[];
   zoneOf: (domain: string) => Promise<string | null>;
 }
@@ -314,7 +311,7 @@ async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item:
   const key = `${ref.domain}|${check}|${planHash}`;
   const sent = await sentAgain(deps, check, [planHash, rebased.get(deps.store)?.get(key)], fresh, group);
   if (sent) return sent;
-  if (!previewed || !group.own.length || !(await ownMoveOnly(deps, previewed, fresh, group))) return keyStepNote(check, outcome, ref.domain, group);
+  if (!previewed || !group.own.length || !(await ownMoveOnly(deps, previewed, fresh, group))) return outcome;
   const retried = await apply(fresh.planHash);
   if (retried.status === 'applied') {
     let m = rebased.get(deps.store);
@@ -323,24 +320,6 @@ async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item:
     if (m.size > REBASED_KEPT) m.delete(m.keys().next().value!);
   }
   return retried;
-}
-
-/**
- * A DKIM refusal "the zone changed" of a domain sharing its zone with one this bulk fixed: say why. The panel's key
- * step (cPanel writes a new key into the zone itself) moved the zone outside any write this bulk recorded, so the chain
- * of its own writes cannot vouch for the move (QA: ten cPanel subdomains took ten rounds, each told only "the zone
- * changed", as if someone else had edited it).
- */
-async function keyStepNote(check: FixKind, outcome: ApplyOutcome, domain: string, group: GroupState): Promise<ApplyOutcome> {
-  if (check !== 'dkim' || outcome.status !== 'refused' || outcome.why !== 'changed') return outcome;
-  const apex = await group.zoneOf(domain);
-  if (apex === null) return outcome;
-  for (const d of group.applied) {
-    if (d === domain || (await group.zoneOf(d)) !== apex) continue;
-    const note = ` This bulk fix's DKIM fix of ${d}, which shares the zone ${apex} with ${domain}, changed it: the panel writes a new key into the zone itself, and mailhealth applies another domain's plan over that only after a fresh preview. Preview ${domain} again: DKIM fixes that make a key in one shared zone go one per round.`;
-    return { ...outcome, reason: `${outcome.reason}${note}` };
-  }
-  return outcome;
 }
 
 /** The domain's zone as it is now, if its version is still `version`: its apex, as the panel names it; else null. */

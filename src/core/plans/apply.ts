@@ -98,7 +98,20 @@ export interface ApplyDeps extends AuditDeps {
 }
 
 export type ApplyOutcome =
-  | { status: 'applied'; changeId: number; verified: Verified; plan: Plan; message: string }
+  | {
+      status: 'applied';
+      changeId: number;
+      verified: Verified;
+      plan: Plan;
+      message: string;
+      /**
+       * The panel's key step, when this fix had it generate a DKIM key: the zone version before it (the plan's) and after
+       * it (the one the record write was made over). The panel moved the zone itself (cPanel publishes the key, and the
+       * adapter takes that record back out), and generateKey found the same records on both sides — so a bulk fix can
+       * count this move as its own, as it does the write (the history keeps only the write's versions).
+       */
+      keyStep?: { before: string; after: string };
+    }
   | {
       status: 'refused';
       reason: string;
@@ -726,7 +739,8 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       const { verified } = done;
       const base = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
       const message = done.note ? `${base} — ${done.note}` : base;
-      return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message };
+      const keyStep = keyIntent !== null && zoneVersion !== plan.zoneVersion ? { keyStep: { before: plan.zoneVersion, after: zoneVersion } } : {};
+      return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message, ...keyStep };
     }, keepIfKept(owner));
     return outcome;
   } catch (e) {
