@@ -497,6 +497,10 @@ export class PleskPanel implements Panel {
     let nameservers = recordsAt(records, d, 'NS').map((r) => canonName(r.value));
     try {
       if ((await this.zoneStatusOf(dom.id)) !== 'enabled') nameservers = [];
+      // A subdomain with no NS records of its own (not delegated: its records kept with its parent's — what Plesk shows
+      // for a subdomain is not in plesk.md) is served by its parent domain's nameservers, when Plesk serves that zone
+      // (QA: every such subdomain read as "DNS served elsewhere", with no fix to apply).
+      else if (!nameservers.length) nameservers = await this.parentNameservers(d);
     } catch (e) {
       if (e instanceof PanelError && e.code === 'auth') throw e;
     }
@@ -524,6 +528,25 @@ export class PleskPanel implements Panel {
       relay: this.relay(),
       ...this.relayUnknown(),
     };
+  }
+
+  /**
+   * The nameservers of the closest Plesk domain `d` is a subdomain of (by name: REST's base_domain_id names the
+   * subscription, not the DNS parent): that domain's NS records while Plesk serves its zone; none when there is no such
+   * domain, its zone is disabled or a slave, or it has no NS records.
+   */
+  private async parentNameservers(d: string): Promise<string[]> {
+    const index = nameIndex(await this.domainList());
+    const labels = d.split('.');
+    for (let i = 1; i < labels.length - 1; i++) {
+      const parent = labels.slice(i).join('.');
+      if (index.get(parent) !== 'domain') continue;
+      const dom = await this.domainByName(parent);
+      if ((await this.zoneStatusOf(dom.id)) !== 'enabled') return [];
+      const { records } = await this.fetchRecords({ kind: 'domain', name: parent });
+      return recordsAt(records, parent, 'NS').map((r) => canonName(r.value));
+    }
+    return [];
   }
 
   /**

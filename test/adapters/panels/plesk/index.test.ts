@@ -316,6 +316,37 @@ describe('Plesk adapter: a disabled or slave zone is not this server’s DNS (§
     }
   });
 
+  it('a subdomain with no NS records of its own is served by its parent domain’s nameservers — while Plesk serves the parent’s zone', async () => {
+    // A Plesk subdomain (REST base_domain_id names the subscription) whose record list holds no NS at its name (not
+    // delegated): it was read as "DNS served elsewhere", so the audit said not authoritative and no fix could apply.
+    const sub = 'shop.bob.example';
+    const { state, srv, panel } = await rig({
+      tweak: (s) => {
+        const bob = s.domains.find((d) => d.name === 'bob.example')!;
+        s.domains.push({ ...bob, id: 60, name: sub, ascii_name: sub, base_domain_id: bob.id });
+        for (const [type, value] of [['A', '203.0.113.11'], ['MX', 'mail.bob.example.'], ['TXT', SPF]] as const) {
+          s.records.push({ id: s.nextId++, domain_id: 60, type, host: `${sub}.`, value, opt: type === 'MX' ? '10' : '', ttl: 3600 });
+        }
+      },
+    });
+    try {
+      assert.deepEqual((await panel.readMailSettings(sub)).nameservers, ['ns1.host.example', 'ns2.host.example']);
+      // The parent's zone not served here: neither is the subdomain's.
+      state.zoneStatus['bob.example'] = 'disabled';
+      assert.deepEqual((await panel.readMailSettings(sub)).nameservers, []);
+      state.zoneStatus['bob.example'] = 'enabled';
+      // NS records of its own (a zone of its own, or delegated): those count, not the parent's.
+      state.records.push({ id: state.nextId++, domain_id: 60, type: 'NS', host: `${sub}.`, value: 'ns.elsewhere.example.', opt: '', ttl: 3600 });
+      assert.deepEqual((await panel.readMailSettings(sub)).nameservers, ['ns.elsewhere.example']);
+      // A domain that is no subdomain of a Plesk domain and has no NS records: none.
+      const carol = state.domains.find((d) => d.name === 'carol.example')!;
+      state.records = state.records.filter((r) => !(r.domain_id === carol.id && r.type === 'NS'));
+      assert.deepEqual((await panel.readMailSettings('carol.example')).nameservers, []);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('audit: not authoritative; plans are records to publish elsewhere; apply refuses and the Plesk zone is not written', async () => {
     const { state, srv, panel } = await rig({ tweak: external });
     const tmp = mkdtempSync(join(tmpdir(), 'mh-plesk-zone-off-'));
