@@ -129,7 +129,7 @@ install_app() {
   cat > "$R$WRAPPER" <<WRAP
 #!/bin/sh
 # mailhealth command (written by the installer): the Node.js it chose, the installed app.
-exec $NODE $APP_DIR/bin/mailhealth.js "\$@"
+exec $(sh_quote "$NODE") $(sh_quote "$APP_DIR/bin/mailhealth.js") "\$@"
 WRAP
   chmod 755 "$R$WRAPPER"
   mkdir -p "$R$ETC_DIR"
@@ -167,11 +167,18 @@ write_key() {
 # A value for the right-hand side of a sed s### command.
 sed_escape() { printf '%s' "$1" | sed 's/[#&\\]/\\&/g'; }
 
+# A word for a shell script: single-quoted ('…'\''…' for a quote inside), so a path with spaces or $ stays one word.
+sh_quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+# A word for a systemd command line (systemd.service "COMMAND LINES"): double-quoted, with \ and " escaped, % as %%
+# (specifiers) and $ as $$ (variable expansion) — so a Node.js path with spaces is one argument, not several.
+unit_quote() { printf '"%s"' "$(printf '%s' "$1" | sed -e 's/[\\"]/\\&/g' -e 's/%/%%/g' -e 's/\$/$$/g')"; }
+
 # install_unit MODE ARGS [no-start]: with no-start the unit is written but neither enabled nor started (the admin
 # configures first; a service that cannot start would be restarted every 5 s for ever).
 install_unit() {
   mkdir -p "$R$(dirname "$UNIT")"
-  sed -e "s#@NODE@#$(sed_escape "$NODE")#g" -e "s#@APP@#$(sed_escape "$APP_DIR")#g" -e "s#@ARGS@#$(sed_escape "$2")#g" -e "s#@MODE@#$(sed_escape "$1")#g" "$HERE/mailhealth.service" > "$R$UNIT.tmp"
+  sed -e "s#@NODE@#$(sed_escape "$(unit_quote "$NODE")")#g" -e "s#@APP@#$(sed_escape "$APP_DIR")#g" -e "s#@ARGS@#$(sed_escape "$2")#g" -e "s#@MODE@#$(sed_escape "$1")#g" "$HERE/mailhealth.service" > "$R$UNIT.tmp"
   mv "$R$UNIT.tmp" "$R$UNIT"
   chmod 644 "$R$UNIT"
   "$SYSTEMCTL" daemon-reload
@@ -203,7 +210,7 @@ remove_common() {
     say "purged $VAR_DIR (history database), $ETC_DIR and $SHARED_SETTINGS"
   else
     rm -f "$R$ETC_DIR/node"
-    say "kept $VAR_DIR (history database) and $ETC_DIR; use --purge to remove them"
+    say "kept $VAR_DIR (history database), $ETC_DIR and $SHARED_SETTINGS; use --purge to remove them"
   fi
 }
 

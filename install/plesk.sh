@@ -55,8 +55,17 @@ write_key
 if ! grep -q '"token"' "$R$ETC_DIR/config.json"; then
   key=$("$PLESK_BIN" bin secret_key --create -ip-address 127.0.0.1 -description "mailhealth (loopback)" | tr -d '[:space:]')
   [ -n "$key" ] || die "plesk bin secret_key --create returned no key"
+  case "$key" in *[!A-Za-z0-9-]*) die "plesk bin secret_key --create returned something that is not a key" ;; esac
   umask 077
-  printf '{"panel": "plesk", "token": "%s"}\n' "$key" > "$R$ETC_DIR/config.json.new"
+  # The admin's config (kept on upgrades) gets the token as one more key; only an empty one is written anew
+  # (QA: a config without "token" — the token given in MAILHEALTH_PANEL_TOKEN, or a standalone install moved here —
+  # was replaced whole, losing panelUrl, ca, bins and the rest).
+  if [ "$(tr -d '[:space:]' < "$R$ETC_DIR/config.json")" = '{"panel":"plesk"}' ] || [ "$(tr -d '[:space:]' < "$R$ETC_DIR/config.json")" = '{}' ]; then
+    printf '{"panel": "plesk", "token": "%s"}\n' "$key" > "$R$ETC_DIR/config.json.new"
+  else
+    grep -q '{' "$R$ETC_DIR/config.json" || die "$ETC_DIR/config.json is not a JSON object: add \"token\": \"$key\" to it (a Plesk REST API key for 127.0.0.1 was created)"
+    sed "0,/{/s//{\"token\": \"$key\", /" "$R$ETC_DIR/config.json" > "$R$ETC_DIR/config.json.new"
+  fi
   umask 022
   mv "$R$ETC_DIR/config.json.new" "$R$ETC_DIR/config.json"
   chmod 600 "$R$ETC_DIR/config.json"

@@ -153,10 +153,10 @@ describe('install/cpanel.sh', () => {
     assert.equal(mode(R('etc/mailhealth')), 0o700);
     assert.equal(mode(R('var/lib/mailhealth')), 0o700);
     const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
-    assert.equal(execStart(unit), `${join(s.bin, 'node')} ${PANEL_SERVICE_ARGS}`);
+    assert.equal(execStart(unit), `"${join(s.bin, 'node')}" ${PANEL_SERVICE_ARGS}`);
     assert.match(unit, /RuntimeDirectoryMode=0700/);
     assert.doesNotMatch(unit, /@[A-Z]+@/);
-    assert.match(readFileSync(R('usr/local/bin/mailhealth'), 'utf8'), /exec .*node \/usr\/local\/mailhealth\/bin\/mailhealth\.js "\$@"/);
+    assert.match(readFileSync(R('usr/local/bin/mailhealth'), 'utf8'), /exec '.*node' '\/usr\/local\/mailhealth\/bin\/mailhealth\.js' "\$@"/);
     assert.ok(!existsSync(R(CRON)), 'the service schedules the nightly report: no cron entry');
     assert.doesNotMatch(r.out, /cron/);
     assert.deepEqual(s.calls(), [
@@ -192,7 +192,7 @@ describe('install/cpanel.sh', () => {
     assert.ok(!existsSync(R(CRON)), 'one scheduler per install: the service');
     assert.equal(r.out.split('\n').filter((l) => CRON_REMOVED.test(l)).length, 1, r.out);
     assert.equal(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), unit);
-    assert.equal(execStart(unit), `${join(s.bin, 'node')} ${PANEL_SERVICE_ARGS}`);
+    assert.equal(execStart(unit), `"${join(s.bin, 'node')}" ${PANEL_SERVICE_ARGS}`);
     // Nothing to remove the next time, nothing said.
     assert.doesNotMatch(s.run('cpanel.sh').out, /cron/);
   });
@@ -236,7 +236,7 @@ describe('install/cpanel.sh', () => {
     cpSync(join(s.bin, 'node'), ea);
     chmodSync(ea, 0o755);
     assert.equal(s.run('cpanel.sh').code, 0);
-    assert.match(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), /ExecStart=\/opt\/cpanel\/ea-nodejs20\/bin\/node /);
+    assert.match(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), /ExecStart="\/opt\/cpanel\/ea-nodejs20\/bin\/node" /);
     rmSync(R('opt'), { recursive: true });
 
     const old = s.run('cpanel.sh', [], { FAKE_NODE_VERSION: '18.19.0' });
@@ -279,7 +279,7 @@ describe('install/plesk.sh', () => {
       'systemctl enable mailhealth.service',
       'systemctl restart mailhealth.service',
     ]);
-    assert.equal(execStart(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8')), `${join(s.bin, 'node')} ${PANEL_SERVICE_ARGS}`);
+    assert.equal(execStart(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8')), `"${join(s.bin, 'node')}" ${PANEL_SERVICE_ARGS}`);
     assert.ok(!existsSync(R(CRON)));
   });
 
@@ -305,6 +305,24 @@ describe('install/plesk.sh', () => {
     assert.ok(!existsSync(R('var/lib/mailhealth')));
   });
 
+  test("re-install over an admin's config without a token adds the token and keeps every other setting", () => {
+    // QA: the config was replaced whole by {"panel","token"} — panelUrl, ca, resolver … lost.
+    mkdirSync(R('etc/mailhealth'), { recursive: true });
+    writeFileSync(R('etc/mailhealth/config.json'), '{\n  "panel": "plesk",\n  "panelUrl": "https://127.0.0.1:8443",\n  "resolver": "9.9.9.9",\n  "bins": {"plesk": "/usr/sbin/plesk"}\n}\n');
+    s.clear();
+    const r = s.run('plesk.sh');
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.ok(s.calls().some((c) => c.includes('secret_key --create')));
+    const cfg = JSON.parse(readFileSync(R('etc/mailhealth/config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(cfg, { token: 'c5b239d1-8eb6-8cee-76b7-aa16be37fee8', panel: 'plesk', panelUrl: 'https://127.0.0.1:8443', resolver: '9.9.9.9', bins: { plesk: '/usr/sbin/plesk' } });
+    assert.equal(mode(R('etc/mailhealth/config.json')), 0o600);
+    // Once it has a token, a re-install leaves it alone.
+    s.clear();
+    assert.equal(s.run('plesk.sh').code, 0);
+    assert.ok(!s.calls().some((c) => c.includes('secret_key')));
+    assert.deepEqual(JSON.parse(readFileSync(R('etc/mailhealth/config.json'), 'utf8')), cfg);
+  });
+
   test('Plesk Node.js component preferred; a missing zip is a clear error', () => {
     const pn = R('opt/plesk/node/20/bin/node');
     mkdirSync(join(pn, '..'), { recursive: true });
@@ -327,7 +345,7 @@ describe('install/standalone.sh', () => {
   test('install, re-install, uninstall, purge', () => {
     assert.equal(s.run('standalone.sh').code, 0);
     const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
-    assert.equal(execStart(unit), `${join(s.bin, 'node')} /usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json serve --host 127.0.0.1 --port 8080`);
+    assert.equal(execStart(unit), `"${join(s.bin, 'node')}" /usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json serve --host 127.0.0.1 --port 8080`);
     assert.equal(mode(R('etc/mailhealth/config.json')), 0o600);
     assert.ok(!existsSync(R('etc/mailhealth/frontdoor.key')), 'no front doors, no key');
     assert.ok(!existsSync(R(CRON)), 'serve schedules the nightly report: no second run from cron');
@@ -366,6 +384,26 @@ describe('install/standalone.sh', () => {
     assert.equal(s.run('standalone.sh', ['--uninstall', '--purge']).code, 0);
   });
 
+  test('a Node.js whose path has spaces (and a quote, $ and %) stays one word in the wrapper and one argument in the unit', () => {
+    // QA: `exec $NODE …` and `ExecStart=@NODE@ …` split such a path: the command, the panel pages and the service failed.
+    const dir = join(s.base, "opt/node's 20 $HOME %i");
+    mkdirSync(dir, { recursive: true });
+    cpSync(join(s.bin, 'node'), join(dir, 'node'));
+    chmodSync(join(dir, 'node'), 0o755);
+    const node = join(dir, 'node');
+    const r = s.run('standalone.sh', [], { MAILHEALTH_NODE: node });
+    assert.equal(r.code, 0, r.err + r.out);
+    writeFileSync(s.log, '');
+    const run = spawnSync(join(s.base, 'tools/sh'), [R('usr/local/bin/mailhealth'), 'audit', 'a b.example'], { encoding: 'utf8', env: { PATH: join(s.base, 'tools'), MH_LOG: s.log } });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(readFileSync(s.log, 'utf8').trim(), 'node /usr/local/mailhealth/bin/mailhealth.js audit a b.example');
+    const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
+    const quoted = `"${node.replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
+    assert.equal(execStart(unit), `${quoted} /usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json serve --host 127.0.0.1 --port 8080`);
+    assert.equal(readFileSync(R('etc/mailhealth/node'), 'utf8').trim(), node);
+    assert.equal(s.run('standalone.sh', ['--purge'], { MAILHEALTH_NODE: node }).code, 0);
+  });
+
   test('a Node.js that cannot load the app\'s native database module is refused, with the reason; nothing installed', () => {
     const r = s.run('standalone.sh', [], { FAKE_NODE_LOADS: '0' });
     assert.equal(r.code, 1);
@@ -380,7 +418,7 @@ describe('install/standalone.sh', () => {
   // check runs only when the installer is root (as on a real server; .ci/run runs the tests as root).
   const asRoot = process.getuid?.() === 0;
   test('a Node.js that a user other than root can replace is not used; only such Node.js is a clear error', { skip: asRoot ? false : 'the installers check ownership only when run as root' }, () => {
-    const unitNode = () => /^ExecStart=(\S+) /m.exec(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'))?.[1];
+    const unitNode = () => /^ExecStart="([^"]+)" /m.exec(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'))?.[1];
     const ea = R('opt/cpanel/ea-nodejs20/bin/node');
     mkdirSync(join(ea, '..'), { recursive: true });
     cpSync(join(s.bin, 'node'), ea);
