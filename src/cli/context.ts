@@ -147,6 +147,26 @@ export function checkConfigPath(o: Pick<GlobalOptions, 'config'>): void {
 }
 
 /**
+ * The global options that name something, given empty (`--as "$UNSET"`): usage errors, as an empty --db or --config is.
+ * Read as absent they fell back silently — an empty --as acted as the admin over every domain, an empty --panel-root
+ * or --panel-url took the config file's (CLI QA). main checks this before any command starts.
+ */
+const NAMING_OPTIONS: [keyof GlobalOptions, string, string][] = [
+  ['as', '--as', 'an account name (without --as mailhealth acts as the admin)'],
+  ['panel', '--panel', 'a panel kind'],
+  ['panelRoot', '--panel-root', 'a directory'],
+  ['panelUrl', '--panel-url', "the panel's URL"],
+  ['panelUser', '--panel-user', 'a panel user name'],
+  ['panelCa', '--panel-ca', 'a CA file'],
+];
+export function checkNamingOptions(o: Partial<GlobalOptions>): void {
+  for (const [key, flag, what] of NAMING_OPTIONS) {
+    const v = o[key];
+    if (typeof v === 'string' && v.trim() === '') throw new UsageError(`${flag} needs ${what} (got an empty one)`);
+  }
+}
+
+/**
  * `--db ""` (e.g. `--db "$UNSET"`) is a usage error, as an empty --config is: resolveDbPath takes an empty path for
  * none and would fall back to MAILHEALTH_DB or the default database — `history` would show the system's history,
  * `audit` and `fix --apply` would write to it. main checks this before any command starts.

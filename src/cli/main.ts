@@ -1,12 +1,13 @@
 // mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed (also a held report lock, an interrupted run — one
 // stopped by SIGINT/SIGTERM included, see interrupt.ts — and a blocked fix preview),
 // 2 usage or configuration error. Under --json a failure is also one JSON object on stdout (printJsonError).
+import { safe } from './format.js';
 import { interruptible } from './interrupt.js';
 import { Command, CommanderError } from 'commander';
 import { PanelError } from '../core/panel.js';
 import { StoreError } from '../adapters/store/store.js';
 import { ReportInterruptedError } from '../cron/report.js';
-import { ALL_WITH_DOMAINS, checkConfigPath, checkDbPath, checkGlobalNumbers, printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
+import { ALL_WITH_DOMAINS, checkConfigPath, checkDbPath, checkGlobalNumbers, checkNamingOptions, printJsonError, UsageError, type CliErrorKind, type GlobalOptions } from './context.js';
 import { auditCommand } from './commands/audit.js';
 import { demoCommand } from './commands/demo.js';
 import { registerFixCommands } from './commands/fix.js';
@@ -85,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     checkGlobalNumbers(action.optsWithGlobals());
     checkConfigPath(action.optsWithGlobals());
     checkDbPath(action.optsWithGlobals());
+    checkNamingOptions(action.optsWithGlobals());
   });
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -103,7 +105,8 @@ export async function main(argv: string[]): Promise<number> {
 /** Prints a failure (stderr; with `json` also the error object on stdout) and returns its exit code. */
 export function reportError(e: unknown, json = false): number {
   const fail = (kind: CliErrorKind, message: string, exit: number, code?: string, human = message): number => {
-    process.stderr.write(`mailhealth: ${human}\n`);
+    // Escaped: a message may carry outside text (a name from the panel, an argument) that must not drive the terminal.
+    process.stderr.write(`mailhealth: ${safe(human)}\n`);
     if (json) printJsonError(kind, message, code);
     return exit;
   };

@@ -80,7 +80,15 @@ async function readBody(env: NodeJS.ProcessEnv, input: NodeJS.ReadableStream): P
 
 /** A key file the front doors and the service trust: owned by root (when we are root), not readable by others. */
 export function readFrontDoorKey(path: string): Buffer {
-  const st = statSync(path);
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable by this user' : (e as Error).message;
+    throw new UsageError(`the front-door key ${path}: ${why} (the installer writes /etc/mailhealth/frontdoor.key, mode 0600, owned by root; --key names another)`);
+  }
+  if (!st.isFile()) throw new UsageError(`the front-door key ${path} is not a file`);
   if ((st.mode & 0o077) !== 0) throw new UsageError(`${path} is readable by group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
   if (typeof process.getuid === 'function' && process.getuid() === 0 && st.uid !== 0) throw new UsageError(`${path} must be owned by root`);
   const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');

@@ -253,11 +253,11 @@ export function registerFixCommands(program: Command): void {
           process.stdout.write(jsonText({ audits, changes }, 2) + '\n');
         } else {
           process.stdout.write('Audits\n');
-          for (const a of audits) process.stdout.write(`  ${a.auditedAt}  ${a.domain.padEnd(30)} ${a.status.padEnd(7)} ${a.findings} ${a.findings === 1 ? 'problem' : 'problems'}\n`);
+          for (const a of audits) process.stdout.write(`  ${a.auditedAt}  ${safe(a.domain).padEnd(30)} ${a.status.padEnd(7)} ${a.findings} ${a.findings === 1 ? 'problem' : 'problems'}\n`);
           process.stdout.write('Changes\n');
           for (const c of changes) {
             process.stdout.write(
-              `  #${String(c.id).padEnd(4)} ${c.createdAt}  ${c.domain.padEnd(24)} ${c.check.padEnd(8)} ${c.status}${c.verified ? ` (${c.verified})` : ''} by ${c.byUser}${c.undoOf ? ` — undo of #${c.undoOf}` : ''}${c.undoneBy ? ` — undone by #${c.undoneBy}` : ''}${c.replacedBy ? ` — replaced by #${c.replacedBy}` : ''}\n`,
+              `  #${String(c.id).padEnd(4)} ${c.createdAt}  ${safe(c.domain).padEnd(24)} ${c.check.padEnd(8)} ${c.status}${c.verified ? ` (${c.verified})` : ''} by ${safe(c.byUser)}${c.undoOf ? ` — undo of #${c.undoOf}` : ''}${c.undoneBy ? ` — undone by #${c.undoneBy}` : ''}${c.replacedBy ? ` — replaced by #${c.replacedBy}` : ''}\n`,
             );
             // What happened, in words (a failure's reason, "written late: …", an undo's conflict note).
             if (c.error) process.stdout.write(`        ${safe(c.error)}\n`);
