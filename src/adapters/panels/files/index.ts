@@ -396,6 +396,32 @@ export class FilesPanel implements Panel {
  * - Any error after the temp file is started removes it (best effort; the error reported is the original one).
  */
 function writeZoneFile(p: string, domain: string, expected: string | Buffer, data: string | Buffer): void {
+  try {
+    writeZoneFileAs(p, domain, expected, data);
+  } catch (e) {
+    throw notPermitted(e, p, domain) ?? e;
+  }
+}
+
+/**
+ * A write the file system refused (permissions, a read-only mount) in words a customer or admin can act on — not the
+ * raw EACCES on an internal file name (the lock or temp file beside the zone; CLI QA). Nothing was written then: the
+ * lock, temp and zone file are each created or replaced whole or not at all. Null for any other error.
+ */
+function notPermitted(e: unknown, p: string, domain: string): PanelError | null {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') return null;
+  const who = typeof process.getuid === 'function' ? ` (mailhealth runs as uid ${process.getuid()})` : '';
+  const why =
+    code === 'EROFS'
+      ? 'is on a read-only file system (EROFS)'
+      : code === 'EPERM'
+        ? `may not be changed (EPERM: an immutable file, or an operation not permitted to this user${who})`
+        : `cannot be written by this user${who} (EACCES): the zone file and its directory must be writable by it`;
+  return new PanelError('auth', `the zone file of ${domain} (${p}) ${why}; nothing was written`);
+}
+
+function writeZoneFileAs(p: string, domain: string, expected: string | Buffer, data: string | Buffer): void {
   const changed = () => new PanelError('stale', `the zone of ${domain} changed during the write`);
   let real: string;
   try {

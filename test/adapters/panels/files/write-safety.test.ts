@@ -259,7 +259,7 @@ test('a failed rename (immutable file) leaves no temp file; the error is the ren
     return orig(from, to);
   }) as never);
   const { changes, version } = await spf(panel, 'v=spf1 +a +mx ~all');
-  await assert.rejects(panel.applyChanges('bakery.test', changes, version), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EPERM');
+  await assert.rejects(panel.applyChanges('bakery.test', changes, version), (e: unknown) => e instanceof PanelError && /may not be changed \(EPERM/.test(e.message));
   assert.equal(readFileSync(zone, 'utf8'), ZONE);
   assert.deepEqual(debris(zones), []);
 });
@@ -288,7 +288,7 @@ test('a temp file that cannot be removed after a failure does not mask the origi
     throw errno('EBUSY', 'resource busy, unlink');
   }) as never);
   const { changes, version } = await spf(panel, 'v=spf1 +a +mx ~all');
-  await assert.rejects(panel.applyChanges('bakery.test', changes, version), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EPERM');
+  await assert.rejects(panel.applyChanges('bakery.test', changes, version), (e: unknown) => e instanceof PanelError && /may not be changed \(EPERM/.test(e.message));
   assert.equal(tried, 1, 'the temp file was to be removed');
   assert.equal(readFileSync(zone, 'utf8'), ZONE);
 });
@@ -318,4 +318,24 @@ test('next to a symlinked zone: leftovers of dead processes are removed both by 
   await panel.applyChanges('bakery.test', changes, version);
   assert.deepEqual(debris(zones), []);
   assert.deepEqual(readdirSync(bind), ['bakery.test.db']);
+});
+
+test('a zone directory this user may not write: a PanelError naming the zone file and why, not a raw EACCES on the lock file; nothing written', async () => {
+  // As a non-root user over a root-owned panel copy, the lock file's creation failed with "EACCES: permission denied,
+  // open '…/bakery.test.db.mailhealth.lock.<pid>.new'" (CLI QA). Root ignores permissions, so the refusal is simulated.
+  const before = readFileSync(zone, 'utf8');
+  const { changes, version } = await spf(panel, 'v=spf1 +a +mx -all');
+  wrapFs('writeFileSync', (orig) => ((p: fs.PathOrFileDescriptor, ...rest: unknown[]) => {
+    if (String(p).startsWith(zones)) throw errno('EACCES', `permission denied, open '${String(p)}'`);
+    return (orig as (...a: unknown[]) => void)(p, ...rest);
+  }) as typeof fs.writeFileSync);
+  await assert.rejects(panel.applyChanges('bakery.test', changes, version), (e: unknown) => {
+    assert.ok(e instanceof PanelError, String(e));
+    assert.equal(e.code, 'auth');
+    assert.match(e.message, /^the zone file of bakery\.test \(.*bakery\.test\.db\) cannot be written by this user.*; nothing was written$/);
+    assert.doesNotMatch(e.message, /mailhealth\.lock|permission denied, open/);
+    return true;
+  });
+  assert.equal(readFileSync(zone, 'utf8'), before);
+  assert.deepEqual(readdirSync(zones).filter((f) => !f.endsWith('.db')), []);
 });
