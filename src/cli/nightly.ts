@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import type { Store } from '../adapters/store/store.js';
 import type { Panel } from '../core/panel.js';
+import { jsonText } from '../core/text.js';
 import { deliverNightly, deliverNotice, type Mailer } from '../cron/deliver.js';
 import { runReport } from '../cron/report.js';
 import { DEFAULT_CRON, ScheduleError, startScheduler, validateCronExpr, validateTimezone, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
@@ -29,11 +30,13 @@ export const SCHEDULE_CHECK_MS = 60_000;
 /**
  * The schedule the nightly report should run on, read now: --report-cron / --report-tz each win over their
  * settings-page field, else the settings, else 03:00 server time. Read the same way at start and on every refresh, so
- * a saved schedule gives what a restart would.
+ * a saved schedule gives what a restart would. The white space around a value is not part of it: a schedule stored by
+ * hand often ends in a newline ("0 3 * * *\n" is "0 3 * * *"); one that is only white space is not set.
  */
 export function wantedSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>): { cronExpr: string; timezone: string | undefined } {
-  const cronExpr = o.reportCron ?? store.getSetting<string>(SETTING_KEYS.reportSchedule) ?? DEFAULT_CRON;
-  const timezone = o.reportTz ?? store.getSetting<string>(SETTING_KEYS.reportTimezone) ?? undefined;
+  const trimmed = (v: unknown) => (typeof v === 'string' ? v.trim() || undefined : v);
+  const cronExpr = (trimmed(o.reportCron) ?? trimmed(store.getSetting<unknown>(SETTING_KEYS.reportSchedule)) ?? DEFAULT_CRON) as string;
+  const timezone = (trimmed(o.reportTz) ?? trimmed(store.getSetting<unknown>(SETTING_KEYS.reportTimezone)) ?? undefined) as string | undefined;
   return { cronExpr, timezone: timezone || undefined };
 }
 
@@ -46,7 +49,7 @@ export function wantedSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>)
 function startingSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>, log: (m: string) => void): { cronExpr: string; timezone: string | undefined } {
   const want = wantedSchedule(o, store);
   const fallBack = (field: string, value: string, to: string, e: unknown) =>
-    log(`the saved report ${field} ${JSON.stringify(value)} is not used, ${to} instead: ${(e as Error)?.message ?? String(e)}`);
+    log(`the saved report ${field} ${jsonText(value)} is not used, ${to} instead: ${(e as Error)?.message ?? String(e)}`);
   if (o.reportCron === undefined) {
     try {
       validateCronExpr(want.cronExpr);

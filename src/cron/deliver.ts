@@ -17,7 +17,7 @@ import { realSleep } from './ratelimit.js';
 import type { PanelFailure } from './report.js';
 import type { ReportScope } from '../core/report/diff.js';
 import { mailAddressProblem } from '../core/domain.js';
-import { splitAddresses } from './recipients.js';
+import { splitAddresses, uniqueAddresses } from './recipients.js';
 
 /** Settings keys (JSON values in the store's settings table). */
 export const DELIVERY_SETTINGS = {
@@ -330,12 +330,16 @@ export interface Deliverable {
   partFor(scope: ReportScope, audience?: string): { rendered: MailBody };
 }
 
-/** The messages a report run sends: admin recipients → whole report; each reseller with an address and domains → their part. */
+/**
+ * The messages a report run sends: admin recipients → whole report; each reseller with an address and domains → their
+ * part. One message per address of each list, however often the address is listed (in any case: uniqueAddresses);
+ * an address that is both the admin's and a reseller's gets both messages (two different reports).
+ */
 export function plannedMessages(outcome: Pick<Deliverable, 'rendered' | 'resellers' | 'partFor'>, settings: DeliverySettings): Outgoing[] {
   const out: Outgoing[] = [];
-  for (const to of settings.recipients) out.push({ to, audience: 'admin', rendered: outcome.rendered });
+  for (const to of uniqueAddresses(settings.recipients)) out.push({ to, audience: 'admin', rendered: outcome.rendered });
   for (const reseller of outcome.resellers) {
-    const addrs = settings.resellers[reseller] ?? [];
+    const addrs = uniqueAddresses(settings.resellers[reseller] ?? []);
     if (!addrs.length) continue;
     const part = outcome.partFor({ reseller }, reseller);
     for (const to of addrs) out.push({ to, audience: 'reseller', reseller, rendered: part.rendered });
@@ -508,8 +512,8 @@ export async function deliverNightly(
   }
   const all = problems.find((p) => p.scope === 'all');
   if (all) {
-    const addressed: { to: string; audience: DeliveryResult['audience']; reseller?: string }[] = settings.recipients.map((to) => ({ to, audience: 'admin' }));
-    for (const reseller of outcome.resellers) for (const to of settings.resellers[reseller] ?? []) addressed.push({ to, audience: 'reseller', reseller });
+    const addressed: { to: string; audience: DeliveryResult['audience']; reseller?: string }[] = uniqueAddresses(settings.recipients).map((to) => ({ to, audience: 'admin' }));
+    for (const reseller of outcome.resellers) for (const to of uniqueAddresses(settings.resellers[reseller] ?? [])) addressed.push({ to, audience: 'reseller', reseller });
     for (const m of addressed) notSent(m.to, m.audience, m.reseller, all.message);
     if (!addressed.length) log(`report run ${outcome.runId}: ${all.message}; no mail could be sent (fix the setting)`);
     return results;

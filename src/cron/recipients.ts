@@ -7,14 +7,43 @@
  * The entries of a stored addresses value, in order: a string (or each string of a list) split at commas and
  * semicolons, and at white space between addresses ("a@x b@y"); empty pieces dropped. Words with no "@" among them are
  * not split off: "rita at example.com" stays one entry — one address mistyped, reported as it was written, not as three
- * (its white space collapsed to single spaces). A value that is neither a string nor a list, and a list entry that is
- * not a string, are kept as they are, for the caller to report (they are not addresses). Nothing here checks an
- * address: that is mailAddressProblem's job (src/core/domain.ts), for the page and the mailer alike.
+ * (its white space collapsed to single spaces). An address given again is dropped, whatever its case (addressKey):
+ * "ops@example.com, OPS@example.com ops@example.com" is one entry, spelled as first given — each message of the report
+ * goes out once per address, and the page shows it once. A value that is neither a string nor a list, and a list
+ * entry that is not a string, are kept as they are, for the caller to report (they are not addresses). Nothing here
+ * checks an address: that is mailAddressProblem's job (src/core/domain.ts), for the page and the mailer alike.
  */
 export function splitAddresses(v: unknown): unknown[] {
   if (v === undefined || v === null) return [];
   const list: unknown[] = Array.isArray(v) ? v : [v];
-  return list.flatMap((x) => (typeof x === 'string' ? x.split(/[,;]+/).flatMap(wordsOf) : [x]));
+  const entries = list.flatMap((x) => (typeof x === 'string' ? x.split(/[,;]+/).flatMap(wordsOf) : [x]));
+  const fresh = firstSpelling();
+  return entries.filter((x) => typeof x !== 'string' || fresh(x));
+}
+
+/**
+ * What two spellings of one address share, for telling repeats apart — never for sending (the first spelling is the
+ * one used). The domain is case-insensitive; the local part is taken so too (RFC 5321 lets a server tell "Ops" from
+ * "ops", but mail systems do not): two copies of one report to "ops@" and "OPS@" would land in the same mailbox.
+ */
+export function addressKey(address: string): string {
+  return address.trim().toLowerCase();
+}
+
+/** The addresses without repeats (addressKey), in order, each as first spelled. */
+export function uniqueAddresses(addresses: readonly string[]): string[] {
+  return addresses.filter(firstSpelling());
+}
+
+/** A filter that keeps an address the first time it is seen (addressKey), and drops it after. */
+function firstSpelling(): (address: string) => boolean {
+  const seen = new Set<string>();
+  return (a) => {
+    const k = addressKey(a);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  };
 }
 
 /** One comma-separated piece: its words, each an address, or the whole piece when some word is no address at all. */

@@ -6,7 +6,7 @@ import type { AuditOptions } from '../core/checks/context.js';
 import { hostname } from 'node:os';
 import { auditMany } from '../core/audit.js';
 import type { DomainAudit, DomainRef, Identity } from '../core/model.js';
-import type { Panel } from '../core/panel.js';
+import { PanelError, type Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
 import { buildReport, PANEL_FAILED, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
 import { cleanControls, escapeHtml, gapText, renderReport, type RenderedReport } from '../core/report/render.js';
@@ -290,6 +290,29 @@ export function reportReseller(ref: DomainRef, resellerAccounts: ReadonlySet<str
   return resellerAccounts.has(ref.owner) ? ref.owner : null;
 }
 
+/**
+ * The domains of the last complete report run (0 when there is none). Runs are listed newest first; failed nights in
+ * between (one per night while the panel is down) are passed over.
+ */
+function lastCompleteDomains(store: Pick<Store, 'listRuns'>): number {
+  const last = store.listRuns({ kind: 'report', limit: 10_000 }).find((r) => r.status === 'complete');
+  return last ? recordedCount(last) : 0;
+}
+
+/**
+ * An empty domain list where the last complete report had domains is a panel that could not be read, not a server
+ * whose every domain left overnight: the WHM API turns an access it lost ("No accounts found") into an empty list.
+ * Taken as it came, the report would call every problem "resolved — domain no longer on the server", and the next
+ * good night every one "new" again, its streak restarted. Throws a PanelError (the night is recorded as a failed
+ * panel read, like any other); an empty list on a server whose last complete report had none (or that has none yet)
+ * is taken as it is.
+ */
+function emptyListCheck(store: Store): void {
+  const had = lastCompleteDomains(store);
+  // No parentheses or semicolons: the reason is shown inside both (the settings page, the report's Skipped line).
+  if (had > 0) throw new PanelError('other', `the panel listed no domains, while the last report had ${had}`);
+}
+
 /** Marks report runs still `running` as interrupted. Only call while holding the report lock. */
 export function markStaleRuns(store: Store, except?: number): number[] {
   const stale = store.listRuns({ kind: 'report', limit: 500 }).filter((r) => r.status === 'running' && r.id !== except);
@@ -434,6 +457,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     } else accounts = await panel.listAccounts();
     identity = opts.identity ?? adminIdentity(accounts);
     refs = await panel.listDomains(identity);
+    if (!refs.length) emptyListCheck(store);
   } catch (e) {
     // Without the panel's lists there is nothing to audit: the night is recorded as failed and the admin told, then
     // the panel's own error goes on (the CLI's exit 2, the service's log).
@@ -589,7 +613,11 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
  * — as the scheduler does when none is set or the saved one is not a time zone — the server's own.
  */
 export function reportTimeZone(given: string | undefined, saved: unknown): string | undefined {
-  for (const tz of [given, saved]) if (typeof tz === 'string' && tz && isTimezone(tz)) return tz;
+  for (const v of [given, saved]) {
+    // (A zone stored by hand may end in a newline: the scheduler reads it without.)
+    const tz = typeof v === 'string' ? v.trim() : '';
+    if (tz && isTimezone(tz)) return tz;
+  }
   return Intl.DateTimeFormat().resolvedOptions().timeZone || undefined;
 }
 

@@ -6,8 +6,11 @@
 // after the gap, so a daily report runs once every local day. A slot node-cron misses (its timer came more than its
 // 1 s tolerance late: a paused VM, a busy event loop) runs as soon as node-cron notices, once however many slots were
 // missed, and not while a run is going. nextRuns() is pure (an explicit `from`), for tests and the UI.
+// Day of month and day of week both restricted ("0 3 1,15 * 1") mean what they mean in crontab(5): either day matches
+// (the 1st, the 15th and every Monday) — node-cron alone runs only when both do (a Monday that is the 1st or the 15th).
 import cron from 'node-cron';
 import type { ScheduledTask, TaskOptions } from 'node-cron';
+import { jsonText, showInvisible } from '../core/text.js';
 
 export const DEFAULT_CRON = '0 3 * * *';
 
@@ -22,25 +25,75 @@ export class ScheduleError extends Error {
 export const FIVE_CRON_FIELDS = 'Five cron fields, e.g. "0 3 * * *" (03:00 every day)';
 
 /**
+ * A schedule as the scheduler reads it: the white space around it dropped (a value stored by hand often ends in a
+ * newline) and the white space between fields made single spaces (node-cron splits at spaces only: a tab would join
+ * two fields). Not a string: returned as is, for validateCronExpr to refuse.
+ */
+export function normalizeCronExpr(expr: string): string {
+  return typeof expr === 'string' ? expr.trim().split(/\s+/).join(' ') : expr;
+}
+
+/** Text for a message, one line: control and invisible characters written as escapes (\n, \u0007, \u202E). */
+function printable(s: string): string {
+  return showInvisible(String(s).replace(/[\t\n\r]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')));
+}
+
+/**
  * The one check of a report schedule (the settings page, `--report-cron`, a schedule stored by hand): exactly five
  * fields, "minute hour day-of-month month day-of-week", then node-cron's own check. node-cron also takes six fields
  * (seconds first), where a stray extra field changes the meaning: "0 3 * * * *" runs every hour at minute 3 and
- * "* * * * * *" every second — a report and its mail each time. Throws ScheduleError naming the bad field(s).
+ * "* * * * * *" every second — a report and its mail each time. White space around the schedule is not part of it
+ * (normalizeCronExpr). Throws ScheduleError naming the bad field(s); the schedule is quoted with its control
+ * characters escaped (a newline in it must not break the message, nor forge a line of the log).
  */
 export function validateCronExpr(expr: string): void {
   if (typeof expr !== 'string' || !expr.trim()) throw new ScheduleError(`the report schedule is empty: ${FIVE_CRON_FIELDS}`);
-  const fields = expr.trim().split(/\s+/).length;
+  const norm = normalizeCronExpr(expr);
+  const shown = jsonText(expr.trim());
+  const fields = norm.split(' ').length;
   if (fields !== 5) {
     throw new ScheduleError(
-      `invalid cron expression "${expr}": ${fields} field${fields === 1 ? '' : 's'}, not five. ${FIVE_CRON_FIELDS}: minute hour day-of-month month day-of-week` +
+      `invalid cron expression ${shown}: ${fields} field${fields === 1 ? '' : 's'}, not five. ${FIVE_CRON_FIELDS}: minute hour day-of-month month day-of-week` +
         (fields === 6 ? ' (a seconds field is not taken: "0 3 * * * *" would run every hour, "* * * * * *" every second)' : ''),
     );
   }
-  const v = cron.validateDetailed(expr);
+  const v = cron.validateDetailed(norm);
   if (!v.valid) {
-    const why = v.errors.map((e) => `${e.field}${e.value !== undefined ? ` "${e.value}"` : ''}: ${e.message}`).join('; ');
-    throw new ScheduleError(`invalid cron expression "${expr}": ${why || 'not understood'} (expected "minute hour day-of-month month day-of-week", e.g. "0 3 * * *")`);
+    const why = v.errors.map((e) => `${e.field}${e.value !== undefined ? ` ${jsonText(String(e.value))}` : ''}: ${printable(e.message)}`).join('; ');
+    throw new ScheduleError(`invalid cron expression ${shown}: ${why || 'not understood'} (expected "minute hour day-of-month month day-of-week", e.g. "0 3 * * *")`);
   }
+}
+
+/**
+ * Whether a day field restricts the days, as crontab(5) reads it: a field starting with "*" ("*", "*\/2") does not
+ * (node-cron's "?" neither). With both day fields restricted, cron(8) runs on a day matching EITHER.
+ */
+function restrictsDays(field: string): boolean {
+  return !field.startsWith('*') && field !== '?';
+}
+
+/**
+ * The node-cron expressions whose union is the schedule, as cron(8) runs it: the schedule itself, or — when both day
+ * of month and day of week are restricted ("0 3 1,15 * 1": the 1st, the 15th and every Monday) — one with the day of
+ * week left free and one with the day of month left free (node-cron alone would need both to match: only a Monday that
+ * is the 1st or the 15th). A valid five-field schedule in, normalised.
+ */
+export function cronParts(expr: string): string[] {
+  const f = normalizeCronExpr(expr).split(' ');
+  if (f.length !== 5 || !restrictsDays(f[2]) || !restrictsDays(f[4])) return [f.join(' ')];
+  return [[f[0], f[1], f[2], f[3], '*'].join(' '), [f[0], f[1], '*', f[3], f[4]].join(' ')];
+}
+
+/** A matcher for the schedule (its parts: cronParts) in a time zone; destroy() it after use. */
+function scheduleMatcher(expr: string, timezone: string | undefined): { match(d: Date): boolean; destroy(): void } {
+  // createTask only builds a matcher (nothing starts).
+  const tasks = cronParts(expr).map((p) => cron.createTask(p, () => {}, { ...(timezone ? { timezone } : {}) }));
+  return {
+    match: (d) => tasks.some((t) => t.match(d)),
+    destroy: () => {
+      for (const t of tasks) void Promise.resolve(t.destroy()).catch(() => {});
+    },
+  };
 }
 
 /** Whether the runtime knows `tz` as a time zone. */
@@ -55,7 +108,7 @@ export function isTimezone(tz: string): boolean {
 
 /** Throws ScheduleError for a time zone the runtime does not know. Undefined = server time. */
 export function validateTimezone(tz: string | undefined): void {
-  if (tz !== undefined && !isTimezone(tz)) throw new ScheduleError(`unknown time zone "${tz}" (use an IANA name such as "Europe/Amsterdam" or "UTC")`);
+  if (tz !== undefined && !isTimezone(tz)) throw new ScheduleError(`unknown time zone ${jsonText(String(tz))} (use an IANA name such as "Europe/Amsterdam" or "UTC")`);
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -106,21 +159,23 @@ export interface PlannedRun {
 
 /**
  * The next `n` runs (strictly after `from`) of the expression in time zone `tz` (undefined = server time), using
- * node-cron's own matcher, so the answer is what the scheduler will do: once per local time even when daylight saving
- * ends and an hour repeats, and a local time that does not exist (the hour skipped when it starts) run at the first
- * moment after the gap — the one thing node-cron does not do itself. Pure: no timers, no wall clock.
+ * node-cron's own matcher (of each of its cronParts), so the answer is what the scheduler will do: once per local
+ * time even when daylight saving ends and an hour repeats, and a local time that does not exist (the hour skipped when
+ * it starts) run at the first moment after the gap — the one thing node-cron does not do itself. Pure: no timers, no
+ * wall clock.
  */
 export function plannedRuns(expr: string, tz: string | undefined, from: Date, n: number): PlannedRun[] {
   validateCronExpr(expr);
   validateTimezone(tz);
+  expr = normalizeCronExpr(expr);
   const fields = cron.parse(expr);
   const seconds = [...fields.second].sort((a, b) => a - b);
   const hours = new Set(fields.hour);
   const minutes = new Set(fields.minute);
-  // createTask only builds a matcher (nothing starts); destroyed at once. The UTC one reads a local time written in
-  // UTC digits (wallMs): it matches the local times a gap leaves out, which no instant has.
-  const task = cron.createTask(expr, () => {}, { ...(tz ? { timezone: tz } : {}) });
-  const localTask = cron.createTask(expr, () => {}, { timezone: 'UTC' });
+  // Matchers only (nothing starts); destroyed at the end. The UTC one reads a local time written in UTC digits
+  // (wallMs): it matches the local times a gap leaves out, which no instant has.
+  const task = scheduleMatcher(expr, tz);
+  const localTask = scheduleMatcher(expr, 'UTC');
   const out: PlannedRun[] = [];
   const start = from.getTime();
   const push = (t: number, catchUp: boolean) => {
@@ -167,7 +222,8 @@ export function plannedRuns(expr: string, tz: string | undefined, from: Date, n:
       offset = nextOffset;
     }
   } finally {
-    for (const t of [task, localTask]) void Promise.resolve(t.destroy()).catch(() => {});
+    task.destroy();
+    localTask.destroy();
   }
   return out;
 }
@@ -199,7 +255,7 @@ export interface SchedulerOptions {
 }
 
 export interface Scheduler {
-  /** The schedule in force (changes with reschedule). */
+  /** The schedule in force (changes with reschedule), normalised (normalizeCronExpr). */
   readonly cronExpr: string;
   readonly timezone: string | undefined;
   /**
@@ -221,6 +277,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   let timezone = opts.timezone;
   validateCronExpr(cronExpr);
   validateTimezone(timezone);
+  cronExpr = normalizeCronExpr(cronExpr);
   const log = opts.log ?? (() => {});
   const now = opts.now ?? (() => new Date());
   const setTimer =
@@ -255,8 +312,9 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
-  // The last scheduled fire (node-cron's or a catch-up): its instant and local time, to its second.
-  let lastFire: { at: number; local: number } | null = null;
+  // The last scheduled fire (node-cron's or a catch-up): its instant and local time, to its second, and which node-cron
+  // task (cronParts: a schedule may need two) fired it — -1: a catch-up.
+  let lastFire: { at: number; local: number; part: number } | null = null;
   let catchUp: { clear(): void } | null = null;
   /** The slot of a missed-run catch-up armed on the catch-up timer. */
   let pendingMissed: number | null = null;
@@ -265,11 +323,14 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
    * A scheduled fire. The report runs once per local time: a fire whose local time is not later than the last fire's
    * (the clocks went back when daylight saving ended, and the hour repeats) is ignored — node-cron 4 does not fire
    * there, this keeps it so whatever node-cron does. A fire within the same second is another tick of the same slot
-   * (tick() skips it while the run goes on).
+   * (tick() skips it while the run goes on). A day matching both parts of a schedule (cronParts: "0 3 1,15 * 1" on a
+   * Monday the 1st) fires both of its node-cron tasks: the second, in the same local minute, is the same slot and is
+   * ignored — one report, not a second one once the first has finished.
    */
-  async function fire(): Promise<void> {
+  async function fire(part = -1): Promise<void> {
     const at = now().getTime();
     const local = Math.floor(wallMs(at, timezone) / 1000) * 1000;
+    if (lastFire && part >= 0 && lastFire.part >= 0 && part !== lastFire.part && Math.floor(local / MINUTE) === Math.floor(lastFire.local / MINUTE)) return;
     if (lastFire && at - lastFire.at >= 1000 && local <= lastFire.local) {
       log(
         `nightly report: ${new Date(local).toISOString().slice(0, 19).replace('T', ' ')} ${timezone ?? 'server time'} came round again ` +
@@ -277,7 +338,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       );
       return;
     }
-    lastFire = { at, local };
+    lastFire = { at, local, part };
     try {
       await tick();
     } finally {
@@ -343,11 +404,23 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
 
   const schedule = opts.schedule ?? ((expr, fn, o) => cron.schedule(expr, fn, o));
   // Every task calls the same fire() and tick(), so the skip-while-running and once-per-local-time rules hold across a
-  // reschedule.
-  const scheduleTask = (expr: string, tz: string | undefined) => {
-    const t = schedule(expr, fire, { name: 'mailhealth-report', noOverlap: true, ...(tz ? { timezone: tz } : {}) });
-    t.on?.('execution:missed', (ctx) => missed(ctx.date));
-    return t;
+  // reschedule. One node-cron task per part of the schedule (cronParts), stopped and destroyed together.
+  const scheduleTask = (expr: string, tz: string | undefined): Pick<ScheduledTask, 'stop' | 'destroy'> => {
+    const tasks: Pick<ScheduledTask, 'stop' | 'destroy'>[] = [];
+    const all = async (what: 'stop' | 'destroy') => {
+      await Promise.all(tasks.map((t) => Promise.resolve(t[what]()).catch(() => {})));
+    };
+    try {
+      cronParts(expr).forEach((p, i) => {
+        const t = schedule(p, () => fire(i), { name: i === 0 ? 'mailhealth-report' : `mailhealth-report-${i + 1}`, noOverlap: true, ...(tz ? { timezone: tz } : {}) });
+        tasks.push(t);
+        t.on?.('execution:missed', (ctx) => missed(ctx.date));
+      });
+    } catch (e) {
+      void all('destroy'); // the part scheduled before the one refused
+      throw e;
+    }
+    return { stop: () => all('stop'), destroy: () => all('destroy') };
   };
   const describe = () => `"${cronExpr}"${timezone ? ` (${timezone})` : ' (server time)'}`;
   let task = scheduleTask(cronExpr, timezone);
@@ -365,6 +438,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       if (stopped) return false;
       validateCronExpr(expr);
       validateTimezone(tz);
+      expr = normalizeCronExpr(expr);
       if (expr === cronExpr && tz === timezone) return false;
       // The new task first: if node-cron refuses it, the old one is still in place.
       const next = scheduleTask(expr, tz);

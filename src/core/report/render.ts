@@ -2,7 +2,7 @@
 // a plain-text alternative, and the JSON document. Pure. All record text and names are escaped: they come from
 // DNS and from customers, so they are hostile until proven otherwise.
 import { showInvisible } from '../text.js';
-import type { ReportDoc, ReportItem, SkippedRun, StillFailing, TrendPoint, UnknownItem } from './diff.js';
+import type { CustomerGroup, ReportDoc, ReportItem, ResellerGroup, SkippedRun, StillFailing, TrendPoint, UnknownItem } from './diff.js';
 
 export interface RenderOptions {
   /** The panel UI's base URL; each problem links to `<baseUrl>/domains/<domain>`. Only http(s) URLs are used. */
@@ -11,7 +11,10 @@ export interface RenderOptions {
   serverName?: string;
   /** For a reseller's part: whose report this is (heading only). */
   audience?: string;
-  /** At most this many items per section in the HTML/text (the JSON is always whole). Default 200. */
+  /**
+   * At most this many items per section in the HTML/text, and rows in the per reseller and customer table (the JSON is
+   * always whole). Default 200.
+   */
   maxItemsPerSection?: number;
   /**
    * IANA time zone the nights are dated in (the report schedule's): a run at 00:30 in Europe/Berlin is 23:30 UTC the
@@ -53,6 +56,12 @@ function domainsListUrl(baseUrl: string | null | undefined): string | null {
 function moreWhere(baseUrl: string | null | undefined): string {
   const list = domainsListUrl(baseUrl);
   return `the domain list in mailhealth's panel page shows every domain's findings (filter by status)${list ? `: ${list}` : ''}`;
+}
+
+/** Where a recipient sees the customers the per-customer table leaves out: the panel's domain list, by customer. */
+function moreCustomersWhere(baseUrl: string | null | undefined): string {
+  const list = domainsListUrl(baseUrl);
+  return `the domain list in mailhealth's panel page shows every customer's domains (filter by customer)${list ? `: ${list}` : ''}`;
 }
 
 /** `<baseUrl>/domains/<domain>`, or null when there is no usable (http/https) base URL. */
@@ -302,15 +311,57 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
   if (doc.byReseller.length) {
     lines.push('');
     lines.push('Per reseller and customer (new / resolved / still failing / unknown)');
-    for (const r of doc.byReseller) {
-      lines.push(cleanControls(`  ${r.reseller ?? '(server admin)'}: ${counts(r.counts)}`));
-      for (const c of doc.byCustomer.filter((g) => g.reseller === r.reseller)) {
-        lines.push(cleanControls(`    ${customerLabel(c.owner, c.reseller)}: ${counts(c.counts)} — ${c.domains.length} domain(s)`));
-      }
+    const g = groupRows(doc, max);
+    for (const row of g.rows) {
+      if ('reseller' in row) lines.push(cleanControls(`  ${row.reseller.reseller ?? '(server admin)'}: ${counts(row.reseller.counts)}`));
+      else lines.push(cleanControls(`    ${customerLabel(row.customer.owner, row.customer.reseller)}: ${counts(row.customer.counts)} — ${row.customer.domains.length} domain(s)`));
     }
+    if (g.moreCustomers || g.moreResellers) lines.push(`  … and ${moreGroupsText(g)}: ${moreCustomersWhere(opts.baseUrl)}`);
   }
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * The rows of the per reseller and customer table: each reseller's row, then its customers' — at most `max` rows, as
+ * many as a section's items (5,000 customers made a 1 MB mail every night). The resellers' rows come first (each one's
+ * counts are of all its customers, shown or not): customers fill the rows left, in the table's order. What is left out
+ * is counted for the "… and N more" line.
+ */
+export function groupRows(doc: Pick<ReportDoc, 'byReseller' | 'byCustomer'>, max: number): {
+  rows: ({ reseller: ResellerGroup } | { customer: CustomerGroup })[];
+  moreCustomers: number;
+  moreResellers: number;
+} {
+  const customersOf = new Map<string | null, CustomerGroup[]>();
+  for (const c of doc.byCustomer) {
+    const list = customersOf.get(c.reseller);
+    if (list) list.push(c);
+    else customersOf.set(c.reseller, [c]);
+  }
+  const rows: ({ reseller: ResellerGroup } | { customer: CustomerGroup })[] = [];
+  let customerRows = Math.max(0, max - doc.byReseller.length);
+  let moreCustomers = 0;
+  let moreResellers = 0;
+  doc.byReseller.forEach((r, i) => {
+    const cs = customersOf.get(r.reseller) ?? [];
+    if (i >= max) {
+      moreResellers++;
+      moreCustomers += cs.length;
+      return;
+    }
+    rows.push({ reseller: r });
+    const shown = cs.slice(0, customerRows);
+    for (const c of shown) rows.push({ customer: c });
+    customerRows -= shown.length;
+    moreCustomers += cs.length - shown.length;
+  });
+  return { rows, moreCustomers, moreResellers };
+}
+
+/** What follows "… and": "4851 more customers" (" and 12 more resellers"). */
+function moreGroupsText(g: { moreCustomers: number; moreResellers: number }): string {
+  return `${plural(g.moreCustomers, 'more customer')}${g.moreResellers ? ` and ${plural(g.moreResellers, 'more reseller')}` : ''}`;
 }
 
 function counts(c: { newProblems: number; resolved: number; stillFailing: number; unknown: number }): string {
@@ -364,17 +415,25 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
     h.push('<h2 style="font-size:16px">Per reseller and customer</h2>');
     h.push('<table cellpadding="4" cellspacing="0" style="border-collapse:collapse">');
     h.push('<tr style="text-align:left;background:#f4f4f4"><th>Reseller / customer</th><th>Domains</th><th>New</th><th>Resolved</th><th>Still failing</th><th>Unknown</th></tr>');
-    for (const r of doc.byReseller) {
-      h.push(
-        `<tr style="border-top:1px solid #ddd;font-weight:bold"><td>${escapeHtml(r.reseller ?? '(server admin)')}</td><td>${r.counts.domains}</td><td>${r.counts.newProblems}</td><td>${r.counts.resolved}</td><td>${r.counts.stillFailing}</td><td>${r.counts.unknown}</td></tr>`,
-      );
-      for (const c of doc.byCustomer.filter((g) => g.reseller === r.reseller)) {
+    const g = groupRows(doc, max);
+    for (const row of g.rows) {
+      if ('reseller' in row) {
+        const r = row.reseller;
+        h.push(
+          `<tr style="border-top:1px solid #ddd;font-weight:bold"><td>${escapeHtml(r.reseller ?? '(server admin)')}</td><td>${r.counts.domains}</td><td>${r.counts.newProblems}</td><td>${r.counts.resolved}</td><td>${r.counts.stillFailing}</td><td>${r.counts.unknown}</td></tr>`,
+        );
+      } else {
+        const c = row.customer;
         h.push(
           `<tr><td style="padding-left:20px">${escapeHtml(customerLabel(c.owner, c.reseller))}</td><td>${c.counts.domains}</td><td>${c.counts.newProblems}</td><td>${c.counts.resolved}</td><td>${c.counts.stillFailing}</td><td>${c.counts.unknown}</td></tr>`,
         );
       }
     }
     h.push('</table>');
+    if (g.moreCustomers || g.moreResellers) {
+      const list = domainsListUrl(opts.baseUrl);
+      h.push(`<p>… and ${escapeHtml(moreGroupsText(g))}: ${list ? `<a href="${escapeHtml(list)}">the panel's domain list</a> shows every customer's domains` : escapeHtml(moreCustomersWhere(null))}.</p>`);
+    }
   }
   if (!domainUrl(opts.baseUrl, 'x.example')) h.push('<p style="color:#7f8c8d">Set "Address of these pages, for links" on the settings page to get links to each domain\'s page.</p>');
   h.push('<p style="color:#7f8c8d;font-size:12px">mailhealth — DNS trouble is reported as unknown and never counted as a failure.</p>');
