@@ -1,5 +1,5 @@
 // Admin settings kept in the store, what the settings page edits and how the rest of the app reads them.
-import { DEFAULT_CRON, FIVE_CRON_FIELDS, validateCronExpr } from '../cron/scheduler.js';
+import { DEFAULT_CRON, FIVE_CRON_FIELDS, ScheduleError, validateCronExpr } from '../cron/scheduler.js';
 import { baseUrlProblem, REPORT_SETTINGS } from '../cron/report.js';
 import { splitAddresses } from '../cron/recipients.js';
 import { isIP } from 'node:net';
@@ -119,8 +119,10 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     try {
       // The check `--report-cron` and the background service make too (five fields: no seconds).
       validateCronExpr(form.reportSchedule);
-    } catch {
-      errors.reportSchedule = `${FIVE_CRON_FIELDS}.`;
+    } catch (e) {
+      // Its reason (which field, what node-cron found wrong), as --report-cron gives it; the rule if there is none.
+      const why = e instanceof ScheduleError ? e.message : '';
+      errors.reportSchedule = why ? `${why.charAt(0).toUpperCase()}${why.slice(1)}${/[.)]$/.test(why) ? '' : '.'}` : `${FIVE_CRON_FIELDS}.`;
     }
   }
   const recipients = splitAddresses(form.reportRecipients) as string[];

@@ -393,6 +393,11 @@ describe('settings validation', () => {
     const six = await agent.post('/settings').type('form').send({ _csrf: csrf, reportSchedule: '* * * * * *' });
     assert.equal(six.status, 400);
     assert.match(six.text, /Five cron fields/);
+    assert.match(six.text, /6 fields, not five/);
+    // Five fields, one out of range: the page names it (it said only "Five cron fields", as if the count were wrong).
+    const dow = await agent.post('/settings').type('form').send({ _csrf: csrf, reportSchedule: '0 3 * * 9' });
+    assert.equal(dow.status, 400);
+    assert.match(dow.text, /Invalid cron expression &#34;0 3 \* \* 9&#34;: [^<]*day/i);
     await agent
       .post('/settings')
       .type('form')
