@@ -1,7 +1,7 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
 import { dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy } from '../dmarc/record.js';
-import type { Finding } from '../model.js';
+import type { Classification, Finding } from '../model.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
@@ -81,6 +81,35 @@ function reportRepairs(tags: Readonly<Record<string, string>>): string {
     }
   }
   return said.length ? ` The DMARC fix repairs ${said.join(' and ')} (then checks each address like any report address).` : '';
+}
+
+/**
+ * The record a report address's domain publishes to accept a domain's reports (RFC 7489 §7.1), as it is written in
+ * that domain's DNS: `<domain>._report._dmarc.<report domain> TXT "v=DMARC1"`.
+ */
+export function authorizationRecord(domain: string, reportDomain: string): string {
+  return `${externalAuthName(domain, reportDomain)} TXT "v=DMARC1"`;
+}
+
+/**
+ * dmarc.unauthorized-destination in words: receivers send no reports to the address until its domain publishes the
+ * RFC 7489 §7.1 record, named exactly. A DMARC report service (providers.json kind report-processor) publishes that
+ * record for the domains set up in the customer's account there, so that is the step to take; at another service the
+ * classifier keeps (the provider the domain's mail is delivered to), that provider is asked to publish it. The DMARC
+ * fix keeps the address (the customer chose it, and receivers ignore it until it is authorised): it is said so, since
+ * nothing in this zone changes for it.
+ */
+export function unauthorizedDestination(ctx: Pick<CheckContext, 'domain' | 'knowledge'>, tag: 'rua' | 'ruf', address: string, reportDomain: string, c: Classification): string {
+  const record = authorizationRecord(ctx.domain, reportDomain);
+  const provider = c.provider ? ctx.knowledge.providers.find((p) => p.id === c.provider) : undefined;
+  const remedy =
+    provider?.kind === 'report-processor'
+      ? `${address} is at ${provider.name}, a DMARC report service, which publishes that record once ${ctx.domain} is set up in your ${provider.name} account: add ${ctx.domain} there (the record it needs: ${record}).`
+      : provider && c.class === 'keep'
+        ? // Another service the customer uses (the mail provider the domain's mail is delivered to, say): its DNS.
+          `${reportDomain} is ${provider.name}'s, a service ${ctx.domain} uses: to receive them, ask ${provider.name} to publish ${record}, or take the address out of the record.`
+        : `To receive them, publish ${record} in ${reportDomain}'s DNS (or ask whoever runs ${reportDomain} to), or take the address out of the record.`;
+  return `${tag} reports to ${address} are not sent: receivers send DMARC reports to an address outside ${ctx.domain} only when its domain authorises them (RFC 7489 §7.1), and ${reportDomain} does not publish ${externalAuthName(ctx.domain, reportDomain)}. ${remedy} The DMARC fix keeps the address: receivers ignore it until it is authorised.`;
 }
 
 export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -180,14 +209,16 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
             continue;
           }
           if (!liveTxt(auth).some((t) => /^v\s*=\s*DMARC1/i.test(t))) {
+            // No fix offered: the DMARC fix keeps the address (planDmarc), and what is missing is a record in another
+            // domain's DNS, which the message names.
             out.push(
               makeFinding(
                 'dmarc',
                 'dmarc.unauthorized-destination',
                 'warn',
-                `${tag} reports to ${uri.address} are dropped: ${uri.domain} does not publish ${authName} (RFC 7489 §7.1).`,
+                unauthorizedDestination(ctx, tag, uri.address, uri.domain, c),
                 moreEvidence(ev, { authorization: [`${authName}: none`] }),
-                { subject, classification: c, fix: 'dmarc' },
+                { subject, classification: c },
               ),
             );
             continue;

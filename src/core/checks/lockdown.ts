@@ -1,10 +1,47 @@
 // lockdown: MailChannels Domain Lockdown (_mailchannels TXT) against this server's relay account.
 import { emptyList } from '../arrays.js';
-import { isLockdownMeant, parseLockdown, senderIdProblem } from '../lockdown/record.js';
+import { isLockdownMeant, parseLockdown, senderIdProblem, type LockdownRecord } from '../lockdown/record.js';
 import type { Evidence, Finding } from '../model.js';
 import { aliasesOf, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
+
+/** One id a record names: `key=value` as the fix writes it, and `written`, the field as the record writes it. */
+export interface LockdownId {
+  key: 'auth' | 'senderid' | 'sidw';
+  value: string;
+  written: string;
+}
+
+/**
+ * The ids a record names, one per value, in the record's order (auth=, then senderid=, then sidw=). Each field carries
+ * exactly one value (mail-auth.md §4): `auth=a,b` is one value to MailChannels, which matches no account (the record
+ * is `suspect`), but it plainly means `auth=a auth=b`. So each value of a comma list is an id of its own, judged like
+ * any other — this host's kept, a previous host's dropped, one nobody could place kept unless selected — and the fix
+ * writes it as a field of its own. The check and the fix read the record through this one list, so they agree (QA:
+ * the check called `auth=dreamhost,newhostmc` an id it keeps, the fix dropped it whole).
+ */
+export function lockdownIds(rec: Pick<LockdownRecord, 'auth' | 'senderid' | 'sidw'>): LockdownId[] {
+  const out: LockdownId[] = emptyList();
+  for (const key of ['auth', 'senderid', 'sidw'] as const) {
+    for (const v of rec[key]) {
+      const written = `${key}=${v}`;
+      const parts = v
+        .split(',')
+        .map((p) => p.trim())
+        .filter((p) => p !== '');
+      // A sender id's comma that does not separate whole sender ids (`acme|x,y|z`) makes no list: it stays one value,
+      // which cannot match a sender (the check leaves it to the syntax finding, the fix drops it). Shape only here (the
+      // sidw= rule): a "*" in a senderid= of a list is that id's own problem.
+      const list = key === 'auth' || parts.every((p) => !senderIdProblem('sidw', p)) ? parts : [v];
+      for (const value of list) out.push({ key, value, written });
+    }
+  }
+  return out;
+}
+
+/** An id written inside a comma list (`auth=a,b`), not as a field of its own. */
+export const inList = (id: LockdownId): boolean => id.written !== `${id.key}=${id.value}`;
 
 export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const name = `_mailchannels.${ctx.domain}`;
@@ -22,6 +59,12 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
     for (const f of out) if (f.fix === 'lockdown') f.message += where;
   }
   return out;
+}
+
+/** An id mailhealth cannot place, with why (its classification's reason). */
+interface Placed {
+  id: string;
+  reason: string;
 }
 
 /** `aliased`: the name is an alias (the record is its target's, changed at that service: the fix does not write it). */
@@ -84,22 +127,34 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
   }
   let mine = false;
   // Stale ids with whether their own record also authorises this server: with several records, which one MailChannels
-  // reads is not documented, so this server's id in another record does not make a stale one harmless.
-  const staleIds: { f: Finding; mineHere: boolean }[] = [];
+  // reads is not documented, so this server's id in another record does not make a stale one harmless. `list`: the
+  // comma list the id is written in, and `mineListed` whether this host's id is written in one there (as written that
+  // authorises nothing — the syntax finding's failure —, but the fix writes it as a field of its own).
+  const staleIds: { f: Finding; mineHere: boolean; mineListed: boolean; list: string | null }[] = [];
   // Ids mailhealth cannot place (classify.ts lockdownId: not this host's account, nothing says whose — the customer's
   // own MailChannels account, or a previous host's). Not a failure by themselves: any field that matches lets a
   // message through, so they do not stop this server's mail; a record that names only such ids still does
   // (lockdown.stale-auth below), and its fix adds this host's auth= and keeps them.
-  const unknownIds: string[] = [];
+  // With why each is not placed (the classification's reason, as its lockdown.unknown-id finding says it).
+  const unknownIds: Placed[] = [];
   // Records that name ids but none of this host's, and no stale one (that one fails on its own), with those ids.
-  const notMine: { txt: string; ids: string[] }[] = [];
+  const notMine: { txt: string; ids: Placed[] }[] = [];
   for (const txt of records) {
     const rec = parseLockdown(txt);
-    const stale: Finding[] = emptyList();
-    const unknownHere: string[] = [];
+    const stale: { f: Finding; list: string | null }[] = emptyList();
+    const unknownHere: Placed[] = [];
     let mineHere = false;
+    let mineListed = false;
+    const recIds = lockdownIds(rec);
     if (rec.class === 'invalid' || rec.class === 'suspect') {
-      out.push(makeFinding('lockdown', 'lockdown.syntax', 'fail', `The _mailchannels record is ${rec.class}: ${rec.problems.join('; ')}.`, ev, { subject: txt, fix: 'lockdown' }));
+      // Comma lists: said how the fix writes them (one field per value), so the findings on their ids below agree with it.
+      const lists = [...new Set(recIds.filter(inList).map((i) => i.written))];
+      const split = lists.map((l) => {
+        const parts = recIds.filter((i) => i.written === l).map((i) => `${i.key}=${i.value}`);
+        return `${l} as ${parts.join(' ')}`;
+      });
+      const how = split.length ? ` The fix writes each value of a comma list as a field of its own (${split.join('; ')}), each judged like any id.` : '';
+      out.push(makeFinding('lockdown', 'lockdown.syntax', 'fail', `The _mailchannels record is ${rec.class}: ${rec.problems.join('; ')}.${how}`, ev, { subject: txt, fix: 'lockdown' }));
     }
     if (rec.cfid.length) {
       const only = rec.auth.length + rec.senderid.length + rec.sidw.length === 0;
@@ -130,50 +185,63 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
         );
       }
     }
-    const ids: ['auth' | 'senderid' | 'sidw', string][] = emptyList();
-    for (const v of rec.auth) ids.push(['auth', v]);
     // A sender id that cannot match anything is the syntax finding's (the fix drops it), not an id to place.
-    for (const v of rec.senderid) if (!senderIdProblem('senderid', v)) ids.push(['senderid', v]);
-    for (const v of rec.sidw) if (!senderIdProblem('sidw', v)) ids.push(['sidw', v]);
+    const ids = recIds.filter((i) => !i.value.includes(',') && (i.key === 'auth' || !senderIdProblem(i.key, i.value)));
     const judged = new Set<string>();
-    for (const [field, value] of ids) {
+    for (const id of ids) {
+      const { key: field, value } = id;
+      const list = inList(id) ? id.written : null;
       // An id the record names twice is one id (one finding, as the fix writes it once) — exact repeats only.
       if (judged.has(`${field}=${value}`)) continue;
       judged.add(`${field}=${value}`);
       const asked = ctx.classifier.lockdownId(field, value);
       const c = asked instanceof Promise ? await asked : asked;
-      if (c.class === 'this-server') mine = mineHere = true;
-      else if (c.class === 'stale') stale.push(makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }));
+      if (c.class === 'this-server') {
+        // Inside a comma list it authorises nothing as written (the syntax finding fails the record for it).
+        if (list) mineListed = true;
+        else mine = mineHere = true;
+      } else if (c.class === 'stale') stale.push({ f: makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }), list });
       else {
+        const inside = list ? ` It is written inside ${list}, one value to MailChannels.` : '';
         const keep = !relay?.authId
           ? ''
           : aliased
             ? ` ${name} is an alias: the record is published at its target, so mailhealth does not change it — remove the id there only if no sender of yours uses that MailChannels account.`
-            : ' The lockdown fix keeps it unless you select it for removal — do that only if no sender of yours uses that MailChannels account.';
+            : ` The lockdown fix ${list ? 'writes it as a field of its own and ' : ''}keeps it unless you select it for removal — do that only if no sender of yours uses that MailChannels account.`;
         // Known what this host's account is, an id nothing identifies is a judgement (info: the customer's own account,
         // or a previous host's), not DNS trouble — `unknown` would file the domain under "unknown (DNS trouble)" in the
         // report. Without this host's account id nothing can be judged: unknown, as before.
-        out.push(makeFinding('lockdown', 'lockdown.unknown-id', relay?.authId ? 'info' : 'unknown', `${field}=${value}: ${c.reason}.${keep}`, ev, { subject: `${field}=${value}`, classification: c }));
-        unknownHere.push(`${field}=${value}`);
-        if (!unknownIds.includes(`${field}=${value}`)) unknownIds.push(`${field}=${value}`);
+        out.push(makeFinding('lockdown', 'lockdown.unknown-id', relay?.authId ? 'info' : 'unknown', `${field}=${value}: ${c.reason}.${inside}${keep}`, ev, { subject: `${field}=${value}`, classification: c }));
+        const placed = { id: `${field}=${value}`, reason: c.reason };
+        unknownHere.push(placed);
+        if (!unknownIds.some((u) => u.id === placed.id)) unknownIds.push(placed);
       }
     }
-    for (const f of stale) staleIds.push({ f, mineHere });
+    for (const { f, list } of stale) staleIds.push({ f, mineHere, mineListed, list });
     if (!mineHere && !stale.length && unknownHere.length && rec.class !== 'invalid' && rec.class !== 'suspect') notMine.push({ txt, ids: unknownHere });
   }
-  for (const { f, mineHere } of staleIds) {
-    f.severity = mineHere ? 'warn' : 'fail';
+  for (const { f, mineHere, mineListed, list } of staleIds) {
+    // This host's id only inside a comma list of the same record: the record's failure is the syntax finding's (as
+    // written the list authorises nobody); the fix drops this id and writes this host's as a field of its own.
+    f.severity = mineHere || mineListed ? 'warn' : 'fail';
+    const inside = list ? ` It is written inside ${list}, one value to MailChannels; the fix drops it and writes the list's other values as fields of their own.` : '';
     f.message = mineHere
-      ? `${f.subject} lets a previous host's MailChannels account send as ${ctx.domain}; this server's id is present too. Remove the old one.`
-      : mine
-        ? `${f.subject} is not this host's MailChannels account, and its record does not name this host's: if MailChannels reads that record of the ${records.length}, it rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".`
-        : `${f.subject} is not this host's MailChannels account: MailChannels rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".`;
+      ? `${f.subject} lets a previous host's MailChannels account send as ${ctx.domain}; this server's id is present too. Remove the old one.${inside}`
+      : mineListed
+        ? `${f.subject} is a previous host's MailChannels account${list ? `, written inside ${list}` : ''}. This host's id is in the record too, but only inside a comma list, one value to MailChannels: the fix drops ${f.subject} and writes this host's id as a field of its own.`
+        : mine
+          ? `${f.subject} is not this host's MailChannels account, and its record does not name this host's: if MailChannels reads that record of the ${records.length}, it rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".${inside}`
+          : `${f.subject} is not this host's MailChannels account: MailChannels rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}".${inside}`;
     out.push(f);
   }
-  /** The fix's treatment of ids it cannot place, for the messages below. */
-  const keeps = (ids: string[], fix: string) => {
+  /**
+   * The fix's treatment of ids it cannot place, for the messages below — with each id's reason as its
+   * lockdown.unknown-id finding gives it (QA: "auth=dreamhost, which mailhealth cannot place" beside a finding placing
+   * it as DreamHost, where the domain's mail is delivered).
+   */
+  const keeps = (ids: Placed[], fix: string) => {
     const it = ids.length > 1 ? 'them' : 'it';
-    return `${ids.join(', ')}, which mailhealth cannot place (the customer's own MailChannels account, or a previous host's): the fix ${fix} and keeps ${it} unless you select ${it} for removal`;
+    return `${ids.map((i) => i.id).join(', ')}; the fix ${fix} and keeps ${it} unless you select ${it} for removal. ${ids.map((i) => `${i.reason}.`).join(' ')}`;
   };
   if (mine && relay?.authId) {
     // Several records, one naming this host's account and another only ids nobody could place: if MailChannels reads
@@ -184,7 +252,7 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
           'lockdown',
           'lockdown.stale-auth',
           'fail',
-          `The _mailchannels record "${txt}" does not authorise this host's MailChannels account (${relay.authId}): if MailChannels reads that record of the ${records.length}, it rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}". It names only ${keeps(ids, "merges the records into one with this host's ids")}.`,
+          `The _mailchannels record "${txt}" does not authorise this host's MailChannels account (${relay.authId}): if MailChannels reads that record of the ${records.length}, it rejects this server's mail for ${ctx.domain} with "550 5.7.1 This sender is not authorized to send from ${ctx.domain}". It names only ${keeps(ids, "merges the records into one with this host's ids")}`,
           ev,
           { subject: txt, fix: 'lockdown' },
         ),
@@ -192,7 +260,7 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
     }
   }
   if (!mine && staleIds.length === 0 && relay?.authId && !out.some((f) => f.rule === 'lockdown.syntax')) {
-    const also = unknownIds.length ? ` It names only ${keeps(unknownIds, `adds auth=${relay.authId}`)}.` : '';
+    const also = unknownIds.length ? ` It names only ${keeps(unknownIds, `adds auth=${relay.authId}`)}` : '';
     out.push(
       makeFinding('lockdown', 'lockdown.stale-auth', 'fail', `The record does not authorise this host's MailChannels account (${relay.authId}): MailChannels will reject this server's mail.${also}`, ev, {
         fix: 'lockdown',

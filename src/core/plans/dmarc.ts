@@ -1,8 +1,9 @@
 // DMARC fix: a missing record becomes p=none with reports to an address on the domain — unless the organizational
-// domain's policy covers the domain (then nothing is published: a record would override it); stale or unauthorised
-// report destinations are replaced; syntax fixed; policy never tightened silently.
+// domain's policy covers the domain (then nothing is published: a record would override it); report destinations at a
+// previous host are dropped (postmaster@ the domain when no aggregate address is left), while one at another domain
+// that does not authorise the reports yet (RFC 7489 §7.1) is kept; syntax fixed; policy never tightened silently.
 import type { CheckContext } from '../checks/context.js';
-import { inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
+import { authorizationRecord, inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
 import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
@@ -37,9 +38,16 @@ function tagList(text: string): { pairs: [string, string][]; bad: string[] } {
   return { pairs, bad };
 }
 
-/** The same tags with the same values in the same order (names compared without case, values as written). */
+/**
+ * The same tags with the same values (names compared without case, values as written): the first two (v, then p) in
+ * place, the others in any order — receivers read them alike, so a record is not rewritten only to reorder them (a kept
+ * report address before fo= would otherwise be moved behind it).
+ */
 function samePairs(a: [string, string][], b: [string, string][]): boolean {
-  return a.length === b.length && a.every(([k, v], i) => k.toLowerCase() === b[i][0].toLowerCase() && v.trim() === b[i][1].trim());
+  const key = ([k, v]: [string, string]) => `${k.toLowerCase()}=${v.trim()}`;
+  const head = (x: [string, string][]) => x.slice(0, 2).map(key).join(';');
+  const rest = (x: [string, string][]) => x.slice(2).map(key).sort().join(';');
+  return a.length === b.length && head(a) === head(b) && rest(a) === rest(b);
 }
 
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
@@ -248,16 +256,19 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
             notes.push(`Drops ${tag} ${uri.address}: ${c.reason}.`);
             continue;
           }
+          // An address at another domain that does not authorise the reports (RFC 7489 §7.1) is kept: the customer
+          // chose it, receivers send nothing there until that domain publishes the authorisation, and once it does the
+          // reports arrive with no change here. Replacing it would undo that choice (QA: reports meant for a domain of
+          // the customer's own, or a DMARC service not yet set up, were sent to postmaster@ instead). Only whether it is
+          // authorised is said; a DNS error on that lookup decides nothing either.
           if (needsExternalAuthorization(ctx.domain, uri.domain)) {
-            const a = await ctx.resolver.resolve(externalAuthName(ctx.domain, uri.domain), 'TXT');
-            if (a.status === 'unknown') {
-              return { changes: [], notes, blocked: `Could not check whether ${uri.domain} accepts reports for ${ctx.domain} (DNS ${a.error}); try again later.` };
-            }
-            const ok = a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t));
-            if (!ok) {
-              notes.push(`Drops ${tag} ${uri.address}: ${uri.domain} does not authorise reports for ${ctx.domain}, so they are dropped anyway.`);
-              continue;
-            }
+            const authName = externalAuthName(ctx.domain, uri.domain);
+            const a = await ctx.resolver.resolve(authName, 'TXT');
+            if (a.status === 'unknown') notes.push(`Keeps ${tag} ${uri.address}: whether ${uri.domain} accepts reports for ${ctx.domain} could not be checked (DNS ${a.error ?? 'error'} for ${authName}).`);
+            else if (!(a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t))))
+              notes.push(
+                `Keeps ${tag} ${uri.address}, although ${uri.domain} does not authorise reports for ${ctx.domain} yet: receivers send none there until ${authorizationRecord(ctx.domain, uri.domain)} is published in ${uri.domain}'s DNS (RFC 7489 §7.1). Take it out of the record yourself if it is not wanted.`,
+              );
           }
           kept.push(uri.raw);
         }

@@ -1,4 +1,5 @@
 // Lockdown fix: drops stale auth=/senderid=/sidw= values (a previous host's, classify.ts lockdownId) and cfid=,
+// writes each value of a comma list (`auth=a,b`, one value to MailChannels) as a field of its own, judged like any id,
 // keeps ids nobody could place (the customer's own MailChannels account, or a previous host's) unless the user selects
 // them for removal (PlanOptions.removeTerms, as the field is written: `auth=acme-emailapi`), fixes syntax, merges several
 // records, and adds `auth=<this host's MailChannels account id>` only where nothing left lets this host's senders
@@ -6,6 +7,7 @@
 // does not relay through MailChannels nothing changes: the record does not affect this server's mail, and removing it
 // would let every MailChannels account send as the domain.
 import type { CheckContext } from '../checks/context.js';
+import { inList, lockdownIds } from '../checks/lockdown.js';
 import { parseLockdown, renderLockdown, senderIdProblem } from '../lockdown/record.js';
 import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
@@ -79,63 +81,65 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   const rewriteNotes: string[] = [];
   for (const r of existing) {
     const rec = parseLockdown(r.txt ?? [r.value]);
-    for (const key of ['auth', 'senderid', 'sidw'] as const) {
-      for (const v of rec[key]) {
-        const field = `${key}=${v}`;
-        // Exact repeats only: `senderid=acme|user|Bob` and `…|bob` may be two senders (case sensitivity is undocumented).
-        if (seen.has(field)) {
-          // Said for a field the fix keeps; one it drops is said once by its own note.
-          const n = `Writes ${field} once (the record${existing.length > 1 ? 's name' : ' names'} it more than once).`;
-          if (keptFields.has(field) && !rewriteNotes.includes(n)) rewriteNotes.push(n);
-          continue; // harmless: not a reason to rewrite a record the check found ok
-        }
-        seen.add(field);
-        written.add(fieldKey(field));
-        const selected = remove.has(fieldKey(field));
-        if (key !== 'auth' && !writable(v)) {
-          notes.push(`Drops ${field}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
-          problem = true;
-          continue;
-        }
-        // A sender id that cannot match (review: kept as "unknown", it left the record suspect, or the fix did nothing
-        // while the check failed it).
-        const shape = key === 'auth' ? null : senderIdProblem(key, v);
-        if (shape) {
-          notes.push(`Drops ${field}: ${shape}.`);
-          problem = true;
-          continue;
-        }
-        const c = await ctx.classifier.lockdownId(key, v);
-        if (c.class === 'this-server') {
-          if (selected) notes.push(`Keeps ${field} although you selected it: it is this host's MailChannels account (${relay.authId}) — without it MailChannels rejects this server's mail.`);
-          // auth= is written as the configured id (its case); a sender id as it is.
-          if (key === 'auth' && v !== relay.authId) rewriteNotes.push(`Writes ${field} as auth=${relay.authId}, this host's MailChannels account id as configured.`);
-          keptFields.add(field);
-          if (key === 'auth') auth.push(relay.authId);
-          else (key === 'senderid' ? senderid : sidw).push(v);
-          continue;
-        }
-        if (c.class === 'stale') {
-          problem = true;
-          notes.push(`Drops ${field}: ${c.reason}.`);
-          continue;
-        }
-        if (!writable(v)) {
-          // auth=a,b (one value per field): cannot be written back as it is.
-          problem = true;
-          notes.push(`Drops ${field}: a value with a space, comma or semicolon cannot match a sender (write one ${key}= field per value if it was meant).`);
-          continue;
-        }
-        if (selected) {
-          problem = true;
-          notes.push(`Removes ${field} (you selected it): ${c.reason}. Mail sent as ${ctx.domain} through that MailChannels account is rejected from now on.`);
-          continue;
-        }
-        other[key].push(v);
-        keptFields.add(field);
-        const kept = `Keeps ${field}: ${c.reason}. Select it for removal if no sender of yours uses that MailChannels account.`;
-        if (!keptNotes.includes(kept)) keptNotes.push(kept);
+    // One id per value, as the check judges them (lockdownIds): `auth=a,b` is the two ids auth=a and auth=b.
+    const ids = lockdownIds(rec);
+    for (const list of new Set(ids.filter(inList).map((i) => i.written))) {
+      const parts = ids.filter((i) => i.written === list).map((i) => `${i.key}=${i.value}`);
+      problem = true;
+      written.add(fieldKey(list));
+      notes.push(`Writes each value of ${list} as a field of its own (${parts.join(' ')}), each judged like any id: MailChannels takes a field's whole value as one id.`);
+    }
+    for (const { key, value: v, written: as } of ids) {
+      const field = `${key}=${v}`;
+      // Exact repeats only: `senderid=acme|user|Bob` and `…|bob` may be two senders (case sensitivity is undocumented).
+      if (seen.has(field)) {
+        // Said for a field the fix keeps; one it drops is said once by its own note.
+        const n = `Writes ${field} once (the record${existing.length > 1 ? 's name' : ' names'} it more than once).`;
+        if (keptFields.has(field) && !rewriteNotes.includes(n)) rewriteNotes.push(n);
+        continue; // harmless: not a reason to rewrite a record the check found ok
       }
+      seen.add(field);
+      written.add(fieldKey(field));
+      // Selected as written: the field itself, or the whole comma list it came from (then each of its ids).
+      const selected = remove.has(fieldKey(field)) || remove.has(fieldKey(as));
+      if (!writable(v)) {
+        // A sender id whose comma separates no whole sender ids (`acme|x,y|z`, lockdownIds): it cannot be written back.
+        notes.push(`Drops ${field}: a value with a space, comma or semicolon cannot match a sender (rewrite it in the record's syntax if it was meant).`);
+        problem = true;
+        continue;
+      }
+      // A sender id that cannot match (review: kept as "unknown", it left the record suspect, or the fix did nothing
+      // while the check failed it).
+      const shape = key === 'auth' ? null : senderIdProblem(key, v);
+      if (shape) {
+        notes.push(`Drops ${field}: ${shape}.`);
+        problem = true;
+        continue;
+      }
+      const c = await ctx.classifier.lockdownId(key, v);
+      if (c.class === 'this-server') {
+        if (selected) notes.push(`Keeps ${field} although you selected it: it is this host's MailChannels account (${relay.authId}) — without it MailChannels rejects this server's mail.`);
+        // auth= is written as the configured id (its case); a sender id as it is.
+        if (key === 'auth' && v !== relay.authId) rewriteNotes.push(`Writes ${field} as auth=${relay.authId}, this host's MailChannels account id as configured.`);
+        keptFields.add(field);
+        if (key === 'auth') auth.push(relay.authId);
+        else (key === 'senderid' ? senderid : sidw).push(v);
+        continue;
+      }
+      if (c.class === 'stale') {
+        problem = true;
+        notes.push(`Drops ${field}: ${c.reason}.`);
+        continue;
+      }
+      if (selected) {
+        problem = true;
+        notes.push(`Removes ${field} (you selected it): ${c.reason}. Mail sent as ${ctx.domain} through that MailChannels account is rejected from now on.`);
+        continue;
+      }
+      other[key].push(v);
+      keptFields.add(field);
+      const kept = `Keeps ${field}: ${c.reason}. Select it for removal if no sender of yours uses that MailChannels account.`;
+      if (!keptNotes.includes(kept)) keptNotes.push(kept);
     }
     for (const v of rec.cfid) notes.push(`Drops cfid=${v}: Cloudflare Workers ids are unsupported since 2024-08-31.`);
     if (rec.cfid.length) problem = true;

@@ -57,13 +57,16 @@ describe('defect 1: report addresses the fix can repair are repaired, then check
     assert.ok(syntax?.message.includes('as mailto:a@dmarcian.com,mailto:b@alice.example'), syntax?.message);
   });
 
-  test('a repaired address goes through the RFC 7489 §7.1 authorisation check: not authorised → dropped with a note', async () => {
+  test('a repaired address goes through the RFC 7489 §7.1 authorisation check: not authorised → kept, the note naming the record to publish', async () => {
     const one = await run(D, ['v=DMARC1; p=reject; rua=reports@dmarcian.com']);
-    assert.deepEqual(one.left, [`v=DMARC1; p=reject; rua=mailto:postmaster@${D}`]);
+    assert.deepEqual(one.left, ['v=DMARC1; p=reject; rua=mailto:reports@dmarcian.com']);
     assert.ok(one.notes.some((n) => n.startsWith('Repairs rua reports@dmarcian.com')), one.notes.join('\n'));
-    assert.ok(one.notes.some((n) => n.startsWith('Drops rua reports@dmarcian.com: dmarcian.com does not authorise reports')), one.notes.join('\n'));
+    assert.ok(
+      one.notes.some((n) => n.startsWith('Keeps rua reports@dmarcian.com, although dmarcian.com does not authorise reports') && n.includes(`${D}._report._dmarc.dmarcian.com TXT "v=DMARC1"`)),
+      one.notes.join('\n'),
+    );
     const two = await run(D, ['v=DMARC1; p=quarantine; rua=mailto:a@dmarcian.com mailto:b@alice.example']);
-    assert.deepEqual(two.left, ['v=DMARC1; p=quarantine; rua=mailto:b@alice.example']);
+    assert.deepEqual(two.left, ['v=DMARC1; p=quarantine; rua=mailto:a@dmarcian.com,mailto:b@alice.example']);
   });
 
   test('a repaired address at a previous host is dropped as stale; mixed repairs, ruf too', async () => {
