@@ -9,10 +9,16 @@
 // panel routes the domain's mail elsewhere — a provider the domain's MX points at is where its mail is delivered, so
 // its names (SPF includes, DKIM selectors, MX hosts) are a service the customer uses, hosting company or not; the MX
 // hosts' providers are found by name, else (a name of the customer's own, such as mail.<domain>) by the PTR name of
-// their addresses. A host that resolves to an address of this server's host name / HELO is this server, whatever it is
-// called (the panel lists only the domain's outbound IPs: a dedicated IP while the MX names the shared one, or the
-// reverse). An address the zone's mail.<domain> still names (a trace) is the previous host's only when it is
-// neither such an address nor in this server's own network by its PTR name.
+// their addresses. With the panel delivering the domain's mail here (routing local), a live MX at a hosting provider is
+// either left from a previous host or where the customer's mailboxes still are (the website moved, the mail stayed):
+// the MX host stays stale (the mx check says how to settle it either way), but that provider's SPF terms, DKIM
+// selectors and MailChannels ids are unknown — kept unless the customer selects them, never dropped on a guess that
+// would take SPF away from mail the mailboxes send. An MX address that is the panel's own old mail.<domain> record (a
+// trace) points at no such provider: that record is the previous host's, and so is what it names. A host that
+// resolves to an address of this server's host name / HELO is this server, whatever it is called (the panel lists only
+// the domain's outbound IPs: a dedicated IP while the MX names the shared one, or the reverse). An address the zone's
+// mail.<domain> still names (a trace) is the previous host's only when it is neither such an address nor in this
+// server's own network by its PTR name.
 import { createPublicKey } from 'node:crypto';
 import type { Knowledge, Provider } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
@@ -108,7 +114,10 @@ function inServerNetwork(c: Classification, network: string): Classification {
 const DELIVERY_PTR_HOSTS = 4;
 const DELIVERY_PTR_ADDRESSES = 2;
 
-/** Where the domain's mail is delivered while the panel routes it elsewhere: the providers its MX hosts belong to. */
+/**
+ * Where the domain's mail is delivered: the providers its MX hosts belong to — the live MX and, with the panel routing
+ * the mail elsewhere, the panel's copy of the zone too.
+ */
 interface MailDelivery {
   /**
    * Provider id → the domain's MX hosts at that provider: the host name when the name is the provider's, else
@@ -190,6 +199,8 @@ class AuditClassifier implements Classifier {
   /** With mail routed elsewhere: the MX hosts of the panel's copy of the zone. */
   private readonly zoneMx: string[] = [];
   private delivery: Promise<MailDelivery> | null = null;
+  /** liveMxAt, made once (it is handed to .then for every SPF term of a domain delivered here). */
+  private readonly liveMxCheck = (c: Classification): Classification | Promise<Classification> => this.liveMxAt(c);
   private readonly domainOrg: string;
   private readonly relayHost: string | null;
   private readonly relayOrg: string | null;
@@ -246,7 +257,42 @@ class AuditClassifier implements Classifier {
    */
   private mailDelivery(): Promise<MailDelivery> | null {
     if (this.settings.routing !== 'remote') return null;
+    return this.delivered();
+  }
+
+  /** MailDelivery whatever the routing (with routing local: the live MX alone, the panel's copy names no MX here). */
+  private delivered(): Promise<MailDelivery> {
     return (this.delivery ??= this.findDelivery());
+  }
+
+  /**
+   * With the panel delivering the domain's mail here (routing local): a hosting provider's name that is stale (`c`, a
+   * previous host's by the knowledge base: it carries the provider) while the domain's live MX delivers its mail to
+   * that provider is unknown instead — the MX may be the previous host's left over, or the customer's mailboxes may
+   * still be there and send with it (the SPF include, DKIM selector or MailChannels id); the mx check's mx.stale says
+   * how to settle which (an MX address that is a trace — the panel's own old mail.<domain> record — names no provider
+   * here: deliveryByAddress). When where the live MX delivers could not be told (no answer), unknown (unanswered), never
+   * stale. Asked only for such a name (the live MX is then looked up), so every other answer stays as it is.
+   * With routing remote, byProvider and hostedLockdownId have decided already (the delivery counts there).
+   */
+  private liveMxAt(c: Classification): Classification | Promise<Classification> {
+    if (c.class !== 'stale' || !c.provider || this.settings.routing !== 'local') return c;
+    const id = c.provider;
+    const extra = c.source ? { provider: id, source: c.source } : { provider: id };
+    return this.delivered().then((d) => {
+      const mx = d.providers.get(id);
+      if (mx) {
+        const name = this.knowledge.displayName(id);
+        return C('unknown', `${c.reason}, but ${this.domain}'s live MX delivers its mail to ${name} (MX ${mx.join(', ')}) while the panel delivers it on this server: ${this.eitherWay(name, 'mail sent from them uses it')}`, extra);
+      }
+      if (d.error) return unanswered(`${c.reason}; whether ${this.domain}'s live MX still delivers its mail there could not be told: ${d.error}`, extra);
+      return c;
+    });
+  }
+
+  /** The two readings of a live MX at `provider` while the panel delivers the domain's mail here, in words. */
+  private eitherWay(provider: string, use: string): string {
+    return `if ${this.domain}'s mailboxes are still at ${provider}, ${use}; if that MX is left from a previous host, point it at this server (mx.stale says how)`;
   }
 
   private async findDelivery(): Promise<MailDelivery> {
@@ -297,8 +343,11 @@ class AuditClassifier implements Classifier {
     }
     let found = false;
     for (const ip of ips.slice(0, DELIVERY_PTR_ADDRESSES)) {
-      // Mail delivered to this server is delivered to no provider.
-      if (!isIpAddress(ip) || this.serverIps.some((s) => cidrContains(s, ip))) continue;
+      // Mail delivered to this server is delivered to no provider. An address the panel's own zone still gives
+      // mail.<domain> while the panel delivers the mail here (a trace, routing local) is the old host's server that
+      // record was copied from — the previous host's by that evidence, as its `a`/`mx` terms are (classifyIp): no
+      // provider its mail would still be delivered to.
+      if (!isIpAddress(ip) || this.serverIps.some((s) => cidrContains(s, ip)) || this.traceIps.has(ip)) continue;
       const ptr = await this.resolver.resolve(reverseName(ip), 'PTR');
       if (ptr.status === 'unknown') {
         error ??= `the PTR lookup of ${ip} (MX ${host}) got no answer (${ptr.error ?? 'DNS error'})`;
@@ -634,14 +683,18 @@ class AuditClassifier implements Classifier {
     if (t.kind === 'invalid' || t.error) return C('unknown', `${term} is not a term mailhealth can read`);
     if (t.hasMacro) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
     const c = this.spfTermPositive(term, t);
+    // Only an answer that took DNS (a host, an address, the MX) can be a hosting provider's: with routing local, such
+    // a term is asked where the live MX delivers (liveMxAt). Synchronous answers are never a provider's stale.
+    const local = this.settings.routing === 'local' && c instanceof Promise;
     // A term with "-", "~" or "?" that would be this server's (covers its IP, names its host or relay) does not
     // authorise it: a match fails, softfails or neutralises this server's mail (RFC 7208 §4.6.2).
-    if (t.kind !== 'mechanism' || t.qualifier === '+' || t.mechanism === 'all') return c;
+    if (t.kind !== 'mechanism' || t.qualifier === '+' || t.mechanism === 'all') return local ? (c as Promise<Classification>).then(this.liveMxCheck) : c;
     const judge = (x: Classification): Classification =>
       x.class === 'this-server'
         ? C('unknown', `its "${t.qualifier}" qualifier ${qualifierEffect(t.qualifier)} this server's mail instead of authorising it (${x.reason})`)
         : x;
-    return c instanceof Promise ? c.then(judge) : judge(c);
+    if (!(c instanceof Promise)) return judge(c);
+    return local ? c.then((x) => this.liveMxAt(judge(x))) : c.then(judge);
   }
 
   /**
@@ -712,7 +765,7 @@ class AuditClassifier implements Classifier {
       }
     }
     const delivery = this.mailDelivery();
-    return delivery ? delivery.then((d) => this.otherSelector(sel, aliases, d)) : Promise.resolve(this.otherSelector(sel, aliases, null));
+    return delivery ? delivery.then((d) => this.otherSelector(sel, aliases, d)) : Promise.resolve(this.liveMxAt(this.otherSelector(sel, aliases, null)));
   }
 
   /**
@@ -753,12 +806,19 @@ class AuditClassifier implements Classifier {
     const extra = { provider: p.id, source: p.source };
     if (delivery) {
       const mx = delivery.providers.get(p.id);
-      if (mx) {
+      // With routing local, `delivery` is the live MX alone (liveMxAt: the MX may be left over, or the mailboxes there).
+      const remote = this.settings.routing === 'remote';
+      if (mx && remote) {
         return C('unknown', `${what} names ${p.name}, where ${this.domain}'s mail is delivered (MX ${mx.join(', ')}; the panel routes its mail elsewhere): mail sent there may go out through that account`, extra);
+      }
+      if (mx) {
+        return C('unknown', `${what} names ${p.name}, where ${this.domain}'s live MX delivers its mail (MX ${mx.join(', ')}) while the panel delivers it on this server: ${this.eitherWay(p.name, 'mail sent from them may go out through that account')}`, extra);
       }
       if (delivery.error) {
         // Not known because DNS did not answer: marked so (unanswered), nothing is concluded from it.
-        return unanswered(`${what} names ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra);
+        return remote
+          ? unanswered(`${what} names ${p.name}, a hosting provider; ${this.domain}'s mail is routed elsewhere (panel setting) but ${delivery.error}, so whether its mail is delivered there is unknown`, extra)
+          : unanswered(`${what} names ${p.name}, a hosting provider that is not this server; whether ${this.domain}'s live MX still delivers its mail there could not be told: ${delivery.error}`, extra);
       }
     }
     return C('stale', `${what} names ${p.name}, a hosting provider that is not this server: left by a previous host (this host's MailChannels account is ${account})`, extra);
@@ -776,7 +836,9 @@ class AuditClassifier implements Classifier {
    *    (mail sent there may go out through that account). Where it is delivered is MailDelivery's answer, as for every
    *    other remote-routing decision here (byProvider): the live MX and the panel's copy together, then the PTR names
    *    of unnamed MX hosts' addresses — not the panel's copy alone, which is stale where the domain's DNS is served
-   *    elsewhere, asked only when it decides. When DNS does not answer, the id is unknown (unanswered), never stale;
+   *    elsewhere, asked only when it decides. With the panel delivering the mail here (routing local), a live MX at
+   *    that provider leaves the id unknown as well (liveMxAt: the MX left over, or the mailboxes still there). When
+   *    DNS does not answer, the id is unknown (unanswered), never stale;
    *  - it names the organisation of the old nameservers / SOA the zone still lists (traceOrgs: the first label of
    *    that registrable domain, or all of it), the same evidence that makes an SPF include there stale. Sound because
    *    those names are only recorded when they are neither this server's nor the domain's own: the id then names the
@@ -801,10 +863,10 @@ class AuditClassifier implements Classifier {
       if (own) {
         return C('unknown', `${what} names ${own.name}, the provider this server is at (${this.serverProviders.get(own.id)}), but not this host's MailChannels account (${relay.authId}): another account of this host, or the customer's own`, { provider: own.id, source: own.source });
       }
-      // Where the mail is delivered decides only with the panel routing it elsewhere (asked only then: it takes DNS;
-      // every other answer here is synchronous — no promise per id).
-      const delivery = this.mailDelivery();
-      return delivery ? delivery.then((d) => this.hostedLockdownId(what, named, d, relay.authId)) : this.hostedLockdownId(what, named, null, relay.authId);
+      // Where the mail is delivered decides (the live MX, and with the panel routing it elsewhere its copy too; with
+      // routing local the live MX at that provider leaves it unknown, see liveMxAt). Asked only here: it takes DNS, and
+      // every other answer is synchronous — no promise per id.
+      return this.delivered().then((d) => this.hostedLockdownId(what, named, d, relay.authId));
     }
     for (const [org, why] of this.traceOrgs) {
       if (id === org || id === org.split('.')[0]) return C('stale', `${what} names ${org}, the previous host: ${why} (this host's MailChannels account is ${relay.authId})`);

@@ -213,12 +213,24 @@ describe('defect 2: the delivery provider by PTR name (unit, MapResolver)', () =
   ];
   const map = (mx: string[], extra: ZoneMap): ZoneMap => ({ [D]: { MX: mx.map((h, i) => ({ priority: i, exchange: h })) }, ...extra });
 
-  test('routing local: no delivery lookups, a hosting include stays a previous host\'s', async () => {
+  // Routing local (the panel delivers the mail here): the live MX still counts — at HostGator by its address's PTR name,
+  // it may be the mailboxes left there (website moved, mail stayed), so HostGator's include is unknown, not stale
+  // (classify.ts liveMxAt; test/core/classify.live-mx-local.test.ts). An MX at this server asks no PTR and leaves it stale.
+  test('routing local: an MX host whose address has a HostGator PTR leaves a HostGator include unknown (kept unless selected)', async () => {
     const mx = ['mx.shop.example'];
     const ctx = checkContext(D, map(mx, { 'mx.shop.example': { A: ['192.185.1.11'] }, '11.1.185.192.in-addr.arpa': { PTR: ['gator4001.hostgator.com'] } }), {}, records(mx));
+    const c = await ctx.classifier.spfTerm('include:websitewelcome.com');
+    assert.equal(c.class, 'unknown', c.reason);
+    assert.equal(isUnanswered(c), false);
+    assert.match(c.reason, /shop\.example's live MX delivers its mail to HostGator \(EIG\) \(MX mx\.shop\.example → 192\.185\.1\.11 \(PTR gator4001\.hostgator\.com\)\)/);
+  });
+
+  test('routing local, the MX at this server: a hosting include stays a previous host\'s, and no PTR is asked', async () => {
+    const mx = ['mail.shop.example'];
+    const ctx = checkContext(D, map(mx, { 'mail.shop.example': { A: [SERVER_IP] } }), {}, records(mx));
     assert.equal((await ctx.classifier.spfTerm('include:websitewelcome.com')).class, 'stale');
     const log = (ctx.resolver as unknown as { log: string[] }).log;
-    assert.deepEqual(log, [], 'nothing asked');
+    assert.ok(!log.some((q) => q.endsWith(' PTR')), log.join('\n'));
   });
 
   test('routing remote, the PTR lookup of the MX address times out: unknown (not a previous host\'s)', async () => {

@@ -105,11 +105,33 @@ describe('lockdown ids and where the domain mail is delivered (routing remote)',
     assert.equal(plan.changes.find((x) => x.after)?.after?.value, 'v=mc1 auth=newhostmc', plan.notes.join('\n'));
   });
 
-  test('local routing: the MX is not asked for a lockdown id, and a hosting provider named is stale', async () => {
-    const { ctx } = ctxFor(['mx1.mail.dreamhost.com'], 'server1.newhost.example', { ...MC, routing: 'local' });
+  // Routing local: the live MX still counts (classify.ts liveMxAt) — at DreamHost, it is either left from DreamHost or
+  // the mailboxes are still there and send through DreamHost's MailChannels account: unknown, kept unless selected.
+  test('local routing, the live MX at DreamHost: auth=dreamhost is unknown (kept), naming the MX', async () => {
+    const { ctx, records } = ctxFor(['mx1.mail.dreamhost.com'], 'server1.newhost.example', { ...MC, routing: 'local' });
+    const c = await ctx.classifier.lockdownId('auth', 'dreamhost');
+    assert.equal(c.class, 'unknown', c.reason);
+    assert.equal(isUnanswered(c), false);
+    assert.match(c.reason, /names DreamHost, where cust\.example's live MX delivers its mail \(MX mx1\.mail\.dreamhost\.com\) while the panel delivers it on this server/);
+    const plan = await planLockdown(ctx, records);
+    assert.deepEqual(plan.changes, [], plan.notes.join('\n'));
+  });
+
+  test('local routing, the live MX at this server: a hosting provider named is stale; the MX is asked only for such an id', async () => {
+    const { ctx } = ctxFor(['server1.newhost.example'], 'server1.newhost.example', { ...MC, routing: 'local' });
+    const log = (ctx.resolver as unknown as { log: string[] }).log;
+    assert.equal((await ctx.classifier.lockdownId('auth', 'someaccount')).class, 'unknown');
+    assert.ok(!log.includes(`${D} MX`), log.join('\n'));
     const c = await ctx.classifier.lockdownId('auth', 'dreamhost');
     assert.equal(c.class, 'stale', c.reason);
-    const log = (ctx.resolver as unknown as { log: string[] }).log;
-    assert.ok(!log.includes(`${D} MX`), log.join('\n'));
+    assert.ok(log.includes(`${D} MX`), log.join('\n'));
+  });
+
+  test('local routing, the live MX lookup gets no answer: unknown (unanswered), never stale', async () => {
+    const { ctx } = ctxFor('TIMEOUT', 'server1.newhost.example', { ...MC, routing: 'local' });
+    const c = await ctx.classifier.lockdownId('auth', 'dreamhost');
+    assert.equal(c.class, 'unknown', c.reason);
+    assert.ok(isUnanswered(c), c.reason);
+    assert.match(c.reason, /the MX lookup of cust\.example got no answer \(timeout\)/);
   });
 });

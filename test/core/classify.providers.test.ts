@@ -101,17 +101,24 @@ describe('rule: a hosting company whose mailboxes the domain uses (routing remot
     assert.equal((await c.host('aspmx.l.google.com')).class, 'keep');
   });
 
-  test('routing local: the same MX at GoDaddy is a previous host: stale, mx.stale fail, the SPF fix drops it', async () => {
+  // Routing local: the MX at GoDaddy stays mx.stale (fail, with both ways out), but it may be where the mailboxes still
+  // are (website moved, mail stayed): GoDaddy's include is unknown and kept unless selected (classify.ts liveMxAt).
+  test('routing local: the same MX at GoDaddy is mx.stale fail; its include is unknown and the SPF fix keeps it', async () => {
     const ctx = gd('local');
     const inc = await ctx.classifier.spfTerm('include:secureserver.net');
-    assert.equal(inc.class, 'stale');
+    assert.equal(inc.class, 'unknown', inc.reason);
+    assert.match(inc.reason, /live MX delivers its mail to GoDaddy \(MX smtp\.secureserver\.net, mailstore1\.secureserver\.net\)/);
     const mx = await mxCheck(ctx);
     assert.deepEqual(
       mx.filter((f) => f.rule === 'mx.stale').map((f) => f.severity),
       ['fail', 'fail'],
     );
     const plan = await planSpf(ctx, gdRecords, {});
-    assert.ok(plan.notes.some((n) => /^Drops include:secureserver\.net/.test(n)), plan.notes.join('\n'));
+    assert.ok(!plan.notes.some((n) => /^Drops include:secureserver\.net/.test(n)), plan.notes.join('\n'));
+    assert.deepEqual(plan.changes, [], plan.notes.join('\n'));
+    // Selected for removal, it goes.
+    const removed = await planSpf(ctx, gdRecords, { removeTerms: ['include:secureserver.net'] });
+    assert.ok(removed.notes.some((n) => /^Removes include:secureserver\.net \(you selected it\)/.test(n)), removed.notes.join('\n'));
   });
 
   test('Namecheap Private Email: stale candidate (mail-auth.md §8.1), kept while the mail is delivered there', async () => {

@@ -8,6 +8,7 @@ import type { CheckContext } from './context.js';
 import { authority, staleNameservers } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 import { emptyList } from '../arrays.js';
+import { mxExchange } from '../zone.js';
 
 /** Who answers for the domain in live DNS, asked only when an MX host needs it (an MX that is not this server). */
 interface LiveDelegation {
@@ -52,6 +53,49 @@ function panelMx(ctx: CheckContext): string {
   if (!ctx.zoneIndex) return 'the panel could not provide its zone';
   const rs = ctx.zoneIndex.at(ctx.domain, 'MX');
   return rs.length ? `MX ${rs.map((r) => r.value).join(', ')}` : 'no MX';
+}
+
+/** The addresses of this server to point a name at in place of `ips` (the same family first), for messages. */
+function serverAddresses(ctx: CheckContext, ips: readonly string[]): string[] {
+  const own = ctx.settings.ips.filter((s) => isIpAddress(s));
+  const v6 = ips.every((ip) => ip.includes(':'));
+  const same = own.filter((s) => s.includes(':') === v6);
+  return same.length ? same : own;
+}
+
+/**
+ * "point <host> at this server" for an MX host of the domain's own (mail.<domain>) that resolves to `ips`, a previous
+ * host's: the records to change, as the panel's zone holds them (else as they resolve) — in the panel's zone when
+ * `servedHere` (else the caller says where the domain's DNS is served).
+ */
+function pointNameHere(ctx: CheckContext, host: string, ips: readonly string[], servedHere: boolean): string {
+  const to = serverAddresses(ctx, ips);
+  const target = to.length ? to.join(', ') : "this server's address";
+  const records = ctx.zoneIndex ? ctx.zoneIndex.at(host, 'A').concat(ctx.zoneIndex.at(host, 'AAAA')).filter((r) => ips.includes(r.value)) : [];
+  if (!records.length) return `point ${host} at this server: its address records (${ips.join(', ')}) must name ${target}`;
+  const types = [...new Set(records.map((r) => r.type.toUpperCase()))].join('/');
+  return `point ${host} at this server: change its ${types} record${records.length > 1 ? 's' : ''} ${records.map((r) => r.value).join(', ')} to ${target}${servedHere ? " in the panel's zone" : ''}`;
+}
+
+/**
+ * What to point the MX at, in words: the panel's own MX when it names this server (the live MX differs from it), else a
+ * name the panel's zone points at this server (mail.<domain>, then the domain itself), else this server's host name.
+ */
+async function mxHere(ctx: CheckContext): Promise<string> {
+  const index = ctx.zoneIndex;
+  if (index) {
+    for (const r of index.at(ctx.domain, 'MX')) {
+      const h = mxExchange(r);
+      if (!h || h === '.') continue;
+      const c = await ctx.classifier.host(h);
+      if (c.class === 'this-server' && serverNetwork(c) === null) return `as the panel's zone does: ${panelMx(ctx)}`;
+    }
+    for (const name of [`mail.${ctx.domain}`, ctx.domain]) {
+      const at = index.at(name, 'A').concat(index.at(name, 'AAAA')).find((r) => isServerIp(ctx, r.value));
+      if (at) return `for example MX 0 ${name}: its ${at.type.toUpperCase()} record in the panel's zone is this server's ${at.value}`;
+    }
+  }
+  return `for example MX 0 ${canonName(ctx.settings.hostname)}, this server's host name`;
 }
 
 /** Why an MX host that is neither this server nor a previous host's is no mail service the customer is known to use. */
@@ -207,12 +251,22 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
           ),
         );
       } else if (local) {
+        // Either the MX is left from the previous host, or the customer's mailboxes are still there (the website moved,
+        // the mail stayed): which, only the customer knows, so both ways out are given — the classifier keeps that
+        // provider's SPF include, DKIM selector and MailChannels id meanwhile (classify.ts liveMxAt).
+        const provider = c.provider ? ctx.knowledge.displayName(c.provider) : null;
+        const at = provider ? ` (${provider})` : ips.length && inZone(host, ctx.domain) ? ` (${ips.join(', ')})` : '';
+        const d = await delegation();
+        const elsewhere = d.auth.state === 'not-authoritative';
+        const where = elsewhere ? ` where ${ctx.domain}'s DNS is served (its live nameservers ${d.auth.live.join(', ')} are not this server's: see dns.not-authoritative)` : '';
+        const here = inZone(host, ctx.domain) && ips.length ? pointNameHere(ctx, host, ips, !elsewhere) : `point the MX at this server (${await mxHere(ctx)})`;
+        const kept = provider ? ` Until one of these is done, the SPF and lockdown fixes keep ${provider}'s SPF terms and MailChannels id, if the records have any, unless you select them.` : '';
         out.push(
           makeFinding(
             'mx',
             'mx.stale',
             'fail',
-            `MX ${host} is at a previous host, but this server delivers ${ctx.domain}'s mail locally: incoming mail goes to the old host's mailboxes.`,
+            `MX ${host}${at} is at a previous host, but this server delivers ${ctx.domain}'s mail locally: incoming mail goes to the old host's mailboxes. If ${ctx.domain}'s mailboxes are on this server, ${here}${where}; if they are still at ${provider ?? 'the previous host'}, set the panel's mail routing for ${ctx.domain} to remote.${kept}`,
             ev,
             { subject: host, classification: c },
           ),
