@@ -175,7 +175,7 @@ function subjectIp(f: Finding): string | null {
 }
 
 /** DKIM findings only the selector this server signs with gets (see src/core/checks/dkim.ts), and the fix offered only there. */
-const SERVER_SELECTOR_RULES = new Set(['dkim.ok', 'dkim.key-mismatch', 'dkim.missing', 'dkim.signing-off']);
+const SERVER_SELECTOR_RULES = new Set(['dkim.ok', 'dkim.key-mismatch', 'dkim.missing', 'dkim.signing-off', 'dkim.no-mail']);
 
 /** The selectors this server signs the domain's mail with, as the audit saw them. */
 function serverSelectors(findings: Finding[]): Set<string> {

@@ -5,6 +5,7 @@ import { isSpfRecord } from '../spf/parse.js';
 import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
 import type { Finding, MailSettings, ZoneRecord } from '../model.js';
+import { noMailDeclared, noMailUnknown, noMailWhat, type NoMail } from '../nomail.js';
 import { decideDkim, deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, selectorView, senderAtSelector, senderKeyText, spfProviders, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
 import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import { canonName } from '../domain.js';
@@ -173,8 +174,16 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     // A probed selector that is not there is not a finding (and needs no evidence).
     if (a.status !== 'unknown' && records.length === 0 && !isServer) continue;
     const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
+    // Where this selector's findings start (a domain that declares no mail gets none that offers the fix: below).
+    const from = out.length;
+    // Whether the domain declares it sends and receives no mail (null MX, an SPF record that authorises nobody:
+    // src/core/nomail.ts): then it needs no key at the server's selector, and the DKIM fix publishes none.
+    const nm: NoMail = isServer ? await noMailDeclared(ctx) : { state: 'mail' };
+    const long = await longStrings(ctx, name, sel, isServer, ev);
+    if (long) out.push(long);
     if (a.status === 'unknown') {
       out.push(dnsErrorFinding('dkim', `the DKIM key at ${name}`, a, ev));
+      withoutFix(out, from, nm, ctx.domain);
       continue;
     }
     // What the DKIM fix does at the server's selector (the plan's own decision, src/core/plans/dkim.ts), unless a key
@@ -188,6 +197,20 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       out.push(aliasBesideFinding(ctx, name, sel, beside.records, beside.path, a));
     }
     const fixPath = (): DkimFixPath | null => (decided !== undefined ? decided : (decided = isServer ? dkimFixPath(ctx.settings, ctx.domain, liveAtSelector(a, aliases)) : null));
+    if (records.length === 0 && nm.state === 'no-mail') {
+      out.push(
+        makeFinding(
+          'dkim',
+          'dkim.no-mail',
+          'pass',
+          `${noMailWhat(ctx.domain, nm)}. It needs no DKIM key at ${name}, and the DKIM fix publishes none. If this server does send mail for ${ctx.domain}, replace the null MX with the domain's real MX records in the panel and run the SPF fix first, then the DKIM fix.`,
+          ev,
+          { subject: sel },
+        ),
+      );
+      withoutFix(out, from, nm, ctx.domain);
+      continue;
+    }
     if (records.length === 0) {
       const path = fixPath();
       const dangling = aliases.length ? ` (${name} is a CNAME to ${aliases[0]}, which has no key)` : '';
@@ -209,6 +232,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         ),
       );
       if (isServer && !dkim.signing && dkim.publicKey) out.push(signingOff(ctx, name, sel, path!, ev));
+      withoutFix(out, from, nm, ctx.domain);
       continue;
     }
     const parsed: DkimRecord[] = mapList(records, (txt) => parseDkimRecord(txt));
@@ -220,6 +244,10 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     const keys = mapList(parsed, (rec) => (rec.publicKey ? canonicalKey(rec.publicKey) : null));
     const mine = dkim.publicKey ? canonicalKey(dkim.publicKey) : null;
     const foreignKey = isServer && keys.some((k) => k !== null && k !== mine);
+    // The key this server signs with is published here too, beside another: a record with another key is then said
+    // as that (verifiers read one record at the selector), not as "the key published is not this server's".
+    const besideMine = isServer && mine !== null && keys.includes(mine);
+    const notMine = besideMine ? `Beside the key this server signs with, ${name} publishes another key` : `The key published at ${name} is not the key this server signs with`;
     // Whatever the routing, a key that is not this server's at a sending service's selector (a CNAME into it, or its
     // selector while the SPF includes it) is that service's (senderAtSelector), and left alone: asked as the plan asks.
     const sender: SelectorSender | null = foreignKey ? await senderAtSelector(ctx, sel, aliases) : null;
@@ -300,7 +328,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim',
             'dkim.key-mismatch',
             signs ? (ctx.settings.routing === 'remote' ? 'warn' : 'fail') : 'info',
-            `The key published at ${name} is ${dkim.publicKey ? 'not the key this server signs with' : `another sender's (this server has no DKIM key for ${ctx.domain} yet)`}. ${senderKeyText(sender, sel, ctx.domain, signs)}${remark}`,
+            `${dkim.publicKey ? notMine : `The key published at ${name} is another sender's (this server has no DKIM key for ${ctx.domain} yet)`}. ${senderKeyText(sender, sel, ctx.domain, signs)}${remark}`,
             ev,
             sender.provider
               ? { subject: sel, classification: { class: 'keep', reason: sender.why, provider: sender.provider.id, ...(sender.provider.source ? { source: sender.provider.source } : {}) } }
@@ -319,7 +347,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim.key-mismatch',
             signs ? 'warn' : 'info',
             (signs
-              ? `The key published at ${name} is not the key this server signs with. ${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM. ${keptKeyAdvice(sel)}`
+              ? `${notMine}. ${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM. ${keptKeyAdvice(sel)}`
               : `The key published at ${name} is not this server's, but this server does not sign for ${ctx.domain}: it is likely the key of the provider that sends its mail. Left as it is.`) + remark,
             ev,
             { subject: sel },
@@ -331,9 +359,9 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim',
             'dkim.key-mismatch',
             'fail',
-            `The key published at ${name} is not the key this server signs with — most likely the previous host's${
+            `${notMine} — most likely the previous host's${
               delivery?.known ? ` (${ctx.domain}'s mail is delivered to ${delivery.provider}, which signs with selector ${delivery.selectors.join(', ')}, not ${sel})` : ''
-            }. Every message this server signs fails DKIM (worse than no key).`,
+            }. ${besideMine ? 'Verifiers read one record at the selector (most take the first), so a message this server signs fails DKIM whenever they read this one.' : 'Every message this server signs fails DKIM (worse than no key).'}`,
             ev,
             planWrites() ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
@@ -383,7 +411,8 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         );
       }
     }
-    if (isServer && !dkim.signing) {
+    // Signing off is what a domain that declares no mail wants: not a finding then.
+    if (isServer && !dkim.signing && nm.state !== 'no-mail') {
       out.push(
         foreignKept
           ? makeFinding(
@@ -397,6 +426,54 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           : signingOff(ctx, name, sel, fixPath()!, ev),
       );
     }
+    withoutFix(out, from, nm, ctx.domain);
   }
   return out;
+}
+
+/**
+ * A domain that declares it sends no mail (src/core/nomail.ts) gets no DKIM key from the fix (its plan is blocked,
+ * src/core/plans/dkim.ts decideDkim): the findings from `from` on that offered the fix say so instead. The same while
+ * DNS did not say whether it declares that (the plan waits for DNS).
+ */
+function withoutFix(out: Finding[], from: number, nm: NoMail, domain: string): void {
+  if (nm.state === 'mail') return;
+  const note =
+    nm.state === 'no-mail'
+      ? ` The DKIM fix is not offered: ${domain} declares it sends no mail (a null MX, and an SPF record that authorises no server; see spf.no-mail).`
+      : ` ${noMailUnknown(domain, nm, 'dkim')}`;
+  for (let i = from; i < out.length; i++) {
+    const f = out[i];
+    if (f.fix !== 'dkim') continue;
+    const { fix: _dropped, ...rest } = f;
+    out[i] = { ...rest, message: f.message + note };
+  }
+}
+
+/**
+ * The panel's copy of a DKIM record at `name` stored as a string over 255 bytes (dkim.string-too-long), or null: live
+ * DNS cannot carry such a string (a TXT character-string holds at most 255 bytes, RFC 1035 §3.3.14) and BIND refuses to
+ * load a zone that holds one, but a panel's zone (the files panel's zone file) can. At the server's selector the DKIM
+ * fix rewrites it as strings of at most 255 bytes where its plan over the panel's zone writes the record (the panel's
+ * DNS is the live one, and no key there is left alone: decideDkim); elsewhere it is a hand edit.
+ */
+async function longStrings(ctx: CheckContext, name: string, sel: string, isServer: boolean, ev: Finding['evidence']): Promise<Finding | null> {
+  if (!ctx.zone || !ctx.zoneIndex) return null;
+  const long = ctx.zoneIndex.at(name, 'TXT').filter((r) => {
+    const strings = r.txt ?? [r.value];
+    return DKIM_LIKE.test(strings.join('')) && strings.some((c) => Buffer.byteLength(c) > 255);
+  });
+  if (!long.length) return null;
+  const writes = isServer && (await authority(ctx)).state === 'authoritative' && writesRecords((await decideDkim(ctx, ctx.zone.records)).path);
+  const longest = Math.max(...long.flatMap((r) => (r.txt ?? [r.value]).map((c) => Buffer.byteLength(c))));
+  return makeFinding(
+    'dkim',
+    'dkim.string-too-long',
+    'fail',
+    `The panel stores the DKIM record at ${name} as one string of ${longest} bytes: a TXT string holds at most 255 bytes, so it must be split into several strings (BIND refuses to load a zone with a longer one). ${
+      writes ? 'The DKIM fix rewrites it as strings of at most 255 bytes.' : "Edit the record in the panel's DNS editor so that it is stored as several strings of at most 255 bytes each."
+    }`,
+    ev,
+    writes ? { subject: sel, fix: 'dkim' } : { subject: sel },
+  );
 }

@@ -1,14 +1,17 @@
-// spf: one record, within limits, authorising this server (or its relay), with every foreign term classified.
-import type { Finding, ZoneRecord } from '../model.js';
+// spf: one record, within limits, authorising this server (or its relay), with every foreign term classified — or,
+// for a domain that declares it sends no mail (null MX, an SPF record that authorises nobody: src/core/nomail.ts),
+// nothing authorised and no fix that would authorise a server.
+import type { Evidence, Finding, ZoneRecord } from '../model.js';
 import { canonName } from '../domain.js';
 import { checkHost } from '../spf/evaluate.js';
-import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type SpfTerm } from '../spf/parse.js';
+import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type ReadonlyParsedSpf, type SpfTerm } from '../spf/parse.js';
 import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
-import { walkSpfRecord, type SpfTreeTerm } from '../spf/tree.js';
-import { spfFixPath } from '../plans/spf.js';
+import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
+import { includeTarget, spfFixPath, withApexSpf } from '../plans/spf.js';
+import { noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 import { emptyList } from '../arrays.js';
@@ -18,9 +21,30 @@ const MAX_LOOKUPS = 10;
 /** Findings of a record receivers answer with permerror: whether the SPF fix clears them is the plan's to say. */
 const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups']);
 
-/** The message of a relay include with a "-", "~" or "?" qualifier (RFC 7208 §4.6.2, §5.2). */
-function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'denied' }>): string {
-  return `This server relays through ${name}, but the SPF record reaches it through ${v.term}: its "${v.qualifier}" qualifier gives the relay's mail ${qualifierResult(v.qualifier)} instead of pass — only an include without a qualifier (or with "+") authorises (RFC 7208 §4.6.2, §5.2). Receivers reject or junk this server's mail.`;
+/**
+ * The message of a relay include with a "-", "~" or "?" qualifier (RFC 7208 §4.6.2, §5.2). `record`: how to name the
+ * record that has it ("the SPF record", or with its text when the domain publishes several).
+ */
+function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'denied' }>, record: string): string {
+  return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its "${v.qualifier}" qualifier gives the relay's mail ${qualifierResult(v.qualifier)} instead of pass — only an include without a qualifier (or with "+") authorises (RFC 7208 §4.6.2, §5.2). Receivers reject or junk this server's mail.`;
+}
+
+/** One SPF record as the check judges it (judgeRecord): what the later steps (authorisation, terms) read of it. */
+interface Judged {
+  record: string;
+  /** How messages name it — `alone` ("The SPF record", "the record") when it is the domain's only one, else with its text. */
+  named: (alone: string) => string;
+  parsed: ReadonlyParsedSpf;
+  /** The record as the fix reads it (run-together terms separated). */
+  separated: ReadonlyParsedSpf;
+  found: readonly RunTogether[];
+  runTogether: ReadonlySet<string>;
+  items: { t: SpfTerm; walked?: SpfTreeTerm }[];
+  tree: SpfTree;
+  treeEv: Evidence;
+  all: SpfTerm | undefined;
+  /** Terms reported as spf.permissive-all (never classified as anybody's). */
+  wide: Set<string>;
 }
 
 export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -67,12 +91,138 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
       : `${sel.records.length} SPF records: receivers treat that as a permanent error (RFC 7208 §4.5) — SPF fails for every message.`;
     out.push(makeFinding('spf', 'spf.multiple', 'fail', said, ev, { fix: 'spf' }));
   }
-  const record = sel.status === 'found' ? sel.record : sel.records[0];
+  // Every SPF record is judged, in a fixed order (by text): DNS returns a name's records in no fixed order (resolvers
+  // rotate them), so judging "the first" made the findings — and the nightly report — change from one audit to the
+  // next. Each record's own problems are said of it; whether this server is authorised is judged over all of them (the
+  // SPF fix merges them into one record that keeps every record's terms, src/core/plans/spf.ts).
+  const texts = sel.status === 'found' ? [sel.record] : [...new Set(sel.records)].sort();
+  const several = texts.length > 1;
+  const judged: Judged[] = [];
+  for (const record of texts) judged.push(await judgeRecord(ctx, record, records.find((r) => r.join('') === record) || [record], ev, several, out));
+
+  // A domain that declares it sends and receives no mail (null MX and an SPF record that authorises no server:
+  // src/core/nomail.ts) has nothing to authorise: no spf.server-not-authorized, and no fix that would authorise a server.
+  const nm: NoMail = several ? { state: 'mail' } : await noMailWith(ctx, texts[0]);
+
+  // Is this server (or its relay) authorised?
+  /** The relay include whose qualifier keeps the relay's mail from passing ("~include:relay.mailchannels.net"), per record. */
+  const denying = new Map<Judged, string>();
+  /**
+   * What the SPF fix adds to the record costs at most this (the relay's include and what it includes; this server's
+   * IP costs nothing): with it the fix may take the record past receivers' limits, so its plan may be blocked.
+   */
+  let added = { lookups: 0, voids: 0, unknown: false };
+  if (nm.state === 'unknown') {
+    out.push(makeFinding('spf', 'spf.dns-error', 'unknown', noMailUnknown(ctx.domain, nm, 'spf'), judged[0].treeEv));
+  } else if (nm.state === 'mail') {
+    added = await authorisation(ctx, judged, ev, denying, out);
+  }
+
+  for (const j of judged) await classifyTerms(ctx, j, denying.get(j), ev, out);
+  // A finding two records share (a term both list, classified alike) is said once.
+  dedupe(out);
+  if (judged.some((j) => j.tree.unknown) && !out.some((f) => f.severity === 'unknown')) {
+    out.push(makeFinding('spf', 'spf.dns-error', 'unknown', 'Part of the SPF include tree could not be resolved (DNS error): lookup counts may be incomplete.', judged[0].treeEv));
+  }
+  if (nm.state === 'no-mail') {
+    out.push(
+      makeFinding(
+        'spf',
+        'spf.no-mail',
+        'pass',
+        `${noMailWhat(ctx.domain, nm)}. It needs no server authorised, and the SPF fix leaves the record as it is. If this server does send mail for ${ctx.domain}, replace the null MX with the domain's real MX records in the panel first; the SPF fix then authorises this server.`,
+        judged[0].treeEv,
+      ),
+    );
+    // No fix authorises a server for it (the plan is blocked, src/core/plans/spf.ts): a finding that offered the SPF
+    // fix for another reason (?all) says so, and what to do is by hand.
+    withoutFix(out, 'spf', ` The SPF fix is not offered: ${ctx.domain} declares it sends no mail (see spf.no-mail); edit the record by hand.`);
+    return out;
+  }
+  if (nm.state === 'unknown') {
+    withoutFix(out, 'spf', ' The SPF fix waits until DNS answers (see spf.dns-error).');
+    return out;
+  }
+  if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
+    out.push(makeFinding('spf', 'spf.ok', 'pass', `SPF authorises this server and stays within limits (${judged[0].tree.totalLookups} lookups).`, judged[0].treeEv));
+  }
+
+  // Where the SPF fix's plan may be blocked, the findings offer the fix only where its plan goes through (the plan's
+  // own decision, src/core/plans/spf.ts spfFixPath, over the records DNS serves): a record receivers answer with
+  // permerror, or one that what the fix adds (the relay's include) would take past receivers' limits — 10 lookups, 2
+  // void lookups. Other records are not planned here: the plan cannot be blocked by a limit the record stays within
+  // with the fix's additions (the fix adds no other lookup), and planning costs DNS and time for every domain of a
+  // bulk audit. A plan that stays blocked — a mail service's include that leads to a broken record, more lookups than
+  // the fix may drop — offers no fix, and the findings it concerns say why and what to do (the plan's reason: the
+  // terms the user may select for removal, or that the record needs a hand edit); one blocked only by terms nobody
+  // could identify offers it, saying they must be selected for removal; DNS trouble decides nothing (the plan waits
+  // for DNS, the findings stay as they are).
+  const permerror = out.some((f) => PERMERROR_RULES.has(f.rule) && f.fix);
+  const pastLimits = added.unknown || judged.some((j) => j.tree.totalLookups + added.lookups > MAX_LOOKUPS || j.tree.totalVoids + added.voids > 2);
+  if (a.status === 'ok' && (permerror || (pastLimits && out.some((f) => f.fix)))) {
+    const live: ZoneRecord[] = a.records.map((r, i) => ({ name: ctx.domain, ttl: 3600, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` }));
+    const path = await spfFixPath(ctx, live);
+    // The findings the plan's verdict concerns: the permerror findings, else the failures that offer the fix (what
+    // the fix would add for them is what takes the record past the limits), else any that offers it.
+    const failing = out.some((f) => f.fix && f.severity === 'fail');
+    const concerned = (f: Finding) => !!f.fix && (permerror ? PERMERROR_RULES.has(f.rule) : !failing || f.severity === 'fail');
+    const lead = out.find(concerned)?.rule;
+    if (path.kind === 'select') {
+      const them = path.terms.length > 1 ? 'them' : 'it';
+      const note = ` The SPF fix drops ${path.terms.join(', ')} only once you select ${them} for removal (mailhealth could not place ${them}).${permerror ? '' : ` As the record stands: ${path.why}`}`;
+      for (let i = 0; i < out.length; i++) if (concerned(out[i])) out[i] = { ...out[i], message: out[i].message + note };
+    } else if (path.kind === 'blocked' || path.kind === 'nothing') {
+      const why = path.kind === 'blocked' ? (permerror ? `The SPF fix cannot clear this: ${path.why}` : `The SPF fix cannot be applied to this record as it stands. ${path.why}`) : 'The SPF fix finds nothing it can change here.';
+      for (let i = 0; i < out.length; i++) {
+        const f = out[i];
+        if (!f.fix) continue;
+        const { fix: _dropped, ...rest } = f;
+        // The others say where the reason is (without it, a finding that offered the fix elsewhere silently does not).
+        out[i] = concerned(f)
+          ? { ...rest, message: `${f.message} ${why}` }
+          : permerror
+            ? rest
+            : { ...rest, message: `${f.message} The SPF fix cannot be applied to this record as it stands (see ${lead}).` };
+      }
+    }
+  }
+  return out;
+}
+
+/** Drops the fix `fix` from every finding that offers it, adding `note` to its message. */
+function withoutFix(out: Finding[], fix: Finding['fix'], note: string): void {
+  for (let i = 0; i < out.length; i++) {
+    const f = out[i];
+    if (f.fix !== fix) continue;
+    const { fix: _dropped, ...rest } = f;
+    out[i] = { ...rest, message: f.message + note };
+  }
+}
+
+/** Removes, in place, a finding equal to an earlier one (rule, severity, subject and message). */
+function dedupe(out: Finding[]): void {
+  const seen = new Set<string>();
+  let k = 0;
+  for (const f of out) {
+    const key = `${f.rule}\u0000${f.severity}\u0000${f.subject ?? ''}\u0000${f.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out[k++] = f;
+  }
+  out.length = k;
+}
+
+/**
+ * One SPF record's own problems — syntax (terms run together included), size, receivers' lookup limits, errors in its
+ * include tree, ranges as wide as +all, its `all` term, ptr — pushed to `out`; and what the later steps read of it.
+ * `chunks`: its strings as published. `several`: the domain publishes more than one SPF record (messages name it).
+ */
+async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly string[], ev: Evidence, several: boolean, out: Finding[]): Promise<Judged> {
+  const named = (alone: string) => (several ? `${alone.charAt(0) === 'T' ? 'The' : 'the'} SPF record "${visibleTerm(record)}"` : alone);
   const parsed = parseSpfShared(record);
   // Terms run together (strings joined with no space, a pasted no-break space between two terms: RFC 7208 §3.3): one
   // finding each, naming the cause and the repair the SPF fix makes (src/core/spf/joins.ts, shared with the fix) —
   // in place of the errors of the one broken term receivers read.
-  const chunks = records.find((r) => r.join('') === record) || [record];
   const together = await runTogetherTerms(ctx.resolver, chunks);
   const runTogether = new Set(together.found.map((f) => f.raw));
   for (const f of together.found) {
@@ -89,10 +239,10 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   // The run-together terms' own errors are the findings above (so is "non-ASCII characters" when they hold them all).
   const errors = parsed.errors.filter((e) => (e.term ? !runTogether.has(e.term) : !together.found.length || !/non-ASCII/.test(e.reason) || /[^\x00-\x7f]/.test(separatedText)));
   if (errors.length) {
-    out.push(makeFinding('spf', 'spf.syntax', 'fail', `The SPF record has errors: ${errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
+    out.push(makeFinding('spf', 'spf.syntax', 'fail', `${named('The SPF record')} has errors: ${errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
   }
   if (Buffer.byteLength(record) > 512) {
-    out.push(makeFinding('spf', 'spf.record-too-long', 'warn', `The SPF record is ${Buffer.byteLength(record)} bytes: over 512 bytes it may not fit a UDP answer (RFC 7208 §3.4). Drop terms you no longer need.`, ev));
+    out.push(makeFinding('spf', 'spf.record-too-long', 'warn', `${named('The SPF record')} is ${Buffer.byteLength(record)} bytes: over 512 bytes it may not fit a UDP answer (RFC 7208 §3.4). Drop terms you no longer need.`, ev));
   }
 
   const tree = await walkSpfRecord(ctx.resolver, ctx.domain, record);
@@ -105,7 +255,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
         'spf',
         'spf.too-many-lookups',
         'fail',
-        `The SPF record needs ${tree.totalLookups} DNS lookups (limit 10): receivers return permerror. The costliest term is ${worst.term} (${worst.lookups}). Costs: ${costs.join(', ')}.`,
+        `${named('The SPF record')} needs ${tree.totalLookups} DNS lookups (limit 10): receivers return permerror. The costliest term is ${worst.term} (${worst.lookups}). Costs: ${costs.join(', ')}.`,
         treeEv,
         { fix: 'spf' },
       ),
@@ -113,7 +263,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
   if (tree.totalVoids > 2) {
     const voids = tree.terms.filter((t) => t.voids > 0).map((t) => `${t.term}: ${t.voids}`);
-    out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `The SPF record causes ${tree.totalVoids} void lookups (limit 2): ${voids.join(', ')}.`, treeEv, { fix: 'spf' }));
+    out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `${named('The SPF record')} causes ${tree.totalVoids} void lookups (limit 2): ${voids.join(', ')}.`, treeEv, { fix: 'spf' }));
   }
   for (const t of tree.terms) {
     if (runTogether.has(t.term)) continue;
@@ -170,118 +320,198 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     );
   }
   if (all && all.qualifier === '+') {
-    out.push(makeFinding('spf', 'spf.permissive-all', 'fail', `The record ends in ${all.raw}: it authorises every server on the internet to send as ${ctx.domain}.`, ev, { subject: all.raw, fix: 'spf' }));
+    out.push(makeFinding('spf', 'spf.permissive-all', 'fail', `${named('The record')} ends in ${all.raw}: it authorises every server on the internet to send as ${ctx.domain}.`, ev, { subject: all.raw, fix: 'spf' }));
   } else if ((all && all.qualifier === '?') || (!all && !separated.redirect)) {
-    out.push(makeFinding('spf', 'spf.weak-all', 'warn', all ? `The record ends in ?all (neutral): use ~all or -all.` : 'The record has no all term: unlisted senders get neutral. End it with ~all.', ev, { fix: 'spf' }));
+    out.push(
+      makeFinding('spf', 'spf.weak-all', 'warn', all ? `${named('The record')} ends in ?all (neutral): use ~all or -all.` : `${named('The record')} has no all term: unlisted senders get neutral. End it with ~all.`, ev, {
+        fix: 'spf',
+      }),
+    );
   }
   if (parsed.terms.some((t) => t.mechanism === 'ptr')) {
-    out.push(makeFinding('spf', 'spf.ptr', 'warn', 'The record uses ptr, which is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers.', ev, { subject: 'ptr' }));
+    out.push(makeFinding('spf', 'spf.ptr', 'warn', `${named('The record')} uses ptr, which is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers.`, ev, { subject: 'ptr' }));
   }
+  return { record, named, parsed, separated, found: together.found, runTogether, items, tree, treeEv, all, wide };
+}
 
-  // Is this server (or its relay) authorised?
-  const relay = ctx.settings.relay;
-  /** The relay include whose qualifier keeps the relay's mail from passing ("~include:relay.mailchannels.net"). */
-  let denyingTerm: string | undefined;
-  /**
-   * What the SPF fix adds to the record costs at most this (the relay's include and what it includes; this server's
-   * IP costs nothing): with it the fix may take the record past receivers' limits, so its plan may be blocked.
-   */
+/**
+ * Whether this server (or its relay) is authorised, over every SPF record (`judged`): authorised when one of them
+ * authorises it (the fix merges them, keeping every record's terms); otherwise what each record does wrong. Records
+ * whose relay include has a qualifier that keeps the relay from passing go into `denying`. Returns what the SPF fix
+ * would add costs (see spfCheck).
+ */
+async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: Evidence, denying: Map<Judged, string>, out: Finding[]): Promise<{ lookups: number; voids: number; unknown: boolean }> {
   let added = { lookups: 0, voids: 0, unknown: false };
+  const several = judged.length > 1;
+  /** Evidence for a finding about all the records: the record's lookups when there is one. */
+  const allEv = several ? ev : judged[0].treeEv;
+  const relay = ctx.settings.relay;
   if (relay) {
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it).
-    const direct = relayAuthorisation(tree, [relay.host]);
-    if (direct.state !== 'pass') {
-      // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
-      const inc = await relayInclude(ctx, relay.host);
-      const name = ctx.knowledge.displayName(relay.provider);
-      const v = 'host' in inc && inc.host !== canonName(relay.host) ? relayAuthorisation(tree, [relay.host, inc.host]) : direct;
-      if ('unknown' in inc) out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not tell which SPF include the relay ${relay.host} needs: ${inc.unknown}.`, treeEv, { subject: relay.host }));
-      else if ('none' in inc) {
-        out.push(
-          makeFinding('spf', 'spf.relay-no-spf', 'warn', `This server relays through ${name} (${relay.host}), but neither ${inc.none.join(' nor ')} publishes an SPF record to include: ask the relay which include authorises its servers.`, treeEv, {
-            subject: relay.host,
-          }),
-        );
-      } else if (v.state !== 'pass') {
-        const trouble = tree.troubles;
-        if (!trouble.length) added = await includeCost(ctx, inc.host);
-        if (v.state === 'denied' && !trouble.length) {
-          denyingTerm = v.term;
-          out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v), treeEv, { fix: 'spf' }));
-        } else if (v.state === 'shadowed' && !trouble.length) {
-          out.push(
-            makeFinding(
-              'spf',
-              'spf.server-not-authorized',
-              'fail',
-              v.via
-                ? `This server relays through ${name}, but the SPF record reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.`
-                : `This server relays through ${name}, but ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
-              treeEv,
-              { subject: v.via ?? v.term, fix: 'spf' },
-            ),
-          );
-        } else if (trouble.length) {
-          // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
-          // SERVFAIL is no proof the relay is missing, and no reason to change the zone).
-          out.push(
-            makeFinding(
-              'spf',
-              'spf.dns-error',
-              'unknown',
-              `Could not tell whether SPF authorises the relay ${name} (${inc.host}): the record does not include it as far as DNS answered, but ${trouble.join('; ')}. Nothing is changed until DNS answers.`,
-              moreEvidence(treeEv, { dnsTrouble: trouble }),
-              { subject: relay.host },
-            ),
-          );
-        } else {
-          out.push(
-            makeFinding('spf', 'spf.server-not-authorized', 'fail', `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`, treeEv, {
-              fix: 'spf',
-            }),
-          );
-        }
-      }
+    const direct = judged.map((j) => relayAuthorisation(j.tree, [relay.host]));
+    if (direct.some((v) => v.state === 'pass')) return added;
+    // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
+    const inc = await relayInclude(ctx, relay.host);
+    const name = ctx.knowledge.displayName(relay.provider);
+    const vs = 'host' in inc && inc.host !== canonName(relay.host) ? judged.map((j) => relayAuthorisation(j.tree, [relay.host, inc.host])) : direct;
+    if ('unknown' in inc) {
+      out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not tell which SPF include the relay ${relay.host} needs: ${inc.unknown}.`, allEv, { subject: relay.host }));
+      return added;
     }
-  } else {
-    for (const ip of ctx.settings.ips) {
-      const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, ctx.resolver);
-      const rev = moreEvidence(ev, { checkHost: [`check_host(${ip}, ${ctx.domain}) = ${r.result}${r.reason ? ` (${r.reason})` : ''}`] });
-      if (r.result === 'pass') continue;
-      if (r.result === 'temperror') out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not evaluate SPF for ${ip}: ${r.reason ?? 'DNS error'}.`, rev, { subject: ip }));
-      else if (r.dnsTrouble) {
-        // RFC 7208 makes an unanswered ptr lookup "no match", so check_host says `${r.result}`; whether the term would
-        // have matched is unknown, so this is no proof the server is unauthorised (and no reason to change the zone).
-        out.push(
-          makeFinding(
-            'spf',
-            'spf.dns-error',
-            'unknown',
-            `Could not tell whether SPF authorises ${ip}: check_host = ${r.result}, but ${r.dnsTrouble.join('; ')} (treated as no match). Nothing is changed until DNS answers.`,
-            moreEvidence(rev, { dnsTrouble: r.dnsTrouble }),
-            { subject: ip },
-          ),
-        );
-      } else {
-        // A term of the record itself that covers this server with "-", "~" or "?" (-ip4:<its network>) decided it:
-        // named, since it is why the server fails although the record mentions it.
-        const by = r.decidedBy && !/^[+\-~?]?all$/i.test(r.decidedBy) ? r.decidedBy : undefined;
+    if ('none' in inc) {
+      out.push(
+        makeFinding('spf', 'spf.relay-no-spf', 'warn', `This server relays through ${name} (${relay.host}), but neither ${inc.none.join(' nor ')} publishes an SPF record to include: ask the relay which include authorises its servers.`, allEv, {
+          subject: relay.host,
+        }),
+      );
+      return added;
+    }
+    if (vs.some((v) => v.state === 'pass')) return added;
+    const trouble = [...new Set(judged.flatMap((j) => j.tree.troubles))];
+    if (trouble.length) {
+      // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
+      // SERVFAIL is no proof the relay is missing, and no reason to change the zone).
+      out.push(
+        makeFinding(
+          'spf',
+          'spf.dns-error',
+          'unknown',
+          `Could not tell whether SPF authorises the relay ${name} (${inc.host}): ${several ? 'none of the SPF records includes' : 'the record does not include'} it as far as DNS answered, but ${trouble.join('; ')}. Nothing is changed until DNS answers.`,
+          moreEvidence(allEv, { dnsTrouble: trouble }),
+          { subject: relay.host },
+        ),
+      );
+      return added;
+    }
+    added = await includeCost(ctx, inc.host);
+    const hosts = new Set([canonName(relay.host), canonName(inc.host)]);
+    /** Records that do not include the relay at all (no finding of their own yet). */
+    const absent: Judged[] = [];
+    let said = false;
+    for (let k = 0; k < judged.length; k++) {
+      const j = judged[k];
+      const v = vs[k];
+      const record = j.named('the SPF record');
+      if (v.state === 'denied') {
+        denying.set(j, v.term);
+        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v, record), j.treeEv, { fix: 'spf' }));
+        said = true;
+      } else if (v.state === 'shadowed') {
+        const where = several ? ` in ${record},` : '';
         out.push(
           makeFinding(
             'spf',
             'spf.server-not-authorized',
             'fail',
-            `SPF does not authorise this server's outbound IP ${ip} (check_host = ${r.result}${by ? `: ${by} matches it first` : ''}): receivers reject or junk its mail (550 5.7.26).`,
-            rev,
-            { subject: ip, fix: 'spf' },
+            v.via
+              ? `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.`
+              : `This server relays through ${name}, but${where} ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
+            j.treeEv,
+            { subject: v.via ?? v.term, fix: 'spf' },
           ),
         );
+        said = true;
+      } else if (v.state === 'absent') {
+        // The include is there, but run together with the next term (or with stray characters in it): receivers read
+        // another, broken term — said as that, not as "does not include" (spf.syntax has the detail).
+        const hidden = j.found.find((f) => f.parts.some((p) => relayIncludeTerm(p, hosts)));
+        if (hidden) {
+          const term = hidden.parts.find((p) => relayIncludeTerm(p, hosts))!;
+          const how =
+            hidden.cause === 'stray'
+              ? `it has stray invisible characters in it (receivers read ${visibleTerm(hidden.raw)}, which is not valid SPF)`
+              : `it runs together with ${hidden.parts.length === 2 ? 'the term next to it' : 'the terms next to it'}, so receivers read ${visibleTerm(hidden.raw)} as one term, which is not valid SPF`;
+          out.push(
+            makeFinding(
+              'spf',
+              'spf.server-not-authorized',
+              'fail',
+              `This server relays through ${name}, and ${record} has ${term}, but receivers cannot read it: ${how}. They return permerror for the whole record, so SPF fails for this server's mail (see spf.syntax). The SPF fix ${hidden.cause === 'stray' ? 'removes the stray characters' : 'separates the terms'}.`,
+              j.treeEv,
+              { fix: 'spf' },
+            ),
+          );
+          said = true;
+        } else absent.push(j);
       }
     }
+    // Records that simply lack the include: said when no record's finding above already says why the relay is not
+    // authorised (the fix adds the include to the merged record either way).
+    if (absent.length && !said) {
+      out.push(
+        makeFinding(
+          'spf',
+          'spf.server-not-authorized',
+          'fail',
+          several
+            ? `This server relays through ${name}, but ${judged.length === 2 ? 'neither SPF record includes' : `none of the ${judged.length} SPF records includes`} ${inc.host}: receivers fail SPF for its mail.`
+            : `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`,
+          allEv,
+          { fix: 'spf' },
+        ),
+      );
+    }
+    return added;
   }
+  for (const ip of ctx.settings.ips) {
+    // With several records, each is evaluated on its own (as the merged record keeps its terms): the server is
+    // authorised when one of them passes it.
+    const results: { j: Judged; r: Awaited<ReturnType<typeof checkHost>> }[] = [];
+    for (const j of judged) {
+      const resolver = several ? withApexSpf(ctx.resolver, ctx.domain, j.record) : ctx.resolver;
+      results.push({ j, r: await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver) });
+    }
+    if (results.some((x) => x.r.result === 'pass')) continue;
+    const lines = results.map(({ j, r }) => `check_host(${ip}, ${ctx.domain}${several ? ` with "${j.record}"` : ''}) = ${r.result}${r.reason ? ` (${r.reason})` : ''}`);
+    const rev = moreEvidence(ev, { checkHost: lines });
+    const temp = results.find((x) => x.r.result === 'temperror');
+    const troubled = results.find((x) => x.r.dnsTrouble);
+    if (temp) out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not evaluate SPF for ${ip}: ${temp.r.reason ?? 'DNS error'}.`, rev, { subject: ip }));
+    else if (troubled) {
+      const r = troubled.r;
+      // RFC 7208 makes an unanswered ptr lookup "no match", so check_host says `${r.result}`; whether the term would
+      // have matched is unknown, so this is no proof the server is unauthorised (and no reason to change the zone).
+      out.push(
+        makeFinding(
+          'spf',
+          'spf.dns-error',
+          'unknown',
+          `Could not tell whether SPF authorises ${ip}: check_host = ${r.result}, but ${r.dnsTrouble!.join('; ')} (treated as no match). Nothing is changed until DNS answers.`,
+          moreEvidence(rev, { dnsTrouble: r.dnsTrouble }),
+          { subject: ip },
+        ),
+      );
+    } else {
+      // A term of the record itself that covers this server with "-", "~" or "?" (-ip4:<its network>) decided it:
+      // named, since it is why the server fails although the record mentions it.
+      const by = (r: Awaited<ReturnType<typeof checkHost>>) => (r.decidedBy && !/^[+\-~?]?all$/i.test(r.decidedBy) ? r.decidedBy : undefined);
+      const why = several
+        ? `none of the ${judged.length} SPF records passes it (${results.map(({ j, r }) => `"${visibleTerm(j.record)}": ${r.result}${by(r) ? `, ${by(r)} matches it first` : ''}`).join('; ')})`
+        : `check_host = ${results[0].r.result}${by(results[0].r) ? `: ${by(results[0].r)} matches it first` : ''}`;
+      out.push(
+        makeFinding('spf', 'spf.server-not-authorized', 'fail', `SPF does not authorise this server's outbound IP ${ip} (${why}): receivers reject or junk its mail (550 5.7.26).`, rev, {
+          subject: ip,
+          fix: 'spf',
+        }),
+      );
+    }
+  }
+  return added;
+}
 
-  // Classify every term except all (each once: a repeat is said as such — the SPF fix drops it, with a note); exp=
-  // after the others (below).
+/** Whether `term` (a term as written) is a plain ("+") include of one of `hosts`. */
+function relayIncludeTerm(term: string, hosts: ReadonlySet<string>): boolean {
+  const m = /^\+?include:(.+)$/i.exec(term);
+  return !!m && hosts.has(canonName(m[1]));
+}
+
+/**
+ * Classifies one record's terms (every term except all, each once: a repeat is said as such — the SPF fix drops it,
+ * with a note; exp= after the others), pushing the findings to `out`. `denyingTerm`: the relay include whose qualifier
+ * keeps the relay from passing, which spf.server-not-authorized already names.
+ */
+async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string | undefined, ev: Evidence, out: Finding[]): Promise<void> {
+  const { items, wide, runTogether, separated, all } = j;
   const listed = new Map<string, number>();
   for (const { t } of items) listed.set(t.raw.toLowerCase(), (listed.get(t.raw.toLowerCase()) ?? 0) + 1);
   const classified = new Set<string>();
@@ -327,7 +557,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
       // what a moved domain wants. Not a leftover to drop (dropping it would let the `all` term decide that mail) —
       // but in front of a term the fix keeps, it fails any server the two share (an old host's record often includes
       // the same mail services): the fix moves it after them (src/core/plans/spf.ts).
-      const before = await keptTermAfter(ctx, terms, i, (j) => wide.has(terms[j].raw) || !!items[j].walked?.error || !!items[j].walked?.loop || !!items[j].walked?.ignored);
+      const before = await keptTermAfter(ctx, terms, i, (k) => wide.has(terms[k].raw) || !!items[k].walked?.error || !!items[k].walked?.loop || !!items[k].walked?.ignored);
       if (before) {
         const redirect = before.startsWith('redirect=');
         out.push(
@@ -344,7 +574,22 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
       const effect = t.qualifier === '+' ? `lets the old host send as ${ctx.domain}` : `gives the old host's mail ${qualifierResult(t.qualifier)}`;
       out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It ${effect} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));
     } else if (c.class === 'unknown') {
-      out.push(makeFinding('spf', 'spf.unknown-term', 'info', `${t.raw}: ${c.reason}. Kept unless you choose to remove it; the SPF fix drops it only when it cannot work (its notes say why).`, ev, { subject: t.raw, classification: c }));
+      // An include whose name does not exist or publishes no SPF record cannot work whoever it names: said as that
+      // (the classifier's reason speaks of addresses, which an include does not use), and the fix drops it.
+      const target = walked?.error && !walked.loop && t.mechanism === 'include' && t.domainSpec && !t.hasMacro ? await includeTarget(ctx, t.domainSpec) : null;
+      const broken = target === 'nxdomain' ? 'does not exist' : target === 'none' ? 'publishes no SPF record' : target === 'multiple' ? 'publishes several SPF records' : null;
+      out.push(
+        makeFinding(
+          'spf',
+          'spf.unknown-term',
+          'info',
+          broken
+            ? `${t.raw}: ${canonName(t.domainSpec!)} ${broken}, so the include cannot work: receivers return permerror for the whole record (see spf.syntax). The SPF fix drops it.`
+            : `${t.raw}: ${c.reason}. Kept unless you choose to remove it; the SPF fix drops it only when it cannot work (its notes say why).`,
+          ev,
+          { subject: t.raw, classification: c },
+        ),
+      );
     } else {
       out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw}: ${c.reason}.`, ev, { subject: t.raw, classification: c }));
     }
@@ -355,9 +600,9 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   // failing mail (warn, as a DMARC report address left at the old host: nothing bounces for it, but the old host
   // keeps a say in the domain's mail), and the fix drops it.
   const exp = items.find((x) => x.t.modifier === 'exp' && !x.t.error)?.t;
-  const judged = exp ? await judgeExp(ctx, exp, staleTerms) : null;
-  if (exp && judged) {
-    const { c, name } = judged;
+  const judgedExp = exp ? await judgeExp(ctx, exp, staleTerms) : null;
+  if (exp && judgedExp) {
+    const { c, name } = judgedExp;
     const effect = name ? expEffect(name) : 'receivers that reject a message for failing SPF show the text it names in the rejection (RFC 7208 §6.2)';
     // With redirect= deciding (no all term), receivers take the explanation from the redirect's target instead.
     const unused = separated.redirect && !all ? ` Today the record's ${separated.redirect.raw} decides, and receivers use the exp= of the record it leads to instead (RFC 7208 §6.2).` : '';
@@ -380,54 +625,8 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     if (at >= 0) out[at] = { ...out[at], message: `${out[at].message} ${said}` };
     else out.push(makeFinding('spf', 'spf.term', 'info', said, ev, { subject: term }));
   }
-  if (tree.unknown && !out.some((f) => f.severity === 'unknown')) {
-    out.push(makeFinding('spf', 'spf.dns-error', 'unknown', 'Part of the SPF include tree could not be resolved (DNS error): lookup counts may be incomplete.', treeEv));
-  }
-  if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
-    out.push(makeFinding('spf', 'spf.ok', 'pass', `SPF authorises this server and stays within limits (${tree.totalLookups} lookups).`, treeEv));
-  }
-
-  // Where the SPF fix's plan may be blocked, the findings offer the fix only where its plan goes through (the plan's
-  // own decision, src/core/plans/spf.ts spfFixPath, over the records DNS serves): a record receivers answer with
-  // permerror, or one that what the fix adds (the relay's include) would take past receivers' limits — 10 lookups, 2
-  // void lookups. Other records are not planned here: the plan cannot be blocked by a limit the record stays within
-  // with the fix's additions (the fix adds no other lookup), and planning costs DNS and time for every domain of a
-  // bulk audit. A plan that stays blocked — a mail service's include that leads to a broken record, more lookups than
-  // the fix may drop — offers no fix, and the findings it concerns say why and what to do (the plan's reason: the
-  // terms the user may select for removal, or that the record needs a hand edit); one blocked only by terms nobody
-  // could identify offers it, saying they must be selected for removal; DNS trouble decides nothing (the plan waits
-  // for DNS, the findings stay as they are).
-  const permerror = out.some((f) => PERMERROR_RULES.has(f.rule) && f.fix);
-  const pastLimits = added.unknown || tree.totalLookups + added.lookups > MAX_LOOKUPS || tree.totalVoids + added.voids > 2;
-  if (a.status === 'ok' && (permerror || (pastLimits && out.some((f) => f.fix)))) {
-    const live: ZoneRecord[] = a.records.map((r, i) => ({ name: ctx.domain, ttl: 3600, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` }));
-    const path = await spfFixPath(ctx, live);
-    // The findings the plan's verdict concerns: the permerror findings, else the failures that offer the fix (what
-    // the fix would add for them is what takes the record past the limits), else any that offers it.
-    const failing = out.some((f) => f.fix && f.severity === 'fail');
-    const concerned = (f: Finding) => !!f.fix && (permerror ? PERMERROR_RULES.has(f.rule) : !failing || f.severity === 'fail');
-    const lead = out.find(concerned)?.rule;
-    if (path.kind === 'select') {
-      const them = path.terms.length > 1 ? 'them' : 'it';
-      const note = ` The SPF fix drops ${path.terms.join(', ')} only once you select ${them} for removal (mailhealth could not place ${them}).${permerror ? '' : ` As the record stands: ${path.why}`}`;
-      for (let i = 0; i < out.length; i++) if (concerned(out[i])) out[i] = { ...out[i], message: out[i].message + note };
-    } else if (path.kind === 'blocked' || path.kind === 'nothing') {
-      const why = path.kind === 'blocked' ? (permerror ? `The SPF fix cannot clear this: ${path.why}` : `The SPF fix cannot be applied to this record as it stands. ${path.why}`) : 'The SPF fix finds nothing it can change here.';
-      for (let i = 0; i < out.length; i++) {
-        const f = out[i];
-        if (!f.fix) continue;
-        const { fix: _dropped, ...rest } = f;
-        // The others say where the reason is (without it, a finding that offered the fix elsewhere silently does not).
-        out[i] = concerned(f)
-          ? { ...rest, message: `${f.message} ${why}` }
-          : permerror
-            ? rest
-            : { ...rest, message: `${f.message} The SPF fix cannot be applied to this record as it stands (see ${lead}).` };
-      }
-    }
-  }
-  return out;
 }
+
 
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

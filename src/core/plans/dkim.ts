@@ -1,6 +1,7 @@
 // DKIM fix: publish the public key of the key the server signs with (replacing a previous host's key), or — when
 // the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it; or, when that key
-// is already published as it should be and the server does not sign, have the panel start signing with it.
+// is already published as it should be and the server does not sign, have the panel start signing with it. Never for a
+// domain that declares it sends no mail (src/core/nomail.ts): blocked, saying what to do first if it does.
 import type { CheckContext } from '../checks/context.js';
 import { canonicalKey, publishedKey } from '../classify.js';
 import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type DkimProblem, type DkimRecord } from '../dkim/record.js';
@@ -12,6 +13,7 @@ import { isSpfRecord, splitTxt } from '../spf/parse.js';
 import { mxExchange, recordsAt } from '../zone.js';
 import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne, type PlanAction } from './plan.js';
 import type { PartialPlan } from './spf.js';
+import { noMailBlock, noMailDeclared, noMailUnknown } from '../nomail.js';
 
 /** The record for the server's key, with k= from the key itself (Ed25519 as the raw 32 bytes, RFC 8463). */
 export function dkimRecordFor(name: string, ttl: number, publicKey: string): ZoneRecord {
@@ -522,7 +524,16 @@ export async function decideDkim(ctx: CheckContext, records: readonly ZoneRecord
   const view = selectorView(existing, cnames.length === 1 ? await served(cnames[0]) : undefined, existing.length > 0 && existing.every(isLiveRecord));
   // The selector an alias that serves the server's key as it should be ('nothing', 'start-signing'): it stays.
   const alias = view.length === 1 && view[0].type.toUpperCase() === 'CNAME' ? canonName(view[0].value) : null;
-  return { path: dkimFixPath(ctx.settings, ctx.domain, view), notes, existing, alias };
+  const path = dkimFixPath(ctx.settings, ctx.domain, view);
+  // A domain that declares it sends and receives no mail (null MX, an SPF record that authorises nobody:
+  // src/core/nomail.ts, from live DNS as the audit reads it) gets no key published and no signing turned on: it needs
+  // none, and a key would let mail signed for it pass DKIM. Asked only when the fix would do something.
+  if (path.kind === 'generate' || path.kind === 'publish' || path.kind === 'start-signing') {
+    const nm = await noMailDeclared(ctx);
+    if (nm.state === 'no-mail') return blocked(noMailBlock(ctx.domain, nm, 'dkim'));
+    if (nm.state === 'unknown') return blocked(noMailUnknown(ctx.domain, nm, 'dkim'));
+  }
+  return { path, notes, existing, alias };
 }
 
 export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {

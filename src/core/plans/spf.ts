@@ -14,7 +14,8 @@
 // include reached with "+"): a record that would still fail is not offered, nor called right — the plan is blocked
 // with the reason; several records end in the strictest of their `all` terms. The SPF check asks the same planner
 // (spfFixPath) whether its findings offer the fix where the plan may be blocked (a permerror, or a record the fix's
-// additions would take past receivers' limits).
+// additions would take past receivers' limits). A domain that declares it sends no mail (null MX, an SPF record that
+// authorises nobody: src/core/nomail.ts) gets no plan at all: blocked, saying what to change first if it does send.
 import type { CheckContext } from '../checks/context.js';
 import { isUnanswered } from '../classify.js';
 import { canonName } from '../domain.js';
@@ -30,12 +31,13 @@ import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
 import { relayAuthorisation, relayInclude } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
+import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
 
 /**
  * Whether an include target publishes one SPF record ('spf'), none, several ('multiple': a permanent error there too,
  * as the tree walker reads it), does not exist, or did not answer.
  */
-async function includeTarget(ctx: CheckContext, name: string): Promise<'spf' | 'none' | 'multiple' | 'nxdomain' | 'unknown'> {
+export async function includeTarget(ctx: CheckContext, name: string): Promise<'spf' | 'none' | 'multiple' | 'nxdomain' | 'unknown'> {
   const a = await ctx.resolver.resolve(canonName(name), 'TXT');
   if (a.status === 'unknown') return 'unknown';
   if (a.status === 'nxdomain') return 'nxdomain';
@@ -51,8 +53,11 @@ export interface PartialPlan {
   actions?: { kind: 'generate-dkim' | 'refresh-dkim'; description: string }[];
 }
 
-/** A resolver that answers the domain's apex TXT with a candidate record (to evaluate a plan before it exists). */
-function overlay(base: Resolver, domain: string, candidate: string): Resolver {
+/**
+ * A resolver that answers the domain's apex TXT with a candidate record (to evaluate a plan before it exists; the SPF
+ * check evaluates each of several published records on its own with it).
+ */
+export function withApexSpf(base: Resolver, domain: string, candidate: string): Resolver {
   return {
     async resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
       if (type === 'TXT' && name.toLowerCase().replace(/\.$/, '') === domain) {
@@ -105,7 +110,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
   const rec = gate.changed ? 'The fixed record' : 'The record';
   const errors = parseSpf(text).errors;
   if (errors.length) return { blocked: `${rec} would still have errors receivers reject (permerror): ${errors.map((e) => e.reason).join('; ')}.`, culprits: [] };
-  const resolver = overlay(ctx.resolver, ctx.domain, text);
+  const resolver = withApexSpf(ctx.resolver, ctx.domain, text);
   const tree = await walkSpfRecord(resolver, ctx.domain, text);
   const trouble = tree.troubles;
   if (tree.unknown) return { dns: `some of the fixed record's lookups got no answer (${trouble.length ? trouble.join('; ') : 'timeout or server failure'})` };
@@ -278,6 +283,18 @@ async function planSpfOnce(
       if (v) version.set(r, v);
     }
     spfRecords = [...version.keys()];
+  }
+  // A domain that declares it sends and receives no mail (its only MX the null MX, and its one SPF record authorising
+  // nobody: src/core/nomail.ts) gets no server authorised: adding this server or its relay would let mail pass as a
+  // domain that says it sends none. The record judged is the one the fix would rewrite; the MX is the live one.
+  // (Copies of one record count as that record, as the check judges them.)
+  const spfTexts = new Set(spfRecords.map((r) => (version.get(r)?.chunks ?? r.txt ?? [r.value]).join('')));
+  if (spfTexts.size === 1) {
+    const nm = await noMailWith(ctx, [...spfTexts][0]);
+    if (nm.state !== 'mail') {
+      const blocked = nm.state === 'no-mail' ? noMailBlock(ctx.domain, nm, 'spf') : noMailUnknown(ctx.domain, nm, 'spf');
+      return { plan: { changes: [], notes, blocked }, dns: nm.state === 'unknown', selectable: [], keptDenying };
+    }
   }
   if (spfRecords.length > 1) notes.push(`Merges ${spfRecords.length} SPF records into one (several records are a permanent error).`);
 
@@ -630,7 +647,7 @@ async function planSpfOnce(
   if (relay) {
     // With redirect= and no all, the redirect target decides (an all term would make receivers ignore it).
     const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
-    const tree = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate);
+    const tree = await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate);
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the check judges it).
     const direct = tree.unknown ? null : relayAuthorisation(tree, [relay.host]);
     if (!direct) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
@@ -675,7 +692,7 @@ async function planSpfOnce(
             // Plain where it stands, it may still come after a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses
             // (`-ip4:23.83.208.0/22 ~include:relay.mailchannels.net`): then it goes before that term too.
             const again = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
-            const walked = await walkSpfRecord(overlay(ctx.resolver, ctx.domain, again), ctx.domain, again);
+            const walked = await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, again), ctx.domain, again);
             const w = walked.unknown ? null : relayAuthorisation(walked, relayHosts);
             if (!w) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
             else if (w.state === 'shadowed' && !w.via && terms.indexOf(w.term) >= 0) moveBefore(w, terms.indexOf(w.term));
@@ -694,7 +711,7 @@ async function planSpfOnce(
   } else {
     for (const ip of ctx.settings.ips) {
       const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['-all'])]);
-      const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, overlay(ctx.resolver, ctx.domain, candidate));
+      const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, withApexSpf(ctx.resolver, ctx.domain, candidate));
       if (r.result === 'temperror' || (r.result !== 'pass' && r.dnsTrouble?.length)) {
         dnsTrouble = `checking whether ${ip} may send got no answer from DNS (${r.result === 'temperror' ? 'temperror' : r.dnsTrouble![0]})`;
         break;
