@@ -11,12 +11,13 @@ import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../sp
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { includeTarget, spfFixPath, withApexSpf } from '../plans/spf.js';
-import { noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
+import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
 import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
+const MAIL: NoMail = { state: 'mail' };
 
 /** Findings of a record receivers answer with permerror: whether the SPF fix clears them is the plan's to say. */
 const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups']);
@@ -102,7 +103,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
 
   // A domain that declares it sends and receives no mail (null MX and an SPF record that authorises no server:
   // src/core/nomail.ts) has nothing to authorise: no spf.server-not-authorized, and no fix that would authorise a server.
-  const nm: NoMail = several ? { state: 'mail' } : await noMailWith(ctx, texts[0]);
+  const nm: NoMail = several || !authorisesNobody(texts[0]) ? MAIL : await noMailWith(ctx, texts[0]);
 
   // Is this server (or its relay) authorised?
   /** The relay include whose qualifier keeps the relay's mail from passing ("~include:relay.mailchannels.net"), per record. */
@@ -119,8 +120,8 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
   }
 
   for (const j of judged) await classifyTerms(ctx, j, denying.get(j), ev, out);
-  // A finding two records share (a term both list, classified alike) is said once.
-  dedupe(out);
+  // A finding two records share (a term both list, classified alike) is said once (one record has none to share).
+  if (several) dedupe(out);
   if (judged.some((j) => j.tree.unknown) && !out.some((f) => f.severity === 'unknown')) {
     out.push(makeFinding('spf', 'spf.dns-error', 'unknown', 'Part of the SPF include tree could not be resolved (DNS error): lookup counts may be incomplete.', judged[0].treeEv));
   }
