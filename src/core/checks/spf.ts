@@ -119,7 +119,7 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     added = await authorisation(ctx, judged, ev, denying, out);
   }
 
-  for (const j of judged) await classifyTerms(ctx, j, denying.get(j), ev, out);
+  for (const j of judged) await classifyTerms(ctx, j, denying.get(j), ev, out, nm.state === 'mail');
   // A finding two records share (a term both list, classified alike) is said once (one record has none to share).
   if (several) dedupe(out);
   if (judged.some((j) => j.tree.unknown) && !out.some((f) => f.severity === 'unknown')) {
@@ -511,7 +511,7 @@ function relayIncludeTerm(term: string, hosts: ReadonlySet<string>): boolean {
  * with a note; exp= after the others), pushing the findings to `out`. `denyingTerm`: the relay include whose qualifier
  * keeps the relay from passing, which spf.server-not-authorized already names.
  */
-async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string | undefined, ev: Evidence, out: Finding[]): Promise<void> {
+async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string | undefined, ev: Evidence, out: Finding[], fixable: boolean): Promise<void> {
   const { items, wide, runTogether, separated, all } = j;
   const listed = new Map<string, number>();
   for (const { t } of items) listed.set(t.raw.toLowerCase(), (listed.get(t.raw.toLowerCase()) ?? 0) + 1);
@@ -585,7 +585,7 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
           'spf.unknown-term',
           'info',
           broken
-            ? `${t.raw}: ${canonName(t.domainSpec!)} ${broken}, so the include cannot work: receivers return permerror for the whole record (see spf.syntax). The SPF fix drops it.`
+            ? `${t.raw}: ${canonName(t.domainSpec!)} ${broken}, so the include cannot work: receivers return permerror for the whole record (see spf.syntax). ${fixable ? 'The SPF fix drops it.' : 'Remove it by hand (the SPF fix is not offered here).'}`
             : `${t.raw}: ${c.reason}. Kept unless you choose to remove it; the SPF fix drops it only when it cannot work (its notes say why).`,
           ev,
           { subject: t.raw, classification: c },

@@ -162,6 +162,26 @@ describe('spf check: a domain that declares it sends no mail', () => {
   });
 });
 
+describe('spf check: a no-mail domain whose record includes a name that cannot work (review)', () => {
+  test('spf.unknown-term does not say the (blocked) fix drops it', async () => {
+    const D = 'cust.example';
+    const RELAY = { relay: { provider: 'mailchannels', host: 'relay.mailchannels.net', authId: 'newhostmc' } } as Partial<MailSettings>;
+    for (const spf of ['v=spf1 -include:gone-oldhost.example -all', 'v=spf1 ~include:nospf.example -all']) {
+      const map: ZoneMap = { ...SPF_QA_WORLD, 'nospf.example': { A: ['192.0.2.1'] }, [D]: { MX: [{ priority: 0, exchange: '.' }], TXT: [[spf]] } };
+      const ctx = checkContext(D, map, RELAY);
+      const findings = await spfCheck(ctx);
+      assert.ok(findings.some((f) => f.rule === 'spf.no-mail'), spf);
+      const rec: ZoneRecord = { name: D, ttl: 3600, type: 'TXT', value: spf, txt: [spf], ref: 'r0' };
+      const plan = await planSpf(ctx, [rec], {});
+      assert.ok(plan.blocked, spf);
+      const says = findings.find((f) => f.rule === 'spf.unknown-term');
+      assert.ok(says, `${spf}: ${findings.map((f) => f.rule).join(', ')}`);
+      assert.doesNotMatch(says.message, /The SPF fix drops it/, spf);
+      assert.match(says.message, /Remove it by hand/, spf);
+    }
+  });
+});
+
 describe('spf check: wording', () => {
   test('the relay include run together with ~all: not "does not include", but what receivers read', async () => {
     const { findings } = await check([['v=spf1 +a +mx include:relay.mailchannels.net', '~all']], RELAY);

@@ -532,8 +532,8 @@ export class PleskPanel implements Panel {
 
   /**
    * The nameservers of the closest Plesk domain `d` is a subdomain of (by name: REST's base_domain_id names the
-   * subscription, not the DNS parent): that domain's NS records while Plesk serves its zone; none when there is no such
-   * domain, its zone is disabled or a slave, or it has no NS records.
+   * subscription, not the DNS parent) that has NS records, while Plesk serves its zone; none when there is no such
+   * domain, or the closest one's zone is disabled or a slave.
    */
   private async parentNameservers(d: string): Promise<string[]> {
     const index = nameIndex(await this.domainList());
@@ -544,7 +544,9 @@ export class PleskPanel implements Panel {
       const dom = await this.domainByName(parent);
       if ((await this.zoneStatusOf(dom.id)) !== 'enabled') return [];
       const { records } = await this.fetchRecords({ kind: 'domain', name: parent });
-      return recordsAt(records, parent, 'NS').map((r) => canonName(r.value));
+      const ns = recordsAt(records, parent, 'NS').map((r) => canonName(r.value));
+      // A parent that is itself a subdomain without NS records of its own: its parent's, in turn (review).
+      if (ns.length) return ns;
     }
     return [];
   }

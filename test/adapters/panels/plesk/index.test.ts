@@ -338,6 +338,12 @@ describe('Plesk adapter: a disabled or slave zone is not this server’s DNS (§
       // NS records of its own (a zone of its own, or delegated): those count, not the parent's.
       state.records.push({ id: state.nextId++, domain_id: 60, type: 'NS', host: `${sub}.`, value: 'ns.elsewhere.example.', opt: '', ttl: 3600 });
       assert.deepEqual((await panel.readMailSettings(sub)).nameservers, ['ns.elsewhere.example']);
+      // A subdomain of that subdomain (no NS records of its own either): the closest parent that has NS records (review).
+      state.records = state.records.filter((r) => !(r.domain_id === 60 && r.type === 'NS'));
+      const deeper = `x.${sub}`;
+      state.domains.push({ ...state.domains.find((d) => d.id === 60)!, id: 61, name: deeper, ascii_name: deeper });
+      state.records.push({ id: state.nextId++, domain_id: 61, type: 'TXT', host: `${deeper}.`, value: SPF, opt: '', ttl: 3600 });
+      assert.deepEqual((await panel.readMailSettings(deeper)).nameservers, ['ns1.host.example', 'ns2.host.example']);
       // A domain that is no subdomain of a Plesk domain and has no NS records: none.
       const carol = state.domains.find((d) => d.name === 'carol.example')!;
       state.records = state.records.filter((r) => !(r.domain_id === carol.id && r.type === 'NS'));
