@@ -268,7 +268,10 @@ export async function applyBulkFix(
       // The panel's DKIM key step (cPanel publishes the key itself) moved the zone before the write, with the same
       // records on both sides (core checked): a link of this bulk's own too, so the next domain of the zone goes on
       // in this round (QA: ten cPanel subdomains took ten rounds).
-      if (outcome.keyStep) own.push({ domain: item.ref.domain, ...outcome.keyStep });
+      if (outcome.keyStep) {
+        own.push({ domain: item.ref.domain, ...outcome.keyStep });
+        rememberKeyStep(deps.store, outcome.changeId, outcome.keyStep);
+      }
       try {
         const ch = deps.store.getChange(outcome.changeId);
         // A link of the chain only where the version after is the panel's own answer to a record write: not a
@@ -301,6 +304,21 @@ interface GroupState {
  */
 const rebased = new WeakMap<Store, Map<string, string>>();
 const REBASED_KEPT = 1000;
+
+/**
+ * Change id → the panel's DKIM key step that change's fix made (core's keyStep: the zone versions around it), per
+ * database, the last KEY_STEPS_KEPT. The history keeps only the record write's versions, so without this the same bulk
+ * form sent again could not follow a sibling's key step and answered "the zone changed" instead of "already applied"
+ * (review). Kept in memory: after a restart such a form is refused as before, and previewed again.
+ */
+const keySteps = new WeakMap<Store, Map<number, { before: string; after: string }>>();
+const KEY_STEPS_KEPT = 1000;
+function rememberKeyStep(store: Store, changeId: number, step: { before: string; after: string }): void {
+  let m = keySteps.get(store);
+  if (!m) keySteps.set(store, (m = new Map()));
+  m.set(changeId, step);
+  if (m.size > KEY_STEPS_KEPT) m.delete(m.keys().next().value!);
+}
 
 async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item: BulkFixItem, group: GroupState): Promise<ApplyOutcome> {
   const { ref, planHash, previewed } = item;
@@ -357,7 +375,12 @@ async function sentAgain(deps: WebDeps, check: FixKind, hashes: (string | undefi
     if (apex === null) return null;
     const siblings = group.domains.filter((d) => d !== fresh.domain);
     const since = siblings.length ? deps.store.changesForDomains(siblings, 500).filter((c) => c.id > ch.id) : [];
-    const writes = since.map((c) => ({ domain: c.domain, before: c.zoneVersionBefore, after: c.zoneVersionAfter }));
+    const steps = keySteps.get(deps.store);
+    const writes = since.flatMap((c) => {
+      const write = { domain: c.domain, before: c.zoneVersionBefore, after: c.zoneVersionAfter };
+      const step = steps?.get(c.id);
+      return step ? [{ domain: c.domain, ...step }, write] : [write];
+    });
     if (!(await chainLeads(writes, apex, ch.zoneVersionAfter, fresh.zoneVersion, group.zoneOf))) return null;
     const verified = ch.verified ? ` (verified: ${ch.verified})` : '';
     return {

@@ -52,6 +52,19 @@ test('two subdomains of one zone that each need a new DKIM key are both applied 
   assert.ok(changes.every((c) => c.status === 'applied' && c.changes.some((x) => x.keyGenerated)), JSON.stringify(changes.map((c) => [c.status, c.error])));
 });
 
+test('the same bulk DKIM form sent again over that shared zone: each domain "already applied", nothing written (review)', { timeout: 60_000 }, async () => {
+  w = await whmWorld({ fixture: fixture() });
+  const { res1 } = w;
+  const pv = await res1.agent.post('/bulk/fix/preview').type('form').send({ _csrf: res1.csrf, check: 'dkim', domains: DOMS });
+  const plans = planValues(pv.text);
+  const send = () => res1.agent.post('/bulk/fix/apply').type('form').redirects(2).send({ _csrf: res1.csrf, check: 'dkim', plan: plans });
+  const first = await send();
+  for (const d of DOMS) assert.equal(outcomeOf(first.text, d), 'applied', text(first.text).slice(-1500));
+  const again = await send();
+  for (const d of DOMS) assert.equal(outcomeOf(again.text, d), 'already', `${d}: ${text(again.text).slice(-1500)}`);
+  assert.equal(w.store.changesForDomains(DOMS, 10).length, 2, 'nothing written again');
+});
+
 test("another edit of the shared zone between the key step and the next domain still refuses that domain", { timeout: 60_000 }, async () => {
   // Someone adds a record to the zone right after the first domain's write: the chain of this bulk's own moves no
   // longer leads to the zone as it is, so the second domain is refused "the zone changed" (and nothing is written).
