@@ -110,7 +110,7 @@ describe('routing local, the live MX at a hosting provider (GoDaddy): its SPF in
     assert.match(m, /If x7\.example's mailboxes are on this server, point the MX at this server \(for example MX 0 x7\.example: its A record in the panel's zone is this server's 203\.0\.113\.10\)/);
     // Way out 2: the mailboxes are still at GoDaddy.
     assert.match(m, /if they are still at GoDaddy, set the panel's mail routing for x7\.example to remote\./);
-    assert.match(m, /Until one of these is done, the SPF and lockdown fixes keep GoDaddy's SPF terms and MailChannels id, if the records have any, unless you select them\.$/);
+    assert.match(m, /Until one of these is done, the SPF, DKIM and lockdown fixes keep GoDaddy's SPF terms, DKIM selectors and MailChannels id, if the records have any, unless you select them\.$/);
   });
 
   test('auth=godaddy is unknown naming the MX: the lockdown check does not fail it, the fix keeps it', async () => {

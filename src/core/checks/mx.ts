@@ -260,7 +260,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
         const elsewhere = d.auth.state === 'not-authoritative';
         const where = elsewhere ? ` where ${ctx.domain}'s DNS is served (its live nameservers ${d.auth.live.join(', ')} are not this server's: see dns.not-authoritative)` : '';
         const here = inZone(host, ctx.domain) && ips.length ? pointNameHere(ctx, host, ips, !elsewhere) : `point the MX at this server (${await mxHere(ctx)})`;
-        const kept = provider ? ` Until one of these is done, the SPF and lockdown fixes keep ${provider}'s SPF terms and MailChannels id, if the records have any, unless you select them.` : '';
+        const kept = provider ? ` Until one of these is done, the SPF, DKIM and lockdown fixes keep ${provider}'s SPF terms, DKIM selectors and MailChannels id, if the records have any, unless you select them.` : '';
         out.push(
           makeFinding(
             'mx',

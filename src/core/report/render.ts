@@ -361,7 +361,8 @@ export function groupRows(doc: Pick<ReportDoc, 'byReseller' | 'byCustomer'>, max
 
 /** What follows "… and": "4851 more customers" (" and 12 more resellers"). */
 function moreGroupsText(g: { moreCustomers: number; moreResellers: number }): string {
-  return `${plural(g.moreCustomers, 'more customer')}${g.moreResellers ? ` and ${plural(g.moreResellers, 'more reseller')}` : ''}`;
+  const parts = [g.moreCustomers ? plural(g.moreCustomers, 'more customer') : '', g.moreResellers ? plural(g.moreResellers, 'more reseller') : ''].filter(Boolean);
+  return parts.join(' and ');
 }
 
 function counts(c: { newProblems: number; resolved: number; stillFailing: number; unknown: number }): string {
