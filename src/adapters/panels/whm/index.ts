@@ -321,7 +321,10 @@ export class WhmPanel implements Panel {
           ...(f.privateKeyPem ? { privateKeyPem: f.privateKeyPem } : {}),
           ...(f.publicKey ? { publicKey: f.publicKey } : {}),
         },
-        routing: f.routing ?? 'local',
+        // A domain in none of /etc/localdomains, /etc/remotedomains, /etc/secondarymx (e.g. before
+        // updateuserdomains ran): cPanel's own answer (list_mxs), as off the server — never "local" by default, which
+        // would take another provider's MX, includes and keys for a previous host's (cPanel QA).
+        routing: f.routing ?? (await this.remoteRouting(d, info, zone)),
         relay: f.relay,
       };
     }

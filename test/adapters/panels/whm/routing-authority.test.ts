@@ -1,7 +1,7 @@
 // WHM: mail routing off the server (Email::list_mxs as the domain's owner through uapi_cpanel, cpanel.md §1, §2, §8.1)
 // and whose nameservers on the server (has_local_authority first, /etc/wwwacct.conf as the fallback, §5).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -88,6 +88,30 @@ describe('WHM off the server: mail routing from Email::list_mxs as the domain’
       const panel = new WhmPanel({ transport, user: 'root', root: null });
       assert.equal((await panel.readMailSettings(Z)).routing, 'remote');
     }
+  });
+});
+
+describe('WHM on the server: mail routing from /etc/localdomains, /etc/remotedomains, /etc/secondarymx', () => {
+  it('a domain in none of them is asked of cPanel (list_mxs), never taken as local; a backup-MX domain is accepted here', async () => {
+    // cPanel QA: a domain missing from every list (before updateuserdomains ran) read "local", so another provider's MX,
+    // includes and keys would be taken for a previous host's.
+    const r = await rig(godaddy);
+    writeCpanelServerFiles(r.state, r.root);
+    const on = new WhmPanel({ transport: r.transport, user: 'root', root: r.root, hostname: 'server1.host.example' });
+    const write = (p: string, text: string) => writeFileSync(join(r.root, p), text);
+    write('etc/localdomains', 'bob.example\n');
+    write('etc/remotedomains', 'carol.example\n');
+    write('etc/secondarymx', 'res1.example\n');
+    r.state.calls.length = 0;
+    assert.equal((await on.readMailSettings(Z)).routing, 'remote', 'in no list: cPanel says remote');
+    assert.ok(r.state.calls.includes(`Email::list_mxs ${Z}`), r.state.calls.join(', '));
+    r.state.mxDetected[Z] = 'local';
+    assert.equal((await on.readMailSettings(Z)).routing, 'local', 'in no list: cPanel says local');
+    r.state.calls.length = 0;
+    assert.equal((await on.readMailSettings('bob.example')).routing, 'local');
+    assert.equal((await on.readMailSettings('carol.example')).routing, 'remote');
+    assert.equal((await on.readMailSettings('res1.example')).routing, 'local', 'a backup MX accepts the mail here');
+    assert.ok(!r.state.calls.some((c) => c.startsWith('Email::list_mxs')), 'listed domains need no API call');
   });
 });
 
