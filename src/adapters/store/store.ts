@@ -114,6 +114,8 @@ export interface ResultRow {
   findingsCount: number;
   byUser: string;
   runKind: RunKind;
+  /** Worst severity per check that has findings (as ResultSummary), when asked for (recentResults withChecks). */
+  checks?: Partial<Record<CheckName, Finding['severity']>>;
 }
 
 export type { ChangeStatus, Verified };
@@ -894,12 +896,12 @@ export class Store {
   }
 
   /** Recent results (no findings) of the given domains, newest first, with who ran the audit. */
-  recentResults(domains: readonly string[], limit = 50): ResultRow[] {
+  recentResults(domains: readonly string[], limit = 50, opts: { withChecks?: boolean } = {}): ResultRow[] {
     checkLimit(limit);
     return this.guard(() =>
       (
         this.st(
-          `SELECT r.id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, runs.by_user, runs.kind
+          `SELECT r.id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, r.checks, runs.by_user, runs.kind
            FROM results r JOIN runs ON runs.id = r.run_id
            WHERE r.domain IN (SELECT value FROM json_each(?))
            ORDER BY r.audited_at DESC, r.id DESC LIMIT ?`,
@@ -911,10 +913,22 @@ export class Store {
           status: DomainStatus;
           audited_at: string;
           findings_count: number;
+          checks: string;
           by_user: string;
           kind: RunKind;
         }[]
-      ).map((r) => ({ resultId: r.id, runId: r.run_id, domain: r.domain, owner: r.owner, status: r.status, auditedAt: r.audited_at, findingsCount: r.findings_count, byUser: r.by_user, runKind: r.kind })),
+      ).map((r) => ({
+        resultId: r.id,
+        runId: r.run_id,
+        domain: r.domain,
+        owner: r.owner,
+        status: r.status,
+        auditedAt: r.audited_at,
+        findingsCount: r.findings_count,
+        byUser: r.by_user,
+        runKind: r.kind,
+        ...(opts.withChecks ? { checks: JSON.parse(r.checks) as NonNullable<ResultRow['checks']> } : {}),
+      })),
     );
   }
 

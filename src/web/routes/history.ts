@@ -7,7 +7,7 @@ import type { ApplyOutcome } from '../../core/plans/apply.js';
 import { replacedIn } from '../../core/plans/replaced.js';
 import type { ChangeRecord } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, identityOf, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
+import { ctx, HttpError, identityOf, NOT_FOUND_MESSAGE, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { outcomeHttpStatus, undoOnce } from '../services.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
@@ -27,10 +27,15 @@ export function historyFilter(raw: unknown): { ok: true; domain: string | null }
   return { ok: true, domain: checked.domain };
 }
 
-/** The domains a history view covers: the whole scope, or the one filtered (a name outside the scope matches nothing). */
+/**
+ * The domains a history view covers: the whole scope, or the one filtered. A name outside the scope is the same 404 as
+ * its domain page (QA: "No changes yet" was said of another customer's domain with many changes).
+ */
 export async function historyDomains(c: AppContext, res: Response, domain: string | null): Promise<string[]> {
   const scope = (await scopeOf(c, res)).map((d) => d.domain);
-  return domain === null ? scope : scope.filter((d) => d === domain);
+  if (domain === null) return scope;
+  if (!scope.includes(domain)) throw new HttpError(404, NOT_FOUND_MESSAGE, [{ href: '/history', text: 'The history of your domains' }]);
+  return [domain];
 }
 
 /** Changes per history page (and the API's default); a bulk fix writes up to BULK_FIX_MAX (200), so older ones page. */
@@ -75,7 +80,7 @@ export function historyRoutes(c: AppContext): Router {
     const before = beforeParam(req.query.before);
     if (before === null) throw new HttpError(400, 'before= takes a change number (older changes than that one are listed).', [{ href: '/history', text: 'The newest changes' }]);
     const domains = await historyDomains(c, res, filter.domain);
-    const audits = c.store.recentResults(domains, 50);
+    const audits = c.store.recentResults(domains, 50, { withChecks: true });
     // One more than a page: whether there are older changes to link to.
     const page = c.store.changesForDomains(domains, HISTORY_PAGE + 1, before);
     const olderBefore = page.length > HISTORY_PAGE ? page[HISTORY_PAGE - 1].id : null;
