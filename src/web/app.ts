@@ -59,8 +59,9 @@ export interface AppDeps {
   /**
    * login: per browser address and user name; loginUser: per user name over all addresses (default: 5 × login's burst,
    * 4 × its rate), which bounds guessing by whoever can choose the address the limit sees (routes/auth.ts).
+   * bulk: see DEFAULT_BULK; bulkPreview: bulk fix previews (default: 2 × bulk's burst and rate, see bulkPreviewBucket).
    */
-  rateLimits?: { audit?: BucketConfig; bulk?: BucketConfig; login?: BucketConfig; loginUser?: BucketConfig };
+  rateLimits?: { audit?: BucketConfig; bulk?: BucketConfig; bulkPreview?: BucketConfig; login?: BucketConfig; loginUser?: BucketConfig };
   now?: () => Date;
   auditConcurrency?: number;
   /** See WebDeps.resolverOptions: lets bulk jobs run on worker threads. */
@@ -78,7 +79,16 @@ export interface AppDeps {
   backgroundJobs?: boolean;
   /** Why bulk audits are unavailable (default NO_BACKGROUND_JOBS). */
   noBackgroundJobsMessage?: string;
+  /**
+   * Why this process schedules no nightly report, for the settings page (which then says so beside the schedule
+   * instead of showing it as if it took effect): 'no-report' (`serve --no-report`) or 'demo' (the demo, which also
+   * asks its own DNS server whatever the resolver setting says). Unset: a report is scheduled here — or by a process
+   * this one cannot see (the panels' `mailhealth service`), so nothing is said.
+   */
+  noNightlyReport?: NoNightlyReport;
 }
+
+export type NoNightlyReport = 'no-report' | 'demo';
 
 export const NO_BACKGROUND_JOBS =
   'Bulk audits run in the background, and this page cannot keep anything running after it answers: they need the mailhealth background service. ' +
@@ -87,13 +97,15 @@ export const NO_BACKGROUND_JOBS =
 export interface AppContext extends WebDeps {
   identityFrom: IdentitySource;
   adminToken: string | null;
-  limits: { audit: RateLimiter; bulk: RateLimiter; login: RateLimiter; loginUser: RateLimiter };
+  limits: { audit: RateLimiter; bulk: RateLimiter; bulkPreview: RateLimiter; login: RateLimiter; loginUser: RateLimiter };
   runner: BulkRunner;
   secret: Buffer;
   onSettingsSaved: () => void;
   scheduleOverrides: ScheduleOverrides;
   /** Null: background jobs may start. Otherwise why they may not (AppDeps.backgroundJobs false): the refusal message. */
   noBackgroundJobs: string | null;
+  /** AppDeps.noNightlyReport (null: unset). */
+  noNightlyReport: NoNightlyReport | null;
   /** Ids of changes being verified again right now (reverify.ts): a second view does not check them twice. */
   reverifying: Set<number>;
   /**
@@ -104,6 +116,26 @@ export interface AppContext extends WebDeps {
 }
 
 export type MailhealthApp = express.Express & { runner: BulkRunner; context: AppContext };
+
+/**
+ * Bulk audits, "Audit all" in the background and a bulk apply of plans not previewed here: 3 at once, then 1 a minute
+ * — each may read every domain of a reseller from the panel and DNS.
+ */
+export const DEFAULT_BULK: BucketConfig = { capacity: 3, perMinute: 1 };
+
+/**
+ * Bulk fix previews, per user, in a bucket of their own: twice the bulk one's burst and rate (6 at once, then 2 a
+ * minute). A preview is read-only and bounded — at most BULK_FIX_MAX domains, two panel reads and one check's DNS each,
+ * nothing written — where an audit runs every check over the whole scope; sharing the bulk bucket, "Audit all" then
+ * previews of SPF, DKIM and DMARC (applying a preview's plans is free) met a 429 at the third check (QA). The walk
+ * through all four checks, with two previews to spare, fits the burst. Sustained, two previews a minute of at most 200
+ * domains (of the user's own: other names are not read) cost the panel and DNS about what the one bulk audit a minute
+ * allowed already does, every check of every domain. Writes are not what this bounds: an apply writes only what its
+ * preview planned, and a fixed domain plans nothing more.
+ */
+export function bulkPreviewBucket(bulk: BucketConfig): BucketConfig {
+  return { capacity: bulk.capacity * 2, perMinute: bulk.perMinute * 2 };
+}
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 /** views/ at the project root, from src/web (tsx) or dist/src/web (compiled). */
@@ -146,13 +178,15 @@ export function createApp(deps: AppDeps): MailhealthApp {
     ...(deps.auditThreads !== undefined ? { auditThreads: deps.auditThreads } : {}),
   };
   const loginLimit = deps.rateLimits?.login ?? { capacity: 10, perMinute: 5 };
+  const bulkLimit = deps.rateLimits?.bulk ?? DEFAULT_BULK;
   const c: AppContext = {
     ...base,
     identityFrom: deps.identityFrom,
     adminToken: deps.adminToken ?? null,
     limits: {
       audit: new RateLimiter(deps.rateLimits?.audit ?? { capacity: 20, perMinute: 10 }, nowMs),
-      bulk: new RateLimiter(deps.rateLimits?.bulk ?? { capacity: 3, perMinute: 1 }, nowMs),
+      bulk: new RateLimiter(bulkLimit, nowMs),
+      bulkPreview: new RateLimiter(deps.rateLimits?.bulkPreview ?? bulkPreviewBucket(bulkLimit), nowMs),
       login: new RateLimiter(loginLimit, nowMs),
       loginUser: new RateLimiter(deps.rateLimits?.loginUser ?? { capacity: loginLimit.capacity * 5, perMinute: loginLimit.perMinute * 4 }, nowMs),
     },
@@ -161,6 +195,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     onSettingsSaved: deps.onSettingsSaved ?? (() => {}),
     scheduleOverrides: deps.scheduleOverrides ?? {},
     noBackgroundJobs: deps.backgroundJobs === false ? (deps.noBackgroundJobsMessage ?? NO_BACKGROUND_JOBS) : null,
+    noNightlyReport: deps.noNightlyReport ?? null,
     reverifying: new Set(),
     bulkPreviewed: new Map(),
   };
@@ -336,14 +371,18 @@ export function createApp(deps: AppDeps): MailhealthApp {
     // A deliberate HttpError (503: no background jobs here) is an answer, not a fault: not logged.
     if (status >= 500 && !(err instanceof HttpError)) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
     if (res.headersSent) return;
+    // A rate limit's refusal says when to come back (http.ts takeToken), to scripts as well as to people.
+    if (err instanceof HttpError && err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
     const l = res.locals as Partial<Locals>;
     if (l.api || req.path.startsWith('/api/') || (req.get('accept') ?? '').startsWith('application/json')) {
       res.status(status).json({ error: message });
       return;
     }
-    // `back`: the links a route gave its HttpError (e.g. a refused Verify again), shown before "Back to your domains".
+    // `back`: the links a route gave its HttpError (e.g. a refused Verify again), shown before "Back to your domains";
+    // `resend`: a form that sends the refused request again (a rate-limited bulk preview, its ticked domains kept).
     const back = err instanceof HttpError ? err.back : [];
-    res.status(status).render('error', { status, message, back, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
+    const resend = err instanceof HttpError ? (err.resend ?? null) : null;
+    res.status(status).render('error', { status, message, back, resend, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
   });
 
   app.runner = c.runner;

@@ -22,20 +22,45 @@ export function isSameSitePath(href: string): boolean {
   return /^\/(?![/\\])[^\s\\\u0000-\u001f\u007f]*$/.test(href);
 }
 
+/**
+ * A form an error page offers to send the refused request again, as it was (a bulk fix preview refused by its rate
+ * limit: the same check and the same ticked domains, which a link back to /bulk would lose).
+ */
+export interface ResendForm {
+  /** Where the form posts (with the session's CSRF token): a same-site path (isSameSitePath), else no form is shown. */
+  action: string;
+  /** The button's text. */
+  label: string;
+  /** Hidden fields, in order (a name may repeat: the ticked domains). */
+  fields: readonly (readonly [name: string, value: string])[];
+}
+
+export interface HttpErrorOptions {
+  /** Seconds until the request may be sent again (a rate limit): sent as the answer's Retry-After header. */
+  retryAfterSeconds?: number;
+  resend?: ResendForm;
+}
+
 export class HttpError extends Error {
   /**
    * `back`: links the error page shows first, where the route knows where the user came from (a refused Verify again:
    * the domain's history at that change). Same-site paths only (isSameSitePath): any other is dropped here.
    */
   public readonly back: readonly ErrorLink[];
+  public readonly retryAfterSeconds: number | undefined;
+  /** Kept only when its action is a same-site path, as `back`. */
+  public readonly resend: ResendForm | undefined;
   constructor(
     public readonly status: number,
     message: string,
     back: readonly ErrorLink[] = [],
+    opts: HttpErrorOptions = {},
   ) {
     super(message);
     this.name = 'HttpError';
     this.back = back.filter((l) => isSameSitePath(l.href));
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.resend = opts.resend && isSameSitePath(opts.resend.action) ? opts.resend : undefined;
   }
 }
 
@@ -153,15 +178,54 @@ export async function scopedDomains(deps: WebDeps, res: Response, names: string[
   return { refs, notFound };
 }
 
-const LIMITED: Record<'audit' | 'bulk', Record<'page' | 'api', string>> = {
-  audit: { page: 'Too many audits in a short time. Wait a minute and try again.', api: 'too many audits; wait a minute' },
-  bulk: { page: 'Too many bulk actions in a short time. Wait a minute and try again.', api: 'too many bulk actions; wait a minute' },
+/**
+ * The per-user rate limits a request takes a token of: `audit` (audits and fix previews), `bulk` (bulk audits, "Audit
+ * all" in the background, a bulk apply of plans not previewed here) and `bulkPreview` (bulk fix previews: read-only,
+ * a bucket of their own so that a walk through the checks is not stopped by the audit that came before it).
+ */
+export type LimitKind = 'audit' | 'bulk' | 'bulkPreview';
+
+const LIMITED: Record<LimitKind, Record<'page' | 'api', string>> = {
+  audit: { page: 'Too many audits in a short time.', api: 'too many audits' },
+  bulk: { page: 'Too many bulk actions in a short time.', api: 'too many bulk actions' },
+  bulkPreview: { page: 'Too many bulk fix previews in a short time.', api: 'too many bulk fix previews' },
 };
 
+/** A wait as a refusal says it: "1 second", "42 seconds", past a minute and a half "3 minutes" (rounded up). */
+export function waitText(seconds: number): string {
+  if (seconds > 90) return `${Math.ceil(seconds / 60)} minutes`;
+  return seconds === 1 ? '1 second' : `${seconds} seconds`;
+}
+
+/** What the page of a refusal offers: links back to where the user was, and a form that sends the request again. */
+export interface Refused {
+  back?: readonly ErrorLink[];
+  resend?: ResendForm;
+}
+
 /**
- * One token of a user's rate limit (audits and fix previews: `audit`; bulk audits, "Audit all" in the background and
- * bulk previews: `bulk`), or a 429 in the wording of the page or the API.
+ * One token of a user's rate limit (see LimitKind), or a 429 in the wording of the page or the API that says when the
+ * next one is allowed (from the limiter's bucket; also the Retry-After header) and, on a page, offers `refused`.
  */
-export function takeToken(c: { limits: Record<'audit' | 'bulk', RateLimiter> }, kind: 'audit' | 'bulk', user: string, surface: 'page' | 'api' = 'page'): void {
-  if (!c.limits[kind].take(user)) throw new HttpError(429, LIMITED[kind][surface]);
+export function takeToken(
+  c: { limits: Record<LimitKind, RateLimiter> },
+  kind: LimitKind,
+  user: string,
+  surface: 'page' | 'api' = 'page',
+  refused: Refused = {},
+): void {
+  const limiter = c.limits[kind];
+  if (limiter.take(user)) return;
+  const ms = limiter.retryAfterMs(user);
+  // (Infinity: a bucket that never refills — configured so in tests only.)
+  const seconds = Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : undefined;
+  const words = LIMITED[kind];
+  const message =
+    surface === 'api'
+      ? `${words.api}; ${seconds !== undefined ? `try again in ${seconds} s` : 'try again later'}`
+      : `${words.page} ${seconds !== undefined ? `The next one is allowed in ${waitText(seconds)}.` : 'Try again later.'}`;
+  throw new HttpError(429, message, surface === 'page' ? (refused.back ?? []) : [], {
+    ...(seconds !== undefined ? { retryAfterSeconds: seconds } : {}),
+    ...(surface === 'page' && refused.resend ? { resend: refused.resend } : {}),
+  });
 }

@@ -46,6 +46,19 @@ export class RateLimiter {
     b.at = t;
   }
 
+  /**
+   * Milliseconds until `take(key)` would succeed: 0 when it would now, Infinity when it never will (a bucket that does
+   * not refill). Takes nothing: what a refusal tells the user ("try again in 40 seconds", Retry-After).
+   */
+  retryAfterMs(key: string): number {
+    const b = this.buckets.get(key);
+    const tokens = b ? this.refilled(b, this.now()) : this.config.capacity;
+    if (tokens >= 1) return 0;
+    if (this.config.perMinute <= 0 || this.config.capacity < 1) return Infinity;
+    // (Less a nanosecond: 20 000.000000000004 ms of floating-point refill is 20 000, not 20 001.)
+    return Math.ceil(((1 - tokens) * 60_000) / this.config.perMinute - 1e-6);
+  }
+
   /** Buckets held (tests). */
   get size(): number {
     return this.buckets.size;

@@ -1,14 +1,16 @@
-// A bulk fix is one action: the preview pays the bulk token, and applying the plans that preview showed (the same
-// user, the same check and plan hashes, within half an hour) pays none — QA found "Audit all", preview, apply, preview
-// again refused (429) within a minute. Plans not previewed still pay (each costs a panel read and DNS before its hash
-// is checked). Demo panel, loopback DNS, real SQLite.
+// A bulk fix is one action: the preview pays a token (of the bulk previews' bucket), and applying the plans that
+// preview showed (the same user, the same check and plan hashes, within half an hour) pays none — QA found "Audit
+// all", preview, apply, preview again refused (429) within a minute. Plans not previewed still pay a bulk token (each
+// costs a panel read and DNS before its hash is checked). Demo panel, loopback DNS, real SQLite.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { demoWorld, login, type TestWorld } from './helpers.js';
 
 let w: TestWorld;
 before(async () => {
-  w = await demoWorld({ app: { rateLimits: { audit: { capacity: 100, perMinute: 0 }, bulk: { capacity: 1, perMinute: 0 }, login: { capacity: 100, perMinute: 0 } } } });
+  // One preview token and no bulk token: bulk previews have a bucket of their own (app.ts bulkPreviewBucket), so the
+  // applies below that are not credited meet the empty bulk bucket.
+  w = await demoWorld({ app: { rateLimits: { audit: { capacity: 100, perMinute: 0 }, bulk: { capacity: 0, perMinute: 0 }, bulkPreview: { capacity: 1, perMinute: 0 }, login: { capacity: 100, perMinute: 0 } } } });
 });
 after(async () => w.close());
 

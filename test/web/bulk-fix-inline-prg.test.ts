@@ -14,8 +14,11 @@ const DOMAINS = ['res1.example', 'alice.example', 'bob.example'];
 const outcomes = (html: string) =>
   Object.fromEntries([...html.matchAll(/data-domain="([^"]+)" data-outcome="([a-z]+)"/g)].map((m) => [m[1], m[2]]));
 const applyKeyOf = (html: string) => /name="applyKey" value="([^"]+)"/.exec(html)?.[1];
-/** One bulk token: the preview takes it, its apply is free (credited once); anything sent on pays and is refused. */
-const ONE_BULK_TOKEN = { ...NO_LIMITS, bulk: { capacity: 1, perMinute: 0 } };
+/**
+ * One preview token and no bulk token: the preview takes its token, its apply is free (credited once); anything sent
+ * on pays a bulk token and is refused. (Bulk previews have a bucket of their own: app.ts bulkPreviewBucket.)
+ */
+const ONE_BULK_TOKEN = { ...NO_LIMITS, bulk: { capacity: 0, perMinute: 0 }, bulkPreview: { capacity: 1, perMinute: 0 } };
 
 describe('bulk fix apply without background jobs', () => {
   let w: WhmWorld | undefined;

@@ -46,7 +46,8 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
       store.setPasswordHash(user, await hashPassword(pw));
       passwords.push([user, pw]);
     }
-    const running = await startServer({ panel, store, makeResolver, resolverOptions, identityFrom: 'session', host: '127.0.0.1', port });
+    // No nightly report, and its own DNS server whatever the resolver setting says: the settings page says both.
+    const running = await startServer({ panel, store, makeResolver, resolverOptions, identityFrom: 'session', host: '127.0.0.1', port, noNightlyReport: 'demo' });
     const roles: Record<string, string> = { alice: 'customer', rita: 'reseller', root: 'admin' };
     const worst = (a: (typeof audits)[number]) => a.findings.find((f) => f.severity === a.status)?.rule ?? '';
     process.stdout.write(

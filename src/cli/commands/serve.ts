@@ -280,6 +280,8 @@ export function registerServeCommands(program: Command): void {
           host: o.host,
           port,
           ...report?.web,
+          // --no-report: the settings page says the schedule it shows runs nowhere here.
+          ...(report ? {} : { noNightlyReport: 'no-report' as const }),
         });
       } catch (e) {
         // Not listening: stop the report too, or its node-cron task would keep the process from exiting.

@@ -13,10 +13,10 @@ import type { Job } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
 import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
-import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken } from '../http.js';
+import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken, type ErrorLink, type Refused } from '../http.js';
 import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
 import { mapInGroups, zoneGroup } from '../pool.js';
-import { viewHelpers } from '../view-model.js';
+import { CHECK_LABELS, viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
 
 export const BULK_PER_PAGE = 50;
@@ -57,8 +57,8 @@ export function bulkRoutes(c: AppContext): Router {
   r.post('/bulk/audit', async (req, res) => {
     const me = identityOf(res);
     if (c.noBackgroundJobs) throw new HttpError(503, c.noBackgroundJobs);
-    takeToken(c, 'bulk', me.user);
     const body = req.body as Record<string, unknown>;
+    takeToken(c, 'bulk', me.user, 'page', { back: [backToBulk(filterQuery(parseFilter(body)))] });
     const refs = await matching(c, await scopeOf(c, res), body);
     if (refs.length === 0) throw new HttpError(400, 'No domains match the filter.');
     c.runner.start(me, refs, { filter: parseFilter(body) });
@@ -76,8 +76,9 @@ export function bulkRoutes(c: AppContext): Router {
     const names = list(body.domains);
     if (names.length === 0) throw new HttpError(400, 'Select at least one domain.');
     if (names.length > BULK_FIX_MAX) throw new HttpError(400, `At most ${BULK_FIX_MAX} domains per bulk fix.`);
-    // Up to BULK_FIX_MAX panel reads and DNS look-ups: one bulk token, like a bulk audit.
-    takeToken(c, 'bulk', identityOf(res).user);
+    // Up to BULK_FIX_MAX domains' panel reads and one check's DNS look-ups, nothing written: a token of the bulk
+    // previews' own bucket (app.ts bulkPreviewBucket). Refused, the page offers this very preview again.
+    takeToken(c, 'bulkPreview', identityOf(res).user, 'page', previewAgain(check, names));
     const { refs, notFound } = await scopedDomains(c, res, names);
     // This form's key: the apply it sends, sent again (a reload of its answer, a second click), finds its first job.
     const applyKey = randomBytes(16).toString('base64url');
@@ -174,7 +175,8 @@ export function bulkRoutes(c: AppContext): Router {
     // The previewed plans themselves, for a subdomain whose zone this bulk's own write moves (services.applyBulkFix).
     const previewed = new Map(keys.map((k) => [k, takePreviewedPlan(c, me.user, k)]));
     for (const k of keys) c.bulkPreviewed.get(me.user)?.delete(k);
-    if (!credited) takeToken(c, 'bulk', me.user);
+    // Refused, the way on is a new preview of these domains (its apply is then free).
+    if (!credited) takeToken(c, 'bulk', me.user, 'page', previewAgain(check, [...new Set(pairs.map((p) => p.domain))]));
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
     const hashes = new Map<string, string>();
     for (const p of pairs) if (!hashes.has(p.domain)) hashes.set(p.domain, p.planHash); // a name sent twice: the first
@@ -256,6 +258,27 @@ export function bulkRoutes(c: AppContext): Router {
   }
 
   return r;
+}
+
+/** The link a refused bulk action offers first: /bulk, with the filter the user had (a query filterQuery made). */
+function backToBulk(query = ''): ErrorLink {
+  return { href: `/bulk${query}`, text: 'Back to all customer domains' };
+}
+
+/**
+ * What a rate-limited bulk fix refusal offers: /bulk, and a button that previews the same check for the same domains
+ * (a link back would lose the ticked boxes).
+ */
+function previewAgain(check: ReturnType<typeof parseCheck>, domains: string[]): Refused {
+  const n = domains.length;
+  return {
+    back: [backToBulk()],
+    resend: {
+      action: '/bulk/fix/preview',
+      label: `Preview the ${CHECK_LABELS[check]} fix again for ${n === 1 ? 'this domain' : `these ${n} domains`}`,
+      fields: [['check', check], ...domains.map((d) => ['domains', d] as const)],
+    },
+  };
 }
 
 /** The key the preview form carried (`applyKey`, 16 random bytes in base64url); anything else there is not our form. */

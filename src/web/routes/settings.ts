@@ -60,6 +60,8 @@ export function settingsRoutes(c: AppContext): Router {
     saved,
     defaultBlocklists: DEFAULT_BLOCKLISTS,
     scheduleOverrides: c.scheduleOverrides,
+    // Where no nightly report is scheduled here (serve --no-report, the demo), the page says so by the schedule.
+    noNightlyReport: c.noNightlyReport,
     lastReport: lastReport(c.store),
     now: c.now(),
     h: viewHelpers,
