@@ -70,9 +70,10 @@ export function signingFromValidation(item: Record<string, unknown> | null | und
 }
 
 /**
- * Mail routing from `Email::list_mxs` (§8.1): `detected` auto|local|remote|secondary; only "remote" means cPanel does not
- * accept the domain's mail here (local/secondary accept it; auto: as before, cPanel decides and the MX then points
- * here). No item — the call failed, gave no answer, or an unknown value — is read as "remote" (INFERRED, the safe
+ * Mail routing from `Email::list_mxs` (§8.1): `detected` auto|local|remote|secondary. "local" and "auto" (cPanel decides,
+ * and the MX then points here) read local; "remote" and "secondary" remote — a backup MX accepts mail only until a
+ * higher-priority MX is up (§8.1), so the domain's mail server is elsewhere and its records (a DKIM key at the selector
+ * both servers use, the primary's SPF include) are that server's to keep, not a previous host's (review). No item — the call failed, gave no answer, or an unknown value — is read as "remote" (INFERRED, the safe
  * reading): with "local", another provider's MX, SPF includes and DKIM keys would be taken for a previous host's and
  * the fixes would remove them, breaking the customer's mail; with "remote" they are kept and nothing is removed.
  */
@@ -81,7 +82,7 @@ export function routingFromListMxs(data: unknown, domain: string): 'local' | 're
   const d = canonName(domain);
   const item = items.find((x) => canonName(String(x.domain ?? '')) === d) ?? (items.length === 1 ? items[0] : undefined);
   const detected = String(item?.detected ?? '').toLowerCase();
-  return ['local', 'auto', 'secondary'].includes(detected) ? 'local' : 'remote';
+  return detected === 'local' || detected === 'auto' ? 'local' : 'remote';
 }
 
 /**

@@ -179,7 +179,8 @@ export function readCpanelServerFiles(root: string, domain: string): CpanelServe
   const pub = readText(root, `var/cpanel/domain_keys/public/${d}`);
   const local = domainList(readText(root, 'etc/localdomains'));
   const remote = domainList(readText(root, 'etc/remotedomains'));
-  // Backup MX (§8.1 "secondary"): the mail is accepted here, as list_mxs's "secondary" is read (routingFromListMxs).
+  // Backup MX (§8.1 "secondary": accepted only until a higher-priority MX is up): the domain's mail server is
+  // elsewhere — remote, as list_mxs's "secondary" is read (routingFromListMxs).
   const secondary = domainList(readText(root, 'etc/secondarymx'));
   // INFERRED: `/var/cpanel/mainip` holds the main IP and `/etc/hostname` the host name on cPanel servers.
   const mainIp = readText(root, 'var/cpanel/mainip')?.trim() || null;
@@ -191,7 +192,7 @@ export function readCpanelServerFiles(root: string, domain: string): CpanelServe
     publicKey: publicKeyFromPem(pem) ?? publicKeyFromPem(pub),
     validityCache: existsSync(join(root, `var/cpanel/domain_keys/validity_cache/${d}`)),
     relay: relayFromLocalopts(readText(root, 'etc/exim.conf.localopts')),
-    routing: local.has(d) || secondary.has(d) ? 'local' : remote.has(d) ? 'remote' : null,
+    routing: local.has(d) ? 'local' : remote.has(d) || secondary.has(d) ? 'remote' : null,
     hostname,
     mainIp,
     nat: parseCpnat(readText(root, 'var/cpanel/cpnat')),

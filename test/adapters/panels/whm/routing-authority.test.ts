@@ -74,6 +74,12 @@ describe('WHM off the server: mail routing from Email::list_mxs as the domain’
     assert.equal((await r.remote.readMailSettings('bob.example')).routing, 'remote');
   });
 
+  it('list_mxs "secondary" (a backup MX: the mail server is elsewhere) reads remote (review)', async () => {
+    const r = await rig();
+    r.state.mxDetected[Z] = 'secondary';
+    assert.equal((await r.remote.readMailSettings(Z)).routing, 'remote');
+  });
+
   it('no answer from uapi_cpanel (refused, UAPI error, HTTP failure): remote, never assumed local', async () => {
     const r = await rig(godaddy);
     r.state.mxDetected[Z] = 'local';
@@ -92,7 +98,7 @@ describe('WHM off the server: mail routing from Email::list_mxs as the domain’
 });
 
 describe('WHM on the server: mail routing from /etc/localdomains, /etc/remotedomains, /etc/secondarymx', () => {
-  it('a domain in none of them is asked of cPanel (list_mxs), never taken as local; a backup-MX domain is accepted here', async () => {
+  it('a domain in none of them is asked of cPanel (list_mxs), never taken as local; a backup-MX domain is remote', async () => {
     // cPanel QA: a domain missing from every list (before updateuserdomains ran) read "local", so another provider's MX,
     // includes and keys would be taken for a previous host's.
     const r = await rig(godaddy);
@@ -110,7 +116,7 @@ describe('WHM on the server: mail routing from /etc/localdomains, /etc/remotedom
     r.state.calls.length = 0;
     assert.equal((await on.readMailSettings('bob.example')).routing, 'local');
     assert.equal((await on.readMailSettings('carol.example')).routing, 'remote');
-    assert.equal((await on.readMailSettings('res1.example')).routing, 'local', 'a backup MX accepts the mail here');
+    assert.equal((await on.readMailSettings('res1.example')).routing, 'remote', 'a backup MX: the mail server is elsewhere');
     assert.ok(!r.state.calls.some((c) => c.startsWith('Email::list_mxs')), 'listed domains need no API call');
   });
 });
