@@ -88,7 +88,7 @@ export interface AppDeps {
   noNightlyReport?: NoNightlyReport;
 }
 
-export type NoNightlyReport = 'no-report' | 'demo';
+export type NoNightlyReport = 'no-report' | 'service-no-report' | 'demo';
 
 export const NO_BACKGROUND_JOBS =
   'Bulk audits run in the background, and this page cannot keep anything running after it answers: they need the mailhealth background service. ' +

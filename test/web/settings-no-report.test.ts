@@ -82,3 +82,9 @@ test('where the report is scheduled (or by another process the app cannot see), 
   assert.deepEqual(describedBy(html, 's-sched'), []);
   assert.deepEqual(describedBy(html, 's-base'), ['s-base-help']);
 });
+
+test('service --no-report (the panels\' background service, the report run from system cron): the page says so (review)', async () => {
+  const html = await settingsPage({ noNightlyReport: 'service-no-report' });
+  assert.match(textOf(html, 's-no-report') ?? '', /^This server runs no nightly report: mailhealth service was started with --no-report\./);
+  assert.ok(describedBy(html, 's-sched').includes('s-no-report'));
+});

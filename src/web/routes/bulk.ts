@@ -270,7 +270,12 @@ function backToBulk(query = ''): ErrorLink {
  * (a link back would lose the ticked boxes).
  */
 function previewAgain(check: ReturnType<typeof parseCheck>, domains: string[]): Refused {
-  const n = domains.length;
+  // The label counts the domains the preview covers (each valid name once, in any spelling), not the names sent; the
+  // fields send the names as they came (review: "these 4 domains" for one domain sent four ways).
+  const n = new Set(domains.flatMap((d) => {
+    const c = checkDomain(d);
+    return c.ok ? [c.domain] : [];
+  })).size || domains.length;
   return {
     back: [backToBulk()],
     resend: {
