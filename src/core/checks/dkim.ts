@@ -11,7 +11,7 @@ import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js'
 import { canonName } from '../domain.js';
 import type { CheckContext } from './context.js';
 import { authority } from './dns.js';
-import { dnsErrorFinding, evidence, liveTxt, makeFinding, panelEvidence } from './util.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding, panelEvidence, withoutFix } from './util.js';
 import { emptyList, filterList, mapList } from '../arrays.js';
 
 const DKIM_SUFFIX = '._domainkey.';
@@ -187,7 +187,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     if (long) out.push(long);
     if (a.status === 'unknown') {
       out.push(dnsErrorFinding('dkim', `the DKIM key at ${name}`, a, ev));
-      await withoutFix(out, from, noMail, ctx.domain);
+      await withoutFixIfNoMail(out, from, noMail, ctx.domain);
       continue;
     }
     // What the DKIM fix does at the server's selector (the plan's own decision, src/core/plans/dkim.ts), unless a key
@@ -213,7 +213,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           { subject: sel },
         ),
       );
-      await withoutFix(out, from, noMail, ctx.domain);
+      await withoutFixIfNoMail(out, from, noMail, ctx.domain);
       continue;
     }
     if (records.length === 0) {
@@ -237,7 +237,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         ),
       );
       if (isServer && !dkim.signing && dkim.publicKey) out.push(signingOff(ctx, name, sel, path!, ev));
-      await withoutFix(out, from, noMail, ctx.domain);
+      await withoutFixIfNoMail(out, from, noMail, ctx.domain);
       continue;
     }
     const parsed: DkimRecord[] = mapList(records, (txt) => parseDkimRecord(txt));
@@ -431,7 +431,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           : signingOff(ctx, name, sel, fixPath()!, ev),
       );
     }
-    await withoutFix(out, from, noMail, ctx.domain);
+    await withoutFixIfNoMail(out, from, noMail, ctx.domain);
   }
   return out;
 }
@@ -443,7 +443,7 @@ const MAIL: NoMail = { state: 'mail' };
  * src/core/plans/dkim.ts decideDkim): the findings from `from` on that offered the fix say so instead. The same while
  * DNS did not say whether it declares that (the plan waits for DNS).
  */
-async function withoutFix(out: Finding[], from: number, noMail: () => Promise<NoMail>, domain: string): Promise<void> {
+async function withoutFixIfNoMail(out: Finding[], from: number, noMail: () => Promise<NoMail>, domain: string): Promise<void> {
   let offers = false;
   for (let i = from; i < out.length && !offers; i++) offers = out[i].fix === 'dkim';
   if (!offers) return;
@@ -453,12 +453,7 @@ async function withoutFix(out: Finding[], from: number, noMail: () => Promise<No
     nm.state === 'no-mail'
       ? ` The DKIM fix is not offered: ${domain} declares it sends no mail (a null MX, and an SPF record that authorises no server; see spf.no-mail).`
       : ` ${noMailUnknown(domain, nm, 'dkim')}`;
-  for (let i = from; i < out.length; i++) {
-    const f = out[i];
-    if (f.fix !== 'dkim') continue;
-    const { fix: _dropped, ...rest } = f;
-    out[i] = { ...rest, message: f.message + note };
-  }
+  withoutFix(out, 'dkim', note, from);
 }
 
 /**

@@ -13,7 +13,7 @@ import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { includeTarget, spfFixPath, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { CheckContext } from './context.js';
-import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
+import { dnsErrorFinding, evidence, makeFinding, moreEvidence, withoutFix } from './util.js';
 import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
@@ -188,16 +188,6 @@ export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
     }
   }
   return out;
-}
-
-/** Drops the fix `fix` from every finding that offers it, adding `note` to its message. */
-function withoutFix(out: Finding[], fix: Finding['fix'], note: string): void {
-  for (let i = 0; i < out.length; i++) {
-    const f = out[i];
-    if (f.fix !== fix) continue;
-    const { fix: _dropped, ...rest } = f;
-    out[i] = { ...rest, message: f.message + note };
-  }
 }
 
 /** Removes, in place, a finding equal to an earlier one (rule, severity, subject and message). */

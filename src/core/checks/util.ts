@@ -42,3 +42,16 @@ export function makeFinding(
 export function dnsErrorFinding(check: CheckName, what: string, a: Answer, ev: Evidence): Finding {
   return makeFinding(check, `${check}.dns-error`, 'unknown', `Could not check ${what}: DNS ${a.error ?? 'error'} for ${a.name} ${a.type}. Nothing is changed until DNS answers.`, ev);
 }
+
+/**
+ * Drops the fix `fix` from every finding from `from` on that offers it, adding `note` to its message (a plan that will
+ * not run for a reason the finding itself does not know: the domain declares no mail, DNS did not answer).
+ */
+export function withoutFix(out: Finding[], fix: NonNullable<Finding['fix']>, note: string, from = 0): void {
+  for (let i = from; i < out.length; i++) {
+    const f = out[i];
+    if (f.fix !== fix) continue;
+    const { fix: _dropped, ...rest } = f;
+    out[i] = { ...rest, message: f.message + note };
+  }
+}
