@@ -92,12 +92,35 @@ export function domainList(text: string | null): Set<string> {
   return new Set((text ?? '').split('\n').map((l) => canonName(l.trim())).filter(Boolean));
 }
 
-/** The smarthost host of an Exim route list such as `* smtp.mailchannels.net::587` (§8.5). */
+/**
+ * The smarthost host of an Exim route list such as `* smtp.mailchannels.net::587` (§8.5, Exim `route_list` syntax):
+ * routes separated by ";", each "domains hosts [options]"; with several routes, the catch-all one (`*`) — a route for
+ * some domains only is no server-wide relay (none then) —; its host list quoted or not, items separated by ":" with
+ * "::" a literal colon (`host::587` is the host with its port), an IP literal in brackets. The first host of it (cPanel QA:
+ * `example.com mx.other.example ; * smtp.sendgrid.net::587` read mx.other.example, a quoted list kept its quote).
+ */
 export function routeListHost(routelist: string | undefined): string | null {
-  if (!routelist) return null;
-  const parts = routelist.trim().split(/\s+/);
-  const hostPart = parts.length > 1 ? parts[1] : parts[0];
-  const host = hostPart.split(/[;:]/)[0];
+  if (!routelist || !routelist.trim()) return null;
+  const routes = routelist
+    .split(';')
+    .map((r) => r.trim())
+    .filter(Boolean)
+    .map((r) => {
+      const m = /^(\S+)\s+(.*)$/.exec(r);
+      return m ? { domains: m[1], hosts: m[2].trim() } : { domains: '*', hosts: r };
+    });
+  const route = routes.length === 1 ? routes[0] : routes.find((r) => r.domains === '*');
+  if (!route) return null;
+  let hosts = route.hosts;
+  if (hosts.startsWith('"')) {
+    const end = hosts.indexOf('"', 1);
+    hosts = end > 0 ? hosts.slice(1, end) : hosts.slice(1);
+  } else hosts = hosts.split(/\s+/)[0];
+  hosts = hosts.trim();
+  // An IP literal in brackets may hold colons of its own (IPv6).
+  const bracket = /^\[([^\]]*)\]/.exec(hosts);
+  const first = bracket ? bracket[1] : hosts.replace(/::/g, '\u0000').split(':')[0].split('\u0000')[0];
+  const host = first.trim();
   return host ? canonName(host) : null;
 }
 
