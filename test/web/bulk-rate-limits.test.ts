@@ -184,4 +184,22 @@ describe('a rate-limited bulk action says when, links back to /bulk and keeps th
     assert.equal(form?.label, 'Preview the DMARC fix again for these 2 domains');
     assert.deepEqual(form?.fields.slice(1), [['check', 'dmarc'], ['domains', 'dentist.example'], ['domains', 'plumber.example']]);
   });
+
+  test('an apply refused for a plan never previewed keeps the credit of the plans it did preview (review)', { timeout: 60_000 }, async () => {
+    const rita = await login(w.app, 'rita');
+    clock.t += 120_000; // a preview token again; the bulk bucket refills too: spend it first
+    const audit = await rita.agent.post('/bulk/audit').type('form').send({ _csrf: rita.csrf });
+    assert.equal(audit.status, 303);
+    await w.app.runner.wait(w.store.listJobs('rita', 1)[0].id);
+    const preview = await rita.agent.post('/bulk/fix/preview').type('form').send({ _csrf: rita.csrf, check: 'spf', domains: ['dentist.example'] });
+    assert.equal(preview.status, 200);
+    const plans = planValues(preview.text);
+    assert.equal(plans.length, 1, preview.text.slice(0, 500));
+    // The previewed plan and one never previewed: pays, the bucket is empty → refused.
+    const mixed = await rita.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rita.csrf, check: 'spf', plan: [...plans, `plumber.example|sha256:${'e'.repeat(64)}`] });
+    assert.equal(mixed.status, 429);
+    // The previewed plan alone is still free: applied, with the bucket still empty.
+    const alone = await rita.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rita.csrf, check: 'spf', plan: plans, applyKey: applyKeyOf(preview.text) });
+    assert.notEqual(alone.status, 429, alone.text.slice(0, 400));
+  });
 });

@@ -172,11 +172,12 @@ export function bulkRoutes(c: AppContext): Router {
     // unless every plan is one this user previewed here within the last half hour (preview and apply are one action).
     // A preview's credit is used once: applying the same plans again (a resubmitted form) pays like any new action.
     const credited = keys.every((k) => previewedLately(c, me.user, k));
+    // Refused, the way on is a new preview of these domains (its apply is then free). Asked before the credits are
+    // used: a refused apply keeps the credit of the plans it did preview (review: sent again after the wait, it paid).
+    if (!credited) takeToken(c, 'bulk', me.user, 'page', previewAgain(check, [...new Set(pairs.map((p) => p.domain))]));
     // The previewed plans themselves, for a subdomain whose zone this bulk's own write moves (services.applyBulkFix).
     const previewed = new Map(keys.map((k) => [k, takePreviewedPlan(c, me.user, k)]));
     for (const k of keys) c.bulkPreviewed.get(me.user)?.delete(k);
-    // Refused, the way on is a new preview of these domains (its apply is then free).
-    if (!credited) takeToken(c, 'bulk', me.user, 'page', previewAgain(check, [...new Set(pairs.map((p) => p.domain))]));
     const { refs, notFound } = await scopedDomains(c, res, pairs.map((p) => p.domain));
     const hashes = new Map<string, string>();
     for (const p of pairs) if (!hashes.has(p.domain)) hashes.set(p.domain, p.planHash); // a name sent twice: the first
