@@ -204,6 +204,22 @@ export interface Refused {
 }
 
 /**
+ * One token of each of these rate limits, or none: where one would refuse, nothing is taken and the refusal is the one
+ * with the longest wait (takeToken's) — an action that costs two never spends the first only to be refused by the
+ * second, nor names the shorter wait (review: a customer's "Audit all" over many domains).
+ */
+export function takeTokens(c: { limits: Record<LimitKind, RateLimiter> }, kinds: readonly LimitKind[], user: string, surface: 'page' | 'api' = 'page', refused: Refused = {}): void {
+  let worst: LimitKind | null = null;
+  let wait = 0;
+  for (const k of kinds) {
+    const ms = c.limits[k].retryAfterMs(user);
+    if (ms > wait) [worst, wait] = [k, ms];
+  }
+  if (worst !== null) takeToken(c, worst, user, surface, refused);
+  for (const k of kinds) takeToken(c, k, user, surface, refused);
+}
+
+/**
  * One token of a user's rate limit (see LimitKind), or a 429 in the wording of the page or the API that says when the
  * next one is allowed (from the limiter's bucket; also the Retry-After header) and, on a page, offers `refused`.
  */

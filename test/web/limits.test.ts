@@ -59,6 +59,19 @@ describe('rate limits on previews, audit-on-view and "Audit all"', () => {
     assert.equal(store.listJobs('rita', 10).length, 1, 'no second job');
   });
 
+  test('a refused "Audit all" over many domains spends no token: both are taken or neither (review)', async () => {
+    // Bulk bucket empty, audit bucket with one token: refused by the bulk limit, and the audit token is still there.
+    const a = app({ rateLimits: limits(1, 0) });
+    const rita = await login(a, 'rita');
+    const refused = await rita.agent.post('/domains/audit').type('form').send({ _csrf: rita.csrf });
+    assert.equal(refused.status, 429);
+    assert.match(refused.text, /Too many bulk actions in a short time/);
+    // The audit token is still there: one domain's audit (one audit token) goes through.
+    const one = await rita.agent.post('/domains/shop0.example/audit').type('form').send({ _csrf: rita.csrf });
+    assert.notEqual(one.status, 429, 'the audit token was not spent');
+    assert.equal((await rita.agent.post('/domains/shop0.example/audit').type('form').send({ _csrf: rita.csrf })).status, 429, 'and now it is');
+  });
+
   test('fix previews (page and API) take an audit token', async () => {
     const a = app({ rateLimits: limits(2, 100) });
     const alice = await login(a, 'alice');

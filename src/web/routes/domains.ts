@@ -5,7 +5,7 @@ import type { AppContext } from '../app.js';
 import type { DomainRef } from '../../core/model.js';
 import type { Job } from '../../adapters/store/store.js';
 import { filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
-import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken } from '../http.js';
+import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken, takeTokens } from '../http.js';
 import { pageJobsOf } from '../jobs.js';
 import { auditAndRecord, latestOrAudit } from '../services.js';
 import { MAX_JOBS_SHOWN } from './bulk.js';
@@ -54,23 +54,24 @@ export function domainRoutes(c: AppContext): Router {
 
   r.post('/domains/audit', async (_req, res) => {
     const me = identityOf(res);
-    takeToken(c, 'audit', me.user);
+    // The scope first (what every page view reads), so that the tokens this costs are known before any is taken.
     const scope = await scopeOf(c, res);
     if (scope.length <= SYNC_AUDIT_MAX) {
+      takeToken(c, 'audit', me.user);
       await auditAndRecord(c, me, scope);
       return res.redirect(303, '/domains');
     }
     // Many domains: a bulk job like /bulk/audit's, with the same bulk limit — for customers too (their page shows it).
+    // An audit token and a bulk one, both or neither.
+    if (c.noBackgroundJobs && me.role !== 'customer') throw new HttpError(503, c.noBackgroundJobs);
+    takeTokens(c, ['audit', 'bulk'], me.user);
     if (!c.noBackgroundJobs) {
-      takeToken(c, 'bulk', me.user);
       c.runner.start(me, scope, { filter: {}, from: 'domains' });
       return res.redirect(303, me.role === 'customer' ? '/domains' : '/bulk');
     }
-    // No background jobs here. Resellers and admins get the refusal /bulk/audit gives. A customer's own page (a cPanel
-    // page never reaches the service) audits here instead, for a bulk token: up to INLINE_AUDIT_MAX, longest ago
-    // first, and says how many.
-    if (me.role !== 'customer') throw new HttpError(503, c.noBackgroundJobs);
-    takeToken(c, 'bulk', me.user);
+    // No background jobs here (resellers and admins got the refusal /bulk/audit gives, above). A customer's own page (a
+    // cPanel page never reaches the service) audits here instead: up to INLINE_AUDIT_MAX, longest ago first, and says
+    // how many.
     const batch = longestAgoFirst(c, scope).slice(0, INLINE_AUDIT_MAX);
     await auditAndRecord(c, me, batch);
     res.redirect(303, batch.length < scope.length ? `/domains?audited=${batch.length}&of=${scope.length}` : '/domains');
