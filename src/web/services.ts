@@ -270,7 +270,7 @@ export async function applyBulkFix(
       // in this round (QA: ten cPanel subdomains took ten rounds).
       if (outcome.keyStep) {
         own.push({ domain: item.ref.domain, ...outcome.keyStep });
-        rememberKeyStep(deps.store, outcome.changeId, outcome.keyStep);
+        keySteps.set(deps.store, outcome.changeId, outcome.keyStep);
       }
       try {
         const ch = deps.store.getChange(outcome.changeId);
@@ -298,27 +298,33 @@ interface GroupState {
   zoneOf: (domain: string) => Promise<string | null>;
 }
 
+/** A map per database that keeps its last `kept` entries (in memory: gone on a restart). */
+function perStore<K, V>(kept: number): { get(store: Store, key: K): V | undefined; set(store: Store, key: K, value: V): void } {
+  const maps = new WeakMap<Store, Map<K, V>>();
+  return {
+    get: (store, key) => maps.get(store)?.get(key),
+    set(store, key, value) {
+      let m = maps.get(store);
+      if (!m) maps.set(store, (m = new Map()));
+      m.set(key, value);
+      if (m.size > kept) m.delete(m.keys().next().value!);
+    },
+  };
+}
+
 /**
  * Previewed hash → the hash of the fresh plan applied in its place over the bulk's own write (per database, the last
- * REBASED_KEPT): the same bulk form sent again finds that change and answers "already applied", as for any other domain.
+ * 1,000): the same bulk form sent again finds that change and answers "already applied", as for any other domain.
  */
-const rebased = new WeakMap<Store, Map<string, string>>();
-const REBASED_KEPT = 1000;
+const rebased = perStore<string, string>(1000);
 
 /**
  * Change id → the panel's DKIM key step that change's fix made (core's keyStep: the zone versions around it), per
- * database, the last KEY_STEPS_KEPT. The history keeps only the record write's versions, so without this the same bulk
+ * database, the last 1,000. The history keeps only the record write's versions, so without this the same bulk
  * form sent again could not follow a sibling's key step and answered "the zone changed" instead of "already applied"
  * (review). Kept in memory: after a restart such a form is refused as before, and previewed again.
  */
-const keySteps = new WeakMap<Store, Map<number, { before: string; after: string }>>();
-const KEY_STEPS_KEPT = 1000;
-function rememberKeyStep(store: Store, changeId: number, step: { before: string; after: string }): void {
-  let m = keySteps.get(store);
-  if (!m) keySteps.set(store, (m = new Map()));
-  m.set(changeId, step);
-  if (m.size > KEY_STEPS_KEPT) m.delete(m.keys().next().value!);
-}
+const keySteps = perStore<number, { before: string; after: string }>(1000);
 
 async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item: BulkFixItem, group: GroupState): Promise<ApplyOutcome> {
   const { ref, planHash, previewed } = item;
@@ -327,16 +333,11 @@ async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item:
   if (outcome.status !== 'refused' || outcome.why !== 'changed' || !outcome.newPlan) return outcome;
   const fresh = outcome.newPlan;
   const key = `${ref.domain}|${check}|${planHash}`;
-  const sent = await sentAgain(deps, check, [planHash, rebased.get(deps.store)?.get(key)], fresh, group);
+  const sent = await sentAgain(deps, check, [planHash, rebased.get(deps.store, key)], fresh, group);
   if (sent) return sent;
   if (!previewed || !group.own.length || !(await ownMoveOnly(deps, previewed, fresh, group))) return outcome;
   const retried = await apply(fresh.planHash);
-  if (retried.status === 'applied') {
-    let m = rebased.get(deps.store);
-    if (!m) rebased.set(deps.store, (m = new Map()));
-    m.set(key, fresh.planHash);
-    if (m.size > REBASED_KEPT) m.delete(m.keys().next().value!);
-  }
+  if (retried.status === 'applied') rebased.set(deps.store, key, fresh.planHash);
   return retried;
 }
 
@@ -375,10 +376,9 @@ async function sentAgain(deps: WebDeps, check: FixKind, hashes: (string | undefi
     if (apex === null) return null;
     const siblings = group.domains.filter((d) => d !== fresh.domain);
     const since = siblings.length ? deps.store.changesForDomains(siblings, 500).filter((c) => c.id > ch.id) : [];
-    const steps = keySteps.get(deps.store);
     const writes = since.flatMap((c) => {
       const write = { domain: c.domain, before: c.zoneVersionBefore, after: c.zoneVersionAfter };
-      const step = steps?.get(c.id);
+      const step = keySteps.get(deps.store, c.id);
       return step ? [{ domain: c.domain, ...step }, write] : [write];
     });
     if (!(await chainLeads(writes, apex, ch.zoneVersionAfter, fresh.zoneVersion, group.zoneOf))) return null;
