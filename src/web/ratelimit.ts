@@ -52,11 +52,16 @@ export class RateLimiter {
    */
   retryAfterMs(key: string): number {
     const b = this.buckets.get(key);
-    const tokens = b ? this.refilled(b, this.now()) : this.config.capacity;
+    const t = this.now();
+    const tokens = b ? this.refilled(b, t) : this.config.capacity;
     if (tokens >= 1) return 0;
-    if (this.config.perMinute <= 0 || this.config.capacity < 1) return Infinity;
-    // (Less a nanosecond: 20 000.000000000004 ms of floating-point refill is 20 000, not 20 001.)
-    return Math.ceil(((1 - tokens) * 60_000) / this.config.perMinute - 1e-6);
+    if (!b || this.config.perMinute <= 0 || this.config.capacity < 1) return Infinity;
+    // (Less a nanosecond: 20 000.000000000004 ms of floating-point refill is 20 000, not 20 001.) Then the answer is
+    // checked with the very sum take() will compute: with a fractional rate the rounding can fall a millisecond short,
+    // and a client that waits exactly Retry-After must not be refused again.
+    let ms = Math.max(1, Math.ceil(((1 - tokens) * 60_000) / this.config.perMinute - 1e-6));
+    while (this.refilled(b, t + ms) < 1) ms++;
+    return ms;
   }
 
   /** Buckets held (tests). */

@@ -47,3 +47,30 @@ test('verifyPassword: no hash (unknown user) or a malformed one is false; the ri
   await verifyPassword('x', null);
   assert.ok(process.hrtime.bigint() - t0 > 1_000_000n, 'the unknown-user check does scrypt work');
 });
+
+test('retryAfterMs is exact for fractional rates: take() succeeds after that wait, never a millisecond before', () => {
+  // A client that waits exactly Retry-After must get in; one that comes a millisecond sooner must not (the rounding of
+  // the refill's floating-point sum once gave a wait 1 ms short).
+  let early = 0;
+  for (const perMinute of [0.7, 1, 2.5, 3, 7, 11, 13.3, 29, 59, 61, 97.1, 600]) {
+    for (let start = 1_000_003; start < 1_000_003 + 40 * 137; start += 137) {
+      for (const used of [1, 2]) {
+        let now = start;
+        const limiter = new RateLimiter({ capacity: 2, perMinute }, () => now);
+        for (let i = 0; i < used; i++) limiter.take('k');
+        // Partly refilled, then emptied again: tokens is a fraction here.
+        now += 333;
+        while (limiter.take('k')) now += 1;
+        const wait = limiter.retryAfterMs('k');
+        assert.ok(Number.isFinite(wait) && wait >= 1, `wait ${wait}`);
+        const at = now;
+        now = at + wait - 1;
+        if (limiter.retryAfterMs('k') === 0) early++;
+        now = at + wait;
+        assert.equal(limiter.retryAfterMs('k'), 0, `rate ${perMinute}/min, start ${start}: still waiting after ${wait} ms`);
+        assert.ok(limiter.take('k'), `rate ${perMinute}/min, start ${start}: refused after waiting ${wait} ms`);
+      }
+    }
+  }
+  assert.equal(early, 0, 'a wait was longer than needed');
+});
