@@ -110,8 +110,14 @@ export function panelFailureOf(meta: unknown): { reason: string | null } | undef
   return { reason: typeof reason === 'string' && reason.trim() ? reason : null };
 }
 
-function skippedRun(r: RunSnapshot): SkippedRun {
+/**
+ * A skipped run as the report lists it. In a scoped part (a reseller's or a customer's) only that it did not complete,
+ * with its run and date: why a night failed (the panel's error, "the last report had <N>" — the whole server's domain
+ * count) is for the server admin, whose own report and notice keep it.
+ */
+function skippedRun(r: RunSnapshot, scoped: boolean): SkippedRun {
   const s: SkippedRun = { runId: r.runId, status: r.status, startedAt: r.startedAt };
+  if (scoped) return s;
   const failure = panelFailureOf(r.meta);
   if (failure) {
     s.failed = PANEL_FAILED;
@@ -204,6 +210,11 @@ export interface ReportScope {
   owner?: string;
 }
 
+/** A scope that restricts the report (a reseller's or a customer's part); none, or `{}`, is the whole server's. */
+export function isScoped(scope: ReportScope | null | undefined): scope is ReportScope {
+  return Boolean(scope && (scope.reseller !== undefined || scope.owner !== undefined));
+}
+
 export interface ReportDoc {
   version: 1;
   runId: number;
@@ -212,7 +223,8 @@ export interface ReportDoc {
   previousStartedAt: string | null;
   /**
    * Report runs between the previous complete run and this one that did not complete (skipped for the comparison); a
-   * night the panel could not be read says so (`failed: "panel"`, `reason`).
+   * night the panel could not be read says so (`failed: "panel"`, `reason`) — in the whole server's report only: a
+   * scoped part lists each by run, status and date alone (the reason is the admin's: see skippedRun).
    */
   skippedRuns: SkippedRun[];
   /** The date asked for with `since` (ISO), null when comparing with the last complete run. */
@@ -505,7 +517,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
         (!previous || isBefore(previous, r)),
     )
     .sort((a, b) => -byTimeDesc(a, b))
-    .map(skippedRun);
+    .map((r) => skippedRun(r, isScoped(scope)));
 
   /**
    * The first state that is known, walking back from the previous run over runs whose check of the domain was
@@ -712,7 +724,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     sinceBeforeOldest,
     prunedRuns: history.filter((r) => r.partial).map((r) => ({ runId: r.runId, startedAt: r.startedAt })),
     historyGap,
-    scope: scope && (scope.reseller !== undefined || scope.owner !== undefined) ? { ...scope } : null,
+    scope: isScoped(scope) ? { ...scope } : null,
     summary: {
       domains: here.total,
       failingDomains: here.failing,

@@ -2,7 +2,7 @@
 // a plain-text alternative, and the JSON document. Pure. All record text and names are escaped: they come from
 // DNS and from customers, so they are hostile until proven otherwise.
 import { showInvisible } from '../text.js';
-import type { CustomerGroup, ReportDoc, ReportItem, ResellerGroup, SkippedRun, StillFailing, TrendPoint, UnknownItem } from './diff.js';
+import { isScoped, type CustomerGroup, type ReportDoc, type ReportItem, type ResellerGroup, type SkippedRun, type StillFailing, type TrendPoint, type UnknownItem } from './diff.js';
 
 export interface RenderOptions {
   /** The panel UI's base URL; each problem links to `<baseUrl>/domains/<domain>`. Only http(s) URLs are used. */
@@ -256,9 +256,11 @@ export function shortReason(reason: string): string {
  * One skipped run: "run N interrupted", or for a night the panel could not be read, why ("run N: the panel could not be
  * read — <its error>"), so the admin sees which nights were lost to the panel and what it said. Raw text: the caller
  * cleans or escapes it (the reason is whatever answered in the panel's place).
+ * `scoped` (a reseller's or a customer's part): only "run N <status>" — the panel's error is the admin's (it may name
+ * the whole server's domain count, or whatever answered in the panel's place), whatever the document carries.
  */
-export function skippedRunText(r: SkippedRun): string {
-  if (r.failed === 'panel') return `run ${r.runId}: the panel could not be read${r.reason ? ` — ${shortReason(r.reason)}` : ''}`;
+export function skippedRunText(r: SkippedRun, scoped = false): string {
+  if (r.failed === 'panel' && !scoped) return `run ${r.runId}: the panel could not be read${r.reason ? ` — ${shortReason(r.reason)}` : ''}`;
   return `run ${r.runId} ${r.status}`;
 }
 
@@ -266,7 +268,9 @@ export function skippedRunText(r: SkippedRun): string {
 export function skippedText(doc: ReportDoc): string | null {
   const runs = doc.skippedRuns;
   if (!runs.length) return null;
-  return `Skipped (did not complete): ${runs.map(skippedRunText).join(runs.some((r) => r.failed) ? '; ' : ', ')}.`;
+  // (buildReport already leaves the reason out of a scoped document; this holds for one made or saved otherwise.)
+  const scoped = isScoped(doc.scope);
+  return `Skipped (did not complete): ${runs.map((r) => skippedRunText(r, scoped)).join(!scoped && runs.some((r) => r.failed) ? '; ' : ', ')}.`;
 }
 
 function prunedText(doc: ReportDoc): string | null {
