@@ -2,6 +2,10 @@
 // domain's policy covers the domain (then nothing is published: a record would override it); report destinations at a
 // previous host are dropped (postmaster@ the domain when no aggregate address is left), while one at another domain
 // that does not authorise the reports yet (RFC 7489 §7.1) is kept; syntax fixed; policy never tightened silently.
+// Where the domain's DNS is served elsewhere (a publish-elsewhere plan over the live records), the panel's own record
+// is what the customer set: with no DMARC record live, the record to publish is the panel's — fixed as it would be in
+// the panel — not a new default; a live record is fixed as it is (receivers apply it today), taking the panel's
+// report addresses where none of its own is left (planDmarc's `panel`).
 import type { CheckContext } from '../checks/context.js';
 import { authorizationRecord, inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
 import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
@@ -55,13 +59,86 @@ export function defaultReportAddress(domain: string): string {
   return `mailto:postmaster@${domain}`;
 }
 
-export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
+/**
+ * Where the domain's DNS is served elsewhere: the panel's zone (src/core/plans/index.ts passes it with the live
+ * records). Its DMARC record is the one the customer set, and the one receivers read once the nameservers point here.
+ */
+export interface DmarcPanelZone {
+  records: readonly ZoneRecord[];
+}
+
+/** The panel's DMARC record as the fix would leave it (planned over the panel's zone alone), or the alias there. */
+type PanelDmarc =
+  | { kind: 'none' }
+  | { kind: 'alias'; target: string }
+  | {
+      kind: 'record';
+      /** The panel's record(s) as written. */
+      written: string[];
+      /** The record the fix makes of them: what is published at the live DNS host when it has none. */
+      value: string;
+      ttl: number;
+      /** What fixing them did (dropped addresses, repairs…), in the fix's words. */
+      notes: string[];
+      /** Its aggregate report addresses, checked — none when the fix fell back to postmaster@. */
+      rua: string[];
+    };
+
+/** Where the records planned over come from: the zone receivers read (the panel's, or live DNS), or the panel's zone read to publish elsewhere. */
+type Origin = 'zone' | 'panel';
+
+interface Planned {
+  plan: PartialPlan;
+  /** The one DMARC record the plan leaves at the name, null when it leaves none (or publishes none). */
+  value: string | null;
+  /** Whether the aggregate report address is the default (none of the record's was left). */
+  ruaDefault: boolean;
+}
+
+/**
+ * `panel`: only for a publish-elsewhere plan (`records` are the live ones): the panel's zone. With no DMARC record
+ * live, the panel's is published instead of the default one — fixed as the fix would fix it in the panel (a previous
+ * host's report addresses dropped, syntax repaired, an unreadable record's policy not switched on); its policy is kept
+ * (nothing applies today, so nothing is weakened), and a note says when it enforces. With a DMARC record live, that
+ * record is fixed as today (receivers apply it: never weakened, never tightened silently); only where none of its
+ * aggregate report addresses is left are the panel's record's taken before postmaster@, and a note names the panel's
+ * record when it differs. An organizational policy that applies still means nothing is published, and an alias at the
+ * panel's _dmarc blocks the plan (the service behind it publishes the record; a TXT in its place would drop it).
+ */
+export async function planDmarc(ctx: CheckContext, records: ZoneRecord[], panel?: DmarcPanelZone): Promise<PartialPlan> {
+  const fromPanel = panel ? await panelDmarc(ctx, panel.records) : null;
+  return (await planAt(ctx, records, 'zone', fromPanel)).plan;
+}
+
+/** The panel's DMARC record at _dmarc (its records meant as DMARC only), as the fix would leave it. */
+async function panelDmarc(ctx: CheckContext, records: readonly ZoneRecord[]): Promise<PanelDmarc> {
+  const name = `_dmarc.${ctx.domain}`;
+  const alias = recordsAt(records, name, 'CNAME')[0];
+  if (alias) return { kind: 'alias', target: alias.value };
+  const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
+  // Its DMARC records and records meant as DMARC: anything else there (a verification token, an SPF record published
+  // there by mistake) is the panel's zone's own business, not part of the record to publish.
+  const own = recordsAt(records, name, 'TXT').filter((r) => isDmarcRecord(textOf(r)) || repairMeantDmarc(textOf(r)) !== null);
+  if (!own.length) return { kind: 'none' };
+  const planned = await planAt(ctx, own, 'panel', null);
+  if (planned.value === null) return { kind: 'none' };
+  const rua = planned.ruaDefault ? [] : (tagList(planned.value).pairs.find(([k]) => k === 'rua')?.[1].split(',') ?? []);
+  return { kind: 'record', written: own.map(textOf), value: planned.value, ttl: own[0].ttl, notes: planned.plan.notes, rua };
+}
+
+/** A record's text for a note: quoted, at most 80 characters. */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 77)}...` : text);
+}
+
+async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, panel: PanelDmarc | null): Promise<Planned> {
+  const fromPanel = origin === 'panel';
   const name = `_dmarc.${ctx.domain}`;
   const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
   const atName = recordsAt(records, name, 'TXT');
   const notes: string[] = [];
   const alias = aliasBlock(records, name, 'DMARC policy');
-  if (alias) return { changes: [], notes, blocked: alias };
+  if (alias) return { plan: { changes: [], notes, blocked: alias }, value: null, ruaDefault: false };
   const ttl = atName[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   // The records this fix owns (ownedByDmarcFix). Any other TXT at the name (a site-verification token, say) is not a
   // mail record: receivers ignore it (RFC 7489 §6.6.3 discards records not starting with the version tag), and the fix
@@ -78,29 +155,64 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
   if (strict.length === 0) {
     // No record of its own: receivers apply the organizational domain's policy (its sp=, else p=; RFC 7489 §6.6.3).
     // A record here would override it, so none is published where that policy applies (the check says
-    // dmarc.inherited) — a p=none record would weaken a reject to monitoring only.
-    const inherited = await organizationalPolicy(ctx);
-    if (inherited.state === 'unknown') {
-      return { changes: [], notes: [], blocked: `Could not read the DMARC record of ${inherited.org}, which may apply to ${ctx.domain} (DNS ${inherited.answer.error ?? 'error'} for _dmarc.${inherited.org}): no change until DNS answers.` };
-    }
-    if (inherited.state === 'applies') {
+    // dmarc.inherited) — a p=none record would weaken a reject to monitoring only. (The panel's record, read to publish
+    // elsewhere, comes here only once the zone receivers read has been judged so.)
+    const inherited = fromPanel ? null : await organizationalPolicy(ctx);
+    if (inherited?.state === 'unknown') {
       return {
-        changes: [],
-        notes: [`Publishes no DMARC record: ${ctx.domain} has none of its own and inherits p=${inherited.policy} from ${inherited.org} (${inheritedFrom(inherited)}). A record at ${name} would override that policy for ${ctx.domain} (RFC 7489 §6.6.3).`],
+        plan: { changes: [], notes: [], blocked: `Could not read the DMARC record of ${inherited.org}, which may apply to ${ctx.domain} (DNS ${inherited.answer.error ?? 'error'} for _dmarc.${inherited.org}): no change until DNS answers.` },
+        value: null,
+        ruaDefault: false,
       };
+    }
+    if (inherited?.state === 'applies') {
+      const out = [`Publishes no DMARC record: ${ctx.domain} has none of its own and inherits p=${inherited.policy} from ${inherited.org} (${inheritedFrom(inherited)}). A record at ${name} would override that policy for ${ctx.domain} (RFC 7489 §6.6.3).`];
+      if (panel?.kind === 'record') out.push(`The panel's zone has a DMARC record for ${ctx.domain} (${quoted(panel.written[0])}); it is not published at the live DNS host for that reason.`);
+      return { plan: { changes: [], notes: out }, value: null, ruaDefault: false };
     }
     for (const r of existing) {
       const fixed = repairMeantDmarc(textOf(r));
       if (fixed) meant.set(r, fixed);
     }
     if (meant.size === 0) {
+      // The panel's zone, read to publish elsewhere, has no record to publish: nothing (no default is made up there).
+      if (fromPanel) return { plan: { changes: [], notes: [] }, value: null, ruaDefault: false };
       const wrongAll = existing;
       for (const r of wrongAll) notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
+      if (inherited?.state === 'none' && inherited.why) notes.push(`No policy applies to ${ctx.domain} today: it has no DMARC record of its own, and ${inherited.why}.`);
+      if (panel?.kind === 'alias') {
+        return {
+          plan: {
+            changes: [],
+            notes,
+            blocked: `The live DNS has no DMARC record for ${ctx.domain}, and the panel's zone has ${name} as an alias (CNAME to ${panel.target}): a DMARC service publishes the record there. mailhealth publishes no TXT record in its place (that would drop the service): publish the same alias at the live DNS host, or point the nameservers at this server.`,
+          },
+          value: null,
+          ruaDefault: false,
+        };
+      }
+      if (panel?.kind === 'record') {
+        // What the customer set in the panel — its policy and report addresses, fixed as the fix would fix it there —
+        // rather than a new default. Receivers apply no DMARC policy today, so no policy is weakened; one that enforces
+        // is said (this server's mail must pass SPF or DKIM there before it applies).
+        const value = panel.value;
+        const fixed = panel.written.length !== 1 || !samePairs(tagList(panel.written[0]).pairs, tagList(value).pairs);
+        notes.push(
+          `Publishes the panel's DMARC record (${quoted(panel.written.length === 1 ? panel.written[0] : panel.written.join(' + '))}) instead of a new one: the live DNS has no DMARC record for ${ctx.domain}, and this is the record set in the panel, which applies once the nameservers point at this server${fixed ? ' — with the changes below, as the DMARC fix makes them in the panel' : ''}.`,
+        );
+        for (const n of panel.notes) notes.push(/^The record\b/.test(n) ? n.replace(/^The record/, "The panel's record") : `The panel's record: ${n.charAt(0).toLowerCase()}${n.slice(1)}`);
+        const p = asPolicy(parseDmarcRecord(value).tags.p);
+        if (p && p !== 'none')
+          notes.push(
+            `Keeps p=${p}, the panel's policy: receivers apply no DMARC policy to ${ctx.domain} today (the live DNS has no record), so from then on they ${p === 'reject' ? 'reject' : 'quarantine'} its mail that passes neither SPF nor DKIM for ${ctx.domain}. Publish the records of the SPF and DKIM fixes at the same host first.`,
+          );
+        const desired: ZoneRecord = { name, ttl: panel.ttl, type: 'TXT', value, txt: splitTxt(value) };
+        return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl: panel.ttl, before: null, after: desired }], notes }, value, ruaDefault: panel.rua.length === 0 };
+      }
       const value = `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}`;
-      if (inherited.state === 'none' && inherited.why) notes.push(`No policy applies to ${ctx.domain} today: it has no DMARC record of its own, and ${inherited.why}.`);
-      notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}.`);
+      notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}${panel?.kind === 'none' ? ` (the panel's zone has no DMARC record for ${ctx.domain} either)` : ''}.`);
       const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
-      return { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes };
+      return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes }, value, ruaDefault: true };
     }
   }
   const dmarcs = strict.length ? strict : existing.filter((r) => meant.has(r));
@@ -126,7 +238,11 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
     const ps = l.pairs.filter(([k]) => k === 'p');
     return !meant.has(dmarcs[i]) && ps.length <= 1 && !asPolicy(ps[0]?.[1]) && parseDmarcRecord(texts[i]).rua.length > 0;
   });
-  const today = (i: number) => (asNone[i] ? 'receivers apply it as p=none today (it has a report address, RFC 7489 §6.6.3)' : 'receivers apply none today');
+  // What receivers do with a record as it is: today, for the records they read; for the panel's record read to publish
+  // elsewhere, what they would do with it (they do not read it yet).
+  const apply = fromPanel ? 'would apply' : 'apply';
+  const now = fromPanel ? '' : ' today';
+  const today = (i: number) => (asNone[i] ? `receivers ${apply} it as p=none${now} (it has a report address, RFC 7489 §6.6.3)` : `receivers ${apply} none${now}`);
   for (const l of lists) for (const b of l.bad) note(`Drops ${JSON.stringify(b)}: it is not a tag=value pair.`);
 
   // Each record's own policy. A record whose p is missing, invalid or given more than once is one receivers apply no
@@ -141,19 +257,19 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
     }
     if (meant.has(dmarcs[i])) {
       const wrote = ps.length === 1 ? asPolicy(ps[0]) : undefined;
-      if (wrote && wrote !== 'none') note(`${label(i)} says p=${wrote}, but receivers cannot read it, so they apply no DMARC policy today: the fix publishes p=none (monitoring only) and keeps its other tags — set p=${wrote} yourself once SPF and DKIM pass for this server's mail.`);
+      if (wrote && wrote !== 'none') note(`${label(i)} says p=${wrote}, but receivers cannot read it, so they ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}: the fix publishes p=none (monitoring only) and keeps its other tags — set p=${wrote} yourself once SPF and DKIM pass for this server's mail.`);
       return null;
     }
     if (ps.length === 1 && asPolicy(ps[0])) return asPolicy(ps[0])!;
     if (ps.length === 0)
       note(
         dmarcs.length > 1
-          ? `${label(i)} has no p= policy, so ${asNone[i] ? 'receivers apply it as p=none today (it has a report address, RFC 7489 §6.6.3)' : 'receivers apply none from it today'}.`
+          ? `${label(i)} has no p= policy, so ${asNone[i] ? today(i) : `receivers ${apply} none from it${now}`}.`
           : asNone[i]
-            ? 'Adds the missing p=none (the record had no policy; receivers already apply it as p=none, since it has a report address).'
+            ? `Adds the missing p=none (the record had no policy; receivers ${fromPanel ? 'would apply' : 'already apply'} it as p=none, since it has a report address).`
             : 'Adds the missing p=none (the record had no policy).',
       );
-    else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: receivers apply no DMARC policy today, so the fix uses p=none (monitoring only) rather than picking one.`);
+    else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: receivers ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}, so the fix uses p=none (monitoring only) rather than picking one.`);
     else note(`${label(i)} has p=${ps[0]}, which is not a policy: ${today(i)}, so the fix uses p=none.`);
     return null;
   });
@@ -198,8 +314,8 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
           if (asPolicy(v) !== 'none')
             note(
               asNone[i]
-                ? `Drops ${k}=${v}: receivers apply ${that} as p=none today (it has no valid p= but a report address, RFC 7489 §6.6.3), to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'} too, so keeping it would newly apply ${v.toLowerCase()} to them.`
-                : `Drops ${k}=${v}: receivers ignore ${that} today, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`,
+                ? `Drops ${k}=${v}: receivers ${apply} ${that} as p=none${now} (it has no valid p= but a report address, RFC 7489 §6.6.3), to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'} too, so keeping it would newly apply ${v.toLowerCase()} to them.`
+                : `Drops ${k}=${v}: receivers ${fromPanel ? 'would ignore' : 'ignore'} ${that}${now}, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`,
             );
       });
       // Written when a record that applies says so, or when it differs from its default.
@@ -223,69 +339,87 @@ export async function planDmarc(ctx: CheckContext, records: ZoneRecord[]): Promi
     } else note(`Drops ${k}: the values disagree (${distinct.map((v) => `${k}=${v}`).join(', ')}), so it is left at its default${DEFAULTS[k] ? ` (${k}=${DEFAULTS[k]})` : ''}.`);
   }
   // Report destinations: every address of every record (a working one is never dropped), each checked once.
+  let ruaDefault = false;
   for (const tag of ['rua', 'ruf'] as const) {
     const kept: string[] = [];
     const seen = new Set<string>();
-    for (const l of lists) {
-      for (const [k, v] of l.pairs) {
-        if (k !== tag) continue;
-        // An item receivers cannot read but that is plainly meant as report addresses (`local@domain` without mailto:,
-        // URIs separated by spaces) is repaired, and each address then checked like any other below.
-        const items = v.split(',').flatMap((item) => {
-          const r = repairReportUri(item);
-          if (!r) return [item];
-          const why = [r.mailto ? 'a report address needs the mailto: scheme' : '', r.split ? 'report addresses are separated by commas' : ''].filter(Boolean).join('; ');
-          note(`Repairs ${tag} ${item.trim()} as ${r.uris.join(',')}: ${why}.`);
-          return r.uris;
-        });
-        for (const part of items) {
-          if (!part.trim()) continue;
-          const { uri, errors } = parseReportUri(part);
-          if (!uri) {
-            note(`Drops ${tag} ${part.trim()}: ${errors.join('; ')}.`);
-            continue;
-          }
-          if (seen.has(uri.address.toLowerCase())) continue;
-          seen.add(uri.address.toLowerCase());
-          if (uri.scheme !== 'mailto' || !uri.domain) {
-            kept.push(uri.raw);
-            continue;
-          }
-          const c = await ctx.classifier.reportAddress(uri.address);
-          if (c.class === 'stale') {
-            notes.push(`Drops ${tag} ${uri.address}: ${c.reason}.`);
-            continue;
-          }
-          // An address at another domain that does not authorise the reports (RFC 7489 §7.1) is kept: the customer
-          // chose it, receivers send nothing there until that domain publishes the authorisation, and once it does the
-          // reports arrive with no change here. Replacing it would undo that choice (QA: reports meant for a domain of
-          // the customer's own, or a DMARC service not yet set up, were sent to postmaster@ instead). Only whether it is
-          // authorised is said; a DNS error on that lookup decides nothing either.
-          if (needsExternalAuthorization(ctx.domain, uri.domain)) {
-            const authName = externalAuthName(ctx.domain, uri.domain);
-            const a = await ctx.resolver.resolve(authName, 'TXT');
-            if (a.status === 'unknown') notes.push(`Keeps ${tag} ${uri.address}: whether ${uri.domain} accepts reports for ${ctx.domain} could not be checked (DNS ${a.error ?? 'error'} for ${authName}).`);
-            else if (!(a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t))))
-              notes.push(
-                `Keeps ${tag} ${uri.address}, although ${uri.domain} does not authorise reports for ${ctx.domain} yet: receivers send none there until ${authorizationRecord(ctx.domain, uri.domain)} is published in ${uri.domain}'s DNS (RFC 7489 §7.1). Take it out of the record yourself if it is not wanted.`,
-              );
-          }
-          kept.push(uri.raw);
+    /** One value of the tag (a comma list of URIs), each address checked and kept or dropped. */
+    const take = async (v: string) => {
+      // An item receivers cannot read but that is plainly meant as report addresses (`local@domain` without mailto:,
+      // URIs separated by spaces) is repaired, and each address then checked like any other below.
+      const items = v.split(',').flatMap((item) => {
+        const r = repairReportUri(item);
+        if (!r) return [item];
+        const why = [r.mailto ? 'a report address needs the mailto: scheme' : '', r.split ? 'report addresses are separated by commas' : ''].filter(Boolean).join('; ');
+        note(`Repairs ${tag} ${item.trim()} as ${r.uris.join(',')}: ${why}.`);
+        return r.uris;
+      });
+      for (const part of items) {
+        if (!part.trim()) continue;
+        const { uri, errors } = parseReportUri(part);
+        if (!uri) {
+          note(`Drops ${tag} ${part.trim()}: ${errors.join('; ')}.`);
+          continue;
         }
+        if (seen.has(uri.address.toLowerCase())) continue;
+        seen.add(uri.address.toLowerCase());
+        if (uri.scheme !== 'mailto' || !uri.domain) {
+          kept.push(uri.raw);
+          continue;
+        }
+        const c = await ctx.classifier.reportAddress(uri.address);
+        if (c.class === 'stale') {
+          notes.push(`Drops ${tag} ${uri.address}: ${c.reason}.`);
+          continue;
+        }
+        // An address at another domain that does not authorise the reports (RFC 7489 §7.1) is kept: the customer
+        // chose it, receivers send nothing there until that domain publishes the authorisation, and once it does the
+        // reports arrive with no change here. Replacing it would undo that choice (QA: reports meant for a domain of
+        // the customer's own, or a DMARC service not yet set up, were sent to postmaster@ instead). Only whether it is
+        // authorised is said; a DNS error on that lookup decides nothing either.
+        if (needsExternalAuthorization(ctx.domain, uri.domain)) {
+          const authName = externalAuthName(ctx.domain, uri.domain);
+          const a = await ctx.resolver.resolve(authName, 'TXT');
+          if (a.status === 'unknown') notes.push(`Keeps ${tag} ${uri.address}: whether ${uri.domain} accepts reports for ${ctx.domain} could not be checked (DNS ${a.error ?? 'error'} for ${authName}).`);
+          else if (!(a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t))))
+            notes.push(
+              `Keeps ${tag} ${uri.address}, although ${uri.domain} does not authorise reports for ${ctx.domain} yet: receivers send none there until ${authorizationRecord(ctx.domain, uri.domain)} is published in ${uri.domain}'s DNS (RFC 7489 §7.1). Take it out of the record yourself if it is not wanted.`,
+            );
+        }
+        kept.push(uri.raw);
       }
+    };
+    for (const l of lists) for (const [k, v] of l.pairs) if (k === tag) await take(v);
+    // Publishing elsewhere a live record none of whose aggregate addresses is left: the panel's record's addresses
+    // (the customer's choice, checked again here) before a new default.
+    if (!kept.length && tag === 'rua' && panel?.kind === 'record' && panel.rua.length) {
+      const had = lists.some((l) => l.pairs.some(([k]) => k === 'rua'));
+      notes.push(`Takes the aggregate report address${panel.rua.length > 1 ? 'es' : ''} of the panel's DMARC record (${panel.rua.join(',')}): ${had ? "none of the live record's is left" : 'the live record has none'}.`);
+      for (const v of panel.rua) await take(v);
     }
     if (kept.length) tags[tag] = kept.join(',');
     else if (tag === 'rua') {
       tags.rua = defaultReportAddress(ctx.domain);
+      ruaDefault = true;
       notes.push(`Sends aggregate reports to postmaster@${ctx.domain}.`);
     }
   }
   const ordered: Record<string, string> = { v: tags.v, p: tags.p };
   for (const [k, v] of Object.entries(tags)) if (!(k in ordered)) ordered[k] = v;
   const value = renderDmarc(ordered);
+  // Publishing elsewhere over a live DMARC record: the record receivers apply today is what is fixed (its policy never
+  // weakened, nor tightened silently). When the panel's record differs, say so: it is what applies once the
+  // nameservers point here, and publishing it before then is the customer's call.
+  const differs =
+    panel?.kind === 'record' && !samePairs(tagList(value).pairs, tagList(panel.value).pairs)
+      ? `The panel's zone has another DMARC record for ${ctx.domain} (${quoted(panel.written.join(' + '))}): this plan fixes the record the live DNS serves, since receivers apply that one today and the fix neither weakens nor silently tightens a policy. The panel's record applies once the nameservers point at this server; to publish it at the live DNS host before then, change the record there by hand.`
+      : null;
   // One record that already says exactly this (only its spacing differs): left as it is — a fix never rewrites a
   // record receivers already read the same way.
-  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && samePairs(lists[0].pairs, tagList(value).pairs)) return { changes: [], notes: [] };
+  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && samePairs(lists[0].pairs, tagList(value).pairs)) {
+    return { plan: { changes: [], notes: differs ? [differs] : [] }, value: textOf(dmarcs[0]), ruaDefault };
+  }
+  if (differs) notes.push(differs);
   const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
-  return { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes };
+  return { plan: { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes }, value, ruaDefault };
 }

@@ -1,5 +1,6 @@
 // makePlan: the one function behind preview and apply. When the panel's zone is not the live one, the same planner
-// runs over the live records and the plan is shown as the exact records to publish at the real DNS host.
+// runs over the live records and the plan is shown as the exact records to publish at the real DNS host (the DMARC
+// planner reading the panel's own record too: with none live, that record is the one to publish).
 import { createHash } from 'node:crypto';
 import { buildContext, type AuditDeps } from '../audit.js';
 import type { CheckContext } from '../checks/context.js';
@@ -76,7 +77,9 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
   const elsewhere = auth.state !== 'authoritative';
   if (!elsewhere) await requireLiveAnswers(ctx, check);
   const zone = elsewhere ? await liveZone(ctx, check) : ctx.zone;
-  const p = await partialPlan(check, ctx, zone.records, options);
+  // Publishing elsewhere, the DMARC fix also reads the panel's own record: the one the customer set, published instead of
+  // a new default where the live DNS has none (planDmarc).
+  const p = await partialPlan(check, ctx, zone.records, options, elsewhere ? ctx.zone.records : undefined);
   const problem = ownershipProblem(check, ctx.domain, ctx.settings.dkim.selector, p.changes);
   if (problem) throw new PlanError(`internal guard: ${problem}`);
   // Where DNS is served elsewhere, a plan of panel actions only (the DKIM fix that has the panel sign with the key

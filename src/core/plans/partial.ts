@@ -8,7 +8,11 @@ import { planDmarc } from './dmarc.js';
 import { planLockdown } from './lockdown.js';
 import { planSpf, type PartialPlan } from './spf.js';
 
-export function partialPlan(check: FixKind, ctx: CheckContext, records: ZoneRecord[], options: PlanOptions = {}): Promise<PartialPlan> {
+/**
+ * `panelRecords`: the panel's own zone, given when `records` are the live ones (publish-elsewhere) — the DMARC planner
+ * publishes the panel's record where the live DNS has none (planDmarc).
+ */
+export function partialPlan(check: FixKind, ctx: CheckContext, records: ZoneRecord[], options: PlanOptions = {}, panelRecords?: ZoneRecord[]): Promise<PartialPlan> {
   switch (check) {
     case 'spf':
       return planSpf(ctx, records, options);
@@ -17,6 +21,6 @@ export function partialPlan(check: FixKind, ctx: CheckContext, records: ZoneReco
     case 'lockdown':
       return planLockdown(ctx, records, options);
     case 'dmarc':
-      return planDmarc(ctx, records);
+      return planDmarc(ctx, records, panelRecords ? { records: panelRecords } : undefined);
   }
 }

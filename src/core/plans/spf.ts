@@ -16,6 +16,9 @@
 // (spfFixPath) whether its findings offer the fix where the plan may be blocked (a permerror, or a record the fix's
 // additions would take past receivers' limits). A domain that declares it sends no mail (null MX, an SPF record that
 // authorises nobody: src/core/nomail.ts) gets no plan at all: blocked, saying what to change first if it does send.
+// A "+" `a`/`mx` term naming the domain's MX while mx.stale is unresolved is dropped or kept as the classifier judges
+// what that MX points at (the panel's old mail.<domain> address: dropped; a hosting provider's MX: kept), and its note
+// says so plainly — what it authorises today, what it names once the MX is settled, what to do first (staleMxNote).
 import type { CheckContext } from '../checks/context.js';
 import { isUnanswered } from '../classify.js';
 import { canonName } from '../domain.js';
@@ -246,6 +249,74 @@ function termKey(raw: string): string {
   return raw.toLowerCase().replace(/^\+/, '');
 }
 
+/**
+ * The domain's live MX hosts that are a previous host's while the panel delivers its mail here — what the mx check
+ * reports as mx.stale —, with their addresses and why (the classifier's reason, as the mx check gives it). Routing
+ * remote: none (the MX is then where the mail goes). The audit asked the same questions (the run's cache answers).
+ */
+async function staleMxHosts(ctx: CheckContext): Promise<{ host: string; ips: string[]; why: string }[]> {
+  if (ctx.settings.routing !== 'local') return [];
+  const mx = await ctx.resolver.resolve(ctx.domain, 'MX');
+  if (mx.status !== 'ok') return [];
+  const out: { host: string; ips: string[]; why: string }[] = [];
+  for (const m of mx.records) {
+    const host = canonName(m.exchange);
+    if (!host || host === '.' || out.some((o) => o.host === host)) continue;
+    const c = await ctx.classifier.host(host);
+    if (c.class !== 'stale') continue;
+    const ips: string[] = [];
+    for (const type of ['A', 'AAAA'] as const) {
+      const a = await ctx.resolver.resolve(host, type);
+      if (a.status === 'ok') ips.push(...(a.records as string[]));
+    }
+    out.push({ host, ips, why: c.reason });
+  }
+  return out;
+}
+
+/**
+ * The stale MX hosts (staleMxHosts) a "+" `a`/`mx` term names: `mx` (or `mx:<the domain>`) all of them, `a:<host>` (or
+ * a bare `a` where the apex is an MX host) the one it names. Other terms name none.
+ */
+function staleMxNamed(ctx: CheckContext, t: SpfTerm, stale: { host: string; ips: string[]; why: string }[]): { host: string; ips: string[]; why: string }[] {
+  if (t.kind !== 'mechanism' || t.qualifier !== '+' || t.hasMacro || t.error) return [];
+  const target = canonName(t.domainSpec ?? ctx.domain);
+  if (t.mechanism === 'mx') return target === canonName(ctx.domain) ? stale : [];
+  if (t.mechanism === 'a') return stale.filter((s) => s.host === target);
+  return [];
+}
+
+/** "mail.example.com (198.51.100.20)", "a.example (192.0.2.1, 192.0.2.2) and b.example". */
+function hostsWithIps(hosts: { host: string; ips: string[] }[]): string {
+  const each = hosts.map((h) => (h.ips.length ? `${h.host} (${h.ips.join(', ')})` : h.host));
+  return each.length > 1 ? `${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}` : each[0];
+}
+
+/**
+ * The note for a "+" `a`/`mx` term that names the domain's MX while that MX is a previous host's (mx.stale): what the
+ * term does today, what the fix does with it and why, and what the customer does next — the term follows the MX, so
+ * which way mx.stale is settled decides what it will authorise. `dropped`: the term is the previous host's (the MX is
+ * the panel's own old mail.<domain> record, or names nothing the live MX is known to deliver to) and the fix drops it;
+ * otherwise it is kept (the live MX delivers to a hosting provider: the mailboxes may still be there).
+ */
+function staleMxNote(ctx: CheckContext, raw: string, t: SpfTerm, hosts: { host: string; ips: string[]; why: string }[], dropped: boolean): string {
+  const d = ctx.domain;
+  const names = t.mechanism === 'mx' ? `${d}'s MX ${hostsWithIps(hosts)}` : `${hostsWithIps(hosts)}, ${d}'s MX`;
+  const point = hosts.length === 1 && hosts[0].host.endsWith(`.${d}`) ? `point ${hosts[0].host} at this server` : 'point the MX at this server';
+  if (dropped) {
+    return (
+      `Drops ${raw}: it names ${names}, which is still the previous host's mail server (mx.stale: ${hosts[0].why}), so today it lets that server send as ${d}. ` +
+      `The fixed record authorises this server's mail without it. Once you ${point} (as mx.stale says), ${raw} would name this server, which the record already authorises: it need not come back. ` +
+      `If ${d}'s mailboxes are still at the previous host, do not apply this yet: set the panel's mail routing for ${d} to remote (mx.stale's other way out), then preview again — the fix then keeps ${raw}, which names the server that takes the mail.`
+    );
+  }
+  return (
+    `Keeps ${raw}: it names ${names}, which mx.stale reports as a previous host's while this server delivers ${d}'s mail (${hosts[0].why}) — either that MX is left over or ${d}'s mailboxes are still there, which only you know. ` +
+    `${raw} follows the MX: once you ${point} (as mx.stale says), it names this server; while the mailboxes are there, it authorises the server that takes their mail. ` +
+    `Until then it also lets that server send as ${d}: if the mailboxes are on this server, select ${raw} for removal (or ${point} first and preview again).`
+  );
+}
+
 export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<PartialPlan> {
   return (await planSpfDetailed(ctx, records, opts)).plan;
 }
@@ -270,6 +341,10 @@ async function planSpfOnce(
 ): Promise<{ plan: PartialPlan; dns: boolean; selectable: string[]; keptDenying: boolean }> {
   let keptDenying = false;
   const notes: string[] = [];
+  /** The domain's MX hosts mx.stale reports (staleMxHosts), asked once, only for a "+" `a`/`mx` term. */
+  let staleMx: Promise<{ host: string; ips: string[]; why: string }[]> | null = null;
+  const mxStaleFor = async (t: SpfTerm) =>
+    t.kind === 'mechanism' && t.qualifier === '+' && (t.mechanism === 'a' || t.mechanism === 'mx') ? staleMxNamed(ctx, t, await (staleMx ??= staleMxHosts(ctx))) : [];
   const remove = new Set((opts.removeTerms ?? []).map(termKey));
   const apexTxt = recordsAt(records, ctx.domain, 'TXT');
   let spfRecords = apexTxt.filter((r) => isSpfRecord(r.txt ? r.txt.join('') : r.value));
@@ -481,7 +556,10 @@ async function planSpfOnce(
       keptDenying = true;
       deny = true;
     } else if (c.class === 'stale') {
-      notes.push(`Drops ${t.raw}: ${c.reason}.`);
+      // An `a`/`mx` term naming the domain's MX while mx.stale is unresolved: what it names now, and what it would name
+      // once the MX is settled, said plainly (it follows the MX).
+      const viaMx = await mxStaleFor(t);
+      notes.push(viaMx.length ? staleMxNote(ctx, t.raw, t, viaMx, true) : `Drops ${t.raw}: ${c.reason}.`);
       continue;
     }
     // a:/mx: of a name that does not exist (NXDOMAIN) authorises nobody and costs a lookup and a void lookup (more
@@ -524,6 +602,12 @@ async function planSpfOnce(
     // Kept. When DNS did not answer a question that decides whose the term is, say so: it is never dropped on that,
     // and the customer knows to preview again once DNS answers.
     if (isUnanswered(c)) notes.push(`Keeps ${t.raw}: ${c.reason}. Preview the fix again when DNS answers: it may turn out to be a previous host's.`);
+    else if (c.class === 'unknown') {
+      // Kept while it names an MX mx.stale reports (the live MX at a hosting provider: the mailboxes may still be
+      // there, classify.ts liveMxAt): said, so the customer knows what it authorises until the MX is settled.
+      const viaMx = await mxStaleFor(t);
+      if (viaMx.length) notes.push(staleMxNote(ctx, t.raw, t, viaMx, false));
+    }
     classes.set(t.raw.toLowerCase(), c.class);
     if (deny) denying.push({ raw: t.raw, reason: c.reason });
     else if (denying.length && t.kind === 'mechanism' && t.qualifier === '+') denyingBefore = true;
