@@ -9,11 +9,22 @@
 // old one's jobs (jobAccount, jobVisibleTo, pageJobsOf).
 import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } from '../core/model.js';
 import type { PreparedAudit, Store } from '../adapters/store/store.js';
-import { bulkAudit, GONE_TEXT, type BulkItem } from '../adapters/workers/bulk.js';
+import { bulkAudit, GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, type BulkItem, type SkipReason } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
 import { PASSWORD_ACCOUNT_SETTING } from './session.js';
 import { auditOptionsFrom } from './settings.js';
-import { applyBulkFix, bulkOutcomeDetail, bulkOutcomeNotApplied, withResolver, type BulkFixItem, type BulkFixResult, type BulkOutcomeDetail, type WebDeps } from './services.js';
+import {
+  applyBulkFix,
+  bulkOutcomeDetail,
+  bulkOutcomeNotApplied,
+  bulkOutcomeOutOfScope,
+  readScope,
+  withResolver,
+  type BulkFixItem,
+  type BulkFixResult,
+  type BulkOutcomeDetail,
+  type WebDeps,
+} from './services.js';
 
 /** The job kinds: a bulk audit (also a customer's "Audit all"), a bulk fix apply. */
 export const BULK_AUDIT_JOB = 'bulk-audit';
@@ -44,8 +55,12 @@ export type JobResult =
       auditedAt: string;
       checks: Partial<Record<CheckName, Severity>>;
     }
-  /** A domain removed from the panel while the job ran: skipped, nothing recorded (adapters/workers/gone.ts). */
-  | { domain: string; status: 'gone'; reason: typeof GONE_TEXT };
+  /**
+   * A domain removed from the panel while the job ran (GONE_TEXT), or no longer in the job identity's scope
+   * (OUT_OF_SCOPE_TEXT: moved to another account, or the identity no longer a panel account): skipped, nothing
+   * recorded (adapters/workers/gone.ts).
+   */
+  | { domain: string; status: 'gone'; reason: typeof GONE_TEXT | typeof OUT_OF_SCOPE_TEXT };
 
 /**
  * The account a job of `user` belongs to: the panel account (session.ts accountKey) the user's web login is bound to
@@ -100,7 +115,7 @@ export class BulkRunner {
     this.results.set(jobId, []);
     // run() records its own failures; this catch is for a store that fails too (closed under it): never an unhandled
     // rejection, which would end the process.
-    const p = this.run(jobId, runId, refs, identity)
+    const p = this.run(jobId, runId, refs, identity, jobAccount(store, identity.user))
       .catch((e: unknown) => {
         process.stderr.write(`mailhealth web: bulk job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
       })
@@ -114,7 +129,7 @@ export class BulkRunner {
     return jobId;
   }
 
-  private async run(jobId: number, runId: number, refs: DomainRef[], identity: Identity): Promise<void> {
+  private async run(jobId: number, runId: number, refs: DomainRef[], identity: Identity, account: string | null): Promise<void> {
     const { store } = this.deps;
     const owners = new Map(refs.map((r) => [r.domain, r.owner]));
     const list = this.results.get(jobId)!;
@@ -152,15 +167,25 @@ export class BulkRunner {
       const checks = JSON.parse(a.prepared.checks) as Partial<Record<CheckName, Severity>>;
       list.push({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, checks });
     };
-    // Removed from the panel since the job started (and no longer in this identity's scope): no audit, no row.
-    const onGone = (domain: string, n: number) => {
+    // Removed from the panel since the job started, or no longer in this identity's scope: no audit, no row.
+    const onGone = (domain: string, n: number, _total: number, why: SkipReason) => {
       done = n;
       gone++;
       goneUnsaved = true;
       if (Date.now() - lastFlush >= STORE_BATCH_MS) flush();
-      list.push({ domain, status: 'gone', reason: GONE_TEXT });
+      list.push({ domain, status: 'gone', reason: skipText(why) });
     };
-    const scope = () => this.deps.panel.listDomains(identity);
+    // The scope as the job started it is asked again for every domain (recheck), after its panel reads: a customer
+    // moved to another reseller meanwhile is not read into this identity's run, nor is anything once the identity is no
+    // longer a panel account (readScope: then it has no domains). One listing answers for SCOPE_RECHECK_MS (by the
+    // app's clock), so thousands of domains cost a listing per 5 s, not a panel round trip per domain. A listing that
+    // fails skips nothing here (read-only; adapters/workers/gone.ts), unlike a bulk fix's write.
+    const scope = async () => {
+      const reading = await readScope(this.deps, identity, account);
+      if ('error' in reading) throw new Error(reading.error);
+      return 'gone' in reading ? [] : [...reading.names].map((domain) => ({ domain }));
+    };
+    const recheck = { everyMs: SCOPE_RECHECK_MS, now: () => this.deps.now().getTime() };
     const domains = refs.map((r) => r.domain);
     const options = auditOptionsFrom(store);
     const bulk = {
@@ -182,11 +207,11 @@ export class BulkRunner {
       const spec = this.deps.resolverOptions?.();
       if (spec) {
         const threads = this.deps.auditThreads;
-        await bulkAudit(domains, { panel: this.deps.panel, resolver: spec, options, now: this.deps.now, scope }, { ...bulk, ...(threads !== undefined ? { threads } : {}) });
+        await bulkAudit(domains, { panel: this.deps.panel, resolver: spec, options, now: this.deps.now, scope, recheck }, { ...bulk, ...(threads !== undefined ? { threads } : {}) });
       } else {
         // A resolver the app was given as an object (tests, custom wiring): this thread only.
         await withResolver(this.deps, (resolver) =>
-          bulkAudit(domains, { panel: this.deps.panel, resolver: {}, inProcess: resolver, options, now: this.deps.now, scope }, { ...bulk, threads: 0 }),
+          bulkAudit(domains, { panel: this.deps.panel, resolver: {}, inProcess: resolver, options, now: this.deps.now, scope, recheck }, { ...bulk, threads: 0 }),
         );
       }
       if (storeFailure) throw storeFailure;
@@ -218,9 +243,10 @@ export class BulkRunner {
   startFix(identity: Identity, check: FixKind, items: BulkFixItem[], notFound: string[], requestKey: string | null = null): number {
     const { store } = this.deps;
     const scope: FixJobScope = { check, domains: items.map((i) => i.ref.domain), notFound };
-    const jobId = store.createJob({ kind: BULK_FIX_JOB, byUser: identity.user, byAccount: jobAccount(store, identity.user), requestKey, scope, total: items.length });
+    const account = jobAccount(store, identity.user);
+    const jobId = store.createJob({ kind: BULK_FIX_JOB, byUser: identity.user, byAccount: account, requestKey, scope, total: items.length });
     store.updateJob(jobId, { status: 'running' });
-    const p = this.runFix(jobId, identity, check, items)
+    const p = this.runFix(jobId, identity, check, items, account)
       .catch((e: unknown) => {
         process.stderr.write(`mailhealth web: bulk fix job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
       })
@@ -230,14 +256,18 @@ export class BulkRunner {
     return jobId;
   }
 
-  private async runFix(jobId: number, identity: Identity, check: FixKind, items: BulkFixItem[]): Promise<void> {
+  private async runFix(jobId: number, identity: Identity, check: FixKind, items: BulkFixItem[], account: string | null): Promise<void> {
     const { store } = this.deps;
     let done = 0;
     let failed = 0;
+    /** Domains skipped as no longer in the identity's scope (the job row's `gone`): neither applied nor "not applied". */
+    let skipped = 0;
     let cancelled = false;
     let storeFailure: unknown = null;
     try {
       await applyBulkFix(this.deps, identity, check, items, {
+        // Each domain's scope is asked again before it is written (services.ts BulkScope), as this account's.
+        account,
         // A store that fails (closed under the job, or busy past its timeout) stops the job: the fixes themselves write
         // their intents there, and outcomes that cannot be kept would be lost to the page.
         cancelled: () => {
@@ -253,8 +283,11 @@ export class BulkRunner {
           const detail = bulkOutcomeDetail(r.outcome);
           done++;
           if (bulkOutcomeNotApplied(detail)) failed++;
+          const outOfScope = bulkOutcomeOutOfScope(detail);
+          if (outOfScope) skipped++;
           try {
             store.recordJobItem(jobId, { domain: r.domain, status: detail.status, detail }, { done, failed });
+            if (outOfScope) store.updateJob(jobId, { gone: skipped });
           } catch (e) {
             storeFailure ??= e;
           }
@@ -280,7 +313,8 @@ export class BulkRunner {
     const { store } = this.deps;
     const scope: FixJobScope = { check, domains: items.map((i) => i.ref.domain), notFound };
     const rows = results.map((r) => ({ domain: r.domain, detail: bulkOutcomeDetail(r.outcome) }));
-    return store.createFinishedJob({
+    const skipped = rows.filter((r) => bulkOutcomeOutOfScope(r.detail)).length;
+    const id = store.createFinishedJob({
       kind: BULK_FIX_JOB,
       byUser: identity.user,
       byAccount: jobAccount(store, identity.user),
@@ -292,6 +326,14 @@ export class BulkRunner {
       failed: rows.filter((r) => bulkOutcomeNotApplied(r.detail)).length,
       items: rows.map((r) => ({ domain: r.domain, status: r.detail.status, detail: r.detail })),
     });
+    // Skipped as no longer in scope: counted apart, as a background job counts them (runFix). The rows say it anyway,
+    // so a count that cannot be written does not lose the results.
+    try {
+      if (skipped) store.updateJob(id, { gone: skipped });
+    } catch {
+      /* the rows are kept: the results page shows each of them */
+    }
+    return id;
   }
 
   /** A bulk fix job's results from entry `since` on (from the store: they outlive this process). */

@@ -14,7 +14,9 @@ import { isLockdownRecord } from '../core/lockdown/record.js';
 import type { Resolver } from '../core/resolver.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import type { Store } from '../adapters/store/store.js';
+import { SCOPE_RECHECK_MS } from '../adapters/workers/gone.js';
 import { mapInGroups, zoneGroup } from './pool.js';
+import { accountKey, listProvesAbsence } from './session.js';
 import { auditOptionsFrom } from './settings.js';
 
 export interface WebDeps {
@@ -139,19 +141,30 @@ function offeredIn(plan: Plan, isRecord: (text: string) => boolean, removeTerms:
   return (t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
 }
 
-function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver): ApplyDeps {
-  return { panel: deps.panel, resolver, history: deps.store, byUser: identity.user, options: auditOptionsFrom(deps.store), now: deps.now };
+function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver, guard?: ScopeGuard): ApplyDeps {
+  return {
+    panel: guard ? guard.panel(deps.panel) : deps.panel,
+    resolver,
+    history: guard ? guard.history(deps.store) : deps.store,
+    byUser: identity.user,
+    options: auditOptionsFrom(deps.store),
+    now: deps.now,
+  };
 }
 
-/** Apply exactly the previewed plan (hash-checked by core); re-audit the domain when something changed. */
+/**
+ * Apply exactly the previewed plan (hash-checked by core); re-audit the domain when something changed. `guard`: a bulk
+ * fix's scope check of this domain (see BulkScope), asked again before anything is written.
+ */
 export async function applyFix(
   deps: WebDeps,
   identity: Identity,
   ref: DomainRef,
   input: { check: FixKind; planHash: string; removeTerms: string[] },
+  guard?: ScopeGuard,
 ): Promise<ApplyOutcome> {
   const outcome = await withResolver(deps, (resolver) =>
-    applyPlan({ domain: ref.domain, check: input.check, planHash: input.planHash, options: { removeTerms: input.removeTerms } }, applyDeps(deps, identity, resolver)),
+    applyPlan({ domain: ref.domain, check: input.check, planHash: input.planHash, options: { removeTerms: input.removeTerms } }, applyDeps(deps, identity, resolver, guard)),
   );
   if (outcome.status === 'applied') await auditAndRecord(deps, identity, [ref]).catch(() => undefined);
   return outcome;
@@ -170,12 +183,28 @@ export interface BulkFixResult {
   outcome: ApplyOutcome | SkippedOutcome;
 }
 
-/** A domain a cancelled bulk fix never reached: nothing was read or written for it. */
+/**
+ * A domain a bulk fix did not apply to, nothing written: one a cancel kept it from reaching (`why` absent), one no
+ * longer in the scope of the identity the fix runs as ('scope'), every domain after that identity stopped being a
+ * panel account ('account'), or one whose scope the panel could not confirm before the write ('unconfirmed').
+ */
 export interface SkippedOutcome {
   status: 'skipped';
   reason: string;
+  why?: 'scope' | 'account' | 'unconfirmed';
 }
 export const CANCELLED_BEFORE = 'Not applied: the bulk fix was cancelled before it reached this domain. Nothing was changed on it; preview it again to fix it.';
+export const NO_LONGER_IN_SCOPE =
+  'No longer in your scope: the panel moved this domain to another account (or removed it) after this bulk fix started, so it was skipped. Nothing was changed on it.';
+export const ACCOUNT_GONE =
+  'Not applied: your account is no longer on the panel, so this bulk fix stopped before this domain. Nothing was changed on it.';
+export const scopeUnconfirmed = (why: string) =>
+  `Not applied: the panel could not confirm that this domain is still in your scope (${why}), so nothing was written to it. Preview it again to fix it.`;
+
+/** A bulk fix outcome that says the domain left the identity's scope (or the identity the panel): counted as skipped. */
+export function bulkOutcomeOutOfScope(o: { status: string; why?: string }): boolean {
+  return o.status === 'skipped' && (o.why === 'scope' || o.why === 'account');
+}
 
 /**
  * A bulk fix outcome as the results page shows it and a bulk fix job keeps it (store job_items): what happened, the
@@ -202,15 +231,17 @@ export function bulkOutcomeDetail(o: ApplyOutcome | SkippedOutcome): BulkOutcome
     case 'failed':
       return { status: o.status, reason: o.reason, ...(o.changeId ? { changeId: o.changeId } : {}) };
     case 'skipped':
-      return { status: o.status, reason: o.reason };
+      return { status: o.status, reason: o.reason, ...(o.why ? { why: o.why } : {}) };
   }
 }
 
 /**
  * A bulk fix outcome that leaves the domain not fixed (a bulk fix job's `failed`): a refusal, a failure, a domain a
- * cancel skipped — not "nothing to change" and not "already applied".
+ * cancel skipped — not "nothing to change", not "already applied", and not a domain that left the identity's scope
+ * (bulkOutcomeOutOfScope: no longer this user's to fix, it is counted as skipped).
  */
 export function bulkOutcomeNotApplied(o: { status: string; why?: string }): boolean {
+  if (bulkOutcomeOutOfScope(o)) return false;
   return o.status === 'failed' || o.status === 'skipped' || (o.status === 'refused' && o.why !== 'nothing');
 }
 
@@ -239,8 +270,17 @@ export async function applyBulkFix(
     onResult?: (r: BulkFixResult, index: number) => void;
     /** Asked before each domain: true skips it and every domain after it (a cancelled job); one being fixed finishes. */
     cancelled?: () => boolean;
+    /**
+     * The panel account (session.ts accountKey) the identity's web login was bound to when the fix started (jobs.ts
+     * jobAccount), or null (no binding: a front door's identity): the identity stops being "the same account" as the
+     * request layer's check does (app.ts knownAccount) — see BulkScope.
+     */
+    account?: string | null;
   } = {},
 ): Promise<BulkFixResult[]> {
+  // The scope was read once, at the request (routes/bulk.ts scopedDomains); a job may wait minutes, and a domain may
+  // leave this identity's scope meanwhile (its customer moved to another reseller, the reseller removed): asked again.
+  const scope = new BulkScope(deps, identity, opts.account ?? null);
   /** This bulk's applied writes per group (a group's domains run one after another, so each list is its own). */
   const writes = new Map<string, ZoneWrite[]>();
   const groupOf = (item: BulkFixItem) => zoneGroup(item.ref.domain);
@@ -259,10 +299,13 @@ export async function applyBulkFix(
     const own = writes.get(groupOf(item))!;
     const group = { own, domains: items.filter((x) => groupOf(x) === groupOf(item)).map((x) => x.ref.domain), zoneOf };
     let outcome: ApplyOutcome | SkippedOutcome;
+    const guard = new ScopeGuard(scope, item.ref.domain);
     try {
-      outcome = opts.cancelled?.() ? { status: 'skipped', reason: CANCELLED_BEFORE } : await applyOne(deps, identity, check, item, group);
+      outcome = opts.cancelled?.()
+        ? { status: 'skipped', reason: CANCELLED_BEFORE }
+        : (scope.skipBefore(item.ref.domain) ?? guard.settle(await applyOne(deps, identity, check, item, group, guard)));
     } catch (e) {
-      outcome = { status: 'failed', reason: (e as Error).message };
+      outcome = e instanceof OutOfScope ? e.outcome : { status: 'failed', reason: (e as Error).message };
     }
     if (outcome.status === 'applied') {
       // The panel's DKIM key step (cPanel publishes the key itself) moved the zone before the write, with the same
@@ -289,6 +332,170 @@ export async function applyBulkFix(
     }
     return result;
   });
+}
+
+/** One reading of a bulk job identity's scope: its domains, the identity no longer a panel account, or a failure. */
+export type ScopeReading = { names: ReadonlySet<string> } | { gone: true } | { error: string };
+
+/**
+ * The scope of a bulk job's identity, asked now: the one scope question (panel.listDomains, as routes/bulk.ts
+ * scopedDomains asks it through http.ts scopeOf) — and whether the identity is still a panel account of its role, and
+ * of the account its web login was bound to (`account`, session.ts accountKey; null: none), as app.ts knownAccount
+ * asks on every request. Only a list that can prove an absence does (session.ts listProvesAbsence: a panel listing
+ * nobody is a fault, not every account removed); a failed account list decides nothing. Admins are not looked for: an
+ * admin's scope is every domain, and the admin token acts as an admin with no panel account of that name (app.ts).
+ */
+export async function readScope(deps: Pick<WebDeps, 'panel'>, me: Identity, account: string | null): Promise<ScopeReading> {
+  const [accounts, domains] = await Promise.all([
+    me.role === 'admin' ? null : deps.panel.listAccounts().catch(() => null),
+    deps.panel.listDomains(me).then(
+      (refs) => ({ names: new Set(refs.map((d) => d.domain)) }),
+      (e: unknown) => ({ error: (e as Error)?.message ?? String(e) }),
+    ),
+  ]);
+  if (accounts && listProvesAbsence(accounts)) {
+    const same = accounts.some((a) => a.user === me.user && a.role === me.role && (account === null || accountKey(a) === account));
+    if (!same) return { gone: true };
+  }
+  return domains;
+}
+
+/**
+ * A bulk fix's scope, asked again while it runs (readScope: the identity's domains, and whether it is still that panel
+ * account). An account gone is final: every domain after it is skipped without being read (ACCOUNT_GONE).
+ *
+ * Cost: one reading answers for SCOPE_RECHECK_MS (5 s, by the app's clock) and is shared by the domains being fixed at
+ * once, so a bulk fix of thousands of domains asks the panel once per 5 s — not once per domain, which on Plesk would
+ * be a call per client and on WHM a `listaccts` for each domain. A failed reading is not kept (the next domain asks
+ * again).
+ */
+export class BulkScope {
+  private last: { at: number; reading: Promise<ScopeReading>; value?: ScopeReading } | null = null;
+  private gone = false;
+
+  constructor(
+    private readonly deps: WebDeps,
+    private readonly identity: Identity,
+    private readonly account: string | null,
+  ) {}
+
+  private now(): number {
+    return this.deps.now().getTime();
+  }
+
+  /**
+   * The latest reading if it is still being answered (a panel slower than SCOPE_RECHECK_MS is not asked again and again
+   * meanwhile) or was asked less than SCOPE_RECHECK_MS ago and did not fail; else a new one.
+   */
+  current(): Promise<ScopeReading> {
+    if (this.gone) return Promise.resolve({ gone: true });
+    const last = this.last;
+    if (last && (!last.value || (!('error' in last.value) && this.now() - last.at < SCOPE_RECHECK_MS))) return last.reading;
+    const entry: NonNullable<BulkScope['last']> = { at: this.now(), reading: this.read() };
+    entry.reading = entry.reading.then((value) => {
+      entry.value = value;
+      if ('gone' in value) this.gone = true;
+      return value;
+    });
+    this.last = entry;
+    return entry.reading;
+  }
+
+  private read(): Promise<ScopeReading> {
+    return readScope(this.deps, this.identity, this.account);
+  }
+
+  /** What a reading says of `domain`: null when it is still in scope, else the skip. */
+  judge(reading: ScopeReading, domain: string): SkippedOutcome | null {
+    if ('gone' in reading) return { status: 'skipped', reason: ACCOUNT_GONE, why: 'account' };
+    if ('error' in reading) return { status: 'skipped', reason: scopeUnconfirmed(reading.error), why: 'unconfirmed' };
+    return reading.names.has(domain) ? null : { status: 'skipped', reason: NO_LONGER_IN_SCOPE, why: 'scope' };
+  }
+
+  /**
+   * Before a domain is read at all: its skip when what is known already says so — the account gone, or a reading of
+   * the last SCOPE_RECHECK_MS without it. Asks nothing (the domain's own check comes after its reads: ScopeGuard).
+   */
+  skipBefore(domain: string): SkippedOutcome | null {
+    if (this.gone) return this.judge({ gone: true }, domain);
+    const last = this.last;
+    if (!last?.value || !('names' in last.value) || this.now() - last.at >= SCOPE_RECHECK_MS) return null;
+    return this.judge(last.value, domain);
+  }
+}
+
+/** Thrown where a bulk fix would record its intent (the step before any write) for a domain no longer in scope. */
+class OutOfScope extends Error {
+  constructor(readonly outcome: SkippedOutcome) {
+    super(outcome.reason);
+  }
+}
+
+/**
+ * One domain's scope check in a bulk fix. After each panel read of the fix (its plan's, the re-read before the write),
+ * the scope is asked (BulkScope.current: a reading taken then, or one of the last 5 s); where core records the fix's
+ * intent — the step before every panel write: records, a DKIM key, signing — the latest answer must say the domain is
+ * still in scope, else nothing is recorded or written (OutOfScope). So a move made while the fix read the zone is seen
+ * by the write, and what was read of a domain that left the scope is not reported either (settle).
+ */
+export class ScopeGuard {
+  /** What the reading after this domain's latest panel read said (undefined: none yet). */
+  private verdict: SkippedOutcome | null | undefined;
+
+  constructor(
+    private readonly scope: BulkScope,
+    private readonly domain: string,
+  ) {}
+
+  /** `panel`, its reads followed by the scope check. */
+  panel(panel: Panel): Panel {
+    const after = async () => {
+      this.verdict = this.scope.judge(await this.scope.current(), this.domain);
+    };
+    const read =
+      <A extends unknown[], T>(fn: (...a: A) => Promise<T>) =>
+      async (...a: A): Promise<T> => {
+        try {
+          return await fn(...a);
+        } finally {
+          await after();
+        }
+      };
+    return new Proxy(panel, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        const bound = (v as (...a: unknown[]) => unknown).bind(target);
+        return prop === 'readZone' || prop === 'readMailSettings' ? read(bound as (...a: unknown[]) => Promise<unknown>) : bound;
+      },
+    });
+  }
+
+  /** `store` as core's history, whose recordIntent first asks this domain's latest scope answer. */
+  history(store: Store): Store {
+    return new Proxy(store, {
+      get: (target, prop) => {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (typeof v !== 'function') return v;
+        const bound = (v as (...a: unknown[]) => unknown).bind(target);
+        if (prop !== 'recordIntent') return bound;
+        return (...a: unknown[]) => {
+          const skip = this.verdict === undefined ? this.scope.judge({ error: 'it was not asked before the write' }, this.domain) : this.verdict;
+          if (skip) throw new OutOfScope(skip);
+          return bound(...a);
+        };
+      },
+    });
+  }
+
+  /**
+   * The outcome to report: a fix that wrote nothing (refused, "already applied", failed before any write) of a domain
+   * found out of scope on the way is that skip — its plan or refusal, read from somebody else's zone, is not shown.
+   */
+  settle(outcome: ApplyOutcome): ApplyOutcome | SkippedOutcome {
+    if (!this.verdict || outcome.status === 'applied' || (outcome.status === 'failed' && outcome.changeId)) return outcome;
+    return this.verdict;
+  }
 }
 
 /** What one domain of a bulk fix knows of its group: this bulk's writes so far, the group's domains, their zones. */
@@ -326,9 +533,9 @@ const rebased = perStore<string, string>(1000);
  */
 const keySteps = perStore<number, { before: string; after: string }>(1000);
 
-async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item: BulkFixItem, group: GroupState): Promise<ApplyOutcome> {
+async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item: BulkFixItem, group: GroupState, guard: ScopeGuard): Promise<ApplyOutcome> {
   const { ref, planHash, previewed } = item;
-  const apply = (hash: string) => applyFix(deps, identity, ref, { check, planHash: hash, removeTerms: previewed?.options.removeTerms ?? [] });
+  const apply = (hash: string) => applyFix(deps, identity, ref, { check, planHash: hash, removeTerms: previewed?.options.removeTerms ?? [] }, guard);
   const outcome = await apply(planHash);
   if (outcome.status !== 'refused' || outcome.why !== 'changed' || !outcome.newPlan) return outcome;
   const fresh = outcome.newPlan;

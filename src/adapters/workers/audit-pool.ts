@@ -19,7 +19,7 @@ import { auditDomain, type BulkOptions } from '../../core/audit.js';
 import { createResolver, type WireResolver } from '../dns/resolver.js';
 import { itemFromAudit, itemFromPrepared, type BulkItem } from './item.js';
 import { readDomain, readPanel, type FromWorker, type ToWorker, type WorkerInit, type WorkerJob } from './job.js';
-import { ScopeWatch, type ScopeListing } from './gone.js';
+import { ScopeWatch, type ScopeListing, type ScopeRecheck, type SkipReason } from './gone.js';
 
 export interface PoolDeps {
   panel: Panel;
@@ -33,16 +33,23 @@ export interface PoolDeps {
    * and that this listing no longer holds is skipped as gone (see ./gone.ts): not audited, handed to onGone.
    */
   scope?: ScopeListing;
+  /**
+   * With `scope`: ask it for every domain, not only one whose read said not-found (see ./gone.ts ScopeRecheck) — a
+   * domain the panel still has but this listing no longer holds (moved to another account) is skipped as
+   * 'out-of-scope': not audited, handed to onGone.
+   */
+  recheck?: ScopeRecheck;
 }
 
 /** core's BulkOptions, with each result as a BulkItem (prepared for the store; the full audit on demand). */
 export interface PoolOptions extends Omit<BulkOptions, 'onResult'> {
   onResult?: (item: BulkItem, done: number, total: number) => void | Promise<void>;
   /**
-   * A domain skipped because the panel no longer has it (deps.scope): not audited, no result. `done` counts it (it is
-   * handled), like onResult's. Awaited in the same order as onResult; a throw stops the run.
+   * A domain skipped because the panel no longer has it (deps.scope; `why` 'gone'), or no longer gives it to the run's
+   * identity (deps.recheck; 'out-of-scope'): not audited, no result. `done` counts it (it is handled), like onResult's.
+   * Awaited in the same order as onResult; a throw stops the run.
    */
-  onGone?: (domain: string, done: number, total: number) => void | Promise<void>;
+  onGone?: (domain: string, done: number, total: number, why: SkipReason) => void | Promise<void>;
   /** Worker threads. Default: one fewer than the cores this process may use (os.availableParallelism()), at most 8. */
   threads?: number;
   /**
@@ -131,7 +138,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
   const resolverOptions = { ...deps.resolver, concurrency: dnsPerSlot };
   const init: WorkerInit = { resolver: resolverOptions, ...(deps.options ? { options: deps.options } : {}) };
   let localResolver: WireResolver | null = null;
-  const watch = deps.scope ? new ScopeWatch(deps.scope) : null;
+  const watch = deps.scope ? new ScopeWatch(deps.scope, deps.recheck) : null;
 
   const slots: Slot[] = [];
   let next = 0;
@@ -190,12 +197,12 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
       }
     };
     // The same two reads, in the same order, as core's buildContext. No check reads the private key (the DKIM check
-    // compares public keys): it never leaves this thread. A domain gone from the panel (./gone.ts) is not audited.
-    const read = async (i: number): Promise<WorkerJob | null> => {
+    // compares public keys): it never leaves this thread. A domain gone from the panel, or out of the identity's scope
+    // (./gone.ts), is not audited.
+    const read = async (i: number): Promise<WorkerJob | SkipReason> => {
       const since = watch?.mark() ?? 0;
       const { job, notFound } = await readDomain(deps.panel, i, domains[i], true);
-      if (notFound && watch && !(await watch.stillListed(job.domain, since))) return null;
-      return job;
+      return (watch && (await watch.after(job.domain, since, notFound))) || job;
     };
     /** One domain handled (audited or skipped): its report, in order of arrival, then the next domain. */
     const settle = (report: (done: number) => void | Promise<void>) => {
@@ -209,7 +216,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
         })
         .catch(fail);
     };
-    const skip = (domain: string) => settle((n) => opts.onGone?.(domain, n, total));
+    const skip = (domain: string, why: SkipReason) => settle((n) => opts.onGone?.(domain, n, total, why));
 
     const maybeFinish = () => {
       if (failure || finishing || inflight > 0) return;
@@ -227,7 +234,7 @@ export async function auditManyParallel(domains: string[], deps: PoolDeps, opts:
         const i = next++;
         inflight++;
         opts.onStart?.(domains[i]);
-        read(i).then((job) => (job ? dispatch(job) : skip(domains[i])), fail);
+        read(i).then((job) => (typeof job === 'string' ? skip(domains[i], job) : dispatch(job)), fail);
       }
       maybeFinish();
     };

@@ -6,12 +6,12 @@ import type { DomainAudit } from '../../core/model.js';
 import type { Resolver } from '../../core/resolver.js';
 import { createResolver, type ResolverStats } from '../dns/resolver.js';
 import { auditManyParallel, defaultThreads, type PoolDeps, type PoolOptions } from './audit-pool.js';
-import { ScopeWatch } from './gone.js';
+import { ScopeWatch, type SkipReason } from './gone.js';
 import { itemFromAudit } from './item.js';
 import { readDomain, readPanel } from './job.js';
 
 export type { BulkItem } from './item.js';
-export { GONE_TEXT, type ScopeListing } from './gone.js';
+export { GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, type ScopeListing, type ScopeRecheck, type SkipReason } from './gone.js';
 
 /** Below this many domains the audit runs in this thread even when threads are asked for. */
 export const MIN_PARALLEL_DOMAINS = 100;
@@ -58,12 +58,16 @@ export async function bulkAudit(domains: string[], deps: PoolDeps & { inProcess?
 
 /**
  * This thread's bulk audit: core's auditMany, with each domain's panel reads made first — as on the worker path — so a
- * domain gone from the panel (deps.scope, ./gone.ts) is skipped before any DNS is asked.
+ * domain gone from the panel, or out of the identity's scope (deps.scope and deps.recheck, ./gone.ts), is skipped
+ * before any DNS is asked.
  */
 async function auditHere(domains: string[], deps: Omit<PoolDeps, 'resolver'> & { resolver: Resolver }, opts: PoolOptions): Promise<DomainAudit[]> {
-  const watch = deps.scope ? new ScopeWatch(deps.scope) : null;
+  const watch = deps.scope ? new ScopeWatch(deps.scope, deps.recheck) : null;
   const base = { resolver: deps.resolver, ...(deps.options ? { options: deps.options } : {}), ...(deps.now ? { now: deps.now } : {}) };
   const onResult = opts.onResult;
+  const onGone = opts.onGone;
+  /** Why prepare skipped a domain (core's onSkip, which reports it right after, names only the domain). */
+  const skipped = new Map<string, SkipReason>();
   return auditMany(
     domains,
     { panel: deps.panel, ...base },
@@ -73,12 +77,22 @@ async function auditHere(domains: string[], deps: Omit<PoolDeps, 'resolver'> & {
       ...(opts.cancelled ? { cancelled: opts.cancelled } : {}),
       ...(opts.keepResults !== undefined ? { keepResults: opts.keepResults } : {}),
       ...(onResult ? { onResult: (a: DomainAudit, done: number, total: number) => onResult(itemFromAudit(a), done, total) } : {}),
-      ...(opts.onGone ? { onSkip: opts.onGone } : {}),
+      ...(onGone
+        ? {
+            onSkip: (domain: string, done: number, total: number) => {
+              const why = skipped.get(domain) ?? 'gone';
+              skipped.delete(domain);
+              return onGone(domain, done, total, why);
+            },
+          }
+        : {}),
       prepare: async (domain, i) => {
         const since = watch?.mark() ?? 0;
         const { job, notFound } = await readDomain(deps.panel, i, domain, false);
-        if (notFound && watch && !(await watch.stillListed(job.domain, since))) return null;
-        return { panel: readPanel(job), ...base };
+        const why = watch ? await watch.after(job.domain, since, notFound) : null;
+        if (!why) return { panel: readPanel(job), ...base };
+        skipped.set(domain, why);
+        return null;
       },
     },
   );

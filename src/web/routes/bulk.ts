@@ -14,7 +14,7 @@ import type { AppContext } from '../app.js';
 import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken, type ErrorLink, type Refused } from '../http.js';
-import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
+import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
 import { mapInGroups, zoneGroup } from '../pool.js';
 import { CHECK_LABELS, viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
@@ -192,7 +192,8 @@ export function bulkRoutes(c: AppContext): Router {
       // A page that ends with its request (a panel front door without the background service): applied here, as one
       // request. The outcome is kept as a finished job and the answer is a redirect to its page (POST-redirect-GET, as
       // a background job's): a reload shows the results again instead of sending the apply again.
-      const results = await applyBulkFix(c, me, check, todo);
+      // Each domain's scope is asked again before its write, as in a background job (services.ts BulkScope).
+      const results = await applyBulkFix(c, me, check, todo, { account: jobAccount(c.store, me.user) });
       try {
         return c.runner.recordFix(me, check, todo, notFound, results, requestKey);
       } catch (e) {
@@ -231,7 +232,8 @@ export function bulkRoutes(c: AppContext): Router {
   /**
    * The results page of a bulk fix job: a row per domain in the order ticked, with its outcome once recorded — only the
    * domains in this identity's scope now (a customer moved to another reseller since leaves the old one's view, as in
-   * the job's JSON), then the names that were not found.
+   * the job's JSON), then the names that were not found. A domain the job itself skipped as no longer in scope keeps
+   * its row: the user ticked it, and its outcome says only that (nothing read from its zone is in it).
    */
   async function renderFixJob(res: Parameters<typeof ctx>[0], job: Job, follow: boolean, resent: boolean): Promise<void> {
     const scope = job.scope as FixJobScope;
@@ -243,7 +245,8 @@ export function bulkRoutes(c: AppContext): Router {
       if (next === since) break;
       since = next;
     }
-    const rows = scope.domains.filter((d) => inScope.has(d)).map((domain) => ({ domain, ...(outcomes.has(domain) ? { outcome: outcomes.get(domain) } : {}) }));
+    const shown = (d: string) => inScope.has(d) || (outcomes.has(d) && bulkOutcomeOutOfScope(outcomes.get(d)!));
+    const rows = scope.domains.filter(shown).map((domain) => ({ domain, ...(outcomes.has(domain) ? { outcome: outcomes.get(domain) } : {}) }));
     res.render('bulk-fix-result', {
       title: `Bulk fix: ${scope.check}`,
       check: scope.check,
