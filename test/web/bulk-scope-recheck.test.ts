@@ -116,6 +116,9 @@ describe('a bulk fix job whose domain leaves the scope while it runs', () => {
       const text = shown.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
       assert.match(text, /2 of 2 domains done: 1 applied, 1 skipped \(no longer in your scope\), 0 not applied\./);
       assert.match(text, /dentist\.example skipped No longer in your scope/);
+      // The JSON view of the job says the same (the skipped row stays: it tells only that nothing was written).
+      const api = (await rita.agent.get(`/api/jobs/${id}`).expect(200)).body as { results: { domain: string; status: string; why?: string }[] };
+      assert.deepEqual(api.results.map((r) => [r.domain, r.status, r.why ?? null]).sort(), [['clean.example', 'applied', null], ['dentist.example', 'skipped', 'scope']]);
     } finally {
       gate.open();
       await w.close();

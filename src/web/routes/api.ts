@@ -5,7 +5,7 @@ import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
-import { auditAndRecord, applyFix, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undoOnce } from '../services.js';
+import { auditAndRecord, applyFix, bulkOutcomeOutOfScope, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undoOnce } from '../services.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
@@ -159,10 +159,11 @@ export function apiRoutes(c: AppContext): Router {
    * a customer moved to another reseller since the job started, or a front door's narrowed list (Plesk's) that changed,
    * takes those domains' results out of the old job's view, as it does everywhere else.
    */
-  async function inScope<V extends { results: { domain: string; status: string }[] }>(res: Response, view: V): Promise<V> {
+  async function inScope<V extends { results: { domain: string; status: string; why?: string }[] }>(res: Response, view: V): Promise<V> {
     const scope = new Set((await scopeOf(c, res)).map((d) => d.domain));
-    // A domain removed from the panel meanwhile is in nobody's scope: its row says only that (no audit data).
-    return { ...view, results: view.results.filter((x) => x.status === 'gone' || scope.has(x.domain)) };
+    // A domain removed from the panel meanwhile is in nobody's scope: its row says only that (no audit data). A bulk
+    // fix's "no longer in your scope" row likewise says only that nothing was written (as the job's page shows it).
+    return { ...view, results: view.results.filter((x) => x.status === 'gone' || bulkOutcomeOutOfScope(x) || scope.has(x.domain)) };
   }
 
   r.get('/export.csv', async (req, res) => {
