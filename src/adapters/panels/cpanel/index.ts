@@ -6,7 +6,7 @@ import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from
 import { hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
 import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
-import { decodeZone, featureOrOther, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
+import { decodeZone, featureOrOther, massEditError, massEditParams, movedLines, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
 
 export { UapiCli, UapiHttp, type UapiTransport } from './uapi.js';
 
@@ -90,8 +90,9 @@ export function routingFromListMxs(data: unknown, domain: string): 'local' | 're
  * (undoGeneratedDkim): for the message when they could not be applied.
  */
 export function describeGeneratedDkim(undo: Change[]): string {
+  const textOf = (r: ZoneRecord | null) => (r ? (r.txt ? r.txt.join('') : r.value) : '');
   const text = (r: ZoneRecord | null) => {
-    const v = r ? (r.txt ? r.txt.join('') : r.value) : '';
+    const v = textOf(r);
     return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
   };
   return undo
@@ -99,7 +100,7 @@ export function describeGeneratedDkim(undo: Change[]): string {
       c.action === 'edit'
         ? `replaced the ${c.type} record at ${c.name} (${text(c.after)}) with this server's key`
         : c.action === 'remove'
-          ? `added a ${c.type} record at ${c.name} with this server's key`
+          ? `added a ${c.type} record at ${c.name} ${dkimKeyOf(textOf(c.before)) ? "with this server's key" : `(${text(c.before)})`}`
           : `removed the ${c.type} record at ${c.name} (${text(c.after)})`,
     )
     .join('; ');
@@ -253,6 +254,8 @@ export class CpanelPanel implements Panel {
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
     const zone = await this.zoneOf(domain);
     if (!/^\d+$/.test(expectedVersion)) throw new PanelError('stale', `version ${JSON.stringify(expectedVersion)} is not a cPanel serial; re-read the zone`);
+    // Edits and removes go by line index: the lines are checked to hold the records named just before the write.
+    checkLines(zone, await this.readZone(domain), expectedVersion, changes);
     const r = await this.call('DNS', 'mass_edit_zone', massEditParams(zone, expectedVersion, changes));
     if (!r.ok) throw massEditError(zone, r.data, r.errors);
     const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
@@ -310,6 +313,19 @@ export class CpanelPanel implements Panel {
     return e.code === 'feature-missing' ? e : null;
   }
 
+  /**
+   * The server's public key for `domain` from its key files, when running on the server and they can be read; null
+   * otherwise. Read without asking cPanel: validate_current_dkims would set the validity cache (§8.4) while the key
+   * step's record is still published.
+   */
+  private serverPublicKey(domain: string): string | null {
+    try {
+      return this.opts.root && hasCpanelFiles(this.opts.root) ? readCpanelServerFiles(this.opts.root, domain).publicKey : null;
+    } catch {
+      return null;
+    }
+  }
+
   async generateDkim(domain: string): Promise<MailSettings> {
     const d = canonName(domain);
     const zone = await this.zoneOf(d);
@@ -329,9 +345,10 @@ export class CpanelPanel implements Panel {
         throw new PanelError('other', `cPanel ${m}::${f} for ${d} failed: ${text}`);
       }
     }
-    // enable_dkim published default._domainkey itself: put the zone back, the fix's plan publishes the record.
+    // enable_dkim published default._domainkey itself: take that back, the fix's plan publishes the record. Only the
+    // panel's own record: an edit someone made meanwhile stays, and core then refuses the fix (the zone changed).
     const after = await this.readZone(d);
-    const undo = undoGeneratedDkim(before, after, d);
+    const undo = undoGeneratedDkim(before, after, d, { selector: 'default', publicKey: this.serverPublicKey(d), replacesKey: true });
     if (undo.length) {
       const r = await this.call('DNS', 'mass_edit_zone', massEditParams(zone, after.version, undo));
       if (!r.ok) {
@@ -343,6 +360,17 @@ export class CpanelPanel implements Panel {
     await this.refreshDkimValidity(d);
     return this.readMailSettings(d);
   }
+}
+
+/**
+ * Before a mass_edit_zone / mass_edit_dns_zone: the zone as re-read (`current`) must still be at the serial the write
+ * carries, and every line the changes edit or remove must still hold the record they name (movedLines); else
+ * PanelError('stale'), nothing sent.
+ */
+export function checkLines(zone: string, current: Zone, expectedVersion: string, changes: Change[]): void {
+  if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${zone} changed since it was read (its serial is now ${current.version}); re-read and plan again`);
+  const moved = movedLines(current, changes);
+  if (moved) throw new PanelError('stale', `the DNS zone ${zone} changed since it was read: ${moved}; nothing was written — re-read and plan again`);
 }
 
 /**

@@ -7,6 +7,8 @@ import type { Change, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError } from '../../../core/panel.js';
 import { isSpfRecord } from '../../../core/spf/parse.js';
 import { fixOwnsTxt } from '../../../core/plans/owned.js';
+import { canonicalKey, publishedKey } from '../../../core/classify.js';
+import { recordKey } from '../../../core/zone.js';
 import { decodeTxtStrings } from '../../dns/wire.js';
 
 export interface ParseZoneItem {
@@ -47,6 +49,33 @@ export function relativeDname(name: string, zone: string): string {
   return n.slice(0, n.length - z.length - 1);
 }
 
+/**
+ * Owner name as cPanel returns it → absolute, as spelled (letter case kept), no trailing dot. Owner names compare
+ * without case (RFC 4343), so records are read under the lower-case name (absoluteName); this spelling rides along in
+ * ZoneRecord.source when it differs, so a write of the record keeps the owner as the customer typed it (`_DMARC`
+ * stays `_DMARC` through a fix and its undo).
+ */
+function spelledName(dname: string, zone: string): string {
+  if (dname.endsWith('.')) return dname.slice(0, -1);
+  if (dname === '@' || dname === '') return canonName(zone);
+  return `${dname}.${canonName(zone)}`;
+}
+
+/**
+ * The dname to write for `r`: as spelled in its source (decodeZone) or, for an edit that keeps the owner, in the source
+ * of the record it replaces — else relativeDname. A source naming another owner is ignored.
+ */
+function ownerDname(r: ZoneRecord, zone: string, replaced?: ZoneRecord | null): string {
+  const rel = relativeDname(r.name, zone);
+  for (const s of [r.source, replaced?.source]) {
+    if (!s || canonName(s) !== canonName(r.name)) continue;
+    if (rel.endsWith('.')) return rel; // the apex: written as the zone's name, whatever its case
+    const spelled = s.replace(/\.$/, '').slice(0, rel.length);
+    if (spelled.toLowerCase() === rel) return spelled;
+  }
+  return rel;
+}
+
 /** Field positions holding domain names, per type, for absolutising and presenting without the trailing dot. */
 const NAME_FIELDS: Record<string, number[]> = { CNAME: [0], NS: [0], PTR: [0], MX: [1], SRV: [3], DNAME: [0], SOA: [0, 1] };
 
@@ -69,9 +98,11 @@ export function decodeZone(zone: string, items: ParseZoneItem[]): Zone {
       // Also kept as a record, as the files panel keeps it: core reads the SOA (MNAME naming the previous host is a
       // trace of it; its TTL is the default for new records). Never written: mass_edit refuses SOA edits (§4.2).
     }
-    const name = absoluteName(b64(it.dname_b64 ?? ''), zone);
+    const dname = b64(it.dname_b64 ?? '');
+    const name = absoluteName(dname, zone);
+    const spelled = spelledName(dname, zone);
     const ttl = Number(it.ttl ?? 14400);
-    const rec: ZoneRecord = { name, ttl: Number.isFinite(ttl) ? ttl : 14400, type, value: '', ref: String(it.line_index) };
+    const rec: ZoneRecord = { name, ttl: Number.isFinite(ttl) ? ttl : 14400, type, value: '', ref: String(it.line_index), ...(spelled !== name ? { source: spelled } : {}) };
     if (type === 'TXT' || type === 'SPF') {
       rec.txt = fields;
       rec.value = fields.join('');
@@ -198,11 +229,11 @@ export function massEditParams(zone: string, serial: string, changes: Change[]):
   for (const c of changes) {
     if (c.action === 'add') {
       if (!c.after) throw new PanelError('other', `add of ${c.type} at ${c.name} has no record`);
-      adds.push(JSON.stringify({ dname: relativeDname(c.after.name, zone), ttl: c.after.ttl, record_type: c.after.type.toUpperCase(), data: recordData(c.after) }));
+      adds.push(JSON.stringify({ dname: ownerDname(c.after, zone), ttl: c.after.ttl, record_type: c.after.type.toUpperCase(), data: recordData(c.after) }));
     } else if (c.action === 'edit') {
       if (!c.after) throw new PanelError('other', `edit of ${c.type} at ${c.name} has no new record`);
       edits.push(
-        JSON.stringify({ line_index: refOf(c), dname: relativeDname(c.after.name, zone), ttl: c.after.ttl, record_type: c.after.type.toUpperCase(), data: recordData(c.after) }),
+        JSON.stringify({ line_index: refOf(c), dname: ownerDname(c.after, zone, c.before), ttl: c.after.ttl, record_type: c.after.type.toUpperCase(), data: recordData(c.after) }),
       );
     } else if (c.action === 'remove') {
       removes.push(String(refOf(c)));
@@ -262,6 +293,31 @@ export function featureOrOther(text: string, fallback: string): PanelError {
   return new PanelError('other', fallback);
 }
 
+/** The text of a record as compared: a TXT record's strings joined, else the presentation value. */
+const textOf = (r: ZoneRecord): string => (r.txt ? r.txt.join('') : r.value);
+
+/**
+ * Why a mass_edit_zone with `changes` would not hit the records they name, given the zone as re-read just before it
+ * (`current`, whose serial is the one the write carries); null when every line still holds them. mass_edit_zone edits
+ * and removes by line index (§4.2) and compares only the serial: a hand edit of the zone file that adds or removes a
+ * line without a new serial shifts the indexes, and the edit would overwrite whatever record now stands on that line
+ * (QA: an SRV record replaced by the SPF fix's text). So each edited or removed line must still hold the record the
+ * change's `before` says — owner, type, TTL, text —, as the files panel checks its lines before it writes.
+ */
+export function movedLines(current: Zone, changes: readonly Change[]): string | null {
+  for (const c of changes) {
+    if (c.action === 'add' || !c.before) continue;
+    const b = c.before;
+    const cur = current.records.find((r) => r.ref !== undefined && r.ref === b.ref);
+    const same =
+      !!cur && canonName(cur.name) === canonName(b.name) && cur.type.toUpperCase() === b.type.toUpperCase() && cur.ttl === b.ttl && textOf(cur) === textOf(b);
+    if (same) continue;
+    const now = !cur ? 'no record' : cur.type.toUpperCase() === b.type.toUpperCase() && canonName(cur.name) === canonName(b.name) ? 'other text or another TTL' : `the ${cur.type} record at ${canonName(cur.name)}`;
+    return `line ${Number(b.ref) + 1} no longer holds the ${b.type} record at ${canonName(b.name)} (it holds ${now} now) — the zone file was edited without a new serial`;
+  }
+  return null;
+}
+
 /** TXT at `_domainkey.<domain>` or below it: where a panel's own DKIM key generation may publish records. */
 function atDkimName(r: ZoneRecord, domain: string): boolean {
   const n = canonName(r.name);
@@ -269,36 +325,84 @@ function atDkimName(r: ZoneRecord, domain: string): boolean {
   return r.type.toUpperCase() === 'TXT' && (n === `_domainkey.${d}` || n.endsWith(`._domainkey.${d}`));
 }
 
+/** What a panel's own DKIM key generation is known to write (cpanel.md §7.4, plesk.md §4): see undoGeneratedDkim. */
+export interface PanelDkimWrites {
+  /** Its key record goes to `<selector>._domainkey.<domain>` (`default` on cPanel and Plesk). */
+  selector: string;
+  /**
+   * The server's public key when it can be read without asking the panel (its key file, on the server): the panel's
+   * record carries that key. Unknown: any new record at the selector with a readable key counts as the panel's.
+   */
+  publicKey?: string | null;
+  /** cPanel: `enable_dkim` replaces the `v=DKIM1` record at the selector (§7.4), in place, rather than adding beside it. */
+  replacesKey?: boolean;
+  /** Plesk: turning signing on also publishes a DomainKeys "policy" TXT at `_domainkey.<domain>` (§4, commonly `o=-`). */
+  policy?: boolean;
+}
+
+/** A DomainKeys policy record (RFC 4870 §3.6.2.1: tags o, t, r, n): what Plesk publishes at `_domainkey.<domain>`. */
+function isDomainKeysPolicy(text: string): boolean {
+  const tags = text.split(';').map((t) => t.trim()).filter(Boolean);
+  return tags.length > 0 && tags.every((t) => /^[otrn]\s*=/i.test(t));
+}
+
 /**
- * The changes that put back the DKIM TXT records of `domain` as they were before the panel generated a key: cPanel's
- * `enable_dkim` (§7.4) and Plesk's signing switch (plesk.md §4) publish `default._domainkey` themselves, and the fix
- * applied next would then add a second record (cPanel) or fail with "record exists" (Plesk). Undone, the plan is the
- * only thing that moves records, so every panel ends with the plan's record (its value, its TTL). A record the panel
- * replaced in place (same ref: cPanel line index) is edited back in place, so the plan's own edit of it still applies.
+ * The changes that take back what the panel's own DKIM key generation published in `domain`'s zone, between `before`
+ * (read before the panel was asked) and `after` (read after it answered). cPanel's `enable_dkim` (§7.4) and Plesk's
+ * signing switch (plesk.md §4) publish `default._domainkey` themselves, and the fix applied next would then add a second
+ * record (cPanel) or fail with "record exists" (Plesk). Taken back, the plan is the only thing that moves records, so
+ * every panel ends with the plan's record (its value, its TTL).
+ *
+ * Only what the panel is known to write is taken back (`writes`): the new key record at its selector (with the server's
+ * key when that is known), on cPanel the `v=DKIM1` records there it replaced — the one at the same line edited back in
+ * place, so the plan's own edit of it still applies —, on Plesk its `_domainkey` policy record. Any other difference
+ * under `_domainkey` (the customer adding or editing another selector's key meanwhile — QA: a Google key edited in the
+ * Zone Editor was reverted, a SendGrid key just added removed) is someone else's and is left as it is: core compares
+ * the zone with the one read before the key step and refuses the fix ("the zone changed while the key was generated").
+ * Two new key records at the selector, neither known to be the panel's: PanelError('stale'), nothing taken back.
  */
-export function undoGeneratedDkim(before: Zone, after: Zone, domain: string): Change[] {
-  const key = (r: ZoneRecord) => `${canonName(r.name)}\t${r.txt ? r.txt.join('') : r.value}`;
+export function undoGeneratedDkim(before: Zone, after: Zone, domain: string, writes: PanelDkimWrites): Change[] {
+  const d = canonName(domain);
   const strip = (r: ZoneRecord): ZoneRecord => {
     const { ref: _ref, ...rest } = r;
     return rest;
   };
-  const added = after.records.filter((r) => atDkimName(r, domain));
+  // What changed under _domainkey (identical records counted): records new in `after`, records gone from `before`.
+  const added = after.records.filter((r) => atDkimName(r, d));
   const gone: ZoneRecord[] = [];
-  for (const r of before.records.filter((x) => atDkimName(x, domain))) {
-    const i = added.findIndex((x) => key(x) === key(r));
+  for (const r of before.records.filter((x) => atDkimName(x, d))) {
+    const i = added.findIndex((x) => recordKey(x) === recordKey(r));
     if (i >= 0) added.splice(i, 1);
     else gone.push(r);
   }
-  const changes: Change[] = [];
-  for (const r of added) {
-    const j = gone.findIndex((x) => x.ref !== undefined && x.ref === r.ref);
-    if (j >= 0) {
-      const [old] = gone.splice(j, 1);
-      changes.push({ action: 'edit', name: r.name, type: r.type, ttl: r.ttl, before: r, after: strip(old) });
-    } else {
-      changes.push({ action: 'remove', name: r.name, type: r.type, ttl: r.ttl, before: r, after: null });
-    }
+  const keyName = `${writes.selector}._domainkey.${d}`;
+  const serverKey = writes.publicKey ? canonicalKey(writes.publicKey) : null;
+  const keys = added.filter((r) => {
+    if (canonName(r.name) !== keyName) return false;
+    const k = publishedKey(r);
+    return !!k && (!serverKey || k === serverKey);
+  });
+  if (!serverKey && new Set(keys.map(publishedKey)).size > 1) {
+    throw new PanelError(
+      'stale',
+      `the zone changed while the DKIM key was generated: ${keyName} gained ${keys.length} records with different keys, and which one the panel published cannot be told, so none was taken back. Keep the record with the key the panel's DKIM settings show, remove the other, then preview the DKIM fix again`,
+    );
   }
-  for (const r of gone) changes.push({ action: 'add', name: r.name, type: r.type, ttl: r.ttl, before: null, after: strip(r) });
+  const changes: Change[] = [];
+  const mine = keys[0];
+  if (mine) {
+    // cPanel replaced the v=DKIM1 record(s) at the selector: put them back (the one on the panel's line in place).
+    const replaced = writes.replacesKey ? gone.filter((r) => canonName(r.name) === keyName && /^\s*v\s*=\s*DKIM1/i.test(textOf(r))) : [];
+    const j = replaced.findIndex((x) => x.ref !== undefined && x.ref === mine.ref);
+    if (j >= 0) {
+      const [old] = replaced.splice(j, 1);
+      changes.push({ action: 'edit', name: mine.name, type: mine.type, ttl: mine.ttl, before: mine, after: strip(old) });
+    } else {
+      changes.push({ action: 'remove', name: mine.name, type: mine.type, ttl: mine.ttl, before: mine, after: null });
+    }
+    for (const r of replaced) changes.push({ action: 'add', name: r.name, type: r.type, ttl: r.ttl, before: null, after: strip(r) });
+  }
+  const policy = writes.policy ? added.find((r) => canonName(r.name) === `_domainkey.${d}` && isDomainKeysPolicy(textOf(r))) : undefined;
+  if (policy) changes.push({ action: 'remove', name: policy.name, type: policy.type, ttl: policy.ttl, before: policy, after: null });
   return changes;
 }

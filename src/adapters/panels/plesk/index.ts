@@ -825,11 +825,14 @@ export class PleskPanel implements Panel {
 
   /**
    * Turn the domain's DKIM signing on (`plesk bin domain_pref --update <domain> -sign_outgoing_mail true`, §2.3; the
-   * option name is from several independent 3rd-party scripts, Linux and Windows — no official page found) and put
+   * option name is from several independent 3rd-party scripts, Linux and Windows — no official page found) and take
    * back the DKIM records Plesk publishes by itself when it does (§4: `default._domainkey` while the name holds none, a
-   * `_domainkey` policy TXT), so only the fix's plan moves records. Returns the zone before and as Plesk left it. A domain alias: PanelError('unsupported').
+   * `_domainkey` policy TXT), so only the fix's plan moves records. Only those (undoGeneratedDkim): a record someone
+   * else added or changed under `_domainkey` meanwhile stays, and core, comparing the zone with the one it read before,
+   * refuses the fix. Returns the zone before, as Plesk left it, and what was taken back. A domain alias:
+   * PanelError('unsupported').
    */
-  private async signOutgoingMail(d: string, why: (t: Target & { kind: 'alias' }) => string): Promise<{ before: Zone; after: Zone }> {
+  private async signOutgoingMail(d: string, why: (t: Target & { kind: 'alias' }) => string): Promise<{ before: Zone; after: Zone; undo: Change[] }> {
     const t = await this.target(d);
     if (t.kind === 'alias') throw new PanelError('unsupported', why(t));
     await this.domainByName(d);
@@ -838,7 +841,8 @@ export class PleskPanel implements Panel {
     const r = await this.opts.cli.run('domain_pref', ['--update', spelling, '-sign_outgoing_mail', 'true']);
     if (r.code !== 0) throw new PanelError('other', `plesk bin domain_pref --update ${spelling} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
     const after = await this.readZone(d);
-    const undo = undoGeneratedDkim(before, after, d);
+    // The key file (on the server) says which key Plesk's record carries.
+    const undo = undoGeneratedDkim(before, after, d, { selector: 'default', publicKey: publicKeyFromPem(this.keyFile(d)), policy: true });
     if (undo.length) {
       try {
         await this.applyChanges(d, undo, after.version);
@@ -850,7 +854,7 @@ export class PleskPanel implements Panel {
         throw new PanelError(code, `Plesk turned DKIM signing on for ${d} and published DKIM records of its own, which could not be taken back out: it ${describeGeneratedDkim(undo)} (${(e as Error).message})${lost}`);
       }
     }
-    return { before, after };
+    return { before, after, undo };
   }
 
   /**
@@ -871,13 +875,13 @@ export class PleskPanel implements Panel {
     // creates an alias's key. Turning signing on makes Plesk create the key and the default._domainkey records (§2.3,
     // §4); with Plesk DNS on it publishes them itself: they are put back, the fix's plan publishes the record (else
     // its add fails with exit 2 "record exists").
-    const { before, after } = await this.signOutgoingMail(d, (t) => aliasNoKeyGen(d, t.parent));
+    const { undo } = await this.signOutgoingMail(d, (t) => aliasNoKeyGen(d, t.parent));
     const settings = await this.readMailSettings(d);
     if (settings.dkim.privateKeyPem) return settings; // the key file: the key Plesk signs with
     // No key file (not on the server): the key is the one in the record Plesk just published (and we took back) —
     // never a record that was there before (it may be a previous host's), so nothing published means no known key.
-    const old = new Set(before.records.map((r) => `${r.name}\t${r.type}\t${r.value}`));
-    const generated = zoneDkimKey(after.records.filter((r) => !old.has(`${r.name}\t${r.type}\t${r.value}`)), d);
+    const published = undo.filter((c) => c.action === 'remove' && c.before).map((c) => c.before!);
+    const generated = zoneDkimKey(published, d);
     const { publicKey: _zoneKey, ...dkim } = settings.dkim;
     return { ...settings, dkim: { ...dkim, ...(generated ? { publicKey: generated } : {}) } };
   }

@@ -9,7 +9,7 @@ import { parseDkimRecord } from '../../../core/dkim/record.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { AuthorityBatcher, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityAnswer } from '../cpanel/authority.js';
-import { dkimKeyOf, generatedDkimLeft, routingFromListMxs, signingFromValidation } from '../cpanel/index.js';
+import { checkLines, dkimKeyOf, generatedDkimLeft, routingFromListMxs, signingFromValidation } from '../cpanel/index.js';
 import type { Params } from '../cpanel/uapi.js';
 import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, runCommand } from '../http.js';
@@ -368,6 +368,8 @@ export class WhmPanel implements Panel {
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
     const { zone } = await this.zoneOf(domain);
     if (!/^\d+$/.test(expectedVersion)) throw new PanelError('stale', `version ${JSON.stringify(expectedVersion)} is not a cPanel serial; re-read the zone`);
+    // Edits and removes go by line index: the lines are checked to hold the records named just before the write.
+    checkLines(zone, await this.readZone(domain), expectedVersion, changes);
     let r: WhmResult;
     try {
       r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, expectedVersion, changes));
@@ -398,9 +400,12 @@ export class WhmPanel implements Panel {
       const item = ((r.data ?? {}) as { payload?: { status?: unknown; msg?: string }[] }).payload?.[0];
       if (!r.ok || (item && Number(item.status) === 0)) throw new PanelError('other', `WHM ${func} for ${d} failed: ${[r.reason, item?.msg].filter(Boolean).join('; ')}`);
     }
-    // enable_dkim published default._domainkey itself: put the zone back, the fix's plan publishes the record.
+    // enable_dkim published default._domainkey itself: take that back, the fix's plan publishes the record. Only the
+    // panel's own record: an edit someone made meanwhile stays, and core then refuses the fix (the zone changed). On
+    // the server the key file says which key the panel's record carries.
     const after = await this.readZone(d);
-    const undo = undoGeneratedDkim(before, after, d);
+    const files = this.root && hasCpanelFiles(this.root) ? readCpanelServerFiles(this.root, d) : null;
+    const undo = undoGeneratedDkim(before, after, d, { selector: 'default', publicKey: files?.publicKey ?? null, replacesKey: true });
     if (undo.length) {
       const r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, after.version, undo));
       if (!r.ok) {
