@@ -537,7 +537,7 @@ async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item:
   const { ref, planHash, previewed } = item;
   const apply = (hash: string) => applyFix(deps, identity, ref, { check, planHash: hash, removeTerms: previewed?.options.removeTerms ?? [] }, guard);
   const outcome = await apply(planHash);
-  if (outcome.status !== 'refused' || outcome.why !== 'changed' || !outcome.newPlan) return outcome;
+  if (outcome.status !== 'refused' || (outcome.why !== 'changed' && outcome.why !== 'nothing') || !outcome.newPlan) return outcome;
   const fresh = outcome.newPlan;
   const key = `${ref.domain}|${check}|${planHash}`;
   const sent = await sentAgain(deps, check, [planHash, rebased.get(deps.store, key)], fresh, group);

@@ -46,6 +46,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SEVERITY_ORDER, type Change, type CheckName, type DomainAudit, type DomainStatus, type Finding, type Severity } from '../../core/model.js';
 import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, type Migration } from './migrations.js';
+import { lockHolderGone, processLockOwner } from './lock-owner.js';
 
 export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
 
@@ -1217,6 +1218,16 @@ export class Store {
       );
       return info.changes === 1;
     });
+  }
+
+  /** A lock owner naming this process (host, pid, pid namespace, start time) for `user`: see lock-owner.ts. */
+  lockOwner(user: string): string {
+    return processLockOwner(user);
+  }
+
+  /** Whether the process a lock owner names is known to be gone (a process of this host killed, say): lock-owner.ts. */
+  lockHolderGone(owner: string): { dead: boolean; why: string } {
+    return lockHolderGone(owner);
   }
 
   /** Releases the lock if `owner` holds it. Returns whether it did. */

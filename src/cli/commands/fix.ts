@@ -75,19 +75,23 @@ export function registerFixCommands(program: Command): void {
       const [{ domain }] = await domainsInScope(rawPanel, identity, [domainArg], false);
       const { panel } = configuredPanel(rawPanel, storedSettings(o));
       const options = { removeTerms: o.removeTerm };
-      let plan: Plan;
-      try {
-        plan = await makePlan({ domain, check, options }, { panel, resolver });
-      } catch (e) {
-        if (e instanceof PlanError) {
-          process.stderr.write(`mailhealth: ${e.message}\n`);
-          if (o.json) printJsonError('plan', e.message);
-          process.exitCode = 1;
-          return;
+      /** The plan as of now; a PlanError is the command's answer (exit 1), null. */
+      const planNow = async (): Promise<Plan | null> => {
+        try {
+          return await makePlan({ domain, check, options }, { panel, resolver });
+        } catch (e) {
+          if (e instanceof PlanError) {
+            process.stderr.write(`mailhealth: ${e.message}\n`);
+            if (o.json) printJsonError('plan', e.message);
+            process.exitCode = 1;
+            return null;
+          }
+          throw e;
         }
-        throw e;
-      }
+      };
       if (!o.apply) {
+        const plan = await planNow();
+        if (!plan) return;
         process.stdout.write(o.json ? jsonText(planJson(plan), 2) + '\n' : renderPlan(plan) + '\n');
         // A blocked plan (DNS did not answer while planning, an alias, a key DKIM cannot publish, …) is a fix that
         // cannot be made now: exit 1, as --apply would be refused. The plan is still printed, "blocked" saying why.
@@ -97,7 +101,12 @@ export function registerFixCommands(program: Command): void {
       const store = storeFromOptions(o);
       try {
         const deps = { panel, resolver, history: store, byUser: identity.user };
+        // Interrupted fixes are settled first, then the plan is made: planned before, a fix without --plan-hash took a
+        // half-written zone (a Plesk fix killed between its delete and its add) for its preview, and was refused as
+        // "the zone changed since the preview" once reconcile had put the old records back (QA).
         await reconcile(deps, 'before this command');
+        const plan = await planNow();
+        if (!plan) return;
         const outcome: ApplyOutcome = await applyPlan({ domain, check, planHash: o.planHash ?? plan.planHash, options }, deps);
         if (o.json) {
           const p = outcome.status === 'applied' ? outcome.plan : (outcome.status === 'refused' && outcome.newPlan) || plan;

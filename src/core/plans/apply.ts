@@ -11,7 +11,7 @@ import { recordKey, recordsAt } from '../zone.js';
 import { NO_SERVER_ADDRESS } from '../resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor, selectorIsAlias, signsUnpublishedKey } from './dkim.js';
-import { makePlan, PlanError } from './index.js';
+import { makePlan, makePlanAndZone, PlanError } from './index.js';
 import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 import { fixOwnsTxt } from './owned.js';
 import { replacedIn } from './replaced.js';
@@ -51,8 +51,20 @@ export interface History {
    * "already applied".
    */
   changeWithPlanHash?(domain: string, check: string, planHash: string): StoredChange | null;
-  /** Who holds a lock now (optional: apply waits for a held domain lock only when it can tell it is not settling). */
-  lockHolder?(name: string): { owner: string } | null;
+  /**
+   * Who holds a lock now, and until when (optional: apply waits for a held domain lock only when it can tell it is not
+   * settling, and takes over one whose holder's process is gone — see withDomainLock).
+   */
+  lockHolder?(name: string): { owner: string; expiresAt?: number } | null;
+  /** Releases the lock if `owner` still holds it (optional: without it a dead holder's lock waits for its lease). */
+  releaseLock?(name: string, owner: string): boolean;
+  /**
+   * A lock owner naming this process for `user` (optional; src/adapters/store/lock-owner.ts): one lockHolderGone can
+   * judge. Without it, an owner no process table can judge is used, and a dead holder's lock waits for its lease.
+   */
+  lockOwner?(user: string): string;
+  /** Whether the process a lock owner names is known to be gone (optional; see lockOwner), and why. */
+  lockHolderGone?(owner: string): { dead: boolean; why: string };
   markUndone(id: number, undoChangeId: number): void;
   /** Records the outcome only if the change is still an open intent (one transaction); false when it was settled meanwhile. */
   settleIntent(id: number, outcome: { status: 'applied' | 'failed' | 'restored' | 'reverted'; zoneVersionAfter?: string | null; verified?: Verified | null; error?: string | null }): boolean;
@@ -149,15 +161,34 @@ export const LOCK_WAIT_MS = 5_000;
 const LOCK_POLL_MS = 100;
 /** The name of a domain's lock (apply, undo and reconcile take it). */
 export const domainLock = (domain: string) => `domain:${domain}`;
-/** An undo of a change whose fix was interrupted or is still running, and whose domain is still locked. */
-export function stillRunningReason(id: number, domain: string): string {
+/**
+ * An undo of a change whose fix was interrupted or is still running, and whose domain is still locked. `until`: when
+ * that lock runs out (epoch ms, the history's clock), when known.
+ */
+export function stillRunningReason(id: number, domain: string, until?: number): string {
   return (
     `Change ${id} is still being settled: a fix on ${domain} was interrupted (or is still running), and whether it ` +
-    `was written is checked again once its lock on the domain expires (at most 2 minutes). Nothing was changed; try again shortly.`
+    `was written is checked again${until !== undefined && Number.isFinite(until) ? ` from ${utc(until)},` : ''} once its lock on the domain expires (at most ${minutes(LOCK_TTL_MS)}). Nothing was changed; try again shortly.`
   );
 }
 
-const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toString('hex')}`;
+/** When a domain's lock runs out: "at 2027-03-01 12:02:00 UTC" when its holder is known (the history's clock), else "at most 2 minutes". */
+function lockEnds(until: number | undefined): string {
+  return until !== undefined && Number.isFinite(until) ? `at ${utc(until)}` : `at most ${minutes(LOCK_TTL_MS)}`;
+}
+const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
+
+/**
+ * A fix's (an undo's, a reconcile's) lock owner, as the history names this process (Store.lockOwner:
+ * `<user>:<host>:<pid>:<random>[:ns…:st…]`), so a later process on this host can tell that a holder killed with SIGKILL
+ * is gone and take the domain at once; a history that cannot name processes gets `<user>:<pid>:<random>` (never judged).
+ */
+const lockOwner = (history: History, user: string) => history.lockOwner?.(user) ?? `${user}:${process.pid}:${randomBytes(6).toString('hex')}`;
+/**
+ * The owner of a lock kept after a write the panel never answered: it names no process (never judged gone), because
+ * what it waits for is the panel, not the process that sent the write — which usually exits (the CLI) meanwhile.
+ */
+const settlingOwner = () => `${SETTLING}:${randomBytes(6).toString('hex')}`;
 
 /**
  * The panel took a write but gave no answer: the domain stays locked for LOCK_TTL_MS from now, so the open intent is
@@ -167,13 +198,15 @@ const lockOwner = (user: string) => `${user}:${process.pid}:${randomBytes(6).toS
  */
 function keepLockedForSettling(domain: string, owner: string, history: History): void {
   try {
-    if (!history.handOverLock(domainLock(domain), owner, lockOwner(SETTLING), LOCK_TTL_MS)) {
-      history.tryLock(domainLock(domain), lockOwner(SETTLING), LOCK_TTL_MS);
+    const settling = settlingOwner();
+    if (!history.handOverLock(domainLock(domain), owner, settling, LOCK_TTL_MS)) {
+      history.tryLock(domainLock(domain), settling, LOCK_TTL_MS);
     }
   } catch (e) {
     if (!isDbBusy(e)) throw e;
     // The history database busy: the fix's own lock (renewed just before the write) stays until its lease runs out —
     // never released at the end of the fix (keptLocks), or reconcile could settle the write while the panel works on it.
+    // (That owner names this process: once it has exited, withDomainLock takes the domain over before the lease ends.)
     keptLocks.add(owner);
   }
 }
@@ -255,6 +288,81 @@ function leaseLost(deps: ApplyDeps, domain: string, owner: string, changeId: num
   }
   if (!deps.history.renewLock(domainLock(domain), owner, LOCK_TTL_MS)) {
     return `this fix outlasted ${itsLock(domain)} and another mailhealth process has taken the domain since`;
+  }
+  return null;
+}
+
+/**
+ * Runs fn holding the domain's lock (History.withLock). A lock whose holder is a process of this host that is gone —
+ * killed with SIGKILL or by the OOM killer (lockHolderGone: the rule the report lock follows) — is released, only while
+ * that owner still holds it, and taken at once instead of refused until its 2-minute lease runs out (QA: after a
+ * `kill -9` every fix and undo on the domain answered "being applied now" / "another fix is running" for 2 minutes).
+ * fn is told why it could take it (null: the lock was free), so that it settles what that process left open first. A
+ * live holder, one on another host, one that cannot be judged, or the lock kept to settle a write the panel never
+ * answered: the held-lock error, as before.
+ */
+async function withDomainLock<T>(history: History, domain: string, owner: string, fn: (gone: string | null) => Promise<T>, opts?: { keep?: () => boolean }): Promise<T> {
+  const name = domainLock(domain);
+  let gone: string | null = null;
+  for (;;) {
+    let entered = false;
+    try {
+      return await history.withLock(name, owner, LOCK_TTL_MS, () => {
+        entered = true;
+        return fn(gone);
+      }, opts);
+    } catch (e) {
+      if (entered || gone !== null || !isHeldLock(e)) throw e;
+      gone = releaseIfGone(history, name);
+      if (gone === null) throw e;
+    }
+  }
+}
+
+/** The lock released when its holder's process is gone: why it is gone; null when it was not (or could not be) released. */
+function releaseIfGone(history: History, name: string): string | null {
+  const holder = history.lockHolder?.(name);
+  if (!holder || !history.releaseLock || !history.lockHolderGone) return null;
+  const gone = history.lockHolderGone(holder.owner);
+  if (!gone.dead) return null;
+  return history.releaseLock(name, holder.owner) ? gone.why : null;
+}
+
+/** The domain's lock, when someone else holds it now (for the words of a refusal). */
+function heldBy(history: History, domain: string): { owner: string; expiresAt?: number } | null {
+  try {
+    return history.lockHolder?.(domainLock(domain)) ?? null;
+  } catch {
+    return null; // a busy database: said without the time
+  }
+}
+
+/** "Another fix on D is running …": the lock is held by a live process, or one that cannot be judged (another host). */
+function anotherFixReason(domain: string, holder: { expiresAt?: number } | null): string {
+  return (
+    `Another fix on ${domain} is running; try again in a moment. If that fix was interrupted, whatever it left is ` +
+    `settled once its lock on the domain runs out (${lockEnds(holder?.expiresAt)}).`
+  );
+}
+
+/**
+ * Under the domain's lock, before a new fix plans: an open intent of this domain belongs to a fix that lost the lock —
+ * its process gone (`gone`: the lock was taken over just now) or its lease run out — and is settled first, as reconcile
+ * settles it, so the plan is made from a zone whose last write is accounted for, and that write is never recorded twice
+ * (the new fix's and the old intent's both 'applied'). Null when nothing is left open; else the refusal's reason.
+ */
+async function settleOrphans(domain: string, gone: string | null, owner: string, deps: ApplyDeps): Promise<string | null> {
+  const open = deps.history.pendingIntents().filter((c) => c.domain === domain);
+  if (!open.length) return null;
+  const when = gone ? `at once: the process of the fix that recorded it is gone (${gone})` : 'before another fix on this domain';
+  const out: { id: number; outcome: string }[] = [];
+  for (const ch of open) {
+    try {
+      await reconcileOne(ch, deps, out, when, owner);
+    } catch (e) {
+      if (isDbBusy(e)) throw e;
+      return `Change ${ch.id}, an earlier fix on ${domain} that was interrupted, could not be settled yet (${(e as Error).message}): nothing was written; try again shortly.`;
+    }
   }
   return null;
 }
@@ -372,6 +480,16 @@ function lateButBusy(changeId: number, domain: string, changes: Change[]): strin
 class HistoryBusy extends Error {
   constructor(readonly outcome: ApplyOutcome) {
     super('history database busy');
+  }
+}
+
+/**
+ * An answer given as is, never replaced by an earlier change of the same preview ("already"): an interrupted fix on the
+ * domain could not be settled, and that change may be the interrupted one itself.
+ */
+class AnswerStands extends Error {
+  constructor(readonly outcome: ApplyOutcome) {
+    super('answer stands');
   }
 }
 
@@ -526,11 +644,14 @@ async function servesChanges(ns: string, changes: Change[], resolveAt: NonNullab
 
 type ApplyInput = { domain: string; check: FixKind; planHash: string; options?: PlanOptions };
 
-/** The answer to a preview applied already (see applyPlan): that change, never a second write. */
-function alreadyOutcome(ch: StoredChange): ApplyOutcome & { status: 'already' } {
+/**
+ * The answer to a preview applied already (see applyPlan): that change, never a second write. `holder`: the domain's
+ * lock while that change is still an intent (its fix running — or interrupted, settled when the lock runs out).
+ */
+function alreadyOutcome(ch: StoredChange, holder: { expiresAt?: number } | null = null): ApplyOutcome & { status: 'already' } {
   const pending = ch.status === 'intent';
   const reason = pending
-    ? `This fix is being applied now as change #${ch.id}: the same preview was sent again, and it is not applied a second time. The history shows the outcome once it is recorded.`
+    ? `This fix is being applied now as change #${ch.id}: the same preview was sent again, and it is not applied a second time. The history shows the outcome once it is recorded. If that fix was interrupted, change #${ch.id} is settled from the zone once its lock on ${ch.domain} runs out (${lockEnds(holder?.expiresAt)}).`
     : `This fix was already applied as change #${ch.id}${ch.verified ? ` (verified: ${ch.verified})` : ''}: the same preview was sent again, and it was not applied a second time.`;
   return {
     status: 'already',
@@ -561,10 +682,10 @@ export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<App
       outcome = await applyUnderLock(input, deps);
     } catch (e) {
       // A busy history database is not another fix: its answer stands (and an intent of this very call is not "already").
-      if (e instanceof HistoryBusy) return e.outcome;
+      if (e instanceof HistoryBusy || e instanceof AnswerStands) return e.outcome;
       if (!(e instanceof LockNotTaken)) throw e;
       locked = true;
-      outcome = { status: 'refused', reason: `Another fix on ${input.domain} is running; try again in a moment.` };
+      outcome = { status: 'refused', reason: anotherFixReason(input.domain, heldBy(deps.history, input.domain)) };
     }
     if (outcome.status !== 'refused') return outcome;
     const same = deps.history.changeWithPlanHash?.(input.domain, input.check, input.planHash) ?? null;
@@ -575,7 +696,7 @@ export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<App
     // An applied change answers only while the zone is still as that change left it: an old preview sent again after
     // the records were changed since is refused with the new plan, not "already applied".
     if (same && same.status === 'applied' && !(await stillAsApplied(same, deps))) return outcome;
-    if (same && (same.status === 'applied' || !wait)) return alreadyOutcome(same);
+    if (same && (same.status === 'applied' || !wait)) return alreadyOutcome(same, same.status === 'intent' ? heldBy(deps.history, input.domain) : null);
     if (!wait) return outcome;
     await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
   }
@@ -592,32 +713,45 @@ async function stillAsApplied(ch: StoredChange, deps: ApplyDeps): Promise<boolea
 class LockNotTaken extends Error {}
 
 async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
-  const owner = lockOwner(deps.byUser);
+  const owner = lockOwner(deps.history, deps.byUser);
   let entered = false;
   // How far the fix got, for the answer when the history database turns out busy: the change recorded (if any), whether
   // the zone may hold (part of) the write, whether the panel generated a key.
   const progress: { changeId: number | null; written: 'no' | 'maybe' | 'yes'; key: boolean } = { changeId: null, written: 'no', key: false };
   try {
-    const outcome = await deps.history.withLock(domainLock(input.domain), owner, LOCK_TTL_MS, async () => {
+    // A lock whose holder's process is gone (kill -9) is taken over at once (withDomainLock).
+    const outcome = await withDomainLock(deps.history, input.domain, owner, async (gone) => {
       entered = true;
+      // What an earlier fix on this domain left open (its process gone, its lease run out) is settled first.
+      const orphaned = await settleOrphans(input.domain, gone, owner, deps);
+      if (orphaned) throw new AnswerStands({ status: 'refused', reason: orphaned });
       let plan: Plan;
+      /** The panel's zone the plan was computed from: the zone must still be this one, record for record, at the write. */
+      let planned: Zone | null;
       try {
-        plan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps);
+        ({ plan, zone: planned } = await makePlanAndZone({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps));
       } catch (e) {
         return { status: 'refused' as const, reason: (e as Error).message };
       }
       // A plan that cannot be applied now says why, whether or not it also differs from the preview.
       if (plan.blocked) return { status: 'refused' as const, reason: plan.blocked, newPlan: plan, why: 'blocked' as const };
+      const nothing = plan.changes.length === 0 && plan.actions.length === 0;
+      const nothingLeft = { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan, why: 'nothing' as const };
       if (plan.planHash !== input.planHash) {
+        // Nothing left to change (the previewed change made by hand meanwhile): that is the answer, not "the zone changed"
+        // (QA: refused, exit 1, for a fix the customer had made in the panel exactly as previewed).
+        if (nothing) return nothingLeft;
         return { status: 'refused' as const, reason: 'The zone changed since the preview (or the plan would differ): here is the new plan.', newPlan: plan, why: 'changed' as const };
       }
       if (plan.mode !== 'apply') return { status: 'refused' as const, reason: "This server's DNS is not the live one: publish the records at the real DNS host instead.", newPlan: plan, why: 'elsewhere' as const };
-      if (plan.changes.length === 0 && plan.actions.length === 0) return { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan, why: 'nothing' as const };
+      if (nothing) return nothingLeft;
 
       if (plan.actions.some((a) => a.kind === 'refresh-dkim')) return await startSigning(input.domain, plan, owner, deps, progress);
 
       let changes = plan.changes;
       let zoneVersion = plan.zoneVersion;
+      /** The zone `changes` point into (their refs): the planned one, or the one re-read after the panel made a key. */
+      let basis = planned;
       // Generating a key is a write too (a key, signing turned on): its intent goes first, and stays in the history
       // with what happened if the fix stops there.
       let keyIntent: number | null = null;
@@ -629,7 +763,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         keyIntent = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
         progress.changeId = keyIntent;
         const ki = keyIntent;
-        const generated = await generateKey(input.domain, plan.zoneVersion, changes, deps, {
+        const generated = await generateKey(input.domain, plan.zoneVersion, planned, changes, deps, {
           beforeWrite: () => leaseLost(deps, input.domain, owner, ki),
           keepingLease: (write) => keepingLease(deps, input.domain, owner, write),
           generated: () => (progress.key = true),
@@ -644,6 +778,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         }
         changes = generated.changes;
         zoneVersion = generated.zoneVersion;
+        basis = generated.zone;
       }
       const afterKey = keyIntent !== null ? ' The panel has generated a new DKIM key and turned signing on; its record is not published: run the DKIM fix again.' : '';
       /** A message ending in a sentence of its own about the generated key, when one was generated. */
@@ -653,10 +788,12 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         stopKeyFix(`refused: ${guard}${afterKey}`);
         return { status: 'refused' as const, reason: guard + afterKey };
       }
-      // The zone just before the write: the one planned from (else the write would be refused as stale anyway), and
-      // what it holds of each record the changes touch (identical copies counted: see withCopies).
+      // The zone just before the write: the one planned from — the same version and, record for record, the same zone
+      // (sameZone: on cPanel/WHM the version is only the serial, and an edit that does not bump it can move the line
+      // an edit targets onto another record) — and what it holds of each record the changes touch (identical copies
+      // counted: see withCopies).
       const pre = await deps.panel.readZone(input.domain);
-      if (pre.version !== zoneVersion) {
+      if (pre.version !== zoneVersion || (basis !== null && !sameZone(pre, basis))) {
         stopKeyFix(`refused: the zone changed before the record could be published.${afterKey}`);
         const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
         return { status: 'refused' as const, reason: `The zone changed since the preview: here is the new plan.${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
@@ -784,12 +921,14 @@ function busyOutcome(domain: string, progress: { changeId: number | null; writte
 async function generateKey(
   domain: string,
   planVersion: string,
+  planned: Zone | null,
   changes: Change[],
   deps: ApplyDeps,
   hooks: { beforeWrite: () => string | null; keepingLease: <T>(write: () => Promise<T>) => Promise<T>; generated: () => void },
-): Promise<{ changes: Change[]; zoneVersion: string } | { refused: string } | { failed: string }> {
+): Promise<{ changes: Change[]; zoneVersion: string; zone: Zone } | { refused: string } | { failed: string }> {
   const before = await deps.panel.readZone(domain);
-  if (before.version !== planVersion) return { refused: 'The zone changed since the preview: preview the fix again.' };
+  // The planned zone, record for record (sameZone: a cPanel serial alone misses an edit that did not bump it).
+  if (before.version !== planVersion || (planned !== null && !sameZone(before, planned))) return { refused: 'The zone changed since the preview: preview the fix again.' };
   let publicKey: string | undefined;
   // Generating a key is a write: the same check as before a zone write, immediately before it.
   const lost = hooks.beforeWrite();
@@ -798,6 +937,12 @@ async function generateKey(
     publicKey = (await hooks.keepingLease(() => deps.panel.generateDkim!(domain))).dkim.publicKey;
     hooks.generated();
   } catch (e) {
+    // The adapter saw the zone change under the key step in a way it could not take apart (two new keys at the
+    // selector, one of them someone else's): it took nothing back. Said as what it is, not as a panel failure.
+    if (e instanceof PanelError && e.code === 'stale') {
+      hooks.generated();
+      return { refused: `The zone changed while the panel generated the DKIM key (${e.message}): mailhealth wrote nothing to it and took nothing back — check the DKIM records of ${domain} in the panel, then preview the fix again.` };
+    }
     const now = await deps.panel.readZone(domain).catch(() => null);
     const untouched = now !== null && sameRecords(now, before);
     return { failed: `The panel could not generate a DKIM key (${(e as Error).message})${untouched ? '; the zone was not changed' : '; the zone may have been changed by the panel: check the DKIM records'}.` };
@@ -822,7 +967,25 @@ async function generateKey(
     if (c.after && c.after.value.includes(PLACEHOLDER_KEY)) out.push({ ...c, before: cur ?? c.before, after: dkimRecordFor(c.after.name, c.after.ttl, publicKey), keyGenerated: true });
     else out.push({ ...c, before: cur ?? c.before });
   }
-  return { changes: out, zoneVersion: after.version };
+  return { changes: out, zoneVersion: after.version, zone: after };
+}
+
+/**
+ * The same zone, record for record — names, types, TTLs, values (TXT strings as stored) and the panel's refs (a cPanel
+ * line index, a Plesk record id) — in any order: apply's check that the zone just before its write is the one its
+ * changes were made from. The version alone is not enough where it is the serial (cPanel/WHM): a hand edit of the zone
+ * file need not bump it, and a line inserted above the record an edit targets moves that line index onto another
+ * record (QA: mass_edit_zone overwrote an SRV record with the new SPF record, the old SPF record stayed). Where the
+ * version is a hash of the records or of the file (Plesk, the files panel) the same version almost always means the
+ * same zone, and this is a cheap comparison of two lists already read.
+ */
+function sameZone(a: Zone, b: Zone): boolean {
+  if (a === b) return true;
+  if (a.records.length !== b.records.length) return false;
+  const list = (z: Zone) => z.records.map((r) => `${recordKey(r)}\t${r.ref ?? ''}`).sort();
+  const x = list(a);
+  const y = list(b);
+  return x.every((v, i) => v === y[i]);
 }
 
 /** The same records (SOA aside: a panel bumps the serial on every write), in any order. */
@@ -894,15 +1057,18 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   const ch = deps.history.getChange(changeId);
   if (!ch) return { status: 'refused', reason: `No change ${changeId} in the history.` };
   if (ch.status === 'intent') {
-    return { status: 'refused', reason: stillRunningReason(changeId, ch.domain) };
+    return { status: 'refused', reason: stillRunningReason(changeId, ch.domain, heldBy(deps.history, ch.domain)?.expiresAt) };
   }
   if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };
   if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
-  const owner = lockOwner(deps.byUser);
+  const owner = lockOwner(deps.history, deps.byUser);
   let undoId: number | null = null;
   let written: 'no' | 'maybe' | 'yes' = 'no';
   try {
-    const outcome = await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
+    const outcome = await withDomainLock(deps.history, ch.domain, owner, async (gone) => {
+      // What an interrupted fix on this domain left open is settled first: the undo is judged against a settled zone.
+      const orphaned = await settleOrphans(ch.domain, gone, owner, deps);
+      if (orphaned) return { status: 'refused' as const, reason: orphaned };
       // Judged again under the lock: another undo of this change may have run between the check above and now.
       const now = deps.history.getChange(changeId);
       if (now?.undoneBy) return { status: 'refused' as const, reason: `Change ${changeId} was already undone by change ${now.undoneBy}.` };
@@ -998,7 +1164,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
     }, keepIfKept(owner));
     return outcome;
   } catch (e) {
-    if (isHeldLock(e)) return { status: 'refused', reason: `Another fix on ${ch.domain} is running; try again in a moment.` };
+    if (isHeldLock(e)) return { status: 'refused', reason: anotherFixReason(ch.domain, heldBy(deps.history, ch.domain)) };
     if (isDbBusy(e)) {
       const domain = ch.domain;
       if (written === 'no') {
@@ -1222,7 +1388,7 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
  */
 export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<{ id: number; outcome: string }[]> {
   const out: { id: number; outcome: string }[] = [];
-  const owner = lockOwner(deps.byUser);
+  const owner = lockOwner(deps.history, deps.byUser);
   // An undo an older version left half recorded (its outcome written, the change it undid not marked): marked now, in
   // one transaction — cheap, usually nothing to do; a busy database leaves it for next time.
   try {
@@ -1232,10 +1398,11 @@ export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<{ i
   }
   for (const ch of deps.history.pendingIntents()) {
     try {
-      await deps.history.withLock(domainLock(ch.domain), owner, LOCK_TTL_MS, async () => {
+      // A lock whose holder's process is gone (kill -9) is taken over at once: its intent is settled now.
+      await withDomainLock(deps.history, ch.domain, owner, async (gone) => {
         // Re-read under the lock: an apply that held it may have closed this intent meanwhile.
         if (deps.history.getChange(ch.id)?.status !== 'intent') return;
-        await reconcileOne(ch, deps, out, when, owner);
+        await reconcileOne(ch, deps, out, gone ? `${when}, at once: the process of the fix that recorded it is gone (${gone})` : when, owner);
       });
     } catch (e) {
       // Only a domain lock held by someone else is "a fix running"; a busy history database is an error (tried again).

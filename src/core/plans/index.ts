@@ -107,7 +107,16 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
 
 /** Read the panel and DNS afresh and compute the plan. */
 export async function makePlan(input: PlanInput, deps: AuditDeps): Promise<Plan> {
+  return (await makePlanAndZone(input, deps)).plan;
+}
+
+/**
+ * makePlan, with the panel's zone the plan was computed from (null: the panel could not provide it). Apply compares it
+ * with the zone it reads again just before its write: on cPanel the version is only the serial, which a hand edit of
+ * the zone file need not bump.
+ */
+export async function makePlanAndZone(input: PlanInput, deps: AuditDeps): Promise<{ plan: Plan; zone: Zone | null }> {
   const { ctx, problems } = await buildContext(input.domain, deps);
   if (!ctx) throw new PlanError(problems.map((p) => p.message).join('; ') || 'cannot read the panel');
-  return makePlanWith(ctx, input.check, input.options ?? {}, deps.panel.capabilities);
+  return { plan: await makePlanWith(ctx, input.check, input.options ?? {}, deps.panel.capabilities), zone: ctx.zone };
 }

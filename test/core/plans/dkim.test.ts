@@ -274,6 +274,22 @@ describe('DKIM fix', () => {
     assert.equal(p.store.getChange(out.changeId!)!.status, 'failed');
   });
 
+  test('the panel adapter finds the zone changed under the key step (stale) → refused, saying the zone changed, not that the panel failed', async () => {
+    const p = await start();
+    const domain = 'newkey.example';
+    const before = p.zoneText(domain);
+    const plan = await p.plan(domain, 'dkim');
+    p.panel.generateDkim = async () => {
+      throw new PanelError('stale', 'two new keys at default._domainkey: which one the panel published cannot be told');
+    };
+    const out = await applyPlan({ domain, check: 'dkim', planHash: plan.planHash }, p.deps());
+    assert.equal(out.status, 'refused', JSON.stringify(out));
+    if (out.status !== 'refused') return;
+    assert.match(out.reason, /^The zone changed while the panel generated the DKIM key \(two new keys at default\._domainkey.*took nothing back — check the DKIM records of newkey\.example/);
+    assert.doesNotMatch(out.reason, /could not generate/);
+    assert.equal(p.zoneText(domain), before);
+  });
+
   for (const domain of ['bakery.example', 'clean.example']) {
     test(`${domain}: the published key is the server's → empty plan`, async () => {
       const p = await start();
