@@ -206,7 +206,7 @@ function keepLockedForSettling(domain: string, owner: string, history: History):
     if (!isDbBusy(e)) throw e;
     // The history database busy: the fix's own lock (renewed just before the write) stays until its lease runs out —
     // never released at the end of the fix (keptLocks), or reconcile could settle the write while the panel works on it.
-    // (That owner names this process: once it has exited, withDomainLock takes the domain over before the lease ends.)
+    // (That owner names this process, but withDomainLock never takes over a lock whose holder left an intent open.)
     keptLocks.add(owner);
   }
 }
@@ -294,9 +294,11 @@ function leaseLost(deps: ApplyDeps, domain: string, owner: string, changeId: num
 
 /**
  * Runs fn holding the domain's lock (History.withLock). A lock whose holder is a process of this host that is gone —
- * killed with SIGKILL or by the OOM killer (lockHolderGone: the rule the report lock follows) — is released, only while
- * that owner still holds it, and taken at once instead of refused until its 2-minute lease runs out (QA: after a
- * `kill -9` every fix and undo on the domain answered "being applied now" / "another fix is running" for 2 minutes).
+ * killed with SIGKILL or by the OOM killer (lockHolderGone: the rule the report lock follows) — and that left no change
+ * open on the domain (it died planning, or after recording its outcome) is released, only while that owner still holds
+ * it, and taken at once instead of refused until its 2-minute lease runs out (QA: after a `kill -9` every fix and undo
+ * on the domain answered "another fix is running" for 2 minutes). One that left an intent open keeps its lease
+ * (releaseIfGone: its write may still be under way), and the refusal says when it will be settled.
  * fn is told why it could take it (null: the lock was free), so that it settles what that process left open first. A
  * live holder, one on another host, one that cannot be judged, or the lock kept to settle a write the panel never
  * answered: the held-lock error, as before.
@@ -313,18 +315,26 @@ async function withDomainLock<T>(history: History, domain: string, owner: string
       }, opts);
     } catch (e) {
       if (entered || gone !== null || !isHeldLock(e)) throw e;
-      gone = releaseIfGone(history, name);
+      gone = releaseIfGone(history, name, domain);
       if (gone === null) throw e;
     }
   }
 }
 
-/** The lock released when its holder's process is gone: why it is gone; null when it was not (or could not be) released. */
-function releaseIfGone(history: History, name: string): string | null {
+/**
+ * The lock released when its holder's process is gone and it left no change open on the domain: why it is gone; null
+ * when it was not (or could not be) released. A dead holder with an open intent keeps its lease: its write may still
+ * be under way without it — a `plesk bin dns` child outlives its parent, Plesk's and cPanel's servers finish a request
+ * whose client is gone, a write the panel did not answer was handed to the lease on purpose (keepLockedForSettling) —
+ * and settling it now would record "never written" (or restore the old records) while the panel goes on to write it
+ * (review: an SPF record lost, the history saying the write never happened). Settled once the lease runs out, as before.
+ */
+function releaseIfGone(history: History, name: string, domain: string): string | null {
   const holder = history.lockHolder?.(name);
   if (!holder || !history.releaseLock || !history.lockHolderGone) return null;
   const gone = history.lockHolderGone(holder.owner);
   if (!gone.dead) return null;
+  if (history.pendingIntents().some((c) => c.domain === domain)) return null;
   return history.releaseLock(name, holder.owner) ? gone.why : null;
 }
 

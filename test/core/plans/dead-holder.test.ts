@@ -1,10 +1,10 @@
 // A fix killed with SIGKILL (or by the OOM killer) leaves its domain lock, leased for 2 minutes, and an open intent.
 // QA: for those 2 minutes every fix on the domain answered "This fix is being applied now" / "Another fix on … is
 // running", and an undo "is still being settled", although the process was gone. The lock owner names the host, the
-// pid and the process's start time (src/adapters/store/lock-owner.ts, the rule the report lock follows): a holder on this host whose
-// process is gone is taken over at once and its intent settled from the zone; a live holder, one on another host, or
-// one that cannot be judged keeps the lease, and the answer says the fix may have been interrupted and when it is
-// settled. Demo files panel + fixture zones, loopback DNS, real SQLite with a fixed clock (no lease ever runs out
+// pid and the process's start time (src/adapters/store/lock-owner.ts, the rule the report lock follows): a holder on
+// this host whose process is gone and that left no intent open is taken over at once; one that left an intent open
+// (its write may still be under way in the panel), a live holder, one on another host, or one that cannot be judged
+// keeps the lease, and the answer says the fix may have been interrupted and when it is settled. Demo files panel + fixture zones, loopback DNS, real SQLite with a fixed clock (no lease ever runs out
 // here); the dead processes are real ones, killed.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -87,45 +87,38 @@ describe('the lock owner and whether its process is gone (one rule with the repo
   });
 });
 
-describe('a fix killed with SIGKILL: its domain lock taken over at once', { timeout: 120_000 }, () => {
-  test('killed after its intent: the same preview applied again is applied now (not "being applied now"), the dead fix settled as not written', async () => {
+describe('a fix killed with SIGKILL: its domain lock taken over at once only when it left nothing open', { timeout: 120_000 }, () => {
+  test('killed while planning (no intent recorded): the lock is taken over at once and the fix applied — not "another fix is running"', async () => {
     const p = await start();
-    const { owner, pid } = await deadOwner();
-    const dead = await interruptedFix(p, owner, false);
-    const out = await applyPlan({ domain: D, check: 'spf', planHash: dead.planHash }, p.deps({ lockWaitMs: 0 }));
+    const { owner } = await deadOwner();
+    assert.ok(p.store.tryLock(domainLock(D), owner, LOCK_TTL_MS));
+    const plan = await p.plan(D, 'spf');
+    const out = await applyPlan({ domain: D, check: 'spf', planHash: plan.planHash }, p.deps({ lockWaitMs: 0 }));
     assert.equal(out.status, 'applied', JSON.stringify(out));
-    if (out.status !== 'applied') return;
-    assert.notEqual(out.changeId, dead.id);
-    const old = p.store.getChange(dead.id)!;
-    assert.equal(old.status, 'failed');
-    assert.match(p.store.changesForDomain(D).find((c) => c.id === dead.id)!.error ?? '', new RegExp(`the process of the fix that recorded it is gone \\(process ${pid} is no longer running\\): the write never happened`));
     assert.equal(p.store.lockHolder(domainLock(D)), null, 'the lock released after the fix');
   });
 
-  test('killed after its write: the same preview applied again answers with that change, settled as applied — nothing written twice', async () => {
-    const p = await start();
-    const { owner } = await deadOwner();
-    const dead = await interruptedFix(p, owner, true);
-    const written = p.zoneText(D);
-    const out = await applyPlan({ domain: D, check: 'spf', planHash: dead.planHash }, p.deps({ lockWaitMs: 0 }));
-    assert.equal(out.status, 'already', JSON.stringify(out));
-    if (out.status !== 'already') return;
-    assert.equal(out.changeId, dead.id);
-    assert.equal(out.changeStatus, 'applied');
-    assert.equal(p.store.getChange(dead.id)?.status, 'applied');
-    assert.equal(p.zoneText(D), written, 'nothing written again');
-    assert.equal(p.store.changesForDomain(D).length, 1);
-  });
-
-  test('reconcile (at start, before a CLI command, by the service) settles it at once instead of skipping it', async () => {
-    const p = await start();
-    const { owner } = await deadOwner();
-    const dead = await interruptedFix(p, owner, false);
-    assert.deepEqual(await reconcile(p.deps()), [{ id: dead.id, outcome: 'not-written' }]);
-    assert.equal(p.store.getChange(dead.id)?.status, 'failed');
-    assert.equal(p.zoneText(D), dead.zoneBefore);
-    assert.equal(p.store.lockHolder(domainLock(D)), null);
-  });
+  // Review: the dead process's write may still be under way without it (a `plesk bin dns` child outlives its parent;
+  // the panel's server finishes a request whose client is gone): settling its intent at once recorded "never written"
+  // while the panel went on to delete the SPF record. Such a lock keeps its lease; the answer says when it is settled.
+  for (const written of [false, true]) {
+    test(`killed after its intent${written ? ' and its write' : ''}: the lease stands (its write may still land), the answer gives the time it is settled`, async () => {
+      const p = await start();
+      const { owner } = await deadOwner();
+      const dead = await interruptedFix(p, owner, written);
+      const zone = p.zoneText(D);
+      const out = await applyPlan({ domain: D, check: 'spf', planHash: dead.planHash }, p.deps({ lockWaitMs: 0 }));
+      assert.equal(out.status, 'already', JSON.stringify(out));
+      if (out.status !== 'already') return;
+      assert.equal(out.changeId, dead.id);
+      assert.equal(out.changeStatus, 'intent');
+      assert.ok(out.reason.endsWith(`If that fix was interrupted, change #${dead.id} is settled from the zone once its lock on ${D} runs out (at ${LEASE_END}).`), out.reason);
+      assert.deepEqual(await reconcile(p.deps()), [{ id: dead.id, outcome: 'skipped: a fix on this domain is running' }]);
+      assert.equal(p.store.getChange(dead.id)?.status, 'intent');
+      assert.equal(p.zoneText(D), zone, 'nothing written or restored meanwhile');
+      assert.equal(p.store.lockHolder(domainLock(D))?.owner, owner, 'the dead holder keeps its lease');
+    });
+  }
 });
 
 describe('a holder that is alive, or cannot be judged: the lease stands, and the answer says when an interrupted fix is settled', { timeout: 120_000 }, () => {

@@ -141,3 +141,28 @@ describe('SPF fix over an injected resolver and zone (core): the stale-MX note o
     assert.ok(!plan.notes.some((n) => /mx\.stale/.test(n)), text(plan));
   });
 });
+
+// Review: `mx` naming two MX hosts, only one of them a previous host's. The note said the fixed record needs no `mx`
+// once mail.<domain> points here — but `mx` also authorised the backup MX, which that would not bring back. With an MX
+// host that is not stale, the plain note (no claim about what pointing the MX here restores).
+test('mx over two MX hosts, only one stale: no stale-MX note claiming mx need not come back', async () => {
+  const S = 'shop.example';
+  const spf = 'v=spf1 a mx -all';
+  const z: ZoneRecord[] = [
+    { name: S, ttl: 300, type: 'NS', value: 'ns1.newhost.example', ref: 'r:ns' },
+    { name: S, ttl: 300, type: 'A', value: '203.0.113.10', ref: 'r:a' },
+    { name: S, ttl: 300, type: 'MX', value: `10 mail.${S}`, ref: 'r:mx' },
+    { name: S, ttl: 300, type: 'MX', value: '20 mx2.backup-isp.example', ref: 'r:mx2' },
+    { name: `mail.${S}`, ttl: 300, type: 'A', value: '198.51.100.20', ref: 'r:mail' },
+    { name: S, ttl: 300, type: 'TXT', value: spf, txt: [spf], ref: 'r:spf' },
+  ];
+  const map = zoneToMap({ domain: S, serial: 1, records: z, version: 't' }) as Record<string, Record<string, unknown>>;
+  map[S] = { ...map[S], NS: ['ns1.newhost.example', 'ns2.newhost.example'] };
+  map['server1.newhost.example'] = { A: ['203.0.113.10'] };
+  map['mx2.backup-isp.example'] = { A: ['192.0.2.77'] };
+  const ctx = checkContext(S, map as never, {}, z);
+  const plan = await planSpf(ctx, z, {});
+  const mxNotes = plan.notes.filter((n) => /^(Drops|Keeps) mx\b/.test(n));
+  assert.equal(mxNotes.length, 1, plan.notes.join('\n'));
+  assert.doesNotMatch(mxNotes[0], /need not come back|point mail\.shop\.example at this server/);
+});
