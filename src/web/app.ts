@@ -171,6 +171,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
   const base: WebDeps = {
     panel: withSettings(deps.panel, deps.store),
     store: deps.store,
+    identityFrom: deps.identityFrom,
     makeResolver: deps.makeResolver,
     now,
     auditConcurrency: deps.auditConcurrency ?? 8,

@@ -11,6 +11,7 @@ import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } 
 import type { PreparedAudit, Store } from '../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, type BulkItem, type SkipReason } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
+import type { IdentitySource } from './identity.js';
 import { PASSWORD_ACCOUNT_SETTING } from './session.js';
 import { auditOptionsFrom } from './settings.js';
 import {
@@ -73,6 +74,17 @@ export function jobAccount(store: Pick<Store, 'getSetting'>, user: string): stri
 }
 
 /**
+ * The account a bulk job's scope re-check (services.ts readScope) holds `user` to, as app.ts knownAccount does on every
+ * request: a session's identity, the account its login is bound to (jobAccount); a front door's, none — the panel
+ * vouches for it on every request, and a standalone-password binding left under the same name (`serve` once ran on this
+ * database, and has not swept it) is not its account: held to it, every domain of the job was skipped as "your account
+ * is no longer on the panel". The job's owner (byAccount) is jobAccount either way: who may open the job is unchanged.
+ */
+export function scopeAccount(deps: Pick<WebDeps, 'store' | 'identityFrom'>, user: string): string | null {
+  return deps.identityFrom === 'front-door' ? null : jobAccount(deps.store, user);
+}
+
+/**
  * Whether `me` may see, follow or cancel `job`: the job's own account — its user name and the account that name's login
  * belongs to now (jobAccount) — or an admin, who may open every job. Anything else answers as a job that does not exist
  * (404, never 403: a job's id tells nothing about whose it was).
@@ -104,7 +116,17 @@ export class BulkRunner {
   /** Set by stop(): every job of this process is cancelled, one started from now on too. */
   private stopping = false;
 
-  constructor(private readonly deps: WebDeps) {}
+  /** Where the app's identities come from, for the scope re-check's account (scopeAccount): a front door's, none. */
+  private readonly identityFrom: IdentitySource;
+
+  constructor(private readonly deps: WebDeps) {
+    this.identityFrom = deps.identityFrom ?? 'session';
+  }
+
+  /** The account this runner's jobs of `user` hold the scope re-check to (scopeAccount). */
+  private scopeAccount(user: string): string | null {
+    return scopeAccount({ store: this.deps.store, identityFrom: this.identityFrom }, user);
+  }
 
   /** Start a bulk audit of the given domains; returns the job id at once. */
   start(identity: Identity, refs: DomainRef[], meta: unknown): number {
@@ -115,7 +137,7 @@ export class BulkRunner {
     this.results.set(jobId, []);
     // run() records its own failures; this catch is for a store that fails too (closed under it): never an unhandled
     // rejection, which would end the process.
-    const p = this.run(jobId, runId, refs, identity, jobAccount(store, identity.user))
+    const p = this.run(jobId, runId, refs, identity, this.scopeAccount(identity.user))
       .catch((e: unknown) => {
         process.stderr.write(`mailhealth web: bulk job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
       })
@@ -246,7 +268,7 @@ export class BulkRunner {
     const account = jobAccount(store, identity.user);
     const jobId = store.createJob({ kind: BULK_FIX_JOB, byUser: identity.user, byAccount: account, requestKey, scope, total: items.length });
     store.updateJob(jobId, { status: 'running' });
-    const p = this.runFix(jobId, identity, check, items, account)
+    const p = this.runFix(jobId, identity, check, items, this.scopeAccount(identity.user))
       .catch((e: unknown) => {
         process.stderr.write(`mailhealth web: bulk fix job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
       })

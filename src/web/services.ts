@@ -16,6 +16,7 @@ import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import type { Store } from '../adapters/store/store.js';
 import { SCOPE_RECHECK_MS } from '../adapters/workers/gone.js';
 import { mapInGroups, zoneGroup } from './pool.js';
+import type { IdentitySource } from './identity.js';
 import { accountKey, listProvesAbsence } from './session.js';
 import { auditOptionsFrom } from './settings.js';
 
@@ -33,6 +34,11 @@ export interface WebDeps {
   auditThreads?: number;
   now: () => Date;
   auditConcurrency: number;
+  /**
+   * Where the app's identities come from (app.ts AppDeps.identityFrom). A front door's identity has no web login, so a
+   * bulk job's scope re-check holds it to no account (jobs.ts scopeAccount). Absent: 'session'.
+   */
+  identityFrom?: IdentitySource;
 }
 
 /** Run fn with a fresh resolver (its cache lives for one request or job), closed afterwards. */
@@ -271,9 +277,9 @@ export async function applyBulkFix(
     /** Asked before each domain: true skips it and every domain after it (a cancelled job); one being fixed finishes. */
     cancelled?: () => boolean;
     /**
-     * The panel account (session.ts accountKey) the identity's web login was bound to when the fix started (jobs.ts
-     * jobAccount), or null (no binding: a front door's identity): the identity stops being "the same account" as the
-     * request layer's check does (app.ts knownAccount) — see BulkScope.
+     * The panel account (session.ts accountKey) the identity's web login was bound to when the fix started, or null
+     * (a front door's identity, whatever binding its name may have: jobs.ts scopeAccount): the identity stops being
+     * "the same account" as the request layer's check does (app.ts knownAccount) — see BulkScope.
      */
     account?: string | null;
   } = {},
@@ -370,12 +376,13 @@ export async function readScope(deps: Pick<WebDeps, 'panel'>, me: Identity, acco
  * again).
  */
 export class BulkScope {
+  /** The latest reading; `at`: when it was answered (the app's clock; until then, when it was asked). */
   private last: { at: number; reading: Promise<ScopeReading>; value?: ScopeReading } | null = null;
   private gone = false;
 
   constructor(
     private readonly deps: WebDeps,
-    private readonly identity: Identity,
+    readonly identity: Identity,
     private readonly account: string | null,
   ) {}
 
@@ -385,7 +392,9 @@ export class BulkScope {
 
   /**
    * The latest reading if it is still being answered (a panel slower than SCOPE_RECHECK_MS is not asked again and again
-   * meanwhile) or was asked less than SCOPE_RECHECK_MS ago and did not fail; else a new one.
+   * meanwhile) or was answered less than SCOPE_RECHECK_MS ago and did not fail; else a new one. Its age counts from its
+   * answer, not from the question: a listing that takes longer than SCOPE_RECHECK_MS (Plesk: a call per client) would
+   * otherwise be stale when it arrives, and the panel listed back to back for the whole job.
    */
   current(): Promise<ScopeReading> {
     if (this.gone) return Promise.resolve({ gone: true });
@@ -393,6 +402,7 @@ export class BulkScope {
     if (last && (!last.value || (!('error' in last.value) && this.now() - last.at < SCOPE_RECHECK_MS))) return last.reading;
     const entry: NonNullable<BulkScope['last']> = { at: this.now(), reading: this.read() };
     entry.reading = entry.reading.then((value) => {
+      entry.at = this.now();
       entry.value = value;
       if ('gone' in value) this.gone = true;
       return value;
@@ -424,33 +434,93 @@ export class BulkScope {
   }
 }
 
-/** Thrown where a bulk fix would record its intent (the step before any write) for a domain no longer in scope. */
+/**
+ * Thrown where a bulk fix would record its intent or call a panel write (a record write, a DKIM key, signing) for a
+ * domain no longer in scope: nothing is recorded or written. `outcome`: the job row's skip; the message is the history's
+ * words for it (core puts them on an intent it settles after a failed write).
+ */
 class OutOfScope extends Error {
-  constructor(readonly outcome: SkippedOutcome) {
-    super(outcome.reason);
+  constructor(
+    readonly outcome: SkippedOutcome,
+    note: string = outcome.reason,
+  ) {
+    super(note);
+    this.name = 'OutOfScope';
   }
+}
+
+/** The panel's reads (core's Panel); every other method of a guarded panel is taken for a write (ScopeGuard.panel). */
+const PANEL_READS: ReadonlySet<PropertyKey> = new Set(['listAccounts', 'listDomains', 'readZone', 'readMailSettings']);
+
+/**
+ * A skip decided at a write after the panel had generated a DKIM key for this fix: the key exists and the panel signs
+ * with it, but its record was not written — so "nothing was changed" would not be true, and the customer's mail fails
+ * DKIM until the record is published (by whoever has the domain now) or signing is turned off.
+ */
+function afterKeyGenerated(skip: SkippedOutcome): SkippedOutcome {
+  const lead =
+    skip.why === 'scope'
+      ? 'No longer in your scope: the panel moved this domain to another account (or removed it) while this bulk fix was applying to it, so its DKIM record was not written.'
+      : skip.why === 'account'
+        ? 'Not applied: your account is no longer on the panel, so this bulk fix stopped before writing this domain\'s DKIM record.'
+        : 'Not applied: the panel could not confirm that this domain is still in your scope, so its DKIM record was not written.';
+  return {
+    ...skip,
+    reason: `${lead} The panel had already generated a new DKIM key for it and turned signing on: until that key's record is published (preview the DKIM fix again, if the domain is still yours) or signing is turned off in the panel, mail the server signs for it fails DKIM.`,
+  };
 }
 
 /**
  * One domain's scope check in a bulk fix. After each panel read of the fix (its plan's, the re-read before the write),
- * the scope is asked (BulkScope.current: a reading taken then, or one of the last 5 s); where core records the fix's
- * intent — the step before every panel write: records, a DKIM key, signing — the latest answer must say the domain is
- * still in scope, else nothing is recorded or written (OutOfScope). So a move made while the fix read the zone is seen
- * by the write, and what was read of a domain that left the scope is not reported either (settle).
+ * the scope is asked (BulkScope.current: a reading answered then, or one of the last 5 s). Where core records the fix's
+ * intent, and immediately before every panel write — records, a DKIM key, signing — the latest answer must say the
+ * domain is still in scope, else nothing is recorded or written (OutOfScope). Both, because core records a DKIM key's
+ * intent before it reads the zone again and has the key generated, and the record write after that goes through
+ * reviseIntent: a move seen by that read stops the key and the write, not only an intent not yet recorded. So a move
+ * made while the fix read the zone is seen by the write, and what was read of a domain that left the scope is not
+ * reported either (settle).
  */
 export class ScopeGuard {
   /** What the reading after this domain's latest panel read said (undefined: none yet). */
   private verdict: SkippedOutcome | null | undefined;
+  /** That reading's failure, when it failed (for the history's words). */
+  private verdictError: string | null = null;
+  /** The store the fix's history goes to (history()), and the intent it recorded last (null: none). */
+  private store: Store | null = null;
+  private intent: number | null = null;
+  /** The skip of a panel write this guard stopped: the outcome to report, whatever core made of the throw (settle). */
+  private stopped: SkippedOutcome | null = null;
+  /** The panel generated a DKIM key for this fix (a write let through before a later one was stopped). */
+  private keyGenerated = false;
 
   constructor(
     private readonly scope: BulkScope,
     private readonly domain: string,
   ) {}
 
-  /** `panel`, its reads followed by the scope check. */
+  /** The skip the latest answer says, or null to go on; no answer yet: not confirmed. */
+  private skipNow(): SkippedOutcome | null {
+    return this.verdict === undefined ? this.scope.judge({ error: 'it was not asked before the write' }, this.domain) : this.verdict;
+  }
+
+  /** The history's words for a skip decided just before a write. */
+  private note(skip: SkippedOutcome): string {
+    const user = this.scope.identity.user;
+    const found =
+      skip.why === 'account'
+        ? `${user} is no longer an account on the panel`
+        : skip.why === 'unconfirmed'
+          ? `the panel could not confirm that ${this.domain} is still in ${user}'s scope${this.verdictError ? ` (${this.verdictError})` : ''}`
+          : `${this.domain} is no longer in ${user}'s scope (moved to another account, or removed)`;
+    return `not written: the bulk fix's scope check just before this write found that ${found}`;
+  }
+
+  /** `panel`, its reads followed by the scope check, its writes preceded by the answer (see the class). */
   panel(panel: Panel): Panel {
     const after = async () => {
-      this.verdict = this.scope.judge(await this.scope.current(), this.domain);
+      const reading = await this.scope.current();
+      this.verdict = this.scope.judge(reading, this.domain);
+      this.verdictError = 'error' in reading ? reading.error : null;
     };
     const read =
       <A extends unknown[], T>(fn: (...a: A) => Promise<T>) =>
@@ -461,18 +531,49 @@ export class ScopeGuard {
           await after();
         }
       };
+    const write =
+      <A extends unknown[], T>(name: PropertyKey, fn: (...a: A) => Promise<T>) =>
+      async (...a: A): Promise<T> => {
+        const skip = this.skipNow();
+        if (skip) this.stop(skip, name);
+        const result = await fn(...a);
+        if (name === 'generateDkim') this.keyGenerated = true;
+        return result;
+      };
     return new Proxy(panel, {
       get: (target, prop) => {
         const v = Reflect.get(target, prop, target) as unknown;
         if (typeof v !== 'function') return v;
-        const bound = (v as (...a: unknown[]) => unknown).bind(target);
-        return prop === 'readZone' || prop === 'readMailSettings' ? read(bound as (...a: unknown[]) => Promise<unknown>) : bound;
+        const bound = (v as (...a: unknown[]) => Promise<unknown>).bind(target);
+        return PANEL_READS.has(prop) ? (prop === 'readZone' || prop === 'readMailSettings' ? read(bound) : bound) : write(prop, bound);
       },
     });
   }
 
+  /**
+   * A panel write not made: remembered as this domain's outcome, and thrown. An intent core recorded for a DKIM key or
+   * for having the panel sign is closed here first, with these words ("not written", nothing was) — core would call the
+   * throw the panel's own failure ("could not generate a DKIM key"); it then finds the intent settled and leaves it so.
+   * A record write's intent is left to core, which settles it from the zone ("the write never happened").
+   */
+  private stop(skip: SkippedOutcome, method: PropertyKey): never {
+    const outcome = this.keyGenerated ? afterKeyGenerated(skip) : skip;
+    this.stopped = outcome;
+    const note = this.note(skip);
+    if (method !== 'applyChanges' && this.intent !== null && this.store) {
+      const what = method === 'generateDkim' ? 'no DKIM key was generated and nothing was written' : method === 'startDkimSigning' ? 'the panel was not asked to sign and nothing was changed' : 'nothing was written';
+      try {
+        this.store.settleIntent(this.intent, { status: 'failed', error: `${note}; ${what}` });
+      } catch {
+        /* the database busy: core settles the intent with its own words */
+      }
+    }
+    throw new OutOfScope(outcome, note);
+  }
+
   /** `store` as core's history, whose recordIntent first asks this domain's latest scope answer. */
   history(store: Store): Store {
+    this.store = store;
     return new Proxy(store, {
       get: (target, prop) => {
         const v = Reflect.get(target, prop, target) as unknown;
@@ -480,21 +581,47 @@ export class ScopeGuard {
         const bound = (v as (...a: unknown[]) => unknown).bind(target);
         if (prop !== 'recordIntent') return bound;
         return (...a: unknown[]) => {
-          const skip = this.verdict === undefined ? this.scope.judge({ error: 'it was not asked before the write' }, this.domain) : this.verdict;
+          const skip = this.skipNow();
           if (skip) throw new OutOfScope(skip);
-          return bound(...a);
+          const id = bound(...a) as number;
+          this.intent = id;
+          return id;
         };
       },
     });
   }
 
   /**
-   * The outcome to report: a fix that wrote nothing (refused, "already applied", failed before any write) of a domain
-   * found out of scope on the way is that skip — its plan or refusal, read from somebody else's zone, is not shown.
+   * The outcome to report. A panel write this guard stopped: that skip (an intent core recorded is closed as not
+   * written, by core or by stop), unless the zone turned out to hold the change after all (core recorded it applied).
+   * Else, a fix that wrote nothing (refused, "already applied", failed before any write) of a domain found out of scope
+   * on the way — or of an identity no longer on the panel — is that skip: its plan or refusal, read from somebody
+   * else's zone, is not shown. A scope the panel could not confirm changes no answer here: what core said of a fix that
+   * wrote nothing ("already applied", "nothing to change", a refusal) is still true, and nothing was written on a guess.
    */
   settle(outcome: ApplyOutcome): ApplyOutcome | SkippedOutcome {
-    if (!this.verdict || outcome.status === 'applied' || (outcome.status === 'failed' && outcome.changeId)) return outcome;
-    return this.verdict;
+    if (this.stopped && outcome.status !== 'applied') {
+      this.closeIntent();
+      return this.stopped;
+    }
+    const v = this.verdict;
+    if (!v || v.why === 'unconfirmed' || outcome.status === 'applied' || (outcome.status === 'failed' && outcome.changeId)) return outcome;
+    return v;
+  }
+
+  /**
+   * After a stopped write: the intent this fix recorded, if core could not close it (the zone unreadable after the
+   * throw), closed now — the write was never sent, and core is done with the domain.
+   */
+  private closeIntent(): void {
+    if (this.intent === null || !this.store || !this.stopped) return;
+    try {
+      if (this.store.getChange(this.intent)?.status !== 'intent') return;
+      const what = this.keyGenerated ? 'no record was written (the panel had generated a new DKIM key for this fix and turned signing on)' : 'nothing was written';
+      this.store.settleIntent(this.intent, { status: 'failed', error: `${this.note(this.stopped)}; ${what}` });
+    } catch {
+      /* left open: reconcile settles it from the zone */
+    }
   }
 }
 

@@ -69,6 +69,8 @@ describe('BulkScope', () => {
     answer();
     assert.equal(scope.judge(await first, 'a.example'), null);
     assert.equal(w.state.calls.listDomains, 1);
+    assert.equal(scope.current(), first, 'just answered: its age counts from the answer, not from the question');
+    w.tick(SCOPE_RECHECK_MS);
     assert.notEqual(scope.current(), first, 'answered, and older than SCOPE_RECHECK_MS: asked again');
   });
 

@@ -35,7 +35,7 @@ export const SCOPE_RECHECK_MS = 5_000;
 
 /**
  * Ask the scope again for every domain (not only for one whose reads said not-found): after its reads, against a
- * listing taken at most `everyMs` before (else one taken then, shared by the domains that wait for it). `now`: the
+ * listing answered at most `everyMs` before (else one taken then, shared by the domains that wait for it). `now`: the
  * clock those ages are measured with (epoch ms).
  */
 export interface ScopeRecheck {
@@ -47,7 +47,10 @@ export function isNotFound(e: unknown): boolean {
   return e instanceof PanelError && e.code === 'not-found';
 }
 
-/** One listing of the scope: its number in the run, when it was asked (ScopeRecheck's clock), its names (null: failed). */
+/**
+ * One listing of the scope: its number in the run, when it was answered (ScopeRecheck's clock; set once settled), its
+ * names (null: failed).
+ */
 interface Listing {
   index: number;
   at: number;
@@ -102,9 +105,11 @@ export class ScopeWatch {
   }
 
   /**
-   * The latest listing if taken less than everyMs ago or still being answered (a panel slower than everyMs is not
+   * The latest listing if answered less than everyMs ago or still being answered (a panel slower than everyMs is not
    * asked again and again meanwhile), else a new one. A failed one is reused as well: it skips nothing, and asking
-   * again for every domain while the panel fails would be the round trip per domain this avoids.
+   * again for every domain while the panel fails would be the round trip per domain this avoids. Its age counts from
+   * its answer, not from the question: a listing that takes longer than everyMs (Plesk: a call per client) would
+   * otherwise be stale when it arrives, and the panel listed back to back for the whole run.
    */
   private fresh(recheck: ScopeRecheck): Listing {
     const seen = this.latest;
@@ -123,7 +128,10 @@ export class ScopeWatch {
           (refs) => new Set(refs.map((r) => r.domain)),
           () => null,
         )
-        .finally(() => (entry.settled = true)),
+        .finally(() => {
+          entry.at = this.recheck?.now() ?? 0;
+          entry.settled = true;
+        }),
     };
     this.latest = entry;
     return entry;

@@ -11,7 +11,7 @@ import type { DomainRef } from '../../core/model.js';
 import { PLAN_HASH, type Plan } from '../../core/plans/plan.js';
 import type { Job } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, type FixJobScope } from '../jobs.js';
+import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, scopeAccount, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken, type ErrorLink, type Refused } from '../http.js';
 import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
@@ -193,7 +193,7 @@ export function bulkRoutes(c: AppContext): Router {
       // request. The outcome is kept as a finished job and the answer is a redirect to its page (POST-redirect-GET, as
       // a background job's): a reload shows the results again instead of sending the apply again.
       // Each domain's scope is asked again before its write, as in a background job (services.ts BulkScope).
-      const results = await applyBulkFix(c, me, check, todo, { account: jobAccount(c.store, me.user) });
+      const results = await applyBulkFix(c, me, check, todo, { account: scopeAccount(c, me.user) });
       try {
         return c.runner.recordFix(me, check, todo, notFound, results, requestKey);
       } catch (e) {

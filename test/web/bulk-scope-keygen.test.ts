@@ -1,0 +1,150 @@
+// A bulk DKIM fix that must have the panel generate a key: core records the key's intent first, then reads the zone,
+// has the key generated, reads again, and writes the record over that intent (reviseIntent) — so a scope check only
+// where an intent is recorded missed a move seen by any of those later reads (review: the key was generated and the
+// record written after a reading said the domain had left the user's scope). services.ts ScopeGuard checks the latest
+// reading immediately before every panel write too: nothing is generated or written, the job row says the domain was
+// skipped as no longer in scope, and the history's intent is closed as not written (never left open, never "the panel
+// could not generate a DKIM key").
+import assert from 'node:assert/strict';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import type { DomainRef, Identity } from '../../src/core/model.js';
+import type { Panel } from '../../src/core/panel.js';
+import { demoWorld, login, type TestWorld } from './helpers.js';
+import { planValues } from './shared-zone-world.js';
+
+type PanelJson = { accounts: { user: string; role: string; owner?: string; domains?: string[] }[] };
+function editPanel(w: TestWorld, edit: (cfg: PanelJson) => void): void {
+  const file = join(w.demo!.panelDir, 'panel.json');
+  const cfg = JSON.parse(readFileSync(file, 'utf8')) as PanelJson;
+  edit(cfg);
+  writeFileSync(file, JSON.stringify(cfg));
+}
+/** bob (dentist.example) moves from reseller rita to a new reseller rex. */
+const moveBobToRex = (cfg: PanelJson) => {
+  cfg.accounts.push({ user: 'rex', role: 'reseller' });
+  cfg.accounts.find((a) => a.user === 'bob')!.owner = 'rex';
+};
+
+/**
+ * A world whose panel logs rita's listings (dentist.example in or OUT) and its writes, and whose clock the test moves.
+ * `onCall(name)`: called after a logged write returns.
+ */
+async function keyWorld(onCall: (name: string, s: { w: TestWorld; clock: number; log: string[] }) => void = () => {}) {
+  const s = { w: null as unknown as TestWorld, clock: Date.parse('2030-01-01T00:00:00Z'), log: [] as string[] };
+  const wrap = (p: Panel): Panel =>
+    new Proxy(p, {
+      get: (t, prop) => {
+        const v = (t as unknown as Record<string | symbol, unknown>)[prop];
+        if (typeof v !== 'function') return v;
+        if (prop === 'listDomains') {
+          return async (id: Identity) => {
+            const r = (await (v as (i: Identity) => Promise<DomainRef[]>).call(t, id)) as DomainRef[];
+            if (id.user === 'rita') s.log.push(`listDomains(rita): dentist ${r.some((d) => d.domain === 'dentist.example') ? 'in' : 'OUT'}`);
+            return r;
+          };
+        }
+        if (prop === 'generateDkim' || prop === 'applyChanges' || prop === 'startDkimSigning') {
+          return async (...a: unknown[]) => {
+            s.log.push(`${String(prop)}(${String(a[0])})`);
+            const out = await (v as (...x: unknown[]) => Promise<unknown>).apply(t, a);
+            onCall(String(prop), s);
+            return out;
+          };
+        }
+        return (v as (...x: unknown[]) => unknown).bind(t);
+      },
+    });
+  s.w = await demoWorld({ wrapPanel: wrap, app: { now: () => new Date(s.clock) } });
+  // dentist.example's key is gone from the panel: its DKIM fix has the panel generate one.
+  rmSync(join(s.w.demo!.panelDir, 'dkim', 'dentist.example.pem'));
+  return s;
+}
+
+async function applyDkim(s: Awaited<ReturnType<typeof keyWorld>>, afterIntent: () => void = () => {}) {
+  const rita = await login(s.w.app, 'rita');
+  s.w.app.runner.fixInlineMax = 0;
+  const page = await rita.agent.post('/bulk/fix/preview').type('form').send({ _csrf: rita.csrf, check: 'dkim', domains: ['dentist.example'] });
+  const plans = planValues(page.text);
+  assert.equal(plans.length, 1, 'dentist.example has a DKIM plan (generate a key)');
+  const store = s.w.store as unknown as { recordIntent: (...a: unknown[]) => number };
+  const orig = store.recordIntent.bind(s.w.store);
+  store.recordIntent = (...a: unknown[]) => {
+    const id = orig(...a);
+    s.log.push(`recordIntent(${(a[0] as { domain: string }).domain})`);
+    afterIntent();
+    return id;
+  };
+  s.log.length = 0;
+  const started = await rita.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rita.csrf, check: 'dkim', plan: plans });
+  assert.equal(started.status, 303);
+  const id = Number(/(\d+)$/.exec(started.headers.location as string)![1]);
+  await s.w.app.runner.wait(id);
+  const job = s.w.store.getJob(id)!;
+  const item = s.w.store.jobItems(id).items[0];
+  const changes = s.w.store.changesForDomains(['dentist.example'], 10);
+  const zone = readFileSync(join(s.w.demo!.panelDir, 'zones', 'dentist.example.db'), 'utf8');
+  return { job, item, changes, zone, detail: item.detail as { reason?: string; why?: string } };
+}
+
+it('a move seen after the key intent is recorded: no key generated, no record written, the intent closed as not written', { timeout: 60_000 }, async () => {
+  const s = await keyWorld();
+  try {
+    let moved = false;
+    const r = await applyDkim(s, () => {
+      if (moved) return;
+      moved = true;
+      // Right after the (allowed) key intent: bob moves to rex, and the 5 s reading expires on the app's clock.
+      editPanel(s.w, moveBobToRex);
+      s.clock += 6_000;
+    });
+    assert.ok(s.log.some((l) => l.includes('dentist OUT')), s.log.join('\n'));
+    assert.deepEqual(
+      s.log.filter((l) => /^(generateDkim|applyChanges|startDkimSigning)/.test(l)),
+      [],
+      `nothing generated or written after a reading said out of scope:\n${s.log.join('\n')}`,
+    );
+    // The job row: skipped as no longer in scope (counted apart), nothing changed.
+    assert.equal(r.item.status, 'skipped');
+    assert.equal(r.detail.why, 'scope');
+    assert.match(r.detail.reason!, /No longer in your scope.*Nothing was changed/);
+    assert.equal(r.job.gone, 1);
+    assert.equal(r.job.failed, 0);
+    // The history: the key's intent closed as not written, in those words (not "the panel could not generate a key").
+    assert.equal(r.changes.length, 1);
+    const ch = s.w.store.getChange(r.changes[0].id)! as { status: string; error?: string | null };
+    assert.equal(ch.status, 'failed');
+    assert.match(String(ch.error), /not written: the bulk fix's scope check just before this write found that dentist\.example is no longer in rita's scope.*no DKIM key was generated/);
+    assert.doesNotMatch(String(ch.error), /could not generate/);
+    assert.equal(s.w.store.pendingIntents().length, 0, 'no intent left open');
+  } finally {
+    await s.w.close();
+  }
+});
+
+it('a move seen after the key was generated: the record is not written, and the row says a key was made', { timeout: 60_000 }, async () => {
+  const s = await keyWorld((name, st) => {
+    if (name !== 'generateDkim') return;
+    // Right after the panel generated the key: bob moves to rex, and the reading expires.
+    editPanel(st.w, moveBobToRex);
+    st.clock += 6_000;
+  });
+  try {
+    const r = await applyDkim(s);
+    const writes = s.log.filter((l) => /^(generateDkim|applyChanges)/.test(l));
+    assert.deepEqual(writes, ['generateDkim(dentist.example)'], `the record write must not follow the OUT reading:\n${s.log.join('\n')}`);
+    assert.equal(r.item.status, 'skipped');
+    assert.equal(r.detail.why, 'scope');
+    // Not "nothing was changed": the panel made a key and signs with it; its record is not published.
+    assert.doesNotMatch(r.detail.reason!, /Nothing was changed/);
+    assert.match(r.detail.reason!, /already generated a new DKIM key/);
+    assert.equal(r.job.gone, 1);
+    const ch = s.w.store.getChange(r.changes[0].id)! as { status: string; error?: string | null };
+    assert.equal(ch.status, 'failed');
+    assert.match(String(ch.error), /not written: the bulk fix's scope check just before this write found that dentist\.example is no longer in rita's scope/);
+    assert.equal(s.w.store.pendingIntents().length, 0, 'no intent left open');
+  } finally {
+    await s.w.close();
+  }
+});
