@@ -22,10 +22,10 @@ import { withCopies } from '../../src/core/plans/apply.js';
 import { makePlan } from '../../src/core/plans/index.js';
 import { addZoneFile } from '../../src/demo/world.js';
 import { runCli } from '../helpers/cli.js';
-import { makeFixture } from '../helpers/emulators/fixture.js';
 import { makePleskState, recordsOf, startPleskServer, type PleskState } from '../helpers/emulators/plesk.js';
+import { serverFixture } from '../helpers/emulators/rig.js';
 import { startPlay, type Play } from '../helpers/fixplay.js';
-import { rsaKey, SERVER, WORLD } from '../helpers/scenario.js';
+import { SERVER, WORLD } from '../helpers/scenario.js';
 
 describe('files panel', { timeout: 180_000 }, () => {
   let play: Play;
@@ -116,14 +116,8 @@ describe('plesk: a fix killed between its delete of the old SPF record and its a
     dir = mkdtempSync(join(tmpdir(), 'mailhealth-fix-interrupted-'));
     writeFileSync(join(dir, 'empty.json'), '{}\n');
     const db = join(dir, 'h.sqlite');
-    const f = makeFixture();
-    const key = rsaKey();
-    f.hostname = SERVER.hostname;
-    f.mailIp = SERVER.ips[0];
-    f.nameservers = [...SERVER.nameservers];
-    f.dkim = { privateKeyPem: key.privatePem, publicKey: key.publicB64 };
-    f.zones = {
-      [D]: [
+    const f = serverFixture(
+      [
         { name: D, ttl: 86400, type: 'NS', data: ['ns1.newhost.example.'] },
         { name: D, ttl: 86400, type: 'NS', data: ['ns2.newhost.example.'] },
         { name: D, ttl: 14400, type: 'A', data: ['203.0.113.10'] },
@@ -131,7 +125,8 @@ describe('plesk: a fix killed between its delete of the old SPF record and its a
         { name: `mail.${D}`, ttl: 14400, type: 'A', data: ['203.0.113.10'] },
         { name: D, ttl: 14400, type: 'TXT', data: [OLD] },
       ],
-    };
+      D,
+    );
     pl = makePleskState(f);
     pl.outgoingMode = 'explicit-ip';
     pl.explicitIpv4 = SERVER.ips[0];

@@ -9,7 +9,7 @@ import type { Change, Zone } from '../../../src/core/model.js';
 import { applyPlan } from '../../../src/core/plans/apply.js';
 import { makePlan } from '../../../src/core/plans/index.js';
 import { rejectsWith } from '../../helpers/panel-errors.js';
-import { baseRecords, DOMAIN, makeRig, type Rig } from './live-rig.js';
+import { baseRecords, DOMAIN, makeRig, type Rig } from '../../helpers/emulators/rig.js';
 
 const SPF = 'v=spf1 +a +mx include:websitewelcome.com ~all';
 const rigs: Rig[] = [];

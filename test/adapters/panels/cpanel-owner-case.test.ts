@@ -7,7 +7,7 @@ import { decodeZone, massEditParams } from '../../../src/adapters/panels/cpanel/
 import type { Change, ZoneRecord } from '../../../src/core/model.js';
 import { applyPlan, undoChange } from '../../../src/core/plans/apply.js';
 import { makePlan } from '../../../src/core/plans/index.js';
-import { baseRecords, DOMAIN, makeRig, type Rig } from './live-rig.js';
+import { baseRecords, DOMAIN, makeRig, type Rig } from '../../helpers/emulators/rig.js';
 
 const rigs: Rig[] = [];
 afterEach(async () => {

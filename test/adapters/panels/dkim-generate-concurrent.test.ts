@@ -4,7 +4,6 @@
 // policy record): a key the customer adds or edits at another selector meanwhile stays, and the fix is refused
 // ("the zone changed while the key was generated") instead of applied over a silently reverted edit.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { afterEach, describe, it } from 'node:test';
 import { describeGeneratedDkim } from '../../../src/adapters/panels/cpanel/index.js';
 import { undoGeneratedDkim } from '../../../src/adapters/panels/cpanel/zonefile.js';
@@ -13,8 +12,8 @@ import { PanelError } from '../../../src/core/panel.js';
 import { makePlan } from '../../../src/core/plans/index.js';
 import { applyPlan } from '../../../src/core/plans/apply.js';
 import { massEdit } from '../../helpers/emulators/cpanel.js';
+import { addTxtAsCustomer, baseRecords, DOMAIN, makeRig, type Kind, type Rig } from '../../helpers/emulators/rig.js';
 import { otherRsaKey, rsaKey } from '../../helpers/scenario.js';
-import { addTxtAsCustomer, baseRecords, DOMAIN, makeRig, type Kind, type Rig } from './live-rig.js';
 
 const S1 = 'v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDSENDGRIDKEY';
 const OLDG = 'v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDOLDGOOGLEKEY';
@@ -26,13 +25,9 @@ afterEach(async () => {
 });
 
 async function dkimRig(kind: Kind, extra: { name: string; ttl: number; type: string; data: string[] }[] = []): Promise<Rig> {
+  // No key on the server (Plesk: no key file, signing off), so the DKIM fix has the panel make the key.
   const r = await makeRig(kind, [...baseRecords(), { name: DOMAIN, ttl: 14400, type: 'TXT', data: ['v=spf1 +a +mx ~all'] }, ...extra], { noServerKey: true });
   rigs.push(r);
-  if (r.pl) {
-    // Plesk: signing off and no key file yet, so the DKIM fix has Plesk make the key.
-    r.pl.mailPrefs[DOMAIN] = { sign: false, mailservice: true };
-    rmSync(`${r.pl.root}/etc/domainkeys`, { recursive: true, force: true });
-  }
   return r;
 }
 

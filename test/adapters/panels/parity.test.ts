@@ -13,37 +13,25 @@
 // MailChannels lockdown case is a separate test where Plesk's plan is `blocked`.
 // Plesk stores a TXT value as one string, so how its values are cut into character-strings is not compared.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CpanelPanel } from '../../../src/adapters/panels/cpanel/index.js';
-import { UapiHttp } from '../../../src/adapters/panels/cpanel/uapi.js';
 import { FilesPanel } from '../../../src/adapters/panels/files/index.js';
-import { PanelHttpClient } from '../../../src/adapters/panels/http.js';
-import { PleskPanel, PleskRestCli } from '../../../src/adapters/panels/plesk/index.js';
-import { WhmHttp, WhmPanel } from '../../../src/adapters/panels/whm/index.js';
-import { openStore, type Store } from '../../../src/adapters/store/store.js';
-import { addZoneFile } from '../../../src/demo/world.js';
 import { auditDomain } from '../../../src/core/audit.js';
 import { canonName } from '../../../src/core/domain.js';
-import { FIX_KINDS, type Change, type FixKind, type Zone, type ZoneRecord } from '../../../src/core/model.js';
+import { FIX_KINDS, type Change, type FixKind, type ZoneRecord } from '../../../src/core/model.js';
 import type { Panel } from '../../../src/core/panel.js';
-import { applyPlan, undoChange, type ApplyDeps } from '../../../src/core/plans/apply.js';
+import { applyPlan, undoChange } from '../../../src/core/plans/apply.js';
 import { makePlan } from '../../../src/core/plans/index.js';
 import { ownedNames, type Plan } from '../../../src/core/plans/plan.js';
-import type { Answer, RRType, Resolver } from '../../../src/core/resolver.js';
-import { makeCpState, startCpanelServer, type RunningServer } from '../../helpers/emulators/cpanel.js';
-import { makeFixture, type Fixture, type FixtureRecord } from '../../helpers/emulators/fixture.js';
-import { makePleskState, startPleskServer, writePleskKeys } from '../../helpers/emulators/plesk.js';
-import { startWhmServer, writeCpanelServerFiles } from '../../helpers/emulators/whm.js';
-import { MapResolver, zoneToMap, type ZoneMap } from '../../helpers/map-resolver.js';
-import { MAILCHANNELS, otherRsaKey, rsaKey, SERVER, WORLD, writePanel } from '../../helpers/scenario.js';
+import type { RunningServer } from '../../helpers/emulators/cpanel.js';
+import type { FixtureRecord } from '../../helpers/emulators/fixture.js';
+import { DOMAIN, FIXED, liveRig, serverFixture, startEmulator, worldMap, type LiveRig } from '../../helpers/emulators/rig.js';
+import { MAILCHANNELS, otherRsaKey, rsaKey, SERVER, writePanel } from '../../helpers/scenario.js';
 
-const DOMAIN = 'alice.example'; // a customer of the emulators' fixture (reseller res1)
 const KINDS = ['files', 'cpanel', 'whm', 'plesk'] as const;
 type Kind = (typeof KINDS)[number];
-const FIXED = new Date('2027-03-01T12:00:00.000Z');
 
 const SPF = 'v=spf1 +a +mx include:websitewelcome.com include:_spf.google.com ~all';
 const VERIFY = 'google-site-verification=parity-test-token';
@@ -132,98 +120,22 @@ function zoneFileText(spec: Spec): string {
   return lines.join('\n') + '\n';
 }
 
-/** The emulators' fixture reduced to the scenario domain, with the files panel's server settings. */
-function scenarioFixture(spec: Spec): Fixture {
-  const f = makeFixture();
-  const key = rsaKey();
-  f.hostname = SERVER.hostname;
-  f.mailIp = SERVER.ips[0];
-  f.nameservers = [...SERVER.nameservers];
-  f.dkim = { privateKeyPem: key.privatePem, publicKey: key.publicB64 };
-  f.zones = { [DOMAIN]: spec.records() };
-  return f;
-}
-
-/** The outside world (scenario.ts's WORLD) as a map. */
-function worldMap(): ZoneMap {
-  const served: Record<string, Record<string, unknown>> = {};
-  addZoneFile(served, WORLD, '');
-  const out: ZoneMap = {};
-  for (const [name, data] of Object.entries(served)) {
-    const { SOA: _soa, ...rest } = data;
-    out[name] = rest as ZoneMap[string];
-  }
-  return out;
-}
-
-
-/** Live DNS: the world plus the zone as the panel holds it; the authoritative servers answer the same. */
-class LiveResolver implements Resolver {
-  private inner = new MapResolver({});
-  constructor(private readonly world: ZoneMap) {}
-  serve(zone: Zone): void {
-    this.inner = new MapResolver({ ...this.world, ...zoneToMap(zone) });
-  }
-  resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
-    return this.inner.resolve(name, type);
-  }
-  resolveAt<T extends RRType>(_servers: string[], name: string, type: T): Promise<Answer<T>> {
-    return this.inner.resolve(name, type);
-  }
-}
-
-/** The adapter, with live DNS re-served from panel.readZone() after every write (the nameservers reloading). */
-class LivePanel implements Panel {
-  readonly kind: string;
-  readonly capabilities: Panel['capabilities'];
-  writes = 0;
-  constructor(
-    readonly inner: Panel,
-    private readonly resolver: LiveResolver,
-  ) {
-    this.kind = inner.kind;
-    this.capabilities = inner.capabilities;
-  }
-  async refresh(): Promise<void> {
-    this.resolver.serve(await this.inner.readZone(DOMAIN));
-  }
-  listAccounts: Panel['listAccounts'] = () => this.inner.listAccounts();
-  listDomains: Panel['listDomains'] = (identity) => this.inner.listDomains(identity);
-  readZone: Panel['readZone'] = (domain) => this.inner.readZone(domain);
-  readMailSettings: Panel['readMailSettings'] = (domain) => this.inner.readMailSettings(domain);
-  applyChanges: Panel['applyChanges'] = async (domain, changes, expectedVersion) => {
-    const r = await this.inner.applyChanges(domain, changes, expectedVersion);
-    this.writes++;
-    await this.refresh();
-    return r;
-  };
-  generateDkim = async (domain: string) => {
-    const s = await this.inner.generateDkim!(domain);
-    await this.refresh();
-    return s;
-  };
-}
-
-interface Rig {
-  panel: LivePanel;
-  resolver: LiveResolver;
-  store: Store;
-  deps(): ApplyDeps;
-}
-
 interface Setup {
-  rigs: Record<Kind, Rig>;
+  rigs: Record<Kind, LiveRig>;
   servers: RunningServer[];
   tmp: string;
 }
 
+/**
+ * Every panel holding the scenario's zone: the files panel in a temp dir, the cPanel (UAPI), WHM (API 1, mail settings
+ * from the server's files) and Plesk (REST + plesk bin over REST) emulators, one server state each — each with its
+ * public DNS (the zone's nameservers answering the same, so a write is verified) and history.
+ */
 async function setup(spec: Spec, opts: { mailchannels: boolean }): Promise<Setup> {
   const tmp = mkdtempSync(join(tmpdir(), 'mh-panel-parity-'));
   const servers: RunningServer[] = [];
-  const http = (url: string, headers: Record<string, string>) => new PanelHttpClient({ baseUrl: url, headers });
   const inner: Partial<Record<Kind, Panel>> = {};
 
-  // Files panel.
   const filesRoot = join(tmp, 'files');
   writePanel(filesRoot, {
     server: { ...SERVER, relay: opts.mailchannels ? { ...MAILCHANNELS } : null },
@@ -233,65 +145,15 @@ async function setup(spec: Spec, opts: { mailchannels: boolean }): Promise<Setup
   files.now = () => FIXED;
   inner.files = files;
 
-  // cPanel (UAPI over HTTP) and WHM (API 1 over HTTP, mail settings from the server's files): one server state each.
-  const mcOpts = { mailchannels: opts.mailchannels };
-  const cpState = () => {
-    const st = makeCpState(scenarioFixture(spec));
-    if (!spec.serverKey) st.dkimDomains = [];
-    const soa = st.zones[DOMAIN].lines.find((l) => l?.kind === 'record' && l.type === 'SOA');
-    if (soa?.kind === 'record') soa.data[0] = spec.soaMname ?? OUR_SOA;
-    return st;
-  };
-  const cp = cpState();
-  const cpSrv = await startCpanelServer(cp);
-  const cpRoot = join(tmp, 'cpanel-root');
-  writeCpanelServerFiles(cp, cpRoot, mcOpts);
-  cp.serverRoot = cpRoot;
-  const whm = cpState();
-  const whmSrv = await startWhmServer(whm);
-  const whmRoot = join(tmp, 'whm-root');
-  writeCpanelServerFiles(whm, whmRoot, mcOpts);
-  whm.serverRoot = whmRoot;
-  if (opts.mailchannels) {
-    // writeCpanelServerFiles' MailChannels login is "myhostingco": use the files panel's account id on both.
-    for (const root of [cpRoot, whmRoot]) {
-      writeFileSync(
-        join(root, 'etc/exim.conf.localopts'),
-        `smarthost_routelist=* smtp.mailchannels.net::587\nsmarthost_auth_required=1\nsmarthost_username=${MAILCHANNELS.authId}\nspf_include_hosts=relay.mailchannels.net\n`,
-      );
-    }
+  for (const kind of ['cpanel', 'whm', 'plesk'] as const) {
+    const emu = await startEmulator(kind, serverFixture(spec.records()), join(tmp, `${kind}-root`), { serverKey: spec.serverKey, soaMname: spec.soaMname, mailchannels: opts.mailchannels });
+    servers.push(emu.server);
+    inner[kind] = emu.panel;
   }
-  servers.push(cpSrv, whmSrv);
-  inner.cpanel = new CpanelPanel({ transport: new UapiHttp(http(cpSrv.url, { authorization: 'cpanel alice:tok-alice' })), user: 'alice', owner: 'res1', hostname: SERVER.hostname, root: cpRoot });
-  inner.whm = new WhmPanel({ transport: new WhmHttp(http(whmSrv.url, { authorization: 'whm root:tok-root' })), user: 'root', root: whmRoot });
-
-  // Plesk: outgoing mail from the server's IP (explicit-ip mode), the DKIM key in /etc/domainkeys.
-  const pl = makePleskState(scenarioFixture(spec));
-  pl.outgoingMode = 'explicit-ip';
-  pl.explicitIpv4 = SERVER.ips[0];
-  const plSrv = await startPleskServer(pl);
-  servers.push(plSrv);
-  const plRoot = join(tmp, 'plesk-root');
-  mkdirSync(plRoot, { recursive: true });
-  pl.root = plRoot; // where turning signing on writes the key
-  if (spec.serverKey) writePleskKeys(pl, plRoot);
-  else pl.mailPrefs[DOMAIN] = { sign: false, mailservice: true };
-  if (opts.mailchannels) {
-    mkdirSync(join(plRoot, 'etc/postfix'), { recursive: true });
-    writeFileSync(join(plRoot, 'etc/postfix/main.cf'), 'relayhost = [smtp.mailchannels.net]:587\n');
-  }
-  const plRest = http(plSrv.url, { 'x-api-key': pl.apiKey });
-  inner.plesk = new PleskPanel({ rest: plRest, apiKey: pl.apiKey, cli: new PleskRestCli(plRest), root: plRoot });
 
   const world = worldMap();
-  const rigs = {} as Record<Kind, Rig>;
-  for (const kind of KINDS) {
-    const resolver = new LiveResolver(world);
-    const panel = new LivePanel(inner[kind]!, resolver);
-    await panel.refresh();
-    const store = openStore(join(tmp, `${kind}.sqlite`), { now: () => FIXED.getTime() });
-    rigs[kind] = { panel, resolver, store, deps: () => ({ panel, resolver, history: store, byUser: 'root', now: () => FIXED }) };
-  }
+  const rigs = {} as Record<Kind, LiveRig>;
+  for (const kind of KINDS) rigs[kind] = await liveRig(inner[kind]!, join(tmp, `${kind}.sqlite`), { world, authoritative: true });
   return { rigs, servers, tmp };
 }
 
@@ -338,7 +200,7 @@ const owns = (check: FixKind, r: { name: string; type: string; value: string }) 
   ownedNames(check, DOMAIN, 'default').some((o) => canonName(o.name) === canonName(r.name) && o.types.includes(r.type.toUpperCase())) && (check !== 'spf' || /^v=spf1(\s|$)/i.test(r.value));
 
 /** The zone as a panel holds it, without the SOA (cPanel and Plesk carry it as the serial or not at all, and each bumps it its own way). */
-async function records(rig: Rig, withChunks = true): Promise<Rec[]> {
+async function records(rig: LiveRig, withChunks = true): Promise<Rec[]> {
   const z = await rig.panel.readZone(DOMAIN);
   const key = (await rig.panel.readMailSettings(DOMAIN)).dkim.publicKey;
   return sortRecs(z.records.filter((r) => r.type.toUpperCase() !== 'SOA').map((r) => rec(r, key, withChunks)));
@@ -346,7 +208,7 @@ async function records(rig: Rig, withChunks = true): Promise<Rec[]> {
 const ownedBy = (check: FixKind, rs: Rec[]) => rs.filter((r) => owns(check, r));
 const notOwned = (rs: Rec[]) => rs.filter((r) => !FIX_KINDS.some((k) => owns(k, r)));
 
-async function findingLines(rig: Rig): Promise<string[]> {
+async function findingLines(rig: LiveRig): Promise<string[]> {
   const a = await auditDomain(DOMAIN, { panel: rig.panel, resolver: rig.resolver, now: () => FIXED });
   return a.findings.map((f) => `${f.severity} ${f.check} ${f.rule}${f.subject ? ` [${f.subject}]` : ''}`).sort();
 }
