@@ -492,6 +492,12 @@ export class ScopeGuard {
   private stopped: SkippedOutcome | null = null;
   /** The panel generated a DKIM key for this fix (a write let through before a later one was stopped). */
   private keyGenerated = false;
+  /**
+   * A record write of this fix was sent to the panel: what core writes after it (putting back a write that failed part
+   * way, settleLeftovers / reconcile's restore) is its clean-up, never stopped — stopping it left the half-written zone
+   * and a row saying nothing was changed (review).
+   */
+  private recordWriteSent = false;
 
   constructor(
     private readonly scope: BulkScope,
@@ -534,8 +540,11 @@ export class ScopeGuard {
     const write =
       <A extends unknown[], T>(name: PropertyKey, fn: (...a: A) => Promise<T>) =>
       async (...a: A): Promise<T> => {
-        const skip = this.skipNow();
-        if (skip) this.stop(skip, name);
+        // After the key is made, only an answer that the domain left the scope stops the write that publishes it: a
+        // listing that merely failed must not leave the panel signing with a key nobody can verify (review).
+        const skip = this.recordWriteSent ? null : this.skipNow();
+        if (skip && !(this.keyGenerated && skip.why === 'unconfirmed')) this.stop(skip, name);
+        if (name === 'applyChanges') this.recordWriteSent = true;
         const result = await fn(...a);
         if (name === 'generateDkim') this.keyGenerated = true;
         return result;
