@@ -6,26 +6,14 @@
 // skipped as no longer in scope, and the history's intent is closed as not written (never left open, never "the panel
 // could not generate a DKIM key").
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import type { DomainRef, Identity } from '../../src/core/model.js';
 import type { Panel } from '../../src/core/panel.js';
 import { demoWorld, login, type TestWorld } from './helpers.js';
 import { planValues } from './shared-zone-world.js';
-
-type PanelJson = { accounts: { user: string; role: string; owner?: string; domains?: string[] }[] };
-function editPanel(w: TestWorld, edit: (cfg: PanelJson) => void): void {
-  const file = join(w.demo!.panelDir, 'panel.json');
-  const cfg = JSON.parse(readFileSync(file, 'utf8')) as PanelJson;
-  edit(cfg);
-  writeFileSync(file, JSON.stringify(cfg));
-}
-/** bob (dentist.example) moves from reseller rita to a new reseller rex. */
-const moveBobToRex = (cfg: PanelJson) => {
-  cfg.accounts.push({ user: 'rex', role: 'reseller' });
-  cfg.accounts.find((a) => a.user === 'bob')!.owner = 'rex';
-};
+import { editPanel, moveBobToRex } from './panel-edits.js';
 
 /**
  * A world whose panel logs rita's listings (dentist.example in or OUT) and its writes, and whose clock the test moves.

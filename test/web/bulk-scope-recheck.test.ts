@@ -14,26 +14,7 @@ import { buildWorld } from '../../src/demo/world.js';
 import { createApp } from '../../src/web/app.js';
 import { demoWorld, login, NO_LIMITS, type TestWorld } from './helpers.js';
 import { Gate, planValues } from './shared-zone-world.js';
-
-type PanelJson = { accounts: { user: string; role: string; owner?: string; domains?: string[] }[] };
-
-function editPanel(w: TestWorld, edit: (cfg: PanelJson) => void): void {
-  const file = join(w.demo!.panelDir, 'panel.json');
-  const cfg = JSON.parse(readFileSync(file, 'utf8')) as PanelJson;
-  edit(cfg);
-  writeFileSync(file, JSON.stringify(cfg));
-}
-
-/** bob (dentist.example, plumber.example) moves from reseller rita to a new reseller rex. */
-const moveBobToRex = (cfg: PanelJson) => {
-  cfg.accounts.push({ user: 'rex', role: 'reseller' });
-  cfg.accounts.find((a) => a.user === 'bob')!.owner = 'rex';
-};
-
-/** rita is removed from the panel; her customers stay, without a reseller. */
-const removeRita = (cfg: PanelJson) => {
-  cfg.accounts = cfg.accounts.filter((a) => a.user !== 'rita').map((a) => (a.owner === 'rita' ? { ...a, owner: undefined } : a));
-};
+import { editPanel, moveBobToRex, removeRita } from './panel-edits.js';
 
 /** clean.example (carol's, still rita's customer) loses its DMARC record, so a DMARC bulk fix has two domains to fix. */
 function dropCleanDmarc(w: TestWorld): void {

@@ -3,13 +3,14 @@
 // the zone was left half-written and the row said nothing was changed), and not the record of a DKIM key the panel
 // has just generated because one listing failed (review: the panel was left signing with an unpublished key).
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import type { DomainRef, Identity } from '../../src/core/model.js';
 import { PartialWriteError, type Panel } from '../../src/core/panel.js';
 import { demoWorld, login, type TestWorld } from './helpers.js';
 import { planValues } from './shared-zone-world.js';
+import { editPanel, moveBobToRex } from './panel-edits.js';
 
 for (const mode of ['listing fails', 'domain moved'] as const) {
 it(`a write that failed part way, then (${mode}): the fix's own clean-up is not stopped by the scope check, and the row is the fix's failure`, { timeout: 60_000 }, async () => {
@@ -35,13 +36,7 @@ it(`a write that failed part way, then (${mode}): the fix's own clean-up is not 
               s.armed = false;
               // Plesk-like: the adapter wrote its steps, then failed and could not undo them.
               if (mode === 'listing fails') s.failList = true;
-              else {
-                const file = join(s.w.demo!.panelDir, 'panel.json');
-                const cfg = JSON.parse(readFileSync(file, 'utf8'));
-                cfg.accounts.push({ user: 'rex', role: 'reseller' });
-                cfg.accounts.find((a: any) => a.user === 'bob').owner = 'rex';
-                writeFileSync(file, JSON.stringify(cfg));
-              }
+              else editPanel(s.w, moveBobToRex);
               s.clock += 6_000;
               const steps = changes.flatMap((c: any) => c.action === 'edit' ? [{ action: 'remove', name: c.name, type: c.type, ttl: c.ttl, before: c.before, after: null }, { action: 'add', name: c.name, type: c.type, ttl: c.ttl, before: null, after: c.after }] : [c]);
               throw new PartialWriteError('other', 'connection reset after the second step', steps);
