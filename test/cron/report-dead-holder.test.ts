@@ -14,6 +14,7 @@ import { openStore, StoreError } from '../../src/adapters/store/store.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { REPORT_LOCK, runReport } from '../../src/cron/report.js';
+import { killHard, sleeper } from '../helpers/processes.js';
 import { countingLimiter, startWorld, type TestWorld } from './world.js';
 
 const LEASE = 15 * 60_000;
@@ -25,20 +26,6 @@ function ownerFor(pid: number, opts: { host?: string; startTicks?: string; stamp
   const ns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))![1];
   const base = `report:${opts.host ?? hostname()}:${pid}:0badf00d`;
   return opts.stamp === false ? base : `${base}:ns${ns}:st${opts.startTicks ?? startTicks}`;
-}
-
-/** A real process that just waits; resolved once it is running. */
-async function sleeper(): Promise<ChildProcess & { pid: number }> {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
-  await once(child, 'spawn');
-  return child as ChildProcess & { pid: number };
-}
-
-/** SIGKILL, and wait until it has exited (and been reaped: the 'exit' event comes after waitpid). */
-async function killHard(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
 }
 
 const refused = (holder: string) => (e: unknown) =>

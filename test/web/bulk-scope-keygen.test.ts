@@ -6,51 +6,15 @@
 // skipped as no longer in scope, and the history's intent is closed as not written (never left open, never "the panel
 // could not generate a DKIM key").
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import type { DomainRef, Identity } from '../../src/core/model.js';
-import type { Panel } from '../../src/core/panel.js';
-import { demoWorld, login, type TestWorld } from './helpers.js';
+import { login } from './helpers.js';
 import { planValues } from './shared-zone-world.js';
 import { editPanel, moveBobToRex } from './panel-edits.js';
+import { keyWorld, type ScopeWorld } from './scope-world.js';
 
-/**
- * A world whose panel logs rita's listings (dentist.example in or OUT) and its writes, and whose clock the test moves.
- * `onCall(name)`: called after a logged write returns.
- */
-async function keyWorld(onCall: (name: string, s: { w: TestWorld; clock: number; log: string[] }) => void = () => {}) {
-  const s = { w: null as unknown as TestWorld, clock: Date.parse('2030-01-01T00:00:00Z'), log: [] as string[] };
-  const wrap = (p: Panel): Panel =>
-    new Proxy(p, {
-      get: (t, prop) => {
-        const v = (t as unknown as Record<string | symbol, unknown>)[prop];
-        if (typeof v !== 'function') return v;
-        if (prop === 'listDomains') {
-          return async (id: Identity) => {
-            const r = (await (v as (i: Identity) => Promise<DomainRef[]>).call(t, id)) as DomainRef[];
-            if (id.user === 'rita') s.log.push(`listDomains(rita): dentist ${r.some((d) => d.domain === 'dentist.example') ? 'in' : 'OUT'}`);
-            return r;
-          };
-        }
-        if (prop === 'generateDkim' || prop === 'applyChanges' || prop === 'startDkimSigning') {
-          return async (...a: unknown[]) => {
-            s.log.push(`${String(prop)}(${String(a[0])})`);
-            const out = await (v as (...x: unknown[]) => Promise<unknown>).apply(t, a);
-            onCall(String(prop), s);
-            return out;
-          };
-        }
-        return (v as (...x: unknown[]) => unknown).bind(t);
-      },
-    });
-  s.w = await demoWorld({ wrapPanel: wrap, app: { now: () => new Date(s.clock) } });
-  // dentist.example's key is gone from the panel: its DKIM fix has the panel generate one.
-  rmSync(join(s.w.demo!.panelDir, 'dkim', 'dentist.example.pem'));
-  return s;
-}
-
-async function applyDkim(s: Awaited<ReturnType<typeof keyWorld>>, afterIntent: () => void = () => {}) {
+async function applyDkim(s: ScopeWorld, afterIntent: () => void = () => {}) {
   const rita = await login(s.w.app, 'rita');
   s.w.app.runner.fixInlineMax = 0;
   const page = await rita.agent.post('/bulk/fix/preview').type('form').send({ _csrf: rita.csrf, check: 'dkim', domains: ['dentist.example'] });

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import type { DomainRef, Identity } from '../../src/core/model.js';
 import type { Panel } from '../../src/core/panel.js';
+import { hookPanel } from '../helpers/hook-panel.js';
 import { buildWorld } from '../../src/demo/world.js';
 import { demoWorld, login, type TestWorld } from './helpers.js';
 import { planValues } from './shared-zone-world.js';
@@ -17,27 +17,22 @@ const LISTING_MS = 6_000; // how long one listing takes, on the app's clock
 function slowWorld() {
   const s = { clock: Date.parse('2030-01-01T00:00:00Z'), counting: false, listings: 0, reads: 0 };
   const wrap = (p: Panel): Panel =>
-    new Proxy(p, {
-      get: (t, prop) => {
-        const v = (t as unknown as Record<string | symbol, unknown>)[prop];
-        if (typeof v !== 'function') return v;
-        if (prop === 'listDomains') {
-          return async (id: Identity) => {
-            const r = (await (v as (i: Identity) => Promise<DomainRef[]>).call(t, id)) as DomainRef[];
-            if (s.counting) {
-              s.listings++;
-              s.clock += LISTING_MS; // the listing took 6 s
-            }
-            return r;
-          };
+    hookPanel(p, {
+      listDomains: async (own, id) => {
+        const r = await own(id);
+        if (s.counting) {
+          s.listings++;
+          s.clock += LISTING_MS; // the listing took 6 s
         }
-        if (prop === 'readZone' || prop === 'readMailSettings') {
-          return (...a: unknown[]) => {
-            if (s.counting) s.reads++;
-            return (v as (...x: unknown[]) => unknown).apply(t, a);
-          };
-        }
-        return (v as (...x: unknown[]) => unknown).bind(t);
+        return r;
+      },
+      readZone: (own, d) => {
+        if (s.counting) s.reads++;
+        return own(d);
+      },
+      readMailSettings: (own, d) => {
+        if (s.counting) s.reads++;
+        return own(d);
       },
     });
   return { s, wrap };

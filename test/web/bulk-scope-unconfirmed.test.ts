@@ -4,31 +4,22 @@
 // applied: could not confirm … Preview it again to fix it" and counted as not applied (review).
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { DomainRef, Identity } from '../../src/core/model.js';
 import type { Panel } from '../../src/core/panel.js';
+import { hookPanel } from '../helpers/hook-panel.js';
 import { demoWorld, login } from './helpers.js';
 import { planValues } from './shared-zone-world.js';
 
 it('an already-applied domain stays "already" when the scope listing fails during the job', { timeout: 60_000 }, async () => {
   const s = { armed: false, down: false };
   const wrap = (p: Panel): Panel =>
-    new Proxy(p, {
-      get: (t, prop) => {
-        const v = (t as unknown as Record<string | symbol, unknown>)[prop];
-        if (typeof v !== 'function') return v;
-        if (prop === 'listDomains') {
-          return async (id: Identity): Promise<DomainRef[]> => {
-            if (s.down) throw new Error('Plesk REST: HTTP 503');
-            return (v as (i: Identity) => Promise<DomainRef[]>).call(t, id);
-          };
-        }
-        if (prop === 'readZone') {
-          return (...a: unknown[]) => {
-            if (s.armed) s.down = true;
-            return (v as (...x: unknown[]) => unknown).apply(t, a);
-          };
-        }
-        return (v as (...x: unknown[]) => unknown).bind(t);
+    hookPanel(p, {
+      listDomains: async (own, id) => {
+        if (s.down) throw new Error('Plesk REST: HTTP 503');
+        return own(id);
+      },
+      readZone: (own, d) => {
+        if (s.armed) s.down = true;
+        return own(d);
       },
     });
   const w = await demoWorld({ wrapPanel: wrap });

@@ -3,51 +3,42 @@
 // the zone was left half-written and the row said nothing was changed), and not the record of a DKIM key the panel
 // has just generated because one listing failed (review: the panel was left signing with an unpublished key).
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import type { DomainRef, Identity } from '../../src/core/model.js';
-import { PartialWriteError, type Panel } from '../../src/core/panel.js';
-import { demoWorld, login, type TestWorld } from './helpers.js';
+import type { Change } from '../../src/core/model.js';
+import { PartialWriteError } from '../../src/core/panel.js';
+import { login } from './helpers.js';
 import { planValues } from './shared-zone-world.js';
 import { editPanel, moveBobToRex } from './panel-edits.js';
+import { keyWorld, scopeWorld } from './scope-world.js';
 
 for (const mode of ['listing fails', 'domain moved'] as const) {
 it(`a write that failed part way, then (${mode}): the fix's own clean-up is not stopped by the scope check, and the row is the fix's failure`, { timeout: 60_000 }, async () => {
-  const s = { w: null as unknown as TestWorld, clock: Date.parse('2030-01-01T00:00:00Z'), log: [] as string[], failList: false, armed: false };
-  const wrap = (p: Panel): Panel =>
-    new Proxy(p, {
-      get: (t, prop) => {
-        const v = (t as any)[prop];
-        if (typeof v !== 'function') return v;
-        if (prop === 'listDomains') {
-          return async (id: Identity) => {
-            if (id.user === 'rita' && s.failList) { s.log.push('listDomains(rita): FAILED'); throw new Error('panel timeout'); }
-            const r = (await v.call(t, id)) as DomainRef[];
-            if (id.user === 'rita') s.log.push(`listDomains(rita): dentist ${r.some((d) => d.domain === 'dentist.example') ? 'in' : 'OUT'}`);
-            return r;
-          };
-        }
-        if (prop === 'applyChanges') {
-          return async (d: string, changes: any[], ver: string) => {
-            s.log.push(`applyChanges(${d}) ${JSON.stringify(changes.map((c) => c.action + ' ' + c.type))}`);
-            const out = await v.call(t, d, changes, ver);
-            if (s.armed) {
-              s.armed = false;
-              // Plesk-like: the adapter wrote its steps, then failed and could not undo them.
-              if (mode === 'listing fails') s.failList = true;
-              else editPanel(s.w, moveBobToRex);
-              s.clock += 6_000;
-              const steps = changes.flatMap((c: any) => c.action === 'edit' ? [{ action: 'remove', name: c.name, type: c.type, ttl: c.ttl, before: c.before, after: null }, { action: 'add', name: c.name, type: c.type, ttl: c.ttl, before: null, after: c.after }] : [c]);
-              throw new PartialWriteError('other', 'connection reset after the second step', steps);
-            }
-            return out;
-          };
-        }
-        return v.bind(t);
-      },
-    });
-  s.w = await demoWorld({ wrapPanel: wrap, app: { now: () => new Date(s.clock) } });
+  let armed = false;
+  const s = await scopeWorld((s) => ({
+    applyChanges: async (own, d, changes, ver) => {
+      s.log.push(`applyChanges(${d}) ${JSON.stringify(changes.map((c) => c.action + ' ' + c.type))}`);
+      const out = await own(d, changes, ver);
+      if (armed) {
+        armed = false;
+        // Plesk-like: the adapter wrote its steps, then failed and could not undo them.
+        if (mode === 'listing fails') s.failList = true;
+        else editPanel(s.w, moveBobToRex);
+        s.clock += 6_000;
+        const steps: Change[] = changes.flatMap((c): Change[] =>
+          c.action === 'edit'
+            ? [
+                { action: 'remove', name: c.name, type: c.type, ttl: c.ttl, before: c.before, after: null },
+                { action: 'add', name: c.name, type: c.type, ttl: c.ttl, before: null, after: c.after },
+              ]
+            : [c],
+        );
+        throw new PartialWriteError('other', 'connection reset after the second step', steps);
+      }
+      return out;
+    },
+  }));
   try {
     const zoneFile = join(s.w.demo!.panelDir, 'zones', 'dentist.example.db');
     const before = readFileSync(zoneFile, 'utf8');
@@ -62,7 +53,7 @@ it(`a write that failed part way, then (${mode}): the fix's own clean-up is not 
     }
     assert.ok(check, 'a plan');
     s.log.length = 0;
-    s.armed = true;
+    armed = true;
     const started = await rita.agent.post('/bulk/fix/apply').type('form').send({ _csrf: rita.csrf, check, plan: plans });
     const id = Number(/(\d+)$/.exec(started.headers.location as string)![1]);
     await s.w.app.runner.wait(id);
@@ -86,37 +77,6 @@ it(`a write that failed part way, then (${mode}): the fix's own clean-up is not 
     await s.w.close();
   }
 });
-}
-
-async function keyWorld(onCall: (name: string, s: any) => void) {
-  const s = { w: null as unknown as TestWorld, clock: Date.parse('2030-01-01T00:00:00Z'), log: [] as string[], failList: false };
-  const wrap = (p: Panel): Panel =>
-    new Proxy(p, {
-      get: (t, prop) => {
-        const v = (t as any)[prop];
-        if (typeof v !== 'function') return v;
-        if (prop === 'listDomains') {
-          return async (id: Identity) => {
-            if (id.user === 'rita' && s.failList) { s.log.push('listDomains(rita): FAILED'); throw new Error('panel timeout'); }
-            const r = (await v.call(t, id)) as DomainRef[];
-            if (id.user === 'rita') s.log.push(`listDomains(rita): dentist ${r.some((d) => d.domain === 'dentist.example') ? 'in' : 'OUT'}`);
-            return r;
-          };
-        }
-        if (prop === 'generateDkim' || prop === 'applyChanges' || prop === 'startDkimSigning') {
-          return async (...a: unknown[]) => {
-            s.log.push(`${String(prop)}(${String(a[0])})`);
-            const out = await v.apply(t, a);
-            onCall(String(prop), s);
-            return out;
-          };
-        }
-        return v.bind(t);
-      },
-    });
-  s.w = await demoWorld({ wrapPanel: wrap, app: { now: () => new Date(s.clock) } });
-  rmSync(join(s.w.demo!.panelDir, 'dkim', 'dentist.example.pem'));
-  return s;
 }
 
 it('one failed listing after the panel generated the key: the record is still published (nothing said the domain left the scope)', { timeout: 60_000 }, async () => {

@@ -7,14 +7,14 @@
 // keeps the lease, and the answer says the fix may have been interrupted and when it is settled. Demo files panel + fixture zones, loopback DNS, real SQLite with a fixed clock (no lease ever runs out
 // here); the dead processes are real ones, killed.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { after, describe, test } from 'node:test';
 import { lockHolderGone, parseLockOwner, processLockOwner } from '../../../src/adapters/store/lock-owner.js';
 import { PanelError } from '../../../src/core/panel.js';
 import { applyPlan, domainLock, LOCK_TTL_MS, reconcile, withCopies } from '../../../src/core/plans/apply.js';
 import { playPerTest, TODAY, type Play } from '../../helpers/fixplay.js';
+import { killHard, sleeper } from '../../helpers/processes.js';
 
 const start = playPerTest();
 const D = 'bakery.example';
@@ -25,21 +25,6 @@ const children: ChildProcess[] = [];
 after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
-
-/** A real process that just waits; resolved once it runs. */
-async function sleeper(): Promise<ChildProcess & { pid: number }> {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
-  children.push(child);
-  await once(child, 'spawn');
-  return child as ChildProcess & { pid: number };
-}
-
-/** SIGKILL, and wait until it has exited and been reaped. */
-async function killHard(child: ChildProcess): Promise<void> {
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 /**
  * What a fix of process `owner` leaves when killed right after its intent (`written`: after its zone write too): the
@@ -58,7 +43,7 @@ async function interruptedFix(p: Play, owner: string, written: boolean): Promise
 
 /** A fix's lock owner for a process that was killed. */
 async function deadOwner(): Promise<{ owner: string; pid: number }> {
-  const child = await sleeper();
+  const child = await sleeper(children);
   const owner = processLockOwner('root', { pid: child.pid });
   await killHard(child);
   return { owner, pid: child.pid };
@@ -124,7 +109,7 @@ describe('a fix killed with SIGKILL: its domain lock taken over at once only whe
 describe('a holder that is alive, or cannot be judged: the lease stands, and the answer says when an interrupted fix is settled', { timeout: 120_000 }, () => {
   test('alive: the same preview is "being applied now", and if interrupted settled when its lock runs out (the time)', async () => {
     const p = await start();
-    const child = await sleeper();
+    const child = await sleeper(children);
     const dead = await interruptedFix(p, processLockOwner('root', { pid: child.pid }), false);
     const out = await applyPlan({ domain: D, check: 'spf', planHash: dead.planHash }, p.deps({ lockWaitMs: 0 }));
     assert.equal(out.status, 'already', JSON.stringify(out));
