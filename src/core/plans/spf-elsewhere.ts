@@ -1,0 +1,87 @@
+// Publishing the SPF fix elsewhere (the registrar still delegates the domain to another DNS host, often the previous
+// host): a bare `a` or `mx` term names the domain's own addresses or exchangers, and receivers look those up in the
+// DNS that serves the domain — the other host's zone, not this panel's. Kept in the record to publish there, such a
+// term authorises what that zone says today (the previous host's web or mail server, often a shared address) until
+// the nameservers point at this server, when it names what the panel's zone says. The plan says so, with both.
+import type { CheckContext } from '../checks/context.js';
+import { isUnanswered } from '../classify.js';
+import { canonName } from '../domain.js';
+import type { ZoneRecord } from '../model.js';
+import { isSpfRecord, parseSpf, type SpfTerm } from '../spf/parse.js';
+import type { PartialPlan } from './spf.js';
+
+/** `p` (the SPF plan over the live records), with a note for each kept "+" `a`/`mx` term of the domain itself that names a server other than this one in the live DNS. */
+export async function withSelfTermNotes(ctx: CheckContext, p: PartialPlan, panelRecords: ZoneRecord[]): Promise<PartialPlan> {
+  const d = canonName(ctx.domain);
+  const after = p.changes.find((c) => c.after && canonName(c.after.name) === d && isSpfRecord(c.after.value))?.after?.value;
+  if (!after) return p;
+  const notes: string[] = [];
+  for (const t of parseSpf(after).terms) {
+    if (!namesSelf(t, d)) continue;
+    // A term the plan already explains (mx.stale's note, a selected term kept) gets no second note.
+    if (p.notes.some((n) => n.startsWith(`Keeps ${t.raw}:`) || n.startsWith(`Keeps ${t.raw} `))) continue;
+    const note = t.mechanism === 'a' ? await aNote(ctx, t.raw, d, panelRecords) : await mxNote(ctx, t.raw, d, panelRecords);
+    if (note) notes.push(note);
+  }
+  return notes.length ? { ...p, notes: [...p.notes, ...notes] } : p;
+}
+
+/** A "+" `a`/`mx` term (with or without a prefix length) that names the domain itself. */
+function namesSelf(t: SpfTerm, d: string): boolean {
+  if (t.kind !== 'mechanism' || t.qualifier !== '+' || t.hasMacro || t.error) return false;
+  if (t.mechanism !== 'a' && t.mechanism !== 'mx') return false;
+  return canonName(t.domainSpec ?? d) === d;
+}
+
+async function liveAddresses(ctx: CheckContext, host: string): Promise<string[] | null> {
+  const out: string[] = [];
+  for (const type of ['A', 'AAAA'] as const) {
+    const a = await ctx.resolver.resolve(host, type);
+    if (a.status === 'unknown') return null;
+    if (a.status === 'ok') out.push(...(a.records as string[]));
+  }
+  return out;
+}
+
+function panelValues(records: ZoneRecord[], name: string, types: readonly string[]): string[] {
+  return records.filter((r) => canonName(r.name) === name && types.includes(r.type.toUpperCase())).map((r) => r.value);
+}
+
+function list(xs: string[]): string {
+  return xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : xs[0];
+}
+
+const PUBLISHED_THERE = 'while this record is published there';
+
+async function aNote(ctx: CheckContext, raw: string, d: string, panel: ZoneRecord[]): Promise<string | null> {
+  const c = await ctx.classifier.host(d);
+  // This server already (the live zone points the domain here), or DNS did not say: nothing to add.
+  if (c.class === 'this-server' || isUnanswered(c)) return null;
+  const live = await liveAddresses(ctx, d);
+  if (!live || !live.length) return null;
+  const own = panelValues(panel, d, ['A', 'AAAA']);
+  return (
+    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where ${d} has the address${live.length > 1 ? 'es' : ''} ${list(live)}, not this server's, so ${PUBLISHED_THERE} it also lets ${list(live)} send as ${d}. ` +
+    `Once the nameservers point at this server, ${raw} names ${own.length ? `the panel's address${own.length > 1 ? 'es' : ''} ${list(own)}` : "the addresses in the panel's zone"}; if ${list(live)} is the previous host's and sends no mail for ${d}, select ${raw} for removal.`
+  );
+}
+
+async function mxNote(ctx: CheckContext, raw: string, d: string, panel: ZoneRecord[]): Promise<string | null> {
+  const mx = await ctx.resolver.resolve(d, 'MX');
+  if (mx.status !== 'ok') return null;
+  const hosts = [...new Set((mx.records as { exchange: string }[]).map((m) => canonName(m.exchange)).filter((h) => h && h !== '.'))];
+  if (!hosts.length) return null;
+  const named: string[] = [];
+  for (const h of hosts) {
+    const c = await ctx.classifier.host(h);
+    if (c.class === 'this-server' || isUnanswered(c)) return null;
+    const ips = await liveAddresses(ctx, h);
+    if (ips === null) return null;
+    named.push(ips.length ? `${h} at ${ips.join(', ')}` : h);
+  }
+  const own = panelValues(panel, d, ['MX']).map((v) => canonName(v.trim().split(/\s+/)[1] ?? ''));
+  return (
+    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where its MX is ${list(named)}, not this server, so ${PUBLISHED_THERE} it also lets ${hosts.length > 1 ? 'those servers' : 'that server'} send as ${d}. ` +
+    `Once the nameservers point at this server, ${raw} names the panel's MX${own.length ? ` (${list(own)})` : ''}; if the mailboxes are no longer at ${list(hosts)}, select ${raw} for removal.`
+  );
+}

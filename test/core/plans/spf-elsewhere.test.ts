@@ -1,0 +1,49 @@
+// Publishing the SPF fix elsewhere: a kept bare `a`/`mx` names what the DNS host serving the domain says (the previous
+// host's server, often a shared address) until the nameservers point here — the plan says so, with both sides.
+import assert from 'node:assert/strict';
+import { afterEach, describe, test } from 'node:test';
+import { servedData, startPlay, type Play } from '../../helpers/fixplay.js';
+
+let play: Play | null = null;
+afterEach(async () => {
+  await play?.close();
+  play = null;
+});
+
+const selfNote = (notes: string[], raw: string) => notes.find((n) => n.startsWith(`Keeps ${raw}: receivers look it up in the DNS that serves`));
+
+describe('SPF plan published elsewhere: the domain\'s own a/mx terms', () => {
+  test('lawyer.example (HostGator still serves it): +a and +mx say what they name there and what they name here', async () => {
+    play = await startPlay();
+    const plan = await play.plan('lawyer.example', 'spf');
+    assert.equal(plan.mode, 'publish-elsewhere');
+    assert.equal(plan.changes[0].after?.value, 'v=spf1 +a +mx include:relay.mailchannels.net ~all');
+    const a = selfNote(plan.notes, '+a');
+    assert.ok(a, plan.notes.join('\n'));
+    assert.match(a, /the address 192\.0\.2\.77, not this server's/);
+    assert.match(a, /lets 192\.0\.2\.77 send as lawyer\.example/);
+    assert.match(a, /names the panel's address 203\.0\.113\.10/);
+    const mx = selfNote(plan.notes, '+mx');
+    assert.ok(mx, plan.notes.join('\n'));
+    assert.match(mx, /its MX is lawyer\.example at 192\.0\.2\.77, not this server/);
+    assert.match(mx, /names the panel's MX \(mail\.lawyer\.example\)/);
+  });
+
+  test('no such note where the live DNS already points the domain at this server, nor on plans applied through the panel', async () => {
+    play = await startPlay();
+    const data = servedData(play.dir);
+    // The old host's zone already gives the domain this server's address and MX (only the delegation is left).
+    data['lawyer.example'] = { ...data['lawyer.example'], A: ['203.0.113.10'], MX: [{ priority: 10, exchange: 'mail.lawyer.example' }] };
+    data['mail.lawyer.example'] = { A: ['203.0.113.10'] };
+    play.dns.setData(data);
+    const plan = await play.plan('lawyer.example', 'spf');
+    assert.equal(plan.mode, 'publish-elsewhere');
+    assert.equal(selfNote(plan.notes, '+a'), undefined, plan.notes.join('\n'));
+    assert.equal(selfNote(plan.notes, '+mx'), undefined, plan.notes.join('\n'));
+    for (const domain of ['bakery.example', 'plumber.example', 'clean.example']) {
+      const p = await play.plan(domain, 'spf');
+      assert.equal(p.mode, 'apply', domain);
+      assert.ok(!p.notes.some((n) => /receivers look it up in the DNS that serves/.test(n)), `${domain}: ${p.notes.join('\n')}`);
+    }
+  });
+});
