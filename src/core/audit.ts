@@ -36,9 +36,23 @@ export interface AuditDeps {
   checks?: CheckName[];
 }
 
+/**
+ * What a thrown value says, for a finding's message. Anything may be thrown or rejected with (undefined, a string, an
+ * object whose toString throws): reading `.message` off it blindly threw inside the handler, and the audit rejected.
+ */
+function thrownText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (e === undefined || e === null) return 'no reason given';
+  try {
+    return String(e);
+  } catch {
+    return 'an error that cannot be shown';
+  }
+}
+
 /** A panel read that failed: an `unknown` finding with the panel's error as evidence. */
 function panelProblem(rule: string, what: string, e: unknown): Finding {
-  const reason = (e as Error).message;
+  const reason = thrownText(e);
   return { rule, check: 'dns', severity: 'unknown', message: `The panel could not provide ${what}: ${reason}`, evidence: { panel: [reason] } };
 }
 
@@ -70,10 +84,26 @@ function internalError(name: CheckName, e: unknown): Finding[] {
       rule: `${name}.internal-error`,
       check: name,
       severity: 'unknown',
-      message: `The ${name} check could not finish: ${(e as Error).message}`,
+      message: `The ${name} check could not finish: ${thrownText(e)}`,
       evidence: { panel: [], live: [] },
     },
   ];
+}
+
+/**
+ * settleDriftFixes broke (it asks DNS again whether this server's zone is the live one, and a resolver may reject
+ * instead of answering `unknown`): whether a fix would change anything is not known, and the fix would ask the same
+ * question first and stop. As with dns.authority-unknown, no finding offers a fix; an `unknown` finding says why.
+ */
+function unsettledDrift(findings: Finding[], e: unknown): void {
+  for (const f of findings) delete f.fix;
+  findings.push({
+    rule: 'dns.internal-error',
+    check: 'dns',
+    severity: 'unknown',
+    message: `Could not tell whether this server's DNS is the live one, to settle the fixes dns.drift touches: ${thrownText(e)}. No fix is offered until an audit can tell; audit again.`,
+    evidence: { panel: [], live: [] },
+  });
 }
 
 /** One check, started now; a check that breaks (throws or rejects) gives its internal-error finding instead. */
@@ -120,7 +150,13 @@ export async function auditDomain(domain: string, deps: AuditDeps): Promise<Doma
   // audit printed `mailhealth fix …` commands that then answered "no plan").
   else if (findings.some((f) => f.rule === 'dns.authority-unknown' || f.rule === 'dns.dns-error')) for (const f of findings) delete f.fix;
   // Live DNS not yet what the panel's copy says, and the copy already right: no finding offers a fix with nothing to do.
-  else if (ctx?.zone && findings.some((f) => f.rule === 'dns.drift')) await settleDriftFixes(ctx, findings);
+  else if (ctx?.zone && findings.some((f) => f.rule === 'dns.drift')) {
+    try {
+      await settleDriftFixes(ctx, findings);
+    } catch (e) {
+      unsettledDrift(findings, e);
+    }
+  }
   sortFindings(findings);
   return { domain, status: domainStatus(findings), auditedAt: deps.now ? deps.now().toISOString() : systemTimeIso(), findings };
 }

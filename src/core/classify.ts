@@ -626,24 +626,34 @@ class AuditClassifier implements Classifier {
   /**
    * An `a`/`mx` term with a prefix length (`a/24`, `mx//64`): it matches every address in the networks of its host's
    * addresses (RFC 7208 §5.6), so it is this server's when one of those networks holds a server IP; else `otherwise`
-   * (how its host alone was classified).
+   * (how its host alone was classified). When a lookup that could have found such a network got no answer (the MX, or
+   * an exchanger's / the host's A or AAAA: timeout, SERVFAIL), the term is unknown (unanswered), never `otherwise`: a
+   * host known by name as a previous host's (stale) may still have an address whose network holds this server's IP, and
+   * the SPF fix would drop a term this server's mail passes with. A mail service's term (keep) stays kept either way.
    */
   private async widened(term: string, t: Readonly<SpfTerm>, target: string, otherwise: Classification): Promise<Classification> {
     const hosts: string[] = [];
+    let noAnswer: string | null = null;
     if (t.mechanism === 'mx') {
       const mx = await this.resolver.resolve(target, 'MX');
       if (mx.status === 'ok') for (const m of mx.records) if (m.exchange && m.exchange !== '.') hosts.push(m.exchange);
+      if (mx.status === 'unknown') noAnswer = `the MX lookup of ${target} got no answer (${mx.error ?? 'DNS error'})`;
     } else hosts.push(target);
     for (const h of hosts) {
       for (const [type, bits] of [['A', t.cidr4], ['AAAA', t.cidr6]] as const) {
         if (bits === undefined) continue;
         const a = await this.resolver.resolve(h, type);
+        if (a.status === 'unknown') noAnswer ??= `the ${type} lookup of ${h} got no answer (${a.error ?? 'DNS error'})`;
         if (a.status !== 'ok') continue;
         for (const ip of a.records as string[]) {
           const inside = this.serverIps.filter((sip) => cidrContains(`${ip}/${bits}`, sip));
           if (inside.length) return C('this-server', `${term}: ${h} resolves to ${ip}, whose /${bits} network holds this server's outbound IP ${inside.join(', ')}`);
         }
       }
+    }
+    if (noAnswer && otherwise.class !== 'keep') {
+      const extra = otherwise.provider ? { provider: otherwise.provider, ...(otherwise.source ? { source: otherwise.source } : {}) } : undefined;
+      return unanswered(`${term}: ${noAnswer}, so whether the networks it covers hold this server's outbound IP is not known (by name alone: ${otherwise.reason})`, extra);
     }
     return otherwise;
   }

@@ -1,8 +1,8 @@
 // Explain a parsed bounce: what the receiver's code means, and which of the domain's audit findings cause it.
 // Pure: the audit is passed in (the caller runs it); no I/O here.
 import { compareText } from '../text.js';
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { isIpAddress } from '../ip.js';
 import { compareFindings, SEVERITY_ORDER, type DomainAudit, type Finding } from '../model.js';
 import { BOUNCE_TABLE, receiverName, type BounceCode, type BounceTable, type Confidence } from './codes.js';
 import type { ParsedBounce } from './parse.js';
@@ -171,7 +171,8 @@ function canonIp(s: string | undefined | null): string | null {
 function subjectIp(f: Finding): string | null {
   if (!f.subject) return null;
   const first = f.subject.trim().split(/\s/, 1)[0];
-  return isIP(first) ? canonIp(first) : null;
+  // isIpAddress first: ipaddr.isValid alone also takes odd IPv4 spellings ("10", "0x0a.1") that are no address here.
+  return isIpAddress(first) ? canonIp(first) : null;
 }
 
 /** DKIM findings only the selector this server signs with gets (see src/core/checks/dkim.ts), and the fix offered only there. */

@@ -1,8 +1,7 @@
 // Read a bounce as a customer pastes it: a full DSN, an Exim or Postfix log line, or a bare SMTP reply
 // (multi-line `550-` continuations, quoted-printable, HTML). Pure; never throws; every regex is linear.
-import { isIP } from 'node:net';
 import { checkDomain } from '../domain.js';
-import { isPrivateIp } from '../ip.js';
+import { isIpAddress, isPrivateIp } from '../ip.js';
 import { BOUNCE_TABLE, type BounceTable } from './codes.js';
 
 export const MAX_BOUNCE_BYTES = 256 * 1024;
@@ -244,10 +243,8 @@ function validAddress(s: string | undefined | null): string | null {
 function validIp(s: string | undefined | null): string | null {
   if (!s) return null;
   const v = s.replace(/^ipv6:/i, '');
-  const kind = isIP(v);
-  if (kind === 4) return v;
-  if (kind === 6) return v.toLowerCase();
-  return null;
+  // A dotted quad has no letters to fold; an IPv6 address is compared in lower case.
+  return isIpAddress(v) ? v.toLowerCase() : null;
 }
 
 const DAEMON = /^(?:mailer-daemon|postmaster|mail-daemon|mdaemon|double-bounce)$/i;

@@ -27,6 +27,8 @@ export async function settleDriftFixes(ctx: CheckContext, findings: Finding[]): 
     const names = ownedNames(check, ctx.domain, ctx.settings.dkim.selector).map((n) => canonName(n.name));
     if (!names.some((n) => drifted.has(n))) continue;
     // Only where this panel's zone is the live one: elsewhere the fix plans from the live records (publish-elsewhere).
+    // Asked before any finding is touched: a resolver that rejects here (instead of answering `unknown`) leaves the
+    // findings as they were, and the audit reports that no fix can be settled (audit.ts, unsettledDrift).
     auth ??= await authority(ctx);
     if (auth.state !== 'authoritative') return;
     let p: PartialPlan;
