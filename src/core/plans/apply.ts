@@ -1,7 +1,6 @@
 // Applying without losing anything: per-domain lock, re-plan and hash check, write-ahead intent, the panel write with
 // its concurrency token, verification, undo from history, and reconciliation of interrupted writes.
 // I/O only through the injected Panel, Resolver and History (the store adapter implements History).
-import { randomBytes } from 'node:crypto';
 import type { AuditDeps } from '../audit.js';
 import { canonicalKey, publishedKey } from '../classify.js';
 import { canonName } from '../domain.js';
@@ -13,7 +12,7 @@ import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor, selectorIsAlias, signsUnpublishedKey } from './dkim.js';
 import { makePlan, makePlanAndZone, PlanError } from './index.js';
 import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
-import { fixOwnsTxt } from './owned.js';
+import { fixOwnsTxt, soleRecordKindAt } from './owned.js';
 import { replacedIn } from './replaced.js';
 
 export type Verified = 'yes' | 'propagating' | 'no';
@@ -181,14 +180,20 @@ const utc = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('
 /**
  * A fix's (an undo's, a reconcile's) lock owner, as the history names this process (Store.lockOwner:
  * `<user>:<host>:<pid>:<random>[:ns…:st…]`), so a later process on this host can tell that a holder killed with SIGKILL
- * is gone and take the domain at once; a history that cannot name processes gets `<user>:<pid>:<random>` (never judged).
+ * is gone and take the domain at once. A history that cannot name processes (a test's, an embedding's) gets
+ * `<user>:local:<n>` — core reads no process id or randomness (rule 1): n counts this module's owners, so two fixes of
+ * one process never share one, and such a history serves one process (the store, shared between processes, names
+ * them). Never judged gone (parseLockOwner does not read it): its lease decides.
  */
-const lockOwner = (history: History, user: string) => history.lockOwner?.(user) ?? `${user}:${process.pid}:${randomBytes(6).toString('hex')}`;
+let localOwners = 0;
+const lockOwner = (history: History, user: string) => history.lockOwner?.(user) ?? `${user}:local:${++localOwners}`;
 /**
  * The owner of a lock kept after a write the panel never answered: it names no process (never judged gone), because
- * what it waits for is the panel, not the process that sent the write — which usually exits (the CLI) meanwhile.
+ * what it waits for is the panel, not the process that sent the write — which usually exits (the CLI) meanwhile. Made
+ * from the fix's own owner (unique: the store's holds random bytes) with its colons turned to dots, so that it never
+ * reads as a process's owner (parseLockOwner needs `…:<host>:<pid>:<hex>`): `settle-later:<owner with dots>`.
  */
-const settlingOwner = () => `${SETTLING}:${randomBytes(6).toString('hex')}`;
+const settlingOwner = (owner: string) => `${SETTLING}:${owner.replace(/:/g, '.')}`;
 
 /**
  * The panel took a write but gave no answer: the domain stays locked for LOCK_TTL_MS from now, so the open intent is
@@ -198,7 +203,7 @@ const settlingOwner = () => `${SETTLING}:${randomBytes(6).toString('hex')}`;
  */
 function keepLockedForSettling(domain: string, owner: string, history: History): void {
   try {
-    const settling = settlingOwner();
+    const settling = settlingOwner(owner);
     if (!history.handOverLock(domainLock(domain), owner, settling, LOCK_TTL_MS)) {
       history.tryLock(domainLock(domain), settling, LOCK_TTL_MS);
     }
@@ -684,7 +689,9 @@ function alreadyOutcome(ch: StoredChange, holder: { expiresAt?: number } | null 
  * `lockWaitMs`) for it, then looks again.
  */
 export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
-  const waitUntil = Date.now() + Math.max(0, deps.lockWaitMs ?? LOCK_WAIT_MS);
+  // The wait counted in polls, not read off a clock (core reads none, rule 1): a try that finds the domain held fails
+  // at once, so the polls last about lockWaitMs.
+  let polls = Math.ceil(Math.max(0, deps.lockWaitMs ?? LOCK_WAIT_MS) / LOCK_POLL_MS);
   for (;;) {
     let outcome: ApplyOutcome;
     let locked = false;
@@ -701,13 +708,14 @@ export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<App
     const same = deps.history.changeWithPlanHash?.(input.domain, input.check, input.planHash) ?? null;
     // Waiting is for a fix that is running; a domain kept locked until a write the panel never answered is settled
     // (up to LOCK_TTL_MS) is not waited for.
-    const wait = locked && Date.now() < waitUntil && deps.history.lockHolder?.(domainLock(input.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
+    const wait = locked && polls > 0 && deps.history.lockHolder?.(domainLock(input.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
     // A change still being written is waited for while the wait lasts (its outcome is the better answer).
     // An applied change answers only while the zone is still as that change left it: an old preview sent again after
     // the records were changed since is refused with the new plan, not "already applied".
     if (same && same.status === 'applied' && !(await stillAsApplied(same, deps))) return outcome;
     if (same && (same.status === 'applied' || !wait)) return alreadyOutcome(same, same.status === 'intent' ? heldBy(deps.history, input.domain) : null);
     if (!wait) return outcome;
+    polls--;
     await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
   }
 }
@@ -1056,6 +1064,87 @@ export function undoneMessage(verified: Verified, changes: readonly Change[]): s
   return `undone, but the panel does not show the restored records — check the zone's records at ${touched(changes)}`;
 }
 
+/**
+ * A record's text for a message: quoted (JSON: control characters escaped), cut at 100 characters — whole for an SPF,
+ * DMARC or lockdown record as a rule, so the customer finds it in the panel; a DKIM key is hundreds —, a CNAME as its
+ * target.
+ */
+function shown(r: ZoneRecord): string {
+  if (r.type.toUpperCase() === 'CNAME') return `the alias (CNAME) to ${JSON.stringify(r.value)}`;
+  const t = text(r);
+  return JSON.stringify(t.length > 100 ? `${t.slice(0, 97)}...` : t);
+}
+const listed = (rs: readonly ZoneRecord[]) => (rs.length > 1 ? `${rs.slice(0, -1).map(shown).join(', ')} and ${shown(rs[rs.length - 1])}` : shown(rs[0]));
+
+/**
+ * Why undoing change `changeId` would leave two records of one kind at a name where one must stand alone (two SPF
+ * records at the apex, two DMARC at _dmarc, two _mailchannels, two DKIM at the selector) because one of that kind was
+ * added there after the fix; null when it would not. `zone`: the zone now; `changes`: what the fix wrote; `inverse`:
+ * the undo's changes (inverseChanges over `zone`). Only a name where the undo puts a record of the kind back counts: an
+ * undo that only takes the fix's record out leaves whatever was added since as it is, and the records it puts back
+ * stood together before the fix (its merge of several, undone) are no refusal either unless a new one joined them.
+ * The fix left one record of the kind at its name (it merges or replaces all of them — or, of identical copies, removes
+ * all but one), so one there now that is neither the fix's own nor a copy of a record it replaced was added since.
+ */
+export function undoLeavesTwo(domain: string, changeId: number, zone: Zone, changes: readonly Change[], inverse: readonly Change[]): string | null {
+  // The zone as the undo would leave it.
+  const after = [...zone.records];
+  for (const c of inverse) {
+    if (c.before) {
+      const i = after.findIndex((r) => r === c.before || (sameRecord(r, c.before!) && r.ttl === c.before!.ttl));
+      if (i >= 0) after.splice(i, 1);
+    }
+    if (c.after) after.push(c.after);
+  }
+  const seen = new Set<string>();
+  for (const c of inverse) {
+    const name = canonName(c.name);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const kind = soleRecordKindAt(name, domain);
+    if (!kind) continue;
+    const back = inverse.filter((x) => canonName(x.name) === name && x.after && kind.is(x.after)).map((x) => x.after!);
+    if (!back.length) continue;
+    const left = recordsAt(after, name).filter(kind.is);
+    if (left.length < 2) continue;
+    const now = recordsAt(zone.records, name).filter(kind.is);
+    // The zone holds every record of the change as the fix left it (inverseChanges checked the copies): one identical to
+    // its after is the fix's, one identical to its before a copy the fix left (of two identical records it removed one).
+    const isFixs = (r: ZoneRecord) => changes.some((x) => x.after && sameRecord(x.after, r));
+    const wasThere = (r: ZoneRecord) => !isFixs(r) && changes.some((x) => x.before && sameRecord(x.before, r));
+    const since = now.filter((r) => !isFixs(r) && !wasThere(r));
+    if (!since.length) continue;
+    const fixs = now.filter(isFixs);
+    const kept = now.filter(wasThere);
+    const one = since.length === 1;
+    const groups: [ZoneRecord[], string][] = [
+      [fixs, `written by change ${changeId}`],
+      [kept, 'there before it'],
+      [since, 'added since'],
+    ];
+    const nowSaid =
+      now.length === since.length
+        ? `${name} holds ${one ? 'a' : since.length} ${kind.label} record${one ? '' : 's'} added since change ${changeId}: ${listed(since)}`
+        : `${name} holds ${now.length} ${kind.label} records now: ${groups
+            .filter(([rs]) => rs.length)
+            .map(([rs, what]) => `${listed(rs)}, ${what}`)
+            .join(', and ')}`;
+    const how = inverse.filter((x) => x.after && back.includes(x.after));
+    const did = how.every((x) => x.action === 'add') ? 'removed' : how.every((x) => x.action === 'edit') ? 'replaced' : 'replaced or removed';
+    const keep =
+      one && !kept.length
+        ? fixs.length
+          ? `to keep the one added since, leave change ${changeId} as it is and delete the record it wrote (${listed(fixs)}) in the panel, so that one ${kind.label} record is left`
+          : `to keep the one added since, leave change ${changeId} as it is`
+        : `to keep ${one ? 'the one' : 'one of those'} added since, leave change ${changeId} as it is and delete the other ${kind.label} records at ${name} in the panel, so that one is left`;
+    return (
+      `Not undone: ${nowSaid}. Undoing change ${changeId} would put back ${listed(back)} beside the ${one ? 'one' : 'ones'} added since, leaving ${left.length} ${kind.label} records there: ${kind.harm}. ` +
+      `Nothing was written. To go back to the record${back.length > 1 ? 's' : ''} change ${changeId} ${did}, delete the ${kind.label} record${one ? '' : 's'} added since in the panel's DNS editor, then undo change ${changeId} again; ${keep}.`
+    );
+  }
+  return null;
+}
+
 export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
   // An undo interrupted by an older version between its outcome and the marking of this change: mark it first, so it
   // is not undone twice (cheap: usually nothing to do; a busy database leaves it for next time).
@@ -1097,6 +1186,10 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
         const by = replacedIn(ch, deps.history);
         return { status: 'refused' as const, reason: by === null ? inv.reason : `${inv.reason} Change ${by}, a later fix, replaced these records: undo change ${by} first, then this one.` };
       }
+      // The records it puts back must not stand beside one of the same kind added since (QA D2: a second DMARC record
+      // the customer published after the fix, and the undo restored the old one beside it, "undone, verified yes").
+      const twice = undoLeavesTwo(ch.domain, changeId, zone, ch.changes, inv.changes);
+      if (twice) return { status: 'refused' as const, reason: twice };
       if (ch.changes.some((c) => c.keyGenerated)) {
         const why = await undoBreaksSigning(ch.domain, inv.changes, deps);
         if (why) return { status: 'refused' as const, reason: why };

@@ -6,6 +6,8 @@
 import { canonName } from '../domain.js';
 import { isDmarcRecord, repairMeantDmarc } from '../dmarc/record.js';
 import { isLockdownMeant } from '../lockdown/record.js';
+import type { ZoneRecord } from '../model.js';
+import { isSpfRecord } from '../spf/parse.js';
 
 /**
  * At `_dmarc`: DMARC records, records meant as DMARC (a version tag of any case, or a record repairMeantDmarc can
@@ -25,4 +27,45 @@ export function fixOwnsTxt(name: string, text: string): boolean {
   if (first === '_dmarc') return ownedByDmarcFix(text);
   if (first === '_mailchannels') return isLockdownMeant(text);
   return true;
+}
+
+/**
+ * The record a name must hold at most one of, where a fix writes one: what it is called, which records are one, and
+ * what a second one does. Each fix leaves exactly one such record at its name (it merges or replaces every one it
+ * finds), so once it is applied any other one there was added after it.
+ */
+export interface SoleRecordKind {
+  /** "SPF", "DMARC", "_mailchannels (Domain Lockdown)", "DKIM". */
+  label: string;
+  is(r: ZoneRecord): boolean;
+  /** What receivers make of two of them at `name` (one sentence, no final stop). */
+  harm: string;
+}
+
+const txtOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
+const isTxt = (r: ZoneRecord) => r.type.toUpperCase() === 'TXT';
+
+/**
+ * The kind of record at `name` (in `domain`'s zone) of which a second one breaks what the record is for: null for any
+ * other name. The apex: SPF records (RFC 7208 §4.5); `_dmarc.*`: DMARC records, as receivers count them (RFC 7489
+ * §6.6.3: a record not starting with `v=DMARC1` is discarded, not a second one); `_mailchannels.*`: records meant as
+ * Domain Lockdown (as the check counts them for lockdown.multiple); a DKIM selector: every TXT and CNAME there (as the
+ * check and the fix count them: a verifier reads one, RFC 6376 §3.6.2.2).
+ */
+export function soleRecordKindAt(name: string, domain: string): SoleRecordKind | null {
+  const n = canonName(name);
+  const labels = n.split('.');
+  if (labels[0] === '_dmarc') {
+    return { label: 'DMARC', is: (r) => isTxt(r) && isDmarcRecord(txtOf(r)), harm: 'with two DMARC records at a name, receivers apply no DMARC policy at all (RFC 7489 §6.6.3)' };
+  }
+  if (labels[0] === '_mailchannels') {
+    return { label: '_mailchannels (Domain Lockdown)', is: (r) => isTxt(r) && isLockdownMeant(txtOf(r)), harm: 'MailChannels does not document which of two _mailchannels records it reads, so which senders it lets through is left to chance' };
+  }
+  if (labels.includes('_domainkey')) {
+    return { label: 'DKIM', is: (r) => isTxt(r) || r.type.toUpperCase() === 'CNAME', harm: 'verifiers read only one record at a selector (most take the first), so signed mail fails DKIM whenever it is the wrong one (RFC 6376 §3.6.2.2)' };
+  }
+  if (n === canonName(domain)) {
+    return { label: 'SPF', is: (r) => isTxt(r) && isSpfRecord(txtOf(r)), harm: `two SPF records are a permanent error (RFC 7208 §4.5): every receiver's SPF check of ${canonName(domain)} fails` };
+  }
+  return null;
 }
