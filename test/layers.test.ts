@@ -14,8 +14,7 @@ const SRC = join(ROOT, 'src');
 
 /**
  * Node built-ins core may import: pure computation only. node:crypto — hashing (plan hashes, zone versions), key
- * parsing (DKIM), and in src/core/plans/apply.ts randomBytes for a lock-owner token (entropy, not I/O: apply's I/O is
- * the injected Panel, Resolver and History); node:url — domainToASCII (IDNA) in src/core/domain.ts; node:util and
+ * parsing (DKIM) — never entropy or process state (apply's lock owners come from the injected History); node:url — domainToASCII (IDNA) in src/core/domain.ts; node:util and
  * node:buffer — encoding helpers. Everything else of Node (fs, net, dgram, child_process, http, https, dns, tls, os,
  * worker_threads, …) is I/O or process state and belongs in an adapter.
  */
