@@ -30,6 +30,12 @@ export interface Provider {
    * others. An MX there is this server's when the provider is this server's, whatever its addresses.
    */
   inboundMx?: string[];
+  /**
+   * A relay network a server sends its mail through (a smarthost): a smarthost, or an SPF include host an admin lists,
+   * that is one of the provider's names means the server relays through it, and its SPF include is the provider's
+   * first `spf` entry (relayOf). Mailhealth knows one: MailChannels (its `_mailchannels` lockdown record is checked).
+   */
+  relay?: boolean;
   confidence: 'high' | 'medium' | 'low';
   source: string;
   note?: string;
@@ -80,6 +86,8 @@ export function validateProviders(providers: Provider[]): string[] {
       const ok = pat.endsWith('.') ? LEADING.test(pat) && pat.includes('*') : SUFFIX.test(pat) && pat.includes('.');
       if (!ok) errors.push(`${at}: bad host pattern ${JSON.stringify(pat)} (a lower-case suffix such as "example.com", or a leading pattern with "*" ending in ".")`);
     }
+    if (p.relay !== undefined && typeof p.relay !== 'boolean') errors.push(`${at}: relay ${JSON.stringify(p.relay)} (true or absent)`);
+    if (p.relay && !(p.spf ?? []).length) errors.push(`${at}: a relay with no SPF include`);
     for (const s of p.dkimSelectors ?? []) {
       if (!SELECTOR.test(s)) errors.push(`${at}: bad DKIM selector ${JSON.stringify(s)} (lower case; a prefix ends in "-")`);
     }
@@ -154,3 +162,26 @@ export function makeKnowledge(providers: Provider[]): Knowledge {
 }
 
 export const defaultKnowledge: Knowledge = makeKnowledge((providersData as { providers: Provider[] }).providers);
+
+/** A relay network (a provider marked `relay`): its provider id and the SPF include host it documents. */
+export interface Relay {
+  provider: string;
+  include: string;
+}
+
+const relayOfProvider = (p: Provider | null | undefined): Relay | null => (p?.relay && p.spf.length ? { provider: p.id, include: p.spf[0] } : null);
+
+/**
+ * The relay network a host name belongs to — a smarthost, or an SPF include host an admin lists — when it is one of a
+ * relay provider's names (matchHost: the name or a name under it, any case, a trailing dot or not): `mail.mailchannels.net`
+ * → MailChannels with its include `relay.mailchannels.net`. Null for any other host (another smarthost is named by its
+ * own host). The one place the adapters recognise a relay, so the knowledge stays in providers.json.
+ */
+export function relayOf(host: string, knowledge: Knowledge = defaultKnowledge): Relay | null {
+  return host ? relayOfProvider(knowledge.matchHost(host)) : null;
+}
+
+/** The relay a provider id names ("mailchannels"), when that provider is a relay; else null. */
+export function relayById(id: string, knowledge: Knowledge = defaultKnowledge): Relay | null {
+  return relayOfProvider(knowledge.providers.find((p) => p.id === id));
+}

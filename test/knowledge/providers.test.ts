@@ -1,7 +1,7 @@
 // The provider data itself: shape, sources, and the entries whose class matters most.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultKnowledge, makeKnowledge, validateProviders, type Provider } from '../../src/knowledge/index.js';
+import { defaultKnowledge, makeKnowledge, relayById, relayOf, validateProviders, type Provider } from '../../src/knowledge/index.js';
 
 const KINDS = new Set(['hosting', 'mail-service', 'report-processor', 'shared-infrastructure']);
 
@@ -71,4 +71,18 @@ test('Namecheap Private Email is listed with the hosting providers (mail-auth.md
   assert.equal(p?.kind, 'hosting');
   assert.match(p!.source, /§8\.1/);
   assert.equal(defaultKnowledge.matchHost('mx1.privateemail.com')?.id, 'namecheap-privateemail');
+});
+
+test('relayOf: a relay network is recognised from providers.json (MailChannels), nothing else is a relay', () => {
+  const mc = { provider: 'mailchannels', include: 'relay.mailchannels.net' };
+  for (const h of ['relay.mailchannels.net', 'smtp.mailchannels.net', 'mailchannels.net', 'SMTP.MailChannels.NET.']) assert.deepEqual(relayOf(h), mc, h);
+  for (const h of ['', 'mailchannels.net.evil.example', 'notmailchannels.net', 'smtp.sendgrid.net', 'relay.example.com']) assert.equal(relayOf(h), null, h);
+  assert.deepEqual(relayById('mailchannels'), mc);
+  assert.equal(relayById('sendgrid'), null);
+  // The relay and its include come from the data: a list without the mark knows no relay.
+  const plain = makeKnowledge(defaultKnowledge.providers.map(({ relay: _r, ...p }) => p));
+  assert.equal(relayOf('smtp.mailchannels.net', plain), null);
+  const base: Provider = { id: 'x', name: 'X', kind: 'mail-service', spf: [], hosts: ['x.example'], confidence: 'low', source: 'test' };
+  assert.notDeepEqual(validateProviders([{ ...base, relay: true }]), [], 'a relay needs an SPF include');
+  assert.deepEqual(validateProviders([{ ...base, spf: ['spf.x.example'], relay: true }]), []);
 });

@@ -3,6 +3,7 @@
 // check) and the lockdown fix see the account the hosting company actually uses. Everything else passes through.
 import type { MailSettings } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
+import { relayById } from '../../knowledge/index.js';
 
 /** Where settings come from (the store implements it). */
 export interface SettingsSource {
@@ -36,11 +37,12 @@ function applySettings(s: MailSettings, settings: SettingsSource): MailSettings 
   const raw = settings.getSetting<string>(SETTING_MAILCHANNELS_ACCOUNT);
   const authId = typeof raw === 'string' ? raw.trim() : '';
   if (!authId) return s;
-  if (!s.relay && s.relayUnknown) {
+  const mailchannels = relayById('mailchannels');
+  if (!s.relay && s.relayUnknown && mailchannels) {
     // The panel cannot read the smarthost here, but the admin has set this host's MailChannels account: that says
-    // the host relays through MailChannels (the setting exists only for that).
+    // the host relays through MailChannels (the setting exists only for that), with its SPF include (providers.json).
     const { relayUnknown: _unknown, ...rest } = s;
-    return { ...rest, relay: { provider: 'mailchannels', host: 'relay.mailchannels.net', authId } };
+    return { ...rest, relay: { provider: mailchannels.provider, host: mailchannels.include, authId } };
   }
   if (!s.relay || s.relay.provider.toLowerCase() !== 'mailchannels') return s;
   return { ...s, relay: { ...s.relay, authId } };

@@ -33,6 +33,24 @@ for (const kind of ['cpanel', 'whm'] as const) {
       assert.equal(undone.status, 'applied', JSON.stringify(undone));
       assert.deepEqual(dmarc(), [`_DMARC ${OLD}`]);
     });
+
+    it('the apex written "Alice.Example." keeps that spelling through the SPF fix (an edit) and its undo', async () => {
+      const STALE = 'v=spf1 +a +mx include:websitewelcome.com ~all';
+      const r = await makeRig(kind, [...baseRecords(), { name: DOMAIN, ttl: 14400, type: 'TXT', data: [STALE] }, { name: `_dmarc.${DOMAIN}`, ttl: 3600, type: 'TXT', data: ['v=DMARC1; p=none'] }]);
+      rigs.push(r);
+      const lines = () => r.cp!.zones[DOMAIN].lines;
+      for (const l of lines()) if (l?.kind === 'record' && l.type === 'TXT' && l.dname === `${DOMAIN}.` && l.data.join('') === STALE) l.dname = 'Alice.Example.';
+      await r.panel.refresh();
+      const spf = () => lines().flatMap((l) => (l?.kind === 'record' && l.type === 'TXT' && l.data.join('').startsWith('v=spf1') ? [`${l.dname} ${l.data.join('')}`] : []));
+      const plan = await makePlan({ domain: DOMAIN, check: 'spf', options: {} }, r.deps());
+      const out = await applyPlan({ domain: DOMAIN, check: 'spf', planHash: plan.planHash }, r.deps());
+      assert.equal(out.status, 'applied', JSON.stringify(out));
+      assert.equal(spf().length, 1);
+      assert.match(spf()[0], /^Alice\.Example\. v=spf1/, 'an edit keeps the owner as written');
+      const undone = await undoChange((out as { changeId: number }).changeId, r.deps());
+      assert.equal(undone.status, 'applied', JSON.stringify(undone));
+      assert.deepEqual(spf(), [`Alice.Example. ${STALE}`]);
+    });
   });
 }
 
@@ -47,6 +65,28 @@ describe('massEditParams: the owner as spelled', () => {
   ]);
   const at = (name: string): ZoneRecord => zone.records.find((r) => r.name === name)!;
   const sent = (changes: Change[]) => massEditParams(Z, '5', changes).filter(([k]) => k !== 'zone' && k !== 'serial').map(([k, v]) => [k, k === 'remove' ? v : JSON.parse(v).dname]);
+
+  it('an owner read as a full name is written back as that full name (trailing dot), a relative one relative', () => {
+    const z = decodeZone(Z, [
+      { line_index: 0, type: 'record', dname_b64: b64('Alice.Example.'), ttl: 300, record_type: 'TXT', data_b64: [b64('v=spf1 -all')] },
+      { line_index: 1, type: 'record', dname_b64: b64('_MailChannels.Alice.Example.'), ttl: 300, record_type: 'TXT', data_b64: [b64('v=mc1 auth=x')] },
+      { line_index: 2, type: 'record', dname_b64: b64(`${Z}.`), ttl: 300, record_type: 'TXT', data_b64: [b64('other')] },
+      { line_index: 3, type: 'record', dname_b64: b64(`_mailchannels.${Z}.`), ttl: 300, record_type: 'TXT', data_b64: [b64('v=mc1 auth=y')] },
+    ]);
+    assert.deepEqual(
+      z.records.map((r) => [r.name, r.source]),
+      [
+        [Z, 'Alice.Example.'],
+        [`_mailchannels.${Z}`, '_MailChannels.Alice.Example.'],
+        [Z, undefined],
+        [`_mailchannels.${Z}`, `_mailchannels.${Z}.`],
+      ],
+    );
+    const readd = (r: ZoneRecord): Change => ({ action: 'add', name: r.name, type: r.type, ttl: r.ttl, before: null, after: { ...r, ref: undefined } });
+    assert.deepEqual(sent(z.records.map(readd)), [['add', 'Alice.Example.'], ['add-1', '_MailChannels.Alice.Example.'], ['add-2', `${Z}.`], ['add-3', `_mailchannels.${Z}.`]]);
+    const fresh = { name: Z, ttl: 300, type: 'TXT', value: 'v=spf1 mx -all' };
+    assert.deepEqual(sent([{ action: 'edit', name: Z, type: 'TXT', ttl: 300, before: z.records[0], after: fresh }]), [['edit', 'Alice.Example.']]);
+  });
 
   it('read under the lower-case name; the spelling kept only where it differs', () => {
     assert.equal(at(`_dmarc.${Z}`).source, `_DMARC.${Z}`);

@@ -4,6 +4,7 @@ import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
+import { listedDomain } from '../listed.js';
 import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
 import { decodeZone, featureOrOther, massEditError, massEditParams, movedLines, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
@@ -173,8 +174,9 @@ export class CpanelPanel implements Panel {
     const names = [d.main_domain, ...(d.addon_domains ?? []), ...(d.parked_domains ?? []), ...(d.sub_domains ?? [])].filter((x): x is string => !!x);
     const seen = new Set<string>();
     const out: DomainRef[] = [];
-    for (const n of names.map(canonName)) {
-      if (seen.has(n)) continue;
+    // A name that is no domain (listedDomain) is left out.
+    for (const n of names.map(listedDomain)) {
+      if (!n || seen.has(n)) continue;
       seen.add(n);
       out.push({ domain: n, owner: this.opts.user, ...(this.opts.owner && this.opts.owner !== 'root' ? { reseller: this.opts.owner } : {}) });
     }

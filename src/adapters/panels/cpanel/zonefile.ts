@@ -50,27 +50,32 @@ export function relativeDname(name: string, zone: string): string {
 }
 
 /**
- * Owner name as cPanel returns it → absolute, as spelled (letter case kept), no trailing dot. Owner names compare
- * without case (RFC 4343), so records are read under the lower-case name (absoluteName); this spelling rides along in
- * ZoneRecord.source when it differs, so a write of the record keeps the owner as the customer typed it (`_DMARC`
- * stays `_DMARC` through a fix and its undo).
+ * Owner name as cPanel returns it → absolute, as spelled (letter case kept). Owner names compare without case (RFC
+ * 4343), so records are read under the lower-case name (absoluteName); this spelling rides along in ZoneRecord.source
+ * when it differs, so a write of the record keeps the owner as the customer typed it (`_DMARC` stays `_DMARC` through
+ * a fix and its undo). An owner written as a full name (a dname ending in "." — the apex always, §3: `Alice.Example.`;
+ * another name when cPanel did not strip the zone from it, `_MailChannels.Alice.Example.`) keeps its trailing dot
+ * here, so it is written back as the full name it was (ownerDname); a relative one (`_DMARC`) has none.
  */
 function spelledName(dname: string, zone: string): string {
-  if (dname.endsWith('.')) return dname.slice(0, -1);
+  if (dname.endsWith('.')) return dname;
   if (dname === '@' || dname === '') return canonName(zone);
   return `${dname}.${canonName(zone)}`;
 }
 
 /**
  * The dname to write for `r`: as spelled in its source (decodeZone) or, for an edit that keeps the owner, in the source
- * of the record it replaces — else relativeDname. A source naming another owner is ignored.
+ * of the record it replaces — a full name (ending in ".") as it was (mass_edit_zone takes a dname with a trailing dot
+ * as a full name, §4.2), a relative one with the relative part as spelled — else relativeDname. A source naming
+ * another owner is ignored.
  */
 function ownerDname(r: ZoneRecord, zone: string, replaced?: ZoneRecord | null): string {
   const rel = relativeDname(r.name, zone);
   for (const s of [r.source, replaced?.source]) {
     if (!s || canonName(s) !== canonName(r.name)) continue;
-    if (rel.endsWith('.')) return rel; // the apex: written as the zone's name, whatever its case
-    const spelled = s.replace(/\.$/, '').slice(0, rel.length);
+    if (s.endsWith('.')) return s;
+    if (rel.endsWith('.')) return rel; // the apex (cPanel returns it as a full name: not reached from decodeZone)
+    const spelled = s.slice(0, rel.length);
     if (spelled.toLowerCase() === rel) return spelled;
   }
   return rel;
@@ -102,7 +107,9 @@ export function decodeZone(zone: string, items: ParseZoneItem[]): Zone {
     const name = absoluteName(dname, zone);
     const spelled = spelledName(dname, zone);
     const ttl = Number(it.ttl ?? 14400);
-    const rec: ZoneRecord = { name, ttl: Number.isFinite(ttl) ? ttl : 14400, type, value: '', ref: String(it.line_index), ...(spelled !== name ? { source: spelled } : {}) };
+    // Kept when the spelling says more than the name: another letter case, or a full name below the apex.
+    const plain = spelled === name || (spelled === `${name}.` && name === canonName(zone));
+    const rec: ZoneRecord = { name, ttl: Number.isFinite(ttl) ? ttl : 14400, type, value: '', ref: String(it.line_index), ...(plain ? {} : { source: spelled }) };
     if (type === 'TXT' || type === 'SPF') {
       rec.txt = fields;
       rec.value = fields.join('');

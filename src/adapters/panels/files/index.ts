@@ -12,6 +12,7 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { checkDomain } from '../../../core/domain.js';
+import { listedDomain } from '../listed.js';
 import { decodeOctets, ESCAPED_OCTET, octetsOf } from '../../../core/octets.js';
 import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
 import type { Change, DomainRef, Identity, MailSettings, Role, Zone, ZoneRecord } from '../../../core/model.js';
@@ -128,8 +129,9 @@ export class FilesPanel implements Panel {
     for (const a of cfg.accounts) {
       for (const d of a.domains ?? []) {
         const owner = a.owner ? byUser.get(a.owner) : undefined;
-        const c = checkDomain(d);
-        out.push({ domain: c.ok ? c.domain : d.toLowerCase(), owner: a.user, ...(owner && owner.role === 'reseller' ? { reseller: owner.user } : {}) });
+        // A name that is no domain (listedDomain) is left out: it could be neither read nor shown safely.
+        const domain = listedDomain(d);
+        if (domain) out.push({ domain, owner: a.user, ...(owner && owner.role === 'reseller' ? { reseller: owner.user } : {}) });
       }
     }
     return out;

@@ -13,11 +13,13 @@ import { PanelError, PartialWriteError, type ApplyResult, type Panel, type Panel
 import { unwritableChanges } from '../../../core/plans/plan.js';
 import { hashRecords, recordsAt } from '../../../core/zone.js';
 import { canonicalKey } from '../../../core/classify.js';
+import { relayOf } from '../../../knowledge/index.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import { relativeDname, undoGeneratedDkim } from '../cpanel/zonefile.js';
 import { describeGeneratedDkim } from '../cpanel/index.js';
 import { splitTxt } from '../files/zonefile.js';
 import { errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
+import { listedDomain } from '../listed.js';
 import { publicKeyFromPem, readText } from '../whm/serverfiles.js';
 
 /** Runs a `plesk bin <utility>` with argv items (never a shell string). */
@@ -107,9 +109,11 @@ export type PleskZoneStatus = 'enabled' | 'disabled' | 'external';
  */
 type Target = { kind: 'domain'; name: string } | { kind: 'alias'; name: string; alias: AliasResp; parent: DomainResp };
 
-const domainName = (d: DomainResp): string => canonName(d.ascii_name ?? d.name);
+/** A name Plesk gives, in the form every domain is listed by: checkDomain's (lower case, A-label) when it is a domain name. */
+const plesked = (name: string): string => listedDomain(name) ?? canonName(name);
+const domainName = (d: DomainResp): string => plesked(d.ascii_name ?? d.name);
 /** An alias's canonical name: the A-label (`ascii_name`), else `name`. Empty when Plesk gave neither. */
-const aliasName = (a: AliasResp): string => canonName(a.ascii_name || a.name || '');
+const aliasName = (a: AliasResp): string => plesked(a.ascii_name || a.name || '');
 /**
  * The key records are matched by when written: type, name and whole value — the TXT text, a CNAME's target — as
  * `dns --del` matches (type + host + value, §2.1).
@@ -256,7 +260,9 @@ export class PleskPanel implements Panel {
    * subscription's zone to another's owner; the domain of that name stays listed.
    */
   async listDomains(identity: Identity): Promise<DomainRef[]> {
-    const inv = await this.inventory();
+    // A domain or alias whose name is no domain (listedDomain) is left out (and so are the aliases of such a domain:
+    // their scope is that domain's).
+    const inv = (await this.inventory()).filter((e) => listedDomain(domainName(e.domain)) === domainName(e.domain));
     const domains = new Set(inv.map((e) => domainName(e.domain)));
     const aliasCount = new Map<string, number>();
     for (const e of inv) for (const a of e.domain.aliases ?? []) aliasCount.set(aliasName(a), (aliasCount.get(aliasName(a)) ?? 0) + 1);
@@ -272,7 +278,7 @@ export class PleskPanel implements Panel {
       out.push({ domain: domainName(e.domain), ...ref });
       for (const a of e.domain.aliases ?? []) {
         const name = aliasName(a);
-        if (name && !domains.has(name) && aliasCount.get(name) === 1) out.push({ domain: name, ...ref, aliasOf: domainName(e.domain) });
+        if (name && listedDomain(name) === name && !domains.has(name) && aliasCount.get(name) === 1) out.push({ domain: name, ...ref, aliasOf: domainName(e.domain) });
       }
     }
     return out;
@@ -340,7 +346,11 @@ export class PleskPanel implements Panel {
     const ttl = typeof r.ttl === 'number' && r.ttl > 0 ? r.ttl : DEFAULT_TTL;
     const opt = (r.opt ?? '').trim();
     let value: string;
-    const rec: ZoneRecord = { name, ttl, type, value: '', ref: String(r.id) };
+    // A host Plesk returns spelled otherwise than the name it is read under (`_DMARC.example.com.`, `Example.COM.`):
+    // names compare without case (RFC 4343), so the record is read under the lower-case name, and the spelling rides
+    // along in `source` (as on cPanel): a delete addresses that record by its id, a re-add (undo) keeps the spelling.
+    const spelled = r.host !== `${name}.` && r.host !== name;
+    const rec: ZoneRecord = { name, ttl, type, value: '', ref: String(r.id), ...(spelled ? { source: r.host } : {}) };
     switch (type) {
       case 'TXT':
         // Stored and returned unquoted as one string (§1.2; Posh-ACME compares REST `value` with the raw text, and
@@ -625,7 +635,8 @@ export class PleskPanel implements Panel {
     if (!relayhost) return null;
     const host = canonName(relayhost.replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, ''));
     if (!host) return null;
-    if (host === 'mailchannels.net' || host.endsWith('.mailchannels.net')) return { provider: 'mailchannels', host: 'relay.mailchannels.net' };
+    const known = relayOf(host);
+    if (known) return { provider: known.provider, host: known.include };
     return { provider: host, host };
   }
 
@@ -635,8 +646,7 @@ export class PleskPanel implements Panel {
    * IDN domain may be known by its Unicode `name` only.
    */
   private async dns(action: '--add' | '--del', zone: string, origin: string, rec: ZoneRecord): Promise<void> {
-    const prefix = relativeDname(rec.name, origin);
-    const sub = prefix.endsWith('.') ? '' : prefix;
+    const sub = cliPrefix(rec, origin);
     const type = rec.type.toUpperCase();
     // TXT: `-txt` is the value (exactly as Plesk holds it: `--del` matches type + host + value, and Plesk takes the
     // whole value), `-domain` the prefix relative to the zone ("" = apex). CNAME: `-cname <prefix> -canonical
@@ -667,43 +677,46 @@ export class PleskPanel implements Panel {
     // was read by is the one Plesk knows the domain by: every `plesk bin dns` call uses it.
     const { zone: current, spelling } = await this.readTarget(t);
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${d} changed since it was read; re-read and plan again`);
-    // One `plesk bin dns` call per record (no in-place edit: an edit is delete + add). When a call is refused, every
-    // step already taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in
-    // the error and given to the caller (PartialWriteError), which puts back exactly that. A call whose answer is lost
-    // (no-answer) stops the write there, undoing nothing (rollBack).
+    // One call per record (no in-place edit: an edit is delete + add). When a call is refused, every step already
+    // taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in the error and
+    // given to the caller (PartialWriteError), which puts back exactly that. A call whose answer is lost (no-answer)
+    // stops the write there, undoing nothing (rollBack).
     const undo: UndoStep[] = [];
     const add = async (rec: ZoneRecord) => {
       try {
         await this.dns('--add', spelling, d, rec);
       } catch (e) {
         // Exit code 2: the record already exists (§2.1, official: "already present") — added by someone else since
-        // the re-read. The zone holds it as planned; not this fix's to take back if a later step fails.
+        // the re-read (one the zone held, or this write put there, is refused before anything is sent: domainSteps).
+        // The zone holds it as planned; not this fix's to take back if a later step fails.
         if (e instanceof PanelError && e.code === 'record-exists') return;
         throw e;
       }
       undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.dns('--del', spelling, d, rec) });
     };
-    const del = async (rec: ZoneRecord) => {
+    const del = async (rec: ZoneRecord, byId: boolean) => {
       try {
-        await this.dns('--del', spelling, d, rec);
+        // By id (REST, §1.2) where `--del` could hit another record than this one (see domainSteps).
+        if (byId) await this.restDelete(rec.ref!, rec);
+        else await this.dns('--del', spelling, d, rec);
       } catch (e) {
         // `--del` deletes the record of exactly that type, host and value (§2.1): when the zone no longer holds one,
         // it deleted nothing — someone removed the record since the zone was read: the zone changed ('stale').
-        if (e instanceof PanelError && e.code === 'other' && (await this.isGone(t, rec))) {
+        if (!byId && e instanceof PanelError && e.code === 'other' && (await this.isGone(t, rec))) {
           throw new PanelError('stale', `Plesk: the ${rec.type} record at ${rec.name} to delete is no longer in the zone (${e.message}): the zone changed while writing`);
         }
         throw e;
       }
+      // Put back with `--add` — which Plesk refuses (exit 2) while an identical copy stays in the zone: then that copy
+      // is left once (Plesk keeps one copy), and the step is named as not undone.
       undo.push({ what: `restoring ${rec.name} ${rec.type}`, left: removed(rec), run: () => this.dns('--add', spelling, d, rec) });
     };
     try {
-      for (const c of writeOrder(changes)) {
-        if (c.action === 'add') await add(c.after!);
-        else if (c.action === 'remove') await del(c.before!);
-        else {
-          await del(c.before!);
-          await add(c.after!);
-        }
+      // Every step is worked out against the zone just read before anything is sent: a step Plesk cannot take as the
+      // plan says is refused with nothing written.
+      for (const s of domainSteps(current.records, changes)) {
+        if (s.op === 'add') await add(s.rec);
+        else await del(s.rec, s.byId);
       }
     } catch (e) {
       return rollBack(e, undo);
@@ -933,6 +946,94 @@ function removed(rec: ZoneRecord): Change {
 function writeOrder(changes: readonly Change[]): Change[] {
   const cname = (c: Change, action: Change['action']) => c.type.toUpperCase() === 'CNAME' && c.action === action;
   return [...changes.filter((c) => cname(c, 'remove')), ...changes.filter((c) => !cname(c, 'remove') && !cname(c, 'add')), ...changes.filter((c) => cname(c, 'add'))];
+}
+
+/**
+ * The host prefix `plesk bin dns` is given for `rec` in the zone `origin` ("" = the apex): as the record was spelled when
+ * read (`source`, toRecord) where that spelling ends in the zone's name as written here — the CLI names the zone by the
+ * domain, so only the prefix can carry a spelling —, else the lower-case prefix.
+ */
+function cliPrefix(rec: ZoneRecord, origin: string): string {
+  const prefix = relativeDname(rec.name, origin);
+  const sub = prefix.endsWith('.') ? '' : prefix;
+  const s = rec.source?.replace(/\.$/, '');
+  if (!sub || !s || canonName(s) !== canonName(rec.name) || !s.endsWith(`.${origin}`)) return sub;
+  return s.slice(0, s.length - origin.length - 1);
+}
+
+/** One `plesk bin dns` call (or, for a delete by id, one REST call) of a domain's write. */
+export type DomainStep = { op: 'add'; rec: ZoneRecord } | { op: 'del'; rec: ZoneRecord; byId: boolean };
+
+/**
+ * The steps of a write to a domain's zone, worked out against `records` (the zone as re-read just before it), in
+ * writeOrder, an edit as delete + add. Plesk addresses a record by type, host and value (`dns --del`, `--add`; §2.1),
+ * and keeps one copy of identical records (`--add` of one the zone holds answers exit 2), so:
+ * - a delete goes by the record's id (REST `DELETE /dns/records/{id}`, §1.2) when `--del` could delete another record
+ *   than the one the plan names: the zone holds another record of that type, name and value (identical but for the
+ *   TTL, or not even that — `--del` takes the first), or Plesk spells the record's host otherwise than its name
+ *   (`_DMARC.…`, `Example.COM.`: whether `--del` matches the host without case is not in plesk.md). The record is the
+ *   plan's by id, else the one of those with the plan's TTL; when none can be told apart (no id, or several with
+ *   the TTL) nothing is sent: PanelError, rather than delete another copy.
+ * - an add of a record the zone holds (or this write puts there) with the same type, name and value is refused:
+ *   PanelError('record-exists') naming it, nothing sent — Plesk would keep one copy and answer "already exists", and
+ *   counting that as written would report a record put back that is not there (an undo of the removal of one of two
+ *   identical records).
+ */
+export function domainSteps(records: readonly ZoneRecord[], changes: readonly Change[]): DomainStep[] {
+  // The zone as the steps leave it, each record with whether this write put it there.
+  const zone = records.map((rec) => ({ rec, ours: false }));
+  const steps: DomainStep[] = [];
+  const text = (r: ZoneRecord) => JSON.stringify((r.txt ? r.txt.join('') : r.value).slice(0, 80));
+  const del = (rec: ZoneRecord) => {
+    const same = zone.filter((x) => recKey(x.rec) === recKey(rec));
+    let i = rec.ref !== undefined ? same.findIndex((x) => x.rec.ref === rec.ref) : -1;
+    if (i < 0 && same.length > 1) {
+      const byTtl = same.filter((x) => x.rec.ttl === rec.ttl);
+      if (byTtl.length !== 1) {
+        const ttls = same.map((x) => x.rec.ttl).join(', ');
+        throw new PanelError(
+          rec.ref !== undefined ? 'stale' : 'other',
+          `Plesk holds ${same.length} ${rec.type} records at ${rec.name} with the same text ${text(rec)} (TTL ${ttls}), and the one to delete (TTL ${rec.ttl}${rec.ref !== undefined ? `, id ${rec.ref}` : ''}) cannot be told apart from the others, so none was deleted: nothing was written`,
+        );
+      }
+      i = same.indexOf(byTtl[0]);
+    }
+    if (i < 0 && same.length === 1) i = 0;
+    if (i < 0) {
+      // Not in the zone: `--del` finds nothing and the write stops as 'stale' (applyChanges).
+      steps.push({ op: 'del', rec, byId: false });
+      return;
+    }
+    const cur = same[i];
+    zone.splice(zone.indexOf(cur), 1);
+    const byId = same.length > 1 || cur.rec.source !== undefined;
+    if (byId && cur.rec.ref === undefined) {
+      throw new PanelError('other', `Plesk gave no id for the ${rec.type} record at ${rec.name} ${text(rec)}, and \`plesk bin dns --del\` (type, host and value) could delete another record than this one, so none was deleted: nothing was written`);
+    }
+    // The record as the zone holds it (its id, its host's spelling).
+    steps.push({ op: 'del', rec: byId ? cur.rec : rec, byId });
+  };
+  const add = (rec: ZoneRecord) => {
+    const there = zone.find((x) => recKey(x.rec) === recKey(rec));
+    if (there) {
+      const where = there.ours ? 'after the other steps of this change, the zone holds' : 'the zone already holds';
+      throw new PanelError(
+        'record-exists',
+        `Plesk keeps one copy of identical records: ${where} the ${rec.type} record at ${rec.name} with the text ${text(rec)} (TTL ${there.rec.ttl}), so another copy (TTL ${rec.ttl}) cannot be added — DNS answers with the record once either way; nothing was written`,
+      );
+    }
+    zone.push({ rec, ours: true });
+    steps.push({ op: 'add', rec });
+  };
+  for (const c of writeOrder(changes)) {
+    if (c.action === 'add') add(c.after!);
+    else if (c.action === 'remove') del(c.before!);
+    else {
+      del(c.before!);
+      add(c.after!);
+    }
+  }
+  return steps;
 }
 
 /**

@@ -13,6 +13,7 @@ import { checkLines, dkimKeyOf, generatedDkimLeft, routingFromListMxs, signingFr
 import type { Params } from '../cpanel/uapi.js';
 import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, runCommand } from '../http.js';
+import { listedDomain } from '../listed.js';
 import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from './serverfiles.js';
 
 export { readWwwacctNameservers } from '../cpanel/authority.js';
@@ -145,7 +146,13 @@ export class WhmPanel implements Panel {
     if (this.infoCache && now - this.infoCache.at < WhmPanel.INFO_TTL_MS) return this.infoCache.p;
     const p = (async () => {
       const data = (await this.must('get_domain_info')) as { domains?: DomainInfo[] } | null;
-      return (data?.domains ?? []).map((d) => ({ ...d, domain: canonName(d.domain), user_owner: d.user_owner || 'root' }));
+      // A name that is no domain (listedDomain) is left out: never listed, never taken for a zone.
+      const out: DomainInfo[] = [];
+      for (const d of data?.domains ?? []) {
+        const domain = listedDomain(d?.domain);
+        if (domain) out.push({ ...d, domain, user_owner: d.user_owner || 'root' });
+      }
+      return out;
     })();
     this.infoCache = { at: now, p };
     p.catch(() => {

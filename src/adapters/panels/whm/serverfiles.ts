@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { canonName } from '../../../core/domain.js';
 import type { RelaySettings } from '../../../core/model.js';
+import { relayOf } from '../../../knowledge/index.js';
 
 export function readText(root: string, path: string): string | null {
   try {
@@ -130,10 +131,11 @@ export function spfIncludeHosts(opts: Map<string, string>): string[] {
 }
 
 /**
- * Relay from `/etc/exim.conf.localopts`: a smarthost route list or `spf_include_hosts` naming mailchannels.net means
- * MailChannels. INFERRED: `authId` = `smarthost_username` (MailChannels SMTP logins are the account id in the setups
- * we know of); the SPF include host is the one from `spf_include_hosts` if it names MailChannels, else
- * `relay.mailchannels.net` (MailChannels' documented SPF include, mail-auth.md §4).
+ * Relay from `/etc/exim.conf.localopts`: a smarthost route list or `spf_include_hosts` naming a relay network
+ * (knowledge relayOf: MailChannels, mailchannels.net) means that relay. INFERRED: `authId` = `smarthost_username`
+ * (MailChannels SMTP logins are the account id in the setups we know of); the SPF include host is the one from
+ * `spf_include_hosts` if it names that relay, else the relay's documented include (`relay.mailchannels.net`,
+ * mail-auth.md §4).
  *
  * Any other smarthost: its SPF include host is the admin's `spf_include_hosts` entry (§7.2: the include hosts cPanel
  * itself expects) — the one in the smarthost's organisational domain, else the first listed. Without one, the smarthost
@@ -144,10 +146,15 @@ export function relayFromLocalopts(text: string | null): RelaySettings | null {
   const opts = parseKeyValue(text);
   const host = routeListHost(opts.get('smarthost_routelist'));
   const includes = spfIncludeHosts(opts);
-  const mcInclude = includes.find((h) => h === 'mailchannels.net' || h.endsWith('.mailchannels.net'));
-  const isMc = (host && (host === 'mailchannels.net' || host.endsWith('.mailchannels.net'))) || !!mcInclude;
-  if (isMc) {
-    const r: RelaySettings = { provider: 'mailchannels', host: mcInclude ?? 'relay.mailchannels.net' };
+  // A relay network (providers.json `relay`: MailChannels) named by the smarthost, else by an include host.
+  const hostRelay = host ? relayOf(host) : null;
+  const relayInclude = includes.find((h) => {
+    const r = relayOf(h);
+    return !!r && (!hostRelay || r.provider === hostRelay.provider);
+  });
+  const relay = hostRelay ?? (relayInclude ? relayOf(relayInclude) : null);
+  if (relay) {
+    const r: RelaySettings = { provider: relay.provider, host: relayInclude ?? relay.include };
     const user = opts.get('smarthost_username');
     if (user) r.authId = user;
     return r;

@@ -151,10 +151,34 @@ describe('Plesk adapter (REST v2 + XML + cli/call emulator on loopback)', () => 
     assert.equal(JSON.stringify(recordsOf(state, 'bob.example')), snapshot);
   });
 
-  it('exit code 2 from dns --add ("already exists", plesk.md §2.1: already present) → the record is in place: applied, the zone unchanged', async () => {
+  it('exit code 2 from dns --add ("already exists", plesk.md §2.1: already present) for a record added since the re-read → the record is in place: applied', async () => {
+    const rest = new PanelHttpClient({ baseUrl: srv.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } });
+    const real = new PleskRestCli(rest);
+    const value = 'v=DMARC1; p=none; rua=mailto:d@carol.example';
+    const carol = state.domains.find((d) => d.name === 'carol.example')!.id;
+    // Someone adds the same record between the adapter's re-read and its `--add`.
+    const cli = {
+      run: (util: string, params: string[]) => {
+        if (util === 'dns' && params[0] === '--add' && params.includes(value)) state.records.push({ id: state.nextId++, domain_id: carol, type: 'TXT', host: '_dmarc.carol.example.', value, opt: '', ttl: 300 });
+        return real.run(util, params);
+      },
+    };
+    const racing = new PleskPanel({ rest, apiKey: state.apiKey, cli, root: fsRoot });
+    const z = await racing.readZone('carol.example');
+    const stale = find(z.records, '_dmarc.carol.example', 'TXT');
+    const r = await racing.applyChanges('carol.example', [{ action: 'add', name: '_dmarc.carol.example', type: 'TXT', ttl: 3600, before: null, after: txt('_dmarc.carol.example', value) }], z.version);
+    const after = await panel.readZone('carol.example');
+    assert.equal(r.version, after.version);
+    assert.deepEqual(find(after.records, '_dmarc.carol.example', 'TXT').map((x) => x.value).sort(), [...stale.map((x) => x.value), value].sort());
+  });
+
+  it('an add of a record the zone already holds (type, name, value; any TTL) is refused as record-exists, nothing sent: Plesk keeps one copy', async () => {
     const z = await panel.readZone('carol.example');
     const lock = find(z.records, '_mailchannels.carol.example', 'TXT')[0];
-    await panel.applyChanges('carol.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, LOCKDOWN) }], z.version);
+    const calls = state.calls.length;
+    const e = await rejectsWith(panel.applyChanges('carol.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, LOCKDOWN) }], z.version), 'record-exists');
+    assert.match(e.message, /keeps one copy of identical records: the zone already holds the TXT record at _mailchannels\.carol\.example .*\(TTL 14400\), so another copy \(TTL 3600\) cannot be added/);
+    assert.ok(!state.calls.slice(calls).some((c) => c.startsWith('POST /api/v2/cli') || c.startsWith('DELETE')), 'nothing sent');
     assert.equal((await panel.readZone('carol.example')).version, z.version);
   });
 
@@ -239,10 +263,28 @@ describe('Plesk adapter with the local `plesk bin` (fake executable)', () => {
       assert.ok(st.calls.includes(`bin:dns --del bob.example -txt ${LOCKDOWN} -domain _mailchannels`));
       assert.equal(r.version, (await panel.readZone('bob.example')).version);
       await rejectsWith(panel.applyChanges('bob.example', [{ action: 'remove', name: lock.name, type: 'TXT', ttl: lock.ttl, before: lock, after: null }], z.version), 'stale');
-      // Exit code 2 (the record already exists): already present, so the write stands and the zone is unchanged.
-      const z2 = await panel.readZone('bob.example');
-      await panel.applyChanges('bob.example', [{ action: 'add', name: lock.name, type: 'TXT', ttl: 3600, before: null, after: txt(lock.name, v) }], z2.version);
-      assert.equal((await panel.readZone('bob.example')).version, z2.version);
+      // Exit code 2 (the record already exists: someone added it since the re-read): already present, so the write
+      // stands, with the record once.
+      const local = new PleskLocalCli(bins.path('plesk'));
+      const dmarc = 'v=DMARC1; p=none';
+      const racing = new PleskPanel({
+        rest: new PanelHttpClient({ baseUrl: srv.url, label: 'Plesk', headers: { 'x-api-key': state.apiKey } }),
+        apiKey: state.apiKey,
+        root: null,
+        cli: {
+          run: (util, params) => {
+            if (util === 'dns' && params[0] === '--add' && params.includes(dmarc)) {
+              const s = bins.read<PleskState>();
+              s.records.push({ id: s.nextId++, domain_id: s.domains.find((d) => d.name === 'bob.example')!.id, type: 'TXT', host: '_dmarc.bob.example.', value: dmarc, opt: '', ttl: 300 });
+              bins.write(s);
+            }
+            return local.run(util, params);
+          },
+        },
+      });
+      const z2 = await racing.readZone('bob.example');
+      await racing.applyChanges('bob.example', [{ action: 'add', name: '_dmarc.bob.example', type: 'TXT', ttl: 3600, before: null, after: txt('_dmarc.bob.example', dmarc) }], z2.version);
+      assert.equal(recordsOf(bins.read<PleskState>(), 'bob.example').filter((x) => x.host === '_dmarc.bob.example.' && x.value === dmarc).length, 1);
     } finally {
       await srv.close();
     }
