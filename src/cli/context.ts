@@ -8,7 +8,7 @@ import { resolveDbPath } from '../adapters/store/path.js';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
 import { withSettings, type SettingsSource } from '../adapters/panels/with-settings.js';
 import type { AuditOptions } from '../core/checks/context.js';
-import { auditOptionsFrom, SETTING_KEYS } from '../web/settings.js';
+import { auditOptionsFrom, RETENTION_DAYS, SETTING_KEYS } from '../core/settings.js';
 import { normalizeDomain } from '../core/domain.js';
 import type { Identity } from '../core/model.js';
 import { PanelError, type Panel } from '../core/panel.js';
@@ -64,7 +64,8 @@ export const RANGES = {
   concurrency: [1, 1024],
   threads: [0, 64],
   limit: [1, 10_000],
-  days: [1, 3650],
+  /** `prune --days`: the settings page's retention range. */
+  days: RETENTION_DAYS,
   qps: [1, 100_000],
 } as const satisfies Record<string, readonly [number, number]>;
 

@@ -3,6 +3,7 @@
 // held for its whole lease, refusing the next run). Exit 1, as for any interrupted run (README "Exit codes"); under
 // --json the error object has kind "interrupted".
 import { printJsonError } from './context.js';
+import { logLine } from './log.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -35,7 +36,7 @@ export async function interruptible<T>(json: boolean, cleanup: () => string | un
     }
     const message = `stopped by ${signal}${details.length ? `: ${details.join('; ')}` : ''}`;
     // On a terminal, after the progress bar or the ^C the terminal echoed.
-    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}mailhealth: ${message}\n`);
+    process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${logLine(message)}`);
     if (json) printJsonError('interrupted', message);
     process.exit(1);
   };

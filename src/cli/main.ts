@@ -1,7 +1,7 @@
 // mailhealth CLI. Exit codes: 0 nothing failed, 1 something failed (also a held report lock, an interrupted run — one
 // stopped by SIGINT/SIGTERM included, see interrupt.ts — and a blocked fix preview),
 // 2 usage or configuration error. Under --json a failure is also one JSON object on stdout (printJsonError).
-import { safe } from './format.js';
+import { logLine } from './log.js';
 import { interruptible } from './interrupt.js';
 import { Command, CommanderError } from 'commander';
 import { PanelError } from '../core/panel.js';
@@ -105,8 +105,8 @@ export async function main(argv: string[]): Promise<number> {
 /** Prints a failure (stderr; with `json` also the error object on stdout) and returns its exit code. */
 export function reportError(e: unknown, json = false): number {
   const fail = (kind: CliErrorKind, message: string, exit: number, code?: string, human = message): number => {
-    // Escaped: a message may carry outside text (a name from the panel, an argument) that must not drive the terminal.
-    process.stderr.write(`mailhealth: ${safe(human)}\n`);
+    // Escaped (logLine): a message may carry outside text (a name from the panel, an argument) that must not drive the terminal.
+    process.stderr.write(logLine(human));
     if (json) printJsonError(kind, message, code);
     return exit;
   };

@@ -7,10 +7,12 @@ import { withSettings } from '../adapters/panels/with-settings.js';
 import type { Store } from '../adapters/store/store.js';
 import type { Panel } from '../core/panel.js';
 import { jsonText } from '../core/text.js';
-import { deliverNightly, deliverNotice, type Mailer } from '../cron/deliver.js';
+import { deliverNightly, deliverNotice, type Mailer } from '../adapters/mail/deliver.js';
+import { ScheduleError, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
 import { runReport } from '../cron/report.js';
-import { DEFAULT_CRON, ScheduleError, startScheduler, validateCronExpr, validateTimezone, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
-import { auditOptionsFrom, SETTING_KEYS, type ScheduleOverrides } from '../web/settings.js';
+import { startScheduler, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
+import { auditOptionsFrom, DEFAULT_CRON, SETTING_KEYS, type ScheduleOverrides } from '../core/settings.js';
+import { lineLog } from './log.js';
 import { retentionDays } from './commands/fix.js';
 import { resolverFactory, UsageError, type GlobalOptions } from './context.js';
 
@@ -103,7 +105,8 @@ export function startNightlyReport(
   store: Store,
   seams: NightlySeams = {},
 ): NightlyReport {
-  const log = seams.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
+  // Escaped lines (lineLog): the runs log the panel's errors, saved values and delivery failures as they came.
+  const log = seams.log ?? lineLog();
   const want = startingSchedule(o, store, log);
   let scheduler: Scheduler;
   try {

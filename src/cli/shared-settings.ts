@@ -4,7 +4,8 @@
 // the cPanel page applies them over the customer's database before it answers.
 import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { SETTING_KEYS, storedBlocklistZones } from '../web/settings.js';
+import { MAILCHANNELS_ACCOUNT_ID, SETTING_KEYS, storedBlocklistZones } from '../core/settings.js';
+import { writeLog } from './log.js';
 
 /**
  * Root-owned, 0644, in a directory every user can search (/etc); outside /etc/mailhealth (0700: it holds the API token).
@@ -50,14 +51,14 @@ export function publishSharedSettings(store: { getSetting<T = unknown>(key: stri
         /* reported below with the cause */
       }
     }
-    process.stderr.write(`mailhealth: could not publish the shared settings to ${path} (${(e as Error).message}); the cPanel page keeps its own\n`);
+    writeLog(`could not publish the shared settings to ${path} (${(e as Error).message}); the cPanel page keeps its own`);
     return;
   }
   const closed = unsearchableDirs(path);
   if (closed.length) {
-    process.stderr.write(
-      `mailhealth: published the shared settings to ${path}, but ${closed.join(', ')} ${closed.length === 1 ? 'is' : 'are'} not searchable by others, ` +
-        `so the cPanel page (running as each customer) cannot reach it and keeps its own settings; publish it in a directory others can search (chmod o+x), e.g. the default ${SHARED_SETTINGS_PATH}\n`,
+    writeLog(
+      `published the shared settings to ${path}, but ${closed.join(', ')} ${closed.length === 1 ? 'is' : 'are'} not searchable by others, ` +
+        `so the cPanel page (running as each customer) cannot reach it and keeps its own settings; publish it in a directory others can search (chmod o+x), e.g. the default ${SHARED_SETTINGS_PATH}`,
     );
   }
 }
@@ -106,7 +107,7 @@ export function readSharedSettings(path = sharedSettingsPath()): Record<string, 
   for (const k of SHARED_KEYS) out[k] = raw[k];
   // Only the shapes the settings page stores: anything else is ignored (left as the page's own).
   const id = out[SETTING_KEYS.mailchannelsAccountId];
-  if (id !== undefined && !(typeof id === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(id))) out[SETTING_KEYS.mailchannelsAccountId] = undefined;
+  if (id !== undefined && !(typeof id === 'string' && MAILCHANNELS_ACCOUNT_ID.test(id))) out[SETTING_KEYS.mailchannelsAccountId] = undefined;
   if (out[SETTING_KEYS.blocklists] !== undefined && typeof out[SETTING_KEYS.blocklists] !== 'boolean') out[SETTING_KEYS.blocklists] = undefined;
   if (out[SETTING_KEYS.blocklistZones] !== undefined) out[SETTING_KEYS.blocklistZones] = storedBlocklistZones(out[SETTING_KEYS.blocklistZones]) ?? undefined;
   const r = out[SETTING_KEYS.dnsResolver];

@@ -13,7 +13,8 @@ import { cleanControls, escapeHtml, gapText, renderReport, type RenderedReport }
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
 import { reportLockHolderGone, reportLockOwner } from './lock-owner.js';
-import { isTimezone } from './scheduler.js';
+import { isTimezone } from '../adapters/schedule/expression.js';
+import { baseUrlProblem, SETTING_KEYS } from '../core/settings.js';
 
 export const REPORT_LOCK = 'report';
 export const DEFAULT_LOCK_TTL_MS = 15 * 60_000;
@@ -24,12 +25,13 @@ const BATCH = 50;
 
 /** Settings keys the report reads (all optional). */
 export const REPORT_SETTINGS = {
-  baseUrl: 'report.baseUrl',
+  /** The settings page's link address (src/core/settings.ts: one key for every surface). */
+  baseUrl: SETTING_KEYS.reportBaseUrl,
   dnsQps: 'report.dnsQps',
   concurrency: 'report.concurrency',
   serverName: 'report.serverName',
   /** The schedule's time zone (settings page); the report dates its nights in it. */
-  timezone: 'report.timezone',
+  timezone: SETTING_KEYS.reportTimezone,
 } as const;
 
 export interface ReportRunOptions {
@@ -139,31 +141,6 @@ export function takeReportLock(store: Store, owner: string, ttl: number, log: (m
   }
   const now = store.lockHolder(REPORT_LOCK);
   throw new StoreError('locked', `another report run is in progress${now ? ` (held by ${now.owner} until ${new Date(now.expiresAt).toISOString()})` : ''}`);
-}
-
-/**
- * What is wrong with a base URL for the report's links, or null when it will do: an absolute http(s) URL without user
- * name or password (it would go out in every email), without a query or a fragment (each link is the URL followed by
- * `/domains/<domain>`), no spaces or control characters. The settings page and `--base-url` both check with this.
- */
-/** The longest address the report's links are built on. */
-export const MAX_BASE_URL = 2048;
-
-export function baseUrlProblem(v: string): string | null {
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\u0000-\u001f\u007f]/.test(v)) return 'no spaces or control characters';
-  if (v.length > MAX_BASE_URL) return `at most ${MAX_BASE_URL} characters (it is in every link of every report)`;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    return 'not an absolute URL';
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'only http:// and https:// URLs';
-  if (u.username || u.password || /^[a-z]+:\/\/[^/?#]*@/i.test(v)) return 'no user name or password in it';
-  if (v.includes('#')) return 'no "#" part';
-  if (v.includes('?')) return 'no "?" part: each link adds /domains/<domain> to the URL';
-  return null;
 }
 
 /** The stored report.baseUrl when it will do (one set by hand may not): null means no links. */

@@ -1,5 +1,6 @@
 // Scheduling the nightly report inside the background service (`mailhealth serve` / `mailhealth service`) with
-// node-cron (v4). The expression and time zone are validated up front with clear errors; a tick that comes while the
+// node-cron (v4). The expression and time zone are validated up front with clear errors (the settings page's check,
+// src/adapters/schedule/expression.ts); a tick that comes while the
 // previous run is still going is skipped (the SQLite lock in runReport covers other processes). reschedule() swaps
 // the node-cron task of a running scheduler (the admin saved a new schedule) without touching a run in progress.
 // Daylight saving: a local time that repeats runs once, and one that does not exist (node-cron skips it) runs right
@@ -10,59 +11,8 @@
 // (the 1st, the 15th and every Monday) — node-cron alone runs only when both do (a Monday that is the 1st or the 15th).
 import cron from 'node-cron';
 import type { ScheduledTask, TaskOptions } from 'node-cron';
-import { jsonText, showInvisible } from '../core/text.js';
-
-export const DEFAULT_CRON = '0 3 * * *';
-
-export class ScheduleError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScheduleError';
-  }
-}
-
-/** What a report schedule must be: the settings page's error, and the reason `--report-cron` and a stored one give. */
-export const FIVE_CRON_FIELDS = 'Five cron fields, e.g. "0 3 * * *" (03:00 every day)';
-
-/**
- * A schedule as the scheduler reads it: the white space around it dropped (a value stored by hand often ends in a
- * newline) and the white space between fields made single spaces (node-cron splits at spaces only: a tab would join
- * two fields). Not a string: returned as is, for validateCronExpr to refuse.
- */
-export function normalizeCronExpr(expr: string): string {
-  return typeof expr === 'string' ? expr.trim().split(/\s+/).join(' ') : expr;
-}
-
-/** Text for a message, one line: control and invisible characters written as escapes (\n, \u0007, \u202E). */
-function printable(s: string): string {
-  return showInvisible(String(s).replace(/[\t\n\r]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')));
-}
-
-/**
- * The one check of a report schedule (the settings page, `--report-cron`, a schedule stored by hand): exactly five
- * fields, "minute hour day-of-month month day-of-week", then node-cron's own check. node-cron also takes six fields
- * (seconds first), where a stray extra field changes the meaning: "0 3 * * * *" runs every hour at minute 3 and
- * "* * * * * *" every second — a report and its mail each time. White space around the schedule is not part of it
- * (normalizeCronExpr). Throws ScheduleError naming the bad field(s); the schedule is quoted with its control
- * characters escaped (a newline in it must not break the message, nor forge a line of the log).
- */
-export function validateCronExpr(expr: string): void {
-  if (typeof expr !== 'string' || !expr.trim()) throw new ScheduleError(`the report schedule is empty: ${FIVE_CRON_FIELDS}`);
-  const norm = normalizeCronExpr(expr);
-  const shown = jsonText(expr.trim());
-  const fields = norm.split(' ').length;
-  if (fields !== 5) {
-    throw new ScheduleError(
-      `invalid cron expression ${shown}: ${fields} field${fields === 1 ? '' : 's'}, not five. ${FIVE_CRON_FIELDS}: minute hour day-of-month month day-of-week` +
-        (fields === 6 ? ' (a seconds field is not taken: "0 3 * * * *" would run every hour, "* * * * * *" every second)' : ''),
-    );
-  }
-  const v = cron.validateDetailed(norm);
-  if (!v.valid) {
-    const why = v.errors.map((e) => `${e.field}${e.value !== undefined ? ` ${jsonText(String(e.value))}` : ''}: ${printable(e.message)}`).join('; ');
-    throw new ScheduleError(`invalid cron expression ${shown}: ${why || 'not understood'} (expected "minute hour day-of-month month day-of-week", e.g. "0 3 * * *")`);
-  }
-}
+import { DEFAULT_CRON } from '../core/settings.js';
+import { normalizeCronExpr, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
 
 /**
  * Whether a day field restricts the days, as crontab(5) reads it: a field starting with "*" ("*", "*\/2") does not
@@ -94,21 +44,6 @@ function scheduleMatcher(expr: string, timezone: string | undefined): { match(d:
       for (const t of tasks) void Promise.resolve(t.destroy()).catch(() => {});
     },
   };
-}
-
-/** Whether the runtime knows `tz` as a time zone. */
-export function isTimezone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Throws ScheduleError for a time zone the runtime does not know. Undefined = server time. */
-export function validateTimezone(tz: string | undefined): void {
-  if (tz !== undefined && !isTimezone(tz)) throw new ScheduleError(`unknown time zone ${jsonText(String(tz))} (use an IANA name such as "Europe/Amsterdam" or "UTC")`);
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

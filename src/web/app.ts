@@ -41,7 +41,7 @@ import { explainRoutes } from './routes/explain.js';
 import { bulkRoutes } from './routes/bulk.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import { settingsRoutes } from './routes/settings.js';
-import type { ScheduleOverrides } from './settings.js';
+import type { ScheduleOverrides } from '../core/settings.js';
 import { apiRoutes } from './routes/api.js';
 import { escapeHtml, escapeShown } from './view-model.js';
 

@@ -13,7 +13,7 @@ import { bulkAudit, GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, ty
 import type { Job } from '../adapters/store/store.js';
 import type { IdentitySource } from './identity.js';
 import { PASSWORD_ACCOUNT_SETTING } from './session.js';
-import { auditOptionsFrom } from './settings.js';
+import { auditOptionsFrom } from '../core/settings.js';
 import {
   applyBulkFix,
   bulkOutcomeDetail,

@@ -7,7 +7,7 @@ import { reverifyChange, reverifyDue, verifyRefusal, REVERIFY_PER_VIEW, withRepl
 import type { ChangeRecord } from '../adapters/store/store.js';
 import type { AppContext } from './app.js';
 import { withResolver, type WebDeps } from './services.js';
-import { auditOptionsFrom } from './settings.js';
+import { auditOptionsFrom } from '../core/settings.js';
 
 export { verifyRefusal };
 

@@ -18,7 +18,7 @@ import { SCOPE_RECHECK_MS } from '../adapters/workers/gone.js';
 import { mapInGroups, zoneGroup } from './pool.js';
 import type { IdentitySource } from './identity.js';
 import { accountKey, listProvesAbsence } from './session.js';
-import { auditOptionsFrom } from './settings.js';
+import { auditOptionsFrom } from '../core/settings.js';
 
 export interface WebDeps {
   /** The panel with the admin's settings applied (withSettings). */

@@ -1,61 +1,28 @@
-// Admin settings kept in the store, what the settings page edits and how the rest of the app reads them.
-import { DEFAULT_CRON, FIVE_CRON_FIELDS, ScheduleError, validateCronExpr } from '../cron/scheduler.js';
-import { baseUrlProblem, REPORT_SETTINGS } from '../cron/report.js';
-import { splitAddresses } from '../cron/recipients.js';
+// The settings page's form: the admin settings as the page shows them, and a posted form checked field by field
+// before anything is stored. What the settings are — keys, defaults, what a stored value must be — is
+// src/core/settings.ts, which every surface reads; a schedule is checked as the scheduler checks it
+// (src/adapters/schedule/expression.ts).
 import { isIP } from 'node:net';
 import { parseServer } from '../adapters/dns/resolver.js';
-import type { AuditOptions } from '../core/checks/context.js';
-import { SETTING_MAILCHANNELS_ACCOUNT } from '../adapters/panels/with-settings.js';
+import { FIVE_CRON_FIELDS, isTimezone, ScheduleError, validateCronExpr } from '../adapters/schedule/expression.js';
+import { splitAddresses } from '../core/recipients.js';
+import {
+  baseUrlProblem,
+  blocklistZones,
+  DEFAULT_BLOCKLISTS,
+  DEFAULT_CRON,
+  DEFAULT_RETENTION_DAYS,
+  MAILCHANNELS_ACCOUNT_ID,
+  MAX_BLOCKLISTS,
+  RETENTION_DAYS,
+  SETTING_KEYS,
+  type SettingsReader,
+} from '../core/settings.js';
 import { checkDomain, mailAddressProblem } from '../core/domain.js';
 
-export const SETTING_KEYS = {
-  mailchannelsAccountId: SETTING_MAILCHANNELS_ACCOUNT,
-  reportSchedule: 'report.schedule',
-  reportRecipients: 'report.recipients',
-  reportTimezone: REPORT_SETTINGS.timezone,
-  /** The address of this app's pages for the report's links (the key the report reads). */
-  reportBaseUrl: REPORT_SETTINGS.baseUrl,
-  dnsResolver: 'dns.resolver',
-  blocklists: 'audit.blocklists',
-  /** The DNS blocklist zones queried when blocklists are on (a list of names; unset: DEFAULT_BLOCKLISTS). */
-  blocklistZones: 'audit.blocklistZones',
-  retentionDays: 'retention.days',
-} as const;
-
-/** Queried for ptr.listed when blocklists are on and the admin has not chosen others. */
-export const DEFAULT_BLOCKLISTS = ['zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'];
-export const MAX_BLOCKLISTS = 10;
-
-/** The zones of a stored list when it is one this page would store (1–10 valid names), else null. */
-export function storedBlocklistZones(v: unknown): string[] | null {
-  if (!Array.isArray(v) || v.length === 0 || v.length > MAX_BLOCKLISTS) return null;
-  const out: string[] = [];
-  for (const z of v) {
-    if (typeof z !== 'string') return null;
-    const d = checkDomain(z);
-    if (!d.ok) return null;
-    out.push(d.domain);
-  }
-  return out;
-}
-
-/** The blocklist zones in force: the admin's list, else DEFAULT_BLOCKLISTS. */
-export function blocklistZones(store: Pick<SettingsStore, 'getSetting'>): string[] {
-  return storedBlocklistZones(store.getSetting<unknown>(SETTING_KEYS.blocklistZones)) ?? DEFAULT_BLOCKLISTS;
-}
-
-export interface SettingsStore {
-  getSetting<T = unknown>(key: string): T | undefined;
+/** The store as the page uses it: it reads the settings and saves a form in one transaction. */
+export interface SettingsStore extends SettingsReader {
   setSettings(values: Record<string, unknown>): void;
-}
-
-/**
- * Nightly report schedule fields fixed on the `mailhealth serve` / `mailhealth service` command line (--report-cron,
- * --report-tz): they win over the settings page, which says so next to the field.
- */
-export interface ScheduleOverrides {
-  cronExpr?: string;
-  timezone?: string;
 }
 
 export interface SettingsForm {
@@ -88,7 +55,7 @@ export function readSettings(store: SettingsStore): SettingsForm {
     dnsResolver: str(SETTING_KEYS.dnsResolver),
     blocklists: store.getSetting<boolean>(SETTING_KEYS.blocklists) === true,
     blocklistZones: blocklistZones(store).join(', '),
-    retentionDays: str(SETTING_KEYS.retentionDays, '90'),
+    retentionDays: str(SETTING_KEYS.retentionDays, String(DEFAULT_RETENTION_DAYS)),
   };
 }
 
@@ -112,7 +79,7 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   for (const k of Object.keys(form) as (keyof SettingsForm)[]) {
     if (Array.isArray(body[k])) errors[k] = 'Sent more than once: send one value.';
   }
-  if (form.mailchannelsAccountId && !/^[A-Za-z0-9._-]{1,64}$/.test(form.mailchannelsAccountId)) {
+  if (form.mailchannelsAccountId && !MAILCHANNELS_ACCOUNT_ID.test(form.mailchannelsAccountId)) {
     errors.mailchannelsAccountId = 'Letters, digits, dot, dash and underscore only (as in the MailChannels console).';
   }
   if (form.reportSchedule) {
@@ -131,12 +98,8 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     return why ? [`${r} (${why})`] : [];
   });
   if (bad.length) errors.reportRecipients = `Not an e-mail address: ${bad.join(', ')}`;
-  if (form.reportTimezone) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: form.reportTimezone });
-    } catch {
-      errors.reportTimezone = 'An IANA time zone such as Europe/Berlin or UTC; empty means the server\'s.';
-    }
+  if (form.reportTimezone && !isTimezone(form.reportTimezone)) {
+    errors.reportTimezone = 'An IANA time zone such as Europe/Berlin or UTC; empty means the server\'s.';
   }
   if (form.reportBaseUrl) {
     const why = baseUrlProblem(form.reportBaseUrl);
@@ -163,7 +126,7 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
   // Decimal digits only, as `prune --days` takes them (Number() would also read 0x10, 1e3, 12.0).
   const dayText = String(form.retentionDays ?? '').trim();
   const days = /^[0-9]{1,4}$/.test(dayText) ? Number(dayText) : NaN;
-  if (!Number.isInteger(days) || days < 1 || days > 3650) errors.retentionDays = 'A whole number of days from 1 to 3650.';
+  if (!Number.isInteger(days) || days < RETENTION_DAYS[0] || days > RETENTION_DAYS[1]) errors.retentionDays = `A whole number of days from ${RETENTION_DAYS[0]} to ${RETENTION_DAYS[1]}.`;
   if (Object.keys(errors).length) return { ok: false, errors, form };
   // One transaction: the background service's minute check (another process) sees the whole save or none of it.
   store.setSettings({
@@ -178,8 +141,4 @@ export function saveSettings(store: SettingsStore, body: Record<string, unknown>
     [SETTING_KEYS.retentionDays]: days,
   });
   return { ok: true };
-}
-
-export function auditOptionsFrom(store: Pick<SettingsStore, 'getSetting'>): AuditOptions {
-  return store.getSetting<boolean>(SETTING_KEYS.blocklists) === true ? { blocklists: blocklistZones(store) } : {};
 }

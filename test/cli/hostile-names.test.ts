@@ -38,7 +38,9 @@ describe('hostile names from the panel in `history`, and empty naming options', 
     assert.equal(h.code, 0, h.stderr);
     assert.ok(h.stdout.includes('florist.test'), h.stdout);
     assert.ok(!RAW.test(h.stdout), `raw control characters in:\n${JSON.stringify(h.stdout)}`);
-    assert.ok(h.stdout.includes('evil\\x1b[31m.example'), h.stdout);
+    // The panel's listed name with an escape sequence is no domain name: left out of the listing (adapters/panels/listed.ts),
+    // so it was never audited; the user name still is shown, escaped.
+    assert.ok(!h.stdout.includes('[31m.example'), h.stdout);
     assert.ok(h.stdout.includes('by m\\x1b]8;;http://evil.test/'), h.stdout);
     const j = await runCli([...base, 'history', '--json']);
     const parsed = JSON.parse(j.stdout) as { changes: { byUser: string }[] };

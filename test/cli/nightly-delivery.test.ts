@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, test } from 'node:test';
 import { startNightlyReport } from '../../src/cli/nightly.js';
-import type { Mailer } from '../../src/cron/deliver.js';
+import type { Mailer } from '../../src/adapters/mail/deliver.js';
 import { startWorld, type TestWorld } from '../cron/world.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
 

@@ -13,8 +13,9 @@ import { UsageError } from '../../src/cli/context.js';
 import { checkReportFlags } from '../../src/cli/commands/serve.js';
 import { startNightlyReport } from '../../src/cli/nightly.js';
 import { DEMO_PANEL_DIR } from '../../src/demo/world.js';
-import { FIVE_CRON_FIELDS } from '../../src/cron/scheduler.js';
-import { saveSettings, SETTING_KEYS } from '../../src/web/settings.js';
+import { FIVE_CRON_FIELDS } from '../../src/adapters/schedule/expression.js';
+import { saveSettings } from '../../src/web/settings.js';
+import { SETTING_KEYS } from '../../src/core/settings.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
 
 const SIX = ['0 3 * * * *', '* * * * * *', '0 0 3 * * *'];

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { openStore } from '../../src/adapters/store/store.js';
 import { PanelError } from '../../src/core/panel.js';
 import { reportCommand } from '../../src/cli/commands/report.js';
-import type { MailMessage } from '../../src/cron/deliver.js';
+import type { MailMessage } from '../../src/adapters/mail/deliver.js';
 import { cli, errorOf, sandbox } from './fixtures/run-cli.js';
 
 const BROKEN = /^files panel: panel\.json is not valid JSON/;

@@ -10,7 +10,7 @@ import { openStore, type Store } from '../../src/adapters/store/store.js';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { startNightlyReport, wantedSchedule } from '../../src/cli/nightly.js';
 import { DEMO_PANEL_DIR } from '../../src/demo/world.js';
-import { SETTING_KEYS } from '../../src/web/settings.js';
+import { SETTING_KEYS } from '../../src/core/settings.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
 
 function freshStore(t: TestContext): Store {

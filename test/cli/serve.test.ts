@@ -12,7 +12,7 @@ import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { openStore } from '../../src/adapters/store/store.js';
 import { SCHEDULE_CHECK_MS, startNightlyReport } from '../../src/cli/nightly.js';
 import { createApp } from '../../src/web/app.js';
-import { SETTING_KEYS } from '../../src/web/settings.js';
+import { SETTING_KEYS } from '../../src/core/settings.js';
 import { login, NO_LIMITS, setPasswords } from '../web/helpers.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
 

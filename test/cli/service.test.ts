@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { runCgi, startService, type ServiceOptions } from '../../src/cli/commands/cgi.js';
 import { openStore } from '../../src/adapters/store/store.js';
-import { SETTING_KEYS } from '../../src/web/settings.js';
+import { SETTING_KEYS } from '../../src/core/settings.js';
 import { csrfFrom } from '../web/helpers.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PanelError, type Panel } from '../../src/core/panel.js';
 import { startNightlyReport } from '../../src/cli/nightly.js';
-import type { MailMessage } from '../../src/cron/deliver.js';
+import type { MailMessage } from '../../src/adapters/mail/deliver.js';
 import { PANEL_FAILED } from '../../src/core/report/diff.js';
 import { runReport, type PanelFailure } from '../../src/cron/report.js';
 import { countingLimiter, DAY, startWorld, type TestWorld } from './world.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, test } from 'node:test';
-import { deliverySettings, plannedMessages } from '../../src/cron/deliver.js';
+import { deliverySettings, plannedMessages } from '../../src/adapters/mail/deliver.js';
 import { loadHistory, runReport, type ReportOutcome, type ReportRunOptions } from '../../src/cron/report.js';
 import { PanelError } from '../../src/core/panel.js';
 import type { ReportDoc, ReportItem } from '../../src/core/report/diff.js';

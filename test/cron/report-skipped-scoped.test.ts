@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Panel } from '../../src/core/panel.js';
-import { plannedMessages, type DeliverySettings } from '../../src/cron/deliver.js';
+import { plannedMessages, type DeliverySettings } from '../../src/adapters/mail/deliver.js';
 import { runReport, type PanelFailure } from '../../src/cron/report.js';
 import { countingLimiter, DAY, startWorld, type TestWorld } from './world.js';
 

@@ -7,7 +7,8 @@
 //   characters.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { plannedRuns, nextRuns, ScheduleError, startScheduler, validateCronExpr } from '../../src/cron/scheduler.js';
+import { plannedRuns, nextRuns, startScheduler } from '../../src/cron/scheduler.js';
+import { ScheduleError, validateCronExpr } from '../../src/adapters/schedule/expression.js';
 import { fakeSchedule } from './fake-schedule.js';
 
 const iso = (ds: Date[]) => ds.map((d) => d.toISOString().slice(0, 10));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nextRuns, ScheduleError, startScheduler, validateCronExpr } from '../../src/cron/scheduler.js';
+import { nextRuns, startScheduler } from '../../src/cron/scheduler.js';
+import { ScheduleError, validateCronExpr } from '../../src/adapters/schedule/expression.js';
 import { rateLimitedResolver, TokenBucket } from '../../src/cron/ratelimit.js';
 import type { Answer, Resolver, RRType } from '../../src/core/resolver.js';
 import { fakeSchedule } from './fake-schedule.js';

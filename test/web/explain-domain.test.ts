@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { NOT_FOUND_MESSAGE } from '../../src/web/http.js';
-import { SETTING_KEYS } from '../../src/web/settings.js';
+import { SETTING_KEYS } from '../../src/core/settings.js';
 import { corpusMissing, corpusPath, readCorpus } from '../helpers/corpora.js';
 import { DEMO_SCOPE, demoWorld, login, type TestWorld } from './helpers.js';
 

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
-import { auditOptionsFrom, DEFAULT_BLOCKLISTS, readSettings, saveSettings, SETTING_KEYS } from '../../src/web/settings.js';
+import { readSettings, saveSettings } from '../../src/web/settings.js';
+import { auditOptionsFrom, DEFAULT_BLOCKLISTS, SETTING_KEYS } from '../../src/core/settings.js';
 import { readSharedSettings } from '../../src/cli/shared-settings.js';
 import { writeFileSync } from 'node:fs';
 

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
-import { readSettings, saveSettings, SETTING_KEYS } from '../../src/web/settings.js';
+import { readSettings, saveSettings } from '../../src/web/settings.js';
+import { SETTING_KEYS } from '../../src/core/settings.js';
 
 /** A new history database in a scratch directory, both gone after the test. */
 function freshStore(t: TestContext): Store {

@@ -46,6 +46,10 @@ import { panelFromOptions, resolverFactory, resolverOptionsFactory, resolverOpti
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type NightlySeams, type ReportFlags } from '../nightly.js';
 import { checkHost, checkReportFlags, onStopSignals, parsePort, stopGraceMs, stopGracefully, timedOutLine, trackResponses } from './serve.js';
 import { publishSharedSettings, readSharedSettings } from '../shared-settings.js';
+import { errorLines, errorMessage, writeLog } from '../log.js';
+
+/** The front doors' lines in the web server's error log (escaped: writeLog). */
+const CGI_LOG = 'mailhealth cgi';
 
 export const FRONTDOOR_KEY_PATH = '/etc/mailhealth/frontdoor.key';
 export const SERVICE_SOCKET_PATH = '/run/mailhealth/mailhealth.sock';
@@ -171,7 +175,7 @@ export function pleskAllowedDomains(env: NodeJS.ProcessEnv): Set<string> | null 
     if (!statSync(file).isFile()) throw new Error('not a regular file');
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    process.stderr.write(`mailhealth cgi: MAILHEALTH_ALLOWED_DOMAINS_FILE ${JSON.stringify(file)}: ${(e as Error)?.message ?? String(e)}\n`);
+    writeLog(`MAILHEALTH_ALLOWED_DOMAINS_FILE ${JSON.stringify(file)}: ${errorMessage(e)}`, CGI_LOG);
     throw new FrontDoorRefused(500, 'could not read the list of domains Plesk allows this user; the page stays closed rather than show more than that');
   }
   return allowedDomainsFrom(text);
@@ -220,7 +224,7 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
       try {
         res = await proxyToService(o.service, readFrontDoorKey(o.key ?? FRONTDOOR_KEY_PATH), setup.identity, req);
       } catch (e) {
-        process.stderr.write(`mailhealth cgi: service at ${o.service} unavailable (${(e as Error).message}); handling the request here\n`);
+        writeLog(`service at ${o.service} unavailable (${errorMessage(e)}); handling the request here`, CGI_LOG);
       }
     }
     if (!res) {
@@ -252,7 +256,7 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
     return formatCgi(rebase(res, base, secure));
   } catch (e) {
     if (e instanceof FrontDoorRefused) return formatCgi(refusal(e.status, e.message));
-    process.stderr.write(`mailhealth cgi: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(errorLines(e, CGI_LOG));
     return formatCgi(refusal(500, 'the page could not be served; the error was logged'));
   } finally {
     setup?.close?.();
@@ -291,7 +295,7 @@ export async function settleForRequest(setup: FrontDoorSetup, store: Store, make
       },
     }, 'before this page');
   } catch (e) {
-    process.stderr.write(`mailhealth cgi: settling interrupted fixes failed: ${(e as Error)?.message ?? String(e)}\n`);
+    writeLog(`settling interrupted fixes failed: ${errorMessage(e)}`, CGI_LOG);
     return [];
   }
 }
@@ -428,12 +432,12 @@ export function registerCgiCommands(program: Command): void {
       const service = await startService(o);
       // A stop is graceful as serve's is; a second signal exits at once (onStopSignals).
       const stopped = onStopSignals(() => service.close(), () => service.closeNow());
-      process.stderr.write(`mailhealth: front-door service on ${service.server.url}\n`);
-      if (service.report) process.stderr.write(`mailhealth: ${describeNightlyReport(service.report.scheduler)}\n`);
+      writeLog(`front-door service on ${service.server.url}`);
+      if (service.report) writeLog(describeNightlyReport(service.report.scheduler));
       const how = await stopped;
       process.exitCode = 0;
       if (how === 'timed out') {
-        process.stderr.write(`mailhealth: ${timedOutLine(service.graceMs)}\n`);
+        writeLog(timedOutLine(service.graceMs));
         process.exit(0);
       }
     });

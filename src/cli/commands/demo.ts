@@ -11,6 +11,7 @@ import { startServer } from '../../web/server.js';
 import { UsageError, type GlobalOptions } from '../context.js';
 import { printAudits, runAudit } from './audit.js';
 import { parsePort } from './serve.js';
+import { writeLog } from '../log.js';
 
 export interface DemoOptions extends GlobalOptions {
   auditOnly?: boolean;
@@ -33,7 +34,7 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
   const store = openStore(o.db ?? join(demo.panelDir, 'mailhealth.sqlite'));
   try {
     const domains = await panel.listDomains({ user: 'root', role: 'admin' });
-    process.stderr.write(`mailhealth demo: files panel at ${demo.panelDir}, DNS on ${demo.dns.address} (loopback only)\n`);
+    writeLog(`files panel at ${demo.panelDir}, DNS on ${demo.dns.address} (loopback only)`, 'mailhealth demo');
     const { audits } = await runAudit(panel, resolver, store, domains, { concurrency: 8, byUser: 'root' });
     resolver.close();
     if (o.auditOnly) {

@@ -108,7 +108,7 @@ export function registerExplainCommand(program: Command): void {
           `Meaning:  ${safe(ex.meaning)}`,
           `Domain:   ${ex.domain !== null && ex.domain !== undefined ? safe(ex.domain) : '(not found in the bounce)'}${ex.ip ? `   sending IP: ${safe(ex.ip)}` : ''}`,
           '',
-          dnsHeadline(ex, audit ? 'audited' : target ? 'out-of-scope' : 'no-domain'),
+          safe(dnsHeadline(ex, audit ? 'audited' : target ? 'out-of-scope' : 'no-domain')),
           ...ex.findings.map((f) => formatFinding(f, { color, evidence: false, domain: ex.domain ?? undefined })),
           ...(ex.outsideDns.length ? ['', 'Check outside DNS:', ...ex.outsideDns.map((s) => `  - ${safe(s)}`)] : []),
           ...[...ex.notes, ...notes].map((n) => `note: ${safe(n)}`),

@@ -18,6 +18,8 @@ import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
 import { checkResolver, configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { safe } from '../format.js';
+import { errorMessage, writeLog } from '../log.js';
+import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS, SETTING_KEYS } from '../../core/settings.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 function collect(v: string, prev: string[]): string[] {
@@ -81,7 +83,8 @@ export function registerFixCommands(program: Command): void {
           return await makePlan({ domain, check, options }, { panel, resolver });
         } catch (e) {
           if (e instanceof PlanError) {
-            process.stderr.write(`mailhealth: ${e.message}\n`);
+            // Escaped: the message may carry the panel's error or nameserver text. Under --json the error object keeps it as is.
+            writeLog(e.message);
             if (o.json) printJsonError('plan', e.message);
             process.exitCode = 1;
             return null;
@@ -294,7 +297,7 @@ export function registerFixCommands(program: Command): void {
       const dbPath = dbPathFromOptions(o);
       if (!existsSync(dbPath)) {
         if (dbPathNamed(o)) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
-        const days = given ?? 90;
+        const days = given ?? DEFAULT_RETENTION_DAYS;
         const none = { runs: 0, results: 0, findings: 0, reports: 0, jobs: 0, locks: 0 };
         process.stdout.write(
           o.json ? jsonText({ days, ...none }) + '\n' : `Nothing to prune: nothing has been recorded on this server yet (no history database at ${safe(dbPath)}).\n`,
@@ -316,8 +319,8 @@ export function registerFixCommands(program: Command): void {
 
 /** Retention from the settings page ("retention.days", a whole number of days from 1 to 3650), default 90. */
 export function retentionDays(store: { getSetting<T>(key: string): T | undefined }): number {
-  const v = Number(store.getSetting<string | number>('retention.days') ?? 90);
-  return Number.isSafeInteger(v) && v >= RANGES.days[0] && v <= RANGES.days[1] ? v : 90;
+  const v = Number(store.getSetting<string | number>(SETTING_KEYS.retentionDays) ?? DEFAULT_RETENTION_DAYS);
+  return Number.isSafeInteger(v) && v >= RETENTION_DAYS[0] && v <= RETENTION_DAYS[1] ? v : DEFAULT_RETENTION_DAYS;
 }
 
 
@@ -364,7 +367,7 @@ async function recheckStale(
         const again = deps.store.getChange(ch.id);
         if (again) fresh.set(ch.id, again);
       } catch (e) {
-        process.stderr.write(`mailhealth: change ${ch.id} could not be checked again now (${(e as Error)?.message ?? String(e)}); it is listed as recorded\n`);
+        writeLog(`change ${ch.id} could not be checked again now (${errorMessage(e)}); it is listed as recorded`);
       }
     }),
   );

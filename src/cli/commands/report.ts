@@ -3,13 +3,14 @@
 // run, compares with the previous complete run, saves the report and prints it. Same lock as the scheduled run.
 import { jsonText } from '../../core/text.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
-import { auditOptionsFrom } from '../../web/settings.js';
+import { auditOptionsFrom, baseUrlProblem } from '../../core/settings.js';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { deliverNightly, deliverNotice, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../cron/deliver.js';
-import { baseUrlProblem, defaultLockOwner, markStaleRuns, recordPanelFailure, REPORT_LOCK, runReport, type PanelFailure, type ReportOutcome } from '../../cron/report.js';
+import { deliverNightly, deliverNotice, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../adapters/mail/deliver.js';
+import { defaultLockOwner, markStaleRuns, recordPanelFailure, REPORT_LOCK, runReport, type PanelFailure, type ReportOutcome } from '../../cron/report.js';
 import { interruptible } from '../interrupt.js';
+import { errorMessage, lineLog, type Log } from '../log.js';
 import type { RateLimiter } from '../../cron/ratelimit.js';
 import { openStore } from '../../adapters/store/store.js';
 import type { Identity } from '../../core/model.js';
@@ -129,6 +130,8 @@ export function outFormat(file: string): 'json' | 'text' | 'html' {
 export async function reportCommand(o: ReportCommandOptions, deps: ReportCommandDeps = {}): Promise<number> {
   const out = deps.stdout ?? ((s: string) => void process.stdout.write(s));
   const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
+  // The run's log, one escaped line a message (lineLog): it carries the panel's errors, saved values, mail servers' replies.
+  const log = lineLog(err);
   const since = parseSince(o.since);
   const baseUrl = parseBaseUrl(o.baseUrl);
   const qps = parseQps(o.qps);
@@ -144,7 +147,7 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
     // The panel could not be read (not a usage error such as an --as typo): recorded, as the service records it, when
     // there is a history to record it in; with --email the admin's recipients get the service's notice. The panel's
     // error is then what this command exits with (2), as before.
-    if (!(e instanceof UsageError)) await panelUnreadable(o, e, deps, err);
+    if (!(e instanceof UsageError)) await panelUnreadable(o, e, deps, log);
     throw e;
   }
   if (identity.role !== 'admin') throw new UsageError(`the report covers the whole server: run it as the admin (not ${identity.role} ${identity.user})`);
@@ -199,7 +202,7 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
       ...(qps !== undefined ? { qps } : {}),
       ...(deps.limiter ? { limiter: deps.limiter } : {}),
       ...(deps.now ? { now: deps.now } : {}),
-      log: o.json ? undefined : (m) => err(`mailhealth: ${m}\n`),
+      log: o.json ? undefined : log,
       ...(settings
         ? {
             deliver: async (oc: ReportOutcome) => {
@@ -207,13 +210,13 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
                 store,
                 ...(deps.mailer ? { mailer: deps.mailer } : {}),
                 ...(deps.sleep ? { sleep: deps.sleep } : {}),
-                log: (m) => err(`mailhealth: ${m}\n`),
+                log,
               });
               return deliveries;
             },
           }
         : {}),
-      ...(settings ? { onPanelFailure: (f: PanelFailure) => notify(store, f, deps, err) } : {}),
+      ...(settings ? { onPanelFailure: (f: PanelFailure) => notify(store, f, deps, log) } : {}),
     }));
     const json = jsonText(outcome.doc, 2) + '\n';
     if (o.out) {
@@ -231,12 +234,12 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
 }
 
 /** --email's notice of a panel that could not be read: the nightly service's (deliverNotice), to the admin's recipients. */
-function notify(store: ReturnType<typeof storeFromOptions>, f: PanelFailure, deps: ReportCommandDeps, err: (s: string) => void): Promise<unknown> {
+function notify(store: ReturnType<typeof storeFromOptions>, f: PanelFailure, deps: ReportCommandDeps, log: Log): Promise<unknown> {
   return deliverNotice(f, {
     store,
     ...(deps.mailer ? { mailer: deps.mailer } : {}),
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    log: (m) => err(`mailhealth: ${m}\n`),
+    log,
   });
 }
 
@@ -246,7 +249,7 @@ function notify(store: ReturnType<typeof storeFromOptions>, f: PanelFailure, dep
  * that exists (a first run creates none just for this; --email needs one anyway). Never throws: the panel's error is
  * what the command reports.
  */
-async function panelUnreadable(o: ReportCommandOptions, e: unknown, deps: ReportCommandDeps, err: (s: string) => void): Promise<void> {
+async function panelUnreadable(o: ReportCommandOptions, e: unknown, deps: ReportCommandDeps, log: Log): Promise<void> {
   const path = dbPathFromOptions(o);
   if (!existsSync(path)) return;
   let store: ReturnType<typeof openStore> | undefined;
@@ -255,11 +258,11 @@ async function panelUnreadable(o: ReportCommandOptions, e: unknown, deps: Report
     const s = store;
     await recordPanelFailure(s, e, {
       byUser: o.as ?? 'admin',
-      ...(o.json ? {} : { log: (m: string) => err(`mailhealth: ${m}\n`) }),
-      ...(o.email ? { notify: (f: PanelFailure) => notify(s, f, deps, err) } : {}),
+      ...(o.json ? {} : { log }),
+      ...(o.email ? { notify: (f: PanelFailure) => notify(s, f, deps, log) } : {}),
     });
   } catch (x) {
-    err(`mailhealth: the failed report run could not be recorded: ${(x as Error)?.message ?? String(x)}\n`);
+    log(`the failed report run could not be recorded: ${errorMessage(x)}`);
   } finally {
     store?.close();
   }

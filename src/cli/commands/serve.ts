@@ -9,9 +9,10 @@ import type { Panel } from '../../core/panel.js';
 import { hashPassword } from '../../web/passwords.js';
 import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, sweepGoneAccounts, type SweepOutcome } from '../../web/session.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
-import { ScheduleError, validateCronExpr, validateTimezone } from '../../cron/scheduler.js';
+import { ScheduleError, validateCronExpr, validateTimezone } from '../../adapters/schedule/expression.js';
 import { configFromOptions, panelFromOptions, RANGES, readConfig, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type ReportFlags } from '../nightly.js';
+import { errorMessage, lineLog, writeLog } from '../log.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -77,7 +78,8 @@ export interface AccountSweep {
  * panel that cannot be read, or lists nobody, changes nothing (logged once, until it answers again).
  */
 export function startAccountSweep(panel: Pick<Panel, 'listAccounts'>, store: Store, opts: { everyMs?: number; log?: (m: string) => void; now?: () => number } = {}): AccountSweep {
-  const log = opts.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
+  // Escaped lines (lineLog): a panel's error, and the account names it lists, are outside text.
+  const log = opts.log ?? lineLog();
   const now = opts.now ?? Date.now;
   let inFlight: Promise<SweepOutcome | null> | null = null;
   let lastProblem = '';
@@ -97,7 +99,7 @@ export function startAccountSweep(panel: Pick<Panel, 'listAccounts'>, store: Sto
           return out;
         },
         (e: unknown) => {
-          problem((e as Error)?.message ?? String(e));
+          problem(errorMessage(e));
           return null;
         },
       )
@@ -159,11 +161,11 @@ export function onStopSignals(stop: () => Promise<'drained' | 'timed out'>, clos
   return new Promise((resolve) => {
     let stopping = false;
     const now = (sig: NodeJS.Signals) => {
-      process.stderr.write(`mailhealth: ${sig} again: stopped without waiting; a domain still being fixed stays locked for at most 2 minutes\n`);
+      writeLog(`${sig} again: stopped without waiting; a domain still being fixed stays locked for at most 2 minutes`);
       try {
         closeNow();
       } catch (e) {
-        process.stderr.write(`mailhealth: the history database could not be closed: ${(e as Error)?.message ?? String(e)}\n`);
+        writeLog(`the history database could not be closed: ${errorMessage(e)}`);
       }
       process.exit(1);
     };
@@ -225,7 +227,7 @@ export async function stopGracefully(
 ): Promise<'drained' | 'timed out'> {
   const { server, app } = running;
   const graceMs = opts.graceMs ?? STOP_GRACE_MS;
-  const log = opts.log ?? ((m: string) => process.stderr.write(`mailhealth: ${m}\n`));
+  const log = opts.log ?? lineLog();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // A keep-alive connection would hold server.close() until its idle timeout: each one is closed once idle.
   const closeIdle = () => server.closeIdleConnections?.();
@@ -300,14 +302,14 @@ export function registerServeCommands(program: Command): void {
         },
         () => store.close(),
       );
-      process.stderr.write(`mailhealth: serving on ${running.url}\n`);
-      if (report) process.stderr.write(`mailhealth: ${describeNightlyReport(report.scheduler)}\n`);
+      writeLog(`serving on ${running.url}`);
+      if (report) writeLog(describeNightlyReport(report.scheduler));
       const how = await stopped;
       store.close();
       process.exitCode = 0;
       if (how === 'timed out') {
         // A fix still waiting on the panel would keep the process alive: its lock runs out with its lease (rule 4).
-        process.stderr.write(`mailhealth: ${timedOutLine(graceMs)}\n`);
+        writeLog(timedOutLine(graceMs));
         process.exit(0);
       }
     });
@@ -335,7 +337,7 @@ export function registerServeCommands(program: Command): void {
       } finally {
         store.close();
       }
-      process.stderr.write(`mailhealth: password set for ${name}\n`);
+      writeLog(`password set for ${name}`);
       process.exitCode = 0;
     });
 }

@@ -9,7 +9,7 @@ import type { DomainAudit, DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { HttpError, identityOf, NOT_FOUND_MESSAGE, requireLogin, scopeOf, str, takeToken } from '../http.js';
 import { auditAndRecord } from '../services.js';
-import { auditOptionsFrom } from '../settings.js';
+import { auditOptionsFrom } from '../../core/settings.js';
 import { viewHelpers } from '../view-model.js';
 
 interface Explained {

@@ -6,7 +6,8 @@ import { panelFailureOf } from '../../core/report/diff.js';
 import { shortReason } from '../../core/report/render.js';
 import type { AppContext } from '../app.js';
 import { requireLogin, requireRole } from '../http.js';
-import { readSettings, saveSettings, DEFAULT_BLOCKLISTS, type SettingsForm } from '../settings.js';
+import { readSettings, saveSettings, type SettingsForm } from '../settings.js';
+import { DEFAULT_BLOCKLISTS } from '../../core/settings.js';
 import { viewHelpers } from '../view-model.js';
 
 /**

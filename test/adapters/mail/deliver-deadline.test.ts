@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { deliverReport, deliverySettings, type DeliverySettings, type Mailer } from '../../src/cron/deliver.js';
-import { runReport, type ReportOutcome } from '../../src/cron/report.js';
-import { countingLimiter, startWorld, type TestWorld } from './world.js';
+import { deliverReport, deliverySettings, type DeliverySettings, type Mailer } from '../../../src/adapters/mail/deliver.js';
+import { runReport, type ReportOutcome } from '../../../src/cron/report.js';
+import { countingLimiter, startWorld, type TestWorld } from '../../cron/world.js';
 
 // Every delivery attempt has a deadline; a timed-out attempt is a failed delivery (not retried) and its sendmail is
 // killed; an abort ends the waiting at once; a permanent SMTP refusal (5xx) is not retried.

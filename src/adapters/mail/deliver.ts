@@ -9,20 +9,25 @@
 // child is ours (spawned here, in its own process group): a timed-out or aborted attempt kills it. An abort (the
 // service stopping) ends the waiting at once: the attempt is recorded as aborted and the messages not yet sent as not
 // sent.
+// An adapter (the mail transport: a child process, an SMTP connection), used by the nightly report's callers (the
+// background service, `mailhealth report --email`): what it delivers comes in as a Deliverable or a FailureNotice,
+// shapes the report run's outcome (src/cron/report.ts) already has — nothing here knows the report run.
 import { spawn } from 'node:child_process';
 import nodemailer from 'nodemailer';
-import type { Store } from '../adapters/store/store.js';
-import type { RenderedReport } from '../core/report/render.js';
-import { realSleep } from './ratelimit.js';
-import type { PanelFailure } from './report.js';
-import type { ReportScope } from '../core/report/diff.js';
-import { mailAddressProblem } from '../core/domain.js';
-import { splitAddresses, uniqueAddresses } from './recipients.js';
+import type { Store } from '../store/store.js';
+import type { RenderedReport } from '../../core/report/render.js';
+import type { ReportScope } from '../../core/report/diff.js';
+import { mailAddressProblem } from '../../core/domain.js';
+import { splitAddresses, uniqueAddresses } from '../../core/recipients.js';
+import { SETTING_KEYS } from '../../core/settings.js';
+
+/** The pause between attempts, unless a caller passes its own (tests). */
+const realSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Settings keys (JSON values in the store's settings table). */
 export const DELIVERY_SETTINGS = {
   /** string | string[]: the admin's recipients (whole server); a string may hold several (splitAddresses). */
-  recipients: 'report.recipients',
+  recipients: SETTING_KEYS.reportRecipients,
   /** { reseller: "addr" | ["addr", …] } */
   resellers: 'report.resellers',
   from: 'report.from',
@@ -319,10 +324,10 @@ interface Outgoing {
   rendered: MailBody;
 }
 
-/** What a message carries: a rendered report, or a notice (PanelFailure.notice). */
+/** What a message carries: a rendered report, or a notice (FailureNotice). */
 export type MailBody = Pick<RenderedReport, 'subject' | 'text' | 'html'>;
 
-/** What is delivered: a report run's outcome (a ReportOutcome, ./report.ts), or a notice with no reseller parts. */
+/** What is delivered: a report run's outcome (a ReportOutcome, src/cron/report.ts), or a notice with no reseller parts. */
 export interface Deliverable {
   runId: number;
   rendered: MailBody;
@@ -524,13 +529,22 @@ export async function deliverNightly(
 }
 
 /**
+ * A notice to the admin's recipients about a report run that could not run: a PanelFailure (src/cron/report.ts
+ * recordPanelFailure) is one. `runId` null: the failed run could not be recorded.
+ */
+export interface FailureNotice {
+  runId: number | null;
+  notice: MailBody;
+}
+
+/**
  * The notice of a night the panel could not be read (recordPanelFailure), to the admin's recipients only
  * (report.recipients: the admin is the one who can bring the panel back; resellers get no report that night, and no
  * notice either), by the nightly delivery's rules: a bad setting skips the mail it concerns, every attempt is recorded
  * on the failed run, retries, deadlines, abort. Nothing is sent when the failed run could not be recorded (runId null:
  * nowhere to record the attempts; logged).
  */
-export async function deliverNotice(failure: PanelFailure, o: Omit<DeliverOptions, 'settings'>): Promise<DeliveryResult[]> {
+export async function deliverNotice(failure: FailureNotice, o: Omit<DeliverOptions, 'settings'>): Promise<DeliveryResult[]> {
   if (failure.runId === null) {
     o.log?.('the notice that the panel could not be read was not sent: the failed run could not be recorded');
     return [];

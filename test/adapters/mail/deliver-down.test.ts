@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openStore } from '../../src/adapters/store/store.js';
-import { deliverReport, type DeliverySettings } from '../../src/cron/deliver.js';
+import { openStore } from '../../../src/adapters/store/store.js';
+import { deliverReport, type DeliverySettings } from '../../../src/adapters/mail/deliver.js';
 
 const refused = (code: number, msg: string) => Object.assign(new Error(msg), { responseCode: code });
 const unreachable = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ECONNREFUSED' });

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { openStore, type Store } from '../../src/adapters/store/store.js';
-import { deliverNightly, DELIVERY_SETTINGS, deliverySettings, lenientDeliverySettings, type MailMessage } from '../../src/cron/deliver.js';
-import { splitAddresses } from '../../src/cron/recipients.js';
-import { readSettings, saveSettings } from '../../src/web/settings.js';
+import { openStore, type Store } from '../../../src/adapters/store/store.js';
+import { deliverNightly, DELIVERY_SETTINGS, deliverySettings, lenientDeliverySettings, type MailMessage } from '../../../src/adapters/mail/deliver.js';
+import { splitAddresses } from '../../../src/core/recipients.js';
+import { readSettings, saveSettings } from '../../../src/web/settings.js';
 
 function freshStore(t: TestContext): Store {
   const dir = mkdtempSync(join(tmpdir(), 'mh-deliver-rcpt-'));

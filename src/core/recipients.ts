@@ -1,7 +1,8 @@
 // The one reading of a stored list of mail addresses (report.recipients, each entry of report.resellers): the settings
 // page shows and saves it this way, and the mailer sends to it this way. The page stores a list; a value set by hand
 // (sqlite3, as the README invites) is often one string "ops@example.com, noc@example.com" — read as one address, the
-// mailer refused it and sent to nobody while the page showed two good addresses.
+// mailer refused it and sent to nobody while the page showed two good addresses. Pure, in core: the settings page
+// (src/web/settings.ts) and the mailer (src/adapters/mail/deliver.ts) both read addresses through it.
 
 /**
  * The entries of a stored addresses value, in order: a string (or each string of a list) split at commas and

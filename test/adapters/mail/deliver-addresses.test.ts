@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { openStore } from '../../src/adapters/store/store.js';
-import { DELIVERY_SETTINGS, lenientDeliverySettings } from '../../src/cron/deliver.js';
+import { openStore } from '../../../src/adapters/store/store.js';
+import { DELIVERY_SETTINGS, lenientDeliverySettings } from '../../../src/adapters/mail/deliver.js';
 
 test('recipients sendmail would refuse are problems of the settings, the others are kept', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mh-deliver-addr-'));

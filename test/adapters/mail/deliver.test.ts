@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { createMailer, deliverReport, deliverySettings, DeliveryConfigError, plannedMessages } from '../../src/cron/deliver.js';
-import { runReport, type ReportOutcome } from '../../src/cron/report.js';
-import { countingLimiter, startWorld, type TestWorld } from './world.js';
+import { createMailer, deliverReport, deliverySettings, DeliveryConfigError, plannedMessages } from '../../../src/adapters/mail/deliver.js';
+import { runReport, type ReportOutcome } from '../../../src/cron/report.js';
+import { countingLimiter, startWorld, type TestWorld } from '../../cron/world.js';
 
 interface Received {
   from: string;
