@@ -6,11 +6,7 @@ import type { AuditOptions } from './checks/context.js';
 import { checkDomain } from './domain.js';
 
 export const SETTING_KEYS = {
-  /**
-   * The hosting company's MailChannels account id. The same key as SETTING_MAILCHANNELS_ACCOUNT in
-   * src/adapters/panels/with-settings.ts, which applies it over the panel's relay (test/core/settings.test.ts holds
-   * them equal).
-   */
+  /** The hosting company's MailChannels account id (src/adapters/panels/with-settings.ts applies it over the panel's relay). */
   mailchannelsAccountId: 'mailchannels.accountId',
   reportSchedule: 'report.schedule',
   /** string | string[]: the admin's recipients of the nightly report (read with splitAddresses, src/core/recipients.ts). */

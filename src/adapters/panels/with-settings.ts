@@ -1,6 +1,7 @@
 // A Panel decorator that applies the admin's stored settings on top of what the panel reports.
 // Today: the MailChannels account id from the settings page overrides the relay's authId, so the audit (lockdown
 // check) and the lockdown fix see the account the hosting company actually uses. Everything else passes through.
+import { SETTING_KEYS } from '../../core/settings.js';
 import type { MailSettings } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import { relayById } from '../../knowledge/index.js';
@@ -10,7 +11,8 @@ export interface SettingsSource {
   getSetting<T = unknown>(key: string): T | undefined;
 }
 
-export const SETTING_MAILCHANNELS_ACCOUNT = 'mailchannels.accountId';
+/** The settings schema's key (src/core/settings.ts): the admin's MailChannels account id. */
+export const SETTING_MAILCHANNELS_ACCOUNT = SETTING_KEYS.mailchannelsAccountId;
 
 export function withSettings(panel: Panel, settings: SettingsSource): Panel {
   const decorated: Panel = {
