@@ -5,7 +5,7 @@ import type { AuditOptions, Check, CheckContext } from './checks/context.js';
 import { dkimCheck } from './checks/dkim.js';
 import { dmarcCheck } from './checks/dmarc.js';
 import { dnsCheck, ZONE_UNWRITABLE } from './checks/dns.js';
-import { settleDriftFixes } from './plans/drift.js';
+import { driftTouched, settleDriftFixes } from './plans/drift.js';
 import { lockdownCheck } from './checks/lockdown.js';
 import { mxCheck } from './checks/mx.js';
 import { ptrCheck } from './checks/ptr.js';
@@ -92,16 +92,18 @@ function internalError(name: CheckName, e: unknown): Finding[] {
 
 /**
  * settleDriftFixes broke (it asks DNS again whether this server's zone is the live one, and a resolver may reject
- * instead of answering `unknown`): whether a fix would change anything is not known, and the fix would ask the same
- * question first and stop. As with dns.authority-unknown, no finding offers a fix; an `unknown` finding says why.
+ * instead of answering `unknown`): whether the fixes of the drifted names would change anything is not known, and each
+ * would ask the same question first and stop. As with dns.authority-unknown, those findings offer no fix (the others,
+ * whose names did not drift, keep theirs: review); an `unknown` finding says why.
  */
-function unsettledDrift(findings: Finding[], e: unknown): void {
-  for (const f of findings) delete f.fix;
+function unsettledDrift(ctx: CheckContext, findings: Finding[], e: unknown): void {
+  const touched = driftTouched(ctx, findings);
+  for (const f of findings) if (f.fix && touched.has(f.fix)) delete f.fix;
   findings.push({
     rule: 'dns.internal-error',
     check: 'dns',
     severity: 'unknown',
-    message: `Could not tell whether this server's DNS is the live one, to settle the fixes dns.drift touches: ${thrownText(e)}. No fix is offered until an audit can tell; audit again.`,
+    message: `Could not tell whether this server's DNS is the live one, to settle the fixes dns.drift touches: ${thrownText(e)}. Those fixes are not offered until an audit can tell; audit again.`,
     evidence: { panel: [], live: [] },
   });
 }
@@ -154,7 +156,7 @@ export async function auditDomain(domain: string, deps: AuditDeps): Promise<Doma
     try {
       await settleDriftFixes(ctx, findings);
     } catch (e) {
-      unsettledDrift(findings, e);
+      unsettledDrift(ctx, findings, e);
     }
   }
   sortFindings(findings);

@@ -116,3 +116,33 @@ describe('dns.drift settlement with a resolver that rejects: a finding, never a 
     });
   }
 });
+
+describe('a rejection while settling dns.drift hides only the fixes of the drifted names (review)', () => {
+  // Panel: the SPF record with a previous host's include, as live; a DMARC record live DNS does not serve yet (drift at
+  // _dmarc only). The SPF fix's names did not drift: it is offered whatever the settling of _dmarc runs into.
+  const spf = 'v=spf1 ip4:203.0.113.10 include:websitewelcome.com ~all';
+  const panelZone: Zone = { domain: D, serial: 1, version: 'v1', records: [rec(D, 'NS', 'ns1.newhost.example'), rec(D, 'TXT', spf), rec(`_dmarc.${D}`, 'TXT', 'v=DMARC1; p=quarantine')] };
+  const live = zoneToMap({ ...panelZone, records: [rec(D, 'NS', 'ns1.newhost.example'), rec(D, 'TXT', spf)] });
+  live['websitewelcome.com'] = { TXT: [['v=spf1 ip4:192.185.0.0/16 ~all']] };
+  function rejectingNs(from: number): Resolver {
+    const base = new MapResolver(live);
+    let ns = 0;
+    return {
+      resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
+        if (type === 'NS' && name.toLowerCase() === D && ++ns >= from) return Promise.reject(new Error('socket closed'));
+        return base.resolve(name, type);
+      },
+    };
+  }
+  const checks = ['spf', 'dmarc', 'dns'] as ('spf' | 'dmarc' | 'dns')[];
+
+  test('the SPF fix stays offered; the DMARC fix (its name drifted) is not; dns.internal-error says why', async () => {
+    const control = await auditDomain(D, { panel: panelOf(panelZone), resolver: rejectingNs(Infinity), checks });
+    assert.ok(control.findings.some((f) => f.fix === 'spf'), control.findings.map((f) => f.rule).join(', '));
+    const a = await auditDomain(D, { panel: panelOf(panelZone), resolver: rejectingNs(2), checks });
+    const rules = a.findings.map((f) => `${f.rule}${f.fix ? ` fix=${f.fix}` : ''}`).join(', ');
+    assert.ok(a.findings.some((f) => f.rule === 'dns.internal-error'), rules);
+    assert.ok(a.findings.some((f) => f.rule === 'spf.stale-term' && f.fix === 'spf'), rules);
+    assert.ok(!a.findings.some((f) => f.fix === 'dmarc'), rules);
+  });
+});

@@ -14,18 +14,25 @@ import type { PartialPlan } from './spf.js';
 const DRIFT = 'dns.drift';
 const LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dmarc: 'DMARC', lockdown: 'lockdown' };
 
+/** The fixes offered by `findings` whose owned names dns.drift reports: the ones settleDriftFixes settles. */
+export function driftTouched(ctx: CheckContext, findings: Finding[]): Set<FixKind> {
+  const drifted = new Set<string>();
+  for (const f of findings) if (f.rule === DRIFT && f.subject) drifted.add(canonName(f.subject.split(' ')[0]));
+  const out = new Set<FixKind>();
+  if (!drifted.size) return out;
+  for (const f of findings) {
+    if (!f.fix || f.rule === DRIFT || out.has(f.fix)) continue;
+    const names = ownedNames(f.fix, ctx.domain, ctx.settings.dkim.selector).map((n) => canonName(n.name));
+    if (names.some((n) => drifted.has(n))) out.add(f.fix);
+  }
+  return out;
+}
+
 /** Takes the fix off findings whose fix would change nothing in the panel's (drifted, already right) copy. In place. */
 export async function settleDriftFixes(ctx: CheckContext, findings: Finding[]): Promise<void> {
   if (!ctx.zone) return;
-  const drifted = new Set<string>();
-  for (const f of findings) if (f.rule === DRIFT && f.subject) drifted.add(canonName(f.subject.split(' ')[0]));
-  if (!drifted.size) return;
-  const offered = new Set<FixKind>();
-  for (const f of findings) if (f.fix && f.rule !== DRIFT) offered.add(f.fix);
   let auth: Awaited<ReturnType<typeof authority>> | null = null;
-  for (const check of offered) {
-    const names = ownedNames(check, ctx.domain, ctx.settings.dkim.selector).map((n) => canonName(n.name));
-    if (!names.some((n) => drifted.has(n))) continue;
+  for (const check of driftTouched(ctx, findings)) {
     // Only where this panel's zone is the live one: elsewhere the fix plans from the live records (publish-elsewhere).
     // Asked before any finding is touched: a resolver that rejects here (instead of answering `unknown`) leaves the
     // findings as they were, and the audit reports that no fix can be settled (audit.ts, unsettledDrift).

@@ -20,7 +20,7 @@ export async function withSelfTermNotes(ctx: CheckContext, p: PartialPlan, panel
     if (!namesSelf(t, d)) continue;
     // A term the plan already explains (mx.stale's note, a selected term kept) gets no second note.
     if (p.notes.some((n) => n.startsWith(`Keeps ${t.raw}:`) || n.startsWith(`Keeps ${t.raw} `))) continue;
-    const note = t.mechanism === 'a' ? await aNote(ctx, t.raw, d, panelRecords) : await mxNote(ctx, t.raw, d, panelRecords);
+    const note = t.mechanism === 'a' ? await aNote(ctx, t, d, panelRecords) : await mxNote(ctx, t, d, panelRecords);
     if (note) notes.push(note);
   }
   return notes.length ? { ...p, notes: [...p.notes, ...notes] } : p;
@@ -53,7 +53,18 @@ function list(xs: string[]): string {
 
 const PUBLISHED_THERE = 'while this record is published there';
 
-async function aNote(ctx: CheckContext, raw: string, d: string, panel: ZoneRecord[]): Promise<string | null> {
+/** What a term authorises at these addresses: the address, or with a prefix length (`a/24`) the network around it. */
+function reach(ips: string[], t: SpfTerm): string {
+  return list(
+    ips.map((ip) => {
+      const bits = ip.includes(':') ? t.cidr6 : t.cidr4;
+      return bits !== undefined && bits < (ip.includes(':') ? 128 : 32) ? `every address in the /${bits} around ${ip}` : ip;
+    }),
+  );
+}
+
+async function aNote(ctx: CheckContext, t: SpfTerm, d: string, panel: ZoneRecord[]): Promise<string | null> {
+  const raw = t.raw;
   const c = await ctx.classifier.host(d);
   // This server already (the live zone points the domain here), or DNS did not say: nothing to add.
   if (c.class === 'this-server' || isUnanswered(c)) return null;
@@ -61,27 +72,30 @@ async function aNote(ctx: CheckContext, raw: string, d: string, panel: ZoneRecor
   if (!live || !live.length) return null;
   const own = panelValues(panel, d, ['A', 'AAAA']);
   return (
-    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where ${d} has the address${live.length > 1 ? 'es' : ''} ${list(live)}, not this server's, so ${PUBLISHED_THERE} it also lets ${list(live)} send as ${d}. ` +
-    `Once the nameservers point at this server, ${raw} names ${own.length ? `the panel's address${own.length > 1 ? 'es' : ''} ${list(own)}` : "the addresses in the panel's zone"}; if ${list(live)} is the previous host's and sends no mail for ${d}, select ${raw} for removal.`
+    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where ${d} has the address${live.length > 1 ? 'es' : ''} ${list(live)}, not this server's, so ${PUBLISHED_THERE} it also lets ${reach(live, t)} send as ${d}. ` +
+    `Once the nameservers point at this server, ${raw} names ${own.length ? `the panel's address${own.length > 1 ? 'es' : ''} ${list(own)}` : "the addresses in the panel's zone"}; if ${list(live)} ${live.length > 1 ? 'are' : 'is'} the previous host's and ${live.length > 1 ? 'send' : 'sends'} no mail for ${d}, select ${raw} for removal.`
   );
 }
 
-async function mxNote(ctx: CheckContext, raw: string, d: string, panel: ZoneRecord[]): Promise<string | null> {
+async function mxNote(ctx: CheckContext, t: SpfTerm, d: string, panel: ZoneRecord[]): Promise<string | null> {
+  const raw = t.raw;
   const mx = await ctx.resolver.resolve(d, 'MX');
   if (mx.status !== 'ok') return null;
   const hosts = [...new Set((mx.records as { exchange: string }[]).map((m) => canonName(m.exchange)).filter((h) => h && h !== '.'))];
   if (!hosts.length) return null;
   const named: string[] = [];
+  const allIps: string[] = [];
   for (const h of hosts) {
     const c = await ctx.classifier.host(h);
     if (c.class === 'this-server' || isUnanswered(c)) return null;
     const ips = await liveAddresses(ctx, h);
     if (ips === null) return null;
     named.push(ips.length ? `${h} at ${ips.join(', ')}` : h);
+    allIps.push(...ips);
   }
   const own = panelValues(panel, d, ['MX']).map((v) => canonName(v.trim().split(/\s+/)[1] ?? ''));
   return (
-    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where its MX is ${list(named)}, not this server, so ${PUBLISHED_THERE} it also lets ${hosts.length > 1 ? 'those servers' : 'that server'} send as ${d}. ` +
+    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where its MX is ${list(named)}, not this server, so ${PUBLISHED_THERE} it also lets ${t.cidr4 !== undefined || t.cidr6 !== undefined ? reach(allIps, t) : hosts.length > 1 ? 'those servers' : 'that server'} send as ${d}. ` +
     `Once the nameservers point at this server, ${raw} names the panel's MX${own.length ? ` (${list(own)})` : ''}; if the mailboxes are no longer at ${list(hosts)}, select ${raw} for removal.`
   );
 }

@@ -46,4 +46,16 @@ describe('SPF plan published elsewhere: the domain\'s own a/mx terms', () => {
       assert.ok(!p.notes.some((n) => /receivers look it up in the DNS that serves/.test(n)), `${domain}: ${p.notes.join('\n')}`);
     }
   });
+
+  test('a prefix length says the network it lets send; several addresses read in the plural (review)', async () => {
+    play = await startPlay();
+    const data = servedData(play.dir);
+    data['lawyer.example'] = { ...data['lawyer.example'], A: ['192.0.2.77', '192.0.2.78'], TXT: [['v=spf1 +a/24 +mx include:websitewelcome.com ~all']] };
+    play.dns.setData(data);
+    const plan = await play.plan('lawyer.example', 'spf');
+    const a = selfNote(plan.notes, '+a/24');
+    assert.ok(a, plan.notes.join('\n'));
+    assert.match(a, /lets every address in the \/24 around 192\.0\.2\.77 and every address in the \/24 around 192\.0\.2\.78 send/);
+    assert.match(a, /if 192\.0\.2\.77 and 192\.0\.2\.78 are the previous host's and send no mail/);
+  });
 });
