@@ -9,7 +9,8 @@ import type { Panel } from '../core/panel.js';
 import { jsonText } from '../core/text.js';
 import { deliverNightly, deliverNotice, type Mailer } from '../adapters/mail/deliver.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
-import { runReport } from '../cron/report.js';
+import { DATABASE_FAILED, defaultLockOwner, recordFailedNight, ReportInterruptedError, runReport } from '../cron/report.js';
+import { isBusy } from '../adapters/store/busy.js';
 import { startScheduler, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
 import { auditOptionsFrom, DEFAULT_CRON, SETTING_KEYS, type ScheduleOverrides } from '../core/settings.js';
 import { lineLog } from './log.js';
@@ -88,11 +89,25 @@ export interface NightlyReport {
   stop(): Promise<void>;
 }
 
-/** Test seams of startNightlyReport: node-cron's stand-in, the log and the mailer. */
+/**
+ * The waits before the nightly run tries again when the history database was busy (another process held its write
+ * lock past the store's busy timeout): 4 tries over about 3½ minutes. Long enough for a bulk audit's batch, a fix, a
+ * backup's copy; bounded, so a database held for good costs one notice, not the whole night.
+ */
+export const NIGHTLY_BUSY_RETRY_MS: readonly number[] = [30_000, 60_000, 120_000];
+
+/** Test seams of startNightlyReport: node-cron's stand-in, the log, the mailer, and the waits of a busy night. */
 export interface NightlySeams {
   schedule?: SchedulerOptions['schedule'];
   log?: (m: string) => void;
   mailer?: Mailer;
+  /** The waits between tries of a night the database was busy (default NIGHTLY_BUSY_RETRY_MS). */
+  busyRetryMs?: readonly number[];
+  /**
+   * The wait itself (default a timer, cut short when the service stops): also the report's short waits while saving
+   * (runReport's sleep). Tests pass one that needs no wall clock.
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /**
@@ -114,7 +129,7 @@ export function startNightlyReport(
       cronExpr: want.cronExpr,
       ...(want.timezone ? { timezone: want.timezone } : {}),
       log,
-      run: nightlyRun(o, panel, store, log, seams.mailer),
+      run: nightlyRun(o, panel, store, log, seams),
       ...(seams.schedule ? { schedule: seams.schedule } : {}),
     });
   } catch (e) {
@@ -159,33 +174,127 @@ function followSettings(o: ReportFlags, store: Store, scheduler: Scheduler, log:
   };
 }
 
+/** Waits `ms`, or less when `signal` aborts (the service stops). */
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * A night lost to a busy history database: the store's busy error before the run began (taking the report lock,
+ * marking stale runs, recording the run), or a run it interrupted (a batch of results, the report's save). Not another
+ * report run holding the report lock (heldLock: that run is the night's report), not the panel, not a stop.
+ */
+export function busyNight(e: unknown): boolean {
+  return isBusy(e) || (e instanceof ReportInterruptedError && isBusy(e.cause));
+}
+
+const seconds = (ms: number) => (ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`);
+
 /**
  * One nightly run: audit, report, deliver, prune — with the settings as they are at that moment. The delivery
  * settings are read only when the report is saved, and leniently: a bad saved value stops the mail it concerns
  * (logged and recorded as a failed delivery), never the audit, the saved report or the prune. A panel that cannot be
  * read (its account or domain list) leaves nothing to audit: the night is recorded as a failed run and the admin's
  * recipients get a short notice saying so (runReport's onPanelFailure) — never a report, never a silent night.
+ * A history database another process holds (busyNight) is waited out: the run is tried again after each of
+ * NIGHTLY_BUSY_RETRY_MS (a tick meanwhile is skipped: this is still the night's run); still busy after the last, the
+ * night is recorded and told as a panel outage is (recordFailedNight, kind 'database'), then the busy error goes on
+ * (the scheduler logs it). A prune the database is too busy for is only logged: the next night prunes.
  */
-function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: string) => void, mailer?: Mailer): SchedulerOptions['run'] {
+function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: string) => void, seams: NightlySeams = {}): SchedulerOptions['run'] {
+  const mailer = seams.mailer;
+  const waits = seams.busyRetryMs ?? NIGHTLY_BUSY_RETRY_MS;
+  const sleep = seams.sleep ?? abortableSleep;
   return async ({ signal }) => {
-    const resolver = resolverFactory(o, store)();
+    const tries = waits.length + 1;
+    // One owner for the night's tries: a report lock a busy database kept from being released is still this night's.
+    const lockOwner = defaultLockOwner();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await reportOnce(o, panel, store, log, signal, mailer, lockOwner, seams.sleep ? (ms) => seams.sleep!(ms, signal) : undefined);
+        break;
+      } catch (e) {
+        if (!busyNight(e) || signal.aborted) throw e;
+        const wait = waits[attempt - 1];
+        if (wait === undefined) {
+          const tried = `${tries} tries over ${seconds(waits.reduce((a, b) => a + b, 0))}`;
+          await recordFailedNight(store, e, {
+            kind: DATABASE_FAILED,
+            byUser: await adminName(panel),
+            tried,
+            log,
+            ...(seams.sleep ? { sleep: (ms: number) => seams.sleep!(ms, signal) } : {}),
+            notify: (f) => {
+              if (f.runId === null) {
+                log('the notice that the history database was busy was not sent: the failed run could not be recorded (it holds the record of each mail)');
+                return Promise.resolve();
+              }
+              return deliverNotice(f, { store, log, signal, ...(mailer ? { mailer } : {}) });
+            },
+          });
+          throw e;
+        }
+        log(`nightly report: the history database is busy (${(e as Error)?.message ?? String(e)}); trying again in ${seconds(wait)} (try ${attempt + 1} of ${tries})`);
+        await sleep(wait, signal);
+        if (signal.aborted) throw e;
+      }
+    }
     try {
-      await runReport({
-        store,
-        panel: withSettings(panel, store),
-        resolver,
-        signal,
-        log,
-        auditOptions: auditOptionsFrom(store),
-        // The nights are dated in the schedule's own time zone (--report-tz, else the settings page's, else the server's).
-        timeZone: wantedSchedule(o, store).timezone,
-        deliver: (oc) => deliverNightly(oc, { store, log, signal, ...(mailer ? { mailer } : {}) }),
-        onPanelFailure: (f) => deliverNotice(f, { store, log, signal, ...(mailer ? { mailer } : {}) }),
-      });
       const pruned = store.prune({ olderThanDays: retentionDays(store) });
       log(`history pruned: ${JSON.stringify(pruned)}`);
-    } finally {
-      (resolver as { close?: () => void }).close?.();
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      log(`history not pruned: ${(e as Error)?.message ?? String(e)} (the next night prunes)`);
     }
   };
+}
+
+/** The panel's admin account for a failed night's record ('admin' when the panel cannot say). */
+async function adminName(panel: Panel): Promise<string> {
+  try {
+    return (await panel.listAccounts()).find((a) => a.role === 'admin')?.user ?? 'admin';
+  } catch {
+    return 'admin';
+  }
+}
+
+/** One try of the night's report (nightlyRun): runReport with the service's settings, delivery and notice. */
+async function reportOnce(
+  o: GlobalOptions,
+  panel: Panel,
+  store: Store,
+  log: (m: string) => void,
+  signal: AbortSignal,
+  mailer: Mailer | undefined,
+  lockOwner: string,
+  sleep: ((ms: number) => Promise<void>) | undefined,
+): Promise<void> {
+  const resolver = resolverFactory(o, store)();
+  try {
+    await runReport({
+      store,
+      panel: withSettings(panel, store),
+      resolver,
+      signal,
+      log,
+      lockOwner,
+      auditOptions: auditOptionsFrom(store),
+      // The nights are dated in the schedule's own time zone (--report-tz, else the settings page's, else the server's).
+      timeZone: wantedSchedule(o, store).timezone,
+      deliver: (oc) => deliverNightly(oc, { store, log, signal, ...(mailer ? { mailer } : {}) }),
+      onPanelFailure: (f) => deliverNotice(f, { store, log, signal, ...(mailer ? { mailer } : {}) }),
+      ...(sleep ? { sleep } : {}),
+    });
+  } finally {
+    (resolver as { close?: () => void }).close?.();
+  }
 }

@@ -1,7 +1,8 @@
 // The nightly report run: under the SQLite lock "report" (one run at a time, across processes), mark stale report
-// runs interrupted, audit every domain on the server at a polite DNS rate, record the results in batches, mark the
-// run complete, compare with the previous complete run, render and save the report, then (optionally) deliver it.
-// A run that stops halfway (error, abort, lost lock) is left `interrupted` and is never reported.
+// runs interrupted, audit every domain on the server at a polite DNS rate, record the results in batches, compare with
+// the previous complete run, render the report, then mark the run complete and save its report in one transaction,
+// then (optionally) deliver it. A run that stops halfway (error, abort, lost lock, a report that could not be saved)
+// is left `interrupted` and is never reported nor compared with: a run is complete only together with its report.
 import type { AuditOptions } from '../core/checks/context.js';
 import { hostname } from 'node:os';
 import { auditMany } from '../core/audit.js';
@@ -11,6 +12,7 @@ import type { Resolver } from '../core/resolver.js';
 import { buildReport, PANEL_FAILED, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
 import { cleanControls, escapeHtml, gapText, renderReport, type RenderedReport } from '../core/report/render.js';
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
+import { throughBusy } from '../adapters/store/busy.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
 import { reportLockHolderGone, reportLockOwner } from './lock-owner.js';
 import { isTimezone } from '../adapters/schedule/expression.js';
@@ -72,6 +74,8 @@ export interface ReportRunOptions {
    * error either way.
    */
   onPanelFailure?: (failure: PanelFailure) => Promise<unknown>;
+  /** Tests: the wait between tries of a write the history database was too busy for (throughBusy); no wall clock. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A night the panel could not be read: nothing was audited. */
@@ -132,6 +136,10 @@ export function takeReportLock(store: Store, owner: string, ttl: number, log: (m
   const h = store.lockHolder(REPORT_LOCK);
   if (!h) {
     if (store.tryLock(REPORT_LOCK, owner, ttl)) return; // its lease ran out just now
+  } else if (h.owner === owner) {
+    // This owner's own lock, left by its previous try whose release a busy database refused (the service tries a
+    // busy night again with the same owner): still its own.
+    if (store.renewLock(REPORT_LOCK, owner, ttl)) return;
   } else {
     const gone = reportLockHolderGone(h.owner);
     if (gone.dead && store.handOverLock(REPORT_LOCK, h.owner, owner, ttl)) {
@@ -140,7 +148,10 @@ export function takeReportLock(store: Store, owner: string, ttl: number, log: (m
     }
   }
   const now = store.lockHolder(REPORT_LOCK);
-  throw new StoreError('locked', `another report run is in progress${now ? ` (held by ${now.owner} until ${new Date(now.expiresAt).toISOString()})` : ''}`);
+  // heldLock: another run holds it (an answer, never tried again as a busy database would be).
+  throw new StoreError('locked', `another report run is in progress${now ? ` (held by ${now.owner} until ${new Date(now.expiresAt).toISOString()})` : ''}`, {
+    heldLock: REPORT_LOCK,
+  });
 }
 
 /** The stored report.baseUrl when it will do (one set by hand may not): null means no links. */
@@ -196,20 +207,55 @@ function adminIdentity(accounts: Accounts): Identity {
  * carry a fragment of whatever answered in the panel's place).
  */
 export function panelFailureNotice(reason: string, runId: number | null, serverName: string): PanelFailure['notice'] {
+  return nightNotice(
+    `mailhealth could not read the panel: ${cleanControls(reason)}; no audit ran tonight.`,
+    'Check that the panel answers (its service, its API token or credentials, panel.json for the files panel). The next ' +
+      'scheduled run tries again; to run the report now once the panel answers: mailhealth report --email',
+    'the panel could not be read',
+    runId,
+    serverName,
+  );
+}
+
+/**
+ * The meta value (`failed`) of a report run recorded because the history database stayed busy past the service's
+ * tries (src/cli/nightly.ts): no audit ran. Later reports list it as a run that did not complete.
+ */
+export const DATABASE_FAILED = 'database';
+
+/** Why a night ran no audit: the panel could not be read, or the history database stayed busy. */
+export type NightFailureKind = typeof PANEL_FAILED | typeof DATABASE_FAILED;
+
+/**
+ * The notice for a night the history database stayed busy (another process held its write lock each time the report
+ * tried to start; `tried`: how often, over how long): what happened, that nothing was audited, and what to do.
+ */
+export function databaseFailureNotice(reason: string, runId: number | null, serverName: string, tried?: string): PanelFailure['notice'] {
+  return nightNotice(
+    `mailhealth could not use its history database: ${cleanControls(reason)}; no audit ran tonight.`,
+    `Another process held the database${tried ? ` each time the report tried to start (${cleanControls(tried)})` : ''}: a long bulk audit, a ` +
+      'sqlite3 session left open, a backup that locks the file. Find it (fuser on the database file), then run the report ' +
+      'now: mailhealth report --email. The next scheduled run tries again in any case.',
+    'the history database was busy',
+    runId,
+    serverName,
+  );
+}
+
+/** A failed night's notice: its first line, the advice, and the subject's reason; text and HTML. */
+function nightNotice(headline: string, advice: string, subjectWhy: string, runId: number | null, serverName: string): PanelFailure['notice'] {
   const server = cleanControls(serverName);
-  const why = cleanControls(reason);
   const run = runId !== null ? ` (report run ${runId}, recorded as not complete)` : '';
   const lines = [
-    `mailhealth could not read the panel: ${why}; no audit ran tonight.`,
+    headline,
     '',
     `Nothing was audited, compared or changed on ${server}${run}: no domain is reported fine, resolved or failing from tonight, ` +
       'and the next complete run is compared with the last complete one before it.',
     '',
-    'Check that the panel answers (its service, its API token or credentials, panel.json for the files panel). The next ' +
-      'scheduled run tries again; to run the report now once the panel answers: mailhealth report --email',
+    advice,
   ];
   return {
-    subject: `mailhealth nightly report — ${server}: not run, the panel could not be read`,
+    subject: `mailhealth nightly report — ${server}: not run, ${subjectWhy}`,
     text: lines.join('\n') + '\n',
     html: lines
       .filter((l) => l)
@@ -226,17 +272,39 @@ export function panelFailureNotice(reason: string, runId: number | null, serverN
  * `notify` (the admin's notice) is awaited; its failure is only logged. Never throws: a database that cannot record
  * it gives runId null (logged). Needs no report lock (it only adds a finished run); runLocked calls it holding it.
  */
-export async function recordPanelFailure(
+export function recordPanelFailure(
   store: Store,
   error: unknown,
   opts: { byUser: string; serverName?: string; log?: (m: string) => void; notify?: (f: PanelFailure) => Promise<unknown> },
+): Promise<PanelFailure> {
+  return recordFailedNight(store, error, { ...opts, kind: PANEL_FAILED });
+}
+
+/**
+ * A night that ran no audit, recorded and told as recordPanelFailure does — for `kind` 'panel' (the panel could not
+ * be read) or 'database' (the history database stayed busy: src/cli/nightly.ts, after its tries; `tried` says how
+ * long). The failed run is recorded in one transaction, waiting out a short busy spell (throughBusy); a database that
+ * still refuses gives runId null, logged — and then no notice is sent (deliverNotice records each attempt on the run).
+ * Never throws.
+ */
+export async function recordFailedNight(
+  store: Store,
+  error: unknown,
+  opts: {
+    kind: NightFailureKind;
+    byUser: string;
+    serverName?: string;
+    log?: (m: string) => void;
+    notify?: (f: PanelFailure) => Promise<unknown>;
+    tried?: string;
+    sleep?: (ms: number) => Promise<void>;
+  },
 ): Promise<PanelFailure> {
   const log = opts.log ?? (() => {});
   const reason = (error as Error)?.message ?? String(error);
   let runId: number | null = null;
   try {
-    runId = store.startRun('report', opts.byUser, null, { failed: PANEL_FAILED, reason });
-    store.finishRun(runId, 'interrupted');
+    runId = await throughBusy(() => store.recordFailedRun('report', opts.byUser, { failed: opts.kind, reason }), opts.sleep ? { sleep: opts.sleep } : {});
   } catch (e) {
     log(`the failed report run could not be recorded: ${(e as Error)?.message ?? String(e)}`);
   }
@@ -246,8 +314,11 @@ export async function recordPanelFailure(
   } catch {
     /* the host name below */
   }
-  const failure: PanelFailure = { runId, reason, notice: panelFailureNotice(reason, runId, typeof serverName === 'string' && serverName ? serverName : hostname()) };
-  log(`${runId !== null ? `report run ${runId}` : 'nightly report'}: mailhealth could not read the panel: ${reason}; no audit ran (nothing compared, no domain marked resolved)`);
+  const server = typeof serverName === 'string' && serverName ? serverName : hostname();
+  const notice = opts.kind === PANEL_FAILED ? panelFailureNotice(reason, runId, server) : databaseFailureNotice(reason, runId, server, opts.tried);
+  const failure: PanelFailure = { runId, reason, notice };
+  const what = opts.kind === PANEL_FAILED ? 'mailhealth could not read the panel' : 'the history database stayed busy';
+  log(`${runId !== null ? `report run ${runId}` : 'nightly report'}: ${what}: ${reason}; no audit ran (nothing compared, no domain marked resolved)`);
   if (opts.notify) {
     try {
       await opts.notify(failure);
@@ -405,9 +476,9 @@ export async function runReport(opts: ReportRunOptions): Promise<ReportOutcome> 
   } finally {
     clearInterval(renew);
     try {
-      store.releaseLock(REPORT_LOCK, owner);
+      await throughBusy(() => store.releaseLock(REPORT_LOCK, owner), opts.sleep ? { sleep: opts.sleep } : {});
     } catch {
-      /* the lease runs out by itself */
+      /* the lease runs out by itself (or this owner's next try takes it back: takeReportLock) */
     }
   }
 }
@@ -475,15 +546,15 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const audits: DomainAudit[] = [];
   let buffer: { audit: DomainAudit; owner: string | null }[] = [];
   let bufferFailed = 0;
+  // A batch and its count in one transaction; emptied only once written, so a write the database was too busy for
+  // can be tried again with the same batch.
   const flush = () => {
     if (!buffer.length) return;
-    const items = buffer;
-    const failed = bufferFailed;
+    store.recordAudits(runId, buffer, { done: buffer.length, failed: bufferFailed });
     buffer = [];
     bufferFailed = 0;
-    store.recordAudits(runId, items);
-    store.bumpRunProgress(runId, { done: items.length, failed });
   };
+  const busy = opts.sleep ? { sleep: opts.sleep } : {};
   const checkStop = () => {
     if (stopError === undefined && resolver.fatal !== undefined) stopError = resolver.fatal;
     if (stopError === undefined && lostLock()) stopError = new Error('lost the report lock (another process took it over)');
@@ -511,8 +582,9 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     const stop = checkStop();
     if (stop !== undefined) throw stop;
     if (audits.length !== refs.length) throw new Error(`only ${audits.length} of ${refs.length} domains were audited`);
-    flush();
-    store.finishRun(runId, 'complete');
+    // The last batch waits out a short busy spell (each audit done is worth it); the run stays `running` until its
+    // report is saved with it (completeRunWithReport below).
+    await throughBusy(flush, busy);
   } catch (e) {
     stopError ??= e;
     try {
@@ -548,7 +620,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const doc = buildReport(input);
   const timeZone = reportTimeZone(opts.timeZone, store.getSetting<unknown>(REPORT_SETTINGS.timezone));
   const rendered = renderReport(doc, { baseUrl, serverName, ...(timeZone ? { timeZone } : {}) });
-  store.saveReport(runId, { json: doc, html: rendered.html, text: rendered.text });
+  await completeWithReport(store, runId, { json: doc, html: rendered.html, text: rendered.text }, busy, log, lostLock);
   log(
     `report run ${runId} complete: ${doc.summary.newProblems} new, ${doc.summary.resolved} resolved, ${doc.summary.stillFailing} still failing, ${doc.summary.unknown} unknown` +
       (doc.previousRunId === null
@@ -583,6 +655,54 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     }
   }
   return outcome;
+}
+
+/**
+ * Marks the run complete and saves its report in one transaction (Store.completeRunWithReport), waiting out a short
+ * busy spell (throughBusy). A run complete without its report was the worst outcome of a busy database: nothing was
+ * mailed, and the next night compared with it, so that night's new problems were never reported. When the report
+ * cannot be saved (the database stays busy, or the run was marked interrupted meanwhile — its lock taken over, Ctrl-C),
+ * the run is left interrupted (or running, for the next run to mark: the database may refuse that too) and an error is
+ * thrown: a busy database as the store's `locked` error (the CLI's exit 1, code locked), else ReportInterruptedError.
+ * The next report compares with the last run that has its report.
+ */
+async function completeWithReport(
+  store: Store,
+  runId: number,
+  report: { json: unknown; html: string; text: string },
+  busy: { sleep?: (ms: number) => Promise<void> },
+  log: (m: string) => void,
+  lostLock: () => boolean,
+): Promise<void> {
+  const leaveInterrupted = () => {
+    try {
+      store.finishRun(runId, 'interrupted');
+    } catch {
+      /* still running: the next run marks it interrupted (markStaleRuns) */
+    }
+  };
+  if (lostLock()) {
+    leaveInterrupted();
+    throw new ReportInterruptedError(`report run ${runId} interrupted: lost the report lock (another process took it over) before the report was saved`, runId);
+  }
+  let saved: boolean;
+  try {
+    saved = await throughBusy(() => store.completeRunWithReport(runId, report), busy);
+  } catch (e) {
+    leaveInterrupted();
+    const why = (e as Error)?.message ?? String(e);
+    log(`report run ${runId}: the report could not be saved (${why}); the run is left not complete, nothing is sent, and the next report compares with the last complete one`);
+    // A busy database keeps its kind and code (the CLI: exit 1, code locked; the service tries the night again).
+    if (e instanceof StoreError && e.code === 'locked') {
+      throw new StoreError('locked', `report run ${runId}: the report could not be saved, the run is left not complete: ${why}`, { cause: e });
+    }
+    throw e;
+  }
+  if (!saved) {
+    const now = store.getRun(runId)?.status ?? 'gone';
+    log(`report run ${runId}: marked ${now} by another process before its report was saved; the report is not saved nor sent`);
+    throw new ReportInterruptedError(`report run ${runId} interrupted: it was marked ${now} by another process before its report was saved`, runId);
+  }
 }
 
 /**

@@ -165,6 +165,8 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
 }
 
 export function createApp(deps: AppDeps): MailhealthApp {
+  /** A schema upgrade under this process was logged (once per app). */
+  let upgradeLogged = false;
   if (deps.identityFrom === 'front-door' && !deps.frontDoor) throw new Error('createApp: identityFrom "front-door" needs a frontDoor function');
   const now = deps.now ?? (() => new Date());
   const nowMs = () => now().getTime();
@@ -360,6 +362,15 @@ export function createApp(deps: AppDeps): MailhealthApp {
     } else if (err instanceof StoreError && err.code === 'locked') {
       status = 503;
       message = 'The history database is busy; try again in a moment.';
+    } else if (err instanceof StoreError && err.code === 'too-new') {
+      // A newer mailhealth migrated the history while this process ran (store.ts SchemaChangedError): every request
+      // answers this until the service is restarted; the log says it once, not a stack per request.
+      status = 503;
+      message = 'mailhealth was upgraded: this service still runs the previous version. Restart the service (systemctl restart mailhealth); nothing was changed.';
+      if (!upgradeLogged) {
+        upgradeLogged = true;
+        process.stderr.write(`mailhealth web: ${err.message}\n`);
+      }
     } else if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       status = e.status;
       message =
@@ -370,7 +381,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
             : 'The request could not be handled.';
     }
     // A deliberate HttpError (503: no background jobs here) is an answer, not a fault: not logged.
-    if (status >= 500 && !(err instanceof HttpError)) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
+    if (status >= 500 && !(err instanceof HttpError) && !(err instanceof StoreError && err.code === 'too-new')) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
     if (res.headersSent) return;
     // A rate limit's refusal says when to come back (http.ts takeToken), to scripts as well as to people.
     if (err instanceof HttpError && err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));

@@ -168,17 +168,19 @@ export class IntentSettler {
     for (const r of out) {
       // Skipped (its domain lock is held): not tried, so its back-off (if any) stays as it is.
       if (r.outcome.startsWith('skipped')) continue;
-      if (!r.outcome.startsWith('error')) this.backoff.delete(r.id); // settled: its back-off is over
-      else {
-        // Failed again: wait twice as long as last time (up to the cap) before views or the timer try it again.
-        const prev = this.backoff.get(r.id);
-        const delayMs = prev ? Math.min(prev.delayMs * 2, this.backoffMaxMs) : this.backoffMinMs;
-        this.backoff.set(r.id, { delayMs, nextAt: now + delayMs });
-        const key = `${r.id} ${r.outcome}`;
-        if (this.logged.has(key)) continue;
-        this.logged.add(key);
+      if (!r.outcome.startsWith('error')) {
+        this.backoff.delete(r.id); // settled: its back-off is over
+        this.log(settledLine(r));
+        continue;
       }
-      this.log(`mailhealth: interrupted change ${r.id} settled: ${r.outcome}`);
+      // Failed again: wait twice as long as last time (up to the cap) before views or the timer try it again.
+      const prev = this.backoff.get(r.id);
+      const delayMs = prev ? Math.min(prev.delayMs * 2, this.backoffMaxMs) : this.backoffMinMs;
+      this.backoff.set(r.id, { delayMs, nextAt: now + delayMs });
+      const key = `${r.id} ${r.outcome}`;
+      if (this.logged.has(key)) continue;
+      this.logged.add(key);
+      this.log(notSettledLine(r, delayMs));
     }
   }
 
@@ -210,6 +212,25 @@ export class IntentSettler {
     if (!this.timer) return 'off';
     return this.timer.hasRef() ? 'ref' : 'unref';
   }
+}
+
+/**
+ * The log line of an open change reconcile closed: settled from the zone ("applied", "not-written", …), or recorded
+ * meanwhile by someone else (its fix, still running when the settler looked, or another process's settler).
+ */
+function settledLine(r: SettleResult[number]): string {
+  if (r.outcome === 'settled meanwhile') return `mailhealth: change ${r.id}: its outcome was recorded meanwhile (by its fix, or by another process settling it): nothing to settle`;
+  return `mailhealth: interrupted change ${r.id} settled: ${r.outcome}`;
+}
+
+/**
+ * The log line of an open change that could not be settled this time: it was not settled, and it may not have been
+ * interrupted at all (a fix still being written, whose domain lock could not be looked at while the history database
+ * was busy) — the reason as reconcile gave it, and when it is tried again.
+ */
+function notSettledLine(r: SettleResult[number], retryMs: number): string {
+  const why = r.outcome.replace(/^error:\s*/, '');
+  return `mailhealth: open change ${r.id} (a fix whose outcome is not recorded yet: interrupted, or still being written) not settled this time: ${why}; tried again in ${retryMs % 1000 === 0 ? `${retryMs / 1000} s` : `${retryMs} ms`}, or at once before a fix or an undo`;
 }
 
 /**

@@ -10,7 +10,8 @@
 //   io        the file or its directory cannot be created, read or written
 //   not-found a referenced run/change/job does not exist
 //   invalid   bad input (an unparseable timestamp, a non-JSON value, a constraint)
-//   too-new   the file was written by a newer mailhealth
+//   too-new   the file was written by a newer mailhealth — at open, or (SchemaChangedError) while this process ran:
+//             another process's newer mailhealth migrated it (see Store.checkSchema)
 //
 // Text columns are UTF-8: a lone UTF-16 surrogate in a message or subject comes back as U+FFFD (three of them:
 // better-sqlite3 writes it as three bytes that read back as one U+FFFD each).
@@ -64,6 +65,27 @@ export class StoreError extends Error {
     super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
     this.name = 'StoreError';
     if (options?.heldLock !== undefined) this.heldLock = options.heldLock;
+  }
+}
+
+/**
+ * The file was migrated to a newer schema by another process (a newer mailhealth) while this one had it open: code
+ * 'too-new', as at open, but a distinct class — the process itself must be restarted (a running `serve` or `service`
+ * of the previous version), and a web page answers that (503), not a fault. Every call of this Store throws it from
+ * then on: nothing is read or written with a schema this code does not know.
+ */
+export class SchemaChangedError extends StoreError {
+  constructor(
+    path: string,
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(
+      'too-new',
+      `${path}: mailhealth was upgraded while this process ran — the history database is now at schema version ${found}, this process knows ${known}; ` +
+        'restart it (the service: systemctl restart mailhealth) so that the new version runs',
+    );
+    this.name = 'SchemaChangedError';
   }
 }
 
@@ -303,7 +325,7 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     }
     throw toStoreError(e, path);
   }
-  return new Store(db, path, options.now ?? Date.now);
+  return new Store(db, path, options.now ?? Date.now, (options.migrations ?? MIGRATIONS).length);
 }
 
 function errText(e: unknown): string {
@@ -666,13 +688,24 @@ const DAY_MS = 86_400_000;
 export class Store {
   private readonly statements = new Map<string, Database.Statement>();
   private closed = false;
+  /** PRAGMA data_version when the schema was last looked at (see checkSchema). */
+  private seenDataVersion: number;
+  /** Set once another process migrated the file past `knownVersion`: thrown by every call from then on. */
+  private upgraded: SchemaChangedError | null = null;
+  private readonly dataVersion: Database.Statement;
 
   /** Use openStore(). */
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
     private readonly now: () => number,
-  ) {}
+    /** The schema version this code knows (the migrations it was opened with). */
+    private readonly knownVersion: number = MIGRATIONS.length,
+  ) {
+    this.dataVersion = db.prepare('PRAGMA data_version').pluck();
+    // Unknown: the first call reads user_version once (a migration committed between openStore's and this is seen).
+    this.seenDataVersion = -1;
+  }
 
   // ---- plumbing ----
 
@@ -685,18 +718,60 @@ export class Store {
     return s;
   }
 
+  /**
+   * The schema is checked at open (migrate) and again whenever another connection has committed since the last look:
+   * a newer mailhealth (the CLI of an upgrade) may migrate the file under a long-running process (`serve`, `service`),
+   * whose reads would then meet documents and columns it cannot read (500 pages). PRAGMA data_version — a counter of
+   * this connection, changed only by other connections' commits — reads no page; user_version is read only when it
+   * moved. It is asked once per public call (a read, or a write transaction — inside it, where no migration can slip
+   * in between): measured, a getSetting went from ~2.7 to ~4.5 µs, and a batch of audits (recordPreparedAudits: the
+   * bench's 10,000 results, 50 a batch) pays it once per batch, never per row (~11 µs a result either way).
+   * Throws SchemaChangedError (and keeps throwing it) once the file is newer than this code knows.
+   */
+  private checkSchema(): void {
+    if (this.upgraded) throw this.upgraded;
+    if (this.db.inTransaction) return; // checked when this transaction (or the call it belongs to) began
+    this.checkSchemaNow();
+  }
+
+  private checkSchemaNow(): void {
+    const v = this.dataVersion.get() as number;
+    if (v === this.seenDataVersion) return;
+    this.seenDataVersion = v;
+    const found = schemaVersion(this.db);
+    if (found > this.knownVersion) throw (this.upgraded = new SchemaChangedError(this.path, found, this.knownVersion));
+  }
+
   /** Runs fn, translating SQLite errors. */
   private guard<T>(fn: () => T): T {
+    return this.guardUnchecked(() => {
+      this.checkSchema();
+      return fn();
+    });
+  }
+
+  /** Runs fn in one BEGIN IMMEDIATE transaction (all or nothing), translating SQLite errors. */
+  private write<T>(fn: () => T): T {
+    if (this.upgraded) throw this.upgraded;
+    if (this.db.inTransaction) return this.guard(() => this.db.transaction(fn).immediate());
+    // The schema is looked at once the write lock is held: no migration can come between the check and the write.
+    return this.guardUnchecked(() =>
+      this.db
+        .transaction(() => {
+          this.checkSchemaNow();
+          return fn();
+        })
+        .immediate(),
+    );
+  }
+
+  /** guard without the schema check (close, the write transaction that checks inside). */
+  private guardUnchecked<T>(fn: () => T): T {
     try {
       return fn();
     } catch (e) {
       throw toStoreError(e, this.path);
     }
-  }
-
-  /** Runs fn in one BEGIN IMMEDIATE transaction (all or nothing), translating SQLite errors. */
-  private write<T>(fn: () => T): T {
-    return this.guard(() => this.db.transaction(fn).immediate());
   }
 
   private iso(ms = this.now()): string {
@@ -712,7 +787,8 @@ export class Store {
     if (this.closed) return;
     this.closed = true;
     this.statements.clear();
-    this.guard(() => this.db.close());
+    // Unchecked: a process told the schema moved on must still close the file.
+    this.guardUnchecked(() => this.db.close());
   }
 
   // ---- runs and audit history ----
@@ -732,6 +808,25 @@ export class Store {
     });
   }
 
+  /**
+   * A run that ended before it began (a night the panel could not be read, or the database stayed busy): recorded
+   * finished and `interrupted` in one statement — never left `running` between two writes. Returns its id.
+   */
+  recordFailedRun(kind: RunKind, byUser: string, meta?: unknown): number {
+    const metaJson = toJson(meta, 'run meta');
+    return this.write(() => {
+      const at = this.iso();
+      const info = this.st(`INSERT INTO runs (kind, started_at, finished_at, status, by_user, total, meta) VALUES (?, ?, ?, 'interrupted', ?, NULL, ?)`).run(
+        kind,
+        at,
+        at,
+        byUser,
+        metaJson,
+      );
+      return Number(info.lastInsertRowid);
+    });
+  }
+
   /** Stores one domain's audit (result row with its findings) in one transaction. Returns the result id. */
   recordAudit(runId: number, audit: DomainAudit, owner?: string | null): number {
     const prepared = prepareAudit(audit, owner);
@@ -742,18 +837,21 @@ export class Store {
    * Stores many audits in one transaction (all or none) — much faster than recordAudit in a loop for a
    * nightly run. Returns the result ids in input order.
    */
-  recordAudits(runId: number, items: readonly { audit: DomainAudit; owner?: string | null }[]): number[] {
-    return this.recordPreparedAudits(runId, items.map((i) => prepareAudit(i.audit, i.owner)));
+  recordAudits(runId: number, items: readonly { audit: DomainAudit; owner?: string | null }[], progress?: { done?: number; failed?: number }): number[] {
+    return this.recordPreparedAudits(runId, items.map((i) => prepareAudit(i.audit, i.owner)), progress);
   }
 
   /**
    * Stores audits made ready by prepareAudit (possibly in another thread) in one transaction (all or none).
-   * Only inserts: no serialisation here. Returns the result ids in input order.
+   * Only inserts: no serialisation here. Returns the result ids in input order. `progress`: added to the run's
+   * done/failed counters in the same transaction (as bumpRunProgress), so a batch tried again after a busy database
+   * is never counted twice, nor its rows kept without their count.
    */
-  recordPreparedAudits(runId: number, items: readonly PreparedAudit[]): number[] {
+  recordPreparedAudits(runId: number, items: readonly PreparedAudit[], progress?: { done?: number; failed?: number }): number[] {
     return this.write(() => {
       const ids = new Array<number>(items.length);
       for (let i = 0; i < items.length; i++) ids[i] = this.insertPrepared(runId, items[i]);
+      if (progress) this.bumpProgress(runId, progress);
       return ids;
     });
   }
@@ -767,10 +865,33 @@ export class Store {
   }
 
   /** Adds to the run's done/failed counters (increments, not absolute values). */
-  bumpRunProgress(runId: number, { done = 0, failed = 0 }: { done?: number; failed?: number }): void {
-    this.write(() => {
-      const info = this.st(`UPDATE runs SET done = done + ?, failed = failed + ? WHERE id = ?`).run(done, failed, runId);
-      if (info.changes === 0) throw new StoreError('not-found', `run ${runId} does not exist`);
+  bumpRunProgress(runId: number, progress: { done?: number; failed?: number }): void {
+    this.write(() => this.bumpProgress(runId, progress));
+  }
+
+  /** bumpRunProgress inside a write transaction. */
+  private bumpProgress(runId: number, { done = 0, failed = 0 }: { done?: number; failed?: number }): void {
+    const info = this.st(`UPDATE runs SET done = done + ?, failed = failed + ? WHERE id = ?`).run(done, failed, runId);
+    if (info.changes === 0) throw new StoreError('not-found', `run ${runId} does not exist`);
+  }
+
+  /**
+   * A report run that ends with its report: marked complete and its report saved in one transaction — never complete
+   * without a report (the next night would compare with a night nobody was told about), never a report on a run left
+   * unfinished. Only a run still `running`: false (nothing written) when it was marked otherwise meanwhile (a stopped
+   * process's run marked interrupted by the run that took its lock over, Ctrl-C).
+   */
+  completeRunWithReport(runId: number, report: { json: unknown; html: string; text: string }): boolean {
+    const jsonText = toJson(report.json, 'report json') ?? 'null';
+    return this.write(() => {
+      const at = this.iso();
+      const info = this.st(`UPDATE runs SET status = 'complete', finished_at = ? WHERE id = ? AND status = 'running'`).run(at, runId);
+      if (info.changes === 0) {
+        if (!this.st(`SELECT 1 FROM runs WHERE id = ?`).get(runId)) throw new StoreError('not-found', `run ${runId} does not exist`);
+        return false;
+      }
+      this.insertReport(runId, jsonText, report.html, report.text, at);
+      return true;
     });
   }
 
@@ -1565,12 +1686,14 @@ export class Store {
   /** Stores (or replaces) the report document of a run. `json` is any JSON value. */
   saveReport(runId: number, { json, html, text }: { json: unknown; html: string; text: string }): void {
     const jsonText = toJson(json, 'report json') ?? 'null';
-    this.write(() => {
-      this.st(
-        `INSERT INTO reports (run_id, json, html, text, created_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (run_id) DO UPDATE SET json = excluded.json, html = excluded.html, text = excluded.text, created_at = excluded.created_at`,
-      ).run(runId, jsonText, html, text, this.iso());
-    });
+    this.write(() => this.insertReport(runId, jsonText, html, text, this.iso()));
+  }
+
+  private insertReport(runId: number, json: string, html: string, text: string, at: string): void {
+    this.st(
+      `INSERT INTO reports (run_id, json, html, text, created_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (run_id) DO UPDATE SET json = excluded.json, html = excluded.html, text = excluded.text, created_at = excluded.created_at`,
+    ).run(runId, json, html, text, at);
   }
 
   getReport(runId: number): Report | null {
