@@ -5,7 +5,7 @@ import { canonName } from '../core/domain.js';
 import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import { makePlanWith, PlanError } from '../core/plans/index.js';
-import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome } from '../core/plans/apply.js';
+import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome, type WriteGuard, type WriteStep } from '../core/plans/apply.js';
 import { undoneAlready } from '../core/plans/undo-again.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
 import { chainLeads, sameChanges, type ZoneWrite } from '../core/plans/rebase.js';
@@ -147,20 +147,23 @@ function offeredIn(plan: Plan, isRecord: (text: string) => boolean, removeTerms:
   return (t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
 }
 
+/** Core's deps for one apply or undo; `guard`: a bulk fix's scope check, which core calls around its reads and writes. */
 function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver, guard?: ScopeGuard): ApplyDeps {
   return {
-    panel: guard ? guard.panel(deps.panel) : deps.panel,
+    panel: deps.panel,
     resolver,
-    history: guard ? guard.history(deps.store) : deps.store,
+    history: deps.store,
     byUser: identity.user,
     options: auditOptionsFrom(deps.store),
     now: deps.now,
+    ...(guard ? { guard } : {}),
   };
 }
 
 /**
  * Apply exactly the previewed plan (hash-checked by core); re-audit the domain when something changed. `guard`: a bulk
- * fix's scope check of this domain (see BulkScope), asked again before anything is written.
+ * fix's scope check of this domain (ScopeGuard, core's ApplyDeps.guard), asked after each panel read and again before
+ * anything is recorded or written.
  */
 export async function applyFix(
   deps: WebDeps,
@@ -305,7 +308,7 @@ export async function applyBulkFix(
     const own = writes.get(groupOf(item))!;
     const group = { own, domains: items.filter((x) => groupOf(x) === groupOf(item)).map((x) => x.ref.domain), zoneOf };
     let outcome: ApplyOutcome | SkippedOutcome;
-    const guard = new ScopeGuard(scope, item.ref.domain);
+    const guard = new ScopeGuard(scope, item.ref.domain, deps.store);
     try {
       outcome = opts.cancelled?.()
         ? { status: 'skipped', reason: CANCELLED_BEFORE }
@@ -435,9 +438,9 @@ export class BulkScope {
 }
 
 /**
- * Thrown where a bulk fix would record its intent or call a panel write (a record write, a DKIM key, signing) for a
- * domain no longer in scope: nothing is recorded or written. `outcome`: the job row's skip; the message is the history's
- * words for it (core puts them on an intent it settles after a failed write).
+ * Thrown by ScopeGuard where a bulk fix would record its intent or make a panel write (a record write, a DKIM key,
+ * signing) for a domain no longer in scope: nothing is recorded or written. `outcome`: the job row's skip; the message
+ * is the history's words for it (core puts them on an intent it settles after the failed write, see WriteGuard).
  */
 class OutOfScope extends Error {
   constructor(
@@ -448,9 +451,6 @@ class OutOfScope extends Error {
     this.name = 'OutOfScope';
   }
 }
-
-/** The panel's reads (core's Panel); every other method of a guarded panel is taken for a write (ScopeGuard.panel). */
-const PANEL_READS: ReadonlySet<PropertyKey> = new Set(['listAccounts', 'listDomains', 'readZone', 'readMailSettings']);
 
 /**
  * A skip decided at a write after the panel had generated a DKIM key for this fix: the key exists and the panel signs
@@ -470,38 +470,55 @@ function afterKeyGenerated(skip: SkippedOutcome): SkippedOutcome {
   };
 }
 
+/** What a stopped write did not do, for the intent the guard closes (WriteStep → the history's words). */
+const NOT_DONE: Partial<Record<WriteStep, string>> = {
+  'generate-dkim': 'no DKIM key was generated and nothing was written',
+  'start-signing': 'the panel was not asked to sign and nothing was changed',
+};
+
 /**
- * One domain's scope check in a bulk fix. After each panel read of the fix (its plan's, the re-read before the write),
- * the scope is asked (BulkScope.current: a reading answered then, or one of the last 5 s). Where core records the fix's
- * intent, and immediately before every panel write — records, a DKIM key, signing — the latest answer must say the
- * domain is still in scope, else nothing is recorded or written (OutOfScope). Both, because core records a DKIM key's
- * intent before it reads the zone again and has the key generated, and the record write after that goes through
- * reviseIntent: a move seen by that read stops the key and the write, not only an intent not yet recorded. So a move
- * made while the fix read the zone is seen by the write, and what was read of a domain that left the scope is not
- * reported either (settle).
+ * One domain's scope check in a bulk fix: core's WriteGuard (ApplyDeps.guard), which core calls at fixed points of the
+ * fix (src/core/plans/apply.ts WriteGuard, WriteStep).
+ *
+ * - afterRead — after each panel read of the fix (its plan's, the re-reads before a write, verification's): the scope is
+ *   asked (BulkScope.current: a reading answered then, or one of the last SCOPE_RECHECK_MS, 5 s) and its answer kept.
+ * - beforeWrite — where core records the fix's intent ('intent'), and immediately before every panel write ('records',
+ *   'generate-dkim', 'start-signing', 'cleanup'): the latest answer must say the domain is still in scope, else nothing
+ *   is recorded or written (OutOfScope). Both, because core records a DKIM key's intent before it reads the zone again
+ *   and has the key generated, and the record write after that goes over the same intent (reviseIntent): a move seen by
+ *   that read stops the key and the write, not only an intent not yet recorded. So a move made while the fix read the
+ *   zone is seen by the write, and what was read of a domain that left the scope is not reported either (settle).
+ *   Two exceptions, both about what is already in the panel: once a record write was sent, what core writes after it
+ *   (putting back a write that failed part way) is never stopped; and once the panel generated a key, only an answer
+ *   that the domain left the scope stops the write that publishes it (a listing that merely failed does not).
+ * - afterWrite — the intent recorded (its id, to close it if a later write is stopped) and the key generated.
+ *
+ * A stop throws where core makes the write, and core handles it as that write failing (WriteGuard); settle then reports
+ * the skip in place of core's answer.
  */
-export class ScopeGuard {
+export class ScopeGuard implements WriteGuard {
   /** What the reading after this domain's latest panel read said (undefined: none yet). */
   private verdict: SkippedOutcome | null | undefined;
   /** That reading's failure, when it failed (for the history's words). */
   private verdictError: string | null = null;
-  /** The store the fix's history goes to (history()), and the intent it recorded last (null: none). */
-  private store: Store | null = null;
+  /** The intent the fix recorded last (afterWrite 'intent'; null: none). */
   private intent: number | null = null;
   /** The skip of a panel write this guard stopped: the outcome to report, whatever core made of the throw (settle). */
   private stopped: SkippedOutcome | null = null;
   /** The panel generated a DKIM key for this fix (a write let through before a later one was stopped). */
   private keyGenerated = false;
   /**
-   * A record write of this fix was sent to the panel: what core writes after it (putting back a write that failed part
-   * way, settleLeftovers / reconcile's restore) is its clean-up, never stopped — stopping it left the half-written zone
-   * and a row saying nothing was changed (review).
+   * This fix's record write was sent to the panel (a 'records' write let through): what core writes after it
+   * (putting back a write that failed part way, settleLeftovers / reconcile's restore) is its clean-up, never stopped —
+   * stopping it left the half-written zone and a row saying nothing was changed (review).
    */
   private recordWriteSent = false;
 
+  /** `history`: where core records the fix (the web's store), for closing an intent of a write this guard stopped. */
   constructor(
     private readonly scope: BulkScope,
     private readonly domain: string,
+    private readonly history: Pick<Store, 'settleIntent' | 'getChange'> | null = null,
   ) {}
 
   /** The skip the latest answer says, or null to go on; no answer yet: not confirmed. */
@@ -521,83 +538,55 @@ export class ScopeGuard {
     return `not written: the bulk fix's scope check just before this write found that ${found}`;
   }
 
-  /** `panel`, its reads followed by the scope check, its writes preceded by the answer (see the class). */
-  panel(panel: Panel): Panel {
-    const after = async () => {
-      const reading = await this.scope.current();
-      this.verdict = this.scope.judge(reading, this.domain);
-      this.verdictError = 'error' in reading ? reading.error : null;
-    };
-    const read =
-      <A extends unknown[], T>(fn: (...a: A) => Promise<T>) =>
-      async (...a: A): Promise<T> => {
-        try {
-          return await fn(...a);
-        } finally {
-          await after();
-        }
-      };
-    const write =
-      <A extends unknown[], T>(name: PropertyKey, fn: (...a: A) => Promise<T>) =>
-      async (...a: A): Promise<T> => {
-        // After the key is made, only an answer that the domain left the scope stops the write that publishes it: a
-        // listing that merely failed must not leave the panel signing with a key nobody can verify (review).
-        const skip = this.recordWriteSent ? null : this.skipNow();
-        if (skip && !(this.keyGenerated && skip.why === 'unconfirmed')) this.stop(skip, name);
-        if (name === 'applyChanges') this.recordWriteSent = true;
-        const result = await fn(...a);
-        if (name === 'generateDkim') this.keyGenerated = true;
-        return result;
-      };
-    return new Proxy(panel, {
-      get: (target, prop) => {
-        const v = Reflect.get(target, prop, target) as unknown;
-        if (typeof v !== 'function') return v;
-        const bound = (v as (...a: unknown[]) => Promise<unknown>).bind(target);
-        return PANEL_READS.has(prop) ? (prop === 'readZone' || prop === 'readMailSettings' ? read(bound) : bound) : write(prop, bound);
-      },
-    });
+  /** After a panel read of the fix: the scope asked (or a recent reading reused), and its answer kept for the next write. */
+  async afterRead(): Promise<void> {
+    const reading = await this.scope.current();
+    this.verdict = this.scope.judge(reading, this.domain);
+    this.verdictError = 'error' in reading ? reading.error : null;
+  }
+
+  /** Before core records the intent or makes a panel write: throws OutOfScope when the latest answer says to skip. */
+  beforeWrite(step: WriteStep): void {
+    if (step === 'intent') {
+      // Nothing recorded yet, nothing of this fix in the panel: the skip, thrown out of core as it is.
+      const skip = this.skipNow();
+      if (skip) throw new OutOfScope(skip);
+      return;
+    }
+    // After the key is made, only an answer that the domain left the scope stops the write that publishes it: a
+    // listing that merely failed must not leave the panel signing with a key nobody can verify (review).
+    const skip = this.recordWriteSent ? null : this.skipNow();
+    if (skip && !(this.keyGenerated && skip.why === 'unconfirmed')) this.stop(skip, step);
+    // Only this fix's own record write counts: a clean-up of an earlier fix's open intent (settleOrphans) let through
+    // first does not wave this fix's key, record and signing writes through after it (review).
+    if (step === 'records') this.recordWriteSent = true;
+  }
+
+  /** After a write that answered: the intent's id kept, the generated key noted. */
+  afterWrite(step: WriteStep, changeId: number): void {
+    if (step === 'intent') this.intent = changeId;
+    else if (step === 'generate-dkim') this.keyGenerated = true;
   }
 
   /**
    * A panel write not made: remembered as this domain's outcome, and thrown. An intent core recorded for a DKIM key or
-   * for having the panel sign is closed here first, with these words ("not written", nothing was) — core would call the
-   * throw the panel's own failure ("could not generate a DKIM key"); it then finds the intent settled and leaves it so.
-   * A record write's intent is left to core, which settles it from the zone ("the write never happened").
+   * for having the panel sign is closed here first, with these words ("not written", nothing was) — core takes the
+   * throw for the panel's own failure ("could not generate a DKIM key"); it then finds the intent settled and leaves it
+   * so. A record write's intent is left to core, which settles it from the zone ("the write never happened").
    */
-  private stop(skip: SkippedOutcome, method: PropertyKey): never {
+  private stop(skip: SkippedOutcome, step: WriteStep): never {
     const outcome = this.keyGenerated ? afterKeyGenerated(skip) : skip;
     this.stopped = outcome;
     const note = this.note(skip);
-    if (method !== 'applyChanges' && this.intent !== null && this.store) {
-      const what = method === 'generateDkim' ? 'no DKIM key was generated and nothing was written' : method === 'startDkimSigning' ? 'the panel was not asked to sign and nothing was changed' : 'nothing was written';
+    const notDone = NOT_DONE[step];
+    if (notDone && this.intent !== null && this.history) {
       try {
-        this.store.settleIntent(this.intent, { status: 'failed', error: `${note}; ${what}` });
+        this.history.settleIntent(this.intent, { status: 'failed', error: `${note}; ${notDone}` });
       } catch {
         /* the database busy: core settles the intent with its own words */
       }
     }
     throw new OutOfScope(outcome, note);
-  }
-
-  /** `store` as core's history, whose recordIntent first asks this domain's latest scope answer. */
-  history(store: Store): Store {
-    this.store = store;
-    return new Proxy(store, {
-      get: (target, prop) => {
-        const v = Reflect.get(target, prop, target) as unknown;
-        if (typeof v !== 'function') return v;
-        const bound = (v as (...a: unknown[]) => unknown).bind(target);
-        if (prop !== 'recordIntent') return bound;
-        return (...a: unknown[]) => {
-          const skip = this.skipNow();
-          if (skip) throw new OutOfScope(skip);
-          const id = bound(...a) as number;
-          this.intent = id;
-          return id;
-        };
-      },
-    });
   }
 
   /**
@@ -623,11 +612,11 @@ export class ScopeGuard {
    * throw), closed now — the write was never sent, and core is done with the domain.
    */
   private closeIntent(): void {
-    if (this.intent === null || !this.store || !this.stopped) return;
+    if (this.intent === null || !this.history || !this.stopped) return;
     try {
-      if (this.store.getChange(this.intent)?.status !== 'intent') return;
+      if (this.history.getChange(this.intent)?.status !== 'intent') return;
       const what = this.keyGenerated ? 'no record was written (the panel had generated a new DKIM key for this fix and turned signing on)' : 'nothing was written';
-      this.store.settleIntent(this.intent, { status: 'failed', error: `${this.note(this.stopped)}; ${what}` });
+      this.history.settleIntent(this.intent, { status: 'failed', error: `${this.note(this.stopped)}; ${what}` });
     } catch {
       /* left open: reconcile settles it from the zone */
     }

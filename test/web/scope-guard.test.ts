@@ -1,13 +1,14 @@
-// services.ts BulkScope / ScopeGuard on their own, with a fake panel and history: every panel write a bulk fix may
-// make (records, a DKIM key, signing — and any other method that is not one of the panel's reads) waits for the latest
-// scope answer and is not made when it says the domain is out of scope; an intent already recorded for a key or for
-// signing is closed as not written; a failed listing changes no answer core gave; a reading's age counts from its
-// answer (a listing slower than the recheck interval is not asked again and again).
+// services.ts BulkScope / ScopeGuard on their own, with a fake panel and history called as core calls them with the
+// guard (ApplyDeps.guard: afterRead after each read, beforeWrite/afterWrite around each write and the intent): every
+// panel write a bulk fix may make (records, a DKIM key, signing) waits for the latest scope answer and is not made when
+// it says the domain is out of scope; an intent already recorded for a key or for signing is closed as not written; a
+// failed listing changes no answer core gave; a reading's age counts from its answer (a listing slower than the recheck
+// interval is not asked again and again). (That core makes each call at its point: test/core/plans/write-guard.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Identity } from '../../src/core/model.js';
 import type { Panel } from '../../src/core/panel.js';
-import type { ApplyOutcome } from '../../src/core/plans/apply.js';
+import type { ApplyOutcome, WriteGuard, WriteStep } from '../../src/core/plans/apply.js';
 import type { Store } from '../../src/adapters/store/store.js';
 import { SCOPE_RECHECK_MS } from '../../src/adapters/workers/gone.js';
 import { BulkScope, ScopeGuard, type WebDeps } from '../../src/web/services.js';
@@ -41,11 +42,6 @@ function world(opts: { listingMs?: number } = {}) {
       s.calls.push(`startDkimSigning(${d})`);
       return { dkim: { selector: 'default', signing: true } };
     },
-    /** Not one of the Panel contract's reads: taken for a write. */
-    someNewWrite: async (d: string) => {
-      s.calls.push(`someNewWrite(${d})`);
-      return null;
-    },
   } as unknown as Panel;
   const deps = { panel, now: () => new Date(s.clock) } as unknown as WebDeps;
   const changes = new Map<number, { status: string; error: string | null }>();
@@ -66,15 +62,64 @@ function world(opts: { listingMs?: number } = {}) {
   return { s, deps, history, changes };
 }
 
+/**
+ * The panel as core's apply uses it with `guard` as ApplyDeps.guard: readZone / readMailSettings each followed by
+ * afterRead (also when it fails), each write between beforeWrite(its step) and afterWrite (apply.ts readsReported,
+ * guardedWrite). Until WriteGuard, ScopeGuard wrapped the panel itself (guard.panel(panel)).
+ */
+function asCore(guard: WriteGuard, panel: Panel): Panel {
+  const read =
+    <T>(fn: (d: string) => Promise<T>) =>
+    async (d: string): Promise<T> => {
+      try {
+        return await fn(d);
+      } finally {
+        await guard.afterRead();
+      }
+    };
+  const write =
+    <A extends unknown[], T>(step: WriteStep, fn: (...a: A) => Promise<T>) =>
+    async (...a: A): Promise<T> => {
+      guard.beforeWrite(step);
+      const out = await fn(...a);
+      guard.afterWrite(step, 1);
+      return out;
+    };
+  return {
+    kind: panel.kind,
+    capabilities: panel.capabilities,
+    listAccounts: () => panel.listAccounts(),
+    listDomains: (i) => panel.listDomains(i),
+    readZone: read((d) => panel.readZone(d)),
+    readMailSettings: read((d) => panel.readMailSettings(d)),
+    applyChanges: write('records', (d: string, c: Parameters<Panel['applyChanges']>[1], v: string) => panel.applyChanges(d, c, v)),
+    generateDkim: write('generate-dkim', (d: string) => panel.generateDkim!(d)),
+    startDkimSigning: write('start-signing', (d: string) => panel.startDkimSigning!(d)),
+  };
+}
+
+/** The history as core records an intent with `guard`: between beforeWrite('intent') and afterWrite (was guard.history()). */
+function asCoreHistory(guard: WriteGuard, history: Store) {
+  return {
+    recordIntent: (i: typeof intentInput): number => {
+      guard.beforeWrite('intent');
+      const id = (history as unknown as { recordIntent: (i: typeof intentInput) => number }).recordIntent(i);
+      guard.afterWrite('intent', id);
+      return id;
+    },
+    settleIntent: (id: number, o: object): boolean => (history as unknown as { settleIntent: (id: number, o: object) => boolean }).settleIntent(id, o),
+  };
+}
+
 const intentInput = { domain: 'a.example', check: 'dkim', planHash: 'h', zoneVersion: 'v1', changes: [], byUser: 'rita' };
 
 describe('ScopeGuard: a write waits for the latest scope answer', () => {
-  for (const method of ['applyChanges', 'generateDkim', 'startDkimSigning', 'someNewWrite'] as const) {
+  for (const method of ['applyChanges', 'generateDkim', 'startDkimSigning'] as const) {
     it(`${method} is not made once a reading says the domain left the scope`, async () => {
       const { s, deps } = world();
       const scope = new BulkScope(deps, rita, null);
       const guard = new ScopeGuard(scope, 'a.example');
-      const panel = guard.panel(deps.panel) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+      const panel = asCore(guard, deps.panel) as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
       await panel.readZone('a.example'); // in scope
       s.names = ['b.example'];
       s.clock += SCOPE_RECHECK_MS;
@@ -90,14 +135,14 @@ describe('ScopeGuard: a write waits for the latest scope answer', () => {
   it('a write with no reading before it is not made either (not confirmed)', async () => {
     const { s, deps } = world();
     const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example');
-    await assert.rejects(guard.panel(deps.panel).applyChanges('a.example', [], 'v1'), { name: 'OutOfScope' });
+    await assert.rejects(asCore(guard, deps.panel).applyChanges('a.example', [], 'v1'), { name: 'OutOfScope' });
     assert.deepEqual(s.calls, []);
   });
 
   it('in scope: every write goes through', async () => {
     const { s, deps } = world();
     const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example');
-    const panel = guard.panel(deps.panel);
+    const panel = asCore(guard, deps.panel);
     await panel.readMailSettings('a.example');
     await panel.generateDkim!('a.example');
     await panel.applyChanges('a.example', [], 'v1');
@@ -107,9 +152,9 @@ describe('ScopeGuard: a write waits for the latest scope answer', () => {
 
   it('signing stopped after its intent: the intent is closed as not written, in those words', async () => {
     const { s, deps, history, changes } = world();
-    const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example');
-    const panel = guard.panel(deps.panel);
-    const h = guard.history(history) as unknown as { recordIntent: (i: typeof intentInput) => number; settleIntent: (id: number, o: object) => boolean };
+    const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example', history);
+    const panel = asCore(guard, deps.panel);
+    const h = asCoreHistory(guard, history);
     await panel.readZone('a.example');
     const id = h.recordIntent(intentInput);
     s.names = [];
@@ -125,9 +170,9 @@ describe('ScopeGuard: a write waits for the latest scope answer', () => {
 
   it('a record write stopped, its intent left open by core: closed as not written when the outcome is settled', async () => {
     const { s, deps, history, changes } = world();
-    const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example');
-    const panel = guard.panel(deps.panel);
-    const h = guard.history(history) as unknown as { recordIntent: (i: typeof intentInput) => number };
+    const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example', history);
+    const panel = asCore(guard, deps.panel);
+    const h = asCoreHistory(guard, history);
     await panel.readZone('a.example');
     const id = h.recordIntent(intentInput);
     s.names = [];
@@ -150,7 +195,7 @@ describe('ScopeGuard.settle: only a domain out of scope replaces the answer', ()
     const { s, deps } = world();
     const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example');
     s.down = true;
-    await guard.panel(deps.panel).readZone('a.example');
+    await asCore(guard, deps.panel).readZone('a.example');
     assert.equal(guard.settle(already), already);
     assert.equal(guard.settle(nothing), nothing);
   });
@@ -159,7 +204,7 @@ describe('ScopeGuard.settle: only a domain out of scope replaces the answer', ()
     const { s, deps } = world();
     s.names = ['b.example'];
     const guard = new ScopeGuard(new BulkScope(deps, rita, null), 'a.example');
-    await guard.panel(deps.panel).readZone('a.example');
+    await asCore(guard, deps.panel).readZone('a.example');
     assert.equal(guard.settle(already).status, 'skipped');
     assert.equal(guard.settle(nothing).status, 'skipped');
   });

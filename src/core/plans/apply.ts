@@ -1,11 +1,12 @@
 // Applying without losing anything: per-domain lock, re-plan and hash check, write-ahead intent, the panel write with
 // its concurrency token, verification, undo from history, and reconciliation of interrupted writes.
-// I/O only through the injected Panel, Resolver and History (the store adapter implements History).
+// I/O only through the injected Panel, Resolver and History (the store adapter implements History); an optional
+// WriteGuard (ApplyDeps.guard) is told of each panel read and asked before each write (the web's bulk-fix scope check).
 import type { AuditDeps } from '../audit.js';
 import { canonicalKey, publishedKey } from '../classify.js';
 import { canonName } from '../domain.js';
 import type { Change, CheckName, FixKind, MailSettings, Zone, ZoneRecord } from '../model.js';
-import { PanelError, PartialWriteError } from '../panel.js';
+import { PanelError, PartialWriteError, type Panel } from '../panel.js';
 import { recordKey, recordsAt } from '../zone.js';
 import { NO_SERVER_ADDRESS } from '../resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
@@ -97,9 +98,56 @@ export interface History {
   handOverLock(name: string, owner: string, newOwner: string, ttlMs: number): boolean;
 }
 
+/**
+ * The writes a fix makes, as a WriteGuard is told of them. Each is one call site in this file (see guardedWrite and
+ * recordIntentGuarded):
+ * - 'intent': history.recordIntent — a fix's (applyUnderLock: the record write's, or first the DKIM key's), a signing
+ *   fix's (startSigning), an undo's (undoChange). A fix that has the panel generate a key records one intent only, and
+ *   its record write later goes over it (reviseIntent, not a write of its own).
+ * - 'generate-dkim': panel.generateDkim (generateKey).
+ * - 'start-signing': panel.startDkimSigning (startSigning).
+ * - 'records': panel.applyChanges of the fix's (or undo's) own changes (applyUnderLock, undoChange).
+ * - 'cleanup': panel.applyChanges putting back what a write that failed part way left in the zone (settleLeftovers),
+ *   or old records (reconcileOne's restore: after this fix's failed write — settleFromZone — or for an earlier fix's
+ *   intent left open, settleOrphans; and at start, reconcile).
+ */
+export type WriteStep = 'intent' | 'records' | 'generate-dkim' | 'start-signing' | 'cleanup';
+
+/**
+ * A check of a fix's writes from outside core (the web's bulk fix: services.ts ScopeGuard, which asks again whether
+ * the domain is still in the acting user's scope). Core calls it at fixed points; without one (the default) nothing is
+ * asked.
+ *
+ * - afterRead: after each panel read made with these deps — readZone and readMailSettings, the plan's (buildContext)
+ *   and verification's included, also a read that failed (readsReported). Its promise is awaited before the fix goes
+ *   on; it must not reject.
+ * - beforeWrite(step): immediately before each write (WriteStep), after core's own checks (the domain's lease, the
+ *   intent still open). It may throw to stop the write, and core then handles the throw exactly as it handles that
+ *   write failing, because it is thrown where the write would be:
+ *   'intent' — nothing is recorded and the throw leaves applyPlan (or undoChange) as it is: the caller reports it;
+ *   'generate-dkim' — as the panel failing to generate the key: the key's intent settled as failed, unless the guard
+ *     settled it first (settleIntent only closes an open intent, so the guard's words stay);
+ *   'start-signing' — as the panel failing to start signing: likewise;
+ *   'records' — as a failed write: the intent is settled from the zone (it holds the records before: "the write never
+ *     happened", with the throw's message), or left open when the zone cannot be read;
+ *   'cleanup' — as a failed clean-up (settleLeftovers records it for review; a restore of reconcile's leaves the
+ *     intent open). A guard must not stop the clean-up of a record write it let through: that leaves the zone half
+ *     written (ScopeGuard: recordWriteSent).
+ * - afterWrite(step, changeId): after each write that answered (a write that threw is not reported): 'intent' with the
+ *   id just recorded; otherwise `changeId` is the change the write was made for (for 'cleanup', maybe an earlier fix's).
+ *   It must not throw: the write is done.
+ */
+export interface WriteGuard {
+  afterRead(): Promise<void>;
+  beforeWrite(step: WriteStep): void;
+  afterWrite(step: WriteStep, changeId: number): void;
+}
+
 export interface ApplyDeps extends AuditDeps {
   history: History;
   byUser: string;
+  /** Asked around every panel read and write of applyPlan, undoChange and reconcile made with these deps (WriteGuard). */
+  guard?: WriteGuard;
   /** Test hook: called between the intent and the panel write, and between the write and the outcome. */
   crashPoint?: (where: 'after-intent' | 'after-write') => void;
   /** How long applyPlan waits for another fix's lock on the domain (default LOCK_WAIT_MS; 0: not at all). */
@@ -277,6 +325,73 @@ async function keepingLease<T>(deps: ApplyDeps, domain: string, owner: string, w
   } finally {
     clearInterval(beat);
   }
+}
+
+/** The Panel contract's methods (optional ones too). */
+type PanelMethod = { [K in keyof Panel]-?: NonNullable<Panel[K]> extends (...a: never[]) => unknown ? K : never }[keyof Panel];
+/** The Panel's reads (readsReported reports readZone and readMailSettings; the listings are the guard's own question). */
+type PanelRead = 'listAccounts' | 'listDomains' | 'readZone' | 'readMailSettings';
+/**
+ * Every other method of the Panel contract is a write, and its step. Typed against Panel: a write method added to the
+ * contract does not compile until it has a step here — and then core must make it through guardedWrite, so a guard
+ * (WriteGuard) is asked before it. (A clean-up is an applyChanges too, as 'cleanup'.)
+ */
+const PANEL_WRITE_STEPS = { applyChanges: 'records', generateDkim: 'generate-dkim', startDkimSigning: 'start-signing' } as const satisfies Record<Exclude<PanelMethod, PanelRead>, WriteStep>;
+
+/**
+ * `deps` with a panel whose readZone and readMailSettings are each followed by the guard's afterRead (also when the
+ * read fails), when there is a guard; else `deps` as they are. Made once where a fix, an undo or a reconcile starts, so
+ * every read made for it is reported — the plan's (buildContext, in audit.ts, which knows no guard) and verification's
+ * (verify, shared with re-verification) as much as apply's own. Every other member is the panel's, unchanged: writes
+ * go through guardedWrite at their call sites.
+ */
+function readsReported(deps: ApplyDeps): ApplyDeps {
+  const guard = deps.guard;
+  if (!guard) return deps;
+  const panel = deps.panel;
+  const reported = async <T>(read: () => Promise<T>): Promise<T> => {
+    try {
+      return await read();
+    } finally {
+      await guard.afterRead();
+    }
+  };
+  const view: Panel = {
+    get kind() {
+      return panel.kind;
+    },
+    get capabilities() {
+      return panel.capabilities;
+    },
+    listAccounts: () => panel.listAccounts(),
+    listDomains: (identity) => panel.listDomains(identity),
+    readZone: (domain) => reported(() => panel.readZone(domain)),
+    readMailSettings: (domain) => reported(() => panel.readMailSettings(domain)),
+    applyChanges: (domain, changes, expectedVersion) => panel.applyChanges(domain, changes, expectedVersion),
+    ...(panel.generateDkim ? { generateDkim: (domain: string) => panel.generateDkim!(domain) } : {}),
+    ...(panel.startDkimSigning ? { startDkimSigning: (domain: string) => panel.startDkimSigning!(domain) } : {}),
+  };
+  return { ...deps, panel: view };
+}
+
+/**
+ * A panel write (`step`, for change `changeId`) between the guard's beforeWrite and afterWrite. Called where the write
+ * is made — inside keepingLease, after leaseLost — so a guard's throw is that write's failure, and takes its path
+ * (WriteGuard). No guard: the write alone.
+ */
+async function guardedWrite<T>(deps: ApplyDeps, step: Exclude<WriteStep, 'intent'>, changeId: number, write: () => Promise<T>): Promise<T> {
+  deps.guard?.beforeWrite(step);
+  const out = await write();
+  deps.guard?.afterWrite(step, changeId);
+  return out;
+}
+
+/** history.recordIntent between the guard's beforeWrite('intent') (a throw: nothing recorded) and afterWrite. */
+function recordIntentGuarded(deps: ApplyDeps, input: Parameters<History['recordIntent']>[0]): number {
+  deps.guard?.beforeWrite('intent');
+  const id = deps.history.recordIntent(input);
+  deps.guard?.afterWrite('intent', id);
+  return id;
 }
 
 /**
@@ -689,6 +804,8 @@ function alreadyOutcome(ch: StoredChange, holder: { expiresAt?: number } | null 
  * `lockWaitMs`) for it, then looks again.
  */
 export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
+  // A guard (WriteGuard) hears of every panel read made for this fix from here on.
+  deps = readsReported(deps);
   // The wait counted in polls, not read off a clock (core reads none, rule 1): a try that finds the domain held fails
   // at once, so the polls last about lockWaitMs.
   let polls = Math.ceil(Math.max(0, deps.lockWaitMs ?? LOCK_WAIT_MS) / LOCK_POLL_MS);
@@ -778,10 +895,11 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       };
       if (plan.actions.some((a) => a.kind === 'generate-dkim')) {
         if (!deps.panel.generateDkim) return { status: 'refused' as const, reason: `The ${deps.panel.kind} panel cannot generate DKIM keys: create one in the panel.` };
-        keyIntent = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
+        // Guard: 'intent' (the key's, which the record write later goes over).
+        keyIntent = recordIntentGuarded(deps, { domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
         progress.changeId = keyIntent;
         const ki = keyIntent;
-        const generated = await generateKey(input.domain, plan.zoneVersion, planned, changes, deps, {
+        const generated = await generateKey(input.domain, ki, plan.zoneVersion, planned, changes, deps, {
           beforeWrite: () => leaseLost(deps, input.domain, owner, ki),
           keepingLease: (write) => keepingLease(deps, input.domain, owner, write),
           generated: () => (progress.key = true),
@@ -823,7 +941,8 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         deps.history.reviseIntent(keyIntent, { changes, zoneVersion });
         changeId = keyIntent;
       } else {
-        changeId = deps.history.recordIntent({ domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
+        // Guard: 'intent'.
+        changeId = recordIntentGuarded(deps, { domain: input.domain, check: input.check, planHash: plan.planHash, zoneVersion, changes, byUser: deps.byUser });
         progress.changeId = changeId;
       }
       deps.crashPoint?.('after-intent');
@@ -841,7 +960,8 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       let lateSettled = false;
       progress.written = 'maybe';
       try {
-        after = (await keepingLease(deps, input.domain, owner, () => deps.panel.applyChanges(input.domain, changes, zoneVersion))).version;
+        // Guard: 'records' — a stop is this write failing: the catch below settles the intent from the zone.
+        after = (await keepingLease(deps, input.domain, owner, () => guardedWrite(deps, 'records', changeId, () => deps.panel.applyChanges(input.domain, changes, zoneVersion)))).version;
       } catch (e) {
         if (e instanceof PanelError && e.code === 'no-answer') {
           keepLockedForSettling(input.domain, owner, deps.history);
@@ -938,6 +1058,7 @@ function busyOutcome(domain: string, progress: { changeId: number | null; writte
  */
 async function generateKey(
   domain: string,
+  changeId: number,
   planVersion: string,
   planned: Zone | null,
   changes: Change[],
@@ -952,7 +1073,8 @@ async function generateKey(
   const lost = hooks.beforeWrite();
   if (lost) return { refused: `Not written: ${lost}. No DKIM key was generated and nothing was written; preview the fix again.` };
   try {
-    publicKey = (await hooks.keepingLease(() => deps.panel.generateDkim!(domain))).dkim.publicKey;
+    // Guard: 'generate-dkim' — a stop is the panel failing to generate the key (the catch below).
+    publicKey = (await hooks.keepingLease(() => guardedWrite(deps, 'generate-dkim', changeId, () => deps.panel.generateDkim!(domain)))).dkim.publicKey;
     hooks.generated();
   } catch (e) {
     // The adapter saw the zone change under the key step in a way it could not take apart (two new keys at the
@@ -1146,6 +1268,7 @@ export function undoLeavesTwo(domain: string, changeId: number, zone: Zone, chan
 }
 
 export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
+  deps = readsReported(deps); // a guard's afterRead, as for a fix (no surface passes one to an undo today)
   // An undo interrupted by an older version between its outcome and the marking of this change: mark it first, so it
   // is not undone twice (cheap: usually nothing to do; a busy database leaves it for next time).
   try {
@@ -1197,7 +1320,8 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       inv.changes = withCopies(zone, inv.changes);
       const base = { domain: ch.domain, check: ch.check as FixKind, mode: 'apply' as const, changes: inv.changes, actions: [], zoneVersion: zone.version, options: {} };
       const plan: Plan = { ...base, planHash: hashPlan(base), notes: [`Undo of change ${changeId}.`] };
-      const id = deps.history.recordIntent({ domain: ch.domain, check: ch.check, planHash: plan.planHash, zoneVersion: zone.version, changes: inv.changes, byUser: deps.byUser, undoOf: changeId });
+      // Guard: 'intent' (the undo's).
+      const id = recordIntentGuarded(deps, { domain: ch.domain, check: ch.check, planHash: plan.planHash, zoneVersion: zone.version, changes: inv.changes, byUser: deps.byUser, undoOf: changeId });
       undoId = id;
       // Immediately before the write: still the domain's lock holder, the undo's intent still open.
       const lost = leaseLost(deps, ch.domain, owner, id);
@@ -1208,7 +1332,8 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
       written = 'maybe';
       let after: string;
       try {
-        after = (await keepingLease(deps, ch.domain, owner, () => deps.panel.applyChanges(ch.domain, inv.changes, zone.version))).version;
+        // Guard: 'records' — a stop is this write failing (the catch below), as for a fix.
+        after = (await keepingLease(deps, ch.domain, owner, () => guardedWrite(deps, 'records', id, () => deps.panel.applyChanges(ch.domain, inv.changes, zone.version)))).version;
       } catch (e) {
         if (e instanceof PanelError && e.code === 'no-answer') {
           keepLockedForSettling(ch.domain, owner, deps.history);
@@ -1302,7 +1427,8 @@ async function startSigning(
   if (!deps.panel.startDkimSigning) {
     return { status: 'refused', reason: `The ${deps.panel.kind} panel cannot be asked to start DKIM signing from here: turn DKIM signing on for ${domain} in the panel's DKIM settings.`, why: 'blocked' };
   }
-  const changeId = deps.history.recordIntent({ domain, check: plan.check, planHash: plan.planHash, zoneVersion: plan.zoneVersion, changes: [], byUser: deps.byUser });
+  // Guard: 'intent'.
+  const changeId = recordIntentGuarded(deps, { domain, check: plan.check, planHash: plan.planHash, zoneVersion: plan.zoneVersion, changes: [], byUser: deps.byUser });
   progress.changeId = changeId;
   deps.crashPoint?.('after-intent');
   // Having the panel sign is a write: still the domain's lock holder, the intent still open — else nothing is asked.
@@ -1326,7 +1452,8 @@ async function startSigning(
   };
   let after: MailSettings;
   try {
-    after = await keepingLease(deps, domain, owner, () => deps.panel.startDkimSigning!(domain));
+    // Guard: 'start-signing' — a stop is the panel failing to start signing (the catch below).
+    after = await keepingLease(deps, domain, owner, () => guardedWrite(deps, 'start-signing', changeId, () => deps.panel.startDkimSigning!(domain)));
   } catch (e) {
     if (e instanceof PanelError && e.code === 'no-answer') {
       keepLockedForSettling(domain, owner, deps.history);
@@ -1471,7 +1598,8 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
     // (whoever holds the domain now settles the intent from the zone).
     const lost = leaseLost(deps, domain, owner, changeId);
     if (lost) return 'review';
-    const v = (await keepingLease(deps, domain, owner, () => deps.panel.applyChanges(domain, restore, zone.version))).version;
+    // Guard: 'cleanup' — the fix's own write was sent; a stop would be this clean-up failing (the catch below: 'review').
+    const v = (await keepingLease(deps, domain, owner, () => guardedWrite(deps, 'cleanup', changeId, () => deps.panel.applyChanges(domain, restore, zone.version)))).version;
     deps.history.settleIntent(changeId, { status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
     return 'restored';
   } catch (e) {
@@ -1490,6 +1618,7 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
  * someone edited these names since: nothing is written, the intent is closed as failed with the records to review.
  */
 export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<{ id: number; outcome: string }[]> {
+  deps = readsReported(deps); // a guard's afterRead, as for a fix (no surface passes one to reconcile today)
   const out: { id: number; outcome: string }[] = [];
   const owner = lockOwner(deps.history, deps.byUser);
   // An undo an older version left half recorded (its outcome written, the change it undid not marked): marked now, in
@@ -1619,7 +1748,9 @@ async function reconcileOne(
     // Putting the old records back is a write: the domain still held, the intent still open — else nothing is written.
     const lost = leaseLost(deps, ch.domain, owner, ch.id);
     if (lost) throw new Error(`the old records were not put back: ${lost}`);
-    const v = await keepingLease(deps, ch.domain, owner, () => deps.panel.applyChanges(ch.domain, restore, zone.version));
+    // Guard: 'cleanup' — a stop is this restore failing: the throw leaves the intent open (settleFromZone: "could not be
+    // re-checked"; settleOrphans: "could not be settled yet"; reconcile: an error, tried again at the next start).
+    const v = await keepingLease(deps, ch.domain, owner, () => guardedWrite(deps, 'cleanup', ch.id, () => deps.panel.applyChanges(ch.domain, restore, zone.version)));
     settle({ status: 'restored', zoneVersionAfter: v.version, error: `reconciled ${when}: partly written, old records restored${keyNote}` }, 'restored');
   }
 }
