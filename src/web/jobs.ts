@@ -4,11 +4,18 @@
 // interrupted (store.interruptUnfinishedJobs at server start); a clean stop (`stop()`, serve's SIGTERM) cancels them
 // first and lets the domains being fixed finish, so only a crash or a stop past its grace period leaves one so.
 //
+// A busy history database (another process's write transaction outlasting the store's busy timeout: a report run, an
+// admin's sqlite3) neither stops a job for a moment's wait nor leaves it behind: each write is tried again as the fix path
+// tries its outcome (BusyWait), and when the database stays busy the job starts nothing more, keeps what it has in memory,
+// and writes it — every outcome, then its end with words a reseller can act on — once the database takes it. The raw
+// SQLite error (it names the server's file) goes to the server's log only.
+//
 // A job belongs to the panel ACCOUNT that started it, not only to a user name: a name can pass to a new account once the
 // old one is removed (web/session.ts, PASSWORD_ACCOUNT_SETTING), and that account must not see, follow or cancel the
 // old one's jobs (jobAccount, jobVisibleTo, pageJobsOf).
+import { isBusy } from '../adapters/store/busy.js';
 import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } from '../core/model.js';
-import type { PreparedAudit, Store } from '../adapters/store/store.js';
+import type { ChangeRecord, JobUpdate, PreparedAudit, Store } from '../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, type BulkItem, type SkipReason } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
 import type { IdentitySource } from './identity.js';
@@ -19,6 +26,7 @@ import {
   bulkOutcomeDetail,
   bulkOutcomeNotApplied,
   bulkOutcomeOutOfScope,
+  CANCELLED_BEFORE,
   readScope,
   withResolver,
   type BulkFixItem,
@@ -104,17 +112,94 @@ const KEEP_FINISHED = 10;
 /** Results go to the store in batches: this many, or after this long, whichever comes first. */
 const STORE_BATCH = 100;
 const STORE_BATCH_MS = 250;
+/** A bulk fix job's outcomes read from the store at a time. */
+const FIX_RESULTS_PAGE = 500;
+
+/**
+ * How a job's store writes wait out a busy history database. While the job runs, a write is tried `attempts` times,
+ * `pauseMs` apart — the fix path's own policy for the outcome of a write (core/plans/apply.ts throughBusy:
+ * BUSY_ATTEMPTS, LOCK_POLL_MS; each try already waits the store's busy timeout, 2 s) — so a short write by another
+ * process costs the job nothing. Still busy: the job starts no more domains (a fix writes its intent there too, and an
+ * outcome that cannot be kept would be lost to the page), and its last writes — the outcomes it holds, then its end —
+ * are tried after each pause of `laterMs` in turn (the last one repeated) until the database takes them: a job row is
+ * never left `running` with no worker behind it. The pauses are long beside the busy timeout because each try holds the
+ * server's thread for that timeout.
+ */
+export interface BusyWait {
+  attempts: number;
+  pauseMs: number;
+  laterMs: readonly number[];
+}
+export const JOB_BUSY_WAIT: BusyWait = { attempts: 4, pauseMs: 100, laterMs: [1_000, 2_000, 5_000, 10_000, 30_000] };
+
+/** The history database busy (another process's write outlasted the store's busy timeout): the store's own rule. */
+const isDbBusy = isBusy;
+
+const errorText = (e: unknown) => (e as Error)?.message ?? String(e);
+
+/** A job's store failing under it, in the words its page shows (never SQLite's, which name the server's file). */
+function storeTrouble(e: unknown): string {
+  return isDbBusy(e)
+    ? 'the history database stayed busy (another mailhealth process held it longer than a job can wait)'
+    : "the history database could not be written (the server's log says why)";
+}
+
+/** How a bulk fix its store stopped ended (its page: "The fix stopped: …"); `applied`: the domains it wrote. */
+export function fixStoppedText(e: unknown, applied: number): string {
+  const n = applied === 0 ? 'no domain was applied' : applied === 1 ? '1 domain was applied' : `${applied} domains were applied`;
+  return `${storeTrouble(e)}, so it started no more domains; ${n}${applied ? ' — each below with its change, and in History' : ''}`;
+}
+
+/** A domain a bulk fix did not reach because its store stopped it (not services.ts CANCELLED_BEFORE: nobody cancelled). */
+export function stoppedBeforeText(e: unknown): string {
+  return `Not applied: ${storeTrouble(e)}, so this bulk fix stopped before this domain. Nothing was changed on it; preview it again to fix it.`;
+}
+
+/** How a bulk audit its store stopped ended (its card: "… — stopped: …"); `audited`: the domains whose results it kept. */
+export function auditStoppedText(e: unknown, audited: number): string {
+  return `stopped: ${storeTrouble(e)}; ${audited === 1 ? 'the 1 domain' : `the ${audited} domains`} audited before it are recorded`;
+}
+
+/** What stands for a failing store's own words (in parentheses) in an outcome's text. */
+const SEE_LOG = "(the server's log says why)";
+/** An outcome's reason that quoted a failing store other than in parentheses: what a domain's row says instead. */
+const DOMAIN_STORE_FAILED = `The history database failed while this domain was being fixed ${SEE_LOG}: see its history for what was written.`;
+/** The same for the message of an applied outcome (the zone was written; only its record is in doubt). */
+const APPLIED_STORE_FAILED = `applied, but the history database failed while recording it ${SEE_LOG}: see its history`;
+/** A parenthesis, one level of parentheses inside it allowed (core quotes a store error as "failed (… (SQLITE_…))"). */
+const PARENTHESIS = /\((?:[^()]|\([^()]*\))*\)/g;
+
+/**
+ * The outcome a finished bulk fix job shows for a domain it holds no outcome of (the process stopped before it could
+ * write it: a crash, a stop past its grace period), from the change the job wrote — what History shows for it.
+ */
+function outcomeFromChange(ch: ChangeRecord): BulkOutcomeDetail {
+  if (ch.status === 'applied' || ch.status === 'reverted') {
+    return { status: 'applied', message: 'applied (from the history: the job could not record it)', changeId: ch.id, verified: ch.verified };
+  }
+  if (ch.status === 'intent') {
+    return { status: 'failed', changeId: ch.id, reason: `Its outcome was not recorded: change ${ch.id} is pending in the history until mailhealth checks the zone.` };
+  }
+  return { status: 'failed', changeId: ch.id, reason: `Not applied: change ${ch.id} failed; see its history.` };
+}
 
 export class BulkRunner {
+  /** Each job of this process until its end is written (stop() waits for these; settled()). */
   private readonly running = new Map<number, Promise<void>>();
+  /** Each job of this process until its domains are done and its end is written, or could not be at once (wait()). */
+  private readonly answered = new Map<number, Promise<void>>();
   /** Results of recent jobs this process ran, in completion order (for streaming into the table). */
   private readonly results = new Map<number, JobResult[]>();
   private readonly finished: number[] = [];
 
   /** See BULK_FIX_INLINE (tests set it to 0: every bulk fix answers with its job's page). */
   fixInlineMax = BULK_FIX_INLINE;
+  /** See BusyWait (tests shorten the pauses). */
+  busyWait: BusyWait = JOB_BUSY_WAIT;
   /** Set by stop(): every job of this process is cancelled, one started from now on too. */
   private stopping = false;
+  /** The pauses of jobs waiting for a busy database (nap): stop() ends them, so a stop does not wait one out. */
+  private readonly naps = new Set<() => void>();
 
   /** Where the app's identities come from, for the scope re-check's account (scopeAccount): a front door's, none. */
   private readonly identityFrom: IdentitySource;
@@ -132,49 +217,104 @@ export class BulkRunner {
   start(identity: Identity, refs: DomainRef[], meta: unknown): number {
     const { store } = this.deps;
     const jobId = store.createJob({ kind: BULK_AUDIT_JOB, byUser: identity.user, byAccount: jobAccount(store, identity.user), scope: meta, total: refs.length });
-    const runId = store.startRun('bulk', identity.user, refs.length, { jobId });
-    store.updateJob(jobId, { status: 'running', runId });
+    let runId: number | null = null;
+    try {
+      runId = store.startRun('bulk', identity.user, refs.length, { jobId });
+      store.updateJob(jobId, { status: 'running', runId });
+    } catch (e) {
+      // The job's row exists and no worker will follow it: ended (once the database takes it) rather than left queued,
+      // which its page would follow for ever. The request answers with the error (app.ts: "busy, try again").
+      const started = runId;
+      const end = () => {
+        store.updateJob(jobId, { status: 'failed', error: `stopped: ${storeTrouble(e)}` });
+        if (started !== null) store.finishRun(started, 'interrupted');
+      };
+      this.launch(jobId, `bulk audit job ${jobId}`, async (tried) => {
+        await this.untilWritten(`bulk audit job ${jobId}`, end, tried);
+      });
+      throw e;
+    }
     this.results.set(jobId, []);
-    // run() records its own failures; this catch is for a store that fails too (closed under it): never an unhandled
-    // rejection, which would end the process.
-    const p = this.run(jobId, runId, refs, identity, this.scopeAccount(identity.user))
-      .catch((e: unknown) => {
-        process.stderr.write(`mailhealth web: bulk job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
-      })
-      .finally(() => {
-        this.running.delete(jobId);
+    const account = this.scopeAccount(identity.user);
+    this.launch(
+      jobId,
+      `bulk job ${jobId}`,
+      (tried) => this.run(jobId, runId, refs, identity, account, tried),
+      () => {
         this.finished.push(jobId);
         while (this.finished.length > KEEP_FINISHED) this.results.delete(this.finished.shift()!);
-      });
-    this.running.set(jobId, p);
+      },
+    );
     this.cancelIfStopping(jobId);
     return jobId;
   }
 
-  private async run(jobId: number, runId: number, refs: DomainRef[], identity: Identity, account: string | null): Promise<void> {
+  /**
+   * Runs a job's worker (`work`), which calls `tried` once its domains are done and its end could not be written at
+   * once (wait() resolves then, else with its end; settled() and stop() once the end is written). Its own failures are recorded by it; this catch is for a store
+   * that fails too (closed under it): never an unhandled rejection, which would end the process.
+   */
+  private launch(jobId: number, what: string, work: (tried: () => void) => Promise<void>, after?: () => void): void {
+    let tried: () => void = () => {};
+    this.answered.set(jobId, new Promise<void>((resolve) => (tried = resolve)));
+    const p = work(tried)
+      .catch((e: unknown) => this.log(what, e))
+      .finally(() => {
+        tried();
+        this.running.delete(jobId);
+        this.answered.delete(jobId);
+        after?.();
+      });
+    this.running.set(jobId, p);
+  }
+
+  private async run(jobId: number, runId: number, refs: DomainRef[], identity: Identity, account: string | null, tried: () => void): Promise<void> {
     const { store } = this.deps;
     const owners = new Map(refs.map((r) => [r.domain, r.owner]));
     const list = this.results.get(jobId)!;
     let failed = 0;
     let gone = 0;
-    let goneUnsaved = false;
+    /** The job row's progress is behind (a batch was recorded, a domain skipped as gone). */
+    let jobUnsaved = false;
     let cancelled = false;
     let batch: PreparedAudit[] = [];
     let batchFailed = 0;
     let lastFlush = Date.now();
     let done = 0;
-    let storeFailure: unknown = null;
+    /** Domains whose results are in the store. */
+    let recorded = 0;
+    /** The store failing under the job (busy past BusyWait.attempts, or broken): it audits no more domains. */
+    let trouble: unknown = null;
+    /** Flushes in a row that met a busy database (each one already waited the store's busy timeout). */
+    let busyFlushes = 0;
+    // The batch with its run progress in one transaction (a batch tried again is never counted twice), then the job's
+    // progress; each step forgets what it wrote, so it can be tried again after a failure.
+    const write = () => {
+      if (batch.length) {
+        store.recordPreparedAudits(runId, batch, { done: batch.length, failed: batchFailed });
+        recorded += batch.length;
+        batch = [];
+        batchFailed = 0;
+        jobUnsaved = true;
+      }
+      if (jobUnsaved) {
+        store.updateJob(jobId, { done, failed, gone });
+        jobUnsaved = false;
+      }
+    };
     const flush = () => {
       lastFlush = Date.now();
-      if (!batch.length && !goneUnsaved) return;
-      if (batch.length) {
-        store.recordPreparedAudits(runId, batch);
-        store.bumpRunProgress(runId, { done: batch.length, failed: batchFailed });
+      if (trouble !== null) return; // the job's end writes the rest
+      try {
+        write();
+        busyFlushes = 0;
+      } catch (e) {
+        // A short busy spell: the batch is kept and tried again at the next flush, as many times as a fix's outcome is
+        // (BusyWait.attempts). Longer, or another failure: the audit stops; its end writes what it holds.
+        if (isDbBusy(e) && ++busyFlushes < this.busyWait.attempts) return;
+        trouble = e;
+        this.log(`bulk job ${jobId}`, e);
       }
-      store.updateJob(jobId, { done, failed, gone });
-      batch = [];
-      batchFailed = 0;
-      goneUnsaved = false;
     };
     const onResult = (a: BulkItem, n: number) => {
       done = n;
@@ -193,7 +333,7 @@ export class BulkRunner {
     const onGone = (domain: string, n: number, _total: number, why: SkipReason) => {
       done = n;
       gone++;
-      goneUnsaved = true;
+      jobUnsaved = true;
       if (Date.now() - lastFlush >= STORE_BATCH_MS) flush();
       list.push({ domain, status: 'gone', reason: skipText(why) });
     };
@@ -213,18 +353,22 @@ export class BulkRunner {
     const bulk = {
       concurrency: this.deps.auditConcurrency,
       keepResults: false,
-      // A store that fails here (closed under the job) stops the run: the audits could not be recorded anyway.
+      // A store that fails (closed under the job, or busy past the short wait) stops the run: the audits could not be
+      // recorded anyway.
       cancelled: () => {
+        if (trouble !== null) return true;
         try {
           return (cancelled ||= this.stopping || store.isCancelRequested(jobId));
         } catch (e) {
-          storeFailure ??= e;
+          trouble = e;
+          this.log(`bulk job ${jobId}`, e);
           return true;
         }
       },
       onResult,
       onGone,
     };
+    let crash: unknown = null;
     try {
       const spec = this.deps.resolverOptions?.();
       if (spec) {
@@ -236,24 +380,19 @@ export class BulkRunner {
           bulkAudit(domains, { panel: this.deps.panel, resolver: {}, inProcess: resolver, options, now: this.deps.now, scope, recheck }, { ...bulk, threads: 0 }),
         );
       }
-      if (storeFailure) throw storeFailure;
-      flush();
-      const status = cancelled ? 'cancelled' : 'complete';
-      store.updateJob(jobId, { status });
-      store.finishRun(runId, status);
     } catch (e) {
-      try {
-        flush();
-      } catch {
-        /* the store itself may be the problem */
-      }
-      try {
-        store.updateJob(jobId, { status: 'failed', error: (e as Error).message });
-        store.finishRun(runId, 'interrupted');
-      } catch {
-        /* the store is gone: a restart marks the job interrupted (interruptUnfinishedJobs) */
-      }
+      crash = e;
+      this.log(`bulk job ${jobId}`, e);
     }
+    const status = trouble !== null || crash !== null ? 'failed' : cancelled ? 'cancelled' : 'complete';
+    // What the audit holds, then its end; tried until the database takes them (a long busy spell) — recorded counts the
+    // batch this very write records.
+    await this.untilWritten(`bulk job ${jobId}`, () => {
+      write();
+      const error = trouble !== null ? auditStoppedText(trouble, recorded) : crash !== null ? this.shownError(crash) : undefined;
+      store.updateJob(jobId, { status, ...(error !== undefined ? { error } : {}) });
+      store.finishRun(runId, status === 'failed' ? 'interrupted' : status);
+    }, tried);
   }
 
   /**
@@ -267,63 +406,205 @@ export class BulkRunner {
     const scope: FixJobScope = { check, domains: items.map((i) => i.ref.domain), notFound };
     const account = jobAccount(store, identity.user);
     const jobId = store.createJob({ kind: BULK_FIX_JOB, byUser: identity.user, byAccount: account, requestKey, scope, total: items.length });
-    store.updateJob(jobId, { status: 'running' });
-    const p = this.runFix(jobId, identity, check, items, this.scopeAccount(identity.user))
-      .catch((e: unknown) => {
-        process.stderr.write(`mailhealth web: bulk fix job ${jobId}: ${(e as Error)?.message ?? String(e)}\n`);
-      })
-      .finally(() => this.running.delete(jobId));
-    this.running.set(jobId, p);
+    try {
+      store.updateJob(jobId, { status: 'running' });
+    } catch {
+      // Left queued (its page shows it as running all the same): the job's own writes bring it to its end. Not thrown —
+      // the job exists, and an error here would leave it with no worker.
+    }
+    const recheckAs = this.scopeAccount(identity.user);
+    this.launch(jobId, `bulk fix job ${jobId}`, (tried) => this.runFix(jobId, identity, check, items, recheckAs, tried));
     this.cancelIfStopping(jobId);
     return jobId;
   }
 
-  private async runFix(jobId: number, identity: Identity, check: FixKind, items: BulkFixItem[], account: string | null): Promise<void> {
+  private async runFix(jobId: number, identity: Identity, check: FixKind, items: BulkFixItem[], account: string | null, tried: () => void): Promise<void> {
     const { store } = this.deps;
+    const what = `bulk fix job ${jobId}`;
     let done = 0;
     let failed = 0;
     /** Domains skipped as no longer in the identity's scope (the job row's `gone`): neither applied nor "not applied". */
     let skipped = 0;
+    /** Domains this job wrote (outcome applied): what its end says when its store stopped it. */
+    let applied = 0;
     let cancelled = false;
-    let storeFailure: unknown = null;
+    /** The store failing under the job (busy past BusyWait.attempts, or broken): it starts no more domains. */
+    let trouble: unknown = null;
+    /** Outcomes not in the store yet, oldest first, each with the progress it brings (recordJobItem sets both at once). */
+    const unsaved: { item: { domain: string; status: string; detail: BulkOutcomeDetail }; progress: { done: number; failed: number }; gone?: number }[] = [];
+    let saving = false;
+    let saved: Promise<void> = Promise.resolve();
+    // Writes the outcomes in order, each waited through a short busy spell; one still busy after that stops the job
+    // (trouble) and leaves the rest to its end. `saving` is cleared with no await after the last look at `unsaved`, so
+    // an outcome that comes meanwhile is either written by this loop or starts the next.
+    const save = async () => {
+      saving = true;
+      try {
+        while (unsaved.length && trouble === null) {
+          const next = unsaved[0];
+          try {
+            await this.throughBusy(() => store.recordJobItem(jobId, next.item, next.progress));
+          } catch (e) {
+            trouble = e;
+            this.log(what, e);
+            break;
+          }
+          unsaved.shift();
+          try {
+            if (next.gone !== undefined) store.updateJob(jobId, { gone: next.gone });
+          } catch {
+            /* only a count, which the job's end writes again */
+          }
+        }
+      } finally {
+        saving = false;
+      }
+    };
+    let crash: unknown = null;
     try {
       await applyBulkFix(this.deps, identity, check, items, {
         // Each domain's scope is asked again before it is written (services.ts BulkScope), as this account's.
         account,
-        // A store that fails (closed under the job, or busy past its timeout) stops the job: the fixes themselves write
-        // their intents there, and outcomes that cannot be kept would be lost to the page.
+        // A store that fails (closed under the job, or busy past the short wait) stops the job: the fixes themselves
+        // write their intents there, and outcomes that cannot be kept would be lost to the page.
         cancelled: () => {
-          if (storeFailure) return true;
+          if (trouble !== null) return true;
           try {
             return (cancelled ||= this.stopping || store.isCancelRequested(jobId));
           } catch (e) {
-            storeFailure ??= e;
+            trouble = e;
+            this.log(what, e);
             return true;
           }
         },
         onResult: (r) => {
-          const detail = bulkOutcomeDetail(r.outcome);
+          let detail = this.shownDetail(what, r.domain, bulkOutcomeDetail(r.outcome));
+          // Not reached because the store stopped the job: said so, not "cancelled" (nobody cancelled it).
+          if (trouble !== null && !cancelled && detail.status === 'skipped' && detail.reason === CANCELLED_BEFORE) {
+            detail = { ...detail, reason: stoppedBeforeText(trouble) };
+          }
           done++;
           if (bulkOutcomeNotApplied(detail)) failed++;
+          if (detail.status === 'applied') applied++;
           const outOfScope = bulkOutcomeOutOfScope(detail);
           if (outOfScope) skipped++;
-          try {
-            store.recordJobItem(jobId, { domain: r.domain, status: detail.status, detail }, { done, failed });
-            if (outOfScope) store.updateJob(jobId, { gone: skipped });
-          } catch (e) {
-            storeFailure ??= e;
-          }
+          unsaved.push({ item: { domain: r.domain, status: detail.status, detail }, progress: { done, failed }, ...(outOfScope ? { gone: skipped } : {}) });
+          if (!saving) saved = save();
         },
       });
-      if (storeFailure) throw storeFailure;
-      store.updateJob(jobId, { status: cancelled ? 'cancelled' : 'complete' });
     } catch (e) {
+      // Not expected (applyBulkFix answers every domain); the domains it did not answer show what History holds of
+      // them (unrecordedOutcomes).
+      crash = e;
+      this.log(what, e);
+    }
+    while (saving) await saved;
+    const end: JobUpdate =
+      trouble !== null
+        ? { status: 'failed', error: fixStoppedText(trouble, applied) }
+        : crash !== null
+          ? { status: 'failed', error: this.shownError(crash) }
+          : { status: cancelled ? 'cancelled' : 'complete' };
+    // Every outcome it holds, then its end, tried until the database takes them (a long busy spell).
+    await this.untilWritten(what, () => {
+      while (unsaved.length) {
+        const next = unsaved[0];
+        store.recordJobItem(jobId, next.item, next.progress);
+        unsaved.shift();
+      }
+      store.updateJob(jobId, { ...end, done, failed, gone: skipped });
+    }, tried);
+  }
+
+  /** A store write while a job runs, tried again through a short busy spell (BusyWait); still busy, its error is thrown. */
+  private async throughBusy<T>(fn: () => T): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
       try {
-        store.updateJob(jobId, { status: 'failed', error: (e as Error).message });
-      } catch {
-        /* the store is gone: a restart marks the job interrupted (interruptUnfinishedJobs) */
+        return fn();
+      } catch (e) {
+        if (!isDbBusy(e) || attempt >= this.busyWait.attempts) throw e;
+        await this.nap(this.busyWait.pauseMs);
       }
     }
+  }
+
+  /**
+   * A job's last writes (`fn`, which forgets what it wrote, so it can be called again), tried until the database takes
+   * them (BusyWait.laterMs). Given up — logged; the next start marks the job interrupted — on another failure (the store
+   * closed, the disk full) or once the process is stopping (its store is about to close). True once written.
+   */
+  private async untilWritten(what: string, fn: () => void, tried?: () => void): Promise<boolean> {
+    const later = this.busyWait.laterMs;
+    for (let i = 0; ; i++) {
+      let error: unknown = null;
+      try {
+        fn();
+      } catch (e) {
+        error = e ?? new Error(String(e));
+      }
+      // Written at once: wait() resolves with the job's end (launch). Else now — its end may wait a long while.
+      if (i === 0 && error !== null) tried?.();
+      if (error === null) {
+        if (i > 0) process.stderr.write(`mailhealth web: ${what}: written once the history database was free again\n`);
+        return true;
+      }
+      if (!isDbBusy(error) || this.stopping) {
+        this.log(`${what} (its end could not be recorded)`, error);
+        return false;
+      }
+      if (i === 0) this.log(`${what}: its end waits for the history database`, error);
+      await this.nap(later[Math.min(i, later.length - 1)] ?? 0);
+    }
+  }
+
+  /** A pause that stop() ends at once. */
+  private nap(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.naps.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.naps.add(wake);
+    });
+  }
+
+  /** The server's log: the error as it came (the page shows words of its own). */
+  private log(what: string, e: unknown): void {
+    process.stderr.write(`mailhealth web: ${what}: ${errorText(e)}\n`);
+  }
+
+  /** A text from the store's own errors (they name the server's database file): never shown to a reseller or customer. */
+  private isStoreText(text: string): boolean {
+    const path = (this.deps.store as { path?: unknown }).path;
+    return (typeof path === 'string' && path !== '' && text.includes(path)) || /\bSQLITE_[A-Z]/.test(text);
+  }
+
+  /** A job's error as its page shows it: a failing store's in words of its own (storeTrouble). */
+  private shownError(e: unknown): string {
+    const text = errorText(e);
+    return this.isStoreText(text) ? storeTrouble(e) : text;
+  }
+
+  /**
+   * A domain's outcome as its row shows it: a failing store's own words quoted in it (core/plans/apply.ts: "the history
+   * database failed (<the store's error>)") give way to SEE_LOG, the rest of it kept; quoted otherwise, the whole text
+   * gives way to words of its own. The text as it came goes to the server's log.
+   */
+  private shownDetail(what: string, domain: string, d: BulkOutcomeDetail): BulkOutcomeDetail {
+    const raw = [d.reason, d.message].filter((t): t is string => t !== undefined && this.isStoreText(t));
+    if (!raw.length) return d;
+    for (const t of raw) process.stderr.write(`mailhealth web: ${what}: ${domain}: ${t}\n`);
+    const shown = (text: string, otherwise: string) => {
+      const out = text.replace(PARENTHESIS, (p) => (this.isStoreText(p) ? SEE_LOG : p));
+      return this.isStoreText(out) ? otherwise : out;
+    };
+    return {
+      ...d,
+      ...(d.reason !== undefined ? { reason: shown(d.reason, DOMAIN_STORE_FAILED) } : {}),
+      ...(d.message !== undefined ? { message: shown(d.message, APPLIED_STORE_FAILED) } : {}),
+    };
   }
 
   /**
@@ -358,10 +639,48 @@ export class BulkRunner {
     return id;
   }
 
-  /** A bulk fix job's results from entry `since` on (from the store: they outlive this process). */
+  /**
+   * A bulk fix job's results from entry `since` on (from the store: they outlive this process). The last page adds,
+   * for a job that ended without recording every domain (unrecordedOutcomes), what History holds of the others — not
+   * entries of the job's own (`next` does not count them), so they come again with every last page.
+   */
   fixResultsSince(jobId: number, since: number): { results: FixJobResult[]; next: number } {
-    const { items, next } = this.deps.store.jobItems(jobId, since, 500);
-    return { results: items.map((it) => ({ ...(it.detail as BulkOutcomeDetail), domain: it.domain })), next };
+    const { items, next } = this.deps.store.jobItems(jobId, since, FIX_RESULTS_PAGE);
+    const results: FixJobResult[] = items.map((it) => ({ ...(it.detail as BulkOutcomeDetail), domain: it.domain }));
+    if (items.length < FIX_RESULTS_PAGE) results.push(...this.unrecordedOutcomes(jobId));
+    return { results, next };
+  }
+
+  /**
+   * The domains a bulk fix job that ended short (interrupted by a restart, failed) holds no outcome of — its process
+   * stopped before it could write them — with the change the job wrote to each, as History has it: a change of the
+   * job's check, by its user, made between its start and its end (not an undo). A domain with no such change was not
+   * written by it and gets no line (its row says "no outcome": see its history).
+   */
+  private unrecordedOutcomes(jobId: number): FixJobResult[] {
+    const { store } = this.deps;
+    const job = store.getJob(jobId);
+    if (!job || job.kind !== BULK_FIX_JOB || (job.status !== 'interrupted' && job.status !== 'failed')) return [];
+    const scope = job.scope as Partial<FixJobScope> | null;
+    if (!scope || !Array.isArray(scope.domains)) return [];
+    const recorded = new Set<string>();
+    for (let since = 0; ; ) {
+      const { items, next } = store.jobItems(jobId, since, FIX_RESULTS_PAGE);
+      for (const it of items) recorded.add(it.domain);
+      if (next === since || items.length < FIX_RESULTS_PAGE) break;
+      since = next;
+    }
+    const missing = [...new Set(scope.domains)].filter((d) => !recorded.has(d));
+    if (!missing.length) return [];
+    const mine = (ch: ChangeRecord) =>
+      ch.check === scope.check && ch.byUser === job.byUser && ch.undoOf === null && ch.createdAt >= job.createdAt && ch.createdAt <= job.updatedAt;
+    // Newest first: the first match per domain is the job's latest write to it.
+    const found = new Map<string, ChangeRecord>();
+    for (const ch of store.changesForDomains(missing, Math.min(missing.length * 20, 5000))) if (mine(ch) && !found.has(ch.domain)) found.set(ch.domain, ch);
+    return missing.flatMap((domain) => {
+      const ch = found.get(domain);
+      return ch ? [{ ...outcomeFromChange(ch), domain }] : [];
+    });
   }
 
   /**
@@ -374,6 +693,8 @@ export class BulkRunner {
   stop(): Promise<void> {
     this.stopping = true;
     for (const jobId of this.running.keys()) this.cancelIfStopping(jobId);
+    // A job waiting out a busy database tries once more now, then leaves its end to the next start (untilWritten).
+    for (const wake of [...this.naps]) wake();
     return Promise.all([...this.running.values()]).then(() => undefined);
   }
 
@@ -392,8 +713,17 @@ export class BulkRunner {
     }
   }
 
-  /** Resolves when the job (started by this process) has finished. */
+  /**
+   * Resolves when the job (started by this process) has done its domains and written its end — or, the history database
+   * busy, is waiting to write it (its page shows it running and follows it until then): a request that answers once the
+   * job is done (routes/bulk.ts, BULK_FIX_INLINE) is not held for as long as another process holds the database.
+   */
   async wait(jobId: number): Promise<void> {
+    await (this.answered.get(jobId) ?? this.running.get(jobId));
+  }
+
+  /** Resolves when the job (started by this process) has written its end, however long the database stayed busy. */
+  async settled(jobId: number): Promise<void> {
     await this.running.get(jobId);
   }
 
