@@ -6,44 +6,18 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { startNightlyReport, type NightlySeams } from '../../src/cli/nightly.js';
 import type { MailMessage } from '../../src/adapters/mail/deliver.js';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
 import { startWorld, type TestWorld } from '../cron/world.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
+import { holder, type DbHolder } from '../helpers/db-holder.js';
 
 /** The service's waits before each further try (NIGHTLY_BUSY_RETRY_MS in src/cli/nightly.ts). */
 const NIGHTLY_BUSY_RETRY_MS = [30_000, 60_000, 120_000];
 
-/** Another process's write transaction on the file, begun on demand and ended by release(). */
-function holder(path: string) {
-  const db = new Database(path);
-  let held = false;
-  return {
-    get held() {
-      return held;
-    },
-    hold() {
-      if (held) return;
-      db.exec('BEGIN IMMEDIATE');
-      db.prepare(`INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES ('test.hold', '1', 'x')`).run();
-      held = true;
-    },
-    release() {
-      if (!held) return;
-      db.exec('COMMIT');
-      held = false;
-    },
-    close() {
-      this.release();
-      db.close();
-    },
-  };
-}
-
 /** The store with the database taken by `h` just before the run is first recorded (startRun), as QA's preload did. */
-function heldBeforeStartRun(store: Store, h: ReturnType<typeof holder>): Store {
+function heldBeforeStartRun(store: Store, h: DbHolder): Store {
   let once = false;
   return new Proxy(store, {
     get(target, prop) {
@@ -63,7 +37,7 @@ function heldBeforeStartRun(store: Store, h: ReturnType<typeof holder>): Store {
 describe('the service\'s nightly report: the history database busy as the run starts', () => {
   let w: TestWorld;
   let busyStore: Store;
-  let h: ReturnType<typeof holder>;
+  let h: DbHolder;
   let sent: MailMessage[];
   let logs: string[];
   beforeEach(async () => {

@@ -6,43 +6,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { openStore, StoreError, type Store } from '../../src/adapters/store/store.js';
 import { runReport } from '../../src/cron/report.js';
 import { countingLimiter, DAY, startWorld, type TestWorld } from './world.js';
+import { holder, type DbHolder } from '../helpers/db-holder.js';
 
 const key = (i: { domain: string; rule: string }) => `${i.domain} ${i.rule}`;
 /** A stale HostGator include appears in clean.example's SPF: tonight's new problem. */
 const NEW_PROBLEM = 'clean.example spf.stale-term';
 
-/** Another process's write transaction on the file, begun on demand and ended by release(). */
-function holder(path: string) {
-  const db = new Database(path);
-  let held = false;
-  return {
-    hold() {
-      if (held) return;
-      db.exec('BEGIN IMMEDIATE');
-      db.prepare(`INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES ('test.hold', '1', 'x')`).run();
-      held = true;
-    },
-    release() {
-      if (!held) return;
-      db.exec('COMMIT');
-      held = false;
-    },
-    close() {
-      this.release();
-      db.close();
-    },
-  };
-}
-
 /**
  * The store as the run sees it, with the database taken by `h` just as the report is first about to be saved (whichever
  * method saves it: saveReport before this fix, completeRunWithReport after) — as QA's preload did.
  */
-function heldAtSave(store: Store, h: ReturnType<typeof holder>): Store {
+function heldAtSave(store: Store, h: DbHolder): Store {
   let once = false;
   return new Proxy(store, {
     get(target, prop) {
@@ -64,7 +41,7 @@ function heldAtSave(store: Store, h: ReturnType<typeof holder>): Store {
 describe('nightly report: the history database busy as the report is saved', () => {
   let w: TestWorld;
   let busyStore: Store;
-  let h: ReturnType<typeof holder>;
+  let h: DbHolder;
   beforeEach(async () => {
     w = await startWorld();
     const path = join(w.dir, 'mailhealth.sqlite');
