@@ -233,13 +233,7 @@ function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: strin
             tried,
             log,
             ...(seams.sleep ? { sleep: (ms: number) => seams.sleep!(ms, signal) } : {}),
-            notify: (f) => {
-              if (f.runId === null) {
-                log('the notice that the history database was busy was not sent: the failed run could not be recorded (it holds the record of each mail)');
-                return Promise.resolve();
-              }
-              return deliverNotice(f, { store, log, signal, ...(mailer ? { mailer } : {}) });
-            },
+            notify: (f) => deliverNotice(f, { store, log, signal, ...(mailer ? { mailer } : {}) }),
           });
           throw e;
         }

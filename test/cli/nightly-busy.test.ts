@@ -167,3 +167,42 @@ describe('the service\'s nightly report: the history database busy as the run st
     assert.deepEqual(sent, []);
   });
 });
+
+test('the database held all night, so not even the failed night can be recorded: the admin is told all the same (review)', async () => {
+  const w = await startWorld();
+  w.store.setSetting('report.dnsQps', 100_000);
+  w.store.setSetting('report.recipients', ['admin@newhost.example']);
+  const path = join(w.dir, 'mailhealth.sqlite');
+  const busyStore = openStore(path, { now: w.clock.now, busyTimeoutMs: 20 });
+  const h = holder(path);
+  h.hold(); // from before the night starts, never released during it
+  const sent: MailMessage[] = [];
+  const logs: string[] = [];
+  const nightly = startNightlyReport({ resolver: w.dns.address, authoritativePort: w.dns.port, reportCron: '0 3 * * *', reportTz: 'UTC' }, w.panel, busyStore, {
+    schedule: fakeSchedule().schedule,
+    log: (m) => logs.push(m),
+    mailer: {
+      async sendMail(m) {
+        sent.push(m);
+      },
+    },
+    sleep: async () => {},
+    busyRetryMs: [5_000, 7_000],
+  } as NightlySeams);
+  let outcome: unknown;
+  try {
+    outcome = await nightly.scheduler.tick();
+  } finally {
+    await nightly.stop();
+    h.close();
+  }
+  const runs = w.store.listRuns({ kind: 'report' });
+  busyStore.close();
+  await w.close();
+  assert.equal(outcome, 'failed');
+  assert.deepEqual(runs, [], 'nothing could be recorded');
+  assert.equal(sent.length, 1, logs.join('\n'));
+  assert.deepEqual(sent[0].to, 'admin@newhost.example');
+  assert.match(sent[0].subject, /history database/);
+  assert.ok(logs.some((l) => /its notice is sent without a record of its mails/.test(l)), logs.join('\n'));
+});

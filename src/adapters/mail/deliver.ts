@@ -15,6 +15,9 @@
 import { spawn } from 'node:child_process';
 import nodemailer from 'nodemailer';
 import type { Store } from '../store/store.js';
+
+/** What delivery uses of the history: the settings it reads, and where it records each attempt. */
+export type DeliveryStore = Pick<Store, 'getSetting' | 'recordDelivery'>;
 import type { RenderedReport } from '../../core/report/render.js';
 import type { ReportScope } from '../../core/report/diff.js';
 import { mailAddressProblem } from '../../core/domain.js';
@@ -105,7 +108,7 @@ function addrList(v: unknown, what: string, bad: (p: DeliverySettingProblem) => 
  * dropped from its list, a bad report.resellers leaves no reseller addresses. A bad transport is kept as read, so
  * callers that do not throw must check the problems with scope 'all' before sending.
  */
-function readDeliverySettings(store: Store, overrides: Partial<DeliverySettings>, bad: (p: DeliverySettingProblem) => void): DeliverySettings {
+function readDeliverySettings(store: DeliveryStore, overrides: Partial<DeliverySettings>, bad: (p: DeliverySettingProblem) => void): DeliverySettings {
   const get = <T>(k: string) => store.getSetting<T>(k);
   const resellersRaw = get<unknown>(DELIVERY_SETTINGS.resellers) ?? {};
   const resellers: Record<string, string[]> = {};
@@ -137,7 +140,7 @@ function readDeliverySettings(store: Store, overrides: Partial<DeliverySettings>
 }
 
 /** Reads delivery settings from the store; `overrides` win. Throws DeliveryConfigError on malformed values. */
-export function deliverySettings(store: Store, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
+export function deliverySettings(store: DeliveryStore, overrides: Partial<DeliverySettings> = {}): DeliverySettings {
   return readDeliverySettings(store, overrides, (p) => {
     throw new DeliveryConfigError(p.message);
   });
@@ -147,7 +150,7 @@ export function deliverySettings(store: Store, overrides: Partial<DeliverySettin
  * The delivery settings for the background service's nightly run, which must not fail over one bad saved value (the
  * audit, the saved report and the prune do not depend on mail): the values that will not do are left out and listed.
  */
-export function lenientDeliverySettings(store: Store): { settings: DeliverySettings; problems: DeliverySettingProblem[] } {
+export function lenientDeliverySettings(store: DeliveryStore): { settings: DeliverySettings; problems: DeliverySettingProblem[] } {
   const problems: DeliverySettingProblem[] = [];
   const settings = readDeliverySettings(store, {}, (p) => void problems.push(p));
   return { settings, problems };
@@ -306,7 +309,7 @@ export interface DeliveryResult {
 }
 
 export interface DeliverOptions {
-  store: Store;
+  store: DeliveryStore;
   settings: DeliverySettings;
   mailer?: Mailer;
   sleep?: (ms: number) => Promise<void>;
@@ -538,24 +541,25 @@ export interface FailureNotice {
 }
 
 /**
- * The notice of a night the panel could not be read (recordPanelFailure), to the admin's recipients only
- * (report.recipients: the admin is the one who can bring the panel back; resellers get no report that night, and no
- * notice either), by the nightly delivery's rules: a bad setting skips the mail it concerns, every attempt is recorded
- * on the failed run, retries, deadlines, abort. Nothing is sent when the failed run could not be recorded (runId null:
- * nowhere to record the attempts; logged).
+ * The notice of a night the panel could not be read (recordPanelFailure), or the history database could not be used,
+ * to the admin's recipients only (report.recipients: the admin is the one who can bring the panel back; resellers get
+ * no report that night, and no notice either), by the nightly delivery's rules: a bad setting skips the mail it
+ * concerns, every attempt is recorded on the failed run, retries, deadlines, abort. When the failed run could not be
+ * recorded (runId null: the database held all night — the very case the notice is for), it is sent all the same, its
+ * attempts only logged (review: the admin got nothing).
  */
 export async function deliverNotice(failure: FailureNotice, o: Omit<DeliverOptions, 'settings'>): Promise<DeliveryResult[]> {
-  if (failure.runId === null) {
-    o.log?.('the notice that the panel could not be read was not sent: the failed run could not be recorded');
-    return [];
-  }
+  const log = o.log ?? (() => {});
+  const unrecorded = failure.runId === null;
+  if (unrecorded) log('the failed night could not be recorded: its notice is sent without a record of its mails (this log has them)');
+  const store: DeliveryStore = unrecorded ? { getSetting: (k) => o.store.getSetting(k), recordDelivery: () => {} } : o.store;
   return deliverNightly(
     {
-      runId: failure.runId,
+      runId: failure.runId ?? 0,
       rendered: failure.notice,
       resellers: [],
       partFor: () => ({ rendered: failure.notice }),
     },
-    o,
+    { ...o, store },
   );
 }
