@@ -47,6 +47,7 @@ import { addReportOptions, describeNightlyReport, startNightlyReport, type Night
 import { checkHost, checkReportFlags, onStopSignals, parsePort, stopGraceMs, stopGracefully, timedOutLine, trackResponses } from './serve.js';
 import { publishSharedSettings, readSharedSettings } from '../shared-settings.js';
 import { errorLines, errorMessage, writeLog } from '../log.js';
+import { UPGRADE_EXIT_CODE, upgradeLine, watchForUpgrade } from '../upgrade-watch.js';
 
 /** The front doors' lines in the web server's error log (escaped: writeLog). */
 const CGI_LOG = 'mailhealth cgi';
@@ -314,6 +315,8 @@ export interface RunningService {
   report: NightlyReport | null;
   /** How long close() waits for the domains being fixed (stopGraceMs: STOP_GRACE_MS unless MAILHEALTH_STOP_GRACE_MS). */
   graceMs: number;
+  /** The history database the service opened (its upgrade watch looks at its schema: upgrade-watch.ts). */
+  store: Pick<Store, 'schemaVersion'>;
   /**
    * Stops gracefully as `serve` does (stopGracefully: no new requests, running bulk jobs cancelled, the domains being
    * fixed finish and release their locks, within `graceMs`), then the scheduler and the server, then closes the
@@ -386,6 +389,7 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
     server,
     report,
     graceMs,
+    store,
     closeNow: () => store.close(),
     close() {
       closing ??= (async () => {
@@ -432,13 +436,21 @@ export function registerCgiCommands(program: Command): void {
       const service = await startService(o);
       // A stop is graceful as serve's is; a second signal exits at once (onStopSignals).
       const stopped = onStopSignals(() => service.close(), () => service.closeNow());
+      // A newer mailhealth migrating the database under this service: stop, and exit non-zero so systemd starts the
+      // new version (upgrade-watch.ts).
+      const upgrade = watchForUpgrade(service.store, (e) => {
+        writeLog(upgradeLine(e));
+        process.kill(process.pid, 'SIGTERM');
+      });
       writeLog(`front-door service on ${service.server.url}`);
       if (service.report) writeLog(describeNightlyReport(service.report.scheduler));
       const how = await stopped;
-      process.exitCode = 0;
+      upgrade.stop();
+      const code = upgrade.upgraded ? UPGRADE_EXIT_CODE : 0;
+      process.exitCode = code;
       if (how === 'timed out') {
         writeLog(timedOutLine(service.graceMs));
-        process.exit(0);
+        process.exit(code);
       }
     });
 }

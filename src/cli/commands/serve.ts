@@ -13,6 +13,7 @@ import { ScheduleError, validateCronExpr, validateTimezone } from '../../adapter
 import { configFromOptions, panelFromOptions, RANGES, readConfig, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { addReportOptions, describeNightlyReport, startNightlyReport, type NightlyReport, type ReportFlags } from '../nightly.js';
 import { errorMessage, lineLog, writeLog } from '../log.js';
+import { UPGRADE_EXIT_CODE, upgradeLine, watchForUpgrade } from '../upgrade-watch.js';
 
 export function parsePort(v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -302,15 +303,23 @@ export function registerServeCommands(program: Command): void {
         },
         () => store.close(),
       );
+      // A newer mailhealth migrating the database under this process: stop as SIGTERM stops it, and exit non-zero so
+      // the service manager starts the new version (upgrade-watch.ts).
+      const upgrade = watchForUpgrade(store, (e) => {
+        writeLog(upgradeLine(e));
+        process.kill(process.pid, 'SIGTERM');
+      });
       writeLog(`serving on ${running.url}`);
       if (report) writeLog(describeNightlyReport(report.scheduler));
       const how = await stopped;
+      upgrade.stop();
       store.close();
-      process.exitCode = 0;
+      const code = upgrade.upgraded ? UPGRADE_EXIT_CODE : 0;
+      process.exitCode = code;
       if (how === 'timed out') {
         // A fix still waiting on the panel would keep the process alive: its lock runs out with its lease (rule 4).
         writeLog(timedOutLine(graceMs));
-        process.exit(0);
+        process.exit(code);
       }
     });
 
