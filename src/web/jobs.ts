@@ -13,7 +13,7 @@
 // A job belongs to the panel ACCOUNT that started it, not only to a user name: a name can pass to a new account once the
 // old one is removed (web/session.ts, PASSWORD_ACCOUNT_SETTING), and that account must not see, follow or cancel the
 // old one's jobs (jobAccount, jobVisibleTo, pageJobsOf).
-import { isBusy } from '../adapters/store/busy.js';
+import { isBusy, throughBusy } from '../adapters/store/busy.js';
 import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } from '../core/model.js';
 import type { ChangeRecord, JobUpdate, PreparedAudit, Store } from '../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, type BulkItem, type SkipReason } from '../adapters/workers/bulk.js';
@@ -517,15 +517,8 @@ export class BulkRunner {
   }
 
   /** A store write while a job runs, tried again through a short busy spell (BusyWait); still busy, its error is thrown. */
-  private async throughBusy<T>(fn: () => T): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return fn();
-      } catch (e) {
-        if (!isDbBusy(e) || attempt >= this.busyWait.attempts) throw e;
-        await this.nap(this.busyWait.pauseMs);
-      }
-    }
+  private throughBusy<T>(fn: () => T): Promise<T> {
+    return throughBusy(fn, { attempts: this.busyWait.attempts, waitMs: this.busyWait.pauseMs, sleep: (ms) => this.nap(ms) });
   }
 
   /**

@@ -8,6 +8,7 @@ import { isUnanswered } from '../classify.js';
 import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { isSpfRecord, parseSpf, type SpfTerm } from '../spf/parse.js';
+import { listed } from '../text.js';
 import type { PartialPlan } from './spf.js';
 
 /** `p` (the SPF plan over the live records), with a note for each kept "+" `a`/`mx` term of the domain itself that names a server other than this one in the live DNS. */
@@ -47,15 +48,12 @@ function panelValues(records: ZoneRecord[], name: string, types: readonly string
   return records.filter((r) => canonName(r.name) === name && types.includes(r.type.toUpperCase())).map((r) => r.value);
 }
 
-function list(xs: string[]): string {
-  return xs.length > 1 ? `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}` : xs[0];
-}
 
 const PUBLISHED_THERE = 'while this record is published there';
 
 /** What a term authorises at these addresses: the address, or with a prefix length (`a/24`) the network around it. */
 function reach(ips: string[], t: SpfTerm): string {
-  return list(
+  return listed(
     ips.map((ip) => {
       const bits = ip.includes(':') ? t.cidr6 : t.cidr4;
       return bits !== undefined && bits < (ip.includes(':') ? 128 : 32) ? `every address in the /${bits} around ${ip}` : ip;
@@ -72,8 +70,8 @@ async function aNote(ctx: CheckContext, t: SpfTerm, d: string, panel: ZoneRecord
   if (!live || !live.length) return null;
   const own = panelValues(panel, d, ['A', 'AAAA']);
   return (
-    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where ${d} has the address${live.length > 1 ? 'es' : ''} ${list(live)}, not this server's, so ${PUBLISHED_THERE} it also lets ${reach(live, t)} send as ${d}. ` +
-    `Once the nameservers point at this server, ${raw} names ${own.length ? `the panel's address${own.length > 1 ? 'es' : ''} ${list(own)}` : "the addresses in the panel's zone"}; if ${list(live)} ${live.length > 1 ? 'are' : 'is'} the previous host's and ${live.length > 1 ? 'send' : 'sends'} no mail for ${d}, select ${raw} for removal.`
+    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where ${d} has the address${live.length > 1 ? 'es' : ''} ${listed(live)}, not this server's, so ${PUBLISHED_THERE} it also lets ${reach(live, t)} send as ${d}. ` +
+    `Once the nameservers point at this server, ${raw} names ${own.length ? `the panel's address${own.length > 1 ? 'es' : ''} ${listed(own)}` : "the addresses in the panel's zone"}; if ${listed(live)} ${live.length > 1 ? 'are' : 'is'} the previous host's and ${live.length > 1 ? 'send' : 'sends'} no mail for ${d}, select ${raw} for removal.`
   );
 }
 
@@ -95,7 +93,7 @@ async function mxNote(ctx: CheckContext, t: SpfTerm, d: string, panel: ZoneRecor
   }
   const own = panelValues(panel, d, ['MX']).map((v) => canonName(v.trim().split(/\s+/)[1] ?? ''));
   return (
-    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where its MX is ${list(named)}, not this server, so ${PUBLISHED_THERE} it also lets ${t.cidr4 !== undefined || t.cidr6 !== undefined ? reach(allIps, t) : hosts.length > 1 ? 'those servers' : 'that server'} send as ${d}. ` +
-    `Once the nameservers point at this server, ${raw} names the panel's MX${own.length ? ` (${list(own)})` : ''}; if the mailboxes are no longer at ${list(hosts)}, select ${raw} for removal.`
+    `Keeps ${raw}: receivers look it up in the DNS that serves ${d}, where its MX is ${listed(named)}, not this server, so ${PUBLISHED_THERE} it also lets ${t.cidr4 !== undefined || t.cidr6 !== undefined ? reach(allIps, t) : hosts.length > 1 ? 'those servers' : 'that server'} send as ${d}. ` +
+    `Once the nameservers point at this server, ${raw} names the panel's MX${own.length ? ` (${listed(own)})` : ''}; if the mailboxes are no longer at ${listed(hosts)}, select ${raw} for removal.`
   );
 }

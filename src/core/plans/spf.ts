@@ -20,6 +20,7 @@
 // what that MX points at (the panel's old mail.<domain> address: dropped; a hosting provider's MX: kept), and its note
 // says so plainly — what it authorises today, what it names once the MX is settled, what to do first (staleMxNote).
 import type { CheckContext } from '../checks/context.js';
+import { listed } from '../text.js';
 import { isUnanswered } from '../classify.js';
 import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
@@ -293,7 +294,7 @@ function staleMxNamed(ctx: CheckContext, t: SpfTerm, stale: { host: string; ips:
 /** "mail.example.com (198.51.100.20)", "a.example (192.0.2.1, 192.0.2.2) and b.example". */
 function hostsWithIps(hosts: { host: string; ips: string[] }[]): string {
   const each = hosts.map((h) => (h.ips.length ? `${h.host} (${h.ips.join(', ')})` : h.host));
-  return each.length > 1 ? `${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}` : each[0];
+  return listed(each);
 }
 
 /**

@@ -11,6 +11,7 @@
 // fail the record as it is (non-ASCII, RFC 7208 §3.1), and dropping the term would drop the service the customer meant.
 // That holds when a string ends inside such a term too (a panel stores a TXT record over 255 bytes as 255-byte strings,
 // cut wherever byte 255 falls): receivers join the strings first, so the term is the joined one without the characters.
+import { listed } from '../text.js';
 import { canonName } from '../domain.js';
 import type { Resolver } from '../resolver.js';
 import { isSpfRecord, parseTerm, selectSpf, visible } from './parse.js';
@@ -308,10 +309,6 @@ export function separateTerms(text: string, found: readonly RunTogether[]): stri
   return text.slice(0, 6) + text.slice(6).split(' ').map((tok) => byRaw.get(tok) ?? tok).join(' ');
 }
 
-/** "a zero-width space (U+200B)", "a soft hyphen (U+00AD) and a word joiner (U+2060)". */
-function listed(names: readonly string[]): string {
-  return names.length < 2 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-}
 
 /** Why receivers read `f.parts` as one term, in words (for the check's finding and the fix's note). */
 export function runTogetherWhy(f: RunTogether): string {
