@@ -5,6 +5,7 @@
 #   install/cpanel.sh              install or upgrade
 #   install/cpanel.sh --uninstall  remove everything but /var/lib/mailhealth (history) and /etc/mailhealth
 #   install/cpanel.sh --purge      remove those too
+#   install/cpanel.sh --help       this help (also -h)
 # Customers' own histories live in their homes (~/.local/share/mailhealth/) and go with their accounts.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -23,7 +24,6 @@ UNREGISTER_APPCONFIG="${UNREGISTER_APPCONFIG:-$CPANEL/bin/unregister_appconfig}"
 NODE_HINT="On cPanel install it with: dnf install ea-nodejs20 (or yum; WHM » EasyApache 4 » Additional Packages), or point MAILHEALTH_NODE at a Node.js 20 binary."
 MANIFESTS="$SRC/plugin-manifests"
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 parse_args "$@"
 require_root
 

@@ -214,6 +214,16 @@ remove_common() {
   fi
 }
 
+# usage: the installer's header comment — every line from the second up to the first that is not a comment, without
+# its "# " — so the help always lists what the header lists, whatever its length (a fixed line range once cut off
+# --uninstall and --purge, or printed the script's first command). sed's q under -n stops without printing that line.
+usage() {
+  sed -n '1d
+/^#/!q
+s/^# \{0,1\}//
+p' "$0"
+}
+
 parse_args() {
   ACTION=install
   PURGE=0
@@ -222,7 +232,7 @@ parse_args() {
       --uninstall) ACTION=uninstall ;;
       --purge) ACTION=uninstall; PURGE=1 ;;
       -h|--help) usage; exit 0 ;;
-      *) usage >&2; exit 2 ;;
+      *) printf 'mailhealth: error: unknown option %s\n\n' "$a" >&2; usage >&2; exit 2 ;;
     esac
   done
 }

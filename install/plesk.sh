@@ -5,6 +5,7 @@
 #   install/plesk.sh [--zip FILE]   install or upgrade (default zip: release/mailhealth-plesk-<version>.zip)
 #   install/plesk.sh --uninstall    remove everything but /var/lib/mailhealth (history) and /etc/mailhealth
 #   install/plesk.sh --purge        remove those too
+#   install/plesk.sh --help         this help (also -h)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=${MAILHEALTH_SRC:-$(dirname "$HERE")}
@@ -13,7 +14,6 @@ SRC=${MAILHEALTH_SRC:-$(dirname "$HERE")}
 PLESK_BIN="${PLESK_BIN:-plesk}"
 NODE_HINT="On Plesk add the Node.js component (Tools & Settings » Updates » Add/Remove Components, or: plesk installer add --components nodejs), or point MAILHEALTH_NODE at a Node.js 20 binary."
 
-usage() { sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; }
 ZIP=""
 args=""
 while [ $# -gt 0 ]; do

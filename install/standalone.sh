@@ -9,13 +9,13 @@
 #   install/standalone.sh              install or upgrade
 #   install/standalone.sh --uninstall  remove everything but /var/lib/mailhealth (history) and /etc/mailhealth
 #   install/standalone.sh --purge      remove those too
+#   install/standalone.sh --help       this help (also -h)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=${MAILHEALTH_SRC:-$(dirname "$HERE")}
 . "$HERE/lib.sh"
 NODE_HINT="Install Node.js 20 or newer (https://nodejs.org or your distribution), or point MAILHEALTH_NODE at one."
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 parse_args "$@"
 require_root
 

@@ -276,7 +276,9 @@ async function reportOnce(
   try {
     await runReport({
       store,
-      panel: withSettings(panel, store),
+      // The admin's settings; a read of them that fails is said in the night's findings in words of its own, its raw
+      // error (the database file's path) in this log (with-settings.ts).
+      panel: withSettings(panel, store, { log }),
       resolver,
       signal,
       log,

@@ -623,6 +623,9 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   await completeWithReport(store, runId, { json: doc, html: rendered.html, text: rendered.text }, busy, log, lostLock);
   log(
     `report run ${runId} complete: ${doc.summary.newProblems} new, ${doc.summary.resolved} resolved, ${doc.summary.stillFailing} still failing, ${doc.summary.unknown} unknown` +
+      // Only on a night that has some, as the mail's subject says it (render.ts reportSubject): problems of names the
+      // panels' adapters now leave out, neither resolved nor still failing (diff.ts notAudited).
+      (doc.summary.notAudited ? `, ${doc.summary.notAudited} no longer audited` : '') +
       (doc.previousRunId === null
         ? doc.prunedRuns.length
           ? ' (nothing to compare with: no earlier complete run is kept whole)'

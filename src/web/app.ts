@@ -14,7 +14,7 @@ import { PlanError } from '../core/plans/index.js';
 import { StoreError, type Store } from '../adapters/store/store.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import { bearerToken, presentsBearer, tokenMatches, type FrontDoor, type IdentitySource } from './identity.js';
-import { ctx, HttpError, NOT_FOUND_MESSAGE, type Locals } from './http.js';
+import { ctx, HttpError, isSameSitePath, NOT_FOUND_MESSAGE, type Locals } from './http.js';
 import { BulkRunner } from './jobs.js';
 import { RateLimiter, type BucketConfig } from './ratelimit.js';
 import {
@@ -32,7 +32,7 @@ import {
   sessionStillValid,
   writeSession,
 } from './session.js';
-import type { WebDeps } from './services.js';
+import { isStoreFailure, isStoreText, logWeb, settingsFrom, StoreFailure, storeFailureMessage, type StoreStage, type WebDeps } from './services.js';
 import { authRoutes } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
 import { fixRoutes } from './routes/fix.js';
@@ -171,7 +171,9 @@ export function createApp(deps: AppDeps): MailhealthApp {
   const now = deps.now ?? (() => new Date());
   const nowMs = () => now().getTime();
   const base: WebDeps = {
-    panel: withSettings(deps.panel, deps.store),
+    // The admin's settings, read so that a failing store is said in words of its own (never its file's path) in the
+    // finding or refusal core makes of it.
+    panel: withSettings(deps.panel, settingsFrom(deps.store)),
     store: deps.store,
     identityFrom: deps.identityFrom,
     makeResolver: deps.makeResolver,
@@ -326,6 +328,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
   });
 
   app.use((req, res, next) => {
+    // From here on a request may change something (app.ts's error handler: what a failing store left).
+    res.locals.routed = true;
     res.locals.me = ctx(res).identity;
     res.locals.path = req.path;
     res.locals.title = 'Mail health';
@@ -359,9 +363,20 @@ export function createApp(deps: AppDeps): MailhealthApp {
     } else if (err instanceof PanelError) {
       status = err.code === 'not-found' ? 404 : 502;
       message = err.code === 'not-found' ? NOT_FOUND_MESSAGE : `The panel reported a problem (${err.code}): ${err.message}`;
+    } else if (err instanceof StoreFailure) {
+      // A route's own words for the store failing where it did (services.ts storeFailure: the raw error is logged).
+      status = err.status;
+      message = err.message;
+    } else if (isStoreFailure(err)) {
+      // The history database failing where no route said what it left: a read, or a request stopped before its route
+      // (the session's reads), answers "nothing was changed", anything else only that it was not completed. Never the
+      // store's own words (its file's path, SQLite's messages).
+      status = err.code === 'locked' ? 503 : 500;
+      message = storeFailureMessage(err, fallbackStage(req, res));
     } else if (err instanceof StoreError && err.code === 'locked') {
+      // Another holder's named lock (a report run, a fix's domain lock) that reached no answer of its own.
       status = 503;
-      message = 'The history database is busy; try again in a moment.';
+      message = 'Another mailhealth task is using this right now; try again in a moment.';
     } else if (err instanceof StoreError && err.code === 'too-new') {
       // A newer mailhealth migrated the history while this process ran (store.ts SchemaChangedError): every request
       // answers this until the service is restarted; the log says it once, not a stack per request.
@@ -380,8 +395,15 @@ export function createApp(deps: AppDeps): MailhealthApp {
             ? 'The request is too large (over 200 KB): for a bounce, paste only the part with the server\'s reply.'
             : 'The request could not be handled.';
     }
-    // A deliberate HttpError (503: no background jobs here) is an answer, not a fault: not logged.
-    if (status >= 500 && !(err instanceof HttpError) && !(err instanceof StoreError && err.code === 'too-new')) process.stderr.write(`mailhealth web: ${req.method} ${req.path}: ${(err as Error)?.stack ?? String(err)}\n`);
+    // A deliberate HttpError (503: no background jobs here) is an answer, not a fault: not logged; nor is a
+    // StoreFailure, whose raw error was logged where it was met.
+    if (status >= 500 && !(err instanceof HttpError) && !(err instanceof StoreFailure) && !(err instanceof StoreError && err.code === 'too-new')) logWeb(`${req.method} ${req.path}`, err);
+    // Last: no answer quotes the history database's own words (a panel's or a plan's error that carried them). A
+    // route's own HttpError is left as it is: it may quote what the user typed.
+    if (!(err instanceof HttpError) && isStoreText(c.store, message)) {
+      logWeb(`${req.method} ${req.path}: an answer quoting the history database`, message);
+      message = storeFailureMessage(null, fallbackStage(req, res));
+    }
     if (res.headersSent) return;
     // A rate limit's refusal says when to come back (http.ts takeToken), to scripts as well as to people.
     if (err instanceof HttpError && err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
@@ -392,7 +414,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     }
     // `back`: the links a route gave its HttpError (e.g. a refused Verify again), shown before "Back to your domains";
     // `resend`: a form that sends the refused request again (a rate-limited bulk preview, its ticked domains kept).
-    const back = err instanceof HttpError ? err.back : [];
+    const back = err instanceof HttpError ? err.back : err instanceof StoreFailure ? err.back.filter((b) => isSameSitePath(b.href)) : [];
     const resend = err instanceof HttpError ? (err.resend ?? null) : null;
     res.status(status).render('error', { status, message, back, resend, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
   });
@@ -400,6 +422,12 @@ export function createApp(deps: AppDeps): MailhealthApp {
   app.runner = c.runner;
   app.context = c;
   return app;
+}
+
+/** What a store failure no route named left: a read changes nothing, nor does a request stopped before its route. */
+function fallbackStage(req: Request, res: Response): StoreStage {
+  if (req.method === 'GET' || req.method === 'HEAD') return 'page';
+  return res.locals.routed === true ? 'request' : 'unstarted';
 }
 
 function timingEqual(a: string, b: string): boolean {

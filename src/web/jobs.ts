@@ -15,6 +15,7 @@
 // old one's jobs (jobAccount, jobVisibleTo, pageJobsOf).
 import { isBusy, throughBusy } from '../adapters/store/busy.js';
 import type { CheckName, DomainRef, DomainStatus, FixKind, Identity, Severity } from '../core/model.js';
+import type { HistoryFault } from '../core/plans/apply.js';
 import type { ChangeRecord, JobUpdate, PreparedAudit, Store } from '../adapters/store/store.js';
 import { bulkAudit, GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, type BulkItem, type SkipReason } from '../adapters/workers/bulk.js';
 import type { Job } from '../adapters/store/store.js';
@@ -27,7 +28,9 @@ import {
   bulkOutcomeNotApplied,
   bulkOutcomeOutOfScope,
   CANCELLED_BEFORE,
+  isStoreText,
   readScope,
+  shownDetail,
   withResolver,
   type BulkFixItem,
   type BulkFixResult,
@@ -159,15 +162,6 @@ export function stoppedBeforeText(e: unknown): string {
 export function auditStoppedText(e: unknown, audited: number): string {
   return `stopped: ${storeTrouble(e)}; ${audited === 1 ? 'the 1 domain' : `the ${audited} domains`} audited before it are recorded`;
 }
-
-/** What stands for a failing store's own words (in parentheses) in an outcome's text. */
-const SEE_LOG = "(the server's log says why)";
-/** An outcome's reason that quoted a failing store other than in parentheses: what a domain's row says instead. */
-const DOMAIN_STORE_FAILED = `The history database failed while this domain was being fixed ${SEE_LOG}: see its history for what was written.`;
-/** The same for the message of an applied outcome (the zone was written; only its record is in doubt). */
-const APPLIED_STORE_FAILED = `applied, but the history database failed while recording it ${SEE_LOG}: see its history`;
-/** A parenthesis, one level of parentheses inside it allowed (core quotes a store error as "failed (… (SQLITE_…))"). */
-const PARENTHESIS = /\((?:[^()]|\([^()]*\))*\)/g;
 
 /**
  * The outcome a finished bulk fix job shows for a domain it holds no outcome of (the process stopped before it could
@@ -465,6 +459,9 @@ export class BulkRunner {
       await applyBulkFix(this.deps, identity, check, items, {
         // Each domain's scope is asked again before it is written (services.ts BulkScope), as this account's.
         account,
+        // Recorded on every change this job's applies make (store changes.job_id), so the domains whose outcome the job
+        // could not record are matched to its own changes exactly (unrecordedOutcomes).
+        jobId,
         // A store that fails (closed under the job, or busy past the short wait) stops the job: the fixes themselves
         // write their intents there, and outcomes that cannot be kept would be lost to the page.
         cancelled: () => {
@@ -478,7 +475,10 @@ export class BulkRunner {
           }
         },
         onResult: (r) => {
-          let detail = this.shownDetail(what, r.domain, bulkOutcomeDetail(r.outcome));
+          this.logFault(what, r);
+          // A failing store's own words quoted in the outcome give way to words of mailhealth's own (services.ts
+          // shownDetail: the text as it came goes to the server's log).
+          let detail = shownDetail(store, r.domain, bulkOutcomeDetail(r.outcome));
           // Not reached because the store stopped the job: said so, not "cancelled" (nobody cancelled it).
           if (trouble !== null && !cancelled && detail.status === 'skipped' && detail.reason === CANCELLED_BEFORE) {
             detail = { ...detail, reason: stoppedBeforeText(trouble) };
@@ -568,36 +568,19 @@ export class BulkRunner {
     process.stderr.write(`mailhealth web: ${what}: ${errorText(e)}\n`);
   }
 
-  /** A text from the store's own errors (they name the server's database file): never shown to a reseller or customer. */
-  private isStoreText(text: string): boolean {
-    const path = (this.deps.store as { path?: unknown }).path;
-    return (typeof path === 'string' && path !== '' && text.includes(path)) || /\bSQLITE_[A-Z]/.test(text);
+  /**
+   * The history database's own error behind a domain's outcome (core's HistoryFault: the outcome says what the failure
+   * left in core's words; the error names the database file), to the server's log.
+   */
+  private logFault(what: string, r: BulkFixResult): void {
+    const fault = (r.outcome as HistoryFault).historyError;
+    if (fault !== undefined) this.log(`${what}: ${r.domain}: the history database failed`, fault);
   }
 
-  /** A job's error as its page shows it: a failing store's in words of its own (storeTrouble). */
+  /** A job's error as its page shows it: a failing store's in words of its own (storeTrouble; services.ts isStoreText). */
   private shownError(e: unknown): string {
     const text = errorText(e);
-    return this.isStoreText(text) ? storeTrouble(e) : text;
-  }
-
-  /**
-   * A domain's outcome as its row shows it: a failing store's own words quoted in it (core/plans/apply.ts: "the history
-   * database failed (<the store's error>)") give way to SEE_LOG, the rest of it kept; quoted otherwise, the whole text
-   * gives way to words of its own. The text as it came goes to the server's log.
-   */
-  private shownDetail(what: string, domain: string, d: BulkOutcomeDetail): BulkOutcomeDetail {
-    const raw = [d.reason, d.message].filter((t): t is string => t !== undefined && this.isStoreText(t));
-    if (!raw.length) return d;
-    for (const t of raw) process.stderr.write(`mailhealth web: ${what}: ${domain}: ${t}\n`);
-    const shown = (text: string, otherwise: string) => {
-      const out = text.replace(PARENTHESIS, (p) => (this.isStoreText(p) ? SEE_LOG : p));
-      return this.isStoreText(out) ? otherwise : out;
-    };
-    return {
-      ...d,
-      ...(d.reason !== undefined ? { reason: shown(d.reason, DOMAIN_STORE_FAILED) } : {}),
-      ...(d.message !== undefined ? { message: shown(d.message, APPLIED_STORE_FAILED) } : {}),
-    };
+    return isStoreText(this.deps.store, text) ? storeTrouble(e) : text;
   }
 
   /**
@@ -608,7 +591,9 @@ export class BulkRunner {
   recordFix(identity: Identity, check: FixKind, items: BulkFixItem[], notFound: string[], results: readonly BulkFixResult[], requestKey: string | null = null): number {
     const { store } = this.deps;
     const scope: FixJobScope = { check, domains: items.map((i) => i.ref.domain), notFound };
-    const rows = results.map((r) => ({ domain: r.domain, detail: bulkOutcomeDetail(r.outcome) }));
+    for (const r of results) this.logFault('bulk fix', r);
+    // Kept as its page shows them, as a background job keeps its outcomes (runFix): no failing store's own words.
+    const rows = results.map((r) => ({ domain: r.domain, detail: shownDetail(store, r.domain, bulkOutcomeDetail(r.outcome)) }));
     const skipped = rows.filter((r) => bulkOutcomeOutOfScope(r.detail)).length;
     const id = store.createFinishedJob({
       kind: BULK_FIX_JOB,
@@ -646,9 +631,12 @@ export class BulkRunner {
 
   /**
    * The domains a bulk fix job that ended short (interrupted by a restart, failed) holds no outcome of — its process
-   * stopped before it could write them — with the change the job wrote to each, as History has it: a change of the
-   * job's check, by its user, made between its start and its end (not an undo). A domain with no such change was not
-   * written by it and gets no line (its row says "no outcome": see its history).
+   * stopped before it could write them — with the change the job wrote to each, as History has it: the change its own
+   * apply recorded with the job's id (store changesOfJob) — never another fix of the same user on the domain meanwhile,
+   * which the job's check, user and time window alone could not tell apart (a plan hash cannot either: a plan rebased
+   * over this job's own writes to a shared zone has another). A domain with no such change was not written by it and
+   * gets no line (its row says "no outcome": see its history) — so does every domain of a job started by a version that
+   * recorded no job id (schema v7).
    */
   private unrecordedOutcomes(jobId: number): FixJobResult[] {
     const { store } = this.deps;
@@ -665,11 +653,9 @@ export class BulkRunner {
     }
     const missing = [...new Set(scope.domains)].filter((d) => !recorded.has(d));
     if (!missing.length) return [];
-    const mine = (ch: ChangeRecord) =>
-      ch.check === scope.check && ch.byUser === job.byUser && ch.undoOf === null && ch.createdAt >= job.createdAt && ch.createdAt <= job.updatedAt;
-    // Newest first: the first match per domain is the job's latest write to it.
+    // Newest first: the first per domain is the job's latest write to it.
     const found = new Map<string, ChangeRecord>();
-    for (const ch of store.changesForDomains(missing, Math.min(missing.length * 20, 5000))) if (mine(ch) && !found.has(ch.domain)) found.set(ch.domain, ch);
+    for (const ch of store.changesOfJob(jobId, missing)) if (!found.has(ch.domain)) found.set(ch.domain, ch);
     return missing.flatMap((domain) => {
       const ch = found.get(domain);
       return ch ? [{ ...outcomeFromChange(ch), domain }] : [];

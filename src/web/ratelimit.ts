@@ -64,6 +64,17 @@ export class RateLimiter {
     return ms;
   }
 
+  /**
+   * retryAfterMs in whole seconds, as a refusal says it and sends it in Retry-After: rounded up (a wait under a second
+   * is 1, never "now"); 0 when `take(key)` would succeed now; undefined when it never will (a bucket that does not
+   * refill: configured so in tests only).
+   */
+  retryAfterSeconds(key: string): number | undefined {
+    const ms = this.retryAfterMs(key);
+    if (ms === 0) return 0;
+    return Number.isFinite(ms) ? Math.max(1, Math.ceil(ms / 1000)) : undefined;
+  }
+
   /** Buckets held (tests). */
   get size(): number {
     return this.buckets.size;

@@ -10,6 +10,7 @@ import { reconcile, type History, type StoredChange } from '../core/plans/apply.
 import type { Store } from '../adapters/store/store.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import { createApp, type AppDeps, type MailhealthApp } from './app.js';
+import { logSafe } from './services.js';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
@@ -128,7 +129,8 @@ export class IntentSettler {
     this.backoffMinMs = opts.backoffMinMs ?? SETTLE_BACKOFF_MIN_MS;
     this.backoffMaxMs = Math.max(this.backoffMinMs, opts.backoffMaxMs ?? SETTLE_BACKOFF_MAX_MS);
     this.now = opts.now ?? Date.now;
-    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
+    // Reconcile's outcomes carry outside text (a panel's error): escaped, one line each.
+    this.log = opts.log ?? ((line) => process.stderr.write(`${logSafe(line).replace(/\n/g, '\\n')}\n`));
   }
 
   /**
@@ -230,7 +232,10 @@ function settledLine(r: SettleResult[number]): string {
  */
 function notSettledLine(r: SettleResult[number], retryMs: number): string {
   const why = r.outcome.replace(/^error:\s*/, '');
-  return `mailhealth: open change ${r.id} (a fix whose outcome is not recorded yet: interrupted, or still being written) not settled this time: ${why}; tried again in ${retryMs % 1000 === 0 ? `${retryMs / 1000} s` : `${retryMs} ms`}, or at once before a fix or an undo`;
+  // The history database's own words (its path, SQLite's message) are for this log only, never for a page (apply.ts).
+  const raw = (r as { historyError?: unknown }).historyError;
+  const detail = raw === undefined ? '' : ` (${raw instanceof Error ? raw.message : String(raw)})`;
+  return `mailhealth: open change ${r.id} (a fix whose outcome is not recorded yet: interrupted, or still being written) not settled this time: ${why}${detail}; tried again in ${retryMs % 1000 === 0 ? `${retryMs / 1000} s` : `${retryMs} ms`}, or at once before a fix or an undo`;
 }
 
 /**

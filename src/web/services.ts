@@ -13,7 +13,10 @@ import { isSpfRecord } from '../core/spf/parse.js';
 import { isLockdownRecord } from '../core/lockdown/record.js';
 import type { Resolver } from '../core/resolver.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
-import type { Store } from '../adapters/store/store.js';
+import { StoreError, type ChangeRecord, type Store } from '../adapters/store/store.js';
+import { isBusy } from '../adapters/store/busy.js';
+import type { SettingsSource } from '../adapters/panels/with-settings.js';
+import { showInvisible } from '../core/text.js';
 import { SCOPE_RECHECK_MS } from '../adapters/workers/gone.js';
 import { mapInGroups, zoneGroup } from './pool.js';
 import type { IdentitySource } from './identity.js';
@@ -39,6 +42,181 @@ export interface WebDeps {
    * bulk job's scope re-check holds it to no account (jobs.ts scopeAccount). Absent: 'session'.
    */
   identityFrom?: IdentitySource;
+}
+
+// A failing history database, as pages and the API say it. The store's own errors name the server's database file and
+// quote SQLite ("the mailhealth database /var/lib/… is locked by another process (database is locked)"): that goes to
+// the server's log only. The customer is told what the failure left — nothing changed, the audit not recorded, the
+// settings not saved, where to look after a fix — in words of mailhealth's own (jobs.ts does the same for bulk jobs).
+
+/** One line of the server's log (stderr): control and invisible characters written out, so no text starts a line. */
+export function logWeb(what: string, e: unknown): void {
+  const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+  process.stderr.write(`mailhealth web: ${logSafe(what)}: ${text.split('\n').map(logSafe).join('\n')}\n`);
+}
+
+/** One piece of a log line with its control and invisible characters written out (`\x1b`, `\u202E`). */
+export function logSafe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return showInvisible(s.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
+/**
+ * The store's own words: every SQLite error reaches the web through the store, which names its file ("the mailhealth
+ * database <path> …", toStoreError) — and SQLite's error codes. Not SQLite's bare messages ("database is locked"): a
+ * panel's own error may say that of the panel's database, and is the panel's to show.
+ */
+const STORE_WORDS = /\bSQLITE_[A-Z]|\bmailhealth database\b/;
+
+/** Whether a text carries the history database's own words (its file's path, SQLite's codes): never shown. */
+export function isStoreText(store: { readonly path?: unknown } | null | undefined, text: string): boolean {
+  const path = store?.path;
+  return (typeof path === 'string' && path !== '' && text.includes(path)) || STORE_WORDS.test(text);
+}
+
+/** What stands for the store's own words, in parentheses, in a text that quoted them. */
+export const SEE_LOG = "(the server's log says why)";
+/** A parenthesis, one level of parentheses inside it allowed (core quotes a store error as "failed (… (SQLITE_…))"). */
+const PARENTHESIS = /\((?:[^()]|\([^()]*\))*\)/g;
+
+/**
+ * A text for the page or the API: the store's words quoted in parentheses give way to SEE_LOG (the rest is kept);
+ * quoted otherwise, the whole text gives way to `otherwise`. The text as it came goes to the log (`what`).
+ */
+export function shownText(store: { readonly path?: unknown } | null | undefined, what: string, text: string, otherwise: string): string {
+  if (!isStoreText(store, text)) return text;
+  logWeb(what, text);
+  const out = text.replace(PARENTHESIS, (p) => (isStoreText(store, p) ? SEE_LOG : p));
+  return isStoreText(store, out) ? otherwise : out;
+}
+
+/**
+ * Where a request met a failing history database, for what the answer says it left: `page` (a page or an answer that
+ * only reads), `unstarted` (a request that had not reached its route: the session's and identity's reads), `request`
+ * (anything else nobody named), and the actions that write.
+ */
+export type StoreStage = 'page' | 'unstarted' | 'request' | 'audit' | 'job' | 'cancel' | 'fix' | 'undo' | 'verify' | 'settings';
+
+const AT_STAGE: Record<StoreStage, string> = {
+  page: 'this page could not be shown. Nothing was changed',
+  unstarted: 'this request was not carried out. Nothing was changed',
+  request: 'this request was not completed',
+  audit: 'the audit could not be recorded. Nothing was changed on the domain',
+  job: 'the bulk audit was not started. Nothing was changed',
+  cancel: 'the job could not be told to stop, and goes on',
+  fix:
+    "the fix stopped before its outcome could be recorded. mailhealth records a fix there before it writes to the zone: once the database answers again, the domain's history shows " +
+    'whether this one was written (a change shown as pending is checked against the zone and settled); with no change there, nothing was written. Look there before applying the fix again',
+  undo:
+    "the undo stopped before its outcome could be recorded. mailhealth records an undo there before it writes to the zone: once the database answers again, the domain's history shows " +
+    'whether it was written (an undo shown as pending is checked against the zone and settled); with none there, nothing was written. Look there before undoing again',
+  verify: "the change's records could not be checked, or what the check found could not be recorded. Nothing was changed",
+  settings: 'the settings were not saved',
+};
+
+/** A store failure a route has turned into its answer (app.ts renders it; the raw error is in the log already). */
+export class StoreFailure extends Error {
+  constructor(
+    public readonly status: number,
+    message: string,
+    /** Links the error page shows first (same-site paths: app.ts drops any other). */
+    public readonly back: readonly { href: string; text: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'StoreFailure';
+  }
+}
+
+/**
+ * A store error is a failing history database (busy: another process writing; else a fault the log explains) except
+ * when it is an answer of its own: another holder's named lock (withLock: a report run, a fix's domain lock), or a
+ * newer mailhealth's schema (app.ts: "restart the service").
+ */
+export function isStoreFailure(e: unknown): e is StoreError {
+  return e instanceof StoreError && e.code !== 'too-new' && !(e.code === 'locked' && e.heldLock !== undefined);
+}
+
+/** The customer's words for a store failure at `stage`: what it left, and what to do. */
+export function storeFailureMessage(e: unknown, stage: StoreStage): string {
+  return isBusy(e)
+    ? `The history database is busy (another mailhealth process is writing to it): ${AT_STAGE[stage]}. Try again in a moment.`
+    : `The history database could not be read or written ${SEE_LOG}: ${AT_STAGE[stage]}. Try again later; if it keeps happening, ask your hosting provider.`;
+}
+
+/** A store error thrown at `stage` as the answer to give (the raw error logged as `what`); anything else: as it is. */
+export function storeFailure(e: unknown, stage: StoreStage, what: string, back: readonly { href: string; text: string }[] = []): unknown {
+  if (!isStoreFailure(e)) return e;
+  logWeb(what, e);
+  return new StoreFailure(isBusy(e) ? 503 : 500, storeFailureMessage(e, stage), back);
+}
+
+/** `fn`, its store failures answered as `stage` says (storeFailure). */
+export async function atStage<T>(stage: StoreStage, what: string, fn: () => Promise<T> | T, back: readonly { href: string; text: string }[] = []): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw storeFailure(e, stage, what, back);
+  }
+}
+
+/**
+ * The admin's settings for withSettings, read from the store: a store that fails there fails the panel read it is part
+ * of (core says "the panel could not provide the server's mail settings: …", in a finding or a refusal) in words of
+ * its own — never the store's, which would be recorded in the audit and shown on the domain's page.
+ */
+export function settingsFrom(store: Pick<Store, 'getSetting' | 'path'>): SettingsSource {
+  return {
+    getSetting<T = unknown>(key: string): T | undefined {
+      try {
+        return store.getSetting<T>(key);
+      } catch (e) {
+        logWeb(`reading the setting ${key}`, e);
+        const message = isBusy(e)
+          ? "the admin's settings could not be read: mailhealth's history database is busy (another mailhealth process is writing to it); try again in a moment"
+          : `the admin's settings could not be read from mailhealth's history database ${SEE_LOG}`;
+        // Still a store error of the same kind where core lets it through (a busy database is then answered as one).
+        throw e instanceof StoreError ? new StoreError(e.code, message, { cause: e }) : new Error(message, { cause: e });
+      }
+    },
+  };
+}
+
+/**
+ * A fix's or an undo's outcome as a page or the API shows it: the store's words quoted in its reason or message (core
+ * quotes a failing store: "the history database failed (…)") give way to SEE_LOG, or the whole text to words of its own.
+ */
+export function shownOutcome<O extends ApplyOutcome>(store: { readonly path?: unknown }, kind: 'fix' | 'undo', domain: string, o: O): O {
+  const what = `${kind} on ${domain}`;
+  if (o.historyError !== undefined) logWeb(`${what}: the history database failed`, o.historyError);
+  const whole =
+    o.status === 'refused'
+      ? `The history database failed ${SEE_LOG}: nothing was written to ${domain}'s zone. Try again later; if it keeps happening, ask your hosting provider.`
+      : o.status === 'applied'
+        ? `${kind === 'fix' ? 'applied' : 'undone'} — but the history database failed while recording it ${SEE_LOG}; the domain's history shows the change once the database answers again`
+        : `The history database failed while this ${kind} was being applied ${SEE_LOG}: once it answers again, the domain's history shows what was written.`;
+  const out = { ...o } as O & { reason?: string; message?: string };
+  if (typeof out.reason === 'string') out.reason = shownText(store, what, out.reason, whole);
+  if (typeof out.message === 'string') out.message = shownText(store, what, out.message, whole);
+  return out;
+}
+
+/**
+ * A bulk fix's outcome for one domain as its row shows it (jobs.ts does the same for a job's rows): the store's words
+ * quoted in its reason or message give way to SEE_LOG, or the whole text to words of its own.
+ */
+export function shownDetail(store: { readonly path?: unknown }, domain: string, d: BulkOutcomeDetail): BulkOutcomeDetail {
+  const what = `bulk fix of ${domain}`;
+  return {
+    ...d,
+    ...(d.reason !== undefined ? { reason: shownText(store, what, d.reason, `The history database failed while this domain was being fixed ${SEE_LOG}: see its history for what was written.`) } : {}),
+    ...(d.message !== undefined ? { message: shownText(store, what, d.message, `applied, but the history database failed while recording it ${SEE_LOG}: see its history`) } : {}),
+  };
+}
+
+/** A change as the history lists it: an error that quoted the store's words (in its log instead). */
+export function shownChange<C extends Pick<ChangeRecord, 'id' | 'error'>>(store: { readonly path?: unknown }, ch: C): C {
+  if (!ch.error || !isStoreText(store, ch.error)) return ch;
+  return { ...ch, error: shownText(store, `change ${ch.id}`, ch.error, `the history database failed ${SEE_LOG}`) };
 }
 
 /** Run fn with a fresh resolver (its cache lives for one request or job), closed afterwards. */
@@ -68,7 +246,13 @@ export async function auditAndRecord(deps: WebDeps, identity: Identity, refs: Do
     deps.store.finishRun(runId, 'complete');
     return audits;
   } catch (e) {
-    deps.store.finishRun(runId, 'interrupted');
+    // The run marked as not complete; a store that fails here too leaves it `running` (the next start marks it) and
+    // the first error is the one answered.
+    try {
+      deps.store.finishRun(runId, 'interrupted');
+    } catch (again) {
+      logWeb(`audit run ${runId} could not be marked interrupted`, again);
+    }
     throw e;
   }
 }
@@ -81,7 +265,7 @@ export async function latestOrAudit(deps: WebDeps, identity: Identity, ref: Doma
   const latest = deps.store.latestAudit(ref.domain);
   if (latest) return latest;
   beforeAudit();
-  return (await auditAndRecord(deps, identity, [ref]))[0];
+  return (await atStage('audit', `auditing ${ref.domain}`, () => auditAndRecord(deps, identity, [ref])))[0];
 }
 
 export interface Preview {
@@ -147,8 +331,11 @@ function offeredIn(plan: Plan, isRecord: (text: string) => boolean, removeTerms:
   return (t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
 }
 
-/** Core's deps for one apply or undo; `guard`: a bulk fix's scope check, which core calls around its reads and writes. */
-function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver, guard?: ScopeGuard): ApplyDeps {
+/**
+ * Core's deps for one apply or undo; `guard`: a bulk fix's scope check, which core calls around its reads and writes;
+ * `jobId`: the bulk fix job the apply belongs to, recorded on the change it makes (core's ApplyDeps.jobId).
+ */
+function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver, guard?: ScopeGuard, jobId?: number): ApplyDeps {
   return {
     panel: deps.panel,
     resolver,
@@ -157,6 +344,7 @@ function applyDeps(deps: WebDeps, identity: Identity, resolver: Resolver, guard?
     options: auditOptionsFrom(deps.store),
     now: deps.now,
     ...(guard ? { guard } : {}),
+    ...(jobId !== undefined ? { jobId } : {}),
   };
 }
 
@@ -171,12 +359,21 @@ export async function applyFix(
   ref: DomainRef,
   input: { check: FixKind; planHash: string; removeTerms: string[] },
   guard?: ScopeGuard,
+  jobId?: number,
 ): Promise<ApplyOutcome> {
   const outcome = await withResolver(deps, (resolver) =>
-    applyPlan({ domain: ref.domain, check: input.check, planHash: input.planHash, options: { removeTerms: input.removeTerms } }, applyDeps(deps, identity, resolver, guard)),
+    applyPlan({ domain: ref.domain, check: input.check, planHash: input.planHash, options: { removeTerms: input.removeTerms } }, applyDeps(deps, identity, resolver, guard, jobId)),
   );
-  if (outcome.status === 'applied') await auditAndRecord(deps, identity, [ref]).catch(() => undefined);
+  if (outcome.status === 'applied') await reaudit(deps, identity, ref);
   return outcome;
+}
+
+/**
+ * The domain audited again after a change was written, for its page: a failure there changes nothing of the change's
+ * answer (the page shows the previous audit until the next one), and is logged.
+ */
+async function reaudit(deps: WebDeps, identity: Identity, ref: DomainRef): Promise<void> {
+  await auditAndRecord(deps, identity, [ref]).catch((e: unknown) => logWeb(`auditing ${ref.domain} again after a change`, e));
 }
 
 /** One domain of a bulk fix: the plan hash ticked on the preview, and that preview's plan while this process has it. */
@@ -285,6 +482,8 @@ export async function applyBulkFix(
      * "the same account" as the request layer's check does (app.ts knownAccount) — see BulkScope.
      */
     account?: string | null;
+    /** The bulk fix job these applies belong to (jobs.ts): recorded on each change they make (store changes.job_id). */
+    jobId?: number;
   } = {},
 ): Promise<BulkFixResult[]> {
   // The scope was read once, at the request (routes/bulk.ts scopedDomains); a job may wait minutes, and a domain may
@@ -312,7 +511,7 @@ export async function applyBulkFix(
     try {
       outcome = opts.cancelled?.()
         ? { status: 'skipped', reason: CANCELLED_BEFORE }
-        : (scope.skipBefore(item.ref.domain) ?? guard.settle(await applyOne(deps, identity, check, item, group, guard)));
+        : (scope.skipBefore(item.ref.domain) ?? guard.settle(await applyOne(deps, identity, check, item, group, guard, opts.jobId)));
     } catch (e) {
       outcome = e instanceof OutOfScope ? e.outcome : { status: 'failed', reason: (e as Error).message };
     }
@@ -658,9 +857,9 @@ const rebased = perStore<string, string>(1000);
  */
 const keySteps = perStore<number, { before: string; after: string }>(1000);
 
-async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item: BulkFixItem, group: GroupState, guard: ScopeGuard): Promise<ApplyOutcome> {
+async function applyOne(deps: WebDeps, identity: Identity, check: FixKind, item: BulkFixItem, group: GroupState, guard: ScopeGuard, jobId?: number): Promise<ApplyOutcome> {
   const { ref, planHash, previewed } = item;
-  const apply = (hash: string) => applyFix(deps, identity, ref, { check, planHash: hash, removeTerms: previewed?.options.removeTerms ?? [] }, guard);
+  const apply = (hash: string) => applyFix(deps, identity, ref, { check, planHash: hash, removeTerms: previewed?.options.removeTerms ?? [] }, guard, jobId);
   const outcome = await apply(planHash);
   if (outcome.status !== 'refused' || (outcome.why !== 'changed' && outcome.why !== 'nothing') || !outcome.newPlan) return outcome;
   const fresh = outcome.newPlan;
@@ -729,7 +928,7 @@ async function sentAgain(deps: WebDeps, check: FixKind, hashes: (string | undefi
 
 export async function undo(deps: WebDeps, identity: Identity, changeId: number, ref: DomainRef): Promise<ApplyOutcome> {
   const outcome = await withResolver(deps, (resolver) => undoChange(changeId, applyDeps(deps, identity, resolver)));
-  if (outcome.status === 'applied') await auditAndRecord(deps, identity, [ref]).catch(() => undefined);
+  if (outcome.status === 'applied') await reaudit(deps, identity, ref);
   return outcome;
 }
 

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -467,4 +467,76 @@ describe('install/standalone.sh', () => {
     assert.equal(named.code, 1);
     assert.match(named.err, /would run as root but .*home-bob belongs to uid 65534, not root/);
   });
+});
+
+/**
+ * The options an installer accepts: the case arms of lib.sh's parse_args and of the script's own argument loop
+ * (plesk.sh's --zip). Read from the code, so an option added there and not to the help fails the test below.
+ */
+function acceptedOptions(script: string): string[] {
+  const lib = readFileSync(join(REPO, 'install/lib.sh'), 'utf8');
+  const start = lib.indexOf('parse_args() {');
+  const parse = lib.slice(start, lib.indexOf('\n}\n', start));
+  const own = readFileSync(join(REPO, 'install', script), 'utf8');
+  const options = new Set<string>();
+  for (const text of [parse, own]) {
+    for (const m of text.matchAll(/^\s*((?:-{1,2}[a-z][a-z-]*\|?)+)\)/gm)) for (const o of m[1].split('|')) if (o) options.add(o);
+  }
+  return [...options].sort();
+}
+
+/** The script's header comment block as the help shows it: from line 2 up to the first line that is not a comment. */
+function headerOf(script: string): string {
+  const lines = readFileSync(join(REPO, 'install', script), 'utf8').split('\n').slice(1);
+  const end = lines.findIndex((l) => !l.startsWith('#'));
+  return lines
+    .slice(0, end)
+    .map((l) => l.replace(/^# ?/, '') + '\n')
+    .join('');
+}
+
+describe('installer --help', () => {
+  let s: Sandbox;
+  before(() => (s = sandbox()));
+  after(() => s.close());
+
+  test('the options are read from the code (the check below is not vacuous)', () => {
+    assert.deepEqual(acceptedOptions('standalone.sh'), ['--help', '--purge', '--uninstall', '-h']);
+    assert.deepEqual(acceptedOptions('cpanel.sh'), ['--help', '--purge', '--uninstall', '-h']);
+    assert.deepEqual(acceptedOptions('plesk.sh'), ['--help', '--purge', '--uninstall', '--zip', '-h']);
+  });
+
+  for (const script of ['standalone.sh', 'cpanel.sh', 'plesk.sh']) {
+    test(`${script} --help: exactly the header comment, every option it accepts named, no shell code`, () => {
+      const r = s.run(script, ['--help']);
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.err, '');
+      assert.equal(r.out, headerOf(script));
+      for (const o of acceptedOptions(script)) {
+        assert.match(r.out, new RegExp(`(?<![\\w-])${o}(?![\\w-])`), `${script} --help does not name ${o}:\n${r.out}`);
+      }
+      // No line of the script's code: `set -eu` (what a fixed line range printed after a shorter header) or any other.
+      const code = new Set(
+        readFileSync(join(REPO, 'install', script), 'utf8')
+          .split('\n')
+          .filter((l) => l.trim() && !l.startsWith('#'))
+          .map((l) => l.trim()),
+      );
+      for (const line of r.out.split('\n')) assert.ok(!code.has(line.trim()), `${script} --help prints shell code: ${line}`);
+      assert.doesNotMatch(r.out, /^set -|^\. "\$HERE|^[A-Z_]+=|usage\(\)/m);
+      assert.equal(s.run(script, ['-h']).out, r.out);
+      // Nothing was done: no panel tool called, nothing written under the sandbox root.
+      assert.deepEqual(s.calls(), []);
+      assert.deepEqual(readdirSync(s.root), []);
+    });
+
+    test(`${script} with an unknown option: exit 2, the option named and the help on stderr, nothing done`, () => {
+      const r = s.run(script, ['--bogus']);
+      assert.equal(r.code, 2);
+      assert.equal(r.out, '');
+      assert.equal(r.err, `mailhealth: error: unknown option --bogus\n\n${headerOf(script)}`);
+      assert.deepEqual(s.calls(), []);
+      assert.deepEqual(readdirSync(s.root), []);
+    });
+  }
 });

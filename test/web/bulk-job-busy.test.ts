@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import { openStore, StoreError, type Store } from '../../src/adapters/store/store.js';
 import type { Panel } from '../../src/core/panel.js';
 import { createApp, type MailhealthApp } from '../../src/web/app.js';
+import { capturingLog } from './failing-store.js';
 import { login, NO_LIMITS, type Session } from './helpers.js';
 import { planValues, whmWorld, type WhmWorld } from './shared-zone-world.js';
 
@@ -260,18 +261,23 @@ describe('a bulk fix outcome that quotes a failing store', () => {
       }
       return settle(id, outcome);
     }) as Store['settleIntent'];
-    const id = await startFix(res1);
-    await settled(app, id);
+    const { result: id, log } = await capturingLog(async () => {
+      const started = await startFix(res1);
+      await settled(app, started);
+      return started;
+    });
     const item = store.jobItems(id).items.find((i) => i.domain === 'res1.example')!;
     assert.equal(item.status, 'applied');
     assertNoRawError(JSON.stringify(item.detail), dbPath);
     const page = await res1.agent.get(`/bulk/fix/jobs/${id}`).expect(200);
     assertNoRawError(page.text, dbPath);
-    // The rest of core's message stays: the zone was written, the change is pending until it is settled.
+    // Core's message in its own words: the zone was written, the change is pending until it is settled.
     assert.match(
       page.text,
-      /data-domain="res1\.example"[^]*?the zone was written, but its outcome could not be recorded yet: the history database failed \(the server(&#39;|')s log says why\)\. The history shows change \d+ as pending/,
+      /data-domain="res1\.example"[^]*?the zone was written, but its outcome could not be recorded yet: the history database could not be read or written\. The history shows change \d+ as pending/,
     );
+    // The store's own error (core's HistoryFault on the outcome) is in the server's log.
+    assert.match(log, new RegExp(`bulk fix job ${id}: res1\\.example: the history database failed: cannot read or write the mailhealth database ${dbPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(SQLITE_FULL`));
     assert.equal(store.getJob(id)!.status, 'complete');
   });
 });

@@ -91,12 +91,20 @@ describe('settings page: the last nightly report run', () => {
     assert.match(await page(), /<\/time>, not complete: interrupted after 2 of 6 domains\.$/);
   });
 
-  test('a database that cannot be read does not take the page down', () => {
+  test('a database that cannot be read does not take the page down, and the page never quotes it (its error is logged)', () => {
     const broken = {
       listRuns: () => {
-        throw new Error('database is locked');
+        throw new Error('mailhealth database /var/lib/mailhealth/history.db: disk I/O error');
       },
     };
-    assert.deepEqual(lastReport(broken), { startedAt: null, outcome: 'not known: the history database could not be read (database is locked)' });
+    const logged: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    (process.stderr as unknown as { write: (s: unknown) => boolean }).write = (s: unknown) => (logged.push(String(s)), true);
+    try {
+      assert.deepEqual(lastReport(broken), { startedAt: null, outcome: "not known: the history database could not be read (the server's log says why)" });
+    } finally {
+      (process.stderr as unknown as { write: typeof write }).write = write;
+    }
+    assert.match(logged.join(''), /\/var\/lib\/mailhealth\/history\.db: disk I\/O error/);
   });
 });

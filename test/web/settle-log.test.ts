@@ -67,7 +67,7 @@ describe('IntentSettler: what its log lines say', () => {
     assert.match(
       lines[0],
       new RegExp(
-        `^mailhealth: open change ${id} \\(a fix whose outcome is not recorded yet: interrupted, or still being written\\) not settled this time: .*locked by another process.*; tried again in ${SETTLE_BACKOFF_MIN_MS / 1000} s, or at once before a fix or an undo$`,
+        `^mailhealth: open change ${id} \\(a fix whose outcome is not recorded yet: interrupted, or still being written\\) not settled this time: the history database is busy \\(another mailhealth process is writing to it\\); tried again in ${SETTLE_BACKOFF_MIN_MS / 1000} s, or at once before a fix or an undo$`,
       ),
     );
 

@@ -225,6 +225,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_request_key ON jobs (by_user, request_key) WHERE request_key IS NOT NULL;
     `,
   },
+  {
+    description: 'changes.job_id: the bulk fix job whose apply recorded the change',
+    // Additive. A bulk fix job that ends short (a crash, a history database busy when an outcome was due) shows, for a
+    // domain it holds no outcome of, the change its own apply recorded there — found by this id, exactly. Older versions
+    // took the change of the job's check by its user within the job's start and end, which named another fix of that
+    // user on the domain in that window as the job's. NULL: a single fix, an undo, a bulk fix answered within its
+    // request (recorded as a job only once done, with every outcome) — and every change older than this step: a job of
+    // an older version that ended short shows no outcome for the domains it did not record (its row sends to History),
+    // rather than a guess. ON DELETE SET NULL: prune deletes finished jobs (never a change), and a later job given the
+    // id of a deleted one (INTEGER PRIMARY KEY reuses the largest id) must not find that one's changes.
+    sql: `
+      ALTER TABLE changes ADD COLUMN job_id INTEGER REFERENCES jobs (id) ON DELETE SET NULL;
+      CREATE INDEX changes_job ON changes (job_id, id) WHERE job_id IS NOT NULL;
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -42,12 +42,12 @@
 // findings document as UTF-8, transferable), ready to post from a worker thread; Store.recordPreparedAudits()
 // only inserts. recordAudit/recordAudits do both on the calling thread.
 import type { ChangeStatus, StoredChange, Verified } from '../../core/plans/apply.js';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SEVERITY_ORDER, type Change, type CheckName, type DomainAudit, type DomainStatus, type Finding, type Severity } from '../../core/model.js';
 import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, type Migration } from './migrations.js';
 import { lockHolderGone, processLockOwner } from './lock-owner.js';
+import { createPrivateFile, makePrivateDirs, tightenDatabaseFiles, warnOnStderr } from './private-files.js';
 
 export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
 
@@ -160,6 +160,8 @@ export interface IntentInput {
   byUser: string;
   /** Set when this plan undoes an earlier change. */
   undoOf?: number | null;
+  /** The bulk fix job whose apply this is (core's ApplyDeps.jobId; see changesOfJob); absent or null: none. */
+  jobId?: number | null;
 }
 
 export interface OutcomeInput {
@@ -274,6 +276,8 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
   /** For tests only: the schema steps to apply. Default MIGRATIONS. */
   migrations?: readonly Migration[];
+  /** Where the line about a database file made private (or left readable by others) goes. Default: stderr. */
+  warn?: (message: string) => void;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
@@ -281,12 +285,22 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 /** Page size of a newly created database file (SQLite's default is 4096). */
 export const NEW_FILE_PAGE_SIZE = 16384;
 
-/** Opens (creating directory, file and schema as needed) the history database at `path`. */
+/**
+ * Opens (creating directory, file and schema as needed) the history database at `path`. It holds the web logins'
+ * password hashes and session secret, so it is kept private whatever the umask (./private-files.ts): directories
+ * created 0700, a new file 0600 (SQLite's -wal and -shm follow its mode), an existing mailhealth database of ours with
+ * group or other access made owner-only, once it is known to be one (a file that is not is refused untouched).
+ */
 export function openStore(path: string, options: StoreOptions = {}): Store {
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makePrivateDirs(dirname(path));
   } catch (e) {
     throw new StoreError('io', `cannot create the directory for the mailhealth database ${path}: ${errText(e)}`, { cause: e });
+  }
+  try {
+    createPrivateFile(path);
+  } catch (e) {
+    throw new StoreError('io', `cannot create the mailhealth database ${path}: ${errText(e)}`, { cause: e });
   }
   let db: Database.Database;
   try {
@@ -308,6 +322,9 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
       }
       return schemaVersion(db) === 0;
     })();
+    // Ours (or empty, about to be): before anything is written to it.
+    const loose = tightenDatabaseFiles(path);
+    if (loose) (options.warn ?? warnOnStderr)(loose);
     // A new file gets 16 KiB pages (see "Audit storage" above); an existing file keeps the size it was made with.
     if (fresh) db.pragma(`page_size = ${NEW_FILE_PAGE_SIZE}`);
     db.pragma('journal_mode = WAL');
@@ -1078,11 +1095,24 @@ export class Store {
     return this.write(() => {
       const at = this.iso();
       const info = this.st(
-        `INSERT INTO changes (domain, "check", plan_hash, zone_version_before, changes, by_user, created_at, updated_at, status, undo_of)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?)`,
-      ).run(input.domain, input.check, input.planHash, input.zoneVersion, changesJson, input.byUser, at, at, input.undoOf ?? null);
+        `INSERT INTO changes (domain, "check", plan_hash, zone_version_before, changes, by_user, created_at, updated_at, status, undo_of, job_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'intent', ?, ?)`,
+      ).run(input.domain, input.check, input.planHash, input.zoneVersion, changesJson, input.byUser, at, at, input.undoOf ?? null, input.jobId ?? null);
       return Number(info.lastInsertRowid);
     });
+  }
+
+  /**
+   * The changes job `jobId`'s applies recorded (IntentInput.jobId) on these domains, newest first: what a bulk fix job
+   * wrote, exactly — never another fix of its user on the same domain meanwhile. None for a job that no longer exists
+   * (prune clears the id from its changes), nor for changes older than schema v7.
+   */
+  changesOfJob(jobId: number, domains: readonly string[]): ChangeRecord[] {
+    return this.guard(() =>
+      (
+        this.st(`SELECT * FROM changes WHERE job_id = ? AND domain IN (SELECT value FROM json_each(?)) ORDER BY id DESC`).all(jobId, JSON.stringify(domains)) as ChangeRow[]
+      ).map(changeFromRow),
+    );
   }
 
   /**

@@ -196,15 +196,10 @@ function currentOsUser(): { user: string; uid: number; home: string } {
   return { user: u.username, uid: u.uid, home: u.homedir };
 }
 
+/** The store creates a new database 0600 in 0700 directories and makes an existing one of ours owner-only (it holds the
+ * session secret): src/adapters/store/private-files.ts. */
 function openPrivateStore(path: string): Store {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const store = openStore(path);
-  try {
-    chmodSync(path, 0o600); // the database holds the session secret
-  } catch {
-    /* not fatal */
-  }
-  return store;
+  return openStore(path);
 }
 
 /** One CGI request, end to end. Never throws: refusals and failures become CGI responses. */

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FIX_KINDS, type Change, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
-import { applyPlan, reconcile, undoChange, type ApplyOutcome, type Verified } from '../../core/plans/apply.js';
+import { applyPlan, reconcile, undoChange, type ApplyOutcome, type HistoryFault, type Verified } from '../../core/plans/apply.js';
 import { undoneAlready } from '../../core/plans/undo-again.js';
 import { reverifyChange, reverifyDue, REVERIFY_PER_VIEW, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
 import type { ChangeRecord, Store } from '../../adapters/store/store.js';
@@ -107,10 +107,11 @@ export function registerFixCommands(program: Command): void {
         // Interrupted fixes are settled first, then the plan is made: planned before, a fix without --plan-hash took a
         // half-written zone (a Plesk fix killed between its delete and its add) for its preview, and was refused as
         // "the zone changed since the preview" once reconcile had put the old records back (QA).
-        await reconcile(deps, 'before this command');
+        for (const r of await reconcile(deps, 'before this command')) logHistoryFault(`settling change ${r.id}`, r);
         const plan = await planNow();
         if (!plan) return;
         const outcome: ApplyOutcome = await applyPlan({ domain, check, planHash: o.planHash ?? plan.planHash, options }, deps);
+        logHistoryFault(`fix of ${domain}`, outcome);
         if (o.json) {
           const p = outcome.status === 'applied' ? outcome.plan : (outcome.status === 'refused' && outcome.newPlan) || plan;
           // 'already': the change that applied this preview — its records and the preview's hash, not a plan made now.
@@ -161,6 +162,7 @@ export function registerFixCommands(program: Command): void {
       try {
         const deps = { panel, resolver, history: store, byUser: identity.user };
         const settled = await reconcile(deps, 'before this command');
+        for (const r of settled) logHistoryFault(`settling change ${r.id}`, r);
         // Still open after reconcile: its domain lock is held (a fix running, or a crashed one's lease) or its zone could
         // not be read. Say that it is being settled, rather than core's "intent, not applied: nothing to undo".
         const problem = settled.find((r) => r.id === id && r.outcome.startsWith('error: '))?.outcome.slice('error: '.length);
@@ -169,11 +171,14 @@ export function registerFixCommands(program: Command): void {
         const outcome: ApplyOutcome = unsettled
           ? { status: 'refused', reason: unsettled }
           : (undoneAlready(store, id, identity.user) ?? (await undoChange(id, deps)));
+        logHistoryFault(`undo of change ${id}`, outcome);
         if (o.json) {
           process.stdout.write(
             jsonText(
               outcome.status === 'applied'
-                ? { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes }
+                ? // `message`: as the web API's — what a script must know of an undo written (its outcome pending, its
+                  // verification not recorded: the history database failing after the write).
+                  { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes, message: outcome.message }
                 : outcome.status === 'already'
                   ? { status: 'already', changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason, changes: outcome.changes, undoOf: id }
                   : { status: outcome.status, reason: outcome.reason, undoOf: id },
@@ -254,7 +259,7 @@ export function registerFixCommands(program: Command): void {
         const listed = withReplacements(store.changesForDomains(domain ? [domain] : [...scope], limit), store);
         // As the web history: a few changes still propagating whose last check is over a minute old are checked again
         // (a CLI-only install would otherwise show them propagating forever).
-        const changes = o.recheck === false ? listed : await recheckStale(listed, { panel: withSettings(panel, store), makeResolver: () => resolverFromOptions(o), store });
+        const changes = o.recheck === false ? listed : await recheckStale(listed, { panel: withSettings(panel, store, { log: writeLog }), makeResolver: () => resolverFromOptions(o), store });
         const audits = domain
           ? store.auditsForDomain(domain, limit).map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }))
           : [...store.latestAudits([...scope]).values()]
@@ -315,6 +320,15 @@ export function registerFixCommands(program: Command): void {
         store.close();
       }
     });
+}
+
+/**
+ * The history database's own error behind an answer (core's HistoryFault: its file's path, SQLite's words) — the
+ * answer says what the failure left in core's words — as a line of the log on stderr: the admin's terminal, never the
+ * answer itself (stdout, the JSON a script or a panel page may pass on).
+ */
+function logHistoryFault(what: string, r: HistoryFault): void {
+  if (r.historyError !== undefined) writeLog(`${what}: the history database failed: ${errorMessage(r.historyError)}`);
 }
 
 /** Retention from the settings page ("retention.days", a whole number of days from 1 to 3650), default 90. */
@@ -387,7 +401,8 @@ async function changeInScope(o: GlobalOptions, idArg: string) {
   if (!existsSync(dbPathFromOptions(o))) throw new UsageError(`no change ${id} that ${identity.user} may see`);
   const store = storeFromOptions(o);
   try {
-    const panel = withSettings(rawPanel, store);
+    // A settings read that fails is said in words of its own; its raw error (the database file's path) goes to stderr.
+    const panel = withSettings(rawPanel, store, { log: writeLog });
     const ch = store.getChange(id);
     const scope = new Set((await panel.listDomains(identity)).map((d) => d.domain));
     if (!ch || !scope.has(ch.domain)) throw new UsageError(`no change ${id} that ${identity.user} may see`);

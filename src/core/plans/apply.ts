@@ -39,7 +39,8 @@ export interface StoredChange {
 
 /** What apply needs from history (implemented by src/adapters/store). */
 export interface History {
-  recordIntent(input: { domain: string; check: CheckName; planHash: string; zoneVersion: string | null; changes: Change[]; byUser: string; undoOf?: number | null }): number;
+  /** `jobId`: ApplyDeps.jobId, recorded with the change as it came (absent: none). */
+  recordIntent(input: { domain: string; check: CheckName; planHash: string; zoneVersion: string | null; changes: Change[]; byUser: string; undoOf?: number | null; jobId?: number }): number;
   /** New changes (and zone version) for an open intent (the DKIM fix, once the panel has generated the key). */
   reviseIntent(id: number, revision: { changes: Change[]; zoneVersion: string | null }): void;
   recordOutcome(id: number, outcome: { status: 'applied' | 'failed' | 'restored' | 'reverted'; zoneVersionAfter?: string | null; verified?: Verified | null; error?: string | null }): void;
@@ -52,8 +53,9 @@ export interface History {
    */
   changeWithPlanHash?(domain: string, check: string, planHash: string): StoredChange | null;
   /**
-   * Who holds a lock now, and until when (optional: apply waits for a held domain lock only when it can tell it is not
-   * settling, and takes over one whose holder's process is gone — see withDomainLock).
+   * Who holds a lock now, and until when (optional: without it a fix or an undo waits for a held domain lock all the
+   * same — it cannot tell that the holder is a write kept locked to be settled, see LockWait — and never takes over one
+   * whose holder's process is gone, see withDomainLock).
    */
   lockHolder?(name: string): { owner: string; expiresAt?: number } | null;
   /** Releases the lock if `owner` still holds it (optional: without it a dead holder's lock waits for its lease). */
@@ -150,59 +152,78 @@ export interface ApplyDeps extends AuditDeps {
   guard?: WriteGuard;
   /** Test hook: called between the intent and the panel write, and between the write and the outcome. */
   crashPoint?: (where: 'after-intent' | 'after-write') => void;
-  /** How long applyPlan waits for another fix's lock on the domain (default LOCK_WAIT_MS; 0: not at all). */
+  /** How long applyPlan and undoChange wait for another fix's lock on the domain (default LOCK_WAIT_MS; 0: not at all). */
   lockWaitMs?: number;
+  /**
+   * The surface's batch this fix belongs to (the web's bulk fix job), recorded with each change it records
+   * (History.recordIntent) so the surface can find that batch's changes exactly. Core does nothing else with it.
+   */
+  jobId?: number;
   /** Test hook: how often the domain's lease is renewed while a panel write is in flight (default LOCK_TTL_MS / 4). */
   leaseBeatMs?: number;
 }
 
-export type ApplyOutcome =
-  | {
-      status: 'applied';
-      changeId: number;
-      verified: Verified;
-      plan: Plan;
-      message: string;
-      /**
-       * The panel's key step, when this fix had it generate a DKIM key: the zone version before it (the plan's) and after
-       * it (the one the record write was made over). The panel moved the zone itself (cPanel publishes the key, and the
-       * adapter takes that record back out), and generateKey found the same records on both sides — so a bulk fix can
-       * count this move as its own, as it does the write (the history keeps only the write's versions).
-       */
-      keyStep?: { before: string; after: string };
-    }
-  | {
-      status: 'refused';
-      reason: string;
-      newPlan?: Plan;
-      /**
-       * Why (with a new plan): 'changed' — the zone or the DNS answers changed since the preview, the new plan differs;
-       * 'blocked' — the plan cannot be applied now (reason says why); 'elsewhere' — this server's DNS is not the live
-       * one; 'nothing' — nothing is left to change.
-       */
-      why?: 'changed' | 'blocked' | 'elsewhere' | 'nothing';
-    }
-  | {
-      /**
-       * The same preview (plan hash) was applied already — the form sent twice, a double click — as change `changeId`,
-       * applied and not undone (`changeStatus` 'applied', with its `verified`) or still being applied ('intent'). Nothing
-       * was written by this call. `reason` says so in words (for the CLI, whose text output prints it).
-       */
-      status: 'already';
-      changeId: number;
-      changeStatus: 'applied' | 'intent';
-      verified: Verified | null;
-      /** The changes that change wrote (or is writing). */
-      changes: Change[];
-      reason: string;
-    }
-  | { status: 'failed'; changeId?: number; reason: string };
+/**
+ * The history database's own error behind an outcome (or a reconcile result) whose words say only what that failure
+ * left — not recorded, pending, nothing written: the error names the database's file and quotes SQLite, so core never
+ * puts it in a reason or a message (a customer reads those: the web, the CLI's JSON). A surface logs it (the server's
+ * log, the admin's terminal). Set only when the history failed during the call (the first such error; a busy database,
+ * which the words say as it is, is not one), and not enumerable: JSON.stringify and a spread copy leave it out.
+ */
+export interface HistoryFault {
+  readonly historyError?: unknown;
+}
+
+export type ApplyOutcome = HistoryFault &
+  (
+    | {
+        status: 'applied';
+        changeId: number;
+        verified: Verified;
+        plan: Plan;
+        message: string;
+        /**
+         * The panel's key step, when this fix had it generate a DKIM key: the zone version before it (the plan's) and after
+         * it (the one the record write was made over). The panel moved the zone itself (cPanel publishes the key, and the
+         * adapter takes that record back out), and generateKey found the same records on both sides — so a bulk fix can
+         * count this move as its own, as it does the write (the history keeps only the write's versions).
+         */
+        keyStep?: { before: string; after: string };
+      }
+    | {
+        status: 'refused';
+        reason: string;
+        newPlan?: Plan;
+        /**
+         * Why (with a new plan): 'changed' — the zone or the DNS answers changed since the preview, the new plan differs;
+         * 'blocked' — the plan cannot be applied now (reason says why); 'elsewhere' — this server's DNS is not the live
+         * one; 'nothing' — nothing is left to change.
+         */
+        why?: 'changed' | 'blocked' | 'elsewhere' | 'nothing';
+      }
+    | {
+        /**
+         * The same preview (plan hash) was applied already — the form sent twice, a double click — as change `changeId`,
+         * applied and not undone (`changeStatus` 'applied', with its `verified`) or still being applied ('intent'). Nothing
+         * was written by this call. `reason` says so in words (for the CLI, whose text output prints it).
+         */
+        status: 'already';
+        changeId: number;
+        changeStatus: 'applied' | 'intent';
+        verified: Verified | null;
+        /** The changes that change wrote (or is writing). */
+        changes: Change[];
+        reason: string;
+      }
+    | { status: 'failed'; changeId?: number; reason: string }
+  );
 
 /** How long a fix's per-domain lock lasts when its process dies without releasing it. */
 export const LOCK_TTL_MS = 120_000;
 /**
- * How long an apply waits for the domain's lock held by another fix before it is refused: a form sent twice finds the
- * first submission's fix holding it, and answers with that change once it is recorded (see applyPlan).
+ * How long a fix or an undo waits for the domain's lock held by another fix before it is refused (LockWait): a form
+ * sent twice finds the first submission's fix holding it, and answers with that change once it is recorded (see
+ * applyPlan); an undo issued while a fix of another process runs on the domain goes through once that fix is done.
  */
 export const LOCK_WAIT_MS = 5_000;
 const LOCK_POLL_MS = 100;
@@ -282,6 +303,11 @@ function isDbBusy(e: unknown): boolean {
 }
 /** The words for a busy history database. */
 const DB_BUSY = 'the history database is busy (another mailhealth process is writing to it)';
+/**
+ * The words for any other failure of the history database (a full disk, an I/O error, a file gone): its own error names
+ * the file and quotes SQLite, and goes to the surface's log (HistoryFault), never into an answer or a record.
+ */
+const DB_FAILED = 'the history database could not be read or written';
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} minutes`;
 /** "its 2-minute lock on D" (the lease, renewed before each write). */
 const itsLock = (domain: string) => `its ${Math.round(LOCK_TTL_MS / 60_000)}-minute lock on ${domain}`;
@@ -375,6 +401,92 @@ function readsReported(deps: ApplyDeps): ApplyDeps {
 }
 
 /**
+ * Errors the history has thrown (watched): said in core's words wherever an answer or a record would quote them (said).
+ * A module's set, not a call's: an error met by one call may be said by another (settleOrphans settling what an earlier
+ * fix left). Weak: an error is forgotten with the error.
+ */
+const historyErrors = new WeakSet<object>();
+/** The history's failures each call met (keyed by the call's watched history), for its answer's HistoryFault. */
+const faultsOf = new WeakMap<History, unknown[]>();
+
+/**
+ * `history` with every error it throws known as the history's (historyErrors), and each failure that is not a busy
+ * database or another holder's lock — answered in words of their own — kept in `faults`. An error fn throws inside
+ * withLock (the panel's, a guard's) passes through it untouched: only the history's own are the history's.
+ */
+function watched(history: History, faults: unknown[]): History {
+  const met = (e: unknown) => {
+    if (e !== null && typeof e === 'object') historyErrors.add(e);
+    if (!isDbBusy(e) && !isHeldLock(e) && !faults.includes(e)) faults.push(e);
+  };
+  const view = new Proxy(history, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        /** What fn threw inside withLock: not the history's. */
+        const inner = new WeakSet<object>();
+        if (prop === 'withLock' && typeof args[3] === 'function') {
+          const fn = args[3] as () => unknown;
+          args[3] = () => {
+            const mark = (e: unknown) => {
+              if (e !== null && typeof e === 'object') inner.add(e);
+              throw e;
+            };
+            try {
+              const r = fn();
+              return r instanceof Promise ? r.catch(mark) : r;
+            } catch (e) {
+              return mark(e);
+            }
+          };
+        }
+        const fault = (e: unknown) => {
+          if (!(e !== null && typeof e === 'object' && inner.has(e))) met(e);
+          throw e;
+        };
+        try {
+          const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+          return r instanceof Promise ? r.catch(fault) : r;
+        } catch (e) {
+          return fault(e);
+        }
+      };
+    },
+  });
+  faultsOf.set(view, faults);
+  return view;
+}
+
+/** An error in words an answer or a record may carry: the history's in core's words (DB_BUSY, DB_FAILED), else its message. */
+function said(e: unknown): string {
+  if (e !== null && typeof e === 'object' && historyErrors.has(e)) return isDbBusy(e) ? DB_BUSY : DB_FAILED;
+  return (e as Error)?.message ?? String(e);
+}
+
+/** Whether `e` is a failure of the history database (not busy, not a held lock): the words of DB_FAILED. */
+function isHistoryFailure(e: unknown): boolean {
+  return e !== null && typeof e === 'object' && historyErrors.has(e) && !isDbBusy(e) && !isHeldLock(e);
+}
+
+/**
+ * What a fix, an undo or a reconcile starts with: the guard told of every panel read (readsReported), and the history
+ * watched (watched), so its failures are said in core's words and the first one is on the answer (withFault).
+ */
+function forThisCall(deps: ApplyDeps): ApplyDeps {
+  return { ...readsReported(deps), history: watched(deps.history, []) };
+}
+
+/** `o` with the first history failure its call met as its HistoryFault (not enumerable), when there was one. */
+function withFault<O extends object>(o: O, deps: ApplyDeps): O {
+  const first = faultsOf.get(deps.history)?.[0];
+  if (first !== undefined && !Object.prototype.hasOwnProperty.call(o, 'historyError')) {
+    Object.defineProperty(o, 'historyError', { value: first, enumerable: false, configurable: true });
+  }
+  return o;
+}
+
+/**
  * A panel write (`step`, for change `changeId`) between the guard's beforeWrite and afterWrite. Called where the write
  * is made — inside keepingLease, after leaseLost — so a guard's throw is that write's failure, and takes its path
  * (WriteGuard). No guard: the write alone.
@@ -386,10 +498,13 @@ async function guardedWrite<T>(deps: ApplyDeps, step: Exclude<WriteStep, 'intent
   return out;
 }
 
-/** history.recordIntent between the guard's beforeWrite('intent') (a throw: nothing recorded) and afterWrite. */
-function recordIntentGuarded(deps: ApplyDeps, input: Parameters<History['recordIntent']>[0]): number {
+/**
+ * history.recordIntent between the guard's beforeWrite('intent') (a throw: nothing recorded) and afterWrite — with the
+ * surface's job id (ApplyDeps.jobId) when it gave one: every change a fix records goes through here.
+ */
+function recordIntentGuarded(deps: ApplyDeps, input: Omit<Parameters<History['recordIntent']>[0], 'jobId'>): number {
   deps.guard?.beforeWrite('intent');
-  const id = deps.history.recordIntent(input);
+  const id = deps.history.recordIntent(deps.jobId !== undefined ? { ...input, jobId: deps.jobId } : input);
   deps.guard?.afterWrite('intent', id);
   return id;
 }
@@ -467,6 +582,35 @@ function heldBy(history: History, domain: string): { owner: string; expiresAt?: 
   }
 }
 
+/**
+ * The wait for a domain's lock that another fix holds, one rule for a fix (applyPlan) and an undo (undoChange). After
+ * a try that found the lock held, worthIt says whether to try again: some of the wait (ApplyDeps.lockWaitMs, default
+ * LOCK_WAIT_MS) is left, and the holder is not a write the panel never answered, kept locked until it is settled
+ * (keepLockedForSettling: up to LOCK_TTL_MS, far past any wait — the answer is not going to change). A holder that
+ * cannot be named (a history without lockHolder, a lock freed since) is waited for. pause waits one poll. The wait is
+ * counted in polls, not read off a clock (core reads none, rule 1): a try that finds the domain held fails at once, so
+ * the polls last about lockWaitMs. Given up: refused with anotherFixReason.
+ */
+class LockWait {
+  private polls: number;
+  constructor(
+    private readonly history: History,
+    private readonly domain: string,
+    waitMs: number | undefined,
+  ) {
+    this.polls = Math.ceil(Math.max(0, waitMs ?? LOCK_WAIT_MS) / LOCK_POLL_MS);
+  }
+
+  worthIt(): boolean {
+    return this.polls > 0 && this.history.lockHolder?.(domainLock(this.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
+  }
+
+  async pause(): Promise<void> {
+    this.polls--;
+    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+  }
+}
+
 /** "Another fix on D is running …": the lock is held by a live process, or one that cannot be judged (another host). */
 function anotherFixReason(domain: string, holder: { expiresAt?: number } | null): string {
   return (
@@ -491,7 +635,7 @@ async function settleOrphans(domain: string, gone: string | null, owner: string,
       await reconcileOne(ch, deps, out, when, owner);
     } catch (e) {
       if (isDbBusy(e)) throw e;
-      return `Change ${ch.id}, an earlier fix on ${domain} that was interrupted, could not be settled yet (${(e as Error).message}): nothing was written; try again shortly.`;
+      return `Change ${ch.id}, an earlier fix on ${domain} that was interrupted, could not be settled yet (${said(e)}): nothing was written; try again shortly.`;
     }
   }
   return null;
@@ -507,42 +651,55 @@ function touched(changes: readonly Change[]): string {
  * retried through a busy history database), verify, and say what else the answer must tell. An intent closed meanwhile
  * — the write outlasted its lease and another process settled it from the zone as it was before — gets the late write
  * recorded for what it is (settleLateWrite), never silently left as "failed". `failed`: the answer's reason; else the
- * verification and a note for the message (the outcome not recorded yet, or "late: …"), or null.
+ * verification and a note for the message (the outcome not recorded yet, or "late: …"; the verification not recorded),
+ * or null. Never throws: the zone was written — a history that fails from here on is said in the answer (in core's
+ * words: its own error is the answer's HistoryFault), never turned into an error that hides the write.
  */
 async function afterWrite(changeId: number, domain: string, changes: Change[], record: () => boolean, deps: ApplyDeps): Promise<{ failed: string } | { verified: Verified; note: string | null }> {
   let late: string | null = null;
-  let busy = false;
-  /** The history could not record the outcome for another reason (disk full, I/O error): said as it is. */
-  let cause: string | null = null;
+  /** Why the outcome could not be recorded (DB_BUSY, DB_FAILED), or null. */
+  let unrecorded: string | null = null;
   let open = true;
   try {
     open = await throughBusy(record);
   } catch (e) {
     // The zone was written either way: the answer says so and names the change (QA: a full disk after the write gave
     // a bare "cannot write the database" and hid that the zone had changed).
-    if (!isDbBusy(e)) cause = (e as Error)?.message ?? String(e);
-    busy = true;
+    unrecorded = historyWords(e);
   }
   if (!open) {
     let settled: Awaited<ReturnType<typeof settleLateWrite>>;
     try {
       settled = await settleLateWrite(changeId, domain, changes, deps);
     } catch (e) {
-      if (!isDbBusy(e)) throw e;
-      return { failed: lateButBusy(changeId, domain, changes) };
+      return { failed: lateUnrecorded(changeId, domain, changes, historyWords(e)) };
     }
     if (settled && !settled.ok) return { failed: settled.reason };
     if (settled) late = settled.note;
   }
   const verified = await verify(domain, changes, deps).catch(() => 'propagating' as const);
-  if (!busy) {
+  /** Why the verification could not be recorded, or null (the outcome not recorded either: not tried). */
+  let unverified: string | null = null;
+  if (unrecorded === null) {
     try {
       deps.history.setVerified(changeId, verified);
     } catch (e) {
-      if (!isDbBusy(e)) throw e; // the outcome is recorded; only the verification is missing (shown as not checked)
+      // The outcome is recorded: only the verification is missing (the history shows the change as not checked).
+      unverified = historyWords(e);
     }
   }
-  return { verified, note: busy ? busyAfterWrite(changeId, domain, cause) : late ? `late: ${late}` : null };
+  const notes = [unrecorded !== null ? unrecordedAfterWrite(changeId, domain, unrecorded) : late ? `late: ${late}` : null, unverified !== null ? unverifiedNote(unverified) : null];
+  return { verified, note: notes.filter((n): n is string => n !== null).join(' — ') || null };
+}
+
+/** A failing history in core's words: busy (DB_BUSY), any other failure of it (DB_FAILED); else the error's message. */
+function historyWords(e: unknown): string {
+  return isDbBusy(e) ? DB_BUSY : said(e);
+}
+
+/** The note of a change written and recorded whose verification could not be recorded (`why`: historyWords). */
+function unverifiedNote(why: string): string {
+  return `its verification could not be recorded (${why}): the history shows the change as not checked until it is verified again`;
 }
 
 /**
@@ -588,20 +745,26 @@ async function settleLateWrite(
   return { ok: false, reason: `The zone of ${domain} was written late: ${was}; ${now}. Review the records at ${touched(changes)}${lostText}.` };
 }
 
-/** What to say when the outcome of a write could not be recorded because the history database stayed busy. */
-function busyAfterWrite(changeId: number, domain: string, cause: string | null = null): string {
+/**
+ * What to say when the outcome of a write could not be recorded: `why`, the history database stayed busy (DB_BUSY) or
+ * failed (DB_FAILED).
+ */
+function unrecordedAfterWrite(changeId: number, domain: string, why: string): string {
   return (
-    `the zone was written, but its outcome could not be recorded yet: ${cause ? `the history database failed (${cause})` : DB_BUSY}. The history shows change ${changeId} ` +
+    `the zone was written, but its outcome could not be recorded yet: ${why}. The history shows change ${changeId} ` +
     `as pending until mailhealth settles it from the zone: at the next fix or undo on ${domain}, or by the running ` +
     `service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)})`
   );
 }
 
-/** A late write (see settleLateWrite) whose record could not be corrected: the history database stayed busy. */
-function lateButBusy(changeId: number, domain: string, changes: Change[]): string {
+/**
+ * A late write (see settleLateWrite) whose record could not be corrected: `why`, the history database stayed busy
+ * (DB_BUSY) or failed (DB_FAILED).
+ */
+function lateUnrecorded(changeId: number, domain: string, changes: Change[], why: string): string {
   return (
     `The zone of ${domain} was written after change ${changeId} had been settled by another mailhealth process (this fix ` +
-    `outlasted ${itsLock(domain)}), and ${DB_BUSY}: the history could not be corrected and may ` +
+    `outlasted ${itsLock(domain)}), and ${why}: the history could not be corrected and may ` +
     `show change ${changeId} as not written although the zone holds it. Review change ${changeId} and the records at ${touched(changes)}.`
   );
 }
@@ -804,11 +967,14 @@ function alreadyOutcome(ch: StoredChange, holder: { expiresAt?: number } | null 
  * `lockWaitMs`) for it, then looks again.
  */
 export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
-  // A guard (WriteGuard) hears of every panel read made for this fix from here on.
-  deps = readsReported(deps);
-  // The wait counted in polls, not read off a clock (core reads none, rule 1): a try that finds the domain held fails
-  // at once, so the polls last about lockWaitMs.
-  let polls = Math.ceil(Math.max(0, deps.lockWaitMs ?? LOCK_WAIT_MS) / LOCK_POLL_MS);
+  // A guard (WriteGuard) hears of every panel read made for this fix from here on; the history's failures are said in
+  // core's words, the first one on the answer (HistoryFault).
+  const d = forThisCall(deps);
+  return withFault(await applyWatched(input, d), d);
+}
+
+async function applyWatched(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const lockWait = new LockWait(deps.history, input.domain, deps.lockWaitMs);
   for (;;) {
     let outcome: ApplyOutcome;
     let locked = false;
@@ -824,16 +990,15 @@ export async function applyPlan(input: ApplyInput, deps: ApplyDeps): Promise<App
     if (outcome.status !== 'refused') return outcome;
     const same = deps.history.changeWithPlanHash?.(input.domain, input.check, input.planHash) ?? null;
     // Waiting is for a fix that is running; a domain kept locked until a write the panel never answered is settled
-    // (up to LOCK_TTL_MS) is not waited for.
-    const wait = locked && polls > 0 && deps.history.lockHolder?.(domainLock(input.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
+    // (up to LOCK_TTL_MS) is not waited for (LockWait).
+    const wait = locked && lockWait.worthIt();
     // A change still being written is waited for while the wait lasts (its outcome is the better answer).
     // An applied change answers only while the zone is still as that change left it: an old preview sent again after
     // the records were changed since is refused with the new plan, not "already applied".
     if (same && same.status === 'applied' && !(await stillAsApplied(same, deps))) return outcome;
     if (same && (same.status === 'applied' || !wait)) return alreadyOutcome(same, same.status === 'intent' ? heldBy(deps.history, input.domain) : null);
     if (!wait) return outcome;
-    polls--;
-    await new Promise((r) => setTimeout(r, LOCK_POLL_MS));
+    await lockWait.pause();
   }
 }
 
@@ -866,7 +1031,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       try {
         ({ plan, zone: planned } = await makePlanAndZone({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps));
       } catch (e) {
-        return { status: 'refused' as const, reason: (e as Error).message };
+        return { status: 'refused' as const, reason: said(e) };
       }
       // A plan that cannot be applied now says why, whether or not it also differs from the preview.
       if (plan.blocked) return { status: 'refused' as const, reason: plan.blocked, newPlan: plan, why: 'blocked' as const };
@@ -984,7 +1149,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
           return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
         }
-        const reason = (e as Error).message;
+        const reason = said(e);
         if (left) {
           // Only what this write left in the zone is put back; a record missing for another reason stays missing.
           const outcome = await settleLeftovers(changeId, input.domain, left, withKey(reason), owner, deps);
@@ -1085,7 +1250,7 @@ async function generateKey(
     }
     const now = await deps.panel.readZone(domain).catch(() => null);
     const untouched = now !== null && sameRecords(now, before);
-    return { failed: `The panel could not generate a DKIM key (${(e as Error).message})${untouched ? '; the zone was not changed' : '; the zone may have been changed by the panel: check the DKIM records'}.` };
+    return { failed: `The panel could not generate a DKIM key (${said(e)})${untouched ? '; the zone was not changed' : '; the zone may have been changed by the panel: check the DKIM records'}.` };
   }
   if (!publicKey) return { failed: 'The panel generated no readable DKIM key.' };
   const after = await deps.panel.readZone(domain);
@@ -1267,8 +1432,19 @@ export function undoLeavesTwo(domain: string, changeId: number, zone: Zone, chan
   return null;
 }
 
+/**
+ * Undo change `changeId`: its inverse changes, under the domain's lock, written like a fix (intent first, the panel
+ * write, the outcome, verification). A domain locked by another fix is waited for as a fix waits (LockWait): an undo
+ * issued while another process's fix runs on the domain goes through once that fix is done, and is refused with the
+ * fix's words when the wait runs out.
+ */
 export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
-  deps = readsReported(deps); // a guard's afterRead, as for a fix (no surface passes one to an undo today)
+  // A guard's afterRead, as for a fix (no surface passes one to an undo today); the history watched, as for a fix.
+  const d = forThisCall(deps);
+  return withFault(await undoWatched(changeId, d), d);
+}
+
+async function undoWatched(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
   // An undo interrupted by an older version between its outcome and the marking of this change: mark it first, so it
   // is not undone twice (cheap: usually nothing to do; a busy database leaves it for next time).
   try {
@@ -1283,11 +1459,29 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
   }
   if (ch.undoneBy) return { status: 'refused', reason: `Change ${changeId} was already undone by change ${ch.undoneBy}.` };
   if (ch.status !== 'applied') return { status: 'refused', reason: `Change ${changeId} is ${ch.status}, not applied: nothing to undo.` };
+  // Everything from here on is judged again under the lock, after any wait.
+  const lockWait = new LockWait(deps.history, ch.domain, deps.lockWaitMs);
+  for (;;) {
+    try {
+      return await undoUnderLock(ch, deps);
+    } catch (e) {
+      if (!(e instanceof LockNotTaken)) throw e;
+    }
+    if (!lockWait.worthIt()) return { status: 'refused', reason: anotherFixReason(ch.domain, heldBy(deps.history, ch.domain)) };
+    await lockWait.pause();
+  }
+}
+
+/** undoChange under the domain's lock; LockNotTaken when another fix holds it (nothing ran). */
+async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOutcome> {
+  const changeId = ch.id;
   const owner = lockOwner(deps.history, deps.byUser);
+  let entered = false;
   let undoId: number | null = null;
   let written: 'no' | 'maybe' | 'yes' = 'no';
   try {
     const outcome = await withDomainLock(deps.history, ch.domain, owner, async (gone) => {
+      entered = true;
       // What an interrupted fix on this domain left open is settled first: the undo is judged against a settled zone.
       const orphaned = await settleOrphans(ch.domain, gone, owner, deps);
       if (orphaned) return { status: 'refused' as const, reason: orphaned };
@@ -1358,7 +1552,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
           deps.history.settleIntent(id, { status: 'failed', error: `refused: ${e.message}` });
           return { status: 'refused' as const, reason: 'The zone changed while undoing; nothing was changed. Try again.' };
         }
-        const reason = (e as Error).message;
+        const reason = said(e);
         if (left) {
           const settled = await settleLeftovers(id, ch.domain, left, reason, owner, deps);
           const more = settled === 'restored' ? ' — the records written before the failure were put back' : settled === 'review' ? ' — some records this undo changed could not be put back; see history' : '';
@@ -1374,12 +1568,14 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
         // The zone holds the whole undo after all (recorded by reconcileOne, the change it undoes marked reverted).
         written = 'yes';
         const verified = await verify(ch.domain, inv.changes, deps).catch(() => 'propagating' as const);
+        let unverified = '';
         try {
           deps.history.setVerified(id, verified);
         } catch (ve) {
-          if (!isDbBusy(ve)) throw ve; // the outcome is recorded; only the verification is missing
+          // The outcome is recorded: only the verification is missing — said, never thrown (the undo was written).
+          unverified = ` — ${unverifiedNote(historyWords(ve))}`;
         }
-        return { status: 'applied' as const, changeId: id, verified, plan, message: undoneMessage(verified, inv.changes) };
+        return { status: 'applied' as const, changeId: id, verified, plan, message: undoneMessage(verified, inv.changes) + unverified };
       }
       written = 'yes';
       // The undo applied and the change it undoes marked undone and reverted: one transaction (recordUndone).
@@ -1392,6 +1588,7 @@ export async function undoChange(changeId: number, deps: ApplyDeps): Promise<App
     }, keepIfKept(owner));
     return outcome;
   } catch (e) {
+    if (isHeldLock(e) && !entered) throw new LockNotTaken();
     if (isHeldLock(e)) return { status: 'refused', reason: anotherFixReason(ch.domain, heldBy(deps.history, ch.domain)) };
     if (isDbBusy(e)) {
       const domain = ch.domain;
@@ -1466,7 +1663,7 @@ async function startSigning(
     // What the panel did before it failed: whether it signs now is what matters (no record was written by mailhealth).
     const now = await deps.panel.readMailSettings(domain).catch(() => null);
     const state = now === null ? 'whether it signs now could not be read' : now.dkim.signing ? 'it signs now' : 'it still does not sign';
-    const reason = `The panel could not start DKIM signing for ${domain} (${(e as Error).message}); ${state}. mailhealth changed no DNS record.`;
+    const reason = `The panel could not start DKIM signing for ${domain} (${said(e)}); ${state}. mailhealth changed no DNS record.`;
     await close({ status: 'failed', error: reason });
     return { status: 'failed', changeId, reason };
   }
@@ -1491,8 +1688,8 @@ async function startSigning(
       const late = await close({ status: 'applied', zoneVersionAfter, verified, error });
       return late ? ` — ${late}` : '';
     } catch (e) {
-      if (!isDbBusy(e)) throw e;
-      return ` — the panel signs now, but ${DB_BUSY} and the outcome could not be recorded yet: the history shows change ${changeId} as pending until mailhealth settles it: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)})`;
+      // The panel signs: said, never thrown, whatever kept the history from recording it.
+      return ` — the panel signs now, but ${historyWords(e)} and the outcome could not be recorded yet: the history shows change ${changeId} as pending until mailhealth settles it: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)})`;
     }
   };
   if (verified === 'no') {
@@ -1559,7 +1756,7 @@ async function settleFromZone(changeId: number, reason: string, owner: string, d
     if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
   } catch (re) {
     if (isDbBusy(re)) throw re;
-    return { recheck: `${reason}; the zone could not be re-checked (${(re as Error).message}): mailhealth checks it again at the next start` };
+    return { recheck: `${reason}; the zone could not be re-checked (${said(re)}): mailhealth checks it again at the next start` };
   }
   return { outcome: found[0]?.outcome };
 }
@@ -1604,7 +1801,7 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
     return 'restored';
   } catch (e) {
     if (isDbBusy(e)) throw e;
-    deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — partly written, and putting it back failed (${(e as Error).message}): review ${steps.join('; ')}` });
+    deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — partly written, and putting it back failed (${said(e)}): review ${steps.join('; ')}` });
     return 'review';
   }
 }
@@ -1617,9 +1814,12 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
  * else in between (a record that is neither, or any in-between state on a panel that writes a zone in one step) →
  * someone edited these names since: nothing is written, the intent is closed as failed with the records to review.
  */
-export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<{ id: number; outcome: string }[]> {
-  deps = readsReported(deps); // a guard's afterRead, as for a fix (no surface passes one to reconcile today)
-  const out: { id: number; outcome: string }[] = [];
+export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<({ id: number; outcome: string } & HistoryFault)[]> {
+  // A guard's afterRead, as for a fix (no surface passes one to reconcile today); the history watched, as for a fix:
+  // an intent it could not settle says why in core's words ("error: …", which the CLI's undo quotes to the customer),
+  // the history's own error on that result (HistoryFault) for the surface's log.
+  deps = forThisCall(deps);
+  const out: ({ id: number; outcome: string } & HistoryFault)[] = [];
   const owner = lockOwner(deps.history, deps.byUser);
   // An undo an older version left half recorded (its outcome written, the change it undid not marked): marked now, in
   // one transaction — cheap, usually nothing to do; a busy database leaves it for next time.
@@ -1639,7 +1839,11 @@ export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<{ i
     } catch (e) {
       // Only a domain lock held by someone else is "a fix running"; a busy history database is an error (tried again).
       if (isHeldLock(e)) out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });
-      else out.push({ id: ch.id, outcome: `error: ${(e as Error).message}` });
+      else {
+        const r = { id: ch.id, outcome: `error: ${said(e)}` };
+        if (isHistoryFailure(e)) Object.defineProperty(r, 'historyError', { value: e, enumerable: false, configurable: true });
+        out.push(r);
+      }
     }
   }
   return out;

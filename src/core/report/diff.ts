@@ -5,6 +5,11 @@
 //   newProblems   a problem now that the previous complete run did not have
 //   resolved      a problem gone now (the check ran and found it fixed, or the domain left the server) that was there
 //                 the last night its check gave an answer, at or before the previous complete run
+//   notAudited    a problem of a domain missing tonight whose recorded name is not a domain name (checkDomain): the
+//                 panels' adapters leave such names out since they go through the one validator (a wildcard "*.x",
+//                 a name with a space, a one-label name). Nothing tells whether the panel still lists it — its
+//                 absence says nothing about the domain —, so its problems are not called resolved: they are listed
+//                 as no longer audited, with the validator's reason. A valid name missing tonight is removed, as before.
 //   stillFailing  a problem in both; `nights` = consecutive complete runs (this one included) it has been present
 //   unknown       findings with severity unknown (DNS/panel trouble) — never counted as failures. A previous problem
 //                 whose check is unknown tonight is neither resolved nor still failing: it is listed under the
@@ -36,10 +41,15 @@
 // complete runs in between were left out): no walk crosses them. A streak stops there ("at least" the nights loaded,
 // never counting the nights not loaded), the trend stops there, and the report says so (`historyGap`).
 //
+// Names are compared in checkDomain's canonical form (lower case, A-label): a run recorded before the panels' names
+// went through the validator may hold a domain under another spelling of the same name ("bücher.example" for
+// "xn--bcher-kva.example"), which is the same domain tonight — not one removed and another with every problem new.
+//
 // Counting domains (summary, groups, trend): a domain's status is its audit's, except that what the checks a panel
 // failure hides report does not count — its unmasked problems decide (fail, else warn), else it is unknown. A domain
 // whose only fails are hidden is not failing.
 import { compareText } from '../text.js';
+import { checkDomain } from '../domain.js';
 import { SEVERITY_ORDER, type CheckName, type DomainStatus, type Severity } from '../model.js';
 
 export type SnapshotRunStatus = 'running' | 'complete' | 'interrupted' | 'cancelled';
@@ -157,6 +167,14 @@ export interface Resolved extends ReportItem {
   reason: 'fixed' | 'domain-removed';
 }
 
+/** A problem of a domain no longer audited (see the header: notAudited). */
+export interface NotAudited extends ReportItem {
+  /** invalid-name: the recorded name is not a domain name, so no panel adapter lists it any more. */
+  why: 'invalid-name';
+  /** Why the name is not a domain name (the validator's words). */
+  reason: string;
+}
+
 export interface UnknownItem extends ReportItem {
   /** Problems of the previous complete run that tonight's DNS trouble hides (not counted as resolved). */
   wasFailing: { rule: string; severity: Severity; subject: string | null }[];
@@ -249,9 +267,16 @@ export interface ReportDoc {
     resolved: number;
     stillFailing: number;
     unknown: number;
+    /** Problems of domains no longer audited (absent from reports saved before it existed). */
+    notAudited?: number;
   };
   newProblems: NewProblem[];
   resolved: Resolved[];
+  /**
+   * Problems of domains missing tonight whose recorded names are not domain names: not resolved — no longer audited
+   * (see the header). Absent from reports saved before it existed.
+   */
+  notAudited?: NotAudited[];
   stillFailing: StillFailing[];
   unknown: UnknownItem[];
   byReseller: ResellerGroup[];
@@ -371,11 +396,38 @@ function indexDomain(d: DomainSnapshot): IndexedDomain {
 // Snapshots are read, never changed: a run is indexed once, however many parts (one per reseller) are built from it.
 const indexCache = new WeakMap<RunSnapshot, IndexedRun>();
 
+// The same names come back in every run looked at (30 nights of a server's domains): each is checked once, remembered
+// (bounded: cleared when full).
+const canonical = new Map<string, string>();
+
+/** A recorded name as the report compares it: checkDomain's canonical form, or the name as it is when it is none. */
+function reportName(name: string): string {
+  let out = canonical.get(name);
+  if (out === undefined) {
+    const c = checkDomain(name);
+    out = c.ok ? c.domain : name;
+    if (canonical.size >= 100_000) canonical.clear();
+    canonical.set(name, out);
+  }
+  return out;
+}
+
+/** Why a recorded name is not a domain name (the validator's reason), or null when it is one. */
+export function invalidNameReason(name: string): string | null {
+  const c = checkDomain(name);
+  return c.ok ? null : c.reason;
+}
+
 function indexRun(run: RunSnapshot): IndexedRun {
   let idx = indexCache.get(run);
   if (!idx) {
     const domains = new Map<string, IndexedDomain>();
-    for (const d of run.domains ?? []) domains.set(d.domain, indexDomain(d));
+    for (const d of run.domains ?? []) {
+      const name = reportName(d.domain);
+      // A name in its canonical form wins over another spelling of it in the same run (see the header).
+      if (name !== d.domain && domains.has(name)) continue;
+      domains.set(name, indexDomain(name === d.domain ? d : { ...d, domain: name }));
+    }
     idx = { domains, partial: run.partial === true };
     indexCache.set(run, idx);
   }
@@ -543,6 +595,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   const newProblems: NewProblem[] = [];
   const stillFailing: StillFailing[] = [];
   const resolved: Resolved[] = [];
+  const notAudited: NotAudited[] = [];
   const unknown: UnknownItem[] = [];
 
   for (const d of cur.domains.values()) {
@@ -617,6 +670,13 @@ export function buildReport(input: BuildReportInput): ReportDoc {
           masked.set(domain, list);
           continue;
         }
+        // Not a domain name: left out of tonight's audit by the panel's adapter, whether or not the panel still lists
+        // it — no longer audited, not resolved (see the header).
+        const invalid = s === 'missing' ? invalidNameReason(domain) : null;
+        if (invalid !== null) {
+          notAudited.push({ ...item({ ...p.snap, owner: whose.owner, reseller: whose.reseller }, f), why: 'invalid-name', reason: invalid });
+          continue;
+        }
         // Owner/reseller as known tonight when the domain is still here (accounts move), else as last recorded.
         const r: Resolved = {
           ...item(here ? { ...p.snap, owner: here.owner, reseller: here.reseller } : { ...p.snap, owner: whose.owner, reseller: whose.reseller }, f),
@@ -654,6 +714,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   sortItems(newProblems);
   sortItems(stillFailing);
   sortItems(resolved);
+  sortItems(notAudited);
   sortItems(unknown);
 
   // Groups per customer and per reseller.
@@ -734,9 +795,11 @@ export function buildReport(input: BuildReportInput): ReportDoc {
       resolved: resolved.length,
       stillFailing: stillFailing.length,
       unknown: unknown.length,
+      notAudited: notAudited.length,
     },
     newProblems,
     resolved,
+    notAudited,
     stillFailing,
     unknown,
     byReseller,

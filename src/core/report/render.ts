@@ -2,7 +2,7 @@
 // a plain-text alternative, and the JSON document. Pure. All record text and names are escaped: they come from
 // DNS and from customers, so they are hostile until proven otherwise.
 import { showInvisible } from '../text.js';
-import { isScoped, type CustomerGroup, type ReportDoc, type ReportItem, type ResellerGroup, type SkippedRun, type StillFailing, type TrendPoint, type UnknownItem } from './diff.js';
+import { isScoped, type CustomerGroup, type NotAudited, type ReportDoc, type ReportItem, type ResellerGroup, type SkippedRun, type StillFailing, type TrendPoint, type UnknownItem } from './diff.js';
 
 export interface RenderOptions {
   /** The panel UI's base URL; each problem links to `<baseUrl>/domains/<domain>`. Only http(s) URLs are used. */
@@ -86,6 +86,8 @@ export function reportSubject(doc: ReportDoc, opts: RenderOptions = {}): string 
   const s = doc.summary;
   const parts = [plural(s.newProblems, 'new problem'), `${s.resolved} resolved`, `${s.stillFailing} still failing`];
   if (s.unknown) parts.push(`${s.unknown} unknown`);
+  // (Absent from a report saved by an earlier version.)
+  if (s.notAudited) parts.push(`${s.notAudited} no longer audited`);
   const where = opts.serverName ? ` — ${cleanControls(opts.serverName)}` : '';
   const who = opts.audience ? ` (${cleanControls(opts.audience)})` : '';
   return `mailhealth nightly report${who}: ${parts.join(', ')}${where}`;
@@ -190,17 +192,35 @@ function nightsText(s: StillFailing): string {
 }
 
 interface Section<T extends ReportItem> {
-  key: 'newProblems' | 'resolved' | 'stillFailing' | 'unknown';
+  key: 'newProblems' | 'resolved' | 'notAudited' | 'stillFailing' | 'unknown';
   title: string;
   empty: string;
   items: T[];
   extra?: (i: T) => string;
+  /** Each item links to its domain's page (default); false: the domain has no page (a name no longer audited). */
+  link?: boolean;
+}
+
+/**
+ * Why a domain's earlier problems are listed as no longer audited, not resolved: its name is not a domain name, and the
+ * panels' names go through the one validator — so it was not audited tonight, whether or not the panel still lists it.
+ */
+export function notAuditedText(i: Pick<NotAudited, 'reason'>): string {
+  return (
+    `no longer audited: not a valid domain name (${i.reason}), and mailhealth leaves such names out of its audits — ` +
+    'not checked, not fixed. If the panel still lists the name, correct or remove it there'
+  );
 }
 
 function sections(doc: ReportDoc): Section<ReportItem>[] {
   return [
     { key: 'newProblems', title: 'New problems', empty: 'No new problems since the last complete run.', items: doc.newProblems },
     { key: 'resolved', title: 'Resolved', empty: 'Nothing resolved since the last complete run.', items: doc.resolved, extra: (i) => ((i as { reason?: string }).reason === 'domain-removed' ? 'domain no longer on the server' : 'fixed') },
+    // Only on a night that has some (the first report after the panels' names went through the validator); absent
+    // from a report saved by an earlier version.
+    ...(doc.notAudited?.length
+      ? [{ key: 'notAudited' as const, title: 'No longer audited (not counted as resolved)', empty: '', items: doc.notAudited, extra: (i: ReportItem) => notAuditedText(i as NotAudited), link: false }]
+      : []),
     { key: 'stillFailing', title: 'Still failing', empty: 'Nothing still failing.', items: doc.stillFailing, extra: (i) => nightsText(i as StillFailing) },
     {
       key: 'unknown',
@@ -307,7 +327,7 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
         cleanControls(`  [${i.severity}] ${i.domain}  ${i.rule}${i.subject ? ` (${i.subject})` : ''}  — ${who(i)}${extra ? `; ${extra}` : ''}`),
       );
       if (i.message) lines.push(cleanControls(`      ${i.message}`));
-      const url = domainUrl(opts.baseUrl, i.domain);
+      const url = sec.link === false ? null : domainUrl(opts.baseUrl, i.domain);
       if (url) lines.push(`      ${url}`);
     }
     if (sec.items.length > max) lines.push(`  … and ${sec.items.length - max} more: ${moreWhere(opts.baseUrl)}`);
@@ -400,7 +420,7 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
     h.push('<table cellpadding="4" cellspacing="0" style="border-collapse:collapse;width:100%">');
     h.push('<tr style="text-align:left;background:#f4f4f4"><th>Severity</th><th>Domain</th><th>Problem</th><th>Customer</th><th></th></tr>');
     for (const i of sec.items.slice(0, max)) {
-      const url = domainUrl(opts.baseUrl, i.domain);
+      const url = sec.link === false ? null : domainUrl(opts.baseUrl, i.domain);
       const dom = url ? `<a href="${escapeHtml(url)}">${escapeHtml(i.domain)}</a>` : escapeHtml(i.domain);
       const extra = sec.extra?.(i) ?? '';
       h.push(

@@ -5,7 +5,7 @@ import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
-import { auditAndRecord, applyFix, bulkOutcomeOutOfScope, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, undoOnce } from '../services.js';
+import { atStage, auditAndRecord, applyFix, bulkOutcomeOutOfScope, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, shownChange, shownOutcome, undoOnce } from '../services.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
@@ -63,7 +63,8 @@ export function apiRoutes(c: AppContext): Router {
   r.post('/domains/:domain/audit', requireDomain(c), async (_req, res) => {
     const me = identityOf(res);
     takeToken(c, 'audit', me.user, 'api');
-    const [a] = await auditAndRecord(c, me, [ctx(res).domainRef!]);
+    const ref = ctx(res).domainRef!;
+    const [a] = await atStage('audit', `POST /api/domains/${ref.domain}/audit`, () => auditAndRecord(c, me, [ref]));
     res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
   });
 
@@ -80,7 +81,10 @@ export function apiRoutes(c: AppContext): Router {
     const planHash = str(body.planHash);
     if (!planHash) throw new HttpError(400, 'planHash is required (from GET …/fix)');
     if (!PLAN_HASH.test(planHash)) throw new HttpError(400, 'planHash is not a valid plan hash (sha256: and 64 hex digits, from GET …/fix)');
-    const outcome = await applyFix(c, identityOf(res), ctx(res).domainRef!, { check: parseCheck(body.check), planHash, removeTerms: bodyTerms(body) });
+    const ref = ctx(res).domainRef!;
+    const input = { check: parseCheck(body.check), planHash, removeTerms: bodyTerms(body) };
+    // A failing history database: said in words of mailhealth's own (services.ts atStage, shownOutcome).
+    const outcome = shownOutcome(c.store, 'fix', ref.domain, await atStage('fix', `POST /api/domains/${ref.domain}/fix`, () => applyFix(c, identityOf(res), ref, input)));
     res.status(outcomeHttpStatus(outcome)).json(outcomeJson(outcome));
   });
 
@@ -96,7 +100,7 @@ export function apiRoutes(c: AppContext): Router {
     const limit = limitRaw === undefined ? HISTORY_PAGE : typeof limitRaw === 'string' && /^[1-9][0-9]{0,2}$/.test(limitRaw) && Number(limitRaw) <= 500 ? Number(limitRaw) : null;
     if (limit === null) throw new HttpError(400, 'limit= takes a whole number from 1 to 500.');
     const domains = await historyDomains(c, res, filter.domain);
-    res.json(await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, limit, before)));
+    res.json((await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, limit, before))).map((ch) => shownChange(c.store, ch)));
   });
 
   r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {
@@ -108,21 +112,25 @@ export function apiRoutes(c: AppContext): Router {
     const refused = verifyRefusal(ch, c.store);
     if (refused) return void refuse(refused);
     takeToken(c, 'audit', identityOf(res).user, 'api');
-    const out = await reverify(c, ch);
+    const out = await atStage('verify', `POST /api/changes/${ch.id}/verify`, () => reverify(c, ch));
     if (out.status === 'refused') return void refuse(out);
-    res.json(c.store.getChange(ch.id));
+    const stored = c.store.getChange(ch.id);
+    res.json(stored && shownChange(c.store, stored));
   });
 
   r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
     // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not applied".
-    const unsettled = unsettledUndoReason(c.store, ctx(res).change!.id);
-    if (unsettled) {
-      res.status(409).json({ status: 'refused', reason: unsettled, why: 'settling', undoOf: ctx(res).change!.id });
-      return;
-    }
-    // A retried undo (the same user's, already made or being made) answers "already" with that undo, as a retried fix.
-    const outcome = await undoOnce(c, identityOf(res), ctx(res).change!, ctx(res).domainRef!);
-    res.status(outcomeHttpStatus(outcome)).json({ ...outcomeJson(outcome), undoOf: ctx(res).change!.id });
+    const ch = ctx(res).change!;
+    await atStage('undo', `POST /api/changes/${ch.id}/undo`, async () => {
+      const unsettled = unsettledUndoReason(c.store, ch.id);
+      if (unsettled) {
+        res.status(409).json({ status: 'refused', reason: unsettled, why: 'settling', undoOf: ch.id });
+        return;
+      }
+      // A retried undo (the same user's, already made or being made) answers "already" with that undo, as a retried fix.
+      const outcome = shownOutcome(c.store, 'undo', ch.domain, await undoOnce(c, identityOf(res), ch, ctx(res).domainRef!));
+      res.status(outcomeHttpStatus(outcome)).json({ ...outcomeJson(outcome), undoOf: ch.id });
+    });
   });
 
   r.post('/bulk', async (req, res) => {
@@ -140,7 +148,7 @@ export function apiRoutes(c: AppContext): Router {
       refs = found.refs;
     } else refs = await matching(c, await scopeOf(c, res), body);
     if (refs.length === 0) throw new HttpError(400, 'no domains match');
-    const id = c.runner.start(me, refs, { filter: parseFilter(body), domains: names.length || undefined });
+    const id = await atStage('job', 'POST /api/bulk', () => c.runner.start(me, refs, { filter: parseFilter(body), domains: names.length || undefined }));
     res.status(202).json({ jobId: id, total: refs.length });
   });
 
@@ -150,7 +158,7 @@ export function apiRoutes(c: AppContext): Router {
   });
 
   r.post('/jobs/:id/cancel', requireJob(c), async (_req, res) => {
-    const ok = c.runner.cancel(ctx(res).job!.id);
+    const ok = await atStage('cancel', 'POST /api/jobs/:id/cancel', () => c.runner.cancel(ctx(res).job!.id));
     res.json({ cancelRequested: ok, job: await inScope(res, c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.MAX_SAFE_INTEGER)) });
   });
 

@@ -1,7 +1,7 @@
 // GET/POST /login, POST /logout (standalone only), and / → the domains page.
 import { Router, type Response } from 'express';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, str } from '../http.js';
+import { ctx, HttpError, str, waitText } from '../http.js';
 import { verifyPassword } from '../passwords.js';
 import {
   accountKey,
@@ -51,6 +51,15 @@ function forgetAfterAnswer(c: AppContext, res: Response, user: string, was: Pass
   res.once('close', forget);
 }
 
+/**
+ * The wait a refused login is told (seconds), the longest of its buckets' (RateLimiter.retryAfterSeconds; 0: one that
+ * would take it now); undefined when one never refills.
+ */
+function loginWait(waits: readonly (number | undefined)[]): number | undefined {
+  if (waits.some((s) => s === undefined)) return undefined;
+  return Math.max(1, ...(waits as number[]));
+}
+
 export function authRoutes(c: AppContext): Router {
   const r = Router();
 
@@ -81,8 +90,13 @@ export function authRoutes(c: AppContext): Router {
     // The per-user token is taken before the (slow) password check, so parallel attempts cannot all slip past it, and
     // given back when the password was right: only wrong passwords use it up.
     const userToken = !knownDevice;
-    if (!c.limits.login.take(`login:${clientAddress(req)}:${user}`) || (userToken && !c.limits.loginUser.take(userKey))) {
-      return fail(429, 'Too many attempts. Wait a minute and try again.');
+    const addressKey = `login:${clientAddress(req)}:${user}`;
+    if (!c.limits.login.take(addressKey) || (userToken && !c.limits.loginUser.take(userKey))) {
+      // As every rate limit's refusal (http.ts takeToken): when the next attempt is allowed, in words and in Retry-After
+      // — the longer wait of the two buckets that can hold this attempt.
+      const seconds = loginWait([c.limits.login.retryAfterSeconds(addressKey), userToken ? c.limits.loginUser.retryAfterSeconds(userKey) : 0]);
+      if (seconds !== undefined) res.setHeader('Retry-After', String(seconds));
+      return fail(429, `Too many attempts. ${seconds !== undefined ? `The next one is allowed in ${waitText(seconds)}.` : 'Try again later.'}`);
     }
     // What is stored for this name, read before the panel is: the same reads for every name, known or not.
     const stored = user ? passwordState(c.store, user) : { hash: null, bound: undefined };

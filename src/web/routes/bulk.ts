@@ -14,7 +14,7 @@ import type { AppContext } from '../app.js';
 import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, scopeAccount, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken, type ErrorLink, type Refused } from '../http.js';
-import { applyBulkFix, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, previewFix, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
+import { applyBulkFix, atStage, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, logWeb, previewFix, shownDetail, shownText, storeFailureMessage, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
 import { mapInGroups, zoneGroup } from '../pool.js';
 import { CHECK_LABELS, viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
@@ -61,12 +61,12 @@ export function bulkRoutes(c: AppContext): Router {
     takeToken(c, 'bulk', me.user, 'page', { back: [backToBulk(filterQuery(parseFilter(body)))] });
     const refs = await matching(c, await scopeOf(c, res), body);
     if (refs.length === 0) throw new HttpError(400, 'No domains match the filter.');
-    c.runner.start(me, refs, { filter: parseFilter(body) });
+    await atStage('job', 'POST /bulk/audit', () => c.runner.start(me, refs, { filter: parseFilter(body) }));
     res.redirect(303, `/bulk${filterQuery(parseFilter(body))}`);
   });
 
-  r.post('/bulk/jobs/:id/cancel', requireJob(c), (req, res) => {
-    c.runner.cancel(Number(req.params.id));
+  r.post('/bulk/jobs/:id/cancel', requireJob(c), async (req, res) => {
+    await atStage('cancel', 'POST /bulk/jobs/:id/cancel', () => c.runner.cancel(Number(req.params.id)));
     res.redirect(303, '/bulk');
   });
 
@@ -89,7 +89,9 @@ export function bulkRoutes(c: AppContext): Router {
         rememberPreview(c, identityOf(res).user, `${ref.domain}|${check}|${preview.plan.planHash}`, preview.plan);
         return { domain: ref.domain, preview };
       } catch (e) {
-        return { domain: ref.domain, error: (e as Error).message };
+        // Never the store's own words (its file's path): in the server's log instead.
+        const message = (e as Error)?.message ?? String(e);
+        return { domain: ref.domain, error: shownText(c.store, `bulk fix preview of ${ref.domain}`, message, storeFailureMessage(e, 'page')) };
       }
     });
     res.render('bulk-fix-preview', { title: `Bulk fix: ${check}`, check, items, notFound, applyKey, h: viewHelpers });
@@ -199,8 +201,8 @@ export function bulkRoutes(c: AppContext): Router {
       } catch (e) {
         // Written, but the outcome could not be kept (the database busy or failing): shown here all the same — the
         // changes themselves are in the history.
-        process.stderr.write(`mailhealth web: a bulk fix's results could not be kept: ${(e as Error)?.message ?? String(e)}\n`);
-        const rows = results.map((r) => ({ domain: r.domain, outcome: bulkOutcomeDetail(r.outcome) }));
+        logWeb("a bulk fix's results could not be kept", e);
+        const rows = results.map((r) => ({ domain: r.domain, outcome: shownDetail(c.store, r.domain, bulkOutcomeDetail(r.outcome)) }));
         res.render('bulk-fix-result', { title: `Bulk fix: ${check}`, check, rows, notFound, job: null, follow: false, h: viewHelpers, str });
         return undefined;
       }
@@ -215,9 +217,9 @@ export function bulkRoutes(c: AppContext): Router {
     await renderFixJob(res, job, req.query.follow !== '0', req.query.resent === '1');
   });
 
-  r.post('/bulk/fix/jobs/:id/cancel', requireJob(c), (req, res) => {
+  r.post('/bulk/fix/jobs/:id/cancel', requireJob(c), async (req, res) => {
     const job = fixJobOf(res);
-    c.runner.cancel(job.id);
+    await atStage('cancel', 'POST /bulk/fix/jobs/:id/cancel', () => c.runner.cancel(job.id));
     // Back to the job's page as the user left it: "Stop updating" (follow=0, sent by the form) stays chosen.
     res.redirect(303, `/bulk/fix/jobs/${job.id}${(req.body as Record<string, unknown>).follow === '0' ? '?follow=0' : ''}`);
   });

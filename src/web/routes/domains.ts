@@ -7,7 +7,7 @@ import type { Job } from '../../adapters/store/store.js';
 import { filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken, takeTokens } from '../http.js';
 import { pageJobsOf } from '../jobs.js';
-import { auditAndRecord, latestOrAudit } from '../services.js';
+import { atStage, auditAndRecord, latestOrAudit } from '../services.js';
 import { MAX_JOBS_SHOWN } from './bulk.js';
 import { groupFindings, viewHelpers } from '../view-model.js';
 
@@ -58,7 +58,7 @@ export function domainRoutes(c: AppContext): Router {
     const scope = await scopeOf(c, res);
     if (scope.length <= SYNC_AUDIT_MAX) {
       takeToken(c, 'audit', me.user);
-      await auditAndRecord(c, me, scope);
+      await atStage('audit', 'POST /domains/audit', () => auditAndRecord(c, me, scope));
       return res.redirect(303, '/domains');
     }
     // Many domains: a bulk job like /bulk/audit's, with the same bulk limit — for customers too (their page shows it).
@@ -66,19 +66,19 @@ export function domainRoutes(c: AppContext): Router {
     if (c.noBackgroundJobs && me.role !== 'customer') throw new HttpError(503, c.noBackgroundJobs);
     takeTokens(c, ['audit', 'bulk'], me.user);
     if (!c.noBackgroundJobs) {
-      c.runner.start(me, scope, { filter: {}, from: 'domains' });
+      await atStage('job', 'POST /domains/audit', () => c.runner.start(me, scope, { filter: {}, from: 'domains' }));
       return res.redirect(303, me.role === 'customer' ? '/domains' : '/bulk');
     }
     // No background jobs here (resellers and admins got the refusal /bulk/audit gives, above). A customer's own page (a
     // cPanel page never reaches the service) audits here instead: up to INLINE_AUDIT_MAX, longest ago first, and says
     // how many.
     const batch = longestAgoFirst(c, scope).slice(0, INLINE_AUDIT_MAX);
-    await auditAndRecord(c, me, batch);
+    await atStage('audit', 'POST /domains/audit', () => auditAndRecord(c, me, batch));
     res.redirect(303, batch.length < scope.length ? `/domains?audited=${batch.length}&of=${scope.length}` : '/domains');
   });
 
-  r.post('/domains/jobs/:id/cancel', requireJob(c), (req, res) => {
-    c.runner.cancel(Number(req.params.id));
+  r.post('/domains/jobs/:id/cancel', requireJob(c), async (req, res) => {
+    await atStage('cancel', 'POST /domains/jobs/:id/cancel', () => c.runner.cancel(Number(req.params.id)));
     res.redirect(303, '/domains');
   });
 
@@ -95,7 +95,7 @@ export function domainRoutes(c: AppContext): Router {
     const me = identityOf(res);
     takeToken(c, 'audit', me.user);
     const ref = ctx(res).domainRef!;
-    await auditAndRecord(c, me, [ref]);
+    await atStage('audit', `POST /domains/${ref.domain}/audit`, () => auditAndRecord(c, me, [ref]));
     res.redirect(303, `/domains/${encodeURIComponent(ref.domain)}`);
   });
 

@@ -8,7 +8,7 @@ import { checkDomain } from '../../core/domain.js';
 import type { DomainAudit, DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { HttpError, identityOf, NOT_FOUND_MESSAGE, requireLogin, scopeOf, str, takeToken } from '../http.js';
-import { auditAndRecord } from '../services.js';
+import { atStage, auditAndRecord } from '../services.js';
 import { auditOptionsFrom } from '../../core/settings.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -59,7 +59,7 @@ async function explain(c: AppContext, res: Response, text: string, chosen: Domai
       inScope = true;
       const me = identityOf(res);
       takeToken(c, 'audit', me.user);
-      audit = (await auditAndRecord(c, me, [ref]))[0];
+      audit = (await atStage('audit', `explaining a bounce: auditing ${ref.domain}`, () => auditAndRecord(c, me, [ref])))[0];
     } else notes.push(`${target} is not a domain you may audit here: only the code is explained.`);
   }
   // A domain outside the identity's scope is never audited or named as known: only the code is explained (the same

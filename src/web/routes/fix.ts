@@ -5,7 +5,7 @@ import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { PLAN_HASH } from '../../core/plans/plan.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, list, requireDomain, requireLogin, str, takeToken } from '../http.js';
-import { applyFix, outcomeHttpStatus, previewFix } from '../services.js';
+import { applyFix, atStage, outcomeHttpStatus, previewFix, shownOutcome } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
 export function parseCheck(v: unknown): FixKind {
@@ -18,6 +18,14 @@ export function parseCheck(v: unknown): FixKind {
 
 export function parseTerms(v: unknown): string[] {
   return [...new Set(list(v).map((t) => t.trim()).filter((t) => t && t.length <= 500))].slice(0, 50);
+}
+
+/** Where a fix or an undo the history database stopped is looked up: the domain's history (and the domain). */
+export function historyLinks(domain: string): { href: string; text: string }[] {
+  return [
+    { href: `/history?domain=${encodeURIComponent(domain)}`, text: `The history of ${domain}` },
+    { href: `/domains/${encodeURIComponent(domain)}`, text: domain },
+  ];
 }
 
 export function fixRoutes(c: AppContext): Router {
@@ -42,7 +50,14 @@ export function fixRoutes(c: AppContext): Router {
     if (!planHash) throw new HttpError(400, 'planHash is missing: preview the fix first.');
     if (!PLAN_HASH.test(planHash)) throw new HttpError(400, 'planHash is not a valid plan hash (sha256: and 64 hex digits, as the preview gives it): preview the fix again.');
     const removeTerms = parseTerms(body.removeTerms);
-    const outcome = await applyFix(c, identityOf(res), ref, { check, planHash, removeTerms });
+    // A history database that fails under the fix: where to look for what was written, never the store's own words
+    // (services.ts atStage, shownOutcome; the raw error is in the server's log).
+    const outcome = shownOutcome(
+      c.store,
+      'fix',
+      ref.domain,
+      await atStage('fix', `POST /domains/${ref.domain}/fix`, () => applyFix(c, identityOf(res), ref, { check, planHash, removeTerms }), historyLinks(ref.domain)),
+    );
     res.status(outcomeHttpStatus(outcome)).render('fix-result', { title: `Fix ${check} — ${ref.domain}`, ref, check, outcome, removeTerms, h: viewHelpers });
   });
 

@@ -9,7 +9,8 @@ import type { ChangeRecord } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, NOT_FOUND_MESSAGE, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
-import { outcomeHttpStatus, undoOnce } from '../services.js';
+import { atStage, outcomeHttpStatus, shownChange, shownOutcome, undoOnce } from '../services.js';
+import { historyLinks } from './fix.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -84,7 +85,7 @@ export function historyRoutes(c: AppContext): Router {
     // One more than a page: whether there are older changes to link to.
     const page = c.store.changesForDomains(domains, HISTORY_PAGE + 1, before);
     const olderBefore = page.length > HISTORY_PAGE ? page[HISTORY_PAGE - 1].id : null;
-    const changes = await reverifyStale(c, identityOf(res).user, page.slice(0, HISTORY_PAGE));
+    const changes = (await reverifyStale(c, identityOf(res).user, page.slice(0, HISTORY_PAGE))).map((ch) => shownChange(c.store, ch));
     res.render('history', { title: 'History', audits, changes, domainFilter: filter.domain ?? '', filterError: null, now: c.now(), h: viewHelpers, before: before ?? null, olderBefore });
   });
 
@@ -97,29 +98,37 @@ export function historyRoutes(c: AppContext): Router {
     const refused = verifyRefusal(ch, c.store);
     if (refused) throw new HttpError(409, refused.reason, verifyRefusalLinks(ch, refused.replacedBy));
     takeToken(c, 'audit', identityOf(res).user);
-    // Replaced meanwhile (between the two reads): not checked, said why.
-    const out = await reverify(c, ch);
+    // Replaced meanwhile (between the two reads): not checked, said why. A history database that fails under the
+    // check: said so, with the way back to the change.
+    const out = await atStage('verify', `POST /changes/${ch.id}/verify`, () => reverify(c, ch), verifyRefusalLinks(ch));
     if (out.status === 'refused') throw new HttpError(409, out.reason, verifyRefusalLinks(ch, out.replacedBy));
     res.redirect(303, `/history?domain=${encodeURIComponent(ch.domain)}#change-${ch.id}`);
   });
 
   r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
     const ch = ctx(res).change!;
-    // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not applied".
-    const unsettled = unsettledUndoReason(c.store, ch.id);
-    if (unsettled) {
-      res.status(409).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome: { status: 'refused', reason: unsettled }, h: viewHelpers });
-      return;
-    }
-    // The undo answered in place (its result is this POST's page): F5 sends it again, and is answered with the undo made
-    // the first time ("already undone as change #M"), as a fix's result page is — never "Refused" for an undo that worked.
-    const outcome = await undoOnce(c, identityOf(res), ch, ctx(res).domainRef!);
-    // The undo that was made: whether a later fix replaced its records since (then it is not verified again, and the
-    // page says so instead of offering "Verify again").
-    const madeBy = outcome.status === 'already' && outcome.changeStatus === 'applied' ? c.store.getChange(outcome.changeId) : null;
-    const replacedBy = madeBy ? replacedIn(madeBy, c.store) : null;
-    res.status(outcomeHttpStatus(outcome)).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, replacedBy, changeHref, h: viewHelpers });
+    // A history database that fails under the undo: where to look for what was written, never the store's own words
+    // (services.ts atStage, shownOutcome; the raw error is in the server's log).
+    await atStage('undo', `POST /changes/${ch.id}/undo`, () => undoPage(c, res, ch), historyLinks(ch.domain));
   });
 
   return r;
+}
+
+/** POST /changes/<id>/undo's answer: the undo made (or why not), as its result page. */
+async function undoPage(c: AppContext, res: Response, ch: ChangeRecord): Promise<void> {
+  // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not applied".
+  const unsettled = unsettledUndoReason(c.store, ch.id);
+  if (unsettled) {
+    res.status(409).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome: { status: 'refused', reason: unsettled }, h: viewHelpers });
+    return;
+  }
+  // The undo answered in place (its result is this POST's page): F5 sends it again, and is answered with the undo made
+  // the first time ("already undone as change #M"), as a fix's result page is — never "Refused" for an undo that worked.
+  const outcome = shownOutcome(c.store, 'undo', ch.domain, await undoOnce(c, identityOf(res), ch, ctx(res).domainRef!));
+  // The undo that was made: whether a later fix replaced its records since (then it is not verified again, and the
+  // page says so instead of offering "Verify again").
+  const madeBy = outcome.status === 'already' && outcome.changeStatus === 'applied' ? c.store.getChange(outcome.changeId) : null;
+  const replacedBy = madeBy ? replacedIn(madeBy, c.store) : null;
+  res.status(outcomeHttpStatus(outcome)).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome, replacedBy, changeHref, h: viewHelpers });
 }

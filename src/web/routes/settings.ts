@@ -7,6 +7,8 @@ import { shortReason } from '../../core/report/render.js';
 import type { AppContext } from '../app.js';
 import { requireLogin, requireRole } from '../http.js';
 import { readSettings, saveSettings, type SettingsForm } from '../settings.js';
+import { isBusy } from '../../adapters/store/busy.js';
+import { atStage, logWeb, SEE_LOG } from '../services.js';
 import { DEFAULT_BLOCKLISTS } from '../../core/settings.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -46,7 +48,14 @@ export function lastReport(store: Pick<Store, 'listRuns'>): LastReport {
   try {
     [run] = store.listRuns({ kind: 'report', limit: 1 });
   } catch (e) {
-    return { startedAt: null, outcome: `not known: the history database could not be read (${(e as Error)?.message ?? String(e)})` };
+    // In the server's log; the page never quotes the store (its words name the database file).
+    logWeb('the settings page: the last nightly report', e);
+    return {
+      startedAt: null,
+      outcome: isBusy(e)
+        ? 'not known: the history database is busy (another mailhealth process is writing to it); reload the page in a moment'
+        : `not known: the history database could not be read ${SEE_LOG}`,
+    };
   }
   return run ? { startedAt: run.startedAt, outcome: lastReportOutcome(run) } : { startedAt: null, outcome: 'none yet' };
 }
@@ -72,8 +81,8 @@ export function settingsRoutes(c: AppContext): Router {
     res.render('settings', page(readSettings(c.store), {}, req.query.saved === '1'));
   });
 
-  r.post('/settings', (req, res) => {
-    const result = saveSettings(c.store, req.body as Record<string, unknown>);
+  r.post('/settings', async (req, res) => {
+    const result = await atStage('settings', 'POST /settings', () => saveSettings(c.store, req.body as Record<string, unknown>));
     if (!result.ok) return res.status(400).render('settings', page(result.form, result.errors, false));
     afterSave(c);
     res.redirect(303, '/settings?saved=1');

@@ -35,7 +35,7 @@ test('a v5 file migrates to v6: its jobs belong to no known account and no form;
   v5.close();
   const s = openStore(path);
   try {
-    assert.equal(s.schemaVersion(), 6);
+    assert.equal(s.schemaVersion(), MIGRATIONS.length, 'migrated past v6 (v7: changes.job_id)');
     const job = s.getJob(id)!;
     assert.deepEqual([job.byUser, job.byAccount, job.requestKey, job.done], ['res1', null, null, 1]);
     // Listed by name as before; for an account (a bound web login), not at all — whose it was cannot be known.

@@ -744,7 +744,7 @@ describe('schema v2: one findings document per result', () => {
 
     const s = open(path);
     assert.equal(s.schemaVersion(), MIGRATIONS.length);
-    assert.equal(MIGRATIONS.length, 6);
+    assert.equal(MIGRATIONS.length, 7);
     assert.ok(!tables(path).includes('findings'));
     const got = readAll(s);
     s.close();

@@ -339,10 +339,11 @@ describe('per-domain lock', () => {
     const plan = await p.plan('florist.example', 'spf');
     assert.ok(p.store.tryLock('domain:florist.example', 'web:4242:abc', 60_000));
     const text = p.zoneText('florist.example');
-    const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps());
+    // Each waits a little for the lock (undo-lock-wait.test.ts: the wait itself), then is refused.
+    const out = await applyPlan({ domain: 'florist.example', check: 'spf', planHash: plan.planHash }, p.deps({ lockWaitMs: 200 }));
     assert.equal(out.status, 'refused');
     if (out.status === 'refused') assert.match(out.reason, /Another fix on florist\.example/);
-    const undo = await undoChange(outcome.changeId, p.deps());
+    const undo = await undoChange(outcome.changeId, p.deps({ lockWaitMs: 200 }));
     assert.equal(undo.status, 'refused');
     assert.equal(p.zoneText('florist.example'), text);
     // Another domain is not blocked.

@@ -1,0 +1,40 @@
+// A CLI run from a checkout (umask 022) that creates the history database — `mailhealth user set-password … --db` here;
+// `audit --db` opens it the same way — makes the missing directories 0700 and the file 0600: it holds the password
+// hashes and the web session secret. An older 0644 one is made owner-only, and the CLI says so on stderr, once.
+import assert from 'node:assert/strict';
+import { chmodSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { REPO_ROOT } from '../helpers/corpora.js';
+
+const mode = (p: string) => statSync(p).mode & 0o777;
+
+test('set-password --db under umask 022: directories 0700, database 0600; an old 0644 one is tightened and said', async (t) => {
+  const oldUmask = process.umask(0o022); // the child inherits it
+  const dir = mkdtempSync(join(tmpdir(), 'mh-db-private-'));
+  t.after(() => {
+    process.umask(oldUmask);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  chmodSync(dir, 0o755);
+  cpSync(join(REPO_ROOT, 'src/demo/panel'), join(dir, 'panel'), { recursive: true });
+  const db = join(dir, 'newdir', 'sub', 'cli.sqlite');
+  const setPassword = () => runCli(['--panel-root', join(dir, 'panel'), '--db', db, 'user', 'set-password', 'alice'], 'a long enough password\n');
+
+  const r = await setPassword();
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, 'mailhealth: password set for alice\n');
+  assert.equal(mode(join(dir, 'newdir')), 0o700);
+  assert.equal(mode(join(dir, 'newdir', 'sub')), 0o700);
+  assert.equal(mode(db), 0o600);
+  assert.equal(mode(dir), 0o755, 'an existing directory keeps its mode');
+
+  // As an older mailhealth left it. (The -wal and -shm SQLite makes when it opens it copy its mode: they are tightened too.)
+  chmodSync(db, 0o644);
+  const again = await setPassword();
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(mode(db), 0o600);
+  assert.equal(again.stderr, `mailhealth: the history database was readable by other users — it holds the web logins’ password hashes and the secret that signs their sessions; so mailhealth made it private: ${db} 644 → 600, -wal 644 → 600, -shm 644 → 600\nmailhealth: password set for alice\n`);
+});
