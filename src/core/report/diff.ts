@@ -44,6 +44,10 @@
 // Names are compared in checkDomain's canonical form (lower case, A-label): a run recorded before the panels' names
 // went through the validator may hold a domain under another spelling of the same name ("bücher.example" for
 // "xn--bcher-kva.example"), which is the same domain tonight — not one removed and another with every problem new.
+// So are the names in the subjects the checks derive from the domain (DOMAIN_NAME_SUBJECTS: dns.drift's
+// "_dmarc.bücher.example TXT" is "_dmarc.xn--bcher-kva.example TXT"); a subject that is record text (an SPF term, a
+// DMARC tag) or a name a DNS answer gave (an MX host) is compared as recorded. Shown: the subject of the latest run
+// that has the problem (tonight's, for new and still failing ones).
 //
 // Counting domains (summary, groups, trend): a domain's status is its audit's, except that what the checks a panel
 // failure hides report does not count — its unmasked problems decide (fail, else warn), else it is unknown. A domain
@@ -323,6 +327,32 @@ export function problemKey(domain: string, rule: string, subject: string | null 
 }
 
 /**
+ * Rules whose subject is "<name> <TYPE>" with a name the check derived from the domain it audited (ctx.domain): the
+ * domain itself or a name under it — src/core/checks/dns.ts, drift: the apex, _dmarc., _mailchannels. and
+ * <selector>._domainkey. A check that comes to embed the audited name in a subject of another rule adds it here.
+ * Every other subject is compared as recorded: record text the customer wrote (an SPF term such as
+ * "a:mail.Shop.Example", a DMARC tag, a _mailchannels field), a host a DNS answer named (an MX), a DKIM selector, an
+ * address — rewriting a term that happens to end in the domain would make the same term two problems.
+ */
+export const DOMAIN_NAME_SUBJECTS: ReadonlySet<string> = new Set(['dns.drift']);
+
+/**
+ * A subject as the report compares it: for DOMAIN_NAME_SUBJECTS, the domain as the run recorded it (`recorded`, the
+ * name the check was given) put in its canonical form (`name`) where it is the subject's name or ends it — so a drift
+ * recorded under "bücher.example" or "Shop.Example" is the same problem as tonight's under the A-label.
+ */
+function subjectKey(rule: string, subject: string | null | undefined, recorded: string, name: string): string | null {
+  if (subject === undefined || subject === null) return null;
+  if (recorded === name || !DOMAIN_NAME_SUBJECTS.has(rule)) return subject;
+  const sp = subject.indexOf(' ');
+  const head = sp < 0 ? subject : subject.slice(0, sp);
+  const rest = sp < 0 ? '' : subject.slice(sp);
+  if (head === recorded) return name + rest;
+  if (head.endsWith(`.${recorded}`)) return head.slice(0, head.length - recorded.length) + name + rest;
+  return subject;
+}
+
+/**
  * Unknown findings that hide more than their own check for the night (see the header): the checks they make unknown.
  * Narrowest correct: a check not listed for dns.panel-zone-unreadable never reads the panel's zone.
  */
@@ -351,7 +381,8 @@ interface IndexedRun {
   partial: boolean;
 }
 
-function indexDomain(d: DomainSnapshot): IndexedDomain {
+/** `d` under its canonical name; `recorded`: the name the run recorded it under (what its subjects embed). */
+function indexDomain(d: DomainSnapshot, recorded: string): IndexedDomain {
   const problems = new Map<string, SnapshotFinding>();
   let unknownChecks: Set<CheckName> | 'all' = new Set();
   // The checks a panel failure hides (MASKING_RULES): what they found that night is not counted either way. Without
@@ -378,7 +409,7 @@ function indexDomain(d: DomainSnapshot): IndexedDomain {
   for (const f of d.findings) {
     if (!isProblem(f.severity)) continue;
     const into = hidden === 'all' || hidden.has(f.check) ? hiddenProblems : problems;
-    const k = problemKey(d.domain, f.rule, f.subject);
+    const k = problemKey(d.domain, f.rule, subjectKey(f.rule, f.subject, recorded, d.domain));
     const had = into.get(k);
     // Same key twice: keep the worse one.
     if (!had || (had.severity === 'warn' && f.severity === 'fail')) into.set(k, f);
@@ -426,7 +457,7 @@ function indexRun(run: RunSnapshot): IndexedRun {
       const name = reportName(d.domain);
       // A name in its canonical form wins over another spelling of it in the same run (see the header).
       if (name !== d.domain && domains.has(name)) continue;
-      domains.set(name, indexDomain(name === d.domain ? d : { ...d, domain: name }));
+      domains.set(name, indexDomain(name === d.domain ? d : { ...d, domain: name }, d.domain));
     }
     idx = { domains, partial: run.partial === true };
     indexCache.set(run, idx);
@@ -642,6 +673,9 @@ export function buildReport(input: BuildReportInput): ReportDoc {
   // Previous problems gone tonight: every problem present the last night its check gave an answer (at or before the
   // previous run — so a problem last seen before a night of DNS trouble is still compared), newest first.
   const masked = new Map<string, { check: CheckName; list: UnknownItem['wasFailing'] }[]>();
+  // Their keys, per domain: what the hidden checks report tonight is compared with them by key (the subject of an
+  // older run may spell the domain otherwise).
+  const maskedKeys = new Map<string, Set<string>>();
   const seenKeys = new Set<string>();
   // Domains whose every check gave an answer in a run already walked: nothing older can be their last known state.
   const settled = new Set<string>();
@@ -668,6 +702,9 @@ export function buildReport(input: BuildReportInput): ReportDoc {
           const list = masked.get(domain) ?? [];
           list.push({ check: f.check, list: [{ rule: f.rule, severity: f.severity, subject: f.subject ?? null }] });
           masked.set(domain, list);
+          const keys = maskedKeys.get(domain) ?? new Set<string>();
+          keys.add(key);
+          maskedKeys.set(domain, keys);
           continue;
         }
         // Not a domain name: left out of tonight's audit by the panel's adapter, whether or not the panel still lists
@@ -701,9 +738,10 @@ export function buildReport(input: BuildReportInput): ReportDoc {
       target?.wasFailing.push(...h.list);
     }
     // What the hidden checks report tonight (and was not failing before): under the panel failure that hides them.
-    for (const [, f] of d.hiddenProblems) {
+    const wasFailing = maskedKeys.get(d.snap.domain);
+    for (const [key, f] of d.hiddenProblems) {
       const subject = f.subject ?? null;
-      if (items.some((u) => u.wasFailing.some((w) => w.rule === f.rule && w.subject === subject))) continue;
+      if (wasFailing?.has(key)) continue;
       const target = items.find((u) => masks(u.rule, f.check)) ?? items[0];
       if (!target) continue;
       (target.seenTonight ??= []).push({ rule: f.rule, severity: f.severity, subject });
