@@ -12,6 +12,7 @@ import { PanelError, type Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
 import { PlanError } from '../core/plans/index.js';
 import { StoreError, type Store } from '../adapters/store/store.js';
+import { isBusy } from '../adapters/store/busy.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import { bearerToken, presentsBearer, tokenMatches, type FrontDoor, type IdentitySource } from './identity.js';
 import { ctx, HttpError, isSameSitePath, NOT_FOUND_MESSAGE, type Locals } from './http.js';
@@ -32,7 +33,7 @@ import {
   sessionStillValid,
   writeSession,
 } from './session.js';
-import { isStoreFailure, isStoreText, logWeb, settingsFrom, StoreFailure, storeFailureMessage, type StoreStage, type WebDeps } from './services.js';
+import { isStoreFailure, isStoreText, logWeb, settingsFrom, shownText, StoreFailure, storeFailureMessage, withheldText, type StoreStage, type WebDeps } from './services.js';
 import { authRoutes } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
 import { fixRoutes } from './routes/fix.js';
@@ -397,12 +398,22 @@ export function createApp(deps: AppDeps): MailhealthApp {
     }
     // A deliberate HttpError (503: no background jobs here) is an answer, not a fault: not logged; nor is a
     // StoreFailure, whose raw error was logged where it was met.
-    if (status >= 500 && !(err instanceof HttpError) && !(err instanceof StoreFailure) && !(err instanceof StoreError && err.code === 'too-new')) logWeb(`${req.method} ${req.path}`, err);
-    // Last: no answer quotes the history database's own words (a panel's or a plan's error that carried them). A
-    // route's own HttpError is left as it is: it may quote what the user typed.
+    const logged = status >= 500 && !(err instanceof HttpError) && !(err instanceof StoreFailure) && !(err instanceof StoreError && err.code === 'too-new');
+    if (logged) logWeb(`${req.method} ${req.path}`, err);
+    // Last: no answer names the history database's file (a panel's or a plan's error that quoted the store's). A
+    // store failure behind it (its cause) is answered as one, with the status that goes with it; otherwise nothing is
+    // known of the store — the text may be a record's or a panel's that named the file — and only the words naming it
+    // are withheld, the status kept. A route's own HttpError is left as it is: it may quote what the user typed.
     if (!(err instanceof HttpError) && isStoreText(c.store, message)) {
-      logWeb(`${req.method} ${req.path}: an answer quoting the history database`, message);
-      message = storeFailureMessage(null, fallbackStage(req, res));
+      const what = `${req.method} ${req.path}: an answer naming the history database's file`;
+      const failure = storeFailureIn(err);
+      if (failure !== null) {
+        if (!logged) logWeb(what, failure);
+        status = isBusy(failure) ? 503 : 500;
+        message = storeFailureMessage(failure, fallbackStage(req, res));
+      } else {
+        message = logged ? withheldText(c.store, message, WITHHELD_ANSWER) : shownText(c.store, what, message, WITHHELD_ANSWER);
+      }
     }
     if (res.headersSent) return;
     // A rate limit's refusal says when to come back (http.ts takeToken), to scripts as well as to people.
@@ -422,6 +433,19 @@ export function createApp(deps: AppDeps): MailhealthApp {
   app.runner = c.runner;
   app.context = c;
   return app;
+}
+
+/** An error answer whose words named the history database's file other than in parentheses (shownText). */
+const WITHHELD_ANSWER = "This answer is not shown here (the server's log has it). Try again later; if it keeps happening, ask your hosting provider.";
+
+/** The store failure (services.ts isStoreFailure) an error is, or was caused by (its `cause` chain), if any. */
+function storeFailureIn(err: unknown): StoreError | null {
+  const seen = new Set<unknown>();
+  for (let e = err; e !== null && typeof e === 'object' && !seen.has(e); e = (e as { cause?: unknown }).cause) {
+    if (isStoreFailure(e)) return e;
+    seen.add(e);
+  }
+  return null;
 }
 
 /** What a store failure no route named left: a read changes nothing, nor does a request stopped before its route. */

@@ -28,8 +28,11 @@ import {
   bulkOutcomeNotApplied,
   bulkOutcomeOutOfScope,
   CANCELLED_BEFORE,
+  isStoreFailure,
   isStoreText,
+  logSafe,
   readScope,
+  withheldText,
   shownDetail,
   withResolver,
   type BulkFixItem,
@@ -565,7 +568,8 @@ export class BulkRunner {
 
   /** The server's log: the error as it came (the page shows words of its own). */
   private log(what: string, e: unknown): void {
-    process.stderr.write(`mailhealth web: ${what}: ${errorText(e)}\n`);
+    // The message only (no stack), escaped and on one line: a panel's error text cannot start a line of its own.
+    process.stderr.write(`mailhealth web: ${logSafe(what)}: ${logSafe(errorText(e)).replace(/\n/g, '\\n')}\n`);
   }
 
   /**
@@ -580,7 +584,10 @@ export class BulkRunner {
   /** A job's error as its page shows it: a failing store's in words of its own (storeTrouble; services.ts isStoreText). */
   private shownError(e: unknown): string {
     const text = errorText(e);
-    return isStoreText(this.deps.store, text) ? storeTrouble(e) : text;
+    if (!isStoreText(this.deps.store, text)) return text;
+    // Only a failure of the store that was actually met is said as one; other text naming the database's file (a
+    // panel's message quoting it) has those words withheld.
+    return isStoreFailure(e) ? storeTrouble(e) : withheldText(this.deps.store, text, 'The job stopped (the server\'s log has why).');
   }
 
   /**

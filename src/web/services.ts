@@ -2,7 +2,7 @@
 // only the wiring (a fresh resolver per request or job, who acts, what gets recorded).
 import { auditDomain, buildContext, runChecks } from '../core/audit.js';
 import { canonName } from '../core/domain.js';
-import type { DomainAudit, DomainRef, FixKind, Identity } from '../core/model.js';
+import type { DomainAudit, DomainRef, Evidence, FixKind, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import { makePlanWith, PlanError } from '../core/plans/index.js';
 import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome, type WriteGuard, type WriteStep } from '../core/plans/apply.js';
@@ -48,11 +48,15 @@ export interface WebDeps {
 // quote SQLite ("the mailhealth database /var/lib/… is locked by another process (database is locked)"): that goes to
 // the server's log only. The customer is told what the failure left — nothing changed, the audit not recorded, the
 // settings not saved, where to look after a fix — in words of mailhealth's own (jobs.ts does the same for bulk jobs).
+//
+// A text that merely looks like the store's (a TXT record, a panel's message quoting "SQLITE_BUSY" or "mailhealth
+// database") is the customer's own and is shown as it is: only the database file's path marks the store's words
+// (store.ts toStoreError names it in every message it builds). Where a text is withheld for that, the answer says only
+// that (WITHHELD): the store is said to have failed only where a store error was actually met (storeFailureMessage).
 
 /** One line of the server's log (stderr): control and invisible characters written out, so no text starts a line. */
 export function logWeb(what: string, e: unknown): void {
-  const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
-  process.stderr.write(`mailhealth web: ${logSafe(what)}: ${text.split('\n').map(logSafe).join('\n')}\n`);
+  process.stderr.write(`mailhealth web: ${logLine(what)}: ${logText(e)}\n`);
 }
 
 /** One piece of a log line with its control and invisible characters written out (`\x1b`, `\u202E`). */
@@ -61,33 +65,103 @@ export function logSafe(s: string): string {
   return showInvisible(s.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
-/**
- * The store's own words: every SQLite error reaches the web through the store, which names its file ("the mailhealth
- * database <path> …", toStoreError) — and SQLite's error codes. Not SQLite's bare messages ("database is locked"): a
- * panel's own error may say that of the panel's database, and is the panel's to show.
- */
-const STORE_WORDS = /\bSQLITE_[A-Z]|\bmailhealth database\b/;
-
-/** Whether a text carries the history database's own words (its file's path, SQLite's codes): never shown. */
-export function isStoreText(store: { readonly path?: unknown } | null | undefined, text: string): boolean {
-  const path = store?.path;
-  return (typeof path === 'string' && path !== '' && text.includes(path)) || STORE_WORDS.test(text);
+/** A piece that stays on its log line: logSafe, and a newline written `\n` (as server.ts's settler log writes it). */
+function logLine(s: string): string {
+  return logSafe(s).replace(/\n/g, '\\n');
 }
 
-/** What stands for the store's own words, in parentheses, in a text that quoted them. */
+/**
+ * An error for the log: its name and message on the line (a message is outside text — a panel's, a record's — and its
+ * newlines must not start a line of their own), then its stack frames on the lines after it, each indented.
+ */
+function logText(e: unknown): string {
+  if (!(e instanceof Error)) return logLine(String(e));
+  const message = String(e.message);
+  const head = message === '' ? e.name : `${e.name}: ${message}`;
+  // The stack opens with the name and message, as many lines as the message has: the frames follow them.
+  const frames = typeof e.stack === 'string' ? e.stack.split('\n').slice(message.split('\n').length) : [];
+  return [logLine(head), ...frames.map((f) => logSafe(f)).map((f) => (/^\s/.test(f) ? f : `    ${f}`))].join('\n');
+}
+
+/** The history database's file as its errors name it, when this store has one. */
+function storePath(store: { readonly path?: unknown } | null | undefined): string | null {
+  const path = store?.path;
+  return typeof path === 'string' && path !== '' ? path : null;
+}
+
+/**
+ * Whether a text carries the history database's own words: its file's path, which every error the store builds of
+ * SQLite's names (store.ts toStoreError, SchemaChangedError). Not SQLite's codes or "mailhealth database" alone: a
+ * record, a zone line or a panel's message may say those, and is the customer's to read.
+ */
+export function isStoreText(store: { readonly path?: unknown } | null | undefined, text: string): boolean {
+  const path = storePath(store);
+  return path !== null && text.includes(path);
+}
+
+/** What stands, in an answer, for a failure of the history database a route met (storeFailureMessage). */
 export const SEE_LOG = "(the server's log says why)";
-/** A parenthesis, one level of parentheses inside it allowed (core quotes a store error as "failed (… (SQLITE_…))"). */
+/** What stands for words withheld from a text because they named the history database's file (shownText). */
+export const WITHHELD = "(withheld: the server's log has it)";
+/** A parenthesis, one level of parentheses inside it allowed (a store error quoted as "failed (… (database is locked))"). */
 const PARENTHESIS = /\((?:[^()]|\([^()]*\))*\)/g;
 
 /**
- * A text for the page or the API: the store's words quoted in parentheses give way to SEE_LOG (the rest is kept);
- * quoted otherwise, the whole text gives way to `otherwise`. The text as it came goes to the log (`what`).
+ * `text` without the history database's words: each parenthesis that holds its file's path gives way to WITHHELD (the
+ * rest is kept); a path anywhere else, the whole text to `otherwise`. Every occurrence of the path stands as one
+ * character while the parentheses are matched, so a path holding "(" or ")" is never cut in two: none of it is left.
  */
-export function shownText(store: { readonly path?: unknown } | null | undefined, what: string, text: string, otherwise: string): string {
-  if (!isStoreText(store, text)) return text;
+function withheld(path: string, text: string, otherwise: string): string {
+  if (!text.includes(path)) return text;
+  const mark = absentChar(text);
+  if (mark === null) return otherwise;
+  const out = text.split(path).join(mark).replace(PARENTHESIS, (p) => (p.includes(mark) ? WITHHELD : p));
+  return out.includes(mark) ? otherwise : out;
+}
+
+/** A character (of Unicode's private use area) `text` does not hold, or null. */
+function absentChar(text: string): string | null {
+  for (let c = 0xe000; c <= 0xf8ff; c++) {
+    const ch = String.fromCharCode(c);
+    if (!text.includes(ch)) return ch;
+  }
+  return null;
+}
+
+/** What of a stored row this process has logged already (logOnce): bounded, forgotten all at once when full. */
+const loggedOnce = new Set<string>();
+const LOGGED_ONCE_MAX = 10_000;
+
+/**
+ * `what` logged once per process for `key` (a stored change, audit or job row: shown on every view of its page, its
+ * text is the same each time), every time without one (an answer made now).
+ */
+function logOnce(store: { readonly path?: unknown }, key: string | undefined, what: string, text: string): void {
+  if (key !== undefined) {
+    const k = `${storePath(store) ?? ''}\0${key}`;
+    if (loggedOnce.has(k)) return;
+    if (loggedOnce.size >= LOGGED_ONCE_MAX) loggedOnce.clear();
+    loggedOnce.add(k);
+  }
   logWeb(what, text);
-  const out = text.replace(PARENTHESIS, (p) => (isStoreText(store, p) ? SEE_LOG : p));
-  return isStoreText(store, out) ? otherwise : out;
+}
+
+/**
+ * A text for the page or the API: the history database's words in it (its file's path) withheld as `withheld` says,
+ * the whole text giving way to `otherwise` where they are not in parentheses. The text as it came goes to the log
+ * (`what`; once per process for a stored row's `key`).
+ */
+export function shownText(store: { readonly path?: unknown } | null | undefined, what: string, text: string, otherwise: string, key?: string): string {
+  const path = storePath(store);
+  if (path === null || !text.includes(path)) return text;
+  logOnce(store ?? {}, key, what, text);
+  return withheld(path, text, otherwise);
+}
+
+/** shownText for a text the log has already (an error logged as it came): nothing logged again. */
+export function withheldText(store: { readonly path?: unknown } | null | undefined, text: string, otherwise: string): string {
+  const path = storePath(store);
+  return path === null ? text : withheld(path, text, otherwise);
 }
 
 /**
@@ -182,18 +256,26 @@ export function settingsFrom(store: Pick<Store, 'getSetting' | 'path'>): Setting
 }
 
 /**
- * A fix's or an undo's outcome as a page or the API shows it: the store's words quoted in its reason or message (core
- * quotes a failing store: "the history database failed (…)") give way to SEE_LOG, or the whole text to words of its own.
+ * What an outcome's reason or message says instead when the history database's file's path is in it other than in
+ * parentheses: only what its status tells (nothing more is known — the text may be a record's or a panel's that
+ * named the file), never that the database failed.
+ */
+function withheldOutcome(status: string, kind: 'fix' | 'undo'): string {
+  const notShown = "is not shown here (the server's log has it)";
+  if (status === 'applied') return `${kind === 'fix' ? 'applied' : 'undone'} — the rest of this message ${notShown}; the domain's history shows the change`;
+  if (status === 'refused' || status === 'skipped') return `Not applied: the reason ${notShown}. Nothing was written to the zone.`;
+  return `The reason ${notShown}: the domain's history shows what was written.`;
+}
+
+/**
+ * A fix's or an undo's outcome as a page or the API shows it: the history database's file named in its reason or
+ * message (shownText) withheld. The store's own error behind it (core's HistoryFault: core said what that failure left
+ * in words of its own) goes to the log.
  */
 export function shownOutcome<O extends ApplyOutcome>(store: { readonly path?: unknown }, kind: 'fix' | 'undo', domain: string, o: O): O {
   const what = `${kind} on ${domain}`;
   if (o.historyError !== undefined) logWeb(`${what}: the history database failed`, o.historyError);
-  const whole =
-    o.status === 'refused'
-      ? `The history database failed ${SEE_LOG}: nothing was written to ${domain}'s zone. Try again later; if it keeps happening, ask your hosting provider.`
-      : o.status === 'applied'
-        ? `${kind === 'fix' ? 'applied' : 'undone'} — but the history database failed while recording it ${SEE_LOG}; the domain's history shows the change once the database answers again`
-        : `The history database failed while this ${kind} was being applied ${SEE_LOG}: once it answers again, the domain's history shows what was written.`;
+  const whole = withheldOutcome(o.status, kind);
   const out = { ...o } as O & { reason?: string; message?: string };
   if (typeof out.reason === 'string') out.reason = shownText(store, what, out.reason, whole);
   if (typeof out.message === 'string') out.message = shownText(store, what, out.message, whole);
@@ -201,22 +283,75 @@ export function shownOutcome<O extends ApplyOutcome>(store: { readonly path?: un
 }
 
 /**
- * A bulk fix's outcome for one domain as its row shows it (jobs.ts does the same for a job's rows): the store's words
- * quoted in its reason or message give way to SEE_LOG, or the whole text to words of its own.
+ * A bulk fix's outcome for one domain as its row shows it: the history database's file named in its reason or message
+ * (shownText) withheld. `jobId`: a row read back from the job's store (a previous version kept them as they came),
+ * logged once per process.
  */
-export function shownDetail(store: { readonly path?: unknown }, domain: string, d: BulkOutcomeDetail): BulkOutcomeDetail {
-  const what = `bulk fix of ${domain}`;
+export function shownDetail(store: { readonly path?: unknown }, domain: string, d: BulkOutcomeDetail, jobId?: number): BulkOutcomeDetail {
+  const what = jobId === undefined ? `bulk fix of ${domain}` : `bulk fix job ${jobId}: ${domain}`;
+  const key = (field: string) => (jobId === undefined ? undefined : `job ${jobId} ${domain} ${field}`);
   return {
     ...d,
-    ...(d.reason !== undefined ? { reason: shownText(store, what, d.reason, `The history database failed while this domain was being fixed ${SEE_LOG}: see its history for what was written.`) } : {}),
-    ...(d.message !== undefined ? { message: shownText(store, what, d.message, `applied, but the history database failed while recording it ${SEE_LOG}: see its history`) } : {}),
+    ...(d.reason !== undefined ? { reason: shownText(store, what, d.reason, withheldOutcome(d.status, 'fix'), key('reason')) } : {}),
+    ...(d.message !== undefined ? { message: shownText(store, what, d.message, withheldOutcome(d.status, 'fix'), key('message')) } : {}),
   };
 }
 
-/** A change as the history lists it: an error that quoted the store's words (in its log instead). */
+/** A bulk fix job's results as its page and the API show them (shownDetail); an audit job's rows hold no such text. */
+export function shownJobResults<R extends { domain: string }>(store: { readonly path?: unknown }, jobId: number, results: readonly R[]): R[] {
+  return results.map((r) => {
+    const d = r as unknown as BulkOutcomeDetail & { domain: string };
+    return typeof d.reason === 'string' || typeof d.message === 'string' ? ({ ...r, ...shownDetail(store, d.domain, d, jobId) } as R) : r;
+  });
+}
+
+/**
+ * A change as the history lists it: an error naming the history database's file (a previous version recorded the
+ * store's error so) withheld (shownText), logged once per process — not on every view of the history.
+ */
 export function shownChange<C extends Pick<ChangeRecord, 'id' | 'error'>>(store: { readonly path?: unknown }, ch: C): C {
   if (!ch.error || !isStoreText(store, ch.error)) return ch;
-  return { ...ch, error: shownText(store, `change ${ch.id}`, ch.error, `the history database failed ${SEE_LOG}`) };
+  return { ...ch, error: shownText(store, `change ${ch.id}`, ch.error, "The reason is not shown here (the server's log has it).", `change ${ch.id}`) };
+}
+
+/**
+ * An audit as the domain's page and the API show it: a finding's message or evidence naming the history database's
+ * file (a previous version quoted the store's error when the admin's settings could not be read) withheld, and logged
+ * once per process.
+ */
+export function shownAudit<A extends DomainAudit>(store: { readonly path?: unknown }, a: A): A {
+  const path = storePath(store);
+  if (path === null || !a.findings.some((f) => holds(path, f))) return a;
+  // A stored audit is known by its domain and time (the page and the API show the latest, again and again).
+  logOnce(store, `audit ${a.domain} ${a.auditedAt}`, `the audit of ${a.domain} at ${a.auditedAt}`, JSON.stringify(a.findings.filter((f) => holds(path, f))));
+  return {
+    ...a,
+    findings: a.findings.map((f) =>
+      holds(path, f)
+        ? {
+            ...f,
+            message: withheld(path, f.message, "This finding's message is not shown here (the server's log has it); audit the domain again for a current one."),
+            evidence: withheldIn(path, f.evidence) as Evidence,
+          }
+        : f,
+    ),
+  };
+}
+
+/** Whether any text of `v` (a finding, its evidence: strings, arrays, objects) names `path`. */
+function holds(path: string, v: unknown): boolean {
+  if (typeof v === 'string') return v.includes(path);
+  if (Array.isArray(v)) return v.some((x) => holds(path, x));
+  if (v !== null && typeof v === 'object') return Object.entries(v).some(([k, x]) => k.includes(path) || holds(path, x));
+  return false;
+}
+
+/** `v` with every text that names `path` withheld (withheld; a whole text as WITHHELD). */
+function withheldIn(path: string, v: unknown): unknown {
+  if (typeof v === 'string') return withheld(path, v, WITHHELD);
+  if (Array.isArray(v)) return v.map((x) => withheldIn(path, x));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [withheld(path, k, WITHHELD), withheldIn(path, x)]));
+  return v;
 }
 
 /** Run fn with a fresh resolver (its cache lives for one request or job), closed afterwards. */
@@ -258,14 +393,15 @@ export async function auditAndRecord(deps: WebDeps, identity: Identity, refs: Do
 }
 
 /**
- * The latest stored audit, or a fresh one (recorded) when the domain was never audited. `beforeAudit` runs only before
- * that fresh audit (the routes take an audit token there; it throws to refuse).
+ * The latest stored audit, or a fresh one (recorded) when the domain was never audited, as the domain's page and the
+ * API show it (shownAudit: one recorded by a previous version may name the history database's file). `beforeAudit`
+ * runs only before that fresh audit (the routes take an audit token there; it throws to refuse).
  */
 export async function latestOrAudit(deps: WebDeps, identity: Identity, ref: DomainRef, beforeAudit: () => void = () => {}): Promise<DomainAudit> {
   const latest = deps.store.latestAudit(ref.domain);
-  if (latest) return latest;
+  if (latest) return shownAudit(deps.store, latest);
   beforeAudit();
-  return (await atStage('audit', `auditing ${ref.domain}`, () => auditAndRecord(deps, identity, [ref])))[0];
+  return shownAudit(deps.store, (await atStage('audit', `auditing ${ref.domain}`, () => auditAndRecord(deps, identity, [ref])))[0]);
 }
 
 export interface Preview {

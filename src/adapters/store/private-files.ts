@@ -11,10 +11,26 @@
 //     left as it is, with a warning naming the chmod to run: mailhealth does not change other users' files. Only once
 //     the file has been read as a mailhealth database (openStore), and only regular files: a file that is not one (a
 //     typo'd --db naming someone's notes) is refused untouched, and `--db /dev/null` never makes root chmod the device.
+// Changing a mode is done on the file itself, never through a name another user could have pointed elsewhere: each
+// file is looked at with lstat, opened O_NOFOLLOW|O_NONBLOCK (a link or FIFO swapped in meanwhile is neither followed
+// nor waited on), checked to be the same regular file with a single name (a hard link planted as `-shm` would carry
+// the change to the file it names), and changed with fchmod. A --db that is a link (one the admin made) is resolved
+// once: SQLite keeps -wal and -shm beside the file it leads to, and those are the files made private.
+// Root is the one that can be aimed at other files, so as root:
+//   - in a directory another user owns or can write to (a customer's home, /tmp) no mode is changed: the line says
+//     what to run. A customer's own mailhealth (their cPanel page) makes a database of theirs private itself; one
+//     root owns there would lock that page out of it if root made it 0600, so the line says to give it to them;
+//   - no database is created in a directory another user owns (checkRootCreation): the file would be root's, 0600,
+//     and that user's own mailhealth (the cPanel page) could not open its own history. Their mailhealth creates it;
+//   - a link another user made is not followed to the database (checkRootCreation): it would decide which file
+//     root's SQLite writes.
+// A file system that accepts chmod and keeps no modes (vfat, some CIFS mounts): each mode is read back after fchmod,
+// and such a file is reported as left (never as made private), once per process per file rather than at every open —
+// a CGI request is a process of its own and still says it: the file is readable by others, which the admin should know.
 // All of it independent of the umask: modes are set with (f)chmod, as for the shared settings (src/cli/shared-settings.ts).
 // An existing directory is never changed (it may be /tmp, or a home directory); the file's mode protects it.
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { showInvisible } from '../../core/text.js';
 
 /** Creates `dir` and its missing parents 0700 whatever the umask; existing directories are left as they are. */
@@ -46,53 +62,245 @@ export function createPrivateFile(path: string): boolean {
   return true;
 }
 
+/**
+ * As root, refuses (throws an Error saying why and what to do) to open the database at `path` where another user would
+ * decide what root writes or would be locked out of their own history (see the top of this file):
+ *   - a path through a link another user made (a customer can point `~/.local/share/mailhealth/mailhealth.sqlite`, or
+ *     a directory on the way, at any file root can write — and root's SQLite would write there);
+ *   - a database that does not exist yet, when the nearest existing directory on its path belongs to another user
+ *     (`mailhealth --as cust --db /home/cust/…` before the customer ever opened mailhealth): a root-owned 0600 file
+ *     and root-owned 0700 directories there would lock the customer's own cPanel page out of its history.
+ * An existing database in such a directory is opened where it is: the customer's own file stays theirs (SQLite gives
+ * the -wal and -shm it creates as root the database's owner). Nothing to check for any other user: a link or a
+ * directory leads them only where their own rights do.
+ */
+export function checkRootCreation(path: string, uid: number | undefined = process.getuid?.()): void {
+  if (uid !== 0) return;
+  const abs = resolve(path);
+  const link = foreignLink(abs, uid);
+  if (link) {
+    throw new Error(
+      `${abs} leads through ${link.path}, a link uid ${link.uid} made (to ${link.target}): as root, mailhealth follows no other user's link to its database — name the file it leads to with --db, if it is the one meant`,
+    );
+  }
+  if (existsSync(abs)) return;
+  const dir = nearestDirectory(dirname(abs));
+  if (dir && dir.st.uid !== uid) {
+    throw new Error(
+      `there is no mailhealth database at ${abs}, and as root mailhealth creates none in a directory another user owns (${dir.path} is uid ${dir.st.uid}'s): ` +
+        `root's file there would lock that user's own mailhealth (their cPanel page) out of its history. It is created when that user first opens mailhealth ` +
+        `(or runs it with this --db); then root can use it`,
+    );
+  }
+}
+
+/** The first component of `abs` (itself included) that is a symbolic link another user than `uid` made. */
+function foreignLink(abs: string, uid: number): { path: string; uid: number; target: string } | null {
+  const parts = abs.split(sep).filter(Boolean);
+  let at: string = sep;
+  for (const part of parts) {
+    at = join(at, part);
+    let st: Stats;
+    try {
+      st = lstatSync(at);
+    } catch {
+      return null; // missing from here on: nothing further to follow
+    }
+    if (st.isSymbolicLink() && st.uid !== uid) {
+      let target = '?';
+      try {
+        target = realpathSync(at);
+      } catch {
+        /* a dangling link: SQLite would create its target */
+      }
+      return { path: at, uid: st.uid, target };
+    }
+  }
+  return null;
+}
+
+/** The nearest directory on the way up from `dir` that exists (followed, as mkdir would), or null when none can be read. */
+function nearestDirectory(dir: string): { path: string; st: Stats } | null {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      return { path: d, st: statSync(d) };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(d) === d) return null;
+    }
+  }
+}
+
 /** The database file and the side files SQLite keeps beside it in WAL mode. */
 export function databaseFiles(path: string): string[] {
   return [path, `${path}-wal`, `${path}-shm`];
 }
 
+/** A file with group or other access left as it is, and why. */
+interface Left {
+  file: string;
+  mode: number;
+  why: 'theirs' | 'directory' | 'links' | 'not-kept' | 'error';
+  /** theirs: the owner; links: how many names the file has; error: what chmod said. */
+  detail?: string | number;
+}
+
+/** Files whose chmod the file system ignored, reported already (dev:path): said once per process, not at every open. */
+const modesNotKept = new Set<string>();
+
 /**
  * Removes group and other access from the database's files that have it (see the top of this file): those owned by
- * this user are chmodded (the owner's bits kept), the rest reported. Returns the message for the log, or null when
- * every file was private already. Never throws: a file that vanished meanwhile (the -shm of a closing connection) is
- * skipped, one that cannot be changed (a read-only file system) is reported with the reason.
+ * this user are fchmodded (the owner's bits kept), the rest reported. Returns the message for the log, or null when
+ * every file was private already. Never throws: a file that vanished or was replaced meanwhile (the -shm of a closing
+ * connection) is skipped, one that cannot be changed (a read-only file system) is reported with the reason.
  */
 export function tightenDatabaseFiles(path: string, uid: number | undefined = process.getuid?.()): string | null {
   if (uid === undefined) return null; // no POSIX owners or modes (Windows)
-  const made: string[] = [];
-  const left: string[] = [];
-  let others = false;
-  for (const file of databaseFiles(path)) {
-    let st;
+  let real: string;
+  try {
+    // A --db that is a link: SQLite keeps -wal and -shm beside the file it leads to, so those are the ones to look at.
+    real = realpathSync(path);
+  } catch {
+    return null;
+  }
+  // As root, a directory another user owns or can write to changes nothing (see the top of this file): the one --db
+  // names and, for a link, the one the file is in.
+  const unsafe = uid === 0 ? unsafeDirectory([dirname(resolve(path)), dirname(real)], uid) : null;
+  const made: { file: string; mode: number; now: number }[] = [];
+  const left: Left[] = [];
+  for (const file of databaseFiles(real)) {
+    let st: Stats;
     try {
-      st = statSync(file);
+      st = lstatSync(file);
     } catch {
       continue;
     }
-    // Only regular files: `--db /dev/null` must never make root chmod the device.
+    // Only regular files, never through a link: `--db /dev/null` must never make root chmod the device, and a
+    // `-shm` link planted beside the database must not carry the change to the file it names.
     if (!st.isFile()) continue;
     const mode = st.mode & 0o777;
     if ((mode & 0o077) === 0) continue;
-    // A side file after its database's own entry is named by its suffix: "…/x.sqlite 644 → 600, -wal 644 → 600".
-    const name = file !== path && [...made, ...left].some((e) => e.startsWith(`${path} `)) ? file.slice(path.length) : file;
-    if (st.uid !== uid) {
-      left.push(`${name} (mode ${octal(mode)}, owned by uid ${st.uid})`);
-      others = true;
-      continue;
-    }
-    try {
-      chmodSync(file, mode & 0o700);
-      made.push(`${name} ${octal(mode)} → ${octal(mode & 0o700)}`);
-    } catch (e) {
-      left.push(`${name} (mode ${octal(mode)}; could not change it: ${(e as Error).message})`);
+    if (st.uid !== uid) left.push({ file, mode, why: 'theirs', detail: st.uid });
+    else if (unsafe) left.push({ file, mode, why: 'directory' });
+    else if (st.nlink !== 1) left.push({ file, mode, why: 'links', detail: st.nlink });
+    else {
+      const r = removeOthersAccess(file, st);
+      if (r === 'gone') continue;
+      if (r === 'seen') continue;
+      if (typeof r === 'number') made.push({ file, mode, now: r });
+      else left.push({ file, mode, ...r });
     }
   }
   if (!made.length && !left.length) return null;
+  return message(real, made, left, unsafe);
+}
+
+/**
+ * fchmod `file` (lstat'ed as `seen`) to its owner's bits only, through a descriptor opened without following a link
+ * and checked to be that same regular file with one name. Returns the new mode; 'gone' when it vanished or is no longer
+ * that file (left alone); 'seen' when the file system ignored the change and this process said so already.
+ */
+function removeOthersAccess(file: string, seen: Stats): number | 'gone' | 'seen' | Pick<Left, 'why' | 'detail'> {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // ENOENT: removed meanwhile; ELOOP: replaced by a link meanwhile (not followed, not changed).
+    if (code === 'ENOENT' || code === 'ELOOP') return 'gone';
+    return { why: 'error', detail: (e as Error).message };
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.dev !== seen.dev || st.ino !== seen.ino || st.uid !== seen.uid || st.nlink !== 1) return 'gone';
+    const mode = st.mode & 0o777;
+    fchmodSync(fd, mode & 0o700);
+    // Some file systems (vfat, exfat, some CIFS and NFS mounts) accept chmod and keep no modes: read it back.
+    const now = fstatSync(fd).mode & 0o777;
+    if ((now & 0o077) === 0) return now;
+    // By path, not inode: SQLite deletes and re-creates -wal/-shm, so a new inode each open would be said every time.
+    const key = `${st.dev}:${file}`;
+    if (modesNotKept.has(key)) return 'seen';
+    modesNotKept.add(key);
+    return { why: 'not-kept' };
+  } catch (e) {
+    return { why: 'error', detail: (e as Error).message };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The first of `dirs` that another user than `uid` owns or that group or others can write to, with why; null if none. */
+function unsafeDirectory(dirs: string[], uid: number): { dir: string; owner?: number; mode?: number } | null {
+  for (const dir of new Set(dirs)) {
+    let st: Stats;
+    try {
+      st = statSync(dir);
+    } catch {
+      continue;
+    }
+    if (st.uid !== uid) return { dir, owner: st.uid };
+    if (st.mode & 0o022) return { dir, mode: st.mode & 0o7777 };
+  }
+  return null;
+}
+
+/** The line for the log (see tightenDatabaseFiles): what was made private, what was left and what to run about it. */
+function message(
+  real: string,
+  made: { file: string; mode: number; now: number }[],
+  left: Left[],
+  unsafe: { dir: string; owner?: number; mode?: number } | null,
+): string {
+  // The first entry printed names its file in full; after it, a side file is named by its suffix
+  // ("…/x.sqlite 644 → 600, -wal 644 → 600"); the database itself is always named in full.
+  let named = false;
+  const name = (file: string) => {
+    const short = named && file !== real ? file.slice(real.length) : file;
+    named = true;
+    return short;
+  };
   const parts = [`the history database ${left.length ? 'is' : 'was'} readable by other users — it holds the web logins’ password hashes and the secret that signs their sessions`];
-  if (made.length) parts.push(`so mailhealth made it private: ${made.join(', ')}`);
-  if (left.length) {
-    const them = left.length === 1 ? 'it' : 'them';
-    parts.push(`left as ${left.length === 1 ? 'it is' : 'they are'}${others ? " (mailhealth changes no other user's files)" : ''}: ${left.join(', ')} — run chmod go= on ${them} (as the owner or root)`);
+  if (made.length) parts.push(`so mailhealth made it private: ${made.map((m) => `${name(m.file)} ${octal(m.mode)} → ${octal(m.now)}`).join(', ')}`);
+  const group = (why: Left['why']) => left.filter((l) => l.why === why);
+  const them = (n: number) => (n === 1 ? 'it' : 'them');
+  const asIs = (n: number) => (n === 1 ? 'left as it is' : 'left as they are');
+
+  const theirs = group('theirs');
+  if (theirs.length) {
+    const list = theirs.map((l) => `${name(l.file)} (mode ${octal(l.mode)}, owned by uid ${l.detail})`).join(', ');
+    parts.push(`${asIs(theirs.length)} (mailhealth changes no other user's files): ${list} — run chmod go= on ${them(theirs.length)} (as the owner or root)`);
+  }
+  const inDir = group('directory');
+  if (inDir.length && unsafe) {
+    const list = inDir.map((l) => `${name(l.file)} (mode ${octal(l.mode)}, owned by root)`).join(', ');
+    if (unsafe.owner !== undefined) {
+      // A customer's directory: a root-owned database there is one their own mailhealth cannot write; made 0600, one it
+      // cannot read either. Theirs, their mailhealth makes it private at its next open.
+      parts.push(
+        `${asIs(inDir.length)} (as root, mailhealth changes no file in a directory another user owns: ${unsafe.dir} is uid ${unsafe.owner}'s): ${list} — ` +
+          `if it is that user's history, run chown ${unsafe.owner}: on ${them(inDir.length)} (their mailhealth then makes ${them(inDir.length)} private), else chmod go=`,
+      );
+    } else {
+      parts.push(
+        `${asIs(inDir.length)} (as root, mailhealth changes no file in a directory other users can write to, where a link planted beside the database could turn the change on another file: ${unsafe.dir} is mode ${octal(unsafe.mode!)}): ${list} — ` +
+          `run chmod go= on ${them(inDir.length)}, or keep the database in a directory only root can write to`,
+      );
+    }
+  }
+  const links = group('links');
+  if (links.length) {
+    const list = links.map((l) => `${name(l.file)} (mode ${octal(l.mode)}, ${l.detail} names)`).join(', ');
+    parts.push(`${asIs(links.length)} (${links.length === 1 ? 'it has' : 'they have'} other names — hard links — which the change would reach too): ${list} — check what else ${links.length === 1 ? 'names it' : 'names them'}, then run chmod go= on ${them(links.length)}`);
+  }
+  const notKept = group('not-kept');
+  if (notKept.length) {
+    const list = notKept.map((l) => `${name(l.file)} (mode ${octal(l.mode)})`).join(', ');
+    parts.push(`${asIs(notKept.length)} (the file system does not keep modes: chmod changed nothing): ${list} — keep the database on a file system that does, or mount this one so that only its owner can read it (this is said once per process)`);
+  }
+  const failed = group('error');
+  if (failed.length) {
+    const list = failed.map((l) => `${name(l.file)} (mode ${octal(l.mode)}; could not change it: ${l.detail})`).join(', ');
+    parts.push(`${asIs(failed.length)}: ${list} — run chmod go= on ${them(failed.length)} (as the owner or root)`);
   }
   return parts.join('; ');
 }

@@ -47,7 +47,7 @@ import Database from 'better-sqlite3';
 import { SEVERITY_ORDER, type Change, type CheckName, type DomainAudit, type DomainStatus, type Finding, type Severity } from '../../core/model.js';
 import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, type Migration } from './migrations.js';
 import { lockHolderGone, processLockOwner } from './lock-owner.js';
-import { createPrivateFile, makePrivateDirs, tightenDatabaseFiles, warnOnStderr } from './private-files.js';
+import { checkRootCreation, createPrivateFile, makePrivateDirs, tightenDatabaseFiles, warnOnStderr } from './private-files.js';
 
 export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
 
@@ -289,9 +289,16 @@ export const NEW_FILE_PAGE_SIZE = 16384;
  * Opens (creating directory, file and schema as needed) the history database at `path`. It holds the web logins'
  * password hashes and session secret, so it is kept private whatever the umask (./private-files.ts): directories
  * created 0700, a new file 0600 (SQLite's -wal and -shm follow its mode), an existing mailhealth database of ours with
- * group or other access made owner-only, once it is known to be one (a file that is not is refused untouched).
+ * group or other access made owner-only, once it is known to be one (a file that is not is refused untouched). As
+ * root, none is created in another user's directory, nor reached through another user's link (StoreError 'io').
  */
 export function openStore(path: string, options: StoreOptions = {}): Store {
+  try {
+    // As root: no database created in another user's directory, no link of another user's followed to one.
+    checkRootCreation(path);
+  } catch (e) {
+    throw new StoreError('io', errText(e), { cause: e });
+  }
   try {
     makePrivateDirs(dirname(path));
   } catch (e) {
@@ -1105,12 +1112,18 @@ export class Store {
   /**
    * The changes job `jobId`'s applies recorded (IntentInput.jobId) on these domains, newest first: what a bulk fix job
    * wrote, exactly — never another fix of its user on the same domain meanwhile. None for a job that no longer exists
-   * (prune clears the id from its changes), nor for changes older than schema v7.
+   * (prune clears the id from its changes), nor for changes older than schema v7. Nor for changes older than the job:
+   * a job deleted with foreign keys off (an sqlite3 shell) leaves its id on its changes, and INTEGER PRIMARY KEY gives
+   * that id to the next job — which must not claim them.
    */
   changesOfJob(jobId: number, domains: readonly string[]): ChangeRecord[] {
     return this.guard(() =>
       (
-        this.st(`SELECT * FROM changes WHERE job_id = ? AND domain IN (SELECT value FROM json_each(?)) ORDER BY id DESC`).all(jobId, JSON.stringify(domains)) as ChangeRow[]
+        this.st(
+          `SELECT changes.* FROM changes JOIN jobs ON jobs.id = changes.job_id
+           WHERE changes.job_id = ? AND changes.created_at >= jobs.created_at AND changes.domain IN (SELECT value FROM json_each(?))
+           ORDER BY changes.id DESC`,
+        ).all(jobId, JSON.stringify(domains)) as ChangeRow[]
       ).map(changeFromRow),
     );
   }

@@ -276,10 +276,10 @@ function keepLockedForSettling(domain: string, owner: string, history: History):
     if (!history.handOverLock(domainLock(domain), owner, settling, LOCK_TTL_MS)) {
       history.tryLock(domainLock(domain), settling, LOCK_TTL_MS);
     }
-  } catch (e) {
-    if (!isDbBusy(e)) throw e;
-    // The history database busy: the fix's own lock (renewed just before the write) stays until its lease runs out —
-    // never released at the end of the fix (keptLocks), or reconcile could settle the write while the panel works on it.
+  } catch {
+    // The history database busy or failing: the fix's own lock (renewed just before the write) stays until its lease
+    // runs out — never released at the end of the fix (keptLocks), or reconcile could settle the write while the panel
+    // works on it. Never thrown: the panel may have written (the answer says the write is not known yet).
     // (That owner names this process, but withDomainLock never takes over a lock whose holder left an intent open.)
     keptLocks.add(owner);
   }
@@ -565,12 +565,19 @@ async function withDomainLock<T>(history: History, domain: string, owner: string
  * (review: an SPF record lost, the history saying the write never happened). Settled once the lease runs out, as before.
  */
 function releaseIfGone(history: History, name: string, domain: string): string | null {
-  const holder = history.lockHolder?.(name);
-  if (!holder || !history.releaseLock || !history.lockHolderGone) return null;
-  const gone = history.lockHolderGone(holder.owner);
-  if (!gone.dead) return null;
-  if (history.pendingIntents().some((c) => c.domain === domain)) return null;
-  return history.releaseLock(name, holder.owner) ? gone.why : null;
+  try {
+    const holder = history.lockHolder?.(name);
+    if (!holder || !history.releaseLock || !history.lockHolderGone) return null;
+    const gone = history.lockHolderGone(holder.owner);
+    if (!gone.dead) return null;
+    if (history.pendingIntents().some((c) => c.domain === domain)) return null;
+    return history.releaseLock(name, holder.owner) ? gone.why : null;
+  } catch (e) {
+    // A busy database is said as such (the fix's busy answer). A failing one cannot say: the holder is not known to be
+    // gone — the lock is held, as before (a refusal, never the history's error).
+    if (isDbBusy(e)) throw e;
+    return null;
+  }
 }
 
 /** The domain's lock, when someone else holds it now (for the words of a refusal). */
@@ -601,8 +608,17 @@ class LockWait {
     this.polls = Math.ceil(Math.max(0, waitMs ?? LOCK_WAIT_MS) / LOCK_POLL_MS);
   }
 
+  /**
+   * A history that fails to name the holder (busy, or failing) is not waited for: the refusal stands as it is — an
+   * answer, never the history's error (review: a fix whose intent was already recorded as refused rejected here).
+   */
   worthIt(): boolean {
-    return this.polls > 0 && this.history.lockHolder?.(domainLock(this.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
+    if (this.polls <= 0) return false;
+    try {
+      return this.history.lockHolder?.(domainLock(this.domain))?.owner.startsWith(`${SETTLING}:`) !== true;
+    } catch {
+      return false;
+    }
   }
 
   async pause(): Promise<void> {
@@ -635,7 +651,9 @@ async function settleOrphans(domain: string, gone: string | null, owner: string,
       await reconcileOne(ch, deps, out, when, owner);
     } catch (e) {
       if (isDbBusy(e)) throw e;
-      return `Change ${ch.id}, an earlier fix on ${domain} that was interrupted, could not be settled yet (${said(e)}): nothing was written; try again shortly.`;
+      // Its old records put back (a partial write), only that not recorded: said, never "nothing was written".
+      const wrote = e instanceof Unrecorded && e.found === 'restored' ? 'its old records were put back in the zone, but that could not be recorded; nothing else was written' : 'nothing was written';
+      return `Change ${ch.id}, an earlier fix on ${domain} that was interrupted, could not be settled yet (${said(historyCause(e))}): ${wrote}; try again shortly.`;
     }
   }
   return null;
@@ -769,10 +787,13 @@ function lateUnrecorded(changeId: number, domain: string, changes: Change[], why
   );
 }
 
-/** A fix that ended on a busy history database: its answer, given as is (never "another fix is running"). */
+/**
+ * A fix that ended on a busy history database, or on a failing one once it had recorded its intent: its answer, given as
+ * is (never "another fix is running", never the history's error).
+ */
 class HistoryBusy extends Error {
   constructor(readonly outcome: ApplyOutcome) {
-    super('history database busy');
+    super('history database busy or failing');
   }
 }
 
@@ -988,7 +1009,9 @@ async function applyWatched(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOu
       outcome = { status: 'refused', reason: anotherFixReason(input.domain, heldBy(deps.history, input.domain)) };
     }
     if (outcome.status !== 'refused') return outcome;
-    const same = deps.history.changeWithPlanHash?.(input.domain, input.check, input.planHash) ?? null;
+    // The refusal may follow an intent recorded as refused (the panel busy): a history that cannot be asked for the same
+    // preview's change leaves the refusal as the answer — "no same change", and no wait (LockWait) — never its error.
+    const same = sameChange(input, deps);
     // Waiting is for a fix that is running; a domain kept locked until a write the panel never answered is settled
     // (up to LOCK_TTL_MS) is not waited for (LockWait).
     const wait = locked && lockWait.worthIt();
@@ -999,6 +1022,15 @@ async function applyWatched(input: ApplyInput, deps: ApplyDeps): Promise<ApplyOu
     if (same && (same.status === 'applied' || !wait)) return alreadyOutcome(same, same.status === 'intent' ? heldBy(deps.history, input.domain) : null);
     if (!wait) return outcome;
     await lockWait.pause();
+  }
+}
+
+/** The change of this very preview (History.changeWithPlanHash), or null — also when the history cannot be asked. */
+function sameChange(input: ApplyInput, deps: ApplyDeps): StoredChange | null {
+  try {
+    return deps.history.changeWithPlanHash?.(input.domain, input.check, input.planHash) ?? null;
+  } catch {
+    return null;
   }
 }
 
@@ -1123,6 +1155,8 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       let recorded = false;
       /** The intent was settled by another process while the write failed: not this fix's to record as applied. */
       let lateSettled = false;
+      /** The history's failure that kept the zone's re-check (which found the whole change) from being recorded. */
+      let unrecordedBy: unknown;
       progress.written = 'maybe';
       try {
         // Guard: 'records' — a stop is this write failing: the catch below settles the intent from the zone.
@@ -1152,9 +1186,8 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         const reason = said(e);
         if (left) {
           // Only what this write left in the zone is put back; a record missing for another reason stays missing.
-          const outcome = await settleLeftovers(changeId, input.domain, left, withKey(reason), owner, deps);
-          const more = outcome === 'restored' ? ' — the records written before the failure were put back' : outcome === 'review' ? ' — some records this write changed could not be put back; see history' : '';
-          return { status: 'failed' as const, changeId, reason: withKey(reason + more) };
+          const settled = await settleLeftovers(changeId, input.domain, left, withKey(reason), owner, deps);
+          return { status: 'failed' as const, changeId, reason: withKey(reason + leftoversSaid(settled, 'write', changeId, input.domain, left)) };
         }
         // The write failed, perhaps part-way (panels that write record by record): what is in the zone now decides
         // the outcome, as after a crash — nothing written, fully written, partly written (old records put back) or
@@ -1165,16 +1198,24 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         // Settled by another process while this write was failing (it outlasted its lease): what the zone holds decides,
         // as for any late write (afterWrite: recorded as written late, or failed naming the records to review).
         if (outcome === 'settled meanwhile') lateSettled = true;
-        else if (outcome !== 'applied') {
-          const more = outcome === 'restored' ? ' — the records written before the failure were put back' : outcome === 'conflict' ? ' — the zone was also edited meanwhile; see history' : '';
-          return { status: 'failed' as const, changeId, reason: withKey(reason + more) };
-        }
-        // The zone holds the whole change after all: carry on as applied (the outcome is recorded).
+        else if (outcome !== 'applied') return { status: 'failed' as const, changeId, reason: withKey(reason + fromZoneSaid(fromZone, changeId, input.domain, changes)) };
+        // The zone holds the whole change after all: carry on as applied (the outcome is recorded — or, when the history
+        // failed to record it, afterWrite says so: its record throws that failure).
+        else if (fromZone.unrecorded) unrecordedBy = fromZone.unrecorded.cause;
         else recorded = true;
       }
       progress.written = 'yes';
       deps.crashPoint?.('after-write');
-      const done = await afterWrite(changeId, input.domain, changes, () => !lateSettled && (recorded || deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after })), deps);
+      const done = await afterWrite(
+        changeId,
+        input.domain,
+        changes,
+        () => {
+          if (unrecordedBy !== undefined) throw unrecordedBy;
+          return !lateSettled && (recorded || deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after }));
+        },
+        deps,
+      );
       if ('failed' in done) return { status: 'failed' as const, changeId, reason: withKey(done.failed) };
       const { verified } = done;
       const base = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
@@ -1185,34 +1226,46 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
     return outcome;
   } catch (e) {
     if (isHeldLock(e) && !entered) throw new LockNotTaken();
-    if (isDbBusy(e)) throw new HistoryBusy(busyOutcome(input.domain, progress));
+    if (isDbBusy(e)) throw new HistoryBusy(busyOutcome(input.domain, progress, DB_BUSY));
+    // The history failing once the fix recorded its intent (or may have written): an answer saying what it left, the
+    // history's error on it (HistoryFault) — never the error itself, which hides what the fix did (review: a failing
+    // lookup after the intent made applyPlan reject). Before that, nothing was recorded or written: the error stands.
+    if (isHistoryFailure(e) && (progress.changeId !== null || progress.written !== 'no')) throw new HistoryBusy(busyOutcome(input.domain, progress, DB_FAILED));
     // A 'locked' error from inside the fix that is not the history database: a lock of the panel's (never "another
     // fix on the domain", which is only said when this fix could not take the domain's lock).
     throw e;
   }
 }
 
-/** The answer of a fix that stopped on a busy history database, from how far it got. */
-function busyOutcome(domain: string, progress: { changeId: number | null; written: 'no' | 'maybe' | 'yes'; key: boolean }): ApplyOutcome {
+/**
+ * The answer of a fix that stopped on a busy (`why`: DB_BUSY) or failing (DB_FAILED) history database, from how far it
+ * got.
+ */
+function busyOutcome(domain: string, progress: { changeId: number | null; written: 'no' | 'maybe' | 'yes'; key: boolean }, why: string): ApplyOutcome {
   const id = progress.changeId;
   const key = progress.key ? ' The panel has generated a new DKIM key for this fix and turned signing on; its record is not published: run the DKIM fix again.' : '';
   if (progress.written === 'no') {
     const pending = id !== null ? ` Change ${id} was recorded as about to be written; it stays pending until mailhealth checks the zone and closes it (nothing of it was written).` : '';
-    return { status: 'refused', reason: `The ${DB_BUSY.replace(/^the /, '')}: nothing was written to ${domain}'s zone.${pending}${key} Try again in a moment.` };
+    return { status: 'refused', reason: `${capital(why)}: nothing was written to ${domain}'s zone.${pending}${key} ${tryAgain(why)}` };
   }
   if (progress.written === 'maybe') {
     return {
       status: 'failed',
       ...(id !== null ? { changeId: id } : {}),
-      reason: `The panel's write of change ${id} did not go through cleanly, and ${DB_BUSY}: what it left in ${domain}'s zone could not be checked and recorded. The history shows the change as pending until mailhealth checks the zone: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).${key}`,
+      reason: `The panel's write of change ${id} did not go through cleanly, and ${why}: what it left in ${domain}'s zone could not be checked and recorded. The history shows the change as pending until mailhealth checks the zone: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).${key}`,
     };
   }
   return {
     status: 'failed',
     ...(id !== null ? { changeId: id } : {}),
-    reason: `The panel has carried out change ${id}, but its outcome could not be recorded yet: ${DB_BUSY}. The history shows it as pending until mailhealth settles it: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).${key}`,
+    reason: `The panel has carried out change ${id}, but its outcome could not be recorded yet: ${why}. The history shows it as pending until mailhealth settles it: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).${key}`,
   };
 }
+
+/** "The history database …" (DB_BUSY, DB_FAILED) at the start of a sentence. */
+const capital = (words: string) => words.charAt(0).toUpperCase() + words.slice(1);
+/** When to try again after the history stopped a fix or an undo that wrote nothing: busy — soon; failing — once it works. */
+const tryAgain = (why: string) => (why === DB_BUSY ? 'Try again in a moment.' : "Try again once the history database works again (the server's log says what failed).");
 
 /**
  * The panel generates the key (its own writes: a key file, and on cPanel/Plesk a DKIM record it publishes and the
@@ -1555,19 +1608,20 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
         const reason = said(e);
         if (left) {
           const settled = await settleLeftovers(id, ch.domain, left, reason, owner, deps);
-          const more = settled === 'restored' ? ' — the records written before the failure were put back' : settled === 'review' ? ' — some records this undo changed could not be put back; see history' : '';
-          return { status: 'failed' as const, changeId: id, reason: reason + more };
+          return { status: 'failed' as const, changeId: id, reason: reason + leftoversSaid(settled, 'undo', id, ch.domain, left) };
         }
         const fromZone = await settleFromZone(id, reason, owner, deps);
         if ('recheck' in fromZone) return { status: 'failed' as const, changeId: id, reason: fromZone.recheck };
         const settled = fromZone.outcome;
-        if (settled !== 'applied') {
-          const more = settled === 'restored' ? ' — the records written before the failure were put back' : settled === 'conflict' ? ' — the zone was also edited meanwhile; see history' : '';
-          return { status: 'failed' as const, changeId: id, reason: reason + more };
-        }
+        if (settled !== 'applied') return { status: 'failed' as const, changeId: id, reason: reason + fromZoneSaid(fromZone, id, ch.domain, inv.changes) };
         // The zone holds the whole undo after all (recorded by reconcileOne, the change it undoes marked reverted).
         written = 'yes';
         const verified = await verify(ch.domain, inv.changes, deps).catch(() => 'propagating' as const);
+        if (fromZone.unrecorded) {
+          // Not recorded after all: the undo stands in the zone, pending in the history (nothing to verify onto).
+          const note = unrecordedAfterWrite(id, ch.domain, historyWords(fromZone.unrecorded.cause));
+          return { status: 'applied' as const, changeId: id, verified, plan, message: `${undoneMessage(verified, inv.changes)} — ${note}` };
+        }
         let unverified = '';
         try {
           deps.history.setVerified(id, verified);
@@ -1590,16 +1644,19 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
   } catch (e) {
     if (isHeldLock(e) && !entered) throw new LockNotTaken();
     if (isHeldLock(e)) return { status: 'refused', reason: anotherFixReason(ch.domain, heldBy(deps.history, ch.domain)) };
-    if (isDbBusy(e)) {
+    // A busy history database; or a failing one once the undo recorded its intent (or may have written): an answer
+    // saying what it left, as for a fix (applyUnderLock) — before that nothing was recorded or written: the error stands.
+    const why = isDbBusy(e) ? DB_BUSY : isHistoryFailure(e) && (undoId !== null || written !== 'no') ? DB_FAILED : null;
+    if (why !== null) {
       const domain = ch.domain;
       if (written === 'no') {
         const pending = undoId !== null ? ` The undo was recorded as change ${undoId}, about to be written; it stays pending until mailhealth checks the zone and closes it (nothing of it was written).` : '';
-        return { status: 'refused', reason: `The ${DB_BUSY.replace(/^the /, '')}: nothing was written to ${domain}'s zone.${pending} Try again in a moment.` };
+        return { status: 'refused', reason: `${capital(why)}: nothing was written to ${domain}'s zone.${pending} ${tryAgain(why)}` };
       }
       return {
         status: 'failed',
         ...(undoId !== null ? { changeId: undoId } : {}),
-        reason: `${written === 'yes' ? `The undo (change ${undoId}) was written to ${domain}'s zone, but ${DB_BUSY}: its outcome could not be recorded.` : `The panel's write of the undo (change ${undoId}) did not go through cleanly, and ${DB_BUSY}: what it left in ${domain}'s zone could not be recorded.`} The history shows the undo as pending until mailhealth checks the zone: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).`,
+        reason: `${written === 'yes' ? `The undo (change ${undoId}) was written to ${domain}'s zone, but ${why}: its outcome could not be recorded.` : `The panel's write of the undo (change ${undoId}) did not go through cleanly, and ${why}: what it left in ${domain}'s zone could not be recorded.`} The history shows the undo as pending until mailhealth checks the zone: at the next fix or undo on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)}).`,
       };
     }
     throw e;
@@ -1647,6 +1704,19 @@ async function startSigning(
     await throughBusy(() => deps.history.recordLateWrite(changeId, { expected: cur.status, reopen: outcome.status === 'applied', zoneVersionAfter: outcome.zoneVersionAfter, note }));
     return note;
   };
+  /**
+   * A failure recorded; '' or, when the history could not record it, a sentence saying so (never thrown: the panel was
+   * asked, and may sign now whatever it answered — review: the fix rejected with the database's own error).
+   */
+  const recordFailed = async (error: string): Promise<string> => {
+    try {
+      // A late note (the intent settled meanwhile) is recorded; the reason says it all already.
+      await close({ status: 'failed', error });
+      return '';
+    } catch (e) {
+      return ` Its outcome could not be recorded yet (${historyWords(e)}): ${pendingUntilSettled(changeId, domain, 'whether the panel signs')}.`;
+    }
+  };
   let after: MailSettings;
   try {
     // Guard: 'start-signing' — a stop is the panel failing to start signing (the catch below).
@@ -1664,8 +1734,7 @@ async function startSigning(
     const now = await deps.panel.readMailSettings(domain).catch(() => null);
     const state = now === null ? 'whether it signs now could not be read' : now.dkim.signing ? 'it signs now' : 'it still does not sign';
     const reason = `The panel could not start DKIM signing for ${domain} (${said(e)}); ${state}. mailhealth changed no DNS record.`;
-    await close({ status: 'failed', error: reason });
-    return { status: 'failed', changeId, reason };
+    return { status: 'failed', changeId, reason: reason + (await recordFailed(reason)) };
   }
   progress.written = 'yes';
   deps.crashPoint?.('after-write');
@@ -1675,8 +1744,7 @@ async function startSigning(
       after.dkim.startSigning === 'recheck'
         ? 'The panel checked the DKIM key again but still does not sign: its check reads public DNS, which may not show the key yet. Try again once DNS has caught up; nothing was changed.'
         : `The panel was asked to turn DKIM signing on for ${domain}, but its settings still show signing off; no DNS record was changed. Turn it on in the panel's DKIM settings.`;
-    await close({ status: 'failed', error: reason });
-    return { status: 'failed', changeId, reason };
+    return { status: 'failed', changeId, reason: reason + (await recordFailed(reason)) };
   }
   // Signing: with the key published at the selector? (A panel that made a new key on the way would sign with a key
   // whose record is not published — every signed message failing DKIM.)
@@ -1749,31 +1817,76 @@ function foreignRecords(zone: Zone, changes: Change[]): ZoneRecord[] {
  * it recorded ('applied', 'restored', 'conflict', 'not-written', 'settled meanwhile'), or `recheck`, the answer's reason
  * when the zone could not be re-checked (the intent stays open for the next start).
  */
-async function settleFromZone(changeId: number, reason: string, owner: string, deps: ApplyDeps): Promise<{ outcome: string | undefined } | { recheck: string }> {
+async function settleFromZone(
+  changeId: number,
+  reason: string,
+  owner: string,
+  deps: ApplyDeps,
+): Promise<{ outcome: string | undefined; unrecorded: Unrecorded | null } | { recheck: string }> {
   const found: { id: number; outcome: string }[] = [];
   try {
     const pending = deps.history.getChange(changeId);
     if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
   } catch (re) {
+    // The zone re-checked (and maybe records put back), only the outcome not recorded: said as such (unrecorded).
+    if (re instanceof Unrecorded) return { outcome: re.found, unrecorded: re };
     if (isDbBusy(re)) throw re;
     return { recheck: `${reason}; the zone could not be re-checked (${said(re)}): mailhealth checks it again at the next start` };
   }
-  return { outcome: found[0]?.outcome };
+  return { outcome: found[0]?.outcome, unrecorded: null };
 }
+
+/**
+ * reconcileOne found (and did) `found` — 'applied', 'not-written', 'conflict', 'restored' (the old records put back) —
+ * but the history failed (`cause`; never a busy database, which is thrown as it is) to record it: the intent stays open,
+ * settled from the zone later. Thrown so that a caller can say what the zone holds rather than "not re-checked".
+ */
+class Unrecorded extends Error {
+  constructor(
+    readonly found: string,
+    override readonly cause: unknown,
+  ) {
+    super(`the outcome (${found}) could not be recorded`);
+  }
+}
+/** The history's own error behind `e` (an Unrecorded's cause). */
+const historyCause = (e: unknown) => (e instanceof Unrecorded ? e.cause : e);
 
 /**
  * After a write the panel's adapter undid itself, except `left` (PartialWriteError): put back exactly those steps —
  * a record it added is taken out, a record it deleted is added again (each only if the zone still shows that step) —
  * and nothing else: a record of the plan missing for another reason was removed by someone else and stays removed.
- * Closes the intent: 'not-written' (nothing left), 'restored', or 'review' (a step could not be put back: named).
+ * Closes the intent: 'not-written' (nothing left), 'restored', or 'review' (a step could not be put back: named) —
+ * what happened in the zone, whether or not it could be recorded: `unrecorded` says why it was not (historyWords; the
+ * intent then stays open and is settled from the zone later), null when it was. A failure to record is never reported
+ * as a failure to put back (review: records put back, recording that failed, and the intent closed as "putting it back
+ * failed" — then the fix rejected with the database's own error after two zone writes). A busy database before the
+ * clean-up write throws (the fix's busy answer: what the write left is checked later).
  */
-async function settleLeftovers(changeId: number, domain: string, left: readonly Change[], reason: string, owner: string, deps: ApplyDeps): Promise<'not-written' | 'restored' | 'review'> {
+async function settleLeftovers(
+  changeId: number,
+  domain: string,
+  left: readonly Change[],
+  reason: string,
+  owner: string,
+  deps: ApplyDeps,
+): Promise<{ outcome: 'not-written' | 'restored' | 'review'; unrecorded: string | null }> {
+  /** The outcome onto the open intent; null when recorded, else why not (retried through a busy database). */
+  const record = async (outcome: Parameters<History['settleIntent']>[1]): Promise<string | null> => {
+    try {
+      await throughBusy(() => deps.history.settleIntent(changeId, outcome));
+      return null;
+    } catch (e) {
+      return historyWords(e);
+    }
+  };
   if (!left.length) {
-    deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — every step the panel had taken was undone: nothing of this write is in the zone` });
-    return 'not-written';
+    const unrecorded = await record({ status: 'failed', error: `${reason} — every step the panel had taken was undone: nothing of this write is in the zone` });
+    return { outcome: 'not-written', unrecorded };
   }
   const name = (r: ZoneRecord) => `${r.name} ${r.type} ${JSON.stringify(text(r).slice(0, 80))}`;
   const steps = left.map((c) => (c.action === 'add' && c.after ? `added ${name(c.after)}` : c.before ? `removed ${name(c.before)}` : `${c.action} ${c.name} ${c.type}`));
+  let v: string;
   try {
     const zone = await deps.panel.readZone(domain);
     const restore: Change[] = [];
@@ -1788,22 +1901,55 @@ async function settleLeftovers(changeId: number, domain: string, left: readonly 
     }
     if (!restore.length) {
       // The zone no longer shows any of those steps (taken back, or changed by someone else since): nothing to put back.
-      deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — the zone no longer shows what this write had left (${steps.join('; ')}): nothing of this write is in it, nothing was written` });
-      return 'not-written';
+      const unrecorded = await record({ status: 'failed', error: `${reason} — the zone no longer shows what this write had left (${steps.join('; ')}): nothing of this write is in it, nothing was written` });
+      return { outcome: 'not-written', unrecorded };
     }
     // Putting records back is a write: the domain still this fix's, the intent still open — else it is left as it is
     // (whoever holds the domain now settles the intent from the zone).
     const lost = leaseLost(deps, domain, owner, changeId);
-    if (lost) return 'review';
+    if (lost) return { outcome: 'review', unrecorded: null };
     // Guard: 'cleanup' — the fix's own write was sent; a stop would be this clean-up failing (the catch below: 'review').
-    const v = (await keepingLease(deps, domain, owner, () => guardedWrite(deps, 'cleanup', changeId, () => deps.panel.applyChanges(domain, restore, zone.version)))).version;
-    deps.history.settleIntent(changeId, { status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
-    return 'restored';
+    v = (await keepingLease(deps, domain, owner, () => guardedWrite(deps, 'cleanup', changeId, () => deps.panel.applyChanges(domain, restore, zone.version)))).version;
   } catch (e) {
     if (isDbBusy(e)) throw e;
-    deps.history.settleIntent(changeId, { status: 'failed', error: `${reason} — partly written, and putting it back failed (${said(e)}): review ${steps.join('; ')}` });
-    return 'review';
+    // Nothing was put back (the zone unread, the clean-up write failed, or the history failed before it).
+    const unrecorded = await record({ status: 'failed', error: `${reason} — partly written, and putting it back failed (${said(e)}): review ${steps.join('; ')}` });
+    return { outcome: 'review', unrecorded };
   }
+  // Put back: that is the outcome, recorded or not.
+  const unrecorded = await record({ status: 'restored', zoneVersionAfter: v, error: `${reason} — partly written: put back what this write had left (${steps.join('; ')}); nothing else was written` });
+  return { outcome: 'restored', unrecorded };
+}
+
+/** What settleFromZone found (not 'applied'), for the answer's reason (after the panel's words): recorded or not. */
+function fromZoneSaid(fromZone: { outcome: string | undefined; unrecorded: Unrecorded | null }, changeId: number, domain: string, changes: readonly Change[]): string {
+  const { outcome, unrecorded } = fromZone;
+  const unsaid = unrecorded ? ` — this could not be recorded (${historyWords(unrecorded.cause)}): ${pendingUntilSettled(changeId, domain)}` : '';
+  if (outcome === 'restored') return ` — the records written before the failure were put back${unsaid}`;
+  if (outcome === 'conflict') return unrecorded ? ` — the zone was also edited meanwhile: review the records at ${touched(changes)}${unsaid}` : ' — the zone was also edited meanwhile; see history';
+  return unrecorded ? ` — nothing of this write is in the zone${unsaid}` : '';
+}
+
+/** What settleLeftovers did, for the answer's reason (after the panel's words): put back or not, recorded or not. */
+function leftoversSaid(settled: Awaited<ReturnType<typeof settleLeftovers>>, what: 'write' | 'undo', changeId: number, domain: string, left: readonly Change[]): string {
+  const unrecorded = settled.unrecorded !== null ? ` — this could not be recorded (${settled.unrecorded}): ${pendingUntilSettled(changeId, domain)}` : '';
+  if (settled.outcome === 'restored') return ` — the records written before the failure were put back${unrecorded}`;
+  if (settled.outcome === 'review') {
+    // "see history" only when the history has it.
+    return unrecorded ? ` — some records this ${what} changed could not be put back: review the records at ${touched(left)}${unrecorded}` : ` — some records this ${what} changed could not be put back; see history`;
+  }
+  return unrecorded ? ` — nothing of this ${what} is in the zone${unrecorded}` : '';
+}
+
+/**
+ * What the history shows of a change whose outcome could not be recorded: pending, until it is settled from `from`
+ * (what the zone holds, whether the panel signs) once the domain's lock is free.
+ */
+function pendingUntilSettled(changeId: number, domain: string, from = 'the zone'): string {
+  return (
+    `the history shows change ${changeId} as pending until mailhealth settles it from ${from}: at the next fix or undo ` +
+    `on ${domain}, or by the running service, once the domain's lock is free (within about ${minutes(LOCK_TTL_MS)})`
+  );
 }
 
 /**
@@ -1840,13 +1986,25 @@ export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<({ 
       // Only a domain lock held by someone else is "a fix running"; a busy history database is an error (tried again).
       if (isHeldLock(e)) out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });
       else {
-        const r = { id: ch.id, outcome: `error: ${said(e)}` };
-        if (isHistoryFailure(e)) Object.defineProperty(r, 'historyError', { value: e, enumerable: false, configurable: true });
+        // What it found but could not record is found again next time (the intent stays open): said as the failure.
+        const cause = historyCause(e);
+        const r = { id: ch.id, outcome: `error: ${said(cause)}` };
+        if (isHistoryFailure(cause)) Object.defineProperty(r, 'historyError', { value: cause, enumerable: false, configurable: true });
         out.push(r);
       }
     }
   }
   return out;
+}
+
+/** A record of what reconcileOne found: a failing history (not a busy one) throws Unrecorded with `found`. */
+function recording(found: string, record: () => boolean): boolean {
+  try {
+    return record();
+  } catch (e) {
+    if (isHistoryFailure(e)) throw new Unrecorded(found, e);
+    throw e;
+  }
 }
 
 /**
@@ -1864,7 +2022,7 @@ async function reconcileOne(
   // Every outcome goes onto the intent only while it is still open (settleIntent): one recorded meanwhile by the fix
   // itself (a write that outlasted its lease) is never overwritten.
   const settle = (outcome: Parameters<History['settleIntent']>[1], result: string) => {
-    out.push({ id: ch.id, outcome: deps.history.settleIntent(ch.id, outcome) ? result : 'settled meanwhile' });
+    out.push({ id: ch.id, outcome: recording(result, () => deps.history.settleIntent(ch.id, outcome)) ? result : 'settled meanwhile' });
   };
   if (!ch.changes.length) {
     // An intent with no record changes is the DKIM fix that only has the panel start signing with its published key
@@ -1914,7 +2072,7 @@ async function reconcileOne(
   if (holdsAfter(zone, ch.changes)) {
     const outcome = { zoneVersionAfter: zone.version, error: `reconciled ${when}: the write had happened` };
     // An undo: applied, and the change it undid marked undone and reverted, in one transaction.
-    const open = ch.undoOf ? deps.history.recordUndone(ch.id, outcome) : deps.history.settleIntent(ch.id, { status: 'applied', ...outcome });
+    const open = recording('applied', () => (ch.undoOf ? deps.history.recordUndone(ch.id, outcome) : deps.history.settleIntent(ch.id, { status: 'applied', ...outcome })));
     out.push({ id: ch.id, outcome: open ? 'applied' : 'settled meanwhile' });
     return;
   }

@@ -5,7 +5,7 @@ import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
-import { atStage, auditAndRecord, applyFix, bulkOutcomeOutOfScope, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, shownChange, shownOutcome, undoOnce } from '../services.js';
+import { atStage, auditAndRecord, applyFix, bulkOutcomeOutOfScope, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, shownAudit, shownChange, shownJobResults, shownOutcome, undoOnce } from '../services.js';
 import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
@@ -64,7 +64,7 @@ export function apiRoutes(c: AppContext): Router {
     const me = identityOf(res);
     takeToken(c, 'audit', me.user, 'api');
     const ref = ctx(res).domainRef!;
-    const [a] = await atStage('audit', `POST /api/domains/${ref.domain}/audit`, () => auditAndRecord(c, me, [ref]));
+    const a = shownAudit(c.store, (await atStage('audit', `POST /api/domains/${ref.domain}/audit`, () => auditAndRecord(c, me, [ref])))[0]);
     res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
   });
 
@@ -154,13 +154,19 @@ export function apiRoutes(c: AppContext): Router {
 
   r.get('/jobs/:id', requireJob(c), async (req, res) => {
     const since = Number(req.query.since);
-    res.json(await inScope(res, c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.isInteger(since) && since > 0 ? since : 0)));
+    res.json(await inScope(res, jobView(ctx(res).job!.id, Number.isInteger(since) && since > 0 ? since : 0)));
   });
 
   r.post('/jobs/:id/cancel', requireJob(c), async (_req, res) => {
     const ok = await atStage('cancel', 'POST /api/jobs/:id/cancel', () => c.runner.cancel(ctx(res).job!.id));
-    res.json({ cancelRequested: ok, job: await inScope(res, c.runner.view(c.store.getJob(ctx(res).job!.id)!, Number.MAX_SAFE_INTEGER)) });
+    res.json({ cancelRequested: ok, job: await inScope(res, jobView(ctx(res).job!.id, Number.MAX_SAFE_INTEGER)) });
   });
+
+  /** A job as the API shows it: its rows as stored, a previous version's naming the history database's file withheld. */
+  function jobView(id: number, since: number) {
+    const view = c.runner.view(c.store.getJob(id)!, since);
+    return { ...view, results: shownJobResults<{ domain: string }>(c.store, id, view.results) as typeof view.results };
+  }
 
   /**
    * A job's results as this request's identity may see them now: the results of the domains in its scope today only —

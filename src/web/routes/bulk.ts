@@ -14,7 +14,7 @@ import type { AppContext } from '../app.js';
 import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, scopeAccount, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken, type ErrorLink, type Refused } from '../http.js';
-import { applyBulkFix, atStage, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, logWeb, previewFix, shownDetail, shownText, storeFailureMessage, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
+import { applyBulkFix, atStage, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, isStoreFailure, logWeb, previewFix, shownDetail, shownJobResults, shownText, storeFailureMessage, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
 import { mapInGroups, zoneGroup } from '../pool.js';
 import { CHECK_LABELS, viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
@@ -89,9 +89,16 @@ export function bulkRoutes(c: AppContext): Router {
         rememberPreview(c, identityOf(res).user, `${ref.domain}|${check}|${preview.plan.planHash}`, preview.plan);
         return { domain: ref.domain, preview };
       } catch (e) {
-        // Never the store's own words (its file's path): in the server's log instead.
+        // A store failure met: said in words of mailhealth's own (its error, which names the database's file, logged).
+        // Any other error: as it came, only words naming that file withheld (shownText) — a panel's or a record's text
+        // is not said to be the database's.
+        const what = `bulk fix preview of ${ref.domain}`;
+        if (isStoreFailure(e)) {
+          logWeb(what, e);
+          return { domain: ref.domain, error: storeFailureMessage(e, 'page') };
+        }
         const message = (e as Error)?.message ?? String(e);
-        return { domain: ref.domain, error: shownText(c.store, `bulk fix preview of ${ref.domain}`, message, storeFailureMessage(e, 'page')) };
+        return { domain: ref.domain, error: shownText(c.store, what, message, "This domain's preview failed; why is not shown here (the server's log has it).") };
       }
     });
     res.render('bulk-fix-preview', { title: `Bulk fix: ${check}`, check, items, notFound, applyKey, h: viewHelpers });
@@ -243,7 +250,8 @@ export function bulkRoutes(c: AppContext): Router {
     const outcomes = new Map<string, BulkOutcomeDetail>();
     for (let since = 0; ; ) {
       const { results, next } = c.runner.fixResultsSince(job.id, since);
-      for (const { domain, ...o } of results) outcomes.set(domain, o);
+      // As stored: a row kept by a previous version may name the history database's file (services.ts shownJobResults).
+      for (const { domain, ...o } of shownJobResults(c.store, job.id, results)) outcomes.set(domain, o);
       if (next === since) break;
       since = next;
     }

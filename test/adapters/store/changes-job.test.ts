@@ -130,3 +130,49 @@ test("prune deletes a finished job but never its changes, which keep no job: a j
     s.close();
   }
 });
+
+test('a job deleted with foreign keys off (an sqlite3 shell) leaves its id on its changes: the next job given that id does not claim them', () => {
+  const path = freshPath();
+  const clock = { t: Date.parse('2025-03-01T00:00:00.000Z') };
+  const s = openStore(path, { now: () => clock.t });
+  try {
+    const job = s.createJob({ kind: 'bulk-fix', byUser: 'res1', total: 1 });
+    clock.t += 1000;
+    const id = s.recordIntent(intent('a.example', { jobId: job }));
+    s.recordOutcome(id, { status: 'applied' });
+    s.updateJob(job, { status: 'interrupted' });
+    assert.deepEqual(s.changesOfJob(job, ['a.example']).map((c) => c.id), [id]);
+    // An admin's sqlite3 shell: foreign keys are off there by default, so ON DELETE SET NULL does not run.
+    const shell = new Database(path);
+    try {
+      shell.pragma('foreign_keys = OFF');
+      shell.prepare('DELETE FROM jobs WHERE id = ?').run(job);
+      assert.equal(shell.prepare('SELECT job_id FROM changes WHERE id = ?').pluck().get(id), job, 'the dangling id stays');
+    } finally {
+      shell.close();
+    }
+    clock.t += 60_000;
+    const later = s.createJob({ kind: 'bulk-fix', byUser: 'res1', total: 1 });
+    assert.equal(later, job, 'INTEGER PRIMARY KEY: the same id again');
+    assert.deepEqual(s.changesOfJob(later, ['a.example']), [], 'a change older than the job is not its own');
+    // Its own changes, from its creation on (the same millisecond included), are found as before.
+    const own = s.recordIntent(intent('a.example', { jobId: later }));
+    assert.deepEqual(s.changesOfJob(later, ['a.example']).map((c) => c.id), [own]);
+  } finally {
+    s.close();
+  }
+  // Still through the job index.
+  const raw = new Database(path, { readonly: true });
+  try {
+    const plan = raw
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT changes.* FROM changes JOIN jobs ON jobs.id = changes.job_id
+         WHERE changes.job_id = ? AND changes.created_at >= jobs.created_at AND changes.domain IN (SELECT value FROM json_each(?))
+         ORDER BY changes.id DESC`,
+      )
+      .all(1, '[]') as { detail: string }[];
+    assert.ok(plan.some((r) => /USING INDEX changes_job/.test(r.detail)), JSON.stringify(plan));
+  } finally {
+    raw.close();
+  }
+});
