@@ -34,6 +34,7 @@ import {
   readScope,
   withheldText,
   shownDetail,
+  shownText,
   withResolver,
   type BulkFixItem,
   type BulkFixResult,
@@ -108,9 +109,28 @@ export function jobVisibleTo(store: Pick<Store, 'getSetting'>, job: Pick<Job, 'b
   return job.byUser === me.user && job.byAccount === jobAccount(store, me.user);
 }
 
-/** The job list a page shows `me` (Store.pageJobs): the jobs of `me`'s account only, never an earlier account's of that name. */
-export function pageJobsOf(store: Pick<Store, 'getSetting' | 'pageJobs'>, me: Identity, limit: number, kind?: string): { active: Job[]; lastFinished: Job | null } {
-  return store.pageJobs(me.user, limit, kind, jobAccount(store, me.user));
+/**
+ * The job list a page shows `me` (Store.pageJobs): the jobs of `me`'s account only, never an earlier account's of that
+ * name; each job's error as pages show it (shownJob).
+ */
+export function pageJobsOf(store: Pick<Store, 'getSetting' | 'pageJobs' | 'path'>, me: Identity, limit: number, kind?: string): { active: Job[]; lastFinished: Job | null } {
+  const { active, lastFinished } = store.pageJobs(me.user, limit, kind, jobAccount(store, me.user));
+  return { active: active.map((j) => shownJob(store, j)), lastFinished: lastFinished && shownJob(store, lastFinished) };
+}
+
+/** What a stored job's error says instead when the history database's file is named in it other than in parentheses. */
+const JOB_ERROR_WITHHELD = "the reason it stopped is not shown here (the server's log has it)";
+
+/**
+ * A stored job as a page or the API shows it: an error naming the history database's file — a version before this one
+ * stored the store's error as it came, path and all ("the mailhealth database /root/… is locked …") — has those words
+ * withheld (services.ts shownText: only the path marks them), logged once per process. This version stores none such
+ * (BulkRunner.shownError), so a job's own text is shown as it is.
+ */
+export function shownJob<J extends Pick<Job, 'id' | 'error'>>(store: { readonly path?: unknown }, job: J): J {
+  if (!job.error) return job;
+  const error = shownText(store, `job ${job.id}`, job.error, JOB_ERROR_WITHHELD, `job ${job.id} error`);
+  return error === job.error ? job : { ...job, error };
 }
 
 /** Finished jobs whose streamed rows stay in memory (older ones: progress only; their results are in the store). */
@@ -739,7 +759,8 @@ export class BulkRunner {
       cancelRequested: job.cancelRequested,
       createdAt: job.createdAt,
       updatedAt: job.updatedAt,
-      error: job.error,
+      // Stored by an older version, it may name the history database's file (shownJob).
+      error: shownJob(this.deps.store, job).error,
       results,
       next,
     };

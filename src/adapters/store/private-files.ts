@@ -16,12 +16,16 @@
 // nor waited on), checked to be the same regular file with a single name (a hard link planted as `-shm` would carry
 // the change to the file it names), and changed with fchmod. A --db that is a link (one the admin made) is resolved
 // once: SQLite keeps -wal and -shm beside the file it leads to, and those are the files made private.
-// Root is the one that can be aimed at other files, so as root:
-//   - in a directory another user owns or can write to (a customer's home, /tmp) no mode is changed: the line says
-//     what to run. A customer's own mailhealth (their cPanel page) makes a database of theirs private itself; one
-//     root owns there would lock that page out of it if root made it 0600, so the line says to give it to them;
+// That holds in a directory others can write to (/tmp) too: no name planted there is followed or reaches another file,
+// and what passes those checks is a root-owned regular file with one name, which only loses group and other access.
+// Root is the one that can lock another user out of their own history or be aimed at other files, so as root:
+//   - in a directory another user owns (a customer's home, a service user's /srv/mh) no mode is changed: the line says
+//     what to run. That user's own mailhealth (a customer's cPanel page, a service running as them) makes a database
+//     of theirs private itself; one root owns there would lock them out of it if root made it 0600, so the line says
+//     to give it to them;
 //   - no database is created in a directory another user owns (checkRootCreation): the file would be root's, 0600,
-//     and that user's own mailhealth (the cPanel page) could not open its own history. Their mailhealth creates it;
+//     and that user's own mailhealth could not open its own history. The refusal says how to make it theirs first (a
+//     file of theirs root opens stays theirs: SQLite gives the -wal and -shm it makes as root the database's owner);
 //   - a link another user made is not followed to the database (checkRootCreation): it would decide which file
 //     root's SQLite writes.
 // A file system that accepts chmod and keeps no modes (vfat, some CIFS mounts): each mode is read back after fchmod,
@@ -29,7 +33,7 @@
 // a CGI request is a process of its own and still says it: the file is readable by others, which the admin should know.
 // All of it independent of the umask: modes are set with (f)chmod, as for the shared settings (src/cli/shared-settings.ts).
 // An existing directory is never changed (it may be /tmp, or a home directory); the file's mode protects it.
-import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { showInvisible } from '../../core/text.js';
 
@@ -68,8 +72,10 @@ export function createPrivateFile(path: string): boolean {
  *   - a path through a link another user made (a customer can point `~/.local/share/mailhealth/mailhealth.sqlite`, or
  *     a directory on the way, at any file root can write — and root's SQLite would write there);
  *   - a database that does not exist yet, when the nearest existing directory on its path belongs to another user
- *     (`mailhealth --as cust --db /home/cust/…` before the customer ever opened mailhealth): a root-owned 0600 file
- *     and root-owned 0700 directories there would lock the customer's own cPanel page out of its history.
+ *     (`mailhealth --as cust --db /home/cust/…` before the customer ever opened mailhealth; `serve --db
+ *     /srv/mh/db.sqlite` with /srv/mh a service user's; `sudo mailhealth --db ./x.sqlite` in a user's checkout): a
+ *     root-owned 0600 file and root-owned 0700 directories there would lock that user's own mailhealth (a customer's
+ *     cPanel page, a service running as them) out of its history. The refusal gives the commands that make it theirs.
  * An existing database in such a directory is opened where it is: the customer's own file stays theirs (SQLite gives
  * the -wal and -shm it creates as root the database's owner). Nothing to check for any other user: a link or a
  * directory leads them only where their own rights do.
@@ -85,13 +91,62 @@ export function checkRootCreation(path: string, uid: number | undefined = proces
   }
   if (existsSync(abs)) return;
   const dir = nearestDirectory(dirname(abs));
-  if (dir && dir.st.uid !== uid) {
-    throw new Error(
-      `there is no mailhealth database at ${abs}, and as root mailhealth creates none in a directory another user owns (${dir.path} is uid ${dir.st.uid}'s): ` +
-        `root's file there would lock that user's own mailhealth (their cPanel page) out of its history. It is created when that user first opens mailhealth ` +
-        `(or runs it with this --db); then root can use it`,
-    );
+  if (dir && dir.st.uid !== uid) throw new Error(foreignDirectoryRefusal(abs, dir.path, dir.st.uid, userName(dir.st.uid)));
+}
+
+/**
+ * Why root creates no database at `abs`, whose nearest existing directory `dir` (on the way up, as mkdir would create
+ * the rest) belongs to `owner`, and what to do: run mailhealth as that user, or make the file (and the directories
+ * missing on the way) theirs first — root then opens a database that is theirs, and it stays theirs and private.
+ */
+export function foreignDirectoryRefusal(abs: string, dir: string, owner: number, name: string | null = null): string {
+  // A link on the way (root's: another user's is refused before) may lead elsewhere, a mount point for one: the
+  // directory that belongs to them is the one it leads to.
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    /* named as it is */
   }
+  const where = real === dir ? dir : `${real}, where ${dir} leads,`;
+  const who = name === null ? `uid ${owner}'s` : `uid ${owner}'s, user ${name}`;
+  const as = name ?? String(owner);
+  const missing: string[] = [];
+  for (const part of relative(dir, dirname(abs)).split(sep).filter(Boolean)) missing.push(join(missing[missing.length - 1] ?? dir, part));
+  const make = [
+    ...(missing.length ? [`install -d -m 700 -o ${shellWord(as)} ${missing.map(shellWord).join(' ')}`] : []),
+    `install -m 600 -o ${shellWord(as)} /dev/null ${shellWord(abs)}`,
+  ].join(' && ');
+  return (
+    `there is no mailhealth database at ${abs}, and as root mailhealth creates none in a directory another user owns (${where} is ${who}): ` +
+    `a database root created there would be root's, readable by root only, and would lock that user's own mailhealth out of it ` +
+    `(a service that runs as that user; for a cPanel customer's home, the customer's mailhealth page). ` +
+    `Run mailhealth as that user (sudo -u ${shellWord(name ?? `#${owner}`)} mailhealth …), or create the database as theirs first, as root — ` +
+    `root can then use it too, and it stays theirs and private: ${make}`
+  );
+}
+
+/** `s` as one word for a POSIX shell: as it is when plain, else in single quotes. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The login name /etc/passwd gives `uid`, or null (none there, a directory service's, no such file). */
+function userName(uid: number): string | null {
+  try {
+    return passwdName(readFileSync('/etc/passwd', 'utf8'), uid);
+  } catch {
+    return null;
+  }
+}
+
+/** The name of the first passwd(5) line for `uid` — one shown in a shell command as it is, else null. */
+export function passwdName(passwd: string, uid: number): string | null {
+  for (const line of passwd.split('\n')) {
+    const [name, , id] = line.split(':');
+    if (id === String(uid) && name && /^[a-z_][a-z0-9_.-]*\$?$/i.test(name)) return name;
+  }
+  return null;
 }
 
 /** The first component of `abs` (itself included) that is a symbolic link another user than `uid` made. */
@@ -162,9 +217,9 @@ export function tightenDatabaseFiles(path: string, uid: number | undefined = pro
   } catch {
     return null;
   }
-  // As root, a directory another user owns or can write to changes nothing (see the top of this file): the one --db
-  // names and, for a link, the one the file is in.
-  const unsafe = uid === 0 ? unsafeDirectory([dirname(resolve(path)), dirname(real)], uid) : null;
+  // As root, a directory another user owns changes nothing (see the top of this file): the one --db names and, for a
+  // link, the one the file is in. One others can write to (/tmp) does not stop it: nothing there is followed.
+  const theirs = uid === 0 ? foreignDirectory([dirname(resolve(path)), dirname(real)], uid) : null;
   const made: { file: string; mode: number; now: number }[] = [];
   const left: Left[] = [];
   for (const file of databaseFiles(real)) {
@@ -180,7 +235,7 @@ export function tightenDatabaseFiles(path: string, uid: number | undefined = pro
     const mode = st.mode & 0o777;
     if ((mode & 0o077) === 0) continue;
     if (st.uid !== uid) left.push({ file, mode, why: 'theirs', detail: st.uid });
-    else if (unsafe) left.push({ file, mode, why: 'directory' });
+    else if (theirs) left.push({ file, mode, why: 'directory' });
     else if (st.nlink !== 1) left.push({ file, mode, why: 'links', detail: st.nlink });
     else {
       const r = removeOthersAccess(file, st);
@@ -191,7 +246,7 @@ export function tightenDatabaseFiles(path: string, uid: number | undefined = pro
     }
   }
   if (!made.length && !left.length) return null;
-  return message(real, made, left, unsafe);
+  return message(real, made, left, theirs);
 }
 
 /**
@@ -229,8 +284,8 @@ function removeOthersAccess(file: string, seen: Stats): number | 'gone' | 'seen'
   }
 }
 
-/** The first of `dirs` that another user than `uid` owns or that group or others can write to, with why; null if none. */
-function unsafeDirectory(dirs: string[], uid: number): { dir: string; owner?: number; mode?: number } | null {
+/** The first of `dirs` that another user than `uid` owns, with its owner; null if none. */
+function foreignDirectory(dirs: string[], uid: number): { dir: string; owner: number } | null {
   for (const dir of new Set(dirs)) {
     let st: Stats;
     try {
@@ -239,7 +294,6 @@ function unsafeDirectory(dirs: string[], uid: number): { dir: string; owner?: nu
       continue;
     }
     if (st.uid !== uid) return { dir, owner: st.uid };
-    if (st.mode & 0o022) return { dir, mode: st.mode & 0o7777 };
   }
   return null;
 }
@@ -249,7 +303,7 @@ function message(
   real: string,
   made: { file: string; mode: number; now: number }[],
   left: Left[],
-  unsafe: { dir: string; owner?: number; mode?: number } | null,
+  theirs: { dir: string; owner: number } | null,
 ): string {
   // The first entry printed names its file in full; after it, a side file is named by its suffix
   // ("…/x.sqlite 644 → 600, -wal 644 → 600"); the database itself is always named in full.
@@ -265,27 +319,20 @@ function message(
   const them = (n: number) => (n === 1 ? 'it' : 'them');
   const asIs = (n: number) => (n === 1 ? 'left as it is' : 'left as they are');
 
-  const theirs = group('theirs');
-  if (theirs.length) {
-    const list = theirs.map((l) => `${name(l.file)} (mode ${octal(l.mode)}, owned by uid ${l.detail})`).join(', ');
-    parts.push(`${asIs(theirs.length)} (mailhealth changes no other user's files): ${list} — run chmod go= on ${them(theirs.length)} (as the owner or root)`);
+  const othersFiles = group('theirs');
+  if (othersFiles.length) {
+    const list = othersFiles.map((l) => `${name(l.file)} (mode ${octal(l.mode)}, owned by uid ${l.detail})`).join(', ');
+    parts.push(`${asIs(othersFiles.length)} (mailhealth changes no other user's files): ${list} — run chmod go= on ${them(othersFiles.length)} (as the owner or root)`);
   }
   const inDir = group('directory');
-  if (inDir.length && unsafe) {
+  if (inDir.length && theirs) {
+    // Another user's directory: a root-owned database there is one their own mailhealth cannot write; made 0600, one it
+    // cannot read either. Theirs, their mailhealth makes it private at its next open.
     const list = inDir.map((l) => `${name(l.file)} (mode ${octal(l.mode)}, owned by root)`).join(', ');
-    if (unsafe.owner !== undefined) {
-      // A customer's directory: a root-owned database there is one their own mailhealth cannot write; made 0600, one it
-      // cannot read either. Theirs, their mailhealth makes it private at its next open.
-      parts.push(
-        `${asIs(inDir.length)} (as root, mailhealth changes no file in a directory another user owns: ${unsafe.dir} is uid ${unsafe.owner}'s): ${list} — ` +
-          `if it is that user's history, run chown ${unsafe.owner}: on ${them(inDir.length)} (their mailhealth then makes ${them(inDir.length)} private), else chmod go=`,
-      );
-    } else {
-      parts.push(
-        `${asIs(inDir.length)} (as root, mailhealth changes no file in a directory other users can write to, where a link planted beside the database could turn the change on another file: ${unsafe.dir} is mode ${octal(unsafe.mode!)}): ${list} — ` +
-          `run chmod go= on ${them(inDir.length)}, or keep the database in a directory only root can write to`,
-      );
-    }
+    parts.push(
+      `${asIs(inDir.length)} (as root, mailhealth changes no file in a directory another user owns: ${theirs.dir} is uid ${theirs.owner}'s): ${list} — ` +
+        `if it is that user's history, run chown ${theirs.owner}: on ${them(inDir.length)} (their mailhealth then makes ${them(inDir.length)} private), else chmod go=`,
+    );
   }
   const links = group('links');
   if (links.length) {

@@ -1143,12 +1143,34 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         progress.changeId = changeId;
       }
       deps.crashPoint?.('after-intent');
+      /**
+       * A refusal (nothing written) onto the open intent: '' or, when the history could not record it, a sentence saying
+       * so (retried through a busy database). Never thrown: the answer is the refusal — the panel's words, a new plan —
+       * which a failure to record it must not hide (review: it became "the history database could not be read or
+       * written: … try again once it works", the panel's "the zone changed" and the new plan lost). The history's own
+       * error is the answer's HistoryFault (watched).
+       */
+      const recordRefusal = async (error: string): Promise<string> => {
+        try {
+          await throughBusy(() => deps.history.settleIntent(changeId, { status: 'failed', error }));
+          return '';
+        } catch (e) {
+          return ` This could not be recorded (${historyWords(e)}): ${pendingUntilSettled(changeId, input.domain)}.`;
+        }
+      };
+      /**
+       * The refusal as the answer; when it could not be recorded (`unrecorded`), as it is (AnswerStands): the intent this
+       * call left open has the same preview's hash, and must not turn the refusal into "already being applied".
+       */
+      const refusal = (o: ApplyOutcome & { status: 'refused' }, unrecorded: string): ApplyOutcome & { status: 'refused' } => {
+        if (unrecorded) throw new AnswerStands(o);
+        return o;
+      };
       // Immediately before the write: still the domain's lock holder, the intent still open — else nothing is written.
       const lost = leaseLost(deps, input.domain, owner, changeId);
       if (lost) {
-        const reason = withKey(`Not written: ${lost}. Nothing was written to the zone; preview the fix again.`);
-        deps.history.settleIntent(changeId, { status: 'failed', error: `refused before the write: ${lost}; nothing was written` });
-        return { status: 'refused' as const, reason };
+        const unrecorded = await recordRefusal(`refused before the write: ${lost}; nothing was written`);
+        return refusal({ status: 'refused', reason: withKey(`Not written: ${lost}. Nothing was written to the zone; preview the fix again.${unrecorded}`) }, unrecorded);
       }
       let after: string | null = null;
       /** Recorded already (the zone re-checked after a failed write turned out to hold the whole change). */
@@ -1172,16 +1194,18 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         }
         // An adapter that undoes its own steps says what of the write it could not undo (PartialWriteError).
         const left = e instanceof PartialWriteError ? e.leftWritten : null;
+        // The panel refused the write (nothing written): its refusal is the answer, recorded or not (recordRefusal).
         if (e instanceof PanelError && e.code === 'busy') {
           progress.written = 'no';
-          deps.history.settleIntent(changeId, { status: 'failed', error: withKey(`refused: ${e.message}`) });
-          return { status: 'refused' as const, reason: `Not applied: ${e.message}.${afterKey}` };
+          const unrecorded = await recordRefusal(withKey(`refused: ${e.message}`));
+          return refusal({ status: 'refused', reason: `Not applied: ${e.message}.${unrecorded ? ` Nothing was written to the zone.${unrecorded}` : ''}${afterKey}` }, unrecorded);
         }
         if (e instanceof PanelError && e.code === 'stale' && !left?.length) {
           progress.written = 'no';
-          deps.history.settleIntent(changeId, { status: 'failed', error: withKey(`refused: ${e.message}`) });
+          const unrecorded = await recordRefusal(withKey(`refused: ${e.message}`));
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
-          return { status: 'refused' as const, reason: `The zone changed while applying (${e.message}): here is the new plan.${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
+          const reason = `The zone changed while applying (${e.message}): here is the new plan.${unrecorded ? ` Nothing was written to the zone.${unrecorded}` : ''}${afterKey}`;
+          return refusal({ status: 'refused', reason, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) }, unrecorded);
         }
         const reason = said(e);
         if (left) {
@@ -1986,15 +2010,28 @@ export async function reconcile(deps: ApplyDeps, when = 'at start'): Promise<({ 
       // Only a domain lock held by someone else is "a fix running"; a busy history database is an error (tried again).
       if (isHeldLock(e)) out.push({ id: ch.id, outcome: 'skipped: a fix on this domain is running' });
       else {
-        // What it found but could not record is found again next time (the intent stays open): said as the failure.
+        // What it found but could not record is found again next time (the intent stays open): said as the failure — and
+        // old records it put back (restored) said too: a write the result and the surface's log must not hide (review:
+        // only the history's words were kept, and neither said the zone had been written).
         const cause = historyCause(e);
-        const r = { id: ch.id, outcome: `error: ${said(cause)}` };
+        const r = { id: ch.id, outcome: `error: ${said(cause)}${e instanceof Unrecorded ? unrecordedFinding(e.found) : ''}` };
         if (isHistoryFailure(cause)) Object.defineProperty(r, 'historyError', { value: cause, enumerable: false, configurable: true });
         out.push(r);
       }
     }
   }
   return out;
+}
+
+/**
+ * What reconcileOne found but could not record (Unrecorded), after the history's words in a reconcile result's "error:
+ * …", when it is more than the zone will show next time: 'restored' — reconcile put the old records back (a write to
+ * the zone), and the next settling finds only "never written". Any other finding ('applied', 'not-written',
+ * 'conflict') is the zone as it is, found again next time: '' (the CLI's undo quotes these words as "whether it was
+ * written could not be checked yet (…)", unsettledUndoReason). No nested brackets: that quote brackets them.
+ */
+function unrecordedFinding(found: string): string {
+  return found === 'restored' ? '; found: restored, not recorded: the old records were put back in the zone' : '';
 }
 
 /** A record of what reconcileOne found: a failing history (not a busy one) throws Unrecorded with `found`. */

@@ -162,7 +162,10 @@ export function apiRoutes(c: AppContext): Router {
     res.json({ cancelRequested: ok, job: await inScope(res, jobView(ctx(res).job!.id, Number.MAX_SAFE_INTEGER)) });
   });
 
-  /** A job as the API shows it: its rows as stored, a previous version's naming the history database's file withheld. */
+  /**
+   * A job as the API shows it: its rows as stored, a previous version's naming the history database's file withheld
+   * (its error likewise: BulkRunner.view, jobs.ts shownJob).
+   */
   function jobView(id: number, since: number) {
     const view = c.runner.view(c.store.getJob(id)!, since);
     return { ...view, results: shownJobResults<{ domain: string }>(c.store, id, view.results) as typeof view.results };

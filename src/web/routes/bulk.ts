@@ -11,7 +11,7 @@ import type { DomainRef } from '../../core/model.js';
 import { PLAN_HASH, type Plan } from '../../core/plans/plan.js';
 import type { Job } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, scopeAccount, type FixJobScope } from '../jobs.js';
+import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, scopeAccount, shownJob, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken, type ErrorLink, type Refused } from '../http.js';
 import { applyBulkFix, atStage, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, isStoreFailure, logWeb, previewFix, shownDetail, shownJobResults, shownText, storeFailureMessage, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
@@ -262,7 +262,8 @@ export function bulkRoutes(c: AppContext): Router {
       check: scope.check,
       rows,
       notFound: scope.notFound,
-      job,
+      // Its error as stored: an older version's may name the history database's file (jobs.ts shownJob).
+      job: shownJob(c.store, job),
       follow,
       resent,
       refreshSeconds: FIX_JOB_REFRESH_S,
