@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
-import { StoreError, type Store } from '../../../src/adapters/store/store.js';
 import { PanelError, PartialWriteError } from '../../../src/core/panel.js';
 import { applyPlan, domainLock, reconcile, undoChange, type History } from '../../../src/core/plans/apply.js';
 import { recordKey } from '../../../src/core/zone.js';
 import { applyAndCheck, startPlay, type Play } from '../../helpers/fixplay.js';
+import { assertClean, ioError, overriding } from '../../helpers/failing-history.js';
 
 let play: Play | null = null;
 afterEach(async () => {
@@ -21,28 +21,6 @@ afterEach(async () => {
 async function start(): Promise<Play> {
   play = await startPlay();
   return play;
-}
-
-/** The store's own error for a file that cannot be read or written (what Store.guard throws). */
-const ioError = (p: Play) => new StoreError('io', `cannot read or write the mailhealth database ${p.dbPath} (SQLITE_IOERR: disk I/O error)`);
-
-/** `store` with some methods replaced, the others bound to it. */
-function overriding(store: Store, methods: { [K in keyof Store]?: Store[K] }): History {
-  return new Proxy(store, {
-    get(target, prop) {
-      const own = (methods as Record<string | symbol, unknown>)[prop];
-      if (own) return own;
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as History;
-}
-
-/** No trace of the store's own words in what a customer or a script reads. */
-function assertClean(p: Play, o: unknown): void {
-  const text = JSON.stringify(o);
-  assert.ok(!text.includes(p.dbPath), text);
-  assert.doesNotMatch(text, /SQLITE_|mailhealth database|historyError/);
 }
 
 /** The zone's records (SOA aside: a write bumps the serial), for comparing states. */

@@ -6,10 +6,11 @@
 // it says so in its result, not only the history's words.
 import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
-import { StoreError, type Store } from '../../../src/adapters/store/store.js';
+import { StoreError } from '../../../src/adapters/store/store.js';
 import { PanelError } from '../../../src/core/panel.js';
 import { applyPlan, reconcile, type ApplyOutcome, type History } from '../../../src/core/plans/apply.js';
 import { recordKeys, startPlay, type Play } from '../../helpers/fixplay.js';
+import { assertClean, ioError, overriding } from '../../helpers/failing-history.js';
 
 let play: Play | null = null;
 afterEach(async () => {
@@ -22,28 +23,6 @@ async function start(): Promise<Play> {
 }
 
 const FLORIST = 'florist.example';
-/** The store's own error for a file that cannot be read or written (what Store.guard throws). */
-const ioError = (p: Play) => new StoreError('io', `cannot read or write the mailhealth database ${p.dbPath} (SQLITE_IOERR: disk I/O error)`);
-
-/** `store` with some methods replaced, the others bound to it. */
-function overriding(store: Store, methods: { [K in keyof Store]?: Store[K] }): History {
-  return new Proxy(store, {
-    get(target, prop) {
-      const own = (methods as Record<string | symbol, unknown>)[prop];
-      if (own) return own;
-      const v: unknown = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  }) as History;
-}
-
-/** No trace of the store's own words in what a customer or a script reads. */
-function assertClean(p: Play, o: unknown): void {
-  const text = JSON.stringify(o);
-  assert.ok(!text.includes(p.dbPath), text);
-  assert.doesNotMatch(text, /SQLITE_|mailhealth database|historyError/);
-}
-
 /** The refusal's common part: nothing written, not recorded, pending until settled; the store's error on the answer. */
 function assertUnrecordedRefusal(p: Play, out: ApplyOutcome, err: unknown, before: string, why = 'the history database could not be read or written'): number {
   assert.equal(out.status, 'refused', JSON.stringify(out));
