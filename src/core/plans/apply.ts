@@ -1087,9 +1087,36 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       // Generating a key is a write too (a key, signing turned on): its intent goes first, and stays in the history
       // with what happened if the fix stops there.
       let keyIntent: number | null = null;
-      const stopKeyFix = (error: string) => {
-        if (keyIntent !== null) deps.history.settleIntent(keyIntent, { status: 'failed', error });
+      /**
+       * A refusal (no record written) onto the open intent `id`: '' or, when the history could not record it, a sentence
+       * saying so (retried through a busy database). Never thrown: the answer is the refusal — the panel's words, a new
+       * plan — which a failure to record it must not hide (review: it became "the history database could not be read or
+       * written: … try again once it works", the panel's "the zone changed" and the new plan lost). The history's own
+       * error is the answer's HistoryFault (watched).
+       */
+      const recordRefusal = async (id: number, error: string): Promise<string> => {
+        try {
+          await throughBusy(() => deps.history.settleIntent(id, { status: 'failed', error }));
+          return '';
+        } catch (e) {
+          return ` This could not be recorded (${historyWords(e)}): ${pendingUntilSettled(id, input.domain)}.`;
+        }
       };
+      /**
+       * The refusal as the answer; when it could not be recorded (`unrecorded`), as it is (AnswerStands): the intent this
+       * call left open has the same preview's hash, and must not turn the refusal into "already being applied".
+       */
+      const refusal = (o: ApplyOutcome & { status: 'refused' }, unrecorded: string): ApplyOutcome & { status: 'refused' } => {
+        if (unrecorded) throw new AnswerStands(o);
+        return o;
+      };
+      /**
+       * The key fix stopping before its record write (the panel refused or failed to make the key, the guard, the zone
+       * changed): its intent closed with `error` through recordRefusal — '' or the sentence saying it could not be
+       * recorded, for the answer (review: a failing history replaced the refusal with its own answer, the new plan lost).
+       * No key intent (not a key fix): nothing to record, ''.
+       */
+      const stopKeyFix = (error: string): Promise<string> => (keyIntent !== null ? recordRefusal(keyIntent, error) : Promise.resolve(''));
       if (plan.actions.some((a) => a.kind === 'generate-dkim')) {
         if (!deps.panel.generateDkim) return { status: 'refused' as const, reason: `The ${deps.panel.kind} panel cannot generate DKIM keys: create one in the panel.` };
         // Guard: 'intent' (the key's, which the record write later goes over).
@@ -1102,12 +1129,13 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
           generated: () => (progress.key = true),
         });
         if ('refused' in generated) {
-          stopKeyFix(`refused: ${generated.refused}`);
-          return { status: 'refused' as const, reason: generated.refused };
+          const unrecorded = await stopKeyFix(`refused: ${generated.refused}`);
+          return refusal({ status: 'refused', reason: generated.refused + unrecorded }, unrecorded);
         }
         if ('failed' in generated) {
-          stopKeyFix(generated.failed);
-          return { status: 'failed' as const, changeId: keyIntent, reason: generated.failed };
+          // A failure answers as it is (never "already"): not recorded, it only says so.
+          const unrecorded = await stopKeyFix(generated.failed);
+          return { status: 'failed' as const, changeId: keyIntent, reason: generated.failed + unrecorded };
         }
         changes = generated.changes;
         zoneVersion = generated.zoneVersion;
@@ -1118,8 +1146,9 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       const withKey = (m: string) => (afterKey ? `${m.replace(/\.?$/, '.')}${afterKey}` : m);
       const guard = ownershipProblem(input.check, input.domain, (await deps.panel.readMailSettings(input.domain)).dkim.selector, changes);
       if (guard) {
-        stopKeyFix(`refused: ${guard}${afterKey}`);
-        return { status: 'refused' as const, reason: guard + afterKey };
+        const unrecorded = await stopKeyFix(`refused: ${guard}${afterKey}`);
+        // The note about the generated key stays last, as in every refusal after the key (withKey).
+        return refusal({ status: 'refused', reason: unrecorded ? `${guard.replace(/\.?$/, '.')}${unrecorded}${afterKey}` : guard + afterKey }, unrecorded);
       }
       // The zone just before the write: the one planned from — the same version and, record for record, the same zone
       // (sameZone: on cPanel/WHM the version is only the serial, and an edit that does not bump it can move the line
@@ -1127,9 +1156,9 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       // counted: see withCopies).
       const pre = await deps.panel.readZone(input.domain);
       if (pre.version !== zoneVersion || (basis !== null && !sameZone(pre, basis))) {
-        stopKeyFix(`refused: the zone changed before the record could be published.${afterKey}`);
+        const unrecorded = await stopKeyFix(`refused: the zone changed before the record could be published.${afterKey}`);
         const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
-        return { status: 'refused' as const, reason: `The zone changed since the preview: here is the new plan.${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) };
+        return refusal({ status: 'refused', reason: `The zone changed since the preview: here is the new plan.${unrecorded}${afterKey}`, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) }, unrecorded);
       }
       changes = withCopies(pre, changes);
 
@@ -1143,33 +1172,10 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         progress.changeId = changeId;
       }
       deps.crashPoint?.('after-intent');
-      /**
-       * A refusal (nothing written) onto the open intent: '' or, when the history could not record it, a sentence saying
-       * so (retried through a busy database). Never thrown: the answer is the refusal — the panel's words, a new plan —
-       * which a failure to record it must not hide (review: it became "the history database could not be read or
-       * written: … try again once it works", the panel's "the zone changed" and the new plan lost). The history's own
-       * error is the answer's HistoryFault (watched).
-       */
-      const recordRefusal = async (error: string): Promise<string> => {
-        try {
-          await throughBusy(() => deps.history.settleIntent(changeId, { status: 'failed', error }));
-          return '';
-        } catch (e) {
-          return ` This could not be recorded (${historyWords(e)}): ${pendingUntilSettled(changeId, input.domain)}.`;
-        }
-      };
-      /**
-       * The refusal as the answer; when it could not be recorded (`unrecorded`), as it is (AnswerStands): the intent this
-       * call left open has the same preview's hash, and must not turn the refusal into "already being applied".
-       */
-      const refusal = (o: ApplyOutcome & { status: 'refused' }, unrecorded: string): ApplyOutcome & { status: 'refused' } => {
-        if (unrecorded) throw new AnswerStands(o);
-        return o;
-      };
       // Immediately before the write: still the domain's lock holder, the intent still open — else nothing is written.
       const lost = leaseLost(deps, input.domain, owner, changeId);
       if (lost) {
-        const unrecorded = await recordRefusal(`refused before the write: ${lost}; nothing was written`);
+        const unrecorded = await recordRefusal(changeId, `refused before the write: ${lost}; nothing was written`);
         return refusal({ status: 'refused', reason: withKey(`Not written: ${lost}. Nothing was written to the zone; preview the fix again.${unrecorded}`) }, unrecorded);
       }
       let after: string | null = null;
@@ -1197,12 +1203,12 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         // The panel refused the write (nothing written): its refusal is the answer, recorded or not (recordRefusal).
         if (e instanceof PanelError && e.code === 'busy') {
           progress.written = 'no';
-          const unrecorded = await recordRefusal(withKey(`refused: ${e.message}`));
+          const unrecorded = await recordRefusal(changeId, withKey(`refused: ${e.message}`));
           return refusal({ status: 'refused', reason: `Not applied: ${e.message}.${unrecorded ? ` Nothing was written to the zone.${unrecorded}` : ''}${afterKey}` }, unrecorded);
         }
         if (e instanceof PanelError && e.code === 'stale' && !left?.length) {
           progress.written = 'no';
-          const unrecorded = await recordRefusal(withKey(`refused: ${e.message}`));
+          const unrecorded = await recordRefusal(changeId, withKey(`refused: ${e.message}`));
           const newPlan = await makePlan({ domain: input.domain, check: input.check, options: input.options ?? {} }, deps).catch(() => undefined);
           const reason = `The zone changed while applying (${e.message}): here is the new plan.${unrecorded ? ` Nothing was written to the zone.${unrecorded}` : ''}${afterKey}`;
           return refusal({ status: 'refused', reason, ...(newPlan ? { newPlan, why: 'changed' as const } : {}) }, unrecorded);
