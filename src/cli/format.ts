@@ -1,6 +1,6 @@
 // Human-readable output for the CLI. Record text is attacker-controlled: control characters — newlines and tabs
 // included — are escaped before they reach a terminal; only our own layout puts line breaks in the output.
-import { showInvisible } from '../core/text.js';
+import { escapeControls } from '../core/text.js';
 import type { DomainAudit, Finding, Severity } from '../core/model.js';
 
 const LABEL: Record<Severity, string> = { fail: 'FAIL', warn: 'WARN', unknown: '????', info: 'info', pass: ' ok ' };
@@ -13,8 +13,7 @@ const COLOR: Record<Severity, string> = { fail: '31', warn: '33', unknown: '35',
  */
 export function safe(s: string): string {
   // Controls as \xNN; then the other invisible formatting characters (bidi overrides, zero-width ones) as \uXXXX.
-  // eslint-disable-next-line no-control-regex
-  return showInvisible(s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return escapeControls(s);
 }
 
 export function paint(s: string, code: string, color: boolean): string {

@@ -10,6 +10,16 @@
  */
 const INVISIBLE = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|[\u{E0000}-\u{E007F}]/gu;
 
+/**
+ * Text for a log line or a terminal: control characters as `\xNN` (a line break too, unless `keepLineBreaks`), then the
+ * other invisible characters as showInvisible writes them. One escape for every log writer (CLI, web, adapters).
+ */
+export function escapeControls(s: string, keepLineBreaks = false): string {
+  // eslint-disable-next-line no-control-regex
+  const controls = keepLineBreaks ? /[\x00-\x09\x0b-\x1f\x7f-\x9f]/g : /[\x00-\x1f\x7f-\x9f]/g;
+  return showInvisible(s.replace(controls, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 /** Text with every INVISIBLE character written out as an escape: U+202E → `\u202E` (beyond U+FFFF: `\u{E0001}`). */
 export function showInvisible(s: string): string {
   return s.replace(INVISIBLE, (ch) => {

@@ -16,7 +16,7 @@ import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import { StoreError, type ChangeRecord, type Store } from '../adapters/store/store.js';
 import { isBusy } from '../adapters/store/busy.js';
 import type { SettingsSource } from '../adapters/panels/with-settings.js';
-import { showInvisible } from '../core/text.js';
+import { escapeControls } from '../core/text.js';
 import { SCOPE_RECHECK_MS } from '../adapters/workers/gone.js';
 import { mapInGroups, zoneGroup } from './pool.js';
 import type { IdentitySource } from './identity.js';
@@ -61,8 +61,7 @@ export function logWeb(what: string, e: unknown): void {
 
 /** One piece of a log line with its control and invisible characters written out (`\x1b`, `\u202E`). */
 export function logSafe(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return showInvisible(s.replace(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return escapeControls(s, true);
 }
 
 /** A piece that stays on its log line: logSafe, and a newline written `\n` (as server.ts's settler log writes it). */

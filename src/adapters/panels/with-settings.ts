@@ -9,7 +9,7 @@
 import { SETTING_KEYS } from '../../core/settings.js';
 import type { MailSettings } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
-import { showInvisible } from '../../core/text.js';
+import { escapeControls } from '../../core/text.js';
 import { relayById } from '../../knowledge/index.js';
 import { isBusy } from '../store/busy.js';
 import { StoreError } from '../store/store.js';
@@ -98,9 +98,7 @@ export function settingsUnreadable(e: unknown): Error {
 
 /** The default log: one line on stderr, control and invisible characters written out (the text is the store's). */
 function logToStderr(message: string): void {
-  // eslint-disable-next-line no-control-regex
-  const safe = showInvisible(message.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-  process.stderr.write(`mailhealth: ${safe}\n`);
+  process.stderr.write(`mailhealth: ${escapeControls(message)}\n`);
 }
 
 function applySettings(s: MailSettings, read: <T>(key: string) => T | undefined): MailSettings {

@@ -35,7 +35,7 @@
 // An existing directory is never changed (it may be /tmp, or a home directory); the file's mode protects it.
 import { chmodSync, closeSync, constants, existsSync, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { showInvisible } from '../../core/text.js';
+import { escapeControls } from '../../core/text.js';
 
 /** Creates `dir` and its missing parents 0700 whatever the umask; existing directories are left as they are. */
 export function makePrivateDirs(dir: string): void {
@@ -358,7 +358,5 @@ function octal(mode: number): string {
 
 /** The default sink for tightenDatabaseFiles' message: one escaped line on stderr, as the CLI's log writes them. */
 export function warnOnStderr(message: string): void {
-  // eslint-disable-next-line no-control-regex
-  const escaped = showInvisible(message.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
-  process.stderr.write(`mailhealth: ${escaped}\n`);
+  process.stderr.write(`mailhealth: ${escapeControls(message)}\n`);
 }
