@@ -64,3 +64,14 @@ test("a job error naming no database file is shown as it is", async (t) => {
   const page = await root.agent.get('/bulk').expect(200);
   assert.ok(page.text.includes('the panel said: SQLITE_BUSY (mailhealth database busy)'), page.text);
 });
+
+test('a bulk fix stopped by an error that ends in a full stop: its page says it once, not ".."', async (t) => {
+  const w = await demoWorld();
+  t.after(() => w.close());
+  const root = await login(w.app, 'root');
+  const id = w.store.createJob({ kind: BULK_FIX_JOB, byUser: 'root', byAccount: jobAccount(w.store, 'root'), total: 1, scope: { check: 'spf', domains: ['clean.example'], notFound: [] } });
+  w.store.updateJob(id, { status: 'failed', error: 'The panel stopped answering (HTTP 502).' });
+  const page = await root.agent.get(`/bulk/fix/jobs/${id}?follow=0`).expect(200);
+  assert.match(page.text, /The fix stopped: The panel stopped answering \(HTTP 502\)\. A domain below/);
+  assert.ok(!page.text.includes('..'), 'no doubled full stop');
+});
