@@ -10,7 +10,7 @@ import { FIX_KINDS, type Change, type FixKind } from '../../core/model.js';
 import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome, type HistoryFault, type Verified } from '../../core/plans/apply.js';
 import { undoneAlready } from '../../core/plans/undo-again.js';
-import { reverifyChange, reverifyDue, REVERIFY_PER_VIEW, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
+import { recheckChange, reverifyDue, REVERIFY_PER_VIEW, unrecordedCheckNote, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
 import type { ChangeRecord, Store } from '../../adapters/store/store.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
@@ -163,8 +163,9 @@ export function registerFixCommands(program: Command): void {
         const deps = { panel, resolver, history: store, byUser: identity.user };
         const settled = await reconcile(deps, 'before this command');
         for (const r of settled) logHistoryFault(`settling change ${r.id}`, r);
-        // Still open after reconcile: its domain lock is held (a fix running, or a crashed one's lease) or its zone could
-        // not be read. Say that it is being settled, rather than core's "intent, not applied: nothing to undo".
+        // Still open after reconcile: its domain lock is held (a fix running, or a crashed one's lease), its zone could
+        // not be read, or what reconcile found could not be recorded. Say that it is being settled — or, when reconcile
+        // put the old records back unrecorded, that (nothing is left to undo) — rather than core's "intent, not applied".
         const problem = settled.find((r) => r.id === id && r.outcome.startsWith('error: '))?.outcome.slice('error: '.length);
         const unsettled = unsettledUndoReason(store, id, problem);
         // A retried undo (this user's, already made): answered with that undo, as a retried `fix --apply` is — exit 0.
@@ -205,17 +206,26 @@ export function registerFixCommands(program: Command): void {
       const { id, identity, ch, store, panel, resolver } = await changeInScope(o, idArg);
       try {
         // The web's check (core/plans/reverify.ts): the answer is stored with the change, as "Verify again" stores it.
-        const outcome = await reverifyChange(ch, { panel, resolver, history: store });
+        // A history that fails to store it does not hide the answer (what the check found is known): it is given, with
+        // a sentence saying it could not be recorded — the store's own error on stderr only, as for fix and undo.
+        const outcome = await recheckChange(ch, { panel, resolver, history: store });
+        logHistoryFault(`verify of change ${id}`, outcome);
         if (outcome.status === 'checked') {
           const meaning = verifiedMeaning(outcome.verified, ch.changes);
+          const note = outcome.unrecorded !== undefined ? unrecordedCheckNote(outcome.unrecorded, ch.verified) : null;
           if (o.json) {
-            process.stdout.write(jsonText({ status: 'checked', changeId: id, domain: ch.domain, check: ch.check, verified: outcome.verified, message: meaning }, 2) + '\n');
+            // `recorded`: false when the answer is not in the history (the message then says so after its meaning).
+            const message = note ? `${meaning} — ${note}` : meaning;
+            process.stdout.write(jsonText({ status: 'checked', changeId: id, domain: ch.domain, check: ch.check, verified: outcome.verified, recorded: note === null, message }, 2) + '\n');
           } else {
             const head = outcome.verified === 'yes' ? 'verified' : outcome.verified === 'propagating' ? 'propagating' : 'not verified';
+            const unrecorded = note ? ` ${note[0].toUpperCase()}${note.slice(1)}.` : '';
             const later = outcome.verified === 'propagating' ? ` Check again later: mailhealth verify ${id}` : '';
-            process.stdout.write(`Change ${id} (${ch.check}, ${safe(ch.domain)}): ${head} — ${safe(meaning)}.${later}\n`);
+            process.stdout.write(`Change ${id} (${ch.check}, ${safe(ch.domain)}): ${head} — ${safe(meaning)}.${unrecorded}${later}\n`);
           }
           // The panel does not show the change's records: something to look at (exit 1); propagating is not a failure.
+          // An answer the history could not store exits the same: the check was made and its answer given (as a fix
+          // whose verification could not be recorded is still applied, exit 0); the JSON's `recorded` tells a script.
           process.exitCode = outcome.verified === 'no' ? 1 : 0;
         } else {
           if (o.json) process.stdout.write(jsonText({ status: 'refused', changeId: id, reason: outcome.reason, ...(outcome.replacedBy !== undefined ? { replacedBy: outcome.replacedBy } : {}) }, 2) + '\n');
@@ -363,7 +373,8 @@ export function appliedNext(domain: string, id: number, verified: Verified, chan
 /**
  * The history's re-check, as the web's (src/web/reverify.ts, one check: core/plans/reverify.ts): the listed changes
  * still propagating whose last check is over a minute old, at most REVERIFY_PER_VIEW, checked now and their answers
- * stored. A change that cannot be checked now (the history database busy) is listed as it was read.
+ * stored. A change that cannot be checked now (the history database busy), or whose answer cannot be stored, is listed
+ * as it was read.
  */
 async function recheckStale(
   listed: (ChangeRecord & { replacedBy?: number })[],
@@ -377,7 +388,14 @@ async function recheckStale(
   await Promise.all(
     due.map(async (ch) => {
       try {
-        await reverifyChange(ch, { panel: deps.panel, resolver, history: deps.store });
+        const out = await recheckChange(ch, { panel: deps.panel, resolver, history: deps.store });
+        // Checked, but the answer could not be stored: listed as the history holds it (the history is what this lists);
+        // the log says what the check found, and the store's own error.
+        if (out.status === 'checked' && out.unrecorded !== undefined) {
+          const why = out.historyError !== undefined ? `the history database failed: ${errorMessage(out.historyError)}` : out.unrecorded;
+          writeLog(`checking change ${ch.id} again (found: ${out.verified}; listed as recorded): ${why}`);
+          return;
+        }
         const again = deps.store.getChange(ch.id);
         if (again) fresh.set(ch.id, again);
       } catch (e) {

@@ -10,7 +10,7 @@
 // Pure: I/O only through the injected Panel, Resolver and History.
 import type { AuditDeps } from '../audit.js';
 import type { Change } from '../model.js';
-import { verify, type History, type StoredChange, type Verified } from './apply.js';
+import { verify, type History, type HistoryFault, type StoredChange, type Verified } from './apply.js';
 import { LATER_CHANGES, replaceable, replacedBy, replacedIn } from './replaced.js';
 
 export { replacedBy };
@@ -71,14 +71,73 @@ export function verifyRefusal(ch: StoredChange, history: Pick<History, 'changesF
 /**
  * Check an applied change's records again (the panel's zone, then the domain's nameservers) and store the answer. A
  * check that could not run (the panel or the DNS did not answer) is `propagating`, never `no`. Refused, nothing stored:
- * a change that is not applied, was undone, or whose records a later change replaced.
+ * a change that is not applied, was undone, or whose records a later change replaced. A history that fails to store
+ * the answer throws its error (the web answers that as a failure at its "verify" stage; recheckChange keeps the answer).
  */
 export async function reverifyChange(ch: StoredChange, deps: AuditDeps & { history: Pick<History, 'setVerified' | 'changesForDomain'> }): Promise<ReverifyOutcome> {
+  const { outcome, unstored } = await checkAndStore(ch, deps);
+  if (unstored) throw unstored.error;
+  return outcome;
+}
+
+/**
+ * A re-check's answer as recheckChange gives it: as reverifyChange's, and when the history failed to store a checked
+ * answer, `unrecorded` — why, in core's words — with the store's own error on it unless the database was only busy
+ * (HistoryFault: its file's path, SQLite's words, for the surface's log only; not enumerable).
+ */
+export type RecheckOutcome = HistoryFault & ({ status: 'checked'; verified: Verified; unrecorded?: string } | Extract<ReverifyOutcome, { status: 'refused' }>);
+
+/**
+ * reverifyChange for a surface that answers a failing history itself (the CLI's `verify` and `history`): the check's
+ * answer is kept when storing it fails — what the check found is known, only the history misses it (the change keeps
+ * its earlier check there). Errors before the check (reading the history for the refusal) are thrown, as there.
+ */
+export async function recheckChange(ch: StoredChange, deps: AuditDeps & { history: Pick<History, 'setVerified' | 'changesForDomain'> }): Promise<RecheckOutcome> {
+  const { outcome, unstored } = await checkAndStore(ch, deps);
+  if (!unstored || outcome.status !== 'checked') return outcome;
+  const out: RecheckOutcome = { ...outcome, unrecorded: historyWords(unstored.error) };
+  // As apply.ts's HistoryFault: a busy database is said as it is, in the words; any other failure's own error is kept.
+  if (!isDbBusy(unstored.error)) Object.defineProperty(out, 'historyError', { value: unstored.error, enumerable: false, configurable: true });
+  return out;
+}
+
+/** The check and the storing of its answer; `unstored`: the history's error when storing it failed. */
+async function checkAndStore(
+  ch: StoredChange,
+  deps: AuditDeps & { history: Pick<History, 'setVerified' | 'changesForDomain'> },
+): Promise<{ outcome: ReverifyOutcome; unstored?: { error: unknown } }> {
   const refused = verifyRefusal(ch, deps.history);
-  if (refused) return refused;
+  if (refused) return { outcome: refused };
   const verified = await verify(ch.domain, ch.changes, deps, ch.zoneVersionBefore).catch((): Verified => 'propagating');
-  deps.history.setVerified(ch.id, verified);
-  return { status: 'checked', verified };
+  try {
+    deps.history.setVerified(ch.id, verified);
+  } catch (error) {
+    return { outcome: { status: 'checked', verified }, unstored: { error } };
+  }
+  return { outcome: { status: 'checked', verified } };
+}
+
+/** A busy history database (another process writing: code 'locked', no named lock held), as apply.ts tells it. */
+function isDbBusy(e: unknown): boolean {
+  return (e as { code?: string } | null)?.code === 'locked' && typeof (e as { heldLock?: unknown }).heldLock !== 'string';
+}
+
+/**
+ * The history's failure in core's words, as apply.ts says them (DB_BUSY, DB_FAILED): a busy database as such; any
+ * other (a full disk, an I/O error) without its own text, which names the database's file and quotes SQLite.
+ */
+function historyWords(e: unknown): string {
+  return isDbBusy(e) ? 'the history database is busy (another mailhealth process is writing to it)' : 'the history database could not be read or written';
+}
+
+/**
+ * What follows a re-check's answer whose storing failed (`why`: RecheckOutcome's `unrecorded`; `earlier`: the change's
+ * verification as the history holds it, which stays): the history misses this answer, and a re-check writes nothing to
+ * the zone.
+ */
+export function unrecordedCheckNote(why: string, earlier: Verified | null): string {
+  const shows = earlier === null ? 'as not checked' : `as ${earlier}`;
+  return `this answer could not be recorded in the history (${why}): the history still shows the change ${shows} until it is verified again; nothing was changed in the zone`;
 }
 
 /** What a verification means for a change, in words (`changes`: the change's records; none: it had the panel sign). */
