@@ -48,11 +48,18 @@ find_app_source
 find_node /opt/cpanel/ea-nodejs20/bin/node /opt/cpanel/ea-nodejs22/bin/node
 say "using Node.js at $NODE"
 
-install_app
+# Nothing installed is touched before this point; from here a failure says where it stopped and what to do (lib.sh).
+begin_install
+STEP="writing $ETC_DIR"
 write_config '{"panel": "whm"}'
 write_key
 
+# The app, and the service restarted on it at once (it stops before the swap): never old code on new files.
+install_app
+install_unit "cPanel & WHM front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
+
 # Customer page: the code lives in the theme directory; install_plugin only registers the link and the feature.
+STEP="installing the cPanel page (install_plugin)"
 mkdir -p "$R$JUPITER_DIR"
 cp "$MANIFESTS/cpanel/mailhealth/index.live.cgi" "$R$JUPITER_DIR/index.live.cgi"
 cp "$MANIFESTS/cpanel/mailhealth.svg" "$MANIFESTS/cpanel/mailhealth.png" "$R$JUPITER_DIR/"
@@ -65,12 +72,11 @@ cp "$MANIFESTS/cpanel/mailhealth.feature" "$R$FEATURE_FILE"
 chmod 644 "$R$FEATURE_FILE"
 
 # WHM page.
+STEP="installing the WHM page (register_appconfig)"
 mkdir -p "$R$WHM_CGI_DIR" "$R$(dirname "$WHM_ICON")"
 cp "$MANIFESTS/whm/index.cgi" "$R$WHM_CGI_DIR/index.cgi"
 chmod 755 "$R$WHM_CGI_DIR" "$R$WHM_CGI_DIR/index.cgi"
 cp "$MANIFESTS/whm/mailhealth.png" "$R$WHM_ICON"
 "$REGISTER_APPCONFIG" "$MANIFESTS/whm/mailhealth.conf"
 
-install_unit "cPanel & WHM front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
-remove_old_cron
 say "installed. Enable the \"mailhealth\" feature for your packages in WHM » Feature Manager; WHM » Plugins » Mail Health for resellers and root."

@@ -17,6 +17,7 @@ SHARED_SETTINGS=/etc/mailhealth-settings.json   # the service's copy of the admi
 SYSTEMCTL="${SYSTEMCTL:-systemctl}"
 
 say() { printf 'mailhealth: %s\n' "$*"; }
+warn() { printf 'mailhealth: warning: %s\n' "$*" >&2; }
 die() { printf 'mailhealth: error: %s\n' "$*" >&2; exit 1; }
 
 # The release layout: <release>/app (compiled app) or a source checkout with dist/ (after npm run build).
@@ -74,8 +75,14 @@ root_only() {
 
 # find_node CANDIDATE... : sets NODE to the first candidate (real path; tested under the prefix) that is Node >= 20,
 # loads the app's native module and only root can replace (root_only), then the system's `node`. MAILHEALTH_NODE wins
-# when set.
+# when set. NODE_EXEC is the same Node.js as the installer runs it now (a candidate: under the prefix).
 find_node() {
+  NODE_EXEC=""
+  find_node_path "$@"
+  [ -n "$NODE_EXEC" ] || NODE_EXEC=$NODE
+}
+
+find_node_path() {
   if [ -n "${MAILHEALTH_NODE:-}" ]; then
     node_ok "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE is not Node.js 20 or newer"
     node_loads_app "$MAILHEALTH_NODE" || die "MAILHEALTH_NODE=$MAILHEALTH_NODE ($("$MAILHEALTH_NODE" -v 2>/dev/null || echo '?')) cannot load the app's database module (better-sqlite3, built for the Node.js major version this release was built with and a glibc at least as new): use that Node.js version"
@@ -87,7 +94,7 @@ find_node() {
   for c in "$@"; do
     if [ -x "$R$c" ] && node_ok "$R$c"; then
       if ! node_loads_app "$R$c"; then unloadable="$unloadable $c ($("$R$c" -v 2>/dev/null || echo '?'))"; continue; fi
-      if root_only "$R$c"; then NODE=$c; return 0; fi
+      if root_only "$R$c"; then NODE=$c; NODE_EXEC=$R$c; return 0; fi
       unsafe="$unsafe $c ($UNSAFE)"
     fi
   done
@@ -113,25 +120,118 @@ find_node() {
   die "Node.js 20 or newer is required. Looked for: $* and \`node\` on PATH.${found:+ Found too old:$found.} $NODE_HINT"
 }
 
+# --- Replacing the app under the service -------------------------------------------------------------------------------
+# The service must never run one version's code on another's files: an old `serve` rendering the new views answered
+# 500 ("ReferenceError: …/views/settings.ejs:33 lastReport is not defined"), and the installers used to swap the app and
+# restart the service only at the very end, after the panel steps — for a few seconds on every upgrade, and for good
+# when a panel step failed (set -eu stopped the script there; the cron entry of an older install stayed too). Now:
+#   1. everything that can fail without touching the installed version comes first (Node.js, config, key, token);
+#   2. install_app copies the release beside the app, stops the service, swaps the directories, removes the old cron
+#      entry; install_unit, called next, starts the service again on the new code;
+#   3. only then the panel steps (pages, install_plugin, register_appconfig, the Plesk extension): until they finish
+#      the panel's registration is the previous one, which calls the app the way the new one does (the pages run
+#      /usr/local/bin/mailhealth; the Plesk helper is versioned, sbin/mailhealth-v1) and guards nothing — the app
+#      checks identities, privileges and the cPanel feature itself.
+# begin_install arms an exit trap for step 2 and 3: on a failure (or Ctrl-C) it starts the service again if it was
+# stopped, removes the old cron entry once the app is swapped, and says what state the server is in and what to do.
+STEP=""            # what the installer is doing now: the trap names it when it fails
+APP_SWAPPED=0      # 1: /usr/local/mailhealth holds this release
+SERVICE_DOWN=0     # 1: from the stop before the swap until the service is started again
+START_SERVICE=1    # 0: the unit is written but not started (standalone without a usable panel)
+SERVICE_FAILED=0   # 1: systemctl could not start the service
+
+begin_install() {
+  trap installer_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
+
+# The release's version (its package.json), for messages.
+app_version() { sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$APP_SRC/package.json" 2>/dev/null | head -n 1; }
+
+# start_service: (re)start the unit and remember whether it came up.
+start_service() {
+  if "$SYSTEMCTL" restart mailhealth.service; then SERVICE_DOWN=0; SERVICE_FAILED=0; return 0; fi
+  SERVICE_FAILED=1
+  say "the service did not start; see: journalctl -u mailhealth"
+  return 1
+}
+
+installer_exit() {
+  rc=$?
+  set +e
+  trap - EXIT INT TERM HUP
+  [ "$rc" -eq 0 ] && exit 0
+  rm -rf "$R$APP_DIR.new"
+  if [ "$APP_SWAPPED" = 1 ]; then remove_old_cron; fi
+  if [ "$SERVICE_DOWN" = 1 ] && [ "$START_SERVICE" = 1 ] && [ -f "$R$UNIT" ]; then
+    "$SYSTEMCTL" daemon-reload
+    if start_service; then say "started mailhealth.service again"; fi
+  fi
+  {
+    if [ "$rc" -gt 128 ]; then how="was interrupted (signal $((rc - 128)))"; else how="stopped (exit $rc)"; fi
+    printf 'mailhealth: the installer %s%s.\n' "$how" "${STEP:+ while $STEP}"
+    if [ "$APP_SWAPPED" = 1 ]; then
+      printf 'mailhealth: %s holds the new version (%s); the steps from "%s" on were not done.\n' "$APP_DIR" "$(app_version)" "$STEP"
+    elif [ -d "$R$APP_DIR" ]; then
+      printf 'mailhealth: nothing was upgraded: %s holds the version installed before.\n' "$APP_DIR"
+    else
+      printf 'mailhealth: nothing was installed.\n'
+    fi
+    if [ ! -f "$R$UNIT" ]; then
+      :
+    elif [ "$START_SERVICE" = 0 ]; then
+      printf 'mailhealth: the service is not started (configure the panel first).\n'
+    elif [ "$SERVICE_FAILED" = 1 ]; then
+      printf 'mailhealth: the service is not running: see journalctl -u mailhealth, then: systemctl restart mailhealth\n'
+    elif [ "$APP_SWAPPED" = 1 ]; then
+      printf 'mailhealth: the service runs the new version.\n'
+    fi
+    if [ "$rc" -gt 128 ]; then
+      printf 'mailhealth: run %s again to finish (it is safe to repeat).\n' "$0"
+    else
+      printf 'mailhealth: fix the cause above, then run %s again (it is safe to repeat).\n' "$0"
+    fi
+  } >&2
+  exit "$rc"
+}
+
 install_app() {
+  STEP="copying the app next to $APP_DIR"
   rm -rf "$R$APP_DIR.new"
   mkdir -p "$R$APP_DIR.new"
   for item in bin dist node_modules views package.json; do
     if [ -e "$APP_SRC/$item" ]; then cp -R "$APP_SRC/$item" "$R$APP_DIR.new/"; fi
   done
+  # World-readable code (the cPanel page runs as each user), root-owned.
+  chmod -R u=rwX,go=rX "$R$APP_DIR.new"
+  # From here until install_unit starts it, the service is down (a fresh install: not there yet).
+  SERVICE_DOWN=1
+  if [ -f "$R$UNIT" ]; then
+    STEP="stopping mailhealth.service"
+    "$SYSTEMCTL" stop mailhealth.service
+  fi
+  STEP="replacing $APP_DIR"
   rm -rf "$R$APP_DIR.old"
   if [ -d "$R$APP_DIR" ]; then mv "$R$APP_DIR" "$R$APP_DIR.old"; fi
-  mv "$R$APP_DIR.new" "$R$APP_DIR"
+  if ! mv "$R$APP_DIR.new" "$R$APP_DIR"; then
+    if [ -d "$R$APP_DIR.old" ]; then mv "$R$APP_DIR.old" "$R$APP_DIR"; fi
+    die "could not move the new app into $APP_DIR"
+  fi
+  APP_SWAPPED=1
   rm -rf "$R$APP_DIR.old"
-  # World-readable code (the cPanel page runs as each user), root-owned.
-  chmod -R u=rwX,go=rX "$R$APP_DIR"
+  remove_old_cron
+  STEP="writing $WRAPPER"
   mkdir -p "$R$(dirname "$WRAPPER")"
-  cat > "$R$WRAPPER" <<WRAP
+  # Written beside and renamed: a page running the command meanwhile never reads half a file.
+  cat > "$R$WRAPPER.tmp" <<WRAP
 #!/bin/sh
 # mailhealth command (written by the installer): the Node.js it chose, the installed app.
 exec $(sh_quote "$NODE") $(sh_quote "$APP_DIR/bin/mailhealth.js") "\$@"
 WRAP
-  chmod 755 "$R$WRAPPER"
+  chmod 755 "$R$WRAPPER.tmp"
+  mv "$R$WRAPPER.tmp" "$R$WRAPPER"
   mkdir -p "$R$ETC_DIR"
   chmod 700 "$R$ETC_DIR"
   printf '%s\n' "$NODE" > "$R$ETC_DIR/node"
@@ -177,14 +277,69 @@ unit_quote() { printf '"%s"' "$(printf '%s' "$1" | sed -e 's/[\\"]/\\&/g' -e 's/
 # install_unit MODE ARGS [no-start]: with no-start the unit is written but neither enabled nor started (the admin
 # configures first; a service that cannot start would be restarted every 5 s for ever).
 install_unit() {
+  STEP="writing and starting mailhealth.service"
+  if [ "${3:-}" = no-start ]; then START_SERVICE=0; fi
   mkdir -p "$R$(dirname "$UNIT")"
   sed -e "s#@NODE@#$(sed_escape "$(unit_quote "$NODE")")#g" -e "s#@APP@#$(sed_escape "$APP_DIR")#g" -e "s#@ARGS@#$(sed_escape "$2")#g" -e "s#@MODE@#$(sed_escape "$1")#g" "$HERE/mailhealth.service" > "$R$UNIT.tmp"
   mv "$R$UNIT.tmp" "$R$UNIT"
   chmod 644 "$R$UNIT"
+  warn_exec_overrides
   "$SYSTEMCTL" daemon-reload
-  if [ "${3:-}" = no-start ]; then return 0; fi
+  if [ "$START_SERVICE" = 0 ]; then return 0; fi
   "$SYSTEMCTL" enable mailhealth.service
-  "$SYSTEMCTL" restart mailhealth.service || say "the service did not start; see: journalctl -u mailhealth"
+  start_service || true
+}
+
+# warn_exec_overrides: a drop-in in /etc/systemd/system/mailhealth.service.d/ (`systemctl edit mailhealth`, as the
+# README's --no-report recipe makes) that sets ExecStart= replaces the unit's command line whole — Node.js path, app
+# path, arguments — so what this install wrote does not run: each such line is shown with the unit's, every time the
+# unit is written. A line that is the unit's with arguments added is what the recipe makes (a note); any other
+# (another Node.js, or an older release's arguments) keeps running the old command silently (a warning).
+warn_exec_overrides() {
+  [ -d "$R$UNIT.d" ] || return 0
+  mine=$(sed -n 's/^ExecStart=//p' "$R$UNIT" | head -n 1)
+  for f in "$R$UNIT.d"/*.conf; do
+    [ -f "$f" ] || continue
+    shown=${f#"$R"}
+    sed -n 's/^[[:space:]]*ExecStart[[:space:]]*=[[:space:]]*//p' "$f" | while IFS= read -r line; do
+      [ -n "$line" ] || continue # the empty ExecStart= that clears the unit's before the drop-in's own
+      # Compared without double quotes: `systemctl cat` shows the Node.js path quoted, a hand-written one may not be.
+      case "$(printf '%s' "$line" | tr -d '"')" in
+        "$(printf '%s' "$mine" | tr -d '"')"*)
+          say "note: $shown replaces the service's command line with this install's plus additions: ExecStart=$line"
+          say "note: an upgrade that changes the unit's line does not apply until you update that file (systemctl cat mailhealth shows both)" ;;
+        *)
+          warn "$shown replaces the service's command line, and not with this install's, so the service keeps running the old one:"
+          warn "  drop-in: ExecStart=$line"
+          warn "  unit:    ExecStart=$mine"
+          warn "edit it to the unit's line plus your additions (systemctl edit mailhealth) or remove the file, then: systemctl daemon-reload && systemctl restart mailhealth" ;;
+      esac
+    done
+  done
+}
+
+# service_blocker: why `mailhealth serve` could not start with the config as it stands (one line; nothing when nothing
+# is known against it). The config is read as JSON, the way the app reads it, and judged by the panel it names (QA: a
+# grep for the default "panelRoot" line held back a config that had switched to "panel": "whm" and left that line in).
+# Only what fails at every start is looked at: a files panel (the kind when none is named) needs "panelRoot" with a
+# panel.json in it. The other panels' settings are the service's to check: an error there stops it (exit 2 is not
+# restarted, see mailhealth.service) with the reason in its journal. The panel directory is looked for under the
+# sandbox root, or as it is named (a sandbox's config may name a panel outside the sandbox, as a demo copy).
+service_blocker() {
+  "$NODE_EXEC" -e '
+const fs = require("fs"), path = require("path");
+const [file, shown, root] = process.argv.slice(1);
+const why = (s) => { process.stdout.write(s + "\n"); process.exit(0); };
+let cfg;
+try { cfg = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { why(`${shown} is not valid JSON (${e.message})`); }
+if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) why(`${shown} is not a JSON object`);
+const panel = cfg.panel === undefined ? "files" : cfg.panel;
+if (!["files", "cpanel", "whm", "plesk"].includes(panel)) why(`${shown}: "panel" must be files, cpanel, whm or plesk (got ${JSON.stringify(panel)})`);
+if (panel !== "files") process.exit(0);
+if (typeof cfg.panelRoot !== "string" || cfg.panelRoot === "") why(`${shown}: the files panel needs "panelRoot" (the directory with panel.json)`);
+const dir = path.resolve("/", cfg.panelRoot);
+if (![root + dir, dir].some((d) => fs.existsSync(path.join(d, "panel.json")))) why(`${shown}: the files panel has no panel.json in ${dir}`);
+' "$R$ETC_DIR/config.json" "$ETC_DIR/config.json" "$R" || echo "$ETC_DIR/config.json could not be checked ($NODE failed)"
 }
 
 # The background service runs the nightly report itself, at the settings page's schedule. Older installs also ran it
@@ -198,11 +353,25 @@ remove_old_cron() {
 }
 
 remove_common() {
+  reload=0
   if [ -f "$R$UNIT" ]; then
     "$SYSTEMCTL" disable --now mailhealth.service || true
     rm -f "$R$UNIT"
-    "$SYSTEMCTL" daemon-reload || true
+    reload=1
   fi
+  # The admin's drop-ins (systemctl edit mailhealth: --no-report, limits): kept with the config by --uninstall, said
+  # so, since a reinstall runs with them (and warns about one that replaces the command line); --purge removes them.
+  if [ -d "$R$UNIT.d" ]; then
+    if [ "$PURGE" = 1 ]; then
+      rm -rf "$R$UNIT.d"
+      reload=1
+      say "removed $UNIT.d (drop-ins for the service)"
+    else
+      files=$(cd "$R$UNIT.d" && for f in *; do if [ -e "$f" ]; then printf ' %s' "$f"; fi; done)
+      say "kept $UNIT.d (drop-ins for the service:${files:- none}): a reinstall runs with them; --purge removes them"
+    fi
+  fi
+  if [ "$reload" = 1 ]; then "$SYSTEMCTL" daemon-reload || true; fi
   rm -f "$R$CRON" "$R$WRAPPER"
   rm -rf "$R$APP_DIR" "$R$APP_DIR.new" "$R$APP_DIR.old"
   if [ "$PURGE" = 1 ]; then

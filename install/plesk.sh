@@ -47,12 +47,16 @@ fi
 [ -n "$ZIP" ] && [ -f "$ZIP" ] || die "no extension zip found; run \`npm run package\` or pass --zip FILE"
 say "using Node.js at $NODE"
 
-install_app
+# Nothing installed is touched before this point; from here a failure says where it stopped and what to do (lib.sh).
+# The config, key and REST API key first: a failure there leaves the installed version as it was, running.
+begin_install
+STEP="writing $ETC_DIR"
 write_config '{"panel": "plesk"}'
 write_key
 
 # A REST API key bound to loopback, once; stored only in the root-only config (never on a command line later).
 if ! grep -q '"token"' "$R$ETC_DIR/config.json"; then
+  STEP="creating a Plesk REST API key (plesk bin secret_key --create)"
   key=$("$PLESK_BIN" bin secret_key --create -ip-address 127.0.0.1 -description "mailhealth (loopback)" | tr -d '[:space:]')
   [ -n "$key" ] || die "plesk bin secret_key --create returned no key"
   case "$key" in *[!A-Za-z0-9-]*) die "plesk bin secret_key --create returned something that is not a key" ;; esac
@@ -72,12 +76,17 @@ if ! grep -q '"token"' "$R$ETC_DIR/config.json"; then
   say "created a Plesk REST API key for 127.0.0.1"
 fi
 
+# The app, and the service restarted on it at once (it stops before the swap): never old code on new files.
+install_app
+install_unit "Plesk front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
+
+# The extension last: until it is upgraded the previous one calls the new app (through its versioned sbin helper,
+# mailhealth-v1) as before.
+STEP="installing the Plesk extension (plesk bin extension) from $ZIP"
 if "$PLESK_BIN" bin extension --list 2>/dev/null | grep -q '^mailhealth\b'; then
   "$PLESK_BIN" bin extension --upgrade "$ZIP"
 else
   "$PLESK_BIN" bin extension -i "$ZIP"
 fi
 
-install_unit "Plesk front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
-remove_old_cron
 say "installed. Mail Health appears in the navigation of administrators, resellers and customers."

@@ -28,13 +28,20 @@ fi
 find_app_source
 find_node /opt/cpanel/ea-nodejs20/bin/node /opt/plesk/node/20/bin/node
 say "using Node.js at $NODE"
-install_app
+# Nothing installed is touched before this point; from here a failure says where it stopped and what to do (lib.sh).
+begin_install
+STEP="writing $ETC_DIR"
 write_config '{"panel": "files", "panelRoot": "/etc/mailhealth/panel"}'
-remove_old_cron
 # The default config names a files panel at /etc/mailhealth/panel, which nothing creates: until the admin points the
-# config at a panel (or fills that directory), the service could not start — it would fail and be restarted every 5 s.
-if grep -q '"panelRoot": "/etc/mailhealth/panel"' "$R$ETC_DIR/config.json" && [ ! -f "$R$ETC_DIR/panel/panel.json" ]; then
+# config at a panel (or fills that directory), the service could not start. Judged on the panel the config names,
+# read as JSON (lib.sh service_blocker), before the app is replaced: the exit trap does not start it either.
+STEP="checking $ETC_DIR/config.json"
+blocker=$(service_blocker)
+if [ -n "$blocker" ]; then START_SERVICE=0; fi
+install_app
+if [ -n "$blocker" ]; then
   install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080" no-start
+  say "the service cannot start yet: $blocker"
   say "installed, not started: configure the panel in $ETC_DIR/config.json (see README), then: systemctl enable --now mailhealth"
 else
   install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080"

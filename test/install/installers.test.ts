@@ -1,115 +1,14 @@
 // The installers against a sandbox root (MAILHEALTH_ROOT) with fake panel tools that record their arguments:
 // install, re-install (idempotent, admin edits kept), uninstall (history kept), purge (history removed), and clear
 // errors when Node.js 20 is missing or too old. No cron entry: the background service schedules the nightly report
-// itself, and an upgrade removes the /etc/cron.d/mailhealth older installs wrote. Never touches the real /.
+// itself, and an upgrade removes the /etc/cron.d/mailhealth older installs wrote. Never touches the real / (sandbox.ts;
+// upgrades under a running service: upgrade.test.ts; standalone start: standalone-start.test.ts; drop-ins: dropins.test.ts).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-const TOOLS = ['sh', 'sed', 'head', 'base64', 'tr', 'cp', 'mv', 'rm', 'mkdir', 'chmod', 'cat', 'dirname', 'id', 'grep', 'ls', 'env', 'readlink', 'stat'];
-
-interface Sandbox {
-  base: string;
-  root: string;
-  src: string;
-  bin: string;
-  log: string;
-  run(script: string, args?: string[], env?: Record<string, string>): { code: number | null; out: string; err: string };
-  calls(): string[];
-  clear(): void;
-  close(): void;
-}
-
-function which(cmd: string): string {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.stdout.trim();
-}
-
-function sandbox(): Sandbox {
-  const base = mkdtempSync(join(tmpdir(), 'mailhealth-install-'));
-  const root = join(base, 'root');
-  const src = join(base, 'release');
-  const bin = join(base, 'fakebin');
-  const tools = join(base, 'tools');
-  const log = join(base, 'calls.log');
-  mkdirSync(root);
-  mkdirSync(bin);
-  mkdirSync(tools);
-  writeFileSync(log, '');
-  // Only these system tools are visible: no real node, systemctl, plesk or cPanel scripts can be reached.
-  for (const t of TOOLS) symlinkSync(which(t), join(tools, t));
-  // A release as `npm run package` lays it out: app/ + plugin-manifests/ (+ the Plesk zip).
-  mkdirSync(join(src, 'app/bin'), { recursive: true });
-  mkdirSync(join(src, 'app/dist/src/cli'), { recursive: true });
-  mkdirSync(join(src, 'app/views'), { recursive: true });
-  mkdirSync(join(src, 'app/node_modules/express'), { recursive: true });
-  mkdirSync(join(src, 'app/node_modules/better-sqlite3'), { recursive: true });
-  writeFileSync(join(src, 'app/bin/mailhealth.js'), '// app entry\n');
-  writeFileSync(join(src, 'app/dist/src/cli/bin.js'), '// compiled\n');
-  writeFileSync(join(src, 'app/views/layout-top.ejs'), '<html>\n');
-  writeFileSync(join(src, 'app/node_modules/express/package.json'), '{}\n');
-  writeFileSync(join(src, 'app/package.json'), '{"name": "mailhealth", "version": "0.1.0"}\n');
-  cpSync(join(REPO, 'plugin-manifests'), join(src, 'plugin-manifests'), { recursive: true });
-  mkdirSync(join(src, 'release'));
-  writeFileSync(join(src, 'release/mailhealth-plesk-0.1.0.zip'), 'PK fake');
-  const fake = (name: string, body = '') => {
-    writeFileSync(join(bin, name), `#!/bin/sh\necho "${name} $*" >> "$MH_LOG"\n${body}`);
-    chmodSync(join(bin, name), 0o755);
-  };
-  // -e: the installer's test-load of the app's native module (FAKE_NODE_LOADS=0: built for another Node ABI / glibc).
-  fake('node', 'case "$1" in -p) echo "${FAKE_NODE_VERSION:-20.11.1}" ;; -v) echo "v${FAKE_NODE_VERSION:-20.11.1}" ;; -e) [ "${FAKE_NODE_LOADS:-1}" = 1 ] || exit 1 ;; esac\n');
-  fake('systemctl');
-  fake('install_plugin');
-  fake('uninstall_plugin');
-  fake('register_appconfig');
-  fake('unregister_appconfig');
-  fake(
-    'plesk',
-    `state="$MH_BASE/plesk-extensions"
-case "$2 $3" in
-  "extension --list") [ -f "$state" ] && cat "$state"; exit 0 ;;
-  "extension -i"|"extension --upgrade") echo "mailhealth  Mail Health  0.1.0-1  enabled" > "$state" ;;
-  "extension --uninstall") rm -f "$state" ;;
-  "secret_key --create") echo "c5b239d1-8eb6-8cee-76b7-aa16be37fee8" ;;
-esac
-`,
-  );
-  return {
-    base,
-    root,
-    src,
-    bin,
-    log,
-    run(script, args = [], env = {}) {
-      const r = spawnSync(join(tools, 'sh'), [join(REPO, 'install', script), ...args], {
-        encoding: 'utf8',
-        env: {
-          PATH: `${bin}:${tools}`,
-          MAILHEALTH_ROOT: root,
-          MAILHEALTH_SRC: src,
-          MH_LOG: log,
-          MH_BASE: base,
-          SYSTEMCTL: join(bin, 'systemctl'),
-          INSTALL_PLUGIN: join(bin, 'install_plugin'),
-          UNINSTALL_PLUGIN: join(bin, 'uninstall_plugin'),
-          REGISTER_APPCONFIG: join(bin, 'register_appconfig'),
-          UNREGISTER_APPCONFIG: join(bin, 'unregister_appconfig'),
-          PLESK_BIN: join(bin, 'plesk'),
-          ...env,
-        },
-      });
-      return { code: r.status, out: r.stdout, err: r.stderr };
-    },
-    calls: () => readFileSync(log, 'utf8').split('\n').filter((l) => l && !l.startsWith('node ')),
-    clear: () => writeFileSync(log, ''),
-    close: () => rmSync(base, { recursive: true, force: true }),
-  };
-}
+import { REPO, sandbox, type Sandbox } from './sandbox.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -159,12 +58,13 @@ describe('install/cpanel.sh', () => {
     assert.match(readFileSync(R('usr/local/bin/mailhealth'), 'utf8'), /exec '.*node' '\/usr\/local\/mailhealth\/bin\/mailhealth\.js' "\$@"/);
     assert.ok(!existsSync(R(CRON)), 'the service schedules the nightly report: no cron entry');
     assert.doesNotMatch(r.out, /cron/);
+    // The service starts on the new app before the panel steps (upgrade.test.ts: never old code on new files).
     assert.deepEqual(s.calls(), [
-      `install_plugin ${s.src}/plugin-manifests/cpanel --theme=jupiter`,
-      `register_appconfig ${s.src}/plugin-manifests/whm/mailhealth.conf`,
       'systemctl daemon-reload',
       'systemctl enable mailhealth.service',
       'systemctl restart mailhealth.service',
+      `install_plugin ${s.src}/plugin-manifests/cpanel --theme=jupiter`,
+      `register_appconfig ${s.src}/plugin-manifests/whm/mailhealth.conf`,
     ]);
   });
 
@@ -273,11 +173,11 @@ describe('install/plesk.sh', () => {
     assert.equal(mode(R('etc/mailhealth/frontdoor.key')), 0o600);
     assert.deepEqual(s.calls(), [
       'plesk bin secret_key --create -ip-address 127.0.0.1 -description mailhealth (loopback)',
-      'plesk bin extension --list',
-      `plesk bin extension -i ${s.src}/release/mailhealth-plesk-0.1.0.zip`,
       'systemctl daemon-reload',
       'systemctl enable mailhealth.service',
       'systemctl restart mailhealth.service',
+      'plesk bin extension --list',
+      `plesk bin extension -i ${s.src}/release/mailhealth-plesk-0.1.0.zip`,
     ]);
     assert.equal(execStart(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8')), `"${join(s.bin, 'node')}" ${PANEL_SERVICE_ARGS}`);
     assert.ok(!existsSync(R(CRON)));
