@@ -17,7 +17,7 @@ import { withSettings } from '../adapters/panels/with-settings.js';
 import { bearerToken, presentsBearer, tokenMatches, type FrontDoor, type IdentitySource } from './identity.js';
 import { ctx, HttpError, isSameSitePath, NOT_FOUND_MESSAGE, type Locals } from './http.js';
 import { BulkRunner } from './jobs.js';
-import { RateLimiter, type BucketConfig } from './ratelimit.js';
+import { monotonicMs, RateLimiter, type BucketConfig } from './ratelimit.js';
 import {
   accountKey,
   decodeSession,
@@ -27,14 +27,13 @@ import {
   parseCookies,
   passwordAccountGone,
   passwordState,
-  REVOKED_BEFORE_SETTING,
   SESSION_COOKIE,
   sessionSecret,
   sessionStillValid,
   writeSession,
 } from './session.js';
 import { isStoreFailure, isStoreText, logWeb, settingsFrom, shownText, StoreFailure, storeFailureMessage, withheldText, type StoreStage, type WebDeps } from './services.js';
-import { authRoutes } from './routes/auth.js';
+import { authRoutes, endSessions, sessionGeneration, sessionOfCurrentGeneration, type GenerationalSession } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
 import { fixRoutes } from './routes/fix.js';
 import { historyRoutes } from './routes/history.js';
@@ -87,6 +86,21 @@ export interface AppDeps {
    * this one cannot see (the panels' `mailhealth service`), so nothing is said.
    */
   noNightlyReport?: NoNightlyReport;
+  /**
+   * The nightly report's schedule as this process runs it (serve: its scheduler), for the settings page's "next run".
+   * Unset: the page says what an empty time zone means, but no next run (the report runs in another process, or not).
+   */
+  reportSchedule?: ReportSchedule;
+}
+
+/** What the settings page reads of a running report scheduler (src/cron/scheduler.ts Scheduler has it). */
+export interface ReportSchedule {
+  /** The schedule in force (after --report-cron and a fallback from a bad stored one). */
+  readonly cronExpr: string;
+  /** Its time zone; undefined: the server's. */
+  readonly timezone: string | undefined;
+  /** The next runs, from now. */
+  nextRuns(n?: number): Date[];
 }
 
 export type NoNightlyReport = 'no-report' | 'service-no-report' | 'demo';
@@ -107,6 +121,8 @@ export interface AppContext extends WebDeps {
   noBackgroundJobs: string | null;
   /** AppDeps.noNightlyReport (null: unset). */
   noNightlyReport: NoNightlyReport | null;
+  /** AppDeps.reportSchedule (null: unset). */
+  reportSchedule: ReportSchedule | null;
   /** Ids of changes being verified again right now (reverify.ts): a second view does not check them twice. */
   reverifying: Set<number>;
   /**
@@ -171,6 +187,9 @@ export function createApp(deps: AppDeps): MailhealthApp {
   if (deps.identityFrom === 'front-door' && !deps.frontDoor) throw new Error('createApp: identityFrom "front-door" needs a frontDoor function');
   const now = deps.now ?? (() => new Date());
   const nowMs = () => now().getTime();
+  // How long things took (rate limits, the account cache's age): a clock that never steps, unless a test injected its
+  // clock (which then may step back: every use below counts that as no time passing, or as a stale cache).
+  const elapsedMs = deps.now ? nowMs : monotonicMs;
   const base: WebDeps = {
     // The admin's settings, read so that a failing store is said in words of its own (never its file's path) in the
     // finding or refusal core makes of it.
@@ -190,11 +209,11 @@ export function createApp(deps: AppDeps): MailhealthApp {
     identityFrom: deps.identityFrom,
     adminToken: deps.adminToken ?? null,
     limits: {
-      audit: new RateLimiter(deps.rateLimits?.audit ?? { capacity: 20, perMinute: 10 }, nowMs),
-      bulk: new RateLimiter(bulkLimit, nowMs),
-      bulkPreview: new RateLimiter(deps.rateLimits?.bulkPreview ?? bulkPreviewBucket(bulkLimit), nowMs),
-      login: new RateLimiter(loginLimit, nowMs),
-      loginUser: new RateLimiter(deps.rateLimits?.loginUser ?? { capacity: loginLimit.capacity * 5, perMinute: loginLimit.perMinute * 4 }, nowMs),
+      audit: new RateLimiter(deps.rateLimits?.audit ?? { capacity: 20, perMinute: 10 }, elapsedMs),
+      bulk: new RateLimiter(bulkLimit, elapsedMs),
+      bulkPreview: new RateLimiter(deps.rateLimits?.bulkPreview ?? bulkPreviewBucket(bulkLimit), elapsedMs),
+      login: new RateLimiter(loginLimit, elapsedMs),
+      loginUser: new RateLimiter(deps.rateLimits?.loginUser ?? { capacity: loginLimit.capacity * 5, perMinute: loginLimit.perMinute * 4 }, elapsedMs),
     },
     runner: new BulkRunner(base),
     secret: sessionSecret(deps.store),
@@ -202,6 +221,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     scheduleOverrides: deps.scheduleOverrides ?? {},
     noBackgroundJobs: deps.backgroundJobs === false ? (deps.noBackgroundJobsMessage ?? NO_BACKGROUND_JOBS) : null,
     noNightlyReport: deps.noNightlyReport ?? null,
+    reportSchedule: deps.reportSchedule ?? null,
     reverifying: new Set(),
     bulkPreviewed: new Map(),
   };
@@ -210,8 +230,11 @@ export function createApp(deps: AppDeps): MailhealthApp {
   let accounts: { at: number; list: Promise<{ user: string; role: Identity['role']; owner?: string }[]> } | null = null;
   // `fresh`: read now, not from the cache — an account missing from a cached list may have been created since (a new
   // account's first request after its login must not find it "gone"): nothing is concluded from a cached miss.
+  // An age below zero (an injected clock stepped back since the read) is a stale list too: kept, it would let an
+  // account removed meanwhile in for as long as the step, not 10 s.
   const accountList = async (fresh = false) => {
-    if (fresh || !accounts || nowMs() - accounts.at > 10_000) accounts = { at: nowMs(), list: c.panel.listAccounts() };
+    const age = accounts ? elapsedMs() - accounts.at : 0;
+    if (fresh || !accounts || age < 0 || age > 10_000) accounts = { at: elapsedMs(), list: c.panel.listAccounts() };
     return accounts.list.catch((e) => {
       accounts = null;
       throw e;
@@ -253,7 +276,9 @@ export function createApp(deps: AppDeps): MailhealthApp {
     const l = res.locals as unknown as Locals;
     const nowSec = Math.floor(nowMs() / 1000);
     let session = decodeSession(c.secret, parseCookies(req.headers.cookie)[SESSION_COOKIE], nowSec);
-    if (session && !sessionStillValid(c.store, session)) session = null;
+    // Over: issued before its user's last logout or password reset (by generation, then by time), or for an account the
+    // password no longer belongs to.
+    if (session && (!sessionOfCurrentGeneration(c.store, session) || !sessionStillValid(c.store, session))) session = null;
     if (!session) {
       session = newSession(nowSec);
       writeSession(req, res, c.secret, session);
@@ -290,7 +315,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
         // The session (and its CSRF token) belongs to the identity the panel gave: a cookie made for another user of
         // the same front door — one session secret and cookie path for all of them — is replaced, so its token is
         // worth nothing here.
-        const fresh = newSession(Math.floor(nowMs() / 1000), claimed, nowMs());
+        const fresh: GenerationalSession = { ...newSession(Math.floor(nowMs() / 1000), claimed, nowMs()), gen: sessionGeneration(c.store, claimed.user) };
         writeSession(req, res, c.secret, fresh);
         l.session = fresh;
         l.csrf = fresh.csrf;
@@ -303,8 +328,9 @@ export function createApp(deps: AppDeps): MailhealthApp {
       const list = await accountList();
       if (listProvesAbsence(list)) {
         const was = passwordState(c.store, claimed.user);
+        // Its sessions end whatever the clock did (endSessions: by generation), before its login is forgotten.
+        endSessions(c.store, claimed.user, nowMs());
         if (passwordAccountGone(list, claimed.user, was.bound)) forgetPassword(c.store, claimed.user, nowMs());
-        else c.store.setSetting(REVOKED_BEFORE_SETTING(claimed.user), nowMs() + 1);
       }
       const fresh = newSession(Math.floor(nowMs() / 1000));
       writeSession(req, res, c.secret, fresh);

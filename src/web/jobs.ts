@@ -213,6 +213,12 @@ export class BulkRunner {
   fixInlineMax = BULK_FIX_INLINE;
   /** See BusyWait (tests shorten the pauses). */
   busyWait: BusyWait = JOB_BUSY_WAIT;
+  /**
+   * The clock (ms) that paces a bulk audit's writes (STORE_BATCH_MS): one that never steps (performance.now). Tests put
+   * one that steps back: that counts as time to write, never as none — by the wall clock, a step back kept a slow
+   * job's progress unsaved (and unshown) for the step's length.
+   */
+  elapsedMs: () => number = () => performance.now();
   /** Set by stop(): every job of this process is cancelled, one started from now on too. */
   private stopping = false;
   /** The pauses of jobs waiting for a busy database (nap): stop() ends them, so a stop does not wait one out. */
@@ -296,7 +302,12 @@ export class BulkRunner {
     let cancelled = false;
     let batch: PreparedAudit[] = [];
     let batchFailed = 0;
-    let lastFlush = Date.now();
+    let lastFlush = this.elapsedMs();
+    /** Time to write what is held: STORE_BATCH_MS since the last write, or a clock that went back since (elapsedMs). */
+    const flushDue = () => {
+      const since = this.elapsedMs() - lastFlush;
+      return since < 0 || since >= STORE_BATCH_MS;
+    };
     let done = 0;
     /** Domains whose results are in the store. */
     let recorded = 0;
@@ -320,7 +331,7 @@ export class BulkRunner {
       }
     };
     const flush = () => {
-      lastFlush = Date.now();
+      lastFlush = this.elapsedMs();
       if (trouble !== null) return; // the job's end writes the rest
       try {
         write();
@@ -341,7 +352,7 @@ export class BulkRunner {
       }
       a.prepared.owner = owners.get(a.domain) ?? null;
       batch.push(a.prepared);
-      if (batch.length >= STORE_BATCH || Date.now() - lastFlush >= STORE_BATCH_MS) flush();
+      if (batch.length >= STORE_BATCH || flushDue()) flush();
       // The worst severity per check, as the store summarises it.
       const checks = JSON.parse(a.prepared.checks) as Partial<Record<CheckName, Severity>>;
       list.push({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, checks });
@@ -351,7 +362,7 @@ export class BulkRunner {
       done = n;
       gone++;
       jobUnsaved = true;
-      if (Date.now() - lastFlush >= STORE_BATCH_MS) flush();
+      if (flushDue()) flush();
       list.push({ domain, status: 'gone', reason: skipText(why) });
     };
     // The scope as the job started it is asked again for every domain (recheck), after its panel reads: a customer

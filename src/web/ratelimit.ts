@@ -1,4 +1,6 @@
-// In-memory token buckets, one per (bucket, identity). Enough for one service process.
+// In-memory token buckets, one per (bucket, identity). Enough for one service process. Time is measured on a monotonic
+// clock by default (performance.now: never steps when the wall clock is corrected); an injected clock (the app's, in
+// tests) may step back, and a step back then counts as no time passing — never as a bucket draining.
 export interface BucketConfig {
   /** Burst size. */
   capacity: number;
@@ -15,13 +17,18 @@ const PRUNE_TO = Math.floor(MAX_KEYS * 0.9);
  */
 const HARD_MAX = MAX_KEYS * 10;
 
+/** Milliseconds on a clock that never steps (performance.now, from the process's start): the default clock. */
+export function monotonicMs(): number {
+  return performance.now();
+}
+
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   /** The size that triggers the next prune (raised when limiting buckets fill the map, so a prune is not run per key). */
   private pruneAt = MAX_KEYS;
   constructor(
     private readonly config: BucketConfig,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = monotonicMs,
   ) {}
 
   /** Take one token for `key`; false when the bucket is empty. */
@@ -53,6 +60,9 @@ export class RateLimiter {
   retryAfterMs(key: string): number {
     const b = this.buckets.get(key);
     const t = this.now();
+    // A clock that went back since the bucket was last touched: the wait is counted from now (as take() will count it),
+    // not from the bucket's time still ahead of the clock.
+    if (b && t < b.at) b.at = t;
     const tokens = b ? this.refilled(b, t) : this.config.capacity;
     if (tokens >= 1) return 0;
     if (!b || this.config.perMinute <= 0 || this.config.capacity < 1) return Infinity;
@@ -80,8 +90,13 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
+  /**
+   * The bucket's tokens at time `t`. A `t` before the bucket's time (the clock was stepped back: NTP correcting a fast
+   * clock) counts as no time passing: unclamped, the negative interval drained the bucket by the size of the step, and
+   * one login before a one-hour step back locked its user out for that hour (QA).
+   */
   private refilled(b: { tokens: number; at: number }, t: number): number {
-    return Math.min(this.config.capacity, b.tokens + ((t - b.at) / 60_000) * this.config.perMinute);
+    return Math.min(this.config.capacity, b.tokens + (Math.max(0, t - b.at) / 60_000) * this.config.perMinute);
   }
 
   /**

@@ -91,7 +91,10 @@ export interface SettlerOptions {
   backoffMinMs?: number;
   /** The longest such delay. Default SETTLE_BACKOFF_MAX_MS. */
   backoffMaxMs?: number;
-  /** Clock in epoch ms for the throttle (tests). Default Date.now. */
+  /**
+   * Clock in ms for the throttle and the back-off (tests). Default a clock that never steps (performance.timeOrigin +
+   * performance.now: epoch ms at the process's start, then monotonic). An injected clock may step back: see settle().
+   */
   now?: () => number;
   /** Where outcomes and errors are written (default stderr). */
   log?: (line: string) => void;
@@ -128,7 +131,7 @@ export class IntentSettler {
     this.minIntervalMs = opts.minIntervalMs ?? SETTLE_MIN_INTERVAL_MS;
     this.backoffMinMs = opts.backoffMinMs ?? SETTLE_BACKOFF_MIN_MS;
     this.backoffMaxMs = Math.max(this.backoffMinMs, opts.backoffMaxMs ?? SETTLE_BACKOFF_MAX_MS);
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? (() => performance.timeOrigin + performance.now());
     // Reconcile's outcomes carry outside text (a panel's error): escaped, one line each.
     this.log = opts.log ?? ((line) => process.stderr.write(`${logSafe(line).replace(/\n/g, '\\n')}\n`));
   }
@@ -140,6 +143,9 @@ export class IntentSettler {
   settle(opts: { force?: boolean } = {}): Promise<void> {
     if (this.inFlight) return this.inFlight;
     const now = this.now();
+    // A clock stepped back since the last run (its start is "in the future"): the throttle counts from now instead —
+    // else, with `now - lastStart` negative for the whole step, nothing but a forced run settled for that long (QA).
+    if (now < this.lastStart) this.lastStart = now - this.minIntervalMs;
     if (!opts.force && now - this.lastStart < this.minIntervalMs) return Promise.resolve();
     let open: number[];
     try {
@@ -151,6 +157,9 @@ export class IntentSettler {
     // Intents settled meanwhile (by another process, or an apply) need no back-off any more.
     const stillOpen = new Set(open);
     for (const id of this.backoff.keys()) if (!stillOpen.has(id)) this.backoff.delete(id);
+    // A back-off that ends further ahead than its own delay: the clock was stepped back since it was set. It waits its
+    // delay from now, not the step's length on top.
+    for (const b of this.backoff.values()) if (b.nextAt - now > b.delayMs) b.nextAt = now + b.delayMs;
     const waiting = new Set(opts.force ? [] : open.filter((id) => (this.backoff.get(id)?.nextAt ?? Number.NEGATIVE_INFINITY) > now));
     if (open.length === waiting.size) return Promise.resolve();
     this.lastStart = now;

@@ -105,13 +105,56 @@ export function recordText(r: { name: string; ttl: number; type: string; value: 
   return showInvisible(`${r.name}. ${r.ttl} IN ${r.type} ${v}`);
 }
 
+/**
+ * How far ahead of the server's clock a recorded time may be and still read "just now": clocks of two processes (the
+ * background service, a front door) a little apart, a time rounded up. Beyond it the time is told as it is.
+ */
+export const FUTURE_SKEW_S = 120;
+
+/** An instant as a page shows it in full: "2027-03-01 12:00 UTC". */
+export function utcText(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/**
+ * A recorded time (an audit, a change, a report run) as "how long ago". A time later than the server's clock now (it
+ * was recorded while the clock was ahead, or the clock is behind now) is not "just now": beyond a small skew it is
+ * shown in full, saying that it is ahead of the server's clock — a year-old audit recorded by a clock a year fast must
+ * not pass for a fresh one.
+ */
 export function relTime(iso: string | null, now: Date): string {
   if (!iso) return 'never';
-  const s = Math.round((now.getTime() - Date.parse(iso)) / 1000);
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return 'at an unknown time';
+  const s = Math.round((now.getTime() - at) / 1000);
+  if (s < -FUTURE_SKEW_S) return `${utcText(at)} (ahead of this server's clock)`;
   if (s < 60) return 'just now';
   if (s < 3600) return `${Math.round(s / 60)} min ago`;
   if (s < 86400) return `${Math.round(s / 3600)} h ago`;
   return `${Math.round(s / 86400)} days ago`;
 }
 
-export const viewHelpers = { CHECKS, CHECK_LABELS, CHECK_TITLES, SEVERITY_LABELS, CLASS_LABELS, otherEvidence, evidenceLines, recordText, relTime, showInvisible };
+/** How long until a time to come (the next nightly report): "in 5 min", "in 3 h", "in 2 days"; "now" when it is due. */
+export function untilTime(at: Date, now: Date): string {
+  const s = Math.round((at.getTime() - now.getTime()) / 1000);
+  if (s < 60) return 'now';
+  if (s < 3600) return `in ${Math.round(s / 60)} min`;
+  if (s < 86400) return `in ${Math.round(s / 3600)} h`;
+  const days = Math.round(s / 86400);
+  return `in ${days} ${days === 1 ? 'day' : 'days'}`;
+}
+
+/** The time zone this process runs in (TZ, else the system's): what "server time" is. */
+export function serverTimeZone(): string {
+  return new Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** The local time of `at` in time zone `tz` (undefined: the server's), as "2027-03-02 03:00". */
+export function zonedTime(at: Date, tz?: string): string {
+  const p: Record<string, string> = {};
+  const f = new Intl.DateTimeFormat('en-US', { ...(tz ? { timeZone: tz } : {}), year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  for (const part of f.formatToParts(at)) p[part.type] = part.value;
+  return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}`;
+}
+
+export const viewHelpers = { CHECKS, CHECK_LABELS, CHECK_TITLES, SEVERITY_LABELS, CLASS_LABELS, otherEvidence, evidenceLines, recordText, relTime, untilTime, utcText, zonedTime, showInvisible };

@@ -11,6 +11,7 @@ import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { openStore } from '../../src/adapters/store/store.js';
 import { createApp } from '../../src/web/app.js';
 import { hashPassword } from '../../src/web/passwords.js';
+import { SESSION_GENERATION_SETTING } from '../../src/web/routes/auth.js';
 import { accountKey, encodeSession, newSession, PASSWORD_ACCOUNT_SETTING, SESSION_COOKIE, sessionSecret } from '../../src/web/session.js';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
@@ -99,8 +100,10 @@ test("the old account's stale session ends without logging out the new account o
 
 test('a stale session from before passwords were bound to accounts does not log out the new account either', async (t) => {
   const { app, store, accounts, clock } = await bobLoggedIn(t);
-  // As `mailhealth demo` and versions before the binding store passwords: no account bound to them.
+  // As `mailhealth demo` and versions before the binding store passwords: no account bound to them (nor a session
+  // generation, which came later still: the set-password above moved it on, and this old session has none).
   store.setSetting(PASSWORD_ACCOUNT_SETTING('bob'), undefined);
+  store.setSetting(SESSION_GENERATION_SETTING('bob'), undefined);
   store.setPasswordHash('bob', await hashPassword('unbound password'));
   assert.equal(store.getSetting(PASSWORD_ACCOUNT_SETTING('bob')), undefined);
   // A session of the old bob (customer of rita) issued then.

@@ -7,7 +7,8 @@ import type { ServerResponse } from 'node:http';
 import type { Store } from '../../adapters/store/store.js';
 import type { Panel } from '../../core/panel.js';
 import { hashPassword } from '../../web/passwords.js';
-import { accountKey, PASSWORD_ACCOUNT_SETTING, REVOKED_BEFORE_SETTING, sweepGoneAccounts, type SweepOutcome } from '../../web/session.js';
+import { accountKey, PASSWORD_ACCOUNT_SETTING, sweepGoneAccounts, type SweepOutcome } from '../../web/session.js';
+import { endSessions } from '../../web/routes/auth.js';
 import { checkListenHost, startServer, type RunningServer } from '../../web/server.js';
 import { ScheduleError, validateCronExpr, validateTimezone } from '../../adapters/schedule/expression.js';
 import { configFromOptions, panelFromOptions, RANGES, readConfig, resolverFactory, resolverOptionsFactory, resolverOptionsFrom, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
@@ -283,8 +284,9 @@ export function registerServeCommands(program: Command): void {
           host: o.host,
           port,
           ...report?.web,
-          // --no-report: the settings page says the schedule it shows runs nowhere here.
-          ...(report ? {} : { noNightlyReport: 'no-report' as const }),
+          // The settings page's "Next run" comes from the scheduler that runs it; --no-report: the page says the
+          // schedule it shows runs nowhere here.
+          ...(report ? { reportSchedule: report.scheduler } : { noNightlyReport: 'no-report' as const }),
         });
       } catch (e) {
         // Not listening: stop the report too, or its node-cron task would keep the process from exiting.
@@ -341,8 +343,9 @@ export function registerServeCommands(program: Command): void {
         store.setPasswordHash(name, await hashPassword(password));
         // The password belongs to this account (role and owner): another account that gets the name later has none.
         store.setSetting(PASSWORD_ACCOUNT_SETTING(name), accountKey(account));
-        // A new password ends the sessions that user has (a stolen session must not outlive the reset), as logout does.
-        store.setSetting(REVOKED_BEFORE_SETTING(name), Date.now() + 1);
+        // A new password ends the sessions that user has (a stolen session must not outlive the reset), as logout does:
+        // by generation, so also those issued while the clock was ahead of what it reads now.
+        endSessions(store, name, Date.now());
       } finally {
         store.close();
       }

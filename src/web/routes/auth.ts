@@ -21,6 +21,54 @@ import {
   type SessionData,
 } from '../session.js';
 
+// ---------------------------------------------------------------------------------------------------------------
+// Ending a user's sessions whatever the clock did
+
+/**
+ * Per-user setting: the generation of that user's sessions — how many times all of them were ended (logout, `user
+ * set-password`, the account's sessions revoked). Every session carries the generation it was issued in (`gen`); one
+ * of an earlier generation is over. A count, not a time: the "revoked before" time alone (REVOKED_BEFORE_SETTING)
+ * failed once the clock was corrected — a session issued while the clock was an hour fast carried an issue time later
+ * than a logout made after the correction, and survived it (QA). Sessions and users from before the counter: 0.
+ */
+export const SESSION_GENERATION_SETTING = (user: string) => `web.sessionGeneration.${user}`;
+
+/** A session as issued here: SessionData and the generation of its user's sessions it belongs to. */
+export type GenerationalSession = SessionData & { gen?: number };
+
+/** The store as the session generation uses it. */
+interface GenerationStore {
+  getSetting<T = unknown>(key: string): T | undefined;
+  setSettings(values: Record<string, unknown>): void;
+}
+
+/** The current generation of `user`'s sessions (0: never ended). */
+export function sessionGeneration(store: Pick<GenerationStore, 'getSetting'>, user: string): number {
+  const g = store.getSetting<unknown>(SESSION_GENERATION_SETTING(user));
+  return typeof g === 'number' && Number.isSafeInteger(g) && g > 0 ? g : 0;
+}
+
+/**
+ * Ends every session of `user` issued so far, whatever the clock did: the generation goes up by one, and the "revoked
+ * before" time (read by sessionStillValid, and part of the device cookie's tag) is moved on — never back: at least 1 ms
+ * past the one stored, so a logout by a clock slower than an earlier one's neither revives what that one ended nor
+ * leaves a device cookie's tag unchanged. One write (setSettings: one transaction).
+ */
+export function endSessions(store: GenerationStore, user: string, nowMs: number): void {
+  const revoked = store.getSetting<unknown>(REVOKED_BEFORE_SETTING(user));
+  const before = typeof revoked === 'number' && Number.isFinite(revoked) ? revoked : Number.NEGATIVE_INFINITY;
+  store.setSettings({
+    [SESSION_GENERATION_SETTING(user)]: sessionGeneration(store, user) + 1,
+    [REVOKED_BEFORE_SETTING(user)]: Math.max(nowMs + 1, before + 1),
+  });
+}
+
+/** Whether a session belongs to its user's current generation (a session without a user always does). */
+export function sessionOfCurrentGeneration(store: Pick<GenerationStore, 'getSetting'>, d: GenerationalSession): boolean {
+  if (!d.user) return true;
+  return (typeof d.gen === 'number' ? d.gen : 0) === sessionGeneration(store, d.user);
+}
+
 function safeNext(v: unknown): string {
   const s = str(v);
   // Only local paths: "/x" but not "//host" or "/\host".
@@ -40,7 +88,11 @@ function forgetAfterAnswer(c: AppContext, res: Response, user: string, was: Pass
     if (done) return;
     done = true;
     try {
-      if (samePasswordState(passwordState(c.store, user), was)) forgetPassword(c.store, user, c.now().getTime());
+      if (samePasswordState(passwordState(c.store, user), was)) {
+        // Its sessions end first, whatever the clock did (forgetPassword ends them by time only).
+        endSessions(c.store, user, c.now().getTime());
+        forgetPassword(c.store, user, c.now().getTime());
+      }
     } catch (e) {
       // The answer is gone already; the next attempt, a returning session or serve's sweep tries again.
       process.stderr.write(`mailhealth web: could not forget the password of ${JSON.stringify(user)}, whose account is gone: ${(e as Error)?.message ?? String(e)}\n`);
@@ -98,8 +150,11 @@ export function authRoutes(c: AppContext): Router {
       if (seconds !== undefined) res.setHeader('Retry-After', String(seconds));
       return fail(429, `Too many attempts. ${seconds !== undefined ? `The next one is allowed in ${waitText(seconds)}.` : 'Try again later.'}`);
     }
-    // What is stored for this name, read before the panel is: the same reads for every name, known or not.
+    // What is stored for this name, read before the panel is: the same reads for every name, known or not. The
+    // generation of its sessions too, before the password is checked: a logout or `user set-password` that comes while
+    // it is being checked (against the hash read here) ends the session this login makes.
     const stored = user ? passwordState(c.store, user) : { hash: null, bound: undefined };
+    const gen = user ? sessionGeneration(c.store, user) : 0;
     const accounts = user ? await c.panel.listAccounts() : [];
     const account = accounts.find((a) => a.user === user);
     // A password set for another account of this name (removed and created again, moved to another reseller) is none.
@@ -125,7 +180,7 @@ export function authRoutes(c: AppContext): Router {
     // Issued at least 1 ms after any logout of this user, so a logout and a login in the same millisecond still work.
     const revoked = c.store.getSetting<number>(REVOKED_BEFORE_SETTING(account.user));
     const nowMs = Math.max(c.now().getTime(), typeof revoked === 'number' ? revoked : 0);
-    const session = newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role, acct: accountKey(account) }, nowMs);
+    const session: GenerationalSession = { ...newSession(Math.floor(c.now().getTime() / 1000), { user: account.user, role: account.role, acct: accountKey(account) }, nowMs), gen };
     writeSession(req, res, c.secret, session);
     rememberDevice(req, res, c.secret, c.store, account.user, nowSec);
     res.redirect(303, next);
@@ -133,7 +188,8 @@ export function authRoutes(c: AppContext): Router {
 
   r.post('/logout', (req, res) => {
     // The cookie is signed, not stored: logging out voids every session of this user issued until now (other browsers,
-    // and a copy of this cookie), not only this browser's.
+    // and a copy of this cookie), not only this browser's — by generation (endSessions), so also after a clock
+    // correction.
     const me = (res.locals as { session?: SessionData }).session;
     const nowSec = Math.floor(c.now().getTime() / 1000);
     if (c.identityFrom === 'session' && me?.user) {
@@ -141,7 +197,7 @@ export function authRoutes(c: AppContext): Router {
       // if it was — else logging out would cost her the browser she uses when a stranger empties her per-user login
       // limit; a stolen session cookie without the device cookie does not earn one here.
       const known = ctx(res).identity?.user === me.user && isKnownDevice(c.secret, c.store, req, me.user, nowSec);
-      c.store.setSetting(REVOKED_BEFORE_SETTING(me.user), c.now().getTime() + 1);
+      endSessions(c.store, me.user, c.now().getTime());
       if (known) rememberDevice(req, res, c.secret, c.store, me.user, nowSec);
     }
     writeSession(req, res, c.secret, newSession(nowSec));

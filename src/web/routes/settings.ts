@@ -4,13 +4,14 @@ import { Router } from 'express';
 import type { Run, Store } from '../../adapters/store/store.js';
 import { panelFailureOf } from '../../core/report/diff.js';
 import { shortReason } from '../../core/report/render.js';
-import type { AppContext } from '../app.js';
+import type { AppContext, ReportSchedule } from '../app.js';
 import { requireLogin, requireRole } from '../http.js';
 import { readSettings, saveSettings, type SettingsForm } from '../settings.js';
 import { isBusy } from '../../adapters/store/busy.js';
 import { atStage, logWeb, SEE_LOG } from '../services.js';
 import { DEFAULT_BLOCKLISTS } from '../../core/settings.js';
-import { viewHelpers } from '../view-model.js';
+import { serverTimeZone, viewHelpers } from '../view-model.js';
+import { normalizeCronExpr } from '../../adapters/schedule/expression.js';
 
 /**
  * The settings page's "Last nightly report" line: when the latest report run started (null: none yet, or the history
@@ -60,6 +61,34 @@ export function lastReport(store: Pick<Store, 'listRuns'>): LastReport {
   return run ? { startedAt: run.startedAt, outcome: lastReportOutcome(run) } : { startedAt: null, outcome: 'none yet' };
 }
 
+/**
+ * The settings page's "Next run" line: when the scheduler of this process (AppContext.reportSchedule) runs the report
+ * next, in the zone it runs in. `differs`: the schedule in force is not the one the form shows (a command-line flag, a
+ * bad stored value it fell back from, or a form sent back with errors): the line then names the one in force.
+ */
+export interface NextReport {
+  at: Date;
+  /** The time zone it runs in; null: the server's. */
+  timezone: string | null;
+  cronExpr: string;
+  differs: boolean;
+}
+
+export function nextReport(schedule: ReportSchedule | null, form: Pick<SettingsForm, 'reportSchedule' | 'reportTimezone'>): NextReport | null {
+  if (!schedule) return null;
+  let at: Date | undefined;
+  try {
+    [at] = schedule.nextRuns(1);
+  } catch (e) {
+    logWeb('the settings page: the next nightly report', e);
+    return null;
+  }
+  if (!at) return null;
+  const timezone = schedule.timezone ?? null;
+  const differs = normalizeCronExpr(form.reportSchedule) !== schedule.cronExpr || (form.reportTimezone.trim() || null) !== timezone;
+  return { at, timezone, cronExpr: schedule.cronExpr, differs };
+}
+
 export function settingsRoutes(c: AppContext): Router {
   const r = Router();
   r.use('/settings', requireLogin, requireRole('admin'));
@@ -73,6 +102,9 @@ export function settingsRoutes(c: AppContext): Router {
     // Where no nightly report is scheduled here (serve --no-report, the demo), the page says so by the schedule.
     noNightlyReport: c.noNightlyReport,
     lastReport: lastReport(c.store),
+    // What an empty time zone means (the server's), and when the report runs next (only where this process runs it).
+    serverTimeZone: serverTimeZone(),
+    nextReport: c.noNightlyReport ? null : nextReport(c.reportSchedule, form),
     now: c.now(),
     h: viewHelpers,
   });
