@@ -1,7 +1,8 @@
 // The nightly report inside the background service of each install — `mailhealth serve` (standalone) and
 // `mailhealth service` (cPanel, Plesk): one scheduler per install, following the schedule saved on the settings page
 // (a refresh right after a save, and a check every minute for a save made by another process), with
-// --report-cron / --report-tz / --no-report on both commands.
+// --report-cron / --report-tz / --no-report on both commands. At start, a night the service was not running for (no
+// report run recorded since its slot) is logged and run once, a few minutes later (catchUpMissedNights).
 import type { Command } from 'commander';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import type { Store } from '../adapters/store/store.js';
@@ -11,7 +12,7 @@ import { deliverNightly, deliverNotice, type Mailer } from '../adapters/mail/del
 import { ScheduleError, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
 import { DATABASE_FAILED, defaultLockOwner, recordFailedNight, ReportInterruptedError, runReport } from '../cron/report.js';
 import { isBusy } from '../adapters/store/busy.js';
-import { startScheduler, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
+import { lastRunBetween, runsBetween, startScheduler, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
 import { auditOptionsFrom, DEFAULT_CRON, SETTING_KEYS, type ScheduleOverrides } from '../core/settings.js';
 import { lineLog } from './log.js';
 import { retentionDays } from './commands/fix.js';
@@ -108,6 +109,64 @@ export interface NightlySeams {
    * (runReport's sleep). Tests pass one that needs no wall clock.
    */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The scheduler's clock and catch-up timer (startScheduler's `now` / `setTimer`): a missed night without waiting. */
+  now?: SchedulerOptions['now'];
+  setTimer?: SchedulerOptions['setTimer'];
+}
+
+/**
+ * How long after the service starts a night it missed is run (catchUpMissedNights): after a reboot the panel's own
+ * services (cpsrvd, Plesk's sw-cp-server) and the DNS resolver may not answer yet, and a run then would be recorded as
+ * "the panel could not be read" — the night lost after all, and the admin told the panel was down.
+ */
+export const MISSED_NIGHT_DELAY_MS = 5 * 60_000;
+/** Slots counted at most when saying how many were missed (a schedule every minute, a service down for days). */
+const MISSED_COUNT_MAX = 100;
+/**
+ * How far back missed slots are looked for: a month and a day, so a monthly schedule's last slot is always seen (a
+ * search further back costs seconds at start with a sparse schedule: plannedRuns walks the calendar hour by hour).
+ */
+const MISSED_LOOKBACK_MS = 32 * 24 * 60 * 60_000;
+
+/**
+ * At start: the slots of the schedule that passed since the last report run recorded (any status: a run started for a
+ * slot, even one that failed or was interrupted, is that night's; looked for over the last 32 days) — the service was not running then (stopped, being
+ * restarted or upgraded, the server down or rebooting across the slot). They are logged, and the report runs once,
+ * MISSED_NIGHT_DELAY_MS later — as a slot missed while the process was paused or busy runs once (the scheduler's
+ * runMissed: not while a run goes on, not when a slot fires meanwhile). Once, however many nights: the report compares
+ * with the last complete run, so every problem found or fixed in between is in it. A history with no report run yet
+ * (a new install) has no night to catch up. Returns the slot run for, or null. Never throws (a start must not fail on it).
+ */
+export function catchUpMissedNights(store: Pick<Store, 'listRuns'>, scheduler: Scheduler, log: (m: string) => void, now: Date, delayMs = MISSED_NIGHT_DELAY_MS): Date | null {
+  try {
+    const last = store.listRuns({ kind: 'report', limit: 1 })[0];
+    if (!last) return null;
+    const lastStart = Date.parse(last.startedAt);
+    // A last run "in the future" (the clock was set back since): no slot can be said to have been missed.
+    if (!Number.isFinite(lastStart) || lastStart >= now.getTime()) return null;
+    const { cronExpr, timezone } = scheduler;
+    const from = Math.max(lastStart, now.getTime() - MISSED_LOOKBACK_MS);
+    // Counted up to one past the most said; the latest looked for apart when there are more (a dense schedule).
+    const slots = runsBetween(cronExpr, timezone, new Date(from), now, MISSED_COUNT_MAX + 1);
+    if (!slots.length) return null;
+    const latest = slots.length > MISSED_COUNT_MAX ? (lastRunBetween(cronExpr, timezone, slots[slots.length - 1], now) ?? slots[slots.length - 1]) : slots[slots.length - 1];
+    const zone = timezone ?? 'server time';
+    const what =
+      slots.length === 1
+        ? `the run due at ${latest.toISOString()} (${zone}) did not happen`
+        : `${slots.length > MISSED_COUNT_MAX ? `more than ${MISSED_COUNT_MAX}` : slots.length} runs due from ${slots[0].toISOString()} to ${latest.toISOString()} (${zone})` +
+          `${from > lastStart ? ' — those of the last 32 days —' : ''} did not happen`;
+    const when = delayMs >= 60_000 && delayMs % 60_000 === 0 ? `in ${delayMs / 60_000} minute${delayMs === 60_000 ? '' : 's'}` : `in ${seconds(delayMs)}`;
+    log(
+      `nightly report: ${what}: the service was not running (the last report run recorded, run ${last.id}, started ${last.startedAt}); ` +
+        `the report runs once ${when}, and compares with the last complete run`,
+    );
+    scheduler.runMissed(latest, 'the service was not running', delayMs);
+    return latest;
+  } catch (e) {
+    log(`nightly report: could not tell whether a night was missed while the service was not running: ${(e as Error)?.message ?? String(e)}`);
+    return null;
+  }
 }
 
 /**
@@ -131,11 +190,14 @@ export function startNightlyReport(
       log,
       run: nightlyRun(o, panel, store, log, seams),
       ...(seams.schedule ? { schedule: seams.schedule } : {}),
+      ...(seams.now ? { now: seams.now } : {}),
+      ...(seams.setTimer ? { setTimer: seams.setTimer } : {}),
     });
   } catch (e) {
     if (e instanceof ScheduleError) throw new UsageError(e.message);
     throw e;
   }
+  catchUpMissedNights(store, scheduler, log, seams.now ? seams.now() : new Date());
   const refresh = followSettings(o, store, scheduler, log);
   // With both flags given there is nothing in the settings to follow.
   const timer = o.reportCron !== undefined && o.reportTz !== undefined ? null : setInterval(refresh, SCHEDULE_CHECK_MS);

@@ -6,13 +6,18 @@
 // Daylight saving: a local time that repeats runs once, and one that does not exist (node-cron skips it) runs right
 // after the gap, so a daily report runs once every local day. A slot node-cron misses (its timer came more than its
 // 1 s tolerance late: a paused VM, a busy event loop) runs as soon as node-cron notices, once however many slots were
-// missed, and not while a run is going. nextRuns() is pure (an explicit `from`), for tests and the UI.
+// missed, and not while a run is going. A wall clock set back (an NTP step, an admin correcting a fast clock) is
+// noticed within a minute (the wall clock against a monotonic one): node-cron would wait for the slot it computed under
+// the wrong clock — a clock a week fast, corrected, silenced the report for a week — so its tasks are made again from
+// the corrected time, and logged. Elapsed time (the same slot's second tick, a local time coming round again) is
+// measured on the monotonic clock, never by subtracting wall-clock instants. nextRuns() is pure (an explicit `from`),
+// for tests and the UI.
 // Day of month and day of week both restricted ("0 3 1,15 * 1") mean what they mean in crontab(5): either day matches
 // (the 1st, the 15th and every Monday) — node-cron alone runs only when both do (a Monday that is the 1st or the 15th).
 import cron from 'node-cron';
 import type { ScheduledTask, TaskOptions } from 'node-cron';
 import { DEFAULT_CRON } from '../core/settings.js';
-import { normalizeCronExpr, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
+import { localTime, normalizeCronExpr, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
 
 /**
  * Whether a day field restricts the days, as crontab(5) reads it: a field starting with "*" ("*", "*\/2") does not
@@ -46,28 +51,8 @@ function scheduleMatcher(expr: string, timezone: string | undefined): { match(d:
   };
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-/** The local (wall-clock) time of instant `t` in `tz`, written as the same digits in UTC: comparable, and node-cron's fields. */
-function wallMs(t: number, tz: string | undefined): number {
-  const key = tz ?? '';
-  let f = formatters.get(key);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      ...(tz ? { timeZone: tz } : {}),
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-      hourCycle: 'h23',
-    });
-    formatters.set(key, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(new Date(t))) if (part.type !== 'literal') p[part.type] = Number(part.value);
-  return Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second, ((t % 1000) + 1000) % 1000);
-}
+/** The local (wall-clock) time of instant `t` in `tz`, written as the same digits in UTC (expression.ts localTime). */
+const wallMs = localTime;
 
 const MINUTE = 60_000;
 const SEARCH_LIMIT_MS = 5 * 366 * 24 * 60 * MINUTE;
@@ -97,9 +82,9 @@ export interface PlannedRun {
  * node-cron's own matcher (of each of its cronParts), so the answer is what the scheduler will do: once per local
  * time even when daylight saving ends and an hour repeats, and a local time that does not exist (the hour skipped when
  * it starts) run at the first moment after the gap — the one thing node-cron does not do itself. Pure: no timers, no
- * wall clock.
+ * wall clock. `until`: look no further than that instant (default five years).
  */
-export function plannedRuns(expr: string, tz: string | undefined, from: Date, n: number): PlannedRun[] {
+export function plannedRuns(expr: string, tz: string | undefined, from: Date, n: number, until?: Date): PlannedRun[] {
   validateCronExpr(expr);
   validateTimezone(tz);
   expr = normalizeCronExpr(expr);
@@ -129,7 +114,7 @@ export function plannedRuns(expr: string, tz: string | undefined, from: Date, n:
   try {
     let m = Math.floor(start / MINUTE) * MINUTE;
     let offset = wallMs(m, tz) - m;
-    const end = start + SEARCH_LIMIT_MS;
+    const end = Math.min(start + SEARCH_LIMIT_MS, until ? until.getTime() : Infinity);
     while (out.length < n && m <= end) {
       const local = new Date(wallMs(m, tz));
       const hour = local.getUTCHours();
@@ -168,6 +153,27 @@ export function nextRuns(expr: string, tz: string | undefined, from: Date, n: nu
   return plannedRuns(expr, tz, from, n).map((r) => r.at);
 }
 
+/** The runs of the schedule after `from` up to and including `until`, oldest first, at most `max` (plannedRuns). */
+export function runsBetween(expr: string, tz: string | undefined, from: Date, until: Date, max: number): Date[] {
+  return plannedRuns(expr, tz, from, max, until)
+    .map((r) => r.at)
+    .filter((d) => d.getTime() <= until.getTime());
+}
+
+/**
+ * The last run of the schedule after `from` up to and including `until`, or null. Looked for in the last hour before
+ * `until` first, then the last day, month, year: a schedule every minute and a long gap cost an hour's search.
+ */
+export function lastRunBetween(expr: string, tz: string | undefined, from: Date, until: Date): Date | null {
+  for (const window of [60 * MINUTE, 24 * 60 * MINUTE, 32 * 24 * 60 * MINUTE, 367 * 24 * 60 * MINUTE, SEARCH_LIMIT_MS]) {
+    const start = Math.max(from.getTime(), until.getTime() - window);
+    const runs = runsBetween(expr, tz, new Date(start), until, Number.MAX_SAFE_INTEGER);
+    if (runs.length) return runs[runs.length - 1];
+    if (start === from.getTime()) return null;
+  }
+  return null;
+}
+
 export interface SchedulerRunContext {
   /** Aborted when the scheduler stops: the run should stop (runReport leaves it interrupted). */
   signal: AbortSignal;
@@ -187,6 +193,32 @@ export interface SchedulerOptions {
   now?: () => Date;
   /** Tests: the timer of a catch-up run (after a daylight-saving gap, or a missed slot); node-cron's own timers are behind `schedule`. */
   setTimer?: (fn: () => void, ms: number) => { clear(): void };
+  /**
+   * Tests: a clock of milliseconds that only goes forward (elapsed time: never set back with the wall clock). Default
+   * performance.now() — or, when only `now` is given, `now`'s own milliseconds (a test that moves `now` moves time).
+   */
+  monotonic?: () => number;
+  /** Tests: the repeating timer of the clock watch (checkClock every CLOCK_CHECK_MS); default an unref'd setInterval. */
+  every?: (fn: () => void, ms: number) => { clear(): void };
+}
+
+/** How often the scheduler compares the wall clock with the monotonic one (checkClock). */
+export const CLOCK_CHECK_MS = 60_000;
+/**
+ * A wall clock that fell behind the monotonic one by more than this since the last look was set back. Smaller steps
+ * (and the slewing NTP does, well under a second a minute) change no slot node-cron waits for: not worth a line.
+ */
+export const CLOCK_STEP_MS = 30_000;
+
+/** "3 h 5 min", "7 d 0 h", "45 s": a clock step, for the log. */
+function duration(ms: number): string {
+  const s = Math.round(Math.abs(ms) / 1000);
+  if (s < 120) return `${s} s`;
+  const m = Math.round(s / 60);
+  if (m < 120) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
 export interface Scheduler {
@@ -203,6 +235,19 @@ export interface Scheduler {
   tick(): Promise<'ran' | 'skipped' | 'failed'>;
   isRunning(): boolean;
   nextRuns(n?: number): Date[];
+  /**
+   * Compare the wall clock with the monotonic one since the last look (the scheduler does every CLOCK_CHECK_MS, and
+   * before each fire): when the wall clock went back by more than CLOCK_STEP_MS, node-cron's tasks are made again from
+   * the corrected time (node-cron would wait for the slot it computed before the step) and a line is logged. True when
+   * it did.
+   */
+  checkClock(): boolean;
+  /**
+   * Run a slot that was missed — the service was not running at `slot` (cli/nightly.ts notices at start), as the
+   * scheduler does itself for a slot node-cron reports missed (paused or busy): once, after `delayMs`, not while a run
+   * is going and not when a fire for that slot or a later one came meanwhile. `why` goes into the log line.
+   */
+  runMissed(slot: Date, why: string, delayMs?: number): void;
   /** Stops ticking; aborts a run in progress and waits for it to settle. */
   stop(): Promise<void>;
 }
@@ -215,6 +260,8 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   cronExpr = normalizeCronExpr(cronExpr);
   const log = opts.log ?? (() => {});
   const now = opts.now ?? (() => new Date());
+  const givenNow = opts.now;
+  const mono = opts.monotonic ?? (givenNow ? () => givenNow().getTime() : () => performance.now());
   const setTimer =
     opts.setTimer ??
     ((fn: () => void, ms: number) => {
@@ -247,33 +294,50 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
-  // The last scheduled fire (node-cron's or a catch-up): its instant and local time, to its second, and which node-cron
-  // task (cronParts: a schedule may need two) fired it — -1: a catch-up.
-  let lastFire: { at: number; local: number; part: number } | null = null;
+  // The last scheduled fire (node-cron's or a catch-up): its instant (wall clock), when by the monotonic clock, and
+  // which node-cron task (cronParts: a schedule may need two) fired it — -1: a catch-up. Its local time is worked out
+  // in the schedule's zone of the moment (lastLocal): a fire is compared with it in one zone, also after the zone changed.
+  let lastFire: { at: number; mono: number; part: number } | null = null;
+  /** The last backward clock step checkClock saw (by the monotonic clock, and how far back). */
+  let lastStep: { mono: number; by: number } | null = null;
+  /** The local time of instant `t` in the schedule's zone, to its second (wallMs). */
+  const localSecond = (t: number) => Math.floor(wallMs(t, timezone) / 1000) * 1000;
   let catchUp: { clear(): void } | null = null;
   /** The slot of a missed-run catch-up armed on the catch-up timer. */
   let pendingMissed: number | null = null;
 
   /**
-   * A scheduled fire. The report runs once per local time: a fire whose local time is not later than the last fire's
-   * (the clocks went back when daylight saving ended, and the hour repeats) is ignored — node-cron 4 does not fire
-   * there, this keeps it so whatever node-cron does. A fire within the same second is another tick of the same slot
-   * (tick() skips it while the run goes on). A day matching both parts of a schedule (cronParts: "0 3 1,15 * 1" on a
-   * Monday the 1st) fires both of its node-cron tasks: the second, in the same local minute, is the same slot and is
-   * ignored — one report, not a second one once the first has finished.
+   * A scheduled fire. The report runs once per local time: a fire within a few hours (SHIFT_WINDOW_MS, by the monotonic
+   * clock) of the last one whose local time is not later than the last fire's is ignored — the clocks went back when
+   * daylight saving ended and the hour repeats (node-cron 4 does not fire there; this keeps it so whatever node-cron
+   * does), or the server's clock was set back over a slot that already ran. Later than that it is another night (a
+   * clock days fast, corrected: the nights it ran ahead come again, and are run). Local times are compared in the
+   * schedule's zone of the moment (a zone changed since the last fire: that fire's instant in the new zone). A fire
+   * within the same second is another tick of the same slot (tick() skips it while the run goes on). A day matching
+   * both parts of a schedule (cronParts: "0 3 1,15 * 1" on a Monday the 1st) fires both of its node-cron tasks: the
+   * second, in the same local minute, is the same slot and is ignored — one report, not a second one once the first
+   * has finished.
    */
   async function fire(part = -1): Promise<void> {
+    checkClock(); // a step since the last look: node-cron's tasks made again, and the step known to the rule below
     const at = now().getTime();
-    const local = Math.floor(wallMs(at, timezone) / 1000) * 1000;
-    if (lastFire && part >= 0 && lastFire.part >= 0 && part !== lastFire.part && Math.floor(local / MINUTE) === Math.floor(lastFire.local / MINUTE)) return;
-    if (lastFire && at - lastFire.at >= 1000 && local <= lastFire.local) {
-      log(
-        `nightly report: ${new Date(local).toISOString().slice(0, 19).replace('T', ' ')} ${timezone ?? 'server time'} came round again ` +
-          `(the clocks went back for daylight saving); the report already ran for it at ${new Date(lastFire.at).toISOString()}, this tick is ignored`,
-      );
-      return;
+    const m = mono();
+    const local = localSecond(at);
+    if (lastFire) {
+      const lastLocal = localSecond(lastFire.at);
+      const since = m - lastFire.mono;
+      if (part >= 0 && lastFire.part >= 0 && part !== lastFire.part && Math.floor(local / MINUTE) === Math.floor(lastLocal / MINUTE)) return;
+      if (since >= 1000 && since < SHIFT_WINDOW_MS && local <= lastLocal) {
+        const stepped = lastStep !== null && lastStep.mono > lastFire.mono;
+        log(
+          `nightly report: ${new Date(local).toISOString().slice(0, 19).replace('T', ' ')} ${timezone ?? 'server time'} came round again ` +
+            (stepped ? `(the server's clock was set back by ${duration(lastStep!.by)})` : '(the clocks went back for daylight saving)') +
+            `; the report already ran for it at ${new Date(lastFire.at).toISOString()}${stepped ? ' by the clock before the step' : ''}, this tick is ignored`,
+        );
+        return;
+      }
     }
-    lastFire = { at, local, part };
+    lastFire = { at, mono: m, part };
     try {
       await tick();
     } finally {
@@ -282,30 +346,42 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   /**
+   * Whether a fire came for the slot at `slotAt` or a later one: since `armed` (monotonic), or at a wall-clock instant at
+   * or after the slot — unless the clock was set back since that fire (its instant was read on the clock before the
+   * step, and may be ahead of slots still to run).
+   */
+  function firedFor(slotAt: number, armed: number): boolean {
+    if (!lastFire) return false;
+    if (lastFire.mono >= armed) return true;
+    return lastFire.at >= slotAt && !(lastStep !== null && lastStep.mono > lastFire.mono);
+  }
+
+  /**
    * node-cron missed a slot (its timer fired more than its tolerance late: the process was paused or busy). The
    * catch-up timer runs the report at once, the way it runs one after a daylight-saving gap: once for any number of
    * missed slots (node-cron reports each; the first arms the timer, the others find it armed), and not when a fire
    * for that slot or a later one came meanwhile, nor while a run is going (that run is the night's report).
    */
-  function missed(slot: Date): void {
+  function missed(slot: Date, why = 'the process was paused or busy', delayMs = 0): void {
     if (stopped) return;
     const at = slot.getTime();
     const when = `${new Date(at).toISOString()} (${timezone ?? 'server time'})`;
     if (current) {
-      log(`nightly report: the run due at ${when} was missed (the process was paused or busy); a report is running, not starting another`);
+      log(`nightly report: the run due at ${when} was missed (${why}); a report is running, not starting another`);
       return;
     }
     if (pendingMissed !== null) return;
     pendingMissed = at;
+    const armed = mono();
     catchUp?.clear();
     catchUp = setTimer(() => {
       catchUp = null;
       pendingMissed = null;
       if (stopped) return;
-      if (current || (lastFire && lastFire.at >= at)) return armCatchUp(); // ran meanwhile
-      log(`nightly report: the run due at ${when} was missed (the process was paused or busy); running it now`);
+      if (current || firedFor(at, armed)) return armCatchUp(); // ran meanwhile
+      log(`nightly report: the run due at ${when} was missed (${why}); running it now`);
       void fire();
-    }, 0);
+    }, delayMs);
   }
 
   /**
@@ -362,6 +438,45 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   log(`nightly report scheduled: ${describe()}`);
   armCatchUp();
 
+  // The clock watch: the wall clock and the monotonic one as last seen together.
+  let seen = { wall: now().getTime(), mono: mono() };
+  function checkClock(): boolean {
+    if (stopped) return false;
+    const wall = now().getTime();
+    const m = mono();
+    const drift = wall - seen.wall - (m - seen.mono);
+    seen = { wall, mono: m };
+    if (drift >= -CLOCK_STEP_MS) return false;
+    lastStep = { mono: m, by: -drift };
+    // node-cron's task waits for the slot it computed before the step (its timer a duration, its slot an instant of the
+    // old clock): a task made now starts from the corrected time. A run in progress is tick()'s and goes on.
+    let next: Pick<ScheduledTask, 'stop' | 'destroy'>;
+    try {
+      next = scheduleTask(cronExpr, timezone);
+    } catch (e) {
+      log(`nightly report: the server's clock was set back by ${duration(-drift)}, and the schedule could not be taken up again: ${(e as Error)?.message ?? String(e)}`);
+      return false;
+    }
+    const old = task;
+    task = next;
+    void Promise.resolve(old.destroy()).catch(() => {});
+    armCatchUp();
+    const upcoming = nextRuns(cronExpr, timezone, now(), 1)[0];
+    log(
+      `nightly report: the server's clock was set back by ${duration(-drift)} (it reads ${new Date(wall).toISOString()}); ` +
+        `the schedule ${describe()} is taken up again from the corrected time, next run ${upcoming?.toISOString() ?? '—'}`,
+    );
+    return true;
+  }
+  const every =
+    opts.every ??
+    ((fn: () => void, ms: number) => {
+      const t = setInterval(fn, ms);
+      t.unref(); // node-cron's own timer keeps the service alive
+      return { clear: () => clearInterval(t) };
+    });
+  const watch = every(() => void checkClock(), CLOCK_CHECK_MS);
+
   return {
     get cronExpr() {
       return cronExpr;
@@ -390,9 +505,12 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     tick,
     isRunning: () => current !== null,
     nextRuns: (n = 1) => nextRuns(cronExpr, timezone, now(), n),
+    checkClock,
+    runMissed: (slot, why, delayMs = 0) => missed(slot, why, delayMs),
     async stop() {
       if (stopped) return;
       stopped = true;
+      watch.clear();
       catchUp?.clear();
       catchUp = null;
       pendingMissed = null;

@@ -8,9 +8,25 @@ import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js
 import { buildWorld } from '../../src/demo/world.js';
 import { REPO_ROOT } from './corpora.js';
 
+/**
+ * The history database a CLI run without `--db` (and without MAILHEALTH_DB set by the test) uses: one per test process,
+ * in a temp directory — never the default path, which as root (the CI runs as root) is the machine's own
+ * /var/lib/mailhealth/mailhealth.sqlite (a test's run migrated it, and a preview read its settings).
+ */
+let isolatedDb: string | null = null;
+function cliDbEnv(): NodeJS.ProcessEnv {
+  if (process.env.MAILHEALTH_DB) return process.env;
+  if (!isolatedDb) {
+    const dir = mkdtempSync(join(tmpdir(), 'mh-cli-db-'));
+    isolatedDb = join(dir, 'mailhealth.sqlite');
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return { ...process.env, MAILHEALTH_DB: isolatedDb };
+}
+
 export function runCli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, env: cliDbEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));

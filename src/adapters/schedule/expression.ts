@@ -2,7 +2,8 @@
 // the settings page, `--report-cron` / `--report-tz`, a schedule stored by hand and the scheduler itself
 // (src/cron/scheduler.ts). Here and not in core: it asks node-cron's parser, and core takes no scheduling library;
 // here and not in the scheduler: the settings page checks a schedule without starting one (surfaces do not import
-// each other). No timers: nothing here starts or runs anything.
+// each other). No timers: nothing here starts or runs anything. Also the wall-clock arithmetic of a schedule's time
+// zone (localTime, instantOfLocal, endOfLocalDay): the scheduler's and `report --since`'s, one reading.
 import cron from 'node-cron';
 import { jsonText, showInvisible } from '../../core/text.js';
 
@@ -69,4 +70,60 @@ export function isTimezone(tz: string): boolean {
 /** Throws ScheduleError for a time zone the runtime does not know. Undefined = server time. */
 export function validateTimezone(tz: string | undefined): void {
   if (tz !== undefined && !isTimezone(tz)) throw new ScheduleError(`unknown time zone ${jsonText(String(tz))} (use an IANA name such as "Europe/Amsterdam" or "UTC")`);
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The local (wall-clock) time of instant `t` in `tz` (undefined: the server's), written as the same digits in UTC:
+ * comparable, and node-cron's fields.
+ */
+export function localTime(t: number, tz: string | undefined): number {
+  const key = tz ?? '';
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      ...(tz ? { timeZone: tz } : {}),
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    });
+    formatters.set(key, f);
+  }
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(new Date(t))) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour % 24, p.minute, p.second, ((t % 1000) + 1000) % 1000);
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The instant at which the clocks in `tz` show local time `local` (written in UTC digits, as localTime gives). A local
+ * time shown twice (the clocks went back) is its first showing; one never shown (the clocks went forward over it) is
+ * the first moment after the gap — as the scheduler runs a slot that falls in one.
+ */
+export function instantOfLocal(local: number, tz: string | undefined): number {
+  const offset = (t: number) => localTime(t, tz) - t;
+  // The zone's offsets a day either side: at most one change of offset lies between (none: both the same).
+  const candidates = [...new Set([local - offset(local - DAY_MS), local - offset(local + DAY_MS)])].sort((a, b) => a - b);
+  const exact = candidates.find((c) => localTime(c, tz) === local);
+  if (exact !== undefined) return exact;
+  // In a gap: the first instant whose local time is later than `local` (the moment the clocks jumped).
+  let lo = candidates[0];
+  let hi = candidates[candidates.length - 1];
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (localTime(mid, tz) >= local) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/** The last millisecond of a calendar day in `tz` (month 1–12): the millisecond before the next day's first instant. */
+export function endOfLocalDay(year: number, month: number, day: number, tz: string | undefined): number {
+  return instantOfLocal(Date.UTC(year, month - 1, day + 1), tz) - 1;
 }

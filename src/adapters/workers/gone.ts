@@ -36,11 +36,19 @@ export const SCOPE_RECHECK_MS = 5_000;
 /**
  * Ask the scope again for every domain (not only for one whose reads said not-found): after its reads, against a
  * listing answered at most `everyMs` before (else one taken then, shared by the domains that wait for it). `now`: the
- * clock those ages are measured with (epoch ms).
+ * clock those ages are measured with, in ms — best one that only goes forward (performance.now()). A wall clock works
+ * too: a listing whose age comes out negative (the clock was set back since it was answered) is not used, a fresh one
+ * is taken — never the old one for as long as the step (a domain moved out of the scope meanwhile would be audited
+ * under this identity's run).
  */
 export interface ScopeRecheck {
   everyMs: number;
   now: () => number;
+}
+
+/** An age in [0, within): below zero the clock went back since, and how old it is cannot be told. */
+function isRecent(age: number, within: number): boolean {
+  return age >= 0 && age < within;
 }
 
 export function isNotFound(e: unknown): boolean {
@@ -113,7 +121,7 @@ export class ScopeWatch {
    */
   private fresh(recheck: ScopeRecheck): Listing {
     const seen = this.latest;
-    if (seen && (!seen.settled || recheck.now() - seen.at < recheck.everyMs)) return seen;
+    if (seen && (!seen.settled || isRecent(recheck.now() - seen.at, recheck.everyMs))) return seen;
     return this.take();
   }
 

@@ -8,7 +8,8 @@ import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { deliverNightly, deliverNotice, lenientDeliverySettings, type DeliveryResult, type DeliverySettings, type Mailer } from '../../adapters/mail/deliver.js';
-import { defaultLockOwner, markStaleRuns, recordPanelFailure, REPORT_LOCK, runReport, type PanelFailure, type ReportOutcome } from '../../cron/report.js';
+import { defaultLockOwner, markStaleRuns, recordPanelFailure, REPORT_LOCK, REPORT_SETTINGS, reportTimeZone, runReport, type PanelFailure, type ReportOutcome } from '../../cron/report.js';
+import { endOfLocalDay, instantOfLocal } from '../../adapters/schedule/expression.js';
 import { interruptible } from '../interrupt.js';
 import { errorMessage, lineLog, type Log } from '../log.js';
 import type { RateLimiter } from '../../cron/ratelimit.js';
@@ -46,13 +47,17 @@ export interface ReportCommandDeps {
   stderr?: (s: string) => void;
 }
 
-const SINCE_USAGE = '--since takes "last" or a date: YYYY-MM-DD (the end of that day, server time) or an ISO timestamp YYYY-MM-DDTHH:MM[:SS[.sss]][Z|±HH:MM]';
+const SINCE_USAGE =
+  '--since takes "last" or a date: YYYY-MM-DD (the end of that day in the report\'s time zone) or an ISO timestamp YYYY-MM-DDTHH:MM[:SS[.sss]][Z|±HH:MM] (without a zone: in the report\'s time zone)';
 
 /**
  * Only the forms the usage documents, checked field by field: `new Date()` alone takes "2024-13-01" for 2025-01-01,
  * "1" for 2001 and "12/31/2024 junk" for a date, and the report would silently compare with the wrong run.
+ * `timeZone`: the zone a date, or a timestamp without a zone, is read in — the report's (the zone it dates its nights
+ * in: reportTimeZone, the settings page's schedule zone, else the server's), so `--since 2027-03-04` is the end of the
+ * night the report calls 2027-03-04. Undefined: the server's (a check of the value before the settings can be read).
  */
-export function parseSince(v: string | undefined): 'last' | Date {
+export function parseSince(v: string | undefined, timeZone?: string): 'last' | Date {
   if (v === undefined || v === 'last') return 'last';
   const bad = () => new UsageError(`${SINCE_USAGE}, got ${JSON.stringify(v)}`);
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.exec(v);
@@ -61,13 +66,14 @@ export function parseSince(v: string | undefined): 'last' | Date {
   // The calendar date must exist (no month 13, no February 30): round-trip it.
   const cal = new Date(Date.UTC(year, month - 1, day));
   if (cal.getUTCFullYear() !== year || cal.getUTCMonth() !== month - 1 || cal.getUTCDate() !== day) throw bad();
-  // A bare date means "as of the end of that day" (server time).
-  if (m[4] === undefined) return new Date(year, month - 1, day, 23, 59, 59, 999);
+  // A bare date means "as of the end of that day" (in the report's time zone).
+  if (m[4] === undefined) return timeZone ? new Date(endOfLocalDay(year, month, day, timeZone)) : new Date(year, month - 1, day, 23, 59, 59, 999);
   const [hour, minute, second] = [Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
   if (hour > 23 || minute > 59 || second > 59) throw bad();
   const zone = m[8];
   if (zone && zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4, 6)) > 59)) throw bad();
-  // Without a zone, a timestamp is server time (as JavaScript reads an ISO date-time without one).
+  // Without a zone, a timestamp is the report's time zone (server time when none is given, as JavaScript reads one).
+  if (!zone && timeZone) return new Date(instantOfLocal(Date.UTC(year, month - 1, day, hour, minute, second, Math.round(Number(m[7] ?? 0) * 1000)), timeZone));
   const d = new Date(v);
   if (Number.isNaN(d.getTime())) throw bad();
   return d;
@@ -132,7 +138,8 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   const err = deps.stderr ?? ((s: string) => void process.stderr.write(s));
   // The run's log, one escaped line a message (lineLog): it carries the panel's errors, saved values, mail servers' replies.
   const log = lineLog(err);
-  const since = parseSince(o.since);
+  // Checked now (a usage error before anything runs); read in the report's time zone once the settings can be.
+  let since = parseSince(o.since);
   const baseUrl = parseBaseUrl(o.baseUrl);
   const qps = parseQps(o.qps);
   if (o.out !== undefined) checkOutPath(o.out);
@@ -156,6 +163,8 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
     throw new UsageError(`--email: no recipients configured (settings report.recipients and/or report.resellers; there is no mailhealth database at ${dbPathFromOptions(o)} yet)`);
   }
   const store = storeFromOptions(o);
+  // A date means the night the report labels with it: the report's time zone (the settings page's, else the server's).
+  if (since !== 'last') since = parseSince(o.since, reportTimeZone(undefined, storedTimeZone(store)));
   // The nightly run's resolver: the settings page's (dns.resolver), unless --resolver names one on this command line.
   // No socket is open until it is used.
   const resolver = reportResolver(o, store);
@@ -233,6 +242,15 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
   }
 }
 
+/** The settings page's report time zone, as the report reads it (a value that cannot be read counts as none). */
+function storedTimeZone(store: ReturnType<typeof storeFromOptions>): unknown {
+  try {
+    return store.getSetting<unknown>(REPORT_SETTINGS.timezone);
+  } catch {
+    return undefined;
+  }
+}
+
 /** --email's notice of a panel that could not be read: the nightly service's (deliverNotice), to the admin's recipients. */
 function notify(store: ReturnType<typeof storeFromOptions>, f: PanelFailure, deps: ReportCommandDeps, log: Log): Promise<unknown> {
   return deliverNotice(f, {
@@ -272,7 +290,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report')
     .description('run the nightly report now: audit every domain, compare with the previous complete run, save (and email) the report')
-    .option('--since <when>', '"last" (the previous complete run, default) or a date (YYYY-MM-DD, or an ISO timestamp): compare with the last complete run up to then')
+    .option('--since <when>', '"last" (the previous complete run, default) or a date (YYYY-MM-DD: the end of that day, or an ISO timestamp; in the report\'s time zone unless it names one): compare with the last complete run up to then')
     .option('--email', 'send the report (admin recipients: whole server; each reseller: their customers)')
     .option('--out <file>', 'also write the report to FILE (.json: JSON document, .txt: text, else HTML)')
     .option('--json', 'print the JSON document instead of the text report')

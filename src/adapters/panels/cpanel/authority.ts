@@ -148,6 +148,15 @@ interface Prefetched {
  *   names some of the zones (not the caller's, e.g. removed meanwhile) is asked again once without them.
  * - A write to a zone (`forget`) drops what is known about it: the next read asks again.
  */
+/**
+ * Whether something timed `at` is less than AuthorityBatcher.TTL_MS old at `t`. An age below zero (a clock that went
+ * back: the injected one may be a wall clock) is not recent: asked again, never kept for as long as the step.
+ */
+function recent(t: number, at: number): boolean {
+  const age = t - at;
+  return age >= 0 && age < AuthorityBatcher.TTL_MS;
+}
+
 export class AuthorityBatcher {
   /** Zones asked in one call at most. */
   static BATCH = 50;
@@ -164,9 +173,13 @@ export class AuthorityBatcher {
   private last: { domain: string; at: number } | null = null;
   private sweptAt = 0;
 
+  /**
+   * `now`: the clock answers and reads are aged by — milliseconds that only go forward (default performance.now()), not
+   * the wall clock: set back, it would make ages negative and a prefetched answer good for as long as the step.
+   */
   constructor(
     private readonly ask: (zones: string[]) => Promise<AuthorityAnswer>,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** A listing of domains (in the order a bulk run reads them) and the zone each is in. */
@@ -182,14 +195,14 @@ export class AuthorityBatcher {
     const d = canonName(domain);
     const z = canonName(zone);
     const t = this.now();
-    const bulk = !!this.last && this.last.domain !== d && t - this.last.at < AuthorityBatcher.TTL_MS;
+    const bulk = !!this.last && this.last.domain !== d && recent(t, this.last.at);
     this.last = { domain: d, at: t };
     this.readAt.set(d, t);
     this.sweep(t);
     const pre = this.ahead.get(d);
     if (pre) {
       this.ahead.delete(d);
-      if (pre.zone === z && t - pre.at < AuthorityBatcher.TTL_MS) return pre.p;
+      if (pre.zone === z && recent(t, pre.at)) return pre.p;
     }
     const flying = this.inflight.get(z);
     if (flying) return flying;
@@ -240,9 +253,9 @@ export class AuthorityBatcher {
       const w = listing.domains[(from + k) % n];
       if (w === d) continue;
       const have = this.ahead.get(w);
-      if (have && t - have.at < AuthorityBatcher.TTL_MS) continue;
+      if (have && recent(t, have.at)) continue;
       const read = this.readAt.get(w);
-      if (read !== undefined && t - read < AuthorityBatcher.TTL_MS) continue;
+      if (read !== undefined && recent(t, read)) continue;
       const found = listing.zoneOf(w);
       if (!found) continue;
       const wz = canonName(found);
@@ -291,9 +304,9 @@ export class AuthorityBatcher {
 
   /** Drop prefetched answers and read times past their time (at most once per TTL). */
   private sweep(t: number): void {
-    if (t - this.sweptAt < AuthorityBatcher.TTL_MS) return;
+    if (recent(t, this.sweptAt)) return;
     this.sweptAt = t;
-    for (const [d, e] of this.ahead) if (t - e.at >= AuthorityBatcher.TTL_MS) this.ahead.delete(d);
-    for (const [d, at] of this.readAt) if (t - at >= AuthorityBatcher.TTL_MS) this.readAt.delete(d);
+    for (const [d, e] of this.ahead) if (!recent(t, e.at)) this.ahead.delete(d);
+    for (const [d, at] of this.readAt) if (!recent(t, at)) this.readAt.delete(d);
   }
 }

@@ -586,11 +586,28 @@ function createExclusive(path: string): boolean {
 /** A takeover guard is held for microseconds: one older than this was left by a process that stopped while holding it. */
 const GUARD_STALE_MS = 10_000;
 
-/** Take the takeover guard; false while another process holds it. A guard left over (older than GUARD_STALE_MS) is removed. */
+/**
+ * Whether a takeover guard (its file's status `st`) is left over. By its age (the file's time against this host's
+ * clock): older than GUARD_STALE_MS, it is; younger, another process is taking the lock over right now. A guard whose
+ * time is ahead of the clock (the clock was set back since it was written — an NTP step, an admin correcting a fast
+ * clock) has no age that can be told: it is judged by the pid in it (as the zone lock is, isLeftOver) — its holder gone,
+ * or no pid, it is left over — instead of blocking every takeover of that zone's lock for as long as the step.
+ */
+function guardLeftOver(guard: string, st: { mtimeMs: number }, now: number): boolean {
+  const age = now - st.mtimeMs;
+  if (age >= GUARD_STALE_MS) return true;
+  if (age >= 0) return false;
+  const holder = lockHolder(guard);
+  if (holder === undefined) return false; // removed meanwhile: createExclusive will tell
+  // This process holds no guard here (takeZoneLock is synchronous and releases it before it returns).
+  return holder === null || holder === process.pid || !isAlive(holder);
+}
+
+/** Take the takeover guard; false while another process holds it. A guard left over (guardLeftOver) is removed. */
 function takeGuard(guard: string): boolean {
   if (createExclusive(guard)) return true;
   const st = statSync(guard, { throwIfNoEntry: false });
-  if (st && Date.now() - st.mtimeMs < GUARD_STALE_MS) return false;
+  if (st && !guardLeftOver(guard, st, Date.now())) return false;
   try {
     unlinkSync(guard);
   } catch {

@@ -68,6 +68,12 @@ export interface PleskOptions {
   cli: PleskCliTransport;
   /** Filesystem root (DKIM keys, Postfix config); default `/`; null = not on the server (no key files). */
   root?: string | null;
+  /**
+   * The clock the server-wide answers (`once`: the domain list, host name, mail prefs) are aged by: milliseconds that
+   * only go forward — default performance.now(), never the wall clock, which an NTP step or an admin can set back (a
+   * cached domain list would then be used for as long as the step). Tests pass their own.
+   */
+  now?: () => number;
 }
 
 interface Client {
@@ -168,11 +174,15 @@ export class PleskPanel implements Panel {
   static SERVER_TTL_MS = 10_000;
   private serverWide = new Map<string, { at: number; p: Promise<unknown> }>();
 
-  /** One call per key per SERVER_TTL_MS, shared by concurrent callers; a failed call is not kept. */
+  /**
+   * One call per key per SERVER_TTL_MS, shared by concurrent callers; a failed call is not kept. Aged by the monotonic
+   * clock (PleskOptions.now); an age that is not in [0, SERVER_TTL_MS) asks again.
+   */
   private once<T>(key: string, fetch: () => Promise<T>): Promise<T> {
-    const now = Date.now();
+    const now = this.opts.now ? this.opts.now() : performance.now();
     const hit = this.serverWide.get(key);
-    if (hit && now - hit.at < PleskPanel.SERVER_TTL_MS) return hit.p as Promise<T>;
+    const age = hit ? now - hit.at : -1;
+    if (hit && age >= 0 && age < PleskPanel.SERVER_TTL_MS) return hit.p as Promise<T>;
     const p = fetch();
     this.serverWide.set(key, { at: now, p });
     p.catch(() => {

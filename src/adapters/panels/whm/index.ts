@@ -88,6 +88,13 @@ export interface WhmOptions {
   /** Filesystem root for server files (default `/`); tests point it at a temp dir; null = not on the server. */
   root?: string | null;
   hostname?: string;
+  /**
+   * The clock the panel's short-lived answers (the domain list, has_local_authority) are aged by: milliseconds that only
+   * go forward — default performance.now(), never the wall clock. An NTP step or an admin setting the clock back would
+   * otherwise make a cached answer's age negative, and the answer would be used for as long as the step: a domain moved
+   * to another account still in its old owner's scope. Tests pass their own.
+   */
+  now?: () => number;
 }
 
 interface Acct {
@@ -114,9 +121,13 @@ export class WhmPanel implements Panel {
    */
   private readonly authority: AuthorityBatcher;
 
+  /** The panel's clock for cache ages (WhmOptions.now): monotonic. */
+  private readonly now: () => number;
+
   constructor(private readonly opts: WhmOptions) {
     this.root = opts.root === undefined ? '/' : opts.root;
-    this.authority = new AuthorityBatcher((zones) => this.askAuthority(zones));
+    this.now = opts.now ?? (() => performance.now());
+    this.authority = new AuthorityBatcher((zones) => this.askAuthority(zones), this.now);
   }
 
   private async must(func: string, params: Params = []): Promise<unknown> {
@@ -139,11 +150,13 @@ export class WhmPanel implements Panel {
 
   /**
    * Every domain on the server, asked once per few seconds: a bulk audit or a nightly run otherwise fetches the whole
-   * list for each domain (N² rows). A failed call is not kept.
+   * list for each domain (N² rows). A failed call is not kept. Aged by the monotonic clock (WhmOptions.now); an age that
+   * is not in [0, INFO_TTL_MS) — a clock that did go back all the same — asks again.
    */
   private domainInfo(): Promise<DomainInfo[]> {
-    const now = Date.now();
-    if (this.infoCache && now - this.infoCache.at < WhmPanel.INFO_TTL_MS) return this.infoCache.p;
+    const now = this.now();
+    const age = this.infoCache ? now - this.infoCache.at : -1;
+    if (this.infoCache && age >= 0 && age < WhmPanel.INFO_TTL_MS) return this.infoCache.p;
     const p = (async () => {
       const data = (await this.must('get_domain_info')) as { domains?: DomainInfo[] } | null;
       // A name that is no domain (listedDomain) is left out: never listed, never taken for a zone.
