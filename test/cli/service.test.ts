@@ -153,6 +153,13 @@ test('service --report-cron: the settings page through the front door says the s
   assert.equal(s.svc.report?.scheduler.timezone, 'UTC', 'the time zone still follows the page');
 });
 
+test('the settings page through the front door says when the service runs the report next, in its zone (as serve\'s does)', async (t) => {
+  const s = await startedService(t, { reportCron: '30 2 * * *', reportTz: 'UTC' });
+  const page = await throughWhm(s, { path: '/settings' });
+  const line = /<p [^>]*id="s-sched-next"[^>]*>([\s\S]*?)<\/p>/.exec(page.text)?.[1].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim();
+  assert.match(line ?? '', /^Next run: \d{4}-\d\d-\d\d 02:30 UTC\b/, line ?? page.text.slice(0, 3000));
+});
+
 test('service --no-report schedules nothing, and a saved schedule schedules nothing either', async (t) => {
   const s = await startedService(t, { report: false });
   assert.equal(s.svc.report, null);

@@ -365,7 +365,7 @@ export async function startService(o: ServiceOptions, seams: NightlySeams = {}):
       port,
       ...report?.web,
       // `service --no-report` (the report run from system cron instead): the settings page says so (review).
-      ...(report ? {} : { noNightlyReport: 'service-no-report' as const }),
+      ...(report ? { reportSchedule: report.scheduler } : { noNightlyReport: 'service-no-report' as const }),
       onSettingsSaved: () => {
         publishSharedSettings(store);
         report?.web.onSettingsSaved();
