@@ -240,6 +240,33 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX changes_job ON changes (job_id, id) WHERE job_id IS NOT NULL;
     `,
   },
+  {
+    description: 'time judged without trusting the wall clock: locks on the boot clock (locks.ttl_ms, clock, clock_expires_at); jobs.changes_after; results by domain and id',
+    // Additive; every judgement that read the wall clock as if it never jumped (QA: an NTP step, a VM resumed, an admin
+    // correcting a fast clock) — see store.ts "Locks" and "Audit order".
+    // locks: the lease's length, and its end on the boot clock (Linux CLOCK_MONOTONIC, the same for every process of one
+    // boot, never stepped) with the name of that clock (boot id, time namespace). Rows of older versions keep NULLs and
+    // are judged on the wall clock as before.
+    // jobs.changes_after: the largest change id when the job was created — its changes (changes.job_id) have larger ids,
+    // and a later job given a deleted job's id (INTEGER PRIMARY KEY reuses the largest id; an sqlite3 shell deletes with
+    // foreign keys off, so ON DELETE SET NULL does not run) never claims that one's. It replaces comparing created_at,
+    // which lost a job's changes written after the clock was set back. Existing jobs get what that comparison gave: from
+    // their first change written at or after their start (none yet: from the newest change now).
+    // results_domain_id: a domain's results in the order written (lists, and the check that an audit's time was not
+    // written by a clock that has since gone back), one index seek.
+    sql: `
+      ALTER TABLE locks ADD COLUMN ttl_ms INTEGER;
+      ALTER TABLE locks ADD COLUMN clock TEXT;
+      ALTER TABLE locks ADD COLUMN clock_expires_at INTEGER;
+
+      ALTER TABLE jobs ADD COLUMN changes_after INTEGER;
+      UPDATE jobs SET changes_after = coalesce(
+        (SELECT min(c.id) - 1 FROM changes c WHERE c.job_id = jobs.id AND c.created_at >= jobs.created_at),
+        (SELECT coalesce(max(c.id), 0) FROM changes c));
+
+      CREATE INDEX results_domain_id ON results (domain, id);
+    `,
+  },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -35,13 +35,15 @@
 // cached INSERT, no JSON validation in SQLite: ~20 µs per domain to insert on a new file, ~28 µs on a file created
 // with 4 KiB pages (measured with `npx tsx bench/store-write.ts`). New files get 16 KiB pages (NEW_FILE_PAGE_SIZE):
 // a ~6 KB row then fits in a page instead of spilling to an overflow page, which cuts WAL writes and checkpoint
-// work; existing files keep their page size (changing it needs a VACUUM out of WAL mode). The three results indexes
-// stay: dropping results_audited_at saved ~1 µs, within noise, and prune uses it.
+// work; existing files keep their page size (changing it needs a VACUUM out of WAL mode). The results indexes
+// stay: dropping results_audited_at saved ~1 µs, within noise, and prune uses it; results_domain_id (schema v8, the order
+// written, see "Audit order") cost no measurable time per insert (~16–21 µs a row either way, 20,000 rows in batches of 50).
 // The work is split so that serialising can run off the thread that owns the database: prepareAudit() is pure
 // (no database, no clock) and turns an audit into a PreparedAudit of strings, numbers and one Uint8Array (the
 // findings document as UTF-8, transferable), ready to post from a worker thread; Store.recordPreparedAudits()
 // only inserts. recordAudit/recordAudits do both on the calling thread.
 import type { ChangeStatus, StoredChange, Verified } from '../../core/plans/apply.js';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SEVERITY_ORDER, type Change, type CheckName, type DomainAudit, type DomainStatus, type Finding, type Severity } from '../../core/model.js';
@@ -272,6 +274,12 @@ export interface PruneResult {
 export interface StoreOptions {
   /** Clock in epoch milliseconds (tests pass a fake one). Default Date.now. */
   now?: () => number;
+  /**
+   * The clock leases are judged on (see "Locks" in the Store class): default bootClock() — Linux's CLOCK_MONOTONIC, named
+   * by the boot id — or null where there is none. A store given its own `now` (a test's fake clock) and no leaseClock
+   * has none: its leases run on that `now`, as the time it simulates passes. null: none (the wall clock alone).
+   */
+  leaseClock?: LeaseClock | null;
   /** How long a statement waits for another process's write lock before StoreError('locked'). Default 2000 ms. */
   busyTimeoutMs?: number;
   /** For tests only: the schema steps to apply. Default MIGRATIONS. */
@@ -349,7 +357,44 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     }
     throw toStoreError(e, path);
   }
-  return new Store(db, path, options.now ?? Date.now, (options.migrations ?? MIGRATIONS).length);
+  const leaseClock = options.leaseClock !== undefined ? options.leaseClock : options.now ? null : bootClock();
+  return new Store(db, path, options.now ?? Date.now, (options.migrations ?? MIGRATIONS).length, leaseClock);
+}
+
+/**
+ * A reading of a clock that never steps, for leases: `ms` on the clock named `clock`. Two readings compare only when
+ * their `clock` is the same string (the same boot of the same host, the same time namespace).
+ */
+export interface LeaseReading {
+  clock: string;
+  ms: number;
+}
+/** Reads the lease clock; null when it cannot be read now. */
+export type LeaseClock = () => LeaseReading | null;
+
+/**
+ * This host's boot clock, when it has one every process shares: on Linux, CLOCK_MONOTONIC (process.hrtime: libuv reads
+ * it; milliseconds since boot, not counting suspend, slewed by NTP but never stepped), the same in every process of
+ * one boot — named by the kernel's boot id (random at each boot) and, where the kernel has time namespaces (which may
+ * offset the clock), this process's time namespace. null elsewhere (no /proc: macOS, Windows), so leases there run on
+ * the wall clock as before. Read once: neither changes while a process runs.
+ */
+export function bootClock(): LeaseClock | null {
+  let boot: string;
+  try {
+    boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
+  if (!/^[0-9a-f-]{32,36}$/i.test(boot)) return null;
+  let ns = '';
+  try {
+    ns = /^time:\[([0-9]+)\]$/.exec(readlinkSync('/proc/self/ns/time'))?.[1] ?? '';
+  } catch {
+    // A kernel without time namespaces (before 5.6): one monotonic clock for the whole boot.
+  }
+  const clock = `monotonic:${boot.toLowerCase()}${ns ? `:time${ns}` : ''}`;
+  return () => ({ clock, ms: Number(process.hrtime.bigint() / 1_000_000n) });
 }
 
 function errText(e: unknown): string {
@@ -466,8 +511,29 @@ interface JobRow {
 
 const RESULT_COLUMNS = `r.id AS result_id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, r.findings`;
 
-/** Latest result id per domain: one seek into results_domain_latest per domain. */
-const LATEST_ID = `(SELECT r2.id FROM results r2 WHERE r2.domain = wanted.domain ORDER BY r2.audited_at DESC, r2.id DESC LIMIT 1)`;
+/**
+ * Audit order. A domain's latest audit is the one audited last (audited_at, the time the audit ran), not the one written
+ * last: a bulk audit or the nightly report writes its results in batches, a little after auditing them, and a batch
+ * written after a re-audit of one of its domains must not hide that fresher re-audit. But audited_at is the wall clock's
+ * word: an audit stamped by a clock that was ahead (set back since) would stay "latest" over every re-audit until the
+ * clock caught up (QA: a failing audit at 13:00 of a clock an hour fast hid the passing re-audit at 12:05 after the
+ * correction, on the domain list and the domain's page). Writes do not come out of order by more than a batch takes,
+ * so a result written before another one that was audited more than AUDIT_CLOCK_SLACK earlier was stamped by a clock
+ * that has gone back since: it is passed over. Within the slack, audited_at decides (ties: the later write) — so a step
+ * back smaller than the slack hides a re-audit for at most the step. Lists (auditsForDomain, recentResults) are in the
+ * order written, newest first, as the report and change history are.
+ */
+const AUDIT_CLOCK_SLACK = '1800 seconds';
+/**
+ * Latest result id per domain (see "Audit order"): a seek into results_domain_latest, and for the row found a seek into
+ * results_domain_id for the rows written after it (usually none). INDEXED BY: the planner, without statistics, may take
+ * either index for the second — the one by time reads every older row of the domain.
+ */
+const LATEST_ID = `(SELECT r2.id FROM results r2 INDEXED BY results_domain_latest WHERE r2.domain = wanted.domain
+   AND NOT EXISTS (SELECT 1 FROM results r3 INDEXED BY results_domain_id
+                   WHERE r3.domain = r2.domain AND r3.id > r2.id
+                     AND r3.audited_at < strftime('%Y-%m-%dT%H:%M:%fZ', r2.audited_at, '-${AUDIT_CLOCK_SLACK}'))
+   ORDER BY r2.audited_at DESC, r2.id DESC LIMIT 1)`;
 
 function parseJson(text: string | null): unknown {
   return text === null ? null : JSON.parse(text);
@@ -708,6 +774,42 @@ function checkLimit(n: number): number {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * The most complete report runs prune keeps whatever their dates (see prune): the nightly report's chart and streaks
+ * look back 30 runs (src/cron/report.ts DEFAULT_HISTORY_DEPTH).
+ */
+export const KEEP_REPORT_RUNS = 30;
+
+/** A row of the locks table (ttl_ms, clock, clock_expires_at: NULL in rows of versions before schema v8). */
+interface LockRow {
+  name: string;
+  owner: string;
+  acquired_at: number;
+  expires_at: number;
+  ttl_ms: number | null;
+  clock: string | null;
+  clock_expires_at: number | null;
+}
+
+function checkTtl(ttlMs: number): void {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `lock ttl must be a positive number of ms, got ${ttlMs}`);
+}
+
+/** Whether a lock row's lease was written on the lease clock this process reads now (see "Locks" in Store). */
+function onLeaseClock(row: LockRow, clock: LeaseReading | null): clock is LeaseReading {
+  return clock !== null && row.clock !== null && row.clock_expires_at !== null && row.clock === clock.clock;
+}
+
+/**
+ * What is left of a lock's lease, in ms (0 or less: over): on the lease clock when the row was written on the one this
+ * process reads, else on the wall clock (`now`) — never more than the lease's own length when the row records it (a
+ * lease end further ahead was written before the wall clock went back). Pure: Store's lock calls judge with it.
+ */
+function leaseLeft(row: LockRow, now: number, clock: LeaseReading | null): number {
+  if (onLeaseClock(row, clock)) return row.clock_expires_at! - clock.ms;
+  const left = row.expires_at - now;
+  return row.ttl_ms !== null && left > row.ttl_ms ? row.ttl_ms : left;
+}
 
 export class Store {
   private readonly statements = new Map<string, Database.Statement>();
@@ -725,6 +827,8 @@ export class Store {
     private readonly now: () => number,
     /** The schema version this code knows (the migrations it was opened with). */
     private readonly knownVersion: number = MIGRATIONS.length,
+    /** The clock leases are judged on (StoreOptions.leaseClock); null: the wall clock alone. */
+    private readonly leaseClock: LeaseClock | null = null,
   ) {
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
     // Unknown: the first call reads user_version once (a migration committed between openStore's and this is seen).
@@ -946,15 +1050,15 @@ export class Store {
     });
   }
 
-  /** The most recent audit of a domain (latest audited_at; ties go to the later write), or null. */
+  /** The most recent audit of a domain (latest audited_at, see "Audit order"; ties go to the later write), or null. */
   latestAudit(domain: string): DomainAudit | null {
-    const [r] = this.auditsForDomain(domain, 1);
+    const r = this.latestAudits([domain]).get(domain);
     return r ? toDomainAudit(r) : null;
   }
 
   /**
    * The latest result of every domain (or of the given domains; unknown ones are absent), keyed by domain
-   * in domain order, findings included. One query: one index seek per domain.
+   * in domain order, findings included. One query: two index seeks per domain (see LATEST_ID).
    */
   latestAudits(domains?: readonly string[]): Map<string, AuditResult> {
     return this.guard(() => {
@@ -979,15 +1083,15 @@ export class Store {
     });
   }
 
-  /** A domain's audits, newest first. */
+  /** A domain's audits, newest first in the order written (see "Audit order": never by a clock that went back). */
   auditsForDomain(domain: string, limit = 20): AuditResult[] {
     checkLimit(limit);
     return this.guard(() => {
       const rows = this.st(
-        `WITH picked AS (SELECT id FROM results WHERE domain = ? ORDER BY audited_at DESC, id DESC LIMIT ?)
+        `WITH picked AS (SELECT id FROM results INDEXED BY results_domain_id WHERE domain = ? ORDER BY id DESC LIMIT ?)
          SELECT ${RESULT_COLUMNS}
          FROM picked JOIN results r ON r.id = picked.id
-         ORDER BY r.audited_at DESC, r.id DESC`,
+         ORDER BY r.id DESC`,
       ).all(domain, limit) as ResultDocRow[];
       return rows.map(resultFromRow);
     });
@@ -1041,7 +1145,7 @@ export class Store {
     });
   }
 
-  /** Recent results (no findings) of the given domains, newest first, with who ran the audit. */
+  /** Recent results (no findings) of the given domains, newest first in the order written (see "Audit order"), with who ran the audit. */
   recentResults(domains: readonly string[], limit = 50, opts: { withChecks?: boolean } = {}): ResultRow[] {
     checkLimit(limit);
     return this.guard(() =>
@@ -1050,7 +1154,7 @@ export class Store {
           `SELECT r.id, r.run_id, r.domain, r.owner, r.status, r.audited_at, r.findings_count, r.checks, runs.by_user, runs.kind
            FROM results r JOIN runs ON runs.id = r.run_id
            WHERE r.domain IN (SELECT value FROM json_each(?))
-           ORDER BY r.audited_at DESC, r.id DESC LIMIT ?`,
+           ORDER BY r.id DESC LIMIT ?`,
         ).all(JSON.stringify(domains), limit) as {
           id: number;
           run_id: number;
@@ -1112,16 +1216,17 @@ export class Store {
   /**
    * The changes job `jobId`'s applies recorded (IntentInput.jobId) on these domains, newest first: what a bulk fix job
    * wrote, exactly — never another fix of its user on the same domain meanwhile. None for a job that no longer exists
-   * (prune clears the id from its changes), nor for changes older than schema v7. Nor for changes older than the job:
-   * a job deleted with foreign keys off (an sqlite3 shell) leaves its id on its changes, and INTEGER PRIMARY KEY gives
-   * that id to the next job — which must not claim them.
+   * (prune clears the id from its changes), nor for changes older than schema v7. Nor for changes written before the
+   * job was created (ids up to jobs.changes_after): a job deleted with foreign keys off (an sqlite3 shell) leaves its id
+   * on its changes, and INTEGER PRIMARY KEY gives that id to the next job — which must not claim them. By change id,
+   * never by created_at: a change the job wrote after the clock was set back is still its own.
    */
   changesOfJob(jobId: number, domains: readonly string[]): ChangeRecord[] {
     return this.guard(() =>
       (
         this.st(
           `SELECT changes.* FROM changes JOIN jobs ON jobs.id = changes.job_id
-           WHERE changes.job_id = ? AND changes.created_at >= jobs.created_at AND changes.domain IN (SELECT value FROM json_each(?))
+           WHERE changes.job_id = ? AND changes.id > coalesce(jobs.changes_after, 0) AND changes.domain IN (SELECT value FROM json_each(?))
            ORDER BY changes.id DESC`,
         ).all(jobId, JSON.stringify(domains)) as ChangeRow[]
       ).map(changeFromRow),
@@ -1332,21 +1437,57 @@ export class Store {
   }
 
   // ---- locks ----
-  // A lock is a row; taking one is a single atomic upsert that succeeds when the name is free or its holder's
-  // lease has expired (so a crashed holder cannot block forever). Locks are not re-entrant: the same owner
-  // asking again while it holds the lock gets false — use renewLock to extend a lease. Owners should be unique
-  // per holder (e.g. `${user}:${pid}:${random}`), not just a user name.
+  // A lock is a row; taking one succeeds when the name is free or its holder's lease is over (so a crashed holder cannot
+  // block forever): read and written in one BEGIN IMMEDIATE transaction, so two processes never both take it. Locks are
+  // not re-entrant: the same owner asking again while it holds the lock gets false — use renewLock to extend a lease.
+  // Owners should be unique per holder (e.g. `${user}:${pid}:${random}`), not just a user name.
+  //
+  // How long a lease runs is not read off the wall clock, which jumps: an NTP step or a VM resumed moves it by minutes
+  // or hours at once (QA: a lease judged on it ran out for every process at once under a fix still writing record by
+  // record; the service's settler took the domain and put the old SPF record back between the panel's delete and add —
+  // two SPF records), and a clock set back held a domain for the step's length instead of 2 minutes. Each lease is also
+  // written on the lease clock (bootClock: the boot's monotonic clock, the same in every process of this host, never
+  // stepped), and a row written on the clock this process reads is judged on it alone (leaseLeft). A row of another
+  // clock — another boot or host, a process without one (not Linux), an older mailhealth (no such columns) — is judged on
+  // the wall clock as before, except that a lease ending further ahead than its own length means the clock went back
+  // since it was written: it counts as one lease from now, and tryLock writes that, so a step back holds a lock for at
+  // most one more lease. The wall-clock end (expires_at) is always written too: for those readers, and for the words.
+
+  /** The lease clock now (null: none, or it could not be read). */
+  private leaseNow(): LeaseReading | null {
+    try {
+      return this.leaseClock?.() ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** A lock row's lease columns for ttlMs from now. */
+  private leaseFor(ttlMs: number, now: number, clock: LeaseReading | null): { expiresAt: number; ttl: number; clock: string | null; clockExpiresAt: number | null } {
+    return { expiresAt: Math.ceil(now + ttlMs), ttl: Math.ceil(ttlMs), clock: clock?.clock ?? null, clockExpiresAt: clock ? Math.ceil(clock.ms + ttlMs) : null };
+  }
 
   tryLock(name: string, owner: string, ttlMs: number): boolean {
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `lock ttl must be a positive number of ms, got ${ttlMs}`);
+    checkTtl(ttlMs);
     return this.write(() => {
       const now = this.now();
-      const info = this.st(
-        `INSERT INTO locks (name, owner, acquired_at, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-         WHERE locks.expires_at <= excluded.acquired_at`,
-      ).run(name, owner, now, Math.ceil(now + ttlMs));
-      return info.changes === 1;
+      const clock = this.leaseNow();
+      const row = this.st(`SELECT * FROM locks WHERE name = ?`).get(name) as LockRow | undefined;
+      if (row && leaseLeft(row, now, clock) > 0) {
+        // Held. A wall-clock lease that ends further ahead than its length (the clock went back): from now on it ends
+        // one lease from now, so it does not hold the lock for the step's length.
+        if (!onLeaseClock(row, clock) && row.ttl_ms !== null && row.expires_at - now > row.ttl_ms) {
+          this.st(`UPDATE locks SET expires_at = ? WHERE name = ? AND owner = ?`).run(Math.ceil(now + row.ttl_ms), name, row.owner);
+        }
+        return false;
+      }
+      const l = this.leaseFor(ttlMs, now, clock);
+      this.st(
+        `INSERT INTO locks (name, owner, acquired_at, expires_at, ttl_ms, clock, clock_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at,
+           ttl_ms = excluded.ttl_ms, clock = excluded.clock, clock_expires_at = excluded.clock_expires_at`,
+      ).run(name, owner, now, l.expiresAt, l.ttl, l.clock, l.clockExpiresAt);
+      return true;
     });
   }
 
@@ -1357,29 +1498,37 @@ export class Store {
    * released, or pruned — the holder lost it and must not act as if it still held it.
    */
   renewLock(name: string, owner: string, ttlMs: number): boolean {
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `lock ttl must be a positive number of ms, got ${ttlMs}`);
+    checkTtl(ttlMs);
     return this.write(() => {
-      const info = this.st(`UPDATE locks SET expires_at = ? WHERE name = ? AND owner = ?`).run(Math.ceil(this.now() + ttlMs), name, owner);
+      const l = this.leaseFor(ttlMs, this.now(), this.leaseNow());
+      const info = this.st(`UPDATE locks SET expires_at = ?, ttl_ms = ?, clock = ?, clock_expires_at = ? WHERE name = ? AND owner = ?`).run(
+        l.expiresAt,
+        l.ttl,
+        l.clock,
+        l.clockExpiresAt,
+        name,
+        owner,
+      );
       return info.changes === 1;
     });
   }
 
   /**
-   * Passes a lock `owner` still holds to `newOwner` for ttlMs from now, in one statement: nobody can take it in between
-   * (as they could between a release and a new tryLock). False when `owner` no longer holds it.
+   * Passes a lock `owner` still holds to `newOwner` for ttlMs from now, in one transaction: nobody can take it in
+   * between (as they could between a release and a new tryLock). False when `owner` no longer holds it, or its lease is
+   * over.
    */
   handOverLock(name: string, owner: string, newOwner: string, ttlMs: number): boolean {
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new StoreError('invalid', `lock ttl must be a positive number of ms, got ${ttlMs}`);
+    checkTtl(ttlMs);
     return this.write(() => {
       const now = this.now();
-      const info = this.st(`UPDATE locks SET owner = ?, acquired_at = ?, expires_at = ? WHERE name = ? AND owner = ? AND expires_at > ?`).run(
-        newOwner,
-        now,
-        Math.ceil(now + ttlMs),
-        name,
-        owner,
-        now,
-      );
+      const clock = this.leaseNow();
+      const row = this.st(`SELECT * FROM locks WHERE name = ? AND owner = ?`).get(name, owner) as LockRow | undefined;
+      if (!row || leaseLeft(row, now, clock) <= 0) return false;
+      const l = this.leaseFor(ttlMs, now, clock);
+      const info = this.st(
+        `UPDATE locks SET owner = ?, acquired_at = ?, expires_at = ?, ttl_ms = ?, clock = ?, clock_expires_at = ? WHERE name = ? AND owner = ?`,
+      ).run(newOwner, now, l.expiresAt, l.ttl, l.clock, l.clockExpiresAt, name, owner);
       return info.changes === 1;
     });
   }
@@ -1399,13 +1548,17 @@ export class Store {
     return this.write(() => this.st(`DELETE FROM locks WHERE name = ? AND owner = ?`).run(name, owner).changes === 1);
   }
 
-  /** The current (unexpired) holder of a lock, or null. */
+  /**
+   * The current holder of a lock whose lease is not over, or null. `expiresAt`: when the lease runs out on the wall
+   * clock as it reads now (what is left of it, judged as tryLock does, from now) — for the words of a refusal.
+   */
   lockHolder(name: string): LockInfo | null {
     return this.guard(() => {
-      const row = this.st(`SELECT name, owner, acquired_at, expires_at FROM locks WHERE name = ? AND expires_at > ?`).get(name, this.now()) as
-        | { name: string; owner: string; acquired_at: number; expires_at: number }
-        | undefined;
-      return row ? { name: row.name, owner: row.owner, acquiredAt: row.acquired_at, expiresAt: row.expires_at } : null;
+      const row = this.st(`SELECT * FROM locks WHERE name = ?`).get(name) as LockRow | undefined;
+      if (!row) return null;
+      const now = this.now();
+      const left = leaseLeft(row, now, this.leaseNow());
+      return left > 0 ? { name: row.name, owner: row.owner, acquiredAt: row.acquired_at, expiresAt: now + left } : null;
     });
   }
 
@@ -1466,16 +1619,11 @@ export class Store {
   private insertJob({ kind, byUser, byAccount = null, requestKey = null, scope, total = 0 }: NewJob, at: string): number {
     checkCount(total, 'total');
     const scopeJson = toJson(scope, 'job scope');
-    const info = this.st(`INSERT INTO jobs (kind, by_user, by_account, request_key, scope, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      kind,
-      byUser,
-      byAccount,
-      requestKey,
-      scopeJson,
-      total,
-      at,
-      at,
-    );
+    // changes_after: the newest change now — the job's own changes come after it (changesOfJob).
+    const info = this.st(
+      `INSERT INTO jobs (kind, by_user, by_account, request_key, scope, total, created_at, updated_at, changes_after)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(id), 0) FROM changes))`,
+    ).run(kind, byUser, byAccount, requestKey, scopeJson, total, at, at);
     return Number(info.lastInsertRowid);
   }
 
@@ -1776,23 +1924,48 @@ export class Store {
   // ---- retention ----
 
   /**
-   * Deletes audit results (with their findings, counted by findings_count) older than `olderThanDays`, except
-   * each domain's latest result, which is kept however old; then finished runs older than that which no longer hold any result
-   * (their reports and delivery logs go with them); finished jobs older than that; and expired locks.
-   * Change records are never deleted. Runs still 'running' are never deleted. One transaction.
+   * Deletes audit results (with their findings, counted by findings_count) older than `olderThanDays`, except each
+   * domain's latest result, which is kept however old, and the results of the newest complete report runs (below); then
+   * finished runs older than that which no longer hold any result (their reports and delivery logs go with them);
+   * finished jobs older than that; and locks whose lease is over. Change records are never deleted. Runs still
+   * 'running' are never deleted. One transaction.
+   *
+   * A clock far ahead must not take the history with it (QA: one night at a clock a year fast deleted 9 of 10 report
+   * runs and their reports — nothing left to compare with — and live locks):
+   * - the cut-off is never later than the newest time recorded (a result, a run, a job): a clock ahead of everything
+   *   recorded never prunes all of it;
+   * - the newest complete report runs are kept whole, with their reports, whatever their dates: as many as the
+   *   retention has days, at least 1 (what the next night's report compares with) and at most KEEP_REPORT_RUNS (the
+   *   report's chart and streaks). With a report every night, none missed, and a right clock, the retention keeps them
+   *   anyway: nothing changes then;
+   * - a lock goes only once its lease is over, judged as tryLock judges it (the lease clock, where it was written on
+   *   it), never because the wall clock jumped.
    */
   prune({ olderThanDays, now = this.now() }: { olderThanDays: number; now?: number }): PruneResult {
     if (!Number.isFinite(olderThanDays) || olderThanDays < 0) {
       throw new StoreError('invalid', `olderThanDays must be a non-negative number, got ${olderThanDays}`);
     }
-    const cutoff = this.iso(now - olderThanDays * DAY_MS);
+    const keepReports = Math.min(KEEP_REPORT_RUNS, Math.max(1, Math.ceil(olderThanDays)));
     return this.write(() => {
+      const newest = this.st(
+        `SELECT max(t) AS t FROM (SELECT max(audited_at) AS t FROM results
+                                  UNION ALL SELECT max(coalesce(finished_at, started_at)) FROM runs
+                                  UNION ALL SELECT max(updated_at) FROM jobs)`,
+      ).get() as { t: string | null };
+      const newestMs = newest.t === null ? NaN : Date.parse(newest.t);
+      const by = now - olderThanDays * DAY_MS;
+      const cutoff = this.iso(Number.isNaN(newestMs) ? by : Math.min(by, newestMs));
+
+      this.db.exec(`DROP TABLE IF EXISTS temp.prune_keep_runs`);
+      this.db.exec(`CREATE TEMP TABLE prune_keep_runs (id INTEGER PRIMARY KEY)`);
+      this.st(`INSERT INTO temp.prune_keep_runs (id) SELECT id FROM runs WHERE kind = 'report' AND status = 'complete' ORDER BY id DESC LIMIT ?`).run(keepReports);
       this.db.exec(`DROP TABLE IF EXISTS temp.prune_results`);
       this.db.exec(`CREATE TEMP TABLE prune_results (id INTEGER PRIMARY KEY)`);
       this.st(
         `INSERT INTO temp.prune_results (id)
          SELECT id FROM results
          WHERE audited_at < ?
+           AND run_id NOT IN (SELECT id FROM temp.prune_keep_runs)
            AND id NOT IN (SELECT ${LATEST_ID} FROM (SELECT DISTINCT domain FROM results) AS wanted)`,
       ).run(cutoff);
       const findings = (this.st(`SELECT coalesce(sum(findings_count), 0) AS n FROM results WHERE id IN (SELECT id FROM temp.prune_results)`).get() as { n: number }).n;
@@ -1800,11 +1973,19 @@ export class Store {
       this.db.exec(`DROP TABLE temp.prune_results`);
 
       const doomedRuns = `FROM runs WHERE status != 'running' AND coalesce(finished_at, started_at) < ?
+                          AND id NOT IN (SELECT id FROM temp.prune_keep_runs)
                           AND NOT EXISTS (SELECT 1 FROM results WHERE results.run_id = runs.id)`;
       const reports = (this.st(`SELECT count(*) AS n FROM reports WHERE run_id IN (SELECT id ${doomedRuns})`).get(cutoff) as { n: number }).n;
       const runs = this.st(`DELETE ${doomedRuns}`).run(cutoff).changes;
+      this.db.exec(`DROP TABLE temp.prune_keep_runs`);
       const jobs = this.st(`DELETE FROM jobs WHERE status NOT IN ('queued', 'running') AND updated_at < ?`).run(cutoff).changes;
-      const locks = this.st(`DELETE FROM locks WHERE expires_at <= ?`).run(now).changes;
+
+      const clock = this.leaseNow();
+      let locks = 0;
+      for (const row of this.st(`SELECT * FROM locks`).all() as LockRow[]) {
+        if (leaseLeft(row, now, clock) > 0) continue;
+        locks += this.st(`DELETE FROM locks WHERE name = ? AND owner = ?`).run(row.name, row.owner).changes;
+      }
       return { runs, results, findings, reports, jobs, locks };
     });
   }

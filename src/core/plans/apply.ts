@@ -55,7 +55,9 @@ export interface History {
   /**
    * Who holds a lock now, and until when (optional: without it a fix or an undo waits for a held domain lock all the
    * same — it cannot tell that the holder is a write kept locked to be settled, see LockWait — and never takes over one
-   * whose holder's process is gone, see withDomainLock).
+   * whose holder's process is gone, see withDomainLock). `expiresAt`: epoch ms on the history's wall clock as it reads
+   * now, for the words only — when a lease is over is the history's judgement (the store times leases on a clock that
+   * a wall-clock step does not move), never core's.
    */
   lockHolder?(name: string): { owner: string; expiresAt?: number } | null;
   /** Releases the lock if `owner` still holds it (optional: without it a dead holder's lock waits for its lease). */
@@ -92,7 +94,11 @@ export interface History {
    */
   /** `keep`: asked when fn is done — true leaves the lock in place until its lease runs out. */
   withLock<T>(name: string, owner: string, ttlMs: number, fn: () => Promise<T> | T, opts?: { keep?: () => boolean }): Promise<T>;
-  /** Takes a lock for ttlMs without releasing it (it runs out); false when someone else holds it. */
+  /**
+   * Takes a lock for ttlMs without releasing it (it runs out); false when someone else holds it. A lease lasts ttlMs of
+   * elapsed time whatever the wall clock does meanwhile (an NTP step, a VM resumed, a clock set back): the history's
+   * to keep (src/adapters/store: the boot clock).
+   */
   tryLock(name: string, owner: string, ttlMs: number): boolean;
   /** Extends to ttlMs from now a lock `owner` still holds (nobody took it since); false when it was lost. */
   renewLock(name: string, owner: string, ttlMs: number): boolean;
@@ -218,7 +224,10 @@ export type ApplyOutcome = HistoryFault &
     | { status: 'failed'; changeId?: number; reason: string }
   );
 
-/** How long a fix's per-domain lock lasts when its process dies without releasing it. */
+/**
+ * How long a fix's per-domain lock lasts when its process dies without releasing it: elapsed time, as the history
+ * measures a lease (History.tryLock) — a step of the wall clock neither ends it early nor stretches it.
+ */
 export const LOCK_TTL_MS = 120_000;
 /**
  * How long a fix or an undo waits for the domain's lock held by another fix before it is refused (LockWait): a form

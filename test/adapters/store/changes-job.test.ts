@@ -50,7 +50,7 @@ test('a v6 file with jobs and changes migrates to v7: its rows read as before an
   const s = openStore(path);
   try {
     assert.equal(s.schemaVersion(), MIGRATIONS.length);
-    assert.equal(MIGRATIONS.length, 7);
+    assert.equal(MIGRATIONS.length, 8);
     // The old rows, unchanged.
     const a = s.getChange(old[0])!;
     assert.deepEqual([a.domain, a.check, a.status, a.verified, a.byUser, a.zoneVersionAfter, a.createdAt], ['a.example', 'spf', 'applied', 'yes', 'res1', '2', AT]);
@@ -74,7 +74,7 @@ test('a v6 file with jobs and changes migrates to v7: its rows read as before an
   }
   const raw = new Database(path, { readonly: true });
   try {
-    assert.equal(raw.pragma('user_version', { simple: true }), 7);
+    assert.equal(raw.pragma('user_version', { simple: true }), MIGRATIONS.length);
     const cols = (raw.prepare(`SELECT name FROM pragma_table_info('changes')`).all() as { name: string }[]).map((c) => c.name);
     assert.ok(cols.includes('job_id'), cols.join());
     assert.deepEqual(
@@ -93,10 +93,15 @@ test('a v6 process with the file open when v7 migrates it: told to restart (Sche
   // A v6 process (its schema; only calls whose statements v6 had).
   const old = openStore(path, { migrations: V6 });
   try {
-    const job = old.createJob({ kind: 'bulk-fix', byUser: 'res1', total: 1 });
-    const cur = openStore(path); // the upgrade's CLI: migrates to v7
+    // The job as v6 wrote it (this code's createJob writes a column of v8).
+    const v6 = new Database(path);
+    const job = Number(v6.prepare(`INSERT INTO jobs (kind, by_user, total, created_at, updated_at) VALUES ('bulk-fix', 'res1', 1, ?, ?)`).run(AT, AT).lastInsertRowid);
+    v6.close();
+    assert.equal(old.getJob(job)?.kind, 'bulk-fix');
+    const cur = openStore(path); // the upgrade's CLI: migrates to v7 (and on)
     try {
-      const told = (e: unknown) => (e as Error).name === 'SchemaChangedError' && (e as SchemaChangedError).found === 7 && (e as SchemaChangedError).known === 6;
+      const told = (e: unknown) =>
+        (e as Error).name === 'SchemaChangedError' && (e as SchemaChangedError).found === MIGRATIONS.length && (e as SchemaChangedError).known === 6;
       assert.throws(() => old.getJob(job), told);
       assert.throws(() => old.createJob({ kind: 'bulk-fix', byUser: 'res1', total: 1 }), told);
       assert.throws(() => old.recordOutcome(1, { status: 'applied' }), told);
@@ -119,6 +124,7 @@ test("prune deletes a finished job but never its changes, which keep no job: a j
     s.recordOutcome(id, { status: 'applied' });
     s.updateJob(job, { status: 'complete' });
     clock.t += 40 * 86_400_000;
+    s.startRun('audit', 'res1'); // something newer: prune's cut-off is never later than the newest row
     assert.equal(s.prune({ olderThanDays: 30 }).jobs, 1);
     assert.equal(s.getJob(job), null);
     assert.equal(s.getChange(id)!.status, 'applied', 'the change stays');
@@ -167,7 +173,7 @@ test('a job deleted with foreign keys off (an sqlite3 shell) leaves its id on it
     const plan = raw
       .prepare(
         `EXPLAIN QUERY PLAN SELECT changes.* FROM changes JOIN jobs ON jobs.id = changes.job_id
-         WHERE changes.job_id = ? AND changes.created_at >= jobs.created_at AND changes.domain IN (SELECT value FROM json_each(?))
+         WHERE changes.job_id = ? AND changes.id > coalesce(jobs.changes_after, 0) AND changes.domain IN (SELECT value FROM json_each(?))
          ORDER BY changes.id DESC`,
       )
       .all(1, '[]') as { detail: string }[];

@@ -221,11 +221,11 @@ describe('audit history', () => {
     s.close();
   });
 
-  test('an audit with no findings round-trips; latest is by auditedAt, ties go to the later write', () => {
+  test('an audit with no findings round-trips; latest is by auditedAt (a batch written late hides no re-audit), ties go to the later write; lists in the order written', () => {
     const s = open();
     const run = s.startRun('audit', 'alice');
     s.recordAudit(run, audit('x.example', '2025-03-02T00:00:00.000Z', []));
-    s.recordAudit(run, audit('x.example', '2025-03-01T00:00:00.000Z')); // recorded later, audited earlier
+    s.recordAudit(run, audit('x.example', '2025-03-01T23:50:00.000Z')); // recorded later, audited 10 minutes earlier
     assert.deepEqual(s.latestAudit('x.example'), audit('x.example', '2025-03-02T00:00:00.000Z', []));
     s.recordAudit(run, audit('x.example', '2025-03-02T00:00:00Z', [finding({ rule: 'tie' })])); // same instant, normalised
     assert.equal(s.latestAudit('x.example')?.findings[0]?.rule, 'tie');
@@ -235,8 +235,8 @@ describe('audit history', () => {
       s.auditsForDomain('x.example', 10).map((r) => [r.auditedAt, r.findings.length]),
       [
         ['2025-03-02T00:00:00.000Z', 1],
+        ['2025-03-01T23:50:00.000Z', 1],
         ['2025-03-02T00:00:00.000Z', 0],
-        ['2025-03-01T00:00:00.000Z', 1],
       ],
     );
     assert.equal(s.auditsForDomain('x.example', 2).length, 2);
@@ -659,7 +659,8 @@ describe('retention', () => {
     s.recordAudit(recent, audit('a.example', iso(clock.t), [finding({ rule: 'recent' })]));
     s.finishRun(recent, 'complete');
 
-    const counts = s.prune({ olderThanDays: 30 });
+    // One day: the newest complete report run (recent) is the one kept whatever its age (see the next test).
+    const counts = s.prune({ olderThanDays: 1 });
     assert.deepEqual(counts, { runs: 1, results: 2, findings: 3, reports: 0, jobs: 1, locks: 1 });
     // old run keeps b.example's (latest) result so it survives; mid run lost its only result.
     assert.equal(s.getRun(mid), null);
@@ -676,7 +677,7 @@ describe('retention', () => {
     // b.example is re-audited; now the old run empties and goes, with its report and deliveries.
     s.recordDelivery(old, 'ops@example.com', true);
     s.recordAudit(recent, audit('b.example', iso(clock.t), []));
-    assert.deepEqual(s.prune({ olderThanDays: 30 }), { runs: 1, results: 1, findings: 1, reports: 1, jobs: 0, locks: 0 });
+    assert.deepEqual(s.prune({ olderThanDays: 1 }), { runs: 1, results: 1, findings: 1, reports: 1, jobs: 0, locks: 0 });
     assert.equal(s.getRun(old), null);
     assert.equal(s.getReport(old), null);
     assert.equal(s.latestAudits().size, 2);
@@ -724,6 +725,43 @@ describe('schema v2: one findings document per result', () => {
   const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
   const v1Readback = readFileSync(join(fixtures, 'v1-readback.json'), 'utf8').trimEnd();
 
+  /**
+   * The readers' answers as the v1 store gave them (fixtures/v1-readback.json), byte for byte, key order included —
+   * except what later versions changed on purpose, each checked against v1's own answer:
+   * - schema v8, "Audit order" (store.ts): lists in the order written, never by audited_at, which a clock set back makes
+   *   lie (the scenario's bulk run writes an audit of d03.example stamped before night 1's after it): v1's rows, newest
+   *   written first;
+   * - schema v8, prune: the newest complete report runs are kept whole whatever their age (up to as many as the
+   *   retention has days): the 30-day prune leaves night 1's results that v1 pruned (nights 1 and 2 are both among the
+   *   newest 30), and the 0-day prune, which keeps only the newest (night 2), takes them.
+   */
+  function assertAsV1(got: string): void {
+    type Row = { resultId: number; runId: number; findingsCount: number };
+    type Counts = { runs: number; results: number; findings: number; reports: number; jobs: number; locks: number };
+    const g = JSON.parse(got) as Record<string, unknown>;
+    const w = JSON.parse(v1Readback) as Record<string, unknown>;
+    const changed = new Set(['auditsForDomain', 'recentResults', 'prune30', 'afterPrune30', 'prune0']);
+    assert.deepEqual(Object.keys(g), Object.keys(w));
+    for (const k of Object.keys(w)) if (!changed.has(k)) assert.equal(JSON.stringify(g[k]), JSON.stringify(w[k]), k);
+    const written = (rows: Row[]) => [...rows].sort((a, b) => b.resultId - a.resultId);
+    const lists = w.auditsForDomain as Row[][][];
+    assert.equal(JSON.stringify(g.auditsForDomain), JSON.stringify(lists.map(([all, one]) => [written(all), one])));
+    assert.equal(JSON.stringify(g.recentResults), JSON.stringify((w.recentResults as Row[][]).map(written)));
+    // Night 1 (run 1) and night 2 (run 4) are the report runs.
+    const v1After = w.afterPrune30 as [string, Row[]][];
+    const v1Kept = new Set(v1After.flatMap(([, rows]) => rows.map((r) => r.resultId)));
+    const nowKept = lists.flatMap(([all]) => all).filter((r) => !v1Kept.has(r.resultId) && (r.runId === 1 || r.runId === 4));
+    assert.ok(nowKept.length > 0);
+    const findings = nowKept.reduce((n, r) => n + r.findingsCount, 0);
+    const v1Prune30 = w.prune30 as Counts;
+    assert.deepEqual(g.prune30, { ...v1Prune30, results: v1Prune30.results - nowKept.length, findings: v1Prune30.findings - findings });
+    assert.equal(
+      JSON.stringify(g.afterPrune30),
+      JSON.stringify(v1After.map(([d], i) => [d, written(lists[i][0].filter((r) => v1Kept.has(r.resultId) || nowKept.includes(r)))])),
+    );
+    assert.deepEqual(g.prune0, { ...(w.prune0 as Counts), results: nowKept.length, findings });
+  }
+
   function tables(path: string): string[] {
     const raw = new Database(path, { readonly: true });
     try {
@@ -733,7 +771,7 @@ describe('schema v2: one findings document per result', () => {
     }
   }
 
-  test('a v1 file written by the v1 store migrates and reads back exactly as the v1 store read it', () => {
+  test('a v1 file written by the v1 store migrates and reads back exactly as the v1 store read it (but for what v8 changed on purpose)', () => {
     const path = freshPath();
     mkdirSync(dirname(path), { recursive: true });
     copyFileSync(join(fixtures, 'v1.db'), path);
@@ -744,23 +782,21 @@ describe('schema v2: one findings document per result', () => {
 
     const s = open(path);
     assert.equal(s.schemaVersion(), MIGRATIONS.length);
-    assert.equal(MIGRATIONS.length, 7);
+    assert.equal(MIGRATIONS.length, 8);
     assert.ok(!tables(path).includes('findings'));
     const got = readAll(s);
     s.close();
-    assert.deepEqual(JSON.parse(got), JSON.parse(v1Readback)); // a readable diff first
-    assert.equal(got, v1Readback); // then byte for byte, key order included
+    assertAsV1(got);
   });
 
-  test('the same writes through the current store read back exactly as the v1 store read them', () => {
+  test('the same writes through the current store read back exactly as the v1 store read them (but for what v8 changed on purpose)', () => {
     const clock = scenarioClock(SCENARIO_T0);
     const s = open(freshPath(), { now: clock.now });
     writeScenario(s, clock);
     assert.equal(clock.t, SCENARIO_END);
     const got = readAll(s);
     s.close();
-    assert.deepEqual(JSON.parse(got), JSON.parse(v1Readback));
-    assert.equal(got, v1Readback);
+    assertAsV1(got);
   });
 
   test('a migration interrupted by an error leaves the v1 file as it was (all or nothing)', () => {
@@ -771,7 +807,7 @@ describe('schema v2: one findings document per result', () => {
     assert.throws(() => open(path, { migrations: broken }), /no such table: nowhere/);
     assert.ok(tables(path).includes('findings'));
     const s = open(path); // the real v2 step still applies
-    assert.equal(readAll(s), v1Readback);
+    assertAsV1(readAll(s));
     s.close();
   });
 
