@@ -3,11 +3,11 @@
 import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
-import { hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
+import { effectiveMailIp, hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
 import { listedDomain } from '../listed.js';
 import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
-import { decodeZone, featureOrOther, massEditError, massEditParams, movedLines, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from './zonefile.js';
+import { decodeZone, featureOrOther, massEditError, massEditParams, movedLines, touchesDkim, undoGeneratedDkim, zoneFor } from './zonefile.js';
 
 export { UapiCli, UapiHttp, type UapiTransport } from './uapi.js';
 
@@ -26,7 +26,7 @@ export interface CpanelOptions {
   root?: string;
 }
 
-interface DomainsList {
+export interface DomainsList {
   main_domain?: string;
   addon_domains?: string[];
   parked_domains?: string[];
@@ -77,6 +77,9 @@ export function signingFromValidation(item: Record<string, unknown> | null | und
  * both servers use, the primary's SPF include) are that server's to keep, not a previous host's (review). No item — the call failed, gave no answer, or an unknown value — is read as "remote" (INFERRED, the safe
  * reading): with "local", another provider's MX, SPF includes and DKIM keys would be taken for a previous host's and
  * the fixes would remove them, breaking the customer's mail; with "remote" they are kept and nothing is removed.
+ * Lenient, for WHM's remote reading (whm/index.ts remoteRouting): it reports a guess as the panel's setting (QA h3 D2:
+ * mx.routing-mismatch from a call that failed). The cPanel adapter reads list_mxs with routingOfListMxs, which fails
+ * instead; WHM should too.
  */
 export function routingFromListMxs(data: unknown, domain: string): 'local' | 'remote' {
   const items = (Array.isArray(data) ? data : []).filter((x): x is { domain?: unknown; detected?: unknown } => !!x && typeof x === 'object');
@@ -84,6 +87,122 @@ export function routingFromListMxs(data: unknown, domain: string): 'local' | 're
   const item = items.find((x) => canonName(String(x.domain ?? '')) === d) ?? (items.length === 1 ? items[0] : undefined);
   const detected = String(item?.detected ?? '').toLowerCase();
   return detected === 'local' || detected === 'auto' ? 'local' : 'remote';
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+const throwing = (e: Error): never => {
+  throw e;
+};
+
+/** What `data` was, where a list was expected. */
+function notAList(data: unknown): string {
+  return data === null || data === undefined ? 'no data' : isObject(data) ? 'an object instead of a list' : `${typeof data} instead of a list`;
+}
+
+/**
+ * cPanel answered `call` for `domain` with its envelope, but its data is not of the shape cPanel gives (cpanel.md §6.2,
+ * §7, §8.1): PanelError('other') saying so — never a raw JavaScript error ("… is not iterable") as a finding's text.
+ */
+export function unexpectedAnswer(call: string, domain: string, why: string): PanelError {
+  return new PanelError('other', `cPanel's answer to ${call} for ${domain} had an unexpected shape (${why}); nothing in it was taken as a setting`);
+}
+
+/** A call cPanel answered with its error envelope: a missing feature as such (what to ask the host), else its errors. */
+export function callFailed(r: UapiResult, call: string, domain: string): PanelError {
+  const text = r.errors.join('; ') || 'no reason given';
+  if (/feature/i.test(text)) {
+    const which = call.startsWith('EmailAuth::') ? 'Email Deliverability (the cPanel "emailauth" feature)' : `the cPanel feature ${call} needs`;
+    return new PanelError('feature-missing', `ask your host to enable ${which}: ${text}`);
+  }
+  return new PanelError('other', `cPanel ${call} for ${domain} failed: ${text}`);
+}
+
+/**
+ * The item for `domain` in an EmailAuth validator's answer (UAPI `data`: one item per domain asked, §7 — DKIM's names
+ * `default._domainkey.<domain>`; an item naming no domain counts when it is the only one), or null when it holds none.
+ * A failed call, or data of another shape, throws (callFailed, unexpectedAnswer).
+ */
+export function validatorItem(r: UapiResult, func: string, domain: string): Record<string, unknown> | null {
+  const call = `EmailAuth::${func}`;
+  if (!r.ok) throw callFailed(r, call, domain);
+  if (!Array.isArray(r.data)) throw unexpectedAnswer(call, domain, notAList(r.data));
+  if (!r.data.every(isObject)) throw unexpectedAnswer(call, domain, 'a list holding something other than items');
+  const items = r.data as Record<string, unknown>[];
+  const d = canonName(domain);
+  const named = items.find((x) => typeof x.domain === 'string' && [d, `default._domainkey.${d}`].includes(canonName(x.domain)));
+  return named ?? (items.length === 1 && (items[0].domain === undefined || items[0].domain === null) ? items[0] : null);
+}
+
+/**
+ * validate_current_dkims' item for `domain` (§7.4): its `state`, and the server's key in `expected` (empty for NOPUB:
+ * no key). Null when the answer holds no item for it; a failed call or another shape throws — never read as "no key",
+ * which made the DKIM fix generate keys (QA).
+ */
+export function dkimItemOf(r: UapiResult, domain: string): Record<string, unknown> | null {
+  const item = validatorItem(r, 'validate_current_dkims', domain);
+  if (!item) return null;
+  if (typeof item.state !== 'string' || !item.state) throw unexpectedAnswer('EmailAuth::validate_current_dkims', domain, 'an item without a state');
+  if (item.expected !== undefined && item.expected !== null && typeof item.expected !== 'string') {
+    throw unexpectedAnswer('EmailAuth::validate_current_dkims', domain, `expected is ${typeof item.expected}, not the key record's text`);
+  }
+  return item;
+}
+
+/**
+ * Mail routing from `Email::list_mxs` (§8.1), as routingFromListMxs reads it, or null when the answer holds no item
+ * for `domain`. A failed call, data of another shape or a `detected` value cPanel does not document throws: never read
+ * as "remote" (QA: a failed call was reported as the panel routing the mail elsewhere, mx.routing-mismatch).
+ */
+export function routingOfListMxs(r: UapiResult, domain: string): 'local' | 'remote' | null {
+  const call = 'Email::list_mxs';
+  if (!r.ok) throw callFailed(r, call, domain);
+  if (!Array.isArray(r.data)) throw unexpectedAnswer(call, domain, notAList(r.data));
+  if (!r.data.every(isObject)) throw unexpectedAnswer(call, domain, 'a list holding something other than items');
+  const items = r.data as Record<string, unknown>[];
+  const d = canonName(domain);
+  const item = items.find((x) => typeof x.domain === 'string' && canonName(x.domain) === d) ?? (items.length === 1 && (items[0].domain === undefined || items[0].domain === null) ? items[0] : undefined);
+  if (!item) return null;
+  const detected = typeof item.detected === 'string' ? item.detected.toLowerCase() : '';
+  if (detected === 'local' || detected === 'auto') return 'local';
+  if (detected === 'remote' || detected === 'secondary') return 'remote';
+  throw unexpectedAnswer(call, domain, item.detected === undefined ? 'an item without detected' : `detected ${JSON.stringify(item.detected)}, none of auto, local, remote, secondary`);
+}
+
+/**
+ * `read()` — or, when it fails with a PanelError other than not-found (a failed call, an answer of another shape),
+ * `fallback`, what the server's own files say instead, when they say it (not undefined). Else its failure.
+ */
+function orFromFiles<T>(read: () => T, fallback: T | undefined): T {
+  try {
+    return read();
+  } catch (e) {
+    if (fallback === undefined || !(e instanceof PanelError) || e.code === 'not-found') throw e;
+    return fallback;
+  }
+}
+
+/** The zones an account's listing names: main, addon and parked domains (subdomains live in their parent's zone, §3). */
+function zonesOf(d: DomainsList): string[] {
+  return [d.main_domain, ...(d.addon_domains ?? []), ...(d.parked_domains ?? [])].filter((x): x is string => !!x).map(canonName);
+}
+
+/**
+ * DomainInfo::list_domains' data (§6.2: `{main_domain, addon_domains[], parked_domains[], sub_domains[]}`), checked:
+ * anything else — no data, a list, no main domain, a list of something other than names — is PanelError('other'),
+ * never "no domains" (QA: a bulk audit then skipped the account's domains as no longer on the server).
+ */
+export function domainsListOf(data: unknown): DomainsList {
+  const bad = (why: string) => new PanelError('other', `cPanel's answer to DomainInfo::list_domains had an unexpected shape (${why}), so the account's domains cannot be read from it`);
+  if (!isObject(data)) throw bad(data === null || data === undefined ? 'no data' : Array.isArray(data) ? 'a list instead of an object' : `${typeof data} instead of an object`);
+  if (typeof data.main_domain !== 'string' || !data.main_domain) throw bad('no main_domain');
+  const out: DomainsList = { main_domain: data.main_domain };
+  for (const key of ['addon_domains', 'parked_domains', 'sub_domains'] as const) {
+    const v = data[key];
+    if (v === undefined || v === null) continue;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(`${key} is not a list of names`);
+    out[key] = v as string[];
+  }
+  return out;
 }
 
 /**
@@ -144,14 +263,13 @@ export class CpanelPanel implements Panel {
     if (this.domainsCache) return this.domainsCache;
     const r = await this.call('DomainInfo', 'list_domains');
     if (!r.ok) throw new PanelError('other', `cPanel DomainInfo::list_domains failed: ${r.errors.join('; ')}`);
-    this.domainsCache = (r.data ?? {}) as DomainsList;
+    this.domainsCache = domainsListOf(r.data);
     return this.domainsCache;
   }
 
   /** Zones the account owns: main, addon and parked domains (subdomains live in their parent's zone, §3). */
   private async zones(): Promise<string[]> {
-    const d = await this.domains();
-    return [d.main_domain, ...(d.addon_domains ?? []), ...(d.parked_domains ?? [])].filter((x): x is string => !!x).map(canonName);
+    return zonesOf(await this.domains());
   }
 
   private async zoneOf(domain: string): Promise<string> {
@@ -191,7 +309,7 @@ export class CpanelPanel implements Panel {
       if (/do not control/i.test(text)) throw new PanelError('not-found', `cPanel: ${text}`);
       throw featureOrOther(text, `cPanel DNS::parse_zone for ${zone} failed: ${text}`);
     }
-    const z = decodeZone(zone, (r.data ?? []) as ParseZoneItem[]);
+    const z = decodeZone(zone, r.data, `cPanel's answer to DNS::parse_zone for ${zone}`);
     if (z.serial === null) throw new PanelError('invalid-zone', `cPanel zone ${zone} has no SOA serial`);
     return z;
   }
@@ -209,22 +327,53 @@ export class CpanelPanel implements Panel {
     // Authority is the zone's (§3: a subdomain lives in its parent's zone), so the zone is asked about: cPanel lists
     // public nameservers for a zone name only (Cpanel/DnsUtils/Authority.pm looks them up per zone), none for a
     // subdomain.
-    const zone = zoneFor(d, await this.zones().catch(() => [])) ?? d;
+    const listing = await this.domains().catch(() => null);
+    const zones = listing ? zonesOf(listing) : null;
+    const zone = zoneFor(d, zones ?? []) ?? d;
     const auth = await this.call('DNS', 'has_local_authority', [['domain', zone]]);
-
-    const spfItem = spf.ok ? first<{ ip_address?: string }>(spf.data) : null;
-    const dkimItem = dkim.ok ? first<{ expected?: string; state?: string; validity_cache_update?: string }>(dkim.data) : null;
-    const ptrItem = ptr.ok ? first<{ helo?: string; ip_address?: string }>(ptr.data) : null;
-    const authItem = auth.ok && Array.isArray(auth.data) ? authorityItemFor(auth.data as AuthorityItem[], zone) : null;
-
-    const ips = [...new Set([spfItem?.ip_address, ptrItem?.ip_address].filter((x): x is string => !!x))];
-    const publicKey = dkimKeyOf(dkimItem?.expected);
-    const routing = routingFromListMxs(mx.ok ? mx.data : null, d);
     const files = this.opts.root && hasCpanelFiles(this.opts.root) ? readCpanelServerFiles(this.opts.root, d) : null;
-    const helo = ptrItem?.helo ?? this.opts.hostname ?? '';
+
+    // A call that failed, or answered in a shape cPanel does not give, is never read as a setting (QA: a failed DKIM
+    // query read as "no key, not signing" made the DKIM fix generate keys; a failed list_mxs read as routing "remote",
+    // a failed PTR check as an empty HELO). What the server's own files say is used instead where they say it (on the
+    // server); otherwise the read fails with why (PanelError): core reports the settings unreadable (an `unknown`
+    // finding), and no fix is planned on them.
+    // An answer without an item for the domain: not one of the account's domains (not-found), else a shape cPanel
+    // does not give.
+    const missing = (call: string): PanelError =>
+      zones && !zoneFor(d, zones) ? new PanelError('not-found', `${d} is not a domain of the cPanel account ${this.opts.user}`) : unexpectedAnswer(call, d, `no item for ${d}`);
+    // validate_current_spfs gives the outbound IP only, which validate_current_ptrs gives as well (§7.2, §7.5): its
+    // failure alone loses nothing, and is passed over (its feature gate is said above).
+    const spfItem = orFromFiles(() => validatorItem(spf, 'validate_current_spfs', d), null);
+    const dkimItem = dkimItemOf(dkim, d);
+    if (!dkimItem) throw missing('EmailAuth::validate_current_dkims');
+    const publicKey = dkimKeyOf(dkimItem.expected as string | undefined);
+    const signing = signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined);
+
+    // The HELO is cPanel's (validate_current_ptrs); on the server, when that gave none, where Exim takes it from:
+    // /etc/mailhelo (the domain, else `*`), else the host name (§7.5, §8.2).
+    const heloFromFiles = files?.helo ?? files?.hostname ?? undefined;
+    const ptrItem: Record<string, unknown> | null = orFromFiles(() => {
+      const item = validatorItem(ptr, 'validate_current_ptrs', d);
+      if (!item) throw missing('EmailAuth::validate_current_ptrs');
+      if (typeof item.helo !== 'string' || !item.helo.trim()) throw unexpectedAnswer('EmailAuth::validate_current_ptrs', d, 'an item without a helo');
+      return item;
+    }, heloFromFiles === undefined ? undefined : null);
+    const helo = ptrItem ? String(ptrItem.helo) : heloFromFiles!;
+    const ipOf = (item: Record<string, unknown> | null) => (typeof item?.ip_address === 'string' && item.ip_address ? item.ip_address : undefined);
+    let ips = [...new Set([ipOf(spfItem), ipOf(ptrItem)].filter((x): x is string => !!x))];
+    const eff = !ips.length && files ? effectiveMailIp(files) : null;
+    if (eff) ips = [eff.ip];
+    // A subdomain has no item of its own: list_mxs lists the domains mail routing is set for, not subdomains
+    // (INFERRED from a client written against a live server; the reference does not say). Its routing is then not
+    // told — read as "remote", the reading that keeps another provider's records (see routingFromListMxs), as before.
+    const sub = !!listing?.sub_domains?.some((x) => canonName(x) === d);
+    // On the server, when list_mxs gave no answer: Exim's own lists (/etc/localdomains, /etc/remotedomains,
+    // /etc/secondarymx), when they can be read and name the domain.
+    const routing = orFromFiles(() => routingOfListMxs(mx, d) ?? (sub ? 'remote' : throwing(missing('Email::list_mxs'))), files?.routing ?? undefined);
+    const authItem = auth.ok && Array.isArray(auth.data) ? authorityItemFor(auth.data.filter(isObject) as AuthorityItem[], zone) : null;
     const serverNs = this.opts.root ? readWwwacctNameservers(this.opts.root) : [];
     const unknownNs = authorityUnknown(authItem, serverNs);
-    const signing = signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined);
     return {
       domain: d,
       // INFERRED: UAPI gives the user no host name call in the reference; the HELO is the host name unless

@@ -2,7 +2,7 @@
 // `uapi --output=json` CLI. Both are normalised to one result shape at this boundary (shared/reference/cpanel.md §2).
 import { existsSync } from 'node:fs';
 import { PanelError } from '../../../core/panel.js';
-import { errorText, PanelHttpClient, runCommand } from '../http.js';
+import { errorText, PanelHttpClient, redactSecrets, runCommand } from '../http.js';
 
 export type Params = [string, string][];
 
@@ -32,11 +32,31 @@ function envelopeOf(body: unknown): Record<string, unknown> | null {
 /** Whether a body is cPanel's own answer: a UAPI envelope (success or error). */
 export const isUapiEnvelope = (body: unknown): boolean => envelopeOf(body) !== null;
 
-/** The UAPI envelope {status, data, errors, warnings} (HTTP: top level; CLI: under `result`). */
-export function normaliseUapi(body: unknown, where: string): UapiResult {
+/**
+ * What an HTTP answer that is no UAPI envelope was, for the message: its status and what its body looks like — empty,
+ * a login page (a session or a proxy in front of cPanel wants a login: QA), another HTML page, JSON of another shape,
+ * or a glimpse of the text (errorText: credentials left out).
+ */
+export function describeAnswer(status: number, text: string, json: unknown): string {
+  const body = text.trim();
+  if (!body) return `HTTP ${status} with an empty body`;
+  if (/^<!doctype html|^<html|<body/i.test(body)) {
+    const login = /<input[^>]+type\s*=\s*["']?password|<title>[^<]*log\s*in/i.test(body);
+    return `HTTP ${status} with ${login ? 'a login page' : `an HTML page${errorText(undefined, body)}`}`;
+  }
+  if (json !== undefined) return `HTTP ${status} with JSON of another shape`;
+  return `HTTP ${status}${errorText(undefined, body)}`;
+}
+
+/**
+ * The UAPI envelope {status, data, errors, warnings} (HTTP: top level; CLI: under `result`). `seen`: the HTTP answer,
+ * described when it is none.
+ */
+export function normaliseUapi(body: unknown, where: string, seen?: { status: number; text: string }): UapiResult {
   const env = envelopeOf(body);
-  if (!env) throw new PanelError('other', `${where}: unexpected answer (not a UAPI envelope)`);
-  return { ok: Number(env.status) === 1, data: env.data ?? null, errors: strings(env.errors), warnings: strings(env.warnings) };
+  if (!env) throw new PanelError('other', `${where}: unexpected answer (not a UAPI envelope${seen ? `: ${describeAnswer(seen.status, seen.text, body)}` : ''})`);
+  // errors and warnings end up in messages only: the clients' credentials are left out of them (an echoing panel).
+  return { ok: Number(env.status) === 1, data: env.data ?? null, errors: strings(env.errors).map(redactSecrets), warnings: strings(env.warnings).map(redactSecrets) };
 }
 
 /** The UAPI calls mailhealth makes that change something (every call is a POST form, reads too). */
@@ -56,7 +76,7 @@ export class UapiHttp implements UapiTransport {
     const res = await this.client.request({ method: 'POST', path: `/execute/${encodeURIComponent(module)}/${encodeURIComponent(func)}`, form, write, ...(write ? { panelAnswer: isUapiEnvelope } : {}) });
     if (res.status === 404) throw new PanelError('not-found', `cPanel has no function ${module}::${func} here (HTTP 404${errorText(res.json, res.text)}); is the URL the cPanel port (2083)?`);
     if (res.status >= 400 && res.json === undefined) throw new PanelError('other', `cPanel ${module}::${func}: HTTP ${res.status}${errorText(res.json, res.text)}`);
-    return normaliseUapi(res.json, `cPanel ${module}::${func}`);
+    return normaliseUapi(res.json, `cPanel ${module}::${func}`, res);
   }
 }
 

@@ -90,32 +90,70 @@ function presentName(field: string, zone: string): string {
   return canonName(`${field}.${zone}`);
 }
 
-export function decodeZone(zone: string, items: ParseZoneItem[]): Zone {
+/** Standard base64 as cPanel writes it: Cpanel::Base64::encode_to_line is MIME::Base64 with its line breaks taken out (padded, no whitespace). */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * One parse_zone item, checked against what cPanel's parser (Cpanel/ZoneFile/Parse.pm, 11.120) always gives: a record
+ * has `line_index` (an integer ≥ 0), `dname_b64` (the owner, never empty: LDNS fills in an omitted owner from the line
+ * before and `@` from the origin), `ttl` (an integer: LDNS fills in an omitted TTL from `$TTL` or the line before),
+ * `record_type` and `data_b64` (one base64 string per RDATA field); a comment or control line (`$TTL`, `$ORIGIN`) has
+ * `line_index` and `text_b64` and is skipped here. Anything else is no answer of cPanel's: the read fails with why,
+ * never a guess — a record hidden, blanked or moved to the apex made the SPF fix add a second SPF record (QA).
+ */
+function checkedItem(it: unknown, i: number, where: string): { item: ParseZoneItem; fields: Buffer[]; dname: string; ttl: number } | null {
+  const bad = (why: string): PanelError => new PanelError('other', `${where} had an unexpected shape: ${why}`);
+  if (!it || typeof it !== 'object' || Array.isArray(it)) throw bad(`item ${i + 1} is ${it === null ? 'null' : Array.isArray(it) ? 'a list' : typeof it}, not a record`);
+  const o = it as Record<string, unknown>;
+  if (o.type === 'comment' || o.type === 'control') return null;
+  if (o.type !== 'record') throw bad(`item ${i + 1} has type ${JSON.stringify(o.type) ?? 'undefined'}, not record, comment or control`);
+  const line = o.line_index;
+  if (typeof line !== 'number' || !Number.isInteger(line) || line < 0) throw bad(`item ${i + 1}, a record, has no line_index`);
+  if (typeof o.record_type !== 'string' || !/^[A-Za-z0-9-]+$/.test(o.record_type)) throw bad(`the record on line ${line + 1} has no record_type`);
+  const type = o.record_type.toUpperCase();
+  const rec = `the ${type} record on line ${line + 1}`;
+  if (typeof o.dname_b64 !== 'string' || !o.dname_b64 || !BASE64.test(o.dname_b64)) throw bad(`${rec} has no owner name (dname_b64 ${o.dname_b64 === undefined ? 'missing' : 'not base64'})`);
+  const ttl = typeof o.ttl === 'number' ? o.ttl : typeof o.ttl === 'string' && /^\d+$/.test(o.ttl) ? Number(o.ttl) : NaN;
+  if (!Number.isInteger(ttl) || ttl < 0 || ttl > 2 ** 31 - 1) throw bad(`${rec} has no TTL (ttl ${o.ttl === undefined ? 'missing' : JSON.stringify(o.ttl)})`);
+  const data = o.data_b64;
+  if (!Array.isArray(data) || !data.every((f) => typeof f === 'string' && BASE64.test(f))) {
+    throw bad(`${rec} has no data (data_b64 ${data === undefined ? 'missing' : Array.isArray(data) ? 'not base64' : 'not a list'})`);
+  }
+  return { item: o as unknown as ParseZoneItem, fields: data.map((f: string) => Buffer.from(f, 'base64')), dname: b64(o.dname_b64), ttl };
+}
+
+/**
+ * parse_zone's items (UAPI `data`, WHM `data.payload`) → the zone. `where` names the answer in an error ("cPanel's
+ * answer to DNS::parse_zone for example.com"). A list that is not one, or an item that is not what cPanel's parser
+ * gives (checkedItem), is PanelError('other'): the zone cannot be read.
+ */
+export function decodeZone(zone: string, items: unknown, where = `the panel's answer to parse_zone for ${canonName(zone)}`): Zone {
+  if (!Array.isArray(items)) throw new PanelError('other', `${where} had an unexpected shape: ${items === null || items === undefined ? 'no list of records' : `${Array.isArray(items) ? 'a list' : typeof items} instead of a list of records`}`);
   const records: ZoneRecord[] = [];
   let serial: number | null = null;
-  for (const it of items ?? []) {
-    if (it.type !== 'record' || !it.record_type) continue;
-    const type = it.record_type.toUpperCase();
-    const fields = type === 'TXT' || type === 'SPF' ? decodeTxtStrings((it.data_b64 ?? []).map((f) => Buffer.from(f, 'base64'))) : (it.data_b64 ?? []).map(b64);
+  for (let i = 0; i < items.length; i++) {
+    const checked = checkedItem(items[i], i, where);
+    if (!checked) continue;
+    const { item: it, fields: octets, dname, ttl } = checked;
+    const type = String(it.record_type).toUpperCase();
+    const fields = type === 'TXT' || type === 'SPF' ? decodeTxtStrings(octets) : octets.map((b) => (isUtf8(b) ? b.toString('utf8') : b.toString('latin1')));
     if (type === 'SOA') {
       const s = Number(fields[2]);
       if (Number.isFinite(s)) serial = s;
       // Also kept as a record, as the files panel keeps it: core reads the SOA (MNAME naming the previous host is a
       // trace of it; its TTL is the default for new records). Never written: mass_edit refuses SOA edits (§4.2).
     }
-    const dname = b64(it.dname_b64 ?? '');
     const name = absoluteName(dname, zone);
     const spelled = spelledName(dname, zone);
-    const ttl = Number(it.ttl ?? 14400);
     // Kept when the spelling says more than the name: another letter case, or a full name below the apex.
     const plain = spelled === name || (spelled === `${name}.` && name === canonName(zone));
-    const rec: ZoneRecord = { name, ttl: Number.isFinite(ttl) ? ttl : 14400, type, value: '', ref: String(it.line_index), ...(plain ? {} : { source: spelled }) };
+    const rec: ZoneRecord = { name, ttl, type, value: '', ref: String(it.line_index), ...(plain ? {} : { source: spelled }) };
     if (type === 'TXT' || type === 'SPF') {
       rec.txt = fields;
       rec.value = fields.join('');
     } else {
       const nf = NAME_FIELDS[type] ?? [];
-      rec.value = fields.map((f, i) => (nf.includes(i) ? presentName(f, zone) : f)).join(' ');
+      rec.value = fields.map((f, k) => (nf.includes(k) ? presentName(f, zone) : f)).join(' ');
     }
     records.push(rec);
   }
@@ -273,16 +311,21 @@ export function zoneFor(domain: string, zones: readonly string[]): string | null
   return best;
 }
 
-/** Map a failed mass_edit_zone / mass_edit_dns_zone answer to a PanelError (detect by data.type, §4.5). */
-export function massEditError(zone: string, data: unknown, errors: string[]): PanelError {
-  const d = (data && typeof data === 'object' ? data : {}) as { type?: string; detail?: { by_line?: [number, string][] } | null };
+/** Map a failed mass_edit_zone / mass_edit_dns_zone answer to a PanelError (detect by data.type, §4.5); `panel` names it (WHM passes "WHM"). */
+export function massEditError(zone: string, data: unknown, errors: string[], panel = 'cPanel'): PanelError {
+  const d = (data && typeof data === 'object' ? data : {}) as { type?: unknown; detail?: { by_line?: unknown } | null };
   const text = errors.join('; ');
   if (d.type === 'Stale') return new PanelError('stale', `the DNS zone ${zone} changed since it was read (${text || 'serial mismatch'}); re-read and plan again`);
   if (d.type === 'InvalidZoneFile') {
-    const lines = (d.detail?.by_line ?? []).map(([l, m]) => `line ${l + 1}: ${m}`).join('; ');
-    return new PanelError('invalid-zone', `cPanel rejected the edited zone ${zone}; nothing was changed (${lines || text})`);
+    // `by_line`: [[line_index, message], …] (§4.5); anything else in it is left out rather than read.
+    const byLine = Array.isArray(d.detail?.by_line) ? (d.detail.by_line as unknown[]) : [];
+    const lines = byLine
+      .filter((x): x is [number, unknown] => Array.isArray(x) && Number.isInteger(x[0]))
+      .map(([l, m]) => `line ${l + 1}: ${String(m)}`)
+      .join('; ');
+    return new PanelError('invalid-zone', `${panel} rejected the edited zone ${zone}; nothing was changed (${lines || text})`);
   }
-  return featureOrOther(text, `cPanel refused the zone edit for ${zone}: ${text || 'unknown error'}`);
+  return featureOrOther(text, `${panel} refused the zone edit for ${zone}: ${text || 'unknown error'}`);
 }
 
 /**

@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { CpanelPanel } from '../../../../src/adapters/panels/cpanel/index.js';
-import { UapiHttp } from '../../../../src/adapters/panels/cpanel/uapi.js';
+import { UapiHttp, type UapiResult } from '../../../../src/adapters/panels/cpanel/uapi.js';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
 import { makeCpState, startCpanelServer, type CpState, type RunningServer } from '../../../helpers/emulators/cpanel.js';
 import { writeCpanelServerFiles } from '../../../helpers/emulators/whm.js';
 import { otherRsaKey } from '../../../helpers/scenario.js';
+import { rejectsWith } from '../../../helpers/panel-errors.js';
+import type { PanelError } from '../../../../src/core/panel.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -125,18 +127,22 @@ describe('cPanel (UAPI): the outbound IP is the one cPanel reports', () => {
 });
 
 describe('cPanel (UAPI): mail routing from Email::list_mxs (§8.1)', () => {
-  it('remote when cPanel says so; when the call gives no answer, remote too — never assumed local', async () => {
+  it('remote when cPanel says so; when the call gives no answer, neither — never assumed local, nor remote (QA h3 D2)', async () => {
     const { state, panel, transport: inner } = await setup('alice');
     assert.equal((await panel.readMailSettings('alice.example')).routing, 'local');
     state.mxDetected['alice.example'] = 'remote';
     assert.equal((await panel.readMailSettings('alice.example')).routing, 'remote');
     state.mxDetected['alice.example'] = 'local';
-    for (const answer of [{ ok: false, data: null, errors: ['You do not have the feature “changemx”.'], warnings: [] }, { ok: true, data: [], errors: [], warnings: [] }]) {
+    const answers: [UapiResult, PanelError['code'], RegExp][] = [
+      [{ ok: false, data: null, errors: ['You do not have the feature “changemx”.'], warnings: [] }, 'feature-missing', /ask your host to enable.*changemx/],
+      [{ ok: true, data: [], errors: [], warnings: [] }, 'other', /Email::list_mxs for alice\.example had an unexpected shape \(no item for alice\.example\)/],
+    ];
+    for (const [answer, code, re] of answers) {
       const failing = new CpanelPanel({
         transport: { label: 'cPanel', call: (m, f, p) => (m === 'Email' && f === 'list_mxs' ? Promise.resolve(answer) : inner.call(m, f, p)) },
         user: 'alice',
       });
-      assert.equal((await failing.readMailSettings('alice.example')).routing, 'remote');
+      await rejectsWith(failing.readMailSettings('alice.example'), code, re);
     }
   });
 });
