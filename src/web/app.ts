@@ -21,6 +21,7 @@ import { monotonicMs, RateLimiter, type BucketConfig } from './ratelimit.js';
 import {
   accountKey,
   decodeSession,
+  endSessions,
   forgetPassword,
   listProvesAbsence,
   newSession,
@@ -28,12 +29,14 @@ import {
   passwordAccountGone,
   passwordState,
   SESSION_COOKIE,
+  sessionGeneration,
   sessionSecret,
   sessionStillValid,
   writeSession,
+  type GenerationalSession,
 } from './session.js';
 import { isStoreFailure, isStoreText, logWeb, settingsFrom, shownText, StoreFailure, storeFailureMessage, withheldText, type StoreStage, type WebDeps } from './services.js';
-import { authRoutes, endSessions, sessionGeneration, sessionOfCurrentGeneration, type GenerationalSession } from './routes/auth.js';
+import { authRoutes } from './routes/auth.js';
 import { domainRoutes } from './routes/domains.js';
 import { fixRoutes } from './routes/fix.js';
 import { historyRoutes } from './routes/history.js';
@@ -91,6 +94,19 @@ export interface AppDeps {
    * Unset: the page says what an empty time zone means, but no next run (the report runs in another process, or not).
    */
   reportSchedule?: ReportSchedule;
+  /**
+   * What the settling of open intents run just before this request found (reconcile's results: id and outcome), when
+   * one ran for it — server.ts forces one before every request acting on history, a front door's page before each
+   * request. An undo of a change still open says from it why (routes/history.ts undoProblem): e.g. that the settling put
+   * the records back but could not record it. Unset, or undefined for a request: none known.
+   */
+  settledBefore?: (req: object) => readonly SettledIntent[] | undefined;
+}
+
+/** One open intent as a settling pass left it (core/plans/apply.ts reconcile's result; server.ts SettleResult). */
+export interface SettledIntent {
+  id: number;
+  outcome: string;
 }
 
 /** What the settings page reads of a running report scheduler (src/cron/scheduler.ts Scheduler has it). */
@@ -110,6 +126,10 @@ export const NO_BACKGROUND_JOBS =
   'Ask your server administrator to start it (as root: systemctl enable --now mailhealth). Meanwhile, audit domains one at a time from their pages.';
 
 export interface AppContext extends WebDeps {
+  /** See WebDeps.elapsedMs: here always set (a clock that never steps, or the injected clock of a test). */
+  elapsedMs: () => number;
+  /** AppDeps.settledBefore (none known: undefined). */
+  settledBefore: (req: object) => readonly SettledIntent[] | undefined;
   identityFrom: IdentitySource;
   adminToken: string | null;
   limits: { audit: RateLimiter; bulk: RateLimiter; bulkPreview: RateLimiter; login: RateLimiter; loginUser: RateLimiter };
@@ -198,6 +218,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     identityFrom: deps.identityFrom,
     makeResolver: deps.makeResolver,
     now,
+    elapsedMs,
     auditConcurrency: deps.auditConcurrency ?? 8,
     ...(deps.resolverOptions ? { resolverOptions: deps.resolverOptions } : {}),
     ...(deps.auditThreads !== undefined ? { auditThreads: deps.auditThreads } : {}),
@@ -206,6 +227,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
   const bulkLimit = deps.rateLimits?.bulk ?? DEFAULT_BULK;
   const c: AppContext = {
     ...base,
+    elapsedMs,
+    settledBefore: deps.settledBefore ?? (() => undefined),
     identityFrom: deps.identityFrom,
     adminToken: deps.adminToken ?? null,
     limits: {
@@ -276,9 +299,9 @@ export function createApp(deps: AppDeps): MailhealthApp {
     const l = res.locals as unknown as Locals;
     const nowSec = Math.floor(nowMs() / 1000);
     let session = decodeSession(c.secret, parseCookies(req.headers.cookie)[SESSION_COOKIE], nowSec);
-    // Over: issued before its user's last logout or password reset (by generation, then by time), or for an account the
-    // password no longer belongs to.
-    if (session && (!sessionOfCurrentGeneration(c.store, session) || !sessionStillValid(c.store, session))) session = null;
+    // Over: issued before its user's last logout, password reset or account seen gone (by generation, then by time), or
+    // for an account the password no longer belongs to.
+    if (session && !sessionStillValid(c.store, session)) session = null;
     if (!session) {
       session = newSession(nowSec);
       writeSession(req, res, c.secret, session);
@@ -328,9 +351,10 @@ export function createApp(deps: AppDeps): MailhealthApp {
       const list = await accountList();
       if (listProvesAbsence(list)) {
         const was = passwordState(c.store, claimed.user);
-        // Its sessions end whatever the clock did (endSessions: by generation), before its login is forgotten.
-        endSessions(c.store, claimed.user, nowMs());
+        // Its sessions end whatever the clock did (by generation); its login is forgotten too when its account is gone
+        // (forgetPassword ends the sessions first).
         if (passwordAccountGone(list, claimed.user, was.bound)) forgetPassword(c.store, claimed.user, nowMs());
+        else endSessions(c.store, claimed.user, nowMs());
       }
       const fresh = newSession(Math.floor(nowMs() / 1000));
       writeSession(req, res, c.secret, fresh);

@@ -108,7 +108,7 @@ export interface SettlerOptions {
  * forced run (a request acting on history) still tries it. Never throws: a failure is logged and the caller goes on.
  */
 export class IntentSettler {
-  private inFlight: Promise<void> | null = null;
+  private inFlight: Promise<SettleResult> | null = null;
   private runs = 0;
   private lastStart = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
@@ -138,21 +138,22 @@ export class IntentSettler {
 
   /**
    * Settle now when there are open intents not backing off — unless the last run began less than minIntervalMs ago
-   * (`force`: even then, and backing-off intents too). Resolves when this run, or the one already running, is done.
+   * (`force`: even then, and backing-off intents too). Resolves when this run, or the one already running, is done,
+   * with what that run found (empty: no run, or it failed as a whole) — an undo answers from it (routes/history.ts).
    */
-  settle(opts: { force?: boolean } = {}): Promise<void> {
+  settle(opts: { force?: boolean } = {}): Promise<SettleResult> {
     if (this.inFlight) return this.inFlight;
     const now = this.now();
     // A clock stepped back since the last run (its start is "in the future"): the throttle counts from now instead —
     // else, with `now - lastStart` negative for the whole step, nothing but a forced run settled for that long (QA).
     if (now < this.lastStart) this.lastStart = now - this.minIntervalMs;
-    if (!opts.force && now - this.lastStart < this.minIntervalMs) return Promise.resolve();
+    if (!opts.force && now - this.lastStart < this.minIntervalMs) return Promise.resolve([]);
     let open: number[];
     try {
       open = this.deps.store.pendingIntents().map((c) => c.id);
     } catch (e) {
       this.log(`mailhealth: could not look for interrupted fixes: ${(e as Error)?.message ?? String(e)}`);
-      return Promise.resolve();
+      return Promise.resolve([]);
     }
     // Intents settled meanwhile (by another process, or an apply) need no back-off any more.
     const stillOpen = new Set(open);
@@ -161,11 +162,17 @@ export class IntentSettler {
     // delay from now, not the step's length on top.
     for (const b of this.backoff.values()) if (b.nextAt - now > b.delayMs) b.nextAt = now + b.delayMs;
     const waiting = new Set(opts.force ? [] : open.filter((id) => (this.backoff.get(id)?.nextAt ?? Number.NEGATIVE_INFINITY) > now));
-    if (open.length === waiting.size) return Promise.resolve();
+    if (open.length === waiting.size) return Promise.resolve([]);
     this.lastStart = now;
     const run = settleOpenIntents(this.deps, this.runs++ === 0 ? 'at start' : 'while running', waiting).then(
-      (out) => this.report(out),
-      (e: unknown) => this.log(`mailhealth: settling interrupted fixes failed: ${(e as Error)?.message ?? String(e)}`),
+      (out) => {
+        this.report(out);
+        return out;
+      },
+      (e: unknown): SettleResult => {
+        this.log(`mailhealth: settling interrupted fixes failed: ${(e as Error)?.message ?? String(e)}`);
+        return [];
+      },
     );
     this.inFlight = run.finally(() => {
       this.inFlight = null;
@@ -208,8 +215,8 @@ export class IntentSettler {
   }
 
   /** Resolves when no run is in flight (before the store is closed). */
-  idle(): Promise<void> {
-    return this.inFlight ?? Promise.resolve();
+  async idle(): Promise<void> {
+    await this.inFlight;
   }
 
   /** The back-off of an open intent whose settling failed (tests, diagnostics); null when it has none. */
@@ -277,7 +284,10 @@ export async function startServer(deps: AppDeps & { host: string; port: number; 
   // Writes interrupted by a crash are settled before anyone can start new ones.
   await settler.settle({ force: true });
   deps.store.interruptUnfinishedJobs();
-  const app = createApp(deps);
+  // What the settling pass run for a request acting on history found, for that request only (AppDeps.settledBefore):
+  // an undo of a change that pass could not settle says why (routes/history.ts undoProblem).
+  const settled = new WeakMap<object, SettleResult>();
+  const app = createApp({ ...deps, settledBefore: (req) => settled.get(req) });
   // Before the app answers anything (a page, the API, an undo), open intents are settled: throttled for views, at once
   // for requests that act on history. Static assets never wait.
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -285,7 +295,10 @@ export async function startServer(deps: AppDeps & { host: string; port: number; 
     if (path.startsWith('/assets/')) return void app(req, res);
     const force = req.method === 'POST' && ACTING.test(path);
     settler.settle({ force }).then(
-      () => app(req, res),
+      (out) => {
+        if (force) settled.set(req, out);
+        app(req, res);
+      },
       () => app(req, res),
     );
   };

@@ -36,12 +36,29 @@ export interface WebDeps {
   /** Worker threads for bulk jobs, besides the server's own thread (default: one per core beyond the first; 0: none). */
   auditThreads?: number;
   now: () => Date;
+  /**
+   * Milliseconds on a clock that never steps (performance.now), for how old an in-memory reading is (BulkScope's scope
+   * reading). Absent: now()'s (tests that build WebDeps with a fake clock). Ages below zero count as stale either way
+   * (freshFor): a clock stepped back since the reading must not keep it fresh for the step's length.
+   */
+  elapsedMs?: () => number;
   auditConcurrency: number;
   /**
    * Where the app's identities come from (app.ts AppDeps.identityFrom). A front door's identity has no web login, so a
    * bulk job's scope re-check holds it to no account (jobs.ts scopeAccount). Absent: 'session'.
    */
   identityFrom?: IdentitySource;
+}
+
+/**
+ * Whether something taken at `at` is still fresh at `now` for `ms`: at most `ms` old — and not "taken in the future":
+ * an age below zero means the clock stepped back since (a wall-clock time stored while the clock was fast, or an
+ * injected test clock), and `now - at < ms` would then hold for as long as the step, not `ms`. Such a reading is
+ * stale: read it again, show it no longer.
+ */
+export function freshFor(at: number, now: number, ms: number): boolean {
+  const age = now - at;
+  return age >= 0 && age < ms;
 }
 
 // A failing history database, as pages and the API say it. The store's own errors name the server's database file and
@@ -183,7 +200,9 @@ const AT_STAGE: Record<StoreStage, string> = {
   undo:
     "the undo stopped before its outcome could be recorded. mailhealth records an undo there before it writes to the zone: once the database answers again, the domain's history shows " +
     'whether it was written (an undo shown as pending is checked against the zone and settled); with none there, nothing was written. Look there before undoing again',
-  verify: "the change's records could not be checked, or what the check found could not be recorded. Nothing was changed",
+  // Before the check (reading the history): an answer found that could not be stored is said by reverify.ts
+  // (unrecordedCheckText: the answer, and that the history misses it).
+  verify: "the change's records were not checked again. Nothing was changed",
   settings: 'the settings were not saved',
 };
 
@@ -723,8 +742,9 @@ export class BulkScope {
     private readonly account: string | null,
   ) {}
 
+  /** The clock readings are aged on: one that never steps (WebDeps.elapsedMs), else the app's. */
   private now(): number {
-    return this.deps.now().getTime();
+    return this.deps.elapsedMs ? this.deps.elapsedMs() : this.deps.now().getTime();
   }
 
   /**
@@ -736,7 +756,9 @@ export class BulkScope {
   current(): Promise<ScopeReading> {
     if (this.gone) return Promise.resolve({ gone: true });
     const last = this.last;
-    if (last && (!last.value || (!('error' in last.value) && this.now() - last.at < SCOPE_RECHECK_MS))) return last.reading;
+    // Fresh only by an age from 0 to SCOPE_RECHECK_MS (freshFor): a clock stepped back since the answer must not keep a
+    // reading of the reseller's domains — which decides what this fix may write — for the step's length.
+    if (last && (!last.value || (!('error' in last.value) && freshFor(last.at, this.now(), SCOPE_RECHECK_MS)))) return last.reading;
     const entry: NonNullable<BulkScope['last']> = { at: this.now(), reading: this.read() };
     entry.reading = entry.reading.then((value) => {
       entry.at = this.now();
@@ -766,7 +788,7 @@ export class BulkScope {
   skipBefore(domain: string): SkippedOutcome | null {
     if (this.gone) return this.judge({ gone: true }, domain);
     const last = this.last;
-    if (!last?.value || !('names' in last.value) || this.now() - last.at >= SCOPE_RECHECK_MS) return null;
+    if (!last?.value || !('names' in last.value) || !freshFor(last.at, this.now(), SCOPE_RECHECK_MS)) return null;
     return this.judge(last.value, domain);
   }
 }

@@ -21,7 +21,12 @@ export interface SessionData {
   iat?: number;
   /** The account the login was for (accountKey: role and owner): a session ends when the account is not that one. */
   acct?: string;
+  /** The generation of its user's sessions it was issued in (SESSION_GENERATION_SETTING); absent: 0. */
+  gen?: number;
 }
+
+/** A session as issued with its generation (the same type: every session may carry `gen`). */
+export type GenerationalSession = SessionData;
 
 /**
  * Per-user setting: the account (accountKey) a standalone password was set for. A password and its sessions belong to
@@ -41,6 +46,52 @@ export function accountKey(a: { role: string; owner?: string | null }): string {
 
 /** Per-user setting: sessions of that user issued before this time (epoch ms) are void — set at logout. */
 export const REVOKED_BEFORE_SETTING = (user: string) => `web.sessionsRevokedBefore.${user}`;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ending a user's sessions whatever the clock did
+
+/**
+ * Per-user setting: the generation of that user's sessions — how many times all of them were ended (logout, `user
+ * set-password`, the account seen gone). Every session carries the generation it was issued in (`gen`); one of an
+ * earlier generation is over (sessionStillValid). A count, not a time: the "revoked before" time alone
+ * (REVOKED_BEFORE_SETTING) failed once the clock was corrected — a session issued while the clock was an hour fast
+ * carried an issue time later than a logout made after the correction, and survived it (QA). Sessions and users from
+ * before the counter: 0.
+ */
+export const SESSION_GENERATION_SETTING = (user: string) => `web.sessionGeneration.${user}`;
+
+/** The store as the session generation uses it. */
+export interface GenerationStore {
+  getSetting<T = unknown>(key: string): T | undefined;
+  setSettings(values: Record<string, unknown>): void;
+}
+
+/** The current generation of `user`'s sessions (0: never ended). */
+export function sessionGeneration(store: Pick<GenerationStore, 'getSetting'>, user: string): number {
+  const g = store.getSetting<unknown>(SESSION_GENERATION_SETTING(user));
+  return typeof g === 'number' && Number.isSafeInteger(g) && g > 0 ? g : 0;
+}
+
+/**
+ * Ends every session of `user` issued so far, whatever the clock did: the generation goes up by one, and the "revoked
+ * before" time (read by sessionStillValid, and part of the device cookie's tag) is moved on — never back: at least 1 ms
+ * past the one stored, so a logout by a clock slower than an earlier one's neither revives what that one ended nor
+ * leaves a device cookie's tag unchanged. One write (setSettings: one transaction).
+ */
+export function endSessions(store: GenerationStore, user: string, nowMs: number): void {
+  const revoked = store.getSetting<unknown>(REVOKED_BEFORE_SETTING(user));
+  const before = typeof revoked === 'number' && Number.isFinite(revoked) ? revoked : Number.NEGATIVE_INFINITY;
+  store.setSettings({
+    [SESSION_GENERATION_SETTING(user)]: sessionGeneration(store, user) + 1,
+    [REVOKED_BEFORE_SETTING(user)]: Math.max(nowMs + 1, before + 1),
+  });
+}
+
+/** Whether a session belongs to its user's current generation (a session without a user always does). */
+export function sessionOfCurrentGeneration(store: Pick<GenerationStore, 'getSetting'>, d: SessionData): boolean {
+  if (!d.user) return true;
+  return (typeof d.gen === 'number' ? d.gen : 0) === sessionGeneration(store, d.user);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Passwords of accounts the panel no longer has (README "Web UI": a new account of that name starts with neither)
@@ -105,15 +156,16 @@ export function samePasswordState(a: PasswordState, b: PasswordState): boolean {
 }
 
 /**
- * Forgets `user`'s login because its account is gone: its sessions and device-cookie entries end (revoked before
- * now), the password hash and its account binding are deleted — a new account given the name starts with neither.
- * In that order: should a later step fail, the sessions are over already, and the binding still there makes the next
- * sweep (sweepGoneAccounts) or attempt finish the job.
+ * Forgets `user`'s login because its account is gone: its sessions and device-cookie entries end (endSessions: by
+ * generation, so also those issued while the clock was ahead of what it reads now), the password hash and its account
+ * binding are deleted — a new account given the name starts with neither. In that order: should a later step fail, the
+ * sessions are over already, and the binding still there makes the next sweep (sweepGoneAccounts) or attempt finish
+ * the job.
  */
 export function forgetPassword(store: PasswordStateStore, user: string, nowMs: number): void {
-  // Never earlier than a revocation already stored (a logout by a clock ahead of this one): that would revive sessions.
-  const revoked = store.getSetting<unknown>(REVOKED_BEFORE_SETTING(user));
-  store.setSettings({ [REVOKED_BEFORE_SETTING(user)]: Math.max(nowMs + 1, typeof revoked === 'number' ? revoked : 0) });
+  // By generation, not only by time: a session issued while the clock was fast carries an issue time later than a
+  // corrected clock's "now", and — the account created again with the same name, role and owner — came back to life.
+  endSessions(store, user, nowMs);
   // Its jobs too (even for an account created again with the same role and owner, which nothing else tells apart).
   store.disownJobs(user);
   store.deletePasswordHash(user);
@@ -203,14 +255,17 @@ export async function sweepGoneAccounts(
 }
 
 /**
- * False when the user logged out after this session was issued (a copied cookie dies with the logout), and when the
- * session was for another account than the one the user's password now belongs to (`acct` ≠ PASSWORD_ACCOUNT_SETTING:
- * an account of that name removed or moved, whose name a new account has since). Such a stale session simply ends
- * here: it never reaches the app's "account gone" path, whose revocation goes by user name and would also end the
- * sessions of the new account of that name.
+ * False when the user's sessions were ended after this session was issued — logout, `user set-password`, the account
+ * seen gone (endSessions): by generation first, so whatever the clock did, then by the "revoked before" time (sessions
+ * of versions before the generation) — a copied cookie dies with the logout; and when the session was for another
+ * account than the one the user's password now belongs to (`acct` ≠ PASSWORD_ACCOUNT_SETTING: an account of that name
+ * removed or moved, whose name a new account has since). Such a stale session simply ends here: it never reaches the
+ * app's "account gone" path, whose revocation goes by user name and would also end the sessions of the new account of
+ * that name.
  */
 export function sessionStillValid(store: { getSetting<T = unknown>(key: string): T | undefined }, d: SessionData): boolean {
   if (!d.user) return true;
+  if (!sessionOfCurrentGeneration(store, d)) return false;
   if (typeof d.acct === 'string') {
     const bound = store.getSetting<string>(PASSWORD_ACCOUNT_SETTING(d.user));
     if (typeof bound === 'string' && bound !== d.acct) return false;

@@ -6,11 +6,11 @@ import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { atStage, auditAndRecord, applyFix, bulkOutcomeOutOfScope, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, shownAudit, shownChange, shownJobResults, shownOutcome, undoOnce } from '../services.js';
-import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
+import { isUnrecordedCheck, logUnrecordedCheck, reverify, reverifyStale, unrecordedCheckText, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
 import { parseCheck, parseTerms } from './fix.js';
 import { PLAN_HASH } from '../../core/plans/plan.js';
-import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter } from './history.js';
+import { beforeParam, HISTORY_PAGE, historyDomains, historyFilter, undoProblem } from './history.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 
 /**
@@ -109,20 +109,29 @@ export function apiRoutes(c: AppContext): Router {
     // `verify --json`), answered before a token is taken: a refusal costs nothing.
     const refuse = (r: { reason: string; replacedBy?: number }) =>
       res.status(409).json({ error: r.reason, status: 'refused', reason: r.reason, ...(r.replacedBy !== undefined ? { replacedBy: r.replacedBy } : {}) });
-    const refused = verifyRefusal(ch, c.store);
+    const refused = await atStage('verify', `POST /api/changes/${ch.id}/verify`, () => verifyRefusal(ch, c.store));
     if (refused) return void refuse(refused);
     takeToken(c, 'audit', identityOf(res).user, 'api');
     const out = await atStage('verify', `POST /api/changes/${ch.id}/verify`, () => reverify(c, ch));
     if (out.status === 'refused') return void refuse(out);
+    if (isUnrecordedCheck(out)) {
+      // Checked, but the history could not store the answer: the change as read before the check, with the answer found
+      // (`verified`), `recorded: false` and `message` saying so — as the CLI's `verify --json` (200: the check was made and
+      // its answer given). The store's own error goes to the log only.
+      logUnrecordedCheck(`POST /api/changes/${ch.id}/verify`, out);
+      res.json({ ...shownChange(c.store, ch), verified: out.verified, recorded: false, message: unrecordedCheckText(ch, out) });
+      return;
+    }
     const stored = c.store.getChange(ch.id);
-    res.json(stored && shownChange(c.store, stored));
+    res.json(stored && { ...shownChange(c.store, stored), recorded: true });
   });
 
-  r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
-    // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not applied".
+  r.post('/changes/:id/undo', requireChange(c), async (req, res) => {
+    // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not
+    // applied" — and when the settling just made put the records back but could not record it, that (settling.ts).
     const ch = ctx(res).change!;
     await atStage('undo', `POST /api/changes/${ch.id}/undo`, async () => {
-      const unsettled = unsettledUndoReason(c.store, ch.id);
+      const unsettled = unsettledUndoReason(c.store, ch.id, undoProblem(c, req, ch.id));
       if (unsettled) {
         res.status(409).json({ status: 'refused', reason: unsettled, why: 'settling', undoOf: ch.id });
         return;

@@ -6,6 +6,7 @@ import { verifyPassword } from '../passwords.js';
 import {
   accountKey,
   clientAddress,
+  endSessions,
   forgetPassword,
   isKnownDevice,
   listProvesAbsence,
@@ -14,60 +15,18 @@ import {
   passwordState,
   rememberDevice,
   samePasswordState,
+  sessionGeneration,
   PASSWORD_ACCOUNT_SETTING,
   REVOKED_BEFORE_SETTING,
   writeSession,
+  type GenerationalSession,
   type PasswordState,
   type SessionData,
 } from '../session.js';
 
-// ---------------------------------------------------------------------------------------------------------------
-// Ending a user's sessions whatever the clock did
-
-/**
- * Per-user setting: the generation of that user's sessions — how many times all of them were ended (logout, `user
- * set-password`, the account's sessions revoked). Every session carries the generation it was issued in (`gen`); one
- * of an earlier generation is over. A count, not a time: the "revoked before" time alone (REVOKED_BEFORE_SETTING)
- * failed once the clock was corrected — a session issued while the clock was an hour fast carried an issue time later
- * than a logout made after the correction, and survived it (QA). Sessions and users from before the counter: 0.
- */
-export const SESSION_GENERATION_SETTING = (user: string) => `web.sessionGeneration.${user}`;
-
-/** A session as issued here: SessionData and the generation of its user's sessions it belongs to. */
-export type GenerationalSession = SessionData & { gen?: number };
-
-/** The store as the session generation uses it. */
-interface GenerationStore {
-  getSetting<T = unknown>(key: string): T | undefined;
-  setSettings(values: Record<string, unknown>): void;
-}
-
-/** The current generation of `user`'s sessions (0: never ended). */
-export function sessionGeneration(store: Pick<GenerationStore, 'getSetting'>, user: string): number {
-  const g = store.getSetting<unknown>(SESSION_GENERATION_SETTING(user));
-  return typeof g === 'number' && Number.isSafeInteger(g) && g > 0 ? g : 0;
-}
-
-/**
- * Ends every session of `user` issued so far, whatever the clock did: the generation goes up by one, and the "revoked
- * before" time (read by sessionStillValid, and part of the device cookie's tag) is moved on — never back: at least 1 ms
- * past the one stored, so a logout by a clock slower than an earlier one's neither revives what that one ended nor
- * leaves a device cookie's tag unchanged. One write (setSettings: one transaction).
- */
-export function endSessions(store: GenerationStore, user: string, nowMs: number): void {
-  const revoked = store.getSetting<unknown>(REVOKED_BEFORE_SETTING(user));
-  const before = typeof revoked === 'number' && Number.isFinite(revoked) ? revoked : Number.NEGATIVE_INFINITY;
-  store.setSettings({
-    [SESSION_GENERATION_SETTING(user)]: sessionGeneration(store, user) + 1,
-    [REVOKED_BEFORE_SETTING(user)]: Math.max(nowMs + 1, before + 1),
-  });
-}
-
-/** Whether a session belongs to its user's current generation (a session without a user always does). */
-export function sessionOfCurrentGeneration(store: Pick<GenerationStore, 'getSetting'>, d: GenerationalSession): boolean {
-  if (!d.user) return true;
-  return (typeof d.gen === 'number' ? d.gen : 0) === sessionGeneration(store, d.user);
-}
+// The session generation lives in session.ts (sessionStillValid checks it, forgetPassword moves it on); re-exported
+// here for the modules that took it from here (`user set-password` in cli/commands/serve.ts).
+export { endSessions, sessionGeneration, sessionOfCurrentGeneration, SESSION_GENERATION_SETTING, type GenerationalSession } from '../session.js';
 
 function safeNext(v: unknown): string {
   const s = str(v);
@@ -88,11 +47,8 @@ function forgetAfterAnswer(c: AppContext, res: Response, user: string, was: Pass
     if (done) return;
     done = true;
     try {
-      if (samePasswordState(passwordState(c.store, user), was)) {
-        // Its sessions end first, whatever the clock did (forgetPassword ends them by time only).
-        endSessions(c.store, user, c.now().getTime());
-        forgetPassword(c.store, user, c.now().getTime());
-      }
+      // Its sessions end first, whatever the clock did (forgetPassword: by generation), then the password goes.
+      if (samePasswordState(passwordState(c.store, user), was)) forgetPassword(c.store, user, c.now().getTime());
     } catch (e) {
       // The answer is gone already; the next attempt, a returning session or serve's sweep tries again.
       process.stderr.write(`mailhealth web: could not forget the password of ${JSON.stringify(user)}, whose account is gone: ${(e as Error)?.message ?? String(e)}\n`);

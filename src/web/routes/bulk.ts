@@ -14,7 +14,7 @@ import type { AppContext } from '../app.js';
 import { BULK_AUDIT_JOB, BULK_FIX_JOB, jobAccount, pageJobsOf, scopeAccount, shownJob, type FixJobScope } from '../jobs.js';
 import { applyFilter, filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, list, requireJob, requireLogin, requireRole, scopedDomains, scopeOf, str, takeToken, type ErrorLink, type Refused } from '../http.js';
-import { applyBulkFix, atStage, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, isStoreFailure, logWeb, previewFix, shownDetail, shownJobResults, shownText, storeFailureMessage, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
+import { applyBulkFix, atStage, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOutcomeOutOfScope, freshFor, isStoreFailure, logWeb, previewFix, shownDetail, shownJobResults, shownText, storeFailureMessage, type BulkFixItem, type BulkOutcomeDetail, type Preview } from '../services.js';
 import { mapInGroups, zoneGroup } from '../pool.js';
 import { CHECK_LABELS, viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
@@ -347,11 +347,13 @@ const previewedPlans = new WeakMap<AppContext, Map<string, Map<string, Plan>>>()
 function rememberPreview(c: AppContext, user: string, key: string, plan: Plan): void {
   let mine = c.bulkPreviewed.get(user);
   if (!mine) c.bulkPreviewed.set(user, (mine = new Map()));
-  const now = c.now().getTime();
+  // On a clock that never steps (c.elapsedMs): a preview is credited for half an hour, not half an hour plus however
+  // far the wall clock was put back meanwhile.
+  const now = c.elapsedMs();
   mine.delete(key); // re-previewed: to the end, so the oldest entries go first below
   mine.set(key, now);
   // Bounded: the plans of the last few bulk previews, oldest dropped first (they pay the token again).
-  if (mine.size > 4 * BULK_FIX_MAX) for (const [k, at] of mine) if (mine.size > 2 * BULK_FIX_MAX || now - at > PREVIEW_CREDIT_MS) mine.delete(k);
+  if (mine.size > 4 * BULK_FIX_MAX) for (const [k, at] of mine) if (mine.size > 2 * BULK_FIX_MAX || !freshFor(at, now, PREVIEW_CREDIT_MS)) mine.delete(k);
   let users = previewedPlans.get(c);
   if (!users) previewedPlans.set(c, (users = new Map()));
   let plans = users.get(user);
@@ -371,5 +373,6 @@ function takePreviewedPlan(c: AppContext, user: string, key: string): Plan | und
 
 function previewedLately(c: AppContext, user: string, key: string): boolean {
   const at = c.bulkPreviewed.get(user)?.get(key);
-  return at !== undefined && c.now().getTime() - at <= PREVIEW_CREDIT_MS;
+  // An age below zero (a test's clock stepped back since the preview) is no credit (freshFor).
+  return at !== undefined && freshFor(at, c.elapsedMs(), PREVIEW_CREDIT_MS);
 }

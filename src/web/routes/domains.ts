@@ -7,7 +7,7 @@ import type { Job } from '../../adapters/store/store.js';
 import { filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
 import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken, takeTokens } from '../http.js';
 import { pageJobsOf } from '../jobs.js';
-import { atStage, auditAndRecord, latestOrAudit } from '../services.js';
+import { atStage, auditAndRecord, freshFor, latestOrAudit } from '../services.js';
 import { MAX_JOBS_SHOWN } from './bulk.js';
 import { groupFindings, viewHelpers } from '../view-model.js';
 
@@ -43,7 +43,9 @@ export function domainRoutes(c: AppContext): Router {
     let jobs: Job[] = [];
     if (me.role === 'customer') {
       const { active, lastFinished } = pageJobsOf(c.store, me, MAX_JOBS_SHOWN);
-      jobs = lastFinished && c.now().getTime() - Date.parse(lastFinished.updatedAt) < SHOW_FINISHED_JOB_MS ? [...active, lastFinished] : active;
+      // Its finishing time is a stored wall-clock time: one ahead of the clock (written while it was fast) is not shown —
+      // "within the hour" would otherwise last the hour plus however far the clock was put back (freshFor).
+      jobs = lastFinished && freshFor(Date.parse(lastFinished.updatedAt), c.now().getTime(), SHOW_FINISHED_JOB_MS) ? [...active, lastFinished] : active;
     }
     // After an "Audit all" that could audit only part of the scope in the request (see POST /domains/audit).
     const audited = Number(req.query.audited);

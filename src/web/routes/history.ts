@@ -1,6 +1,6 @@
 // /history: audits and changes of the identity's domains, who/when/what, with Undo for applied changes and
 // "Verify again" for those not verified yet (changes still propagating are also checked again on view: reverify.ts).
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { checkDomain } from '../../core/domain.js';
 import type { DomainRef, Identity } from '../../core/model.js';
 import type { ApplyOutcome } from '../../core/plans/apply.js';
@@ -8,8 +8,8 @@ import { replacedIn } from '../../core/plans/replaced.js';
 import type { ChangeRecord } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, NOT_FOUND_MESSAGE, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
-import { reverify, reverifyStale, verifyRefusal } from '../reverify.js';
-import { atStage, outcomeHttpStatus, shownChange, shownOutcome, undoOnce } from '../services.js';
+import { isUnrecordedCheck, logUnrecordedCheck, reverify, reverifyStale, unrecordedCheckText, verifyRefusal } from '../reverify.js';
+import { atStage, outcomeHttpStatus, shownChange, shownOutcome, StoreFailure, undoOnce, WITHHELD, withheldText } from '../services.js';
 import { historyLinks } from './fix.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
@@ -95,30 +95,55 @@ export function historyRoutes(c: AppContext): Router {
     // Refused before a token is taken: a refusal (not applied, undone, replaced by a later fix) costs nothing.
     // The error page links back to the domain's history at this change (and to the change that replaced it): a page
     // left open is the usual way here, and "Back to your domains" alone lost the user's place (QA).
-    const refused = verifyRefusal(ch, c.store);
+    // (A history that cannot be read for it: "not checked again, nothing was changed", with the way back.)
+    const refused = await atStage('verify', `POST /changes/${ch.id}/verify`, () => verifyRefusal(ch, c.store), verifyRefusalLinks(ch));
     if (refused) throw new HttpError(409, refused.reason, verifyRefusalLinks(ch, refused.replacedBy));
     takeToken(c, 'audit', identityOf(res).user);
     // Replaced meanwhile (between the two reads): not checked, said why. A history database that fails under the
     // check: said so, with the way back to the change.
     const out = await atStage('verify', `POST /changes/${ch.id}/verify`, () => reverify(c, ch), verifyRefusalLinks(ch));
     if (out.status === 'refused') throw new HttpError(409, out.reason, verifyRefusalLinks(ch, out.replacedBy));
+    if (isUnrecordedCheck(out)) {
+      // Checked, but the history could not store the answer: the history would show the change as it was, so the answer
+      // is given here — what the check found, and that it is not recorded — as a store failure's page (busy: 503, else
+      // 500), with the way back to the change. The store's own error goes to the log only.
+      logUnrecordedCheck(`POST /changes/${ch.id}/verify`, out);
+      throw new StoreFailure(out.historyError === undefined ? 503 : 500, unrecordedCheckText(ch, out), verifyRefusalLinks(ch));
+    }
     res.redirect(303, `/history?domain=${encodeURIComponent(ch.domain)}#change-${ch.id}`);
   });
 
-  r.post('/changes/:id/undo', requireChange(c), async (_req, res) => {
+  r.post('/changes/:id/undo', requireChange(c), async (req, res) => {
     const ch = ctx(res).change!;
     // A history database that fails under the undo: where to look for what was written, never the store's own words
     // (services.ts atStage, shownOutcome; the raw error is in the server's log).
-    await atStage('undo', `POST /changes/${ch.id}/undo`, () => undoPage(c, res, ch), historyLinks(ch.domain));
+    await atStage('undo', `POST /changes/${ch.id}/undo`, () => undoPage(c, req, res, ch), historyLinks(ch.domain));
   });
 
   return r;
 }
 
+/**
+ * Why the settling pass run just before this request (AppContext.settledBefore: server.ts forces one before an undo)
+ * could not settle change `id`, as the CLI's `undo` passes it to unsettledUndoReason: reconcile's "error: …" outcome
+ * for it, "error: " taken off; undefined when none ran or it did not fail for this change. Core's words only: the
+ * history database's own error is on the result as `historyError` (not enumerable), for the log.
+ */
+export function undoProblem(c: AppContext, req: Request, id: number): string | undefined {
+  const problem = c
+    .settledBefore(req)
+    ?.find((r) => r.id === id && r.outcome.startsWith('error: '))
+    ?.outcome.slice('error: '.length);
+  // A panel's error quoted in it is outside text, shown escaped; words naming the history database's file (none of
+  // core's do) would be withheld — the settler's log line has them already.
+  return problem === undefined ? undefined : withheldText(c.store, problem, WITHHELD);
+}
+
 /** POST /changes/<id>/undo's answer: the undo made (or why not), as its result page. */
-async function undoPage(c: AppContext, res: Response, ch: ChangeRecord): Promise<void> {
-  // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not applied".
-  const unsettled = unsettledUndoReason(c.store, ch.id);
+async function undoPage(c: AppContext, req: Request, res: Response, ch: ChangeRecord): Promise<void> {
+  // Interrupted and not settled yet (its domain lock still held, or its zone unreadable): say so, not "intent, not
+  // applied" — and when the settling just made put the records back but could not record it, that (settling.ts).
+  const unsettled = unsettledUndoReason(c.store, ch.id, undoProblem(c, req, ch.id));
   if (unsettled) {
     res.status(409).render('undo-result', { title: `Undo change ${ch.id}`, change: ch, outcome: { status: 'refused', reason: unsettled }, h: viewHelpers });
     return;
