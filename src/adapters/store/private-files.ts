@@ -203,12 +203,42 @@ interface Left {
 const modesNotKept = new Set<string>();
 
 /**
+ * The -wal and -shm beside the database at `path` (the file a link leads to) as they are now, by device and inode —
+ * taken before SQLite opens it, for tightenDatabaseFiles. Empty when there are none (or nothing can be looked at).
+ */
+export function existingSideFiles(path: string): Set<string> {
+  const ids = new Set<string>();
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    return ids;
+  }
+  for (const file of databaseFiles(real).slice(1)) {
+    try {
+      const st = lstatSync(file);
+      if (st.isFile()) ids.add(fileId(st));
+    } catch {
+      /* not there */
+    }
+  }
+  return ids;
+}
+
+function fileId(st: Stats): string {
+  return `${st.dev}:${st.ino}`;
+}
+
+/**
  * Removes group and other access from the database's files that have it (see the top of this file): those owned by
  * this user are fchmodded (the owner's bits kept), the rest reported. Returns the message for the log, or null when
  * every file was private already. Never throws: a file that vanished or was replaced meanwhile (the -shm of a closing
  * connection) is skipped, one that cannot be changed (a read-only file system) is reported with the reason.
+ * `sideFilesBefore` (existingSideFiles, before this open): a -wal or -shm not among them was created by SQLite in this
+ * open, with the database's mode and owner — made private (or left) all the same, but not named in the message, which
+ * names the database itself (QA: "-wal 644 → 600, -shm 644 → 600" for files that had not existed a moment before).
  */
-export function tightenDatabaseFiles(path: string, uid: number | undefined = process.getuid?.()): string | null {
+export function tightenDatabaseFiles(path: string, uid: number | undefined = process.getuid?.(), sideFilesBefore?: ReadonlySet<string>): string | null {
   if (uid === undefined) return null; // no POSIX owners or modes (Windows)
   let real: string;
   try {
@@ -234,15 +264,22 @@ export function tightenDatabaseFiles(path: string, uid: number | undefined = pro
     if (!st.isFile()) continue;
     const mode = st.mode & 0o777;
     if ((mode & 0o077) === 0) continue;
-    if (st.uid !== uid) left.push({ file, mode, why: 'theirs', detail: st.uid });
-    else if (theirs) left.push({ file, mode, why: 'directory' });
+    // Made by SQLite in this open (see above): handled, not said — it is as the database is, which is said. Other
+    // names of it (hard links) are always said: SQLite never makes them, someone planted the file.
+    const said = !sideFilesBefore || file === real || sideFilesBefore.has(fileId(st));
+    const leave = (l: Left) => {
+      if (said) left.push(l);
+    };
+    if (st.uid !== uid) leave({ file, mode, why: 'theirs', detail: st.uid });
+    else if (theirs) leave({ file, mode, why: 'directory' });
     else if (st.nlink !== 1) left.push({ file, mode, why: 'links', detail: st.nlink });
     else {
       const r = removeOthersAccess(file, st);
       if (r === 'gone') continue;
       if (r === 'seen') continue;
-      if (typeof r === 'number') made.push({ file, mode, now: r });
-      else left.push({ file, mode, ...r });
+      if (typeof r === 'number') {
+        if (said) made.push({ file, mode, now: r });
+      } else leave({ file, mode, ...r });
     }
   }
   if (!made.length && !left.length) return null;

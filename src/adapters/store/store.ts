@@ -43,13 +43,14 @@
 // findings document as UTF-8, transferable), ready to post from a worker thread; Store.recordPreparedAudits()
 // only inserts. recordAudit/recordAudits do both on the calling thread.
 import type { ChangeStatus, StoredChange, Verified } from '../../core/plans/apply.js';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SEVERITY_ORDER, type Change, type CheckName, type DomainAudit, type DomainStatus, type Finding, type Severity } from '../../core/model.js';
-import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, type Migration } from './migrations.js';
+import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, upgradeSpace, upgradeSpaceFactor, type Migration } from './migrations.js';
 import { lockHolderGone, processLockOwner } from './lock-owner.js';
-import { checkRootCreation, createPrivateFile, makePrivateDirs, tightenDatabaseFiles, warnOnStderr } from './private-files.js';
+import { backupPath, formatBytes, freeBytes, keepLatestBackups, removeBackup, writeBackup, type Backup } from './backup.js';
+import { checkRootCreation, createPrivateFile, existingSideFiles, makePrivateDirs, tightenDatabaseFiles, warnOnStderr } from './private-files.js';
 
 export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
 
@@ -284,8 +285,13 @@ export interface StoreOptions {
   busyTimeoutMs?: number;
   /** For tests only: the schema steps to apply. Default MIGRATIONS. */
   migrations?: readonly Migration[];
-  /** Where the line about a database file made private (or left readable by others) goes. Default: stderr. */
+  /**
+   * Where the store's lines for the log go — a database file made private (or left readable by others), the history
+   * database upgraded to a newer schema (and where the copy of the old one is). Default: stderr.
+   */
   warn?: (message: string) => void;
+  /** For tests only: the bytes free on the file system of a directory (null: unknown, not checked). Default: statfs. */
+  freeSpace?: (dir: string) => number | null;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 2000;
@@ -299,8 +305,11 @@ export const NEW_FILE_PAGE_SIZE = 16384;
  * created 0700, a new file 0600 (SQLite's -wal and -shm follow its mode), an existing mailhealth database of ours with
  * group or other access made owner-only, once it is known to be one (a file that is not is refused untouched). As
  * root, none is created in another user's directory, nor reached through another user's link (StoreError 'io').
+ * An existing database at an older schema is upgraded (see upgradeSchema): after a copy of it is made beside it, and
+ * with a line for the log saying so — from then on older versions of mailhealth refuse it.
  */
 export function openStore(path: string, options: StoreOptions = {}): Store {
+  const warn = options.warn ?? warnOnStderr;
   try {
     // As root: no database created in another user's directory, no link of another user's followed to one.
     checkRootCreation(path);
@@ -317,12 +326,15 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
   } catch (e) {
     throw new StoreError('io', `cannot create the mailhealth database ${path}: ${errText(e)}`, { cause: e });
   }
+  // The -wal and -shm there before SQLite opens it: those it creates now take the database's mode (reported with it).
+  const sideFiles = existingSideFiles(path);
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
   } catch (e) {
     throw toStoreError(e, path);
   }
+  const migrations = options.migrations ?? MIGRATIONS;
   try {
     // Read first: on a file that is not a database this fails before anything is written. One read
     // transaction, so a first-install migration committed by another process is seen whole or not at all.
@@ -338,8 +350,8 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
       return schemaVersion(db) === 0;
     })();
     // Ours (or empty, about to be): before anything is written to it.
-    const loose = tightenDatabaseFiles(path);
-    if (loose) (options.warn ?? warnOnStderr)(loose);
+    const loose = tightenDatabaseFiles(path, undefined, sideFiles);
+    if (loose) warn(loose);
     // A new file gets 16 KiB pages (see "Audit storage" above); an existing file keeps the size it was made with.
     if (fresh) db.pragma(`page_size = ${NEW_FILE_PAGE_SIZE}`);
     db.pragma('journal_mode = WAL');
@@ -348,7 +360,8 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     // SQLite's stock 2 MiB page cache (better-sqlite3 raises it to 16 MB): a bulk run appends rows and needs little
     // cache, and measured on the 10,000-domain benchmark the bigger one cost ~50 MB of RSS and saved no time.
     db.pragma('cache_size = -2000');
-    migrate(db, options.migrations ?? MIGRATIONS);
+    const upgraded = upgradeSchema(db, path, migrations, options.freeSpace ?? freeBytes);
+    if (upgraded) warn(upgraded);
   } catch (e) {
     try {
       db.close();
@@ -358,7 +371,123 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     throw toStoreError(e, path);
   }
   const leaseClock = options.leaseClock !== undefined ? options.leaseClock : options.now ? null : bootClock();
-  return new Store(db, path, options.now ?? Date.now, (options.migrations ?? MIGRATIONS).length, leaseClock);
+  return new Store(db, path, options.now ?? Date.now, migrations.length, leaseClock);
+}
+
+/**
+ * Brings the mailhealth database open as `db` to the schema `migrations` ends at: a new (empty) one is simply created;
+ * an existing one at an older schema is upgraded. Any
+ * command does (it cannot work on a schema it does not know), read-only ones included, and the upgrade cannot be undone
+ * in place: the previous version refuses the file from then on (a running previous-version service stops and exits 75,
+ * see src/cli/upgrade-watch.ts). So, before the first step:
+ *   - the space is checked: a copy of the database (its pages in use) plus the upgrade's own need (upgradeSpace: the
+ *     database's size times its steps' largest Migration.space — 2.5 for the step that rewrites the findings of a
+ *     schema-1 file, else 1). Short of that, nothing is changed and the error says how much is needed;
+ *   - a copy is made beside it (backup.ts: `<file>.schema-N.bak`, 0600, the database's owner) with VACUUM INTO: one
+ *     read transaction of this connection, so the copy is consistent while other processes (the running service)
+ *     read and write the file, without blocking them; synchronous (the backup API is not, through better-sqlite3, and
+ *     openStore is), and compact (free pages are not copied).
+ * Then every step runs in one transaction (migrations.ts migrate): a failure rolls all of it back, and the error says
+ * it was the upgrade from N to M that failed, that nothing was changed, and the space it needs.
+ * No VACUUM afterwards: it would rewrite the whole file again in the write-ahead log (as much space again, seconds for a
+ * large file) while holding the write lock every other process waits for; the pages the schema-1 rewrite frees are
+ * reused by later results (see the README).
+ * Returns the line for the log when steps were applied (null when none were: current already, or another process
+ * upgraded it meanwhile). Throws when the file is newer than `migrations` knows (SchemaTooNewError).
+ */
+function upgradeSchema(db: Database.Database, path: string, migrations: readonly Migration[], freeSpace: (dir: string) => number | null): string | null {
+  const from = schemaVersion(db);
+  const to = migrations.length;
+  if (from === 0 || from >= to) {
+    // A new file (nothing to copy, nothing an older version could have opened), a current one (nothing to do), or one
+    // too new (migrate throws).
+    migrate(db, migrations);
+    return null;
+  }
+  const pageSize = db.pragma('page_size', { simple: true }) as number;
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  const freePages = db.pragma('freelist_count', { simple: true }) as number;
+  const size = pages * pageSize;
+  const copySize = (pages - freePages) * pageSize; // VACUUM INTO copies the pages in use, and no more
+  const need = upgradeSpace(size, from, migrations);
+  const how = `(estimate: ${upgradeSpaceFactor(from, migrations)} × the database's size, ${formatBytes(size)}: the pages the upgrade adds and its write-ahead log)`;
+  // The copy goes beside the file SQLite writes (a --db that is a link: the file it leads to), as its -wal does.
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (e) {
+    throw new StoreError('io', `cannot upgrade the history database ${path}: ${errText(e)}; nothing was changed`, { cause: e });
+  }
+  const dir = dirname(real);
+  const upgrade = `the history database ${path} from schema ${from} to ${to}`;
+  const unchanged = `nothing was changed (the previous version of mailhealth can still open it)`;
+  const free = freeSpace(dir);
+  if (free !== null && free < copySize + need) {
+    throw new StoreError(
+      'io',
+      `mailhealth cannot upgrade ${upgrade}: it needs about ${formatBytes(copySize + need)} free in ${dir} — ${formatBytes(copySize)} for a copy of the database as it is ` +
+        `(${backupPath(real, from)}, kept so that the previous version can be restored) and about ${formatBytes(need)} while it runs ${how} — and ${formatBytes(free)} is free; ` +
+        `${unchanged}: free some space there, then run mailhealth again`,
+    );
+  }
+  let backup: Backup | null;
+  try {
+    backup = writeBackup(real, (tmp) => void db.prepare('VACUUM INTO ?').run(tmp), to);
+  } catch (e) {
+    const inner = toStoreError(e, path);
+    const code = inner instanceof StoreError ? inner.code : 'io';
+    throw new StoreError(
+      code === 'locked' || code === 'too-new' ? code : 'io',
+      `mailhealth cannot upgrade ${upgrade}: the copy of it made first (${backupPath(real, from)}) failed (${errText(e)}); ${unchanged}` +
+        (code === 'locked'
+          ? '; try again shortly'
+          : outOfSpace(e)
+            ? `. It needs about ${formatBytes(copySize + need)} free in ${dir}: ${formatBytes(copySize)} for the copy and about ${formatBytes(need)} for the upgrade after it ${how}` +
+              `${free !== null ? `, and ${formatBytes(free)} was free` : ''}; free some space there, then run mailhealth again`
+            : ''),
+      { cause: e },
+    );
+  }
+  let applied: number[];
+  try {
+    applied = migrate(db, migrations);
+  } catch (e) {
+    if (backup) removeBackup(backup);
+    const inner = toStoreError(e, path);
+    if (!(inner instanceof StoreError) || inner.code === 'too-new') throw inner;
+    let now = from;
+    try {
+      now = schemaVersion(db);
+    } catch {
+      /* said as it was */
+    }
+    throw new StoreError(
+      inner.code,
+      `the upgrade of ${upgrade} failed (${errText(e)}); nothing was changed: its transaction rolled back, the database is still at schema ${now} ` +
+        `and the previous version of mailhealth can still open it` +
+        (outOfSpace(e)
+          ? `. It needs about ${formatBytes(need)} free in ${dir} while it runs ${how}${free !== null ? `, and ${formatBytes(free)} was free before it started` : ''}: ` +
+            'free some space there, then run mailhealth again'
+          : inner.code === 'locked'
+            ? '; try again shortly'
+            : ''),
+      { cause: e },
+    );
+  }
+  if (!applied.length) return null; // another process upgraded it meanwhile (and said so)
+  keepLatestBackups(real);
+  const copy = backup ? backup.path : 'none — the file was upgraded by another process while it was copied';
+  return (
+    `upgraded the history database ${path} from schema ${applied[0] - 1} to ${applied[applied.length - 1]} (a copy of the old one: ${copy}); ` +
+    'older versions of mailhealth can no longer open it'
+  );
+}
+
+/** Whether `e` is a write that failed for want of space (or the disk): SQLite's full or I/O error, or the file system's. */
+function outOfSpace(e: unknown): boolean {
+  if (e instanceof Database.SqliteError) return e.code === 'SQLITE_FULL' || e.code.startsWith('SQLITE_IOERR');
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EIO';
 }
 
 /**
