@@ -234,7 +234,8 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
       const makeResolver = resolverFactory(o, store);
       // A fix this page (or another) left half-done — its process killed between the intent and the outcome — is
       // settled before the page shows or acts on the history.
-      await settleForRequest(setup, store, makeResolver);
+      // What it found is handed to the app: an undo of a change it put back but could not record says so (undoProblem).
+      const settled = await settleForRequest(setup, store, makeResolver);
       // One request per process, and the store closes when it is answered: no background jobs here (a bulk audit would
       // die half-way, its job row left "running"). The bulk page says what to do instead.
       const app = createApp({
@@ -244,6 +245,7 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
         identityFrom: 'front-door',
         frontDoor: () => identity,
         backgroundJobs: false,
+        settledBefore: () => settled,
         // An admin saving the settings through a root front door (the service down): published for the cPanel page too.
         ...(kind !== 'cpanel' && identity.role === 'admin' ? { onSettingsSaved: () => publishSharedSettings(store!) } : {}),
       });
@@ -280,7 +282,7 @@ export async function runCgi(kind: FrontDoorKind, o: CgiOptions, env: NodeJS.Pro
 export async function settleForRequest(setup: FrontDoorSetup, store: Store, makeResolver: () => Resolver): Promise<SettleResult> {
   const { identity, panel } = setup;
   try {
-    return await settleOpenIntents({
+    const results = await settleOpenIntents({
       panel,
       store,
       makeResolver,
@@ -290,6 +292,13 @@ export async function settleForRequest(setup: FrontDoorSetup, store: Store, make
         return new Set(known ? (await panel.listDomains(identity)).map((d) => d.domain) : []);
       },
     }, 'before this page');
+    // The history database's own words for a change it could not settle (its path, SQLite's message) are for this log
+    // only — the page says what it left in core's words (as server.ts's settler logs them).
+    for (const r of results) {
+      const raw = (r as { historyError?: unknown }).historyError;
+      if (raw !== undefined) writeLog(`open change ${r.id} not settled before this page: ${r.outcome.replace(/^error:\s*/, '')} (${errorMessage(raw)})`, CGI_LOG);
+    }
+    return results;
   } catch (e) {
     writeLog(`settling interrupted fixes failed: ${errorMessage(e)}`, CGI_LOG);
     return [];
