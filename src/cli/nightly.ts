@@ -9,7 +9,7 @@ import type { Store } from '../adapters/store/store.js';
 import type { Panel } from '../core/panel.js';
 import { jsonText } from '../core/text.js';
 import { deliverNightly, deliverNotice, type Mailer } from '../adapters/mail/deliver.js';
-import { ScheduleError, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
+import { olderScheduleForm, ScheduleError, validateCronExpr, validateTimezone } from '../adapters/schedule/expression.js';
 import { DATABASE_FAILED, defaultLockOwner, recordFailedNight, ReportInterruptedError, runReport } from '../cron/report.js';
 import { isBusy } from '../adapters/store/busy.js';
 import { lastRunBetween, runsBetween, startScheduler, type Scheduler, type SchedulerOptions } from '../cron/scheduler.js';
@@ -32,26 +32,56 @@ export function addReportOptions(cmd: Command): Command {
 export const SCHEDULE_CHECK_MS = 60_000;
 
 /**
+ * A saved schedule in a form older versions took, run as its five fields (olderScheduleForm, sameTimes): `stored` as
+ * saved (trimmed), `cronExpr` what runs.
+ */
+export interface OlderSchedule {
+  stored: string;
+  cronExpr: string;
+  form: string;
+}
+
+/**
  * The schedule the nightly report should run on, read now: --report-cron / --report-tz each win over their
  * settings-page field, else the settings, else 03:00 server time. Read the same way at start and on every refresh, so
  * a saved schedule gives what a restart would. The white space around a value is not part of it: a schedule stored by
  * hand often ends in a newline ("0 3 * * *\n" is "0 3 * * *"); one that is only white space is not set.
+ * A saved schedule in a form the settings page of older versions took — six fields with seconds 0, a nickname such as
+ * `@daily` — runs as its five fields, at the very times those versions ran it (`older` says so, for the log); it is
+ * not rewritten in the database (nothing here writes): saving the settings page stores the five fields, which the
+ * page shows. The flag is not converted: --report-cron is typed now, and refused with its five fields named.
  */
-export function wantedSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>): { cronExpr: string; timezone: string | undefined } {
+export function wantedSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>): { cronExpr: string; timezone: string | undefined; older?: OlderSchedule } {
   const trimmed = (v: unknown) => (typeof v === 'string' ? v.trim() || undefined : v);
-  const cronExpr = (trimmed(o.reportCron) ?? trimmed(store.getSetting<unknown>(SETTING_KEYS.reportSchedule)) ?? DEFAULT_CRON) as string;
+  const flag = trimmed(o.reportCron);
+  const saved = trimmed(store.getSetting<unknown>(SETTING_KEYS.reportSchedule));
+  const cronExpr = (flag ?? saved ?? DEFAULT_CRON) as string;
   const timezone = (trimmed(o.reportTz) ?? trimmed(store.getSetting<unknown>(SETTING_KEYS.reportTimezone)) ?? undefined) as string | undefined;
+  const older = flag === undefined && typeof saved === 'string' ? olderScheduleForm(saved) : null;
+  if (older?.sameTimes) return { cronExpr: older.cronExpr, timezone: timezone || undefined, older: { stored: saved as string, cronExpr: older.cronExpr, form: older.form } };
   return { cronExpr, timezone: timezone || undefined };
+}
+
+/** The log line for a saved schedule run as its five fields (wantedSchedule's `older`). */
+export function olderScheduleLine(older: OlderSchedule): string {
+  return (
+    `the saved report schedule ${jsonText(older.stored)} is in a form older versions took (${older.form}): it runs as "${older.cronExpr}", ` +
+    'at the same times; saving the settings page stores it in that form'
+  );
 }
 
 /**
  * wantedSchedule at start-up. A flag that will not do is the admin's typo: the command refuses to start (UsageError,
  * from startScheduler). A stored value that will not do — edited by hand, or a time zone this runtime no longer
  * knows — must not keep the background service down: it is logged and that field starts at its default; refresh()
- * keeps logging it until it is fixed, as it does for a bad value saved later.
+ * keeps logging it until it is fixed, as it does for a bad value saved later. One an older version's settings page
+ * saved (six fields with seconds 0, `@daily`) runs as its five fields, at the same times, and the log says so: the
+ * admin set that time, and falling back to 03:00 moved their report without a word where they look (the settings page
+ * shows the five fields and a note).
  */
-function startingSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>, log: (m: string) => void): { cronExpr: string; timezone: string | undefined } {
+function startingSchedule(o: ReportFlags, store: Pick<Store, 'getSetting'>, log: (m: string) => void): ReturnType<typeof wantedSchedule> {
   const want = wantedSchedule(o, store);
+  if (want.older) log(olderScheduleLine(want.older));
   const fallBack = (field: string, value: string, to: string, e: unknown) =>
     log(`the saved report ${field} ${jsonText(value)} is not used, ${to} instead: ${(e as Error)?.message ?? String(e)}`);
   if (o.reportCron === undefined) {
@@ -198,7 +228,7 @@ export function startNightlyReport(
     throw e;
   }
   catchUpMissedNights(store, scheduler, log, seams.now ? seams.now() : new Date());
-  const refresh = followSettings(o, store, scheduler, log);
+  const refresh = followSettings(o, store, scheduler, log, want.older?.stored ?? '');
   // With both flags given there is nothing in the settings to follow.
   const timer = o.reportCron !== undefined && o.reportTz !== undefined ? null : setInterval(refresh, SCHEDULE_CHECK_MS);
   timer?.unref();
@@ -218,14 +248,20 @@ export function describeNightlyReport(scheduler: Scheduler): string {
   return `nightly report "${scheduler.cronExpr}"${scheduler.timezone ? ` (${scheduler.timezone})` : ''}, next ${scheduler.nextRuns(1)[0]?.toISOString() ?? '—'}`;
 }
 
-/** refresh() of startNightlyReport. A bad stored value is logged when it first shows up, not every minute. */
-function followSettings(o: ReportFlags, store: Store, scheduler: Scheduler, log: (m: string) => void): () => boolean {
+/**
+ * refresh() of startNightlyReport. A bad stored value is logged when it first shows up, not every minute; so is one in
+ * an older form run as its five fields (`olderLogged`: the one startingSchedule logged).
+ */
+function followSettings(o: ReportFlags, store: Store, scheduler: Scheduler, log: (m: string) => void, olderLogged = ''): () => boolean {
   let lastProblem = '';
+  let lastOlder = olderLogged;
   return () => {
     try {
       const want = wantedSchedule(o, store);
       const changed = scheduler.reschedule(want.cronExpr, want.timezone);
       lastProblem = '';
+      if (want.older && want.older.stored !== lastOlder) log(olderScheduleLine(want.older));
+      lastOlder = want.older?.stored ?? '';
       return changed;
     } catch (e) {
       const problem = (e as Error)?.message ?? String(e);

@@ -4,13 +4,17 @@
 // then (optionally) deliver it. A run that stops halfway (error, abort, lost lock, a report that could not be saved)
 // is left `interrupted` and is never reported nor compared with: a run is complete only together with its report.
 import type { AuditOptions } from '../core/checks/context.js';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { auditMany } from '../core/audit.js';
-import type { DomainAudit, DomainRef, Identity } from '../core/model.js';
+import type { CheckName, DomainAudit, DomainRef, Finding, Identity } from '../core/model.js';
 import { PanelError, type Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
-import { buildReport, PANEL_FAILED, type DomainSnapshot, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
-import { cleanControls, escapeHtml, gapText, renderReport, type RenderedReport } from '../core/report/render.js';
+import { buildReport, PANEL_FAILED, type DomainSnapshot, type Producer, type RecordLines, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
+import { cleanControls, escapeHtml, gapText, renderReport, versionChangeText, type RenderedReport } from '../core/report/render.js';
 import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
 import { throughBusy } from '../adapters/store/busy.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
@@ -76,6 +80,76 @@ export interface ReportRunOptions {
   onPanelFailure?: (failure: PanelFailure) => Promise<unknown>;
   /** Tests: the wait between tries of a write the history database was too busy for (throughBusy); no wall clock. */
   sleep?: (ms: number) => Promise<void>;
+  /** The mailhealth recorded as making the run (tests: another version's). Default thisMailhealth(). */
+  producer?: Producer;
+}
+
+/** The key of a report run's meta naming the mailhealth that made it ({version, checks}: see thisMailhealth). */
+export const PRODUCER_META = 'mailhealth';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+/**
+ * The code and data whose change can change what the checks find, under src/ (tsx) or dist/src/ (a release): core —
+ * the checks, the SPF/DKIM/DMARC/lockdown logic they call, the plans they consult — and the knowledge files. Not the
+ * report's own comparison and rendering, nor the bounce explainer (they find nothing in a zone).
+ */
+const CHECK_SOURCES = ['core', 'knowledge'];
+const NOT_CHECKS = new Set(['core/report', 'core/bounce', 'knowledge/bounce-codes.json']);
+
+let producerCache: Producer | undefined;
+
+/**
+ * This mailhealth, as a report run records it (its meta's `mailhealth`): `version`, package.json's — what people read,
+ * but one a development build or a patched install keeps while its checks change —, and `checks`, a SHA-256 of the
+ * files that make the findings (CHECK_SOURCES: their paths and contents). Two runs with the same `checks` ran the same
+ * checks on the same knowledge; different ones may disagree about records nobody touched (a rule added, a threshold
+ * moved, a provider learnt). A change that only reformats that code counts as a change too: the report then words
+ * what disappeared neutrally for one night, which costs nothing; the other way round would call a rule change a fix.
+ * Read once per process; a file that cannot be read leaves the fingerprint to the version.
+ */
+export function thisMailhealth(): Producer {
+  if (producerCache) return producerCache;
+  let version = 'unknown';
+  for (const file of [join(HERE, '../../package.json'), join(HERE, '../../../package.json')]) {
+    try {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'mailhealth' && typeof pkg.version === 'string') {
+        version = pkg.version;
+        break;
+      }
+    } catch {
+      /* the next place */
+    }
+  }
+  let checks: string;
+  try {
+    const hash = createHash('sha256');
+    const files: string[] = [];
+    const walk = (rel: string) => {
+      if (NOT_CHECKS.has(rel)) return;
+      for (const e of readdirSync(join(HERE, '..', rel), { withFileTypes: true })) {
+        const child = `${rel}/${e.name}`;
+        if (e.isDirectory()) walk(child);
+        else if (!NOT_CHECKS.has(child) && /(?<!\.d)\.ts$|\.js$|\.json$/.test(e.name)) files.push(child);
+      }
+    };
+    for (const dir of CHECK_SOURCES) walk(dir);
+    if (!files.length) throw new Error('no check sources found');
+    for (const f of files.sort()) hash.update(f).update('\0').update(readFileSync(join(HERE, '..', f))).update('\0');
+    checks = `sha256:${hash.digest('hex').slice(0, 16)}`;
+  } catch {
+    checks = `version:${version}`;
+  }
+  producerCache = { version, checks };
+  return producerCache;
+}
+
+/** The mailhealth a run's meta names (PRODUCER_META); null when it names none (a run made before it was recorded). */
+export function producerFromMeta(meta: unknown): Producer | null {
+  const p = meta && typeof meta === 'object' ? (meta as Record<string, unknown>)[PRODUCER_META] : undefined;
+  if (!p || typeof p !== 'object') return null;
+  const { version, checks } = p as { version?: unknown; checks?: unknown };
+  return typeof version === 'string' && typeof checks === 'string' ? { version, checks } : null;
 }
 
 /** A night the panel could not be read: nothing was audited. */
@@ -368,17 +442,50 @@ export function markStaleRuns(store: Store, except?: number): number[] {
   return stale.map((r) => r.id);
 }
 
-function toSnapshotDomain(domain: string, owner: string | null, reseller: string | null, a: Pick<DomainAudit, 'status' | 'findings'>): DomainSnapshot {
-  return {
+/**
+ * A domain's result as the diff reads it: its problems and unknowns (pass/info findings stay in the store) — and, with
+ * `records`, the record lines each problem quotes and every line its checks quoted (pass and info included), which the
+ * diff compares across a change of checks (diff.ts recordsVerdict). Without: nothing of the evidence is kept.
+ */
+function toSnapshotDomain(domain: string, owner: string | null, reseller: string | null, a: Pick<DomainAudit, 'status' | 'findings'>, records = false): DomainSnapshot {
+  const snap: DomainSnapshot = {
     domain,
     owner,
     reseller,
     status: a.status,
-    // Only what the diff looks at: problems and unknowns (pass/info findings stay in the store).
     findings: a.findings
       .filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')
-      .map((f) => ({ rule: f.rule, check: f.check, severity: f.severity, subject: f.subject ?? null, message: f.message })),
+      .map((f) => ({
+        rule: f.rule,
+        check: f.check,
+        severity: f.severity,
+        subject: f.subject ?? null,
+        message: f.message,
+        ...(records ? { evidence: recordLinesOf(f) } : {}),
+      })),
   };
+  if (records) {
+    // Each check's findings quote the same lines over and over (every SPF term its record): kept once.
+    const byCheck = new Map<CheckName, { panel: Set<string>; live: Set<string> }>();
+    for (const f of a.findings) {
+      const r = recordLinesOf(f);
+      let into = byCheck.get(f.check);
+      if (!into) byCheck.set(f.check, (into = { panel: new Set(), live: new Set() }));
+      for (const l of r.panel) into.panel.add(l);
+      for (const l of r.live) into.live.add(l);
+    }
+    const out: Partial<Record<CheckName, RecordLines>> = {};
+    for (const [check, r] of byCheck) out[check] = { panel: [...r.panel], live: [...r.live] };
+    snap.records = out;
+  }
+  return snap;
+}
+
+/** The record lines a finding quotes: its evidence's `panel` and `live` text (a stored one may hold anything). */
+function recordLinesOf(f: Pick<Finding, 'evidence'>): RecordLines {
+  const text = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const ev = (f.evidence ?? {}) as { panel?: unknown; live?: unknown };
+  return { panel: text(ev.panel), live: text(ev.live) };
 }
 
 /** The owner → reseller map a run recorded in its meta; null when the run recorded none (runs from before it did). */
@@ -406,7 +513,7 @@ function recordedCount(r: Run): number {
 export function loadHistory(
   store: Store,
   currentRunId: number,
-  opts: { depth?: number; since?: 'last' | Date; resellers?: Record<string, string> } = {},
+  opts: { depth?: number; since?: 'last' | Date; resellers?: Record<string, string>; producer?: Producer } = {},
 ): { runs: RunSnapshot[]; truncated: boolean } {
   const depth = opts.depth ?? DEFAULT_HISTORY_DEPTH;
   const listed = store.listRuns({ kind: 'report', limit: Math.max(50, depth * 4) }).filter((r) => r.id !== currentRunId && r.id < currentRunId);
@@ -434,6 +541,11 @@ export function loadHistory(
     truncated = all.some((r) => r.id < oldest) || everyRun.length >= 10_000;
   }
   const runs: RunSnapshot[] = [];
+  // The run the report compares with (the newest whole complete one, or the `since` one) keeps its records when other
+  // checks made it: the diff tells a record changed from a rule changed by them. Only that run — its results are read
+  // anyway, and older runs' evidence would cost memory for a question rarely asked of them (their items are then
+  // worded neutrally).
+  let compared: number | null = sinceBase?.id ?? null;
   for (const r of pool) {
     if (r.status !== 'complete') {
       runs.push({ runId: r.id, status: r.status, startedAt: r.startedAt, meta: r.meta });
@@ -444,12 +556,17 @@ export function loadHistory(
     // only owners with a reseller), whoever their reseller is tonight. Tonight's map only for runs that recorded none.
     const resellers = resellerMapFromMeta(r.meta) ?? opts.resellers ?? {};
     const results: AuditResult[] = store.runResults(r.id);
+    const partial = results.length < recordedCount(r);
+    const producer = producerFromMeta(r.meta);
+    if (compared === null && !partial && !(opts.since instanceof Date)) compared = r.id;
+    const records = compared === r.id && opts.producer !== undefined && (producer === null || producer.checks !== opts.producer.checks);
     runs.push({
       runId: r.id,
       status: 'complete',
       startedAt: r.startedAt,
-      domains: results.map((res) => toSnapshotDomain(res.domain, res.owner, res.owner ? (resellers[res.owner] ?? null) : null, res)),
-      ...(results.length < recordedCount(r) ? { partial: true } : {}),
+      producer,
+      domains: results.map((res) => toSnapshotDomain(res.domain, res.owner, res.owner ? (resellers[res.owner] ?? null) : null, res, records)),
+      ...(partial ? { partial: true } : {}),
       ...(sinceBase?.id === r.id && sinceBase.notLoadedAfter > 0 ? { runsNotLoadedAfter: sinceBase.notLoadedAfter } : {}),
     });
   }
@@ -533,7 +650,9 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const limiter = opts.limiter ?? new TokenBucket({ ratePerSec: qps });
   const resolver = rateLimitedResolver(opts.resolver, limiter);
 
-  const runId = store.startRun('report', identity.user, refs.length, { resellers, qps, concurrency });
+  const producer = opts.producer ?? thisMailhealth();
+  // Which mailhealth made the run: a later report compared with it by other checks says so (diff.ts versionChange).
+  const runId = store.startRun('report', identity.user, refs.length, { resellers, qps, concurrency, [PRODUCER_META]: producer });
   log(`report run ${runId}: auditing ${refs.length} domain(s), ${concurrency} at a time, at most ${qps} DNS queries/s`);
 
   let stopError: unknown = undefined;
@@ -608,12 +727,14 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     runId,
     status: 'complete',
     startedAt: run?.startedAt ?? new Date().toISOString(),
+    producer,
+    // With the records the checks quoted (in memory already): a run compared with that other checks made needs them.
     domains: audits.map((a) => {
       const ref = refByDomain.get(a.domain);
-      return toSnapshotDomain(a.domain, ref?.owner ?? null, resellerByDomain.get(a.domain) ?? null, a);
+      return toSnapshotDomain(a.domain, ref?.owner ?? null, resellerByDomain.get(a.domain) ?? null, a, true);
     }),
   };
-  const history = loadHistory(store, runId, { depth: opts.historyDepth, since: opts.since, resellers });
+  const history = loadHistory(store, runId, { depth: opts.historyDepth, since: opts.since, resellers, producer });
   const baseUrl = opts.baseUrl !== undefined ? opts.baseUrl : storedBaseUrl(store, log);
   const serverName = opts.serverName ?? store.getSetting<string>(REPORT_SETTINGS.serverName) ?? hostname();
   const input = { current, runs: history.runs, since: opts.since, historyTruncated: history.truncated };
@@ -633,7 +754,9 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
         : doc.sinceBeforeOldest
           ? ` (no complete run kept at or before ${doc.since}: compared with the oldest kept, run ${doc.previousRunId})`
           : ` (compared with run ${doc.previousRunId})`) +
-      (doc.historyGap ? `; ${gapText(doc)}` : ''),
+      (doc.summary.noLongerReported ? `; ${doc.summary.noLongerReported} of the resolved only no longer reported` : '') +
+      (doc.historyGap ? `; ${gapText(doc)}` : '') +
+      (doc.versionChange ? `; ${versionChangeText(doc)}` : ''),
   );
 
   const outcome: ReportOutcome = {

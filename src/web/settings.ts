@@ -4,7 +4,8 @@
 // (src/adapters/schedule/expression.ts).
 import { isIP } from 'node:net';
 import { parseServer } from '../adapters/dns/resolver.js';
-import { FIVE_CRON_FIELDS, isTimezone, ScheduleError, validateCronExpr } from '../adapters/schedule/expression.js';
+import { FIVE_CRON_FIELDS, isTimezone, olderScheduleForm, ScheduleError, validateCronExpr } from '../adapters/schedule/expression.js';
+import { jsonText } from '../core/text.js';
 import { splitAddresses } from '../core/recipients.js';
 import {
   baseUrlProblem,
@@ -36,6 +37,49 @@ export interface SettingsForm {
   /** Comma-separated zone names. */
   blocklistZones: string;
   retentionDays: string;
+  /**
+   * The saved schedule is not one this version takes as it is (readSettings only; absent when it is, or for a form
+   * sent back): the page says so beside the field.
+   */
+  reportScheduleStored?: StoredScheduleNote;
+}
+
+/**
+ * A saved report schedule this version does not take as it is — saved by an older version's settings page (six
+ * fields, `@daily`) or by hand — and what the background service makes of it (src/cli/nightly.ts wantedSchedule):
+ * - `runsAs` set: a form older versions took, run as these five fields at the very times they ran it; the field shows
+ *   them, so saving the page stores them.
+ * - `runsAs` null: not used — the service runs another schedule (the default, 03:00, from its start); `problem` says
+ *   why (the scheduler's words), `suggestion` the five fields to enter when there is an obvious one (six fields with
+ *   seconds 1–59: the same minute), else null.
+ */
+export interface StoredScheduleNote {
+  /** As saved (white space around it dropped; a value that is not text as JSON), raw: the view escapes it. */
+  stored: string;
+  runsAs: string | null;
+  /** What the older form was ("six fields, seconds first", "a nickname"), or null. */
+  form: string | null;
+  problem: string | null;
+  suggestion: string | null;
+  /** What the background service runs instead when it starts with it (runsAs null): the default. */
+  fallback: string;
+}
+
+/** The note for a saved schedule (see StoredScheduleNote); null when it is taken as it is, or none is saved. */
+export function storedScheduleNote(saved: unknown): StoredScheduleNote | null {
+  if (saved === undefined || saved === null || (typeof saved === 'string' && !saved.trim())) return null;
+  const text = typeof saved === 'string' ? saved : typeof saved === 'number' ? String(saved) : jsonText(saved);
+  try {
+    validateCronExpr(text);
+    return null;
+  } catch (e) {
+    const stored = text.trim();
+    const older = olderScheduleForm(stored);
+    if (older?.sameTimes) return { stored, runsAs: older.cronExpr, form: older.form, problem: null, suggestion: older.cronExpr, fallback: DEFAULT_CRON };
+    // The scheduler's reason, without the rule and the five fields it may go on with: the page says what to enter.
+    const why = (e instanceof ScheduleError ? e.message : String((e as Error)?.message ?? e)).replace(/\. (Five cron fields|In five fields), .*$/s, '');
+    return { stored, runsAs: null, form: older?.form ?? null, problem: /\.$/.test(why) ? why : `${why}.`, suggestion: older?.cronExpr ?? null, fallback: DEFAULT_CRON };
+  }
 }
 
 export function readSettings(store: SettingsStore): SettingsForm {
@@ -46,9 +90,12 @@ export function readSettings(store: SettingsStore): SettingsForm {
   // Stored as a list by this page; a single string (e.g. set with sqlite3) is shown too, so saving the page never
   // drops the recipients it did not display — read as the mailer reads it (splitAddresses: "a@x, b@y" is two).
   const rec = splitAddresses(store.getSetting<unknown>(SETTING_KEYS.reportRecipients));
+  // A schedule in a form older versions took is shown as the five fields it runs as (saving stores them); one not used
+  // at all is shown as saved, so the admin sees what is there — with a note beside the field either way.
+  const scheduleNote = storedScheduleNote(store.getSetting<unknown>(SETTING_KEYS.reportSchedule));
   return {
     mailchannelsAccountId: str(SETTING_KEYS.mailchannelsAccountId),
-    reportSchedule: str(SETTING_KEYS.reportSchedule, DEFAULT_CRON),
+    reportSchedule: scheduleNote?.runsAs ?? scheduleNote?.stored ?? str(SETTING_KEYS.reportSchedule, DEFAULT_CRON),
     reportRecipients: rec.filter((r) => typeof r === 'string').join(', '),
     reportTimezone: str(SETTING_KEYS.reportTimezone, ''),
     reportBaseUrl: str(SETTING_KEYS.reportBaseUrl, ''),
@@ -56,6 +103,7 @@ export function readSettings(store: SettingsStore): SettingsForm {
     blocklists: store.getSetting<boolean>(SETTING_KEYS.blocklists) === true,
     blocklistZones: blocklistZones(store).join(', '),
     retentionDays: str(SETTING_KEYS.retentionDays, String(DEFAULT_RETENTION_DAYS)),
+    ...(scheduleNote ? { reportScheduleStored: scheduleNote } : {}),
   };
 }
 

@@ -45,9 +45,12 @@ export function validateCronExpr(expr: string): void {
   const shown = jsonText(expr.trim());
   const fields = norm.split(' ').length;
   if (fields !== 5) {
+    // A form older versions took: say its five fields (the settings page's error, --report-cron's).
+    const older = olderScheduleForm(expr);
     throw new ScheduleError(
       `invalid cron expression ${shown}: ${fields} field${fields === 1 ? '' : 's'}, not five. ${FIVE_CRON_FIELDS}: minute hour day-of-month month day-of-week` +
-        (fields === 6 ? ' (a seconds field is not taken: "0 3 * * * *" would run every hour, "* * * * * *" every second)' : ''),
+        (fields === 6 ? ' (a seconds field is not taken: "0 3 * * * *" would run every hour, "* * * * * *" every second)' : '') +
+        (older ? `. In five fields, ${shown} is "${older.cronExpr}"${older.sameTimes ? '' : ' (the same minute, without its seconds)'}` : ''),
     );
   }
   const v = cron.validateDetailed(norm);
@@ -55,6 +58,57 @@ export function validateCronExpr(expr: string): void {
     const why = v.errors.map((e) => `${e.field}${e.value !== undefined ? ` ${jsonText(String(e.value))}` : ''}: ${printable(e.message)}`).join('; ');
     throw new ScheduleError(`invalid cron expression ${shown}: ${why || 'not understood'} (expected "minute hour day-of-month month day-of-week", e.g. "0 3 * * *")`);
   }
+}
+
+/**
+ * node-cron's nicknames (it reads them case-insensitively), as five fields. The settings page of versions before the
+ * five-field rule took them, so a history database may hold one.
+ */
+export const CRON_NICKNAMES: Readonly<Record<string, string>> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+};
+
+/** A schedule in a form older versions took, as five fields (olderScheduleForm). */
+export interface OlderScheduleForm {
+  /** The five fields. */
+  cronExpr: string;
+  /**
+   * true: the five fields run at the very times node-cron ran the older form (a nickname; six fields whose seconds
+   * field is 0) — safe to run instead of it. false: the same minutes, a few seconds off (seconds 1–59): a suggestion.
+   */
+  sameTimes: boolean;
+  /** What the older form was, for a message: "a nickname", "six fields, seconds first". */
+  form: string;
+}
+
+/**
+ * A schedule this version refuses (validateCronExpr) in a form the settings page of older versions took — saved before
+ * the five-field rule (node-cron reads both) — as five fields, when there is an obvious one: a nickname (`@daily` →
+ * "0 0 * * *"), or six fields whose seconds field is one number — dropped ("0 30 2 * * *", 02:30:00, is "30 2 * * *";
+ * seconds 0 run at the same times, others in the same minute). null for anything else: a valid five-field schedule,
+ * a seconds field that repeats ("*", a step, a list: older versions ran those several times a minute, nothing to keep),
+ * five fields left that will not do.
+ */
+export function olderScheduleForm(expr: unknown): OlderScheduleForm | null {
+  if (typeof expr !== 'string') return null;
+  const norm = normalizeCronExpr(expr);
+  const nick = CRON_NICKNAMES[norm.toLowerCase()];
+  if (nick) return { cronExpr: nick, sameTimes: true, form: 'a nickname' };
+  const fields = norm.split(' ');
+  if (fields.length !== 6 || !/^[0-9]{1,2}$/.test(fields[0]) || Number(fields[0]) > 59) return null;
+  const five = fields.slice(1).join(' ');
+  try {
+    validateCronExpr(five);
+  } catch {
+    return null;
+  }
+  return { cronExpr: five, sameTimes: Number(fields[0]) === 0, form: 'six fields, seconds first' };
 }
 
 /** Whether the runtime knows `tz` as a time zone. */

@@ -4,7 +4,8 @@
 // A problem is a finding with severity fail or warn, keyed by (domain, rule, subject). Sections:
 //   newProblems   a problem now that the previous complete run did not have
 //   resolved      a problem gone now (the check ran and found it fixed, or the domain left the server) that was there
-//                 the last night its check gave an answer, at or before the previous complete run
+//                 the last night its check gave an answer, at or before the previous complete run — or, last seen by
+//                 other checks than tonight's, only no longer reported (see "Across a change of checks")
 //   notAudited    a problem of a domain missing tonight whose recorded name is not a domain name (checkDomain): the
 //                 panels' adapters leave such names out since they go through the one validator (a wildcard "*.x",
 //                 a name with a space, a one-label name). Nothing tells whether the panel still lists it — its
@@ -49,6 +50,16 @@
 // DMARC tag) or a name a DNS answer gave (an MX host) is compared as recorded. Shown: the subject of the latest run
 // that has the problem (tonight's, for new and still failing ones).
 //
+// Across a change of checks (RunSnapshot.producer: the mailhealth that made a run — its version, and a fingerprint of
+// the code and data that make findings): when the run compared with was made by other checks (an upgrade; a run that
+// recorded no producer was made before mailhealth recorded it), findings may appear or disappear with no DNS change —
+// a rule added, a threshold moved, a provider learnt. The document says so (versionChange), and a problem last seen by
+// other checks is called fixed only when its records show a change: the record lines it quoted (evidence panel/live)
+// against every line tonight's same check quoted for the domain (recordsVerdict). The same lines: no longer reported
+// (`records: "unchanged"`); a record (name and type) holding other values: fixed (`records: "changed"`); nothing to
+// tell by: no longer reported, worded neutrally. A new problem on lines the other checks saw alike is marked the same
+// way. Snapshots carry evidence only where this is asked (the cron loads it for tonight and the run compared with).
+//
 // Counting domains (summary, groups, trend): a domain's status is its audit's, except that what the checks a panel
 // failure hides report does not count — its unmasked problems decide (fail, else warn), else it is unknown. A domain
 // whose only fails are hidden is not failing.
@@ -64,6 +75,28 @@ export interface SnapshotFinding {
   severity: Severity;
   subject?: string | null;
   message?: string;
+  /**
+   * The records the finding quotes (its evidence's `panel` and `live` lines), loaded only where a run made by another
+   * mailhealth is compared (see Producer): tonight's problems, and the problems of the run compared with.
+   */
+  evidence?: FindingRecords;
+}
+
+/** Record lines as the checks quote them: the panel's copy of the zone ("name ttl TYPE value") and the live answer. */
+export interface FindingRecords {
+  panel?: readonly string[];
+  live?: readonly string[];
+}
+
+/**
+ * The mailhealth that made a run (recorded in its meta: src/cron/report.ts): `version`, its package version, for
+ * people; `checks`, a fingerprint of the code and data that make the findings — what tells "the checks changed". Two
+ * runs whose `checks` differ may disagree about records nobody touched: a problem one no longer reports may be a rule
+ * change, not a fix.
+ */
+export interface Producer {
+  version: string;
+  checks: string;
 }
 
 export interface DomainSnapshot {
@@ -74,6 +107,17 @@ export interface DomainSnapshot {
   reseller?: string | null;
   status: DomainStatus;
   findings: SnapshotFinding[];
+  /**
+   * Every record line the domain's checks quoted that night (from all their findings, pass and info included), per
+   * check — loaded, like SnapshotFinding.evidence, only where runs of different checks are compared.
+   */
+  records?: Partial<Record<CheckName, RecordLines>>;
+}
+
+/** The record lines of one check's findings, for a whole domain. */
+export interface RecordLines {
+  panel: readonly string[];
+  live: readonly string[];
 }
 
 export interface RunSnapshot {
@@ -98,6 +142,12 @@ export interface RunSnapshot {
    * was skipped. Absent: the skipped run is listed by its status alone.
    */
   meta?: unknown;
+  /**
+   * The mailhealth that made the run: null when its meta records none (a run made before versions were recorded —
+   * another version, as far as the report can tell); undefined when not said (the snapshot's maker does not know it:
+   * never compared by version).
+   */
+  producer?: Producer | null;
 }
 
 /** The meta value (`failed`) of a report run recorded because the panel could not be read (no audit ran). */
@@ -151,9 +201,19 @@ export interface ReportItem {
   reseller: string | null;
 }
 
+/**
+ * Across a change of checks (the run compared with was made by another mailhealth: ReportDoc.versionChange), what the
+ * records say — only when they can tell: 'unchanged', every record line the finding quotes is one the other run's same
+ * check quoted (the change is the checks', not the DNS's); 'changed', a record the finding quotes (its name and type)
+ * holds other values in the other run. Absent: the same checks made both runs, or the records cannot tell.
+ */
+export type RecordsVerdict = 'unchanged' | 'changed';
+
 export interface NewProblem extends ReportItem {
   /** The check was unknown (DNS trouble) in the previous complete run, so this may be older than it looks. */
   previouslyUnknown?: boolean;
+  /** Across a change of checks: 'unchanged' — the records are as the earlier run saw them, this version's checks raise it. */
+  records?: RecordsVerdict;
 }
 
 export interface StillFailing extends ReportItem {
@@ -167,8 +227,14 @@ export interface StillFailing extends ReportItem {
 }
 
 export interface Resolved extends ReportItem {
-  /** fixed: the check ran and the problem is gone; domain-removed: the domain is no longer on the server. */
-  reason: 'fixed' | 'domain-removed';
+  /**
+   * fixed: the check ran and the problem is gone; domain-removed: the domain is no longer on the server;
+   * no-longer-reported: the problem was last seen by a run made by another mailhealth (other checks: see Producer)
+   * and its records do not show a change — a rule change, or a fix the records cannot show: never called fixed.
+   */
+  reason: 'fixed' | 'domain-removed' | 'no-longer-reported';
+  /** Across a change of checks: 'changed' (reason fixed) or 'unchanged' (reason no-longer-reported); see RecordsVerdict. */
+  records?: RecordsVerdict;
 }
 
 /** A problem of a domain no longer audited (see the header: notAudited). */
@@ -262,6 +328,14 @@ export interface ReportDoc {
    */
   historyGap: { runs: number; olderRunId: number; olderStartedAt: string; newerRunId: number; newerStartedAt: string } | null;
   scope: ReportScope | null;
+  /** The mailhealth that made this run (absent from reports saved before it was recorded; null: not known). */
+  madeBy?: Producer | null;
+  /**
+   * The run compared with was made by a mailhealth whose checks differ (`previousVersion` null: one that recorded no
+   * version): what appears or disappears may be the checks' change, not the DNS's. null when the same checks made both
+   * (or either is not known); absent from reports saved before it existed.
+   */
+  versionChange?: VersionChange | null;
   summary: {
     domains: number;
     failingDomains: number;
@@ -273,6 +347,8 @@ export interface ReportDoc {
     unknown: number;
     /** Problems of domains no longer audited (absent from reports saved before it existed). */
     notAudited?: number;
+    /** Of `resolved`, those only no longer reported (reason no-longer-reported; absent from reports saved before it existed). */
+    noLongerReported?: number;
   };
   newProblems: NewProblem[];
   resolved: Resolved[];
@@ -287,6 +363,14 @@ export interface ReportDoc {
   byCustomer: CustomerGroup[];
   /** Oldest first, this run last. */
   trend: TrendPoint[];
+}
+
+export interface VersionChange {
+  version: string;
+  checks: string;
+  /** null: the run compared with recorded no version (made before mailhealth recorded it). */
+  previousVersion: string | null;
+  previousChecks: string | null;
 }
 
 export interface BuildReportInput {
@@ -465,6 +549,87 @@ function indexRun(run: RunSnapshot): IndexedRun {
   return idx;
 }
 
+/**
+ * Whether `run` was made by other checks than `current` (RunSnapshot.producer): a run that recorded none counts as
+ * another's (it was made before versions were recorded). Never when either is not said.
+ */
+function otherChecks(run: RunSnapshot, current: RunSnapshot): boolean {
+  if (!current.producer || run.producer === undefined) return false;
+  return run.producer === null || run.producer.checks !== current.producer.checks;
+}
+
+/** ReportDoc.versionChange for the run compared with. */
+function versionChangeOf(previous: RunSnapshot | null, current: RunSnapshot): VersionChange | null {
+  if (!previous || !current.producer || !otherChecks(previous, current)) return null;
+  return {
+    version: current.producer.version,
+    checks: current.producer.checks,
+    previousVersion: previous.producer?.version ?? null,
+    previousChecks: previous.producer?.checks ?? null,
+  };
+}
+
+/** A record line of the panel's zone as the checks write it (src/core/checks/util.ts panelEvidence). */
+const PANEL_RECORD = /^(\S+) \d+ ([A-Z][A-Z0-9]*) (.*)$/s;
+const PANEL_NONE = /^(\S+) ([A-Z][A-Z0-9]*): none in the panel's zone$/;
+
+/**
+ * A panel line as compared: its name and type (`key`) and value — null for "none in the panel's zone". The TTL is
+ * left out: a TTL changed fixes nothing. null for a line that is not a record (a note, a nameserver list).
+ */
+function panelRecord(line: string): { key: string; value: string | null } | null {
+  const m = PANEL_RECORD.exec(line);
+  if (m) return { key: `${m[1]} ${m[2]}`, value: m[3] };
+  const n = PANEL_NONE.exec(line);
+  return n ? { key: `${n[1]} ${n[2]}`, value: null } : null;
+}
+
+function panelText(line: string): string {
+  const r = panelRecord(line);
+  return r ? `${r.key}\n${r.value ?? ''}\n${r.value === null ? 'none' : ''}` : line;
+}
+
+function lines(xs: readonly unknown[] | undefined): string[] {
+  return Array.isArray(xs) ? xs.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** name+type → the values (null: none) a set of panel lines shows. */
+function valuesByRecord(panel: readonly string[]): Map<string, Set<string | null>> {
+  const out = new Map<string, Set<string | null>>();
+  for (const line of panel) {
+    const r = panelRecord(line);
+    if (!r) continue;
+    const set = out.get(r.key) ?? new Set<string | null>();
+    set.add(r.value);
+    out.set(r.key, set);
+  }
+  return out;
+}
+
+/**
+ * What the records say about a finding across a change of checks (RecordsVerdict): the record lines it quotes
+ * (`quoted`) against every record line the other run's same check quoted for the domain (`other`). 'unchanged': each
+ * line it quotes is there (the TTL aside); 'changed': a record it quotes (name and type) holds other values there, or
+ * is there no longer / only there; undefined: they cannot tell (nothing quoted, or the other run's check did not quote
+ * those records — it reported nothing about them).
+ */
+export function recordsVerdict(quoted: FindingRecords | undefined, other: RecordLines | undefined): RecordsVerdict | undefined {
+  if (!quoted || !other) return undefined;
+  const panel = lines(quoted.panel);
+  const live = lines(quoted.live);
+  if (!panel.length && !live.length) return undefined;
+  const otherPanel = new Set(lines(other.panel).map(panelText));
+  const otherLive = new Set(lines(other.live));
+  if (panel.every((l) => otherPanel.has(panelText(l))) && live.every((l) => otherLive.has(l))) return 'unchanged';
+  const there = valuesByRecord(lines(other.panel));
+  for (const [key, values] of valuesByRecord(panel)) {
+    const now = there.get(key);
+    if (!now) continue;
+    if (now.size !== values.size || [...values].some((v) => !now.has(v))) return 'changed';
+  }
+  return undefined;
+}
+
 /** Whether an owner/reseller pair is in the scope. */
 function inScope(d: { owner: string | null; reseller?: string | null }, scope: ReportScope | undefined): boolean {
   if (!scope) return true;
@@ -578,6 +743,9 @@ export function buildReport(input: BuildReportInput): ReportDoc {
       sinceBeforeOldest = true;
     }
   }
+  // The run compared with made by other checks (an upgrade): said once at the top; what it alone saw gone tonight is
+  // called fixed only when its records show a change (see Resolved.reason).
+  const versionChange = versionChangeOf(previous, current);
   const historyIdx = history.map((r) => indexRun(r));
   const cur = indexRun(current);
   const prevPos = previous ? history.indexOf(previous) : -1;
@@ -636,6 +804,11 @@ export function buildReport(input: BuildReportInput): ReportDoc {
       if (known.state !== 'present') {
         const n: NewProblem = item(d.snap, f);
         if (known.sawUnknown) n.previouslyUnknown = true;
+        // Absent the last night its check answered — by other checks: were its records there then too?
+        if (known.state === 'absent' && otherChecks(history[known.pos], current)) {
+          const v = recordsVerdict(f.evidence, historyIdx[known.pos].domains.get(d.snap.domain)?.snap.records?.[f.check]);
+          if (v) n.records = v;
+        }
         newProblems.push(n);
         continue;
       }
@@ -719,6 +892,13 @@ export function buildReport(input: BuildReportInput): ReportDoc {
           ...item(here ? { ...p.snap, owner: here.owner, reseller: here.reseller } : { ...p.snap, owner: whose.owner, reseller: whose.reseller }, f),
           reason: s === 'missing' ? 'domain-removed' : 'fixed',
         };
+        // Last seen by other checks (an upgrade since): fixed only when its records changed — the same records no
+        // longer reported are the checks' change, and records that cannot tell are said neutrally.
+        if (r.reason === 'fixed' && otherChecks(history[i], current)) {
+          const v = recordsVerdict(f.evidence, here?.records?.[f.check]);
+          if (v) r.records = v;
+          if (v !== 'changed') r.reason = 'no-longer-reported';
+        }
         resolved.push(r);
       }
     }
@@ -824,6 +1004,8 @@ export function buildReport(input: BuildReportInput): ReportDoc {
     prunedRuns: history.filter((r) => r.partial).map((r) => ({ runId: r.runId, startedAt: r.startedAt })),
     historyGap,
     scope: isScoped(scope) ? { ...scope } : null,
+    madeBy: current.producer ? { ...current.producer } : null,
+    versionChange,
     summary: {
       domains: here.total,
       failingDomains: here.failing,
@@ -834,6 +1016,7 @@ export function buildReport(input: BuildReportInput): ReportDoc {
       stillFailing: stillFailing.length,
       unknown: unknown.length,
       notAudited: notAudited.length,
+      noLongerReported: resolved.filter((r) => r.reason === 'no-longer-reported').length,
     },
     newProblems,
     resolved,

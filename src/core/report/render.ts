@@ -2,7 +2,7 @@
 // a plain-text alternative, and the JSON document. Pure. All record text and names are escaped: they come from
 // DNS and from customers, so they are hostile until proven otherwise.
 import { showInvisible } from '../text.js';
-import { isScoped, type CustomerGroup, type NotAudited, type ReportDoc, type ReportItem, type ResellerGroup, type SkippedRun, type StillFailing, type TrendPoint, type UnknownItem } from './diff.js';
+import { isScoped, type CustomerGroup, type NewProblem, type NotAudited, type ReportDoc, type ReportItem, type ResellerGroup, type Resolved, type SkippedRun, type StillFailing, type TrendPoint, type UnknownItem } from './diff.js';
 
 export interface RenderOptions {
   /** The panel UI's base URL; each problem links to `<baseUrl>/domains/<domain>`. Only http(s) URLs are used. */
@@ -84,7 +84,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
 
 export function reportSubject(doc: ReportDoc, opts: RenderOptions = {}): string {
   const s = doc.summary;
-  const parts = [plural(s.newProblems, 'new problem'), `${s.resolved} resolved`, `${s.stillFailing} still failing`];
+  // Problems only no longer reported (across an upgrade's changed checks) are not counted as resolved here.
+  const gone = s.noLongerReported ?? 0;
+  const parts = [plural(s.newProblems, 'new problem'), `${s.resolved - gone} resolved`, ...(gone ? [`${gone} no longer reported`] : []), `${s.stillFailing} still failing`];
   if (s.unknown) parts.push(`${s.unknown} unknown`);
   // (Absent from a report saved by an earlier version.)
   if (s.notAudited) parts.push(`${s.notAudited} no longer audited`);
@@ -212,10 +214,48 @@ export function notAuditedText(i: Pick<NotAudited, 'reason'>): string {
   );
 }
 
+/**
+ * Why a problem is in the Resolved section: fixed, its domain gone — or, across an upgrade's changed checks
+ * (ReportDoc.versionChange), only no longer reported: never "fixed" unless its records changed.
+ */
+export function resolvedText(i: Pick<Resolved, 'reason' | 'records'>): string {
+  if (i.reason === 'domain-removed') return 'domain no longer on the server';
+  if (i.reason === 'no-longer-reported') {
+    return i.records === 'unchanged'
+      ? "no longer reported: its records are unchanged — this version's checks no longer raise it; nothing was fixed"
+      : "no longer reported: last seen by another mailhealth version's checks — fixed, or no longer raised by this version's (the records cannot tell)";
+  }
+  return i.records === 'changed' ? 'fixed (its records changed)' : 'fixed';
+}
+
+/** A new problem's note: across an upgrade, one on records that did not change is the new checks' finding. */
+export function newProblemText(i: Pick<NewProblem, 'records'>): string {
+  return i.records === 'unchanged' ? "its records are unchanged: raised by this version's checks, not by a DNS change" : '';
+}
+
+/**
+ * The run compared with was made by a mailhealth whose checks differ (an upgrade, or a downgrade): said once, at the
+ * top, since new and resolved may then be the checks' change rather than the DNS's. null when not.
+ */
+export function versionChangeText(doc: Pick<ReportDoc, 'versionChange' | 'previousRunId'>): string | null {
+  const v = doc.versionChange; // (absent from a report saved by an earlier version)
+  if (!v) return null;
+  const by =
+    v.previousVersion === null
+      ? 'an earlier mailhealth (one that did not record its version)'
+      : v.previousVersion === v.version
+        ? `another build of mailhealth ${v.previousVersion}, whose checks differ from this one's`
+        : `mailhealth ${v.previousVersion}`;
+  return (
+    `The previous run (run ${doc.previousRunId}) was made by ${by}; this one by mailhealth ${v.version}: findings that appear or ` +
+    "disappear may come from the upgrade's changed checks, not from DNS. A problem no longer reported is called fixed only where its records changed."
+  );
+}
+
 function sections(doc: ReportDoc): Section<ReportItem>[] {
   return [
-    { key: 'newProblems', title: 'New problems', empty: 'No new problems since the last complete run.', items: doc.newProblems },
-    { key: 'resolved', title: 'Resolved', empty: 'Nothing resolved since the last complete run.', items: doc.resolved, extra: (i) => ((i as { reason?: string }).reason === 'domain-removed' ? 'domain no longer on the server' : 'fixed') },
+    { key: 'newProblems', title: 'New problems', empty: 'No new problems since the last complete run.', items: doc.newProblems, extra: (i) => newProblemText(i as NewProblem) },
+    { key: 'resolved', title: 'Resolved', empty: 'Nothing resolved since the last complete run.', items: doc.resolved, extra: (i) => resolvedText(i as Resolved) },
     // Only on a night that has some (the first report after the panels' names went through the validator); absent
     // from a report saved by an earlier version.
     ...(doc.notAudited?.length
@@ -304,6 +344,8 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
   lines.push(reportSubject(doc, opts));
   lines.push('');
   lines.push(cleanControls(header(doc)));
+  const upgraded = versionChangeText(doc);
+  if (upgraded) lines.push(cleanControls(upgraded));
   const skipped = skippedText(doc);
   if (skipped) lines.push(cleanControls(skipped));
   const t = doc.trend;
@@ -404,6 +446,8 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
   h.push('<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222;max-width:760px">');
   h.push(`<h1 style="font-size:18px">${escapeHtml(subject)}</h1>`);
   h.push(`<p>${escapeHtml(header(doc))}</p>`);
+  const upgraded = versionChangeText(doc);
+  if (upgraded) h.push(`<p class="version-change" style="color:#b9770e">${escapeHtml(upgraded)}</p>`);
   const skipped = skippedText(doc);
   if (skipped) h.push(`<p style="color:#7f8c8d">${escapeHtml(skipped)}</p>`);
   const gap = gapText(doc);
