@@ -2,7 +2,7 @@
 import { jsonText } from '../core/text.js';
 import { isIP } from 'node:net';
 import { createResolver, parseServer, type ResolverOptions, type WireResolver } from '../adapters/dns/resolver.js';
-import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
+import { createPanel, loadConfig, DEFAULT_CONFIG_PATH, type ConfigFile, type PanelConfig, type PanelKind } from '../adapters/panels/factory.js';
 import { openStore, type Store } from '../adapters/store/store.js';
 import { resolveDbPath } from '../adapters/store/path.js';
 import { accessSync, constants as fsConstants, existsSync, statSync } from 'node:fs';
@@ -104,7 +104,7 @@ const KINDS: PanelKind[] = ['files', 'cpanel', 'whm', 'plesk'];
  * may read it (root on an installed server: `mailhealth audit --all` uses the configured panel), else nothing — the
  * file is root's (0600), and other users pass --config or the panel flags.
  */
-export function defaultConfig(path = DEFAULT_CONFIG_PATH): Partial<PanelConfig> {
+export function defaultConfig(path = DEFAULT_CONFIG_PATH): ConfigFile {
   try {
     accessSync(path, fsConstants.R_OK);
   } catch {
@@ -114,10 +114,12 @@ export function defaultConfig(path = DEFAULT_CONFIG_PATH): Partial<PanelConfig> 
 }
 
 /**
- * loadConfig, with a config file that cannot be read or is not valid JSON reported as what it is: a configuration
- * error (UsageError: exit 2, `kind: "usage"` under --json; README "CLI"), not a panel error.
+ * loadConfig, with a config file that cannot be read, is not valid JSON or has a key of the wrong type (`"insecure":
+ * "false"`, `"panelRoot": 5`: loadConfig checks every key once, here, before any command uses one) reported as what it
+ * is: a configuration error (UsageError: exit 2, `kind: "usage"` under --json; README "CLI"), not a panel error. An
+ * unknown key is a warning on stderr (loadConfig), not an error.
  */
-export function readConfig(path = DEFAULT_CONFIG_PATH): Partial<PanelConfig> {
+export function readConfig(path = DEFAULT_CONFIG_PATH): ConfigFile {
   try {
     return loadConfig(path);
   } catch (e) {
@@ -191,14 +193,15 @@ export function dbPathNamed(o: Pick<GlobalOptions, 'db'>): boolean {
 }
 
 /** The config: the file --config names (which must exist), else the installed one when there (defaultConfig). */
-export function configFromOptions(o: Pick<GlobalOptions, 'config'>): Partial<PanelConfig> {
+export function configFromOptions(o: Pick<GlobalOptions, 'config'>): ConfigFile {
   if (o.config === undefined) return defaultConfig();
   checkConfigPath(o);
   return readConfig(o.config);
 }
 
 export function panelFromOptions(o: GlobalOptions): Panel {
-  const fileCfg = configFromOptions(o);
+  // The file's keys are checked (types, panel kind) when it is read: a bad "panel" there is refused naming the file.
+  const { token: fileToken, adminToken: _adminToken, ...fileCfg } = configFromOptions(o);
   const kind = (o.panel ?? fileCfg.panel ?? 'files') as PanelKind;
   if (!KINDS.includes(kind)) throw new UsageError(`--panel must be one of ${KINDS.join(', ')} (got ${JSON.stringify(o.panel)})`);
   const cfg: PanelConfig = {
@@ -209,6 +212,8 @@ export function panelFromOptions(o: GlobalOptions): Panel {
     ...(o.panelUser ? { panelUser: o.panelUser } : {}),
     ...(o.panelCa ? { ca: o.panelCa } : {}),
     ...(o.panelInsecure ? { insecure: true } : {}),
+    // MAILHEALTH_PANEL_TOKEN wins over the file's "token" (README): the file's is passed only when it is not set.
+    ...(fileToken && !process.env.MAILHEALTH_PANEL_TOKEN ? { token: fileToken } : {}),
     configPath: o.config ?? DEFAULT_CONFIG_PATH,
   };
   if (kind === 'files' && !cfg.panelRoot) throw new UsageError('the files panel needs --panel-root DIR (the directory with panel.json)');
