@@ -55,8 +55,12 @@ export class PleskRestCli implements PleskCliTransport {
     const res = await this.client.request({ method: 'POST', path: `/api/v2/cli/${encodeURIComponent(utility)}/call`, json: { params }, write: true, panelAnswer: isCliAnswer });
     if (res.status === 404) throw new PanelError('not-found', `Plesk does not allow the utility "${utility}" over REST${errorText(res.json, res.text)}`);
     if (res.status >= 400) throw new PanelError('other', `Plesk cli/${utility}: HTTP ${res.status}${errorText(res.json, res.text)}`);
-    const o = (res.json ?? {}) as { code?: number; stdout?: string; stderr?: string };
-    return { code: Number(o.code ?? 1), stdout: String(o.stdout ?? ''), stderr: String(o.stderr ?? '') };
+    // Plesk's answer carries the utility's exit code (§1.4). Without one (the client lets no such 2xx through) it is no
+    // answer of the utility's: whether it ran is not known — never an exit code made up here, which read as a refusal
+    // (QA h3 D9: a record deleted, then called "not deleted", and so lost).
+    const o = (res.json ?? {}) as { code?: unknown; stdout?: unknown; stderr?: unknown };
+    if (typeof o.code !== 'number') throw new PanelError('no-answer', `Plesk cli/${utility} did not answer with the utility's exit code (HTTP ${res.status}${errorText(res.json, res.text)})`);
+    return { code: o.code, stdout: typeof o.stdout === 'string' ? o.stdout : '', stderr: typeof o.stderr === 'string' ? o.stderr : '' };
   }
 }
 
@@ -156,6 +160,78 @@ export function relayhostOf(mainCf: string): string | null {
   return value ? value.split(/[\s,]+/)[0] : null;
 }
 
+/** A whole number Plesk gives as a number or, from some front, as a string of digits; null otherwise. */
+function wholeNumber(x: unknown): number | null {
+  if (typeof x === 'number') return Number.isSafeInteger(x) && x >= 0 ? x : null;
+  return typeof x === 'string' && /^\d{1,15}$/.test(x) ? Number(x) : null;
+}
+
+/** An answer of Plesk's of the shape it documents, but not holding what it must: PanelError('other') saying what. */
+function unexpectedShape(what: string, why: string): PanelError {
+  return new PanelError('other', `Plesk's answer to ${what} had an unexpected shape (${why}), so it was not read`);
+}
+
+/**
+ * `GET /dns/records` entries (§1.2: `{id, type, host, value, opt, ttl}`; `ttl` int or null), checked one by one: a
+ * record without its id, type, host or value, an `opt` that is no text, or a TTL that is no number is PanelError —
+ * never a raw JavaScript error as a finding's text ("Cannot read properties of undefined (reading 'toUpperCase')", "s
+ * is not iterable": QA h3 D15), nor a record read with a TTL it does not have (a TTL "3600" was read as one day). Ids
+ * and TTLs given as strings of digits are read as those numbers.
+ */
+export function checkedRecords(list: readonly unknown[], spelling: string): DnsRecord[] {
+  const what = `GET /dns/records for ${spelling}`;
+  return list.map((x, i) => {
+    const o = (x ?? {}) as Record<string, unknown>;
+    const id = wholeNumber(o.id);
+    const n = `record ${i + 1}${id !== null ? ` (id ${id})` : ''}`;
+    if (id === null) throw unexpectedShape(what, `${n} has no id`);
+    if (typeof o.type !== 'string' || !/^[A-Za-z0-9]+$/.test(o.type)) throw unexpectedShape(what, `${n} has no type`);
+    const rec = `${n}, ${o.type.toUpperCase()}`;
+    if (typeof o.host !== 'string' || !o.host.trim()) throw unexpectedShape(what, `${rec}, has no host`);
+    if (typeof o.value !== 'string') throw unexpectedShape(what, `${rec} at ${o.host}, has no value (${o.value === null ? 'null' : typeof o.value})`);
+    if (o.opt !== undefined && o.opt !== null && typeof o.opt !== 'string') throw unexpectedShape(what, `${rec} at ${o.host}, has opt ${JSON.stringify(o.opt)}, not text`);
+    const ttl = o.ttl === undefined || o.ttl === null ? null : wholeNumber(o.ttl);
+    if (ttl === null && o.ttl !== undefined && o.ttl !== null) throw unexpectedShape(what, `${rec} at ${o.host}, has TTL ${JSON.stringify(o.ttl)}, not a number of seconds`);
+    return { id, type: o.type, host: o.host, value: o.value, opt: (o.opt as string | null | undefined) ?? null, ttl };
+  });
+}
+
+/**
+ * REST `DomainResponse` entries (§1.3: `id`, `name`, `ascii_name`, `base_domain_id`, `aliases[]`), checked: an entry
+ * without its id or name, or aliases that are not a list of named entries, is PanelError — never a JavaScript error
+ * on a missing name. Ids given as strings of digits are read as those numbers.
+ */
+export function checkedDomains(list: readonly unknown[], path: string): DomainResp[] {
+  const what = `GET ${path}`;
+  return list.map((x, i) => {
+    const o = (x ?? {}) as Record<string, unknown>;
+    const id = wholeNumber(o.id);
+    if (id === null) throw unexpectedShape(what, `domain ${i + 1} has no id`);
+    if (typeof o.name !== 'string' || !o.name) throw unexpectedShape(what, `domain ${i + 1} (id ${id}) has no name`);
+    if (o.ascii_name !== undefined && o.ascii_name !== null && typeof o.ascii_name !== 'string') throw unexpectedShape(what, `${o.name}'s ascii_name is no name`);
+    const base = o.base_domain_id === undefined || o.base_domain_id === null ? undefined : wholeNumber(o.base_domain_id);
+    if (base === null) throw unexpectedShape(what, `${o.name}'s base_domain_id is no id`);
+    const aliases = o.aliases === undefined || o.aliases === null ? undefined : o.aliases;
+    if (aliases !== undefined && !(Array.isArray(aliases) && aliases.every((a) => !!a && typeof a === 'object' && typeof (a as AliasResp).name === 'string'))) {
+      throw unexpectedShape(what, `${o.name}'s aliases are not a list of named aliases`);
+    }
+    return { ...(o as unknown as DomainResp), id, name: o.name, ...(typeof o.ascii_name === 'string' ? { ascii_name: o.ascii_name } : { ascii_name: undefined }), base_domain_id: base, aliases: aliases as AliasResp[] | undefined };
+  });
+}
+
+/** REST `/clients` entries (`id`, `login`, `type`, `owner_login`), checked as checkedDomains. */
+export function checkedClients(list: readonly unknown[]): Client[] {
+  return list.map((x, i) => {
+    const o = (x ?? {}) as Record<string, unknown>;
+    const id = wholeNumber(o.id);
+    if (id === null) throw unexpectedShape('GET /clients', `client ${i + 1} has no id`);
+    if (typeof o.login !== 'string' || !o.login) throw unexpectedShape('GET /clients', `client ${i + 1} (id ${id}) has no login`);
+    if (typeof o.type !== 'string') throw unexpectedShape('GET /clients', `client ${o.login} has no type`);
+    if (o.owner_login !== undefined && o.owner_login !== null && typeof o.owner_login !== 'string') throw unexpectedShape('GET /clients', `client ${o.login}'s owner_login is no login`);
+    return { id, login: o.login, type: o.type, ...(typeof o.owner_login === 'string' ? { owner_login: o.owner_login } : {}) };
+  });
+}
+
 export class PleskPanel implements Panel {
   readonly kind = 'plesk';
   /**
@@ -213,21 +289,33 @@ export class PleskPanel implements Panel {
     return res.json as T;
   }
 
-  private async xml(packet: string): Promise<string> {
+  /**
+   * One XML API packet (§3.1), answered with a result of `<status>ok</status>`. An HTTP error, a body that is no XML API
+   * packet (an error or login page, an empty answer) or one without a status, and Plesk's own `<status>error</status>`
+   * are PanelError — never read as a packet that says nothing (QA: an empty or failed mail get_prefs read as "not
+   * signing"). `what` names the packet in messages ("mail get_prefs").
+   */
+  private async xml(packet: string, what: string): Promise<string> {
     const res = await this.opts.rest.request({
       method: 'POST',
       path: '/enterprise/control/agent.php',
       headers: { KEY: this.opts.apiKey },
       body: { contentType: 'text/xml', text: `<?xml version="1.0" encoding="UTF-8"?><packet>${packet}</packet>` },
     });
-    if (res.status >= 400) throw new PanelError('other', `Plesk XML API: HTTP ${res.status}`);
+    const where = `Plesk XML API (${what})`;
+    if (res.status >= 400) throw new PanelError('other', `${where}: HTTP ${res.status}${errorText(res.json, res.text)}`);
+    if (!/<packet[\s>]/.test(res.text)) {
+      const seen = errorText(undefined, res.text).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 102);
+      throw new PanelError('other', `${where}: unexpected answer (HTTP ${res.status}, ${res.text.trim() ? 'not an XML API packet' : 'an empty body'})${seen}`);
+    }
     const status = xmlTag(res.text, 'status');
-    if (status === 'error') throw new PanelError('other', `Plesk XML API: ${xmlTag(res.text, 'errtext') ?? 'error'} (${xmlTag(res.text, 'errcode') ?? '?'})`);
+    if (status === 'error') throw new PanelError('other', `${where}: ${xmlTag(res.text, 'errtext') || 'error'} (${xmlTag(res.text, 'errcode') || '?'})`);
+    if (status !== 'ok') throw new PanelError('other', `${where}: unexpected answer (HTTP ${res.status}, a packet without <status>ok</status>)`);
     return res.text;
   }
 
   private async clients(): Promise<Client[]> {
-    return this.rest<Client[]>('/clients', undefined, 'list');
+    return checkedClients(await this.rest<unknown[]>('/clients', undefined, 'list'));
   }
 
   async listAccounts(): Promise<{ user: string; role: Identity['role']; owner?: string }[]> {
@@ -241,7 +329,7 @@ export class PleskPanel implements Panel {
    */
   private domainList(fresh = false): Promise<DomainResp[]> {
     if (fresh) this.serverWide.delete('domains');
-    return this.once('domains', () => this.rest<DomainResp[]>('/domains', undefined, 'list'));
+    return this.once('domains', async () => checkedDomains(await this.rest<unknown[]>('/domains', undefined, 'list'), '/domains'));
   }
 
   /** Every domain with its owner login and the owner's owner. REST has no owner filter: filter client-side (§8). */
@@ -249,7 +337,7 @@ export class PleskPanel implements Panel {
     const clients = await this.clients();
     const byDomain = new Map<number, Client>();
     for (const c of clients) {
-      const ds = await this.rest<DomainResp[]>(`/clients/${c.id}/domains`, undefined, 'list');
+      const ds = checkedDomains(await this.rest<unknown[]>(`/clients/${c.id}/domains`, undefined, 'list'), `/clients/${c.id}/domains`);
       for (const d of ds) byDomain.set(d.id, c);
     }
     const all = await this.domainList(true);
@@ -339,7 +427,7 @@ export class PleskPanel implements Panel {
   /** A domain (`/domains` entry) by name. Never an alias: `?name=` filters domains, and an alias has no domain id. */
   private async domainByName(domain: string): Promise<DomainResp> {
     const d = canonName(domain);
-    const find = async (spelling: string) => (await this.rest<DomainResp[]>('/domains', { name: spelling }, 'list')).find((x) => domainName(x) === d);
+    const find = async (spelling: string) => checkedDomains(await this.rest<unknown[]>('/domains', { name: spelling }, 'list'), '/domains').find((x) => domainName(x) === d);
     let hit = await find(d);
     if (!hit) {
       const other = await this.otherSpelling(d);
@@ -397,14 +485,19 @@ export class PleskPanel implements Panel {
     let raw: DnsRecord[] | undefined;
     let spelling = t.name;
     try {
-      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list');
+      raw = await this.dnsRecords(spelling);
     } catch (e) {
       const other = e instanceof PanelError && e.code === 'not-found' ? await this.spellingOf(t) : null;
       if (!other) throw e;
       spelling = other;
-      raw = await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list');
+      raw = await this.dnsRecords(spelling);
     }
-    return { records: (raw ?? []).map((r) => this.toRecord(r)).filter((r): r is ZoneRecord => !!r), spelling };
+    return { records: raw.map((r) => this.toRecord(r)).filter((r): r is ZoneRecord => !!r), spelling };
+  }
+
+  /** `GET /dns/records?domain=<spelling>` (§1.2), every record checked (checkedRecords). */
+  private async dnsRecords(spelling: string): Promise<DnsRecord[]> {
+    return checkedRecords(await this.rest<unknown[]>('/dns/records', { domain: spelling }, 'list'), spelling);
   }
 
   /**
@@ -441,7 +534,7 @@ export class PleskPanel implements Panel {
   }
 
   private async zoneStatusOf(siteId: number): Promise<PleskZoneStatus> {
-    const xml = await this.xml(`<dns><get><filter><site-id>${siteId}</site-id></filter><soa/></get></dns>`);
+    const xml = await this.xml(`<dns><get><filter><site-id>${siteId}</site-id></filter><soa/></get></dns>`, 'dns get');
     if (xmlTag(xml, 'zone_type') === 'slave') return 'external';
     return xmlTag(xml, 'zone_status') === 'disabled' ? 'disabled' : 'enabled';
   }
@@ -459,14 +552,14 @@ export class PleskPanel implements Panel {
     let ips: string[] = [];
     let helo = hostname;
     try {
-      const prefs = await this.once('server-prefs', () => this.xml('<server><get><prefs/></get></server>'));
+      const prefs = await this.once('server-prefs', () => this.xml('<server><get><prefs/></get></server>', 'server get prefs'));
       const mode = xmlTag(prefs, 'outgoing_email_mode');
       if (mode === 'explicit-ip') {
         ips = [xmlTag(prefs, 'outgoing_email_mode_explicit_ipv4'), xmlTag(prefs, 'outgoing_email_mode_explicit_ipv6')].filter((x): x is string => !!x);
       } else {
         // domain-ip / domain-name: the subscription's IP (webspace gen_info dns_ip_address; base_domain_id = subscription).
         const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? (await this.rest<DomainResp>(`/domains/${dom.base_domain_id}`, undefined, 'object')).name : self;
-        const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`);
+        const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`, 'webspace get');
         const ip = xmlTag(ws, 'dns_ip_address');
         if (ip) ips = [ip];
         // XML API "Server Preferences and Global Mail Settings": `domain-name` = "mail is sent from domains' IP addresses
@@ -481,17 +574,27 @@ export class PleskPanel implements Panel {
     return { ips, helo };
   }
 
-  /** XML mail prefs of a site (§3.3): `spam-protect-sign` (DKIM signing) and `mailservice`; null when not given. */
-  private async mailPrefs(siteId: number): Promise<{ sign: boolean | null; mailservice: boolean | null }> {
+  /**
+   * XML mail prefs of a site (§3.3): `spam-protect-sign` (DKIM signing) and `mailservice`; null when the answer does
+   * not carry one. A call that fails — an HTTP error, an empty or non-XML answer, `<status>error</status>` — or a
+   * value other than true/false throws (PanelError, naming `name`): never read as "not signing", which reported a
+   * healthy domain's DKIM off and made the DKIM fix turn signing on and look for a key (QA h3 D1).
+   */
+  private async mailPrefs(siteId: number, name: string): Promise<{ sign: boolean | null; mailservice: boolean | null }> {
+    let mp: string;
     try {
-      const mp = await this.xml(`<mail><get_prefs><filter><site-id>${siteId}</site-id></filter></get_prefs></mail>`);
-      const sign = xmlTag(mp, 'spam-protect-sign');
-      const service = xmlTag(mp, 'mailservice');
-      return { sign: sign === null ? null : sign === 'true', mailservice: service === null ? null : service !== 'false' };
+      mp = await this.xml(`<mail><get_prefs><filter><site-id>${siteId}</site-id></filter></get_prefs></mail>`, 'mail get_prefs');
     } catch (e) {
-      if (e instanceof PanelError && e.code === 'auth') throw e;
-      return { sign: null, mailservice: null };
+      if (!(e instanceof PanelError) || e.code === 'auth') throw e;
+      throw new PanelError(e.code, `Plesk's mail settings of ${name} could not be read, so whether it signs its mail with DKIM is not known: ${e.message}`);
     }
+    const flag = (tag: string): boolean | null => {
+      const v = xmlTag(mp, tag);
+      if (v === null) return null;
+      if (v === 'true' || v === 'false') return v === 'true';
+      throw new PanelError('other', `Plesk's answer to XML mail get_prefs for ${name} had an unexpected shape (${tag} ${JSON.stringify(v.slice(0, 40))}, not true or false); nothing in it was taken as a setting`);
+    };
+    return { sign: flag('spam-protect-sign'), mailservice: flag('mailservice') };
   }
 
   /** The DKIM private key Plesk keeps for a name (§4: /etc/domainkeys/<domain>/default), if on the server. */
@@ -529,7 +632,7 @@ export class PleskPanel implements Panel {
     // DKIM: signing flag from XML mail prefs `spam-protect-sign` (§3.3); the key from the key file (§4), else — no
     // file (not on the server, or the key kept elsewhere) while Plesk signs — from the record Plesk publishes for it.
     const pem = this.keyFile(d);
-    const prefs = await this.mailPrefs(dom.id);
+    const prefs = await this.mailPrefs(dom.id, d);
     const signing = prefs.sign ?? !!pem;
     // Mail service off: Plesk's guide — "Switching off the mail service on a domain is necessary if an external mail
     // service (such as GMail) is used" (Mail Settings of Domains). Its MX points elsewhere; on Linux the server may
@@ -594,7 +697,7 @@ export class PleskPanel implements Panel {
     // sending publish "the same records as the main domain, but with the alias name" (§4, official), so the alias's
     // mail is signed with its domain's key and the DKIM fix publishes that key under the alias's name.
     const pem = this.keyFile(d) ?? this.keyFile(domainName(t.parent));
-    const prefs = await this.mailPrefs(t.parent.id);
+    const prefs = await this.mailPrefs(t.parent.id, domainName(t.parent));
     // A key published in the alias's own zone may well be a previous host's (Plesk publishes a domain's key itself
     // when signing is switched on, never an alias's): never taken as the server's. Without key files (not on the
     // server), the key is the one Plesk publishes in the domain's zone while the domain signs — as for the domain.
@@ -651,11 +754,25 @@ export class PleskPanel implements Panel {
   }
 
   /**
-   * One `plesk bin dns` call for `rec`, a TXT or CNAME record of the domain `origin` (its A-label: the names records
-   * carry). `zone` is the spelling Plesk knows the domain by — the one its records were read by (fetchRecords): an
-   * IDN domain may be known by its Unicode `name` only.
+   * One `plesk bin dns` step of a write: `action` for `rec`, a TXT or CNAME record of the domain `origin` (its A-label:
+   * the names records carry), in the zone of `t`; `zone` is the spelling Plesk knows the domain by — the one its records
+   * were read by (fetchRecords): an IDN domain may be known by its Unicode `name` only. Resolves when the step was
+   * made; throws when it was not (PanelError with Plesk's text: a refusal), when the record to delete was gone already
+   * ('stale'), or when what the call did cannot be told ('no-answer'). Plesk's answer is judged:
+   * - exit 0 with nothing on stderr: made.
+   * - `--add` exit 2: the record already exists (§2.1, official) — PanelError('record-exists').
+   * - any other answer — another exit code, exit 0 with an error on stderr, an HTTP error from the REST front — does
+   *   not say for sure what the call did: a run may write the record and then fail (to reload the zone, say) and exit
+   *   non-zero (INFERRED: plesk.md documents exit 0 and 2 only), one that printed an error may have done nothing (QA h3
+   *   D8: exit 0 with "Unable to add DNS record" on stderr, the SPF record lost, the fix reported applied). The zone,
+   *   read again, decides (zoneShows): the step is made when the zone shows it (the record there after `--add`, gone
+   *   after `--del`), else Plesk refused it. A `--del` that says the record does not exist, the zone not holding it,
+   *   deleted nothing: someone removed it since the zone was read ('stale'; the wording INFERRED from the XML API's
+   *   "DNS record does not exist." — the CLI's is not in plesk.md). Gone with any other text, it was this step
+   *   (QA h3 D9: a delete that acted and then exited 1 was called someone else's edit, and the record was lost) —
+   *   never lost: a later failure's undo puts it back.
    */
-  private async dns(action: '--add' | '--del', zone: string, origin: string, rec: ZoneRecord): Promise<void> {
+  private async cliStep(t: Target, zone: string, origin: string, action: '--add' | '--del', rec: ZoneRecord): Promise<void> {
     const sub = cliPrefix(rec, origin);
     const type = rec.type.toUpperCase();
     // TXT: `-txt` is the value (exactly as Plesk holds it: `--del` matches type + host + value, and Plesk takes the
@@ -667,11 +784,45 @@ export class PleskPanel implements Panel {
     // `-ttl`: 3rd-party usage.
     const record = type === 'CNAME' ? ['-cname', sub, '-canonical', canonName(rec.value)] : ['-txt', rec.value, '-domain', sub];
     const params = [action, zone, ...record, ...(action === '--add' ? ['-ttl', String(rec.ttl)] : [])];
-    const r = await this.opts.cli.run('dns', params);
-    if (r.code === 0) return;
-    const text = (r.stderr || r.stdout).trim();
-    if (action === '--add' && r.code === 2) throw new PanelError('record-exists', `Plesk: the ${type} record at ${rec.name} already exists (${text || 'exit code 2'})`);
-    throw new PanelError('other', `plesk bin dns ${action} ${zone} failed (exit ${r.code}): ${text}`);
+    const what = `plesk bin dns ${action} ${zone}`;
+    let said: string;
+    let text: string;
+    /** Exit 0 with an error on stderr: said so when the zone shows the step not made. */
+    let zeroExit = false;
+    try {
+      const r = await this.opts.cli.run('dns', params);
+      const stderr = r.stderr.trim();
+      text = stderr || r.stdout.trim();
+      if (r.code === 0 && !stderr) return;
+      zeroExit = r.code === 0;
+      if (action === '--add' && r.code === 2) throw new PanelError('record-exists', `Plesk: the ${type} record at ${rec.name} already exists (${text || 'exit code 2'})`);
+      said = r.code === 0 ? `${what} exited 0 but reported an error: ${clip(stderr)}` : `${what} failed (exit ${r.code})${text ? `: ${clip(text)}` : ', with no message'}`;
+    } catch (e) {
+      // The REST front's error answer for the utility (PleskRestCli: an HTTP 4xx or 5xx): it may have run all the same.
+      if (!(e instanceof PanelError) || e.code !== 'other') throw e;
+      said = `${what}: ${e.message}`;
+      text = e.message;
+    }
+    const holds = await this.zoneShows(t, said, (x) => recKey(x) === recKey(rec));
+    if (action === '--del' && !holds && NOT_THERE.test(text)) {
+      throw new PanelError('stale', `Plesk: the ${type} record at ${rec.name} to delete is no longer in the zone (${said}): the zone changed while writing`);
+    }
+    if (action === '--add' ? holds : !holds) return;
+    throw new PanelError('other', zeroExit ? `${said} — the zone, read again, ${action === '--add' ? 'does not hold' : 'still holds'} the ${type} record at ${rec.name}` : said);
+  }
+
+  /**
+   * Whether the zone of `t`, read now, holds a record `pick` chooses: after a write step whose answer (`said`) did not
+   * say what it did. A zone that cannot be read: PanelError('no-answer') — what the step did is not known.
+   */
+  private async zoneShows(t: Target, said: string, pick: (r: ZoneRecord) => boolean): Promise<boolean> {
+    let records: ZoneRecord[];
+    try {
+      records = (await this.fetchRecords(t)).records;
+    } catch (e) {
+      throw new PanelError('no-answer', `${said}; whether Plesk made that change cannot be told: the zone could not be read again (${(e as Error).message})`);
+    }
+    return records.some(pick);
   }
 
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
@@ -687,14 +838,15 @@ export class PleskPanel implements Panel {
     // was read by is the one Plesk knows the domain by: every `plesk bin dns` call uses it.
     const { zone: current, spelling } = await this.readTarget(t);
     if (current.version !== expectedVersion) throw new PanelError('stale', `the DNS zone ${d} changed since it was read; re-read and plan again`);
-    // One call per record (no in-place edit: an edit is delete + add). When a call is refused, every step already
-    // taken is undone, newest first, so the zone is as it was; a step that cannot be undone is named in the error and
-    // given to the caller (PartialWriteError), which puts back exactly that. A call whose answer is lost (no-answer)
-    // stops the write there, undoing nothing (rollBack).
+    // One call per record (no in-place edit: an edit is delete + add), each judged by Plesk's answer or, where that
+    // does not say, by the zone (cliStep). When a step was not made, every step already made is undone, newest first,
+    // so the zone is as it was; a step that cannot be undone is named in the error and given to the caller
+    // (PartialWriteError), which puts back exactly that. A step whose outcome cannot be told (no-answer) stops the
+    // write there, undoing nothing (rollBack).
     const undo: UndoStep[] = [];
     const add = async (rec: ZoneRecord) => {
       try {
-        await this.dns('--add', spelling, d, rec);
+        await this.cliStep(t, spelling, d, '--add', rec);
       } catch (e) {
         // Exit code 2: the record already exists (§2.1, official: "already present") — added by someone else since
         // the re-read (one the zone held, or this write put there, is refused before anything is sent: domainSteps).
@@ -702,24 +854,15 @@ export class PleskPanel implements Panel {
         if (e instanceof PanelError && e.code === 'record-exists') return;
         throw e;
       }
-      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.dns('--del', spelling, d, rec) });
+      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.cliStep(t, spelling, d, '--del', rec) });
     };
     const del = async (rec: ZoneRecord, byId: boolean) => {
-      try {
-        // By id (REST, §1.2) where `--del` could hit another record than this one (see domainSteps).
-        if (byId) await this.restDelete(rec.ref!, rec);
-        else await this.dns('--del', spelling, d, rec);
-      } catch (e) {
-        // `--del` deletes the record of exactly that type, host and value (§2.1): when the zone no longer holds one,
-        // it deleted nothing — someone removed the record since the zone was read: the zone changed ('stale').
-        if (!byId && e instanceof PanelError && e.code === 'other' && (await this.isGone(t, rec))) {
-          throw new PanelError('stale', `Plesk: the ${rec.type} record at ${rec.name} to delete is no longer in the zone (${e.message}): the zone changed while writing`);
-        }
-        throw e;
-      }
+      // By id (REST, §1.2) where `--del` could hit another record than this one (see domainSteps).
+      if (byId) await this.restDeleteStep(t, rec.ref!, rec);
+      else await this.cliStep(t, spelling, d, '--del', rec);
       // Put back with `--add` — which Plesk refuses (exit 2) while an identical copy stays in the zone: then that copy
       // is left once (Plesk keeps one copy), and the step is named as not undone.
-      undo.push({ what: `restoring ${rec.name} ${rec.type}`, left: removed(rec), run: () => this.dns('--add', spelling, d, rec) });
+      undo.push({ what: `restoring ${rec.name} ${rec.type}`, left: removed(rec), run: () => this.cliStep(t, spelling, d, '--add', rec) });
     };
     try {
       // Every step is worked out against the zone just read before anything is sent: a step Plesk cannot take as the
@@ -731,18 +874,29 @@ export class PleskPanel implements Panel {
     } catch (e) {
       return rollBack(e, undo);
     }
-    const after = await this.readTarget(t);
-    return { version: after.zone.version };
+    return this.checkWritten(t, current, changes);
   }
 
-  /** Whether the zone, read now, no longer holds `rec` (type, name, value). False when the zone cannot be read. */
-  private async isGone(t: Target, rec: ZoneRecord): Promise<boolean> {
+  /**
+   * After every step of a write was made (so answered, or so seen in the zone): the zone read again must hold what the
+   * changes make of `before`, the zone as re-read just before the write (missingAfter, counted as core's verification
+   * counts) — else PanelError('other') naming what it does not show (QA h3 D8, D7: steps answered as made that were
+   * not, and the fix recorded as applied with the SPF record gone): apply then settles the write from the zone, as
+   * after any failed write (none of it there: failed; part of it: the old records put back). A zone that cannot be read
+   * again does not make the write fail (QA h3 D12: "failed: Plesk /dns/records: HTTP 500" while the zone held the whole
+   * change): every step was made, only this check could not be; the version returned is then the one the zone has
+   * when it holds exactly what was written, and core's verification reads the zone again.
+   */
+  private async checkWritten(t: Target, before: Zone, changes: readonly Change[]): Promise<ApplyResult> {
+    let after: Zone;
     try {
-      const { records } = await this.fetchRecords(t);
-      return !records.some((x) => recKey(x) === recKey(rec));
+      after = (await this.readTarget(t)).zone;
     } catch {
-      return false;
+      return { version: hashRecords(recordsAfter(before.records, changes)) };
     }
+    const off = missingAfter(before.records, after.records, changes);
+    if (off.length) throw new PanelError('other', `Plesk answered every step of the write to ${t.name} as made, but the zone read right after it ${off.join('; ')}`);
+    return { version: after.version };
   }
 
   /**
@@ -750,25 +904,33 @@ export class PleskPanel implements Panel {
    * sends; relative names are UNCONFIRMED) and the value — a TXT record's unquoted text, a CNAME's target (a full name
    * without the trailing dot Plesk shows, as the CLI path sends it; whether REST would take a relative target is
    * UNCONFIRMED); the answer's `host` is checked (§1.2: "send the FQDN, then verify"). Returns the new record's id.
+   * An answer without the id — or an error answer (an HTTP 4xx other than 404, or 5xx), after which Plesk may have
+   * stored the record all the same, as for cliStep — is judged by the zone: the new record is the one of this type and
+   * value that was not in it before (`known`: every id seen). None: not added (an error answer's refusal). Several, or
+   * a zone that cannot be read: what was added cannot be told ('no-answer').
    */
   private async restAdd(spelling: string, rec: ZoneRecord, known: ReadonlySet<string>): Promise<{ id: number; misplaced?: string }> {
     const type = rec.type.toUpperCase();
     const value = type === 'CNAME' ? canonName(rec.value) : rec.value;
     const res = await this.opts.rest.request({ method: 'POST', path: '/api/v2/dns/records', query: { domain: spelling }, json: { type, host: rec.name, value, ttl: rec.ttl }, write: true });
     if (res.status === 404) throw new PanelError('not-found', `Plesk: ${errorText(res.json, res.text).replace(/^: /, '') || 'not found'} (adding the ${type} record at ${rec.name})`);
-    if (res.status >= 400) throw new PanelError('other', `Plesk could not add the ${type} record at ${rec.name}: HTTP ${res.status}${errorText(res.json, res.text)}`);
-    const o = (res.json ?? {}) as Partial<DnsRecord>;
-    if (typeof o.id !== 'number') {
-      // Added, but no id in the answer: the new record is the one with this value that was not there before (so the
-      // step can still be undone). None, or several: say so — the caller undoes what it can and names the rest.
-      const now = (await this.rest<DnsRecord[]>('/dns/records', { domain: spelling }, 'list').catch(() => [] as DnsRecord[])).filter(
-        (r) => !known.has(String(r.id)) && r.type.toUpperCase() === type && (type === 'CNAME' ? canonName(r.value) === value : r.value === value),
-      );
-      if (now.length !== 1) throw new PanelError('other', `Plesk added the ${type} record at ${rec.name} without giving its id (HTTP ${res.status}), and it cannot be told apart: check the zone of ${spelling}`);
-      return { id: now[0].id, ...(canonName(now[0].host) !== rec.name ? { misplaced: canonName(now[0].host) } : {}) };
+    const refused = res.status >= 400 ? `Plesk could not add the ${type} record at ${rec.name}: HTTP ${res.status}${errorText(res.json, res.text)}` : null;
+    const o = (res.json ?? {}) as Partial<Record<keyof DnsRecord, unknown>>;
+    const id = wholeNumber(o.id);
+    if (!refused && id !== null) {
+      const host = typeof o.host === 'string' ? canonName(o.host) : rec.name;
+      return { id, ...(host !== rec.name ? { misplaced: host } : {}) };
     }
-    const host = typeof o.host === 'string' ? canonName(o.host) : rec.name;
-    return { id: o.id, ...(host !== rec.name ? { misplaced: host } : {}) };
+    const said = refused ?? `Plesk added the ${type} record at ${rec.name} without giving its id (HTTP ${res.status})`;
+    let now: DnsRecord[];
+    try {
+      now = (await this.dnsRecords(spelling)).filter((r) => !known.has(String(r.id)) && r.type.toUpperCase() === type && (type === 'CNAME' ? canonName(r.value) === value : r.value === value));
+    } catch (e) {
+      throw new PanelError('no-answer', `${said}; whether it is in the zone of ${spelling} cannot be told: the zone could not be read again (${(e as Error).message})`);
+    }
+    if (!now.length) throw new PanelError('other', refused ?? `${said}, and the zone read again does not hold it`);
+    if (now.length > 1) throw new PanelError('no-answer', `${said}, and it cannot be told apart from the other new records of that value: check the zone of ${spelling}`);
+    return { id: now[0].id, ...(canonName(now[0].host) !== rec.name ? { misplaced: canonName(now[0].host) } : {}) };
   }
 
   /** `DELETE /api/v2/dns/records/{id}` (§1.2). A record already gone (404) means the zone moved: 'stale'. */
@@ -779,12 +941,27 @@ export class PleskPanel implements Panel {
   }
 
   /**
+   * A delete by id as a write step (restDelete), judged as cliStep: Plesk's error answer (an HTTP 4xx other than 404,
+   * or 5xx) may come after the delete was made — the zone read again decides (the id gone: made).
+   */
+  private async restDeleteStep(t: Target, id: string, rec: ZoneRecord): Promise<void> {
+    try {
+      await this.restDelete(id, rec);
+    } catch (e) {
+      if (!(e instanceof PanelError) || e.code !== 'other') throw e;
+      if (!(await this.zoneShows(t, e.message, (x) => x.ref === id))) return;
+      throw e;
+    }
+  }
+
+  /**
    * Writes to an alias's zone go through REST (§1.2), by record id: the answer to each add gives the new record's id
    * and host, so a record Plesk stores under another name is caught and taken out before anything is removed.
    * (`plesk bin dns` also takes an alias — Plesk's CLI reference: `dns <command> [<domain_name>|<domain_alias>]` —
    * which would be the domain path's value-matched writes instead.) Same contract as the domain path: re-read and
-   * compare the version first; one call per record (an edit is delete + add); a failed step undoes the steps already
-   * taken, newest first. A record is deleted by its id (ZoneRecord.ref) as the zone just re-read holds it — else by the
+   * compare the version first; one call per record (an edit is delete + add), an error answer judged by the zone; a
+   * step not made undoes the steps already made, newest first; the zone is checked after the write (checkWritten). A
+   * record is deleted by its id (ZoneRecord.ref) as the zone just re-read holds it — else by the
    * id of a record there with the same type, name and value (the version hash leaves ids out). INFERRED: an add of a record the zone already holds is refused as 'record-exists'
    * before anything is sent, as `dns --add` answers it (exit 2, §2.1) — how REST answers a duplicate is not
    * documented.
@@ -802,7 +979,7 @@ export class PleskPanel implements Panel {
       if (live.some((x) => recKey(x) === recKey(rec))) throw new PanelError('record-exists', `Plesk: the ${rec.type} record at ${rec.name} already exists`);
       const made = await this.restAdd(spelling, rec, known);
       known.add(String(made.id));
-      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.restDelete(String(made.id), rec) });
+      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.restDeleteStep(t, String(made.id), rec) });
       if (made.misplaced) throw new PanelError('other', `Plesk stored the ${rec.type} record for ${rec.name} at ${made.misplaced}`);
       live.push({ ...rec, ref: String(made.id) });
     };
@@ -811,7 +988,7 @@ export class PleskPanel implements Panel {
       if (i < 0) i = live.findIndex((x) => recKey(x) === recKey(rec));
       if (i < 0) throw new PanelError('other', `the ${rec.type} record at ${rec.name} to delete is not in the zone of ${t.name}`);
       const [cur] = live.splice(i, 1);
-      await this.restDelete(cur.ref!, cur);
+      await this.restDeleteStep(t, cur.ref!, cur);
       undo.push({
         what: `restoring ${cur.name} ${cur.type}`,
         left: removed(cur),
@@ -842,8 +1019,7 @@ export class PleskPanel implements Panel {
     } catch (e) {
       return rollBack(e, undo);
     }
-    const after = await this.readTarget(t);
-    return { version: after.zone.version };
+    return this.checkWritten(t, current, changes);
   }
 
   /**
@@ -862,7 +1038,10 @@ export class PleskPanel implements Panel {
     // The spelling Plesk knows the domain by (the one its zone was read by, as for `plesk bin dns`).
     const { zone: before, spelling } = await this.readTarget(t);
     const r = await this.opts.cli.run('domain_pref', ['--update', spelling, '-sign_outgoing_mail', 'true']);
-    if (r.code !== 0) throw new PanelError('other', `plesk bin domain_pref --update ${spelling} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`);
+    if (r.code !== 0) {
+      const text = (r.stderr || r.stdout).trim();
+      throw new PanelError('other', `plesk bin domain_pref --update ${spelling} failed (exit ${r.code})${text ? `: ${clip(text)}` : ', with no message'}`);
+    }
     const after = await this.readZone(d);
     // The key file (on the server) says which key Plesk's record carries.
     const undo = undoGeneratedDkim(before, after, d, { selector: 'default', publicKey: publicKeyFromPem(this.keyFile(d)), policy: true });
@@ -971,6 +1150,69 @@ function cliPrefix(rec: ZoneRecord, origin: string): string {
   return s.slice(0, s.length - origin.length - 1);
 }
 
+/** Plesk's words for a record that is not there (INFERRED from the XML API's "DNS record does not exist."). */
+const NOT_THERE = /does not exist|doesn't exist|no such record|not found/i;
+
+/** A message part cut to a length a finding can show. */
+const clip = (s: string): string => (s.length > 300 ? `${s.slice(0, 300)}…` : s);
+
+/** A record as Plesk gives it back once written (toRecord): a TXT value in ≤255-byte strings, a CNAME target bare. */
+function asRead(rec: ZoneRecord): ZoneRecord {
+  const { ref: _ref, source: _source, ...r } = rec;
+  const type = rec.type.toUpperCase();
+  const base = { ...r, name: canonName(rec.name), type };
+  if (type === 'TXT') return { ...base, value: rec.value, txt: splitTxt(rec.value) };
+  return type === 'CNAME' ? { ...base, value: canonName(rec.value) } : base;
+}
+
+/** The records of `before` once `changes` are made: each removed record taken out (by id, else by text and TTL), each added one as Plesk gives it back. */
+export function recordsAfter(before: readonly ZoneRecord[], changes: readonly Change[]): ZoneRecord[] {
+  const out = [...before];
+  for (const c of changes) {
+    const b = c.before;
+    if (!b) continue;
+    let i = b.ref !== undefined ? out.findIndex((x) => x.ref === b.ref && recKey(x) === recKey(b)) : -1;
+    if (i < 0) i = out.findIndex((x) => recKey(x) === recKey(b) && x.ttl === b.ttl);
+    if (i < 0) i = out.findIndex((x) => recKey(x) === recKey(b));
+    if (i >= 0) out.splice(i, 1);
+  }
+  for (const c of changes) if (c.after) out.push(asRead(c.after));
+  return out;
+}
+
+/**
+ * What `after` (the zone read right after a write) does not show of `changes` made to `before` (the zone read just
+ * before it), counted as core's verification counts (apply.ts holdsAfter): per record — type, name and text; and the
+ * TTL too for a change of the TTL alone — as many copies as `before` held, less those removed, plus those added.
+ * Empty: it holds the whole write. Else one phrase per record ("does not hold …", "still holds …").
+ */
+export function missingAfter(before: readonly ZoneRecord[], after: readonly ZoneRecord[], changes: readonly Change[]): string[] {
+  const expected = new Map<string, { rec: ZoneRecord; key: (r: ZoneRecord) => string; copies: number; ttl: boolean }>();
+  for (const c of changes) {
+    const ttl = !!(c.before && c.after && recKey(c.before) === recKey(c.after));
+    const key = ttl ? (r: ZoneRecord) => `${recKey(r)}\t${r.ttl}` : recKey;
+    const side = (r: ZoneRecord, delta: number) => {
+      const k = key(r);
+      let e = expected.get(k);
+      if (!e) expected.set(k, (e = { rec: r, key, copies: before.filter((x) => key(x) === k).length, ttl }));
+      e.copies += delta;
+    };
+    if (c.before) side(c.before, -1);
+    if (c.after) side(c.after, +1);
+  }
+  const out: string[] = [];
+  for (const e of expected.values()) {
+    const k = e.key(e.rec);
+    const found = after.filter((x) => e.key(x) === k).length;
+    const want = Math.max(0, e.copies);
+    if (found === want) continue;
+    const what = `the ${e.rec.type.toUpperCase()} record at ${canonName(e.rec.name)} ${JSON.stringify((e.rec.txt ? e.rec.txt.join('') : e.rec.value).slice(0, 80))}${e.ttl ? ` with TTL ${e.rec.ttl}` : ''}`;
+    const copies = Math.max(found, want) > 1 ? ` (${found} copies where this write leaves ${want})` : '';
+    out.push(`${found < want ? 'does not hold' : 'still holds'} ${what}${copies}`);
+  }
+  return out;
+}
+
 /** One `plesk bin dns` call (or, for a delete by id, one REST call) of a domain's write. */
 export type DomainStep = { op: 'add'; rec: ZoneRecord } | { op: 'del'; rec: ZoneRecord; byId: boolean };
 
@@ -1010,9 +1252,9 @@ export function domainSteps(records: readonly ZoneRecord[], changes: readonly Ch
     }
     if (i < 0 && same.length === 1) i = 0;
     if (i < 0) {
-      // Not in the zone: `--del` finds nothing and the write stops as 'stale' (applyChanges).
-      steps.push({ op: 'del', rec, byId: false });
-      return;
+      // Not in the zone just re-read: the zone changed since the plan. Refused with nothing sent — a `--del` would find
+      // nothing, and what it answered could be taken for this write's own delete (cliStep).
+      throw new PanelError('stale', `the ${rec.type} record at ${rec.name} ${text(rec)} to delete is not in the zone: the zone changed since it was read; nothing was written`);
     }
     const cur = same[i];
     zone.splice(zone.indexOf(cur), 1);
@@ -1047,10 +1289,12 @@ export function domainSteps(records: readonly ZoneRecord[], changes: readonly Ch
 }
 
 /**
- * Whether a failed step's error says Plesk did not make it (a refusal: an exit code, a 4xx, Plesk's own error answer).
- * 'no-answer' does not: the step went out and Plesk may have made it, or may still be making it — a gateway that
- * answered 502/503/504 (its nginx gave up on PHP, which goes on), a `plesk` child killed at its timeout, a dropped
- * connection (http.ts, runCommand).
+ * Whether a failed step's error says Plesk did not make it: a refusal — an answer of Plesk's that the zone, read again,
+ * confirms (cliStep, restDeleteStep, restAdd), a 404 by id, a step refused before it was sent. 'no-answer' does not:
+ * the step went out and Plesk may have made it, or may still be making it — a gateway that answered 502/503/504 (its
+ * nginx gave up on PHP, which goes on), an answer that is not Plesk's own (a redirect, a body without the utility's
+ * exit code), a `plesk` child killed at its timeout, a dropped connection (http.ts, runCommand) — or what it did could
+ * not be judged (the zone unreadable).
  */
 function definiteRefusal(e: unknown): boolean {
   return !(e instanceof PanelError && e.code === 'no-answer');

@@ -9,10 +9,10 @@ import { parseDkimRecord } from '../../../core/dkim/record.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { AuthorityBatcher, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityAnswer } from '../cpanel/authority.js';
-import { checkLines, dkimKeyOf, generatedDkimLeft, routingFromListMxs, signingFromValidation } from '../cpanel/index.js';
-import type { Params } from '../cpanel/uapi.js';
-import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor, type ParseZoneItem } from '../cpanel/zonefile.js';
-import { errorText, PanelHttpClient, runCommand } from '../http.js';
+import { checkLines, dkimKeyOf, generatedDkimLeft, routingOfListMxs, signingFromValidation } from '../cpanel/index.js';
+import type { Params, UapiResult } from '../cpanel/uapi.js';
+import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor } from '../cpanel/zonefile.js';
+import { errorText, PanelHttpClient, redactSecrets, runCommand } from '../http.js';
 import { listedDomain } from '../listed.js';
 import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from './serverfiles.js';
 
@@ -35,7 +35,8 @@ export const isWhmEnvelope = (body: unknown): boolean => !!body && typeof body =
 export function normaliseWhm(body: unknown, where: string): WhmResult {
   const o = (body && typeof body === 'object' ? body : null) as { metadata?: { result?: unknown; reason?: unknown }; data?: unknown } | null;
   if (!o || !o.metadata) throw new PanelError('other', `${where}: unexpected answer (not a WHM API 1 envelope)`);
-  return { ok: Number(o.metadata.result) === 1, data: o.data ?? null, reason: String(o.metadata.reason ?? '') };
+  // The reason ends up in messages only: the clients' credentials are left out of it (a panel echoing the request).
+  return { ok: Number(o.metadata.result) === 1, data: o.data ?? null, reason: redactSecrets(String(o.metadata.reason ?? '')) };
 }
 
 /** The WHM API 1 calls mailhealth makes that change something (every call is a POST form, reads too). */
@@ -142,7 +143,7 @@ export class WhmPanel implements Panel {
       if (/no accounts/i.test(r.reason)) return []; // zero accounts is result=0 "No accounts found." (§6.2)
       throw new PanelError('other', `WHM listaccts failed: ${r.reason}`);
     }
-    return (((r.data ?? {}) as { acct?: Acct[] }).acct ?? []).map((a) => ({ ...a, owner: a.owner || 'root' }));
+    return accountsOf(r.data).map((a) => ({ ...a, owner: a.owner || 'root' }));
   }
 
   /** Every domain the WHM caller reaches (WHM filters to a reseller's own accounts server-side, §6.2). */
@@ -158,10 +159,12 @@ export class WhmPanel implements Panel {
     const age = this.infoCache ? now - this.infoCache.at : -1;
     if (this.infoCache && age >= 0 && age < WhmPanel.INFO_TTL_MS) return this.infoCache.p;
     const p = (async () => {
-      const data = (await this.must('get_domain_info')) as { domains?: DomainInfo[] } | null;
+      // An answer of another shape fails (domainInfoOf): never "no domains", which a bulk run takes for every domain
+      // gone from the server (QA).
+      const listing = domainInfoOf(await this.must('get_domain_info'));
       // A name that is no domain (listedDomain) is left out: never listed, never taken for a zone.
       const out: DomainInfo[] = [];
-      for (const d of data?.domains ?? []) {
+      for (const d of listing) {
         const domain = listedDomain(d?.domain);
         if (domain) out.push({ ...d, domain, user_owner: d.user_owner || 'root' });
       }
@@ -228,17 +231,18 @@ export class WhmPanel implements Panel {
       if (/not exist|no such|not found|do not control|access/i.test(r.reason)) throw new PanelError('not-found', `WHM parse_dns_zone ${zone}: ${r.reason}`);
       throw new PanelError('other', `WHM parse_dns_zone ${zone} failed: ${r.reason}`);
     }
-    const z = decodeZone(zone, (((r.data ?? {}) as { payload?: ParseZoneItem[] }).payload ?? []) as ParseZoneItem[]);
+    // The items under data.payload, checked by decodeZone: no list, or an item of another shape, is an error.
+    const z = decodeZone(zone, isObject(r.data) ? r.data.payload : undefined, `WHM's answer to parse_dns_zone for ${zone}`);
     if (z.serial === null) throw new PanelError('invalid-zone', `WHM zone ${zone} has no SOA serial`);
     return z;
   }
 
-  /** One domain's item of a WHM EmailAuth validator (WHM answers under `data.payload`, §7); null when it failed. */
+  /**
+   * One domain's item of a WHM EmailAuth validator (WHM answers under `data.payload`, §7), or null when the answer holds
+   * none; a failed call or an answer of another shape throws (whmValidatorItem).
+   */
   private async emailAuthItem(func: string, domain: string): Promise<Record<string, unknown> | null> {
-    const r = await this.opts.transport.call(func, [['domain', domain]]);
-    if (!r.ok) return null;
-    const p = ((r.data ?? {}) as { payload?: Record<string, unknown>[] }).payload;
-    return p?.[0] ?? null;
+    return whmValidatorItem(await this.opts.transport.call(func, [['domain', domain]]), func, domain);
   }
 
   /**
@@ -255,26 +259,22 @@ export class WhmPanel implements Panel {
   }
 
   /**
-   * One UAPI call as a cPanel account through WHM's `uapi_cpanel` (cpanel.md §1: `cpanel.user`, `cpanel.module`,
-   * `cpanel.function`; envelope §2: `metadata.result` and `data.uapi.status`, payload `data.uapi.data`); null when
-   * either flag says it failed or the call could not be made.
-   */
-  private async uapiAs(user: string, module: string, func: string, params: Params): Promise<unknown | null> {
-    const r = await this.opts.transport.call('uapi_cpanel', [['cpanel.user', user], ['cpanel.module', module], ['cpanel.function', func], ...params]).catch(() => null);
-    const uapi = (r?.data as { uapi?: { status?: unknown; data?: unknown } } | null)?.uapi;
-    if (!r?.ok || !uapi || Number(uapi.status) !== 1) return null;
-    return uapi.data ?? null;
-  }
-
-  /**
    * Mail routing off the server: `Email::list_mxs` (§8.1) as the cPanel account that owns the domain (get_domain_info
-   * `user`), through uapi_cpanel. When that gives no answer, routingFromListMxs reads it as "remote" — never "local":
-   * another provider's MX, includes and DKIM keys are then kept, nothing is removed (INFERRED, the safe reading).
+   * `user`), through WHM's `uapi_cpanel` (cpanel.md §1: `cpanel.user`, `cpanel.module`, `cpanel.function`; the UAPI
+   * envelope under `data.uapi`, §2), read as the cPanel adapter reads it (routingOfListMxs). A call that fails — WHM's
+   * or the UAPI's, an HTTP error, an answer of another shape — throws: never read as "remote", which the audit
+   * reported as the panel's setting (QA: mx.routing-mismatch "Set the panel's mail routing to local" from an HTTP 500).
+   * A subdomain list_mxs has no item for is "remote", the reading that keeps another provider's records, as on cPanel.
    */
   private async remoteRouting(domain: string, info: DomainInfo[], zone: string): Promise<'local' | 'remote'> {
-    const owner = (info.find((x) => x.domain === domain) ?? info.find((x) => x.domain === zone))?.user;
-    const data = owner ? await this.uapiAs(owner, 'Email', 'list_mxs', [['domain', domain]]) : null;
-    return routingFromListMxs(data, domain);
+    const entry = info.find((x) => x.domain === domain) ?? info.find((x) => x.domain === zone);
+    if (!entry?.user) throw new PanelError('other', `WHM's domain list names no cPanel account for ${domain}, so its mail routing (Email::list_mxs) cannot be asked`);
+    const call = `Email::list_mxs as ${entry.user}`;
+    const r = await this.opts.transport.call('uapi_cpanel', [['cpanel.user', entry.user], ['cpanel.module', 'Email'], ['cpanel.function', 'list_mxs'], ['domain', domain]]);
+    const routing = routingOfListMxs(uapiOf(r, call), domain);
+    if (routing) return routing;
+    if (entry.domain === domain && entry.domain_type === 'sub') return 'remote';
+    throw whmUnexpected(`uapi_cpanel (${call}) for ${domain}`, `no item for ${domain}`);
   }
 
   /**
@@ -348,13 +348,29 @@ export class WhmPanel implements Panel {
         relay: f.relay,
       };
     }
-    // Remote WHM: the EmailAuth validators (WHM variants answer under data.payload, §7).
-    const spf = await this.emailAuthItem('validate_current_spfs', d);
+    // Remote WHM: the EmailAuth validators (WHM variants answer under data.payload, §7). A call that failed, or answered
+    // in a shape WHM does not give, is never read as a setting (QA: validate_current_dkims with result 0 read as "no
+    // key, not signing" — a false warning, and a DKIM fix that generated keys; a failed PTR check as an empty HELO): the
+    // read fails with why (PanelError), core reports the settings unreadable (`unknown`) and plans no fix on them.
+    // validate_current_spfs gives the outbound IP only, which validate_current_ptrs gives as well (§7.2, §7.5): its
+    // failure alone loses nothing, and is passed over (as on cPanel).
+    const spf = await this.emailAuthItem('validate_current_spfs', d).catch((e: unknown) => {
+      if (e instanceof PanelError && e.code === 'other') return null;
+      throw e;
+    });
     const dkim = await this.emailAuthItem('validate_current_dkims', d);
+    if (!dkim) throw await this.noItem(d, 'validate_current_dkims');
+    // §7.4: `state` always; `expected` the server's key record, empty for NOPUB (no key).
+    if (typeof dkim.state !== 'string' || !dkim.state) throw whmUnexpected(`validate_current_dkims for ${d}`, 'an item without a state');
+    if (dkim.expected !== undefined && dkim.expected !== null && typeof dkim.expected !== 'string') {
+      throw whmUnexpected(`validate_current_dkims for ${d}`, `expected is ${typeof dkim.expected}, not the key record's text`);
+    }
     const ptr = await this.emailAuthItem('validate_current_ptrs', d);
-    const publicKey = dkimKeyOf(dkim?.expected as string | undefined);
-    const ips = [...new Set([spf?.ip_address, ptr?.ip_address].filter((x): x is string => typeof x === 'string' && !!x))];
-    const helo = (ptr?.helo as string | undefined) ?? this.opts.hostname ?? '';
+    if (!ptr) throw await this.noItem(d, 'validate_current_ptrs');
+    if (typeof ptr.helo !== 'string' || !ptr.helo.trim()) throw whmUnexpected(`validate_current_ptrs for ${d}`, 'an item without a helo');
+    const publicKey = dkimKeyOf(dkim.expected as string | undefined);
+    const ips = [...new Set([spf?.ip_address, ptr.ip_address].filter((x): x is string => typeof x === 'string' && !!x))];
+    const helo = ptr.helo;
     const remoteSigns = signingFromValidation(dkim, publicKey);
     return {
       domain: d,
@@ -368,6 +384,19 @@ export class WhmPanel implements Panel {
       relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server: not known here
       relayUnknown: 'the smarthost setting is in /etc/exim.conf.localopts on the server, which the WHM API does not show',
     };
+  }
+
+  /**
+   * Why a validator's answer held no item for `d`: the domain left the WHM user's accounts since the (cached) domain
+   * list was read — asked again now: PanelError('not-found') —, else an answer of a shape WHM does not give.
+   */
+  private async noItem(d: string, func: string): Promise<PanelError> {
+    this.infoCache = null;
+    const gone = await this.zoneOf(d).then(
+      () => false,
+      (e: unknown) => e instanceof PanelError && e.code === 'not-found',
+    );
+    return gone ? new PanelError('not-found', `${d} is no longer a domain this WHM user (${this.opts.user}) manages`) : whmUnexpected(`${func} for ${d}`, `no item for ${d}`);
   }
 
   /**
@@ -396,7 +425,7 @@ export class WhmPanel implements Panel {
     } finally {
       this.authority.forget(zone); // a new serial: public DNS serves the old one until it catches up (§5)
     }
-    if (!r.ok) throw massEditError(zone, r.data, [r.reason]);
+    if (!r.ok) throw massEditError(zone, r.data, [r.reason], 'WHM');
     const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
     if (ns === undefined || ns === null) throw new PanelError('other', `WHM mass_edit_dns_zone for ${zone} returned no new serial`);
     if (touchesDkim(changes)) await this.opts.transport.call('validate_current_dkims', [['domain', canonName(domain)]]).catch(() => undefined);
@@ -429,7 +458,7 @@ export class WhmPanel implements Panel {
     if (undo.length) {
       const r = await this.opts.transport.call('mass_edit_dns_zone', massEditParams(zone, after.version, undo));
       if (!r.ok) {
-        const e = massEditError(zone, r.data, [r.reason]);
+        const e = massEditError(zone, r.data, [r.reason], 'WHM');
         await this.opts.transport.call('validate_current_dkims', [['domain', d]]).catch(() => undefined);
         throw new PanelError(e.code, generatedDkimLeft('WHM', d, undo, e.message));
       }
@@ -438,6 +467,93 @@ export class WhmPanel implements Panel {
     this.authority.forget(zone);
     return this.readMailSettings(d);
   }
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
+
+/** What `x` was, where `wanted` ("an object", "a list") was expected: for an unexpected-shape message. */
+function shapeOf(x: unknown, wanted: string): string {
+  if (x === null || x === undefined) return 'nothing';
+  return `${Array.isArray(x) ? 'a list' : isObject(x) ? 'an object' : typeof x} instead of ${wanted}`;
+}
+
+/** The end of an unexpected-shape message about a mail-settings call. */
+const NOT_A_SETTING = 'so nothing in it was taken as a setting';
+
+/**
+ * WHM answered `call` with its envelope (result 1), but its data is not of the shape WHM gives (cpanel.md §6.2, §7):
+ * PanelError('other') saying so — never read as "nothing" (no domains, no DKIM key), nor a raw JavaScript error
+ * ("object is not iterable") as a finding's text.
+ */
+export function whmUnexpected(call: string, why: string, consequence = NOT_A_SETTING): PanelError {
+  return new PanelError('other', `WHM's answer to ${call} had an unexpected shape (${why}), ${consequence}`);
+}
+
+/**
+ * get_domain_info's `data.domains[]` (§6.2: `domain`, `user`, `user_owner`, `domain_type`, …), checked: no data, no
+ * list, or an entry without its domain and account is PanelError — never "no domains" (QA: a bulk audit then skipped
+ * every domain as no longer on the server). An empty list is a server without domains.
+ */
+export function domainInfoOf(data: unknown): DomainInfo[] {
+  const bad = (why: string) => whmUnexpected('get_domain_info', why, "so the server's domains cannot be read from it");
+  if (!isObject(data)) throw bad(data === null || data === undefined ? 'no data' : shapeOf(data, 'an object'));
+  const list = data.domains;
+  if (!Array.isArray(list)) throw bad(list === undefined || list === null ? 'no list of domains' : `domains is ${shapeOf(list, 'a list')}`);
+  list.forEach((d: unknown, i) => {
+    if (!isObject(d) || typeof d.domain !== 'string' || typeof d.user !== 'string' || !d.user) throw bad(`entry ${i + 1} is not a domain with its account (domain, user)`);
+    for (const k of ['user_owner', 'domain_type', 'parent_domain'] as const) {
+      if (d[k] !== undefined && d[k] !== null && typeof d[k] !== 'string') throw bad(`entry ${i + 1} has ${k} ${JSON.stringify(d[k])}, not a name`);
+    }
+  });
+  return list as DomainInfo[];
+}
+
+/**
+ * listaccts' `data.acct[]` (§6.2: `user`, `domain`, `owner`), checked as domainInfoOf: never "no accounts" from an answer
+ * of another shape (zero accounts is WHM's result 0 "No accounts found.", handled by the caller).
+ */
+export function accountsOf(data: unknown): Acct[] {
+  const bad = (why: string) => whmUnexpected('listaccts', why, "so the server's accounts cannot be read from it");
+  if (!isObject(data)) throw bad(data === null || data === undefined ? 'no data' : shapeOf(data, 'an object'));
+  const list = data.acct;
+  if (!Array.isArray(list)) throw bad(list === undefined || list === null ? 'no list of accounts' : `acct is ${shapeOf(list, 'a list')}`);
+  list.forEach((a: unknown, i) => {
+    if (!isObject(a) || typeof a.user !== 'string' || !a.user) throw bad(`entry ${i + 1} is not an account (user)`);
+    if (a.owner !== undefined && a.owner !== null && typeof a.owner !== 'string') throw bad(`entry ${i + 1} has owner ${JSON.stringify(a.owner)}, not a user name`);
+  });
+  return list as Acct[];
+}
+
+/**
+ * The item for `domain` in the answer of a WHM EmailAuth validator (`func`, §7: `data.payload`, one item per domain
+ * asked — DKIM's names `default._domainkey.<domain>`; an item naming no domain counts when it is the only one), or
+ * null when the payload holds none. A failed call (result 0), or data of another shape, throws: a failed query is
+ * never read as "no key", "not signing" or an empty HELO (QA: the DKIM fix then generated keys on a healthy domain).
+ */
+export function whmValidatorItem(r: WhmResult, func: string, domain: string): Record<string, unknown> | null {
+  const d = canonName(domain);
+  const call = `${func} for ${d}`;
+  if (!r.ok) throw new PanelError('other', `WHM ${call} failed: ${r.reason || 'no reason given'}`);
+  const bad = (why: string) => whmUnexpected(call, why);
+  if (!isObject(r.data)) throw bad(r.data === null || r.data === undefined ? 'no data' : shapeOf(r.data, 'an object'));
+  const p = r.data.payload;
+  if (!Array.isArray(p)) throw bad(p === undefined || p === null ? 'no payload' : `payload is ${shapeOf(p, 'a list')}`);
+  if (!p.every(isObject)) throw bad('a payload holding something other than items');
+  const items = p as Record<string, unknown>[];
+  const named = items.find((x) => typeof x.domain === 'string' && [d, `default._domainkey.${d}`].includes(canonName(x.domain)));
+  return named ?? (items.length === 1 && (items[0].domain === undefined || items[0].domain === null) ? items[0] : null);
+}
+
+/**
+ * The UAPI envelope (`data.uapi`: status, data, errors) of a WHM `uapi_cpanel` answer (§1, §2) as a UapiResult, for
+ * the cPanel adapter's readers; a failed WHM call or an answer without it throws (`call` names the UAPI function).
+ */
+export function uapiOf(r: WhmResult, call: string): UapiResult {
+  if (!r.ok) throw new PanelError('other', `WHM uapi_cpanel (${call}) failed: ${r.reason || 'no reason given'}`);
+  const uapi = isObject(r.data) ? r.data.uapi : undefined;
+  if (!isObject(uapi)) throw whmUnexpected(`uapi_cpanel (${call})`, uapi === undefined || uapi === null ? 'no UAPI answer under data.uapi' : `data.uapi is ${shapeOf(uapi, 'an object')}`);
+  const strings = (x: unknown) => (Array.isArray(x) ? x.filter((e): e is string => typeof e === 'string') : typeof x === 'string' && x ? [x] : []);
+  return { ok: Number(uapi.status) === 1, data: uapi.data ?? null, errors: strings(uapi.errors).map(redactSecrets), warnings: strings(uapi.warnings).map(redactSecrets) };
 }
 
 /**

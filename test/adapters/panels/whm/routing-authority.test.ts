@@ -80,19 +80,25 @@ describe('WHM off the server: mail routing from Email::list_mxs as the domain’
     assert.equal((await r.remote.readMailSettings(Z)).routing, 'remote');
   });
 
-  it('no answer from uapi_cpanel (refused, UAPI error, HTTP failure): remote, never assumed local', async () => {
+  it('no answer from uapi_cpanel (refused, UAPI error, no item, HTTP failure): the settings are unreadable — neither local nor remote', async () => {
+    // Before QA h3 (D2) these read "remote": safe for the fixes, but the audit reported it as the panel's setting
+    // (mx.routing-mismatch "Set the panel's mail routing to local" from a call that failed). Now the read fails, saying
+    // which call; core reports the settings unreadable (unknown) and plans nothing on them.
     const r = await rig(godaddy);
     r.state.mxDetected[Z] = 'local';
-    const variants: ((func: string, params: Params) => Promise<unknown> | null)[] = [
-      (func) => (func === 'uapi_cpanel' ? Promise.resolve({ ok: false, data: null, reason: 'Permission denied' }) : null),
-      (func) => (func === 'uapi_cpanel' ? Promise.resolve({ ok: true, data: { uapi: { status: 0, data: null, errors: ['Failed to load module'] } }, reason: 'OK' }) : null),
-      (func) => (func === 'uapi_cpanel' ? Promise.resolve({ ok: true, data: { uapi: { status: 1, data: [] } }, reason: 'OK' }) : null),
-      (func) => (func === 'uapi_cpanel' ? Promise.reject(new Error('socket hang up')) : null),
+    const variants: [(func: string, params: Params) => Promise<unknown> | null, RegExp][] = [
+      [(func) => (func === 'uapi_cpanel' ? Promise.resolve({ ok: false, data: null, reason: 'Permission denied' }) : null), /WHM uapi_cpanel \(Email::list_mxs as alice\) failed: Permission denied/],
+      [(func) => (func === 'uapi_cpanel' ? Promise.resolve({ ok: true, data: { uapi: { status: 0, data: null, errors: ['Failed to load module'] } }, reason: 'OK' }) : null), /Email::list_mxs for alice\.example failed: Failed to load module/],
+      [(func) => (func === 'uapi_cpanel' ? Promise.resolve({ ok: true, data: { uapi: { status: 1, data: [] } }, reason: 'OK' }) : null), /no item for alice\.example/],
+      [(func) => (func === 'uapi_cpanel' ? Promise.reject(new Error('socket hang up')) : null), /socket hang up/],
     ];
-    for (const v of variants) {
+    for (const [v, message] of variants) {
       const transport: WhmTransport = { call: (func, params = []) => (v(func, params) as ReturnType<WhmTransport['call']> | null) ?? r.transport.call(func, params) };
       const panel = new WhmPanel({ transport, user: 'root', root: null });
-      assert.equal((await panel.readMailSettings(Z)).routing, 'remote');
+      await assert.rejects(panel.readMailSettings(Z), message);
+      const a = await auditDomain(Z, { panel, resolver: new MapResolver({}), now: () => FIXED });
+      assert.equal(a.findings.find((f) => f.rule === 'dns.panel-settings-unreadable')?.severity, 'unknown');
+      assert.ok(!a.findings.some((f) => f.rule === 'mx.routing-mismatch'), 'no routing finding from a call that failed');
     }
   });
 });
