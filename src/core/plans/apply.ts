@@ -14,7 +14,7 @@ import { dkimRecordFor, selectorIsAlias, signsUnpublishedKey } from './dkim.js';
 import { makePlan, makePlanAndZone, PlanError } from './index.js';
 import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 import { fixOwnsTxt, soleRecordKindAt } from './owned.js';
-import { replacedIn } from './replaced.js';
+import { replacedIn, standingOnSameRecordsIn } from './replaced.js';
 
 export type Verified = 'yes' | 'propagating' | 'no';
 export type ChangeStatus = 'intent' | 'applied' | 'failed' | 'restored' | 'reverted';
@@ -116,8 +116,9 @@ export interface History {
  * - 'start-signing': panel.startDkimSigning (startSigning).
  * - 'records': panel.applyChanges of the fix's (or undo's) own changes (applyUnderLock, undoChange).
  * - 'cleanup': panel.applyChanges putting back what a write that failed part way left in the zone (settleLeftovers),
- *   or old records (reconcileOne's restore: after this fix's failed write — settleFromZone — or for an earlier fix's
- *   intent left open, settleOrphans; and at start, reconcile).
+ *   or old records (reconcileOne's restore: after this fix's failed write — settleFromZone —, after a write the panel
+ *   answered as done but its zone holds only part of — settleAnswered —, or for an earlier fix's intent left open,
+ *   settleOrphans; and at start, reconcile).
  */
 export type WriteStep = 'intent' | 'records' | 'generate-dkim' | 'start-signing' | 'cleanup';
 
@@ -681,8 +682,19 @@ function touched(changes: readonly Change[]): string {
  * verification and a note for the message (the outcome not recorded yet, or "late: …"; the verification not recorded),
  * or null. Never throws: the zone was written — a history that fails from here on is said in the answer (in core's
  * words: its own error is the answer's HistoryFault), never turned into an error that hides the write.
+ * `checked`: what settleAnswered read right after the write — the zone (verified from it, not read again), or why it
+ * could not be read; absent, the zone is read here. A zone that could not be read leaves the change `propagating` (the
+ * state of a change not confirmed yet, checked again later: reverify.ts) — never `yes` or `no`, which nobody saw — and
+ * `unchecked` says why, for the answer's words (QA h3 D11: "applied — propagating" when nothing at all was checked).
  */
-async function afterWrite(changeId: number, domain: string, changes: Change[], record: () => boolean, deps: ApplyDeps): Promise<{ failed: string } | { verified: Verified; note: string | null }> {
+async function afterWrite(
+  changeId: number,
+  domain: string,
+  changes: Change[],
+  record: () => boolean,
+  deps: ApplyDeps,
+  checked?: { held: Zone } | { unread: string },
+): Promise<{ failed: string } | { verified: Verified; note: string | null; unchecked: string | null }> {
   let late: string | null = null;
   /** Why the outcome could not be recorded (DB_BUSY, DB_FAILED), or null. */
   let unrecorded: string | null = null;
@@ -704,7 +716,21 @@ async function afterWrite(changeId: number, domain: string, changes: Change[], r
     if (settled && !settled.ok) return { failed: settled.reason };
     if (settled) late = settled.note;
   }
-  const verified = await verify(domain, changes, deps).catch(() => 'propagating' as const);
+  let unchecked: string | null = checked && 'unread' in checked ? checked.unread : null;
+  let zone: Zone | null = checked && 'held' in checked ? checked.held : null;
+  if (!checked && changes.length) {
+    zone = await deps.panel.readZone(domain).catch((e: unknown) => {
+      unchecked = said(e);
+      return null;
+    });
+  }
+  // The zone read: what it holds, then the nameservers (a failure past the zone — the settings, DNS — is 'propagating':
+  // the panel holds the records, the nameservers could not all be asked). Not read: 'propagating', said (`unchecked`).
+  const verified: Verified = !changes.length
+    ? await verify(domain, changes, deps).catch((): Verified => 'propagating')
+    : zone !== null
+      ? await verifyZone(zone, domain, changes, deps).catch((): Verified => 'propagating')
+      : 'propagating';
   /** Why the verification could not be recorded, or null (the outcome not recorded either: not tried). */
   let unverified: string | null = null;
   if (unrecorded === null) {
@@ -716,7 +742,82 @@ async function afterWrite(changeId: number, domain: string, changes: Change[], r
     }
   }
   const notes = [unrecorded !== null ? unrecordedAfterWrite(changeId, domain, unrecorded) : late ? `late: ${late}` : null, unverified !== null ? unverifiedNote(unverified) : null];
-  return { verified, note: notes.filter((n): n is string => n !== null).join(' — ') || null };
+  return { verified, note: notes.filter((n): n is string => n !== null).join(' — ') || null, unchecked };
+}
+
+/**
+ * The words of a write (a fix's or an undo's) recorded as the panel answered it while its zone could not be read right
+ * after (`why`): neither confirmed nor denied, so left `propagating` and checked again later (afterWrite). Also the
+ * history's note on the change (`error`, as for a reconciled one).
+ */
+function uncheckedSaid(why: string): string {
+  return `not checked: the panel's zone could not be read after the write (${why}), so whether it holds the change is not known yet — it is checked again later, as a change still propagating is`;
+}
+
+/**
+ * What the panel's zone, read right after a write the panel answered as done, says of it (settleAnswered): `held` — the
+ * zone holds the change (or, on a panel that writes a zone in one step, was edited right after it: see there), recorded
+ * as applied and verified from this zone; `unread` — the zone could not be read (why), recorded as the panel answered;
+ * `recorded` — settled from the zone as applied already (reconcileOne, its failure to record it, if any); `failed` —
+ * settled from the zone as not written, or partly written and put back, or left for review: the answer's reason.
+ */
+type Answered = { held: Zone } | { unread: string } | { recorded: Unrecorded | null } | { failed: string };
+
+/**
+ * After a write (`what`: a fix's, or an undo's) the panel answered as done: the panel's own zone, read at once, decides
+ * what is recorded — never the panel's answer alone. QA h3 D7/D8: a panel that answers a write with its own success but
+ * changes nothing (or, writing record by record, only part of it: Plesk's `dns --add` exiting 0 with an error) was
+ * recorded `applied`, verified `no`, `mailhealth fix` exit 0 — a phantom change that a later undo "undid", taking back
+ * the records of the retry that did write them.
+ * - The zone holds the change: `held` (recorded applied, verified from this zone).
+ * - It holds the records exactly as they were before (identical copies counted, as reconcile counts them): nothing was
+ *   written — the intent is settled `failed` ("the panel answered the write as done, but its zone does not hold it"),
+ *   and there is nothing to undo.
+ * - Neither, on a panel that writes record by record (Plesk): part of it — settled as reconcile settles an interrupted
+ *   write (settleFromZone): only this write's records there → the old ones put back (`restored`); another record there
+ *   → left alone for review; the whole change there after all → applied.
+ * - Neither, on a panel that writes a zone in one step (cPanel/WHM, the files panel): the write cannot have landed in
+ *   part; someone edited these names right after it — `held`: applied, and verified `no` with the records to check, as
+ *   before.
+ * - The zone could not be read: `unread` — recorded as the panel answered (applied), its check said to be missing.
+ * The read renews the domain's lease while it lasts (keepingLease), as the write did.
+ */
+async function settleAnswered(changeId: number, domain: string, changes: Change[], what: 'fix' | 'undo', owner: string, deps: ApplyDeps): Promise<Answered> {
+  let zone: Zone;
+  try {
+    zone = await keepingLease(deps, domain, owner, () => deps.panel.readZone(domain));
+  } catch (e) {
+    return { unread: said(e) };
+  }
+  if (holdsAfter(zone, changes)) return { held: zone };
+  const the = what === 'undo' ? 'the undo' : 'the write';
+  const at = touched(changes);
+  if (holdsBefore(zone, changes)) {
+    const error = `the panel answered ${the} as done, but its zone, read right after, does not hold it (the records at ${at} are as they were before): nothing was written`;
+    let unrecorded = '';
+    try {
+      await throughBusy(() => deps.history.settleIntent(changeId, { status: 'failed', error }));
+    } catch (e) {
+      unrecorded = ` This could not be recorded (${historyWords(e)}): ${pendingUntilSettled(changeId, domain)}.`;
+    }
+    const next =
+      what === 'undo'
+        ? 'The change it was to undo stays applied; try the undo again, and if this happens again, check the DNS zone editor of the panel.'
+        : 'Nothing to undo. Preview the fix again and apply it; if this happens again, the panel is not saving DNS changes: check its DNS zone editor.';
+    return { failed: `Not ${what === 'undo' ? 'undone' : 'applied'}: ${error}.${unrecorded} ${next}` };
+  }
+  if (deps.panel.capabilities.recordByRecordWrites !== true) return { held: zone };
+  const part = `the panel answered ${the} as done, but its zone, read right after, held only part of it (the ${deps.panel.kind} panel writes record by record)`;
+  const fromZone = await settleFromZone(changeId, part, owner, deps, `after ${the} (${part})`);
+  if ('recheck' in fromZone) return { failed: `Not ${what === 'undo' ? 'undone' : 'applied'}: ${fromZone.recheck}.` };
+  const { outcome, unrecorded } = fromZone;
+  if (outcome === 'applied') return { recorded: unrecorded };
+  const unsaid = unrecorded ? ` — this could not be recorded (${historyWords(unrecorded.cause)}): ${pendingUntilSettled(changeId, domain)}` : '';
+  const head = `Not ${what === 'undo' ? 'undone' : 'applied'}: ${part}`;
+  if (outcome === 'restored') return { failed: `${head}; the records it had written were taken out and the ones before put back: nothing of ${the} is in the zone${unsaid}.` };
+  if (outcome === 'not-written') return { failed: `${head}; read again, the zone holds the records as they were before: nothing was written${unsaid}.` };
+  if (outcome === 'conflict') return { failed: `${head}, and records ${the} did not write are there too (edited meanwhile?): nothing was put back — review the records at ${at}${unsaid}.` };
+  return { failed: `${head}; change ${changeId} was settled meanwhile by another mailhealth process — review the records at ${at}.` };
 }
 
 /** A failing history in core's words: busy (DB_BUSY), any other failure of it (DB_FAILED); else the error's message. */
@@ -901,7 +1002,11 @@ export async function verify(domain: string, changes: Change[], deps: AuditDeps,
   // A change with no record changes had the panel start signing: judged against the zone its plan was made from (live
   // DNS when that was served elsewhere, see verifySigning).
   if (!changes.length) return verifySigning(domain, deps, undefined, zoneVersionBefore ?? undefined);
-  const zone = await deps.panel.readZone(domain);
+  return verifyZone(await deps.panel.readZone(domain), domain, changes, deps);
+}
+
+/** verify, the panel's zone read already (`zone`: apply's read right after its write, see settleAnswered). */
+async function verifyZone(zone: Zone, domain: string, changes: Change[], deps: AuditDeps): Promise<Verified> {
   if (!holdsAfter(zone, changes)) return 'no';
   const settings = await deps.panel.readMailSettings(domain);
   const resolveAt = deps.resolver.resolveAt?.bind(deps.resolver);
@@ -1243,21 +1348,45 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
         else if (fromZone.unrecorded) unrecordedBy = fromZone.unrecorded.cause;
         else recorded = true;
       }
-      progress.written = 'yes';
       deps.crashPoint?.('after-write');
+      /** What the zone, read right after a write the panel answered as done, holds of it (settleAnswered). */
+      let checked: { held: Zone } | { unread: string } | undefined;
+      if (!recorded && !lateSettled && unrecordedBy === undefined) {
+        const answered = await settleAnswered(changeId, input.domain, changes, 'fix', owner, deps);
+        if ('failed' in answered) {
+          progress.written = 'no';
+          return { status: 'failed' as const, changeId, reason: withKey(answered.failed) };
+        }
+        if ('recorded' in answered) {
+          // Settled from the zone as applied already (the whole change there after all), or found so but not recorded.
+          if (answered.recorded) unrecordedBy = answered.recorded.cause;
+          else recorded = true;
+        } else checked = answered;
+      }
+      progress.written = 'yes';
+      /** The note on a change recorded as the panel answered it, its zone unread (afterWrite: `unchecked`). */
+      const unreadNote = checked && 'unread' in checked ? uncheckedSaid(checked.unread) : null;
       const done = await afterWrite(
         changeId,
         input.domain,
         changes,
         () => {
           if (unrecordedBy !== undefined) throw unrecordedBy;
-          return !lateSettled && (recorded || deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after }));
+          return !lateSettled && (recorded || deps.history.settleIntent(changeId, { status: 'applied', zoneVersionAfter: after, ...(unreadNote ? { error: unreadNote } : {}) }));
         },
         deps,
+        checked,
       );
       if ('failed' in done) return { status: 'failed' as const, changeId, reason: withKey(done.failed) };
       const { verified } = done;
-      const base = verified === 'yes' ? 'applied' : verified === 'propagating' ? 'applied — propagating' : 'applied, but the panel does not show the new records';
+      const base =
+        done.unchecked !== null
+          ? `applied, but ${uncheckedSaid(done.unchecked)}`
+          : verified === 'yes'
+            ? 'applied'
+            : verified === 'propagating'
+              ? 'applied — propagating'
+              : 'applied, but the panel does not show the new records';
       const message = done.note ? `${base} — ${done.note}` : base;
       const keyStep = keyIntent !== null && zoneVersion !== plan.zoneVersion ? { keyStep: { before: plan.zoneVersion, after: zoneVersion } } : {};
       return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message, ...keyStep };
@@ -1524,6 +1653,11 @@ export function undoLeavesTwo(domain: string, changeId: number, zone: Zone, chan
   return null;
 }
 
+/** What to do about a later change `standing` on the records of change `changeId` (undo refusals). */
+function standingSaid(changeId: number, standing: number): string {
+  return `Undo change ${standing} first, then change ${changeId} (the newest change of these records is undone first).`;
+}
+
 /**
  * Undo change `changeId`: its inverse changes, under the domain's lock, written like a fix (intent first, the panel
  * write, the outcome, verification). A domain locked by another fix is waited for as a fix waits (LockWait): an undo
@@ -1588,12 +1722,30 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
           reason: `Change ${changeId} changed no record (it had the panel start signing ${ch.domain}'s mail with the DKIM key already published): nothing to undo here. To stop signing, turn DKIM signing off for ${ch.domain} in the panel's DKIM settings.`,
         };
       }
+      // The zone holds this change's records exactly as they were before it (QA h3 D7: a write the panel answered but
+      // never made, recorded as applied by an older version): there is nothing of it to take back — said as such, not as
+      // "changed after this fix".
+      if (holdsBefore(zone, ch.changes) && !holdsAfter(zone, ch.changes)) {
+        return {
+          status: 'refused' as const,
+          reason: `Not undone: the zone holds the records at ${touched(ch.changes)} as they were before change ${changeId} — it was never written (the panel answered the write but did not make it), or was taken back since: there is nothing of it to undo. Nothing was written.`,
+        };
+      }
+      /** A later change that still stands on these records (see standingOnSameRecords): its records are not this one's. */
+      const standing = standingOnSameRecordsIn(ch, deps.history);
       const inv = inverseChanges(zone, ch.changes);
       if ('reason' in inv) {
         // A later fix of the same records (recorded, still standing) is the "later edit": name it — undoing it first
         // puts this change's records back, and then this one can be undone.
         const by = replacedIn(ch, deps.history);
-        return { status: 'refused' as const, reason: by === null ? inv.reason : `${inv.reason} Change ${by}, a later fix, replaced these records: undo change ${by} first, then this one.` };
+        if (by !== null) return { status: 'refused' as const, reason: `${inv.reason} Change ${by}, a later fix, replaced these records: undo change ${by} first, then this one.` };
+        return { status: 'refused' as const, reason: standing === null ? inv.reason : `${inv.reason} ${standingSaid(changeId, standing)}` };
+      }
+      // The zone is as this change left it, but a later change that still stands wrote (or changed) the same records: they
+      // are that change's now, and undoing this one would take them back while the history goes on calling that change
+      // applied (QA h3 D7: the undo of a phantom change reverted the retry that wrote the records). Refused.
+      if (standing !== null) {
+        return { status: 'refused' as const, reason: `Not undone: change ${standing}, made after change ${changeId}, also changed the records at ${touched(ch.changes)} and still stands — undoing change ${changeId} now would take back change ${standing}'s records. ${standingSaid(changeId, standing)} Nothing was written.` };
       }
       // The records it puts back must not stand beside one of the same kind added since (QA D2: a second DMARC record
       // the customer published after the fix, and the undo restored the old one beside it, "undone, verified yes").
@@ -1670,12 +1822,26 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
         }
         return { status: 'applied' as const, changeId: id, verified, plan, message: undoneMessage(verified, inv.changes) + unverified };
       }
+      // The panel answered the undo as done: its zone, read right after, decides (settleAnswered) — an undo the panel
+      // answered but did not write is no undo: the change stays applied, not marked reverted.
+      const answered = await settleAnswered(id, ch.domain, inv.changes, 'undo', owner, deps);
+      if ('failed' in answered) return { status: 'failed' as const, changeId: id, reason: answered.failed };
       written = 'yes';
-      // The undo applied and the change it undoes marked undone and reverted: one transaction (recordUndone).
-      const done = await afterWrite(id, ch.domain, inv.changes, () => deps.history.recordUndone(id, { zoneVersionAfter: after }), deps);
+      const checked = 'recorded' in answered ? undefined : answered;
+      const unreadNote = checked && 'unread' in checked ? uncheckedSaid(checked.unread) : null;
+      // The undo applied and the change it undoes marked undone and reverted: one transaction (recordUndone) — or done
+      // already by settleAnswered (reconcileOne found the whole undo in the zone after all).
+      const record = () => {
+        if ('recorded' in answered) {
+          if (answered.recorded) throw answered.recorded.cause;
+          return true;
+        }
+        return deps.history.recordUndone(id, { zoneVersionAfter: after, ...(unreadNote ? { error: unreadNote } : {}) });
+      };
+      const done = await afterWrite(id, ch.domain, inv.changes, record, deps, checked);
       if ('failed' in done) return { status: 'failed' as const, changeId: id, reason: done.failed };
       const { verified } = done;
-      const head = undoneMessage(verified, inv.changes);
+      const head = done.unchecked !== null ? `undone, but ${uncheckedSaid(done.unchecked)}` : undoneMessage(verified, inv.changes);
       const message = done.note ? `${head} — ${done.note}` : head;
       return { status: 'applied' as const, changeId: id, verified, plan, message };
     }, keepIfKept(owner));
@@ -1861,11 +2027,12 @@ async function settleFromZone(
   reason: string,
   owner: string,
   deps: ApplyDeps,
+  when = `after the failed write (${reason})`,
 ): Promise<{ outcome: string | undefined; unrecorded: Unrecorded | null } | { recheck: string }> {
   const found: { id: number; outcome: string }[] = [];
   try {
     const pending = deps.history.getChange(changeId);
-    if (pending) await reconcileOne(pending, deps, found, `after the failed write (${reason})`, owner, true);
+    if (pending) await reconcileOne(pending, deps, found, when, owner, true);
   } catch (re) {
     // The zone re-checked (and maybe records put back), only the outcome not recorded: said as such (unrecorded).
     if (re instanceof Unrecorded) return { outcome: re.found, unrecorded: re };

@@ -52,3 +52,34 @@ export function replacedBy(ch: StoredChange, domainChanges: readonly StoredChang
 export function replacedIn(ch: StoredChange, history: Pick<History, 'changesForDomain'>): number | null {
   return replaceable(ch) ? replacedBy(ch, history.changesForDomain(ch.domain, LATER_CHANGES)) : null;
 }
+
+/** The records a change wrote or took out (before and after), as history compares them (idOf). */
+const recordsOf = (ch: StoredChange) => new Set(ch.changes.flatMap((c) => [c.before, c.after]).filter((r): r is ZoneRecord => !!r).map(idOf));
+
+/**
+ * The newest later change of `ch`'s domain that still stands (applied, not undone) and touched a record `ch` touched —
+ * one with the name, type and text of a record `ch` wrote, edited or removed, on either side — or null. Undo refuses
+ * `ch` while one stands (src/core/plans/apply.ts): undoing it would take back or overwrite that change's records, and
+ * the history would go on calling that change applied (QA h3 D7: change #1, a write the panel answered but never made,
+ * was "undone" — and the undo took back the records of #2, the retry that did write them; #2 stayed "applied, verified
+ * yes", and its own undo was refused). Unlike replacedBy, a later fix that wrote a record back as `ch` left it counts:
+ * that record is the later fix's now. An undo made later that gave back records as they were before a change made
+ * after `ch` (its undoOf later than `ch`) is no such change: what it gave back stood before, `ch`'s records among them.
+ * Pure: only the history's records are compared; what the zone holds now is inverseChanges' part.
+ */
+export function standingOnSameRecords(ch: StoredChange, domainChanges: readonly StoredChange[]): number | null {
+  if (!replaceable(ch)) return null;
+  const mine = recordsOf(ch);
+  let newest: number | null = null;
+  for (const x of domainChanges) {
+    if (x.id <= ch.id || x.domain !== ch.domain || !replaceable(x)) continue;
+    if (x.undoOf !== null && x.undoOf > ch.id) continue;
+    if ([...recordsOf(x)].some((k) => mine.has(k)) && (newest === null || x.id > newest)) newest = x.id;
+  }
+  return newest;
+}
+
+/** standingOnSameRecords, reading the domain's changes from the history (none read for a change that cannot stand). */
+export function standingOnSameRecordsIn(ch: StoredChange, history: Pick<History, 'changesForDomain'>): number | null {
+  return replaceable(ch) ? standingOnSameRecords(ch, history.changesForDomain(ch.domain, LATER_CHANGES)) : null;
+}
