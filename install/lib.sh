@@ -136,6 +136,7 @@ find_node_path() {
 # stopped, removes the old cron entry once the app is swapped, and says what state the server is in and what to do.
 STEP=""            # what the installer is doing now: the trap names it when it fails
 APP_SWAPPED=0      # 1: /usr/local/mailhealth holds this release
+SWAPPING=0         # 1: between the two renames of install_app (the trap looks at the directories to know where it was)
 SERVICE_DOWN=0     # 1: from the stop before the swap until the service is started again
 START_SERVICE=1    # 0: the unit is written but not started (standalone without a usable panel)
 SERVICE_FAILED=0   # 1: systemctl could not start the service
@@ -163,23 +164,28 @@ installer_exit() {
   set +e
   trap - EXIT INT TERM HUP
   [ "$rc" -eq 0 ] && exit 0
-  rm -rf "$R$APP_DIR.new"
+  LOST_APP=0
+  if [ "$SWAPPING" = 1 ] && [ "$APP_SWAPPED" = 0 ]; then settle_swap; fi
+  if [ "$LOST_APP" = 0 ]; then rm -rf "$R$APP_DIR.new"; fi
   if [ "$APP_SWAPPED" = 1 ]; then remove_old_cron; fi
-  if [ "$SERVICE_DOWN" = 1 ] && [ "$START_SERVICE" = 1 ] && [ -f "$R$UNIT" ]; then
+  if [ "$SERVICE_DOWN" = 1 ] && [ "$START_SERVICE" = 1 ] && [ -f "$R$UNIT" ] && [ "$LOST_APP" = 0 ]; then
     "$SYSTEMCTL" daemon-reload
     if start_service; then say "started mailhealth.service again"; fi
   fi
   {
     if [ "$rc" -gt 128 ]; then how="was interrupted (signal $((rc - 128)))"; else how="stopped (exit $rc)"; fi
     printf 'mailhealth: the installer %s%s.\n' "$how" "${STEP:+ while $STEP}"
-    if [ "$APP_SWAPPED" = 1 ]; then
+    if [ "$LOST_APP" = 1 ]; then
+      printf 'mailhealth: %s is missing and could not be put back: the version installed before is in %s, this release in %s.\n' "$APP_DIR" "$APP_DIR.old" "$APP_DIR.new"
+      printf 'mailhealth: the service was left stopped (it has no app to run): run %s again to install this release, or put the old one back: mv %s %s\n' "$0" "$APP_DIR.old" "$APP_DIR"
+    elif [ "$APP_SWAPPED" = 1 ]; then
       printf 'mailhealth: %s holds the new version (%s); the steps from "%s" on were not done.\n' "$APP_DIR" "$(app_version)" "$STEP"
     elif [ -d "$R$APP_DIR" ]; then
       printf 'mailhealth: nothing was upgraded: %s holds the version installed before.\n' "$APP_DIR"
     else
       printf 'mailhealth: nothing was installed.\n'
     fi
-    if [ ! -f "$R$UNIT" ]; then
+    if [ ! -f "$R$UNIT" ] || [ "$LOST_APP" = 1 ]; then
       :
     elif [ "$START_SERVICE" = 0 ]; then
       printf 'mailhealth: the service is not started (configure the panel first).\n'
@@ -195,6 +201,29 @@ installer_exit() {
     fi
   } >&2
   exit "$rc"
+}
+
+# settle_swap (the exit trap, when install_app was between its renames): a signal can come after `mv APP_DIR
+# APP_DIR.old` and before `mv APP_DIR.new APP_DIR` — the app directory is then missing, and the trap used to delete the
+# new copy, start the service on no app and say "nothing was installed". Where it stopped is read from the directories:
+# - the app directory there and no new copy left: the second rename was done — the swap is complete (APP_SWAPPED);
+# - no app directory but the old one renamed aside: it is put back (nothing upgraded; the service starts on it);
+#   if that fails, the new copy is moved in instead; if both fail LOST_APP=1 (the message says where both copies are).
+# A fresh install (no old one) with no app directory yet is "nothing was installed", as before.
+settle_swap() {
+  if [ -d "$R$APP_DIR" ] && [ ! -e "$R$APP_DIR.new" ]; then
+    APP_SWAPPED=1
+    rm -rf "$R$APP_DIR.old"
+  elif [ ! -e "$R$APP_DIR" ] && [ -d "$R$APP_DIR.old" ]; then
+    if mv "$R$APP_DIR.old" "$R$APP_DIR"; then
+      say "put the version installed before back in $APP_DIR"
+    elif mv "$R$APP_DIR.new" "$R$APP_DIR"; then
+      APP_SWAPPED=1
+      rm -rf "$R$APP_DIR.old"
+    else
+      LOST_APP=1
+    fi
+  fi
 }
 
 install_app() {
@@ -214,12 +243,15 @@ install_app() {
   fi
   STEP="replacing $APP_DIR"
   rm -rf "$R$APP_DIR.old"
+  # From here to APP_SWAPPED=1 a signal leaves the directories half swapped: the exit trap settles them (settle_swap).
+  SWAPPING=1
   if [ -d "$R$APP_DIR" ]; then mv "$R$APP_DIR" "$R$APP_DIR.old"; fi
   if ! mv "$R$APP_DIR.new" "$R$APP_DIR"; then
     if [ -d "$R$APP_DIR.old" ]; then mv "$R$APP_DIR.old" "$R$APP_DIR"; fi
     die "could not move the new app into $APP_DIR"
   fi
   APP_SWAPPED=1
+  SWAPPING=0
   rm -rf "$R$APP_DIR.old"
   remove_old_cron
   STEP="writing $WRAPPER"
@@ -325,21 +357,65 @@ warn_exec_overrides() {
 # panel.json in it. The other panels' settings are the service's to check: an error there stops it (exit 2 is not
 # restarted, see mailhealth.service) with the reason in its journal. The panel directory is looked for under the
 # sandbox root, or as it is named (a sandbox's config may name a panel outside the sandbox, as a demo copy).
+# The command line the service runs counts as the app counts it: a drop-in in mailhealth.service.d/ (`systemctl edit
+# mailhealth`) whose ExecStart= carries --panel, --panel-root or --config wins over the file's "panel" / "panelRoot" /
+# the file itself (review r1: an admin who set the panel there was told "cannot start yet", and the upgrade left the
+# running service stopped). Drop-ins are read in name order, the last ExecStart= with a command line wins, an empty one
+# clears those before it (systemd's rules); a line continued with "\" is joined.
 service_blocker() {
   "$NODE_EXEC" -e '
 const fs = require("fs"), path = require("path");
-const [file, shown, root] = process.argv.slice(1);
+const [file, shown, root, dropDir, dropShown] = process.argv.slice(1);
 const why = (s) => { process.stdout.write(s + "\n"); process.exit(0); };
+// The command line of the drop-ins, as words: "…" and \x27…\x27 quoted words, backslash escapes, %% and $$ as systemd reads them.
+let line = null, from = null;
+let names = [];
+try { names = fs.readdirSync(dropDir).filter((n) => n.endsWith(".conf")).sort(); } catch {}
+for (const n of names) {
+  let text = "";
+  try { text = fs.readFileSync(path.join(dropDir, n), "utf8"); } catch { continue; }
+  for (const l of text.replace(/\\\r?\n/g, " ").split(/\r?\n/)) {
+    const m = /^\s*ExecStart\s*=\s*(.*?)\s*$/.exec(l);
+    if (!m) continue;
+    if (m[1] === "") { line = null; from = null; } else { line = m[1]; from = `${dropShown}/${n}`; }
+  }
+}
+const words = [];
+if (line !== null) {
+  const re = /"((?:[^"\\]|\\.)*)"|\x27([^\x27]*)\x27|((?:[^\s\\"\x27]|\\.)+)/g;
+  for (let m; (m = re.exec(line)); ) {
+    const w = m[1] !== undefined ? m[1].replace(/\\(.)/g, "$1") : m[2] !== undefined ? m[2] : m[3].replace(/\\(.)/g, "$1");
+    words.push(w.replace(/%%/g, "%").replace(/\$\$/g, "$"));
+  }
+}
+const flag = (name) => {
+  let v;
+  for (let i = 0; i < words.length; i++) {
+    if (words[i] === name && i + 1 < words.length) v = words[++i];
+    else if (words[i].startsWith(name + "=")) v = words[i].slice(name.length + 1);
+  }
+  return v;
+};
+const fPanel = flag("--panel"), fRoot = flag("--panel-root"), fConfig = flag("--config");
+let cfgFile = file, cfgShown = shown;
+if (fConfig !== undefined && fConfig !== "" && path.resolve("/", fConfig) !== shown) {
+  const abs = path.resolve("/", fConfig);
+  cfgFile = fs.existsSync(root + abs) ? root + abs : abs;
+  cfgShown = `${fConfig} (--config in ${from})`;
+}
 let cfg;
-try { cfg = JSON.parse(fs.readFileSync(file, "utf8")); } catch (e) { why(`${shown} is not valid JSON (${e.message})`); }
-if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) why(`${shown} is not a JSON object`);
-const panel = cfg.panel === undefined ? "files" : cfg.panel;
-if (!["files", "cpanel", "whm", "plesk"].includes(panel)) why(`${shown}: "panel" must be files, cpanel, whm or plesk (got ${JSON.stringify(panel)})`);
+try { cfg = JSON.parse(fs.readFileSync(cfgFile, "utf8")); } catch (e) { why(`${cfgShown} is not valid JSON (${e.message})`); }
+if (cfg === null || typeof cfg !== "object" || Array.isArray(cfg)) why(`${cfgShown} is not a JSON object`);
+const panel = fPanel !== undefined ? fPanel : cfg.panel === undefined ? "files" : cfg.panel;
+const panelFrom = fPanel !== undefined ? `--panel in ${from}` : cfgShown;
+if (!["files", "cpanel", "whm", "plesk"].includes(panel)) why(`${panelFrom}: "panel" must be files, cpanel, whm or plesk (got ${JSON.stringify(panel)})`);
 if (panel !== "files") process.exit(0);
-if (typeof cfg.panelRoot !== "string" || cfg.panelRoot === "") why(`${shown}: the files panel needs "panelRoot" (the directory with panel.json)`);
-const dir = path.resolve("/", cfg.panelRoot);
-if (![root + dir, dir].some((d) => fs.existsSync(path.join(d, "panel.json")))) why(`${shown}: the files panel has no panel.json in ${dir}`);
-' "$R$ETC_DIR/config.json" "$ETC_DIR/config.json" "$R" || echo "$ETC_DIR/config.json could not be checked ($NODE failed)"
+const panelRoot = fRoot !== undefined ? fRoot : cfg.panelRoot;
+const rootFrom = fRoot !== undefined ? `--panel-root in ${from}` : cfgShown;
+if (typeof panelRoot !== "string" || panelRoot === "") why(`${rootFrom}: the files panel needs "panelRoot" (the directory with panel.json)`);
+const dir = path.resolve("/", panelRoot);
+if (![root + dir, dir].some((d) => fs.existsSync(path.join(d, "panel.json")))) why(`${rootFrom}: the files panel has no panel.json in ${dir}`);
+' "$R$ETC_DIR/config.json" "$ETC_DIR/config.json" "$R" "$R$UNIT.d" "$UNIT.d" || echo "$ETC_DIR/config.json could not be checked ($NODE failed)"
 }
 
 # The background service runs the nightly report itself, at the settings page's schedule. Older installs also ran it

@@ -2,10 +2,11 @@
 // `mailhealth service` (cPanel, Plesk): one scheduler per install, following the schedule saved on the settings page
 // (a refresh right after a save, and a check every minute for a save made by another process), with
 // --report-cron / --report-tz / --no-report on both commands. At start, a night the service was not running for (no
-// report run recorded since its slot) is logged and run once, a few minutes later (catchUpMissedNights).
+// report run recorded since its slot), or whose run the stop before this start cut short, is logged and run once, a
+// few minutes later (catchUpMissedNights).
 import type { Command } from 'commander';
 import { withSettings } from '../adapters/panels/with-settings.js';
-import type { Store } from '../adapters/store/store.js';
+import type { Run, Store } from '../adapters/store/store.js';
 import type { Panel } from '../core/panel.js';
 import { jsonText } from '../core/text.js';
 import { deliverNightly, deliverNotice, type Mailer } from '../adapters/mail/deliver.js';
@@ -160,16 +161,20 @@ const MISSED_LOOKBACK_MS = 32 * 24 * 60 * 60_000;
 
 /**
  * At start: the slots of the schedule that passed since the last report run recorded (any status: a run started for a
- * slot, even one that failed or was interrupted, is that night's; looked for over the last 32 days) — the service was not running then (stopped, being
- * restarted or upgraded, the server down or rebooting across the slot). They are logged, and the report runs once,
- * MISSED_NIGHT_DELAY_MS later — as a slot missed while the process was paused or busy runs once (the scheduler's
- * runMissed: not while a run goes on, not when a slot fires meanwhile). Once, however many nights: the report compares
- * with the last complete run, so every problem found or fixed in between is in it. A history with no report run yet
- * (a new install) has no night to catch up. Returns the slot run for, or null. Never throws (a start must not fail on it).
+ * slot, even one that failed or was interrupted, is that night's; looked for over the last 32 days) — the service was
+ * not running then (stopped, being restarted or upgraded, the server down or rebooting across the slot). They are
+ * logged, and the report runs once, MISSED_NIGHT_DELAY_MS later — as a slot missed while the process was paused or
+ * busy runs once (the scheduler's runMissed: not while a run goes on, not when a slot fires meanwhile). Once, however
+ * many nights: the report compares with the last complete run, so every problem found or fixed in between is in it.
+ * A history with no report run yet (a new install) has no night to catch up.
+ * With no slot missed, the latest slot's own run may have been cut short by the stop this start follows (an upgrade
+ * stops the service, review r1): that night is caught up once too — see interruptedNight for when, and why never twice.
+ * Returns the slot run for, or null. Never throws (a start must not fail on it).
  */
 export function catchUpMissedNights(store: Pick<Store, 'listRuns'>, scheduler: Scheduler, log: (m: string) => void, now: Date, delayMs = MISSED_NIGHT_DELAY_MS): Date | null {
   try {
-    const last = store.listRuns({ kind: 'report', limit: 1 })[0];
+    const recent = store.listRuns({ kind: 'report', limit: 2 });
+    const last = recent[0];
     if (!last) return null;
     const lastStart = Date.parse(last.startedAt);
     // A last run "in the future" (the clock was set back since): no slot can be said to have been missed.
@@ -178,15 +183,25 @@ export function catchUpMissedNights(store: Pick<Store, 'listRuns'>, scheduler: S
     const from = Math.max(lastStart, now.getTime() - MISSED_LOOKBACK_MS);
     // Counted up to one past the most said; the latest looked for apart when there are more (a dense schedule).
     const slots = runsBetween(cronExpr, timezone, new Date(from), now, MISSED_COUNT_MAX + 1);
-    if (!slots.length) return null;
-    const latest = slots.length > MISSED_COUNT_MAX ? (lastRunBetween(cronExpr, timezone, slots[slots.length - 1], now) ?? slots[slots.length - 1]) : slots[slots.length - 1];
     const zone = timezone ?? 'server time';
+    const when = delayMs >= 60_000 && delayMs % 60_000 === 0 ? `in ${delayMs / 60_000} minute${delayMs === 60_000 ? '' : 's'}` : `in ${seconds(delayMs)}`;
+    if (!slots.length) {
+      const slot = interruptedNight(recent, scheduler, now, delayMs);
+      if (!slot) return null;
+      log(
+        `nightly report: the run due at ${slot.toISOString()} (${zone}) did not finish: run ${last.id}, started ${last.startedAt}, was ` +
+          `${last.status === 'running' ? 'left running' : 'interrupted'} by the stop before this start; the report runs once ${when} ` +
+          '(once only: not again if that run is interrupted too), and compares with the last complete run',
+      );
+      scheduler.runMissed(slot, 'its run was interrupted by a stop', delayMs);
+      return slot;
+    }
+    const latest = slots.length > MISSED_COUNT_MAX ? (lastRunBetween(cronExpr, timezone, slots[slots.length - 1], now) ?? slots[slots.length - 1]) : slots[slots.length - 1];
     const what =
       slots.length === 1
         ? `the run due at ${latest.toISOString()} (${zone}) did not happen`
         : `${slots.length > MISSED_COUNT_MAX ? `more than ${MISSED_COUNT_MAX}` : slots.length} runs due from ${slots[0].toISOString()} to ${latest.toISOString()} (${zone})` +
           `${from > lastStart ? ' — those of the last 32 days —' : ''} did not happen`;
-    const when = delayMs >= 60_000 && delayMs % 60_000 === 0 ? `in ${delayMs / 60_000} minute${delayMs === 60_000 ? '' : 's'}` : `in ${seconds(delayMs)}`;
     log(
       `nightly report: ${what}: the service was not running (the last report run recorded, run ${last.id}, started ${last.startedAt}); ` +
         `the report runs once ${when}, and compares with the last complete run`,
@@ -197,6 +212,37 @@ export function catchUpMissedNights(store: Pick<Store, 'listRuns'>, scheduler: S
     log(`nightly report: could not tell whether a night was missed while the service was not running: ${(e as Error)?.message ?? String(e)}`);
     return null;
   }
+}
+
+/** A report run that recorded a failed night (meta.failed: the panel could not be read, the database stayed busy). */
+const failedNight = (run: Run): boolean => !!run.meta && typeof run.meta === 'object' && 'failed' in (run.meta as Record<string, unknown>);
+
+/**
+ * The slot whose report a stop cut short, to be run once more at start — or null. `recent`: the two latest report
+ * runs, newest first. All of these must hold:
+ * - the latest run was stopped part-way: status `interrupted` (a stop aborts the run, runReport marks it so) or still
+ *   `running` (a process killed or crashed under it; the next report marks it interrupted) — not `complete`, and not a
+ *   failed night (meta.failed: the panel or the database failed, the night is recorded and the admin was told);
+ * - it is the only run since the latest slot at or before its start: the slot was tried once. A second run since the
+ *   slot — this very catch-up, or a `mailhealth report` by hand — means the night had its retry;
+ * - it started within `delayMs` of the slot: the slot's own run, fired by the schedule. A catch-up never starts that
+ *   early (it waits `delayMs` after a start that came after the slot), so a catch-up run that was itself interrupted
+ *   is not caught up again.
+ * Bounded either way: each try of a slot is a run recorded since it, and a second one ends it. A crash loop (the report
+ * run crashing the service at every try) costs one extra run per night, never one per start; a run that completes
+ * sends its report and is never repeated. A slot's run that began later than `delayMs` after it (the database busy for
+ * minutes first, a slow panel listing) is not caught up: in doubt, not twice.
+ */
+function interruptedNight(recent: readonly Run[], scheduler: Scheduler, now: Date, delayMs: number): Date | null {
+  const [last, before] = recent;
+  if (!last || !(last.status === 'interrupted' || last.status === 'running') || failedNight(last)) return null;
+  const started = Date.parse(last.startedAt);
+  if (!Number.isFinite(started) || started >= now.getTime()) return null;
+  // The latest slot at or before the run's start (a run recorded a moment after its slot, the panel listed first).
+  const slot = lastRunBetween(scheduler.cronExpr, scheduler.timezone, new Date(started - MISSED_LOOKBACK_MS), new Date(started));
+  if (!slot || started - slot.getTime() >= delayMs) return null;
+  if (before && Date.parse(before.startedAt) >= slot.getTime()) return null;
+  return slot;
 }
 
 /**

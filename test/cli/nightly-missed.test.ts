@@ -112,8 +112,9 @@ describe('the service started after a night it was not running for', () => {
     }
   });
 
-  test('nothing missed: the last night has its run (even one that did not complete), or the slot is still to come', async () => {
-    recordedRun(NIGHT1 + DAY, 'interrupted'); // 2026-01-02T03:00Z: that night was tried (e.g. stopped halfway)
+  test('nothing missed: the last night has its run, or the slot is still to come', async () => {
+    // 2026-01-02T03:00Z: that night ran. (One a stop cut short is caught up once: nightly-interrupted.test.ts.)
+    recordedRun(NIGHT1 + DAY);
     const n = start('2026-01-02T10:00:00Z');
     await n.stop();
     const m = start('2026-01-03T02:59:00Z');

@@ -3,8 +3,9 @@
 //
 // The fakes also keep a small model of the server, for the upgrade tests (upgrade.test.ts):
 // - systemctl: `stop` / `disable --now` stop "the service", `restart` / `start` start it on the app installed at that
-//   moment (its package.json version, in $MH_BASE/service; absent: not running), and a unit that is not there cannot
-//   be started or stopped (exit 5, as systemd's "Unit mailhealth.service not found");
+//   moment (its package.json version, in $MH_BASE/service; absent: not running), `is-active` says whether it runs
+//   (exit 3 when not, as systemd's), and a unit that is not there cannot be started or stopped (exit 5, as systemd's
+//   "Unit mailhealth.service not found");
 // - every fake appends `<call> | service=<running version or -> app=<installed version or ->` to $MH_BASE/timeline,
 //   so a test sees what code the service ran while each step happened;
 // - MH_FAIL=PREFIX: the fake call whose line (`install_plugin …`, `plesk bin extension --upgrade …`) starts with PREFIX
@@ -121,6 +122,7 @@ unit="$MAILHEALTH_ROOT/etc/systemd/system/mailhealth.service"
 case "$1 $2" in
   "stop "*|"disable --now") [ -f "$unit" ] || exit 5; rm -f "$MH_BASE/service" ;;
   "restart "*|"start "*) [ -f "$unit" ] || exit 5; echo "$app" > "$MH_BASE/service" ;;
+  "is-active "*) [ -f "$MH_BASE/service" ] || exit 3 ;;
 esac
 `,
   );

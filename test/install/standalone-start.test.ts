@@ -4,7 +4,7 @@
 // service not restarted on the upgrade — and let through the same default written another way, or no panel at all).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sandbox, type Sandbox } from './sandbox.js';
 
@@ -16,8 +16,13 @@ describe('install/standalone.sh: started when the configured panel can start', (
   after(() => s.close());
   const R = (p: string) => join(s.root, p);
 
-  /** Install with this config.json (kept by the installer) and report whether the service was enabled and started. */
-  function installWith(config: string): { started: boolean; out: string; err: string } {
+  /**
+   * Install with this config.json (kept by the installer) and report whether the service was enabled and started. The
+   * service is not running before (`running`: it is — an upgrade leaves a running service running whatever the check
+   * says, see standalone-running.test.ts).
+   */
+  function installWith(config: string, { running = false } = {}): { started: boolean; out: string; err: string } {
+    if (!running) rmSync(join(s.base, 'service'), { force: true });
     mkdirSync(R('etc/mailhealth'), { recursive: true });
     writeFileSync(R('etc/mailhealth/config.json'), config, { mode: 0o600 });
     s.clear();
@@ -34,7 +39,7 @@ describe('install/standalone.sh: started when the configured panel can start', (
     assert.ok(installWith(config).started);
     // The upgrade of that running install: stopped, replaced, started again.
     s.release('0.2.0');
-    const up = installWith(config);
+    const up = installWith(config, { running: true });
     assert.ok(up.started, up.out);
     assert.ok(s.calls().includes('systemctl stop mailhealth.service'));
     assert.equal(s.running(), '0.2.0');

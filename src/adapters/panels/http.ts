@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
+import tls from 'node:tls';
 import { PanelError } from '../../core/panel.js';
 
 export interface HttpClientOptions {
@@ -19,7 +20,10 @@ export interface HttpClientOptions {
   insecure?: boolean;
   /** Headers sent with every request (authorization). Never logged. */
   headers?: Record<string, string>;
-  /** Idle limit (ms): a request during which nothing arrives for this long fails. Default 30 s (IDLE_TIMEOUT_MS). */
+  /**
+   * Idle limit (ms): a request during which nothing arrives for this long fails. Default 30 s (IDLE_TIMEOUT_MS). A
+   * request may wait longer for its answer to begin (HttpRequest.answerWaitMs).
+   */
   timeoutMs?: number;
   /** Overall limit (ms) for one request, answer included, however it trickles in. Default PANEL_DEADLINE_MS. */
   deadlineMs?: number;
@@ -55,6 +59,14 @@ export interface HttpRequest {
    * Default: any JSON object is the panel's answer, and a 2xx is not checked.
    */
   panelAnswer?: (json: unknown) => boolean;
+  /**
+   * Idle limit (ms) from the moment the request is sent until the answer begins, instead of the client's: for a call
+   * the panel answers only once the work is done — Plesk's `/api/v2/cli/<utility>/call` sends nothing until the utility
+   * exits, so a `plesk bin dns` write is given what a local run of it is (COMMAND_TIMEOUT_MS), not the 30 s meant for a
+   * panel that stalls. The connection and the answer, once it flows, keep the client's idle limit; the overall deadline
+   * (deadlineMs) holds either way.
+   */
+  answerWaitMs?: number;
 }
 
 export interface HttpResponse {
@@ -124,6 +136,19 @@ export function redactSecrets(text: string): string {
 /** Header names whose per-request values are credentials (Plesk's XML API `KEY`, a cookie, a password header). */
 const CREDENTIAL_HEADER = /auth|key|token|passw|secret|cookie/i;
 
+/**
+ * A panel URL's user name or password as the panel gets it (HTTP Basic): percent-decoded — or as written when it does
+ * not decode. A stray "%" ("admin:50%off@host") is kept by the URL parser, and decodeURIComponent throws a URIError on
+ * it: the client's constructor crashed, and Node's own decoding of a URL's credentials failed every request.
+ */
+function decodedUserinfo(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /** A URL as a message may show it: whatever stands before an "@" (user and password) left out. */
 function shownUrl(raw: string): string {
   return raw.includes('@') ? raw.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/\/)?.*@/i, `$1${REDACTED}@`) : raw;
@@ -158,6 +183,12 @@ const isJsonObject = (json: unknown): boolean => !!json && typeof json === 'obje
 /** Idle limit of a panel call: nothing received for this long — no connection, no answer, an answer that stalls. */
 export const IDLE_TIMEOUT_MS = 30_000;
 /**
+ * How long a panel CLI run may take (runCommand's timeout): 120 s. Also how long Plesk's REST front to the same CLI
+ * may go without answering (HttpRequest.answerWaitMs, PleskRestCli): it runs that command on the far side and sends
+ * nothing until it exits.
+ */
+export const COMMAND_TIMEOUT_MS = 120_000;
+/**
  * Overall limit of one panel call, its whole answer included. The idle limit alone let a panel that sends a byte now and
  * then hold a call for ever — and, for a write, the domain's lock, which is renewed while the write is in flight (QA).
  * 120 s: what a local panel CLI run is allowed (runCommand) — a Plesk CLI call over REST runs that same command on the
@@ -189,7 +220,7 @@ export class PanelHttpClient {
     for (const v of Object.values(opts.headers ?? {})) registerCredential(v);
     if (this.base.password) {
       addSecret(this.base.password);
-      addSecret(decodeURIComponent(this.base.password));
+      addSecret(decodedUserinfo(this.base.password));
     }
     if (this.base.protocol === 'https:') {
       let ca: string | undefined = opts.ca;
@@ -217,6 +248,13 @@ export class PanelHttpClient {
       const q = req.query instanceof URLSearchParams ? req.query : new URLSearchParams(req.query);
       for (const [k, v] of q) url.searchParams.append(k, v);
     }
+    // The URL's credentials sent as Basic auth decoded here (decodedUserinfo), not by Node, which throws on a stray "%".
+    let auth: string | undefined;
+    if (url.username || url.password) {
+      auth = `${decodedUserinfo(url.username)}:${decodedUserinfo(url.password)}`;
+      url.username = '';
+      url.password = '';
+    }
     const headers: Record<string, string> = { accept: 'application/json', ...this.opts.headers, ...req.headers };
     for (const [k, v] of Object.entries(req.headers ?? {})) if (CREDENTIAL_HEADER.test(k)) registerCredential(v);
     let body: string | undefined;
@@ -232,7 +270,10 @@ export class PanelHttpClient {
     }
     if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
     const mod = url.protocol === 'https:' ? https : http;
-    const idleMs = this.opts.timeoutMs ?? IDLE_TIMEOUT_MS;
+    const clientIdleMs = this.opts.timeoutMs ?? IDLE_TIMEOUT_MS;
+    // The idle limit in force: the client's while connecting and reading, the request's own while waiting for the
+    // answer to begin (answerWaitMs). Messages name the one that ran out.
+    let idleMs = clientIdleMs;
     const deadlineMs = this.opts.deadlineMs ?? PANEL_DEADLINE_MS;
     const maxBytes = this.opts.maxBodyBytes ?? MAX_ANSWER_BYTES;
     const where = `${this.label} at ${this.base.host}`;
@@ -268,8 +309,19 @@ export class PanelHttpClient {
             fail(e instanceof Error ? e : new Error(String(e)));
           }
         };
+      // The request is out (TCP connected, and for https the TLS handshake done): from now until the answer begins,
+      // the request's own idle limit; back to the client's once the answer flows.
+      const sent = (): void => {
+        if (req.answerWaitMs === undefined || phase === 'reading') return;
+        idleMs = req.answerWaitMs;
+        r?.setTimeout(idleMs);
+      };
       const onResponse = (resp: http.IncomingMessage): void => {
         phase = 'reading';
+        if (idleMs !== clientIdleMs) {
+          idleMs = clientIdleMs;
+          r?.setTimeout(idleMs);
+        }
         const status = resp.statusCode ?? 0;
         const location = typeof resp.headers.location === 'string' ? resp.headers.location : undefined;
         const declared = Number(resp.headers['content-length']);
@@ -292,13 +344,19 @@ export class PanelHttpClient {
         );
         resp.on('error', fail);
       };
-      r = mod.request(url, { method: req.method ?? (body !== undefined ? 'POST' : 'GET'), headers, agent: this.agent }, safely(onResponse));
+      r = mod.request(url, { method: req.method ?? (body !== undefined ? 'POST' : 'GET'), headers, agent: this.agent, ...(auth !== undefined ? { auth } : {}) }, safely(onResponse));
       deadline = setTimeout(() => fail(failure('EDEADLINE', 'deadline')), deadlineMs);
+      // Before the 'socket' listener below: Node applies this limit to a connecting socket on its 'connect', and
+      // sent() must come after that to replace it.
+      r.setTimeout(idleMs, () => fail(failure('EIDLE', 'timed out')));
       r.on('socket', (s) => {
         if (!s.connecting) phase = 'waiting';
         else s.once('connect', () => (phase = phase === 'connecting' ? 'waiting' : phase));
+        // When the request can have gone out: after the TLS handshake for https (one that stalls is no slow answer).
+        if (s instanceof tls.TLSSocket) s.once('secureConnect', safely(sent));
+        else if (!s.connecting) sent();
+        else s.once('connect', safely(sent));
       });
-      r.setTimeout(idleMs, () => fail(failure('EIDLE', 'timed out')));
       r.on('error', fail);
       if (body !== undefined) r.write(body);
       r.end();
@@ -419,7 +477,7 @@ export interface CommandResult {
  * panel's own helpers may even go on after it), so whether it did is not known. Otherwise that is PanelError('other').
  */
 export function runCommand(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string; write?: boolean } = {}): Promise<CommandResult> {
-  const timeoutMs = opts.timeoutMs ?? 120_000;
+  const timeoutMs = opts.timeoutMs ?? COMMAND_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const child = execFile(
       file,

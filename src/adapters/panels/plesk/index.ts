@@ -18,7 +18,7 @@ import { parseDkimRecord } from '../../../core/dkim/record.js';
 import { relativeDname, undoGeneratedDkim } from '../cpanel/zonefile.js';
 import { describeGeneratedDkim } from '../cpanel/index.js';
 import { splitTxt } from '../files/zonefile.js';
-import { errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
+import { COMMAND_TIMEOUT_MS, errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
 import { listedDomain } from '../listed.js';
 import { publicKeyFromPem, readText } from '../whm/serverfiles.js';
 
@@ -52,7 +52,17 @@ const isCliAnswer = (json: unknown): boolean => !!json && typeof json === 'objec
 export class PleskRestCli implements PleskCliTransport {
   constructor(private readonly client: PanelHttpClient) {}
   async run(utility: string, params: string[]): Promise<CommandResult> {
-    const res = await this.client.request({ method: 'POST', path: `/api/v2/cli/${encodeURIComponent(utility)}/call`, json: { params }, write: true, panelAnswer: isCliAnswer });
+    // Plesk answers only once the utility has exited: it is given as long to start answering as a local run of it
+    // (COMMAND_TIMEOUT_MS), not the client's 30 s idle limit, which cut a slow `dns --add` off as "no answer" (review
+    // r1). The client's overall deadline still ends the call.
+    const res = await this.client.request({
+      method: 'POST',
+      path: `/api/v2/cli/${encodeURIComponent(utility)}/call`,
+      json: { params },
+      write: true,
+      panelAnswer: isCliAnswer,
+      answerWaitMs: COMMAND_TIMEOUT_MS,
+    });
     if (res.status === 404) throw new PanelError('not-found', `Plesk does not allow the utility "${utility}" over REST${errorText(res.json, res.text)}`);
     if (res.status >= 400) throw new PanelError('other', `Plesk cli/${utility}: HTTP ${res.status}${errorText(res.json, res.text)}`);
     // Plesk's answer carries the utility's exit code (§1.4). Without one (the client lets no such 2xx through) it is no
