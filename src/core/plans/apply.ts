@@ -308,16 +308,16 @@ function isHeldLock(e: unknown): boolean {
  * The history database busy: another process's write transaction outlasted the store's busy timeout (code 'locked'
  * without `heldLock`). Not another fix: a report run, a bulk audit, an admin's sqlite3 — nothing about the domain.
  */
-function isDbBusy(e: unknown): boolean {
+export function isDbBusy(e: unknown): boolean {
   return (e as { code?: string } | null)?.code === 'locked' && !isHeldLock(e);
 }
 /** The words for a busy history database. */
-const DB_BUSY = 'the history database is busy (another mailhealth process is writing to it)';
+export const DB_BUSY = 'the history database is busy (another mailhealth process is writing to it)';
 /**
  * The words for any other failure of the history database (a full disk, an I/O error, a file gone): its own error names
  * the file and quotes SQLite, and goes to the surface's log (HistoryFault), never into an answer or a record.
  */
-const DB_FAILED = 'the history database could not be read or written';
+export const DB_FAILED = 'the history database could not be read or written';
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} minutes`;
 /** "its 2-minute lock on D" (the lease, renewed before each write). */
 const itsLock = (domain: string) => `its ${Math.round(LOCK_TTL_MS / 60_000)}-minute lock on ${domain}`;

@@ -10,7 +10,7 @@
 // Pure: I/O only through the injected Panel, Resolver and History.
 import type { AuditDeps } from '../audit.js';
 import type { Change } from '../model.js';
-import { verify, type History, type HistoryFault, type StoredChange, type Verified } from './apply.js';
+import { DB_BUSY, DB_FAILED, isDbBusy, verify, type History, type HistoryFault, type StoredChange, type Verified } from './apply.js';
 import { LATER_CHANGES, replaceable, replacedBy, replacedIn } from './replaced.js';
 
 export { replacedBy };
@@ -117,17 +117,12 @@ async function checkAndStore(
   return { outcome: { status: 'checked', verified } };
 }
 
-/** A busy history database (another process writing: code 'locked', no named lock held), as apply.ts tells it. */
-function isDbBusy(e: unknown): boolean {
-  return (e as { code?: string } | null)?.code === 'locked' && typeof (e as { heldLock?: unknown }).heldLock !== 'string';
-}
-
 /**
  * The history's failure in core's words, as apply.ts says them (DB_BUSY, DB_FAILED): a busy database as such; any
  * other (a full disk, an I/O error) without its own text, which names the database's file and quotes SQLite.
  */
 function historyWords(e: unknown): string {
-  return isDbBusy(e) ? 'the history database is busy (another mailhealth process is writing to it)' : 'the history database could not be read or written';
+  return isDbBusy(e) ? DB_BUSY : DB_FAILED;
 }
 
 /**
