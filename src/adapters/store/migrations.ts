@@ -294,10 +294,11 @@ export function schemaVersion(db: Database.Database): number {
  * Brings `db` up to `migrations.length` in one BEGIN IMMEDIATE transaction: every step it needs or none (a failing step
  * rolls back the ones before it too). Returns the versions applied (empty when already current).
  * Safe against a second process migrating at the same time: the version is re-read inside the IMMEDIATE transaction,
- * so steps another process already applied are skipped.
+ * so steps another process already applied are skipped. `beforeSteps(from)` runs inside that transaction, once the
+ * write lock is held and only when there are steps to run.
  * Throws SchemaTooNewError when the file is newer than this code knows.
  */
-export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS, beforeSteps?: (from: number) => void): number[] {
   const tooNew = (v: number) => {
     if (v > migrations.length) throw new SchemaTooNewError(v, migrations.length);
   };
@@ -309,6 +310,9 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
     const current = schemaVersion(db);
     tooNew(current);
     const applied: number[] = [];
+    // Holding the write lock, with steps to run (none when another process upgraded it meanwhile): what the caller does
+    // only then (the upgrade's copy is published, store.ts); a throw rolls back and is the error.
+    if (current < migrations.length) beforeSteps?.(current);
     for (let target = current + 1; target <= migrations.length; target++) {
       db.exec(migrations[target - 1].sql);
       db.pragma(`user_version = ${target}`);

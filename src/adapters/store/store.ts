@@ -49,7 +49,20 @@ import Database from 'better-sqlite3';
 import { SEVERITY_ORDER, type Change, type CheckName, type DomainAudit, type DomainStatus, type Finding, type Severity } from '../../core/model.js';
 import { APPLICATION_ID, MIGRATIONS, migrate, SchemaTooNewError, schemaVersion, upgradeSpace, upgradeSpaceFactor, type Migration } from './migrations.js';
 import { lockHolderGone, processLockOwner } from './lock-owner.js';
-import { backupPath, formatBytes, freeBytes, keepLatestBackups, removeBackup, writeBackup, type Backup } from './backup.js';
+import {
+  backupPath,
+  discardBackup,
+  formatBytes,
+  freeBytes,
+  keepLatestBackups,
+  markUpgrading,
+  publishBackup,
+  removeBackup,
+  unmarkUpgrading,
+  upgraderRunning,
+  writeBackup,
+  type Backup,
+} from './backup.js';
 import { checkRootCreation, createPrivateFile, existingSideFiles, makePrivateDirs, tightenDatabaseFiles, warnOnStderr } from './private-files.js';
 
 export type StoreErrorCode = 'corrupt' | 'locked' | 'io' | 'not-found' | 'invalid' | 'too-new';
@@ -386,7 +399,11 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
  *   - a copy is made beside it (backup.ts: `<file>.schema-N.bak`, 0600, the database's owner) with VACUUM INTO: one
  *     read transaction of this connection, so the copy is consistent while other processes (the running service)
  *     read and write the file, without blocking them; synchronous (the backup API is not, through better-sqlite3, and
- *     openStore is), and compact (free pages are not copied).
+ *     openStore is), and compact (free pages are not copied). SQLite is never given a name another user could swap
+ *     for a link (root upgrading a customer's database: it writes into a private temporary directory first, backup.ts);
+ *   - the copy is written under a temporary name and given its own only once this process holds the write lock with
+ *     steps to run (the first thing in the upgrade's transaction): two processes upgrading at once never replace or
+ *     remove each other's copy, and the one left waiting says that another process is upgrading the file (QA r1).
  * Then every step runs in one transaction (migrations.ts migrate): a failure rolls all of it back, and the error says
  * it was the upgrade from N to M that failed, that nothing was changed, and the space it needs.
  * No VACUUM afterwards: it would rewrite the whole file again in the write-ahead log (as much space again, seconds for a
@@ -420,25 +437,108 @@ function upgradeSchema(db: Database.Database, path: string, migrations: readonly
   }
   const dir = dirname(real);
   const upgrade = `the history database ${path} from schema ${from} to ${to}`;
-  const unchanged = `nothing was changed (the previous version of mailhealth can still open it)`;
+  // Said of a failure before this process held the write lock: unless another process is upgrading it right now (its
+  // marker, backup.ts), in which case the file may well be at the new schema in a moment.
+  const unchanged = (): string => {
+    const other = upgraderRunning(real);
+    return other === null
+      ? `nothing was changed (the previous version of mailhealth can still open it)`
+      : `this process changed nothing — another mailhealth process (pid ${other}) is upgrading it at this moment`;
+  };
   const free = freeSpace(dir);
   if (free !== null && free < copySize + need) {
     throw new StoreError(
       'io',
       `mailhealth cannot upgrade ${upgrade}: it needs about ${formatBytes(copySize + need)} free in ${dir} — ${formatBytes(copySize)} for a copy of the database as it is ` +
         `(${backupPath(real, from)}, kept so that the previous version can be restored) and about ${formatBytes(need)} while it runs ${how} — and ${formatBytes(free)} is free; ` +
-        `${unchanged}: free some space there, then run mailhealth again`,
+        `${unchanged()}: free some space there, then run mailhealth again`,
     );
   }
-  let backup: Backup | null;
+  const marker = markUpgrading(real);
   try {
-    backup = writeBackup(real, (tmp) => void db.prepare('VACUUM INTO ?').run(tmp), to);
-  } catch (e) {
+    let copy: Backup | null;
+    try {
+      copy = writeBackup(real, (target) => void db.prepare('VACUUM INTO ?').run(target), to, { size: copySize, freeSpace });
+    } catch (e) {
+      throw copyFailed(e);
+    }
+    // The copy gets its name only once this process holds the write lock with steps to run (backup.ts): a process that
+    // loses the race to another one upgrading at the same time never replaces nor removes the copy that one made.
+    const state: { holding: boolean; published: Backup | null; publishing: boolean } = { holding: false, published: null, publishing: false };
+    let applied: number[];
+    try {
+      applied = migrate(db, migrations, () => {
+        state.holding = true;
+        if (!copy) return;
+        state.publishing = true;
+        state.published = publishBackup(copy, real);
+        state.publishing = false;
+      });
+    } catch (e) {
+      if (state.published) removeBackup(state.published);
+      else if (copy) discardBackup(copy);
+      if (state.publishing) throw copyFailed(e, `nothing was changed (the previous version of mailhealth can still open it)`);
+      const inner = toStoreError(e, path);
+      if (!(inner instanceof StoreError) || inner.code === 'too-new') throw inner;
+      if (!state.holding) {
+        // The write lock was not had: nothing of this process's was written, but the file is another's to say about.
+        const other = inner.code === 'locked' ? upgraderRunning(real) : null;
+        if (other !== null) {
+          throw new StoreError(
+            'locked',
+            `mailhealth cannot upgrade ${upgrade} now: another mailhealth process (pid ${other}) is upgrading it at this moment (${errText(e)}); ` +
+              'this process changed nothing and kept no copy of its own (that process makes the copy and says where): run mailhealth again once it has finished',
+            { cause: e },
+          );
+        }
+        throw new StoreError(
+          inner.code,
+          `the upgrade of ${upgrade} failed (${errText(e)}); nothing was changed: ` +
+            (inner.code === 'locked' ? 'another process holds the database\'s write lock (the running service writing, most likely); try again shortly' : `the upgrade could not begin`),
+          { cause: e },
+        );
+      }
+      let now = from;
+      try {
+        now = schemaVersion(db);
+      } catch {
+        /* said as it was */
+      }
+      throw new StoreError(
+        inner.code,
+        `the upgrade of ${upgrade} failed (${errText(e)}); nothing was changed: its transaction rolled back, the database is still at schema ${now} ` +
+          `and the previous version of mailhealth can still open it` +
+          (outOfSpace(e)
+            ? `. It needs about ${formatBytes(need)} free in ${dir} while it runs ${how}${free !== null ? `, and ${formatBytes(free)} was free before it started` : ''}: ` +
+              'free some space there, then run mailhealth again'
+            : inner.code === 'locked'
+              ? '; try again shortly'
+              : ''),
+        { cause: e },
+      );
+    }
+    if (!applied.length) {
+      // Another process upgraded it meanwhile (and said so, with its copy).
+      if (copy) discardBackup(copy);
+      return null;
+    }
+    keepLatestBackups(real);
+    const made = state.published ? state.published.path : 'none — the file was upgraded by another process while it was copied';
+    return (
+      `upgraded the history database ${path} from schema ${applied[0] - 1} to ${applied[applied.length - 1]} (a copy of the old one: ${made}); ` +
+      'older versions of mailhealth can no longer open it'
+    );
+  } finally {
+    unmarkUpgrading(marker);
+  }
+
+  /** The error for a copy that could not be made or put in place (`said`: what to say of the file). */
+  function copyFailed(e: unknown, said: string = unchanged()): StoreError {
     const inner = toStoreError(e, path);
     const code = inner instanceof StoreError ? inner.code : 'io';
-    throw new StoreError(
+    return new StoreError(
       code === 'locked' || code === 'too-new' ? code : 'io',
-      `mailhealth cannot upgrade ${upgrade}: the copy of it made first (${backupPath(real, from)}) failed (${errText(e)}); ${unchanged}` +
+      `mailhealth cannot upgrade ${upgrade}: the copy of it made first (${backupPath(real, from)}) failed (${errText(e)}); ${said}` +
         (code === 'locked'
           ? '; try again shortly'
           : outOfSpace(e)
@@ -448,39 +548,6 @@ function upgradeSchema(db: Database.Database, path: string, migrations: readonly
       { cause: e },
     );
   }
-  let applied: number[];
-  try {
-    applied = migrate(db, migrations);
-  } catch (e) {
-    if (backup) removeBackup(backup);
-    const inner = toStoreError(e, path);
-    if (!(inner instanceof StoreError) || inner.code === 'too-new') throw inner;
-    let now = from;
-    try {
-      now = schemaVersion(db);
-    } catch {
-      /* said as it was */
-    }
-    throw new StoreError(
-      inner.code,
-      `the upgrade of ${upgrade} failed (${errText(e)}); nothing was changed: its transaction rolled back, the database is still at schema ${now} ` +
-        `and the previous version of mailhealth can still open it` +
-        (outOfSpace(e)
-          ? `. It needs about ${formatBytes(need)} free in ${dir} while it runs ${how}${free !== null ? `, and ${formatBytes(free)} was free before it started` : ''}: ` +
-            'free some space there, then run mailhealth again'
-          : inner.code === 'locked'
-            ? '; try again shortly'
-            : ''),
-      { cause: e },
-    );
-  }
-  if (!applied.length) return null; // another process upgraded it meanwhile (and said so)
-  keepLatestBackups(real);
-  const copy = backup ? backup.path : 'none — the file was upgraded by another process while it was copied';
-  return (
-    `upgraded the history database ${path} from schema ${applied[0] - 1} to ${applied[applied.length - 1]} (a copy of the old one: ${copy}); ` +
-    'older versions of mailhealth can no longer open it'
-  );
 }
 
 /** Whether `e` is a write that failed for want of space (or the disk): SQLite's full or I/O error, or the file system's. */
@@ -908,6 +975,28 @@ const DAY_MS = 86_400_000;
  * look back 30 runs (src/cron/report.ts DEFAULT_HISTORY_DEPTH).
  */
 export const KEEP_REPORT_RUNS = 30;
+/**
+ * How prune tells a clock far ahead from the history (see prune): the lower median of this many newest times recorded
+ * by runs and jobs (one night at a wrong clock writes fewer than half of them), and how far ahead of it, at least, the
+ * newest may be before it stands out (with a report each night the median is two nights back; one more for a missed one).
+ */
+export const PRUNE_EVIDENCE = 5;
+export const PRUNE_SLACK_DAYS = 3;
+
+/**
+ * Given the newest times runs and jobs recorded (ms, newest first, at most PRUNE_EVIDENCE), the time prune judges ages
+ * against when the newest of them stand far ahead of the others (see prune) — the newest that does not — or null when
+ * none stands out (the clock is not contradicted). Pure.
+ */
+export function trustedNow(newestFirst: readonly number[]): number | null {
+  const times = newestFirst.filter((t) => !Number.isNaN(t)).sort((a, b) => b - a);
+  if (times.length < 2) return null;
+  const middle = times[Math.floor(times.length / 2)];
+  const spread = middle - times[times.length - 1];
+  const limit = middle + Math.max(PRUNE_SLACK_DAYS * DAY_MS, 2 * spread);
+  if (times[0] <= limit) return null;
+  return times.find((t) => t <= limit) ?? middle;
+}
 
 /** A row of the locks table (ttl_ms, clock, clock_expires_at: NULL in rows of versions before schema v8). */
 interface LockRow {
@@ -2063,6 +2152,16 @@ export class Store {
    * runs and their reports — nothing left to compare with — and live locks):
    * - the cut-off is never later than the newest time recorded (a result, a run, a job): a clock ahead of everything
    *   recorded never prunes all of it;
+   * - nor is "now" taken from a clock the history contradicts (QA r1: a night at a clock a year fast writes its report
+   *   run, then prunes: by the first rule alone that run made everything else "older than 90 days", and a finished job
+   *   and every earlier audit went). When the newest time runs and jobs recorded stands far ahead of the others — ahead
+   *   of the middle one (lower median) of the PRUNE_EVIDENCE newest by more than PRUNE_SLACK_DAYS and more than twice
+   *   their spread below it — it is a clock far ahead, or the first night after a long pause (the two cannot be told
+   *   apart): ages are then judged against the newest time that does not stand out, plus PRUNE_SLACK_DAYS. One night at
+   *   a wrong clock writes one or two such times (its report run, perhaps a job), not enough to move the middle one;
+   *   after a real pause, pruning is back to the clock once three nights are recorded (until then it keeps more, never
+   *   less). A history that is merely old (nothing recorded for months, then a prune) stands out nowhere, and is pruned
+   *   by the clock as before;
    * - the newest complete report runs are kept whole, with their reports, whatever their dates: as many as the
    *   retention has days, at least 1 (what the next night's report compares with) and at most KEEP_REPORT_RUNS (the
    *   report's chart and streaks). With a report every night, none missed, and a right clock, the retention keeps them
@@ -2082,8 +2181,14 @@ export class Store {
                                   UNION ALL SELECT max(updated_at) FROM jobs)`,
       ).get() as { t: string | null };
       const newestMs = newest.t === null ? NaN : Date.parse(newest.t);
+      const recent = this.st(
+        `SELECT t FROM (SELECT coalesce(finished_at, started_at) AS t FROM runs UNION ALL SELECT updated_at FROM jobs)
+         WHERE t IS NOT NULL ORDER BY t DESC LIMIT ?`,
+      ).all(PRUNE_EVIDENCE) as { t: string }[];
+      const trusted = trustedNow(recent.map((r) => Date.parse(r.t)));
       const by = now - olderThanDays * DAY_MS;
-      const cutoff = this.iso(Number.isNaN(newestMs) ? by : Math.min(by, newestMs));
+      const byHistory = trusted === null ? NaN : trusted + (PRUNE_SLACK_DAYS - olderThanDays) * DAY_MS;
+      const cutoff = this.iso(Math.min(by, ...[newestMs, byHistory].filter((t) => !Number.isNaN(t))));
 
       this.db.exec(`DROP TABLE IF EXISTS temp.prune_keep_runs`);
       this.db.exec(`CREATE TEMP TABLE prune_keep_runs (id INTEGER PRIMARY KEY)`);

@@ -124,7 +124,11 @@ test("prune deletes a finished job but never its changes, which keep no job: a j
     s.recordOutcome(id, { status: 'applied' });
     s.updateJob(job, { status: 'complete' });
     clock.t += 40 * 86_400_000;
-    s.startRun('audit', 'res1'); // something newer: prune's cut-off is never later than the newest row
+    // Something newer, on two days: prune's cut-off is never later than the newest row, and one run alone after a long
+    // silence would look like a clock far ahead (time-steps.test.ts).
+    s.startRun('audit', 'res1');
+    clock.t += 86_400_000;
+    s.startRun('audit', 'res1');
     assert.equal(s.prune({ olderThanDays: 30 }).jobs, 1);
     assert.equal(s.getJob(job), null);
     assert.equal(s.getChange(id)!.status, 'applied', 'the change stays');

@@ -83,7 +83,11 @@ test('prune removes a finished job with its items; the schema is v5 with job_ite
   s.recordJobItem(id, { domain: 'a.example', status: 'applied', detail: { status: 'applied' } }, { done: 1, failed: 0 });
   s.updateJob(id, { status: 'complete' });
   clock.t += 40 * 86_400_000;
-  s.startRun('audit', 'res1'); // something newer: prune's cut-off is never later than the newest row
+  // Something newer, on two days: prune's cut-off is never later than the newest row, and one run alone after a long
+  // silence would look like a clock far ahead (time-steps.test.ts).
+  s.startRun('audit', 'res1');
+  clock.t += 86_400_000;
+  s.startRun('audit', 'res1');
   assert.equal(s.prune({ olderThanDays: 30 }).jobs, 1);
   assert.equal(s.getJob(id), null);
   s.close();
