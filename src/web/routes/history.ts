@@ -9,7 +9,7 @@ import type { ChangeRecord } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, NOT_FOUND_MESSAGE, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
 import { isUnrecordedCheck, logUnrecordedCheck, reverify, reverifyStale, unrecordedCheckText, verifyRefusal } from '../reverify.js';
-import { atStage, outcomeHttpStatus, shownChange, shownOutcome, StoreFailure, undoOnce, WITHHELD, withheldText } from '../services.js';
+import { atStage, outcomeHttpStatus, shownChange, shownOutcome, undoOnce, WITHHELD, withheldText } from '../services.js';
 import { historyLinks } from './fix.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
@@ -104,11 +104,13 @@ export function historyRoutes(c: AppContext): Router {
     const out = await atStage('verify', `POST /changes/${ch.id}/verify`, () => reverify(c, ch), verifyRefusalLinks(ch));
     if (out.status === 'refused') throw new HttpError(409, out.reason, verifyRefusalLinks(ch, out.replacedBy));
     if (isUnrecordedCheck(out)) {
-      // Checked, but the history could not store the answer: the history would show the change as it was, so the answer
-      // is given here — what the check found, and that it is not recorded — as a store failure's page (busy: 503, else
-      // 500), with the way back to the change. The store's own error goes to the log only.
+      // Checked, but the history could not store the answer. The check ran and found an answer, so this is a result
+      // (200), not an error page; but not the usual redirect either — the history would show the change as it was. The
+      // answer is given here — what the check found, and that it is not recorded — with the way back to the change.
+      // The store's own error goes to the log only.
       logUnrecordedCheck(`POST /changes/${ch.id}/verify`, out);
-      throw new StoreFailure(out.historyError === undefined ? 503 : 500, unrecordedCheckText(ch, out), verifyRefusalLinks(ch));
+      res.status(200).render('verify-result', { title: `Verify again: change ${ch.id}`, change: ch, verified: out.verified, message: unrecordedCheckText(ch, out), historyHref: changeHref(ch.domain, ch.id), h: viewHelpers });
+      return;
     }
     res.redirect(303, `/history?domain=${encodeURIComponent(ch.domain)}#change-${ch.id}`);
   });
