@@ -9,48 +9,26 @@
 // The scheduler's clock and timers are injected: nothing waits for the wall clock.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { startNightlyReport, type NightlySeams } from '../../src/cli/nightly.js';
-import { startWorld, NIGHT1, DAY, type TestWorld } from '../cron/world.js';
+import { NIGHT1, DAY, type TestWorld } from '../cron/world.js';
+import { MISSED_NIGHT_DELAY_MS, startWorldForNights, type StartWorld } from './nightly-start-world.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
 
-const MISSED_NIGHT_DELAY_MS = 5 * 60_000;
 const SLOT = NIGHT1 + DAY; // 2026-01-02T03:00Z
 
 describe('the service started after a stop that cut the night\'s report short', () => {
+  let s: StartWorld;
   let w: TestWorld;
   let logs: string[];
-  let timers: { fn: () => void; ms: number; done: boolean }[];
+  let timers: StartWorld['timers'];
   beforeEach(async () => {
-    w = await startWorld();
-    w.store.setSetting('report.dnsQps', 100_000);
-    logs = [];
-    timers = [];
+    s = await startWorldForNights();
+    ({ w, logs, timers } = s);
   });
   afterEach(() => w.close());
 
-  /** A report run started at `at`: finished with `status`, or left `running` (its process killed under it). */
-  function recordedRun(at: number, status: 'complete' | 'interrupted' | 'running'): number {
-    w.clock.t = at;
-    const id = w.store.startRun('report', 'root', 0);
-    if (status !== 'running') w.store.finishRun(id, status);
-    return id;
-  }
-
-  function start(now: number, fake = fakeSchedule()) {
-    w.clock.t = now;
-    return startNightlyReport({ resolver: w.dns.address, authoritativePort: w.dns.port, reportCron: '0 3 * * *', reportTz: 'UTC' }, w.panel, w.store, {
-      schedule: fake.schedule,
-      log: (m) => logs.push(m),
-      mailer: { async sendMail() {} },
-      now: () => new Date(w.clock.t),
-      setTimer: (fn, ms) => {
-        const a = { fn: () => ((a.done = true), fn()), ms, done: false };
-        timers.push(a);
-        return { clear: () => void (a.done = true) };
-      },
-    } as NightlySeams);
-  }
-  const live = () => timers.filter((a) => !a.done);
+  const recordedRun: StartWorld['recordedRun'] = (at, status) => s.recordedRun(at, status);
+  const start: StartWorld['start'] = (now, fake) => s.start(now, fake);
+  const live = () => s.live();
   const caughtUp = () => logs.filter((l) => /did not (finish|happen)/.test(l));
 
   async function untilIdle(n: ReturnType<typeof start>): Promise<void> {

@@ -6,48 +6,25 @@
 // nothing waits for the wall clock.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { startNightlyReport, type NightlySeams } from '../../src/cli/nightly.js';
-import { startWorld, NIGHT1, DAY, type TestWorld } from '../cron/world.js';
+import { NIGHT1, DAY, type TestWorld } from '../cron/world.js';
+import { MISSED_NIGHT_DELAY_MS, startWorldForNights, type StartWorld } from './nightly-start-world.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
 
-const MISSED_NIGHT_DELAY_MS = 5 * 60_000;
 
 describe('the service started after a night it was not running for', () => {
+  let s: StartWorld;
   let w: TestWorld;
   let logs: string[];
-  let timers: { fn: () => void; ms: number; done: boolean }[];
+  let timers: StartWorld['timers'];
   beforeEach(async () => {
-    w = await startWorld();
-    w.store.setSetting('report.dnsQps', 100_000);
-    logs = [];
-    timers = [];
+    s = await startWorldForNights();
+    ({ w, logs, timers } = s);
   });
   afterEach(() => w.close());
 
-  /** A report run recorded at `at` (as the scheduled run of that night would be). */
-  function recordedRun(at: number, status: 'complete' | 'interrupted' = 'complete'): number {
-    w.clock.t = at;
-    const id = w.store.startRun('report', 'root', 0);
-    w.store.finishRun(id, status);
-    return id;
-  }
-
-  function start(now: string) {
-    const t = Date.parse(now);
-    w.clock.t = t;
-    return startNightlyReport({ resolver: w.dns.address, authoritativePort: w.dns.port, reportCron: '0 3 * * *', reportTz: 'UTC' }, w.panel, w.store, {
-      schedule: fakeSchedule().schedule,
-      log: (m) => logs.push(m),
-      mailer: { async sendMail() {} },
-      now: () => new Date(w.clock.t),
-      setTimer: (fn, ms) => {
-        const a = { fn: () => ((a.done = true), fn()), ms, done: false };
-        timers.push(a);
-        return { clear: () => void (a.done = true) };
-      },
-    } as NightlySeams);
-  }
-  const live = () => timers.filter((a) => !a.done);
+  const recordedRun: StartWorld['recordedRun'] = (at, status) => s.recordedRun(at, status);
+  const start = (now: string) => s.start(Date.parse(now));
+  const live = () => s.live();
 
   async function untilIdle(n: ReturnType<typeof start>): Promise<void> {
     while (n.scheduler.isRunning()) await new Promise((r) => setImmediate(r));
@@ -93,17 +70,7 @@ describe('the service started after a night it was not running for', () => {
 
   test('a schedule every minute, down for two days: "more than 100", the latest slot named, one run', async () => {
     recordedRun(Date.parse('2026-01-02T03:00:00Z'));
-    w.clock.t = Date.parse('2026-01-04T03:00:30Z');
-    const n = startNightlyReport({ resolver: w.dns.address, authoritativePort: w.dns.port, reportCron: '* * * * *', reportTz: 'UTC' }, w.panel, w.store, {
-      schedule: fakeSchedule().schedule,
-      log: (m) => logs.push(m),
-      now: () => new Date(w.clock.t),
-      setTimer: (fn, ms) => {
-        const a = { fn: () => ((a.done = true), fn()), ms, done: false };
-        timers.push(a);
-        return { clear: () => void (a.done = true) };
-      },
-    } as NightlySeams);
+    const n = s.start(Date.parse('2026-01-04T03:00:30Z'), undefined, '* * * * *');
     try {
       assert.ok(logs.some((l) => /^nightly report: more than 100 runs due from 2026-01-02T03:01:00\.000Z to 2026-01-04T03:00:00\.000Z \(UTC\) did not happen/.test(l)), logs.join('\n'));
       assert.deepEqual(live().map((a) => a.ms), [MISSED_NIGHT_DELAY_MS]);
@@ -134,19 +101,8 @@ describe('the service started after a night it was not running for', () => {
     // A schedule every 10 minutes: down from 03:05 to 03:13:30, the 03:10 slot missed; node-cron fires 03:20 first
     // when the delay is longer.
     recordedRun(Date.parse('2026-01-02T03:00:00Z'));
-    w.clock.t = Date.parse('2026-01-02T03:13:30Z');
     const fake = fakeSchedule();
-    const n = startNightlyReport({ resolver: w.dns.address, authoritativePort: w.dns.port, reportCron: '*/10 * * * *', reportTz: 'UTC' }, w.panel, w.store, {
-      schedule: fake.schedule,
-      log: (m) => logs.push(m),
-      mailer: { async sendMail() {} },
-      now: () => new Date(w.clock.t),
-      setTimer: (fn, ms) => {
-        const a = { fn: () => ((a.done = true), fn()), ms, done: false };
-        timers.push(a);
-        return { clear: () => void (a.done = true) };
-      },
-    } as NightlySeams);
+    const n = s.start(Date.parse('2026-01-02T03:13:30Z'), fake, '*/10 * * * *');
     try {
       assert.ok(logs.some((l) => /the run due at 2026-01-02T03:10:00\.000Z \(UTC\) did not happen/.test(l)), logs.join('\n'));
       w.clock.t = Date.parse('2026-01-02T03:20:00Z');
