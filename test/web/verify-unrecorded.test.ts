@@ -134,6 +134,9 @@ test('another process holding the database: the answer found, and "busy" as the 
     assert.equal(page.status, 200);
     assert.match(notice(page.text) ?? '', FOUND);
     assert.match(notice(page.text) ?? '', /could not be recorded in the history \(the history database is busy \(another mailhealth process is writing to it\)\)/);
+    // Busy is a moment's wait: the page says to verify again in a moment (its Verify again button is right there).
+    assert.match(notice(page.text) ?? '', /verify it again in a moment/);
+    assert.match(page.text, /id="verify"/);
     assertNoStoreWords(page.text, x.dbPath, 'verify page (busy)');
     const { result: api } = await capturingLog(() => x.alice.agent.post(`/api/changes/${id}/verify`).set('x-csrf-token', x.alice.csrf));
     assert.equal(api.status, 200);

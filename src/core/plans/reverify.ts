@@ -132,7 +132,9 @@ function historyWords(e: unknown): string {
  */
 export function unrecordedCheckNote(why: string, earlier: Verified | null): string {
   const shows = earlier === null ? 'as not checked' : `as ${earlier}`;
-  return `this answer could not be recorded in the history (${why}): the history still shows the change ${shows} until it is verified again; nothing was changed in the zone`;
+  // A busy database is a moment's wait (another process writing), not a fault: said as such, with what to do.
+  const then = why === DB_BUSY ? '; verify it again in a moment, once the other process has written' : '';
+  return `this answer could not be recorded in the history (${why}): the history still shows the change ${shows} until it is verified again${then}; nothing was changed in the zone`;
 }
 
 /** What a verification means for a change, in words (`changes`: the change's records; none: it had the panel sign). */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { StoreError } from '../../../src/adapters/store/store.js';
-import { applyPlan } from '../../../src/core/plans/apply.js';
+import { applyPlan, DB_BUSY } from '../../../src/core/plans/apply.js';
 import { recheckChange, reverifyChange, unrecordedCheckNote } from '../../../src/core/plans/reverify.js';
 import { playPerTest, type Play } from '../../helpers/fixplay.js';
 import { assertClean, ioError, overriding } from '../../helpers/failing-history.js';
@@ -68,4 +68,12 @@ test('unrecordedCheckNote: the history keeps the earlier check; nothing changed 
     'this answer could not be recorded in the history (the history database could not be read or written): the history still shows the change as propagating until it is verified again; nothing was changed in the zone',
   );
   assert.match(unrecordedCheckNote('x', null), /the history still shows the change as not checked until it is verified again/);
+  assert.doesNotMatch(unrecordedCheckNote('the history database could not be read or written', 'yes'), /in a moment/);
+});
+
+test('unrecordedCheckNote: a busy database (another process writing) says to verify again in a moment', () => {
+  assert.equal(
+    unrecordedCheckNote(DB_BUSY, 'propagating'),
+    `this answer could not be recorded in the history (${DB_BUSY}): the history still shows the change as propagating until it is verified again; verify it again in a moment, once the other process has written; nothing was changed in the zone`,
+  );
 });
