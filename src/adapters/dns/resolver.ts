@@ -2,8 +2,9 @@
 // or chosen servers ("host[:port]"). One place maps DNS outcomes: NXDOMAIN/NODATA are answers; timeout/SERVFAIL/REFUSED/
 // other rcodes/transport errors are `unknown`; so is, from resolveAt (a zone's own servers), an answer that has no
 // records and is not authoritative (AA=0: a lame server's referral or a cache, which say nothing of the zone), and,
-// from resolve, an empty answer of a server that does not recurse (a referral: see mapResult). A name longer than DNS
-// allows cannot exist: NXDOMAIN, without asking.
+// from resolve, an empty answer or an NXDOMAIN (AA=0) of a server that does not recurse and gives no SOA (a referral, a
+// lame server: see mapResult), and an answer section that does not answer the question or an NXDOMAIN with records
+// (wire.ts: an error). A name longer than DNS allows cannot exist: NXDOMAIN, without asking.
 // A per-run cache (shared across domains) makes a common include such as _spf.google.com cost one query per run.
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
@@ -94,7 +95,10 @@ async function toAddresses(specs: string[], defaultPort: number): Promise<Server
  * negative answer) is unknown: a referral to the domain's nameservers (the resolver setting names an authoritative-only
  * server, such as this box's own) or an alias whose target it did not look up say nothing of the records — where
  * NODATA would fail every check of a domain that is merely delegated elsewhere. A real NODATA has an SOA, or AA=1
- * (for the name itself, not an alias's target), or RA=1.
+ * (for the name itself, not an alias's target), or RA=1. The same holds for NXDOMAIN with AA=0 (the client marks it
+ * alike): a lame or non-authoritative server's NXDOMAIN is no proof the name is gone, and a fix must not drop an SPF
+ * include on it (unknown never changes a zone); a resolver's NXDOMAIN (RA=1, even with no SOA, as systemd-resolved
+ * sends it) or the zone's own (AA=1, or an SOA) stays NXDOMAIN.
  */
 function mapResult<T extends RRType>(name: string, type: T, r: QueryResult, authoritative: boolean): Answer<T> {
   if (r.kind === 'error') {
@@ -107,7 +111,7 @@ function mapResult<T extends RRType>(name: string, type: T, r: QueryResult, auth
     return { name, type, status: 'unknown', records: emptyList(), error: r.rcode === 0 ? 'not authoritative (referral)' : 'not authoritative' };
   }
   if (!authoritative && r.noRecursion && (!r.aa || r.chain?.length)) {
-    const what = r.chain?.length ? 'alias not followed' : r.noRecursion === 'referral' ? 'referral' : 'no answer';
+    const what = r.chain?.length ? 'alias not followed' : r.noRecursion === 'referral' ? 'referral' : r.rcode === 3 ? 'NXDOMAIN from a server not authoritative for the name' : 'no answer';
     return { name, type, status: 'unknown', records: emptyList(), error: `${what} (the DNS resolver is not recursive: set a recursive resolver)` };
   }
   let a: Answer<T>;

@@ -7,11 +7,15 @@
 // Transport: per server, a few UDP sockets connected to it (each bound to a random source port by the kernel, used in
 // turn; past 16 servers, a shared pool of unconnected ones), a random 16-bit id per query; a response counts only when
 // it comes from the server asked and carries our id and our question (ASCII case-insensitive), anything else is
-// ignored. EDNS0 OPT advertises 1232 bytes. A timeout retries (same id) on the next server, up to `tries` attempts.
+// ignored. EDNS0 OPT advertises 1232 bytes; a server that answers FORMERR or NOTIMP without an OPT record (it does not
+// know EDNS: RFC 6891 §7) is asked again at once without it, and from then on always without it (for the client's
+// life: its answers are then up to 512 octets over UDP, larger ones come truncated and go to TCP as any other). A
+// timeout retries (same id) on the next server, up to `tries` attempts.
 // TC=1 → the same query over TCP (2-byte length framing), one connection per truncated answer; TC=1 again over TCP is
 // an error ('truncated'). An ICMP "unreachable" is a lost datagram (a timeout), on connected and unconnected sockets
 // alike. The rcode is the full one (the OPT record's extended bits included); a CNAME chain that loops or runs past
-// MAX_CNAME_HOPS is an error, never NODATA.
+// MAX_CNAME_HOPS is an error, never NODATA, and so is an answer section that does not answer the question (records
+// only for another name, type or class, a chain with a missing link: notAnAnswer) and an NXDOMAIN that holds records.
 //
 // Process lifetime: sockets are always unref'd; only the one timeout timer, armed while queries are pending, holds the
 // event loop, so an idle client never keeps a CLI process alive. `close()` closes the sockets and settles whatever is
@@ -129,7 +133,10 @@ export function nameTooLong(name: string): boolean {
 /** Where queries are written before they are copied out at their exact length. */
 const SCRATCH = Buffer.alloc(12 + 255 + 4 + 11);
 
-/** A query: header (RD), one question, one EDNS0 OPT (payload 1232); null when the name cannot be encoded. */
+/**
+ * A query: header (RD), one question, one EDNS0 OPT (payload 1232); null when the name cannot be encoded. `qEnd` is
+ * where the OPT record starts (withoutEdns).
+ */
 export function buildQuery(name: string, qtype: number, id = 0): { query: Buffer; qEnd: number } | null {
   const buf = SCRATCH;
   const nl = writeName(name, buf, 12);
@@ -153,6 +160,14 @@ export function buildQuery(name: string, qtype: number, id = 0): { query: Buffer
   const query = Buffer.allocUnsafe(o + 11);
   buf.copy(query, 0, 0, o + 11);
   return { query, qEnd };
+}
+
+/** `query` (buildQuery's) as it is sent to a server that does not know EDNS: cut before the OPT record, ARCOUNT 0. */
+export function withoutEdns(query: Buffer, qEnd: number): Buffer {
+  const out = Buffer.allocUnsafe(qEnd);
+  query.copy(out, 0, 0, qEnd);
+  out.writeUInt16BE(0, 10);
+  return out;
 }
 
 // ------------------------------------------------------------------------------------------------ decoding
@@ -249,7 +264,16 @@ export interface ParsedResponse {
    * NS records ('ns': with no records, a referral), else null.
    */
   authority: 'soa' | 'ns' | null;
-  /** Why the records cannot be taken (a CNAME loop, a chain too long), else null: such an answer is no answer. */
+  /**
+   * The message has an OPT record (EDNS). A FORMERR/NOTIMP without one is what a server that does not know EDNS says
+   * to a query that carries it (RFC 6891 §7): the client asks again without it (DnsClient.accept).
+   */
+  opt: boolean;
+  /**
+   * Why the records cannot be taken, else null: such an answer is no answer (unknown, never NODATA/NXDOMAIN). A CNAME
+   * loop or a chain too long; an answer section that does not answer the question (see notAnAnswer); NXDOMAIN with
+   * records of the asked type.
+   */
   error: string | null;
   /** Records of the asked type owned by the end of the CNAME chain (for CNAME: the targets owned by the qname). */
   records: ParsedRecord[];
@@ -327,13 +351,19 @@ function readTxt(msg: Buffer, s: number, e: number): string[] {
   return out;
 }
 
-/** The slow path of readTxt (see there): the record's strings joined, for decodeJoined. */
+/**
+ * The slow path of readTxt (see there): the record's strings joined, for decodeJoined. Every string is bounds-checked
+ * again: readTxt came here at the first string that is not UTF-8 and checked only those before it, and a string that
+ * ran past `e` would copy the next record's octets as this record's text, or (the last record) stop at the message's
+ * end and leave octets of `bytes` (allocUnsafe: earlier contents of process memory) counted in `total` and read as text.
+ */
 function readTxtJoined(msg: Buffer, s: number, e: number): string[] {
   const bytes = Buffer.allocUnsafe(e - s);
   const ends: number[] = [];
   let total = 0;
   for (let o = s; o < e; ) {
     const l = msg[o];
+    if (o + 1 + l > e) throw new MalformedResponse('TXT string runs past its record');
     msg.copy(bytes, total, o + 1, o + 1 + l);
     total += l;
     ends.push(total);
@@ -404,6 +434,7 @@ function readTail(msg: Buffer, o: number, res: ParsedResponse): void {
     } else if (msg[o] === 0 && msg[o + 1] === 41) {
       if (opt) throw new MalformedResponse('more than one OPT record');
       opt = true;
+      res.opt = true;
       res.rcode |= msg[o + 4] << 4;
     }
     o += 10 + msg.readUInt16BE(o + 8);
@@ -453,6 +484,7 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     aa: (flags & 0x0400) !== 0,
     ra: (flags & 0x0080) !== 0,
     authority: null,
+    opt: false,
     error: null,
     records: emptyList(),
     chain: [],
@@ -472,6 +504,9 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
   let cnames: Map<string, { key: string; text: string }> | null = null;
   const owners: (string | null)[] = [];
   const data: ParsedRecord[] = [];
+  // A record of the asked type that this parser does not read (a type no check asks for): nothing can be said of
+  // whether the answer answers the question (notAnAnswer).
+  let unread = false;
   for (let i = 0; i < an; i++) {
     let owner: string | null;
     if (asked && o + 1 < msg.length && msg[o] === 0xc0 && msg[o + 1] === 12) {
@@ -527,6 +562,7 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
         d = nameIn(msg, s, e).text;
         break;
       default:
+        unread = true;
         continue;
     }
     owners.push(owner);
@@ -559,8 +595,31 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     const ow = owners[i];
     if (target === null ? ow === null || ow === q.qnameKey : (ow ?? q.qnameKey) === target) res.records.push(data[i]);
   }
-  if (res.records.length > 1) res.records = withoutDuplicates(res.records);
+  const n = res.records.length;
+  if (n > 1) res.records = withoutDuplicates(res.records);
+  else if (n === 0 && !unread) res.error = notAnAnswer(data.length, cnames === null ? 0 : cnames.size, res.chain.length);
+  // A name that does not exist has no records: an NXDOMAIN that holds some contradicts itself.
+  if (n > 0 && res.rcode === RCODE.NXDOMAIN) res.error = 'NXDOMAIN with records';
   return res;
+}
+
+/**
+ * Why an answer section that has records (ANCOUNT > 0) but none of the asked type at the end of the CNAME chain does
+ * not answer the question, else null (a real negative answer). Filtering those records away and reading NODATA (or
+ * NXDOMAIN) would say the name has no such records from an answer that said nothing of it — a fix would then drop an
+ * SPF include or read a removal as done. So: unknown, when
+ * - records of the asked type are there, none at the end of the chain (`typed`: another owner, or a chain a→b with
+ *   them at c);
+ * - there is no alias (`aliases` 0) and nothing of the asked type: records of another type or class, a DNAME alone;
+ * - some alias is not on the chain followed from the qname (a chain with a missing link: a→b, c→d).
+ * An alias chain whose every link is followed and ends with nothing (`aliases` === `hops` > 0) is a real negative
+ * answer for its target (NODATA/NXDOMAIN by the rcode), and with RA=0 the resolver's "alias not followed" rule.
+ */
+function notAnAnswer(typed: number, aliases: number, hops: number): string | null {
+  if (typed > 0) return 'the answer does not match the question (records for another name)';
+  if (aliases === 0) return 'the answer does not match the question (records of another type or class)';
+  if (aliases > hops) return 'the answer does not match the question (a CNAME chain with a missing link)';
+  return null;
 }
 
 /**
@@ -618,7 +677,9 @@ export type QueryResult =
    * `aa`: the AA bit (an answer from a server asked as authoritative means little without it: resolveAt).
    * `noRecursion`, only on a NOERROR answer without records of the asked type from a server that offers no recursion
    * (RA=0) and gives no SOA (no negative answer): a referral ('referral': NS records in the authority section) or
-   * nothing at all ('empty') — what a non-recursive server says of a name it does not serve (see resolver.ts).
+   * nothing at all ('empty') — what a non-recursive server says of a name it does not serve (see resolver.ts). Also on
+   * an NXDOMAIN from a server that neither recurses (RA=0) nor is authoritative (AA=0) and gives no SOA: a lame or
+   * non-authoritative server's word that the name does not exist is no proof of it.
    */
   | { kind: 'response'; rcode: number; aa: boolean; records: ParsedRecord[]; chain?: string[]; noRecursion?: 'referral' | 'empty' }
   | { kind: 'error'; error: string };
@@ -666,6 +727,10 @@ class Pending {
   slot = -1;
   tcp: net.Socket | null = null;
   done = false;
+  /** The query without its OPT record, for servers that do not know EDNS (made when first needed). */
+  plain: Buffer | null = null;
+  /** Whether what the current attempt last sent carried the OPT record (a FORMERR to it may be about EDNS). */
+  ednsSent = true;
   private key: string | null = null;
   /** The send callback of this query (one function per query, not per datagram). */
   readonly onSent: (err: Error | null) => void;
@@ -760,6 +825,8 @@ export class DnsClient {
   /** Connected sockets per server ("host|port"); the ServerAddress objects seen map to them without a key string. */
   private readonly byServer = new Map<string, ServerChannels>();
   private byAddress = new WeakMap<ServerAddress, ServerChannels>();
+  /** Servers ("host|port") that answered FORMERR/NOTIMP without OPT to a query with one: asked without EDNS since. */
+  private noEdns: Set<string> | null = null;
   private closed = false;
   /** Datagrams sent (attempts), for stats/benchmarks. */
   sent = 0;
@@ -1048,12 +1115,25 @@ export class DnsClient {
         return;
       }
       this.sent++;
-      ch.sock.send(p.query, p.onSent);
+      ch.sock.send(this.wireFor(p, server), p.onSent);
       return;
     }
     const s = this.socket(server.family);
     this.sent++;
-    s.send(p.query, server.port, server.host, p.onSent);
+    s.send(this.wireFor(p, server), server.port, server.host, p.onSent);
+  }
+
+  /**
+   * The bytes of `p` for `server`: the query as built (with EDNS), or without its OPT record for a server that does
+   * not know EDNS. Until some server is found so, this is one comparison (no key made per query).
+   */
+  private wireFor(p: Pending, server: ServerAddress): Buffer {
+    if (this.noEdns !== null && this.noEdns.has(`${server.host}|${server.port}`)) {
+      p.ednsSent = false;
+      return (p.plain ??= withoutEdns(p.query, p.qEnd));
+    }
+    p.ednsSent = true;
+    return p.query;
   }
 
   /** @internal The send callback of `p`'s datagrams. */
@@ -1111,10 +1191,12 @@ export class DnsClient {
       }
     }
     if (!from || !sameQuestion(msg, p.query, p.qEnd)) return;
-    this.accept(p, msg, true);
+    this.accept(p, msg, rinfo);
   }
 
-  private accept(p: Pending, msg: Buffer, udp: boolean): void {
+  /** `rinfo`: where a UDP answer came from; null for an answer over TCP (from the current attempt's server). */
+  private accept(p: Pending, msg: Buffer, rinfo: dgram.RemoteInfo | null): void {
+    const udp = rinfo !== null;
     // TC=1 over TCP: the server could not fit the answer even there (or says the RRset is cut short). There is nothing
     // further to try, and what came is not the whole answer: unknown, never the records that happened to fit.
     if (!udp && (msg[2] & 0x02) !== 0) {
@@ -1137,8 +1219,18 @@ export class DnsClient {
       this.startTcp(p);
       return;
     }
-    // SERVFAIL/REFUSED/NOTIMP/FORMERR: another server may do better, when there is another one and tries are left.
     const rc = parsed.rcode;
+    // FORMERR/NOTIMP with no OPT record, to a query that had one, from the server the current attempt asked: a server
+    // (or middlebox) that does not know EDNS (RFC 6891 §7). Asked again at once without it, once (the query it gets is
+    // then plain, so a second FORMERR is its answer), and every later query to it goes plain. A late answer from a
+    // server asked before is not acted on here: the current attempt is elsewhere.
+    if ((rc === RCODE.FORMERR || rc === RCODE.NOTIMP) && !parsed.opt && p.ednsSent && this.fromCurrent(p, rinfo)) {
+      const server = p.servers[p.serverIndex % p.servers.length];
+      (this.noEdns ??= new Set()).add(`${server.host}|${server.port}`);
+      this.sendUdp(p);
+      return;
+    }
+    // SERVFAIL/REFUSED/NOTIMP/FORMERR: another server may do better, when there is another one and tries are left.
     if (udp && rc !== 0 && rc !== 3 && p.servers.length > 1 && p.attempt + 1 < this.tries) {
       this.failAttempt(p, rcodeName(rc));
       return;
@@ -1150,15 +1242,25 @@ export class DnsClient {
     const r: QueryResult = parsed.chain.length
       ? { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records, chain: parsed.chain }
       : { kind: 'response', rcode: rc, aa: parsed.aa, records: parsed.records };
-    if (rc === 0 && parsed.records.length === 0 && !parsed.ra && parsed.authority !== 'soa') r.noRecursion = parsed.authority === 'ns' ? 'referral' : 'empty';
+    if (!parsed.ra && parsed.authority !== 'soa' && ((rc === 0 && parsed.records.length === 0) || (rc === RCODE.NXDOMAIN && !parsed.aa))) {
+      r.noRecursion = parsed.authority === 'ns' ? 'referral' : 'empty';
+    }
     this.finish(p, r);
+  }
+
+  /** Is this answer from the server the current attempt went to? (TCP: always.) */
+  private fromCurrent(p: Pending, rinfo: dgram.RemoteInfo | null): boolean {
+    if (rinfo === null) return true;
+    const s = p.servers[p.serverIndex % p.servers.length];
+    return s.port === rinfo.port && sameHost(s.host, rinfo.address);
   }
 
   private startTcp(p: Pending): void {
     const server = p.servers[p.serverIndex % p.servers.length];
-    const framed = Buffer.allocUnsafe(2 + p.query.length);
-    framed.writeUInt16BE(p.query.length, 0);
-    p.query.copy(framed, 2);
+    const query = this.wireFor(p, server);
+    const framed = Buffer.allocUnsafe(2 + query.length);
+    framed.writeUInt16BE(query.length, 0);
+    query.copy(framed, 2);
     const sock = net.createConnection({ host: server.host, port: server.port });
     sock.unref();
     p.tcp = sock;
@@ -1175,7 +1277,7 @@ export class DnsClient {
         if (msg.length >= 12 && msg.readUInt16BE(0) === p.id && (msg[2] & 0x80) !== 0 && sameQuestion(msg, p.query, p.qEnd)) {
           p.tcp = null;
           sock.destroy();
-          this.accept(p, msg, false);
+          this.accept(p, msg, null);
           return;
         }
       }
