@@ -18,6 +18,7 @@ import { applyBulkFix, atStage, BULK_FIX_CONCURRENCY, bulkOutcomeDetail, bulkOut
 import { mapInGroups, zoneGroup } from '../pool.js';
 import { CHECK_LABELS, viewHelpers } from '../view-model.js';
 import { parseCheck } from './fix.js';
+import { chooser } from './choosers.js';
 
 export const BULK_PER_PAGE = 50;
 export const BULK_FIX_MAX = 200;
@@ -51,7 +52,7 @@ export function bulkRoutes(c: AppContext): Router {
     const jobs = audits.lastFinished ? [...audits.active, audits.lastFinished] : audits.active;
     const fixes = pageJobsOf(c.store, me, MAX_JOBS_SHOWN, BULK_FIX_JOB);
     const fixJobs = (fixes.lastFinished ? [...fixes.active, fixes.lastFinished] : fixes.active).map(fixJobSummary);
-    res.render('bulk', { title: 'All customer domains', page, filterQuery, jobs, fixJobs, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
+    res.render('bulk', { title: 'All customer domains', page, customerChooser: chooser(page.customers, filter.customer), filterQuery, jobs, fixJobs, noBackgroundJobs: c.noBackgroundJobs, now: c.now(), h: viewHelpers });
   });
 
   r.post('/bulk/audit', async (req, res) => {

@@ -9,6 +9,7 @@ import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, sc
 import { pageJobsOf } from '../jobs.js';
 import { atStage, auditAndRecord, freshFor, latestOrAudit } from '../services.js';
 import { MAX_JOBS_SHOWN } from './bulk.js';
+import { chooser } from './choosers.js';
 import { groupFindings, viewHelpers } from '../view-model.js';
 
 export const PER_PAGE = 50;
@@ -51,7 +52,7 @@ export function domainRoutes(c: AppContext): Router {
     const audited = Number(req.query.audited);
     const of = Number(req.query.of);
     const partial = Number.isInteger(audited) && Number.isInteger(of) && audited > 0 && audited < of ? { audited, of, max: INLINE_AUDIT_MAX } : null;
-    res.render('domains', { title: 'Domains', page, filterQuery, jobs, partial, now: c.now(), h: viewHelpers });
+    res.render('domains', { title: 'Domains', page, customerChooser: chooser(page.customers, filter.customer), filterQuery, jobs, partial, now: c.now(), h: viewHelpers });
   });
 
   r.post('/domains/audit', async (_req, res) => {

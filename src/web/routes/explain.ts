@@ -11,6 +11,7 @@ import { HttpError, identityOf, NOT_FOUND_MESSAGE, requireLogin, scopeOf, str, t
 import { atStage, auditAndRecord } from '../services.js';
 import { auditOptionsFrom } from '../../core/settings.js';
 import { viewHelpers } from '../view-model.js';
+import { chooser } from './choosers.js';
 
 interface Explained {
   ex: BounceExplanation;
@@ -78,15 +79,19 @@ export function explainRoutes(c: AppContext): Router {
   const r = Router();
   r.use(['/explain', '/api/explain'], requireLogin);
 
-  /** The page's locals: the user's own domains for the "Domain to audit" choice, and the one chosen. */
+  /**
+   * The page's locals: the user's own domains for the "Domain to audit" choice (null past CHOOSER_SELECT_MAX: a text
+   * field, checked by chosenDomain as the select's value is), and the one chosen.
+   */
   const page = async (res: Response, more: Record<string, unknown>) => ({
     title: 'Explain a bounce',
     text: '',
     chosen: '',
     result: null,
     error: null,
+    domainError: false,
     h: viewHelpers,
-    domains: (await scopeOf(c, res)).map((d) => d.domain).sort(),
+    domains: chooser((await scopeOf(c, res)).map((d) => d.domain).sort(), undefined).options,
     isAdmin: identityOf(res).role === 'admin',
     ...more,
   });
@@ -97,7 +102,18 @@ export function explainRoutes(c: AppContext): Router {
 
   r.post('/explain', async (req, res) => {
     const text = str(req.body?.text);
-    const chosen = await chosenDomain(c, req, res);
+    let chosen: DomainRef | null;
+    try {
+      chosen = await chosenDomain(c, req, res);
+    } catch (e) {
+      // Not one of the user's domains (a typo in the text field, or somebody else's): the same 404 and words as every
+      // domain page, on the form again with the pasted bounce and what was typed, so that only the domain needs fixing.
+      if (!(e instanceof HttpError) || e.status !== 404) throw e;
+      const typed = typeof req.body?.domain === 'string' ? (req.body.domain as string).trim().slice(0, 300) : '';
+      const error = `${NOT_FOUND_MESSAGE} "Domain to audit" takes one of your domains as your Domains page lists it, or nothing for the one the bounce names. Nothing was audited.`;
+      res.status(404).render('explain', await page(res, { text, chosen: typed, error, domainError: true }));
+      return;
+    }
     const out = await explain(c, res, text, chosen, 'page');
     if ('error' in out) {
       res.status(400).render('explain', await page(res, { text, chosen: chosen?.domain ?? '', error: out.error }));
