@@ -31,7 +31,7 @@ import type { Classification, MailSettings, Zone } from './model.js';
 import { mxExchange, RecordIndex } from './zone.js';
 import type { Resolver } from './resolver.js';
 import { filterList, mapList } from './arrays.js';
-import { parseTerm, type SpfTerm } from './spf/parse.js';
+import { parseTermShared, type SpfTerm } from './spf/parse.js';
 import { ipTermRange, permissiveRange, qualifierEffect } from './spf/terms.js';
 
 // Small bounded memo for pure string → value functions that bulk audits call with the same arguments many times.
@@ -47,8 +47,6 @@ function memo<V>(max: number, fn: (k: string) => V): (k: string) => V {
   };
 }
 
-/** SPF terms as the parser reads them: the same few terms come back for every domain of a bulk audit (read, never modify). */
-const spfTermParsed = memo(2048, (raw: string): Readonly<SpfTerm> => parseTerm(raw));
 
 export function orgDomain(host: string): string {
   return registrableDomain(canonName(host));
@@ -689,7 +687,7 @@ class AuditClassifier implements Classifier {
   private spfTermNow(term: string): Classification | Promise<Classification> {
     // Read by the SPF parser itself, so every valid term is readable here — `a/24`, `mx//64`, `a:host/24//64` (RFC 7208
     // §5.6 dual CIDR lengths) included.
-    const t = spfTermParsed(term);
+    const t = parseTermShared(term);
     if (t.kind === 'invalid' || t.error) return C('unknown', `${term} is not a term mailhealth can read`);
     if (t.hasMacro) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
     const c = this.spfTermPositive(term, t);

@@ -317,6 +317,23 @@ export interface ReadonlyParsedSpf {
   readonly exp?: Readonly<SpfTerm>;
 }
 
+const TERM_CACHE_MAX = 4096;
+const termCache = new Map<string, Readonly<SpfTerm>>();
+
+/**
+ * parseTerm(raw) (not after `all`) shared between callers that only read it: a bulk audit reads the same few terms
+ * (a relay's ranges, the mail services' includes) for every domain.
+ */
+export function parseTermShared(raw: string): Readonly<SpfTerm> {
+  let t = termCache.get(raw);
+  if (!t) {
+    if (termCache.size >= TERM_CACHE_MAX) termCache.clear();
+    t = parseTerm(raw);
+    termCache.set(raw, t);
+  }
+  return t;
+}
+
 /** parseSpf without the copy, for callers that only read the result (the audit parses the same records all day). */
 export function parseSpfShared(text: string): ReadonlyParsedSpf {
   let p = parseCache.get(text);

@@ -4,7 +4,7 @@ import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
 import { cidrOverlap, cidrShared, cidrsCover } from '../ip.js';
 import { joinTxt } from '../resolver.js';
-import { isSpfRecord, parseTerm, type Qualifier } from './parse.js';
+import { isSpfRecord, parseTermShared, type Qualifier } from './parse.js';
 import { ipTermRange } from './terms.js';
 import type { SpfTreeNode, SpfTreeTerm } from './tree.js';
 
@@ -91,7 +91,7 @@ function publishedRanges(node: SpfTreeNode | undefined, depth = 0): string[] {
   const out: string[] = [];
   for (const t of node.terms) {
     if (t.ignored || t.loop || t.error) continue;
-    const p = parseTerm(t.term);
+    const p = parseTermShared(t.term);
     if (p.error || p.qualifier !== '+') continue;
     const range = ipTermRange(p);
     if (range) out.push(range);
@@ -138,7 +138,7 @@ function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): 
     const m = MECH.exec(t.term);
     const mech = m?.[2].toLowerCase();
     if (m && (mech === 'ip4' || mech === 'ip6') && !t.error) {
-      const range = ipTermRange(parseTerm(t.term));
+      const range = ipTermRange(parseTermShared(t.term));
       if (range && m[1] && m[1] !== '+') denying.push({ term: t.term, qualifier: m[1] as Qualifier, range, passed: [...passing] });
       else if (range) passing.push(range);
       continue;
