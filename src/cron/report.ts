@@ -10,12 +10,12 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditMany } from '../core/audit.js';
-import type { CheckName, DomainAudit, DomainRef, Finding, Identity } from '../core/model.js';
+import type { CheckName, DomainAudit, DomainRef, Identity, Severity } from '../core/model.js';
 import { PanelError, type Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
 import { buildReport, PANEL_FAILED, type DomainSnapshot, type Producer, type RecordLines, type ReportDoc, type ReportScope, type RunSnapshot } from '../core/report/diff.js';
 import { cleanControls, escapeHtml, gapText, renderReport, versionChangeText, type RenderedReport } from '../core/report/render.js';
-import { StoreError, type AuditResult, type Run, type Store } from '../adapters/store/store.js';
+import { StoreError, type FindingHead, type Run, type Store } from '../adapters/store/store.js';
 import { throughBusy } from '../adapters/store/busy.js';
 import { rateLimitedResolver, TokenBucket, type RateLimiter } from './ratelimit.js';
 import { reportLockHolderGone, reportLockOwner } from './lock-owner.js';
@@ -27,7 +27,12 @@ export const DEFAULT_LOCK_TTL_MS = 15 * 60_000;
 export const DEFAULT_DNS_QPS = 20;
 export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_HISTORY_DEPTH = 30;
+/** Results the history reads at once (loadHistory): a piece takes ~10–25 ms, then the event loop turns. */
+export const HISTORY_CHUNK = 250;
 const BATCH = 50;
+
+/** A turn of the event loop (its I/O included: a page `serve` is asked for meanwhile is answered). */
+const pause = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Settings keys the report reads (all optional). */
 export const REPORT_SETTINGS = {
@@ -442,25 +447,54 @@ export function markStaleRuns(store: Store, except?: number): number[] {
   return stale.map((r) => r.id);
 }
 
+/** The severities a snapshot keeps (problems and unknowns): pass and info findings stay in the store. */
+const SNAPSHOT_SEVERITIES: readonly Severity[] = ['fail', 'warn', 'unknown'];
+const IN_SNAPSHOT: ReadonlySet<Severity> = new Set(SNAPSHOT_SEVERITIES);
+
+/** A finding as a snapshot is made from: a whole one (tonight's, the run compared with) or one read without evidence. */
+type SnapshotSource = FindingHead & { evidence?: unknown };
+
+/** One string per text: equal strings of the nights loaded become one (see loadHistory). */
+type Intern = <T extends string | null | undefined>(s: T) => T;
+const asIs: Intern = (s) => s;
+
+function interner(): Intern {
+  const seen = new Map<string, string>();
+  return <T extends string | null | undefined>(s: T): T => {
+    if (typeof s !== 'string') return s;
+    const had = seen.get(s);
+    if (had !== undefined) return had as T;
+    seen.set(s, s);
+    return s;
+  };
+}
+
 /**
  * A domain's result as the diff reads it: its problems and unknowns (pass/info findings stay in the store) — and, with
  * `records`, the record lines each problem quotes and every line its checks quoted (pass and info included), which the
  * diff compares across a change of checks (diff.ts recordsVerdict). Without: nothing of the evidence is kept.
  */
-function toSnapshotDomain(domain: string, owner: string | null, reseller: string | null, a: Pick<DomainAudit, 'status' | 'findings'>, records = false): DomainSnapshot {
+function toSnapshotDomain(
+  domain: string,
+  owner: string | null,
+  reseller: string | null,
+  a: { status: DomainAudit['status']; findings: readonly SnapshotSource[] },
+  records = false,
+  intern: Intern = asIs,
+): DomainSnapshot {
   const snap: DomainSnapshot = {
-    domain,
-    owner,
-    reseller,
+    domain: intern(domain),
+    owner: intern(owner),
+    reseller: intern(reseller),
     status: a.status,
     findings: a.findings
-      .filter((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')
+      .filter((f) => IN_SNAPSHOT.has(f.severity))
       .map((f) => ({
-        rule: f.rule,
-        check: f.check,
+        rule: intern(f.rule),
+        check: intern(f.check),
         severity: f.severity,
-        subject: f.subject ?? null,
-        message: f.message,
+        subject: intern(f.subject ?? null),
+        message: intern(f.message),
         ...(records ? { evidence: recordLinesOf(f) } : {}),
       })),
   };
@@ -482,7 +516,7 @@ function toSnapshotDomain(domain: string, owner: string | null, reseller: string
 }
 
 /** The record lines a finding quotes: its evidence's `panel` and `live` text (a stored one may hold anything). */
-function recordLinesOf(f: Pick<Finding, 'evidence'>): RecordLines {
+function recordLinesOf(f: { evidence?: unknown }): RecordLines {
   const text = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   const ev = (f.evidence ?? {}) as { panel?: unknown; live?: unknown };
   return { panel: text(ev.panel), live: text(ev.live) };
@@ -509,12 +543,20 @@ function recordedCount(r: Run): number {
  * it, or when there is none the oldest whole complete run (the report says so). When that run is older than the
  * `depth` loaded, the complete runs in between are not loaded: it says how many (`runsNotLoadedAfter`), so no streak
  * is counted across them. `truncated`: older complete runs exist than the ones loaded.
+ *
+ * Memory and the event loop (QA scale S1: reading 30 whole nights at once took 2.6 GB and froze `serve` for 31 s at
+ * 10,000 domains): each run is read in pieces of HISTORY_CHUNK results (Store.runResultIds, then by id), each piece
+ * made into snapshots before the next is read, with a turn of the event loop before each run and between pieces. A
+ * piece is read without evidence and without pass/info findings (Store.resultFindingsByIds), except in the run compared
+ * with when its records are compared (other checks made it: Store.resultsByIds, whole). The texts of the snapshots are
+ * shared across the nights (the same domains, owners and messages come back every night): what stays is the
+ * problems of the nights loaded, with each distinct text once.
  */
-export function loadHistory(
+export async function loadHistory(
   store: Store,
   currentRunId: number,
   opts: { depth?: number; since?: 'last' | Date; resellers?: Record<string, string>; producer?: Producer } = {},
-): { runs: RunSnapshot[]; truncated: boolean } {
+): Promise<{ runs: RunSnapshot[]; truncated: boolean }> {
   const depth = opts.depth ?? DEFAULT_HISTORY_DEPTH;
   const listed = store.listRuns({ kind: 'report', limit: Math.max(50, depth * 4) }).filter((r) => r.id !== currentRunId && r.id < currentRunId);
   const complete = listed.filter((r) => r.status === 'complete');
@@ -546,6 +588,7 @@ export function loadHistory(
   // anyway, and older runs' evidence would cost memory for a question rarely asked of them (their items are then
   // worded neutrally).
   let compared: number | null = sinceBase?.id ?? null;
+  const intern = interner();
   for (const r of pool) {
     if (r.status !== 'complete') {
       runs.push({ runId: r.id, status: r.status, startedAt: r.startedAt, meta: r.meta });
@@ -555,17 +598,39 @@ export function loadHistory(
     // The owners' resellers as that night recorded them — an owner missing from its map had none then (the map lists
     // only owners with a reseller), whoever their reseller is tonight. Tonight's map only for runs that recorded none.
     const resellers = resellerMapFromMeta(r.meta) ?? opts.resellers ?? {};
-    const results: AuditResult[] = store.runResults(r.id);
-    const partial = results.length < recordedCount(r);
+    // A turn of the event loop before each run, and between its pieces: `serve` answers its pages meanwhile.
+    await pause();
+    const ids = store.runResultIds(r.id);
+    let partial = ids.length < recordedCount(r);
     const producer = producerFromMeta(r.meta);
     if (compared === null && !partial && !(opts.since instanceof Date)) compared = r.id;
     const records = compared === r.id && opts.producer !== undefined && (producer === null || producer.checks !== opts.producer.checks);
+    const domains: DomainSnapshot[] = [];
+    for (let i = 0; i < ids.length; i += HISTORY_CHUNK) {
+      if (i > 0) await pause();
+      const chunk = ids.slice(i, i + HISTORY_CHUNK);
+      // Whole documents only where the records are compared; elsewhere the problems alone, without evidence.
+      const part = records ? store.resultsByIds(chunk) : store.resultFindingsByIds(chunk, SNAPSHOT_SEVERITIES);
+      for (const res of part) domains.push(toSnapshotDomain(res.domain, res.owner, res.owner ? (resellers[res.owner] ?? null) : null, res, records, intern));
+    }
+    if (domains.length < ids.length) {
+      // Results pruned between two pieces (another process's prune): partly pruned, as if before; and when it was to
+      // be the run compared with, the next whole one is (diff.ts pickPrevious passes over a partial run too).
+      partial = domains.length < recordedCount(r);
+      if (partial && records && !sinceBase) {
+        compared = null;
+        for (const d of domains) {
+          delete d.records;
+          for (const f of d.findings) delete f.evidence;
+        }
+      }
+    }
     runs.push({
       runId: r.id,
       status: 'complete',
       startedAt: r.startedAt,
       producer,
-      domains: results.map((res) => toSnapshotDomain(res.domain, res.owner, res.owner ? (resellers[res.owner] ?? null) : null, res, records)),
+      domains,
       ...(partial ? { partial: true } : {}),
       ...(sinceBase?.id === r.id && sinceBase.notLoadedAfter > 0 ? { runsNotLoadedAfter: sinceBase.notLoadedAfter } : {}),
     });
@@ -662,7 +727,9 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) onAbort();
 
-  const audits: DomainAudit[] = [];
+  // Tonight's domains as the report reads them, made as each audit arrives (with the records its checks quoted: a run
+  // compared with that other checks made needs them); the audit itself is kept only until its batch is written.
+  const audited: DomainSnapshot[] = [];
   let buffer: { audit: DomainAudit; owner: string | null }[] = [];
   let bufferFailed = 0;
   // A batch and its count in one transaction; emptied only once written, so a write the database was too busy for
@@ -691,8 +758,9 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
           // An audit that ran into the stop is not trustworthy (its DNS answers may be errors we caused): drop it.
           const stop = checkStop();
           if (stop !== undefined) throw stop;
-          audits.push(a);
-          buffer.push({ audit: a, owner: refByDomain.get(a.domain)?.owner ?? null });
+          const ref = refByDomain.get(a.domain);
+          audited.push(toSnapshotDomain(a.domain, ref?.owner ?? null, resellerByDomain.get(a.domain) ?? null, a, true));
+          buffer.push({ audit: a, owner: ref?.owner ?? null });
           if (a.status === 'fail') bufferFailed++;
           if (buffer.length >= BATCH) flush();
         },
@@ -700,7 +768,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     );
     const stop = checkStop();
     if (stop !== undefined) throw stop;
-    if (audits.length !== refs.length) throw new Error(`only ${audits.length} of ${refs.length} domains were audited`);
+    if (audited.length !== refs.length) throw new Error(`only ${audited.length} of ${refs.length} domains were audited`);
     // The last batch waits out a short busy spell (each audit done is worth it); the run stays `running` until its
     // report is saved with it (completeRunWithReport below).
     await throughBusy(flush, busy);
@@ -716,7 +784,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     } catch {
       /* next run marks it interrupted */
     }
-    log(`report run ${runId} interrupted after ${audits.length} of ${refs.length} domain(s): ${(e as Error)?.message ?? String(e)}`);
+    log(`report run ${runId} interrupted after ${audited.length} of ${refs.length} domain(s): ${(e as Error)?.message ?? String(e)}`);
     throw new ReportInterruptedError(`report run ${runId} interrupted: ${(e as Error)?.message ?? String(e)}`, runId, { cause: e });
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
@@ -728,13 +796,9 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     status: 'complete',
     startedAt: run?.startedAt ?? new Date().toISOString(),
     producer,
-    // With the records the checks quoted (in memory already): a run compared with that other checks made needs them.
-    domains: audits.map((a) => {
-      const ref = refByDomain.get(a.domain);
-      return toSnapshotDomain(a.domain, ref?.owner ?? null, resellerByDomain.get(a.domain) ?? null, a, true);
-    }),
+    domains: audited,
   };
-  const history = loadHistory(store, runId, { depth: opts.historyDepth, since: opts.since, resellers, producer });
+  const history = await loadHistory(store, runId, { depth: opts.historyDepth, since: opts.since, resellers, producer });
   const baseUrl = opts.baseUrl !== undefined ? opts.baseUrl : storedBaseUrl(store, log);
   const serverName = opts.serverName ?? store.getSetting<string>(REPORT_SETTINGS.serverName) ?? hostname();
   const input = { current, runs: history.runs, since: opts.since, historyTruncated: history.truncated };
@@ -742,6 +806,14 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
   const timeZone = reportTimeZone(opts.timeZone, store.getSetting<unknown>(REPORT_SETTINGS.timezone));
   const rendered = renderReport(doc, { baseUrl, serverName, ...(timeZone ? { timeZone } : {}) });
   await completeWithReport(store, runId, { json: doc, html: rendered.html, text: rendered.text }, busy, log, lostLock);
+  // Only the newest saved report keeps its still-failing list whole (QA scale S4: the list repeated every failing
+  // problem every night, 2.6 MB a night at 2,000 domains); the earlier ones keep its count (Store.thinEarlierReports).
+  // Not done tonight (a busy database): the next report does it.
+  try {
+    store.thinEarlierReports(runId);
+  } catch (e) {
+    log(`report run ${runId}: the earlier reports' still-failing lists were not thinned (${(e as Error)?.message ?? String(e)}); the next report does it`);
+  }
   log(
     `report run ${runId} complete: ${doc.summary.newProblems} new, ${doc.summary.resolved} resolved, ${doc.summary.stillFailing} still failing, ${doc.summary.unknown} unknown` +
       // Only on a night that has some, as the mail's subject says it (render.ts reportSubject): problems of names the
@@ -765,7 +837,7 @@ async function runLocked(opts: ReportRunOptions, log: (m: string) => void, lostL
     doc,
     rendered,
     interruptedRuns,
-    audited: audits.length,
+    audited: audited.length,
     resellers: [...new Set([...resellerByDomain.values()].filter((r): r is string => Boolean(r)))].sort(),
     partFor(scope, audience) {
       const d = buildReport({ ...input, scope });

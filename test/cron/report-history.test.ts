@@ -216,7 +216,7 @@ describe("nightly report: a reseller's own domains", () => {
     // Its history too: the run records rita as clean.example's reseller for the nights after.
     t.clock.advance(DAY);
     const n2 = await night(t);
-    const h = loadHistory(t.store, n2.runId);
+    const h = await loadHistory(t.store, n2.runId);
     const clean = h.runs.find((r) => r.runId === o.runId)?.domains?.find((d) => d.domain === 'clean.example');
     assert.deepEqual([clean?.owner, clean?.reseller], ['rita', 'rita']);
   });
@@ -273,7 +273,7 @@ describe('nightly report: history pruned under the trend', () => {
     const n6 = await night(t, { since: new Date(NIGHT1 - DAY) });
     assert.equal(n6.previousRunId, n4.runId);
     assert.equal(n6.doc.sinceBeforeOldest, true);
-    const h = loadHistory(t.store, n6.runId, { since: new Date(NIGHT1 - DAY) });
+    const h = await loadHistory(t.store, n6.runId, { since: new Date(NIGHT1 - DAY) });
     assert.deepEqual(h.runs.filter((r) => r.partial).map((r) => r.runId), [runs[2].runId]);
 
     // The read-only query behind it: results left per run (a run without any is absent).
