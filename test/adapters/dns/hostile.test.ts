@@ -3,12 +3,10 @@
 // TXT character-strings decoded as the bytes of the whole record. Hand-made packets from scripted servers on 127.0.0.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { DnsClient, decodeTxtStrings, encodeName, nameKey, parseResponse, QTYPE, type ServerAddress } from '../../../src/adapters/dns/wire.js';
 import { createResolver } from '../../../src/adapters/dns/resolver.js';
 import { joinTxt } from '../../../src/core/resolver.js';
-import { parseQuery, type Query } from '../../helpers/dns-query.js';
+import { scriptedServer, type Query, type ScriptedServer } from '../../helpers/dns-query.js';
 
 // ------------------------------------------------------------------------------------------------ packet crafting
 
@@ -58,53 +56,14 @@ function message(qname: string, qtype: number, o: Parameters<typeof response>[1]
 
 const key = (n: string) => nameKey(encodeName(n)!);
 
-/**
- * A scripted server on 127.0.0.1: UDP, and TCP on the same port (2-byte framing). `handle` gets each query and how
- * it came, and returns the message to send back (null: none). `asked` keeps the queries seen.
- */
-async function serve(handle: (q: Query, via: 'udp' | 'tcp') => Buffer | null): Promise<{ port: number; spec: string; addr: ServerAddress; asked: { via: string; q: Query }[]; close(): Promise<void> }> {
+/** A scripted server (test/helpers/dns-query.ts) that also keeps the queries it saw (`asked`). */
+async function serve(handle: (q: Query, via: 'udp' | 'tcp') => Buffer | null): Promise<ScriptedServer & { asked: { via: string; q: Query }[] }> {
   const asked: { via: string; q: Query }[] = [];
-  const udp = dgram.createSocket('udp4');
-  udp.on('message', (msg, rinfo) => {
-    const q = parseQuery(msg);
-    asked.push({ via: 'udp', q });
-    const out = handle(q, 'udp');
-    if (out) udp.send(out, rinfo.port, rinfo.address);
+  const srv = await scriptedServer((q, _raw, via) => {
+    asked.push({ via, q });
+    return handle(q, via);
   });
-  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
-  const port = udp.address().port;
-  const conns = new Set<net.Socket>();
-  const tcp = net.createServer((s) => {
-    conns.add(s);
-    s.on('close', () => conns.delete(s));
-    s.on('error', () => s.destroy());
-    let buf = Buffer.alloc(0);
-    s.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const q = parseQuery(Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0))));
-        buf = buf.subarray(2 + buf.readUInt16BE(0));
-        asked.push({ via: 'tcp', q });
-        const out = handle(q, 'tcp');
-        if (out) s.write(Buffer.concat([u16(out.length), out]));
-      }
-    });
-  });
-  // The port is free for UDP; TCP on it may be taken (rarely): the tests that need TCP would then fail loudly.
-  await new Promise<void>((r, j) => {
-    tcp.once('error', j);
-    tcp.listen(port, '127.0.0.1', () => r());
-  });
-  return {
-    port,
-    spec: `127.0.0.1:${port}`,
-    addr: { host: '127.0.0.1', port, family: 4 },
-    asked,
-    close: async () => {
-      for (const s of conns) s.destroy();
-      await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
-    },
-  };
+  return { ...srv, asked };
 }
 
 // ------------------------------------------------------------------------------------------------ 1. extended rcode

@@ -5,8 +5,6 @@
 // verification read it wrongly, through the check or verify() that did.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { DnsClient, encodeName, nameKey, parseResponse, QTYPE, type ServerAddress } from '../../../src/adapters/dns/wire.js';
 import { createResolver } from '../../../src/adapters/dns/resolver.js';
 import { spfCheck } from '../../../src/core/checks/spf.js';
@@ -17,7 +15,7 @@ import { defaultKnowledge } from '../../../src/knowledge/index.js';
 import type { Change, Finding, MailSettings, ZoneRecord } from '../../../src/core/model.js';
 import type { Panel } from '../../../src/core/panel.js';
 import { checkContext } from '../../core/checks/context.js';
-import { parseQuery, type Query } from '../../helpers/dns-query.js';
+import { scriptedServer, type Query, type ScriptedServer } from '../../helpers/dns-query.js';
 
 // ------------------------------------------------------------------------------------------------ packet crafting
 
@@ -57,85 +55,21 @@ function response(q: Query, o: Reply, edns: boolean): Buffer {
   return Buffer.concat([u16(q.id), u16(flags), u16(1), u16(an.length), u16(ns.length), u16(ar.length), q.question, ...an, ...ns, ...ar]);
 }
 
-interface Served {
-  port: number;
-  spec: string;
-  addr: ServerAddress;
+interface Served extends ScriptedServer {
   /** "udp|tcp qname TYPE +edns|-edns" per query received. */
   asked: string[];
-  close(): Promise<void>;
 }
 
-// This file's servers take ports 58350–58399 on 127.0.0.1 (the next free one), UDP and TCP on the same port.
-let nextPort = 58350;
-
-/** A UDP+TCP server answering each query with `handle` (null: no answer). */
+/** A UDP+TCP server (test/helpers/dns-query.ts) answering each query with `handle` (null: no answer). */
 async function serve(handle: (q: Query, edns: boolean, via: 'udp' | 'tcp') => Reply | null): Promise<Served> {
-  for (;;) {
-    const port = nextPort++;
-    if (port > 58399) throw new Error('no free test port in 58350–58399');
-    const asked: string[] = [];
-    const note = (via: string, q: Query, edns: boolean) =>
-      asked.push(`${via} ${q.qname.toLowerCase()} ${Object.entries(QTYPE).find(([, v]) => v === q.qtype)?.[0] ?? q.qtype} ${edns ? '+edns' : '-edns'}`);
-    const udp = dgram.createSocket('udp4');
-    udp.on('message', (msg, rinfo) => {
-      const q = parseQuery(msg);
-      const edns = hasOpt(msg);
-      note('udp', q, edns);
-      const r = handle({ ...q, qname: q.qname.toLowerCase() }, edns, 'udp');
-      if (r) udp.send(response(q, r, edns), rinfo.port, rinfo.address);
-    });
-    const conns = new Set<net.Socket>();
-    const tcp = net.createServer((s) => {
-      conns.add(s);
-      s.on('close', () => conns.delete(s));
-      s.on('error', () => s.destroy());
-      let buf = Buffer.alloc(0);
-      s.on('data', (chunk) => {
-        buf = Buffer.concat([buf, chunk]);
-        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-          const raw = Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-          buf = buf.subarray(2 + raw.length);
-          const q = parseQuery(raw);
-          const edns = hasOpt(raw);
-          note('tcp', q, edns);
-          const r = handle({ ...q, qname: q.qname.toLowerCase() }, edns, 'tcp');
-          if (!r) continue;
-          const out = response(q, r, edns);
-          s.write(Buffer.concat([u16(out.length), out]));
-        }
-      });
-    });
-    try {
-      await new Promise<void>((res, rej) => {
-        udp.once('error', rej);
-        udp.bind(port, '127.0.0.1', () => res());
-      });
-      await new Promise<void>((res, rej) => {
-        tcp.once('error', rej);
-        tcp.listen(port, '127.0.0.1', () => res());
-      });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-      try {
-        udp.close();
-      } catch {
-        /* not bound */
-      }
-      tcp.close();
-      continue;
-    }
-    return {
-      port,
-      spec: `127.0.0.1:${port}`,
-      addr: { host: '127.0.0.1', port, family: 4 },
-      asked,
-      close: async () => {
-        for (const s of conns) s.destroy();
-        await Promise.all([new Promise<void>((r) => udp.close(() => r())), new Promise<void>((r) => tcp.close(() => r()))]);
-      },
-    };
-  }
+  const asked: string[] = [];
+  const srv = await scriptedServer((q, raw, via) => {
+    const edns = hasOpt(raw);
+    asked.push(`${via} ${q.qname.toLowerCase()} ${Object.entries(QTYPE).find(([, v]) => v === q.qtype)?.[0] ?? q.qtype} ${edns ? '+edns' : '-edns'}`);
+    const r = handle({ ...q, qname: q.qname.toLowerCase() }, edns, via);
+    return r ? response(q, r, edns) : null;
+  });
+  return { ...srv, asked };
 }
 
 const show = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.rule}: ${f.message}`).join('\n');
