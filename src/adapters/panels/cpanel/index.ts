@@ -181,9 +181,25 @@ function orFromFiles<T>(read: () => T, fallback: T | undefined): T {
   }
 }
 
-/** The zones an account's listing names: main, addon and parked domains (subdomains live in their parent's zone, §3). */
+/**
+ * A domain name as this adapter names it: checkDomain's canonical form (lower case, an IDN by its A-label), the form
+ * listDomains lists it in (listedDomain) — so a name listed is a name found among the zones (QA-IDN-3: a Unicode
+ * listing was listed by its A-label, then looked up in Unicode). A name that is no domain keeps canonName's form, for
+ * the message that it is not one of the account's.
+ */
+function canonical(name: string): string {
+  return listedDomain(name) ?? canonName(name);
+}
+
+/**
+ * The zones an account's listing names: main, addon and parked domains (subdomains live in their parent's zone, §3), in
+ * the form listDomains lists them (listedDomain); a name that is no domain is left out, as listDomains leaves it out.
+ * parse_zone / mass_edit_zone are then asked by that name, as WHM's adapter asks parse_dns_zone. cPanel takes a zone only
+ * by the exact name of one of the account's zones (Cpanel/API/DNS.pm, [src] 11.120), and it normalises a domain it is
+ * given to lower case and punycode (Cpanel::Validate::Domain::Normalize): INFERRED, its zones are named by the A-label.
+ */
 function zonesOf(d: DomainsList): string[] {
-  return [d.main_domain, ...(d.addon_domains ?? []), ...(d.parked_domains ?? [])].filter((x): x is string => !!x).map(canonName);
+  return [d.main_domain, ...(d.addon_domains ?? []), ...(d.parked_domains ?? [])].map(listedDomain).filter((x): x is string => !!x);
 }
 
 /**
@@ -273,8 +289,9 @@ export class CpanelPanel implements Panel {
   }
 
   private async zoneOf(domain: string): Promise<string> {
-    const z = zoneFor(domain, await this.zones());
-    if (!z) throw new PanelError('not-found', `${canonName(domain)} is not a domain of the cPanel account ${this.opts.user}`);
+    const d = canonical(domain);
+    const z = zoneFor(d, await this.zones());
+    if (!z) throw new PanelError('not-found', `${d} is not a domain of the cPanel account ${this.opts.user}`);
     return z;
   }
 
@@ -315,7 +332,7 @@ export class CpanelPanel implements Panel {
   }
 
   async readMailSettings(domain: string): Promise<MailSettings> {
-    const d = canonName(domain);
+    const d = canonical(domain);
     const args: Params = [['domain', d]];
     const spf = await this.call('EmailAuth', 'validate_current_spfs', args);
     if (!spf.ok && /feature/i.test(spf.errors.join(' '))) {
@@ -367,7 +384,7 @@ export class CpanelPanel implements Panel {
     // A subdomain has no item of its own: list_mxs lists the domains mail routing is set for, not subdomains
     // (INFERRED from a client written against a live server; the reference does not say). Its routing is then not
     // told — read as "remote", the reading that keeps another provider's records (see routingFromListMxs), as before.
-    const sub = !!listing?.sub_domains?.some((x) => canonName(x) === d);
+    const sub = !!listing?.sub_domains?.some((x) => listedDomain(x) === d);
     // On the server, when list_mxs gave no answer: Exim's own lists (/etc/localdomains, /etc/remotedomains,
     // /etc/secondarymx), when they can be read and name the domain.
     const routing = orFromFiles(() => routingOfListMxs(mx, d) ?? (sub ? 'remote' : throwing(missing('Email::list_mxs'))), files?.routing ?? undefined);
@@ -411,7 +428,7 @@ export class CpanelPanel implements Panel {
     if (!r.ok) throw massEditError(zone, r.data, r.errors);
     const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
     if (ns === undefined || ns === null) throw new PanelError('other', `cPanel DNS::mass_edit_zone for ${zone} returned no new serial`);
-    if (touchesDkim(changes)) await this.refreshDkimValidity(canonName(domain));
+    if (touchesDkim(changes)) await this.refreshDkimValidity(canonical(domain));
     return { version: String(ns) };
   }
 
@@ -422,7 +439,7 @@ export class CpanelPanel implements Panel {
    * Changes no DNS record.
    */
   async startDkimSigning(domain: string): Promise<MailSettings> {
-    const d = canonName(domain);
+    const d = canonical(domain);
     await this.zoneOf(d);
     const r = await this.call('EmailAuth', 'validate_current_dkims', [['domain', d]]);
     if (!r.ok) {
@@ -478,7 +495,7 @@ export class CpanelPanel implements Panel {
   }
 
   async generateDkim(domain: string): Promise<MailSettings> {
-    const d = canonName(domain);
+    const d = canonical(domain);
     const zone = await this.zoneOf(d);
     const before = await this.readZone(d);
     const refused = await this.txtWriteRefused(zone, before);

@@ -3,6 +3,7 @@
 //   zones/<domain>.db        the panel's copy of the zone, BIND master format
 //   dkim/<domain>.pem        the private key the server signs that domain with
 //   domains/<domain>.json    optional per-domain overrides {"mailRouting", "dkim", "ips"}
+// <domain> is the canonical name (lower case, an IDN by its A-label) or the name as panel.json lists it (see locate).
 // No serial API: the concurrency token is a hash of the zone file; writes re-read and compare, then replace the file
 // atomically (temp file + rename, next to the real file when the zone is a symlink), one mailhealth writer at a time
 // per zone file (a lock file next to it): see writeZoneFile.
@@ -60,13 +61,13 @@ export class FilesPanel implements Panel {
     if (!existsSync(this.panelJson)) throw new PanelError('not-found', `files panel: no panel.json in ${root}`);
   }
 
-  private cached: { size: number; mtimeMs: number; ino: number; cfg: FilesPanelConfig; nameservers: string[] } | null = null;
+  private cached: ({ size: number; mtimeMs: number; ino: number } & ConfigEntry) | null = null;
 
   /**
    * panel.json, re-read only when the file changes (size, mtime or inode): bulk audits ask for it once per domain.
    * With it, the server's name servers as mail settings give them (lower case, no trailing dot).
    */
-  private configEntry(): { cfg: FilesPanelConfig; nameservers: string[] } {
+  private configEntry(): ConfigEntry {
     const p = this.panelJson;
     const st = statSync(p, { throwIfNoEntry: false });
     const c = this.cached;
@@ -91,7 +92,7 @@ export class FilesPanel implements Panel {
     if (!cfg.accounts.every((a) => a && typeof a.user === 'string' && typeof a.role === 'string' && (a.domains === undefined || strings(a.domains)))) {
       throw new PanelError('other', 'files panel: every entry of panel.json\'s "accounts" needs "user" and "role" (strings) and, if any, "domains" (a list of names)');
     }
-    const entry = { cfg, nameservers: nameserversOf(cfg.server) };
+    const entry: ConfigEntry = { cfg, nameservers: nameserversOf(cfg.server), spellings: spellingsOf(cfg) };
     if (st) this.cached = { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, ...entry };
     return entry;
   }
@@ -115,8 +116,35 @@ export class FilesPanel implements Panel {
     return c.domain;
   }
 
-  private path(dir: 'zones' | 'dkim' | 'domains', domain: string, ext: string): string {
-    return this.dirs[dir] + this.canonical(domain) + ext;
+  /**
+   * The file of `domain` in `dir`: the one under its canonical name (`zones/xn--bcher-kva.example.db`) or, when none is
+   * there, the one under a spelling panel.json lists it by (`zones/bücher.example.db`, `zones/Shop.Example.db`,
+   * `zones/trailing.example..db` or `zones/trailing.example.db`): the README names the files `<domain>`, and a BIND
+   * server's files are often named as typed. When none exists, the canonical path (where a new file is written). Only a
+   * listed spelling is ever used as a file name, never the caller's: it passed checkDomain (listedDomain), which refuses
+   * "/", "\\" and control characters and every empty label, so it is one file name inside `dir`. Two files for one
+   * domain (two names, not two links to one file) leave which one the name server loads unknown: PanelError naming
+   * both, and nothing is read or written until one is removed.
+   */
+  private locate(dir: 'zones' | 'dkim' | 'domains', domain: string, ext: string, entry: ConfigEntry = this.configEntry()): string {
+    const d = this.canonical(domain);
+    const canonicalPath = this.dirs[dir] + d + ext;
+    const others = entry.spellings.get(d);
+    if (!others) return canonicalPath;
+    const found: { path: string; dev: number; ino: number }[] = [];
+    for (const name of [d, ...others]) {
+      const path = this.dirs[dir] + name + ext;
+      const st = statIfExists(path);
+      if (st && !found.some((f) => f.dev === st.dev && f.ino === st.ino)) found.push({ path, dev: st.dev, ino: st.ino });
+    }
+    if (found.length > 1) {
+      const files = found.map((f) => `${dir}/${f.path.slice(this.dirs[dir].length)}`);
+      throw new PanelError(
+        'other',
+        `files panel: ${d} has ${found.length} ${dir === 'zones' ? 'zone files' : dir === 'dkim' ? 'DKIM key files' : 'override files'} under different spellings of its name (${files.join(', ')}); which one is in use cannot be told, so mailhealth reads and writes neither — keep one (merge them if both hold changes) and remove the other`,
+      );
+    }
+    return found.length ? found[0].path : canonicalPath;
   }
 
   async listAccounts() {
@@ -124,6 +152,7 @@ export class FilesPanel implements Panel {
   }
 
   private allDomains(cfg: FilesPanelConfig): DomainRef[] {
+    // Listed as their canonical name (listedDomain); their files are found under the listed spelling too (locate).
     const out: DomainRef[] = [];
     const byUser = new Map(cfg.accounts.map((a) => [a.user, a]));
     for (const a of cfg.accounts) {
@@ -147,10 +176,12 @@ export class FilesPanel implements Panel {
     return all.filter((d) => d.owner === me.user);
   }
 
-  private readText(domain: string): string {
-    const text = readZoneText(this.path('zones', domain, '.db'));
-    if (text === undefined) throw new PanelError('not-found', `no zone for ${domain} in the files panel`);
-    return text;
+  /** The zone file's text and the file it was read from (a write replaces that one). */
+  private readText(domain: string): { text: string; path: string } {
+    const path = this.locate('zones', domain, '.db');
+    const text = readZoneText(path);
+    if (text === undefined) throw new PanelError('not-found', `no zone for ${this.canonical(domain)} in the files panel`);
+    return { text, path };
   }
 
   private toZone(domain: string, text: string): Zone {
@@ -180,7 +211,7 @@ export class FilesPanel implements Panel {
   }
 
   async readZone(domain: string): Promise<Zone> {
-    return this.toZone(this.canonical(domain), this.readText(domain));
+    return this.toZone(this.canonical(domain), this.readText(domain).text);
   }
 
   /**
@@ -210,10 +241,12 @@ export class FilesPanel implements Panel {
   }
 
   async readMailSettings(domain: string): Promise<MailSettings> {
-    const { cfg, nameservers } = this.configEntry();
+    // One panel.json check for the settings and both files (a bulk audit reads these for every domain).
+    const entry = this.configEntry();
+    const { cfg, nameservers } = entry;
     const s = cfg.server;
-    const ov = readOverrides(this.path('domains', domain, '.json'));
-    const privateKeyPem = readIfExists(this.path('dkim', domain, '.pem'));
+    const ov = readOverrides(this.locate('domains', domain, '.json', entry));
+    const privateKeyPem = readIfExists(this.locate('dkim', domain, '.pem', entry));
     const publicKey = privateKeyPem !== undefined ? this.publicKeyOf(privateKeyPem) : undefined;
     const dkim: MailSettings['dkim'] = { selector: s.dkimSelector ?? 'default', signing: ov.dkim ?? Boolean(privateKeyPem) };
     if (privateKeyPem) dkim.privateKeyPem = privateKeyPem;
@@ -234,7 +267,7 @@ export class FilesPanel implements Panel {
 
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
     domain = this.canonical(domain);
-    const text = this.readText(domain);
+    const { text, path } = this.readText(domain);
     if (fileVersion(text) !== expectedVersion) throw new PanelError('stale', `the zone of ${domain} changed since it was read`);
     const zone = this.toZone(domain, text);
     const parsed = parseZoneFile(text, domain);
@@ -263,7 +296,7 @@ export class FilesPanel implements Panel {
     const check = parseZoneFile(out, domain);
     if (check.errors.length) throw new PanelError('invalid-zone', `the edited zone would not parse: ${check.errors[0]}`);
     // `text` is the file as read (its version is the expected one): the write goes ahead only while it still is.
-    writeZoneFile(this.path('zones', domain, '.db'), domain, zoneOctets(text), zoneOctets(out));
+    writeZoneFile(path, domain, zoneOctets(text), zoneOctets(out));
     return { version: fileVersion(out) };
   }
 
@@ -350,10 +383,13 @@ export class FilesPanel implements Panel {
   }
 
   async generateDkim(domain: string): Promise<MailSettings> {
+    // The key file in use, under whichever name it has (locate), is the one replaced; else a new one by the canonical
+    // name. Both files this writes are located first: two spellings of either refuse it before anything is written.
+    const p = this.locate('dkim', domain, '.pem');
+    this.locate('domains', domain, '.json');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     mkdirSync(join(this.root, 'dkim'), { recursive: true });
-    const p = this.path('dkim', domain, '.pem');
     writeFileSync(`${p}.tmp`, pem, { mode: 0o600 });
     renameSync(`${p}.tmp`, p);
     this.setSigning(domain, true);
@@ -366,14 +402,14 @@ export class FilesPanel implements Panel {
    */
   async startDkimSigning(domain: string): Promise<MailSettings> {
     const d = this.canonical(domain);
-    if (!existsSync(this.path('dkim', d, '.pem'))) throw new PanelError('unsupported', `files panel: no DKIM key for ${d} (dkim/${d}.pem): nothing to sign with`);
+    if (!existsSync(this.locate('dkim', d, '.pem'))) throw new PanelError('unsupported', `files panel: no DKIM key for ${d} (dkim/${d}.pem): nothing to sign with`);
     this.setSigning(d, true);
     return this.readMailSettings(d);
   }
 
   /** The domain's `dkim` override, written atomically (temp file + rename), every other override kept. */
   private setSigning(domain: string, on: boolean): void {
-    const ovPath = this.path('domains', domain, '.json');
+    const ovPath = this.locate('domains', domain, '.json');
     const ov = readOverrides(ovPath);
     ov.dkim = on;
     mkdirSync(join(this.root, 'domains'), { recursive: true });
@@ -650,6 +686,46 @@ function removeDeadTemps(file: string): void {
 
 function unreadableZone(domain: string, error: string): string {
   return `the zone file of ${domain} has lines mailhealth cannot read (${error}); repair it in the panel first.`;
+}
+
+interface ConfigEntry {
+  cfg: FilesPanelConfig;
+  nameservers: string[];
+  /** Canonical name → the other spellings panel.json lists it by (see spellingsOf); only names that have one. */
+  spellings: Map<string, string[]>;
+}
+
+/**
+ * The spellings panel.json lists each domain by that are not its canonical name, under which its files may be named
+ * (FilesPanel.locate): the name as listed (surrounding spaces aside, which checkDomain ignores too), and that without
+ * one trailing dot. A name that is no domain (listedDomain) has none: it is never listed, and never a file name.
+ */
+function spellingsOf(cfg: FilesPanelConfig): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const a of cfg.accounts) {
+    for (const listed of a.domains ?? []) {
+      const d = listedDomain(listed);
+      if (!d) continue;
+      const asListed = listed.trim();
+      for (const name of [asListed, asListed.endsWith('.') ? asListed.slice(0, -1) : asListed]) {
+        if (name === d) continue;
+        const known = out.get(d);
+        if (!known) out.set(d, [name]);
+        else if (!known.includes(name)) known.push(name);
+      }
+    }
+  }
+  return out;
+}
+
+/** A file's status (links followed), or undefined when there is none: missing, a dangling link, a name too long to be one. */
+function statIfExists(p: string): { dev: number; ino: number } | undefined {
+  try {
+    return statSync(p, { throwIfNoEntry: false });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENAMETOOLONG') return undefined;
+    throw e;
+  }
 }
 
 function nameserversOf(s: FilesPanelServer): string[] {
