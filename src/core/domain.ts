@@ -10,30 +10,92 @@ export class InvalidDomainError extends Error {
 }
 
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
+/**
+ * One trailing full stop: "." and the stops UTS #46 maps to it — ideographic (U+3002), full-width (U+FF0E) and
+ * half-width ideographic (U+FF61), which an IME types for the dot. Dropped before the name is mapped: mapped, it would
+ * leave an empty last label.
+ */
+const TRAILING_STOP = /[.\u3002\uFF0E\uFF61]$/;
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 /**
- * Normalise a domain name: trim, lower-case, drop one trailing dot, convert IDN to A-labels (punycode).
- * Returns the A-label form, or a reason it is not a valid host name.
+ * Why an A-label ("xn--…", lower case) is not one — null when it is: IDNA (node:url domainToASCII, UTS #46) must give
+ * it back unchanged, i.e. it decodes (punycode) to a valid Unicode label whose A-label it is. Asked of the ASCII
+ * spelling too, so "xn--a.xn--bcher-kva.example" is refused as "xn--a.bücher.example" is (domainToASCII refuses that).
+ */
+function aLabelProblem(label: string): string | null {
+  if (!label.startsWith('xn--') || domainToASCII(label) === label) return null;
+  return `label ${JSON.stringify(label)} is not a valid A-label (the ASCII form of an internationalised name)`;
+}
+
+/**
+ * Normalise a domain name: trim, drop one trailing dot (or ideographic/full-width full stop), lower-case, convert IDN
+ * to A-labels (punycode). Returns the A-label form, or a reason it is not a valid host name. A name with non-ASCII
+ * characters is mapped by UTS #46 alone (node:url domainToASCII: case folding included), as browsers and mail clients
+ * read it: "STRAẞE.de" is strasse.de there, where lower-casing first (ẞ → ß) would make it another domain.
  */
 export function checkDomain(input: string): { ok: true; domain: string } | { ok: false; reason: string } {
   if (typeof input !== 'string') return { ok: false, reason: 'not a string' };
   let s = input.trim();
   if (s.length === 0) return { ok: false, reason: 'empty' };
   if (s.length > 1000) return { ok: false, reason: 'too long' };
-  if (s.endsWith('.')) s = s.slice(0, -1);
+  s = s.replace(TRAILING_STOP, '');
   if (/[\s/\\@:?#%<>"'`;,()[\]{}|*+=!$&^~]/.test(s)) return { ok: false, reason: 'contains characters not allowed in a domain name' };
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(s)) return { ok: false, reason: 'contains control characters' };
-  const ascii = /^[\x20-\x7e]*$/.test(s) ? s.toLowerCase() : domainToASCII(s.toLowerCase());
-  if (!ascii) return { ok: false, reason: 'not a valid internationalised domain name' };
+  const isAscii = PRINTABLE_ASCII.test(s);
+  const ascii = isAscii ? s.toLowerCase() : domainToASCII(s);
+  if (!ascii) {
+    // The same reason as the ASCII spelling gets when an A-label written in it is what IDNA refused.
+    const bad = s.split(/[.\u3002\uFF0E\uFF61]/).map((l) => (PRINTABLE_ASCII.test(l) ? aLabelProblem(l.toLowerCase()) : null)).find(Boolean);
+    return { ok: false, reason: bad ?? 'not a valid internationalised domain name' };
+  }
   if (ascii.length > 253) return { ok: false, reason: 'longer than 253 characters' };
   const labels = ascii.split('.');
   if (labels.length < 2) return { ok: false, reason: 'needs at least two labels (e.g. example.com)' };
   for (const l of labels) {
     if (!LABEL.test(l)) return { ok: false, reason: `label ${JSON.stringify(l)} is not a valid DNS label` };
+    const bad = isAscii ? aLabelProblem(l) : null;
+    if (bad) return { ok: false, reason: bad };
   }
   if (/^[0-9]+$/.test(labels[labels.length - 1])) return { ok: false, reason: 'looks like an IP address, not a domain' };
   return { ok: true, domain: ascii };
+}
+
+/** The scripts a label may be written in, each alone (with digits, "-", "_" and combining marks: Common, Inherited). */
+const SCRIPTS = ['Latin', 'Greek', 'Cyrillic', 'Armenian', 'Hebrew', 'Arabic', 'Syriac', 'Thaana', 'Devanagari', 'Bengali', 'Gurmukhi', 'Gujarati', 'Oriya', 'Tamil', 'Telugu', 'Kannada', 'Malayalam', 'Sinhala', 'Thai', 'Lao', 'Tibetan', 'Myanmar', 'Georgian', 'Hangul', 'Ethiopic', 'Khmer', 'Mongolian', 'Han'];
+const ONE_SCRIPT: readonly RegExp[] = [
+  ...SCRIPTS.map((x) => new RegExp(`^[\\p{Script=${x}}\\p{Script=Common}\\p{Script=Inherited}]*$`, 'u')),
+  // The scripts written together (UTS #39 "highly restrictive"): Japanese, Chinese, Korean, each with Latin.
+  /^[\p{Script=Latin}\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Common}\p{Script=Inherited}]*$/u,
+  /^[\p{Script=Latin}\p{Script=Han}\p{Script=Bopomofo}\p{Script=Common}\p{Script=Inherited}]*$/u,
+  /^[\p{Script=Latin}\p{Script=Han}\p{Script=Hangul}\p{Script=Common}\p{Script=Inherited}]*$/u,
+];
+
+/**
+ * The A-label spelling of a name written with non-ASCII characters ("spf.bücher.example" → "spf.xn--bcher-kva.example"),
+ * when it converts cleanly through checkDomain and each label is written in one script; null when it has nothing to
+ * convert, is no domain name, or a label mixes scripts. For record text that must be ASCII (SPF, DMARC report
+ * addresses), where the customer plainly meant that name. A label that mixes scripts ("g\u043Eogle": a Cyrillic "о"
+ * among Latin letters, a look-alike) is not plainly meant: its A-label is someone else's domain, so it is not written;
+ * nor is a name with an invisible or bidi character in it.
+ */
+export function aLabelName(name: string): string | null {
+  // An invisible or bidi character (format, Cf) would be dropped or refused by the mapping: not plainly that name either.
+  if (PRINTABLE_ASCII.test(name) || /\p{Cf}/u.test(name)) return null;
+  if (!name.split(/[.\u3002\uFF0E\uFF61]/).every((l) => ONE_SCRIPT.some((re) => re.test(l)))) return null;
+  const r = checkDomain(name);
+  return r.ok ? r.domain : null;
+}
+
+/**
+ * One label as IDNA writes it (UTS #46 mapping, as checkDomain applies it: "Bücher" → "xn--bcher-kva", "SHOP" → "shop"),
+ * or null when it is no valid DNS label that way. For text that is only part of a name (a list filter).
+ */
+export function labelToAscii(label: string): string | null {
+  if (label.length === 0 || label.length > 253) return null;
+  const a = PRINTABLE_ASCII.test(label) ? label.toLowerCase() : domainToASCII(label);
+  return LABEL.test(a) && !aLabelProblem(a) ? a : null;
 }
 
 /** The name part of a mail address as the report's recipients take it: no leading "-" (a sendmail option). */

@@ -2,6 +2,7 @@
 // with the latest stored result of each domain, filtered, worst first, paginated.
 import { CHECKS, type CheckName, type DomainRef, type DomainStatus, type Severity } from '../core/model.js';
 import type { Store } from '../adapters/store/store.js';
+import { checkDomain, labelToAscii } from '../core/domain.js';
 
 export interface DomainRow {
   domain: string;
@@ -59,8 +60,28 @@ export function parseFilter(q: Record<string, unknown>): ListFilter {
   if ((STATUS_FILTERS as readonly string[]).includes(s('status'))) f.status = s('status');
   if ((CHECKS as readonly string[]).includes(s('check'))) f.check = s('check');
   if (s('customer')) f.customer = s('customer').slice(0, 100);
-  if (s('q')) f.q = s('q').toLowerCase().slice(0, 253);
+  const text = s('q') ? domainQuery(s('q')) : '';
+  if (text) f.q = text;
   return f;
+}
+
+/**
+ * The "Domain contains" text as the listed names are written (checkDomain: lower-case A-labels, no trailing dot), so
+ * a domain typed as its customer writes it finds it — "bücher.example", "BÜCHER.EXAMPLE.", "bakery.example." — as its
+ * domain page (/domains/bücher.example) does. A whole name goes through the domain validator; other text (part of a
+ * name) label by label: each label that converts is written as IDNA writes it ("Bücher" → "xn--bcher-kva"), the rest
+ * lower-cased as typed, one trailing dot dropped; the rows are then those whose name contains it, as before.
+ */
+export function domainQuery(text: string): string {
+  const t = text.trim().slice(0, 1000);
+  const whole = checkDomain(t);
+  if (whole.ok) return whole.domain;
+  return t
+    .replace(/[.\u3002\uFF0E\uFF61]$/, '')
+    .split('.')
+    .map((l) => labelToAscii(l) ?? l.toLowerCase())
+    .join('.')
+    .slice(0, 253);
 }
 
 /**

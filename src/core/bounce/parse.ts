@@ -229,13 +229,22 @@ function validDomain(s: string | undefined | null): string | null {
   return r.ok ? r.domain : null;
 }
 
+/**
+ * The local part of an address: RFC 5322 atext and dots, and — an internationalised address (RFC 6531, SMTPUTF8:
+ * "müller@bücher.example") — letters, combining marks and digits of any script. No other non-ASCII character: no
+ * space, control, invisible or bidi one (the address is shown back to the customer).
+ */
+const LOCAL_PART = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\p{L}\p{M}\p{N}-]+$/u;
+
+/** An address as `local@domain`, its domain through the domain validator (lower-case A-labels); null when it is none. */
 function validAddress(s: string | undefined | null): string | null {
   if (!s) return null;
   const a = trimChars(s.trim(), '<[("\'', '>])"\',;:.').replace(/^smtp:/i, '');
   const at = a.lastIndexOf('@');
   if (at < 1 || at > 64) return null;
   const local = a.slice(0, at);
-  if (!/^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+$/.test(local)) return null;
+  // At most 64 octets (RFC 5321 §4.5.3.1.1), counted in UTF-8 for an internationalised one (RFC 6531 §3.3).
+  if (!LOCAL_PART.test(local) || Buffer.byteLength(local) > 64) return null;
   const d = validDomain(a.slice(at + 1));
   return d ? `${local}@${d}` : null;
 }

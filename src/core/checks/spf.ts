@@ -10,7 +10,7 @@ import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
-import { includeTarget, spfFixPath, withApexSpf } from '../plans/spf.js';
+import { aLabelTerm, includeTarget, spfFixPath, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence, withoutFix } from './util.js';
@@ -18,6 +18,15 @@ import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
 const MAIL: NoMail = { state: 'mail' };
+
+/**
+ * How to write a term that names a host in Unicode so receivers can read it — the name as its A-label, as the SPF fix
+ * writes it (aLabelTerm) — or '' when the term is no such term.
+ */
+function aLabelAdvice(term: string): string {
+  const a = aLabelTerm({ raw: term, afterAll: false });
+  return a ? ` (write it as ${a.raw}: the same name as its A-label, which receivers can read)` : '';
+}
 
 /** Findings of a record receivers answer with permerror: whether the SPF fix clears them is the plan's to say. */
 const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups']);
@@ -230,7 +239,7 @@ async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly s
   // The run-together terms' own errors are the findings above (so is "non-ASCII characters" when they hold them all).
   const errors = parsed.errors.filter((e) => (e.term ? !runTogether.has(e.term) : !together.found.length || !/non-ASCII/.test(e.reason) || /[^\x00-\x7f]/.test(separatedText)));
   if (errors.length) {
-    out.push(makeFinding('spf', 'spf.syntax', 'fail', `${named('The SPF record')} has errors: ${errors.map((e) => e.reason).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
+    out.push(makeFinding('spf', 'spf.syntax', 'fail', `${named('The SPF record')} has errors: ${errors.map((e) => e.reason + (e.term ? aLabelAdvice(e.term) : '')).join('; ')}.`, ev, { subject: record, fix: 'spf' }));
   }
   if (Buffer.byteLength(record) > 512) {
     out.push(makeFinding('spf', 'spf.record-too-long', 'warn', `${named('The SPF record')} is ${Buffer.byteLength(record)} bytes: over 512 bytes it may not fit a UDP answer (RFC 7208 §3.4). Drop terms you no longer need.`, ev));
@@ -258,7 +267,7 @@ async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly s
   }
   for (const t of tree.terms) {
     if (runTogether.has(t.term)) continue;
-    if (t.error && !t.ignored) out.push(makeFinding('spf', 'spf.syntax', 'fail', `${visibleTerm(t.term)}: ${t.error}.`, treeEv, { subject: t.term, fix: 'spf' }));
+    if (t.error && !t.ignored) out.push(makeFinding('spf', 'spf.syntax', 'fail', `${visibleTerm(t.term)}: ${t.error}${aLabelAdvice(t.term)}.`, treeEv, { subject: t.term, fix: 'spf' }));
     // Problems deeper in the tree (an included record that includes a missing name, loops back, or has a syntax
     // error): receivers return permerror there just as for the top-level term (RFC 7208 §5.2). DNS trouble is not
     // among them (tree.unknown → unknown below).

@@ -37,7 +37,7 @@
 // | rua / ruf non-mailto scheme        | both        | warning (receivers are only required to support mailto)                  |
 // | rua missing                        | —           | warning (no aggregate reports: you cannot see who sends as you)          |
 // | parked option, p or sp ≠ reject    | —           | warning                                                                  |
-import { registrableDomain } from '../domain.js';
+import { aLabelName, registrableDomain } from '../domain.js';
 
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 
@@ -163,7 +163,11 @@ export function parseReportUri(raw: string): { uri: ReportUri | null; errors: st
     const at = rest.lastIndexOf('@');
     const local = at > 0 ? rest.slice(0, at) : '';
     domain = at > 0 ? rest.slice(at + 1).replace(/\?.*$/s, '').toLowerCase() : '';
-    if (!local || !HOSTNAME.test(domain)) errors.push(`report URI "${text}" is not a valid mailto:local@domain address`);
+    if (!local || !HOSTNAME.test(domain)) {
+      // A domain written in Unicode: how to write it so receivers can read it (as the DMARC fix writes it).
+      const ascii = /^[\x21-\x7e]+$/.test(local) ? aLabelName(rest.slice(at + 1).replace(/\?.*$/s, '')) : null;
+      errors.push(`report URI "${text}" is not a valid mailto:local@domain address${ascii ? ` (write the domain as its A-label, which receivers can read: mailto:${local}@${ascii})` : ''}`);
+    }
   } else {
     address = `${scheme}:${rest}`;
     warnings.push(`report URI "${text}": receivers are only required to support mailto`);

@@ -1,7 +1,8 @@
 // DMARC fix: a missing record becomes p=none with reports to an address on the domain — unless the organizational
 // domain's policy covers the domain (then nothing is published: a record would override it); report destinations at a
 // previous host are dropped (postmaster@ the domain when no aggregate address is left), while one at another domain
-// that does not authorise the reports yet (RFC 7489 §7.1) is kept; syntax fixed; policy never tightened silently.
+// that does not authorise the reports yet (RFC 7489 §7.1) is kept; one whose domain is written in Unicode is written with
+// its A-label (aLabelReportAddress); syntax fixed; policy never tightened silently.
 // Where the domain's DNS is served elsewhere (a publish-elsewhere plan over the live records), the panel's own record
 // is what the customer set: with no DMARC record live, the record to publish is the panel's — fixed as it would be in
 // the panel — not a new default; a live record is fixed as it is (receivers apply it today), taking the panel's
@@ -16,6 +17,7 @@ import { splitTxt } from '../spf/parse.js';
 import { ownedByDmarcFix } from './owned.js';
 import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
+import { aLabelName } from '../domain.js';
 
 const KNOWN = ['v', 'p', 'sp', 'np', 'adkim', 'aspf', 'fo', 'pct', 'rf', 'ri', 'rua', 'ruf', 't', 'psd'];
 const STRENGTH: Record<DmarcPolicy, number> = { none: 0, quarantine: 1, reject: 2 };
@@ -52,6 +54,26 @@ function samePairs(a: [string, string][], b: [string, string][]): boolean {
   const head = (x: [string, string][]) => x.slice(0, 2).map(key).join(';');
   const rest = (x: [string, string][]) => x.slice(2).map(key).sort().join(';');
   return a.length === b.length && head(a) === head(b) && rest(a) === rest(b);
+}
+
+/**
+ * A report address whose domain is written in Unicode ("mailto:dmarc@bücher.example", or "dmarc@bücher.example" without
+ * the scheme), as receivers can read it: that domain as its A-label ("mailto:dmarc@xn--bcher-kva.example"). A report
+ * URI is ASCII (RFC 7489 §6.4: a URI, RFC 3986), so receivers cannot read it as written, but the mailbox the customer
+ * chose is plain: the fix keeps it rather than sending the reports to postmaster@. Null when there is nothing to
+ * write so — no "@", a domain the domain validator refuses, or non-ASCII left elsewhere (in the local part).
+ */
+export function aLabelReportAddress(piece: string): string | null {
+  if (!/[^\x00-\x7f]/.test(piece)) return null;
+  const at = piece.lastIndexOf('@');
+  if (at < 1) return null;
+  // The domain ends where a mailto: header (?…) or a !size suffix starts.
+  const stop = piece.slice(at + 1).search(/[?!]/);
+  const end = stop < 0 ? piece.length : at + 1 + stop;
+  const name = aLabelName(piece.slice(at + 1, end));
+  if (!name) return null;
+  const out = `${piece.slice(0, at + 1)}${name}${piece.slice(end)}`;
+  return /[^\x00-\x7f]/.test(out) ? null : out;
 }
 
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
@@ -347,7 +369,15 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
     const take = async (v: string) => {
       // An item receivers cannot read but that is plainly meant as report addresses (`local@domain` without mailto:,
       // URIs separated by spaces) is repaired, and each address then checked like any other below.
-      const items = v.split(',').flatMap((item) => {
+      const items = v.split(',').flatMap((written) => {
+        // A domain in Unicode (each address of the item, when several are separated by spaces): its A-label.
+        const pieces = written.trim().split(/\s+/);
+        const ascii = pieces.map((x) => {
+          const a = aLabelReportAddress(x);
+          if (a) note(`Writes ${tag} ${x} as ${a}: report addresses in a DMARC record are ASCII only, so receivers cannot read a domain written in Unicode there; it is the same mailbox, its domain written as its A-label.`);
+          return a ?? x;
+        });
+        const item = ascii.some((x, i) => x !== pieces[i]) ? ascii.join(' ') : written;
         const r = repairReportUri(item);
         if (!r) return [item];
         const why = [r.mailto ? 'a report address needs the mailto: scheme' : '', r.split ? 'report addresses are separated by commas' : ''].filter(Boolean).join('; ');

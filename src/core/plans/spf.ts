@@ -4,7 +4,7 @@
 // that does not exist, an ip4/ip6 range as wide as +all, a "-"/"~"/"?" ip4/ip6 term covering nothing but this
 // server); strings split at 255 bytes. Terms run together (strings joined with no space, a pasted no-break space:
 // src/core/spf/joins.ts) are separated, and a stray invisible character inside a term (a zero-width space pasted into
-// a name) is removed, the term kept; an exp= at a previous host's name goes (src/core/spf/exp.ts); in a merge, a redirect= whose own record had no all term becomes an include of
+// a name) is removed, the term kept; a host named in Unicode is written as its A-label (aLabelTerm); an exp= at a previous host's name goes (src/core/spf/exp.ts); in a merge, a redirect= whose own record had no all term becomes an include of
 // its target (the merged all term would make receivers ignore it); a dropped redirect='s policy for unlisted servers
 // (its target's all term) is kept; every change, a dropped repeat included, has its note. What this server needs goes
 // where it counts: a relay include written with a "-"/"~"/"?" qualifier becomes a plain include in its place, the
@@ -22,11 +22,11 @@
 import type { CheckContext } from '../checks/context.js';
 import { listed } from '../text.js';
 import { isUnanswered } from '../classify.js';
-import { canonName } from '../domain.js';
+import { aLabelName, canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
 import { checkHost } from '../spf/evaluate.js';
-import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
+import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { walkSpfRecord } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
@@ -245,6 +245,28 @@ function droppedService(ctx: CheckContext, raw: string, c: Classification): stri
     : `Removes ${raw} (you selected it): ${c.reason}. Mail ${ctx.domain} still sends through it fails SPF from now on.`;
 }
 
+/**
+ * A term that names a host in Unicode ("include:spf.bücher.example", "a:mail.BÜCHER.example/24", "redirect=…") as
+ * receivers can read it: that name as its A-label ("include:spf.xn--bcher-kva.example"). SPF records are ASCII only
+ * (RFC 7208 §3.1: receivers fail the whole record), but the name the customer meant is plain, so the fix writes it
+ * rather than dropping the term (and with it, say, the provider's authorisation). Null when there is no such name to
+ * write — other non-ASCII text, a macro, a name the domain validator refuses — or the term is still not valid SPF:
+ * that term is dropped as before.
+ */
+export function aLabelTerm(t: Pick<SpfTerm, 'raw' | 'afterAll'>): SpfTerm | null {
+  if (!/[^\x00-\x7f]/.test(t.raw) || t.raw.includes('%')) return null;
+  const m = /^([+\-~?]?(?:include|exists|a|mx|ptr):)([^/]+)((?:\/\d+)?(?:\/\/\d+)?)$/i.exec(t.raw) ?? /^((?:redirect|exp)=)(.+)()$/i.exec(t.raw);
+  const name = m ? aLabelName(m[2]) : null;
+  if (!m || !name) return null;
+  const term = parseTerm(`${m[1]}${name}${m[3]}`, t.afterAll);
+  return term.kind === 'invalid' || term.error ? null : term;
+}
+
+/** The note for a term written as its A-label (aLabelTerm). */
+export function aLabelNote(raw: string, term: SpfTerm): string {
+  return `Writes ${visibleTerm(raw)} as ${term.raw}: SPF records are ASCII only (RFC 7208 §3.1), so receivers fail the whole record with the name in Unicode; ${term.raw} names the same host in the form they read (its A-label).`;
+}
+
 /** A term as selected for removal and as written compare alike: any case, "+" written or not (RFC 7208 §4.6.2). */
 function termKey(raw: string): string {
   return raw.toLowerCase().replace(/^\+/, '');
@@ -422,6 +444,15 @@ async function planSpfOnce(
           t = joined;
           i++;
         }
+      }
+      // A host named in Unicode: written as its A-label, the term kept (and then judged like any other).
+      const ascii = t.kind === 'invalid' ? aLabelTerm(t) : null;
+      if (ascii) {
+        notes.push(aLabelNote(t.raw, ascii));
+        // Selected for removal in either spelling, it is the same term.
+        if (remove.has(termKey(t.raw))) remove.add(termKey(ascii.raw));
+        written.add(termKey(ascii.raw));
+        t = ascii;
       }
       const key = t.raw.toLowerCase();
       const first = seen.get(key);
