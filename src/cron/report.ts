@@ -616,12 +616,15 @@ export async function loadHistory(
     if (domains.length < ids.length) {
       // Results pruned between two pieces (another process's prune): partly pruned, as if before; and when it was to
       // be the run compared with, the next whole one is (diff.ts pickPrevious passes over a partial run too).
+      // (Review: reset whether or not this run's records were read — the next whole run may be one whose records are.)
       partial = domains.length < recordedCount(r);
-      if (partial && records && !sinceBase) {
+      if (partial && compared === r.id && !sinceBase) {
         compared = null;
-        for (const d of domains) {
-          delete d.records;
-          for (const f of d.findings) delete f.evidence;
+        if (records) {
+          for (const d of domains) {
+            delete d.records;
+            for (const f of d.findings) delete f.evidence;
+          }
         }
       }
     }
