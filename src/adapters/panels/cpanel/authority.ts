@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonName } from '../../../core/domain.js';
+import { panelName } from '../listed.js';
 
 /** One has_local_authority item: `{domain, zone, local_authority: 0|1, nameservers: [...], error}` (§5). */
 export interface AuthorityItem {
@@ -20,8 +21,8 @@ function names(v: unknown): string[] {
 
 /** The item for `name` (the zone asked about), else the only one. */
 export function authorityItemFor(items: readonly AuthorityItem[], name: string): AuthorityItem | null {
-  const n = canonName(name);
-  return items.find((x) => canonName(String(x.domain ?? '')) === n) ?? (items.length === 1 ? items[0] : null);
+  const n = panelName(name);
+  return items.find((x) => panelName(String(x.domain ?? '')) === n) ?? (items.length === 1 ? items[0] : null);
 }
 
 /**
@@ -283,7 +284,7 @@ export class AuthorityBatcher {
       if (a.ok) {
         const byName = new Map<string, AuthorityItem>();
         for (const it of a.items) {
-          const n = canonName(String(it.domain ?? ''));
+          const n = panelName(String(it.domain ?? ''));
           if (n && !byName.has(n)) byName.set(n, it);
         }
         rest.forEach((z, i) => {

@@ -4,7 +4,7 @@ import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { effectiveMailIp, hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
-import { listedDomain } from '../listed.js';
+import { listedDomain, panelName } from '../listed.js';
 import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
 import { decodeZone, featureOrOther, massEditError, massEditParams, movedLines, touchesDkim, undoGeneratedDkim, zoneFor } from './zonefile.js';
@@ -83,8 +83,8 @@ export function signingFromValidation(item: Record<string, unknown> | null | und
  */
 export function routingFromListMxs(data: unknown, domain: string): 'local' | 'remote' {
   const items = (Array.isArray(data) ? data : []).filter((x): x is { domain?: unknown; detected?: unknown } => !!x && typeof x === 'object');
-  const d = canonName(domain);
-  const item = items.find((x) => canonName(String(x.domain ?? '')) === d) ?? (items.length === 1 ? items[0] : undefined);
+  const d = panelName(domain);
+  const item = items.find((x) => panelName(String(x.domain ?? '')) === d) ?? (items.length === 1 ? items[0] : undefined);
   const detected = String(item?.detected ?? '').toLowerCase();
   return detected === 'local' || detected === 'auto' ? 'local' : 'remote';
 }
@@ -128,8 +128,8 @@ export function validatorItem(r: UapiResult, func: string, domain: string): Reco
   if (!Array.isArray(r.data)) throw unexpectedAnswer(call, domain, notAList(r.data));
   if (!r.data.every(isObject)) throw unexpectedAnswer(call, domain, 'a list holding something other than items');
   const items = r.data as Record<string, unknown>[];
-  const d = canonName(domain);
-  const named = items.find((x) => typeof x.domain === 'string' && [d, `default._domainkey.${d}`].includes(canonName(x.domain)));
+  const d = panelName(domain);
+  const named = items.find((x) => typeof x.domain === 'string' && [d, `default._domainkey.${d}`].includes(panelName(x.domain)));
   return named ?? (items.length === 1 && (items[0].domain === undefined || items[0].domain === null) ? items[0] : null);
 }
 
@@ -159,8 +159,8 @@ export function routingOfListMxs(r: UapiResult, domain: string): 'local' | 'remo
   if (!Array.isArray(r.data)) throw unexpectedAnswer(call, domain, notAList(r.data));
   if (!r.data.every(isObject)) throw unexpectedAnswer(call, domain, 'a list holding something other than items');
   const items = r.data as Record<string, unknown>[];
-  const d = canonName(domain);
-  const item = items.find((x) => typeof x.domain === 'string' && canonName(x.domain) === d) ?? (items.length === 1 && (items[0].domain === undefined || items[0].domain === null) ? items[0] : undefined);
+  const d = panelName(domain);
+  const item = items.find((x) => typeof x.domain === 'string' && panelName(x.domain) === d) ?? (items.length === 1 && (items[0].domain === undefined || items[0].domain === null) ? items[0] : undefined);
   if (!item) return null;
   const detected = typeof item.detected === 'string' ? item.detected.toLowerCase() : '';
   if (detected === 'local' || detected === 'auto') return 'local';
@@ -188,7 +188,7 @@ function orFromFiles<T>(read: () => T, fallback: T | undefined): T {
  * the message that it is not one of the account's.
  */
 function canonical(name: string): string {
-  return listedDomain(name) ?? canonName(name);
+  return panelName(name);
 }
 
 /**

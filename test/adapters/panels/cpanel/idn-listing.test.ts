@@ -22,6 +22,7 @@ describe('cPanel: a domain list_domains names in Unicode is found by the A-label
   let srv: RunningServer;
   let calls: string[];
   let noMxItems: boolean;
+  let unicodeItems: boolean;
   let panel: CpanelPanel;
 
   before(async () => {
@@ -38,6 +39,7 @@ describe('cPanel: a domain list_domains names in Unicode is found by the A-label
   beforeEach(() => {
     calls = [];
     noMxItems = false;
+    unicodeItems = false;
     const inner = new UapiHttp(new PanelHttpClient({ baseUrl: srv.url, label: 'cPanel', headers: { authorization: 'cpanel alice:tok-alice' } }));
     const transport: UapiTransport = {
       label: 'cPanel',
@@ -50,6 +52,10 @@ describe('cPanel: a domain list_domains names in Unicode is found by the A-label
           d.sub_domains = d.sub_domains.map((x) => (x === SUB ? 'shöp.alice.example' : x));
         }
         if (func === 'list_mxs' && noMxItems) return { ...r, data: [] };
+        // As list_domains: the Unicode spelling in list_mxs's and EmailAuth's items too (review).
+        if (unicodeItems && (func === 'list_mxs' || module === 'EmailAuth') && r.ok && Array.isArray(r.data)) {
+          return { ...r, data: (r.data as Record<string, unknown>[]).map((x) => (typeof x.domain === 'string' ? { ...x, domain: x.domain.replace(IDN, 'bücher.example') } : x)) };
+        }
         return r;
       },
     };
@@ -76,6 +82,14 @@ describe('cPanel: a domain list_domains names in Unicode is found by the A-label
     await panel.applyChanges(IDN, [add], zone.version);
     const written = zoneView(state, IDN);
     assert.ok(written.some((r) => r.name === `_dmarc.${IDN}` && r.type === 'TXT' && r.data.join('') === 'v=DMARC1; p=none'), JSON.stringify(written));
+  });
+
+  it('list_mxs and EmailAuth items that name the domain in Unicode are its items (review: "no item for xn--bcher-kva.example")', async () => {
+    unicodeItems = true;
+    const settings = await panel.readMailSettings(IDN);
+    assert.equal(settings.domain, IDN);
+    assert.equal(settings.routing, 'local');
+    assert.ok(calls.some((c) => c.startsWith('EmailAuth::')), JSON.stringify(calls));
   });
 
   it('a subdomain listed in Unicode is known as one: no list_mxs item reads as "remote", not as an unexpected answer', async () => {
