@@ -387,7 +387,7 @@ function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: strin
       }
     }
     try {
-      const pruned = store.prune({ olderThanDays: retentionDays(store) });
+      const pruned = await store.pruneAsync({ olderThanDays: retentionDays(store) });
       log(`history pruned: ${JSON.stringify(pruned)}`);
     } catch (e) {
       if (!isBusy(e)) throw e;

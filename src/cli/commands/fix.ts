@@ -2,7 +2,7 @@
 // mailhealth undo CHANGE_ID [--json]
 // mailhealth verify CHANGE_ID [--json]
 // mailhealth history [DOMAIN] [--limit N] [--no-recheck] [--json]
-// mailhealth prune [--days N] [--json]
+// mailhealth prune [--days N] [--vacuum] [--json]
 import { compareText, jsonText } from '../../core/text.js';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -11,7 +11,7 @@ import { makePlan, PlanError } from '../../core/plans/index.js';
 import { applyPlan, reconcile, undoChange, type ApplyOutcome, type HistoryFault, type Verified } from '../../core/plans/apply.js';
 import { undoneAlready } from '../../core/plans/undo-again.js';
 import { recheckChange, reverifyDue, REVERIFY_PER_VIEW, unrecordedCheckNote, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
-import type { ChangeRecord, Store } from '../../adapters/store/store.js';
+import { StoreError, type ChangeRecord, type Store } from '../../adapters/store/store.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
 import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
@@ -21,6 +21,7 @@ import { safe } from '../format.js';
 import { errorMessage, writeLog } from '../log.js';
 import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS, SETTING_KEYS } from '../../core/settings.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
+import { pruneSpaceLine, vacuumDoneLine, vacuumJson, vacuumStartLine } from './prune-space.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -300,9 +301,10 @@ export function registerFixCommands(program: Command): void {
     .command('prune')
     .description('delete history older than the retention period (never the last audit of a domain, never a change record)')
     .option('--days <n>', 'keep this many days, 1-3650 (default: the settings page\'s retention, else 90)')
+    .option('--vacuum', 'then give the free space in the history database back to the file system (VACUUM: needs free disk about twice what is in use, and holds up other mailhealth processes\' writes while it runs)')
     .option('--json', 'machine-readable output')
     .action(async (_o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & { days?: string; json?: boolean };
+      const o = cmd.optsWithGlobals() as GlobalOptions & { days?: string; json?: boolean; vacuum?: boolean };
       const given = o.days !== undefined ? wholeNumber('--days', o.days, ...RANGES.days) : undefined;
       // The config file is checked as by every other command (prune uses no panel, but a bad --config must not pass).
       configFromOptions(o);
@@ -315,7 +317,9 @@ export function registerFixCommands(program: Command): void {
         const days = given ?? DEFAULT_RETENTION_DAYS;
         const none = { runs: 0, results: 0, findings: 0, reports: 0, jobs: 0, locks: 0 };
         process.stdout.write(
-          o.json ? jsonText({ days, ...none }) + '\n' : `Nothing to prune: nothing has been recorded on this server yet (no history database at ${safe(dbPath)}).\n`,
+          o.json
+            ? jsonText({ days, ...none, ...(o.vacuum ? { vacuum: null } : {}) }) + '\n'
+            : `Nothing to prune: nothing has been recorded on this server yet (no history database at ${safe(dbPath)}).\n`,
         );
         process.exitCode = 0;
         return;
@@ -323,8 +327,25 @@ export function registerFixCommands(program: Command): void {
       const store = storeFromOptions(o);
       try {
         const days = given ?? retentionDays(store);
+        const before = store.space();
         const r = store.prune({ olderThanDays: days });
-        process.stdout.write(o.json ? jsonText({ days, ...r }) + '\n' : `pruned history older than ${days} days: ${JSON.stringify(r)}\n`);
+        const pruned = `pruned history older than ${days} days: ${JSON.stringify(r)}`;
+        if (!o.vacuum) {
+          const space = pruneSpaceLine(before, store.space());
+          process.stdout.write(o.json ? jsonText({ days, ...r }) + '\n' : `${pruned}\n${space ? `${safe(space)}\n` : ''}`);
+          process.exitCode = 0;
+          return;
+        }
+        process.stderr.write(`mailhealth: ${safe(vacuumStartLine(store.path, store.space()))}\n`);
+        let v: ReturnType<Store['vacuum']>;
+        try {
+          v = store.vacuum();
+        } catch (e) {
+          // The prune is done (its transactions committed): said, with why the file was not compacted.
+          if (e instanceof StoreError) throw new StoreError(e.code, `${pruned}; ${e.message}`, { cause: e });
+          throw e;
+        }
+        process.stdout.write(o.json ? jsonText({ days, ...r, vacuum: vacuumJson(v) }) + '\n' : `${pruned}\n${safe(vacuumDoneLine(v))}\n`);
         process.exitCode = 0;
       } finally {
         store.close();

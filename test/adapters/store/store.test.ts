@@ -781,7 +781,7 @@ describe('schema v2: one findings document per result', () => {
 
     const s = open(path);
     assert.equal(s.schemaVersion(), MIGRATIONS.length);
-    assert.equal(MIGRATIONS.length, 8);
+    assert.equal(MIGRATIONS.length, 9);
     assert.ok(!tables(path).includes('findings'));
     const got = readAll(s);
     s.close();
@@ -862,9 +862,9 @@ describe('schema v2: one findings document per result', () => {
     assert.equal(r.findings[0].evidence, r.findings[1].evidence, 'findings that shared an evidence object share it again');
     assert.notEqual(r.findings[0].evidence, r.findings[2].evidence);
 
-    // A row as the store wrote it before evidence was shared: the plain array of findings.
+    // A row as the store wrote it before evidence was shared: the plain array of findings, inline (before schema v9).
     const raw = new Database(path);
-    raw.prepare(`UPDATE results SET findings = ? WHERE id = ?`).run(JSON.stringify(findings), r.resultId);
+    raw.prepare(`UPDATE results SET findings = ?, doc_id = NULL WHERE id = ?`).run(JSON.stringify(findings), r.resultId);
     raw.close();
     assert.equal(JSON.stringify(s.runResults(run)[0].findings), JSON.stringify(findings));
     s.close();
