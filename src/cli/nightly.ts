@@ -387,8 +387,8 @@ function nightlyRun(o: GlobalOptions, panel: Panel, store: Store, log: (m: strin
       }
     }
     try {
-      const pruned = await store.pruneAsync({ olderThanDays: retentionDays(store) });
-      log(`history pruned: ${JSON.stringify(pruned)}`);
+      const pruned = await store.pruneAsync({ olderThanDays: retentionDays(store), signal });
+      log(signal.aborted ? `history partly pruned (the service is stopping; the next night goes on): ${JSON.stringify(pruned)}` : `history pruned: ${JSON.stringify(pruned)}`);
     } catch (e) {
       if (!isBusy(e)) throw e;
       log(`history not pruned: ${(e as Error)?.message ?? String(e)} (the next night prunes)`);
