@@ -182,16 +182,6 @@ function orFromFiles<T>(read: () => T, fallback: T | undefined): T {
 }
 
 /**
- * A domain name as this adapter names it: checkDomain's canonical form (lower case, an IDN by its A-label), the form
- * listDomains lists it in (listedDomain) — so a name listed is a name found among the zones (QA-IDN-3: a Unicode
- * listing was listed by its A-label, then looked up in Unicode). A name that is no domain keeps canonName's form, for
- * the message that it is not one of the account's.
- */
-function canonical(name: string): string {
-  return panelName(name);
-}
-
-/**
  * The zones an account's listing names: main, addon and parked domains (subdomains live in their parent's zone, §3), in
  * the form listDomains lists them (listedDomain); a name that is no domain is left out, as listDomains leaves it out.
  * parse_zone / mass_edit_zone are then asked by that name, as WHM's adapter asks parse_dns_zone. cPanel takes a zone only
@@ -289,7 +279,7 @@ export class CpanelPanel implements Panel {
   }
 
   private async zoneOf(domain: string): Promise<string> {
-    const d = canonical(domain);
+    const d = panelName(domain);
     const z = zoneFor(d, await this.zones());
     if (!z) throw new PanelError('not-found', `${d} is not a domain of the cPanel account ${this.opts.user}`);
     return z;
@@ -332,7 +322,7 @@ export class CpanelPanel implements Panel {
   }
 
   async readMailSettings(domain: string): Promise<MailSettings> {
-    const d = canonical(domain);
+    const d = panelName(domain);
     const args: Params = [['domain', d]];
     const spf = await this.call('EmailAuth', 'validate_current_spfs', args);
     if (!spf.ok && /feature/i.test(spf.errors.join(' '))) {
@@ -428,7 +418,7 @@ export class CpanelPanel implements Panel {
     if (!r.ok) throw massEditError(zone, r.data, r.errors);
     const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
     if (ns === undefined || ns === null) throw new PanelError('other', `cPanel DNS::mass_edit_zone for ${zone} returned no new serial`);
-    if (touchesDkim(changes)) await this.refreshDkimValidity(canonical(domain));
+    if (touchesDkim(changes)) await this.refreshDkimValidity(panelName(domain));
     return { version: String(ns) };
   }
 
@@ -439,7 +429,7 @@ export class CpanelPanel implements Panel {
    * Changes no DNS record.
    */
   async startDkimSigning(domain: string): Promise<MailSettings> {
-    const d = canonical(domain);
+    const d = panelName(domain);
     await this.zoneOf(d);
     const r = await this.call('EmailAuth', 'validate_current_dkims', [['domain', d]]);
     if (!r.ok) {
@@ -495,7 +485,7 @@ export class CpanelPanel implements Panel {
   }
 
   async generateDkim(domain: string): Promise<MailSettings> {
-    const d = canonical(domain);
+    const d = panelName(domain);
     const zone = await this.zoneOf(d);
     const before = await this.readZone(d);
     const refused = await this.txtWriteRefused(zone, before);
