@@ -596,7 +596,7 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
     if (target === null ? ow === null || ow === q.qnameKey : (ow ?? q.qnameKey) === target) res.records.push(data[i]);
   }
   const n = res.records.length;
-  if (n > 1) res.records = withoutDuplicates(res.records);
+  if (n > 1) res.records = inCanonicalOrder(withoutDuplicates(res.records), qtype);
   else if (n === 0 && !unread) res.error = notAnAnswer(data.length, cnames === null ? 0 : cnames.size, res.chain.length);
   // A name that does not exist has no records: an NXDOMAIN that holds some contradicts itself.
   if (n > 0 && res.rcode === RCODE.NXDOMAIN) res.error = 'NXDOMAIN with records';
@@ -652,6 +652,54 @@ function withoutDuplicates(records: ParsedRecord[]): ParsedRecord[] {
     } else out ??= records.slice(0, i);
   }
   return out ?? records;
+}
+
+/**
+ * An RRset has no order (RFC 2181 §5), and servers rotate it (round-robin) from one answer to the next: read as sent,
+ * the same records would make other evidence, other finding text and a new history document each night (documents are
+ * stored once by their hash). So records are put in one order: A by address, MX by priority then exchange, TXT by
+ * their character-strings, other names as text. Sorts `records` in place (the answer's own array).
+ */
+function inCanonicalOrder(records: ParsedRecord[], qtype: number): ParsedRecord[] {
+  if (records.length < 2) return records;
+  return records.sort(qtype === QTYPE.A ? byIpv4 : qtype === QTYPE.MX ? byMx : qtype === QTYPE.TXT ? byStrings : byText);
+}
+
+function byText(a: ParsedRecord, b: ParsedRecord): number {
+  return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+}
+
+/** Dotted quads, by value (192.0.2.2 before 192.0.2.10). */
+function byIpv4(a: ParsedRecord, b: ParsedRecord): number {
+  return ipv4Value(a as string) - ipv4Value(b as string) || byText(a, b);
+}
+
+function ipv4Value(s: string): number {
+  let v = 0;
+  let part = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      v = v * 256 + part;
+      part = 0;
+    } else part = part * 10 + (c - 48);
+  }
+  return v * 256 + part;
+}
+
+function byMx(a: ParsedRecord, b: ParsedRecord): number {
+  const x = a as { priority: number; exchange: string };
+  const y = b as { priority: number; exchange: string };
+  return x.priority - y.priority || (x.exchange < y.exchange ? -1 : x.exchange > y.exchange ? 1 : 0);
+}
+
+/** TXT records: string by string, a record that is a prefix of the other first. */
+function byStrings(a: ParsedRecord, b: ParsedRecord): number {
+  const x = a as string[];
+  const y = b as string[];
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+  return x.length - y.length;
 }
 
 /** The same record data (records of one answer are of one type). */

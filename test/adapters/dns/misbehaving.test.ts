@@ -144,7 +144,7 @@ test('parseResponse: a TXT string that runs past its record after a string that 
   // The slow path still reads honest records: a lone 0xff, a character split across two strings (read whole, in the
   // string where it starts).
   const ok = msg([rr(QNAME, QTYPE.TXT, Buffer.from([1, 0xff, 1, 0x61])), rr(QNAME, QTYPE.TXT, Buffer.from([2, 0x61, 0xc3, 1, 0xa9]))]);
-  assert.deepEqual(parseResponse(ok, key, QTYPE.TXT).records, [['\udcff', 'a'], ['aé', '']]);
+  assert.deepEqual(parseResponse(ok, key, QTYPE.TXT).records, [['aé', ''], ['\udcff', 'a']]); // in one order: see inCanonicalOrder
 });
 
 test('resolve and resolveAt: such a TXT answer is unknown (malformed), whatever process memory holds', async (t) => {

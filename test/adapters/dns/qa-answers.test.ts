@@ -69,13 +69,13 @@ const show = (fs: Finding[]) => fs.map((f) => `${f.severity} ${f.rule}: ${f.mess
 
 // ------------------------------------------------------------------------------------------------ 1. duplicate records
 
-test('parseResponse: identical records repeated in one answer are one record (RFC 2181 §5); different ones all stay, in order', () => {
+test('parseResponse: identical records repeated in one answer are one record (RFC 2181 §5); different ones all stay, in one order', () => {
   const msg = (qtype: number, an: Buffer[]) => response({ id: 1, question: Buffer.concat([wname('d.test'), u16(qtype), u16(1)]) }, { an });
   const key = nameKey(wname('d.test'));
   const spf = txt('v=spf1 mx -all');
   assert.deepEqual(parseResponse(msg(QTYPE.TXT, [rr(QNAME, 16, spf), rr(QNAME, 16, txt('x')), rr(QNAME, 16, spf)]), key, QTYPE.TXT).records, [['v=spf1 mx -all'], ['x']]);
   // The same text in other character-strings is another record (other bytes on the wire).
-  assert.deepEqual(parseResponse(msg(QTYPE.TXT, [rr(QNAME, 16, txt('ab', 'c')), rr(QNAME, 16, txt('a', 'bc')), rr(QNAME, 16, txt('abc'))]), key, QTYPE.TXT).records, [['ab', 'c'], ['a', 'bc'], ['abc']]);
+  assert.deepEqual(parseResponse(msg(QTYPE.TXT, [rr(QNAME, 16, txt('ab', 'c')), rr(QNAME, 16, txt('a', 'bc')), rr(QNAME, 16, txt('abc'))]), key, QTYPE.TXT).records, [['a', 'bc'], ['ab', 'c'], ['abc']]);
   const a = (ip: number) => rr(QNAME, 1, Buffer.from([192, 0, 2, ip]));
   assert.deepEqual(parseResponse(msg(QTYPE.A, [a(1), a(2), a(1), a(2), a(3)]), key, QTYPE.A).records, ['192.0.2.1', '192.0.2.2', '192.0.2.3']);
   // A large answer (compared by keys): the same.
@@ -89,6 +89,57 @@ test('parseResponse: identical records repeated in one answer are one record (RF
     { priority: 10, exchange: 'mx.d.test' },
     { priority: 20, exchange: 'mx.d.test' },
   ]);
+});
+
+test('parseResponse: an RRset comes out in one order however the server rotates it (A by address, MX by priority, TXT by text)', () => {
+  const msg = (qtype: number, an: Buffer[]) => response({ id: 1, question: Buffer.concat([wname('d.test'), u16(qtype), u16(1)]) }, { an });
+  const key = nameKey(wname('d.test'));
+  const rotations = <T>(xs: T[]) => xs.map((_, i) => [...xs.slice(i), ...xs.slice(0, i)]);
+  const a = (ip: number[]) => rr(QNAME, QTYPE.A, Buffer.from(ip));
+  for (const r of rotations([a([192, 0, 2, 10]), a([192, 0, 2, 2]), a([10, 9, 9, 9]), a([198, 51, 100, 1])])) {
+    assert.deepEqual(parseResponse(msg(QTYPE.A, r), key, QTYPE.A).records, ['10.9.9.9', '192.0.2.2', '192.0.2.10', '198.51.100.1']);
+  }
+  const mx = (p: number, host: string) => rr(QNAME, QTYPE.MX, Buffer.concat([u16(p), wname(host)]));
+  for (const r of rotations([mx(20, 'b.d.test'), mx(10, 'z.d.test'), mx(20, 'a.d.test'), mx(5, 'm.d.test')])) {
+    assert.deepEqual(
+      parseResponse(msg(QTYPE.MX, r), key, QTYPE.MX).records.map((m) => (typeof m === 'object' && !Array.isArray(m) ? `${m.priority} ${m.exchange}` : m)),
+      ['5 m.d.test', '10 z.d.test', '20 a.d.test', '20 b.d.test'],
+    );
+  }
+  const t = (...s: string[]) => rr(QNAME, QTYPE.TXT, txt(...s));
+  for (const r of rotations([t('v=spf1 mx -all'), t('google-site-verification=x'), t('v=spf1 ', 'a'), t('v=spf1')])) {
+    assert.deepEqual(parseResponse(msg(QTYPE.TXT, r), key, QTYPE.TXT).records, [['google-site-verification=x'], ['v=spf1'], ['v=spf1 ', 'a'], ['v=spf1 mx -all']]);
+  }
+});
+
+test('wire resolver + checks: a server rotating its records gives the same evidence and findings every time (one history document)', async (t) => {
+  const D = 'rot.test';
+  const txts = ['v=spf1 ip4:203.0.113.10 -all', 'v=spf1 include:_spf.google.com ~all', 'google-site-verification=abc'];
+  const mxs = [[10, 'mx1.rot.test'], [10, 'mx2.rot.test'], [20, 'backup.rot.test']] as const;
+  let turn = 0;
+  let round = 0;
+  const srv = await serve((q) => {
+    turn++;
+    const k = round;
+    const rot = <T>(xs: readonly T[]) => xs.map((_, i) => xs[(i + k) % xs.length]);
+    if (q.qname === D && q.qtype === QTYPE.TXT) return { an: rot(txts).map((s) => rr(QNAME, QTYPE.TXT, txt(s))) };
+    if (q.qname === D && q.qtype === QTYPE.MX) return { an: rot(mxs).map(([p, h]) => rr(QNAME, QTYPE.MX, Buffer.concat([u16(p), wname(h)]))) };
+    return { ns: [soa('test')] };
+  });
+  t.after(() => srv.close());
+  const seen = new Set<string>();
+  for (round = 0; round < 3; round++) {
+    // A new resolver each round: nothing cached, every answer read from the wire again (rotated by the round).
+    const r = createResolver({ servers: [srv.spec], timeoutMs: 1000, tries: 1 });
+    const fs = await spfCheck({ ...checkContext(D, {}), resolver: r });
+    const mx = await r.resolve(D, 'MX');
+    await r.close();
+    seen.add(JSON.stringify({ fs, mx: mx.records }));
+  }
+  assert.ok(turn >= 6, `the server was asked ${turn} times`);
+  assert.equal(seen.size, 1, [...seen].join('\n'));
+  const only = JSON.parse([...seen][0]);
+  assert.ok(only.fs.some((f: Finding) => f.rule === 'spf.multiple'), JSON.stringify(only.fs));
 });
 
 test('wire resolver + SPF check: the same SPF record sent twice is one SPF record — no spf.multiple', async (t) => {

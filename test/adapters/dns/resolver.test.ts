@@ -76,7 +76,7 @@ test('wire resolver: names c-ares refused (":", "%", "/", space), empty TXT reco
   assert.equal((await r.resolve('no:such.example.com', 'A')).status, 'nxdomain');
   const nul = await r.resolve('null.example.com', 'TXT');
   assert.equal(nul.status, 'ok');
-  assert.deepEqual(nul.records, [['v=spf1 ip4:', '192.0.2.5 -all'], []]);
+  assert.deepEqual(nul.records, [[], ['v=spf1 ip4:', '192.0.2.5 -all']]); // an RRset in one order (the empty record first)
   assert.deepEqual(await r.resolve('empty.example.com', 'TXT'), { name: 'empty.example.com', type: 'TXT', status: 'ok', records: [[]] });
   const b = await r.resolve('big.example.com', 'TXT');
   assert.equal(b.status, 'ok');
