@@ -7,6 +7,10 @@
 # Paths written INTO files (unit, wrappers) are the real ones (without the prefix).
 
 R="${MAILHEALTH_ROOT:-}"
+# What the installers create is readable by everyone unless it holds a secret, and writable by root alone, whatever
+# umask the admin's shell hands over (security QA: under umask 000 /etc/mailhealth was made 0777 and closed only by the
+# chmod after it). Files and directories that hold secrets are made closed from the start (private_dir, umask 077).
+umask 022
 APP_DIR=/usr/local/mailhealth
 ETC_DIR=/etc/mailhealth
 VAR_DIR=/var/lib/mailhealth
@@ -264,16 +268,38 @@ exec $(sh_quote "$NODE") $(sh_quote "$APP_DIR/bin/mailhealth.js") "\$@"
 WRAP
   chmod 755 "$R$WRAPPER.tmp"
   mv "$R$WRAPPER.tmp" "$R$WRAPPER"
-  mkdir -p "$R$ETC_DIR"
-  chmod 700 "$R$ETC_DIR"
+  private_dir "$ETC_DIR" $ETC_SECRETS
   printf '%s\n' "$NODE" > "$R$ETC_DIR/node"
   chmod 644 "$R$ETC_DIR/node"
 }
 
+# private_dir DIR [FILE...]: DIR (under the prefix) as a directory only root can enter, 0700 — made so at once (never
+# open for a moment, whatever the umask), and tightened if an older install left it open. DIR, or one of the FILEs in it
+# (the secrets it keeps), owned by another user is refused: chmod keeps the owner, who could still read the panel's API
+# token or the history, or put in a config naming the panel tools root runs. Checked when the installer is root.
+ETC_SECRETS="config.json frontdoor.key"
+VAR_SECRETS="mailhealth.sqlite mailhealth.sqlite-wal mailhealth.sqlite-shm"
+private_dir() {
+  dir=$1
+  shift
+  if [ ! -d "$R$dir" ]; then
+    mkdir -p "$R$(dirname "$dir")"
+    mkdir -m 700 "$R$dir"
+  fi
+  if [ "$(id -u)" = 0 ]; then
+    for p in "$dir" "$@"; do
+      [ "$p" = "$dir" ] || p="$dir/$p"
+      [ -e "$R$p" ] || continue
+      owner=$(stat -c %u "$R$p") || die "cannot read the owner of $p"
+      [ "$owner" = 0 ] || die "$p belongs to uid $owner, not root: that user could read or replace what mailhealth keeps there (the panel's API token, the front-door key, the history). Check it, then: chown -R root:root $dir — and run the installer again"
+    done
+  fi
+  chmod 700 "$R$dir"
+}
+
 # write_config JSON: /etc/mailhealth/config.json (0600), kept if it exists (the admin may have edited it).
 write_config() {
-  mkdir -p "$R$ETC_DIR"
-  chmod 700 "$R$ETC_DIR"
+  private_dir "$ETC_DIR" $ETC_SECRETS
   if [ ! -f "$R$ETC_DIR/config.json" ]; then
     umask 077
     printf '%s\n' "$1" > "$R$ETC_DIR/config.json"
@@ -281,8 +307,7 @@ write_config() {
     say "created $ETC_DIR/config.json"
   fi
   chmod 600 "$R$ETC_DIR/config.json"
-  mkdir -p "$R$VAR_DIR"
-  chmod 700 "$R$VAR_DIR"
+  private_dir "$VAR_DIR" $VAR_SECRETS
 }
 
 # The front-door key: random, root-only, created once.

@@ -64,11 +64,16 @@ if ! grep -q '"token"' "$R$ETC_DIR/config.json"; then
   # The admin's config (kept on upgrades) gets the token as one more key; only an empty one is written anew
   # (QA: a config without "token" — the token given in MAILHEALTH_PANEL_TOKEN, or a standalone install moved here —
   # was replaced whole, losing panelUrl, ca, bins and the rest).
+  # The key goes into the file through shell built-ins only (printf, parameter expansion), never as an argument of a
+  # command: every local user can read a running process's command line (/proc/PID/cmdline), and this key is the Plesk
+  # administrator's for 127.0.0.1, where every local user is (security QA: it was spliced in by `sed "…KEY…"`).
   if [ "$(tr -d '[:space:]' < "$R$ETC_DIR/config.json")" = '{"panel":"plesk"}' ] || [ "$(tr -d '[:space:]' < "$R$ETC_DIR/config.json")" = '{}' ]; then
     printf '{"panel": "plesk", "token": "%s"}\n' "$key" > "$R$ETC_DIR/config.json.new"
   else
-    grep -q '{' "$R$ETC_DIR/config.json" || die "$ETC_DIR/config.json is not a JSON object: add \"token\": \"$key\" to it (a Plesk REST API key for 127.0.0.1 was created)"
-    sed "0,/{/s//{\"token\": \"$key\", /" "$R$ETC_DIR/config.json" > "$R$ETC_DIR/config.json.new"
+    cfg=$(cat "$R$ETC_DIR/config.json")
+    case "$cfg" in *'{'*) ;; *) die "$ETC_DIR/config.json is not a JSON object: add \"token\": \"$key\" to it (a Plesk REST API key for 127.0.0.1 was created)" ;; esac
+    # After the first "{": what is before it, the key, the rest as it was.
+    printf '%s{"token": "%s", %s\n' "${cfg%%\{*}" "$key" "${cfg#*\{}" > "$R$ETC_DIR/config.json.new"
   fi
   umask 022
   mv "$R$ETC_DIR/config.json.new" "$R$ETC_DIR/config.json"

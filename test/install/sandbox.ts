@@ -12,6 +12,11 @@
 //   exits 1; MH_TERM=PREFIX: it sends SIGTERM to the installer (its parent) first, as a Ctrl-C or a kill would.
 // - node: `-e SCRIPT` runs the real Node.js (the installers read config.json with it), except the installer's
 //   test-load of the app's native module, which answers as FAKE_NODE_LOADS says; -p / -v answer FAKE_NODE_VERSION.
+//
+// `trace: true` (the security tests, secrets.test.ts): every system tool is a small script that writes its command line
+// to $base/argv.log before it runs the real one — what any local user could read in /proc/PID/cmdline while it runs —
+// and `chmod` also writes the mode each path had just before (`before-chmod MODE PATH`): a file or directory created
+// open to others and tightened only afterwards shows here: the moment another user could have used it.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +32,7 @@ export interface Sandbox {
   src: string;
   bin: string;
   log: string;
-  run(script: string, args?: string[], env?: Record<string, string>): { code: number | null; out: string; err: string };
+  run(script: string, args?: string[], env?: Record<string, string>, opts?: RunOptions): { code: number | null; out: string; err: string };
   calls(): string[];
   clear(): void;
   close(): void;
@@ -39,6 +44,14 @@ export interface Sandbox {
   installed(): string | null;
   /** Make the release a new version: package.json, the views, and (Plesk) its zip. */
   release(version: string): void;
+  /** trace: the command lines of the system tools run since the last clear (and `before-chmod MODE PATH` lines). */
+  argv(): string[];
+}
+
+/** Options of one installer run. */
+export interface RunOptions {
+  /** The umask the installer starts with (octal, e.g. '000'), as the admin's shell would hand it over. */
+  umask?: string;
 }
 
 function which(cmd: string): string {
@@ -67,7 +80,7 @@ if [ -n "\${MH_FAIL:-}" ]; then case "$line" in "$MH_FAIL"*) echo "$line: failed
 export const SHELLS = ['dash', 'bash'].filter((sh) => which(sh) !== '');
 
 /** `shell`: the shell that runs the installers (default `sh`). */
-export function sandbox(opts: { shell?: string } = {}): Sandbox {
+export function sandbox(opts: { shell?: string; trace?: boolean } = {}): Sandbox {
   const base = mkdtempSync(join(tmpdir(), 'mailhealth-install-'));
   const root = join(base, 'root');
   const src = join(base, 'release');
@@ -77,11 +90,24 @@ export function sandbox(opts: { shell?: string } = {}): Sandbox {
   mkdirSync(root);
   mkdirSync(bin);
   mkdirSync(tools);
+  const argvLog = join(base, 'argv.log');
   writeFileSync(log, '');
   writeFileSync(join(base, 'timeline'), '');
+  writeFileSync(argvLog, '');
   // Only these system tools are visible: no real node, systemctl, plesk or cPanel scripts can be reached (the fake
   // node hands `-e` scripts to the real one by its full path).
-  for (const t of TOOLS) symlinkSync(which(t === 'sh' && opts.shell ? opts.shell : t), join(tools, t));
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  for (const t of TOOLS) {
+    const real = which(t === 'sh' && opts.shell ? opts.shell : t);
+    if (!opts.trace) {
+      symlinkSync(real, join(tools, t));
+      continue;
+    }
+    // Shell built-ins before the exec (printf, test, for), and the real stat by its path: the trace adds no traced line.
+    const modes = t === 'chmod' ? `for a in "$@"; do if [ -e "$a" ]; then ${q(which('stat'))} -c 'before-chmod %a %n' -- "$a" >> ${q(argvLog)}; fi; done\n` : '';
+    writeFileSync(join(tools, t), `#!${which('sh')}\nprintf '%s\\n' "${t} $*" >> ${q(argvLog)}\n${modes}exec ${q(real)} "$@"\n`);
+    chmodSync(join(tools, t), 0o755);
+  }
   // A release as `npm run package` lays it out: app/ + plugin-manifests/ (+ the Plesk zip).
   mkdirSync(join(src, 'app/bin'), { recursive: true });
   mkdirSync(join(src, 'app/dist/src/cli'), { recursive: true });
@@ -148,8 +174,10 @@ esac
     src,
     bin,
     log,
-    run(script, args = [], env = {}) {
-      const r = spawnSync(join(tools, 'sh'), [join(REPO, 'install', script), ...args], {
+    run(script, args = [], env = {}, runOpts = {}) {
+      // With a umask: the shell sets it, then runs the installer in its place (exec), as an admin's login shell would.
+      const argv = runOpts.umask === undefined ? [join(REPO, 'install', script), ...args] : ['-c', `umask ${runOpts.umask} && exec "$0" "$@"`, join(REPO, 'install', script), ...args];
+      const r = spawnSync(join(tools, 'sh'), argv, {
         encoding: 'utf8',
         env: {
           PATH: `${bin}:${tools}`,
@@ -172,7 +200,9 @@ esac
     clear: () => {
       writeFileSync(log, '');
       writeFileSync(join(base, 'timeline'), '');
+      writeFileSync(argvLog, '');
     },
+    argv: () => readFileSync(argvLog, 'utf8').split('\n').filter(Boolean),
     close: () => rmSync(base, { recursive: true, force: true }),
     timeline: () => readFileSync(join(base, 'timeline'), 'utf8').split('\n').filter((l) => l && !l.startsWith('node ')),
     running: () => read(join(base, 'service')),

@@ -67,6 +67,27 @@ interface CgiOptions extends GlobalOptions {
   serverRoot?: string;
 }
 
+/**
+ * The request's CGI meta-variables (RFC 3875, and what web servers add): every HTTP_* header the browser chose to send,
+ * its query string, path and method, REMOTE_USER, the server's own, cpsrvd's session token.
+ */
+const CGI_VARIABLE =
+  /^(HTTP_.+|REDIRECT_.+|AUTH_TYPE|CONTENT_LENGTH|CONTENT_TYPE|DOCUMENT_ROOT|GATEWAY_INTERFACE|HTTPS|PATH_INFO|PATH_TRANSLATED|QUERY_STRING|REMOTE_ADDR|REMOTE_HOST|REMOTE_IDENT|REMOTE_PORT|REMOTE_USER|REQUEST_METHOD|REQUEST_SCHEME|REQUEST_URI|SCRIPT_FILENAME|SCRIPT_NAME|SCRIPT_URI|SCRIPT_URL|SERVER_ADDR|SERVER_NAME|SERVER_PORT|SERVER_PROTOCOL|SERVER_SOFTWARE|cp_security_token)$/;
+
+/**
+ * Takes the request out of a CGI process's environment: returns a copy of `env` to read the request and the identity
+ * from (runCgi), and deletes the request's variables from `env` itself — the environment the panel tools this process
+ * runs inherit (whmapi1 behind WHM, `plesk bin dns` behind Plesk, both as root). A header the browser sent must not reach
+ * them as a variable of their own: `Proxy:` arrives as HTTP_PROXY, which HTTP clients read as their proxy ("httpoxy"),
+ * and QUERY_STRING, REQUEST_METHOD or REMOTE_USER are what a CGI-aware tool reads as its own request and user
+ * (security QA: they inherited all of it).
+ */
+export function takeRequestEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const request = { ...env };
+  for (const k of Object.keys(env)) if (CGI_VARIABLE.test(k)) delete env[k];
+  return request;
+}
+
 /** Read exactly CONTENT_LENGTH bytes of the body (CGI: the server may not close stdin). */
 async function readBody(env: NodeJS.ProcessEnv, input: NodeJS.ReadableStream): Promise<Buffer> {
   const want = Number(env.CONTENT_LENGTH ?? 0);
@@ -421,7 +442,7 @@ export function registerCgiCommands(program: Command): void {
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as CgiOptions;
       if (!FRONT_DOORS.includes(o.frontDoor as FrontDoorKind)) throw new UsageError(`--front-door must be one of ${FRONT_DOORS.join(', ')}`);
-      const out = await runCgi(o.frontDoor as FrontDoorKind, o, process.env, process.stdin);
+      const out = await runCgi(o.frontDoor as FrontDoorKind, o, takeRequestEnv(process.env), process.stdin);
       await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()));
       process.exitCode = 0;
     });
