@@ -184,7 +184,15 @@ export function rebase(res: CgiResponse, base: string, secure = false): CgiRespo
   let body = res.body;
   const type = res.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
   if (b && /^text\/html/i.test(type)) {
-    body = Buffer.from(body.toString('utf8').replace(/(\s(?:href|src|action|formaction)=["'])\/(?![/\\])/gi, `$1${b}/`), 'utf8');
+    // Links, and a no-script page's `<meta http-equiv="refresh" content="5; url=/…">` (a running bulk fix): without it
+    // the page would reload at the root of the panel's server (a11y QA).
+    body = Buffer.from(
+      body
+        .toString('utf8')
+        .replace(/(\s(?:href|src|action|formaction)=["'])\/(?![/\\])/gi, `$1${b}/`)
+        .replace(/(\scontent=["']\d+;\s*url=)\/(?![/\\])/gi, `$1${b}/`),
+      'utf8',
+    );
   } else if (b && /javascript/i.test(type)) {
     body = Buffer.from(body.toString('utf8').replace(/(fetch\(\s*["'])\/(?![/\\])/g, `$1${b}/`), 'utf8');
   }

@@ -87,6 +87,6 @@ describe('history page: problems per audit, and the button on an undo', () => {
     // bakery.example (HostGator leftovers): its failing check named with its severity, never a bare count.
     assert.match(audits, /data-label="Problems">[^<]*SPF \(fail\)/, audits.slice(0, 2000));
     assert.doesNotMatch(audits, /data-label="Problems">\d+<\/td>/);
-    assert.match(page, new RegExp(`aria-label="Undo change ${undo}: re-apply change ${fix}">Re-apply #${fix}</button>`));
+    assert.match(page, new RegExp(`aria-label="Re-apply #${fix}: undo change ${undo}">Re-apply #${fix}</button>`));
   });
 });

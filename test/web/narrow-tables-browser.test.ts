@@ -134,7 +134,7 @@ describe('browser: the history and bulk fix tables on a phone and on a wide scre
     store.setVerified(latest.id, 'propagating');
     await page.goto(`${server.url}/history`);
     assert.equal(await page.locator(`#change-${first.id} [data-replaced-by="${latest.id}"]`).count(), 1);
-    assert.equal(await page.getByRole('button', { name: `Verify change ${latest.id} again` }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: `Verify again: change ${latest.id}` }).count(), 1);
     assert.deepEqual(await offScreen(page, 'tr[id^="change-"] button, tr[id^="change-"] .state, tr[id^="change-"] [data-replaced-by], tr[id^="change-"] > td'), []);
     assert.deepEqual(await overflowingWraps(page), []);
     // "replaced by #M" goes to the row of change M, marked.

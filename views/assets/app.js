@@ -1,11 +1,24 @@
 // Progressive enhancement only: every page works without it. No inline script (CSP: script-src 'self').
 (function () {
   'use strict';
+  // One polite live region for what a click did ("Copied …"), made now: a region is heard only when it is on the page
+  // before its words change. A copy button's own words change too, but a screen reader does not say that.
+  var live = null;
+  if (document.querySelector('button.copy')) {
+    live = document.createElement('p');
+    live.className = 'sr-only';
+    live.id = 'copy-status';
+    live.setAttribute('role', 'status');
+    (document.querySelector('main') || document.body).appendChild(live);
+  }
   function copyText(text, button) {
     var done = function () {
-      var old = button.textContent;
-      button.textContent = 'Copied';
-      setTimeout(function () { button.textContent = old; }, 1500);
+      // Only the visible word changes: the words only screen readers get (which record) stay in the button.
+      var label = button.querySelector('.copy-label') || button;
+      var what = button.querySelector('.sr-only');
+      label.textContent = 'Copied';
+      if (live) live.textContent = 'Copied' + (what ? what.textContent : '') + ' to the clipboard.';
+      setTimeout(function () { label.textContent = 'Copy'; }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
@@ -91,11 +104,17 @@
     terms.addEventListener('change', function (ev) {
       if (!ev.target || ev.target.name !== 'remove' || apply.disabled) return;
       apply.disabled = true;
-      var why = document.createElement('span');
-      why.className = 'small';
-      why.setAttribute('role', 'status');
-      why.textContent = ' The ticks changed: update the preview before applying.';
-      apply.parentNode.insertBefore(why, apply.nextSibling);
+      // Into the form's status line (partials/apply-form.ejs), which was on the page, empty, from the start: a status
+      // element made at this moment, words and all, goes unsaid by most screen readers. Apply is described by it.
+      var why = document.getElementById('apply-why');
+      if (!why) {
+        why = document.createElement('span');
+        why.className = 'small';
+        why.id = 'apply-why';
+        why.setAttribute('role', 'status');
+        apply.parentNode.appendChild(why);
+      }
+      why.textContent = 'The ticks changed: update the preview before applying.';
     });
   }
 })();

@@ -39,10 +39,15 @@
       var sev = r.checks[td.getAttribute('data-check')];
       if (sev) td.replaceChildren(chip(sev));
       else {
+        // As the page renders it: the dash is for the eye, the words for screen readers.
         var d = document.createElement('span');
         d.className = 'dash';
+        d.setAttribute('aria-hidden', 'true');
         d.textContent = '—';
-        td.replaceChildren(d);
+        var words = document.createElement('span');
+        words.className = 'sr-only';
+        words.textContent = 'not checked';
+        td.replaceChildren(d, words);
       }
     });
     var when = row.querySelector('td.when');
@@ -72,9 +77,31 @@
     function part(cls) {
       return box.querySelector('.' + cls);
     }
+    // Written only when it changes: nothing on the page moves for a poll that brought nothing new.
     function set(cls, v) {
       var el = part(cls);
-      if (el) el.textContent = String(v);
+      if (el && el.textContent !== String(v)) el.textContent = String(v);
+    }
+    // What screen readers hear (partials/job.ejs job-live, a polite status line): one whole sentence when the job's
+    // state changes and when it passes a quarter of its domains — never each number on its own, every second.
+    var name = box.getAttribute('data-job-name') || 'Job';
+    function quarter(done, total) {
+      return total > 0 ? Math.floor((done * 4) / total) : 0;
+    }
+    function number(cls) {
+      var el = part(cls);
+      return el ? Number(el.textContent) || 0 : 0;
+    }
+    var heard = { status: status, quarter: quarter(number('job-done'), number('job-total')) };
+    function say(words) {
+      var el = part('job-live');
+      if (el) el.textContent = name + ' #' + id + ': ' + words;
+    }
+    function tell(j) {
+      var q = quarter(j.done, j.total);
+      if (j.status === heard.status && q <= heard.quarter) return;
+      heard = { status: j.status, quarter: Math.max(q, heard.quarter) };
+      say(j.status + ' — ' + j.done + ' of ' + j.total + ' domains done, ' + j.failed + ' failing' + (j.gone ? ', ' + j.gone + ' no longer on the server or in your scope' : '') + '.');
     }
     function poll() {
       fetch('/api/jobs/' + encodeURIComponent(id) + '?since=' + since, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
@@ -83,13 +110,15 @@
           // Logged out (another tab), no longer allowed, or the job is gone: polling again cannot help.
           if (r.status === 401 || r.status === 403 || r.status === 404) {
             gone = true;
-            set('job-status', r.status === 401 ? 'logged out: reload the page' : 'no longer available');
+            var why = r.status === 401 ? 'logged out: reload the page' : 'no longer available';
+            set('job-status', why);
+            say(why + '.');
           }
           return Promise.reject(new Error(String(r.status)));
         })
         .then(function (j) {
           var p = part('job-progress');
-          if (p) { p.max = Math.max(j.total, 1); p.value = j.done; p.textContent = j.done + ' of ' + j.total; }
+          if (p && (p.value !== j.done || p.max !== Math.max(j.total, 1))) { p.max = Math.max(j.total, 1); p.value = j.done; p.textContent = j.done + ' of ' + j.total; }
           set('job-done', j.done);
           set('job-total', j.total);
           set('job-failed', j.failed);
@@ -99,6 +128,7 @@
           set('job-status', j.status);
           var st = part('job-status');
           if (st) st.className = 'state state-' + j.status + ' job-status';
+          tell(j);
           j.results.forEach(function (r) {
             if (r.status === 'gone') markGone(r);
             else updateRow(r);
