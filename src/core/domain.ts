@@ -99,7 +99,9 @@ export function labelToAscii(label: string): string | null {
 }
 
 /** The name part of a mail address as the report's recipients take it: no leading "-" (a sendmail option). */
-const LOCAL_PART = /^(?![-.])(?!.*\.\.)(?!.*\.$)[^\s@<>"'`,;()[\]\\]{1,64}$/;
+// Control characters (C0, DEL, C1) too: nodemailer rewrites `a\x01b\x7f@example.com` as `"ab "@example.com`, another
+// mailbox (mail QA).
+const LOCAL_PART = /^(?![-.])(?!.*\.\.)(?!.*\.$)[^\s@<>"'`,;()[\]\\\x00-\x1f\x7f-\x9f]{1,64}$/;
 const ONE_LABEL_HOST = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i;
 
 /**

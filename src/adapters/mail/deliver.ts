@@ -8,20 +8,26 @@
 // in seconds); a permanent SMTP refusal (5xx) is not retried either; 4xx replies and other errors are. The sendmail
 // child is ours (spawned here, in its own process group): a timed-out or aborted attempt kills it. An abort (the
 // service stopping) ends the waiting at once: the attempt is recorded as aborted and the messages not yet sent as not
-// sent.
+// sent. Three messages in a row that time out (HUNG_AFTER_TIMEOUTS) leave the rest not tried that night. A message
+// says first which earlier reports did not reach its address (missedReportsReader), so no failed night goes unsaid.
+// The sender is checked (senderProblem; a bad report.from gives way to defaultFrom, root at the host name).
 // An adapter (the mail transport: a child process, an SMTP connection), used by the nightly report's callers (the
 // background service, `mailhealth report --email`): what it delivers comes in as a Deliverable or a FailureNotice,
 // shapes the report run's outcome (src/cron/report.ts) already has — nothing here knows the report run.
 import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
-import type { Store } from '../store/store.js';
+import type { Delivery, Run, Store } from '../store/store.js';
 
-/** What delivery uses of the history: the settings it reads, and where it records each attempt. */
-export type DeliveryStore = Pick<Store, 'getSetting' | 'recordDelivery'>;
-import type { RenderedReport } from '../../core/report/render.js';
+/**
+ * What delivery uses of the history: the settings it reads, and where it records each attempt; where it can, the
+ * earlier report runs and their deliveries too (an address an earlier report did not reach is told so: missedReports).
+ */
+export type DeliveryStore = Pick<Store, 'getSetting' | 'recordDelivery'> & Partial<Pick<Store, 'listRuns' | 'deliveries'>>;
+import { cleanControls, escapeHtml, shortReason, type RenderedReport } from '../../core/report/render.js';
 import type { ReportScope } from '../../core/report/diff.js';
-import { mailAddressProblem } from '../../core/domain.js';
-import { splitAddresses, uniqueAddresses } from '../../core/recipients.js';
+import { checkDomain, mailAddressProblem } from '../../core/domain.js';
+import { addressKey, splitAddresses, uniqueAddresses } from '../../core/recipients.js';
 import { SETTING_KEYS } from '../../core/settings.js';
 
 /** The pause between attempts, unless a caller passes its own (tests). */
@@ -84,12 +90,48 @@ export class DeliveryConfigError extends Error {
 export interface DeliverySettingProblem {
   setting: string;
   message: string;
-  /** 'address': the one bad address is not sent to; 'resellers': no reseller gets mail; 'all': nothing is sent. */
-  scope: 'address' | 'resellers' | 'all';
+  /**
+   * 'address': the one bad address is not sent to; 'resellers': no reseller gets mail; 'all': nothing is sent; 'from':
+   * the mail goes from the default sender (defaultFrom) instead.
+   */
+  scope: 'address' | 'resellers' | 'all' | 'from';
   /** The bad value as saved, for scope 'address'. */
   address?: string;
   /** Whose address it is (report.resellers), for scope 'address'. */
   reseller?: string;
+}
+
+/**
+ * The sender when report.from is not set: root at the server's host name — the mailbox the local MTA itself would put
+ * on mail from root. Not root@localhost, as before: receivers and relays refuse a sender domain that is not one
+ * (MailChannels answers 550 5.7.1 to a domain without its lockdown record; Gmail asks SPF or DKIM to pass for the
+ * From domain, which localhost never does), and the Message-ID is made at the From's domain. A host name that is not a
+ * domain name with a dot (a bare "vps123") leaves root@localhost.
+ */
+export function defaultFrom(host: string = hostname()): string {
+  const d = checkDomain(host);
+  return `mailhealth <root@${d.ok && d.domain.includes('.') ? d.domain : 'localhost'}>`;
+}
+
+/**
+ * Why `from` will not do as the report's sender — null when it will: one mailbox, `name@domain` or
+ * `Name <name@domain>` (a name with , ; : @ or \ in double quotes), its address as the recipients' are checked
+ * (mailAddressProblem), no line break or other control character, at most 320 characters. Anything else was sent as
+ * it came: a value without an address went out with no From header at all (RFC 5322 requires one; receivers refuse
+ * such mail) and, by SMTP, from the null sender <>, as a bounce would; two addresses made a From of two mailboxes.
+ */
+export function senderProblem(from: unknown): string | null {
+  if (typeof from !== 'string') return 'not a string';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(from)) return 'it holds a line break or another control character';
+  const v = from.trim();
+  if (!v) return 'empty';
+  if (v.length > 320) return 'longer than 320 characters';
+  const m = /^(?:(?:"((?:[^"\\]|\\.)*)"|([^<>"]*?))\s*<([^<>]*)>|([^<>\s"]+))$/.exec(v);
+  if (!m) return 'not one address, written as name@domain or "Name <name@domain>"';
+  if (m[2] !== undefined && /[,;:@\\]/.test(m[2])) return 'the name before "<" holds , ; : @ or \\ — put it in double quotes';
+  const why = mailAddressProblem((m[3] ?? m[4]).trim());
+  return why ? `the address: ${why}` : null;
 }
 
 /** A stored addresses value read as the settings page reads it (splitAddresses: "a@x, b@y" is two addresses). */
@@ -123,8 +165,15 @@ function readDeliverySettings(store: DeliveryStore, overrides: Partial<DeliveryS
   const attempts = get<number>(DELIVERY_SETTINGS.attempts) ?? 3;
   const backoffMs = get<number>(DELIVERY_SETTINGS.backoffMs) ?? 30_000;
   const timeoutMs = get<number>(DELIVERY_SETTINGS.timeoutMs) ?? DEFAULT_DELIVERY_TIMEOUT_MS;
+  const savedFrom = get<unknown>(DELIVERY_SETTINGS.from);
+  let from = defaultFrom();
+  if (savedFrom !== undefined && savedFrom !== null) {
+    const why = senderProblem(savedFrom);
+    if (why === null) from = (savedFrom as string).trim();
+    else bad({ setting: DELIVERY_SETTINGS.from, message: `${DELIVERY_SETTINGS.from}: not a sender address (${why}): ${JSON.stringify(savedFrom)}; the mail goes from ${from}`, scope: 'from' });
+  }
   const s: DeliverySettings = {
-    from: get<string>(DELIVERY_SETTINGS.from) ?? 'mailhealth <root@localhost>',
+    from,
     recipients: addrList(get(DELIVERY_SETTINGS.recipients), DELIVERY_SETTINGS.recipients, bad),
     resellers,
     transport,
@@ -375,7 +424,7 @@ function whenAborted(signal: AbortSignal): Promise<never> {
 }
 
 /** Sends one message with bounded retries, recording every attempt. `aborted`: delivery was stopped during it. */
-async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { mailer: Mailer }): Promise<DeliveryResult & { aborted?: true; noReply?: boolean }> {
+async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { mailer: Mailer }): Promise<DeliveryResult & { aborted?: true; noReply?: boolean; timedOut?: true }> {
   const { store, settings } = o;
   const sleep = o.sleep ?? realSleep;
   const log = o.log ?? (() => {});
@@ -421,7 +470,7 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
       store.recordDelivery(runId, m.to, false, `attempt ${attempt}/${settings.attempts}: ${last}`);
       log(`report run ${runId}: sending to ${m.to} failed (attempt ${attempt}/${settings.attempts}): ${last}${why || (final ? '' : ' — retrying')}`);
       if (aborted) return { ...result(false, attempt, last), aborted: true };
-      if (final) return { ...result(false, attempt, last), noReply };
+      if (final) return { ...result(false, attempt, last), noReply, ...(e instanceof DeliveryTimeoutError ? { timedOut: true as const } : {}) };
       try {
         const pause = new AbortController();
         const stopPause = () => pause.abort(new DeliveryAbortedError());
@@ -443,6 +492,98 @@ async function sendWithRetry(runId: number, m: Outgoing, o: DeliverOptions & { m
   return { ...result(false, settings.attempts, last), noReply };
 }
 
+/** An earlier complete report that did not reach an address: every attempt to send it there failed. */
+export interface MissedReport {
+  runId: number;
+  startedAt: string;
+  /** The last attempt's error, as recorded. */
+  error: string | null;
+}
+
+/** Report runs looked back over for reports an address did not get. */
+export const MISSED_LOOKBACK = 30;
+
+/**
+ * The reports an address did not get, newest first: the complete report runs before `runId` (at most MISSED_LOOKBACK
+ * back) whose every recorded delivery to it failed, up to the last one that reached it — that message told of the
+ * ones before. A run with no delivery recorded to the address (`mailhealth report` without --email, or the address
+ * not a recipient then) is passed over. Addresses compare as the recipients' list does (addressKey). Without the
+ * store's run history (a caller's partial store), or when it cannot be read, none: the mail goes out without the note.
+ * One reader per delivery: each run's deliveries are read once for all its addresses.
+ */
+export function missedReportsReader(store: DeliveryStore, runId: number): (address: string) => MissedReport[] {
+  const { listRuns, deliveries } = store;
+  if (!listRuns || !deliveries) return () => [];
+  let runs: Run[] | undefined;
+  const byRun = new Map<number, Map<string, Delivery[]>>();
+  const of = (run: number): Map<string, Delivery[]> => {
+    let m = byRun.get(run);
+    if (!m) {
+      m = new Map();
+      for (const d of deliveries.call(store, run)) {
+        const k = addressKey(d.recipient);
+        const list = m.get(k);
+        if (list) list.push(d);
+        else m.set(k, [d]);
+      }
+      byRun.set(run, m);
+    }
+    return m;
+  };
+  return (address) => {
+    runs ??= listRuns.call(store, { kind: 'report', limit: MISSED_LOOKBACK + 1 }).filter((r) => r.id < runId && r.status === 'complete').slice(0, MISSED_LOOKBACK);
+    const key = addressKey(address);
+    const missed: MissedReport[] = [];
+    for (const r of runs) {
+      const mine = of(r.id).get(key);
+      if (!mine) continue;
+      if (mine.some((d) => d.ok)) break;
+      missed.push({ runId: r.id, startedAt: r.startedAt, error: mine[mine.length - 1].error });
+    }
+    return missed;
+  };
+}
+
+/**
+ * What a message says first when earlier reports did not reach its address (missedReportsReader): which, and why the
+ * last attempt failed. Without it a recipient whose mail failed for a night never learnt of that night's report — its
+ * new problems are the next report's "still failing", and nobody reads the service's log. Plain text, one paragraph.
+ */
+export function missedReportsText(address: string, missed: readonly MissedReport[], audience: 'admin' | 'reseller' = 'admin'): string {
+  const [last] = missed;
+  const runs =
+    missed.length === 1
+      ? `mailhealth's report of run ${last.runId} (${last.startedAt})`
+      : `mailhealth's last ${missed.length} reports (runs ${missed.map((m) => m.runId).reverse().join(', ')}; the first ${missed[missed.length - 1].startedAt})`;
+  const why = last.error ? ` — the last attempt: ${shortReason(last.error)}` : '';
+  return (
+    `Not delivered before: ${runs} did not reach ${address}${why}. The problems ${missed.length === 1 ? 'it' : 'they'} reported that still fail are ` +
+    'listed below under "Still failing", with the nights since they were first seen. ' +
+    // (A reseller has no say over the server's mail settings.)
+    (audience === 'admin'
+      ? 'If this happens again, check the delivery settings (report.from, report.transport, report.smtp) and the mail log.'
+      : "If this happens again, tell the server's administrator.")
+  );
+}
+
+/** The message with the note on earlier reports it did not get first: at the top of the text, and of the HTML's body. */
+export function withMissedNote(body: MailBody, address: string, missed: readonly MissedReport[], audience: 'admin' | 'reseller' = 'admin'): MailBody {
+  if (!missed.length) return body;
+  const note = cleanControls(missedReportsText(address, missed, audience));
+  const para = `<p class="missed-reports" style="color:#b9770e;font-weight:bold">${escapeHtml(note)}</p>`;
+  const at = /<body[^>]*>/i.exec(body.html);
+  const html = at ? `${body.html.slice(0, at.index + at[0].length)}\n${para}${body.html.slice(at.index + at[0].length)}` : `${para}\n${body.html}`;
+  return { subject: body.subject, text: `${note}\n\n${body.text}`, html };
+}
+
+/**
+ * Messages in a row whose attempt got no answer before its deadline, after which the others are not tried that night.
+ * A timed-out attempt is not retried, but each message still waited out its own deadline: with a sendmail that hangs
+ * (a stuck local MTA) 1,000 reseller addresses held the report lock for 1,000 minutes — into the next night, whose run
+ * was then refused. They are recorded as not sent, and the next message that reaches each address says so.
+ */
+export const HUNG_AFTER_TIMEOUTS = 3;
+
 /**
  * Sends the report of a run to the admin's recipients and to each reseller's address. Never throws for a failed send.
  * After an abort (o.signal) nothing more is sent: the messages left are recorded as not sent.
@@ -455,21 +596,33 @@ export async function deliverReport(outcome: Deliverable, o: DeliverOptions): Pr
   }
   const mailer = o.mailer ?? createMailer(o.settings);
   const results: DeliveryResult[] = [];
+  const missedOf = missedReportsReader(o.store, outcome.runId);
   let aborted = Boolean(o.signal?.aborted);
   // A message whose every attempt went unanswered (the server down, not a refusal of that address): the messages
   // after it get one attempt each, until one goes through — dozens of reseller addresses would otherwise wait out the
   // whole backoff each (minutes apiece) while the run holds the report lock.
   let down = false;
+  // Messages in a row that timed out (HUNG_AFTER_TIMEOUTS): then the transport is taken as hung for tonight.
+  let timeouts = 0;
+  let hung: string | null = null;
   try {
     for (const m of messages) {
-      if (aborted) {
-        const error = 'not sent: delivery aborted (the report run was stopped)';
+      if (aborted || hung) {
+        const error = aborted ? 'not sent: delivery aborted (the report run was stopped)' : `not sent: ${hung}`;
         o.store.recordDelivery(outcome.runId, m.to, false, error);
         results.push({ recipient: m.to, audience: m.audience, ...(m.reseller ? { reseller: m.reseller } : {}), ok: false, attempts: 0, error });
         continue;
       }
       const settings = down ? { ...o.settings, attempts: 1 } : o.settings;
-      const { aborted: stop, noReply, ...r } = await sendWithRetry(outcome.runId, m, { ...o, settings, mailer });
+      let missed: MissedReport[] = [];
+      try {
+        missed = missedOf(m.to);
+      } catch (e) {
+        // (A history database busy or broken here costs the note, never the mail.)
+        o.log?.(`report run ${outcome.runId}: could not read whether earlier reports reached ${m.to}: ${errText(e)}`);
+      }
+      if (missed.length) o.log?.(`report run ${outcome.runId}: ${m.to} is told that ${missed.length === 1 ? `run ${missed[0].runId}'s report` : `${missed.length} earlier reports (runs ${missed.map((x) => x.runId).reverse().join(', ')})`} did not reach it`);
+      const { aborted: stop, noReply, timedOut, ...r } = await sendWithRetry(outcome.runId, missed.length ? { ...m, rendered: withMissedNote(m.rendered, m.to, missed, m.audience) } : m, { ...o, settings, mailer });
       results.push(r);
       if (stop || o.signal?.aborted) aborted = true;
       // Down only when every attempt went unanswered (no SMTP reply at all); any reply — a success, a refusal of this
@@ -478,6 +631,14 @@ export async function deliverReport(outcome: Deliverable, o: DeliverOptions): Pr
       else if (!down && o.settings.attempts > 1 && r.attempts === o.settings.attempts) {
         down = true;
         o.log?.(`report run ${outcome.runId}: no attempt to send to ${m.to} went through; the other messages are tried once each until one does`);
+      }
+      timeouts = timedOut ? timeouts + 1 : 0;
+      if (timeouts >= HUNG_AFTER_TIMEOUTS && !aborted) {
+        const transport = o.settings.transport === 'smtp' ? 'the SMTP server' : 'sendmail';
+        const deadline = fmtMs(o.timeoutMs ?? o.settings.timeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS);
+        hung = `${transport} did not answer the last ${timeouts} messages within their deadline (${deadline} each): it seems hung, and the other messages were not tried tonight — the next report that reaches each address says so`;
+        const left = messages.length - results.length;
+        if (left) o.log?.(`report run ${outcome.runId}: ${hung} (${left} message(s); the report is saved)`);
       }
     }
   } finally {
@@ -516,7 +677,7 @@ export async function deliverNightly(
     } else if (p.scope === 'resellers') {
       if (tonight.size) notSent(p.setting, 'reseller', undefined, `${p.message}; no reseller gets the report`);
       else log(`report run ${outcome.runId}: ${p.message} (fix the setting)`);
-    }
+    } else if (p.scope === 'from') log(`report run ${outcome.runId}: ${p.message} (fix the setting)`);
   }
   const all = problems.find((p) => p.scope === 'all');
   if (all) {
@@ -527,7 +688,7 @@ export async function deliverNightly(
     return results;
   }
   // Every address configured was a bad one: already said; not "no recipients configured" on top.
-  if (problems.length && !settings.recipients.length && !Object.values(settings.resellers).some((a) => a.length)) return results;
+  if (problems.some((p) => p.scope !== 'from') && !settings.recipients.length && !Object.values(settings.resellers).some((a) => a.length)) return results;
   return results.concat(await deliverReport(outcome, { ...o, settings }));
 }
 

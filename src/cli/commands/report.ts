@@ -193,7 +193,8 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
     if (o.email) {
       const lenient = lenientDeliverySettings(store);
       settings = lenient.settings;
-      if (!settings.recipients.length && !Object.keys(settings.resellers).length && !lenient.problems.length) {
+      // (A bad report.from is no address to send to: the mail would go from the default sender.)
+      if (!settings.recipients.length && !Object.keys(settings.resellers).length && !lenient.problems.some((p) => p.scope !== 'from')) {
         throw new UsageError('--email: no recipients configured (settings report.recipients and/or report.resellers)');
       }
     }

@@ -16,6 +16,8 @@ export interface RenderOptions {
    * always whole). Default 200.
    */
   maxItemsPerSection?: number;
+  /** UTF-8 octets the listed items of each part may take in all (tests). Default MAIL_LIMITS.listedOctets. */
+  maxListedOctets?: number;
   /**
    * IANA time zone the nights are dated in (the report schedule's): a run at 00:30 in Europe/Berlin is 23:30 UTC the
    * day before, and is labelled with its local date. Default UTC. An unknown zone falls back to UTC.
@@ -303,6 +305,82 @@ export function gapText(doc: ReportDoc): string | null {
   );
 }
 
+/**
+ * What one item of the mail may show, and how much the listed items of one part (text or HTML) may take in all. A
+ * finding's message can quote a record whole, and record text is the customer's: a 30 KB TXT record quoted in 1,000
+ * listed items made a 37 MB mail that mail servers refuse (most take 10–25 MB), and one night's report never arrived.
+ * Cut here, in the mail only: the JSON document stays whole, and each item links to its domain's page.
+ */
+export const MAIL_LIMITS = {
+  /** Characters of a finding's message. */
+  message: 1000,
+  /** Characters of a finding's subject (an SPF term, a selector, an address). */
+  subject: 255,
+  /** Characters of a name: the domain, the rule, the customer and reseller. */
+  name: 255,
+  /** Characters of an item's note (the unknown section lists every rule it hides). */
+  note: 1000,
+  /**
+   * UTF-8 octets of the listed items of one part; the items past it are counted in the section's "… and N more" line.
+   * With quoted-printable (at most 3 octets a source octet) both parts stay far below the 10 MB many servers take.
+   */
+  listedOctets: 1_000_000,
+} as const;
+
+/** `s` cut at `max` characters (never inside a surrogate pair), saying how much was left out. Clean `s` first. */
+export function clip(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cut = max;
+  const c = s.charCodeAt(cut - 1);
+  if (c >= 0xd800 && c <= 0xdbff) cut--;
+  return `${s.slice(0, cut)}… [${s.length - cut} more characters]`;
+}
+
+/** An item's text as the mail shows it: control characters neutralised (cleanControls), each field cut (MAIL_LIMITS). */
+interface ShownItem {
+  severity: string;
+  domain: string;
+  rule: string;
+  subject: string | null;
+  message: string;
+  who: string;
+  extra: string;
+}
+
+function shownItem(i: ReportItem, extra: string): ShownItem {
+  const field = (v: string, max: number) => clip(cleanControls(v), max);
+  return {
+    severity: field(i.severity, MAIL_LIMITS.name),
+    domain: field(i.domain, MAIL_LIMITS.name),
+    rule: field(i.rule, MAIL_LIMITS.name),
+    subject: i.subject ? field(i.subject, MAIL_LIMITS.subject) : null,
+    message: i.message ? field(i.message, MAIL_LIMITS.message) : '',
+    who: field(who(i), MAIL_LIMITS.name),
+    extra: extra ? field(extra, MAIL_LIMITS.note) : '',
+  };
+}
+
+/** A customer's or reseller's name as the mail's table shows it (cleaned and cut, as an item's). */
+function shownName(name: string): string {
+  return clip(cleanControls(name), MAIL_LIMITS.name);
+}
+
+/** Counts the octets of the listed items of one part against MAIL_LIMITS.listedOctets (shared by its sections). */
+function octetBudget(limit: number = MAIL_LIMITS.listedOctets): { fits(lines: readonly string[]): boolean } {
+  let left = limit;
+  return {
+    fits(lines) {
+      const n = lines.reduce((sum, l) => sum + Buffer.byteLength(l, 'utf8') + 1, 0);
+      if (n > left) {
+        left = 0; // the next (smaller) items are not listed either: a section stops at its first left out
+        return false;
+      }
+      left -= n;
+      return true;
+    },
+  };
+}
+
 /** The longest panel error a report line shows (a panel that answered with a web page can say a lot). */
 const MAX_REASON = 300;
 
@@ -338,8 +416,21 @@ function prunedText(doc: ReportDoc): string | null {
   return p.length ? `Not in the chart (results partly pruned): ${p.map((r) => `run ${r.runId}`).join(', ')}.` : null;
 }
 
+/**
+ * The chart's numbers as text lines (none for fewer than two nights). The text part shows them; so does the HTML part,
+ * under the chart: Gmail and Outlook show no SVG, and the chart would be a blank there.
+ */
+export function trendLines(t: readonly TrendPoint[]): string[] {
+  if (t.length <= 1) return [];
+  // A night with domains unknown (DNS trouble) is marked: its failing count is a lower bound, not "all good".
+  const lines = [`Failing domains per night (oldest first): ${t.map((p) => `${p.failing}${p.unknown ? '?' : ''}`).join(' ')}`];
+  if (t.some((p) => p.unknown)) lines.push(`Unknown domains per night (DNS trouble: "?" above — failing not known for them): ${t.map((p) => p.unknown ?? 0).join(' ')}`);
+  return lines;
+}
+
 export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
   const max = opts.maxItemsPerSection ?? 200;
+  const budget = octetBudget(opts.maxListedOctets);
   const lines: string[] = [];
   lines.push(reportSubject(doc, opts));
   lines.push('');
@@ -348,12 +439,7 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
   if (upgraded) lines.push(cleanControls(upgraded));
   const skipped = skippedText(doc);
   if (skipped) lines.push(cleanControls(skipped));
-  const t = doc.trend;
-  if (t.length > 1) {
-    // A night with domains unknown (DNS trouble) is marked: its failing count is a lower bound, not "all good".
-    lines.push(`Failing domains per night (oldest first): ${t.map((p) => `${p.failing}${p.unknown ? '?' : ''}`).join(' ')}`);
-    if (t.some((p) => p.unknown)) lines.push(`Unknown domains per night (DNS trouble: "?" above — failing not known for them): ${t.map((p) => p.unknown ?? 0).join(' ')}`);
-  }
+  lines.push(...trendLines(doc.trend));
   const gap = gapText(doc);
   if (gap) lines.push(gap);
   const pruned = prunedText(doc);
@@ -363,24 +449,26 @@ export function renderText(doc: ReportDoc, opts: RenderOptions = {}): string {
     lines.push(`${sec.title} (${sec.items.length})`);
     lines.push('-'.repeat(sec.title.length + String(sec.items.length).length + 3));
     if (!sec.items.length) lines.push(`  ${sec.empty}`);
+    let listed = 0;
     for (const i of sec.items.slice(0, max)) {
-      const extra = sec.extra?.(i);
-      lines.push(
-        cleanControls(`  [${i.severity}] ${i.domain}  ${i.rule}${i.subject ? ` (${i.subject})` : ''}  — ${who(i)}${extra ? `; ${extra}` : ''}`),
-      );
-      if (i.message) lines.push(cleanControls(`      ${i.message}`));
+      const v = shownItem(i, sec.extra?.(i) ?? '');
+      const item = [`  [${v.severity}] ${v.domain}  ${v.rule}${v.subject ? ` (${v.subject})` : ''}  — ${v.who}${v.extra ? `; ${v.extra}` : ''}`];
+      if (v.message) item.push(`      ${v.message}`);
       const url = sec.link === false ? null : domainUrl(opts.baseUrl, i.domain);
-      if (url) lines.push(`      ${url}`);
+      if (url) item.push(`      ${url}`);
+      if (!budget.fits(item)) break;
+      lines.push(...item);
+      listed++;
     }
-    if (sec.items.length > max) lines.push(`  … and ${sec.items.length - max} more: ${moreWhere(opts.baseUrl)}`);
+    if (sec.items.length > listed) lines.push(`  … and ${sec.items.length - listed} more: ${moreWhere(opts.baseUrl)}`);
   }
   if (doc.byReseller.length) {
     lines.push('');
     lines.push('Per reseller and customer (new / resolved / still failing / unknown)');
     const g = groupRows(doc, max);
     for (const row of g.rows) {
-      if ('reseller' in row) lines.push(cleanControls(`  ${row.reseller.reseller ?? '(server admin)'}: ${counts(row.reseller.counts)}`));
-      else lines.push(cleanControls(`    ${customerLabel(row.customer.owner, row.customer.reseller)}: ${counts(row.customer.counts)} — ${row.customer.domains.length} domain(s)`));
+      if ('reseller' in row) lines.push(`  ${shownName(row.reseller.reseller ?? '(server admin)')}: ${counts(row.reseller.counts)}`);
+      else lines.push(`    ${shownName(customerLabel(row.customer.owner, row.customer.reseller))}: ${counts(row.customer.counts)} — ${row.customer.domains.length} domain(s)`);
     }
     if (g.moreCustomers || g.moreResellers) lines.push(`  … and ${moreGroupsText(g)}: ${moreCustomersWhere(opts.baseUrl)}`);
   }
@@ -439,6 +527,7 @@ const SEV_COLOR: Record<string, string> = { fail: '#c0392b', warn: '#b9770e', un
 
 export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = renderChart(doc.trend, opts.timeZone ? { timeZone: opts.timeZone } : {})): string {
   const max = opts.maxItemsPerSection ?? 200;
+  const budget = octetBudget(opts.maxListedOctets);
   const h: string[] = [];
   const subject = reportSubject(doc, opts);
   h.push('<!DOCTYPE html><html><head><meta charset="utf-8">');
@@ -453,6 +542,8 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
   const gap = gapText(doc);
   if (gap) h.push(`<p style="color:#7f8c8d">${escapeHtml(gap)}</p>`);
   h.push(`<div class="chart">${svg}</div>`);
+  const numbers = trendLines(doc.trend);
+  if (numbers.length) h.push(`<p class="chart-numbers" style="color:#555;font-size:12px">${numbers.map(escapeHtml).join('<br>')}</p>`);
   const pruned = prunedText(doc);
   if (pruned) h.push(`<p style="color:#7f8c8d">${escapeHtml(pruned)}</p>`);
   for (const sec of sections(doc)) {
@@ -461,23 +552,28 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
       h.push(`<p style="color:#555">${escapeHtml(sec.empty)}</p>`);
       continue;
     }
-    h.push('<table cellpadding="4" cellspacing="0" style="border-collapse:collapse;width:100%">');
-    h.push('<tr style="text-align:left;background:#f4f4f4"><th>Severity</th><th>Domain</th><th>Problem</th><th>Customer</th><th></th></tr>');
+    const rows: string[] = [];
     for (const i of sec.items.slice(0, max)) {
       const url = sec.link === false ? null : domainUrl(opts.baseUrl, i.domain);
-      const dom = url ? `<a href="${escapeHtml(url)}">${escapeHtml(i.domain)}</a>` : escapeHtml(i.domain);
-      const extra = sec.extra?.(i) ?? '';
-      h.push(
-        `<tr style="border-top:1px solid #ddd;vertical-align:top"><td style="color:${SEV_COLOR[i.severity] ?? '#222'};font-weight:bold">${escapeHtml(i.severity)}</td>` +
-          `<td>${dom}</td>` +
-          `<td><code>${escapeHtml(i.rule)}</code>${i.subject ? ` <code>${escapeHtml(i.subject)}</code>` : ''}${i.message ? `<br><span style="color:#555">${escapeHtml(i.message)}</span>` : ''}</td>` +
-          `<td>${escapeHtml(who(i))}</td><td>${escapeHtml(extra)}</td></tr>`,
-      );
+      const v = shownItem(i, sec.extra?.(i) ?? '');
+      const dom = url ? `<a href="${escapeHtml(url)}">${escapeHtml(v.domain)}</a>` : escapeHtml(v.domain);
+      const row =
+        `<tr style="border-top:1px solid #ddd;vertical-align:top"><td style="color:${SEV_COLOR[i.severity] ?? '#222'};font-weight:bold">${escapeHtml(v.severity)}</td>` +
+        `<td>${dom}</td>` +
+        `<td><code>${escapeHtml(v.rule)}</code>${v.subject ? ` <code>${escapeHtml(v.subject)}</code>` : ''}${v.message ? `<br><span style="color:#555">${escapeHtml(v.message)}</span>` : ''}</td>` +
+        `<td>${escapeHtml(v.who)}</td><td>${escapeHtml(v.extra)}</td></tr>`;
+      if (!budget.fits([row])) break;
+      rows.push(row);
     }
-    h.push('</table>');
-    if (sec.items.length > max) {
+    if (rows.length) {
+      h.push('<table cellpadding="4" cellspacing="0" style="border-collapse:collapse;width:100%">');
+      h.push('<tr style="text-align:left;background:#f4f4f4"><th>Severity</th><th>Domain</th><th>Problem</th><th>Customer</th><th></th></tr>');
+      h.push(...rows);
+      h.push('</table>');
+    }
+    if (sec.items.length > rows.length) {
       const list = domainsListUrl(opts.baseUrl);
-      h.push(`<p>… and ${sec.items.length - max} more: ${list ? `<a href="${escapeHtml(list)}">the panel's domain list</a> shows every domain's findings` : escapeHtml(moreWhere(null))}.</p>`);
+      h.push(`<p>… and ${sec.items.length - rows.length} more: ${list ? `<a href="${escapeHtml(list)}">the panel's domain list</a> shows every domain's findings` : escapeHtml(moreWhere(null))}.</p>`);
     }
   }
   if (doc.byReseller.length) {
@@ -489,12 +585,12 @@ export function renderHtml(doc: ReportDoc, opts: RenderOptions = {}, svg = rende
       if ('reseller' in row) {
         const r = row.reseller;
         h.push(
-          `<tr style="border-top:1px solid #ddd;font-weight:bold"><td>${escapeHtml(r.reseller ?? '(server admin)')}</td><td>${r.counts.domains}</td><td>${r.counts.newProblems}</td><td>${r.counts.resolved}</td><td>${r.counts.stillFailing}</td><td>${r.counts.unknown}</td></tr>`,
+          `<tr style="border-top:1px solid #ddd;font-weight:bold"><td>${escapeHtml(shownName(r.reseller ?? '(server admin)'))}</td><td>${r.counts.domains}</td><td>${r.counts.newProblems}</td><td>${r.counts.resolved}</td><td>${r.counts.stillFailing}</td><td>${r.counts.unknown}</td></tr>`,
         );
       } else {
         const c = row.customer;
         h.push(
-          `<tr><td style="padding-left:20px">${escapeHtml(customerLabel(c.owner, c.reseller))}</td><td>${c.counts.domains}</td><td>${c.counts.newProblems}</td><td>${c.counts.resolved}</td><td>${c.counts.stillFailing}</td><td>${c.counts.unknown}</td></tr>`,
+          `<tr><td style="padding-left:20px">${escapeHtml(shownName(customerLabel(c.owner, c.reseller)))}</td><td>${c.counts.domains}</td><td>${c.counts.newProblems}</td><td>${c.counts.resolved}</td><td>${c.counts.stillFailing}</td><td>${c.counts.unknown}</td></tr>`,
         );
       }
     }
