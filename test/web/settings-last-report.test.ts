@@ -70,6 +70,22 @@ describe('settings page: the last nightly report run', () => {
     assert.equal(await page(), `Last nightly report: <time datetime="${iso}" title="${iso}">3 h ago</time>, complete — 6 domains.`);
   });
 
+  test('complete, but the mail did not reach some addresses: named, with where to look', async () => {
+    clock.t += 1 * HOUR;
+    const id = store.startRun('report', 'root', 6, { resellers: {}, qps: 20, concurrency: 8 });
+    store.bumpRunProgress(id, { done: 6 });
+    store.finishRun(id, 'complete');
+    store.recordDelivery(id, 'ops@example.com', true);
+    store.recordDelivery(id, 'rita@example.com', false, 'connect ECONNREFUSED');
+    store.recordDelivery(id, 'rita@example.com', false, 'connect ECONNREFUSED');
+    store.recordDelivery(id, 'late@example.com', false, 'timeout');
+    store.recordDelivery(id, 'late@example.com', true);
+    assert.match(
+      await page(),
+      /<\/time>, complete — 6 domains; the mail did not reach one address \(rita@example\.com\) — the server&#39;s log says why, and the next report that reaches it says so\.$/,
+    );
+  });
+
   test('the panel could not be read: not complete, with the panel\'s error, escaped', async () => {
     clock.t += 21 * HOUR;
     const failure = await recordPanelFailure(store, new PanelError('other', 'answered with <script>alert(1)</script> & "more"'), { byUser: 'root', serverName: 'server1' });

@@ -44,7 +44,7 @@ export function lastReportOutcome(run: Run): string {
 }
 
 /** The latest report run from the store (a busy or broken database does not take the settings page down). */
-export function lastReport(store: Pick<Store, 'listRuns'>): LastReport {
+export function lastReport(store: Pick<Store, 'listRuns'> & { deliveries?: Store['deliveries'] }): LastReport {
   let run: Run | undefined;
   try {
     [run] = store.listRuns({ kind: 'report', limit: 1 });
@@ -58,7 +58,29 @@ export function lastReport(store: Pick<Store, 'listRuns'>): LastReport {
         : `not known: the history database could not be read ${SEE_LOG}`,
     };
   }
-  return run ? { startedAt: run.startedAt, outcome: lastReportOutcome(run) } : { startedAt: null, outcome: 'none yet' };
+  if (!run) return { startedAt: null, outcome: 'none yet' };
+  return { startedAt: run.startedAt, outcome: lastReportOutcome(run) + undelivered(store, run.id) };
+}
+
+/**
+ * ", the mail did not reach …" when some address of the run's report got none of its attempts through (mail QA: the log
+ * and the next night's mail were the only places that said so). Empty when every address was reached, nothing was sent,
+ * or the delivery log cannot be read (the outcome line stands without it).
+ */
+export function undelivered(store: { deliveries?: Store['deliveries'] }, runId: number): string {
+  if (!store.deliveries) return '';
+  let attempts;
+  try {
+    attempts = store.deliveries(runId);
+  } catch (e) {
+    logWeb('the settings page: the last report\'s deliveries', e);
+    return '';
+  }
+  const reached = new Set(attempts.filter((d) => d.ok).map((d) => d.recipient));
+  const missed = [...new Set(attempts.filter((d) => !reached.has(d.recipient)).map((d) => d.recipient))];
+  if (missed.length === 0) return '';
+  const named = missed.slice(0, 3).join(', ') + (missed.length > 3 ? ` and ${missed.length - 3} more` : '');
+  return `; the mail did not reach ${missed.length === 1 ? 'one address' : `${missed.length} addresses`} (${named}) — the server's log says why, and the next report that reaches ${missed.length === 1 ? 'it' : 'them'} says so`;
 }
 
 /**
