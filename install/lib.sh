@@ -15,6 +15,7 @@ APP_DIR=/usr/local/mailhealth
 ETC_DIR=/etc/mailhealth
 VAR_DIR=/var/lib/mailhealth
 UNIT=/etc/systemd/system/mailhealth.service
+SOCKET_UNIT=/etc/systemd/system/mailhealth.socket   # standalone only: systemd holds the web port (install_unit)
 WRAPPER=/usr/local/bin/mailhealth
 CRON=/etc/cron.d/mailhealth   # written by older installs only; removed on upgrade and uninstall
 SHARED_SETTINGS=/etc/mailhealth-settings.json   # the service's copy of the admin settings for the cPanel page (0644)
@@ -144,6 +145,7 @@ SWAPPING=0         # 1: between the two renames of install_app (the trap looks a
 SERVICE_DOWN=0     # 1: from the stop before the swap until the service is started again
 START_SERVICE=1    # 0: the unit is written but not started (standalone without a usable panel)
 SERVICE_FAILED=0   # 1: systemctl could not start the service
+WITH_SOCKET=0      # 1: the service listens on mailhealth.socket (standalone.sh sets it before install_unit)
 
 begin_install() {
   trap installer_exit EXIT
@@ -239,7 +241,9 @@ install_app() {
   done
   # World-readable code (the cPanel page runs as each user), root-owned.
   chmod -R u=rwX,go=rX "$R$APP_DIR.new"
-  # From here until install_unit starts it, the service is down (a fresh install: not there yet).
+  # From here until install_unit starts it, the service is down (a fresh install: not there yet). A standalone install
+  # with mailhealth.socket keeps its port meanwhile: systemd holds it (a connection now starts the service again at
+  # once, on whichever app is in place; install_unit restarts it on the new one).
   SERVICE_DOWN=1
   if [ -f "$R$UNIT" ]; then
     STEP="stopping mailhealth.service"
@@ -333,18 +337,59 @@ unit_quote() { printf '"%s"' "$(printf '%s' "$1" | sed -e 's/[\\"]/\\&/g' -e 's/
 
 # install_unit MODE ARGS [no-start]: with no-start the unit is written but neither enabled nor started (the admin
 # configures first; a service that cannot start would be restarted every 5 s for ever).
+# WITH_SOCKET=1 (standalone): mailhealth.socket is written too, and the service Requires= it and starts After= it:
+# systemd binds 127.0.0.1:8080 and holds it while the service is down, so that no local user can take the port then
+# (install/mailhealth.socket). The socket is enabled and started before the service (with no-start: only written, as
+# the service). Without it, a socket unit a standalone install left is removed: the panels' service listens on its Unix
+# socket, and the old socket would start it on every connection to 127.0.0.1:8080.
 install_unit() {
   STEP="writing and starting mailhealth.service"
   if [ "${3:-}" = no-start ]; then START_SERVICE=0; fi
   mkdir -p "$R$(dirname "$UNIT")"
   sed -e "s#@NODE@#$(sed_escape "$(unit_quote "$NODE")")#g" -e "s#@APP@#$(sed_escape "$APP_DIR")#g" -e "s#@ARGS@#$(sed_escape "$2")#g" -e "s#@MODE@#$(sed_escape "$1")#g" "$HERE/mailhealth.service" > "$R$UNIT.tmp"
+  if [ "$WITH_SOCKET" = 1 ]; then
+    STEP="writing and starting mailhealth.socket and mailhealth.service"
+    sed -e '/^\[Unit\]$/a\
+# The web port is held by systemd (mailhealth.socket), which passes it to the service: started first, kept while the\
+# service is down. The service stops with it.\
+Requires=mailhealth.socket\
+After=mailhealth.socket' "$R$UNIT.tmp" > "$R$UNIT.tmp2"
+    mv "$R$UNIT.tmp2" "$R$UNIT.tmp"
+    cp "$HERE/mailhealth.socket" "$R$SOCKET_UNIT.tmp"
+    chmod 644 "$R$SOCKET_UNIT.tmp"
+    mv "$R$SOCKET_UNIT.tmp" "$R$SOCKET_UNIT"
+  elif [ -f "$R$SOCKET_UNIT" ]; then
+    remove_socket_unit
+    say "removed mailhealth.socket (127.0.0.1:8080) of the standalone install: this service listens on its Unix socket in /run/mailhealth"
+  fi
   mv "$R$UNIT.tmp" "$R$UNIT"
   chmod 644 "$R$UNIT"
   warn_exec_overrides
   "$SYSTEMCTL" daemon-reload
   if [ "$START_SERVICE" = 0 ]; then return 0; fi
+  if [ "$WITH_SOCKET" = 1 ]; then
+    "$SYSTEMCTL" enable mailhealth.socket
+    start_socket || true
+  fi
   "$SYSTEMCTL" enable mailhealth.service
   start_service || true
+}
+
+# start_socket: mailhealth.socket listening. `start`, never `restart`: a socket already listening is kept — a restart
+# would close the port for a moment, the gap the socket is there to close. It binds only while nothing else holds the
+# port: on an upgrade from a version without the socket, the old service bound 127.0.0.1:8080 itself, and install_app
+# has stopped it by now; the service is started after, on the socket.
+start_socket() {
+  if "$SYSTEMCTL" start mailhealth.socket; then return 0; fi
+  say "mailhealth.socket did not start: is another program listening on 127.0.0.1:8080 (ss -ltnp 'sport = :8080')? See: journalctl -u mailhealth.socket"
+  return 1
+}
+
+# remove_socket_unit: a mailhealth.socket stopped, disabled and removed (the port is free after).
+remove_socket_unit() {
+  [ -f "$R$SOCKET_UNIT" ] || return 0
+  "$SYSTEMCTL" disable --now mailhealth.socket || true
+  rm -f "$R$SOCKET_UNIT"
 }
 
 # warn_exec_overrides: a drop-in in /etc/systemd/system/mailhealth.service.d/ (`systemctl edit mailhealth`, as the
@@ -458,6 +503,11 @@ remove_common() {
   if [ -f "$R$UNIT" ]; then
     "$SYSTEMCTL" disable --now mailhealth.service || true
     rm -f "$R$UNIT"
+    reload=1
+  fi
+  # The standalone install's socket: the port goes with the service.
+  if [ -f "$R$SOCKET_UNIT" ]; then
+    remove_socket_unit
     reload=1
   fi
   # The admin's drop-ins (systemctl edit mailhealth: --no-report, limits): kept with the config by --uninstall, said

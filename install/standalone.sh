@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install mailhealth without a panel front door: the app and `mailhealth serve` (login form, admin token, and the
-# nightly report — no cron entry) on 127.0.0.1:8080 as a systemd unit. Put your panel or a reverse proxy in front,
-# terminating TLS and appending the browser's address, e.g. nginx:
+# nightly report — no cron entry) on 127.0.0.1:8080 as a systemd unit. systemd holds the port (mailhealth.socket) and
+# hands it to the service, so no local user can take it while the service is down. Put your panel or a reverse proxy
+# in front, terminating TLS and appending the browser's address, e.g. nginx:
 #   proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;  proxy_set_header X-Forwarded-Proto $scheme;
 # (the login limit is per browser address; without the header every browser shares the proxy's).
 # Edit /etc/mailhealth/config.json for the panel (files/cpanel/whm/plesk; see README), then set logins with
@@ -48,11 +49,15 @@ if [ -n "$blocker" ] && [ -f "$R$UNIT" ] && "$SYSTEMCTL" is-active --quiet mailh
 fi
 if [ -n "$blocker" ]; then START_SERVICE=0; fi
 install_app
+# The service listens on mailhealth.socket (lib.sh install_unit): 127.0.0.1:8080 is bound by systemd, which keeps it
+# while the service is down (upgrades, restarts, boot) — a local user who bound it then would be handed what the
+# reverse proxy forwards, logins included. The --host and --port below are what `serve` uses without the socket.
+WITH_SOCKET=1
 if [ -n "$blocker" ]; then
   install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080" no-start
   say "the service cannot start yet: $blocker"
-  say "installed, not started: configure the panel in $ETC_DIR/config.json (see README), then: systemctl enable --now mailhealth"
+  say "installed, not started: configure the panel in $ETC_DIR/config.json (see README), then: systemctl enable --now mailhealth.socket mailhealth"
 else
   install_unit "standalone web UI" "serve --host 127.0.0.1 --port 8080"
-  say "installed: http://127.0.0.1:8080 (loopback only). Configure the panel in $ETC_DIR/config.json."
+  say "installed: http://127.0.0.1:8080 (loopback only; the port is held by systemd, mailhealth.socket). Configure the panel in $ETC_DIR/config.json."
 fi

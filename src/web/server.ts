@@ -276,7 +276,11 @@ export interface ServerSettleOptions extends SettlerOptions {
   timerMs?: number;
 }
 
-export async function startServer(deps: AppDeps & { host: string; port: number; settle?: ServerSettleOptions; maxHeaderSize?: number }): Promise<RunningServer> {
+/**
+ * `fd`: listen on that already-listening socket instead of host/port (systemd socket activation: serve.ts checks it is
+ * on loopback once listening).
+ */
+export async function startServer(deps: AppDeps & { host: string; port: number; fd?: number; settle?: ServerSettleOptions; maxHeaderSize?: number }): Promise<RunningServer> {
   checkListenHost(deps.host);
   // The server acts for the whole server (its panel is the admin's): every open intent is its to settle, whoever's
   // request happens to trigger it — as at start, where it always settled them all.
@@ -306,7 +310,8 @@ export async function startServer(deps: AppDeps & { host: string; port: number; 
     const s = http.createServer(deps.maxHeaderSize ? { maxHeaderSize: deps.maxHeaderSize } : {}, handler);
     s.once('listening', () => resolve(s));
     s.once('error', reject);
-    if (deps.host.startsWith('/')) s.listen(deps.host);
+    if (deps.fd !== undefined) s.listen({ fd: deps.fd });
+    else if (deps.host.startsWith('/')) s.listen(deps.host);
     else s.listen(deps.port, deps.host);
   });
   if (deps.settle?.timerMs !== 0) settler.startTimer(deps.settle?.timerMs ?? SETTLE_TIMER_MS);

@@ -6,6 +6,14 @@
 //   moment (its package.json version, in $MH_BASE/service; absent: not running), `is-active` says whether it runs
 //   (exit 3 when not, as systemd's), and a unit that is not there cannot be started or stopped (exit 5, as systemd's
 //   "Unit mailhealth.service not found");
+// - systemctl also models who holds 127.0.0.1:8080 (the standalone install's web port, standalone-socket.test.ts):
+//   mailhealth.socket once started ($MH_BASE/socket; `start` keeps a listening socket, `restart` closes it for a
+//   moment, `stop` / `disable --now` close it and stop a service that Requires= it), or a service whose unit runs
+//   `--port 8080` without Requires=mailhealth.socket (an older standalone install: it binds the port itself,
+//   $MH_BASE/own-port). Starting the socket while another holds the port fails (exit 1, "Address already in use"), as
+//   does such an older service while the port is held; a service that Requires= the socket starts it first. Each call
+//   appends `<call> | port=<socket, service or -: free>` to $MH_BASE/ports (ports(); a restart of the socket adds its
+//   moment with the port free);
 // - every fake appends `<call> | service=<running version or -> app=<installed version or ->` to $MH_BASE/timeline,
 //   so a test sees what code the service ran while each step happened;
 // - MH_FAIL=PREFIX: the fake call whose line (`install_plugin …`, `plesk bin extension --upgrade …`) starts with PREFIX
@@ -46,6 +54,15 @@ export interface Sandbox {
   release(version: string): void;
   /** trace: the command lines of the system tools run since the last clear (and `before-chmod MODE PATH` lines). */
   argv(): string[];
+  /** The systemctl calls since the last clear, each with who held 127.0.0.1:8080 after it (see above). */
+  ports(): string[];
+  /** Who holds 127.0.0.1:8080 now: mailhealth.socket, a service bound to it itself, or nobody (null). */
+  portHolder(): 'socket' | 'service' | 'other' | null;
+  /**
+   * Sets who holds 127.0.0.1:8080: `service` as an older standalone install's running service did, `other` another
+   * program (the fake socket cannot start then), null nobody. The socket is then not listening.
+   */
+  holdPort(by: 'service' | 'other' | null): void;
 }
 
 /** Options of one installer run. */
@@ -93,6 +110,7 @@ export function sandbox(opts: { shell?: string; trace?: boolean } = {}): Sandbox
   const argvLog = join(base, 'argv.log');
   writeFileSync(log, '');
   writeFileSync(join(base, 'timeline'), '');
+  writeFileSync(join(base, 'ports'), '');
   writeFileSync(argvLog, '');
   // Only these system tools are visible: no real node, systemctl, plesk or cPanel scripts can be reached (the fake
   // node hands `-e` scripts to the real one by its full path).
@@ -145,9 +163,46 @@ esac
     'systemctl',
     `[ -n "\${MH_BASE:-}" ] && [ -n "\${MAILHEALTH_ROOT:-}" ] || exit 0
 unit="$MAILHEALTH_ROOT/etc/systemd/system/mailhealth.service"
-case "$1 $2" in
-  "stop "*|"disable --now") [ -f "$unit" ] || exit 5; rm -f "$MH_BASE/service" ;;
-  "restart "*|"start "*) [ -f "$unit" ] || exit 5; echo "$app" > "$MH_BASE/service" ;;
+socket="$MAILHEALTH_ROOT/etc/systemd/system/mailhealth.socket"
+for name in "$@"; do :; done
+verb=$1
+if [ "$1 $2" = "disable --now" ]; then verb=stop; fi
+holder() { if [ -f "$MH_BASE/socket" ]; then echo socket; elif [ -f "$MH_BASE/own-port" ]; then cat "$MH_BASE/own-port"; else echo -; fi; }
+trap 'echo "$line | port=$(holder)" >> "$MH_BASE/ports"' EXIT
+on_socket() { grep -q '^Requires=mailhealth.socket$' "$unit"; }
+stop_service() {
+  rm -f "$MH_BASE/service"
+  if [ "$(cat "$MH_BASE/own-port" 2>/dev/null)" = service ]; then rm -f "$MH_BASE/own-port"; fi
+}
+start_socket() {
+  [ -f "$socket" ] || { echo "Unit mailhealth.socket not found." >&2; exit 5; }
+  [ -f "$MH_BASE/socket" ] && return 0
+  if [ -f "$MH_BASE/own-port" ]; then echo "mailhealth.socket: Failed to listen on 127.0.0.1:8080: Address already in use ($(cat "$MH_BASE/own-port"))" >&2; exit 1; fi
+  : > "$MH_BASE/socket"
+}
+start_service() {
+  if on_socket; then
+    start_socket
+  elif grep -q -- '--port 8080' "$unit"; then
+    if [ "$(holder)" != - ]; then echo "mailhealth.service: listen EADDRINUSE 127.0.0.1:8080 ($(holder))" >&2; exit 1; fi
+    echo service > "$MH_BASE/own-port"
+  fi
+  echo "$app" > "$MH_BASE/service"
+}
+case "$verb $name" in
+  "stop mailhealth.socket")
+    [ -f "$socket" ] || exit 5
+    if [ -f "$unit" ] && on_socket; then stop_service; fi
+    rm -f "$MH_BASE/socket" ;;
+  "start mailhealth.socket") start_socket ;;
+  "restart mailhealth.socket")
+    [ -f "$socket" ] || exit 5
+    rm -f "$MH_BASE/socket"
+    echo "$line (closed) | port=$(holder)" >> "$MH_BASE/ports"
+    start_socket ;;
+  "is-active mailhealth.socket") [ -f "$MH_BASE/socket" ] || exit 3 ;;
+  "stop "*) [ -f "$unit" ] || exit 5; stop_service ;;
+  "restart "*|"start "*) [ -f "$unit" ] || exit 5; stop_service; start_service ;;
   "is-active "*) [ -f "$MH_BASE/service" ] || exit 3 ;;
 esac
 `,
@@ -200,7 +255,15 @@ esac
     clear: () => {
       writeFileSync(log, '');
       writeFileSync(join(base, 'timeline'), '');
+      writeFileSync(join(base, 'ports'), '');
       writeFileSync(argvLog, '');
+    },
+    ports: () => readFileSync(join(base, 'ports'), 'utf8').split('\n').filter(Boolean),
+    portHolder: () => (existsSync(join(base, 'socket')) ? 'socket' : (read(join(base, 'own-port')) as 'service' | 'other' | null)),
+    holdPort(by) {
+      rmSync(join(base, 'socket'), { force: true });
+      if (by === null) rmSync(join(base, 'own-port'), { force: true });
+      else writeFileSync(join(base, 'own-port'), `${by}\n`);
     },
     argv: () => readFileSync(argvLog, 'utf8').split('\n').filter(Boolean),
     close: () => rmSync(base, { recursive: true, force: true }),

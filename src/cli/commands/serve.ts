@@ -1,9 +1,12 @@
 // mailhealth serve [--host 127.0.0.1] [--port N]   — the web UI and JSON API (standalone: login + admin token)
 //   [--report-cron EXPR] [--report-tz ZONE] [--no-report] — and the nightly report (../nightly.ts, which
-//   `mailhealth service` on the panels uses too)
+//   `mailhealth service` on the panels uses too). Under systemd socket activation (the standalone install's
+//   mailhealth.socket) it listens on the socket systemd passes instead of --host/--port (listenFrom).
 // mailhealth user set-password USER                — reads the password from stdin; USER must be a panel account
 import type { Command } from 'commander';
 import type { ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { Store } from '../../adapters/store/store.js';
 import type { Panel } from '../../core/panel.js';
 import { hashPassword } from '../../web/passwords.js';
@@ -47,6 +50,62 @@ export function checkHost(host: string): void {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+}
+
+/** sd_listen_fds(3): the sockets systemd passes start at fd 3 (SD_LISTEN_FDS_START). */
+export const SD_LISTEN_FDS_START = 3;
+
+/** The environment of systemd's socket passing, unset once read so that no process `serve` starts sees it. */
+const LISTEN_ENV = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES'] as const;
+
+/**
+ * Where `serve` listens: on the socket systemd passed (the standalone install's mailhealth.socket, which holds
+ * 127.0.0.1:8080 while the service is down, so that no local user can take the port then), or where --host and --port
+ * say. `ignored`: systemd's variables were set but are not for this process — why, for the log.
+ */
+export type ListenFrom = { from: 'systemd'; fd: number; count: number; name: string | null } | { from: 'flags'; ignored?: string };
+
+/**
+ * The socket systemd passed this process, read as sd_listen_fds(3) reads it: LISTEN_PID must be this process's pid
+ * (the variables are inherited by whatever the service starts, a child must not take its parent's sockets: another
+ * pid is ignored) and LISTEN_FDS the number of sockets, from fd 3; LISTEN_FDNAMES (optional) names them, ":" between.
+ * `serve` listens on the first; more are left alone.
+ */
+export function listenFrom(env: NodeJS.ProcessEnv, pid: number): ListenFrom {
+  const fds = env.LISTEN_FDS;
+  const owner = env.LISTEN_PID;
+  if (fds === undefined || fds === '') return { from: 'flags' };
+  if (owner === undefined || owner === '') return { from: 'flags', ignored: 'LISTEN_FDS is set without LISTEN_PID' };
+  if (!/^[1-9][0-9]{0,9}$/.test(owner) || Number(owner) !== pid) return { from: 'flags', ignored: `LISTEN_PID=${owner} is another process (this one is ${pid}: a script that starts mailhealth must exec it)` };
+  if (!/^[0-9]{1,4}$/.test(fds) || Number(fds) < 1) return { from: 'flags', ignored: `LISTEN_FDS=${fds} passes no socket` };
+  const name = env.LISTEN_FDNAMES?.split(':')[0];
+  return { from: 'systemd', fd: SD_LISTEN_FDS_START, count: Number(fds), name: name ? name : null };
+}
+
+/** listenFrom on this process's environment, which then loses the variables (sd_listen_fds with unset_environment). */
+export function takeListenFrom(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): ListenFrom {
+  const from = listenFrom(env, pid);
+  for (const v of LISTEN_ENV) delete env[v];
+  return from;
+}
+
+/**
+ * The address of the socket systemd passed as the startup line says it (a Unix socket's path as `unix:PATH`), or why it
+ * is refused: like --host, loopback or a Unix socket only — a `ListenStream=8080` edited into mailhealth.socket listens
+ * on every address, which would put the login form on the network.
+ */
+export function inheritedAddress(addr: string | AddressInfo | null): { url: string } | { refused: string } {
+  if (addr === null) return { refused: 'the socket systemd passed (fd 3) has no address' };
+  if (typeof addr === 'string') return { url: `unix:${addr}` };
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`;
+  let loopback = false;
+  try {
+    loopback = ipaddr.process(addr.address).range() === 'loopback';
+  } catch {
+    // Not an address ipaddr.js reads: not loopback.
+  }
+  if (!loopback) return { refused: `the socket systemd passed (fd 3) listens on ${shown}, not on loopback: mailhealth serve listens on loopback (127.0.0.1, ::1) or a Unix socket only. Set ListenStream=127.0.0.1:8080 in mailhealth.socket, then: systemctl restart mailhealth.socket mailhealth` };
+  return { url: `http://${shown}` };
 }
 
 export function adminTokenFrom(o: GlobalOptions): string | null {
@@ -253,7 +312,7 @@ export function registerServeCommands(program: Command): void {
   addReportOptions(
     program
       .command('serve')
-      .description('serve the web UI and JSON API on loopback')
+      .description('serve the web UI and JSON API on loopback — on the socket systemd passes (LISTEN_FDS) when there is one, else where --host and --port say')
       .option('--host <host>', 'listen address (loopback or a Unix socket path)', '127.0.0.1')
       .option('--port <n>', 'web UI port, 0-65535 (0: any free port)', '8080'),
   )
@@ -266,11 +325,15 @@ export function registerServeCommands(program: Command): void {
       resolverOptionsFrom(o);
       const graceMs = stopGraceMs();
       const adminToken = adminTokenFrom(o);
+      // The socket systemd passed (mailhealth.socket) wins over --host/--port; taken before anything can start a child.
+      const listen = takeListenFrom();
+      if (listen.from === 'flags' && listen.ignored) writeLog(`the socket systemd passed is not used (${listen.ignored}): listening where --host and --port say (${o.host.startsWith('/') ? o.host : `${o.host}:${port}`})`);
       const panel = panelFromOptions(o);
       const store = storeFromOptions(o);
       let report: NightlyReport | null = null;
       let sweep: AccountSweep | null = null;
-      let running: RunningServer;
+      let running: RunningServer | undefined;
+      let url: string;
       try {
         report = o.report === false ? null : startNightlyReport(o, panel, store);
         sweep = startAccountSweep(panel, store);
@@ -281,26 +344,39 @@ export function registerServeCommands(program: Command): void {
           resolverOptions: resolverOptionsFactory(o, store),
           identityFrom: 'session',
           adminToken,
-          host: o.host,
-          port,
+          ...(listen.from === 'systemd' ? { host: '127.0.0.1', port: 0, fd: listen.fd } : { host: o.host, port }),
           ...report?.web,
           // The settings page's "Next run" comes from the scheduler that runs it; --no-report: the page says the
           // schedule it shows runs nowhere here.
           ...(report ? { reportSchedule: report.scheduler } : { noNightlyReport: 'no-report' as const }),
+        }).catch((e: unknown) => {
+          // Node says "listen EINVAL" for an fd that is not a stream socket (a file, a UDP socket, nothing open).
+          if (listen.from === 'systemd' && (e as NodeJS.ErrnoException).syscall === 'listen') throw new Error(`the socket systemd passed (fd ${listen.fd}) cannot be listened on — is it a stream socket (ListenStream= in mailhealth.socket)? ${errorMessage(e)}`);
+          throw e;
         });
+        url = running.url;
+        if (listen.from === 'systemd') {
+          const at = inheritedAddress(running.server.address());
+          if ('refused' in at) throw new UsageError(at.refused);
+          const more = listen.count > 1 ? `; ${listen.count - 1} more not used` : '';
+          url = `${at.url} (the socket systemd passed, fd ${listen.fd}${listen.name ? ` ${JSON.stringify(listen.name)}` : ''}${more}; --host and --port are not used)`;
+        }
       } catch (e) {
         // Not listening: stop the report too, or its node-cron task would keep the process from exiting.
-        await Promise.all([report?.stop(), sweep?.stop()]);
+        await Promise.all([running?.close(), report?.stop(), sweep?.stop()]);
         store.close();
         throw e;
       }
-      const inFlight = trackResponses(running.server);
+      const served = running;
+      const inFlight = trackResponses(served.server);
       // A stop is graceful (stopGracefully: bulk jobs cancelled, the domains being fixed finish and release their
       // locks) within the grace period; a second signal exits at once (onStopSignals).
       const stopped = onStopSignals(
         async () => {
-          const how = await stopGracefully(running, inFlight, { graceMs });
-          await Promise.all([running.close(), report?.stop(), sweep?.stop()]);
+          // Closing the server closes this process's copy of a socket systemd passed: systemd keeps its own, still
+          // listening, and hands it to the next start.
+          const how = await stopGracefully(served, inFlight, { graceMs });
+          await Promise.all([served.close(), report?.stop(), sweep?.stop()]);
           return how;
         },
         () => store.close(),
@@ -311,7 +387,7 @@ export function registerServeCommands(program: Command): void {
         writeLog(upgradeLine(e));
         process.kill(process.pid, 'SIGTERM');
       });
-      writeLog(`serving on ${running.url}`);
+      writeLog(`serving on ${url}`);
       if (report) writeLog(describeNightlyReport(report.scheduler));
       const how = await stopped;
       upgrade.stop();
