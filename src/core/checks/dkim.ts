@@ -10,7 +10,7 @@ import { decideDkim, deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, l
 import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import { canonName } from '../domain.js';
 import type { CheckContext } from './context.js';
-import { authority } from './dns.js';
+import { authority, noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding, panelEvidence, withoutFix } from './util.js';
 import { emptyList, filterList, mapList } from '../arrays.js';
 
@@ -163,11 +163,14 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
   const { dkim } = ctx.settings;
   const serverSel = dkim.selector.toLowerCase();
   const selectors = await candidateSelectors(ctx);
+  /** Where each probed selector's findings start, for noteLiveElsewhere. */
+  const spans: { from: number; name: string; a: Answer<'TXT'> }[] = [];
   for (let i = 0; i < selectors.length; i++) {
     const sel = selectors[i];
     const name = `${sel}${DKIM_SUFFIX}${ctx.domain}`;
     const isServer = sel === serverSel;
     const a = await ctx.resolver.resolve(name, 'TXT');
+    spans.push({ from: out.length, name, a });
     const known = a.status === 'unknown' ? [] : aliasesOf(ctx.resolver, name, a);
     const aliases = Array.isArray(known) ? known : await known;
     const records = filterList(liveTxt(a), (t) => DKIM_LIKE.test(t));
@@ -432,6 +435,10 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       );
     }
     await withoutFixIfNoMail(out, from, noMail, ctx.domain);
+  }
+  for (let k = 0; k < spans.length; k++) {
+    const { from, name, a } = spans[k];
+    await noteLiveElsewhere(ctx, out, { from, to: k + 1 < spans.length ? spans[k + 1].from : out.length }, name, a, (t) => DKIM_LIKE.test(t), 'DKIM record');
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, needsExternalAut
 import type { Classification, Finding } from '../model.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
+import { noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
 import { emptyList, filterList } from '../arrays.js';
 
@@ -115,6 +116,12 @@ export function unauthorizedDestination(ctx: Pick<CheckContext, 'domain' | 'know
 export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   const name = `_dmarc.${ctx.domain}`;
   const a = await ctx.resolver.resolve(name, 'TXT');
+  const out = await judgeDmarc(ctx, name, a);
+  await noteLiveElsewhere(ctx, out, { from: 0 }, name, a, isDmarcRecord, 'DMARC record');
+  return out;
+}
+
+async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Promise<Finding[]> {
   const ev = evidence(ctx, name, 'TXT', a);
   if (a.status === 'unknown') return [dnsErrorFinding('dmarc', 'the DMARC record', a, ev)];
   const all = liveTxt(a);

@@ -3,7 +3,7 @@ import { canonName, inZone, registrableDomain } from '../domain.js';
 import type { Classification, Finding, ZoneRecord } from '../model.js';
 import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
-import { dnsErrorFinding, makeFinding } from './util.js';
+import { dnsErrorFinding, liveTxt, makeFinding } from './util.js';
 import { emptyList, mapList } from '../arrays.js';
 
 interface Authority {
@@ -65,6 +65,64 @@ export async function staleNameservers(ctx: CheckContext, names: readonly string
     stale ??= c;
   }
   return { names: out, stale };
+}
+
+/**
+ * Where the domain's live DNS is another host's (dns.not-authoritative) and the panel's zone holds other records of this
+ * kind at `name` than the live DNS serves, the fail/warn findings from `from` on judged records the customer does not see
+ * in the panel — which may hold the right record already: each says so, and where to act (QA: "lawyer.example has no
+ * DMARC record" beside a panel that shows one). `kind` picks the records of the check's kind among the name's TXT
+ * records (an SPF record beside a verification token); `span`: the findings concerned (from, to: default the end). Asks
+ * DNS only when such a finding exists and the records differ.
+ */
+export async function noteLiveElsewhere(
+  ctx: CheckContext,
+  out: Finding[],
+  span: { from: number; to?: number },
+  name: string,
+  live: Answer<'TXT'>,
+  kind: (text: string) => boolean,
+  what: string,
+): Promise<void> {
+  if (!ctx.zoneIndex || live.status === 'unknown') return;
+  const { from, to = out.length } = span;
+  let concerned = false;
+  for (let i = from; i < to && !concerned; i++) concerned = (out[i].severity === 'fail' || out[i].severity === 'warn') && !aboutPanelCopy(out[i]);
+  if (!concerned) return;
+  const panel = ctx.zoneIndex
+    .at(name, 'TXT')
+    .map((r) => (r.txt ? r.txt.join('') : r.value))
+    .filter(kind);
+  const served = liveTxt(live).filter(kind);
+  if (sameValues(panel, served)) return;
+  // Only words depend on it: a resolver that rejects (rather than answering unknown) leaves the findings as they are,
+  // and the dns check, which asks the same question, reports it.
+  let auth: Authority;
+  try {
+    auth = await authority(ctx);
+  } catch {
+    return;
+  }
+  if (auth.state !== 'not-authoritative') return;
+  // A record is quoted when short enough to read (an SPF or DMARC record), not a DKIM key of 400 characters.
+  const held =
+    panel.length === 0
+      ? `no ${what}`
+      : panel.some((t) => t.length > 120)
+        ? panel.length === 1 ? `another ${what}` : `${panel.length} other ${what}s`
+        : panel.length === 1
+          ? `the ${what} ${JSON.stringify(panel[0])}`
+          : `${panel.length} ${what}s (${panel.map((t) => JSON.stringify(t)).join(', ')})`;
+  const note = ` This is what the live DNS of ${ctx.domain} serves at ${name}, from ${auth.live.join(', ')}, not this server's nameservers: the panel's zone holds ${held} there, which receivers do not see until the nameservers point at this server (see dns.not-authoritative) — editing the panel changes nothing meanwhile.`;
+  for (let i = from; i < to; i++) {
+    const f = out[i];
+    if ((f.severity === 'fail' || f.severity === 'warn') && !aboutPanelCopy(f)) out[i] = { ...f, message: f.message + note };
+  }
+}
+
+/** A finding about the panel's own copy of the zone (a string too long for BIND, an alias beside records): not the live DNS. */
+function aboutPanelCopy(f: Finding): boolean {
+  return f.rule === 'spf.string-too-long' || f.rule === 'dkim.string-too-long' || f.message.startsWith("The panel's zone holds");
 }
 
 /** The rule of an authoritative zone the panel will not write as it is (see dnsCheck). */

@@ -4,6 +4,7 @@ import { isLockdownMeant, parseLockdown, senderIdProblem, type LockdownRecord } 
 import type { Evidence, Finding } from '../model.js';
 import { aliasesOf, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
+import { noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
 
 /** One id a record names: `key=value` as the fix writes it, and `written`, the field as the record writes it. */
@@ -54,6 +55,7 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const aliases = Array.isArray(known) ? known : await known;
   const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
   const out = await judgeLockdown(ctx, name, a, ev, aliases.length > 0);
+  await noteLiveElsewhere(ctx, out, { from: 0 }, name, a, isLockdownMeant, '_mailchannels record');
   if (aliases.length) {
     const where = ` ${name} is an alias of ${aliases.join(' → ')}: the record is published there, so change it at that service (or replace the alias with a record of your own).`;
     for (const f of out) if (f.fix === 'lockdown') f.message += where;

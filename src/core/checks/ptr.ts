@@ -144,7 +144,14 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
         if (unknown) out.push(makeFinding('ptr', 'ptr.dns-error', 'unknown', `Could not forward-confirm the PTR of ${ip} (DNS error).`, ev, { subject: ip }));
         else
           out.push(
-            makeFinding('ptr', 'ptr.mismatch', 'fail', `The PTR of ${ip} (${ptr.records.join(', ')}) does not resolve back to ${ip} (no forward-confirmed reverse DNS).`, ev, { subject: ip }),
+            makeFinding(
+              'ptr',
+              'ptr.mismatch',
+              'fail',
+              `The PTR of ${ip} (${ptr.records.join(', ')}) does not resolve back to ${ip} (no forward-confirmed reverse DNS): Gmail and other receivers reject or junk mail from such an address (550 5.7.25). Give ${ptr.records.join(', ')} an ${ip.includes(':') ? 'AAAA' : 'A'} record ${ip} in the DNS of its domain, or ask the IP's owner (your data centre) to set the PTR of ${ip} to ${settings.helo}, the server's HELO name, and make sure that name resolves to ${ip}.`,
+              ev,
+              { subject: ip },
+            ),
           );
       } else if (!match) {
         const reasons = confirmed.map((n) => genericPtrReason(n, ip));
@@ -194,7 +201,17 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
             subject: `${ip} @ ${bl}`,
           }),
         );
-      } else if (a.status === 'ok' && listed.length > 0) out.push(makeFinding('ptr', 'ptr.listed', 'fail', `${ip} is listed on ${bl} (${listed.join(', ')}).`, bev, { subject: `${ip} @ ${bl}` }));
+      } else if (a.status === 'ok' && listed.length > 0)
+        out.push(
+          makeFinding(
+            'ptr',
+            'ptr.listed',
+            'fail',
+            `${ip}, the address this server sends ${ctx.domain}'s mail from, is listed on the blocklist ${bl} (answer ${listed.join(', ')}): receivers that use ${bl} reject or junk its mail. No DNS record of ${ctx.domain} changes that: whoever runs the server (your hosting provider) must stop what got ${ip} listed (a compromised account, a form sending spam) and then ask ${bl} to remove it — ${bl}'s web site says how and what the answer code means.`,
+            bev,
+            { subject: `${ip} @ ${bl}` },
+          ),
+        );
       else if (a.status === 'unknown') out.push(dnsErrorFinding('ptr', `blocklist ${bl} for ${ip}`, a, bev));
     }
     if (relayUnknown) {

@@ -12,7 +12,9 @@ import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { aLabelTerm, includeTarget, spfFixPath, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
+import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
+import { noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence, withoutFix } from './util.js';
 import { emptyList } from '../arrays.js';
 
@@ -58,8 +60,14 @@ interface Judged {
 }
 
 export async function spfCheck(ctx: CheckContext): Promise<Finding[]> {
-  const out: Finding[] = emptyList();
   const a = await ctx.resolver.resolve(ctx.domain, 'TXT');
+  const out = await judgeSpf(ctx, a);
+  await noteLiveElsewhere(ctx, out, { from: 0 }, ctx.domain, a, isSpfRecord, 'SPF record');
+  return out;
+}
+
+async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]> {
+  const out: Finding[] = emptyList();
   const ev = evidence(ctx, ctx.domain, 'TXT', a);
   if (a.status === 'unknown') return [dnsErrorFinding('spf', 'the SPF record', a, ev)];
   // A TXT record meant as the SPF record whose version tag receivers do not recognise (`v=spf1` and a no-break space,
@@ -263,7 +271,7 @@ async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly s
   }
   if (tree.totalVoids > 2) {
     const voids = tree.terms.filter((t) => t.voids > 0).map((t) => `${t.term}: ${t.voids}`);
-    out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `${named('The SPF record')} causes ${tree.totalVoids} void lookups (limit 2): ${voids.join(', ')}.`, treeEv, { fix: 'spf' }));
+    out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `${named('The SPF record')} causes ${tree.totalVoids} void lookups (limit 2) — lookups of names that do not exist or have no addresses: ${voids.join(', ')}. Past 2, receivers return permerror and SPF fails for every message (RFC 7208 §4.6.4). Remove the terms whose names no longer exist (the SPF fix drops those), or give the names their addresses.`, treeEv, { fix: 'spf' }));
   }
   for (const t of tree.terms) {
     if (runTogether.has(t.term)) continue;
