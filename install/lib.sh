@@ -272,30 +272,32 @@ exec $(sh_quote "$NODE") $(sh_quote "$APP_DIR/bin/mailhealth.js") "\$@"
 WRAP
   chmod 755 "$R$WRAPPER.tmp"
   mv "$R$WRAPPER.tmp" "$R$WRAPPER"
-  private_dir "$ETC_DIR" $ETC_SECRETS
+  private_dir "$ETC_DIR"
   printf '%s\n' "$NODE" > "$R$ETC_DIR/node"
   chmod 644 "$R$ETC_DIR/node"
 }
 
-# private_dir DIR [FILE...]: DIR (under the prefix) as a directory only root can enter, 0700 — made so at once (never
-# open for a moment, whatever the umask), and tightened if an older install left it open. DIR, or one of the FILEs in it
-# (the secrets it keeps), owned by another user is refused: chmod keeps the owner, who could still read the panel's API
-# token or the history, or put in a config naming the panel tools root runs. Checked when the installer is root.
-ETC_SECRETS="config.json frontdoor.key"
-VAR_SECRETS="mailhealth.sqlite mailhealth.sqlite-wal mailhealth.sqlite-shm"
+# private_dir DIR: DIR (under the prefix) as a directory only root can enter, 0700 — made so at once (never open for a
+# moment, whatever the umask), and tightened if an older install left it open. DIR, or anything directly in it, owned
+# by another user is refused: chmod keeps the owner, who could still read the panel's API token or the history, put in
+# a config naming the panel tools root runs, or rewrite /etc/mailhealth/node — the Node.js the Plesk helper runs as
+# root (review: only config.json and frontdoor.key were checked; a file the installer rewrites in place with `>` keeps
+# its owner, and a link another user left there — dangling too, `[ -e ]` is false for it — sends the write where that
+# user chooses). Every entry, not a list: the temporary files the installers write there (config.json.new) too.
+# Checked when the installer is root.
 private_dir() {
   dir=$1
-  shift
   if [ ! -d "$R$dir" ]; then
     mkdir -p "$R$(dirname "$dir")"
     mkdir -m 700 "$R$dir"
   fi
   if [ "$(id -u)" = 0 ]; then
-    for p in "$dir" "$@"; do
-      [ "$p" = "$dir" ] || p="$dir/$p"
-      [ -e "$R$p" ] || continue
-      owner=$(stat -c %u "$R$p") || die "cannot read the owner of $p"
-      [ "$owner" = 0 ] || die "$p belongs to uid $owner, not root: that user could read or replace what mailhealth keeps there (the panel's API token, the front-door key, the history). Check it, then: chown -R root:root $dir — and run the installer again"
+    for p in "$R$dir" "$R$dir"/* "$R$dir"/.[!.]* "$R$dir"/..?*; do
+      # (A pattern that matched nothing stays as written: neither a file nor a link.)
+      [ -e "$p" ] || [ -L "$p" ] || continue
+      shown=$dir${p#"$R$dir"}
+      owner=$(stat -c %u "$p") || die "cannot read the owner of $shown"
+      [ "$owner" = 0 ] || die "$shown belongs to uid $owner, not root: that user could read or replace what mailhealth keeps there (the panel's API token, the front-door key, the Node.js path root runs, the history). Check it, then: chown -R root:root $dir — and run the installer again"
     done
   fi
   chmod 700 "$R$dir"
@@ -303,7 +305,7 @@ private_dir() {
 
 # write_config JSON: /etc/mailhealth/config.json (0600), kept if it exists (the admin may have edited it).
 write_config() {
-  private_dir "$ETC_DIR" $ETC_SECRETS
+  private_dir "$ETC_DIR"
   if [ ! -f "$R$ETC_DIR/config.json" ]; then
     umask 077
     printf '%s\n' "$1" > "$R$ETC_DIR/config.json"
@@ -311,7 +313,7 @@ write_config() {
     say "created $ETC_DIR/config.json"
   fi
   chmod 600 "$R$ETC_DIR/config.json"
-  private_dir "$VAR_DIR" $VAR_SECRETS
+  private_dir "$VAR_DIR"
 }
 
 # The front-door key: random, root-only, created once.
