@@ -657,12 +657,12 @@ function withoutDuplicates(records: ParsedRecord[]): ParsedRecord[] {
 /**
  * An RRset has no order (RFC 2181 §5), and servers rotate it (round-robin) from one answer to the next: read as sent,
  * the same records would make other evidence, other finding text and a new history document each night (documents are
- * stored once by their hash). So records are put in one order: A by address, MX by priority then exchange, TXT by
- * their character-strings, other names as text. Sorts `records` in place (the answer's own array).
+ * stored once by their hash). So records are put in one order: A by address, MX by priority then exchange, TXT (and
+ * type SPF) by their character-strings, other names as text. Sorts `records` in place (the answer's own array).
  */
 function inCanonicalOrder(records: ParsedRecord[], qtype: number): ParsedRecord[] {
   if (records.length < 2) return records;
-  return records.sort(qtype === QTYPE.A ? byIpv4 : qtype === QTYPE.MX ? byMx : qtype === QTYPE.TXT ? byStrings : byText);
+  return records.sort(qtype === QTYPE.A ? byIpv4 : qtype === QTYPE.MX ? byMx : qtype === QTYPE.TXT || qtype === QTYPE.SPF ? byStrings : byText);
 }
 
 function byText(a: ParsedRecord, b: ParsedRecord): number {

@@ -110,6 +110,12 @@ test('parseResponse: an RRset comes out in one order however the server rotates 
   for (const r of rotations([t('v=spf1 mx -all'), t('google-site-verification=x'), t('v=spf1 ', 'a'), t('v=spf1')])) {
     assert.deepEqual(parseResponse(msg(QTYPE.TXT, r), key, QTYPE.TXT).records, [['google-site-verification=x'], ['v=spf1'], ['v=spf1 ', 'a'], ['v=spf1 mx -all']]);
   }
+  // Type SPF (99) holds character-strings as TXT does: compared string by string, not as text.
+  const spf = (...x: string[]) => rr(QNAME, QTYPE.SPF, txt(...x));
+  // (As text, ["v=spf1 a,b"] and ["v=spf1 a", "b"] both read "v=spf1 a,b": their order would be the server's.)
+  for (const r of rotations([spf('v=spf1 a,b'), spf('v=spf1 a', 'b'), spf('v=spf1 ', 'a', 'x')])) {
+    assert.deepEqual(parseResponse(msg(QTYPE.SPF, r), key, QTYPE.SPF).records, [['v=spf1 ', 'a', 'x'], ['v=spf1 a', 'b'], ['v=spf1 a,b']]);
+  }
 });
 
 test('wire resolver + checks: a server rotating its records gives the same evidence and findings every time (one history document)', async (t) => {
