@@ -674,7 +674,12 @@ class AuditClassifier implements Classifier {
     if (keep) return { ...keep, reason: `mx of ${target}: ${keep.reason}` };
     const noAnswer = classes.find(isUnanswered);
     if (noAnswer) return unanswered(`mx of ${target}: ${noAnswer.reason}`);
-    return C('unknown', hosts.length ? `MX ${hosts.join(', ')} of ${target} match nothing known` : `${target} has no MX`);
+    return C(
+      'unknown',
+      hosts.length
+        ? `${target}'s mail server${hosts.length === 1 ? ` ${hosts[0]} matches` : `s ${hosts.join(', ')} match`} nothing known`
+        : `${target} has no MX`,
+    );
   }
 
   // spfTerm and reportAddress return promises without being async functions: most answers are known at once, and

@@ -82,8 +82,11 @@ describe('settings page: the last nightly report run', () => {
     store.recordDelivery(id, 'late@example.com', true);
     assert.match(
       await page(),
-      /<\/time>, complete — 6 domains; the mail did not reach one address \(rita@example\.com\) — the server&#39;s log says why, and the next report that reaches it says so\.$/,
+      /<\/time>, complete — 6 domains; the mail has not reached one address \(rita@example\.com\) — the server&#39;s log says why, and the next report that reaches it says so\.$/,
     );
+    // A setting that would not do is recorded under its name: named as a setting, not as an address.
+    store.recordDelivery(id, 'report.resellers', false, 'not sent: not a map of addresses');
+    assert.match(await page(), /has not reached 2 addresses \(rita@example\.com; report\.resellers, a setting\)/);
   });
 
   test('the panel could not be read: not complete, with the panel\'s error, escaped', async () => {

@@ -79,8 +79,10 @@ export function undelivered(store: { deliveries?: Store['deliveries'] }, runId: 
   const reached = new Set(attempts.filter((d) => d.ok).map((d) => d.recipient));
   const missed = [...new Set(attempts.filter((d) => !reached.has(d.recipient)).map((d) => d.recipient))];
   if (missed.length === 0) return '';
-  const named = missed.slice(0, 3).join(', ') + (missed.length > 3 ? ` and ${missed.length - 3} more` : '');
-  return `; the mail did not reach ${missed.length === 1 ? 'one address' : `${missed.length} addresses`} (${named}) — the server's log says why, and the next report that reaches ${missed.length === 1 ? 'it' : 'them'} says so`;
+  // A row for a setting that would not do names the setting (deliverNightly: `report.resellers`), not an address.
+  const named = missed.slice(0, 3).map((r) => (r.includes('@') ? r : `${r}, a setting`)).join('; ') + (missed.length > 3 ? `; and ${missed.length - 3} more` : '');
+  // "Has not": the run is complete before its mail goes out, so a retry may still be waiting when the page is shown.
+  return `; the mail has not reached ${missed.length === 1 ? 'one address' : `${missed.length} addresses`} (${named}) — the server's log says why, and the next report that reaches ${missed.length === 1 ? 'it' : 'them'} says so`;
 }
 
 /**

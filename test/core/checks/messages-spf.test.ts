@@ -18,3 +18,14 @@ describe('messages: spf', () => {
     assert.match(f.message, /Remove the terms whose names no longer exist \(the SPF fix drops those\)/);
   });
 });
+
+describe('messages: classification reasons', () => {
+  test('an mx term whose mail server matches nothing known says so in a sentence (was "MX x of y match nothing known")', async () => {
+    const { makeClassifier } = await import('../../../src/core/classify.js');
+    const D = 'mxonly.example';
+    const ctx = checkContext(D, { [D]: { MX: [{ priority: 10, exchange: `mail.${D}` }] }, [`mail.${D}`]: { A: ['198.51.100.9'] } });
+    const one = await makeClassifier(ctx).spfTerm('mx');
+    assert.equal(one.class, 'unknown');
+    assert.match(one.reason, /mxonly\.example's mail server mail\.mxonly\.example matches nothing known/);
+  });
+});
