@@ -166,7 +166,7 @@ const HEADER_RE = /^([A-Za-z][A-Za-z0-9-]{0,60}):(?:[ \t]+(.*)|)$/;
 /** Fields of a message's header (not a DSN's or a MIME part's): a blank line after a block of them starts its body. */
 const MESSAGE_FIELDS = new Set(['from', 'to', 'cc', 'subject', 'date', 'message-id', 'received', 'return-path', 'sender', 'reply-to', 'mime-version']);
 /** Where a new part begins after a body: a MIME boundary or a bounce's "------ This is a copy of the message" line, an NDR's "Original message headers:". */
-const PART_START = /^[ \t]*(?:-{2,}|(?:original )?message headers\b|en-t[êe]tes du message d'origine|urspr[üu]ngliche nachrichtenkopfzeilen)/i;
+const PART_START = /^[ \t]*(?:-{2,}|(?:original )?message headers\b|en-t[êe]tes du message d'origine|urspr[üu]ngliche nachrichtenkopfzeilen|encabezados del mensaje original)/i;
 
 /** RFC 5322-style fields with folding. Diagnostic-Code also takes unindented lines until the next field or a blank line. */
 function parseFields(lines: string[]): Fields {
@@ -342,7 +342,7 @@ const RECIPIENT_LINE = /^[ \t>]*<?[^\s@<>"]{1,64}@[^\s@<>"]{1,255}>?:?[ \t]*$/;
 /** A reply line with an enhanced code, at the start of a line (a bounce's several replies; not a quoted "> 550 …"). */
 const REPLY_LINE = /^[ \t]*([45]\d\d)(?:;[ \t]{0,2}|[ \t-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/gm;
 /** Where the returned message begins: its replies are not this bounce's. */
-const RETURNED_MESSAGE = /^[ \t]*(?:-+ ?(?:This is a copy of the message|Below this line is a copy of the message|Original message ?-+)|Content-Type:[ \t]*(?:message\/rfc822|text\/rfc822-headers)|(?:original )?message headers\b)/im;
+const RETURNED_MESSAGE = /^[ \t]*(?:-+ ?(?:This is a copy of the message|Below this line is a copy of the message|Original message ?-+)|Content-Type:[ \t]*(?:message\/rfc822|text\/rfc822-headers)|(?:original )?message headers\b|en-t[êe]tes du message d'origine|urspr[üu]ngliche nachrichtenkopfzeilen|encabezados del mensaje original)/im;
 
 function otherReplyLine(line: string, reply: string, enhanced: string | null): boolean {
   const m = /^[ \t>]*([45]\d\d)(?:;[ \t]{0,2}|[ \t-]{1,4})([45]\.\d{1,3}\.\d{1,3})(?![\w.])/.exec(line);
@@ -457,6 +457,9 @@ const TEXT_DOMAIN_RES: RegExp[] = [
   /\bdomain of\s+([^\s<>"'()[\],;]{1,255})/i,
   /\bsender domain\s*(?:[=:]\s*)?\[?([^\s<>"'()[\],;]{1,255})/i,
   /\bspf domain\s*[=:]\s*([^\s<>"'()[\],;]{1,255})/i,
+  // Gmail 4.7.28: "from your DKIM domain [shop.example      22]"; Outlook.com's DMARC wording: "on behalf of (shop.example)".
+  /\bdkim domain\s+\[([^\s<>"'()[\],;]{1,255})/i,
+  /\bon behalf of\s+\(?([^\s<>"'()[\],;]{1,255})/i,
   /<([^<>\s]{1,320})>:?\s+sender address rejected/i,
 ];
 
@@ -514,6 +517,34 @@ function ipFromReceived(received: string[], table: BounceTable, exclude: Set<str
     const m = /\[((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\]/.exec(fromPart) ?? /\(((?:IPv6:)?[0-9A-Fa-f:.]{2,45})\)/.exec(fromPart);
     const c = validIp(m?.[1]);
     if (c && !exclude.has(c) && !isPrivateIp(c)) return c;
+  }
+  return null;
+}
+
+/**
+ * The sending IP from a `client-ip=` (Received-SPF): one in the bounce's own text, or, inside the returned message, only
+ * in a Received-SPF a known receiver wrote ("Fail (protection.outlook.com: …) receiver=protection.outlook.com;
+ * client-ip=…", the receiver's verdict on this very message in an Exchange NDR). The copy a sending server returns
+ * (Exim's "This is a copy of the message", Postfix's headers part) is the message as it left: a Received-SPF there was
+ * written by an earlier hop (a forwarded message, a client's submission) about another connection, not the refused one.
+ */
+function ipFromClientIp(s: string, table: BounceTable, exclude: Set<string>): string | null {
+  const returned = RETURNED_MESSAGE.exec(s);
+  const cut = returned ? returned.index : s.length;
+  const re = /\bclient[_-]ip\s*[=:]\s*\[?([0-9A-Fa-f:.]{2,45})\]?/gi;
+  let seen = 0;
+  for (const m of s.matchAll(re)) {
+    if (++seen > 20) break; // a few per bounce; bounds the work on a hostile paste
+    const c = validIp(m[1]);
+    if (!c || exclude.has(c)) continue;
+    if (m.index < cut) return c;
+    // The field it belongs to: from the last "Received-SPF:" before it (a folded field is at most a few hundred characters).
+    const before = s.slice(Math.max(0, m.index - 1000), m.index);
+    const at = before.toLowerCase().lastIndexOf('received-spf:');
+    if (at < 0) continue;
+    const field = before.slice(at) + m[0];
+    const reporter = /^received-spf:\s*[a-z]+\s*\(([A-Za-z0-9.-]{1,253}):/i.exec(field)?.[1] ?? /\breceiver=([A-Za-z0-9.-]{1,253})/i.exec(field)?.[1];
+    if (reporter && isReceiverHost(table, reporter)) return c;
   }
   return null;
 }
@@ -646,11 +677,7 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
 
   // Sending IP: the reply's words, then client-ip= (Received-SPF), then a Received line written by the receiver.
   let ip = ipFromText(reply.text, remoteIps);
-  if (!ip) {
-    const m = /\bclient[_-]ip\s*[=:]\s*\[?([0-9A-Fa-f:.]{2,45})\]?/i.exec(s);
-    const c = validIp(m?.[1]);
-    if (c && !remoteIps.has(c)) ip = c;
-  }
+  if (!ip) ip = ipFromClientIp(s, table, remoteIps);
   if (!ip) ip = ipFromReceived(fields.receivedHeaders(), table, remoteIps);
 
   // Fingerprint on the reply's words (plus the DSN's human part for context), hosts, recipient.
