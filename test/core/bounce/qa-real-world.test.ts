@@ -55,7 +55,7 @@ const CASES: Record<string, Expect> = {
   'gmail-user-unknown.txt': { receiver: 'gmail', code: '5.1.1', entry: 'generic-5.1.1', verdict: 'not-dns', findings: [] },
   'gmail-over-quota.txt': { receiver: 'gmail', code: '4.2.2', entry: 'generic-4.2.2', verdict: 'not-dns', findings: [] },
   // Microsoft
-  'microsoft-s3140.txt': { receiver: 'microsoft', code: '5.7.1', entry: 'generic-blocklist', verdict: 'not-explained', findings: [], ip: SERVER_IP },
+  'microsoft-s3140.txt': { receiver: 'microsoft', code: '5.7.1', entry: 'microsoft-5.7.1-own-blocklist', verdict: 'not-explained', findings: [], ip: SERVER_IP },
   'microsoft-exo-5.7.509-html.txt': { receiver: 'microsoft', code: '5.7.509', entry: 'microsoft-5.7.509', verdict: 'explained', findings: ['spf.server-not-authorized', 'dkim.missing'], domain: 'shop.example.com', ip: SERVER_IP },
   'exchange-de-5.7.509.txt': { receiver: 'microsoft', code: '5.7.509', entry: 'microsoft-5.7.509', verdict: 'explained', findings: ['spf.server-not-authorized', 'dkim.missing'], domain: 'shop.example.com', ip: SERVER_IP },
   'exchange-fr-5.7.23.txt': { receiver: 'microsoft', code: '5.7.23', entry: 'microsoft-5.7.23', verdict: 'explained', findings: ['spf.server-not-authorized'], domain: 'shop.example.com', ip: SERVER_IP },
@@ -96,6 +96,16 @@ describe('explain a bounce: real-world shapes (qa fixtures)', () => {
       assert.equal(ex.findings.length, 0, name);
       assert.equal(ex.explained, false, name);
       assert.ok(ex.outsideDns.some((t) => /recipient address/i.test(t)), `${name}: points at the recipient address`);
+    }
+  });
+});
+
+describe('explain a bounce: Microsoft\'s own block list (S3140/S3150)', () => {
+  it('names Microsoft\'s list, not "a blocklist", and says how to get off it (the delist portal, by whoever runs the IP)', () => {
+    for (const file of ['microsoft-s3140.txt']) {
+      const e = explainBounce(parsedFixture(file), AUDIT);
+      assert.match(e.meaning ?? '', /Microsoft's own block list/);
+      assert.ok(e.outsideDns.some((t) => /sender\.office\.com/.test(t) && /SNDS/.test(t)), e.outsideDns.join(' | '));
     }
   });
 });
