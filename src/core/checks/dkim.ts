@@ -295,12 +295,36 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         ),
       );
     }
+    /**
+     * What the DKIM fix does about a revoked or malformed record here, as the fix decides it (planWrites: the plan's
+     * path, no key left alone; a domain that declares no mail gets withoutFixIfNoMail's note instead — asked only where
+     * the fix would write, as that note asks it anyway), with a leading space; '' when there is nothing to add.
+     */
+    const fixSays = async (s: string): Promise<string> => {
+      if (!isServer) {
+        return ` The DKIM fix does not touch it: it publishes only at ${serverSel}${DKIM_SUFFIX}${ctx.domain}, the selector this server signs with. Whoever signs with selector ${s} must publish a correct record there, or remove it if nothing does.`;
+      }
+      if (planWrites()) {
+        if ((await noMail()).state !== 'mail') return '';
+        return fixPath()?.kind === 'generate'
+          ? ` The DKIM fix has the panel generate a 2048-bit key for ${ctx.domain} and turn signing on, and publishes that key in its place.`
+          : ' The DKIM fix replaces it with the key this server signs with.';
+      }
+      if (foreignKept) return ` The DKIM fix changes nothing at ${name} while it holds the other sender's key (see dkim.key-mismatch): remove this record by hand.`;
+      const path = fixPath();
+      return path?.kind === 'blocked' ? ` The DKIM fix cannot publish this server's key here: ${path.why}` : '';
+    };
     for (let j = 0; j < parsed.length; j++) {
       const rec = parsed[j];
       // Written out rather than spread together: V8 adds keys after a leading spread slowly.
       const subjFix = (): { subject: string; fix?: 'dkim' } => (planWrites() ? { subject: sel, fix: 'dkim' } : { subject: sel });
       if (rec.revoked) {
-        out.push(makeFinding('dkim', 'dkim.revoked', isServer && dkim.signing ? 'fail' : 'info', `The key at ${name} is revoked (empty p=).`, ev, subjFix()));
+        const what = isServer
+          ? dkim.signing
+            ? ` Every message this server signs for ${ctx.domain} fails DKIM${all.length > 1 ? ' whenever verifiers read this record' : ''}.`
+            : ''
+          : ` This server signs with selector ${serverSel}, not ${sel}, so none of its mail is affected (a revoked key is how a selector no longer used is withdrawn), and the DKIM fix leaves it alone.`;
+        out.push(makeFinding('dkim', 'dkim.revoked', isServer && dkim.signing ? 'fail' : 'info', `The key at ${name} is revoked (empty p=).${what}${isServer ? await fixSays(sel) : ''}`, ev, subjFix()));
         continue;
       }
       const c = await ctx.classifier.dkimKey(sel, rec.publicKey, aliases);
@@ -313,7 +337,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim',
             'dkim.malformed',
             left ? 'info' : 'fail',
-            `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.${left ? ` ${sentenceOf(c.reason)} Most likely a previous host left it: nothing signs with it here.` : ''}`,
+            `The DKIM record at ${name} is malformed: ${rec.errors.join('; ')}.${left ? ` ${sentenceOf(c.reason)} Most likely a previous host left it: nothing signs with it here.` : await fixSays(sel)}`,
             ev,
             left ? { subject: sel, classification: c } : subjFix(),
           ),

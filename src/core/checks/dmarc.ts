@@ -4,7 +4,7 @@ import { dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, needsExternalAut
 import type { Classification, Finding } from '../model.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
-import { noteLiveElsewhere } from './dns.js';
+import { authority, noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
 import { emptyList, filterList } from '../arrays.js';
 
@@ -185,6 +185,8 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
       ),
     );
   }
+  /** The dmarc.stale-destination findings (their index in `out`), told what the fix does with them once all are known. */
+  const staleAt: { i: number; tag: 'rua' | 'ruf'; address: string }[] = [];
   for (const txt of records) {
     const rec = parseDmarcRecord(txt);
     if (rec.errors.length) {
@@ -205,7 +207,9 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
         const c = await ctx.classifier.reportAddress(uri.address);
         const subject = `${tag}=${uri.raw}`;
         if (c.class === 'stale') {
-          out.push(makeFinding('dmarc', 'dmarc.stale-destination', 'warn', `${tag} reports go to ${uri.address} at a previous host (${c.reason}).`, ev, { subject, classification: c, fix: 'dmarc' }));
+          const finding = makeFinding('dmarc', 'dmarc.stale-destination', 'warn', `${tag} reports go to ${uri.address} at a previous host (${c.reason}): the old host receives what receivers report about ${ctx.domain}'s mail, and you do not.`, ev, { subject, classification: c, fix: 'dmarc' });
+          out.push(finding);
+          staleAt.push({ i: out.length - 1, tag, address: uri.address });
           continue;
         }
         if (needsExternalAuthorization(ctx.domain, uri.domain)) {
@@ -235,8 +239,53 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
       }
     }
   }
+  if (staleAt.length) await sayStaleFix(ctx, records, staleAt, out);
   if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
     out.push(makeFinding('dmarc', 'dmarc.ok', 'pass', `DMARC record is valid.`, ev));
   }
   return out;
+}
+
+/**
+ * What the DMARC fix does with a previous host's report address (src/core/plans/dmarc.ts): drops it, keeps every other
+ * address of the tag (the records merged into one), and — where no aggregate address is left — sends the reports to
+ * postmaster@ the domain; publishing at another DNS host, it takes the panel's own record's addresses first. A ruf tag
+ * with none left goes: no failure reports are asked for. Said on each stale finding, from the same records.
+ */
+async function sayStaleFix(ctx: CheckContext, records: readonly string[], staleAt: readonly { i: number; tag: 'rua' | 'ruf'; address: string }[], out: Finding[]): Promise<void> {
+  const stale = new Set(staleAt.map((s) => s.address.toLowerCase()));
+  for (const { i, tag } of staleAt) {
+    const others: string[] = [];
+    for (const txt of records) {
+      for (const uri of parseDmarcRecord(txt)[tag]) {
+        const address = uri.scheme === 'mailto' && uri.domain ? uri.address : uri.raw;
+        if (!stale.has(address.toLowerCase()) && !others.some((o) => o.toLowerCase() === address.toLowerCase())) others.push(address);
+      }
+    }
+    let says: string;
+    if (others.length) says = `The DMARC fix drops it and keeps ${others.join(', ')}.`;
+    else if (tag === 'ruf') says = 'The DMARC fix drops it; with no other ruf address left, the record asks for no failure reports.';
+    else {
+      const panelRua = ctx.zoneIndex
+        ? ctx.zoneIndex
+            .at(`_dmarc.${ctx.domain}`, 'TXT')
+            .map((r) => (r.txt ? r.txt.join('') : r.value))
+            .some((t) => isDmarcRecord(t) && parseDmarcRecord(t).rua.some((u) => !stale.has((u.scheme === 'mailto' && u.domain ? u.address : u.raw).toLowerCase())))
+        : false;
+      // Only the publish-elsewhere plan reads the panel's record (src/core/plans/index.ts): asked only when it has an
+      // address of its own to offer.
+      let elsewhere = false;
+      if (panelRua) {
+        try {
+          elsewhere = (await authority(ctx)).state !== 'authoritative';
+        } catch {
+          elsewhere = false;
+        }
+      }
+      says = elsewhere
+        ? `The DMARC fix drops it; as no other aggregate address is left, it takes the panel's DMARC record's report addresses (or, if none of those is left either, postmaster@${ctx.domain}).`
+        : `The DMARC fix drops it; as no other aggregate address is left, it sends the aggregate reports to postmaster@${ctx.domain} instead.`;
+    }
+    out[i] = { ...out[i], message: `${out[i].message} ${says}` };
+  }
 }

@@ -125,6 +125,16 @@ function aboutPanelCopy(f: Finding): boolean {
   return f.rule === 'spf.string-too-long' || f.rule === 'dkim.string-too-long' || f.message.startsWith("The panel's zone holds");
 }
 
+/**
+ * dns.not-authoritative is a warning (DNS hosted elsewhere on purpose is a valid choice), but where the live nameservers
+ * are a previous host's it is the cause of the failing findings that point to it (mx.stale: the old host's MX; the
+ * records the panel already holds right): said so, with what to do first. With a leading space; '' otherwise.
+ */
+function firstThing(ctx: CheckContext, at: string, stale: boolean): string {
+  if (!stale || !ctx.settings.nameservers.length) return '';
+  return ` Fix this first: receivers get the old host's copy of the zone — its MX (mail may go to the old server), SPF, DKIM and DMARC — whatever the panel's zone holds, and when the account there is closed its nameservers may stop answering for ${at} at all. The findings that say "see dns.not-authoritative" come from that copy: at the registrar of ${at}, set its nameservers to this server's (${ctx.settings.nameservers.join(', ')}), and the panel's zone is what receivers see.`;
+}
+
 /** The rule of an authoritative zone the panel will not write as it is (see dnsCheck). */
 export const ZONE_UNWRITABLE = 'dns.panel-zone-unwritable';
 
@@ -156,12 +166,15 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     const zoneNote = oldInZone.length
       ? ` The panel's own zone lists ${oldInZone.join(', ')} as its nameservers too (NS records at ${ctx.domain}): change them there to this server's (${ctx.settings.nameservers.join(', ')}) as well.`
       : '';
+    const first = firstThing(ctx, at, !!stale);
     out.push(
       makeFinding(
         'dns',
         'dns.not-authoritative',
         'warn',
-        `The live nameservers of ${of} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where} Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar.${zoneNote}`,
+        `The live nameservers of ${of} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where}${
+          first ? `${first} Until then, fixes are shown as the exact records to publish at the DNS host that answers.` : ` Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar${ctx.settings.nameservers.length ? ` to this server's (${ctx.settings.nameservers.join(', ')})` : ''}.`
+        }${zoneNote}`,
         ev,
         stale ? { classification: stale } : {},
       ),

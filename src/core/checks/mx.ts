@@ -98,11 +98,55 @@ async function mxHere(ctx: CheckContext): Promise<string> {
   return `for example MX 0 ${canonName(ctx.settings.hostname)}, this server's host name`;
 }
 
+/**
+ * Where the customer changes the domain's own records (its MX, a name of the domain), for messages: the panel's zone
+ * while this server's nameservers serve the domain, else the DNS host its live nameservers are — as mx.stale and the
+ * publish-elsewhere plans say it (a change in the panel is not seen there). With a leading space.
+ */
+function whereToChange(ctx: CheckContext, d: LiveDelegation): string {
+  switch (d.auth.state) {
+    case 'authoritative':
+      return " in the panel's zone";
+    case 'not-authoritative':
+      return ` where ${ctx.domain}'s DNS is served (its live nameservers ${d.auth.live.join(', ')} are not this server's: see dns.not-authoritative — a change in the panel's zone is not seen there)`;
+    case 'undelegated':
+      return ` in the panel's zone once ${ctx.domain} is delegated to this server's nameservers (see dns.not-authoritative)`;
+    default:
+      return ` in the DNS that serves ${ctx.domain} (the panel's zone when its nameservers are this server's; see dns.authority-unknown)`;
+  }
+}
+
 /** Why an MX host that is neither this server nor a previous host's is no mail service the customer is known to use. */
 function unplacedWhy(ctx: CheckContext, c: Classification): { why: string; shared: boolean } {
   const p = c.provider ? ctx.knowledge.providers.find((x) => x.id === c.provider) : undefined;
   if (p?.kind === 'shared-infrastructure') return { why: `${p.name}, filtering infrastructure shared by many hosts`, shared: true };
   return { why: c.reason, shared: false };
+}
+
+/**
+ * What to do about an MX host that is an alias (mx.cname), and where: the alias is the domain's own record when the
+ * host is a name of the domain (replace it with the target's addresses), else another domain's — then the MX is what
+ * the customer changes.
+ */
+function cnameAdvice(ctx: CheckContext, host: string, target: string, d: LiveDelegation): string {
+  const where = whereToChange(ctx, d);
+  if (inZone(host, ctx.domain)) {
+    return `Name ${target} in the MX instead of ${host}, or replace the CNAME at ${host} with A/AAAA records of ${target}'s addresses${where}.`;
+  }
+  return `${host} is not a name of ${ctx.domain}, so its alias is not yours to change: name ${target} in the MX instead${where}.`;
+}
+
+/** What to do about an MX host with no address (mx.unresolvable), and where (whereToChange). */
+async function noAddressAdvice(ctx: CheckContext, host: string, d: LiveDelegation): Promise<string> {
+  const where = whereToChange(ctx, d);
+  const local = ctx.settings.routing === 'local';
+  if (inZone(host, ctx.domain)) {
+    const own = local ? ctx.settings.ips.filter((ip) => isIpAddress(ip)) : [];
+    const here = own.length ? ` (this server's ${own.join(', ')}, as the panel delivers ${ctx.domain}'s mail here)` : '';
+    return `Give ${host} an A (or AAAA) record with the address of the server that takes ${ctx.domain}'s mail${here}, or name a host that has one in the MX${where}.`;
+  }
+  const here = local ? ` (the panel delivers ${ctx.domain}'s mail here: ${await mxHere(ctx)})` : '';
+  return `${host} is not a name of ${ctx.domain}: if it is no longer where ${ctx.domain}'s mail goes, name the server that takes it in the MX${where}${here}.`;
 }
 
 export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
@@ -160,7 +204,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
           'mx',
           'mx.unresolvable',
           'fail',
-          `MX ${host} is an IP address${mine ? " (this server's)" : ''}, not a host name: an MX value must be a name with an ${literal.includes(':') ? 'AAAA' : 'A'} record (RFC 2181 §10.3), so senders look "${host}" up as a name and find no address — mail to ${ctx.domain} cannot be delivered there. Publish a name for the address (e.g. mail.${ctx.domain} ${literal.includes(':') ? 'AAAA' : 'A'} ${literal}) and name it in the MX.`,
+          `MX ${host} is an IP address${mine ? " (this server's)" : ''}, not a host name: an MX value must be a name with an ${literal.includes(':') ? 'AAAA' : 'A'} record (RFC 2181 §10.3), so senders look "${host}" up as a name and find no address — mail to ${ctx.domain} cannot be delivered there. Publish a name for the address (e.g. mail.${ctx.domain} ${literal.includes(':') ? 'AAAA' : 'A'} ${literal}) and name it in the MX${whereToChange(ctx, await delegation())}.`,
           ev,
           { subject: host },
         ),
@@ -173,7 +217,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     const aliases = Array.isArray(known) ? known : await known;
     if (aliases.length) {
       out.push(
-        makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${aliases[0]}); an MX must name a host directly (RFC 2181 §10.3).`, moreEvidence(ev, { cname: aliases }), { subject: host }),
+        makeFinding('mx', 'mx.cname', 'warn', `MX ${host} is an alias (CNAME → ${aliases.join(' → ')}); an MX must name a host directly (RFC 2181 §10.3, RFC 5321 §5.1), and some senders refuse to deliver to an alias. ${cnameAdvice(ctx, host, aliases[aliases.length - 1], await delegation())}`, moreEvidence(ev, { cname: aliases }), { subject: host }),
       );
     }
     // No address found and a lookup that got no answer: whether the host has one is unknown (not "no address").
@@ -184,7 +228,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     }
     const noAddress = a.status !== 'ok' && aaaa.status !== 'ok';
     if (noAddress) {
-      out.push(makeFinding('mx', 'mx.unresolvable', 'fail', `MX ${host} has no address (no A/AAAA): mail to ${ctx.domain} cannot be delivered there.`, ev, { subject: host }));
+      out.push(makeFinding('mx', 'mx.unresolvable', 'fail', `MX ${host} has no address (no A/AAAA): mail to ${ctx.domain} cannot be delivered there. ${await noAddressAdvice(ctx, host, await delegation())}`, ev, { subject: host }));
     }
     const ips = noAddress ? emptyList<string>() : (a.status === 'ok' ? a.records : emptyList<string>()).concat(aaaa.status === 'ok' ? aaaa.records : emptyList<string>());
     const mine = ips.filter((ip) => isServerIp(ctx, ip));

@@ -10,7 +10,7 @@ import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
-import { aLabelTerm, includeTarget, spfFixPath, withApexSpf } from '../plans/spf.js';
+import { aLabelTerm, includeTarget, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -115,12 +115,12 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
   // SPF fix merges them into one record that keeps every record's terms, src/core/plans/spf.ts).
   const texts = sel.status === 'found' ? [sel.record] : [...new Set(sel.records)].sort();
   const several = texts.length > 1;
-  const judged: Judged[] = [];
-  for (const record of texts) judged.push(await judgeRecord(ctx, record, records.find((r) => r.join('') === record) || [record], ev, several, out));
-
   // A domain that declares it sends and receives no mail (null MX and an SPF record that authorises no server:
   // src/core/nomail.ts) has nothing to authorise: no spf.server-not-authorized, and no fix that would authorise a server.
+  // (Asked before the records are judged only so that their messages say what the fix does where it is offered.)
   const nm: NoMail = several || !authorisesNobody(texts[0]) ? MAIL : await noMailWith(ctx, texts[0]);
+  const judged: Judged[] = [];
+  for (const record of texts) judged.push(await judgeRecord(ctx, record, records.find((r) => r.join('') === record) || [record], ev, several, out, nm.state === 'mail'));
 
   // Is this server (or its relay) authorised?
   /** The relay include whose qualifier keeps the relay's mail from passing ("~include:relay.mailchannels.net"), per record. */
@@ -225,7 +225,7 @@ function dedupe(out: Finding[]): void {
  * include tree, ranges as wide as +all, its `all` term, ptr — pushed to `out`; and what the later steps read of it.
  * `chunks`: its strings as published. `several`: the domain publishes more than one SPF record (messages name it).
  */
-async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly string[], ev: Evidence, several: boolean, out: Finding[]): Promise<Judged> {
+async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly string[], ev: Evidence, several: boolean, out: Finding[], fixable: boolean): Promise<Judged> {
   const named = (alone: string) => (several ? `${alone.charAt(0) === 'T' ? 'The' : 'the'} SPF record "${visibleTerm(record)}"` : alone);
   const parsed = parseSpfShared(record);
   // Terms run together (strings joined with no space, a pasted no-break space between two terms: RFC 7208 §3.3): one
@@ -331,7 +331,7 @@ async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly s
     out.push(makeFinding('spf', 'spf.permissive-all', 'fail', `${named('The record')} ends in ${all.raw}: it authorises every server on the internet to send as ${ctx.domain}.`, ev, { subject: all.raw, fix: 'spf' }));
   } else if ((all && all.qualifier === '?') || (!all && !separated.redirect)) {
     out.push(
-      makeFinding('spf', 'spf.weak-all', 'warn', all ? `${named('The record')} ends in ?all (neutral): use ~all or -all.` : `${named('The record')} has no all term: unlisted senders get neutral. End it with ~all.`, ev, {
+      makeFinding('spf', 'spf.weak-all', 'warn', `${all ? `${named('The record')} ends in ?all (neutral)` : `${named('The record')} has no all term`}: receivers treat mail from servers it does not list as if ${ctx.domain} had no SPF record, so SPF stops nobody from sending as ${ctx.domain}. ${weakAllFix(ctx.domain, !!all, several, fixable)}`, ev, {
         fix: 'spf',
       }),
     );
@@ -514,6 +514,34 @@ function relayIncludeTerm(term: string, hosts: ReadonlySet<string>): boolean {
 }
 
 /**
+ * Whether a "+" `a`/`mx` term names the domain's MX while every live MX host is a previous host's and the panel delivers
+ * the mail here — what mx.stale reports, and where the SPF fix's note says not to apply it yet if the mailboxes are
+ * still there: the plan's own test (src/core/plans/spf.ts staleMxHosts / staleMxNamed), answered from the run's cache.
+ */
+async function namesStaleMx(ctx: CheckContext, t: SpfTerm): Promise<boolean> {
+  if (t.kind !== 'mechanism' || t.qualifier !== '+' || (t.mechanism !== 'a' && t.mechanism !== 'mx')) return false;
+  return staleMxNamed(ctx, t, await staleMxHosts(ctx)).length > 0;
+}
+
+/**
+ * What to do about spf.weak-all, as the SPF fix does it (src/core/plans/spf.ts: ?all becomes ~all, a record without an
+ * all term or redirect= gets ~all, several records end in the strictest all term among them; -all is never weakened).
+ * `fixable`: the fix is offered (not for a domain that declares no mail, nor while DNS has not said whether it does:
+ * the finding then says why, and this is what to do by hand).
+ */
+function weakAllFix(domain: string, question: boolean, several: boolean, fixable: boolean): string {
+  const tilde = '~all (softfail: receivers treat mail from unlisted servers as suspect)';
+  const strict = `-all (fail: receivers may reject such mail outright) is stricter — set it by hand once every server and service that sends as ${domain} is in the record; the SPF fix keeps it`;
+  if (!fixable) return `End it with ${tilde}, or -all once every server and service that sends as ${domain} is in it.`;
+  if (several) {
+    return question
+      ? 'The SPF fix merges the SPF records into one (see spf.multiple) ending in the strictest all term among them, ~all in place of ?all.'
+      : 'The SPF fix merges the SPF records into one (see spf.multiple) ending as the strictest of them ends, or with ~all when none ends in an all term or redirect=.';
+  }
+  return `The SPF fix ${question ? 'replaces ?all with' : 'ends the record with'} ${tilde}. ${strict}.`;
+}
+
+/**
  * Classifies one record's terms (every term except all, each once: a repeat is said as such — the SPF fix drops it,
  * with a note; exp= after the others), pushing the findings to `out`. `denyingTerm`: the relay include whose qualifier
  * keeps the relay from passing, which spf.server-not-authorized already names.
@@ -580,7 +608,18 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
       }
     } else if (c.class === 'stale') {
       const effect = t.qualifier === '+' ? `lets the old host send as ${ctx.domain}` : `gives the old host's mail ${qualifierResult(t.qualifier)}`;
-      out.push(makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It ${effect} and costs lookups.`, ev, { subject: t.raw, classification: c, fix: 'spf' }));
+      // The fix drops it (src/core/plans/spf.ts); one that names the MX mx.stale reports carries the plan's caution
+      // (staleMxNote): only the customer knows whether the mailboxes are still at the old host.
+      const caution = fixable && (await namesStaleMx(ctx, t))
+        ? ` If ${ctx.domain}'s mailboxes are still at the previous host, do not apply the SPF fix yet: set the panel's mail routing for ${ctx.domain} to remote (mx.stale's other way out), then preview again — the fix then keeps ${t.raw}, which names the server that takes the mail.`
+        : '';
+      out.push(
+        makeFinding('spf', 'spf.stale-term', 'warn', `${t.raw} is a previous host's: ${c.reason}. It ${effect} and costs lookups.${fixable ? ' The SPF fix drops it.' : ''}${caution}`, ev, {
+          subject: t.raw,
+          classification: c,
+          fix: 'spf',
+        }),
+      );
     } else if (c.class === 'unknown') {
       // An include whose name does not exist or publishes no SPF record cannot work whoever it names: said as that
       // (the classifier's reason speaks of addresses, which an include does not use), and the fix drops it.

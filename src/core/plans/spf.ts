@@ -277,7 +277,7 @@ function termKey(raw: string): string {
  * reports as mx.stale —, with their addresses and why (the classifier's reason, as the mx check gives it). Routing
  * remote: none (the MX is then where the mail goes). The audit asked the same questions (the run's cache answers).
  */
-async function staleMxHosts(ctx: CheckContext): Promise<{ host: string; ips: string[]; why: string }[]> {
+export async function staleMxHosts(ctx: CheckContext): Promise<{ host: string; ips: string[]; why: string }[]> {
   if (ctx.settings.routing !== 'local') return [];
   const mx = await ctx.resolver.resolve(ctx.domain, 'MX');
   if (mx.status !== 'ok') return [];
@@ -305,7 +305,7 @@ async function staleMxHosts(ctx: CheckContext): Promise<{ host: string; ips: str
  * The stale MX hosts (staleMxHosts) a "+" `a`/`mx` term names: `mx` (or `mx:<the domain>`) all of them, `a:<host>` (or
  * a bare `a` where the apex is an MX host) the one it names. Other terms name none.
  */
-function staleMxNamed(ctx: CheckContext, t: SpfTerm, stale: { host: string; ips: string[]; why: string }[]): { host: string; ips: string[]; why: string }[] {
+export function staleMxNamed(ctx: CheckContext, t: SpfTerm, stale: { host: string; ips: string[]; why: string }[]): { host: string; ips: string[]; why: string }[] {
   if (t.kind !== 'mechanism' || t.qualifier !== '+' || t.hasMacro || t.error) return [];
   const target = canonName(t.domainSpec ?? ctx.domain);
   if (t.mechanism === 'mx') return target === canonName(ctx.domain) ? stale : [];
