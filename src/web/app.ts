@@ -466,6 +466,10 @@ export function createApp(deps: AppDeps): MailhealthApp {
       }
     }
     if (res.headersSent) return;
+    // Never cached, whatever the error: the session middleware's no-store is not reached by a request refused before it
+    // (a body too large or not valid, a missing asset), and an error page may quote what the request sent. A static
+    // asset's own Cache-Control is replaced: its error answer is no asset.
+    res.setHeader('Cache-Control', 'no-store');
     // A rate limit's refusal says when to come back (http.ts takeToken), to scripts as well as to people.
     if (err instanceof HttpError && err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
     const l = res.locals as Partial<Locals>;

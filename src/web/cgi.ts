@@ -27,7 +27,7 @@
 // runs in-process, as the customer.
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import { createConnection } from 'node:net';
+import { createConnection, isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Express } from 'express';
@@ -71,8 +71,35 @@ export interface CgiResponse {
   body: Buffer;
 }
 
-/** Headers a browser must never be able to pass through a front door (identity is the front door's job). */
-const DROPPED_HEADERS = new Set(['x-mailhealth-identity', 'x-remote-user', 'remote-user', 'x-forwarded-user', 'authorization', 'proxy-authorization', 'host', 'connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length', 'expect']);
+/**
+ * Headers a browser must never be able to pass through a front door (identity is the front door's job). The forwarding
+ * headers too: the app believes X-Forwarded-For and X-Forwarded-Proto from its local proxy (session.ts clientAddress,
+ * cameOverTls), and behind a front door that "proxy" is the front door itself, over a Unix socket — what they say is
+ * set below from the panel's CGI variables, never copied from the browser.
+ */
+const DROPPED_HEADERS = new Set([
+  'x-mailhealth-identity',
+  'x-remote-user',
+  'remote-user',
+  'x-forwarded-user',
+  'authorization',
+  'proxy-authorization',
+  'host',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'content-length',
+  'expect',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
 
 /** RFC 3875 meta-variables → a request for the app. HTTP_* become headers (minus the ones above). */
 export function cgiRequestFromEnv(env: NodeJS.ProcessEnv, body: Buffer): CgiRequest {
@@ -89,6 +116,9 @@ export function cgiRequestFromEnv(env: NodeJS.ProcessEnv, body: Buffer): CgiRequ
     headers[name] = v;
   }
   if (env.CONTENT_TYPE) headers['content-type'] = env.CONTENT_TYPE;
+  // What the panel's web server saw (RFC 3875 REMOTE_ADDR, HTTPS), as a proxy in front of `serve` would say it.
+  if (env.REMOTE_ADDR && isIP(env.REMOTE_ADDR)) headers['x-forwarded-for'] = env.REMOTE_ADDR;
+  if (env.HTTPS === 'on' || env.HTTPS === '1') headers['x-forwarded-proto'] = 'https';
   const len = env.CONTENT_LENGTH ? Number(env.CONTENT_LENGTH) : body.length;
   const cut = Number.isInteger(len) && len >= 0 ? body.subarray(0, len) : body;
   return { method, path: encodePath(path), query: env.QUERY_STRING ?? '', headers, body: cut };
@@ -209,7 +239,17 @@ export function formatCgi(res: CgiResponse): Buffer {
 
 export function refusal(status: number, message: string): CgiResponse {
   const body = Buffer.from(`mailhealth: ${message}\n`, 'utf8');
-  return { status, headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Cache-Control', 'no-store'], ['Content-Length', String(body.length)]], body };
+  // nosniff: the message may quote what the panel passed (REMOTE_USER); it is text, never to be sniffed as a page.
+  return {
+    status,
+    headers: [
+      ['Content-Type', 'text/plain; charset=utf-8'],
+      ['Cache-Control', 'no-store'],
+      ['X-Content-Type-Options', 'nosniff'],
+      ['Content-Length', String(body.length)],
+    ],
+    body,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

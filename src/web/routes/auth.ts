@@ -1,7 +1,7 @@
 // GET/POST /login, POST /logout (standalone only), and / → the domains page.
 import { Router, type Response } from 'express';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, str, waitText } from '../http.js';
+import { ctx, HttpError, isSameSitePath, str, waitText } from '../http.js';
 import { verifyPassword } from '../passwords.js';
 import {
   accountKey,
@@ -30,8 +30,9 @@ export { endSessions, sessionGeneration, sessionOfCurrentGeneration, SESSION_GEN
 
 function safeNext(v: unknown): string {
   const s = str(v);
-  // Only local paths: "/x" but not "//host" or "/\host".
-  return /^\/(?![/\\])[^\s]*$/.test(s) && !s.startsWith('/login') ? s : '/domains';
+  // Only local paths, by the one same-site check every link back uses (http.ts isSameSitePath): "/x" but not "//host",
+  // "/\host", nor a control character or whitespace a browser might drop or read otherwise.
+  return isSameSitePath(s) && !s.toLowerCase().startsWith('/login') ? s : '/domains';
 }
 
 /**
