@@ -503,6 +503,23 @@ export interface MissedReport {
 /** Report runs looked back over for reports an address did not get. */
 export const MISSED_LOOKBACK = 30;
 
+/** A run's delivery attempts by address (addressKey: the recipients' list's comparison), oldest first. */
+export function deliveriesByAddress(attempts: readonly Delivery[]): Map<string, Delivery[]> {
+  const m = new Map<string, Delivery[]>();
+  for (const d of attempts) {
+    const k = addressKey(d.recipient);
+    const list = m.get(k);
+    if (list) list.push(d);
+    else m.set(k, [d]);
+  }
+  return m;
+}
+
+/** The recipients (as first recorded) none of whose attempts in `attempts` went through: a report that has not reached them. */
+export function unreachedRecipients(attempts: readonly Delivery[]): string[] {
+  return [...deliveriesByAddress(attempts).values()].filter((list) => !list.some((d) => d.ok)).map((list) => list[0].recipient);
+}
+
 /**
  * The reports an address did not get, newest first: the complete report runs before `runId` (at most MISSED_LOOKBACK
  * back) whose every recorded delivery to it failed, up to the last one that reached it — that message told of the
@@ -518,16 +535,7 @@ export function missedReportsReader(store: DeliveryStore, runId: number): (addre
   const byRun = new Map<number, Map<string, Delivery[]>>();
   const of = (run: number): Map<string, Delivery[]> => {
     let m = byRun.get(run);
-    if (!m) {
-      m = new Map();
-      for (const d of deliveries.call(store, run)) {
-        const k = addressKey(d.recipient);
-        const list = m.get(k);
-        if (list) list.push(d);
-        else m.set(k, [d]);
-      }
-      byRun.set(run, m);
-    }
+    if (!m) byRun.set(run, (m = deliveriesByAddress(deliveries.call(store, run))));
     return m;
   };
   return (address) => {

@@ -12,6 +12,7 @@ import { atStage, logWeb, SEE_LOG } from '../services.js';
 import { DEFAULT_BLOCKLISTS } from '../../core/settings.js';
 import { serverTimeZone, viewHelpers } from '../view-model.js';
 import { normalizeCronExpr } from '../../adapters/schedule/expression.js';
+import { unreachedRecipients } from '../../adapters/mail/deliver.js';
 
 /**
  * The settings page's "Last nightly report" line: when the latest report run started (null: none yet, or the history
@@ -76,8 +77,7 @@ export function undelivered(store: { deliveries?: Store['deliveries'] }, runId: 
     logWeb('the settings page: the last report\'s deliveries', e);
     return '';
   }
-  const reached = new Set(attempts.filter((d) => d.ok).map((d) => d.recipient));
-  const missed = [...new Set(attempts.filter((d) => !reached.has(d.recipient)).map((d) => d.recipient))];
+  const missed = unreachedRecipients(attempts);
   if (missed.length === 0) return '';
   // A row for a setting that would not do names the setting (deliverNightly: `report.resellers`), not an address.
   const named = missed.slice(0, 3).map((r) => (r.includes('@') ? r : `${r}, a setting`)).join('; ') + (missed.length > 3 ? `; and ${missed.length - 3} more` : '');
