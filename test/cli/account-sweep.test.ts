@@ -11,6 +11,7 @@ import { openStore } from '../../src/adapters/store/store.js';
 import { ACCOUNT_SWEEP_MS, startAccountSweep } from '../../src/cli/commands/serve.js';
 import { accountKey, PASSWORD_ACCOUNT_SETTING } from '../../src/web/session.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 function tempStore(t: TestContext) {
   const dir = mkdtempSync(join(tmpdir(), 'mh-cli-sweep-'));
@@ -78,7 +79,7 @@ test('mailhealth serve drops, at start, the password of an account the panel no 
   writeFileSync(join(panel, 'panel.json'), JSON.stringify({ ...cfg, accounts: cfg.accounts.filter((a) => a.user !== 'bob') }));
   const args = ['--panel-root', panel, '--resolver', '127.0.0.1:9', '--db', db, 'serve', '--port', '52201', '--no-report'];
   const stderr = await new Promise<string>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => {
       err += String(d);

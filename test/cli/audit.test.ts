@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { scenario, zoneText, type Scenario } from '../helpers/scenario.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 interface Run {
   code: number;
@@ -18,7 +19,7 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args],
+      [...CLI_ARGV, ...args],
       { cwd: REPO_ROOT, env: { ...process.env, NO_COLOR: '1', MAILHEALTH_DB: '', ...env }, maxBuffer: 32 * 1024 * 1024, timeout: 120_000 },
       (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
@@ -65,7 +66,7 @@ test("as root, --db in a customer's home: no database is created there (it would
   assert.deepEqual(readdirSync(home), [], 'nothing of root\'s in the customer\'s home');
 
   // The customer's own mailhealth creates it (their cPanel page does, at their first visit).
-  const asCustomer = spawnSync('setpriv', [`--reuid=${CUST}`, `--regid=${CUST}`, '--clear-groups', process.execPath, '--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+  const asCustomer = spawnSync('setpriv', [`--reuid=${CUST}`, `--regid=${CUST}`, '--clear-groups', process.execPath, ...CLI_ARGV, ...args], {
     cwd: REPO_ROOT,
     input: 'a long enough password\n',
     encoding: 'utf8',

@@ -10,10 +10,11 @@ import type { TestContext } from 'node:test';
 import { openStore } from '../../src/adapters/store/store.js';
 import { REPORT_LOCK } from '../../src/cron/report.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, MAILHEALTH_DB: '' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { startPlay, type Play } from '../helpers/fixplay.js';
 import { openStore } from '../../src/adapters/store/store.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 let play: Play;
 before(async () => {
@@ -21,7 +22,7 @@ after(async () => {
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const argv = ['--panel', 'files', '--panel-root', play.dir, '--resolver', play.dns.address, '--authoritative-port', String(play.dns.port), '--db', play.dbPath + '.cli', ...args];
   const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...argv], { cwd: REPO_ROOT, env: { ...process.env, MAILHEALTH_DB: '' } }, (e, stdout, stderr) => {
+    execFile(process.execPath, [...CLI_ARGV, ...argv], { cwd: REPO_ROOT, env: { ...process.env, MAILHEALTH_DB: '' } }, (e, stdout, stderr) => {
       const code = e ? (typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : -1) : 0;
       resolve({ code, out: stdout, err: stderr });
     });
@@ -80,7 +81,7 @@ test('history (text): "1 problem", "2 problems"', () => {
   ]);
   store.finishRun(run1, 'complete');
   store.close();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '--panel-root', play.dir, '--db', db, 'history'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAILHEALTH_DB: '' } });
+  const r = spawnSync(process.execPath, [...CLI_ARGV, '--panel-root', play.dir, '--db', db, 'history'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAILHEALTH_DB: '' } });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /bakery\.example .* 1 problem\n/);
   assert.match(r.stdout, /florist\.example .* 2 problems\n/);

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPlay, type Play } from '../helpers/fixplay.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 let play: Play;
 before(async () => {
@@ -20,7 +21,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const argv = ['--panel', 'files', '--panel-root', play.dir, '--resolver', play.dns.address, '--authoritative-port', String(play.dns.port), '--db', play.dbPath + '.cli', ...args];
   const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', ...argv], { cwd: ROOT, env: { ...process.env, MAILHEALTH_DB: '' } }, (e, stdout, stderr) => {
+    execFile(process.execPath, [...CLI_ARGV, ...argv], { cwd: ROOT, env: { ...process.env, MAILHEALTH_DB: '' } }, (e, stdout, stderr) => {
       const code = e ? (typeof (e as { code?: unknown }).code === 'number' ? ((e as { code: number }).code) : -1) : 0;
       resolve({ code, out: stdout, err: stderr });
     });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/adapters/store/store.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 test("history --limit N: a customer's changes are not hidden behind other customers' newer ones", (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mh-history-'));
@@ -23,7 +24,7 @@ test("history --limit N: a customer's changes are not hidden behind other custom
   for (let i = 0; i < 12; i++) change(i % 2 ? 'plumber.example' : 'lawyer.example', 'rita'); // bob's and carol's, newer
   store.close();
   const history = (...args: string[]) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '--panel-root', join(dir, 'panel'), '--db', db, ...args, '--json'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAILHEALTH_DB: '' } });
+    const r = spawnSync(process.execPath, [...CLI_ARGV, '--panel-root', join(dir, 'panel'), '--db', db, ...args, '--json'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAILHEALTH_DB: '' } });
     assert.equal(r.status, 0, r.stderr);
     return (JSON.parse(r.stdout) as { changes: { id: number; domain: string }[] }).changes;
   };
@@ -46,7 +47,7 @@ test('history (text) prints each change\'s note under it, made safe for the term
   const id = store.recordIntent({ domain: 'bakery.example', check: 'spf', planHash: `sha256:${'0'.repeat(64)}`, zoneVersion: null, changes: [], byUser: 'root' });
   store.recordOutcome(id, { status: 'applied', verified: 'yes', error: 'written late: the zone holds this change \u001b[31mred' });
   store.close();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '--panel-root', join(dir, 'panel'), '--db', db, 'history'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAILHEALTH_DB: '' } });
+  const r = spawnSync(process.execPath, [...CLI_ARGV, '--panel-root', join(dir, 'panel'), '--db', db, 'history'], { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, MAILHEALTH_DB: '' } });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`#${id} .*applied \\(yes\\) by root\\n {8}written late: the zone holds this change`));
   assert.doesNotMatch(r.stdout, /\u001b/, 'no terminal escape sequence passes');

@@ -15,6 +15,7 @@ import { openStore } from '../../src/adapters/store/store.js';
 import { REPORT_LOCK } from '../../src/cron/report.js';
 import { demoPanelWithDns } from '../helpers/cli.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 /** A "resolver" that takes every query and answers none. */
 async function blackhole(t: TestContext): Promise<string> {
@@ -33,7 +34,7 @@ interface Child {
 }
 
 function startCli(t: TestContext, args: string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+  const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, MAILHEALTH_DB: '', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,11 +11,12 @@ import { openStore } from '../../src/adapters/store/store.js';
 import type { MailhealthApp } from '../../src/web/app.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { login, PASSWORD, setPasswords } from '../web/helpers.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 /** Starts the CLI and resolves once `ready` matches its output (stdout and stderr together), with the match. */
 function start(t: TestContext, args: string[], ready: RegExp): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     t.after(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

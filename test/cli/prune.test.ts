@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { openStore } from '../../src/adapters/store/store.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { cli, errorOf, escapeRe, NON_ROOT, sandbox } from './fixtures/run-cli.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 test('prune removes old runs but never the last audit of a domain', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'mh-prune-'));
@@ -27,7 +28,7 @@ test('prune removes old runs but never the last audit of a domain', (t) => {
     store.finishRun(run, 'complete');
   }
   store.close();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '--panel-root', join(dir, 'panel'), '--db', db, 'prune', '--days', '30', '--json'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI_ARGV, '--panel-root', join(dir, 'panel'), '--db', db, 'prune', '--days', '30', '--json'], { cwd: REPO_ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.equal(out.days, 30);

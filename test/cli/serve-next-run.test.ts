@@ -11,6 +11,7 @@ import request from 'supertest';
 import { openStore } from '../../src/adapters/store/store.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
 import { csrfFrom, PASSWORD, setPasswords } from '../web/helpers.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const PORT = 57520;
 
@@ -23,7 +24,7 @@ test('serve: the settings page names the next nightly report run', async (t) => 
   await setPasswords(store, ['root']);
   store.close();
   const args = ['--panel-root', join(dir, 'panel'), '--resolver', '127.0.0.1:9', '--db', db, 'serve', '--port', String(PORT), '--report-cron', '30 2 * * *', '--report-tz', 'UTC'];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
   t.after(async () => {
     child.kill('SIGTERM');

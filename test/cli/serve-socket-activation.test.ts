@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { inheritedAddress, listenFrom, takeListenFrom } from '../../src/cli/commands/serve.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 /** Prints, as the process exits, the LISTEN_* variables it still has (serve must have unset them). */
 const ENV_AT_EXIT = `data:text/javascript,process.on("exit",()=>process.stderr.write("env at exit: "+JSON.stringify([process.env.LISTEN_PID,process.env.LISTEN_FDS,process.env.LISTEN_FDNAMES])+"\\n"))`;
@@ -61,7 +62,7 @@ function serve(t: TestContext, fd: number, opts: { ownPid: true } | { otherPid: 
   const dir = mkdtempSync(join(tmpdir(), 'mh-sockact-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   cpSync(join(REPO_ROOT, 'src/demo/panel'), join(dir, 'panel'), { recursive: true });
-  const argv = ['--import', ENV_AT_EXIT, '--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), '--panel-root', join(dir, 'panel'), '--resolver', '127.0.0.1:9', '--db', join(dir, 'h.sqlite'), 'serve', '--host', '127.0.0.1', '--port', '0', '--no-report'];
+  const argv = ['--import', ENV_AT_EXIT, ...CLI_ARGV, '--panel-root', join(dir, 'panel'), '--resolver', '127.0.0.1:9', '--db', join(dir, 'h.sqlite'), 'serve', '--host', '127.0.0.1', '--port', '0', '--no-report'];
   const env: NodeJS.ProcessEnv = { ...process.env, MAILHEALTH_DB: '', NO_COLOR: '1', LISTEN_FDS: '1', LISTEN_FDNAMES: 'mailhealth.socket' };
   const stdio: ['ignore', 'pipe', 'pipe', number] = ['ignore', 'pipe', 'pipe', fd];
   const child =

@@ -15,10 +15,11 @@ import { createApp } from '../../src/web/app.js';
 import { SETTING_KEYS } from '../../src/core/settings.js';
 import { login, NO_LIMITS, setPasswords } from '../web/helpers.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 function serve(args: string[], untilLine: RegExp | null): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => {
       stderr += String(d);

@@ -15,6 +15,7 @@ import { openStore } from '../../src/adapters/store/store.js';
 import { SETTING_KEYS } from '../../src/core/settings.js';
 import { csrfFrom } from '../web/helpers.js';
 import { fakeSchedule } from '../cron/fake-schedule.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const KEY = 'front-door-key-for-the-service-tests-0123456789';
 
@@ -30,7 +31,7 @@ function sandbox(t: TestContext) {
 
 function service(args: string[], untilLine: RegExp | null): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let stopping = false;
     child.stderr.on('data', (d) => {

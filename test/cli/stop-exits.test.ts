@@ -21,6 +21,7 @@ import { signIdentity } from '../../src/web/identity.js';
 import { authUser, makeCpState, requestParams, zoneView, type CpState } from '../helpers/emulators/cpanel.js';
 import { whmCall, writeCpanelServerFiles } from '../helpers/emulators/whm.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const DOMAIN = 'alice.example';
 const ADMIN_TOKEN = 'admin-token-for-the-stop-tests-0123456789';
@@ -148,7 +149,7 @@ interface Child {
 }
 
 function start(t: TestContext, args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+  const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, MAILHEALTH_DB: '', NO_COLOR: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],

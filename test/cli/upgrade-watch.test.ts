@@ -11,6 +11,7 @@ import { MIGRATIONS, type Migration } from '../../src/adapters/store/migrations.
 import { openStore, StoreError } from '../../src/adapters/store/store.js';
 import { UPGRADE_EXIT_CODE, watchForUpgrade } from '../../src/cli/upgrade-watch.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const NEXT: readonly Migration[] = [...MIGRATIONS, { description: 'test: a step of a later release', sql: 'CREATE TABLE later_release (id INTEGER PRIMARY KEY);' }];
 
@@ -43,7 +44,7 @@ test('serve stops by itself and exits 75 once a newer release migrated its datab
   cpSync(join(REPO_ROOT, 'src/demo/panel'), join(dir, 'panel'), { recursive: true });
   const db = join(dir, 'h.sqlite');
   const args = ['--panel-root', join(dir, 'panel'), '--resolver', '127.0.0.1:9', '--db', db, 'serve', '--port', '0', '--no-report'];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+  const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MAILHEALTH_UPGRADE_CHECK_MS: '50' },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { openStore } from '../../src/adapters/store/store.js';
 import { REPO_ROOT } from '../helpers/corpora.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 /**
  * The CLI as a child process, killed (code null) if it has not exited after `ms`. `env` adds to (or overrides) the
@@ -16,7 +17,7 @@ import { REPO_ROOT } from '../helpers/corpora.js';
  */
 function cli(args: string[], ms = 60_000, env: NodeJS.ProcessEnv = {}, preload: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...preload.flatMap((m) => ['--import', m]), '--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], {
+    const child = spawn(process.execPath, [...preload.flatMap((m) => ['--import', m]), ...CLI_ARGV, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, MAILHEALTH_DB: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ import { REPO_ROOT } from '../helpers/corpora.js';
 import { REPORT_LOCK, runReport } from '../../src/cron/report.js';
 import { killHard, sleeper } from '../helpers/processes.js';
 import { countingLimiter, startWorld, type TestWorld } from './world.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const LEASE = 15 * 60_000;
 
@@ -127,7 +128,7 @@ describe('mailhealth report killed with kill -9 mid-run', () => {
     const panelRoot = join(w.dir, 'panel');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), '--panel', 'files', '--panel-root', panelRoot, '--resolver', `127.0.0.1:${sock.address().port}`, '--db', db, 'report'],
+      [...CLI_ARGV, '--panel', 'files', '--panel-root', panelRoot, '--resolver', `127.0.0.1:${sock.address().port}`, '--db', db, 'report'],
       { cwd: REPO_ROOT, env: { ...process.env, MAILHEALTH_DB: '', NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     const exited = once(child, 'exit');

@@ -7,6 +7,7 @@ import type { TestContext } from 'node:test';
 import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
 import { buildWorld } from '../../src/demo/world.js';
 import { REPO_ROOT } from './corpora.js';
+import { CLI_ARGV } from './cli-argv.js';
 
 /**
  * The history database a CLI run without `--db` (and without MAILHEALTH_DB set by the test) uses: one per test process,
@@ -26,7 +27,7 @@ function cliDbEnv(): NodeJS.ProcessEnv {
 
 export function runCli(args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/cli/bin.ts'), ...args], { cwd: REPO_ROOT, env: cliDbEnv() });
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], { cwd: REPO_ROOT, env: cliDbEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));

@@ -16,6 +16,7 @@ import { parseCgi } from '../helpers/cgi.js';
 import { installFakeBins, type FakeBins } from '../helpers/emulators/bins.js';
 import { makeCpState } from '../helpers/emulators/cpanel.js';
 import { takeRequestEnv } from '../../src/cli/commands/cgi.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const IS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -68,7 +69,7 @@ describe('WHM page (root): whmapi1 runs without the browser’s request in its e
 
   function page(): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/bin.ts'), 'cgi', '--front-door', 'whm', '--panel', 'whm', '--db', join(dir, 'whm.sqlite'), '--server-root', join(dir, 'root')], {
+      const p = spawn(process.execPath, [...CLI_ARGV, 'cgi', '--front-door', 'whm', '--panel', 'whm', '--db', join(dir, 'whm.sqlite'), '--server-root', join(dir, 'root')], {
         cwd: REPO,
         env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, MAILHEALTH_SHARED_SETTINGS: join(dir, 'shared-settings.json'), ...REQUEST },
       });

@@ -29,6 +29,7 @@ import { WhmCli, WhmPanel } from '../../src/adapters/panels/whm/index.js';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
 import { createResolver } from '../../src/adapters/dns/resolver.js';
 import { cgiRequestFromEnv, narrowByIdentity, rebase } from '../../src/web/cgi.js';
+import { CLI_ARGV } from '../helpers/cli-argv.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const HELPER = join(REPO, 'plugin-manifests/plesk/sbin/mailhealth-v1');
@@ -179,7 +180,7 @@ describe('cPanel page (.live.cgi as the cPanel user)', () => {
     try {
       const run = (env: Record<string, string>) =>
         new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-          const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'cgi', '--front-door', 'cpanel', '--db', join(work, 'db/mailhealth.sqlite')], {
+          const p = spawn(process.execPath, [...CLI_ARGV, 'cgi', '--front-door', 'cpanel', '--db', join(work, 'db/mailhealth.sqlite')], {
             cwd: REPO,
             uid,
             gid,

@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { TEST_BUILD } from '../cli-argv.js';
 
 const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 // tsx's `--import` entry (package export "." → dist/loader.mjs), resolved from this repo's node_modules.
 const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** node's arguments for the entry point: the run's compiled copy (scripts/test.mjs), else cli.ts through tsx. */
+const ENTRY = TEST_BUILD ? [join(TEST_BUILD, 'test/helpers/emulators/cli.js')] : ['--import', TSX, CLI];
 
 export interface FakeBins {
   dir: string;
@@ -25,7 +28,7 @@ export function installFakeBins(state: unknown): FakeBins {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   for (const name of ['uapi', 'whmapi1', 'plesk'] as const) {
     const p = join(dir, name);
-    writeFileSync(p, `#!/bin/sh\nexec ${q(process.execPath)} --import ${q(TSX)} ${q(CLI)} ${name} ${q(stateFile)} "$@"\n`);
+    writeFileSync(p, `#!/bin/sh\nexec ${q(process.execPath)} ${ENTRY.map(q).join(' ')} ${name} ${q(stateFile)} "$@"\n`);
     chmodSync(p, 0o755);
   }
   return {
