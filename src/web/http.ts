@@ -23,6 +23,31 @@ export function isSameSitePath(href: string): boolean {
 }
 
 /**
+ * A page load another site started (Fetch Metadata, sent by current browsers: `Sec-Fetch-Site` cross-site, or
+ * same-site — a customer's website may be a sibling subdomain of the panel's host name). The session cookie goes along
+ * with a top-level link (SameSite=Lax), so such a page could make the user's browser spend their audit tokens — the
+ * limit is per user — and send DNS queries. A browser that sends no such header is not known to be one (as before).
+ */
+export function openedFromAnotherSite(req: Request): boolean {
+  const site = req.get('sec-fetch-site');
+  return site === 'cross-site' || site === 'same-site';
+}
+
+/**
+ * Refuses a GET that would spend an audit token when another site opened it (openedFromAnotherSite): nothing checked,
+ * no token taken; the page offers the same address as a link, which, followed from this page, is this site's own.
+ */
+export function refuseIfOpenedFromAnotherSite(req: Request, what: string, linkText: string): void {
+  if (!openedFromAnotherSite(req)) return;
+  const here = req.originalUrl;
+  throw new HttpError(
+    409,
+    `${what} was opened from a link on another site, so nothing was checked: it reads the panel and the DNS, and counts toward your limit of checks. Follow the link below to open it here.`,
+    isSameSitePath(here) ? [{ href: here, text: linkText }] : [],
+  );
+}
+
+/**
  * A form an error page offers to send the refused request again, as it was (a bulk fix preview refused by its rate
  * limit: the same check and the same ticked domains, which a link back to /bulk would lose).
  */

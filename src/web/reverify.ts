@@ -56,11 +56,13 @@ export function logUnrecordedCheck(what: string, out: UnrecordedCheck): void {
  * last check (`updatedAt`) is over REVERIFY_AFTER_MS old — at most REVERIFY_PER_VIEW, newest first, each for an audit
  * token of `user`. When the user's tokens run out the rest wait for a later view (the page is never refused for it).
  * Changes already being checked by another request are skipped, and so are replaced ones (their records are gone by
- * design: checking them would only turn them "no", and take the view's slots every time).
+ * design: checking them would only turn them "no", and take the view's slots every time). `recheck` false: none.
  */
-export async function reverifyStale(c: AppContext, user: string, changes: ChangeRecord[]): Promise<ListedChange[]> {
+export async function reverifyStale(c: AppContext, user: string, changes: ChangeRecord[], recheck = true): Promise<ListedChange[]> {
   const now = c.now().getTime();
   const listed = withReplacements(changes, c.store);
+  // (Not on a view another site opened — http.ts openedFromAnotherSite: listed as the history holds them.)
+  if (!recheck) return listed;
   const due = listed.filter((ch) => reverifyDue(ch, now) && !c.reverifying.has(ch.id)).slice(0, REVERIFY_PER_VIEW);
   const picked: ChangeRecord[] = [];
   for (const ch of due) {

@@ -133,6 +133,20 @@ describe('accessibility of the rendered pages', () => {
     assert.doesNotMatch(fix.replace(/<span aria-hidden="true">[‹›]<\/span>/g, ''), /[‹›]/, 'no arrow left to be read out');
   });
 
+  test('an exact time is on the page, not only in a tooltip: the domain lists (/domains, /bulk)', async () => {
+    const rita = await login(w.app, 'rita');
+    await rita.agent.get('/domains/clean.example').expect(200); // audits it: a "Last audit" to show
+    for (const path of ['/domains', '/bulk']) {
+      const page = (await rita.agent.get(path).expect(200)).text;
+      const cells = [...page.matchAll(/<td class="when">([\s\S]*?)<\/td>/g)].map((m) => m[1]).filter((c) => c.includes('datetime='));
+      assert.ok(cells.length > 0, `${path} lists an audited domain`);
+      for (const cell of cells) {
+        const at = /datetime="([^"]+)"/.exec(cell)![1];
+        assert.ok(text(cell).includes(utcText(Date.parse(at))), `${path}: ${cell} shows ${utcText(Date.parse(at))}`);
+      }
+    }
+  });
+
   test('an exact time is on the page, not only in a tooltip: the history, a domain page', async () => {
     const alice = await login(w.app, 'alice');
     const page = (await alice.agent.get('/domains/florist.example').expect(200)).text; // audits it

@@ -4,7 +4,7 @@ import { Router, type Response } from 'express';
 import type { DomainRef } from '../../core/model.js';
 import type { AppContext } from '../app.js';
 import { applyFilter, parseFilter, rowsFor, sortWorstFirst, toCsv } from '../domain-list.js';
-import { ctx, HttpError, identityOf, list, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
+import { ctx, HttpError, identityOf, list, openedFromAnotherSite, refuseIfOpenedFromAnotherSite, requireChange, requireDomain, requireJob, requireLogin, scopedDomains, scopeOf, str, takeToken } from '../http.js';
 import { atStage, auditAndRecord, applyFix, bulkOutcomeOutOfScope, latestOrAudit, outcomeHttpStatus, outcomeJson, planJson, previewFix, shownAudit, shownChange, shownJobResults, shownOutcome, undoOnce } from '../services.js';
 import { isUnrecordedCheck, logUnrecordedCheck, reverify, reverifyStale, unrecordedCheckText, verifyRefusal } from '../reverify.js';
 import { matching } from './bulk.js';
@@ -52,9 +52,11 @@ export function apiRoutes(c: AppContext): Router {
     );
   });
 
-  r.get('/domains/:domain', requireDomain(c), async (_req, res) => {
+  r.get('/domains/:domain', requireDomain(c), async (req, res) => {
     const me = identityOf(res);
     const a = await latestOrAudit(c, me, ctx(res).domainRef!, () => {
+      // (A browser sent here by another site's link: nothing audited, no token — as the pages, http.ts.)
+      refuseIfOpenedFromAnotherSite(req, `This audit of ${ctx(res).domainRef!.domain}`, 'Audit it');
       takeToken(c, 'audit', me.user, 'api');
     });
     res.json({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, findings: a.findings });
@@ -71,6 +73,7 @@ export function apiRoutes(c: AppContext): Router {
   r.get('/domains/:domain/fix', requireDomain(c), async (req, res) => {
     const check = parseCheck(req.query.check);
     const removeTerms = parseTerms(req.query.remove);
+    refuseIfOpenedFromAnotherSite(req, `This preview of the ${check} fix for ${ctx(res).domainRef!.domain}`, 'Preview it');
     takeToken(c, 'audit', identityOf(res).user, 'api');
     const { plan, unknownTerms, serviceTerms } = await previewFix(c, ctx(res).domainRef!.domain, check, removeTerms);
     res.json({ ...planJson(plan), unknownTerms, serviceTerms });
@@ -100,7 +103,7 @@ export function apiRoutes(c: AppContext): Router {
     const limit = limitRaw === undefined ? HISTORY_PAGE : typeof limitRaw === 'string' && /^[1-9][0-9]{0,2}$/.test(limitRaw) && Number(limitRaw) <= 500 ? Number(limitRaw) : null;
     if (limit === null) throw new HttpError(400, 'limit= takes a whole number from 1 to 500.');
     const domains = await historyDomains(c, res, filter.domain);
-    res.json((await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, limit, before))).map((ch) => shownChange(c.store, ch)));
+    res.json((await reverifyStale(c, identityOf(res).user, c.store.changesForDomains(domains, limit, before), !openedFromAnotherSite(req))).map((ch) => shownChange(c.store, ch)));
   });
 
   r.post('/changes/:id/verify', requireChange(c), async (_req, res) => {

@@ -5,7 +5,7 @@ import type { AppContext } from '../app.js';
 import type { DomainRef } from '../../core/model.js';
 import type { Job } from '../../adapters/store/store.js';
 import { filterQuery, listPage, pageNumber, parseFilter, rowsFor } from '../domain-list.js';
-import { ctx, HttpError, identityOf, requireDomain, requireJob, requireLogin, scopeOf, takeToken, takeTokens } from '../http.js';
+import { ctx, HttpError, identityOf, refuseIfOpenedFromAnotherSite, requireDomain, requireJob, requireLogin, scopeOf, takeToken, takeTokens } from '../http.js';
 import { pageJobsOf } from '../jobs.js';
 import { atStage, auditAndRecord, freshFor, latestOrAudit } from '../services.js';
 import { MAX_JOBS_SHOWN } from './bulk.js';
@@ -85,10 +85,12 @@ export function domainRoutes(c: AppContext): Router {
     res.redirect(303, '/domains');
   });
 
-  r.get('/domains/:domain', requireDomain(c), async (_req, res) => {
+  r.get('/domains/:domain', requireDomain(c), async (req, res) => {
     const ref = ctx(res).domainRef!;
     const me = identityOf(res);
     const audit = await latestOrAudit(c, me, ref, () => {
+      // Never audited yet: the view audits, for a token — not for another site's link.
+      refuseIfOpenedFromAnotherSite(req, `The page of ${ref.domain}, not audited yet,`, `Audit ${ref.domain} and show it`);
       takeToken(c, 'audit', me.user);
     });
     res.render('domain', { title: ref.domain, ref, audit, groups: groupFindings(audit), now: c.now(), h: viewHelpers });

@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { FIX_KINDS, type FixKind } from '../../core/model.js';
 import { PLAN_HASH } from '../../core/plans/plan.js';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, identityOf, list, requireDomain, requireLogin, str, takeToken } from '../http.js';
+import { ctx, HttpError, identityOf, list, refuseIfOpenedFromAnotherSite, requireDomain, requireLogin, str, takeToken } from '../http.js';
 import { applyFix, atStage, outcomeHttpStatus, previewFix, shownOutcome } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -36,7 +36,8 @@ export function fixRoutes(c: AppContext): Router {
     const ref = ctx(res).domainRef!;
     const check = parseCheck(req.query.check);
     const removeTerms = parseTerms(req.query.remove);
-    // A preview reads the panel and the DNS like an audit does: it takes an audit token.
+    // A preview reads the panel and the DNS like an audit does: it takes an audit token — not for another site's link.
+    refuseIfOpenedFromAnotherSite(req, `This preview of the ${check} fix for ${ref.domain}`, `Preview the ${check} fix for ${ref.domain}`);
     takeToken(c, 'audit', identityOf(res).user);
     const { plan, unknownTerms, serviceTerms } = await previewFix(c, ref.domain, check, removeTerms);
     res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, serviceTerms, removeTerms, h: viewHelpers });

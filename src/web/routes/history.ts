@@ -7,7 +7,7 @@ import type { ApplyOutcome } from '../../core/plans/apply.js';
 import { replacedIn } from '../../core/plans/replaced.js';
 import type { ChangeRecord } from '../../adapters/store/store.js';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, identityOf, NOT_FOUND_MESSAGE, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
+import { ctx, HttpError, identityOf, NOT_FOUND_MESSAGE, openedFromAnotherSite, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
 import { isUnrecordedCheck, logUnrecordedCheck, reverify, reverifyStale, unrecordedCheckText, verifyRefusal } from '../reverify.js';
 import { atStage, outcomeHttpStatus, shownChange, shownOutcome, undoOnce, WITHHELD, withheldText } from '../services.js';
 import { historyLinks } from './fix.js';
@@ -85,7 +85,7 @@ export function historyRoutes(c: AppContext): Router {
     // One more than a page: whether there are older changes to link to.
     const page = c.store.changesForDomains(domains, HISTORY_PAGE + 1, before);
     const olderBefore = page.length > HISTORY_PAGE ? page[HISTORY_PAGE - 1].id : null;
-    const changes = (await reverifyStale(c, identityOf(res).user, page.slice(0, HISTORY_PAGE))).map((ch) => shownChange(c.store, ch));
+    const changes = (await reverifyStale(c, identityOf(res).user, page.slice(0, HISTORY_PAGE), !openedFromAnotherSite(req))).map((ch) => shownChange(c.store, ch));
     res.render('history', { title: 'History', audits, changes, domainFilter: filter.domain ?? '', filterError: null, now: c.now(), h: viewHelpers, before: before ?? null, olderBefore });
   });
 
