@@ -451,7 +451,10 @@ export class PleskPanel implements Panel {
     const type = r.type.toUpperCase();
     if (type === 'SOA' || type === 'AXFR') return null;
     const name = canonName(r.host);
-    const ttl = typeof r.ttl === 'number' && r.ttl > 0 ? r.ttl : DEFAULT_TTL;
+    // Only a TTL Plesk does not give (null, absent) is the zone's: a TTL of 0 is a TTL (RFC 2181 §8), read as it is on
+    // every other panel — read as one day, the audit showed another TTL than the zone's and a fix of the record
+    // rewrote it with a one-day TTL nobody asked for (panel parity QA).
+    const ttl = typeof r.ttl === 'number' && r.ttl >= 0 ? r.ttl : DEFAULT_TTL;
     const opt = (r.opt ?? '').trim();
     let value: string;
     // A host Plesk returns spelled otherwise than the name it is read under (`_DMARC.example.com.`, `Example.COM.`):
