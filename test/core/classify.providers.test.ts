@@ -6,6 +6,10 @@
 // - hosting providers' DKIM selectors are stale candidates, and a selector published as a CNAME is judged by the
 //   provider of its target;
 // - fingerprints of mail-auth.md §8 that need patterns (HubSpot hs1-<portal>, GoDaddy dc-<random>._spfm.<domain>).
+// The hosting company with mailboxes in use was GoDaddy (gdmail.example); since the provider review GoDaddy's
+// include:secureserver.net is a mail service (GoDaddy email, Microsoft 365 from GoDaddy: kept whatever the MX), so the
+// example is now HostGator (hgmail.example: a hosting-only entry, mailboxes on its gator servers), and the
+// dc-<random>._spfm. include is GoDaddy's DNS-managed SPF (godaddy-spfm, the customer's own senders: kept).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { spfCheck } from '../../src/core/checks/spf.js';
@@ -18,49 +22,50 @@ import { checkContext, SERVER_IP } from './checks/context.js';
 
 const KEY = 'MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC2QYjS1lNpNE/eQCaCLH4ddx65dL7JpTQTzzA/1hD6i8PfcghMV+AqpQOt2Cj5CnMzak91BqgYcw/miB84dPRAaUBJyuczxP6B7hAdr6c7LFYonPhOkznOKgh47Y+qTejnQBFgPv76hFndc6AAXC9ch3YCvGJKs6avRJd9dWZbPQIDAQAB';
 
-/** gdmail.example of the reviewer's panel: website here, mailboxes at GoDaddy Professional Email. */
-const GD = 'gdmail.example';
-const GD_SPF = `v=spf1 include:secureserver.net ip4:${SERVER_IP} -all`;
-const gdMx = [
-  { priority: 0, exchange: 'smtp.secureserver.net' },
-  { priority: 10, exchange: 'mailstore1.secureserver.net' },
+/** hgmail.example (the reviewer's gdmail.example, moved to a hosting-only provider): website here, mailboxes still on
+ * HostGator's shared servers. */
+const HG = 'hgmail.example';
+const HG_SPF = `v=spf1 include:websitewelcome.com ip4:${SERVER_IP} -all`;
+const hgMx = [
+  { priority: 0, exchange: 'gator4000.hostgator.com' },
+  { priority: 10, exchange: 'gator4001.hostgator.com' },
 ];
-const gdRecords: ZoneRecord[] = [
-  { name: GD, ttl: 3600, type: 'NS', value: 'ns1.newhost.example.' },
-  { name: GD, ttl: 3600, type: 'A', value: SERVER_IP },
-  { name: GD, ttl: 3600, type: 'MX', value: '0 smtp.secureserver.net.' },
-  { name: GD, ttl: 3600, type: 'MX', value: '10 mailstore1.secureserver.net.' },
-  { name: GD, ttl: 3600, type: 'TXT', value: GD_SPF, txt: [GD_SPF] },
+const hgRecords: ZoneRecord[] = [
+  { name: HG, ttl: 3600, type: 'NS', value: 'ns1.newhost.example.' },
+  { name: HG, ttl: 3600, type: 'A', value: SERVER_IP },
+  { name: HG, ttl: 3600, type: 'MX', value: '0 gator4000.hostgator.com.' },
+  { name: HG, ttl: 3600, type: 'MX', value: '10 gator4001.hostgator.com.' },
+  { name: HG, ttl: 3600, type: 'TXT', value: HG_SPF, txt: [HG_SPF] },
 ];
-const gdMap = (mx: ZoneMap[string]['MX'] = gdMx): ZoneMap =>
+const hgMap = (mx: ZoneMap[string]['MX'] = hgMx): ZoneMap =>
   ({
-    [GD]: { A: [SERVER_IP], MX: mx, TXT: [[GD_SPF]] },
-    'secureserver.net': { TXT: [['v=spf1 ip4:68.178.213.0/24 ~all']] },
-    'smtp.secureserver.net': { A: ['68.178.213.37'] },
-    'mailstore1.secureserver.net': { A: ['68.178.213.200'] },
+    [HG]: { A: [SERVER_IP], MX: mx, TXT: [[HG_SPF]] },
+    'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 ~all']] },
+    'gator4000.hostgator.com': { A: ['192.185.4.100'] },
+    'gator4001.hostgator.com': { A: ['192.185.4.101'] },
   }) as ZoneMap;
 
-function gd(routing: MailSettings['routing'], opts: { map?: ZoneMap; zone?: ZoneRecord[] | null } = {}): CheckContext {
-  return checkContext(GD, opts.map ?? gdMap(), { routing }, opts.zone === undefined ? gdRecords : opts.zone);
+function hg(routing: MailSettings['routing'], opts: { map?: ZoneMap; zone?: ZoneRecord[] | null } = {}): CheckContext {
+  return checkContext(HG, opts.map ?? hgMap(), { routing }, opts.zone === undefined ? hgRecords : opts.zone);
 }
 
 describe('rule: a hosting company whose mailboxes the domain uses (routing remote, MX there) is kept', () => {
-  test('gdmail.example: include:secureserver.net and the MX hosts are kept, with the delivery as the reason', async () => {
-    const c = gd('remote').classifier;
-    const inc = await c.spfTerm('include:secureserver.net');
+  test('hgmail.example: include:websitewelcome.com and the MX hosts are kept, with the delivery as the reason', async () => {
+    const c = hg('remote').classifier;
+    const inc = await c.spfTerm('include:websitewelcome.com');
     assert.equal(inc.class, 'keep', inc.reason);
-    assert.equal(inc.provider, 'godaddy');
-    assert.match(inc.reason, /gdmail\.example's mail is delivered/);
-    assert.match(inc.reason, /smtp\.secureserver\.net/);
-    for (const h of ['smtp.secureserver.net', 'mailstore1.secureserver.net']) assert.equal((await c.host(h)).class, 'keep', h);
+    assert.equal(inc.provider, 'hostgator');
+    assert.match(inc.reason, /hgmail\.example's mail is delivered/);
+    assert.match(inc.reason, /gator4000\.hostgator\.com/);
+    for (const h of ['gator4000.hostgator.com', 'gator4001.hostgator.com']) assert.equal((await c.host(h)).class, 'keep', h);
     assert.equal((await c.spfTerm('mx')).class, 'keep');
-    // GoDaddy's DNS-managed SPF include is GoDaddy's too, and so is a report address there.
-    assert.equal((await c.spfTerm(`include:dc-0a1b2c3d4e._spfm.${GD}`)).class, 'keep');
-    assert.equal((await c.reportAddress('dmarc@reports.secureserver.net')).class, 'keep');
+    // So is a report address at HostGator. (GoDaddy's dc-<random>._spfm. include, asserted here before, is no hosting
+    // provider's any more: kept as godaddy-spfm, see the pattern fingerprints below.)
+    assert.equal((await c.reportAddress('dmarc@reports.websitewelcome.com')).class, 'keep');
   });
 
-  test('gdmail.example: the mx check reports no mx.stale and the SPF plan keeps the include', async () => {
-    const ctx = gd('remote');
+  test('hgmail.example: the mx check reports no mx.stale and the SPF plan keeps the include', async () => {
+    const ctx = hg('remote');
     const mx = await mxCheck(ctx);
     assert.ok(!mx.some((f) => f.rule === 'mx.stale'), JSON.stringify(mx.map((f) => f.rule)));
     assert.ok(mx.some((f) => f.rule === 'mx.ok'));
@@ -70,55 +75,55 @@ describe('rule: a hosting company whose mailboxes the domain uses (routing remot
     );
     const spf = await spfCheck(ctx);
     assert.ok(!spf.some((f) => f.rule === 'spf.stale-term'), JSON.stringify(spf.map((f) => f.rule)));
-    const plan = await planSpf(ctx, gdRecords, {});
+    const plan = await planSpf(ctx, hgRecords, {});
     assert.deepEqual(plan.changes, [], JSON.stringify(plan));
-    assert.ok(!plan.notes.some((n) => /secureserver/.test(n)), plan.notes.join('\n'));
+    assert.ok(!plan.notes.some((n) => /websitewelcome/.test(n)), plan.notes.join('\n'));
   });
 
   test('the live MX decides when the panel has no copy of the zone', async () => {
-    const inc = await gd('remote', { zone: null }).classifier.spfTerm('include:secureserver.net');
+    const inc = await hg('remote', { zone: null }).classifier.spfTerm('include:websitewelcome.com');
     assert.equal(inc.class, 'keep', inc.reason);
   });
 
   test("the panel's copy of the zone counts too (its MX may be the one in use)", async () => {
-    const map = gdMap([{ priority: 10, exchange: 'mx.elsewhere.example' }]);
-    const inc = await gd('remote', { map }).classifier.spfTerm('include:secureserver.net');
+    const map = hgMap([{ priority: 10, exchange: 'mx.elsewhere.example' }]);
+    const inc = await hg('remote', { map }).classifier.spfTerm('include:websitewelcome.com');
     assert.equal(inc.class, 'keep', inc.reason);
   });
 
   test('routing remote, MX lookup unanswered and no zone copy: unknown, never stale (DNS trouble is no reason to drop)', async () => {
-    const map = { ...gdMap(), [GD]: { A: [SERVER_IP], MX: 'TIMEOUT', TXT: [[GD_SPF]] } } as ZoneMap;
-    const inc = await gd('remote', { map, zone: null }).classifier.spfTerm('include:secureserver.net');
+    const map = { ...hgMap(), [HG]: { A: [SERVER_IP], MX: 'TIMEOUT', TXT: [[HG_SPF]] } } as ZoneMap;
+    const inc = await hg('remote', { map, zone: null }).classifier.spfTerm('include:websitewelcome.com');
     assert.equal(inc.class, 'unknown', inc.reason);
     assert.match(inc.reason, /timeout/);
   });
 
-  test('routing remote, MX at another provider: GoDaddy stays a previous host (stale)', async () => {
-    const map = gdMap([{ priority: 1, exchange: 'aspmx.l.google.com' }]);
-    const zone = gdRecords.filter((r) => r.type !== 'MX');
-    const c = gd('remote', { map, zone }).classifier;
-    assert.equal((await c.spfTerm('include:secureserver.net')).class, 'stale');
+  test('routing remote, MX at another provider: HostGator stays a previous host (stale)', async () => {
+    const map = hgMap([{ priority: 1, exchange: 'aspmx.l.google.com' }]);
+    const zone = hgRecords.filter((r) => r.type !== 'MX');
+    const c = hg('remote', { map, zone }).classifier;
+    assert.equal((await c.spfTerm('include:websitewelcome.com')).class, 'stale');
     assert.equal((await c.host('aspmx.l.google.com')).class, 'keep');
   });
 
-  // Routing local: the MX at GoDaddy stays mx.stale (fail, with both ways out), but it may be where the mailboxes still
-  // are (website moved, mail stayed): GoDaddy's include is unknown and kept unless selected (classify.ts liveMxAt).
-  test('routing local: the same MX at GoDaddy is mx.stale fail; its include is unknown and the SPF fix keeps it', async () => {
-    const ctx = gd('local');
-    const inc = await ctx.classifier.spfTerm('include:secureserver.net');
+  // Routing local: the MX at HostGator stays mx.stale (fail, with both ways out), but it may be where the mailboxes still
+  // are (website moved, mail stayed): HostGator's include is unknown and kept unless selected (classify.ts liveMxAt).
+  test('routing local: the same MX at HostGator is mx.stale fail; its include is unknown and the SPF fix keeps it', async () => {
+    const ctx = hg('local');
+    const inc = await ctx.classifier.spfTerm('include:websitewelcome.com');
     assert.equal(inc.class, 'unknown', inc.reason);
-    assert.match(inc.reason, /live MX delivers its mail to GoDaddy \(MX smtp\.secureserver\.net, mailstore1\.secureserver\.net\)/);
+    assert.match(inc.reason, /live MX delivers its mail to HostGator \(EIG\) \(MX gator4000\.hostgator\.com, gator4001\.hostgator\.com\)/);
     const mx = await mxCheck(ctx);
     assert.deepEqual(
       mx.filter((f) => f.rule === 'mx.stale').map((f) => f.severity),
       ['fail', 'fail'],
     );
-    const plan = await planSpf(ctx, gdRecords, {});
-    assert.ok(!plan.notes.some((n) => /^Drops include:secureserver\.net/.test(n)), plan.notes.join('\n'));
+    const plan = await planSpf(ctx, hgRecords, {});
+    assert.ok(!plan.notes.some((n) => /^Drops include:websitewelcome\.com/.test(n)), plan.notes.join('\n'));
     assert.deepEqual(plan.changes, [], plan.notes.join('\n'));
     // Selected for removal, it goes.
-    const removed = await planSpf(ctx, gdRecords, { removeTerms: ['include:secureserver.net'] });
-    assert.ok(removed.notes.some((n) => /^Removes include:secureserver\.net \(you selected it\)/.test(n)), removed.notes.join('\n'));
+    const removed = await planSpf(ctx, hgRecords, { removeTerms: ['include:websitewelcome.com'] });
+    assert.ok(removed.notes.some((n) => /^Removes include:websitewelcome\.com \(you selected it\)/.test(n)), removed.notes.join('\n'));
   });
 
   test('Namecheap Private Email: stale candidate (mail-auth.md §8.1), kept while the mail is delivered there', async () => {
@@ -225,9 +230,11 @@ describe('DKIM selectors of hosting providers, CNAME targets, and pattern finger
     assert.equal((await c.dkimKey('hs3-4242424', KEY)).class, 'unknown');
   });
 
-  test("GoDaddy's include:dc-<random>._spfm.<domain>: GoDaddy, a stale candidate (routing local)", async () => {
+  // Was "GoDaddy, a stale candidate": since the provider review it is GoDaddy's DNS-managed SPF, holding the customer's
+  // own senders (a mail service), kept even with routing local and no MX at GoDaddy.
+  test("GoDaddy's include:dc-<random>._spfm.<domain>: GoDaddy's DNS-managed SPF (godaddy-spfm), kept (routing local)", async () => {
     const k = await c.spfTerm('include:dc-aa1b2c3d4e._spfm.customer.example');
-    assert.equal(k.class, 'stale', k.reason);
-    assert.equal(k.provider, 'godaddy');
+    assert.equal(k.class, 'keep', k.reason);
+    assert.equal(k.provider, 'godaddy-spfm');
   });
 });

@@ -47,12 +47,16 @@ test('the format check rejects what the matcher would get wrong', () => {
   assert.notDeepEqual(validateProviders([base, { ...base }]), [], 'duplicate id');
 });
 
-test("GoDaddy's DNS-managed SPF include dc-<random>._spfm.<domain> (mail-auth.md §8.1) is GoDaddy, a hosting provider", () => {
-  for (const h of ['dc-aa1b2c3d4e._spfm.customer.example', 'DC-0123._SPFM.shop.co.uk.']) assert.equal(defaultKnowledge.matchHost(h)?.id, 'godaddy', h);
+// Review (providers-review.test.ts): the _spfm record holds the SPF terms of the services the customer connected through
+// GoDaddy's DNS, and include:secureserver.net is the SPF GoDaddy documents for its mailbox products (Microsoft 365 from
+// GoDaddy included, whose MX is Microsoft's): both are kept, neither is a previous host's.
+test("GoDaddy's DNS-managed SPF include dc-<random>._spfm.<domain> (mail-auth.md §8.1) is matched by its pattern, as a kept service", () => {
+  for (const h of ['dc-aa1b2c3d4e._spfm.customer.example', 'DC-0123._SPFM.shop.co.uk.']) assert.equal(defaultKnowledge.matchHost(h)?.id, 'godaddy-spfm', h);
   for (const h of ['dc-aa1b2c3d4e.spfm.customer.example', 'x.dc-aa1b2c3d4e._spfm.customer.example', 'dc-aa1._spfm', 'dcaa1._spfm.customer.example']) {
-    assert.notEqual(defaultKnowledge.matchHost(h)?.id, 'godaddy', h);
+    assert.notEqual(defaultKnowledge.matchHost(h)?.id, 'godaddy-spfm', h);
   }
-  assert.equal(defaultKnowledge.matchHost('smtp.secureserver.net')?.kind, 'hosting');
+  assert.equal(defaultKnowledge.matchHost('dc-aa1b2c3d4e._spfm.customer.example')?.kind, 'mail-service');
+  assert.equal(defaultKnowledge.matchHost('smtp.secureserver.net')?.kind, 'mail-service');
 });
 
 test('HubSpot selectors hs1-<portal>, hs2-<portal> (prefix entries), and the bare names', () => {

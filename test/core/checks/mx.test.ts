@@ -37,15 +37,17 @@ describe('mx check follows the classification of the MX hosts (mail routed elsew
   const D = 'r.example';
   const ns = (value: string) => ({ name: D, ttl: 300, type: 'NS', value });
 
-  test('routing remote, MX at a hosting provider (GoDaddy mailboxes): where mail is delivered, no mx.stale', async () => {
-    const map = { [D]: { MX: [{ priority: 0, exchange: 'smtp.secureserver.net' }] }, 'smtp.secureserver.net': { A: ['68.178.213.37'] } };
+  // The hosting provider was GoDaddy: since the provider review its secureserver.net is GoDaddy email (a mail service,
+  // kept whatever the routing), so HostGator (hosting only: mailboxes on its gator servers) is the example now.
+  test('routing remote, MX at a hosting provider (HostGator mailboxes): where mail is delivered, no mx.stale', async () => {
+    const map = { [D]: { MX: [{ priority: 0, exchange: 'gator4000.hostgator.com' }] }, 'gator4000.hostgator.com': { A: ['192.185.4.100'] } };
     const fs = await mxCheck(checkContext(D, map, { routing: 'remote' }));
     assert.deepEqual(rules(fs), ['info mx.host', 'pass mx.ok']);
     assert.equal(fs[0].classification?.class, 'keep');
   });
 
   test('routing local, the same MX: mx.stale fail', async () => {
-    const map = { [D]: { MX: [{ priority: 0, exchange: 'smtp.secureserver.net' }] }, 'smtp.secureserver.net': { A: ['68.178.213.37'] } };
+    const map = { [D]: { MX: [{ priority: 0, exchange: 'gator4000.hostgator.com' }] }, 'gator4000.hostgator.com': { A: ['192.185.4.100'] } };
     assert.deepEqual(rules(await mxCheck(checkContext(D, map))), ['fail mx.stale']);
   });
 
