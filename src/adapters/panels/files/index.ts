@@ -205,8 +205,10 @@ export class FilesPanel implements Panel {
       }
     }
     const zone: Zone = { domain, serial, records, version: fileVersion(text) };
-    // applyChanges refuses such a file (a line it cannot read may hide records): say so before anything is planned.
-    if (parsed.errors.length) zone.writeBlocked = unreadableZone(domain, parsed.errors[0]);
+    // applyChanges refuses such a file (writeRefusal: a line it cannot read may hide records; a signed file): say so
+    // before anything is planned.
+    const refusal = writeRefusal(domain, parsed);
+    if (refusal) zone.writeBlocked = refusal;
     return zone;
   }
 
@@ -272,8 +274,10 @@ export class FilesPanel implements Panel {
     const zone = this.toZone(domain, text);
     const parsed = parseZoneFile(text, domain);
     // A line the parser cannot read may hide records (an unclosed parenthesis swallows every line after it): an edit
-    // could then rewrite them away unseen. Writes wait until the file is repaired.
-    if (parsed.errors.length) throw new PanelError('invalid-zone', `${unreadableZone(domain, parsed.errors[0])} Nothing was changed.`);
+    // could then rewrite them away unseen. Writes wait until the file is repaired (and a signed file is never written:
+    // writeRefusal).
+    const refusal = writeRefusal(domain, parsed);
+    if (refusal) throw new PanelError('invalid-zone', `${refusal} Nothing was changed.`);
     let out: string;
     try {
       out = this.edited(domain, text, zone, parsed, changes, true);
@@ -686,6 +690,29 @@ function removeDeadTemps(file: string): void {
 
 function unreadableZone(domain: string, error: string): string {
   return `the zone file of ${domain} has lines mailhealth cannot read (${error}); repair it in the panel first.`;
+}
+
+/**
+ * Why the files panel writes no change to this zone file as it is, or null. A line it cannot read (it may hide
+ * records an edit would rewrite away), and a DNSSEC-signed file: the output of a signer (dnssec-signzone, an
+ * export of a signed zone), whose RRSIGs a changed record would keep — validating resolvers would then reject it as
+ * bogus and mail would lose the very record the fix wrote. A zone the name server signs itself (BIND inline-signing or
+ * dnssec-policy, Knot, PowerDNS) holds no RRSIG in its file and is written as any other (a DNSKEY alone is fine).
+ */
+function writeRefusal(domain: string, parsed: ParsedZone): string | null {
+  const first = parsed.errors[0];
+  // $INCLUDE and $GENERATE are valid BIND, not something to repair: the change is made by hand, or the records they
+  // bring in are written into the file itself.
+  const directive = first && /^line [0-9]+: \$(INCLUDE|GENERATE) is not supported/i.exec(first);
+  if (directive) {
+    const instead = directive[1].toUpperCase() === 'INCLUDE' ? 'move the included records into the zone file' : 'write the generated records out in the zone file';
+    return `mailhealth does not write the zone file of ${domain} (${first}): make this change by hand (the preview shows the records), or ${instead}.`;
+  }
+  if (first) return unreadableZone(domain, first);
+  if (parsed.signed) {
+    return `the zone file of ${domain} is DNSSEC-signed (${parsed.signed}): a record mailhealth changed would keep its old signatures and validating resolvers would reject it; change the unsigned zone the file is made from and sign it again (or let the name server sign the zone, e.g. BIND's dnssec-policy).`;
+  }
+  return null;
 }
 
 interface ConfigEntry {

@@ -1,5 +1,7 @@
 // BIND master-file parser and surgical editor for the files panel.
-// Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names.
+// Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names,
+// types written TYPE<n> and TXT in RFC 3597's generic form, as BIND reads them; $INCLUDE, $GENERATE and a byte order mark
+// are errors (the zone is read as far as it goes, and not written).
 // Every record remembers the lines it came from, so an edit rewrites only those lines: the rest of the file stays
 // byte-identical.
 import { isUtf8 } from 'node:buffer';
@@ -30,6 +32,11 @@ export interface ParsedZone {
    * a CNAME next to other data at the same name, no NS record at the apex, owners outside the zone.
    */
   warnings: string[];
+  /**
+   * Where the file shows it is DNSSEC-signed (an RRSIG, NSEC or NSEC3 record: the output of a signer, not a zone a signer
+   * reads): `line N: TYPE`. Such a file is read, but never written (a changed record would keep its old signatures).
+   */
+  signed?: string;
 }
 
 interface Logical {
@@ -232,6 +239,45 @@ const KNOWN_TYPES = new Set([
   'SMIMEA', 'ALIAS', 'APL', 'CDS', 'CDNSKEY', 'NULL', 'WKS', 'MB', 'MG', 'MR', 'MINFO', 'X25', 'ISDN', 'RT', 'NSAP', 'PX', 'GPOS', 'KX', 'IPSECKEY', 'DHCID', 'NSEC3', 'NSEC3PARAM', 'HIP', 'ZONEMD',
 ]);
 
+/**
+ * Type numbers of the mnemonics above (RFC 3597 lets a zone name any type as TYPE<n>: BIND reads `TYPE16 "v=spf1 …"` as
+ * the TXT it is, so must we — else the SPF fix would not see that record and add a second one).
+ */
+const TYPE_NAMES: Record<number, string> = {
+  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 7: 'MB', 8: 'MG', 9: 'MR', 10: 'NULL', 11: 'WKS', 12: 'PTR', 13: 'HINFO', 14: 'MINFO',
+  15: 'MX', 16: 'TXT', 17: 'RP', 18: 'AFSDB', 19: 'X25', 20: 'ISDN', 21: 'RT', 22: 'NSAP', 24: 'SIG', 25: 'KEY', 26: 'PX',
+  27: 'GPOS', 28: 'AAAA', 29: 'LOC', 35: 'NAPTR', 36: 'KX', 37: 'CERT', 39: 'DNAME', 42: 'APL', 43: 'DS', 44: 'SSHFP',
+  45: 'IPSECKEY', 46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 49: 'DHCID', 50: 'NSEC3', 51: 'NSEC3PARAM', 52: 'TLSA', 53: 'SMIMEA',
+  55: 'HIP', 59: 'CDS', 60: 'CDNSKEY', 61: 'OPENPGPKEY', 63: 'ZONEMD', 64: 'SVCB', 65: 'HTTPS', 99: 'SPF', 256: 'URI', 257: 'CAA',
+};
+
+/** The mnemonic of a type given as TYPE<n> when there is one (`TYPE16` → `TXT`); any other type as given. */
+function canonicalType(u: string): string {
+  if (u.charCodeAt(0) !== 0x54 || !/^TYPE[0-9]+$/.test(u)) return u;
+  return TYPE_NAMES[Number(u.slice(4))] ?? u;
+}
+
+/**
+ * Character-strings of TXT rdata in RFC 3597's generic form (`\# <length> <hex>`, the hex possibly in several words):
+ * each string is a length octet and that many octets. Null when it is not well formed (BIND refuses such a line).
+ */
+function genericTxt(words: string[]): string[] | null {
+  if (words.length < 2 || !/^[0-9]+$/.test(words[1])) return null;
+  const hex = words.slice(2).join('');
+  const len = Number(words[1]);
+  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || hex.length !== len * 2 || len === 0) return null;
+  const bytes = Buffer.from(hex, 'hex');
+  const out: string[] = [];
+  for (let k = 0; k < bytes.length; ) {
+    const n = bytes[k];
+    if (k + 1 + n > bytes.length) return null;
+    const b = bytes.subarray(k + 1, k + 1 + n);
+    out.push(isUtf8(b) ? b.toString('utf8') : decodeOctets(b));
+    k += 1 + n;
+  }
+  return out;
+}
+
 /** Is `u` (already upper case) a record type? */
 function isUpperType(u: string): boolean {
   return KNOWN_TYPES.has(u) || /^TYPE[0-9]+$/.test(u);
@@ -250,6 +296,14 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
   let lastTtl: number | null = null;
   const records: ParsedRecord[] = [];
   const errors: string[] = [];
+  let signed: string | undefined;
+  if (text.charCodeAt(0) === 0xfeff) {
+    // A UTF-8 byte order mark (Windows Notepad saves one): BIND and NSD read it as part of the first line and refuse the
+    // whole zone. The records are read as meant (the mark is only in line 1, so line numbers stay), but the zone is not
+    // written until the file is saved without it: a write would leave a file the name server still does not load.
+    errors.push('line 1: the file starts with a UTF-8 byte order mark (BOM, the bytes EF BB BF some editors save), which BIND and NSD refuse to load the zone for; save the file as UTF-8 without a BOM');
+    text = text.slice(1);
+  }
 
   for (const l of lex(text, errors)) {
     const toks = l.texts;
@@ -265,8 +319,13 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
           defaultTtl = t;
           ttlSet = true;
         }
-      } else if (dir !== '$INCLUDE' && dir !== '$GENERATE') errors.push(`line ${l.startLine + 1}: unknown directive ${first}`);
-      else errors.push(`line ${l.startLine + 1}: ${first} is not supported`);
+      } else if (dir === '$INCLUDE') {
+        // The records of another file: not read (the audit does not see them), and a write could not keep in step with them.
+        errors.push(`line ${l.startLine + 1}: ${first} is not supported: mailhealth neither reads nor writes the records it brings in from ${toks[1] ? JSON.stringify(toks[1]) : 'another file'}`);
+      } else if (dir === '$GENERATE') {
+        // BIND's extension that makes records from a pattern: not expanded, so the audit does not see those records.
+        errors.push(`line ${l.startLine + 1}: ${first} is not supported: mailhealth does not expand the records it makes`);
+      } else errors.push(`line ${l.startLine + 1}: unknown directive ${first}`);
       continue;
     }
     let i = 0;
@@ -293,12 +352,14 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
         }
       }
     }
-    const type = i < toks.length ? toks[i].toUpperCase() : undefined;
-    if (!type || !isUpperType(type)) {
+    const given = i < toks.length ? toks[i].toUpperCase() : undefined;
+    if (!given || !isUpperType(given)) {
       errors.push(`line ${l.startLine + 1}: cannot find a record type in ${JSON.stringify(toks.slice(0, 4).join(' '))}`);
       continue;
     }
+    const type = canonicalType(given);
     i++;
+    if (!signed && (type === 'RRSIG' || type === 'NSEC' || type === 'NSEC3')) signed = `line ${l.startLine + 1}: ${type}`;
     const recTtl: number = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
     if (l.badEscape) {
       // Not read, but its owner and TTL still carry over to the lines after it that leave them out.
@@ -319,6 +380,18 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     switch (type) {
       case 'TXT':
       case 'SPF': {
+        if (!quoted[i] && toks[i] === '\\#') {
+          // RFC 3597's generic form (`TXT \# 21 14763d…`, as some tools export): BIND reads the strings it encodes.
+          const g = genericTxt(toks.slice(i));
+          if (!g) {
+            errors.push(`line ${l.startLine + 1}: ${type} rdata in the generic form \\# <length> <hex> that is not well formed`);
+            lastOwner = owner;
+            lastTtl = recTtl;
+            continue;
+          }
+          rec.txt = g;
+          break;
+        }
         // Unquoted words are character-strings too: their escapes (\DDD, \X) mean what they mean in quotes.
         const strings = toks.slice(i);
         for (let k = 0; k < strings.length; k++) {
@@ -360,7 +433,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     lastTtl = rec.ttl;
   }
   const zoneName = origin.toLowerCase().replace(/\.$/, '');
-  return { origin: zoneName, records, errors, warnings: zoneWarnings(records, zoneName) };
+  return { origin: zoneName, records, errors, warnings: zoneWarnings(records, zoneName), ...(signed ? { signed } : {}) };
 }
 
 function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
@@ -553,10 +626,34 @@ export function bumpSerialText(text: string, soa: ParsedRecord, newSerial: numbe
   return null;
 }
 
-/** Next serial: YYYYMMDD00 for today when that is larger than the old one, else old+1 (mod 2^32). */
+/**
+ * Whether a serial reads as a date serial YYYYMMDDnn (a year from 1970 on, a month and a day that exist in some month).
+ * Unix times before 2032 (below 1970010100) never do, so the two conventions are told apart.
+ */
+function isDateSerial(serial: number): boolean {
+  if (serial < 1970010100 || serial > 2999123199) return false;
+  const month = Math.floor(serial / 10000) % 100;
+  const day = Math.floor(serial / 100) % 100;
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/**
+ * Next serial, in the convention the zone already uses (the admin's own tools go on writing serials after ours: a
+ * serial of another kind that is larger would make each of theirs go backwards, and secondaries would stop taking the
+ * zone):
+ * - a Unix time (10 digits, not a date; BIND's serial-update-method unixtime, `date +%s` scripts): now as a Unix time
+ *   when that is larger than the old one, else old+1;
+ * - anything else (a date serial YYYYMMDDnn, a small counter): YYYYMMDD00 for today when that is larger than the old
+ *   one, else old+1.
+ * Always mod 2^32 (RFC 1982 serial arithmetic: 4294967295 + 1 wraps to 0, which counts as newer).
+ */
 export function nextSerial(old: number, today: Date): number {
+  if (old >= 1_000_000_000 && !isDateSerial(old)) {
+    const unix = Math.floor(today.getTime() / 1000);
+    return unix > old && unix < 2 ** 32 ? unix : (old + 1) % 2 ** 32;
+  }
   const ymd = today.getUTCFullYear() * 10000 + (today.getUTCMonth() + 1) * 100 + today.getUTCDate();
   const candidate = ymd * 100;
   if (candidate > old) return candidate;
-  return (old + 1) % 2 ** 32; // RFC 1982 serial arithmetic: 4294967295 + 1 wraps to 0, which counts as newer
+  return (old + 1) % 2 ** 32;
 }
