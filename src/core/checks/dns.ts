@@ -216,7 +216,7 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   // hide records; a mail record a write cannot reproduce): no fix can be applied until it is repaired (audit.ts takes
   // the fixes off the other findings).
   if (ctx.zone?.writeBlocked) {
-    out.push(makeFinding('dns', ZONE_UNWRITABLE, 'warn', `No fix can be applied to ${ctx.domain} through the panel until its zone is repaired: ${ctx.zone.writeBlocked.replace(/\.?\s*$/, '.')}`, { panel: [ctx.zone.writeBlocked] }));
+    out.push(makeFinding('dns', ZONE_UNWRITABLE, 'warn', `No fix can be applied to ${ctx.domain} through the panel: ${ctx.zone.writeBlocked.replace(/\.?\s*$/, '.')}`, { panel: [ctx.zone.writeBlocked] }));
   }
 
   // Drift: the mail records as the panel holds them versus the live answer.

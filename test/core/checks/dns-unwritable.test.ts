@@ -28,7 +28,7 @@ test('an unreadable line in an authoritative zone: a warning naming it, and no f
   const a = await audit(p, domain);
   const w = a.findings.find((f) => f.rule === 'dns.panel-zone-unwritable');
   assert.equal(w?.severity, 'warn');
-  assert.match(w!.message, /No fix can be applied to florist\.example through the panel until its zone is repaired: the zone file of florist\.example has lines mailhealth cannot read \(line \d+: a quoted string is not closed on its line/);
+  assert.match(w!.message, /No fix can be applied to florist\.example through the panel: the zone file of florist\.example has lines mailhealth cannot read \(line \d+: a quoted string is not closed on its line/);
   assert.match(w!.message, /; repair it in the panel first\.$/, 'one sentence, one full stop');
   // The plan's reason is a sentence too (found by QA: a bulk row read "…repair it in the panel first Nothing was changed").
   assert.match((await p.plan(domain, 'lockdown')).blocked ?? '', /repair it in the panel first\.$/);
