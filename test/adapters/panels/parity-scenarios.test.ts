@@ -27,7 +27,7 @@ import { makePlan } from '../../../src/core/plans/index.js';
 import { ownedNames, type Plan } from '../../../src/core/plans/plan.js';
 import type { RunningServer } from '../../helpers/emulators/cpanel.js';
 import type { FixtureRecord } from '../../helpers/emulators/fixture.js';
-import { FIXED, LiveResolver, serverFixture, startEmulator, worldMap } from '../../helpers/emulators/rig.js';
+import { FIXED, LivePanel, LiveResolver, serverFixture, startEmulator, worldMap } from '../../helpers/emulators/rig.js';
 import type { ZoneMap } from '../../helpers/map-resolver.js';
 import { otherRsaKey, rsaKey, SERVER, writePanel } from '../../helpers/scenario.js';
 
@@ -87,43 +87,11 @@ function base(d: string): SRec[] {
 // ---- The panels ----
 
 /** The adapter as core sees it: public DNS re-served from the panel's zone after every write or key step. */
-class Live implements Panel {
-  readonly kind: string;
-  readonly capabilities: Panel['capabilities'];
-  readonly generateDkim?: Panel['generateDkim'];
-  readonly startDkimSigning?: Panel['startDkimSigning'];
-  writes = 0;
-  constructor(
-    readonly inner: Panel,
-    readonly resolver: LiveResolver,
-    private readonly domain: string,
-  ) {
-    this.kind = inner.kind;
-    this.capabilities = inner.capabilities;
-    if (inner.generateDkim) this.generateDkim = (d) => this.after(inner.generateDkim!(d));
-    if (inner.startDkimSigning) this.startDkimSigning = (d) => this.after(inner.startDkimSigning!(d));
+/** The adapter as core sees it, its zone re-served after every write (rig.ts LivePanel, for this scenario's domain). */
+class Live extends LivePanel {
+  constructor(inner: Panel, resolver: LiveResolver, domain: string) {
+    super(inner, resolver, {}, domain);
   }
-  async refresh(): Promise<void> {
-    this.resolver.serve(await this.inner.readZone(this.domain));
-  }
-  private async after<T>(p: Promise<T>): Promise<T> {
-    try {
-      return await p;
-    } finally {
-      await this.refresh();
-    }
-  }
-  listAccounts: Panel['listAccounts'] = () => this.inner.listAccounts();
-  listDomains: Panel['listDomains'] = (i) => this.inner.listDomains(i);
-  readZone: Panel['readZone'] = (d) => this.inner.readZone(d);
-  readMailSettings: Panel['readMailSettings'] = (d) => this.inner.readMailSettings(d);
-  applyChanges: Panel['applyChanges'] = (domain, changes, v) =>
-    this.after(
-      this.inner.applyChanges(domain, changes, v).then((r) => {
-        this.writes++;
-        return r;
-      }),
-    );
 }
 
 interface PanelRig {

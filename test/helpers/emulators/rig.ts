@@ -114,8 +114,10 @@ export class LivePanel implements Panel {
   readonly startDkimSigning?: Panel['startDkimSigning'];
   constructor(
     readonly inner: Panel,
-    private readonly resolver: LiveResolver,
+    readonly resolver: LiveResolver,
     private readonly hooks: Hooks = {},
+    /** The domain whose zone is re-served (scenario.ts's DOMAIN unless given). */
+    private readonly domain: string = DOMAIN,
   ) {
     this.kind = inner.kind;
     this.capabilities = inner.capabilities;
@@ -123,7 +125,7 @@ export class LivePanel implements Panel {
     if (inner.startDkimSigning) this.startDkimSigning = (d) => this.after(inner.startDkimSigning!(d));
   }
   async refresh(): Promise<void> {
-    this.resolver.serve(await this.inner.readZone(DOMAIN));
+    this.resolver.serve(await this.inner.readZone(this.domain));
   }
   private async after<T>(p: Promise<T>): Promise<T> {
     try {
