@@ -70,6 +70,9 @@ const CASES: Record<string, Expect> = {
   'comcast-dmarc.txt': { receiver: 'comcast', code: '5.2.0', entry: 'generic-dmarc', verdict: 'explained', findings: ['spf.server-not-authorized', 'dkim.missing'] },
   // MailChannels
   'mailchannels-lockdown-alt.txt': { receiver: 'mailchannels', code: '5.7.1', entry: 'mailchannels-5.7.1-lockdown', verdict: 'explained', findings: ['lockdown.stale-auth'], domain: 'shop.example.com' },
+  // A MailChannels 5.7.1 in words no entry knows: its own fallback (Domain Lockdown, else its policy), never the generic
+  // 5.7.1 that blamed SPF, DKIM and the PTR — checks a relay's refusal is not about (QA note).
+  'mailchannels-5.7.1-unknown-wording.txt': { receiver: 'mailchannels', code: '5.7.1', entry: 'mailchannels-5.7.1-other', verdict: 'explained', findings: ['lockdown.stale-auth'], domain: 'shop.example.com' },
   // The returned copy's Received-SPF / Authentication-Results are an earlier hop's, not the receiver's verdict.
   'exim-5.7.23-forwarded-copy.txt': { receiver: 'microsoft', code: '5.7.23', entry: 'microsoft-5.7.23', verdict: 'explained', findings: ['spf.server-not-authorized'], domain: 'shop.example.com', ip: null },
   'exim-mailbox-full-with-ar.txt': { receiver: 'generic', code: '5.2.2', entry: 'generic-5.2.2', verdict: 'not-dns', findings: [], ip: null },
@@ -97,6 +100,17 @@ describe('explain a bounce: real-world shapes (qa fixtures)', () => {
       assert.equal(ex.explained, false, name);
       assert.ok(ex.outsideDns.some((t) => /recipient address/i.test(t)), `${name}: points at the recipient address`);
     }
+  });
+});
+
+describe('explain a bounce: MailChannels in words no entry knows', () => {
+  it('with a sound lockdown record: nothing in DNS explains it; points at the relay account, content, reputation — not SPF or DKIM', () => {
+    const clean: DomainAudit = { ...AUDIT, findings: AUDIT.findings.filter((f) => !f.rule.startsWith('lockdown.')) };
+    const ex = explainBounce(parsedFixture('mailchannels-5.7.1-unknown-wording.txt'), clean);
+    assert.equal(ex.entry, 'mailchannels-5.7.1-other');
+    assert.deepEqual(ex.findings.map((f) => f.rule), [], 'SPF and DKIM findings are not named as the cause');
+    assert.equal(ex.explained, false);
+    assert.match(ex.meaning ?? '', /Domain Lockdown/);
   });
 });
 
