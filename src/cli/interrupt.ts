@@ -1,7 +1,8 @@
 // Ctrl-C (SIGINT) and SIGTERM during a run that writes history (`audit`, `report`): the run is marked interrupted,
 // the report lock released and the database closed before the process exits — never left "running" (nor the lock
 // held for its whole lease, refusing the next run). Exit 1, as for any interrupted run (README "Exit codes"); under
-// --json the error object has kind "interrupted".
+// --json the error object has kind "interrupted". The other one-shot commands (fix, undo, verify, history, prune,
+// explain, the demo's audit) answer a signal the same way (stoppable), so --json never ends with an empty stdout.
 import { printJsonError } from './context.js';
 import { logLine } from './log.js';
 
@@ -47,4 +48,19 @@ export async function interruptible<T>(json: boolean, cleanup: () => string | un
     cleanups.pop();
     if (outermost) for (const s of SIGNALS) process.off(s, onSignal);
   }
+}
+
+/**
+ * A commander action made interruptible as a whole (`fix`, `undo`, `verify`, `history`, `prune`, `explain`): a
+ * SIGINT/SIGTERM while it runs exits 1 with `{"error": {"kind": "interrupted"}}` under --json, as `audit` and `report`
+ * do — killed by the signal's default action, the command left stdout empty (exit 130), not the one JSON value a
+ * script parses. The action's own sections nest inside (e.g. a fix's write, which says what an interruption leaves).
+ * Not for `serve`, `service` or the demo's web UI: those stop cleanly on a signal by themselves.
+ */
+export function stoppable<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return (...args: A) => {
+    // commander passes the command last; its own options hold --json.
+    const cmd = args[args.length - 1] as { opts(): { json?: unknown } };
+    return interruptible(Boolean(cmd.opts().json), () => undefined, () => action(...args));
+  };
 }

@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { FilesPanel } from '../../adapters/panels/files/index.js';
 import { createResolver } from '../../adapters/dns/resolver.js';
-import { openStore } from '../../adapters/store/store.js';
+import { rmSync } from 'node:fs';
+import { openStore, type Store } from '../../adapters/store/store.js';
 import { startDemo } from '../../demo/world.js';
 import { hashPassword, randomPassword } from '../../web/passwords.js';
 import { startServer } from '../../web/server.js';
@@ -12,6 +13,7 @@ import { UsageError, type GlobalOptions } from '../context.js';
 import { printAudits, runAudit } from './audit.js';
 import { parsePort } from './serve.js';
 import { writeLog } from '../log.js';
+import { interruptible } from '../interrupt.js';
 
 export interface DemoOptions extends GlobalOptions {
   auditOnly?: boolean;
@@ -31,11 +33,22 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
   const resolverOptions = () => ({ servers: [demo.dns.address], authoritativePort: demo.dns.port, timeoutMs: 1000, tries: 2 });
   const makeResolver = () => createResolver(resolverOptions());
   const resolver = makeResolver();
-  const store = openStore(o.db ?? join(demo.panelDir, 'mailhealth.sqlite'));
+  // Opened inside the try: a --db that cannot be used (not a database, locked) is the command's error, and the demo's
+  // DNS server and temporary copy still go — opened before it, the error was printed and the process never exited.
+  let store: Store | null = null;
   try {
-    const domains = await panel.listDomains({ user: 'root', role: 'admin' });
-    writeLog(`files panel at ${demo.panelDir}, DNS on ${demo.dns.address} (loopback only)`, 'mailhealth demo');
-    const { audits } = await runAudit(panel, resolver, store, domains, { concurrency: 8, byUser: 'root' });
+    const opened = (store = openStore(o.db ?? join(demo.panelDir, 'mailhealth.sqlite')));
+    // Ctrl-C / SIGTERM during the audit: exit 1 ("interrupted" under --json) and the temporary copy removed — the DNS
+    // server goes with the process. (Serving the UI, below, stops on a signal by itself.)
+    const cleanup = (): undefined => {
+      opened.close();
+      rmSync(demo.panelDir, { recursive: true, force: true });
+    };
+    const audits = await interruptible(Boolean(o.json), cleanup, async () => {
+      const domains = await panel.listDomains({ user: 'root', role: 'admin' });
+      writeLog(`files panel at ${demo.panelDir}, DNS on ${demo.dns.address} (loopback only)`, 'mailhealth demo');
+      return (await runAudit(panel, resolver, opened, domains, { concurrency: 8, byUser: 'root' })).audits;
+    });
     resolver.close();
     if (o.auditOnly) {
       printAudits(audits, o);
@@ -44,11 +57,11 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
     const passwords: [string, string][] = [];
     for (const user of DEMO_USERS) {
       const pw = randomPassword();
-      store.setPasswordHash(user, await hashPassword(pw));
+      opened.setPasswordHash(user, await hashPassword(pw));
       passwords.push([user, pw]);
     }
     // No nightly report, and its own DNS server whatever the resolver setting says: the settings page says both.
-    const running = await startServer({ panel, store, makeResolver, resolverOptions, identityFrom: 'session', host: '127.0.0.1', port, noNightlyReport: 'demo' });
+    const running = await startServer({ panel, store: opened, makeResolver, resolverOptions, identityFrom: 'session', host: '127.0.0.1', port, noNightlyReport: 'demo' });
     const roles: Record<string, string> = { alice: 'customer', rita: 'reseller', root: 'admin' };
     const worst = (a: (typeof audits)[number]) => a.findings.find((f) => f.severity === a.status)?.rule ?? '';
     process.stdout.write(
@@ -72,7 +85,7 @@ export async function demoCommand(o: DemoOptions): Promise<number> {
     return 0;
   } finally {
     resolver.close();
-    store.close();
+    store?.close();
     await demo.close();
   }
 }

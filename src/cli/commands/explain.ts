@@ -9,6 +9,7 @@ import type { DomainAudit, Identity } from '../../core/model.js';
 import type { Panel } from '../../core/panel.js';
 import { configuredPanel, domainsInScope, identityFromOptions, panelFromOptions, resolverFromOptions, storedSettings, UsageError, type GlobalOptions } from '../context.js';
 import { formatFinding, safe } from '../format.js';
+import { stoppable } from '../interrupt.js';
 
 /**
  * At most `limit` bytes of a file, read in a loop on its descriptor: never the whole of a large file, and a stream
@@ -61,7 +62,7 @@ export function registerExplainCommand(program: Command): void {
     .argument('[file]', 'file with the bounce text, or - for standard input (default)')
     .option('--domain <domain>', 'the sender domain to audit (one you may see on this panel): when the bounce names none, or to audit another one than it names')
     .option('--json', 'machine-readable output')
-    .action(async (file: string | undefined, _o, cmd: Command) => {
+    .action(stoppable(async (file: string | undefined, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean; domain?: string };
       let panel: Panel | null = null;
       let identity: Identity | null = null;
@@ -116,5 +117,5 @@ export function registerExplainCommand(program: Command): void {
         process.stdout.write(out.join('\n') + '\n');
       }
       process.exitCode = ex.explained ? 1 : 0;
-    });
+    }));
 }

@@ -18,6 +18,7 @@ import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
 import { checkResolver, configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { safe } from '../format.js';
+import { interruptible, stoppable } from '../interrupt.js';
 import { errorMessage, writeLog } from '../log.js';
 import { DEFAULT_RETENTION_DAYS, RETENTION_DAYS, SETTING_KEYS } from '../../core/settings.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
@@ -60,7 +61,7 @@ export function registerFixCommands(program: Command): void {
     .option('--apply', 'apply the plan (without it nothing changes)')
     .option('--plan-hash <hash>', 'apply only if the plan still has this hash (what a preview printed)')
     .option('--json', 'machine-readable output')
-    .action(async (domainArg: string, _o, cmd: Command) => {
+    .action(stoppable(async (domainArg: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { check: string; removeTerm: string[]; apply?: boolean; planHash?: string; json?: boolean };
       if (!FIX_KINDS.includes(o.check as FixKind)) throw new UsageError(`--check must be one of ${FIX_KINDS.join(', ')}`);
       const check = o.check as FixKind;
@@ -111,7 +112,10 @@ export function registerFixCommands(program: Command): void {
         for (const r of await reconcile(deps, 'before this command')) logHistoryFault(`settling change ${r.id}`, r);
         const plan = await planNow();
         if (!plan) return;
-        const outcome: ApplyOutcome = await applyPlan({ domain, check, planHash: o.planHash ?? plan.planHash, options }, deps);
+        // Stopped meanwhile: what that may leave, said with the interruption (the error object's message under --json).
+        const outcome: ApplyOutcome = await interruptible(Boolean(o.json), () => stoppedWrite(`the fix of ${domain}`, domain), () =>
+          applyPlan({ domain, check, planHash: o.planHash ?? plan.planHash, options }, deps),
+        );
         logHistoryFault(`fix of ${domain}`, outcome);
         if (o.json) {
           const p = outcome.status === 'applied' ? outcome.plan : (outcome.status === 'refused' && outcome.newPlan) || plan;
@@ -129,7 +133,10 @@ export function registerFixCommands(program: Command): void {
                   ? { changeId: outcome.changeId, verified: outcome.verified, message: outcome.message }
                   : outcome.status === 'already'
                     ? { changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason }
-                    : { reason: outcome.reason, ...(outcome.status === 'refused' && outcome.why ? { why: outcome.why } : {}) }),
+                    : outcome.status === 'refused'
+                      ? { reason: outcome.reason, ...(outcome.why ? { why: outcome.why } : {}) }
+                      : // failed: the change it recorded (pending, or failed — the reason says which), as the web API gives it.
+                        { ...(outcome.changeId !== undefined ? { changeId: outcome.changeId } : {}), reason: outcome.reason }),
               },
               2,
             ) + '\n',
@@ -150,14 +157,14 @@ export function registerFixCommands(program: Command): void {
       } finally {
         store.close();
       }
-    });
+    }));
 
   program
     .command('undo')
     .description('revert an applied change from history')
     .argument('<changeId>')
     .option('--json', 'machine-readable output')
-    .action(async (idArg: string, _o, cmd: Command) => {
+    .action(stoppable(async (idArg: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
       const { id, identity, ch, store, panel, resolver } = await changeInScope(o, idArg);
       try {
@@ -172,7 +179,8 @@ export function registerFixCommands(program: Command): void {
         // A retried undo (this user's, already made): answered with that undo, as a retried `fix --apply` is — exit 0.
         const outcome: ApplyOutcome = unsettled
           ? { status: 'refused', reason: unsettled }
-          : (undoneAlready(store, id, identity.user) ?? (await undoChange(id, deps)));
+          : (undoneAlready(store, id, identity.user) ??
+            (await interruptible(Boolean(o.json), () => stoppedWrite(`the undo of change ${id}`, ch.domain), () => undoChange(id, deps))));
         logHistoryFault(`undo of change ${id}`, outcome);
         if (o.json) {
           process.stdout.write(
@@ -183,7 +191,10 @@ export function registerFixCommands(program: Command): void {
                   { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes, message: outcome.message }
                 : outcome.status === 'already'
                   ? { status: 'already', changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason, changes: outcome.changes, undoOf: id }
-                  : { status: outcome.status, reason: outcome.reason, undoOf: id },
+                  : outcome.status === 'failed' && outcome.changeId !== undefined
+                    ? // the undo's own change (pending, or failed), as `fix --apply` and the web API give it
+                      { status: outcome.status, changeId: outcome.changeId, reason: outcome.reason, undoOf: id }
+                    : { status: outcome.status, reason: outcome.reason, undoOf: id },
               2,
             ) + '\n',
           );
@@ -195,14 +206,14 @@ export function registerFixCommands(program: Command): void {
       } finally {
         store.close();
       }
-    });
+    }));
 
   program
     .command('verify')
     .description("check an applied change again: the panel's zone, then each of the domain's nameservers (as the web's \"Verify again\")")
     .argument('<changeId>')
     .option('--json', 'machine-readable output')
-    .action(async (idArg: string, _o, cmd: Command) => {
+    .action(stoppable(async (idArg: string, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean };
       const { id, identity, ch, store, panel, resolver } = await changeInScope(o, idArg);
       try {
@@ -236,7 +247,7 @@ export function registerFixCommands(program: Command): void {
       } finally {
         store.close();
       }
-    });
+    }));
 
   program
     .command('history')
@@ -245,7 +256,7 @@ export function registerFixCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .option('--limit <n>', 'how many of each, 1-10000', '20')
     .option('--no-recheck', 'do not check again the changes still propagating (read the history only)')
-    .action(async (domainArg: string | undefined, _o, cmd: Command) => {
+    .action(stoppable(async (domainArg: string | undefined, _o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { json?: boolean; limit: string; recheck: boolean };
       const limit = wholeNumber('--limit', o.limit, ...RANGES.limit);
       // The re-check asks DNS: a bad --resolver is a usage error now, whether or not a change turns out to be due.
@@ -295,7 +306,7 @@ export function registerFixCommands(program: Command): void {
       } finally {
         store.close();
       }
-    });
+    }));
 
   program
     .command('prune')
@@ -303,7 +314,7 @@ export function registerFixCommands(program: Command): void {
     .option('--days <n>', 'keep this many days, 1-3650 (default: the settings page\'s retention, else 90)')
     .option('--vacuum', 'then give the free space in the history database back to the file system (VACUUM: needs free disk about twice what is in use, and holds up other mailhealth processes\' writes while it runs)')
     .option('--json', 'machine-readable output')
-    .action(async (_o, cmd: Command) => {
+    .action(stoppable(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & { days?: string; json?: boolean; vacuum?: boolean };
       const given = o.days !== undefined ? wholeNumber('--days', o.days, ...RANGES.days) : undefined;
       // The config file is checked as by every other command (prune uses no panel, but a bad --config must not pass).
@@ -350,7 +361,7 @@ export function registerFixCommands(program: Command): void {
       } finally {
         store.close();
       }
-    });
+    }));
 }
 
 /**
@@ -360,6 +371,14 @@ export function registerFixCommands(program: Command): void {
  */
 function logHistoryFault(what: string, r: HistoryFault): void {
   if (r.historyError !== undefined) writeLog(`${what}: the history database failed: ${errorMessage(r.historyError)}`);
+}
+
+/**
+ * What a fix or an undo stopped by a signal may leave (interruptible's detail): a write under way is not undone by the
+ * stop — its change stays pending until it is settled from the zone, as after a crash (README: reconcile).
+ */
+function stoppedWrite(what: string, domain: string): string {
+  return `${what} was stopped: if it had begun writing, its change shows as pending in the history until the next fix or undo on ${domain}, or the service, settles it from the zone`;
 }
 
 /** Retention from the settings page ("retention.days", a whole number of days from 1 to 3650), default 90. */

@@ -212,7 +212,8 @@ export async function reportCommand(o: ReportCommandOptions, deps: ReportCommand
       ...(qps !== undefined ? { qps } : {}),
       ...(deps.limiter ? { limiter: deps.limiter } : {}),
       ...(deps.now ? { now: deps.now } : {}),
-      log: o.json ? undefined : log,
+      // Under --json too: the log is stderr (a saved setting not used, a lock taken over), never the JSON on stdout.
+      log,
       ...(settings
         ? {
             deliver: async (oc: ReportOutcome) => {
@@ -277,7 +278,7 @@ async function panelUnreadable(o: ReportCommandOptions, e: unknown, deps: Report
     const s = store;
     await recordPanelFailure(s, e, {
       byUser: o.as ?? 'admin',
-      ...(o.json ? {} : { log }),
+      log,
       ...(o.email ? { notify: (f: PanelFailure) => notify(s, f, deps, log) } : {}),
     });
   } catch (x) {
