@@ -16,6 +16,9 @@ describe('fix preview of a blocked plan', () => {
       domains: {
         // The server's own check goes through an include that never answers: "DNS did not answer while planning".
         'slow.test': { zone: zoneText({ spf: STALE_SPF }) },
+        // The same through an include whose server fails at once (SERVFAIL): DNS trouble too, without waiting out
+        // timeouts (each CLI run on slow.test waits ~16 s of them) — for the tests that need another blocked plan.
+        'failing.test': { zone: zoneText({ spf: '"v=spf1 include:spf.failing.test include:websitewelcome.com a mx -all"' }) },
         // _dmarc is an alias of a DMARC service: blocked (a TXT beside a CNAME is an invalid zone).
         'alias.test': { zone: zoneText({ dmarc: null, extra: ['_dmarc\tIN\tCNAME\tdmarc.service.test.'] }) },
         // The live nameservers are the previous host's: publish-elsewhere, not blocked.
@@ -25,14 +28,15 @@ describe('fix preview of a blocked plan', () => {
         },
       },
       world: 'dmarc.service.test. TXT "v=DMARC1; p=reject"\n',
-      extra: { 'spf.slow.test': { TIMEOUT: true } },
+      extra: { 'spf.slow.test': { TIMEOUT: true }, 'spf.failing.test': { SERVFAIL: true } },
     });
     base = ['--panel', 'files', '--panel-root', s.root, '--resolver', s.dns.address, '--authoritative-port', String(s.dns.port)];
   });
   after(() => s.cleanup());
 
   test('DNS did not answer while planning: exit 1, text and --json', async () => {
-    const [text, json] = await Promise.all([runCli([...base, 'fix', 'slow.test', '--check', 'spf']), runCli([...base, 'fix', 'slow.test', '--check', 'spf', '--json'])]);
+    // A timeout for the text (what a dead server gives), SERVFAIL for --json: the same block either way.
+    const [text, json] = await Promise.all([runCli([...base, 'fix', 'slow.test', '--check', 'spf']), runCli([...base, 'fix', 'failing.test', '--check', 'spf', '--json'])]);
     assert.equal(text.code, 1, text.stderr + text.stdout);
     assert.match(text.stdout, /BLOCKED: DNS did not answer while planning/);
     assert.equal(json.code, 1, json.stderr);
@@ -48,7 +52,7 @@ describe('fix preview of a blocked plan', () => {
   });
 
   test('a blocked plan shows the block only, never "Nothing to change" beside it (text)', async () => {
-    for (const [domain, check] of [['alias.test', 'dmarc'], ['slow.test', 'spf']] as const) {
+    for (const [domain, check] of [['alias.test', 'dmarc'], ['failing.test', 'spf']] as const) {
       const r = await runCli([...base, 'fix', domain, '--check', check]);
       assert.equal(r.code, 1, r.stderr + r.stdout);
       assert.match(r.stdout, /^ {2}BLOCKED: /m, domain);
