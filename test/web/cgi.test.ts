@@ -6,7 +6,7 @@ import '../helpers/shared-settings.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -29,7 +29,7 @@ import { WhmCli, WhmPanel } from '../../src/adapters/panels/whm/index.js';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
 import { createResolver } from '../../src/adapters/dns/resolver.js';
 import { cgiRequestFromEnv, narrowByIdentity, rebase } from '../../src/web/cgi.js';
-import { CLI_ARGV } from '../helpers/cli-argv.js';
+import { CLI_ARGV, TEST_BUILD } from '../helpers/cli-argv.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const HELPER = join(REPO, 'plugin-manifests/plesk/sbin/mailhealth-v1');
@@ -282,13 +282,19 @@ describe('Plesk sbin helper (pm_ApiCli::callSbin from the PHP shim)', () => {
   let plesk: RunningServer;
   let config: string;
   const state = makePleskState();
-  // The helper runs `dist/` when MAILHEALTH_HOME has a build (a stale one would test old code): point it at the
-  // source through a checkout without dist/ (symlinks).
+  // The helper runs `dist/` when MAILHEALTH_HOME has a build (a stale one would test old code): point it at this
+  // run's build (scripts/test.mjs, MAILHEALTH_TEST_BUILD) as dist/ beside bin/, else at the source through a checkout
+  // without dist/ (symlinks).
   let appHome: string;
   before(async () => {
     appHome = join(scratch.dir, 'plesk-app');
     mkdirSync(appHome);
-    for (const e of ['src', 'node_modules', 'package.json', 'tsconfig.json']) symlinkSync(join(REPO, e), join(appHome, e));
+    if (TEST_BUILD) {
+      // bin/ copied, not linked: node resolves a linked entry point to its real path, whose ../dist is the checkout's.
+      cpSync(join(REPO, 'bin'), join(appHome, 'bin'), { recursive: true });
+      for (const e of ['node_modules', 'package.json']) symlinkSync(join(REPO, e), join(appHome, e));
+      symlinkSync(TEST_BUILD, join(appHome, 'dist'));
+    } else for (const e of ['src', 'node_modules', 'package.json', 'tsconfig.json']) symlinkSync(join(REPO, e), join(appHome, e));
     plesk = await startPleskServer(state);
     config = join(scratch.dir, 'plesk-config.json');
     writeFileSync(config, JSON.stringify({ panel: 'plesk', panelUrl: plesk.url, token: state.apiKey }), { mode: 0o600 });
