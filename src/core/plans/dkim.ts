@@ -438,16 +438,20 @@ export function startSigningAction(how: 'recheck' | 'switch', domain: string): P
 /**
  * The note for a TXT record at the server's selector that the fix replaces and that does not publish the server's key:
  * said as what it is — not a DKIM record at all (a verification token), a revoked or malformed record, another key.
+ * `generated`: the server has no key yet, and the record makes way for the one the panel generates.
  */
-function replacedNote(r: ZoneRecord, name: string): string {
+function replacedNote(r: ZoneRecord, name: string, generated = false): string {
   const rec = parseDkimRecord(r.txt ?? [r.value]);
+  const by = generated ? 'the key the panel generates' : 'the key this server signs with';
   if (!Object.keys(rec.tags).some((t) => /^[vkp]$/i.test(t))) {
     const text = r.txt ? r.txt.join('') : r.value;
     return `Removes the TXT record ${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)} at ${name}, which is not a DKIM key: verifiers read one record there, and a signature checked against this one fails.`;
   }
-  if (rec.revoked) return `Replaces the revoked key record at ${name} (empty p=) with the key this server signs with.`;
-  if (rec.publicKey === null || publishedKey(r) === null) return `Replaces the malformed DKIM record at ${name} with the key this server signs with: ${rec.errors[0] ?? 'it publishes no readable key'}.`;
-  return `Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`;
+  if (rec.revoked) return `Replaces the revoked key record at ${name} (empty p=) with ${by}.`;
+  if (rec.publicKey === null || publishedKey(r) === null) return `Replaces the malformed DKIM record at ${name} with ${by}: ${rec.errors[0] ?? 'it publishes no readable key'}.`;
+  return generated
+    ? `Replaces the key at ${name} (most likely the previous host's: this server has no key for the domain yet) with ${by}.`
+    : `Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`;
 }
 
 /**
@@ -562,7 +566,8 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
       notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
       const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };
       const changes = replaceWithOne(existing, desired);
-      for (const r of existing) notes.push(`Replaces ${r.type} at ${name} (${r.type === 'TXT' ? 'a key this server does not sign with' : `alias to ${r.value}`}).`);
+      // Each record said as what it is (a revoked key, a verification token, another key, an alias), as on the publish path.
+      for (const r of existing) notes.push(r.type.toUpperCase() === 'CNAME' ? `Replaces the alias ${name} → ${r.value} with the key the panel generates.` : replacedNote(r, name, true));
       return { changes, notes, actions: [{ kind: 'generate-dkim', description: `generate a 2048-bit DKIM key for ${ctx.domain} and turn signing on` }] };
     }
     case 'publish':

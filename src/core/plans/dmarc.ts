@@ -13,7 +13,6 @@ import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, r
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
-import { splitTxt } from '../spf/parse.js';
 import { ownedByDmarcFix } from './owned.js';
 import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
@@ -74,6 +73,43 @@ export function aLabelReportAddress(piece: string): string | null {
   if (!name) return null;
   const out = `${piece.slice(0, at + 1)}${name}${piece.slice(end)}`;
   return /[^\x00-\x7f]/.test(out) ? null : out;
+}
+
+/**
+ * A DMARC record as the character-strings of its TXT record, at most 255 bytes each (RFC 1035 §3.3.14). Receivers join
+ * the strings with nothing between them (as for SPF, RFC 7208 §3.3, and DKIM, RFC 6376 §3.6.2.2), so any cut is valid;
+ * each cut is made just after the last ";", "," or space within the 255 bytes, so that no report address is cut in
+ * two: a reader that joins the strings with a space (checkdmarc and trustymail once did, mail-auth.md §10.5) still reads
+ * the same tags — whitespace is allowed around ";" and "," (RFC 7489 §6.4) — while a space inside a mailto: URI makes
+ * it unreadable. Only a run of 255 bytes without any of them is cut where it must (never inside a UTF-8 sequence).
+ */
+export function dmarcStrings(value: string, max = 255): string[] {
+  const buf = Buffer.from(value, 'utf8');
+  const out: string[] = [];
+  let start = 0;
+  while (buf.length - start > max) {
+    let end = -1;
+    for (let i = start + max - 1; i > start; i--) {
+      if (buf[i] === 0x3b || buf[i] === 0x2c || buf[i] === 0x20) {
+        end = i + 1;
+        break;
+      }
+    }
+    if (end < 0) {
+      end = start + max;
+      while (end > start && (buf[end] & 0xc0) === 0x80) end--;
+    }
+    out.push(buf.subarray(start, end).toString('utf8'));
+    start = end;
+  }
+  out.push(buf.subarray(start).toString('utf8'));
+  return out;
+}
+
+/** The length of a record's longest string when the zone stores one over 255 bytes (live DNS cannot carry it; BIND refuses such a zone), else null. */
+function longString(r: ZoneRecord): number | null {
+  const longest = Math.max(...(r.txt ?? [r.value]).map((c) => Buffer.byteLength(c)));
+  return longest > 255 ? longest : null;
 }
 
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
@@ -228,12 +264,12 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
           notes.push(
             `Keeps p=${p}, the panel's policy: receivers apply no DMARC policy to ${ctx.domain} today (the live DNS has no record), so from then on they ${p === 'reject' ? 'reject' : 'quarantine'} its mail that passes neither SPF nor DKIM for ${ctx.domain}. Publish the records of the SPF and DKIM fixes at the same host first.`,
           );
-        const desired: ZoneRecord = { name, ttl: panel.ttl, type: 'TXT', value, txt: splitTxt(value) };
+        const desired: ZoneRecord = { name, ttl: panel.ttl, type: 'TXT', value, txt: dmarcStrings(value) };
         return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl: panel.ttl, before: null, after: desired }], notes }, value, ruaDefault: panel.rua.length === 0 };
       }
       const value = `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}`;
       notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}${panel?.kind === 'none' ? ` (the panel's zone has no DMARC record for ${ctx.domain} either)` : ''}.`);
-      const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
+      const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: dmarcStrings(value) };
       return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes }, value, ruaDefault: true };
     }
   }
@@ -428,7 +464,13 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       for (const v of panel.rua) await take(v);
     }
     if (kept.length) tags[tag] = kept.join(',');
-    else if (tag === 'rua') {
+    else if (tag === 'rua' && (lists.some((l) => l.pairs.some(([k]) => k === 'rua')) || !own.some(Boolean))) {
+      // postmaster@ stands in for report addresses the record had and lost (a previous host's, unreadable ones), and
+      // goes into a record receivers apply nothing from today (it is a new record in effect). A record that applies a
+      // policy and never asked for aggregate reports is left without them: that is the customer's choice, the check
+      // passes it (dmarc.ok; "no rua" is only a remark), and a fix made for something else (a previous host's ruf) must
+      // not start sending every receiver's daily reports to a mailbox nobody chose (QA: `v=DMARC1; p=none` was
+      // rewritten although the audit passed it).
       tags.rua = defaultReportAddress(ctx.domain);
       ruaDefault = true;
       notes.push(`Sends aggregate reports to postmaster@${ctx.domain}.`);
@@ -446,10 +488,17 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       : null;
   // One record that already says exactly this (only its spacing differs): left as it is — a fix never rewrites a
   // record receivers already read the same way.
-  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && samePairs(lists[0].pairs, tagList(value).pairs)) {
+  // A record stored as a string over 255 bytes is rewritten even then: DNS cannot carry it as stored (the panel's zone
+  // can hold it; BIND refuses to load such a zone), so it is published as several strings of at most 255 bytes.
+  const long = dmarcs.length === 1 ? longString(dmarcs[0]) : null;
+  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && long === null && samePairs(lists[0].pairs, tagList(value).pairs)) {
     return { plan: { changes: [], notes: differs ? [differs] : [] }, value: textOf(dmarcs[0]), ruaDefault };
   }
+  if (long !== null) {
+    const n = dmarcStrings(value).length;
+    notes.push(`Stores the record as ${n} string${n > 1 ? 's' : ''} of at most 255 bytes: the zone holds it with a string of ${long} bytes, which a TXT record cannot carry (RFC 1035 §3.3.14; BIND refuses to load such a zone). Receivers join the strings with nothing between them.`);
+  }
   if (differs) notes.push(differs);
-  const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: splitTxt(value) };
+  const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: dmarcStrings(value) };
   return { plan: { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes }, value, ruaDefault };
 }
