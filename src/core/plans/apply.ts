@@ -1594,20 +1594,7 @@ const listed = (rs: readonly ZoneRecord[]) => (rs.length > 1 ? `${rs.slice(0, -1
  * The fix left one record of the kind at its name (it merges or replaces all of them — or, of identical copies, removes
  * all but one), so one there now that is neither the fix's own nor a copy of a record it replaced was added since.
  */
-export function undoLeavesTwo(
-  domain: string,
-  changeId: number,
-  zone: Zone,
-  changes: readonly Change[],
-  inverse: readonly Change[],
-  /**
-   * Names nothing was written at since the change, by the history (namesUntouchedSince): a record of the kind there
-   * that is not the fix's stood beside it when the fix was made — one it kept (the SPF fix that only removes a second
-   * record keeps the first one as it is) — and was not added since. Absent: not known, every such record counts as
-   * added since.
-   */
-  untouched?: ReadonlySet<string>,
-): string | null {
+export function undoLeavesTwo(domain: string, changeId: number, zone: Zone, changes: readonly Change[], inverse: readonly Change[]): string | null {
   // The zone as the undo would leave it.
   const after = [...zone.records];
   for (const c of inverse) {
@@ -1624,10 +1611,6 @@ export function undoLeavesTwo(
     seen.add(name);
     const kind = soleRecordKindAt(name, domain);
     if (!kind) continue;
-    // Nothing was written at this name since the fix: the records of the kind there now are the fix's and the ones it
-    // left standing, and the undo puts the name back as it was before the fix (QA, model test: the SPF fix removed a
-    // second SPF record and kept the first; its undo was refused, "a SPF record added since", for the kept one).
-    if (untouched?.has(name)) continue;
     const back = inverse.filter((x) => canonName(x.name) === name && x.after && kind.is(x.after)).map((x) => x.after!);
     if (!back.length) continue;
     const left = recordsAt(after, name).filter(kind.is);
@@ -1669,37 +1652,6 @@ export function undoLeavesTwo(
   }
   return null;
 }
-
-/**
- * The names of `ch`'s records nothing was written at since `ch`, as far as the history can tell: the zone moved from the
- * version `ch` left to `zone`'s only by the domain's later recorded writes (each made over the version the one before
- * left, followed by version), and none of them wrote at the name. A hand edit leaves a version no recorded write starts
- * from and breaks the chain: then no name is known untouched (an empty set). A history that cannot be read: likewise.
- */
-function namesUntouchedSince(ch: StoredChange, zone: Zone, history: History): ReadonlySet<string> {
-  const none = new Set<string>();
-  if (!ch.zoneVersionAfter) return none;
-  let later: StoredChange[];
-  try {
-    later = history.changesForDomain(ch.domain, LATER_WRITES).filter((x) => x.id > ch.id && x.zoneVersionBefore !== null && x.zoneVersionAfter !== null);
-  } catch {
-    return none;
-  }
-  later.sort((a, b) => a.id - b.id);
-  const written = new Set<string>();
-  const used = new Set<number>();
-  let at = ch.zoneVersionAfter;
-  while (at !== zone.version) {
-    const next = later.find((x) => !used.has(x.id) && x.zoneVersionBefore === at);
-    if (!next) return none;
-    used.add(next.id);
-    for (const c of next.changes) written.add(canonName(c.name));
-    at = next.zoneVersionAfter!;
-  }
-  return new Set(ch.changes.map((c) => canonName(c.name)).filter((n) => !written.has(n)));
-}
-/** How many of a domain's newest changes namesUntouchedSince follows. */
-const LATER_WRITES = 500;
 
 /** What to do about a later change `standing` on the records of change `changeId` (undo refusals). */
 function standingSaid(changeId: number, standing: number): string {
@@ -1797,7 +1749,7 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
       }
       // The records it puts back must not stand beside one of the same kind added since (QA D2: a second DMARC record
       // the customer published after the fix, and the undo restored the old one beside it, "undone, verified yes").
-      const twice = undoLeavesTwo(ch.domain, changeId, zone, ch.changes, inv.changes, namesUntouchedSince(ch, zone, deps.history));
+      const twice = undoLeavesTwo(ch.domain, changeId, zone, ch.changes, inv.changes);
       if (twice) return { status: 'refused' as const, reason: twice };
       if (ch.changes.some((c) => c.keyGenerated)) {
         const why = await undoBreaksSigning(ch.domain, inv.changes, deps);
