@@ -35,17 +35,26 @@ const cleanup = () => {
   rmSync(scratch, { recursive: true, force: true });
   rmSync(build, { recursive: true, force: true });
 };
+// Removed however the run ends: a signal during the build or the tests (forwarded to the test runner once it runs), an
+// exception while copying the data files.
+let child = null;
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    if (child) child.kill(sig);
+    else process.exit(1);
+  });
+}
 
 let buildOk = false;
 if (process.env.MAILHEALTH_TEST_BUILD) {
-  buildOk = true; // given by the caller
+  buildOk = true; // given by the caller, who type-checked it (npm test's type check is this script's build)
 } else {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
   const r = spawnSync(tsc, ['-p', join(ROOT, 'tsconfig.json'), '--outDir', build, '--sourceMap', 'false'], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) {
     if (wholeSuite) {
       process.stderr.write('npm test: the type check failed (above); no test was run\n');
-      cleanup();
       process.exit(1);
     }
     // A few files named: run them from the TypeScript sources (another part of the tree may be mid-edit).
@@ -76,9 +85,7 @@ if (process.env.MAILHEALTH_TEST_BUILD) {
 // temp dir, never /etc.
 const env = { ...process.env, MAILHEALTH_SHARED_SETTINGS: process.env.MAILHEALTH_SHARED_SETTINGS || join(scratch, 'shared-settings.json') };
 if (buildOk && !process.env.MAILHEALTH_TEST_BUILD) env.MAILHEALTH_TEST_BUILD = build;
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env });
 child.on('exit', (code, signal) => {
-  cleanup();
   process.exit(code ?? (signal ? 1 : 0));
 });

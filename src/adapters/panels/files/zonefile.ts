@@ -251,6 +251,13 @@ const TYPE_NAMES: Record<number, string> = {
   55: 'HIP', 59: 'CDS', 60: 'CDNSKEY', 61: 'OPENPGPKEY', 63: 'ZONEMD', 64: 'SVCB', 65: 'HTTPS', 99: 'SPF', 256: 'URI', 257: 'CAA',
 };
 
+/** A type whose rdata is in the generic form and not decoded: `TYPE<n>` (as given, or the mnemonic's number). */
+function genericTypeName(type: string, given: string): string {
+  if (/^TYPE[0-9]+$/.test(given)) return given;
+  for (const [n, name] of Object.entries(TYPE_NAMES)) if (name === type) return `TYPE${n}`;
+  return given;
+}
+
 /** The mnemonic of a type given as TYPE<n> when there is one (`TYPE16` → `TXT`); any other type as given. */
 function canonicalType(u: string): string {
   if (u.charCodeAt(0) !== 0x54 || !/^TYPE[0-9]+$/.test(u)) return u;
@@ -357,9 +364,12 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       errors.push(`line ${l.startLine + 1}: cannot find a record type in ${JSON.stringify(toks.slice(0, 4).join(' '))}`);
       continue;
     }
-    const type = canonicalType(given);
+    let type = canonicalType(given);
     i++;
     if (!signed && (type === 'RRSIG' || type === 'NSEC' || type === 'NSEC3')) signed = `line ${l.startLine + 1}: ${type}`;
+    // Any other type in RFC 3597's generic form (`TYPE15 \# 9 000a…`, `MX \# …`) is not decoded: kept opaque as
+    // TYPE<n> — read as that type, its `\#` and length became an MX or CNAME target (review).
+    if (type !== 'TXT' && type !== 'SPF' && !quoted[i] && toks[i] === '\\#') type = genericTypeName(type, given);
     const recTtl: number = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
     if (l.badEscape) {
       // Not read, but its owner and TTL still carry over to the lines after it that leave them out.

@@ -230,6 +230,16 @@ describe('a record type written as TYPE<n>, rdata in the generic \\# form (RFC 3
       ['TYPE65280', ['\\#', '1', '00']],
     ]);
   });
+
+  test('another known type in the generic form is kept opaque (TYPE<n>), never read as an MX or CNAME with \\# for its target (review)', () => {
+    const z = parseZoneFile(`@ 300 IN TYPE15 \\# 9 000a046d61696c00\n_dmarc 300 IN TYPE5 \\# 4 00000000\n@ 300 IN MX \\# 9 000a046d61696c00\n`, D);
+    assert.deepEqual(z.errors, []);
+    assert.deepEqual(
+      z.records.map((r) => r.type),
+      ['TYPE15', 'TYPE5', 'TYPE15'],
+    );
+    assert.ok(!z.records.some((r) => r.type === 'MX' || r.type === 'CNAME'), 'no MX or CNAME read from generic rdata');
+  });
 });
 
 describe('files the panel refuses to write, with a message saying why and what to do', () => {
