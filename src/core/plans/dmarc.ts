@@ -13,6 +13,7 @@ import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, r
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
+import { splitTxt } from '../spf/parse.js';
 import { ownedByDmarcFix } from './owned.js';
 import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
 import type { PartialPlan } from './spf.js';
@@ -84,26 +85,7 @@ export function aLabelReportAddress(piece: string): string | null {
  * it unreadable. Only a run of 255 bytes without any of them is cut where it must (never inside a UTF-8 sequence).
  */
 export function dmarcStrings(value: string, max = 255): string[] {
-  const buf = Buffer.from(value, 'utf8');
-  const out: string[] = [];
-  let start = 0;
-  while (buf.length - start > max) {
-    let end = -1;
-    for (let i = start + max - 1; i > start; i--) {
-      if (buf[i] === 0x3b || buf[i] === 0x2c || buf[i] === 0x20) {
-        end = i + 1;
-        break;
-      }
-    }
-    if (end < 0) {
-      end = start + max;
-      while (end > start && (buf[end] & 0xc0) === 0x80) end--;
-    }
-    out.push(buf.subarray(start, end).toString('utf8'));
-    start = end;
-  }
-  out.push(buf.subarray(start).toString('utf8'));
-  return out;
+  return splitTxt(value, max, [0x3b, 0x2c, 0x20]);
 }
 
 /** The length of a record's longest string when the zone stores one over 255 bytes (live DNS cannot carry it; BIND refuses such a zone), else null. */

@@ -383,10 +383,11 @@ export function renderSpf(terms: readonly Pick<SpfTerm, 'raw'>[]): string {
 }
 
 /**
- * Split a record into character-strings of at most `max` octets (UTF-8), preferring to cut just after a space.
- * Joined with no separator, the parts give back `text` exactly (§3.3).
+ * Split a record into character-strings of at most `max` octets (UTF-8), preferring to cut just after the last of the
+ * `cutAfter` octets (a space unless given) within them; never inside a UTF-8 sequence. Joined with no separator, the
+ * parts give back `text` exactly (§3.3).
  */
-export function splitTxt(text: string, max = 255): string[] {
+export function splitTxt(text: string, max = 255, cutAfter: readonly number[] = [0x20]): string[] {
   if (max < 4) throw new RangeError('max must be at least 4 octets');
   const buf = Buffer.from(text, 'utf8');
   const parts: string[] = [];
@@ -394,7 +395,7 @@ export function splitTxt(text: string, max = 255): string[] {
   while (buf.length - start > max) {
     let end = -1;
     for (let i = start + max - 1; i > start; i--) {
-      if (buf[i] === 0x20) {
+      if (cutAfter.includes(buf[i])) {
         end = i + 1;
         break;
       }
