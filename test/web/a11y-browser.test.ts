@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
 import { contrast, fieldBorderProblems, focusStops, heard, hex, installPageChecks, launchChromium, sidewaysOverflow, skipBrowser, textContrastProblems } from './a11y-helpers.js';
-import { demoWorld, NO_LIMITS, PASSWORD, type TestWorld } from './helpers.js';
+import { demoWorld, logInThroughForm, NO_LIMITS, type TestWorld } from './helpers.js';
 import { Gate } from './shared-zone-world.js';
 
 describe('browser: accessibility (WCAG 2.1 AA)', { skip: skipBrowser }, () => {
@@ -39,11 +39,7 @@ describe('browser: accessibility (WCAG 2.1 AA)', { skip: skipBrowser }, () => {
   async function logIn(user: string): Promise<Page> {
     await ctx.clearCookies();
     const page = await ctx.newPage();
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel('User').fill(user);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/domains$/);
+    await logInThroughForm(page, server.url, user);
     return page;
   }
 

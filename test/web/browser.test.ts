@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Panel } from '../../src/core/panel.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
-import { demoWorld, PASSWORD, type TestWorld } from './helpers.js';
+import { demoWorld, logInThroughForm, type TestWorld } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -27,11 +27,7 @@ async function pageWithErrors(ctx: BrowserContext): Promise<{ page: Page; errors
 /** Log in through the form (cookies cleared first); lands on /domains. */
 async function logInAs(ctx: BrowserContext, page: Page, url: string, user: string): Promise<void> {
   await ctx.clearCookies();
-  await page.goto(`${url}/login`);
-  await page.getByLabel('User').fill(user);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(/\/domains$/);
+  await logInThroughForm(page, url, user);
 }
 
 /** Headless Chromium with its profile in `profile`, nothing but loopback traffic (no updates, sync or QUIC). */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
-import { NO_LIMITS, PASSWORD } from './helpers.js';
+import { logInThroughForm, NO_LIMITS } from './helpers.js';
 import { Gate, planValues, whmWorld, type WhmWorld } from './shared-zone-world.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -42,11 +42,7 @@ describe('browser: the bulk fix pages, by keyboard and on a phone', { skip }, ()
 
   async function loggedIn(ctx: BrowserContext): Promise<Page> {
     const page = await ctx.newPage();
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel('User').fill('res1');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/domains$/);
+    await logInThroughForm(page, server.url, 'res1');
     return page;
   }
   /** A bulk SPF fix of the five domains started from this page's session, held at the panel: its job id. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/web/server.js';
-import { NO_LIMITS, PASSWORD } from './helpers.js';
+import { logInThroughForm, NO_LIMITS } from './helpers.js';
 import { Gate, whmWorld, type WhmWorld } from './shared-zone-world.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -49,11 +49,7 @@ describe('browser: a bulk fix followed on its job page', { skip }, () => {
     page.on('console', (m) => {
       if (m.type() === 'error') errors.push(m.text());
     });
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel('User').fill('res1');
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/domains$/);
+    await logInThroughForm(page, server.url, 'res1');
     await page.goto(`${server.url}/bulk`);
     await page.locator('#select-all').check();
     await page.selectOption('#bf-check', 'spf');

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
+import type { Page } from 'playwright-core';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { createResolver } from '../../src/adapters/dns/resolver.js';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
@@ -99,4 +100,13 @@ export async function login(app: MailhealthApp, user: string, password = PASSWOR
   if (res.status !== 303) throw new Error(`login ${user}: ${res.status}`);
   const me = await agent.get('/api/me').expect(200);
   return { agent, csrf: (me.body as { csrf: string }).csrf };
+}
+
+/** The browser tests' login: the form filled in as a person does, then the domain list awaited. */
+export async function logInThroughForm(page: Page, baseUrl: string, user: string, password = PASSWORD): Promise<void> {
+  await page.goto(`${baseUrl}/login`);
+  await page.getByLabel('User').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/domains$/);
 }

@@ -20,7 +20,7 @@ import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
 import { buildWorld, DEMO_PANEL_DIR } from '../../src/demo/world.js';
 import { startServer, type RunningServer } from '../../src/web/server.js';
-import { NO_LIMITS, PASSWORD, setPasswords } from './helpers.js';
+import { logInThroughForm, NO_LIMITS, setPasswords } from './helpers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium); CI installs it`;
@@ -79,11 +79,7 @@ describe('browser: the history and bulk fix tables on a phone and on a wide scre
 
   async function loggedIn(ctx: BrowserContext, user: string): Promise<Page> {
     const page = await ctx.newPage();
-    await page.goto(`${server.url}/login`);
-    await page.getByLabel('User').fill(user);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/domains$/);
+    await logInThroughForm(page, server.url, user);
     return page;
   }
 
