@@ -2,6 +2,7 @@
 import { isSpfRecord } from '../spf/parse.js';
 import { dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy } from '../dmarc/record.js';
 import type { Classification, Finding } from '../model.js';
+import { planDmarc } from '../plans/dmarc.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { authority, noteLiveElsewhere } from './dns.js';
@@ -127,16 +128,21 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
   const all = liveTxt(a);
   const records = filterList(all, isDmarcRecord);
   const out: Finding[] = emptyList();
+  // Panel-side size problem (live DNS cannot carry a >255-byte string, but the panel's copy can), as for SPF: said
+  // whatever the live answer holds.
+  const long = await longStrings(ctx, name, ev);
+  if (long) out.push(long);
   if (records.length === 0) {
     const inherited = await organizationalPolicy(ctx);
     // The parent's policy may well apply: publishing p=none here would override it, so say nothing until DNS answers.
     if (inherited.state === 'unknown') {
       const { org, answer: oa } = inherited;
-      return [dnsErrorFinding('dmarc', `the DMARC record of ${org} (which would apply to ${ctx.domain})`, oa, moreEvidence(ev, { organizational: describeAnswer(oa) }))];
+      return [...out, dnsErrorFinding('dmarc', `the DMARC record of ${org} (which would apply to ${ctx.domain})`, oa, moreEvidence(ev, { organizational: describeAnswer(oa) }))];
     }
     if (inherited.state === 'applies') {
       const { org, policy, answer: oa } = inherited;
       return [
+        ...out,
         makeFinding(
           'dmarc',
           'dmarc.inherited',
@@ -244,6 +250,45 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     out.push(makeFinding('dmarc', 'dmarc.ok', 'pass', `DMARC record is valid.`, ev));
   }
   return out;
+}
+
+/**
+ * The panel's copy of the DMARC record stored as a string over 255 bytes (dmarc.string-too-long), or null: live DNS
+ * cannot carry such a string (a TXT character-string holds at most 255 bytes, RFC 1035 §3.3.14) and BIND refuses to
+ * load a zone that holds one, but a panel's zone (the files panel's zone file) can. The fix is offered only where the
+ * DMARC plan rewrites that record: its plan over the panel's zone (the panel's DNS is the live one; elsewhere the plan
+ * is over the live records, which never hold such a string) stores it as strings of at most 255 bytes unless it is
+ * blocked (an alias at _dmarc). Otherwise it is a hand edit. Asked only when such a string exists (the plan costs DNS).
+ */
+async function longStrings(ctx: CheckContext, name: string, ev: Finding['evidence']): Promise<Finding | null> {
+  if (!ctx.zone || !ctx.zoneIndex) return null;
+  const long = ctx.zoneIndex.at(name, 'TXT').filter((r) => {
+    const strings = r.txt ?? [r.value];
+    return isDmarcRecord(strings.join('')) && strings.some((c) => Buffer.byteLength(c) > 255);
+  });
+  if (!long.length) return null;
+  let writes = false;
+  try {
+    if ((await authority(ctx)).state === 'authoritative') {
+      const plan = await planDmarc(ctx, ctx.zone.records);
+      // Every such record edited or removed (the plan writes the record it leaves with dmarcStrings).
+      writes = !plan.blocked && long.every((r) => plan.changes.some((c) => c.before === r));
+    }
+  } catch {
+    // A resolver that rejects decides nothing: no fix offered (the plan would not be made either).
+    writes = false;
+  }
+  const longest = Math.max(...long.flatMap((r) => (r.txt ?? [r.value]).map((c) => Buffer.byteLength(c))));
+  return makeFinding(
+    'dmarc',
+    'dmarc.string-too-long',
+    'fail',
+    `The panel stores the DMARC record at ${name} as one string of ${longest} bytes: a TXT string holds at most 255 bytes, so it must be split into several strings (BIND refuses to load a zone with a longer one). ${
+      writes ? 'The DMARC fix rewrites it as strings of at most 255 bytes.' : "Edit the record in the panel's DNS editor so that it is stored as several strings of at most 255 bytes each."
+    }`,
+    ev,
+    writes ? { fix: 'dmarc' } : {},
+  );
 }
 
 /**

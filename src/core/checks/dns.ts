@@ -122,7 +122,7 @@ export async function noteLiveElsewhere(
 
 /** A finding about the panel's own copy of the zone (a string too long for BIND, an alias beside records): not the live DNS. */
 function aboutPanelCopy(f: Finding): boolean {
-  return f.rule === 'spf.string-too-long' || f.rule === 'dkim.string-too-long' || f.message.startsWith("The panel's zone holds");
+  return f.rule === 'spf.string-too-long' || f.rule === 'dkim.string-too-long' || f.rule === 'dmarc.string-too-long' || f.message.startsWith("The panel's zone holds");
 }
 
 /**

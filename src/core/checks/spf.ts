@@ -10,11 +10,11 @@ import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
-import { aLabelTerm, includeTarget, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
+import { aLabelTerm, includeTarget, planSpf, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
-import { noteLiveElsewhere } from './dns.js';
+import { authority, noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence, withoutFix } from './util.js';
 import { emptyList } from '../arrays.js';
 
@@ -28,6 +28,23 @@ const MAIL: NoMail = { state: 'mail' };
 function aLabelAdvice(term: string): string {
   const a = aLabelTerm({ raw: term, afterAll: false });
   return a ? ` (write it as ${a.raw}: the same name as its A-label, which receivers can read)` : '';
+}
+
+/**
+ * Whether the SPF fix, as a finding would offer it, rewrites this record of the panel's zone (one stored as a string
+ * over 255 bytes): only where the panel's DNS is the live one — elsewhere the plan is over the live records (which
+ * cannot hold such a string) and leaves the panel's copy as it is — and its plan is not blocked and edits or removes
+ * the record. A resolver that rejects decides nothing: no fix offered.
+ */
+async function rewritesPanelRecord(ctx: CheckContext, r: ZoneRecord): Promise<boolean> {
+  if (!ctx.zone) return false;
+  try {
+    if ((await authority(ctx)).state !== 'authoritative') return false;
+    const plan = await planSpf(ctx, ctx.zone.records, {});
+    return !plan.blocked && plan.changes.some((c) => c.before === r);
+  } catch {
+    return false;
+  }
 }
 
 /** Findings of a record receivers answer with permerror: whether the SPF fix clears them is the plan's to say. */
@@ -94,7 +111,19 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
   for (const r of ctx.zoneIndex ? ctx.zoneIndex.at(ctx.domain, 'TXT') : []) {
     const chunks = r.txt ?? [r.value];
     if (isSpfRecord(chunks.join('')) && chunks.some((c) => Buffer.byteLength(c) > 255)) {
-      out.push(makeFinding('spf', 'spf.string-too-long', 'fail', 'The panel stores the SPF record as one string over 255 bytes: it must be split into several strings.', ev, { fix: 'spf' }));
+      const writes = await rewritesPanelRecord(ctx, r);
+      out.push(
+        makeFinding(
+          'spf',
+          'spf.string-too-long',
+          'fail',
+          `The panel stores the SPF record as one string over 255 bytes: it must be split into several strings. ${
+            writes ? 'The SPF fix rewrites it as strings of at most 255 bytes.' : "Edit the record in the panel's DNS editor so that it is stored as several strings of at most 255 bytes each."
+          }`,
+          ev,
+          writes ? { fix: 'spf' } : {},
+        ),
+      );
     }
   }
 

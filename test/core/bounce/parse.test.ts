@@ -266,7 +266,7 @@ const PUBLIC_RULES = [
   'dkim.multiple', 'dkim.other-selector', 'dkim.ok', 'lockdown.missing', 'lockdown.stale-auth', 'lockdown.syntax', 'lockdown.deprecated-cfid',
   'lockdown.multiple', 'lockdown.inert', 'lockdown.unknown-id', 'lockdown.relay-unknown', 'lockdown.none', 'lockdown.ok', 'dmarc.missing', 'dmarc.multiple', 'dmarc.syntax',
   'dmarc.policy-none', 'dmarc.unauthorized-destination', 'dmarc.stale-destination', 'dmarc.remarks', 'dmarc.destination', 'dmarc.inherited',
-  'dmarc.ok', 'mx.stale', 'mx.routing-mismatch', 'mx.unresolvable', 'mx.cname', 'mx.missing', 'mx.null', 'mx.host', 'mx.ok',
+  'dmarc.ok', 'dmarc.string-too-long', 'mx.stale', 'mx.routing-mismatch', 'mx.unresolvable', 'mx.cname', 'mx.missing', 'mx.null', 'mx.host', 'mx.ok',
   'dns.not-authoritative', 'dns.authority-unknown', 'dns.drift', 'dns.authoritative', 'dns.panel-zone-unreadable', 'dns.panel-settings-unreadable', 'dns.panel-zone-unwritable', 'ptr.missing',
   'ptr.mismatch', 'ptr.generic', 'ptr.listed', 'ptr.relay', 'ptr.private-ip', 'ptr.ip-unknown', 'ptr.ok',
 ];
