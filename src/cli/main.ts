@@ -4,6 +4,7 @@
 import { logLine } from './log.js';
 import { interruptible } from './interrupt.js';
 import { Command, CommanderError } from 'commander';
+import { jsonText } from '../core/text.js';
 import { PanelError } from '../core/panel.js';
 import { StoreError } from '../adapters/store/store.js';
 import { ReportInterruptedError } from '../cron/report.js';
@@ -76,9 +77,25 @@ function wantsJson(argv: string[]): boolean {
   return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
+/**
+ * Under --json, the help (`--help`, `-h`, `help COMMAND`) is captured rather than printed: the answer is then one JSON
+ * object like every other (README "JSON contract"), `{"usage": TEXT}` with the text the help would print. Each command
+ * holds its own copy of the output settings (commander copies them when a subcommand is made), so all are set.
+ */
+function captureHelp(cmd: Command, write: (s: string) => void): void {
+  cmd.configureOutput({ writeOut: write });
+  for (const sub of cmd.commands) captureHelp(sub, write);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   let json = wantsJson(argv);
+  let help: string | null = null;
+  if (json) {
+    captureHelp(program, (s) => {
+      help = (help ?? '') + s;
+    });
+  }
   program.hook('preAction', (_program, action) => {
     json = Boolean(action.opts().json);
     // The global numeric options, whatever the command (one that does not use them still refuses a bad value), a
@@ -93,7 +110,10 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) {
+        if (help !== null) process.stdout.write(jsonText({ usage: help }, 2) + '\n');
+        return 0;
+      }
       // commander has written its message (and the help) on stderr.
       if (json) printJsonError('usage', e.message.replace(/^error: /, ''));
       return 2;

@@ -2,10 +2,10 @@
 // only the wiring (a fresh resolver per request or job, who acts, what gets recorded).
 import { auditDomain, buildContext, runChecks } from '../core/audit.js';
 import { canonName } from '../core/domain.js';
-import type { DomainAudit, DomainRef, Evidence, FixKind, Identity } from '../core/model.js';
+import type { Change, DomainAudit, DomainRef, Evidence, FixKind, Identity } from '../core/model.js';
 import type { Panel } from '../core/panel.js';
 import { makePlanWith, PlanError } from '../core/plans/index.js';
-import { applyPlan, undoChange, type ApplyDeps, type ApplyOutcome, type WriteGuard, type WriteStep } from '../core/plans/apply.js';
+import { applyPlan, undoChange, withoutCopies, type ApplyDeps, type ApplyOutcome, type WriteGuard, type WriteStep } from '../core/plans/apply.js';
 import { undoneAlready } from '../core/plans/undo-again.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
 import { chainLeads, sameChanges, type ZoneWrite } from '../core/plans/rebase.js';
@@ -15,6 +15,7 @@ import type { Resolver } from '../core/resolver.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import { StoreError, type ChangeRecord, type Store } from '../adapters/store/store.js';
 import { isBusy } from '../adapters/store/busy.js';
+import { isStoreText, shownChangeError, storePath, withheld, WITHHELD } from '../adapters/store/withheld.js';
 import type { SettingsSource } from '../adapters/panels/with-settings.js';
 import { escapeControls } from '../core/text.js';
 import { SCOPE_RECHECK_MS } from '../adapters/workers/gone.js';
@@ -99,50 +100,11 @@ function logText(e: unknown): string {
   return [logLine(head), ...frames.map((f) => logSafe(f)).map((f) => (/^\s/.test(f) ? f : `    ${f}`))].join('\n');
 }
 
-/** The history database's file as its errors name it, when this store has one. */
-function storePath(store: { readonly path?: unknown } | null | undefined): string | null {
-  const path = store?.path;
-  return typeof path === 'string' && path !== '' ? path : null;
-}
-
-/**
- * Whether a text carries the history database's own words: its file's path, which every error the store builds of
- * SQLite's names (store.ts toStoreError, SchemaChangedError). Not SQLite's codes or "mailhealth database" alone: a
- * record, a zone line or a panel's message may say those, and is the customer's to read.
- */
-export function isStoreText(store: { readonly path?: unknown } | null | undefined, text: string): boolean {
-  const path = storePath(store);
-  return path !== null && text.includes(path);
-}
-
 /** What stands, in an answer, for a failure of the history database a route met (storeFailureMessage). */
 export const SEE_LOG = "(the server's log says why)";
-/** What stands for words withheld from a text because they named the history database's file (shownText). */
-export const WITHHELD = "(withheld: the server's log has it)";
-/** A parenthesis, one level of parentheses inside it allowed (a store error quoted as "failed (… (database is locked))"). */
-const PARENTHESIS = /\((?:[^()]|\([^()]*\))*\)/g;
-
-/**
- * `text` without the history database's words: each parenthesis that holds its file's path gives way to WITHHELD (the
- * rest is kept); a path anywhere else, the whole text to `otherwise`. Every occurrence of the path stands as one
- * character while the parentheses are matched, so a path holding "(" or ")" is never cut in two: none of it is left.
- */
-function withheld(path: string, text: string, otherwise: string): string {
-  if (!text.includes(path)) return text;
-  const mark = absentChar(text);
-  if (mark === null) return otherwise;
-  const out = text.split(path).join(mark).replace(PARENTHESIS, (p) => (p.includes(mark) ? WITHHELD : p));
-  return out.includes(mark) ? otherwise : out;
-}
-
-/** A character (of Unicode's private use area) `text` does not hold, or null. */
-function absentChar(text: string): string | null {
-  for (let c = 0xe000; c <= 0xf8ff; c++) {
-    const ch = String.fromCharCode(c);
-    if (!text.includes(ch)) return ch;
-  }
-  return null;
-}
+// The store's words in a text, and WITHHELD standing for them: src/adapters/store/withheld.ts, shared with the CLI's
+// history. Exported here as well, where the web's modules have always found them.
+export { isStoreText, WITHHELD };
 
 /** What of a stored row this process has logged already (logOnce): bounded, forgotten all at once when full. */
 const loggedOnce = new Set<string>();
@@ -325,11 +287,13 @@ export function shownJobResults<R extends { domain: string }>(store: { readonly 
 
 /**
  * A change as the history lists it: an error naming the history database's file (a previous version recorded the
- * store's error so) withheld (shownText), logged once per process — not on every view of the history.
+ * store's error so) withheld (shownChangeError, as the CLI's history shows it), logged once per process — not on every
+ * view of the history.
  */
-export function shownChange<C extends Pick<ChangeRecord, 'id' | 'error'>>(store: { readonly path?: unknown }, ch: C): C {
-  if (!ch.error || !isStoreText(store, ch.error)) return ch;
-  return { ...ch, error: shownText(store, `change ${ch.id}`, ch.error, "The reason is not shown here (the server's log has it).", `change ${ch.id}`) };
+export function shownChange<C extends Pick<ChangeRecord, 'id' | 'error'> & { changes?: readonly Change[] }>(store: { readonly path?: unknown }, ch: C): C {
+  const shown = shownChangeError(store, ch, (stored) => logOnce(store, `change ${ch.id}`, `change ${ch.id}`, stored));
+  // The records' copy counts are the history's bookkeeping for an undo, not part of what the history lists.
+  return shown.changes ? { ...shown, changes: withoutCopies(shown.changes) } : shown;
 }
 
 /**
@@ -1076,7 +1040,7 @@ async function sentAgain(deps: WebDeps, check: FixKind, hashes: (string | undefi
       changeId: ch.id,
       changeStatus: 'applied',
       verified: ch.verified,
-      changes: ch.changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c),
+      changes: withoutCopies(ch.changes),
       reason: `This fix was already applied as change #${ch.id}${verified}: the same preview was sent again, and it was not applied a second time.`,
     };
   }

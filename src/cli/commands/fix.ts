@@ -12,10 +12,11 @@ import { applyPlan, reconcile, undoChange, type ApplyOutcome, type HistoryFault,
 import { undoneAlready } from '../../core/plans/undo-again.js';
 import { recheckChange, reverifyDue, REVERIFY_PER_VIEW, unrecordedCheckNote, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
 import { StoreError, type ChangeRecord, type Store } from '../../adapters/store/store.js';
+import { shownChangeError } from '../../adapters/store/withheld.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
 import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
-import { checkResolver, configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
+import { checkResolver, configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJson, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { safe } from '../format.js';
 import { interruptible, stoppable } from '../interrupt.js';
@@ -97,7 +98,8 @@ export function registerFixCommands(program: Command): void {
       if (!o.apply) {
         const plan = await planNow();
         if (!plan) return;
-        process.stdout.write(o.json ? jsonText(planJson(plan), 2) + '\n' : renderPlan(plan) + '\n');
+        if (o.json) printJson(planJson(plan), 2);
+        else process.stdout.write(renderPlan(plan) + '\n');
         // A blocked plan (DNS did not answer while planning, an alias, a key DKIM cannot publish, …) is a fix that
         // cannot be made now: exit 1, as --apply would be refused. The plan is still printed, "blocked" saying why.
         process.exitCode = plan.blocked ? 1 : 0;
@@ -124,22 +126,20 @@ export function registerFixCommands(program: Command): void {
             outcome.status === 'already'
               ? { domain, check, planHash: o.planHash ?? plan.planHash, changes: outcome.changes }
               : planJson(p);
-          process.stdout.write(
-            jsonText(
-              {
-                ...head,
-                status: outcome.status,
-                ...(outcome.status === 'applied'
-                  ? { changeId: outcome.changeId, verified: outcome.verified, message: outcome.message }
-                  : outcome.status === 'already'
-                    ? { changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason }
-                    : outcome.status === 'refused'
-                      ? { reason: outcome.reason, ...(outcome.why ? { why: outcome.why } : {}) }
-                      : // failed: the change it recorded (pending, or failed — the reason says which), as the web API gives it.
-                        { ...(outcome.changeId !== undefined ? { changeId: outcome.changeId } : {}), reason: outcome.reason }),
-              },
-              2,
-            ) + '\n',
+          printJson(
+            {
+              ...head,
+              status: outcome.status,
+              ...(outcome.status === 'applied'
+                ? { changeId: outcome.changeId, verified: outcome.verified, message: outcome.message }
+                : outcome.status === 'already'
+                  ? { changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason }
+                  : outcome.status === 'refused'
+                    ? { reason: outcome.reason, ...(outcome.why ? { why: outcome.why } : {}) }
+                    : // failed: the change it recorded (pending, or failed — the reason says which), as the web API gives it.
+                      { ...(outcome.changeId !== undefined ? { changeId: outcome.changeId } : {}), reason: outcome.reason }),
+            },
+            2,
           );
         } else if (outcome.status === 'applied') {
           process.stdout.write(renderPlan(outcome.plan) + `\n${safe(outcome.message)} (${appliedNext(domain, outcome.changeId, outcome.verified, outcome.plan.changes)})\n`);
@@ -183,20 +183,19 @@ export function registerFixCommands(program: Command): void {
             (await interruptible(Boolean(o.json), () => stoppedWrite(`the undo of change ${id}`, ch.domain), () => undoChange(id, deps))));
         logHistoryFault(`undo of change ${id}`, outcome);
         if (o.json) {
-          process.stdout.write(
-            jsonText(
-              outcome.status === 'applied'
-                ? // `message`: as the web API's — what a script must know of an undo written (its outcome pending, its
-                  // verification not recorded: the history database failing after the write).
-                  { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes, message: outcome.message }
-                : outcome.status === 'already'
-                  ? { status: 'already', changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason, changes: outcome.changes, undoOf: id }
-                  : outcome.status === 'failed' && outcome.changeId !== undefined
-                    ? // the undo's own change (pending, or failed), as `fix --apply` and the web API give it
-                      { status: outcome.status, changeId: outcome.changeId, reason: outcome.reason, undoOf: id }
-                    : { status: outcome.status, reason: outcome.reason, undoOf: id },
-              2,
-            ) + '\n',
+          printJson(
+            outcome.status === 'applied'
+              ? // `message`: as the web API's — what a script must know of an undo written (its outcome pending, its
+                // verification not recorded: the history database failing after the write). `changes`: the undo's
+                // plan, the copies apply counted for it left out (printJson).
+                { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes, message: outcome.message }
+              : outcome.status === 'already'
+                ? { status: 'already', changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason, changes: outcome.changes, undoOf: id }
+                : outcome.status === 'failed' && outcome.changeId !== undefined
+                  ? // the undo's own change (pending, or failed), as `fix --apply` and the web API give it
+                    { status: outcome.status, changeId: outcome.changeId, reason: outcome.reason, undoOf: id }
+                  : { status: outcome.status, reason: outcome.reason, undoOf: id },
+            2,
           );
         } else if (outcome.status === 'applied') {
           const again = outcome.verified === 'yes' ? '' : `; check again with: mailhealth verify ${outcome.changeId}`;
@@ -228,7 +227,7 @@ export function registerFixCommands(program: Command): void {
           if (o.json) {
             // `recorded`: false when the answer is not in the history (the message then says so after its meaning).
             const message = note ? `${meaning} — ${note}` : meaning;
-            process.stdout.write(jsonText({ status: 'checked', changeId: id, domain: ch.domain, check: ch.check, verified: outcome.verified, recorded: note === null, message }, 2) + '\n');
+            printJson({ status: 'checked', changeId: id, domain: ch.domain, check: ch.check, verified: outcome.verified, recorded: note === null, message }, 2);
           } else {
             const head = outcome.verified === 'yes' ? 'verified' : outcome.verified === 'propagating' ? 'propagating' : 'not verified';
             const unrecorded = note ? ` ${note[0].toUpperCase()}${note.slice(1)}.` : '';
@@ -240,7 +239,7 @@ export function registerFixCommands(program: Command): void {
           // whose verification could not be recorded is still applied, exit 0); the JSON's `recorded` tells a script.
           process.exitCode = outcome.verified === 'no' ? 1 : 0;
         } else {
-          if (o.json) process.stdout.write(jsonText({ status: 'refused', changeId: id, reason: outcome.reason, ...(outcome.replacedBy !== undefined ? { replacedBy: outcome.replacedBy } : {}) }, 2) + '\n');
+          if (o.json) printJson({ status: 'refused', changeId: id, reason: outcome.reason, ...(outcome.replacedBy !== undefined ? { replacedBy: outcome.replacedBy } : {}) }, 2);
           else process.stdout.write(`refused: ${safe(outcome.reason)}\n`);
           process.exitCode = 1;
         }
@@ -271,7 +270,7 @@ export function registerFixCommands(program: Command): void {
       const dbPath = dbPathFromOptions(o);
       if (!existsSync(dbPath)) {
         if (dbPathNamed(o)) throw new UsageError(`no history database at ${dbPath} (nothing has been recorded there; none was created)`);
-        if (o.json) process.stdout.write(jsonText({ audits: [], changes: [] }, 2) + '\n');
+        if (o.json) printJson({ audits: [], changes: [] }, 2);
         else process.stdout.write(`No history yet: nothing has been audited or changed on this server (no history database at ${safe(dbPath)}).\n`);
         process.exitCode = 0;
         return;
@@ -281,7 +280,10 @@ export function registerFixCommands(program: Command): void {
         const listed = withReplacements(store.changesForDomains(domain ? [domain] : [...scope], limit), store);
         // As the web history: a few changes still propagating whose last check is over a minute old are checked again
         // (a CLI-only install would otherwise show them propagating forever).
-        const changes = o.recheck === false ? listed : await recheckStale(listed, { panel: withSettings(panel, store, { log: writeLog }), makeResolver: () => resolverFromOptions(o), store });
+        const checked = o.recheck === false ? listed : await recheckStale(listed, { panel: withSettings(panel, store, { log: writeLog }), makeResolver: () => resolverFromOptions(o), store });
+        // As the web's history shows them: an error a previous version recorded naming the history database's file is
+        // shown without it (the same text as the web's), and logged as it was stored on stderr, the admin's terminal.
+        const changes = checked.map((c) => shownChangeError(store, c, (stored) => writeLog(`change ${c.id}: ${stored}`)));
         const audits = domain
           ? store.auditsForDomain(domain, limit).map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }))
           : [...store.latestAudits([...scope]).values()]
@@ -289,7 +291,7 @@ export function registerFixCommands(program: Command): void {
               .slice(0, limit)
               .map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }));
         if (o.json) {
-          process.stdout.write(jsonText({ audits, changes }, 2) + '\n');
+          printJson({ audits, changes }, 2);
         } else {
           process.stdout.write('Audits\n');
           for (const a of audits) process.stdout.write(`  ${a.auditedAt}  ${safe(a.domain).padEnd(30)} ${a.status.padEnd(7)} ${a.findings} ${a.findings === 1 ? 'problem' : 'problems'}\n`);

@@ -1086,7 +1086,7 @@ function alreadyOutcome(ch: StoredChange, holder: { expiresAt?: number } | null 
     changeId: ch.id,
     changeStatus: pending ? 'intent' : 'applied',
     verified: ch.verified,
-    changes: ch.changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c),
+    changes: withoutCopies(ch.changes),
     reason,
   };
 }
@@ -1389,7 +1389,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
               : 'applied, but the panel does not show the new records';
       const message = done.note ? `${base} — ${done.note}` : base;
       const keyStep = keyIntent !== null && zoneVersion !== plan.zoneVersion ? { keyStep: { before: plan.zoneVersion, after: zoneVersion } } : {};
-      return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c) }, message, ...keyStep };
+      return { status: 'applied' as const, changeId, verified, plan: { ...plan, changes: withoutCopies(changes) }, message, ...keyStep };
     }, keepIfKept(owner));
     return outcome;
   } catch (e) {
@@ -1664,6 +1664,14 @@ function standingSaid(changeId: number, standing: number): string {
  * issued while another process's fix runs on the domain goes through once that fix is done, and is refused with the
  * fix's words when the wait runs out.
  */
+/**
+ * Changes as an outcome answers them: without the copy counts (copiesBefore/After), the history's own bookkeeping for
+ * an undo — a fix's and an undo's answer alike (the CLI's and the API's JSON show outcomes as they are).
+ */
+export function withoutCopies<T extends Change>(changes: readonly T[]): Omit<T, 'copiesBefore' | 'copiesAfter'>[] {
+  return changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c);
+}
+
 export async function undoChange(changeId: number, deps: ApplyDeps): Promise<ApplyOutcome> {
   // A guard's afterRead, as for a fix (no surface passes one to an undo today); the history watched, as for a fix.
   const d = forThisCall(deps);
@@ -1811,7 +1819,7 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
         if (fromZone.unrecorded) {
           // Not recorded after all: the undo stands in the zone, pending in the history (nothing to verify onto).
           const note = unrecordedAfterWrite(id, ch.domain, historyWords(fromZone.unrecorded.cause));
-          return { status: 'applied' as const, changeId: id, verified, plan, message: `${undoneMessage(verified, inv.changes)} — ${note}` };
+          return { status: 'applied' as const, changeId: id, verified, plan: { ...plan, changes: withoutCopies(plan.changes) }, message: `${undoneMessage(verified, inv.changes)} — ${note}` };
         }
         let unverified = '';
         try {
@@ -1820,7 +1828,7 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
           // The outcome is recorded: only the verification is missing — said, never thrown (the undo was written).
           unverified = ` — ${unverifiedNote(historyWords(ve))}`;
         }
-        return { status: 'applied' as const, changeId: id, verified, plan, message: undoneMessage(verified, inv.changes) + unverified };
+        return { status: 'applied' as const, changeId: id, verified, plan: { ...plan, changes: withoutCopies(plan.changes) }, message: undoneMessage(verified, inv.changes) + unverified };
       }
       // The panel answered the undo as done: its zone, read right after, decides (settleAnswered) — an undo the panel
       // answered but did not write is no undo: the change stays applied, not marked reverted.
@@ -1843,7 +1851,7 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
       const { verified } = done;
       const head = done.unchecked !== null ? `undone, but ${uncheckedSaid(done.unchecked)}` : undoneMessage(verified, inv.changes);
       const message = done.note ? `${head} — ${done.note}` : head;
-      return { status: 'applied' as const, changeId: id, verified, plan, message };
+      return { status: 'applied' as const, changeId: id, verified, plan: { ...plan, changes: withoutCopies(plan.changes) }, message };
     }, keepIfKept(owner));
     return outcome;
   } catch (e) {

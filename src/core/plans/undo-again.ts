@@ -2,7 +2,7 @@
 // answered with the undo that was made, as a fix sent again is ("already"), never written twice and never called
 // "refused" (it was undone, as asked). The web page, the API and the CLI's `undo` ask this one function.
 // Pure: reads only the injected History.
-import type { ApplyOutcome, History, StoredChange } from './apply.js';
+import { withoutCopies, type ApplyOutcome, type History, type StoredChange } from './apply.js';
 
 /** The answer to an undo sent again: the undo that was made (core's "already" shape, as a fix sent again gets). */
 export type UndoAlready = Extract<ApplyOutcome, { status: 'already' }>;
@@ -30,7 +30,7 @@ export function undoneAlready(store: Pick<History, 'getChange' | 'changesForDoma
     changeId: m.id,
     changeStatus: writing ? 'intent' : 'applied',
     verified: writing ? null : m.verified,
-    changes: m.changes.map(({ copiesBefore: _b, copiesAfter: _a, ...c }) => c),
+    changes: withoutCopies(m.changes),
     reason: writing
       ? `Change ${ch.id} is being undone now as change #${m.id}: the undo was sent again, and it is not undone a second time.`
       : `Change ${ch.id} was already undone as change #${m.id}${verified}: the undo was sent again, and it was not undone a second time.`,
