@@ -64,7 +64,7 @@ test('an empty time zone is said to be the server\'s, and which zone that is', a
 test('where this process runs the report: the next run, in the zone it runs in', async () => {
   store.setSettings({ [SETTING_KEYS.reportTimezone]: 'Australia/Sydney', [SETTING_KEYS.reportSchedule]: '0 3 * * *' });
   const html = await settingsPage({ reportSchedule: schedule('0 3 * * *', 'Australia/Sydney', '2027-03-04T16:00:00Z') });
-  assert.equal(textOf(html, 's-sched-next'), 'Next run: 2027-03-05 03:00 Australia/Sydney, in 3 days.');
+  assert.equal(textOf(html, 's-sched-next'), 'Next run: 2027-03-05 03:00 Australia/Sydney (2027-03-04 16:00 UTC), in 3 days.');
   assert.match(html, /<time datetime="2027-03-04T16:00:00.000Z" title="2027-03-04 16:00 UTC">/);
   assert.ok(describedBy(html, 's-sched').includes('s-sched-next'));
 });
@@ -72,7 +72,7 @@ test('where this process runs the report: the next run, in the zone it runs in',
 test('server time: the line names the server\'s zone', async () => {
   store.setSettings({ [SETTING_KEYS.reportTimezone]: undefined, [SETTING_KEYS.reportSchedule]: '0 3 * * *' });
   const html = await settingsPage({ reportSchedule: schedule('0 3 * * *', undefined, '2027-03-02T03:00:00Z') });
-  assert.equal(textOf(html, 's-sched-next'), `Next run: ${viewModel.zonedTime(new Date('2027-03-02T03:00:00Z'))} server time (${SERVER_ZONE}), in 15 h.`);
+  assert.equal(textOf(html, 's-sched-next'), `Next run: ${viewModel.zonedTime(new Date('2027-03-02T03:00:00Z'))} server time (${SERVER_ZONE}${/^(Etc\/)?(UTC|UCT|GMT|Universal|Zulu)$/i.test(SERVER_ZONE) ? '' : '; 2027-03-02 03:00 UTC'}), in 15 h.`);
 });
 
 test('a schedule in force other than the one shown (a flag, a fallback) is named', async () => {
