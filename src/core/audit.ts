@@ -58,6 +58,11 @@ function panelProblem(rule: string, what: string, e: unknown): Finding {
 
 /** Build the context checks run in (also used by the planner, which needs the same view). */
 export async function buildContext(domain: string, deps: AuditDeps): Promise<{ ctx: CheckContext | null; problems: Finding[] }> {
+  // One view per domain's audit (and per plan): its checks ask the same questions in turn (the SPF tree walk, the
+  // evaluation, the classification of each term), and a previous host's dead DNS must not make each of them wait out
+  // the same timeouts again. Only here is it known where one domain's questions begin and end; a later audit or plan
+  // gets a new view and asks again.
+  const resolver = deps.resolver.forAudit?.() ?? deps.resolver;
   const problems: Finding[] = [];
   let zone: Zone | null = null;
   try {
@@ -74,8 +79,8 @@ export async function buildContext(domain: string, deps: AuditDeps): Promise<{ c
   }
   const knowledge = deps.knowledge ?? defaultKnowledge;
   const zoneIndex = zone ? new RecordIndex(zone.records) : null;
-  const classifier = makeClassifier({ domain, zone, zoneIndex, settings, resolver: deps.resolver, knowledge });
-  return { ctx: { domain, zone, zoneIndex, settings, resolver: deps.resolver, classifier, knowledge, options: deps.options ?? {} }, problems };
+  const classifier = makeClassifier({ domain, zone, zoneIndex, settings, resolver, knowledge });
+  return { ctx: { domain, zone, zoneIndex, settings, resolver, classifier, knowledge, options: deps.options ?? {} }, problems };
 }
 
 function internalError(name: CheckName, e: unknown): Finding[] {

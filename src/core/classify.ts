@@ -29,7 +29,7 @@ import { parseDkimRecord } from './dkim/record.js';
 import { genericPtrReason } from './checks/ptr.js';
 import type { Classification, MailSettings, Zone } from './model.js';
 import { mxExchange, RecordIndex } from './zone.js';
-import type { Resolver } from './resolver.js';
+import { resolveAddresses, type Resolver } from './resolver.js';
 import { filterList, mapList } from './arrays.js';
 import { parseTermShared, type SpfTerm } from './spf/parse.js';
 import { ipTermRange, permissiveRange, qualifierEffect } from './spf/terms.js';
@@ -581,8 +581,7 @@ class AuditClassifier implements Classifier {
     const t = this.traceOrgs.get(org);
     if (t) return C('stale', `${host} is at the same provider as the old DNS: ${t}`);
     // Follow the name to its addresses.
-    const a = await this.resolver.resolve(host, 'A');
-    const aaaa = await this.resolver.resolve(host, 'AAAA');
+    const { a, aaaa } = await resolveAddresses(this.resolver, host);
     if (a.status === 'unknown' && aaaa.status === 'unknown') return unanswered(`${host} could not be resolved (${a.error ?? 'DNS error'})`);
     const ips: string[] = a.records.concat(aaaa.records);
     if (ips.some((ip) => serverIps.some((s) => cidrContains(s, ip)))) return C('this-server', `${host} resolves to this server (${ips.join(', ')})`);

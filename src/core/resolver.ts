@@ -41,6 +41,32 @@ export interface Resolver {
    * When none of the servers has an address (A or AAAA), the answer is `unknown` with the error NO_SERVER_ADDRESS.
    */
   resolveAt?<T extends RRType>(servers: string[], name: string, type: T): Promise<Answer<T>>;
+  /**
+   * This resolver as one domain's audit sees it (core/audit.ts buildContext makes one per audit and per plan): an
+   * `unknown` answer to a question the audit asked is given to it again rather than asked again, so a previous host's
+   * dead DNS costs each question one wait, not one per check that asks it. Optional: without it the resolver itself.
+   */
+  forAudit?(): Resolver;
+}
+
+const ignore = () => undefined;
+
+/**
+ * A and AAAA of a name: both questions go out together (independent: the AAAA no longer waits out the A's timeouts) and
+ * are awaited in turn (Promise.all of the two would leave garbage per name, for every domain). If the A question
+ * rejects, the AAAA one's outcome is still handled.
+ */
+export async function resolveAddresses(resolver: Resolver, name: string): Promise<{ a: Answer<'A'>; aaaa: Answer<'AAAA'> }> {
+  const pa = resolver.resolve(name, 'A');
+  const paaaa = resolver.resolve(name, 'AAAA');
+  let a: Answer<'A'>;
+  try {
+    a = await pa;
+  } catch (e) {
+    paaaa.catch(ignore);
+    throw e;
+  }
+  return { a, aaaa: await paaaa };
 }
 
 /** resolveAt's error when none of the servers it was given has an address to ask. */

@@ -6,6 +6,9 @@
 // lame server: see mapResult), and an answer section that does not answer the question or an NXDOMAIN with records
 // (wire.ts: an error). A name longer than DNS allows cannot exist: NXDOMAIN, without asking.
 // A per-run cache (shared across domains) makes a common include such as _spf.google.com cost one query per run.
+// DNS trouble leaves that cache at once (the next ask goes to the wire again), but one domain's audit, through its own
+// view (forAudit), is given an unknown answer to a question it put on the wire again instead of waiting out the same
+// timeouts once per check that asks it.
 import { isIP } from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { NO_SERVER_ADDRESS, type Answer, type RecordData, type Resolver, type RRType } from '../../core/resolver.js';
@@ -48,6 +51,14 @@ export interface ResolverStats {
 }
 
 export interface WireResolver extends Resolver {
+  /**
+   * This resolver as one domain's audit sees it (src/core/audit.ts buildContext): the same run cache, but an `unknown`
+   * answer to a question the view put on the wire is kept by the view and given again to it, for as long as the view
+   * lives (the audit), instead of being asked again. The resolver itself and other views ask again. A small object per
+   * audit; nothing is kept for a good answer. Called on an object made from this resolver that replaces resolve or
+   * resolveAt (a wrapper that copied its methods), it returns that object: no view goes round the wrapper's answers.
+   */
+  forAudit(): Resolver;
   stats(): ResolverStats;
   /** The distinct questions this run asked the wire, e.g. for the benchmark's floor (only with `recordAsked`; else []). */
   asked(): { name: string; type: RRType }[];
@@ -137,6 +148,8 @@ function mapResult<T extends RRType>(name: string, type: T, r: QueryResult, auth
 class AskJob<T extends RRType = RRType> implements QueryWaiter {
   /** Set by the run cache: on an unknown answer the entry leaves the cache (see resolve()). */
   cached = false;
+  /** The audit's view that put the question on the wire: it keeps an unknown answer (AuditView). */
+  owner: AuditView | null = null;
   /** Asked of a zone's own servers (resolveAt): see mapResult. */
   authoritative = false;
   promise: Promise<Answer<T>> | null = null;
@@ -159,8 +172,10 @@ class AskJob<T extends RRType = RRType> implements QueryWaiter {
     const a = mapResult(this.name, this.type, r, this.authoritative);
     if (a.status === 'unknown') {
       run.stats.unknown++;
-      // DNS trouble is not an answer: the next ask goes to the wire again (a lost packet must not stick for the run).
+      // DNS trouble is not an answer: the next ask goes to the wire again (a lost packet must not stick for the run) —
+      // except the asking audit's own (AuditView).
       if (this.cached && this.promise) run.evict(this.type, this.name, this.promise as Promise<Answer>);
+      if (this.owner && this.promise) this.owner.hold(this.type, this.name, this.promise as Promise<Answer>);
     }
     this.resolve(a);
   }
@@ -171,6 +186,33 @@ interface RunState {
   stats: ResolverStats;
   release(): void;
   evict(type: RRType, name: string, p: Promise<Answer>): void;
+}
+
+/** The resolver's resolve(), for an audit's view or (null) the resolver itself. */
+type ResolveFor = <T extends RRType>(view: AuditView | null, rawName: string, type: T) => Promise<Answer<T>>;
+
+/**
+ * One domain's audit's view of the resolver (WireResolver.forAudit). An audit asks the same question from several
+ * checks and stages (the SPF tree walk, the evaluation, the classification of each term); a previous host's name whose
+ * DNS is dead timed out each time, one after the other (timeoutMs × tries each: 4 s by default). The view keeps the
+ * unknown answers to the questions it put on the wire and gives them again, so the audit waits once per question.
+ * Only its own: an answer it joined while another domain's question was in flight is asked again, as across domains.
+ * `held` is made at the first unknown answer: an audit that gets none costs this object only.
+ */
+class AuditView implements Resolver {
+  readonly reportsCnames = true;
+  held: Generation | null = null;
+  constructor(
+    private readonly resolveFor: ResolveFor,
+    /** Verification after a write asks a zone's own servers and keeps nothing: the resolver's own, as it is. */
+    readonly resolveAt: Resolver['resolveAt'],
+  ) {}
+  resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
+    return this.resolveFor(this, name, type);
+  }
+  hold(type: RRType, name: string, p: Promise<Answer>): void {
+    (this.held ??= new Generation()).set(type, name, p);
+  }
 }
 
 /** One generation of the run cache: answers by type, then by name (no "type name" key string made per ask). */
@@ -300,42 +342,68 @@ export function createResolver(opts: ResolverOptions = {}): WireResolver {
     } else waiting.push(j);
   }
 
-  /** `authoritative`: the servers asked are the zone's own (resolveAt): an answer without the AA bit is not one. */
-  function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T, authoritative = false): Promise<Answer<T>> {
+  /**
+   * `authoritative`: the servers asked are the zone's own (resolveAt): an answer without the AA bit is not one.
+   * `owner`: the audit's view asking, which keeps an unknown answer.
+   */
+  function ask<T extends RRType>(to: ServerAddress[] | Promise<ServerAddress[]>, name: string, type: T, authoritative = false, owner: AuditView | null = null): Promise<Answer<T>> {
     const j = job(to, name, type);
     if (authoritative) j.authoritative = true;
+    j.owner = owner;
     go(j as unknown as AskJob<RRType>);
     return j.promise!;
+  }
+
+  /** resolve(), for an audit's view or (view null) the resolver itself. */
+  function resolveFor<T extends RRType>(view: AuditView | null, rawName: string, type: T): Promise<Answer<T>> {
+    const name = norm(rawName);
+    // An unknown answer this audit got already (AuditView): given again, before the run cache is looked at — the audit
+    // sees one answer per question, and does not wait on another domain asking it again meanwhile.
+    if (view !== null && view.held !== null) {
+      const kept = view.held.get(type, name);
+      if (kept) {
+        stats.cacheHits++;
+        return kept as Promise<Answer<T>>;
+      }
+    }
+    if (!useCache) return ask(defaultServers(), name, type, false, view);
+    let hit = cache.get(type, name);
+    if (!hit && (hit = older.get(type, name))) cache.set(type, name, hit);
+    if (hit) {
+      stats.cacheHits++;
+      return hit as Promise<Answer<T>>;
+    }
+    const j = job(defaultServers(), name, type);
+    const p = j.promise!;
+    j.cached = true; // an unknown answer leaves the cache again (AskJob.settle) …
+    j.owner = view; // … and stays with the audit that asked, if one did
+    cache.set(type, name, p as Promise<Answer>);
+    if (recordAsked) {
+      askedTypes.push(type);
+      askedNames.push(name);
+      if (askedNames.length >= askedFoldAt) foldAsked();
+    }
+    if (cache.size >= cacheSize / 2) {
+      older = cache;
+      cache = new Generation();
+    }
+    // Started only now that the answer's place is in the cache: a question that settles at once (bad name, closed
+    // resolver) still finds it there to leave.
+    go(j as unknown as AskJob<RRType>);
+    return p;
   }
 
   const resolver: WireResolver = {
     reportsCnames: true,
     resolve<T extends RRType>(rawName: string, type: T): Promise<Answer<T>> {
-      const name = norm(rawName);
-      if (!useCache) return ask(defaultServers(), name, type);
-      let hit = cache.get(type, name);
-      if (!hit && (hit = older.get(type, name))) cache.set(type, name, hit);
-      if (hit) {
-        stats.cacheHits++;
-        return hit as Promise<Answer<T>>;
-      }
-      const j = job(defaultServers(), name, type);
-      const p = j.promise!;
-      j.cached = true; // an unknown answer leaves the cache again (AskJob.settle)
-      cache.set(type, name, p as Promise<Answer>);
-      if (recordAsked) {
-        askedTypes.push(type);
-        askedNames.push(name);
-        if (askedNames.length >= askedFoldAt) foldAsked();
-      }
-      if (cache.size >= cacheSize / 2) {
-        older = cache;
-        cache = new Generation();
-      }
-      // Started only now that the answer's place is in the cache: a question that settles at once (bad name, closed
-      // resolver) still finds it there to leave.
-      go(j as unknown as AskJob<RRType>);
-      return p;
+      return resolveFor(null, rawName, type);
+    },
+    forAudit(this: Resolver | undefined): Resolver {
+      // A view is of this resolver as it is. An object made from it that answers otherwise (a wrapper that copied its
+      // methods and replaced resolve or resolveAt) is its own resolver: asked as it is, without a view, which would go
+      // round its answers to the wire.
+      if (this && this !== resolver && (this.resolve !== resolver.resolve || this.resolveAt !== resolver.resolveAt)) return this;
+      return new AuditView(resolveFor, resolver.resolveAt);
     },
     async resolveAt<T extends RRType>(servers: string[], rawName: string, type: T): Promise<Answer<T>> {
       const port = opts.authoritativePort ?? 53;

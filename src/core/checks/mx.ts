@@ -3,7 +3,7 @@ import { isUnanswered, serverNetwork } from '../classify.js';
 import { canonName, inZone } from '../domain.js';
 import { cidrContains, isIpAddress } from '../ip.js';
 import type { Classification, Finding } from '../model.js';
-import { aliasesOf } from '../resolver.js';
+import { aliasesOf, resolveAddresses } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { authority, staleNameservers } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
@@ -211,8 +211,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       );
       continue;
     }
-    const a = await ctx.resolver.resolve(host, 'A');
-    const aaaa = await ctx.resolver.resolve(host, 'AAAA');
+    const { a, aaaa } = await resolveAddresses(ctx.resolver, host);
     const known = aliasesOf(ctx.resolver, host, a.status !== 'unknown' ? a : aaaa);
     const aliases = Array.isArray(known) ? known : await known;
     if (aliases.length) {

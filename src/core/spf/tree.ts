@@ -1,7 +1,7 @@
 // Static SPF include-tree walker for audits (no client IP). Follows include/redirect, looks up a/mx/exists targets,
 // counts DNS-querying terms over the whole tree and KEEPS COUNTING PAST 10, so each top-level term shows its cost
 // (own lookup + nested) and users see what to drop. DNS trouble is `unknown`, never an error.
-import type { Answer, Resolver } from '../resolver.js';
+import { resolveAddresses, type Answer, type Resolver } from '../resolver.js';
 import { isQueryableName } from './evaluate.js';
 import { parseSpfShared, selectSpf, tokenizeMacroString, type SpfTerm } from './parse.js';
 import { filterList, mapList } from '../arrays.js';
@@ -125,8 +125,6 @@ function isVoidAnswer(status: string, count: number): boolean {
   return status === 'nxdomain' || status === 'nodata' || (status === 'ok' && count === 0);
 }
 
-const ignore = () => undefined;
-
 /** `SpfTree.troubles` when every lookup answered: one shared empty list of strings' elements kind (never pushed to). */
 const NO_TROUBLES: readonly string[] = (() => {
   const a = [''];
@@ -146,22 +144,6 @@ function fault(st: WalkState, message: string): void {
   st.permerrors.push(message);
 }
 
-/**
- * A and AAAA of a name: both questions go out together and are awaited in turn (Promise.all of the two would leave a
- * kilobyte of garbage per term, for every domain). If the A question rejects, the AAAA one's outcome is still handled.
- */
-async function addresses(resolver: Resolver, name: string): Promise<{ a: Answer<'A'>; aaaa: Answer<'AAAA'> }> {
-  const pa = resolver.resolve(name, 'A');
-  const paaaa = resolver.resolve(name, 'AAAA');
-  let a: Answer<'A'>;
-  try {
-    a = await pa;
-  } catch (e) {
-    paaaa.catch(ignore);
-    throw e;
-  }
-  return { a, aaaa: await paaaa };
-}
 
 async function walkRecord(
   resolver: Resolver,
@@ -265,7 +247,7 @@ async function walkRecord(
         break;
       }
       case 'a': {
-        const { a, aaaa } = await addresses(resolver, target);
+        const { a, aaaa } = await resolveAddresses(resolver, target);
         if (a.status === 'unknown' || aaaa.status === 'unknown') {
           out.unknown = `${target} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
           trouble(st, out.unknown);
@@ -294,7 +276,7 @@ async function walkRecord(
         for (let j = 0; j < hosts.length; j++) {
           const h = hosts[j];
           if (!isQueryableName(h)) continue;
-          const { a, aaaa } = await addresses(resolver, h); // as for an a term
+          const { a, aaaa } = await resolveAddresses(resolver, h); // as for an a term
           if (a.status === 'unknown' || aaaa.status === 'unknown') {
             // Each exchanger that did not answer is listed in `troubles`; the term keeps the last one.
             out.unknown = `${h} A/AAAA: DNS error (${(a.status === 'unknown' ? a.error : aaaa.error) ?? 'unknown'})`;
