@@ -101,5 +101,28 @@ export function rateLimitedResolver(inner: Resolver, limiter: RateLimiter): Limi
       return at(servers, name, type);
     };
   }
+  // One domain's audit (core/audit.ts buildContext): as the wire resolver's view, an unknown answer it got is given to
+  // it again rather than asked again (and waited out again) by its later checks; every other question goes through
+  // this wrapper, token and memo as above — the inner resolver's own view would go round the limiter.
+  r.forAudit = (): Resolver => {
+    const held = new Map<string, Promise<Answer>>();
+    return {
+      reportsCnames: inner.reportsCnames,
+      ...(r.resolveAt ? { resolveAt: r.resolveAt } : {}),
+      resolve<T extends RRType>(name: string, type: T): Promise<Answer<T>> {
+        const key = `${type} ${name.toLowerCase().replace(/\.$/, '')}`;
+        const kept = held.get(key);
+        if (kept) return kept as Promise<Answer<T>>;
+        const p = r.resolve(name, type);
+        p.then(
+          (a) => {
+            if (a.status === 'unknown') held.set(key, p as Promise<Answer>);
+          },
+          () => undefined,
+        );
+        return p;
+      },
+    };
+  };
   return r;
 }
