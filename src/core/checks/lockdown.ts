@@ -5,7 +5,8 @@ import type { Evidence, Finding } from '../model.js';
 import { aliasesOf, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { noteLiveElsewhere } from './dns.js';
-import { dnsErrorFinding, evidence, liveTxt, makeFinding } from './util.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding, withoutFix } from './util.js';
+import { accountIdBlock } from '../plans/lockdown.js';
 
 /** One id a record names: `key=value` as the fix writes it, and `written`, the field as the record writes it. */
 export interface LockdownId {
@@ -55,6 +56,10 @@ export async function lockdownCheck(ctx: CheckContext): Promise<Finding[]> {
   const aliases = Array.isArray(known) ? known : await known;
   const ev = evidence(ctx, name, 'TXT', a, aliases.length ? { cname: aliases } : {});
   const out = await judgeLockdown(ctx, name, a, ev, aliases.length > 0);
+  // The fix's plan is blocked whatever the records while the account id is missing or cannot be written: no finding
+  // offers it, and each says what to set first.
+  const account = accountIdBlock(ctx.settings.relay);
+  if (account) withoutFix(out, 'lockdown', ` The lockdown fix is not offered: ${account}`);
   await noteLiveElsewhere(ctx, out, { from: 0 }, name, a, isLockdownMeant, '_mailchannels record');
   if (aliases.length) {
     const where = ` ${name} is an alias of ${aliases.join(' → ')}: the record is published there, so change it at that service (or replace the alias with a record of your own).`;

@@ -19,6 +19,22 @@ import type { PartialPlan } from './spf.js';
 /** A value renderLockdown can write (one token: no whitespace, comma or semicolon). */
 const writable = (v: string) => v.trim() !== '' && !/[\s;,]/.test(v.trim());
 
+/**
+ * Why the lockdown fix cannot be made on a server relaying through MailChannels, whatever the records: its account id
+ * is not configured, or cannot be written in a record. Null when it can (or the relay is not MailChannels). The plan is
+ * blocked with it, and the check offers no fix while it holds (a finding never offers a fix whose plan is blocked).
+ */
+export function accountIdBlock(relay: CheckContext['settings']['relay']): string | null {
+  if (!relay || relay.provider !== 'mailchannels') return null;
+  if (relay.authId && !writable(relay.authId)) {
+    return `This server's MailChannels account id ${JSON.stringify(relay.authId)} cannot be written in a Domain Lockdown record (space, comma or semicolon): correct it in the admin settings.`;
+  }
+  if (!relay.authId) {
+    return "This server relays through MailChannels, but its account id is not configured (set it in the admin settings): mailhealth cannot tell which auth= is this host's.";
+  }
+  return null;
+}
+
 /** Why a `_mailchannels` record is kept on a server that does not send through MailChannels (the plan's note). */
 export function leftAsItIs(domain: string): string {
   return `Leaves the _mailchannels record as it is: this server does not send through MailChannels, so the record does not affect this server's mail. Removing it would lift the restriction it sets — with no record, any MailChannels account may send as ${domain}.`;
@@ -50,12 +66,8 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   if (!relay) {
     return { changes: [], notes, blocked: `Cannot tell whether this server relays through MailChannels (${ctx.settings.relayUnknown}): if it does, set the MailChannels account id in the admin settings; the _mailchannels record is left as it is.` };
   }
-  if (relay.authId && !writable(relay.authId)) {
-    return { changes: [], notes, blocked: `This server's MailChannels account id ${JSON.stringify(relay.authId)} cannot be written in a Domain Lockdown record (space, comma or semicolon): correct it in the admin settings.` };
-  }
-  if (!relay.authId) {
-    return { changes: [], notes, blocked: "This server relays through MailChannels, but its account id is not configured (set it in the admin settings): mailhealth cannot tell which auth= is this host's." };
-  }
+  const account = accountIdBlock(relay);
+  if (account || !relay.authId) return { changes: [], notes, blocked: account ?? '' };
   // What each record authorises for this host, after its stale entries go. `auth=` names a whole MailChannels
   // account, `senderid=` one exact sender, `sidw=` a sender pattern (mail-auth.md §4): a record the customer narrowed
   // to some of this host's senders keeps exactly those; auth=<this host> is added only when nothing left would let any
