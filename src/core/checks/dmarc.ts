@@ -1,7 +1,7 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
 import { dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, needsExternalAuthorization, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy } from '../dmarc/record.js';
-import type { Classification, Finding } from '../model.js';
+import type { Classification, Finding, ZoneRecord } from '../model.js';
 import { planDmarc } from '../plans/dmarc.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -130,7 +130,8 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
   const out: Finding[] = emptyList();
   // Panel-side size problem (live DNS cannot carry a >255-byte string, but the panel's copy can), as for SPF: said
   // whatever the live answer holds.
-  const long = await longStrings(ctx, name, ev);
+  // (Asked only when the panel's zone holds such a string: no promise per domain for the common case.)
+  const long = hasLongString(ctx, name) ? await longStrings(ctx, name, ev) : null;
   if (long) out.push(long);
   if (records.length === 0) {
     const inherited = await organizationalPolicy(ctx);
@@ -260,12 +261,20 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
  * is over the live records, which never hold such a string) stores it as strings of at most 255 bytes unless it is
  * blocked (an alias at _dmarc). Otherwise it is a hand edit. Asked only when such a string exists (the plan costs DNS).
  */
+function isLongDmarc(r: ZoneRecord): boolean {
+  const strings = r.txt ?? [r.value];
+  // A string of at most 85 UTF-16 units is at most 255 bytes: no byte count for the common short strings.
+  return strings.some((c) => c.length > 85 && Buffer.byteLength(c) > 255) && isDmarcRecord(strings.join(''));
+}
+
+/** Whether the panel's zone holds a DMARC record at `name` with a string over 255 bytes (longStrings' finding). */
+function hasLongString(ctx: CheckContext, name: string): boolean {
+  return ctx.zone !== null && ctx.zoneIndex !== null && ctx.zoneIndex.at(name, 'TXT').some(isLongDmarc);
+}
+
 async function longStrings(ctx: CheckContext, name: string, ev: Finding['evidence']): Promise<Finding | null> {
   if (!ctx.zone || !ctx.zoneIndex) return null;
-  const long = ctx.zoneIndex.at(name, 'TXT').filter((r) => {
-    const strings = r.txt ?? [r.value];
-    return isDmarcRecord(strings.join('')) && strings.some((c) => Buffer.byteLength(c) > 255);
-  });
+  const long = ctx.zoneIndex.at(name, 'TXT').filter(isLongDmarc);
   if (!long.length) return null;
   let writes = false;
   try {
