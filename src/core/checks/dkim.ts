@@ -11,7 +11,7 @@ import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js'
 import { canonName } from '../domain.js';
 import type { CheckContext } from './context.js';
 import { authority, noteLiveElsewhere } from './dns.js';
-import { dnsErrorFinding, evidence, liveTxt, makeFinding, panelEvidence, withoutFix } from './util.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding, panelEvidence, stringTooLongMessage, withoutFix } from './util.js';
 import { emptyList, filterList, mapList } from '../arrays.js';
 
 const DKIM_SUFFIX = '._domainkey.';
@@ -507,9 +507,7 @@ async function longStrings(ctx: CheckContext, name: string, sel: string, isServe
     'dkim',
     'dkim.string-too-long',
     'fail',
-    `The panel stores the DKIM record at ${name} as one string of ${longest} bytes: a TXT string holds at most 255 bytes, so it must be split into several strings (BIND refuses to load a zone with a longer one). ${
-      writes ? 'The DKIM fix rewrites it as strings of at most 255 bytes.' : "Edit the record in the panel's DNS editor so that it is stored as several strings of at most 255 bytes each."
-    }`,
+    stringTooLongMessage(`the DKIM record at ${name}`, longest, writes ? 'DKIM' : null),
     ev,
     writes ? { subject: sel, fix: 'dkim' } : { subject: sel },
   );

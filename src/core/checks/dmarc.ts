@@ -6,7 +6,7 @@ import { planDmarc } from '../plans/dmarc.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { authority, noteLiveElsewhere } from './dns.js';
-import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence } from './util.js';
+import { dnsErrorFinding, evidence, liveTxt, makeFinding, moreEvidence, stringTooLongMessage } from './util.js';
 import { emptyList, filterList } from '../arrays.js';
 
 /**
@@ -292,9 +292,7 @@ async function longStrings(ctx: CheckContext, name: string, ev: Finding['evidenc
     'dmarc',
     'dmarc.string-too-long',
     'fail',
-    `The panel stores the DMARC record at ${name} as one string of ${longest} bytes: a TXT string holds at most 255 bytes, so it must be split into several strings (BIND refuses to load a zone with a longer one). ${
-      writes ? 'The DMARC fix rewrites it as strings of at most 255 bytes.' : "Edit the record in the panel's DNS editor so that it is stored as several strings of at most 255 bytes each."
-    }`,
+    stringTooLongMessage(`the DMARC record at ${name}`, longest, writes ? 'DMARC' : null),
     ev,
     writes ? { fix: 'dmarc' } : {},
   );

@@ -15,7 +15,7 @@ import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } 
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { authority, noteLiveElsewhere } from './dns.js';
-import { dnsErrorFinding, evidence, makeFinding, moreEvidence, withoutFix } from './util.js';
+import { dnsErrorFinding, evidence, makeFinding, moreEvidence, stringTooLongMessage, withoutFix } from './util.js';
 import { emptyList } from '../arrays.js';
 
 const MAX_LOOKUPS = 10;
@@ -117,9 +117,7 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
           'spf',
           'spf.string-too-long',
           'fail',
-          `The panel stores the SPF record as one string over 255 bytes: it must be split into several strings. ${
-            writes ? 'The SPF fix rewrites it as strings of at most 255 bytes.' : "Edit the record in the panel's DNS editor so that it is stored as several strings of at most 255 bytes each."
-          }`,
+          stringTooLongMessage('the SPF record', Math.max(...chunks.map((c) => Buffer.byteLength(c))), writes ? 'SPF' : null),
           ev,
           writes ? { fix: 'spf' } : {},
         ),

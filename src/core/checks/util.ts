@@ -55,3 +55,14 @@ export function withoutFix(out: Finding[], fix: NonNullable<Finding['fix']>, not
     out[i] = { ...rest, message: f.message + note };
   }
 }
+
+/**
+ * The message of a `<check>.string-too-long` finding (the panel's zone stores a TXT record with a string over 255
+ * bytes: RFC 1035 §3.3.14; BIND refuses such a zone): `what` names the record ("the DKIM record at x"), `longest` its
+ * longest string in bytes, `fixName` the fix that rewrites it where it does ("DKIM"), else null — a hand edit.
+ */
+export function stringTooLongMessage(what: string, longest: number, fixName: string | null): string {
+  return `The panel stores ${what} as one string of ${longest} bytes: a TXT string holds at most 255 bytes, so it must be split into several strings (BIND refuses to load a zone with a longer one). ${
+    fixName ? `The ${fixName} fix rewrites it as strings of at most 255 bytes.` : "Edit the record in the panel's DNS editor so that it is stored as several strings of at most 255 bytes each."
+  }`;
+}

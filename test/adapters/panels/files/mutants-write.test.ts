@@ -4,7 +4,7 @@
 // the "other party" acts at an exact step of the write, never by timing.
 import assert from 'node:assert/strict';
 import fs, { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { fsWrapper, isTemp } from './fs-wrap.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, test } from 'node:test';
@@ -40,18 +40,7 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type FsName = 'chmodSync' | 'chownSync';
-/** Replace a node:fs function for this test (the panel's named imports see it); `orig` is the real one. */
-function wrapFs<K extends FsName>(name: K, wrap: (orig: (typeof fs)[K]) => (typeof fs)[K]): void {
-  const orig = fs[name];
-  (fs as Record<FsName, unknown>)[name] = wrap(orig);
-  syncBuiltinESMExports();
-  restore.push(() => {
-    (fs as Record<FsName, unknown>)[name] = orig;
-    syncBuiltinESMExports();
-  });
-}
-const isTemp = (p: unknown) => /\.mailhealth-\d+\.tmp$/.test(String(p));
+const wrapFs = fsWrapper(restore);
 /** What a write may leave next to zone files: temp files and lock files. */
 const debris = (dir: string) => readdirSync(dir).filter((f) => /\.mailhealth[-.]/.test(f));
 const spfOf = (records: ZoneRecord[]) => records.find((r) => r.type === 'TXT' && r.value.startsWith('v=spf1'))!;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs, { appendFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
+import { fsWrapper, isTemp } from './fs-wrap.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,18 +44,7 @@ afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type FsName = 'writeFileSync' | 'chmodSync' | 'chownSync' | 'renameSync' | 'unlinkSync' | 'linkSync';
-/** Replace a node:fs function for this test (the panel's named imports see it); `orig` is the real one. */
-function wrapFs<K extends FsName>(name: K, wrap: (orig: (typeof fs)[K]) => (typeof fs)[K]): void {
-  const orig = fs[name];
-  (fs as Record<FsName, unknown>)[name] = wrap(orig);
-  syncBuiltinESMExports();
-  restore.push(() => {
-    (fs as Record<FsName, unknown>)[name] = orig;
-    syncBuiltinESMExports();
-  });
-}
-const isTemp = (p: unknown) => /\.mailhealth-\d+\.tmp$/.test(String(p));
+const wrapFs = fsWrapper(restore);
 /** The rename of the temp file onto the zone (not the move of a lock file aside). */
 const isZoneRename = (from: unknown, to: unknown) => isTemp(from) && !isTemp(to);
 const errno = (code: string, msg: string) => Object.assign(new Error(`${code}: ${msg}`), { code });
