@@ -81,27 +81,12 @@ export function printJsonError(kind: CliErrorKind, message: string, code?: strin
 }
 
 /**
- * A change's fields that are the history's own bookkeeping, not part of any answer (core/model.ts Change: how many
- * copies of each record the zone held, kept for the undo). Core strips them from most outcomes, but not from every
- * one (an applied undo's plan) nor from the history's change records: printJson drops them wherever they occur.
- */
-const INTERNAL_CHANGE_FIELDS: ReadonlySet<string> = new Set(['copiesBefore', 'copiesAfter']);
-
-/** `value` (JSON data) without INTERNAL_CHANGE_FIELDS at any depth; anything but arrays and plain objects as it is. */
-function withoutInternalFields(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutInternalFields);
-  if (value === null || typeof value !== 'object') return value;
-  const proto = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return value; // a Date and the like: serialised as it says
-  return Object.fromEntries(Object.entries(value).filter(([k]) => !INTERNAL_CHANGE_FIELDS.has(k)).map(([k, v]) => [k, withoutInternalFields(v)]));
-}
-
-/**
- * A command's JSON answer on stdout (`fix`, `undo`, `verify`, `history`): one JSON value and a newline,
- * without the history's bookkeeping of a change (INTERNAL_CHANGE_FIELDS) wherever an answer carries changes.
+ * A command's JSON answer on stdout (`fix`, `undo`, `verify`, `history`): one JSON value and a newline. The changes in
+ * them come without the history's copy counts: core's outcomes (withoutCopies) and the history as listed
+ * (shownStoredChange) leave them out, as the web API's answers do.
  */
 export function printJson(value: unknown, space?: number): void {
-  process.stdout.write(jsonText(withoutInternalFields(value), space) + '\n');
+  process.stdout.write(jsonText(value, space) + '\n');
 }
 
 export interface GlobalOptions {

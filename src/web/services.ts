@@ -15,7 +15,7 @@ import type { Resolver } from '../core/resolver.js';
 import type { ResolverOptions } from '../adapters/dns/resolver.js';
 import { StoreError, type ChangeRecord, type Store } from '../adapters/store/store.js';
 import { isBusy } from '../adapters/store/busy.js';
-import { isStoreText, shownChangeError, storePath, withheld, WITHHELD } from '../adapters/store/withheld.js';
+import { isStoreText, shownStoredChange, storePath, withheld, WITHHELD } from '../adapters/store/withheld.js';
 import type { SettingsSource } from '../adapters/panels/with-settings.js';
 import { escapeControls } from '../core/text.js';
 import { SCOPE_RECHECK_MS } from '../adapters/workers/gone.js';
@@ -287,13 +287,11 @@ export function shownJobResults<R extends { domain: string }>(store: { readonly 
 
 /**
  * A change as the history lists it: an error naming the history database's file (a previous version recorded the
- * store's error so) withheld (shownChangeError, as the CLI's history shows it), logged once per process — not on every
+ * store's error so) withheld (shownStoredChange, as the CLI's history shows it), logged once per process — not on every
  * view of the history.
  */
 export function shownChange<C extends Pick<ChangeRecord, 'id' | 'error'> & { changes?: readonly Change[] }>(store: { readonly path?: unknown }, ch: C): C {
-  const shown = shownChangeError(store, ch, (stored) => logOnce(store, `change ${ch.id}`, `change ${ch.id}`, stored));
-  // The records' copy counts are the history's bookkeeping for an undo, not part of what the history lists.
-  return shown.changes ? { ...shown, changes: withoutCopies(shown.changes) } : shown;
+  return shownStoredChange(store, ch, (stored) => logOnce(store, `change ${ch.id}`, `change ${ch.id}`, stored));
 }
 
 /**

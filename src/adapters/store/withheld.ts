@@ -6,6 +6,8 @@
 //
 // Only the file's path marks the store's words: a text that merely looks like them (a TXT record, a panel's message
 // quoting "SQLITE_BUSY" or "mailhealth database") is the customer's own and is shown as it is.
+import type { Change } from '../../core/model.js';
+import { withoutCopies } from '../../core/plans/apply.js';
 import type { ChangeRecord } from './store.js';
 
 /** The history database's file as its errors name it, when this store has one. */
@@ -56,13 +58,15 @@ export const CHANGE_ERROR_WITHHELD = "The reason is not shown here (the server's
 
 /**
  * A change as the history shows it — the web's history page and `GET /api/changes`, the CLI's `history` (text and
- * JSON): an error naming the history database's file (a previous version recorded the store's error so) withheld
- * (withheld: the parentheses that name it, else the whole text). `log` gets the error as it was stored, only when
- * something was withheld; the change comes back as it is otherwise.
+ * JSON): its records without the copy counts (the history's own bookkeeping for an undo: withoutCopies), and an error
+ * naming the history database's file (a previous version recorded the store's error so) withheld (withheld: the
+ * parentheses that name it, else the whole text). `log` gets the error as it was stored, only when something was
+ * withheld.
  */
-export function shownChangeError<C extends Pick<ChangeRecord, 'id' | 'error'>>(store: { readonly path?: unknown } | null | undefined, ch: C, log: (stored: string) => void): C {
+export function shownStoredChange<C extends Pick<ChangeRecord, 'id' | 'error'> & { changes?: readonly Change[] }>(store: { readonly path?: unknown } | null | undefined, ch: C, log: (stored: string) => void): C {
+  const shown = ch.changes ? { ...ch, changes: withoutCopies(ch.changes) } : ch;
   const path = storePath(store);
-  if (path === null || !ch.error || !ch.error.includes(path)) return ch;
+  if (path === null || !ch.error || !ch.error.includes(path)) return shown;
   log(ch.error);
-  return { ...ch, error: withheld(path, ch.error, CHANGE_ERROR_WITHHELD) };
+  return { ...shown, error: withheld(path, ch.error, CHANGE_ERROR_WITHHELD) };
 }

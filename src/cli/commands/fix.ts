@@ -12,7 +12,7 @@ import { applyPlan, reconcile, undoChange, type ApplyOutcome, type HistoryFault,
 import { undoneAlready } from '../../core/plans/undo-again.js';
 import { recheckChange, reverifyDue, REVERIFY_PER_VIEW, unrecordedCheckNote, verifiedMeaning, withReplacements } from '../../core/plans/reverify.js';
 import { StoreError, type ChangeRecord, type Store } from '../../adapters/store/store.js';
-import { shownChangeError } from '../../adapters/store/withheld.js';
+import { shownStoredChange } from '../../adapters/store/withheld.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
 import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
@@ -187,7 +187,7 @@ export function registerFixCommands(program: Command): void {
             outcome.status === 'applied'
               ? // `message`: as the web API's — what a script must know of an undo written (its outcome pending, its
                 // verification not recorded: the history database failing after the write). `changes`: the undo's
-                // plan, the copies apply counted for it left out (printJson).
+                // plan, the copies apply counted for it left out (core's withoutCopies).
                 { status: 'applied', changeId: outcome.changeId, undoOf: id, verified: outcome.verified, changes: outcome.plan.changes, message: outcome.message }
               : outcome.status === 'already'
                 ? { status: 'already', changeId: outcome.changeId, changeStatus: outcome.changeStatus, verified: outcome.verified, reason: outcome.reason, changes: outcome.changes, undoOf: id }
@@ -283,7 +283,7 @@ export function registerFixCommands(program: Command): void {
         const checked = o.recheck === false ? listed : await recheckStale(listed, { panel: withSettings(panel, store, { log: writeLog }), makeResolver: () => resolverFromOptions(o), store });
         // As the web's history shows them: an error a previous version recorded naming the history database's file is
         // shown without it (the same text as the web's), and logged as it was stored on stderr, the admin's terminal.
-        const changes = checked.map((c) => shownChangeError(store, c, (stored) => writeLog(`change ${c.id}: ${stored}`)));
+        const changes = checked.map((c) => shownStoredChange(store, c, (stored) => writeLog(`change ${c.id}: ${stored}`)));
         const audits = domain
           ? store.auditsForDomain(domain, limit).map((a) => ({ domain: a.domain, status: a.status, auditedAt: a.auditedAt, runId: a.runId, findings: a.findings.filter((f) => f.severity !== 'pass' && f.severity !== 'info').length }))
           : [...store.latestAudits([...scope]).values()]
