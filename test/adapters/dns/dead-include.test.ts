@@ -3,7 +3,7 @@
 // evaluation), each waiting out timeoutMs × tries again, one after the other (16 s with the defaults, for one include).
 // The audit's own view of the resolver (forAudit) puts each question on the wire once: counted here per question, in
 // datagrams, at a UDP relay in front of the loopback server — never by the clock.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
@@ -48,10 +48,11 @@ async function countingRelay(port: number): Promise<{ address: string; sent: Map
   };
 }
 
-test('an SPF include whose DNS never answers: one audit puts each question on the wire once (tries datagrams at most); SPF is unknown, never fail', async (t) => {
+/** The domain (its SPF includes DEAD, `mx` its MX values) with `dead` names that never answer, asked through a counting relay. */
+async function deadWorld(t: TestContext, dead: string[], mx?: string[]) {
   const s = await scenario({
-    domains: { [DOMAIN]: { zone: zoneText({ spf: `"v=spf1 include:${DEAD} a mx ip4:203.0.113.10 -all"` }) } },
-    extra: { [DEAD]: { TIMEOUT: true } },
+    domains: { [DOMAIN]: { zone: zoneText({ spf: `"v=spf1 include:${DEAD} a mx ip4:203.0.113.10 -all"`, ...(mx ? { mx } : {}) }) } },
+    extra: Object.fromEntries(dead.map((d) => [d, { TIMEOUT: true }])),
   });
   t.after(() => s.cleanup());
   const relay = await countingRelay(s.dns.port);
@@ -59,6 +60,11 @@ test('an SPF include whose DNS never answers: one audit puts each question on th
   const tries = 2;
   const resolver = createResolver({ servers: [relay.address], timeoutMs: 200, tries });
   t.after(() => resolver.close());
+  return { s, relay, tries, resolver };
+}
+
+test('an SPF include whose DNS never answers: one audit puts each question on the wire once (tries datagrams at most); SPF is unknown, never fail', async (t) => {
+  const { s, relay, tries, resolver } = await deadWorld(t, [DEAD]);
 
   const audit = await auditDomain(DOMAIN, { panel: s.panel, resolver });
   // The dead name was asked (the SPF walk, the evaluation, the term's classification), and each of its questions went
@@ -126,16 +132,7 @@ test("forAudit(): a view keeps the unknown answers to its own questions (timeout
 
 test("a dead host's A and AAAA go out together (the SPF include's classification, an MX at the dead host): the AAAA does not wait out the A's timeouts", async (t) => {
   const MX = 'mx.deadhost.example';
-  const s = await scenario({
-    domains: { [DOMAIN]: { zone: zoneText({ spf: `"v=spf1 include:${DEAD} a mx ip4:203.0.113.10 -all"`, mx: ['10 mail', `20 ${MX}.`] }) } },
-    extra: { [DEAD]: { TIMEOUT: true }, [MX]: { TIMEOUT: true } },
-  });
-  t.after(() => s.cleanup());
-  const relay = await countingRelay(s.dns.port);
-  t.after(() => relay.close());
-  const tries = 2;
-  const resolver = createResolver({ servers: [relay.address], timeoutMs: 200, tries });
-  t.after(() => resolver.close());
+  const { s, relay, resolver } = await deadWorld(t, [DEAD, MX], ['10 mail', `20 ${MX}.`]);
   await auditDomain(DOMAIN, { panel: s.panel, resolver });
   for (const host of [DEAD, MX]) {
     const at = (q: string, nth: number) => relay.order.reduce<number[]>((acc, k, i) => (k === q ? [...acc, i] : acc), [])[nth] ?? -1;
