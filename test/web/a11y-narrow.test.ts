@@ -2,7 +2,8 @@
 // screen reader gets it through the DevTools protocol). Below 760 px these tables are stacked blocks; their header row
 // was `display: none`, which took the column headers out of the accessibility tree: a cell such as the status cell
 // ("Fail") was read with no column name at all. Now the header row is hidden from sight only, so the table keeps its
-// column headers, each at its cell's column. On /bulk the header's select-all box is the one a keyboard reaches on a
+// column headers, each at its cell's column (a fix plan's records table too: its header row was hidden the same way,
+// and its stacked cells now say "Before:"/"After:" in sight). On /bulk the header's select-all box is the one a keyboard reaches on a
 // wide screen and the one above the table (.select-all-narrow) on a narrow one — never both. At 1200 px the tables are
 // laid out as before: a visible header row over rows of cells side by side.
 // Skipped with a message when /usr/bin/chromium is missing. The demo panel (a fresh copy, audited) on loopback DNS.
@@ -211,6 +212,34 @@ describe('browser: the domain and history tables keep their column headers for s
       else {
         assert.ok(layout.headHeight > 10, `the header row is in sight (${layout.headHeight} px)`);
         assert.deepEqual({ table: layout.table, head: layout.head, rows: layout.rows, headInOneLine: layout.headInOneLine }, { table: 'table', head: 'table-header-group', rows: ['table-row'], headInOneLine: true });
+      }
+    }
+    await page.close();
+  });
+
+  test("a fix's plan at 400 px: its records table keeps its column headers (each record under Before or After) and says so in sight; at 1200 px as before", { timeout: 90_000 }, async () => {
+    const page = await logIn('alice');
+    const caption = 'Records before and after the fix';
+    for (const width of [400, 1200]) {
+      await page.setViewportSize({ width, height: 900 });
+      // florist.example: its SPF fix is previewed only (the history test applies bakery.example's).
+      await page.goto(`${server.url}/domains/florist.example/fix?check=spf`);
+      const headers = await markupHeaders(page, 'table.diff');
+      assert.deepEqual(headers, ['change', 'before', 'after']);
+      const rows = assertColumnsTied(await axTables(page), caption, headers, {}, `${width} px`);
+      // Every cell with a data-label sat under its header (checked above); the before and after cells have one.
+      for (const row of rows) assert.deepEqual(row.map((c) => c.attrs['data-label'] ?? null), [null, 'Before', 'After'], `${width} px: a row's cells`);
+      const layout = await layoutOf(page, 'table.diff');
+      // The label a sighted reader gets in the stacked layout (CSS generated text), and none beside the columns.
+      const label = await page.$eval('table.diff td[data-label="After"]', (td) => getComputedStyle(td, '::before').content);
+      if (width === 400) {
+        assert.ok(layout.headHeight <= 1, `no header row in sight (${layout.headHeight} px)`);
+        assert.deepEqual(layout.rows, ['block'], 'the stacked layout');
+        assert.equal(label, '"After: "', 'the cell says it is the record after');
+      } else {
+        assert.ok(layout.headHeight > 10, `the header row is in sight (${layout.headHeight} px)`);
+        assert.deepEqual({ head: layout.head, rows: layout.rows, headInOneLine: layout.headInOneLine, rowsInOneLine: layout.rowsInOneLine }, { head: 'table-header-group', rows: ['table-row'], headInOneLine: true, rowsInOneLine: true });
+        assert.equal(label, 'none', 'no label beside the columns');
       }
     }
     await page.close();
