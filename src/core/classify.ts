@@ -23,6 +23,7 @@ import { createPublicKey } from 'node:crypto';
 import type { Knowledge, Provider } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
 import { canonName, inZone, registrableDomain } from './domain.js';
+import { ownRecordAt } from './spf/own.js';
 import { cidrContains, isIpAddress, reverseName } from './ip.js';
 import { rsaPublicKeyDer } from './dkim/der.js';
 import { parseDkimRecord } from './dkim/record.js';
@@ -719,7 +720,10 @@ class AuditClassifier implements Classifier {
     if (t.kind === 'modifier') {
       // The domain's own record, redirected to, never comes here: the check reports that loop as the permerror it is
       // (or the term as ignored, beside `all`), and the SPF fix drops it before classifying.
-      if (t.modifier === 'redirect') return this.host(t.domainSpec ?? '');
+      if (t.modifier === 'redirect') {
+        const own = this.ownRecord(t);
+        return own ? C('unknown', `${own} is an SPF record of ${this.domain}'s own: whom it authorises is judged by its terms`) : this.host(t.domainSpec ?? '');
+      }
       return C('unknown', `${term} is a modifier that names no sender: there is nothing to classify`);
     }
     switch (t.mechanism) {
@@ -743,9 +747,16 @@ class AuditClassifier implements Classifier {
         const c = t.mechanism === 'a' ? this.host(target) : this.mxTarget(target);
         return t.cidr4 === undefined && t.cidr6 === undefined ? c : c.then((x) => (x.class === 'this-server' ? x : this.widened(term, t, target, x)));
       }
-      case 'include':
-        // The domain's own record, included, never comes here (see redirect above).
+      case 'include': {
+        // The domain's own record, included, never comes here (see redirect above). A record below the domain
+        // (include:_spf.<domain>) is the customer's own list of senders, judged by its terms (spf/own.ts), not a host
+        // to judge by its addresses (it has none: it was "has no address").
+        // (One the knowledge names — GoDaddy's dc-…._spfm.<domain>, the record its DNS writes a customer's connected
+        // services into — is classified as that.)
+        const own = this.ownRecord(t);
+        if (own) return C('unknown', `${own} is an SPF record of ${this.domain}'s own: whom it authorises is judged by its terms`);
         return this.host(t.domainSpec ?? '');
+      }
       case 'ptr':
         return C('unknown', 'ptr is slow, deprecated (RFC 7208 §5.5) and ignored by many receivers');
       case 'exists':
@@ -753,6 +764,11 @@ class AuditClassifier implements Classifier {
       default:
         return C('unknown', `${term} is not a term mailhealth recognises`);
     }
+  }
+
+  /** The record of the domain's own an include:/redirect= leads to (spf/own.ts), unless the knowledge names it. */
+  private ownRecord(t: Readonly<SpfTerm>): string | null {
+    return ownRecordAt(this.domain, t, this.knowledge);
   }
 
   dkimKey(selector: string, publicKeyB64: string | null, aliases?: readonly string[]): Promise<Classification> {

@@ -9,7 +9,8 @@ import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
-import { walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
+import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
+import { walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
 import { aLabelTerm, includeTarget, planSpf, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
@@ -613,6 +614,16 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
       out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is ignored by receivers (${ignored}): it authorises nobody and costs no lookups.`, ev, { subject: t.raw }));
       continue;
     }
+    // An include:/redirect= of a record in the domain's own zone (include:_spf.<domain>) is the customer's own record,
+    // not a sender to classify by its addresses: its terms are judged as the domain's (a previous host's include
+    // there lets the old host send as surely as one in the record itself — oracle QA: it was "has no address", and the
+    // nested HostGator include went unreported while pyspf passed HostGator's servers).
+    const own = walked?.children?.record ? ownRecordAt(ctx.domain, t, ctx.knowledge) : null;
+    if (own) {
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw}: ${own} is an SPF record of ${ctx.domain}'s own; its terms are judged below as ${ctx.domain}'s.`, ev, { subject: t.raw }));
+      await classifyNested(ctx, walked!.children!, own, ev, out, staleTerms);
+      continue;
+    }
     const c = await ctx.classifier.spfTerm(t.raw);
     if (c.class === 'stale') staleTerms.push({ raw: t.raw, c, ...(t.domainSpec ? { domainSpec: t.domainSpec } : {}) });
     if (c.class === 'stale' && t.qualifier === '-') {
@@ -701,6 +712,28 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
   }
 }
 
+
+/**
+ * The previous host's terms in a record of the domain's own that its record includes (spf/own.ts), each reported
+ * (warn) with where it is. The SPF fix edits the domain's SPF record only, so these offer no fix and say where to edit.
+ */
+async function classifyNested(ctx: CheckContext, node: SpfTreeNode, own: string, ev: Evidence, out: Finding[], staleTerms: StaleTerm[]): Promise<void> {
+  for (const x of await staleInOwnRecord(ctx, node, [own])) {
+    staleTerms.push({ raw: x.term, c: x.c, ...(x.domainSpec ? { domainSpec: x.domainSpec } : {}) });
+    const via = x.via.length ? ` (reached through ${x.via.join(' → ')})` : '';
+    const effect = x.qualifier === '+' ? `lets the old host send as ${ctx.domain}` : `gives the old host's mail ${qualifierResult(x.qualifier)}`;
+    out.push(
+      makeFinding(
+        'spf',
+        'spf.stale-term',
+        'warn',
+        `${x.term} in the SPF record at ${x.at}${via} is a previous host's: ${x.c.reason}. ${ctx.domain}'s SPF record includes that record, so it ${effect}. The SPF fix edits only ${ctx.domain}'s own SPF record: remove ${x.term} from the TXT record at ${x.at} by hand (in the DNS editor of the zone that serves it).`,
+        moreEvidence(ev, { included: [`${x.at} TXT ${JSON.stringify(x.record)}`] }),
+        { subject: `${x.term} (in ${x.at})`, classification: x.c },
+      ),
+    );
+  }
+}
 
 function cap(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

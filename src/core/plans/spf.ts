@@ -28,6 +28,7 @@ import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } fro
 import { checkHost } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
+import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
 import { walkSpfRecord } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
@@ -643,6 +644,11 @@ async function planSpfOnce(
       // there, classify.ts liveMxAt): said, so the customer knows what it authorises until the MX is settled.
       const viaMx = await mxStaleFor(t);
       if (viaMx.length) notes.push(staleMxNote(ctx, t.raw, t, viaMx, false));
+      const own = ownRecordAt(ctx.domain, t, ctx.knowledge);
+      if (own) {
+        const left = await staleInOwn(ctx, own);
+        if (left.length) notes.push(ownLeftNote(ctx, t.raw, left));
+      }
     }
     classes.set(t.raw.toLowerCase(), c.class);
     if (deny) denying.push({ raw: t.raw, reason: c.reason });
@@ -953,6 +959,21 @@ async function planSpfOnce(
  * exist, publishes no SPF record or several, the redirect= chain loops…); `at` the record that has it (or the last name
  * followed); `unknown` when DNS did not answer.
  */
+/** The previous host's terms in the record of the domain's own at `own` (spf/own.ts), as live DNS serves it; none when it cannot be read. */
+async function staleInOwn(ctx: CheckContext, own: string): Promise<OwnStaleTerm[]> {
+  const a = await ctx.resolver.resolve(own, 'TXT');
+  const sel = a.status === 'ok' ? selectSpf(a.records) : null;
+  if (!sel || sel.status !== 'found') return [];
+  return staleInOwnRecord(ctx, await walkSpfRecord(ctx.resolver, own, sel.record), [own]);
+}
+
+/** The plan's word on an include of a record of the domain's own that still lets a previous host send: it stays, edited by hand. */
+function ownLeftNote(ctx: CheckContext, raw: string, left: OwnStaleTerm[]): string {
+  const where = [...new Set(left.map((x) => x.at))];
+  const terms = listed(left.map((x) => `${x.term} (at ${x.at}: ${x.c.reason})`));
+  return `Keeps ${raw}, a record of ${ctx.domain}'s own, which still lets a previous host send: ${terms}. This fix edits ${ctx.domain}'s SPF record only — remove ${left.length > 1 ? 'those terms' : 'that term'} from the TXT record${where.length > 1 ? 's' : ''} at ${listed(where)} by hand.`;
+}
+
 async function redirectAll(ctx: CheckContext, target: string): Promise<{ all: string; at: string } | { all: null; at: string; why: string } | { unknown: string }> {
   let name = canonName(target);
   const seen = new Set<string>();
