@@ -210,6 +210,9 @@ function nameIn(msg: Buffer, start: number, end: number): NameRead & { text: str
   return r;
 }
 
+/** The octets of a name's labels with their length octets, at most: 255 for the whole name less the root's zero. */
+const MAX_LABELS_OCTETS = 254;
+
 /** Read a (possibly compressed) name. `text` also yields the display form (UTF-8 when valid, ASCII lower-cased). */
 function readName(msg: Buffer, offset: number, text: false): NameRead;
 function readName(msg: Buffer, offset: number, text: true): NameRead & { text: string };
@@ -239,7 +242,9 @@ function readName(msg: Buffer, offset: number, text: boolean): NameRead & { text
     const e = s + b;
     if (e > msg.length) throw new MalformedResponse('label runs past the message');
     len += b + 1;
-    if (len > 255) throw new MalformedResponse('name too long');
+    // RFC 1035 §3.1: at most 255 octets with the root's zero octet, so the labels with their length octets take at
+    // most 254. A name one octet longer would be read, and then could not be asked again (writeName refuses it).
+    if (len > MAX_LABELS_OCTETS) throw new MalformedResponse('name too long');
     keys.push(lowerAscii(msg.toString('latin1', s, e)));
     if (texts) texts.push(decodeText(msg, s, e));
     o = e;
@@ -459,7 +464,7 @@ function skipName(msg: Buffer, offset: number): number {
     o += b + 1;
     if (o > msg.length) throw new MalformedResponse('label runs past the message');
     len += b + 1;
-    if (len > 255) throw new MalformedResponse('name too long');
+    if (len > MAX_LABELS_OCTETS) throw new MalformedResponse('name too long');
   }
 }
 

@@ -1,11 +1,11 @@
 // BIND master-file parser and surgical editor for the files panel.
 // Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names,
-// types written TYPE<n> and TXT in RFC 3597's generic form, as BIND reads them; $INCLUDE, $GENERATE and a byte order mark
-// are errors (the zone is read as far as it goes, and not written).
+// types written TYPE<n> and TXT in RFC 3597's generic form, as BIND reads them; $INCLUDE, $GENERATE, a byte order mark
+// and a name BIND would not read (an empty label, quotes) are errors (the zone is read as far as it goes, and not
+// written).
 // Every record remembers the lines it came from, so an edit rewrites only those lines: the rest of the file stays
 // byte-identical.
 import { isUtf8 } from 'node:buffer';
-import { mapList } from '../../../core/arrays.js';
 import { decodeOctets, octetsOf } from '../../../core/octets.js';
 
 export interface ParsedRecord {
@@ -152,9 +152,11 @@ function lex(text: string, problems: string[]): Logical[] {
         continue;
       }
       if (c === 0x5c && i + 1 < end) {
-        // escaped char in an unquoted token (e.g. \; inside a DKIM TXT word)
-        const e = text.charCodeAt(i + 1);
-        t.tok += e === 0x3b || e === 0x20 ? text[i + 1] : text.slice(i, i + 2);
+        // An escaped char in an unquoted token (e.g. \; inside a DKIM TXT word), kept as written, as every escape there
+        // is: a TXT word is decoded as a quoted string is (decodeEscapes), a name keeps its escapes (`a\.b`). Taking the
+        // backslash off `\;` and `\ ` alone made names such as `_dmarc\;x` read as `_dmarc;x`, which a write then put in
+        // the file as the start of a comment.
+        t.tok += text.slice(i, i + 2);
         t.haveTok = true;
         i++;
         continue;
@@ -214,23 +216,109 @@ function lex(text: string, problems: string[]): Logical[] {
   return out;
 }
 
+/**
+ * Whether a name as written has an empty label: a leading dot (`.a`) or two in a row (`a..b`, `mail.example..`), which
+ * BIND refuses the zone for ("empty label"). The root `.` and an escaped dot (`a\..b`: the label "a.") are fine. Read
+ * on, `mail.example..` became the name "mail.example." — a name no check asks for, which a line rendered from it
+ * (renderRecordLine) then wrote as `mail.example.`, another name.
+ */
+function hasEmptyLabel(name: string): boolean {
+  // Almost every name leaves at once.
+  if (name.charCodeAt(0) !== 0x2e && !name.includes('..')) return false;
+  if (name === '.') return false;
+  let len = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2e) {
+      if (len === 0) return true;
+      len = 0;
+    } else {
+      // An escape (`\.`, `\DDD`) is part of its label: only whether a label is empty counts here.
+      if (c === 0x5c) i++;
+      len++;
+    }
+  }
+  return false;
+}
+
+/**
+ * Why a name token (an owner, or a name field of the data) cannot be read as the name BIND reads, else null:
+ * - quoted: BIND reads no quoted names (the quote marks are part of the name there, `"a b"` two tokens), and a name read
+ *   as the quoted text has no written form that reads back as itself;
+ * - an empty label (hasEmptyLabel);
+ * - a final backslash that escapes nothing (a token cut at the end of its line).
+ */
+function nameProblem(token: string, quoted: boolean): string | null {
+  if (quoted) return 'is quoted (BIND does not read quotes in a name: they would be part of it)';
+  if (hasEmptyLabel(token)) return 'has an empty label (a dot at its start or two in a row), which BIND refuses to load the zone for';
+  if (oddBackslashesAtEnd(token)) return 'ends with a backslash that escapes nothing';
+  return null;
+}
+
+function nameError(l: Logical, bad: { name: string; why: string }): string {
+  return `line ${l.startLine + 1}: the name ${JSON.stringify(bad.name)} ${bad.why}`;
+}
+
+/** Whether `s` (up to `end`) ends with a backslash that is not itself escaped (an odd run of them). */
+function oddBackslashesAtEnd(s: string, end = s.length): boolean {
+  let n = 0;
+  for (let k = end - 1; k >= 0 && s.charCodeAt(k) === 0x5c; k--) n++;
+  return n % 2 === 1;
+}
+
+/**
+ * Whether a name as written ends with a dot that ends it (an absolute name), not an escaped one: `a\.` is the relative
+ * name whose label is "a." (read as absolute, it lost its escape's dot and then wrote a backslash before the next
+ * token). An even run of backslashes before the dot escapes only itself (`a\\.`).
+ */
+function endsWithDot(s: string, end = s.length): boolean {
+  return end > 0 && s.charCodeAt(end - 1) === 0x2e && !oddBackslashesAtEnd(s, end - 1);
+}
+
 function absName(name: string, origin: string): string {
   if (name === '@') return origin;
-  if (name.endsWith('.')) return name.slice(0, -1).toLowerCase();
+  if (endsWithDot(name)) return name.slice(0, -1).toLowerCase();
   return (origin ? `${name}.${origin}` : name).toLowerCase();
 }
 
-const TTL_RE = /^([0-9]+[smhdwSMHDW]?)+$/;
+/** Seconds per unit letter of a TTL (BIND 8 style: 1w2d3h4m5s), by the letter's code, either case. */
+const TTL_UNIT: Record<number, number> = { 0x73: 1, 0x6d: 60, 0x68: 3600, 0x64: 86400, 0x77: 604800 };
+
+/**
+ * A TTL as BIND reads it (lib/dns/ttl.c bind_ttl, master.c limit_ttl), else null: a plain number, or numbers each with a
+ * unit (`1h30m`). Not a TTL: a token past 63 characters, a number past 2^32-1, a unit with no number before it, a plain
+ * number after units (`1h30`: BIND refuses it, where reading 1h would drop the 30), a total past 2^32-1. A total past
+ * 2^31-1 is 0 (RFC 2181 §8; BIND: "TTL > MAXTTL, setting TTL to 0").
+ * One pass over the characters: the regular expression this replaces, /^([0-9]+[smhdw]?)+$/, backtracked
+ * exponentially on a run of digits that did not end well (`1111…1x`: twice the time per digit, a 40-digit token in a
+ * zone file held the process for hours).
+ */
 export function parseTtl(s: string): number | null {
-  // Every TTL starts with a digit: most tokens asked about (IN, A, TXT, names) leave here without a regular expression.
+  // Every TTL starts with a digit: most tokens asked about (IN, A, TXT, names) leave here.
+  const n = s.length;
   const c0 = s.charCodeAt(0);
-  if (!(c0 >= 0x30 && c0 <= 0x39)) return null;
-  if (!TTL_RE.test(s)) return null;
-  if (/^[0-9]+$/.test(s)) return Number(s);
+  if (!(c0 >= 0x30 && c0 <= 0x39) || n > 63) return null;
   let total = 0;
-  const mult: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-  for (const m of s.matchAll(/([0-9]+)([smhdwSMHDW])/g)) total += Number(m[1]) * mult[m[2].toLowerCase()];
-  return total;
+  for (let i = 0; i < n; ) {
+    let num = 0;
+    const start = i;
+    for (let c = s.charCodeAt(i); c >= 0x30 && c <= 0x39; c = s.charCodeAt(++i)) {
+      num = num * 10 + (c - 0x30);
+      if (num > 0xffffffff) return null;
+    }
+    if (i === start) return null;
+    if (i === n) {
+      if (total !== 0) return null;
+      total = num;
+      break;
+    }
+    const unit = TTL_UNIT[s.charCodeAt(i) | 0x20];
+    if (unit === undefined) return null;
+    total += num * unit;
+    i++;
+  }
+  if (total > 0xffffffff) return null;
+  return total > 0x7fffffff ? 0 : total;
 }
 
 const KNOWN_TYPES = new Set([
@@ -300,6 +388,9 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
   let defaultTtl = 3600;
   let ttlSet = false;
   let lastOwner = curOrigin;
+  // The owner as written, and why, when it cannot be read (nameProblem): the lines after it that leave the owner out
+  // have that owner too, and are not read either.
+  let lastOwnerBad: { name: string; why: string } | null = null;
   let lastTtl: number | null = null;
   const records: ParsedRecord[] = [];
   const errors: string[] = [];
@@ -318,7 +409,11 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     const first = toks[0];
     if (!quoted[0] && first.charCodeAt(0) === 0x24 /* $ */) {
       const dir = first.toUpperCase();
-      if (dir === '$ORIGIN' && toks[1]) curOrigin = absName(toks[1], curOrigin);
+      if (dir === '$ORIGIN' && toks[1]) {
+        const why = nameProblem(toks[1], quoted[1]);
+        if (why) errors.push(nameError(l, { name: toks[1], why }));
+        else curOrigin = absName(toks[1], curOrigin);
+      }
       else if (dir === '$TTL' && toks[1]) {
         const t = parseTtl(toks[1]);
         if (t === null) errors.push(`line ${l.startLine + 1}: bad $TTL ${toks[1]}`);
@@ -337,8 +432,11 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     }
     let i = 0;
     let owner = lastOwner;
+    let ownerBad: { name: string; why: string } | null = lastOwnerBad;
     if (!l.blankOwner) {
       owner = absName(first, curOrigin);
+      const why = nameProblem(first, quoted[0]);
+      ownerBad = why ? { name: first, why } : null;
       i = 1;
     }
     let ttl: number | null = null;
@@ -371,10 +469,13 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     // TYPE<n> — read as that type, its `\#` and length became an MX or CNAME target (review).
     if (type !== 'TXT' && type !== 'SPF' && !quoted[i] && toks[i] === '\\#') type = genericTypeName(type, given);
     const recTtl: number = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
-    if (l.badEscape) {
+    // A name that cannot be read, as the owner or in the data (the name fields parseZoneFile makes absolute below).
+    const badName = ownerBad ?? badNameField(type, toks, quoted, i);
+    if (l.badEscape || badName !== null) {
       // Not read, but its owner and TTL still carry over to the lines after it that leave them out.
-      errors.push(badEscapeError(l));
+      errors.push(badName !== null ? nameError(l, badName) : badEscapeError(l));
       lastOwner = owner;
+      lastOwnerBad = ownerBad;
       lastTtl = recTtl;
       continue;
     }
@@ -396,6 +497,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
           if (!g) {
             errors.push(`line ${l.startLine + 1}: ${type} rdata in the generic form \\# <length> <hex> that is not well formed`);
             lastOwner = owner;
+            lastOwnerBad = ownerBad;
             lastTtl = recTtl;
             continue;
           }
@@ -413,6 +515,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
         if (l.badEscape) {
           errors.push(badEscapeError(l));
           lastOwner = owner;
+          lastOwnerBad = ownerBad;
           lastTtl = recTtl;
           continue;
         }
@@ -426,11 +529,12 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       case 'DNAME':
         if (rec.rdata[0]) rec.rdata = [absName(rec.rdata[0], curOrigin)];
         break;
+      // (Their root, the "no service" target, is `.`: also as `@` under `$ORIGIN .`.)
       case 'MX':
-        if (rec.rdata[1]) rec.rdata = [rec.rdata[0], rec.rdata[1] === '.' ? '.' : absName(rec.rdata[1], curOrigin)];
+        if (rec.rdata[1]) rec.rdata = [rec.rdata[0], rec.rdata[1] === '.' ? '.' : absName(rec.rdata[1], curOrigin) || '.'];
         break;
       case 'SRV':
-        if (rec.rdata[3]) rec.rdata = [...rec.rdata.slice(0, 3), rec.rdata[3] === '.' ? '.' : absName(rec.rdata[3], curOrigin)];
+        if (rec.rdata[3]) rec.rdata = [...rec.rdata.slice(0, 3), rec.rdata[3] === '.' ? '.' : absName(rec.rdata[3], curOrigin) || '.'];
         break;
       case 'SOA':
         // (RFC 1035 would default the TTL to the SOA minimum when there is no $TTL; BIND uses the SOA's own TTL,
@@ -440,10 +544,35 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     }
     records.push(rec);
     lastOwner = owner;
+    lastOwnerBad = ownerBad;
     lastTtl = rec.ttl;
   }
   const zoneName = origin.toLowerCase().replace(/\.$/, '');
   return { origin: zoneName, records, errors, warnings: zoneWarnings(records, zoneName), ...(signed ? { signed } : {}) };
+}
+
+const NONE: readonly number[] = [];
+const FIRST: readonly number[] = [0];
+const SECOND: readonly number[] = [1];
+const FOURTH: readonly number[] = [3];
+const FIRST_TWO: readonly number[] = [0, 1];
+
+/** The positions of the names in a record's data of `n` tokens: those parseZoneFile makes absolute (and checks). */
+function nameFields(type: string, n: number): readonly number[] {
+  if (type === 'NS' || type === 'CNAME' || type === 'PTR' || type === 'DNAME') return n >= 1 ? FIRST : NONE;
+  if (type === 'MX') return n >= 2 ? SECOND : NONE;
+  if (type === 'SRV') return n >= 4 ? FOURTH : NONE;
+  if (type === 'SOA') return n >= 2 ? FIRST_TWO : NONE;
+  return NONE;
+}
+
+/** The first name of the data (from toks[i]) that cannot be read (nameProblem), or null. */
+function badNameField(type: string, toks: string[], quoted: boolean[], i: number): { name: string; why: string } | null {
+  for (const k of nameFields(type, toks.length - i)) {
+    const why = nameProblem(toks[i + k], quoted[i + k]);
+    if (why) return { name: toks[i + k], why };
+  }
+  return null;
 }
 
 function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
@@ -473,10 +602,62 @@ function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
   return out;
 }
 
-/** Presentation value used by core (TXT: joined; names without trailing dot). */
+/**
+ * Presentation value used by core (TXT: joined; names without trailing dot). A token that would not read back as itself
+ * when written bare — a quoted string holding a space, `;`, a parenthesis, a quote or a control character (`0 issue
+ * "ca.example; account=1"`), an empty one — is given quoted (quoteTxt), so the value still says where each token
+ * starts and ends: joined bare, a CAA record rendered from it (renderRecordLine) lost everything after its `;`.
+ */
 export function presentValue(r: ParsedRecord): string {
   if (r.txt) return r.txt.join('');
-  return mapList(r.rdata, (t) => (t.endsWith('.') && t.length > 1 ? t.slice(0, -1) : t)).join(' ');
+  const rdata = r.rdata;
+  let out = '';
+  for (let k = 0; k < rdata.length; k++) {
+    const t = rdata[k];
+    out += k === 0 ? '' : ' ';
+    if (needsQuotes(t) || (k === 0 && t === '\\#' && !isGenericType(r.type))) out += quoteTxt(t);
+    else {
+      // A name's final dot goes; not the last of two (an empty label, or a token that is no name: it would read back
+      // as another token), nor an escaped one (`a\.`: part of the label), nor one after a backslash it would leave
+      // unpaired.
+      const u = t.length > 1 && endsWithDot(t) && !endsWithDot(t, t.length - 1) ? t.slice(0, -1) : t;
+      out += u !== t && needsQuotes(u) ? t : u;
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether a token's text must be quoted to be read back as itself: bare, the lexer would split it (space, tab), take it
+ * for syntax (`;` `"` `(` `)`), lose or misread a control character, or take a final backslash as escaping what follows;
+ * an empty token exists only quoted. (A token read bare never holds any of these but escaped: its escapes are kept as
+ * written.)
+ */
+function needsQuotes(t: string): boolean {
+  const n = t.length;
+  if (n === 0) return true;
+  // Almost every token (a name, a number, an address) holds none of these: one test, no loop.
+  if (!MAY_NEED_QUOTES.test(t)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x5c) {
+      // An escape reads back as written (the lexer keeps it whole), but for a final backslash (it would escape what
+      // follows) and an escaped line break (which ends the line first).
+      const e = ++i < n ? t.charCodeAt(i) : -1;
+      if (e === -1 || e === 0x0a || e === 0x0d) return true;
+      continue;
+    }
+    if (c <= 0x20 || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x3b || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** The characters needsQuotes looks at (a backslash for what it escapes). */
+const MAY_NEED_QUOTES = /[\x00-\x20"();\\\x7f]/;
+
+/** A type read in RFC 3597's generic form (TYPE<n>): its first token `\#` is the form's own, written bare. */
+function isGenericType(type: string): boolean {
+  return /^TYPE[0-9]+$/.test(type);
 }
 
 export function quoteTxt(s: string): string {
@@ -512,25 +693,39 @@ export function splitTxt(s: string, max = 255): string[] {
   return out;
 }
 
-const abs = (h: string) => (h === '.' || h.endsWith('.') ? h : `${h}.`);
+const abs = (h: string) => (h === '.' || endsWithDot(h) ? h : `${h}.`);
 
 /**
  * Render one record as a single zone-file line with an absolute owner and absolute names in the rdata (the line
  * may land after any $ORIGIN). A TXT's strings (its value when given without them) are split into strings of at most
- * 255 bytes.
+ * 255 bytes. Other values are read as the parser reads tokens (quoted ones as such: presentValue quotes what needs it)
+ * and written so that each reads back as the same token.
  */
 export function renderRecordLine(r: { name: string; ttl: number; type: string; value: string; txt?: string[] }): string {
   const owner = abs(r.name);
   const type = r.type.toUpperCase();
-  const parts = r.value.trim().split(/\s+/);
   let rdata: string;
   // A given string over 255 bytes (no zone loads it) is split further.
   if (type === 'TXT' || type === 'SPF') rdata = (r.txt ?? [r.value]).flatMap((t) => (Buffer.byteLength(t) > 255 ? splitTxt(t) : [t])).map(quoteTxt).join(' ');
-  else if (type === 'CNAME' || type === 'NS' || type === 'PTR' || type === 'DNAME') rdata = abs(r.value.trim());
-  else if (type === 'MX' && parts.length === 2) rdata = `${parts[0]} ${abs(parts[1])}`;
-  else if (type === 'SRV' && parts.length === 4) rdata = `${parts.slice(0, 3).join(' ')} ${abs(parts[3])}`;
-  else if (type === 'SOA' && parts.length >= 2) rdata = [abs(parts[0]), abs(parts[1]), ...parts.slice(2)].join(' ');
-  else rdata = r.value;
+  else {
+    const texts: string[] = [];
+    const quoted: boolean[] = [];
+    for (const l of lex(r.value, [])) {
+      texts.push(...l.texts);
+      quoted.push(...l.quoted);
+    }
+    const n = texts.length;
+    const names = nameFields(type, n);
+    rdata = '';
+    for (let k = 0; k < n; k++) {
+      rdata += k === 0 ? '' : ' ';
+      // A name is written bare (BIND reads no quoted name; one read from a file holds nothing that needs quotes, and
+      // presentValue quotes one with a control character only to keep the value one token). An empty name is the
+      // root: read from `.`, which parseZoneFile makes "".
+      if (names.includes(k)) rdata += abs(texts[k]);
+      else rdata += quoted[k] || needsQuotes(texts[k]) ? quoteTxt(texts[k]) : texts[k];
+    }
+  }
   return `${owner}\t${r.ttl}\tIN\t${type}\t${rdata}`;
 }
 
