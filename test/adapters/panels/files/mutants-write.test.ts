@@ -96,3 +96,22 @@ test("an added record's source text that would leave the zone file unreadable (a
   assert.equal((await panel.readZone('bakery.test')).writeBlocked, undefined);
   assert.deepEqual(debris(zones), []);
 });
+
+// Fuzz QA: a record written from its rendered line (no source text to write back) was not checked to read back as
+// itself, as the source path is. A value the zone-file syntax cannot carry as given — an MX host with a space in it,
+// of which BIND (and the parser) read the first word only — was written as another record.
+test('a new record whose rendered line would read back as another record is refused; the file is left as it was', async () => {
+  const z = await panel.readZone('bakery.test');
+  const text = readFileSync(zone);
+  const mx: ZoneRecord = { name: 'bakery.test', ttl: 3600, type: 'MX', value: '10 mail example.net.' };
+  await assert.rejects(
+    panel.applyChanges('bakery.test', [{ action: 'add', name: mx.name, type: 'MX', ttl: mx.ttl, before: null, after: mx }], z.version),
+    (e: unknown) => e instanceof PanelError && e.code === 'invalid-zone' && /the record bakery\.test MX "10 mail example\.net\." cannot be written to the zone file as given/.test(e.message),
+  );
+  assert.deepEqual(readFileSync(zone), text, 'nothing written');
+  assert.deepEqual(debris(zones), []);
+  // A value it can carry is written, as before.
+  const ok: ZoneRecord = { name: 'bakery.test', ttl: 3600, type: 'MX', value: '10 mail.example.net.' };
+  await panel.applyChanges('bakery.test', [{ action: 'add', name: ok.name, type: 'MX', ttl: ok.ttl, before: null, after: ok }], z.version);
+  assert.ok((await panel.readZone('bakery.test')).records.some((r) => r.type === 'MX' && /^10 mail\.example\.net\.?$/.test(r.value)));
+});
