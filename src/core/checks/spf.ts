@@ -10,7 +10,7 @@ import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
-import { walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
+import { voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
 import { aLabelTerm, includeTarget, planSpf, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
@@ -297,9 +297,26 @@ async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly s
       ),
     );
   }
-  if (tree.totalVoids > 2) {
-    const voids = tree.terms.filter((t) => t.voids > 0).map((t) => `${t.term}: ${t.voids}`);
-    out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `${named('The SPF record')} causes ${tree.totalVoids} void lookups (limit 2) — lookups of names that do not exist or have no addresses: ${voids.join(', ')}. Past 2, receivers return permerror and SPF fails for every message (RFC 7208 §4.6.4). Remove the terms whose names no longer exist (the SPF fix drops those), or give the names their addresses.`, treeEv, { fix: 'spf' }));
+  const past = voidsPast(tree);
+  if (past?.senders === 'all') {
+    const voids = past.terms.map((t) => `${t.term}: ${t.voids}`);
+    out.push(makeFinding('spf', 'spf.void-lookups', 'fail', `${named('The SPF record')} causes ${past.count} void lookups (limit 2) — lookups of names that do not exist or have no addresses: ${voids.join(', ')}. Past 2, receivers return permerror and SPF fails for every message (RFC 7208 §4.6.4). Remove the terms whose names no longer exist (the SPF fix drops those), or give the names their addresses.`, treeEv, { fix: 'spf' }));
+  } else if (past) {
+    // Receivers look up the sender's family only (A for IPv4, AAAA for IPv6): names with addresses of one family are
+    // void lookups for the other's senders (differential QA against pyspf). The SPF fix drops names that do not exist
+    // only, so it is not offered for this: the names exist.
+    const voids = past.terms.map((t) => `${t.term}: ${t.voids}`);
+    const other = past.senders === 'IPv6' ? 'IPv6 addresses (AAAA)' : 'IPv4 addresses (A)';
+    out.push(
+      makeFinding(
+        'spf',
+        'spf.void-lookups',
+        'fail',
+        `${named('The SPF record')} causes ${past.count} void lookups for ${past.senders} senders (limit 2) — receivers look up only the sender's address family, and these names have ${past.missing}: ${voids.join(', ')}. Past 2, receivers return permerror for mail from ${past.senders} addresses that reaches those terms (RFC 7208 §4.6.4, §5.3), e.g. a mail service's ${past.senders} servers listed after them. Give the names ${other}, or remove the terms that are not needed (the SPF fix does not: it drops only names that do not exist).`,
+        treeEv,
+        { subject: past.senders },
+      ),
+    );
   }
   for (const t of tree.terms) {
     if (runTogether.has(t.term)) continue;

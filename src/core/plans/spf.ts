@@ -455,12 +455,15 @@ async function planSpfOnce(
         written.add(termKey(ascii.raw));
         t = ascii;
       }
-      const key = t.raw.toLowerCase();
+      // "+a" and "a" are one term (RFC 7208 §4.6.2: "+" is the default): merging "+a +mx" with "a mx" kept all four, and
+      // each repeat costs receivers another lookup — and a void one for senders of a family the names have no address
+      // of (oracle QA: the merged record of the test's spf-two.example failed IPv6 senders).
+      const key = termKey(t.raw);
       const first = seen.get(key);
       if (first !== undefined) {
         if (t.modifier === 'redirect' || t.modifier === 'exp') {
           // The same redirect= in a record without an all term is one receivers apply.
-          const r = t.modifier === 'redirect' && !own ? redirects.find((x) => x.t.raw.toLowerCase() === key) : undefined;
+          const r = t.modifier === 'redirect' && !own ? redirects.find((x) => termKey(x.t.raw) === key) : undefined;
           if (r) r.besideAll = false;
           notes.push(`Drops the repeated ${t.raw}: a record may carry one ${t.modifier}= (RFC 7208 §6: two are a permanent error).`);
         } else if (first !== ri) {

@@ -12,8 +12,14 @@ export interface SpfTreeTerm {
   kind: SpfTerm['kind'];
   /** DNS-querying terms this term costs: its own lookup plus everything nested under it. */
   lookups: number;
-  /** Void lookups (NXDOMAIN / no records) this term causes, nested ones included. */
+  /** Void lookups (NXDOMAIN / no records) this term causes for every sender, nested ones included. */
   voids: number;
+  // An a/mx name with addresses of one family only is a void lookup for the other family's senders only: receivers
+  // ask for the sender's family alone (RFC 7208 §5.3/§5.4; pyspf does; differential QA).
+  /** Void lookups for IPv4 senders (A lookups, and every MX/exists/include lookup). */
+  voids4: number;
+  /** Void lookups for IPv6 senders (AAAA lookups, and every MX/exists/include lookup). */
+  voids6: number;
   /** The name the term points at (include/redirect/a/mx/exists/ptr), when static. */
   target?: string;
   /** The included / redirected-to record, walked. */
@@ -40,7 +46,10 @@ export interface SpfTreeNode {
   terms: SpfTreeTerm[];
   /** Sum of the terms' lookups (this record and below). */
   lookups: number;
+  /** Void lookups for every sender (the terms' voids summed); voids4 / voids6: for the senders of one family. */
   voids: number;
+  voids4: number;
+  voids6: number;
   /** Syntax errors of this record. */
   syntaxErrors: string[];
   warnings: string[];
@@ -160,6 +169,8 @@ async function walkRecord(
     terms: [],
     lookups: 0,
     voids: 0,
+    voids4: 0,
+    voids6: 0,
     syntaxErrors: mapList(parsed.errors, (e) => e.reason),
     warnings: parsed.warnings.slice(),
   };
@@ -170,7 +181,7 @@ async function walkRecord(
   // Indexed loops where the body awaits: a for-of iterator kept across an await allocates on every step.
   for (let i = 0; i < parsed.terms.length; i++) {
     const term = parsed.terms[i];
-    const out: SpfTreeTerm = { term: term.raw, kind: term.kind, lookups: 0, voids: 0 };
+    const out: SpfTreeTerm = { term: term.raw, kind: term.kind, lookups: 0, voids: 0, voids4: 0, voids6: 0 };
     node.terms.push(out);
     if (term.error) {
       out.error = term.error;
@@ -244,6 +255,8 @@ async function walkRecord(
         if (st.permerrors.length > before) out.nestedErrors = st.permerrors.slice(before);
         out.lookups += child.lookups;
         out.voids += child.voids;
+        out.voids4 += child.voids4;
+        out.voids6 += child.voids6;
         break;
       }
       case 'a': {
@@ -253,7 +266,9 @@ async function walkRecord(
           trouble(st, out.unknown);
           break;
         }
-        if (isVoidAnswer(a.status, a.records.length) && isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids = 1;
+        if (isVoidAnswer(a.status, a.records.length)) out.voids4 = 1;
+        if (isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids6 = 1;
+        if (out.voids4 && out.voids6) out.voids = 1;
         break;
       }
       case 'mx': {
@@ -264,7 +279,7 @@ async function walkRecord(
           break;
         }
         if (isVoidAnswer(mx.status, mx.records.length)) {
-          out.voids = 1;
+          out.voids = out.voids4 = out.voids6 = 1;
           break;
         }
         const hosts = filterList(mapList(mx.records, (r) => r.exchange.replace(/\.$/, '').toLowerCase()), (h) => h !== '');
@@ -283,7 +298,11 @@ async function walkRecord(
             trouble(st, out.unknown);
             continue;
           }
-          if (isVoidAnswer(a.status, a.records.length) && isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids++;
+          const v4 = isVoidAnswer(a.status, a.records.length);
+          const v6 = isVoidAnswer(aaaa.status, aaaa.records.length);
+          if (v4) out.voids4++;
+          if (v6) out.voids6++;
+          if (v4 && v6) out.voids++;
         }
         break;
       }
@@ -294,7 +313,8 @@ async function walkRecord(
           trouble(st, out.unknown);
           break;
         }
-        if (isVoidAnswer(a.status, a.records.length)) out.voids = 1;
+        // exists asks for A records whatever the sender's family (RFC 7208 §5.7).
+        if (isVoidAnswer(a.status, a.records.length)) out.voids = out.voids4 = out.voids6 = 1;
         break;
       }
       case 'ptr':
@@ -305,8 +325,24 @@ async function walkRecord(
   for (const t of node.terms) {
     node.lookups += t.lookups;
     node.voids += t.voids;
+    node.voids4 += t.voids4;
+    node.voids6 += t.voids6;
   }
   return node;
+}
+
+/**
+ * The void lookups past the limit as receivers count them: for every sender (`all`: the names void whatever the
+ * sender's family), else for the senders of one family (names with addresses of the other family only), how many, and
+ * which terms cause them for those senders. Null within the limit.
+ */
+export function voidsPast(node: SpfTreeNode, limit = 2): { senders: 'all' | 'IPv4' | 'IPv6'; count: number; terms: { term: string; voids: number }[]; missing: string } | null {
+  const senders = node.voids > limit ? 'all' : node.voids4 > limit && node.voids4 >= node.voids6 ? 'IPv4' : node.voids6 > limit ? 'IPv6' : null;
+  if (!senders) return null;
+  const of = (t: SpfTreeTerm) => (senders === 'IPv4' ? t.voids4 : senders === 'IPv6' ? t.voids6 : t.voids);
+  const terms = node.terms.filter((t) => of(t) > 0).map((t) => ({ term: t.term, voids: of(t) }));
+  const missing = senders === 'IPv4' ? 'no IPv4 address (A)' : senders === 'IPv6' ? 'no IPv6 address (AAAA)' : 'no addresses';
+  return { senders, count: senders === 'IPv4' ? node.voids4 : senders === 'IPv6' ? node.voids6 : node.voids, terms, missing };
 }
 
 function finish(base: SpfTreeNode, status: SpfTree['status'], st: WalkState): SpfTree {
@@ -316,6 +352,8 @@ function finish(base: SpfTreeNode, status: SpfTree['status'], st: WalkState): Sp
     terms: base.terms,
     lookups: base.lookups,
     voids: base.voids,
+    voids4: base.voids4,
+    voids6: base.voids6,
     syntaxErrors: base.syntaxErrors,
     warnings: base.warnings,
     status,
@@ -360,7 +398,7 @@ export async function walkSpfRecord(resolver: Resolver, domain: string, record: 
 export async function walkSpf(resolver: Resolver, domain: string, opts: WalkOptions = {}): Promise<SpfTree> {
   const d = domain.toLowerCase().replace(/\.$/, '');
   const st = newState(opts);
-  const empty: SpfTreeNode = { domain: d, record: null, terms: [], lookups: 0, voids: 0, syntaxErrors: [], warnings: [] };
+  const empty: SpfTreeNode = { domain: d, record: null, terms: [], lookups: 0, voids: 0, voids4: 0, voids6: 0, syntaxErrors: [], warnings: [] };
   const rec = recordIn(d, await resolver.resolve(d, 'TXT'));
   if (rec.status === 'unknown') {
     trouble(st, rec.why);
