@@ -1059,7 +1059,8 @@ const DELIBERATE: Difference[] = [
 /**
  * mailhealth defects found by this test (in the report; their rows are `todo` until fixed). Fixed since: void lookups
  * counted per address family (src/core/spf/tree.ts voids4/voids6, spf.void-lookups for IPv4 or IPv6 senders; hand-made
- * v6void-server, v4void-server, v6void-others now agree).
+ * v6void-server, v4void-server, v6void-others now agree); a relay reached only past an include that is a permanent error
+ * (src/core/spf/relay.ts permerrorBefore: spf.server-not-authorized; hand-made relay-broken-before now agrees).
  */
 const DEFECTS: Difference[] = [
   {
@@ -1085,17 +1086,6 @@ const DEFECTS: Difference[] = [
     reason: 'spf.syntax is not reported for terms run together when the joined token has macros',
     applies: (r) => r.g.tags.has('hand:macro-run-together'),
     says: { 'spf-record': ['ok', 'broken'] },
-  },
-  {
-    id: "relay: a permerror before the relay's include leaves the relay authorised in the audit",
-    // The relay's include is judged by where it stands (src/core/spf/relay.ts reaches()), not by evaluating what comes
-    // before it: an include of a name without SPF (or that does not exist) before include:relay.mailchannels.net
-    // makes receivers answer permerror for the relay's mail, but no spf.server-not-authorized is reported (only
-    // spf.syntax for the broken include) — a server that sends itself gets spf.server-not-authorized there
-    // (check_host = permerror). Hand-made: relay-broken-before.
-    reason: 'spf.server-not-authorized is not reported for a relay whose mail gets permerror before its include',
-    applies: (r) => shows(r, 'relay:broken-before', 'relay-broken-before'),
-    says: { 'spf-auth': ['relay: authorised', /^relay: not authorised \(permerror/] },
   },
 ];
 

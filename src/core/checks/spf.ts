@@ -7,7 +7,7 @@ import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type ReadonlyParsedSpf, type SpfTerm } from '../spf/parse.js';
 import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
-import { relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
+import { permerrorBefore, relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
@@ -402,7 +402,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
   if (relay) {
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it).
     const direct = judged.map((j) => relayAuthorisation(j.tree, [relay.host]));
-    if (direct.some((v) => v.state === 'pass')) return added;
+    if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, out) ?? added;
     // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
     const inc = await relayInclude(ctx, relay.host);
     const name = ctx.knowledge.displayName(relay.provider);
@@ -419,7 +419,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       );
       return added;
     }
-    if (vs.some((v) => v.state === 'pass')) return added;
+    if (vs.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, vs, out) ?? added;
     const trouble = [...new Set(judged.flatMap((j) => j.tree.troubles))];
     if (trouble.length) {
       // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
@@ -550,6 +550,31 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
     }
   }
   return added;
+}
+
+/**
+ * The one SPF record passes the relay, but receivers answer permerror before they reach the term that does
+ * (spf/relay.ts permerrorBefore): spf.server-not-authorized, as check_host's permerror is for a server that sends
+ * itself; the SPF fix drops such includes. Returns what the fix adds (nothing) when said, null when the relay passes.
+ * Several records are spf.multiple's permerror already.
+ */
+function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: readonly RelayAuthorisation[], out: Finding[]): { lookups: number; voids: number; unknown: boolean } | null {
+  if (judged.length !== 1 || vs[0].state !== 'pass') return null;
+  const bad = permerrorBefore(judged[0].tree, vs[0].term);
+  if (!bad) return null;
+  const relay = ctx.settings.relay!;
+  const name = ctx.knowledge.displayName(relay.provider);
+  out.push(
+    makeFinding(
+      'spf',
+      'spf.server-not-authorized',
+      'fail',
+      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.term === judged[0].record ? 'the record itself is broken' : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${vs[0].term} (RFC 7208 §5.2), so it fails SPF and they reject or junk it. The SPF fix drops what breaks the record.`,
+      judged[0].treeEv,
+      { subject: bad.term, fix: 'spf' },
+    ),
+  );
+  return { lookups: 0, voids: 0, unknown: false };
 }
 
 /** Whether `term` (a term as written) is a plain ("+") include of one of `hosts`. */

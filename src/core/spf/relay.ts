@@ -191,3 +191,24 @@ export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[]):
   if (r.qualifier === '+') return { state: 'pass', term: r.term };
   return r.shadow ? { state: 'shadowed', term: r.term, qualifier: r.qualifier, ...r.shadow } : { state: 'denied', term: r.term, qualifier: r.qualifier };
 }
+
+/**
+ * What makes receivers answer permerror for the relay's mail before they reach `passTerm` (the term relayAuthorisation
+ * found passing it) in the record `tree` is: a syntax error anywhere in the record (it is refused whole), or an
+ * include before that term whose evaluation is a permanent error — its target publishes no SPF record or several, is
+ * no usable name, loops, or leads to such a record (RFC 7208 §5.2). The relay's addresses match no ip4/ip6, a, mx or
+ * exists term before it that the walk can judge, so evaluation reaches that include (differential QA: pyspf answered
+ * permerror for the relay's addresses; the audit said the relay was authorised). Null when nothing does.
+ */
+export function permerrorBefore(tree: SpfTreeNode, passTerm: string): { term: string; why: string } | null {
+  if (tree.syntaxErrors.length) return { term: tree.record ?? '', why: tree.syntaxErrors[0] };
+  for (const t of tree.terms) {
+    if (t.term === passTerm) return null;
+    if (t.ignored || t.kind !== 'mechanism') continue;
+    const m = MECH.exec(t.term);
+    if (m?.[2].toLowerCase() !== 'include' || t.unknown) continue;
+    if (t.error) return { term: t.term, why: t.error };
+    if (t.nestedErrors?.length) return { term: t.term, why: t.nestedErrors[0] };
+  }
+  return null;
+}
