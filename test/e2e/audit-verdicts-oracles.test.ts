@@ -1060,22 +1060,10 @@ const DELIBERATE: Difference[] = [
  * mailhealth defects found by this test (in the report; their rows are `todo` until fixed). Fixed since: void lookups
  * counted per address family (src/core/spf/tree.ts voids4/voids6, spf.void-lookups for IPv4 or IPv6 senders; hand-made
  * v6void-server, v4void-server, v6void-others now agree); a relay reached only past an include that is a permanent error
- * (src/core/spf/relay.ts permerrorBefore: spf.server-not-authorized; hand-made relay-broken-before now agrees).
+ * (src/core/spf/relay.ts permerrorBefore: spf.server-not-authorized; hand-made relay-broken-before now agrees); check_host's
+ * mx looks up every MX name before comparing (src/core/spf/evaluate.ts; hand-made mx-after-match now agrees).
  */
 const DEFECTS: Difference[] = [
-  {
-    id: 'mx: check_host stops at the first MX host that matches, receivers look every one up',
-    // RFC 7208 §5.4: check_host "performs an MX lookup …, then it performs an address lookup on each MX name returned.
-    // The <ip> is compared to each returned IP address". pyspf does so: an MX host without an address of the sender's
-    // family after the one that matches is still a void lookup, and with two before it the result is permerror.
-    // mailhealth's check_host (src/core/spf/evaluate.ts, mx case) returns at the first matching host, so it says the
-    // server is authorised. (Arguable — RFC 7208 counts void lookups per term in §4.6.4's wording, and mail-auth.md §10
-    // case 3 notes that implementations count mx address lookups differently — but undocumented.) Hand-made:
-    // mx-after-match.
-    reason: 'check_host short-circuits mx; receivers that look up every MX host answer permerror (void lookups)',
-    applies: (r) => r.aspect === 'spf-auth' && r.g.panel === 'direct' && permerrors(r).some((x) => x.ip === rowIp(r) && VOID_LIMIT.test(x.a.explanation)),
-    says: { 'spf-auth': [/: authorised$/, /: not authorised \(permerror\)$/] },
-  },
   {
     id: 'a string that ends right before a term with macros: the run-together token is not reported',
     // "… include:_spf.<d>" "exists:%{i}.ex.chain.example -all": receivers join the strings and read

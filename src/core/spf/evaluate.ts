@@ -392,12 +392,17 @@ class Evaluation {
           .map((m) => m.exchange.replace(/\.$/, ''))
           .filter((h) => h !== ''); // null MX (RFC 7505)
         if (hosts.length > 10) throw new Abort('permerror', `${term.raw}: ${target} has ${hosts.length} MX names (more than 10)`);
+        // Every MX name is looked up before the comparison (RFC 7208 §5.4: "performs an address lookup on each MX name
+        // returned. The <ip> is compared to each returned IP address"), as pyspf does: a name without an address of the
+        // sender's family after the one that matches is still a void lookup, and past the limit a permerror. Stopping at
+        // the first match said "authorised" where such receivers answer permerror (differential QA).
+        let matched = false;
         for (const h of hosts) {
           if (!isQueryableName(h)) continue;
           const addrs = await this.addressLookup(h, term.raw);
-          if (addrs.some((a) => this.inCidr(a, term.cidr4, term.cidr6))) return true;
+          if (!matched && addrs.some((a) => this.inCidr(a, term.cidr4, term.cidr6))) matched = true;
         }
-        return false;
+        return matched;
       }
       case 'ptr': {
         this.countLookup(term.raw);
