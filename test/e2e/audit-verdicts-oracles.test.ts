@@ -1061,20 +1061,10 @@ const DELIBERATE: Difference[] = [
  * counted per address family (src/core/spf/tree.ts voids4/voids6, spf.void-lookups for IPv4 or IPv6 senders; hand-made
  * v6void-server, v4void-server, v6void-others now agree); a relay reached only past an include that is a permanent error
  * (src/core/spf/relay.ts permerrorBefore: spf.server-not-authorized; hand-made relay-broken-before now agrees); check_host's
- * mx looks up every MX name before comparing (src/core/spf/evaluate.ts; hand-made mx-after-match now agrees).
+ * mx looks up every MX name before comparing (src/core/spf/evaluate.ts; hand-made mx-after-match now agrees); strings run together into a name with macros and a ":"
+ * (src/core/spf/joins.ts; hand-made macro-run-together now agrees).
  */
 const DEFECTS: Difference[] = [
-  {
-    id: 'a string that ends right before a term with macros: the run-together token is not reported',
-    // "… include:_spf.<d>" "exists:%{i}.ex.chain.example -all": receivers join the strings and read
-    // include:_spf.<d>exists:%{i}.ex.chain.example — a name that exists for no sender: permerror for every sender
-    // the terms before it do not pass. No spf.syntax (README: "one per run of terms written together"), and the
-    // record check does not follow a term with macros; the server passes only because its addresses come first.
-    // Hand-made: macro-run-together (the generator does not drop a space next to a term with macros).
-    reason: 'spf.syntax is not reported for terms run together when the joined token has macros',
-    applies: (r) => r.g.tags.has('hand:macro-run-together'),
-    says: { 'spf-record': ['ok', 'broken'] },
-  },
 ];
 
 /** The difference that covers a row: the first whose `applies` and `says` take its aspect (DELIBERATE first). */

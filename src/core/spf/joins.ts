@@ -209,7 +209,18 @@ async function brokenAsRead(resolver: Resolver, raw: string): Promise<string | n
   if (/[^\x00-\x7f]/.test(raw)) return nonAsciiBroken(raw);
   if (/[^\x21-\x7e]/.test(raw)) return 'a term with that character is not valid SPF, so receivers fail the whole record (permerror)';
   if (t.error || t.kind === 'invalid') return `it is not valid SPF (${t.error ?? 'unknown term'}), so receivers fail the whole record (permerror)`;
-  if (t.kind !== 'mechanism' || !t.domainSpec || t.hasMacro) return null;
+  if (t.kind !== 'mechanism' || !t.domainSpec) return null;
+  // A name with macros depends on the sender — but one that holds a ":" or "=" outside its macros (`include:_spf.d` run
+  // together with `exists:%{i}.list.example`) is no name any sender's expansion makes exist: host names have neither
+  // (differential QA: the token was not reported, and pyspf answered permerror for every sender it reached).
+  if (t.hasMacro) {
+    const literal = t.domainSpec.replace(/%\{[^}]*\}|%[%_-]/g, '');
+    const odd = /[:=]/.exec(literal)?.[0];
+    if (!odd) return null;
+    return t.mechanism === 'include'
+      ? `it names ${t.domainSpec}, and with its macros expanded that name still holds "${odd}": no such name exists, so receivers fail the whole record (permerror) for every sender that reaches it`
+      : `it names ${t.domainSpec}, and with its macros expanded that name still holds "${odd}": no such name exists, so it matches nobody and costs a void lookup`;
+  }
   const name = canonName(t.domainSpec);
   if (t.mechanism === 'include') {
     const a = await resolver.resolve(name, 'TXT');
