@@ -49,7 +49,7 @@
 //
 // Skipped with a message when no python3 with spf, dkim and dns.resolver is found (as fixes-pass-oracles.test.ts).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,29 +60,12 @@ import { generate } from '../../bench/generate.js';
 import { startDnsServer, type DnsServer, type ServedData, type ServedZoneMap } from '../../src/adapters/dns/server.js';
 import { addZoneFile } from '../../src/demo/world.js';
 import { cli } from '../cli/fixtures/run-cli.js';
+import { findPython } from '../helpers/oracles.js';
 
 const ORACLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles', 'audit-verdicts.py');
 
-// ---- the judges: a python3 that has them, else skip (copied from fixes-pass-oracles.test.ts, which exports nothing) ----
+// ---- the judges: a python3 that has them, else skip (test/helpers/oracles.ts) ----
 
-const MODULES: [module: string, pkg: string][] = [
-  ['spf', 'python3-spf'],
-  ['dkim', 'python3-dkim'],
-  ['dns.resolver', 'python3-dnspython'],
-];
-
-function findPython(): { python: string } | { skip: string } {
-  let missing: string[] | null = null;
-  const tried = process.env.MAILHEALTH_ORACLE_PYTHON ? [process.env.MAILHEALTH_ORACLE_PYTHON] : ['python3', '/usr/bin/python3'];
-  for (const python of tried) {
-    if (spawnSync(python, ['-c', ''], { stdio: 'ignore' }).status !== 0) continue;
-    const lacks = MODULES.filter(([m]) => spawnSync(python, ['-c', `import ${m}`], { stdio: 'ignore' }).status !== 0).map(([, p]) => p);
-    if (lacks.length === 0) return { python };
-    missing ??= lacks;
-  }
-  const all = MODULES.map(([, p]) => p).join(' ');
-  return { skip: `${missing ? `python3 lacks ${missing.join(', ')}` : `no python3 runs (tried ${tried.join(', ')})`} (apt-get install ${all}); .ci/run installs them` };
-}
 const found = findPython();
 
 // ---- the servers ----

@@ -28,7 +28,7 @@
 // (MAILHEALTH_ORACLE_PYTHON, else `python3` on the PATH, then /usr/bin/python3: a pyenv python3 does not see Debian's
 // packages).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,34 +39,13 @@ import { startDnsServer, type DnsServer, type ServedZoneMap } from '../../src/ad
 import type { FixKind } from '../../src/core/model.js';
 import { addZoneFile } from '../../src/demo/world.js';
 import { cli } from '../cli/fixtures/run-cli.js';
+import { findPython } from '../helpers/oracles.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles');
 const ORACLE = join(FIXTURES, 'oracle.py');
 
-// ---- the judges: a python3 that has them, else skip (as the browser tests skip without Chromium) ----
+// ---- the judges: a python3 that has them, else skip (test/helpers/oracles.ts) ----
 
-const MODULES: [module: string, pkg: string][] = [
-  ['spf', 'python3-spf'],
-  ['dkim', 'python3-dkim'],
-  ['dns.resolver', 'python3-dnspython'],
-];
-
-/**
- * The python3 with every judge's module — MAILHEALTH_ORACLE_PYTHON when set, else `python3` on the PATH, then
- * /usr/bin/python3 — or why there is none (the packages the first python3 that runs lacks).
- */
-function findPython(): { python: string } | { skip: string } {
-  let missing: string[] | null = null;
-  const tried = process.env.MAILHEALTH_ORACLE_PYTHON ? [process.env.MAILHEALTH_ORACLE_PYTHON] : ['python3', '/usr/bin/python3'];
-  for (const python of tried) {
-    if (spawnSync(python, ['-c', ''], { stdio: 'ignore' }).status !== 0) continue;
-    const lacks = MODULES.filter(([m]) => spawnSync(python, ['-c', `import ${m}`], { stdio: 'ignore' }).status !== 0).map(([, p]) => p);
-    if (lacks.length === 0) return { python };
-    missing ??= lacks;
-  }
-  const all = MODULES.map(([, p]) => p).join(' ');
-  return { skip: `${missing ? `python3 lacks ${missing.join(', ')}` : `no python3 runs (tried ${tried.join(', ')})`} (apt-get install ${all}); .ci/run installs them` };
-}
 const found = findPython();
 
 // ---- the servers and the customers' domains ----

@@ -16,23 +16,11 @@ import { createResolver } from '../../../src/adapters/dns/resolver.js';
 import type { Answer, RRType } from '../../../src/core/resolver.js';
 import { octetsOf } from '../../../src/core/octets.js';
 import { scriptedServer } from '../../helpers/dns-query.js';
+import { prng, type Rng } from '../../helpers/prng.js';
 
 // ------------------------------------------------------------------------------------------------ PRNG
 
-/** mulberry32: a small seeded PRNG (no Math.random: a failure must replay). */
-function prng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T } {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: (xs) => xs[int(xs.length)] };
-}
-type Rng = ReturnType<typeof prng>;
+// (prng, Rng: test/helpers/prng.ts)
 
 // ------------------------------------------------------------------------------------------------ building answers
 

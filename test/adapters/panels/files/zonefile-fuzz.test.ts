@@ -27,23 +27,11 @@ import { PanelError } from '../../../../src/core/panel.js';
 import { applyLineEdits, parseTtl, parseZoneFile, presentValue, renderRecordLine, type ParsedRecord, type ParsedZone } from '../../../../src/adapters/panels/files/zonefile.js';
 import { decodeOctets } from '../../../../src/core/octets.js';
 import { FIXTURES_DIR, REPO_ROOT } from '../../../helpers/corpora.js';
+import { prng, type Rng } from '../../../helpers/prng.js';
 
 // ------------------------------------------------------------------------------------------------ PRNG
 
-/** mulberry32: a small seeded PRNG (no Math.random: a failure must replay). */
-function prng(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T } {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: (xs) => xs[int(xs.length)] };
-}
-type Rng = ReturnType<typeof prng>;
+// (prng, Rng: test/helpers/prng.ts)
 
 // ------------------------------------------------------------------------------------------------ seed zones
 
