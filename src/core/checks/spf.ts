@@ -402,7 +402,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
   if (relay) {
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it).
     const direct = judged.map((j) => relayAuthorisation(j.tree, [relay.host]));
-    if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, out) ?? added;
+    if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, [relay.host], out) ?? added;
     // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
     const inc = await relayInclude(ctx, relay.host);
     const name = ctx.knowledge.displayName(relay.provider);
@@ -419,7 +419,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       );
       return added;
     }
-    if (vs.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, vs, out) ?? added;
+    if (vs.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, vs, 'host' in inc ? [relay.host, inc.host] : [relay.host], out) ?? added;
     const trouble = [...new Set(judged.flatMap((j) => j.tree.troubles))];
     if (trouble.length) {
       // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
@@ -558,9 +558,9 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
  * itself; the SPF fix drops such includes. Returns what the fix adds (nothing) when said, null when the relay passes.
  * Several records are spf.multiple's permerror already.
  */
-function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: readonly RelayAuthorisation[], out: Finding[]): { lookups: number; voids: number; unknown: boolean } | null {
+function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: readonly RelayAuthorisation[], hosts: readonly string[], out: Finding[]): { lookups: number; voids: number; unknown: boolean } | null {
   if (judged.length !== 1 || vs[0].state !== 'pass') return null;
-  const bad = permerrorBefore(judged[0].tree, vs[0].term);
+  const bad = permerrorBefore(judged[0].tree, vs[0].term, hosts);
   if (!bad) return null;
   const relay = ctx.settings.relay!;
   const name = ctx.knowledge.displayName(relay.provider);

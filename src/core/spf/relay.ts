@@ -193,22 +193,34 @@ export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[]):
 }
 
 /**
- * What makes receivers answer permerror for the relay's mail before they reach `passTerm` (the term relayAuthorisation
- * found passing it) in the record `tree` is: a syntax error anywhere in the record (it is refused whole), or an
- * include before that term whose evaluation is a permanent error — its target publishes no SPF record or several, is
- * no usable name, loops, or leads to such a record (RFC 7208 §5.2). The relay's addresses match no ip4/ip6, a, mx or
- * exists term before it that the walk can judge, so evaluation reaches that include (differential QA: pyspf answered
- * permerror for the relay's addresses; the audit said the relay was authorised). Null when nothing does.
+ * What makes receivers answer permerror for the relay's mail before they reach `passTerm` (the top-level term
+ * relayAuthorisation found passing it; `hosts` as given to it) in the record `tree` is: a syntax error anywhere in the
+ * record (it is refused whole), or an include before that term whose evaluation is a permanent error — its target
+ * publishes no SPF record or several, is no usable name, loops, or leads to such a record (RFC 7208 §5.2) — unless "+"
+ * ip4/ip6 terms before that include already cover every range the relay's record publishes (they match first). a, mx
+ * and exists terms cannot be judged for the relay's servers (the walk has none of their names) and count as no match,
+ * as relayAuthorisation counts them (differential QA: pyspf answered permerror for the relay's addresses; the audit
+ * said the relay was authorised). Null when nothing does.
  */
-export function permerrorBefore(tree: SpfTreeNode, passTerm: string): { term: string; why: string } | null {
+export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: readonly string[]): { term: string; why: string } | null {
   if (tree.syntaxErrors.length) return { term: tree.record ?? '', why: tree.syntaxErrors[0] };
+  const pass = tree.terms.find((t) => t.term === passTerm);
+  const ranges = pass ? publishedRanges(relayNode(pass, new Set(hosts.map((h) => canonName(h))))) : [];
+  const passing: string[] = [];
   for (const t of tree.terms) {
-    if (t.term === passTerm) return null;
+    if (t === pass) return null;
     if (t.ignored || t.kind !== 'mechanism') continue;
     const m = MECH.exec(t.term);
-    if (m?.[2].toLowerCase() !== 'include' || t.unknown) continue;
-    if (t.error) return { term: t.term, why: t.error };
-    if (t.nestedErrors?.length) return { term: t.term, why: t.nestedErrors[0] };
+    const mech = m?.[2].toLowerCase();
+    if ((mech === 'ip4' || mech === 'ip6') && !t.error && (m?.[1] || '+') === '+') {
+      const range = ipTermRange(parseTermShared(t.term));
+      if (range) passing.push(range);
+      continue;
+    }
+    if (mech !== 'include' || t.unknown) continue;
+    if (!(t.error || t.nestedErrors?.length)) continue;
+    if (ranges.length && ranges.every((r) => cidrsCover(passing, r))) return null;
+    return { term: t.term, why: t.error ?? t.nestedErrors![0] };
   }
   return null;
 }

@@ -41,4 +41,12 @@ describe('spf: a relay reached only past a permanent error is not authorised', (
     const after = await audit('v=spf1 include:relay.mailchannels.net include:nospf.example ~all');
     assert.deepEqual(after.filter((f) => f.rule === 'spf.server-not-authorized'), [], show(after));
   });
+
+  test('"+" ip4 terms covering every range of the relay before the broken include match first: not reported', async () => {
+    const fs = await audit('v=spf1 ip4:23.83.208.0/20 include:nospf.example include:relay.mailchannels.net ~all');
+    assert.deepEqual(fs.filter((f) => f.rule === 'spf.server-not-authorized'), [], show(fs));
+    const part = await audit('v=spf1 ip4:23.83.208.0/21 include:nospf.example include:relay.mailchannels.net ~all');
+    assert.deepEqual(part.filter((f) => f.rule === 'spf.server-not-authorized').map((f) => f.subject), ['include:nospf.example'], 'half the range: the other half reaches the broken include');
+  });
 });
+
