@@ -956,12 +956,6 @@ async function planSpfOnce(
   return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable, keptDenying };
 }
 
-/**
- * The all term that decides, at the name a redirect= names, for servers no term matched: the first valid one of its SPF
- * record, following its own redirect= (as receivers do); `all` null when there is none, with `why` (the name does not
- * exist, publishes no SPF record or several, the redirect= chain loops…); `at` the record that has it (or the last name
- * followed); `unknown` when DNS did not answer.
- */
 /** The previous host's terms in the record of the domain's own at `own` (spf/own.ts), as live DNS serves it; none when it cannot be read. */
 async function staleInOwn(ctx: CheckContext, own: string): Promise<OwnStaleTerm[]> {
   const a = await ctx.resolver.resolve(own, 'TXT');
@@ -977,6 +971,12 @@ function ownLeftNote(ctx: CheckContext, raw: string, left: OwnStaleTerm[]): stri
   return `Keeps ${raw}, a record of ${ctx.domain}'s own, which still lets a previous host send: ${terms}. This fix edits ${ctx.domain}'s SPF record only — remove ${left.length > 1 ? 'those terms' : 'that term'} from the TXT record${where.length > 1 ? 's' : ''} at ${listed(where)} by hand.`;
 }
 
+/**
+ * The all term that decides, at the name a redirect= names, for servers no term matched: the first valid one of its SPF
+ * record, following its own redirect= (as receivers do); `all` null when there is none, with `why` (the name does not
+ * exist, publishes no SPF record or several, the redirect= chain loops…); `at` the record that has it (or the last name
+ * followed); `unknown` when DNS did not answer.
+ */
 async function redirectAll(ctx: CheckContext, target: string): Promise<{ all: string; at: string } | { all: null; at: string; why: string } | { unknown: string }> {
   let name = canonName(target);
   const seen = new Set<string>();
