@@ -1,0 +1,698 @@
+// Fuzzing the cPanel, WHM and Plesk adapters' reading of their panels' answers: a panel (or a proxy, a PHP error, a
+// panel version we have not seen) may answer anything, and whatever it answers must end as a well-formed result or a
+// PanelError that says why — never a raw JavaScript error as a finding's text, never a hang, never a record or a
+// setting made up from garbage (a TXT whose text is "undefined", a serial read from an empty field).
+//
+// The emulators (test/helpers/emulators/) give the well-formed answers; a front on 127.0.0.1 (port 0) forwards every
+// call to them and rewrites one answer, picked per iteration by a seeded PRNG: a call (method and path, and which
+// occurrence of it) and one to three structural mutations of its JSON — a field dropped, a value of another type
+// (number ↔ string ↔ null ↔ list ↔ object ↔ boolean), huge, negative or NaN-like numbers, invalid base64, base64 of
+// octets that are not UTF-8 or of NaN-like serials, very long strings, list items repeated (duplicate ids) or added with
+// an unknown type — or the whole body replaced (an HTML error page, JSON cut short, an empty body, `null`, cPanel's
+// error envelope or WHM's metadata.result 0, with and without errors). Plesk's XML answers get a few of their own
+// (status gone or other, a tag emptied, an HTML page).
+//
+// Properties, for readZone, listDomains and readMailSettings on each panel: the call settles (a watchdog fails it,
+// naming the input, if it does not), and either returns a result of the declared shape — every record with a
+// non-empty name and upper-case type, a string value, a TTL that is an integer 0–2^31-1, TXT strings that are strings;
+// on cPanel/WHM a serial that is an integer 0–2^32-1 (RFC 1982) spelled as the version; domains, IPs, nameservers as
+// strings; routing local or remote — holding no "undefined", "[object Object]", "NaN" or "Infinity" that the answer did
+// not hold, or rejects with a PanelError that has a message.
+//
+// Deterministic: a seeded PRNG (mulberry32), fixed iteration counts, the emulators' state rebuilt per panel; a failure
+// names the seed, the iteration, the call rewritten, the mutations and the answer served, so it replays without the loop.
+// A longer hunt: MH_FUZZ_SEED=<n> MH_FUZZ_ITERATIONS=<n> MH_FUZZ_SHOW=<n> (the defaults are what the suite runs).
+// Defects found and not fixed yet are pinned as `todo` tests at the end (exact inputs) and counted, not failed, by the
+// loop (KNOWN).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CpanelPanel } from '../../../src/adapters/panels/cpanel/index.js';
+import { UapiHttp } from '../../../src/adapters/panels/cpanel/uapi.js';
+import { PanelHttpClient } from '../../../src/adapters/panels/http.js';
+import { PleskPanel, PleskRestCli } from '../../../src/adapters/panels/plesk/index.js';
+import { WhmHttp, WhmPanel } from '../../../src/adapters/panels/whm/index.js';
+import type { DomainRef, MailSettings, Zone } from '../../../src/core/model.js';
+import { PanelError, type Panel } from '../../../src/core/panel.js';
+import { makeCpState, startCpanelServer, type RunningServer } from '../../helpers/emulators/cpanel.js';
+import { makeFixture } from '../../helpers/emulators/fixture.js';
+import { makePleskState, startPleskServer } from '../../helpers/emulators/plesk.js';
+import { startWhmServer } from '../../helpers/emulators/whm.js';
+import { prng, type Rng } from '../../helpers/prng.js';
+
+const DOMAIN = 'alice.example';
+
+// ------------------------------------------------------------------------------------------------ the front
+
+/** An answer as it goes over the wire. */
+interface Answer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+/** A call as the front counts it: method and path (no query), and which occurrence of it in one adapter call. */
+const callKey = (method: string, url: string) => `${method} ${url.split('?')[0]}`;
+
+/** What the front does to the `nth` answer to `key` (0-based): `rewrite` returns the answer served instead. */
+interface Script {
+  key: string;
+  nth: number;
+  rewrite: (a: Answer) => Answer;
+  /**
+   * Also rewrite the first answer to each call not in this set (the calls the well-formed run made): the paths an
+   * adapter takes only after a failure (Plesk's /server/ips when the XML prefs fail). Absent: only the one above.
+   */
+  unseenBesides?: ReadonlySet<string>;
+}
+
+interface Front {
+  url: string;
+  /** The calls seen since the last reset, in order (key, occurrence). */
+  seen: [string, number][];
+  /** The answer served in place of the scripted one, once served. */
+  served: Answer | null;
+  /** Answers rewritten to calls the well-formed run did not make (Script.unseenBesides), in order. */
+  unseen: { key: string; answer: Answer }[];
+  script: Script | null;
+  reset(script: Script | null): void;
+  close(): Promise<void>;
+}
+
+/** A front on 127.0.0.1 (port 0) forwarding every request to `upstream`, rewriting the one its script picks. */
+async function startFront(upstream: string): Promise<Front> {
+  const counts = new Map<string, number>();
+  const front: Front = {
+    url: '',
+    seen: [],
+    served: null,
+    unseen: [],
+    script: null,
+    reset(script) {
+      counts.clear();
+      this.seen = [];
+      this.served = null;
+      this.unseen = [];
+      this.script = script;
+    },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const forward = (req: http.IncomingMessage, body: Buffer): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const up = http.request(new URL(req.url ?? '/', upstream), { method: req.method, headers: { ...req.headers, host: new URL(upstream).host } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? 'application/json'), body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      up.on('error', reject);
+      up.end(body);
+    });
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const key = callKey(req.method ?? 'GET', req.url ?? '/');
+      const n = counts.get(key) ?? 0;
+      counts.set(key, n + 1);
+      front.seen.push([key, n]);
+      let a: Answer;
+      try {
+        a = await forward(req, Buffer.concat(chunks));
+      } catch (e) {
+        a = { status: 599, contentType: 'text/plain', body: String(e) };
+      }
+      const s = front.script;
+      if (s && s.key === key && s.nth === n) {
+        a = s.rewrite(a);
+        front.served = a;
+      } else if (s?.unseenBesides && n === 0 && !s.unseenBesides.has(key)) {
+        a = s.rewrite(a);
+        front.unseen.push({ key, answer: a });
+      }
+      res.writeHead(a.status, { 'content-type': a.contentType });
+      res.end(a.body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  front.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return front;
+}
+
+// ------------------------------------------------------------------------------------------------ mutations
+
+type Path = (string | number)[];
+
+/** Every path into a JSON value (the root too), in a fixed order. */
+function pathsOf(j: unknown, at: Path = [], out: Path[] = []): Path[] {
+  out.push(at);
+  if (Array.isArray(j)) j.forEach((x, i) => pathsOf(x, [...at, i], out));
+  else if (j && typeof j === 'object') for (const k of Object.keys(j)) pathsOf((j as Record<string, unknown>)[k], [...at, k], out);
+  return out;
+}
+
+function getAt(j: unknown, p: Path): unknown {
+  let cur = j;
+  for (const k of p) cur = (cur as Record<string | number, unknown>)[k];
+  return cur;
+}
+
+/** `j` with the value at `p` set by `f` (undefined: the field taken out, the list item spliced out). Root: f(j). */
+function setAt(j: unknown, p: Path, f: (v: unknown) => unknown): unknown {
+  if (!p.length) return f(j);
+  const parent = getAt(j, p.slice(0, -1)) as Record<string | number, unknown> | unknown[];
+  const k = p[p.length - 1];
+  const v = f((parent as Record<string | number, unknown>)[k]);
+  if (v === undefined) {
+    if (Array.isArray(parent)) parent.splice(k as number, 1);
+    else delete (parent as Record<string | number, unknown>)[k];
+  } else (parent as Record<string | number, unknown>)[k] = v;
+  return j;
+}
+
+const b64 = (s: string | Buffer) => (typeof s === 'string' ? Buffer.from(s, 'utf8') : s).toString('base64');
+
+/** Values of a wrong kind or size. Never "undefined", "[object Object]" or "Infinity" (the words a made-up value shows). */
+const ODD: readonly unknown[] = [
+  0, -1, 1.5, -0.5, 2 ** 53 + 1, 1e308, -1e308, 4294967296, 99999999999999999999, '', ' ', '-1', '1e400', '0x10', '007', '3600s', 'NaN',
+  true, false, null, [], {}, [1, 'a'], { a: 1 }, ['x'], 'x'.repeat(70000), '\u0000\u001b[31m', '<b>bold</b>', 'é\u00a0\ufeff', 'a.example', '..',
+];
+
+/** Base64 that is not, and base64 of what a field should not hold. */
+const ODD_B64: readonly string[] = [
+  '%%% not base64 %%%', 'YQ', 'YWJj=', '====', ' YWJj', 'YW Jj', b64(Buffer.from([0xff, 0xfe, 0x80, 0xc3])), b64(Buffer.from([0xc3, 0x28])), b64(''), b64(' '),
+  b64('-1'), b64('1e400'), b64('0x1F'), b64('NaN'), b64('99999999999999999999'), b64('4294967296'), b64('2024061100.5'), b64('x'.repeat(70000)), b64('\u0000'),
+  b64('a..b.'), b64('.'), b64('@'),
+];
+
+/** Record types no panel gives here, for items added with one. */
+const ODD_TYPES: readonly unknown[] = ['TYPE65534', 'BOGUS', 'txt', '', 'SOA', 'A6', 'SPF', 7, null];
+
+type Mutation = (j: unknown, rng: Rng, log: string[]) => unknown;
+
+const pathText = (p: Path) => (p.length ? p.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('') : '(root)');
+const short = (v: unknown) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 40)}…(${s.length} chars)` : s;
+};
+
+/** A path whose last key says it holds base64 (cPanel's *_b64 fields and the items of data_b64). */
+const isB64Path = (p: Path) => p.some((k) => typeof k === 'string' && k.endsWith('_b64'));
+
+const MUTATIONS: Mutation[] = [
+  // A field dropped, a list item taken out.
+  (j, rng, log) => {
+    const ps = pathsOf(j).filter((p) => p.length);
+    if (!ps.length) return j;
+    const p = rng.pick(ps);
+    log.push(`drop ${pathText(p)}`);
+    return setAt(j, p, () => undefined);
+  },
+  // A value of another kind.
+  (j, rng, log) => {
+    const p = rng.pick(pathsOf(j));
+    const v = rng.pick(ODD);
+    log.push(`${pathText(p)} = ${short(v)}`);
+    return setAt(j, p, () => structuredClone(v));
+  },
+  // The same value as another type: number ↔ string, a list of one, an object around it.
+  (j, rng, log) => {
+    const ps = pathsOf(j).filter((p) => p.length);
+    if (!ps.length) return j;
+    const p = rng.pick(ps);
+    const how = rng.int(4);
+    log.push(`${pathText(p)} as ${['the other of number/string', 'a list of it', 'an object holding it', 'its JSON text'][how]}`);
+    return setAt(j, p, (v) => (how === 0 ? (typeof v === 'number' ? String(v) : typeof v === 'string' ? Number(v) : v) : how === 1 ? [v] : how === 2 ? { value: v } : JSON.stringify(v)));
+  },
+  // Base64 that is not, or of what should not be there (on a base64 field when there is one).
+  (j, rng, log) => {
+    const all = pathsOf(j).filter((p) => typeof getAt(j, p) === 'string');
+    const b = all.filter(isB64Path);
+    const ps = b.length ? b : all;
+    if (!ps.length) return j;
+    const p = rng.pick(ps);
+    const v = rng.pick(ODD_B64);
+    log.push(`${pathText(p)} = ${short(v)}`);
+    return setAt(j, p, () => v);
+  },
+  // A list item repeated (duplicate ids, duplicate records), or added with an unknown type.
+  (j, rng, log) => {
+    const lists = pathsOf(j).filter((p) => Array.isArray(getAt(j, p)) && (getAt(j, p) as unknown[]).length);
+    if (!lists.length) return j;
+    const p = rng.pick(lists);
+    const list = getAt(j, p) as unknown[];
+    const i = rng.int(list.length);
+    const copy = structuredClone(list[i]);
+    if (rng.next() < 0.5 && copy && typeof copy === 'object' && !Array.isArray(copy)) {
+      const o = copy as Record<string, unknown>;
+      const t = rng.pick(ODD_TYPES);
+      for (const k of ['type', 'record_type']) if (k in o) o[k] = t;
+      log.push(`${pathText(p)}[${i}] added again with type ${short(t)}`);
+    } else log.push(`${pathText(p)}[${i}] repeated`);
+    list.splice(rng.int(list.length + 1), 0, copy);
+    return j;
+  },
+  // Numbers pushed out of range.
+  (j, rng, log) => {
+    const ps = pathsOf(j).filter((p) => typeof getAt(j, p) === 'number');
+    if (!ps.length) return j;
+    const p = rng.pick(ps);
+    const v = rng.pick([-1, -86400, 2 ** 31, 2 ** 32, 2 ** 53 + 1, 1e308, 0.5, 1e-7]);
+    log.push(`${pathText(p)} = ${v}`);
+    return setAt(j, p, () => v);
+  },
+];
+
+/** Bodies in place of the answer: not JSON, or JSON with nothing in it; the panels' own failure envelopes. */
+function wholeBody(a: Answer, rng: Rng, log: string[]): Answer {
+  const html = (t: string) => ({ ...a, contentType: 'text/html', body: t });
+  const choices: [string, () => Answer][] = [
+    ['an HTML error page', () => html('<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1></body></html>')],
+    ['an HTML login page', () => html('<html><head><title>Login</title></head><body><form><input type="password" name="pass"></form></body></html>')],
+    ['JSON cut short', () => ({ ...a, body: a.body.slice(0, rng.int(Math.max(1, a.body.length - 1))) })],
+    ['an empty body', () => ({ ...a, body: '' })],
+    ['null', () => ({ ...a, body: 'null' })],
+    ['[]', () => ({ ...a, body: '[]' })],
+    ['{}', () => ({ ...a, body: '{}' })],
+    ['"ok"', () => ({ ...a, body: '"ok"' })],
+    ['cPanel status 0 with errors', () => ({ ...a, body: JSON.stringify({ status: 0, errors: ['Internal error'], data: null, messages: null, warnings: null, metadata: {} }) })],
+    ['cPanel status 0 without errors', () => ({ ...a, body: JSON.stringify({ status: 0, errors: null, data: null }) })],
+    ['WHM metadata.result 0 with a reason', () => ({ ...a, body: JSON.stringify({ metadata: { result: 0, reason: 'Access denied', command: 'x', version: 1 } }) })],
+    ['WHM metadata.result 0 without a reason', () => ({ ...a, body: JSON.stringify({ metadata: { result: 0 } }) })],
+    ['Plesk error object', () => ({ ...a, body: JSON.stringify({ code: 1013, message: 'Object not found' }) })],
+  ];
+  const [what, f] = rng.pick(choices);
+  log.push(`body: ${what}`);
+  return f();
+}
+
+/** Plesk's XML API answers: the status taken out or another, a tag emptied, the body replaced. */
+function xmlMutation(a: Answer, rng: Rng, log: string[]): Answer {
+  const choices: [string, (t: string) => string][] = [
+    ['<status> taken out', (t) => t.replace(/<status>[^<]*<\/status>/g, '')],
+    ['<status>error</status> without errtext', (t) => t.replace(/<status>ok<\/status>/, '<status>error</status>')],
+    ['<status>maybe</status>', (t) => t.replace(/<status>ok<\/status>/, '<status>maybe</status>')],
+    ['every tag emptied', (t) => t.replace(/>([^<]+)</g, '><')],
+    ['values doubled', (t) => t.replace(/>([^<]+)</g, '>$1 $1<')],
+    ['cut short', (t) => t.slice(0, rng.int(t.length))],
+    ['an HTML page', () => '<html><body>Bad Gateway</body></html>'],
+    ['not XML', () => '{"status":"ok"}'],
+  ];
+  const [what, f] = rng.pick(choices);
+  log.push(`XML: ${what}`);
+  return { ...a, body: f(a.body) };
+}
+
+/** One rewrite of `a`: mostly 1–3 structural mutations of its JSON, sometimes a body of another kind. */
+function mutate(a: Answer, rng: Rng, log: string[]): Answer {
+  if (/xml/.test(a.contentType) || a.body.trimStart().startsWith('<')) return rng.next() < 0.8 ? xmlMutation(a, rng, log) : wholeBody(a, rng, log);
+  if (rng.next() < 0.15) return wholeBody(a, rng, log);
+  let j: unknown;
+  try {
+    j = JSON.parse(a.body);
+  } catch {
+    return wholeBody(a, rng, log);
+  }
+  for (let k = 1 + rng.int(3); k > 0; k--) j = rng.pick(MUTATIONS)(j, rng, log);
+  return { ...a, body: JSON.stringify(j) ?? 'null' };
+}
+
+// ------------------------------------------------------------------------------------------------ the properties
+
+/** What a made-up value shows: a JavaScript value turned into text. */
+const GARBAGE = ['undefined', '[object Object]', 'NaN', 'Infinity'];
+
+/** Every string in a result (deep). */
+function stringsOf(v: unknown, out: string[] = []): string[] {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) for (const x of v) stringsOf(x, out);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) stringsOf(x, out);
+  return out;
+}
+
+/** A word of GARBAGE in the result that the answer served did not hold (in its text or its base64 decoded). */
+function madeUp(result: unknown, served: string): string | null {
+  const decoded = [...served.matchAll(/"([A-Za-z0-9+/=]{4,})"/g)].map((m) => Buffer.from(m[1], 'base64').toString('latin1')).join('\n');
+  for (const s of stringsOf(result)) {
+    for (const g of GARBAGE) if (s.includes(g) && !served.includes(g) && !decoded.includes(g)) return `${JSON.stringify(s.slice(0, 80))} holds "${g}", which the answer did not`;
+  }
+  return null;
+}
+
+const TTL_MAX = 2 ** 31 - 1;
+
+function zoneProblem(z: Zone, serialed: boolean): string | null {
+  if (!z || typeof z !== 'object') return 'no zone';
+  if (typeof z.domain !== 'string' || !z.domain) return `domain ${short(z.domain)}`;
+  if (typeof z.version !== 'string') return `version ${short(z.version)}`;
+  if (serialed) {
+    // cPanel/WHM: the serial the write API checks (§4.4), an RFC 1982 serial, spelled as the version.
+    if (typeof z.serial !== 'number' || !Number.isInteger(z.serial) || z.serial < 0 || z.serial > 2 ** 32 - 1) return `serial ${short(z.serial)} is not an integer 0–2^32-1`;
+    if (z.version !== String(z.serial)) return `version ${short(z.version)} is not the serial ${z.serial}`;
+  } else if (z.serial !== null && typeof z.serial !== 'number') return `serial ${short(z.serial)}`;
+  if (!Array.isArray(z.records)) return 'records not a list';
+  for (const r of z.records) {
+    const why =
+      typeof r.name !== 'string' || !r.name
+        ? 'a name that is no text'
+        : typeof r.type !== 'string' || !/^[A-Z0-9]+$/.test(r.type)
+          ? 'a type that is not upper-case letters and digits'
+          : typeof r.value !== 'string'
+            ? 'a value that is no text'
+            : !Number.isInteger(r.ttl) || r.ttl < 0 || r.ttl > TTL_MAX
+              ? 'a TTL that is not an integer 0–2^31-1'
+              : r.txt !== undefined && !(Array.isArray(r.txt) && r.txt.every((t) => typeof t === 'string'))
+                ? 'txt not a list of strings'
+                : r.ref !== undefined && typeof r.ref !== 'string'
+                  ? 'a ref that is no text'
+                  : null;
+    if (why) return `${why}: ${short(r)}`;
+  }
+  return null;
+}
+
+function domainsProblem(list: DomainRef[]): string | null {
+  if (!Array.isArray(list)) return 'not a list';
+  for (const d of list) {
+    if (typeof d.domain !== 'string' || !d.domain || typeof d.owner !== 'string' || !d.owner) return `an entry without a domain or owner: ${short(d)}`;
+    for (const k of ['reseller', 'aliasOf'] as const) if (d[k] !== undefined && (typeof d[k] !== 'string' || !d[k])) return `${k} ${short(d[k])}`;
+  }
+  return null;
+}
+
+function settingsProblem(m: MailSettings): string | null {
+  if (!m || typeof m !== 'object') return 'no settings';
+  for (const k of ['domain', 'hostname', 'helo'] as const) if (typeof m[k] !== 'string') return `${k} ${short(m[k])} is no text`;
+  for (const k of ['ips', 'nameservers'] as const) if (!Array.isArray(m[k]) || !m[k].every((x) => typeof x === 'string' && x)) return `${k} ${short(m[k])} is not a list of names`;
+  if (!m.dkim || typeof m.dkim.selector !== 'string' || typeof m.dkim.signing !== 'boolean') return `dkim ${short(m.dkim)}`;
+  if (m.dkim.publicKey !== undefined && (typeof m.dkim.publicKey !== 'string' || !/^[A-Za-z0-9+/=]+$/.test(m.dkim.publicKey))) return `dkim.publicKey ${short(m.dkim.publicKey)}`;
+  if (m.routing !== 'local' && m.routing !== 'remote') return `routing ${short(m.routing)}`;
+  if (m.relay !== null && (typeof m.relay !== 'object' || typeof m.relay.host !== 'string')) return `relay ${short(m.relay)}`;
+  return null;
+}
+
+// ------------------------------------------------------------------------------------------------ the panels
+
+type Kind = 'cpanel' | 'whm' | 'plesk';
+type Method = 'readZone' | 'listDomains' | 'readMailSettings';
+const METHODS: readonly Method[] = ['readZone', 'listDomains', 'readMailSettings'];
+
+interface Rig {
+  front: Front;
+  /** A new adapter (no caches) talking to the front. */
+  panel(): Panel;
+  close(): Promise<void>;
+}
+
+async function startRig(kind: Kind): Promise<Rig> {
+  let upstream: RunningServer;
+  let make: (url: string) => Panel;
+  // Client time limits far beyond any loopback answer: the watchdog below names a call that does not settle.
+  const client = (url: string, headers: Record<string, string>) => new PanelHttpClient({ baseUrl: url, headers, label: kind });
+  if (kind === 'plesk') {
+    const pl = makePleskState(makeFixture());
+    upstream = await startPleskServer(pl);
+    make = (url) => {
+      const rest = client(url, { 'x-api-key': pl.apiKey });
+      return new PleskPanel({ rest, apiKey: pl.apiKey, cli: new PleskRestCli(rest), root: null });
+    };
+  } else {
+    const cp = makeCpState(makeFixture());
+    cp.serialDate = '20270301';
+    if (kind === 'cpanel') {
+      upstream = await startCpanelServer(cp);
+      make = (url) => new CpanelPanel({ transport: new UapiHttp(client(url, { authorization: 'cpanel alice:tok-alice' })), user: 'alice', owner: 'res1' });
+    } else {
+      upstream = await startWhmServer(cp);
+      make = (url) => new WhmPanel({ transport: new WhmHttp(client(url, { authorization: 'whm root:tok-root' })), user: 'root', root: null });
+    }
+  }
+  const front = await startFront(upstream.url);
+  return {
+    front,
+    panel: () => make(front.url),
+    close: async () => {
+      await front.close();
+      await upstream.close();
+    },
+  };
+}
+
+const IDENTITY = { cpanel: { user: 'alice', role: 'customer' as const }, whm: { user: 'root', role: 'admin' as const }, plesk: { user: 'admin', role: 'admin' as const } };
+
+function run(kind: Kind, panel: Panel, method: Method): Promise<unknown> {
+  if (method === 'readZone') return panel.readZone(DOMAIN);
+  if (method === 'listDomains') return panel.listDomains(IDENTITY[kind]);
+  return panel.readMailSettings(DOMAIN);
+}
+
+function problemOf(kind: Kind, method: Method, v: unknown): string | null {
+  if (method === 'readZone') return zoneProblem(v as Zone, kind !== 'plesk');
+  if (method === 'listDomains') return domainsProblem(v as DomainRef[]);
+  return settingsProblem(v as MailSettings);
+}
+
+/** The call settled within `ms`, or the watchdog's verdict (a loopback answer takes milliseconds: 20 s is a hang). */
+async function settled(p: Promise<unknown>, ms = 20_000): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown } | { hung: true }> {
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<{ hung: true }>((resolve) => (timer = setTimeout(() => resolve({ hung: true }), ms)));
+  try {
+    return await Promise.race([p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })), hang]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The verdict on one call: null when it kept the properties, else why. */
+function verdict(kind: Kind, method: Method, r: Awaited<ReturnType<typeof settled>>, served: string): string | null {
+  if ('hung' in r) return 'did not settle (hung)';
+  if (!r.ok) {
+    const e = r.error;
+    if (!(e instanceof PanelError)) return `threw ${(e as Error)?.constructor?.name ?? typeof e}: ${(e as Error)?.message ?? String(e)}`;
+    if (typeof e.message !== 'string' || !e.message.trim()) return 'a PanelError without a message';
+    return null;
+  }
+  return problemOf(kind, method, r.value) ?? madeUp(r.value, served);
+}
+
+// ------------------------------------------------------------------------------------------------ the loop
+
+/**
+ * Defects the loop found that are not fixed yet: each is pinned by a `todo` test below (an exact reproduction), and the
+ * loop counts it under its name instead of failing. Once fixed, its count stays 0 and the entry can go.
+ */
+const KNOWN: { name: string; kind: Kind[]; method: Method; why: RegExp }[] = [
+  { name: 'plesk-hostname-not-text', kind: ['plesk'], method: 'readMailSettings', why: /^threw TypeError: s\.toLowerCase is not a function$/ },
+  { name: 'authority-error-object', kind: ['cpanel', 'whm'], method: 'readMailSettings', why: /^"cPanel could not check whether public DNS serves this zone \(.*\[object Object\].*holds "\[object Object\]"/ },
+  { name: 'cpanel-serial-not-digits', kind: ['cpanel', 'whm'], method: 'readZone', why: /^serial -?[0-9.e+]+ is not an integer 0–2\^32-1$/ },
+  { name: 'cpanel-record-type-dash', kind: ['cpanel', 'whm'], method: 'readZone', why: /^a type that is not upper-case letters and digits: \{"name":"[^"]*","ttl":[0-9]+,"typ/ },
+  { name: 'cpanel-root-owner', kind: ['cpanel', 'whm'], method: 'readZone', why: /^a name that is no text: \{"name":"",/ },
+  { name: 'plesk-ttl-past-2^31-1', kind: ['plesk'], method: 'readZone', why: /^a TTL that is not an integer 0–2\^31-1: / },
+  { name: 'plesk-server-ips-unchecked', kind: ['plesk'], method: 'readMailSettings', why: /^ips \[.*\] is not a list of names$/ },
+  { name: 'plesk-base-domain-unchecked', kind: ['plesk'], method: 'readMailSettings', why: /^threw TypeError: Cannot read properties of undefined \(reading 'toLowerCase'\)$/ },
+  { name: 'plesk-empty-ns-target', kind: ['plesk'], method: 'readMailSettings', why: /^nameservers \[(.*,)?""(,.*)?\] is not a list of names$/ },
+];
+
+const SEED = Number(process.env.MH_FUZZ_SEED ?? 0x00fa_11ed);
+const ITERATIONS = Number(process.env.MH_FUZZ_ITERATIONS ?? 400); // per panel
+
+const shown = (a: Answer) => `HTTP ${a.status} ${a.contentType}: ${a.body.length > 3000 ? `${a.body.slice(0, 3000)}…(${a.body.length} chars)` : a.body}`;
+
+function report(kind: Kind, i: number, method: Method, script: Script, steps: string[], front: Front, why: string): string {
+  return [
+    `${kind} ${method}(${JSON.stringify(DOMAIN)}) ${why}`,
+    `  seed 0x${SEED.toString(16)} (${kind}), iteration ${i}; answer ${script.nth + 1} to ${script.key} rewritten${script.unseenBesides ? ', and the first to each call the well-formed run did not make' : ''}: ${steps.join(' → ')}`,
+    `  served: ${front.served ? shown(front.served) : '(not served: the adapter never made that call)'}`,
+    ...front.unseen.map((u) => `  served to ${u.key}: ${shown(u.answer)}`),
+  ].join('\n');
+}
+
+for (const kind of ['cpanel', 'whm', 'plesk'] as const) {
+  test(`panel answers fuzz (${kind}): ${ITERATIONS} answers rewritten (seed 0x${SEED.toString(16)}): each read a well-formed result or a PanelError`, { timeout: 120_000 }, async (t) => {
+    const rig = await startRig(kind);
+    t.after(() => rig.close());
+    // The calls each method makes on the emulator's well-formed answers, which read without a problem.
+    const calls = new Map<Method, [string, number][]>();
+    for (const m of METHODS) {
+      rig.front.reset(null);
+      const r = await settled(run(kind, rig.panel(), m));
+      assert.equal(verdict(kind, m, r, ''), null, `${kind} ${m} on the emulator's own answers`);
+      assert.ok('ok' in r && r.ok);
+      calls.set(m, [...rig.front.seen]);
+    }
+    const rng = prng(SEED ^ { cpanel: 1, whm: 2, plesk: 3 }[kind]);
+    const tally = { values: 0, panelErrors: 0, unserved: 0, known: {} as Record<string, number> };
+    const failures: string[] = [];
+    for (let i = 0; i < ITERATIONS; i++) {
+      const method = rng.pick(METHODS);
+      const [key, nth] = rng.pick(calls.get(method)!);
+      const steps: string[] = [];
+      // The PRNG is drawn in the front's rewrite; calls are made one at a time, so the draws keep their order.
+      const unseen = rng.next() < 0.25 ? new Set(calls.get(method)!.map(([k]) => k)) : undefined;
+      const script: Script = { key, nth, rewrite: (a) => mutate(a, rng, steps), ...(unseen ? { unseenBesides: unseen } : {}) };
+      rig.front.reset(script);
+      const r = await settled(run(kind, rig.panel(), method));
+      const served = rig.front.served;
+      const why = verdict(kind, method, r, [served, ...rig.front.unseen.map((u) => u.answer)].map((a) => a?.body ?? '').join('\n'));
+      const known = why ? KNOWN.find((k) => k.kind.includes(kind) && k.method === method && k.why.test(why)) : undefined;
+      if (known) tally.known[known.name] = (tally.known[known.name] ?? 0) + 1;
+      else if (why) failures.push(report(kind, i, method, script, steps, rig.front, why));
+      if (!served) tally.unserved++;
+      else if ('ok' in r && r.ok) tally.values++;
+      else tally.panelErrors++;
+    }
+    t.diagnostic(`tally: ${JSON.stringify(tally)}`);
+    assert.deepEqual(failures.slice(0, Number(process.env.MH_FUZZ_SHOW ?? 5)), [], `${failures.length} of ${ITERATIONS} broke a property; the first ones are shown`);
+    // Both outcomes were reached: answers still read, and answers refused.
+    assert.ok(tally.values > ITERATIONS / 20 && tally.panelErrors > ITERATIONS / 10, JSON.stringify(tally));
+  });
+}
+
+// ------------------------------------------------------------------------------------------------ found by the fuzzer
+// Each test below is one input the loop found, exactly: the well-formed answer of the emulator with the one rewrite
+// named. They are `todo` until the adapters are fixed (src/ is not changed here); the loop counts them under KNOWN.
+
+/** `method` on a fresh adapter of `kind` whose answer `nth` (0-based) to `key` is the emulator's rewritten by `edit`. */
+async function withRewrite(kind: Kind, key: string, edit: (json: any) => unknown, method: Method, nth = 0): Promise<Awaited<ReturnType<typeof settled>>> {
+  const rig = await startRig(kind);
+  try {
+    rig.front.reset({ key, nth, rewrite: (a) => ({ ...a, body: JSON.stringify(edit(JSON.parse(a.body)) ?? null) }) });
+    const r = await settled(run(kind, rig.panel(), method));
+    assert.ok(rig.front.served, `${key} was asked`);
+    return r;
+  } finally {
+    await rig.close();
+  }
+}
+
+/** The call ended in a PanelError (code `code` when given), naming `re` when given. */
+function assertPanelError(r: Awaited<ReturnType<typeof settled>>, code?: PanelError['code'], re?: RegExp): void {
+  assert.ok('ok' in r, 'settled');
+  assert.ok(!r.ok, `a PanelError, not the value ${short(r.ok ? r.value : null)}`);
+  assert.ok(r.error instanceof PanelError, `a PanelError, not ${(r.error as Error)?.constructor?.name}: ${(r.error as Error)?.message}`);
+  if (code) assert.equal(r.error.code, code, r.error.message);
+  if (re) assert.match(r.error.message, re);
+}
+
+const b64Text = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+/** The SOA item of a parse_zone answer's items (UAPI `data`, WHM `data.payload`). */
+const soaItem = (items: any[]) => items.find((x) => x.record_type === 'SOA');
+
+test('found by the fuzzer: Plesk GET /server answering a hostname that is no text fails readMailSettings with a TypeError', { todo: 'PleskPanel.hostname(): canonName(server.hostname) on a non-string — s.toLowerCase is not a function' }, async () => {
+  // {"hostname": {"value": "server1.host.example"}} (and a list, a number, true): `canonName(server?.hostname ?? '')`.
+  for (const hostname of [{ value: 'server1.host.example' }, ['server1.host.example'], -0.5, true]) {
+    const r = await withRewrite('plesk', 'GET /api/v2/server', (j) => ({ ...j, hostname }), 'readMailSettings');
+    assertPanelError(r, 'other', /\/server/);
+  }
+});
+
+test('found by the fuzzer: Plesk GET /server/ips entries are not checked — a list, an object or a number is read as an outgoing IP', { todo: 'PleskPanel.outgoing(): the /server/ips fallback takes ipv4/ipv6 of any type' }, async () => {
+  // Reached when the XML server prefs fail: answer 2 to the XML API (1: dns get, 2: server get prefs) says
+  // <status>error</status>, and the first answer to GET /server/ips (a call the well-formed read does not make) has
+  // ipv4 of another type.
+  const rig = await startRig('plesk');
+  try {
+    const read: string[] = [];
+    for (const ipv4 of [['203.0.113.10'], { value: '203.0.113.10' }, 1e308]) {
+      const rewrite = (a: Answer): Answer =>
+        a.body.trimStart().startsWith('<')
+          ? { ...a, body: a.body.replace('<status>ok</status>', '<status>error</status>') }
+          : { ...a, body: JSON.stringify((JSON.parse(a.body) as Record<string, unknown>[]).map((x) => ({ ...x, ipv4 }))) };
+      rig.front.reset({ key: 'POST /enterprise/control/agent.php', nth: 1, rewrite, unseenBesides: new Set(['POST /enterprise/control/agent.php', 'GET /api/v2/domains', 'GET /api/v2/server', 'GET /api/v2/dns/records']) });
+      const r = await settled(rig.panel().readMailSettings(DOMAIN));
+      assert.deepEqual(rig.front.unseen.map((u) => u.key), ['GET /api/v2/server/ips'], 'the fallback was asked');
+      const why = verdict('plesk', 'readMailSettings', r, '');
+      if (why) read.push(`ipv4 ${short(ipv4)}: ${why}`);
+    }
+    assert.deepEqual(read, []);
+  } finally {
+    await rig.close();
+  }
+});
+
+test('found by the fuzzer: Plesk GET /domains/{base_domain_id} answering an entry without a name fails readMailSettings with a TypeError', { todo: "PleskPanel.outgoing(): the subscription's /domains/{id} answer is read unchecked — canonName(undefined)" }, async () => {
+  // Answer 2 to GET /domains (domainByName's ?name=) gives the domain another id than its base_domain_id (11), so its
+  // subscription is asked for (GET /domains/11, a call the well-formed read does not make), which answers without a
+  // name. The emulator's outgoing mail mode is domain-ip, the branch that asks.
+  const rig = await startRig('plesk');
+  try {
+    const rewrite = (a: Answer): Answer => {
+      const j = JSON.parse(a.body);
+      if (Array.isArray(j)) return { ...a, body: JSON.stringify(j.map((x) => ({ ...x, id: 2147483648 }))) };
+      const { name: _name, ...rest } = j;
+      return { ...a, body: JSON.stringify(rest) };
+    };
+    rig.front.reset({ key: 'GET /api/v2/domains', nth: 1, rewrite, unseenBesides: new Set(['POST /enterprise/control/agent.php', 'GET /api/v2/domains', 'GET /api/v2/server', 'GET /api/v2/dns/records', 'GET /api/v2/clients']) });
+    const r = await settled(rig.panel().readMailSettings(DOMAIN));
+    assert.ok(rig.front.unseen.some((u) => u.key === 'GET /api/v2/domains/11'), `the subscription was asked: ${rig.front.unseen.map((u) => u.key).join(', ')}`);
+    assertPanelError(r, 'other');
+  } finally {
+    await rig.close();
+  }
+});
+
+test('found by the fuzzer: a Plesk NS record with an empty value is read as a nameserver ""', { todo: 'checkedRecords() takes value "" for NS (and CNAME, MX) records: a target that is no name' }, async () => {
+  const r = await withRewrite('plesk', 'GET /api/v2/dns/records', (j: any[]) => j.map((x) => (x.type === 'NS' && x.value === 'ns1.host.example.' ? { ...x, value: '' } : x)), 'readMailSettings');
+  assert.equal(verdict('plesk', 'readMailSettings', r, ''), null);
+});
+
+test('found by the fuzzer: a Plesk TTL past 2^31-1 is read as it is (4294967296), a TTL no zone file can hold', { todo: 'checkedRecords()/wholeNumber() take any safe integer as a TTL (RFC 2181 §8: 0–2^31-1)' }, async () => {
+  for (const ttl of [2 ** 31, 2 ** 32, '4294967296']) {
+    const r = await withRewrite('plesk', 'GET /api/v2/dns/records', (j: any[]) => j.map((x) => (x.type === 'A' ? { ...x, ttl } : x)), 'readZone');
+    assert.equal(verdict('plesk', 'readZone', r, ''), null, `ttl ${short(ttl)}`);
+  }
+});
+
+test('found by the fuzzer: has_local_authority with an `error` that is an object says "[object Object]" in nameserversUnknown', { todo: 'authority.ts authorityUnknown(): String(error) on an object' }, async () => {
+  const whys: Record<string, string | null> = {};
+  for (const kind of ['cpanel', 'whm'] as const) {
+    const key = kind === 'cpanel' ? 'POST /execute/DNS/has_local_authority' : 'POST /json-api/has_local_authority';
+    const r = await withRewrite(
+      kind,
+      key,
+      (j) => {
+        const items: any[] = kind === 'cpanel' ? j.data : (j.data?.records ?? j.data?.payload ?? j.data);
+        for (const it of Array.isArray(items) ? items : []) it.error = { value: null };
+        return j;
+      },
+      'readMailSettings',
+    );
+    whys[kind] = verdict(kind, 'readMailSettings', r, '');
+  }
+  assert.deepEqual(whys, { cpanel: null, whm: null });
+});
+
+test('found by the fuzzer: a cPanel SOA serial field that is not digits is read as a serial ("" → 0, "-1", "0x1F" → 31, "1e3" → 1000)', { todo: 'zonefile.ts decodeZone(): Number(fields[2]) takes "", blanks, signs, hex, exponents, fractions and numbers past 2^32-1' }, async () => {
+  // cPanel writes a serial as digits (§4.4); anything else is no serial, and a made-up one is carried back to
+  // mass_edit_zone as the version the write checks. The read should fail (invalid-zone), as it does for no serial.
+  const read: string[] = [];
+  for (const kind of ['cpanel', 'whm'] as const) {
+    const key = kind === 'cpanel' ? 'POST /execute/DNS/parse_zone' : 'POST /json-api/parse_dns_zone';
+    for (const serial of ['', ' ', '-1', '0x1F', '1e3', '2024061100.5', '4294967296']) {
+      const r = await withRewrite(kind, key, (j) => {
+        soaItem(kind === 'cpanel' ? j.data : j.data.payload).data_b64[2] = b64Text(serial);
+        return j;
+      }, 'readZone');
+      if ('ok' in r && r.ok) read.push(`${kind} ${JSON.stringify(serial)} → serial ${(r.value as Zone).serial}`);
+      else assertPanelError(r, 'invalid-zone');
+    }
+  }
+  assert.deepEqual(read, []);
+});
+
+test('found by the fuzzer: a cPanel record_type "-1" is read as a record of type "-1"', { todo: 'zonefile.ts checkedItem(): the record_type check /^[A-Za-z0-9-]+$/ lets "-1" (and "-") through' }, async () => {
+  const r = await withRewrite('cpanel', 'POST /execute/DNS/parse_zone', (j) => {
+    j.data.find((x: any) => x.record_type === 'A').record_type = '-1';
+    return j;
+  }, 'readZone');
+  assertPanelError(r, 'other', /record_type/);
+});
+
+test('found by the fuzzer: a cPanel record owned by "." (the root) is read into the zone with the name ""', { todo: 'zonefile.ts absoluteName(): canonName(".") is "" — a name outside the zone, read as a record of it' }, async () => {
+  const r = await withRewrite('cpanel', 'POST /execute/DNS/parse_zone', (j) => {
+    j.data.find((x: any) => x.record_type === 'MX').dname_b64 = b64Text('.');
+    return j;
+  }, 'readZone');
+  assertPanelError(r, 'other');
+});
