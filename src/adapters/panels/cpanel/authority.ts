@@ -71,7 +71,8 @@ export function authorityUnknown(item: AuthorityItem | null, serverNs: readonly 
   if (!item) return 'cPanel gave no answer to has_local_authority (the call failed or was refused)';
   const error = item.error;
   if (error === undefined || error === null || String(error) === '') return undefined;
-  return `cPanel could not check whether public DNS serves this zone (${String(error)})`;
+  // An error that is not text is shown as JSON (fuzz QA: "[object Object]").
+  return `cPanel could not check whether public DNS serves this zone (${typeof error === 'string' ? error : JSON.stringify(error)})`;
 }
 
 /**

@@ -109,7 +109,8 @@ function checkedItem(it: unknown, i: number, where: string): { item: ParseZoneIt
   if (o.type !== 'record') throw bad(`item ${i + 1} has type ${JSON.stringify(o.type) ?? 'undefined'}, not record, comment or control`);
   const line = o.line_index;
   if (typeof line !== 'number' || !Number.isInteger(line) || line < 0) throw bad(`item ${i + 1}, a record, has no line_index`);
-  if (typeof o.record_type !== 'string' || !/^[A-Za-z0-9-]+$/.test(o.record_type)) throw bad(`the record on line ${line + 1} has no record_type`);
+  // A type's name starts with a letter (A, TXT, TYPE65534): "-1" is no record type (fuzz QA: it was read as one).
+  if (typeof o.record_type !== 'string' || !/^[A-Za-z][A-Za-z0-9-]*$/.test(o.record_type)) throw bad(`the record on line ${line + 1} has no record_type`);
   const type = o.record_type.toUpperCase();
   const rec = `the ${type} record on line ${line + 1}`;
   if (typeof o.dname_b64 !== 'string' || !o.dname_b64 || !BASE64.test(o.dname_b64)) throw bad(`${rec} has no owner name (dname_b64 ${o.dname_b64 === undefined ? 'missing' : 'not base64'})`);
@@ -138,12 +139,19 @@ export function decodeZone(zone: string, items: unknown, where = `the panel's an
     const type = String(it.record_type).toUpperCase();
     const fields = type === 'TXT' || type === 'SPF' ? decodeTxtStrings(octets) : octets.map((b) => (isUtf8(b) ? b.toString('utf8') : b.toString('latin1')));
     if (type === 'SOA') {
-      const s = Number(fields[2]);
-      if (Number.isFinite(s)) serial = s;
+      // A serial is an unsigned 32-bit number in digits (RFC 1035 §3.3.13): "", "-1", "0x1F", "1e3" or "2024061100.5"
+      // read through Number() gave 0, -1, 31, 1000 or a fraction — a serial the optimistic concurrency of a write would
+      // then hand back to cPanel (fuzz QA). Anything else is an answer that cannot be read.
+      const text = fields[2] ?? '';
+      if (!/^\d{1,10}$/.test(text) || Number(text) > 0xffffffff) throw new PanelError('invalid-zone', `${where}: the SOA record's serial is ${JSON.stringify(text)}, not a number of 0 to 4294967295 — the zone cannot be read or written until cPanel gives it one`);
+      serial = Number(text);
       // Also kept as a record, as the files panel keeps it: core reads the SOA (MNAME naming the previous host is a
       // trace of it; its TTL is the default for new records). Never written: mass_edit refuses SOA edits (§4.2).
     }
     const name = absoluteName(dname, zone);
+    // The root (".") is no name in a domain's zone: such an owner is an answer that cannot be read (fuzz QA: it became a
+    // record named "").
+    if (!name) throw new PanelError('other', `${where} had an unexpected shape: the ${type} record on line ${Number(it.line_index) + 1} has the owner ${JSON.stringify(dname)}, which is no name in ${canonName(zone)}`);
     const spelled = spelledName(dname, zone);
     // Kept when the spelling says more than the name: another letter case, or a full name below the apex.
     const plain = spelled === name || (spelled === `${name}.` && name === canonName(zone));

@@ -13,6 +13,7 @@ import { PanelError, PartialWriteError, type ApplyResult, type Panel, type Panel
 import { unwritableChanges } from '../../../core/plans/plan.js';
 import { hashRecords, recordsAt } from '../../../core/zone.js';
 import { canonicalKey } from '../../../core/classify.js';
+import { isIpAddress } from '../../../core/ip.js';
 import { relayOf } from '../../../knowledge/index.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import { relativeDname, undoGeneratedDkim } from '../cpanel/zonefile.js';
@@ -170,6 +171,9 @@ export function relayhostOf(mainCf: string): string | null {
   return value ? value.split(/[\s,]+/)[0] : null;
 }
 
+/** Record types whose value is a host name: an empty one is no record. */
+const NAMES_A_HOST = new Set(['NS', 'CNAME', 'MX', 'PTR']);
+
 /** A whole number Plesk gives as a number or, from some front, as a string of digits; null otherwise. */
 function wholeNumber(x: unknown): number | null {
   if (typeof x === 'number') return Number.isSafeInteger(x) && x >= 0 ? x : null;
@@ -199,9 +203,12 @@ export function checkedRecords(list: readonly unknown[], spelling: string): DnsR
     const rec = `${n}, ${o.type.toUpperCase()}`;
     if (typeof o.host !== 'string' || !o.host.trim()) throw unexpectedShape(what, `${rec}, has no host`);
     if (typeof o.value !== 'string') throw unexpectedShape(what, `${rec} at ${o.host}, has no value (${o.value === null ? 'null' : typeof o.value})`);
+    // A record naming a host names one (fuzz QA: an NS record with "" gave the nameserver "").
+    if (!o.value.trim() && NAMES_A_HOST.has(o.type.toUpperCase())) throw unexpectedShape(what, `${rec} at ${o.host}, has no value`);
     if (o.opt !== undefined && o.opt !== null && typeof o.opt !== 'string') throw unexpectedShape(what, `${rec} at ${o.host}, has opt ${JSON.stringify(o.opt)}, not text`);
     const ttl = o.ttl === undefined || o.ttl === null ? null : wholeNumber(o.ttl);
-    if (ttl === null && o.ttl !== undefined && o.ttl !== null) throw unexpectedShape(what, `${rec} at ${o.host}, has TTL ${JSON.stringify(o.ttl)}, not a number of seconds`);
+    // A TTL is at most 2^31-1 (RFC 2181 §8): a larger one is no TTL a record can carry (fuzz QA: read as given).
+    if ((ttl === null || ttl > 0x7fffffff) && o.ttl !== undefined && o.ttl !== null) throw unexpectedShape(what, `${rec} at ${o.host}, has TTL ${JSON.stringify(o.ttl)}, not a number of seconds`);
     return { id, type: o.type, host: o.host, value: o.value, opt: (o.opt as string | null | undefined) ?? null, ttl };
   });
 }
@@ -553,8 +560,11 @@ export class PleskPanel implements Panel {
   }
 
   private async hostname(): Promise<string> {
-    const server = await this.once('server', () => this.rest<{ hostname?: string }>('/server', undefined, 'object'));
-    return canonName(server?.hostname ?? '');
+    const server = await this.once('server', () => this.rest<{ hostname?: unknown }>('/server', undefined, 'object'));
+    const h = server?.hostname;
+    // Text or nothing (fuzz QA: an object here was "s.toLowerCase is not a function" out of the settings read).
+    if (h !== undefined && h !== null && typeof h !== 'string') throw unexpectedShape('GET /server', `its hostname is ${JSON.stringify(h)}, not a name`);
+    return canonName(h ?? '');
   }
 
   /**
@@ -571,7 +581,7 @@ export class PleskPanel implements Panel {
         ips = [xmlTag(prefs, 'outgoing_email_mode_explicit_ipv4'), xmlTag(prefs, 'outgoing_email_mode_explicit_ipv6')].filter((x): x is string => !!x);
       } else {
         // domain-ip / domain-name: the subscription's IP (webspace gen_info dns_ip_address; base_domain_id = subscription).
-        const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? (await this.rest<DomainResp>(`/domains/${dom.base_domain_id}`, undefined, 'object')).name : self;
+        const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? checkedDomains([await this.rest<unknown>(`/domains/${dom.base_domain_id}`, undefined, 'object')], `/domains/${dom.base_domain_id}`)[0].name : self;
         const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`, 'webspace get');
         const ip = xmlTag(ws, 'dns_ip_address');
         if (ip) ips = [ip];
@@ -582,7 +592,8 @@ export class PleskPanel implements Panel {
     } catch (e) {
       if (!(e instanceof PanelError) || e.code === 'auth') throw e;
       const list = await this.once('server-ips', () => this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips', undefined, 'list'));
-      ips = list.filter((i) => i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => !!x)).slice(0, 1);
+      // Addresses only (fuzz QA: a list or an object in ipv4 was taken as an IP).
+      ips = list.filter((i) => i && i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => typeof x === 'string' && isIpAddress(x))).slice(0, 1);
     }
     return { ips, helo };
   }
