@@ -1,5 +1,5 @@
-// A small seeded PRNG for fuzz and generated-world tests (no Math.random: a failure must replay from its seed).
-// mulberry32 (public domain).
+// A small seeded PRNG for fuzz, model-based and generated-world tests (no Math.random: a failure must replay from its
+// seed). mulberry32 (public domain).
 
 export interface Rng {
   /** A number in [0, 1). */
@@ -7,6 +7,8 @@ export interface Rng {
   /** An integer in [0, n). */
   int(n: number): number;
   pick<T>(xs: readonly T[]): T;
+  /** True with probability p. */
+  chance(p: number): boolean;
 }
 
 export function prng(seed: number): Rng {
@@ -19,5 +21,5 @@ export function prng(seed: number): Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: (xs) => xs[int(xs.length)] };
+  return { next, int, pick: (xs) => xs[int(xs.length)], chance: (p) => next() < p };
 }

@@ -14,27 +14,10 @@ import { canonName } from '../../../src/core/domain.js';
 import type { ZoneRecord } from '../../../src/core/model.js';
 import type { ApplyDeps } from '../../../src/core/plans/apply.js';
 import { buildWorld, DEMO_PANEL_DIR, DEMO_WORLD_DIR } from '../../../src/demo/world.js';
+import type { Rng } from '../../helpers/prng.js';
+// The seeded PRNG (mulberry32), shared with the fuzz tests.
+export { prng, type Rng } from '../../helpers/prng.js';
 
-/** mulberry32: small, fast, deterministic. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    next,
-    int: (n: number) => Math.floor(next() * n),
-    pick<T>(xs: readonly T[]): T {
-      return xs[Math.floor(next() * xs.length)];
-    },
-    chance: (p: number) => next() < p,
-  };
-}
-export type Rng = ReturnType<typeof prng>;
 
 export const TODAY = new Date('2027-03-01T12:00:00.000Z');
 const DEMO_KEYS = ['bakery', 'clean', 'dentist', 'florist', 'lawyer', 'plumber'].map((d) => join(DEMO_PANEL_DIR, 'dkim', `${d}.example.pem`));
