@@ -295,6 +295,12 @@ export class FilesPanel implements Panel {
       out = this.relocate(domain, out, changes);
     } catch (e) {
       if (e instanceof PanelError && e.code !== 'invalid-zone') throw e;
+      // A rendered line that is no record at all (data BIND would refuse: `10 mail example.net.` is an MX of three
+      // fields) is refused naming the record, before the edit below would fail only on the count of records.
+      for (const c of changes) {
+        const error = c.after ? parseZoneFile(renderRecordLine(c.after), domain).errors[0] : undefined;
+        if (c.after && error) throw new PanelError('invalid-zone', `the record ${c.after.name} ${c.after.type} ${JSON.stringify(c.after.value)} cannot be written to the zone file as given (it would not read back as a record: ${error.replace(/^line [0-9]+: /, '')}). Nothing was changed.`);
+      }
       out = this.edited(domain, text, zone, parsed, changes, false);
       // The line rendered for a new record must read back as that record: a value the zone-file syntax cannot carry
       // as given (a host name with a space in it: BIND, and this parser, read the first word and drop the rest) is

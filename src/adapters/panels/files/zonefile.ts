@@ -440,8 +440,9 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       i = 1;
     }
     let ttl: number | null = null;
-    let cls = 'IN';
-    // [ttl] [class] or [class] [ttl], then type
+    let cls: string | null = null;
+    // [ttl] [class] or [class] [ttl], then type. A second class (`a IN IN A`) is no class: BIND then reads it as the
+    // type, and refuses the zone ("unknown RR type"); so it is here ("cannot find a record type").
     for (let k = 0; k < 2 && i < toks.length; k++) {
       const t = toks[i];
       if (quoted[i]) continue;
@@ -451,7 +452,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
         i++;
       } else {
         const u = t.toUpperCase();
-        if (CLASSES.has(u)) {
+        if (cls === null && CLASSES.has(u)) {
           cls = u;
           i++;
         }
@@ -469,11 +470,13 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     // TYPE<n> — read as that type, its `\#` and length became an MX or CNAME target (review).
     if (type !== 'TXT' && type !== 'SPF' && !quoted[i] && toks[i] === '\\#') type = genericTypeName(type, given);
     const recTtl: number = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
-    // A name that cannot be read, as the owner or in the data (the name fields parseZoneFile makes absolute below).
+    // A name that cannot be read, as the owner or in the data (the name fields parseZoneFile makes absolute below); a
+    // record of another class than the zone's, or whose data BIND would not take (dataProblem).
     const badName = ownerBad ?? badNameField(type, toks, quoted, i);
-    if (l.badEscape || badName !== null) {
+    const badData = badName === null && !l.badEscape ? (classProblem(cls) ?? dataProblem(type, toks, i)) : null;
+    if (l.badEscape || badName !== null || badData !== null) {
       // Not read, but its owner and TTL still carry over to the lines after it that leave them out.
-      errors.push(badName !== null ? nameError(l, badName) : badEscapeError(l));
+      errors.push(badName !== null ? nameError(l, badName) : badData !== null ? `line ${l.startLine + 1}: ${badData}` : badEscapeError(l));
       lastOwner = owner;
       lastOwnerBad = ownerBad;
       lastTtl = recTtl;
@@ -482,7 +485,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     const rec: ParsedRecord = {
       name: owner,
       ttl: recTtl,
-      class: cls,
+      class: 'IN',
       type,
       rdata: toks.slice(i),
       startLine: l.startLine,
@@ -536,6 +539,21 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       case 'SRV':
         if (rec.rdata[3]) rec.rdata = [...rec.rdata.slice(0, 3), rec.rdata[3] === '.' ? '.' : absName(rec.rdata[3], curOrigin) || '.'];
         break;
+      // (A root written `.` stays `.`, as an MX's: an SVCB's `.` is the owner itself, NAPTR's and RP's `.` no name.)
+      case 'MB':
+      case 'MG':
+      case 'MR':
+      case 'AFSDB':
+      case 'RT':
+      case 'KX':
+      case 'RP':
+      case 'MINFO':
+      case 'PX':
+      case 'NAPTR':
+      case 'SVCB':
+      case 'HTTPS':
+        for (const k of nameFields(type, rec.rdata.length)) rec.rdata[k] = rec.rdata[k] === '.' ? '.' : absName(rec.rdata[k], curOrigin) || '.';
+        break;
       case 'SOA':
         // (RFC 1035 would default the TTL to the SOA minimum when there is no $TTL; BIND uses the SOA's own TTL,
         // as here: close enough for our purpose.)
@@ -557,13 +575,90 @@ const SECOND: readonly number[] = [1];
 const FOURTH: readonly number[] = [3];
 const FIRST_TWO: readonly number[] = [0, 1];
 
-/** The positions of the names in a record's data of `n` tokens: those parseZoneFile makes absolute (and checks). */
+const SECOND_THIRD: readonly number[] = [1, 2];
+const SIXTH: readonly number[] = [5];
+
+/**
+ * The positions of the names in a record's data of `n` tokens: those parseZoneFile makes absolute (and checks), and
+ * renderRecordLine writes absolute. Every type whose data holds a name at a fixed place (RFC 1035, 1183, 2163, 2230,
+ * 3403, 9460; as BIND reads them): one left relative came back relative to the origin where its line was read (`1 afs`
+ * for `AFSDB 1 afs`), a value that names no host, and a line rendered from it then meant a name under the origin where
+ * it landed (and `1 afs.example.net.` lost its final dot: written back, afs.example.net.<origin>).
+ */
 function nameFields(type: string, n: number): readonly number[] {
-  if (type === 'NS' || type === 'CNAME' || type === 'PTR' || type === 'DNAME') return n >= 1 ? FIRST : NONE;
-  if (type === 'MX') return n >= 2 ? SECOND : NONE;
-  if (type === 'SRV') return n >= 4 ? FOURTH : NONE;
-  if (type === 'SOA') return n >= 2 ? FIRST_TWO : NONE;
-  return NONE;
+  switch (type) {
+    case 'NS':
+    case 'CNAME':
+    case 'PTR':
+    case 'DNAME':
+    case 'MB':
+    case 'MG':
+    case 'MR':
+      return n >= 1 ? FIRST : NONE;
+    case 'MX':
+    case 'AFSDB':
+    case 'RT':
+    case 'KX':
+    case 'SVCB':
+    case 'HTTPS':
+      return n >= 2 ? SECOND : NONE;
+    case 'SRV':
+      return n >= 4 ? FOURTH : NONE;
+    case 'SOA':
+    case 'RP':
+    case 'MINFO':
+      return n >= 2 ? FIRST_TWO : NONE;
+    case 'PX':
+      return n >= 3 ? SECOND_THIRD : NONE;
+    case 'NAPTR':
+      return n >= 6 ? SIXTH : NONE;
+    default:
+      return NONE;
+  }
+}
+
+/**
+ * The number of tokens of the data of each type that has a fixed number of fields, each one token (as BIND reads them:
+ * lib/dns/rdata/). Data with fewer (`@ MX 10`, `www IN A`) or more (`@ MX 10 mx.example.com. junk`) is a
+ * line BIND refuses the zone for ("unexpected end of input", "extra input text"): read as a record, the audit saw an
+ * MX with no host, or one that the name server does not serve (it serves the zone's last loadable version, or none
+ * after a restart), and a fix was written into a zone the name server would not load.
+ */
+const FIELDS: Record<string, number> = {
+  A: 1, AAAA: 1, NS: 1, CNAME: 1, PTR: 1, DNAME: 1, MB: 1, MG: 1, MR: 1,
+  MX: 2, AFSDB: 2, RT: 2, KX: 2, RP: 2, MINFO: 2, HINFO: 2,
+  PX: 3, CAA: 3, SRV: 4, NAPTR: 6, SOA: 7,
+};
+
+/**
+ * Why BIND would refuse the data of a record of `type` (toks[i..]), else null: data with the wrong number of fields for
+ * a type that has a fixed number (FIELDS), or none at all (every type has data but APL, whose list may be empty; a type
+ * in RFC 3597's generic form has at least its `\#`).
+ */
+function dataProblem(type: string, toks: string[], i: number): string | null {
+  const n = toks.length - i;
+  const want = FIELDS[type];
+  if (n === 0 && type !== 'APL') return `the ${type} record has no data (BIND refuses to load the zone: unexpected end of input)`;
+  if (want === undefined || n === want) return null;
+  const fields = (k: number) => `${k} field${k === 1 ? '' : 's'}`;
+  if (n < want) return `the ${type} record's data ${short(toks.slice(i).join(' '))} has ${fields(n)}, where ${type} has ${want} (BIND refuses to load the zone: unexpected end of input)`;
+  return `the ${type} record's data has ${fields(n)}, where ${type} has ${want}: ${short(toks.slice(i + want).join(' '))} after it is extra (BIND refuses to load the zone: extra input text)`;
+}
+
+/** A token list for a message: quoted, cut short. */
+function short(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
+}
+
+/**
+ * Why a record of class `cls` (null: none given, the zone's) cannot be read, else null. The files panel's zones are
+ * class IN, and BIND refuses to load a zone that holds a record of another class ("class 'CH' != zone class 'IN'";
+ * CS it does not know at all). Read as an IN record, a `CH TXT "v=spf1 …"` was an SPF record to the audit that no
+ * resolver is ever given, and a record rendered from it was written back as IN.
+ */
+function classProblem(cls: string | null): string | null {
+  if (cls === null || cls === 'IN') return null;
+  return `class ${cls}: a zone of class IN holds IN records only (BIND refuses to load the zone: class '${cls}' != zone class 'IN')`;
 }
 
 /** The first name of the data (from toks[i]) that cannot be read (nameProblem), or null. */
