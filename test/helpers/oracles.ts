@@ -26,3 +26,22 @@ export function findPython(): { python: string } | { skip: string } {
   const all = MODULES.map(([, p]) => p).join(' ');
   return { skip: `${missing ? `python3 lacks ${missing.join(', ')}` : `no python3 runs (tried ${tried.join(', ')})`} (apt-get install ${all}); .ci/run installs them` };
 }
+
+/** What the DMARC judge (test/fixtures/oracles/dmarc-judge.pl) loads: Mail::DMARC and JSON::PP (Perl's own). */
+const PERL_MODULES = ['Mail::DMARC::PurePerl', 'Mail::DMARC::Policy', 'Net::DNS::Resolver', 'JSON::PP', 'File::ShareDir'];
+
+/**
+ * The perl with Debian's Mail::DMARC (libmail-dmarc-perl, which brings Net::DNS and the public suffix list) —
+ * MAILHEALTH_ORACLE_PERL when set, else `perl` on the PATH, then /usr/bin/perl (a perlbrew perl first on the PATH does
+ * not see Debian's modules) — or why there is none.
+ */
+export function findPerlDmarc(): { perl: string } | { skip: string } {
+  const tried = process.env.MAILHEALTH_ORACLE_PERL ? [process.env.MAILHEALTH_ORACLE_PERL] : ['perl', '/usr/bin/perl'];
+  let runs = false;
+  for (const perl of tried) {
+    if (spawnSync(perl, ['-e', '1'], { stdio: 'ignore' }).status !== 0) continue;
+    runs = true;
+    if (spawnSync(perl, [...PERL_MODULES.map((m) => `-M${m}`), '-e', '1'], { stdio: 'ignore' }).status === 0) return { perl };
+  }
+  return { skip: `${runs ? 'perl lacks Mail::DMARC' : `no perl runs (tried ${tried.join(', ')})`} (apt-get install libmail-dmarc-perl); .ci/run installs it` };
+}

@@ -18,6 +18,8 @@
 // |                                    |             | retrieved" (§6.6.3) — sp/np are not applied without a valid p; warning   |
 // | p missing, no valid rua            | RFC 7489    | error: RFC 7489 receivers apply no DMARC processing at all (DMARCbis     |
 // |                                    |             | would read p=none — either way the record does nothing)                  |
+// | sp invalid (p valid)               | RFC 7489    | error; the record counts as one without a valid p (§6.6.3 step 6): p=none|
+// |                                    |             | for the domain and its subdomains with a valid rua, else no processing   |
 // | p / sp / np value                  | both        | none|quarantine|reject (case-insensitive), else error                    |
 // | p not right after v                | DMARCbis    | warning (RFC 7489 required it; older readers may reject)                 |
 // | sp weaker than p                   | —           | warning (subdomains less protected)                                      |
@@ -37,7 +39,8 @@
 // | rua / ruf non-mailto scheme        | both        | warning (receivers are only required to support mailto)                  |
 // | rua missing                        | —           | warning (no aggregate reports: you cannot see who sends as you)          |
 // | parked option, p or sp ≠ reject    | —           | warning                                                                  |
-import { aLabelName, registrableDomain } from '../domain.js';
+import { getDomain } from 'tldts';
+import { aLabelName } from '../domain.js';
 
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 
@@ -87,8 +90,13 @@ const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-
 const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
 /**
- * Is this TXT value a DMARC record receivers read (`v=DMARC1` first; whitespace and the case of the tag name `v`
- * tolerated)? The one test for the check's count, the fix's merge and the organizational domain's policy.
+ * Is this TXT value a DMARC record receivers read (`v=DMARC1` first; whitespace around `=` and the case of the tag name
+ * `v` tolerated)? The one test for the check's count, the fix's merge and the organizational domain's policy.
+ *
+ * The text must start with the `v`: RFC 7489 §6.6.3 discards "records that do not start with a v= tag", and §6.4's
+ * ABNF has no whitespace before it. ` v=DMARC1; p=none` was counted as a record (dmarc.ok) while Mail::DMARC discards
+ * it and applies the organizational domain's policy, or none (test/e2e/dmarc-verdicts-oracle.test.ts): it is one of
+ * the unreadable records `repairMeantDmarc` rewrites, as a TXT with a space before `v=spf1` is no SPF record.
  *
  * The value `DMARC1` is case-sensitive. mail-auth.md §3.1 says only that a record must begin with `v=DMARC1` and that
  * others are discarded (RFC 7489 §6.6.3), nothing about case; RFC 7489 §6.4's ABNF spells the value as
@@ -98,7 +106,7 @@ const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2
  * unreadable records `repairMeantDmarc` rewrites when it is the only one.
  */
 export function isDmarcRecord(txt: string): boolean {
-  return /^\s*[vV]\s*=\s*DMARC1\s*(;|$)/.test(txt);
+  return /^[vV]\s*=\s*DMARC1\s*(;|$)/.test(txt);
 }
 
 /**
@@ -367,32 +375,42 @@ export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcPar
   }
   if (tags.rua === undefined) warnings.push('no rua: you receive no aggregate reports about mail sent as this domain');
 
-  // Effective policies.
-  if (p) {
+  // Effective policies. RFC 7489 §6.6.3 step 6: a record that "contains an sp tag that is not valid" is read as one
+  // without a valid p — for the domain itself too, not only for its subdomains (organizationalPolicy): p=reject; sp=block
+  // was taken for p=reject, while receivers (Mail::DMARC too) apply p=none with a valid rua, else nothing.
+  const spInvalid = tags.sp !== undefined && !sp;
+  if (p && order.indexOf('p') !== 1 && order[0] === 'v')
+    warnings.push('the p tag does not immediately follow the v tag (RFC 7489 requires it; DMARCbis allows it)');
+  if (p && spInvalid) {
+    if (rec.rua.length > 0) {
+      rec.policy = 'none';
+      warnings.push(`invalid sp=${tags.sp}: receivers read the record as p=none, not p=${p} (RFC 7489 §6.6.3)`);
+    } else errors.push(`invalid sp=${tags.sp} and no valid rua: RFC 7489 receivers apply no DMARC processing, not p=${p}`);
+  } else if (p) {
     rec.policy = p;
-    if (order.indexOf('p') !== 1 && order[0] === 'v')
-      warnings.push('the p tag does not immediately follow the v tag (RFC 7489 requires it; DMARCbis allows it)');
   } else if (rec.rua.length > 0) {
     rec.policy = 'none';
     if (tags.p === undefined) warnings.push('missing p tag: treated as p=none (DMARCbis; RFC 7489 §6.6.3 with a valid rua)');
   } else if (tags.p === undefined) {
     errors.push('missing p tag and no valid rua: RFC 7489 receivers apply no DMARC processing');
   }
-  if (p) {
+  if (p && !spInvalid) {
     rec.subdomainPolicy = sp ?? rec.policy;
     rec.nonExistentPolicy = np ?? rec.subdomainPolicy;
   } else {
-    // RFC 7489 §6.6.3: without a valid p the receiver acts as if the record were `v=DMARC1; p=none` (with a valid rua),
-    // else applies no DMARC processing — to the domain and to its subdomains alike: sp= and np= are not applied.
+    // RFC 7489 §6.6.3: without a valid p (or with an invalid sp) the receiver acts as if the record were
+    // `v=DMARC1; p=none` (with a valid rua), else applies no DMARC processing — to the domain and to its subdomains
+    // alike: sp= and np= are not applied.
     rec.subdomainPolicy = rec.policy;
     rec.nonExistentPolicy = rec.policy;
     if (rec.policy) {
+      const without = p ? 'with an invalid sp' : 'without a valid p';
       for (const [tag, v] of [
         ['sp', sp],
         ['np', np],
       ] as const) {
         if (v && v !== rec.policy)
-          warnings.push(`${tag}=${v} is not applied: without a valid p receivers read the record as p=none, for subdomains too (RFC 7489 §6.6.3)`);
+          warnings.push(`${tag}=${v} is not applied: ${without} receivers read the record as p=none, for subdomains too (RFC 7489 §6.6.3)`);
       }
     }
   }
@@ -420,9 +438,26 @@ function bare(d: string): string {
   return d.trim().toLowerCase().replace(/\.$/, '');
 }
 
-/** Organizational domain (PSL via tldts); the name itself when tldts has none (e.g. a bare public suffix). */
+// Organizational domains asked for many times (every domain, every report address): remembered, bounded.
+const orgDomains = new Map<string, string>();
+
+/**
+ * Organizational domain (RFC 7489 §3.2) by the whole public suffix list, its ICANN and private sections, as receivers
+ * read it (Mail::DMARC loads the whole file); the name itself when it has none (e.g. a bare public suffix).
+ * uk.com, us.com, eu.com… are private-section suffixes under which CentralNic sells domains: example.uk.com is its own
+ * organizational domain, whose subdomains inherit its record, not uk.com's (registrableDomain, by the ICANN section,
+ * took uk.com: a subdomain inherited uk.com's policy, example.uk.com itself too, and reports to other.uk.com needed no
+ * authorisation — test/e2e/dmarc-verdicts-oracle.test.ts).
+ */
 export function organizationalDomain(domain: string): string {
-  return registrableDomain(bare(domain));
+  const name = bare(domain);
+  let org = orgDomains.get(name);
+  if (org === undefined) {
+    if (orgDomains.size >= 8192) orgDomains.clear();
+    org = getDomain(name, { allowPrivateDomains: true }) ?? name;
+    orgDomains.set(name, org);
+  }
+  return org;
 }
 
 /** RFC 7489 §7.1: a report destination in another organizational domain needs its authorisation record. */
