@@ -7,7 +7,7 @@ import { effectiveMailIp, hasCpanelFiles, readCpanelServerFiles } from '../whm/s
 import { listedDomain, panelName } from '../listed.js';
 import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
-import { decodeZone, featureOrOther, massEditError, massEditParams, movedLines, touchesDkim, undoGeneratedDkim, zoneFor } from './zonefile.js';
+import { decodeZone, featureOrOther, massEditError, massEditParams, movedLines, newSerialOf, touchesDkim, undoGeneratedDkim, zoneFor } from './zonefile.js';
 
 export { UapiCli, UapiHttp, type UapiTransport } from './uapi.js';
 
@@ -416,10 +416,9 @@ export class CpanelPanel implements Panel {
     checkLines(zone, await this.readZone(domain), expectedVersion, changes);
     const r = await this.call('DNS', 'mass_edit_zone', massEditParams(zone, expectedVersion, changes));
     if (!r.ok) throw massEditError(zone, r.data, r.errors);
-    const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
-    if (ns === undefined || ns === null) throw new PanelError('other', `cPanel DNS::mass_edit_zone for ${zone} returned no new serial`);
+    const version = newSerialOf(r.data, expectedVersion, `cPanel DNS::mass_edit_zone for ${zone}`);
     if (touchesDkim(changes)) await this.refreshDkimValidity(panelName(domain));
-    return { version: String(ns) };
+    return { version };
   }
 
   /**

@@ -18,8 +18,11 @@ export interface UapiTransport {
   call(module: string, func: string, params?: Params): Promise<UapiResult>;
 }
 
+/** A message item as text: a string as it is, anything else as its JSON (never "[object Object]": fuzz QA). */
+export const messageText = (x: unknown): string => (typeof x === 'string' ? x : (JSON.stringify(x) ?? String(x)));
+
 function strings(v: unknown): string[] {
-  return Array.isArray(v) ? v.map((x) => String(x)) : v == null ? [] : [String(v)];
+  return Array.isArray(v) ? v.map(messageText) : v == null ? [] : [messageText(v)];
 }
 
 /** The UAPI envelope of a body (HTTP: top level; CLI: under `result`), or null when it is none. */

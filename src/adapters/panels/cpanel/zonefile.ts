@@ -337,6 +337,24 @@ export function massEditError(zone: string, data: unknown, errors: string[], pan
 }
 
 /**
+ * The zone's version after a mass_edit_zone / mass_edit_dns_zone answered as done: its `new_serial` (§4.4: the serial
+ * the save gave — text in UAPI, a number in WHM API 1), which must be a serial (0–4294967295) after `expectedVersion`,
+ * the one the write carried (RFC 1982 §3.2: a save only raises it). Anything else — none, an object, "-1", 1e-7,
+ * 4294967296, a serial not after the old one — says nothing of the zone's version (fuzz QA: "[object Object]", "-1"
+ * and "1e-7" were returned as it, and recorded as the zone's version after the fix): PanelError('other'); the write was
+ * probably made, and apply settles it from the zone. `call` names the answer ("cPanel DNS::mass_edit_zone for x").
+ */
+export function newSerialOf(data: unknown, expectedVersion: string, call: string): string {
+  const ns = data && typeof data === 'object' ? (data as { new_serial?: unknown }).new_serial : undefined;
+  if (ns === undefined || ns === null) throw new PanelError('other', `${call} returned no new serial`);
+  const text = typeof ns === 'number' && Number.isSafeInteger(ns) ? String(ns) : typeof ns === 'string' ? ns : '';
+  const after = /^\d{1,10}$/.test(text) && Number(text) <= 0xffffffff ? (Number(text) - Number(expectedVersion) + 2 ** 32) % 2 ** 32 : 0;
+  if (after > 0 && after < 2 ** 31) return String(Number(text));
+  const shown = (JSON.stringify(ns) ?? String(ns)).slice(0, 40);
+  throw new PanelError('other', `${call} answered as done, but with ${shown} as the new serial, which is no serial after ${expectedVersion}: the zone's version after the write is not known`);
+}
+
+/**
  * Missing feature: "You do not have the feature “zoneedit”." (field reports of UAPI feature gates) or the record-type
  * gate "This interface cannot create “TXT” records…" (§4.3). The exact text for mass_edit_zone's any-of gate is
  * INFERRED; detection is by these phrasings.

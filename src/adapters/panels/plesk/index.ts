@@ -229,7 +229,12 @@ export function checkedDomains(list: readonly unknown[], path: string): DomainRe
     const base = o.base_domain_id === undefined || o.base_domain_id === null ? undefined : wholeNumber(o.base_domain_id);
     if (base === null) throw unexpectedShape(what, `${o.name}'s base_domain_id is no id`);
     const aliases = o.aliases === undefined || o.aliases === null ? undefined : o.aliases;
-    if (aliases !== undefined && !(Array.isArray(aliases) && aliases.every((a) => !!a && typeof a === 'object' && typeof (a as AliasResp).name === 'string'))) {
+    // An alias's ascii_name, when given, is a name too (fuzz QA: an object there was a TypeError telling aliases apart).
+    const named = (a: unknown): boolean => {
+      const x = a as Record<string, unknown> | null;
+      return !!x && typeof x === 'object' && typeof x.name === 'string' && (x.ascii_name === undefined || x.ascii_name === null || typeof x.ascii_name === 'string');
+    };
+    if (aliases !== undefined && !(Array.isArray(aliases) && aliases.every(named))) {
       throw unexpectedShape(what, `${o.name}'s aliases are not a list of named aliases`);
     }
     return { ...(o as unknown as DomainResp), id, name: o.name, ...(typeof o.ascii_name === 'string' ? { ascii_name: o.ascii_name } : { ascii_name: undefined }), base_domain_id: base, aliases: aliases as AliasResp[] | undefined };
@@ -795,8 +800,10 @@ export class PleskPanel implements Panel {
    *   "DNS record does not exist." — the CLI's is not in plesk.md). Gone with any other text, it was this step
    *   (QA h3 D9: a delete that acted and then exited 1 was called someone else's edit, and the record was lost) —
    *   never lost: a later failure's undo puts it back.
+   * `beside`, for an `--add`: how many records of its type, name and value the zone holds without it (an identical
+   * copy left beside a record deleted by id): the zone must then hold more than that to show the add made.
    */
-  private async cliStep(t: Target, zone: string, origin: string, action: '--add' | '--del', rec: ZoneRecord): Promise<void> {
+  private async cliStep(t: Target, zone: string, origin: string, action: '--add' | '--del', rec: ZoneRecord, beside = 0): Promise<void> {
     const sub = cliPrefix(rec, origin);
     const type = rec.type.toUpperCase();
     // TXT: `-txt` is the value (exactly as Plesk holds it: `--del` matches type + host + value, and Plesk takes the
@@ -827,7 +834,7 @@ export class PleskPanel implements Panel {
       said = `${what}: ${e.message}`;
       text = e.message;
     }
-    const holds = await this.zoneShows(t, said, (x) => recKey(x) === recKey(rec));
+    const holds = await this.zoneShows(t, said, (x) => recKey(x) === recKey(rec), action === '--add' ? beside : 0);
     if (action === '--del' && !holds && NOT_THERE.test(text)) {
       throw new PanelError('stale', `Plesk: the ${type} record at ${rec.name} to delete is no longer in the zone (${said}): the zone changed while writing`);
     }
@@ -836,17 +843,18 @@ export class PleskPanel implements Panel {
   }
 
   /**
-   * Whether the zone of `t`, read now, holds a record `pick` chooses: after a write step whose answer (`said`) did not
-   * say what it did. A zone that cannot be read: PanelError('no-answer') — what the step did is not known.
+   * Whether the zone of `t`, read now, holds a record `pick` chooses — more than `beside` of them: after a write step
+   * whose answer (`said`) did not say what it did. A zone that cannot be read: PanelError('no-answer') — what the step
+   * did is not known.
    */
-  private async zoneShows(t: Target, said: string, pick: (r: ZoneRecord) => boolean): Promise<boolean> {
+  private async zoneShows(t: Target, said: string, pick: (r: ZoneRecord) => boolean, beside = 0): Promise<boolean> {
     let records: ZoneRecord[];
     try {
       records = (await this.fetchRecords(t)).records;
     } catch (e) {
       throw new PanelError('no-answer', `${said}; whether Plesk made that change cannot be told: the zone could not be read again (${(e as Error).message})`);
     }
-    return records.some(pick);
+    return records.filter(pick).length > beside;
   }
 
   async applyChanges(domain: string, changes: Change[], expectedVersion: string): Promise<ApplyResult> {
@@ -868,25 +876,43 @@ export class PleskPanel implements Panel {
     // (PartialWriteError), which puts back exactly that. A step whose outcome cannot be told (no-answer) stops the
     // write there, undoing nothing (rollBack).
     const undo: UndoStep[] = [];
+    // How many records of each type, name and value the zone holds as the steps made (and undone) leave it: an add
+    // whose answer does not say what it did is judged by the zone holding one more (cliStep `beside`) — a copy left
+    // beside a record deleted by id is no proof of that record put back (fuzz QA: the re-add taken as made, the
+    // record lost).
+    const copies = new Map<string, number>();
+    const count = (rec: ZoneRecord, n: number) => copies.set(recKey(rec), (copies.get(recKey(rec)) ?? 0) + n);
+    for (const r of current.records) count(r, 1);
     const add = async (rec: ZoneRecord) => {
       try {
-        await this.cliStep(t, spelling, d, '--add', rec);
+        await this.cliStep(t, spelling, d, '--add', rec, copies.get(recKey(rec)) ?? 0);
       } catch (e) {
         // Exit code 2: the record already exists (§2.1, official: "already present") — added by someone else since
         // the re-read (one the zone held, or this write put there, is refused before anything is sent: domainSteps).
         // The zone holds it as planned; not this fix's to take back if a later step fails.
-        if (e instanceof PanelError && e.code === 'record-exists') return;
-        throw e;
+        if (!(e instanceof PanelError) || e.code !== 'record-exists') throw e;
+        count(rec, 1);
+        return;
       }
-      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run: () => this.cliStep(t, spelling, d, '--del', rec) });
+      count(rec, 1);
+      const run = async () => {
+        await this.cliStep(t, spelling, d, '--del', rec);
+        count(rec, -1);
+      };
+      undo.push({ what: `removing ${rec.name} ${rec.type}`, left: added(rec), run });
     };
     const del = async (rec: ZoneRecord, byId: boolean) => {
       // By id (REST, §1.2) where `--del` could hit another record than this one (see domainSteps).
       if (byId) await this.restDeleteStep(t, rec.ref!, rec);
       else await this.cliStep(t, spelling, d, '--del', rec);
+      count(rec, -1);
       // Put back with `--add` — which Plesk refuses (exit 2) while an identical copy stays in the zone: then that copy
       // is left once (Plesk keeps one copy), and the step is named as not undone.
-      undo.push({ what: `restoring ${rec.name} ${rec.type}`, left: removed(rec), run: () => this.cliStep(t, spelling, d, '--add', rec) });
+      const run = async () => {
+        await this.cliStep(t, spelling, d, '--add', rec, copies.get(recKey(rec)) ?? 0);
+        count(rec, 1);
+      };
+      undo.push({ what: `restoring ${rec.name} ${rec.type}`, left: removed(rec), run });
     };
     try {
       // Every step is worked out against the zone just read before anything is sent: a step Plesk cannot take as the
@@ -957,11 +983,21 @@ export class PleskPanel implements Panel {
     return { id: now[0].id, ...(canonName(now[0].host) !== rec.name ? { misplaced: canonName(now[0].host) } : {}) };
   }
 
-  /** `DELETE /api/v2/dns/records/{id}` (§1.2). A record already gone (404) means the zone moved: 'stale'. */
+  /**
+   * `DELETE /api/v2/dns/records/{id}` (§1.2), answered 200 {"status": "success"}. A record already gone (404) means the
+   * zone moved: 'stale'; any other answer is PanelError('other').
+   */
   private async restDelete(id: string, rec: ZoneRecord): Promise<void> {
     const res = await this.opts.rest.request({ method: 'DELETE', path: `/api/v2/dns/records/${encodeURIComponent(id)}`, write: true });
     if (res.status === 404) throw new PanelError('stale', `Plesk: the ${rec.type} record at ${rec.name} (id ${id}) is gone${errorText(res.json, res.text)}: the zone changed while writing`);
     if (res.status >= 400) throw new PanelError('other', `Plesk could not delete the ${rec.type} record at ${rec.name} (id ${id}): HTTP ${res.status}${errorText(res.json, res.text)}`);
+    // A delete made is answered {"status": "success"} (§1.2). Any other 2xx body — Plesk's error object, a proxy's page,
+    // nothing — does not say the record is gone (fuzz QA: {"code":400,…} with HTTP 200 was taken as the delete made,
+    // and the undo then added a second copy of a record that had never been deleted): an error answer, judged by the
+    // zone where the delete is a step (restDeleteStep).
+    if ((res.json as { status?: unknown } | null | undefined)?.status !== 'success') {
+      throw new PanelError('other', `Plesk answered the delete of the ${rec.type} record at ${rec.name} (id ${id}) with HTTP ${res.status} but not with its success answer${errorText(res.json, res.text)}`);
+    }
   }
 
   /**

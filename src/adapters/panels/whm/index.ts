@@ -10,8 +10,8 @@ import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
 import { AuthorityBatcher, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityAnswer } from '../cpanel/authority.js';
 import { checkLines, dkimKeyOf, generatedDkimLeft, routingOfListMxs, signingFromValidation } from '../cpanel/index.js';
-import type { Params, UapiResult } from '../cpanel/uapi.js';
-import { decodeZone, massEditError, massEditParams, touchesDkim, undoGeneratedDkim, zoneFor } from '../cpanel/zonefile.js';
+import { messageText, type Params, type UapiResult } from '../cpanel/uapi.js';
+import { decodeZone, massEditError, massEditParams, newSerialOf, touchesDkim, undoGeneratedDkim, zoneFor } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, redactSecrets, runCommand } from '../http.js';
 import { listedDomain } from '../listed.js';
 import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from './serverfiles.js';
@@ -36,7 +36,7 @@ export function normaliseWhm(body: unknown, where: string): WhmResult {
   const o = (body && typeof body === 'object' ? body : null) as { metadata?: { result?: unknown; reason?: unknown }; data?: unknown } | null;
   if (!o || !o.metadata) throw new PanelError('other', `${where}: unexpected answer (not a WHM API 1 envelope)`);
   // The reason ends up in messages only: the clients' credentials are left out of it (a panel echoing the request).
-  return { ok: Number(o.metadata.result) === 1, data: o.data ?? null, reason: redactSecrets(String(o.metadata.reason ?? '')) };
+  return { ok: Number(o.metadata.result) === 1, data: o.data ?? null, reason: redactSecrets(messageText(o.metadata.reason ?? '')) };
 }
 
 /** The WHM API 1 calls mailhealth makes that change something (every call is a POST form, reads too). */
@@ -426,10 +426,9 @@ export class WhmPanel implements Panel {
       this.authority.forget(zone); // a new serial: public DNS serves the old one until it catches up (§5)
     }
     if (!r.ok) throw massEditError(zone, r.data, [r.reason], 'WHM');
-    const ns = (r.data as { new_serial?: string | number } | null)?.new_serial;
-    if (ns === undefined || ns === null) throw new PanelError('other', `WHM mass_edit_dns_zone for ${zone} returned no new serial`);
+    const version = newSerialOf(r.data, expectedVersion, `WHM mass_edit_dns_zone for ${zone}`);
     if (touchesDkim(changes)) await this.opts.transport.call('validate_current_dkims', [['domain', canonName(domain)]]).catch(() => undefined);
-    return { version: String(ns) };
+    return { version };
   }
 
   async generateDkim(domain: string): Promise<MailSettings> {
