@@ -142,13 +142,21 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     }
     if (inherited.state === 'applies') {
       const { org, policy, answer: oa } = inherited;
+      // A TXT meant as DMARC that receivers cannot read (` v=DMARC1; p=none`, `v=DMARC1 p=quarantine`) is named: whoever
+      // wrote it meant a policy of this domain's own, and receivers apply the parent's instead. Not repaired by the fix:
+      // that could weaken the policy that applies now (the parent's reject for a meant p=none).
+      const meant = all.find((t) => !isSpfRecord(t) && repairMeantDmarc(t) !== null);
+      const unread =
+        meant === undefined
+          ? ''
+          : ` The TXT record ${JSON.stringify(meant)} at ${name} is meant as DMARC but receivers cannot read it (a DMARC record must start with "v=DMARC1;" and separate its tags with ";"), so they apply ${org}'s policy instead; correct it by hand if ${ctx.domain} should have a policy of its own.`;
       return [
         ...out,
         makeFinding(
           'dmarc',
           'dmarc.inherited',
           'pass',
-          `${ctx.domain} has no DMARC record of its own; the policy of ${org} applies: p=${policy} (${inheritedFrom(inherited)}). A record here would override it.`,
+          `${ctx.domain} has no DMARC record of its own; the policy of ${org} applies: p=${policy} (${inheritedFrom(inherited)}). A record here would override it.${unread}`,
           moreEvidence(ev, { organizational: describeAnswer(oa) }),
         ),
       ];

@@ -22,6 +22,21 @@ describe('dmarc check: inherited policy', () => {
     assert.deepEqual(fs.map((f) => `${f.severity} ${f.rule}`), ['pass dmarc.inherited']);
   });
 
+  test('a record with a space before v= at a subdomain: the parent applies, and the unreadable record is named', async () => {
+    const ctx = checkContext('shop.example.com', { '_dmarc.shop.example.com': { TXT: [[' v=DMARC1; p=none']] }, '_dmarc.example.com': { TXT: [['v=DMARC1; p=reject']] } });
+    const fs = await dmarcCheck(ctx);
+    assert.deepEqual(fs.map((f) => `${f.severity} ${f.rule}`), ['pass dmarc.inherited']);
+    assert.match(fs[0].message, /policy of example\.com applies: p=reject/);
+    assert.match(fs[0].message, /" v=DMARC1; p=none" at _dmarc\.shop\.example\.com is meant as DMARC but receivers cannot read it/);
+  });
+
+  test('an unrelated TXT at a subdomain\'s _dmarc is not named as meant for DMARC', async () => {
+    const ctx = checkContext('shop.example.com', { '_dmarc.shop.example.com': { TXT: [['google-site-verification=abc']] }, '_dmarc.example.com': { TXT: [['v=DMARC1; p=reject']] } });
+    const fs = await dmarcCheck(ctx);
+    assert.deepEqual(fs.map((f) => `${f.severity} ${f.rule}`), ['pass dmarc.inherited']);
+    assert.doesNotMatch(fs[0].message, /meant as DMARC/);
+  });
+
   test('neither has a record: dmarc.missing with a fix', async () => {
     const ctx = checkContext('shop.example.com', {});
     const fs = await dmarcCheck(ctx);
@@ -88,6 +103,8 @@ describe('dmarc fix: the repair of a record meant as DMARC, where it applies', (
   test('a subdomain with only an unreadable record inherits its parent’s policy: dmarc.inherited, and the fix publishes nothing', async () => {
     const { plan, findings } = await planAt('shop.cust.example', ['v=DMARC1 p=reject'], { '_dmarc.cust.example': { TXT: [['v=DMARC1; p=reject; rua=mailto:d@cust.example']] } });
     assert.deepEqual(findings.map((f) => f.rule), ['dmarc.inherited']);
+    // The record meant as DMARC is named, not passed over as if there were none.
+    assert.match(findings[0].message, /The TXT record "v=DMARC1 p=reject" at _dmarc\.shop\.cust\.example is meant as DMARC but receivers cannot read it/);
     assert.deepEqual(plan.changes, []);
   });
   for (const [txt, want] of [
