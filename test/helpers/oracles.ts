@@ -45,3 +45,21 @@ export function findPerlDmarc(): { perl: string } | { skip: string } {
   }
   return { skip: `${runs ? 'perl lacks Mail::DMARC' : `no perl runs (tried ${tried.join(', ')})`} (apt-get install libmail-dmarc-perl); .ci/run installs it` };
 }
+
+/** What the second SPF judge (test/fixtures/oracles/spf-judge.pl) loads: Mail::SPF, Net::DNS and JSON::PP. */
+const PERL_SPF_MODULES = ['Mail::SPF', 'Mail::SPF::Server', 'Mail::SPF::Request', 'Net::DNS::Resolver', 'JSON::PP'];
+
+/**
+ * The perl with Debian's Mail::SPF (libmail-spf-perl, which brings Net::DNS and NetAddr::IP) — MAILHEALTH_ORACLE_PERL
+ * when set, else `perl` on the PATH, then /usr/bin/perl — or why there is none.
+ */
+export function findPerlSpf(): { perl: string } | { skip: string } {
+  const tried = process.env.MAILHEALTH_ORACLE_PERL ? [process.env.MAILHEALTH_ORACLE_PERL] : ['perl', '/usr/bin/perl'];
+  let runs = false;
+  for (const perl of tried) {
+    if (spawnSync(perl, ['-e', '1'], { stdio: 'ignore' }).status !== 0) continue;
+    runs = true;
+    if (spawnSync(perl, [...PERL_SPF_MODULES.map((m) => `-M${m}`), '-e', '1'], { stdio: 'ignore' }).status === 0) return { perl };
+  }
+  return { skip: `${runs ? 'perl lacks Mail::SPF' : `no perl runs (tried ${tried.join(', ')})`} (apt-get install libmail-spf-perl); .ci/run installs it` };
+}

@@ -7,7 +7,7 @@ import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type ReadonlyParsedSpf, type SpfTerm } from '../spf/parse.js';
 import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
-import { permerrorBefore, relayAuthorisation, relayInclude, type RelayAuthorisation } from '../spf/relay.js';
+import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
@@ -436,7 +436,8 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       );
       return added;
     }
-    added = await includeCost(ctx, inc.host);
+    const { ranges: relayRanges, ...cost } = await includeCost(ctx, inc.host);
+    added = cost;
     const hosts = new Set([canonName(relay.host), canonName(inc.host)]);
     /** Records that do not include the relay at all (no finding of their own yet). */
     const absent: Judged[] = [];
@@ -491,6 +492,9 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
     // Records that simply lack the include: said when no record's finding above already says why the relay is not
     // authorised (the fix adds the include to the merged record either way).
     if (absent.length && !said) {
+      // A record that copies the relay's ranges instead (ip4:23.83.208.0/20): receivers pass today's mail, and the
+      // message says so — the verdict stands, as the relay's own record is what says where it sends from.
+      const copied = several ? null : relayRangesCopied(judged[0].tree, relayRanges);
       out.push(
         makeFinding(
           'spf',
@@ -498,7 +502,9 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
           'fail',
           several
             ? `This server relays through ${name}, but ${judged.length === 2 ? 'neither SPF record includes' : `none of the ${judged.length} SPF records includes`} ${inc.host}: receivers fail SPF for its mail.`
-            : `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`,
+            : copied
+              ? `This server relays through ${name}, but the SPF record does not include ${inc.host}: it lists the addresses that record publishes today (${copied.join(', ')}) instead, so receivers pass the relay's mail from them for now — but ${name} publishes its sending addresses in ${inc.host}'s record and changes them, and only the include follows. The SPF fix adds the include.`
+              : `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`,
           allEv,
           { fix: 'spf' },
         ),
@@ -814,9 +820,10 @@ function asFixed(
  * What the include of `host` costs the record that includes it: lookups and void lookups as receivers count them (the
  * include itself and its record's tree); `unknown` when part of it did not answer.
  */
-async function includeCost(ctx: CheckContext, host: string): Promise<{ lookups: number; voids: number; unknown: boolean }> {
+async function includeCost(ctx: CheckContext, host: string): Promise<{ lookups: number; voids: number; unknown: boolean; ranges: string[] }> {
   const t = await walkSpfRecord(ctx.resolver, ctx.domain, `v=spf1 include:${host}`);
-  return { lookups: t.totalLookups, voids: t.totalVoids, unknown: t.unknown };
+  // The ranges the included record publishes (the relay's addresses), from the same walk.
+  return { lookups: t.totalLookups, voids: t.totalVoids, unknown: t.unknown, ranges: publishedRanges(t.terms[0]?.children) };
 }
 
 /**

@@ -86,7 +86,7 @@ interface Reach {
 }
 
 /** "+" ip4/ip6 ranges a walked record publishes, through its "+" includes and redirect (the relay's addresses). */
-function publishedRanges(node: SpfTreeNode | undefined, depth = 0): string[] {
+export function publishedRanges(node: SpfTreeNode | undefined, depth = 0): string[] {
   if (!node || depth > 10) return [];
   const out: string[] = [];
   for (const t of node.terms) {
@@ -223,4 +223,37 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
     return { term: t.term, why: t.error ?? t.nestedErrors![0] };
   }
   return null;
+}
+
+/**
+ * For a record that does not include the relay (relayAuthorisation: `absent`): whether its own "+" ip4/ip6 terms copy
+ * every range the relay's record publishes (`relayRanges`, e.g. `ip4:23.83.208.0/20` for relay.mailchannels.net's) —
+ * so receivers pass the relay's mail from today's addresses (differential QA: pyspf and Mail::SPF both pass them,
+ * where the audit said receivers fail the relay's mail). Each range must be passed first, as receivers evaluate: by
+ * "+" terms not shadowed by a "-", "~" or "?" ip4/ip6 term before them (the rule relayAuthorisation applies), before
+ * `all` and before any include that is a permanent error, in a record without syntax errors. a, mx, exists and ptr
+ * terms count as no match (relayAuthorisation's rule). The copied ranges, or null.
+ */
+export function relayRangesCopied(tree: SpfTreeNode, relayRanges: readonly string[]): string[] | null {
+  if (!relayRanges.length || tree.syntaxErrors.length) return null;
+  const passing: string[] = [];
+  const denying: { range: string; passed: string[] }[] = [];
+  const copied = () =>
+    relayRanges.every((r) => cidrsCover(passing, r) && !denying.some((d) => cidrOverlap(d.range, r) && !cidrsCover(d.passed, cidrShared(d.range, r))));
+  for (const t of tree.terms) {
+    if (t.ignored || t.kind !== 'mechanism') continue;
+    const m = MECH.exec(t.term);
+    const mech = m?.[2].toLowerCase();
+    if (mech === 'all') break;
+    if ((mech === 'ip4' || mech === 'ip6') && !t.error) {
+      const range = ipTermRange(parseTermShared(t.term));
+      if (!range) continue;
+      if ((m?.[1] || '+') === '+') passing.push(range);
+      else denying.push({ range, passed: [...passing] });
+      continue;
+    }
+    // An include that is a permanent error ends evaluation for every address not passed before it.
+    if (mech === 'include' && !t.unknown && (t.error || t.nestedErrors?.length)) return copied() ? [...relayRanges] : null;
+  }
+  return copied() ? [...relayRanges] : null;
 }
