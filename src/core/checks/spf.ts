@@ -658,6 +658,22 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
     // whoever's it is: told as such, never classified as if it applied (a "stale" host it cannot let send, a
     // self-redirect it cannot loop through).
     const ignored = walked ? walked.ignored : t.afterAll && t.kind === 'mechanism' ? 'after "all"' : undefined;
+    if (ignored && t.modifier === 'redirect') {
+      // RFC 7208 §6.1 has receivers ignore it, but two independent SPF libraries receiving servers run still look it up
+      // and count it toward the 10-lookup limit (test/e2e/spf-second-judge.test.ts): a record at the limit gets
+      // permerror from them. It authorises nobody either way: a term to drop (the SPF fix does).
+      out.push(
+        makeFinding(
+          'spf',
+          'spf.term',
+          'warn',
+          `${t.raw} is ignored by receivers that follow RFC 7208 §6.1 (${ignored}): it authorises nobody. Some SPF implementations receiving servers run (pyspf, Mail::SPF) still look it up and count its lookups toward the limit of 10, so it can only cost.${fixable ? ' The SPF fix drops it.' : ' Remove it.'}`,
+          ev,
+          fixable ? { subject: t.raw, fix: 'spf' } : { subject: t.raw },
+        ),
+      );
+      continue;
+    }
     if (ignored) {
       out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is ignored by receivers (${ignored}): it authorises nobody and costs no lookups.`, ev, { subject: t.raw }));
       continue;

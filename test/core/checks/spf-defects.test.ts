@@ -85,12 +85,14 @@ describe('spf check: the domain including itself', () => {
 });
 
 describe('spf check: terms receivers ignore', () => {
-  test('redirect=<the domain> beside -all is described as ignored, not as a loop, and SPF is ok', async () => {
+  test('redirect=<the domain> beside -all is described as ignored, not as a loop, and nothing fails', async () => {
     const fs = await check(`v=spf1 ip4:${SERVER_IP} redirect=cust.example -all`, { [D]: { A: [SERVER_IP] } });
     const about = fs.filter((f) => f.subject === 'redirect=cust.example');
     assert.ok(!about.some((f) => /loop|permerror/.test(f.message)), rules(fs));
-    assert.ok(about.some((f) => f.rule === 'spf.term' && f.severity === 'info' && /ignored by receivers/.test(f.message)), rules(fs));
-    assert.ok(fs.some((f) => f.rule === 'spf.ok'), rules(fs));
+    // A warning with the fix since some receivers' SPF libraries still count it (spf-redirect-counted.test.ts).
+    assert.ok(about.some((f) => f.rule === 'spf.term' && f.severity === 'warn' && f.fix === 'spf' && /ignored by receivers that follow RFC 7208/.test(f.message)), rules(fs));
+    // (No spf.ok beside that warning: the record has something to fix. Nothing fails.)
+    assert.ok(!fs.some((f) => f.severity === 'fail'), rules(fs));
   });
 
   test('include:<the domain> after -all is described as ignored, not as a loop', async () => {
