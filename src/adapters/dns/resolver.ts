@@ -38,11 +38,13 @@ export interface ResolverOptions {
 
 /**
  * Answers a run cache keeps by default. A domain's own answers are needed only while it is audited (64 domains in
- * flight ask ~10 each: well inside one generation of 2,500), and a shared include stays as long as some domain asks
- * for it every ~250 domains. Measured on the 10,000-domain benchmark against 20,000: the same queries (10.28 per domain)
- * and cache hit rate (0.597), the same time, and peak RSS 225–234 MB instead of 231–264 (8 alternating runs each).
+ * flight ask ~10 each: inside one generation of 1,000), and a shared include stays as long as some domain asks for it
+ * every ~100 domains. Measured on the 10,000-domain benchmark against 20,000 (then 5,000): the same queries (10.28 per
+ * domain) and cache hit rate (0.597), the same time, and peak RSS 225–234 MB instead of 231–264 (8 alternating runs
+ * each); 2,000 against 5,000 (2026-11-28, six runs each, alternating): 10.28 queries a domain, the same time, peak RSS
+ * 233.5–250.0 MB against 236.6–260.4 (three of six over 256). 1,000 began to ask again (10.30).
  */
-export const DEFAULT_CACHE_SIZE = 5_000;
+export const DEFAULT_CACHE_SIZE = 2_000;
 
 export interface ResolverStats {
   queries: number;
