@@ -146,10 +146,13 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
       // wrote it meant a policy of this domain's own, and receivers apply the parent's instead. Not repaired by the fix:
       // that could weaken the policy that applies now (the parent's reject for a meant p=none).
       const meant = all.find((t) => !isSpfRecord(t) && repairMeantDmarc(t) !== null);
+      const lenient = meant !== undefined && dmarcVersionCaseOnly(meant.trimStart()) !== null;
       const unread =
         meant === undefined
           ? ''
-          : ` The TXT record ${JSON.stringify(meant)} at ${name} is meant as DMARC but receivers cannot read it (a DMARC record must start with "v=DMARC1;" and separate its tags with ";"), so they apply ${org}'s policy instead; correct it by hand if ${ctx.domain} should have a policy of its own.`;
+          : lenient
+            ? ` The TXT record ${JSON.stringify(meant)} at ${name} is meant as DMARC, but receivers following RFC 7489 cannot read it (the version must be "DMARC1", in capitals, first in the record) and apply ${org}'s policy instead, while lenient ones apply it; correct it by hand so that all read the same.`
+            : ` The TXT record ${JSON.stringify(meant)} at ${name} is meant as DMARC but receivers cannot read it (a DMARC record must start with "v=DMARC1;" and separate its tags with ";"), so they apply ${org}'s policy instead; correct it by hand if ${ctx.domain} should have a policy of its own.`;
       return [
         ...out,
         makeFinding(

@@ -494,7 +494,8 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
     if (absent.length && !said) {
       // A record that copies the relay's ranges instead (ip4:23.83.208.0/20): receivers pass today's mail, and the
       // message says so — the verdict stands, as the relay's own record is what says where it sends from.
-      const copied = several ? null : relayRangesCopied(judged[0].tree, relayRanges);
+      // Not while part of the relay's record got no answer: its addresses are then not known (DNS trouble is unknown).
+      const copied = several || added.unknown ? null : relayRangesCopied(judged[0].tree, relayRanges);
       out.push(
         makeFinding(
           'spf',

@@ -290,9 +290,17 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   const own = lists.map((l, i): DmarcPolicy | null => {
     const ps = l.pairs.filter(([k]) => k === 'p').map(([, v]) => v);
     // A record receivers cannot read applies no policy today: its written policy is not switched on silently.
-    if (meant.has(dmarcs[i]) && dmarcVersionCaseOnly(textOf(dmarcs[i])) !== null && ps.length === 1 && asPolicy(ps[0])) {
-      // Readable but for the version's case: lenient receivers apply its policy today, and it is what was meant.
-      note(`${label(i)} writes its version as ${JSON.stringify(textOf(dmarcs[i]).trim().split(';')[0])}, which receivers following RFC 7489 discard: the fix writes v=DMARC1 and keeps its p=${asPolicy(ps[0])}.`);
+    // Readable but for whitespace before v= (` v=DMARC1; p=reject`) or the version's case: lenient receivers (parsers
+    // that trim, or compare case-insensitively) apply its policy today, and it is what was meant (review: a leading
+    // space turned p=reject into p=none).
+    const text = textOf(dmarcs[i]);
+    const spaced = text !== text.trimStart() && isDmarcRecord(text.trimStart());
+    if (meant.has(dmarcs[i]) && (spaced || dmarcVersionCaseOnly(text.trimStart()) !== null) && ps.length === 1 && asPolicy(ps[0])) {
+      note(
+        spaced
+          ? `${label(i)} starts with whitespace before v=DMARC1, so receivers following RFC 7489 discard it: the fix writes it without and keeps its p=${asPolicy(ps[0])}.`
+          : `${label(i)} writes its version as ${JSON.stringify(text.trim().split(';')[0])}, which receivers following RFC 7489 discard: the fix writes v=DMARC1 and keeps its p=${asPolicy(ps[0])}.`,
+      );
       return asPolicy(ps[0])!;
     }
     if (meant.has(dmarcs[i])) {
@@ -300,7 +308,16 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       if (wrote && wrote !== 'none') note(`${label(i)} says p=${wrote}, but receivers cannot read it, so they ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}: the fix publishes p=none (monitoring only) and keeps its other tags — set p=${wrote} yourself once SPF and DKIM pass for this server's mail.`);
       return null;
     }
-    if (ps.length === 1 && asPolicy(ps[0])) return asPolicy(ps[0])!;
+    if (ps.length === 1 && asPolicy(ps[0])) {
+      // An invalid sp= makes RFC 7489 receivers read the record as one without a valid p (§6.6.3 step 6): the fix
+      // drops the sp= and keeps the p= that was written — which then applies: said, as it may enforce more than today.
+      const badSp = l.pairs.find(([k, v]) => k === 'sp' && !asPolicy(v));
+      if (badSp && asPolicy(ps[0]) !== 'none') {
+        const rfc = parseDmarcRecord(texts[i]).rua.length > 0 ? 'as p=none' : 'as no policy at all';
+        note(`${label(i)} has the invalid sp=${badSp[1]}, so receivers following RFC 7489 ${apply} it ${rfc}${now}: with sp= dropped its p=${asPolicy(ps[0])} applies (lenient receivers may apply it already).`);
+      }
+      return asPolicy(ps[0])!;
+    }
     if (ps.length === 0)
       note(
         dmarcs.length > 1
@@ -323,7 +340,9 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
         note(`Drops the unknown tag ${k}=${v}.`);
         continue;
       }
-      const errs = parseDmarcRecord(`v=DMARC1; p=none; ${k}=${v}`).errors;
+      // (The probe record has no rua: an invalid sp= there also draws the record-level "no valid rua" error, which is
+      // the probe's, not the customer's record's — review.)
+      const errs = parseDmarcRecord(`v=DMARC1; p=none; ${k}=${v}`).errors.filter((e) => !e.includes('no valid rua'));
       if (errs.length) {
         note(`Drops ${k}=${v}: ${errs.join('; ')}.`);
         continue;
