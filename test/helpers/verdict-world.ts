@@ -90,8 +90,11 @@ function rng(seed: number): Rand {
 
 // ---- keys ----
 
-type KeyName = 'rsa-a' | 'rsa-b' | 'rsa-c' | 'rsa1024' | 'rsa768' | 'ed-a' | 'ed-b' | 'rsa-other' | 'ed-other';
-/** The keys servers sign with (rsa768: a key receivers refuse, RFC 8301) — and two that no server here signs with. */
+export type KeyName = 'rsa-a' | 'rsa-b' | 'rsa-c' | 'rsa1024' | 'rsa768' | 'rsa1020' | 'rsa512' | 'ed-a' | 'ed-b' | 'rsa-other' | 'ed-other';
+/**
+ * The keys servers sign with (rsa768: a key receivers refuse, RFC 8301) — and two that no server here signs with. (A
+ * hand-made domain may sign with rsa1020 or rsa512, keys under RFC 8301's 1024 bits no generated domain uses.)
+ */
 const SERVER_KEYS: readonly KeyName[] = ['rsa-a', 'rsa-b', 'rsa-c', 'rsa1024', 'rsa768', 'ed-a', 'ed-b'];
 type DkimpyKey = { alg: 'rsa-sha256' | 'ed25519-sha256'; key: string };
 export interface Key {
@@ -130,6 +133,8 @@ function makeKeys(): Record<KeyName, Key> {
     'rsa-c': makeKey('rsa'),
     rsa1024: makeKey('rsa', 1024),
     rsa768: makeKey('rsa', 768),
+    rsa1020: makeKey('rsa', 1020),
+    rsa512: makeKey('rsa', 512),
     'ed-a': makeKey('ed25519'),
     'ed-b': makeKey('ed25519'),
     'rsa-other': makeKey('rsa'),
@@ -614,6 +619,21 @@ export interface HandMade {
   ownSpf?: string[];
   hosts?: (d: string) => Partial<Hosts>;
   dkim?: DkimVariant;
+  /** The key the server signs with (rsa-a unless it says). */
+  key?: KeyName;
+  /**
+   * The zone lines at the selector, written by the test itself (instead of `dkim`'s variant): for the server's `key`,
+   * domain `d`, names in the World `w` (selectorTxt writes a TXT line there).
+   */
+  dkimZone?: (key: Key, d: string, w: World) => string[];
+}
+
+/**
+ * A zone line at the server's selector (relative owner) publishing one TXT record: its text cut into strings of at most
+ * 250 octets, or the strings as given.
+ */
+export function selectorTxt(text: string | readonly string[]): string {
+  return `${SELECTOR}._domainkey IN TXT ${quoted(typeof text === 'string' ? strings(text, []) : text)}`;
 }
 export const HAND_MADE: HandMade[] = [
   // Names with an A record and no AAAA: void for an IPv6 sender. The server's IPv6 address comes after three of them.
@@ -707,8 +727,9 @@ function generatePanel(
     const d = `${h.label}.${panel}.example`;
     const hosts: Hosts = { apexA: SERVER_IP, mailA: SERVER_IP, mailAAAA: SERVER_IP6, mx: [`mail.${d}.`], ...h.hosts?.(d) };
     const spf: SpfShape = { records: h.spf(d), ...(h.ownSpf ? { ownSpf: h.ownSpf } : {}) };
-    const tags = new Set([`hand:${h.label}`, `dkim:${h.dkim ?? 'server'}`]);
-    write(d, zoneFile(hosts, spf, dkimLines(h.dkim ?? 'server', keys['rsa-a'], keys, d, w)), keys['rsa-a'], tags);
+    const key = keys[h.key ?? 'rsa-a'];
+    const tags = new Set([`hand:${h.label}`, `dkim:${h.dkimZone ? 'hand' : (h.dkim ?? 'server')}`]);
+    write(d, zoneFile(hosts, spf, h.dkimZone ? h.dkimZone(key, d, w) : dkimLines(h.dkim ?? 'server', key, keys, d, w)), key, tags);
   }
   const config = {
     server: {

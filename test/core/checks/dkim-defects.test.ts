@@ -50,8 +50,14 @@ describe('dkim check: h= on the key this server signs with', () => {
     assert.equal(f?.fix, 'dkim');
   });
 
+  test('h=SHA256 names no hash a verifier knows (values are case-sensitive, RFC 6376 §3.2): not dkim.ok', async () => {
+    const { findings } = await run(`v=DKIM1; k=rsa; h=SHA256; p=${mine}`, signsWith(mine));
+    assert.ok(!rules(findings).includes('dkim.ok:pass'), rules(findings).join(', '));
+  });
+
   test('h=sha1:sha256 and h=sha256 are fine: dkim.ok', async () => {
-    for (const h of ['sha1:sha256', 'sha256', 'SHA256']) {
+    // (Not h=SHA256: hash names are case-sensitive — test/e2e/dkim-second-judge.test.ts, dkim/record.test.ts.)
+    for (const h of ['sha1:sha256', 'sha256']) {
       const { findings } = await run(`v=DKIM1; k=rsa; h=${h}; p=${mine}`, signsWith(mine));
       assert.deepEqual(rules(findings), ['dkim.ok:pass'], h);
     }

@@ -235,9 +235,13 @@ describe('DKIM tag-list rules', () => {
   });
 
   it('h= hashes; sha1-only warns (RFC 8301)', () => {
-    const r = parseDkimRecord(`v=DKIM1; h=sha1:SHA256; p=${key}`);
+    const r = parseDkimRecord(`v=DKIM1; h=sha1:sha256; p=${key}`);
     assert.deepEqual(r.hashes, ['sha1', 'sha256']);
     assert.deepEqual(r.warnings, []);
+    // Hash names as written (RFC 6376 §3.2): SHA256 is no algorithm a verifier knows.
+    const upper = parseDkimRecord(`v=DKIM1; h=sha1:SHA256; p=${key}`);
+    assert.deepEqual(upper.hashes, ['sha1', 'SHA256']);
+    assert.ok(upper.warnings.some((w) => /verifiers know sha256, not SHA256/.test(w)) || upper.warnings.some((w) => /RFC 8301/.test(w)), upper.warnings.join('; '));
     const r2 = parseDkimRecord(`v=DKIM1; h=sha1; p=${key}`);
     assert.ok(r2.warnings.some((w) => /RFC 8301/.test(w)));
   });
