@@ -21,7 +21,6 @@
 // Skipped with a message when no perl with Mail::DKIM (apt-get install libmail-dkim-perl) or no python3 with pyspf,
 // dkimpy and dnspython is found (test/helpers/oracles.ts; .ci/run installs them).
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createPublicKey } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
-import { findPython } from '../helpers/oracles.js';
+import { findPerlDkim, findPython, runLinesJudge } from '../helpers/oracles.js';
 import {
   auditPanels,
   buildVerdictWorld,
@@ -49,24 +48,6 @@ import {
 const JUDGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles', 'dkim-judge.pl');
 
 // ---- the judges: a perl with Mail::DKIM and a python3 with dkimpy, else skip ----
-
-/** What the judge loads: Mail::DKIM (with Crypt::OpenSSL::RSA and Net::DNS, which libmail-dkim-perl brings) and JSON::PP. */
-const PERL_MODULES = ['Mail::DKIM', 'Mail::DKIM::Signer', 'Mail::DKIM::Verifier', 'Mail::DKIM::DNS', 'Crypt::OpenSSL::RSA', 'Net::DNS::Resolver', 'JSON::PP'];
-
-/**
- * The perl with Debian's Mail::DKIM — MAILHEALTH_ORACLE_PERL when set, else `perl` on the PATH, then /usr/bin/perl (a
- * perlbrew perl first on the PATH does not see Debian's modules) — or why there is none.
- */
-function findPerlDkim(): { perl: string } | { skip: string } {
-  const tried = process.env.MAILHEALTH_ORACLE_PERL ? [process.env.MAILHEALTH_ORACLE_PERL] : ['perl', '/usr/bin/perl'];
-  let runs = false;
-  for (const perl of tried) {
-    if (spawnSync(perl, ['-e', '1'], { stdio: 'ignore' }).status !== 0) continue;
-    runs = true;
-    if (spawnSync(perl, [...PERL_MODULES.map((m) => `-M${m}`), '-e', '1'], { stdio: 'ignore' }).status === 0) return { perl };
-  }
-  return { skip: `${runs ? 'perl lacks Mail::DKIM' : `no perl runs (tried ${tried.join(', ')})`} (apt-get install libmail-dkim-perl); .ci/run installs it` };
-}
 
 const perl = findPerlDkim();
 const python = findPython();
@@ -160,22 +141,7 @@ interface MailDkimAnswer {
 }
 
 function runJudge(perlPath: string, items: readonly object[]): Promise<MailDkimAnswer[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(perlPath, [JUDGE], { stdio: ['pipe', 'pipe', 'pipe'] });
-    trackJudge(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`dkim-judge.pl exited ${code}:\n${err}`));
-      const answers = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MailDkimAnswer);
-      if (answers.length !== items.length) return reject(new Error(`dkim-judge.pl answered ${answers.length} of ${items.length}:\n${err}`));
-      resolve(answers);
-    });
-    child.stdin.end(items.map((x) => JSON.stringify(x)).join('\n') + '\n');
-  });
+  return runLinesJudge<MailDkimAnswer>(perlPath, JUDGE, items, trackJudge);
 }
 
 /** Mail::DKIM's answer for every domain, in `parts` processes side by side (the answers do not depend on the split). */

@@ -43,7 +43,6 @@
 // Skipped with a message when no perl with Mail::DMARC is found (test/helpers/oracles.ts findPerlDmarc; .ci/run
 // installs libmail-dmarc-perl).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,7 +54,7 @@ import { isDmarcRecord, organizationalDomain, parseDmarcRecord } from '../../src
 import { addZoneFile } from '../../src/demo/world.js';
 import { cli } from '../cli/fixtures/run-cli.js';
 import { corpusPath } from '../helpers/corpora.js';
-import { findPerlDmarc } from '../helpers/oracles.js';
+import { findPerlDmarc, runLinesJudge } from '../helpers/oracles.js';
 
 const JUDGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles', 'dmarc-judge.pl');
 const VECTORS = 'dmarc/checkdmarc-dmarc-vectors.json';
@@ -323,18 +322,7 @@ interface Judged {
 }
 
 function runJudge(perl: string, requests: readonly { domain: string; port?: number }[]): Promise<Judged[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(perl, [JUDGE], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      code === 0 ? resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Judged)) : reject(new Error(`dmarc-judge.pl exited ${code}:\n${err}`)),
-    );
-    child.stdin.end(requests.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  });
+  return runLinesJudge<Judged>(perl, JUDGE, requests);
 }
 
 // ---- the verdicts ----

@@ -23,14 +23,13 @@
 // Skipped with a message when no perl with Mail::SPF (apt-get install libmail-spf-perl) or no python3 with pyspf,
 // dkimpy and dnspython is found (test/helpers/oracles.ts; .ci/run installs them).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
-import { findPerlSpf, findPython } from '../helpers/oracles.js';
+import { findPerlSpf, findPython, runLinesJudge } from '../helpers/oracles.js';
 import {
   auditPanels,
   buildVerdictWorld,
@@ -90,22 +89,7 @@ interface MailSpfAnswer extends SpfAnswer {
 }
 
 function runJudge(perlPath: string, port: number, items: readonly { ip: string; sender: string; helo: string }[]): Promise<MailSpfAnswer[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(perlPath, [JUDGE], { stdio: ['pipe', 'pipe', 'pipe'] });
-    trackJudge(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`spf-judge.pl exited ${code}:\n${err}`));
-      const answers = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as MailSpfAnswer);
-      if (answers.length !== items.length) return reject(new Error(`spf-judge.pl answered ${answers.length} of ${items.length}:\n${err}`));
-      resolve(answers);
-    });
-    child.stdin.end(items.map((x) => JSON.stringify({ ...x, port })).join('\n') + '\n');
-  });
+  return runLinesJudge<MailSpfAnswer>(perlPath, JUDGE, items.map((x) => ({ ...x, port })), trackJudge);
 }
 
 /** Mail::SPF's answers for every domain — the server's addresses (or the relay's probes), then strangers' — in `parts` processes. */

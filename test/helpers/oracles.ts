@@ -1,7 +1,7 @@
 // The independent judges of the end-to-end tests (test/e2e/*-oracles.test.ts): a python3 with Debian's pyspf, dkimpy
 // and dnspython, or why there is none — those tests then skip with that message, as the browser tests skip without
 // Chromium (.ci/run installs the packages).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 const MODULES: [module: string, pkg: string][] = [
   ['spf', 'python3-spf'],
@@ -27,39 +27,58 @@ export function findPython(): { python: string } | { skip: string } {
   return { skip: `${missing ? `python3 lacks ${missing.join(', ')}` : `no python3 runs (tried ${tried.join(', ')})`} (apt-get install ${all}); .ci/run installs them` };
 }
 
-/** What the DMARC judge (test/fixtures/oracles/dmarc-judge.pl) loads: Mail::DMARC and JSON::PP (Perl's own). */
-const PERL_MODULES = ['Mail::DMARC::PurePerl', 'Mail::DMARC::Policy', 'Net::DNS::Resolver', 'JSON::PP', 'File::ShareDir'];
-
 /**
- * The perl with Debian's Mail::DMARC (libmail-dmarc-perl, which brings Net::DNS and the public suffix list) —
- * MAILHEALTH_ORACLE_PERL when set, else `perl` on the PATH, then /usr/bin/perl (a perlbrew perl first on the PATH does
- * not see Debian's modules) — or why there is none.
+ * The perl that loads every one of `modules` — MAILHEALTH_ORACLE_PERL when set, else `perl` on the PATH, then
+ * /usr/bin/perl (a perlbrew perl first on the PATH does not see Debian's modules) — or why there is none, naming `lib`
+ * and the Debian package `pkg` that brings it.
  */
-export function findPerlDmarc(): { perl: string } | { skip: string } {
+function findPerlWith(modules: readonly string[], lib: string, pkg: string): { perl: string } | { skip: string } {
   const tried = process.env.MAILHEALTH_ORACLE_PERL ? [process.env.MAILHEALTH_ORACLE_PERL] : ['perl', '/usr/bin/perl'];
   let runs = false;
   for (const perl of tried) {
     if (spawnSync(perl, ['-e', '1'], { stdio: 'ignore' }).status !== 0) continue;
     runs = true;
-    if (spawnSync(perl, [...PERL_MODULES.map((m) => `-M${m}`), '-e', '1'], { stdio: 'ignore' }).status === 0) return { perl };
+    if (spawnSync(perl, [...modules.map((m) => `-M${m}`), '-e', '1'], { stdio: 'ignore' }).status === 0) return { perl };
   }
-  return { skip: `${runs ? 'perl lacks Mail::DMARC' : `no perl runs (tried ${tried.join(', ')})`} (apt-get install libmail-dmarc-perl); .ci/run installs it` };
+  return { skip: `${runs ? `perl lacks ${lib}` : `no perl runs (tried ${tried.join(', ')})`} (apt-get install ${pkg}); .ci/run installs it` };
 }
 
-/** What the second SPF judge (test/fixtures/oracles/spf-judge.pl) loads: Mail::SPF, Net::DNS and JSON::PP. */
-const PERL_SPF_MODULES = ['Mail::SPF', 'Mail::SPF::Server', 'Mail::SPF::Request', 'Net::DNS::Resolver', 'JSON::PP'];
+/** The perl with Debian's Mail::DMARC (libmail-dmarc-perl, which brings Net::DNS and the public suffix list): what test/fixtures/oracles/dmarc-judge.pl loads. */
+export function findPerlDmarc(): { perl: string } | { skip: string } {
+  return findPerlWith(['Mail::DMARC::PurePerl', 'Mail::DMARC::Policy', 'Net::DNS::Resolver', 'JSON::PP', 'File::ShareDir'], 'Mail::DMARC', 'libmail-dmarc-perl');
+}
+
+/** The perl with Debian's Mail::SPF (libmail-spf-perl, which brings Net::DNS and NetAddr::IP): what spf-judge.pl loads. */
+export function findPerlSpf(): { perl: string } | { skip: string } {
+  return findPerlWith(['Mail::SPF', 'Mail::SPF::Server', 'Mail::SPF::Request', 'Net::DNS::Resolver', 'JSON::PP'], 'Mail::SPF', 'libmail-spf-perl');
+}
+
+/** The perl with Debian's Mail::DKIM (libmail-dkim-perl, with Net::DNS and Crypt::OpenSSL::RSA): what dkim-judge.pl loads. */
+export function findPerlDkim(): { perl: string } | { skip: string } {
+  return findPerlWith(['Mail::DKIM', 'Mail::DKIM::Signer', 'Mail::DKIM::Verifier', 'Mail::DKIM::DNS', 'Crypt::OpenSSL::RSA', 'Net::DNS::Resolver', 'JSON::PP'], 'Mail::DKIM', 'libmail-dkim-perl');
+}
 
 /**
- * The perl with Debian's Mail::SPF (libmail-spf-perl, which brings Net::DNS and NetAddr::IP) — MAILHEALTH_ORACLE_PERL
- * when set, else `perl` on the PATH, then /usr/bin/perl — or why there is none.
+ * Runs a judge that reads one JSON request a line on stdin and writes one JSON answer a line (the Perl judges in
+ * test/fixtures/oracles/): its answers, in order — rejected when it exits non-zero or answers another number of lines.
+ * `onSpawn` sees the process (a test's after() can then end judges still running: verdict-world.ts trackJudge).
  */
-export function findPerlSpf(): { perl: string } | { skip: string } {
-  const tried = process.env.MAILHEALTH_ORACLE_PERL ? [process.env.MAILHEALTH_ORACLE_PERL] : ['perl', '/usr/bin/perl'];
-  let runs = false;
-  for (const perl of tried) {
-    if (spawnSync(perl, ['-e', '1'], { stdio: 'ignore' }).status !== 0) continue;
-    runs = true;
-    if (spawnSync(perl, [...PERL_SPF_MODULES.map((m) => `-M${m}`), '-e', '1'], { stdio: 'ignore' }).status === 0) return { perl };
-  }
-  return { skip: `${runs ? 'perl lacks Mail::SPF' : `no perl runs (tried ${tried.join(', ')})`} (apt-get install libmail-spf-perl); .ci/run installs it` };
+export function runLinesJudge<T>(command: string, script: string, items: readonly object[], onSpawn?: (child: ChildProcess) => void): Promise<T[]> {
+  const name = script.split('/').pop();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    onSpawn?.(child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += String(d)));
+    child.stderr.on('data', (d) => (err += String(d)));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${name} exited ${code}:\n${err}`));
+      const answers = out.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+      if (answers.length !== items.length) return reject(new Error(`${name} answered ${answers.length} of ${items.length}:\n${err}`));
+      resolve(answers);
+    });
+    child.stdin.end(items.map((x) => JSON.stringify(x)).join('\n') + '\n');
+  });
 }
