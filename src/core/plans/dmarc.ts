@@ -340,9 +340,9 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
         note(`Drops the unknown tag ${k}=${v}.`);
         continue;
       }
-      // (The probe record has no rua: an invalid sp= there also draws the record-level "no valid rua" error, which is
-      // the probe's, not the customer's record's — review.)
-      const errs = parseDmarcRecord(`v=DMARC1; p=none; ${k}=${v}`).errors.filter((e) => !e.includes('no valid rua'));
+      // The probe carries a valid rua: without one an invalid sp= also draws the record-level "no valid rua" error,
+      // which would be the probe's, not the customer's record's (review).
+      const errs = parseDmarcRecord(`v=DMARC1; p=none; rua=mailto:dmarc@example.net; ${k}=${v}`).errors;
       if (errs.length) {
         note(`Drops ${k}=${v}: ${errs.join('; ')}.`);
         continue;
