@@ -151,19 +151,22 @@ export function canonName(name: string): string {
 }
 
 // The registrable domain of every name an audit meets is asked many times (classifier, DMARC report destinations):
-// remembered, bounded (cleared when full), keyed by the exact name given.
+// remembered, bounded (cleared when full), keyed by the exact name given; one memo per reading of the list.
 const registrable = new Map<string, string>();
+const registrableWithPrivate = new Map<string, string>();
 
 /**
  * The organizational domain of a name as given (callers normalise it): its registrable domain by the public suffix
- * list (ICANN section), or the name itself when there is none (e.g. a bare public suffix).
+ * list — its ICANN section, or with `withPrivate` its private section too (uk.com, blogspot.com…: DMARC reads the whole
+ * list) — or the name itself when there is none (e.g. a bare public suffix).
  */
-export function registrableDomain(name: string): string {
-  let r = registrable.get(name);
+export function registrableDomain(name: string, withPrivate = false): string {
+  const memo = withPrivate ? registrableWithPrivate : registrable;
+  let r = memo.get(name);
   if (r === undefined) {
-    if (registrable.size >= 8192) registrable.clear();
-    r = getDomain(name, { allowPrivateDomains: false }) ?? name;
-    registrable.set(name, r);
+    if (memo.size >= 8192) memo.clear();
+    r = getDomain(name, { allowPrivateDomains: withPrivate }) ?? name;
+    memo.set(name, r);
   }
   return r;
 }

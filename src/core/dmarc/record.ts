@@ -39,8 +39,7 @@
 // | rua / ruf non-mailto scheme        | both        | warning (receivers are only required to support mailto)                  |
 // | rua missing                        | —           | warning (no aggregate reports: you cannot see who sends as you)          |
 // | parked option, p or sp ≠ reject    | —           | warning                                                                  |
-import { getDomain } from 'tldts';
-import { aLabelName } from '../domain.js';
+import { aLabelName, registrableDomain } from '../domain.js';
 
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 
@@ -438,26 +437,16 @@ function bare(d: string): string {
   return d.trim().toLowerCase().replace(/\.$/, '');
 }
 
-// Organizational domains asked for many times (every domain, every report address): remembered, bounded.
-const orgDomains = new Map<string, string>();
-
 /**
  * Organizational domain (RFC 7489 §3.2) by the whole public suffix list, its ICANN and private sections, as receivers
  * read it (Mail::DMARC loads the whole file); the name itself when it has none (e.g. a bare public suffix).
  * uk.com, us.com, eu.com… are private-section suffixes under which CentralNic sells domains: example.uk.com is its own
- * organizational domain, whose subdomains inherit its record, not uk.com's (registrableDomain, by the ICANN section,
+ * organizational domain, whose subdomains inherit its record, not uk.com's (by the ICANN section alone it
  * took uk.com: a subdomain inherited uk.com's policy, example.uk.com itself too, and reports to other.uk.com needed no
  * authorisation — test/e2e/dmarc-verdicts-oracle.test.ts).
  */
 export function organizationalDomain(domain: string): string {
-  const name = bare(domain);
-  let org = orgDomains.get(name);
-  if (org === undefined) {
-    if (orgDomains.size >= 8192) orgDomains.clear();
-    org = getDomain(name, { allowPrivateDomains: true }) ?? name;
-    orgDomains.set(name, org);
-  }
-  return org;
+  return registrableDomain(bare(domain), true);
 }
 
 /** RFC 7489 §7.1: a report destination in another organizational domain needs its authorisation record. */
