@@ -10,7 +10,13 @@
 // libraries might read differently: t=s and t=y:s, g= (RFC 4871's granularity, gone from RFC 6376), s= lists and case,
 // h= lists, FWS inside h= and case, k= case, unknown tags and a tag name RFC 6376 does not allow, a tag without "=", a
 // duplicate tag, whitespace inside p= (a tab, a no-break space), p= in double quotes or as a bare RSAPublicKey, a
-// revoked key, strings cut inside tags, keys of 512 and 1020 bits, a key beside a revoked one, a CNAME chain.
+// revoked key, strings cut inside tags, keys of 512 and 1020 bits, a key beside a revoked one, a CNAME chain — and the
+// record the DKIM fix writes for a key a panel hands as a bare RSAPublicKey (src/core/dkim/record.ts renderDkimRecord
+// publishes it as SubjectPublicKeyInfo: as given, Mail::DKIM failed it).
+// Where RFC 6376 lets verifiers use the server's key and only Mail::DKIM refuses it over the record's form (p= as a bare
+// RSAPublicKey, g= other than *), mailhealth keeps dkim.ok but warns (dkim.compat, offering the DKIM fix, which
+// republishes the key as SubjectPublicKeyInfo without g=): the test asserts the warning is given on exactly those
+// domains.
 // Where the three do not agree, the difference is listed (DIFFERENCES, each with its reason and what each side says:
 // the test asserts that it differs exactly so, and that at least one domain shows it) — or is a mailhealth defect this
 // test found and did not fix (DEFECTS: asserted to differ only as reported, with a `todo` test expecting agreement).
@@ -28,6 +34,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js';
+import { dkimRecordFor } from '../../src/core/plans/dkim.js';
 import { findPerlDkim, findPython, runLinesJudge } from '../helpers/oracles.js';
 import {
   auditPanels,
@@ -111,6 +118,10 @@ const SECOND_JUDGE: HandMade[] = [
   hand('dkim-rsa1020', (k) => [rec(k)], 'rsa1020'),
   // The server's key beside a revoked record.
   hand('dkim-beside-revoked', (k) => [rec(k), 'v=DKIM1; k=rsa; p=']),
+  // The record the DKIM fix writes (dkimRecordFor, its strings as the panel gets them) for a panel that hands the
+  // server's key as a bare RSAPublicKey (as a cPanel/Plesk record read back may be): SubjectPublicKeyInfo, which all
+  // three read (it was the key as given, which Mail::DKIM fails: the dkim-p-pkcs1 difference below).
+  hand('dkim-fix-from-pkcs1', (k) => [dkimRecordFor(`${SELECTOR}._domainkey.x.example`, 3600, pkcs1(k)).txt ?? []]),
 ];
 // A CNAME chain two deep to the server's key.
 SECOND_JUDGE.push({
@@ -279,8 +290,10 @@ const DIFFERENCES: Difference[] = [
     // RFC 6376 (which obsoletes RFC 4871) has no g= among the key record's tags (§3.6.1: v, h, k, n, p, s, t), and
     // "Unrecognized tags MUST be ignored" (§3.2): mailhealth and dkimpy ignore it. Mail::DKIM (PublicKey
     // check_granularity) applies RFC 4871 §3.6.1's g= — "granularity mismatch" for g=postmaster against i=@<d> (the
-    // default), "granularity is empty" for g= — and passes g=*. mailhealth's verdict is RFC 6376's.
-    reason: 'RFC 6376 §3.6.1/§3.2: g= is no longer a tag (ignored); Mail::DKIM applies RFC 4871\'s granularity',
+    // default), "granularity is empty" for g= — and passes g=*. mailhealth's verdict is RFC 6376's (dkim.ok), with a
+    // warning (dkim.compat, asserted below) and the DKIM fix, which republishes the key without g=. (OpenDKIM 2.11.0's
+    // opendkim-testmsg, tried by hand, ignores g= as dkimpy does.)
+    reason: 'RFC 6376 §3.6.1/§3.2: g= is no longer a tag (ignored); Mail::DKIM applies RFC 4871\'s granularity (mailhealth warns)',
     libraries: 'differ',
     applies: (r) => shows(r, null, 'dkim-g-local') || shows(r, null, 'dkim-g-empty'),
     says: [WORKS, WORKS, FAILS],
@@ -321,9 +334,11 @@ const DIFFERENCES: Difference[] = [
     // RFC 6376 §3.6.1 k=rsa: "an ASN.1 DER-encoded [ITU-X660] RSAPublicKey … is being used in the "p=" tag", though
     // signers publish SubjectPublicKeyInfo (mail-auth.md §2: accept both for RSA; src/core/dkim/record.ts reads both,
     // as dkimpy's parse_public_key does). Mail::DKIM wraps p= in "BEGIN PUBLIC KEY" for OpenSSL, which reads SPKI
-    // only: "OpenSSL error: wrong tag". mailhealth's dkim.ok follows the RFC's own wording; a receiver on Mail::DKIM
-    // fails such a key (left in the report: a warning for it is a design question).
-    reason: 'RFC 6376 §3.6.1 names RSAPublicKey for k=rsa (mailhealth and dkimpy read both encodings); Mail::DKIM reads SPKI only',
+    // only: "OpenSSL error: wrong tag" (OpenDKIM 2.11.0's opendkim-testmsg, tried by hand, fails it too: "Unable to
+    // verify"). mailhealth's dkim.ok follows the RFC's own wording (erratum 3017, held for document update, would allow
+    // SubjectPublicKeyInfo too), with a warning (dkim.compat, asserted below) and the DKIM fix, which republishes the
+    // key as SubjectPublicKeyInfo — as it now publishes any key a panel hands that way (dkim-fix-from-pkcs1 agrees).
+    reason: 'RFC 6376 §3.6.1 names RSAPublicKey for k=rsa (mailhealth and dkimpy read both encodings); Mail::DKIM reads SPKI only (mailhealth warns)',
     libraries: 'differ',
     applies: (r) => shows(r, null, 'dkim-p-pkcs1'),
     says: [WORKS, WORKS, FAILS],
@@ -486,6 +501,30 @@ describe("mailhealth's DKIM verdicts against two independent judges: dkimpy and 
       });
     });
     assert.deepEqual(off, []);
+  });
+
+  test("dkim.compat: mailhealth warns, offering the DKIM fix, exactly where Mail::DKIM alone refuses the server's key over the record's form (p= encoding, g=)", () => {
+    // Mail::DKIM's own words for the two: the key record's p= is no SubjectPublicKeyInfo, or g= does not match.
+    const form = /^invalid \(public key: (OpenSSL error: wrong tag|granularity mismatch|granularity is empty)\)$/;
+    const warnedOn = (r: Row) => r.j.fs.filter((f) => f.check === 'dkim' && f.subject === SELECTOR && f.rule === 'dkim.compat');
+    const refusals = (r: Row) => (r.j.mk.unsupported ? [] : (r.j.mk.each ?? []).filter((e) => form.test(e.detail)).map((e) => e.detail));
+    const off = all.flatMap((r) => {
+      const warned = warnedOn(r);
+      const expected = refusals(r).length > 0 && r.mailhealth === WORKS && r.dkimpy === WORKS;
+      const wrong = warned.length !== (expected ? 1 : 0) || warned.some((f) => f.severity !== 'warn' || (f as Finding & { fix?: string }).fix !== 'dkim');
+      return wrong ? [`${line(r)}: dkim.compat ${JSON.stringify(warned)}\n${detail(r.j)}`] : [];
+    });
+    assert.deepEqual(off, []);
+    // Both forms occur among the warned domains (the comparison can fail).
+    const seen = all.filter((r) => warnedOn(r).length).flatMap(refusals).join('\n');
+    assert.match(seen, /wrong tag/);
+    assert.match(seen, /granularity/);
+  });
+
+  test('the record the DKIM fix writes for a key handed as a bare RSAPublicKey works for all three', () => {
+    const mine = all.filter((r) => shows(r, null, 'dkim-fix-from-pkcs1'));
+    assert.equal(mine.length, 1);
+    assert.deepEqual(mine.filter((r) => !r.agree || r.mailkim !== WORKS).map((r) => `${line(r)}\n${detail(r.j)}`), []);
   });
 
   for (const d of DIFFERENCES) {

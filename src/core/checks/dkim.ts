@@ -2,11 +2,11 @@
 // Selectors are probed from what is known, not guessed at random: the server's, those in the panel's zone, those of
 // mail services the domain's SPF includes (e.g. "google" for _spf.google.com), and any the user adds.
 import { isSpfRecord } from '../spf/parse.js';
-import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, type DkimRecord, type KeyGrade } from '../dkim/record.js';
+import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, verifierRefusals, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
 import type { Finding, MailSettings, ZoneRecord } from '../model.js';
 import { noMailDeclared, noMailUnknown, noMailWhat, type NoMail } from '../nomail.js';
-import { decideDkim, deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, selectorView, senderAtSelector, senderKeyText, spfProviders, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
+import { decideDkim, deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, republishedAs, selectorView, senderAtSelector, senderKeyText, spfProviders, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
 import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import { canonName } from '../domain.js';
 import type { CheckContext } from './context.js';
@@ -413,6 +413,25 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
         );
       } else if (isServer && c.class === 'this-server') {
         out.push(makeFinding('dkim', 'dkim.ok', 'pass', `${name} publishes the key this server signs with.`, ev, { subject: sel, classification: c }));
+        // The right key, in a record RFC 6376 lets verifiers use but widely deployed ones refuse (a bare RSAPublicKey,
+        // g= other than *): still dkim.ok — dkimpy and the RFC verify — with a warning, and the fix where it rewrites
+        // the record (keyRecordProblem makes the plan republish the key).
+        const refusals = verifierRefusals(rec);
+        if (refusals.length) {
+          const how = republishedAs(refusals);
+          out.push(
+            makeFinding(
+              'dkim',
+              'dkim.compat',
+              'warn',
+              `${name} publishes the key this server signs with, but ${refusals.map((p) => p.text).join('; and ')}.${
+                planWrites() ? ` The DKIM fix republishes the key ${how}.` : ` The DKIM fix does not rewrite the record here: republish the key ${how} by hand.`
+              }`,
+              ev,
+              subjFix(),
+            ),
+          );
+        }
       } else {
         const left = c.class === 'stale' ? ' Most likely a previous host left it: nothing signs with it here.' : '';
         out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.${left}${remark}`, ev, { subject: sel, classification: c }));

@@ -37,23 +37,53 @@ function children(buf: Buffer, t: Tlv): Tlv[] | null {
 
 const RSA_OID = Buffer.from('2a864886f70d010101', 'hex');
 
-/** The RSAPublicKey (PKCS#1) bytes inside a base64 SubjectPublicKeyInfo or bare RSAPublicKey; null if neither. */
-export function rsaPublicKeyDer(b64: string): Buffer | null {
+/** An RSA public key's RSAPublicKey (PKCS#1) bytes, and whether `p=` wrapped them in a SubjectPublicKeyInfo. */
+interface RsaKeyDer {
+  pub: Buffer;
+  spki: boolean;
+}
+
+function readRsaKey(b64: string): RsaKeyDer | null {
   const der = Buffer.from(b64.replace(/\s+/g, ''), 'base64');
   const top = readTlv(der, 0);
   if (!top || top.tag !== 0x30 || top.end !== der.length) return null;
   const kids = children(der, top);
   if (!kids || kids.length < 2) return null;
-  if (kids[0].tag === 0x02 && kids[1].tag === 0x02 && kids.length === 2) return der; // RSAPublicKey
+  if (kids[0].tag === 0x02 && kids[1].tag === 0x02 && kids.length === 2) return { pub: der, spki: false }; // RSAPublicKey
   if (kids[0].tag === 0x30 && kids[1].tag === 0x03) {
     const alg = children(der, kids[0]);
     if (!alg || !alg[0] || alg[0].tag !== 0x06 || !der.subarray(alg[0].start, alg[0].end).equals(RSA_OID)) return null;
     if (der[kids[1].start] !== 0) return null; // unused bits
     const inner = der.subarray(kids[1].start + 1, kids[1].end);
     const t = readTlv(inner, 0);
-    return t && t.tag === 0x30 && t.end === inner.length ? inner : null;
+    return t && t.tag === 0x30 && t.end === inner.length ? { pub: inner, spki: true } : null;
   }
   return null;
+}
+
+/** The RSAPublicKey (PKCS#1) bytes inside a base64 SubjectPublicKeyInfo or bare RSAPublicKey; null if neither. */
+export function rsaPublicKeyDer(b64: string): Buffer | null {
+  return readRsaKey(b64)?.pub ?? null;
+}
+
+/**
+ * Whether a base64 RSA public key is a bare RSAPublicKey (PKCS#1) rather than one wrapped in SubjectPublicKeyInfo;
+ * null when the DER walk cannot read it as either. RFC 6376 §3.6.1 names RSAPublicKey for k=rsa, but Mail::DKIM
+ * (SpamAssassin, Amavis) and OpenDKIM hand p= to OpenSSL as SubjectPublicKeyInfo only, and fail the bare form.
+ */
+export function isBareRsaPublicKey(b64: string): boolean | null {
+  const k = readRsaKey(b64);
+  return k ? !k.spki : null;
+}
+
+/**
+ * The base64 SubjectPublicKeyInfo of an RSA public key given as SPKI (returned as given, whitespace stripped) or as a
+ * bare RSAPublicKey (wrapped: plain DER building, no OpenSSL); null when the DER walk cannot read it.
+ */
+export function rsaSpkiFromPublicKey(b64: string): string | null {
+  const k = readRsaKey(b64);
+  if (!k) return null;
+  return k.spki ? b64.replace(/\s+/g, '') : spkiOf(k.pub).toString('base64');
 }
 
 function encLen(n: number): Buffer {
@@ -93,10 +123,13 @@ export function rsaSpkiFromPrivatePem(pem: string): string | null {
   if (kids.length < 3 || kids[1].tag !== 0x02 || kids[2].tag !== 0x02) return null;
   const n = der.subarray(kids[1].start, kids[1].end);
   const e = der.subarray(kids[2].start, kids[2].end);
-  const rsaPub = tlv(0x30, Buffer.concat([tlv(0x02, n), tlv(0x02, e)]));
+  return spkiOf(tlv(0x30, Buffer.concat([tlv(0x02, n), tlv(0x02, e)]))).toString('base64');
+}
+
+/** The SubjectPublicKeyInfo DER around RSAPublicKey DER: AlgorithmIdentifier(rsaEncryption, NULL), BIT STRING. */
+function spkiOf(rsaPub: Buffer): Buffer {
   const algId = tlv(0x30, Buffer.concat([tlv(0x06, RSA_OID), Buffer.from([0x05, 0x00])]));
-  const spki = tlv(0x30, Buffer.concat([algId, tlv(0x03, Buffer.concat([Buffer.from([0]), rsaPub]))]));
-  return spki.toString('base64');
+  return tlv(0x30, Buffer.concat([algId, tlv(0x03, Buffer.concat([Buffer.from([0]), rsaPub]))]));
 }
 
 /** Modulus length in bits of an RSA public key (SPKI or PKCS#1, base64); null when it is not one. */

@@ -11,10 +11,11 @@
 // - `v`, if present, must be the first tag and equal `DKIM1`;
 // - `p` is required; an empty `p=` means the key was revoked; FWS inside `p=` (folding) is stripped — any other
 //   character, a no-break space too, makes it invalid base64;
-// - `p=` for RSA may be SubjectPublicKeyInfo DER or bare RSAPublicKey (PKCS#1) DER; bits come from the modulus;
+// - `p=` for RSA may be SubjectPublicKeyInfo DER or bare RSAPublicKey (PKCS#1) DER; bits come from the modulus (the
+//   bare form is valid, but widely deployed verifiers fail it: verifierRefusals);
 // - `p=` for Ed25519 is the raw 32-byte key (RFC 8463), 256 bits.
 // Nothing here throws on bad input: problems are returned as `errors` (record unusable) or `warnings`.
-import { rsaModulusBits, rsaPublicKeyDer } from './der.js';
+import { isBareRsaPublicKey, rsaModulusBits, rsaPublicKeyDer, rsaSpkiFromPublicKey } from './der.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 
 export type DkimKeyType = 'rsa' | 'ed25519' | (string & {});
@@ -23,10 +24,11 @@ export type KeyGrade = 'fail' | 'warn' | 'ok';
 /**
  * Why a record with a usable key still does not serve a server's signatures, as a kind to decide on and a text to
  * show: `k=` that is not the key's type, a malformed record, a character-string over 255 bytes, an `h=` that leaves
- * out sha256 (hashRefusal), `t=y` testing mode.
+ * out sha256 (hashRefusal), `t=y` testing mode — or, valid by RFC 6376, fails them at receivers whose widely deployed
+ * verifiers read the record otherwise (verifierRefusals): `p=` as a bare RSAPublicKey, a `g=` other than `*`.
  */
 export interface DkimProblem {
-  kind: 'key-type' | 'malformed' | 'long-string' | 'hash' | 'testing';
+  kind: 'key-type' | 'malformed' | 'long-string' | 'hash' | 'testing' | 'encoding' | 'granularity';
   text: string;
 }
 /** A non-fatal remark of the parser: `h=` that does not allow sha256, or `t=y`. */
@@ -279,6 +281,49 @@ export function hashRefusal(rec: DkimRecord): DkimProblem | null {
   return { kind: 'hash', text };
 }
 
+/** Mail::DKIM's filters, as the texts below name them. */
+const MAIL_DKIM = 'Mail::DKIM (SpamAssassin, Amavis)';
+
+/**
+ * Why widely deployed verifiers fail signatures against a record RFC 6376 lets them verify, for a record without errors
+ * (Mail::DKIM 1.20230212 beside dkimpy in test/e2e/dkim-second-judge.test.ts; OpenDKIM 2.11.0's opendkim-testmsg):
+ * - `p=` an RSA key as a bare RSAPublicKey (PKCS#1): RFC 6376 §3.6.1 names that form (erratum 3017 allows
+ *   SubjectPublicKeyInfo too, which is what signers publish), but Mail::DKIM hands p= to OpenSSL as a PUBLIC KEY
+ *   (SubjectPublicKeyInfo) — "OpenSSL error: wrong tag" — and OpenDKIM cannot load it either ("Unable to verify");
+ * - `g=` other than `*`: RFC 4871's granularity, gone from RFC 6376 (§3.6.1 lists no g=, and unknown tags are ignored),
+ *   which Mail::DKIM still applies (PublicKey check_granularity): the signature's i= local part must match it — and a
+ *   signature without i= (the usual) has an empty one, which only `*` matches; an empty g= matches nothing
+ *   ("granularity is empty"). dkimpy and OpenDKIM 2.11 ignore g=.
+ * Each text says what the record does and what follows, to come after "but". Empty when there is nothing to say.
+ */
+export function verifierRefusals(rec: DkimRecord): DkimProblem[] {
+  const out: DkimProblem[] = [];
+  if (rec.errors.length || rec.revoked || !rec.publicKey) return out;
+  if (rec.keyType === 'rsa' && bareRsa(rec.publicKey)) {
+    out.push({
+      kind: 'encoding',
+      text: `its p= is a bare RSAPublicKey (PKCS#1): RFC 6376 allows that form, yet ${MAIL_DKIM} and OpenDKIM read p= as SubjectPublicKeyInfo only, so receivers that verify with them fail this key's signatures`,
+    });
+  }
+  const fails = "so receivers that verify with it fail this key's signatures";
+  const g = rec.tags.g;
+  if (g !== undefined && g !== '*') {
+    out.push({
+      kind: 'granularity',
+      text:
+        g === ''
+          ? `its g= is empty: RFC 6376 dropped g= (RFC 4871's granularity), yet ${MAIL_DKIM} still applies it, and an empty g= matches no signature, ${fails}`
+          : `its g=${g} is RFC 4871's granularity, which RFC 6376 dropped, yet ${MAIL_DKIM} still applies it: a signature's i= local part must match it, and a signature without i= (the usual) matches only g=*, ${fails}`,
+    });
+  }
+  return out;
+}
+
+/** Whether an RSA `p=` is a bare RSAPublicKey (the DER walk; OpenSSL only for a key the walk cannot read). */
+function bareRsa(p: string): boolean {
+  return isBareRsaPublicKey(p) ?? decodeKey(p, 'rsa')?.encoding === 'pkcs1';
+}
+
 /** RFC 8301 grading: RSA < 1024 fail, 1024..2047 warn, ≥ 2048 ok; Ed25519 ok. Unknown length fails. */
 export function gradeKey(bits: number | null, keyType: DkimKeyType = 'rsa'): KeyGrade {
   if (keyType === 'ed25519') return bits === null ? 'fail' : 'ok';
@@ -304,17 +349,30 @@ export function publicKeyType(publicKeyB64: string): DkimKeyType | null {
 }
 
 /**
- * A DKIM TXT value for a key. RSA keys are published as given (SPKI or PKCS#1, whitespace stripped);
- * Ed25519 keys given as SPKI are reduced to the raw 32 bytes RFC 8463 requires.
+ * A DKIM TXT value for a key. RSA keys are published as SubjectPublicKeyInfo (a bare RSAPublicKey, as some panels
+ * hand a key, is wrapped: RFC 6376 allows it, but Mail::DKIM and OpenDKIM fail it — verifierRefusals); a key that does
+ * not read as RSA stays as given. Ed25519 keys given as SPKI are reduced to the raw 32 bytes RFC 8463 requires.
+ * Whitespace is stripped.
  */
 export function renderDkimRecord(publicKeyB64: string, keyType: DkimKeyType = 'rsa'): string {
   let p = normalizeBase64(publicKeyB64);
+  if (keyType === 'rsa') p = rsaSpki(p) ?? p;
   if (keyType === 'ed25519') {
     const der = Buffer.from(p, 'base64');
     if (der.length === ED25519_SPKI_PREFIX.length + 32 && der.subarray(0, ED25519_SPKI_PREFIX.length).equals(ED25519_SPKI_PREFIX))
       p = der.subarray(ED25519_SPKI_PREFIX.length).toString('base64');
   }
   return `v=DKIM1; k=${keyType}; p=${p}`;
+}
+
+/** An RSA key as base64 SubjectPublicKeyInfo (the DER walk; OpenSSL only for a key it cannot read), else null. */
+function rsaSpki(p: string): string | null {
+  if (!BASE64.test(p)) return null;
+  const fast = rsaSpkiFromPublicKey(p);
+  if (fast !== null) return fast;
+  const info = decodeKey(p, 'rsa');
+  if (!info || info.key.asymmetricKeyType !== 'rsa') return null;
+  return info.encoding === 'pkcs1' ? info.key.export({ type: 'spki', format: 'der' }).toString('base64') : p;
 }
 
 /**

@@ -4,7 +4,7 @@
 // domain that declares it sends no mail (src/core/nomail.ts): blocked, saying what to do first if it does.
 import type { CheckContext } from '../checks/context.js';
 import { canonicalKey, publishedKey } from '../classify.js';
-import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, type DkimProblem, type DkimRecord } from '../dkim/record.js';
+import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, verifierRefusals, type DkimProblem, type DkimRecord } from '../dkim/record.js';
 import { canonName } from '../domain.js';
 import { joinTxt } from '../resolver.js';
 import type { MailSettings, ZoneRecord } from '../model.js';
@@ -296,7 +296,9 @@ export const isLiveRecord = (r: Pick<ZoneRecord, 'ref'>): boolean => r.ref?.star
 
 /**
  * Why a record that publishes the server's key (of type `type`) would not do as it is — receivers would discard it or
- * the server's signatures — or null. The fix then republishes the key.
+ * the server's signatures, or widely deployed verifiers would though RFC 6376 lets them verify (verifierRefusals: `p=`
+ * as a bare RSAPublicKey, a `g=` other than `*`) — or null. The fix then republishes the key (as SubjectPublicKeyInfo,
+ * without g=: renderDkimRecord).
  */
 export function keyRecordProblem(r: SelectorRecord, type: 'rsa' | 'ed25519', parsed?: DkimRecord): DkimProblem | null {
   const strings = r.txt ?? [r.value];
@@ -307,7 +309,28 @@ export function keyRecordProblem(r: SelectorRecord, type: 'rsa' | 'ed25519', par
   const hashes = hashRefusal(rec);
   if (hashes) return hashes;
   if (rec.testing) return { kind: 'testing', text: 't=y: receivers treat its signatures like unsigned mail' };
-  return null;
+  return verifierRefusals(rec)[0] ?? null;
+}
+
+/**
+ * How the DKIM fix republishes a key record that widely deployed verifiers refuse (`refusals`, verifierRefusals), to
+ * follow "republishes the key": as SubjectPublicKeyInfo (renderDkimRecord), without g= (the record it writes has
+ * v=, k= and p= only).
+ */
+export function republishedAs(refusals: readonly DkimProblem[]): string {
+  const how: string[] = [];
+  if (refusals.some((p) => p.kind === 'encoding')) how.push('as SubjectPublicKeyInfo (the usual encoding)');
+  if (refusals.some((p) => p.kind === 'granularity')) how.push('without g=');
+  return how.join(' and ');
+}
+
+/** The plan's note for the server's key in a record keyRecordProblem finds fault with (`why`). */
+function rewriteNote(r: ZoneRecord, name: string, why: DkimProblem): string {
+  if (why.kind === 'encoding' || why.kind === 'granularity') {
+    const refusals = verifierRefusals(parseDkimRecord(r.txt ?? [r.value]));
+    return `Rewrites the key at ${name} ${republishedAs(refusals)}: it is the key this server signs with, but ${refusals.map((p) => p.text).join('; and ')}.`;
+  }
+  return `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.kind === 'testing' ? 'in testing mode' : 'in a form receivers cannot use'} (${why.text}).`;
 }
 
 /**
@@ -585,7 +608,7 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
     if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
     else if (sameKey(r)) {
       const why = keyRecordProblem(r, path.type);
-      notes.push(why ? `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.kind === 'testing' ? 'in testing mode' : 'in a form receivers cannot use'} (${why.text}).` : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
+      notes.push(why ? rewriteNote(r, name, why) : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
     } else notes.push(replacedNote(r, name));
   }
   if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
