@@ -81,12 +81,28 @@ function ownerDname(r: ZoneRecord, zone: string, replaced?: ZoneRecord | null): 
   return rel;
 }
 
-/** Field positions holding domain names, per type, for absolutising and presenting without the trailing dot. */
-const NAME_FIELDS: Record<string, number[]> = { CNAME: [0], NS: [0], PTR: [0], MX: [1], SRV: [3], DNAME: [0], SOA: [0, 1] };
+/**
+ * Field positions holding domain names, per type, for absolutising and presenting without the trailing dot: every type
+ * whose data holds a name at a fixed place (RFC 1035, 1183, 2163, 2230, 3403, 9460), as the files panel's reader
+ * (files/zonefile.ts nameFields) reads them — so a record reads the same from either panel. Left out, `AFSDB 1 afs`
+ * (relative) came back as "1 afs", a value that names no host, and an absolute one kept its final dot.
+ */
+const NAME_FIELDS: Record<string, number[]> = {
+  CNAME: [0], NS: [0], PTR: [0], DNAME: [0], MB: [0], MG: [0], MR: [0],
+  MX: [1], AFSDB: [1], RT: [1], KX: [1], SVCB: [1], HTTPS: [1],
+  SRV: [3], SOA: [0, 1], RP: [0, 1], MINFO: [0, 1], PX: [1, 2], NAPTR: [5],
+};
 
+/**
+ * A name field of parse_zone's data → absolute, lower case, no trailing dot. §3: the presentation form of each field,
+ * names fully qualified (`mail.example.com.`); a relative one (not seen from cPanel, which writes FQDNs itself) is
+ * read relative to the zone, as a zone file reads it under its origin. The root `.` (MX/SRV "no service", an RP with
+ * no TXT name, a NAPTR with no replacement, an SVCB target that is the owner itself) stays `.`, as the files panel reads
+ * it (made "", a null MX read as "0 " here and "0 ." there).
+ */
 function presentName(field: string, zone: string): string {
+  if (field === '.') return '.';
   if (field.endsWith('.')) return canonName(field);
-  // A relative target in the zone file is relative to the origin (INFERRED: cPanel writes FQDNs with dots itself).
   return canonName(`${field}.${zone}`);
 }
 
@@ -120,6 +136,10 @@ function checkedItem(it: unknown, i: number, where: string): { item: ParseZoneIt
   if (!Array.isArray(data) || !data.every((f) => typeof f === 'string' && BASE64.test(f))) {
     throw bad(`${rec} has no data (data_b64 ${data === undefined ? 'missing' : Array.isArray(data) ? 'not base64' : 'not a list'})`);
   }
+  // One element per field of the data (§3), and every type has one at least but APL (an empty address list), as BIND
+  // reads a zone: an empty list is no record cPanel's parser gives (read, a TXT was one with no text, an MX one with no
+  // host — an SPF record the audit saw as there and empty).
+  if (data.length === 0 && type !== 'APL') throw bad(`${rec} has no data (data_b64 is an empty list)`);
   return { item: o as unknown as ParseZoneItem, fields: data.map((f: string) => Buffer.from(f, 'base64')), dname: b64(o.dname_b64), ttl };
 }
 

@@ -1,11 +1,13 @@
 // BIND master-file parser and surgical editor for the files panel.
 // Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names,
-// types written TYPE<n> and TXT in RFC 3597's generic form, as BIND reads them; $INCLUDE, $GENERATE, a byte order mark
-// and a name BIND would not read (an empty label, quotes) are errors (the zone is read as far as it goes, and not
-// written).
+// classes and types written CLASS<n> and TYPE<n>, data in RFC 3597's generic form, as BIND reads them; $INCLUDE,
+// $GENERATE, a byte order mark, a name BIND would not read (an empty label, quotes) and a line whose data BIND refuses
+// (checked with BIND 9.18's named-checkzone: test/adapters/panels/files/zonefile-bind-*.test.ts) are errors (the zone
+// is read as far as it goes, and not written).
 // Every record remembers the lines it came from, so an edit rewrites only those lines: the rest of the file stays
 // byte-identical.
 import { isUtf8 } from 'node:buffer';
+import { isIPv4, isIPv6 } from 'node:net';
 import { decodeOctets, octetsOf } from '../../../core/octets.js';
 
 export interface ParsedRecord {
@@ -54,7 +56,26 @@ function badEscapeError(l: Logical): string {
   return `line ${l.startLine + 1}: an escape \\DDD above \\255 in a string (an escape stands for one octet, 0-255)`;
 }
 
-const CLASSES = new Set(['IN', 'CH', 'HS', 'CS']);
+/** The classes by mnemonic (CS, which BIND does not know, is refused as a class other than IN all the same). */
+const CLASS_NUMBERS: Record<string, number> = { IN: 1, CS: 2, CH: 3, HS: 4 };
+
+/**
+ * The number of the class a token names (upper case), as BIND reads one (dns_rdataclass_fromtext): a mnemonic, or
+ * RFC 3597 §5's CLASS<n> with one to five digits and n ≤ 65535 (`CLASS1` is IN); else null. BIND takes class 0 for no
+ * class at all: the zone's, and a class may still follow (`CLASS0 IN A …` loads).
+ */
+function classNumber(u: string): number | null {
+  const n = CLASS_NUMBERS[u];
+  if (n !== undefined) return n;
+  if (!/^CLASS[0-9]{1,5}$/.test(u)) return null;
+  const v = Number(u.slice(5));
+  return v <= 0xffff ? v : null;
+}
+
+/** The name BIND gives class `n` in its messages. */
+function className(n: number): string {
+  return ['', 'IN', 'CS', 'CH', 'HS'][n] || (n === 254 ? 'NONE' : n === 255 ? 'ANY' : `CLASS${n}`);
+}
 
 function decodeEscapes(s: string): string | null {
   // No backslash: nothing to decode (the octet round trip below is the identity for text as read).
@@ -324,7 +345,7 @@ export function parseTtl(s: string): number | null {
 const KNOWN_TYPES = new Set([
   'A', 'AAAA', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'SPF', 'PTR', 'SRV', 'CAA', 'DS', 'DNSKEY', 'TLSA', 'NAPTR', 'SSHFP',
   'HINFO', 'RP', 'LOC', 'DNAME', 'HTTPS', 'SVCB', 'AFSDB', 'CERT', 'KEY', 'SIG', 'NSEC', 'RRSIG', 'URI', 'OPENPGPKEY',
-  'SMIMEA', 'ALIAS', 'APL', 'CDS', 'CDNSKEY', 'NULL', 'WKS', 'MB', 'MG', 'MR', 'MINFO', 'X25', 'ISDN', 'RT', 'NSAP', 'PX', 'GPOS', 'KX', 'IPSECKEY', 'DHCID', 'NSEC3', 'NSEC3PARAM', 'HIP', 'ZONEMD',
+  'SMIMEA', 'APL', 'CDS', 'CDNSKEY', 'NULL', 'WKS', 'MB', 'MG', 'MR', 'MINFO', 'X25', 'ISDN', 'RT', 'NSAP', 'PX', 'GPOS', 'KX', 'IPSECKEY', 'DHCID', 'NSEC3', 'NSEC3PARAM', 'HIP', 'ZONEMD',
 ]);
 
 /**
@@ -334,57 +355,268 @@ const KNOWN_TYPES = new Set([
 const TYPE_NAMES: Record<number, string> = {
   1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 7: 'MB', 8: 'MG', 9: 'MR', 10: 'NULL', 11: 'WKS', 12: 'PTR', 13: 'HINFO', 14: 'MINFO',
   15: 'MX', 16: 'TXT', 17: 'RP', 18: 'AFSDB', 19: 'X25', 20: 'ISDN', 21: 'RT', 22: 'NSAP', 24: 'SIG', 25: 'KEY', 26: 'PX',
-  27: 'GPOS', 28: 'AAAA', 29: 'LOC', 35: 'NAPTR', 36: 'KX', 37: 'CERT', 39: 'DNAME', 42: 'APL', 43: 'DS', 44: 'SSHFP',
+  27: 'GPOS', 28: 'AAAA', 29: 'LOC', 33: 'SRV', 35: 'NAPTR', 36: 'KX', 37: 'CERT', 39: 'DNAME', 42: 'APL', 43: 'DS', 44: 'SSHFP',
   45: 'IPSECKEY', 46: 'RRSIG', 47: 'NSEC', 48: 'DNSKEY', 49: 'DHCID', 50: 'NSEC3', 51: 'NSEC3PARAM', 52: 'TLSA', 53: 'SMIMEA',
   55: 'HIP', 59: 'CDS', 60: 'CDNSKEY', 61: 'OPENPGPKEY', 63: 'ZONEMD', 64: 'SVCB', 65: 'HTTPS', 99: 'SPF', 256: 'URI', 257: 'CAA',
 };
 
-/** A type whose rdata is in the generic form and not decoded: `TYPE<n>` (as given, or the mnemonic's number). */
-function genericTypeName(type: string, given: string): string {
-  if (/^TYPE[0-9]+$/.test(given)) return given;
-  for (const [n, name] of Object.entries(TYPE_NAMES)) if (name === type) return `TYPE${n}`;
-  return given;
+/**
+ * The other type numbers BIND 9.18 reads as types of its own and checks the data of (MD, MF, NSAP-PTR, NXT, EID, NIMLOC,
+ * ATMA, A6, SINK, OPT, NINFO, RKEY, TALINK, CSYNC, DSYNC, HHIT, BRID, NID, L32, L64, LP, EUI48, EUI64, AVC, DOA, AMTRELAY,
+ * RESINFO, WALLET, TA, DLV; found by asking named-checkzone for each number). mailhealth has no reader of their data,
+ * so a line of one is not read; 0 and 128–255 are meta and question types no zone may hold.
+ */
+const BIND_ONLY_TYPES = new Set([3, 4, 23, 30, 31, 32, 34, 38, 40, 41, 56, 57, 58, 62, 66, 67, 68, 104, 105, 106, 107, 108, 109, 258, 259, 260, 261, 262, 32768, 32769]);
+
+/** The number of a type written TYPE<n> (upper case), as BIND reads one: one to five digits, n ≤ 65535; else null. */
+function typeNumber(u: string): number | null {
+  if (u.charCodeAt(0) !== 0x54 || !/^TYPE[0-9]{1,5}$/.test(u)) return null;
+  const n = Number(u.slice(4));
+  return n <= 0xffff ? n : null;
 }
 
-/** The mnemonic of a type given as TYPE<n> when there is one (`TYPE16` → `TXT`); any other type as given. */
+/** The mnemonic of a type given as TYPE<n> when there is one (`TYPE16` → `TXT`), else `TYPE<n>` (no leading zeros); any other type as given. */
 function canonicalType(u: string): string {
-  if (u.charCodeAt(0) !== 0x54 || !/^TYPE[0-9]+$/.test(u)) return u;
-  return TYPE_NAMES[Number(u.slice(4))] ?? u;
+  const n = typeNumber(u);
+  return n === null ? u : (TYPE_NAMES[n] ?? `TYPE${n}`);
+}
+
+/** Why BIND would not take a type written TYPE<n> that has no mnemonic here (a type only BIND reads, a meta type), else null. */
+function typeProblem(type: string): string | null {
+  const n = typeNumber(type);
+  if (n === null) return null;
+  if (n === 0 || (n >= 128 && n <= 255)) return `${type} is a meta or question type, which no zone holds (BIND refuses to load the zone: invalid use of a meta type)`;
+  if (BIND_ONLY_TYPES.has(n)) return `${type} is a record type BIND reads and checks the data of, which mailhealth does not read: it cannot tell whether BIND loads this line`;
+  return null;
+}
+
+/** Is `u` (already upper case) a record type? */
+function isUpperType(u: string): boolean {
+  return KNOWN_TYPES.has(u) || typeNumber(u) !== null;
 }
 
 /**
- * Character-strings of TXT rdata in RFC 3597's generic form (`\# <length> <hex>`, the hex possibly in several words):
- * each string is a length octet and that many octets. Null when it is not well formed (BIND refuses such a line).
+ * Types some DNS hosts' editors offer (an address record that follows another name's, at the apex too) which are no
+ * DNS record types: BIND refuses to load a zone file holding one ("unknown RR type"), and nothing serves it.
  */
-function genericTxt(words: string[]): string[] | null {
-  if (words.length < 2 || !/^[0-9]+$/.test(words[1])) return null;
+const PSEUDO_TYPES = new Set(['ALIAS', 'ANAME']);
+
+/** The error for a line whose type cannot be read (`given`: the token where the type should be, upper case). */
+function typeError(l: Logical, toks: string[], given: string | undefined): string {
+  if (given !== undefined && PSEUDO_TYPES.has(given)) {
+    return `line ${l.startLine + 1}: ${given} is no DNS record type (BIND refuses to load the zone: unknown RR type '${given}'): a DNS host's editor may offer it, but a zone file cannot hold it — write the addresses it stands for as A and AAAA records (or, below the apex, a CNAME)`;
+  }
+  return `line ${l.startLine + 1}: cannot find a record type in ${JSON.stringify(toks.slice(0, 4).join(' '))}`;
+}
+
+// ------------------------------------------------------------------------------------------------ RFC 3597's generic form
+
+/**
+ * The octets of data in RFC 3597's generic form (`\# <length> <hex>…`: `words` from the `\#` on), as BIND reads it: the
+ * length a bare number of 0 to 65535, then bare hexadecimal words (split anywhere) holding exactly that many octets.
+ * Else why not (BIND refuses the zone: "unexpected end of input", "extra input text", "bad hex encoding"…).
+ */
+function genericOctets(words: readonly string[], quoted: readonly boolean[]): Buffer | string {
+  const len = words[1];
+  if (len === undefined) return 'no length after the \\#';
+  if (quoted[1] || !/^[0-9]+$/.test(len) || Number(len) > 0xffff) return `the length ${JSON.stringify(len)} is not a number of 0 to 65535`;
+  for (let k = 2; k < words.length; k++) if (quoted[k]) return `the data ${short(words[k])} is quoted (the octets are written in hexadecimal, bare)`;
   const hex = words.slice(2).join('');
-  const len = Number(words[1]);
-  if (!/^([0-9a-fA-F]{2})*$/.test(hex) || hex.length !== len * 2 || len === 0) return null;
-  const bytes = Buffer.from(hex, 'hex');
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) return `the data ${short(hex)} is not hexadecimal octets (two digits each)`;
+  const n = hex.length / 2;
+  if (n !== Number(len)) return `the data holds ${n} octet${n === 1 ? '' : 's'}, where the length says ${Number(len)}`;
+  return Buffer.from(hex, 'hex');
+}
+
+/** Octets as text the way the zone file is read: UTF-8, any other octet as U+DC00 + octet (core/octets.ts). */
+function octetText(b: Buffer): string {
+  return isUtf8(b) ? b.toString('utf8') : decodeOctets(b);
+}
+
+/**
+ * The character-strings of TXT data in the generic form: each a length octet and that many octets, at least one. Null
+ * when they do not fill the data exactly (BIND refuses such a line).
+ */
+function genericTxt(bytes: Buffer): string[] | null {
+  if (bytes.length === 0) return null;
   const out: string[] = [];
   for (let k = 0; k < bytes.length; ) {
     const n = bytes[k];
     if (k + 1 + n > bytes.length) return null;
-    const b = bytes.subarray(k + 1, k + 1 + n);
-    out.push(isUtf8(b) ? b.toString('utf8') : decodeOctets(b));
+    out.push(octetText(bytes.subarray(k + 1, k + 1 + n)));
     k += 1 + n;
   }
   return out;
 }
 
-/** Is `u` (already upper case) a record type? */
-function isUpperType(u: string): boolean {
-  return KNOWN_TYPES.has(u) || /^TYPE[0-9]+$/.test(u);
+/** Data decoded from the generic form into the tokens of the type's own form, as the lexer gives them. */
+interface Decoded {
+  texts: string[];
+  quoted: boolean[];
 }
 
-function isType(s: string): boolean {
-  return isUpperType(s.toUpperCase());
+/** Octets of a label as presentation text: the characters that mean something in a zone file escaped (`\.`), other octets outside printable ASCII as \DDD. */
+function labelText(b: Buffer): string {
+  let out = '';
+  for (const c of b) {
+    if (c <= 0x20 || c >= 0x7f) out += '\\' + String(c).padStart(3, '0');
+    else if (c === 0x2e || c === 0x5c || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x3b || c === 0x40 || c === 0x24) out += '\\' + String.fromCharCode(c);
+    else out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/**
+ * The domain name in wire form at `at` (RFC 1035 §3.1: labels, then the root), as an absolute name in presentation form
+ * (`mail.example.com.`, the root `.`), with the offset after it; else why it is none. A compression pointer is refused:
+ * the generic form holds a record's data on its own, and BIND refuses it there ("disallowed").
+ */
+function wireName(b: Buffer, at: number): { text: string; end: number } | string {
+  let text = '';
+  let total = 1;
+  for (let k = at; ; ) {
+    if (k >= b.length) return 'a name runs past the end of the data';
+    const n = b[k];
+    if (n === 0) return { text: text || '.', end: k + 1 };
+    if (n >= 0xc0) return 'a name is compressed (a pointer), which data on its own cannot hold';
+    if (n > 63) return 'a name has a label of an unknown kind';
+    if (k + 1 + n > b.length) return 'a name runs past the end of the data';
+    total += 1 + n;
+    if (total > 255) return 'a name is longer than 255 octets';
+    text += labelText(b.subarray(k + 1, k + 1 + n)) + '.';
+    k += 1 + n;
+  }
+}
+
+/** An IPv6 address of 16 octets in RFC 5952's text form (lower case, the longest run of two or more zero groups as `::`). */
+function ipv6Text(b: Buffer): string {
+  const groups: number[] = [];
+  for (let k = 0; k < 16; k += 2) groups.push(b.readUInt16BE(k));
+  let best = -1;
+  let bestLen = 1;
+  for (let k = 0; k < 8; ) {
+    let e = k;
+    while (e < 8 && groups[e] === 0) e++;
+    if (e - k > bestLen) {
+      best = k;
+      bestLen = e - k;
+    }
+    k = e === k ? k + 1 : e;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
+  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+/**
+ * Reads fields off wire-format data in order: `num(n)` a number of n octets, `name()` a domain name, `bytes(n)` n
+ * octets, `rest()` / `blob()` what is left; each returns null (and keeps the reason in `why`) once the data does not
+ * hold it. `end()`: the reason, or one when data is left over (BIND: "extra input data").
+ */
+class Wire {
+  at = 0;
+  why: string | null = null;
+  constructor(readonly b: Buffer) {}
+  num(n: 1 | 2): string | null {
+    if (this.why !== null) return null;
+    if (this.at + n > this.b.length) {
+      this.why = 'the data ends before its last field';
+      return null;
+    }
+    const v = n === 1 ? this.b[this.at] : this.b.readUInt16BE(this.at);
+    this.at += n;
+    return String(v);
+  }
+  name(): string | null {
+    if (this.why !== null) return null;
+    const r = wireName(this.b, this.at);
+    if (typeof r === 'string') {
+      this.why = r;
+      return null;
+    }
+    this.at = r.end;
+    return r.text;
+  }
+  bytes(n: number): Buffer | null {
+    if (this.why !== null) return null;
+    if (this.at + n > this.b.length) {
+      this.why = 'the data ends before its last field';
+      return null;
+    }
+    this.at += n;
+    return this.b.subarray(this.at - n, this.at);
+  }
+  rest(): Buffer {
+    const r = this.b.subarray(this.at);
+    this.at = this.b.length;
+    return r;
+  }
+  /** What is left, at least one octet, in hexadecimal (upper case, as BIND writes it). */
+  blob(): string | null {
+    if (this.why === null && this.at >= this.b.length) this.why = 'the data ends before its last field';
+    return this.why === null ? this.rest().toString('hex').toUpperCase() : null;
+  }
+  end(): string | null {
+    return this.why ?? (this.at < this.b.length ? `${this.b.length - this.at} octet${this.b.length - this.at === 1 ? '' : 's'} after its last field` : null);
+  }
+}
+
+/** Bare tokens (null: a field the data did not hold; the Wire keeps why). */
+const bare = (...texts: (string | null)[]): Decoded => ({ texts: texts.map((t) => t ?? ''), quoted: texts.map(() => false) });
+
+/**
+ * Decoders of the generic form for the types the audit reads or a mail zone carries (RFC 1035, 1183, 2163, 2230, 2782,
+ * 6698, 8659): the data becomes the type's own tokens, then read and checked as if written so. TXT and SPF are read
+ * apart (their strings).
+ */
+const GENERIC_DECODERS: Record<string, (w: Wire) => Decoded> = {
+  A: (w) => {
+    const b = w.bytes(4);
+    return bare(b && [...b].join('.'));
+  },
+  AAAA: (w) => {
+    const b = w.bytes(16);
+    return bare(b && ipv6Text(b));
+  },
+  NS: (w) => bare(w.name()),
+  CNAME: (w) => bare(w.name()),
+  PTR: (w) => bare(w.name()),
+  DNAME: (w) => bare(w.name()),
+  MB: (w) => bare(w.name()),
+  MG: (w) => bare(w.name()),
+  MR: (w) => bare(w.name()),
+  MX: (w) => bare(w.num(2), w.name()),
+  AFSDB: (w) => bare(w.num(2), w.name()),
+  RT: (w) => bare(w.num(2), w.name()),
+  KX: (w) => bare(w.num(2), w.name()),
+  SRV: (w) => bare(w.num(2), w.num(2), w.num(2), w.name()),
+  CAA: (w) => {
+    const flags = w.num(1);
+    const n = w.num(1);
+    if (n === '0') w.why ??= 'the property tag is empty';
+    const tag = n === null ? null : w.bytes(Number(n));
+    return { texts: [flags ?? '', tag ? octetText(tag) : '', octetText(w.rest())], quoted: [false, false, true] };
+  },
+  TLSA: (w) => bare(w.num(1), w.num(1), w.num(1), w.blob()),
+  SMIMEA: (w) => bare(w.num(1), w.num(1), w.num(1), w.blob()),
+};
+
+/**
+ * The tokens of data given in the generic form (`octets`) for a type with a decoder, or why they are no such data;
+ * null for a type without one.
+ */
+function decodeGeneric(type: string, octets: Buffer): Decoded | string | null {
+  const decode = GENERIC_DECODERS[type];
+  if (!decode) return null;
+  const w = new Wire(octets);
+  const d = decode(w);
+  return w.end() ?? d;
 }
 
 /** Parse a zone file. `origin` is the zone's domain (used until a $ORIGIN line changes it). */
 export function parseZoneFile(text: string, origin: string): ParsedZone {
-  let curOrigin = origin.toLowerCase().replace(/\.$/, '');
+  const zoneName = origin.toLowerCase().replace(/\.$/, '');
+  let curOrigin = zoneName;
+  let soa: ParsedRecord | null = null;
   let defaultTtl = 3600;
   let ttlSet = false;
   let lastOwner = curOrigin;
@@ -404,8 +636,8 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
   }
 
   for (const l of lex(text, errors)) {
-    const toks = l.texts;
-    const quoted = l.quoted;
+    let toks = l.texts;
+    let quoted = l.quoted;
     const first = toks[0];
     if (!quoted[0] && first.charCodeAt(0) === 0x24 /* $ */) {
       const dir = first.toUpperCase();
@@ -440,40 +672,45 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       i = 1;
     }
     let ttl: number | null = null;
-    let cls: string | null = null;
-    // [ttl] [class] or [class] [ttl], then type. A second class (`a IN IN A`) is no class: BIND then reads it as the
-    // type, and refuses the zone ("unknown RR type"); so it is here ("cannot find a record type").
-    for (let k = 0; k < 2 && i < toks.length; k++) {
-      const t = toks[i];
-      if (quoted[i]) continue;
-      let v: number | null;
-      if (ttl === null && (v = parseTtl(t)) !== null && !isType(t)) {
-        ttl = v;
-        i++;
-      } else {
-        const u = t.toUpperCase();
-        if (cls === null && CLASSES.has(u)) {
-          cls = u;
-          i++;
-        }
-      }
+    let cls: { written: string; n: number } | null;
+    // BIND's order (master.c): [class] [ttl] [class], then the type; the second class only when none came first or it
+    // was class 0, which is none to BIND (`CLASS0 IN A …` loads). Any other second class (`a IN IN A`, `a CLASS1 IN A`)
+    // is then read as the type, and BIND refuses the zone ("unknown RR type"); so it is here ("cannot find a record type").
+    const classAt = (): { written: string; n: number } | null => {
+      const n = i < toks.length && !quoted[i] ? classNumber(toks[i].toUpperCase()) : null;
+      return n === null ? null : { written: toks[i++].toUpperCase(), n };
+    };
+    cls = classAt();
+    const v = i < toks.length && !quoted[i] ? parseTtl(toks[i]) : null;
+    if (v !== null) {
+      ttl = v;
+      i++;
     }
-    const given = i < toks.length ? toks[i].toUpperCase() : undefined;
+    if (!cls?.n) cls = classAt() ?? cls;
+    const given = i < toks.length && !quoted[i] ? toks[i].toUpperCase() : undefined;
     if (!given || !isUpperType(given)) {
-      errors.push(`line ${l.startLine + 1}: cannot find a record type in ${JSON.stringify(toks.slice(0, 4).join(' '))}`);
+      errors.push(typeError(l, toks, given));
       continue;
     }
     let type = canonicalType(given);
     i++;
     if (!signed && (type === 'RRSIG' || type === 'NSEC' || type === 'NSEC3')) signed = `line ${l.startLine + 1}: ${type}`;
-    // Any other type in RFC 3597's generic form (`TYPE15 \# 9 000a…`, `MX \# …`) is not decoded: kept opaque as
-    // TYPE<n> — read as that type, its `\#` and length became an MX or CNAME target (review).
-    if (type !== 'TXT' && type !== 'SPF' && !quoted[i] && toks[i] === '\\#') type = genericTypeName(type, given);
     const recTtl: number = ttl ?? (ttlSet ? defaultTtl : (lastTtl ?? defaultTtl));
+    // A type written TYPE<n> that BIND reads some other way; data in RFC 3597's generic form (`MX \# 18 000a…`) read as
+    // BIND reads it: decoded into the type's own tokens, or not read (readGeneric).
+    let formProblem = typeProblem(type);
+    if (formProblem === null && ((toks[i] === '\\#' && !quoted[i]) || typeNumber(type) !== null)) {
+      const g = readGeneric(type, toks.slice(i), quoted.slice(i));
+      if (typeof g === 'string') formProblem = g;
+      else if (g !== null) {
+        toks = [...toks.slice(0, i), ...g.texts];
+        quoted = [...quoted.slice(0, i), ...g.quoted];
+      }
+    }
     // A name that cannot be read, as the owner or in the data (the name fields parseZoneFile makes absolute below); a
-    // record of another class than the zone's, or whose data BIND would not take (dataProblem).
+    // record of another class than the zone's, or whose data BIND would not take (dataProblem, fieldProblem).
     const badName = ownerBad ?? badNameField(type, toks, quoted, i);
-    const badData = badName === null && !l.badEscape ? (classProblem(cls) ?? dataProblem(type, toks, i)) : null;
+    const badData = badName === null && !l.badEscape ? (classProblem(cls) ?? formProblem ?? dataProblem(type, toks, i) ?? fieldProblem(type, toks, quoted, i)) : null;
     if (l.badEscape || badName !== null || badData !== null) {
       // Not read, but its owner and TTL still carry over to the lines after it that leave them out.
       errors.push(badName !== null ? nameError(l, badName) : badData !== null ? `line ${l.startLine + 1}: ${badData}` : badEscapeError(l));
@@ -496,9 +733,11 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       case 'SPF': {
         if (!quoted[i] && toks[i] === '\\#') {
           // RFC 3597's generic form (`TXT \# 21 14763d…`, as some tools export): BIND reads the strings it encodes.
-          const g = genericTxt(toks.slice(i));
+          const octets = genericOctets(toks.slice(i), quoted.slice(i));
+          const g = typeof octets === 'string' ? null : genericTxt(octets);
           if (!g) {
-            errors.push(`line ${l.startLine + 1}: ${type} rdata in the generic form \\# <length> <hex> that is not well formed`);
+            const why = typeof octets === 'string' ? octets : 'its octets are not character-strings (each a length octet and that many octets)';
+            errors.push(`line ${l.startLine + 1}: ${type} rdata in the generic form \\# <length> <hex> that is not well formed: ${why} (BIND refuses to load the zone)`);
             lastOwner = owner;
             lastOwnerBad = ownerBad;
             lastTtl = recTtl;
@@ -515,6 +754,9 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
           if (d === null) l.badEscape = true;
           else strings[k] = d;
         }
+        // (A string over 255 octets — a DKIM key pasted as one string — is read as written, though BIND refuses the
+        // zone for it: the audit reports it, `*.string-too-long`, and the SPF, DKIM and DMARC fixes rewrite such a
+        // record as strings of at most 255 octets, which makes the zone loadable again.)
         if (l.badEscape) {
           errors.push(badEscapeError(l));
           lastOwner = owner;
@@ -558,6 +800,20 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
         // (RFC 1035 would default the TTL to the SOA minimum when there is no $TTL; BIND uses the SOA's own TTL,
         // as here: close enough for our purpose.)
         if (rec.rdata.length >= 2) rec.rdata = [absName(rec.rdata[0], curOrigin), absName(rec.rdata[1], curOrigin), ...rec.rdata.slice(2)];
+        {
+          // One SOA, at the apex (BIND refuses the zone for another: "SOA record not at top of zone", "multiple RRs of
+          // singleton type"; the same one twice is one). The serial a write bumps is the first SOA's: read from
+          // another, a fix bumped the wrong line.
+          const why = owner !== zoneName ? `the SOA record of ${owner} is not at the top of the zone ${zoneName}` : soa !== null && soa.rdata.join(' ') !== rec.rdata.join(' ') ? `a second SOA record (the first is on line ${soa.startLine + 1}), where a zone has one` : null;
+          if (why !== null) {
+            errors.push(`line ${l.startLine + 1}: ${why} (BIND refuses to load the zone)`);
+            lastOwner = owner;
+            lastOwnerBad = ownerBad;
+            lastTtl = recTtl;
+            continue;
+          }
+          soa ??= rec;
+        }
         break;
     }
     records.push(rec);
@@ -565,7 +821,6 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     lastOwnerBad = ownerBad;
     lastTtl = rec.ttl;
   }
-  const zoneName = origin.toLowerCase().replace(/\.$/, '');
   return { origin: zoneName, records, errors, warnings: zoneWarnings(records, zoneName), ...(signed ? { signed } : {}) };
 }
 
@@ -627,7 +882,7 @@ function nameFields(type: string, n: number): readonly number[] {
 const FIELDS: Record<string, number> = {
   A: 1, AAAA: 1, NS: 1, CNAME: 1, PTR: 1, DNAME: 1, MB: 1, MG: 1, MR: 1,
   MX: 2, AFSDB: 2, RT: 2, KX: 2, RP: 2, MINFO: 2, HINFO: 2,
-  PX: 3, CAA: 3, SRV: 4, NAPTR: 6, SOA: 7,
+  PX: 3, CAA: 3, URI: 3, SRV: 4, NAPTR: 6, SOA: 7,
 };
 
 /**
@@ -640,10 +895,11 @@ function dataProblem(type: string, toks: string[], i: number): string | null {
   const want = FIELDS[type];
   if (n === 0 && type !== 'APL') return `the ${type} record has no data (BIND refuses to load the zone: unexpected end of input)`;
   if (want === undefined || n === want) return null;
-  const fields = (k: number) => `${k} field${k === 1 ? '' : 's'}`;
-  if (n < want) return `the ${type} record's data ${short(toks.slice(i).join(' '))} has ${fields(n)}, where ${type} has ${want} (BIND refuses to load the zone: unexpected end of input)`;
-  return `the ${type} record's data has ${fields(n)}, where ${type} has ${want}: ${short(toks.slice(i + want).join(' '))} after it is extra (BIND refuses to load the zone: extra input text)`;
+  if (n < want) return `the ${type} record's data ${short(toks.slice(i).join(' '))} has ${fieldCount(n)}, where ${type} has ${want} (BIND refuses to load the zone: unexpected end of input)`;
+  return `the ${type} record's data has ${fieldCount(n)}, where ${type} has ${want}: ${short(toks.slice(i + want).join(' '))} after it is extra (BIND refuses to load the zone: extra input text)`;
 }
+
+const fieldCount = (k: number) => `${k} field${k === 1 ? '' : 's'}`;
 
 /** A token list for a message: quoted, cut short. */
 function short(s: string): string {
@@ -656,9 +912,397 @@ function short(s: string): string {
  * CS it does not know at all). Read as an IN record, a `CH TXT "v=spf1 …"` was an SPF record to the audit that no
  * resolver is ever given, and a record rendered from it was written back as IN.
  */
-function classProblem(cls: string | null): string | null {
-  if (cls === null || cls === 'IN') return null;
-  return `class ${cls}: a zone of class IN holds IN records only (BIND refuses to load the zone: class '${cls}' != zone class 'IN')`;
+function classProblem(cls: { written: string; n: number } | null): string | null {
+  if (cls === null || cls.n <= 1) return null;
+  const name = className(cls.n);
+  return `class ${cls.written}${name === cls.written ? '' : ` (${name})`}: a zone of class IN holds IN records only (BIND refuses to load the zone: class '${name}' != zone class 'IN')`;
+}
+
+/** The octets of text as read (UTF-8, U+DC00 + octet for any other octet: core/octets.ts). */
+function octetLength(t: string): number {
+  return /^[\x00-\x7f]*$/.test(t) ? t.length : octetsOf(t).length;
+}
+
+/**
+ * Data in RFC 3597's generic form (`words`: the record's data) for a type other than TXT and SPF (read with their
+ * strings), as BIND reads it: the type's own tokens decoded from it (GENERIC_DECODERS), to be read and checked as if
+ * written so; null when it is kept as written (a type without a name, TYPE<n>, holds nothing mailhealth reads); or why
+ * the line cannot be read — not well formed, no data of its type, or a type mailhealth has no decoder for (kept as
+ * TYPE<n>, a `MX \# …` was no MX to the audit while the name server served one). Data not in the generic form: null,
+ * but for a type without a name, which has no other form.
+ */
+function readGeneric(type: string, words: string[], quoted: boolean[]): Decoded | string | null {
+  const unnamed = typeNumber(type) !== null;
+  if (words[0] !== '\\#' || quoted[0]) {
+    return unnamed && words.length ? `the ${type} record's data ${short(words.join(' '))} is not in RFC 3597's generic form \\# <length> <hex>, the only form a type without a name has (BIND refuses to load the zone: unknown class/type)` : null;
+  }
+  if (type === 'TXT' || type === 'SPF') return null;
+  const octets = genericOctets(words, quoted);
+  if (typeof octets === 'string') return `the ${type} record's data in RFC 3597's generic form \\# <length> <hex> is not well formed: ${octets} (BIND refuses to load the zone)`;
+  if (unnamed) return null;
+  const d = decodeGeneric(type, octets);
+  if (d === null) {
+    return `the ${type} record is written in RFC 3597's generic form (\\# …), which mailhealth reads for ${Object.keys(GENERIC_DECODERS).join(', ')}, TXT and SPF only: write it in the form of its type (named-checkzone -D prints the zone so)`;
+  }
+  if (typeof d === 'string') return `the ${type} record's data in RFC 3597's generic form is no ${type} data: ${d} (BIND refuses to load the zone)`;
+  return d;
+}
+
+/** What a field of a record's data must be (as BIND reads it: lib/dns/rdata/). */
+type FieldKind = 'u8' | 'u16' | 'u32' | 'period' | 'ipv4' | 'ipv6' | 'string' | 'regexp' | 'tag' | 'quoted' | 'secalg' | 'digest' | 'any';
+
+/**
+ * The leading fields of the data of the types checked field by field: the types the audit reads and those a mail zone
+ * carries (DANE, CAA, SRV, NAPTR, URI, the DNSSEC keys of a zone signed elsewhere). Names are checked by nameProblem.
+ */
+const LAYOUT: Record<string, readonly FieldKind[]> = {
+  A: ['ipv4'],
+  AAAA: ['ipv6'],
+  MX: ['u16', 'any'],
+  AFSDB: ['u16', 'any'],
+  RT: ['u16', 'any'],
+  KX: ['u16', 'any'],
+  PX: ['u16', 'any', 'any'],
+  SRV: ['u16', 'u16', 'u16', 'any'],
+  SOA: ['any', 'any', 'u32', 'period', 'period', 'period', 'period'],
+  HINFO: ['string', 'string'],
+  CAA: ['u8', 'tag', 'any'],
+  NAPTR: ['u16', 'u16', 'string', 'string', 'regexp', 'any'],
+  URI: ['u16', 'u16', 'quoted'],
+  TLSA: ['u8', 'u8', 'u8'],
+  SMIMEA: ['u8', 'u8', 'u8'],
+  SSHFP: ['u8', 'u8'],
+  DS: ['u16', 'secalg', 'digest'],
+  CDS: ['u16', 'secalg', 'digest'],
+  DNSKEY: ['any', 'u8', 'secalg'],
+  CDNSKEY: ['any', 'u8', 'secalg'],
+  SVCB: ['u16', 'any'],
+  HTTPS: ['u16', 'any'],
+};
+
+/** The types whose data ends in a hexadecimal or base64 blob (the words after LAYOUT's fields, at least one, joined). */
+const BLOB: Record<string, 'hex' | 'base64'> = { TLSA: 'hex', SMIMEA: 'hex', SSHFP: 'hex', DS: 'hex', CDS: 'hex', DNSKEY: 'base64', CDNSKEY: 'base64' };
+
+/** The DNSSEC algorithm mnemonics BIND 9.18 reads (dns_secalg_fromtext), upper case. */
+const SECALGS = new Set(['RSAMD5', 'DH', 'DSA', 'RSASHA1', 'NSEC3DSA', 'NSEC3RSASHA1', 'RSASHA256', 'RSASHA512', 'ECCGOST', 'ECDSAP256SHA256', 'ECDSA256', 'ECDSAP384SHA384', 'ECDSA384', 'ED25519', 'ED448', 'INDIRECT', 'PRIVATEDNS', 'PRIVATEOID']);
+
+/** The DS digest types BIND 9.18 reads by name (dns_dsdigest_fromtext), upper case, with their numbers. */
+const DIGESTS: Record<string, number> = { 'SHA-1': 1, SHA1: 1, 'SHA-256': 2, SHA256: 2, GOST: 3, 'SHA-384': 4, SHA384: 4 };
+
+/** The octets a DS digest of a type has, where BIND checks it (SHA-1, SHA-256, SHA-384); an SSHFP fingerprint's likewise. */
+const DIGEST_OCTETS: Record<number, number> = { 1: 20, 2: 32, 4: 48 };
+const SSHFP_OCTETS: Record<number, number> = { 1: 20, 2: 32 };
+
+/** A number token as BIND reads one (decimal digits, any leading zeros) up to `max`, else null. */
+function numberUpTo(t: string, max: number): number | null {
+  if (!/^[0-9]+$/.test(t)) return null;
+  const v = Number(t);
+  return v <= max ? v : null;
+}
+
+/** Why a field of kind `kind` cannot be `t` (`q`: quoted), else null: the words of the message after the field. */
+function kindProblem(kind: FieldKind, t: string, q: boolean): string | null {
+  switch (kind) {
+    case 'any':
+      return null;
+    case 'string':
+    case 'regexp': {
+      const d = q ? t : decodeEscapes(t);
+      if (d === null) return 'holds an escape \\DDD above \\255';
+      const n = octetLength(d);
+      if (n > 255) return `is ${n} octets long, where a string holds at most 255`;
+      if (kind === 'regexp') {
+        const why = naptrRegexpProblem(d);
+        if (why) return `is no NAPTR regular expression (RFC 3403 §4.1): ${why}`;
+      }
+      return null;
+    }
+    case 'quoted':
+      return q ? null : 'is not quoted (BIND reads a URI target only in quotes)';
+    case 'tag':
+      return !q && /^[A-Za-z0-9]+$/.test(t) ? null : 'is no property tag (letters and digits, bare)';
+  }
+  if (q) return 'is quoted, where BIND reads it bare (unexpected token)';
+  switch (kind) {
+    case 'u8':
+      return numberUpTo(t, 0xff) === null ? 'is not a number of 0 to 255' : null;
+    case 'u16':
+      return numberUpTo(t, 0xffff) === null ? 'is not a number of 0 to 65535' : null;
+    case 'u32':
+      return numberUpTo(t, 0xffffffff) === null ? 'is not a number of 0 to 4294967295' : null;
+    case 'period':
+      return parseTtl(t) === null ? 'is not a time in seconds (a number, or numbers with units: 1h30m)' : null;
+    case 'ipv4':
+      return isIPv4(t) ? null : 'is not an IPv4 address (four numbers of 0 to 255, no leading zeros)';
+    case 'ipv6':
+      return isIPv6(t) && !t.includes('%') ? null : 'is not an IPv6 address';
+    case 'secalg':
+      return numberUpTo(t, 0xff) !== null || SECALGS.has(t.toUpperCase()) ? null : 'is no DNSSEC algorithm (a number of 0 to 255, or a name such as RSASHA256)';
+    case 'digest':
+      return numberUpTo(t, 0xff) !== null || DIGESTS[t.toUpperCase()] !== undefined ? null : 'is no digest type (a number of 0 to 255, or SHA-1, SHA-256, GOST, SHA-384)';
+  }
+  return null;
+}
+
+/**
+ * Why BIND would refuse the data of a record of `type` (toks[i..], the number of fields already right: dataProblem)
+ * field by field, else null: a number out of its range or no number, an address that is none, a string over 255
+ * octets, a CAA tag that is none, a NAPTR regular expression BIND refuses, a hexadecimal or base64 blob that is none
+ * or, for a DS digest or an SSHFP fingerprint of a known kind, of another length. Read as a record, such a line was data
+ * the name server does not serve (it refuses the zone).
+ */
+function fieldProblem(type: string, toks: readonly string[], quoted: readonly boolean[], i: number): string | null {
+  const layout = LAYOUT[type];
+  if (!layout) return null;
+  const blob = BLOB[type];
+  const least = layout.length + (blob ? 1 : 0);
+  if (toks.length - i < least) return `the ${type} record's data ${short(toks.slice(i).join(' '))} has ${fieldCount(toks.length - i)}, where ${type} has at least ${least} (BIND refuses to load the zone: unexpected end of input)`;
+  for (let k = 0; k < layout.length; k++) {
+    const why = kindProblem(layout[k], toks[i + k], quoted[i + k]);
+    if (why) return `the ${type} record's field ${k + 1}, ${short(toks[i + k])}, ${why} (BIND refuses to load the zone)`;
+  }
+  if (type === 'SVCB' || type === 'HTTPS') {
+    const params = toks.slice(i + 2);
+    const why = svcParamsProblem(type, params, quoted.slice(i + 2));
+    // (A named key written key<N>: BIND may load it; mailhealth does not read it.)
+    return why && `the ${type} record's parameters ${short(params.join(' '))}: ${why}${why.includes(' written by number') ? '' : ' (BIND refuses to load the zone)'}`;
+  }
+  if (!blob) return null;
+  const from = i + layout.length;
+  for (let k = from; k < toks.length; k++) if (quoted[k]) return `the ${type} record's data ${short(toks[k])} is quoted, where BIND reads it bare (unexpected token)`;
+  const text = toks.slice(from).join('');
+  if (blob === 'base64') {
+    // Canonical base64 only, as BIND reads it: whole quads, padding at the end, no bits left over in the last quad.
+    const ok = /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0 && Buffer.from(text, 'base64').toString('base64') === text;
+    return ok ? null : `the ${type} record's key ${short(text)} is not base64 (BIND refuses to load the zone: bad base64 encoding)`;
+  }
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(text)) return `the ${type} record's data ${short(text)} is not hexadecimal octets, two digits each (BIND refuses to load the zone: bad hex encoding)`;
+  // The digest types and fingerprint types whose length BIND knows (RFC 4034, 4509, 6594, 6605).
+  const kind = type === 'DS' || type === 'CDS' ? (DIGESTS[toks[i + 2].toUpperCase()] ?? Number(toks[i + 2])) : type === 'SSHFP' ? Number(toks[i + 1]) : NaN;
+  const want = type === 'SSHFP' ? SSHFP_OCTETS[kind] : DIGEST_OCTETS[kind];
+  if (want !== undefined && text.length / 2 !== want) return `the ${type} record's ${type === 'SSHFP' ? 'fingerprint' : 'digest'} has ${text.length / 2} octets, where its type ${kind} has ${want} (BIND refuses to load the zone)`;
+  return null;
+}
+
+/** The SvcParamKeys by name (RFC 9460 §14.3.2; dohpath: RFC 9461), as BIND 9.18 knows them, with their numbers. */
+const SVC_KEYS: Record<string, number> = { mandatory: 0, alpn: 1, 'no-default-alpn': 2, port: 3, ipv4hint: 4, ech: 5, ipv6hint: 6, dohpath: 7 };
+
+/** The number of a SvcParamKey written by name or as key<N> (lower case, no leading zero, N ≤ 65535), else null. */
+function svcKey(k: string): number | null {
+  const n = SVC_KEYS[k];
+  if (n !== undefined) return n;
+  const m = /^key(0|[1-9][0-9]{0,4})$/.exec(k);
+  return m && Number(m[1]) <= 0xffff ? Number(m[1]) : null;
+}
+
+/** Items of a comma-separated value list (RFC 9460 appendix A.1: `\,` is a comma inside an item). */
+function valueList(v: string): string[] {
+  return v.split(/(?<!\\),/);
+}
+
+/**
+ * Why BIND would refuse the parameters of an SVCB or HTTPS record (the tokens after the target: `key` or `key=value`,
+ * the value bare or a quoted string right after the `=`), else null: an unknown key, a key given twice, a value where
+ * none belongs or none where one does, a port that is no number, hints that are no addresses, an ech that is not
+ * base64, a dohpath without `{?dns}`, a mandatory list naming a key that is not there (or itself), an HTTPS record
+ * with no-default-alpn but no alpn. A key written key<N> for a key that has a name takes the value's wire form, which
+ * mailhealth does not read: refused, where BIND may load it (write the key by its name).
+ */
+function svcParamsProblem(type: string, toks: readonly string[], quoted: readonly boolean[]): string | null {
+  const seen = new Map<number, string | null>();
+  for (let k = 0; k < toks.length; k++) {
+    if (quoted[k]) return `${short(toks[k])} is quoted, where a parameter starts with its key`;
+    const eq = toks[k].indexOf('=');
+    const name = eq < 0 ? toks[k] : toks[k].slice(0, eq);
+    let value: string | null = eq < 0 ? null : toks[k].slice(eq + 1);
+    // `alpn="h2,h3"`: the lexer gives the quoted value as the next token.
+    const q = value === '' && quoted[k + 1] === true;
+    if (q) value = toks[++k];
+    const key = svcKey(name);
+    if (key === null) return `${short(name)} is no parameter key (mandatory, alpn, no-default-alpn, port, ipv4hint, ech, ipv6hint, dohpath, key<N>)`;
+    if (seen.has(key)) return `${name} is given twice`;
+    if (value !== null && !q && value.includes('\\')) {
+      value = decodeEscapes(value);
+      if (value === null) return `${name} holds an escape above \\255`;
+    }
+    const why = svcValueProblem(name, key, value);
+    if (why) return why;
+    seen.set(key, value);
+  }
+  const mandatory = seen.get(0);
+  if (mandatory) {
+    const items = valueList(mandatory);
+    if (items.some((m) => svcKey(m) === 0)) return 'mandatory lists itself';
+    const missing = items.find((m) => !seen.has(svcKey(m)!));
+    if (missing !== undefined) return `mandatory lists ${missing}, which the record does not have`;
+  }
+  if (type === 'HTTPS' && seen.has(2) && !seen.has(1)) return 'no-default-alpn without alpn';
+  return null;
+}
+
+/** Why the value of the SvcParam `name` (number `key`; null: none given) is none BIND takes, else null. */
+function svcValueProblem(name: string, key: number, value: string | null): string | null {
+  if (name.startsWith('key')) return key > 7 ? null : `${name} is ${Object.keys(SVC_KEYS)[key]} written by number, its value then in wire form, which mailhealth does not read: write the key by its name`;
+  if (key === 2) return value === null ? null : 'no-default-alpn takes no value';
+  if (value === null || value === '') return `${name} has no value`;
+  switch (key) {
+    case 0: {
+      const items = valueList(value);
+      if (items.some((m) => svcKey(m) === null)) return `mandatory ${short(value)} lists something that is no parameter key`;
+      return new Set(items.map(svcKey)).size === items.length ? null : `mandatory ${short(value)} lists a key twice`;
+    }
+    case 1:
+      return valueList(value).every((a) => a !== '') ? null : `alpn ${short(value)} has an empty protocol`;
+    case 3:
+      return numberUpTo(value, 0xffff) === null ? `port ${short(value)} is not a number of 0 to 65535` : null;
+    case 4:
+      return value.split(',').every((a) => isIPv4(a)) ? null : `ipv4hint ${short(value)} is not a list of IPv4 addresses`;
+    case 5:
+      return value.length % 4 === 0 && Buffer.from(value, 'base64').toString('base64') === value ? null : `ech ${short(value)} is not base64`;
+    case 6:
+      return value.split(',').every((a) => isIPv6(a) && !a.includes('%')) ? null : `ipv6hint ${short(value)} is not a list of IPv6 addresses`;
+    case 7:
+      return value.includes('{?dns}') ? null : `dohpath ${short(value)} has no {?dns} (RFC 9461)`;
+  }
+  return null;
+}
+
+/**
+ * Why BIND would refuse the regular expression field of a NAPTR record (its octets, escapes decoded), else null.
+ * RFC 3403 §4.1: a delimiter (no digit, backslash or `i`), a POSIX extended regular expression, the delimiter, the
+ * replacement, the delimiter, and flags (only `i`); a back-reference in the replacement (\1–\9, never \0) to a group the
+ * expression has. Empty: no expression, which is fine.
+ */
+function naptrRegexpProblem(re: string): string | null {
+  if (re === '') return null;
+  const delim = re[0];
+  if (/[0-9\\i\0]/.test(delim)) return `${JSON.stringify(delim)} cannot be its delimiter`;
+  let part = 0; // 0: the expression, 1: the replacement, 2: the flags
+  let ere = '';
+  let ref = 0;
+  for (let k = 1; k < re.length; k++) {
+    const c = re[k];
+    if (c === '\0') return 'it holds a NUL';
+    if (c === delim) {
+      if (part === 2) return `it has a fourth ${JSON.stringify(delim)}`;
+      part++;
+    } else if (part === 2) {
+      if (c !== 'i') return `${JSON.stringify(c)} is no flag (the only one is i)`;
+    } else if (c === '\\') {
+      const e = re[++k];
+      if (e === undefined || e === '\0') return 'it ends with a backslash';
+      if (part === 0) ere += c + e;
+      else if (e === '0') return 'its replacement holds \\0';
+      else if (e >= '1' && e <= '9') ref = Math.max(ref, Number(e));
+    } else if (part === 0) ere += c;
+  }
+  if (part < 2) return `it does not end with its delimiter ${JSON.stringify(delim)} (delimiter, expression, delimiter, replacement, delimiter, flags)`;
+  const groups = ereGroups(ere);
+  if (groups === null) return `${JSON.stringify(ere)} is no POSIX extended regular expression`;
+  if (ref > groups) return `its replacement refers to \\${ref}, where the expression has ${groups} group${groups === 1 ? '' : 's'}`;
+  return null;
+}
+
+/** The character classes a bracket expression may name (POSIX, the C locale). */
+const CHAR_CLASSES = new Set(['alnum', 'digit', 'punct', 'alpha', 'graph', 'space', 'blank', 'lower', 'upper', 'cntrl', 'print', 'xdigit']);
+
+/**
+ * The number of groups of a POSIX extended regular expression, or null when it is none, as BIND checks one
+ * (lib/isc/regex.c): not empty; parentheses that pair; `*`, `+`, `?` and a bound `{m,n}` (m ≤ n ≤ 255) after something
+ * to repeat and not after another; no `|` with nothing before it, nor at the end; a back-reference to a group already
+ * opened; bracket expressions closed, with known classes and ranges in order.
+ */
+function ereGroups(re: string): number | null {
+  let groups = 0;
+  let open = 0;
+  let atom = false; // something to repeat is before
+  let repeated = false; // and it was repeated already (or is an anchor)
+  let emptyOk = false; // an empty group `()` is fine
+  for (let k = 0; k < re.length; k++) {
+    const c = re[k];
+    if (c === '\\') {
+      const e = re[++k];
+      if (e === undefined) return null;
+      if (e >= '1' && e <= '9' && Number(e) > groups) return null;
+      atom = true;
+      repeated = false;
+    } else if (c === '[') {
+      const end = bracketEnd(re, k + 1);
+      if (end < 0) return null;
+      k = end;
+      atom = true;
+      repeated = false;
+    } else if (c === '{' && /[0-9]/.test(re[k + 1] ?? '')) {
+      const m = /^\{([0-9]+)(,([0-9]*))?\}/.exec(re.slice(k));
+      if (!m || !atom || repeated) return null;
+      const lo = Number(m[1]);
+      const hi = m[3] ? Number(m[3]) : lo;
+      if (lo > 255 || hi > 255 || lo > hi) return null;
+      k += m[0].length - 1;
+      repeated = true;
+    } else if (c === '(') {
+      groups++;
+      open++;
+      atom = false;
+      repeated = false;
+      emptyOk = true;
+    } else if (c === ')') {
+      if (open > 0 && !atom && !emptyOk) return null;
+      if (open > 0) open--;
+      atom = true;
+      repeated = false;
+    } else if (c === '|') {
+      if (!atom) return null;
+      atom = false;
+      emptyOk = false;
+      repeated = false;
+    } else if (c === '^' || c === '$') {
+      atom = true;
+      repeated = true;
+    } else if (c === '*' || c === '+' || c === '?') {
+      if (!atom || repeated) return null;
+      repeated = true;
+    } else {
+      atom = true;
+      repeated = false;
+    }
+  }
+  return open === 0 && atom ? groups : null;
+}
+
+/** Where the bracket expression whose body starts at `k` ends (the index of its `]`), or -1 when it does not. */
+function bracketEnd(re: string, k: number): number {
+  if (re[k] === '^') k++;
+  let first = true;
+  let prev = -1; // the last character, for a range's order; -1 after a range or a class
+  let rangeEnded = false; // a `-` right after a range (`[a-c-e]`) is none
+  for (; k < re.length; k++, first = false) {
+    const c = re[k];
+    if (c === ']' && !first) return k;
+    if (c === '[' && (re[k + 1] === ':' || re[k + 1] === '=' || re[k + 1] === '.')) {
+      const kind = re[k + 1];
+      const close = re.indexOf(kind + ']', k + 2);
+      if (close < 0 || close === k + 2) return -1;
+      if (kind === ':' && !CHAR_CLASSES.has(re.slice(k + 2, close))) return -1;
+      prev = kind === '.' && close === k + 3 ? re.charCodeAt(k + 2) : -1;
+      rangeEnded = false;
+      k = close + 1;
+      continue;
+    }
+    if (c === '-' && !first) {
+      if (rangeEnded) return -1;
+      if (prev >= 0 && re[k + 1] !== undefined && re[k + 1] !== ']') {
+        if (re.charCodeAt(k + 1) < prev) return -1;
+        k++;
+        prev = -1;
+        rangeEnded = true;
+        continue;
+      }
+    }
+    prev = re.charCodeAt(k);
+    rangeEnded = false;
+  }
+  return -1;
 }
 
 /** The first name of the data (from toks[i]) that cannot be read (nameProblem), or null. */

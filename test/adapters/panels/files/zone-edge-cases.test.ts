@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { bumpSerialText, lineBreakOf, nextSerial, parseZoneFile, withoutCr } from '../../../../src/adapters/panels/files/zonefile.js';
+import { bumpSerialText, lineBreakOf, nextSerial, parseZoneFile, presentValue, withoutCr } from '../../../../src/adapters/panels/files/zonefile.js';
 import type { FixKind } from '../../../../src/core/model.js';
 import { PanelError } from '../../../../src/core/panel.js';
 import { applyPlan, undoChange } from '../../../../src/core/plans/apply.js';
@@ -231,14 +231,24 @@ describe('a record type written as TYPE<n>, rdata in the generic \\# form (RFC 3
     ]);
   });
 
-  test('another known type in the generic form is kept opaque (TYPE<n>), never read as an MX or CNAME with \\# for its target (review)', () => {
-    const z = parseZoneFile(`@ 300 IN TYPE15 \\# 9 000a046d61696c00\n_dmarc 300 IN TYPE5 \\# 4 00000000\n@ 300 IN MX \\# 9 000a046d61696c00\n`, D);
+  test('another known type in the generic form is read as BIND reads it (decoded: an MX the name server serves is an MX to the audit), never with \\# for its target', () => {
+    // Kept opaque as TYPE15, an MX the name server served was none to the audit (the MX check, the SPF fix's mx).
+    const z = parseZoneFile(`@ 300 IN TYPE15 \\# 8 000a046d61696c00\n@ 300 IN MX \\# 8 0014046d61696c00\nwww 300 IN TYPE5 \\# 6 046d61696c00\n`, D);
     assert.deepEqual(z.errors, []);
     assert.deepEqual(
-      z.records.map((r) => r.type),
-      ['TYPE15', 'TYPE5', 'TYPE15'],
+      z.records.map((r) => [r.type, presentValue(r)]),
+      [
+        ['MX', '10 mail'],
+        ['MX', '20 mail'],
+        ['CNAME', 'mail'],
+      ],
     );
-    assert.ok(!z.records.some((r) => r.type === 'MX' || r.type === 'CNAME'), 'no MX or CNAME read from generic rdata');
+    // Generic data that is no data of its type (BIND refuses the zone: "extra input data", "unexpected end of input"):
+    // an error naming the line, no record.
+    const bad = parseZoneFile(`@ 300 IN TYPE15 \\# 9 000a046d61696c00\n_dmarc 300 IN TYPE5 \\# 4 00000000\n`, D);
+    assert.deepEqual(bad.records, []);
+    assert.match(bad.errors[0], /^line 1: the MX record's data in RFC 3597's generic form .* the data holds 8 octets, where the length says 9/);
+    assert.match(bad.errors[1], /^line 2: the CNAME record's data in RFC 3597's generic form is no CNAME data: 3 octets after its last field/);
   });
 });
 

@@ -457,9 +457,10 @@ test('regression (fuzz): a quoted name, or one ending in a backslash that escape
 });
 
 test('regression (fuzz): a token ending in two dots keeps both in the value (only a name\'s one final dot goes)', () => {
-  // The value took one dot off "3600..": written back as "3600.", read back as "3600".
-  const { rows, roundTrip } = readBack('@ 300 IN SOA ns1.x.test. h.x.test. 1 3600.. 900 604800 300\n');
-  assert.deepEqual(rows, [['x.test', 'SOA', 'ns1.x.test h.x.test 1 3600.. 900 604800 300', 300]]);
+  // The value took one dot off "3600..": written back as "3600.", read back as "3600". (Found in an SOA's refresh field,
+  // which BIND now refuses there as no time; an HINFO string is any word.)
+  const { rows, roundTrip } = readBack('@ 300 IN HINFO 3600.. x\n');
+  assert.deepEqual(rows, [['x.test', 'HINFO', '3600.. x', 300]]);
   assert.equal(roundTrip, null);
 });
 
