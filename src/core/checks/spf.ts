@@ -11,13 +11,14 @@ import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, rel
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
-import { aLabelTerm, includeTarget, planSpf, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
+import { aLabelTerm, includeTarget, planSpf, relayPastVoids, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { authority, noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence, stringTooLongMessage, withoutFix } from './util.js';
 import { emptyList } from '../arrays.js';
+import { listed } from '../text.js';
 
 const MAX_LOOKUPS = 10;
 const MAIL: NoMail = { state: 'mail' };
@@ -157,7 +158,7 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
    * What the SPF fix adds to the record costs at most this (the relay's include and what it includes; this server's
    * IP costs nothing): with it the fix may take the record past receivers' limits, so its plan may be blocked.
    */
-  let added = { lookups: 0, voids: 0, unknown: false };
+  let added: Added = { lookups: 0, voids: 0, unknown: false };
   if (nm.state === 'unknown') {
     out.push(makeFinding('spf', 'spf.dns-error', 'unknown', noMailUnknown(ctx.domain, nm, 'spf'), judged[0].treeEv));
   } else if (nm.state === 'mail') {
@@ -204,7 +205,10 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
   // could identify offers it, saying they must be selected for removal; DNS trouble decides nothing (the plan waits
   // for DNS, the findings stay as they are).
   const permerror = out.some((f) => PERMERROR_RULES.has(f.rule) && f.fix);
-  const pastLimits = added.unknown || judged.some((j) => j.tree.totalLookups + added.lookups > MAX_LOOKUPS || j.tree.totalVoids + added.voids > 2);
+  // Past the void limit for the senders of one address family (names with addresses of the other only): the plan's
+  // check_host for this server's addresses decides whether it goes through.
+  const pastLimits =
+    added.unknown || added.ask || judged.some((j) => j.tree.totalLookups + added.lookups > MAX_LOOKUPS || j.tree.totalVoids + added.voids > 2 || voidsPast(j.tree) !== null);
   if (a.status === 'ok' && (permerror || (pastLimits && out.some((f) => f.fix)))) {
     const live: ZoneRecord[] = a.records.map((r, i) => ({ name: ctx.domain, ttl: 3600, type: 'TXT', value: r.join(''), txt: r, ref: `live:${i}` }));
     const path = await spfFixPath(ctx, live);
@@ -388,13 +392,20 @@ async function judgeRecord(ctx: CheckContext, record: string, chunks: readonly s
 }
 
 /**
+ * What the SPF fix would add to the record costs at most (the relay's include and what it includes; this server's IP
+ * costs nothing): with it the fix may take the record past receivers' limits, so its plan may be blocked. `ask`: the
+ * plan may be blocked for another reason found here (the relay's mail stopped by void lookups before its include).
+ */
+type Added = { lookups: number; voids: number; unknown: boolean; ask?: true };
+
+/**
  * Whether this server (or its relay) is authorised, over every SPF record (`judged`): authorised when one of them
  * authorises it (the fix merges them, keeping every record's terms); otherwise what each record does wrong. Records
  * whose relay include has a qualifier that keeps the relay from passing go into `denying`. Returns what the SPF fix
  * would add costs (see spfCheck).
  */
-async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: Evidence, denying: Map<Judged, string>, out: Finding[]): Promise<{ lookups: number; voids: number; unknown: boolean }> {
-  let added = { lookups: 0, voids: 0, unknown: false };
+async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: Evidence, denying: Map<Judged, string>, out: Finding[]): Promise<Added> {
+  let added: Added = { lookups: 0, voids: 0, unknown: false };
   const several = judged.length > 1;
   /** Evidence for a finding about all the records: the record's lookups when there is one. */
   const allEv = several ? ev : judged[0].treeEv;
@@ -402,7 +413,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
   if (relay) {
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it).
     const direct = judged.map((j) => relayAuthorisation(j.tree, [relay.host]));
-    if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, [relay.host], out) ?? added;
+    if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, [relay.host], out) ?? (await relayPastVoidsFinding(ctx, judged, [relay.host], out)) ?? added;
     // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
     const inc = await relayInclude(ctx, relay.host);
     const name = ctx.knowledge.displayName(relay.provider);
@@ -419,7 +430,10 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       );
       return added;
     }
-    if (vs.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, vs, 'host' in inc ? [relay.host, inc.host] : [relay.host], out) ?? added;
+    if (vs.some((v) => v.state === 'pass')) {
+      const hosts = 'host' in inc ? [relay.host, inc.host] : [relay.host];
+      return relayPastPermerror(ctx, judged, vs, hosts, out) ?? (await relayPastVoidsFinding(ctx, judged, hosts, out)) ?? added;
+    }
     const trouble = [...new Set(judged.flatMap((j) => j.tree.troubles))];
     if (trouble.length) {
       // The include may sit in the part of the tree that did not answer: unknown, never fail (a DNS timeout or
@@ -582,6 +596,44 @@ function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: re
     ),
   );
   return { lookups: 0, voids: 0, unknown: false };
+}
+
+/**
+ * The one SPF record passes the relay, and nothing before the term that does is a permanent error as written, but
+ * receivers count more than 2 void lookups for the relay's addresses before they reach it — names without an address
+ * of their family, exists:%{i}… terms that do not list them (check_host for the relay's addresses: the plan's
+ * relayPastVoids, as its gate asks) — and return permerror: spf.server-not-authorized, as for a server that sends
+ * itself (its own addresses are evaluated by check_host). The fix moves the relay's include before those terms; the
+ * plan is asked whether it goes through (`ask`). Null when the relay's mail gets there.
+ */
+async function relayPastVoidsFinding(ctx: CheckContext, judged: readonly Judged[], hosts: readonly string[], out: Finding[]): Promise<Added | null> {
+  if (judged.length !== 1) return null;
+  const j = judged[0];
+  const past = await relayPastVoids(ctx, ctx.resolver, j.tree, hosts.map(canonName));
+  if (!past) return null;
+  const relay = ctx.settings.relay!;
+  if ('dns' in past) {
+    out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not tell whether receivers reach the relay's include: ${past.dns}.`, j.treeEv, { subject: relay.host }));
+    return { lookups: 0, voids: 0, unknown: true };
+  }
+  const name = ctx.knowledge.displayName(relay.provider);
+  const terms = [...new Set(past.r.voidsAt)];
+  const family = past.ip.includes(':') ? 'IPv6' : 'IPv4';
+  // The fix moves the relay's own include, not another term that reaches it (the plan is asked: `ask`).
+  const own = relayIncludeTerm(past.term, new Set(hosts.map(canonName)));
+  out.push(
+    makeFinding(
+      'spf',
+      'spf.server-not-authorized',
+      'fail',
+      `This server relays through ${name}, and the SPF record includes it (${past.term}), but ${listed(terms)} ${terms.length > 1 ? 'come' : 'comes'} first and ${terms.length > 1 ? 'cost' : 'costs'} the relay's addresses more than 2 void lookups — names that do not exist or have no ${family} address, exists: terms with macros that do not list the address (check_host for ${past.ip}: ${past.r.result}, ${past.r.reason}). Receivers return permerror for the relay's mail before they reach ${past.term} (RFC 7208 §4.6.4), so it fails SPF and they reject or junk it.${
+        own ? ` The SPF fix drops the terms whose names do not exist and, if the others still cost more than 2, puts ${past.term} before them.` : ''
+      }`,
+      moreEvidence(j.treeEv, { checkHost: [`check_host(${past.ip}, ${ctx.domain}) = ${past.r.result} (${past.r.reason})`] }),
+      { subject: terms[0], fix: 'spf' },
+    ),
+  );
+  return { lookups: 0, voids: 0, unknown: false, ask: true };
 }
 
 /** Whether `term` (a term as written) is a plain ("+") include of one of `hosts`. */

@@ -9,10 +9,13 @@
 // (its target's all term) is kept; every change, a dropped repeat included, has its note. What this server needs goes
 // where it counts: a relay include written with a "-"/"~"/"?" qualifier becomes a plain include in its place, the
 // relay include goes before a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses, and this server's IP goes
-// before a term that would match it first and fail it. The planned record — also when nothing changes — is then checked as receivers will read it
+// before a term that would match it first and fail it; each goes before the terms that cost its addresses more than 2
+// void lookups (names with addresses of the other family only, exists:%{i}… not listing them). The planned record —
+// also when nothing changes — is then checked as receivers will read it
 // (syntax, 10 lookups, 2 void lookups, every permerror in its tree, check_host for this server's IPs, the relay
-// include reached with "+"): a record that would still fail is not offered, nor called right — the plan is blocked
-// with the reason; several records end in the strictest of their `all` terms. The SPF check asks the same planner
+// include reached with "+" and reached at all — check_host for its addresses): a record that would still fail is not
+// offered, nor called right — the plan is blocked with the reason, and one that still costs one family's senders more
+// than 2 void lookups says so in a note; several records end in the strictest of their `all` terms. The SPF check asks the same planner
 // (spfFixPath) whether its findings offer the fix where the plan may be blocked (a permerror, or a record the fix's
 // additions would take past receivers' limits). A domain that declares it sends no mail (null MX, an SPF record that
 // authorises nobody: src/core/nomail.ts) gets no plan at all: blocked, saying what to change first if it does send.
@@ -25,16 +28,16 @@ import { isUnanswered } from '../classify.js';
 import { aLabelName, canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
-import { checkHost } from '../spf/evaluate.js';
+import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
-import { walkSpfRecord } from '../spf/tree.js';
+import { voidsBefore, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
-import { relayAuthorisation, relayInclude } from '../spf/relay.js';
+import { publishedRanges, relayAuthorisation, relayInclude } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
 
@@ -77,8 +80,11 @@ function renderTerms(terms: string[]): string {
   return ['v=spf1', ...terms].join(' ');
 }
 
-/** `culprits`: the kept terms the block names (the user may select the unknown ones for removal). */
-type GateVerdict = { ok: true } | { blocked: string; culprits: string[] } | { dns: string };
+/**
+ * `culprits`: the kept terms the block names (the user may select the unknown ones for removal). `note`: what the
+ * record, accepted, still does to other senders (familyVoidsNote).
+ */
+type GateVerdict = { ok: true; note?: string } | { blocked: string; culprits: string[] } | { dns: string };
 
 interface GateInput {
   /** Terms the planner added itself (this server's IP, the relay include): not re-judged. */
@@ -94,6 +100,40 @@ interface GateInput {
   services: ReadonlySet<string>;
   /** Whether the plan changes the record (the wording: "the fixed record" or "the record"). */
   changed: boolean;
+}
+
+/** At most this many of the ranges the relay's record publishes are checked, one address each (MailChannels': two). */
+const RELAY_PROBES = 8;
+
+/**
+ * Receivers count more than 2 void lookups for the relay's mail before they reach `term`, the term that passes it
+ * (relayAuthorisation with `hosts`), and return permerror (RFC 7208 §4.6.4): `ip`, the first address of the relay's
+ * published ranges for which check_host says so, and that evaluation (its `voidsAt`: the terms that cost them). Names
+ * without an address of the relay's family count, and so does each exists:%{i}… term that does not list the relay's
+ * address — which only check_host with an address can tell: it is asked only when the walk leaves more than 2 possible
+ * (voidsBefore), for one address of each published range. `dns` when DNS did not answer; null when nothing does.
+ * Shared by the SPF check and the fix's gate, so that both judge the relay alike.
+ */
+export async function relayPastVoids(
+  ctx: CheckContext,
+  resolver: Resolver,
+  tree: SpfTree,
+  hosts: readonly string[],
+): Promise<{ term: string; ip: string; r: SpfEvaluation } | { dns: string } | null> {
+  const v = relayAuthorisation(tree, [...hosts]);
+  if (v.state !== 'pass') return null;
+  const pass = tree.terms.find((t) => t.term === v.term && !t.ignored);
+  const ranges = pass ? publishedRanges(pass.children).slice(0, RELAY_PROBES) : [];
+  if (!pass || !ranges.some((r) => voidsBefore(tree, pass, r.includes(':') ? 6 : 4) > 2)) return null;
+  for (const range of ranges) {
+    // The address the range is written with is one of its own.
+    const ip = range.slice(0, range.indexOf('/'));
+    const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
+    if (r.result === 'temperror') return { dns: `checking the record for the relay's address ${ip} got no answer from DNS (${r.reason ?? 'temperror'})` };
+    // The third void lookup is the one that ends the evaluation.
+    if (r.result === 'permerror' && (r.voidsAt?.length ?? 0) > 2) return { term: v.term, ip, r };
+  }
+  return null;
 }
 
 /** "(… could not place …)" after a term the user may select for removal. */
@@ -200,6 +240,17 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
         };
       }
     }
+    // Reached with "+", the relay's include must also be reached: past 2 void lookups before it for the relay's
+    // addresses, receivers stop with permerror (check_host for them, as the check asks).
+    const past = await relayPastVoids(ctx, resolver, tree, gate.relayHosts ?? [canonName(ctx.settings.relay.host)]);
+    if (past && 'dns' in past) return { dns: past.dns };
+    if (past) {
+      const voidTerms = [...new Set(past.r.voidsAt)];
+      return {
+        blocked: `${rec} would still make receivers return permerror for the relay's mail before they reach ${past.term}: ${listed(voidTerms)} cost its addresses more than 2 void lookups (names that do not exist or have no ${past.ip.includes(':') ? 'IPv6' : 'IPv4'} address, exists: terms with macros that do not list the address; check_host for ${past.ip}: ${past.r.reason}). Put ${past.term} before them by hand, or remove those not needed, then plan again${selectable(voidTerms, removable)}.`,
+        culprits: voidTerms,
+      };
+    }
   } else {
     for (const ip of ctx.settings.ips) {
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
@@ -208,7 +259,44 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
       return { blocked: `${rec} would still not authorise this server's IP ${ip}: check_host = ${r.result}${r.reason ? ` (${r.reason})` : ''}.`, culprits: [] };
     }
   }
-  return { ok: true };
+  const note = familyVoidsNote(tree, removable);
+  return note ? { ok: true, note } : { ok: true };
+}
+
+/**
+ * A record the gate accepts may still cost the senders of one address family more than 2 void lookups: names with
+ * addresses of the other family only (receivers ask for the sender's family alone, RFC 7208 §5.3/§5.4). This server's
+ * mail passes (the gate checked its addresses, or the relay's), but receivers return permerror for that family's mail
+ * that gets past those terms — a mail service's after them among it (spf.void-lookups with `subject` IPv4/IPv6). The fix
+ * drops only names that do not exist, so it keeps them and says so, naming the terms and what comes after them.
+ */
+function familyVoidsNote(tree: SpfTree, removable: ReadonlySet<string>): string | null {
+  const said: string[] = [];
+  for (const family of [4, 6] as const) {
+    const count = family === 4 ? tree.voids4 : tree.voids6;
+    if (count <= 2) continue;
+    const of = (t: SpfTreeTerm) => (t.ignored ? 0 : family === 4 ? t.voids4 : t.voids6);
+    const senders = family === 4 ? 'IPv4' : 'IPv6';
+    const lacking = family === 4 ? 'IPv4 address (A)' : 'IPv6 address (AAAA)';
+    const voidTerms = tree.terms.filter((t) => of(t) > 0);
+    const many = voidTerms.length > 1;
+    // The terms receivers reach only past the limit, for such a sender no earlier term matched (where the running
+    // count passes 2): those that may authorise this family's senders (not an ip4/ip6 term of the other family, not all).
+    let sum = 0;
+    const past = tree.terms.findIndex((t) => (sum += of(t)) > 2);
+    const other = family === 4 ? /^[+\-~?]?ip6:/i : /^[+\-~?]?ip4:/i;
+    const after = tree.terms
+      .slice(past + 1)
+      .filter((t) => !t.ignored && (t.kind === 'mechanism' ? !other.test(t.term) && !/^[+\-~?]?all$/i.test(t.term) : /^redirect=/i.test(t.term)))
+      .map((t) => t.term);
+    const among = after.length ? ` — among it, mail from the senders ${listed(after)} authorise${after.length > 1 ? '' : 's'}, after ${many ? 'them' : 'it'}` : '';
+    said.push(
+      `The fixed record still costs ${senders} senders ${count} void lookups (limit 2): ${listed(voidTerms.map((t) => (of(t) > 1 ? `${t.term} (${of(t)})` : t.term)))} ${many ? 'look up names' : 'looks up a name'} without an ${lacking}, and receivers look up only the sender's address family (RFC 7208 §4.6.4, §5.3). ` +
+        `This server's mail passes (checked), but receivers return permerror for mail from ${senders} addresses that gets past ${many ? 'them' : 'it'}${among}. ` +
+        `The fix keeps ${many ? 'these terms (their names exist)' : 'this term (its name exists)'}: give ${many ? 'the names' : 'the name'} ${family === 4 ? 'IPv4 addresses' : 'IPv6 addresses'}, or remove what is not needed${selectable(voidTerms.map((t) => t.term), removable)}.`,
+    );
+  }
+  return said.length ? said.join(' ') : null;
 }
 
 /**
@@ -837,7 +925,40 @@ async function planSpfOnce(
         }
       }
     }
+    // The relay's include decides only where receivers reach it: more than 2 void lookups before it for the relay's
+    // addresses (exists:%{i}… terms that do not list them, names without an address of their family) are a
+    // permerror first (RFC 7208 §4.6.4). The relay's own include goes before the first term that cost one, where it
+    // decides for the relay's mail before any is looked up (it matches nothing else); another term reaching it is
+    // left where it is (the gate then says why the plan is blocked), and so is the include when names void for every
+    // sender are past 2 (the gate blocks that record whatever the relay gets).
+    if (!dnsTrouble) {
+      const hosts = relayHosts ?? [canonName(relay.host)];
+      const now = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
+      const resolver = withApexSpf(ctx.resolver, ctx.domain, now);
+      // Walked again only when the relay's include was added or moved above.
+      const walked = now === candidate ? tree : await walkSpfRecord(resolver, ctx.domain, now);
+      const past = walked.unknown ? { dns: "some of the record's lookups got no answer (timeout or server failure)" } : await relayPastVoids(ctx, resolver, walked, hosts);
+      if (past && 'dns' in past) dnsTrouble = past.dns;
+      else if (past && walked.totalVoids <= 2) {
+        const from = terms.indexOf(past.term);
+        const to = terms.indexOf(past.r.voidsAt![0]);
+        const own = /^\+?include:/i.test(past.term) && hosts.includes(canonName(past.term.replace(/^\+?include:/i, '')));
+        if (own && to >= 0 && to < from) {
+          terms.splice(from, 1);
+          terms.splice(to, 0, past.term);
+          notes.push(
+            `Puts ${past.term} before ${terms[to + 1]}: for the relay's address ${past.ip}, receivers count more than 2 void lookups from ${listed([...new Set(past.r.voidsAt)])} and return permerror before they reach it (RFC 7208 §4.6.4); first, it decides for the relay's mail before any of them is looked up, so receivers accept this server's mail.`,
+          );
+        }
+      }
+    }
   } else {
+    /**
+     * Whether the void limit ended `r`, check_host over `candidate`, for this sender only: more than 2 void lookups for
+     * it, while the names void for every sender stay within 2 (the walk's count).
+     */
+    const voidsEndIt = async (candidate: string, r: SpfEvaluation) =>
+      r.result === 'permerror' && (r.voidsAt?.length ?? 0) > 2 && (await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate)).totalVoids <= 2;
     for (const ip of ctx.settings.ips) {
       const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['-all'])]);
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, withApexSpf(ctx.resolver, ctx.domain, candidate));
@@ -850,9 +971,19 @@ async function planSpfOnce(
       // A term of the record that matches this server first and fails, softfails or neutralises it (-ip4:<its
       // network>, ~a): this server's IP goes before it, so it decides first. (One covering only this server is gone.)
       const at = r.decidedBy ? terms.indexOf(r.decidedBy) : -1;
+      // Receivers counted more than 2 void lookups for this IP before any term matched it (names without an address of
+      // its family — they ask for that family only — or exists:%{i}… terms not listing it): permerror, wherever the IP
+      // is added after them. Before the first term that cost one, it decides with none counted — unless those names
+      // cost every sender more than 2: the gate blocks such a record whatever this server gets (spfvoid2).
+      const voidAt = at < 0 && (await voidsEndIt(candidate, r)) ? terms.indexOf(r.voidsAt![0]) : -1;
       if (at >= 0) {
         terms.splice(at, 0, need);
         notes.push(`Adds ${need} before ${r.decidedBy}, which matches this server first (check_host = ${r.result}); the first matching term decides, so receivers accept this server's mail.`);
+      } else if (voidAt >= 0) {
+        terms.splice(voidAt, 0, need);
+        notes.push(
+          `Adds ${need} before ${r.voidsAt![0]}: for ${ip}, receivers count more than 2 void lookups from ${listed([...new Set(r.voidsAt)])} (names without an address of its family, or that do not exist) and return permerror before they reach a term after them; first, this server's IP decides before any of them is looked up, so receivers accept this server's mail.`,
+        );
       } else {
         terms.push(need);
         notes.push(`Adds ${need} so receivers accept this server's mail.`);
@@ -949,7 +1080,7 @@ async function planSpfOnce(
   } else if ('blocked' in verdict) {
     blocked = verdict.blocked;
     selectable = verdict.culprits.filter((t) => removable.has(t.toLowerCase()));
-  }
+  } else if (verdict.note && changes.length) notes.push(verdict.note);
   if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;

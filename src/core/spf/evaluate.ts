@@ -30,6 +30,13 @@ export interface SpfEvaluation {
    * → neutral) or the evaluation stopped with an error.
    */
   decidedBy?: string;
+  /**
+   * For each void lookup counted, in order, the term of the checked domain's own record (as written) being evaluated
+   * when it was: the term itself, or the include/redirect= whose record made it. A record's term that costs two has two
+   * entries. Absent when there was none. Where the void limit ended the evaluation (permerror), a term that matches
+   * this sender put before the first of these decides before any void lookup is made.
+   */
+  voidsAt?: string[];
 }
 
 export interface CheckHostOptions {
@@ -123,6 +130,10 @@ class Evaluation {
   readonly dnsTrouble: string[] = [];
   /** See SpfEvaluation.decidedBy. */
   decidedBy: string | undefined;
+  /** See SpfEvaluation.voidsAt. */
+  readonly voidsAt: string[] = [];
+  /** The term of the checked domain's own record being evaluated (what voidsAt records). */
+  private top: string | undefined;
   private readonly ip: ipaddr.IPv4 | ipaddr.IPv6;
   private readonly v4: boolean;
   private readonly local: string;
@@ -159,6 +170,7 @@ class Evaluation {
 
   private countVoid(what: string): void {
     this.voids++;
+    if (this.top !== undefined) this.voidsAt.push(this.top);
     this.trace.push(`void lookup #${this.voids}: ${what}`);
     if (this.voids > this.maxVoids) throw new Abort('permerror', `more than ${this.maxVoids} void DNS lookups (at ${what})`);
   }
@@ -293,6 +305,7 @@ class Evaluation {
 
     for (const term of parsed.terms) {
       if (term.kind !== 'mechanism') continue;
+      if (depth === 0) this.top = term.raw;
       const matched = await this.matches(term, d, depth);
       if (matched) {
         const result = QUALIFIER_RESULT[term.qualifier];
@@ -302,6 +315,7 @@ class Evaluation {
       }
     }
     if (parsed.redirect) {
+      if (depth === 0) this.top = parsed.redirect.raw;
       this.countLookup(parsed.redirect.raw);
       const target = await this.targetName(parsed.redirect.domainSpec!, d);
       this.trace.push(`${d}: ${parsed.redirect.raw} → ${target}`);
@@ -472,6 +486,7 @@ export async function checkHost(
     const out: SpfEvaluation = { result: inner.result, lookups: ev.lookups, voidLookups: ev.voids, trace: ev.trace };
     if (ev.dnsTrouble.length) out.dnsTrouble = ev.dnsTrouble;
     if (ev.decidedBy !== undefined) out.decidedBy = ev.decidedBy;
+    if (ev.voidsAt.length) out.voidsAt = ev.voidsAt;
     if (inner.result === 'fail' && inner.exp) {
       const explanation = await ev.explain(inner.exp);
       if (explanation !== undefined) out.explanation = explanation;
@@ -487,6 +502,7 @@ export async function checkHost(
         trace: ev.trace,
         reason: err.reason,
         ...(ev.dnsTrouble.length ? { dnsTrouble: ev.dnsTrouble } : {}),
+        ...(ev.voidsAt.length ? { voidsAt: ev.voidsAt } : {}),
       };
     }
     throw err;

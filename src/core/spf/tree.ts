@@ -345,6 +345,38 @@ export function voidsPast(node: SpfTreeNode, limit = 2): { senders: 'all' | 'IPv
   return { senders, count: senders === 'IPv4' ? node.voids4 : senders === 'IPv6' ? node.voids6 : node.voids, terms, missing };
 }
 
+/**
+ * The void lookups a walked term may cost that the walk cannot count: at most one for a term with macros
+ * (exists:%{i}… is void for every address it does not list) or a ptr (void without a PTR record), any number
+ * (Infinity) for an include, redirect= or mx with macros; for an include or redirect=, those of the record it leads to.
+ */
+function uncountedVoids(t: SpfTreeTerm, depth = 0): number {
+  if (t.ignored || t.error || depth > 20) return 0;
+  const m = /^[+\-~?]?([a-z0-9]+)/i.exec(t.term)?.[1].toLowerCase();
+  if (t.dynamic) return m === 'a' || m === 'exists' || m === 'ptr' ? 1 : Infinity;
+  if (m === 'ptr') return 1;
+  let n = 0;
+  if (t.children) for (const c of t.children.terms) n += uncountedVoids(c, depth + 1);
+  return n;
+}
+
+/**
+ * The most void lookups receivers can count for a sender of `family` before they reach `term` (a term of `node` as
+ * walked; a redirect= comes after every mechanism): what the walk counted for that family, and at most what the terms
+ * it cannot count may cost (uncountedVoids). No more than 2: receivers reach `term` for every such sender, as far as
+ * void lookups go; past 2, only check_host with the sender's address can tell.
+ */
+export function voidsBefore(node: SpfTreeNode, term: SpfTreeTerm, family: 4 | 6): number {
+  const at = term.kind === 'modifier' ? node.terms.length : node.terms.indexOf(term);
+  let n = 0;
+  for (let i = 0; i < at; i++) {
+    const t = node.terms[i];
+    if (t === term || t.ignored || t.kind !== 'mechanism') continue;
+    n += (family === 4 ? t.voids4 : t.voids6) + uncountedVoids(t);
+  }
+  return n;
+}
+
 function finish(base: SpfTreeNode, status: SpfTree['status'], st: WalkState): SpfTree {
   const tree: SpfTree = {
     domain: base.domain,
