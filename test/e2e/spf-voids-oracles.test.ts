@@ -15,9 +15,19 @@
 //   and its plan was blocked (the IP was added after them);
 // - direct-note: the fix dropped a previous host's include and wrote a record that still costs IPv6 senders 3 void
 //   lookups before Google's include — without a word; the plan now says so, and the judges confirm what it says.
+// And by its review (the relay judged by check_host for its addresses: relayPastVoids):
+// - relay-own-v6: the relay reached through an include of the domain's own record that also lists an IPv6 range,
+//   after names without AAAA — that range was probed as the relay's, and the audit said the relay's mail failed;
+// - relay-inside: that include's own record has the exists terms before its include of the relay — the audit said
+//   spf.ok (only the terms before the top-level include were counted); the fix cannot edit that record: not offered;
+// - relay-redirect: the relay reached through redirect= after the terms — the fix's block said to move the redirect=;
+//   it now adds an include of its target before them;
+// - relay-deny: a denylist (-exists:%{i}.deny.<domain>) first among the terms — the fix put the relay's include before
+//   it, and the relay's address it lists passed; the include now goes after it.
 // For each domain: mailhealth's verdict on each of the server's (or the relay's) addresses agrees with both judges;
 // where a finding offers the SPF fix its plan goes through, and after it both judges pass every one of those
-// addresses (and a kept service's listed address), and the audit says they are authorised.
+// addresses (and a kept service's listed address), and the audit says they are authorised; where no finding offers it
+// (`fix: 'not-offered'`), none does.
 //
 // Skipped with a message when no python3 with pyspf or no perl with Mail::SPF is found (test/helpers/oracles.ts).
 import assert from 'node:assert/strict';
@@ -53,6 +63,8 @@ const RELAY = { provider: 'mailchannels', host: 'relay.mailchannels.net', authId
 /** Addresses across the ranges relay.mailchannels.net publishes (not the first of each: mailhealth asks about those). */
 const RELAY_IPS = ['23.83.208.10', '23.83.223.250', '205.201.128.10'];
 const SALESFORCE_IP = '13.110.208.10';
+/** An address of the relay's that relay-deny.example's denylist (-exists:%{i}.deny.<domain>) holds. */
+const RELAY_DENIED = '23.83.212.7';
 const GOOGLE_IP = '64.233.160.5';
 const GOOGLE_IP6 = '2001:4860:4000::25';
 
@@ -81,6 +93,10 @@ interface Scenario {
   note?: RegExp;
   /** Receivers fail one of the server's (or the relay's) addresses before the fix (else the fix is for another finding). */
   failsBefore: boolean;
+  /** No finding offers the SPF fix (its plan could not change what fails, or nothing fails). */
+  fix?: 'not-offered';
+  /** More TXT and A records of the domain's zone: [name, type, value]. */
+  more?: (d: string) => [string, 'TXT' | 'A', string][];
 }
 
 const SCENARIOS: Scenario[] = [
@@ -100,6 +116,40 @@ const SCENARIOS: Scenario[] = [
     failsBefore: false,
     note: /^The fixed record still costs IPv6 senders 3 void lookups \(limit 2\): a, mx and a:www\.direct-note\.example look up names without an IPv6 address \(AAAA\).* among it, mail from the senders include:_spf\.google\.com authorises/,
   },
+  {
+    domain: 'relay-own-v6.example',
+    relayed: true,
+    spf: (d) => `v=spf1 a:v4a.${d} a:v4b.${d} a:v4c.${d} include:_spf.${d} ~all`,
+    more: (d) => [
+      [`v4a.${d}`, 'A', '192.0.2.1'],
+      [`v4b.${d}`, 'A', '192.0.2.2'],
+      [`v4c.${d}`, 'A', '192.0.2.3'],
+      [`_spf.${d}`, 'TXT', 'v=spf1 ip6:2001:db8:5::/48 include:relay.mailchannels.net ~all'],
+    ],
+    failsBefore: false,
+    fix: 'not-offered',
+  },
+  {
+    domain: 'relay-inside.example',
+    relayed: true,
+    spf: (d) => `v=spf1 include:_spf.${d} ~all`,
+    more: (d) => [[`_spf.${d}`, 'TXT', `v=spf1 exists:%{i}._spf.mta.salesforce.com exists:%{i}.spf.hc1234-56.iphmx.com a:crm.${d} include:relay.mailchannels.net ~all`]],
+    failsBefore: true,
+    fix: 'not-offered',
+  },
+  { domain: 'relay-redirect.example', relayed: true, spf: (d) => `v=spf1 ${SERVICES(d)} redirect=relay.mailchannels.net`, afterFix: [{ ip: SALESFORCE_IP, result: 'pass' }], failsBefore: true },
+  {
+    domain: 'relay-deny.example',
+    relayed: true,
+    spf: (d) => `v=spf1 -exists:%{i}.deny.${d} ${SERVICES(d)} include:relay.mailchannels.net ~all`,
+    more: (d) => [[`${RELAY_DENIED}.deny.${d}`, 'A', '127.0.0.2']],
+    // The relay's address the domain's denylist holds still fails after the fix (its include goes after the denylist).
+    afterFix: [
+      { ip: RELAY_DENIED, result: 'fail' },
+      { ip: SALESFORCE_IP, result: 'pass' },
+    ],
+    failsBefore: true,
+  },
 ];
 
 /** The server's addresses, or the relay's, for a scenario. */
@@ -118,6 +168,7 @@ function zoneOf(s: Scenario): ZoneRecord[] {
     rec(`www.${d}`, 'A', SERVER_IP),
     rec(`crm.${d}`, 'AAAA', '2001:db8:77::5'),
     { ...rec(d, 'TXT', spf), txt: [spf] },
+    ...(s.more?.(d) ?? []).map(([name, type, value]) => (type === 'TXT' ? { ...rec(name, type, value), txt: [value] } : rec(name, type, value))),
   ];
 }
 
@@ -280,6 +331,14 @@ describe('void lookups that depend on the sender: the audit and the SPF fix, jud
       assert.equal(judgedBefore.get(s.domain)!.some(([py]) => py.result !== 'pass'), s.failsBefore, `${s.domain}: some address fails before the fix`);
     });
 
+    if (s.fix === 'not-offered') {
+      test(`${s.domain}: no finding offers the SPF fix`, () => {
+        const { fs, plan } = before_.get(s.domain)!;
+        assert.equal(plan, null, show(fs));
+        assert.ok(!fs.some((f) => f.fix), show(fs));
+      });
+      continue;
+    }
     test(`${s.domain}: the SPF fix is offered and goes through; after it both judges pass ${s.relayed ? "the relay's" : "the server's"} addresses`, () => {
       const { fs, plan } = before_.get(s.domain)!;
       assert.ok(plan, `the fix is offered\n${show(fs)}`);

@@ -11,14 +11,13 @@ import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, rel
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
-import { aLabelTerm, includeTarget, planSpf, relayPastVoids, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
+import { aLabelTerm, includeTarget, planSpf, relayPastVoids, relayVoidTerms, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { authority, noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence, stringTooLongMessage, withoutFix } from './util.js';
 import { emptyList } from '../arrays.js';
-import { listed } from '../text.js';
 
 const MAX_LOOKUPS = 10;
 const MAIL: NoMail = { state: 'mail' };
@@ -617,20 +616,32 @@ async function relayPastVoidsFinding(ctx: CheckContext, judged: readonly Judged[
     return { lookups: 0, voids: 0, unknown: true };
   }
   const name = ctx.knowledge.displayName(relay.provider);
-  const terms = [...new Set(past.r.voidsAt)];
+  const { before, inside, words, many } = relayVoidTerms(past);
   const family = past.ip.includes(':') ? 'IPv6' : 'IPv4';
-  // The fix moves the relay's own include, not another term that reaches it (the plan is asked: `ask`).
+  // What the fix does (the plan is asked whether it goes through: `ask`): it moves the relay's own include, and adds an
+  // include of a redirect='s target before the terms (a redirect= always comes last); another term that reaches the
+  // relay, or terms inside the record it leads to, are not its to move (then the plan says why it is blocked).
   const own = relayIncludeTerm(past.term, new Set(hosts.map(canonName)));
+  const redirect = /^redirect=(.+)$/i.exec(past.term);
+  const viaRedirect = !!redirect && hosts.map(canonName).includes(canonName(redirect[1]));
+  // A "-", "~" or "?" term among them that may match some of the relay's servers keeps deciding first (the plan puts
+  // the include after it).
+  const deny = [...before].reverse().find((t) => /^[-~?](?!ip[46]:|all$)/i.test(t));
+  const fixes = inside
+    ? ''
+    : own
+      ? ` The SPF fix drops the terms whose names do not exist and, if the others still cost more than 2, puts ${past.term} before them${deny ? ` — after ${deny}, which may fail some of the relay's servers and still decides first for them` : ''}.`
+      : viaRedirect
+        ? ` The SPF fix drops the terms whose names do not exist and, if the others still cost more than 2, adds include:${canonName(redirect![1])} before them (${past.term}, which always comes last, stays).`
+        : '';
   out.push(
     makeFinding(
       'spf',
       'spf.server-not-authorized',
       'fail',
-      `This server relays through ${name}, and the SPF record includes it (${past.term}), but ${listed(terms)} ${terms.length > 1 ? 'come' : 'comes'} first and ${terms.length > 1 ? 'cost' : 'costs'} the relay's addresses more than 2 void lookups — names that do not exist or have no ${family} address, exists: terms with macros that do not list the address (check_host for ${past.ip}: ${past.r.result}, ${past.r.reason}). Receivers return permerror for the relay's mail before they reach ${past.term} (RFC 7208 §4.6.4), so it fails SPF and they reject or junk it.${
-        own ? ` The SPF fix drops the terms whose names do not exist and, if the others still cost more than 2, puts ${past.term} before them.` : ''
-      }`,
+      `This server relays through ${name}, and the SPF record ${viaRedirect ? 'leads to it' : 'includes it'} (${past.term}), but ${words} ${many ? 'come' : 'comes'} first and ${many ? 'cost' : 'costs'} the relay's addresses more than 2 void lookups — names that do not exist or have no ${family} address, exists: terms with macros that do not list the address (check_host for ${past.ip}: ${past.r.result}, ${past.r.reason}). Receivers return permerror for the relay's mail before they reach ${inside ? "the relay's include" : past.term} (RFC 7208 §4.6.4), so it fails SPF and they reject or junk it.${fixes}`,
       moreEvidence(j.treeEv, { checkHost: [`check_host(${past.ip}, ${ctx.domain}) = ${past.r.result} (${past.r.reason})`] }),
-      { subject: terms[0], fix: 'spf' },
+      { subject: before[0] ?? past.term, fix: 'spf' },
     ),
   );
   return { lookups: 0, voids: 0, unknown: false, ask: true };

@@ -32,7 +32,7 @@ import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
-import { voidsBefore, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
+import { voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
@@ -105,35 +105,66 @@ interface GateInput {
 /** At most this many of the ranges the relay's record publishes are checked, one address each (MailChannels': two). */
 const RELAY_PROBES = 8;
 
+/** What relayPastVoids found: see there. */
+export type RelayPastVoids = { term: string; ip: string; r: SpfEvaluation };
+
 /**
  * Receivers count more than 2 void lookups for the relay's mail before they reach `term`, the term that passes it
  * (relayAuthorisation with `hosts`), and return permerror (RFC 7208 §4.6.4): `ip`, the first address of the relay's
- * published ranges for which check_host says so, and that evaluation (its `voidsAt`: the terms that cost them). Names
- * without an address of the relay's family count, and so does each exists:%{i}… term that does not list the relay's
- * address — which only check_host with an address can tell: it is asked only when the walk leaves more than 2 possible
- * (voidsBefore), for one address of each published range. `dns` when DNS did not answer; null when nothing does.
- * Shared by the SPF check and the fix's gate, so that both judge the relay alike.
+ * published ranges for which check_host says so, and that evaluation (its `voidsAt`: the terms that cost them — `term`
+ * itself among them when its record, one of the domain's own that includes the relay, has such terms before the relay's
+ * include). Names without an address of the relay's family count, and so does each exists:%{i}… term that does not list
+ * the relay's address — which only check_host with an address can tell: it is asked only when the walk leaves more than
+ * 2 possible (voidsThrough), for one address of each range the relay's own record publishes (not the other ranges of a
+ * record of the domain's own that leads to it: review — an IPv6 range there, past names without AAAA, was reported as
+ * the relay's mail failing). `dns` when DNS did not answer — also where check_host got no answer for a lookup RFC 7208
+ * makes "no match" (ptr, %{p}) and then counted more than 2: a term that might have matched came first (never fail on
+ * DNS trouble); null when nothing does. Shared by the SPF check and the fix's gate, so that both judge the relay alike.
  */
-export async function relayPastVoids(
-  ctx: CheckContext,
-  resolver: Resolver,
-  tree: SpfTree,
-  hosts: readonly string[],
-): Promise<{ term: string; ip: string; r: SpfEvaluation } | { dns: string } | null> {
+export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree: SpfTree, hosts: readonly string[]): Promise<RelayPastVoids | { dns: string } | null> {
   const v = relayAuthorisation(tree, [...hosts]);
   if (v.state !== 'pass') return null;
   const pass = tree.terms.find((t) => t.term === v.term && !t.ignored);
-  const ranges = pass ? publishedRanges(pass.children).slice(0, RELAY_PROBES) : [];
-  if (!pass || !ranges.some((r) => voidsBefore(tree, pass, r.includes(':') ? 6 : 4) > 2)) return null;
+  const ranges = pass ? publishedRanges(relayRecordUnder(pass, new Set(hosts.map(canonName)))).slice(0, RELAY_PROBES) : [];
+  if (!pass || !ranges.some((r) => voidsThrough(tree, pass, r.includes(':') ? 6 : 4) > 2)) return null;
   for (const range of ranges) {
     // The address the range is written with is one of its own.
     const ip = range.slice(0, range.indexOf('/'));
     const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
     if (r.result === 'temperror') return { dns: `checking the record for the relay's address ${ip} got no answer from DNS (${r.reason ?? 'temperror'})` };
     // The third void lookup is the one that ends the evaluation.
-    if (r.result === 'permerror' && (r.voidsAt?.length ?? 0) > 2) return { term: v.term, ip, r };
+    if (r.result === 'permerror' && (r.voidsAt?.length ?? 0) > 2) {
+      if (r.dnsTrouble?.length) return { dns: `checking the record for the relay's address ${ip} got no answer from DNS for ${r.dnsTrouble.join('; ')} (receivers take that as no match)` };
+      return { term: v.term, ip, r };
+    }
   }
   return null;
+}
+
+/** The walked record of one of `hosts` (the relay's own) that `t` leads to, itself or further down (as spf/relay.ts finds it). */
+function relayRecordUnder(t: SpfTreeTerm, hosts: ReadonlySet<string>, depth = 0): SpfTreeNode | undefined {
+  if (!t.children || depth > 10) return undefined;
+  if (t.target && hosts.has(canonName(t.target))) return t.children;
+  for (const c of t.children.terms) {
+    const n = relayRecordUnder(c, hosts, depth + 1);
+    if (n) return n;
+  }
+  return undefined;
+}
+
+/**
+ * Where the void lookups relayPastVoids found are counted, for the messages: `before`, the terms before `term` that
+ * cost them; `inside`, whether some are counted in the record `term` leads to (its terms before the relay's include);
+ * `words`, both said ("exists:%{i}.a.example and the terms before the relay's include in the record include:_spf.… leads
+ * to"); `many`, whether the words are plural.
+ */
+export function relayVoidTerms(past: RelayPastVoids): { before: string[]; inside: boolean; words: string; many: boolean } {
+  const all = [...new Set(past.r.voidsAt)];
+  const before = all.filter((t) => t !== past.term);
+  const inside = before.length < all.length;
+  const there = `the terms before the relay's include in the record ${past.term} leads to`;
+  const words = inside ? (before.length ? `${before.join(', ')} and ${there}` : there) : listed(before);
+  return { before, inside, words, many: inside || before.length > 1 };
 }
 
 /** "(… could not place …)" after a term the user may select for removal. */
@@ -245,10 +276,20 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
     const past = await relayPastVoids(ctx, resolver, tree, gate.relayHosts ?? [canonName(ctx.settings.relay.host)]);
     if (past && 'dns' in past) return { dns: past.dns };
     if (past) {
-      const voidTerms = [...new Set(past.r.voidsAt)];
+      const { before, inside, words } = relayVoidTerms(past);
+      // What to do by hand, as it can be done: a redirect= always comes last (an include of its target goes before the
+      // terms instead), and terms inside the record an include leads to are that record's to move (review: the block
+      // said "put redirect=… before them", and named the include among the terms to put it before).
+      const target = past.term.replace(/^[+]?(?:include:|redirect=)/i, '');
+      const them = before.length > 1 ? 'them' : 'it';
+      const how = inside
+        ? `Edit the record at ${canonName(target)} by hand so that it reaches the relay's include before those terms${before.length ? `, and put ${past.term} before ${listed(before)}` : ''}`
+        : /^redirect=/i.test(past.term)
+          ? `Add include:${target} before ${them} by hand (redirect= always comes last)`
+          : `Put ${past.term} before ${them} by hand`;
       return {
-        blocked: `${rec} would still make receivers return permerror for the relay's mail before they reach ${past.term}: ${listed(voidTerms)} cost its addresses more than 2 void lookups (names that do not exist or have no ${past.ip.includes(':') ? 'IPv6' : 'IPv4'} address, exists: terms with macros that do not list the address; check_host for ${past.ip}: ${past.r.reason}). Put ${past.term} before them by hand, or remove those not needed, then plan again${selectable(voidTerms, removable)}.`,
-        culprits: voidTerms,
+        blocked: `${rec} would still make receivers return permerror for the relay's mail before they reach ${past.term}: ${words} cost its addresses more than 2 void lookups (names that do not exist or have no ${past.ip.includes(':') ? 'IPv6' : 'IPv4'} address, exists: terms with macros that do not list the address; check_host for ${past.ip}: ${past.r.reason}). ${how}, or remove those not needed, then plan again${selectable(before, removable)}.`,
+        culprits: before,
       };
     }
   } else {
@@ -281,13 +322,14 @@ function familyVoidsNote(tree: SpfTree, removable: ReadonlySet<string>): string 
     const voidTerms = tree.terms.filter((t) => of(t) > 0);
     const many = voidTerms.length > 1;
     // The terms receivers reach only past the limit, for such a sender no earlier term matched (where the running
-    // count passes 2): those that may authorise this family's senders (not an ip4/ip6 term of the other family, not all).
+    // count passes 2): those that may authorise this family's senders (not an ip4/ip6 term of the other family, not all,
+    // not a "-", "~" or "?" term — it authorises nobody: review, the note said "-ip6:…" authorised senders).
     let sum = 0;
     const past = tree.terms.findIndex((t) => (sum += of(t)) > 2);
-    const other = family === 4 ? /^[+\-~?]?ip6:/i : /^[+\-~?]?ip4:/i;
+    const other = family === 4 ? /^\+?ip6:/i : /^\+?ip4:/i;
     const after = tree.terms
       .slice(past + 1)
-      .filter((t) => !t.ignored && (t.kind === 'mechanism' ? !other.test(t.term) && !/^[+\-~?]?all$/i.test(t.term) : /^redirect=/i.test(t.term)))
+      .filter((t) => !t.ignored && (t.kind === 'mechanism' ? !/^[-~?]/.test(t.term) && !other.test(t.term) && !/^\+?all$/i.test(t.term) : /^redirect=/i.test(t.term)))
       .map((t) => t.term);
     const among = after.length ? ` — among it, mail from the senders ${listed(after)} authorise${after.length > 1 ? '' : 's'}, after ${many ? 'them' : 'it'}` : '';
     said.push(
@@ -928,26 +970,46 @@ async function planSpfOnce(
     // The relay's include decides only where receivers reach it: more than 2 void lookups before it for the relay's
     // addresses (exists:%{i}… terms that do not list them, names without an address of their family) are a
     // permerror first (RFC 7208 §4.6.4). The relay's own include goes before the first term that cost one, where it
-    // decides for the relay's mail before any is looked up (it matches nothing else); another term reaching it is
-    // left where it is (the gate then says why the plan is blocked), and so is the include when names void for every
-    // sender are past 2 (the gate blocks that record whatever the relay gets).
+    // decides for the relay's mail before any is looked up (it matches nothing else); reached through redirect= (which
+    // always comes last), an include of the redirect's target goes there, the redirect= staying as it is; another term
+    // reaching it (an include of the domain's own record) is left where it is (the gate then says why the plan is
+    // blocked), and so is the include when names void for every sender are past 2 (the gate blocks that record whatever
+    // the relay gets).
     if (!dnsTrouble) {
       const hosts = relayHosts ?? [canonName(relay.host)];
       const now = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
       const resolver = withApexSpf(ctx.resolver, ctx.domain, now);
-      // Walked again only when the relay's include was added or moved above.
-      const walked = now === candidate ? tree : await walkSpfRecord(resolver, ctx.domain, now);
-      const past = walked.unknown ? { dns: "some of the record's lookups got no answer (timeout or server failure)" } : await relayPastVoids(ctx, resolver, walked, hosts);
+      // Walked again only when the relay's include was added or moved above, and then only when the record's other
+      // terms could cost a sender more than 2 void lookups wherever it stands (an ordinary record asks no DNS question
+      // here: review — the plan that adds the include walked the whole record again for every relayed domain).
+      const mayCost = voidsAcross(tree, 4) > 2 || voidsAcross(tree, 6) > 2;
+      const walked = now === candidate ? tree : mayCost ? await walkSpfRecord(resolver, ctx.domain, now) : null;
+      const past = !walked ? null : walked.unknown ? { dns: "some of the record's lookups got no answer (timeout or server failure)" } : await relayPastVoids(ctx, resolver, walked, hosts);
       if (past && 'dns' in past) dnsTrouble = past.dns;
-      else if (past && walked.totalVoids <= 2) {
+      else if (past && walked!.totalVoids <= 2) {
         const from = terms.indexOf(past.term);
-        const to = terms.indexOf(past.r.voidsAt![0]);
+        // Before the first term that cost one — but not before a "-", "~" or "?" term that may match some of the relay's
+        // servers (a, mx, exists, include: relayAuthorisation cannot tell which; `-exists:%{i}.denylist…`): the fix
+        // would pass the relay's mail that term fails (review). After it, the gate judges what is left.
+        const first = terms.indexOf(past.r.voidsAt![0]);
+        const end = from >= 0 ? from : terms.length;
+        let to = first;
+        for (let k = Math.max(first, 0); first >= 0 && k < end; k++) if (/^[-~?](?!ip[46]:|all$)/i.test(terms[k])) to = k + 1;
         const own = /^\+?include:/i.test(past.term) && hosts.includes(canonName(past.term.replace(/^\+?include:/i, '')));
+        const viaRedirect = /^redirect=/i.test(past.term) && hosts.includes(canonName(past.term.replace(/^redirect=/i, '')));
+        const voids = listed([...new Set(past.r.voidsAt)]);
         if (own && to >= 0 && to < from) {
           terms.splice(from, 1);
           terms.splice(to, 0, past.term);
           notes.push(
-            `Puts ${past.term} before ${terms[to + 1]}: for the relay's address ${past.ip}, receivers count more than 2 void lookups from ${listed([...new Set(past.r.voidsAt)])} and return permerror before they reach it (RFC 7208 §4.6.4); first, it decides for the relay's mail before any of them is looked up, so receivers accept this server's mail.`,
+            `Puts ${past.term} before ${terms[to + 1]}: for the relay's address ${past.ip}, receivers count more than 2 void lookups from ${voids} and return permerror before they reach it (RFC 7208 §4.6.4); first, it decides for the relay's mail before any of them is looked up, so receivers accept this server's mail.`,
+          );
+        } else if (viaRedirect && to >= 0 && to < end) {
+          const include = `include:${canonName(past.term.replace(/^redirect=/i, ''))}`;
+          terms.splice(to, 0, include);
+          added.push(include);
+          notes.push(
+            `Adds ${include} before ${terms[to + 1]}: for the relay's address ${past.ip}, receivers count more than 2 void lookups from ${voids} and return permerror before they reach ${past.term}, which always comes last (RFC 7208 §4.6.4, §6.1); first, the include decides for the relay's mail before any of them is looked up, so receivers accept this server's mail. ${past.term} stays: it still decides for every server no term matches.`,
           );
         }
       }

@@ -367,11 +367,34 @@ function uncountedVoids(t: SpfTreeTerm, depth = 0): number {
  * void lookups go; past 2, only check_host with the sender's address can tell.
  */
 export function voidsBefore(node: SpfTreeNode, term: SpfTreeTerm, family: 4 | 6): number {
-  const at = term.kind === 'modifier' ? node.terms.length : node.terms.indexOf(term);
+  return voidsUpTo(node, term.kind === 'modifier' ? node.terms.length : node.terms.indexOf(term), family, term);
+}
+
+/**
+ * voidsBefore, and at most what `term` itself may cost a sender of `family` before the record it leads to decides for
+ * it (review: a relay reached through an include of the domain's own record, `include:_spf.<domain>`, whose record has
+ * exists:%{i}… terms before the relay's include — receivers count those too, and the walk's count before the
+ * top-level term left check_host unasked while pyspf answered permerror).
+ */
+export function voidsThrough(node: SpfTreeNode, term: SpfTreeTerm, family: 4 | 6): number {
+  const own = term.ignored ? 0 : (family === 4 ? term.voids4 : term.voids6) + uncountedVoids(term);
+  return voidsBefore(node, term, family) + own;
+}
+
+/**
+ * The most void lookups receivers can count for a sender of `family` over every mechanism of `node` (voidsBefore of a
+ * term after all of them). At most 2: void lookups keep no term put anywhere among them from receivers (the SPF fix then
+ * asks no DNS question about where the relay's include stands).
+ */
+export function voidsAcross(node: SpfTreeNode, family: 4 | 6): number {
+  return voidsUpTo(node, node.terms.length, family);
+}
+
+function voidsUpTo(node: SpfTreeNode, at: number, family: 4 | 6, skip?: SpfTreeTerm): number {
   let n = 0;
   for (let i = 0; i < at; i++) {
     const t = node.terms[i];
-    if (t === term || t.ignored || t.kind !== 'mechanism') continue;
+    if (t === skip || t.ignored || t.kind !== 'mechanism') continue;
     n += (family === 4 ? t.voids4 : t.voids6) + uncountedVoids(t);
   }
   return n;
