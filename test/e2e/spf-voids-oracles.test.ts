@@ -24,6 +24,19 @@
 //   it now adds an include of its target before them;
 // - relay-deny: a denylist (-exists:%{i}.deny.<domain>) first among the terms — the fix put the relay's include before
 //   it, and the relay's address it lists passed; the include now goes after it.
+// And by the review of terms with macros before the relay's include (an include or redirect= with macros whose name for
+// the relay's address publishes no SPF record: RFC 7208 §5.2 — the audit said spf.ok; relayPastVoids now names it):
+// - relay-macro: include:%{ir}._spf.<list> before the relay's include — both judges answer permerror for the relay's
+//   addresses; the fix puts the relay's include first and keeps the list (its listed sender still passes);
+// - relay-macro-nodata: include:%{i1r}._spf.<list>, whose names for the relay's addresses exist with no SPF record;
+// - relay-macro-added: the same list, the relay's include missing — the fix added it after the list;
+// - relay-macro-redirect: the relay reached through redirect= after the list — an include of its target goes first;
+// - relay-macro-nested: a service's include whose record is redirect=%{ir}… — the same, one record down;
+// - relay-macro-lookups: include:%{i1r}._spf.<list>, whose record costs 9 more lookups: the relay's include is the 11th;
+// - relay-macro-inside: the list before the relay's include inside the domain's own included record — not offered;
+// - relay-macro-a: a:%{ir}… and mx:%{ir}… before it are void lookups (2), no permerror: both judges pass the relay;
+// - direct-macro: a server that sends itself, its addresses after the list — check_host already said so (server not
+//   authorised); the fix added its IP after the list (its plan was blocked while the finding offered it).
 // For each domain: mailhealth's verdict on each of the server's (or the relay's) addresses agrees with both judges;
 // where a finding offers the SPF fix its plan goes through, and after it both judges pass every one of those
 // addresses (and a kept service's listed address), and the audit says they are authorised; where no finding offers it
@@ -66,6 +79,8 @@ const SALESFORCE_IP = '13.110.208.10';
 /** An address of the relay's that relay-deny.example's denylist (-exists:%{i}.deny.<domain>) holds. */
 const RELAY_DENIED = '23.83.212.7';
 const GOOGLE_IP = '64.233.160.5';
+/** The one sender the macro list (include:%{ir}._spf.list.example) publishes an SPF record for. */
+const LIST_IP = '198.51.100.77';
 const GOOGLE_IP6 = '2001:4860:4000::25';
 
 const WORLD: ServedZoneMap = {
@@ -78,6 +93,16 @@ const WORLD: ServedZoneMap = {
   // The exists:%{i} lists hold their own senders' addresses only.
   [`${SALESFORCE_IP}._spf.mta.salesforce.com`]: { A: ['127.0.0.1'] },
   '198.51.100.44.spf.hc1234-56.iphmx.com': { A: ['127.0.0.1'] },
+  // A list by include with macros: a record at the sender's reversed address for its own senders only (every other
+  // address's name does not exist), and a service whose record hands every sender to it.
+  [`${LIST_IP.split('.').reverse().join('.')}._spf.list.example`]: { TXT: [[`v=spf1 ip4:${LIST_IP} -all`]] },
+  '_spf.svc.example': { TXT: [['v=spf1 redirect=%{ir}._spf.list.example']] },
+  // A list by the first octet of the sender's address (%{i1r}): for the relay's, a record of 9 more lookups.
+  ...Object.fromEntries(['23', '205'].map((o) => [`${o}._spf.many.example`, { TXT: [[`v=spf1 ${Array.from({ length: 9 }, (_, k) => `include:h${k}.many.example`).join(' ')} -all`]] }])),
+  ...Object.fromEntries(Array.from({ length: 9 }, (_, k) => [`h${k}.many.example`, { TXT: [['v=spf1 -all']] }])),
+  // A list whose names for the relay's addresses exist without an SPF record: a TXT record of another kind, none at all.
+  '23._spf.nodata.example': { TXT: [['verification=0123456789']] },
+  '205._spf.nodata.example': { A: ['127.0.0.2'] },
 };
 
 /** Two exists:%{i} lists, and a host with an IPv6 address only: 3 void lookups for the relay's IPv4 addresses. */
@@ -148,6 +173,35 @@ const SCENARIOS: Scenario[] = [
       { ip: RELAY_DENIED, result: 'fail' },
       { ip: SALESFORCE_IP, result: 'pass' },
     ],
+    failsBefore: true,
+  },
+  {
+    domain: 'relay-macro.example',
+    relayed: true,
+    spf: () => 'v=spf1 include:%{ir}._spf.list.example include:relay.mailchannels.net ~all',
+    afterFix: [{ ip: LIST_IP, result: 'pass' }],
+    note: /^Puts include:relay\.mailchannels\.net before include:%\{ir\}\._spf\.list\.example: .* include:%\{ir\}\._spf\.list\.example stays/,
+    failsBefore: true,
+  },
+  { domain: 'relay-macro-nodata.example', relayed: true, spf: () => 'v=spf1 include:%{i1r}._spf.nodata.example include:relay.mailchannels.net ~all', failsBefore: true },
+  { domain: 'relay-macro-added.example', relayed: true, spf: () => 'v=spf1 include:%{ir}._spf.list.example ~all', afterFix: [{ ip: LIST_IP, result: 'pass' }], failsBefore: true },
+  { domain: 'relay-macro-redirect.example', relayed: true, spf: () => 'v=spf1 include:%{ir}._spf.list.example redirect=relay.mailchannels.net', afterFix: [{ ip: LIST_IP, result: 'pass' }], failsBefore: true },
+  { domain: 'relay-macro-nested.example', relayed: true, spf: () => 'v=spf1 include:_spf.svc.example include:relay.mailchannels.net ~all', afterFix: [{ ip: LIST_IP, result: 'pass' }], failsBefore: true },
+  { domain: 'relay-macro-lookups.example', relayed: true, spf: () => 'v=spf1 include:%{i1r}._spf.many.example include:relay.mailchannels.net ~all', failsBefore: true },
+  {
+    domain: 'relay-macro-inside.example',
+    relayed: true,
+    spf: (d) => `v=spf1 include:_spf.${d} ~all`,
+    more: (d) => [[`_spf.${d}`, 'TXT', 'v=spf1 include:%{ir}._spf.list.example include:relay.mailchannels.net ~all']],
+    failsBefore: true,
+    fix: 'not-offered',
+  },
+  { domain: 'relay-macro-a.example', relayed: true, spf: () => 'v=spf1 a:%{ir}._spf.list.example mx:%{ir}._spf.list.example include:relay.mailchannels.net ~all', failsBefore: false, fix: 'not-offered' },
+  {
+    domain: 'direct-macro.example',
+    relayed: false,
+    spf: () => `v=spf1 include:%{ir}._spf.list.example ip4:${SERVER_IP} ip6:${SERVER_IP6} ~all`,
+    afterFix: [{ ip: LIST_IP, result: 'pass' }],
     failsBefore: true,
   },
 ];

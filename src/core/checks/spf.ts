@@ -10,8 +10,8 @@ import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, type RelayAuthorisation } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
-import { voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
-import { aLabelTerm, includeTarget, planSpf, relayPastVoids, relayVoidTerms, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf } from '../plans/spf.js';
+import { voidsAcross, voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
+import { aLabelTerm, includeTarget, planSpf, relayPastVoids, relayVoidTerms, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf, type RelayPastVoids } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -451,6 +451,11 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
     }
     const { ranges: relayRanges, ...cost } = await includeCost(ctx, inc.host);
     added = cost;
+    // Terms the walk cannot judge for the relay's addresses (an include with macros, exists:%{i}… terms: more than 2
+    // void lookups possible) may stop receivers before the include the fix adds; the plan places it before them where
+    // it can, and is asked whether it goes through (review: a denylist after such a term left it blocked while the
+    // finding offered the fix). An ordinary record asks nothing more.
+    if (judged.some((j) => voidsAcross(j.tree, 4) > 2 || voidsAcross(j.tree, 6) > 2)) added = { ...added, ask: true };
     const hosts = new Set([canonName(relay.host), canonName(inc.host)]);
     /** Records that do not include the relay at all (no finding of their own yet). */
     const absent: Judged[] = [];
@@ -616,6 +621,7 @@ async function relayPastVoidsFinding(ctx: CheckContext, judged: readonly Judged[
     return { lookups: 0, voids: 0, unknown: true };
   }
   const name = ctx.knowledge.displayName(relay.provider);
+  if (past.broken) return relayBrokenFinding(ctx, j, hosts, past, past.broken, out);
   const { before, inside, words, many } = relayVoidTerms(past);
   const family = past.ip.includes(':') ? 'IPv6' : 'IPv4';
   // What the fix does (the plan is asked whether it goes through: `ask`): it moves the relay's own include, and adds an
@@ -642,6 +648,50 @@ async function relayPastVoidsFinding(ctx: CheckContext, judged: readonly Judged[
       `This server relays through ${name}, and the SPF record ${viaRedirect ? 'leads to it' : 'includes it'} (${past.term}), but ${words} ${many ? 'come' : 'comes'} first and ${many ? 'cost' : 'costs'} the relay's addresses more than 2 void lookups — names that do not exist or have no ${family} address, exists: terms with macros that do not list the address (check_host for ${past.ip}: ${past.r.result}, ${past.r.reason}). Receivers return permerror for the relay's mail before they reach ${inside ? "the relay's include" : past.term} (RFC 7208 §4.6.4), so it fails SPF and they reject or junk it.${fixes}`,
       moreEvidence(j.treeEv, { checkHost: [`check_host(${past.ip}, ${ctx.domain}) = ${past.r.result} (${past.r.reason})`] }),
       { subject: before[0] ?? past.term, fix: 'spf' },
+    ),
+  );
+  return { lookups: 0, voids: 0, unknown: false, ask: true };
+}
+
+/**
+ * relayPastVoidsFinding's finding where check_host for the relay's address met another permanent error than the void
+ * limit before the relay's include (`broken`, the term of the record it met it at — or the include itself, when it was
+ * inside the record that include leads to): a term with macros whose name for that address publishes no SPF record
+ * (`include:%{ir}._spf.<list>`), or one leading to such a term, which the walk cannot judge (differential QA: pyspf and
+ * Mail::SPF answer permerror for the relay's mail; the audit said spf.ok). The fix puts the relay's include before the
+ * term and keeps the term — it may be a mail service the domain sends through (the plan is asked: `ask`).
+ */
+function relayBrokenFinding(ctx: CheckContext, j: Judged, hosts: readonly string[], past: RelayPastVoids, broken: string, out: Finding[]): Added {
+  const relay = ctx.settings.relay!;
+  const name = ctx.knowledge.displayName(relay.provider);
+  const inside = broken === past.term;
+  const redirect = /^redirect=(.+)$/i.exec(past.term);
+  const viaRedirect = !!redirect && hosts.map(canonName).includes(canonName(redirect[1]));
+  const own = relayIncludeTerm(past.term, new Set(hosts.map(canonName)));
+  // As the plan places it: not before a "-", "~" or "?" term that may match some of the relay's servers, from the term
+  // to the relay's include (then the plan says why it is blocked).
+  const terms = j.tree.terms.filter((t) => !t.ignored).map((t) => t.term);
+  const from = terms.indexOf(broken);
+  const denied = terms.slice(from, own ? terms.indexOf(past.term) : terms.length).some((t) => /^[-~?](?!ip[46]:|all$)/i.test(t));
+  const fixes =
+    inside || from < 0 || denied
+      ? ''
+      : own
+        ? ` The SPF fix puts ${past.term} before ${broken}, which stays (it may authorise a mail service's servers).`
+        : viaRedirect
+          ? ` The SPF fix adds include:${canonName(redirect![1])} before ${broken}, which stays (it may authorise a mail service's servers), as does ${past.term} (it always comes last).`
+          : '';
+  const what = inside
+    ? `in the record ${past.term} leads to, a term before the relay's include gives the relay's addresses a permanent error`
+    : `${broken} comes first, and for the relay's addresses receivers get a permanent error from it`;
+  out.push(
+    makeFinding(
+      'spf',
+      'spf.server-not-authorized',
+      'fail',
+      `This server relays through ${name}, and the SPF record ${viaRedirect ? 'leads to it' : 'includes it'} (${past.term}), but ${what} (check_host for ${past.ip}: ${past.r.result}, ${past.r.reason}). Receivers return permerror for the relay's mail before they reach ${inside ? "the relay's include" : past.term} (RFC 7208 §5.2), so it fails SPF and they reject or junk it.${fixes}`,
+      moreEvidence(j.treeEv, { checkHost: [`check_host(${past.ip}, ${ctx.domain}) = ${past.r.result} (${past.r.reason})`] }),
+      { subject: broken, fix: 'spf' },
     ),
   );
   return { lookups: 0, voids: 0, unknown: false, ask: true };

@@ -10,8 +10,9 @@
 // where it counts: a relay include written with a "-"/"~"/"?" qualifier becomes a plain include in its place, the
 // relay include goes before a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses, and this server's IP goes
 // before a term that would match it first and fail it; each goes before the terms that cost its addresses more than 2
-// void lookups (names with addresses of the other family only, exists:%{i}… not listing them). The planned record —
-// also when nothing changes — is then checked as receivers will read it
+// void lookups (names with addresses of the other family only, exists:%{i}… not listing them), or before a term with
+// macros that is a permanent error for them (include:%{ir}… whose name for them has no SPF record; the term stays). The
+// planned record — also when nothing changes — is then checked as receivers will read it
 // (syntax, 10 lookups, 2 void lookups, every permerror in its tree, check_host for this server's IPs, the relay
 // include reached with "+" and reached at all — check_host for its addresses): a record that would still fail is not
 // offered, nor called right — the plan is blocked with the reason, and one that still costs one family's senders more
@@ -32,7 +33,7 @@ import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
-import { voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
+import { unfollowed, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
@@ -105,8 +106,11 @@ interface GateInput {
 /** At most this many of the ranges the relay's record publishes are checked, one address each (MailChannels': two). */
 const RELAY_PROBES = 8;
 
-/** What relayPastVoids found: see there. */
-export type RelayPastVoids = { term: string; ip: string; r: SpfEvaluation };
+/**
+ * What relayPastVoids found: see there. `broken`: the evaluation ended in another permanent error than the void limit,
+ * at this term of the domain's record (as written; `term` itself when it was inside the record `term` leads to).
+ */
+export type RelayPastVoids = { term: string; ip: string; r: SpfEvaluation; broken?: string };
 
 /**
  * Receivers count more than 2 void lookups for the relay's mail before they reach `term`, the term that passes it
@@ -117,28 +121,57 @@ export type RelayPastVoids = { term: string; ip: string; r: SpfEvaluation };
  * the relay's address — which only check_host with an address can tell: it is asked only when the walk leaves more than
  * 2 possible (voidsThrough), for one address of each range the relay's own record publishes (not the other ranges of a
  * record of the domain's own that leads to it: review — an IPv6 range there, past names without AAAA, was reported as
- * the relay's mail failing). `dns` when DNS did not answer — also where check_host got no answer for a lookup RFC 7208
- * makes "no match" (ptr, %{p}) and then counted more than 2: a term that might have matched came first (never fail on
- * DNS trouble); null when nothing does. Shared by the SPF check and the fix's gate, so that both judge the relay alike.
+ * the relay's mail failing). Or check_host meets another permanent error there that depends on the sender (`broken`):
+ * an include or redirect= with macros — or a term leading to one — whose name for the relay's address publishes no SPF
+ * record (RFC 7208 §5.2); the walk counts such a term as costing any number of void lookups, so check_host is asked
+ * whenever one stands before `term`. `dns` when DNS did not answer — also where check_host got no answer for a lookup
+ * RFC 7208 makes "no match" (ptr, %{p}) and then ended in a permerror: a term that might have matched came first
+ * (never fail on DNS trouble); null when nothing does. Shared by the SPF check and the fix's gate, so that both judge
+ * the relay alike.
  */
 export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree: SpfTree, hosts: readonly string[]): Promise<RelayPastVoids | { dns: string } | null> {
   const v = relayAuthorisation(tree, [...hosts]);
   if (v.state !== 'pass') return null;
   const pass = tree.terms.find((t) => t.term === v.term && !t.ignored);
-  const ranges = pass ? publishedRanges(relayRecordUnder(pass, new Set(hosts.map(canonName)))).slice(0, RELAY_PROBES) : [];
+  const hostSet = new Set(hosts.map(canonName));
+  const ranges = pass ? publishedRanges(relayRecordUnder(pass, hostSet)).slice(0, RELAY_PROBES) : [];
   if (!pass || !ranges.some((r) => voidsThrough(tree, pass, r.includes(':') ? 6 : 4) > 2)) return null;
   for (const range of ranges) {
     // The address the range is written with is one of its own.
     const ip = range.slice(0, range.indexOf('/'));
     const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
     if (r.result === 'temperror') return { dns: `checking the record for the relay's address ${ip} got no answer from DNS (${r.reason ?? 'temperror'})` };
-    // The third void lookup is the one that ends the evaluation.
-    if (r.result === 'permerror' && (r.voidsAt?.length ?? 0) > 2) {
-      if (r.dnsTrouble?.length) return { dns: `checking the record for the relay's address ${ip} got no answer from DNS for ${r.dnsTrouble.join('; ')} (receivers take that as no match)` };
-      return { term: v.term, ip, r };
-    }
+    if (r.result !== 'permerror') continue;
+    // The third void lookup is the one that ends the evaluation. Any other permanent error before the relay's include
+    // decides is one the walk could not see (permerrorBefore judged the rest): an include or redirect= with macros whose
+    // name, for this address, publishes no SPF record or leads to a broken one, an mx with macros naming more than 10
+    // hosts, the lookups its record costs past 10 (RFC 7208 §5.2, §4.6.4) — differential QA: `include:%{ir}._spf.<list>
+    // include:relay.mailchannels.net` was spf.ok while pyspf and Mail::SPF answer permerror for the relay's addresses.
+    // (A record past 10 lookups as walked is spf.too-many-lookups for every sender already.)
+    const voids = (r.voidsAt?.length ?? 0) > 2;
+    const broken = voids || tree.overLookupLimit ? undefined : brokenAt(tree, pass, hostSet, r.permerrorAt);
+    if (!voids && !broken) continue;
+    if (r.dnsTrouble?.length) return { dns: `checking the record for the relay's address ${ip} got no answer from DNS for ${r.dnsTrouble.join('; ')} (receivers take that as no match)` };
+    return voids ? { term: v.term, ip, r } : { term: v.term, ip, r, broken };
   }
   return null;
+}
+
+/**
+ * The term of the domain's record to name for a permerror check_host met at `at` before the relay's mail passed at
+ * `pass`: `at` itself, when the walk could not follow it (unfollowed: a term with macros, or one leading to one — a
+ * permanent error the walk sees is permerrorBefore's, and the gate's) — unless `at` is `pass`, the relay's own include
+ * (or redirect=): then its record is not what failed but the lookups before it (the 11th DNS-querying term was the
+ * include), and the term named is the first before it the walk could not follow (an include with macros whose record
+ * costs more lookups than the walk counted). Undefined when there is none.
+ */
+function brokenAt(tree: SpfTree, pass: SpfTreeTerm, hosts: ReadonlySet<string>, at: string | undefined): string | undefined {
+  if (at === pass.term && pass.target && hosts.has(canonName(pass.target))) {
+    const end = pass.kind === 'modifier' ? tree.terms.length : tree.terms.indexOf(pass);
+    return tree.terms.slice(0, end).find((t) => t.kind === 'mechanism' && !t.ignored && unfollowed(t))?.term;
+  }
+  const t = tree.terms.find((x) => x.term === at && !x.ignored);
+  return t && unfollowed(t) ? at : undefined;
 }
 
 /** The walked record of one of `hosts` (the relay's own) that `t` leads to, itself or further down (as spf/relay.ts finds it). */
@@ -165,6 +198,30 @@ export function relayVoidTerms(past: RelayPastVoids): { before: string[]; inside
   const there = `the terms before the relay's include in the record ${past.term} leads to`;
   const words = inside ? (before.length ? `${before.join(', ')} and ${there}` : there) : listed(before);
   return { before, inside, words, many: inside || before.length > 1 };
+}
+
+/**
+ * The gate's block for a record that still gives the relay's mail permerror at `broken` (relayPastVoids), before it
+ * reaches `past.term`: what to do by hand, as it can be done (as for void lookups: a redirect= always comes last, and a
+ * record an include leads to is that record's to edit). The term with macros is named, never dropped on its own: what
+ * it names depends on the sender, and it may be a mail service the domain sends through.
+ */
+function relayBrokenBlock(ctx: CheckContext, rec: string, past: RelayPastVoids, broken: string, removable: ReadonlySet<string>): string {
+  const target = past.term.replace(/^[+]?(?:include:|redirect=)/i, '');
+  const inside = broken === past.term;
+  const how = inside
+    ? `Edit the record at ${canonName(target)} by hand so that it reaches the relay's include before that term`
+    : /^redirect=/i.test(past.term)
+      ? `Add include:${target} before ${broken} by hand (redirect= always comes last)`
+      : `Put ${past.term} before ${broken} by hand`;
+  const where = inside ? `in the record ${past.term} leads to, a term before the relay's include gives` : `${broken}, before it, gives`;
+  return `${rec} would still make receivers return permerror for the relay's mail before they reach ${past.term}: ${where} the relay's address ${past.ip} a permanent error (check_host: ${past.r.reason}; RFC 7208 §5.2). ${how}${inside ? '' : `, or remove ${broken} if ${ctx.domain} no longer sends through it`}, then plan again${inside ? '' : selectable([broken], removable)}.`;
+}
+
+/** check_host's reason for a permerror at `term`, without the term's name when it begins with it (said beside it). */
+function reasonAt(r: SpfEvaluation, term: string): string {
+  const why = r.reason ?? 'permerror';
+  return why.startsWith(`${term}: `) ? why.slice(term.length + 2) : why;
 }
 
 /** "(… could not place …)" after a term the user may select for removal. */
@@ -275,6 +332,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
     // addresses, receivers stop with permerror (check_host for them, as the check asks).
     const past = await relayPastVoids(ctx, resolver, tree, gate.relayHosts ?? [canonName(ctx.settings.relay.host)]);
     if (past && 'dns' in past) return { dns: past.dns };
+    if (past?.broken) return { blocked: relayBrokenBlock(ctx, rec, past, past.broken, removable), culprits: past.broken === past.term ? [] : [past.broken] };
     if (past) {
       const { before, inside, words } = relayVoidTerms(past);
       // What to do by hand, as it can be done: a redirect= always comes last (an include of its target goes before the
@@ -969,12 +1027,13 @@ async function planSpfOnce(
     }
     // The relay's include decides only where receivers reach it: more than 2 void lookups before it for the relay's
     // addresses (exists:%{i}… terms that do not list them, names without an address of their family) are a
-    // permerror first (RFC 7208 §4.6.4). The relay's own include goes before the first term that cost one, where it
-    // decides for the relay's mail before any is looked up (it matches nothing else); reached through redirect= (which
-    // always comes last), an include of the redirect's target goes there, the redirect= staying as it is; another term
-    // reaching it (an include of the domain's own record) is left where it is (the gate then says why the plan is
-    // blocked), and so is the include when names void for every sender are past 2 (the gate blocks that record whatever
-    // the relay gets).
+    // permerror first (RFC 7208 §4.6.4), and so is a term with macros whose name for the relay's address publishes no
+    // SPF record (include:%{ir}._spf.<list>, RFC 7208 §5.2). The relay's own include goes before the first term that
+    // cost one (or before the term with macros, which stays), where it decides for the relay's mail before any is
+    // looked up (it matches nothing else); reached through redirect= (which always comes last), an include of the
+    // redirect's target goes there, the redirect= staying as it is; another term reaching it (an include of the domain's
+    // own record) is left where it is (the gate then says why the plan is blocked), and so is the include when names
+    // void for every sender are past 2 (the gate blocks that record whatever the relay gets).
     if (!dnsTrouble) {
       const hosts = relayHosts ?? [canonName(relay.host)];
       const now = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
@@ -991,25 +1050,43 @@ async function planSpfOnce(
         // Before the first term that cost one — but not before a "-", "~" or "?" term that may match some of the relay's
         // servers (a, mx, exists, include: relayAuthorisation cannot tell which; `-exists:%{i}.denylist…`): the fix
         // would pass the relay's mail that term fails (review). After it, the gate judges what is left.
-        const first = terms.indexOf(past.r.voidsAt![0]);
+        const deny = (t: string) => /^[-~?](?!ip[46]:|all$)/i.test(t);
         const end = from >= 0 ? from : terms.length;
-        let to = first;
-        for (let k = Math.max(first, 0); first >= 0 && k < end; k++) if (/^[-~?](?!ip[46]:|all$)/i.test(terms[k])) to = k + 1;
+        const broken = past.broken;
+        let to: number;
+        if (broken) {
+          // A term with macros (or leading to one) that receivers cannot evaluate for the relay's address: right before
+          // it, where nothing before has failed — the term stays (it may be a mail service the domain sends through,
+          // never dropped on its own). Not when a "-", "~" or "?" term that may match some of the relay's servers stands
+          // from it to the relay's include, the term itself among them (as for void lookups): the gate says why.
+          const at = terms.indexOf(broken);
+          to = at >= 0 && !terms.slice(at, end).some(deny) ? at : -1;
+        } else {
+          const first = terms.indexOf(past.r.voidsAt![0]);
+          to = first;
+          for (let k = Math.max(first, 0); first >= 0 && k < end; k++) if (deny(terms[k])) to = k + 1;
+        }
         const own = /^\+?include:/i.test(past.term) && hosts.includes(canonName(past.term.replace(/^\+?include:/i, '')));
         const viaRedirect = /^redirect=/i.test(past.term) && hosts.includes(canonName(past.term.replace(/^redirect=/i, '')));
-        const voids = listed([...new Set(past.r.voidsAt)]);
+        // Why receivers stop before the relay's include, and what the moved include does (said of either term).
+        const why = broken
+          ? `receivers get a permanent error from ${broken} (${reasonAt(past.r, broken)}) and return permerror`
+          : `receivers count more than 2 void lookups from ${listed([...new Set(past.r.voidsAt)])} and return permerror`;
+        const rfc = broken ? 'RFC 7208 §5.2' : 'RFC 7208 §4.6.4';
+        const sooner = broken ? `before ${broken} is looked up` : 'before any of them is looked up';
+        const stays = broken ? ` ${broken} stays: it may authorise a mail service's servers (what it looks up depends on the sender).` : '';
         if (own && to >= 0 && to < from) {
           terms.splice(from, 1);
           terms.splice(to, 0, past.term);
           notes.push(
-            `Puts ${past.term} before ${terms[to + 1]}: for the relay's address ${past.ip}, receivers count more than 2 void lookups from ${voids} and return permerror before they reach it (RFC 7208 §4.6.4); first, it decides for the relay's mail before any of them is looked up, so receivers accept this server's mail.`,
+            `Puts ${past.term} before ${terms[to + 1]}: for the relay's address ${past.ip}, ${why} before they reach it (${rfc}); first, it decides for the relay's mail ${sooner}, so receivers accept this server's mail.${stays}`,
           );
         } else if (viaRedirect && to >= 0 && to < end) {
           const include = `include:${canonName(past.term.replace(/^redirect=/i, ''))}`;
           terms.splice(to, 0, include);
           added.push(include);
           notes.push(
-            `Adds ${include} before ${terms[to + 1]}: for the relay's address ${past.ip}, receivers count more than 2 void lookups from ${voids} and return permerror before they reach ${past.term}, which always comes last (RFC 7208 §4.6.4, §6.1); first, the include decides for the relay's mail before any of them is looked up, so receivers accept this server's mail. ${past.term} stays: it still decides for every server no term matches.`,
+            `Adds ${include} before ${terms[to + 1]}: for the relay's address ${past.ip}, ${why} before they reach ${past.term}, which always comes last (${rfc}, §6.1); first, the include decides for the relay's mail ${sooner}, so receivers accept this server's mail. ${past.term} stays: it still decides for every server no term matches.${stays}`,
           );
         }
       }
@@ -1021,6 +1098,11 @@ async function planSpfOnce(
      */
     const voidsEndIt = async (candidate: string, r: SpfEvaluation) =>
       r.result === 'permerror' && (r.voidsAt?.length ?? 0) > 2 && (await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate)).totalVoids <= 2;
+    /** Whether the walk of `candidate` could not follow its term `term` (tree.ts unfollowed: a term with macros, or one leading to one). */
+    const unfollowedIn = async (candidate: string, term: string) => {
+      const t = (await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate)).terms.find((x) => x.term === term && !x.ignored);
+      return !!t && unfollowed(t);
+    };
     for (const ip of ctx.settings.ips) {
       const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['-all'])]);
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, withApexSpf(ctx.resolver, ctx.domain, candidate));
@@ -1038,6 +1120,12 @@ async function planSpfOnce(
       // is added after them. Before the first term that cost one, it decides with none counted — unless those names
       // cost every sender more than 2: the gate blocks such a record whatever this server gets (spfvoid2).
       const voidAt = at < 0 && (await voidsEndIt(candidate, r)) ? terms.indexOf(r.voidsAt![0]) : -1;
+      // Receivers met another permanent error before any term matched it: at a term with macros (or one leading to
+      // one) whose name for this IP publishes no SPF record (include:%{ir}._spf.<list>: RFC 7208 §5.2). The IP goes
+      // right before that term and decides first; the term stays (it may be a mail service the domain sends through).
+      // Review: the IP was added after it, the plan blocked, and spf.server-not-authorized offered the fix.
+      // (Only such a term: one whose permanent error the walk sees fails every sender, and the gate blocks the record.)
+      const errAt = at < 0 && voidAt < 0 && r.result === 'permerror' && (r.voidsAt?.length ?? 0) <= 2 && r.permerrorAt && (await unfollowedIn(candidate, r.permerrorAt)) ? terms.indexOf(r.permerrorAt) : -1;
       if (at >= 0) {
         terms.splice(at, 0, need);
         notes.push(`Adds ${need} before ${r.decidedBy}, which matches this server first (check_host = ${r.result}); the first matching term decides, so receivers accept this server's mail.`);
@@ -1045,6 +1133,11 @@ async function planSpfOnce(
         terms.splice(voidAt, 0, need);
         notes.push(
           `Adds ${need} before ${r.voidsAt![0]}: for ${ip}, receivers count more than 2 void lookups from ${listed([...new Set(r.voidsAt)])} (names without an address of its family, or that do not exist) and return permerror before they reach a term after them; first, this server's IP decides before any of them is looked up, so receivers accept this server's mail.`,
+        );
+      } else if (errAt >= 0) {
+        terms.splice(errAt, 0, need);
+        notes.push(
+          `Adds ${need} before ${r.permerrorAt}: for ${ip}, receivers get a permanent error from ${r.permerrorAt} (${reasonAt(r, r.permerrorAt!)}) and return permerror before they reach a term after it (RFC 7208 §5.2); first, this server's IP decides before it is looked up, so receivers accept this server's mail. ${r.permerrorAt} stays: it may authorise a mail service's servers (what it looks up depends on the sender).`,
         );
       } else {
         terms.push(need);

@@ -37,6 +37,13 @@ export interface SpfEvaluation {
    * this sender put before the first of these decides before any void lookup is made.
    */
   voidsAt?: string[];
+  /**
+   * Where a permerror ended the evaluation: the term of the checked domain's own record (as written) being evaluated —
+   * the term itself, or the include/redirect= whose record (or a record further down) was the error. Absent for another
+   * result, and for an error of the record itself (its syntax, several SPF records). Terms before it were evaluated
+   * without one: a term that matches this sender put before it decides first.
+   */
+  permerrorAt?: string;
 }
 
 export interface CheckHostOptions {
@@ -132,8 +139,8 @@ class Evaluation {
   decidedBy: string | undefined;
   /** See SpfEvaluation.voidsAt. */
   readonly voidsAt: string[] = [];
-  /** The term of the checked domain's own record being evaluated (what voidsAt records). */
-  private top: string | undefined;
+  /** The term of the checked domain's own record being evaluated (what voidsAt and permerrorAt record). */
+  top: string | undefined;
   private readonly ip: ipaddr.IPv4 | ipaddr.IPv6;
   private readonly v4: boolean;
   private readonly local: string;
@@ -503,6 +510,7 @@ export async function checkHost(
         reason: err.reason,
         ...(ev.dnsTrouble.length ? { dnsTrouble: ev.dnsTrouble } : {}),
         ...(ev.voidsAt.length ? { voidsAt: ev.voidsAt } : {}),
+        ...(err.result === 'permerror' && ev.top !== undefined ? { permerrorAt: ev.top } : {}),
       };
     }
     throw err;

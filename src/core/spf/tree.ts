@@ -361,6 +361,15 @@ function uncountedVoids(t: SpfTreeTerm, depth = 0): number {
 }
 
 /**
+ * Whether the walk could not follow `t` all the way: an include, redirect= or mx with macros, itself or in the record it
+ * leads to. What such a term costs a sender — lookups, void lookups, a permanent error where the name it looks up for
+ * that sender publishes no SPF record — depends on the sender: only check_host with an address can tell.
+ */
+export function unfollowed(t: SpfTreeTerm): boolean {
+  return uncountedVoids(t) === Infinity;
+}
+
+/**
  * The most void lookups receivers can count for a sender of `family` before they reach `term` (a term of `node` as
  * walked; a redirect= comes after every mechanism): what the walk counted for that family, and at most what the terms
  * it cannot count may cost (uncountedVoids). No more than 2: receivers reach `term` for every such sender, as far as
