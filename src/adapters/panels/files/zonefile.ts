@@ -1,9 +1,10 @@
 // BIND master-file parser and surgical editor for the files panel.
 // Parses $ORIGIN, $TTL, ( ) continuations, quoted multi-string TXT with escapes, comments, blank owners, relative names,
-// classes and types written CLASS<n> and TYPE<n>, data in RFC 3597's generic form, as BIND reads them; $INCLUDE,
-// $GENERATE, a byte order mark, a name BIND would not read (an empty label, quotes) and a line whose data BIND refuses
-// (checked with BIND 9.18's named-checkzone: test/adapters/panels/files/zonefile-bind-*.test.ts) are errors (the zone
-// is read as far as it goes, and not written).
+// classes and types written CLASS<n> and TYPE<n>, data in RFC 3597's generic form, quoted owners, as BIND reads them;
+// $INCLUDE, $GENERATE, a byte order mark, a name BIND would not read (an empty label, a bad escape, a label over 63
+// octets, quotes where BIND reads none) and a line whose data BIND refuses (checked with BIND 9.18's named-checkzone:
+// test/adapters/panels/files/zonefile-bind-*.test.ts, line by line over generated lines in zonefile-bind-diff.test.ts)
+// are errors (the zone is read as far as it goes, and not written).
 // Every record remembers the lines it came from, so an edit rewrites only those lines: the rest of the file stays
 // byte-identical.
 import { isUtf8 } from 'node:buffer';
@@ -48,12 +49,17 @@ interface Logical {
   blankOwner: boolean;
   startLine: number;
   endLine: number;
-  /** A \DDD escape above 255 in one of its strings (not an octet: the line cannot be read). */
+  /** A \DDD escape above 255, or a backslash and only one or two digits, in one of its strings (the line cannot be read). */
   badEscape?: boolean;
+  /**
+   * The text as written (escapes kept) of each quoted token that holds a backslash, by index: a quoted owner is read as
+   * BIND reads it, its escapes those of a name (quotedName).
+   */
+  raw?: string[];
 }
 
 function badEscapeError(l: Logical): string {
-  return `line ${l.startLine + 1}: an escape \\DDD above \\255 in a string (an escape stands for one octet, 0-255)`;
+  return `line ${l.startLine + 1}: an escape \\DDD above \\255, or a backslash and fewer than three digits, in a string (an escape \\DDD stands for one octet, 0-255, in three digits; BIND refuses the zone: bad escape)`;
 }
 
 /** The classes by mnemonic (CS, which BIND does not know, is refused as a class other than IN all the same). */
@@ -80,8 +86,10 @@ function className(n: number): string {
 function decodeEscapes(s: string): string | null {
   // No backslash: nothing to decode (the octet round trip below is the identity for text as read).
   if (!s.includes('\\')) return s;
-  // \DDD (one octet, 0-255: RFC 1035 §5.1) and \X (literal X). The octets are then read as the zone file is: UTF-8,
-  // any other octet as U+DC00 + octet (core/octets.ts), so "\233" alone is that octet, never U+FFFD.
+  // \DDD (one octet, 0-255: RFC 1035 §5.1) and \X (literal X, X no digit). The octets are then read as the zone file
+  // is: UTF-8, any other octet as U+DC00 + octet (core/octets.ts), so "\233" alone is that octet, never U+FFFD. A
+  // backslash and one or two digits is no escape BIND reads (`"\0v=DKIM1"`, `\12x`: "syntax error", the zone is not
+  // loaded); read as the digit itself, the record was one the name server does not serve.
   const bytes: number[] = [];
   let run = 0;
   const plain = (to: number) => {
@@ -90,10 +98,10 @@ function decodeEscapes(s: string): string | null {
   for (let i = 0; i < s.length; i++) {
     if (s.charCodeAt(i) !== 0x5c || i + 1 >= s.length) continue;
     plain(i);
-    const d = /^[0-9]{3}/.exec(s.slice(i + 1, i + 4));
+    const d = /^[0-9]{1,3}/.exec(s.slice(i + 1, i + 4));
     if (d) {
       const v = Number(d[0]);
-      if (v > 255) return null;
+      if (v > 255 || d[0].length < 3) return null;
       bytes.push(v);
       i += 3;
     } else {
@@ -123,6 +131,7 @@ class TokenState {
     if (this.haveTok) {
       const text = this.tokQuoted ? decodeEscapes(this.tok) : this.tok;
       if (text === null) l.badEscape = true;
+      if (this.tokQuoted && text !== this.tok) (l.raw ??= [])[l.texts.length] = this.tok;
       l.texts.push(text ?? this.tok);
       l.quoted.push(this.tokQuoted);
     }
@@ -264,17 +273,141 @@ function hasEmptyLabel(name: string): boolean {
 
 /**
  * Why a name token (an owner, or a name field of the data) cannot be read as the name BIND reads, else null:
- * - quoted: BIND reads no quoted names (the quote marks are part of the name there, `"a b"` two tokens), and a name read
- *   as the quoted text has no written form that reads back as itself;
+ * - quoted: BIND reads a quoted name only as an owner or an SVCB or HTTPS target (those are made bare first:
+ *   quotedName); a quoted NS, CNAME, MX… target, or $ORIGIN, it refuses the zone for ("unexpected token");
+ * - empty (`""`: BIND, "unexpected end of input");
  * - an empty label (hasEmptyLabel);
- * - a final backslash that escapes nothing (a token cut at the end of its line).
+ * - an escape BIND refuses (hasBadEscape);
+ * - a final backslash that escapes nothing (a token cut at the end of its line);
+ * - longer than a DNS name can be (nameLengthProblem; a relative name with `origin`, the origin of its line).
  */
-function nameProblem(token: string, quoted: boolean): string | null {
-  if (quoted) return 'is quoted (BIND does not read quotes in a name: they would be part of it)';
+function nameProblem(token: string, quoted: boolean, origin: string): string | null {
+  if (quoted) return 'is quoted (BIND reads a quoted name only as an owner or an SVCB or HTTPS target; here it refuses to load the zone: unexpected token)';
+  if (token === '') return 'is empty, which BIND refuses to load the zone for';
   if (hasEmptyLabel(token)) return 'has an empty label (a dot at its start or two in a row), which BIND refuses to load the zone for';
+  if (hasBadEscape(token)) return 'has an escape \\DDD above \\255 or with fewer than three digits, which BIND refuses to load the zone for (bad escape)';
   if (oddBackslashesAtEnd(token)) return 'ends with a backslash that escapes nothing';
-  return null;
+  return nameLengthProblem(token, origin);
 }
+
+/**
+ * Why a name (a token as written; relative, completed with `origin`) is longer than a DNS name can be, else null: a
+ * label over 63 octets, or the whole name over 255 octets in wire form (RFC 1035 §2.3.4). BIND refuses the zone for
+ * either ("label too long", "ran out of space"); read on, the audit saw a record under a name no resolver can ask for.
+ */
+function nameLengthProblem(token: string, origin: string): string | null {
+  const at = token === '@';
+  const rel = !at && origin !== '' && !endsWithDot(token);
+  // Almost every name leaves here: no character is more than 3 octets, a label of 21 characters is at most 63, and a
+  // name of 84 characters with a dot holds at most 252 octets (a label's length octet and the root's included). (An
+  // escaped dot is part of its label: such a name is counted.)
+  const length = at ? origin.length : rel ? token.length + 1 + origin.length : token.length;
+  if (length <= 21 || (length <= 84 && (at || !longRun(token)) && (!(at || rel) || !originLongRun(origin)))) return null;
+  const name = at ? origin : rel ? `${token}.${origin}` : token;
+  let total = 1; // the root
+  let label = 0;
+  for (let i = 0; i <= name.length; i++) {
+    const c = i < name.length ? name.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      // (The final dot of an absolute name ends its last label; `.` alone is the root.)
+      if (label > 63) return `has a label of ${label} octets, where a label holds at most 63 (BIND refuses to load the zone: label too long)`;
+      if (label > 0) total += 1 + label;
+      label = 0;
+      continue;
+    }
+    if (c === 0x5c && i + 1 < name.length) {
+      // An escape is one octet (\DDD), or the octets of the character it escapes.
+      if (/^[0-9]{3}/.test(name.slice(i + 1, i + 4))) {
+        label++;
+        i += 3;
+        continue;
+      }
+      i++;
+    }
+    const cp = name.codePointAt(i)!;
+    if (cp > 0xffff) i++;
+    label += cp < 0x80 || (cp >= 0xdc80 && cp <= 0xdcff) ? 1 : cp < 0x800 ? 2 : cp <= 0xffff ? 3 : 4;
+  }
+  return total > 255 ? `is ${total} octets long, where a name holds at most 255 (BIND refuses to load the zone: ran out of space)` : null;
+}
+
+/** Whether a name has a run of 22 characters without a dot (a label that may be over 63 octets), or an escape. */
+function longRun(name: string): boolean {
+  return name.length < 22 ? name.indexOf('\\') >= 0 : /[^.]{22}|\\/.test(name);
+}
+
+/** longRun of the origin, kept for the next name (every relative name of a zone asks about the same origin). */
+let lastOrigin = '';
+let lastOriginLong = false;
+function originLongRun(origin: string): boolean {
+  if (origin !== lastOrigin) {
+    lastOrigin = origin;
+    lastOriginLong = longRun(origin);
+  }
+  return lastOriginLong;
+}
+
+/**
+ * Whether a name holds an escape BIND refuses ("bad escape"): a backslash and one or two digits (`\12ns1`), or \DDD
+ * above 255 (`\256`). Read on, such a name was one the name server does not serve (it refuses the zone).
+ */
+function hasBadEscape(name: string): boolean {
+  for (let i = name.indexOf('\\'); i >= 0; i = name.indexOf('\\', i + 2)) {
+    const d = /^[0-9]{1,3}/.exec(name.slice(i + 1, i + 4));
+    if (d && (d[0].length < 3 || Number(d[0]) > 255)) return true;
+  }
+  return false;
+}
+
+/**
+ * A name written in quotes, as an owner or an SVCB or HTTPS target (`raw`: the text between the quotes, escapes kept),
+ * as the bare name BIND reads (it reads the quoted text as a name: `"www"` is www, `"a b"` a\032b): its escapes kept,
+ * what a bare token cannot hold (a space, a parenthesis, `;`, a control character) escaped.
+ */
+function quotedName(raw: string): string {
+  let out = '';
+  for (let k = 0; k < raw.length; k++) {
+    const c = raw.charCodeAt(k);
+    if (c === 0x5c && k + 1 < raw.length) {
+      out += raw.slice(k, k + 2);
+      k++;
+    } else if (c <= 0x20 || c === 0x7f || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x3b) out += '\\' + String(c).padStart(3, '0');
+    else out += raw[k];
+  }
+  return out;
+}
+
+/**
+ * A name as written with its escapes in BIND's form (dns_name_totext): an escaped character that needs none read as
+ * itself (`\109ail`, `\_dmarc` are mail and _dmarc: the name the name server serves, which the audit looks up by),
+ * one that does (`\.` `\;` `\@`, a space, a control character) kept escaped, as `\X` or `\DDD`; an `@` or `$` in a
+ * longer name (`@.` is the name of one label "@", not the origin) escaped. (Only called for a name holding a backslash,
+ * `@` or `$`.)
+ */
+function canonicalName(name: string): string {
+  let out = '';
+  for (let k = 0; k < name.length; k++) {
+    const ch = name[k];
+    if (ch !== '\\' || k + 1 >= name.length) {
+      out += ch === '@' || ch === '$' ? '\\' + ch : ch;
+      continue;
+    }
+    const d = /^[0-9]{3}/.exec(name.slice(k + 1, k + 4));
+    const c = d ? Number(d[0]) : name.charCodeAt(k + 1);
+    k += d ? 3 : 1;
+    if (!d && c >= 0xd800 && c <= 0xdbff) {
+      // An escaped character outside the BMP: kept as written.
+      out += name.slice(k - 1, k + 2);
+      k++;
+    } else if (c <= 0x20 || c === 0x7f || (d && c > 0x7f)) out += '\\' + String(c).padStart(3, '0');
+    else if (NAME_SPECIALS.has(c)) out += '\\' + String.fromCharCode(c);
+    else out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+/** The characters BIND escapes in a name as `\X`: `"` `(` `)` `.` `;` `\` `@` `$`. */
+const NAME_SPECIALS = new Set([0x22, 0x28, 0x29, 0x2e, 0x3b, 0x5c, 0x40, 0x24]);
 
 function nameError(l: Logical, bad: { name: string; why: string }): string {
   return `line ${l.startLine + 1}: the name ${JSON.stringify(bad.name)} ${bad.why}`;
@@ -298,6 +431,7 @@ function endsWithDot(s: string, end = s.length): boolean {
 
 function absName(name: string, origin: string): string {
   if (name === '@') return origin;
+  if (name.indexOf('\\') >= 0 || name.indexOf('@') >= 0 || name.indexOf('$') >= 0) name = canonicalName(name);
   if (endsWithDot(name)) return name.slice(0, -1).toLowerCase();
   return (origin ? `${name}.${origin}` : name).toLowerCase();
 }
@@ -642,7 +776,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     if (!quoted[0] && first.charCodeAt(0) === 0x24 /* $ */) {
       const dir = first.toUpperCase();
       if (dir === '$ORIGIN' && toks[1]) {
-        const why = nameProblem(toks[1], quoted[1]);
+        const why = nameProblem(toks[1], quoted[1], curOrigin);
         if (why) errors.push(nameError(l, { name: toks[1], why }));
         else curOrigin = absName(toks[1], curOrigin);
       }
@@ -666,8 +800,10 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     let owner = lastOwner;
     let ownerBad: { name: string; why: string } | null = lastOwnerBad;
     if (!l.blankOwner) {
-      owner = absName(first, curOrigin);
-      const why = nameProblem(first, quoted[0]);
+      // A quoted owner is read as BIND reads it: the name written bare (`"www" A …` loads as www).
+      const name = quoted[0] ? quotedName(l.raw?.[0] ?? first) : first;
+      owner = absName(name, curOrigin);
+      const why = nameProblem(name, false, curOrigin);
       ownerBad = why ? { name: first, why } : null;
       i = 1;
     }
@@ -707,10 +843,18 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
         quoted = [...quoted.slice(0, i), ...g.quoted];
       }
     }
+    if ((type === 'SVCB' || type === 'HTTPS') && quoted[i + 1]) {
+      // BIND reads a quoted SVCB or HTTPS target as the name written bare, as a quoted owner.
+      toks = [...toks];
+      quoted = [...quoted];
+      toks[i + 1] = quotedName(l.raw?.[i + 1] ?? toks[i + 1]);
+      quoted[i + 1] = false;
+    }
     // A name that cannot be read, as the owner or in the data (the name fields parseZoneFile makes absolute below); a
-    // record of another class than the zone's, or whose data BIND would not take (dataProblem, fieldProblem).
-    const badName = ownerBad ?? badNameField(type, toks, quoted, i);
-    const badData = badName === null && !l.badEscape ? (classProblem(cls) ?? formProblem ?? dataProblem(type, toks, i) ?? fieldProblem(type, toks, quoted, i)) : null;
+    // record of another class than the zone's, at a name BIND does not take it at (placeProblem), or whose data BIND
+    // would not take (dataProblem, fieldProblem).
+    const badName = ownerBad ?? badNameField(type, toks, quoted, i, curOrigin);
+    const badData = badName === null && !l.badEscape ? (classProblem(cls) ?? formProblem ?? placeProblem(type, owner, zoneName) ?? dataProblem(type, toks, i) ?? fieldProblem(type, toks, quoted, i)) : null;
     if (l.badEscape || badName !== null || badData !== null) {
       // Not read, but its owner and TTL still carry over to the lines after it that leave them out.
       errors.push(badName !== null ? nameError(l, badName) : badData !== null ? `line ${l.startLine + 1}: ${badData}` : badEscapeError(l));
@@ -728,11 +872,14 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       startLine: l.startLine,
       endLine: l.endLine,
     };
+    decodeTextFields(rec, quoted, i);
     switch (type) {
       case 'TXT':
       case 'SPF': {
-        if (!quoted[i] && toks[i] === '\\#') {
+        if (!quoted[i] && toks[i] === '\\#' && (type === 'SPF' || (!quoted[i + 1] && /^[0-9]+$/.test(toks[i + 1] ?? '') && Number(toks[i + 1]) <= 0xffffffff))) {
           // RFC 3597's generic form (`TXT \# 21 14763d…`, as some tools export): BIND reads the strings it encodes.
+          // (For TXT only when a number follows, one its lexer reads as a number, below 2^32: else `\#` is the string
+          // "#", and BIND reads `TXT \# abc` as "#" "abc".)
           const octets = genericOctets(toks.slice(i), quoted.slice(i));
           const g = typeof octets === 'string' ? null : genericTxt(octets);
           if (!g) {
@@ -794,6 +941,7 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       case 'NAPTR':
       case 'SVCB':
       case 'HTTPS':
+        if (type === 'SVCB' || type === 'HTTPS') rec.rdata = [...rec.rdata.slice(0, 2), ...svcParamTokens(toks.slice(i + 2), quoted.slice(i + 2))];
         for (const k of nameFields(type, rec.rdata.length)) rec.rdata[k] = rec.rdata[k] === '.' ? '.' : absName(rec.rdata[k], curOrigin) || '.';
         break;
       case 'SOA':
@@ -918,6 +1066,19 @@ function classProblem(cls: { written: string; n: number } | null): string | null
   return `class ${cls.written}${name === cls.written ? '' : ` (${name})`}: a zone of class IN holds IN records only (BIND refuses to load the zone: class '${name}' != zone class 'IN')`;
 }
 
+/**
+ * Why BIND refuses a record of `type` at the name `owner` of the zone `zone`, else null: an NS record at a wildcard
+ * (`* NS …`: "invalid NS owner name (wildcard)"), a DS record at the top of the zone (it belongs in the parent zone:
+ * "DS record at top of zone" — a DS pasted from the registrar's page at `@`). Both stop BIND loading the zone.
+ */
+function placeProblem(type: string, owner: string, zone: string): string | null {
+  // (Out of the zone, BIND ignores the record before it looks at it: zoneWarnings.)
+  if (owner !== zone && !owner.endsWith(`.${zone}`)) return null;
+  if (type === 'NS' && (owner === '*' || owner.startsWith('*.'))) return `an NS record at the wildcard name ${owner}, which no delegation can have (BIND refuses to load the zone: invalid NS owner name (wildcard))`;
+  if (type === 'DS' && owner === zone) return `a DS record at the top of the zone ${zone}: it belongs in the parent zone, where the registrar publishes it (BIND refuses to load the zone: DS record at top of zone)`;
+  return null;
+}
+
 /** The octets of text as read (UTF-8, U+DC00 + octet for any other octet: core/octets.ts). */
 function octetLength(t: string): number {
   return /^[\x00-\x7f]*$/.test(t) ? t.length : octetsOf(t).length;
@@ -949,7 +1110,7 @@ function readGeneric(type: string, words: string[], quoted: boolean[]): Decoded 
 }
 
 /** What a field of a record's data must be (as BIND reads it: lib/dns/rdata/). */
-type FieldKind = 'u8' | 'u16' | 'u32' | 'period' | 'ipv4' | 'ipv6' | 'string' | 'regexp' | 'tag' | 'quoted' | 'secalg' | 'digest' | 'any';
+type FieldKind = 'u8' | 'u16' | 'u32' | 'period' | 'ipv4' | 'ipv6' | 'string' | 'regexp' | 'tag' | 'quoted' | 'secalg' | 'secproto' | 'digest' | 'keyflags' | 'escaped' | 'any';
 
 /**
  * The leading fields of the data of the types checked field by field: the types the audit reads and those a mail zone
@@ -966,7 +1127,7 @@ const LAYOUT: Record<string, readonly FieldKind[]> = {
   SRV: ['u16', 'u16', 'u16', 'any'],
   SOA: ['any', 'any', 'u32', 'period', 'period', 'period', 'period'],
   HINFO: ['string', 'string'],
-  CAA: ['u8', 'tag', 'any'],
+  CAA: ['u8', 'tag', 'escaped'],
   NAPTR: ['u16', 'u16', 'string', 'string', 'regexp', 'any'],
   URI: ['u16', 'u16', 'quoted'],
   TLSA: ['u8', 'u8', 'u8'],
@@ -974,11 +1135,29 @@ const LAYOUT: Record<string, readonly FieldKind[]> = {
   SSHFP: ['u8', 'u8'],
   DS: ['u16', 'secalg', 'digest'],
   CDS: ['u16', 'secalg', 'digest'],
-  DNSKEY: ['any', 'u8', 'secalg'],
-  CDNSKEY: ['any', 'u8', 'secalg'],
+  DNSKEY: ['keyflags', 'secproto', 'secalg'],
+  CDNSKEY: ['keyflags', 'secproto', 'secalg'],
   SVCB: ['u16', 'any'],
   HTTPS: ['u16', 'any'],
 };
+
+/** The kinds of field that hold text (a character-string, a CAA value, a URI target): quoted or bare, the same text. */
+const TEXT_KINDS: ReadonlySet<FieldKind> = new Set(['string', 'regexp', 'escaped', 'quoted']);
+
+/**
+ * The text fields of a record's data (TEXT_KINDS: HINFO's, NAPTR's strings, a CAA value) written bare, as BIND reads
+ * them: escapes decoded, as the lexer decodes a quoted one (`issue sectigo.com\;x` is the value `sectigo.com;x`; kept
+ * as written, the audit read the backslash as part of it). `quoted[i]` is the data's first token's. (Their escapes are
+ * checked already: kindProblem.)
+ */
+function decodeTextFields(rec: ParsedRecord, quoted: readonly boolean[], i: number): void {
+  const layout = LAYOUT[rec.type];
+  if (!layout) return;
+  for (let k = 0; k < layout.length; k++) {
+    const t = rec.rdata[k];
+    if (TEXT_KINDS.has(layout[k]) && !quoted[i + k] && t.includes('\\')) rec.rdata[k] = decodeEscapes(t) ?? t;
+  }
+}
 
 /** The types whose data ends in a hexadecimal or base64 blob (the words after LAYOUT's fields, at least one, joined). */
 const BLOB: Record<string, 'hex' | 'base64'> = { TLSA: 'hex', SMIMEA: 'hex', SSHFP: 'hex', DS: 'hex', CDS: 'hex', DNSKEY: 'base64', CDNSKEY: 'base64' };
@@ -986,12 +1165,36 @@ const BLOB: Record<string, 'hex' | 'base64'> = { TLSA: 'hex', SMIMEA: 'hex', SSH
 /** The DNSSEC algorithm mnemonics BIND 9.18 reads (dns_secalg_fromtext), upper case. */
 const SECALGS = new Set(['RSAMD5', 'DH', 'DSA', 'RSASHA1', 'NSEC3DSA', 'NSEC3RSASHA1', 'RSASHA256', 'RSASHA512', 'ECCGOST', 'ECDSAP256SHA256', 'ECDSA256', 'ECDSAP384SHA384', 'ECDSA384', 'ED25519', 'ED448', 'INDIRECT', 'PRIVATEDNS', 'PRIVATEOID']);
 
+/** The DNSKEY protocol mnemonics BIND 9.18 reads (dns_secproto_fromtext), upper case. */
+const SECPROTOS = new Set(['NONE', 'TLS', 'EMAIL', 'DNSSEC', 'IPSEC', 'ALL']);
+
 /** The DS digest types BIND 9.18 reads by name (dns_dsdigest_fromtext), upper case, with their numbers. */
 const DIGESTS: Record<string, number> = { 'SHA-1': 1, SHA1: 1, 'SHA-256': 2, SHA256: 2, GOST: 3, 'SHA-384': 4, SHA384: 4 };
 
 /** The octets a DS digest of a type has, where BIND checks it (SHA-1, SHA-256, SHA-384); an SSHFP fingerprint's likewise. */
 const DIGEST_OCTETS: Record<number, number> = { 1: 20, 2: 32, 4: 48 };
 const SSHFP_OCTETS: Record<number, number> = { 1: 20, 2: 32 };
+
+/**
+ * The DNSKEY flag names BIND 9.18 reads (dns_keyflags_fromtext), upper case: a flags field is a number, or names (each
+ * any leading part of one, in any case) joined with `|`.
+ */
+const KEY_FLAGS = ['NOCONF', 'NOAUTH', 'NOKEY', 'FLAG2', 'EXTEND', 'FLAG4', 'FLAG5', 'USER', 'ZONE', 'HOST', 'NTYP3', 'FLAG8', 'FLAG9', 'FLAG10', 'FLAG11', ...Array.from({ length: 16 }, (_, k) => `SIG${k}`), 'KSK'];
+
+/**
+ * Why BIND refuses a DNSKEY's flags field, else null (dns_keyflags_fromtext): a token starting with a digit, of at most 12
+ * characters, is a number — decimal, else hexadecimal (`0x101`, `101a`) — of at most 65535 ("out of range"); any other
+ * token names flags (KEY_FLAGS; "unknown flag": `REVOKE`, `SEP`, `-1`).
+ */
+function keyFlagsProblem(t: string): string | null {
+  if (/^[0-9]/.test(t) && t.length <= 12) {
+    const v = /^[0-9]+$/.test(t) ? Number(t) : /^(?:0[xX])?[0-9a-fA-F]+$/.test(t) ? parseInt(t, 16) : NaN;
+    if (v <= 0xffff) return null;
+    if (v > 0xffff) return 'is not a number of 0 to 65535 (BIND: out of range)';
+  }
+  const ok = t.split('|').every((f) => KEY_FLAGS.some((k) => k.startsWith(f.toUpperCase())));
+  return ok ? null : 'is no DNSKEY flags (a number of 0 to 65535, or flag names such as ZONE|KSK; BIND: unknown flag)';
+}
 
 /** A number token as BIND reads one (decimal digits, any leading zeros) up to `max`, else null. */
 function numberUpTo(t: string, max: number): number | null {
@@ -1005,10 +1208,13 @@ function kindProblem(kind: FieldKind, t: string, q: boolean): string | null {
   switch (kind) {
     case 'any':
       return null;
+    case 'escaped':
+      // (A quoted token's escapes the lexer checks.)
+      return q || decodeEscapes(t) !== null ? null : 'holds an escape \\DDD above \\255 or with fewer than three digits (bad escape)';
     case 'string':
     case 'regexp': {
       const d = q ? t : decodeEscapes(t);
-      if (d === null) return 'holds an escape \\DDD above \\255';
+      if (d === null) return 'holds an escape \\DDD above \\255 or with fewer than three digits (bad escape)';
       const n = octetLength(d);
       if (n > 255) return `is ${n} octets long, where a string holds at most 255`;
       if (kind === 'regexp') {
@@ -1036,10 +1242,15 @@ function kindProblem(kind: FieldKind, t: string, q: boolean): string | null {
       return isIPv4(t) ? null : 'is not an IPv4 address (four numbers of 0 to 255, no leading zeros)';
     case 'ipv6':
       return isIPv6(t) && !t.includes('%') ? null : 'is not an IPv6 address';
+    // (A number where a name may stand is one of at most 12 characters: BIND reads a longer one as a name, and knows none.)
     case 'secalg':
-      return numberUpTo(t, 0xff) !== null || SECALGS.has(t.toUpperCase()) ? null : 'is no DNSSEC algorithm (a number of 0 to 255, or a name such as RSASHA256)';
+      return (t.length <= 12 && numberUpTo(t, 0xff) !== null) || SECALGS.has(t.toUpperCase()) ? null : 'is no DNSSEC algorithm (a number of 0 to 255, or a name such as RSASHA256)';
+    case 'secproto':
+      return (t.length <= 12 && numberUpTo(t, 0xff) !== null) || SECPROTOS.has(t.toUpperCase()) ? null : 'is no DNSKEY protocol (a number of 0 to 255, or a name such as DNSSEC)';
     case 'digest':
-      return numberUpTo(t, 0xff) !== null || DIGESTS[t.toUpperCase()] !== undefined ? null : 'is no digest type (a number of 0 to 255, or SHA-1, SHA-256, GOST, SHA-384)';
+      return (t.length <= 12 && numberUpTo(t, 0xff) !== null) || DIGESTS[t.toUpperCase()] !== undefined ? null : 'is no digest type (a number of 0 to 255, or SHA-1, SHA-256, GOST, SHA-384)';
+    case 'keyflags':
+      return keyFlagsProblem(t);
   }
   return null;
 }
@@ -1095,6 +1306,38 @@ function svcKey(k: string): number | null {
   return m && Number(m[1]) <= 0xffff ? Number(m[1]) : null;
 }
 
+/**
+ * SVCB or HTTPS parameters (the tokens after the target, checked: svcParamsProblem) as one bare token each: a quoted
+ * value (`alpn="h2,h3"`, which the lexer gives as `alpn=` and the string `h2,h3`) joined to its key, what a bare token
+ * cannot hold escaped (bareText). BIND reads the two forms alike; kept apart, the value was `alpn= h2,h3`, and a line
+ * rendered from it (renderRecordLine) was one BIND refuses (a key with no value, then a word that is no key).
+ */
+function svcParamTokens(toks: readonly string[], quoted: readonly boolean[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < toks.length; k++) {
+    const t = toks[k];
+    if (!quoted[k] && quoted[k + 1] && t.indexOf('=') === t.length - 1) out.push(t + bareText(toks[++k]));
+    else out.push(t);
+  }
+  return out;
+}
+
+/**
+ * Text (a string's octets, as read) written as a bare token that reads back as it (decodeEscapes): a backslash, a quote,
+ * a parenthesis, `;`, a space and any octet outside printable ASCII escaped.
+ */
+function bareText(s: string): string {
+  // Almost every value (h2,h3; a port; addresses) needs no escape.
+  if (!/[^\x21\x23-\x27\x2a-\x3a\x3c-\x5b\x5d-\x7e]/.test(s)) return s;
+  let out = '';
+  for (const b of octetsOf(s)) {
+    if (b === 0x5c || b === 0x22 || b === 0x28 || b === 0x29 || b === 0x3b) out += '\\' + String.fromCharCode(b);
+    else if (b <= 0x20 || b >= 0x7f) out += '\\' + String(b).padStart(3, '0');
+    else out += String.fromCharCode(b);
+  }
+  return out;
+}
+
 /** Items of a comma-separated value list (RFC 9460 appendix A.1: `\,` is a comma inside an item). */
 function valueList(v: string): string[] {
   return v.split(/(?<!\\),/);
@@ -1104,9 +1347,10 @@ function valueList(v: string): string[] {
  * Why BIND would refuse the parameters of an SVCB or HTTPS record (the tokens after the target: `key` or `key=value`,
  * the value bare or a quoted string right after the `=`), else null: an unknown key, a key given twice, a value where
  * none belongs or none where one does, a port that is no number, hints that are no addresses, an ech that is not
- * base64, a dohpath without `{?dns}`, a mandatory list naming a key that is not there (or itself), an HTTPS record
- * with no-default-alpn but no alpn. A key written key<N> for a key that has a name takes the value's wire form, which
- * mailhealth does not read: refused, where BIND may load it (write the key by its name).
+ * base64, a dohpath without `{?dns}`, a mandatory list naming a key that is not there (or itself), a record with
+ * no-default-alpn but no alpn. A key written key<N> for a key that has a name takes the value's wire form, which
+ * mailhealth does not read: refused, where BIND may load it (write the key by its name) — but for key7, dohpath,
+ * whose wire form is its text.
  */
 function svcParamsProblem(type: string, toks: readonly string[], quoted: readonly boolean[]): string | null {
   const seen = new Map<number, string | null>();
@@ -1136,13 +1380,15 @@ function svcParamsProblem(type: string, toks: readonly string[], quoted: readonl
     const missing = items.find((m) => !seen.has(svcKey(m)!));
     if (missing !== undefined) return `mandatory lists ${missing}, which the record does not have`;
   }
-  if (type === 'HTTPS' && seen.has(2) && !seen.has(1)) return 'no-default-alpn without alpn';
+  // (SVCB as HTTPS: BIND 9.18 refuses either with no-default-alpn and no alpn, "disallowed".)
+  if (seen.has(2) && !seen.has(1)) return 'no-default-alpn without alpn';
   return null;
 }
 
 /** Why the value of the SvcParam `name` (number `key`; null: none given) is none BIND takes, else null. */
 function svcValueProblem(name: string, key: number, value: string | null): string | null {
-  if (name.startsWith('key')) return key > 7 ? null : `${name} is ${Object.keys(SVC_KEYS)[key]} written by number, its value then in wire form, which mailhealth does not read: write the key by its name`;
+  // key7 is dohpath, whose wire form is its text: BIND reads and checks it as dohpath.
+  if (name.startsWith('key') && key !== 7) return key > 7 ? null : `${name} is ${Object.keys(SVC_KEYS)[key]} written by number, its value then in wire form, which mailhealth does not read: write the key by its name`;
   if (key === 2) return value === null ? null : 'no-default-alpn takes no value';
   if (value === null || value === '') return `${name} has no value`;
   switch (key) {
@@ -1306,9 +1552,9 @@ function bracketEnd(re: string, k: number): number {
 }
 
 /** The first name of the data (from toks[i]) that cannot be read (nameProblem), or null. */
-function badNameField(type: string, toks: string[], quoted: boolean[], i: number): { name: string; why: string } | null {
+function badNameField(type: string, toks: string[], quoted: boolean[], i: number, origin: string): { name: string; why: string } | null {
   for (const k of nameFields(type, toks.length - i)) {
-    const why = nameProblem(toks[i + k], quoted[i + k]);
+    const why = nameProblem(toks[i + k], quoted[i + k], origin);
     if (why) return { name: toks[i + k], why };
   }
   return null;
@@ -1350,11 +1596,18 @@ function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
 export function presentValue(r: ParsedRecord): string {
   if (r.txt) return r.txt.join('');
   const rdata = r.rdata;
+  const layout = LAYOUT[r.type];
+  // (Where a type's names are known, only those lose a final dot: an SVCB parameter's is its own, `key65000=abc.`.)
+  const names = nameFields(r.type, rdata.length);
   let out = '';
   for (let k = 0; k < rdata.length; k++) {
     const t = rdata[k];
     out += k === 0 ? '' : ' ';
-    if (needsQuotes(t) || (k === 0 && t === '\\#' && !isGenericType(r.type))) out += quoteTxt(t);
+    // A text field (an HINFO or NAPTR string, a CAA value) is text as read: its final dot is its own (`issue ca.example.`),
+    // and a backslash in it one (quoted, `"a\\b"`, it does not read as an escape).
+    const text = layout !== undefined && k < layout.length && TEXT_KINDS.has(layout[k]);
+    if (needsQuotes(t) || (k === 0 && t === '\\#' && !isGenericType(r.type)) || (text && t.includes('\\'))) out += quoteTxt(t);
+    else if (text || (names.length > 0 && !names.includes(k))) out += t;
     else {
       // A name's final dot goes; not the last of two (an empty label, or a token that is no name: it would read back
       // as another token), nor an escaped one (`a\.`: part of the label), nor one after a backslash it would leave
@@ -1455,14 +1708,17 @@ export function renderRecordLine(r: { name: string; ttl: number; type: string; v
     }
     const n = texts.length;
     const names = nameFields(type, n);
+    const layout = LAYOUT[type];
     rdata = '';
     for (let k = 0; k < n; k++) {
       rdata += k === 0 ? '' : ' ';
       // A name is written bare (BIND reads no quoted name; one read from a file holds nothing that needs quotes, and
       // presentValue quotes one with a control character only to keep the value one token). An empty name is the
-      // root: read from `.`, which parseZoneFile makes "".
+      // root: read from `.`, which parseZoneFile makes "". A text field is written quoted, its text as given (a
+      // backslash in it is one: parseZoneFile decodes such fields): a URI target only reads so, and a CAA value or
+      // a NAPTR expression holding a backslash, written bare, read back as an escape.
       if (names.includes(k)) rdata += abs(texts[k]);
-      else rdata += quoted[k] || needsQuotes(texts[k]) ? quoteTxt(texts[k]) : texts[k];
+      else rdata += quoted[k] || needsQuotes(texts[k]) || (layout !== undefined && k < layout.length && TEXT_KINDS.has(layout[k])) ? quoteTxt(texts[k]) : texts[k];
     }
   }
   return `${owner}\t${r.ttl}\tIN\t${type}\t${rdata}`;

@@ -17,6 +17,15 @@
 //     apex. (A TXT or SPF string over 255 octets stays read, on purpose: READ_THOUGH_REFUSED.)
 // (e) ALIAS (and ANAME) are no record types BIND knows: the line is refused with what to write instead (it was kept
 //     as a record of type ALIAS, in a zone BIND does not load).
+// (f) what the differential run against named-checkzone found (zonefile-bind-diff.test.ts); the rows under (f) fail on
+//     the reader before it, but those that pin where a fix stops (what BIND still loads, or still refuses). Refused by
+//     BIND and read: a backslash and one or two digits in a string or a name, \DDD above 255 in a name, a label over
+//     63 octets or a name over 255, a DNSKEY's flags or protocol, a number of more than 12 characters where a mnemonic
+//     may stand, an NS at a wildcard, a DS at the apex, SVCB no-default-alpn without alpn. Loaded by BIND and refused:
+//     a quoted owner or SVCB/HTTPS target, `TXT \# abc` (the strings "#" "abc"), key7 (dohpath), a DNSKEY protocol
+//     written DNSSEC. Read otherwise than BIND reads them: `alpn="h2,h3"` (rendered back as `alpn= h2,h3`, which BIND
+//     refuses), a CAA value with an escape or a final dot, an SVCB value's final dot, a name with an escaped letter
+//     (`\109ail` is mail).
 // Each verdict is pinned from named-checkzone (BIND 9.18) in the zone example.com; the last test runs it again over
 // every line here when it is installed (skipped, saying so, when it is not).
 import assert from 'node:assert/strict';
@@ -125,7 +134,7 @@ const REFUSED: [line: string, error: RegExp][] = [
   ['a DNSKEY 256 3 8 AwEAAR==', /the DNSKEY record's key "AwEAAR==" is not base64/],
   ['a DNSKEY 256 3 8 AwEAAQ==AwEAAQ==', /is not base64/],
   ['a DNSKEY 256 3 8', /has 3 fields, where DNSKEY has at least 4/],
-  ['a DNSKEY 256 RSASHA256 8 AwEAAQ==', /the DNSKEY record's field 2, "RSASHA256", is not a number of 0 to 255/],
+  ['a DNSKEY 256 RSASHA256 8 AwEAAQ==', /the DNSKEY record's field 2, "RSASHA256", is no DNSKEY protocol \(a number of 0 to 255, or a name such as DNSSEC\)/],
   ['a CDNSKEY 0 3 0 0', /the CDNSKEY record's key "0" is not base64/],
   // (d) URI, NAPTR
   ['a URI 10 1 https://x', /the URI record's field 3, "https:\/\/x", is not quoted/],
@@ -183,6 +192,40 @@ const REFUSED: [line: string, error: RegExp][] = [
   // (e) types some DNS hosts offer that no zone file holds
   ['a ALIAS example.net.', /ALIAS is no DNS record type \(BIND refuses to load the zone: unknown RR type 'ALIAS'\).* write the addresses it stands for as A and AAAA records/],
   ['@ ANAME example.net.', /ANAME is no DNS record type/],
+  // (f) escapes: \DDD takes three digits (a string's, a name's), and a name's is at most \255
+  ['a TXT "\\0v=DKIM1; k=rsa"', /an escape \\DDD above \\255, or a backslash and fewer than three digits, in a string/],
+  ['a TXT v=spf1\\12x', /a backslash and fewer than three digits, in a string/],
+  ['a HINFO "\\1" x', /a backslash and fewer than three digits, in a string/],
+  ['a CAA 0 issue "\\0letsencrypt.org"', /a backslash and fewer than three digits, in a string/],
+  ['a CAA 0 issue ca\\1', /the CAA record's field 3, "ca\\\\1", holds an escape \\DDD above \\255 or with fewer than three digits/],
+  ['a CNAME \\256mail.other.net.', /the name "\\\\256mail\.other\.net\." has an escape \\DDD above \\255 or with fewer than three digits/],
+  ['a MX 10 \\12mx', /the name "\\\\12mx" has an escape/],
+  ['a NS \\0.', /the name "\\\\0\." has an escape/],
+  ['\\999a A 192.0.2.1', /the name "\\\\999a" has an escape/],
+  // (f) names longer than DNS names are
+  [`${'l'.repeat(64)} A 192.0.2.1`, /the name "l{64}" has a label of 64 octets, where a label holds at most 63 \(BIND refuses to load the zone: label too long\)/],
+  [`a CNAME ${'l'.repeat(64)}.other.net.`, /has a label of 64 octets/],
+  [`${'l'.repeat(60)}.`.repeat(4) + 'x TXT "x"', /is 259 octets long, where a name holds at most 255 \(BIND refuses to load the zone: ran out of space\)/],
+  // (f) DNSKEY flags: a number (decimal, else hexadecimal) of at most 65535, or flag names
+  ['a DNSKEY "257" 3 8 AwEAAQ==', /the DNSKEY record's field 1, "257", is quoted/],
+  ['a DNSKEY -1 3 8 AwEAAQ==', /the DNSKEY record's field 1, "-1", is no DNSKEY flags/],
+  ['a DNSKEY REVOKE 3 8 AwEAAQ==', /"REVOKE", is no DNSKEY flags/],
+  ['a DNSKEY 65536 3 8 AwEAAQ==', /"65536", is not a number of 0 to 65535/],
+  ['a CDNSKEY 0x10000 3 8 AwEAAQ==', /"0x10000", is not a number of 0 to 65535/],
+  ['a DNSKEY 0000000000257 3 8 AwEAAQ==', /"0000000000257", is no DNSKEY flags/],
+  // (f) a number where a name may stand has at most 12 characters
+  ['a DS 1 0000000000008 2 ' + HEX32, /the DS record's field 2, "0000000000008", is no DNSSEC algorithm/],
+  ['a DS 1 8 0000000000002 ' + HEX32, /the DS record's field 3, "0000000000002", is no digest type/],
+  ['a DNSKEY 257 0000000000003 8 AwEAAQ==', /the DNSKEY record's field 2, "0000000000003", is no DNSKEY protocol/],
+  ['a DNSKEY 257 256 8 AwEAAQ==', /the DNSKEY record's field 2, "256", is no DNSKEY protocol/],
+  ['a TXT \\# 65536 00', /TXT rdata in the generic form .* the length "65536" is not a number of 0 to 65535/],
+  // (f) where BIND takes no such record: an NS at a wildcard, a DS at the apex
+  ['* NS ns1.other.net.', /an NS record at the wildcard name \*\.example\.com.*invalid NS owner name \(wildcard\)/],
+  ['*.sub NS ns1.other.net.', /an NS record at the wildcard name \*\.sub\.example\.com/],
+  ['@ DS 1 8 2 ' + HEX32, /a DS record at the top of the zone example\.com: it belongs in the parent zone.*DS record at top of zone/],
+  // (f) SVCB as HTTPS: no-default-alpn needs alpn; key7 is dohpath, checked as such
+  ['a SVCB 1 . no-default-alpn port=443', /the SVCB record's parameters "no-default-alpn port=443": no-default-alpn without alpn/],
+  ['a SVCB 1 . key7=/q', /dohpath "\/q" has no \{\?dns\}/],
 ];
 
 /**
@@ -260,7 +303,7 @@ const LOADED: [line: string, type: string, value: string | null][] = [
   ['a NAPTR 1 1 "s" "x" "/a\\\\/b/c/" .', 'NAPTR', null],
   ['a NAPTR 1 1 "" "" "" .', 'NAPTR', '1 1 "" "" "" .'],
   ['a HTTPS 1 . alpn="h3,h2" ipv4hint="104.16.1.1,104.16.2.2" ipv6hint="2606:4700::1"', 'HTTPS', null],
-  ['a HTTPS 1 . alpn="h3,h2" ipv4hint=104.16.1.1,104.16.2.2 ipv6hint=2606:4700::1', 'HTTPS', '1 . alpn= h3,h2 ipv4hint=104.16.1.1,104.16.2.2 ipv6hint=2606:4700::1'],
+  ['a HTTPS 1 . alpn="h3,h2" ipv4hint=104.16.1.1,104.16.2.2 ipv6hint=2606:4700::1', 'HTTPS', '1 . alpn=h3,h2 ipv4hint=104.16.1.1,104.16.2.2 ipv6hint=2606:4700::1'],
   ['a HTTPS 1 . alpn=h2\\,h3', 'HTTPS', null],
   ['a HTTPS 1 . mandatory=alpn,port alpn=h2 port=443', 'HTTPS', null],
   ['a HTTPS 1 . no-default-alpn alpn=h2', 'HTTPS', null],
@@ -270,6 +313,48 @@ const LOADED: [line: string, type: string, value: string | null][] = [
   ['a HTTPS 0 tgt', 'HTTPS', '0 tgt.example.com'],
   ['a SVCB 1 svc alpn=h2 port=8443 ( ipv4hint=192.0.2.1 ) ; a comment', 'SVCB', null],
   ['@ SOA ns1.other.net. host.other.net. 1 3600 600 86400 300', 'SOA', 'ns1.other.net host.other.net 1 3600 600 86400 300'],
+  // (f) read as BIND reads them
+  ['a TXT "a\\123"', 'TXT', 'a{'],
+  ['a TXT \\# abc', 'TXT', '#abc'],
+  ['a TYPE16 \\# x', 'TXT', '#x'],
+  ['a TXT \\#', 'TXT', '#'],
+  ['a TXT \\# 4294967296 00', 'TXT', '#429496729600'],
+  ['a DS 1 000000000008 2 ' + HEX32, 'DS', null],
+  ['a DNSKEY 257 DNSSEC 8 AwEAAQ==', 'DNSKEY', null],
+  [`${'l'.repeat(63)} A 192.0.2.1`, 'A', '192.0.2.1'],
+  ['a DNSKEY ZONE|KSK 3 8 AwEAAQ==', 'DNSKEY', null],
+  ['a DNSKEY 0x101 3 8 AwEAAQ==', 'DNSKEY', null],
+  ['a CDNSKEY zone 3 8 AwEAAQ==', 'CDNSKEY', null],
+  ['sub DS 1 8 2 ' + HEX32, 'DS', null],
+  ['* TXT "x"', 'TXT', 'x'],
+  ['a SVCB 1 . no-default-alpn alpn=h2', 'SVCB', null],
+  ['a HTTPS 1 "tgt" alpn="h2,h3"', 'HTTPS', '1 tgt.example.com alpn=h2,h3'],
+  ['a SVCB 1 . alpn="h2 x" port="8443"', 'SVCB', '1 . alpn=h2\\032x port=8443'],
+  ['a SVCB 1 . key7=/q{?dns}', 'SVCB', '1 . key7=/q{?dns}'],
+  ['a HTTPS 1 . key65000=abc.', 'HTTPS', '1 . key65000=abc.'],
+  ['a CAA 0 issue sectigo.com\\;x', 'CAA', '0 issue "sectigo.com;x"'],
+  ['a CAA 0 issue letsencrypt.org.', 'CAA', '0 issue letsencrypt.org.'],
+  ['a CAA 0 issue "a\\\\b"', 'CAA', '0 issue "a\\\\b"'],
+  ['a HINFO PC. x', 'HINFO', 'PC. x'],
+  ['a MX 10 \\109x', 'MX', '10 mx.example.com'],
+];
+
+/**
+ * (f) Owners BIND reads otherwise than as written, each read as one record at this name (the name BIND's dump gives, read
+ * back) with this value: a quoted owner (the name written bare), an escaped letter (`\109ail` is mail), an `@` in a longer
+ * name (a label "@", not the origin).
+ */
+const OWNERS: [line: string, name: string, value: string][] = [
+  ['"www" A 192.0.2.1', 'www.example.com', '192.0.2.1'],
+  ['"@" TXT "x"', 'example.com', 'x'],
+  ['"a b" TXT "x"', 'a\\032b.example.com', 'x'],
+  ['"a\\.b" TXT "x"', 'a\\.b.example.com', 'x'],
+  ['"mail.example.com." MX 10 mx', 'mail.example.com', '10 mx.example.com'],
+  ['\\109ail MX 10 \\109x', 'mail.example.com', '10 mx.example.com'],
+  ['\\_dmarc TXT "v=DMARC1; p=none"', '_dmarc.example.com', 'v=DMARC1; p=none'],
+  ['a\\ b CNAME x', 'a\\032b.example.com', 'x.example.com'],
+  ['@.example.com. TXT "x"', '\\@.example.com', 'x'],
+  ['a@b TXT "x"', 'a\\@b.example.com', 'x'],
 ];
 
 /**
@@ -318,6 +403,27 @@ test('(a)–(d) a line BIND loads is read as one record of the type BIND reads, 
     assert.equal(z.records.length, 3, line);
     assert.equal(z.records[2].type, type, line);
     if (value !== null) assert.equal(presentValue(z.records[2]), value, line);
+  }
+});
+
+test('(f) an owner is the name BIND reads: quoted, with escapes, `@.`', () => {
+  for (const [line, name, value] of OWNERS) {
+    const z = parseZoneFile(zoneWith(line), 'example.com');
+    assert.deepEqual(z.errors, [], line);
+    assert.deepEqual(z.records.slice(2).map((r) => [r.name, presentValue(r)]), [[name, value]], line);
+  }
+});
+
+test('(f) a record whose data holds quoted SVCB values, a URI target, a CAA value with a backslash or a final dot reads back as itself when rendered anew', async () => {
+  // `alpn="h2,h3"` was the value `1 . alpn= h2,h3`, rendered as a line BIND refuses (and mailhealth: alpn has no value);
+  // a URI target was rendered bare (BIND reads it only quoted); a CAA value's backslash was rendered bare (an escape).
+  const { renderRecordLine } = await import('../../../../src/adapters/panels/files/zonefile.js');
+  for (const line of ['a HTTPS 1 . alpn="h2,h3" port="8443"', 'a SVCB 1 . alpn="h2 x" key65000="a;b"', 'a URI 10 1 "https://x.example/"', 'a CAA 0 issue "a\\\\b"', 'a CAA 0 issue letsencrypt.org.', 'a HTTPS 1 . key65000=abc.', 'a NAPTR 1 1 "s" "x" "!^(.*)$!\\\\1!" .', 'a HINFO "PC." "a\\\\"']) {
+    const r = parseZoneFile(zoneWith(line), 'example.com').records[2];
+    const rendered = renderRecordLine({ name: r.name, ttl: r.ttl, type: r.type, value: presentValue(r) });
+    const back = parseZoneFile(zoneWith(rendered), 'example.com');
+    assert.deepEqual(back.errors, [], `${line} → ${rendered}`);
+    assert.deepEqual([back.records[2].type, back.records[2].rdata], [r.type, r.rdata], `${line} → ${rendered}`);
   }
 });
 
@@ -403,7 +509,7 @@ test('(d) through the files panel: an SOA before the apex\'s is refused — a wr
 
 // ------------------------------------------------------------------------------------------------ BIND's own verdict
 
-test('named-checkzone agrees: it refuses every zone with a REFUSED or READ_THOUGH_REFUSED line, loads every LOADED and NOT_READ one, and dumps the LOADED values', (t) => {
+test('named-checkzone agrees: it refuses every zone with a REFUSED or READ_THOUGH_REFUSED line, loads every LOADED, OWNERS and NOT_READ one, and dumps the LOADED and OWNERS values', (t) => {
   const probe = spawnSync('named-checkzone', ['-v'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) {
     t.skip('named-checkzone (BIND) is not installed: the verdicts above are pinned from BIND 9.18 (apt-get install bind9-utils to check them again)');
@@ -428,5 +534,12 @@ test('named-checkzone agrees: it refuses every zone with a REFUSED or READ_THOUG
     // origin. (The duplicate apex SOA is one to BIND.)
     const recs = parseZoneFile(dump!, 'example.com').records.filter((r) => r.type === type && (r.name !== 'example.com' || type === 'SOA'));
     assert.deepEqual(recs.map((r) => presentValue(r)), [value], `${line}: BIND reads ${JSON.stringify(dump)}`);
+  }
+  for (const [line, name, value] of OWNERS) {
+    const dump = bind(line);
+    assert.notEqual(dump, null, `BIND refuses ${JSON.stringify(line)}`);
+    // (All but the zone's own SOA and NS.)
+    const recs = parseZoneFile(dump!, 'example.com').records.filter((r) => r.type !== 'SOA' && !(r.type === 'NS' && r.name === 'example.com'));
+    assert.deepEqual(recs.map((r) => [r.name, presentValue(r)]), [[name, value]], `${line}: BIND reads ${JSON.stringify(dump)}`);
   }
 });
