@@ -37,6 +37,12 @@
 // - relay-macro-a: a:%{ir}… and mx:%{ir}… before it are void lookups (2), no permerror: both judges pass the relay;
 // - direct-macro: a server that sends itself, its addresses after the list — check_host already said so (server not
 //   authorised); the fix added its IP after the list (its plan was blocked while the finding offered it).
+// And by the review of that change (the 11th lookup at a term the walk follows, after the list whose record cost it):
+// - relay-macro-lookups-later: include:%{i1r}._spf.<list> (9 more lookups) then Google's include, the 11th, then the
+//   relay's — the audit said spf.ok (only an 11th lookup at the relay's own include was judged); both judges answer
+//   permerror; the fix puts the relay's include before the list;
+// - direct-macro-lookups: the same before the server's addresses — the fix added them after (its plan was blocked
+//   while the finding offered it); it now puts them before the list.
 // For each domain: mailhealth's verdict on each of the server's (or the relay's) addresses agrees with both judges;
 // where a finding offers the SPF fix its plan goes through, and after it both judges pass every one of those
 // addresses (and a kept service's listed address), and the audit says they are authorised; where no finding offers it
@@ -98,7 +104,8 @@ const WORLD: ServedZoneMap = {
   [`${LIST_IP.split('.').reverse().join('.')}._spf.list.example`]: { TXT: [[`v=spf1 ip4:${LIST_IP} -all`]] },
   '_spf.svc.example': { TXT: [['v=spf1 redirect=%{ir}._spf.list.example']] },
   // A list by the first octet of the sender's address (%{i1r}): for the relay's, a record of 9 more lookups.
-  ...Object.fromEntries(['23', '205'].map((o) => [`${o}._spf.many.example`, { TXT: [[`v=spf1 ${Array.from({ length: 9 }, (_, k) => `include:h${k}.many.example`).join(' ')} -all`]] }])),
+  // (And for this server's: 203 for its IPv4 address, 2 — the first nibble — for its IPv6 one.)
+  ...Object.fromEntries(['23', '205', '203', '2'].map((o) => [`${o}._spf.many.example`, { TXT: [[`v=spf1 ${Array.from({ length: 9 }, (_, k) => `include:h${k}.many.example`).join(' ')} -all`]] }])),
   ...Object.fromEntries(Array.from({ length: 9 }, (_, k) => [`h${k}.many.example`, { TXT: [['v=spf1 -all']] }])),
   // A list whose names for the relay's addresses exist without an SPF record: a TXT record of another kind, none at all.
   '23._spf.nodata.example': { TXT: [['verification=0123456789']] },
@@ -188,6 +195,19 @@ const SCENARIOS: Scenario[] = [
   { domain: 'relay-macro-redirect.example', relayed: true, spf: () => 'v=spf1 include:%{ir}._spf.list.example redirect=relay.mailchannels.net', afterFix: [{ ip: LIST_IP, result: 'pass' }], failsBefore: true },
   { domain: 'relay-macro-nested.example', relayed: true, spf: () => 'v=spf1 include:_spf.svc.example include:relay.mailchannels.net ~all', afterFix: [{ ip: LIST_IP, result: 'pass' }], failsBefore: true },
   { domain: 'relay-macro-lookups.example', relayed: true, spf: () => 'v=spf1 include:%{i1r}._spf.many.example include:relay.mailchannels.net ~all', failsBefore: true },
+  {
+    domain: 'relay-macro-lookups-later.example',
+    relayed: true,
+    spf: () => 'v=spf1 include:%{i1r}._spf.many.example include:_spf.google.com include:relay.mailchannels.net ~all',
+    note: /^Puts include:relay\.mailchannels\.net before include:%\{i1r\}\._spf\.many\.example: .*more than 10 DNS-querying terms/,
+    failsBefore: true,
+  },
+  {
+    domain: 'direct-macro-lookups.example',
+    relayed: false,
+    spf: () => `v=spf1 include:%{i1r}._spf.many.example include:_spf.google.com ip4:${SERVER_IP} ip6:${SERVER_IP6} ~all`,
+    failsBefore: true,
+  },
   {
     domain: 'relay-macro-inside.example',
     relayed: true,

@@ -11,7 +11,7 @@ import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, rel
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsAcross, voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
-import { aLabelTerm, includeTarget, planSpf, relayPastVoids, relayVoidTerms, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf, type RelayPastVoids } from '../plans/spf.js';
+import { aLabelTerm, includeTarget, permerrorSection, planSpf, relayPastVoids, relayVoidTerms, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf, type RelayPastVoids } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -689,7 +689,7 @@ function relayBrokenFinding(ctx: CheckContext, j: Judged, hosts: readonly string
       'spf',
       'spf.server-not-authorized',
       'fail',
-      `This server relays through ${name}, and the SPF record ${viaRedirect ? 'leads to it' : 'includes it'} (${past.term}), but ${what} (check_host for ${past.ip}: ${past.r.result}, ${past.r.reason}). Receivers return permerror for the relay's mail before they reach ${inside ? "the relay's include" : past.term} (RFC 7208 §5.2), so it fails SPF and they reject or junk it.${fixes}`,
+      `This server relays through ${name}, and the SPF record ${viaRedirect ? 'leads to it' : 'includes it'} (${past.term}), but ${what} (check_host for ${past.ip}: ${past.r.result}, ${past.r.reason}). Receivers return permerror for the relay's mail before they reach ${inside ? "the relay's include" : past.term} (${permerrorSection(past.r)}), so it fails SPF and they reject or junk it.${fixes}`,
       moreEvidence(j.treeEv, { checkHost: [`check_host(${past.ip}, ${ctx.domain}) = ${past.r.result} (${past.r.reason})`] }),
       { subject: broken, fix: 'spf' },
     ),

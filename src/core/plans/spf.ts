@@ -33,7 +33,7 @@ import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
-import { unfollowed, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
+import { unfollowedAt, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
@@ -147,31 +147,16 @@ export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree
     // name, for this address, publishes no SPF record or leads to a broken one, an mx with macros naming more than 10
     // hosts, the lookups its record costs past 10 (RFC 7208 §5.2, §4.6.4) — differential QA: `include:%{ir}._spf.<list>
     // include:relay.mailchannels.net` was spf.ok while pyspf and Mail::SPF answer permerror for the relay's addresses.
-    // (A record past 10 lookups as walked is spf.too-many-lookups for every sender already.)
+    // The term named is the one the walk could not follow (tree.ts unfollowedAt): the 11th lookup may be a later term's,
+    // the relay's include or another (review). (A record past 10 lookups as walked is spf.too-many-lookups for every
+    // sender already.)
     const voids = (r.voidsAt?.length ?? 0) > 2;
-    const broken = voids || tree.overLookupLimit ? undefined : brokenAt(tree, pass, hostSet, r.permerrorAt);
+    const broken = voids || tree.overLookupLimit ? undefined : unfollowedAt(tree, r.permerrorAt);
     if (!voids && !broken) continue;
     if (r.dnsTrouble?.length) return { dns: `checking the record for the relay's address ${ip} got no answer from DNS for ${r.dnsTrouble.join('; ')} (receivers take that as no match)` };
     return voids ? { term: v.term, ip, r } : { term: v.term, ip, r, broken };
   }
   return null;
-}
-
-/**
- * The term of the domain's record to name for a permerror check_host met at `at` before the relay's mail passed at
- * `pass`: `at` itself, when the walk could not follow it (unfollowed: a term with macros, or one leading to one — a
- * permanent error the walk sees is permerrorBefore's, and the gate's) — unless `at` is `pass`, the relay's own include
- * (or redirect=): then its record is not what failed but the lookups before it (the 11th DNS-querying term was the
- * include), and the term named is the first before it the walk could not follow (an include with macros whose record
- * costs more lookups than the walk counted). Undefined when there is none.
- */
-function brokenAt(tree: SpfTree, pass: SpfTreeTerm, hosts: ReadonlySet<string>, at: string | undefined): string | undefined {
-  if (at === pass.term && pass.target && hosts.has(canonName(pass.target))) {
-    const end = pass.kind === 'modifier' ? tree.terms.length : tree.terms.indexOf(pass);
-    return tree.terms.slice(0, end).find((t) => t.kind === 'mechanism' && !t.ignored && unfollowed(t))?.term;
-  }
-  const t = tree.terms.find((x) => x.term === at && !x.ignored);
-  return t && unfollowed(t) ? at : undefined;
 }
 
 /** The walked record of one of `hosts` (the relay's own) that `t` leads to, itself or further down (as spf/relay.ts finds it). */
@@ -215,7 +200,16 @@ function relayBrokenBlock(ctx: CheckContext, rec: string, past: RelayPastVoids, 
       ? `Add include:${target} before ${broken} by hand (redirect= always comes last)`
       : `Put ${past.term} before ${broken} by hand`;
   const where = inside ? `in the record ${past.term} leads to, a term before the relay's include gives` : `${broken}, before it, gives`;
-  return `${rec} would still make receivers return permerror for the relay's mail before they reach ${past.term}: ${where} the relay's address ${past.ip} a permanent error (check_host: ${past.r.reason}; RFC 7208 §5.2). ${how}${inside ? '' : `, or remove ${broken} if ${ctx.domain} no longer sends through it`}, then plan again${inside ? '' : selectable([broken], removable)}.`;
+  return `${rec} would still make receivers return permerror for the relay's mail before they reach ${past.term}: ${where} the relay's address ${past.ip} a permanent error (check_host: ${past.r.reason}; ${permerrorSection(past.r)}). ${how}${inside ? '' : `, or remove ${broken} if ${ctx.domain} no longer sends through it`}, then plan again${inside ? '' : selectable([broken], removable)}.`;
+}
+
+/**
+ * The section of RFC 7208 a permerror check_host met before any term matched comes from: §4.6.4 where it counted an
+ * 11th DNS-querying term (a term's record cost more lookups for that sender than the walk could count), else §5.2 (an
+ * include or redirect= whose name for that sender publishes no SPF record). Review: the lookup limit was cited as §5.2.
+ */
+export function permerrorSection(r: SpfEvaluation): string {
+  return r.lookups > 10 ? 'RFC 7208 §4.6.4' : 'RFC 7208 §5.2';
 }
 
 /** check_host's reason for a permerror at `term`, without the term's name when it begins with it (said beside it). */
@@ -1072,7 +1066,7 @@ async function planSpfOnce(
         const why = broken
           ? `receivers get a permanent error from ${broken} (${reasonAt(past.r, broken)}) and return permerror`
           : `receivers count more than 2 void lookups from ${listed([...new Set(past.r.voidsAt)])} and return permerror`;
-        const rfc = broken ? 'RFC 7208 §5.2' : 'RFC 7208 §4.6.4';
+        const rfc = broken ? permerrorSection(past.r) : 'RFC 7208 §4.6.4';
         const sooner = broken ? `before ${broken} is looked up` : 'before any of them is looked up';
         const stays = broken ? ` ${broken} stays: it may authorise a mail service's servers (what it looks up depends on the sender).` : '';
         if (own && to >= 0 && to < from) {
@@ -1098,11 +1092,8 @@ async function planSpfOnce(
      */
     const voidsEndIt = async (candidate: string, r: SpfEvaluation) =>
       r.result === 'permerror' && (r.voidsAt?.length ?? 0) > 2 && (await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate)).totalVoids <= 2;
-    /** Whether the walk of `candidate` could not follow its term `term` (tree.ts unfollowed: a term with macros, or one leading to one). */
-    const unfollowedIn = async (candidate: string, term: string) => {
-      const t = (await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate)).terms.find((x) => x.term === term && !x.ignored);
-      return !!t && unfollowed(t);
-    };
+    /** The term of `candidate` the walk could not follow that check_host's permerror at `term` comes from (tree.ts unfollowedAt). */
+    const unfollowedIn = async (candidate: string, term: string) => unfollowedAt(await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate), term);
     for (const ip of ctx.settings.ips) {
       const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['-all'])]);
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, withApexSpf(ctx.resolver, ctx.domain, candidate));
@@ -1121,11 +1112,13 @@ async function planSpfOnce(
       // cost every sender more than 2: the gate blocks such a record whatever this server gets (spfvoid2).
       const voidAt = at < 0 && (await voidsEndIt(candidate, r)) ? terms.indexOf(r.voidsAt![0]) : -1;
       // Receivers met another permanent error before any term matched it: at a term with macros (or one leading to
-      // one) whose name for this IP publishes no SPF record (include:%{ir}._spf.<list>: RFC 7208 §5.2). The IP goes
-      // right before that term and decides first; the term stays (it may be a mail service the domain sends through).
-      // Review: the IP was added after it, the plan blocked, and spf.server-not-authorized offered the fix.
-      // (Only such a term: one whose permanent error the walk sees fails every sender, and the gate blocks the record.)
-      const errAt = at < 0 && voidAt < 0 && r.result === 'permerror' && (r.voidsAt?.length ?? 0) <= 2 && r.permerrorAt && (await unfollowedIn(candidate, r.permerrorAt)) ? terms.indexOf(r.permerrorAt) : -1;
+      // one) whose name for this IP publishes no SPF record (include:%{ir}._spf.<list>: RFC 7208 §5.2), or whose record
+      // costs it so many lookups that a later term is the 11th (§4.6.4). The IP goes right before that term and decides
+      // first; the term stays (it may be a mail service the domain sends through). Review: the IP was added after it,
+      // the plan blocked, and spf.server-not-authorized offered the fix. (Only such a term: one whose permanent error
+      // the walk sees fails every sender, and the gate blocks the record.)
+      const errTerm = at < 0 && voidAt < 0 && r.result === 'permerror' && (r.voidsAt?.length ?? 0) <= 2 && r.permerrorAt ? await unfollowedIn(candidate, r.permerrorAt) : undefined;
+      const errAt = errTerm ? terms.indexOf(errTerm) : -1;
       if (at >= 0) {
         terms.splice(at, 0, need);
         notes.push(`Adds ${need} before ${r.decidedBy}, which matches this server first (check_host = ${r.result}); the first matching term decides, so receivers accept this server's mail.`);
@@ -1137,7 +1130,7 @@ async function planSpfOnce(
       } else if (errAt >= 0) {
         terms.splice(errAt, 0, need);
         notes.push(
-          `Adds ${need} before ${r.permerrorAt}: for ${ip}, receivers get a permanent error from ${r.permerrorAt} (${reasonAt(r, r.permerrorAt!)}) and return permerror before they reach a term after it (RFC 7208 §5.2); first, this server's IP decides before it is looked up, so receivers accept this server's mail. ${r.permerrorAt} stays: it may authorise a mail service's servers (what it looks up depends on the sender).`,
+          `Adds ${need} before ${errTerm}: for ${ip}, receivers get a permanent error from ${errTerm} (${reasonAt(r, errTerm!)}) and return permerror before they reach a term after it (${permerrorSection(r)}); first, this server's IP decides before it is looked up, so receivers accept this server's mail. ${errTerm} stays: it may authorise a mail service's servers (what it looks up depends on the sender).`,
         );
       } else {
         terms.push(need);

@@ -370,6 +370,26 @@ export function unfollowed(t: SpfTreeTerm): boolean {
 }
 
 /**
+ * The term of `node` that a permanent error check_host met at its term `at` (SpfEvaluation.permerrorAt) comes from, where
+ * the walk cannot see it: `at` itself when the walk could not follow it (unfollowed); when it could and found nothing
+ * wrong there, the first term before it the walk could not follow — `at` was the 11th DNS-querying term, the lookups
+ * that term's record costs this sender counted before it (RFC 7208 §4.6.4; review: `include:%{i1r}._spf.<list>
+ * include:_spf.google.com include:relay.mailchannels.net`, the 11th at Google's include, was spf.ok while pyspf and
+ * Mail::SPF answer permerror for the relay's addresses). Undefined otherwise: a permanent error the walk sees is one for
+ * every sender, the SPF check's and the fix's gate's own.
+ */
+export function unfollowedAt(node: SpfTreeNode, at: string | undefined): string | undefined {
+  const k = node.terms.findIndex((t) => t.term === at && !t.ignored);
+  if (k < 0) return undefined;
+  const t = node.terms[k];
+  if (unfollowed(t)) return t.term;
+  if (t.error || t.nestedErrors) return undefined;
+  // A redirect= comes after every mechanism.
+  const end = t.kind === 'modifier' ? node.terms.length : k;
+  return node.terms.slice(0, end).find((x) => x.kind === 'mechanism' && !x.ignored && unfollowed(x))?.term;
+}
+
+/**
  * The most void lookups receivers can count for a sender of `family` before they reach `term` (a term of `node` as
  * walked; a redirect= comes after every mechanism): what the walk counted for that family, and at most what the terms
  * it cannot count may cost (uncountedVoids). No more than 2: receivers reach `term` for every such sender, as far as
