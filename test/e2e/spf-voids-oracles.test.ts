@@ -50,7 +50,6 @@
 //
 // Skipped with a message when no python3 with pyspf or no perl with Mail::SPF is found (test/helpers/oracles.ts).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -65,7 +64,7 @@ import type { Resolver } from '../../src/core/resolver.js';
 import { RecordIndex } from '../../src/core/zone.js';
 import { defaultKnowledge } from '../../src/knowledge/index.js';
 import { findPerlSpf, findPython, runLinesJudge } from '../helpers/oracles.js';
-import { stopJudges, trackJudge } from '../helpers/verdict-world.js';
+import { runOracle, stopJudges, trackJudge } from '../helpers/verdict-world.js';
 
 const ORACLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles');
 
@@ -294,18 +293,8 @@ interface Answer {
 }
 type Item = { ip: string; sender: string; helo: string };
 
-function pyspf(py: string, port: number, items: readonly Item[]): Promise<Answer[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(py, [join(ORACLES, 'audit-verdicts.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
-    trackJudge(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out).spf) : reject(new Error(`audit-verdicts.py exited ${code}:\n${err}`))));
-    child.stdin.end(JSON.stringify({ port, spf: items, dkim: [] }));
-  });
+async function pyspf(py: string, port: number, items: readonly Item[]): Promise<Answer[]> {
+  return (await runOracle(py, { port, spf: items, dkim: [] })).spf;
 }
 
 /** Both judges' answers for (domain, ip) pairs: [pyspf, Mail::SPF] each. */

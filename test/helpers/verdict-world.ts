@@ -791,7 +791,8 @@ export function stopJudges(): void {
   running.clear();
 }
 
-function runOracle(python: string, input: unknown): Promise<any> {
+/** Runs audit-verdicts.py (pyspf, dkimpy) over `input` ({port, spf: [...], dkim: [...]}) and gives its JSON answer. */
+export function runOracle(python: string, input: unknown): Promise<any> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [ORACLE], { stdio: ['pipe', 'pipe', 'pipe'] });
     trackJudge(child);

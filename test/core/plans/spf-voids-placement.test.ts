@@ -15,32 +15,23 @@ import { planSpf, spfFixPath } from '../../../src/core/plans/spf.js';
 import { checkHost } from '../../../src/core/spf/evaluate.js';
 import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
 import { checkContext, SERVER_IP } from '../checks/context.js';
+import { RELAY, RELAY_SENDERS, voidsWorld } from './spf-voids-world.js';
 
 const D = 'voids.example';
 const HELO = 'server1.newhost.example';
 const SERVER_IP6 = '2001:db8:10::25';
-const RELAY = { relay: { provider: 'mailchannels', host: 'relay.mailchannels.net', authId: 'newhostmc' } } as Partial<MailSettings>;
-/** Addresses the relay's record publishes, other than the first of each range (which the fix's own check asks about). */
-const RELAY_SENDERS = ['23.83.215.250', '205.201.140.9'];
 const GOOGLE_IP6 = '2001:4860:4000::25';
 const GOOGLE_IP = '64.233.160.5';
 const SALESFORCE_IP = '13.110.208.10';
 
-/** The domain's apex and mail host have IPv4 addresses only; www too; crm has an IPv6 address only. */
+/** voidsWorld, with the domain's own record that includes the relay and Salesforce's list. */
 function world(spf: string[]): ZoneMap {
-  return {
-    [D]: { TXT: spf.map((s) => [s]), A: [SERVER_IP], MX: [{ priority: 10, exchange: `mail.${D}` }] },
-    [`mail.${D}`]: { A: [SERVER_IP] },
-    [`www.${D}`]: { A: [SERVER_IP] },
-    [`crm.${D}`]: { AAAA: ['2001:db8:77::5'] },
-    'relay.mailchannels.net': { TXT: [['v=spf1 ip4:23.83.208.0/20 ip4:205.201.128.0/20 ~all']] },
-    '_spf.google.com': { TXT: [['v=spf1 ip4:64.233.160.0/19 ip6:2001:4860:4000::/36 ~all']] },
-    'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 ~all']] },
+  return voidsWorld(D, spf, {
     // The domain's own record that includes the relay (the fix moves only the relay's own include).
     [`_spf.${D}`]: { TXT: [['v=spf1 include:relay.mailchannels.net ~all']] },
     // exists:%{i}._spf.mta.salesforce.com lists Salesforce's servers only: void for every other address.
     [`${SALESFORCE_IP}._spf.mta.salesforce.com`]: { A: ['127.0.0.1'] },
-  };
+  });
 }
 
 const txt = (value: string): ZoneRecord => ({ name: D, ttl: 3600, type: 'TXT', value, txt: [value], ref: `r:${value}` });

@@ -15,24 +15,10 @@ import { planSpf } from '../../../src/core/plans/spf.js';
 import { checkHost } from '../../../src/core/spf/evaluate.js';
 import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
 import { checkContext, SERVER_IP } from '../checks/context.js';
+import { RELAY, RELAY_SENDERS, voidsWorld } from './spf-voids-world.js';
 
 const D = 'voidsreview.example';
-const RELAY = { relay: { provider: 'mailchannels', host: 'relay.mailchannels.net', authId: 'newhostmc' } } as Partial<MailSettings>;
-/** Addresses across the ranges the relay's record publishes (not the first of each, which mailhealth probes). */
-const RELAY_SENDERS = ['23.83.215.250', '205.201.140.9'];
-
-function world(spf: string, more: ZoneMap = {}): ZoneMap {
-  return {
-    [D]: { TXT: [[spf]], A: [SERVER_IP], MX: [{ priority: 10, exchange: `mail.${D}` }] },
-    [`mail.${D}`]: { A: [SERVER_IP] },
-    [`www.${D}`]: { A: [SERVER_IP] },
-    [`crm.${D}`]: { AAAA: ['2001:db8:77::5'] },
-    'relay.mailchannels.net': { TXT: [['v=spf1 ip4:23.83.208.0/20 ip4:205.201.128.0/20 ~all']] },
-    '_spf.google.com': { TXT: [['v=spf1 ip4:64.233.160.0/19 ip6:2001:4860:4000::/36 ~all']] },
-    'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 ~all']] },
-    ...more,
-  };
-}
+const world = (spf: string, more: ZoneMap = {}): ZoneMap => voidsWorld(D, [spf], more);
 
 async function plan(spf: string, settings: Partial<MailSettings> = {}, more: ZoneMap = {}) {
   const zone: ZoneRecord[] = [{ name: D, ttl: 3600, type: 'TXT', value: spf, txt: [spf], ref: 'spf' }];
