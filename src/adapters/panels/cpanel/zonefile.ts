@@ -10,6 +10,7 @@ import { fixOwnsTxt } from '../../../core/plans/owned.js';
 import { canonicalKey, publishedKey } from '../../../core/classify.js';
 import { recordKey } from '../../../core/zone.js';
 import { decodeTxtStrings } from '../../dns/wire.js';
+import { nameFields } from '../files/zonefile.js';
 
 export interface ParseZoneItem {
   line_index: number;
@@ -83,15 +84,14 @@ function ownerDname(r: ZoneRecord, zone: string, replaced?: ZoneRecord | null): 
 
 /**
  * Field positions holding domain names, per type, for absolutising and presenting without the trailing dot: every type
- * whose data holds a name at a fixed place (RFC 1035, 1183, 2163, 2230, 3403, 9460), as the files panel's reader
- * (files/zonefile.ts nameFields) reads them — so a record reads the same from either panel. Left out, `AFSDB 1 afs`
- * (relative) came back as "1 afs", a value that names no host, and an absolute one kept its final dot.
+ * whose data holds a name at a fixed place (RFC 1035, 1183, 2163, 2230, 3403, 9460) — the files panel's reader's own
+ * list (files/zonefile.ts nameFields), so a record reads the same from either panel. Left out, `AFSDB 1 afs`
+ * (relative) came back as "1 afs", a value that names no host, and an absolute one kept its final dot. (Every position
+ * of the type, however many fields are given: a position past them is never asked for.)
  */
-const NAME_FIELDS: Record<string, number[]> = {
-  CNAME: [0], NS: [0], PTR: [0], DNAME: [0], MB: [0], MG: [0], MR: [0],
-  MX: [1], AFSDB: [1], RT: [1], KX: [1], SVCB: [1], HTTPS: [1],
-  SRV: [3], SOA: [0, 1], RP: [0, 1], MINFO: [0, 1], PX: [1, 2], NAPTR: [5],
-};
+function namePositions(type: string): readonly number[] {
+  return nameFields(type, Infinity);
+}
 
 /**
  * A name field of parse_zone's data → absolute, lower case, no trailing dot. §3: the presentation form of each field,
@@ -180,7 +180,7 @@ export function decodeZone(zone: string, items: unknown, where = `the panel's an
       rec.txt = fields;
       rec.value = fields.join('');
     } else {
-      const nf = NAME_FIELDS[type] ?? [];
+      const nf = namePositions(type);
       rec.value = fields.map((f, k) => (nf.includes(k) ? presentName(f, zone) : f)).join(' ');
     }
     records.push(rec);
@@ -277,7 +277,7 @@ export function recordData(r: ZoneRecord): string[] {
     }
     return chunks;
   }
-  const nf = NAME_FIELDS[type] ?? [];
+  const nf = namePositions(type);
   const fields = r.value.trim().split(/\s+/);
   return fields.map((f, i) => (nf.includes(i) && !f.endsWith('.') ? `${f}.` : f));
 }

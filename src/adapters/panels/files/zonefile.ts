@@ -9,6 +9,7 @@
 // byte-identical.
 import { isUtf8 } from 'node:buffer';
 import { isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { decodeOctets, octetsOf } from '../../../core/octets.js';
 
 export interface ParsedRecord {
@@ -73,9 +74,18 @@ const CLASS_NUMBERS: Record<string, number> = { IN: 1, CS: 2, CH: 3, HS: 4 };
 function classNumber(u: string): number | null {
   const n = CLASS_NUMBERS[u];
   if (n !== undefined) return n;
-  if (!/^CLASS[0-9]{1,5}$/.test(u)) return null;
+  // (Most tokens asked about are a TTL or a type: they leave before the regular expression.)
+  if (!u.startsWith('CLASS') || !/^CLASS[0-9]{1,5}$/.test(u)) return null;
   const v = Number(u.slice(5));
   return v <= 0xffff ? v : null;
+}
+
+/** The class token `k` names (upper case, with its number: classNumber), else null (none there, or quoted). */
+function classToken(toks: readonly string[], quoted: readonly boolean[], k: number): { written: string; n: number } | null {
+  if (k >= toks.length || quoted[k]) return null;
+  const u = toks[k].toUpperCase();
+  const n = classNumber(u);
+  return n === null ? null : { written: u, n };
 }
 
 /** The name BIND gives class `n` in its messages. */
@@ -302,7 +312,7 @@ function nameLengthProblem(token: string, origin: string): string | null {
   // name of 84 characters with a dot holds at most 252 octets (a label's length octet and the root's included). (An
   // escaped dot is part of its label: such a name is counted.)
   const length = at ? origin.length : rel ? token.length + 1 + origin.length : token.length;
-  if (length <= 21 || (length <= 84 && (at || !longRun(token)) && (!(at || rel) || !originLongRun(origin)))) return null;
+  if (length <= 21 || (length <= 84 && (at || !longRun(token)) && (!(at || rel) || !longRun(origin)))) return null;
   const name = at ? origin : rel ? `${token}.${origin}` : token;
   let total = 1; // the root
   let label = 0;
@@ -333,18 +343,14 @@ function nameLengthProblem(token: string, origin: string): string | null {
 
 /** Whether a name has a run of 22 characters without a dot (a label that may be over 63 octets), or an escape. */
 function longRun(name: string): boolean {
-  return name.length < 22 ? name.indexOf('\\') >= 0 : /[^.]{22}|\\/.test(name);
-}
-
-/** longRun of the origin, kept for the next name (every relative name of a zone asks about the same origin). */
-let lastOrigin = '';
-let lastOriginLong = false;
-function originLongRun(origin: string): boolean {
-  if (origin !== lastOrigin) {
-    lastOrigin = origin;
-    lastOriginLong = longRun(origin);
+  // (One pass: a regular expression for the run tried 22 characters from every place.)
+  for (let k = 0, run = 0; k < name.length; k++) {
+    const c = name.charCodeAt(k);
+    if (c === 0x5c) return true;
+    run = c === 0x2e ? 0 : run + 1;
+    if (run === 22) return true;
   }
-  return lastOriginLong;
+  return false;
 }
 
 /**
@@ -504,7 +510,7 @@ const BIND_ONLY_TYPES = new Set([3, 4, 23, 30, 31, 32, 34, 38, 40, 41, 56, 57, 5
 
 /** The number of a type written TYPE<n> (upper case), as BIND reads one: one to five digits, n ≤ 65535; else null. */
 function typeNumber(u: string): number | null {
-  if (u.charCodeAt(0) !== 0x54 || !/^TYPE[0-9]{1,5}$/.test(u)) return null;
+  if (!u.startsWith('TYPE') || !/^TYPE[0-9]{1,5}$/.test(u)) return null;
   const n = Number(u.slice(4));
   return n <= 0xffff ? n : null;
 }
@@ -589,12 +595,12 @@ interface Decoded {
   quoted: boolean[];
 }
 
-/** Octets of a label as presentation text: the characters that mean something in a zone file escaped (`\.`), other octets outside printable ASCII as \DDD. */
+/** Octets of a label as presentation text: the characters that mean something in a zone file escaped (`\.`: NAME_SPECIALS), other octets outside printable ASCII as \DDD. */
 function labelText(b: Buffer): string {
   let out = '';
   for (const c of b) {
     if (c <= 0x20 || c >= 0x7f) out += '\\' + String(c).padStart(3, '0');
-    else if (c === 0x2e || c === 0x5c || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x3b || c === 0x40 || c === 0x24) out += '\\' + String.fromCharCode(c);
+    else if (NAME_SPECIALS.has(c)) out += '\\' + String.fromCharCode(c);
     else out += String.fromCharCode(c);
   }
   return out;
@@ -620,25 +626,6 @@ function wireName(b: Buffer, at: number): { text: string; end: number } | string
     text += labelText(b.subarray(k + 1, k + 1 + n)) + '.';
     k += 1 + n;
   }
-}
-
-/** An IPv6 address of 16 octets in RFC 5952's text form (lower case, the longest run of two or more zero groups as `::`). */
-function ipv6Text(b: Buffer): string {
-  const groups: number[] = [];
-  for (let k = 0; k < 16; k += 2) groups.push(b.readUInt16BE(k));
-  let best = -1;
-  let bestLen = 1;
-  for (let k = 0; k < 8; ) {
-    let e = k;
-    while (e < 8 && groups[e] === 0) e++;
-    if (e - k > bestLen) {
-      best = k;
-      bestLen = e - k;
-    }
-    k = e === k ? k + 1 : e;
-  }
-  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
-  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
 }
 
 /**
@@ -709,7 +696,8 @@ const GENERIC_DECODERS: Record<string, (w: Wire) => Decoded> = {
   },
   AAAA: (w) => {
     const b = w.bytes(16);
-    return bare(b && ipv6Text(b));
+    // (RFC 5952's text form, as core/ip.ts writes addresses: ipaddr.js.)
+    return bare(b && ipaddr.fromByteArray([...b]).toString());
   },
   NS: (w) => bare(w.name()),
   CNAME: (w) => bare(w.name()),
@@ -808,21 +796,23 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
       i = 1;
     }
     let ttl: number | null = null;
-    let cls: { written: string; n: number } | null;
     // BIND's order (master.c): [class] [ttl] [class], then the type; the second class only when none came first or it
     // was class 0, which is none to BIND (`CLASS0 IN A …` loads). Any other second class (`a IN IN A`, `a CLASS1 IN A`)
     // is then read as the type, and BIND refuses the zone ("unknown RR type"); so it is here ("cannot find a record type").
-    const classAt = (): { written: string; n: number } | null => {
-      const n = i < toks.length && !quoted[i] ? classNumber(toks[i].toUpperCase()) : null;
-      return n === null ? null : { written: toks[i++].toUpperCase(), n };
-    };
-    cls = classAt();
+    let cls = classToken(toks, quoted, i);
+    if (cls !== null) i++;
     const v = i < toks.length && !quoted[i] ? parseTtl(toks[i]) : null;
     if (v !== null) {
       ttl = v;
       i++;
     }
-    if (!cls?.n) cls = classAt() ?? cls;
+    if (!cls?.n) {
+      const second = classToken(toks, quoted, i);
+      if (second !== null) {
+        cls = second;
+        i++;
+      }
+    }
     const given = i < toks.length && !quoted[i] ? toks[i].toUpperCase() : undefined;
     if (!given || !isUpperType(given)) {
       errors.push(typeError(l, toks, given));
@@ -986,9 +976,10 @@ const SIXTH: readonly number[] = [5];
  * renderRecordLine writes absolute. Every type whose data holds a name at a fixed place (RFC 1035, 1183, 2163, 2230,
  * 3403, 9460; as BIND reads them): one left relative came back relative to the origin where its line was read (`1 afs`
  * for `AFSDB 1 afs`), a value that names no host, and a line rendered from it then meant a name under the origin where
- * it landed (and `1 afs.example.net.` lost its final dot: written back, afs.example.net.<origin>).
+ * it landed (and `1 afs.example.net.` lost its final dot: written back, afs.example.net.<origin>). The cPanel
+ * panel's reader takes its positions from here too (cpanel/zonefile.ts), so a record reads the same from either panel.
  */
-function nameFields(type: string, n: number): readonly number[] {
+export function nameFields(type: string, n: number): readonly number[] {
   switch (type) {
     case 'NS':
     case 'CNAME':
@@ -1072,8 +1063,9 @@ function classProblem(cls: { written: string; n: number } | null): string | null
  * "DS record at top of zone" — a DS pasted from the registrar's page at `@`). Both stop BIND loading the zone.
  */
 function placeProblem(type: string, owner: string, zone: string): string | null {
-  // (Out of the zone, BIND ignores the record before it looks at it: zoneWarnings.)
-  if (owner !== zone && !owner.endsWith(`.${zone}`)) return null;
+  // Only an NS or a DS record has a place BIND refuses (every record is asked: the type first). Out of the zone, BIND
+  // ignores the record before it looks at it (zoneWarnings).
+  if ((type !== 'NS' && type !== 'DS') || (owner !== zone && !owner.endsWith(`.${zone}`))) return null;
   if (type === 'NS' && (owner === '*' || owner.startsWith('*.'))) return `an NS record at the wildcard name ${owner}, which no delegation can have (BIND refuses to load the zone: invalid NS owner name (wildcard))`;
   if (type === 'DS' && owner === zone) return `a DS record at the top of the zone ${zone}: it belongs in the parent zone, where the registrar publishes it (BIND refuses to load the zone: DS record at top of zone)`;
   return null;
@@ -1144,6 +1136,18 @@ const LAYOUT: Record<string, readonly FieldKind[]> = {
 /** The kinds of field that hold text (a character-string, a CAA value, a URI target): quoted or bare, the same text. */
 const TEXT_KINDS: ReadonlySet<FieldKind> = new Set(['string', 'regexp', 'escaped', 'quoted']);
 
+/** The positions of the text fields (TEXT_KINDS) of each type that has any: HINFO, CAA, NAPTR, URI (from LAYOUT). */
+const TEXT_FIELDS: ReadonlyMap<string, readonly number[]> = new Map(
+  Object.entries(LAYOUT)
+    .map(([type, layout]) => [type, layout.flatMap((kind, k) => (TEXT_KINDS.has(kind) ? [k] : []))] as const)
+    .filter(([, fields]) => fields.length > 0),
+);
+
+/** Is field `k` of a record of `type` a text field (TEXT_FIELDS)? */
+function isTextField(type: string, k: number): boolean {
+  return TEXT_FIELDS.get(type)?.includes(k) === true;
+}
+
 /**
  * The text fields of a record's data (TEXT_KINDS: HINFO's, NAPTR's strings, a CAA value) written bare, as BIND reads
  * them: escapes decoded, as the lexer decodes a quoted one (`issue sectigo.com\;x` is the value `sectigo.com;x`; kept
@@ -1151,11 +1155,9 @@ const TEXT_KINDS: ReadonlySet<FieldKind> = new Set(['string', 'regexp', 'escaped
  * checked already: kindProblem.)
  */
 function decodeTextFields(rec: ParsedRecord, quoted: readonly boolean[], i: number): void {
-  const layout = LAYOUT[rec.type];
-  if (!layout) return;
-  for (let k = 0; k < layout.length; k++) {
+  for (const k of TEXT_FIELDS.get(rec.type) ?? NONE) {
     const t = rec.rdata[k];
-    if (TEXT_KINDS.has(layout[k]) && !quoted[i + k] && t.includes('\\')) rec.rdata[k] = decodeEscapes(t) ?? t;
+    if (!quoted[i + k] && t.includes('\\')) rec.rdata[k] = decodeEscapes(t) ?? t;
   }
 }
 
@@ -1283,9 +1285,7 @@ function fieldProblem(type: string, toks: readonly string[], quoted: readonly bo
   for (let k = from; k < toks.length; k++) if (quoted[k]) return `the ${type} record's data ${short(toks[k])} is quoted, where BIND reads it bare (unexpected token)`;
   const text = toks.slice(from).join('');
   if (blob === 'base64') {
-    // Canonical base64 only, as BIND reads it: whole quads, padding at the end, no bits left over in the last quad.
-    const ok = /^[A-Za-z0-9+/]*={0,2}$/.test(text) && text.length % 4 === 0 && Buffer.from(text, 'base64').toString('base64') === text;
-    return ok ? null : `the ${type} record's key ${short(text)} is not base64 (BIND refuses to load the zone: bad base64 encoding)`;
+    return isBase64(text) ? null : `the ${type} record's key ${short(text)} is not base64 (BIND refuses to load the zone: bad base64 encoding)`;
   }
   if (!/^(?:[0-9a-fA-F]{2})+$/.test(text)) return `the ${type} record's data ${short(text)} is not hexadecimal octets, two digits each (BIND refuses to load the zone: bad hex encoding)`;
   // The digest types and fingerprint types whose length BIND knows (RFC 4034, 4509, 6594, 6605).
@@ -1293,6 +1293,14 @@ function fieldProblem(type: string, toks: readonly string[], quoted: readonly bo
   const want = type === 'SSHFP' ? SSHFP_OCTETS[kind] : DIGEST_OCTETS[kind];
   if (want !== undefined && text.length / 2 !== want) return `the ${type} record's ${type === 'SSHFP' ? 'fingerprint' : 'digest'} has ${text.length / 2} octets, where its type ${kind} has ${want} (BIND refuses to load the zone)`;
   return null;
+}
+
+/**
+ * Whether text is base64 as BIND reads it: canonical only — whole quads, padding at the end, no bits left over in the
+ * last quad, nothing else (what decodes and encodes back to itself; Buffer's decoder skips what is no base64).
+ */
+function isBase64(text: string): boolean {
+  return Buffer.from(text, 'base64').toString('base64') === text;
 }
 
 /** The SvcParamKeys by name (RFC 9460 §14.3.2; dohpath: RFC 9461), as BIND 9.18 knows them, with their numbers. */
@@ -1404,7 +1412,7 @@ function svcValueProblem(name: string, key: number, value: string | null): strin
     case 4:
       return value.split(',').every((a) => isIPv4(a)) ? null : `ipv4hint ${short(value)} is not a list of IPv4 addresses`;
     case 5:
-      return value.length % 4 === 0 && Buffer.from(value, 'base64').toString('base64') === value ? null : `ech ${short(value)} is not base64`;
+      return isBase64(value) ? null : `ech ${short(value)} is not base64`;
     case 6:
       return value.split(',').every((a) => isIPv6(a) && !a.includes('%')) ? null : `ipv6hint ${short(value)} is not a list of IPv6 addresses`;
     case 7:
@@ -1596,7 +1604,6 @@ function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
 export function presentValue(r: ParsedRecord): string {
   if (r.txt) return r.txt.join('');
   const rdata = r.rdata;
-  const layout = LAYOUT[r.type];
   // (Where a type's names are known, only those lose a final dot: an SVCB parameter's is its own, `key65000=abc.`.)
   const names = nameFields(r.type, rdata.length);
   let out = '';
@@ -1605,7 +1612,7 @@ export function presentValue(r: ParsedRecord): string {
     out += k === 0 ? '' : ' ';
     // A text field (an HINFO or NAPTR string, a CAA value) is text as read: its final dot is its own (`issue ca.example.`),
     // and a backslash in it one (quoted, `"a\\b"`, it does not read as an escape).
-    const text = layout !== undefined && k < layout.length && TEXT_KINDS.has(layout[k]);
+    const text = isTextField(r.type, k);
     if (needsQuotes(t) || (k === 0 && t === '\\#' && !isGenericType(r.type)) || (text && t.includes('\\'))) out += quoteTxt(t);
     else if (text || (names.length > 0 && !names.includes(k))) out += t;
     else {
@@ -1708,7 +1715,6 @@ export function renderRecordLine(r: { name: string; ttl: number; type: string; v
     }
     const n = texts.length;
     const names = nameFields(type, n);
-    const layout = LAYOUT[type];
     rdata = '';
     for (let k = 0; k < n; k++) {
       rdata += k === 0 ? '' : ' ';
@@ -1718,7 +1724,7 @@ export function renderRecordLine(r: { name: string; ttl: number; type: string; v
       // backslash in it is one: parseZoneFile decodes such fields): a URI target only reads so, and a CAA value or
       // a NAPTR expression holding a backslash, written bare, read back as an escape.
       if (names.includes(k)) rdata += abs(texts[k]);
-      else rdata += quoted[k] || needsQuotes(texts[k]) || (layout !== undefined && k < layout.length && TEXT_KINDS.has(layout[k])) ? quoteTxt(texts[k]) : texts[k];
+      else rdata += quoted[k] || needsQuotes(texts[k]) || isTextField(type, k) ? quoteTxt(texts[k]) : texts[k];
     }
   }
   return `${owner}\t${r.ttl}\tIN\t${type}\t${rdata}`;
