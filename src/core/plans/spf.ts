@@ -33,12 +33,12 @@ import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
-import { unfollowedAt, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
+import { unfollowedAt, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
-import { publishedRanges, relayAuthorisation, relayInclude } from '../spf/relay.js';
+import { publishedRanges, relayAuthorisation, relayInclude, relayNode } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
 
@@ -134,7 +134,7 @@ export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree
   if (v.state !== 'pass') return null;
   const pass = tree.terms.find((t) => t.term === v.term && !t.ignored);
   const hostSet = new Set(hosts.map(canonName));
-  const ranges = pass ? publishedRanges(relayRecordUnder(pass, hostSet)).slice(0, RELAY_PROBES) : [];
+  const ranges = pass ? publishedRanges(relayNode(pass, hostSet)).slice(0, RELAY_PROBES) : [];
   if (!pass || !ranges.some((r) => voidsThrough(tree, pass, r.includes(':') ? 6 : 4) > 2)) return null;
   for (const range of ranges) {
     // The address the range is written with is one of its own.
@@ -157,17 +157,6 @@ export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree
     return voids ? { term: v.term, ip, r } : { term: v.term, ip, r, broken };
   }
   return null;
-}
-
-/** The walked record of one of `hosts` (the relay's own) that `t` leads to, itself or further down (as spf/relay.ts finds it). */
-function relayRecordUnder(t: SpfTreeTerm, hosts: ReadonlySet<string>, depth = 0): SpfTreeNode | undefined {
-  if (!t.children || depth > 10) return undefined;
-  if (t.target && hosts.has(canonName(t.target))) return t.children;
-  for (const c of t.children.terms) {
-    const n = relayRecordUnder(c, hosts, depth + 1);
-    if (n) return n;
-  }
-  return undefined;
 }
 
 /**

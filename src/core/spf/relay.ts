@@ -100,8 +100,11 @@ export function publishedRanges(node: SpfTreeNode | undefined, depth = 0): strin
   return out;
 }
 
-/** The walked record of one of `hosts` at or below an include's target (the relay's own record), if walked. */
-function relayNode(t: SpfTreeTerm, hosts: ReadonlySet<string>, depth = 0): SpfTreeNode | undefined {
+/**
+ * The walked record of one of `hosts` at or below an include's target (the relay's own record), if walked. `hosts` in
+ * canonical form (canonName); the walk's targets are (tree.ts staticTarget).
+ */
+export function relayNode(t: SpfTreeTerm, hosts: ReadonlySet<string>, depth = 0): SpfTreeNode | undefined {
   if (!t.children || depth > 10) return undefined;
   if (t.target && hosts.has(t.target.toLowerCase())) return t.children;
   for (const c of t.children.terms) {
