@@ -280,13 +280,25 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       const sameKey = strays === 0 && sameUsableKey(parsed);
       const copies = sameKey && (!isServer || keys[0] === mine || foreignKept);
       const stray = all.find((t) => !DKIM_LIKE.test(t)) ?? '';
+      // Copies of which some are in a form Mail::DKIM or OpenDKIM refuse (dkim.compat says which): the same key, yet not
+      // "either way" for receivers that verify with those (review: the text said signatures verify either way).
+      const refusals = copies ? parsed.map(verifierRefusals) : [];
+      const refusing = refusals.filter((x) => x.length).length;
+      // Only OpenDKIM's reading of p= (a bare RSAPublicKey) is OpenDKIM's too; g= is Mail::DKIM's alone.
+      const who = refusals.some((x) => x.some((p) => p.kind === 'encoding')) ? 'Mail::DKIM or OpenDKIM' : 'Mail::DKIM';
+      const copiesText =
+        refusing === 0
+          ? `${all.length} TXT records at ${name} publish the same key: verifiers use one of them, so signatures verify either way, but one record is enough${planWrites() ? ' (the DKIM fix keeps one)' : ''}.`
+          : refusing < parsed.length
+            ? `${all.length} TXT records at ${name} publish the same key, but ${refusing === 1 ? 'one of them is' : `${refusing} of them are`} in a form ${who} refuses (see dkim.compat): verifiers use one of the records (most take the first), so receivers that verify with ${who} fail this server's signatures whenever they read ${refusing === 1 ? 'that one' : 'one of those'}. One record is enough${planWrites() ? ' (the DKIM fix keeps one, in a form they read)' : ''}.`
+            : `${all.length} TXT records at ${name} publish the same key (each in a form ${who} refuses: see dkim.compat): verifiers use one of them; one record is enough${planWrites() ? ' (the DKIM fix keeps one, in a form they read)' : ''}.`;
       out.push(
         makeFinding(
           'dkim',
           'dkim.multiple',
           copies ? 'warn' : 'fail',
           copies
-            ? `${all.length} TXT records at ${name} publish the same key: verifiers use one of them, so signatures verify either way, but one record is enough${planWrites() ? ' (the DKIM fix keeps one)' : ''}.`
+            ? copiesText
             : `${all.length} TXT records at ${name}${
                 strays ? ` (${strays === 1 ? 'one' : strays} of them not a DKIM key: ${JSON.stringify(stray.length > 40 ? `${stray.slice(0, 37)}...` : stray)})` : sameKey ? ', copies of one key that is not the one this server signs with' : ', with different keys or settings'
               }: ${sameKey ? 'one record is enough, and it must hold this server\'s key' : 'verifiers read only one of them (most take the first), so signed mail fails DKIM whenever it is the wrong one'}.`,

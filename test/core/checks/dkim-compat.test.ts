@@ -99,6 +99,27 @@ describe("dkim check: the server's key in a record Mail::DKIM or OpenDKIM refuse
     assert.deepEqual(elsewhere.compat, []);
   });
 
+  test("copies of the server's key where one is in such a form: dkim.multiple says receivers using that verifier fail when they read it, not 'either way'", async () => {
+    const multiple = (fs: Finding[]) => fs.find((f) => f.rule === 'dkim.multiple')!;
+    const pkcs1 = await run([`v=DKIM1; k=rsa; p=${mine.spki}`, `v=DKIM1; k=rsa; p=${mine.pkcs1}`]);
+    assert.equal(multiple(pkcs1.findings).severity, 'warn');
+    assert.match(
+      multiple(pkcs1.findings).message,
+      /publish the same key, but one of them is in a form Mail::DKIM or OpenDKIM refuses \(see dkim\.compat\): .* receivers that verify with Mail::DKIM or OpenDKIM fail this server's signatures whenever they read that one\. One record is enough \(the DKIM fix keeps one, in a form they read\)\.$/,
+    );
+    assert.doesNotMatch(multiple(pkcs1.findings).message, /either way/);
+    // The plan keeps the SubjectPublicKeyInfo copy and deletes the other.
+    assert.deepEqual(
+      pkcs1.plan.changes.map((c) => [c.before?.value, c.after?.value ?? null]),
+      [[`v=DKIM1; k=rsa; p=${mine.pkcs1}`, null]],
+    );
+    const g = await run([`v=DKIM1; k=rsa; p=${mine.spki}`, `v=DKIM1; k=rsa; g=; p=${mine.spki}`]);
+    assert.match(multiple(g.findings).message, /one of them is in a form Mail::DKIM refuses \(see dkim\.compat\)/);
+    // Plain copies: still "either way".
+    const same = await run([`v=DKIM1; k=rsa; p=${mine.spki}`, `v=DKIM1; k=rsa; p=${mine.spki}`]);
+    assert.match(multiple(same.findings).message, /signatures verify either way/);
+  });
+
   test('h= that refuses sha256 already makes the key unusable (dkim.key-mismatch with the fix): no dkim.compat beside it', async () => {
     const { findings } = await run([`v=DKIM1; k=rsa; h=sha1; g=x; p=${mine.pkcs1}`]);
     assert.deepEqual(rules(findings), ['dkim.key-mismatch:fail:fix']);
