@@ -32,7 +32,8 @@ import type { Classification, MailSettings, Zone } from './model.js';
 import { mxExchange, RecordIndex } from './zone.js';
 import { resolveAddresses, type Resolver } from './resolver.js';
 import { filterList, mapList } from './arrays.js';
-import { parseTermShared, type SpfTerm } from './spf/parse.js';
+import { parseTermShared, withDomainSpec, type SpfTerm } from './spf/parse.js';
+import { termTarget } from './spf/tree.js';
 import { ipTermRange, permissiveRange, qualifierEffect } from './spf/terms.js';
 
 // Small bounded memo for pure string → value functions that bulk audits call with the same arguments many times.
@@ -107,6 +108,17 @@ const IN_SERVER_NETWORK = new WeakMap<Classification, string>();
 function inServerNetwork(c: Classification, network: string): Classification {
   IN_SERVER_NETWORK.set(c, network);
   return c;
+}
+
+/** `c` with another reason, marked as `c` is (unanswered, at or in this server's network). */
+function reworded(c: Classification, reason: string): Classification {
+  const out = { ...c, reason };
+  if (UNANSWERED.has(c)) UNANSWERED.add(out);
+  const at = SERVER_NETWORK.get(c);
+  if (at !== undefined) SERVER_NETWORK.set(out, at);
+  const inside = IN_SERVER_NETWORK.get(c);
+  if (inside !== undefined) IN_SERVER_NETWORK.set(out, inside);
+  return out;
 }
 
 /** MX hosts (the first few without a provider by name) whose addresses' PTR names findDelivery reads, and addresses per host. */
@@ -693,6 +705,21 @@ class AuditClassifier implements Classifier {
     // Read by the SPF parser itself, so every valid term is readable here — `a/24`, `mx//64`, `a:host/24//64` (RFC 7208
     // §5.6 dual CIDR lengths) included.
     const t = parseTermShared(term);
+    if (!t.hasMacro || t.kind === 'invalid' || t.error) return this.spfTermAs(term, t);
+    // %{d} and %{o} alone name one name for the domain's mail (receivers expand both to the domain in its own record, the
+    // terms this classifies): the term is judged as that name — include:%{d}._spf.oldhost.example is the previous
+    // host's record for this domain as surely as one written out (spf/tree.ts walks it so). Other macros depend on the
+    // message.
+    const name = termTarget(t, this.domain);
+    if (!name) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
+    const as = withDomainSpec(t, name);
+    const named = (x: Classification): Classification => reworded(x, `it names ${name} for ${this.domain}'s mail — ${x.reason}`);
+    const c = this.spfTermAs(as, parseTermShared(as));
+    return c instanceof Promise ? c.then(named) : named(c);
+  }
+
+  /** spfTermNow for `term`, read as `t`: any macro left in it depends on the message. */
+  private spfTermAs(term: string, t: Readonly<SpfTerm>): Classification | Promise<Classification> {
     if (t.kind === 'invalid' || t.error) return C('unknown', `${term} is not a term mailhealth can read`);
     if (t.hasMacro) return C('unknown', `${term} uses macros: it is evaluated per message and cannot be resolved statically`);
     const c = this.spfTermPositive(term, t);

@@ -839,7 +839,9 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
     } else if (c.class === 'unknown') {
       // An include whose name does not exist or publishes no SPF record cannot work whoever it names: said as that
       // (the classifier's reason speaks of addresses, which an include does not use), and the fix drops it.
-      const target = walked?.error && !walked.loop && t.mechanism === 'include' && t.domainSpec && !t.hasMacro ? await includeTarget(ctx, t.domainSpec) : null;
+      // Its name as the walk looked it up: %{d} and %{o} expanded (spf/tree.ts), else as written.
+      const name = walked?.target ?? (t.hasMacro ? undefined : t.domainSpec);
+      const target = walked?.error && !walked.loop && t.mechanism === 'include' && name ? await includeTarget(ctx, name) : null;
       const broken = target === 'nxdomain' ? 'does not exist' : target === 'none' ? 'publishes no SPF record' : target === 'multiple' ? 'publishes several SPF records' : null;
       out.push(
         makeFinding(
@@ -847,7 +849,7 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
           'spf.unknown-term',
           'info',
           broken
-            ? `${t.raw}: ${canonName(t.domainSpec!)} ${broken}, so the include cannot work: receivers return permerror for the whole record (see spf.syntax). ${fixable ? 'The SPF fix drops it.' : 'Remove it by hand (the SPF fix is not offered here).'}`
+            ? `${t.raw}: ${canonName(name!)} ${broken}, so the include cannot work: receivers return permerror for the whole record (see spf.syntax). ${fixable ? 'The SPF fix drops it.' : 'Remove it by hand (the SPF fix is not offered here).'}`
             : `${t.raw}: ${c.reason}. Kept unless you choose to remove it; the SPF fix drops it only when it cannot work (its notes say why).`,
           ev,
           { subject: t.raw, classification: c },

@@ -33,7 +33,7 @@ import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
-import { unfollowedAt, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
+import { termTarget, unfollowedAt, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
@@ -478,8 +478,10 @@ export async function staleMxHosts(ctx: CheckContext): Promise<{ host: string; i
  * a bare `a` where the apex is an MX host) the one it names. Other terms name none.
  */
 export function staleMxNamed(ctx: CheckContext, t: SpfTerm, stale: { host: string; ips: string[]; why: string }[]): { host: string; ips: string[]; why: string }[] {
-  if (t.kind !== 'mechanism' || t.qualifier !== '+' || t.hasMacro || t.error) return [];
-  const target = canonName(t.domainSpec ?? ctx.domain);
+  if (t.kind !== 'mechanism' || t.qualifier !== '+' || t.error) return [];
+  // `a:%{d}` is `a` (spf/tree.ts termTarget); a term whose macros depend on the message names no fixed host.
+  const target = t.hasMacro ? termTarget(t, canonName(ctx.domain)) : canonName(t.domainSpec ?? ctx.domain);
+  if (!target) return [];
   if (t.mechanism === 'mx') return target === canonName(ctx.domain) ? stale : [];
   if (t.mechanism === 'a') return stale.filter((s) => s.host === target);
   return [];
@@ -747,7 +749,12 @@ async function planSpfOnce(
       continue;
     }
     // The record including itself: a loop, a permanent error at every receiver whatever the domain's A record says.
-    if (t.mechanism === 'include' && t.domainSpec && !t.hasMacro && canonName(t.domainSpec) === canonName(ctx.domain)) {
+    // (%{d} and %{o} expanded as receivers expand them, spf/tree.ts termTarget: include:%{d} is that loop too.)
+    /** The name the term looks up for the domain's mail; null when its macros depend on the message. */
+    const name = t.domainSpec ? (t.hasMacro ? termTarget(t, canonName(ctx.domain)) : canonName(t.domainSpec)) : null;
+    /** How the notes name it: as written, or for a term with macros the name it expands to. */
+    const shown = t.hasMacro ? name : t.domainSpec;
+    if (t.mechanism === 'include' && name === canonName(ctx.domain)) {
       notes.push(`Drops ${t.raw}: ${ctx.domain} including its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
       continue;
     }
@@ -776,8 +783,7 @@ async function planSpfOnce(
     // a:/mx: of a name that does not exist (NXDOMAIN) authorises nobody and costs a lookup and a void lookup (more
     // than 2 make receivers return permerror): it goes, whoever it names. A name that exists without addresses stays
     // (its owner may be about to add them); DNS trouble keeps the term (the final check below blocks the plan).
-    if ((t.mechanism === 'a' || t.mechanism === 'mx') && t.domainSpec && !t.hasMacro) {
-      const name = canonName(t.domainSpec);
+    if ((t.mechanism === 'a' || t.mechanism === 'mx') && name) {
       const a = await ctx.resolver.resolve(name, t.mechanism === 'a' ? 'A' : 'MX');
       if (a.status === 'nxdomain') {
         notes.push(`Drops ${t.raw}: ${name} does not exist, so it authorises nobody and each receiver counts a void lookup for it (more than 2 are a permanent error).`);
@@ -788,11 +794,11 @@ async function planSpfOnce(
     // names. No answer from DNS says nothing: the plan is blocked below — unless the user selected the term for removal
     // (it goes below whatever its target answers; QA: a ticked include whose lookup failed still blocked the plan).
     const selected = remove.has(termKey(t.raw)) && (c.class === 'unknown' || c.class === 'keep');
-    if (t.mechanism === 'include' && t.domainSpec && !t.hasMacro && c.class !== 'this-server' && !selected) {
-      const target = await includeTarget(ctx, t.domainSpec);
-      if (target === 'unknown') includeTrouble ??= `looking up the SPF record of ${t.domainSpec} got no answer`;
+    if (t.mechanism === 'include' && name && c.class !== 'this-server' && !selected) {
+      const target = await includeTarget(ctx, name);
+      if (target === 'unknown') includeTrouble ??= `looking up the SPF record of ${shown} got no answer`;
       else if (target !== 'spf') {
-        notes.push(`Drops ${t.raw}: ${t.domainSpec} ${target === 'nxdomain' ? 'does not exist' : target === 'multiple' ? 'publishes several SPF records' : 'publishes no SPF record'}, so every receiver's SPF check of this record fails (permerror).`);
+        notes.push(`Drops ${t.raw}: ${shown} ${target === 'nxdomain' ? 'does not exist' : target === 'multiple' ? 'publishes several SPF records' : 'publishes no SPF record'}, so every receiver's SPF check of this record fails (permerror).`);
         continue;
       }
     }
@@ -841,7 +847,7 @@ async function planSpfOnce(
   const redirectClass = new Map<SpfTerm, Classification['class']>();
   for (const r of [...applied]) {
     const drop = () => (applied = applied.filter((x) => x !== r));
-    if (r.domainSpec && !r.hasMacro && canonName(r.domainSpec) === canonName(ctx.domain)) {
+    if (r.domainSpec && (r.hasMacro ? termTarget(r, canonName(ctx.domain)) : canonName(r.domainSpec)) === canonName(ctx.domain)) {
       notes.push(`Drops ${r.raw}: ${ctx.domain} redirecting to its own record is a loop, so every receiver's SPF check of this record fails (permerror).`);
       drop();
       continue;
@@ -1168,7 +1174,8 @@ async function planSpfOnce(
   else if (droppedRedirect) {
     // The dropped redirect's target decided for every server no term matched, with its own all term: that policy stays
     // (a -all there was fail for them, and ~all now would weaken it silently) — never weaker than ~all.
-    const target = droppedRedirect.domainSpec ?? droppedRedirect.value ?? '';
+    // A target with macros, as receivers expand it for the domain's mail (%{d} and %{o}; spf/tree.ts termTarget).
+    const target = (droppedRedirect.hasMacro ? termTarget(droppedRedirect, canonName(ctx.domain)) : null) ?? droppedRedirect.domainSpec ?? droppedRedirect.value ?? '';
     const found = await redirectAll(ctx, target);
     if ('unknown' in found) {
       includeTrouble ??= found.unknown;
@@ -1229,7 +1236,8 @@ async function staleInOwn(ctx: CheckContext, own: string): Promise<OwnStaleTerm[
   const a = await ctx.resolver.resolve(own, 'TXT');
   const sel = a.status === 'ok' ? selectSpf(a.records) : null;
   if (!sel || sel.status !== 'found') return [];
-  return staleInOwnRecord(ctx, await walkSpfRecord(ctx.resolver, own, sel.record), [own]);
+  // %{o} there is the domain's own name (the MAIL FROM domain), not the record's.
+  return staleInOwnRecord(ctx, await walkSpfRecord(ctx.resolver, own, sel.record, { sender: ctx.domain }), [own]);
 }
 
 /** The plan's word on an include of a record of the domain's own that still lets a previous host send: it stays, edited by hand. */
@@ -1262,8 +1270,10 @@ async function redirectAll(ctx: CheckContext, target: string): Promise<{ all: st
     if (all) return { all: `${all.qualifier}all`, at: name };
     const next = parsed.redirect;
     if (!next) return { all: null, at: name, why: `${name}'s SPF record has no all term` };
-    if (!next.domainSpec || next.error || next.hasMacro) return { all: null, at: name, why: `${name}'s SPF record has no all term, and its ${next.raw} cannot be followed` };
-    name = canonName(next.domainSpec);
+    // %{d} there is that record's name, %{o} the domain's (spf/tree.ts termTarget).
+    const to = !next.domainSpec || next.error ? null : next.hasMacro ? termTarget(next, name, canonName(ctx.domain)) : canonName(next.domainSpec);
+    if (!to) return { all: null, at: name, why: `${name}'s SPF record has no all term, and its ${next.raw} cannot be followed` };
+    name = to;
   }
   return { all: null, at: name, why: `the redirect= chain from ${canonName(target)} is longer than 10 records` };
 }

@@ -120,6 +120,47 @@ function urlEscape(s: string): string {
     .join('');
 }
 
+type Macro = Extract<MacroToken, { kind: 'macro' }>;
+
+/** One macro with its transformers (§7.3): split on the delimiters, reversed, the rightmost parts kept, joined with "."; URL-escaped for an upper-case letter. */
+function expandMacro(t: Macro, value: string): string {
+  if (t.digits !== undefined || t.reverse || t.delimiters) {
+    const delims = t.delimiters || '.';
+    let parts = value.split(new RegExp(`[${delims.replace(/[-\\\]^/]/g, '\\$&')}]`));
+    if (t.reverse) parts = parts.reverse();
+    if (t.digits !== undefined && t.digits < parts.length) parts = parts.slice(parts.length - t.digits);
+    value = parts.join('.');
+  }
+  return t.upper ? urlEscape(value) : value;
+}
+
+/** An expanded domain-spec as the name looked up (§7.3): the trailing dot dropped, truncated from the left to 253 octets. */
+function asTargetName(name: string): string {
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  while (name.length > 253 && name.includes('.')) name = name.slice(name.indexOf('.') + 1);
+  return name;
+}
+
+/**
+ * The name a domain-spec names for the domain's own mail, expanded as check_host expands it (RFC 7208 §7.3, the same
+ * transformers), when its only macros are %{d} — the domain whose record holds the term (`domain`: the checked domain
+ * in its own record, the included or redirected-to name in the record an include or redirect= leads to) — and %{o},
+ * the MAIL FROM domain (`sender`: the checked domain, in every record its own leads to). Neither depends on the message:
+ * `include:%{d}._spf.example.net` is as fixed a name as a plain one. Null when another macro (%{i}, %{s}, %{l}, %{h},
+ * %{p}, %{v}: the client, the sender's local part) makes it depend on the message, or the spec is no macro-string.
+ */
+export function staticDomainSpec(spec: string, domain: string, sender: string): string | null {
+  const t = tokenizeMacroString(spec);
+  if ('error' in t) return null;
+  let out = '';
+  for (const x of t.tokens) {
+    if (x.kind !== 'macro') out += x.text;
+    else if (x.letter === 'd' || x.letter === 'o') out += expandMacro(x, x.letter === 'd' ? domain : sender);
+    else return null;
+  }
+  return asTargetName(out);
+}
+
 function sameAddress(a: ipaddr.IPv4 | ipaddr.IPv6, b: string): boolean {
   try {
     const p = ipaddr.process(b);
@@ -215,21 +256,7 @@ class Evaluation {
 
   async expandTokens(tokens: MacroToken[], domain: string): Promise<string> {
     let out = '';
-    for (const t of tokens) {
-      if (t.kind !== 'macro') {
-        out += t.text;
-        continue;
-      }
-      let value = await this.macroValue(t.letter, domain);
-      if (t.digits !== undefined || t.reverse || t.delimiters) {
-        const delims = t.delimiters || '.';
-        let parts = value.split(new RegExp(`[${delims.replace(/[-\\\]^/]/g, '\\$&')}]`));
-        if (t.reverse) parts = parts.reverse();
-        if (t.digits !== undefined && t.digits < parts.length) parts = parts.slice(parts.length - t.digits);
-        value = parts.join('.');
-      }
-      out += t.upper ? urlEscape(value) : value;
-    }
+    for (const t of tokens) out += t.kind === 'macro' ? expandMacro(t, await this.macroValue(t.letter, domain)) : t.text;
     return out;
   }
 
@@ -237,10 +264,7 @@ class Evaluation {
   async targetName(spec: string, domain: string): Promise<string> {
     const t = tokenizeMacroString(spec);
     if ('error' in t) throw new Abort('permerror', t.error); // parse already rejected it
-    let name = await this.expandTokens(t.tokens, domain);
-    if (name.endsWith('.')) name = name.slice(0, -1);
-    while (name.length > 253 && name.includes('.')) name = name.slice(name.indexOf('.') + 1);
-    return name;
+    return asTargetName(await this.expandTokens(t.tokens, domain));
   }
 
   /** %{p}: a validated host name of the client IP (§7.3), preferring the domain itself, then its subdomains. */

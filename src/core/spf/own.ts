@@ -9,22 +9,25 @@ import type { CheckContext } from '../checks/context.js';
 import { canonName, inZone } from '../domain.js';
 import type { Knowledge } from '../../knowledge/index.js';
 import type { Classification } from '../model.js';
-import { parseTermShared, type SpfTerm } from './parse.js';
-import type { SpfTreeNode } from './tree.js';
+import { parseTermShared, withDomainSpec, type SpfTerm } from './parse.js';
+import { termTarget, type SpfTreeNode } from './tree.js';
 
 /** How deep records of the domain's own are followed (each one another include of the domain's own). */
 const MAX_OWN_DEPTH = 5;
 
 /**
  * The name an include:/redirect= term leads to when that is a record below `domain` (not `domain` itself: including
- * its own record is a loop, reported as such), else null. Macros: null (the name depends on the message). A name the
- * knowledge knows is not one: GoDaddy's dc-…._spfm.<domain> is the record GoDaddy's DNS writes the customer's
- * connected services into, classified as that provider's (src/knowledge/providers.json).
+ * its own record is a loop, reported as such), else null. `at`: the record the term is in (default `domain`'s own).
+ * Macros: %{d} and %{o} expanded as receivers expand them for the domain's mail (`redirect=_spf.%{o}` is the domain's
+ * own record, tree.ts termTarget); any other, null (the name depends on the message). A name the knowledge knows is
+ * not one: GoDaddy's dc-…._spfm.<domain> is the record GoDaddy's DNS writes the customer's connected services into,
+ * classified as that provider's (src/knowledge/providers.json).
  */
-export function ownRecordAt(domain: string, t: Pick<SpfTerm, 'mechanism' | 'modifier' | 'domainSpec' | 'hasMacro'>, knowledge: Pick<Knowledge, 'matchHost'>): string | null {
+export function ownRecordAt(domain: string, t: Pick<SpfTerm, 'kind' | 'mechanism' | 'modifier' | 'domainSpec' | 'hasMacro'>, knowledge: Pick<Knowledge, 'matchHost'>, at = domain): string | null {
   if (t.mechanism !== 'include' && t.modifier !== 'redirect') return null;
-  if (!t.domainSpec || t.hasMacro) return null;
-  const target = canonName(t.domainSpec);
+  if (!t.domainSpec) return null;
+  const target = t.hasMacro ? termTarget(t, canonName(at), canonName(domain)) : canonName(t.domainSpec);
+  if (!target) return null;
   return target !== canonName(domain) && inZone(target, domain) && !knowledge.matchHost(target) ? target : null;
 }
 
@@ -55,12 +58,14 @@ export async function staleInOwnRecord(ctx: CheckContext, node: SpfTreeNode, pat
     if (nt.ignored || nt.loop || nt.dynamic || nt.error) continue;
     const t = parseTermShared(nt.term);
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
-    const own = nt.children?.record ? ownRecordAt(ctx.domain, t, ctx.knowledge) : null;
+    const own = nt.children?.record ? ownRecordAt(ctx.domain, t, ctx.knowledge, node.domain) : null;
     if (own) {
       if (path.length < MAX_OWN_DEPTH && !path.includes(own)) out.push(...(await staleInOwnRecord(ctx, nt.children!, [...path, own])));
       continue;
     }
-    const c = await ctx.classifier.spfTerm(nt.term);
+    // %{d} here is this record's name, not the domain the classifier expands it with: classified as the name the walk
+    // expanded (`include:%{d}._spf.oldhost.example` in _spf.<domain> names _spf.<domain>._spf.oldhost.example).
+    const c = await ctx.classifier.spfTerm(t.hasMacro && nt.target ? withDomainSpec(t, nt.target) : nt.term);
     if (c.class !== 'stale' || t.qualifier === '-') continue;
     out.push({ term: nt.term, qualifier: t.qualifier, ...(t.domainSpec ? { domainSpec: t.domainSpec } : {}), at: path[path.length - 1], via: path.slice(0, -1), record: node.record ?? '', c });
   }

@@ -289,6 +289,19 @@ export function parseTerm(raw: string, afterAll = false): SpfTerm {
   }
 }
 
+/**
+ * The term as written with its domain-spec in place of `name` — qualifier, mechanism or modifier name and CIDR lengths
+ * kept (`include:%{d}._spf.example.net` → `include:example.com._spf.example.net`): a term with macros as the name it
+ * expands to, for what judges names. The term as written when it has no domain-spec.
+ */
+export function withDomainSpec(t: Pick<SpfTerm, 'raw' | 'kind' | 'domainSpec'>, name: string): string {
+  if (t.domainSpec === undefined) return t.raw;
+  // The spec starts right after the first ":" of a mechanism, or the first "=" of a modifier (names hold neither).
+  const at = t.raw.indexOf(t.kind === 'modifier' ? '=' : ':') + 1;
+  if (at === 0 || t.raw.slice(at, at + t.domainSpec.length) !== t.domainSpec) return t.raw;
+  return t.raw.slice(0, at) + name + t.raw.slice(at + t.domainSpec.length);
+}
+
 // Records repeat across domains (a bulk audit parses the same few includes and the same hosting defaults thousands
 // of times): parsed records are memoised by text and handed out as copies, so callers may still modify what they get.
 const PARSE_CACHE_MAX = 2048;

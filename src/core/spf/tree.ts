@@ -2,7 +2,7 @@
 // counts DNS-querying terms over the whole tree and KEEPS COUNTING PAST 10, so each top-level term shows its cost
 // (own lookup + nested) and users see what to drop. DNS trouble is `unknown`, never an error.
 import { resolveAddresses, type Answer, type Resolver } from '../resolver.js';
-import { isQueryableName } from './evaluate.js';
+import { isQueryableName, staticDomainSpec } from './evaluate.js';
 import { parseSpfShared, selectSpf, tokenizeMacroString, type SpfTerm } from './parse.js';
 import { filterList, mapList } from '../arrays.js';
 
@@ -20,7 +20,10 @@ export interface SpfTreeTerm {
   voids4: number;
   /** Void lookups for IPv6 senders (AAAA lookups, and every MX/exists/include lookup). */
   voids6: number;
-  /** The name the term points at (include/redirect/a/mx/exists/ptr), when static. */
+  /**
+   * The name the term points at (include/redirect/a/mx/exists/ptr), when static: also for a term whose only macros are
+   * %{d} and %{o} (`include:%{d}._spf.example.net`), expanded as receivers expand it for the domain's own mail.
+   */
   target?: string;
   /** The included / redirected-to record, walked. */
   children?: SpfTreeNode;
@@ -28,7 +31,10 @@ export interface SpfTreeTerm {
   error?: string;
   /** DNS trouble (timeout, SERVFAIL…): could not check — not an error. */
   unknown?: string;
-  /** The term has %{…} macros: depends on the message, cannot be resolved statically. */
+  /**
+   * The term has %{…} macros that depend on the message (%{i}, %{s}, %{l}, %{h}, %{p}, %{v}): it cannot be resolved
+   * statically. Not for one whose only macros are %{d} and %{o}, walked as its expanded name (`target`).
+   */
   dynamic?: boolean;
   loop?: boolean;
   /** Why receivers never evaluate this term (after `all`; redirect next to `all`). Such terms cost 0. */
@@ -89,6 +95,11 @@ export interface WalkOptions {
   maxRecords?: number;
   maxLookups?: number;
   maxVoidLookups?: number;
+  /**
+   * The MAIL FROM domain %{o} stands for: the domain whose mail the record is walked for. Default the domain walked
+   * (a record of the domain's own walked on its own, `_spf.<domain>`, gives the domain).
+   */
+  sender?: string;
 }
 
 interface WalkState {
@@ -101,21 +112,47 @@ interface WalkState {
   permerrors: string[];
   loops: string[];
   dynamic: string[];
-  opts: Required<WalkOptions>;
+  opts: Required<Omit<WalkOptions, 'sender'>>;
+  /** %{o}: see WalkOptions.sender. */
+  sender: string;
 }
 
 const VISIBLE_ASCII = /^[\x21-\x7e]*$/;
 
-/** Expand a macro-free domain-spec (only %% %_ %- escapes) to a name; null when it has real macros or is unusable. */
-function staticTarget(spec: string): string | null {
-  if (spec.includes('%{')) return null;
+/**
+ * The name a domain-spec names for the domain's own mail, lower-cased: a macro-free spec (only %% %_ %- escapes) as
+ * written, one whose only macros are %{d} (`domain`, the record's own) and %{o} (`sender`) expanded as check_host
+ * expands them (evaluate.ts staticDomainSpec); null when it is unusable or another macro makes it depend on the message
+ * (callers tell those apart by the term's hasMacro and staticMacros).
+ */
+function staticTarget(spec: string, domain: string, sender: string): string | null {
   // No "%" and only visible ASCII: the spec is one literal, the name as written (the common case, without tokenising).
   if (!spec.includes('%') && VISIBLE_ASCII.test(spec)) return (spec.endsWith('.') ? spec.slice(0, -1) : spec).toLowerCase();
+  if (spec.includes('%{')) return staticDomainSpec(spec, domain, sender)?.toLowerCase() ?? null;
   const t = tokenizeMacroString(spec);
   if ('error' in t) return null;
   let name = t.tokens.map((x) => (x.kind === 'macro' ? '' : x.text)).join('');
   if (name.endsWith('.')) name = name.slice(0, -1);
   return name.toLowerCase();
+}
+
+/** Whether every macro of a domain-spec is %{d} or %{o} (with transformers, any case): none depends on the message. */
+export function staticMacros(spec: string): boolean {
+  const t = tokenizeMacroString(spec);
+  return !('error' in t) && t.tokens.every((x) => x.kind !== 'macro' || x.letter === 'd' || x.letter === 'o');
+}
+
+/**
+ * The name a term (include, redirect=, a, mx, exists, ptr) of the record at `domain` looks up, as the walk does: its
+ * domain-spec (or `domain` itself for `a`, `mx`, `ptr` without one) with %{d} and %{o} expanded for mail from `sender`
+ * (default `domain`: a term of the domain's own record). Null for a term whose macros depend on the message, or whose
+ * spec is no usable name; undefined for a term that names none (ip4, ip6, all, other modifiers).
+ */
+export function termTarget(t: Pick<SpfTerm, 'kind' | 'mechanism' | 'modifier' | 'domainSpec' | 'hasMacro'>, domain: string, sender = domain): string | null | undefined {
+  if (t.kind === 'modifier' ? t.modifier !== 'redirect' : t.kind !== 'mechanism' || t.mechanism === 'all' || t.mechanism === 'ip4' || t.mechanism === 'ip6') return undefined;
+  if (t.domainSpec === undefined) return t.kind === 'mechanism' && t.mechanism !== 'include' && t.mechanism !== 'exists' ? domain.toLowerCase().replace(/\.$/, '') : null;
+  const name = staticTarget(t.domainSpec, domain, sender);
+  return name !== null && isQueryableName(name) ? name : null;
 }
 
 /** The SPF record in `domain`'s TXT answer. */
@@ -202,12 +239,15 @@ async function walkRecord(
 
     out.lookups = 1;
     const where = `${path} ${term.raw}`;
-    if (term.hasMacro) {
+    // %{d} and %{o} alone name one name for the domain's own mail (the record's domain, the MAIL FROM domain): walked
+    // as that name — its record's lookups, void lookups and errors are every sender's (oracle QA: include:%{d}.<name
+    // without SPF> is a permerror for every sender at pyspf and Mail::SPF, and was spf.ok).
+    if (term.hasMacro && !staticMacros(term.domainSpec ?? '')) {
       out.dynamic = true;
       st.dynamic.push(term.raw);
       continue;
     }
-    const target = term.domainSpec !== undefined ? staticTarget(term.domainSpec) : domain;
+    const target = term.domainSpec !== undefined ? staticTarget(term.domainSpec, domain, st.sender) : domain;
     if (target === null || !isQueryableName(target)) {
       out.error = `"${term.domainSpec}" is not a usable DNS name`;
       // An include/redirect target that is no name makes receivers return permerror; for a/mx/exists it just fails to match.
@@ -346,9 +386,10 @@ export function voidsPast(node: SpfTreeNode, limit = 2): { senders: 'all' | 'IPv
 }
 
 /**
- * The void lookups a walked term may cost that the walk cannot count: at most one for a term with macros
- * (exists:%{i}… is void for every address it does not list) or a ptr (void without a PTR record), any number
- * (Infinity) for an include, redirect= or mx with macros; for an include or redirect=, those of the record it leads to.
+ * The void lookups a walked term may cost that the walk cannot count: at most one for a term with macros that depend on
+ * the message (`dynamic`: exists:%{i}… is void for every address it does not list) or a ptr (void without a PTR
+ * record), any number (Infinity) for such an include, redirect= or mx; for an include or redirect=, those of the record
+ * it leads to. A term whose only macros are %{d} and %{o} is walked as its name: counted, nothing uncounted.
  */
 function uncountedVoids(t: SpfTreeTerm, depth = 0): number {
   if (t.ignored || t.error || depth > 20) return 0;
@@ -361,8 +402,8 @@ function uncountedVoids(t: SpfTreeTerm, depth = 0): number {
 }
 
 /**
- * Whether the walk could not follow `t` all the way: an include, redirect= or mx with macros, itself or in the record it
- * leads to. What such a term costs a sender — lookups, void lookups, a permanent error where the name it looks up for
+ * Whether the walk could not follow `t` all the way: an include, redirect= or mx with macros that depend on the message
+ * (`dynamic`), itself or in the record it leads to. What such a term costs a sender — lookups, void lookups, a permanent error where the name it looks up for
  * that sender publishes no SPF record — depends on the sender: only check_host with an address can tell.
  */
 export function unfollowed(t: SpfTreeTerm): boolean {
@@ -457,7 +498,7 @@ function finish(base: SpfTreeNode, status: SpfTree['status'], st: WalkState): Sp
   return tree;
 }
 
-function newState(opts: WalkOptions): WalkState {
+function newState(opts: WalkOptions, domain: string): WalkState {
   return {
     records: 0,
     unknown: false,
@@ -467,13 +508,14 @@ function newState(opts: WalkOptions): WalkState {
     loops: [],
     dynamic: [],
     opts: { maxDepth: opts.maxDepth ?? 20, maxRecords: opts.maxRecords ?? 200, maxLookups: opts.maxLookups ?? 10, maxVoidLookups: opts.maxVoidLookups ?? 2 },
+    sender: opts.sender !== undefined ? opts.sender.toLowerCase().replace(/\.$/, '') : domain,
   };
 }
 
 /** Walk a record text as if published at `domain` (e.g. a proposed fix, or a panel's copy of the zone). */
 export async function walkSpfRecord(resolver: Resolver, domain: string, record: string, opts: WalkOptions = {}): Promise<SpfTree> {
   const d = domain.toLowerCase().replace(/\.$/, '');
-  const st = newState(opts);
+  const st = newState(opts, d);
   const node = await walkRecord(resolver, d, record, [d], d, st);
   return finish(node, 'found', st);
 }
@@ -481,7 +523,7 @@ export async function walkSpfRecord(resolver: Resolver, domain: string, record: 
 /** Fetch `domain`'s SPF record from DNS and walk it. */
 export async function walkSpf(resolver: Resolver, domain: string, opts: WalkOptions = {}): Promise<SpfTree> {
   const d = domain.toLowerCase().replace(/\.$/, '');
-  const st = newState(opts);
+  const st = newState(opts, d);
   const empty: SpfTreeNode = { domain: d, record: null, terms: [], lookups: 0, voids: 0, voids4: 0, voids6: 0, syntaxErrors: [], warnings: [] };
   const rec = recordIn(d, await resolver.resolve(d, 'TXT'));
   if (rec.status === 'unknown') {

@@ -61,12 +61,12 @@ describe('walk: unfollowed', () => {
       '_spf.svc.example': { TXT: [['v=spf1 redirect=%{ir}._spf.list.example']] },
       '_spf.plain.example': { TXT: [['v=spf1 ip4:198.51.100.0/24 exists:%{i}.list.example -all']] },
     });
-    const tree = await walkSpfRecord(resolver, D, 'v=spf1 include:%{ir}._spf.list.example include:_spf.svc.example mx:%{d}.example a:%{ir}.list.example include:_spf.plain.example ~all');
+    const tree = await walkSpfRecord(resolver, D, 'v=spf1 include:%{ir}._spf.list.example include:_spf.svc.example mx:%{l}.example a:%{ir}.list.example include:_spf.plain.example ~all');
     const by = Object.fromEntries(tree.terms.map((t) => [t.term, unfollowed(t)]));
     assert.deepEqual(by, {
       'include:%{ir}._spf.list.example': true,
       'include:_spf.svc.example': true,
-      'mx:%{d}.example': true,
+      'mx:%{l}.example': true,
       'a:%{ir}.list.example': false,
       'include:_spf.plain.example': false,
       '~all': false,
