@@ -94,6 +94,22 @@ function longString(r: ZoneRecord): number | null {
   return longest > 255 ? longest : null;
 }
 
+/**
+ * Why the fix does not write this rf= or ri= value, or null when it does. The parser only remarks on them (DMARCbis
+ * removed both tags, and RFC 7489 receivers fall back to the defaults), but OpenDMARC (libopendmarc 1.4, the milter of
+ * many Postfix and Sendmail receivers) refuses the whole record over an rf= it does not know (it splits formats at ","
+ * not ":", and `iodef` it stores in the aspf= alignment) or an ri= that is not all digits: its receivers then apply no
+ * DMARC policy at all (test/e2e/dmarc-opendmarc-judge.test.ts). Keeping such a value would make the fixed record one
+ * they ignore; dropping it leaves the default (afrf, one day), which is what RFC 7489 receivers use already.
+ */
+function refusedReportTag(tag: string, value: string): string | null {
+  if (tag === 'rf' && !/^afrf$/i.test(value.trim()))
+    return 'afrf is the only registered failure-report format (RFC 7489 §6.3), and OpenDMARC ignores the whole record over other rf= values (rf=iodef it misreads as an aspf= setting), so it is left at its default (rf=afrf)';
+  if (tag === 'ri' && !(/^\d{1,10}$/.test(value.trim()) && Number(value) <= 2 ** 32 - 1))
+    return 'ri= is a number of seconds (RFC 7489 §6.3: a 32-bit unsigned integer; OpenDMARC ignores the whole record over one that is not all digits), so it is left at its default (ri=86400)';
+  return null;
+}
+
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
 export function defaultReportAddress(domain: string): string {
   return `mailto:postmaster@${domain}`;
@@ -345,6 +361,11 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       const errs = parseDmarcRecord(`v=DMARC1; p=none; rua=mailto:dmarc@example.net; ${k}=${v}`).errors;
       if (errs.length) {
         note(`Drops ${k}=${v}: ${errs.join('; ')}.`);
+        continue;
+      }
+      const refused = refusedReportTag(k, v);
+      if (refused) {
+        note(`Drops ${k}=${v}: ${refused}.`);
         continue;
       }
       if (!order.includes(k)) order.push(k);
