@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isDmarcRecord, parseDmarcRecord, validPct, type DmarcPolicy } from '../../src/core/dmarc/record.js';
+import { isDmarcRecord, openDmarcIgnores, parseDmarcRecord, policyValue, validPct, type DmarcPolicy } from '../../src/core/dmarc/record.js';
 import type { ZoneRecord } from '../../src/core/model.js';
 import { planDmarc } from '../../src/core/plans/dmarc.js';
 import { checkContext } from '../core/checks/context.js';
@@ -421,6 +421,25 @@ describe('OpenDMARC reads DMARC records as mailhealth does, but for the listed d
       assert.ok(rows.some((r) => r.mailhealth !== r.opendmarc && classOf(r) === c), `no record shows: ${c.id}`);
     });
   }
+
+  test('dmarc.compat: a record mailhealth reads without errors is one OpenDMARC refuses exactly when openDmarcIgnores names an rf=/ri= value (its lookup-miss of `V=DMARC1` is not the parser\'s: checked by opendmarc-check over loopback DNS)', () => {
+    const off: string[] = [];
+    let refused = 0;
+    texts.forEach((text, i) => {
+      if (!isDmarcRecord(text)) return;
+      const rec = parseDmarcRecord(text);
+      // Records with a written policy only (one without p= but with rua= is p=none to mailhealth and refused by
+      // OpenDMARC: neither enforces anything); and no report URI of 256 octets or more, which OpenDMARC also refuses
+      // the record over — no real report address is that long, so it is not warned about.
+      if (rec.errors.length || policyValue(rec.tags.p) === undefined || [...rec.rua, ...rec.ruf].some((u) => Buffer.byteLength(u.raw) >= 256)) return;
+      const says = openDmarcIgnores(text).filter((w) => /^its r[fi]=/.test(w)).length > 0;
+      const refuses = judged[i].status !== 0;
+      if (refuses) refused++;
+      if (says !== refuses) off.push(`${JSON.stringify(text)}: mailhealth ${says ? 'warns' : 'is silent'}, OpenDMARC status ${judged[i].status}`);
+    });
+    assert.ok(refused > 0, 'some error-free record is refused by OpenDMARC');
+    assert.deepEqual(off, []);
+  });
 
   test('report addresses: every rua URI of a record mailhealth reads without errors, OpenDMARC keeps (whitespace removed) — but a rua= value over 512 octets, which it drops whole', () => {
     const off: string[] = [];

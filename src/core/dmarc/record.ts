@@ -108,6 +108,65 @@ export function isDmarcRecord(txt: string): boolean {
   return /^[vV]\s*=\s*DMARC1\s*(;|$)/.test(txt);
 }
 
+/** Who reads DMARC records with libopendmarc (OpenDMARC 1.4), for messages. */
+export const OPENDMARC = 'OpenDMARC (the DMARC milter of many Postfix and Sendmail receivers)';
+
+/**
+ * Why the DMARC fix does not write this rf= or ri= value, or null when it does. RFC 7489 receivers fall back to the
+ * default over a bad value (the parser only remarks on them: DMARCbis removed both tags), but OpenDMARC refuses the
+ * whole record over some (openDmarcRefuses) and misreads others (rf=iodef); the fix leaves both at their defaults
+ * unless the value is one every reader takes alike (afrf; a 32-bit number of seconds).
+ */
+export function openDmarcRefusedTag(tag: string, value: string): string | null {
+  if (tag === 'rf' && !/^afrf$/i.test(value.trim()))
+    return 'afrf is the only registered failure-report format (RFC 7489 §6.3), and OpenDMARC ignores the whole record over some other rf= values (rf=xml, rf=afrf:iodef) and misreads rf=iodef as an aspf= setting, so it is left at its default (rf=afrf)';
+  if (tag === 'ri' && !(/^\d{1,10}$/.test(value.trim()) && Number(value) <= 2 ** 32 - 1))
+    return 'ri= is a number of seconds (RFC 7489 §6.3: a 32-bit unsigned integer; OpenDMARC ignores the whole record over one that is not all digits), so it is left at its default (ri=86400)';
+  return null;
+}
+
+/**
+ * Whether OpenDMARC 1.4 refuses a whole record over this rf= or ri= value (its receivers then apply no DMARC policy
+ * from it), as its parser does (test/e2e/dmarc-opendmarc-judge.test.ts; `opendmarc-check` over a loopback DNS server:
+ * "Found DMARC record contained a bad token value" for rf=xml and ri=daily): an ri= that is not all digits (empty is
+ * taken), an rf= item (split at ",") that is not a left part of afrf or iodef (`rf=afrf:iodef`, `rf=xml`).
+ */
+export function openDmarcRefuses(tag: string, value: string): boolean {
+  const v = value.trim();
+  if (tag === 'ri') return v !== '' && !/^\d+$/.test(v);
+  if (tag === 'rf')
+    return v.split(',').some((x) => {
+      const w = x.trim().toLowerCase();
+      return w !== '' && !'afrf'.startsWith(w) && !'iodef'.startsWith(w);
+    });
+  return false;
+}
+
+/**
+ * Whether OpenDMARC's lookup finds a record RFC 7489 receivers read: it takes a TXT at _dmarc for DMARC only when the
+ * text holds `v=DMARC1` exactly as written here (lower-case v, nothing around "="), so `V=DMARC1; p=reject` and
+ * `v = DMARC1; p=reject` — valid by RFC 7489 §6.4's ABNF, read by mailhealth — are no DMARC record to it
+ * (`opendmarc-check` 1.4.2 over a loopback DNS server: "Looked up domain lacked a DMARC record").
+ */
+export function openDmarcFinds(txt: string): boolean {
+  return txt.includes('v=DMARC1');
+}
+
+/**
+ * What makes OpenDMARC apply no policy from a record RFC 7489 receivers read without error (each said as a reason,
+ * with the tag as written): the version's spelling its lookup misses, rf=/ri= values it refuses the record over.
+ */
+export function openDmarcIgnores(txt: string): string[] {
+  const out: string[] = [];
+  if (!openDmarcFinds(txt)) out.push(`its version is written ${JSON.stringify(txt.split(';')[0].trim())}, and OpenDMARC takes a TXT record for DMARC only when it holds "v=DMARC1" exactly so (lower-case v, no spaces around "=")`);
+  for (const { name, value } of dmarcTagParts(txt)) {
+    if (name === 'rf' || name === 'ri') {
+      if (openDmarcRefuses(name, value)) out.push(name === 'rf' ? `its rf=${value} is not a list of report formats OpenDMARC knows (afrf, iodef, separated by ","), and OpenDMARC refuses the whole record over it` : `its ri=${value} is not a number of seconds, and OpenDMARC refuses the whole record over it`);
+    }
+  }
+  return out;
+}
+
 /**
  * A record that is readable but for the case of its version (`v=dmarc1; p=reject`), with the version written
  * `DMARC1`; null for any other text. RFC 7489's receivers discard it, but lenient ones (parsers comparing the value

@@ -9,7 +9,7 @@
 // report addresses where none of its own is left (planDmarc's `panel`).
 import type { CheckContext } from '../checks/context.js';
 import { authorizationRecord, inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
-import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, openDmarcFinds, openDmarcRefusedTag, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -92,22 +92,6 @@ export function dmarcStrings(value: string, max = 255): string[] {
 function longString(r: ZoneRecord): number | null {
   const longest = Math.max(...(r.txt ?? [r.value]).map((c) => Buffer.byteLength(c)));
   return longest > 255 ? longest : null;
-}
-
-/**
- * Why the fix does not write this rf= or ri= value, or null when it does. The parser only remarks on them (DMARCbis
- * removed both tags, and RFC 7489 receivers fall back to the defaults), but OpenDMARC (libopendmarc 1.4, the milter of
- * many Postfix and Sendmail receivers) refuses the whole record over an rf= it does not know (it splits formats at ","
- * not ":", and `iodef` it stores in the aspf= alignment) or an ri= that is not all digits: its receivers then apply no
- * DMARC policy at all (test/e2e/dmarc-opendmarc-judge.test.ts). Keeping such a value would make the fixed record one
- * they ignore; dropping it leaves the default (afrf, one day), which is what RFC 7489 receivers use already.
- */
-function refusedReportTag(tag: string, value: string): string | null {
-  if (tag === 'rf' && !/^afrf$/i.test(value.trim()))
-    return 'afrf is the only registered failure-report format (RFC 7489 §6.3), and OpenDMARC ignores the whole record over other rf= values (rf=iodef it misreads as an aspf= setting), so it is left at its default (rf=afrf)';
-  if (tag === 'ri' && !(/^\d{1,10}$/.test(value.trim()) && Number(value) <= 2 ** 32 - 1))
-    return 'ri= is a number of seconds (RFC 7489 §6.3: a 32-bit unsigned integer; OpenDMARC ignores the whole record over one that is not all digits), so it is left at its default (ri=86400)';
-  return null;
 }
 
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
@@ -363,7 +347,7 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
         note(`Drops ${k}=${v}: ${errs.join('; ')}.`);
         continue;
       }
-      const refused = refusedReportTag(k, v);
+      const refused = openDmarcRefusedTag(k, v);
       if (refused) {
         note(`Drops ${k}=${v}: ${refused}.`);
         continue;
@@ -513,9 +497,15 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   // A record stored as a string over 255 bytes is rewritten even then: DNS cannot carry it as stored (the panel's zone
   // can hold it; BIND refuses to load such a zone), so it is published as several strings of at most 255 bytes.
   const long = dmarcs.length === 1 ? longString(dmarcs[0]) : null;
-  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && long === null && samePairs(lists[0].pairs, tagList(value).pairs)) {
+  // …unless OpenDMARC's lookup misses its version as written (`V=DMARC1`, `v = DMARC1`): rewritten with v=DMARC1, said.
+  const missed = dmarcs.length === 1 && meant.size === 0 && !openDmarcFinds(textOf(dmarcs[0]));
+  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && long === null && !missed && samePairs(lists[0].pairs, tagList(value).pairs)) {
     return { plan: { changes: [], notes: differs ? [differs] : [] }, value: textOf(dmarcs[0]), ruaDefault };
   }
+  if (missed)
+    notes.push(
+      `Writes the version as v=DMARC1 (the record has ${JSON.stringify(textOf(dmarcs[0]).split(';')[0].trim())}): RFC 7489 allows that spelling, but OpenDMARC (the DMARC milter of many Postfix and Sendmail receivers) takes a TXT record for DMARC only when it holds "v=DMARC1" exactly so, and applies no DMARC policy without it.`,
+    );
   if (long !== null) {
     const n = dmarcStrings(value).length;
     notes.push(`Stores the record as ${n} string${n > 1 ? 's' : ''} of at most 255 bytes: the zone holds it with a string of ${long} bytes, which a TXT record cannot carry (RFC 1035 §3.3.14; BIND refuses to load such a zone). Receivers join the strings with nothing between them.`);

@@ -263,7 +263,7 @@ const PUBLIC_RULES = [
   'spf.missing', 'spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups', 'spf.permissive-all', 'spf.weak-all', 'spf.ptr',
   'spf.string-too-long', 'spf.record-too-long', 'spf.server-not-authorized', 'spf.relay-no-spf', 'spf.stale-term', 'spf.unknown-term', 'spf.term',
   'spf.ok', 'spf.no-mail', 'dkim.string-too-long', 'dkim.no-mail', 'dkim.missing', 'dkim.key-mismatch', 'dkim.weak-key', 'dkim.testing', 'dkim.revoked', 'dkim.malformed', 'dkim.signing-off',
-  'dkim.multiple', 'dkim.other-selector', 'dkim.ok', 'dkim.compat', 'lockdown.missing', 'lockdown.stale-auth', 'lockdown.syntax', 'lockdown.deprecated-cfid',
+  'dkim.multiple', 'dkim.other-selector', 'dkim.ok', 'dkim.compat', 'dmarc.compat', 'lockdown.missing', 'lockdown.stale-auth', 'lockdown.syntax', 'lockdown.deprecated-cfid',
   'lockdown.multiple', 'lockdown.inert', 'lockdown.unknown-id', 'lockdown.relay-unknown', 'lockdown.none', 'lockdown.ok', 'dmarc.missing', 'dmarc.multiple', 'dmarc.syntax',
   'dmarc.policy-none', 'dmarc.unauthorized-destination', 'dmarc.stale-destination', 'dmarc.remarks', 'dmarc.destination', 'dmarc.inherited',
   'dmarc.ok', 'dmarc.string-too-long', 'mx.stale', 'mx.routing-mismatch', 'mx.unresolvable', 'mx.cname', 'mx.missing', 'mx.null', 'mx.host', 'mx.ok',
