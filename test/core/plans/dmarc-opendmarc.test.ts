@@ -48,3 +48,28 @@ describe('DMARC fix: rf= and ri= values OpenDMARC refuses are dropped', () => {
     assert.equal(same.value, 'v=DMARC1; p=none; rf=afrf; ri=86400; rua=mailto:d@alice.example');
   });
 });
+
+describe('DMARC fix: where OpenDMARC applies a policy RFC 7489 receivers do not, the note says so', () => {
+  // Its parser (test/e2e/dmarc-opendmarc-judge.test.ts) reads `p=reject; v=DMARC1` as p=reject and `p=r`, `p=rej` as
+  // reject: the fix's p=none weakens mail there, so the note tells the customer how to keep it.
+  test('v= not first: the fix publishes p=none; the note says OpenDMARC may apply p=reject already', async () => {
+    const { value, notes } = await fixed('p=reject; v=DMARC1; rua=mailto:d@alice.example');
+    assert.equal(value, 'v=DMARC1; p=none; rua=mailto:d@alice.example');
+    assert.ok(notes.some((n) => n.includes('set p=reject yourself') && n.endsWith('(OpenDMARC (the DMARC milter of many Postfix and Sendmail receivers) does not check where v= stands, so its receivers may apply p=reject already.)')), notes.join('\n'));
+    // A record that is not v-not-first (no ";" between tags) is not read by OpenDMARC either: no such words.
+    const other = await fixed('v=DMARC1 p=reject; rua=mailto:d@alice.example');
+    assert.ok(!other.notes.some((n) => n.includes('does not check where v= stands')), other.notes.join('\n'));
+  });
+
+  test('p=r and p=quar: p=none, and the note names the policy OpenDMARC reads; p=block and p=n: no such words', async () => {
+    for (const [p, full] of [['r', 'reject'], ['quar', 'quarantine'], ['re ject', 'reject']]) {
+      const { value, notes } = await fixed(`v=DMARC1; p=${p}; rua=mailto:d@alice.example`);
+      assert.equal(value, 'v=DMARC1; p=none; rua=mailto:d@alice.example');
+      assert.ok(notes.some((n) => n.startsWith(`The record has p=${p}, which is not a policy`) && n.endsWith(`accepts the start of a policy's name and reads it as p=${full}: set p=${full} yourself if that is what was meant.)`)), notes.join('\n'));
+    }
+    for (const p of ['block', 'n']) {
+      const { notes } = await fixed(`v=DMARC1; p=${p}; rua=mailto:d@alice.example`);
+      assert.ok(!notes.some((n) => n.includes('accepts the start of a policy')), notes.join('\n'));
+    }
+  });
+});
