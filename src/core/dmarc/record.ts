@@ -159,6 +159,8 @@ export function openDmarcFinds(txt: string): boolean {
 export function openDmarcIgnores(txt: string): string[] {
   const out: string[] = [];
   if (!openDmarcFinds(txt)) out.push(`its version is written ${JSON.stringify(txt.split(';')[0].trim())}, and OpenDMARC takes a TXT record for DMARC only when it holds "v=DMARC1" exactly so (lower-case v, no spaces around "=")`);
+  // (Split into tags only when an rf= or ri= may be there: one record a domain, every audit.)
+  if (!/r[fi]\s*=/i.test(txt)) return out;
   for (const { name, value } of dmarcTagParts(txt)) {
     if (name === 'rf' || name === 'ri') {
       if (openDmarcRefuses(name, value)) out.push(name === 'rf' ? `its rf=${value} is not a list of report formats OpenDMARC knows (afrf, iodef, separated by ","), and OpenDMARC refuses the whole record over it` : `its ri=${value} is not a number of seconds, and OpenDMARC refuses the whole record over it`);

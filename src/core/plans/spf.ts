@@ -33,7 +33,7 @@ import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
 import { isSpfRecord, LOOKUP_MECHANISMS, parseSpf, parseTerm, selectSpf, splitTxt, type SpfTerm } from '../spf/parse.js';
 import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type VersionRunTogether } from '../spf/joins.js';
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
-import { termTarget, unfollowedAt, voidsAcross, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
+import { termTarget, unfollowedAt, voidsAcross, voidsAtMost, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
@@ -130,6 +130,9 @@ export type RelayPastVoids = { term: string; ip: string; r: SpfEvaluation; broke
  * the relay alike.
  */
 export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree: SpfTree, hosts: readonly string[]): Promise<RelayPastVoids | { dns: string } | null> {
+  // No term of the record can cost more than 2 void lookups before the relay's include (the common record): nothing to
+  // ask, and no need to find the relay's include again.
+  if (voidsAtMost(tree, 4) <= 2 && voidsAtMost(tree, 6) <= 2) return null;
   const v = relayAuthorisation(tree, [...hosts]);
   if (v.state !== 'pass') return null;
   const pass = tree.terms.find((t) => t.term === v.term && !t.ignored);

@@ -460,6 +460,17 @@ export function voidsAcross(node: SpfTreeNode, family: 4 | 6): number {
   return voidsUpTo(node, node.terms.length, family);
 }
 
+/**
+ * The most void lookups receivers can count for a sender of `family` anywhere in `node` (every term receivers evaluate,
+ * redirect= included, with what the walk cannot count): no voidsBefore or voidsThrough of a term of `node` is more.
+ * A cheap bound that lets callers skip the per-term work when it is 2 or less (the common record).
+ */
+export function voidsAtMost(node: SpfTreeNode, family: 4 | 6): number {
+  let n = 0;
+  for (const t of node.terms) if (!t.ignored) n += (family === 4 ? t.voids4 : t.voids6) + uncountedVoids(t);
+  return n;
+}
+
 function voidsUpTo(node: SpfTreeNode, at: number, family: 4 | 6, skip?: SpfTreeTerm): number {
   let n = 0;
   for (let i = 0; i < at; i++) {
