@@ -783,11 +783,13 @@ async function planSpfOnce(
       notes.push(viaMx.length ? staleMxNote(ctx, t.raw, t, viaMx, true) : `Drops ${t.raw}: ${c.reason}.`);
       continue;
     }
-    // a:/mx: of a name that does not exist (NXDOMAIN) authorises nobody and costs a lookup and a void lookup (more
-    // than 2 make receivers return permerror): it goes, whoever it names. A name that exists without addresses stays
-    // (its owner may be about to add them); DNS trouble keeps the term (the final check below blocks the plan).
-    if ((t.mechanism === 'a' || t.mechanism === 'mx') && name) {
-      const a = await ctx.resolver.resolve(name, t.mechanism === 'a' ? 'A' : 'MX');
+    // a:/mx:/exists: of a name that does not exist (NXDOMAIN) authorises nobody and costs a lookup and a void lookup
+    // (more than 2 make receivers return permerror): it goes, whoever it names — an exists: too, with any qualifier (it
+    // matches no sender; review: spf.void-lookups offered the fix for three such exists: terms and the plan was blocked,
+    // calling the names existing). A name that exists without addresses stays (its owner may be about to add them); DNS
+    // trouble keeps the term (the final check below blocks the plan).
+    if ((t.mechanism === 'a' || t.mechanism === 'mx' || t.mechanism === 'exists') && name) {
+      const a = await ctx.resolver.resolve(name, t.mechanism === 'mx' ? 'MX' : 'A');
       if (a.status === 'nxdomain') {
         notes.push(`Drops ${t.raw}: ${name} does not exist, so it authorises nobody and each receiver counts a void lookup for it (more than 2 are a permanent error).`);
         continue;
