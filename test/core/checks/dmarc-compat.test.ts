@@ -64,4 +64,23 @@ describe('dmarc check: records OpenDMARC applies no policy from', () => {
     assert.deepEqual((await run(['V=DMARC1; p=reject; pct=abc'])).compat, []);
     assert.deepEqual((await run(['V=DMARC1; p=reject', 'v=DMARC1; p=none'])).compat, []);
   });
+
+  test('another TXT record beside the DMARC record (OpenDMARC reads only the first of the answer): dmarc.compat — with the fix where the fix removes it, else a hand edit', async () => {
+    const spf = await run(['v=DMARC1; p=reject', 'v=spf1 -all']);
+    assert.equal(spf.compat.length, 1, rules(spf.findings).join(', '));
+    assert.equal(spf.compat[0].fix, 'dmarc');
+    assert.match(spf.compat[0].message, /^Beside the DMARC record, _dmarc\.alice\.example has another TXT record \("v=spf1 -all"\): .* reads only the first TXT record DNS returns there, .* The DMARC fix removes it\.$/);
+    assert.ok(!spf.findings.some((f) => f.rule === 'dmarc.ok'));
+    assert.deepEqual(spf.plan.changes.map((c) => [c.action, c.before?.value]), [['remove', 'v=spf1 -all']]);
+    const token = await run(['v=DMARC1; p=reject', 'google-site-verification=abc']);
+    assert.equal(token.compat.length, 1);
+    assert.equal(token.compat[0].fix, undefined);
+    assert.match(token.compat[0].message, /The DMARC fix leaves TXT records that are not DMARC's alone: remove it by hand if nothing needs it any more/);
+    assert.deepEqual(token.plan.changes, []);
+    const both = await run(['v=DMARC2; p=none', 'v=DMARC1; p=reject', 'token=1']);
+    assert.equal(both.compat[0].fix, 'dmarc');
+    assert.match(both.compat[0].message, /2 other TXT records .* The DMARC fix removes "v=DMARC2; p=none"; remove the other by hand/);
+    // A record meant as DMARC beside it is dmarc.syntax's (the fix removes it), not said twice.
+    assert.deepEqual((await run(['v=DMARC1; p=reject', 'v=DMARC1 p=none'])).compat, []);
+  });
 });
