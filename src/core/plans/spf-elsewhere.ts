@@ -8,6 +8,7 @@ import { isUnanswered } from '../classify.js';
 import { canonName } from '../domain.js';
 import type { ZoneRecord } from '../model.js';
 import { isSpfRecord, parseSpf, type SpfTerm } from '../spf/parse.js';
+import { termTarget } from '../spf/tree.js';
 import { listed } from '../text.js';
 import type { PartialPlan } from './spf.js';
 
@@ -27,11 +28,15 @@ export async function withSelfTermNotes(ctx: CheckContext, p: PartialPlan, panel
   return notes.length ? { ...p, notes: [...p.notes, ...notes] } : p;
 }
 
-/** A "+" `a`/`mx` term (with or without a prefix length) that names the domain itself. */
+/**
+ * A "+" `a`/`mx` term (with or without a prefix length) that names the domain itself — also as `a:%{d}` or `mx:%{o}`,
+ * which receivers expand to the domain in its own record (spf/tree.ts termTarget; macros that depend on the message
+ * name no one domain).
+ */
 function namesSelf(t: SpfTerm, d: string): boolean {
-  if (t.kind !== 'mechanism' || t.qualifier !== '+' || t.hasMacro || t.error) return false;
+  if (t.kind !== 'mechanism' || t.qualifier !== '+' || t.error) return false;
   if (t.mechanism !== 'a' && t.mechanism !== 'mx') return false;
-  return canonName(t.domainSpec ?? d) === d;
+  return (t.hasMacro ? termTarget(t, d) : canonName(t.domainSpec ?? d)) === d;
 }
 
 async function liveAddresses(ctx: CheckContext, host: string): Promise<string[] | null> {

@@ -47,6 +47,17 @@ describe('SPF plan published elsewhere: the domain\'s own a/mx terms', () => {
     }
   });
 
+  test('a:%{d} and mx:%{o} name the domain itself too (receivers expand them so): the same notes (review of the static macros)', async () => {
+    play = await startPlay();
+    const data = servedData(play.dir);
+    data['lawyer.example'] = { ...data['lawyer.example'], TXT: [['v=spf1 a:%{d} mx:%{o} include:websitewelcome.com ~all']] };
+    play.dns.setData(data);
+    const plan = await play.plan('lawyer.example', 'spf');
+    assert.equal(plan.mode, 'publish-elsewhere');
+    assert.match(selfNote(plan.notes, 'a:%{d}') ?? '', /the address 192\.0\.2\.77, not this server's/, plan.notes.join('\n'));
+    assert.match(selfNote(plan.notes, 'mx:%{o}') ?? '', /its MX is lawyer\.example at 192\.0\.2\.77, not this server/, plan.notes.join('\n'));
+  });
+
   test('a prefix length says the network it lets send; several addresses read in the plural (review)', async () => {
     play = await startPlay();
     const data = servedData(play.dir);
