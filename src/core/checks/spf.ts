@@ -587,6 +587,8 @@ function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: re
   if (judged.length !== 1 || vs[0].state !== 'pass') return null;
   const bad = permerrorBefore(judged[0].tree, vs[0].term, hosts);
   if (!bad) return null;
+  // The lookup limit (spf/relay.ts permerrorBefore), not a broken term: §4.6.4, and the fix may need the user's choice.
+  const overLimit = /§4\.6\.4/.test(bad.why);
   const relay = ctx.settings.relay!;
   const name = ctx.knowledge.displayName(relay.provider);
   out.push(
@@ -594,7 +596,11 @@ function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: re
       'spf',
       'spf.server-not-authorized',
       'fail',
-      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.term === judged[0].record ? 'the record itself is broken' : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${vs[0].term} (RFC 7208 §5.2), so it fails SPF and they reject or junk it. The SPF fix drops what breaks the record.`,
+      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.term === judged[0].record ? (overLimit ? 'too many lookups come first' : 'the record itself is broken') : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${vs[0].term} (${overLimit ? 'RFC 7208 §4.6.4' : 'RFC 7208 §5.2'}), so it fails SPF and they reject or junk it. ${
+        overLimit
+          ? "The SPF fix drops what it can (a previous host's terms, names that do not exist); if the record still costs more than 10 lookups, its preview names the terms you may select for removal."
+          : 'The SPF fix drops what breaks the record.'
+      }`,
       judged[0].treeEv,
       { subject: bad.term, fix: 'spf' },
     ),

@@ -8,6 +8,9 @@ import { isSpfRecord, parseTermShared, type Qualifier } from './parse.js';
 import { ipTermRange } from './terms.js';
 import type { SpfTreeNode, SpfTreeTerm } from './tree.js';
 
+/** RFC 7208 §4.6.4: DNS-querying terms one evaluation may cost. */
+const LOOKUP_LIMIT = 10;
+
 /**
  * The names that may hold a relay's SPF record, in the order cPanel's autodiscovery tries them (cpanel.md §7.2): the
  * relay host, then each dot-suffix down to its registrable domain (never the public suffix itself).
@@ -210,8 +213,17 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
   const pass = tree.terms.find((t) => t.term === passTerm);
   const ranges = pass ? publishedRanges(relayNode(pass, new Set(hosts.map((h) => canonName(h))))) : [];
   const passing: string[] = [];
+  const matchedFirst = () => ranges.length > 0 && ranges.every((r) => cidrsCover(passing, r));
+  // DNS-querying terms receivers evaluate for the relay's mail before `passTerm` (a, mx, exists and ptr match none of
+  // its addresses here, as above): past 10 — an include's own record's terms counted with it — they answer permerror
+  // there (RFC 7208 §4.6.4), and `passTerm`, itself a lookup, is never reached (differential QA: pyspf answered
+  // permerror for the relay's addresses behind 9 lookups and Google's include; the audit said the relay was authorised).
+  let lookups = 0;
   for (const t of tree.terms) {
-    if (t === pass) return null;
+    if (t === pass) {
+      if (lookups + 1 > LOOKUP_LIMIT && !matchedFirst()) return { term: tree.record ?? '', why: `the terms before ${t.term} cost ${lookups} DNS lookups, and it is one more: more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
+      return null;
+    }
     if (t.ignored || t.kind !== 'mechanism') continue;
     const m = MECH.exec(t.term);
     const mech = m?.[2].toLowerCase();
@@ -220,9 +232,11 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
       if (range) passing.push(range);
       continue;
     }
+    lookups += t.lookups;
+    if (lookups > LOOKUP_LIMIT && !matchedFirst()) return { term: t.term, why: `receivers count ${lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
     if (mech !== 'include' || t.unknown) continue;
     if (!(t.error || t.nestedErrors?.length)) continue;
-    if (ranges.length && ranges.every((r) => cidrsCover(passing, r))) return null;
+    if (matchedFirst()) return null;
     return { term: t.term, why: t.error ?? t.nestedErrors![0] };
   }
   return null;
