@@ -24,9 +24,7 @@
 //
 // Skipped with a message when gcc or libopendmarc is missing (.ci/run installs gcc and libopendmarc-dev).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -35,27 +33,11 @@ import type { ZoneRecord } from '../../src/core/model.js';
 import { planDmarc } from '../../src/core/plans/dmarc.js';
 import { checkContext } from '../core/checks/context.js';
 import type { ZoneMap } from '../helpers/map-resolver.js';
-import { runLinesJudge } from '../helpers/oracles.js';
+import { buildOpenDmarcJudge, runLinesJudge } from '../helpers/oracles.js';
 import { prng } from '../helpers/prng.js';
 
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles', 'opendmarc-judge.c');
-const INSTALL = 'apt-get install gcc libopendmarc-dev; .ci/run installs them';
-
-/** The compiled judge in a temp dir, or why there is none. */
-function buildJudge(): { bin: string; dir: string } | { skip: string } {
-  if (spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status !== 0) return { skip: `no gcc runs (${INSTALL})` };
-  if (!existsSync('/usr/include/opendmarc/dmarc.h')) return { skip: `no libopendmarc headers at /usr/include/opendmarc (${INSTALL})` };
-  const dir = mkdtempSync(join(tmpdir(), 'mh-opendmarc-'));
-  const bin = join(dir, 'opendmarc-judge');
-  const cc = spawnSync('gcc', ['-O1', '-o', bin, '-I/usr/include/opendmarc', SOURCE, '-lopendmarc'], { encoding: 'utf8' });
-  if (cc.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `gcc could not build the OpenDMARC judge against libopendmarc (${INSTALL}): ${cc.stderr.trim().split('\n')[0]}` };
-  }
-  return { bin, dir };
-}
-
-const found = buildJudge();
+const found = buildOpenDmarcJudge(SOURCE, 'OpenDMARC judge');
 // The compiled judge serves both suites below: removed once all have run.
 after(() => {
   if ('dir' in found) rmSync(found.dir, { recursive: true, force: true });

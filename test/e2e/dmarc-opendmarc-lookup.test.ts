@@ -23,9 +23,7 @@
 // Skipped with a message where the namespace cannot be made (not root, no unshare/ip, namespaces not permitted) or
 // gcc/libopendmarc are missing (.ci/run installs gcc, libopendmarc-dev and iproute2).
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -36,27 +34,12 @@ import type { Finding, ZoneRecord } from '../../src/core/model.js';
 import { planDmarc } from '../../src/core/plans/dmarc.js';
 import { checkContext } from '../core/checks/context.js';
 import { netnsSkip, runWithServedZones } from '../helpers/netns-dns.js';
+import { buildOpenDmarcJudge } from '../helpers/oracles.js';
 
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles', 'opendmarc-lookup.c');
-const INSTALL = 'apt-get install gcc libopendmarc-dev; .ci/run installs them';
-
-/** The compiled judge in a temp dir, or why there is none. */
-function buildJudge(): { bin: string; dir: string } | { skip: string } {
-  const ns = netnsSkip();
-  if (ns) return { skip: ns };
-  if (spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status !== 0) return { skip: `no gcc runs (${INSTALL})` };
-  if (!existsSync('/usr/include/opendmarc/dmarc.h')) return { skip: `no libopendmarc headers at /usr/include/opendmarc (${INSTALL})` };
-  const dir = mkdtempSync(join(tmpdir(), 'mh-opendmarc-lookup-'));
-  const bin = join(dir, 'opendmarc-lookup');
-  const cc = spawnSync('gcc', ['-O1', '-o', bin, '-I/usr/include/opendmarc', SOURCE, '-lopendmarc'], { encoding: 'utf8' });
-  if (cc.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `gcc could not build the OpenDMARC lookup judge against libopendmarc (${INSTALL}): ${cc.stderr.trim().split('\n')[0]}` };
-  }
-  return { bin, dir };
-}
-
-const found = buildJudge();
+/** The compiled judge in a temp dir, or why there is none (first: no private namespace to run it in). */
+const nsSkip = netnsSkip();
+const found = nsSkip ? { skip: nsSkip } : buildOpenDmarcJudge(SOURCE, 'OpenDMARC lookup judge');
 after(() => {
   if ('dir' in found) rmSync(found.dir, { recursive: true, force: true });
 });

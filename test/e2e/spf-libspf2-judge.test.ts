@@ -49,7 +49,9 @@ import { libspf2, libspf2Skip, type Libspf2Answer } from '../helpers/libspf2.js'
 import { findPython } from '../helpers/oracles.js';
 import {
   auditPanels,
+  base,
   buildVerdictWorld,
+  compareSpf,
   HELO,
   judge,
   mhSpf,
@@ -63,6 +65,7 @@ import {
   type Generated,
   type HandMade,
   type SpfAnswer,
+  type SpfAspect,
   type VerdictWorld,
 } from '../helpers/verdict-world.js';
 
@@ -110,7 +113,7 @@ interface Judged {
   zone: string;
 }
 
-type Aspect = 'spf-record' | 'spf-auth';
+type Aspect = SpfAspect;
 type Side = 'mailhealth' | 'pyspf' | 'libspf2';
 
 interface Row {
@@ -126,37 +129,8 @@ const ipsOf = (g: Generated) => [...spfProbes(g), ...strangers(g)];
 /** A result that says the record is broken: permerror, or libspf2's "invalid" (a record it could not compile). */
 const broken = (a: SpfAnswer) => a.result === 'permerror' || a.result === 'invalid';
 
-function libRecord(g: Generated, as: readonly SpfAnswer[]): string {
-  const probes = as.slice(0, spfProbes(g).length);
-  return probes.every((a) => a.result === 'none') ? 'none' : as.some(broken) ? 'broken' : 'ok';
-}
-
-function libAuth(g: Generated, as: readonly SpfAnswer[]): string[] {
-  const probes = as.slice(0, spfProbes(g).length).map((a) => a.result);
-  const auth = (ok: boolean) => (ok ? 'authorised' : 'not authorised');
-  if (g.panel === 'direct') return spfProbes(g).map((ip, i) => `${ip}: ${auth(probes[i] === 'pass')} (${probes[i]})`);
-  return [`relay: ${auth(probes.every((r) => r === 'pass'))} (${probes.join(', ')})`];
-}
-
-const base = (s: string) => s.replace(/ \(.*\)$/, '');
-
 function rows(j: Judged): Row[] {
-  const m = mhSpf(j.g, j.fs);
-  const row = (aspect: Aspect, mailhealth: string, pyspf: string, lib: string): Row => ({
-    j,
-    aspect,
-    mailhealth,
-    pyspf,
-    libspf2: lib,
-    agree: base(mailhealth) === base(pyspf) && base(pyspf) === base(lib),
-  });
-  const out = [row('spf-record', m.record, libRecord(j.g, j.py), libRecord(j.g, j.lib))];
-  const pa = libAuth(j.g, j.py);
-  const la = libAuth(j.g, j.lib);
-  const auth = (ok: boolean) => (ok ? 'authorised' : 'not authorised');
-  if (j.g.panel === 'direct') spfProbes(j.g).forEach((ip, i) => out.push(row('spf-auth', `${ip}: ${auth(m.authorised[i])}`, pa[i], la[i])));
-  else out.push(row('spf-auth', `relay: ${auth(m.authorised[0])}`, pa[0], la[0]));
-  return out;
+  return compareSpf(j.g, j.fs, j.py, j.lib, broken).map(({ aspect, says: [mailhealth, pyspf, libspf2], agree }) => ({ j, aspect, mailhealth, pyspf, libspf2, agree }));
 }
 
 const detail = (j: Judged) =>

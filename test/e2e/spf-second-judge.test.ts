@@ -32,7 +32,9 @@ import { startDnsServer, type DnsServer } from '../../src/adapters/dns/server.js
 import { findPerlSpf, findPython, runLinesJudge } from '../helpers/oracles.js';
 import {
   auditPanels,
+  base,
   buildVerdictWorld,
+  compareSpf,
   HELO,
   judge,
   mhSpf,
@@ -47,6 +49,7 @@ import {
   type Generated,
   type HandMade,
   type SpfAnswer,
+  type SpfAspect,
 } from '../helpers/verdict-world.js';
 
 const JUDGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles', 'spf-judge.pl');
@@ -122,7 +125,7 @@ interface Judged {
   zone: string;
 }
 
-type Aspect = 'spf-record' | 'spf-auth';
+type Aspect = SpfAspect;
 type Side = 'mailhealth' | 'pyspf' | 'mailspf';
 
 /** One compared verdict: what each side says (with its check_host result in brackets, for a library). */
@@ -137,40 +140,8 @@ interface Row {
 
 const ipsOf = (g: Generated) => [...spfProbes(g), ...strangers(g)];
 
-/** A library's record verdict: none for every probe, else broken when any address gets permerror, else ok. */
-function libRecord(g: Generated, as: readonly SpfAnswer[]): string {
-  const probes = as.slice(0, spfProbes(g).length);
-  return probes.every((a) => a.result === 'none') ? 'none' : as.some((a) => a.result === 'permerror') ? 'broken' : 'ok';
-}
-
-/** A library's authorisation verdicts: per server address, or the relay's (every probe passes). */
-function libAuth(g: Generated, as: readonly SpfAnswer[]): string[] {
-  const probes = as.slice(0, spfProbes(g).length).map((a) => a.result);
-  const auth = (ok: boolean) => (ok ? 'authorised' : 'not authorised');
-  if (g.panel === 'direct') return spfProbes(g).map((ip, i) => `${ip}: ${auth(probes[i] === 'pass')} (${probes[i]})`);
-  return [`relay: ${auth(probes.every((r) => r === 'pass'))} (${probes.join(', ')})`];
-}
-
-/** The verdict without its bracketed detail. */
-const base = (s: string) => s.replace(/ \(.*\)$/, '');
-
 function rows(j: Judged): Row[] {
-  const m = mhSpf(j.g, j.fs);
-  const row = (aspect: Aspect, mailhealth: string, pyspf: string, mailspf: string): Row => ({
-    j,
-    aspect,
-    mailhealth,
-    pyspf,
-    mailspf,
-    agree: base(mailhealth) === base(pyspf) && base(pyspf) === base(mailspf),
-  });
-  const out = [row('spf-record', m.record, libRecord(j.g, j.py), libRecord(j.g, j.ms))];
-  const pa = libAuth(j.g, j.py);
-  const ma = libAuth(j.g, j.ms);
-  const auth = (ok: boolean) => (ok ? 'authorised' : 'not authorised');
-  if (j.g.panel === 'direct') spfProbes(j.g).forEach((ip, i) => out.push(row('spf-auth', `${ip}: ${auth(m.authorised[i])}`, pa[i], ma[i])));
-  else out.push(row('spf-auth', `relay: ${auth(m.authorised[0])}`, pa[0], ma[0]));
-  return out;
+  return compareSpf(j.g, j.fs, j.py, j.ms).map(({ aspect, says: [mailhealth, pyspf, mailspf], agree }) => ({ j, aspect, mailhealth, pyspf, mailspf, agree }));
 }
 
 const detail = (j: Judged) =>

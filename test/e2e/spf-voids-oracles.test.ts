@@ -50,36 +50,30 @@
 //
 // Skipped with a message when no python3 with pyspf or no perl with Mail::SPF is found (test/helpers/oracles.ts).
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { createResolver } from '../../src/adapters/dns/resolver.js';
-import { startDnsServer, type DnsServer, type ServedZoneMap } from '../../src/adapters/dns/server.js';
-import { spfCheck } from '../../src/core/checks/spf.js';
-import type { CheckContext } from '../../src/core/checks/context.js';
-import { makeClassifier } from '../../src/core/classify.js';
-import type { Finding, MailSettings, Zone, ZoneRecord } from '../../src/core/model.js';
-import { planSpf, type PartialPlan } from '../../src/core/plans/spf.js';
-import type { Resolver } from '../../src/core/resolver.js';
-import { RecordIndex } from '../../src/core/zone.js';
-import { defaultKnowledge } from '../../src/knowledge/index.js';
-import { findPerlSpf, findPython, runLinesJudge } from '../helpers/oracles.js';
-import { runOracle, stopJudges, trackJudge } from '../helpers/verdict-world.js';
+import type { ServedZoneMap } from '../../src/adapters/dns/server.js';
+import type { Finding, ZoneRecord } from '../../src/core/model.js';
+import {
+  apexOf,
+  assertNoTrouble,
+  assertNotOffered,
+  authorised,
+  BASE_WORLD,
+  findSpfJudges,
+  probes,
+  rec,
+  ScenarioRuns,
+  served,
+  SERVER_IP,
+  SERVER_IP6,
+  type SpfScenario,
+} from '../helpers/spf-scenarios.js';
 
-const ORACLES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles');
-
-const python = findPython();
-const perl = findPerlSpf();
-const skip = [python, perl].flatMap((x) => ('skip' in x ? [x.skip] : [])).join('; ') || false;
+const found = findSpfJudges();
+const skip = 'skip' in found ? found.skip : false;
 
 // ---- the servers, the senders and the world ----
 
-const HELO = 'server1.newhost.example';
-const SERVER_IP = '203.0.113.10';
-const SERVER_IP6 = '2001:db8:10::25';
-const RELAY = { provider: 'mailchannels', host: 'relay.mailchannels.net', authId: 'newhostmc' };
-/** Addresses across the ranges relay.mailchannels.net publishes (not the first of each: mailhealth asks about those). */
-const RELAY_IPS = ['23.83.208.10', '23.83.223.250', '205.201.128.10'];
 const SALESFORCE_IP = '13.110.208.10';
 /** An address of the relay's that relay-deny.example's denylist (-exists:%{i}.deny.<domain>) holds. */
 const RELAY_DENIED = '23.83.212.7';
@@ -89,9 +83,7 @@ const LIST_IP = '198.51.100.77';
 const GOOGLE_IP6 = '2001:4860:4000::25';
 
 const WORLD: ServedZoneMap = {
-  'ns1.newhost.example': { A: ['127.0.0.1'] },
-  [HELO]: { A: [SERVER_IP], AAAA: [SERVER_IP6] },
-  'relay.mailchannels.net': { TXT: [['v=spf1 ip4:23.83.208.0/20 ip4:205.201.128.0/20 ~all']] },
+  ...BASE_WORLD,
   '_spf.google.com': { TXT: [['v=spf1 ip4:64.233.160.0/19 ip6:2001:4860:4000::/36 ~all']] },
   // A previous host's include (HostGator's, in the knowledge base).
   'websitewelcome.com': { TXT: [['v=spf1 ip4:192.185.0.0/16 ~all']] },
@@ -114,9 +106,7 @@ const WORLD: ServedZoneMap = {
 /** Two exists:%{i} lists, and a host with an IPv6 address only: 3 void lookups for the relay's IPv4 addresses. */
 const SERVICES = (d: string) => `a mx exists:%{i}._spf.mta.salesforce.com exists:%{i}.spf.hc1234-56.iphmx.com a:crm.${d}`;
 
-interface Scenario {
-  domain: string;
-  relayed: boolean;
+interface Scenario extends SpfScenario {
   spf: (d: string) => string;
   /** Senders (other than the server's or the relay's) and what both judges must answer for them after the fix. */
   afterFix?: { ip: string; result: string }[];
@@ -225,162 +215,37 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** The server's addresses, or the relay's, for a scenario. */
-const probes = (s: Scenario) => (s.relayed ? RELAY_IPS : [SERVER_IP, SERVER_IP6]);
-
 /** The domain's zone: its apex and mail host on this server (IPv4 only), www too, crm on an IPv6 address only. */
 function zoneOf(s: Scenario): ZoneRecord[] {
   const d = s.domain;
-  const rec = (name: string, type: string, value: string): ZoneRecord => ({ name, ttl: 300, type, value, ref: `${name}/${type}/${value}` });
-  const spf = s.spf(d);
   return [
-    rec(d, 'NS', 'ns1.newhost.example.'),
-    rec(d, 'A', SERVER_IP),
-    rec(d, 'MX', `10 mail.${d}.`),
-    rec(`mail.${d}`, 'A', SERVER_IP),
+    ...apexOf(d),
     rec(`www.${d}`, 'A', SERVER_IP),
     rec(`crm.${d}`, 'AAAA', '2001:db8:77::5'),
-    { ...rec(d, 'TXT', spf), txt: [spf] },
-    ...(s.more?.(d) ?? []).map(([name, type, value]) => (type === 'TXT' ? { ...rec(name, type, value), txt: [value] } : rec(name, type, value))),
+    rec(d, 'TXT', s.spf(d)),
+    ...(s.more?.(d) ?? []).map(([name, type, value]) => rec(name, type, value)),
   ];
-}
-
-/** What the loopback server serves: the world and each domain's zone. */
-function served(zones: Map<string, ZoneRecord[]>): ServedZoneMap {
-  const map: ServedZoneMap = structuredClone(WORLD);
-  for (const zone of zones.values()) {
-    for (const r of zone) {
-      const e = (map[r.name] ??= {});
-      if (r.type === 'A') (e.A ??= []).push(r.value);
-      else if (r.type === 'AAAA') (e.AAAA ??= []).push(r.value);
-      else if (r.type === 'NS') (e.NS ??= []).push(r.value.replace(/\.$/, ''));
-      else if (r.type === 'TXT') (e.TXT ??= []).push(r.txt ?? [r.value]);
-      else if (r.type === 'MX') (e.MX ??= []).push({ priority: Number(r.value.split(' ')[0]), exchange: r.value.split(' ')[1].replace(/\.$/, '') });
-    }
-  }
-  return map;
-}
-
-/** A check context as an audit builds one (src/core/audit.ts), over `resolver` and the domain's zone. */
-function context(s: Scenario, zone: ZoneRecord[], resolver: Resolver): CheckContext {
-  const settings: MailSettings = {
-    domain: s.domain,
-    hostname: HELO,
-    ips: s.relayed ? [SERVER_IP] : [SERVER_IP, SERVER_IP6],
-    helo: HELO,
-    nameservers: ['ns1.newhost.example'],
-    dkim: { selector: 'default', signing: true },
-    routing: 'local',
-    relay: s.relayed ? RELAY : null,
-  };
-  const z: Zone = { domain: s.domain, serial: 1, records: zone, version: 'v1' };
-  const zoneIndex = new RecordIndex(zone);
-  const classifier = makeClassifier({ domain: s.domain, zone: z, zoneIndex, settings, resolver, knowledge: defaultKnowledge });
-  return { domain: s.domain, zone: z, zoneIndex, settings, resolver, classifier, knowledge: defaultKnowledge, options: {} };
-}
-
-/** The zone as the plan leaves it: its changes applied. */
-function applied(zone: ZoneRecord[], plan: PartialPlan): ZoneRecord[] {
-  const gone = new Set(plan.changes.flatMap((c) => (c.before ? [c.before.ref] : [])));
-  return [...zone.filter((r) => !gone.has(r.ref)), ...plan.changes.flatMap((c) => (c.after ? [{ ...c.after, ref: `after:${c.after.value}` }] : []))];
-}
-
-// ---- the judges ----
-
-interface Answer {
-  result: string;
-  explanation: string;
-}
-type Item = { ip: string; sender: string; helo: string };
-
-async function pyspf(py: string, port: number, items: readonly Item[]): Promise<Answer[]> {
-  return (await runOracle(py, { port, spf: items, dkim: [] })).spf;
-}
-
-/** Both judges' answers for (domain, ip) pairs: [pyspf, Mail::SPF] each. */
-async function judges(port: number, asks: readonly { domain: string; ip: string }[]): Promise<[Answer, Answer][]> {
-  const items = asks.map((a) => ({ ip: a.ip, sender: `postmaster@${a.domain}`, helo: HELO }));
-  const [py, ms] = await Promise.all([
-    pyspf((python as { python: string }).python, port, items),
-    runLinesJudge<Answer>((perl as { perl: string }).perl, join(ORACLES, 'spf-judge.pl'), items.map((x) => ({ ...x, port })), trackJudge),
-  ]);
-  return asks.map((_, i) => [py[i], ms[i]]);
 }
 
 // ---- mailhealth's verdicts ----
 
-/** Whether the audit says `ip` (a server address, or any of the relay's) is authorised. */
-function authorised(s: Scenario, fs: readonly Finding[], ip: string): boolean {
-  const spf = fs.filter((f) => f.check === 'spf');
-  if (spf.some((f) => f.rule === 'spf.missing')) return false;
-  return !spf.some((f) => f.rule === 'spf.server-not-authorized' && (s.relayed || f.subject === ip));
-}
-
 const show = (fs: readonly Finding[]) => fs.filter((f) => f.check === 'spf' && f.severity !== 'info').map((f) => `${f.severity} ${f.rule}${f.fix ? ' fix' : ''} [${f.subject ?? ''}]: ${f.message}`).join('\n');
 
 describe('void lookups that depend on the sender: the audit and the SPF fix, judged by pyspf and Mail::SPF', { skip }, () => {
-  let dns: DnsServer | undefined;
-  const zones = new Map<string, ZoneRecord[]>();
-  const fixed = new Map<string, ZoneRecord[]>();
-  const before_ = new Map<string, { fs: Finding[]; plan: PartialPlan | null }>();
-  const after_ = new Map<string, Finding[]>();
-  let judgedBefore: Map<string, [Answer, Answer][]> = new Map();
-  let judgedAfter: Map<string, [Answer, Answer][]> = new Map();
-
-  /** Every scenario audited (and planned) by mailhealth over what the server serves now, with a fresh run cache. */
-  async function audit(zs: Map<string, ZoneRecord[]>, plan: boolean): Promise<Map<string, { fs: Finding[]; plan: PartialPlan | null }>> {
-    const resolver = createResolver({ servers: [dns!.address], timeoutMs: 10_000, tries: 2 });
-    try {
-      const out = new Map<string, { fs: Finding[]; plan: PartialPlan | null }>();
-      for (const s of SCENARIOS) {
-        const ctx = context(s, zs.get(s.domain)!, resolver.forAudit());
-        const fs = await spfCheck(ctx);
-        out.set(s.domain, { fs, plan: plan && fs.some((f) => f.fix === 'spf') ? await planSpf(ctx, zs.get(s.domain)!, {}) : null });
-      }
-      return out;
-    } finally {
-      resolver.close();
-    }
-  }
-
-  async function judgeAll(extra: (s: Scenario) => string[]): Promise<Map<string, [Answer, Answer][]>> {
-    const asks = SCENARIOS.flatMap((s) => [...probes(s), ...extra(s)].map((ip) => ({ domain: s.domain, ip })));
-    const answers = await judges(dns!.port, asks);
-    const out = new Map<string, [Answer, Answer][]>();
-    asks.forEach((a, i) => out.set(a.domain, [...(out.get(a.domain) ?? []), answers[i]]));
-    return out;
-  }
-
-  before(async () => {
-    for (const s of SCENARIOS) zones.set(s.domain, zoneOf(s));
-    dns = await startDnsServer({ data: served(zones) });
-    const [m, j] = await Promise.all([audit(zones, true), judgeAll(() => [])]);
-    for (const [d, x] of m) before_.set(d, x);
-    judgedBefore = j;
-    // The fixes applied, served, audited and judged again.
-    for (const s of SCENARIOS) {
-      const p = before_.get(s.domain)!.plan;
-      fixed.set(s.domain, p && !p.blocked ? applied(zones.get(s.domain)!, p) : zones.get(s.domain)!);
-    }
-    dns.setData(served(fixed));
-    const m2 = await audit(fixed, false);
-    for (const [d, x] of m2) after_.set(d, x.fs);
-    judgedAfter = await judgeAll((s) => (s.afterFix ?? []).map((x) => x.ip));
+  const runs = new ScenarioRuns({
+    scenarios: SCENARIOS,
+    judges: found as Exclude<typeof found, { skip: string }>,
+    zoneOf,
+    serve: (zones) => served(WORLD, [...zones.values()].flat()),
+    askBefore: probes,
+    askAfter: (s) => [...probes(s), ...(s.afterFix ?? []).map((x) => x.ip)],
   });
-  after(async () => {
-    stopJudges();
-    await dns?.close();
-  });
+  const { fixed, before: before_, after: after_, judgedBefore, judgedAfter } = runs;
 
-  test('neither judge answers temperror or fails, and mailhealth has no unknown finding', () => {
-    for (const [d, as] of [...judgedBefore, ...judgedAfter]) {
-      for (const [py, ms] of as) {
-        assert.ok(!['temperror', 'error'].includes(py.result), `${d}: pyspf ${py.result} (${py.explanation})`);
-        assert.ok(!['temperror', 'error'].includes(ms.result), `${d}: Mail::SPF ${ms.result} (${ms.explanation})`);
-      }
-    }
-    for (const [d, x] of before_) assert.deepEqual(x.fs.filter((f) => f.severity === 'unknown').map((f) => f.message), [], d);
-  });
+  before(() => runs.start());
+  after(() => runs.stop());
+
+  test('neither judge answers temperror or fails, and mailhealth has no unknown finding', () => assertNoTrouble(runs));
 
   for (const s of SCENARIOS) {
     test(`${s.domain}: the audit's verdict on each of ${s.relayed ? "the relay's" : "the server's"} addresses is the judges'`, () => {
@@ -395,11 +260,7 @@ describe('void lookups that depend on the sender: the audit and the SPF fix, jud
     });
 
     if (s.fix === 'not-offered') {
-      test(`${s.domain}: no finding offers the SPF fix`, () => {
-        const { fs, plan } = before_.get(s.domain)!;
-        assert.equal(plan, null, show(fs));
-        assert.ok(!fs.some((f) => f.fix), show(fs));
-      });
+      test(`${s.domain}: no finding offers the SPF fix`, () => assertNotOffered(runs, s, show));
       continue;
     }
     test(`${s.domain}: the SPF fix is offered and goes through; after it both judges pass ${s.relayed ? "the relay's" : "the server's"} addresses`, () => {

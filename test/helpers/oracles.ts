@@ -2,6 +2,9 @@
 // and dnspython, or why there is none — those tests then skip with that message, as the browser tests skip without
 // Chromium (.ci/run installs the packages).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 
 const MODULES: [module: string, pkg: string][] = [
   ['spf', 'python3-spf'],
@@ -56,6 +59,26 @@ export function findPerlSpf(): { perl: string } | { skip: string } {
 /** The perl with Debian's Mail::DKIM (libmail-dkim-perl, with Net::DNS and Crypt::OpenSSL::RSA): what dkim-judge.pl loads. */
 export function findPerlDkim(): { perl: string } | { skip: string } {
   return findPerlWith(['Mail::DKIM', 'Mail::DKIM::Signer', 'Mail::DKIM::Verifier', 'Mail::DKIM::DNS', 'Crypt::OpenSSL::RSA', 'Net::DNS::Resolver', 'JSON::PP'], 'Mail::DKIM', 'libmail-dkim-perl');
+}
+
+const OPENDMARC_INSTALL = 'apt-get install gcc libopendmarc-dev; .ci/run installs them';
+
+/**
+ * An OpenDMARC judge (a C file of test/fixtures/oracles/, `source`) compiled with gcc against libopendmarc into a temp
+ * dir — the test removes `dir` in its after() — or why there is none; `what` names the judge in that message.
+ */
+export function buildOpenDmarcJudge(source: string, what: string): { bin: string; dir: string } | { skip: string } {
+  if (spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status !== 0) return { skip: `no gcc runs (${OPENDMARC_INSTALL})` };
+  if (!existsSync('/usr/include/opendmarc/dmarc.h')) return { skip: `no libopendmarc headers at /usr/include/opendmarc (${OPENDMARC_INSTALL})` };
+  const name = basename(source, '.c');
+  const dir = mkdtempSync(join(tmpdir(), `mh-${name}-`));
+  const bin = join(dir, name);
+  const cc = spawnSync('gcc', ['-O1', '-o', bin, '-I/usr/include/opendmarc', source, '-lopendmarc'], { encoding: 'utf8' });
+  if (cc.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return { skip: `gcc could not build the ${what} against libopendmarc (${OPENDMARC_INSTALL}): ${cc.stderr.trim().split('\n')[0]}` };
+  }
+  return { bin, dir };
 }
 
 /**

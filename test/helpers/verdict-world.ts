@@ -885,7 +885,56 @@ export function mhDkimWorks(fs: readonly Finding[]): boolean {
   return here.some((f) => f.rule === 'dkim.ok') && !here.some((f) => f.severity === 'fail');
 }
 
-/** One compared verdict of one domain. */
+// ---- mailhealth against two SPF libraries (spf-second-judge.test.ts, spf-libspf2-judge.test.ts) ----
+
+export type SpfAspect = 'spf-record' | 'spf-auth';
+
+/** The permerror result (a library's answer that says the record is broken, unless a test says more). */
+const permerror = (a: SpfAnswer) => a.result === 'permerror';
+
+/** A library's record verdict: none for every probe, else broken when any address gets a result `broken` says is one, else ok. */
+function libRecord(g: Generated, as: readonly SpfAnswer[], broken: (a: SpfAnswer) => boolean = permerror): string {
+  const probes = as.slice(0, spfProbes(g).length);
+  return probes.every((a) => a.result === 'none') ? 'none' : as.some(broken) ? 'broken' : 'ok';
+}
+
+/** A library's authorisation verdicts: per server address, or the relay's (every probe passes). */
+function libAuth(g: Generated, as: readonly SpfAnswer[]): string[] {
+  const probes = as.slice(0, spfProbes(g).length).map((a) => a.result);
+  const auth = (ok: boolean) => (ok ? 'authorised' : 'not authorised');
+  if (g.panel === 'direct') return spfProbes(g).map((ip, i) => `${ip}: ${auth(probes[i] === 'pass')} (${probes[i]})`);
+  return [`relay: ${auth(probes.every((r) => r === 'pass'))} (${probes.join(', ')})`];
+}
+
+/** The verdict without its bracketed detail. */
+export const base = (s: string) => s.replace(/ \(.*\)$/, '');
+
+/** One compared verdict: what each side says (with its check_host result in brackets, for a library). */
+export interface Compared {
+  aspect: SpfAspect;
+  /** [mailhealth, the first library, the second]. */
+  says: [string, string, string];
+  /** The three say the same, but for the brackets. */
+  agree: boolean;
+}
+
+/**
+ * One domain's SPF verdicts — the record's, then the authorisation's (per server address, or the relay's) — from
+ * mailhealth's findings `fs` and two libraries' answers (the probes' then the strangers'); `broken` reads a library's
+ * answer as a broken record (permerror).
+ */
+export function compareSpf(g: Generated, fs: readonly Finding[], first: readonly SpfAnswer[], second: readonly SpfAnswer[], broken: (a: SpfAnswer) => boolean = permerror): Compared[] {
+  const m = mhSpf(g, fs);
+  const row = (aspect: SpfAspect, mailhealth: string, a: string, b: string): Compared => ({ aspect, says: [mailhealth, a, b], agree: base(mailhealth) === base(a) && base(a) === base(b) });
+  const out = [row('spf-record', m.record, libRecord(g, first, broken), libRecord(g, second, broken))];
+  const fa = libAuth(g, first);
+  const sa = libAuth(g, second);
+  const auth = (ok: boolean) => (ok ? 'authorised' : 'not authorised');
+  if (g.panel === 'direct') spfProbes(g).forEach((ip, i) => out.push(row('spf-auth', `${ip}: ${auth(m.authorised[i])}`, fa[i], sa[i])));
+  else out.push(row('spf-auth', `relay: ${auth(m.authorised[0])}`, fa[0], sa[0]));
+  return out;
+}
+
 // ---- the world, served; the audit ----
 
 /** The generated world: its domains, their zone files, what the DNS server is to serve, and the panels. */
