@@ -214,11 +214,12 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     if (others.length) {
       const removes = others.filter(ownedByDmarcFix);
       const keeps = others.length - removes.length;
-      const shown = others.map((t) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t)).join(', ');
+      const quote = (t: string) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
+      const shown = others.map(quote).join(', ');
       const fixSays = !keeps
         ? ` The DMARC fix removes ${others.length === 1 ? 'it' : 'them'}.`
         : removes.length
-          ? ` The DMARC fix removes ${removes.map((t) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t)).join(', ')}; remove the other${keeps > 1 ? 's' : ''} by hand if nothing needs ${keeps > 1 ? 'them' : 'it'} any more (a verification token that has done its job).`
+          ? ` The DMARC fix removes ${removes.map(quote).join(', ')}; remove the other${keeps > 1 ? 's' : ''} by hand if nothing needs ${keeps > 1 ? 'them' : 'it'} any more (a verification token that has done its job).`
           : ` The DMARC fix leaves TXT records that are not DMARC's alone: remove ${others.length === 1 ? 'it' : 'them'} by hand if nothing needs ${others.length === 1 ? 'it' : 'them'} any more (a verification token that has done its job).`;
       out.push(
         makeFinding(
