@@ -199,6 +199,40 @@ export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[]):
 }
 
 /**
+ * Whether receivers evaluating the "+" include `t` after `before` DNS lookups reach, within the lookup limit, "+"
+ * ip4/ip6 terms that cover every one of `ranges` together with `passing` — in its record, in order, through its "+"
+ * includes and its redirect= (which comes last). Ranges it passes are added to `passing` (those addresses matched).
+ * a, mx, exists and ptr terms count as no match, as permerrorBefore counts them.
+ */
+function coveredWithin(t: SpfTreeTerm, ranges: readonly string[], passing: string[], before: number, depth = 0): boolean {
+  return passedIn(t, ranges, passing, before, depth) === true;
+}
+
+/** coveredWithin's walk: true when covered, else the lookups counted by the end of `t`. */
+function passedIn(t: SpfTreeTerm, ranges: readonly string[], passing: string[], before: number, depth: number): true | number {
+  const p = parseTermShared(t.term);
+  const follow = t.children && !t.error && !t.unknown && !t.loop && depth < 10 && (p.mechanism === 'include' ? p.qualifier === '+' : p.modifier === 'redirect');
+  if (!ranges.length || !follow) return before + t.lookups;
+  let n = before + 1;
+  if (n > LOOKUP_LIMIT) return before + t.lookups;
+  const inner = t.children!.terms.filter((x) => !x.ignored);
+  for (const x of [...inner.filter((x) => x.kind === 'mechanism'), ...inner.filter((x) => x.kind !== 'mechanism')]) {
+    const q = parseTermShared(x.term);
+    const range = !x.error && q.qualifier === '+' ? ipTermRange(q) : null;
+    if (range) {
+      passing.push(range);
+      if (ranges.every((r) => cidrsCover(passing, r))) return true;
+      continue;
+    }
+    const r = passedIn(x, ranges, passing, n, depth + 1);
+    if (r === true) return true;
+    n = r;
+    if (n > LOOKUP_LIMIT) break;
+  }
+  return before + t.lookups;
+}
+
+/**
  * What makes receivers answer permerror for the relay's mail before they reach `passTerm` (the top-level term
  * relayAuthorisation found passing it; `hosts` as given to it) in the record `tree` is: a syntax error anywhere in the
  * record (it is refused whole), or an include before that term whose evaluation is a permanent error — its target
@@ -232,6 +266,9 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
       if (range) passing.push(range);
       continue;
     }
+    // An include whose own record passes every range first (its "+" ip4/ip6 terms, within the limit) ends the
+    // evaluation for the relay's mail there: the rest of its lookups never happen (review: its total was counted).
+    if (coveredWithin(t, ranges, passing, lookups)) return null;
     lookups += t.lookups;
     if (lookups > LOOKUP_LIMIT && !matchedFirst()) return { term: t.term, why: `receivers count ${lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
     if (mech !== 'include' || t.unknown) continue;
