@@ -286,11 +286,14 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       const refusing = refusals.filter((x) => x.length).length;
       // Only OpenDKIM's reading of p= (a bare RSAPublicKey) is OpenDKIM's too; g= is Mail::DKIM's alone.
       const who = refusals.some((x) => x.some((p) => p.kind === 'encoding')) ? 'Mail::DKIM or OpenDKIM' : 'Mail::DKIM';
+      // Whose signatures: this server's only for its key at its selector (another selector's, or a sender's key the fix
+      // leaves alone, is another signer's — review: the text named this server's at every selector).
+      const signatures = isServer && keys[0] === mine ? "this server's signatures" : 'the signatures made with that key';
       const copiesText =
         refusing === 0
           ? `${all.length} TXT records at ${name} publish the same key: verifiers use one of them, so signatures verify either way, but one record is enough${planWrites() ? ' (the DKIM fix keeps one)' : ''}.`
           : refusing < parsed.length
-            ? `${all.length} TXT records at ${name} publish the same key, but ${refusing === 1 ? 'one of them is' : `${refusing} of them are`} in a form ${who} refuses (see dkim.compat): verifiers use one of the records (most take the first), so receivers that verify with ${who} fail this server's signatures whenever they read ${refusing === 1 ? 'that one' : 'one of those'}. One record is enough${planWrites() ? ' (the DKIM fix keeps one, in a form they read)' : ''}.`
+            ? `${all.length} TXT records at ${name} publish the same key, but ${refusing === 1 ? 'one of them is' : `${refusing} of them are`} in a form ${who} refuses (see dkim.compat): verifiers use one of the records (most take the first), so receivers that verify with ${who} fail ${signatures} whenever they read ${refusing === 1 ? 'that one' : 'one of those'}. One record is enough${planWrites() ? ' (the DKIM fix keeps one, in a form they read)' : ''}.`
             : `${all.length} TXT records at ${name} publish the same key (each in a form ${who} refuses: see dkim.compat): verifiers use one of them; one record is enough${planWrites() ? ' (the DKIM fix keeps one, in a form they read)' : ''}.`;
       out.push(
         makeFinding(
