@@ -787,8 +787,10 @@ async function planSpfOnce(
     // (more than 2 make receivers return permerror): it goes, whoever it names — an exists: too, with any qualifier (it
     // matches no sender; review: spf.void-lookups offered the fix for three such exists: terms and the plan was blocked,
     // calling the names existing). A name that exists without addresses stays (its owner may be about to add them); DNS
-    // trouble keeps the term (the final check below blocks the plan).
-    if ((t.mechanism === 'a' || t.mechanism === 'mx' || t.mechanism === 'exists') && name) {
+    // trouble keeps the term (the final check below blocks the plan). A name built with %{o} is kept: %{o} is the
+    // domain only for its own mail — for a domain whose record includes this one it is that domain, whose name may
+    // exist (review: `exists:%{o}._allow.<list>` would have been dropped for them too).
+    if ((t.mechanism === 'a' || t.mechanism === 'mx' || t.mechanism === 'exists') && name && !/%\{o/i.test(t.domainSpec ?? '')) {
       const a = await ctx.resolver.resolve(name, t.mechanism === 'mx' ? 'MX' : 'A');
       if (a.status === 'nxdomain') {
         notes.push(`Drops ${t.raw}: ${name} does not exist, so it authorises nobody and each receiver counts a void lookup for it (more than 2 are a permanent error).`);

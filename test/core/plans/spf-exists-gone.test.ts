@@ -36,6 +36,13 @@ describe('SPF fix: exists: of a name that does not exist', () => {
     assert.ok(again.findings.some((f) => f.rule === 'spf.ok'), again.findings.map((f) => f.rule).join(', '));
   });
 
+  test('a name built with %{o} stays, even when it does not exist for this domain: for a domain that includes this record, %{o} is that domain', async () => {
+    const spf = `v=spf1 ip4:${SERVER_IP} exists:%{o}._allow.list.example a:%{o}.gone.example ~all`;
+    const { after, show } = await run(spf);
+    assert.ok(after === null || after.includes('exists:%{o}._allow.list.example a:%{o}.gone.example'), show);
+    assert.ok(!show.includes('Drops exists:%{o}') && !show.includes('Drops a:%{o}'), show);
+  });
+
   test('an exists: whose name exists (with or without an address), or whose name depends on the sender, stays', async () => {
     const spf = `v=spf1 ip4:${SERVER_IP} exists:listed.example exists:empty.example exists:%{i}.list.example ~all`;
     const { after, show } = await run(spf, { 'listed.example': { A: ['127.0.0.2'] }, 'empty.example': { TXT: [['x']] } });
