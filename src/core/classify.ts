@@ -24,7 +24,7 @@ import type { Knowledge, Provider } from '../knowledge/index.js';
 import type { Classifier } from './checks/context.js';
 import { canonName, inZone, registrableDomain } from './domain.js';
 import { ownRecordAt } from './spf/own.js';
-import { cidrContains, isIpAddress, reverseName } from './ip.js';
+import { canonicalIpv6, cidrContains, isIpAddress, reverseName } from './ip.js';
 import { rsaPublicKeyDer } from './dkim/der.js';
 import { parseDkimRecord } from './dkim/record.js';
 import { genericPtrReason } from './checks/ptr.js';
@@ -474,9 +474,12 @@ class AuditClassifier implements Classifier {
       return C('this-server', `${ipOrCidr} contains this server's outbound IP${inside.length > 1 ? 's' : ''} ${inside.join(', ')}`);
     }
     const base = ipOrCidr.split('/')[0];
-    const trace = traceIps.get(base);
+    // The zone's addresses are kept in the one spelling every reader gives (ipv6Text); an ip6: term may be written
+    // any way (`ip6:2001:DB8::7`).
+    const key = base.includes(':') ? (canonicalIpv6(base) ?? base) : base;
+    const trace = traceIps.get(key);
     if (trace !== undefined) return this.traceIp(base, trace);
-    const remoteMail = this.remoteMailIps.get(base);
+    const remoteMail = this.remoteMailIps.get(key);
     if (remoteMail) return remoteMail;
     if (!isIpAddress(base)) return C('unknown', `${ipOrCidr} is not an IP address`);
     const ptr = await this.resolver.resolve(reverseName(base), 'PTR');

@@ -51,6 +51,93 @@ export function isIpAddress(s: string): boolean {
   return ipaddr.isValid(s);
 }
 
+// The one spelling of an IPv6 address: panel records are compared with live DNS answers as text (the classifier's
+// traces of a previous host, the records an mx.stale finding names), so an address read from a zone file, from a
+// panel's API and from a DNS answer must come out spelled alike. RFC 5952 §4: lower case, no leading zeros, the longest
+// run of two or more zero groups as `::` (the first on a tie); and, as §5 recommends and inet_ntop and BIND's
+// named-checkzone write it, an IPv4-mapped address (::ffff:0:0/96) with its IPv4 address in dotted quad:
+// `::ffff:192.0.2.1`. (Only that one: the deprecated IPv4-compatible form, which BIND writes `::192.0.2.1`, is
+// `::c000:201` here — what the comparisons need is that every reader gives the same text.)
+
+/** The 16 octets of an IPv6 address (`b` from `at`) in the one spelling above. */
+export function ipv6Text(b: Uint8Array, at = 0): string {
+  const w: number[] = [];
+  for (let i = 0; i < 8; i++) w.push((b[at + i * 2] << 8) | b[at + i * 2 + 1]);
+  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
+    return `::ffff:${b[at + 12]}.${b[at + 13]}.${b[at + 14]}.${b[at + 15]}`;
+  }
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = w.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/**
+ * The octets of an IPv6 address in text (RFC 4291 §2.2: groups of one to four hex digits in any case, at most one `::`,
+ * the last 32 bits as a plain dotted quad if so written), or null: anything else, a zone id (`%eth0`) included — DNS
+ * data holds none. (Node's isIPv6 takes the same texts but those with a zone id; core has no node:net.)
+ */
+export function ipv6Octets(text: string): Uint8Array | null {
+  let s = text;
+  let v4 = -1;
+  if (s.includes('.')) {
+    const colon = s.lastIndexOf(':');
+    v4 = colon < 0 ? -1 : plainV4(s, colon + 1, s.length);
+    if (v4 < 0) return null;
+    // The dotted quad stands for the last two groups; `::1.2.3.4` keeps its `::` (the colon before the quad stays).
+    s = s.slice(0, colon + 1) + '0:0';
+  }
+  const halves = s.split('::');
+  if (halves.length > 2) return null;
+  const groups = (h: string): number[] | null => {
+    if (h === '') return [];
+    const out: number[] = [];
+    for (const g of h.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return null;
+  const n = head.length + tail.length;
+  if (halves.length === 2 ? n > 7 : n !== 8) return null;
+  const words = [...head, ...new Array<number>(8 - n).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[i * 2] = words[i] >> 8;
+    out[i * 2 + 1] = words[i] & 0xff;
+  }
+  if (v4 >= 0) {
+    out[12] = v4 >>> 24;
+    out[13] = (v4 >>> 16) & 0xff;
+    out[14] = (v4 >>> 8) & 0xff;
+    out[15] = v4 & 0xff;
+  }
+  return out;
+}
+
+/** An IPv6 address written any way (`::FFFF:A00:1`, `2001:0db8:0:0::1`) in the one spelling (ipv6Text); null when `text` is none. */
+export function canonicalIpv6(text: string): string | null {
+  const b = ipv6Octets(text);
+  return b && ipv6Text(b);
+}
+
 /** Does `cidr` ("192.0.2.0/24", "2001:db8::/32", or a bare address) contain `ip`? */
 export function cidrContains(cidr: string, ip: string): boolean {
   const a = plainV4(ip, 0, ip.length);

@@ -127,3 +127,23 @@ test('previous hosts stay stale: websitewelcome.com (HostGator, the bench/demo e
   assert.equal(sg.class, 'stale');
   assert.equal(sg.provider, 'siteground');
 });
+
+test('an ip6: term written in another spelling than the zone\'s AAAA of mail.<domain> is the same address (stale with routing local, kept with remote)', async () => {
+  // The readers give the zone's AAAA in one spelling (RFC 5952, src/core/ip.ts ipv6Text); an SPF term may be written
+  // `ip6:2001:DB8:0:0::7`. Looked up by its text as written, it was not the trace address.
+  const records = (routing: MailSettings['routing']) => {
+    const zone: ZoneRecord[] = [
+      { name: D, ttl: 300, type: 'NS', value: 'ns1.newhost.example' },
+      { name: D, ttl: 300, type: 'MX', value: `10 mail.${D}.` },
+      { name: `mail.${D}`, ttl: 300, type: 'AAAA', value: '2001:db8::7' },
+    ];
+    const map = { [D]: { TXT: [[`v=spf1 ip6:2001:DB8:0:0::7 ip4:${SERVER_IP} -all`]], MX: [{ priority: 10, exchange: `mail.${D}` }] }, [`mail.${D}`]: { AAAA: ['2001:db8::7'] } } as ZoneMap;
+    return ctxFor(D, map, zone, { routing });
+  };
+  for (const term of ['ip6:2001:DB8:0:0::7', 'ip6:2001:0db8::0007/128', 'ip6:2001:db8::7']) {
+    const stale = await records('local').classifier.spfTerm(term);
+    assert.equal(stale.class, 'stale', term);
+    assert.match(stale.reason, /mail\.cust\.example still points at 2001:db8::7/);
+    assert.equal((await records('remote').classifier.spfTerm(term)).class, 'keep', term);
+  }
+});

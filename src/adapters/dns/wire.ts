@@ -27,6 +27,7 @@ import { isUtf8 } from 'node:buffer';
 import { randomFillSync } from 'node:crypto';
 import { emptyList } from '../../core/arrays.js';
 import { lowerAscii } from '../../core/domain.js';
+import { ipv6Text } from '../../core/ip.js';
 import { decodeJoined, ESCAPED_OCTET, octetsOf } from '../../core/octets.js';
 
 export const QTYPE = { A: 1, NS: 2, CNAME: 5, SOA: 6, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SPF: 99 } as const;
@@ -286,34 +287,6 @@ export interface ParsedResponse {
   chain: string[];
 }
 
-function formatAAAA(msg: Buffer, o: number): string {
-  const w: number[] = [];
-  for (let i = 0; i < 8; i++) w.push(msg.readUInt16BE(o + i * 2));
-  // IPv4-mapped: ::ffff:a.b.c.d (as inet_ntop writes it)
-  if (w[0] === 0 && w[1] === 0 && w[2] === 0 && w[3] === 0 && w[4] === 0 && w[5] === 0xffff) {
-    return `::ffff:${msg[o + 12]}.${msg[o + 13]}.${msg[o + 14]}.${msg[o + 15]}`;
-  }
-  // RFC 5952: the longest run (≥2) of zero words becomes '::' (first such run on ties).
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (w[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && w[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = w.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
-
 /**
  * A TXT record's character-strings as text. Core code joins them (joinTxt: no separator), so what counts is that the
  * joined text is the decoding of the record's joined bytes, and that different bytes never give the same text:
@@ -552,7 +525,8 @@ function parseMessage(msg: Buffer, qtype: number, q: { readonly qnameKey: string
         break;
       case QTYPE.AAAA:
         if (rdlen !== 16) throw new MalformedResponse('AAAA rdata is not 16 octets');
-        d = formatAAAA(msg, s);
+        // (In the one spelling every reader of addresses gives, core/ip.ts: a zone file's AAAA compares equal to it.)
+        d = ipv6Text(msg, s);
         break;
       case QTYPE.TXT:
       case QTYPE.SPF:

@@ -3,6 +3,7 @@
 // unless a comment says INFERRED).
 import { isUtf8 } from 'node:buffer';
 import { canonName, inZone } from '../../../core/domain.js';
+import { canonicalIpv6 } from '../../../core/ip.js';
 import type { Change, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError } from '../../../core/panel.js';
 import { isSpfRecord } from '../../../core/spf/parse.js';
@@ -179,6 +180,10 @@ export function decodeZone(zone: string, items: unknown, where = `the panel's an
     if (type === 'TXT' || type === 'SPF') {
       rec.txt = fields;
       rec.value = fields.join('');
+    } else if (type === 'AAAA' && fields.length === 1) {
+      // In the one spelling of core/ip.ts, the DNS client's: as cPanel gives it (the zone file's text), an address
+      // written `::FFFF:A00:1` did not equal the live answer `::ffff:10.0.0.1`.
+      rec.value = canonicalIpv6(fields[0]) ?? fields[0];
     } else {
       const nf = namePositions(type);
       rec.value = fields.map((f, k) => (nf.includes(k) ? presentName(f, zone) : f)).join(' ');

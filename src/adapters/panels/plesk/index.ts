@@ -13,7 +13,7 @@ import { PanelError, PartialWriteError, type ApplyResult, type Panel, type Panel
 import { unwritableChanges } from '../../../core/plans/plan.js';
 import { hashRecords, recordsAt } from '../../../core/zone.js';
 import { canonicalKey } from '../../../core/classify.js';
-import { isIpAddress } from '../../../core/ip.js';
+import { canonicalIpv6, isIpAddress } from '../../../core/ip.js';
 import { relayOf } from '../../../knowledge/index.js';
 import { parseDkimRecord } from '../../../core/dkim/record.js';
 import { relativeDname, undoGeneratedDkim } from '../cpanel/zonefile.js';
@@ -494,6 +494,11 @@ export class PleskPanel implements Panel {
         break;
       case 'CAA':
         value = `${opt} ${r.value}`.trim();
+        break;
+      case 'AAAA':
+        // In the one spelling of core/ip.ts, the DNS client's: as Plesk stores it (as typed), an address written
+        // `::FFFF:A00:1` did not equal the live answer `::ffff:10.0.0.1`.
+        value = canonicalIpv6(r.value.trim()) ?? r.value;
         break;
       default:
         value = r.value;
