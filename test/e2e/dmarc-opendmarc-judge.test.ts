@@ -16,11 +16,17 @@
 //    customer's record is judged otherwise by its receivers, or (c) harmless (neither side enforces a policy). A
 //    difference no class explains, or one whose verdicts are not the class's, fails the test; so does a class no case
 //    shows. (No class is (a): the differences found in mailhealth were in the DMARC fix, see 2.)
+//    Its length limits on report addresses (LIMITS, each just under, at and over): a report URI of 256 octets or
+//    more (whitespace not counted, a !size suffix counted) makes it refuse the whole record; a rua= or ruf= value of
+//    512 octets or more (as written, from "=" to ";", whitespace counted) is skipped whole — no report of that kind,
+//    the policy still applied. mailhealth's dmarc.compat says both (openDmarcIgnores, openDmarcDropsReports).
 // 2. Every record the DMARC fix writes (planDmarc over a variety of starting records: none, broken, stale report
-//    addresses, p=none, several records, long records split into strings) is read by OpenDMARC as the policy the fix
-//    meant: parsed, the same p, the same subdomain policy, the same rua list. The defect it found — the fix kept an
-//    rf= or ri= value that OpenDMARC refuses the whole record over — is fixed (src/core/plans/dmarc.ts
-//    refusedReportTag; pinned without gcc in test/core/plans/dmarc-opendmarc.test.ts).
+//    addresses, p=none, several records, long records split into strings, report addresses over those limits) is read
+//    by OpenDMARC as the policy the fix meant: parsed, the same p, the same subdomain policy, the same rua and ruf
+//    lists; and every report address the fix does not write is named in its notes. The defects it found — the fix kept
+//    an rf= or ri= value that OpenDMARC refuses the whole record over (src/core/plans/dmarc.ts refusedReportTag; pinned
+//    without gcc in test/core/plans/dmarc-opendmarc.test.ts), and report URIs or lists over OpenDMARC's limits (fixed:
+//    fitReportUris; test/core/plans/dmarc-opendmarc-limits.test.ts) — are fixed.
 //
 // Skipped with a message when gcc or libopendmarc is missing (.ci/run installs gcc and libopendmarc-dev).
 import assert from 'node:assert/strict';
@@ -28,7 +34,7 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isDmarcRecord, openDmarcIgnores, parseDmarcRecord, policyValue, validPct, type DmarcPolicy } from '../../src/core/dmarc/record.js';
+import { isDmarcRecord, openDmarcDropsReports, openDmarcIgnores, parseDmarcRecord, policyValue, validPct, type DmarcPolicy } from '../../src/core/dmarc/record.js';
 import type { ZoneRecord } from '../../src/core/model.js';
 import { planDmarc } from '../../src/core/plans/dmarc.js';
 import { checkContext } from '../core/checks/context.js';
@@ -196,6 +202,53 @@ function generated(seed: number, n: number): string[] {
 const SEED = 7489;
 const GENERATED = generated(SEED, 360);
 
+/** A mailto: URI of exactly `n` octets at `domain` (its local part filled with "a"). */
+const uriOf = (n: number, domain = 'example.com') => `mailto:${'a'.repeat(n - `mailto:@${domain}`.length)}@${domain}`;
+
+/** A comma list of exactly `n` octets of short mailto: URIs at `domain` (the last one's local part padded). */
+function listOf(n: number, domain = 'example.com'): string {
+  const uris: string[] = [];
+  let len = -1;
+  for (let k = 0; ; k++) {
+    const u = `mailto:r${String(k).padStart(3, '0')}@${domain}`;
+    if (len + 1 + u.length > n) break;
+    uris.push(u);
+    len += 1 + u.length;
+  }
+  uris[uris.length - 1] = uris[uris.length - 1].replace('@', `${'x'.repeat(n - len)}@`);
+  const out = uris.join(',');
+  assert.equal(Buffer.byteLength(out), n);
+  return out;
+}
+
+/** What OpenDMARC's parser does with a record's report addresses: reads them, refuses the record, skips a tag's list. */
+type LimitVerdict = 'reads' | 'refuses' | 'skips rua' | 'skips ruf';
+
+type LimitCase = [label: string, text: string, verdict: LimitVerdict, tag: 'rua' | 'ruf'];
+
+/**
+ * OpenDMARC's length limits on report addresses, each just under, at and over (all with p=reject, valid to mailhealth):
+ * the verdict its parser gives, which dmarc.compat must give too.
+ */
+const limitCases = (tag: 'rua' | 'ruf'): LimitCase[] => [
+  [`${tag}: a URI of 255 octets`, `v=DMARC1; p=reject; ${tag}=${uriOf(255)}`, 'reads', tag],
+  [`${tag}: a URI of 256 octets`, `v=DMARC1; p=reject; ${tag}=${uriOf(256)}`, 'refuses', tag],
+  [`${tag}: a URI of 257 octets`, `v=DMARC1; p=reject; ${tag}=mailto:d@example.com,${uriOf(257)}`, 'refuses', tag],
+  [`${tag}: a URI of 255 octets with spaces around it (not counted)`, `v=DMARC1; p=reject; ${tag}=   ${uriOf(255)}   ,mailto:d@example.com`, 'reads', tag],
+  [`${tag}: a URI of 255 octets with its !10m suffix`, `v=DMARC1; p=reject; ${tag}=${uriOf(251)}!10m`, 'reads', tag],
+  [`${tag}: a URI of 256 octets with its !10m suffix`, `v=DMARC1; p=reject; ${tag}=${uriOf(252)}!10m`, 'refuses', tag],
+  [`${tag}: a URI of 255 octets with 2-octet letters`, `v=DMARC1; p=reject; ${tag}=mailto:${'é'.repeat(10)}${uriOf(235).slice(7)}`, 'reads', tag],
+  [`${tag}: a URI of 256 octets with 2-octet letters`, `v=DMARC1; p=reject; ${tag}=mailto:${'é'.repeat(10)}${uriOf(236).slice(7)}`, 'refuses', tag],
+  [`${tag}: a list of 511 octets`, `v=DMARC1; p=reject; ${tag}=${listOf(511)}`, 'reads', tag],
+  [`${tag}: a list of 512 octets`, `v=DMARC1; p=reject; ${tag}=${listOf(512)}`, `skips ${tag}`, tag],
+  [`${tag}: a list of 513 octets`, `v=DMARC1; p=reject; ${tag}=${listOf(513)}`, `skips ${tag}`, tag],
+  [`${tag}: a list of 510 octets and a space on each side (512 as written)`, `v=DMARC1; p=reject; ${tag}= ${listOf(510)} ; adkim=r`, `skips ${tag}`, tag],
+  [`${tag}: a list of 510 octets and a space (511 as written)`, `v=DMARC1; p=reject; ${tag}= ${listOf(510)}`, 'reads', tag],
+  [`${tag}: a list of 511 octets holding a URI of 256`, `v=DMARC1; p=reject; ${tag}=${listOf(254)},${uriOf(256)}`, 'refuses', tag],
+  [`${tag}: a list of 512 octets holding a URI of 300 (skipped before its URIs are looked at)`, `v=DMARC1; p=reject; ${tag}=${listOf(211)},${uriOf(300)}`, `skips ${tag}`, tag],
+];
+const LIMITS: LimitCase[] = [...limitCases('rua'), ...limitCases('ruf')];
+
 /** What one side makes of a record. */
 interface Reading {
   /** The policy applied to the domain: none/quarantine/reject, `no policy` (a record that applies none), `discarded`, `refused(N)`. */
@@ -222,10 +275,19 @@ function openDmarcReads(o: Judged): Reading {
   return { policy: p, sub: LETTER[o.sp || o.p!], pct: o.pct };
 }
 
-/** The octets of the rua= value as OpenDMARC cuts it out (between "=" and the next ";", whitespace included). */
-function ruaValueOctets(text: string): number {
-  const part = text.split(';').find((p) => /^\s*rua\s*=/i.test(p));
-  return part === undefined ? 0 : Buffer.byteLength(part.slice(part.indexOf('=') + 1));
+/** What dmarc.compat says OpenDMARC's parser does with a record's report addresses (its lookup's misses aside). */
+function mailhealthLimitVerdict(text: string): LimitVerdict {
+  if (openDmarcIgnores(text).some((w) => !/^its version/.test(w))) return 'refuses';
+  const drops = openDmarcDropsReports(text);
+  if (drops.some((w) => w.startsWith('its rua='))) return 'skips rua';
+  if (drops.some((w) => w.startsWith('its ruf='))) return 'skips ruf';
+  return 'reads';
+}
+
+/** OpenDMARC's verdict on a record whose report addresses are all in one tag. */
+function openDmarcLimitVerdict(o: Judged, tag: 'rua' | 'ruf'): LimitVerdict | string {
+  if (o.status !== 0) return o.status === 4 ? 'refuses' : `status ${o.status ?? o.crash}`;
+  return o[tag]?.length ? 'reads' : `skips ${tag}`;
 }
 
 const tagsOf = (text: string) => text.split(';').map((p) => p.trim()).filter((p) => p.includes('='));
@@ -326,8 +388,8 @@ const CLASSES: Difference[] = [
     // RFC 7489 §6.3: "Syntax errors in the remainder of the record SHOULD be discarded in favor of default values (if
     // any) or ignored outright"; an invalid sp makes the record one without a valid p (§6.6.3: p=none with a valid rua).
     // OpenDMARC returns DMARC_PARSE_ERROR_BAD_VALUE and its receivers apply no DMARC policy. mailhealth reports all but
-    // rf/ri as dmarc.syntax (fail, the fix drops them); rf/ri only as a remark (DMARCbis removed them) — the DMARC fix
-    // drops those too now (refusedReportTag), and a dmarc.compat-like finding for them is proposed, not added.
+    // rf/ri and a report URI of 256 octets or more as dmarc.syntax (fail, the fix drops them); those as dmarc.compat
+    // (warn: RFC 7489 receivers read the record; the fix drops or shortens them too — refusedReportTag, fitReportUris).
     reason: 'RFC 7489 §6.3 (discard bad values for defaults); OpenDMARC refuses the record',
     applies: () => true,
     says: { policy: [/^(none|quarantine|reject|no policy)$/, REFUSED] },
@@ -348,7 +410,7 @@ const PCT_CLASS: Difference = {
 
 describe('OpenDMARC reads DMARC records as mailhealth does, but for the listed differences', { skip: 'skip' in found ? found.skip : false }, () => {
   const { bin } = found as { bin: string; dir: string };
-  const texts = [...RECORDS, ...GENERATED];
+  const texts = [...RECORDS, ...LIMITS.map(([, text]) => text), ...GENERATED];
   let rows: Row[] = [];
   let judged: Judged[] = [];
 
@@ -404,46 +466,65 @@ describe('OpenDMARC reads DMARC records as mailhealth does, but for the listed d
     });
   }
 
-  test('dmarc.compat: a record mailhealth reads without errors is one OpenDMARC refuses exactly when openDmarcIgnores names an rf=/ri= value (its lookup-miss of `V=DMARC1` is not the parser\'s: checked by opendmarc-check over loopback DNS)', () => {
+  test('dmarc.compat: a record mailhealth reads without errors is one OpenDMARC refuses exactly when openDmarcIgnores names an rf=/ri= value or a report URI of 256 octets or more (its lookup-miss of `V=DMARC1` is not the parser\'s: checked by opendmarc-check over loopback DNS)', () => {
     const off: string[] = [];
     let refused = 0;
+    let long = 0;
     texts.forEach((text, i) => {
       if (!isDmarcRecord(text)) return;
       const rec = parseDmarcRecord(text);
       // Records with a written policy only (one without p= but with rua= is p=none to mailhealth and refused by
-      // OpenDMARC: neither enforces anything); and no report URI of 256 octets or more, which OpenDMARC also refuses
-      // the record over — no real report address is that long, so it is not warned about.
-      if (rec.errors.length || policyValue(rec.tags.p) === undefined || [...rec.rua, ...rec.ruf].some((u) => Buffer.byteLength(u.raw) >= 256)) return;
-      const says = openDmarcIgnores(text).filter((w) => /^its r[fi]=/.test(w)).length > 0;
+      // OpenDMARC: neither enforces anything).
+      if (rec.errors.length || policyValue(rec.tags.p) === undefined) return;
+      const reasons = openDmarcIgnores(text).filter((w) => !/^its version/.test(w));
+      const says = reasons.length > 0;
       const refuses = judged[i].status !== 0;
       if (refuses) refused++;
+      if (refuses && reasons.some((w) => /^its ru[af]= address/.test(w))) long++;
       if (says !== refuses) off.push(`${JSON.stringify(text)}: mailhealth ${says ? 'warns' : 'is silent'}, OpenDMARC status ${judged[i].status}`);
     });
     assert.ok(refused > 0, 'some error-free record is refused by OpenDMARC');
+    assert.ok(long > 0, 'some error-free record is refused over a long report URI');
     assert.deepEqual(off, []);
   });
 
-  test('report addresses: every rua URI of a record mailhealth reads without errors, OpenDMARC keeps (whitespace removed) — but a rua= value over 512 octets, which it drops whole', () => {
+  test('report addresses: every rua and ruf URI of a record mailhealth reads without errors, OpenDMARC keeps (whitespace removed) — but a list of 512 octets or more, which it skips whole exactly where openDmarcDropsReports says so', () => {
     const off: string[] = [];
-    let long = 0;
+    let skipped = 0;
     texts.forEach((text, i) => {
       if (!isDmarcRecord(text) || judged[i].status !== 0) return;
       const rec = parseDmarcRecord(text);
-      if (rec.errors.length || !rec.rua.length) return;
-      const got = judged[i].rua ?? [];
-      if (ruaValueOctets(text) > 512) {
-        // OpenDMARC's opendmarc_util_cleanup refuses a value longer than its 512-byte buffer: the tag is skipped, so
-        // its receivers send no aggregate report (mailhealth: a valid list). Listed, not a defect of the fix: the
-        // customer's addresses cannot be kept shorter; a finding for it is proposed.
-        long++;
-        if (got.length) off.push(`${JSON.stringify(text)}: a rua= value over 512 octets, OpenDMARC kept ${got.join(',')}`);
-        return;
+      if (rec.errors.length) return;
+      const drops = openDmarcDropsReports(text);
+      for (const tag of ['rua', 'ruf'] as const) {
+        if (!rec[tag].length) continue;
+        const got = judged[i][tag] ?? [];
+        const says = drops.some((w) => w.startsWith(`its ${tag}=`));
+        if (says) {
+          skipped++;
+          if (got.length) off.push(`${JSON.stringify(text)}: mailhealth says the ${tag}= list is skipped, OpenDMARC kept ${got.join(',')}`);
+          continue;
+        }
+        const want = rec[tag].map((u) => u.raw.replace(/\s+/g, ''));
+        if (want.some((u) => !got.includes(u))) off.push(`${JSON.stringify(text)}: ${tag} mailhealth ${want.join(',')}, OpenDMARC ${got.join(',')}`);
       }
-      const want = rec.rua.map((u) => u.raw.replace(/\s+/g, ''));
-      if (want.some((u) => !got.includes(u))) off.push(`${JSON.stringify(text)}: mailhealth ${want.join(',')}, OpenDMARC ${got.join(',')}`);
     });
     assert.deepEqual(off, []);
-    assert.ok(long > 0, 'some record has a rua= value over 512 octets');
+    assert.ok(skipped > 0, 'some record has a rua= or ruf= list of 512 octets or more');
+  });
+
+  test('length limits, just under, at and over: OpenDMARC gives each record its verdict, and dmarc.compat says the same', () => {
+    const off: string[] = [];
+    LIMITS.forEach(([label, text, verdict, tag]) => {
+      const i = texts.indexOf(text);
+      const rec = parseDmarcRecord(text);
+      const theirs = openDmarcLimitVerdict(judged[i], tag);
+      const ours = mailhealthLimitVerdict(text);
+      if (rec.errors.length || rec.policy !== 'reject') off.push(`${label}: mailhealth finds errors (${rec.errors.join('; ')}) or no p=reject`);
+      if (theirs !== verdict) off.push(`${label}: OpenDMARC ${theirs}, expected ${verdict} (${judged[i].text ?? ''})`);
+      if (ours !== verdict) off.push(`${label}: mailhealth says ${ours}, expected ${verdict}`);
+    });
+    assert.deepEqual(off, []);
   });
 });
 
@@ -451,6 +532,8 @@ describe('OpenDMARC reads DMARC records as mailhealth does, but for the listed d
 
 const D = 'alice.example';
 const LONG_RUA = Array.from({ length: 9 }, (_, k) => `mailto:dmarc-reports-${k}@alice.example`).join(',');
+/** A record's text as TXT strings of at most 200 octets (ASCII here), as a zone stores a long one. */
+const strings = (text: string) => text.match(/[^]{1,200}/g)!;
 
 /** Starting states of `_dmarc.alice.example` (each record as its strings), and the world around it. */
 const PLAN_CASES: { label: string; records: string[][]; world?: ZoneMap }[] = [
@@ -490,11 +573,23 @@ const PLAN_CASES: { label: string; records: string[][]; world?: ZoneMap }[] = [
   { label: 'long record in strings', records: [[`v=DMARC1; p=quarantine; rf=xml; rua=${LONG_RUA.slice(0, 150)}`, `${LONG_RUA.slice(150)},mailto:dmarc-reports@dreamhost.com`]] },
   { label: 'long record, string cut in a tag', records: [['v=DMARC1; p=rej', 'ect; sp=quar', `antine; ri=1 day; rua=${LONG_RUA}`]] },
   { label: 'external report address, authorised', records: [['v=DMARC1; p=reject; rua=mailto:r@dmarcian.com!10m; ri=x']], world: { [`${D}._report._dmarc.dmarcian.com`]: { TXT: [['v=DMARC1']] } } },
+  // OpenDMARC's length limits (LIMITS): the fix used to keep every report address as it was.
+  { label: 'rua URI of 256 octets beside a short one', records: [strings(`v=DMARC1; p=reject; rua=mailto:d@alice.example,${uriOf(256, D)}`)] },
+  { label: 'rua URI of 255 octets', records: [strings(`v=DMARC1; p=reject; rua=${uriOf(255, D)}`)] },
+  { label: 'rua URI over 255 octets only with its !size suffix', records: [strings(`v=DMARC1; p=quarantine; rua=${uriOf(252, D)}!10m,mailto:d@alice.example`)] },
+  { label: 'the only rua URI over 255 octets', records: [strings(`v=DMARC1; p=none; rua=${uriOf(300, D)}`)] },
+  { label: 'ruf URI of 256 octets', records: [strings(`v=DMARC1; p=reject; rua=mailto:d@alice.example; ruf=${uriOf(256, D)}; fo=1`)] },
+  { label: 'rua list of 511 octets', records: [strings(`v=DMARC1; p=reject; rua=${listOf(511, D)}`)] },
+  { label: 'rua list of 512 octets', records: [strings(`v=DMARC1; p=reject; rua=${listOf(512, D)}`)] },
+  { label: 'rua list of 700 octets', records: [strings(`v=DMARC1; p=reject; sp=quarantine; rua=${listOf(700, D)}`)] },
+  { label: 'rua list over 511 octets only with its spaces', records: [strings(`v=DMARC1; p=reject; rua=${listOf(500, D).split(',').join(' , ')}`)] },
+  { label: 'ruf list of 600 octets', records: [strings(`v=DMARC1; p=reject; rua=mailto:d@alice.example; ruf=${listOf(600, D)}`)] },
+  { label: 'rua list of 600 octets with a previous host\'s address first', records: [strings(`v=DMARC1; p=reject; rua=mailto:dmarc-reports@dreamhost.com,${listOf(560, D)}`)] },
 ];
 
 describe('OpenDMARC reads every record the DMARC fix writes as the policy the fix meant', { skip: 'skip' in found ? found.skip : false }, () => {
   const { bin } = found as { bin: string; dir: string };
-  const planned: { label: string; value: string; strings: string[] }[] = [];
+  const planned: { label: string; value: string; strings: string[]; from: string[]; notes: string[] }[] = [];
   let judgedPlans: Judged[] = [];
 
   before(async () => {
@@ -510,7 +605,7 @@ describe('OpenDMARC reads every record the DMARC fix writes as the policy the fi
       const left = plan.changes.length === 0 && recs.length === 1 ? recs : added;
       assert.equal(left.length, 1, `${c.label}: the fix leaves one record (${plan.notes.join(' | ')})`);
       const strings = left[0].txt ?? [left[0].value];
-      planned.push({ label: c.label, value: strings.join(''), strings });
+      planned.push({ label: c.label, value: strings.join(''), strings, from: c.records.map((r) => r.join('')), notes: plan.notes });
     }
     judgedPlans = await judge(bin, planned.map((p) => p.value));
   });
@@ -520,17 +615,30 @@ describe('OpenDMARC reads every record the DMARC fix writes as the policy the fi
     assert.ok(planned.some((p) => p.strings.length > 1), 'a long record is written as several strings');
   });
 
-  test('OpenDMARC parses each, with the fix\'s p, subdomain policy and rua list', () => {
+  test('OpenDMARC parses each, with the fix\'s p, subdomain policy, rua and ruf lists', () => {
     const off: string[] = [];
     planned.forEach((p, i) => {
       const rec = parseDmarcRecord(p.value);
       const o = judgedPlans[i];
-      const meant = { status: 0, p: rec.tags.p, sub: rec.subdomainPolicy, rua: rec.rua.map((u) => u.raw) };
-      const read = { status: o.status ?? o.crash, p: o.status === 0 ? LETTER[o.p!] : undefined, sub: o.status === 0 ? LETTER[o.sp || o.p!] : undefined, rua: o.rua ?? [] };
+      const meant = { status: 0, p: rec.tags.p, sub: rec.subdomainPolicy, rua: rec.rua.map((u) => u.raw), ruf: rec.ruf.map((u) => u.raw) };
+      const read = { status: o.status ?? o.crash, p: o.status === 0 ? LETTER[o.p!] : undefined, sub: o.status === 0 ? LETTER[o.sp || o.p!] : undefined, rua: o.rua ?? [], ruf: o.ruf ?? [] };
       if (rec.errors.length) off.push(`${p.label}: mailhealth finds errors in the record its fix writes: ${rec.errors.join('; ')}`);
       assert.equal(rec.policy, rec.tags.p, `${p.label}: the fix writes a valid p`);
       if (JSON.stringify(meant) !== JSON.stringify(read)) off.push(`${p.label}: ${JSON.stringify(p.value)}\n  meant ${JSON.stringify(meant)}\n  OpenDMARC ${JSON.stringify(read)} (${o.text ?? ''})`);
     });
+    assert.deepEqual(off, []);
+  });
+
+  test('every report address of the records the fix starts from that the record it writes lacks is named in its notes', () => {
+    const off: string[] = [];
+    for (const p of planned) {
+      const wrote = parseDmarcRecord(p.value);
+      for (const tag of ['rua', 'ruf'] as const) {
+        const has = new Set(wrote[tag].map((u) => u.address.toLowerCase()));
+        for (const text of p.from.filter(isDmarcRecord))
+          for (const u of parseDmarcRecord(text)[tag]) if (!has.has(u.address.toLowerCase()) && !p.notes.some((n) => n.includes(u.address))) off.push(`${p.label}: ${tag} ${u.address} dropped without a note (${p.notes.join(' | ')})`);
+      }
+    }
     assert.deepEqual(off, []);
   });
 });

@@ -1,8 +1,8 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
 import { isSpfRecord } from '../spf/parse.js';
-import { dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, needsExternalAuthorization, OPENDMARC, openDmarcIgnores, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcVersionCaseOnly, externalAuthName, fitReportUris, isDmarcRecord, needsExternalAuthorization, OPENDMARC, OPENDMARC_MAX_LIST, openDmarcDropsReports, openDmarcIgnores, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy, type ReportUri, type ReportUriFit } from '../dmarc/record.js';
 import type { Classification, Finding, ZoneRecord } from '../model.js';
-import { planDmarc } from '../plans/dmarc.js';
+import { defaultReportFits, planDmarc } from '../plans/dmarc.js';
 import { ownedByDmarcFix } from '../plans/owned.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -235,6 +235,8 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
   }
   /** The dmarc.stale-destination findings (their index in `out`), told what the fix does with them once all are known. */
   const staleAt: { i: number; tag: 'rua' | 'ruf'; address: string }[] = [];
+  /** The dmarc.compat finding of the record (its index in `out`), told what the fix does with its report addresses. */
+  let compatAt = -1;
   for (const txt of records) {
     const rec = parseDmarcRecord(txt);
     if (rec.errors.length) {
@@ -244,19 +246,26 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
       out.push(makeFinding('dmarc', 'dmarc.remarks', 'info', `Remarks on the DMARC record: ${rec.warnings.join('; ')}.`, ev, { subject: txt }));
     }
     // A record RFC 7489 receivers apply, that OpenDMARC applies no policy from (third-judge QA: its lookup misses
-    // `V=DMARC1`, it refuses the record over rf=xml or ri=daily). One record only: several are dmarc.multiple already.
+    // `V=DMARC1`, it refuses the record over rf=xml, ri=daily or a report URI of 256 octets or more), or whose reports
+    // of a kind it sends to none of the addresses (a rua=/ruf= value of 512 octets or more, which it skips). One record
+    // only: several are dmarc.multiple already. What the fix does with the report addresses is said once the previous
+    // host's are known (sayCompatFix).
     const ignored = rec.errors.length || records.length > 1 ? [] : openDmarcIgnores(txt);
-    if (ignored.length) {
+    const drops = rec.errors.length || records.length > 1 || ignored.length ? [] : openDmarcDropsReports(txt);
+    if (ignored.length || drops.length) {
       out.push(
         makeFinding(
           'dmarc',
           'dmarc.compat',
           'warn',
-          `Receivers that follow RFC 7489 read the DMARC record, but ${OPENDMARC} applies no DMARC policy from it: ${ignored.join('; and ')}. The DMARC fix writes the record so that it reads it, keeping its policy and report addresses.`,
+          ignored.length
+            ? `Receivers that follow RFC 7489 read the DMARC record, but ${OPENDMARC} applies no DMARC policy from it: ${ignored.join('; and ')}.`
+            : `Receivers that follow RFC 7489 read the DMARC record with all its report addresses; ${OPENDMARC} applies its policy, but ${drops.join('; and ')}.`,
           ev,
           { subject: txt, fix: 'dmarc' },
         ),
       );
+      compatAt = out.length - 1;
     }
     if (rec.policy === 'none') {
       out.push(makeFinding('dmarc', 'dmarc.policy-none', 'info', 'DMARC policy is p=none (monitoring only): fine to start with; move to quarantine once reports look clean.', ev));
@@ -303,6 +312,7 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     }
   }
   if (staleAt.length) await sayStaleFix(ctx, records, staleAt, out);
+  if (compatAt >= 0) await sayCompatFix(ctx, records, staleAt, compatAt, out);
   if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
     out.push(makeFinding('dmarc', 'dmarc.ok', 'pass', `DMARC record is valid.`, ev));
   }
@@ -354,46 +364,115 @@ async function longStrings(ctx: CheckContext, name: string, ev: Finding['evidenc
   );
 }
 
+/** How a report URI is named in messages: a mailto: by its mailbox, any other URI as written. */
+function shownAddress(uri: ReportUri): string {
+  return uri.scheme === 'mailto' && uri.domain ? uri.address : uri.raw;
+}
+
+/** shownAddress of a URI as written (one the parser reads; else the text itself). */
+function shown(raw: string): string {
+  const uri = parseReportUri(raw).uri;
+  return uri ? shownAddress(uri) : raw;
+}
+
+/**
+ * The report addresses the DMARC fix writes for each tag (src/core/plans/dmarc.ts), from the records as they are:
+ * every record's addresses in order, each once, a previous host's (`stale`) dropped, then fitted to OpenDMARC's limits
+ * (fitReportUris: the fix's own rule) — so that what a finding says the fix keeps is what it keeps.
+ */
+function fixedReports(records: readonly string[], stale: ReadonlySet<string>): Record<'rua' | 'ruf', ReportUriFit & { had: boolean }> {
+  const out = {} as Record<'rua' | 'ruf', ReportUriFit & { had: boolean }>;
+  for (const tag of ['rua', 'ruf'] as const) {
+    const uris: string[] = [];
+    const seen = new Set<string>();
+    let had = false;
+    for (const txt of records) {
+      for (const uri of parseDmarcRecord(txt)[tag]) {
+        had = true;
+        if (stale.has(shownAddress(uri).toLowerCase()) || seen.has(uri.address.toLowerCase())) continue;
+        seen.add(uri.address.toLowerCase());
+        uris.push(uri.raw);
+      }
+    }
+    out[tag] = { ...fitReportUris(uris), had };
+  }
+  return out;
+}
+
+/**
+ * Where the DMARC fix sends the aggregate reports of a record none of whose own aggregate addresses it keeps (`gone`:
+ * the addresses it drops), in words after "it": postmaster@ the domain — unless that is too long a report URI for
+ * OpenDMARC (defaultReportFits) — or, publishing at another DNS host, the panel's own record's addresses first.
+ */
+async function ruaFallback(ctx: CheckContext, gone: ReadonlySet<string>): Promise<string> {
+  const postmaster = defaultReportFits(ctx.domain) ? `postmaster@${ctx.domain}` : null;
+  const panelRua = ctx.zoneIndex
+    ? ctx.zoneIndex
+        .at(`_dmarc.${ctx.domain}`, 'TXT')
+        .map((r) => (r.txt ? r.txt.join('') : r.value))
+        .some((t) => isDmarcRecord(t) && parseDmarcRecord(t).rua.some((u) => !gone.has(shownAddress(u).toLowerCase())))
+    : false;
+  // Only the publish-elsewhere plan reads the panel's record (src/core/plans/index.ts): asked only when it has an
+  // address of its own to offer.
+  let elsewhere = false;
+  if (panelRua) {
+    try {
+      elsewhere = (await authority(ctx)).state !== 'authoritative';
+    } catch {
+      elsewhere = false;
+    }
+  }
+  if (elsewhere) return `takes the panel's DMARC record's report addresses (or, if none of those is left either, ${postmaster ?? 'asks for no aggregate reports'})`;
+  return postmaster ? `sends the aggregate reports to ${postmaster} instead` : `asks for no aggregate reports (postmaster@${ctx.domain} is too long a report URI for OpenDMARC)`;
+}
+
 /**
  * What the DMARC fix does with a previous host's report address (src/core/plans/dmarc.ts): drops it, keeps every other
- * address of the tag (the records merged into one), and — where no aggregate address is left — sends the reports to
- * postmaster@ the domain; publishing at another DNS host, it takes the panel's own record's addresses first. A ruf tag
- * with none left goes: no failure reports are asked for. Said on each stale finding, from the same records.
+ * address of the tag that fits OpenDMARC's limits (the records merged into one), and — where no aggregate address is
+ * left — sends the reports to postmaster@ the domain; publishing at another DNS host, it takes the panel's own record's
+ * addresses first. A ruf tag with none left goes: no failure reports are asked for. Said on each stale finding, from
+ * the same records.
  */
 async function sayStaleFix(ctx: CheckContext, records: readonly string[], staleAt: readonly { i: number; tag: 'rua' | 'ruf'; address: string }[], out: Finding[]): Promise<void> {
   const stale = new Set(staleAt.map((s) => s.address.toLowerCase()));
+  const fixed = fixedReports(records, stale);
   for (const { i, tag } of staleAt) {
-    const others: string[] = [];
-    for (const txt of records) {
-      for (const uri of parseDmarcRecord(txt)[tag]) {
-        const address = uri.scheme === 'mailto' && uri.domain ? uri.address : uri.raw;
-        if (!stale.has(address.toLowerCase()) && !others.some((o) => o.toLowerCase() === address.toLowerCase())) others.push(address);
-      }
-    }
+    const others = fixed[tag].kept.map(shown);
     let says: string;
     if (others.length) says = `The DMARC fix drops it and keeps ${others.join(', ')}.`;
     else if (tag === 'ruf') says = 'The DMARC fix drops it; with no other ruf address left, the record asks for no failure reports.';
     else {
-      const panelRua = ctx.zoneIndex
-        ? ctx.zoneIndex
-            .at(`_dmarc.${ctx.domain}`, 'TXT')
-            .map((r) => (r.txt ? r.txt.join('') : r.value))
-            .some((t) => isDmarcRecord(t) && parseDmarcRecord(t).rua.some((u) => !stale.has((u.scheme === 'mailto' && u.domain ? u.address : u.raw).toLowerCase())))
-        : false;
-      // Only the publish-elsewhere plan reads the panel's record (src/core/plans/index.ts): asked only when it has an
-      // address of its own to offer.
-      let elsewhere = false;
-      if (panelRua) {
-        try {
-          elsewhere = (await authority(ctx)).state !== 'authoritative';
-        } catch {
-          elsewhere = false;
-        }
-      }
-      says = elsewhere
-        ? `The DMARC fix drops it; as no other aggregate address is left, it takes the panel's DMARC record's report addresses (or, if none of those is left either, postmaster@${ctx.domain}).`
-        : `The DMARC fix drops it; as no other aggregate address is left, it sends the aggregate reports to postmaster@${ctx.domain} instead.`;
+      const gone = new Set([...stale, ...fixed.rua.tooLong.map((t) => shown(t.uri).toLowerCase())]);
+      says = `The DMARC fix drops it; as no other aggregate address is left, it ${await ruaFallback(ctx, gone)}.`;
     }
     out[i] = { ...out[i], message: `${out[i].message} ${says}` };
   }
+}
+
+/**
+ * What the DMARC fix does with the report addresses of a record dmarc.compat warns about, appended to that finding:
+ * it keeps them all (the version or an rf=/ri= value was the problem, or only the spaces of a long list), or it says
+ * which ones OpenDMARC's limits cost (fitReportUris, the fix's own rule): a URI written without its !size suffix, one
+ * over 255 octets dropped, the ones that do not fit in the 511 octets of a list after those before them dropped.
+ */
+async function sayCompatFix(ctx: CheckContext, records: readonly string[], staleAt: readonly { address: string }[], i: number, out: Finding[]): Promise<void> {
+  const stale = new Set(staleAt.map((s) => s.address.toLowerCase()));
+  const fixed = fixedReports(records, stale);
+  const quote = (t: string) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
+  const parts: string[] = [];
+  for (const tag of ['rua', 'ruf'] as const) {
+    const f = fixed[tag];
+    for (const s of f.shortened) parts.push(`writes ${tag} ${quote(s.to)} without its !size suffix (${s.octets} octets with it)`);
+    for (const t of f.tooLong) parts.push(`drops ${tag} ${quote(t.uri)} (${t.octets} octets, even without a !size suffix)`);
+    if (f.left.length) parts.push(`drops ${tag} ${f.left.join(', ')}, which do not fit in the ${OPENDMARC_MAX_LIST} octets of the list after the addresses written before ${f.left.length === 1 ? 'it' : 'them'}`);
+  }
+  let says = parts.length
+    ? ` The DMARC fix writes the record so that it reads it, keeping its policy and the report addresses that fit: it ${parts.join('; it ')}`
+    : ' The DMARC fix writes the record so that it reads it, keeping its policy and report addresses';
+  // Every aggregate address of the record dropped for its length (with a previous host's, said on that finding too).
+  if (fixed.rua.had && !fixed.rua.kept.length && fixed.rua.tooLong.length) {
+    const gone = new Set([...stale, ...fixed.rua.tooLong.map((t) => shown(t.uri).toLowerCase())]);
+    says += `; with no aggregate address of the record left, it ${await ruaFallback(ctx, gone)}`;
+  }
+  out[i] = { ...out[i], message: `${out[i].message}${says}.` };
 }

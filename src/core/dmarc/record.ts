@@ -40,6 +40,7 @@
 // | rua missing                        | —           | warning (no aggregate reports: you cannot see who sends as you)          |
 // | parked option, p or sp ≠ reject    | —           | warning                                                                  |
 import { aLabelName, registrableDomain } from '../domain.js';
+import { octetsOf } from '../octets.js';
 
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 
@@ -154,19 +155,165 @@ export function openDmarcFinds(txt: string): boolean {
 
 /**
  * What makes OpenDMARC apply no policy from a record RFC 7489 receivers read without error (each said as a reason,
- * with the tag as written): the version's spelling its lookup misses, rf=/ri= values it refuses the record over.
+ * with the tag as written): the version's spelling its lookup misses, rf=/ri= values it refuses the record over, a
+ * report URI over OPENDMARC_MAX_URI octets (in a rua=/ruf= value it does not skip: openDmarcReportValues).
  */
 export function openDmarcIgnores(txt: string): string[] {
   const out: string[] = [];
   if (!openDmarcFinds(txt)) out.push(`its version is written ${JSON.stringify(txt.split(';')[0].trim())}, and OpenDMARC takes a TXT record for DMARC only when it holds "v=DMARC1" exactly so (lower-case v, no spaces around "=")`);
   // (Split into tags only when an rf= or ri= may be there: one record a domain, every audit.)
-  if (!/r[fi]\s*=/i.test(txt)) return out;
-  for (const { name, value } of dmarcTagParts(txt)) {
-    if (name === 'rf' || name === 'ri') {
-      if (openDmarcRefuses(name, value)) out.push(name === 'rf' ? `its rf=${value} is not a list of report formats OpenDMARC knows (afrf, iodef, separated by ","), and OpenDMARC refuses the whole record over it` : `its ri=${value} is not a number of seconds, and OpenDMARC refuses the whole record over it`);
+  if (/r[fi]\s*=/i.test(txt)) {
+    for (const { name, value } of dmarcTagParts(txt)) {
+      if (name === 'rf' || name === 'ri') {
+        if (openDmarcRefuses(name, value)) out.push(name === 'rf' ? `its rf=${value} is not a list of report formats OpenDMARC knows (afrf, iodef, separated by ","), and OpenDMARC refuses the whole record over it` : `its ri=${value} is not a number of seconds, and OpenDMARC refuses the whole record over it`);
+      }
     }
   }
+  // A URI of 256 octets needs at least 86 UTF-16 units (at most 3 octets each): no split for the common record.
+  if (txt.length > OPENDMARC_MAX_URI / 3) {
+    for (const v of openDmarcReportValues(txt))
+      for (const u of v.tooLong)
+        out.push(`its ${v.tag}= address ${quoteShort(u.uri)} is ${u.octets} octets long, and OpenDMARC refuses the whole record over a report URI of ${OPENDMARC_MAX_URI + 1} octets or more`);
+  }
   return out;
+}
+
+/**
+ * OpenDMARC 1.4.2's parser copies each report URI into a 256-octet buffer with its NUL (opendmarc_util_cleanup refuses
+ * a string that does not fit): a URI of 256 octets or more makes it refuse the whole record (DMARC_PARSE_ERROR_BAD_VALUE,
+ * "bad token value"; its receivers apply no DMARC policy from it). Counted with the URI's whitespace removed — the
+ * parser strips every space of the value first — and with its `!size` suffix. Judged at 255/256/257 octets, rua= and
+ * ruf= alike: test/e2e/dmarc-opendmarc-judge.test.ts.
+ */
+export const OPENDMARC_MAX_URI = 255;
+
+/**
+ * …and each tag's value into a 512-octet buffer the same way: a rua= or ruf= value of 512 octets or more, counted as
+ * written (from the "=" to the next ";", its whitespace included), is skipped whole — the record is still read, its
+ * policy applied, but no report of that kind is sent to any of its addresses (the URIs inside are not looked at, so a
+ * long one there refuses nothing). Judged at 511/512/513 octets.
+ */
+export const OPENDMARC_MAX_LIST = 511;
+
+/** The octets of a text as DNS carries it (an escaped octet, U+DC80–U+DCFF: src/core/octets.ts, counts one). */
+function octetCount(text: string): number {
+  return /[\ud800-\udfff]/.test(text) ? octetsOf(text).length : Buffer.byteLength(text);
+}
+
+/** C's isspace in the C locale: what OpenDMARC removes from a value before it splits it at ",". */
+const C_SPACE = /[ \t\n\v\f\r]/g;
+
+/** A report URI's length as OpenDMARC measures it: octets, whitespace removed (OPENDMARC_MAX_URI). */
+export function openDmarcUriOctets(uri: string): number {
+  return octetCount(uri.replace(C_SPACE, ''));
+}
+
+/** One rua= or ruf= of a record as OpenDMARC's parser meets it. */
+export interface OpenDmarcReportValue {
+  tag: 'rua' | 'ruf';
+  /** The value, trimmed. */
+  value: string;
+  /** Octets of the value as written, from "=" to the next ";" (whitespace included). */
+  octets: number;
+  /** The URIs in it (split at ",", empty ones left out), each with its OpenDMARC length (openDmarcUriOctets). */
+  uris: { uri: string; octets: number }[];
+  /** Over OPENDMARC_MAX_LIST: the value is skipped, no report of that kind is sent. */
+  skipped: boolean;
+  /** When not skipped: the URIs over OPENDMARC_MAX_URI, over which the whole record is refused. */
+  tooLong: { uri: string; octets: number }[];
+}
+
+/**
+ * Every rua= and ruf= of a record (duplicates too: OpenDMARC reads each), as OpenDMARC's parser measures them: the
+ * record split at ";", a tag's name compared without its whitespace or case, its value taken from the first "=".
+ */
+export function openDmarcReportValues(txt: string): OpenDmarcReportValue[] {
+  const out: OpenDmarcReportValue[] = [];
+  for (const part of txt.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const tag = part.slice(0, eq).replace(C_SPACE, '').toLowerCase();
+    if (tag !== 'rua' && tag !== 'ruf') continue;
+    const raw = part.slice(eq + 1);
+    const octets = octetCount(raw);
+    const uris = raw
+      .split(',')
+      .filter((u) => u.replace(C_SPACE, '') !== '')
+      .map((u) => ({ uri: u.trim(), octets: openDmarcUriOctets(u) }));
+    const skipped = octets > OPENDMARC_MAX_LIST;
+    out.push({ tag, value: raw.trim(), octets, uris, skipped, tooLong: skipped ? [] : uris.filter((u) => u.octets > OPENDMARC_MAX_URI) });
+  }
+  return out;
+}
+
+/** A long text for a message: quoted, at most 60 characters. */
+function quoteShort(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+}
+
+/**
+ * Why OpenDMARC sends none of a kind of reports a record asks for although it reads the record (each said as a
+ * reason): a rua= or ruf= value over OPENDMARC_MAX_LIST octets, which it skips whole. [] for the common short record.
+ */
+export function openDmarcDropsReports(txt: string): string[] {
+  // A value of 512 octets needs at least 171 UTF-16 units (at most 3 octets each): no split for the common record.
+  if (txt.length <= OPENDMARC_MAX_LIST / 3) return [];
+  return openDmarcReportValues(txt)
+    .filter((v) => v.skipped)
+    .map(
+      (v) =>
+        `its ${v.tag}= value is ${v.octets} octets long (from "=" to the next ";", spaces included), and OpenDMARC skips a rua= or ruf= value of ${OPENDMARC_MAX_LIST + 1} octets or more whole, so it sends no ${v.tag === 'rua' ? 'aggregate' : 'failure'} reports to ${v.uris.length === 1 ? 'its address' : `any of its ${v.uris.length} addresses`}`,
+    );
+}
+
+/** How the DMARC fix fits report URIs to OpenDMARC's limits (fitReportUris). */
+export interface ReportUriFit {
+  /** The URIs written, in the order given. */
+  kept: string[];
+  /** URIs over OPENDMARC_MAX_URI only with their `!size` suffix: written without it (`to`). */
+  shortened: { from: string; to: string; octets: number }[];
+  /** URIs over OPENDMARC_MAX_URI even without a suffix: dropped. */
+  tooLong: { uri: string; octets: number }[];
+  /** URIs that do not fit in OPENDMARC_MAX_LIST octets after the ones before them: dropped. */
+  left: string[];
+  /** Octets of the whole list (joined with ",") before any was left out for OPENDMARC_MAX_LIST. */
+  octets: number;
+}
+
+/**
+ * A rua= or ruf= list (URIs receivers can read, each once) as the DMARC fix writes it so that OpenDMARC reads it: joined
+ * with "," and nothing else, at most OPENDMARC_MAX_LIST octets, each URI at most OPENDMARC_MAX_URI. A URI over the
+ * limit only with its `!size` suffix is written without it — the same mailbox; the suffix only asks receivers to send
+ * nothing larger, and DMARCbis dropped it — one over the limit anyway is dropped (no shorter form names that mailbox,
+ * and keeping it would make OpenDMARC ignore the whole record). The list keeps each URI, in the order written, that
+ * still fits after the ones kept before it: the first are taken as the ones that matter most; the others are dropped
+ * (keeping them would make OpenDMARC drop every address of the list). Each dropped URI is returned, to be said.
+ */
+export function fitReportUris(uris: readonly string[]): ReportUriFit {
+  const fit: ReportUriFit = { kept: [], shortened: [], tooLong: [], left: [], octets: 0 };
+  const short: string[] = [];
+  for (const uri of uris) {
+    const octets = openDmarcUriOctets(uri);
+    if (octets <= OPENDMARC_MAX_URI) {
+      short.push(uri);
+      continue;
+    }
+    const bare = uri.replace(/!\d+[kmgt]?$/i, '');
+    if (bare !== uri && openDmarcUriOctets(bare) <= OPENDMARC_MAX_URI) {
+      fit.shortened.push({ from: uri, to: bare, octets });
+      short.push(bare);
+    } else fit.tooLong.push({ uri, octets });
+  }
+  fit.octets = short.length ? octetCount(short.join(',')) : 0;
+  let used = -1; // octets of the list kept so far, counting the "," before the next URI
+  for (const uri of short) {
+    const n = octetCount(uri);
+    if (used + 1 + n <= OPENDMARC_MAX_LIST) {
+      fit.kept.push(uri);
+      used += 1 + n;
+    } else fit.left.push(uri);
+  }
+  return fit;
 }
 
 /**

@@ -2,14 +2,15 @@
 // domain's policy covers the domain (then nothing is published: a record would override it); report destinations at a
 // previous host are dropped (postmaster@ the domain when no aggregate address is left), while one at another domain
 // that does not authorise the reports yet (RFC 7489 §7.1) is kept; one whose domain is written in Unicode is written with
-// its A-label (aLabelReportAddress); syntax fixed; policy never tightened silently.
+// its A-label (aLabelReportAddress); report addresses fitted to OpenDMARC's length limits, each one left out said
+// (fitReportUris, fitNotes); syntax fixed; policy never tightened silently.
 // Where the domain's DNS is served elsewhere (a publish-elsewhere plan over the live records), the panel's own record
 // is what the customer set: with no DMARC record live, the record to publish is the panel's — fixed as it would be in
 // the panel — not a new default; a live record is fixed as it is (receivers apply it today), taking the panel's
 // report addresses where none of its own is left (planDmarc's `panel`).
 import type { CheckContext } from '../checks/context.js';
 import { authorizationRecord, inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
-import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, isDmarcRecord, OPENDMARC, openDmarcFinds, openDmarcRefusedTag, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy } from '../dmarc/record.js';
+import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, fitReportUris, isDmarcRecord, OPENDMARC, OPENDMARC_MAX_LIST, OPENDMARC_MAX_URI, openDmarcFinds, openDmarcRefusedTag, openDmarcUriOctets, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy, type ReportUriFit } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
@@ -97,6 +98,46 @@ function longString(r: ZoneRecord): number | null {
 /** Where reports go when the record has none left: RFC 5321 requires postmaster@ to exist on every mail domain. */
 export function defaultReportAddress(domain: string): string {
   return `mailto:postmaster@${domain}`;
+}
+
+/**
+ * Whether the fix can write defaultReportAddress for this domain: not for a name of 238 octets or more, whose
+ * postmaster@ URI is over OPENDMARC_MAX_URI — OpenDMARC would refuse the whole record over it. Such a record asks for
+ * no aggregate reports instead (said in a note: defaultReportNote).
+ */
+export function defaultReportFits(domain: string): boolean {
+  return openDmarcUriOctets(defaultReportAddress(domain)) <= OPENDMARC_MAX_URI;
+}
+
+function defaultReportNote(domain: string): string {
+  return `Asks for no aggregate reports: postmaster@${domain} would be a report URI of ${openDmarcUriOctets(defaultReportAddress(domain))} octets, and ${OPENDMARC} refuses the whole DMARC record over one of ${OPENDMARC_MAX_URI + 1} octets or more. Add a shorter report address of your own if you want them.`;
+}
+
+/**
+ * The notes of fitting a rua=/ruf= list to OpenDMARC's limits (fitReportUris): each URI written without its !size
+ * suffix or dropped named, with why, and what the customer loses — receivers following RFC 7489 would have sent reports
+ * there. Dropping is the lesser loss: a URI over 255 octets makes OpenDMARC ignore the whole record (no policy at all
+ * at its receivers), a list over 511 octets makes it send no report of that kind to any address; the URIs written
+ * first are kept, and each other one is said, never dropped silently.
+ */
+function fitNotes(tag: 'rua' | 'ruf', fit: ReportUriFit): string[] {
+  const kind = tag === 'rua' ? 'aggregate' : 'failure';
+  const out: string[] = [];
+  for (const s of fit.shortened)
+    out.push(
+      `Writes ${tag} ${s.from} as ${s.to}: with its !size suffix the URI is ${s.octets} octets, and ${OPENDMARC} refuses the whole DMARC record over a report URI of ${OPENDMARC_MAX_URI + 1} octets or more; without it, it is the same mailbox (the suffix only asks receivers to send nothing larger, and DMARCbis dropped it).`,
+    );
+  for (const t of fit.tooLong)
+    out.push(
+      `Drops ${tag} ${t.uri}: it is ${t.octets} octets long, and ${OPENDMARC} refuses the whole DMARC record over a report URI of ${OPENDMARC_MAX_URI + 1} octets or more, so its receivers would apply no DMARC policy at all. Receivers that follow RFC 7489 send their ${kind} reports there today and will not any more: if that mailbox is still needed, give it an address of at most ${OPENDMARC_MAX_URI} octets as a URI and add it back.`,
+    );
+  if (fit.left.length) {
+    const them = fit.left.length === 1 ? 'it' : 'them';
+    out.push(
+      `Drops ${tag} ${fit.left.join(', ')}: ${OPENDMARC} skips a ${tag}= list of ${OPENDMARC_MAX_LIST + 1} octets or more whole (it then sends no ${kind} reports to any of its addresses), and with ${them} the list would be ${fit.octets} octets; the fix keeps the addresses, in the order written, that fit in ${OPENDMARC_MAX_LIST} octets. Receivers that follow RFC 7489 send ${them} no more ${kind} reports: to keep one, put it before others in the record or take others out.`,
+    );
+  }
+  return out;
 }
 
 /**
@@ -249,10 +290,12 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
         const desired: ZoneRecord = { name, ttl: panel.ttl, type: 'TXT', value, txt: dmarcStrings(value) };
         return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl: panel.ttl, before: null, after: desired }], notes }, value, ruaDefault: panel.rua.length === 0 };
       }
-      const value = `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}`;
-      notes.push(`Publishes a monitoring-only DMARC record (p=none) with aggregate reports to postmaster@${ctx.domain}${panel?.kind === 'none' ? ` (the panel's zone has no DMARC record for ${ctx.domain} either)` : ''}.`);
+      const fits = defaultReportFits(ctx.domain);
+      const value = fits ? `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}` : 'v=DMARC1; p=none';
+      notes.push(`Publishes a monitoring-only DMARC record (p=none)${fits ? ` with aggregate reports to postmaster@${ctx.domain}` : ''}${panel?.kind === 'none' ? ` (the panel's zone has no DMARC record for ${ctx.domain} either)` : ''}.`);
+      if (!fits) notes.push(defaultReportNote(ctx.domain));
       const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: dmarcStrings(value) };
-      return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes }, value, ruaDefault: true };
+      return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes }, value, ruaDefault: fits };
     }
   }
   const dmarcs = strict.length ? strict : existing.filter((r) => meant.has(r));
@@ -476,14 +519,23 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       }
     };
     for (const l of lists) for (const [k, v] of l.pairs) if (k === tag) await take(v);
+    // What OpenDMARC reads of the list (fitReportUris: each URI at most 255 octets, the list at most 511), each URI
+    // left out said (note() says a note once: the list is fitted again after the panel's addresses are taken).
+    const fitted = () => {
+      const fit = fitReportUris(kept);
+      for (const n of fitNotes(tag, fit)) note(n);
+      return fit.kept;
+    };
+    let written = fitted();
     // Publishing elsewhere a live record none of whose aggregate addresses is left: the panel's record's addresses
     // (the customer's choice, checked again here) before a new default.
-    if (!kept.length && tag === 'rua' && panel?.kind === 'record' && panel.rua.length) {
+    if (!written.length && tag === 'rua' && panel?.kind === 'record' && panel.rua.length) {
       const had = lists.some((l) => l.pairs.some(([k]) => k === 'rua'));
       notes.push(`Takes the aggregate report address${panel.rua.length > 1 ? 'es' : ''} of the panel's DMARC record (${panel.rua.join(',')}): ${had ? "none of the live record's is left" : 'the live record has none'}.`);
       for (const v of panel.rua) await take(v);
+      written = fitted();
     }
-    if (kept.length) tags[tag] = kept.join(',');
+    if (written.length) tags[tag] = written.join(',');
     else if (tag === 'rua' && (lists.some((l) => l.pairs.some(([k]) => k === 'rua')) || !own.some(Boolean))) {
       // postmaster@ stands in for report addresses the record had and lost (a previous host's, unreadable ones), and
       // goes into a record receivers apply nothing from today (it is a new record in effect). A record that applies a
@@ -491,9 +543,11 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       // passes it (dmarc.ok; "no rua" is only a remark), and a fix made for something else (a previous host's ruf) must
       // not start sending every receiver's daily reports to a mailbox nobody chose (QA: `v=DMARC1; p=none` was
       // rewritten although the audit passed it).
-      tags.rua = defaultReportAddress(ctx.domain);
-      ruaDefault = true;
-      notes.push(`Sends aggregate reports to postmaster@${ctx.domain}.`);
+      if (defaultReportFits(ctx.domain)) {
+        tags.rua = defaultReportAddress(ctx.domain);
+        ruaDefault = true;
+        notes.push(`Sends aggregate reports to postmaster@${ctx.domain}.`);
+      } else notes.push(defaultReportNote(ctx.domain));
     }
   }
   const ordered: Record<string, string> = { v: tags.v, p: tags.p };
