@@ -8,8 +8,20 @@ import { startDnsServer, type DnsServer, type ServedData, type ServedZoneMap } f
 import { parseZoneFile, presentValue } from '../adapters/panels/files/zonefile.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const DEMO_PANEL_DIR = join(HERE, 'panel');
-export const DEMO_WORLD_DIR = join(HERE, 'world');
+
+/**
+ * The demo's shipped directory `name` (panel, world): beside this module under src/ (tsx) and in a release (the
+ * package script copies the data files next to the compiled modules); in a checkout built with `npm run build` —
+ * dist/src/demo, where tsc writes no data files — the sources' copy, src/demo/<name> (as app.ts finds views/).
+ * Without this, `node bin/mailhealth.js demo` after `npm run build` stopped on ENOENT for dist/src/demo/panel.
+ */
+export function demoDataDir(here: string, name: 'panel' | 'world'): string {
+  const beside = join(here, name);
+  return [beside, join(here, '../../../src/demo', name)].find((d) => existsSync(d)) ?? beside;
+}
+
+export const DEMO_PANEL_DIR = demoDataDir(HERE, 'panel');
+export const DEMO_WORLD_DIR = demoDataDir(HERE, 'world');
 
 /** Add a zone file's records to a served map. */
 export function addZoneFile(map: ServedZoneMap, text: string, origin: string): void {
