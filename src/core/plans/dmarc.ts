@@ -222,10 +222,13 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   if (alias) return { plan: { changes: [], notes, blocked: alias }, value: null, ruaDefault: false };
   const ttl = atName[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   // The records this fix owns (ownedByDmarcFix). Any other TXT at the name (a site-verification token, say) is not a
-  // mail record: receivers ignore it (RFC 7489 §6.6.3 discards records not starting with the version tag), and the fix
-  // leaves it alone (QA: a verification token at _dmarc was deleted with every DMARC fix).
+  // mail record: RFC 7489 receivers ignore it (§6.6.3 discards records not starting with the version tag), and the fix
+  // leaves it alone (QA: a verification token at _dmarc was deleted with every DMARC fix) — but beside the DMARC record
+  // the fix leaves there, OpenDMARC may read it instead (the check's dmarc.compat): the notes say so (leftNote).
   const existing = atName.filter((r) => ownedByDmarcFix(textOf(r)));
-  for (const r of atName) if (!existing.includes(r)) notes.push(`Leaves ${JSON.stringify(textOf(r).slice(0, 60))} at ${name} as it is: it is not a DMARC record, and receivers ignore it.`);
+  const left = atName.filter((r) => !existing.includes(r)).map(textOf);
+  /** The notes on those records, first in a plan: `beside`, whether the plan leaves a DMARC record at the name. */
+  const leaving = (beside: boolean) => left.map((t) => leftNote(t, name, beside));
   // The records receivers read — isDmarcRecord, as the check counts them: `v=dmarc1; p=none` is not one (the version
   // value is case-sensitive), so it is never merged.
   const strict = existing.filter((r) => isDmarcRecord(textOf(r)));
@@ -265,7 +268,7 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
         return {
           plan: {
             changes: [],
-            notes,
+            notes: [...leaving(false), ...notes],
             blocked: `The live DNS has no DMARC record for ${ctx.domain}, and the panel's zone has ${name} as an alias (CNAME to ${panel.target}): a DMARC service publishes the record there. mailhealth publishes no TXT record in its place (that would drop the service): publish the same alias at the live DNS host, or point the nameservers at this server.`,
           },
           value: null,
@@ -288,14 +291,14 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
             `Keeps p=${p}, the panel's policy: receivers apply no DMARC policy to ${ctx.domain} today (the live DNS has no record), so from then on they ${p === 'reject' ? 'reject' : 'quarantine'} its mail that passes neither SPF nor DKIM for ${ctx.domain}. Publish the records of the SPF and DKIM fixes at the same host first.`,
           );
         const desired: ZoneRecord = { name, ttl: panel.ttl, type: 'TXT', value, txt: dmarcStrings(value) };
-        return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl: panel.ttl, before: null, after: desired }], notes }, value, ruaDefault: panel.rua.length === 0 };
+        return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl: panel.ttl, before: null, after: desired }], notes: [...leaving(true), ...notes] }, value, ruaDefault: panel.rua.length === 0 };
       }
       const fits = defaultReportFits(ctx.domain);
       const value = fits ? `v=DMARC1; p=none; rua=${defaultReportAddress(ctx.domain)}` : 'v=DMARC1; p=none';
       notes.push(`Publishes a monitoring-only DMARC record (p=none)${fits ? ` with aggregate reports to postmaster@${ctx.domain}` : ''}${panel?.kind === 'none' ? ` (the panel's zone has no DMARC record for ${ctx.domain} either)` : ''}.`);
       if (!fits) notes.push(defaultReportNote(ctx.domain));
       const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: dmarcStrings(value) };
-      return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes }, value, ruaDefault: fits };
+      return { plan: { changes: [...replaceWithOne(wrongAll, null), { action: 'add', name, type: 'TXT', ttl, before: null, after: desired }], notes: [...leaving(true), ...notes] }, value, ruaDefault: fits };
     }
   }
   const dmarcs = strict.length ? strict : existing.filter((r) => meant.has(r));
@@ -580,5 +583,17 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   }
   if (differs) notes.push(differs);
   const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: dmarcStrings(value) };
-  return { plan: { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes }, value, ruaDefault };
+  return { plan: { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes: [...leaving(true), ...notes] }, value, ruaDefault };
+}
+
+/**
+ * The note on a TXT record at _dmarc that is not the fix's (`text`), left as it is. `beside`: the plan leaves a DMARC
+ * record at the name. RFC 7489 receivers pick the DMARC record out, but OpenDMARC reads only the first TXT record of the
+ * answer (the check's dmarc.compat), so the note must not call the record harmless there: removing it is a hand edit.
+ */
+function leftNote(text: string, name: string, beside: boolean): string {
+  const head = `Leaves ${JSON.stringify(text.slice(0, 60))} at ${name} as it is: it is not a DMARC record`;
+  return beside
+    ? `${head}. Receivers following RFC 7489 ignore it, but ${OPENDMARC} reads only the first TXT record DNS returns there, so its receivers find no DMARC policy whenever this one comes first (dmarc.compat): remove it by hand if nothing needs it any more (a verification token that has done its job).`
+    : `${head}, and receivers ignore it.`;
 }

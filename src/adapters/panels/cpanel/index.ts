@@ -70,25 +70,6 @@ export function signingFromValidation(item: Record<string, unknown> | null | und
   return !['invalid', 'error', 'unset'].includes(String(update).toLowerCase());
 }
 
-/**
- * Mail routing from `Email::list_mxs` (§8.1): `detected` auto|local|remote|secondary. "local" and "auto" (cPanel decides,
- * and the MX then points here) read local; "remote" and "secondary" remote — a backup MX accepts mail only until a
- * higher-priority MX is up (§8.1), so the domain's mail server is elsewhere and its records (a DKIM key at the selector
- * both servers use, the primary's SPF include) are that server's to keep, not a previous host's (review). No item — the call failed, gave no answer, or an unknown value — is read as "remote" (INFERRED, the safe
- * reading): with "local", another provider's MX, SPF includes and DKIM keys would be taken for a previous host's and
- * the fixes would remove them, breaking the customer's mail; with "remote" they are kept and nothing is removed.
- * Lenient, for WHM's remote reading (whm/index.ts remoteRouting): it reports a guess as the panel's setting (QA h3 D2:
- * mx.routing-mismatch from a call that failed). The cPanel adapter reads list_mxs with routingOfListMxs, which fails
- * instead; WHM should too.
- */
-export function routingFromListMxs(data: unknown, domain: string): 'local' | 'remote' {
-  const items = (Array.isArray(data) ? data : []).filter((x): x is { domain?: unknown; detected?: unknown } => !!x && typeof x === 'object');
-  const d = panelName(domain);
-  const item = items.find((x) => panelName(String(x.domain ?? '')) === d) ?? (items.length === 1 ? items[0] : undefined);
-  const detected = String(item?.detected ?? '').toLowerCase();
-  return detected === 'local' || detected === 'auto' ? 'local' : 'remote';
-}
-
 const isObject = (x: unknown): x is Record<string, unknown> => !!x && typeof x === 'object' && !Array.isArray(x);
 const throwing = (e: Error): never => {
   throw e;
@@ -149,9 +130,12 @@ export function dkimItemOf(r: UapiResult, domain: string): Record<string, unknow
 }
 
 /**
- * Mail routing from `Email::list_mxs` (§8.1), as routingFromListMxs reads it, or null when the answer holds no item
- * for `domain`. A failed call, data of another shape or a `detected` value cPanel does not document throws: never read
- * as "remote" (QA: a failed call was reported as the panel routing the mail elsewhere, mx.routing-mismatch).
+ * Mail routing from `Email::list_mxs` (§8.1), or null when the answer holds no item for `domain`: `detected` "local"
+ * and "auto" (cPanel decides, and the MX then points here) read local; "remote" and "secondary" remote — a backup MX
+ * accepts mail only until a higher-priority MX is up (§8.1), so the domain's mail server is elsewhere and its records
+ * (a DKIM key at the selector both servers use, the primary's SPF include) are that server's to keep, not a previous
+ * host's (review). A failed call, data of another shape or a `detected` value cPanel does not document throws: never
+ * read as "remote" (QA: a failed call was reported as the panel routing the mail elsewhere, mx.routing-mismatch).
  */
 export function routingOfListMxs(r: UapiResult, domain: string): 'local' | 'remote' | null {
   const call = 'Email::list_mxs';
@@ -373,7 +357,7 @@ export class CpanelPanel implements Panel {
     if (eff) ips = [eff.ip];
     // A subdomain has no item of its own: list_mxs lists the domains mail routing is set for, not subdomains
     // (INFERRED from a client written against a live server; the reference does not say). Its routing is then not
-    // told — read as "remote", the reading that keeps another provider's records (see routingFromListMxs), as before.
+    // told — read as "remote", the reading that keeps another provider's records (see routingOfListMxs), as before.
     const sub = !!listing?.sub_domains?.some((x) => listedDomain(x) === d);
     // On the server, when list_mxs gave no answer: Exim's own lists (/etc/localdomains, /etc/remotedomains,
     // /etc/secondarymx), when they can be read and name the domain.

@@ -210,7 +210,7 @@ export function readCpanelServerFiles(root: string, domain: string): CpanelServe
   const local = domainList(readText(root, 'etc/localdomains'));
   const remote = domainList(readText(root, 'etc/remotedomains'));
   // Backup MX (§8.1 "secondary": accepted only until a higher-priority MX is up): the domain's mail server is
-  // elsewhere — remote, as list_mxs's "secondary" is read (routingFromListMxs).
+  // elsewhere — remote, as list_mxs's "secondary" is read (cpanel/index.ts routingOfListMxs).
   const secondary = domainList(readText(root, 'etc/secondarymx'));
   // INFERRED: `/var/cpanel/mainip` holds the main IP and `/etc/hostname` the host name on cPanel servers.
   const mainIp = readText(root, 'var/cpanel/mainip')?.trim() || null;
