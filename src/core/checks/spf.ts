@@ -7,7 +7,7 @@ import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type ReadonlyParsedSpf, type SpfTerm } from '../spf/parse.js';
 import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
-import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, type RelayAuthorisation } from '../spf/relay.js';
+import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, relayTermRanges, shadowWords, type RelayAuthorisation, type TermRanges } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsAcross, voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
@@ -410,13 +410,17 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
   const allEv = several ? ev : judged[0].treeEv;
   const relay = ctx.settings.relay;
   if (relay) {
-    // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it).
-    const direct = judged.map((j) => relayAuthorisation(j.tree, [relay.host]));
-    if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, [relay.host], out) ?? (await relayPastVoidsFinding(ctx, judged, [relay.host], out)) ?? added;
+    // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it), for every
+    // address of its ranges as check_host evaluates the record: with what each a/mx term's name has (`known`).
+    const known = await Promise.all(judged.map((j) => relayTermRanges(ctx.resolver, j.tree, [relay.host])));
+    const direct = judged.map((j, k) => relayAuthorisation(j.tree, [relay.host], known[k]));
+    if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, [relay.host], known[0], out) ?? (await relayPastVoidsFinding(ctx, judged, [relay.host], out)) ?? added;
     // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
     const inc = await relayInclude(ctx, relay.host);
     const name = ctx.knowledge.displayName(relay.provider);
-    const vs = 'host' in inc && inc.host !== canonName(relay.host) ? judged.map((j) => relayAuthorisation(j.tree, [relay.host, inc.host])) : direct;
+    const other = 'host' in inc && inc.host !== canonName(relay.host) ? [relay.host, inc.host] : null;
+    const knownOther = other ? await Promise.all(judged.map((j) => relayTermRanges(ctx.resolver, j.tree, other))) : known;
+    const vs = other ? judged.map((j, k) => relayAuthorisation(j.tree, other, knownOther[k])) : direct;
     if ('unknown' in inc) {
       out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not tell which SPF include the relay ${relay.host} needs: ${inc.unknown}.`, allEv, { subject: relay.host }));
       return added;
@@ -431,7 +435,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
     }
     if (vs.some((v) => v.state === 'pass')) {
       const hosts = 'host' in inc ? [relay.host, inc.host] : [relay.host];
-      return relayPastPermerror(ctx, judged, vs, hosts, out) ?? (await relayPastVoidsFinding(ctx, judged, hosts, out)) ?? added;
+      return relayPastPermerror(ctx, judged, vs, hosts, knownOther[0], out) ?? (await relayPastVoidsFinding(ctx, judged, hosts, out)) ?? added;
     }
     const trouble = [...new Set(judged.flatMap((j) => j.tree.troubles))];
     if (trouble.length) {
@@ -476,8 +480,8 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
             'spf.server-not-authorized',
             'fail',
             v.via
-              ? `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.`
-              : `This server relays through ${name}, but${where} ${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
+              ? `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.`
+              : `This server relays through ${name}, but${where} ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
             j.treeEv,
             { subject: v.via ?? v.term, fix: 'spf' },
           ),
@@ -583,9 +587,9 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
  * itself; the SPF fix drops such includes. Returns what the fix adds (nothing) when said, null when the relay passes.
  * Several records are spf.multiple's permerror already.
  */
-function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: readonly RelayAuthorisation[], hosts: readonly string[], out: Finding[]): { lookups: number; voids: number; unknown: boolean } | null {
+function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: readonly RelayAuthorisation[], hosts: readonly string[], known: TermRanges, out: Finding[]): { lookups: number; voids: number; unknown: boolean } | null {
   if (judged.length !== 1 || vs[0].state !== 'pass') return null;
-  const bad = permerrorBefore(judged[0].tree, vs[0].term, hosts);
+  const bad = permerrorBefore(judged[0].tree, vs[0].term, hosts, known);
   if (!bad) return null;
   // The lookup limit (spf/relay.ts permerrorBefore), not a broken term: §4.6.4, and the fix may need the user's choice.
   const overLimit = /§4\.6\.4/.test(bad.why);
@@ -596,7 +600,7 @@ function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: re
       'spf',
       'spf.server-not-authorized',
       'fail',
-      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.term === judged[0].record ? (overLimit ? 'too many lookups come first' : 'the record itself is broken') : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${vs[0].term} (${overLimit ? 'RFC 7208 §4.6.4' : 'RFC 7208 §5.2'}), so it fails SPF and they reject or junk it. ${
+      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.within && !overLimit ? `in the record ${vs[0].term} leads to, a permanent error comes before the relay's include` : bad.term === judged[0].record ? (overLimit ? 'too many lookups come first' : 'the record itself is broken') : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${bad.within ? `the relay's include in the record ${vs[0].term} leads to` : vs[0].term} (${overLimit ? 'RFC 7208 §4.6.4' : 'RFC 7208 §5.2'}), so it fails SPF and they reject or junk it. ${
         overLimit
           ? "The SPF fix drops what it can (a previous host's terms, names that do not exist); if the record still costs more than 10 lookups, its preview names the terms you may select for removal."
           : 'The SPF fix drops what breaks the record.'

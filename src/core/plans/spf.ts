@@ -38,7 +38,7 @@ import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
 import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
-import { publishedRanges, relayAuthorisation, relayInclude, relayNode } from '../spf/relay.js';
+import { publishedRanges, relayAuthorisation, relayInclude, relayNode, relayTermRanges, shadowWords } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
 
@@ -133,7 +133,7 @@ export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree
   // No term of the record can cost more than 2 void lookups before the relay's include (the common record): nothing to
   // ask, and no need to find the relay's include again.
   if (voidsAtMost(tree, 4) <= 2 && voidsAtMost(tree, 6) <= 2) return null;
-  const v = relayAuthorisation(tree, [...hosts]);
+  const v = relayAuthorisation(tree, [...hosts], await relayTermRanges(resolver, tree, hosts));
   if (v.state !== 'pass') return null;
   const pass = tree.terms.find((t) => t.term === v.term && !t.ignored);
   const hostSet = new Set(hosts.map(canonName));
@@ -300,14 +300,14 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
   }
   if (ctx.settings.relay) {
     if (gate.relayHosts) {
-      const v = relayAuthorisation(tree, gate.relayHosts);
+      const v = relayAuthorisation(tree, gate.relayHosts, await relayTermRanges(resolver, tree, gate.relayHosts));
       if (v.state !== 'pass') {
         return {
           blocked: `${rec} would still not authorise the relay ${canonName(ctx.settings.relay.host)}: ${
             v.state === 'denied'
               ? `${v.term} reaches it with "${v.qualifier}" (only an include without a qualifier authorises)`
               : v.state === 'shadowed'
-                ? `${v.via ? `in the record ${v.via} leads to, ` : ''}${v.term} comes before ${v.include} and covers the relay's addresses ${v.ranges.join(', ')} (the first matching term decides)`
+                ? `${v.via ? `in the record ${v.via} leads to, ` : ''}${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)} (the first matching term decides)`
                 : 'no include reaches it (only an include without a qualifier authorises)'
           }.`,
           culprits: [],
@@ -960,9 +960,11 @@ async function planSpfOnce(
   if (relay) {
     // With redirect= and no all, the redirect target decides (an all term would make receivers ignore it).
     const candidate = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
-    const tree = await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, candidate), ctx.domain, candidate);
-    // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the check judges it).
-    const direct = tree.unknown ? null : relayAuthorisation(tree, [relay.host]);
+    const asPublished = withApexSpf(ctx.resolver, ctx.domain, candidate);
+    const tree = await walkSpfRecord(asPublished, ctx.domain, candidate);
+    // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the check judges it: for every
+    // address of its ranges, with what the a/mx terms' names have).
+    const direct = tree.unknown ? null : relayAuthorisation(tree, [relay.host], await relayTermRanges(asPublished, tree, [relay.host]));
     if (!direct) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
     else if (direct.state !== 'pass') {
       const inc = await relayInclude(ctx, relay.host);
@@ -974,7 +976,7 @@ async function planSpfOnce(
         );
       } else {
         relayHosts = [canonName(relay.host), inc.host];
-        const v = inc.host !== canonName(relay.host) ? relayAuthorisation(tree, relayHosts) : direct;
+        const v = inc.host !== canonName(relay.host) ? relayAuthorisation(tree, relayHosts, await relayTermRanges(asPublished, tree, relayHosts)) : direct;
         if (v.state !== 'pass') {
           if (inc.host !== canonName(relay.host)) notes.push(`The relay host ${canonName(relay.host)} publishes no SPF record; ${inc.host} does, so the include names ${inc.host}.`);
           const include = `include:${inc.host}`;
@@ -984,15 +986,16 @@ async function planSpfOnce(
           const by = ctx.knowledge.displayName(relay.provider);
           /** The relay's include as written in the record (any case, a trailing dot: the same name), else -1. */
           const written = () => terms.findIndex((x) => x.toLowerCase() === include || (/^\+?include:/i.test(x) && canonName(x.replace(/^\+?include:/i, '')) === inc.host));
-          // A "-"/"~"/"?" ip4/ip6 term before the relay's include covers some of the relay's addresses: the include
+          // A term before the relay's include matches some of the relay's addresses first with "-", "~" or "?" (an
+          // ip4/ip6 term covering them, an a/mx term naming them, ?include: of a record passing them…): the include
           // goes before it (moved, when the record has it), so it decides first for the relay; the term still decides
-          // for the other addresses it covers.
+          // for the other addresses it matches.
           const moveBefore = (w: Extract<typeof v, { state: 'shadowed' }>, k: number) => {
             const had = written();
             if (had > k) terms.splice(had, 1);
             terms.splice(k, 0, include);
             notes.push(
-              `${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which covers the relay's addresses ${w.ranges.join(', ')} and, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
+              `${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which ${shadowWords(w.term, w.ranges)} and, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
             );
           };
           if (v.state === 'shadowed' && at >= 0) moveBefore(v, at);
@@ -1005,8 +1008,9 @@ async function planSpfOnce(
             // Plain where it stands, it may still come after a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses
             // (`-ip4:23.83.208.0/22 ~include:relay.mailchannels.net`): then it goes before that term too.
             const again = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
-            const walked = await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, again), ctx.domain, again);
-            const w = walked.unknown ? null : relayAuthorisation(walked, relayHosts);
+            const againPublished = withApexSpf(ctx.resolver, ctx.domain, again);
+            const walked = await walkSpfRecord(againPublished, ctx.domain, again);
+            const w = walked.unknown ? null : relayAuthorisation(walked, relayHosts, await relayTermRanges(againPublished, walked, relayHosts));
             if (!w) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
             else if (w.state === 'shadowed' && !w.via && terms.indexOf(w.term) >= 0) moveBefore(w, terms.indexOf(w.term));
           } else if (v.state === 'denied' && at >= 0) {

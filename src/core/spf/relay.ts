@@ -1,9 +1,11 @@
 // The SPF include name for a relay (smarthost): shared by the SPF check and the SPF fix, so both agree on what
 // authorises a relayed server.
+import ipaddr from 'ipaddr.js';
 import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
 import { cidrOverlap, cidrShared, cidrsCover } from '../ip.js';
-import { joinTxt } from '../resolver.js';
+import { joinTxt, resolveAddresses, type Resolver } from '../resolver.js';
+import { isQueryableName } from './evaluate.js';
 import { isSpfRecord, parseTermShared, type Qualifier } from './parse.js';
 import { ipTermRange } from './terms.js';
 import type { SpfTreeNode, SpfTreeTerm } from './tree.js';
@@ -52,17 +54,21 @@ export async function relayInclude(ctx: Pick<CheckContext, 'resolver' | 'knowled
  * How a walked SPF record treats mail the relay sends, as receivers evaluate it (RFC 7208 §4.6.2, §5.2): terms in
  * order, the first match decides with its qualifier; an include matches only when the record it names gives `pass`
  * (so a `~include:` of the relay inside an included record makes that record softfail — the include does not match,
- * and evaluation goes on). An include of one of `hosts` (the relay's include names) is taken as passing the relay's
- * servers — unless a "-", "~" or "?" ip4/ip6 term before it, in the same record, covers part of the ranges the relay's
- * record publishes (its "+" ip4/ip6 terms, as walked): those of the relay's servers match that term first and do not
- * pass. a, mx, exists and ptr terms cannot be judged without the relay's servers' names and addresses (the walk has
- * none) and count as no match.
+ * and evaluation goes on). An include of one of `hosts` (the relay's include names) passes the relay's servers — the
+ * addresses of the ranges the relay's record publishes (its "+" ip4/ip6 terms, as walked) — unless a term before it
+ * matches some of them first with "-", "~" or "?": an ip4/ip6 term covering them, an a or mx term whose name has such
+ * addresses (relayTermRanges), an exists term whose name exists (it matches every sender), an include or redirect= of
+ * a record that passes them — in the record itself or in the one leading to the relay's include. Each address is
+ * judged as check_host judges it (the ranges cut where the record's terms treat addresses differently: relayCells).
+ * Terms with macros that depend on the message, ptr, and names that got no answer count as no match (only check_host
+ * with the address can tell; relayPastVoids asks it where they may cost the relay's mail a permerror).
  *
  * - `pass`: a term reaching the relay with `+` (or no qualifier) decides first — the relay is authorised;
  * - `denied`: the first top-level term that reaches the relay has `-`, `~` or `?` (`~include:relay.mailchannels.net`):
  *   receivers fail, softfail or neutral the relay's mail there;
- * - `shadowed`: `term` (`-ip4:23.83.208.0/20`) comes before `include`, the term that reaches the relay, and covers
- *   `ranges` of the relay's: receivers fail, softfail or neutral the relay's mail from those addresses; `via`: the
+ * - `shadowed`: `term` (`-ip4:23.83.208.0/20`, `-a:<a name of one of the relay's addresses>`, `?include:<a record
+ *   passing them>`) comes before `include`, the term that reaches the relay, and matches `ranges` of the relay's first:
+ *   receivers fail, softfail or neutral the relay's mail from those addresses; `via`: the
  *   top-level include or redirect= leading to the record where that happens (then `term` is not in the record itself,
  *   and no later term reaches the relay with a pass);
  * - `absent`: no evaluated term reaches the relay with a pass.
@@ -190,93 +196,428 @@ function shadowed(t: SpfTreeTerm, denying: readonly Denying[], hosts: ReadonlySe
   return null;
 }
 
-/** See RelayAuthorisation. `hosts`: the names whose SPF record authorises the relay (its host, its include name). */
-export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[]): RelayAuthorisation {
-  const r = reaches(tree, new Set(hosts.map((h) => canonName(h))), 0);
-  if (!r) return { state: 'absent' };
-  if (r.qualifier === '+') return { state: 'pass', term: r.term };
-  return r.shadow ? { state: 'shadowed', term: r.term, qualifier: r.qualifier, ...r.shadow } : { state: 'denied', term: r.term, qualifier: r.qualifier };
+/**
+ * How a term that decides first for some of the relay's addresses (a `shadowed` verdict's `term`) reaches them, for
+ * messages: "covers the relay's addresses 23.83.208.0/24" (ip4/ip6), or what an include, a/mx or exists term does.
+ */
+export function shadowWords(term: string, ranges: readonly string[]): string {
+  const them = ranges.length ? `the relay's addresses ${ranges.join(', ')}` : "the relay's addresses";
+  const m = MECH.exec(term)?.[2].toLowerCase();
+  if (m === 'include') return `leads to a record that passes ${them}, so it matches them`;
+  if (m === 'a' || m === 'mx') return `matches ${them} (${m === 'a' ? "its name's addresses" : "its mail hosts' addresses"})`;
+  if (m === 'exists') return `matches every sender (its name exists), ${them} among them`;
+  return `covers ${them}`;
 }
 
 /**
- * Whether receivers evaluating the "+" include `t` after `before` DNS lookups reach, within the lookup limit, "+"
- * ip4/ip6 terms that cover every one of `ranges` together with `passing` — in its record, in order, through its "+"
- * includes and its redirect= (which comes last). Ranges it passes are added to `passing` (those addresses matched).
- * a, mx, exists and ptr terms count as no match, as permerrorBefore counts them.
+ * See RelayAuthorisation. `hosts`: the names whose SPF record authorises the relay (its host, its include name);
+ * `known`: what the record's a/mx terms match (relayTermRanges — without it they match nothing). The walk along the
+ * way to the relay's include (reaches) names the term that reaches it; each address of the relay's ranges is then
+ * judged as check_host judges it (asEvaluated).
  */
-function coveredWithin(t: SpfTreeTerm, ranges: readonly string[], passing: string[], before: number, depth = 0): boolean {
-  return passedIn(t, ranges, passing, before, depth) === true;
+export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[], known?: TermRanges): RelayAuthorisation {
+  const set = new Set(hosts.map((h) => canonName(h)));
+  const r = reaches(tree, set, 0);
+  if (!r) return { state: 'absent' };
+  if (r.qualifier !== '+' && !r.shadow) return { state: 'denied', term: r.term, qualifier: r.qualifier };
+  const walked: RelayAuthorisation = r.qualifier === '+' ? { state: 'pass', term: r.term } : { state: 'shadowed', term: r.term, qualifier: r.qualifier as '-' | '~' | '?', ...r.shadow! };
+  return asEvaluated(tree, walked, set, known);
 }
 
-/** coveredWithin's walk: true when covered, else the lookups counted by the end of `t`. */
-function passedIn(t: SpfTreeTerm, ranges: readonly string[], passing: string[], before: number, depth: number): true | number {
-  const p = parseTermShared(t.term);
-  const follow = t.children && !t.error && !t.unknown && !t.loop && depth < 10 && (p.mechanism === 'include' ? p.qualifier === '+' : p.modifier === 'redirect');
-  if (!ranges.length || !follow) return before + t.lookups;
-  let n = before + 1;
-  if (n > LOOKUP_LIMIT) return before + t.lookups;
-  const inner = t.children!.terms.filter((x) => !x.ignored);
-  for (const x of [...inner.filter((x) => x.kind === 'mechanism'), ...inner.filter((x) => x.kind !== 'mechanism')]) {
-    const q = parseTermShared(x.term);
-    const range = !x.error && q.qualifier === '+' ? ipTermRange(q) : null;
-    if (range) {
-      passing.push(range);
-      if (ranges.every((r) => cidrsCover(passing, r))) return true;
+// ---- The relay's addresses, as receivers evaluate a record for them ----
+//
+// check_host for the relay's mail (RFC 7208 §4.6): terms in order, the first match decides; an include matches when
+// the record it names passes; the 11th DNS-querying term is a permerror (§4.6.4), and the lookups of terms never
+// reached are not counted. Differential QA (test/e2e/spf-relay-limit-oracles.test.ts: pyspf and Mail::SPF over
+// generated records) found the walk-based shortcuts wrong both ways: an include before the relay's whose record fails
+// the relay's addresses early (`-ip4:23.83.208.0/20 a:… a:…`) was counted whole, and the relay reported past 10
+// lookups; `-a:<a name of the relay's address>`, `?include:<a record passing them>` and `-include:…` before the relay's
+// include were no match, and the relay reported authorised. So the relay's published ranges are cut into cells that
+// every ip4/ip6 term of the tree, and every address an a/mx term names, treats alike (wholly inside or outside it), and
+// the walked tree is evaluated for each cell as check_host evaluates it for any address in it.
+
+/**
+ * The ranges each a/mx term of a walked tree matches ("address/prefix": the addresses its name has — an mx, its
+ * exchangers' — with the term's CIDR length applied, RFC 7208 §5.3, §5.4). The walk looks the names up but keeps no
+ * address: relayTermRanges asks them again (the audit's resolver answers from its cache).
+ */
+export type TermRanges = ReadonlyMap<SpfTreeTerm, readonly string[]>;
+
+/** relayTermRanges' cap on the a/mx terms it looks up (a hostile tree's): past it, the rest count as no match. */
+const MAX_ADDRESSED_TERMS = 40;
+
+/**
+ * What the a/mx terms of `tree` (at any depth) match, for the relay reached through `hosts`: see TermRanges. The names
+ * are asked as the walk asked them (A and AAAA: the same questions, which the audit's resolver answers from its cache),
+ * and nothing is asked when no term reaches the relay's record (its ranges are what is judged). A term with DNS trouble,
+ * a name with macros that depend on the message, or a lookup that throws is left out (no match, as before: DNS trouble
+ * is the tree's `unknown`).
+ */
+export async function relayTermRanges(resolver: Resolver, tree: SpfTreeNode, hosts: readonly string[]): Promise<TermRanges> {
+  const out = new Map<SpfTreeTerm, string[]>();
+  const set = new Set(hosts.map((h) => canonName(h)));
+  if (!tree.terms.some((t) => publishedRanges(relayNode(t, set)).length)) return out;
+  const terms: SpfTreeTerm[] = [];
+  const collect = (node: SpfTreeNode, depth: number): void => {
+    for (const t of node.terms) {
+      if (t.ignored || t.error || t.unknown || t.dynamic || t.loop) continue;
+      const m = parseTermShared(t.term).mechanism;
+      if ((m === 'a' || m === 'mx') && t.target) terms.push(t);
+      else if (t.children && depth < 10) collect(t.children, depth + 1);
+    }
+  };
+  collect(tree, 0);
+  for (const t of terms.slice(0, MAX_ADDRESSED_TERMS)) {
+    try {
+      const p = parseTermShared(t.term);
+      const names = p.mechanism === 'a' ? [t.target!] : await exchangers(resolver, t.target!);
+      const found: string[] = [];
+      for (const h of names) {
+        const { a, aaaa } = await resolveAddresses(resolver, h);
+        if (a.status === 'ok') for (const ip of a.records) found.push(`${ip}/${p.cidr4 ?? 32}`);
+        if (aaaa.status === 'ok') for (const ip of aaaa.records) found.push(`${ip}/${p.cidr6 ?? 128}`);
+      }
+      if (found.length) out.set(t, found);
+    } catch {
+      // A resolver that rejects decides nothing: the term counts as no match.
+    }
+  }
+  return out;
+}
+
+/** The names an mx term's name lists (at most 10: more is the walk's permerror). */
+async function exchangers(resolver: Resolver, name: string): Promise<string[]> {
+  const mx = await resolver.resolve(name, 'MX');
+  if (mx.status !== 'ok') return [];
+  return mx.records.map((r) => r.exchange.replace(/\.$/, '').toLowerCase()).filter((h) => h !== '' && isQueryableName(h)).slice(0, 10);
+}
+
+/** A range as bits: `len` leading bits of `bits` (the rest zero), IPv4 in 32 bits, IPv6 in 128. */
+interface Net {
+  v6: boolean;
+  bits: bigint;
+  len: number;
+}
+
+const width = (n: Pick<Net, 'v6'>) => (n.v6 ? 128 : 32);
+
+/** toNet's answers, by text: the same ranges come back for every cell of every relayed domain (as parse.ts caches terms). */
+const NET_CACHE_MAX = 4096;
+const netCache = new Map<string, Net | null>();
+
+/** "address/prefix" (or a bare address) as a Net, its host bits cleared; null when it is none. */
+function toNet(cidr: string): Net | null {
+  let n = netCache.get(cidr);
+  if (n === undefined) {
+    if (netCache.size >= NET_CACHE_MAX) netCache.clear();
+    n = parseNet(cidr);
+    netCache.set(cidr, n);
+  }
+  return n;
+}
+
+function parseNet(cidr: string): Net | null {
+  const slash = cidr.indexOf('/');
+  let bytes: number[];
+  try {
+    bytes = ipaddr.parse(slash < 0 ? cidr : cidr.slice(0, slash)).toByteArray();
+  } catch {
+    return null;
+  }
+  const v6 = bytes.length === 16;
+  const len = slash < 0 ? (v6 ? 128 : 32) : Number(cidr.slice(slash + 1));
+  if (!Number.isInteger(len) || len < 0 || len > (v6 ? 128 : 32)) return null;
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  const host = BigInt((v6 ? 128 : 32) - len);
+  return { v6, bits: (bits >> host) << host, len };
+}
+
+/** The range of an ip4/ip6 term of a walked tree (null for any other term), kept with the term: asked for every cell. */
+const termNets = new WeakMap<SpfTreeTerm, Net | null>();
+
+function termNet(t: SpfTreeTerm): Net | null {
+  let n = termNets.get(t);
+  if (n === undefined) {
+    const range = t.error ? null : ipTermRange(parseTermShared(t.term));
+    n = range ? toNet(range) : null;
+    termNets.set(t, n);
+  }
+  return n;
+}
+
+/** A range as messages write it: "23.83.208.0/24", a single address without its length. */
+function netText(n: Net): string {
+  const bytes: number[] = [];
+  for (let i = width(n) / 8 - 1, b = n.bits; i >= 0; i--, b >>= 8n) bytes[i] = Number(b & 0xffn);
+  const ip = ipaddr.fromByteArray(bytes).toString();
+  return n.len === width(n) ? ip : `${ip}/${n.len}`;
+}
+
+/** Is every address of `a` in `b`? */
+function inside(a: Net, b: Net): boolean {
+  if (a.v6 !== b.v6 || b.len > a.len) return false;
+  const host = BigInt(width(a) - b.len);
+  return a.bits >> host === b.bits >> host;
+}
+
+function halves(n: Net): [Net, Net] {
+  const len = n.len + 1;
+  return [
+    { v6: n.v6, bits: n.bits, len },
+    { v6: n.v6, bits: n.bits | (1n << BigInt(width(n) - len)), len },
+  ];
+}
+
+/** Cells past this many (a hostile tree's ranges): the record is judged as before, by the walk's shortcuts. */
+const MAX_CELLS = 2048;
+
+/**
+ * The relay's `ranges` cut into cells: no ip4/ip6 term of `tree` (any qualifier, any depth) and no range an a/mx term
+ * matches (`known`) lies partly inside one — each holds a cell whole or not at all, so check_host evaluates the record
+ * alike for every address of a cell. In address order; null past MAX_CELLS.
+ */
+function relayCells(tree: SpfTreeNode, ranges: readonly string[], known: TermRanges | undefined): Net[] | null {
+  const cuts: Net[] = [];
+  const collect = (node: SpfTreeNode, depth: number): void => {
+    for (const t of node.terms) {
+      if (t.ignored || t.error) continue;
+      const n = termNet(t);
+      if (n) cuts.push(n);
+      for (const r of known?.get(t) ?? []) {
+        const k = toNet(r);
+        if (k) cuts.push(k);
+      }
+      if (t.children && depth < 10) collect(t.children, depth + 1);
+    }
+  };
+  collect(tree, 0);
+  const own = ranges.map(toNet).filter((n): n is Net => n !== null);
+  // A range inside another of the relay's is that one's (its cells are made once).
+  const todo = own.filter((n, i) => !own.some((o, j) => j !== i && inside(n, o) && (o.len < n.len || j < i)));
+  const out: Net[] = [];
+  while (todo.length) {
+    const c = todo.pop()!;
+    if (c.len < width(c) && cuts.some((k) => k.len > c.len && inside(k, c))) todo.push(...halves(c));
+    else out.push(c);
+    if (out.length + todo.length > MAX_CELLS) return null;
+  }
+  return out.sort((a, b) => (a.v6 !== b.v6 ? (a.v6 ? 1 : -1) : a.bits < b.bits ? -1 : a.bits > b.bits ? 1 : 0));
+}
+
+/** Cells as few ranges: two halves of one range as that range, repeatedly (cells in address order). */
+function merged(cells: readonly Net[]): string[] {
+  const out: Net[] = [];
+  for (const c of cells) {
+    out.push(c);
+    // The last two are the halves of one range: that range (which may in turn be the upper half of the one before).
+    for (let a = out[out.length - 2], b = out[out.length - 1]; a && a.v6 === b.v6 && a.len === b.len && a.len > 0; a = out[out.length - 2], b = out[out.length - 1]) {
+      const bit = 1n << BigInt(width(a) - a.len);
+      if ((a.bits & bit) !== 0n || b.bits !== (a.bits | bit)) break;
+      out.splice(out.length - 2, 2, { v6: a.v6, bits: a.bits, len: a.len - 1 });
+    }
+  }
+  return out.map(netText);
+}
+
+type Verdict = 'pass' | 'fail' | 'softfail' | 'neutral' | 'permerror' | 'unknown';
+
+const RESULT: Record<Qualifier, Verdict> = { '+': 'pass', '-': 'fail', '~': 'softfail', '?': 'neutral' };
+const QUALIFIER: Partial<Record<Verdict, '-' | '~' | '?'>> = { fail: '-', softfail: '~', neutral: '?' };
+
+/** What check_host gives a cell of the relay's addresses in one record. */
+interface Decision {
+  result: Verdict;
+  /**
+   * The term of the record that decided — matched, led to the result (redirect=), or met the permanent error; none when
+   * no term matched (neutral) or the record itself is broken.
+   */
+  term?: SpfTreeTerm;
+  /** The decision of the record `term` leads to (include, redirect=). */
+  inner?: Decision;
+  /** DNS-querying terms counted before `term`. */
+  before: number;
+  /** A permanent error's cause: `limit` (the 11th DNS-querying term), else the error. */
+  error?: string;
+}
+
+interface Evaluation {
+  /** The cell (null: an address no ip4/ip6 term and no a/mx term matches — the walk's shortcut, when no cell is known). */
+  cell: Net | null;
+  hosts: ReadonlySet<string>;
+  known: TermRanges | undefined;
+  /** DNS-querying terms counted so far. */
+  lookups: number;
+}
+
+/**
+ * check_host over a walked record for `e.cell`. What the walk cannot judge for an address counts as no match: terms
+ * with macros that depend on the message (their lookups, void lookups and permanent errors for the relay's addresses
+ * are relayPastVoids' check_host's), ptr, names that got no answer. An a/mx term matches the cells of the ranges
+ * `e.known` gives it; an exists term whose name has an address (the walk counted no void lookup) matches every sender.
+ */
+function evaluateFor(node: SpfTreeNode, e: Evaluation, depth: number): Decision {
+  if (node.syntaxErrors.length) return { result: 'permerror', before: e.lookups, error: node.syntaxErrors[0] };
+  let redirect: SpfTreeTerm | undefined;
+  for (const t of node.terms) {
+    if (t.ignored) continue;
+    if (t.kind === 'modifier') {
+      if (/^redirect=/i.test(t.term)) redirect = t;
       continue;
     }
-    const r = passedIn(x, ranges, passing, n, depth + 1);
-    if (r === true) return true;
-    n = r;
-    if (n > LOOKUP_LIMIT) break;
+    if (t.kind !== 'mechanism') continue;
+    const p = parseTermShared(t.term);
+    const before = e.lookups;
+    const m = p.mechanism;
+    if (m === 'ip4' || m === 'ip6') {
+      const n = termNet(t);
+      if (n && e.cell && inside(e.cell, n)) return { result: RESULT[p.qualifier], term: t, before };
+      continue;
+    }
+    if (m === 'all') return { result: RESULT[p.qualifier], term: t, before };
+    if (++e.lookups > LOOKUP_LIMIT) return { result: 'permerror', term: t, before, error: 'limit' };
+    if (m === 'include') {
+      // The relay's own include, when its record was not walked (no cell then): it passes the relay.
+      if (!e.cell && t.target && e.hosts.has(t.target) && !t.children) return { result: RESULT[p.qualifier], term: t, before };
+      const d = follow(t, e, depth);
+      if (d?.result === 'permerror') return { result: 'permerror', term: t, inner: d, before, error: d.error };
+      if (d?.result === 'pass') return { result: RESULT[p.qualifier], term: t, inner: d, before };
+    } else if (m === 'a' || m === 'mx') {
+      // An error found after the name was looked up (more than 10 MX names) is a permerror; an unusable name matches nothing.
+      if (t.error && t.target) return { result: 'permerror', term: t, before, error: t.error };
+      if (e.cell && namesCell(e.known?.get(t), e.cell)) return { result: RESULT[p.qualifier], term: t, before };
+    } else if (m === 'exists' && !t.dynamic && !t.unknown && !t.error && t.target && t.voids === 0) {
+      return { result: RESULT[p.qualifier], term: t, before };
+    }
   }
-  return before + t.lookups;
+  if (redirect) {
+    const before = e.lookups;
+    if (++e.lookups > LOOKUP_LIMIT) return { result: 'permerror', term: redirect, before, error: 'limit' };
+    const d = follow(redirect, e, depth);
+    if (!d) return { result: 'unknown', term: redirect, before };
+    return { result: d.result, term: redirect, inner: d, before, ...(d.error ? { error: d.error } : {}) };
+  }
+  return { result: 'neutral', before: e.lookups };
+}
+
+/** Whether one of `ranges` (an a/mx term's: TermRanges) holds `cell`. */
+function namesCell(ranges: readonly string[] | undefined, cell: Net): boolean {
+  if (ranges) {
+    for (const r of ranges) {
+      const n = toNet(r);
+      if (n && inside(cell, n)) return true;
+    }
+  }
+  return false;
+}
+
+/** The decision of the record an include or redirect= leads to; null when the walk could not follow it (no match). */
+function follow(t: SpfTreeTerm, e: Evaluation, depth: number): Decision | null {
+  if (t.dynamic || t.unknown || depth >= 10) return null;
+  // The walker's own limits are no receiver's error.
+  if (t.error) return /^not followed/.test(t.error) ? null : { result: 'permerror', before: e.lookups, error: t.error };
+  if (!t.children) return null;
+  return evaluateFor(t.children, e, depth + 1);
+}
+
+/** Each cell of the relay's ranges (those of the record `top` leads to) and what check_host gives it in `tree`. */
+function evaluated(tree: SpfTreeNode, top: SpfTreeTerm, hosts: ReadonlySet<string>, known: TermRanges | undefined): { cell: Net | null; d: Decision; at: number }[] | null {
+  const ranges = publishedRanges(relayNode(top, hosts));
+  const cells: (Net | null)[] | null = ranges.length ? relayCells(tree, ranges, known) : [null];
+  if (!cells) return null;
+  return cells.map((cell) => {
+    const d = evaluateFor(tree, { cell, hosts, known, lookups: 0 }, 0);
+    return { cell, d, at: d.term ? tree.terms.indexOf(d.term) : tree.terms.length };
+  });
+}
+
+/**
+ * The term of the record `t` leads to (at any depth, along the way to the relay) that keeps `cell` from passing there,
+ * and the term of its record that leads on to the relay; null when there is none to name.
+ */
+function shadowInside(t: SpfTreeTerm, cell: Net | null, hosts: ReadonlySet<string>, known: TermRanges | undefined, depth = 0): { term: SpfTreeTerm; include: SpfTreeTerm; qualifier: '-' | '~' | '?' } | null {
+  if (!t.children || depth > 10 || (t.target && hosts.has(t.target))) return null;
+  const node = t.children;
+  const d = evaluateFor(node, { cell, hosts, known, lookups: 0 }, depth + 1);
+  const next = node.terms.find((x) => !x.ignored && !!x.target && (hosts.has(x.target) || !!relayNode(x, hosts)));
+  if (!next) return null;
+  const q = QUALIFIER[d.result];
+  const at = d.term ? node.terms.indexOf(d.term) : node.terms.length;
+  if (d.term && q && d.term !== next && at < node.terms.indexOf(next)) return { term: d.term, include: next, qualifier: q };
+  return shadowInside(next, cell, hosts, known, depth + 1);
+}
+
+/**
+ * relayAuthorisation's verdict checked against check_host for every cell of the relay's ranges: `pass` when every cell
+ * passes (or the rest is permerrorBefore's, or cannot be judged); else `shadowed` by what keeps the first cells from
+ * passing — a term before `top` (the top-level term that reaches the relay) that matches them with "-", "~" or "?", or
+ * one inside the record `top` leads to (`via`). `walked`, the walk's verdict, is kept where it names the same term
+ * (its ranges as it words them), and returned when nothing can be named.
+ */
+function asEvaluated(tree: SpfTreeNode, walked: Extract<RelayAuthorisation, { state: 'pass' | 'shadowed' }>, hosts: ReadonlySet<string>, known: TermRanges | undefined): RelayAuthorisation {
+  const topTerm = walked.state === 'pass' ? walked.term : (walked.via ?? walked.include);
+  const k = tree.terms.findIndex((t) => t.term === topTerm && !t.ignored);
+  if (k < 0) return walked;
+  const top = tree.terms[k];
+  const all = evaluated(tree, top, hosts, known);
+  if (!all) return walked;
+  // A permerror before the relay's term passes it is permerrorBefore's to report; an unknown decides nothing.
+  const failing = all.filter((x) => x.d.result !== 'pass' && x.d.result !== 'unknown' && !(x.d.result === 'permerror' && x.at <= k));
+  if (!failing.length) return { state: 'pass', term: topTerm };
+  const first = Math.min(...failing.map((x) => x.at));
+  if (first < k) {
+    const t = tree.terms[first];
+    if (walked.state === 'shadowed' && !walked.via && walked.term === t.term) return walked;
+    const by = failing.filter((x) => x.at === first);
+    const qualifier = QUALIFIER[by[0].d.result];
+    if (qualifier) return { state: 'shadowed', term: t.term, qualifier, include: top.term, ranges: merged(by.flatMap((x) => (x.cell ? [x.cell] : []))) };
+  }
+  // Not passed by the record `top` leads to: what in it keeps them from the relay's include.
+  const inner = failing.map((x) => ({ x, s: shadowInside(top, x.cell, hosts, known) }));
+  const named = inner.find((y) => y.s);
+  if (!named?.s) return walked;
+  const s = named.s;
+  if (walked.state === 'shadowed' && walked.via && walked.term === s.term.term) return walked;
+  const ranges = merged(inner.filter((y) => y.s?.term === s.term).flatMap((y) => (y.x.cell ? [y.x.cell] : [])));
+  return { state: 'shadowed', term: s.term.term, qualifier: s.qualifier, include: s.include.term, ranges, via: top.term };
 }
 
 /**
  * What makes receivers answer permerror for the relay's mail before they reach `passTerm` (the top-level term
- * relayAuthorisation found passing it; `hosts` as given to it) in the record `tree` is: a syntax error anywhere in the
- * record (it is refused whole), or an include before that term whose evaluation is a permanent error — its target
- * publishes no SPF record or several, is no usable name, loops, or leads to such a record (RFC 7208 §5.2) — unless "+"
- * ip4/ip6 terms before that include already cover every range the relay's record publishes (they match first). a, mx
- * and exists terms cannot be judged for the relay's servers (the walk has none of their names) and count as no match,
- * as relayAuthorisation counts them (differential QA: pyspf answered permerror for the relay's addresses; the audit
- * said the relay was authorised). Null when nothing does.
+ * relayAuthorisation found passing it; `hosts` and `known` as given to it) in the record `tree` is: a syntax error
+ * anywhere in the record (it is refused whole); or, for some of the relay's addresses, check_host's evaluation meets a
+ * permanent error before that term passes them — an include whose target publishes no SPF record or several, is no
+ * usable name, loops, or leads to such a record (RFC 7208 §5.2), or the 11th DNS-querying term (§4.6.4) — counted as
+ * receivers count for those addresses: terms that match them first end the evaluation, and the lookups after never
+ * happen (differential QA: an include whose record fails the relay's addresses with `-ip4:…` before its own lookups
+ * was counted whole, and a relay that passes reported past 10 lookups; pyspf answered permerror for the relay's
+ * addresses behind 9 lookups and Google's include, the audit said the relay was authorised). `within`: it is met inside
+ * the record `passTerm` leads to, before the relay's include there (then `term` is the record). Null when nothing does.
  */
-export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: readonly string[]): { term: string; why: string } | null {
+export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: readonly string[], known?: TermRanges): { term: string; why: string; within?: true } | null {
   if (tree.syntaxErrors.length) return { term: tree.record ?? '', why: tree.syntaxErrors[0] };
-  const pass = tree.terms.find((t) => t.term === passTerm);
-  const ranges = pass ? publishedRanges(relayNode(pass, new Set(hosts.map((h) => canonName(h))))) : [];
-  const passing: string[] = [];
-  const matchedFirst = () => ranges.length > 0 && ranges.every((r) => cidrsCover(passing, r));
-  // DNS-querying terms receivers evaluate for the relay's mail before `passTerm` (a, mx, exists and ptr match none of
-  // its addresses here, as above): past 10 — an include's own record's terms counted with it — they answer permerror
-  // there (RFC 7208 §4.6.4), and `passTerm`, itself a lookup, is never reached (differential QA: pyspf answered
-  // permerror for the relay's addresses behind 9 lookups and Google's include; the audit said the relay was authorised).
-  let lookups = 0;
-  for (const t of tree.terms) {
-    if (t === pass) {
-      if (lookups + 1 > LOOKUP_LIMIT && !matchedFirst()) return { term: tree.record ?? '', why: `the terms before ${t.term} cost ${lookups} DNS lookups, and it is one more: more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
-      return null;
-    }
-    if (t.ignored || t.kind !== 'mechanism') continue;
-    const m = MECH.exec(t.term);
-    const mech = m?.[2].toLowerCase();
-    if ((mech === 'ip4' || mech === 'ip6') && !t.error && (m?.[1] || '+') === '+') {
-      const range = ipTermRange(parseTermShared(t.term));
-      if (range) passing.push(range);
-      continue;
-    }
-    // An include whose own record passes every range first (its "+" ip4/ip6 terms, within the limit) ends the
-    // evaluation for the relay's mail there: the rest of its lookups never happen (review: its total was counted).
-    if (coveredWithin(t, ranges, passing, lookups)) return null;
-    lookups += t.lookups;
-    if (lookups > LOOKUP_LIMIT && !matchedFirst()) return { term: t.term, why: `receivers count ${lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
-    if (mech !== 'include' || t.unknown) continue;
-    if (!(t.error || t.nestedErrors?.length)) continue;
-    if (matchedFirst()) return null;
-    return { term: t.term, why: t.error ?? t.nestedErrors![0] };
+  const set = new Set(hosts.map((h) => canonName(h)));
+  const k = tree.terms.findIndex((t) => t.term === passTerm && !t.ignored);
+  if (k < 0) return null;
+  const pass = tree.terms[k];
+  // Past MAX_CELLS, one address no ip4/ip6 or a/mx term matches stands for them all (the walk's shortcut).
+  const all = evaluated(tree, pass, set, known) ?? [{ cell: null, d: evaluateFor(tree, { cell: null, hosts: set, known, lookups: 0 }, 0), at: -1 }];
+  let worst: { d: Decision; at: number } | null = null;
+  for (const x of all) {
+    const at = x.d.term ? tree.terms.indexOf(x.d.term) : -1;
+    if (x.d.result !== 'permerror' || at < 0 || at > k) continue;
+    if (!worst || at < worst.at) worst = { d: x.d, at };
   }
-  return null;
+  if (!worst) return null;
+  const { d } = worst;
+  const t = tree.terms[worst.at];
+  if (d.error === 'limit') {
+    if (t !== pass) return { term: t.term, why: `receivers count ${d.before + t.lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
+    if (!d.inner) return { term: tree.record ?? '', why: `the terms before ${t.term} cost ${d.before} DNS lookups, and it is one more: more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
+    return { term: tree.record ?? '', why: `the terms before the relay's include in the record ${t.term} leads to take receivers past ${LOOKUP_LIMIT} DNS lookups (RFC 7208 §4.6.4)`, within: true };
+  }
+  const why = t.error ?? t.nestedErrors?.[0] ?? d.error ?? 'a permanent error';
+  return t === pass ? { term: tree.record ?? '', why, within: true } : { term: t.term, why };
 }
 
 /**
