@@ -492,6 +492,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           : signingOff(ctx, name, sel, fixPath()!, ev),
       );
     }
+    sayOnce(out, from);
     await withoutFixIfNoMail(out, from, noMail, ctx.domain);
   }
   for (let k = 0; k < spans.length; k++) {
@@ -502,6 +503,27 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
 }
 
 const MAIL: NoMail = { state: 'mail' };
+
+/**
+ * Removes, in place, each finding from `from` on that is equal to an earlier one (rule, severity, subject, message,
+ * fix, classification). The findings of a selector are said per record, but records that publish one key and that
+ * verifiers read alike — copies, or the same key spelt otherwise (p= folded, the tags in another order, v= left out) —
+ * are one subject: a domain gets dkim.ok (dkim.weak-key, dkim.testing, dkim.compat…) once for them, as the DKIM plan
+ * says its note once. A spelling verifiers read otherwise (v= not first: dkim.malformed) says something else, and is
+ * kept.
+ */
+function sayOnce(out: Finding[], from: number): void {
+  const seen = new Set<string>();
+  let k = from;
+  for (let i = from; i < out.length; i++) {
+    const f = out[i];
+    const key = JSON.stringify([f.rule, f.severity, f.subject ?? null, f.message, f.fix ?? null, f.classification ?? null]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out[k++] = f;
+  }
+  out.length = k;
+}
 
 /**
  * A domain that declares it sends no mail (src/core/nomail.ts) gets no DKIM key from the fix (its plan is blocked,

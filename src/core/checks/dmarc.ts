@@ -245,6 +245,17 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     if (rec.warnings.length) {
       out.push(makeFinding('dmarc', 'dmarc.remarks', 'info', `Remarks on the DMARC record: ${rec.warnings.join('; ')}.`, ev, { subject: txt }));
     }
+    // A record without p= (RFC 7489 §6.3 requires it) that has a valid rua= — without one it is an error, above — is
+    // read as p=none by receivers that follow RFC 7489 (§6.6.3 step 6), for its subdomains too: its sp=/np= are not
+    // applied (Mail::DMARC applies its sp= to subdomains all the same). OpenDMARC refuses it ("lacked a required p=
+    // entry"): its receivers apply no DMARC policy and send no aggregate reports. A warning (DMARCbis reads a missing p=
+    // as p=none) with the fix, which adds p=none — and drops a stricter sp=/np= (never tightened silently: planDmarc),
+    // said here with how to keep it, so that the fix a finding offers drops no policy the customer set unannounced.
+    // (The audit said dmarc.ok while the fix rewrote the record and dropped its sp=reject.) One record only: several
+    // are dmarc.multiple, whose merge says what it does with each.
+    if (!rec.errors.length && records.length === 1 && rec.tags.p === undefined && rec.policy !== null) {
+      out.push(makeFinding('dmarc', 'dmarc.syntax', 'warn', noPolicyTag(rec.tags), ev, { subject: txt, fix: 'dmarc' }));
+    }
     // A record RFC 7489 receivers apply, that OpenDMARC applies no policy from (third-judge QA: its lookup misses
     // `V=DMARC1`, it refuses the record over rf=xml, ri=daily or a report URI of 256 octets or more), or whose reports
     // of a kind it sends to none of the addresses (a rua=/ruf= value of 512 octets or more, which it skips). One record
@@ -447,6 +458,31 @@ async function sayStaleFix(ctx: CheckContext, records: readonly string[], staleA
     }
     out[i] = { ...out[i], message: `${out[i].message} ${says}` };
   }
+}
+
+/**
+ * dmarc.syntax (warn) in words for a record without p= that receivers following RFC 7489 read as p=none (it has a valid
+ * rua=): what receivers do with it, and what the DMARC fix does — it adds p=none and drops the record's policy tags
+ * stricter than none (sp=, np=), which those receivers do not apply today (planDmarc: keeping one would newly enforce
+ * it), saying how to keep them.
+ */
+function noPolicyTag(tags: Readonly<Record<string, string>>): string {
+  const unapplied: { tag: 'sp' | 'np'; written: string; policy: DmarcPolicy }[] = [];
+  for (const tag of ['sp', 'np'] as const) {
+    const policy = policyValue(tags[tag]);
+    if (policy && policy !== 'none') unapplied.push({ tag, written: tags[tag], policy });
+  }
+  const said = unapplied.map((u) => `${u.tag}=${u.written}`).join(' and ');
+  const sp = unapplied.find((u) => u.tag === 'sp');
+  const them = unapplied.length === 1 ? 'it' : 'them';
+  const not = unapplied.length
+    ? `, for its subdomains too: its ${said} ${unapplied.length === 1 ? 'is' : 'are'} not applied${sp ? ` (Mail::DMARC applies sp=${sp.written} to subdomains all the same)` : ''}`
+    : '';
+  const newly = unapplied.map((u) => `${u.policy} to ${u.tag === 'sp' ? 'subdomains' : 'non-existent subdomains'}`).join(' and ');
+  const drops = unapplied.length
+    ? `; it drops ${said}, which they do not apply (keeping ${them} would newly apply ${newly}): to keep ${them}, add p= yourself (p=none, right after v=DMARC1) instead of applying the fix`
+    : '';
+  return `The DMARC record has no p= tag, which RFC 7489 requires: receivers that follow it apply the record as p=none, since it has a report address (RFC 7489 §6.6.3)${not}. ${OPENDMARC} refuses a record without p=: its receivers apply no DMARC policy from it and send no aggregate reports. The DMARC fix adds p=none, the policy receivers following RFC 7489 apply today${drops}.`;
 }
 
 /**

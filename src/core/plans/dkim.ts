@@ -565,6 +565,10 @@ export async function decideDkim(ctx: CheckContext, records: readonly ZoneRecord
 
 export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promise<PartialPlan> {
   const { path, notes, existing, alias } = await decideDkim(ctx, records);
+  // Each note once: records that say the same (copies of one key, two copies of a previous host's key) are one subject.
+  const say = (n: string) => {
+    if (!notes.includes(n)) notes.push(n);
+  };
   const name = `${ctx.settings.dkim.selector}._domainkey.${ctx.domain}`;
   const ttl = existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain);
   const key = ctx.settings.dkim.publicKey;
@@ -590,7 +594,7 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
       const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };
       const changes = replaceWithOne(existing, desired);
       // Each record said as what it is (a revoked key, a verification token, another key, an alias), as on the publish path.
-      for (const r of existing) notes.push(r.type.toUpperCase() === 'CNAME' ? `Replaces the alias ${name} → ${r.value} with the key the panel generates.` : replacedNote(r, name, true));
+      for (const r of existing) say(r.type.toUpperCase() === 'CNAME' ? `Replaces the alias ${name} → ${r.value} with the key the panel generates.` : replacedNote(r, name, true));
       return { changes, notes, actions: [{ kind: 'generate-dkim', description: `generate a 2048-bit DKIM key for ${ctx.domain} and turn signing on` }] };
     }
     case 'publish':
@@ -602,18 +606,30 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   // 'nothing' / 'start-signing' above); otherwise the records become the one record of the server's key.
   const sameKey = (r: ZoneRecord) => mineKey !== null && publishedKey(r) === mineKey;
   if (existing.length > 1 && existing.some((r) => r.type.toUpperCase() === 'CNAME')) {
-    notes.push(`${name} is an alias (CNAME) with other records beside it, which a name that is an alias cannot hold (BIND refuses to load such a zone; other DNS servers answer with one or the other): the fix leaves one record there, the key this server signs with.`);
+    say(`${name} is an alias (CNAME) with other records beside it, which a name that is an alias cannot hold (BIND refuses to load such a zone; other DNS servers answer with one or the other): the fix leaves one record there, the key this server signs with.`);
   }
+  // The records that already publish the server's key in a form receivers use (however each is spelt): one subject,
+  // said once — with how many there are, and what else is there.
+  const usable = existing.filter((r) => r.type !== 'CNAME' && sameKey(r) && keyRecordProblem(r, path.type) === null);
+  const others = existing.length - usable.length;
   for (const r of existing) {
-    if (r.type === 'CNAME') notes.push(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
+    if (r.type === 'CNAME') say(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
     else if (sameKey(r)) {
       const why = keyRecordProblem(r, path.type);
-      notes.push(why ? rewriteNote(r, name, why) : `Publishes this server's key at ${name} as a single record (it is there already, beside another record).`);
-    } else notes.push(replacedNote(r, name));
+      if (why) say(rewriteNote(r, name, why));
+      else if (r === usable[0]) {
+        const times = usable.length > 1 ? `${usable.length} records there publish it already` : 'it is there already';
+        say(
+          others
+            ? `Publishes this server's key at ${name} as a single record (${times}, beside ${others === 1 ? 'another record' : `${others} other records`}).`
+            : `Publishes this server's key at ${name} as a single record (${times}: verifiers use one of them, and one is enough).`,
+        );
+      }
+    } else say(replacedNote(r, name));
   }
-  if (!existing.length) notes.push(`Publishes this server's public key at ${name}.`);
+  if (!existing.length) say(`Publishes this server's public key at ${name}.`);
   if (!ctx.settings.dkim.signing) {
-    notes.push(
+    say(
       ctx.settings.dkim.startSigning
         ? `DKIM signing is turned off for ${ctx.domain} on the server: once this record is published, run the DKIM fix again — it has the panel start signing with the key.`
         : `DKIM signing is turned off for ${ctx.domain} on the server: once this record is published, ${whereToSign(ctx.settings, ctx.domain)}.`,

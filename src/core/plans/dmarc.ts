@@ -438,7 +438,11 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
           if (asPolicy(v) !== 'none')
             note(
               asNone[i]
-                ? `Drops ${k}=${v}: receivers ${apply} ${that} as p=none${now} (it has no valid p= but a report address, RFC 7489 §6.6.3), to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'} too, so keeping it would newly apply ${v.toLowerCase()} to them.`
+                ? `Drops ${k}=${v}: receivers ${apply} ${that} as p=none${now} (it has no valid p= but a report address, RFC 7489 §6.6.3), to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'} too, so keeping it would newly apply ${v.toLowerCase()} to them.${
+                    // One record without p=: the customer's policy for subdomains, kept by adding p= by hand (the
+                    // check's dmarc.syntax warning says the same before the fix is applied).
+                    dmarcs.length === 1 && lists[i].pairs.every(([t]) => t !== 'p') ? ` To keep ${k}=${v}, add p= yourself (p=none, right after v=DMARC1) instead of applying this fix.` : ''
+                  }`
                 : `Drops ${k}=${v}: receivers ${fromPanel ? 'would ignore' : 'ignore'} ${that}${now}, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`,
             );
       });
@@ -571,7 +575,9 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   // …unless OpenDMARC's lookup misses its version as written (`V=DMARC1`, `v = DMARC1`): rewritten with v=DMARC1, said.
   const missed = dmarcs.length === 1 && meant.size === 0 && !openDmarcFinds(textOf(dmarcs[0]));
   if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && long === null && !missed && samePairs(lists[0].pairs, tagList(value).pairs)) {
-    return { plan: { changes: [], notes: differs ? [differs] : [] }, value: textOf(dmarcs[0]), ruaDefault };
+    // A stranger's TXT beside it stays too, and is said (leftNote): the check warns about it (dmarc.compat, no fix),
+    // and the preview of a fix that changes nothing says what to do about it by hand.
+    return { plan: { changes: [], notes: [...leaving(true), ...(differs ? [differs] : [])] }, value: textOf(dmarcs[0]), ruaDefault };
   }
   if (missed)
     notes.push(
