@@ -41,6 +41,7 @@ import { checkContext } from '../core/checks/context.js';
 import type { ZoneMap } from '../helpers/map-resolver.js';
 import { buildOpenDmarcJudge, runLinesJudge } from '../helpers/oracles.js';
 import { prng } from '../helpers/prng.js';
+import { listOf, uriOf } from '../helpers/dmarc-lengths.js';
 
 const SOURCE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'oracles', 'opendmarc-judge.c');
 const found = buildOpenDmarcJudge(SOURCE, 'OpenDMARC judge');
@@ -201,25 +202,6 @@ function generated(seed: number, n: number): string[] {
 
 const SEED = 7489;
 const GENERATED = generated(SEED, 360);
-
-/** A mailto: URI of exactly `n` octets at `domain` (its local part filled with "a"). */
-const uriOf = (n: number, domain = 'example.com') => `mailto:${'a'.repeat(n - `mailto:@${domain}`.length)}@${domain}`;
-
-/** A comma list of exactly `n` octets of short mailto: URIs at `domain` (the last one's local part padded). */
-function listOf(n: number, domain = 'example.com'): string {
-  const uris: string[] = [];
-  let len = -1;
-  for (let k = 0; ; k++) {
-    const u = `mailto:r${String(k).padStart(3, '0')}@${domain}`;
-    if (len + 1 + u.length > n) break;
-    uris.push(u);
-    len += 1 + u.length;
-  }
-  uris[uris.length - 1] = uris[uris.length - 1].replace('@', `${'x'.repeat(n - len)}@`);
-  const out = uris.join(',');
-  assert.equal(Buffer.byteLength(out), n);
-  return out;
-}
 
 /** What OpenDMARC's parser does with a record's report addresses: reads them, refuses the record, skips a tag's list. */
 type LimitVerdict = 'reads' | 'refuses' | 'skips rua' | 'skips ruf';

@@ -6,25 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { fitReportUris, openDmarcDropsReports, openDmarcIgnores, openDmarcReportValues, openDmarcUriOctets, parseDmarcRecord } from '../../../src/core/dmarc/record.js';
-
-/** A mailto: URI of exactly `n` octets (its local part filled with "a"). */
-const uriOf = (n: number, domain = 'example.com') => `mailto:${'a'.repeat(n - `mailto:@${domain}`.length)}@${domain}`;
-
-/** A comma list of exactly `n` octets of short mailto: URIs (the last one's local part padded). */
-function listOf(n: number, domain = 'example.com'): string {
-  const uris: string[] = [];
-  let len = -1;
-  for (let k = 0; ; k++) {
-    const u = `mailto:r${String(k).padStart(3, '0')}@${domain}`;
-    if (len + 1 + u.length > n) break;
-    uris.push(u);
-    len += 1 + u.length;
-  }
-  uris[uris.length - 1] = uris[uris.length - 1].replace('@', `${'x'.repeat(n - len)}@`);
-  const out = uris.join(',');
-  assert.equal(Buffer.byteLength(out), n);
-  return out;
-}
+import { listOf, uriOf } from '../../helpers/dmarc-lengths.js';
 
 const refusals = (txt: string) => openDmarcIgnores(txt).filter((w) => /^its ru[af]= address/.test(w));
 

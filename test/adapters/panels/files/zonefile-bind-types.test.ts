@@ -38,7 +38,7 @@ import { FilesPanel } from '../../../../src/adapters/panels/files/index.js';
 import { parseZoneFile, presentValue } from '../../../../src/adapters/panels/files/zonefile.js';
 import type { ZoneRecord } from '../../../../src/core/model.js';
 import { PanelError } from '../../../../src/core/panel.js';
-import { writePanel } from '../../../helpers/scenario.js';
+import { bakeryPanel } from '../../../helpers/bakery-panel.js';
 
 const HEAD = ['$TTL 3600', '@ IN SOA ns1.other.net. host.other.net. ( 1 3600 600 86400 300 )', '@ IN NS ns1.other.net.'];
 /** The 1-based line number of the line under test (after HEAD). */
@@ -459,11 +459,7 @@ let zone: string;
 let panel: FilesPanel;
 
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'mailhealth-files-types-'));
-  writePanel(root, { domains: { 'bakery.test': { zone: ZONE } } });
-  zone = join(root, 'zones', 'bakery.test.db');
-  panel = new FilesPanel(root);
-  panel.now = () => new Date(Date.UTC(2026, 10, 1));
+  ({ root, zone, panel } = bakeryPanel('mailhealth-files-types-', ZONE));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
