@@ -7,6 +7,13 @@ import { join } from 'node:path';
 import { FilesPanel } from '../../src/adapters/panels/files/index.js';
 import { writePanel } from './scenario.js';
 
+/** The zone most of them start from: SOA, NS and an SPF record that still includes a previous host. */
+export const BAKERY_ZONE = `$TTL 3600
+@\tIN\tSOA\tns1.newhost.example. hostmaster.newhost.example. 2024010101 3600 1800 1209600 300
+\tIN\tNS\tns1.newhost.example.
+@\tIN\tTXT\t"v=spf1 +a +mx include:websitewelcome.com ~all"
+`;
+
 export interface BakeryPanel {
   root: string;
   /** The zone file's path. */

@@ -38,7 +38,7 @@ import { FilesPanel } from '../../../../src/adapters/panels/files/index.js';
 import { parseZoneFile, presentValue } from '../../../../src/adapters/panels/files/zonefile.js';
 import type { ZoneRecord } from '../../../../src/core/model.js';
 import { PanelError } from '../../../../src/core/panel.js';
-import { bakeryPanel } from '../../../helpers/bakery-panel.js';
+import { BAKERY_ZONE, bakeryPanel } from '../../../helpers/bakery-panel.js';
 
 const HEAD = ['$TTL 3600', '@ IN SOA ns1.other.net. host.other.net. ( 1 3600 600 86400 300 )', '@ IN NS ns1.other.net.'];
 /** The 1-based line number of the line under test (after HEAD). */
@@ -448,11 +448,7 @@ test('(c) a record decoded from the generic form reads back as itself when rende
 
 // ------------------------------------------------------------------------------------------------ through the panel
 
-const ZONE = `$TTL 3600
-@\tIN\tSOA\tns1.newhost.example. hostmaster.newhost.example. 2024010101 3600 1800 1209600 300
-\tIN\tNS\tns1.newhost.example.
-@\tIN\tTXT\t"v=spf1 +a +mx include:websitewelcome.com ~all"
-`;
+const ZONE = BAKERY_ZONE;
 
 let root: string;
 let zone: string;
