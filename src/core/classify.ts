@@ -913,7 +913,7 @@ class AuditClassifier implements Classifier {
     if (!relay || relay.provider !== 'mailchannels') {
       return C('stale', `this server does not relay through MailChannels; ${field}=${value} was set up by a previous host`);
     }
-    if (!mine) return C('unknown', `this server relays through MailChannels but its account id is not configured, so ${field}=${value} cannot be checked`);
+    if (!mine) return C('unknown', `this server relays through MailChannels but its account id is not configured (set it in the admin settings), so ${field}=${value} cannot be checked`);
     const what = field === 'auth' ? `${field}=${value}` : `${field}=${value} (provider ${value.split('|')[0]})`;
     const named = this.knowledge.providersNamed(id);
     if (named.length && named.every((p) => p.kind === 'hosting')) {

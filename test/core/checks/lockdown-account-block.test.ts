@@ -42,6 +42,16 @@ describe('lockdown findings offer the fix only when its plan can be made', () =>
     });
   }
 
+  test('a previous host\'s auth= with no account id: lockdown.unknown-id (no fix) says where to set the id', async () => {
+    // README: while the id is not configured, each finding says to set it in the admin settings first — the one that
+    // could not judge the id said only that it was not configured (review by use of the CLI).
+    const { findings } = await run(relay(), ['v=mc1 auth=dreamhost']);
+    const f = findings.find((x) => x.rule === 'lockdown.unknown-id');
+    assert.ok(f, show(findings));
+    assert.equal(f.fix, undefined);
+    assert.match(f.message, /account id is not configured \(set it in the admin settings\)/);
+  });
+
   test('with the account id configured the same findings offer the fix, and its plan is made', async () => {
     const { findings, plan } = await run(relay('newhostmc'), []);
     const f = findings.find((x) => x.rule === 'lockdown.missing');
