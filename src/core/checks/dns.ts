@@ -5,6 +5,9 @@ import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js'
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, liveTxt, makeFinding } from './util.js';
 import { emptyList, mapList } from '../arrays.js';
+import type { FixKind } from '../model.js';
+import { partialPlan } from '../plans/partial.js';
+import { withoutCopies } from '../plans/plan.js';
 
 interface Authority {
   state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown';
@@ -235,7 +238,12 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
     if (a.status === 'unknown') continue;
     // What the panel's zone answers for the name, as DNS reads it: a CNAME in the zone is followed, a wildcard covers
     // a name that does not exist.
-    const { records, alias } = view.answer(name, type);
+    // Copies of one record in the panel's zone (a record added twice) are one record to DNS (RFC 2181 §5): compared
+    // once — the live answer serves it once, and that is no change waiting to propagate (copiesFinding says what it is).
+    const answer = view.answer(name, type);
+    const alias = answer.alias;
+    const records = answer.records.length > 1 ? withoutCopies(answer.records) : answer.records;
+    const copies = answer.records.length > records.length;
     if (alias) {
       // An alias out of the zone (`_dmarc CNAME dmarc.ionos.de`): the records are the target's, not the panel's —
       // compare the alias.
@@ -254,7 +262,10 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
       );
       continue;
     }
-    if (type === 'TXT' && sameSingleTxt(records, a as Answer<'TXT'>)) continue;
+    if (type === 'TXT' && sameSingleTxt(records, a as Answer<'TXT'>)) {
+      if (copies) out.push(await copiesFinding(ctx, name, type, answer.records));
+      continue;
+    }
     const panel = mapList(records, (r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
     const live =
       a.status === 'ok'
@@ -273,9 +284,57 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
           { subject: `${name} ${type}` },
         ),
       );
-    }
+    } else if (copies) out.push(await copiesFinding(ctx, name, type, answer.records));
   }
   return out;
+}
+
+const FIX_LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dmarc: 'DMARC', lockdown: 'lockdown' };
+
+/** The fix that owns the TXT records at `name` (src/core/plans/plan.ts ownedNames), or null (MX: none). */
+function fixAt(ctx: CheckContext, name: string, type: string): FixKind | null {
+  if (type !== 'TXT') return null;
+  const n = canonName(name);
+  if (n === canonName(ctx.domain)) return 'spf';
+  if (n === canonName(`_dmarc.${ctx.domain}`)) return 'dmarc';
+  if (n === canonName(`_mailchannels.${ctx.domain}`)) return 'lockdown';
+  if (n === canonName(`${ctx.settings.dkim.selector}._domainkey.${ctx.domain}`)) return 'dkim';
+  return null;
+}
+
+/**
+ * dns.drift for records the panel's zone holds more than once (the same strings: a record added twice, a migration
+ * tool), where the live answer is those records, each once: DNS serves copies as one record (RFC 2181 §5), so nothing
+ * differs for receivers, but an edit of one copy would leave two different records (two SPF records: permerror). The
+ * fix that owns the name removes the copies of its records (copiesRemoved, src/core/plans/plan.ts): the finding offers
+ * it where its plan over the panel's zone does (review: the fixes removed a copy while no finding offered them).
+ */
+async function copiesFinding(ctx: CheckContext, name: string, type: string, records: readonly ZoneRecord[]): Promise<Finding> {
+  const distinct = withoutCopies(records);
+  const extra = records.filter((r) => !distinct.includes(r));
+  const kind = fixAt(ctx, name, type);
+  let removed = 0;
+  if (kind && ctx.zone) {
+    try {
+      const p = await partialPlan(kind, ctx, ctx.zone.records);
+      if (!p.blocked) removed = extra.filter((r) => p.changes.some((c) => c.before === r)).length;
+    } catch {
+      removed = 0; // a resolver that rejects decides nothing: no fix offered (the plan would not be made either)
+    }
+  }
+  const values = records.map((r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
+  const show = (t: string) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
+  const twice = [...new Set(extra.map((r) => show(type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value))))];
+  const what = kind ? `${FIX_LABEL[kind]} fix` : '';
+  const does = !removed ? ' Remove the extra copies in the panel.' : removed === extra.length ? ` The ${what} keeps one.` : ` The ${what} removes the copies of its own records; remove the others in the panel.`;
+  return makeFinding(
+    'dns',
+    'dns.drift',
+    'warn',
+    `The panel's copy of the zone holds the same ${type} record at ${name} more than once (${twice.join(', ')}): DNS serves it once (RFC 2181 §5), so receivers see no difference, but editing one copy later would leave two different records there.${does}`,
+    { panel: values, live: mapList(distinct, (r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value))) },
+    removed && kind ? { subject: `${name} ${type}`, fix: kind } : { subject: `${name} ${type}` },
+  );
 }
 
 /**

@@ -11,7 +11,7 @@ import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, rel
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsAcross, voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
-import { aLabelTerm, includeTarget, permerrorSection, planSpf, relayPastVoids, relayVoidTerms, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf, type RelayPastVoids } from '../plans/spf.js';
+import { aLabelTerm, includeTarget, nameGone, permerrorSection, planSpf, relayPastVoids, relayVoidTerms, spfFixPath, staleMxHosts, staleMxNamed, withApexSpf, type RelayPastVoids } from '../plans/spf.js';
 import { authorisesNobody, noMailUnknown, noMailWhat, noMailWith, type NoMail } from '../nomail.js';
 import type { Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -224,7 +224,10 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
       const why = path.kind === 'blocked' ? (permerror ? `The SPF fix cannot clear this: ${path.why}` : `The SPF fix cannot be applied to this record as it stands. ${path.why}`) : 'The SPF fix finds nothing it can change here.';
       for (let i = 0; i < out.length; i++) {
         const f = out[i];
-        if (!f.fix) continue;
+        // spf.string-too-long is the panel's copy's (over 255 bytes in one string, which live DNS never serves): whether
+        // the fix rewrites it was asked of the plan over the panel's zone, the one apply makes (rewritesPanelRecord) —
+        // a live record the fix would leave as it is says nothing about it.
+        if (!f.fix || f.rule === 'spf.string-too-long') continue;
         const { fix: _dropped, ...rest } = f;
         // The others say where the reason is (without it, a finding that offered the fix elsewhere silently does not).
         out[i] = concerned(f)
@@ -748,9 +751,12 @@ function weakAllFix(domain: string, question: boolean, several: boolean, fixable
  */
 async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string | undefined, ev: Evidence, out: Finding[], fixable: boolean): Promise<void> {
   const { items, wide, runTogether, separated, all } = j;
+  const keyOf = repeatKey;
   const listed = new Map<string, number>();
-  for (const { t } of items) listed.set(t.raw.toLowerCase(), (listed.get(t.raw.toLowerCase()) ?? 0) + 1);
+  for (const { t } of items) listed.set(keyOf(t), (listed.get(keyOf(t)) ?? 0) + 1);
   const classified = new Set<string>();
+  /** The record's all term receivers evaluate (the first): a later one is never evaluated. */
+  const firstAll = items.findIndex((x) => x.t.mechanism === 'all' && !x.t.error);
   /** A term the record lists more than once → what to say of it (with the term's finding, else on its own). */
   const repeats = new Map<string, string>();
   /** The terms found to be a previous host's: evidence for the exp= beside them. */
@@ -759,16 +765,33 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
   const terms = items.map((x) => x.t);
   for (let i = 0; i < items.length; i++) {
     const { t, walked } = items[i];
+    // An all term after the first: receivers stop at the first (RFC 7208 §4.6.2), so it decides nothing — said, as the
+    // fix drops it (review: the fix dropped it with no finding saying so).
+    if (t.mechanism === 'all' && !t.error && firstAll >= 0 && i > firstAll && !runTogether.has(t.raw)) {
+      const first = items[firstAll].t.raw;
+      if (!classified.has(`after-all ${keyOf(t)}`)) {
+        classified.add(`after-all ${keyOf(t)}`);
+        out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} stands after ${first}, where receivers never evaluate it: it decides nothing.${fixable ? ' The SPF fix drops it.' : ''}`, ev, fixable ? { subject: t.raw, fix: 'spf' } : { subject: t.raw }));
+      }
+      continue;
+    }
+    // A modifier receivers do not know (RFC 7208 §6: ignored) written more than once: each copy does nothing, and the
+    // fix keeps one — said (modifier-twice: the fix dropped the copy with no finding saying so).
+    if (t.kind === 'modifier' && t.modifier !== 'redirect' && t.modifier !== 'exp' && !t.error && !runTogether.has(t.raw) && (listed.get(keyOf(t)) ?? 1) > 1 && !classified.has(keyOf(t))) {
+      classified.add(keyOf(t));
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is written ${listed.get(keyOf(t)) === 2 ? 'twice' : `${listed.get(keyOf(t))} times`}: receivers ignore a modifier they do not know (RFC 7208 §6).${fixable ? ' The SPF fix keeps one.' : ''}`, ev, fixable ? { subject: t.raw, fix: 'spf' } : { subject: t.raw }));
+      continue;
+    }
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
     // A run-together token is the finding above (the fix separates it): its terms are classified, not it.
     if (runTogether.has(t.raw)) continue;
-    const key = t.raw.toLowerCase();
+    const key = keyOf(t);
     if (classified.has(key)) continue;
     classified.add(key);
     const times = listed.get(key) ?? 1;
     if (times > 1) {
       const cost = t.mechanism && LOOKUP_MECHANISMS.includes(t.mechanism) ? ', and each repeat costs receivers another DNS lookup' : '';
-      repeats.set(t.raw, `${t.raw} is listed ${times === 2 ? 'twice' : `${times} times`}: only the first can match${cost}. The SPF fix keeps one.`);
+      repeats.set(t.raw, `${t.raw} is listed ${times === 2 ? 'twice' : `${times} times`}: only the first can match${cost}.${fixable ? ' The SPF fix keeps one.' : ''}`);
     }
     // A range as wide as +all is reported above as such (spf.permissive-all), never as "this server's".
     if (wide.has(t.raw)) continue;
@@ -799,7 +822,9 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
       continue;
     }
     if (ignored) {
-      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is ignored by receivers (${ignored}): it authorises nobody and costs no lookups.`, ev, { subject: t.raw }));
+      // A mechanism after all: the fix drops it (it authorises nobody) — said, and offered.
+      const drops = fixable && t.kind === 'mechanism' && t.afterAll;
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is ignored by receivers (${ignored}): it authorises nobody and costs no lookups.${drops ? ' The SPF fix drops it.' : ''}`, ev, drops ? { subject: t.raw, fix: 'spf' } : { subject: t.raw }));
       continue;
     }
     // An include:/redirect= of a record in the domain's own zone (include:_spf.<domain>) is the customer's own record,
@@ -895,10 +920,30 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
       out.push(makeFinding('spf', 'spf.term', 'info', `${exp.raw}: ${c.reason}.`, ev, { subject: exp.raw, classification: c }));
     }
   }
+  // A repeat is the fix's to drop (it keeps the first): the term's finding offers the fix and says so (review: the fix
+  // dropped a repeat while no finding offered it).
   for (const [term, said] of repeats) {
     const at = out.findIndex((f, i) => i >= classifiedFrom && f.subject === term);
-    if (at >= 0) out[at] = { ...out[at], message: `${out[at].message} ${said}` };
-    else out.push(makeFinding('spf', 'spf.term', 'info', said, ev, { subject: term }));
+    if (at >= 0) out[at] = { ...out[at], message: `${out[at].message} ${said}`, ...(fixable ? { fix: 'spf' as const } : {}) };
+    else out.push(makeFinding('spf', 'spf.term', 'info', said, ev, fixable ? { subject: term, fix: 'spf' } : { subject: term }));
+  }
+  // a:/mx:/exists: of a name that does not exist match no sender: the fix drops them whoever they name (nameGone, the
+  // planner's rule) — said so on the term's finding, which offers the fix (review: "kept unless you choose to remove
+  // it" while the fix dropped it).
+  if (fixable) {
+    for (let i = classifiedFrom; i < out.length; i++) {
+      const f = out[i];
+      const t = f.subject ? items.find((x) => x.t.raw === f.subject && !x.walked?.ignored && !x.t.afterAll)?.t : undefined;
+      if (!t || f.rule === 'spf.permissive-all' || (f.fix && / The SPF fix drops it\./.test(f.message))) continue;
+      const gone = await nameGone(ctx, t);
+      if (!gone) continue;
+      const repeat = repeats.get(t.raw);
+      out[i] = {
+        ...f,
+        message: `${t.raw}: ${gone} does not exist, so it authorises nobody and each receiver counts a void lookup for it (more than 2 are a permanent error). The SPF fix drops it.${repeat ? ` ${repeat}` : ''}`,
+        fix: 'spf',
+      };
+    }
   }
 }
 
@@ -968,14 +1013,21 @@ async function includeCost(ctx: CheckContext, host: string): Promise<{ lookups: 
   return { lookups: t.totalLookups, voids: t.totalVoids, unknown: t.unknown, ranges: publishedRanges(t.terms[0]?.children) };
 }
 
+/** A term and its repeats as the SPF fix counts them: "+a" and "a" are one term ("+" is the default qualifier). */
+function repeatKey(t: SpfTerm): string {
+  return t.raw.toLowerCase().replace(/^\+/, '');
+}
+
 /**
  * The first "+" mechanism after terms[i], or the redirect=, that the SPF fix keeps (not a previous host's, not one it
- * drops for another reason: `dropped(j)`), as written; else null. The planner's rule (src/core/plans/spf.ts).
+ * drops for another reason: `dropped(j)`, a repeat of a term written before it — the first decides, so no server is
+ * left to it —, or a name that does not exist, nameGone — it matches no server, so none is shared with it), as written;
+ * else null. The planner's rule (src/core/plans/spf.ts).
  */
 async function keptTermAfter(ctx: CheckContext, terms: readonly SpfTerm[], i: number, dropped: (j: number) => boolean): Promise<string | null> {
   for (let j = i + 1; j < terms.length; j++) {
     const x = terms[j];
-    if (x.error || dropped(j)) continue;
+    if (x.error || dropped(j) || terms.slice(0, j).some((t) => repeatKey(t) === repeatKey(x)) || (await nameGone(ctx, x))) continue;
     const redirect = x.kind === 'modifier' && x.modifier === 'redirect';
     if (!redirect && (x.kind !== 'mechanism' || x.afterAll || x.mechanism === 'all' || x.qualifier !== '+')) continue;
     if ((await ctx.classifier.spfTerm(x.raw)).class !== 'stale') return x.raw;

@@ -11,7 +11,7 @@ import type { MailSettings, ZoneRecord } from '../model.js';
 import type { Knowledge, Provider } from '../../knowledge/index.js';
 import { isSpfRecord, splitTxt } from '../spf/parse.js';
 import { mxExchange, recordsAt } from '../zone.js';
-import { defaultTtl, PLACEHOLDER_KEY, replaceWithOne, type PlanAction } from './plan.js';
+import { copiesRemoved, defaultTtl, PLACEHOLDER_KEY, replaceWithOne, withoutCopies, type PlanAction } from './plan.js';
 import type { PartialPlan } from './spf.js';
 import { noMailBlock, noMailDeclared, noMailUnknown } from '../nomail.js';
 
@@ -548,7 +548,10 @@ export async function decideDkim(ctx: CheckContext, records: readonly ZoneRecord
   }
   // Judged as the audit judges the live answer (selectorView): an alias by what it serves — and, in the panel's zone, a
   // TXT beside it as a record of its own, whatever it holds (only a live answer carries the target's TXT at the name).
-  const view = selectorView(existing, cnames.length === 1 ? await served(cnames[0]) : undefined, existing.length > 0 && existing.every(isLiveRecord));
+  // Copies of one record (the same strings: a record added twice) are one record to DNS (RFC 2181 §5), as the audit sees
+  // them: judged once — a right record twice is still right (planDkim then removes the copies, which dns.drift offers
+  // the fix for); a record the plan replaces goes with its copies.
+  const view = selectorView(withoutCopies(existing), cnames.length === 1 ? await served(cnames[0]) : undefined, existing.length > 0 && existing.every(isLiveRecord));
   // The selector an alias that serves the server's key as it should be ('nothing', 'start-signing'): it stays.
   const alias = view.length === 1 && view[0].type.toUpperCase() === 'CNAME' ? canonName(view[0].value) : null;
   const path = dkimFixPath(ctx.settings, ctx.domain, view);
@@ -576,9 +579,12 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   switch (path.kind) {
     case 'blocked':
       return { changes: [], notes, blocked: path.why };
-    case 'nothing':
+    case 'nothing': {
       if (alias) notes.push(`${name} is an alias (CNAME) of ${alias}, which already publishes the key this server signs with: the alias stays as it is.`);
-      return { changes: [], notes };
+      // The record is right; copies of it (judged once, decideDkim) go.
+      const copies = copiesRemoved(existing, 'DKIM record');
+      return { changes: copies.changes, notes: [...notes, ...copies.notes] };
+    }
     case 'start-signing': {
       // The record is right; the panel only has to sign with it.
       const at = alias ? `${name} (through its alias to ${alias})` : name;
@@ -587,7 +593,8 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
           ? `The key at ${at} is already the one this server signs with; the panel has not seen it published yet, so it does not sign. The fix asks the panel to check again (no record changes).`
           : `The key at ${at} is already the one this server signs with, but DKIM signing is turned off for ${ctx.domain} on the server. The fix has the panel turn signing on (no record changes).`,
       );
-      return { changes: [], notes, actions: [startSigningAction(path.how, ctx.domain)] };
+      const copies = copiesRemoved(existing, 'DKIM record');
+      return { changes: copies.changes, notes: [...notes, ...copies.notes], actions: [startSigningAction(path.how, ctx.domain)] };
     }
     case 'generate': {
       notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);

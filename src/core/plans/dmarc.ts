@@ -10,13 +10,13 @@
 // report addresses where none of its own is left (planDmarc's `panel`).
 import type { CheckContext } from '../checks/context.js';
 import { authorizationRecord, inheritedFrom, organizationalPolicy } from '../checks/dmarc.js';
-import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, fitReportUris, isDmarcRecord, OPENDMARC, OPENDMARC_MAX_LIST, OPENDMARC_MAX_URI, openDmarcFinds, openDmarcRefusedTag, openDmarcUriOctets, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy, type ReportUriFit } from '../dmarc/record.js';
+import { dmarcTagParts, dmarcVersionCaseOnly, externalAuthName, fitReportUris, isDmarcRecord, OPENDMARC, OPENDMARC_MAX_LIST, OPENDMARC_MAX_URI, openDmarcDropsReports, openDmarcFinds, openDmarcIgnores, openDmarcRefusedTag, openDmarcUriOctets, repairMeantDmarc, repairReportUri, needsExternalAuthorization, parseDmarcRecord, parseReportUri, renderDmarc, type DmarcPolicy, type ReportUri, type ReportUriFit } from '../dmarc/record.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt } from '../resolver.js';
 import { recordsAt } from '../zone.js';
 import { splitTxt } from '../spf/parse.js';
 import { ownedByDmarcFix } from './owned.js';
-import { aliasBlock, defaultTtl, replaceWithOne } from './plan.js';
+import { aliasBlock, copiesNote, copiesRemoved, defaultTtl, replaceWithOne, sameResourceRecord, withoutCopies } from './plan.js';
 import type { PartialPlan } from './spf.js';
 import { aLabelName } from '../domain.js';
 
@@ -55,6 +55,35 @@ function samePairs(a: [string, string][], b: [string, string][]): boolean {
   const head = (x: [string, string][]) => x.slice(0, 2).map(key).join(';');
   const rest = (x: [string, string][]) => x.slice(2).map(key).sort().join(';');
   return a.length === b.length && head(a) === head(b) && rest(a) === rest(b);
+}
+
+/**
+ * Whether a DMARC record as written (`written`) says what `value` says, to every receiver: both read without an error
+ * (RFC 7489, the check's dmarc.syntax) and without anything OpenDMARC ignores or drops (the check's dmarc.compat), the
+ * same policies (p=, sp= — p= where it is left out —, np= — sp= where left out), the same other tags (one left out has its
+ * default, DEFAULTS; values compared without case), and the same report addresses in the same order (an address
+ * written twice counted once: receivers send it its reports once). What may differ is what receivers read alike: the
+ * order of the tags (RFC 7489's grammar puts p= second, but receivers read it anywhere: the check's remark), unknown
+ * tags (ignored, RFC 7489 §6.3), spacing and a final ";".
+ */
+export function sameMeaning(written: string, value: string): boolean {
+  const a = parseDmarcRecord(written);
+  const b = parseDmarcRecord(value);
+  if (a.errors.length || b.errors.length) return false;
+  if (openDmarcIgnores(written).length || openDmarcDropsReports(written).length) return false;
+  const low = (v: string | undefined) => v?.trim().toLowerCase();
+  const policies = (r: typeof a) => {
+    const p = low(r.tags.p);
+    const sp = low(r.tags.sp) ?? p;
+    return [p, sp, low(r.tags.np) ?? sp].join(';');
+  };
+  if (policies(a) !== policies(b)) return false;
+  for (const k of ['adkim', 'aspf', 'fo', 'pct', 'rf', 'ri', 't', 'psd']) if ((low(a.tags[k]) ?? DEFAULTS[k]) !== (low(b.tags[k]) ?? DEFAULTS[k])) return false;
+  const uris = (us: readonly ReportUri[]) => {
+    const seen = new Set<string>();
+    return us.filter((u) => !seen.has(u.address.toLowerCase()) && seen.add(u.address.toLowerCase())).map((u) => u.raw);
+  };
+  return uris(a.rua).join(',') === uris(b.rua).join(',') && uris(a.ruf).join(',') === uris(b.ruf).join(',');
 }
 
 /**
@@ -231,7 +260,10 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   const leaving = (beside: boolean) => left.map((t) => leftNote(t, name, beside));
   // The records receivers read — isDmarcRecord, as the check counts them: `v=dmarc1; p=none` is not one (the version
   // value is case-sensitive), so it is never merged.
-  const strict = existing.filter((r) => isDmarcRecord(textOf(r)));
+  // Copies of one record (the same strings: a record added twice) are one record to DNS (RFC 2181 §5), as receivers and
+  // the check read them: judged once, never "several records" to merge; the plan keeps one (dmarcCopies below, which
+  // dns.drift offers the fix for).
+  const strict = withoutCopies(existing.filter((r) => isDmarcRecord(textOf(r))));
   // Records meant as DMARC that receivers cannot read (the check's dmarc.syntax): repaired, keeping their tags — only
   // where the domain has no readable record and no policy is inherited. Beside a readable record one is just removed:
   // receivers ignore it, and its policy must not enter the merge (it would weaken the one that applies).
@@ -254,7 +286,7 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       if (panel?.kind === 'record') out.push(`The panel's zone has a DMARC record for ${ctx.domain} (${quoted(panel.written[0])}); it is not published at the live DNS host for that reason.`);
       return { plan: { changes: [], notes: out }, value: null, ruaDefault: false };
     }
-    for (const r of existing) {
+    for (const r of withoutCopies(existing)) {
       const fixed = repairMeantDmarc(textOf(r));
       if (fixed) meant.set(r, fixed);
     }
@@ -262,7 +294,7 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       // The panel's zone, read to publish elsewhere, has no record to publish: nothing (no default is made up there).
       if (fromPanel) return { plan: { changes: [], notes: [] }, value: null, ruaDefault: false };
       const wrongAll = existing;
-      for (const r of wrongAll) notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
+      for (const r of withoutCopies(wrongAll)) notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
       if (inherited?.state === 'none' && inherited.why) notes.push(`No policy applies to ${ctx.domain} today: it has no DMARC record of its own, and ${inherited.why}.`);
       if (panel?.kind === 'alias') {
         return {
@@ -302,14 +334,16 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
     }
   }
   const dmarcs = strict.length ? strict : existing.filter((r) => meant.has(r));
+  /** The records the plan makes into the one it leaves: the DMARC records, with their copies. */
+  const dmarcCopies = existing.filter((r) => dmarcs.some((d) => sameResourceRecord(d, r)));
   for (const [r] of meant) notes.push(`Rewrites ${JSON.stringify(textOf(r).slice(0, 60))} in DMARC's syntax (v=DMARC1 first, tags separated by ";"), keeping its tags: receivers cannot read it as written.`);
-  for (const r of existing) {
-    if (dmarcs.includes(r)) continue;
+  for (const r of withoutCopies(existing)) {
+    if (dmarcCopies.includes(r)) continue;
     if (repairMeantDmarc(textOf(r)) !== null)
       notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is meant as DMARC but receivers cannot read it (a DMARC record starts with "v=DMARC1;"), so they apply the DMARC record beside it; its policy is not merged in.`);
     else notes.push(`Removes ${JSON.stringify(textOf(r).slice(0, 60))} from ${name}: it is not a DMARC record.`);
   }
-  const wrong = existing.filter((r) => !dmarcs.includes(r));
+  const wrong = existing.filter((r) => !dmarcCopies.includes(r));
 
   const texts = dmarcs.map((r) => meant.get(r) ?? (r.txt ? r.txt.join('') : r.value));
   const lists = texts.map(tagList);
@@ -564,20 +598,25 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   // weakened, nor tightened silently). When the panel's record differs, say so: it is what applies once the
   // nameservers point here, and publishing it before then is the customer's call.
   const differs =
-    panel?.kind === 'record' && !samePairs(tagList(value).pairs, tagList(panel.value).pairs)
+    panel?.kind === 'record' && !samePairs(tagList(value).pairs, tagList(panel.value).pairs) && !sameMeaning(panel.value, value)
       ? `The panel's zone has another DMARC record for ${ctx.domain} (${quoted(panel.written.join(' + '))}): this plan fixes the record the live DNS serves, since receivers apply that one today and the fix neither weakens nor silently tightens a policy. The panel's record applies once the nameservers point at this server; to publish it at the live DNS host before then, change the record there by hand.`
       : null;
-  // One record that already says exactly this (only its spacing differs): left as it is — a fix never rewrites a
-  // record receivers already read the same way.
+  // One record that already says what the fix would write (sameMeaning: only its spelling differs — tag order, unknown
+  // tags, spacing, the case of a value): left exactly as it is — a fix never rewrites a record receivers already read
+  // the same way, and no finding of the check offers it for such a record (review: `v=DMARC1; p=none; foo=bar; rua=…`
+  // was dmarc.ok, and the fix rewrote it without foo=bar; `v=DMARC1; rua=…; p=none`, p= moved with no note). Those
+  // differences ride along only when the record is rewritten for a reason a finding gives.
   // A record stored as a string over 255 bytes is rewritten even then: DNS cannot carry it as stored (the panel's zone
   // can hold it; BIND refuses to load such a zone), so it is published as several strings of at most 255 bytes.
   const long = dmarcs.length === 1 ? longString(dmarcs[0]) : null;
   // …unless OpenDMARC's lookup misses its version as written (`V=DMARC1`, `v = DMARC1`): rewritten with v=DMARC1, said.
   const missed = dmarcs.length === 1 && meant.size === 0 && !openDmarcFinds(textOf(dmarcs[0]));
-  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && long === null && !missed && samePairs(lists[0].pairs, tagList(value).pairs)) {
+  if (dmarcs.length === 1 && wrong.length === 0 && meant.size === 0 && lists[0].bad.length === 0 && long === null && !missed && sameMeaning(texts[0], value)) {
     // A stranger's TXT beside it stays too, and is said (leftNote): the check warns about it (dmarc.compat, no fix),
     // and the preview of a fix that changes nothing says what to do about it by hand.
-    return { plan: { changes: [], notes: [...leaving(true), ...(differs ? [differs] : [])] }, value: textOf(dmarcs[0]), ruaDefault };
+    // Copies of it (judged once above) go.
+    const copies = copiesRemoved(dmarcCopies, 'DMARC record');
+    return { plan: { changes: copies.changes, notes: [...leaving(true), ...(differs ? [differs] : []), ...copies.notes] }, value: textOf(dmarcs[0]), ruaDefault };
   }
   if (missed)
     notes.push(
@@ -589,7 +628,8 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   }
   if (differs) notes.push(differs);
   const desired: ZoneRecord = { name, ttl, type: 'TXT', value, txt: dmarcStrings(value) };
-  return { plan: { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcs, desired)], notes: [...leaving(true), ...notes] }, value, ruaDefault };
+  const copies = copiesNote(dmarcCopies, 'DMARC record');
+  return { plan: { changes: [...replaceWithOne(wrong, null), ...replaceWithOne(dmarcCopies, desired)], notes: [...leaving(true), ...notes, ...(copies ? [copies] : [])] }, value, ruaDefault };
 }
 
 /**

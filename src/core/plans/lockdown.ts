@@ -13,7 +13,7 @@ import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
 import { fixOwnsTxt } from './owned.js';
-import { aliasBlock, defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
+import { aliasBlock, copiesNote, copiesRemoved, defaultTtl, replaceWithOne, withoutCopies, type PlanOptions } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 /** A value renderLockdown can write (one token: no whitespace, comma or semicolon). */
@@ -48,10 +48,14 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   const atName = recordsAt(records, name, 'TXT');
   const textOf = (r: ZoneRecord) => (r.txt ? r.txt.join('') : r.value);
   // The records this fix owns: those meant as lockdown. Another TXT at the name is left as it is (isLockdownMeant).
-  const existing = atName.filter((r) => fixOwnsTxt(name, textOf(r)));
+  const owned = atName.filter((r) => fixOwnsTxt(name, textOf(r)));
+  // Copies of one record (the same strings: a record added twice) are one record to DNS (RFC 2181 §5), as MailChannels
+  // and the check read them: judged once — not "several records" to merge; the plan keeps one (which dns.drift offers
+  // the fix for), and one that rewrites the record replaces every copy.
+  const existing = withoutCopies(owned);
   const relay = ctx.settings.relay;
   const notes: string[] = [];
-  for (const r of atName) if (!existing.includes(r)) notes.push(`Leaves ${JSON.stringify(textOf(r).slice(0, 60))} at ${name} as it is: it is not a Domain Lockdown record.`);
+  for (const r of atName) if (!owned.includes(r)) notes.push(`Leaves ${JSON.stringify(textOf(r).slice(0, 60))} at ${name} as it is: it is not a Domain Lockdown record.`);
   if ((relay && relay.provider !== 'mailchannels') || (!relay && !ctx.settings.relayUnknown)) {
     // This server does not send through MailChannels: the record does not affect its mail, and it is left as it is.
     // Without a record MailChannels applies no restriction (mail-auth.md §4), so removing one would let every
@@ -172,7 +176,11 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   const authorises = auth.length + senderid.length + sidw.length > 0;
   // Nothing to change (only ids the fix keeps, nothing selected but this host's own id): the record stays, and the
   // notes say what could be selected.
-  if (existing.length && authorises && !problem) return { changes: [], notes: [...notes, ...keptNotes, ...missingNotes] };
+  if (existing.length && authorises && !problem) {
+    // Copies of it (judged once above) go.
+    const copies = copiesRemoved(owned, '_mailchannels record');
+    return { changes: copies.changes, notes: [...notes, ...keptNotes, ...missingNotes, ...copies.notes] };
+  }
   notes.push(...rewriteNotes);
   if (existing.length > 1) notes.push(`Merges ${existing.length} _mailchannels records into one.`);
   if (!authorises) {
@@ -189,5 +197,6 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   notes.push(...keptNotes, ...missingNotes);
   const value = renderLockdown({ auth: [...auth, ...other.auth], senderid: [...senderid, ...other.senderid], sidw: [...sidw, ...other.sidw] });
   const desired: ZoneRecord = { name, ttl: existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain), type: 'TXT', value, txt: splitTxt(value) };
-  return { changes: replaceWithOne(existing, desired), notes };
+  const copies = copiesNote(owned, '_mailchannels record');
+  return { changes: replaceWithOne(owned, desired), notes: copies ? [...notes, copies] : notes };
 }

@@ -135,6 +135,47 @@ export function defaultTtl(records: readonly ZoneRecord[], name: string, domain:
   return ns?.ttl ?? apex[0]?.ttl ?? 3600;
 }
 
+/**
+ * Whether two records of a zone are one resource record: the same name, type and data — a TXT record's strings as
+ * stored, not only their joined text (`"ab"` and `"a" "b"` are two records to DNS). A zone may hold such copies (a
+ * record added twice in a zone editor, a migration tool); DNS serves them as one record (RFC 2181 §5: a record set holds
+ * each record once), so receivers, and the checks that read live DNS, see one. The fixes judge the record once, and
+ * keep one copy (copiesRemoved), which the audit offers them for (dns.drift, src/core/checks/dns.ts).
+ */
+export function sameResourceRecord(a: ZoneRecord, b: ZoneRecord): boolean {
+  if (a === b) return true;
+  if (canonName(a.name) !== canonName(b.name) || a.type.toUpperCase() !== b.type.toUpperCase()) return false;
+  const x = a.txt ?? [a.value];
+  const y = b.txt ?? [b.value];
+  return x.length === y.length && x.every((c, i) => c === y[i]);
+}
+
+/** The records with every copy of an earlier one left out (sameResourceRecord): what DNS serves of them. */
+export function withoutCopies<T extends ZoneRecord>(records: readonly T[]): T[] {
+  const out: T[] = [];
+  for (const r of records) if (!out.some((x) => sameResourceRecord(x, r))) out.push(r);
+  return out;
+}
+
+/** The note on the copies of a record a plan removes (`records`: those at the name it owns), or null when there are none. */
+export function copiesNote(records: readonly ZoneRecord[], what: string): string | null {
+  const n = records.length - withoutCopies(records).length;
+  if (n <= 0) return null;
+  return `Removes ${n === 1 ? 'a copy' : `${n} copies`} of the ${what} at ${records[0].name}: the zone holds the same record more than once. DNS serves it once (RFC 2181 §5), so receivers see no change, but editing one copy later would leave two different records there.`;
+}
+
+/**
+ * A plan that leaves the records at a name as they are but for their copies (sameResourceRecord): the changes that
+ * remove every copy after the first, with the note (copiesNote). Empty when there are none.
+ */
+export function copiesRemoved(records: readonly ZoneRecord[], what: string): { changes: Change[]; notes: string[] } {
+  const kept = withoutCopies(records);
+  const note = copiesNote(records, what);
+  if (!note) return { changes: [], notes: [] };
+  const changes: Change[] = records.filter((r) => !kept.includes(r)).map((r) => ({ action: 'remove', name: r.name, type: r.type, ttl: r.ttl, before: r, after: null }));
+  return { changes, notes: [note] };
+}
+
 /** Changes that turn the existing records at one name into exactly one desired TXT record. */
 export function replaceWithOne(existing: ZoneRecord[], desired: ZoneRecord | null): Change[] {
   const changes: Change[] = [];

@@ -37,7 +37,7 @@ import { termTarget, unfollowedAt, voidsAcross, voidsAtMost, voidsThrough, walkS
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { recordsAt } from '../zone.js';
-import { defaultTtl, replaceWithOne, type PlanOptions } from './plan.js';
+import { copiesNote, copiesRemoved, defaultTtl, replaceWithOne, withoutCopies, type PlanOptions } from './plan.js';
 import { publishedRanges, relayAuthorisation, relayInclude, relayNode, relayTermRanges, shadowWords } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
@@ -79,6 +79,11 @@ export function withApexSpf(base: Resolver, domain: string, candidate: string): 
 
 function renderTerms(terms: string[]): string {
   return ['v=spf1', ...terms].join(' ');
+}
+
+/** The same terms as written, in the same order. */
+function sameTerms(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((t, i) => t === b[i]);
 }
 
 /**
@@ -521,6 +526,20 @@ function staleMxNote(ctx: CheckContext, raw: string, t: SpfTerm, hosts: { host: 
   );
 }
 
+/**
+ * The name of an a:/mx:/exists: term when it does not exist (NXDOMAIN), else null: such a term matches no sender, and the
+ * fix drops it (see planSpfOnce). A name built with %{o} is kept (for a domain whose record includes this one, %{o} is
+ * that domain, whose name may exist); one that depends on the message is not known; DNS trouble keeps the term. The
+ * check asks the same (a previous host's "-" term before such a term is in front of nothing the fix keeps).
+ */
+export async function nameGone(ctx: CheckContext, t: SpfTerm): Promise<string | null> {
+  if (t.kind !== 'mechanism' || (t.mechanism !== 'a' && t.mechanism !== 'mx' && t.mechanism !== 'exists') || !t.domainSpec || /%\{o/i.test(t.domainSpec)) return null;
+  const name = t.hasMacro ? termTarget(t, canonName(ctx.domain)) : canonName(t.domainSpec);
+  if (!name) return null;
+  const a = await ctx.resolver.resolve(name, t.mechanism === 'mx' ? 'MX' : 'A');
+  return a.status === 'nxdomain' ? name : null;
+}
+
 export async function planSpf(ctx: CheckContext, records: ZoneRecord[], opts: PlanOptions): Promise<PartialPlan> {
   return (await planSpfDetailed(ctx, records, opts)).plan;
 }
@@ -575,6 +594,11 @@ async function planSpfOnce(
       return { plan: { changes: [], notes, blocked }, dns: nm.state === 'unknown', selectable: [], keptDenying };
     }
   }
+  // Copies of one record (the same strings: a record added twice) are one record to DNS (RFC 2181 §5), as receivers and
+  // the check read them: judged once, never "several records" to merge. A plan that rewrites the record replaces every
+  // copy (spfCopies).
+  const spfCopies = spfRecords;
+  spfRecords = withoutCopies(spfRecords);
   if (spfRecords.length > 1) notes.push(`Merges ${spfRecords.length} SPF records into one (several records are a permanent error).`);
 
   let includeTrouble: string | undefined;
@@ -596,6 +620,22 @@ async function planSpfOnce(
   const redirects: { t: SpfTerm; besideAll: boolean }[] = [];
   /** Each SPF record's all term, in record order: its first valid one (receivers evaluate nothing after it). */
   const alls: SpfTerm[] = [];
+  /**
+   * The one SPF record as written — its terms as receivers read them, and its text — when it can stay as it is: not
+   * several records, not one whose version or terms run together, no string over 255 bytes (each of those is a
+   * finding's, and the fix's to rewrite). Null otherwise.
+   */
+  let asWritten: { terms: SpfTerm[]; text: string } | null = null;
+  /**
+   * Terms the fix drops only to tidy the record — a "-"/"~"/"?" term covering only this server, after one that passes
+   * it (it decides nothing for anyone) — with the notes saying so. Receivers read the record alike with or without
+   * them, and no finding offers the fix for them: a record that differs from the fix's only by them (and by spacing or
+   * the version's case) is left exactly as written; they go (said) only when the record is rewritten for a reason a
+   * finding gives. (A repeated term, one after the all term, a name that does not exist are the check's to say, with
+   * the fix: src/core/checks/spf.ts classifyTerms.)
+   */
+  const tidy = new Set<SpfTerm>();
+  const tidyNotes = new Set<string>();
   for (const [ri, r] of spfRecords.entries()) {
     const v = version.get(r);
     if (v) notes.push(`Rewrites the TXT record "${visibleTerm((r.txt ?? [r.value]).join(''))}" as the SPF record, keeping its terms: ${v.why}.`);
@@ -607,6 +647,7 @@ async function planSpfOnce(
     for (const f of together.found) notes.push(runTogetherNote(f));
     const parsed = parseSpf(separateTerms(chunks.join(''), together.found));
     const list = parsed.terms;
+    if (spfRecords.length === 1 && !v && !together.found.length && chunks.every((c) => Buffer.byteLength(c) <= 255)) asWritten = { terms: list, text: chunks.join('') };
     for (const t of list) written.add(termKey(t.raw));
     const own = list.find((t) => t.kind === 'mechanism' && t.mechanism === 'all' && !t.error);
     if (own) alls.push(own);
@@ -747,8 +788,13 @@ async function planSpfOnce(
     }
     // A "-"/"~"/"?" ip4/ip6 term covering nothing but this server's own addresses only keeps this server's mail from
     // passing: it goes (one that covers more stays, and this server's IP is put before it below).
+    // (Tidy: after a term that passes this server, it decides nothing for anyone — and where it does fail this server's
+    // mail, the record as written does not pass the gate below, so it is rewritten.)
     if (!ctx.settings.relay && t.qualifier !== '+' && coversOnly(t, ctx.settings.ips)) {
-      notes.push(`Drops ${t.raw}: it covers only this server's IP ${coveredIps(t, ctx.settings.ips).join(', ')} and ${qualifierEffect(t.qualifier)} its mail.`);
+      const n = `Drops ${t.raw}: it covers only this server's IP ${coveredIps(t, ctx.settings.ips).join(', ')} and ${qualifierEffect(t.qualifier)} its mail.`;
+      notes.push(n);
+      tidy.add(t);
+      tidyNotes.add(n);
       continue;
     }
     // The record including itself: a loop, a permanent error at every receiver whatever the domain's A record says.
@@ -790,12 +836,10 @@ async function planSpfOnce(
     // trouble keeps the term (the final check below blocks the plan). A name built with %{o} is kept: %{o} is the
     // domain only for its own mail — for a domain whose record includes this one it is that domain, whose name may
     // exist (review: `exists:%{o}._allow.<list>` would have been dropped for them too).
-    if ((t.mechanism === 'a' || t.mechanism === 'mx' || t.mechanism === 'exists') && name && !/%\{o/i.test(t.domainSpec ?? '')) {
-      const a = await ctx.resolver.resolve(name, t.mechanism === 'mx' ? 'MX' : 'A');
-      if (a.status === 'nxdomain') {
-        notes.push(`Drops ${t.raw}: ${name} does not exist, so it authorises nobody and each receiver counts a void lookup for it (more than 2 are a permanent error).`);
-        continue;
-      }
+    const gone = await nameGone(ctx, t);
+    if (gone) {
+      notes.push(`Drops ${t.raw}: ${gone} does not exist, so it authorises nobody and each receiver counts a void lookup for it (more than 2 are a permanent error).`);
+      continue;
     }
     // An include of a name that publishes no SPF record is a permanent error for every receiver: it goes, whoever it
     // names. No answer from DNS says nothing: the plan is blocked below — unless the user selected the term for removal
@@ -1217,7 +1261,7 @@ async function planSpfOnce(
     value: text,
     txt: chunks,
   };
-  const changes = replaceWithOne(spfRecords, desired);
+  let changes = replaceWithOne(spfCopies, desired);
 
   // The final gate: the planned record is walked and evaluated — check_host with this server's IPs, through the same
   // resolver and evaluator the check uses — before it is offered. A write that receivers would still answer with
@@ -1229,14 +1273,42 @@ async function planSpfOnce(
   let selectable: string[] = [];
   const removable = new Set([...classes].filter(([, c]) => c === 'unknown').map(([t]) => t));
   const services = new Set([...classes].filter(([, c]) => c === 'keep').map(([t]) => t));
-  const verdict = await finalGate(ctx, text, { added, removable, services, changed: changes.length > 0, ...(relayHosts ? { relayHosts } : {}) });
+  // The record as written differs from the planned one only by spacing, the case of its version tag, where its
+  // redirect= stands and what the fix tidies (`tidy`): it stays exactly as written — only copies of it go
+  // (copiesRemoved) —, unless the gate does not accept it as written (this server not authorised, say: then the rewrite
+  // has a reason, and a finding says it; DNS trouble: the plan waits for DNS, as any other). (Review: `v=spf1  a  mx
+  // -all` and `V=SPF1 …` were rewritten while the audit passed them.)
+  let verdict: GateVerdict | null = null;
+  let asIs = false;
+  // (The fix writes redirect= last; receivers apply it wherever it stands, RFC 7208 §6.1: not a reason on its own.)
+  const isRedirect = (t: SpfTerm) => t.kind === 'modifier' && t.modifier === 'redirect';
+  const writtenTerms = asWritten ? asWritten.terms.filter((t) => !tidy.has(t)) : [];
+  if (changes.length && asWritten && sameTerms([...writtenTerms.filter((t) => !isRedirect(t)), ...writtenTerms.filter(isRedirect)].map((t) => t.raw), finalTerms)) {
+    const v = await finalGate(ctx, asWritten.text, { added, removable, services, changed: false, ...(relayHosts ? { relayHosts } : {}) });
+    // Only a record the gate accepts: one it could not judge (DNS trouble) is not known to be right as written.
+    if ('ok' in v) {
+      asIs = true;
+      verdict = v;
+      for (let i = notes.length - 1; i >= 0; i--) if (tidyNotes.has(notes[i])) notes.splice(i, 1);
+      const copies = copiesRemoved(spfCopies, 'SPF record');
+      changes = copies.changes;
+      notes.push(...copies.notes);
+    }
+  }
+  if (!asIs && changes.length) {
+    const n = copiesNote(spfCopies, 'SPF record');
+    if (n) notes.push(n);
+  }
+  /** Whether the plan writes the record anew (not only removes copies of it). */
+  const rewrites = !asIs && changes.length > 0;
+  verdict ??= await finalGate(ctx, text, { added, removable, services, changed: rewrites, ...(relayHosts ? { relayHosts } : {}) });
   if ('dns' in verdict) {
     if (changes.length) dnsTrouble ??= verdict.dns;
   } else if ('blocked' in verdict) {
     blocked = verdict.blocked;
     selectable = verdict.culprits.filter((t) => removable.has(t.toLowerCase()));
-  } else if (verdict.note && changes.length) notes.push(verdict.note);
-  if (chunks.length > 1) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
+  } else if (verdict.note && rewrites) notes.push(verdict.note);
+  if (chunks.length > 1 && rewrites) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
   return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable, keptDenying };
