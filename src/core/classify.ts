@@ -195,6 +195,11 @@ export function makeClassifier(input: ClassifierInput): Classifier {
 }
 
 /** One domain's classifier. A class, not closures: bulk audits make one per domain, and methods cost nothing to make. */
+/** An address as the classifier's maps key it: IPv6 in the one spelling (src/core/ip.ts ipv6Text), IPv4 as written. */
+function ipKey(ip: string): string {
+  return ip.includes(':') ? (canonicalIpv6(ip) ?? ip) : ip;
+}
+
 class AuditClassifier implements Classifier {
   private readonly domain: string;
   private readonly settings: MailSettings;
@@ -434,16 +439,18 @@ class AuditClassifier implements Classifier {
     const mxNamesIt = remote && index.at(domain, 'MX').some((r) => mxExchange(r) === mailName);
     for (const r of mailAddrs) {
       if (serverIps.some((ip) => cidrContains(ip, r.value))) continue;
+      // Keyed in the one spelling (ipv6Text) whatever the panel adapter gave, as the lookups are (classifyIp).
+      const key = ipKey(r.value);
       if (!remote) {
-        this.traceIps.set(r.value, `the zone's mail.${domain} still points at ${r.value}, not this server`);
+        this.traceIps.set(key, `the zone's mail.${domain} still points at ${r.value}, not this server`);
       } else if (mxNamesIt) {
         this.remoteMailIps.set(
-          r.value,
+          key,
           C('keep', `mail for ${domain} is routed elsewhere (panel setting) and its MX is ${mailName} (${r.value}): that is likely the customer's current mail server`),
         );
       } else {
         this.remoteMailIps.set(
-          r.value,
+          key,
           C('unknown', `mail for ${domain} is routed elsewhere (panel setting), so ${mailName} (${r.value}) may be the customer's current mail server, not a previous host's`),
         );
       }
@@ -476,7 +483,7 @@ class AuditClassifier implements Classifier {
     const base = ipOrCidr.split('/')[0];
     // The zone's addresses are kept in the one spelling every reader gives (ipv6Text); an ip6: term may be written
     // any way (`ip6:2001:DB8::7`).
-    const key = base.includes(':') ? (canonicalIpv6(base) ?? base) : base;
+    const key = ipKey(base);
     const trace = traceIps.get(key);
     if (trace !== undefined) return this.traceIp(base, trace);
     const remoteMail = this.remoteMailIps.get(key);

@@ -131,11 +131,12 @@ test('previous hosts stay stale: websitewelcome.com (HostGator, the bench/demo e
 test('an ip6: term written in another spelling than the zone\'s AAAA of mail.<domain> is the same address (stale with routing local, kept with remote)', async () => {
   // The readers give the zone's AAAA in one spelling (RFC 5952, src/core/ip.ts ipv6Text); an SPF term may be written
   // `ip6:2001:DB8:0:0::7`. Looked up by its text as written, it was not the trace address.
-  const records = (routing: MailSettings['routing']) => {
+  // The zone's AAAA as the adapters give it (one spelling) or as a panel might store it (keyed in one spelling all the same).
+  const records = (routing: MailSettings['routing'], stored = '2001:db8::7') => {
     const zone: ZoneRecord[] = [
       { name: D, ttl: 300, type: 'NS', value: 'ns1.newhost.example' },
       { name: D, ttl: 300, type: 'MX', value: `10 mail.${D}.` },
-      { name: `mail.${D}`, ttl: 300, type: 'AAAA', value: '2001:db8::7' },
+      { name: `mail.${D}`, ttl: 300, type: 'AAAA', value: stored },
     ];
     const map = { [D]: { TXT: [[`v=spf1 ip6:2001:DB8:0:0::7 ip4:${SERVER_IP} -all`]], MX: [{ priority: 10, exchange: `mail.${D}` }] }, [`mail.${D}`]: { AAAA: ['2001:db8::7'] } } as ZoneMap;
     return ctxFor(D, map, zone, { routing });
@@ -145,5 +146,7 @@ test('an ip6: term written in another spelling than the zone\'s AAAA of mail.<do
     assert.equal(stale.class, 'stale', term);
     assert.match(stale.reason, /mail\.cust\.example still points at 2001:db8::7/);
     assert.equal((await records('remote').classifier.spfTerm(term)).class, 'keep', term);
+    assert.equal((await records('local', '2001:DB8:0:0:0:0:0:7').classifier.spfTerm(term)).class, 'stale', term);
+    assert.equal((await records('remote', '2001:0DB8::7').classifier.spfTerm(term)).class, 'keep', term);
   }
 });

@@ -7,7 +7,7 @@ import { dnsErrorFinding, liveTxt, makeFinding } from './util.js';
 import { emptyList, mapList } from '../arrays.js';
 import type { FixKind } from '../model.js';
 import { partialPlan } from '../plans/partial.js';
-import { withoutCopies } from '../plans/plan.js';
+import { FIX_LABEL, withoutCopies } from '../plans/plan.js';
 
 interface Authority {
   state: 'authoritative' | 'not-authoritative' | 'undelegated' | 'unknown';
@@ -289,7 +289,6 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   return out;
 }
 
-const FIX_LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dmarc: 'DMARC', lockdown: 'lockdown' };
 
 /** The fix that owns the TXT records at `name` (src/core/plans/plan.ts ownedNames), or null (MX: none). */
 function fixAt(ctx: CheckContext, name: string, type: string): FixKind | null {

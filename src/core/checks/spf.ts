@@ -751,9 +751,8 @@ function weakAllFix(domain: string, question: boolean, several: boolean, fixable
  */
 async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string | undefined, ev: Evidence, out: Finding[], fixable: boolean): Promise<void> {
   const { items, wide, runTogether, separated, all } = j;
-  const keyOf = repeatKey;
   const listed = new Map<string, number>();
-  for (const { t } of items) listed.set(keyOf(t), (listed.get(keyOf(t)) ?? 0) + 1);
+  for (const { t } of items) listed.set(repeatKey(t), (listed.get(repeatKey(t)) ?? 0) + 1);
   const classified = new Set<string>();
   /** The record's all term receivers evaluate (the first): a later one is never evaluated. */
   const firstAll = items.findIndex((x) => x.t.mechanism === 'all' && !x.t.error);
@@ -769,23 +768,23 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
     // fix drops it (review: the fix dropped it with no finding saying so).
     if (t.mechanism === 'all' && !t.error && firstAll >= 0 && i > firstAll && !runTogether.has(t.raw)) {
       const first = items[firstAll].t.raw;
-      if (!classified.has(`after-all ${keyOf(t)}`)) {
-        classified.add(`after-all ${keyOf(t)}`);
+      if (!classified.has(`after-all ${repeatKey(t)}`)) {
+        classified.add(`after-all ${repeatKey(t)}`);
         out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} stands after ${first}, where receivers never evaluate it: it decides nothing.${fixable ? ' The SPF fix drops it.' : ''}`, ev, fixable ? { subject: t.raw, fix: 'spf' } : { subject: t.raw }));
       }
       continue;
     }
     // A modifier receivers do not know (RFC 7208 §6: ignored) written more than once: each copy does nothing, and the
     // fix keeps one — said (modifier-twice: the fix dropped the copy with no finding saying so).
-    if (t.kind === 'modifier' && t.modifier !== 'redirect' && t.modifier !== 'exp' && !t.error && !runTogether.has(t.raw) && (listed.get(keyOf(t)) ?? 1) > 1 && !classified.has(keyOf(t))) {
-      classified.add(keyOf(t));
-      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is written ${listed.get(keyOf(t)) === 2 ? 'twice' : `${listed.get(keyOf(t))} times`}: receivers ignore a modifier they do not know (RFC 7208 §6).${fixable ? ' The SPF fix keeps one.' : ''}`, ev, fixable ? { subject: t.raw, fix: 'spf' } : { subject: t.raw }));
+    if (t.kind === 'modifier' && t.modifier !== 'redirect' && t.modifier !== 'exp' && !t.error && !runTogether.has(t.raw) && (listed.get(repeatKey(t)) ?? 1) > 1 && !classified.has(repeatKey(t))) {
+      classified.add(repeatKey(t));
+      out.push(makeFinding('spf', 'spf.term', 'info', `${t.raw} is written ${listed.get(repeatKey(t)) === 2 ? 'twice' : `${listed.get(repeatKey(t))} times`}: receivers ignore a modifier they do not know (RFC 7208 §6).${fixable ? ' The SPF fix keeps one.' : ''}`, ev, fixable ? { subject: t.raw, fix: 'spf' } : { subject: t.raw }));
       continue;
     }
     if (t.kind === 'invalid' || t.error || t.mechanism === 'all' || t.modifier === 'exp' || (t.kind === 'modifier' && t.modifier !== 'redirect')) continue;
     // A run-together token is the finding above (the fix separates it): its terms are classified, not it.
     if (runTogether.has(t.raw)) continue;
-    const key = keyOf(t);
+    const key = repeatKey(t);
     if (classified.has(key)) continue;
     classified.add(key);
     const times = listed.get(key) ?? 1;

@@ -169,8 +169,9 @@ export function openDmarcIgnores(txt: string): string[] {
       }
     }
   }
-  // A URI of 256 octets needs at least 86 UTF-16 units (at most 3 octets each): no split for the common record.
-  if (txt.length > OPENDMARC_MAX_URI / 3) {
+  // A URI of 256 octets needs a record of 256 octets: no split for the common record (review: the UTF-16 bound, 86
+  // units, let most records with rua= and ruf= through).
+  if (octetCount(txt) > OPENDMARC_MAX_URI) {
     for (const v of openDmarcReportValues(txt))
       for (const u of v.tooLong)
         out.push(`its ${v.tag}= address ${quoteShort(u.uri)} is ${u.octets} octets long, and OpenDMARC refuses the whole record over a report URI of ${OPENDMARC_MAX_URI + 1} octets or more`);
@@ -256,8 +257,8 @@ function quoteShort(text: string): string {
  * reason): a rua= or ruf= value over OPENDMARC_MAX_LIST octets, which it skips whole. [] for the common short record.
  */
 export function openDmarcDropsReports(txt: string): string[] {
-  // A value of 512 octets needs at least 171 UTF-16 units (at most 3 octets each): no split for the common record.
-  if (txt.length <= OPENDMARC_MAX_LIST / 3) return [];
+  // A value of 512 octets needs a record of 512 octets: no split for the common record.
+  if (octetCount(txt) <= OPENDMARC_MAX_LIST) return [];
   return openDmarcReportValues(txt)
     .filter((v) => v.skipped)
     .map(

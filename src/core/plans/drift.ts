@@ -8,11 +8,10 @@ import { authority } from '../checks/dns.js';
 import { canonName } from '../domain.js';
 import type { Finding, FixKind } from '../model.js';
 import { partialPlan } from './partial.js';
-import { ownedNames } from './plan.js';
+import { FIX_LABEL, ownedNames } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 const DRIFT = 'dns.drift';
-const LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dmarc: 'DMARC', lockdown: 'lockdown' };
 
 /** The fixes offered by `findings` whose owned names dns.drift reports: the ones settleDriftFixes settles. */
 export function driftTouched(ctx: CheckContext, findings: Finding[]): Set<FixKind> {
@@ -45,7 +44,7 @@ export async function settleDriftFixes(ctx: CheckContext, findings: Finding[]): 
       continue; // the fix itself will say what stands in the way
     }
     if (p.blocked || p.changes.length || p.actions?.length) continue;
-    const why = ` The panel's copy of the zone is already right for this (dns.drift): the live DNS still serves an older record — a change not yet propagated. The ${LABEL[check]} fix has nothing to change; audit again once it has propagated.`;
+    const why = ` The panel's copy of the zone is already right for this (dns.drift): the live DNS still serves an older record — a change not yet propagated. The ${FIX_LABEL[check]} fix has nothing to change; audit again once it has propagated.`;
     for (let i = 0; i < findings.length; i++) {
       const f = findings[i];
       if (f.fix !== check) continue;

@@ -135,6 +135,9 @@ export function defaultTtl(records: readonly ZoneRecord[], name: string, domain:
   return ns?.ttl ?? apex[0]?.ttl ?? 3600;
 }
 
+/** Each fix's name in messages ("the SPF fix"). */
+export const FIX_LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dmarc: 'DMARC', lockdown: 'lockdown' };
+
 /**
  * Whether two records of a zone are one resource record: the same name, type and data — a TXT record's strings as
  * stored, not only their joined text (`"ab"` and `"a" "b"` are two records to DNS). A zone may hold such copies (a

@@ -3,7 +3,7 @@
 import ipaddr from 'ipaddr.js';
 import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
-import { cidrOverlap, cidrShared, cidrsCover } from '../ip.js';
+import { cidrOverlap, cidrShared, cidrsCover, ipv6Text } from '../ip.js';
 import { joinTxt, resolveAddresses, type Resolver } from '../resolver.js';
 import { isQueryableName } from './evaluate.js';
 import { isSpfRecord, parseTermShared, type Qualifier } from './parse.js';
@@ -350,7 +350,8 @@ function termNet(t: SpfTreeTerm): Net | null {
 function netText(n: Net): string {
   const bytes: number[] = [];
   for (let i = width(n) / 8 - 1, b = n.bits; i >= 0; i--, b >>= 8n) bytes[i] = Number(b & 0xffn);
-  const ip = ipaddr.fromByteArray(bytes).toString();
+  // IPv6 in the one spelling every reader gives (RFC 5952, ip.ts ipv6Text); ipaddr.js writes `::ffff:a00:1`.
+  const ip = n.v6 ? ipv6Text(Uint8Array.from(bytes)) : bytes.join('.');
   return n.len === width(n) ? ip : `${ip}/${n.len}`;
 }
 

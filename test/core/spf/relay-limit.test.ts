@@ -266,3 +266,19 @@ describe("relayAuthorisation: the same inside the record that leads to the relay
     assert.deepEqual(await receivers(f.after!), ['pass', 'pass', 'pass']);
   });
 });
+
+test('an IPv6 piece of the relay\'s ranges is named in the one spelling every reader gives (::ffff:10.0.0.5, not ::ffff:a00:5)', async () => {
+  // relay.ts wrote its cells with ipaddr.js's spelling; the zone readers, the DNS client and the classifier use
+  // RFC 5952 with an IPv4-mapped address as a dotted quad (src/core/ip.ts ipv6Text).
+  const record = 'v=spf1 -a:h6.names.example include:relay6.example -all';
+  const resolver = new MapResolver({
+    [D]: { TXT: [[record]] },
+    'relay6.example': { TXT: [['v=spf1 ip6:::ffff:10.0.0.0/120 -all']] },
+    'h6.names.example': { AAAA: ['::ffff:10.0.0.5'] },
+  });
+  const tree = await walkSpfRecord(resolver, D, record);
+  const hosts = ['relay6.example'];
+  const r = relayAuthorisation(tree, hosts, await relayTermRanges(resolver, tree, hosts));
+  assert.equal(r.state, 'shadowed', JSON.stringify(r));
+  assert.deepEqual(r.state === 'shadowed' ? r.ranges : null, ['::ffff:10.0.0.5']);
+});
