@@ -57,3 +57,8 @@ export function compareText(a: string, b: string): number {
 export function listed(items: readonly string[]): string {
   return items.length < 2 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
 }
+
+/** A record's text in a message: JSON-quoted (escapes included), cut to 57 characters and "..." when over 60. */
+export function quoteShort(text: string): string {
+  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+}

@@ -1,4 +1,5 @@
 // dmarc: the _dmarc record, its policy, and where its reports go (stale or unauthorised destinations).
+import { quoteShort } from '../text.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dmarcVersionCaseOnly, externalAuthName, fitReportUris, isDmarcRecord, needsExternalAuthorization, OPENDMARC, OPENDMARC_MAX_LIST, openDmarcDropsReports, openDmarcIgnores, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy, type ReportUri, type ReportUriFit } from '../dmarc/record.js';
 import type { Classification, Finding, ZoneRecord } from '../model.js';
@@ -214,12 +215,11 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     if (others.length) {
       const removes = others.filter(ownedByDmarcFix);
       const keeps = others.length - removes.length;
-      const quote = (t: string) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
-      const shown = others.map(quote).join(', ');
+      const shown = others.map((t) => quoteShort(t)).join(', ');
       const fixSays = !keeps
         ? ` The DMARC fix removes ${others.length === 1 ? 'it' : 'them'}.`
         : removes.length
-          ? ` The DMARC fix removes ${removes.map(quote).join(', ')}; remove the other${keeps > 1 ? 's' : ''} by hand if nothing needs ${keeps > 1 ? 'them' : 'it'} any more (a verification token that has done its job).`
+          ? ` The DMARC fix removes ${removes.map((t) => quoteShort(t)).join(', ')}; remove the other${keeps > 1 ? 's' : ''} by hand if nothing needs ${keeps > 1 ? 'them' : 'it'} any more (a verification token that has done its job).`
           : ` The DMARC fix leaves TXT records that are not DMARC's alone: remove ${others.length === 1 ? 'it' : 'them'} by hand if nothing needs ${others.length === 1 ? 'it' : 'them'} any more (a verification token that has done its job).`;
       out.push(
         makeFinding(
@@ -494,12 +494,11 @@ function noPolicyTag(tags: Readonly<Record<string, string>>): string {
 async function sayCompatFix(ctx: CheckContext, records: readonly string[], staleAt: readonly { address: string }[], i: number, out: Finding[]): Promise<void> {
   const stale = new Set(staleAt.map((s) => s.address.toLowerCase()));
   const fixed = fixedReports(records, stale);
-  const quote = (t: string) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
   const parts: string[] = [];
   for (const tag of ['rua', 'ruf'] as const) {
     const f = fixed[tag];
-    for (const s of f.shortened) parts.push(`writes ${tag} ${quote(s.to)} without its !size suffix (${s.octets} octets with it)`);
-    for (const t of f.tooLong) parts.push(`drops ${tag} ${quote(t.uri)} (${t.octets} octets, even without a !size suffix)`);
+    for (const s of f.shortened) parts.push(`writes ${tag} ${quoteShort(s.to)} without its !size suffix (${s.octets} octets with it)`);
+    for (const t of f.tooLong) parts.push(`drops ${tag} ${quoteShort(t.uri)} (${t.octets} octets, even without a !size suffix)`);
     if (f.left.length) parts.push(`drops ${tag} ${f.left.join(', ')}, which do not fit in the ${OPENDMARC_MAX_LIST} octets of the list after the addresses written before ${f.left.length === 1 ? 'it' : 'them'}`);
   }
   let says = parts.length

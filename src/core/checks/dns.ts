@@ -1,4 +1,5 @@
 // dns: is the panel's zone the live one (delegation), and does the live answer match the panel's copy?
+import { quoteShort } from '../text.js';
 import { canonName, inZone, registrableDomain } from '../domain.js';
 import type { Classification, Finding, ZoneRecord } from '../model.js';
 import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
@@ -322,8 +323,7 @@ async function copiesFinding(ctx: CheckContext, name: string, type: string, reco
     }
   }
   const values = records.map((r) => (type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value)));
-  const show = (t: string) => JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
-  const twice = [...new Set(extra.map((r) => show(type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value))))];
+  const twice = [...new Set(extra.map((r) => quoteShort(type === 'TXT' ? (r.txt ? r.txt.join('') : r.value) : normMx(r.value))))];
   const what = kind ? `${FIX_LABEL[kind]} fix` : '';
   const does = !removed ? ' Remove the extra copies in the panel.' : removed === extra.length ? ` The ${what} keeps one.` : ` The ${what} removes the copies of its own records; remove the others in the panel.`;
   return makeFinding(

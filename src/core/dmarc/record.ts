@@ -41,6 +41,7 @@
 // | parked option, p or sp ≠ reject    | —           | warning                                                                  |
 import { aLabelName, registrableDomain } from '../domain.js';
 import { octetsOf } from '../octets.js';
+import { quoteShort } from '../text.js';
 
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 
@@ -245,11 +246,6 @@ export function openDmarcReportValues(txt: string): OpenDmarcReportValue[] {
     out.push({ tag, value: raw.trim(), octets, uris, skipped, tooLong: skipped ? [] : uris.filter((u) => u.octets > OPENDMARC_MAX_URI) });
   }
   return out;
-}
-
-/** A long text for a message: quoted, at most 60 characters. */
-function quoteShort(text: string): string {
-  return JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
 }
 
 /**

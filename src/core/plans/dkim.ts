@@ -2,6 +2,7 @@
 // the server has none — have the panel generate a 2048-bit key and turn signing on, then publish it; or, when that key
 // is already published as it should be and the server does not sign, have the panel start signing with it. Never for a
 // domain that declares it sends no mail (src/core/nomail.ts): blocked, saying what to do first if it does.
+import { quoteShort } from '../text.js';
 import type { CheckContext } from '../checks/context.js';
 import { canonicalKey, publishedKey } from '../classify.js';
 import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, verifierRefusals, type DkimProblem, type DkimRecord } from '../dkim/record.js';
@@ -468,7 +469,7 @@ function replacedNote(r: ZoneRecord, name: string, generated = false): string {
   const by = generated ? 'the key the panel generates' : 'the key this server signs with';
   if (!Object.keys(rec.tags).some((t) => /^[vkp]$/i.test(t))) {
     const text = r.txt ? r.txt.join('') : r.value;
-    return `Removes the TXT record ${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)} at ${name}, which is not a DKIM key: verifiers read one record there, and a signature checked against this one fails.`;
+    return `Removes the TXT record ${quoteShort(text)} at ${name}, which is not a DKIM key: verifiers read one record there, and a signature checked against this one fails.`;
   }
   if (rec.revoked) return `Replaces the revoked key record at ${name} (empty p=) with ${by}.`;
   if (rec.publicKey === null || publishedKey(r) === null) return `Replaces the malformed DKIM record at ${name} with ${by}: ${rec.errors[0] ?? 'it publishes no readable key'}.`;

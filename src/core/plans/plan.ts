@@ -147,11 +147,25 @@ export const FIX_LABEL: Record<FixKind, string> = { spf: 'SPF', dkim: 'DKIM', dm
  */
 export function sameResourceRecord(a: ZoneRecord, b: ZoneRecord): boolean {
   if (a === b) return true;
-  if (canonName(a.name) !== canonName(b.name) || a.type.toUpperCase() !== b.type.toUpperCase()) return false;
+  const type = a.type.toUpperCase();
+  if (canonName(a.name) !== canonName(b.name) || type !== b.type.toUpperCase()) return false;
+  // Names in the data compare as names, any case, a final dot or not (RFC 4343): `10 Mail.example.com.` is
+  // `10 mail.example.com` (review: the MX copies were two records).
+  if (NAME_DATA.has(type) && !a.txt && !b.txt) return nameData(a.value) === nameData(b.value);
   const x = a.txt ?? [a.value];
   const y = b.txt ?? [b.value];
   return x.length === y.length && x.every((c, i) => c === y[i]);
 }
+
+/** Types whose data is numbers and names (or an address), compared as names by sameResourceRecord. */
+const NAME_DATA = new Set(['MX', 'NS', 'CNAME', 'PTR', 'DNAME', 'SRV', 'A', 'AAAA']);
+
+const nameData = (value: string) =>
+  value
+    .trim()
+    .split(/\s+/)
+    .map((f) => f.toLowerCase().replace(/\.$/, ''))
+    .join(' ');
 
 /** The records with every copy of an earlier one left out (sameResourceRecord): what DNS serves of them. */
 export function withoutCopies<T extends ZoneRecord>(records: readonly T[]): T[] {
