@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createResolver } from '../src/adapters/dns/resolver.js';
 import { FilesPanel } from '../src/adapters/panels/files/index.js';
 import { openStore } from '../src/adapters/store/store.js';
-import { bulkAudit, type BulkItem } from '../src/adapters/workers/bulk.js';
+import { BULK_STORE_BATCH, bulkAudit, type BulkItem } from '../src/adapters/workers/bulk.js';
 import type { PreparedAudit } from '../src/adapters/store/store.js';
 import { startNsd } from './authoritative.js';
 import { fireQueries } from './floor.js';
@@ -141,7 +141,10 @@ async function main(): Promise<number> {
         const t0 = process.hrtime.bigint();
         const cpu0 = process.cpuUsage();
         const serverCpu0 = auth.cpuSeconds();
-        // Streaming: audits go to SQLite in batches as they finish and are not kept (as the nightly report does).
+        // Streaming: audits go to SQLite as they finish, in batches as the CLI's `audit --all` writes them
+        // (BULK_STORE_BATCH), and are not kept. (Until 2026-11-29 the batches were of 500, more than any of the product's
+        // bulk writers holds — CLI 200, web jobs 100, nightly report 50 — and the findings documents waiting in them cost
+        // 10–25 MB of peak RSS.)
         const statuses: Record<string, number> = { fail: 0, warn: 0, unknown: 0, pass: 0 };
         let audited = 0;
         const bulk = {
@@ -154,7 +157,7 @@ async function main(): Promise<number> {
             statuses[a.status] = (statuses[a.status] ?? 0) + 1;
             audited++;
             batch.push(a.prepared);
-            if (batch.length >= 500) flush();
+            if (batch.length >= BULK_STORE_BATCH) flush();
           },
         };
         // The product's bulk audit (CLI audit --all, web bulk jobs). --local 0: only the workers audit (this thread

@@ -2,7 +2,7 @@
 import { compareText, jsonText } from '../../core/text.js';
 import type { ResolverOptions } from '../../adapters/dns/resolver.js';
 import type { PreparedAudit } from '../../adapters/store/store.js';
-import { bulkAudit, GONE_TEXT, type BulkItem, type ScopeListing } from '../../adapters/workers/bulk.js';
+import { BULK_STORE_BATCH, bulkAudit, GONE_TEXT, type BulkItem, type ScopeListing } from '../../adapters/workers/bulk.js';
 import type { DomainAudit } from '../../core/model.js';
 import type { Store } from '../../adapters/store/store.js';
 import {
@@ -44,8 +44,6 @@ export interface AuditRun {
   runId: number | null;
 }
 
-/** Stored in batches of this many audits (one transaction each), not one transaction per domain. */
-const STORE_BATCH = 200;
 
 /**
  * Audit the given domains and record the run (shared by `audit` and `demo`). With `parallel`, a bulk of domains is
@@ -96,7 +94,7 @@ export async function runAudit(
     if (store) {
       a.prepared.owner = owners.get(a.domain) ?? null;
       batch.push(a.prepared);
-      if (batch.length >= STORE_BATCH) flush();
+      if (batch.length >= BULK_STORE_BATCH) flush();
     }
     if (showProgress) process.stderr.write(progressBar(done, total, failed));
   };
