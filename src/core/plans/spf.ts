@@ -35,10 +35,11 @@ import { runTogetherNote, runTogetherTerms, separateTerms, versionRunTogether, v
 import { ownRecordAt, staleInOwnRecord, type OwnStaleTerm } from '../spf/own.js';
 import { termTarget, unfollowedAt, voidsAcross, voidsAtMost, voidsThrough, walkSpfRecord, type SpfTree, type SpfTreeTerm } from '../spf/tree.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
-import { coveredIps, coversOnly, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
+import { coveredIps, coversOnly, ipTermRange, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
+import { cidrOverlap } from '../ip.js';
 import { recordsAt } from '../zone.js';
 import { copiesNote, copiesRemoved, defaultTtl, replaceWithOne, withoutCopies, type PlanOptions } from './plan.js';
-import { publishedRanges, relayAuthorisation, relayInclude, relayNode, relayTermRanges, shadowWords } from '../spf/relay.js';
+import { publishedRanges, relayAuthorisation, relayInclude, relayNode, relayRangesCopied, relayTermRanges, shadowWords } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
 
@@ -636,6 +637,11 @@ async function planSpfOnce(
    */
   const tidy = new Set<SpfTerm>();
   const tidyNotes = new Set<string>();
+  /**
+   * Each kept mechanism's place in its own record, among the mechanisms receivers evaluate there in order (valid, before
+   * the all term, repeats included): what comes before it decides first for a sender both match (RFC 7208 §4.6.2).
+   */
+  const places = new Map<SpfTerm, { mechs: SpfTerm[]; at: number }>();
   for (const [ri, r] of spfRecords.entries()) {
     const v = version.get(r);
     if (v) notes.push(`Rewrites the TXT record "${visibleTerm((r.txt ?? [r.value]).join(''))}" as the SPF record, keeping its terms: ${v.why}.`);
@@ -651,6 +657,8 @@ async function planSpfOnce(
     for (const t of list) written.add(termKey(t.raw));
     const own = list.find((t) => t.kind === 'mechanism' && t.mechanism === 'all' && !t.error);
     if (own) alls.push(own);
+    /** The record's mechanisms receivers evaluate, in order (see `places`). */
+    const mechs: SpfTerm[] = [];
     for (let i = 0; i < list.length; i++) {
       let t = list[i];
       // `include _spf.google.com` (the colon missing): two broken terms that mean one — joined, not dropped.
@@ -672,6 +680,7 @@ async function planSpfOnce(
         written.add(termKey(ascii.raw));
         t = ascii;
       }
+      if (t.kind === 'mechanism' && !t.error && !t.afterAll && t.mechanism !== 'all') mechs.push(t);
       // "+a" and "a" are one term (RFC 7208 §4.6.2: "+" is the default): merging "+a +mx" with "a mx" kept all four, and
       // each repeat costs receivers another lookup — and a void one for senders of a family the names have no address
       // of (oracle QA: the merged record of the test's spf-two.example failed IPv6 senders).
@@ -716,6 +725,7 @@ async function planSpfOnce(
       // exp= at most once too (merging two records that each have one, or a record with two): decided below, once the
       // other terms say whether one of them is a previous host's.
       if (t.modifier === 'exp') exps.push(t);
+      if (mechs[mechs.length - 1] === t) places.set(t, { mechs, at: mechs.length - 1 });
       kept.push(t);
     }
   }
@@ -789,9 +799,12 @@ async function planSpfOnce(
     // A "-"/"~"/"?" ip4/ip6 term covering nothing but this server's own addresses only keeps this server's mail from
     // passing: it goes (one that covers more stays, and this server's IP is put before it below).
     // (Tidy: after a term that passes this server, it decides nothing for anyone — and where it does fail this server's
-    // mail, the record as written does not pass the gate below, so it is rewritten.)
+    // mail, the record as written does not pass the gate below, so it is rewritten.) Its note says which it is: check_host
+    // stops at the first match (RFC 7208 §4.6.2), so after a term that matches this server it fails nobody's mail
+    // (review: "+a -ip4:<this server>" was said to fail this server's mail).
     if (!ctx.settings.relay && t.qualifier !== '+' && coversOnly(t, ctx.settings.ips)) {
-      const n = `Drops ${t.raw}: it covers only this server's IP ${coveredIps(t, ctx.settings.ips).join(', ')} and ${qualifierEffect(t.qualifier)} its mail.`;
+      const place = places.get(t);
+      const n = onlyServerNote(t, await onlyServerDecided(ctx, t, place ? place.mechs.slice(0, place.at) : []));
       notes.push(n);
       tidy.add(t);
       tidyNotes.add(n);
@@ -1042,12 +1055,21 @@ async function planSpfOnce(
               `${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which ${shadowWords(w.term, w.ranges)} and, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
             );
           };
+          // What the "-"/"~"/"?" term reaching the relay does to its mail: terms before it that pass some of the
+          // relay's addresses decide first for them (RFC 7208 §4.6.2) — for those the qualifier decides nothing.
+          const before = v.state === 'denied' && at >= 0 ? await relayPassedBefore(ctx, terms.slice(0, at), tree, v.term, relayHosts) : { passed: [], rest: [], others: false };
+          /** Where the term decides for the relay's mail: all of it, or what the terms before it do not decide first. */
+          const unless = before.others ? ' that no term before it matches first' : '';
+          const passedFirst = before.passed.length ? ` (terms before it pass ${listed(before.passed)} first: the first matching term decides)` : '';
           if (v.state === 'shadowed' && at >= 0) moveBefore(v, at);
           else if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
             // The relay's own include written with "-", "~" or "?": the same include, plain, in its place.
+            const replaced = `Replaces ${v.term} with ${include}:`;
             terms[at] = include;
             notes.push(
-              `Replaces ${v.term} with ${include}: its "${v.qualifier}" qualifier gave the relay's mail ${qualifierResult(v.qualifier)} instead of pass; only an include without a qualifier authorises (RFC 7208 §4.6.2), so receivers accept this server's mail (it relays through ${by}).`,
+              before.passed.length && !before.rest.length
+                ? `${replaced} terms before it pass the relay's addresses (${listed(before.passed)}) today, so its "${v.qualifier}" qualifier decides nothing for them (the first matching term decides); but only an include without a qualifier authorises the relay (RFC 7208 §4.6.2), whatever addresses it publishes, so receivers keep accepting this server's mail (it relays through ${by}).`
+                : `${replaced} its "${v.qualifier}" qualifier gave ${unless || passedFirst ? `${qualifierResult(v.qualifier)} instead of pass to the relay's mail${before.passed.length ? ` from ${listed(before.rest)}` : ''}${unless}${passedFirst}` : `the relay's mail ${qualifierResult(v.qualifier)} instead of pass`}; only an include without a qualifier authorises (RFC 7208 §4.6.2), so receivers accept this server's mail (it relays through ${by}).`,
             );
             // Plain where it stands, it may still come after a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses
             // (`-ip4:23.83.208.0/22 ~include:relay.mailchannels.net`): then it goes before that term too.
@@ -1060,7 +1082,11 @@ async function planSpfOnce(
           } else if (v.state === 'denied' && at >= 0) {
             // Another include reaches the relay with "-", "~" or "?" first: the plain include goes before it.
             terms.splice(at, 0, include);
-            notes.push(`Adds ${include} before ${v.term}, which reaches the relay with "${v.qualifier}" and would decide first, so receivers accept this server's mail (it relays through ${by}).`);
+            notes.push(
+              before.passed.length && !before.rest.length
+                ? `Adds ${include} before ${v.term}, which reaches the relay with "${v.qualifier}": terms before it pass the relay's addresses (${listed(before.passed)}) today, so it decides nothing for them (the first matching term decides); but only an include reached without a qualifier authorises the relay (RFC 7208 §4.6.2), whatever addresses it publishes, so receivers keep accepting this server's mail (it relays through ${by}).`
+                : `Adds ${include} before ${v.term}, which reaches the relay with "${v.qualifier}" and ${unless || passedFirst ? `decides for the relay's mail${before.passed.length ? ` from ${listed(before.rest)}` : ''}${unless}${passedFirst}` : 'would decide first'}, so receivers accept this server's mail (it relays through ${by}).`,
+            );
           } else {
             terms.push(include);
             notes.push(`Adds ${include} so receivers accept this server's mail (it relays through ${by}).`);
@@ -1312,6 +1338,104 @@ async function planSpfOnce(
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
   return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable, keptDenying };
+}
+
+/**
+ * Which term decides for one of this server's addresses that a "-"/"~"/"?" ip4/ip6 term covering only them matches:
+ * `term` — that term itself; `earlier` — a term before it, matching first (with the `result` it gives); `dns` — a lookup
+ * before it got no answer, so whether a term before it matches is not known (never a verdict on DNS trouble);
+ * `stopped` — receivers meet a permanent error before they reach it (`why`).
+ */
+type OnlyServerDecided = { ip: string; by: 'term' } | { ip: string; by: 'earlier'; term: string; result: string } | { ip: string; by: 'dns' | 'stopped'; why: string };
+
+/**
+ * For each of this server's addresses `t` covers, which term decides (OnlyServerDecided): check_host over the terms
+ * before `t` in its own record (`before`, as receivers evaluate them) and `t`, as it evaluates the record for that
+ * address — the first match decides (RFC 7208 §4.6.2).
+ */
+async function onlyServerDecided(ctx: CheckContext, t: SpfTerm, before: readonly SpfTerm[]): Promise<OnlyServerDecided[]> {
+  const record = renderTerms([...before.map((x) => x.raw), t.raw]);
+  const resolver = withApexSpf(ctx.resolver, ctx.domain, record);
+  const out: OnlyServerDecided[] = [];
+  for (const ip of coveredIps(t, ctx.settings.ips)) {
+    const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
+    // A term before `t` that matched decides, whatever a lookup without an answer (ptr) might have said before it.
+    if (r.decidedBy && r.decidedBy !== t.raw) out.push({ ip, by: 'earlier', term: r.decidedBy, result: r.result });
+    // `t` matched — unless a lookup before it got no answer (a ptr term that might have matched first).
+    else if (r.decidedBy && !r.dnsTrouble?.length) out.push({ ip, by: 'term' });
+    else if (r.result === 'permerror' && !r.dnsTrouble?.length) out.push({ ip, by: 'stopped', why: r.reason ?? 'permerror' });
+    else out.push({ ip, by: 'dns', why: r.dnsTrouble?.[0] ?? r.reason ?? r.result });
+  }
+  return out;
+}
+
+/**
+ * The relay's ranges — those the record `term` (a top-level term of `tree` reaching the relay) leads to publishes —
+ * split into those `prefix`, the terms before `term`, passes first (`passed`: its "+" ip4/ip6 terms copy them, as
+ * receivers evaluate — relayRangesCopied, where a, mx, exists and include terms count as no match) and the `rest`, for
+ * which `term` decides unless a term before it matches first; `others`: whether one of `prefix` may match some of the
+ * rest (an ip4/ip6 term overlapping them, or any other mechanism — which only check_host with an address can tell).
+ */
+async function relayPassedBefore(ctx: CheckContext, prefix: readonly string[], tree: SpfTree, term: string, hosts: readonly string[]): Promise<{ passed: string[]; rest: string[]; others: boolean }> {
+  const top = tree.terms.find((x) => x.term === term && !x.ignored);
+  const ranges = top ? publishedRanges(relayNode(top, new Set(hosts.map((h) => canonName(h))))) : [];
+  if (!ranges.length || !prefix.length) return { passed: [], rest: ranges, others: false };
+  const record = renderTerms([...prefix]);
+  const walked = await walkSpfRecord(withApexSpf(ctx.resolver, ctx.domain, record), ctx.domain, record);
+  const passed = ranges.filter((r) => relayRangesCopied(walked, [r]) !== null);
+  const rest = ranges.filter((r) => !passed.includes(r));
+  const others = prefix.some((x) => {
+    const p = parseTerm(x);
+    if (p.kind !== 'mechanism') return false;
+    const range = p.mechanism === 'ip4' || p.mechanism === 'ip6' ? ipTermRange(p) : null;
+    return range ? rest.some((r) => cidrOverlap(range, r)) : !(p.mechanism === 'ip4' || p.mechanism === 'ip6');
+  });
+  return { passed, rest, others };
+}
+
+/** What a match with result `result` gives the sender, as words ("passes", "softfails", …). */
+function resultEffect(result: string): string {
+  return result === 'pass' ? 'passes' : result === 'fail' ? 'fails' : result === 'softfail' ? 'softfails' : result === 'neutral' ? 'gives neutral to' : `gives ${result} to`;
+}
+
+/**
+ * The note for dropping `t`, a "-"/"~"/"?" ip4/ip6 term covering only this server's addresses, saying what it does to
+ * their mail (`found`, onlyServerDecided): where a term before it decides for every one of them, it decides nothing
+ * for anyone (it goes only because the record is rewritten: planSpf's `tidy`); else it fails (softfails…) this
+ * server's mail — or would, unless a term before it matches first, where DNS did not say.
+ */
+function onlyServerNote(t: SpfTerm, found: readonly OnlyServerDecided[]): string {
+  const ips = found.map((x) => x.ip);
+  const head = `Drops ${t.raw}: it covers only this server's IP${ips.length > 1 ? 's' : ''} ${listed(ips)}`;
+  /** The terms before `t` that decide first, each with the addresses it decides for. */
+  const earlier = new Map<string, { term: string; result: string; ips: string[] }>();
+  for (const x of found) {
+    if (x.by !== 'earlier') continue;
+    const k = `${x.term} ${x.result}`;
+    const g = earlier.get(k) ?? { term: x.term, result: x.result, ips: [] };
+    g.ips.push(x.ip);
+    earlier.set(k, g);
+  }
+  const groups = [...earlier.values()];
+  if (groups.length && found.every((x) => x.by === 'earlier')) {
+    const which =
+      groups.length === 1
+        ? `which ${groups[0].term} before it already ${resultEffect(groups[0].result)}`
+        : `for which terms before it already decide (${groups.map((g) => `${g.term} ${resultEffect(g.result)} ${listed(g.ips)}`).join('; ')})`;
+    return `${head}, ${which} (the first matching term decides), so it decides nothing for anyone, and the rewritten record leaves it out.`;
+  }
+  const effect = qualifierEffect(t.qualifier);
+  /** Whose mail, for the addresses of one kind: this server's (all of them), or those addresses'. */
+  const whose = (of: readonly OnlyServerDecided[]) => (of.length === ips.length ? "this server's mail" : `the mail from ${listed(of.map((x) => x.ip))}`);
+  const parts: string[] = [];
+  const mine = found.filter((x) => x.by === 'term');
+  if (mine.length) parts.push(`${effect} ${whose(mine)}: no term before it matches ${mine.length === ips.length ? 'this server' : mine.length > 1 ? 'them' : 'it'} (the first matching term decides)`);
+  const dns = found.filter((x): x is Extract<OnlyServerDecided, { why: string }> => x.by === 'dns');
+  if (dns.length) parts.push(`${effect} ${whose(dns)} unless a term before it matches first, which DNS did not say (${dns[0].why})`);
+  const stopped = found.filter((x): x is Extract<OnlyServerDecided, { why: string }> => x.by === 'stopped');
+  if (stopped.length) parts.push(`decides nothing for ${whose(stopped)} today: receivers stop at a permanent error before it (${stopped[0].why})`);
+  parts.push(...groups.map((g) => `${g.term} before it already ${resultEffect(g.result)} ${listed(g.ips)}`));
+  return `${head} and ${parts.join('; ')}.`;
 }
 
 /** The previous host's terms in the record of the domain's own at `own` (spf/own.ts), as live DNS serves it; none when it cannot be read. */
