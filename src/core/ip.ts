@@ -164,44 +164,111 @@ export function cidrContains(cidr: string, ip: string): boolean {
   }
 }
 
-// Range arithmetic ("address/prefix" strings of one family): what an SPF term before the relay's include shadows.
+// Range arithmetic: ranges read once into bits — what an SPF record's ip4/ip6 terms, and the addresses its a/mx terms
+// name, do to a relay's ranges (spf/relay.ts). One family per range; a range of one family never holds an address of
+// the other.
 
-/** Do two ranges ("address/prefix") of the same family share addresses? The shorter prefix holds the other whole. */
-export function cidrOverlap(a: string, b: string): boolean {
-  const [ipA, pA] = a.split('/');
-  const [ipB, pB] = b.split('/');
-  if (ipA.includes(':') !== ipB.includes(':')) return false;
-  return Number(pA) <= Number(pB) ? cidrContains(a, ipB) : cidrContains(b, ipA);
+/** A range: the `len` leading bits of `bits` (the rest zero), IPv4 in 32 bits, IPv6 in 128. */
+export interface Net {
+  v6: boolean;
+  bits: bigint;
+  len: number;
 }
 
-/** The narrower of two overlapping ranges: the addresses they share. */
-export function cidrShared(a: string, b: string): string {
-  return Number(a.split('/')[1]) >= Number(b.split('/')[1]) ? a : b;
+export const netWidth = (n: Pick<Net, 'v6'>): number => (n.v6 ? 128 : 32);
+
+/** toNet's answers, by text: the same ranges come back for every relayed domain (as spf/parse.ts caches terms). */
+const NET_CACHE_MAX = 4096;
+const netCache = new Map<string, Net | null>();
+
+/** "address/prefix" (or a bare address) as a Net, its host bits cleared; null when it is none. */
+export function toNet(cidr: string): Net | null {
+  let n = netCache.get(cidr);
+  if (n === undefined) {
+    if (netCache.size >= NET_CACHE_MAX) netCache.clear();
+    n = parseNet(cidr);
+    netCache.set(cidr, n);
+  }
+  return n;
 }
 
-/** The two halves of a range ("23.83.208.0/20" → its two /21s), or null for a single address (or an odd spelling). */
-function cidrHalves(range: string): [string, string] | null {
+function parseNet(cidr: string): Net | null {
+  const slash = cidr.indexOf('/');
+  let bytes: number[];
   try {
-    const [addr, n] = ipaddr.parseCIDR(range);
-    const bytes = addr.toByteArray();
-    if (n >= bytes.length * 8) return null;
-    for (let i = 0; i < bytes.length * 8; i++) if (i >= n) bytes[i >> 3] &= ~(0x80 >> (i & 7));
-    const high = [...bytes];
-    high[n >> 3] |= 0x80 >> (n & 7);
-    return [`${ipaddr.fromByteArray(bytes).toString()}/${n + 1}`, `${ipaddr.fromByteArray(high).toString()}/${n + 1}`];
+    bytes = ipaddr.parse(slash < 0 ? cidr : cidr.slice(0, slash)).toByteArray();
   } catch {
     return null;
   }
+  const v6 = bytes.length === 16;
+  const len = slash < 0 ? (v6 ? 128 : 32) : Number(cidr.slice(slash + 1));
+  if (!Number.isInteger(len) || len < 0 || len > (v6 ? 128 : 32)) return null;
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  const host = BigInt((v6 ? 128 : 32) - len);
+  return { v6, bits: (bits >> host) << host, len };
 }
 
-/** Does the union of `ranges` hold every address of `range`? (Split in halves only where a smaller range lies inside.) */
-export function cidrsCover(ranges: readonly string[], range: string, depth = 0): boolean {
-  const [ip, p] = range.split('/');
-  const same = ranges.filter((r) => r.includes(':') === ip.includes(':'));
-  if (same.some((r) => Number(r.split('/')[1]) <= Number(p) && cidrContains(r, ip))) return true;
-  if (depth > 128 || !same.some((r) => cidrOverlap(r, range))) return false;
-  const h = cidrHalves(range);
-  return !!h && cidrsCover(same, h[0], depth + 1) && cidrsCover(same, h[1], depth + 1);
+/**
+ * A range as messages write it: "23.83.208.0/24", a single address without its length; IPv6 in the one spelling every
+ * reader gives (ipv6Text — ipaddr.js writes `::ffff:a00:1`).
+ */
+function netText(n: Net): string {
+  const bytes = new Uint8Array(netWidth(n) / 8);
+  for (let i = bytes.length - 1, b = n.bits; i >= 0; i--, b >>= 8n) bytes[i] = Number(b & 0xffn);
+  const ip = n.v6 ? ipv6Text(bytes) : bytes.join('.');
+  return n.len === netWidth(n) ? ip : `${ip}/${n.len}`;
+}
+
+/** Is every address of `a` in `b`? */
+export function netInside(a: Net, b: Net): boolean {
+  if (a.v6 !== b.v6 || b.len > a.len) return false;
+  const host = BigInt(netWidth(a) - b.len);
+  return a.bits >> host === b.bits >> host;
+}
+
+/** Do two ranges share addresses? One then holds the other whole. */
+export function netOverlap(a: Net, b: Net): boolean {
+  return netInside(a, b) || netInside(b, a);
+}
+
+/** Do two ranges ("address/prefix", or bare addresses) share addresses? */
+export function cidrOverlap(a: string, b: string): boolean {
+  const x = toNet(a);
+  const y = toNet(b);
+  return x !== null && y !== null && netOverlap(x, y);
+}
+
+/** The two halves of a range that is more than one address. */
+export function netHalves(n: Net): [Net, Net] {
+  const len = n.len + 1;
+  return [
+    { v6: n.v6, bits: n.bits, len },
+    { v6: n.v6, bits: n.bits | (1n << BigInt(netWidth(n) - len)), len },
+  ];
+}
+
+/** Does the union of `nets` hold every address of `n`? (Split in halves only where a smaller range lies inside.) */
+export function netsCover(nets: readonly Net[], n: Net): boolean {
+  if (nets.some((r) => netInside(n, r))) return true;
+  if (n.len === netWidth(n) || !nets.some((r) => netInside(r, n))) return false;
+  const [lo, hi] = netHalves(n);
+  return netsCover(nets, lo) && netsCover(nets, hi);
+}
+
+/** Ranges in address order as few ranges, as text: the two halves of one range as that range, repeatedly. */
+export function mergedText(nets: readonly Net[]): string[] {
+  const out: Net[] = [];
+  for (const c of nets) {
+    out.push(c);
+    // The last two are the halves of one range: that range (which may in turn be the upper half of the one before).
+    for (let a = out[out.length - 2], b = out[out.length - 1]; a && a.v6 === b.v6 && a.len === b.len && a.len > 0; a = out[out.length - 2], b = out[out.length - 1]) {
+      const bit = 1n << BigInt(netWidth(a) - a.len);
+      if ((a.bits & bit) !== 0n || b.bits !== (a.bits | bit)) break;
+      out.splice(out.length - 2, 2, { v6: a.v6, bits: a.bits, len: a.len - 1 });
+    }
+  }
+  return out.map(netText);
 }
 
 /** in-addr.arpa / ip6.arpa name for an address. */

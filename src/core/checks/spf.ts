@@ -414,16 +414,16 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
   const relay = ctx.settings.relay;
   if (relay) {
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the fix judges it), for every
-    // address of its ranges as check_host evaluates the record: with what each a/mx term's name has (`known`).
-    const known = await Promise.all(judged.map((j) => relayTermRanges(ctx.resolver, j.tree, [relay.host])));
+    // address of its ranges as check_host evaluates the record: with what each a/mx term's name has (`known`, as the
+    // walk found it: the same whatever the relay's include is).
+    const known = judged.map((j) => relayTermRanges(j.tree));
     const direct = judged.map((j, k) => relayAuthorisation(j.tree, [relay.host], known[k]));
     if (direct.some((v) => v.state === 'pass')) return relayPastPermerror(ctx, judged, direct, [relay.host], known[0], out) ?? (await relayPastVoidsFinding(ctx, judged, [relay.host], out)) ?? added;
     // The relay's SPF may live at a parent name (the relay host itself publishing none): the same lookup as the fix.
     const inc = await relayInclude(ctx, relay.host);
     const name = ctx.knowledge.displayName(relay.provider);
     const other = 'host' in inc && inc.host !== canonName(relay.host) ? [relay.host, inc.host] : null;
-    const knownOther = other ? await Promise.all(judged.map((j) => relayTermRanges(ctx.resolver, j.tree, other))) : known;
-    const vs = other ? judged.map((j, k) => relayAuthorisation(j.tree, other, knownOther[k])) : direct;
+    const vs = other ? judged.map((j, k) => relayAuthorisation(j.tree, other, known[k])) : direct;
     if ('unknown' in inc) {
       out.push(makeFinding('spf', 'spf.dns-error', 'unknown', `Could not tell which SPF include the relay ${relay.host} needs: ${inc.unknown}.`, allEv, { subject: relay.host }));
       return added;
@@ -438,7 +438,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
     }
     if (vs.some((v) => v.state === 'pass')) {
       const hosts = 'host' in inc ? [relay.host, inc.host] : [relay.host];
-      return relayPastPermerror(ctx, judged, vs, hosts, knownOther[0], out) ?? (await relayPastVoidsFinding(ctx, judged, hosts, out)) ?? added;
+      return relayPastPermerror(ctx, judged, vs, hosts, known[0], out) ?? (await relayPastVoidsFinding(ctx, judged, hosts, out)) ?? added;
     }
     const trouble = [...new Set(judged.flatMap((j) => j.tree.troubles))];
     if (trouble.length) {

@@ -139,7 +139,7 @@ export async function relayPastVoids(ctx: CheckContext, resolver: Resolver, tree
   // No term of the record can cost more than 2 void lookups before the relay's include (the common record): nothing to
   // ask, and no need to find the relay's include again.
   if (voidsAtMost(tree, 4) <= 2 && voidsAtMost(tree, 6) <= 2) return null;
-  const v = relayAuthorisation(tree, [...hosts], await relayTermRanges(resolver, tree, hosts));
+  const v = relayAuthorisation(tree, [...hosts], relayTermRanges(tree));
   if (v.state !== 'pass') return null;
   const pass = tree.terms.find((t) => t.term === v.term && !t.ignored);
   const hostSet = new Set(hosts.map(canonName));
@@ -306,7 +306,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
   }
   if (ctx.settings.relay) {
     if (gate.relayHosts) {
-      const v = relayAuthorisation(tree, gate.relayHosts, await relayTermRanges(resolver, tree, gate.relayHosts));
+      const v = relayAuthorisation(tree, gate.relayHosts, relayTermRanges(tree));
       if (v.state !== 'pass') {
         return {
           blocked: `${rec} would still not authorise the relay ${canonName(ctx.settings.relay.host)}: ${
@@ -1021,7 +1021,7 @@ async function planSpfOnce(
     const tree = await walkSpfRecord(asPublished, ctx.domain, candidate);
     // Only an include reached with "+" authorises the relay (src/core/spf/relay.ts, as the check judges it: for every
     // address of its ranges, with what the a/mx terms' names have).
-    const direct = tree.unknown ? null : relayAuthorisation(tree, [relay.host], await relayTermRanges(asPublished, tree, [relay.host]));
+    const direct = tree.unknown ? null : relayAuthorisation(tree, [relay.host], relayTermRanges(tree));
     if (!direct) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
     else if (direct.state !== 'pass') {
       const inc = await relayInclude(ctx, relay.host);
@@ -1033,7 +1033,7 @@ async function planSpfOnce(
         );
       } else {
         relayHosts = [canonName(relay.host), inc.host];
-        const v = inc.host !== canonName(relay.host) ? relayAuthorisation(tree, relayHosts, await relayTermRanges(asPublished, tree, relayHosts)) : direct;
+        const v = inc.host !== canonName(relay.host) ? relayAuthorisation(tree, relayHosts, relayTermRanges(tree)) : direct;
         if (v.state !== 'pass') {
           if (inc.host !== canonName(relay.host)) notes.push(`The relay host ${canonName(relay.host)} publishes no SPF record; ${inc.host} does, so the include names ${inc.host}.`);
           const include = `include:${inc.host}`;
@@ -1076,7 +1076,7 @@ async function planSpfOnce(
             const again = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
             const againPublished = withApexSpf(ctx.resolver, ctx.domain, again);
             const walked = await walkSpfRecord(againPublished, ctx.domain, again);
-            const w = walked.unknown ? null : relayAuthorisation(walked, relayHosts, await relayTermRanges(againPublished, walked, relayHosts));
+            const w = walked.unknown ? null : relayAuthorisation(walked, relayHosts, relayTermRanges(walked));
             if (!w) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
             else if (w.state === 'shadowed' && !w.via && terms.indexOf(w.term) >= 0) moveBefore(w, terms.indexOf(w.term));
           } else if (v.state === 'denied' && at >= 0) {

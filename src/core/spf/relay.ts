@@ -1,11 +1,9 @@
 // The SPF include name for a relay (smarthost): shared by the SPF check and the SPF fix, so both agree on what
 // authorises a relayed server.
-import ipaddr from 'ipaddr.js';
 import type { CheckContext } from '../checks/context.js';
 import { canonName, registrableDomain } from '../domain.js';
-import { cidrOverlap, cidrShared, cidrsCover, ipv6Text } from '../ip.js';
-import { joinTxt, resolveAddresses, type Resolver } from '../resolver.js';
-import { isQueryableName } from './evaluate.js';
+import { mergedText, netHalves, netInside, netOverlap, netsCover, netWidth, toNet, type Net } from '../ip.js';
+import { joinTxt } from '../resolver.js';
 import { isSpfRecord, parseTermShared, type Qualifier } from './parse.js';
 import { ipTermRange } from './terms.js';
 import type { SpfTreeNode, SpfTreeTerm } from './tree.js';
@@ -82,9 +80,30 @@ export type RelayAuthorisation =
 interface Denying {
   term: string;
   qualifier: Qualifier;
-  range: string;
+  net: Net;
   /** The "+" ip4/ip6 ranges before it in the same record. */
-  passed: string[];
+  passed: Net[];
+}
+
+/**
+ * Whether `d` decides first for some addresses of `range` (one of the relay's): those they share, unless the "+" ranges
+ * before `d` passed every one of them (`ip4:23.83.208.0/20 -ip4:23.83.208.0/20` shadows nothing).
+ */
+function shades(d: Denying, range: Net): boolean {
+  return netOverlap(d.net, range) && !netsCover(d.passed, d.net.len >= range.len ? d.net : range);
+}
+
+/**
+ * A record's ip4/ip6 term met in order (`m`: its MECH match): its range goes to `passing` ("+") or, with the "+" ranges
+ * before it, to `denying`. Whether `t` is one.
+ */
+function ipTermMet(t: SpfTreeTerm, m: RegExpExecArray | null, passing: Net[], denying: Denying[]): boolean {
+  const mech = m?.[2].toLowerCase();
+  if (!m || (mech !== 'ip4' && mech !== 'ip6') || t.error) return false;
+  const net = termNet(t);
+  if (net && m[1] && m[1] !== '+') denying.push({ term: t.term, qualifier: m[1] as Qualifier, net, passed: [...passing] });
+  else if (net) passing.push(net);
+  return true;
 }
 
 interface Reach {
@@ -134,7 +153,7 @@ function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): 
    */
   const denying: Denying[] = [];
   /** "+" ip4/ip6 ranges met so far in this record. */
-  const passing: string[] = [];
+  const passing: Net[] = [];
   /**
    * The first "+" include whose record shadows some of the relay's addresses: for those it does not match, and
    * evaluation goes on — the relay passes only if a later term reaches it (else this is the verdict).
@@ -148,14 +167,8 @@ function reaches(node: SpfTreeNode, hosts: ReadonlySet<string>, depth: number): 
     }
     if (t.kind !== 'mechanism') continue;
     const m = MECH.exec(t.term);
-    const mech = m?.[2].toLowerCase();
-    if (m && (mech === 'ip4' || mech === 'ip6') && !t.error) {
-      const range = ipTermRange(parseTermShared(t.term));
-      if (range && m[1] && m[1] !== '+') denying.push({ term: t.term, qualifier: m[1] as Qualifier, range, passed: [...passing] });
-      else if (range) passing.push(range);
-      continue;
-    }
-    if (!m || mech !== 'include' || !t.target) continue;
+    if (ipTermMet(t, m, passing, denying)) continue;
+    if (!m || m[2].toLowerCase() !== 'include' || !t.target) continue;
     const q = (m[1] || '+') as Qualifier;
     const direct = hosts.has(t.target.toLowerCase());
     const inner = !direct && t.children ? reaches(t.children, hosts, depth + 1) : null;
@@ -189,8 +202,11 @@ function shadowed(t: SpfTreeTerm, denying: readonly Denying[], hosts: ReadonlySe
   if (!denying.length) return null;
   const ranges = publishedRanges(relayNode(t, hosts));
   for (const d of denying) {
-    // Addresses an earlier "+" ip4/ip6 term matched pass there: `ip4:23.83.208.0/20 -ip4:23.83.208.0/20` shadows nothing.
-    const covered = ranges.filter((r) => cidrOverlap(d.range, r) && !cidrsCover(d.passed, cidrShared(d.range, r)));
+    // The relay's ranges as its record writes them.
+    const covered = ranges.filter((r) => {
+      const n = toNet(r);
+      return n !== null && shades(d, n);
+    });
     if (covered.length) return { term: d.term, qualifier: d.qualifier, shadow: { include: t.term, ranges: covered } };
   }
   return null;
@@ -214,6 +230,15 @@ export function shadowWords(term: string, ranges: readonly string[]): string {
  * `known`: what the record's a/mx terms match (relayTermRanges — without it they match nothing). The walk along the
  * way to the relay's include (reaches) names the term that reaches it; each address of the relay's ranges is then
  * judged as check_host judges it (asEvaluated).
+ *
+ * Why the walk stays beside the cells: its choices are part of what callers say and do, and the cells alone choose
+ * otherwise — the term named as passing the relay (`include:A include:relay.mailchannels.net -all`, A's record failing
+ * part of the relay's addresses before its own include of the relay: the walk names the second, every cell passes
+ * through one or the other), `denied` for a relay include with a qualifier even where a term before it matches first
+ * (`-ip4:23.83.208.0/20 ~include:relay.mailchannels.net`: the fix makes that include plain, then moves it), the ranges
+ * as the walk words them where it names the term the cells name, and its verdict where the cells name nothing (a relay
+ * whose own record fails some of the ranges it publishes; more than MAX_CELLS cells). A judgement from the cells alone
+ * was weighed in review: it changes those results.
  */
 export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[], known?: TermRanges): RelayAuthorisation {
   const set = new Set(hosts.map((h) => canonName(h)));
@@ -238,99 +263,35 @@ export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[], 
 
 /**
  * The ranges each a/mx term of a walked tree matches ("address/prefix": the addresses its name has — an mx, its
- * exchangers' — with the term's CIDR length applied, RFC 7208 §5.3, §5.4). The walk looks the names up but keeps no
- * address: relayTermRanges asks them again (the audit's resolver answers from its cache).
+ * exchangers' — with the term's CIDR length applied, RFC 7208 §5.3, §5.4), as the walk found them (tree.ts keeps them).
  */
 export type TermRanges = ReadonlyMap<SpfTreeTerm, readonly string[]>;
 
-/** relayTermRanges' cap on the a/mx terms it looks up (a hostile tree's): past it, the rest count as no match. */
+/** relayTermRanges' cap on the a/mx terms it reads (a hostile tree's): past it, the rest count as no match. */
 const MAX_ADDRESSED_TERMS = 40;
 
 /**
- * What the a/mx terms of `tree` (at any depth) match, for the relay reached through `hosts`: see TermRanges. The names
- * are asked as the walk asked them (A and AAAA: the same questions, which the audit's resolver answers from its cache),
- * and nothing is asked when no term reaches the relay's record (its ranges are what is judged). A term with DNS trouble,
- * a name with macros that depend on the message, or a lookup that throws is left out (no match, as before: DNS trouble
- * is the tree's `unknown`).
+ * What the a/mx terms of `tree` (at any depth) match: see TermRanges. Nothing is asked: the walk kept the addresses it
+ * got for each name. A term with DNS trouble or an error,
+ * or a name with macros that depend on the message, is left out (no match: DNS trouble is the tree's `unknown`).
  */
-export async function relayTermRanges(resolver: Resolver, tree: SpfTreeNode, hosts: readonly string[]): Promise<TermRanges> {
+export function relayTermRanges(tree: SpfTreeNode): TermRanges {
   const out = new Map<SpfTreeTerm, string[]>();
-  const set = new Set(hosts.map((h) => canonName(h)));
-  if (!tree.terms.some((t) => publishedRanges(relayNode(t, set)).length)) return out;
-  const terms: SpfTreeTerm[] = [];
+  let left = MAX_ADDRESSED_TERMS;
   const collect = (node: SpfTreeNode, depth: number): void => {
     for (const t of node.terms) {
       if (t.ignored || t.error || t.unknown || t.dynamic || t.loop) continue;
-      const m = parseTermShared(t.term).mechanism;
-      if ((m === 'a' || m === 'mx') && t.target) terms.push(t);
-      else if (t.children && depth < 10) collect(t.children, depth + 1);
+      const p = parseTermShared(t.term);
+      if ((p.mechanism === 'a' || p.mechanism === 'mx') && t.target) {
+        // The cap reached: no later term is read either.
+        if (left-- <= 0) return;
+        const found = [...(t.addresses4 ?? []).map((ip) => `${ip}/${p.cidr4 ?? 32}`), ...(t.addresses6 ?? []).map((ip) => `${ip}/${p.cidr6 ?? 128}`)];
+        if (found.length) out.set(t, found);
+      } else if (t.children && depth < 10) collect(t.children, depth + 1);
     }
   };
   collect(tree, 0);
-  for (const t of terms.slice(0, MAX_ADDRESSED_TERMS)) {
-    try {
-      const p = parseTermShared(t.term);
-      const names = p.mechanism === 'a' ? [t.target!] : await exchangers(resolver, t.target!);
-      const found: string[] = [];
-      for (const h of names) {
-        const { a, aaaa } = await resolveAddresses(resolver, h);
-        if (a.status === 'ok') for (const ip of a.records) found.push(`${ip}/${p.cidr4 ?? 32}`);
-        if (aaaa.status === 'ok') for (const ip of aaaa.records) found.push(`${ip}/${p.cidr6 ?? 128}`);
-      }
-      if (found.length) out.set(t, found);
-    } catch {
-      // A resolver that rejects decides nothing: the term counts as no match.
-    }
-  }
   return out;
-}
-
-/** The names an mx term's name lists (at most 10: more is the walk's permerror). */
-async function exchangers(resolver: Resolver, name: string): Promise<string[]> {
-  const mx = await resolver.resolve(name, 'MX');
-  if (mx.status !== 'ok') return [];
-  return mx.records.map((r) => r.exchange.replace(/\.$/, '').toLowerCase()).filter((h) => h !== '' && isQueryableName(h)).slice(0, 10);
-}
-
-/** A range as bits: `len` leading bits of `bits` (the rest zero), IPv4 in 32 bits, IPv6 in 128. */
-interface Net {
-  v6: boolean;
-  bits: bigint;
-  len: number;
-}
-
-const width = (n: Pick<Net, 'v6'>) => (n.v6 ? 128 : 32);
-
-/** toNet's answers, by text: the same ranges come back for every cell of every relayed domain (as parse.ts caches terms). */
-const NET_CACHE_MAX = 4096;
-const netCache = new Map<string, Net | null>();
-
-/** "address/prefix" (or a bare address) as a Net, its host bits cleared; null when it is none. */
-function toNet(cidr: string): Net | null {
-  let n = netCache.get(cidr);
-  if (n === undefined) {
-    if (netCache.size >= NET_CACHE_MAX) netCache.clear();
-    n = parseNet(cidr);
-    netCache.set(cidr, n);
-  }
-  return n;
-}
-
-function parseNet(cidr: string): Net | null {
-  const slash = cidr.indexOf('/');
-  let bytes: number[];
-  try {
-    bytes = ipaddr.parse(slash < 0 ? cidr : cidr.slice(0, slash)).toByteArray();
-  } catch {
-    return null;
-  }
-  const v6 = bytes.length === 16;
-  const len = slash < 0 ? (v6 ? 128 : 32) : Number(cidr.slice(slash + 1));
-  if (!Number.isInteger(len) || len < 0 || len > (v6 ? 128 : 32)) return null;
-  let bits = 0n;
-  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
-  const host = BigInt((v6 ? 128 : 32) - len);
-  return { v6, bits: (bits >> host) << host, len };
 }
 
 /** The range of an ip4/ip6 term of a walked tree (null for any other term), kept with the term: asked for every cell. */
@@ -344,30 +305,6 @@ function termNet(t: SpfTreeTerm): Net | null {
     termNets.set(t, n);
   }
   return n;
-}
-
-/** A range as messages write it: "23.83.208.0/24", a single address without its length. */
-function netText(n: Net): string {
-  const bytes: number[] = [];
-  for (let i = width(n) / 8 - 1, b = n.bits; i >= 0; i--, b >>= 8n) bytes[i] = Number(b & 0xffn);
-  // IPv6 in the one spelling every reader gives (RFC 5952, ip.ts ipv6Text); ipaddr.js writes `::ffff:a00:1`.
-  const ip = n.v6 ? ipv6Text(Uint8Array.from(bytes)) : bytes.join('.');
-  return n.len === width(n) ? ip : `${ip}/${n.len}`;
-}
-
-/** Is every address of `a` in `b`? */
-function inside(a: Net, b: Net): boolean {
-  if (a.v6 !== b.v6 || b.len > a.len) return false;
-  const host = BigInt(width(a) - b.len);
-  return a.bits >> host === b.bits >> host;
-}
-
-function halves(n: Net): [Net, Net] {
-  const len = n.len + 1;
-  return [
-    { v6: n.v6, bits: n.bits, len },
-    { v6: n.v6, bits: n.bits | (1n << BigInt(width(n) - len)), len },
-  ];
 }
 
 /** Cells past this many (a hostile tree's ranges): the record is judged as before, by the walk's shortcuts. */
@@ -395,30 +332,15 @@ function relayCells(tree: SpfTreeNode, ranges: readonly string[], known: TermRan
   collect(tree, 0);
   const own = ranges.map(toNet).filter((n): n is Net => n !== null);
   // A range inside another of the relay's is that one's (its cells are made once).
-  const todo = own.filter((n, i) => !own.some((o, j) => j !== i && inside(n, o) && (o.len < n.len || j < i)));
+  const todo = own.filter((n, i) => !own.some((o, j) => j !== i && netInside(n, o) && (o.len < n.len || j < i)));
   const out: Net[] = [];
   while (todo.length) {
     const c = todo.pop()!;
-    if (c.len < width(c) && cuts.some((k) => k.len > c.len && inside(k, c))) todo.push(...halves(c));
+    if (c.len < netWidth(c) && cuts.some((k) => k.len > c.len && netInside(k, c))) todo.push(...netHalves(c));
     else out.push(c);
     if (out.length + todo.length > MAX_CELLS) return null;
   }
   return out.sort((a, b) => (a.v6 !== b.v6 ? (a.v6 ? 1 : -1) : a.bits < b.bits ? -1 : a.bits > b.bits ? 1 : 0));
-}
-
-/** Cells as few ranges: two halves of one range as that range, repeatedly (cells in address order). */
-function merged(cells: readonly Net[]): string[] {
-  const out: Net[] = [];
-  for (const c of cells) {
-    out.push(c);
-    // The last two are the halves of one range: that range (which may in turn be the upper half of the one before).
-    for (let a = out[out.length - 2], b = out[out.length - 1]; a && a.v6 === b.v6 && a.len === b.len && a.len > 0; a = out[out.length - 2], b = out[out.length - 1]) {
-      const bit = 1n << BigInt(width(a) - a.len);
-      if ((a.bits & bit) !== 0n || b.bits !== (a.bits | bit)) break;
-      out.splice(out.length - 2, 2, { v6: a.v6, bits: a.bits, len: a.len - 1 });
-    }
-  }
-  return out.map(netText);
 }
 
 type Verdict = 'pass' | 'fail' | 'softfail' | 'neutral' | 'permerror' | 'unknown';
@@ -472,7 +394,7 @@ function evaluateFor(node: SpfTreeNode, e: Evaluation, depth: number): Decision 
     const m = p.mechanism;
     if (m === 'ip4' || m === 'ip6') {
       const n = termNet(t);
-      if (n && e.cell && inside(e.cell, n)) return { result: RESULT[p.qualifier], term: t, before };
+      if (n && e.cell && netInside(e.cell, n)) return { result: RESULT[p.qualifier], term: t, before };
       continue;
     }
     if (m === 'all') return { result: RESULT[p.qualifier], term: t, before };
@@ -506,7 +428,7 @@ function namesCell(ranges: readonly string[] | undefined, cell: Net): boolean {
   if (ranges) {
     for (const r of ranges) {
       const n = toNet(r);
-      if (n && inside(cell, n)) return true;
+      if (n && netInside(cell, n)) return true;
     }
   }
   return false;
@@ -571,7 +493,7 @@ function asEvaluated(tree: SpfTreeNode, walked: Extract<RelayAuthorisation, { st
     if (walked.state === 'shadowed' && !walked.via && walked.term === t.term) return walked;
     const by = failing.filter((x) => x.at === first);
     const qualifier = QUALIFIER[by[0].d.result];
-    if (qualifier) return { state: 'shadowed', term: t.term, qualifier, include: top.term, ranges: merged(by.flatMap((x) => (x.cell ? [x.cell] : []))) };
+    if (qualifier) return { state: 'shadowed', term: t.term, qualifier, include: top.term, ranges: mergedText(by.flatMap((x) => (x.cell ? [x.cell] : []))) };
   }
   // Not passed by the record `top` leads to: what in it keeps them from the relay's include.
   const inner = failing.map((x) => ({ x, s: shadowInside(top, x.cell, hosts, known) }));
@@ -579,7 +501,7 @@ function asEvaluated(tree: SpfTreeNode, walked: Extract<RelayAuthorisation, { st
   if (!named?.s) return walked;
   const s = named.s;
   if (walked.state === 'shadowed' && walked.via && walked.term === s.term.term) return walked;
-  const ranges = merged(inner.filter((y) => y.s?.term === s.term).flatMap((y) => (y.x.cell ? [y.x.cell] : [])));
+  const ranges = mergedText(inner.filter((y) => y.s?.term === s.term).flatMap((y) => (y.x.cell ? [y.x.cell] : [])));
   return { state: 'shadowed', term: s.term.term, qualifier: s.qualifier, include: s.include.term, ranges, via: top.term };
 }
 
@@ -632,22 +554,19 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
  */
 export function relayRangesCopied(tree: SpfTreeNode, relayRanges: readonly string[]): string[] | null {
   if (!relayRanges.length || tree.syntaxErrors.length) return null;
-  const passing: string[] = [];
-  const denying: { range: string; passed: string[] }[] = [];
+  const passing: Net[] = [];
+  const denying: Denying[] = [];
   const copied = () =>
-    relayRanges.every((r) => cidrsCover(passing, r) && !denying.some((d) => cidrOverlap(d.range, r) && !cidrsCover(d.passed, cidrShared(d.range, r))));
+    relayRanges.every((r) => {
+      const n = toNet(r);
+      return n !== null && netsCover(passing, n) && !denying.some((d) => shades(d, n));
+    });
   for (const t of tree.terms) {
     if (t.ignored || t.kind !== 'mechanism') continue;
     const m = MECH.exec(t.term);
     const mech = m?.[2].toLowerCase();
     if (mech === 'all') break;
-    if ((mech === 'ip4' || mech === 'ip6') && !t.error) {
-      const range = ipTermRange(parseTermShared(t.term));
-      if (!range) continue;
-      if ((m?.[1] || '+') === '+') passing.push(range);
-      else denying.push({ range, passed: [...passing] });
-      continue;
-    }
+    if (ipTermMet(t, m, passing, denying)) continue;
     // An include that is a permanent error ends evaluation for every address not passed before it.
     if (mech === 'include' && !t.unknown && (t.error || t.nestedErrors?.length)) return copied() ? [...relayRanges] : null;
   }

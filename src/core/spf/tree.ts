@@ -27,6 +27,13 @@ export interface SpfTreeTerm {
   target?: string;
   /** The included / redirected-to record, walked. */
   children?: SpfTreeNode;
+  /**
+   * a, mx: the IPv4 (A) and IPv6 (AAAA) addresses of the name it looks up (an mx: of its exchangers), as answered —
+   * kept so that what the term matches is known without asking again (spf/relay.ts relayTermRanges). Unset when there
+   * are none. Shared with the resolver's answers: read, never push.
+   */
+  addresses4?: readonly string[];
+  addresses6?: readonly string[];
   /** Something definitely wrong with this term (target without SPF, loop, too many MX names, syntax…). */
   error?: string;
   /** DNS trouble (timeout, SERVFAIL…): could not check — not an error. */
@@ -184,6 +191,12 @@ function trouble(st: WalkState, message: string): void {
   (st.troubles ??= []).push(message);
 }
 
+/** The addresses of one name an a/mx term looks up, kept on the term (SpfTreeTerm.addresses4/addresses6), after those it has. */
+function keepAddresses(out: SpfTreeTerm, a: Answer<'A'>, aaaa: Answer<'AAAA'>): void {
+  if (a.status === 'ok' && a.records.length) out.addresses4 = out.addresses4 ? [...out.addresses4, ...a.records] : a.records;
+  if (aaaa.status === 'ok' && aaaa.records.length) out.addresses6 = out.addresses6 ? [...out.addresses6, ...aaaa.records] : aaaa.records;
+}
+
 /** A problem receivers turn into permerror: listed in `errors` and counted for the including term's `nestedErrors`. */
 function fault(st: WalkState, message: string): void {
   st.errors.push(message);
@@ -309,6 +322,7 @@ async function walkRecord(
         if (isVoidAnswer(a.status, a.records.length)) out.voids4 = 1;
         if (isVoidAnswer(aaaa.status, aaaa.records.length)) out.voids6 = 1;
         if (out.voids4 && out.voids6) out.voids = 1;
+        keepAddresses(out, a, aaaa);
         break;
       }
       case 'mx': {
@@ -343,6 +357,7 @@ async function walkRecord(
           if (v4) out.voids4++;
           if (v6) out.voids6++;
           if (v4 && v6) out.voids++;
+          keepAddresses(out, a, aaaa);
         }
         break;
       }
