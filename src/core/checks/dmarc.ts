@@ -3,7 +3,7 @@ import { quoteShort } from '../text.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dmarcVersionCaseOnly, externalAuthName, fitReportUris, isDmarcRecord, needsExternalAuthorization, OPENDMARC, OPENDMARC_MAX_LIST, openDmarcDropsReports, openDmarcIgnores, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy, type ReportUri, type ReportUriFit } from '../dmarc/record.js';
 import type { Classification, Finding, ZoneRecord } from '../model.js';
-import { defaultReportFits, planDmarc } from '../plans/dmarc.js';
+import { defaultReportFits, planDmarc, takeReports, unappliedPolicyTags } from '../plans/dmarc.js';
 import { ownedByDmarcFix } from '../plans/owned.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -85,6 +85,22 @@ function reportRepairs(tags: Readonly<Record<string, string>>): string {
     }
   }
   return said.length ? ` The DMARC fix repairs ${said.join(' and ')} (then checks each address like any report address).` : '';
+}
+
+/**
+ * What the DMARC fix does with the sp=/np= of a record with errors whose p= is not one policy (`p=block; sp=reject`,
+ * no p= at all, p= twice), in words for the dmarc.syntax finding — '' when it has none stricter than none. Receivers
+ * apply no sp=/np= from such a record, so the fix writes p=none and drops them (unappliedPolicyTags: the plan's own
+ * rule, said in its notes); the finding said nothing of it. (A record without p= and without errors: noPolicyTag.)
+ */
+function unappliedPolicies(txt: string): string {
+  const u = unappliedPolicyTags(txt);
+  if (!u) return '';
+  const said = u.dropped.map((d) => `${d.tag}=${d.value}`).join(' and ');
+  const newly = u.dropped.map((d) => `${d.value.toLowerCase()} to ${d.tag === 'sp' ? 'subdomains' : 'non-existent subdomains'}`).join(' and ');
+  const them = u.dropped.length === 1 ? 'it' : 'them';
+  const today = u.readAsNone ? 'receivers that follow RFC 7489 apply the record as p=none today, for subdomains too (it has no valid p= but a report address, RFC 7489 §6.6.3)' : 'receivers apply no DMARC policy from the record today';
+  return ` The DMARC fix writes p=none and drops ${said}: ${today}, so keeping ${them} would newly apply ${newly}.`;
 }
 
 /**
@@ -234,13 +250,19 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     }
   }
   /** The dmarc.stale-destination findings (their index in `out`), told what the fix does with them once all are known. */
-  const staleAt: { i: number; tag: 'rua' | 'ruf'; address: string }[] = [];
+  const staleAt: { i: number; tag: 'rua' | 'ruf' }[] = [];
+  /**
+   * The finding of each report address (its index in `out`, -1 for a DNS error), by tag and address in lower case as the
+   * fix counts them (takeReports), and how often it is written: an address written twice is one destination, said once
+   * (and that it is repeated).
+   */
+  const said = new Map<string, { i: number; tag: 'rua' | 'ruf'; times: number }>();
   /** The dmarc.compat finding of the record (its index in `out`), told what the fix does with its report addresses. */
   let compatAt = -1;
   for (const txt of records) {
     const rec = parseDmarcRecord(txt);
     if (rec.errors.length) {
-      out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.${reportRepairs(rec.tags)}`, ev, { subject: txt, fix: 'dmarc' }));
+      out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.${reportRepairs(rec.tags)}${unappliedPolicies(txt)}`, ev, { subject: txt, fix: 'dmarc' }));
     }
     if (rec.warnings.length) {
       out.push(makeFinding('dmarc', 'dmarc.remarks', 'info', `Remarks on the DMARC record: ${rec.warnings.join('; ')}.`, ev, { subject: txt }));
@@ -287,12 +309,19 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
     ] as const) {
       for (const uri of uris) {
         if (uri.scheme !== 'mailto' || !uri.domain) continue;
+        const key = `${tag} ${uri.address.toLowerCase()}`;
+        const again = said.get(key);
+        if (again) {
+          again.times++;
+          continue;
+        }
         const c = await ctx.classifier.reportAddress(uri.address);
         const subject = `${tag}=${uri.raw}`;
         if (c.class === 'stale') {
           const finding = makeFinding('dmarc', 'dmarc.stale-destination', 'warn', `${tag} reports go to ${uri.address} at a previous host (${c.reason}): the old host receives what receivers report about ${ctx.domain}'s mail, and you do not.`, ev, { subject, classification: c, fix: 'dmarc' });
           out.push(finding);
-          staleAt.push({ i: out.length - 1, tag, address: uri.address });
+          staleAt.push({ i: out.length - 1, tag });
+          said.set(key, { i: out.length - 1, tag, times: 1 });
           continue;
         }
         if (needsExternalAuthorization(ctx.domain, uri.domain)) {
@@ -300,6 +329,8 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
           const auth = await ctx.resolver.resolve(authName, 'TXT');
           if (auth.status === 'unknown') {
             out.push(dnsErrorFinding('dmarc', `report authorisation ${authName}`, auth, ev));
+            // Said once; not told it is repeated (the finding is about the lookup).
+            said.set(key, { i: -1, tag, times: 1 });
             continue;
           }
           if (!liveTxt(auth).some((t) => /^v\s*=\s*DMARC1/i.test(t))) {
@@ -315,15 +346,23 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
                 { subject, classification: c },
               ),
             );
+            said.set(key, { i: out.length - 1, tag, times: 1 });
             continue;
           }
         }
         out.push(makeFinding('dmarc', 'dmarc.destination', 'info', `${tag} reports go to ${uri.address}: ${c.reason}.`, ev, { subject, classification: c }));
+        said.set(key, { i: out.length - 1, tag, times: 1 });
       }
     }
   }
-  if (staleAt.length) await sayStaleFix(ctx, records, staleAt, out);
-  if (compatAt >= 0) await sayCompatFix(ctx, records, staleAt, compatAt, out);
+  for (const { i, tag, times } of said.values()) {
+    if (i >= 0 && times > 1) out[i] = { ...out[i], message: `${out[i].message} It is written ${times === 2 ? 'twice' : `${times} times`} in ${tag}=.` };
+  }
+  if (staleAt.length || compatAt >= 0) {
+    const fixed = await fixedReports(ctx, records);
+    if (staleAt.length) await sayStaleFix(ctx, fixed, staleAt, out);
+    if (compatAt >= 0) await sayCompatFix(ctx, fixed, compatAt, out);
+  }
   if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
     out.push(makeFinding('dmarc', 'dmarc.ok', 'pass', `DMARC record is valid.`, ev));
   }
@@ -386,26 +425,27 @@ function shown(raw: string): string {
   return uri ? shownAddress(uri) : raw;
 }
 
+/** What the DMARC fix writes for a tag (fixedReports): fitReportUris' answer, and the addresses (lower case) it drops as a previous host's. */
+type FixedReports = ReportUriFit & { dropped: Set<string> };
+
 /**
- * The report addresses the DMARC fix writes for each tag (src/core/plans/dmarc.ts), from the records as they are:
- * every record's addresses in order, each once, a previous host's (`stale`) dropped, then fitted to OpenDMARC's limits
- * (fitReportUris: the fix's own rule) — so that what a finding says the fix keeps is what it keeps.
+ * The report addresses the DMARC fix writes for each tag, from the records as they are: the plan's own reading of them
+ * (takeReports: every record's addresses in order, repaired and written with A-labels as the fix writes them, each
+ * once, a previous host's dropped), fitted to OpenDMARC's limits (fitReportUris) — so that what a finding says the fix
+ * keeps is what it keeps. (A reading of its own here said the fix sends the reports to postmaster@ where it keeps an
+ * address whose domain is written in Unicode, as its A-label.)
  */
-function fixedReports(records: readonly string[], stale: ReadonlySet<string>): Record<'rua' | 'ruf', ReportUriFit & { had: boolean }> {
-  const out = {} as Record<'rua' | 'ruf', ReportUriFit & { had: boolean }>;
+async function fixedReports(ctx: CheckContext, records: readonly string[]): Promise<Record<'rua' | 'ruf', FixedReports>> {
+  const out = {} as Record<'rua' | 'ruf', FixedReports>;
   for (const tag of ['rua', 'ruf'] as const) {
-    const uris: string[] = [];
-    const seen = new Set<string>();
-    let had = false;
-    for (const txt of records) {
-      for (const uri of parseDmarcRecord(txt)[tag]) {
-        had = true;
-        if (stale.has(shownAddress(uri).toLowerCase()) || seen.has(uri.address.toLowerCase())) continue;
-        seen.add(uri.address.toLowerCase());
-        uris.push(uri.raw);
-      }
-    }
-    out[tag] = { ...fitReportUris(uris), had };
+    const dropped = new Set<string>();
+    const drops = async (uri: ReportUri) => {
+      const stale = (await ctx.classifier.reportAddress(uri.address)).class === 'stale';
+      if (stale) dropped.add(uri.address.toLowerCase());
+      return stale;
+    };
+    const { kept } = await takeReports(tag, records, drops, () => {});
+    out[tag] = { ...fitReportUris(kept), dropped };
   }
   return out;
 }
@@ -442,18 +482,16 @@ async function ruaFallback(ctx: CheckContext, gone: ReadonlySet<string>): Promis
  * address of the tag that fits OpenDMARC's limits (the records merged into one), and — where no aggregate address is
  * left — sends the reports to postmaster@ the domain; publishing at another DNS host, it takes the panel's own record's
  * addresses first. A ruf tag with none left goes: no failure reports are asked for. Said on each stale finding, from
- * the same records.
+ * what the fix writes (fixedReports).
  */
-async function sayStaleFix(ctx: CheckContext, records: readonly string[], staleAt: readonly { i: number; tag: 'rua' | 'ruf'; address: string }[], out: Finding[]): Promise<void> {
-  const stale = new Set(staleAt.map((s) => s.address.toLowerCase()));
-  const fixed = fixedReports(records, stale);
+async function sayStaleFix(ctx: CheckContext, fixed: Record<'rua' | 'ruf', FixedReports>, staleAt: readonly { i: number; tag: 'rua' | 'ruf' }[], out: Finding[]): Promise<void> {
   for (const { i, tag } of staleAt) {
     const others = fixed[tag].kept.map(shown);
     let says: string;
     if (others.length) says = `The DMARC fix drops it and keeps ${others.join(', ')}.`;
     else if (tag === 'ruf') says = 'The DMARC fix drops it; with no other ruf address left, the record asks for no failure reports.';
     else {
-      const gone = new Set([...stale, ...fixed.rua.tooLong.map((t) => shown(t.uri).toLowerCase())]);
+      const gone = new Set([...fixed.rua.dropped, ...fixed.rua.tooLong.map((t) => shown(t.uri).toLowerCase())]);
       says = `The DMARC fix drops it; as no other aggregate address is left, it ${await ruaFallback(ctx, gone)}.`;
     }
     out[i] = { ...out[i], message: `${out[i].message} ${says}` };
@@ -491,9 +529,7 @@ function noPolicyTag(tags: Readonly<Record<string, string>>): string {
  * which ones OpenDMARC's limits cost (fitReportUris, the fix's own rule): a URI written without its !size suffix, one
  * over 255 octets dropped, the ones that do not fit in the 511 octets of a list after those before them dropped.
  */
-async function sayCompatFix(ctx: CheckContext, records: readonly string[], staleAt: readonly { address: string }[], i: number, out: Finding[]): Promise<void> {
-  const stale = new Set(staleAt.map((s) => s.address.toLowerCase()));
-  const fixed = fixedReports(records, stale);
+async function sayCompatFix(ctx: CheckContext, fixed: Record<'rua' | 'ruf', FixedReports>, i: number, out: Finding[]): Promise<void> {
   const parts: string[] = [];
   for (const tag of ['rua', 'ruf'] as const) {
     const f = fixed[tag];
@@ -505,8 +541,8 @@ async function sayCompatFix(ctx: CheckContext, records: readonly string[], stale
     ? ` The DMARC fix writes the record so that it reads it, keeping its policy and the report addresses that fit: it ${parts.join('; it ')}`
     : ' The DMARC fix writes the record so that it reads it, keeping its policy and report addresses';
   // Every aggregate address of the record dropped for its length (with a previous host's, said on that finding too).
-  if (fixed.rua.had && !fixed.rua.kept.length && fixed.rua.tooLong.length) {
-    const gone = new Set([...stale, ...fixed.rua.tooLong.map((t) => shown(t.uri).toLowerCase())]);
+  if (!fixed.rua.kept.length && fixed.rua.tooLong.length) {
+    const gone = new Set([...fixed.rua.dropped, ...fixed.rua.tooLong.map((t) => shown(t.uri).toLowerCase())]);
     says += `; with no aggregate address of the record left, it ${await ruaFallback(ctx, gone)}`;
   }
   out[i] = { ...out[i], message: `${out[i].message}${says}.` };

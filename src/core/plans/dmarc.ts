@@ -169,6 +169,93 @@ function fitNotes(tag: 'rua' | 'ruf', fit: ReportUriFit): string[] {
   return out;
 }
 
+/** One piece of a rua=/ruf= value as the DMARC fix reads it, in the order written: a URI, or a note on a repair or a drop. */
+type ReportItem = { uri: ReportUri } | { note: string };
+
+/**
+ * A rua=/ruf= value as the DMARC fix reads it (pure): an item receivers cannot read but that is plainly meant as report
+ * addresses (`local@domain` without mailto:, URIs separated by spaces) is repaired (repairReportUri), a domain written
+ * in Unicode is written as its A-label (aLabelReportAddress), and what still is no URI is dropped — each said in a note,
+ * in the order written, among the URIs it leaves.
+ */
+function reportValueItems(tag: 'rua' | 'ruf', value: string): ReportItem[] {
+  const out: ReportItem[] = [];
+  const items = value.split(',').flatMap((written) => {
+    // A domain in Unicode (each address of the item, when several are separated by spaces): its A-label.
+    const pieces = written.trim().split(/\s+/);
+    const ascii = pieces.map((x) => {
+      const a = aLabelReportAddress(x);
+      if (a) out.push({ note: `Writes ${tag} ${x} as ${a}: report addresses in a DMARC record are ASCII only, so receivers cannot read a domain written in Unicode there; it is the same mailbox, its domain written as its A-label.` });
+      return a ?? x;
+    });
+    const item = ascii.some((x, i) => x !== pieces[i]) ? ascii.join(' ') : written;
+    const r = repairReportUri(item);
+    if (!r) return [item];
+    const why = [r.mailto ? 'a report address needs the mailto: scheme' : '', r.split ? 'report addresses are separated by commas' : ''].filter(Boolean).join('; ');
+    out.push({ note: `Repairs ${tag} ${item.trim()} as ${r.uris.join(',')}: ${why}.` });
+    return r.uris;
+  });
+  for (const part of items) {
+    if (!part.trim()) continue;
+    const { uri, errors } = parseReportUri(part);
+    out.push(uri ? { uri } : { note: `Drops ${tag} ${part.trim()}: ${errors.join('; ')}.` });
+  }
+  return out;
+}
+
+/** The report URIs of one tag the DMARC fix has taken so far (as it writes them), and their addresses in lower case. */
+export interface ReportsTaken {
+  kept: string[];
+  seen: Set<string>;
+}
+
+/**
+ * Takes one rua=/ruf= value into `into`: each URI it reads there (reportValueItems), each address once (an address
+ * written twice is sent its reports once), a mailto: address left out where `drops` says so (the plan's: a previous
+ * host's, said in its note); `say` gets the notes of reportValueItems.
+ */
+async function takeReportValue(tag: 'rua' | 'ruf', value: string, into: ReportsTaken, drops: (uri: ReportUri) => Promise<boolean>, say: (note: string) => void): Promise<void> {
+  for (const item of reportValueItems(tag, value)) {
+    if ('note' in item) {
+      say(item.note);
+      continue;
+    }
+    const { uri } = item;
+    if (into.seen.has(uri.address.toLowerCase())) continue;
+    into.seen.add(uri.address.toLowerCase());
+    if (uri.scheme === 'mailto' && uri.domain && (await drops(uri))) continue;
+    into.kept.push(uri.raw);
+  }
+}
+
+/**
+ * The report URIs of one tag the DMARC fix takes from the records it merges (`texts`, in order): every value of the
+ * tag in each (a tag written twice too), taken by takeReportValue — before OpenDMARC's limits (fitReportUris) and
+ * before the panel's addresses or postmaster@ stand in for none. The one reading of them for the plan and for the
+ * check, which says what the fix keeps (with `drops` as the plan's, and no notes).
+ */
+export async function takeReports(tag: 'rua' | 'ruf', texts: readonly string[], drops: (uri: ReportUri) => Promise<boolean>, say: (note: string) => void): Promise<ReportsTaken> {
+  const into: ReportsTaken = { kept: [], seen: new Set() };
+  for (const text of texts) for (const [k, v] of tagList(text).pairs) if (k === tag) await takeReportValue(tag, v, into, drops, say);
+  return into;
+}
+
+/**
+ * The sp=/np= values the DMARC fix drops from a DMARC record receivers read whose p= is not one policy (missing, not a
+ * policy, or given more than once): receivers apply no sp=/np= from it today — they read it as p=none when it has a
+ * report address and p= is not given twice (`readAsNone`, RFC 7489 §6.6.3), else they apply nothing — so keeping one
+ * stricter than none would newly apply it; the fix writes p=none (planAt: such a record counts as p=none, and its
+ * "Drops sp=…" notes). Values that are no policy are not here (dropped as invalid). Null when none is dropped.
+ */
+export function unappliedPolicyTags(text: string): { dropped: { tag: 'sp' | 'np'; value: string }[]; readAsNone: boolean } | null {
+  const { pairs } = tagList(text);
+  const ps = pairs.filter(([k]) => k === 'p');
+  if (ps.length === 1 && asPolicy(ps[0][1])) return null;
+  const dropped: { tag: 'sp' | 'np'; value: string }[] = [];
+  for (const [k, v] of pairs) if ((k === 'sp' || k === 'np') && asPolicy(v) !== undefined && asPolicy(v) !== 'none') dropped.push({ tag: k, value: v });
+  return dropped.length ? { dropped, readAsNone: ps.length <= 1 && parseDmarcRecord(text).rua.length > 0 } : null;
+}
+
 /**
  * Where the domain's DNS is served elsewhere: the panel's zone (src/core/plans/index.ts passes it with the live
  * records). Its DMARC record is the one the customer set, and the one receivers read once the nameservers point here.
@@ -503,63 +590,33 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   // Report destinations: every address of every record (a working one is never dropped), each checked once.
   let ruaDefault = false;
   for (const tag of ['rua', 'ruf'] as const) {
-    const kept: string[] = [];
-    const seen = new Set<string>();
-    /** One value of the tag (a comma list of URIs), each address checked and kept or dropped. */
-    const take = async (v: string) => {
-      // An item receivers cannot read but that is plainly meant as report addresses (`local@domain` without mailto:,
-      // URIs separated by spaces) is repaired, and each address then checked like any other below.
-      const items = v.split(',').flatMap((written) => {
-        // A domain in Unicode (each address of the item, when several are separated by spaces): its A-label.
-        const pieces = written.trim().split(/\s+/);
-        const ascii = pieces.map((x) => {
-          const a = aLabelReportAddress(x);
-          if (a) note(`Writes ${tag} ${x} as ${a}: report addresses in a DMARC record are ASCII only, so receivers cannot read a domain written in Unicode there; it is the same mailbox, its domain written as its A-label.`);
-          return a ?? x;
-        });
-        const item = ascii.some((x, i) => x !== pieces[i]) ? ascii.join(' ') : written;
-        const r = repairReportUri(item);
-        if (!r) return [item];
-        const why = [r.mailto ? 'a report address needs the mailto: scheme' : '', r.split ? 'report addresses are separated by commas' : ''].filter(Boolean).join('; ');
-        note(`Repairs ${tag} ${item.trim()} as ${r.uris.join(',')}: ${why}.`);
-        return r.uris;
-      });
-      for (const part of items) {
-        if (!part.trim()) continue;
-        const { uri, errors } = parseReportUri(part);
-        if (!uri) {
-          note(`Drops ${tag} ${part.trim()}: ${errors.join('; ')}.`);
-          continue;
-        }
-        if (seen.has(uri.address.toLowerCase())) continue;
-        seen.add(uri.address.toLowerCase());
-        if (uri.scheme !== 'mailto' || !uri.domain) {
-          kept.push(uri.raw);
-          continue;
-        }
-        const c = await ctx.classifier.reportAddress(uri.address);
-        if (c.class === 'stale') {
-          notes.push(`Drops ${tag} ${uri.address}: ${c.reason}.`);
-          continue;
-        }
-        // An address at another domain that does not authorise the reports (RFC 7489 §7.1) is kept: the customer
-        // chose it, receivers send nothing there until that domain publishes the authorisation, and once it does the
-        // reports arrive with no change here. Replacing it would undo that choice (QA: reports meant for a domain of
-        // the customer's own, or a DMARC service not yet set up, were sent to postmaster@ instead). Only whether it is
-        // authorised is said; a DNS error on that lookup decides nothing either.
-        if (needsExternalAuthorization(ctx.domain, uri.domain)) {
-          const authName = externalAuthName(ctx.domain, uri.domain);
-          const a = await ctx.resolver.resolve(authName, 'TXT');
-          if (a.status === 'unknown') notes.push(`Keeps ${tag} ${uri.address}: whether ${uri.domain} accepts reports for ${ctx.domain} could not be checked (DNS ${a.error ?? 'error'} for ${authName}).`);
-          else if (!(a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t))))
-            notes.push(
-              `Keeps ${tag} ${uri.address}, although ${uri.domain} does not authorise reports for ${ctx.domain} yet: receivers send none there until ${authorizationRecord(ctx.domain, uri.domain)} is published in ${uri.domain}'s DNS (RFC 7489 §7.1). Take it out of the record yourself if it is not wanted.`,
-            );
-        }
-        kept.push(uri.raw);
+    /**
+     * Whether the fix drops a mailto: address it reads (takeReports): a previous host's. An address at another domain
+     * that does not authorise the reports (RFC 7489 §7.1) is kept: the customer chose it, receivers send nothing there
+     * until that domain publishes the authorisation, and once it does the reports arrive with no change here.
+     * Replacing it would undo that choice (QA: reports meant for a domain of the customer's own, or a DMARC service not
+     * yet set up, were sent to postmaster@ instead). Only whether it is authorised is said; a DNS error on that lookup
+     * decides nothing either.
+     */
+    const drops = async (uri: ReportUri): Promise<boolean> => {
+      const c = await ctx.classifier.reportAddress(uri.address);
+      if (c.class === 'stale') {
+        notes.push(`Drops ${tag} ${uri.address}: ${c.reason}.`);
+        return true;
       }
+      if (needsExternalAuthorization(ctx.domain, uri.domain)) {
+        const authName = externalAuthName(ctx.domain, uri.domain);
+        const a = await ctx.resolver.resolve(authName, 'TXT');
+        if (a.status === 'unknown') notes.push(`Keeps ${tag} ${uri.address}: whether ${uri.domain} accepts reports for ${ctx.domain} could not be checked (DNS ${a.error ?? 'error'} for ${authName}).`);
+        else if (!(a.status === 'ok' && a.records.map(joinTxt).some((t) => /^v\s*=\s*DMARC1/i.test(t))))
+          notes.push(
+            `Keeps ${tag} ${uri.address}, although ${uri.domain} does not authorise reports for ${ctx.domain} yet: receivers send none there until ${authorizationRecord(ctx.domain, uri.domain)} is published in ${uri.domain}'s DNS (RFC 7489 §7.1). Take it out of the record yourself if it is not wanted.`,
+          );
+      }
+      return false;
     };
-    for (const l of lists) for (const [k, v] of l.pairs) if (k === tag) await take(v);
+    const taken = await takeReports(tag, texts, drops, note);
+    const { kept } = taken;
     // What OpenDMARC reads of the list (fitReportUris: each URI at most 255 octets, the list at most 511), each URI
     // left out said (note() says a note once: the list is fitted again after the panel's addresses are taken).
     const fitted = () => {
@@ -573,7 +630,7 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
     if (!written.length && tag === 'rua' && panel?.kind === 'record' && panel.rua.length) {
       const had = lists.some((l) => l.pairs.some(([k]) => k === 'rua'));
       notes.push(`Takes the aggregate report address${panel.rua.length > 1 ? 'es' : ''} of the panel's DMARC record (${panel.rua.join(',')}): ${had ? "none of the live record's is left" : 'the live record has none'}.`);
-      for (const v of panel.rua) await take(v);
+      for (const v of panel.rua) await takeReportValue(tag, v, taken, drops, note);
       written = fitted();
     }
     if (written.length) tags[tag] = written.join(',');
