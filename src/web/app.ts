@@ -11,6 +11,7 @@ import type { Identity } from '../core/model.js';
 import { PanelError, type Panel } from '../core/panel.js';
 import type { Resolver } from '../core/resolver.js';
 import { PlanError } from '../core/plans/index.js';
+import { nothingToChange } from '../core/plans/plan.js';
 import { StoreError, type Store } from '../adapters/store/store.js';
 import { isBusy } from '../adapters/store/busy.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
@@ -279,6 +280,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
     ejs.renderFile(path, data as ejs.Data, { escape: escapeShown, views: [VIEWS_DIR], cache }, (err, html) => cb(err, html));
   });
   app.locals.formValue = escapeHtml;
+  // One wording for a plan with nothing to change, as the CLI and a refused apply say it (core/plans/plan.ts).
+  app.locals.nothingToChange = nothingToChange;
   app.set('query parser', 'simple');
   app.use(securityHeaders);
   // JSON answers write invisible formatting characters inside strings as \uXXXX escapes (same value for any

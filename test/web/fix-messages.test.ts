@@ -4,7 +4,9 @@
 // - POST …/fix with a malformed planHash said the hash was missing: missing and malformed are different messages
 //   (the page and the JSON API);
 // - /history showed a change's note only when the change failed: an applied change with no record changes (DKIM
-//   "start signing") said just "0 record changes"; its note (escaped like all record text) is shown now.
+//   "start signing") said just "0 record changes"; its note (escaped like all record text) is shown now;
+// - a DMARC preview that changes nothing but whose note asks to remove a stranger's TXT at _dmarc by hand said "the
+//   records are already right" under that note (core/plans/plan.ts nothingToChange: one wording, CLI and web).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +29,8 @@ describe('fix and history messages', () => {
         // _dmarc is an alias of a DMARC service: the DMARC plan is blocked and has no record changes.
         'alias.test': { zone: zoneText({ dmarc: null, extra: ['_dmarc\tIN\tCNAME\tdmarc.service.test.'] }) },
         'plain.test': {},
+        // A stranger's TXT beside a right DMARC record: the DMARC plan changes nothing and asks for a hand edit.
+        'token.test': { zone: zoneText({ extra: ['_dmarc\tIN\tTXT\t"google-site-verification=yyy"'] }) },
       },
       world: 'dmarc.service.test. TXT "v=DMARC1; p=reject"\n',
     });
@@ -56,6 +60,14 @@ describe('fix and history messages', () => {
     // The JSON preview carries the block (unchanged contract).
     const api = await agent.get('/api/domains/alias.test/fix?check=dmarc').expect(200);
     assert.match((api.body as { blocked?: string }).blocked ?? '', /alias/);
+  });
+
+  test('a preview whose note asks for a hand edit does not say the records are already right', async () => {
+    const { agent } = await login(app, 'root');
+    const page = await agent.get('/domains/token.test/fix?check=dmarc').expect(200);
+    assert.match(page.text, /remove it by hand/);
+    assert.doesNotMatch(page.text, /already right/);
+    assert.match(page.text, /Nothing for the fix to change: the note above says what to change by hand\./);
   });
 
   test('POST …/fix: a missing planHash and a malformed one get different messages (page and JSON API)', async () => {

@@ -15,7 +15,7 @@ import { StoreError, type ChangeRecord, type Store } from '../../adapters/store/
 import { shownStoredChange } from '../../adapters/store/withheld.js';
 import type { Panel } from '../../core/panel.js';
 import type { Resolver } from '../../core/resolver.js';
-import { PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
+import { nothingToChange, PLAN_HASH, planJson, type Plan } from '../../core/plans/plan.js';
 import { checkResolver, configFromOptions, configuredPanel, dbPathFromOptions, dbPathNamed, domainsInScope, identityFromOptions, panelFromOptions, printJson, printJsonError, RANGES, resolverFromOptions, storedSettings, storeFromOptions, UsageError, wholeNumber, type GlobalOptions } from '../context.js';
 import { withSettings } from '../../adapters/panels/with-settings.js';
 import { safe } from '../format.js';
@@ -39,7 +39,7 @@ export function renderPlan(plan: Plan): string {
   out.push(`${head} — ${safe(plan.domain)}, ${plan.check} (${plan.planHash})`);
   for (const n of plan.notes) out.push(`  · ${safe(n)}`);
   // A blocked plan shows the block only: "nothing to change" would say the records are right when they may not be.
-  if (plan.changes.length === 0 && plan.actions.length === 0 && !plan.blocked) out.push('  Nothing to change: the records are already right.');
+  if (plan.changes.length === 0 && plan.actions.length === 0 && !plan.blocked) out.push(`  ${nothingToChange(plan.notes)}`);
   for (const a of plan.actions) out.push(`  ! ${safe(a.description)}`);
   for (const c of plan.changes) {
     // JSON.stringify escapes C0 controls (\n, \t, \u001b); safe() the rest (DEL, C1) and the names.

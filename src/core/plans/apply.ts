@@ -12,7 +12,7 @@ import { NO_SERVER_ADDRESS } from '../resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor, selectorIsAlias, signsUnpublishedKey } from './dkim.js';
 import { makePlan, makePlanAndZone, PlanError } from './index.js';
-import { hashPlan, LIVE_VERSION, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
+import { hashPlan, LIVE_VERSION, nothingToChange, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
 import { fixOwnsTxt, soleRecordKindAt } from './owned.js';
 import { replacedIn, standingOnSameRecordsIn } from './replaced.js';
 
@@ -1182,7 +1182,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       // A plan that cannot be applied now says why, whether or not it also differs from the preview.
       if (plan.blocked) return { status: 'refused' as const, reason: plan.blocked, newPlan: plan, why: 'blocked' as const };
       const nothing = plan.changes.length === 0 && plan.actions.length === 0;
-      const nothingLeft = { status: 'refused' as const, reason: 'Nothing to change: the records are already right.', newPlan: plan, why: 'nothing' as const };
+      const nothingLeft = { status: 'refused' as const, reason: nothingToChange(plan.notes), newPlan: plan, why: 'nothing' as const };
       if (plan.planHash !== input.planHash) {
         // Nothing left to change (the previewed change made by hand meanwhile): that is the answer, not "the zone changed"
         // (QA: refused, exit 1, for a fix the customer had made in the panel exactly as previewed).

@@ -233,3 +233,18 @@ export function planJson(plan: Plan) {
     ...(plan.blocked ? { blocked: plan.blocked } : {}),
   };
 }
+
+/** A plan note that asks for a change by hand (a stranger's TXT beside the DMARC record: "remove it by hand"). */
+const BY_HAND = /\bby hand\b/i;
+
+/**
+ * What a fix preview (CLI, web) and a refused apply say of a plan that changes nothing and is not blocked. "The records
+ * are already right" unless a note of the plan asks for a change by hand — a TXT record the DMARC fix leaves beside the
+ * DMARC record, which OpenDMARC may read instead (dmarc.compat): there it would contradict the note just above it, so
+ * it says only that nothing is for the fix to change, and points at the note.
+ */
+export function nothingToChange(notes: readonly string[]): string {
+  const byHand = notes.filter((n) => BY_HAND.test(n)).length;
+  if (!byHand) return 'Nothing to change: the records are already right.';
+  return `Nothing for the fix to change: ${byHand === 1 ? 'the note above says what to change' : 'the notes above say what to change'} by hand.`;
+}
