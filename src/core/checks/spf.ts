@@ -7,7 +7,7 @@ import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type ReadonlyParsedSpf, type SpfTerm } from '../spf/parse.js';
 import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
-import { permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, relayTermRanges, shadowWords, type RelayAuthorisation, type TermRanges } from '../spf/relay.js';
+import { deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, relayTermRanges, shadowRest, shadowWords, type RelayAuthorisation, type TermRanges } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsAcross, voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
@@ -18,6 +18,7 @@ import type { CheckContext } from './context.js';
 import { authority, noteLiveElsewhere } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence, stringTooLongMessage, withoutFix } from './util.js';
 import { emptyList } from '../arrays.js';
+import { listed } from '../text.js';
 
 const MAX_LOOKUPS = 10;
 const MAIL: NoMail = { state: 'mail' };
@@ -52,11 +53,45 @@ async function rewritesPanelRecord(ctx: CheckContext, r: ZoneRecord): Promise<bo
 const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups']);
 
 /**
- * The message of a relay include with a "-", "~" or "?" qualifier (RFC 7208 §4.6.2, §5.2). `record`: how to name the
- * record that has it ("the SPF record", or with its text when the domain publishes several).
+ * The message of a relay include with a "-", "~" or "?" qualifier (RFC 7208 §4.6.2, §5.2), saying which term decides
+ * for which of the relay's addresses as check_host evaluates the record (`d`: spf/relay.ts deniedDecisions; null: the
+ * include for all of them): a term before it that matches some first (`-ip4:23.83.208.0/20
+ * ~include:relay.mailchannels.net` fails them at the -ip4 — pyspf and Mail::SPF agree — and was said to softfail them
+ * at the include), or terms before it that pass some first (then its qualifier decides only for the rest, or for none
+ * today). `record`: how to name the record that has it ("the SPF record", or with its text when the domain publishes
+ * several). The verdict stays: only the include without a qualifier follows the relay's addresses.
  */
-function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'denied' }>, record: string): string {
-  return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its "${v.qualifier}" qualifier gives the relay's mail ${qualifierResult(v.qualifier)} instead of pass — only an include without a qualifier (or with "+") authorises (RFC 7208 §4.6.2, §5.2). Receivers reject or junk this server's mail.`;
+function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'denied' }>, record: string, several: boolean, d: ReturnType<typeof deniedDecisions>): string {
+  const q = `"${v.qualifier}"`;
+  const only = 'only an include without a qualifier (or with "+") authorises (RFC 7208 §4.6.2, §5.2)';
+  if (d?.first) {
+    const f = d.first;
+    // The rest as "the other addresses" where the include decides for every one of them (a list of the pieces a single
+    // address leaves is no help).
+    const rest = !d.reached.length
+      ? `${v.term} decides for none of the relay's mail today, and would not authorise it either: its ${q} qualifier gives ${qualifierResult(v.qualifier)} instead of pass, and ${only}.`
+      : !d.passed.length && !d.others
+        ? `The relay's other addresses reach ${v.term}, whose ${q} qualifier gives them ${qualifierResult(v.qualifier)} instead of pass: ${only}.`
+        : `The relay's mail from ${listed(d.reached)} reaches ${v.term}, whose ${q} qualifier gives it ${qualifierResult(v.qualifier)} instead of pass: ${only}.`;
+    return `This server relays through ${name}, but${several ? ` in ${record},` : ''} ${f.term} comes before ${v.term} and ${shadowWords(f.term, f.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(f.qualifier)} instead of pass. ${rest}`;
+  }
+  if (d?.passed.length && !d.reached.length) {
+    return `This server relays through ${name}, and ${record} reaches it through ${v.term}, but terms before it pass the relay's addresses ${listed(d.passed)} first (the first matching term decides, RFC 7208 §4.6.2): receivers pass its mail from them for now, and the ${q} qualifier decides nothing today. Yet ${only}: ${name} publishes its sending addresses in its own SPF record and changes them, and only the include follows — with ${q}, receivers give ${qualifierResult(v.qualifier)} to its mail from any address it adds.`;
+  }
+  if (d?.passed.length) {
+    const from = d.others ? listed(d.reached) : 'its other addresses';
+    return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its ${q} qualifier gives the relay's mail from ${from} ${qualifierResult(v.qualifier)} instead of pass (terms before it pass ${listed(d.passed)} first: the first matching term decides) — ${only}. Receivers reject or junk this server's mail from those addresses.`;
+  }
+  return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its ${q} qualifier gives the relay's mail ${qualifierResult(v.qualifier)} instead of pass — ${only}. Receivers reject or junk this server's mail.`;
+}
+
+/**
+ * What a `shadowed` relay finding adds about the relay's other addresses (`rest`: spf/relay.ts shadowRest) — said only
+ * where every one of them passes; `top`: the top-level term that leads to the relay.
+ */
+function shadowRestWords(rest: readonly string[] | null, top: string): string {
+  if (!rest?.length) return '';
+  return rest.length === 1 && rest[0] === top ? ` The relay's other addresses pass through ${top}.` : ` The relay's other addresses pass (${listed(rest)} ${rest.length > 1 ? 'match' : 'matches'} them first).`;
 }
 
 /** One SPF record as the check judges it (judgeRecord): what the later steps (authorisation, terms) read of it. */
@@ -464,6 +499,8 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
     // finding offered the fix). An ordinary record asks nothing more.
     if (judged.some((j) => voidsAcross(j.tree, 4) > 2 || voidsAcross(j.tree, 6) > 2)) added = { ...added, ask: true };
     const hosts = new Set([canonName(relay.host), canonName(inc.host)]);
+    /** The names relayAuthorisation was given for `vs`. */
+    const judgedHosts = other ?? [relay.host];
     /** Records that do not include the relay at all (no finding of their own yet). */
     const absent: Judged[] = [];
     let said = false;
@@ -473,18 +510,21 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       const record = j.named('the SPF record');
       if (v.state === 'denied') {
         denying.set(j, v.term);
-        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v, record), j.treeEv, { fix: 'spf' }));
+        const d = deniedDecisions(j.tree, v, judgedHosts, known[k]);
+        // Named by the term that decides first for the relay's addresses, as a shadowing term is.
+        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v, record, several, d), j.treeEv, d?.first ? { subject: d.first.term, fix: 'spf' } : { fix: 'spf' }));
         said = true;
       } else if (v.state === 'shadowed') {
         const where = several ? ` in ${record},` : '';
+        const rest = shadowRestWords(shadowRest(j.tree, v, judgedHosts, known[k]), v.via ?? v.include);
         out.push(
           makeFinding(
             'spf',
             'spf.server-not-authorized',
             'fail',
             v.via
-              ? `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.`
-              : `This server relays through ${name}, but${where} ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.`,
+              ? `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.${rest}`
+              : `This server relays through ${name}, but${where} ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.${rest}`,
             j.treeEv,
             { subject: v.via ?? v.term, fix: 'spf' },
           ),

@@ -63,10 +63,12 @@ export async function relayInclude(ctx: Pick<CheckContext, 'resolver' | 'knowled
  *
  * - `pass`: a term reaching the relay with `+` (or no qualifier) decides first — the relay is authorised;
  * - `denied`: the first top-level term that reaches the relay has `-`, `~` or `?` (`~include:relay.mailchannels.net`):
- *   receivers fail, softfail or neutral the relay's mail there;
+ *   receivers fail, softfail or neutral the relay's mail that gets there (terms before it may decide first for some or
+ *   all of it: deniedDecisions);
  * - `shadowed`: `term` (`-ip4:23.83.208.0/20`, `-a:<a name of one of the relay's addresses>`, `?include:<a record
- *   passing them>`) comes before `include`, the term that reaches the relay, and matches `ranges` of the relay's first:
- *   receivers fail, softfail or neutral the relay's mail from those addresses; `via`: the
+ *   passing them>`) comes before `include`, the term that reaches the relay, and matches `ranges` of the relay's
+ *   addresses first (those it decides for — `-ip4:23.83.210.0/24`: 23.83.210.0/24 of 23.83.208.0/20): receivers fail,
+ *   softfail or neutral the relay's mail from those addresses (what they do with the rest: shadowRest); `via`: the
  *   top-level include or redirect= leading to the record where that happens (then `term` is not in the record itself,
  *   and no later term reaches the relay with a pass);
  * - `absent`: no evaluated term reaches the relay with a pass.
@@ -235,10 +237,11 @@ export function shadowWords(term: string, ranges: readonly string[]): string {
  * otherwise — the term named as passing the relay (`include:A include:relay.mailchannels.net -all`, A's record failing
  * part of the relay's addresses before its own include of the relay: the walk names the second, every cell passes
  * through one or the other), `denied` for a relay include with a qualifier even where a term before it matches first
- * (`-ip4:23.83.208.0/20 ~include:relay.mailchannels.net`: the fix makes that include plain, then moves it), the ranges
- * as the walk words them where it names the term the cells name, and its verdict where the cells name nothing (a relay
- * whose own record fails some of the ranges it publishes; more than MAX_CELLS cells). A judgement from the cells alone
- * was weighed in review: it changes those results.
+ * (`-ip4:23.83.208.0/20 ~include:relay.mailchannels.net`: the fix makes that include plain, then moves it — what the
+ * cells say decides there is deniedDecisions', for messages), and its verdict where the cells name nothing and it is
+ * no `shadowed` they refute (a relay whose own record fails some of the ranges it publishes, with the relay's include
+ * passing; more than MAX_CELLS cells). A judgement from the cells alone was weighed in review: it changes those
+ * results. The ranges a `shadowed` verdict names are the cells' (asEvaluated).
  */
 export function relayAuthorisation(tree: SpfTreeNode, hosts: readonly string[], known?: TermRanges): RelayAuthorisation {
   const set = new Set(hosts.map((h) => canonName(h)));
@@ -474,8 +477,13 @@ function shadowInside(t: SpfTreeTerm, cell: Net | null, hosts: ReadonlySet<strin
  * relayAuthorisation's verdict checked against check_host for every cell of the relay's ranges: `pass` when every cell
  * passes (or the rest is permerrorBefore's, or cannot be judged); else `shadowed` by what keeps the first cells from
  * passing — a term before `top` (the top-level term that reaches the relay) that matches them with "-", "~" or "?", or
- * one inside the record `top` leads to (`via`). `walked`, the walk's verdict, is kept where it names the same term
- * (its ranges as it words them), and returned when nothing can be named.
+ * one inside the record `top` leads to (`via`) — with the cells it decides for as its ranges (the walk named the relay's
+ * ranges it overlaps: `-ip4:23.83.210.0/24` was said to cover 23.83.208.0/20). `walked`, the walk's verdict, keeps its
+ * `include` where it names the same term. Where the cells name nothing, every address of the relay's that its own
+ * record passes passes: a `shadowed` verdict of the walk is then its mistake (it takes a/mx terms for no match:
+ * `a:<a name in 23.83.208.0/20>/20 -ip4:23.83.208.0/20 include:relay.mailchannels.net` decides at the a term, pyspf and
+ * Mail::SPF agree, as for the include alone), and the verdict is the relay's include alone's (`pass`); a walked `pass`
+ * stays one.
  */
 function asEvaluated(tree: SpfTreeNode, walked: Extract<RelayAuthorisation, { state: 'pass' | 'shadowed' }>, hosts: ReadonlySet<string>, known: TermRanges | undefined): RelayAuthorisation {
   const topTerm = walked.state === 'pass' ? walked.term : (walked.via ?? walked.include);
@@ -490,19 +498,76 @@ function asEvaluated(tree: SpfTreeNode, walked: Extract<RelayAuthorisation, { st
   const first = Math.min(...failing.map((x) => x.at));
   if (first < k) {
     const t = tree.terms[first];
-    if (walked.state === 'shadowed' && !walked.via && walked.term === t.term) return walked;
     const by = failing.filter((x) => x.at === first);
+    const ranges = mergedText(by.flatMap((x) => (x.cell ? [x.cell] : [])));
+    if (walked.state === 'shadowed' && !walked.via && walked.term === t.term) return { ...walked, ranges };
     const qualifier = QUALIFIER[by[0].d.result];
-    if (qualifier) return { state: 'shadowed', term: t.term, qualifier, include: top.term, ranges: mergedText(by.flatMap((x) => (x.cell ? [x.cell] : []))) };
+    if (qualifier) return { state: 'shadowed', term: t.term, qualifier, include: top.term, ranges };
   }
   // Not passed by the record `top` leads to: what in it keeps them from the relay's include.
   const inner = failing.map((x) => ({ x, s: shadowInside(top, x.cell, hosts, known) }));
   const named = inner.find((y) => y.s);
-  if (!named?.s) return walked;
+  if (!named?.s) return walked.state === 'shadowed' ? { state: 'pass', term: topTerm } : walked;
   const s = named.s;
-  if (walked.state === 'shadowed' && walked.via && walked.term === s.term.term) return walked;
   const ranges = mergedText(inner.filter((y) => y.s?.term === s.term).flatMap((y) => (y.x.cell ? [y.x.cell] : [])));
+  if (walked.state === 'shadowed' && walked.via && walked.term === s.term.term) return { ...walked, ranges };
   return { state: 'shadowed', term: s.term.term, qualifier: s.qualifier, include: s.include.term, ranges, via: top.term };
+}
+
+/** The top-level term `term` of `tree` and each cell of the relay's ranges with what check_host gives it; null when not judged. */
+function cellsAt(tree: SpfTreeNode, term: string, hosts: readonly string[], known: TermRanges | undefined): { k: number; all: { cell: Net | null; d: Decision; at: number }[] } | null {
+  const k = tree.terms.findIndex((t) => t.term === term && !t.ignored);
+  if (k < 0) return null;
+  const all = evaluated(tree, tree.terms[k], new Set(hosts.map((h) => canonName(h))), known);
+  return all && { k, all };
+}
+
+/**
+ * For a `shadowed` verdict of relayAuthorisation (same `tree`, `hosts`, `known`), what check_host gives the relay's
+ * other addresses — those `v.term` does not decide for: the top-level terms that pass them, in record order, when every
+ * one of them passes (`-ip4:23.83.210.0/24 include:relay.mailchannels.net`: the include passes the rest); `[]` when
+ * `v.term` decides for all of them; null when some of the rest do not pass either, or the cells cannot tell. For
+ * messages: the finding says the rest pass only where they do.
+ */
+export function shadowRest(tree: SpfTreeNode, v: Extract<RelayAuthorisation, { state: 'shadowed' }>, hosts: readonly string[], known?: TermRanges): string[] | null {
+  const c = cellsAt(tree, v.via ?? v.include, hosts, known);
+  const shadowed = v.ranges.map(toNet).filter((n): n is Net => n !== null);
+  if (!c || !shadowed.length) return null;
+  const rest = c.all.filter((x) => !x.cell || !netsCover(shadowed, x.cell));
+  if (rest.some((x) => x.d.result !== 'pass' || !x.d.term)) return null;
+  return [...new Set(rest.sort((a, b) => a.at - b.at).map((x) => x.d.term!.term))];
+}
+
+/**
+ * For a `denied` verdict of relayAuthorisation (the walk's: the term the fix makes plain, or puts the relay's include
+ * before), what check_host gives the relay's addresses (`tree`, `hosts`, `known` as given to it), their ranges merged:
+ * `first` — the first term before `v.term` that matches some of them with "-", "~" or "?" and decides for them
+ * (`-ip4:23.83.208.0/20 ~include:relay.mailchannels.net`: pyspf and Mail::SPF fail them at the -ip4, the include's "~"
+ * never reached), with those; `reached` — those `v.term` decides for with its qualifier; `passed` — those a term before
+ * it passes first; `others` — whether some are decided otherwise (by another term before it, or after it). Null when
+ * the cells cannot tell (then the walk's words stand).
+ */
+export function deniedDecisions(
+  tree: SpfTreeNode,
+  v: Extract<RelayAuthorisation, { state: 'denied' }>,
+  hosts: readonly string[],
+  known?: TermRanges,
+): { first?: { term: string; qualifier: '-' | '~' | '?'; ranges: string[] }; reached: string[]; passed: string[]; others: boolean } | null {
+  const c = cellsAt(tree, v.term, hosts, known);
+  if (!c || c.all.some((x) => !x.cell)) return null;
+  const { k, all } = c;
+  const nets = (xs: typeof all) => mergedText(xs.map((x) => x.cell!));
+  const early = all.filter((x) => x.at < k && QUALIFIER[x.d.result]);
+  const at = early.length ? Math.min(...early.map((x) => x.at)) : -1;
+  const by = early.filter((x) => x.at === at);
+  const reached = all.filter((x) => x.at === k && x.d.result === RESULT[v.qualifier]);
+  const passed = all.filter((x) => x.at < k && x.d.result === 'pass');
+  return {
+    ...(by.length ? { first: { term: tree.terms[at].term, qualifier: QUALIFIER[by[0].d.result]!, ranges: nets(by) } } : {}),
+    reached: nets(reached),
+    passed: nets(passed),
+    others: by.length + reached.length + passed.length < all.length,
+  };
 }
 
 /**
