@@ -201,7 +201,10 @@ function parseNet(cidr: string): Net | null {
     return null;
   }
   const v6 = bytes.length === 16;
-  const len = slash < 0 ? (v6 ? 128 : 32) : Number(cidr.slice(slash + 1));
+  // The prefix as digits only: Number() would read "" as 0 ("1.2.3.4/" a /0) and " 8", "0x10", "1e1" as lengths.
+  const prefix = slash < 0 ? '' : cidr.slice(slash + 1);
+  if (slash >= 0 && !/^\d{1,3}$/.test(prefix)) return null;
+  const len = slash < 0 ? (v6 ? 128 : 32) : Number(prefix);
   if (!Number.isInteger(len) || len < 0 || len > (v6 ? 128 : 32)) return null;
   let bits = 0n;
   for (const b of bytes) bits = (bits << 8n) | BigInt(b);

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createResolver } from '../../src/adapters/dns/resolver.js';
 import { openStore, type Store } from '../../src/adapters/store/store.js';
+import { makePlan } from '../../src/core/plans/index.js';
 import { createApp, type MailhealthApp } from '../../src/web/app.js';
 import { scenario, zoneText, type Scenario } from '../helpers/scenario.js';
 import { login, NO_LIMITS, setPasswords } from './helpers.js';
@@ -68,6 +69,12 @@ describe('fix and history messages', () => {
     assert.match(page.text, /remove it by hand/);
     assert.doesNotMatch(page.text, /already right/);
     assert.match(page.text, /Nothing for the fix to change: the note above says what to change by hand\./);
+    // Applied anyway, the refusal shows only its reason: it quotes the note rather than point at one not on the page.
+    const plan = await makePlan({ domain: 'token.test', check: 'dmarc' }, { panel: s.panel, resolver: s.resolver });
+    const { agent: poster, csrf } = await login(app, 'root');
+    const r = await poster.post('/domains/token.test/fix').type('form').send({ _csrf: csrf, check: 'dmarc', planHash: plan.planHash });
+    assert.doesNotMatch(r.text, /note above/);
+    assert.match(r.text, /Nothing for the fix to change\. By hand: [^<]*remove it by hand/);
   });
 
   test('POST …/fix: a missing planHash and a malformed one get different messages (page and JSON API)', async () => {

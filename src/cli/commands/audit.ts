@@ -44,7 +44,6 @@ export interface AuditRun {
   runId: number | null;
 }
 
-
 /**
  * Audit the given domains and record the run (shared by `audit` and `demo`). With `parallel`, a bulk of domains is
  * audited on worker threads whose resolvers are built from those options (see src/adapters/workers); else, and below

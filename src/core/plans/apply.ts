@@ -1182,7 +1182,7 @@ async function applyUnderLock(input: ApplyInput, deps: ApplyDeps): Promise<Apply
       // A plan that cannot be applied now says why, whether or not it also differs from the preview.
       if (plan.blocked) return { status: 'refused' as const, reason: plan.blocked, newPlan: plan, why: 'blocked' as const };
       const nothing = plan.changes.length === 0 && plan.actions.length === 0;
-      const nothingLeft = { status: 'refused' as const, reason: nothingToChange(plan.notes), newPlan: plan, why: 'nothing' as const };
+      const nothingLeft = { status: 'refused' as const, reason: nothingToChange(plan.notes, { notesShown: false }), newPlan: plan, why: 'nothing' as const };
       if (plan.planHash !== input.planHash) {
         // Nothing left to change (the previewed change made by hand meanwhile): that is the answer, not "the zone changed"
         // (QA: refused, exit 1, for a fix the customer had made in the panel exactly as previewed).

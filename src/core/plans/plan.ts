@@ -240,11 +240,13 @@ const BY_HAND = /\bby hand\b/i;
 /**
  * What a fix preview (CLI, web) and a refused apply say of a plan that changes nothing and is not blocked. "The records
  * are already right" unless a note of the plan asks for a change by hand — a TXT record the DMARC fix leaves beside the
- * DMARC record, which OpenDMARC may read instead (dmarc.compat): there it would contradict the note just above it, so
- * it says only that nothing is for the fix to change, and points at the note.
+ * DMARC record, which OpenDMARC may read instead (dmarc.compat): there it would contradict that note. A preview shows
+ * the notes above this line, so it points at them; a refused apply shows only its reason (`notesShown: false`), so the
+ * reason quotes them.
  */
-export function nothingToChange(notes: readonly string[]): string {
-  const byHand = notes.filter((n) => BY_HAND.test(n)).length;
-  if (!byHand) return 'Nothing to change: the records are already right.';
-  return `Nothing for the fix to change: ${byHand === 1 ? 'the note above says what to change' : 'the notes above say what to change'} by hand.`;
+export function nothingToChange(notes: readonly string[], opts: { notesShown?: boolean } = {}): string {
+  const byHand = notes.filter((n) => BY_HAND.test(n));
+  if (!byHand.length) return 'Nothing to change: the records are already right.';
+  if (opts.notesShown === false) return `Nothing for the fix to change. By hand: ${byHand.join(' ')}`;
+  return `Nothing for the fix to change: ${byHand.length === 1 ? 'the note above says what to change' : 'the notes above say what to change'} by hand.`;
 }

@@ -46,3 +46,9 @@ describe('a fix preview that changes nothing: "already right" only where no note
     assert.equal(nothingToChange(['Keeps the SPF record as it is: it already authorises this server.']), 'Nothing to change: the records are already right.');
   });
 });
+
+test('a refused apply shows no notes: its reason quotes the hand-edit note instead of pointing above', () => {
+  const notes = ['Keeps the DMARC record.', 'A TXT record "x" beside it: remove it by hand.'];
+  assert.equal(nothingToChange(notes, { notesShown: false }), 'Nothing for the fix to change. By hand: A TXT record "x" beside it: remove it by hand.');
+  assert.equal(nothingToChange(['Keeps the DMARC record.'], { notesShown: false }), 'Nothing to change: the records are already right.');
+});

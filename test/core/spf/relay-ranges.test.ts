@@ -100,3 +100,9 @@ describe('range arithmetic against the addresses themselves', () => {
     assert.equal(netsCover([net('0.0.0.0/0')], net('::ffff:10.0.0.0/120')), false);
   });
 });
+
+test('a prefix length is digits only: "1.2.3.4/" is no range (Number() read it as /0), nor " 8", "0x10", "1e1"', () => {
+  for (const bad of ['1.2.3.4/', '1.2.3.4/ 8', '1.2.3.4/0x10', '1.2.3.4/1e1', '2001:db8::/+32', '1.2.3.4/33', '1.2.3.4/-1']) assert.equal(toNet(bad), null, bad);
+  assert.deepEqual(toNet('1.2.3.4/8'), toNet('1.0.0.0/8'));
+  assert.notEqual(toNet('2001:db8::/032'), null);
+});
