@@ -1346,7 +1346,7 @@ async function planSpfOnce(
  * before it got no answer, so whether a term before it matches is not known (never a verdict on DNS trouble);
  * `stopped` — receivers meet a permanent error before they reach it (`why`).
  */
-type OnlyServerDecided = { ip: string; by: 'term' } | { ip: string; by: 'earlier'; term: string; result: string } | { ip: string; by: 'dns' | 'stopped'; why: string };
+type OnlyServerDecided = { ip: string; by: 'term' } | { ip: string; by: 'earlier'; term: string; result: string } | { ip: string; by: 'dns' | 'stopped' | 'broken'; why: string };
 
 /**
  * For each of this server's addresses `t` covers, which term decides (OnlyServerDecided): check_host over the terms
@@ -1359,6 +1359,16 @@ async function onlyServerDecided(ctx: CheckContext, t: SpfTerm, before: readonly
   const out: OnlyServerDecided[] = [];
   for (const ip of coveredIps(t, ctx.settings.ips)) {
     const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
+    // Unless a permanent error before `t` stops receivers (said as such below), the record as published: a syntax error
+    // anywhere in it, or a second SPF record, is receivers' permerror for every sender today — no term of it decides
+    // anything (review: such a record was said to fail this server's mail, or to pass it through "+a before it").
+    if (!(r.result === 'permerror' && !r.dnsTrouble?.length)) {
+      const today = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, ctx.resolver);
+      if (today.result === 'permerror' && !today.dnsTrouble?.length) {
+        out.push({ ip, by: 'broken', why: today.reason ?? 'permerror' });
+        continue;
+      }
+    }
     // A term before `t` that matched decides, whatever a lookup without an answer (ptr) might have said before it.
     if (r.decidedBy && r.decidedBy !== t.raw) out.push({ ip, by: 'earlier', term: r.decidedBy, result: r.result });
     // `t` matched — unless a lookup before it got no answer (a ptr term that might have matched first).
@@ -1434,6 +1444,8 @@ function onlyServerNote(t: SpfTerm, found: readonly OnlyServerDecided[]): string
   if (dns.length) parts.push(`${effect} ${whose(dns)} unless a term before it matches first, which DNS did not say (${dns[0].why})`);
   const stopped = found.filter((x): x is Extract<OnlyServerDecided, { why: string }> => x.by === 'stopped');
   if (stopped.length) parts.push(`decides nothing for ${whose(stopped)} today: receivers stop at a permanent error before it (${stopped[0].why})`);
+  const broken = found.filter((x): x is Extract<OnlyServerDecided, { why: string }> => x.by === 'broken');
+  if (broken.length) parts.push(`decides nothing for ${whose(broken)} today: receivers answer permerror for the SPF as published (${broken[0].why})`);
   parts.push(...groups.map((g) => `${g.term} before it already ${resultEffect(g.result)} ${listed(g.ips)}`));
   return `${head} and ${parts.join('; ')}.`;
 }

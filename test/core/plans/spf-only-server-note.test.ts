@@ -179,3 +179,24 @@ describe('the relay\'s include with "~", after terms that pass the relay\'s addr
     assert.doesNotMatch(n, /would decide first/);
   });
 });
+
+describe('the SPF as published is a permanent error today (review, 2026-11-29)', () => {
+  // A syntax error anywhere in the record, or a second SPF record: receivers answer permerror for every sender, so the
+  // "-ip4:<this server>" term decides nothing — it was said to fail this server's mail, or to pass through "+a before it".
+  for (const [what, records] of [
+    ['a syntax error after it', [`v=spf1 -ip4:${SERVER_IP} +a foo:bar ?all`]],
+    ['two SPF records', [`v=spf1 +a -ip4:${SERVER_IP} ~all`, 'v=spf1 mx ~all']],
+  ] as const) {
+    test(what, async () => {
+      const map: ZoneMap = { ...WORLD, [D]: { ...WORLD[D], TXT: records.map((r) => [r]) } };
+      const zone: ZoneRecord[] = records.map((r, i) => ({ name: D, ttl: 3600, type: 'TXT', value: r, txt: [r], ref: `s${i}` }));
+      const today = await checkHost(SERVER_IP, D, `postmaster@${D}`, 'server1.newhost.example', new MapResolver(map));
+      assert.equal(today.result, 'permerror');
+      const plan = await planSpf(checkContext(D, map, {}, zone), zone, {});
+      const note = plan.notes.find((n) => n.startsWith(`Drops -ip4:${SERVER_IP}`));
+      assert.ok(note, plan.notes.join('\n'));
+      assert.match(note, /decides nothing for this server's mail today: receivers answer permerror for the SPF as published/);
+      assert.doesNotMatch(note, /fails this server's mail|already passes/);
+    });
+  }
+});
