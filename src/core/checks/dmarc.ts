@@ -93,13 +93,16 @@ function reportRepairs(tags: Readonly<Record<string, string>>): string {
  * apply no sp=/np= from such a record, so the fix writes p=none and drops them (unappliedPolicyTags: the plan's own
  * rule, said in its notes); the finding said nothing of it. (A record without p= and without errors: noPolicyTag.)
  */
-function unappliedPolicies(txt: string): string {
+function unappliedPolicies(txt: string, several: boolean): string {
   const u = unappliedPolicyTags(txt);
   if (!u) return '';
   const said = u.dropped.map((d) => `${d.tag}=${d.value}`).join(' and ');
   const newly = u.dropped.map((d) => `${d.value.toLowerCase()} to ${d.tag === 'sp' ? 'subdomains' : 'non-existent subdomains'}`).join(' and ');
   const them = u.dropped.length === 1 ? 'it' : 'them';
-  const today = u.readAsNone ? 'receivers that follow RFC 7489 apply the record as p=none today, for subdomains too (it has no valid p= but a report address, RFC 7489 §6.6.3)' : 'receivers apply no DMARC policy from the record today';
+  // Several DMARC records: receivers apply none of them (dmarc.multiple says so; review: this said p=none beside it).
+  const today = several
+    ? 'receivers apply no DMARC policy at all while the domain has several DMARC records'
+    : u.readAsNone ? 'receivers that follow RFC 7489 apply the record as p=none today, for subdomains too (it has no valid p= but a report address, RFC 7489 §6.6.3)' : 'receivers apply no DMARC policy from the record today';
   return ` The DMARC fix writes p=none and drops ${said}: ${today}, so keeping ${them} would newly apply ${newly}.`;
 }
 
@@ -262,7 +265,7 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
   for (const txt of records) {
     const rec = parseDmarcRecord(txt);
     if (rec.errors.length) {
-      out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.${reportRepairs(rec.tags)}${unappliedPolicies(txt)}`, ev, { subject: txt, fix: 'dmarc' }));
+      out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.${reportRepairs(rec.tags)}${unappliedPolicies(txt, records.length > 1)}`, ev, { subject: txt, fix: 'dmarc' }));
     }
     if (rec.warnings.length) {
       out.push(makeFinding('dmarc', 'dmarc.remarks', 'info', `Remarks on the DMARC record: ${rec.warnings.join('; ')}.`, ev, { subject: txt }));

@@ -102,3 +102,16 @@ describe('DMARC check: a record whose p= is not one policy says what the fix doe
     }
   });
 });
+
+test('several DMARC records: the dmarc.syntax finding does not say receivers apply one as p=none (they apply none: dmarc.multiple)', async () => {
+  const A = 'alice.example';
+  const N = `_dmarc.${A}`;
+  const vals = [`v=DMARC1; p=reject; rua=mailto:d@${A}`, `v=DMARC1; p=bogus; sp=reject; rua=mailto:e@${A}`];
+  const recs: ZoneRecord[] = vals.map((v, i) => ({ name: N, ttl: 3600, type: 'TXT', value: v, txt: [v], ref: `r${i}` }));
+  const fs = await dmarcCheck(checkContext(A, { [N]: { TXT: vals.map((v) => [v]) } }, {}, recs));
+  assert.ok(fs.some((f) => f.rule === 'dmarc.multiple'));
+  const syntax = fs.find((f) => f.rule === 'dmarc.syntax' && f.message.includes('drops sp=reject'));
+  assert.ok(syntax, fs.map((f) => `${f.rule}: ${f.message}`).join('\n'));
+  assert.doesNotMatch(syntax.message, /as p=none today/);
+  assert.match(syntax.message, /receivers apply no DMARC policy at all while the domain has several DMARC records/);
+});
