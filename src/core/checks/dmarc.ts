@@ -143,6 +143,24 @@ export async function dmarcCheck(ctx: CheckContext): Promise<Finding[]> {
   return out;
 }
 
+/**
+ * How a report address is repeated, in words for its finding ('' when it is written once): `times`, how often each
+ * DMARC record at the name writes it in `tag` (one count per record, 0 where it has none). Within one record: "It is
+ * written twice in rua=." In several records, which of them have it ("It is in rua= of both DMARC records."), not a
+ * count over them: a customer reading either record sees it once, and "written twice in rua=" sent them looking for a
+ * repeat inside one rua= list that is not there (review). That the records are several is dmarc.multiple's finding.
+ */
+function repeated(tag: 'rua' | 'ruf', times: readonly number[]): string {
+  const counts = times.filter((n) => n > 0);
+  const often = (n: number) => (n === 2 ? 'twice' : `${n} times`);
+  if (counts.length === 0) return '';
+  if (counts.length === 1) return counts[0] > 1 ? `It is written ${often(counts[0])} in ${tag}=.` : '';
+  const which = counts.length < times.length ? `${counts.length} of the ${times.length}` : times.length === 2 ? 'both' : `all ${times.length}`;
+  const within = counts.filter((n) => n > 1);
+  const more = within.length === 0 ? '' : within.length === 1 ? `, ${often(within[0])} in one of them` : `, more than once in ${within.length === counts.length ? 'each' : within.length} of them`;
+  return `It is in ${tag}= of ${which} DMARC records${more}.`;
+}
+
 async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Promise<Finding[]> {
   const ev = evidence(ctx, name, 'TXT', a);
   if (a.status === 'unknown') return [dnsErrorFinding('dmarc', 'the DMARC record', a, ev)];
@@ -256,13 +274,13 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
   const staleAt: { i: number; tag: 'rua' | 'ruf' }[] = [];
   /**
    * The finding of each report address (its index in `out`, -1 for a DNS error), by tag and address in lower case as the
-   * fix counts them (takeReports), and how often it is written: an address written twice is one destination, said once
-   * (and that it is repeated).
+   * fix counts them (takeReports), and how often each record writes it (`times`, by the record's index): an address
+   * written twice is one destination, said once (and how it is repeated: repeated).
    */
-  const said = new Map<string, { i: number; tag: 'rua' | 'ruf'; times: number }>();
+  const said = new Map<string, { i: number; tag: 'rua' | 'ruf'; times: number[] }>();
   /** The dmarc.compat finding of the record (its index in `out`), told what the fix does with its report addresses. */
   let compatAt = -1;
-  for (const txt of records) {
+  for (const [r, txt] of records.entries()) {
     const rec = parseDmarcRecord(txt);
     if (rec.errors.length) {
       out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.${reportRepairs(rec.tags)}${unappliedPolicies(txt, records.length > 1)}`, ev, { subject: txt, fix: 'dmarc' }));
@@ -315,16 +333,17 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
         const key = `${tag} ${uri.address.toLowerCase()}`;
         const again = said.get(key);
         if (again) {
-          again.times++;
+          again.times[r]++;
           continue;
         }
+        const times = records.map((_, k) => (k === r ? 1 : 0));
         const c = await ctx.classifier.reportAddress(uri.address);
         const subject = `${tag}=${uri.raw}`;
         if (c.class === 'stale') {
           const finding = makeFinding('dmarc', 'dmarc.stale-destination', 'warn', `${tag} reports go to ${uri.address} at a previous host (${c.reason}): the old host receives what receivers report about ${ctx.domain}'s mail, and you do not.`, ev, { subject, classification: c, fix: 'dmarc' });
           out.push(finding);
           staleAt.push({ i: out.length - 1, tag });
-          said.set(key, { i: out.length - 1, tag, times: 1 });
+          said.set(key, { i: out.length - 1, tag, times });
           continue;
         }
         if (needsExternalAuthorization(ctx.domain, uri.domain)) {
@@ -333,7 +352,7 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
           if (auth.status === 'unknown') {
             out.push(dnsErrorFinding('dmarc', `report authorisation ${authName}`, auth, ev));
             // Said once; not told it is repeated (the finding is about the lookup).
-            said.set(key, { i: -1, tag, times: 1 });
+            said.set(key, { i: -1, tag, times });
             continue;
           }
           if (!liveTxt(auth).some((t) => /^v\s*=\s*DMARC1/i.test(t))) {
@@ -349,17 +368,18 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
                 { subject, classification: c },
               ),
             );
-            said.set(key, { i: out.length - 1, tag, times: 1 });
+            said.set(key, { i: out.length - 1, tag, times });
             continue;
           }
         }
         out.push(makeFinding('dmarc', 'dmarc.destination', 'info', `${tag} reports go to ${uri.address}: ${c.reason}.`, ev, { subject, classification: c }));
-        said.set(key, { i: out.length - 1, tag, times: 1 });
+        said.set(key, { i: out.length - 1, tag, times });
       }
     }
   }
   for (const { i, tag, times } of said.values()) {
-    if (i >= 0 && times > 1) out[i] = { ...out[i], message: `${out[i].message} It is written ${times === 2 ? 'twice' : `${times} times`} in ${tag}=.` };
+    const again = i >= 0 ? repeated(tag, times) : '';
+    if (again) out[i] = { ...out[i], message: `${out[i].message} ${again}` };
   }
   if (staleAt.length || compatAt >= 0) {
     const fixed = await fixedReports(ctx, records);

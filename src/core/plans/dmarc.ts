@@ -449,7 +449,13 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
   // elsewhere, what they would do with it (they do not read it yet).
   const apply = fromPanel ? 'would apply' : 'apply';
   const now = fromPanel ? '' : ' today';
-  const today = (i: number) => (asNone[i] ? `receivers ${apply} it as p=none${now} (it has a report address, RFC 7489 §6.6.3)` : `receivers ${apply} none${now}`);
+  // Several DMARC records (copies are one): receivers apply none of them, not one as p=none (RFC 7489 §6.6.3) — the
+  // check's dmarc.multiple, and its dmarc.syntax in the same words. The notes on one record say so rather than what
+  // receivers would do with that record alone (review: "receivers apply it as p=none today" beside dmarc.multiple).
+  // What the fix does with each record is the same either way.
+  const several = strict.length > 1;
+  const noneOfSeveral = `receivers ${apply} no DMARC policy at all while ${fromPanel ? "the panel's zone" : 'the domain'} has several DMARC records`;
+  const today = (i: number) => (several ? noneOfSeveral : asNone[i] ? `receivers ${apply} it as p=none${now} (it has a report address, RFC 7489 §6.6.3)` : `receivers ${apply} none${now}`);
   for (const l of lists) for (const b of l.bad) note(`Drops ${JSON.stringify(b)}: it is not a tag=value pair.`);
 
   // Each record's own policy. A record whose p is missing, invalid or given more than once is one receivers apply no
@@ -489,19 +495,23 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       const badSp = l.pairs.find(([k, v]) => k === 'sp' && !asPolicy(v));
       if (badSp && asPolicy(ps[0]) !== 'none') {
         const rfc = parseDmarcRecord(texts[i]).rua.length > 0 ? 'as p=none' : 'as no policy at all';
-        note(`${label(i)} has the invalid sp=${badSp[1]}, so receivers following RFC 7489 ${apply} it ${rfc}${now}: with sp= dropped its p=${asPolicy(ps[0])} applies (lenient receivers may apply it already).`);
+        note(
+          several
+            ? `${label(i)} has the invalid sp=${badSp[1]}: ${noneOfSeveral}; with sp= dropped, its p=${asPolicy(ps[0])} counts in the merge as written.`
+            : `${label(i)} has the invalid sp=${badSp[1]}, so receivers following RFC 7489 ${apply} it ${rfc}${now}: with sp= dropped its p=${asPolicy(ps[0])} applies (lenient receivers may apply it already).`,
+        );
       }
       return asPolicy(ps[0])!;
     }
     if (ps.length === 0)
       note(
         dmarcs.length > 1
-          ? `${label(i)} has no p= policy, so ${asNone[i] ? today(i) : `receivers ${apply} none from it${now}`}.`
+          ? `${label(i)} has no p= policy, so ${several ? `the fix uses p=none: ${noneOfSeveral}` : asNone[i] ? today(i) : `receivers ${apply} none from it${now}`}.`
           : asNone[i]
             ? `Adds the missing p=none (the record had no policy; receivers ${fromPanel ? 'would apply' : 'already apply'} it as p=none, since it has a report address).`
             : 'Adds the missing p=none (the record had no policy).',
       );
-    else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: receivers ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}, so the fix uses p=none (monitoring only) rather than picking one.`);
+    else if (ps.length > 1) note(`${label(i)} sets p more than once (${ps.map((v) => `p=${v}`).join(', ')}), which makes it invalid: ${several ? noneOfSeveral : `receivers ${apply} no DMARC policy${fromPanel ? ' from it' : ' today'}`}, so the fix uses p=none (monitoring only) rather than picking one.`);
     else {
       // OpenDMARC accepts the start of a policy's name, whitespace removed (`p=r`, `p=quar`: third-judge QA), so its
       // receivers may apply that policy today — said, as the fix weakens it there.
@@ -558,13 +568,15 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
         for (const v of m.get(k) ?? [])
           if (asPolicy(v) !== 'none')
             note(
-              asNone[i]
-                ? `Drops ${k}=${v}: receivers ${apply} ${that} as p=none${now} (it has no valid p= but a report address, RFC 7489 §6.6.3), to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'} too, so keeping it would newly apply ${v.toLowerCase()} to them.${
-                    // One record without p=: the customer's policy for subdomains, kept by adding p= by hand (the
-                    // check's dmarc.syntax warning says the same before the fix is applied).
-                    dmarcs.length === 1 && lists[i].pairs.every(([t]) => t !== 'p') ? ` To keep ${k}=${v}, add p= yourself (p=none, right after v=DMARC1) instead of applying this fix.` : ''
-                  }`
-                : `Drops ${k}=${v}: receivers ${fromPanel ? 'would ignore' : 'ignore'} ${that}${now}, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`,
+              several
+                ? `Drops ${k}=${v} from ${that}, whose p= is not one policy: ${noneOfSeveral}, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`
+                : asNone[i]
+                  ? `Drops ${k}=${v}: receivers ${apply} ${that} as p=none${now} (it has no valid p= but a report address, RFC 7489 §6.6.3), to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'} too, so keeping it would newly apply ${v.toLowerCase()} to them.${
+                      // One record without p=: the customer's policy for subdomains, kept by adding p= by hand (the
+                      // check's dmarc.syntax warning says the same before the fix is applied).
+                      dmarcs.length === 1 && lists[i].pairs.every(([t]) => t !== 'p') ? ` To keep ${k}=${v}, add p= yourself (p=none, right after v=DMARC1) instead of applying this fix.` : ''
+                    }`
+                  : `Drops ${k}=${v}: receivers ${fromPanel ? 'would ignore' : 'ignore'} ${that}${now}, so keeping it would newly apply ${v.toLowerCase()} to ${k === 'sp' ? 'subdomains' : 'non-existent subdomains'}.`,
             );
       });
       // Written when a record that applies says so, or when it differs from its default.
