@@ -39,7 +39,7 @@ import { coveredIps, coversOnly, ipTermRange, openRecord, permissiveRange, quali
 import { cidrOverlap } from '../ip.js';
 import { recordsAt } from '../zone.js';
 import { copiesNote, copiesRemoved, defaultTtl, replaceWithOne, withoutCopies, type PlanOptions } from './plan.js';
-import { publishedRanges, relayAuthorisation, relayInclude, relayNode, relayRangesCopied, relayTermRanges, shadowWords } from '../spf/relay.js';
+import { deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayNode, relayRangesCopied, relayTermRanges, shadowWords } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
 
@@ -1055,22 +1055,16 @@ async function planSpfOnce(
               `${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which ${shadowWords(w.term, w.ranges)} and, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
             );
           };
-          // What the "-"/"~"/"?" term reaching the relay does to its mail: terms before it that pass some of the
-          // relay's addresses decide first for them (RFC 7208 §4.6.2) — for those the qualifier decides nothing.
-          const before = v.state === 'denied' && at >= 0 ? await relayPassedBefore(ctx, terms.slice(0, at), tree, v.term, relayHosts) : { passed: [], rest: [], others: false };
-          /** Where the term decides for the relay's mail: all of it, or what the terms before it do not decide first. */
-          const unless = before.others ? ' that no term before it matches first' : '';
-          const passedFirst = before.passed.length ? ` (terms before it pass ${listed(before.passed)} first: the first matching term decides)` : '';
+          // What the "-"/"~"/"?" term reaching the relay does to its mail today: as receivers evaluate the record as
+          // published (terms before it that match some of the relay's addresses decide first for them, RFC 7208
+          // §4.6.2), not the plan's terms — the plan may have dropped or removed the very terms that pass them.
+          const today = v.state === 'denied' && at >= 0 ? await relayToday(ctx, v, relayHosts) : null;
           if (v.state === 'shadowed' && at >= 0) moveBefore(v, at);
           else if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
             // The relay's own include written with "-", "~" or "?": the same include, plain, in its place.
             const replaced = `Replaces ${v.term} with ${include}:`;
             terms[at] = include;
-            notes.push(
-              before.passed.length && !before.rest.length
-                ? `${replaced} terms before it pass the relay's addresses (${listed(before.passed)}) today, so its "${v.qualifier}" qualifier decides nothing for them (the first matching term decides); but only an include without a qualifier authorises the relay (RFC 7208 §4.6.2), whatever addresses it publishes, so receivers keep accepting this server's mail (it relays through ${by}).`
-                : `${replaced} its "${v.qualifier}" qualifier gave ${unless || passedFirst ? `${qualifierResult(v.qualifier)} instead of pass to the relay's mail${before.passed.length ? ` from ${listed(before.rest)}` : ''}${unless}${passedFirst}` : `the relay's mail ${qualifierResult(v.qualifier)} instead of pass`}; only an include without a qualifier authorises (RFC 7208 §4.6.2), so receivers accept this server's mail (it relays through ${by}).`,
-            );
+            notes.push(replacedNote(replaced, v.qualifier, today, by));
             // Plain where it stands, it may still come after a "-"/"~"/"?" ip4/ip6 term covering the relay's addresses
             // (`-ip4:23.83.208.0/22 ~include:relay.mailchannels.net`): then it goes before that term too.
             const again = renderTerms([...terms, ...(redirect ? [redirect.raw] : ['~all'])]);
@@ -1082,11 +1076,7 @@ async function planSpfOnce(
           } else if (v.state === 'denied' && at >= 0) {
             // Another include reaches the relay with "-", "~" or "?" first: the plain include goes before it.
             terms.splice(at, 0, include);
-            notes.push(
-              before.passed.length && !before.rest.length
-                ? `Adds ${include} before ${v.term}, which reaches the relay with "${v.qualifier}": terms before it pass the relay's addresses (${listed(before.passed)}) today, so it decides nothing for them (the first matching term decides); but only an include reached without a qualifier authorises the relay (RFC 7208 §4.6.2), whatever addresses it publishes, so receivers keep accepting this server's mail (it relays through ${by}).`
-                : `Adds ${include} before ${v.term}, which reaches the relay with "${v.qualifier}" and ${unless || passedFirst ? `decides for the relay's mail${before.passed.length ? ` from ${listed(before.rest)}` : ''}${unless}${passedFirst}` : 'would decide first'}, so receivers accept this server's mail (it relays through ${by}).`,
-            );
+            notes.push(addedBeforeNote(`Adds ${include} before ${v.term}, which reaches the relay with "${v.qualifier}"`, today, by));
           } else {
             terms.push(include);
             notes.push(`Adds ${include} so receivers accept this server's mail (it relays through ${by}).`);
@@ -1381,10 +1371,11 @@ async function onlyServerDecided(ctx: CheckContext, t: SpfTerm, before: readonly
 
 /**
  * The relay's ranges — those the record `term` (a top-level term of `tree` reaching the relay) leads to publishes —
- * split into those `prefix`, the terms before `term`, passes first (`passed`: its "+" ip4/ip6 terms copy them, as
- * receivers evaluate — relayRangesCopied, where a, mx, exists and include terms count as no match) and the `rest`, for
- * which `term` decides unless a term before it matches first; `others`: whether one of `prefix` may match some of the
- * rest (an ip4/ip6 term overlapping them, or any other mechanism — which only check_host with an address can tell).
+ * split into those `prefix`, the terms before `term` (in the record as published: relayToday), passes first (`passed`:
+ * its "+" ip4/ip6 terms copy them, as receivers evaluate — relayRangesCopied, where a, mx, exists and include terms
+ * count as no match) and the `rest`, for which `term` decides unless a term before it matches first; `others`: whether
+ * one of `prefix` may match some of the rest (an ip4/ip6 term overlapping them, or any other mechanism — which only
+ * check_host with an address can tell).
  */
 async function relayPassedBefore(ctx: CheckContext, prefix: readonly string[], tree: SpfTree, term: string, hosts: readonly string[]): Promise<{ passed: string[]; rest: string[]; others: boolean }> {
   const top = tree.terms.find((x) => x.term === term && !x.ignored);
@@ -1401,6 +1392,120 @@ async function relayPassedBefore(ctx: CheckContext, prefix: readonly string[], t
     return range ? rest.some((r) => cidrOverlap(range, r)) : !(p.mechanism === 'ip4' || p.mechanism === 'ip6');
   });
   return { passed, rest, others };
+}
+
+/**
+ * What the "-"/"~"/"?" term reaching the relay (a `denied` verdict's `term`) decides for the relay's mail today:
+ * `reached` — the relay's addresses it decides for with its qualifier; `passed` — those a term before it passes first;
+ * `first` — the first term before it that matches some of them with "-", "~" or "?", and those; `stop` — a permanent
+ * error receivers meet before it for some of them; `others` — some are decided otherwise than these say. `broken`:
+ * receivers answer permerror for the SPF as published (several SPF records, a syntax error), so no term of it decides
+ * anything. Null: the record as published cannot tell (no answer, no SPF record, not the term) — the notes then claim
+ * nothing of today.
+ */
+type RelayToday = RelayDecided | { broken: string } | null;
+type RelayDecided = { reached: string[]; passed: string[]; first?: { term: string; qualifier: '-' | '~' | '?'; ranges: string[] }; stop?: { term: string; why: string }; others: boolean };
+
+/**
+ * RelayToday for `v`, as receivers evaluate the SPF record as published (the domain's TXT records through
+ * ctx.resolver, as the check reads them) — not the plan's terms, from which the plan has already dropped or removed
+ * terms (review: `ip4:0.0.0.0/1 ip4:128.0.0.0/1 ~include:relay.mailchannels.net`, the /1s dropped as wide as +all, was
+ * said to give softfail to the relay's mail the /1s pass today; so was a passing ip4 term the user selected for
+ * removal). check_host per piece of the relay's ranges (spf/relay.ts deniedDecisions: what the check says of the same
+ * term, so the note and the finding agree — `-ip4:23.83.208.0/20 ~include:…` decides for none of it at the include);
+ * where the pieces cannot be told (the relay's record publishes no ranges, or too many pieces), the terms before it in
+ * the published record (relayPassedBefore). A lookup without an answer is never a verdict: null.
+ */
+async function relayToday(ctx: CheckContext, v: { term: string; qualifier: '-' | '~' | '?' }, hosts: readonly string[]): Promise<RelayToday> {
+  const a = await ctx.resolver.resolve(ctx.domain, 'TXT');
+  if (a.status !== 'ok') return null;
+  const sel = selectSpf(a.records);
+  if (sel.status === 'multiple') return { broken: `${sel.records.length} SPF records, RFC 7208 §4.5` };
+  if (sel.status !== 'found') return null;
+  const tree = await walkSpfRecord(ctx.resolver, ctx.domain, sel.record);
+  if (tree.unknown) return null;
+  if (tree.syntaxErrors.length) return { broken: tree.syntaxErrors[0] };
+  const known = relayTermRanges(tree);
+  const d = deniedDecisions(tree, { state: 'denied', ...v }, hosts, known);
+  if (d) {
+    // Some decided neither at the term nor by a term before it that matches: a permanent error before it may be why
+    // (one inside the record the term leads to, `within`, is the relay's own record's, no term before it).
+    const p = d.others ? permerrorBefore(tree, v.term, hosts, known) : null;
+    return { ...d, ...(p && !p.within ? { stop: { term: p.term, why: p.why } } : {}) };
+  }
+  const k = tree.terms.findIndex((t) => t.term === v.term && !t.ignored);
+  if (k < 0) return null;
+  const w = await relayPassedBefore(ctx, tree.terms.slice(0, k).filter((t) => !t.ignored).map((t) => t.term), tree, v.term, hosts);
+  return { reached: w.rest, passed: w.passed, others: w.others };
+}
+
+/**
+ * What decides first for the relay's addresses the term does not decide for (`today`), as a parenthesis for the notes
+ * (empty when it names nothing).
+ */
+function relayTodayWhy(today: RelayDecided): string {
+  const first = [
+    ...(today.first ? [`${today.first.term} before it ${qualifierEffect(today.first.qualifier)} the relay's mail from ${listed(today.first.ranges)} first`] : []),
+    ...(today.passed.length ? [`terms before it pass ${listed(today.passed)} first`] : []),
+  ];
+  // "For some of it" beside what else decides: permerrorBefore names the earliest error, not whose mail it stops.
+  const some = first.length || today.reached.length ? ' for some of it' : '';
+  const parts = [
+    ...(today.stop ? [`receivers stop at a permanent error before it${some}, at ${today.stop.term}: ${today.stop.why}`] : []),
+    ...(first.length ? [`${first.join('; ')}: the first matching term decides`] : []),
+  ];
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
+
+/**
+ * How `today` reads for the notes: `passed` — the term decides for none of the relay's mail, terms before it passing
+ * every address of it; `none` — for none of it otherwise; `all` — for all of it as far as is known (nothing before it
+ * decides first); `some` — for `reached` only.
+ */
+function relayTodayKind(today: RelayDecided): 'passed' | 'none' | 'all' | 'some' {
+  const decidedBefore = !!today.first || !!today.stop || today.others;
+  if (!today.reached.length && today.passed.length && !decidedBefore) return 'passed';
+  if (!today.passed.length && !decidedBefore) return 'all';
+  return today.reached.length ? 'some' : 'none';
+}
+
+/**
+ * The note for the relay's own include written with "-", "~" or "?" (`replaced`: "Replaces ~include:… with include:…:"),
+ * made plain: what its qualifier did today (`today`, RelayToday) — the fix makes it plain whatever that is (only an
+ * include without a qualifier follows the relay's addresses). `by`: the relay's name.
+ */
+function replacedNote(replaced: string, q: '-' | '~' | '?', today: RelayToday, by: string): string {
+  const qualifier = `its "${q}" qualifier`;
+  const accept = `so receivers accept this server's mail (it relays through ${by})`;
+  const only = 'only an include without a qualifier authorises (RFC 7208 §4.6.2)';
+  if (!today) return `${replaced} with ${qualifier} it gives the relay's mail that reaches it ${qualifierResult(q)} instead of pass; ${only}, ${accept}.`;
+  if ('broken' in today) return `${replaced} ${qualifier} decides nothing for the relay's mail today: receivers answer permerror for the SPF as published (${today.broken}); but ${only}, ${accept}.`;
+  const kind = relayTodayKind(today);
+  if (kind === 'passed') {
+    return `${replaced} terms before it pass the relay's addresses (${listed(today.passed)}) today, so ${qualifier} decides nothing for them (the first matching term decides); but only an include without a qualifier authorises the relay (RFC 7208 §4.6.2), whatever addresses it publishes, so receivers keep accepting this server's mail (it relays through ${by}).`;
+  }
+  if (kind === 'none') return `${replaced} ${qualifier} decides for none of the relay's mail today${relayTodayWhy(today)}; but only an include without a qualifier authorises the relay (RFC 7208 §4.6.2), whatever addresses it publishes, ${accept}.`;
+  if (kind === 'all') return `${replaced} ${qualifier} gave the relay's mail ${qualifierResult(q)} instead of pass; ${only}, ${accept}.`;
+  return `${replaced} ${qualifier} gave ${qualifierResult(q)} instead of pass to the relay's mail that no term before it matches first, from ${listed(today.reached)}${relayTodayWhy(today)}; ${only}, ${accept}.`;
+}
+
+/**
+ * The note for the relay's include added before another include reaching the relay with "-", "~" or "?" (`head`:
+ * "Adds include:… before ~include:…, which reaches the relay with "~""), saying what that include did today (`today`,
+ * RelayToday). `by`: the relay's name.
+ */
+function addedBeforeNote(head: string, today: RelayToday, by: string): string {
+  const accept = `so receivers accept this server's mail (it relays through ${by})`;
+  const only = 'only an include reached without a qualifier authorises the relay (RFC 7208 §4.6.2)';
+  if (!today) return `${head}: ${only}, ${accept}.`;
+  if ('broken' in today) return `${head}: it decides nothing for the relay's mail today (receivers answer permerror for the SPF as published: ${today.broken}); but ${only}, ${accept}.`;
+  const kind = relayTodayKind(today);
+  if (kind === 'passed') {
+    return `${head}: terms before it pass the relay's addresses (${listed(today.passed)}) today, so it decides nothing for them (the first matching term decides); but ${only}, whatever addresses it publishes, so receivers keep accepting this server's mail (it relays through ${by}).`;
+  }
+  if (kind === 'none') return `${head}: it decides for none of the relay's mail today${relayTodayWhy(today)}; but ${only}, whatever addresses it publishes, ${accept}.`;
+  if (kind === 'all') return `${head} and would decide first, ${accept}.`;
+  return `${head} and decides for the relay's mail that no term before it matches first, from ${listed(today.reached)}${relayTodayWhy(today)}, ${accept}.`;
 }
 
 /** What a match with result `result` gives the sender, as words ("passes", "softfails", …). */
