@@ -53,34 +53,98 @@ async function rewritesPanelRecord(ctx: CheckContext, r: ZoneRecord): Promise<bo
 const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-lookups', 'spf.void-lookups']);
 
 /**
+ * Why receivers answer permerror today for the relay's mail that would reach a relay include with a qualifier (a
+ * `denied` verdict's term), where they do: `record` — for the SPF as published, whatever the sender (several SPF
+ * records, RFC 7208 §4.5; a syntax error anywhere in the record, §4.6); `stop` — a permanent error check_host meets
+ * before the include decides (spf/relay.ts permerrorBefore: an include before it that names no SPF record, the 11th
+ * DNS lookup…, or one inside the record the include leads to, `within`). The plan's note on the same include says
+ * the same (src/core/plans/spf.ts relayToday: "decides nothing for the relay's mail today").
+ */
+type RelayPermerror = { record: string } | { stop: { term: string; why: string; within?: true }; top: boolean };
+
+/**
+ * RelayPermerror for the `denied` include `v` of the judged record `j` (`d`: deniedDecisions' — some of the relay's
+ * addresses decided otherwise, `others`, are those a permanent error may stop; null: the cells cannot tell, then the
+ * walk's address stands for them); `many`: why receivers answer permerror for every record the domain publishes
+ * (several SPF records), else null. Null when nothing makes them answer permerror before the include decides.
+ */
+function relayPermerror(j: Judged, v: Extract<RelayAuthorisation, { state: 'denied' }>, d: ReturnType<typeof deniedDecisions>, many: string | null, hosts: readonly string[], known: TermRanges): RelayPermerror | null {
+  if (many) return { record: many };
+  if (j.tree.syntaxErrors.length) return { record: `${j.named('the SPF record')} has a syntax error (${j.tree.syntaxErrors[0]}), and receivers refuse a record with one anywhere in it (RFC 7208 §4.6; see spf.syntax)` };
+  if (d && !d.others) return null;
+  const stop = permerrorBefore(j.tree, v.term, hosts, known);
+  // `top`: the relay's mail stopped is all the cells say of it (none decided by a term before the include, none at it).
+  return stop ? { stop, top: !!d && !d.first && !d.passed.length && !d.reached.length } : null;
+}
+
+/**
+ * Where check_host meets the permanent error `stop` (RelayPermerror) on the way to `term` (the include), as words:
+ * the cause (`sep` between the term met and why: "include:nothere.example comes before it: …"), where the mail's
+ * evaluation ends ("before they reach …", or "at …": an error inside the record the include leads to, or the include
+ * itself the 11th lookup), and the RFC's section.
+ */
+function stopWords(stop: { term: string; why: string; within?: true }, term: string, record: string | null, sep: string): { cause: string; where: string; section: string } {
+  const limit = /§4\.6\.4/.test(stop.why);
+  const atTerm = !!stop.within || stop.term === record;
+  const cause = stop.within && !limit ? `in the record ${term} leads to, a permanent error comes before the relay's include${sep}${stop.why}` : atTerm ? stop.why : `${stop.term} comes before it${sep}${stop.why}`;
+  return { cause, where: atTerm ? `at ${term}` : `before they reach ${term}`, section: limit ? 'RFC 7208 §4.6.4' : 'RFC 7208 §5.2' };
+}
+
+/**
  * The message of a relay include with a "-", "~" or "?" qualifier (RFC 7208 §4.6.2, §5.2), saying which term decides
  * for which of the relay's addresses as check_host evaluates the record (`d`: spf/relay.ts deniedDecisions; null: the
  * include for all of them): a term before it that matches some first (`-ip4:23.83.208.0/20
  * ~include:relay.mailchannels.net` fails them at the -ip4 — pyspf and Mail::SPF agree — and was said to softfail them
  * at the include), or terms before it that pass some first (then its qualifier decides only for the rest, or for none
- * today). `record`: how to name the record that has it ("the SPF record", or with its text when the domain publishes
- * several). The verdict stays: only the include without a qualifier follows the relay's addresses.
+ * today). Where receivers answer permerror today before the include decides (`pe`: RelayPermerror — several SPF
+ * records, a syntax error, `include:nothere.example` before it), it says so, and that the qualifier decides nothing
+ * for that mail today (it said the include gives the relay's mail softfail, or passes it "for now", where pyspf and
+ * Mail::SPF answer permerror; the SPF fix's note says the qualifier decides nothing today). `record`: how to name the
+ * record that has it ("the SPF record", or with its text when the domain publishes several). The verdict stays: only
+ * the include without a qualifier follows the relay's addresses.
  */
-function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'denied' }>, record: string, several: boolean, d: ReturnType<typeof deniedDecisions>): string {
+function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'denied' }>, record: string, several: boolean, d: ReturnType<typeof deniedDecisions>, pe: RelayPermerror | null, text: string | null): string {
   const q = `"${v.qualifier}"`;
   const only = 'only an include without a qualifier (or with "+") authorises (RFC 7208 §4.6.2, §5.2)';
+  const mended = `Nor would ${v.term} authorise the relay once that is mended: its ${q} qualifier gives ${qualifierResult(v.qualifier)} instead of pass, and ${only}.`;
+  if (pe && 'record' in pe && d?.first) {
+    // A term before it that matches some of the relay's addresses first is still named (the subject, and the term the
+    // fix puts the relay's include before) — as what it does once the record is mended, not today.
+    const f = d.first;
+    return `This server relays through ${name}, but${several ? ` in ${record},` : ''} ${f.term} comes before ${v.term} and ${shadowWords(f.term, f.ranges)}, and receivers answer permerror for the SPF as published today, whatever the sender: ${pe.record}. So the relay's mail fails SPF and they reject or junk it: neither ${f.term} nor the ${q} qualifier decides anything today. Once that is mended, the first matching term decides (RFC 7208 §4.6.2): ${f.term} would give the relay's mail from those addresses ${qualifierResult(f.qualifier)} instead of pass, and ${v.term} would not authorise the relay either: its ${q} qualifier gives ${qualifierResult(v.qualifier)} instead of pass, and ${only}.`;
+  }
+  if (pe && 'record' in pe) {
+    return `This server relays through ${name}, and ${record} reaches it through ${v.term}, but receivers answer permerror for the SPF as published today, whatever the sender: ${pe.record}. So the relay's mail fails SPF and they reject or junk it: the ${q} qualifier decides nothing today. ${mended}`;
+  }
+  const stop = pe && 'stop' in pe ? stopWords(pe.stop, v.term, text, ': ') : null;
+  if (stop && (!d || pe!.top)) {
+    // Nothing before the include decides for the relay's mail (or the cells cannot tell): the error stops all of it.
+    const whose = d ? "the relay's mail" : "the relay's mail that no term before it matches first";
+    return `This server relays through ${name}, and ${record} reaches it through ${v.term}, but ${stop.cause}. Receivers return permerror for ${whose} ${stop.where} (${stop.section}), so it fails SPF and they reject or junk it: the ${q} qualifier decides nothing today. ${mended}`;
+  }
+  // Some of the relay's addresses are decided otherwise, and the error stops the rest.
+  const other = pe && 'stop' in pe ? stopWords(pe.stop, v.term, text, ' — ') : null;
+  const rest = other ? ` Receivers return permerror for the relay's mail from its other addresses ${other.where} (${other.section}): ${other.cause}.` : '';
   if (d?.first) {
     const f = d.first;
     // The rest as "the other addresses" where the include decides for every one of them (a list of the pieces a single
     // address leaves is no help).
-    const rest = !d.reached.length
+    const after = !d.reached.length
       ? `${v.term} decides for none of the relay's mail today, and would not authorise it either: its ${q} qualifier gives ${qualifierResult(v.qualifier)} instead of pass, and ${only}.`
       : !d.passed.length && !d.others
         ? `The relay's other addresses reach ${v.term}, whose ${q} qualifier gives them ${qualifierResult(v.qualifier)} instead of pass: ${only}.`
         : `The relay's mail from ${listed(d.reached)} reaches ${v.term}, whose ${q} qualifier gives it ${qualifierResult(v.qualifier)} instead of pass: ${only}.`;
-    return `This server relays through ${name}, but${several ? ` in ${record},` : ''} ${f.term} comes before ${v.term} and ${shadowWords(f.term, f.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(f.qualifier)} instead of pass. ${rest}`;
+    return `This server relays through ${name}, but${several ? ` in ${record},` : ''} ${f.term} comes before ${v.term} and ${shadowWords(f.term, f.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(f.qualifier)} instead of pass. ${after}${rest}`;
   }
   if (d?.passed.length && !d.reached.length) {
-    return `This server relays through ${name}, and ${record} reaches it through ${v.term}, but terms before it pass the relay's addresses ${listed(d.passed)} first (the first matching term decides, RFC 7208 §4.6.2): receivers pass its mail from them for now, and the ${q} qualifier decides nothing today. Yet ${only}: ${name} publishes its sending addresses in its own SPF record and changes them, and only the include follows — with ${q}, receivers give ${qualifierResult(v.qualifier)} to its mail from any address it adds.`;
+    return `This server relays through ${name}, and ${record} reaches it through ${v.term}, but terms before it pass the relay's addresses ${listed(d.passed)} first (the first matching term decides, RFC 7208 §4.6.2): receivers pass its mail from them for now, and the ${q} qualifier decides nothing today.${rest} Yet ${only}: ${name} publishes its sending addresses in its own SPF record and changes them, and only the include follows — with ${q}, receivers give ${qualifierResult(v.qualifier)} to its mail from any address it adds.`;
   }
   if (d?.passed.length) {
     const from = d.others ? listed(d.reached) : 'its other addresses';
-    return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its ${q} qualifier gives the relay's mail from ${from} ${qualifierResult(v.qualifier)} instead of pass (terms before it pass ${listed(d.passed)} first: the first matching term decides) — ${only}. Receivers reject or junk this server's mail from those addresses.`;
+    return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its ${q} qualifier gives the relay's mail from ${from} ${qualifierResult(v.qualifier)} instead of pass (terms before it pass ${listed(d.passed)} first: the first matching term decides) — ${only}. Receivers reject or junk this server's mail from those addresses.${rest}`;
+  }
+  if (stop && d) {
+    return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its ${q} qualifier gives the relay's mail from ${listed(d.reached)} ${qualifierResult(v.qualifier)} instead of pass — ${only}. Receivers reject or junk this server's mail from those addresses.${rest}`;
   }
   return `This server relays through ${name}, but ${record} reaches it through ${v.term}: its ${q} qualifier gives the relay's mail ${qualifierResult(v.qualifier)} instead of pass — ${only}. Receivers reject or junk this server's mail.`;
 }
@@ -196,7 +260,10 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
   if (nm.state === 'unknown') {
     out.push(makeFinding('spf', 'spf.dns-error', 'unknown', noMailUnknown(ctx.domain, nm, 'spf'), judged[0].treeEv));
   } else if (nm.state === 'mail') {
-    added = await authorisation(ctx, judged, ev, denying, out);
+    // Several SPF records receivers read: a permanent error for every message, whatever each record says (spf.multiple;
+    // not those receivers read none of, whose result is none).
+    const many = sel.status === 'multiple' && !near.length ? `${ctx.domain} publishes ${sel.records.length} SPF records (RFC 7208 §4.5; see spf.multiple)` : null;
+    added = await authorisation(ctx, judged, ev, denying, out, many);
   }
 
   for (const j of judged) await classifyTerms(ctx, j, denying.get(j), ev, out, nm.state === 'mail');
@@ -441,7 +508,7 @@ type Added = { lookups: number; voids: number; unknown: boolean; ask?: true };
  * whose relay include has a qualifier that keeps the relay from passing go into `denying`. Returns what the SPF fix
  * would add costs (see spfCheck).
  */
-async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: Evidence, denying: Map<Judged, string>, out: Finding[]): Promise<Added> {
+async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: Evidence, denying: Map<Judged, string>, out: Finding[], many: string | null): Promise<Added> {
   let added: Added = { lookups: 0, voids: 0, unknown: false };
   const several = judged.length > 1;
   /** Evidence for a finding about all the records: the record's lookups when there is one. */
@@ -511,8 +578,9 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       if (v.state === 'denied') {
         denying.set(j, v.term);
         const d = deniedDecisions(j.tree, v, judgedHosts, known[k]);
+        const pe = relayPermerror(j, v, d, many, judgedHosts, known[k]);
         // Named by the term that decides first for the relay's addresses, as a shadowing term is.
-        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v, record, several, d), j.treeEv, d?.first ? { subject: d.first.term, fix: 'spf' } : { fix: 'spf' }));
+        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v, record, several, d, pe, j.tree.record), j.treeEv, d?.first ? { subject: d.first.term, fix: 'spf' } : { fix: 'spf' }));
         said = true;
       } else if (v.state === 'shadowed') {
         const where = several ? ` in ${record},` : '';
@@ -912,7 +980,10 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
       );
     } else if (c.class === 'unknown') {
       // An include whose name does not exist or publishes no SPF record cannot work whoever it names: said as that
-      // (the classifier's reason speaks of addresses, which an include does not use), and the fix drops it.
+      // (the classifier's reason speaks of addresses, which an include does not use), and the fix drops it. Receivers
+      // meet its permerror only for mail no term before it matches (RFC 7208 §4.6.2): mail a term before it passes —
+      // or a relay include before it softfails — never reaches it (it said "permerror for the whole record", beside a
+      // relay finding saying the relay's mail passes, or softfails, there: pyspf and Mail::SPF agree with the latter).
       // Its name as the walk looked it up: %{d} and %{o} expanded (spf/tree.ts), else as written.
       const name = walked?.target ?? (t.hasMacro ? undefined : t.domainSpec);
       const target = walked?.error && !walked.loop && t.mechanism === 'include' && name ? await includeTarget(ctx, name) : null;
@@ -923,7 +994,7 @@ async function classifyTerms(ctx: CheckContext, j: Judged, denyingTerm: string |
           'spf.unknown-term',
           'info',
           broken
-            ? `${t.raw}: ${canonName(name!)} ${broken}, so the include cannot work: receivers return permerror for the whole record (see spf.syntax). ${fixable ? 'The SPF fix drops it.' : 'Remove it by hand (the SPF fix is not offered here).'}`
+            ? `${t.raw}: ${canonName(name!)} ${broken}, so the include cannot work: receivers return permerror for all mail no term before it matches (see spf.syntax). ${fixable ? 'The SPF fix drops it.' : 'Remove it by hand (the SPF fix is not offered here).'}`
             : `${t.raw}: ${c.reason}. Kept unless you choose to remove it; the SPF fix drops it only when it cannot work (its notes say why).`,
           ev,
           { subject: t.raw, classification: c },
