@@ -19,6 +19,7 @@ import { checkHost } from '../../../src/core/spf/evaluate.js';
 import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
 import { apexOf, BASE_WORLD, findSpfJudges, judges, rec, ScenarioRuns, served, type Answer, type SpfJudges, type SpfScenario } from '../../helpers/spf-scenarios.js';
 import { checkContext } from './context.js';
+import { inRange } from '../../helpers/ipv4-range.js';
 
 const RELAY = 'relay.mailchannels.net';
 const INCLUDE = `include:${RELAY}`;
@@ -235,16 +236,7 @@ const zoneOf = (s: Scenario): ZoneRecord[] => [...apexOf(s.domain), ...s.spf.map
 /** "a", "a and b", "a, b and c" → the items. */
 const rangesOf = (text: string) => text.split(/, | and /).map((x) => x.trim());
 
-function ipNumber(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
 
-function inRange(ip: string, range: string): boolean {
-  const [net, len] = range.split('/');
-  const bits = len === undefined ? 32 : Number(len);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((ipNumber(ip) & mask) >>> 0) === ((ipNumber(net) & mask) >>> 0);
-}
 
 /** The mechanism Mail::SPF says matched, or null (none matched). */
 const mechanism = (a: Answer) => /\(mechanism '([^']+)' matched\)/.exec(a.explanation)?.[1] ?? null;

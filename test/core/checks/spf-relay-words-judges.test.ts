@@ -23,6 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import type { ServedZoneMap } from '../../../src/adapters/dns/server.js';
 import type { Finding, ZoneRecord } from '../../../src/core/model.js';
 import { apexOf, BASE_WORLD, findSpfJudges, judges, rec, ScenarioRuns, served, type Answer, type SpfJudges, type SpfScenario } from '../../helpers/spf-scenarios.js';
+import { inRange } from '../../helpers/ipv4-range.js';
 
 const found = findSpfJudges();
 const skip = 'skip' in found ? found.skip : false;
@@ -142,17 +143,7 @@ function claimsOf(message: string): Claim[] {
 
 // ---- the addresses ----
 
-function ipNumber(ip: string): number {
-  return ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-}
 
-/** Whether `ip` is in `range` ("a.b.c.d/len", or one address). */
-function inRange(ip: string, range: string): boolean {
-  const [net, len] = range.split('/');
-  const bits = len === undefined ? 32 : Number(len);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((ipNumber(ip) & mask) >>> 0) === ((ipNumber(net) & mask) >>> 0);
-}
 
 /** The mechanism Mail::SPF says matched, or null (none matched). */
 function mechanism(a: Answer): string | null {
