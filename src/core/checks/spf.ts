@@ -72,7 +72,7 @@ function relayPermerror(j: Judged, v: Extract<RelayAuthorisation, { state: 'deni
   if (many) return { record: many };
   if (j.tree.syntaxErrors.length) return { record: `${j.named('the SPF record')} has a syntax error (${j.tree.syntaxErrors[0]}), and receivers refuse a record with one anywhere in it (RFC 7208 §4.6; see spf.syntax)` };
   if (d && !d.others) return null;
-  const stop = permerrorBefore(j.tree, v.term, hosts, known);
+  const stop = permerrorBefore(j.tree, v.term, hosts, known, true);
   // `top`: the relay's mail stopped is all the cells say of it (none decided by a term before the include, none at it).
   return stop ? { stop, top: !!d && !d.first && !d.passed.length && !d.reached.length } : null;
 }
@@ -151,11 +151,39 @@ function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'deni
 
 /**
  * What a `shadowed` relay finding adds about the relay's other addresses (`rest`: spf/relay.ts shadowRest) — said only
- * where every one of them passes; `top`: the top-level term that leads to the relay.
+ * where every one of them passes; `top`: the top-level term that leads to the relay. `would`: said of the record once
+ * the domain's SPF records are one (today receivers answer permerror for all of it).
  */
-function shadowRestWords(rest: readonly string[] | null, top: string): string {
+function shadowRestWords(rest: readonly string[] | null, top: string, would = false): string {
   if (!rest?.length) return '';
-  return rest.length === 1 && rest[0] === top ? ` The relay's other addresses pass through ${top}.` : ` The relay's other addresses pass (${listed(rest)} ${rest.length > 1 ? 'match' : 'matches'} them first).`;
+  const pass = would ? 'would pass' : 'pass';
+  return rest.length === 1 && rest[0] === top ? ` The relay's other addresses ${pass} through ${top}.` : ` The relay's other addresses ${pass} (${listed(rest)} ${rest.length > 1 ? 'match' : 'matches'} them first).`;
+}
+
+/**
+ * The message of a `shadowed` relay verdict (spf/relay.ts RelayAuthorisation): `v.term` comes before the term that
+ * reaches the relay and decides first for `v.ranges` (`-ip4:23.83.210.0/24 include:relay.mailchannels.net`), in the
+ * record itself or in the one `v.via` leads to; `rest`: shadowRest. `many`: why receivers answer permerror today for
+ * every record the domain publishes (several SPF records, RFC 7208 §4.5) — then no term decides anything today, and
+ * what `v.term` does is said as what it would do once the records are one (review: with a second SPF record, the
+ * finding said receivers "give the relay's mail from those addresses fail" and that "the other addresses pass", where
+ * pyspf and Mail::SPF answer permerror for every address). `record`: how to name the record; `several`: it is one of
+ * several.
+ */
+function shadowedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'shadowed' }>, record: string, several: boolean, rest: readonly string[] | null, many: string | null): string {
+  const result = qualifierResult(v.qualifier);
+  const how = `${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}`;
+  if (many) {
+    const where = v.via ? `${record} reaches it only through ${v.via}, and in the record that leads to, ${how}` : `in ${record}, ${how}`;
+    const would = v.via ? `${v.term} would make that record give the relay's mail from those addresses ${result} instead of pass` : `${v.term} would give the relay's mail from those addresses ${result} instead of pass`;
+    return `This server relays through ${name}, but ${where}, and receivers answer permerror for the SPF as published today, whatever the sender: ${many}. So the relay's mail fails SPF from every address and they reject or junk it: neither ${v.term} nor ${v.via ?? v.include} decides anything today. Once the records are one, the first matching term decides (RFC 7208 §4.6.2): ${would}.${shadowRestWords(rest, v.via ?? v.include, true)}`;
+  }
+  const rw = shadowRestWords(rest, v.via ?? v.include);
+  if (v.via) {
+    return `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${how}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${result} instead of pass, and receivers reject or junk it.${rw}`;
+  }
+  const where = several ? ` in ${record},` : '';
+  return `This server relays through ${name}, but${where} ${how}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${result} instead of pass.${rw}`;
 }
 
 /** One SPF record as the check judges it (judgeRecord): what the later steps (authorisation, terms) read of it. */
@@ -583,20 +611,8 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
         out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v, record, several, d, pe, j.tree.record), j.treeEv, d?.first ? { subject: d.first.term, fix: 'spf' } : { fix: 'spf' }));
         said = true;
       } else if (v.state === 'shadowed') {
-        const where = several ? ` in ${record},` : '';
-        const rest = shadowRestWords(shadowRest(j.tree, v, judgedHosts, known[k]), v.via ?? v.include);
-        out.push(
-          makeFinding(
-            'spf',
-            'spf.server-not-authorized',
-            'fail',
-            v.via
-              ? `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass, and receivers reject or junk it.${rest}`
-              : `This server relays through ${name}, but${where} ${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${qualifierResult(v.qualifier)} instead of pass.${rest}`,
-            j.treeEv,
-            { subject: v.via ?? v.term, fix: 'spf' },
-          ),
-        );
+        const rest = shadowRest(j.tree, v, judgedHosts, known[k]);
+        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', shadowedRelay(name, v, record, several, rest, many), j.treeEv, { subject: v.via ?? v.term, fix: 'spf' }));
         said = true;
       } else if (v.state === 'absent') {
         // The include is there, but run together with the next term (or with stray characters in it): receivers read

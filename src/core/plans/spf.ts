@@ -1047,13 +1047,18 @@ async function planSpfOnce(
           // ip4/ip6 term covering them, an a/mx term naming them, ?include: of a record passing them…): the include
           // goes before it (moved, when the record has it), so it decides first for the relay; the term still decides
           // for the other addresses it matches.
+          // With several SPF records, receivers answer permerror for every sender today: the term decides nothing yet, and
+          // what it does is said as what it would do in the merged record (review: the note said it "fails the relay's
+          // mail" today, where pyspf and Mail::SPF answer permerror).
           const moveBefore = (w: Extract<typeof v, { state: 'shadowed' }>, k: number) => {
             const had = written();
             if (had > k) terms.splice(had, 1);
             terms.splice(k, 0, include);
-            notes.push(
-              `${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which ${shadowWords(w.term, w.ranges)} and, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides), so receivers accept this server's mail (it relays through ${by}).`,
-            );
+            const does =
+              spfRecords.length > 1
+                ? ` would, coming first, give the relay's mail from them ${qualifierResult(w.qualifier)} once the records are one (the first matching term decides; today receivers answer permerror for every sender: ${spfRecords.length} SPF records, RFC 7208 §4.5)`
+                : `, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides)`;
+            notes.push(`${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which ${shadowWords(w.term, w.ranges)} and${does}, so receivers accept this server's mail (it relays through ${by}).`);
           };
           // What the "-"/"~"/"?" term reaching the relay does to its mail today: as receivers evaluate the record as
           // published (terms before it that match some of the relay's addresses decide first for them, RFC 7208
@@ -1430,7 +1435,7 @@ async function relayToday(ctx: CheckContext, v: { term: string; qualifier: '-' |
   if (d) {
     // Some decided neither at the term nor by a term before it that matches: a permanent error before it may be why
     // (one inside the record the term leads to, `within`, is the relay's own record's, no term before it).
-    const p = d.others ? permerrorBefore(tree, v.term, hosts, known) : null;
+    const p = d.others ? permerrorBefore(tree, v.term, hosts, known, true) : null;
     return { ...d, ...(p && !p.within ? { stop: { term: p.term, why: p.why } } : {}) };
   }
   const k = tree.terms.findIndex((t) => t.term === v.term && !t.ignored);

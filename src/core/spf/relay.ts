@@ -10,6 +10,8 @@ import type { SpfTreeNode, SpfTreeTerm } from './tree.js';
 
 /** RFC 7208 §4.6.4: DNS-querying terms one evaluation may cost. */
 const LOOKUP_LIMIT = 10;
+/** RFC 7208 §4.6.4: void lookups (names that do not exist or have no address of the sender's family) one evaluation may cost. */
+const VOID_LIMIT = 2;
 
 /**
  * The names that may hold a relay's SPF record, in the order cPanel's autodiscovery tries them (cpanel.md §7.2): the
@@ -363,8 +365,10 @@ interface Decision {
   inner?: Decision;
   /** DNS-querying terms counted before `term`. */
   before: number;
-  /** A permanent error's cause: `limit` (the 11th DNS-querying term), else the error. */
+  /** A permanent error's cause: `limit` (the 11th DNS-querying term), `voids` (the third void lookup), else the error. */
   error?: string;
+  /** For `voids`: the void lookups counted by the end of `term`. */
+  voids?: number;
 }
 
 interface Evaluation {
@@ -374,6 +378,22 @@ interface Evaluation {
   known: TermRanges | undefined;
   /** DNS-querying terms counted so far. */
   lookups: number;
+  /**
+   * Void lookups counted so far, where they are counted (permerrorBefore and deniedDecisions: what receivers answer for
+   * the relay's mail); undefined: not counted (relayAuthorisation's verdict, and relayPastVoids' check_host for a
+   * passing include, keep the walk's rule).
+   */
+  voids?: number;
+}
+
+/**
+ * The void lookups a walked a/mx/exists term costs a sender in `cell` (tree.ts counts them per family: receivers look
+ * up only the sender's family, RFC 7208 §5.3; exists always asks A). Those of the record an include or redirect= leads
+ * to are counted there, term by term. No cell: the names void for every sender.
+ */
+function ownVoids(t: SpfTreeTerm, m: string | undefined, cell: Net | null): number {
+  if (m !== 'a' && m !== 'mx' && m !== 'exists') return 0;
+  return !cell ? t.voids : cell.v6 ? t.voids6 : t.voids4;
 }
 
 /**
@@ -402,11 +422,14 @@ function evaluateFor(node: SpfTreeNode, e: Evaluation, depth: number): Decision 
     }
     if (m === 'all') return { result: RESULT[p.qualifier], term: t, before };
     if (++e.lookups > LOOKUP_LIMIT) return { result: 'permerror', term: t, before, error: 'limit' };
+    // Every name an a/mx term looks up is asked before it is compared (an mx's exchangers too): past the void limit it
+    // is a permerror, whether it matches or not (check_host's countVoid; evaluate.ts).
+    if (e.voids !== undefined && (e.voids += ownVoids(t, m, e.cell)) > VOID_LIMIT) return { result: 'permerror', term: t, before, error: 'voids', voids: e.voids };
     if (m === 'include') {
       // The relay's own include, when its record was not walked (no cell then): it passes the relay.
       if (!e.cell && t.target && e.hosts.has(t.target) && !t.children) return { result: RESULT[p.qualifier], term: t, before };
       const d = follow(t, e, depth);
-      if (d?.result === 'permerror') return { result: 'permerror', term: t, inner: d, before, error: d.error };
+      if (d?.result === 'permerror') return { result: 'permerror', term: t, inner: d, before, error: d.error, ...(d.voids ? { voids: d.voids } : {}) };
       if (d?.result === 'pass') return { result: RESULT[p.qualifier], term: t, inner: d, before };
     } else if (m === 'a' || m === 'mx') {
       // An error found after the name was looked up (more than 10 MX names) is a permerror; an unusable name matches nothing.
@@ -421,7 +444,7 @@ function evaluateFor(node: SpfTreeNode, e: Evaluation, depth: number): Decision 
     if (++e.lookups > LOOKUP_LIMIT) return { result: 'permerror', term: redirect, before, error: 'limit' };
     const d = follow(redirect, e, depth);
     if (!d) return { result: 'unknown', term: redirect, before };
-    return { result: d.result, term: redirect, inner: d, before, ...(d.error ? { error: d.error } : {}) };
+    return { result: d.result, term: redirect, inner: d, before, ...(d.error ? { error: d.error } : {}), ...(d.voids ? { voids: d.voids } : {}) };
   }
   return { result: 'neutral', before: e.lookups };
 }
@@ -447,12 +470,12 @@ function follow(t: SpfTreeTerm, e: Evaluation, depth: number): Decision | null {
 }
 
 /** Each cell of the relay's ranges (those of the record `top` leads to) and what check_host gives it in `tree`. */
-function evaluated(tree: SpfTreeNode, top: SpfTreeTerm, hosts: ReadonlySet<string>, known: TermRanges | undefined): { cell: Net | null; d: Decision; at: number }[] | null {
+function evaluated(tree: SpfTreeNode, top: SpfTreeTerm, hosts: ReadonlySet<string>, known: TermRanges | undefined, voids = false): { cell: Net | null; d: Decision; at: number }[] | null {
   const ranges = publishedRanges(relayNode(top, hosts));
   const cells: (Net | null)[] | null = ranges.length ? relayCells(tree, ranges, known) : [null];
   if (!cells) return null;
   return cells.map((cell) => {
-    const d = evaluateFor(tree, { cell, hosts, known, lookups: 0 }, 0);
+    const d = evaluateFor(tree, { cell, hosts, known, lookups: 0, ...(voids ? { voids: 0 } : {}) }, 0);
     return { cell, d, at: d.term ? tree.terms.indexOf(d.term) : tree.terms.length };
   });
 }
@@ -515,10 +538,10 @@ function asEvaluated(tree: SpfTreeNode, walked: Extract<RelayAuthorisation, { st
 }
 
 /** The top-level term `term` of `tree` and each cell of the relay's ranges with what check_host gives it; null when not judged. */
-function cellsAt(tree: SpfTreeNode, term: string, hosts: readonly string[], known: TermRanges | undefined): { k: number; all: { cell: Net | null; d: Decision; at: number }[] } | null {
+function cellsAt(tree: SpfTreeNode, term: string, hosts: readonly string[], known: TermRanges | undefined, voids = false): { k: number; all: { cell: Net | null; d: Decision; at: number }[] } | null {
   const k = tree.terms.findIndex((t) => t.term === term && !t.ignored);
   if (k < 0) return null;
-  const all = evaluated(tree, tree.terms[k], new Set(hosts.map((h) => canonName(h))), known);
+  const all = evaluated(tree, tree.terms[k], new Set(hosts.map((h) => canonName(h))), known, voids);
   return all && { k, all };
 }
 
@@ -553,7 +576,10 @@ export function deniedDecisions(
   hosts: readonly string[],
   known?: TermRanges,
 ): { first?: { term: string; qualifier: '-' | '~' | '?'; ranges: string[] }; reached: string[]; passed: string[]; others: boolean } | null {
-  const c = cellsAt(tree, v.term, hosts, known);
+  // Void lookups counted: past 2 before the term, receivers answer permerror there and nothing decides (review: three
+  // names that do not exist before `~include:relay.mailchannels.net` were said to leave the "~" giving softfail, where
+  // pyspf and Mail::SPF answer permerror).
+  const c = cellsAt(tree, v.term, hosts, known, true);
   if (!c || c.all.some((x) => !x.cell)) return null;
   const { k, all } = c;
   const nets = (xs: typeof all) => mergedText(xs.map((x) => x.cell!));
@@ -581,15 +607,18 @@ export function deniedDecisions(
  * was counted whole, and a relay that passes reported past 10 lookups; pyspf answered permerror for the relay's
  * addresses behind 9 lookups and Google's include, the audit said the relay was authorised). `within`: it is met inside
  * the record `passTerm` leads to, before the relay's include there (then `term` is the record). Null when nothing does.
+ * `voids`: the third void lookup (§4.6.4: names that do not exist or have no address of the sender's family) counts
+ * too — for a relay include with a qualifier (deniedDecisions counts them); a passing include's void lookups are
+ * relayPastVoids' (check_host for the relay's addresses, with what the walk cannot count).
  */
-export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: readonly string[], known?: TermRanges): { term: string; why: string; within?: true } | null {
+export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: readonly string[], known?: TermRanges, voids = false): { term: string; why: string; within?: true } | null {
   if (tree.syntaxErrors.length) return { term: tree.record ?? '', why: tree.syntaxErrors[0] };
   const set = new Set(hosts.map((h) => canonName(h)));
   const k = tree.terms.findIndex((t) => t.term === passTerm && !t.ignored);
   if (k < 0) return null;
   const pass = tree.terms[k];
   // Past MAX_CELLS, one address no ip4/ip6 or a/mx term matches stands for them all (the walk's shortcut).
-  const all = evaluated(tree, pass, set, known) ?? [{ cell: null, d: evaluateFor(tree, { cell: null, hosts: set, known, lookups: 0 }, 0), at: -1 }];
+  const all = evaluated(tree, pass, set, known, voids) ?? [{ cell: null, d: evaluateFor(tree, { cell: null, hosts: set, known, lookups: 0, ...(voids ? { voids: 0 } : {}) }, 0), at: -1 }];
   let worst: { d: Decision; at: number } | null = null;
   for (const x of all) {
     const at = x.d.term ? tree.terms.indexOf(x.d.term) : -1;
@@ -603,6 +632,12 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
     if (t !== pass) return { term: t.term, why: `receivers count ${d.before + t.lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
     if (!d.inner) return { term: tree.record ?? '', why: `the terms before ${t.term} cost ${d.before} DNS lookups, and it is one more: more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
     return { term: tree.record ?? '', why: `the terms before the relay's include in the record ${t.term} leads to take receivers past ${LOOKUP_LIMIT} DNS lookups (RFC 7208 §4.6.4)`, within: true };
+  }
+  if (d.error === 'voids') {
+    const n = d.voids ?? VOID_LIMIT + 1;
+    const what = `lookups of names that do not exist or have no address of the sender's family: more than ${VOID_LIMIT} (RFC 7208 §4.6.4)`;
+    if (t !== pass) return { term: t.term, why: `receivers count ${n} void lookups by the end of it, ${what}` };
+    return { term: tree.record ?? '', why: `the terms before the relay's include in the record ${t.term} leads to cost receivers ${n} void lookups, ${what}`, within: true };
   }
   const why = t.error ?? t.nestedErrors?.[0] ?? d.error ?? 'a permanent error';
   return t === pass ? { term: tree.record ?? '', why, within: true } : { term: t.term, why };
