@@ -10,21 +10,14 @@
 // way test/core/checks/spf-relay-words-judges.test.ts does (one loopback DNS server that mailhealth asks too), and
 // skips with a message when no python3 with pyspf or no perl with Mail::SPF is found.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ServedZoneMap } from '../../../src/adapters/dns/server.js';
-import { spfCheck } from '../../../src/core/checks/spf.js';
-import type { Finding, MailSettings, ZoneRecord } from '../../../src/core/model.js';
-import { planSpf } from '../../../src/core/plans/spf.js';
-import { checkHost } from '../../../src/core/spf/evaluate.js';
-import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
-import { apexOf, BASE_WORLD, findSpfJudges, judges, rec, ScenarioRuns, served, type Answer, type SpfJudges, type SpfScenario } from '../../helpers/spf-scenarios.js';
-import { checkContext } from './context.js';
+import type { Finding } from '../../../src/core/model.js';
+import type { ZoneMap } from '../../helpers/map-resolver.js';
 import { inRange } from '../../helpers/ipv4-range.js';
+import { INCLUDE, mechanism, noteOn, rangesOf, RELAY, relayAudit, relayJudgeRuns, show, type RelayScenario } from '../../helpers/relay-words.js';
+import { BASE_WORLD, findSpfJudges, type SpfJudges } from '../../helpers/spf-scenarios.js';
 
-const RELAY = 'relay.mailchannels.net';
-const INCLUDE = `include:${RELAY}`;
-const MC = { relay: { provider: 'mailchannels', host: RELAY, authId: 'newhostmc' } } as Partial<MailSettings>;
-const show = (fs: readonly Finding[]) => fs.filter((f) => f.check === 'spf').map((f) => `${f.severity} ${f.rule}${f.fix ? ' fix' : ''} [${f.subject ?? ''}]: ${f.message}`).join('\n');
 
 // ---- mailhealth's own check_host, in memory ----
 
@@ -40,19 +33,8 @@ const WORLD: ZoneMap = {
 /** Addresses of the relay's range (23.83.208.0/20): one in each half. */
 const RELAY_IPS = ['23.83.208.5', '23.83.220.5'];
 
-async function audit(spf: string | string[]) {
-  const records = Array.isArray(spf) ? spf : [spf];
-  const map: ZoneMap = { ...WORLD, [D]: { ...WORLD[D], TXT: records.map((r) => [r]) } };
-  const zone: ZoneRecord[] = records.map((r, i) => ({ name: D, ttl: 3600, type: 'TXT', value: r, txt: [r], ref: `spf${i}` }));
-  const fs = await spfCheck(checkContext(D, map, MC, zone));
-  const plan = await planSpf(checkContext(D, map, MC, zone), zone, {});
-  const today = (ip: string) => checkHost(ip, D, `postmaster@${D}`, 'server1.newhost.example', new MapResolver(map));
-  const na = fs.filter((f) => f.rule === 'spf.server-not-authorized');
-  return { fs, na, plan, today, text: `${show(fs)}\n--- plan: ${plan.blocked ?? ''}\n${plan.notes.join('\n')}` };
-}
+const audit = (spf: string | string[]) => relayAudit(WORLD, D, spf);
 
-/** The plan's note on the include written with "~" (replaced by the plain include, or another one added before it). */
-const noteOn = (notes: readonly string[], term: string) => notes.find((n) => n.startsWith(`Replaces ${term} with`) || n.startsWith(`Adds ${INCLUDE} before ${term}`)) ?? '';
 
 /**
  * The broken include's spf.unknown-term says receivers meet its permerror for mail no term before it matches — not for
@@ -195,9 +177,7 @@ const MISSING = `missing.${S}`;
 const TXT_ONLY = `txt-only.${S}`;
 const H = (i: number) => `h${i}.lk.example`;
 
-interface Scenario extends SpfScenario {
-  spf: string[];
-}
+type Scenario = RelayScenario;
 
 const scenario = (label: string, ...spf: string[]): Scenario => ({ domain: `${label}.${S}`, relayed: true, spf });
 
@@ -231,15 +211,10 @@ const JUDGED_WORLD: ServedZoneMap = {
   ...Object.fromEntries(Array.from({ length: 10 }, (_, i) => [H(i), { A: [`192.0.2.${i + 1}`] }])),
 };
 
-const zoneOf = (s: Scenario): ZoneRecord[] => [...apexOf(s.domain), ...s.spf.map((t) => rec(s.domain, 'TXT', t))];
-
-/** "a", "a and b", "a, b and c" → the items. */
-const rangesOf = (text: string) => text.split(/, | and /).map((x) => x.trim());
 
 
 
-/** The mechanism Mail::SPF says matched, or null (none matched). */
-const mechanism = (a: Answer) => /\(mechanism '([^']+)' matched\)/.exec(a.explanation)?.[1] ?? null;
+
 
 /** A claim of a message: check_host gives `result` to the relay's mail from `ranges` (null: those no other claim names), decided at `term` (when said). */
 interface Claim {
@@ -268,27 +243,9 @@ function claimsOf(message: string): Claim[] {
 
 describe('what the finding says receivers answer for the relay\'s mail, judged by pyspf and Mail::SPF', { skip }, () => {
   const j = found as SpfJudges;
-  const runs = new ScenarioRuns({
-    scenarios: SCENARIOS,
-    judges: j,
-    zoneOf,
-    serve: (zones) => served(JUDGED_WORLD, [...zones.values()].flat()),
-    askBefore: () => PROBES,
-    askAfter: () => PROBES,
-  });
-  /** Both judges' answers for the relay's own record: the probes a domain's include of it can pass. */
-  let relayPasses: string[] = [];
+  const { runs, relayPasses } = relayJudgeRuns(j, SCENARIOS, JUDGED_WORLD, PROBES);
 
-  before(async () => {
-    await runs.start();
-    const as = await judges(j, runs.dns!.port, PROBES.map((ip) => ({ domain: RELAY, ip })));
-    relayPasses = PROBES.filter((_, i) => as[i][0].result === 'pass' && as[i][1].result === 'pass');
-  });
-  after(async () => {
-    await runs.stop();
-  });
-
-  test('the relay passes every probe', () => assert.deepEqual(relayPasses, PROBES));
+  test('the relay passes every probe', () => assert.deepEqual(relayPasses(), PROBES));
 
   for (const s of SCENARIOS) {
     test(`${s.domain} (${s.spf.join(' | ')}): every claim of the finding is what both judges answer, and the fix passes the relay`, () => {
@@ -336,7 +293,7 @@ describe('what the finding says receivers answer for the relay\'s mail, judged b
       if (CHOICE.has(s.domain)) return;
       assert.ok(!plan.blocked, `${plan.blocked}\n${where}`);
       const after = runs.judgedAfter.get(s.domain)!;
-      for (const ip of relayPasses) assert.deepEqual([after[PROBES.indexOf(ip)][0].result, after[PROBES.indexOf(ip)][1].result], ['pass', 'pass'], `${ip} after the fix\n${plan.notes.join('\n')}\n${where}`);
+      for (const ip of relayPasses()) assert.deepEqual([after[PROBES.indexOf(ip)][0].result, after[PROBES.indexOf(ip)][1].result], ['pass', 'pass'], `${ip} after the fix\n${plan.notes.join('\n')}\n${where}`);
     });
   }
 

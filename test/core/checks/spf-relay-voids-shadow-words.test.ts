@@ -14,20 +14,13 @@
 // Mail::SPF over one loopback DNS server that mailhealth asks too (test/helpers/spf-scenarios.ts), and skips with a
 // message when no python3 with pyspf or no perl with Mail::SPF is found.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { ServedZoneMap } from '../../../src/adapters/dns/server.js';
-import { spfCheck } from '../../../src/core/checks/spf.js';
-import type { Finding, MailSettings, ZoneRecord } from '../../../src/core/model.js';
-import { planSpf } from '../../../src/core/plans/spf.js';
-import { checkHost } from '../../../src/core/spf/evaluate.js';
-import { MapResolver, type ZoneMap } from '../../helpers/map-resolver.js';
-import { apexOf, BASE_WORLD, findSpfJudges, judges, rec, ScenarioRuns, served, type Answer, type SpfJudges, type SpfScenario } from '../../helpers/spf-scenarios.js';
-import { checkContext } from './context.js';
+import type { ZoneMap } from '../../helpers/map-resolver.js';
+import { inRange } from '../../helpers/ipv4-range.js';
+import { INCLUDE, mechanism, noteOn, rangesOf, RELAY, relayAudit, relayJudgeRuns, show, type RelayScenario } from '../../helpers/relay-words.js';
+import { BASE_WORLD, findSpfJudges, type Answer, type SpfJudges } from '../../helpers/spf-scenarios.js';
 
-const RELAY = 'relay.mailchannels.net';
-const INCLUDE = `include:${RELAY}`;
-const MC = { relay: { provider: 'mailchannels', host: RELAY, authId: 'newhostmc' } } as Partial<MailSettings>;
-const show = (fs: readonly Finding[]) => fs.filter((f) => f.check === 'spf').map((f) => `${f.severity} ${f.rule}${f.fix ? ' fix' : ''} [${f.subject ?? ''}]: ${f.message}`).join('\n');
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\~]/g, '\\$&');
 
 // ---- mailhealth's own check_host, in memory ----
@@ -45,20 +38,8 @@ const WORLD: ZoneMap = {
 const RELAY_IPS = ['23.83.208.5', '23.83.210.5', '23.83.220.5'];
 const GONE = 'a:gone1.example a:gone2.example a:gone3.example';
 
-async function audit(spf: string | string[]) {
-  const records = Array.isArray(spf) ? spf : [spf];
-  const map: ZoneMap = { ...WORLD, [D]: { ...WORLD[D], TXT: records.map((r) => [r]) } };
-  const zone: ZoneRecord[] = records.map((r, i) => ({ name: D, ttl: 3600, type: 'TXT', value: r, txt: [r], ref: `spf${i}` }));
-  const fs = await spfCheck(checkContext(D, map, MC, zone));
-  const plan = await planSpf(checkContext(D, map, MC, zone), zone, {});
-  const written = plan.changes.filter((c) => c.after).map((c) => (c.after!.txt ?? [c.after!.value]).join(''));
-  const today = (ip: string) => checkHost(ip, D, `postmaster@${D}`, 'server1.newhost.example', new MapResolver(map));
-  const na = fs.filter((f) => f.rule === 'spf.server-not-authorized');
-  return { fs, na, plan, written, today, text: `${show(fs)}\n--- plan: ${plan.blocked ?? ''} ${JSON.stringify(written)}\n${plan.notes.join('\n')}` };
-}
+const audit = (spf: string | string[]) => relayAudit(WORLD, D, spf);
 
-/** The plan's note on the relay's include written with "~" (made plain, or another one added before it). */
-const noteOn = (notes: readonly string[], term: string) => notes.find((n) => n.startsWith(`Replaces ${term} with`) || n.startsWith(`Adds ${INCLUDE} before ${term}`)) ?? '';
 
 /** What the old words claimed of the relay's mail that check_host answers permerror for. */
 const SOFTFAIL = /gives? (?:the relay's mail|it) (?:from \S+ )?softfail|gave (?:the relay's mail )?softfail/;
@@ -190,8 +171,7 @@ const S = 'voidshadow.example';
 const gone = (i: number) => `a:gone${i}.${S}`;
 const GONE3 = [1, 2, 3].map(gone).join(' ');
 
-interface Scenario extends SpfScenario {
-  spf: string[];
+interface Scenario extends RelayScenario {
   /** The scenario whose record is this one's records as one (the merged order): where "once the records are one" is judged. */
   merged?: string;
 }
@@ -218,20 +198,8 @@ const JUDGED_WORLD: ServedZoneMap = {
   [`svia.${S}`]: { TXT: [[`v=spf1 -ip4:23.83.210.0/24 ${INCLUDE} ~all`]] },
 };
 
-const zoneOf = (s: Scenario): ZoneRecord[] => [...apexOf(s.domain), ...s.spf.map((t) => rec(s.domain, 'TXT', t))];
 
-const ipNumber = (ip: string) => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
-/** Whether the IPv4 address `ip` is in `range` ("a.b.c.d/len"). */
-function inRange(ip: string, range: string): boolean {
-  const [net, len] = range.split('/');
-  const bits = Number(len ?? 32);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((ipNumber(ip) & mask) >>> 0) === ((ipNumber(net) & mask) >>> 0);
-}
-const rangesOf = (text: string) => text.split(/, | and /).map((x) => x.trim());
 
-/** The mechanism Mail::SPF says matched, or null (none matched). */
-const mechanism = (a: Answer) => /\(mechanism '([^']+)' matched\)/.exec(a.explanation)?.[1] ?? null;
 
 /** A claim of a message: check_host gives `result` to the relay's mail from `ranges` (null: those no other claim names), decided at `term` (when said); `merged`: of the records as one. */
 interface Claim {
@@ -267,27 +235,9 @@ function claimsOf(message: string): Claim[] {
 
 describe('what the finding says of void lookups and of two SPF records, judged by pyspf and Mail::SPF', { skip }, () => {
   const j = found as SpfJudges;
-  const runs = new ScenarioRuns({
-    scenarios: SCENARIOS,
-    judges: j,
-    zoneOf,
-    serve: (zones) => served(JUDGED_WORLD, [...zones.values()].flat()),
-    askBefore: () => PROBES,
-    askAfter: () => PROBES,
-  });
-  /** The probes both judges pass in the relay's own record. */
-  let relayPasses: string[] = [];
+  const { runs, relayPasses } = relayJudgeRuns(j, SCENARIOS, JUDGED_WORLD, PROBES);
 
-  before(async () => {
-    await runs.start();
-    const as = await judges(j, runs.dns!.port, PROBES.map((ip) => ({ domain: RELAY, ip })));
-    relayPasses = PROBES.filter((_, i) => as[i][0].result === 'pass' && as[i][1].result === 'pass');
-  });
-  after(async () => {
-    await runs.stop();
-  });
-
-  test('the relay passes every probe', () => assert.deepEqual(relayPasses, PROBES));
+  test('the relay passes every probe', () => assert.deepEqual(relayPasses(), PROBES));
 
   for (const s of SCENARIOS) {
     test(`${s.domain} (${s.spf.join(' | ')}): every claim of the finding is what both judges answer, and the fix passes the relay`, () => {
@@ -333,7 +283,7 @@ describe('what the finding says of void lookups and of two SPF records, judged b
       if (s.domain === `voids-wrap.${S}`) return;
       assert.ok(!plan.blocked, `${plan.blocked}\n${where}`);
       const fixed = runs.judgedAfter.get(s.domain)!;
-      for (const ip of relayPasses) assert.deepEqual([fixed[PROBES.indexOf(ip)][0].result, fixed[PROBES.indexOf(ip)][1].result], ['pass', 'pass'], `${ip} after the fix\n${where}`);
+      for (const ip of relayPasses()) assert.deepEqual([fixed[PROBES.indexOf(ip)][0].result, fixed[PROBES.indexOf(ip)][1].result], ['pass', 'pass'], `${ip} after the fix\n${where}`);
     });
   }
 
