@@ -3,7 +3,7 @@ import { quoteShort } from '../text.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dmarcVersionCaseOnly, externalAuthName, fitReportUris, isDmarcRecord, needsExternalAuthorization, OPENDMARC, OPENDMARC_MAX_LIST, openDmarcDropsReports, openDmarcIgnores, organizationalDomain, parseDmarcRecord, parseReportUri, policyValue, repairMeantDmarc, repairReportUri, type DmarcPolicy, type ReportUri, type ReportUriFit } from '../dmarc/record.js';
 import type { Classification, Finding, ZoneRecord } from '../model.js';
-import { defaultReportFits, planDmarc, takeReports, unappliedPolicyTags } from '../plans/dmarc.js';
+import { aLabelReportItem, defaultReportFits, planDmarc, takeReports, unappliedPolicyTags } from '../plans/dmarc.js';
 import { ownedByDmarcFix } from '../plans/owned.js';
 import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
@@ -70,21 +70,29 @@ export async function organizationalPolicy(ctx: Pick<CheckContext, 'domain' | 'r
 
 /**
  * The report addresses of a record with errors that the DMARC fix repairs (`rua=reports@example.net` without
- * `mailto:`, URIs separated by spaces), in words for the dmarc.syntax finding — '' when there are none. The fix then
+ * `mailto:`, URIs separated by spaces, a domain written in Unicode), in words for the dmarc.syntax finding — '' when
+ * there are none. Read as the fix reads them (aLabelReportItem, then repairReportUri): an address at `bücher.example`
+ * was not named, though the fix keeps it as `xn--bcher-kva.example` — the finding now says so, and why. The fix then
  * checks each repaired address like any other (stale, RFC 7489 §7.1 authorisation).
  */
 function reportRepairs(tags: Readonly<Record<string, string>>): string {
   const said: string[] = [];
+  let aLabels = false;
   for (const tag of ['rua', 'ruf'] as const) {
     const v = tags[tag];
     if (v === undefined) continue;
-    for (const item of v.split(',')) {
-      if (!item.trim() || parseReportUri(item).uri) continue;
-      const r = repairReportUri(item);
-      if (r) said.push(`${tag} ${JSON.stringify(item.trim())} as ${r.uris.join(',')}`);
+    for (const written of v.split(',')) {
+      if (!written.trim() || parseReportUri(written).uri) continue;
+      const a = aLabelReportItem(written);
+      const uris = parseReportUri(a.item).uri ? [a.item.trim()] : repairReportUri(a.item)?.uris;
+      if (!uris) continue;
+      said.push(`${tag} ${JSON.stringify(written.trim())} as ${uris.join(',')}`);
+      if (a.aLabels.length) aLabels = true;
     }
   }
-  return said.length ? ` The DMARC fix repairs ${said.join(' and ')} (then checks each address like any report address).` : '';
+  if (!said.length) return '';
+  const why = aLabels ? ' It writes a Unicode domain as its A-label (the same mailbox): report addresses in rua=/ruf= are ASCII only, and receivers\' mail systems cannot send reports to a domain written in Unicode there.' : '';
+  return ` The DMARC fix repairs ${said.join(' and ')} (then checks each address like any report address).${why}`;
 }
 
 /**
@@ -281,7 +289,9 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
   /** The dmarc.compat finding of the record (its index in `out`), told what the fix does with its report addresses. */
   let compatAt = -1;
   for (const [r, txt] of records.entries()) {
-    const rec = parseDmarcRecord(txt);
+    // Beside other DMARC records the parser's remarks do not say what receivers would make of this one alone (p=none):
+    // they apply none (dmarc.multiple).
+    const rec = parseDmarcRecord(txt, { several: records.length > 1 });
     if (rec.errors.length) {
       out.push(makeFinding('dmarc', 'dmarc.syntax', 'fail', `The DMARC record has errors: ${rec.errors.join('; ')}.${reportRepairs(rec.tags)}${unappliedPolicies(txt, records.length > 1)}`, ev, { subject: txt, fix: 'dmarc' }));
     }
@@ -321,7 +331,10 @@ async function judgeDmarc(ctx: CheckContext, name: string, a: Answer<'TXT'>): Pr
       );
       compatAt = out.length - 1;
     }
-    if (rec.policy === 'none') {
+    // One record only: beside several, receivers apply no policy at all, not this record's p=none — dmarc.multiple
+    // says so, and the fix's merge note what the one record it leaves will apply. (It said "DMARC policy is p=none
+    // (monitoring only)" for one of two records, under dmarc.multiple's "apply no DMARC policy at all".)
+    if (rec.policy === 'none' && records.length === 1) {
       out.push(makeFinding('dmarc', 'dmarc.policy-none', 'info', 'DMARC policy is p=none (monitoring only): fine to start with; move to quarantine once reports look clean.', ev));
     }
     for (const [tag, uris] of [

@@ -20,6 +20,8 @@
 // |                                    |             | would read p=none — either way the record does nothing)                  |
 // | sp invalid (p valid)               | RFC 7489    | error; the record counts as one without a valid p (§6.6.3 step 6): p=none|
 // |                                    |             | for the domain and its subdomains with a valid rua, else no processing   |
+// | one of several records             | both        | no remark says what receivers apply from it (p=none, sp/np not applied): |
+// | (opts.several)                     |             | they apply none of the records (§6.6.3) — the check's dmarc.multiple     |
 // | p / sp / np value                  | both        | none|quarantine|reject (case-insensitive), else error                    |
 // | p not right after v                | DMARCbis    | warning (RFC 7489 required it; older readers may reject)                 |
 // | sp weaker than p                   | —           | warning (subdomains less protected)                                      |
@@ -81,6 +83,13 @@ export interface DmarcRecord {
 export interface DmarcParseOptions {
   /** The domain sends no mail: warn when p or sp is not reject. */
   parked?: boolean;
+  /**
+   * The record is one of several DMARC records at its name: receivers apply none of them (RFC 7489 §6.6.3), so the
+   * remarks do not say what they would make of this one alone (p=none, an sp=/np= not applied) — the check's
+   * dmarc.multiple says what applies. The record's own reading (policy, subdomainPolicy…) is unchanged: the fix merges
+   * by it.
+   */
+  several?: boolean;
 }
 
 const KNOWN_TAGS = new Set(['v', 'p', 'sp', 'adkim', 'aspf', 'fo', 'pct', 'rf', 'ri', 'rua', 'ruf', 'np', 't', 'psd']);
@@ -585,16 +594,21 @@ export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcPar
   const spInvalid = tags.sp !== undefined && !sp;
   if (p && order.indexOf('p') !== 1 && order[0] === 'v')
     warnings.push('the p tag does not immediately follow the v tag (RFC 7489 requires it; DMARCbis allows it)');
+  // What receivers apply from the record is said only where it decides it: p=none only with a valid rua (§6.6.3 step
+  // 6 A), else no DMARC processing (step 6 B); beside other DMARC records nothing at all (opts.several), whatever the
+  // record holds.
+  const several = opts.several === true;
   if (p && spInvalid) {
     if (rec.rua.length > 0) {
       rec.policy = 'none';
-      warnings.push(`invalid sp=${tags.sp}: receivers read the record as p=none, not p=${p} (RFC 7489 §6.6.3)`);
+      if (!several) warnings.push(`invalid sp=${tags.sp}: receivers read the record as p=none, not p=${p} (RFC 7489 §6.6.3), since it has a valid rua`);
     } else errors.push(`invalid sp=${tags.sp} and no valid rua: RFC 7489 receivers apply no DMARC processing, not p=${p}`);
   } else if (p) {
     rec.policy = p;
   } else if (rec.rua.length > 0) {
     rec.policy = 'none';
-    if (tags.p === undefined) warnings.push('missing p tag: treated as p=none (DMARCbis; RFC 7489 §6.6.3 with a valid rua)');
+    if (tags.p === undefined)
+      warnings.push(several ? 'missing p tag (RFC 7489 requires it)' : 'missing p tag: treated as p=none (DMARCbis; RFC 7489 §6.6.3 with a valid rua)');
   } else if (tags.p === undefined) {
     errors.push('missing p tag and no valid rua: RFC 7489 receivers apply no DMARC processing');
   }
@@ -607,14 +621,15 @@ export function parseDmarcRecord(txt: string | readonly string[], opts: DmarcPar
     // alike: sp= and np= are not applied.
     rec.subdomainPolicy = rec.policy;
     rec.nonExistentPolicy = rec.policy;
-    if (rec.policy) {
+    // (rec.policy is set only with a valid rua: without one nothing is applied, sp=/np= no more than p=.)
+    if (rec.policy && !several) {
       const without = p ? 'with an invalid sp' : 'without a valid p';
       for (const [tag, v] of [
         ['sp', sp],
         ['np', np],
       ] as const) {
         if (v && v !== rec.policy)
-          warnings.push(`${tag}=${v} is not applied: ${without} receivers read the record as p=none, for subdomains too (RFC 7489 §6.6.3)`);
+          warnings.push(`${tag}=${v} is not applied: ${without} receivers read the record as p=none since it has a valid rua, for subdomains too (RFC 7489 §6.6.3)`);
       }
     }
   }

@@ -169,6 +169,23 @@ function fitNotes(tag: 'rua' | 'ruf', fit: ReportUriFit): string[] {
   return out;
 }
 
+/**
+ * One item of a rua=/ruf= list (the text between commas) with each address whose domain is written in Unicode written
+ * with its A-label (aLabelReportAddress; each address of the item, when several are separated by spaces): `item` as
+ * the fix reads it on (the text as written when none is), `aLabels` each address so rewritten, in order. The fix's
+ * reading, and the check's words for what the fix repairs.
+ */
+export function aLabelReportItem(written: string): { item: string; aLabels: { from: string; to: string }[] } {
+  const pieces = written.trim().split(/\s+/);
+  const aLabels: { from: string; to: string }[] = [];
+  const ascii = pieces.map((x) => {
+    const a = aLabelReportAddress(x);
+    if (a) aLabels.push({ from: x, to: a });
+    return a ?? x;
+  });
+  return { item: aLabels.length ? ascii.join(' ') : written, aLabels };
+}
+
 /** One piece of a rua=/ruf= value as the DMARC fix reads it, in the order written: a URI, or a note on a repair or a drop. */
 type ReportItem = { uri: ReportUri } | { note: string };
 
@@ -181,14 +198,8 @@ type ReportItem = { uri: ReportUri } | { note: string };
 function reportValueItems(tag: 'rua' | 'ruf', value: string): ReportItem[] {
   const out: ReportItem[] = [];
   const items = value.split(',').flatMap((written) => {
-    // A domain in Unicode (each address of the item, when several are separated by spaces): its A-label.
-    const pieces = written.trim().split(/\s+/);
-    const ascii = pieces.map((x) => {
-      const a = aLabelReportAddress(x);
-      if (a) out.push({ note: `Writes ${tag} ${x} as ${a}: report addresses in a DMARC record are ASCII only, so receivers cannot read a domain written in Unicode there; it is the same mailbox, its domain written as its A-label.` });
-      return a ?? x;
-    });
-    const item = ascii.some((x, i) => x !== pieces[i]) ? ascii.join(' ') : written;
+    const { item, aLabels } = aLabelReportItem(written);
+    for (const { from, to } of aLabels) out.push({ note: `Writes ${tag} ${from} as ${to}: report addresses in a DMARC record are ASCII only, so receivers cannot read a domain written in Unicode there; it is the same mailbox, its domain written as its A-label.` });
     const r = repairReportUri(item);
     if (!r) return [item];
     const why = [r.mailto ? 'a report address needs the mailto: scheme' : '', r.split ? 'report addresses are separated by commas' : ''].filter(Boolean).join('; ');
@@ -556,7 +567,11 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
     return { p, sp, np: weakest((valid[i].get('np') ?? []).map(asPolicy)) ?? sp };
   });
   const policy = weakest(eff.map((e) => e.p))!;
-  if (dmarcs.length > 1) notes.push(`Merges ${dmarcs.length} DMARC records into one, keeping the weakest policy among them (p=${policy}) so nothing is tightened.`);
+  // Receivers apply none of several records today (or of records they cannot read): the weakest policy written is
+  // kept, so no record's own policy is tightened, but the merged record does switch a policy on — said, not "nothing
+  // is tightened" (review: merging two p=reject records turns reject on).
+  const untilOne = several ? noneOfSeveral : `receivers ${apply} no DMARC policy from them${now}, since they cannot read them as written`;
+  if (dmarcs.length > 1) notes.push(`Merges ${dmarcs.length} DMARC records into one, keeping the weakest policy among them (p=${policy}): ${untilOne}, so p=${policy} applies only once they are one.`);
   const tags: Record<string, string> = { v: 'DMARC1', p: policy };
   for (const k of order) {
     const written = valid.flatMap((m) => m.get(k) ?? []);
@@ -582,7 +597,13 @@ async function planAt(ctx: CheckContext, records: ZoneRecord[], origin: Origin, 
       // Written when a record that applies says so, or when it differs from its default.
       if (out === (k === 'sp' ? policy : weakest(eff.map((e) => e.sp))) && !valid.some((m, i) => own[i] && m.has(k))) continue;
       tags[k] = out;
-      if (written.some((v) => asPolicy(v) !== out) && own.every(Boolean)) note(`Sets ${k}=${out}: the weakest ${k === 'sp' ? 'subdomain' : 'non-existent subdomain'} policy among ${written.map((v) => `${k}=${v}`).join(', ')} and the records without ${k} (which apply their ${k === 'sp' ? 'p' : 'sp'}), so nothing is tightened.`);
+      if (written.some((v) => asPolicy(v) !== out) && own.every(Boolean))
+        note(
+          `Sets ${k}=${out}: the weakest ${k === 'sp' ? 'subdomain' : 'non-existent subdomain'} policy among ${written.map((v) => `${k}=${v}`).join(', ')} and the records without ${k} (which apply their ${k === 'sp' ? 'p' : 'sp'}), ${
+            // Beside several records nothing applies today (the merge note): no record's own policy is tightened.
+            dmarcs.length > 1 ? "so no record's own policy is tightened" : 'so nothing is tightened'
+          }.`,
+        );
       continue;
     }
     // Other tags: records that leave a tag out have its default. Kept when every record agrees; otherwise the value

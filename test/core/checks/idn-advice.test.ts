@@ -27,5 +27,5 @@ test('dmarc.syntax: rua=mailto:dmarc@bücher.example → "write the domain as it
   const f = (await dmarcCheck(ctx)).find((x) => x.rule === 'dmarc.syntax');
   assert.ok(f);
   assert.match(f.message, /"mailto:dmarc@bücher\.example" is not a valid mailto:local@domain address \(write the domain as its A-label, which receivers can read: mailto:dmarc@xn--bcher-kva\.example\)/, f.message);
-  assert.match(f.message, /"mailto:x@gоogle\.com" is not a valid mailto:local@domain address;|"mailto:x@gоogle\.com" is not a valid mailto:local@domain address\.$/, f.message);
+  assert.match(f.message, /"mailto:x@gоogle\.com" is not a valid mailto:local@domain address[;.]/, f.message);
 });
