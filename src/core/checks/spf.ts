@@ -7,7 +7,7 @@ import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type ReadonlyParsedSpf, type SpfTerm } from '../spf/parse.js';
 import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
-import { deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, relayTermRanges, shadowRest, shadowWords, type RelayAuthorisation, type TermRanges } from '../spf/relay.js';
+import { absentStop, deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, relayTermRanges, shadowRest, shadowWords, stoppedBefore, type RelayAuthorisation, type TermRanges } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsAcross, voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
@@ -60,21 +60,63 @@ const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-loo
  * DNS lookup…, or one inside the record the include leads to, `within`). The plan's note on the same include says
  * the same (src/core/plans/spf.ts relayToday: "decides nothing for the relay's mail today").
  */
-type RelayPermerror = { record: string } | { stop: { term: string; why: string; within?: true }; top: boolean };
+type RelayPermerror = { record: PublishedVerdict } | { stop: { term: string; why: string; within?: true }; top: boolean };
 
 /**
  * RelayPermerror for the `denied` include `v` of the judged record `j` (`d`: deniedDecisions' — some of the relay's
  * addresses decided otherwise, `others`, are those a permanent error may stop; null: the cells cannot tell, then the
- * walk's address stands for them); `many`: why receivers answer permerror for every record the domain publishes
- * (several SPF records), else null. Null when nothing makes them answer permerror before the include decides.
+ * walk's address stands for them); `published`: what receivers answer for the SPF as published, whatever the sender
+ * (publishedVerdict: several SPF records, a syntax error, no record they read as SPF), else null. Null when nothing
+ * makes them answer permerror (or none) before the include decides.
  */
-function relayPermerror(j: Judged, v: Extract<RelayAuthorisation, { state: 'denied' }>, d: ReturnType<typeof deniedDecisions>, many: string | null, hosts: readonly string[], known: TermRanges): RelayPermerror | null {
-  if (many) return { record: many };
-  if (j.tree.syntaxErrors.length) return { record: `${j.named('the SPF record')} has a syntax error (${j.tree.syntaxErrors[0]}), and receivers refuse a record with one anywhere in it (RFC 7208 §4.6; see spf.syntax)` };
+function relayPermerror(j: Judged, v: Extract<RelayAuthorisation, { state: 'denied' }>, d: ReturnType<typeof deniedDecisions>, published: PublishedVerdict | null, hosts: readonly string[], known: TermRanges): RelayPermerror | null {
+  if (published) return { record: published };
   if (d && !d.others) return null;
   const stop = permerrorBefore(j.tree, v.term, hosts, known, true);
   // `top`: the relay's mail stopped is all the cells say of it (none decided by a term before the include, none at it).
   return stop ? { stop, top: !!d && !d.first && !d.passed.length && !d.reached.length } : null;
+}
+
+/** Why receivers answer permerror for the judged record `j`, which has a syntax error, whatever the sender. */
+function syntaxWhy(j: Judged): string {
+  return `${j.named('the SPF record')} has a syntax error (${j.tree.syntaxErrors[0]}), and receivers refuse a record with one anywhere in it (RFC 7208 §4.6; see spf.syntax)`;
+}
+
+/**
+ * What receivers answer for the SPF as published today, whatever the sender, where no term of the record decides:
+ * `said` — why, as a clause; `none` — SPF result none (no TXT record they read as SPF, RFC 7208 §4.5), else permerror;
+ * `mended` — how the relay finding names the record once mended (what a term would do is said of that record).
+ */
+type PublishedVerdict = { said: string; none: boolean; mended: string };
+
+/**
+ * PublishedVerdict for the judged record `j`: receivers read no SPF record (`unread`: why, as a clause); several SPF
+ * records (`many`, RFC 7208 §4.5: permerror); a syntax error anywhere in the record (§4.6: permerror). Null when none
+ * of these (the record's terms decide).
+ */
+function publishedVerdict(j: Judged, many: string | null, unread: string | null): PublishedVerdict | null {
+  if (unread) return { said: unread, none: true, mended: 'Once receivers read it as SPF' };
+  const permerror = 'receivers answer permerror for the SPF as published today, whatever the sender';
+  if (many) return { said: `${permerror}: ${many}`, none: false, mended: 'Once the records are one' };
+  if (j.tree.syntaxErrors.length) return { said: `${permerror}: ${syntaxWhy(j)}`, none: false, mended: 'Once that is mended' };
+  return null;
+}
+
+/** What PublishedVerdict `p` does to the relay's mail (`from`: " from every address", or nothing), as a clause. */
+function publishedEffect(p: PublishedVerdict, from = ''): string {
+  return p.none ? `receivers give the relay's mail${from} SPF result none, not pass` : `the relay's mail fails SPF${from} and they reject or junk it`;
+}
+
+/**
+ * The section of RFC 7208 that makes `stop` (spf/relay.ts permerrorBefore's words) a permanent error: §4.6.4 for the
+ * lookup limits (10 DNS-querying terms, 10 MX names, 2 void lookups); §4.6 for a syntax error in the record itself
+ * (`record`: its text — the record is refused before any term is evaluated); §5.2 for an include whose target has no
+ * usable SPF record (review: a syntax error was cited as §5.2).
+ */
+function permerrorCite(stop: { term: string; why: string; within?: true }, record: string | null): string {
+  if (/§4\.6\.4|MX names/.test(stop.why)) return 'RFC 7208 §4.6.4';
+  if (!stop.within && stop.term === record) return 'RFC 7208 §4.6';
+  return 'RFC 7208 §5.2';
 }
 
 /**
@@ -87,7 +129,7 @@ function stopWords(stop: { term: string; why: string; within?: true }, term: str
   const limit = /§4\.6\.4/.test(stop.why);
   const atTerm = !!stop.within || stop.term === record;
   const cause = stop.within && !limit ? `in the record ${term} leads to, a permanent error comes before the relay's include${sep}${stop.why}` : atTerm ? stop.why : `${stop.term} comes before it${sep}${stop.why}`;
-  return { cause, where: atTerm ? `at ${term}` : `before they reach ${term}`, section: limit ? 'RFC 7208 §4.6.4' : 'RFC 7208 §5.2' };
+  return { cause, where: atTerm ? `at ${term}` : `before they reach ${term}`, section: permerrorCite(stop, record) };
 }
 
 /**
@@ -111,10 +153,10 @@ function deniedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'deni
     // A term before it that matches some of the relay's addresses first is still named (the subject, and the term the
     // fix puts the relay's include before) — as what it does once the record is mended, not today.
     const f = d.first;
-    return `This server relays through ${name}, but${several ? ` in ${record},` : ''} ${f.term} comes before ${v.term} and ${shadowWords(f.term, f.ranges)}, and receivers answer permerror for the SPF as published today, whatever the sender: ${pe.record}. So the relay's mail fails SPF and they reject or junk it: neither ${f.term} nor the ${q} qualifier decides anything today. Once that is mended, the first matching term decides (RFC 7208 §4.6.2): ${f.term} would give the relay's mail from those addresses ${qualifierResult(f.qualifier)} instead of pass, and ${v.term} would not authorise the relay either: its ${q} qualifier gives ${qualifierResult(v.qualifier)} instead of pass, and ${only}.`;
+    return `This server relays through ${name}, but${several ? ` in ${record},` : ''} ${f.term} comes before ${v.term} and ${shadowWords(f.term, f.ranges)}, and ${pe.record.said}. So ${publishedEffect(pe.record)}: neither ${f.term} nor the ${q} qualifier decides anything today. Once that is mended, the first matching term decides (RFC 7208 §4.6.2): ${f.term} would give the relay's mail from those addresses ${qualifierResult(f.qualifier)} instead of pass, and ${v.term} would not authorise the relay either: its ${q} qualifier gives ${qualifierResult(v.qualifier)} instead of pass, and ${only}.`;
   }
   if (pe && 'record' in pe) {
-    return `This server relays through ${name}, and ${record} reaches it through ${v.term}, but receivers answer permerror for the SPF as published today, whatever the sender: ${pe.record}. So the relay's mail fails SPF and they reject or junk it: the ${q} qualifier decides nothing today. ${mended}`;
+    return `This server relays through ${name}, and ${record} reaches it through ${v.term}, but ${pe.record.said}. So ${publishedEffect(pe.record)}: the ${q} qualifier decides nothing today. ${mended}`;
   }
   const stop = pe && 'stop' in pe ? stopWords(pe.stop, v.term, text, ': ') : null;
   if (stop && (!d || pe!.top)) {
@@ -163,27 +205,84 @@ function shadowRestWords(rest: readonly string[] | null, top: string, would = fa
 /**
  * The message of a `shadowed` relay verdict (spf/relay.ts RelayAuthorisation): `v.term` comes before the term that
  * reaches the relay and decides first for `v.ranges` (`-ip4:23.83.210.0/24 include:relay.mailchannels.net`), in the
- * record itself or in the one `v.via` leads to; `rest`: shadowRest. `many`: why receivers answer permerror today for
- * every record the domain publishes (several SPF records, RFC 7208 §4.5) — then no term decides anything today, and
- * what `v.term` does is said as what it would do once the records are one (review: with a second SPF record, the
- * finding said receivers "give the relay's mail from those addresses fail" and that "the other addresses pass", where
- * pyspf and Mail::SPF answer permerror for every address). `record`: how to name the record; `several`: it is one of
- * several.
+ * record itself or in the one `v.via` leads to; `rest`: shadowRest (void lookups counted where `stopped` is given).
+ * `broken`: what receivers answer today for the SPF as published, whatever the sender (publishedVerdict: permerror for
+ * several SPF records, RFC 7208 §4.5, or a syntax error anywhere in the record, §4.6; none where they read no SPF
+ * record) — then no term decides anything today, and what `v.term` does is said as what it would do once that is
+ * mended (review: with a second SPF record, or
+ * a syntax error, the finding said receivers "give the relay's mail from those addresses fail" and that "the other
+ * addresses pass", where pyspf and Mail::SPF answer permerror for every address). `stopped`: the relay's addresses
+ * check_host stops at a permanent error before the term that decides for them (spf/relay.ts stoppedBefore: more than 2
+ * void lookups before it) — said as permerror; what `v.term` does is said of today only for the ranges it still decides
+ * for, else as what it would do once that is mended. `rest`/`restWould`: shadowRest as receivers evaluate today, and as
+ * the record mended would be. `record`: how to name the record; `several`: it is one of several; `text`: its text.
  */
-function shadowedRelay(name: string, v: Extract<RelayAuthorisation, { state: 'shadowed' }>, record: string, several: boolean, rest: readonly string[] | null, many: string | null): string {
+function shadowedRelay(
+  name: string,
+  v: Extract<RelayAuthorisation, { state: 'shadowed' }>,
+  record: string,
+  several: boolean,
+  rest: readonly string[] | null,
+  broken: PublishedVerdict | null,
+  stopped: ReturnType<typeof stoppedBefore> = null,
+  restWould: readonly string[] | null = rest,
+  text: string | null = null,
+): string {
   const result = qualifierResult(v.qualifier);
-  const how = `${v.term} comes before ${v.include} and ${shadowWords(v.term, v.ranges)}`;
-  if (many) {
-    const where = v.via ? `${record} reaches it only through ${v.via}, and in the record that leads to, ${how}` : `in ${record}, ${how}`;
-    const would = v.via ? `${v.term} would make that record give the relay's mail from those addresses ${result} instead of pass` : `${v.term} would give the relay's mail from those addresses ${result} instead of pass`;
-    return `This server relays through ${name}, but ${where}, and receivers answer permerror for the SPF as published today, whatever the sender: ${many}. So the relay's mail fails SPF from every address and they reject or junk it: neither ${v.term} nor ${v.via ?? v.include} decides anything today. Once the records are one, the first matching term decides (RFC 7208 §4.6.2): ${would}.${shadowRestWords(rest, v.via ?? v.include, true)}`;
+  const top = v.via ?? v.include;
+  const how = (ranges: readonly string[]) => `${v.term} comes before ${v.include} and ${shadowWords(v.term, ranges)}`;
+  const whereAt = (ranges: readonly string[], lead: boolean) =>
+    v.via ? `${record} reaches it only through ${v.via}, and in the record that leads to, ${how(ranges)}` : lead || several ? `in ${record}, ${how(ranges)}` : how(ranges);
+  const would = v.via ? `${v.term} would make that record give the relay's mail from those addresses ${result} instead of pass` : `${v.term} would give the relay's mail from those addresses ${result} instead of pass`;
+  if (broken) {
+    return `This server relays through ${name}, but ${whereAt(v.ranges, true)}, and ${broken.said}. So ${publishedEffect(broken, ' from every address')}: neither ${v.term} nor ${top} decides anything today. ${broken.mended}, the first matching term decides (RFC 7208 §4.6.2): ${would}.${shadowRestWords(restWould, top, true)}`;
   }
-  const rw = shadowRestWords(rest, v.via ?? v.include);
+  if (stopped) {
+    const s = stopped.stop;
+    const cause = s.within ? (/§4\.6\.4/.test(s.why) ? s.why : `in the record ${top} leads to, a permanent error comes before the relay's include: ${s.why}`) : `${s.term} comes first: ${s.why}`;
+    const from = stopped.all ? '' : ` from ${listed(stopped.ranges)}`;
+    const section = permerrorCite(s, text);
+    if (!stopped.shadowed.length) {
+      // Every address the term would decide for is stopped first (before the term itself, or before the include that
+      // leads to it): it decides nothing today.
+      const at = s.within ? `at ${top}` : `before they reach ${v.via ? top : v.term}`;
+      return `This server relays through ${name}, but ${whereAt(v.ranges, false)}; and ${cause}. Receivers return permerror for the relay's mail${from} ${at} (${section}), so it fails SPF and they reject or junk it: ${v.term} decides nothing today. Once that is mended, the first matching term decides (RFC 7208 §4.6.2): ${would}.${stopped.all ? shadowRestWords(restWould, top, true) : ''}`;
+    }
+    // The term decides first for the ranges it still reaches; the stopped addresses never get to the term that leads to the relay.
+    const other = stopWords(s, top, text, ' — ');
+    const now = v.via ? `so that record gives the relay's mail from those addresses ${result} instead of pass, and receivers reject or junk it` : `so receivers give the relay's mail from those addresses ${result} instead of pass`;
+    return `This server relays through ${name}, but ${whereAt(stopped.shadowed, false)}: the first matching term decides (RFC 7208 §4.6.2), ${now}.${shadowRestWords(rest, top)} Receivers return permerror for the relay's mail${from} ${other.where} (${section}): ${other.cause}.`;
+  }
+  const rw = shadowRestWords(rest, top);
   if (v.via) {
-    return `This server relays through ${name}, but ${record} reaches it only through ${v.via}, and in the record that leads to, ${how}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${result} instead of pass, and receivers reject or junk it.${rw}`;
+    return `This server relays through ${name}, but ${whereAt(v.ranges, false)}: the first matching term decides (RFC 7208 §4.6.2), so that record gives the relay's mail from those addresses ${result} instead of pass, and receivers reject or junk it.${rw}`;
   }
-  const where = several ? ` in ${record},` : '';
-  return `This server relays through ${name}, but${where} ${how}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${result} instead of pass.${rw}`;
+  return `This server relays through ${name}, but${several ? ` in ${record},` : ''} ${how(v.ranges)}: the first matching term decides (RFC 7208 §4.6.2), so receivers give the relay's mail from those addresses ${result} instead of pass.${rw}`;
+}
+
+/**
+ * The message of SPF records that do not include the relay (`host`, its include name; `count` records), by what
+ * receivers answer for its mail today: none or permerror for the SPF as published (`broken`: publishedVerdict), a
+ * permanent error every address of the relay's meets before any term decides (`stop`: spf/relay.ts absentStop;
+ * `record`: the record's text), pass for today's addresses it copies (`copied`: relayRangesCopied), else the record
+ * fails it (review: the first three were said as "receivers fail SPF for its mail", where pyspf and Mail::SPF answer
+ * permerror or none).
+ */
+function absentRelay(name: string, host: string, count: number, broken: PublishedVerdict | null, stop: { term: string; why: string } | null, copied: readonly string[] | null, record: string | null): string {
+  const several = count > 1;
+  const lacks = several ? `${count === 2 ? 'neither SPF record includes' : `none of the ${count} SPF records includes`} ${host}` : `the SPF record does not include ${host}`;
+  if (broken?.none) {
+    const meant = several ? `${count === 2 ? 'neither record' : 'none of the records'} meant as SPF includes` : 'the record meant as SPF does not include';
+    return `This server relays through ${name}, but ${broken.said}. So ${publishedEffect(broken)}; and ${meant} ${host} either.`;
+  }
+  if (broken) return `This server relays through ${name}, but ${lacks}, and ${broken.said}. So ${publishedEffect(broken)}${several ? `; merged into one, the records would still not include ${host}` : ''}.`;
+  if (stop) {
+    return `This server relays through ${name}, but ${lacks}, and for every address of the relay's, receivers meet a permanent error at ${stop.term} before any term decides: ${stop.why}. They return permerror for the relay's mail (${permerrorCite(stop, record)}), so it fails SPF and they reject or junk it.`;
+  }
+  if (copied) {
+    return `This server relays through ${name}, but ${lacks}: it lists the addresses that record publishes today (${copied.join(', ')}) instead, so receivers pass the relay's mail from them for now — but ${name} publishes its sending addresses in ${host}'s record and changes them, and only the include follows. The SPF fix adds the include.`;
+  }
+  return `This server relays through ${name}, but ${lacks}: receivers fail SPF for its mail.`;
 }
 
 /** One SPF record as the check judges it (judgeRecord): what the later steps (authorisation, terms) read of it. */
@@ -291,7 +390,9 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
     // Several SPF records receivers read: a permanent error for every message, whatever each record says (spf.multiple;
     // not those receivers read none of, whose result is none).
     const many = sel.status === 'multiple' && !near.length ? `${ctx.domain} publishes ${sel.records.length} SPF records (RFC 7208 §4.5; see spf.multiple)` : null;
-    added = await authorisation(ctx, judged, ev, denying, out, many);
+    // TXT records meant as SPF that receivers do not read as such: they find no SPF record today (result none).
+    const unread = near.length ? `receivers find no SPF record for ${ctx.domain} today: they ${near.length > 1 ? `read none of the ${near.length} TXT records meant as the SPF record as one` : 'do not read the TXT record meant as the SPF record as one'} (RFC 7208 §4.5; see spf.syntax)` : null;
+    added = await authorisation(ctx, judged, ev, denying, out, many, unread);
   }
 
   for (const j of judged) await classifyTerms(ctx, j, denying.get(j), ev, out, nm.state === 'mail');
@@ -536,7 +637,7 @@ type Added = { lookups: number; voids: number; unknown: boolean; ask?: true };
  * whose relay include has a qualifier that keeps the relay from passing go into `denying`. Returns what the SPF fix
  * would add costs (see spfCheck).
  */
-async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: Evidence, denying: Map<Judged, string>, out: Finding[], many: string | null): Promise<Added> {
+async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: Evidence, denying: Map<Judged, string>, out: Finding[], many: string | null, unread: string | null = null): Promise<Added> {
   let added: Added = { lookups: 0, voids: 0, unknown: false };
   const several = judged.length > 1;
   /** Evidence for a finding about all the records: the record's lookups when there is one. */
@@ -606,13 +707,18 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       if (v.state === 'denied') {
         denying.set(j, v.term);
         const d = deniedDecisions(j.tree, v, judgedHosts, known[k]);
-        const pe = relayPermerror(j, v, d, many, judgedHosts, known[k]);
+        const pe = relayPermerror(j, v, d, publishedVerdict(j, many, unread), judgedHosts, known[k]);
         // Named by the term that decides first for the relay's addresses, as a shadowing term is.
         out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', deniedRelay(name, v, record, several, d, pe, j.tree.record), j.treeEv, d?.first ? { subject: d.first.term, fix: 'spf' } : { fix: 'spf' }));
         said = true;
       } else if (v.state === 'shadowed') {
+        // What receivers answer today: permerror for the record as published (several records, a syntax error), or for
+        // the relay's addresses stopped before the term decides (more than 2 void lookups, which the verdict does not count).
+        const broken = publishedVerdict(j, many, unread);
+        const stopped = broken ? null : stoppedBefore(j.tree, v, judgedHosts, known[k]);
         const rest = shadowRest(j.tree, v, judgedHosts, known[k]);
-        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', shadowedRelay(name, v, record, several, rest, many), j.treeEv, { subject: v.via ?? v.term, fix: 'spf' }));
+        const restNow = stopped ? shadowRest(j.tree, v, judgedHosts, known[k], true) : rest;
+        out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', shadowedRelay(name, v, record, several, restNow, broken, stopped, rest, j.tree.record), j.treeEv, { subject: v.via ?? v.term, fix: 'spf' }));
         said = true;
       } else if (v.state === 'absent') {
         // The include is there, but run together with the next term (or with stray characters in it): receivers read
@@ -645,20 +751,12 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       // message says so — the verdict stands, as the relay's own record is what says where it sends from.
       // Not while part of the relay's record got no answer: its addresses are then not known (DNS trouble is unknown).
       const copied = several || added.unknown ? null : relayRangesCopied(judged[0].tree, relayRanges);
-      out.push(
-        makeFinding(
-          'spf',
-          'spf.server-not-authorized',
-          'fail',
-          several
-            ? `This server relays through ${name}, but ${judged.length === 2 ? 'neither SPF record includes' : `none of the ${judged.length} SPF records includes`} ${inc.host}: receivers fail SPF for its mail.`
-            : copied
-              ? `This server relays through ${name}, but the SPF record does not include ${inc.host}: it lists the addresses that record publishes today (${copied.join(', ')}) instead, so receivers pass the relay's mail from them for now — but ${name} publishes its sending addresses in ${inc.host}'s record and changes them, and only the include follows. The SPF fix adds the include.`
-              : `This server relays through ${name}, but the SPF record does not include ${inc.host}: receivers fail SPF for its mail.`,
-          allEv,
-          { fix: 'spf' },
-        ),
-      );
+      // What receivers answer for the relay's mail today where it is not fail: none (no record they read as SPF),
+      // permerror (several records, a syntax error, a permanent error every address of the relay's meets first) — review:
+      // all of these were said as "receivers fail SPF for its mail".
+      const broken = publishedVerdict(judged[0], many, unread);
+      const stop = broken || added.unknown ? null : absentStop(judged[0].tree, relayRanges, known[0]);
+      out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', absentRelay(name, inc.host, judged.length, broken, stop, copied, judged[0].tree.record), allEv, { fix: 'spf' }));
     }
     return added;
   }
@@ -711,7 +809,8 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
 /**
  * The one SPF record passes the relay, but receivers answer permerror before they reach the term that does
  * (spf/relay.ts permerrorBefore): spf.server-not-authorized, as check_host's permerror is for a server that sends
- * itself; the SPF fix drops such includes. Returns what the fix adds (nothing) when said, null when the relay passes.
+ * itself; the SPF fix drops such includes. Cited as the RFC makes it one (permerrorCite: a syntax error §4.6, the
+ * limits §4.6.4, a broken include §5.2). Returns what the fix adds (nothing) when said, null when the relay passes.
  * Several records are spf.multiple's permerror already.
  */
 function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: readonly RelayAuthorisation[], hosts: readonly string[], known: TermRanges, out: Finding[]): { lookups: number; voids: number; unknown: boolean } | null {
@@ -727,7 +826,7 @@ function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: re
       'spf',
       'spf.server-not-authorized',
       'fail',
-      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.within && !overLimit ? `in the record ${vs[0].term} leads to, a permanent error comes before the relay's include` : bad.term === judged[0].record ? (overLimit ? 'too many lookups come first' : 'the record itself is broken') : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${bad.within ? `the relay's include in the record ${vs[0].term} leads to` : vs[0].term} (${overLimit ? 'RFC 7208 §4.6.4' : 'RFC 7208 §5.2'}), so it fails SPF and they reject or junk it. ${
+      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.within && !overLimit ? `in the record ${vs[0].term} leads to, a permanent error comes before the relay's include` : bad.term === judged[0].record ? (overLimit ? 'too many lookups come first' : 'the record itself is broken') : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${bad.within ? `the relay's include in the record ${vs[0].term} leads to` : vs[0].term} (${permerrorCite(bad, judged[0].tree.record)}), so it fails SPF and they reject or junk it. ${
         overLimit
           ? "The SPF fix drops what it can (a previous host's terms, names that do not exist); if the record still costs more than 10 lookups, its preview names the terms you may select for removal."
           : 'The SPF fix drops what breaks the record.'

@@ -39,7 +39,7 @@ import { coveredIps, coversOnly, ipTermRange, openRecord, permissiveRange, quali
 import { cidrOverlap } from '../ip.js';
 import { recordsAt } from '../zone.js';
 import { copiesNote, copiesRemoved, defaultTtl, replaceWithOne, withoutCopies, type PlanOptions } from './plan.js';
-import { deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayNode, relayRangesCopied, relayTermRanges, shadowWords } from '../spf/relay.js';
+import { deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayNode, relayRangesCopied, relayTermRanges, shadowWords, stoppedBefore, type RelayAuthorisation } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
 
@@ -1050,12 +1050,15 @@ async function planSpfOnce(
           // With several SPF records, receivers answer permerror for every sender today: the term decides nothing yet, and
           // what it does is said as what it would do in the merged record (review: the note said it "fails the relay's
           // mail" today, where pyspf and Mail::SPF answer permerror).
-          const moveBefore = (w: Extract<typeof v, { state: 'shadowed' }>, k: number) => {
+          // So too where receivers read no SPF record today, answer permerror for a syntax error in it, or stop at a
+          // permanent error before the term for the relay's mail (shadowToday).
+          const moveBefore = (w: Extract<typeof v, { state: 'shadowed' }>, k: number, now: ShadowToday | null) => {
             const had = written();
             if (had > k) terms.splice(had, 1);
             terms.splice(k, 0, include);
-            const does =
-              spfRecords.length > 1
+            const does = now
+              ? ` would, coming first, give the relay's mail from them ${qualifierResult(w.qualifier)} ${now.mended} (the first matching term decides; ${now.today})`
+              : spfRecords.length > 1
                 ? ` would, coming first, give the relay's mail from them ${qualifierResult(w.qualifier)} once the records are one (the first matching term decides; today receivers answer permerror for every sender: ${spfRecords.length} SPF records, RFC 7208 §4.5)`
                 : `, coming first, ${qualifierEffect(w.qualifier)} the relay's mail from them (the first matching term decides)`;
             notes.push(`${had > k ? 'Moves' : 'Adds'} ${include} before ${w.term}, which ${shadowWords(w.term, w.ranges)} and${does}, so receivers accept this server's mail (it relays through ${by}).`);
@@ -1064,7 +1067,7 @@ async function planSpfOnce(
           // published (terms before it that match some of the relay's addresses decide first for them, RFC 7208
           // §4.6.2), not the plan's terms — the plan may have dropped or removed the very terms that pass them.
           const today = v.state === 'denied' && at >= 0 ? await relayToday(ctx, v, relayHosts) : null;
-          if (v.state === 'shadowed' && at >= 0) moveBefore(v, at);
+          if (v.state === 'shadowed' && at >= 0) moveBefore(v, at, await shadowToday(ctx, v, relayHosts));
           else if (v.state === 'denied' && at >= 0 && relayHosts.includes(canonName(parseSpf(`v=spf1 ${v.term}`).terms[0]?.domainSpec ?? ''))) {
             // The relay's own include written with "-", "~" or "?": the same include, plain, in its place.
             const replaced = `Replaces ${v.term} with ${include}:`;
@@ -1077,7 +1080,7 @@ async function planSpfOnce(
             const walked = await walkSpfRecord(againPublished, ctx.domain, again);
             const w = walked.unknown ? null : relayAuthorisation(walked, relayHosts, relayTermRanges(walked));
             if (!w) dnsTrouble = "some of the record's lookups got no answer (timeout or server failure)";
-            else if (w.state === 'shadowed' && !w.via && terms.indexOf(w.term) >= 0) moveBefore(w, terms.indexOf(w.term));
+            else if (w.state === 'shadowed' && !w.via && terms.indexOf(w.term) >= 0) moveBefore(w, terms.indexOf(w.term), await shadowToday(ctx, w, relayHosts));
           } else if (v.state === 'denied' && at >= 0) {
             // Another include reaches the relay with "-", "~" or "?" first: the plain include goes before it.
             terms.splice(at, 0, include);
@@ -1397,6 +1400,35 @@ async function relayPassedBefore(ctx: CheckContext, prefix: readonly string[], t
     return range ? rest.some((r) => cidrOverlap(range, r)) : !(p.mechanism === 'ip4' || p.mechanism === 'ip6');
   });
   return { passed, rest, others };
+}
+
+/** Why a shadowing term decides nothing for the relay's mail today (`today`, a clause), and when it would (`mended`). */
+type ShadowToday = { today: string; mended: string };
+
+/**
+ * For the note on the relay's include moved before a term that shadows it (`w`, a `shadowed` verdict over the plan's
+ * terms): why that term decides nothing for the relay's mail in the SPF record as published today — receivers read no
+ * SPF record (result none, RFC 7208 §4.5), the record has a syntax error (permerror for every sender, §4.6), or
+ * check_host stops every address the term would decide for at a permanent error before it (more than 2 void lookups,
+ * §4.6.4: spf/relay.ts stoppedBefore, where the record as published shadows the relay by the same term) — review: the
+ * note said the term "fails the relay's mail" where pyspf and Mail::SPF answer permerror. Null when the term decides
+ * today, or the record cannot tell (no answer; several SPF records, the caller's).
+ */
+async function shadowToday(ctx: CheckContext, w: Extract<RelayAuthorisation, { state: 'shadowed' }>, hosts: readonly string[]): Promise<ShadowToday | null> {
+  const a = await ctx.resolver.resolve(ctx.domain, 'TXT');
+  if (a.status !== 'ok') return null;
+  const sel = selectSpf(a.records);
+  if (sel.status === 'none') return a.records.some((r) => versionRunTogether(r)) ? { today: 'today receivers find no SPF record: SPF result none, RFC 7208 §4.5', mended: 'once receivers read the record as SPF' } : null;
+  if (sel.status !== 'found') return null;
+  const tree = await walkSpfRecord(ctx.resolver, ctx.domain, sel.record);
+  if (tree.unknown) return null;
+  if (tree.syntaxErrors.length) return { today: `today receivers answer permerror for every sender: a syntax error (${tree.syntaxErrors[0]}), RFC 7208 §4.6`, mended: 'once that is mended' };
+  const known = relayTermRanges(tree);
+  const v = relayAuthorisation(tree, hosts, known);
+  if (v.state !== 'shadowed' || v.via || v.term !== w.term) return null;
+  const s = stoppedBefore(tree, v, hosts, known);
+  if (!s || s.shadowed.length) return null;
+  return { today: `today receivers stop at a permanent error before it${s.all ? '' : ` for the relay's mail from ${listed(s.ranges)}`}, at ${s.stop.term}: ${s.stop.why}`, mended: 'once that is mended' };
 }
 
 /**

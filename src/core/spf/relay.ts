@@ -550,10 +550,11 @@ function cellsAt(tree: SpfTreeNode, term: string, hosts: readonly string[], know
  * other addresses — those `v.term` does not decide for: the top-level terms that pass them, in record order, when every
  * one of them passes (`-ip4:23.83.210.0/24 include:relay.mailchannels.net`: the include passes the rest); `[]` when
  * `v.term` decides for all of them; null when some of the rest do not pass either, or the cells cannot tell. For
- * messages: the finding says the rest pass only where they do.
+ * messages: the finding says the rest pass only where they do. `voids`: void lookups counted (what receivers answer
+ * today: past 2 before the term that passes them, they answer permerror — then the rest do not all pass).
  */
-export function shadowRest(tree: SpfTreeNode, v: Extract<RelayAuthorisation, { state: 'shadowed' }>, hosts: readonly string[], known?: TermRanges): string[] | null {
-  const c = cellsAt(tree, v.via ?? v.include, hosts, known);
+export function shadowRest(tree: SpfTreeNode, v: Extract<RelayAuthorisation, { state: 'shadowed' }>, hosts: readonly string[], known?: TermRanges, voids = false): string[] | null {
+  const c = cellsAt(tree, v.via ?? v.include, hosts, known, voids);
   const shadowed = v.ranges.map(toNet).filter((n): n is Net => n !== null);
   if (!c || !shadowed.length) return null;
   const rest = c.all.filter((x) => !x.cell || !netsCover(shadowed, x.cell));
@@ -599,7 +600,7 @@ export function deniedDecisions(
 /**
  * What makes receivers answer permerror for the relay's mail before they reach `passTerm` (the top-level term
  * relayAuthorisation found passing it; `hosts` and `known` as given to it) in the record `tree` is: a syntax error
- * anywhere in the record (it is refused whole); or, for some of the relay's addresses, check_host's evaluation meets a
+ * anywhere in the record (it is refused whole, RFC 7208 §4.6); or, for some of the relay's addresses, check_host's evaluation meets a
  * permanent error before that term passes them — an include whose target publishes no SPF record or several, is no
  * usable name, loops, or leads to such a record (RFC 7208 §5.2), or the 11th DNS-querying term (§4.6.4) — counted as
  * receivers count for those addresses: terms that match them first end the evaluation, and the lookups after never
@@ -626,8 +627,14 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
     if (!worst || at < worst.at) worst = { d: x.d, at };
   }
   if (!worst) return null;
-  const { d } = worst;
-  const t = tree.terms[worst.at];
+  return stopAt(tree, worst.d, tree.terms[worst.at], pass);
+}
+
+/**
+ * permerrorBefore's words for the permanent error `d` check_host met at the top-level term `t` of `tree`; `pass`: the
+ * term that leads to the relay (an error met at it is inside the record it leads to: `within`), if any.
+ */
+function stopAt(tree: SpfTreeNode, d: Decision, t: SpfTreeTerm, pass: SpfTreeTerm | undefined): { term: string; why: string; within?: true } {
   if (d.error === 'limit') {
     if (t !== pass) return { term: t.term, why: `receivers count ${d.before + t.lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
     if (!d.inner) return { term: tree.record ?? '', why: `the terms before ${t.term} cost ${d.before} DNS lookups, and it is one more: more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
@@ -641,6 +648,64 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
   }
   const why = t.error ?? t.nestedErrors?.[0] ?? d.error ?? 'a permanent error';
   return t === pass ? { term: tree.record ?? '', why, within: true } : { term: t.term, why };
+}
+
+/**
+ * For a `shadowed` verdict `v` of relayAuthorisation (same `tree`, `hosts`, `known`): the relay's addresses check_host
+ * — void lookups counted, as receivers count them — stops at a permanent error before the top-level term that leads to
+ * the relay (`v.via ?? v.include`) passes them or a term before it decides (`ranges`, merged; `all`:
+ * every one of them), and where (`stop`: permerrorBefore's words); `shadowed`: those of `v.ranges` that `v.term` still
+ * decides for (the rest are stopped before it). The walk's verdict counts no void lookups (review:
+ * `a:gone1… a:gone2… a:gone3… -ip4:23.83.210.0/24 include:relay.mailchannels.net` was said to fail the relay's mail
+ * from 23.83.210.0/24 and pass the rest, where pyspf and Mail::SPF answer permerror at the third name for all of it).
+ * Null when none is stopped, or the cells cannot tell. A syntax error is not this: the record is refused whole.
+ */
+export function stoppedBefore(
+  tree: SpfTreeNode,
+  v: Extract<RelayAuthorisation, { state: 'shadowed' }>,
+  hosts: readonly string[],
+  known?: TermRanges,
+): { ranges: string[]; all: boolean; shadowed: string[]; stop: { term: string; why: string; within?: true } } | null {
+  if (tree.syntaxErrors.length) return null;
+  const c = cellsAt(tree, v.via ?? v.include, hosts, known, true);
+  if (!c) return null;
+  const stopped = c.all.filter((x) => x.d.result === 'permerror' && x.at <= c.k);
+  if (!stopped.length) return null;
+  const first = stopped.reduce((a, b) => (b.at < a.at ? b : a));
+  const nets = stopped.flatMap((x) => (x.cell ? [x.cell] : []));
+  return {
+    ranges: mergedText(nets),
+    all: stopped.length === c.all.length,
+    // The ranges `v.term` still decides for: those not stopped before it.
+    shadowed: v.ranges.filter((r) => {
+      const n = toNet(r);
+      return n !== null && !netsCover(nets, n);
+    }),
+    stop: stopAt(tree, first.d, tree.terms[first.at], tree.terms[c.k]),
+  };
+}
+
+/**
+ * For a record that does not include the relay (relayAuthorisation: `absent`; `relayRanges`: the ranges the relay's
+ * record publishes; `known` as relayAuthorisation is given): where check_host — void lookups counted — stops every one
+ * of the relay's addresses at a permanent error (`include:nothere.example -all`, three names that do not exist before
+ * `-all`: the finding said receivers fail the relay's mail, where pyspf and Mail::SPF answer permerror), in
+ * permerrorBefore's words. Null when some address is not stopped (the record fails, softfails or neutrals them, or
+ * passes them), or the cells cannot tell. A syntax error is the caller's (the record is refused whole).
+ */
+export function absentStop(tree: SpfTreeNode, relayRanges: readonly string[], known?: TermRanges): { term: string; why: string } | null {
+  if (tree.syntaxErrors.length || !relayRanges.length) return null;
+  const cells = relayCells(tree, relayRanges, known);
+  if (!cells?.length) return null;
+  let first: { d: Decision; at: number } | null = null;
+  for (const cell of cells) {
+    const d = evaluateFor(tree, { cell, hosts: new Set(), known, lookups: 0, voids: 0 }, 0);
+    const at = d.term ? tree.terms.indexOf(d.term) : -1;
+    if (d.result !== 'permerror' || at < 0) return null;
+    if (!first || at < first.at) first = { d, at };
+  }
+  const s = stopAt(tree, first!.d, tree.terms[first!.at], undefined);
+  return { term: s.term, why: s.why };
 }
 
 /**

@@ -62,14 +62,17 @@ describe("spf: a relay's ranges copied instead of its include", () => {
       // the range after all (never evaluated) or with a qualifier
       'v=spf1 ~all ip4:23.83.208.0/20',
       'v=spf1 ?ip4:23.83.208.0/20 -all',
-      // an include that is a permanent error before the range: receivers answer permerror first
-      'v=spf1 include:nospf.example ip4:23.83.208.0/20 ~all',
       // no range at all
       'v=spf1 mx ~all',
     ]) {
       const relay = spf === 'v=spf1 ip4:23.83.208.0/20 ~all' ? 'v=spf1 ip4:23.83.208.0/20 ip4:205.201.128.0/20 ~all' : undefined;
       assert.match(await notAuthorised(spf, relay), FAILS, spf);
     }
+    // An include that is a permanent error before the range: receivers answer permerror first, and the finding says so.
+    const pe = await notAuthorised('v=spf1 include:nospf.example ip4:23.83.208.0/20 ~all');
+    assert.match(pe, /receivers meet a permanent error at include:nospf\.example before any term decides/);
+    assert.doesNotMatch(pe, COPIED);
+    assert.doesNotMatch(pe, FAILS);
     // A "+" range before the "-" one passes that part first: the copy stands.
     assert.match(await notAuthorised('v=spf1 ip4:23.83.208.0/20 -ip4:23.83.215.0/24 ~all'), COPIED);
   });
