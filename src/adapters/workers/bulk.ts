@@ -15,10 +15,13 @@ export { GONE_TEXT, OUT_OF_SCOPE_TEXT, SCOPE_RECHECK_MS, skipText, type ScopeLis
 
 /**
  * Audits a bulk run holds before it writes them to the history in one transaction (the CLI's `audit --all`, and the
- * benchmark as it): one transaction per domain would cost more than the audit, and every audit held keeps its
- * findings document in memory until the write (at 500 a batch, 10–25 MB more peak RSS on the 10,000-domain bench).
+ * benchmark as it; the web's bulk jobs write 100 too): one transaction per domain would cost more than the audit, and
+ * every audit held keeps its findings document in memory until the write. Measured on the 10,000-domain bench (2-core
+ * VM, alternating runs): 500 a batch 247–253 MB peak RSS; 200 → 218.6–256.4 MB over 12 runs (one at 256.4, and one of
+ * 32 earlier runs at 257.2: over the 256 MB target); 100 → 218.0–235.2 MB over 12 runs, the time the same (medians
+ * 3.98 / 3.82 s against 3.89 / 3.97 s for 200).
  */
-export const BULK_STORE_BATCH = 200;
+export const BULK_STORE_BATCH = 100;
 
 /** Below this many domains the audit runs in this thread even when threads are asked for. */
 export const MIN_PARALLEL_DOMAINS = 100;
