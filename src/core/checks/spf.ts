@@ -374,7 +374,9 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
   // (Asked before the records are judged only so that their messages say what the fix does where it is offered.)
   const nm: NoMail = several || !authorisesNobody(texts[0]) ? MAIL : await noMailWith(ctx, texts[0]);
   const judged: Judged[] = [];
+  const judgedFrom = out.length;
   for (const record of texts) judged.push(await judgeRecord(ctx, record, records.find((r) => r.join('') === record) || [record], ev, several, out, nm.state === 'mail'));
+  const judgedTo = out.length;
 
   // Is this server (or its relay) authorised?
   /** The relay include whose qualifier keeps the relay's mail from passing ("~include:relay.mailchannels.net"), per record. */
@@ -395,7 +397,21 @@ async function judgeSpf(ctx: CheckContext, a: Answer<'TXT'>): Promise<Finding[]>
     added = await authorisation(ctx, judged, ev, denying, out, many, unread);
   }
 
+  const termsFrom = out.length;
   for (const j of judged) await classifyTerms(ctx, j, denying.get(j), ev, out, nm.state === 'mail');
+  // TXT records meant as SPF that receivers do not read as one are judged as the fix will write them: what their
+  // findings say receivers do ("receivers return permerror", "it authorises every server") holds once receivers read
+  // the record — today they find no SPF record at all (review: `"v=spf1\u00a0a" "-all"` was said to make receivers
+  // fail the whole record, beside the finding that they find none). The authorisation findings say so themselves.
+  if (near.length) {
+    const once = `Once receivers read ${near.length > 1 ? 'the TXT records meant as SPF as SPF records' : 'the TXT record meant as SPF as one'} (today they find no SPF record, see spf.syntax): `;
+    for (let i = judgedFrom; i < out.length; i++) {
+      const m = out[i].message;
+      // (Notes that say nothing of what receivers do — "i1.example has no address", a term's owner — hold today too.)
+      if ((i >= judgedTo && i < termsFrom) || out[i].rule === 'spf.term' || (out[i].severity === 'info' && !/receivers|permerror/.test(m))) continue;
+      out[i] = { ...out[i], message: once + (m.startsWith('The ') ? 't' + m.slice(1) : m) };
+    }
+  }
   // A finding two records share (a term both list, classified alike) is said once (one record has none to share).
   if (several) dedupe(out);
   if (judged.some((j) => j.tree.unknown) && !out.some((f) => f.severity === 'unknown')) {
