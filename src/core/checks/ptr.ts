@@ -2,7 +2,7 @@
 import { canonName, registrableDomain } from '../domain.js';
 import { cidrContains, isPrivateIp, reverseName } from '../ip.js';
 import type { Finding } from '../model.js';
-import { describeAnswer } from '../resolver.js';
+import { describeAnswer, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { dnsErrorFinding, makeFinding } from './util.js';
 import { emptyList } from '../arrays.js';
@@ -84,6 +84,15 @@ export function genericPtrReason(name: string, ip: string): string | null {
   return null;
 }
 
+/** What the forward lookup of a PTR name says that keeps it from resolving back to `ip` (the answer is not `unknown`). */
+function forwardSays(a: Answer, ip: string): string {
+  if (a.status === 'ok') return `resolves to ${a.records.join(', ')}, not ${ip}`;
+  if (a.status === 'nodata') return `has no ${a.type} record`;
+  return 'does not exist in DNS (NXDOMAIN)';
+}
+
+const resolveBack = (names: readonly string[]) => (names.length > 1 ? 'resolve back' : 'resolves back');
+
 export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
   const { settings } = ctx;
@@ -131,16 +140,34 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
       );
     } else {
       // Every PTR name that resolves back to the IP: HELO may be any of them.
+      const family = ip.includes(':') ? 'AAAA' : 'A';
+      const helo = canonName(settings.helo);
       const confirmed: string[] = [];
       let unknown = false;
+      // The forward answer of the PTR name that is the HELO name, when the IP reverses to it: PTR and HELO then already
+      // agree, and only that name's own address record can be wrong (or not known).
+      let heloFwd: Answer | null = null;
       for (const name of ptr.records) {
-        const fwd = await ctx.resolver.resolve(name, ip.includes(':') ? 'AAAA' : 'A');
+        const fwd = await ctx.resolver.resolve(name, family);
+        if (canonName(name) === helo) heloFwd = fwd;
         if (fwd.status === 'unknown') unknown = true;
         if (fwd.status === 'ok' && fwd.records.some((x) => cidrContains(x, ip))) confirmed.push(name);
       }
-      const helo = canonName(settings.helo);
       const match = confirmed.find((n) => canonName(n) === helo);
-      if (!confirmed.length) {
+      const heloEv = heloFwd ? { ...ev, live: [...ev.live, ...describeAnswer(heloFwd)] } : ev;
+      if (!match && heloFwd?.status === 'unknown') {
+        // The HELO name is one of the PTR names and only its way back did not answer: not known, whatever the others say.
+        out.push(
+          makeFinding(
+            'ptr',
+            'ptr.dns-error',
+            'unknown',
+            `${ip} reverses to ${settings.helo}, the server's HELO name${confirmed.length ? ` (and to ${confirmed.join(', ')}, which ${resolveBack(confirmed)} to ${ip})` : ''}, but the lookup of the ${family} record of ${settings.helo} got no answer (DNS ${heloFwd.error ?? 'error'}): whether it resolves back to ${ip} is not known. Nothing is judged until DNS answers.`,
+            heloEv,
+            { subject: ip },
+          ),
+        );
+      } else if (!confirmed.length) {
         if (unknown) out.push(makeFinding('ptr', 'ptr.dns-error', 'unknown', `Could not forward-confirm the PTR of ${ip} (DNS error).`, ev, { subject: ip }));
         else
           out.push(
@@ -148,23 +175,32 @@ export async function ptrCheck(ctx: CheckContext): Promise<Finding[]> {
               'ptr',
               'ptr.mismatch',
               'fail',
-              `The PTR of ${ip} (${ptr.records.join(', ')}) does not resolve back to ${ip} (no forward-confirmed reverse DNS): Gmail and other receivers reject or junk mail from such an address (550 5.7.25). Give ${ptr.records.join(', ')} an ${ip.includes(':') ? 'AAAA' : 'A'} record ${ip} in the DNS of its domain, or ask the IP's owner (your data centre) to set the PTR of ${ip} to ${settings.helo}, the server's HELO name, and make sure that name resolves to ${ip}.`,
-              ev,
+              `The PTR of ${ip} (${ptr.records.join(', ')}) does not resolve back to ${ip} (no forward-confirmed reverse DNS): Gmail and other receivers reject or junk mail from such an address (550 5.7.25). ${
+                heloFwd
+                  ? // The PTR already names the HELO name: asking the IP's owner for it would change nothing.
+                    `${ip} already reverses to ${settings.helo}, the server's HELO name, but ${settings.helo} ${forwardSays(heloFwd, ip)}: give ${settings.helo} an ${family} record ${ip} in the DNS of its domain.`
+                  : `Give ${ptr.records.join(', ')} an ${family} record ${ip} in the DNS of its domain, or ask the IP's owner (your data centre) to set the PTR of ${ip} to ${settings.helo}, the server's HELO name, and make sure that name resolves to ${ip}.`
+              }`,
+              heloEv,
               { subject: ip },
             ),
           );
       } else if (!match) {
         const reasons = confirmed.map((n) => genericPtrReason(n, ip));
         const generic = reasons.every((r) => r !== null);
+        const own = confirmed.filter((_, i) => reasons[i] === null);
         out.push(
           makeFinding(
             'ptr',
             'ptr.mismatch',
             'warn',
-            generic
-              ? `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}, a generic name (${reasons[0]}): ask the IP's owner for a PTR name of your own and use that name as HELO.`
-              : `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}: make them the same name.`,
-            ev,
+            heloFwd
+              ? // HELO is already one of the PTR names: what is wrong is its address record, not the names.
+                `The server says HELO ${settings.helo}, and ${ip} reverses to that name, but ${settings.helo} ${forwardSays(heloFwd, ip)}, so it is not forward-confirmed (${ip} reverses to ${confirmed.join(', ')} too, which ${resolveBack(confirmed)} to it): give ${settings.helo} an ${family} record ${ip} in the DNS of its domain${own.length ? `, or use ${own.join(' or ')} as HELO` : ''}.`
+              : generic
+                ? `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}, a generic name (${reasons[0]}): ask the IP's owner for a PTR name of your own and use that name as HELO.`
+                : `The server says HELO ${settings.helo}, but ${ip} reverses to ${confirmed.join(', ')}: make them the same name.`,
+            heloEv,
             { subject: ip },
           ),
         );
