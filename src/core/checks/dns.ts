@@ -133,10 +133,29 @@ function aboutPanelCopy(f: Finding): boolean {
  * dns.not-authoritative is a warning (DNS hosted elsewhere on purpose is a valid choice), but where the live nameservers
  * are a previous host's it is the cause of the failing findings that point to it (mx.stale: the old host's MX; the
  * records the panel already holds right): said so, with what to do first. With a leading space; '' otherwise.
+ * `at` is the zone whose nameservers answered: where it is not the domain's own (a subdomain served from its parent's
+ * zone), setting its nameservers at the registrar moves all of that parent's DNS, so delegating the subdomain comes
+ * first and the move is offered only for a parent that has moved too.
  */
 function firstThing(ctx: CheckContext, at: string, stale: boolean): string {
   if (!stale || !ctx.settings.nameservers.length) return '';
-  return ` Fix this first: receivers get the old host's copy of the zone — its MX (mail may go to the old server), SPF, DKIM and DMARC — whatever the panel's zone holds, and when the account there is closed its nameservers may stop answering for ${at} at all. The findings that say "see dns.not-authoritative" come from that copy: at the registrar of ${at}, set its nameservers to this server's (${ctx.settings.nameservers.join(', ')}), and the panel's zone is what receivers see.`;
+  const ns = ctx.settings.nameservers.join(', ');
+  if (at === ctx.domain) {
+    return ` Fix this first: receivers get the old host's copy of the zone — its MX (mail may go to the old server), SPF, DKIM and DMARC — whatever the panel's zone holds, and when the account there is closed its nameservers may stop answering for ${at} at all. The findings that say "see dns.not-authoritative" come from that copy: at the registrar of ${at}, set its nameservers to this server's (${ns}), and the panel's zone is what receivers see.`;
+  }
+  return ` Fix this first: receivers get the old host's copy of the zone ${at} — the MX of ${ctx.domain} (mail may go to the old server), SPF, DKIM and DMARC — whatever the panel's zone holds, and when the account there is closed its nameservers may stop answering for ${at} at all. The findings that say "see dns.not-authoritative" come from that copy: delegate ${ctx.domain} to this server's nameservers (${ns}) with NS records for ${ctx.domain} in the ${at} zone at the DNS host that serves it, or, if all of ${at} has moved to this server, set the nameservers of ${at} at its registrar to this server's (that moves the DNS of all of ${at}, not only of ${ctx.domain}); then the panel's zone is what receivers see.`;
+}
+
+/**
+ * What to do when the live DNS is another host's and not a previous host's: publish the fixes there, or move the
+ * domain's DNS to this server — at the registrar for the domain's own zone; for a subdomain served from its parent's
+ * zone `at`, by delegating the subdomain in that zone (the parent's registrar would move all of the parent's DNS).
+ * With a leading space.
+ */
+function elsewhereAdvice(ctx: CheckContext, at: string): string {
+  const ns = ctx.settings.nameservers.join(', ');
+  if (at === ctx.domain) return ` Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar${ns ? ` to this server's (${ns})` : ''}.`;
+  return ` Fixes are shown as the exact records to publish at the DNS host that answers for ${at}, or delegate ${ctx.domain}${ns ? ` to this server's nameservers (${ns})` : ''} with NS records for it in the ${at} zone there — changing the nameservers of ${at} at its registrar would move the DNS of all of ${at}, not only of ${ctx.domain}.`;
 }
 
 /** The rule of an authoritative zone the panel will not write as it is (see dnsCheck). */
@@ -152,11 +171,19 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
   if (auth.state === 'unknown') {
     // The panel cannot tell whose nameservers these are: unknown, never "not this server's" (which would turn the
     // fixes into records to publish elsewhere).
-    out.push(makeFinding('dns', 'dns.authority-unknown', 'unknown', `Could not tell whether this server's DNS is the live one for ${of} (live nameservers ${auth.live.join(', ')}): ${auth.why}.`, ev));
+    out.push(makeFinding('dns', 'dns.authority-unknown', 'unknown', `Could not tell whether this server's DNS is the live one for ${ctx.domain} (${at === ctx.domain ? 'live nameservers' : `served from the zone ${at}, whose live nameservers are`} ${auth.live.join(', ')}): ${auth.why}.`, ev));
     return out;
   }
   if (auth.state === 'undelegated') {
-    out.push(makeFinding('dns', 'dns.not-authoritative', 'fail', `${at} has no NS records in live DNS: the domain is not delegated (or has expired), so nothing in the panel's zone is seen.`, ev));
+    // The walk up found no NS up to the registrable domain: for a subdomain (which seldom has NS of its own) it is the
+    // registrable domain that is not delegated or has expired, and that is the name to renew or delegate.
+    const name = canonName(ctx.domain);
+    const org = registrableDomain(name);
+    const message =
+      org !== name && inZone(name, org)
+        ? `${org} (the registrable domain of ${ctx.domain}) has no NS records in live DNS: it is not delegated (or has expired), so neither is ${ctx.domain}, and nothing in the panel's zone is seen.`
+        : `${at} has no NS records in live DNS: the domain is not delegated (or has expired), so nothing in the panel's zone is seen.`;
+    out.push(makeFinding('dns', 'dns.not-authoritative', 'fail', message, ev));
     return out;
   }
   if (auth.state === 'not-authoritative') {
@@ -171,13 +198,15 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
       ? ` The panel's own zone lists ${oldInZone.join(', ')} as its nameservers too (NS records at ${ctx.domain}): change them there to this server's (${ctx.settings.nameservers.join(', ')}) as well.`
       : '';
     const first = firstThing(ctx, at, !!stale);
+    // A subdomain served from its parent's zone: the nameservers are the parent's (one parenthesis, not two in a row).
+    const whose = at === ctx.domain ? `The live nameservers of ${ctx.domain}` : `${ctx.domain} has no nameservers of its own: it is served from the zone ${at}, whose live nameservers`;
     out.push(
       makeFinding(
         'dns',
         'dns.not-authoritative',
         'warn',
-        `The live nameservers of ${of} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where}${
-          first ? `${first} Until then, fixes are shown as the exact records to publish at the DNS host that answers.` : ` Fixes are shown as the exact records to publish at the DNS host that answers, or change the nameservers at the registrar${ctx.settings.nameservers.length ? ` to this server's (${ctx.settings.nameservers.join(', ')})` : ''}.`
+        `${whose} (${auth.live.join(', ')}) are not this server's (${ctx.settings.nameservers.length ? ctx.settings.nameservers.join(', ') : 'the panel does not serve this zone: it is disabled, a secondary copy, or not the authority'}): edits in the panel are not seen.${where}${
+          first ? `${first} Until then, fixes are shown as the exact records to publish at the DNS host that answers.` : elsewhereAdvice(ctx, at)
         }${zoneNote}`,
         ev,
         stale ? { classification: stale } : {},
@@ -196,7 +225,11 @@ export async function dnsCheck(ctx: CheckContext): Promise<Finding[]> {
           'dns',
           'dns.not-authoritative',
           'warn',
-          `Only some of the live nameservers of ${of} are this server's (${mine.join(', ')}): ${staleNs.join(', ')} ${staleNs.length > 1 ? 'are' : 'is'} the previous host's (${stale.reason}). Resolvers pick a nameserver at random, so part of the lookups get the old host's copy of the zone (its old MX, SPF, DKIM) and edits in the panel are seen only part of the time. At the registrar, remove ${staleNs.join(', ')} and keep this server's nameservers.`,
+          `Only some of the live nameservers of ${at === ctx.domain ? ctx.domain : `the zone ${at}, which serves ${ctx.domain},`} are this server's (${mine.join(', ')}): ${staleNs.join(', ')} ${staleNs.length > 1 ? 'are' : 'is'} the previous host's (${stale.reason}). Resolvers pick a nameserver at random, so part of the lookups get the old host's copy of the zone (its old MX, SPF, DKIM) and edits in the panel are seen only part of the time. ${
+            at === ctx.domain
+              ? 'At the registrar'
+              : `At the registrar of ${at} (${ctx.domain} has no nameservers of its own; this changes the delegation of all of ${at}, which this server already serves in part)`
+          }, remove ${staleNs.join(', ')} and keep this server's nameservers.`,
           ev,
           { classification: stale },
         ),
