@@ -133,6 +133,10 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
     out.push(makeFinding('lockdown', 'lockdown.multiple', 'warn', `${records.length} _mailchannels TXT records: MailChannels does not document which one it reads — keep exactly one.`, ev, { fix: 'lockdown' }));
   }
   let mine = false;
+  // How this host is authorised where it is: `auth=<this host>` lets every sender of its MailChannels account through,
+  // a senderid=/sidw= only the senders it names (mail-auth.md §4) — lockdown.ok says which.
+  let mineAuth = false;
+  const mineSenders: string[] = [];
   // Stale ids with whether their own record also authorises this server: with several records, which one MailChannels
   // reads is not documented, so this server's id in another record does not make a stale one harmless. `list`: the
   // comma list the id is written in, and `mineListed` whether this host's id is written in one there (as written that
@@ -178,18 +182,17 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
         ),
       );
     }
-    // Fields MailChannels does not document (`auid=` beside a valid auth=), or names in another case: the record
-    // works, but what MailChannels does with them is not documented — a warning, and the fix writes the documented form.
+    // Fields MailChannels does not document (`auid=` beside a valid auth=), or names in another case: MailChannels
+    // reads the record, but what it does with them is not documented — a warning, and the fix writes the documented
+    // form. Its message is written once this record's ids are judged (below): the record "works" only if it authorises
+    // this host; one that does not fails on its own (lockdown.stale-auth) — an ignored field changes nothing there.
+    let syntaxWarn: { f: Finding; problems: string } | null = null;
     if (rec.class === 'valid-with-warning') {
       const other = rec.problems.filter((p) => !p.startsWith('cfid='));
       if (other.length) {
         const auid = rec.unknownFields.some((f) => /^auid=/i.test(f)) ? ' (auid= is a common misspelling of auth=)' : '';
-        out.push(
-          makeFinding('lockdown', 'lockdown.syntax', 'warn', `The _mailchannels record works, but ${other.join('; ')}${auid}: MailChannels documents only v=mc1, auth=, senderid= and sidw=, in lower case. The fix writes it in that form.`, ev, {
-            subject: txt,
-            fix: 'lockdown',
-          }),
-        );
+        syntaxWarn = { f: makeFinding('lockdown', 'lockdown.syntax', 'warn', '', ev, { subject: txt, fix: 'lockdown' }), problems: `${other.join('; ')}${auid}` };
+        out.push(syntaxWarn.f);
       }
     }
     // A sender id that cannot match anything is the syntax finding's (the fix drops it), not an id to place.
@@ -206,7 +209,11 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
       if (c.class === 'this-server') {
         // Inside a comma list it authorises nothing as written (the syntax finding fails the record for it).
         if (list) mineListed = true;
-        else mine = mineHere = true;
+        else {
+          mine = mineHere = true;
+          if (field === 'auth') mineAuth = true;
+          else mineSenders.push(`${field}=${value}`);
+        }
       } else if (c.class === 'stale') stale.push({ f: makeFinding('lockdown', 'lockdown.stale-auth', 'fail', '', ev, { subject: `${field}=${value}`, classification: c, fix: 'lockdown' }), list });
       else {
         const inside = list ? ` It is written inside ${list}, one value to MailChannels.` : '';
@@ -218,11 +225,15 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
         // Known what this host's account is, an id nothing identifies is a judgement (info: the customer's own account,
         // or a previous host's), not DNS trouble — `unknown` would file the domain under "unknown (DNS trouble)" in the
         // report. Without this host's account id nothing can be judged: unknown, as before.
-        out.push(makeFinding('lockdown', 'lockdown.unknown-id', relay?.authId ? 'info' : 'unknown', `${field}=${value}: ${c.reason}.${inside}${keep}`, ev, { subject: `${field}=${value}`, classification: c }));
+        out.push(makeFinding('lockdown', 'lockdown.unknown-id', relay?.authId ? 'info' : 'unknown', `${naming(`${field}=${value}`, c.reason)}.${inside}${keep}`, ev, { subject: `${field}=${value}`, classification: c }));
         const placed = { id: `${field}=${value}`, reason: c.reason };
         unknownHere.push(placed);
         if (!unknownIds.some((u) => u.id === placed.id)) unknownIds.push(placed);
       }
+    }
+    if (syntaxWarn) {
+      const { f, problems } = syntaxWarn;
+      f.message = `${mineHere ? 'The _mailchannels record works' : 'MailChannels reads the _mailchannels record'}, but ${problems}: MailChannels documents only v=mc1, auth=, senderid= and sidw=, in lower case. The fix writes it in that form.`;
     }
     for (const { f, list } of stale) staleIds.push({ f, mineHere, mineListed, list });
     if (!mineHere && !stale.length && unknownHere.length && rec.class !== 'invalid' && rec.class !== 'suspect') notMine.push({ txt, ids: unknownHere });
@@ -266,16 +277,49 @@ async function judgeLockdown(ctx: CheckContext, name: string, a: Answer<'TXT'>, 
       );
     }
   }
-  if (!mine && staleIds.length === 0 && relay?.authId && !out.some((f) => f.rule === 'lockdown.syntax')) {
-    const also = unknownIds.length ? ` It names only ${keeps(unknownIds, `adds auth=${relay.authId}`)}` : '';
+  // Left to a record's syntax failure (it authorises nobody as written, and says how the fix rewrites it) — not to a
+  // warning about fields MailChannels ignores: with those the record still names none of this host's ids, and this
+  // server's mail is rejected just the same (review: `v=mc1 auth=acme auid=x` got only the warning).
+  const syntaxFails = out.some((f) => f.rule === 'lockdown.syntax' && f.severity === 'fail');
+  if (!mine && staleIds.length === 0 && relay?.authId && !syntaxFails) {
+    const several = records.length > 1;
+    const also = unknownIds.length ? ` ${several ? 'They name' : 'It names'} only ${keeps(unknownIds, `adds auth=${relay.authId}`)}` : '';
+    const none = several ? `None of the ${records.length} _mailchannels records authorises` : 'The record does not authorise';
     out.push(
-      makeFinding('lockdown', 'lockdown.stale-auth', 'fail', `The record does not authorise this host's MailChannels account (${relay.authId}): MailChannels will reject this server's mail.${also}`, ev, {
+      makeFinding('lockdown', 'lockdown.stale-auth', 'fail', `${none} this host's MailChannels account (${relay.authId}): MailChannels will reject this server's mail.${also}`, ev, {
         fix: 'lockdown',
       }),
     );
   }
   if (!out.some((f) => f.severity !== 'pass' && f.severity !== 'info')) {
-    out.push(makeFinding('lockdown', 'lockdown.ok', 'pass', `Domain Lockdown authorises this host's MailChannels account.`, ev));
+    // A record naming only some of this host's senders (senderid=, sidw=) and not its account is a pass too: any
+    // field that matches lets a message through (mail-auth.md §4), and narrowing the record to those senders is the
+    // customer's choice, which mailhealth cannot judge (the fix keeps it, never widening it to auth=). But it does not
+    // authorise the account: the message says which senders pass and that the others are rejected.
+    out.push(makeFinding('lockdown', 'lockdown.ok', 'pass', mineAuth || !relay?.authId || !mineSenders.length ? `Domain Lockdown authorises this host's MailChannels account.` : onlySenders(ctx.domain, relay.authId, mineSenders), ev));
   }
   return out;
+}
+
+/**
+ * lockdown.ok's message for a record that authorises only some senders of this host: a senderid= one exact sender id,
+ * a sidw= the sender ids its pattern matches (mail-auth.md §4).
+ */
+function onlySenders(domain: string, authId: string, fields: readonly string[]): string {
+  const which = fields.map((f) => (f.startsWith('sidw=') ? `the senders matching ${f}` : `the sender ${f}`)).join(' and ');
+  return `Domain Lockdown authorises only ${which} of this host's MailChannels account, not the whole account: MailChannels rejects mail as ${domain} from this server's other senders. auth=${authId} would allow every sender of this host.`;
+}
+
+/** A sentence's first letter in upper case (a classification's reason, written to follow a colon). */
+const capitalised = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * A classification's reason about `id`, naming the id once: the reasons mostly start with it (`auth=acme is not this
+ * host's …`), and an `auth=acme: ` prefix then said it twice. A reason that names it further on is a sentence of its
+ * own; one that does not name it gets the prefix.
+ */
+function naming(id: string, reason: string): string {
+  if (reason.startsWith(id)) return reason;
+  const words = reason.split(/[\s(),;]+/).map((w) => w.replace(/[.:]+$/, ''));
+  return words.includes(id) ? capitalised(reason) : `${id}: ${reason}`;
 }
