@@ -232,7 +232,7 @@ describe('mx.stale (routing local): what to point the MX at', () => {
     });
     const f = (await mxCheck(ctx)).find((x) => x.rule === 'mx.stale');
     assert.ok(f);
-    assert.match(f.message, /point the MX at this server \(as the panel's zone does: MX 0 mail\.x7\.example\.\) where x7\.example's DNS is served \(its live nameservers ns1\.dnshost\.example, ns2\.dnshost\.example are not this server's: see dns\.not-authoritative\); if they are still at HostGator \(EIG\)/);
+    assert.match(f.message, /point the MX at this server \(as the panel's zone does: MX 0 mail\.x7\.example\) where x7\.example's DNS is served \(its live nameservers ns1\.dnshost\.example, ns2\.dnshost\.example are not this server's: see dns\.not-authoritative\); if they are still at HostGator \(EIG\)/);
   });
 
   test("mail.<domain> at the old address while the domain's DNS is served elsewhere: the record to change there, not in the panel's zone", async () => {

@@ -2,8 +2,8 @@
 import { isUnanswered, serverNetwork } from '../classify.js';
 import { canonName, inZone } from '../domain.js';
 import { cidrContains, isIpAddress } from '../ip.js';
-import type { Classification, Finding } from '../model.js';
-import { aliasesOf, resolveAddresses } from '../resolver.js';
+import type { Classification, Evidence, Finding } from '../model.js';
+import { aliasesOf, describeAnswer, resolveAddresses, type Answer } from '../resolver.js';
 import type { CheckContext } from './context.js';
 import { authority, staleNameservers } from './dns.js';
 import { dnsErrorFinding, evidence, makeFinding, moreEvidence } from './util.js';
@@ -48,11 +48,29 @@ async function judgeAddresses(ctx: CheckContext, host: string, ips: readonly str
   return unanswered ? { unanswered } : {};
 }
 
+/**
+ * A zone MX value as messages print it: "0 server1.newhost.example." → "0 server1.newhost.example" (the zone's
+ * absolute name, spelt without its root dot as every other name in a message is); a null MX "0 ." stays as it is.
+ */
+function zoneMxText(value: string): string {
+  return value.trim().split(/\s+/).join(' ').replace(/(?<=\S)\.$/, '');
+}
+
 /** The panel's own MX records, for messages. */
 function panelMx(ctx: CheckContext): string {
   if (!ctx.zoneIndex) return 'the panel could not provide its zone';
   const rs = ctx.zoneIndex.at(ctx.domain, 'MX');
-  return rs.length ? `MX ${rs.map((r) => r.value).join(', ')}` : 'no MX';
+  return rs.length ? `MX ${rs.map((r) => zoneMxText(r.value)).join(', ')}` : 'no MX';
+}
+
+/**
+ * The finding the dns check gives when whose nameservers serve the domain is not known (authority state 'unknown'):
+ * dns.authority-unknown when the panel cannot tell whose nameservers these are, dns.dns-error when the NS lookup got
+ * no answer (dns.ts authorityOf and dnsCheck) — messages cite the one the report holds, never dns.not-authoritative.
+ */
+function unknownAuthorityRule(ctx: CheckContext, d: LiveDelegation): string {
+  const s = ctx.settings;
+  return !s.nameservers.length && s.nameserversUnknown && d.auth.why === s.nameserversUnknown ? 'dns.authority-unknown' : 'dns.dns-error';
 }
 
 /** The addresses of this server to point a name at in place of `ips` (the same family first), for messages. */
@@ -112,7 +130,7 @@ function whereToChange(ctx: CheckContext, d: LiveDelegation): string {
     case 'undelegated':
       return ` in the panel's zone once ${ctx.domain} is delegated to this server's nameservers (see dns.not-authoritative)`;
     default:
-      return ` in the DNS that serves ${ctx.domain} (the panel's zone when its nameservers are this server's; see dns.authority-unknown)`;
+      return ` in the DNS that serves ${ctx.domain} (the panel's zone when its nameservers are this server's; see ${unknownAuthorityRule(ctx, d)})`;
   }
 }
 
@@ -149,6 +167,57 @@ async function noAddressAdvice(ctx: CheckContext, host: string, d: LiveDelegatio
   return `${host} is not a name of ${ctx.domain}: if it is no longer where ${ctx.domain}'s mail goes, name the server that takes it in the MX${where}${here}.`;
 }
 
+/**
+ * mx.missing: the domain has no MX. RFC 5321 §5.1 has senders use the domain's own address records (A or AAAA) as an
+ * implicit MX, so what holds depends on them: they are named when there are some; with none mail cannot be delivered;
+ * a name that does not exist has neither. A lookup of them that got no answer is no verdict on them: the general
+ * wording, saying that whether there are any is not known. (Asked only for a domain without MX; the resolver is the
+ * audit's, which keeps its answers.)
+ */
+async function missingFinding(ctx: CheckContext, mx: Answer<'MX'>, ev: Evidence): Promise<Finding> {
+  const d = ctx.domain;
+  if (mx.status === 'nxdomain') {
+    return makeFinding('mx', 'mx.missing', 'warn', `${d} does not exist in DNS (NXDOMAIN): it has no MX and no address, so mail to ${d} cannot be delivered.`, ev);
+  }
+  const { a, aaaa } = await resolveAddresses(ctx.resolver, d);
+  const more = moreEvidence(ev, { addresses: describeAnswer(a).concat(describeAnswer(aaaa)) });
+  const held = (a.status === 'ok' ? a.records.map((ip) => `A ${ip}`) : emptyList<string>()).concat(aaaa.status === 'ok' ? aaaa.records.map((ip) => `AAAA ${ip}`) : emptyList<string>());
+  if (held.length) {
+    return makeFinding('mx', 'mx.missing', 'warn', `${d} has no MX records: senders fall back to its address records (${held.join(', ')}; RFC 5321 §5.1), which often are not a mail server.`, more);
+  }
+  const failed = a.status === 'unknown' ? a : aaaa.status === 'unknown' ? aaaa : null;
+  if (failed) {
+    return makeFinding(
+      'mx',
+      'mx.missing',
+      'warn',
+      `${d} has no MX records: senders fall back to its address records (A/AAAA, RFC 5321 §5.1), which often are not a mail server — whether it has any is not known (DNS ${failed.error ?? 'error'} for ${failed.name} ${failed.type}).`,
+      more,
+    );
+  }
+  return makeFinding('mx', 'mx.missing', 'warn', `${d} has no MX records and no address (no A/AAAA): mail to ${d} cannot be delivered (RFC 5321 §5.1 falls back to the domain's addresses only).`, more);
+}
+
+/**
+ * Routing remote, and this server is an MX below another host's (a lower preference is tried first): the usual backup
+ * MX — cPanel's Backup Mail Exchanger (routing "secondary": it takes mail only while a higher-priority MX is down),
+ * which the cPanel adapter reads as remote (routingOfListMxs) — or an MX left pointing here. Setting the routing to
+ * local, the advice for an MX that is this server's first, would keep here the mail meant for the primary whenever it
+ * is down. Info, not warn: mailhealth cannot tell the backup from a leftover, a backup is a valid setup that would
+ * otherwise carry a warning nothing clears, and while the primary is up mail does not come here either way.
+ */
+function backupNote(ctx: CheckContext, here: readonly { priority: number; host: string }[], before: readonly { priority: number; host: string }[], ev: Evidence): Finding {
+  const mx = (xs: readonly { priority: number; host: string }[]) => xs.map((x) => `MX ${x.priority} ${x.host}`).join(', ');
+  const one = here.length === 1;
+  return makeFinding(
+    'mx',
+    'mx.routing-mismatch',
+    'info',
+    `${mx(here)} ${one ? 'points' : 'point'} at this server, after ${mx(before)} (senders try the lowest preference first, RFC 5321 §5.1), and the panel routes ${ctx.domain}'s mail elsewhere: this server is a lower-priority MX. Nothing is wrong if it is meant as a backup MX (on cPanel, the Backup Mail Exchanger routing, "secondary", which takes ${ctx.domain}'s mail only while a higher-priority MX is down); otherwise remove ${one ? 'that MX' : 'those MX records'}. Do not set the panel's mail routing to local for this: mail sent from this server to ${ctx.domain}, and mail that reaches it while ${before.length > 1 ? 'those MX hosts are' : `${before[0].host} is`} down, would then stay here.`,
+    ev,
+  );
+}
+
 export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
   const out: Finding[] = emptyList();
   const mx = await ctx.resolver.resolve(ctx.domain, 'MX');
@@ -163,9 +232,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     return out;
   }
   if (hosts.length === 0) {
-    out.push(
-      makeFinding('mx', 'mx.missing', 'warn', `${ctx.domain} has no MX records: senders fall back to its A record (RFC 5321 §5.1), which often is not a mail server.`, ev),
-    );
+    out.push(await missingFinding(ctx, mx, ev));
     return out;
   }
 
@@ -176,6 +243,9 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     );
   }
   let thisServer = 0;
+  /** The MX records judged to be this server, and the others (judged: whose host it is was decided): see backupNote. */
+  const mineMx: { priority: number; host: string }[] = [];
+  const otherMx: { priority: number; host: string; judged: boolean }[] = [];
   /** Hosts that answered, decidedly not this server and no previous host's: where the domain's mail goes instead. */
   const elsewhere: string[] = [];
   /**
@@ -199,6 +269,8 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     const literal = ipLiteral(host);
     if (literal) {
       const mine = isServerIp(ctx, literal);
+      // Not this server's address: an MX record that names another host (for backupNote), though no sender can use it.
+      if (!mine) otherMx.push({ priority: m.priority, host, judged: true });
       out.push(
         makeFinding(
           'mx',
@@ -223,6 +295,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     if (a.status !== 'ok' && aaaa.status !== 'ok' && (a.status === 'unknown' || aaaa.status === 'unknown')) {
       out.push(dnsErrorFinding('mx', `MX host ${host}`, a.status === 'unknown' ? a : aaaa, ev));
       unknownHosts++;
+      otherMx.push({ priority: m.priority, host, judged: false });
       continue;
     }
     const noAddress = a.status !== 'ok' && aaaa.status !== 'ok';
@@ -263,6 +336,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
         makeFinding('mx', 'mx.dns-error', 'unknown', `Could not tell whose MX ${host} is: ${unanswered}. Nothing is concluded until DNS answers.`, ev, { subject: host, classification: c }),
       );
       unknownHosts++;
+      otherMx.push({ priority: m.priority, host, judged: false });
       continue;
     }
     // The live zone is still the previous host's (its nameservers answer for the domain): a name of the domain there
@@ -279,7 +353,10 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
         };
       }
     }
-    if (c.class === 'this-server') thisServer++;
+    if (c.class === 'this-server') {
+      thisServer++;
+      mineMx.push({ priority: m.priority, host });
+    } else otherMx.push({ priority: m.priority, host, judged: true });
     if (c.class === 'stale') {
       stale.push(host);
       if (fromOldZone) {
@@ -347,13 +424,19 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     if (d.auth.state === 'not-authoritative' || d.auth.state === 'unknown' || d.staleNs.length) {
       // The live MX need not be the panel's: the nameservers that answer decide. Changing the routing would break the
       // mail as soon as the nameservers are fixed.
-      const why =
-        d.auth.state === 'unknown'
-            ? `whether this server's nameservers serve ${ctx.domain} is not known (${d.auth.why ?? 'DNS error'})`
-            : d.auth.state === 'authoritative'
-              ? `some of the live nameservers of ${ctx.domain} (${d.staleNs.join(', ')}) are the previous host's`
-              : `the live nameservers of ${ctx.domain} (${d.auth.live.join(', ')}) are not this server's`;
-      message = `${lead}, and ${why}: the live MX comes from that DNS, not from the panel's zone (${panelMx(ctx)}). If the mail is meant for this server, fix the nameservers (see dns.not-authoritative) or publish the panel's MX where the DNS is served — do not change the panel's mail routing for this; only if ${where} is where the mail is meant to go, set the routing to remote.`;
+      if (d.auth.state === 'unknown') {
+        // Whose DNS answered is not known: the live MX may be the panel's zone's or another DNS's. Said as that, citing
+        // the finding the dns check gives (dns.dns-error or dns.authority-unknown), not dns.not-authoritative, which
+        // it does not give then.
+        const see = unknownAuthorityRule(ctx, d);
+        message = `${lead}, and whether this server's nameservers serve ${ctx.domain} is not known (${d.auth.why ?? 'DNS error'}): the live MX may come from another DNS than the panel's zone (${panelMx(ctx)}; see ${see}). Do not change the panel's mail routing for this while that is not known: if the live nameservers turn out not to be this server's and the mail is meant for this server, fix the nameservers or publish the panel's MX where the DNS is served; only if ${where} is where the mail is meant to go, set the routing to remote.`;
+      } else {
+        const why =
+          d.auth.state === 'authoritative'
+            ? `some of the live nameservers of ${ctx.domain} (${d.staleNs.join(', ')}) are the previous host's`
+            : `the live nameservers of ${ctx.domain} (${d.auth.live.join(', ')}) are not this server's`;
+        message = `${lead}, and ${why}: the live MX comes from that DNS, not from the panel's zone (${panelMx(ctx)}). If the mail is meant for this server, fix the nameservers (see dns.not-authoritative) or publish the panel's MX where the DNS is served — do not change the panel's mail routing for this; only if ${where} is where the mail is meant to go, set the routing to remote.`;
+      }
     } else if (!elsewhere.length) {
       message = `${lead}: ${where} is another machine of this server's provider. If it is the machine ${ctx.domain} moved from, point the MX at this server (mail there is not delivered here); if it is a filtering service of the provider that forwards to this server, nothing is wrong; only if the mail is meant to be delivered there, set the panel's mail routing to remote.`;
     } else if (unplaced.length) {
@@ -375,18 +458,30 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     }
     out.push(makeFinding('mx', 'mx.routing-mismatch', 'warn', message, d.auth.live.length ? moreEvidence(ev, { nameservers: d.auth.live }) : ev));
   }
+  let backup = false;
   if (ctx.settings.routing === 'remote' && thisServer > 0) {
-    out.push(
-      makeFinding(
-        'mx',
-        'mx.routing-mismatch',
-        'warn',
-        `An MX points at this server, but the panel routes ${ctx.domain}'s mail to a remote exchanger: mail arriving here is not delivered locally. Set the panel's mail routing to local.`,
-        ev,
-      ),
-    );
+    const first = Math.min(...mineMx.map((x) => x.priority));
+    // RFC 5321 §5.1: senders try the lowest preference first. Another host below this server's lowest MX makes this
+    // server a lower-priority MX; one that could not be judged (DNS) leaves whether it is another host open.
+    const before = otherMx.filter((x) => x.priority < first);
+    const judged = before.filter((x) => x.judged);
+    if (judged.length) {
+      backup = true;
+      out.push(backupNote(ctx, mineMx, judged, ev));
+    } else if (!before.length) {
+      out.push(
+        makeFinding(
+          'mx',
+          'mx.routing-mismatch',
+          'warn',
+          `An MX points at this server, but the panel routes ${ctx.domain}'s mail to a remote exchanger: mail arriving here is not delivered locally. Set the panel's mail routing to local.`,
+          ev,
+        ),
+      );
+    }
   }
-  if (!out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
+  // mx.ok says the MX agrees with the routing: not beside a backup note, which leaves that to the customer.
+  if (!backup && !out.some((f) => f.severity === 'fail' || f.severity === 'warn' || f.severity === 'unknown')) {
     out.push(makeFinding('mx', 'mx.ok', 'pass', `MX records agree with the panel's mail routing (${ctx.settings.routing}).`, ev));
   }
   return out;
