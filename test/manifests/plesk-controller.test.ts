@@ -46,7 +46,7 @@ describe('Plesk shim under php-cli: the domain list goes to the helper in a file
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** One appAction() with a fresh, empty var dir. */
-  function run(scenario: { role: string; login: string; domains: string[]; access: number[]; throw?: boolean }): Run & { varDir: string } {
+  function run(scenario: { role: string; login: string; domains: string[]; access: number[]; throw?: boolean; server?: Record<string, string> }): Run & { varDir: string } {
     const varDir = join(dir, `var-${++n}`) + '/';
     mkdirSync(varDir, { recursive: true });
     const file = join(dir, `scenario-${n}.json`);
@@ -107,6 +107,17 @@ describe('Plesk shim under php-cli: the domain list goes to the helper in a file
     assert.equal(out.thrown, 'callSbin failed');
     assert.ok(out.calls[0].scopeFile?.isFile);
     assert.deepEqual(readdirSync(out.varDir), []);
+  });
+
+  test("the browser's Sec-Fetch-Site reaches the app (a link from another site checks nothing), and only when sent", () => {
+    // Review: the shim passed on Accept, Cookie and X-CSRF-Token only, so a page opened from another site's link was
+    // served as for a browser that sends no such header — it audited and took an audit token.
+    for (const site of ['cross-site', 'same-origin']) {
+      const out = run({ role: 'customer', login: 'alice', domains: ['alice.example'], access: [0], server: { HTTP_SEC_FETCH_SITE: site } });
+      assert.equal(out.calls[0].env.HTTP_SEC_FETCH_SITE, site);
+    }
+    const none = run({ role: 'customer', login: 'alice', domains: ['alice.example'], access: [0] });
+    assert.equal(none.calls[0].env.HTTP_SEC_FETCH_SITE, undefined);
   });
 
   test('an admin: no domain list at all (neither file nor variable)', () => {

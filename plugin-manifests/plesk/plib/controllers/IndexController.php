@@ -131,6 +131,11 @@ class IndexController extends pm_Controller_Action
         if (isset($_SERVER['HTTP_X_CSRF_TOKEN'])) {
             $env['HTTP_X_CSRF_TOKEN'] = (string) $_SERVER['HTTP_X_CSRF_TOKEN'];
         }
+        // The browser's Sec-Fetch-Site: a page opened from a link on another site checks nothing and takes no audit
+        // token (README "Rate limits"). Dropping it here served such a link as a browser that sends none would be.
+        if (isset($_SERVER['HTTP_SEC_FETCH_SITE'])) {
+            $env['HTTP_SEC_FETCH_SITE'] = (string) $_SERVER['HTTP_SEC_FETCH_SITE'];
+        }
         return $env;
     }
 
