@@ -49,6 +49,15 @@ import type { ScheduleOverrides } from '../core/settings.js';
 import { apiRoutes } from './routes/api.js';
 import { escapeHtml, escapeShown } from './view-model.js';
 
+/**
+ * Whether a request path is the JSON API's. Express matches routes regardless of case, so `/API/domains` is served by
+ * the API router: the test must not be case-sensitive either, or such a request got the API's answers with the pages'
+ * identity and error handling (a login redirect, an HTML error page, an admin token refused) — review R3.
+ */
+export function isApiPath(path: string): boolean {
+  return /^\/api(\/|$)/i.test(path);
+}
+
 export interface AppDeps {
   panel: Panel;
   store: Store;
@@ -311,7 +320,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     }
     l.session = session;
     l.csrf = session.csrf;
-    l.api = req.path.startsWith('/api/');
+    l.api = isApiPath(req.path);
     l.identity = null;
     l.authVia = null;
     res.setHeader('Cache-Control', 'no-store');
@@ -476,7 +485,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     // A rate limit's refusal says when to come back (http.ts takeToken), to scripts as well as to people.
     if (err instanceof HttpError && err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
     const l = res.locals as Partial<Locals>;
-    if (l.api || req.path.startsWith('/api/') || (req.get('accept') ?? '').startsWith('application/json')) {
+    if (l.api || isApiPath(req.path) || (req.get('accept') ?? '').startsWith('application/json')) {
       res.status(status).json({ error: message });
       return;
     }
