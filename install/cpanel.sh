@@ -17,6 +17,7 @@ JUPITER_DIR=$CPANEL/base/frontend/jupiter/mailhealth
 WHM_CGI_DIR=$CPANEL/whostmgr/docroot/cgi/mailhealth
 WHM_ICON=$CPANEL/whostmgr/docroot/addon_plugins/mailhealth.png
 FEATURE_FILE=$CPANEL/whostmgr/addonfeatures/mailhealth
+WHM_APPCONFIG=/var/cpanel/apps/mailhealth.conf   # register_appconfig's copy of plugin-manifests/whm/mailhealth.conf
 INSTALL_PLUGIN="${INSTALL_PLUGIN:-$CPANEL/scripts/install_plugin}"
 UNINSTALL_PLUGIN="${UNINSTALL_PLUGIN:-$CPANEL/scripts/uninstall_plugin}"
 REGISTER_APPCONFIG="${REGISTER_APPCONFIG:-$CPANEL/bin/register_appconfig}"
@@ -32,11 +33,41 @@ tool() { # tool VAR PATH: the panel tool must exist
 }
 
 if [ "$ACTION" = uninstall ]; then
-  if [ -d "$R$JUPITER_DIR" ]; then "$UNINSTALL_PLUGIN" "$MANIFESTS/cpanel" --theme=jupiter || say "uninstall_plugin failed (continuing)"; fi
-  if [ -d "$R$WHM_CGI_DIR" ]; then "$UNREGISTER_APPCONFIG" mailhealth || say "unregister_appconfig failed (continuing)"; fi
-  rm -rf "$R$JUPITER_DIR" "$R$WHM_CGI_DIR"
-  rm -f "$R$WHM_ICON" "$R$FEATURE_FILE"
+  # Each registration is undone while there is a sign of it, and what marks it is removed only once its tool has
+  # succeeded: a run where a tool failed can be repeated until it succeeds (review r7: the page directories, the only
+  # signs the retry looked at, were deleted even when the tool failed — the Jupiter link and the WHM entry then pointed
+  # at deleted pages for good, and the next run called neither tool and said "uninstalled"). The WHM registration is
+  # the file register_appconfig copies to /var/cpanel/apps (cpanel.md 9.3), so a registration an older installer left
+  # behind that way is undone too; the Jupiter link and its feature are marked by the page directory and the feature
+  # file (install_plugin writes that file; kept while the link stays, so Feature Manager can still turn it off).
+  left=""
+  if [ -d "$R$JUPITER_DIR" ] || [ -f "$R$FEATURE_FILE" ]; then
+    if "$UNINSTALL_PLUGIN" "$MANIFESTS/cpanel" --theme=jupiter; then
+      rm -rf "$R$JUPITER_DIR"
+      rm -f "$R$FEATURE_FILE"
+    else
+      warn "uninstall_plugin failed: the Mail Health link in cPanel's Jupiter theme is still registered (kept: $JUPITER_DIR, $FEATURE_FILE)"
+      left="$left the cPanel page (uninstall_plugin);"
+    fi
+  fi
+  if [ -d "$R$WHM_CGI_DIR" ] || [ -f "$R$WHM_APPCONFIG" ]; then
+    if "$UNREGISTER_APPCONFIG" mailhealth; then
+      rm -rf "$R$WHM_CGI_DIR"
+      rm -f "$R$WHM_ICON"
+    else
+      warn "unregister_appconfig failed: WHM » Plugins » Mail Health is still registered (kept: $WHM_CGI_DIR, $WHM_ICON)"
+      left="$left the WHM page (unregister_appconfig);"
+    fi
+  fi
+  # The app and the service go either way: the admin asked for them to go, and the panel's registrations do not need
+  # them to be undone.
   remove_common
+  if [ -n "$left" ]; then
+    again=--uninstall
+    if [ "$PURGE" = 1 ]; then again=--purge; fi
+    printf 'mailhealth: error: not uninstalled from the panel:%s Fix the cause above, then run %s %s again (it is safe to repeat).\n' "${left%;}." "$0" "$again" >&2
+    exit 1
+  fi
   say "uninstalled"
   exit 0
 fi
@@ -56,7 +87,9 @@ write_key
 
 # The app, and the service restarted on it at once (it stops before the swap): never old code on new files.
 install_app
-install_unit "cPanel & WHM front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
+# The panel is named on the command line, as the front door's in-process fallback names it (cgi.ts): a config kept from a
+# standalone install says "panel": "files", and the service would run on that panel (review r7).
+install_unit "cPanel & WHM front-door service" "--panel whm service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
 
 # Customer page: the code lives in the theme directory; install_plugin only registers the link and the feature.
 STEP="installing the cPanel page (install_plugin)"
@@ -79,4 +112,6 @@ chmod 755 "$R$WHM_CGI_DIR" "$R$WHM_CGI_DIR/index.cgi"
 cp "$MANIFESTS/whm/mailhealth.png" "$R$WHM_ICON"
 "$REGISTER_APPCONFIG" "$MANIFESTS/whm/mailhealth.conf"
 
-say "installed. Enable the \"mailhealth\" feature for your packages in WHM » Feature Manager; WHM » Plugins » Mail Health for resellers and root."
+# The feature is on for every package once installed (cPanel counts an add-on feature as on until a feature list turns
+# it off): the message says how to turn it off, not to turn it on (review r7).
+say "installed. The \"mailhealth\" feature is on for every package until you turn it off in WHM » Feature Manager; WHM » Plugins » Mail Health for resellers and root."

@@ -83,7 +83,10 @@ fi
 
 # The app, and the service restarted on it at once (it stops before the swap): never old code on new files.
 install_app
-install_unit "Plesk front-door service" "service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
+# The panel is named on the command line, as the front door's in-process fallback names it (cgi.ts): a config kept
+# from a standalone install says "panel": "files" (this installer only adds "token"), and the service would run on
+# that panel (review r7).
+install_unit "Plesk front-door service" "--panel plesk service --socket /run/mailhealth/mailhealth.sock --key $ETC_DIR/frontdoor.key"
 
 # The extension last: until it is upgraded the previous one calls the new app (through its versioned sbin helper,
 # mailhealth-v1) as before.

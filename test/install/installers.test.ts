@@ -25,7 +25,9 @@ function oldCronEntry(root: string): void {
 const CRON_REMOVED = /^mailhealth: removed \/etc\/cron\.d\/mailhealth from an older install: the background service runs the nightly report now$/m;
 /** The unit's ExecStart line, whole: the service schedules the report by itself, with no extra arguments. */
 const execStart = (unit: string) => /^ExecStart=(.*)$/m.exec(unit)?.[1];
-const PANEL_SERVICE_ARGS = '/usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json service --socket /run/mailhealth/mailhealth.sock --key /etc/mailhealth/frontdoor.key';
+/** A panel install's service command line: the panel named before `service`, whatever "panel" a kept config names. */
+const panelServiceArgs = (panel: 'whm' | 'plesk') =>
+  `/usr/local/mailhealth/bin/mailhealth.js --config /etc/mailhealth/config.json --panel ${panel} service --socket /run/mailhealth/mailhealth.sock --key /etc/mailhealth/frontdoor.key`;
 
 describe('install/cpanel.sh', () => {
   let s: Sandbox;
@@ -52,7 +54,7 @@ describe('install/cpanel.sh', () => {
     assert.equal(mode(R('etc/mailhealth')), 0o700);
     assert.equal(mode(R('var/lib/mailhealth')), 0o700);
     const unit = readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8');
-    assert.equal(execStart(unit), `"${join(s.bin, 'node')}" ${PANEL_SERVICE_ARGS}`);
+    assert.equal(execStart(unit), `"${join(s.bin, 'node')}" ${panelServiceArgs('whm')}`);
     assert.match(unit, /RuntimeDirectoryMode=0700/);
     assert.doesNotMatch(unit, /@[A-Z]+@/);
     assert.match(readFileSync(R('usr/local/bin/mailhealth'), 'utf8'), /exec '.*node' '\/usr\/local\/mailhealth\/bin\/mailhealth\.js' "\$@"/);
@@ -92,7 +94,7 @@ describe('install/cpanel.sh', () => {
     assert.ok(!existsSync(R(CRON)), 'one scheduler per install: the service');
     assert.equal(r.out.split('\n').filter((l) => CRON_REMOVED.test(l)).length, 1, r.out);
     assert.equal(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8'), unit);
-    assert.equal(execStart(unit), `"${join(s.bin, 'node')}" ${PANEL_SERVICE_ARGS}`);
+    assert.equal(execStart(unit), `"${join(s.bin, 'node')}" ${panelServiceArgs('whm')}`);
     // Nothing to remove the next time, nothing said.
     assert.doesNotMatch(s.run('cpanel.sh').out, /cron/);
   });
@@ -179,7 +181,7 @@ describe('install/plesk.sh', () => {
       'plesk bin extension --list',
       `plesk bin extension -i ${s.src}/release/mailhealth-plesk-0.1.0.zip`,
     ]);
-    assert.equal(execStart(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8')), `"${join(s.bin, 'node')}" ${PANEL_SERVICE_ARGS}`);
+    assert.equal(execStart(readFileSync(R('etc/systemd/system/mailhealth.service'), 'utf8')), `"${join(s.bin, 'node')}" ${panelServiceArgs('plesk')}`);
     assert.ok(!existsSync(R(CRON)));
   });
 
