@@ -293,25 +293,18 @@ test('found by the fuzzer: Plesk GET /server answering a hostname that is no tex
   }
 });
 
-test('found by the fuzzer: Plesk GET /server/ips entries are not checked — a list, an object or a number is read as an outgoing IP', async () => {
-  // Reached when the XML server prefs fail: answer 2 to the XML API (1: dns get, 2: server get prefs) says
-  // <status>error</status>, and the first answer to GET /server/ips (a call the well-formed read does not make) has
-  // ipv4 of another type.
+test('found by the fuzzer, made moot since: Plesk takes no outgoing IP from GET /server/ips — a failed XML server get prefs makes the settings unreadable', async () => {
+  // Answer 2 to the XML API (1: dns get, 2: server get prefs) says <status>error</status>. The adapter once fell back
+  // to the first shared IP of GET /server/ips here (whose entries the fuzzer found unchecked); since review R6 a failed
+  // prefs read is never replaced by a guess: PanelError naming the call, and no call the well-formed read does not make.
   const rig = await startRig('plesk');
   try {
-    const read: string[] = [];
-    for (const ipv4 of [['203.0.113.10'], { value: '203.0.113.10' }, 1e308]) {
-      const rewrite = (a: Answer): Answer =>
-        a.body.trimStart().startsWith('<')
-          ? { ...a, body: a.body.replace('<status>ok</status>', '<status>error</status>') }
-          : { ...a, body: JSON.stringify((JSON.parse(a.body) as Record<string, unknown>[]).map((x) => ({ ...x, ipv4 }))) };
-      rig.front.reset({ key: 'POST /enterprise/control/agent.php', nth: 1, rewrite, unseenBesides: new Set(['POST /enterprise/control/agent.php', 'GET /api/v2/domains', 'GET /api/v2/server', 'GET /api/v2/dns/records']) });
-      const r = await settled(rig.panel().readMailSettings(DOMAIN));
-      assert.deepEqual(rig.front.unseen.map((u) => u.key), ['GET /api/v2/server/ips'], 'the fallback was asked');
-      const why = verdict('plesk', 'readMailSettings', r, '');
-      if (why) read.push(`ipv4 ${short(ipv4)}: ${why}`);
-    }
-    assert.deepEqual(read, []);
+    const rewrite = (a: Answer): Answer => ({ ...a, body: a.body.replace('<status>ok</status>', '<status>error</status>') });
+    rig.front.reset({ key: 'POST /enterprise/control/agent.php', nth: 1, rewrite, unseenBesides: new Set(['POST /enterprise/control/agent.php', 'GET /api/v2/domains', 'GET /api/v2/server', 'GET /api/v2/dns/records']) });
+    const r = await settled(rig.panel().readMailSettings(DOMAIN));
+    assert.ok(rig.front.served, 'the prefs answer was rewritten');
+    assert.deepEqual(rig.front.unseen.map((u) => u.key), [], 'no fallback asked (GET /api/v2/server/ips)');
+    assertPanelError(r, 'other', /outgoing mail settings for .* could not be read.*server get prefs/);
   } finally {
     await rig.close();
   }

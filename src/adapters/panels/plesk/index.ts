@@ -186,6 +186,17 @@ function unexpectedShape(what: string, why: string): PanelError {
 }
 
 /**
+ * The IP address in `tag` of an XML answer; null when the tag is absent or empty (explicit-ip with IPv4 only leaves
+ * the IPv6 empty). Anything else that is not an IP address is no setting: PanelError.
+ */
+function outgoingIp(xml: string, tag: string, what: string): string | null {
+  const v = xmlTag(xml, tag)?.trim();
+  if (!v) return null;
+  if (!isIpAddress(v)) throw unexpectedShape(what, `${tag} ${JSON.stringify(v.slice(0, 40))}, not an IP address`);
+  return v;
+}
+
+/**
  * `GET /dns/records` entries (§1.2: `{id, type, host, value, opt, ttl}`; `ttl` int or null), checked one by one: a
  * record without its id, type, host or value, an `opt` that is no text, or a TTL that is no number is PanelError —
  * never a raw JavaScript error as a finding's text ("Cannot read properties of undefined (reading 'toUpperCase')", "s
@@ -578,34 +589,44 @@ export class PleskPanel implements Panel {
   }
 
   /**
-   * The IPs and HELO the mail of `dom` leaves from: outgoing mail IP mode from the XML server prefs (§2.3); fallback:
-   * the server's shared IPs. `self`: the name `dom` is listed under (its subscription's name when it is the main one).
+   * The IPs and HELO the mail of `dom` leaves from (§2.3): the outgoing mail IP mode from the XML server prefs; in
+   * `explicit-ip` mode its addresses, else the subscription's IP (XML webspace gen_info dns_ip_address).
+   * `self`: the name `dom` is listed under (its subscription's name when it is the main one).
+   * A read that fails (an HTTP error or timeout, an answer that is no XML API packet, `<status>error</status>`) or
+   * answers without a mode or IP Plesk documents throws (PanelError, naming `self`): the audit reports the settings
+   * unreadable and no fix is planned. Never a guess — the first shared IP of /server/ips, the guess this replaced, is
+   * neither the explicit IP nor an exclusive-IP subscription's, and the SPF fix added it (review R6).
    */
   private async outgoing(dom: DomainResp, self: string, hostname: string): Promise<{ ips: string[]; helo: string }> {
-    let ips: string[] = [];
-    let helo = hostname;
     try {
-      const prefs = await this.once('server-prefs', () => this.xml('<server><get><prefs/></get></server>', 'server get prefs'));
-      const mode = xmlTag(prefs, 'outgoing_email_mode');
-      if (mode === 'explicit-ip') {
-        ips = [xmlTag(prefs, 'outgoing_email_mode_explicit_ipv4'), xmlTag(prefs, 'outgoing_email_mode_explicit_ipv6')].filter((x): x is string => !!x);
-      } else {
-        // domain-ip / domain-name: the subscription's IP (webspace gen_info dns_ip_address; base_domain_id = subscription).
-        const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? checkedDomains([await this.rest<unknown>(`/domains/${dom.base_domain_id}`, undefined, 'object')], `/domains/${dom.base_domain_id}`)[0].name : self;
-        const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`, 'webspace get');
-        const ip = xmlTag(ws, 'dns_ip_address');
-        if (ip) ips = [ip];
-        // XML API "Server Preferences and Global Mail Settings": `domain-name` = "mail is sent from domains' IP addresses
-        // with an SMTP greeting". INFERRED: the greeting is the subscription's name (not each domain's own).
-        if (mode === 'domain-name') helo = canonName(base);
-      }
+      return await this.outgoingRead(dom, self, hostname);
     } catch (e) {
       if (!(e instanceof PanelError) || e.code === 'auth') throw e;
-      const list = await this.once('server-ips', () => this.rest<{ ipv4?: string; ipv6?: string; type?: string }[]>('/server/ips', undefined, 'list'));
-      // Addresses only (fuzz QA: a list or an object in ipv4 was taken as an IP).
-      ips = list.filter((i) => i && i.type !== 'exclusive').flatMap((i) => [i.ipv4, i.ipv6].filter((x): x is string => typeof x === 'string' && isIpAddress(x))).slice(0, 1);
+      // 'not-found' (GET /domains/{base_domain_id} answering 404) is no "unknown domain": the domain was just read.
+      throw new PanelError(e.code === 'not-found' ? 'other' : e.code, `Plesk's outgoing mail settings for ${self} could not be read, so the IP its mail leaves from is not known: ${e.message}`);
     }
-    return { ips, helo };
+  }
+
+  private async outgoingRead(dom: DomainResp, self: string, hostname: string): Promise<{ ips: string[]; helo: string }> {
+    const prefs = await this.once('server-prefs', () => this.xml('<server><get><prefs/></get></server>', 'server get prefs'));
+    const mode = xmlTag(prefs, 'outgoing_email_mode');
+    // The three modes the XML API documents (§2.3); a prefs answer without one says nothing of where mail leaves from.
+    if (mode !== 'explicit-ip' && mode !== 'domain-ip' && mode !== 'domain-name') {
+      throw unexpectedShape('XML server get prefs', mode === null ? 'no outgoing_email_mode' : `outgoing_email_mode ${JSON.stringify(mode.slice(0, 40))}, not domain-ip, domain-name or explicit-ip`);
+    }
+    if (mode === 'explicit-ip') {
+      const ips = [outgoingIp(prefs, 'outgoing_email_mode_explicit_ipv4', 'XML server get prefs'), outgoingIp(prefs, 'outgoing_email_mode_explicit_ipv6', 'XML server get prefs')].filter((x): x is string => !!x);
+      if (!ips.length) throw unexpectedShape('XML server get prefs', 'outgoing_email_mode explicit-ip with no outgoing_email_mode_explicit_ipv4 or _ipv6');
+      return { ips, helo: hostname };
+    }
+    // domain-ip / domain-name: the subscription's IP (webspace gen_info dns_ip_address; base_domain_id = subscription).
+    const base = dom.base_domain_id && dom.base_domain_id !== dom.id ? checkedDomains([await this.rest<unknown>(`/domains/${dom.base_domain_id}`, undefined, 'object')], `/domains/${dom.base_domain_id}`)[0].name : self;
+    const ws = await this.xml(`<webspace><get><filter><name>${canonName(base)}</name></filter><dataset><gen_info/></dataset></get></webspace>`, 'webspace get');
+    const ip = outgoingIp(ws, 'dns_ip_address', 'XML webspace get');
+    if (!ip) throw unexpectedShape('XML webspace get', `no dns_ip_address for the subscription ${canonName(base)}`);
+    // XML API "Server Preferences and Global Mail Settings": `domain-name` = "mail is sent from domains' IP addresses
+    // with an SMTP greeting". INFERRED: the greeting is the subscription's name (not each domain's own).
+    return { ips: [ip], helo: mode === 'domain-name' ? canonName(base) : hostname };
   }
 
   /**
