@@ -80,12 +80,19 @@ export interface BounceExplanation {
   /**
    * What the audit says: explained (findings cause it), not-explained (the table names causes, none applies),
    * not-dns (no DNS record causes this code), unknown-code (not in the table), inconclusive (only DNS errors where the
-   * causes would be), not-checked (nothing it checked applies, but a cause it names — a blocklist listing — was not
-   * looked for: the blocklist check is off), not-audited (no audit was passed in).
+   * causes would be), not-checked (nothing it checked applies, but a cause it names was not looked for: a blocklist
+   * listing with the blocklist check off, or the reverse DNS of a sending IP the audit did not look up), not-audited
+   * (no audit was passed in).
    */
   verdict: Verdict;
   /** True when a blocklist listing can cause this code but the audit did not look (the blocklist check is off). */
   blocklistsUnchecked: boolean;
+  /**
+   * True when missing reverse DNS can cause this code but the audit did not look up the sending IP's PTR (the panel does
+   * not say the outbound IP, the server is behind NAT, the bounce's IP is not one of the server's). Not on a server that
+   * relays: the PTR is the relay's, a note says so (as for blocklists).
+   */
+  ptrUnchecked: boolean;
   /** Caveats (no audit, audit of another domain, temporary failure, …). */
   notes: string[];
 }
@@ -226,6 +233,52 @@ function rankFindings(findings: Finding[], rules: string[], ip: string | null): 
   return { causes, inconclusive, other };
 }
 
+/** On a server that relays (ptr.relay): the reverse DNS a receiver checks is the relay's, never this server's to set. */
+const PTR_RELAY_NOTE =
+  'This server sends its mail through a relay (ptr.relay): receivers see the relay\'s address and its reverse DNS (PTR), which the audit does not look up — a missing or wrong PTR there is for the relay\'s operator to fix; ask its support.';
+
+/**
+ * Why the audit did not look up the reverse DNS of the address this mail left from, as a note; null when it did (a
+ * ptr finding is about the bounce's sending IP, or — the bounce naming none — about a public address of the server) or
+ * cannot tell (no ptr finding at all). Never "nothing explains it" for a PTR rejection of an address nobody looked up.
+ * (A relaying server is PTR_RELAY_NOTE's: not this server's address at all, as for blocklists.)
+ */
+function ptrNotChecked(findings: Finding[], ip: string | null): string | null {
+  const sending = ip ? `the sending IP ${ip}` : 'the sending IP';
+  if (findings.some((f) => f.rule === 'ptr.ip-unknown')) {
+    return `The panel does not say which IP this server's mail leaves from, so the audit did not check the reverse DNS (PTR) of ${sending}: look it up${ip ? ` (dig -x ${ip})` : ''} — it needs a PTR name that resolves back to the same IP, set by whoever owns the IP (the data centre or ISP).`;
+  }
+  const known: string[] = [];
+  for (const f of findings) {
+    const fip = f.check === 'ptr' ? subjectIp(f) : null;
+    if (fip && !known.includes(fip)) known.push(fip);
+  }
+  if (!known.length) return null;
+  const bounceIp = canonIp(ip);
+  if (bounceIp && known.includes(bounceIp)) return null;
+  const isPrivate = (a: string) => findings.some((f) => f.rule === 'ptr.private-ip' && subjectIp(f) === a);
+  const list = known.map((a) => (isPrivate(a) ? `${a}, a private address` : a)).join('; ');
+  if (bounceIp) {
+    return `The sending IP ${ip} is not one the audit knows for this server (${list}): its reverse DNS (PTR) was not checked. The mail may leave from another address (NAT, another server or a relay): look up the PTR of ${ip} (dig -x ${ip}) — it needs a name that resolves back to the same IP, set by whoever owns the IP.`;
+  }
+  if (known.every(isPrivate)) {
+    return `The audit knows only private addresses for this server (${list}): the public address its mail leaves from (NAT) was not checked, and the bounce does not name it. Look up that address's reverse DNS (PTR): it needs a name that resolves back to the same IP, set by whoever owns the IP.`;
+  }
+  return null;
+}
+
+/** Rule patterns of reverse DNS (not the blocklist lookup, also a ptr.* rule). */
+function ptrRulesOf(rules: string[]): string[] {
+  return rules.filter((p) => p.startsWith('ptr.') && p.split(':')[0] !== BLOCKLIST_RULE);
+}
+
+/**
+ * The entries whose own wording names a blocklist (the reply says the IP is listed). The other entries with a blocklist
+ * rule (a deferral for volume or complaints, a rate limit for unsolicited mail) name a reputation problem a listing is
+ * only one sign of.
+ */
+export const NAMES_A_BLOCKLIST: ReadonlySet<string> = new Set(['generic-blocklist', 'yahoo-5.7.1-blocked', 'microsoft-5.7.1-own-blocklist']);
+
 function fallbackMeaning(parsed: ParsedBounce): string {
   const c = parsed.enhancedCode ?? parsed.replyCode ?? '';
   if (c.startsWith('4')) return 'The receiver temporarily refused the message; the sending server will retry. Its reply text says why.';
@@ -254,6 +307,14 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
   // IPv6 addresses are not looked up on blocklists (src/core/checks/ptr.ts): with the check on, still not looked up.
   const v6NotLooked = opts.blocklistsChecked !== false && !!bounceIp && bounceIp.includes(':');
   const blocklistsUnchecked = !!audit && blocklistRules.length > 0 && !relayed && !listed && (opts.blocklistsChecked === false || zoneMissing !== null || v6NotLooked);
+  // Missing reverse DNS can cause this code, no finding of it explains this mail, and the audit never looked up the
+  // sending IP's PTR.
+  const ptrRules = ptrRulesOf(rules);
+  const ptrNote =
+    audit && !relayed && ptrRules.length && !causes.some((f) => ptrRules.some((p) => patternMatches(f, p))) && !inconclusive.some((f) => f.check === 'ptr')
+      ? ptrNotChecked(audit.findings, parsed.ip)
+      : null;
+  const ptrUnchecked = ptrNote !== null;
   // The entry of one receiver's own wording names who refused it, whatever the fingerprints said ("generic").
   const receiver = entryReceiver(parsed, codes) ?? parsed.receiver;
 
@@ -282,15 +343,17 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
         ? `The sending IP ${parsed.ip} is an IPv6 address, and the audit looks up only IPv4 addresses on blocklists: whether it is listed was not checked — look it up on the blocklist's own site.`
         : zoneMissing
         ? `The bounce names the blocklist ${zoneMissing}, which is not among those the audit queries (${zones!.join(', ')}): the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on it — an admin adds it in Settings, under DNS: "Blocklist zones", then explain the bounce again.`
-        : `The blocklist check is off, so the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on a blocklist (${blocklistRules.length === rules.length ? 'the cause this rejection names' : 'one cause of this rejection'}): ${opts.blocklistsHint ?? BLOCKLIST_SETTING}, then explain the bounce again.`;
+        : `The blocklist check is off, so the audit did not look whether the sending IP${parsed.ip ? ` ${parsed.ip}` : ''} is on a blocklist (${blocklistRules.length < rules.length ? 'one cause of this rejection' : entry && NAMES_A_BLOCKLIST.has(entry.id) ? 'the cause this rejection names' : 'the only cause of this rejection the audit can check'}): ${opts.blocklistsHint ?? BLOCKLIST_SETTING}, then explain the bounce again.`;
     if (relayed && blocklistRules.length > 0 && !listed) {
       notes.push(
         'This server sends its mail through a relay (ptr.relay): the address a receiver blocks is the relay\'s, which the audit does not look up on blocklists — a listing of it is for the relay\'s operator to clear; ask its support.',
       );
     }
+    if (relayed && ptrRules.length > 0 && !causes.some((f) => f.check === 'ptr')) notes.push(PTR_RELAY_NOTE);
     if (explained) {
       verdict = 'explained';
       if (blocklistsUnchecked) notes.push(offNote());
+      if (ptrNote) notes.push(ptrNote);
     }
     else if (!entry) {
       // An unknown code: the explainer cannot tell which records could cause it (nor that none could).
@@ -303,11 +366,14 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
       verdict = 'inconclusive';
       notes.push('The audit could not finish the checks that would explain this (DNS errors); try again later.');
       if (blocklistsUnchecked) notes.push(offNote());
-    } else if (blocklistsUnchecked) {
+      if (ptrNote) notes.push(ptrNote);
+    } else if (blocklistsUnchecked || ptrNote) {
       // Never "nothing explains it" when the likeliest cause was not looked for.
       verdict = 'not-checked';
-      notes.push(offNote());
-      if (blocklistRules.length < rules.length) notes.push('None of the DNS findings the audit did check can cause it.');
+      if (blocklistsUnchecked) notes.push(offNote());
+      if (ptrNote) notes.push(ptrNote);
+      const unchecked = (blocklistsUnchecked ? blocklistRules.length : 0) + (ptrNote ? ptrRules.length : 0);
+      if (unchecked < rules.length) notes.push('None of the DNS findings the audit did check can cause it.');
     } else {
       verdict = 'not-explained';
       notes.push(
@@ -342,6 +408,7 @@ export function explainBounce(parsed: ParsedBounce, audit: DomainAudit | null, c
     explained,
     verdict,
     blocklistsUnchecked,
+    ptrUnchecked,
     notes,
   };
 }
@@ -365,6 +432,10 @@ export function dnsHeadline(ex: BounceExplanation, state: AuditState): string {
       case 'inconclusive':
         return 'The DNS checks that would explain this bounce could not finish (DNS errors): try again later.';
       case 'not-checked':
+        if (ex.blocklistsUnchecked && ex.ptrUnchecked) {
+          return 'The audit did not check blocklists (the blocklist check is off) nor the sending IP\'s reverse DNS (PTR), and nothing else it checked explains this bounce.';
+        }
+        if (ex.ptrUnchecked) return 'The audit did not check the sending IP\'s reverse DNS (PTR), and nothing else it checked explains this bounce.';
         return 'The audit did not check blocklists (the blocklist check is off), and nothing else it checked explains this bounce.';
       default:
         return 'Nothing in the domain\'s DNS explains this bounce.';

@@ -64,12 +64,83 @@ function looksBinary(s: string): boolean {
   return bad > 8 && bad / s.length > 0.02;
 }
 
+/**
+ * A line whose trailing "=" is no soft line break: a DKIM/ARC signature's tag list (b=, bh=) or a run of base64 — its
+ * "=" is padding (an RSA-2048 signature always ends in "=="). Joining it to the next line would swallow that header.
+ */
+const NOT_SOFT_BREAK = /(?:^|[;\s])bh?=[A-Za-z0-9+/]|^[ \t]*[A-Za-z0-9+/]{16,}={1,2}[ \t]*$/;
+
+/** Decode quoted-printable text: soft line breaks (but not a signature's padding, NOT_SOFT_BREAK) and =XX bytes as UTF-8. */
+/**
+ * ANSI escape sequences: CSI ("ESC [ 1;31m", "ESC [K"), OSC ("ESC ] 8;;url BEL", a terminal hyperlink) and character-set
+ * selections ("ESC ( B", tput's sgr0). Each part bounded, so linear on any input.
+ */
+const ANSI_RE = /\x1b\[[0-?]{0,64}[ -\/]{0,16}[@-~]|\x1b\][^\x07\x1b]{0,2048}(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]/g;
+
+function stripAnsi(s: string): string {
+  return s.includes('\x1b') ? s.replace(ANSI_RE, '') : s;
+}
+
+function decodeQp(s: string): string {
+  const lines = s.split('\n');
+  let out = '';
+  for (const [i, line] of lines.entries()) {
+    const soft = line.endsWith('=') && i < lines.length - 1 && !NOT_SOFT_BREAK.test(line);
+    out += soft ? line.slice(0, -1) : i < lines.length - 1 ? line + '\n' : line;
+  }
+  return out.replace(/(?:=[0-9A-Fa-f]{2})+/g, (m) => Buffer.from(m.replace(/=/g, ''), 'hex').toString('utf8'));
+}
+
+const CTE_HEADER = /^content-transfer-encoding:/im;
+const CTE_QP = /^content-transfer-encoding:[ \t]*quoted-printable[ \t]*$/im;
+
+/**
+ * Quoted-printable text. A paste with MIME headers (a bounce saved as its raw source): only the bodies whose header block
+ * says `Content-Transfer-Encoding: quoted-printable`, each up to its part's boundary — a returned message's headers
+ * (a DKIM signature's "=" padding, a `client-ip=203.…`) are never decoded. A paste without any: decoded when it has a
+ * soft line break or an "=3D" (an encoded "="), the lines of NOT_SOFT_BREAK not counted. Linear.
+ */
 function decodeQuotedPrintable(s: string): string {
-  if (!(/=\r?\n/.test(s) || /=3D/i.test(s) || /quoted-printable/i.test(s))) return s;
-  return s.replace(/=\r?\n/g, '').replace(/(?:=[0-9A-Fa-f]{2})+/g, (m) => {
-    const bytes = Buffer.from(m.replace(/=/g, ''), 'hex');
-    return bytes.toString('utf8');
-  });
+  if (!CTE_HEADER.test(s)) {
+    const softBreak = s.split('\n').some((l, i, all) => i < all.length - 1 && l.endsWith('=') && !NOT_SOFT_BREAK.test(l));
+    return softBreak || /=3D/i.test(s) ? decodeQp(s) : s;
+  }
+  if (!CTE_QP.test(s)) return s;
+  // The boundaries the paste declares: a quoted-printable body ends at the next one ("--b" or "--b--").
+  const boundaries = new Set<string>();
+  for (const m of s.matchAll(/\bboundary=(?:"([^"\n]{1,200})"|([^\s;"]{1,200}))/gi)) boundaries.add(m[1] ?? m[2]);
+  const isBoundary = (line: string) => {
+    if (!line.startsWith('--')) return false;
+    const t = line.trimEnd();
+    const b = t.endsWith('--') && t.length > 4 ? t.slice(2, -2) : t.slice(2);
+    return boundaries.has(b) || boundaries.has(t.slice(2));
+  };
+  const lines = s.split('\n');
+  const out: string[] = [];
+  let head: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (line.trim() === '') {
+      const block = head.join('\n');
+      head = [];
+      out.push(line);
+      i++;
+      if (!CTE_QP.test(block)) continue;
+      let j = i;
+      while (j < lines.length && !isBoundary(lines[j])) j++;
+      out.push(...decodeQp(lines.slice(i, j).join('\n')).split('\n'));
+      i = j;
+      continue;
+    }
+    // Header lines (and their folded continuations) since the last blank line or boundary.
+    if (line.startsWith('--')) head = [];
+    else if (/^[ \t]/.test(line) && head.length) head[head.length - 1] += ' ' + line.trim();
+    else head.push(line);
+    out.push(line);
+    i++;
+  }
+  return out.join('\n');
 }
 
 /**
@@ -565,10 +636,13 @@ function parseInner(input: string, table: BounceTable, scanLimit: number): Parse
   if (input.length > MAX_BOUNCE_BYTES || Buffer.byteLength(input, 'utf8') > MAX_BOUNCE_BYTES) {
     return { error: `the input is too large (over ${MAX_BOUNCE_BYTES / 1024} KiB): paste only the error part of the bounce` };
   }
-  if (!input.trim()) return { error: 'the input is empty: paste the bounce message or the SMTP error (e.g. "550 5.7.26 …")' };
-  if (looksBinary(input)) return { error: 'the input looks like binary data, not a bounce message: paste the text of the bounce' };
+  // Terminal colour sequences (a log line saved from `grep --color=always`, `less -R`): not binary, and an "m" left
+  // before "550" would hide the reply code.
+  const text = stripAnsi(input);
+  if (!text.trim()) return { error: 'the input is empty: paste the bounce message or the SMTP error (e.g. "550 5.7.26 …")' };
+  if (looksBinary(text)) return { error: 'the input looks like binary data, not a bounce message: paste the text of the bounce' };
 
-  let s = input.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(/\uE000/g, ' ');
+  let s = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n').replace(/\uE000/g, ' ');
   // Exim's log writes a multi-line reply on one line with literal "\n" between the lines ("…Gmail\n421-4.7.26 requires…").
   s = s.replace(/\\n(?=[ \t]*[245]\d\d[ -])/g, '\n');
   s = decodeBase64Parts(s);
