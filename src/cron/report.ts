@@ -422,7 +422,7 @@ export function reportReseller(ref: DomainRef, resellerAccounts: ReadonlySet<str
  * between (one per night while the panel is down) are passed over.
  */
 function lastCompleteDomains(store: Pick<Store, 'listRuns'>): number {
-  const last = store.listRuns({ kind: 'report', limit: 10_000 }).find((r) => r.status === 'complete');
+  const last = store.listRuns({ kind: 'report', complete: true, limit: 1 })[0];
   return last ? recordedCount(last) : 0;
 }
 
@@ -564,17 +564,31 @@ export async function loadHistory(
     await nextTurn();
     if (opts.signal?.aborted) throw new Error('the report run was aborted');
   };
-  const listed = store.listRuns({ kind: 'report', limit: Math.max(50, depth * 4) }).filter((r) => r.id !== currentRunId && r.id < currentRunId);
-  const complete = listed.filter((r) => r.status === 'complete');
-  const chosen = new Set(complete.slice(0, depth).map((r) => r.id));
+  // The complete runs are chosen among complete runs alone: however many runs failed since the last complete one (an
+  // hourly `mailhealth report` while the panel is down), that one is still compared with (review R4: past 118 failed
+  // runs, a window of the newest runs of any status held no complete run, and every problem was "new").
+  const complete = store.listRuns({ kind: 'report', complete: true, beforeId: currentRunId, limit: depth + 1 });
+  const loaded = complete.slice(0, depth);
+  const chosen = new Set(loaded.map((r) => r.id));
+  // Runs that did not complete, listed for "Skipped": only those after the oldest complete run loaded (the diff lists
+  // those after the run compared with), with the same bound as every other list of all runs.
+  const oldestChosen = loaded.length ? loaded[loaded.length - 1].id : 0;
+  const unfinished = store.listRuns({ kind: 'report', complete: false, afterId: oldestChosen, beforeId: currentRunId, limit: 10_000 });
+  const listed = [...loaded, ...unfinished].sort((a, b) => b.id - a.id);
   let pool: Run[] = listed;
-  let truncated = complete.length > depth || listed.length >= Math.max(50, depth * 4);
+  // Older complete runs exist than the ones loaded — listed, or deleted by prune (which records the newest it deleted:
+  // a night it took leaves no run behind), so a streak reaching the oldest loaded run is a lower bound.
+  const prunedBefore = (oldest: number): boolean => {
+    const pruned = store.newestPrunedReportRun();
+    return pruned !== null && pruned < Math.min(currentRunId, oldest);
+  };
+  let truncated = complete.length > depth || prunedBefore(oldestChosen || currentRunId);
   // The `since` run, and how many complete runs between it and the newest `depth` were not loaded.
   let sinceBase: { id: number; notLoadedAfter: number } | null = null;
   if (opts.since instanceof Date) {
     const limit = opts.since.getTime();
-    const everyRun = store.listRuns({ kind: 'report', limit: 10_000 });
-    const all = everyRun.filter((r) => r.id < currentRunId && r.status === 'complete');
+    // Complete runs alone, as above (failed runs in between take no room in the list).
+    const all = store.listRuns({ kind: 'report', complete: true, beforeId: currentRunId, limit: 10_000 });
     const counts = store.runResultCounts(all.map((r) => r.id));
     const whole = (r: Run) => (counts.get(r.id) ?? 0) >= recordedCount(r);
     const base = all.find((r) => Date.parse(r.startedAt) <= limit && whole(r)) ?? [...all].reverse().find(whole);
@@ -582,12 +596,18 @@ export async function loadHistory(
       const oldestLoaded = Math.min(currentRunId, ...chosen);
       chosen.add(base.id);
       if (!pool.some((r) => r.id === base.id)) pool = [...pool, base];
+      // The runs that did not complete since that one, for "Skipped" (those after the oldest loaded are listed already).
+      if (base.id < oldestChosen) {
+        const more = store.listRuns({ kind: 'report', complete: false, afterId: base.id, beforeId: oldestChosen, limit: 10_000 });
+        pool = [...pool, ...more];
+      }
       sinceBase = { id: base.id, notLoadedAfter: all.filter((r) => r.id > base.id && r.id < oldestLoaded).length };
     }
     // Known exactly here (every complete run was listed, unless there are more than the list holds).
     const oldest = Math.min(...chosen);
-    truncated = all.some((r) => r.id < oldest) || everyRun.length >= 10_000;
+    truncated = all.some((r) => r.id < oldest) || all.length >= 10_000 || prunedBefore(oldest);
   }
+  pool.sort((a, b) => b.id - a.id); // newest first, as listed
   const runs: RunSnapshot[] = [];
   // The run the report compares with (the newest whole complete one, or the `since` one) keeps its records when other
   // checks made it: the diff tells a record changed from a rule changed by them. Only that run — its results are read

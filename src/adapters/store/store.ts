@@ -1049,6 +1049,12 @@ const DAY_MS = 86_400_000;
  * look back 30 runs (src/cron/report.ts DEFAULT_HISTORY_DEPTH).
  */
 export const KEEP_REPORT_RUNS = 30;
+/**
+ * The settings key under which prune records the newest complete report run it deleted (Store.newestPrunedReportRun).
+ * A row of the settings table rather than a column: no schema change, so a history file of any version opens as it
+ * did, and one pruned by a version before this key simply has none (its streaks read as before).
+ */
+export const PRUNED_REPORT_RUN = 'history.prunedReportRun';
 /** How many reports before a new one Store.thinEarlierReports looks at (the one before, and two a busy night left). */
 export const THIN_REPORTS_BACK = 3;
 /**
@@ -1346,17 +1352,41 @@ export class Store {
     });
   }
 
-  /** Newest first. */
-  listRuns({ kind, limit = 50 }: { kind?: RunKind; limit?: number } = {}): Run[] {
+  /**
+   * Newest first. `complete`: only complete runs (true) or only the others (false) — the nightly report picks the runs
+   * it compares with among complete ones however many failed nights lie between (src/cron/report.ts loadHistory), and
+   * lists the others since then. `afterId`, `beforeId`: only runs made after, before that one.
+   */
+  listRuns({ kind, limit = 50, complete, afterId, beforeId }: { kind?: RunKind; limit?: number; complete?: boolean; afterId?: number; beforeId?: number } = {}): Run[] {
     checkLimit(limit);
     return this.guard(() => {
-      const rows = (
-        kind
-          ? this.st(`SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT ?`).all(kind, limit)
-          : this.st(`SELECT * FROM runs ORDER BY id DESC LIMIT ?`).all(limit)
-      ) as RunRow[];
+      const where: string[] = [];
+      const args: (string | number)[] = [];
+      if (kind) {
+        where.push('kind = ?');
+        args.push(kind);
+      }
+      if (complete !== undefined) where.push(complete ? `status = 'complete'` : `status != 'complete'`);
+      if (afterId !== undefined) {
+        where.push('id > ?');
+        args.push(afterId);
+      }
+      if (beforeId !== undefined) {
+        where.push('id < ?');
+        args.push(beforeId);
+      }
+      const rows = this.st(`SELECT * FROM runs${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`).all(...args, limit) as RunRow[];
       return rows.map(runFromRow);
     });
+  }
+
+  /**
+   * The newest complete report run prune has deleted (PRUNED_REPORT_RUN), or null when it never deleted one (or did so
+   * before it was recorded): the nightly report's streaks that reach the oldest run kept are then lower bounds.
+   */
+  newestPrunedReportRun(): number | null {
+    const v = this.getSetting<unknown>(PRUNED_REPORT_RUN);
+    return typeof v === 'number' && Number.isSafeInteger(v) ? v : null;
   }
 
   /** The most recent audit of a domain (latest audited_at, see "Audit order"; ties go to the later write), or null. */
@@ -2531,6 +2561,15 @@ export class Store {
       .all(cutoff, keep, t.runs) as number[];
     if (runIds.length) {
       const ids = JSON.stringify(runIds);
+      // A complete report run deleted whole leaves no trace of its night: recorded (the newest such, in the same
+      // transaction), so the report calls a streak reaching the oldest run kept a lower bound ("at least N nights").
+      const report = this.st(`SELECT max(id) FROM runs WHERE id IN (SELECT value FROM json_each(?)) AND kind = 'report' AND status = 'complete'`).pluck().get(ids) as number | null;
+      if (report !== null && report > (this.newestPrunedReportRun() ?? 0)) {
+        this.st(
+          `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        ).run(PRUNED_REPORT_RUN, JSON.stringify(report), this.iso());
+      }
       out.reports += (this.st(`SELECT count(*) AS n FROM reports WHERE run_id IN (SELECT value FROM json_each(?))`).get(ids) as { n: number }).n;
       out.runs += this.st(`DELETE FROM runs WHERE id IN (SELECT value FROM json_each(?))`).run(ids).changes;
     }

@@ -19,8 +19,9 @@
 // that gave an answer decides (a problem fixed after a night of DNS trouble is resolved, not forgotten). Runs whose
 // check of a domain was unknown neither extend nor break a streak.
 //
-// Unknown for a night: the check of an `unknown` finding, and the checks a panel failure hides (MASKING_RULES) — the
-// problems these hidden checks report that night are not counted (not new, not still failing, never resolved later):
+// Unknown for a night: the check of an `unknown` finding, and the checks a panel failure or DNS trouble another check
+// ran into hides (MASKING_RULES) — the problems these hidden checks report that night are not counted (not new, not
+// still failing, never resolved later):
 // one failing before is listed under the unknown item like any masked problem ("was failing"), the others under it as
 // "seen tonight" (so a domain whose zone is never readable still shows what its live DNS gets wrong):
 //   dns.panel-settings-unreadable  every check (no check ran)
@@ -29,6 +30,9 @@
 //                                  with live DNS, and the classifier behind spf, dkim, dmarc, mx and dns takes the
 //                                  previous host's traces (old NS/SOA names, mail.<domain>, remote MX) from it.
 //                                  lockdown and ptr never read it: their answers stand.
+//   dns.dns-error, dns.authority-unknown   mx, dkim — whether this server's DNS is the live one is not known
+//   mx.dns-error                   spf, dkim, lockdown, dns — where the domain's mail is delivered is not known
+//                                  (see MASKING_RULES for what each check asks)
 //
 // Scope (a reseller's or a customer's part) follows tonight's ownership: a domain on the server tonight belongs to
 // whoever owns it tonight, whatever older runs recorded; a domain gone from the server, to its owner as last recorded.
@@ -61,7 +65,7 @@
 // way. Snapshots carry evidence only where this is asked (the cron loads it for tonight and the run compared with).
 //
 // Counting domains (summary, groups, trend): a domain's status is its audit's, except that what the checks a panel
-// failure hides report does not count — its unmasked problems decide (fail, else warn), else it is unknown. A domain
+// failure or another check's DNS trouble hides (MASKING_RULES) report does not count — its unmasked problems decide (fail, else warn), else it is unknown. A domain
 // whose only fails are hidden is not failing.
 import { compareText } from '../text.js';
 import { checkDomain } from '../domain.js';
@@ -249,8 +253,9 @@ export interface UnknownItem extends ReportItem {
   /** Problems of the previous complete run that tonight's DNS trouble hides (not counted as resolved). */
   wasFailing: { rule: string; severity: Severity; subject: string | null }[];
   /**
-   * Problems the checks a panel failure hides (MASKING_RULES) report tonight that are not in wasFailing: shown, but
-   * not counted (not new, never resolved later) — without the panel's data they may be artefacts of the failure.
+   * Problems the checks a panel failure or another check's DNS trouble hides (MASKING_RULES) report tonight that are
+   * not in wasFailing: shown, but not counted (not new, never resolved later) — without the panel's data, or the DNS
+   * answers they depend on, they may be artefacts of the failure.
    * Absent from reports saved before it existed.
    */
   seenTonight?: { rule: string; severity: Severity; subject: string | null }[];
@@ -439,10 +444,36 @@ function subjectKey(rule: string, subject: string | null | undefined, recorded: 
 /**
  * Unknown findings that hide more than their own check for the night (see the header): the checks they make unknown.
  * Narrowest correct: a check not listed for dns.panel-zone-unreadable never reads the panel's zone.
+ *
+ * DNS trouble that changes what other checks find, without an unknown finding of theirs (review R4: one SERVFAIL
+ * turned mx.stale into a "fixed" problem and a "new" mx.routing-mismatch the same night, and back the next):
+ *   dns.dns-error, dns.authority-unknown   the dns check's NS lookup got no answer (its only dns-error), or the panel
+ *                  cannot tell whose nameservers serve the zone: whether this server's DNS is the live one is not
+ *                  known (src/core/checks/dns.ts authority, state 'unknown'). mx asks it (liveDelegation) to decide
+ *                  between mx.stale — "the MX comes from the zone the previous host still serves" — and
+ *                  mx.routing-mismatch, and which live nameservers are a previous host's; dkim reports a CNAME with
+ *                  records beside it in the panel's zone (dkim.multiple) only where that zone is the live one
+ *                  (aliasBeside). spf, dmarc and lockdown ask it only for whether a finding offers the fix and for
+ *                  the words of noteLiveElsewhere — the same rule, subject and severity either way: their answers
+ *                  stand. ptr never asks it.
+ *   mx.dns-error   a lookup of the MX, an MX host's address or its PTR got no answer: the classifier's view of where
+ *                  the domain's mail is delivered (classify.ts findDelivery: the live MX, its hosts' addresses and
+ *                  their PTR names — the same questions the mx check asks) is then incomplete, and the names it
+ *                  judges by it change class — stale becomes unknown (liveMxAt, byProvider) — with no unknown finding
+ *                  of the checks that asked: spf (spfTerm: a spf.stale-term drops away), dkim (dkimKey: a previous
+ *                  host's key left at another selector is reported weak, or not), lockdown (lockdownId: stale-auth
+ *                  with the id as its subject, or without one), and dns (classifier.host for the live nameservers:
+ *                  with the mail routed elsewhere, a split delegation to a previous host's nameservers is
+ *                  dns.not-authoritative, or not). dmarc (reportAddress: no DNS) and ptr do not ask it.
+ * What these checks report that night is shown under the unknown finding ("seen tonight, unconfirmed"), what they no
+ * longer report is listed as "was failing": never new, never resolved, on a night that could not tell.
  */
 export const MASKING_RULES: Readonly<Record<string, readonly CheckName[] | 'all'>> = {
   'dns.panel-settings-unreadable': 'all',
   'dns.panel-zone-unreadable': ['spf', 'dkim', 'dmarc', 'mx', 'dns'],
+  'dns.dns-error': ['mx', 'dkim'],
+  'dns.authority-unknown': ['mx', 'dkim'],
+  'mx.dns-error': ['spf', 'dkim', 'lockdown', 'dns'],
 };
 
 function masks(rule: string, check: CheckName): boolean {
@@ -469,8 +500,9 @@ interface IndexedRun {
 function indexDomain(d: DomainSnapshot, recorded: string): IndexedDomain {
   const problems = new Map<string, SnapshotFinding>();
   let unknownChecks: Set<CheckName> | 'all' = new Set();
-  // The checks a panel failure hides (MASKING_RULES): what they found that night is not counted either way. Without
-  // the panel's zone they see less (fewer selectors, no previous-host traces), so a problem they report then may
+  // The checks a panel failure or another check's DNS trouble hides (MASKING_RULES): what they found that night is not
+  // counted either way. Without the panel's zone they see less (fewer selectors, no previous-host traces), without an
+  // answer about the nameservers or the MX they judge otherwise (see MASKING_RULES), so a problem they report then may
   // be an artefact of the failure (new that night, "fixed" the next) — and one they no longer report is not fixed.
   let hidden: Set<CheckName> | 'all' = new Set();
   for (const f of d.findings) {

@@ -191,8 +191,10 @@ function customerLabel(owner: string | null, reseller: string | null): string {
   return owner !== null && owner === reseller ? `${owner} (own domains)` : (owner ?? '?');
 }
 
-function nightsText(s: StillFailing): string {
-  return `${s.nightsAtLeast ? 'at least ' : ''}${plural(s.nights, 'night')}`;
+/** A still-failing problem's nights, and — when it changed severity since the previous run — what it was then. */
+export function nightsText(s: Pick<StillFailing, 'nights' | 'nightsAtLeast' | 'previousSeverity'>): string {
+  const was = s.previousSeverity ? `, was ${s.previousSeverity} on the previous run` : '';
+  return `${s.nightsAtLeast ? 'at least ' : ''}${plural(s.nights, 'night')}${was}`;
 }
 
 interface Section<T extends ReportItem> {
@@ -230,9 +232,15 @@ export function resolvedText(i: Pick<Resolved, 'reason' | 'records'>): string {
   return i.records === 'changed' ? 'fixed (its records changed)' : 'fixed';
 }
 
-/** A new problem's note: across an upgrade, one on records that did not change is the new checks' finding. */
-export function newProblemText(i: Pick<NewProblem, 'records'>): string {
-  return i.records === 'unchanged' ? "its records are unchanged: raised by this version's checks, not by a DNS change" : '';
+/**
+ * A new problem's notes: across an upgrade, one on records that did not change is the new checks' finding; one whose
+ * check could not tell on the night(s) before (DNS trouble: NewProblem.previouslyUnknown) may be older than it looks.
+ */
+export function newProblemText(i: Pick<NewProblem, 'records' | 'previouslyUnknown'>): string {
+  const notes: string[] = [];
+  if (i.records === 'unchanged') notes.push("its records are unchanged: raised by this version's checks, not by a DNS change");
+  if (i.previouslyUnknown) notes.push('its check could not tell (DNS trouble) on the run compared with: it may be older');
+  return notes.join('; ');
 }
 
 /**
