@@ -812,7 +812,20 @@ class AuditClassifier implements Classifier {
     const { settings, domain } = this;
     const sel = selector.toLowerCase();
     if (sel === this.serverSelector) {
-      if (!settings.dkim.publicKey) return Promise.resolve(C('unknown', `this server has no DKIM key for ${domain} to compare with`));
+      // No key to compare with: a panel that signs with a key it does not hand over (Plesk without the key file) may sign
+      // with this one or not; one that does not sign and has no key signs with none (the DKIM fix replaces it with the
+      // key the panel generates, unless it is left alone) — whose it is, a previous host's or a sending service's, is
+      // not known either way.
+      if (!settings.dkim.publicKey) {
+        return Promise.resolve(
+          C(
+            'unknown',
+            settings.dkim.signing
+              ? `this server signs ${domain}'s mail with a key mailhealth cannot read here, so whether it is this key is not known`
+              : `this server has no DKIM key for ${domain} and does not sign its mail, so this key is not one it signs with`,
+          ),
+        );
+      }
       if (!publicKeyB64) return Promise.resolve(C('unknown', 'the record has no public key'));
       const a = canonicalKey(publicKeyB64);
       const b = canonicalKey(settings.dkim.publicKey);

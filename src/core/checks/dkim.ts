@@ -4,9 +4,9 @@
 import { isSpfRecord } from '../spf/parse.js';
 import { gradeKey, hashRefusal, keyBits, parseDkimRecord, publicKeyType, verifierRefusals, type DkimRecord, type KeyGrade } from '../dkim/record.js';
 import { canonicalKey } from '../classify.js';
-import type { Finding, MailSettings, ZoneRecord } from '../model.js';
+import type { Classification, Finding, MailSettings, ZoneRecord } from '../model.js';
 import { noMailDeclared, noMailUnknown, noMailWhat, type NoMail } from '../nomail.js';
-import { decideDkim, deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, republishedAs, selectorView, senderAtSelector, senderKeyText, spfProviders, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
+import { decideDkim, deliveryVerdict, deliveryWhy, dkimFixPath, keptKeyAdvice, leavesKeyAlone, leftoverAdvice, republishedAs, selectorView, senderAtSelector, senderKeyText, signsWithSelectors, spfProviders, verifiesWith, whereToSign, wireStrings, type DeliveryVerdict, type DkimFixPath, type MineBeside, type SelectorRecord, type SelectorSender } from '../plans/dkim.js';
 import { aliasesOf, describeAnswer, joinTxt, type Answer } from '../resolver.js';
 import { canonName } from '../domain.js';
 import type { CheckContext } from './context.js';
@@ -148,6 +148,64 @@ function signingOff(ctx: CheckContext, name: string, sel: string, path: DkimFixP
   }
 }
 
+/**
+ * What a previous host's key at the server's selector does to this server's signatures: they fail whenever verifiers
+ * read it when a record beside it verifies them (`verifiesBeside`: verifiers read one record, RFC 6376 §3.6.2.2), else
+ * every time — worse than no key, unless the record is in testing mode (t=y, RFC 6376 §3.6.1: verifiers must treat
+ * the mail as unsigned even when the signature fails, as with no key).
+ */
+function staleFails(verifiesBeside: boolean, testing: boolean): string {
+  const t = testing ? ' (the record is in testing mode, t=y, so receivers treat that mail as unsigned rather than failed)' : '';
+  return verifiesBeside
+    ? `Verifiers read one record at the selector (most take the first), so a message this server signs fails DKIM whenever they read this one${t}.`
+    : testing
+      ? `Every message this server signs fails DKIM${t}.`
+      : 'Every message this server signs fails DKIM (worse than no key).';
+}
+
+/**
+ * dkim.key-mismatch for a key published at the server's selector while the server gives no key of its own to compare
+ * with (settings without publicKey). Signing: the panel signs with a key mailhealth cannot read (Plesk without the key
+ * file), so whether mail passes is not known (unknown) and the user compares the record with the panel's. Not
+ * signing: nothing signs with the key here (info); the message says what the fix does to it — replaces it with the
+ * key the panel generates, or leaves it alone (mail handled elsewhere: dkim.signing-off says what to do), or cannot.
+ */
+async function noServerKey(
+  ctx: CheckContext,
+  name: string,
+  sel: string,
+  c: Classification,
+  ev: Finding['evidence'],
+  fix: { planWrites: boolean; path: DkimFixPath | null; kept: boolean; several: boolean; noMail: () => Promise<NoMail> },
+  remark: string,
+): Promise<Finding> {
+  const d = ctx.domain;
+  if (ctx.settings.dkim.signing) {
+    return makeFinding(
+      'dkim',
+      'dkim.key-mismatch',
+      'unknown',
+      `A DKIM key is published at ${name}, but this server signs ${d}'s mail with a key mailhealth cannot read here, so whether it is this one is not known: compare it with the DKIM record the panel shows in its mail settings for ${d}. If they differ, mail this server signs fails DKIM while this one is published: publish the panel's record there in its place.${remark}`,
+      ev,
+      { subject: sel, classification: c },
+    );
+  }
+  const what = `The key published at ${name} is not one this server signs with: it has no DKIM key for ${d} and does not sign its mail, so none of its mail fails DKIM with this key.`;
+  let todo: string;
+  if (fix.planWrites && fix.path?.kind === 'generate') {
+    // A domain that declares no mail gets withoutFixIfNoMail's note instead (the fix publishes no key there).
+    todo =
+      (await fix.noMail()).state !== 'mail'
+        ? ''
+        : ` Most likely a previous host left it. The DKIM fix has the panel generate a 2048-bit key for ${d} and turn signing on, and ${fix.several ? 'leaves one record there: that key' : 'publishes that key in its place'}.`;
+  } else if (fix.kept) {
+    todo = ` ${d}'s mail is handled elsewhere, so it is likely the key of the provider that sends its mail: the DKIM fix leaves it alone (see dkim.signing-off).`;
+  } else {
+    todo = fix.path?.kind === 'blocked' ? ` The DKIM fix cannot replace it: ${fix.path.why}` : '';
+  }
+  return makeFinding('dkim', 'dkim.key-mismatch', 'info', `${what}${todo}${remark}`, ev, fix.planWrites ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c });
+}
+
 /** A reason as a sentence of its own (capital first letter, final stop). */
 const sentenceOf = (reason: string) => `${reason.charAt(0).toUpperCase()}${reason.slice(1).replace(/\.?\s*$/, '.')}`;
 
@@ -223,13 +281,15 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       const path = fixPath();
       const dangling = aliases.length ? ` (${name} is a CNAME to ${aliases[0]}, which has no key)` : '';
       const blocked = path?.kind === 'blocked' ? path.why : null;
+      // With the server's key but signing off nothing is signed today: the missing key fails mail only once signing is
+      // on (a warning, as the h= refusal says it while signing is off), dkim.signing-off beside it says how.
       out.push(
         makeFinding(
           'dkim',
           'dkim.missing',
-          'fail',
+          dkim.publicKey && !dkim.signing ? 'warn' : 'fail',
           dkim.publicKey
-            ? `No DKIM key is published at ${name}${dangling}: mail this server signs for ${ctx.domain} fails DKIM.${blocked ? ` ${blocked}` : ''}`
+            ? `No DKIM key is published at ${name}${dangling}: ${dkim.signing ? '' : 'once signing is on, '}mail this server signs for ${ctx.domain} fails DKIM.${blocked ? ` ${blocked}` : ''}`
             : dkim.signing
               ? `No DKIM key is published at ${name}${dangling}, and this server signs ${ctx.domain}'s mail with a key mailhealth cannot read here: publish the DKIM record the panel shows.`
               : dkim.cannotGenerate
@@ -256,6 +316,11 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
     // as that (verifiers read one record at the selector), not as "the key published is not this server's".
     const besideMine = isServer && mine !== null && keys.includes(mine);
     const notMine = besideMine ? `Beside the key this server signs with, ${name} publishes another key` : `The key published at ${name} is not the key this server signs with`;
+    // Whether a record other than the j-th verifies this server's signatures (verifiesWith): then they fail only
+    // whenever verifiers read the j-th (RFC 6376 §3.6.2.2: they read one record), not every time — and the server's
+    // key is there already, so a leftover is removed rather than replaced (MineBeside).
+    const verifiesBeside = (j: number): boolean => isServer && parsed.some((r, k) => k !== j && verifiesWith(r, mine));
+    const mineAt = (j: number): MineBeside => (verifiesBeside(j) ? 'verifies' : besideMine ? 'published' : 'none');
     // Whatever the routing, a key that is not this server's at a sending service's selector (a CNAME into it, or its
     // selector while the SPF includes it) is that service's (senderAtSelector), and left alone: asked as the plan asks.
     const sender: SelectorSender | null = foreignKey ? await senderAtSelector(ctx, sel, aliases) : null;
@@ -321,9 +386,14 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
       }
       if (planWrites()) {
         if ((await noMail()).state !== 'mail') return '';
+        // With other records there, the plan may remove this one rather than rewrite it (replaceWithOne keeps a record
+        // that is already right): said as what holds either way.
+        const several = all.length > 1;
         return fixPath()?.kind === 'generate'
-          ? ` The DKIM fix has the panel generate a 2048-bit key for ${ctx.domain} and turn signing on, and publishes that key in its place.`
-          : ' The DKIM fix replaces it with the key this server signs with.';
+          ? ` The DKIM fix has the panel generate a 2048-bit key for ${ctx.domain} and turn signing on, and ${several ? 'leaves one record there: that key' : 'publishes that key in its place'}.`
+          : several
+            ? ' The DKIM fix leaves one record there: the key this server signs with.'
+            : ' The DKIM fix replaces it with the key this server signs with.';
       }
       if (foreignKept) return ` The DKIM fix changes nothing at ${name} while it holds the other sender's key (see dkim.key-mismatch): remove this record by hand.`;
       const path = fixPath();
@@ -375,7 +445,13 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim',
             'dkim.key-mismatch',
             signs ? (ctx.settings.routing === 'remote' ? 'warn' : 'fail') : 'info',
-            `${dkim.publicKey ? notMine : `The key published at ${name} is another sender's (this server has no DKIM key for ${ctx.domain} yet)`}. ${senderKeyText(sender, sel, ctx.domain, signs)}${remark}`,
+            `${
+              dkim.publicKey
+                ? notMine
+                : dkim.signing
+                  ? `The key published at ${name} may not be the one this server signs with (it signs ${ctx.domain}'s mail with a key mailhealth cannot read here: compare it with the DKIM record the panel shows)`
+                  : `The key published at ${name} is another sender's (this server has no DKIM key for ${ctx.domain} yet)`
+            }. ${senderKeyText(sender, sel, ctx.domain, signs, mineAt(j))}${remark}`,
             ev,
             sender.provider
               ? { subject: sel, classification: { class: 'keep', reason: sender.why, provider: sender.provider.id, ...(sender.provider.source ? { source: sender.provider.source } : {}) } }
@@ -394,8 +470,8 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim.key-mismatch',
             signs ? 'warn' : 'info',
             (signs
-              ? `${notMine}. ${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM. ${keptKeyAdvice(sel)}`
-              : `The key published at ${name} is not this server's, but this server does not sign for ${ctx.domain}: it is likely the key of the provider that sends its mail. Left as it is.`) + remark,
+              ? `${notMine}. ${ctx.domain}'s mail is handled elsewhere${delivery ? ` (${deliveryWhy(delivery)})` : ''}, so the key is likely that provider's: mail this server itself sends (e.g. web forms) fails DKIM${verifiesBeside(j) ? ' whenever verifiers read that record' : ''}. ${keptKeyAdvice(sel, mineAt(j))}`
+              : `${besideMine ? notMine : `The key published at ${name} is not this server's`}, but this server does not sign for ${ctx.domain}: it is likely the key of the provider that sends its mail. Left as it is.`) + remark,
             ev,
             { subject: sel },
           ),
@@ -407,8 +483,8 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim.key-mismatch',
             'fail',
             `${notMine} — most likely the previous host's${
-              delivery?.known ? ` (${ctx.domain}'s mail is delivered to ${delivery.provider}, which signs with selector ${delivery.selectors.join(', ')}, not ${sel})` : ''
-            }. ${besideMine ? 'Verifiers read one record at the selector (most take the first), so a message this server signs fails DKIM whenever they read this one.' : 'Every message this server signs fails DKIM (worse than no key).'}`,
+              delivery?.known ? ` (${ctx.domain}'s mail is delivered to ${delivery.provider}, which ${signsWithSelectors(delivery.selectors)}, not ${sel})` : ''
+            }. ${staleFails(verifiesBeside(j), rec.testing)}`,
             ev,
             planWrites() ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
@@ -421,7 +497,9 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             'dkim',
             'dkim.key-mismatch',
             dkim.signing ? 'fail' : 'warn',
-            `${name} publishes the key this server signs with, but its ${refusal.text}: ${dkim.signing ? 'every message this server signs fails DKIM' : 'once signing is on, every message this server signs fails DKIM'}. Publish the key without h=.`,
+            verifiesBeside(j)
+              ? `${name} publishes the key this server signs with, but its ${refusal.text}: ${dkim.signing ? '' : 'once signing is on, '}a message this server signs fails DKIM whenever verifiers read this record rather than the key published beside it without h=. Remove this record.`
+              : `${name} publishes the key this server signs with, but its ${refusal.text}: ${dkim.signing ? 'every message this server signs fails DKIM' : 'once signing is on, every message this server signs fails DKIM'}. Publish the key without h=.`,
             ev,
             planWrites() ? { subject: sel, classification: c, fix: 'dkim' } : { subject: sel, classification: c },
           ),
@@ -447,6 +525,14 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
             ),
           );
         }
+      } else if (isServer && !dkim.publicKey) {
+        // The server's own selector, and no key of the server's to compare with: not "another selector" (the review).
+        // dkim.key-mismatch is the rule that compares the key published at the server's selector with the one it signs
+        // with (as dkim.missing says of an empty selector, "signs … with a key mailhealth cannot read here"): unknown
+        // while the panel signs with a key it does not hand over — the mail may pass or fail, and the plan is blocked
+        // with "publish the DKIM record the panel shows" —, info while it does not sign (nothing it sends fails), with
+        // what the fix does to the key.
+        out.push(await noServerKey(ctx, name, sel, c, ev, { planWrites: planWrites(), path: fixPath(), kept, several: all.length > 1, noMail }, remark));
       } else {
         const left = c.class === 'stale' ? ' Most likely a previous host left it: nothing signs with it here.' : '';
         out.push(makeFinding('dkim', 'dkim.other-selector', 'info', `A DKIM key is published at ${name}: ${c.reason}.${left}${remark}`, ev, { subject: sel, classification: c }));
@@ -471,9 +557,15 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
           : '';
         out.push(makeFinding('dkim', 'dkim.weak-key', grade, `The key at ${name} is ${rec.bits ?? 'of unknown'} bits: ${why}.${how}`, ev, stronger ? subjFix() : { subject: sel }));
       }
-      if (rec.testing && !leftover) {
+      // Not for a key at the server's selector that is not this server's and that the fix replaces: nothing here signs
+      // with it, and dkim.key-mismatch says what it does (the review: dkim.testing described a key the fix replaces).
+      const replaced = isServer && c.class !== 'this-server' && !kept && rewritten();
+      if (rec.testing && !leftover && !replaced) {
+        // Verifiers read one record at the selector: with others there that are not in testing mode, only when they read
+        // this one.
+        const when = all.length > 1 && (all.length > records.length || parsed.some((r) => !r.testing)) ? ' whenever they read this record' : '';
         out.push(
-          makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned.`, ev, rewritten() ? subjFix() : { subject: sel }),
+          makeFinding('dkim', 'dkim.testing', 'warn', `The key at ${name} is in testing mode (t=y): receivers treat signed mail as unsigned${when}.`, ev, rewritten() ? subjFix() : { subject: sel }),
         );
       }
     }
@@ -485,7 +577,7 @@ export async function dkimCheck(ctx: CheckContext): Promise<Finding[]> {
               'dkim',
               'dkim.signing-off',
               'warn',
-              `DKIM signing is turned off for ${ctx.domain} on this server, and ${name} holds another sender's key, which the DKIM fix leaves alone. If that sender signs with selector ${sel}, this server cannot sign at ${sel} too (only with another selector, where the panel lets you choose one); if the key is a leftover, replace it with this server's key by hand, then turn DKIM signing on.`,
+              `DKIM signing is turned off for ${ctx.domain} on this server, and ${name} holds another sender's key, which the DKIM fix leaves alone. If that sender signs with selector ${sel}, this server cannot sign at ${sel} too (only with another selector, where the panel lets you choose one); if the key is a leftover, ${leftoverAdvice(besideMine ? 'published' : 'none')}, then turn DKIM signing on.`,
               ev,
               { subject: sel },
             )

@@ -8,7 +8,7 @@ import { canonicalKey, publishedKey } from '../classify.js';
 import { hashRefusal, parseDkimRecord, publicKeyType, renderDkimRecord, verifierRefusals, type DkimProblem, type DkimRecord } from '../dkim/record.js';
 import { canonName } from '../domain.js';
 import { joinTxt } from '../resolver.js';
-import type { MailSettings, ZoneRecord } from '../model.js';
+import type { Change, MailSettings, ZoneRecord } from '../model.js';
 import type { Knowledge, Provider } from '../../knowledge/index.js';
 import { isSpfRecord, splitTxt } from '../spf/parse.js';
 import { mxExchange, recordsAt } from '../zone.js';
@@ -162,16 +162,54 @@ export async function senderAtSelector(ctx: CheckContext, selector: string, targ
 }
 
 /**
- * What a sending service's key at the server's selector (SelectorSender) means and what to do, as sentences that fit
- * every panel: the fix leaves it alone, this server's signatures fail while it is there.
+ * What else the server's selector holds beside a key that is not this server's: 'verifies', a record that publishes
+ * this server's key in a form its signatures verify with (verifiesWith); 'published', this server's key only in records
+ * they do not (h= without sha256, malformed); 'none'. Verifiers read one record at a selector (RFC 6376 §3.6.2.2: most
+ * take the first), so with a record that verifies, this server's signatures fail only whenever they read the other —
+ * not every time — and a leftover there is removed, not replaced by a key that is already published.
  */
-export function senderKeyText(sender: SelectorSender, selector: string, domain: string, signing: boolean): string {
+export type MineBeside = 'none' | 'published' | 'verifies';
+
+/**
+ * Whether a DKIM record (parsed) verifies the signatures this server makes with its key (`mine`, canonicalKey): it
+ * publishes that key, well formed, not revoked, with no h= that refuses sha256 (t=y still verifies: receivers then treat
+ * the mail as unsigned, which dkim.testing says).
+ */
+export function verifiesWith(rec: DkimRecord, mine: string | null): boolean {
+  return mine !== null && rec.publicKey !== null && !rec.errors.length && !rec.revoked && !hashRefusal(rec) && canonicalKey(rec.publicKey) === mine;
+}
+
+/** MineBeside for the TXT records at the server's selector in a zone (`records`), given this server's key `mine`. */
+export function mineBeside(records: readonly ZoneRecord[], mine: string | null): MineBeside {
+  if (mine === null) return 'none';
+  let published = false;
+  for (const r of records) {
+    if (r.type.toUpperCase() !== 'TXT' || publishedKey(r) !== mine) continue;
+    if (verifiesWith(parseDkimRecord(r.txt ?? [r.value]), mine)) return 'verifies';
+    published = true;
+  }
+  return published ? 'published' : 'none';
+}
+
+/**
+ * What a sending service's key at the server's selector (SelectorSender) means and what to do, as sentences that fit
+ * every panel: the fix leaves it alone, this server's signatures fail while it is there — whenever verifiers read it,
+ * when a record beside it publishes this server's key (`beside`, MineBeside).
+ */
+export function senderKeyText(sender: SelectorSender, selector: string, domain: string, signing: boolean, beside: MineBeside = 'none'): string {
   const sel = selector.toLowerCase();
   if (!sender.provider) {
     return `The DKIM fix leaves it alone, as ${sender.why}; preview the fix again when DNS answers.`;
   }
   const p = sender.provider.name;
-  const fails = signing ? `While it is published there, every message this server signs with selector ${sel} fails DKIM` : `While it is published there, this server cannot sign with selector ${sel} (its signatures would fail DKIM)`;
+  const fails =
+    beside === 'verifies'
+      ? signing
+        ? `While it is published there, a message this server signs with selector ${sel} fails DKIM whenever verifiers read that record rather than this server's key beside it`
+        : `While it is published there, this server's signatures with selector ${sel} would fail DKIM whenever verifiers read that record rather than this server's key beside it`
+      : signing
+        ? `While it is published there, every message this server signs with selector ${sel} fails DKIM`
+        : `While it is published there, this server cannot sign with selector ${sel} (its signatures would fail DKIM)`;
   const gone = sender.include
     ? `remove include:${sender.include} from its SPF record (the SPF fix does, with --remove-term), then run the DKIM fix`
     : `replace the alias with this server's key by hand`;
@@ -210,8 +248,29 @@ export function deliveryWhy(d: DeliveryVerdict): string {
  * What to do about a key at the server's selector that the fix leaves alone, in words that fit every panel — cPanel's
  * selector is fixed ("default"), so "use another selector" is no advice there.
  */
-export function keptKeyAdvice(selector: string): string {
-  return `If that provider signs with selector ${selector}, leave the key: this server cannot sign at ${selector} too — send the mail this server makes through that provider, or have the server sign with another selector where the panel lets you choose one. If it does not, the key is a leftover: replace it with this server's key by hand (the DKIM fix leaves it alone, as mailhealth cannot tell).`;
+export function keptKeyAdvice(selector: string, beside: MineBeside = 'none'): string {
+  return `If that provider signs with selector ${selector}, leave the key: this server cannot sign at ${selector} too — send the mail this server makes through that provider, or have the server sign with another selector where the panel lets you choose one. If it does not, the key is a leftover: ${leftoverAdvice(beside)} (the DKIM fix leaves it alone, as mailhealth cannot tell).`;
+}
+
+/**
+ * What to do about a key at the server's selector that the fix leaves alone while this server has a key but does not
+ * sign (for the plan's refusal and dkim.signing-off).
+ */
+export function signingOffKeptAdvice(selector: string, beside: MineBeside): string {
+  return `If that sender signs with selector ${selector}, this server cannot sign at ${selector} too; if the key is a leftover, ${leftoverAdvice(beside)}, then turn DKIM signing on.`;
+}
+
+/** "signs with selector x" / "signs with selectors x, y" (a provider's DKIM selectors, DeliveryVerdict). */
+export function signsWithSelectors(selectors: readonly string[]): string {
+  return `signs with selector${selectors.length > 1 ? 's' : ''} ${selectors.join(', ')}`;
+}
+
+/**
+ * What to do by hand about a leftover key at the server's selector: replace it with this server's key — or, when that
+ * key is published there already (`beside`, MineBeside), remove it (replacing it would publish the key twice).
+ */
+export function leftoverAdvice(beside: MineBeside): string {
+  return beside === 'none' ? "replace it with this server's key by hand" : "remove it by hand, since this server's key is already published there";
 }
 
 /**
@@ -325,13 +384,32 @@ export function republishedAs(refusals: readonly DkimProblem[]): string {
   return how.join(' and ');
 }
 
-/** The plan's note for the server's key in a record keyRecordProblem finds fault with (`why`). */
-function rewriteNote(r: ZoneRecord, name: string, why: DkimProblem): string {
+/**
+ * The plan's note for the server's key in a record keyRecordProblem finds fault with (`why`), as the change made to
+ * that record (replaceWithOne): rewritten in place (`edit`), or removed (`remove`: the key stays published in the one
+ * record the fix leaves there — another record beside it, or the one it rewrites).
+ */
+function rewriteNote(r: ZoneRecord, name: string, why: DkimProblem, change: 'edit' | 'remove'): string {
   if (why.kind === 'encoding' || why.kind === 'granularity') {
     const refusals = verifierRefusals(parseDkimRecord(r.txt ?? [r.value]));
-    return `Rewrites the key at ${name} ${republishedAs(refusals)}: it is the key this server signs with, but ${refusals.map((p) => p.text).join('; and ')}.`;
+    const but = refusals.map((p) => p.text).join('; and ');
+    return change === 'edit'
+      ? `Rewrites the key at ${name} ${republishedAs(refusals)}: it is the key this server signs with, but ${but}.`
+      : `Removes a record at ${name} that publishes the key this server signs with, but ${but}: the key stays published there in the one record the fix leaves, ${republishedAs(refusals)}.`;
   }
-  return `Rewrites the key at ${name}: it is the key this server signs with, but published ${why.kind === 'testing' ? 'in testing mode' : 'in a form receivers cannot use'} (${why.text}).`;
+  const form = `${why.kind === 'testing' ? 'in testing mode' : 'in a form receivers cannot use'} (${why.text})`;
+  return change === 'edit'
+    ? `Rewrites the key at ${name}: it is the key this server signs with, but published ${form}.`
+    : `Removes a record at ${name} that publishes the key this server signs with ${form}: the key stays published there in the one record the fix leaves.`;
+}
+
+/**
+ * What `changes` (replaceWithOne's) do to the existing record `r`: rewritten in place, removed, or kept as it is
+ * (no change names it). A plan's note says what its change does (review: "Rewrites" over a removal).
+ */
+function changeTo(changes: readonly Change[], r: ZoneRecord): 'edit' | 'remove' | 'kept' {
+  const c = changes.find((x) => x.before === r);
+  return c ? (c.action === 'edit' ? 'edit' : 'remove') : 'kept';
 }
 
 /**
@@ -461,21 +539,34 @@ export function startSigningAction(how: 'recheck' | 'switch', domain: string): P
 
 /**
  * The note for a TXT record at the server's selector that the fix replaces and that does not publish the server's key:
- * said as what it is — not a DKIM record at all (a verification token), a revoked or malformed record, another key.
+ * said as what it is — not a DKIM record at all (a verification token), a revoked or malformed record, another key —
+ * and as the change made to it (replaceWithOne): rewritten in place with the key (`edit`, said "Replaces … with" the
+ * key, which it publishes), or removed (`remove`: the key is published in the one record the fix leaves there).
  * `generated`: the server has no key yet, and the record makes way for the one the panel generates.
  */
-function replacedNote(r: ZoneRecord, name: string, generated = false): string {
+function replacedNote(r: ZoneRecord, name: string, change: 'edit' | 'remove', generated = false): string {
   const rec = parseDkimRecord(r.txt ?? [r.value]);
   const by = generated ? 'the key the panel generates' : 'the key this server signs with';
+  const edit = change === 'edit';
   if (!Object.keys(rec.tags).some((t) => /^[vkp]$/i.test(t))) {
     const text = r.txt ? r.txt.join('') : r.value;
-    return `Removes the TXT record ${quoteShort(text)} at ${name}, which is not a DKIM key: verifiers read one record there, and a signature checked against this one fails.`;
+    return edit
+      ? `Replaces the TXT record ${quoteShort(text)} at ${name}, which is not a DKIM key, with ${generated ? by : "this server's public key"}: verifiers read one record there, and a signature checked against a record that is not a key fails.`
+      : `Removes the TXT record ${quoteShort(text)} at ${name}, which is not a DKIM key: verifiers read one record there, and a signature checked against this one fails.`;
   }
-  if (rec.revoked) return `Replaces the revoked key record at ${name} (empty p=) with ${by}.`;
-  if (rec.publicKey === null || publishedKey(r) === null) return `Replaces the malformed DKIM record at ${name} with ${by}: ${rec.errors[0] ?? 'it publishes no readable key'}.`;
-  return generated
-    ? `Replaces the key at ${name} (most likely the previous host's: this server has no key for the domain yet) with ${by}.`
-    : `Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`;
+  if (rec.revoked) return edit ? `Replaces the revoked key record at ${name} (empty p=) with ${by}.` : `Removes the revoked key record at ${name} (empty p=): ${by} is published there in the one record the fix leaves.`;
+  if (rec.publicKey === null || publishedKey(r) === null) {
+    const why = rec.errors[0] ?? 'it publishes no readable key';
+    return edit ? `Replaces the malformed DKIM record at ${name} with ${by}: ${why}.` : `Removes the malformed DKIM record at ${name} (${why}): ${by} is published there in the one record the fix leaves.`;
+  }
+  if (generated) {
+    return edit
+      ? `Replaces the key at ${name} (most likely the previous host's: this server has no key for the domain yet) with ${by}.`
+      : `Removes the key at ${name} (most likely the previous host's: this server has no key for the domain yet): ${by} is published there in the one record the fix leaves.`;
+  }
+  return edit
+    ? `Replaces the key at ${name}, which is not the key this server signs with (most likely the previous host's).`
+    : `Removes the key at ${name}, which is not the key this server signs with (most likely the previous host's): verifiers read one record there, and this server's key is published there in the one record the fix leaves.`;
 }
 
 /**
@@ -529,16 +620,19 @@ export async function decideDkim(ctx: CheckContext, records: readonly ZoneRecord
         : `this server does not sign for ${ctx.domain} (signing is off)`;
     const foreign = existing.filter((r) => leavesKeyAlone(ctx.settings, publishedKey(r), delivery, sender));
     if (foreign.length) {
+      // This server's key published beside the one left alone: signatures fail only whenever verifiers read the other,
+      // and a leftover is removed, not replaced (the audit says the same: src/core/checks/dkim.ts).
+      const beside = mineBeside(existing, mineKey);
       return blocked(
         sender
-          ? `${name} publishes a key this server does not sign with. ${senderKeyText(sender, sel, ctx.domain, ctx.settings.dkim.signing)}`
+          ? `${name} publishes a key this server does not sign with. ${senderKeyText(sender, sel, ctx.domain, ctx.settings.dkim.signing, beside)}`
           : `${name} publishes a key this server does not sign with, and ${why}: it is most likely the key of the service that sends its mail, and replacing it would break that mail. ${
-              signsHere ? keptKeyAdvice(sel) : `If that sender signs with selector ${sel}, this server cannot sign at ${sel} too; if the key is a leftover, replace it with this server's key by hand, then turn DKIM signing on.`
+              signsHere ? keptKeyAdvice(sel, beside) : signingOffKeptAdvice(sel, beside)
             }`,
       );
     }
     if (delivery?.known) {
-      notes.push(`${ctx.domain}'s mail is delivered to ${delivery.provider}, which signs with selector ${delivery.selectors.join(', ')}, not ${sel}, and the key at ${name} is none of theirs: it is a previous host's leftover.`);
+      notes.push(`${ctx.domain}'s mail is delivered to ${delivery.provider}, which ${signsWithSelectors(delivery.selectors)}, not ${sel}, and the key at ${name} is none of theirs: it is most likely a previous host's leftover.`);
     }
     // A selector delegated by CNAME (how mail services have their customers publish keys): the same, judged by the
     // key its target publishes. A CNAME with no key behind it is no key (dkim.missing), and is replaced.
@@ -601,8 +695,9 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
       notes.push(`This server has no DKIM key for ${ctx.domain}: the panel generates a 2048-bit key and turns signing on.`);
       const desired: ZoneRecord = { name, ttl, type: 'TXT', value: `v=DKIM1; k=rsa; p=${PLACEHOLDER_KEY}` };
       const changes = replaceWithOne(existing, desired);
-      // Each record said as what it is (a revoked key, a verification token, another key, an alias), as on the publish path.
-      for (const r of existing) say(r.type.toUpperCase() === 'CNAME' ? `Replaces the alias ${name} → ${r.value} with the key the panel generates.` : replacedNote(r, name, true));
+      // Each record said as what it is (a revoked key, a verification token, another key, an alias) and as what its
+      // change does, as on the publish path.
+      for (const n of subjectNotes(existing, changes, (r, change) => (r.type.toUpperCase() === 'CNAME' ? `Replaces the alias ${name} → ${r.value} with the key the panel generates.` : replacedNote(r, name, change, true))).values()) say(n);
       return { changes, notes, actions: [{ kind: 'generate-dkim', description: `generate a 2048-bit DKIM key for ${ctx.domain} and turn signing on` }] };
     }
     case 'publish':
@@ -620,20 +715,27 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
   // said once — with how many there are, and what else is there.
   const usable = existing.filter((r) => r.type !== 'CNAME' && sameKey(r) && keyRecordProblem(r, path.type) === null);
   const others = existing.length - usable.length;
+  // Each note says what the change to its record does (review: "Rewrites …" and "Replaces …" over removals, "Removes
+  // …" over the edit that publishes the key): decided from the changes themselves.
+  const changes = replaceWithOne(existing, desired);
+  const noteOf = (r: ZoneRecord, change: 'edit' | 'remove'): string | null => {
+    if (r.type === 'CNAME') return `Replaces the alias ${name} → ${r.value} with the key this server signs with.`;
+    if (!sameKey(r)) return replacedNote(r, name, change);
+    const why = keyRecordProblem(r, path.type);
+    return why ? rewriteNote(r, name, why, change) : null;
+  };
+  const said = subjectNotes(existing, changes, noteOf);
   for (const r of existing) {
-    if (r.type === 'CNAME') say(`Replaces the alias ${name} → ${r.value} with the key this server signs with.`);
-    else if (sameKey(r)) {
-      const why = keyRecordProblem(r, path.type);
-      if (why) say(rewriteNote(r, name, why));
-      else if (r === usable[0]) {
-        const times = usable.length > 1 ? `${usable.length} records there publish it already` : 'it is there already';
-        say(
-          others
-            ? `Publishes this server's key at ${name} as a single record (${times}, beside ${others === 1 ? 'another record' : `${others} other records`}).`
-            : `Publishes this server's key at ${name} as a single record (${times}: verifiers use one of them, and one is enough).`,
-        );
-      }
-    } else say(replacedNote(r, name));
+    const n = said.get(r);
+    if (n) say(n);
+    else if (r === usable[0]) {
+      const times = usable.length > 1 ? `${usable.length} records there publish it already` : 'it is there already';
+      say(
+        others
+          ? `Publishes this server's key at ${name} as a single record (${times}, beside ${others === 1 ? 'another record' : `${others} other records`}).`
+          : `Publishes this server's key at ${name} as a single record (${times}: verifiers use one of them, and one is enough).`,
+      );
+    }
   }
   if (!existing.length) say(`Publishes this server's public key at ${name}.`);
   if (!ctx.settings.dkim.signing) {
@@ -643,5 +745,29 @@ export async function planDkim(ctx: CheckContext, records: ZoneRecord[]): Promis
         : `DKIM signing is turned off for ${ctx.domain} on the server: once this record is published, ${whereToSign(ctx.settings, ctx.domain)}.`,
     );
   }
-  return { changes: replaceWithOne(existing, desired), notes };
+  return { changes, notes };
+}
+
+/**
+ * The note of each record in `existing` that `noteOf` gives one (null: none), said once per subject: records whose note
+ * would be the same (copies of one record, one key spelt otherwise) are one subject, as the audit says its findings
+ * once (sayOnce). The note says what the changes do to the subject: "edit" when one of its records is rewritten in
+ * place (that record then holds the key the fix publishes; the others go), else "remove". The map holds the note for the
+ * first record of each subject only.
+ */
+function subjectNotes(existing: readonly ZoneRecord[], changes: readonly Change[], noteOf: (r: ZoneRecord, change: 'edit' | 'remove') => string | null): Map<ZoneRecord, string> {
+  const groups = new Map<string, ZoneRecord[]>();
+  for (const r of existing) {
+    const subject = noteOf(r, 'edit');
+    if (subject === null) continue;
+    const g = groups.get(subject);
+    if (g) g.push(r);
+    else groups.set(subject, [r]);
+  }
+  const out = new Map<ZoneRecord, string>();
+  for (const g of groups.values()) {
+    const change = g.some((r) => changeTo(changes, r) === 'edit') ? 'edit' : 'remove';
+    out.set(g[0], noteOf(g[0], change)!);
+  }
+  return out;
 }

@@ -45,7 +45,7 @@ describe('defect: the records a generated key replaces are said as what they are
   test('QA repro: a revoked record, a verification token and another key at the selector, no server key', async () => {
     for (const [value, want] of [
       ['v=DKIM1; p=', /^Replaces the revoked key record at default\._domainkey\.shop\.example \(empty p=\) with the key the panel generates\.$/],
-      ['google-site-verification=abc', /^Removes the TXT record "google-site-verification=abc" at default\._domainkey\.shop\.example, which is not a DKIM key/],
+      ['google-site-verification=abc', /^Replaces the TXT record "google-site-verification=abc" at default\._domainkey\.shop\.example, which is not a DKIM key, with the key the panel generates/],
       [`v=DKIM1; k=rsa; p=${OLD}`, /^Replaces the key at default\._domainkey\.shop\.example \(most likely the previous host's: this server has no key for the domain yet\) with the key the panel generates\.$/],
     ] as const) {
       const p = await plan([txt(value)], { signing: false });
