@@ -12,7 +12,7 @@ import { NO_SERVER_ADDRESS } from '../resolver.js';
 import { isSpfRecord } from '../spf/parse.js';
 import { dkimRecordFor, selectorIsAlias, signsUnpublishedKey } from './dkim.js';
 import { makePlan, makePlanAndZone, PlanError } from './index.js';
-import { hashPlan, LIVE_VERSION, nothingToChange, ownershipProblem, PLACEHOLDER_KEY, type Plan, type PlanOptions } from './plan.js';
+import { ALIAS_ALONE, aliasClash, anAlias, hashPlan, LIVE_VERSION, nothingToChange, ownershipProblem, PLACEHOLDER_KEY, type AliasClash, type Plan, type PlanOptions } from './plan.js';
 import { fixOwnsTxt, soleRecordKindAt } from './owned.js';
 import { replacedIn, standingOnSameRecordsIn } from './replaced.js';
 
@@ -1653,6 +1653,53 @@ export function undoLeavesTwo(domain: string, changeId: number, zone: Zone, chan
   return null;
 }
 
+/**
+ * Why undoing change `changeId` would leave an alias (CNAME) beside other data at a name (aliasClash), or null: a record
+ * put back at a name the customer has made an alias since (the _dmarc TXT a DMARC fix removed, the name now pointed at
+ * a DMARC service), or an alias put back at a name that holds other records now. The zone would be invalid
+ * (ALIAS_ALONE), so nothing is written and nothing recorded: the change stays undoable once the name is as it was.
+ * `zone`: the zone now; `inverse`: the undo's changes (inverseChanges over `zone`).
+ */
+export function undoBesideAlias(changeId: number, zone: Zone, inverse: readonly Change[]): string | null {
+  const [clash] = aliasClash(zone.records, inverse);
+  if (!clash) return null;
+  const how = inverse.find((c) => c.after === clash.added);
+  const did = how?.action === 'edit' ? 'replaced' : 'removed';
+  if (clash.added !== clash.alias) {
+    return (
+      `Not undone: ${clash.name} is now ${anAlias(clash.alias)}: undoing change ${changeId} would put the ${clash.added.type.toUpperCase()} record ${shown(clash.added)} back beside it, and ${ALIAS_ALONE}. ` +
+      `Nothing was written. To go back to the record change ${changeId} ${did}, remove the alias in the panel's DNS editor first, then undo change ${changeId} again; to keep the alias, leave change ${changeId} as it is.`
+    );
+  }
+  const now = clash.others.filter((r) => zone.records.includes(r));
+  const beside = now.length ? now : clash.others;
+  return (
+    `Not undone: undoing change ${changeId} would put ${anAlias(clash.alias)} back at ${clash.name}, which ${now.length ? 'now holds' : 'would also hold'} ${typedList(beside)}, and ${ALIAS_ALONE}. ` +
+    `Nothing was written. To go back to the alias change ${changeId} ${did}, delete ${beside.length === 1 ? 'that record' : 'those records'} at ${clash.name} in the panel's DNS editor first, then undo change ${changeId} again; to keep ${beside.length === 1 ? 'it' : 'them'}, leave change ${changeId} as it is.`
+  );
+}
+
+/** Records with their types, for messages: `the TXT record "…"`, `the TXT records "…" and "…"` (one type), or one by one. */
+function typedList(rs: readonly ZoneRecord[]): string {
+  const types = [...new Set(rs.map((r) => r.type.toUpperCase()))];
+  if (types.length === 1) return `the ${types[0]} record${rs.length > 1 ? 's' : ''} ${listed(rs)}`;
+  const each = rs.map((r) => `the ${r.type.toUpperCase()} record ${shown(r)}`);
+  return `${each.slice(0, -1).join(', ')} and ${each[each.length - 1]}`;
+}
+
+/**
+ * A clean-up's put-back that would leave an alias beside other data (settleLeftovers, reconcileOne's restore: the name
+ * made an alias, or given other records, while the write was failing), in words for the history.
+ */
+function aliasClashSaid(clashes: readonly AliasClash[]): string {
+  const each = clashes.map((c) =>
+    c.added === c.alias
+      ? `putting ${anAlias(c.alias)} back at ${c.name} would leave it beside ${typedList(c.others)}`
+      : `${c.name} is now ${anAlias(c.alias)}, and putting the ${c.added.type.toUpperCase()} record ${shown(c.added)} back would leave it beside the alias`,
+  );
+  return `${each.join('; ')} (${ALIAS_ALONE})`;
+}
+
 /** What to do about a later change `standing` on the records of change `changeId` (undo refusals). */
 function standingSaid(changeId: number, standing: number): string {
   return `Undo change ${standing} first, then change ${changeId} (the newest change of these records is undone first).`;
@@ -1759,6 +1806,11 @@ async function undoUnderLock(ch: StoredChange, deps: ApplyDeps): Promise<ApplyOu
       // the customer published after the fix, and the undo restored the old one beside it, "undone, verified yes").
       const twice = undoLeavesTwo(ch.domain, changeId, zone, ch.changes, inv.changes);
       if (twice) return { status: 'refused' as const, reason: twice };
+      // Nor beside an alias the customer made of the name since, nor as an alias beside records added since (review
+      // R5: the DMARC fix's undo put its stray TXT back beside a CNAME to a DMARC service — "undone", and BIND refused
+      // to load the zone). Before the intent: nothing is recorded, so the change can be undone once the alias is gone.
+      const besideAlias = undoBesideAlias(changeId, zone, inv.changes);
+      if (besideAlias) return { status: 'refused' as const, reason: besideAlias };
       if (ch.changes.some((c) => c.keyGenerated)) {
         const why = await undoBreaksSigning(ch.domain, inv.changes, deps);
         if (why) return { status: 'refused' as const, reason: why };
@@ -2118,6 +2170,13 @@ async function settleLeftovers(
       const unrecorded = await record({ status: 'failed', error: `${reason} — the zone no longer shows what this write had left (${steps.join('; ')}): nothing of this write is in it, nothing was written` });
       return { outcome: 'not-written', unrecorded };
     }
+    // A record put back beside an alias made since (or an alias beside records added since) is an invalid zone: nothing
+    // is put back, the steps are left for review (as a step that could not be put back).
+    const clashes = aliasClash(zone.records, restore);
+    if (clashes.length) {
+      const unrecorded = await record({ status: 'failed', error: `${reason} — partly written, and not put back: ${aliasClashSaid(clashes)}; nothing else was written: review ${steps.join('; ')}` });
+      return { outcome: 'review', unrecorded };
+    }
     // Putting records back is a write: the domain still this fix's, the intent still open — else it is left as it is
     // (whoever holds the domain now settles the intent from the zone).
     const lost = leaseLost(deps, domain, owner, changeId);
@@ -2333,6 +2392,13 @@ async function reconcileOne(
         const { ref: _ref, ...rest } = c.before;
         restore.push({ action: 'add', name: rest.name, type: rest.type, ttl: rest.ttl, before: null, after: rest });
       }
+    }
+    // Old records put back beside an alias made since (or an alias beside records added since) would be an invalid
+    // zone: the zone was edited meanwhile — left alone, as for a record of someone else's at these names.
+    const clashes = aliasClash(zone.records, restore);
+    if (clashes.length) {
+      settle({ status: 'failed', error: `reconciled ${when}: partly written, and the zone was edited since: ${aliasClashSaid(clashes)}; nothing was restored — review the records at ${touched(ch.changes)}${keyNote}` }, 'conflict');
+      return;
     }
     // Putting the old records back is a write: the domain still held, the intent still open — else nothing is written.
     const lost = leaseLost(deps, ch.domain, owner, ch.id);

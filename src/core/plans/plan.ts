@@ -47,7 +47,59 @@ export const PLACEHOLDER_KEY = '<public key of the key generated at apply>';
 export function aliasBlock(records: ZoneRecord[], name: string, what: string): string | null {
   const aliases = recordsAt(records, name, 'CNAME');
   if (!aliases.length) return null;
-  return `${name} is an alias (CNAME to ${aliases[0].value}): the ${what} is published where it points. mailhealth does not add a record beside an alias or replace it; change it at that service, or remove the alias in the panel first.`;
+  return `${name} is ${anAlias(aliases[0])}: the ${what} is published where it points. mailhealth does not add a record beside an alias or replace it; change it at that service, or remove the alias in the panel first.`;
+}
+
+/** An alias record in words, as aliasBlock and the undo's refusal (aliasClash) name it: "an alias (CNAME to …)". */
+export function anAlias(alias: ZoneRecord): string {
+  return `an alias (CNAME to ${alias.value})`;
+}
+
+/** Why a record beside an alias is refused, for messages: the rule, its source, and what a name server does. */
+export const ALIAS_ALONE = 'a name that is an alias holds no other record (RFC 1034 §3.6.2, RFC 2181 §10.1): the zone would be invalid, and BIND refuses to load it';
+
+/** Types DNS lets stand beside an alias: DNSSEC's own (RFC 2181 §10.1, RFC 4034) — as the files panel's zone check counts them. */
+const BESIDE_ALIAS = new Set(['CNAME', 'RRSIG', 'NSEC', 'NSEC3']);
+
+/** Where changes would put an alias and other data at one name (aliasClash): the record added, the alias, the other data. */
+export interface AliasClash {
+  name: string;
+  /** The record the changes add (or write by an edit) that makes the clash: the alias itself, or a record beside one. */
+  added: ZoneRecord;
+  /** The alias (CNAME) at the name once the changes are written. */
+  alias: ZoneRecord;
+  /** The other records at the name once the changes are written (not the alias, not DNSSEC's). */
+  others: ZoneRecord[];
+}
+
+/**
+ * Where writing `changes` to a zone holding `records` would leave an alias (CNAME) beside other data at a name a change
+ * adds a record to — a record put back beside an alias added since (the undo of a fix whose name the customer then
+ * pointed at a DMARC service), or an alias put back beside records added since. Such a zone is invalid (ALIAS_ALONE).
+ * Only names the changes add to count: a zone that already holds such a name elsewhere is not this write's doing.
+ * Empty when there is none.
+ */
+export function aliasClash(records: readonly ZoneRecord[], changes: readonly Change[]): AliasClash[] {
+  // The zone as the changes would leave it: each change's old record out (the zone's own object, or its twin), its new one in.
+  const after = [...records];
+  for (const c of changes) {
+    const old = c.before;
+    if (old) {
+      const i = after.findIndex((r) => r === old || (sameResourceRecord(r, old) && r.ttl === old.ttl));
+      if (i >= 0) after.splice(i, 1);
+    }
+    if (c.after) after.push(c.after);
+  }
+  const out: AliasClash[] = [];
+  for (const c of changes) {
+    const added = c.after;
+    if (!added || out.some((x) => canonName(x.name) === canonName(added.name))) continue;
+    const here = recordsAt(after, added.name);
+    const alias = here.find((r) => r.type.toUpperCase() === 'CNAME');
+    const others = here.filter((r) => !BESIDE_ALIAS.has(r.type.toUpperCase()));
+    if (alias && others.length) out.push({ name: added.name, added, alias: added.type.toUpperCase() === 'CNAME' ? added : alias, others });
+  }
+  return out;
 }
 
 /**
