@@ -3,7 +3,7 @@
 import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
-import { effectiveMailIp, hasCpanelFiles, readCpanelServerFiles } from '../whm/serverfiles.js';
+import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from '../whm/serverfiles.js';
 import { listedDomain, panelName } from '../listed.js';
 import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
@@ -150,6 +150,20 @@ export function routingOfListMxs(r: UapiResult, domain: string): 'local' | 'remo
   if (detected === 'local' || detected === 'auto') return 'local';
   if (detected === 'remote' || detected === 'secondary') return 'remote';
   throw unexpectedAnswer(call, domain, item.detected === undefined ? 'an item without detected' : `detected ${JSON.stringify(item.detected)}, none of auto, local, remote, secondary`);
+}
+
+/**
+ * The outbound IP from the server files' effective IP (effectiveMailIp), for when cPanel's EmailAuth checks gave none:
+ * a public or NAT-mapped address as it is; none when the files name none. A private address the NAT map does not know
+ * (its public one is what receivers see, §7.2, and cPanel did not give it), or an IP the files cannot tell (one of them
+ * unreadable): PanelError, the settings unreadable — never the private address, which the SPF fix would then write in
+ * place of the public one (R6).
+ */
+export function mailIpFromFiles(eff: ReturnType<typeof effectiveMailIp>, domain: string): string[] {
+  if (!eff) return [];
+  if ('ip' in eff && (eff.natMapped || isPublicIp(eff.ip))) return [eff.ip];
+  const why = 'ip' in eff ? `the outbound IP is private (${eff.ip}) and /var/cpanel/cpnat does not map it to a public one` : eff.unknown;
+  throw new PanelError('other', `the outbound mail IP of ${domain} is not known: ${why}, and cPanel's EmailAuth checks (validate_current_spfs, validate_current_ptrs) gave none`);
 }
 
 /**
@@ -339,11 +353,13 @@ export class CpanelPanel implements Panel {
     const dkimItem = dkimItemOf(dkim, d);
     if (!dkimItem) throw missing('EmailAuth::validate_current_dkims');
     const publicKey = dkimKeyOf(dkimItem.expected as string | undefined);
-    const signing = signingFromValidation(dkimItem, publicKey, files ? files.validityCache : undefined);
+    // An entry that cannot be tested (not "no such file") says nothing: the validator's report decides, as off the server.
+    const signing = signingFromValidation(dkimItem, publicKey, files && !files.unknown.validityCache ? files.validityCache : undefined);
 
     // The HELO is cPanel's (validate_current_ptrs); on the server, when that gave none, where Exim takes it from:
-    // /etc/mailhelo (the domain, else `*`), else the host name (§7.5, §8.2).
-    const heloFromFiles = files?.helo ?? files?.hostname ?? undefined;
+    // /etc/mailhelo (the domain, else `*`), else the host name (§7.5, §8.2). An /etc/mailhelo that cannot be read says
+    // nothing (it may name another HELO): cPanel's answer only.
+    const heloFromFiles = files && !files.unknown.helo ? (files.helo ?? files.hostname ?? undefined) : undefined;
     const ptrItem: Record<string, unknown> | null = orFromFiles(() => {
       const item = validatorItem(ptr, 'validate_current_ptrs', d);
       if (!item) throw missing('EmailAuth::validate_current_ptrs');
@@ -352,9 +368,8 @@ export class CpanelPanel implements Panel {
     }, heloFromFiles === undefined ? undefined : null);
     const helo = ptrItem ? String(ptrItem.helo) : heloFromFiles!;
     const ipOf = (item: Record<string, unknown> | null) => (typeof item?.ip_address === 'string' && item.ip_address ? item.ip_address : undefined);
-    let ips = [...new Set([ipOf(spfItem), ipOf(ptrItem)].filter((x): x is string => !!x))];
-    const eff = !ips.length && files ? effectiveMailIp(files) : null;
-    if (eff) ips = [eff.ip];
+    const ips = [...new Set([ipOf(spfItem), ipOf(ptrItem)].filter((x): x is string => !!x))];
+    if (!ips.length && files) ips.push(...mailIpFromFiles(effectiveMailIp(files), d));
     // A subdomain has no item of its own: list_mxs lists the domains mail routing is set for, not subdomains
     // (INFERRED from a client written against a live server; the reference does not say). Its routing is then not
     // told — read as "remote", the reading that keeps another provider's records (see routingOfListMxs), as before.
@@ -388,8 +403,9 @@ export class CpanelPanel implements Panel {
       },
       routing,
       relay: files?.relay ?? null,
-      // Off the server the smarthost (/etc/exim.conf.localopts) cannot be read: not known, not "no relay".
-      ...(files ? {} : { relayUnknown: 'the smarthost setting is in /etc/exim.conf.localopts on the server, which the cPanel API does not show' }),
+      // Off the server the smarthost (/etc/exim.conf.localopts) cannot be read: not known, not "no relay"; nor on the
+      // server when the file exists but cannot be read (R6: read as "no relay").
+      ...(files ? (files.unknown.relay ? { relayUnknown: files.unknown.relay } : {}) : { relayUnknown: 'the smarthost setting is in /etc/exim.conf.localopts on the server, which the cPanel API does not show' }),
     };
   }
 

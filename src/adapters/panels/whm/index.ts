@@ -311,17 +311,18 @@ export class WhmPanel implements Panel {
     const unknownNs = authorityUnknown(authItem, serverNs);
     if (this.root && hasCpanelFiles(this.root)) {
       const f = readCpanelServerFiles(this.root, d);
+      // A server file that exists but cannot be read is never read as absent (no entry, no key, no relay): a value it
+      // decides is not known, and the settings are unreadable (core: `unknown`, no fix planned) — except the relay,
+      // which the settings can say is not known (relayUnknown), and the routing, which list_mxs then answers.
+      const notKnown = (why: string, what: string) => new PanelError('other', `${why}, so ${what} for ${d} is not known`);
       const hostname = this.opts.hostname ?? f.hostname ?? (this.root === '/' ? osHostname() : '');
+      // /etc/mailhelo may name another HELO for the domain.
+      if (f.unknown.helo) throw notKnown(f.unknown.helo, 'the HELO');
       // Effective mail IP (§8.2): /etc/mailips[domain] → ['*'] → main IP, then NAT-mapped (/var/cpanel/cpnat).
       // An account's dedicated IP (/etc/domainips, listaccts `ip`) is not used for mail.
-      const eff = effectiveMailIp(f);
-      let ips = eff ? [eff.ip] : [];
-      if (eff && !eff.natMapped && !isPublicIp(eff.ip)) {
-        // A private address the NAT map does not know: cPanel's own answer is the public IP validate_current_spfs
-        // checks SPF for (§7.2, "NAT-mapped to the public IP"). Kept as read when WHM cannot say.
-        const pub = (await this.emailAuthItem('validate_current_spfs', d).catch(() => null))?.ip_address;
-        if (typeof pub === 'string' && pub && isPublicIp(pub)) ips = [pub];
-      }
+      const ips = await this.publicMailIp(d, effectiveMailIp(f));
+      if (f.unknown.publicKey) throw notKnown(f.unknown.publicKey, "the server's DKIM key");
+      if (f.publicKey && f.unknown.validityCache) throw notKnown(f.unknown.validityCache, 'whether Exim signs (the DKIM validity cache)');
       const signsNow = !!f.publicKey && (f.validityCache || !(await this.publishesKey(d, f.publicKey)));
       return {
         domain: d,
@@ -346,6 +347,9 @@ export class WhmPanel implements Panel {
         // would take another provider's MX, includes and keys for a previous host's (cPanel QA).
         routing: f.routing ?? (await this.remoteRouting(d, info, zone)),
         relay: f.relay,
+        // /etc/exim.conf.localopts exists but cannot be read: whether mail leaves through a smarthost is not known,
+        // never "no relay" (R6: the lockdown check then said the server does not relay through MailChannels).
+        ...(f.unknown.relay ? { relayUnknown: f.unknown.relay } : {}),
       };
     }
     // Remote WHM: the EmailAuth validators (WHM variants answer under data.payload, §7). A call that failed, or answered
@@ -384,6 +388,30 @@ export class WhmPanel implements Panel {
       relay: null, // the smarthost lives in /etc/exim.conf.localopts, readable only on the server: not known here
       relayUnknown: 'the smarthost setting is in /etc/exim.conf.localopts on the server, which the WHM API does not show',
     };
+  }
+
+  /**
+   * The outbound IP receivers see, from the server files' effective IP (effectiveMailIp): a public or NAT-mapped
+   * address as it is; none when the files name none (as before). A private address the NAT map does not know, or an IP
+   * the files cannot tell (one of them unreadable): cPanel's own answer, the public IP validate_current_spfs checks SPF
+   * for (§7.2, "NAT-mapped to the public IP"). When WHM cannot give it either — the call fails, or answers with no
+   * public address — the outbound IP is not known: PanelError, never the private address (R6: the SPF fix then
+   * rewrote SPF to authorise only 10.0.0.5, and nothing authorised the real public IP).
+   */
+  private async publicMailIp(d: string, eff: ReturnType<typeof effectiveMailIp>): Promise<string[]> {
+    if (!eff) return [];
+    if ('ip' in eff && (eff.natMapped || isPublicIp(eff.ip))) return [eff.ip];
+    const why = 'ip' in eff ? `the outbound IP is private (${eff.ip}) and /var/cpanel/cpnat does not map it to a public one` : eff.unknown;
+    const answer = await this.emailAuthItem('validate_current_spfs', d).then(
+      (item) => item?.ip_address,
+      (e: unknown) => new PanelError('other', e instanceof Error ? e.message : String(e)),
+    );
+    if (typeof answer === 'string' && answer && isPublicIp(answer)) return [answer];
+    const whm =
+      answer instanceof PanelError
+        ? answer.message
+        : `WHM's validate_current_spfs gives ${typeof answer === 'string' && answer ? `no public address (${answer})` : 'no address'}`;
+    throw new PanelError('other', `the outbound mail IP of ${d} is not known: ${why}, and ${whm}`);
   }
 
   /**

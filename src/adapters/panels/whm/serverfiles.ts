@@ -3,7 +3,7 @@
 import { checkDomain, registrableDomain } from '../../../core/domain.js';
 import { PanelError } from '../../../core/panel.js';
 import { createPublicKey } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { canonName } from '../../../core/domain.js';
@@ -18,18 +18,47 @@ export function readText(root: string, path: string): string | null {
   }
 }
 
-/** `/etc/mailips`, `/etc/mailhelo` format: `domain: value` lines, `*` = default. */
+/**
+ * A server file as the cPanel/WHM adapters read it: its text, null when it does not exist (ENOENT, ENOTDIR: a missing
+ * file, which the formats give a meaning — no entry, no NAT, no smarthost), or `error` when it exists but cannot be
+ * read (EACCES for the cPanel adapter running as the customer, EISDIR, EIO…). An unreadable file is never read as an
+ * absent one: what depends on it is not known (R6: an unreadable smarthost file read as "no relay").
+ */
+export type ServerFile = { text: string | null; error?: undefined } | { text: null; error: string };
+
+export function readServerFile(root: string, path: string): ServerFile {
+  try {
+    return { text: readFileSync(join(root, path), 'utf8') };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { text: null };
+    return { text: null, error: `cannot read /${path}: ${code ?? (e instanceof Error ? e.message : String(e))}` };
+  }
+}
+
+/**
+ * `/etc/mailips`, `/etc/mailhelo`: Exim lsearch files (cpanel.md §8.2: Exim's `interface` / `helo_data` look them up),
+ * read as Exim's lsearch reads them (src/lookups/lsearch.c): a key runs to the first colon or white space and is
+ * compared without regard to case; the data follows after white space and an optional colon; `#` lines, blank lines and
+ * lines beginning with white space (continuations) hold no key; the FIRST line for a key is the one used — the search
+ * stops there. `*` = default.
+ */
 export function parseColonMap(text: string | null): Map<string, string> {
   const m = new Map<string, string>();
+  const seen = new Set<string>();
   for (const line of (text ?? '').split('\n')) {
-    const t = line.trim();
-    if (!t || t.startsWith('#')) continue;
-    const i = t.indexOf(':');
-    if (i <= 0) continue;
+    const t = line.trimEnd();
+    if (!t || t.startsWith('#') || /^\s/.test(t)) continue;
+    const key = /^[^:\s]+/.exec(t)?.[0];
+    if (!key) continue;
+    const k = key.toLowerCase();
+    if (seen.has(k)) continue; // lsearch stops at the first line for a key: a later one is never read
+    seen.add(k);
     // `*:` (or `domain:`) with nothing after it is no entry: Exim's lookup then yields an empty interface/HELO and
-    // the next fallback applies (the main IP, the host name).
-    const v = t.slice(i + 1).trim();
-    if (v) m.set(t.slice(0, i).trim().toLowerCase(), v);
+    // the next fallback applies (the main IP, the host name). It still stops the search: a later line for the same
+    // key is not used.
+    const v = t.slice(key.length).replace(/^\s*:?\s*/, '').trim();
+    if (v) m.set(k, v);
   }
   return m;
 }
@@ -174,21 +203,40 @@ export interface CpanelServerFiles {
   /** `/var/cpanel/domain_keys/validity_cache/<domain>` exists: Exim signs (§8.4). */
   validityCache: boolean;
   relay: RelaySettings | null;
+  /** null also when /etc/localdomains (asked first) cannot be read: the files do not say. */
   routing: 'local' | 'remote' | null;
   hostname: string | null;
   mainIp: string | null;
   /** `/var/cpanel/cpnat`: local IP → public IP (empty without NAT). */
   nat: Map<string, string>;
+  /**
+   * Why a value above is not known: its file exists but cannot be read (readServerFile). The value beside it is then
+   * null (false, empty) and means "not known", never "not set": `mailIp` (/etc/mailips), `helo` (/etc/mailhelo),
+   * `mainIp`, `nat`, `hostname`, `publicKey` (neither key file readable), `validityCache`, `relay`
+   * (/etc/exim.conf.localopts).
+   */
+  unknown: Partial<Record<'mailIp' | 'helo' | 'mainIp' | 'nat' | 'hostname' | 'publicKey' | 'validityCache' | 'relay', string>>;
+}
+
+/** effectiveMailIp's answer when the files cannot say: why. */
+export interface MailIpUnknown {
+  unknown: string;
 }
 
 /**
  * The domain's outbound mail IP as receivers see it (§8.2, §7.2): `/etc/mailips[domain]` → `/etc/mailips['*']` →
  * the main IP, then NAT-mapped to the public IP. `/etc/domainips` (dedicated IPs) is not used for mail, so an
- * account's own IP never enters. `natMapped` says whether the NAT map knew the address.
+ * account's own IP never enters. `natMapped` says whether the NAT map knew the address. `{unknown}` when a file it
+ * depends on exists but cannot be read (`f.unknown`): /etc/mailips (it may name another IP), the main IP when
+ * /etc/mailips names none, the NAT map (it may map the address).
  */
-export function effectiveMailIp(f: Pick<CpanelServerFiles, 'mailIp' | 'mainIp' | 'nat'>): { ip: string; natMapped: boolean } | null {
+export function effectiveMailIp(f: Pick<CpanelServerFiles, 'mailIp' | 'mainIp' | 'nat'> & { unknown?: CpanelServerFiles['unknown'] }): { ip: string; natMapped: boolean } | MailIpUnknown | null {
+  const why = f.unknown ?? {};
+  if (why.mailIp) return { unknown: why.mailIp };
+  if (!f.mailIp && why.mainIp) return { unknown: why.mainIp };
   const local = f.mailIp ?? f.mainIp;
   if (!local) return null;
+  if (why.nat) return { unknown: why.nat };
   const pub = f.nat.get(local);
   return pub ? { ip: pub, natMapped: true } : { ip: local, natMapped: false };
 }
@@ -203,28 +251,57 @@ export function readCpanelServerFiles(root: string, domain: string): CpanelServe
   const checked = checkDomain(domain);
   if (!checked.ok) throw new PanelError('not-found', `invalid domain: ${checked.reason}`);
   const d = checked.domain;
-  const mailips = parseColonMap(readText(root, 'etc/mailips'));
-  const mailhelo = parseColonMap(readText(root, 'etc/mailhelo'));
-  const pem = readText(root, `var/cpanel/domain_keys/private/${d}`);
-  const pub = readText(root, `var/cpanel/domain_keys/public/${d}`);
-  const local = domainList(readText(root, 'etc/localdomains'));
-  const remote = domainList(readText(root, 'etc/remotedomains'));
+  const unknown: CpanelServerFiles['unknown'] = {};
+  // Each file read once; a read error other than "no such file" is noted against the value it feeds (unknown).
+  const read = (path: string, value?: keyof CpanelServerFiles['unknown']): ServerFile => {
+    const f = readServerFile(root, path);
+    if (f.error && value) unknown[value] ??= f.error;
+    return f;
+  };
+  const mailips = parseColonMap(read('etc/mailips', 'mailIp').text);
+  const mailhelo = parseColonMap(read('etc/mailhelo', 'helo').text);
+  const pemFile = read(`var/cpanel/domain_keys/private/${d}`);
+  const pubFile = read(`var/cpanel/domain_keys/public/${d}`);
+  const pem = pemFile.text;
+  const publicKey = publicKeyFromPem(pem) ?? publicKeyFromPem(pubFile.text);
+  // A key file that exists but cannot be read (the private one is root's: the cPanel adapter running as the customer)
+  // leaves the key unknown unless the other one gives it.
+  if (!publicKey && (pemFile.error || pubFile.error)) unknown.publicKey = [pemFile.error, pubFile.error].filter(Boolean).join('; ');
   // Backup MX (§8.1 "secondary": accepted only until a higher-priority MX is up): the domain's mail server is
-  // elsewhere — remote, as list_mxs's "secondary" is read (cpanel/index.ts routingOfListMxs).
-  const secondary = domainList(readText(root, 'etc/secondarymx'));
+  // elsewhere — remote, as list_mxs's "secondary" is read (cpanel/index.ts routingOfListMxs). /etc/localdomains is
+  // asked first: when it cannot be read it may name the domain, and the files do not say (null: the panel is asked);
+  // an unreadable remote list names no domain here, which is null as well.
+  const localFile = read('etc/localdomains');
+  const [local, remote, secondary] = [localFile, read('etc/remotedomains'), read('etc/secondarymx')].map((f) => domainList(f.text));
+  const routing = localFile.error ? null : local.has(d) ? 'local' : remote.has(d) || secondary.has(d) ? 'remote' : null;
   // INFERRED: `/var/cpanel/mainip` holds the main IP and `/etc/hostname` the host name on cPanel servers.
-  const mainIp = readText(root, 'var/cpanel/mainip')?.trim() || null;
-  const hostname = readText(root, 'etc/hostname')?.trim() || null;
+  const mainIp = read('var/cpanel/mainip', 'mainIp').text?.trim() || null;
+  const hostname = read('etc/hostname', 'hostname').text?.trim() || null;
+  const localopts = read('etc/exim.conf.localopts', 'relay');
+  const nat = read('var/cpanel/cpnat', 'nat');
   return {
     mailIp: mailips.get(d) ?? mailips.get('*') ?? null,
     helo: mailhelo.get(d) ?? mailhelo.get('*') ?? null,
     privateKeyPem: pem,
-    publicKey: publicKeyFromPem(pem) ?? publicKeyFromPem(pub),
-    validityCache: existsSync(join(root, `var/cpanel/domain_keys/validity_cache/${d}`)),
-    relay: relayFromLocalopts(readText(root, 'etc/exim.conf.localopts')),
-    routing: local.has(d) ? 'local' : remote.has(d) || secondary.has(d) ? 'remote' : null,
+    publicKey,
+    validityCache: validityEntry(root, `var/cpanel/domain_keys/validity_cache/${d}`, unknown),
+    relay: localopts.error ? null : relayFromLocalopts(localopts.text),
+    routing,
     hostname,
     mainIp,
-    nat: parseCpnat(readText(root, 'var/cpanel/cpnat')),
+    nat: parseCpnat(nat.text),
+    unknown,
   };
+}
+
+/** Does the validity cache entry exist (§8.4)? A stat that fails otherwise than "no such file" leaves it unknown. */
+function validityEntry(root: string, path: string, unknown: CpanelServerFiles['unknown']): boolean {
+  try {
+    statSync(join(root, path));
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') unknown.validityCache = `cannot read /${path}: ${code ?? String(e)}`;
+    return false;
+  }
 }
