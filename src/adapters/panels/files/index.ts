@@ -13,6 +13,7 @@ import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { checkDomain } from '../../../core/domain.js';
+import { isIpAddress } from '../../../core/ip.js';
 import { listedDomain } from '../listed.js';
 import { decodeOctets, ESCAPED_OCTET, octetsOf } from '../../../core/octets.js';
 import { rsaSpkiFromPrivatePem } from '../../../core/dkim/der.js';
@@ -787,13 +788,60 @@ function nameserversOf(s: FilesPanelServer): string[] {
   return s.nameservers.map((n) => n.toLowerCase().replace(/\.$/, ''));
 }
 
+/** The keys a domain's overrides file may hold (README "Files panel"). */
+const OVERRIDE_KEYS: readonly string[] = ['mailRouting', 'dkim', 'ips'];
+
+/**
+ * A domain's overrides (domains/<domain>.json), checked against their documented shape: none when the file does not
+ * exist. A file that exists but cannot be read, is not JSON, or holds a value of another shape is PanelError: the
+ * settings are unreadable, never read as a setting — `"dkim": "false"` is a truthy string (read as signing), `"ips":
+ * "203.0.113.10"` no list (the audit threw "serverIps.some is not a function"), `"mailRouting": "Remote"` neither
+ * routing (R6). A key the file may not hold is refused too: it is most likely a misspelled one ("mailrouting",
+ * "IPs"), and ignoring it would audit the domain — and plan fixes — on the very default it was written to override.
+ */
 function readOverrides(path: string): DomainOverrides {
-  if (!existsSync(path)) return {};
+  const file = `domains/${basename(path)}`;
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as DomainOverrides;
+    text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new PanelError('other', `files panel: ${path} is not valid JSON (${(e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    // No such file (or no domains/ directory): no overrides. Any other error (a symlink loop, a directory, EACCES)
+    // leaves them unknown — not "none", which would read the defaults as the domain's settings.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {};
+    throw new PanelError('other', `files panel: ${file} cannot be read (${code ?? (e as Error).message})`);
   }
+  let ov: unknown;
+  try {
+    ov = JSON.parse(text);
+  } catch (e) {
+    throw new PanelError('other', `files panel: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  const bad = overridesProblem(ov);
+  if (bad) throw new PanelError('other', `files panel: ${file}: ${bad}`);
+  return ov as DomainOverrides;
+}
+
+/** What in a parsed overrides file is not of the documented shape, or null when it all is. */
+function overridesProblem(ov: unknown): string | null {
+  if (!ov || typeof ov !== 'object' || Array.isArray(ov)) return `must be an object, {"mailRouting", "dkim", "ips"} (it is ${shown(ov)})`;
+  const o = ov as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !OVERRIDE_KEYS.includes(k));
+  if (unknown.length) return `${unknown.map(shown).join(', ')} ${unknown.length > 1 ? 'are no keys' : 'is no key'} it may hold (only "mailRouting", "dkim" and "ips")`;
+  if (o.mailRouting !== undefined && o.mailRouting !== 'local' && o.mailRouting !== 'remote') return `"mailRouting" must be "local" or "remote" (it is ${shown(o.mailRouting)})`;
+  if (o.dkim !== undefined && typeof o.dkim !== 'boolean') return `"dkim" must be true or false (it is ${shown(o.dkim)})`;
+  if (o.ips !== undefined) {
+    if (!Array.isArray(o.ips)) return `"ips" must be a list of IP addresses (it is ${shown(o.ips)})`;
+    const notIp = o.ips.find((x) => typeof x !== 'string' || !isIpAddress(x));
+    if (notIp !== undefined) return `"ips" must be a list of IP addresses (${shown(notIp)} is none)`;
+  }
+  return null;
+}
+
+/** A JSON value as an error message shows it: as written, cut short. */
+function shown(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 
 /** A record's stored source as line texts: split at '\n', each without the '\r' of a CRLF line break. */

@@ -21,7 +21,7 @@ import { describeGeneratedDkim } from '../cpanel/index.js';
 import { splitTxt } from '../files/zonefile.js';
 import { COMMAND_TIMEOUT_MS, errorText, PanelHttpClient, runCommand, type CommandResult } from '../http.js';
 import { listedDomain } from '../listed.js';
-import { publicKeyFromPem, readText } from '../whm/serverfiles.js';
+import { publicKeyFromPem, readServerFile } from '../whm/serverfiles.js';
 
 /** Runs a `plesk bin <utility>` with argv items (never a shell string). */
 export interface PleskCliTransport {
@@ -169,6 +169,17 @@ export function relayhostOf(mainCf: string): string | null {
     if (m) value = m[1].trim();
   }
   return value ? value.split(/[\s,]+/)[0] : null;
+}
+
+/** The smarthost main.cf's `relayhost` names (relayhostOf), as relay settings; null when none (or no main.cf). */
+function relayFromMainCf(mainCf: string | null): RelaySettings | null {
+  const relayhost = relayhostOf(mainCf ?? '');
+  if (!relayhost) return null;
+  const host = canonName(relayhost.replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, ''));
+  if (!host) return null;
+  const known = relayOf(host);
+  if (known) return { provider: known.provider, host: known.include };
+  return { provider: host, host };
 }
 
 /** Record types whose value is a host name: an empty one is no record. */
@@ -652,10 +663,23 @@ export class PleskPanel implements Panel {
     return { sign: flag('spam-protect-sign'), mailservice: flag('mailservice') };
   }
 
-  /** The DKIM private key Plesk keeps for a name (§4: /etc/domainkeys/<domain>/default), if on the server. */
+  /**
+   * The DKIM private key Plesk keeps for a name (§4: /etc/domainkeys/<domain>/default), if on the server; null when
+   * there is none (no such file, or not on the server). A key file that exists but cannot be read (EACCES, EISDIR,
+   * EIO…) is not "no key" — the settings would then say the domain has no key and is not signing, and the DKIM fix
+   * would plan a new key over the one Plesk signs with: PanelError, the settings unreadable (as the cPanel/WHM
+   * adapters read their key files, whm/serverfiles.ts readServerFile).
+   */
   private keyFile(name: string): string | null {
+    const f = this.keyFileRead(name);
+    if (f.error) throw new PanelError('other', `${f.error}, so the server's DKIM key for ${name} is not known`);
+    return f.text;
+  }
+
+  /** The key file as read (readServerFile): its text, null when there is none, or why it cannot be read. */
+  private keyFileRead(name: string): ReturnType<typeof readServerFile> {
     const keyDomain = checkDomain(name); // part of a file path: only a valid host name
-    return this.root && keyDomain.ok ? readText(this.root, `etc/domainkeys/${keyDomain.domain}/default`) : null;
+    return this.root && keyDomain.ok ? readServerFile(this.root, `etc/domainkeys/${keyDomain.domain}/default`) : { text: null };
   }
 
   async readMailSettings(domain: string): Promise<MailSettings> {
@@ -703,8 +727,7 @@ export class PleskPanel implements Panel {
       // Signing off for a domain whose key Plesk has (its key file): the domain's switch turns it on (startDkimSigning).
       dkim: { selector: 'default', signing, ...(pem ? { privateKeyPem: pem } : {}), ...(publicKey ? { publicKey } : {}), ...(publicKey && !signing ? { startSigning: 'switch' as const } : {}) },
       routing,
-      relay: this.relay(),
-      ...this.relayUnknown(),
+      ...this.relay(),
     };
   }
 
@@ -782,30 +805,22 @@ export class PleskPanel implements Panel {
         ...(publicKey && !signing ? { cannotStartSigning: aliasSigning(d, t.parent) } : {}),
       },
       routing,
-      relay: this.relay(),
-      ...this.relayUnknown(),
+      ...this.relay(),
     };
-  }
-
-  /** Not on the server (no root): the smarthost cannot be read — not known, not "no relay". */
-  private relayUnknown(): { relayUnknown?: string } {
-    return this.root ? {} : { relayUnknown: "the smarthost setting is Postfix's relayhost in /etc/postfix/main.cf on the server, which the Plesk API does not show" };
   }
 
   /**
    * INFERRED: Plesk's server-wide smarthost (18.0.64+) is Postfix `relayhost` in /etc/postfix/main.cf (§2.3 reads it with
    * `postconf`; Plesk's smarthost guide does not say which settings it writes). A per-domain smarthost (18.0.76+) is
-   * not read.
+   * not read. Not on the server (no root), or main.cf there but unreadable (EACCES, EISDIR, EIO…): the smarthost is not
+   * known (relayUnknown, relay null) — never "no relay", which the lockdown check would take as "this server does not
+   * relay through MailChannels". No main.cf at all: no relayhost, as Postfix reads it.
    */
-  private relay(): RelaySettings | null {
-    const main = this.root ? readText(this.root, 'etc/postfix/main.cf') : null;
-    const relayhost = relayhostOf(main ?? '');
-    if (!relayhost) return null;
-    const host = canonName(relayhost.replace(/^\[/, '').replace(/\](:\d+)?$/, '').replace(/:\d+$/, ''));
-    if (!host) return null;
-    const known = relayOf(host);
-    if (known) return { provider: known.provider, host: known.include };
-    return { provider: host, host };
+  private relay(): Pick<MailSettings, 'relay' | 'relayUnknown'> {
+    if (!this.root) return { relay: null, relayUnknown: "the smarthost setting is Postfix's relayhost in /etc/postfix/main.cf on the server, which the Plesk API does not show" };
+    const main = readServerFile(this.root, 'etc/postfix/main.cf');
+    if (main.error) return { relay: null, relayUnknown: main.error };
+    return { relay: relayFromMainCf(main.text) };
   }
 
   /**
@@ -1129,8 +1144,10 @@ export class PleskPanel implements Panel {
       throw new PanelError('other', `plesk bin domain_pref --update ${spelling} failed (exit ${r.code})${text ? `: ${clip(text)}` : ', with no message'}`);
     }
     const after = await this.readZone(d);
-    // The key file (on the server) says which key Plesk's record carries.
-    const undo = undoGeneratedDkim(before, after, d, { selector: 'default', publicKey: publicKeyFromPem(this.keyFile(d)), policy: true });
+    // The key file (on the server) says which key Plesk's record carries. Signing is on by now: a key file that cannot
+    // be read is taken as none (as off the server, the one new key record is Plesk's), not an error that would leave
+    // Plesk's records in the zone unmentioned.
+    const undo = undoGeneratedDkim(before, after, d, { selector: 'default', publicKey: publicKeyFromPem(this.keyFileRead(d).text), policy: true });
     if (undo.length) {
       try {
         await this.applyChanges(d, undo, after.version);
