@@ -7,10 +7,12 @@
 // Transport: per server, a few UDP sockets connected to it (each bound to a random source port by the kernel, used in
 // turn; past 16 servers, a shared pool of unconnected ones), a random 16-bit id per query; a response counts only when
 // it comes from the server asked and carries our id and our question (ASCII case-insensitive), anything else is
-// ignored. EDNS0 OPT advertises 1232 bytes; a server that answers FORMERR or NOTIMP without an OPT record (it does not
-// know EDNS: RFC 6891 §7) is asked again at once without it, and from then on always without it (for the client's
-// life: its answers are then up to 512 octets over UDP, larger ones come truncated and go to TCP as any other). A
-// timeout retries (same id) on the next server, up to `tries` attempts.
+// ignored — but for TC=1 with no question at all (QDCOUNT 0), which goes to TCP as any TC=1 (as BIND does). EDNS0 OPT
+// advertises 1232 bytes; a server that answers FORMERR or NOTIMP without an OPT record (it does not know EDNS: RFC
+// 6891 §7) is asked again at once without it, and from then on always without it (for the client's life: its answers
+// are then up to 512 octets over UDP, larger ones come truncated and go to TCP as any other). A timeout retries (same
+// id) on the next server, up to `tries` attempts; a late answer from a server asked before counts (NOERROR, NXDOMAIN),
+// but a late SERVFAIL/REFUSED/… from it does not end the current attempt (it is the error only if that one times out).
 // TC=1 → the same query over TCP (2-byte length framing), one connection per truncated answer; TC=1 again over TCP is
 // an error ('truncated'). An ICMP "unreachable" is a lost datagram (a timeout), on connected and unconnected sockets
 // alike. The rcode is the full one (the OPT record's extended bits included); a CNAME chain that loops or runs past
@@ -246,7 +248,14 @@ function readName(msg: Buffer, offset: number, text: boolean): NameRead & { text
     // RFC 1035 §3.1: at most 255 octets with the root's zero octet, so the labels with their length octets take at
     // most 254. A name one octet longer would be read, and then could not be asked again (writeName refuses it).
     if (len > MAX_LABELS_OCTETS) throw new MalformedResponse('name too long');
-    keys.push(lowerAscii(msg.toString('latin1', s, e)));
+    const label = msg.toString('latin1', s, e);
+    // A label holding the octet '.' (legal on the wire, "\." in a zone file; never in a host name): joined with '.'
+    // it would read as another name — ["t.x","test"] as t / x / test, whose records would then be taken for its own,
+    // and asked back it would be sent as three labels. Such a name is not read: the answer is malformed (unknown).
+    // Why not an escape (U+DC2E in the text, as decodeText escapes octets that are not UTF-8): writeName splits on
+    // every '.' octet, and the name's text would go on to checks and findings as a name no host can have.
+    if (label.includes('.')) throw new MalformedResponse('a label holds a dot');
+    keys.push(lowerAscii(label));
     if (texts) texts.push(decodeText(msg, s, e));
     o = e;
   }
@@ -758,6 +767,11 @@ class Pending {
   plain: Buffer | null = null;
   /** Whether what the current attempt last sent carried the OPT record (a FORMERR to it may be about EDNS). */
   ednsSent = true;
+  /**
+   * The rcode of a late SERVFAIL/REFUSED/… from a server an earlier attempt asked (-1: none), said instead of 'timeout'
+   * if the current attempt gets no answer either (DnsClient.accept).
+   */
+  lateRcode = -1;
   private key: string | null = null;
   /** The send callback of this query (one function per query, not per datagram). */
   readonly onSent: (err: Error | null) => void;
@@ -1181,7 +1195,7 @@ export class DnsClient {
       this.finish(p, { kind: 'error', error: 'timeout' });
       return;
     }
-    this.failAttempt(p, 'timeout');
+    this.failAttempt(p, p.lateRcode < 0 ? 'timeout' : rcodeName(p.lateRcode));
   }
 
   private failAttempt(p: Pending, error: string): void {
@@ -1217,7 +1231,17 @@ export class DnsClient {
         break;
       }
     }
-    if (!from || !sameQuestion(msg, p.query, p.qEnd)) return;
+    if (!from) return;
+    if (!sameQuestion(msg, p.query, p.qEnd)) {
+      // TC=1 with an empty question section (QDCOUNT 0), our id, from a server asked: a server that truncated so far
+      // that not even the question fits (or leaves it out when it truncates). BIND's resolver takes exactly this as
+      // "ask over TCP" ("empty question section, accepting it anyway as TC=1"): nothing of it is read, and the worst a
+      // forger can do with it is make us ask over TCP, where the answer must carry our question again (startTcp).
+      // Dropped as foreign, it would cost every try its whole timeout and end unknown. Any other message without
+      // our question is still ignored.
+      if ((msg[2] & 0x02) !== 0 && msg[4] === 0 && msg[5] === 0) this.startTcp(p);
+      return;
+    }
     this.accept(p, msg, rinfo);
   }
 
@@ -1247,6 +1271,16 @@ export class DnsClient {
       return;
     }
     const rc = parsed.rcode;
+    // SERVFAIL/REFUSED/NOTIMP/FORMERR/… from a server asked before, whose attempt timed out and went on to the next
+    // server: that server's word on its own attempt, not on the current one, which may yet be answered (a resolver
+    // whose recursion gives up a little after our timeout answers SERVFAIL while the next server is still working).
+    // Ending the query here would drop that answer and make the question unknown. So: keep waiting; if the current
+    // attempt times out too, this rcode is the error rather than 'timeout'. (Only on an rcode other than NOERROR and
+    // NXDOMAIN, so a common answer pays nothing for it. One server, or the same server asked again: it is current.)
+    if (udp && rc !== 0 && rc !== RCODE.NXDOMAIN && !this.fromCurrent(p, rinfo)) {
+      p.lateRcode = rc;
+      return;
+    }
     // FORMERR/NOTIMP with no OPT record, to a query that had one, from the server the current attempt asked: a server
     // (or middlebox) that does not know EDNS (RFC 6891 §7). Asked again at once without it, once (the query it gets is
     // then plain, so a second FORMERR is its answer), and every later query to it goes plain. A late answer from a
