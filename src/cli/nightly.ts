@@ -193,7 +193,7 @@ export function catchUpMissedNights(store: Pick<Store, 'listRuns'>, scheduler: S
           `${last.status === 'running' ? 'left running' : 'interrupted'} by the stop before this start; the report runs once ${when} ` +
           '(once only: not again if that run is interrupted too), and compares with the last complete run',
       );
-      scheduler.runMissed(slot, 'its run was interrupted by a stop', delayMs);
+      scheduler.runMissed(slot, 'its run was interrupted by a stop', delayMs, noRunSince(store, last.id));
       return slot;
     }
     const latest = slots.length > MISSED_COUNT_MAX ? (lastRunBetween(cronExpr, timezone, slots[slots.length - 1], now) ?? slots[slots.length - 1]) : slots[slots.length - 1];
@@ -206,12 +206,24 @@ export function catchUpMissedNights(store: Pick<Store, 'listRuns'>, scheduler: S
       `nightly report: ${what}: the service was not running (the last report run recorded, run ${last.id}, started ${last.startedAt}); ` +
         `the report runs once ${when}, and compares with the last complete run`,
     );
-    scheduler.runMissed(latest, 'the service was not running', delayMs);
+    scheduler.runMissed(latest, 'the service was not running', delayMs, noRunSince(store, last.id));
     return latest;
   } catch (e) {
     log(`nightly report: could not tell whether a night was missed while the service was not running: ${(e as Error)?.message ?? String(e)}`);
     return null;
   }
+}
+
+/**
+ * For runMissed, asked when the catch-up is due (MISSED_NIGHT_DELAY_MS after the start): whether the report run that
+ * was the latest at start (`seenId`) still is. Another one recorded meanwhile — `mailhealth report` run by hand, or a
+ * second service on the same database that started a few minutes earlier — is that night's report: not run again.
+ */
+function noRunSince(store: Pick<Store, 'listRuns'>, seenId: Run['id']): () => boolean {
+  return () => {
+    const [latest] = store.listRuns({ kind: 'report', limit: 1 });
+    return !latest || latest.id === seenId;
+  };
 }
 
 /** A report run that recorded a failed night (meta.failed: the panel could not be read, the database stayed busy). */

@@ -1,15 +1,23 @@
-// Scheduling the nightly report inside the background service (`mailhealth serve` / `mailhealth service`) with
-// node-cron (v4). The expression and time zone are validated up front with clear errors (the settings page's check,
-// src/adapters/schedule/expression.ts); a tick that comes while the
-// previous run is still going is skipped (the SQLite lock in runReport covers other processes). reschedule() swaps
-// the node-cron task of a running scheduler (the admin saved a new schedule) without touching a run in progress.
-// Daylight saving: a local time that repeats runs once, and one that does not exist (node-cron skips it) runs right
-// after the gap, so a daily report runs once every local day. A slot node-cron misses (its timer came more than its
-// 1 s tolerance late: a paused VM, a busy event loop) runs as soon as node-cron notices, once however many slots were
-// missed, and not while a run is going. A wall clock set back (an NTP step, an admin correcting a fast clock) is
-// noticed within a minute (the wall clock against a monotonic one): node-cron would wait for the slot it computed under
-// the wrong clock — a clock a week fast, corrected, silenced the report for a week — so its tasks are made again from
-// the corrected time, and logged. Elapsed time (the same slot's second tick, a local time coming round again) is
+// Scheduling the nightly report inside the background service (`mailhealth serve` / `mailhealth service`). node-cron
+// (v4) reads and matches the schedule; the scheduler's own timer (timerTask) waits for the runs plannedRuns names —
+// the instants nextRuns, and so the settings page's "Next run", shows — and fires then. Not node-cron's timer: it reads
+// "now" through the process's local time zone (nowWithoutMs drops the milliseconds with setMilliseconds, which during
+// the repeated hour of a server zone with daylight saving moves an instant of the second showing back to the first: 0 ms
+// timers for an hour, then the slot run late as "missed"), and it runs a repeated local time at its second showing in
+// zones east of UTC while nextRuns names the first. Nothing here reads the process's zone except through Intl (server
+// time: the zone Intl reports). The expression and time zone are validated up front with clear errors (the settings
+// page's check, src/adapters/schedule/expression.ts); a tick that comes while the previous run is still going is
+// skipped and logged (the SQLite lock in runReport covers other processes). reschedule() swaps the task of a running
+// scheduler (the admin saved a new schedule) without touching a run in progress.
+// Daylight saving: a local time that repeats runs once, at its first showing, and one that does not exist runs right
+// after the gap, so a daily report runs once every local day. A slot the timer misses (it came more than
+// MISSED_TOLERANCE_MS late: a paused VM, a busy event loop) runs as soon as the timer wakes, once however many slots
+// were missed, and not while a run is going. A wall clock stepped (an NTP step, an admin correcting a clock) is noticed
+// within a minute (the wall clock against a monotonic one): the timer waits a duration computed under the old clock.
+// Set back, it would wait for the slot it computed under the wrong clock — a clock a week fast, corrected, silenced the
+// report for a week — so the task is made again from the corrected time, and logged; set forward over a slot, that
+// slot runs once right away and the timer is armed again from the new time. Elapsed time (the same slot's second
+// tick, a local time coming round again) is
 // measured on the monotonic clock, never by subtracting wall-clock instants. nextRuns() is pure (an explicit `from`),
 // for tests and the UI.
 // Day of month and day of week both restricted ("0 3 1,15 * 1") mean what they mean in crontab(5): either day matches
@@ -71,7 +79,7 @@ function isRepeatedLocalTime(t: number, tz: string | undefined): boolean {
   return wallMs(earlier, tz) === wallMs(t, tz);
 }
 
-/** One run of the schedule. `catchUp`: its local time fell in a daylight-saving gap; node-cron skips it, the scheduler runs it here. */
+/** One run of the schedule. `catchUp`: its local time fell in a daylight-saving gap; node-cron's matcher skips it, armCatchUp runs it. */
 export interface PlannedRun {
   at: Date;
   catchUp: boolean;
@@ -187,7 +195,10 @@ export interface SchedulerOptions {
   timezone?: string;
   run: (ctx: SchedulerRunContext) => Promise<unknown>;
   log?: (message: string) => void;
-  /** Tests: a stand-in for node-cron's schedule. `on` (node-cron's events) gets the 'execution:missed' listener. */
+  /**
+   * Tests: node-cron's schedule, or a stand-in for it (one task per cronParts part). `on` (node-cron's events) gets the
+   * 'execution:missed' listener. Default: the scheduler's own timer (timerTask), not node-cron's.
+   */
   schedule?: (expr: string, fn: () => Promise<void>, options: TaskOptions) => Pick<ScheduledTask, 'stop' | 'destroy'> & Partial<Pick<ScheduledTask, 'on'>>;
   /** Tests: the clock for `firedAt` and nextRuns. */
   now?: () => Date;
@@ -202,11 +213,18 @@ export interface SchedulerOptions {
   every?: (fn: () => void, ms: number) => { clear(): void };
 }
 
+/** A slot the timer wakes for later than this ran late (the process was paused or busy): missed() (node-cron's 1 s). */
+export const MISSED_TOLERANCE_MS = 1000;
+/** How far ahead the timer looks for the next run; further than that it wakes after a day and looks again. */
+const TIMER_LOOKAHEAD_MS = 25 * 60 * MINUTE;
+const DAY_MS = 24 * 60 * MINUTE;
+
 /** How often the scheduler compares the wall clock with the monotonic one (checkClock). */
 export const CLOCK_CHECK_MS = 60_000;
 /**
- * A wall clock that fell behind the monotonic one by more than this since the last look was set back. Smaller steps
- * (and the slewing NTP does, well under a second a minute) change no slot node-cron waits for: not worth a line.
+ * A wall clock that fell behind (went ahead of) the monotonic one by more than this since the last look was set back
+ * (forward). Smaller steps (and the slewing NTP does, well under a second a minute) change no slot the timer waits for:
+ * not worth a line.
  */
 export const CLOCK_STEP_MS = 30_000;
 
@@ -226,7 +244,7 @@ export interface Scheduler {
   readonly cronExpr: string;
   readonly timezone: string | undefined;
   /**
-   * Run on a new schedule from now on: the old node-cron task is destroyed and a new one scheduled. A run in progress
+   * Run on a new schedule from now on: the old task is destroyed and a new one scheduled. A run in progress
    * goes on (and a tick during it is still skipped). `timezone` undefined = server time. Throws ScheduleError on a bad
    * expression or time zone and keeps the old schedule. Returns whether anything changed; false after stop().
    */
@@ -237,17 +255,20 @@ export interface Scheduler {
   nextRuns(n?: number): Date[];
   /**
    * Compare the wall clock with the monotonic one since the last look (the scheduler does every CLOCK_CHECK_MS, and
-   * before each fire): when the wall clock went back by more than CLOCK_STEP_MS, node-cron's tasks are made again from
-   * the corrected time (node-cron would wait for the slot it computed before the step) and a line is logged. True when
-   * it did.
+   * before each fire): when the wall clock went back by more than CLOCK_STEP_MS, the task is made again from the
+   * corrected time (its timer would wait for the slot it computed before the step) and a line is logged; when it went
+   * forward by more than that, the timer is armed again from the new time and a slot the step passed over runs once
+   * (missed(), saying so). True when it did either.
    */
   checkClock(): boolean;
   /**
    * Run a slot that was missed — the service was not running at `slot` (cli/nightly.ts notices at start), as the
-   * scheduler does itself for a slot node-cron reports missed (paused or busy): once, after `delayMs`, not while a run
+   * scheduler does itself for a slot its timer missed (paused or busy): once, after `delayMs`, not while a run
    * is going and not when a fire for that slot or a later one came meanwhile. `why` goes into the log line.
+   * `stillMissed`: asked again when the catch-up is due (cli/nightly.ts: no report run recorded since — one run by hand,
+   * or by another service on the database); false: it is not run, and that is logged.
    */
-  runMissed(slot: Date, why: string, delayMs?: number): void;
+  runMissed(slot: Date, why: string, delayMs?: number, stillMissed?: () => boolean): void;
   /** Stops ticking; aborts a run in progress and waits for it to settle. */
   stop(): Promise<void>;
 }
@@ -266,7 +287,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     opts.setTimer ??
     ((fn: () => void, ms: number) => {
       const t = setTimeout(fn, ms);
-      t.unref(); // node-cron's own timer keeps the service alive
+      t.unref(); // the schedule's own timer (timerTask) keeps the service alive
       return { clear: () => clearTimeout(t) };
     });
   let current: Promise<unknown> | null = null;
@@ -294,8 +315,8 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     }
   }
 
-  // The last scheduled fire (node-cron's or a catch-up): its instant (wall clock), when by the monotonic clock, and
-  // which node-cron task (cronParts: a schedule may need two) fired it — -1: a catch-up. Its local time is worked out
+  // The last scheduled fire (the timer's, node-cron's in tests, or a catch-up): its instant (wall clock), when by the
+  // monotonic clock, and which task (cronParts: node-cron may need two) fired it — -1: a catch-up. Its local time is worked out
   // in the schedule's zone of the moment (lastLocal): a fire is compared with it in one zone, also after the zone changed.
   let lastFire: { at: number; mono: number; part: number } | null = null;
   /** The last backward clock step checkClock saw (by the monotonic clock, and how far back). */
@@ -309,8 +330,8 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   /**
    * A scheduled fire. The report runs once per local time: a fire within a few hours (SHIFT_WINDOW_MS, by the monotonic
    * clock) of the last one whose local time is not later than the last fire's is ignored — the clocks went back when
-   * daylight saving ended and the hour repeats (node-cron 4 does not fire there; this keeps it so whatever node-cron
-   * does), or the server's clock was set back over a slot that already ran. Later than that it is another night (a
+   * daylight saving ended and the hour repeats (the timer does not fire there; node-cron 4 fires at the second showing
+   * east of UTC: this keeps one run whatever fires), or the server's clock was set back over a slot that already ran. Later than that it is another night (a
    * clock days fast, corrected: the nights it ran ahead come again, and are run). Local times are compared in the
    * schedule's zone of the moment (a zone changed since the last fire: that fire's instant in the new zone). A fire
    * within the same second is another tick of the same slot (tick() skips it while the run goes on). A day matching
@@ -319,7 +340,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
    * has finished.
    */
   async function fire(part = -1): Promise<void> {
-    checkClock(); // a step since the last look: node-cron's tasks made again, and the step known to the rule below
+    checkClock(); // a step since the last look: the task made again, and the step known to the rule below
     const at = now().getTime();
     const m = mono();
     const local = localSecond(at);
@@ -357,12 +378,12 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
   }
 
   /**
-   * node-cron missed a slot (its timer fired more than its tolerance late: the process was paused or busy). The
-   * catch-up timer runs the report at once, the way it runs one after a daylight-saving gap: once for any number of
-   * missed slots (node-cron reports each; the first arms the timer, the others find it armed), and not when a fire
+   * The schedule's timer missed a slot (it fired more than MISSED_TOLERANCE_MS late: the process was paused or busy;
+   * node-cron's 'execution:missed' in tests), or the clock was set forward over one. The catch-up timer runs the report at once, the way it runs one after a daylight-saving gap: once for any number of
+   * missed slots (the first arms the timer, the others find it armed), and not when a fire
    * for that slot or a later one came meanwhile, nor while a run is going (that run is the night's report).
    */
-  function missed(slot: Date, why = 'the process was paused or busy', delayMs = 0): void {
+  function missed(slot: Date, why = 'the process was paused or busy', delayMs = 0, stillMissed?: () => boolean): void {
     if (stopped) return;
     const at = slot.getTime();
     const when = `${new Date(at).toISOString()} (${timezone ?? 'server time'})`;
@@ -378,15 +399,29 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       catchUp = null;
       pendingMissed = null;
       if (stopped) return;
-      if (current || firedFor(at, armed)) return armCatchUp(); // ran meanwhile
+      if (current || firedFor(at, armed)) {
+        // Ran meanwhile, or running: that run is the slot's report.
+        log(`nightly report: the run due at ${when} was missed (${why}); ${current ? 'a report is running, not starting another' : 'a later run came meanwhile, not running it again'}`);
+        return armCatchUp();
+      }
+      let still = true;
+      try {
+        still = stillMissed ? stillMissed() : true;
+      } catch {
+        still = true; // the history unreadable: the run says so (its own lock keeps it from overlapping another)
+      }
+      if (!still) {
+        log(`nightly report: the run due at ${when} was missed (${why}); a report run has been recorded since, not running it again`);
+        return armCatchUp();
+      }
       log(`nightly report: the run due at ${when} was missed (${why}); running it now`);
       void fire();
     }, delayMs);
   }
 
   /**
-   * node-cron skips a local time that does not exist (the hour skipped when daylight saving starts), which would skip
-   * that night's report: when the next run is one of those, a timer runs it at the first moment after the gap.
+   * The schedule's timer (and node-cron) skips a local time that does not exist (the hour skipped when daylight saving
+   * starts), which would skip that night's report: when the next run is one of those, a timer runs it at the first moment after the gap.
    * Re-armed after every fire and reschedule; a far run is re-checked daily (timers cannot wait longer than 24.8 days).
    */
   function armCatchUp(): void {
@@ -413,10 +448,63 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     );
   }
 
-  const schedule = opts.schedule ?? ((expr, fn, o) => cron.schedule(expr, fn, o));
+  /**
+   * The scheduler's own timer for the schedule (the default; tests may pass node-cron's schedule or a stand-in). It
+   * waits for the next of plannedRuns — the instants nextRuns shows — leaving a run right after a daylight-saving gap
+   * to armCatchUp, and fires then; a repeated local time runs at its first showing, as nextRuns says. Instants come
+   * from Intl in the schedule's zone and from now(): never from the process's local-time Date methods (node-cron's
+   * nowWithoutMs, see the top of this file). Its timer waits a duration, a day at most (then it looks again); woken more
+   * than MISSED_TOLERANCE_MS after the slot (the process was paused or busy), the slot goes to missed(), as node-cron's
+   * 'execution:missed' did. A fire is not awaited: the next slot is armed while a run goes on, and a slot during it is
+   * skipped by tick() with a line in the log. Its timer keeps the service alive (node-cron's did).
+   */
+  function timerTask(expr: string, tz: string | undefined): Pick<ScheduledTask, 'stop' | 'destroy'> & { rearm(): void } {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let due: number | null = null;
+    const clear = () => {
+      if (timer) clearTimeout(timer);
+      timer = null;
+    };
+    const arm = (from: number) => {
+      clear();
+      if (!live || stopped) return;
+      let next: PlannedRun | undefined;
+      try {
+        next = plannedRuns(expr, tz, new Date(from), 2, new Date(from + TIMER_LOOKAHEAD_MS)).find((r) => !r.catchUp);
+      } catch {
+        next = undefined; // validated already
+      }
+      due = next ? next.at.getTime() : null;
+      const wait = due === null ? DAY_MS : Math.min(Math.max(1, due - now().getTime()), DAY_MS);
+      timer = setTimeout(wake, wait);
+    };
+    const wake = () => {
+      timer = null;
+      if (!live || stopped) return;
+      checkClock(); // a step of the wall clock: this task made again (set back) or armed again (forward)
+      if (!live || timer) return;
+      const t = now().getTime();
+      if (due === null || t < due) return arm(t); // the daily look, or a timer a little early for the wall clock
+      const slot = due;
+      arm(Math.max(slot, t));
+      if (t - slot <= MISSED_TOLERANCE_MS) void fire(0);
+      else missed(new Date(slot));
+    };
+    arm(now().getTime());
+    const end = () => {
+      live = false;
+      clear();
+    };
+    return { stop: end, destroy: end, rearm: () => arm(now().getTime()) };
+  }
+
+  const schedule = opts.schedule;
   // Every task calls the same fire() and tick(), so the skip-while-running and once-per-local-time rules hold across a
-  // reschedule. One node-cron task per part of the schedule (cronParts), stopped and destroyed together.
-  const scheduleTask = (expr: string, tz: string | undefined): Pick<ScheduledTask, 'stop' | 'destroy'> => {
+  // reschedule. Without `schedule`, the scheduler's own timer; with it, one task per part of the schedule (cronParts),
+  // stopped and destroyed together.
+  const scheduleTask = (expr: string, tz: string | undefined): Pick<ScheduledTask, 'stop' | 'destroy'> & { rearm?(): void } => {
+    if (!schedule) return timerTask(expr, tz);
     const tasks: Pick<ScheduledTask, 'stop' | 'destroy'>[] = [];
     const all = async (what: 'stop' | 'destroy') => {
       await Promise.all(tasks.map((t) => Promise.resolve(t[what]()).catch(() => {})));
@@ -445,10 +533,12 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     const wall = now().getTime();
     const m = mono();
     const drift = wall - seen.wall - (m - seen.mono);
+    const before = seen.wall + (m - seen.mono); // the wall clock now, had it not been stepped
     seen = { wall, mono: m };
+    if (drift > CLOCK_STEP_MS) return steppedForward(before, wall, drift);
     if (drift >= -CLOCK_STEP_MS) return false;
     lastStep = { mono: m, by: -drift };
-    // node-cron's task waits for the slot it computed before the step (its timer a duration, its slot an instant of the
+    // The task's timer waits for the slot it computed before the step (its timer a duration, its slot an instant of the
     // old clock): a task made now starts from the corrected time. A run in progress is tick()'s and goes on.
     let next: Pick<ScheduledTask, 'stop' | 'destroy'>;
     try {
@@ -468,11 +558,36 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     );
     return true;
   }
+  /**
+   * The wall clock went forward by `by` (from `before` to `wall`): the timer waits a duration computed under the old
+   * clock — up to a day late for the slot it was going to, or a slot the step jumped over run only when it woke, as
+   * "missed". Armed again from the new time; the last slot the step passed over (if any) runs now, once (missed()).
+   */
+  function steppedForward(before: number, wall: number, by: number): boolean {
+    task.rearm?.();
+    armCatchUp();
+    let first: Date | undefined;
+    let skipped: Date | null = null;
+    try {
+      first = runsBetween(cronExpr, timezone, new Date(before), new Date(wall), 1)[0];
+      skipped = first ? lastRunBetween(cronExpr, timezone, new Date(before), new Date(wall)) : null;
+    } catch {
+      skipped = null;
+    }
+    const over = !skipped ? '' : first && first.getTime() !== skipped.getTime() ? `the runs due from ${first.toISOString()} to ${skipped.toISOString()}` : `the run due at ${skipped.toISOString()}`;
+    log(
+      `nightly report: the server's clock was set forward by ${duration(by)} (it reads ${new Date(wall).toISOString()}); ` +
+        (skipped ? `it passed over ${over}: the report runs now, once` : `no run was passed over, next run ${nextRuns(cronExpr, timezone, now(), 1)[0]?.toISOString() ?? '—'}`),
+    );
+    if (skipped) missed(skipped, `the server's clock was set forward by ${duration(by)}`);
+    return true;
+  }
+
   const every =
     opts.every ??
     ((fn: () => void, ms: number) => {
       const t = setInterval(fn, ms);
-      t.unref(); // node-cron's own timer keeps the service alive
+      t.unref(); // the schedule's own timer (timerTask) keeps the service alive
       return { clear: () => clearInterval(t) };
     });
   const watch = every(() => void checkClock(), CLOCK_CHECK_MS);
@@ -490,13 +605,13 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
       validateTimezone(tz);
       expr = normalizeCronExpr(expr);
       if (expr === cronExpr && tz === timezone) return false;
-      // The new task first: if node-cron refuses it, the old one is still in place.
+      // The new task first: if it is refused, the old one is still in place.
       const next = scheduleTask(expr, tz);
       const old = task;
       task = next;
       cronExpr = expr;
       timezone = tz;
-      // Destroying a node-cron task only stops its timer; a run it started is tick()'s, and goes on.
+      // Destroying a task only stops its timer; a run it started is tick()'s, and goes on.
       void Promise.resolve(old.destroy()).catch(() => {});
       log(`nightly report rescheduled: ${describe()}`);
       armCatchUp();
@@ -506,7 +621,7 @@ export function startScheduler(opts: SchedulerOptions): Scheduler {
     isRunning: () => current !== null,
     nextRuns: (n = 1) => nextRuns(cronExpr, timezone, now(), n),
     checkClock,
-    runMissed: (slot, why, delayMs = 0) => missed(slot, why, delayMs),
+    runMissed: (slot, why, delayMs = 0, stillMissed) => missed(slot, why, delayMs, stillMissed),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -31,6 +31,15 @@ function printable(s: string): string {
   return showInvisible(String(s).replace(/[\t\n\r]/g, (c) => (c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')));
 }
 
+/** What a stored value that is not text is, for a message: "a number", "a list". */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'number' || typeof v === 'bigint') return 'a number';
+  if (typeof v === 'boolean') return 'true/false';
+  if (typeof v === 'object') return 'an object';
+  return `a ${typeof v}`;
+}
+
 /**
  * The one check of a report schedule (the settings page, `--report-cron`, a schedule stored by hand): exactly five
  * fields, "minute hour day-of-month month day-of-week", then node-cron's own check. node-cron also takes six fields
@@ -40,6 +49,8 @@ function printable(s: string): string {
  * characters escaped (a newline in it must not break the message, nor forge a line of the log).
  */
 export function validateCronExpr(expr: string): void {
+  // Not text (a value stored by hand as a number, a list): said as such, not as "empty".
+  if (expr !== undefined && expr !== null && typeof expr !== 'string') throw new ScheduleError(`the report schedule is not text (${kindOf(expr)} was stored): ${FIVE_CRON_FIELDS}`);
   if (typeof expr !== 'string' || !expr.trim()) throw new ScheduleError(`the report schedule is empty: ${FIVE_CRON_FIELDS}`);
   const norm = normalizeCronExpr(expr);
   const shown = jsonText(expr.trim());
