@@ -393,8 +393,10 @@ export interface Preview {
    */
   unknownTerms: string[];
   /**
-   * Mail services' SPF terms (includes and redirect= the audit keeps as a service the customer uses): kept unless the
-   * user selects them — for a domain that no longer sends through that service (the plan says its mail fails SPF then).
+   * Mail services' SPF terms (every term the audit keeps as a service the customer uses — an include, a redirect=, an
+   * `mx` naming the service's MX hosts…): kept unless the user selects them — for a domain that no longer sends
+   * through that service (the plan's note says what its mail does then). These are the terms the SPF planner drops on
+   * request (its "mail service's" terms, which a blocked plan names for removal): each one it names can be ticked.
    */
   serviceTerms: string[];
 }
@@ -413,7 +415,9 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
       serviceTerms = [
         ...new Set(
           findings
-            .filter((f) => f.rule === 'spf.term' && f.classification?.class === 'keep' && typeof f.subject === 'string' && /^[+?~-]?(include:|redirect=)/i.test(f.subject))
+            // Every term, not only includes: the planner drops any of the service's terms on request, and a blocked plan
+            // names them all (review R9: "+mx" was named, with no box to tick).
+            .filter((f) => f.rule === 'spf.term' && f.classification?.class === 'keep' && typeof f.subject === 'string')
             .map((f) => f.subject as string),
         ),
       ];
@@ -442,9 +446,12 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
 function offeredIn(plan: Plan, isRecord: (text: string) => boolean, removeTerms: readonly string[]): (term: string) => boolean {
   const written = plan.changes.map((c) => c.after).find((r) => r && isRecord((r.txt ?? [r.value]).join('')));
   if (!written) return () => true;
-  const inRecord = new Set((written.txt ?? [written.value]).join('').toLowerCase().split(/\s+/));
-  const selected = new Set(removeTerms.map((t) => t.toLowerCase()));
-  return (t) => inRecord.has(t.toLowerCase()) || selected.has(t.toLowerCase());
+  // Compared as core compares a selected term with the record's (any case, "+" written or not: plans/spf.ts
+  // termKey): "MX" selected is the "+mx" the plan removed, still offered so it can be unselected.
+  const key = (t: string) => t.toLowerCase().replace(/^\+/, '');
+  const inRecord = new Set((written.txt ?? [written.value]).join('').split(/\s+/).map(key));
+  const selected = new Set(removeTerms.map(key));
+  return (t) => inRecord.has(key(t)) || selected.has(key(t));
 }
 
 /**

@@ -78,7 +78,7 @@ describe('fix flow through HTTP (demo panel, loopback DNS)', () => {
     const { agent } = await login(w.app, 'alice');
     const api = await agent.get('/api/domains/bakery.example/fix?check=spf').expect(200);
     const body = api.body as { serviceTerms: string[]; changes: { after: { value: string } | null }[] };
-    assert.deepEqual(body.serviceTerms, ['include:_spf.google.com']);
+    assert.deepEqual(body.serviceTerms, ['+mx', 'include:_spf.google.com']);
     assert.match(body.changes[0].after!.value, /include:_spf\.google\.com/, 'kept unless selected');
     const page = await agent.get('/domains/bakery.example/fix?check=spf').expect(200);
     assert.match(page.text, /Mail services this record authorises/);
@@ -86,7 +86,7 @@ describe('fix flow through HTTP (demo panel, loopback DNS)', () => {
     const picked = await agent.get('/api/domains/bakery.example/fix?check=spf&remove=include:_spf.google.com').expect(200);
     const pb = picked.body as { serviceTerms: string[]; changes: { after: { value: string } | null }[]; notes: string[] };
     assert.doesNotMatch(pb.changes[0].after!.value, /_spf\.google\.com/);
-    assert.deepEqual(pb.serviceTerms, ['include:_spf.google.com'], 'still listed, so it can be unselected');
+    assert.deepEqual(pb.serviceTerms, ['+mx', 'include:_spf.google.com'], 'still listed, so it can be unselected');
   });
 
   test('a zone that is not the live one: the records to publish, with copy buttons and no apply', async () => {

@@ -271,10 +271,12 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
     // stay whatever they cost, so they are never offered as the ones to remove.
     const canGo = costly.filter((t) => removable.has(t.term.toLowerCase()));
     // Mail services' terms go only when the user selects them (the customer knows which services the domain still
-    // sends through): named as such, with how, so a blocked plan never leaves a hand edit as the only, unsaid, way out.
+    // sends through): named as such, so a blocked plan never leaves a hand edit as the only, unsaid, way out. How to
+    // select one is each surface's to say (the web's boxes, the CLI's --remove-term): a web customer was told to run
+    // a shell command (review R9).
     const ofServices = costly.filter((t) => services.has(t.term.toLowerCase()));
     const list = (ts: typeof costly, n = 3) => ts.slice(0, n).map((t) => `${t.term} (${t.lookups})`).join(', ');
-    const selectService = `select its term for removal and the fix drops it (mailhealth fix ${ctx.domain} --check spf --remove-term TERM): ${list(ofServices, 8)}`;
+    const selectService = `select its term for removal and the fix drops it: ${list(ofServices, 8)}`;
     const own = costly.filter((t) => !services.has(t.term.toLowerCase())).map((t) => t.term);
     return {
       blocked: `${rec} would need ${tree.totalLookups} DNS lookups (limit 10: receivers return permerror). ${
@@ -418,9 +420,14 @@ export async function spfFixPath(ctx: CheckContext, records: ZoneRecord[]): Prom
   return plan.changes.length ? { kind: 'fixes' } : { kind: 'nothing' };
 }
 
-/** The note for a mail service's term the user selected for removal (the fix drops it). */
-function droppedService(ctx: CheckContext, raw: string, c: Classification): string {
+/**
+ * The note for a mail service's term the user selected for removal (the fix drops it). `still`: a term the record
+ * keeps that authorises the same provider — then that provider's mail does not fail for this removal (review R9:
+ * `+mx` removed while include:_spf.google.com stayed was said to make Google Workspace mail fail SPF).
+ */
+function droppedService(ctx: CheckContext, raw: string, c: Classification, still?: string): string {
   const who = c.provider ? ctx.knowledge.displayName(c.provider) : null;
+  if (who && still) return `Removes ${raw} (you selected it): it authorises ${who}, which the record still authorises through ${still}, so mail ${ctx.domain} sends through ${who} still passes SPF.`;
   return who
     ? `Removes ${raw} (you selected it): it authorises ${who}, so mail ${ctx.domain} still sends through ${who} fails SPF from now on.`
     : `Removes ${raw} (you selected it): ${c.reason}. Mail ${ctx.domain} still sends through it fails SPF from now on.`;
@@ -446,6 +453,28 @@ export function aLabelTerm(t: Pick<SpfTerm, 'raw' | 'afterAll'>): SpfTerm | null
 /** The note for a term written as its A-label (aLabelTerm). */
 export function aLabelNote(raw: string, term: SpfTerm): string {
   return `Writes ${visibleTerm(raw)} as ${term.raw}: SPF records are ASCII only (RFC 7208 §3.1), so receivers fail the whole record with the name in Unicode; ${term.raw} names the same host in the form they read (its A-label).`;
+}
+
+/**
+ * Whether a kept term authorises `provider`'s mail as the provider documents it: a "+" include (or a redirect=) of one
+ * of the provider's SPF include hosts (knowledge: `spf`). Only such a term is said to keep that provider's mail passing
+ * when another of its terms is removed — a term that names the provider otherwise (`+mx` with the MX at Google names
+ * its inbound servers, not the ones it sends from) is not.
+ */
+function documentedInclude(ctx: CheckContext, t: SpfTerm, provider: string): boolean {
+  const isInclude = t.kind === 'mechanism' ? t.mechanism === 'include' && t.qualifier === '+' : t.modifier === 'redirect';
+  if (!isInclude || t.hasMacro || !t.domainSpec) return false;
+  const host = canonName(t.domainSpec);
+  const p = ctx.knowledge.providers.find((x) => x.id === provider);
+  return Boolean(p?.spf.some((pat) => (pat.endsWith('.') ? leadingMatch(pat, host) : host === pat || host.endsWith(`.${pat}`))));
+}
+
+/** A leading knowledge pattern ("dc-*._spfm."): the host's first labels, "*" any run within one label, then more labels. */
+function leadingMatch(pat: string, host: string): boolean {
+  const want = pat.slice(0, -1).split('.');
+  const labels = host.split('.');
+  if (labels.length <= want.length) return false;
+  return want.every((w, i) => new RegExp(`^${w.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('[^.]*')}$`).test(labels[i]));
 }
 
 /** A term as selected for removal and as written compare alike: any case, "+" written or not (RFC 7208 §4.6.2). */
@@ -777,6 +806,13 @@ async function planSpfOnce(
   let denyingBefore = false;
   /** The terms found to be a previous host's (dropped or kept with "-"): evidence for an exp= beside them. */
   const staleTerms: StaleTerm[] = [];
+  /**
+   * A mail service's terms the user selected (their notes, worded once every kept term is known: a later term may
+   * still authorise the same provider), and the provider's own includes the record keeps (documentedInclude):
+   * provider → the first.
+   */
+  const droppedServices: { raw: string; c: Classification; at: number }[] = [];
+  const authorising = new Map<string, string>();
   for (const t of kept) {
     let deny = false;
     // Modifiers stay where they are written; exp= is decided below.
@@ -875,7 +911,7 @@ async function planSpfOnce(
         continue;
       }
       if (c.class === 'keep') {
-        notes.push(droppedService(ctx, t.raw, c));
+        droppedServices.push({ raw: t.raw, c, at: notes.push(droppedService(ctx, t.raw, c)) - 1 });
         continue;
       }
       notes.push(`Keeps ${t.raw} although you selected it: ${c.reason}.`);
@@ -895,6 +931,8 @@ async function planSpfOnce(
       }
     }
     classes.set(t.raw.toLowerCase(), c.class);
+    // The provider's own include, kept: its mail still passes whatever other term of the provider's the user removes.
+    if (c.provider && documentedInclude(ctx, t, c.provider) && !authorising.has(c.provider)) authorising.set(c.provider, t.raw);
     if (deny) denying.push({ raw: t.raw, reason: c.reason });
     else if (denying.length && t.kind === 'mechanism' && t.qualifier === '+') denyingBefore = true;
     terms.push(t.raw);
@@ -909,6 +947,7 @@ async function planSpfOnce(
   /** Whether the kept ones become includes (decided before the merits, so a selected include form is recognised). */
   const mayInclude = all !== null || applied.length > 1;
   const redirectClass = new Map<SpfTerm, Classification['class']>();
+  const redirectProvider = new Map<SpfTerm, string>();
   for (const r of [...applied]) {
     const drop = () => (applied = applied.filter((x) => x !== r));
     if (r.domainSpec && (r.hasMacro ? termTarget(r, canonName(ctx.domain)) : canonName(r.domainSpec)) === canonName(ctx.domain)) {
@@ -935,16 +974,29 @@ async function planSpfOnce(
       continue;
     }
     if (selected && c.class === 'keep') {
-      notes.push(droppedService(ctx, r.raw, c));
+      droppedServices.push({ raw: r.raw, c, at: notes.push(droppedService(ctx, r.raw, c)) - 1 });
       droppedRedirect ??= r;
       drop();
       continue;
     }
     if (selected) notes.push(`Keeps ${r.raw} although you selected it: ${c.reason}.`);
     redirectClass.set(r, c.class);
+    if (c.provider && documentedInclude(ctx, r, c.provider)) redirectProvider.set(r, c.provider);
   }
   const single = applied.length === 1 && !all;
-  for (const r of applied) classes.set((single ? r.raw : `include:${r.domainSpec ?? r.value ?? ''}`).toLowerCase(), redirectClass.get(r)!);
+  for (const r of applied) {
+    const as = single ? r.raw : `include:${r.domainSpec ?? r.value ?? ''}`;
+    classes.set(as.toLowerCase(), redirectClass.get(r)!);
+    // A kept redirect= (or the include it becomes, below) authorises what its target's record lists.
+    const provider = redirectProvider.get(r);
+    if (provider && !authorising.has(provider)) authorising.set(provider, as);
+  }
+  // Every kept term is known now: a selected service's note says its mail fails SPF only when nothing kept still
+  // authorises that provider.
+  for (const d of droppedServices) {
+    const still = d.c.provider ? authorising.get(d.c.provider) : undefined;
+    if (still) notes[d.at] = droppedService(ctx, d.raw, d.c, still);
+  }
   if (single) redirect = applied[0];
   else if (applied.length) {
     // The records that held these redirect= terms had no all term, so receivers applied each (for every server its
