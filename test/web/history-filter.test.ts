@@ -85,7 +85,7 @@ describe('history page: problems per audit, and the button on an undo', () => {
     const audits = page.slice(page.indexOf('<h2>Audits</h2>'));
     assert.match(audits, /<th scope="col">Problems<\/th>/);
     // bakery.example (HostGator leftovers): its failing check named with its severity, never a bare count.
-    assert.match(audits, /data-label="Problems">[^<]*SPF \(fail\)/, audits.slice(0, 2000));
+    assert.match(audits, /data-label="Problems">[^<]*SPF \(Fail\)/, audits.slice(0, 2000));
     assert.doesNotMatch(audits, /data-label="Problems">\d+<\/td>/);
     assert.match(page, new RegExp(`aria-label="Re-apply #${fix}: undo change ${undo}">Re-apply #${fix}</button>`));
   });

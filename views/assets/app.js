@@ -4,6 +4,8 @@
   // One polite live region for what a click did ("Copied …"), made now: a region is heard only when it is on the page
   // before its words change. A copy button's own words change too, but a screen reader does not say that.
   var live = null;
+  // A copy button does nothing without this script, so the page renders it hidden: shown here, where it works.
+  document.querySelectorAll('button.copy[hidden]').forEach(function (b) { b.hidden = false; });
   if (document.querySelector('button.copy')) {
     live = document.createElement('p');
     live.className = 'sr-only';

@@ -30,6 +30,20 @@
     s.textContent = LABELS[sev] || sev;
     return s;
   }
+  // The "Last audit" cell as the page renders it (partials/exact-time.ejs): a <time> saying "just now", and the exact
+  // time as text beside it, not only a tooltip (README, accessibility); from the job result's auditedAt.
+  function auditedCell(at) {
+    var ms = typeof at === 'string' ? Date.parse(at) : NaN;
+    if (!isFinite(ms)) return [document.createTextNode('just now')];
+    var t = document.createElement('time');
+    t.setAttribute('datetime', at);
+    t.setAttribute('title', at);
+    t.textContent = 'just now';
+    var exact = document.createElement('span');
+    exact.className = 'exact-time small muted';
+    exact.textContent = new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+    return [t, exact];
+  }
   function updateRow(r) {
     var row = document.querySelector('tr[data-domain="' + (window.CSS && CSS.escape ? CSS.escape(r.domain) : r.domain) + '"]');
     if (!row) return;
@@ -51,7 +65,7 @@
       }
     });
     var when = row.querySelector('td.when');
-    if (when) when.textContent = 'just now';
+    if (when) when.replaceChildren.apply(when, auditedCell(r.auditedAt));
     row.classList.add('fresh');
   }
   function markGone(r) {

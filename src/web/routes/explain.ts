@@ -114,7 +114,17 @@ export function explainRoutes(c: AppContext): Router {
       res.status(404).render('explain', await page(res, { text, chosen: typed, error, domainError: true }));
       return;
     }
-    const out = await explain(c, res, text, chosen, 'page');
+    let out: Awaited<ReturnType<typeof explain>>;
+    try {
+      out = await explain(c, res, text, chosen, 'page');
+    } catch (e) {
+      // The audit's rate limit (429): the form again with the pasted bounce and the domain chosen, and when the next
+      // audit is allowed — an error page linking only "Back to your domains" lost the pasted text (review R9).
+      if (!(e instanceof HttpError) || e.status !== 429) throw e;
+      if (e.retryAfterSeconds !== undefined) res.set('Retry-After', String(e.retryAfterSeconds));
+      res.status(429).render('explain', await page(res, { text, chosen: chosen?.domain ?? '', error: `${e.message} Nothing was audited; the form keeps your text, to explain it again then.`, limited: true }));
+      return;
+    }
     if ('error' in out) {
       res.status(400).render('explain', await page(res, { text, chosen: chosen?.domain ?? '', error: out.error }));
       return;

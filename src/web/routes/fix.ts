@@ -1,10 +1,10 @@
 // The fix flow: GET /domains/<d>/fix?check=spf previews the plan (before/after); POST /domains/<d>/fix with check,
 // planHash, _csrf (and removeTerms) applies exactly that plan; the result page says what happened.
 import { Router } from 'express';
-import { FIX_KINDS, type FixKind } from '../../core/model.js';
+import { FIX_KINDS, type Change, type FixKind } from '../../core/model.js';
 import { PLAN_HASH } from '../../core/plans/plan.js';
 import type { AppContext } from '../app.js';
-import { ctx, HttpError, identityOf, list, refuseIfOpenedFromAnotherSite, requireDomain, requireLogin, str, takeToken } from '../http.js';
+import { ctx, HttpError, identityOf, list, refuseIfOpenedFromAnotherSite, requireDomain, requireLogin, str, takeToken, type ErrorLink } from '../http.js';
 import { applyFix, atStage, outcomeHttpStatus, previewFix, shownOutcome } from '../services.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -28,6 +28,30 @@ export function historyLinks(domain: string): { href: string; text: string }[] {
   ];
 }
 
+/**
+ * The links of a fix preview its rate limit refused: the same preview again (its check and the terms chosen for
+ * removal kept), and the domain — "Back to your domains" alone lost the user's place (review R9).
+ */
+export function previewRefusalLinks(domain: string, check: FixKind, removeTerms: readonly string[]): ErrorLink[] {
+  const remove = removeTerms.map((t) => `&remove=${encodeURIComponent(t)}`).join('');
+  return [
+    { href: `/domains/${encodeURIComponent(domain)}/fix?check=${encodeURIComponent(check)}${remove}`, text: 'Preview again' },
+    { href: `/domains/${encodeURIComponent(domain)}`, text: domain },
+  ];
+}
+
+/**
+ * What an undo of a fix needs first, said beside its Undo button (the fix's result page, the history row): a fix that
+ * published a DKIM key the panel generated (and turned signing on with) is not undone while the server signs with that
+ * key — the undo would take the key out of DNS (core/plans/apply.ts undoBreaksSigning refuses it). The CLI says so at
+ * apply time (cli/commands/fix.ts appliedNext); an Undo offered bare was refused after the click (review R9). Null
+ * when the undo needs nothing first.
+ */
+export function undoCaveat(domain: string, changes: readonly Pick<Change, 'keyGenerated'>[]): string | null {
+  if (!changes.some((c) => c.keyGenerated)) return null;
+  return `To undo, turn DKIM signing off for ${domain} in the panel first: the panel generated this DKIM key and signs ${domain}'s mail with it.`;
+}
+
 export function fixRoutes(c: AppContext): Router {
   const r = Router();
   r.use('/domains', requireLogin);
@@ -38,7 +62,7 @@ export function fixRoutes(c: AppContext): Router {
     const removeTerms = parseTerms(req.query.remove);
     // A preview reads the panel and the DNS like an audit does: it takes an audit token — not for another site's link.
     refuseIfOpenedFromAnotherSite(req, `This preview of the ${check} fix for ${ref.domain}`, `Preview the ${check} fix for ${ref.domain}`);
-    takeToken(c, 'audit', identityOf(res).user);
+    takeToken(c, 'audit', identityOf(res).user, 'page', { back: previewRefusalLinks(ref.domain, check, removeTerms) });
     const { plan, unknownTerms, serviceTerms } = await previewFix(c, ref.domain, check, removeTerms);
     res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, serviceTerms, removeTerms, h: viewHelpers });
   });
@@ -59,7 +83,8 @@ export function fixRoutes(c: AppContext): Router {
       ref.domain,
       await atStage('fix', `POST /domains/${ref.domain}/fix`, () => applyFix(c, identityOf(res), ref, { check, planHash, removeTerms }), historyLinks(ref.domain)),
     );
-    res.status(outcomeHttpStatus(outcome)).render('fix-result', { title: `Fix ${check} — ${ref.domain}`, ref, check, outcome, removeTerms, h: viewHelpers });
+    const undoNote = outcome.status === 'applied' ? undoCaveat(ref.domain, outcome.plan.changes) : outcome.status === 'already' ? undoCaveat(ref.domain, outcome.changes) : null;
+    res.status(outcomeHttpStatus(outcome)).render('fix-result', { title: `Fix ${check} — ${ref.domain}`, ref, check, outcome, removeTerms, undoNote, h: viewHelpers });
   });
 
   return r;

@@ -10,7 +10,7 @@ import type { AppContext } from '../app.js';
 import { ctx, HttpError, identityOf, NOT_FOUND_MESSAGE, openedFromAnotherSite, requireChange, requireLogin, scopeOf, takeToken, type ErrorLink } from '../http.js';
 import { isUnrecordedCheck, logUnrecordedCheck, reverify, reverifyStale, unrecordedCheckText, verifyRefusal } from '../reverify.js';
 import { atStage, outcomeHttpStatus, shownChange, shownOutcome, undoOnce, WITHHELD, withheldText } from '../services.js';
-import { historyLinks } from './fix.js';
+import { historyLinks, undoCaveat } from './fix.js';
 import { unsettledUndoReason } from '../../core/plans/settling.js';
 import { viewHelpers } from '../view-model.js';
 
@@ -86,7 +86,7 @@ export function historyRoutes(c: AppContext): Router {
     const page = c.store.changesForDomains(domains, HISTORY_PAGE + 1, before);
     const olderBefore = page.length > HISTORY_PAGE ? page[HISTORY_PAGE - 1].id : null;
     const changes = (await reverifyStale(c, identityOf(res).user, page.slice(0, HISTORY_PAGE), !openedFromAnotherSite(req))).map((ch) => shownChange(c.store, ch));
-    res.render('history', { title: 'History', audits, changes, domainFilter: filter.domain ?? '', filterError: null, now: c.now(), h: viewHelpers, before: before ?? null, olderBefore });
+    res.render('history', { title: 'History', audits, changes, domainFilter: filter.domain ?? '', filterError: null, now: c.now(), h: viewHelpers, before: before ?? null, olderBefore, undoCaveat });
   });
 
   // "Verify again": the change's records checked now (panel, then the domain's nameservers), for an audit token.
@@ -98,7 +98,8 @@ export function historyRoutes(c: AppContext): Router {
     // (A history that cannot be read for it: "not checked again, nothing was changed", with the way back.)
     const refused = await atStage('verify', `POST /changes/${ch.id}/verify`, () => verifyRefusal(ch, c.store), verifyRefusalLinks(ch));
     if (refused) throw new HttpError(409, refused.reason, verifyRefusalLinks(ch, refused.replacedBy));
-    takeToken(c, 'audit', identityOf(res).user);
+    // Its rate limit refusing it: the same way back to the change (review R9: the 429 linked only "Back to your domains").
+    takeToken(c, 'audit', identityOf(res).user, 'page', { back: verifyRefusalLinks(ch) });
     // Replaced meanwhile (between the two reads): not checked, said why. A history database that fails under the
     // check: said so, with the way back to the change.
     const out = await atStage('verify', `POST /changes/${ch.id}/verify`, () => reverify(c, ch), verifyRefusalLinks(ch));
