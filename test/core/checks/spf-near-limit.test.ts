@@ -56,7 +56,7 @@ describe('spf check: a record the fix would take past 10 lookups', () => {
     assert.match(f.message, /The SPF fix cannot be applied to this record as it stands\. .*would need 11 DNS lookups \(limit 10/, f.message);
     // What to do: the mail services' terms the customer may select for removal, how, and the hand edit otherwise.
     assert.match(f.message, /include:servers\.mcsv\.net \(1\)/, f.message);
-    assert.match(f.message, /--remove-term/, f.message);
+    assert.match(f.message, /select its term for removal/, f.message);
     assert.match(f.message, /hand edit/, f.message);
     assert.doesNotMatch(f.message, /\ba \(1\)|\bmx \(1\)/, 'this server’s own terms are not offered for removal');
   });

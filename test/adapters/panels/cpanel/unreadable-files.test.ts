@@ -6,56 +6,31 @@
 // - A server file that exists but cannot be read (EISDIR here: the tests run as root) is not an absent one: the relay
 //   is not known (relayUnknown), an unreadable /etc/mailhelo or /etc/mailips stands in for nothing.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CpanelPanel } from '../../../../src/adapters/panels/cpanel/index.js';
 import { UapiHttp, type UapiTransport } from '../../../../src/adapters/panels/cpanel/uapi.js';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
 import { auditDomain } from '../../../../src/core/audit.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
 import type { Answer, Resolver, RRType } from '../../../../src/core/resolver.js';
-import { makeCpState, startCpanelServer, type CpState, type RunningServer } from '../../../helpers/emulators/cpanel.js';
-import { writeCpanelServerFiles } from '../../../helpers/emulators/whm.js';
+import { startCpanelServer, type CpState } from '../../../helpers/emulators/cpanel.js';
 import { MapResolver, zoneToMap } from '../../../helpers/map-resolver.js';
 import { rejectsWith } from '../../../helpers/panel-errors.js';
+import { serverFilesRigs, unreadable } from '../../../helpers/server-files-rig.js';
 
 const FIXED = new Date('2027-03-01T12:00:00.000Z');
 const D = 'alice.example';
 
-interface Rig {
-  state: CpState;
-  srv: RunningServer;
-  root: string;
-  http: UapiHttp;
-  panel: (transport?: UapiTransport) => CpanelPanel;
-}
-const rigs: Rig[] = [];
-afterEach(async () => {
-  for (const r of rigs.splice(0)) {
-    await r.srv.close();
-    rmSync(r.root, { recursive: true, force: true });
-  }
+const rig = serverFilesRigs({
+  prefix: 'mh-cpanel-unreadable-',
+  start: startCpanelServer,
+  transport: (url) => new UapiHttp(new PanelHttpClient({ baseUrl: url, headers: { authorization: 'cpanel alice:tok-alice' } })),
+  adapter: (transport: UapiTransport, root) => new CpanelPanel({ transport, user: 'alice', root }),
 });
+type Rig = Awaited<ReturnType<typeof rig>>;
 
-async function rig(setup: (s: CpState) => void = () => {}, files: { mailchannels?: boolean } = {}): Promise<Rig> {
-  const state = makeCpState();
-  setup(state);
-  const srv = await startCpanelServer(state);
-  const root = mkdtempSync(join(tmpdir(), 'mh-cpanel-unreadable-'));
-  writeCpanelServerFiles(state, root, files);
-  const http = new UapiHttp(new PanelHttpClient({ baseUrl: srv.url, headers: { authorization: 'cpanel alice:tok-alice' } }));
-  const r: Rig = { state, srv, root, http, panel: (transport = http) => new CpanelPanel({ transport, user: 'alice', root }) };
-  rigs.push(r);
-  return r;
-}
-
-/** A file that exists but cannot be read: a directory in its place (readFileSync: EISDIR). */
-function unreadable(root: string, path: string): void {
-  rmSync(join(root, path), { force: true });
-  mkdirSync(join(root, path), { recursive: true });
-}
 
 /** cPanel whose EmailAuth `funcs` fail (cPanel's own DNS lookups timing out); every other call as the emulator answers. */
 function failing(http: UapiTransport, funcs: string[]): UapiTransport {

@@ -10,53 +10,30 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PanelHttpClient } from '../../../../src/adapters/panels/http.js';
 import { WhmHttp, WhmPanel, type WhmTransport } from '../../../../src/adapters/panels/whm/index.js';
 import { effectiveMailIp, parseColonMap, publicKeyFromPem, readCpanelServerFiles, readServerFile } from '../../../../src/adapters/panels/whm/serverfiles.js';
 import { auditDomain } from '../../../../src/core/audit.js';
 import { makePlan } from '../../../../src/core/plans/index.js';
 import type { Answer, Resolver, RRType } from '../../../../src/core/resolver.js';
-import { makeCpState, type CpState, type RunningServer } from '../../../helpers/emulators/cpanel.js';
-import { startWhmServer, writeCpanelServerFiles } from '../../../helpers/emulators/whm.js';
+import { type CpState } from '../../../helpers/emulators/cpanel.js';
+import { startWhmServer } from '../../../helpers/emulators/whm.js';
 import { MapResolver, zoneToMap } from '../../../helpers/map-resolver.js';
 import { rejectsWith } from '../../../helpers/panel-errors.js';
+import { serverFilesRigs, unreadable } from '../../../helpers/server-files-rig.js';
 
 const FIXED = new Date('2027-03-01T12:00:00.000Z');
 const D = 'alice.example';
 
-interface Rig {
-  state: CpState;
-  srv: RunningServer;
-  root: string;
-  http: WhmHttp;
-  panel: (transport?: WhmTransport) => WhmPanel;
-}
-const rigs: Rig[] = [];
-afterEach(async () => {
-  for (const r of rigs.splice(0)) {
-    await r.srv.close();
-    rmSync(r.root, { recursive: true, force: true });
-  }
+const rig = serverFilesRigs({
+  prefix: 'mh-whm-unreadable-',
+  start: startWhmServer,
+  transport: (url) => new WhmHttp(new PanelHttpClient({ baseUrl: url, headers: { authorization: 'whm root:tok-root' } })),
+  adapter: (transport: WhmTransport, root) => new WhmPanel({ transport, user: 'root', root }),
 });
+type Rig = Awaited<ReturnType<typeof rig>>;
 
-async function rig(setup: (s: CpState) => void = () => {}, files: { mailchannels?: boolean } = {}): Promise<Rig> {
-  const state = makeCpState();
-  setup(state);
-  const srv = await startWhmServer(state);
-  const root = mkdtempSync(join(tmpdir(), 'mh-whm-unreadable-'));
-  writeCpanelServerFiles(state, root, files);
-  const http = new WhmHttp(new PanelHttpClient({ baseUrl: srv.url, headers: { authorization: 'whm root:tok-root' } }));
-  const r: Rig = { state, srv, root, http, panel: (transport = http) => new WhmPanel({ transport, user: 'root', root }) };
-  rigs.push(r);
-  return r;
-}
-
-/** A file that exists but cannot be read: a directory in its place (readFileSync: EISDIR). */
-function unreadable(root: string, path: string): void {
-  rmSync(join(root, path), { force: true });
-  mkdirSync(join(root, path), { recursive: true });
-}
 
 /** WHM whose validate_current_spfs answers `answer` (result 0 by default); every other call as the emulator answers. */
 function spfValidator(http: WhmTransport, answer: { ok: boolean; data: unknown; reason: string } = { ok: false, data: null, reason: 'Temporary DNS failure' }): WhmTransport {
