@@ -29,7 +29,6 @@ const rig = serverFilesRigs({
   transport: (url) => new UapiHttp(new PanelHttpClient({ baseUrl: url, headers: { authorization: 'cpanel alice:tok-alice' } })),
   adapter: (transport: UapiTransport, root) => new CpanelPanel({ transport, user: 'alice', root }),
 });
-type Rig = Awaited<ReturnType<typeof rig>>;
 
 
 /** cPanel whose EmailAuth `funcs` fail (cPanel's own DNS lookups timing out); every other call as the emulator answers. */

@@ -32,7 +32,6 @@ const rig = serverFilesRigs({
   transport: (url) => new WhmHttp(new PanelHttpClient({ baseUrl: url, headers: { authorization: 'whm root:tok-root' } })),
   adapter: (transport: WhmTransport, root) => new WhmPanel({ transport, user: 'root', root }),
 });
-type Rig = Awaited<ReturnType<typeof rig>>;
 
 
 /** WHM whose validate_current_spfs answers `answer` (result 0 by default); every other call as the emulator answers. */
