@@ -801,6 +801,17 @@ const OVERRIDE_KEYS: readonly string[] = ['mailRouting', 'dkim', 'ips'];
  */
 function readOverrides(path: string): DomainOverrides {
   const file = `domains/${basename(path)}`;
+  // Most domains have no such file: asked with a stat that does not throw for "no such file" (an exception per domain
+  // of a bulk audit cost ~8 µs each on the benchmark's 10,000 domains), then read.
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') return {};
+    throw new PanelError('other', `files panel: ${file} cannot be read (${code ?? (e as Error).message})`);
+  }
+  if (!st) return {};
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
