@@ -70,7 +70,6 @@ function looksBinary(s: string): boolean {
  */
 const NOT_SOFT_BREAK = /(?:^|[;\s])bh?=[A-Za-z0-9+/]|^[ \t]*[A-Za-z0-9+/]{16,}={1,2}[ \t]*$/;
 
-/** Decode quoted-printable text: soft line breaks (but not a signature's padding, NOT_SOFT_BREAK) and =XX bytes as UTF-8. */
 /**
  * ANSI escape sequences: CSI ("ESC [ 1;31m", "ESC [K"), OSC ("ESC ] 8;;url BEL", a terminal hyperlink) and character-set
  * selections ("ESC ( B", tput's sgr0). Each part bounded, so linear on any input.
@@ -81,6 +80,7 @@ function stripAnsi(s: string): string {
   return s.includes('\x1b') ? s.replace(ANSI_RE, '') : s;
 }
 
+/** Decode quoted-printable text: soft line breaks (but not a signature's padding, NOT_SOFT_BREAK) and =XX bytes as UTF-8. */
 function decodeQp(s: string): string {
   const lines = s.split('\n');
   let out = '';
@@ -93,6 +93,44 @@ function decodeQp(s: string): string {
 
 const CTE_HEADER = /^content-transfer-encoding:/im;
 const CTE_QP = /^content-transfer-encoding:[ \t]*quoted-printable[ \t]*$/im;
+
+/** What a MIME walker's body callback decodes: the body's lines up to `end` (exclusive), replaced by `text`. */
+type DecodedBody = { end: number; text: string } | null;
+
+/**
+ * Walk a MIME paste's header blocks (folded continuations joined; a boundary line starts a new block). At each blank
+ * line, `body` is given the block just ended, the lines and the index of the body's first line; it returns the decoded
+ * body and where it ends, or null to leave the body as it is (read on as lines). Every other line is kept. Linear when
+ * `body` is.
+ */
+function walkMimeBodies(s: string, body: (block: string, lines: string[], i: number) => DecodedBody): string {
+  const lines = s.split('\n');
+  const out: string[] = [];
+  let head: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    if (line.trim() === '') {
+      // The end of a header block: the body follows.
+      const block = head.join('\n');
+      head = [];
+      out.push(line);
+      i++;
+      const decoded = body(block, lines, i);
+      if (!decoded) continue;
+      out.push(...decoded.text.split('\n'));
+      i = decoded.end;
+      continue;
+    }
+    // Header lines (and their folded continuations) since the last blank line or boundary.
+    if (line.startsWith('--')) head = [];
+    else if (/^[ \t]/.test(line) && head.length) head[head.length - 1] += ' ' + line.trim();
+    else head.push(line);
+    out.push(line);
+    i++;
+  }
+  return out.join('\n');
+}
 
 /**
  * Quoted-printable text. A paste with MIME headers (a bounce saved as its raw source): only the bodies whose header block
@@ -115,32 +153,12 @@ function decodeQuotedPrintable(s: string): string {
     const b = t.endsWith('--') && t.length > 4 ? t.slice(2, -2) : t.slice(2);
     return boundaries.has(b) || boundaries.has(t.slice(2));
   };
-  const lines = s.split('\n');
-  const out: string[] = [];
-  let head: string[] = [];
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i];
-    if (line.trim() === '') {
-      const block = head.join('\n');
-      head = [];
-      out.push(line);
-      i++;
-      if (!CTE_QP.test(block)) continue;
-      let j = i;
-      while (j < lines.length && !isBoundary(lines[j])) j++;
-      out.push(...decodeQp(lines.slice(i, j).join('\n')).split('\n'));
-      i = j;
-      continue;
-    }
-    // Header lines (and their folded continuations) since the last blank line or boundary.
-    if (line.startsWith('--')) head = [];
-    else if (/^[ \t]/.test(line) && head.length) head[head.length - 1] += ' ' + line.trim();
-    else head.push(line);
-    out.push(line);
-    i++;
-  }
-  return out.join('\n');
+  return walkMimeBodies(s, (block, lines, i) => {
+    if (!CTE_QP.test(block)) return null;
+    let j = i;
+    while (j < lines.length && !isBoundary(lines[j])) j++;
+    return { end: j, text: decodeQp(lines.slice(i, j).join('\n')) };
+  });
 }
 
 /**
@@ -151,40 +169,18 @@ function decodeQuotedPrintable(s: string): string {
  */
 function decodeBase64Parts(s: string): string {
   if (!/^content-transfer-encoding:[ \t]*base64[ \t]*$/im.test(s)) return s;
-  const lines = s.split('\n');
-  const out: string[] = [];
-  let head: string[] = [];
-  let i = 0;
-  while (i < lines.length) {
-    const line = lines[i];
-    if (line.trim() === '') {
-      // The end of a header block: the body follows when the block asked for base64.
-      const block = head.join('\n');
-      head = [];
-      out.push(line);
-      i++;
-      if (!/^content-transfer-encoding:[ \t]*base64[ \t]*$/im.test(block)) continue;
-      const type = /^content-type:[ \t]*([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)/im.exec(block)?.[1].toLowerCase();
-      if (type && !/^(?:text|message)\//.test(type)) continue;
-      let j = i;
-      while (j < lines.length && /^[A-Za-z0-9+/]+={0,2}[ \t]*$/.test(lines[j])) j++;
-      if (j === i) continue;
-      const bytes = Buffer.from(lines.slice(i, j).join(''), 'base64');
-      const charset = /\bcharset=["']?([a-z0-9_.:-]+)/i.exec(block)?.[1].toLowerCase() ?? 'utf-8';
-      const text = (/^(?:iso-?8859|windows-125|cp125|latin)/.test(charset) ? bytes.toString('latin1') : bytes.toString('utf8')).replace(/\r\n?/g, '\n');
-      if (looksBinary(text)) continue;
-      out.push(...text.split('\n'));
-      i = j;
-      continue;
-    }
-    // Header lines (and their folded continuations) since the last blank line or boundary.
-    if (line.startsWith('--')) head = [];
-    else if (/^[ \t]/.test(line) && head.length) head[head.length - 1] += ' ' + line.trim();
-    else head.push(line);
-    out.push(line);
-    i++;
-  }
-  return out.join('\n');
+  return walkMimeBodies(s, (block, lines, i) => {
+    if (!/^content-transfer-encoding:[ \t]*base64[ \t]*$/im.test(block)) return null;
+    const type = /^content-type:[ \t]*([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)/im.exec(block)?.[1].toLowerCase();
+    if (type && !/^(?:text|message)\//.test(type)) return null;
+    let j = i;
+    while (j < lines.length && /^[A-Za-z0-9+/]+={0,2}[ \t]*$/.test(lines[j])) j++;
+    if (j === i) return null;
+    const bytes = Buffer.from(lines.slice(i, j).join(''), 'base64');
+    const charset = /\bcharset=["']?([a-z0-9_.:-]+)/i.exec(block)?.[1].toLowerCase() ?? 'utf-8';
+    const text = (/^(?:iso-?8859|windows-125|cp125|latin)/.test(charset) ? bytes.toString('latin1') : bytes.toString('utf8')).replace(/\r\n?/g, '\n');
+    return looksBinary(text) ? null : { end: j, text };
+  });
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', ndash: '–', mdash: '—' };
