@@ -20,6 +20,11 @@ interface Authority {
   foreign?: string[];
   /** For 'unknown': why (a DNS error, or the panel cannot tell whose nameservers serve the zone). */
   why?: string;
+  /**
+   * For 'unknown': the finding the dns check gives for it — dns.dns-error when the NS lookup got no answer,
+   * dns.authority-unknown when the panel cannot tell whose nameservers these are — for messages that cite it.
+   */
+  rule?: 'dns.dns-error' | 'dns.authority-unknown';
 }
 
 /** Live NS versus the panel's nameservers. Shared with the planner (no apply when not authoritative). */
@@ -48,10 +53,10 @@ async function delegation(ctx: CheckContext): Promise<{ ns: Answer<'NS'>; at: st
 
 /** The same from an NS answer already received (the dns check has one). */
 function authorityOf(ctx: CheckContext, ns: Answer<'NS'>): Authority {
-  if (ns.status === 'unknown') return { state: 'unknown', live: emptyList(), why: `DNS error: ${ns.error ?? 'no answer'}` };
+  if (ns.status === 'unknown') return { state: 'unknown', live: emptyList(), why: `DNS error: ${ns.error ?? 'no answer'}`, rule: 'dns.dns-error' };
   if (ns.status !== 'ok') return { state: 'undelegated', live: emptyList() };
   const live = mapList(ns.records, canonName);
-  if (!ctx.settings.nameservers.length && ctx.settings.nameserversUnknown) return { state: 'unknown', live, why: ctx.settings.nameserversUnknown };
+  if (!ctx.settings.nameservers.length && ctx.settings.nameserversUnknown) return { state: 'unknown', live, why: ctx.settings.nameserversUnknown, rule: 'dns.authority-unknown' };
   const mine = new Set(ctx.settings.nameservers.map(canonName));
   if (!live.some((n) => mine.has(n))) return { state: 'not-authoritative', live };
   const foreign = live.filter((n) => !mine.has(n));

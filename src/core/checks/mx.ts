@@ -66,11 +66,10 @@ function panelMx(ctx: CheckContext): string {
 /**
  * The finding the dns check gives when whose nameservers serve the domain is not known (authority state 'unknown'):
  * dns.authority-unknown when the panel cannot tell whose nameservers these are, dns.dns-error when the NS lookup got
- * no answer (dns.ts authorityOf and dnsCheck) — messages cite the one the report holds, never dns.not-authoritative.
+ * no answer — as authorityOf (dns.ts) decided it; messages cite the one the report holds, never dns.not-authoritative.
  */
-function unknownAuthorityRule(ctx: CheckContext, d: LiveDelegation): string {
-  const s = ctx.settings;
-  return !s.nameservers.length && s.nameserversUnknown && d.auth.why === s.nameserversUnknown ? 'dns.authority-unknown' : 'dns.dns-error';
+function unknownAuthorityRule(d: LiveDelegation): string {
+  return d.auth.rule ?? 'dns.dns-error';
 }
 
 /** The addresses of this server to point a name at in place of `ips` (the same family first), for messages. */
@@ -130,7 +129,7 @@ function whereToChange(ctx: CheckContext, d: LiveDelegation): string {
     case 'undelegated':
       return ` in the panel's zone once ${ctx.domain} is delegated to this server's nameservers (see dns.not-authoritative)`;
     default:
-      return ` in the DNS that serves ${ctx.domain} (the panel's zone when its nameservers are this server's; see ${unknownAuthorityRule(ctx, d)})`;
+      return ` in the DNS that serves ${ctx.domain} (the panel's zone when its nameservers are this server's; see ${unknownAuthorityRule(d)})`;
   }
 }
 
@@ -242,7 +241,6 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       makeFinding('mx', 'mx.null', 'fail', `${ctx.domain} publishes a null MX ("accepts no mail", RFC 7505) beside other MX records: a sender may take either; remove the one that is wrong.`, ev),
     );
   }
-  let thisServer = 0;
   /** The MX records judged to be this server, and the others (judged: whose host it is was decided): see backupNote. */
   const mineMx: { priority: number; host: string }[] = [];
   const otherMx: { priority: number; host: string; judged: boolean }[] = [];
@@ -354,7 +352,6 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       }
     }
     if (c.class === 'this-server') {
-      thisServer++;
       mineMx.push({ priority: m.priority, host });
     } else otherMx.push({ priority: m.priority, host, judged: true });
     if (c.class === 'stale') {
@@ -415,7 +412,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
       );
     }
   }
-  if (local && thisServer === 0 && stale.length === 0 && unknownHosts === 0 && (elsewhere.length > 0 || otherMachines.length > 0)) {
+  if (local && mineMx.length === 0 && stale.length === 0 && unknownHosts === 0 && (elsewhere.length > 0 || otherMachines.length > 0)) {
     const where = elsewhere.concat(otherMachines).join(', ');
     const d = await delegation();
     const lead = `The panel delivers ${ctx.domain}'s mail locally, but no MX points at this server (the live MX: ${where})`;
@@ -428,7 +425,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
         // Whose DNS answered is not known: the live MX may be the panel's zone's or another DNS's. Said as that, citing
         // the finding the dns check gives (dns.dns-error or dns.authority-unknown), not dns.not-authoritative, which
         // it does not give then.
-        const see = unknownAuthorityRule(ctx, d);
+        const see = unknownAuthorityRule(d);
         message = `${lead}, and whether this server's nameservers serve ${ctx.domain} is not known (${d.auth.why ?? 'DNS error'}): the live MX may come from another DNS than the panel's zone (${panelMx(ctx)}; see ${see}). Do not change the panel's mail routing for this while that is not known: if the live nameservers turn out not to be this server's and the mail is meant for this server, fix the nameservers or publish the panel's MX where the DNS is served; only if ${where} is where the mail is meant to go, set the routing to remote.`;
       } else {
         const why =
@@ -459,7 +456,7 @@ export async function mxCheck(ctx: CheckContext): Promise<Finding[]> {
     out.push(makeFinding('mx', 'mx.routing-mismatch', 'warn', message, d.auth.live.length ? moreEvidence(ev, { nameservers: d.auth.live }) : ev));
   }
   let backup = false;
-  if (ctx.settings.routing === 'remote' && thisServer > 0) {
+  if (ctx.settings.routing === 'remote' && mineMx.length > 0) {
     const first = Math.min(...mineMx.map((x) => x.priority));
     // RFC 5321 §5.1: senders try the lowest preference first. Another host below this server's lowest MX makes this
     // server a lower-priority MX; one that could not be judged (DNS) leaves whether it is another host open.

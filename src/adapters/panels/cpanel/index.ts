@@ -3,7 +3,7 @@
 import { canonName } from '../../../core/domain.js';
 import type { Change, DomainRef, Identity, MailSettings, Zone, ZoneRecord } from '../../../core/model.js';
 import { PanelError, type ApplyResult, type Panel, type PanelCapabilities } from '../../../core/panel.js';
-import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from '../whm/serverfiles.js';
+import { effectiveMailIp, hasCpanelFiles, mailIpOrWhy, readCpanelServerFiles } from '../whm/serverfiles.js';
 import { listedDomain, panelName } from '../listed.js';
 import { authorityItemFor, authorityUnknown, nameserversFromAuthority, readWwwacctNameservers, type AuthorityItem } from './authority.js';
 import type { Params, UapiResult, UapiTransport } from './uapi.js';
@@ -154,16 +154,14 @@ export function routingOfListMxs(r: UapiResult, domain: string): 'local' | 'remo
 
 /**
  * The outbound IP from the server files' effective IP (effectiveMailIp), for when cPanel's EmailAuth checks gave none:
- * a public or NAT-mapped address as it is; none when the files name none. A private address the NAT map does not know
- * (its public one is what receivers see, §7.2, and cPanel did not give it), or an IP the files cannot tell (one of them
- * unreadable): PanelError, the settings unreadable — never the private address, which the SPF fix would then write in
- * place of the public one (R6).
+ * a public or NAT-mapped address as it is; none when the files name none (mailIpOrWhy). A private address the NAT map
+ * does not know (its public one is what receivers see, §7.2, and cPanel did not give it), or an IP the files cannot
+ * tell (one of them unreadable): PanelError, the settings unreadable — never the private address (R6).
  */
 export function mailIpFromFiles(eff: ReturnType<typeof effectiveMailIp>, domain: string): string[] {
-  if (!eff) return [];
-  if ('ip' in eff && (eff.natMapped || isPublicIp(eff.ip))) return [eff.ip];
-  const why = 'ip' in eff ? `the outbound IP is private (${eff.ip}) and /var/cpanel/cpnat does not map it to a public one` : eff.unknown;
-  throw new PanelError('other', `the outbound mail IP of ${domain} is not known: ${why}, and cPanel's EmailAuth checks (validate_current_spfs, validate_current_ptrs) gave none`);
+  const m = mailIpOrWhy(eff);
+  if ('ips' in m) return m.ips;
+  throw new PanelError('other', `the outbound mail IP of ${domain} is not known: ${m.why}, and cPanel's EmailAuth checks (validate_current_spfs, validate_current_ptrs) gave none`);
 }
 
 /**

@@ -14,7 +14,7 @@ import { messageText, type Params, type UapiResult } from '../cpanel/uapi.js';
 import { decodeZone, massEditError, massEditParams, newSerialOf, touchesDkim, undoGeneratedDkim, zoneFor } from '../cpanel/zonefile.js';
 import { errorText, PanelHttpClient, redactSecrets, runCommand } from '../http.js';
 import { listedDomain } from '../listed.js';
-import { effectiveMailIp, hasCpanelFiles, isPublicIp, readCpanelServerFiles } from './serverfiles.js';
+import { effectiveMailIp, hasCpanelFiles, isPublicIp, mailIpOrWhy, readCpanelServerFiles } from './serverfiles.js';
 
 export { readWwwacctNameservers } from '../cpanel/authority.js';
 
@@ -392,16 +392,15 @@ export class WhmPanel implements Panel {
 
   /**
    * The outbound IP receivers see, from the server files' effective IP (effectiveMailIp): a public or NAT-mapped
-   * address as it is; none when the files name none (as before). A private address the NAT map does not know, or an IP
+   * address as it is; none when the files name none (mailIpOrWhy). A private address the NAT map does not know, or an IP
    * the files cannot tell (one of them unreadable): cPanel's own answer, the public IP validate_current_spfs checks SPF
    * for (§7.2, "NAT-mapped to the public IP"). When WHM cannot give it either — the call fails, or answers with no
    * public address — the outbound IP is not known: PanelError, never the private address (R6: the SPF fix then
    * rewrote SPF to authorise only 10.0.0.5, and nothing authorised the real public IP).
    */
   private async publicMailIp(d: string, eff: ReturnType<typeof effectiveMailIp>): Promise<string[]> {
-    if (!eff) return [];
-    if ('ip' in eff && (eff.natMapped || isPublicIp(eff.ip))) return [eff.ip];
-    const why = 'ip' in eff ? `the outbound IP is private (${eff.ip}) and /var/cpanel/cpnat does not map it to a public one` : eff.unknown;
+    const m = mailIpOrWhy(eff);
+    if ('ips' in m) return m.ips;
     const answer = await this.emailAuthItem('validate_current_spfs', d).then(
       (item) => item?.ip_address,
       (e: unknown) => new PanelError('other', e instanceof Error ? e.message : String(e)),
@@ -411,7 +410,7 @@ export class WhmPanel implements Panel {
       answer instanceof PanelError
         ? answer.message
         : `WHM's validate_current_spfs gives ${typeof answer === 'string' && answer ? `no public address (${answer})` : 'no address'}`;
-    throw new PanelError('other', `the outbound mail IP of ${d} is not known: ${why}, and ${whm}`);
+    throw new PanelError('other', `the outbound mail IP of ${d} is not known: ${m.why}, and ${whm}`);
   }
 
   /**

@@ -10,14 +10,6 @@ import { canonName } from '../../../core/domain.js';
 import type { RelaySettings } from '../../../core/model.js';
 import { relayOf } from '../../../knowledge/index.js';
 
-export function readText(root: string, path: string): string | null {
-  try {
-    return readFileSync(join(root, path), 'utf8');
-  } catch {
-    return null;
-  }
-}
-
 /**
  * A server file as the cPanel/WHM adapters read it: its text, null when it does not exist (ENOENT, ENOTDIR: a missing
  * file, which the formats give a meaning — no entry, no NAT, no smarthost), or `error` when it exists but cannot be
@@ -239,6 +231,19 @@ export function effectiveMailIp(f: Pick<CpanelServerFiles, 'mailIp' | 'mainIp' |
   if (why.nat) return { unknown: why.nat };
   const pub = f.nat.get(local);
   return pub ? { ip: pub, natMapped: true } : { ip: local, natMapped: false };
+}
+
+/**
+ * What effectiveMailIp's answer tells of the outbound IP receivers see (the cPanel and WHM adapters read it alike):
+ * `ips`, a public or NAT-mapped address as it is, none when the files name none; else `why` it is not known — a
+ * private address the NAT map does not know (its public one is what receivers see, §7.2), or an IP the files cannot
+ * tell (one of them unreadable). Never the private address, which the SPF fix would then write in place of the public
+ * one (R6).
+ */
+export function mailIpOrWhy(eff: ReturnType<typeof effectiveMailIp>): { ips: string[] } | { why: string } {
+  if (!eff) return { ips: [] };
+  if ('ip' in eff && (eff.natMapped || isPublicIp(eff.ip))) return { ips: [eff.ip] };
+  return { why: 'ip' in eff ? `the outbound IP is private (${eff.ip}) and /var/cpanel/cpnat does not map it to a public one` : eff.unknown };
 }
 
 /** Does `root` look like a cPanel server (tests: a temp dir holding etc/ and var/cpanel/)? */
