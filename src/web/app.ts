@@ -16,7 +16,7 @@ import { StoreError, type Store } from '../adapters/store/store.js';
 import { isBusy } from '../adapters/store/busy.js';
 import { withSettings } from '../adapters/panels/with-settings.js';
 import { bearerToken, presentsBearer, tokenMatches, type FrontDoor, type IdentitySource } from './identity.js';
-import { ctx, HttpError, isSameSitePath, NOT_FOUND_MESSAGE, type Locals } from './http.js';
+import { csrfRefusal, ctx, HttpError, isSameSitePath, NOT_FOUND_MESSAGE, type Locals } from './http.js';
 import { BulkRunner } from './jobs.js';
 import { monotonicMs, RateLimiter, type BucketConfig } from './ratelimit.js';
 import {
@@ -377,7 +377,8 @@ export function createApp(deps: AppDeps): MailhealthApp {
   });
 
   // CSRF: every state-changing request carries the session's token (form field _csrf or header x-csrf-token).
-  // Bearer-token API calls carry no cookie a browser could replay, so they need none.
+  // Bearer-token API calls carry no cookie a browser could replay, so they need none. The refusal is the path's
+  // (http.ts csrfRefusal: a fix's Apply is told to open the preview again, and linked to it).
   app.use((req, res, next) => {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
     const l = ctx(res);
@@ -385,7 +386,7 @@ export function createApp(deps: AppDeps): MailhealthApp {
     const body = req.body as Record<string, unknown> | undefined;
     const sent = (body && typeof body._csrf === 'string' ? body._csrf : undefined) ?? req.get('x-csrf-token');
     if (typeof sent !== 'string' || sent.length !== l.csrf.length || !timingEqual(sent, l.csrf)) {
-      throw new HttpError(403, 'The form expired or did not come from this site (CSRF check failed). Reload the page and try again.');
+      throw csrfRefusal(req.path);
     }
     next();
   });
@@ -489,11 +490,13 @@ export function createApp(deps: AppDeps): MailhealthApp {
       res.status(status).json({ error: message });
       return;
     }
-    // `back`: the links a route gave its HttpError (e.g. a refused Verify again), shown before "Back to your domains";
+    // `back`: the links a route gave its HttpError (e.g. a refused Verify again), shown before "Back to your domains"
+    // (one marked `forward` as the main button under the message, its `messageId` on the message);
     // `resend`: a form that sends the refused request again (a rate-limited bulk preview, its ticked domains kept).
     const back = err instanceof HttpError ? err.back : err instanceof StoreFailure ? err.back.filter((b) => isSameSitePath(b.href)) : [];
     const resend = err instanceof HttpError ? (err.resend ?? null) : null;
-    res.status(status).render('error', { status, message, back, resend, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
+    const messageId = err instanceof HttpError ? (err.messageId ?? null) : null;
+    res.status(status).render('error', { status, message, messageId, back, resend, me: l.identity ?? null, csrf: l.csrf ?? '', path: req.path, title: status === 404 ? 'Not found' : 'Error', loginEnabled: c.identityFrom === 'session' });
   });
 
   app.runner = c.runner;

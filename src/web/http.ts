@@ -12,6 +12,11 @@ import { jobVisibleTo } from './jobs.js';
 export interface ErrorLink {
   href: string;
   text: string;
+  /**
+   * The page's way forward rather than back (a fix's Apply refused by the CSRF check: its preview again): shown as the
+   * main button under the message, with this id, the domain whose page it opens named beside it — not in the list.
+   */
+  forward?: { id: string; domain: string };
 }
 
 /**
@@ -64,6 +69,8 @@ export interface HttpErrorOptions {
   /** Seconds until the request may be sent again (a rate limit): sent as the answer's Retry-After header. */
   retryAfterSeconds?: number;
   resend?: ResendForm;
+  /** The id of the page's message (a refusal a page or a test points at: the CSRF refusal of a fix's Apply). */
+  messageId?: string;
 }
 
 export class HttpError extends Error {
@@ -75,6 +82,7 @@ export class HttpError extends Error {
   public readonly retryAfterSeconds: number | undefined;
   /** Kept only when its action is a same-site path, as `back`. */
   public readonly resend: ResendForm | undefined;
+  public readonly messageId: string | undefined;
   constructor(
     public readonly status: number,
     message: string,
@@ -86,7 +94,33 @@ export class HttpError extends Error {
     this.back = back.filter((l) => isSameSitePath(l.href));
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.resend = opts.resend && isSameSitePath(opts.resend.action) ? opts.resend : undefined;
+    this.messageId = opts.messageId;
   }
+}
+
+/**
+ * The CSRF check's refusal of a request to `path` (app.ts). A fix's Apply (POST /domains/<d>/fix: a preview left open
+ * across a new login): reloading would send the same expired form again ("Reload the page" is wrong advice there), so
+ * the way forward is a new preview, from the domain's page (the refused form's check is not known here). The path's
+ * segment makes the link only when it is a plain (percent-encoded) domain name.
+ */
+export function csrfRefusal(path: string): HttpError {
+  const fixApply = /^\/domains\/([A-Za-z0-9.%_-]{1,760})\/fix$/.exec(path);
+  let domain: string | null = null;
+  if (fixApply) {
+    try {
+      domain = decodeURIComponent(fixApply[1]);
+    } catch {
+      domain = null;
+    }
+  }
+  if (!domain) return new HttpError(403, 'The form expired or did not come from this site (CSRF check failed). Reload the page and try again.');
+  return new HttpError(
+    403,
+    'The form expired or did not come from this site (CSRF check failed), so nothing was applied. Reloading this page would send the expired form again: open the preview again and apply from there.',
+    [{ href: `/domains/${encodeURIComponent(domain)}`, text: 'Open the preview again', forward: { id: 'preview-again', domain } }],
+    { messageId: 'csrf-fix' },
+  );
 }
 
 export const NOT_FOUND_MESSAGE = 'Not found: there is no such page or domain for your account.';

@@ -323,10 +323,9 @@ export class FilesPanel implements Panel {
     // A name that is an alias holds no other record (RFC 1034 §3.6.2, RFC 2181 §10.1): BIND refuses to load a zone with
     // a CNAME beside other data. Core refuses such a change before it gets here (plans/plan.ts aliasClash); whatever
     // asks, a write never makes such a name — one the file already had is left to its owner.
-    const clash = check.warnings.find((w) => w.endsWith(': CNAME and other data') && !parsed.warnings.includes(w));
-    if (clash) {
-      const name = clash.slice(0, -': CNAME and other data'.length);
-      throw new PanelError('invalid-zone', `the edit would leave ${name} an alias (CNAME) beside other records: a name that is an alias holds no other record, and the name server would refuse to load the zone. Nothing was changed.`);
+    const clash = check.cnameClashes.find((name) => !parsed.cnameClashes.includes(name));
+    if (clash !== undefined) {
+      throw new PanelError('invalid-zone', `the edit would leave ${clash} an alias (CNAME) beside other records: a name that is an alias holds no other record, and the name server would refuse to load the zone. Nothing was changed.`);
     }
     // `text` is the file as read (its version is the expected one): the write goes ahead only while it still is.
     writeZoneFile(path, domain, zoneOctets(text), zoneOctets(out));

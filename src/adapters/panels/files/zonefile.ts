@@ -37,6 +37,11 @@ export interface ParsedZone {
    */
   warnings: string[];
   /**
+   * The names holding an alias (CNAME) beside other data, in order of first appearance: the warnings' "NAME: CNAME and
+   * other data", as data (the files panel refuses a write that would make a new one, and reads no warning's words).
+   */
+  cnameClashes: string[];
+  /**
    * Where the file shows it is DNSSEC-signed (an RRSIG, NSEC or NSEC3 record: the output of a signer, not a zone a signer
    * reads): `line N: TYPE`. Such a file is read, but never written (a changed record would keep its old signatures).
    */
@@ -965,7 +970,8 @@ export function parseZoneFile(text: string, origin: string): ParsedZone {
     lastOwnerBad = ownerBad;
     lastTtl = rec.ttl;
   }
-  return { origin: zoneName, records, errors, warnings: zoneWarnings(records, zoneName), ...(signed ? { signed } : {}) };
+  const cnameClashes = aliasClashes(records);
+  return { origin: zoneName, records, errors, warnings: zoneWarnings(records, zoneName, cnameClashes), cnameClashes, ...(signed ? { signed } : {}) };
 }
 
 const NONE: readonly number[] = [];
@@ -1667,29 +1673,33 @@ function badNameField(type: string, toks: string[], quoted: boolean[], i: number
   return null;
 }
 
-function zoneWarnings(records: ParsedRecord[], zone: string): string[] {
+/** The names holding an alias (CNAME) beside other data (types other than CNAME and DNSSEC's), in order of first appearance. */
+function aliasClashes(records: ParsedRecord[]): string[] {
+  if (!records.some((r) => r.type === 'CNAME')) return [];
+  // Names in order of first appearance, each with the types it holds.
+  const byName = new Map<string, Set<string>>();
+  for (const r of records) {
+    let set = byName.get(r.name);
+    if (!set) byName.set(r.name, (set = new Set()));
+    set.add(r.type);
+  }
+  const out: string[] = [];
+  for (const [name, types] of byName) {
+    if (types.has('CNAME') && [...types].some((t) => !['CNAME', 'RRSIG', 'NSEC', 'NSEC3'].includes(t))) out.push(name);
+  }
+  return out;
+}
+
+function zoneWarnings(records: ParsedRecord[], zone: string, cnameClashes: readonly string[]): string[] {
   const out: string[] = [];
   const dotZone = '.' + zone;
-  let cname = false;
   let apexNs = false;
   for (const r of records) {
     const n = r.name;
     if (zone && n !== zone && !n.endsWith(dotZone)) out.push(`line ${r.startLine + 1}: ${n} is outside the zone ${zone}`);
-    if (r.type === 'CNAME') cname = true;
-    else if (r.type === 'NS' && n === zone) apexNs = true;
+    if (r.type === 'NS' && n === zone) apexNs = true;
   }
-  if (cname) {
-    // Names in order of first appearance, each with the types it holds.
-    const byName = new Map<string, Set<string>>();
-    for (const r of records) {
-      let set = byName.get(r.name);
-      if (!set) byName.set(r.name, (set = new Set()));
-      set.add(r.type);
-    }
-    for (const [name, types] of byName) {
-      if (types.has('CNAME') && [...types].some((t) => !['CNAME', 'RRSIG', 'NSEC', 'NSEC3'].includes(t))) out.push(`${name}: CNAME and other data`);
-    }
-  }
+  for (const name of cnameClashes) out.push(`${name}: CNAME and other data`);
   if (zone && !apexNs) out.push(`${zone}: no NS records at the zone apex`);
   return out;
 }
