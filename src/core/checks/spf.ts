@@ -7,7 +7,7 @@ import { checkHost } from '../spf/evaluate.js';
 import { parseSpfShared, selectSpf, isSpfRecord, LOOKUP_MECHANISMS, type ReadonlyParsedSpf, type SpfTerm } from '../spf/parse.js';
 import { runTogetherMessage, runTogetherTerms, separateTerms, versionRunTogether, visibleTerm, type RunTogether } from '../spf/joins.js';
 import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
-import { absentStop, deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, relayTermRanges, shadowRest, shadowWords, stoppedBefore, type RelayAuthorisation, type TermRanges } from '../spf/relay.js';
+import { absentStop, deniedDecisions, permerrorStop, publishedRanges, relayAuthorisation, relayInclude, relayRangesCopied, relayTermRanges, shadowRest, shadowWords, stoppedBefore, type PermerrorStop, type RelayAuthorisation, type TermRanges } from '../spf/relay.js';
 import { openRecord, permissiveRange, qualifierResult } from '../spf/terms.js';
 import { ownRecordAt, staleInOwnRecord } from '../spf/own.js';
 import { voidsAcross, voidsPast, walkSpfRecord, type SpfTree, type SpfTreeNode, type SpfTreeTerm } from '../spf/tree.js';
@@ -56,11 +56,11 @@ const PERMERROR_RULES = new Set(['spf.multiple', 'spf.syntax', 'spf.too-many-loo
  * Why receivers answer permerror today for the relay's mail that would reach a relay include with a qualifier (a
  * `denied` verdict's term), where they do: `record` — for the SPF as published, whatever the sender (several SPF
  * records, RFC 7208 §4.5; a syntax error anywhere in the record, §4.6); `stop` — a permanent error check_host meets
- * before the include decides (spf/relay.ts permerrorBefore: an include before it that names no SPF record, the 11th
+ * before the include decides (spf/relay.ts permerrorStop: an include before it that names no SPF record, the 11th
  * DNS lookup…, or one inside the record the include leads to, `within`). The plan's note on the same include says
  * the same (src/core/plans/spf.ts relayToday: "decides nothing for the relay's mail today").
  */
-type RelayPermerror = { record: PublishedVerdict } | { stop: { term: string; why: string; within?: true }; top: boolean };
+type RelayPermerror = { record: PublishedVerdict } | { stop: PermerrorStop; top: boolean };
 
 /**
  * RelayPermerror for the `denied` include `v` of the judged record `j` (`d`: deniedDecisions' — some of the relay's
@@ -72,7 +72,7 @@ type RelayPermerror = { record: PublishedVerdict } | { stop: { term: string; why
 function relayPermerror(j: Judged, v: Extract<RelayAuthorisation, { state: 'denied' }>, d: ReturnType<typeof deniedDecisions>, published: PublishedVerdict | null, hosts: readonly string[], known: TermRanges): RelayPermerror | null {
   if (published) return { record: published };
   if (d && !d.others) return null;
-  const stop = permerrorBefore(j.tree, v.term, hosts, known, true);
+  const stop = permerrorStop(j.tree, v.term, hosts, known, true);
   // `top`: the relay's mail stopped is all the cells say of it (none decided by a term before the include, none at it).
   return stop ? { stop, top: !!d && !d.first && !d.passed.length && !d.reached.length } : null;
 }
@@ -108,28 +108,15 @@ function publishedEffect(p: PublishedVerdict, from = ''): string {
 }
 
 /**
- * The section of RFC 7208 that makes `stop` (spf/relay.ts permerrorBefore's words) a permanent error: §4.6.4 for the
- * lookup limits (10 DNS-querying terms, 10 MX names, 2 void lookups); §4.6 for a syntax error in the record itself
- * (`record`: its text — the record is refused before any term is evaluated); §5.2 for an include whose target has no
- * usable SPF record (review: a syntax error was cited as §5.2).
- */
-function permerrorCite(stop: { term: string; why: string; within?: true }, record: string | null): string {
-  if (/§4\.6\.4|MX names/.test(stop.why)) return 'RFC 7208 §4.6.4';
-  if (!stop.within && stop.term === record) return 'RFC 7208 §4.6';
-  return 'RFC 7208 §5.2';
-}
-
-/**
  * Where check_host meets the permanent error `stop` (RelayPermerror) on the way to `term` (the include), as words:
  * the cause (`sep` between the term met and why: "include:nothere.example comes before it: …"), where the mail's
  * evaluation ends ("before they reach …", or "at …": an error inside the record the include leads to, or the include
- * itself the 11th lookup), and the RFC's section.
+ * itself the 11th lookup), and the RFC's section (spf/relay.ts PermerrorStop).
  */
-function stopWords(stop: { term: string; why: string; within?: true }, term: string, record: string | null, sep: string): { cause: string; where: string; section: string } {
-  const limit = /§4\.6\.4/.test(stop.why);
+function stopWords(stop: PermerrorStop, term: string, record: string | null, sep: string): { cause: string; where: string; section: string } {
   const atTerm = !!stop.within || stop.term === record;
-  const cause = stop.within && !limit ? `in the record ${term} leads to, a permanent error comes before the relay's include${sep}${stop.why}` : atTerm ? stop.why : `${stop.term} comes before it${sep}${stop.why}`;
-  return { cause, where: atTerm ? `at ${term}` : `before they reach ${term}`, section: permerrorCite(stop, record) };
+  const cause = stop.within && !stop.limit ? `in the record ${term} leads to, a permanent error comes before the relay's include${sep}${stop.why}` : atTerm ? stop.why : `${stop.term} comes before it${sep}${stop.why}`;
+  return { cause, where: atTerm ? `at ${term}` : `before they reach ${term}`, section: stop.section };
 }
 
 /**
@@ -239,19 +226,18 @@ function shadowedRelay(
   }
   if (stopped) {
     const s = stopped.stop;
-    const cause = s.within ? (/§4\.6\.4/.test(s.why) ? s.why : `in the record ${top} leads to, a permanent error comes before the relay's include: ${s.why}`) : `${s.term} comes first: ${s.why}`;
+    const cause = s.within ? (s.limit ? s.why : `in the record ${top} leads to, a permanent error comes before the relay's include: ${s.why}`) : `${s.term} comes first: ${s.why}`;
     const from = stopped.all ? '' : ` from ${listed(stopped.ranges)}`;
-    const section = permerrorCite(s, text);
     if (!stopped.shadowed.length) {
       // Every address the term would decide for is stopped first (before the term itself, or before the include that
       // leads to it): it decides nothing today.
       const at = s.within ? `at ${top}` : `before they reach ${v.via ? top : v.term}`;
-      return `This server relays through ${name}, but ${whereAt(v.ranges, false)}; and ${cause}. Receivers return permerror for the relay's mail${from} ${at} (${section}), so it fails SPF and they reject or junk it: ${v.term} decides nothing today. Once that is mended, the first matching term decides (RFC 7208 §4.6.2): ${would}.${stopped.all ? shadowRestWords(restWould, top, true) : ''}`;
+      return `This server relays through ${name}, but ${whereAt(v.ranges, false)}; and ${cause}. Receivers return permerror for the relay's mail${from} ${at} (${s.section}), so it fails SPF and they reject or junk it: ${v.term} decides nothing today. Once that is mended, the first matching term decides (RFC 7208 §4.6.2): ${would}.${stopped.all ? shadowRestWords(restWould, top, true) : ''}`;
     }
     // The term decides first for the ranges it still reaches; the stopped addresses never get to the term that leads to the relay.
     const other = stopWords(s, top, text, ' — ');
     const now = v.via ? `so that record gives the relay's mail from those addresses ${result} instead of pass, and receivers reject or junk it` : `so receivers give the relay's mail from those addresses ${result} instead of pass`;
-    return `This server relays through ${name}, but ${whereAt(stopped.shadowed, false)}: the first matching term decides (RFC 7208 §4.6.2), ${now}.${shadowRestWords(rest, top)} Receivers return permerror for the relay's mail${from} ${other.where} (${section}): ${other.cause}.`;
+    return `This server relays through ${name}, but ${whereAt(stopped.shadowed, false)}: the first matching term decides (RFC 7208 §4.6.2), ${now}.${shadowRestWords(rest, top)} Receivers return permerror for the relay's mail${from} ${other.where} (${other.section}): ${other.cause}.`;
   }
   const rw = shadowRestWords(rest, top);
   if (v.via) {
@@ -268,7 +254,7 @@ function shadowedRelay(
  * fails it (review: the first three were said as "receivers fail SPF for its mail", where pyspf and Mail::SPF answer
  * permerror or none).
  */
-function absentRelay(name: string, host: string, count: number, broken: PublishedVerdict | null, stop: { term: string; why: string } | null, copied: readonly string[] | null, record: string | null): string {
+function absentRelay(name: string, host: string, count: number, broken: PublishedVerdict | null, stop: Omit<PermerrorStop, 'within'> | null, copied: readonly string[] | null): string {
   const several = count > 1;
   const lacks = several ? `${count === 2 ? 'neither SPF record includes' : `none of the ${count} SPF records includes`} ${host}` : `the SPF record does not include ${host}`;
   if (broken?.none) {
@@ -277,7 +263,7 @@ function absentRelay(name: string, host: string, count: number, broken: Publishe
   }
   if (broken) return `This server relays through ${name}, but ${lacks}, and ${broken.said}. So ${publishedEffect(broken)}${several ? `; merged into one, the records would still not include ${host}` : ''}.`;
   if (stop) {
-    return `This server relays through ${name}, but ${lacks}, and for every address of the relay's, receivers meet a permanent error at ${stop.term} before any term decides: ${stop.why}. They return permerror for the relay's mail (${permerrorCite(stop, record)}), so it fails SPF and they reject or junk it.`;
+    return `This server relays through ${name}, but ${lacks}, and for every address of the relay's, receivers meet a permanent error at ${stop.term} before any term decides: ${stop.why}. They return permerror for the relay's mail (${stop.section}), so it fails SPF and they reject or junk it.`;
   }
   if (copied) {
     return `This server relays through ${name}, but ${lacks}: it lists the addresses that record publishes today (${copied.join(', ')}) instead, so receivers pass the relay's mail from them for now — but ${name} publishes its sending addresses in ${host}'s record and changes them, and only the include follows. The SPF fix adds the include.`;
@@ -772,7 +758,7 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
       // all of these were said as "receivers fail SPF for its mail".
       const broken = publishedVerdict(judged[0], many, unread);
       const stop = broken || added.unknown ? null : absentStop(judged[0].tree, relayRanges, known[0]);
-      out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', absentRelay(name, inc.host, judged.length, broken, stop, copied, judged[0].tree.record), allEv, { fix: 'spf' }));
+      out.push(makeFinding('spf', 'spf.server-not-authorized', 'fail', absentRelay(name, inc.host, judged.length, broken, stop, copied), allEv, { fix: 'spf' }));
     }
     return added;
   }
@@ -824,17 +810,17 @@ async function authorisation(ctx: CheckContext, judged: readonly Judged[], ev: E
 
 /**
  * The one SPF record passes the relay, but receivers answer permerror before they reach the term that does
- * (spf/relay.ts permerrorBefore): spf.server-not-authorized, as check_host's permerror is for a server that sends
- * itself; the SPF fix drops such includes. Cited as the RFC makes it one (permerrorCite: a syntax error §4.6, the
+ * (spf/relay.ts permerrorStop): spf.server-not-authorized, as check_host's permerror is for a server that sends
+ * itself; the SPF fix drops such includes. Cited as the RFC makes it one (PermerrorStop's section: a syntax error §4.6, the
  * limits §4.6.4, a broken include §5.2). Returns what the fix adds (nothing) when said, null when the relay passes.
  * Several records are spf.multiple's permerror already.
  */
 function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: readonly RelayAuthorisation[], hosts: readonly string[], known: TermRanges, out: Finding[]): { lookups: number; voids: number; unknown: boolean } | null {
   if (judged.length !== 1 || vs[0].state !== 'pass') return null;
-  const bad = permerrorBefore(judged[0].tree, vs[0].term, hosts, known);
+  const bad = permerrorStop(judged[0].tree, vs[0].term, hosts, known);
   if (!bad) return null;
-  // The lookup limit (spf/relay.ts permerrorBefore), not a broken term: §4.6.4, and the fix may need the user's choice.
-  const overLimit = /§4\.6\.4/.test(bad.why);
+  // The lookup limit, not a broken term: the fix may need the user's choice.
+  const overLimit = bad.limit;
   const relay = ctx.settings.relay!;
   const name = ctx.knowledge.displayName(relay.provider);
   out.push(
@@ -842,7 +828,7 @@ function relayPastPermerror(ctx: CheckContext, judged: readonly Judged[], vs: re
       'spf',
       'spf.server-not-authorized',
       'fail',
-      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.within && !overLimit ? `in the record ${vs[0].term} leads to, a permanent error comes before the relay's include` : bad.term === judged[0].record ? (overLimit ? 'too many lookups come first' : 'the record itself is broken') : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${bad.within ? `the relay's include in the record ${vs[0].term} leads to` : vs[0].term} (${permerrorCite(bad, judged[0].tree.record)}), so it fails SPF and they reject or junk it. ${
+      `This server relays through ${name}, and the SPF record includes it (${vs[0].term}), but ${bad.within && !overLimit ? `in the record ${vs[0].term} leads to, a permanent error comes before the relay's include` : bad.term === judged[0].record ? (overLimit ? 'too many lookups come first' : 'the record itself is broken') : `${bad.term} comes first`}: ${bad.why}. Receivers return permerror for the relay's mail before they reach ${bad.within ? `the relay's include in the record ${vs[0].term} leads to` : vs[0].term} (${bad.section}), so it fails SPF and they reject or junk it. ${
         overLimit
           ? "The SPF fix drops what it can (a previous host's terms, names that do not exist); if the record still costs more than 10 lookups, its preview names the terms you may select for removal."
           : 'The SPF fix drops what breaks the record.'

@@ -613,7 +613,32 @@ export function deniedDecisions(
  * relayPastVoids' (check_host for the relay's addresses, with what the walk cannot count).
  */
 export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: readonly string[], known?: TermRanges, voids = false): { term: string; why: string; within?: true } | null {
-  if (tree.syntaxErrors.length) return { term: tree.record ?? '', why: tree.syntaxErrors[0] };
+  const s = permerrorStop(tree, passTerm, hosts, known, voids);
+  return s ? { term: s.term, why: s.why, ...(s.within ? { within: s.within } : {}) } : null;
+}
+
+/**
+ * Where check_host meets a permanent error, in permerrorBefore's words (`term`, `why`, `within`), and what makes it
+ * one — known where it is met, not read back from the words (review: the section was found by matching "§4.6.4" in
+ * `why`, which a name quoted there could carry too): `limit` — a lookup limit (the 11th DNS-querying term, the third
+ * void lookup), not a broken term, so the fix may need the user's choice; `section` — the section of RFC 7208 that
+ * makes it a permanent error, as cited: §4.6.4 for the limits (10 DNS-querying terms, 2 void lookups, 10 MX names of
+ * an mx term), §4.6 for a syntax error in the record itself (refused before any term is evaluated), §5.2 for an
+ * include whose target has no usable SPF record (review: a syntax error was cited as §5.2).
+ */
+export interface PermerrorStop {
+  term: string;
+  why: string;
+  within?: true;
+  limit: boolean;
+  section: string;
+}
+
+const LIMITS = 'RFC 7208 §4.6.4';
+
+/** permerrorBefore, with what makes it a permanent error (PermerrorStop). */
+export function permerrorStop(tree: SpfTreeNode, passTerm: string, hosts: readonly string[], known?: TermRanges, voids = false): PermerrorStop | null {
+  if (tree.syntaxErrors.length) return { term: tree.record ?? '', why: tree.syntaxErrors[0], limit: false, section: 'RFC 7208 §4.6' };
   const set = new Set(hosts.map((h) => canonName(h)));
   const k = tree.terms.findIndex((t) => t.term === passTerm && !t.ignored);
   if (k < 0) return null;
@@ -631,23 +656,37 @@ export function permerrorBefore(tree: SpfTreeNode, passTerm: string, hosts: read
 }
 
 /**
- * permerrorBefore's words for the permanent error `d` check_host met at the top-level term `t` of `tree`; `pass`: the
- * term that leads to the relay (an error met at it is inside the record it leads to: `within`), if any.
+ * permerrorBefore's words for the permanent error `d` check_host met at the top-level term `t` of `tree`, with what
+ * makes it one (PermerrorStop); `pass`: the term that leads to the relay (an error met at it is inside the record it
+ * leads to: `within`), if any.
  */
-function stopAt(tree: SpfTreeNode, d: Decision, t: SpfTreeTerm, pass: SpfTreeTerm | undefined): { term: string; why: string; within?: true } {
+function stopAt(tree: SpfTreeNode, d: Decision, t: SpfTreeTerm, pass: SpfTreeTerm | undefined): PermerrorStop {
+  const limit = { limit: true, section: LIMITS };
   if (d.error === 'limit') {
-    if (t !== pass) return { term: t.term, why: `receivers count ${d.before + t.lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
-    if (!d.inner) return { term: tree.record ?? '', why: `the terms before ${t.term} cost ${d.before} DNS lookups, and it is one more: more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)` };
-    return { term: tree.record ?? '', why: `the terms before the relay's include in the record ${t.term} leads to take receivers past ${LOOKUP_LIMIT} DNS lookups (RFC 7208 §4.6.4)`, within: true };
+    if (t !== pass) return { term: t.term, why: `receivers count ${d.before + t.lookups} DNS lookups by the end of it, more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)`, ...limit };
+    if (!d.inner) return { term: tree.record ?? '', why: `the terms before ${t.term} cost ${d.before} DNS lookups, and it is one more: more than ${LOOKUP_LIMIT} (RFC 7208 §4.6.4)`, ...limit };
+    return { term: tree.record ?? '', why: `the terms before the relay's include in the record ${t.term} leads to take receivers past ${LOOKUP_LIMIT} DNS lookups (RFC 7208 §4.6.4)`, within: true, ...limit };
   }
   if (d.error === 'voids') {
     const n = d.voids ?? VOID_LIMIT + 1;
     const what = `lookups of names that do not exist or have no address of the sender's family: more than ${VOID_LIMIT} (RFC 7208 §4.6.4)`;
-    if (t !== pass) return { term: t.term, why: `receivers count ${n} void lookups by the end of it, ${what}` };
-    return { term: tree.record ?? '', why: `the terms before the relay's include in the record ${t.term} leads to cost receivers ${n} void lookups, ${what}`, within: true };
+    if (t !== pass) return { term: t.term, why: `receivers count ${n} void lookups by the end of it, ${what}`, ...limit };
+    return { term: tree.record ?? '', why: `the terms before the relay's include in the record ${t.term} leads to cost receivers ${n} void lookups, ${what}`, within: true, ...limit };
   }
   const why = t.error ?? t.nestedErrors?.[0] ?? d.error ?? 'a permanent error';
-  return t === pass ? { term: tree.record ?? '', why, within: true } : { term: t.term, why };
+  // An mx term's more than 10 MX names is a limit of §4.6.4 too, but one term's, which the fix drops like a broken one.
+  const cause = { limit: false, section: mxNamesError(d) ? LIMITS : 'RFC 7208 §5.2' };
+  return t === pass ? { term: tree.record ?? '', why, within: true, ...cause } : { term: t.term, why, ...cause };
+}
+
+/**
+ * Whether the permanent error `d` ends at an mx term (at any depth): evaluateFor's only error there is more than 10
+ * MX names (tree.ts; a broken include's or record's decision has no term of its own).
+ */
+function mxNamesError(d: Decision): boolean {
+  let leaf = d;
+  while (leaf.inner) leaf = leaf.inner;
+  return !!leaf.term && parseTermShared(leaf.term.term).mechanism === 'mx';
 }
 
 /**
@@ -665,7 +704,7 @@ export function stoppedBefore(
   v: Extract<RelayAuthorisation, { state: 'shadowed' }>,
   hosts: readonly string[],
   known?: TermRanges,
-): { ranges: string[]; all: boolean; shadowed: string[]; stop: { term: string; why: string; within?: true } } | null {
+): { ranges: string[]; all: boolean; shadowed: string[]; stop: PermerrorStop } | null {
   if (tree.syntaxErrors.length) return null;
   const c = cellsAt(tree, v.via ?? v.include, hosts, known, true);
   if (!c) return null;
@@ -693,7 +732,7 @@ export function stoppedBefore(
  * permerrorBefore's words. Null when some address is not stopped (the record fails, softfails or neutrals them, or
  * passes them), or the cells cannot tell. A syntax error is the caller's (the record is refused whole).
  */
-export function absentStop(tree: SpfTreeNode, relayRanges: readonly string[], known?: TermRanges): { term: string; why: string } | null {
+export function absentStop(tree: SpfTreeNode, relayRanges: readonly string[], known?: TermRanges): Omit<PermerrorStop, 'within'> | null {
   if (tree.syntaxErrors.length || !relayRanges.length) return null;
   const cells = relayCells(tree, relayRanges, known);
   if (!cells?.length) return null;
@@ -705,7 +744,7 @@ export function absentStop(tree: SpfTreeNode, relayRanges: readonly string[], kn
     if (!first || at < first.at) first = { d, at };
   }
   const s = stopAt(tree, first!.d, tree.terms[first!.at], undefined);
-  return { term: s.term, why: s.why };
+  return { term: s.term, why: s.why, limit: s.limit, section: s.section };
 }
 
 /**
