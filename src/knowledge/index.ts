@@ -95,13 +95,31 @@ export function validateProviders(providers: Provider[]): string[] {
   return errors;
 }
 
+/** Leading patterns compiled, by pattern: each is compiled once, however many knowledge bases or questions use it. */
+const leadingCompiled = new Map<string, RegExp>();
+
 function leadingRegExp(pat: string): RegExp {
+  const known = leadingCompiled.get(pat);
+  if (known) return known;
   const body = pat
     .slice(0, -1)
     .split('.')
     .map((label) => label.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('[^.]*'))
     .join('\\.');
-  return new RegExp(`^${body}\\.[^.]`);
+  const re = new RegExp(`^${body}\\.[^.]`);
+  leadingCompiled.set(pat, re);
+  return re;
+}
+
+/**
+ * Whether `host` is one of `provider`'s SPF include hosts: a leading pattern of its `spf` matches it, or it is one of
+ * its suffix patterns or a name under one (any case, a trailing dot or not) — the rule matchHost applies, asked of this
+ * provider's `spf` alone, whichever provider matchHost would give the host to.
+ */
+export function spfPatternMatches(provider: Provider, host: string): boolean {
+  let h = host.toLowerCase();
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return provider.spf.some((pat) => (pat.endsWith('.') ? leadingRegExp(pat).test(h) : h === pat || h.endsWith(`.${pat}`)));
 }
 
 export function makeKnowledge(providers: Provider[]): Knowledge {

@@ -9,6 +9,7 @@ import { applyPlan, undoChange, withoutCopies, type ApplyDeps, type ApplyOutcome
 import { undoneAlready } from '../core/plans/undo-again.js';
 import { planJson, type Plan } from '../core/plans/plan.js';
 import { chainLeads, sameChanges, type ZoneWrite } from '../core/plans/rebase.js';
+import { termKey } from '../core/plans/spf.js';
 import { isSpfRecord } from '../core/spf/parse.js';
 import { isLockdownRecord } from '../core/lockdown/record.js';
 import type { Resolver } from '../core/resolver.js';
@@ -399,6 +400,17 @@ export interface Preview {
    * request (its "mail service's" terms, which a blocked plan names for removal): each one it names can be ticked.
    */
   serviceTerms: string[];
+  /**
+   * The offered terms (unknownTerms, serviceTerms, as listed there) the address selected in any spelling core takes for
+   * the same term (termKey: any case, "+" written or not): their boxes are ticked.
+   */
+  picked: string[];
+  /**
+   * Selected terms none of the lists offers (one the plan keeps anyway, a typo, one from an older link), each once, as
+   * first written: apply removes what the address selected, so the page shows each with a ticked box of its own, which
+   * can be unticked (review R9: a "+mx" in the address was applied with no tick shown, and "Update preview" dropped it).
+   */
+  otherPicked: string[];
 }
 
 export async function previewFix(deps: WebDeps, domain: string, check: FixKind, removeTerms: string[]): Promise<Preview> {
@@ -435,8 +447,19 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
       unknownTerms = [...new Set(findings.filter((f) => f.rule === 'lockdown.unknown-id' && typeof f.subject === 'string').map((f) => f.subject as string))];
       unknownTerms = unknownTerms.filter(offeredIn(plan, isLockdownRecord, removeTerms));
     }
-    return { plan, unknownTerms, serviceTerms };
+    return { plan, unknownTerms, serviceTerms, ...pickedTerms(removeTerms, [...unknownTerms, ...serviceTerms]) };
   });
+}
+
+/** Which offered terms the address selected, and the selected terms no list offers (Preview.picked, .otherPicked). */
+function pickedTerms(removeTerms: readonly string[], offered: readonly string[]): { picked: string[]; otherPicked: string[] } {
+  const selected = new Set(removeTerms.map(termKey));
+  const listed = new Set(offered.map(termKey));
+  const firstSpelling = (t: string, i: number) => removeTerms.findIndex((u) => termKey(u) === termKey(t)) === i;
+  return {
+    picked: offered.filter((t) => selected.has(termKey(t))),
+    otherPicked: removeTerms.filter((t, i) => !listed.has(termKey(t)) && firstSpelling(t, i)),
+  };
 }
 
 /**
@@ -446,12 +469,11 @@ export async function previewFix(deps: WebDeps, domain: string, check: FixKind, 
 function offeredIn(plan: Plan, isRecord: (text: string) => boolean, removeTerms: readonly string[]): (term: string) => boolean {
   const written = plan.changes.map((c) => c.after).find((r) => r && isRecord((r.txt ?? [r.value]).join('')));
   if (!written) return () => true;
-  // Compared as core compares a selected term with the record's (any case, "+" written or not: plans/spf.ts
-  // termKey): "MX" selected is the "+mx" the plan removed, still offered so it can be unselected.
-  const key = (t: string) => t.toLowerCase().replace(/^\+/, '');
-  const inRecord = new Set((written.txt ?? [written.value]).join('').split(/\s+/).map(key));
-  const selected = new Set(removeTerms.map(key));
-  return (t) => inRecord.has(key(t)) || selected.has(key(t));
+  // Compared as core compares a selected term with the record's (termKey): "MX" selected is the "+mx" the plan
+  // removed, still offered so it can be unselected.
+  const inRecord = new Set((written.txt ?? [written.value]).join('').split(/\s+/).map(termKey));
+  const selected = new Set(removeTerms.map(termKey));
+  return (t) => inRecord.has(termKey(t)) || selected.has(termKey(t));
 }
 
 /**

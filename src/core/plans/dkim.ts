@@ -211,7 +211,7 @@ export function senderKeyText(sender: SelectorSender, selector: string, domain: 
         ? `While it is published there, every message this server signs with selector ${sel} fails DKIM`
         : `While it is published there, this server cannot sign with selector ${sel} (its signatures would fail DKIM)`;
   const gone = sender.include
-    ? `remove include:${sender.include} from its SPF record (the SPF fix does, with --remove-term), then run the DKIM fix`
+    ? `remove include:${sender.include} from its SPF record (select it for removal in the SPF fix), then run the DKIM fix`
     : `replace the alias with this server's key by hand`;
   return `It is most likely ${p}'s (${sender.why}): the DKIM fix leaves it alone, as replacing it would fail the mail ${p} sends for ${domain}. ${fails} — the two senders' selectors collide. Have this server sign with another selector where the panel lets you choose one, or move ${p} to a selector of its own (in its DKIM settings) and then run the DKIM fix. If ${p} no longer sends for ${domain}, the key is a leftover: ${gone}.`;
 }

@@ -27,6 +27,7 @@ import type { CheckContext } from '../checks/context.js';
 import { listed } from '../text.js';
 import { isUnanswered } from '../classify.js';
 import { aLabelName, canonName } from '../domain.js';
+import { spfPatternMatches } from '../../knowledge/index.js';
 import type { ZoneRecord } from '../model.js';
 import { joinTxt, type Answer, type RecordData, type Resolver, type RRType } from '../resolver.js';
 import { checkHost, type SpfEvaluation } from '../spf/evaluate.js';
@@ -466,19 +467,14 @@ function documentedInclude(ctx: CheckContext, t: SpfTerm, provider: string): boo
   if (!isInclude || t.hasMacro || !t.domainSpec) return false;
   const host = canonName(t.domainSpec);
   const p = ctx.knowledge.providers.find((x) => x.id === provider);
-  return Boolean(p?.spf.some((pat) => (pat.endsWith('.') ? leadingMatch(pat, host) : host === pat || host.endsWith(`.${pat}`))));
+  return Boolean(p && spfPatternMatches(p, host));
 }
 
-/** A leading knowledge pattern ("dc-*._spfm."): the host's first labels, "*" any run within one label, then more labels. */
-function leadingMatch(pat: string, host: string): boolean {
-  const want = pat.slice(0, -1).split('.');
-  const labels = host.split('.');
-  if (labels.length <= want.length) return false;
-  return want.every((w, i) => new RegExp(`^${w.split('*').map((x) => x.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('[^.]*')}$`).test(labels[i]));
-}
-
-/** A term as selected for removal and as written compare alike: any case, "+" written or not (RFC 7208 §4.6.2). */
-function termKey(raw: string): string {
+/**
+ * A term as selected for removal and as written compare alike: any case, "+" written or not (RFC 7208 §4.6.2). The one
+ * key: the web's preview compares the terms it offers and ticks with it too.
+ */
+export function termKey(raw: string): string {
   return raw.toLowerCase().replace(/^\+/, '');
 }
 

@@ -63,8 +63,8 @@ export function fixRoutes(c: AppContext): Router {
     // A preview reads the panel and the DNS like an audit does: it takes an audit token — not for another site's link.
     refuseIfOpenedFromAnotherSite(req, `This preview of the ${check} fix for ${ref.domain}`, `Preview the ${check} fix for ${ref.domain}`);
     takeToken(c, 'audit', identityOf(res).user, 'page', { back: previewRefusalLinks(ref.domain, check, removeTerms) });
-    const { plan, unknownTerms, serviceTerms } = await previewFix(c, ref.domain, check, removeTerms);
-    res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, serviceTerms, removeTerms, h: viewHelpers });
+    const { plan, unknownTerms, serviceTerms, picked, otherPicked } = await previewFix(c, ref.domain, check, removeTerms);
+    res.render('fix', { title: `Fix ${check} — ${ref.domain}`, ref, plan, unknownTerms, serviceTerms, picked, otherPicked, removeTerms, h: viewHelpers });
   });
 
   r.post('/domains/:domain/fix', requireDomain(c), async (req, res) => {
