@@ -21,7 +21,7 @@ async function printed(spf: string, extra: ZoneMap = {}, check: FixKind = 'spf')
     { name: D, ttl: 3600, type: 'TXT', value: spf, txt: [spf], ref: 'spf' },
   ];
   const p = await planSpf(checkContext(D, map, {}, zone), zone, {});
-  const plan: Plan = { domain: D, check, mode: 'apply', changes: p.changes, actions: [], zoneVersion: 'v', planHash: `sha256:${'0'.repeat(64)}`, notes: p.notes, options: {}, ...(p.blocked ? { blocked: p.blocked } : {}) };
+  const plan: Plan = { domain: D, check, mode: 'apply', changes: p.changes, actions: [], zoneVersion: 'v', planHash: `sha256:${'0'.repeat(64)}`, notes: p.notes, options: {}, ...(p.blocked ? { blocked: p.blocked } : {}), ...(p.selectable ? { selectable: p.selectable } : {}) };
   return { plan, text: renderPlan(plan) };
 }
 

@@ -32,9 +32,6 @@ function collect(v: string, prev: string[]): string[] {
 /** The checks whose fix takes --remove-term: SPF terms, lockdown fields. The others have no term to select. */
 const TERM_CHECKS: readonly FixKind[] = ['spf', 'lockdown'];
 
-/** How a plan's words offer a term for removal ("select it for removal", "select its term for removal"…). */
-const SELECT_FOR_REMOVAL = /\bselect\b.{0,300}?\bfor removal\b/i;
-
 export function renderPlan(plan: Plan): string {
   const out: string[] = [];
   const head = plan.mode === 'publish-elsewhere' ? 'Records to publish at the DNS host that serves the domain' : 'Plan';
@@ -52,8 +49,8 @@ export function renderPlan(plan: Plan): string {
     if (c.after) out.push(`    + ${show(c.after)}`);
   }
   if (plan.blocked) out.push(`  BLOCKED: ${safe(plan.blocked)}`);
-  // Core says which terms may be selected for removal, not how (the web ticks a box): the CLI's way, once.
-  if (TERM_CHECKS.includes(plan.check) && [plan.blocked ?? '', ...plan.notes].some((t) => SELECT_FOR_REMOVAL.test(t))) {
+  // Core says which terms may be selected for removal (plan.selectable), not how (the web ticks a box): the CLI's way, once.
+  if (TERM_CHECKS.includes(plan.check) && plan.selectable?.length) {
     out.push(`  To select a term for removal: mailhealth fix ${safe(plan.domain)} --check ${plan.check} --remove-term TERM (repeatable)`);
   }
   return out.join('\n');

@@ -102,7 +102,8 @@ export async function makePlanWith(ctx: CheckContext, check: FixKind, options: P
   // (A panel-only plan where DNS is served elsewhere writes no zone: the panel's copy of it does not stand in the way.)
   const writes = mode === 'apply' && !panelOnly && p.changes.length + (p.actions?.length ?? 0) > 0;
   const blocked = p.blocked ?? (writes ? (ctx.zone.writeBlocked ?? unwritableChanges(capabilities, p.changes) ?? undefined) : undefined);
-  return { ...base, planHash: hashPlan(base), notes, ...(blocked ? { blocked } : {}) };
+  // The terms the planner's words offer for removal: not hashed (the notes are not), so a plan's hash is as before.
+  return { ...base, planHash: hashPlan(base), notes, ...(blocked ? { blocked } : {}), ...(p.selectable?.length ? { selectable: p.selectable } : {}) };
 }
 
 /** Read the panel and DNS afresh and compute the plan. */

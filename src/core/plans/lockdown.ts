@@ -13,7 +13,7 @@ import type { ZoneRecord } from '../model.js';
 import { splitTxt } from '../spf/parse.js';
 import { recordsAt } from '../zone.js';
 import { fixOwnsTxt } from './owned.js';
-import { aliasBlock, copiesNote, copiesRemoved, defaultTtl, replaceWithOne, withoutCopies, type PlanOptions } from './plan.js';
+import { aliasBlock, copiesNote, copiesRemoved, defaultTtl, replaceWithOne, selectableOf, withoutCopies, type PlanOptions } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 /** A value renderLockdown can write (one token: no whitespace, comma or semicolon). */
@@ -89,6 +89,8 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   // without it the check found nothing the fix changes, and the plan leaves the record exactly as it is.
   let problem = existing.length > 1;
   const keptNotes: string[] = [];
+  /** The fields keptNotes offer for removal (Plan.selectable). */
+  const offered: string[] = [];
   /** Fields met so far (as written): a field written twice (in one record or across merged ones) is written once. */
   const seen = new Set<string>();
   /** Fields kept in the record the fix writes (as written), to say which repeated ones are written once. */
@@ -155,7 +157,10 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
       other[key].push(v);
       keptFields.add(field);
       const kept = `Keeps ${field}: ${c.reason}. Select it for removal if no sender of yours uses that MailChannels account.`;
-      if (!keptNotes.includes(kept)) keptNotes.push(kept);
+      if (!keptNotes.includes(kept)) {
+        keptNotes.push(kept);
+        offered.push(field);
+      }
     }
     for (const v of rec.cfid) notes.push(`Drops cfid=${v}: Cloudflare Workers ids are unsupported since 2024-08-31.`);
     if (rec.cfid.length) problem = true;
@@ -179,7 +184,7 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   if (existing.length && authorises && !problem) {
     // Copies of it (judged once above) go.
     const copies = copiesRemoved(owned, '_mailchannels record');
-    return { changes: copies.changes, notes: [...notes, ...keptNotes, ...missingNotes, ...copies.notes] };
+    return { changes: copies.changes, notes: [...notes, ...keptNotes, ...missingNotes, ...copies.notes], ...selectableOf(offered) };
   }
   notes.push(...rewriteNotes);
   if (existing.length > 1) notes.push(`Merges ${existing.length} _mailchannels records into one.`);
@@ -198,5 +203,5 @@ export async function planLockdown(ctx: CheckContext, records: ZoneRecord[], opt
   const value = renderLockdown({ auth: [...auth, ...other.auth], senderid: [...senderid, ...other.senderid], sidw: [...sidw, ...other.sidw] });
   const desired: ZoneRecord = { name, ttl: existing[0]?.ttl ?? defaultTtl(records, name, ctx.domain), type: 'TXT', value, txt: splitTxt(value) };
   const copies = copiesNote(owned, '_mailchannels record');
-  return { changes: replaceWithOne(owned, desired), notes: copies ? [...notes, copies] : notes };
+  return { changes: replaceWithOne(owned, desired), notes: copies ? [...notes, copies] : notes, ...selectableOf(offered) };
 }

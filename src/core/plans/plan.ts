@@ -28,6 +28,12 @@ export interface Plan {
   notes: string[];
   /** Why it cannot be applied as is (e.g. over 10 SPF lookups: which term to drop). */
   blocked?: string;
+  /**
+   * The terms (as written) the plan's words — its notes and its block — offer the user to select for removal: set
+   * where those words are written, so a surface says how to select one (the CLI's --remove-term) without reading the
+   * words. Absent when they offer none. Not part of the hash: like the notes, it follows from what the hash covers.
+   */
+  selectable?: string[];
   /** Terms the user chose to remove (SPF). Part of the hash. */
   options: PlanOptions;
 }
@@ -35,6 +41,13 @@ export interface Plan {
 export interface PlanOptions {
   /** Terms (as written) the user selected for removal: SPF terms (unknown ones, a mail service's), or for the lockdown fix Domain Lockdown fields (`auth=ID`) mailhealth could not place. */
   removeTerms?: string[];
+}
+
+/** A plan's `selectable` field from the terms its words offer: each once (any case), absent when there is none. */
+export function selectableOf(terms: readonly string[]): { selectable?: string[] } {
+  const out: string[] = [];
+  for (const t of terms) if (!out.some((x) => x.toLowerCase() === t.toLowerCase())) out.push(t);
+  return out.length ? { selectable: out } : {};
 }
 
 export const PLACEHOLDER_KEY = '<public key of the key generated at apply>';

@@ -10,6 +10,7 @@ import type { ZoneRecord } from '../model.js';
 import { isSpfRecord, parseSpf, type SpfTerm } from '../spf/parse.js';
 import { termTarget } from '../spf/tree.js';
 import { listed } from '../text.js';
+import { selectableOf } from './plan.js';
 import type { PartialPlan } from './spf.js';
 
 /** `p` (the SPF plan over the live records), with a note for each kept "+" `a`/`mx` term of the domain itself that names a server other than this one in the live DNS. */
@@ -18,14 +19,19 @@ export async function withSelfTermNotes(ctx: CheckContext, p: PartialPlan, panel
   const after = p.changes.find((c) => c.after && canonName(c.after.name) === d && isSpfRecord(c.after.value))?.after?.value;
   if (!after) return p;
   const notes: string[] = [];
+  /** The terms the notes offer for removal (each note ends "select <term> for removal"). */
+  const offered: string[] = [];
   for (const t of parseSpf(after).terms) {
     if (!namesSelf(t, d)) continue;
     // A term the plan already explains (mx.stale's note, a selected term kept) gets no second note.
     if (p.notes.some((n) => n.startsWith(`Keeps ${t.raw}:`) || n.startsWith(`Keeps ${t.raw} `))) continue;
     const note = t.mechanism === 'a' ? await aNote(ctx, t, d, panelRecords) : await mxNote(ctx, t, d, panelRecords);
-    if (note) notes.push(note);
+    if (note) {
+      notes.push(note);
+      offered.push(t.raw);
+    }
   }
-  return notes.length ? { ...p, notes: [...p.notes, ...notes] } : p;
+  return notes.length ? { ...p, notes: [...p.notes, ...notes], ...selectableOf([...(p.selectable ?? []), ...offered]) } : p;
 }
 
 /**

@@ -39,7 +39,7 @@ import { expEffect, judgeExp, type StaleTerm } from '../spf/exp.js';
 import { coveredIps, coversOnly, ipTermRange, openRecord, permissiveRange, qualifierEffect, qualifierResult } from '../spf/terms.js';
 import { cidrOverlap } from '../ip.js';
 import { recordsAt } from '../zone.js';
-import { copiesNote, copiesRemoved, defaultTtl, replaceWithOne, withoutCopies, type PlanOptions } from './plan.js';
+import { copiesNote, copiesRemoved, defaultTtl, replaceWithOne, selectableOf, withoutCopies, type PlanOptions } from './plan.js';
 import { deniedDecisions, permerrorBefore, publishedRanges, relayAuthorisation, relayInclude, relayNode, relayRangesCopied, relayTermRanges, shadowWords, stoppedBefore, type RelayAuthorisation } from '../spf/relay.js';
 import type { Change, Classification } from '../model.js';
 import { noMailBlock, noMailUnknown, noMailWith } from '../nomail.js';
@@ -62,6 +62,8 @@ export interface PartialPlan {
   notes: string[];
   blocked?: string;
   actions?: { kind: 'generate-dkim' | 'refresh-dkim'; description: string }[];
+  /** The terms the notes and block offer for removal (Plan.selectable): set where those words are written. */
+  selectable?: string[];
 }
 
 /**
@@ -90,9 +92,10 @@ function sameTerms(a: readonly string[], b: readonly string[]): boolean {
 
 /**
  * `culprits`: the kept terms the block names (the user may select the unknown ones for removal). `note`: what the
- * record, accepted, still does to other senders (familyVoidsNote).
+ * record, accepted, still does to other senders (familyVoidsNote). `offered`: the terms the block's or the note's
+ * words offer for removal (Plan.selectable).
  */
-type GateVerdict = { ok: true; note?: string } | { blocked: string; culprits: string[] } | { dns: string };
+type GateVerdict = { ok: true; note?: string; offered?: string[] } | { blocked: string; culprits: string[]; offered: string[] } | { dns: string };
 
 interface GateInput {
   /** Terms the planner added itself (this server's IP, the relay include): not re-judged. */
@@ -217,9 +220,14 @@ function reasonAt(r: SpfEvaluation, term: string): string {
   return why.startsWith(`${term}: `) ? why.slice(term.length + 2) : why;
 }
 
-/** "(… could not place …)" after a term the user may select for removal. */
+/** The terms of `terms` selectable() offers for removal: those nobody could identify. */
+function placeless(terms: readonly string[], removable: ReadonlySet<string>): string[] {
+  return terms.filter((t) => removable.has(t.toLowerCase()));
+}
+
+/** "(… could not place …)" after a term the user may select for removal (placeless: which ones). */
 function selectable(terms: string[], removable: ReadonlySet<string>): string {
-  const sel = terms.filter((t) => removable.has(t.toLowerCase()));
+  const sel = placeless(terms, removable);
   if (!sel.length) return '';
   return ` (mailhealth could not place ${sel.join(', ')}: select ${sel.length > 1 ? 'them' : 'it'} for removal and the fix drops ${sel.length > 1 ? 'them' : 'it'})`;
 }
@@ -235,7 +243,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
   // "The fixed record" when the plan changes it, "The record" when it leaves it as it is.
   const rec = gate.changed ? 'The fixed record' : 'The record';
   const errors = parseSpf(text).errors;
-  if (errors.length) return { blocked: `${rec} would still have errors receivers reject (permerror): ${errors.map((e) => e.reason).join('; ')}.`, culprits: [] };
+  if (errors.length) return { blocked: `${rec} would still have errors receivers reject (permerror): ${errors.map((e) => e.reason).join('; ')}.`, culprits: [], offered: [] };
   const resolver = withApexSpf(ctx.resolver, ctx.domain, text);
   const tree = await walkSpfRecord(resolver, ctx.domain, text);
   const trouble = tree.troubles;
@@ -262,7 +270,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
       );
     }
     for (const e of permerrors) if (!told.has(e)) causes.push(e);
-    return { blocked: `${rec} would still make receivers return permerror (SPF fails for every message): ${causes.join('; ')}.`, culprits };
+    return { blocked: `${rec} would still make receivers return permerror (SPF fails for every message): ${causes.join('; ')}.`, culprits, offered: placeless(culprits, removable) };
   }
   if (tree.totalLookups > 10) {
     const costly = tree.terms
@@ -278,6 +286,8 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
     const ofServices = costly.filter((t) => services.has(t.term.toLowerCase()));
     const list = (ts: typeof costly, n = 3) => ts.slice(0, n).map((t) => `${t.term} (${t.lookups})`).join(', ');
     const selectService = `select its term for removal and the fix drops it: ${list(ofServices, 8)}`;
+    const servicesOffered = ofServices.slice(0, 8).map((t) => t.term);
+    const notEnough = ofServices.length > 0 && canGo.reduce((n, t) => n + t.lookups, 0) < tree.totalLookups - 10;
     const own = costly.filter((t) => !services.has(t.term.toLowerCase())).map((t) => t.term);
     return {
       blocked: `${rec} would need ${tree.totalLookups} DNS lookups (limit 10: receivers return permerror). ${
@@ -287,13 +297,15 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
               removable,
             )}.${
               // Named too when dropping every one of those would not be enough.
-              ofServices.length && canGo.reduce((n, t) => n + t.lookups, 0) < tree.totalLookups - 10 ? ` That is not enough: a mail service the domain no longer sends through must go too — ${selectService}.` : ''
+              notEnough ? ` That is not enough: a mail service the domain no longer sends through must go too — ${selectService}.` : ''
             }`
           : ofServices.length
             ? `Every term that costs lookups is ${own.length ? `this server's (${own.join(', ')}), which the fix keeps, or ` : ''}a mail service's the domain may use, which the fix drops only when you select it. If ${ctx.domain} no longer sends through one of these services, ${selectService}. If it still sends through all of them, the record cannot authorise them and this server within 10 lookups: it needs a hand edit (e.g. have one service send from a subdomain with its own SPF record).`
             : `Every term that costs lookups is this server's (the costliest: ${list(costly)}), and the fix keeps those: the record needs a hand edit to stay within 10 lookups.`
       }`,
       culprits: costly.map((t) => t.term),
+      // As the words above offer them: the terms nobody could place, and the services' where selectService is said.
+      offered: canGo.length ? [...placeless(canGo.map((t) => t.term), removable), ...(notEnough ? servicesOffered : [])] : servicesOffered,
     };
   }
   if (tree.totalVoids > 2) {
@@ -305,6 +317,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
         removable,
       )}.`,
       culprits: voidTerms.map((t) => t.term),
+      offered: placeless(voidTerms.map((t) => t.term), removable),
     };
   }
   if (ctx.settings.relay) {
@@ -320,6 +333,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
                 : 'no include reaches it (only an include without a qualifier authorises)'
           }.`,
           culprits: [],
+          offered: [],
         };
       }
     }
@@ -327,7 +341,11 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
     // addresses, receivers stop with permerror (check_host for them, as the check asks).
     const past = await relayPastVoids(ctx, resolver, tree, gate.relayHosts ?? [canonName(ctx.settings.relay.host)]);
     if (past && 'dns' in past) return { dns: past.dns };
-    if (past?.broken) return { blocked: relayBrokenBlock(ctx, rec, past, past.broken, removable), culprits: past.broken === past.term ? [] : [past.broken] };
+    if (past?.broken) {
+      // relayBrokenBlock offers `broken` only when it is a term of the domain's own record.
+      const culprits = past.broken === past.term ? [] : [past.broken];
+      return { blocked: relayBrokenBlock(ctx, rec, past, past.broken, removable), culprits, offered: placeless(culprits, removable) };
+    }
     if (past) {
       const { before, inside, words } = relayVoidTerms(past);
       // What to do by hand, as it can be done: a redirect= always comes last (an include of its target goes before the
@@ -343,6 +361,7 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
       return {
         blocked: `${rec} would still make receivers return permerror for the relay's mail before they reach ${past.term}: ${words} cost its addresses more than 2 void lookups (names that do not exist or have no ${past.ip.includes(':') ? 'IPv6' : 'IPv4'} address, exists: terms with macros that do not list the address; check_host for ${past.ip}: ${past.r.reason}). ${how}, or remove those not needed, then plan again${selectable(before, removable)}.`,
         culprits: before,
+        offered: placeless(before, removable),
       };
     }
   } else {
@@ -350,11 +369,11 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
       const r = await checkHost(ip, ctx.domain, `postmaster@${ctx.domain}`, ctx.settings.helo, resolver);
       if (r.result === 'pass') continue;
       if (r.result === 'temperror' || r.dnsTrouble?.length) return { dns: `checking the fixed record for ${ip} got no answer from DNS (${r.result === 'temperror' ? (r.reason ?? 'temperror') : r.dnsTrouble![0]})` };
-      return { blocked: `${rec} would still not authorise this server's IP ${ip}: check_host = ${r.result}${r.reason ? ` (${r.reason})` : ''}.`, culprits: [] };
+      return { blocked: `${rec} would still not authorise this server's IP ${ip}: check_host = ${r.result}${r.reason ? ` (${r.reason})` : ''}.`, culprits: [], offered: [] };
     }
   }
   const note = familyVoidsNote(tree, removable);
-  return note ? { ok: true, note } : { ok: true };
+  return note ? { ok: true, note: note.text, offered: note.offered } : { ok: true };
 }
 
 /**
@@ -364,8 +383,9 @@ async function finalGate(ctx: CheckContext, text: string, gate: GateInput): Prom
  * that gets past those terms — a mail service's after them among it (spf.void-lookups with `subject` IPv4/IPv6). The fix
  * drops only names that do not exist, so it keeps them and says so, naming the terms and what comes after them.
  */
-function familyVoidsNote(tree: SpfTree, removable: ReadonlySet<string>): string | null {
+function familyVoidsNote(tree: SpfTree, removable: ReadonlySet<string>): { text: string; offered: string[] } | null {
   const said: string[] = [];
+  const offered: string[] = [];
   for (const family of [4, 6] as const) {
     const count = family === 4 ? tree.voids4 : tree.voids6;
     if (count <= 2) continue;
@@ -390,8 +410,9 @@ function familyVoidsNote(tree: SpfTree, removable: ReadonlySet<string>): string 
         `This server's mail passes (checked), but receivers return permerror for mail from ${senders} addresses that gets past ${many ? 'them' : 'it'}${among}. ` +
         `The fix keeps ${many ? 'these terms (their names exist)' : 'this term (its name exists)'}: give ${many ? 'the names' : 'the name'} ${family === 4 ? 'IPv4 addresses' : 'IPv6 addresses'}, or remove what is not needed${selectable(voidTerms.map((t) => t.term), removable)}.`,
     );
+    offered.push(...placeless(voidTerms.map((t) => t.term), removable));
   }
-  return said.length ? said.join(' ') : null;
+  return said.length ? { text: said.join(' '), offered } : null;
 }
 
 /**
@@ -590,6 +611,8 @@ async function planSpfOnce(
 ): Promise<{ plan: PartialPlan; dns: boolean; selectable: string[]; keptDenying: boolean }> {
   let keptDenying = false;
   const notes: string[] = [];
+  /** The terms the notes offer for removal, pushed with the note that offers them (Plan.selectable). */
+  const offered: string[] = [];
   /** The domain's MX hosts mx.stale reports (staleMxHosts), asked once, only for a "+" `a`/`mx` term. */
   let staleMx: Promise<{ host: string; ips: string[]; why: string }[]> | null = null;
   const mxStaleFor = async (t: SpfTerm) =>
@@ -617,7 +640,7 @@ async function planSpfOnce(
     const nm = await noMailWith(ctx, [...spfTexts][0]);
     if (nm.state !== 'mail') {
       const blocked = nm.state === 'no-mail' ? noMailBlock(ctx.domain, nm, 'spf') : noMailUnknown(ctx.domain, nm, 'spf');
-      return { plan: { changes: [], notes, blocked }, dns: nm.state === 'unknown', selectable: [], keptDenying };
+      return { plan: { changes: [], notes, blocked, ...selectableOf(offered) }, dns: nm.state === 'unknown', selectable: [], keptDenying };
     }
   }
   // Copies of one record (the same strings: a record added twice) are one record to DNS (RFC 2181 §5), as receivers and
@@ -919,7 +942,10 @@ async function planSpfOnce(
       // Kept while it names an MX mx.stale reports (the live MX at a hosting provider: the mailboxes may still be
       // there, classify.ts liveMxAt): said, so the customer knows what it authorises until the MX is settled.
       const viaMx = await mxStaleFor(t);
-      if (viaMx.length) notes.push(staleMxNote(ctx, t.raw, t, viaMx, false));
+      if (viaMx.length) {
+        notes.push(staleMxNote(ctx, t.raw, t, viaMx, false));
+        offered.push(t.raw);
+      }
       const own = ownRecordAt(ctx.domain, t, ctx.knowledge);
       if (own) {
         const left = await staleInOwn(ctx, own);
@@ -1046,7 +1072,10 @@ async function planSpfOnce(
     }
     keptExp = e;
     if (judged && isUnanswered(judged.c)) notes.push(`Keeps ${e.raw}: ${judged.c.reason}. Preview the fix again when DNS answers: it may turn out to be a previous host's.`);
-    else if (judged?.c.class === 'unknown') notes.push(`Keeps ${e.raw}: ${judged.c.reason}. It only sets the text receivers show when they reject mail failing SPF; select it for removal if it is not yours.`);
+    else if (judged?.c.class === 'unknown') {
+      notes.push(`Keeps ${e.raw}: ${judged.c.reason}. It only sets the text receivers show when they reject mail failing SPF; select it for removal if it is not yours.`);
+      offered.push(e.raw);
+    }
   }
 
   // A selected term the record does not have (a typo, or a term already gone): said, so it is not taken as done.
@@ -1379,11 +1408,21 @@ async function planSpfOnce(
   } else if ('blocked' in verdict) {
     blocked = verdict.blocked;
     selectable = verdict.culprits.filter((t) => removable.has(t.toLowerCase()));
-  } else if (verdict.note && rewrites) notes.push(verdict.note);
+  } else if (verdict.note && rewrites) {
+    notes.push(verdict.note);
+    offered.push(...(verdict.offered ?? []));
+  }
   if (chunks.length > 1 && rewrites) notes.push(`The record is ${Buffer.byteLength(text)} bytes: published as ${chunks.length} strings of at most 255 bytes.`);
   dnsTrouble ??= includeTrouble;
   if (dnsTrouble) blocked = `DNS did not answer while planning: ${dnsTrouble}. mailhealth does not change SPF on a failed lookup; try again when DNS answers.`;
-  return { plan: { changes, notes, ...(blocked ? { blocked } : {}) }, dns: dnsTrouble !== undefined, selectable: dnsTrouble ? [] : selectable, keptDenying };
+  // The gate's block offers its terms only when it is the plan's block (DNS trouble says so instead).
+  const blockOffers = !dnsTrouble && verdict && 'blocked' in verdict ? verdict.offered : [];
+  return {
+    plan: { changes, notes, ...(blocked ? { blocked } : {}), ...selectableOf([...blockOffers, ...offered]) },
+    dns: dnsTrouble !== undefined,
+    selectable: dnsTrouble ? [] : selectable,
+    keptDenying,
+  };
 }
 
 /**
